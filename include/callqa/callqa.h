@@ -1,0 +1,22 @@
+/*
+ * callqa.h - umbrella header of the callqa library: call-recording analysis.
+ *
+ * Reading order: cq_engine.h (run a call) -> cq_report.h (what comes out) -> cq_legs.h (what
+ * goes in) -> the analyzers (cq_level.h, cq_silence.h) -> cq_audio.h (decoding).
+ */
+#ifndef CALLQA_H
+#define CALLQA_H
+
+#include "cq_status.h"
+#include "cq_base.h"
+#include "cq_audio.h"
+#include "cq_resample.h"
+#include "cq_level.h"
+#include "cq_silence.h"
+#include "cq_legs.h"
+#include "cq_report.h"
+#include "cq_engine.h"
+
+#define CQ_VERSION_STRING "0.1.0"
+
+#endif /* CALLQA_H */

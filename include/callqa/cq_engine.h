@@ -1,0 +1,59 @@
+/*
+ * cq_engine.h - the pipeline that turns one call into a report:
+ *   decode (cq_audio) -> legs (stereo channels, leg files or a mono mix) -> per-leg analyzers
+ *   (levels, silence) -> report (cq_report).
+ *
+ * A cq_engine holds the parameters (and, later, the loaded models). It is immutable after
+ * creation and may be shared by any number of threads, each analysing its own calls.
+ * Memory per call: two decode blocks plus the silence list (one entry per silence found);
+ * it does not grow with the length of the recording otherwise.
+ */
+#ifndef CQ_ENGINE_H
+#define CQ_ENGINE_H
+
+#include <stddef.h>
+
+#include "cq_status.h"
+#include "cq_legs.h"
+#include "cq_report.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cq_engine cq_engine;
+
+typedef struct cq_engine_params {
+    unsigned analyzers;             /* CQ_AN_* bits; default CQ_AN_ALL */
+    double silence_noise_db;        /* silencedetect noise threshold, dB FS; default -35 */
+    double silence_min_duration_sec; /* silencedetect duration, s; default 0.5 */
+    int clip_min_run;               /* consecutive full-scale samples that make clipping; 3 */
+    cq_channel_map channel_map;     /* stereo channel assignment; default CQ_MAP_IN_OUT */
+    double max_duration_sec;        /* longer recordings are refused; default 24 h */
+    size_t block_frames;            /* decode block, frames; default 4096 */
+} cq_engine_params;
+
+/* Defaults as documented above. */
+CQ_API cq_engine_params cq_engine_default_params(void);
+
+/* Create an engine; NULL with *err (optional) = CQ_ERR_INVALID or CQ_ERR_NOMEM on failure. */
+CQ_API cq_engine *cq_engine_create(const cq_engine_params *p, int *err) CQ_NONNULL(1);
+
+/* Free. NULL is a no-op. */
+CQ_API void cq_engine_destroy(cq_engine *e);
+
+/* The parameters the engine runs with. */
+CQ_API const cq_engine_params *cq_engine_get_params(const cq_engine *e) CQ_NONNULL(1);
+
+/*
+ * Analyze one call. On success returns CQ_OK and a report in *out (free with
+ * cq_report_destroy). On failure returns a negative cq_status, *out = NULL, and `err`
+ * (optional) holds one line naming the file and the reason. Thread-safe for distinct calls.
+ */
+CQ_API CQ_NODISCARD int cq_engine_analyze(const cq_engine *e, const cq_call_src *src,
+                                          cq_report **out, cq_err *err) CQ_NONNULL(1, 2, 3);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CQ_ENGINE_H */

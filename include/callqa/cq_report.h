@@ -1,0 +1,89 @@
+/*
+ * cq_report.h - the report of one call: the one contract between the engine and everything
+ * else (CLI, service, store). Every field is documented with its unit in docs/report.md.
+ *
+ * A report is built by cq_engine_analyze() and rendered here as JSON (one object, one line)
+ * or as readable text. Fields of analyzers that did not run are null in JSON, never invented.
+ *
+ * Thread safety: a report is plain data; render it from any thread once built.
+ */
+#ifndef CQ_REPORT_H
+#define CQ_REPORT_H
+
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cq_status.h"
+#include "cq_audio.h"
+#include "cq_level.h"
+#include "cq_silence.h"
+#include "cq_legs.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Analyzer selection bits (cq_engine_params.analyzers, `--only`). */
+typedef enum cq_analyzer {
+    CQ_AN_LEVELS = 1u << 0,  /* RMS, peak, DC, clipping, crest, P.56 */
+    CQ_AN_SILENCE = 1u << 1  /* FFmpeg silencedetect semantics */
+} cq_analyzer;
+
+#define CQ_AN_ALL (CQ_AN_LEVELS | CQ_AN_SILENCE)
+
+/* One leg of a call. */
+typedef struct cq_leg_report {
+    char *source;            /* file the leg was decoded from */
+    int channel;             /* 1-based channel in that file; 0 = the file is mono */
+    cq_audio_info format;    /* of the source file (strings static) */
+    double duration_sec;     /* frames / rate */
+    uint64_t frames;         /* samples in the leg */
+    bool has_level;          /* the levels analyzer ran */
+    cq_level_result level;
+    bool has_silence;        /* the silence analyzer ran */
+    cq_silence_result silence;
+} cq_leg_report;
+
+typedef struct cq_report {
+    char *file;              /* name of the call as given */
+    double duration_sec;     /* longest leg */
+    bool has_legs;           /* two legs (stereo or leg files); false: mono mixed audio */
+    const char *layout;      /* "stereo", "leg_files" or "mono_mix" (static) */
+    cq_channel_map channel_map; /* stereo only: which channel is inbound */
+    cq_leg_report *inbound;  /* never NULL in a finished report (the mix when !has_legs) */
+    cq_leg_report *outbound; /* NULL when !has_legs */
+    bool fake_stereo;        /* stereo file whose two channels are sample-identical */
+    unsigned analyzers;      /* CQ_AN_* bits that ran */
+    double silence_noise_db; /* silencedetect parameters used */
+    double silence_min_duration_sec;
+    char **warnings;         /* sentences about the input, in the order found */
+    size_t n_warnings;
+    double analysis_time_sec; /* wall time of cq_engine_analyze() */
+} cq_report;
+
+/* Free a report and everything it owns. NULL is a no-op. */
+CQ_API void cq_report_destroy(cq_report *r);
+
+/* Render as one line of JSON (no trailing newline). Returns a string to free with
+ * cq_report_free_string(), or NULL on allocation failure. */
+CQ_API char *cq_report_to_json(const cq_report *r) CQ_NONNULL(1);
+
+/* Render as readable multi-line text. Same ownership as cq_report_to_json(). */
+CQ_API char *cq_report_to_text(const cq_report *r) CQ_NONNULL(1);
+
+/* Free a string returned by the render functions. NULL is a no-op. */
+CQ_API void cq_report_free_string(char *s);
+
+/* Parse "levels,silence" into CQ_AN_* bits. Returns CQ_OK, or CQ_ERR_INVALID with `err`
+ * naming the unknown analyzer and listing the known ones. */
+CQ_API CQ_NODISCARD int cq_analyzers_parse(const char *list, unsigned *out, cq_err *err)
+    CQ_NONNULL(1, 2);
+
+/* Name of one analyzer bit ("levels"), or NULL. */
+CQ_API const char *cq_analyzer_name(unsigned bit);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CQ_REPORT_H */

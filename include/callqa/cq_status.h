@@ -1,0 +1,64 @@
+/*
+ * cq_status.h - status codes, error records and export macros shared by every callqa module.
+ *
+ * Every fallible function returns a cq_status (CQ_OK = 0, errors negative). Numbers are never
+ * reused; new codes are appended. Functions that take a `cq_err *` also leave a human-readable
+ * message there (naming the file and the reason), so a caller can print one clear line.
+ */
+#ifndef CQ_STATUS_H
+#define CQ_STATUS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(CQ_BUILDING_LIBRARY)
+#define CQ_API __attribute__((visibility("default")))
+#else
+#define CQ_API
+#endif
+
+#if defined(__GNUC__)
+#define CQ_NODISCARD __attribute__((warn_unused_result))
+#define CQ_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
+#else
+#define CQ_NODISCARD
+#define CQ_NONNULL(...)
+#endif
+
+/* Status codes. Append only; never renumber. */
+typedef enum cq_status {
+    CQ_OK = 0,
+    CQ_ERR_NOMEM = -1,       /* an allocation failed */
+    CQ_ERR_INVALID = -2,     /* bad argument from the caller */
+    CQ_ERR_IO = -3,          /* the file could not be opened or read */
+    CQ_ERR_FORMAT = -4,      /* the bytes are not an audio format callqa can decode */
+    CQ_ERR_UNSUPPORTED = -5, /* a valid file with a property callqa does not handle */
+    CQ_ERR_TOO_LARGE = -6,   /* over a configured limit (duration, size) */
+    CQ_ERR_EMPTY = -7,       /* nothing to analyze: 0 bytes, no frames, failed-recording stub */
+    CQ_ERR_NOT_FOUND = -8,   /* a named file or leg does not exist */
+    CQ_ERR_INTERNAL = -9     /* a "cannot happen" branch happened; please report */
+} cq_status;
+
+/* Length of the message buffer in cq_err, terminating NUL included. */
+#define CQ_ERR_MSG_MAX 512
+
+/* An error record filled by functions that can fail on outside data. */
+typedef struct cq_err {
+    int code;                  /* a cq_status; CQ_OK when no error was recorded */
+    char msg[CQ_ERR_MSG_MAX];  /* "<file>: <reason>", NUL-terminated, empty when code == CQ_OK */
+} cq_err;
+
+/* Static English text for a status code; never NULL. */
+CQ_API const char *cq_strerror(int status);
+
+/* Symbolic name of a status code ("CQ_ERR_FORMAT"); never NULL. For JSON error bodies. */
+CQ_API const char *cq_status_name(int status);
+
+/* Clear an error record (code CQ_OK, empty message). `err` may be NULL. */
+CQ_API void cq_err_clear(cq_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CQ_STATUS_H */

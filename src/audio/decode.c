@@ -1,0 +1,540 @@
+/*
+ * decode.c - streaming decoder over libsndfile, with our own validation in front of it.
+ *
+ * DESIGN
+ * Every input, file or memory, is read through one small byte-source abstraction (pread on a
+ * file descriptor, or memcpy from a buffer) and handed to libsndfile as virtual I/O, so the
+ * two paths cannot drift apart. Before libsndfile sees a RIFF/WAVE file we walk its chunks
+ * ourselves: libsndfile has open fuzzing bugs upstream, and most hostile headers (0 channels,
+ * rate 0, 65535 channels, chunks claiming more bytes than the file holds) are cheaper to refuse
+ * with a precise message than to pass on. What we cannot validate (MP3, FLAC, Ogg internals) is
+ * left to libsndfile; its errors become one line naming the file.
+ *
+ * GSM 6.10 in WAV: libsndfile decodes a trailing partial 65-byte block that SoX (and the
+ * reference pipeline) drop; we stop at the last whole block, i.e. data_bytes / 65 * 320 frames.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../base/base_int.h"
+#include "callqa/cq_audio.h"
+
+#define MAX_WARNINGS 16
+#define MAX_CHUNKS 4096 /* chunk walk bound: a hostile file cannot make us loop */
+
+typedef struct src {
+    int fd;             /* file source, or -1 */
+    const uint8_t *mem; /* memory source */
+    int64_t size;       /* bytes */
+    int64_t pos;        /* libsndfile's cursor */
+} src;
+
+struct cq_audio {
+    src s;
+    SNDFILE *sf;
+    cq_audio_info info;
+    char *name;            /* for messages */
+    int64_t frame_limit;   /* stop after this many frames (-1: none) */
+    int64_t delivered;     /* frames handed out */
+    uint64_t nonfinite;    /* replaced samples */
+    bool check_finite;     /* float/double encodings */
+    int status;            /* sticky read error */
+    char *warnings[MAX_WARNINGS];
+    size_t n_warnings;
+};
+
+/* ---- byte source -------------------------------------------------------------------------- */
+
+static int64_t src_pread(const src *s, void *buf, int64_t n, int64_t off)
+{
+    if (off < 0 || off >= s->size || n <= 0)
+        return 0;
+    if (n > s->size - off)
+        n = s->size - off;
+    if (s->mem) {
+        memcpy(buf, s->mem + off, (size_t)n);
+        return n;
+    }
+    int64_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(s->fd, (char *)buf + done, (size_t)(n - done), (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        done += r;
+    }
+    return done;
+}
+
+static sf_count_t vio_len(void *user)
+{
+    return ((src *)user)->size;
+}
+
+static sf_count_t vio_seek(sf_count_t off, int whence, void *user)
+{
+    src *s = user;
+    int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? s->pos : s->size;
+    int64_t np = base + off;
+    if (np < 0)
+        return -1;
+    s->pos = np;
+    return np;
+}
+
+static sf_count_t vio_read(void *ptr, sf_count_t count, void *user)
+{
+    src *s = user;
+    int64_t r = src_pread(s, ptr, count, s->pos);
+    s->pos += r;
+    return r;
+}
+
+static sf_count_t vio_write(const void *ptr, sf_count_t count, void *user)
+{
+    (void)ptr, (void)count, (void)user;
+    return 0; /* read-only */
+}
+
+static sf_count_t vio_tell(void *user)
+{
+    return ((src *)user)->pos;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static void add_warning(cq_audio *a, const char *fmt, const char *arg1, long long n1,
+                        long long n2)
+{
+    if (a->n_warnings >= MAX_WARNINGS)
+        return;
+    char *w = cq__printf(fmt, arg1, n1, n2);
+    if (w)
+        a->warnings[a->n_warnings++] = w;
+}
+
+static bool has_ext(const char *name, const char *ext)
+{
+    if (!name)
+        return false;
+    size_t n = strlen(name), e = strlen(ext);
+    if (n < e)
+        return false;
+    for (size_t i = 0; i < e; i++) {
+        char c = name[n - e + i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != ext[i])
+            return false;
+    }
+    return true;
+}
+
+static uint32_t rd32(const uint8_t *p, bool be)
+{
+    return be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+              : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static uint16_t rd16(const uint8_t *p, bool be)
+{
+    return be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+}
+
+/*
+ * Walk the chunks of a RIFF/RIFX WAVE file. Validates fmt and data, notes repairs as warnings,
+ * and sets a->frame_limit for GSM 6.10. Returns CQ_OK or an error with `err` set.
+ */
+static int wav_validate(cq_audio *a, bool be, cq_err *err)
+{
+    const src *s = &a->s;
+    int64_t off = 12;
+    bool have_fmt = false, have_data = false;
+    uint16_t tag = 0, channels = 0, block_align = 0;
+    uint32_t rate = 0;
+
+    for (int i = 0; i < MAX_CHUNKS && off + 8 <= s->size; i++) {
+        uint8_t h[8];
+        if (src_pread(s, h, 8, off) != 8)
+            return cq__err_set(err, CQ_ERR_IO, "%s: read error in the WAV header", a->name);
+        uint32_t size = rd32(h + 4, be);
+        int64_t avail = s->size - off - 8;
+        if (!memcmp(h, "fmt ", 4)) {
+            uint8_t f[16];
+            if (size < 16 || avail < 16)
+                return cq__err_set(err, CQ_ERR_FORMAT,
+                                   "%s: truncated WAV header (fmt chunk of %u bytes)", a->name,
+                                   (unsigned)(avail < size ? avail : size));
+            if (src_pread(s, f, 16, off + 8) != 16)
+                return cq__err_set(err, CQ_ERR_IO, "%s: read error in the WAV header", a->name);
+            tag = rd16(f, be);
+            channels = rd16(f + 2, be);
+            rate = rd32(f + 4, be);
+            block_align = rd16(f + 12, be);
+            have_fmt = true;
+            if (channels == 0)
+                return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV header says 0 channels",
+                                   a->name);
+            if (channels > CQ_AUDIO_MAX_CHANNELS)
+                return cq__err_set(err, CQ_ERR_UNSUPPORTED,
+                                   "%s: %u channels; callqa analyses mono or stereo recordings",
+                                   a->name, channels);
+            if (rate == 0)
+                return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV header says sample rate 0",
+                                   a->name);
+            if (rate < CQ_AUDIO_MIN_RATE_HZ || rate > CQ_AUDIO_MAX_RATE_HZ)
+                return cq__err_set(err, CQ_ERR_UNSUPPORTED,
+                                   "%s: sample rate %u Hz is outside %d..%d Hz", a->name,
+                                   (unsigned)rate, CQ_AUDIO_MIN_RATE_HZ, CQ_AUDIO_MAX_RATE_HZ);
+            if (block_align == 0)
+                return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV header says block align 0",
+                                   a->name);
+        } else if (!memcmp(h, "data", 4)) {
+            if (!have_fmt)
+                return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV data chunk before its fmt chunk",
+                                   a->name);
+            have_data = true;
+            int64_t bytes = size;
+            /* 0xFFFFFFFF and 0 are what recorders leave when they die before closing the file */
+            if (size == 0xFFFFFFFFu || (size == 0 && avail > 0) || (int64_t)size > avail) {
+                if (size != 0xFFFFFFFFu && size != 0)
+                    add_warning(a, "%s: data chunk claims %lld bytes but only %lld follow; "
+                                   "decoded what is there",
+                                a->name, (long long)size, (long long)avail);
+                else
+                    add_warning(a, "%s: data chunk size field is %lld (unfinished recording?); "
+                                   "decoded the %lld bytes that follow",
+                                a->name, (long long)size, (long long)avail);
+                bytes = avail;
+            }
+            if (bytes < block_align)
+                return cq__err_set(err, CQ_ERR_EMPTY, "%s: WAV file holds no audio frames",
+                                   a->name);
+            if (tag == 0x0031) /* GSM 6.10 (WAV49): 65-byte blocks of 320 samples */
+                a->frame_limit = bytes / 65 * 320;
+            break;
+        }
+        int64_t adv = 8 + (int64_t)size + (size & 1);
+        if ((int64_t)size > avail)
+            return cq__err_set(err, CQ_ERR_FORMAT,
+                               "%s: truncated WAV file ('%.4s' chunk claims %u bytes, %lld remain)",
+                               a->name, (const char *)h, (unsigned)size, (long long)avail);
+        off += adv;
+    }
+    if (!have_fmt)
+        return cq__err_set(err, CQ_ERR_FORMAT, "%s: truncated WAV header (no fmt chunk)",
+                           a->name);
+    if (!have_data)
+        return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV file has no data chunk", a->name);
+    return CQ_OK;
+}
+
+static const char *container_name(int major)
+{
+    switch (major) {
+    case SF_FORMAT_WAV:
+    case SF_FORMAT_WAVEX: return "wav";
+    case SF_FORMAT_RF64: return "rf64";
+    case SF_FORMAT_W64: return "w64";
+    case SF_FORMAT_AIFF: return "aiff";
+    case SF_FORMAT_AU: return "au";
+    case SF_FORMAT_RAW: return "raw";
+    case SF_FORMAT_FLAC: return "flac";
+    case SF_FORMAT_OGG: return "ogg";
+    case SF_FORMAT_CAF: return "caf";
+    case SF_FORMAT_MPEG: return "mp3";
+    default: return "other";
+    }
+}
+
+/* Fill encoding, names, bits, clip level and silence scale from libsndfile's subtype. */
+static void describe(cq_audio_info *in, int sf_format)
+{
+    const float s16 = 32767.0f / 32768.0f;   /* FFmpeg decodes these to s16: noise * INT16_MAX */
+    const float s32 = (float)(2147483647.0 / 2147483648.0); /* s32 decoders: noise * INT32_MAX */
+    int major = sf_format & SF_FORMAT_TYPEMASK;
+    int sub = sf_format & SF_FORMAT_SUBMASK;
+    in->container = container_name(major);
+    in->clip_level = s16;
+    in->silence_scale = s16;
+    in->bits_per_sample = 16;
+    switch (sub) {
+    case SF_FORMAT_PCM_U8:
+        in->encoding = CQ_ENC_PCM_U8, in->encoding_name = "pcm_u8", in->bits_per_sample = 8;
+        in->clip_level = 127.0f / 128.0f;
+        break;
+    case SF_FORMAT_PCM_S8:
+        in->encoding = CQ_ENC_PCM_S8, in->encoding_name = "pcm_s8", in->bits_per_sample = 8;
+        in->clip_level = 127.0f / 128.0f;
+        break;
+    case SF_FORMAT_PCM_16:
+        in->encoding = major == SF_FORMAT_FLAC ? CQ_ENC_FLAC_16 : CQ_ENC_PCM_16;
+        in->encoding_name = major == SF_FORMAT_FLAC ? "flac_16" : "pcm_s16";
+        break;
+    case SF_FORMAT_PCM_24:
+        in->encoding = major == SF_FORMAT_FLAC ? CQ_ENC_FLAC_24 : CQ_ENC_PCM_24;
+        in->encoding_name = major == SF_FORMAT_FLAC ? "flac_24" : "pcm_s24";
+        in->bits_per_sample = 24;
+        in->clip_level = 8388607.0f / 8388608.0f;
+        in->silence_scale = s32;
+        break;
+    case SF_FORMAT_PCM_32:
+        in->encoding = CQ_ENC_PCM_32, in->encoding_name = "pcm_s32", in->bits_per_sample = 32;
+        in->clip_level = s32;
+        in->silence_scale = s32;
+        break;
+    case SF_FORMAT_FLOAT:
+        in->encoding = CQ_ENC_FLOAT, in->encoding_name = "float32", in->bits_per_sample = 32;
+        in->clip_level = 1.0f, in->silence_scale = 1.0f;
+        break;
+    case SF_FORMAT_DOUBLE:
+        in->encoding = CQ_ENC_DOUBLE, in->encoding_name = "float64", in->bits_per_sample = 64;
+        in->clip_level = 1.0f, in->silence_scale = 1.0f;
+        break;
+    case SF_FORMAT_ULAW:
+        in->encoding = CQ_ENC_ULAW, in->encoding_name = "ulaw", in->bits_per_sample = 8;
+        in->clip_level = 32124.0f / 32768.0f;
+        break;
+    case SF_FORMAT_ALAW:
+        in->encoding = CQ_ENC_ALAW, in->encoding_name = "alaw", in->bits_per_sample = 8;
+        in->clip_level = 32256.0f / 32768.0f;
+        break;
+    case SF_FORMAT_GSM610:
+        in->encoding = CQ_ENC_GSM610, in->encoding_name = "gsm610", in->bits_per_sample = 0;
+        if (major == SF_FORMAT_RAW)
+            in->container = "gsm";
+        break;
+    case SF_FORMAT_MPEG_LAYER_I:
+    case SF_FORMAT_MPEG_LAYER_II:
+    case SF_FORMAT_MPEG_LAYER_III:
+        in->encoding = CQ_ENC_MPEG, in->encoding_name = "mpeg", in->bits_per_sample = 0;
+        in->silence_scale = 1.0f; /* FFmpeg's MP3 decoder outputs float */
+        break;
+    case SF_FORMAT_VORBIS:
+        in->encoding = CQ_ENC_VORBIS, in->encoding_name = "vorbis", in->bits_per_sample = 0;
+        in->silence_scale = 1.0f;
+        break;
+    case SF_FORMAT_OPUS:
+        in->encoding = CQ_ENC_OPUS, in->encoding_name = "opus", in->bits_per_sample = 0;
+        in->silence_scale = 1.0f;
+        break;
+    default:
+        in->encoding = CQ_ENC_OTHER, in->encoding_name = "other", in->bits_per_sample = 0;
+        break;
+    }
+}
+
+/* ---- open / read / close ------------------------------------------------------------------- */
+
+static cq_audio *open_common(cq_audio *a, cq_err *err)
+{
+    uint8_t head[12] = {0};
+    int64_t got = src_pread(&a->s, head, 12, 0);
+    bool riff = got == 12 && (!memcmp(head, "RIFF", 4) || !memcmp(head, "RIFX", 4)) &&
+                !memcmp(head + 8, "WAVE", 4);
+    SF_INFO sfi;
+    memset(&sfi, 0, sizeof(sfi));
+    a->frame_limit = -1;
+
+    if (a->s.size == 0) {
+        cq__err_set(err, CQ_ERR_EMPTY, "%s: empty file (0 bytes)", a->name);
+        goto fail;
+    }
+    if (riff) {
+        if (wav_validate(a, head[3] == 'X', err) != CQ_OK)
+            goto fail;
+    } else if (got >= 4 && (!memcmp(head, "RIFF", 4) || !memcmp(head, "RIFX", 4)) && got < 12) {
+        cq__err_set(err, CQ_ERR_FORMAT, "%s: truncated WAV header (%lld bytes)", a->name,
+                    (long long)a->s.size);
+        goto fail;
+    } else if (has_ext(a->name, ".gsm")) {
+        /* headerless GSM 6.10 as Asterisk writes it: 33-byte frames of 160 samples at 8 kHz */
+        if (a->s.size < 33) {
+            cq__err_set(err, CQ_ERR_EMPTY, "%s: raw GSM file shorter than one frame (%lld bytes)",
+                        a->name, (long long)a->s.size);
+            goto fail;
+        }
+        sfi.format = SF_FORMAT_RAW | SF_FORMAT_GSM610;
+        sfi.samplerate = 8000;
+        sfi.channels = 1;
+    }
+
+    SF_VIRTUAL_IO vio = {vio_len, vio_seek, vio_read, vio_write, vio_tell};
+    a->s.pos = 0;
+    a->sf = sf_open_virtual(&vio, SFM_READ, &sfi, &a->s);
+    if (!a->sf) {
+        const char *why = sf_strerror(NULL);
+        bool unknown = strstr(why, "unknown format") || strstr(why, "not recognised") ||
+                       strstr(why, "Format not recognised");
+        cq__err_set(err, CQ_ERR_FORMAT, "%s: %s (libsndfile: %s)", a->name,
+                    unknown ? "not a recognised audio file" : "cannot decode", why);
+        goto fail;
+    }
+    if (sfi.channels < 1 || sfi.channels > CQ_AUDIO_MAX_CHANNELS) {
+        cq__err_set(err, sfi.channels < 1 ? CQ_ERR_FORMAT : CQ_ERR_UNSUPPORTED,
+                    "%s: %d channels; callqa analyses mono or stereo recordings", a->name,
+                    sfi.channels);
+        goto fail;
+    }
+    if (sfi.samplerate < CQ_AUDIO_MIN_RATE_HZ || sfi.samplerate > CQ_AUDIO_MAX_RATE_HZ) {
+        cq__err_set(err, sfi.samplerate <= 0 ? CQ_ERR_FORMAT : CQ_ERR_UNSUPPORTED,
+                    "%s: sample rate %d Hz is outside %d..%d Hz", a->name, sfi.samplerate,
+                    CQ_AUDIO_MIN_RATE_HZ, CQ_AUDIO_MAX_RATE_HZ);
+        goto fail;
+    }
+    sf_command(a->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    a->info.sample_rate_hz = sfi.samplerate;
+    a->info.channels = sfi.channels;
+    describe(&a->info, sfi.format);
+    a->info.frames = sfi.frames >= 0 && sfi.frames < INT64_MAX / 2 ? sfi.frames : -1;
+    if (a->frame_limit >= 0 && a->info.frames > a->frame_limit)
+        a->info.frames = a->frame_limit;
+    a->check_finite = a->info.encoding == CQ_ENC_FLOAT || a->info.encoding == CQ_ENC_DOUBLE;
+    if (a->info.frames == 0) {
+        cq__err_set(err, CQ_ERR_EMPTY, "%s: no audio frames", a->name);
+        goto fail;
+    }
+    return a;
+fail:
+    cq_audio_close(a);
+    return NULL;
+}
+
+cq_audio *cq_audio_open(const char *path, cq_err *err)
+{
+    cq_err_clear(err);
+    cq_audio *a = cq__calloc(1, sizeof(*a));
+    if (!a) {
+        cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    a->s.fd = -1;
+    a->name = cq__strdup(path);
+    if (!a->name) {
+        cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    a->s.fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (a->s.fd < 0) {
+        int e = errno;
+        cq__err_set(err, e == ENOENT ? CQ_ERR_NOT_FOUND : CQ_ERR_IO, "%s: %s", path, strerror(e));
+        goto fail;
+    }
+    struct stat st;
+    if (fstat(a->s.fd, &st) != 0) {
+        cq__err_set(err, CQ_ERR_IO, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        cq__err_set(err, CQ_ERR_INVALID, "%s: is a directory, not a recording", path);
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cq__err_set(err, CQ_ERR_INVALID, "%s: not a regular file", path);
+        goto fail;
+    }
+    a->s.size = st.st_size;
+    return open_common(a, err);
+fail:
+    cq_audio_close(a);
+    return NULL;
+}
+
+cq_audio *cq_audio_open_memory(const void *data, size_t size, const char *name, cq_err *err)
+{
+    cq_err_clear(err);
+    const char *nm = name ? name : "(memory)";
+    if (!data && size) {
+        cq__err_set(err, CQ_ERR_INVALID, "%s: NULL buffer", nm);
+        return NULL;
+    }
+    cq_audio *a = cq__calloc(1, sizeof(*a));
+    if (!a || !(a->name = cq__strdup(nm))) {
+        cq__free(a);
+        cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", nm);
+        return NULL;
+    }
+    a->s.fd = -1;
+    a->s.mem = data;
+    a->s.size = (int64_t)size;
+    return open_common(a, err);
+}
+
+const cq_audio_info *cq_audio_get_info(const cq_audio *a)
+{
+    return &a->info;
+}
+
+int64_t cq_audio_read(cq_audio *a, float *out, size_t max_frames, cq_err *err)
+{
+    if (a->status != CQ_OK)
+        return cq__err_set(err, a->status, "%s: earlier read error", a->name);
+    if (a->frame_limit >= 0) {
+        int64_t left = a->frame_limit - a->delivered;
+        if (left <= 0)
+            return 0;
+        if ((int64_t)max_frames > left)
+            max_frames = (size_t)left;
+    }
+    if (max_frames == 0)
+        return 0;
+    sf_count_t got = sf_readf_float(a->sf, out, (sf_count_t)max_frames);
+    if (got <= 0) {
+        int e = sf_error(a->sf);
+        if (e != SF_ERR_NO_ERROR) {
+            a->status = CQ_ERR_FORMAT;
+            return cq__err_set(err, a->status, "%s: decode error after %lld frames (%s)",
+                               a->name, (long long)a->delivered, sf_error_number(e));
+        }
+        return 0;
+    }
+    if (a->check_finite) {
+        size_t n = (size_t)got * (size_t)a->info.channels;
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(out[i])) {
+                out[i] = 0.0f;
+                a->nonfinite++;
+            }
+        }
+    }
+    a->delivered += got;
+    return got;
+}
+
+size_t cq_audio_warning_count(const cq_audio *a)
+{
+    return a->n_warnings;
+}
+
+const char *cq_audio_warning(const cq_audio *a, size_t i)
+{
+    return i < a->n_warnings ? a->warnings[i] : NULL;
+}
+
+uint64_t cq_audio_nonfinite_count(const cq_audio *a)
+{
+    return a->nonfinite;
+}
+
+void cq_audio_close(cq_audio *a)
+{
+    if (!a)
+        return;
+    if (a->sf)
+        sf_close(a->sf);
+    if (a->s.fd >= 0)
+        close(a->s.fd);
+    for (size_t i = 0; i < a->n_warnings; i++)
+        cq__free(a->warnings[i]);
+    cq__free(a->name);
+    cq__free(a);
+}

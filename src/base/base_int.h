@@ -1,0 +1,52 @@
+/*
+ * base_int.h - library-internal helpers shared by every module (not part of the public API):
+ * the allocation funnel, error records, logging and small string helpers.
+ */
+#ifndef CQ_BASE_INT_H
+#define CQ_BASE_INT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "callqa/cq_base.h"
+#include "callqa/cq_status.h"
+
+#if defined(__GNUC__)
+#define CQ__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CQ__PRINTF(f, a)
+#endif
+
+/* Allocation funnel: every allocation of callqa's own goes through these. */
+void *cq__malloc(size_t size);
+void *cq__calloc(size_t n, size_t size); /* zeroed; NULL on overflow */
+void *cq__realloc(void *ptr, size_t size);
+void cq__free(void *ptr);
+char *cq__strdup(const char *s);         /* NULL in, NULL out */
+char *cq__printf(const char *fmt, ...) CQ__PRINTF(1, 2); /* allocated, NULL on failure */
+
+/* Grow an array so that it holds at least `need` elements of `elem` bytes (capacity doubles).
+ * Returns CQ_OK or CQ_ERR_NOMEM (the array is unchanged). */
+int cq__grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* Growable string with a sticky error; used to render text. */
+typedef struct cq__sb {
+    char *s;    /* NUL-terminated once anything was appended */
+    size_t len; /* bytes before the NUL */
+    size_t cap;
+    int status; /* CQ_OK or CQ_ERR_NOMEM */
+} cq__sb;
+
+void cq__sb_printf(cq__sb *b, const char *fmt, ...) CQ__PRINTF(2, 3);
+char *cq__sb_take(cq__sb *b); /* the string (caller frees with cq__free), or NULL on error */
+
+/* Record an error: code plus a formatted message. `err` may be NULL. Returns `code`. */
+int cq__err_set(cq_err *err, int code, const char *fmt, ...) CQ__PRINTF(3, 4);
+
+/* Log through the user's callback if one is set and the level passes. */
+void cq__log(cq_log_level level, const char *fmt, ...) CQ__PRINTF(2, 3);
+
+/* Monotonic clock in seconds. */
+double cq__now_sec(void);
+
+#endif /* CQ_BASE_INT_H */

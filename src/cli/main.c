@@ -1,0 +1,372 @@
+/*
+ * main.c - the callqa command line: analyze recordings one by one or in batches.
+ *
+ *   callqa analyze [options] FILE|DIR...     one report per call
+ *   callqa analyze [options] --in A --out B  a call given as two leg files
+ *
+ * Calls run in parallel on --jobs worker threads (one call per thread, the engine shared);
+ * reports are printed in input order as they complete. A failing call prints one error line
+ * and the batch goes on; the exit status is 1 if any call failed, 2 on a usage error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "callqa/callqa.h"
+#include "plan.h"
+
+#define MAX_JOBS 256
+
+typedef struct result {
+    char *text;       /* rendered report (text or JSON line), or NULL */
+    char *error;      /* one error line, or NULL */
+    double audio_sec; /* analysed audio (longest leg) */
+    int done;
+} result;
+
+typedef struct batch {
+    const cq_engine *engine;
+    const plan_call *calls;
+    size_t n;
+    int json;
+    result *res;
+    atomic_size_t next;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} batch;
+
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static char *json_error_line(const char *file, const cq_err *err)
+{
+    /* {"file":...,"error":...,"code":...}: strings escaped by hand, the CLI keeps jansson out */
+    size_t cap = 64 + 6 * (strlen(file) + strlen(err->msg));
+    char *s = malloc(cap), *p = s;
+    if (!s)
+        return NULL;
+    const char *parts[2] = {file, err->msg};
+    p += sprintf(p, "{\"file\":\"");
+    for (int k = 0; k < 2; k++) {
+        for (const unsigned char *c = (const unsigned char *)parts[k]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                p += sprintf(p, "\\%c", *c);
+            else if (*c < 0x20)
+                p += sprintf(p, "\\u%04x", *c);
+            else
+                *p++ = (char)*c;
+        }
+        p += sprintf(p, k == 0 ? "\",\"error\":\"" : "\",\"code\":\"%s\"}", cq_status_name(err->code));
+    }
+    return s;
+}
+
+static void run_call(batch *b, size_t i)
+{
+    const plan_call *c = &b->calls[i];
+    result *r = &b->res[i];
+    cq_err err;
+    cq_err_clear(&err);
+    cq_report *rep = NULL;
+    cq_legs_resolved lr;
+    memset(&lr, 0, sizeof(lr));
+    int rc;
+    const char *name = c->path ? c->path : c->in;
+    if (c->path) {
+        rc = cq_legs_resolve(c->path, &lr, &err);
+        if (rc == CQ_OK) {
+            cq_call_src src = {.path = lr.path, .in_path = lr.in_path, .out_path = lr.out_path,
+                               .name = lr.name, .note = lr.note};
+            rc = cq_engine_analyze(b->engine, &src, &rep, &err);
+        }
+    } else {
+        cq_call_src src = {.in_path = c->in, .out_path = c->out};
+        rc = cq_engine_analyze(b->engine, &src, &rep, &err);
+    }
+    if (rc == CQ_OK) {
+        r->audio_sec = rep->duration_sec;
+        char *t = b->json ? cq_report_to_json(rep) : cq_report_to_text(rep);
+        r->text = t ? strdup(t) : NULL;
+        cq_report_free_string(t);
+        if (!r->text)
+            r->error = strdup("callqa: out of memory rendering the report");
+    } else {
+        if (asprintf(&r->error, "callqa: %s", err.msg[0] ? err.msg : cq_strerror(rc)) < 0)
+            r->error = NULL;
+        if (b->json)
+            r->text = json_error_line(name, &err);
+    }
+    cq_report_destroy(rep);
+    cq_legs_resolved_free(&lr);
+    pthread_mutex_lock(&b->mu);
+    r->done = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void *worker(void *arg)
+{
+    batch *b = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->n)
+            return NULL;
+        run_call(b, i);
+    }
+}
+
+static void progress(size_t done, size_t n, double audio, double t0)
+{
+    const int width = 30;
+    int fill = n ? (int)(width * done / n) : width;
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu calls, %.2f h audio, %.1f s", fill,
+            "##############################", width - fill, "", done, n, audio / 3600.0,
+            now_sec() - t0);
+    fflush(stderr);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: callqa analyze [options] FILE|DIR...\n"
+            "       callqa analyze [options] --in INBOUND.wav --out OUTBOUND.wav\n"
+            "       callqa version\n"
+            "\n"
+            "Analyze call recordings: per-leg levels (RMS, peak, P.56 active level, clipping,\n"
+            "DC offset) and silences (FFmpeg silencedetect semantics).\n"
+            "\n"
+            "options:\n"
+            "  --json                 one JSON object per call per line (docs/report.md)\n"
+            "  --only LIST            analyzers to run: levels,silence (default: all)\n"
+            "  --in FILE --out FILE   a call given as inbound (caller) and outbound (agent) legs\n"
+            "  --channel-map MAP      stereo channels: in,out (default: ch1 = inbound) or out,in\n"
+            "  --silence-noise DB     silencedetect noise threshold, dB FS (default -35)\n"
+            "  --silence-duration S   shortest silence reported, seconds (default 0.5)\n"
+            "  --max-duration S       refuse recordings longer than this (default 86400)\n"
+            "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
+            "  -q, --quiet            no progress bar and no closing summary\n"
+            "  -h, --help             this text\n"
+            "\n"
+            "Exit status: 0 all calls analysed, 1 some failed, 2 usage error.\n");
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int cmd_analyze(int argc, char **argv)
+{
+    enum { O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAP, O_SNOISE, O_SDUR, O_MAXDUR };
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, O_JSON},
+        {"only", required_argument, NULL, O_ONLY},
+        {"in", required_argument, NULL, O_IN},
+        {"out", required_argument, NULL, O_OUT},
+        {"channel-map", required_argument, NULL, O_MAP},
+        {"silence-noise", required_argument, NULL, O_SNOISE},
+        {"silence-duration", required_argument, NULL, O_SDUR},
+        {"max-duration", required_argument, NULL, O_MAXDUR},
+        {"jobs", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cq_engine_params ep = cq_engine_default_params();
+    int json = 0, quiet = 0;
+    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *in = NULL, *out = NULL;
+    cq_err err;
+    int c;
+    while ((c = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON: json = 1; break;
+        case O_ONLY:
+            if (cq_analyzers_parse(optarg, &ep.analyzers, &err) != CQ_OK) {
+                fprintf(stderr, "callqa: --only: %s\n", err.msg);
+                return 2;
+            }
+            break;
+        case O_IN: in = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_MAP:
+            if (!strcmp(optarg, "in,out"))
+                ep.channel_map = CQ_MAP_IN_OUT;
+            else if (!strcmp(optarg, "out,in"))
+                ep.channel_map = CQ_MAP_OUT_IN;
+            else {
+                fprintf(stderr, "callqa: --channel-map: expected in,out or out,in, got '%s'\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case O_SNOISE:
+            if (parse_double(optarg, &ep.silence_noise_db) || !(ep.silence_noise_db < 0)) {
+                fprintf(stderr, "callqa: --silence-noise: expected a negative dB value\n");
+                return 2;
+            }
+            break;
+        case O_SDUR:
+            if (parse_double(optarg, &ep.silence_min_duration_sec) ||
+                !(ep.silence_min_duration_sec > 0)) {
+                fprintf(stderr, "callqa: --silence-duration: expected seconds > 0\n");
+                return 2;
+            }
+            break;
+        case O_MAXDUR:
+            if (parse_double(optarg, &ep.max_duration_sec) || !(ep.max_duration_sec > 0)) {
+                fprintf(stderr, "callqa: --max-duration: expected seconds > 0\n");
+                return 2;
+            }
+            break;
+        case 'j': {
+            char *end = NULL;
+            errno = 0;
+            jobs = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || jobs < 1 || jobs > MAX_JOBS) {
+                fprintf(stderr, "callqa: --jobs: expected 1..%d\n", MAX_JOBS);
+                return 2;
+            }
+            break;
+        }
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!in != !out) {
+        fprintf(stderr, "callqa: --in and --out go together (inbound and outbound leg files)\n");
+        return 2;
+    }
+    if (!in && optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    int ecode = 0;
+    cq_engine *engine = cq_engine_create(&ep, &ecode);
+    if (!engine) {
+        fprintf(stderr, "callqa: cannot create the engine: %s\n", cq_strerror(ecode));
+        return 2;
+    }
+
+    plan_paths pp = {0};
+    plan_call *calls = NULL;
+    size_t n = 0;
+    int failed_dirs = plan_expand(&pp, argv + optind, argc - optind, stderr);
+    if (failed_dirs < 0 || plan_calls(&pp, &calls, &n) < 0) {
+        fprintf(stderr, "callqa: out of memory\n");
+        cq_engine_destroy(engine);
+        plan_paths_free(&pp);
+        return 2;
+    }
+    if (in) { /* --in/--out is one more call, first */
+        plan_call *nc = realloc(calls, (n + 1) * sizeof(*nc));
+        if (!nc) {
+            fprintf(stderr, "callqa: out of memory\n");
+            return 2;
+        }
+        calls = nc;
+        memmove(calls + 1, calls, n * sizeof(*calls));
+        calls[0] = (plan_call){.in = in, .out = out};
+        n++;
+    }
+
+    batch b = {.engine = engine, .calls = calls, .n = n, .json = json};
+    b.res = calloc(n ? n : 1, sizeof(result));
+    pthread_mutex_init(&b.mu, NULL);
+    pthread_cond_init(&b.cv, NULL);
+    atomic_init(&b.next, 0);
+    if ((size_t)jobs > n)
+        jobs = (long)(n ? n : 1);
+    pthread_t tids[MAX_JOBS];
+    long started = 0;
+    double t0 = now_sec();
+    for (long j = 0; j < jobs && b.res; j++)
+        if (pthread_create(&tids[j], NULL, worker, &b) == 0)
+            started++;
+    if (started == 0 && n)
+        worker(&b); /* no threads: run them here */
+
+    const int bar = !quiet && n > 1 && isatty(STDERR_FILENO);
+    size_t printed = 0, failed = 0;
+    double audio = 0;
+    while (printed < n) {
+        pthread_mutex_lock(&b.mu);
+        while (!b.res[printed].done)
+            pthread_cond_wait(&b.cv, &b.mu);
+        pthread_mutex_unlock(&b.mu);
+        result *r = &b.res[printed];
+        if (bar)
+            fprintf(stderr, "\r\033[K");
+        if (r->error) {
+            failed++;
+            fprintf(stderr, "%s\n", r->error);
+        }
+        if (r->text)
+            printf("%s\n", r->text);
+        fflush(stdout);
+        audio += r->audio_sec;
+        printed++;
+        if (bar)
+            progress(printed, n, audio, t0);
+        free(r->error);
+        free(r->text);
+    }
+    for (long j = 0; j < started; j++)
+        pthread_join(tids[j], NULL);
+    double wall = now_sec() - t0;
+    if (bar)
+        fprintf(stderr, "\r\033[K");
+    if (!quiet)
+        fprintf(stderr,
+                "callqa: %zu call%s, %zu failed, %.3f h of audio in %.2f s (%.0fx real time, "
+                "%ld job%s)\n",
+                n, n == 1 ? "" : "s", failed, audio / 3600.0, wall, wall > 0 ? audio / wall : 0.0,
+                jobs, jobs == 1 ? "" : "s");
+    pthread_mutex_destroy(&b.mu);
+    pthread_cond_destroy(&b.cv);
+    free(b.res);
+    free(calls);
+    plan_paths_free(&pp);
+    cq_engine_destroy(engine);
+    return failed || failed_dirs ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "analyze"))
+        return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("callqa %s\n", cq_version());
+        return 0;
+    }
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "callqa: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,421 @@
+/*
+ * engine.c - one call through the pipeline: decode -> legs -> per-leg analyzers -> report.
+ *
+ * DESIGN
+ * A call has one or two sources (one file, or an inbound and an outbound leg file). Each
+ * source is decoded in blocks; each block is split into its legs and pushed into the streaming
+ * state of every selected analyzer of that leg. Nothing holds a whole leg in memory, so the
+ * cost per call is two blocks plus the analyzers' results. Two-leg checks that need both legs'
+ * samples at once (fake stereo: identical channels) run on the interleaved block of a stereo
+ * file before it is split.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../base/base_int.h"
+#include "callqa/callqa.h"
+
+struct cq_engine {
+    cq_engine_params p;
+};
+
+/* Per-leg streaming state. */
+typedef struct leg_run {
+    cq_leg_report *rep;
+    cq_level level;
+    cq_silence silence;
+    bool silence_ready;
+    float *buf; /* deinterleaved block (stereo sources only) */
+} leg_run;
+
+cq_engine_params cq_engine_default_params(void)
+{
+    cq_engine_params p = {
+        .analyzers = CQ_AN_ALL,
+        .silence_noise_db = -35.0,
+        .silence_min_duration_sec = 0.5,
+        .clip_min_run = 3,
+        .channel_map = CQ_MAP_IN_OUT,
+        .max_duration_sec = 24.0 * 3600.0,
+        .block_frames = 4096,
+    };
+    return p;
+}
+
+cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
+{
+    int rc = CQ_OK;
+    cq_engine *e = NULL;
+    if ((p->analyzers & ~(unsigned)CQ_AN_ALL) || p->analyzers == 0 ||
+        !(p->silence_noise_db < 0 && p->silence_noise_db > -200) ||
+        !(p->silence_min_duration_sec > 0 && p->silence_min_duration_sec < 86400) ||
+        p->clip_min_run < 1 || !(p->max_duration_sec > 0) || p->block_frames < 64 ||
+        p->block_frames > (1u << 20) ||
+        (p->channel_map != CQ_MAP_IN_OUT && p->channel_map != CQ_MAP_OUT_IN)) {
+        rc = CQ_ERR_INVALID;
+        goto done;
+    }
+    e = cq__calloc(1, sizeof(*e));
+    if (!e) {
+        rc = CQ_ERR_NOMEM;
+        goto done;
+    }
+    e->p = *p;
+done:
+    if (err)
+        *err = rc;
+    return e;
+}
+
+void cq_engine_destroy(cq_engine *e)
+{
+    cq__free(e);
+}
+
+const cq_engine_params *cq_engine_get_params(const cq_engine *e)
+{
+    return &e->p;
+}
+
+static int add_warning(cq_report *r, char *w /* taken */)
+{
+    if (!w)
+        return CQ_ERR_NOMEM;
+    size_t cap = r->n_warnings; /* exact growth: warnings are few */
+    char **nw = cq__realloc(r->warnings, (cap + 1) * sizeof(*nw));
+    if (!nw) {
+        cq__free(w);
+        return CQ_ERR_NOMEM;
+    }
+    r->warnings = nw;
+    r->warnings[r->n_warnings++] = w;
+    return CQ_OK;
+}
+
+static void leg_free(cq_leg_report *l)
+{
+    if (!l)
+        return;
+    cq__free(l->source);
+    cq_silence_result_free(&l->silence);
+    cq__free(l);
+}
+
+void cq_report_destroy(cq_report *r)
+{
+    if (!r)
+        return;
+    cq__free(r->file);
+    leg_free(r->inbound);
+    leg_free(r->outbound);
+    for (size_t i = 0; i < r->n_warnings; i++)
+        cq__free(r->warnings[i]);
+    cq__free(r->warnings);
+    cq__free(r);
+}
+
+/* Create a leg report and its analyzer states for `channel` (1-based, 0 = mono) of `a`. */
+static int leg_start(const cq_engine *e, leg_run *lr, const char *source, int channel,
+                     const cq_audio_info *info)
+{
+    memset(lr, 0, sizeof(*lr));
+    lr->rep = cq__calloc(1, sizeof(*lr->rep));
+    if (!lr->rep || !(lr->rep->source = cq__strdup(source)))
+        return CQ_ERR_NOMEM;
+    lr->rep->channel = channel;
+    lr->rep->format = *info;
+    if (e->p.analyzers & CQ_AN_LEVELS) {
+        cq_level_params lp = cq_level_default_params();
+        lp.sample_rate_hz = info->sample_rate_hz;
+        lp.clip_level = info->clip_level;
+        lp.clip_min_run = e->p.clip_min_run;
+        if (cq_level_init(&lr->level, &lp) != CQ_OK)
+            return CQ_ERR_INTERNAL;
+    }
+    if (e->p.analyzers & CQ_AN_SILENCE) {
+        cq_silence_params sp = cq_silence_default_params();
+        sp.sample_rate_hz = info->sample_rate_hz;
+        sp.noise_db = e->p.silence_noise_db;
+        sp.min_duration_sec = e->p.silence_min_duration_sec;
+        sp.scale = info->silence_scale;
+        if (cq_silence_init(&lr->silence, &sp) != CQ_OK)
+            return CQ_ERR_INTERNAL;
+        lr->silence_ready = true;
+    }
+    if (info->channels > 1) {
+        lr->buf = cq__malloc(e->p.block_frames * sizeof(float));
+        if (!lr->buf)
+            return CQ_ERR_NOMEM;
+    }
+    return CQ_OK;
+}
+
+static int leg_push(const cq_engine *e, leg_run *lr, const float *x, size_t n)
+{
+    if (e->p.analyzers & CQ_AN_LEVELS)
+        cq_level_push(&lr->level, x, n);
+    if (lr->silence_ready)
+        return cq_silence_push(&lr->silence, x, n);
+    return CQ_OK;
+}
+
+/* Finish the analyzers; the leg report then owns their results. */
+static int leg_finish(const cq_engine *e, leg_run *lr, uint64_t frames)
+{
+    cq_leg_report *l = lr->rep;
+    l->frames = frames;
+    l->duration_sec = (double)frames / l->format.sample_rate_hz;
+    if (e->p.analyzers & CQ_AN_LEVELS) {
+        cq_level_finish(&lr->level, &l->level);
+        l->has_level = true;
+    }
+    if (lr->silence_ready) {
+        int rc = cq_silence_finish(&lr->silence, &l->silence);
+        if (rc != CQ_OK)
+            return rc;
+        l->has_silence = true;
+    }
+    return CQ_OK;
+}
+
+static void leg_uninit(leg_run *lr)
+{
+    if (lr->silence_ready)
+        cq_silence_uninit(&lr->silence);
+    cq__free(lr->buf);
+    lr->buf = NULL;
+}
+
+/*
+ * Decode `a` to the end, pushing channel c into legs[c] (NULL: channel not used).
+ * Sets *identical to whether the two channels of a stereo source were sample-identical.
+ */
+static int run_source(const cq_engine *e, cq_audio *a, leg_run *legs[2], bool *identical,
+                      uint64_t *frames_out, cq_err *err)
+{
+    const cq_audio_info *info = cq_audio_get_info(a);
+    const int ch = info->channels;
+    const size_t bf = e->p.block_frames;
+    const double max_frames = e->p.max_duration_sec * info->sample_rate_hz;
+    const char *name = legs[0] ? legs[0]->rep->source : legs[1]->rep->source;
+    if (info->frames > 0 && (double)info->frames > max_frames)
+        return cq__err_set(err, CQ_ERR_TOO_LARGE, "%s: %.0f s of audio is over the %.0f s limit",
+                           name, (double)info->frames / info->sample_rate_hz,
+                           e->p.max_duration_sec);
+    float *blk = cq__malloc(bf * (size_t)ch * sizeof(float));
+    if (!blk)
+        return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
+    uint64_t total = 0;
+    bool same = ch == 2;
+    int rc = CQ_OK;
+    for (;;) {
+        int64_t got = cq_audio_read(a, blk, bf, err);
+        if (got < 0) {
+            rc = (int)got;
+            break;
+        }
+        if (got == 0)
+            break;
+        total += (uint64_t)got;
+        if ((double)total > max_frames) {
+            rc = cq__err_set(err, CQ_ERR_TOO_LARGE, "%s: longer than the %.0f s limit", name,
+                             e->p.max_duration_sec);
+            break;
+        }
+        size_t n = (size_t)got;
+        if (ch == 1) {
+            rc = leg_push(e, legs[0], blk, n);
+        } else {
+            for (int c = 0; c < 2; c++) {
+                if (!legs[c])
+                    continue;
+                float *d = legs[c]->buf;
+                for (size_t i = 0; i < n; i++)
+                    d[i] = blk[2 * i + (size_t)c];
+            }
+            if (same && legs[0] && legs[1])
+                same = memcmp(legs[0]->buf, legs[1]->buf, n * sizeof(float)) == 0;
+            for (int c = 0; c < 2 && rc == CQ_OK; c++)
+                if (legs[c])
+                    rc = leg_push(e, legs[c], legs[c]->buf, n);
+        }
+        if (rc != CQ_OK) {
+            cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
+            break;
+        }
+    }
+    cq__free(blk);
+    if (rc == CQ_OK && total == 0)
+        rc = cq__err_set(err, CQ_ERR_EMPTY, "%s: no audio frames could be decoded", name);
+    *identical = same && total > 0;
+    *frames_out = total;
+    return rc;
+}
+
+/* Copy the decoder's warnings into the report. */
+static int take_decoder_warnings(cq_report *r, const cq_audio *a, const char *source)
+{
+    for (size_t i = 0; i < cq_audio_warning_count(a); i++)
+        if (add_warning(r, cq__strdup(cq_audio_warning(a, i))) != CQ_OK)
+            return CQ_ERR_NOMEM;
+    uint64_t nf = cq_audio_nonfinite_count(a);
+    if (nf && add_warning(r, cq__printf("%s: %llu non-finite float samples (NaN/Inf) were "
+                                        "replaced by 0",
+                                        source, (unsigned long long)nf)) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    return CQ_OK;
+}
+
+static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_report *r,
+                            cq_err *err)
+{
+    const char *name = src->path ? src->path : r->file;
+    cq_audio *a = src->path ? cq_audio_open(src->path, err)
+                            : cq_audio_open_memory(src->data, src->size, name, err);
+    if (!a)
+        return err ? err->code : CQ_ERR_FORMAT;
+    const cq_audio_info *info = cq_audio_get_info(a);
+    leg_run runs[2];
+    memset(runs, 0, sizeof(runs));
+    int rc = CQ_OK;
+    bool identical = false;
+    uint64_t frames = 0;
+
+    if (info->channels == 2) {
+        r->has_legs = true;
+        r->layout = "stereo";
+        r->channel_map = e->p.channel_map;
+        /* runs[c] analyses channel c+1; the map says which one is inbound */
+        rc = leg_start(e, &runs[0], name, 1, info);
+        if (rc == CQ_OK)
+            rc = leg_start(e, &runs[1], name, 2, info);
+        if (rc == CQ_OK) {
+            int in_idx = e->p.channel_map == CQ_MAP_IN_OUT ? 0 : 1;
+            r->inbound = runs[in_idx].rep;
+            r->outbound = runs[1 - in_idx].rep;
+            leg_run *legs[2] = {&runs[0], &runs[1]};
+            rc = run_source(e, a, legs, &identical, &frames, err);
+        }
+    } else {
+        r->has_legs = false;
+        r->layout = "mono_mix";
+        rc = leg_start(e, &runs[0], name, 0, info);
+        if (rc == CQ_OK) {
+            r->inbound = runs[0].rep;
+            leg_run *legs[2] = {&runs[0], NULL};
+            rc = run_source(e, a, legs, &identical, &frames, err);
+        }
+    }
+    for (int c = 0; c < info->channels && rc == CQ_OK; c++)
+        rc = leg_finish(e, &runs[c], frames);
+    if (rc == CQ_OK)
+        rc = take_decoder_warnings(r, a, name);
+    if (rc == CQ_OK && !r->has_legs)
+        rc = add_warning(r, cq__printf("%s: mono recording: both parties are mixed into one "
+                                       "signal, which hides one-way audio; analyse the -in/-out "
+                                       "leg files or a stereo recording where available",
+                                       name));
+    if (rc == CQ_OK && identical) {
+        r->fake_stereo = true;
+        rc = add_warning(r, cq__printf("%s: fake stereo: both channels are sample-identical, so "
+                                       "the legs cannot be told apart",
+                                       name));
+    }
+    /* reports that were not attached to r are freed here */
+    for (int c = 0; c < 2; c++) {
+        leg_uninit(&runs[c]);
+        if (runs[c].rep && runs[c].rep != r->inbound && runs[c].rep != r->outbound)
+            leg_free(runs[c].rep);
+    }
+    if (rc != CQ_OK && err && err->code == CQ_OK)
+        cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
+    cq_audio_close(a);
+    return rc;
+}
+
+/* Decode one leg file into `role` (the first channel when the file is stereo). */
+static int analyze_leg_file(const cq_engine *e, const char *path, cq_leg_report **slot,
+                            cq_report *r, cq_err *err)
+{
+    cq_audio *a = cq_audio_open(path, err);
+    if (!a)
+        return err ? err->code : CQ_ERR_FORMAT;
+    const cq_audio_info *info = cq_audio_get_info(a);
+    leg_run run;
+    bool identical = false;
+    uint64_t frames = 0;
+    int rc = leg_start(e, &run, path, info->channels == 2 ? 1 : 0, info);
+    if (rc == CQ_OK) {
+        *slot = run.rep;
+        leg_run *legs[2] = {&run, NULL};
+        rc = run_source(e, a, legs, &identical, &frames, err);
+    } else {
+        leg_free(run.rep);
+    }
+    if (rc == CQ_OK)
+        rc = leg_finish(e, &run, frames);
+    if (rc == CQ_OK)
+        rc = take_decoder_warnings(r, a, path);
+    if (rc == CQ_OK && info->channels == 2)
+        rc = add_warning(r, cq__printf("%s: leg file is stereo; its first channel was analysed",
+                                       path));
+    leg_uninit(&run);
+    if (rc != CQ_OK && err && err->code == CQ_OK)
+        cq__err_set(err, rc, "%s: %s", path, cq_strerror(rc));
+    cq_audio_close(a);
+    return rc;
+}
+
+int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **out, cq_err *err)
+{
+    double t0 = cq__now_sec();
+    cq_err local;
+    if (!err)
+        err = &local;
+    cq_err_clear(err);
+    *out = NULL;
+    bool one = src->path || src->data;
+    bool two = src->in_path && src->out_path;
+    if (one == two || (src->path && src->data) || (!two && (src->in_path || src->out_path)))
+        return cq__err_set(err, CQ_ERR_INVALID,
+                           "a call is one file, or an inbound and an outbound leg file");
+    cq_report *r = cq__calloc(1, sizeof(*r));
+    const char *name = src->name       ? src->name
+                       : src->path     ? src->path
+                       : src->in_path  ? src->in_path
+                                       : "(upload)";
+    if (!r || !(r->file = cq__strdup(name))) {
+        cq_report_destroy(r);
+        return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
+    }
+    r->analyzers = e->p.analyzers;
+    r->silence_noise_db = e->p.silence_noise_db;
+    r->silence_min_duration_sec = e->p.silence_min_duration_sec;
+    int rc = src->note ? add_warning(r, cq__strdup(src->note)) : CQ_OK;
+    if (rc == CQ_OK && one) {
+        rc = analyze_one_file(e, src, r, err);
+    } else if (rc == CQ_OK) {
+        r->has_legs = true;
+        r->layout = "leg_files";
+        rc = analyze_leg_file(e, src->in_path, &r->inbound, r, err);
+        if (rc == CQ_OK)
+            rc = analyze_leg_file(e, src->out_path, &r->outbound, r, err);
+        if (rc == CQ_OK && fabs(r->inbound->duration_sec - r->outbound->duration_sec) > 1.0)
+            rc = add_warning(r, cq__printf("leg durations differ: inbound %.2f s, outbound "
+                                           "%.2f s",
+                                           r->inbound->duration_sec,
+                                           r->outbound->duration_sec));
+    }
+    if (rc != CQ_OK) {
+        if (err->code == CQ_OK)
+            cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
+        cq_report_destroy(r);
+        return rc;
+    }
+    r->duration_sec = r->inbound->duration_sec;
+    if (r->outbound && r->outbound->duration_sec > r->duration_sec)
+        r->duration_sec = r->outbound->duration_sec;
+    r->analysis_time_sec = cq__now_sec() - t0;
+    *out = r;
+    return CQ_OK;
+}

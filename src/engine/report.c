@@ -1,0 +1,308 @@
+/*
+ * report.c - render a cq_report as JSON (jansson) or readable text; analyzer names.
+ *
+ * The JSON keeps the old service's fields and shapes (file, duration, has_legs, inbound,
+ * outbound, one_way_audio, one_way_direction, nisqa, analysis_time_sec, per-leg rms_db,
+ * peak_db, speech_pct, silence{}, speech_segments) and adds ours. Values of analyzers that
+ * did not run are null. docs/report.md documents every field; tests keep the two in step.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "../base/base_int.h"
+#include "callqa/callqa.h"
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} k_analyzers[] = {
+    {CQ_AN_LEVELS, "levels"},
+    {CQ_AN_SILENCE, "silence"},
+};
+#define N_ANALYZERS (sizeof(k_analyzers) / sizeof(k_analyzers[0]))
+
+const char *cq_analyzer_name(unsigned bit)
+{
+    for (size_t i = 0; i < N_ANALYZERS; i++)
+        if (k_analyzers[i].bit == bit)
+            return k_analyzers[i].name;
+    return NULL;
+}
+
+int cq_analyzers_parse(const char *list, unsigned *out, cq_err *err)
+{
+    unsigned bits = 0;
+    const char *p = list;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        bool found = false;
+        for (size_t i = 0; i < N_ANALYZERS && n; i++) {
+            if (strlen(k_analyzers[i].name) == n && !strncmp(p, k_analyzers[i].name, n)) {
+                bits |= k_analyzers[i].bit;
+                found = true;
+            }
+        }
+        if (!found)
+            return cq__err_set(err, CQ_ERR_INVALID,
+                               "unknown analyzer '%.*s' (available: levels, silence)", (int)n, p);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (!bits)
+        return cq__err_set(err, CQ_ERR_INVALID, "no analyzer named (available: levels, silence)");
+    *out = bits;
+    return CQ_OK;
+}
+
+/* ---- JSON ---------------------------------------------------------------------------------- */
+
+/* A number rounded to `decimals` places (so dumps read 12.3457, not 12.345700000000001). */
+static json_t *num(double v, int decimals)
+{
+    if (!isfinite(v))
+        return json_null();
+    double m = pow(10.0, decimals);
+    double r = round(v * m) / m;
+    if (r == 0)
+        r = 0; /* no "-0" */
+    return json_real(r);
+}
+
+static json_t *num_or_null(bool has, double v, int decimals)
+{
+    return has ? num(v, decimals) : json_null();
+}
+
+static json_t *leg_json(const cq_leg_report *l)
+{
+    json_t *o = json_object();
+    const cq_level_result *lv = &l->level;
+    bool lev = l->has_level;
+    /* the old service's fields first, in its order */
+    json_object_set_new(o, "rms_db", num_or_null(lev && lv->has_rms, lv->rms_db, 3));
+    json_object_set_new(o, "peak_db", num_or_null(lev && lv->has_peak, lv->peak_db, 3));
+    json_object_set_new(o, "speech_pct", json_null());
+    if (l->has_silence) {
+        const cq_silence_result *s = &l->silence;
+        json_t *sum = json_object();
+        json_object_set_new(sum, "count", json_integer((json_int_t)s->count));
+        json_object_set_new(sum, "total_sec", num(s->total_sec, 6));
+        json_object_set_new(sum, "ratio_pct", num(s->ratio_pct, 3));
+        json_object_set_new(sum, "longest_ms", num(s->longest_ms, 3));
+        json_object_set_new(o, "silence", sum);
+    } else {
+        json_object_set_new(o, "silence", json_null());
+    }
+    json_object_set_new(o, "speech_segments", json_null());
+    /* ours */
+    json_object_set_new(o, "duration", num(l->duration_sec, 6));
+    json_object_set_new(o, "source", json_string(l->source));
+    json_object_set_new(o, "channel", json_integer(l->channel));
+    json_object_set_new(o, "sample_rate", json_integer(l->format.sample_rate_hz));
+    json_object_set_new(o, "samples", json_integer((json_int_t)l->frames));
+    json_object_set_new(o, "max_amplitude", num_or_null(lev, lv->max_amplitude, 6));
+    json_object_set_new(o, "min_amplitude", num_or_null(lev, lv->min_amplitude, 6));
+    json_object_set_new(o, "dc_offset", num_or_null(lev, lv->dc_offset, 7));
+    json_object_set_new(o, "crest_factor_db", num_or_null(lev && lv->has_crest, lv->crest_db, 3));
+    json_object_set_new(o, "clipped_samples",
+                        lev ? json_integer((json_int_t)lv->clipped_samples) : json_null());
+    json_object_set_new(o, "clipped_runs",
+                        lev ? json_integer((json_int_t)lv->clipped_runs) : json_null());
+    json_object_set_new(o, "active_level_db",
+                        num_or_null(lev && lv->has_active_level, lv->active_level_db, 3));
+    json_object_set_new(o, "activity_pct",
+                        num_or_null(lev && lv->has_active_level, lv->activity_pct, 3));
+    if (l->has_silence) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < l->silence.count; i++) {
+            const cq_silence_span *s = &l->silence.spans[i];
+            json_t *so = json_object();
+            json_object_set_new(so, "start", num(s->start_sec, 6));
+            json_object_set_new(so, "end", num(s->end_sec, 6));
+            json_object_set_new(so, "duration", num(s->duration_sec, 6));
+            json_array_append_new(arr, so);
+        }
+        json_object_set_new(o, "silences", arr);
+    } else {
+        json_object_set_new(o, "silences", json_null());
+    }
+    return o;
+}
+
+static json_t *report_json(const cq_report *r)
+{
+    json_t *o = json_object();
+    const cq_audio_info *f = &r->inbound->format;
+    json_object_set_new(o, "file", json_string(r->file));
+    json_object_set_new(o, "duration", num(r->duration_sec, 6));
+    json_object_set_new(o, "has_legs", json_boolean(r->has_legs));
+    json_object_set_new(o, "inbound", leg_json(r->inbound));
+    json_object_set_new(o, "outbound", r->outbound ? leg_json(r->outbound) : json_null());
+    json_object_set_new(o, "one_way_audio", json_null()); /* needs speech activity (VAD) */
+    json_object_set_new(o, "one_way_direction", json_null());
+    json_object_set_new(o, "nisqa", json_null());
+    json_object_set_new(o, "analysis_time_sec", num(r->analysis_time_sec, 6));
+
+    json_t *fmt = json_object();
+    json_object_set_new(fmt, "layout", json_string(r->layout));
+    json_object_set_new(fmt, "container", json_string(f->container));
+    json_object_set_new(fmt, "encoding", json_string(f->encoding_name));
+    json_object_set_new(fmt, "sample_rate", json_integer(f->sample_rate_hz));
+    json_object_set_new(fmt, "channels", json_integer(f->channels));
+    json_object_set_new(fmt, "bits_per_sample",
+                        f->bits_per_sample ? json_integer(f->bits_per_sample) : json_null());
+    json_object_set_new(fmt, "channel_map",
+                        !strcmp(r->layout, "stereo")
+                            ? json_string(r->channel_map == CQ_MAP_IN_OUT ? "in,out" : "out,in")
+                            : json_null());
+    json_object_set_new(fmt, "fake_stereo", json_boolean(r->fake_stereo));
+    json_object_set_new(o, "format", fmt);
+
+    json_t *w = json_array();
+    for (size_t i = 0; i < r->n_warnings; i++)
+        json_array_append_new(w, json_string(r->warnings[i]));
+    json_object_set_new(o, "warnings", w);
+    json_object_set_new(o, "events", json_null()); /* needs the call-events analyzer */
+
+    json_t *eng = json_object();
+    json_object_set_new(eng, "version", json_string(cq_version()));
+    json_t *an = json_array();
+    for (size_t i = 0; i < N_ANALYZERS; i++)
+        if (r->analyzers & k_analyzers[i].bit)
+            json_array_append_new(an, json_string(k_analyzers[i].name));
+    json_object_set_new(eng, "analyzers", an);
+    json_t *sd = json_object();
+    json_object_set_new(sd, "noise_db", num(r->silence_noise_db, 3));
+    json_object_set_new(sd, "duration_sec", num(r->silence_min_duration_sec, 6));
+    json_object_set_new(eng, "silencedetect", sd);
+    json_object_set_new(eng, "vad", json_null());
+    json_object_set_new(eng, "nisqa_status", json_string("not available in this version"));
+    json_object_set_new(o, "engine", eng);
+    return o;
+}
+
+char *cq_report_to_json(const cq_report *r)
+{
+    json_t *o = report_json(r);
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!s)
+        return NULL;
+    char *copy = cq__strdup(s); /* hand out memory of our own funnel */
+    free(s);
+    return copy;
+}
+
+void cq_report_free_string(char *s)
+{
+    cq__free(s);
+}
+
+/* ---- text ---------------------------------------------------------------------------------- */
+
+static void fmt_db(char *buf, size_t n, bool has, double v, const char *unit)
+{
+    if (has)
+        snprintf(buf, n, "%.1f %s", v, unit);
+    else
+        snprintf(buf, n, "-");
+}
+
+static void row(cq__sb *b, const char *label, const char *in, const char *out)
+{
+    if (out)
+        cq__sb_printf(b, "  %-26s %-22s %s\n", label, in, out);
+    else
+        cq__sb_printf(b, "  %-26s %s\n", label, in);
+}
+
+static void text_legs(cq__sb *b, const cq_report *r)
+{
+    const cq_leg_report *L[2] = {r->inbound, r->outbound};
+    int n = r->outbound ? 2 : 1;
+    char c[2][64];
+    if (n == 2)
+        row(b, "", "inbound (caller)", "outbound (agent)");
+    else
+        row(b, "", "mixed (both parties)", NULL);
+#define ROW(label, expr)                                                                          \
+    do {                                                                                          \
+        for (int i = 0; i < n; i++) {                                                             \
+            const cq_leg_report *l = L[i];                                                        \
+            const cq_level_result *lv = &l->level;                                                \
+            (void)lv;                                                                             \
+            expr;                                                                                 \
+        }                                                                                         \
+        row(b, label, c[0], n == 2 ? c[1] : NULL);                                                \
+    } while (0)
+
+    ROW("duration", snprintf(c[i], 64, "%.2f s", l->duration_sec));
+    if (r->analyzers & CQ_AN_LEVELS) {
+        ROW("RMS level", fmt_db(c[i], 64, lv->has_rms, lv->rms_db, "dBFS"));
+        ROW("peak (sample)", fmt_db(c[i], 64, lv->has_peak, lv->peak_db, "dBFS"));
+        ROW("active speech level (P.56)",
+            if (lv->has_active_level) snprintf(c[i], 64, "%.1f dBFS, %.0f%% active",
+                                               lv->active_level_db, lv->activity_pct);
+            else snprintf(c[i], 64, "-"));
+        ROW("crest factor", fmt_db(c[i], 64, lv->has_crest, lv->crest_db, "dB"));
+        ROW("DC offset", snprintf(c[i], 64, "%.5f", lv->dc_offset));
+        ROW("clipped samples",
+            snprintf(c[i], 64, "%llu in %llu runs", (unsigned long long)lv->clipped_samples,
+                     (unsigned long long)lv->clipped_runs));
+    }
+    if (r->analyzers & CQ_AN_SILENCE) {
+        ROW("silences", snprintf(c[i], 64, "%zu, %.1f s (%.0f%%)", l->silence.count,
+                                 l->silence.total_sec, l->silence.ratio_pct));
+        ROW("longest silence", snprintf(c[i], 64, "%.2f s", l->silence.longest_ms / 1000.0));
+    }
+#undef ROW
+    if (r->analyzers & CQ_AN_SILENCE) {
+        for (int i = 0; i < n; i++) {
+            const cq_silence_result *s = &L[i]->silence;
+            if (!s->count)
+                continue;
+            cq__sb_printf(b, "\n  silences on %s (start-end, seconds):\n",
+                          n == 2 ? (i == 0 ? "inbound" : "outbound") : "the mix");
+            const size_t show = 12;
+            for (size_t k = 0; k < s->count && k < show; k++)
+                cq__sb_printf(b, "    %9.2f - %9.2f  (%.2f s)\n", s->spans[k].start_sec,
+                              s->spans[k].end_sec, s->spans[k].duration_sec);
+            if (s->count > show)
+                cq__sb_printf(b, "    ... %zu more (see --json)\n", s->count - show);
+        }
+    }
+}
+
+char *cq_report_to_text(const cq_report *r)
+{
+    cq__sb b = {0};
+    const cq_audio_info *f = &r->inbound->format;
+    cq__sb_printf(&b, "%s\n", r->file);
+    cq__sb_printf(&b, "  %s %s, %d Hz, %s, %.2f s\n", f->container, f->encoding_name,
+                  f->sample_rate_hz,
+                  !strcmp(r->layout, "stereo")      ? "stereo (two legs)"
+                  : !strcmp(r->layout, "leg_files") ? "separate leg files"
+                                                    : "mono (mixed)",
+                  r->duration_sec);
+    if (!strcmp(r->layout, "stereo"))
+        cq__sb_printf(&b, "  channel 1 = %s, channel 2 = %s\n",
+                      r->channel_map == CQ_MAP_IN_OUT ? "inbound" : "outbound",
+                      r->channel_map == CQ_MAP_IN_OUT ? "outbound" : "inbound");
+    cq__sb_printf(&b, "\n");
+    text_legs(&b, r);
+    if (r->n_warnings) {
+        cq__sb_printf(&b, "\n  warnings:\n");
+        for (size_t i = 0; i < r->n_warnings; i++)
+            cq__sb_printf(&b, "    - %s\n", r->warnings[i]);
+    }
+    cq__sb_printf(&b, "\n  not analysed by this version: speech activity (VAD), one-way audio, "
+                      "MOS (NISQA), call events\n");
+    cq__sb_printf(&b, "  analysed in %.3f s (callqa %s)\n", r->analysis_time_sec, cq_version());
+    char *s = cq__sb_take(&b);
+    return s;
+}
