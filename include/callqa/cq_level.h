@@ -66,8 +66,8 @@ typedef struct cq_level {
     uint64_t clipped, clip_runs;
     uint32_t clip_run;           /* length of the current run at full scale */
     /* P.56 state */
-    double g;                    /* envelope filter coefficient exp(-1/(fs*0.03)) */
-    double p1, q1;               /* two-stage envelope */
+    float g, b;                  /* envelope filter: g = exp(-1/(fs*0.03)), b = 1 - g */
+    float p1, q1;                /* two-stage envelope */
     uint64_t hang;               /* hangover in samples (0.2 s) */
     int k;                       /* thresholds currently exceeded by the envelope */
     uint64_t below_start[CQ_P56_THRESHOLDS]; /* start of the current run below c_j */

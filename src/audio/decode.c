@@ -46,6 +46,9 @@ struct cq_audio {
     int64_t delivered;     /* frames handed out */
     uint64_t nonfinite;    /* replaced samples */
     bool check_finite;     /* float/double encodings */
+    bool via_short;        /* lossless as int16: read shorts, convert ourselves (faster) */
+    int16_t *sbuf;         /* staging for via_short reads */
+    size_t sbuf_cap;       /* samples */
     int status;            /* sticky read error */
     char *warnings[MAX_WARNINGS];
     size_t n_warnings;
@@ -399,6 +402,19 @@ static cq_audio *open_common(cq_audio *a, cq_err *err)
     if (a->frame_limit >= 0 && a->info.frames > a->frame_limit)
         a->info.frames = a->frame_limit;
     a->check_finite = a->info.encoding == CQ_ENC_FLOAT || a->info.encoding == CQ_ENC_DOUBLE;
+    switch (a->info.encoding) {
+    case CQ_ENC_PCM_16:
+    case CQ_ENC_ULAW:
+    case CQ_ENC_ALAW:
+    case CQ_ENC_GSM610:
+    case CQ_ENC_FLAC_16:
+        /* these decode to int16 exactly; libsndfile's int16 path is a copy or a table lookup,
+         * and the conversion below vectorises, where its float path does not */
+        a->via_short = true;
+        break;
+    default:
+        break;
+    }
     if (a->info.frames == 0) {
         cq__err_set(err, CQ_ERR_EMPTY, "%s: no audio frames", a->name);
         goto fail;
@@ -487,7 +503,26 @@ int64_t cq_audio_read(cq_audio *a, float *out, size_t max_frames, cq_err *err)
     }
     if (max_frames == 0)
         return 0;
-    sf_count_t got = sf_readf_float(a->sf, out, (sf_count_t)max_frames);
+    sf_count_t got;
+    if (a->via_short) {
+        size_t need = max_frames * (size_t)a->info.channels;
+        if (need > a->sbuf_cap) {
+            int16_t *nb = cq__realloc(a->sbuf, need * sizeof(*nb));
+            if (!nb)
+                return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
+            a->sbuf = nb;
+            a->sbuf_cap = need;
+        }
+        got = sf_readf_short(a->sf, a->sbuf, (sf_count_t)max_frames);
+        if (got > 0) {
+            const size_t n = (size_t)got * (size_t)a->info.channels;
+            const int16_t *s16 = a->sbuf;
+            for (size_t i = 0; i < n; i++)
+                out[i] = (float)s16[i] * (1.0f / 32768.0f);
+        }
+    } else {
+        got = sf_readf_float(a->sf, out, (sf_count_t)max_frames);
+    }
     if (got <= 0) {
         int e = sf_error(a->sf);
         if (e != SF_ERR_NO_ERROR) {
@@ -531,6 +566,7 @@ void cq_audio_close(cq_audio *a)
         return;
     if (a->sf)
         sf_close(a->sf);
+    cq__free(a->sbuf);
     if (a->s.fd >= 0)
         close(a->s.fd);
     for (size_t i = 0; i < a->n_warnings; i++)

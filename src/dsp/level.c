@@ -2,9 +2,9 @@
  * level.c - RMS / peak / DC / clipping / crest and the ITU-T P.56 active speech level.
  *
  * DESIGN
- * Sums run in double over 8 independent lanes so the compiler can vectorise them and long
- * calls do not lose precision (sox stat also accumulates in double). Clipping runs are only
- * scanned in blocks whose peak reaches the clip level, which is almost never on good audio.
+ * Sums run in double (sox stat also accumulates in double) in the vector kernels of
+ * kernels.c. Clipping runs are only scanned once the stream's peak has reached the clip
+ * level, which is never on good audio.
  *
  * P.56 method B: a two-stage envelope q(i) of |x| (time constant 30 ms) is compared with 16
  * thresholds c_j = 2^(j-15); a sample is active for c_j when q >= c_j or within the 200 ms
@@ -20,18 +20,18 @@
 #include <string.h>
 
 #include "../base/base_int.h"
+#include "kernels_int.h"
 #include "callqa/cq_level.h"
 
 #define P56_TIME_CONSTANT_SEC 0.03
 #define P56_HANGOVER_SEC 0.2
 #define P56_MARGIN_DB 15.9
-#define LANES 8
 
 /* c_j = 2^(j-15); c[16] is a sentinel no envelope reaches. */
-static const double k_thr[CQ_P56_THRESHOLDS + 1] = {
+static const float k_thr[CQ_P56_THRESHOLDS + 1] = {
     1.0 / 32768, 1.0 / 16384, 1.0 / 8192, 1.0 / 4096, 1.0 / 2048, 1.0 / 1024,
     1.0 / 512,   1.0 / 256,   1.0 / 128,  1.0 / 64,   1.0 / 32,   1.0 / 16,
-    1.0 / 8,     1.0 / 4,     1.0 / 2,    1.0,        HUGE_VAL};
+    1.0 / 8,     1.0 / 4,     1.0 / 2,    1.0,        HUGE_VALF};
 
 cq_level_params cq_level_default_params(void)
 {
@@ -52,7 +52,8 @@ int cq_level_init(cq_level *st, const cq_level_params *p)
     st->p = *p;
     st->maxv = -HUGE_VALF;
     st->minv = HUGE_VALF;
-    st->g = exp(-1.0 / ((double)p->sample_rate_hz * P56_TIME_CONSTANT_SEC));
+    st->g = (float)exp(-1.0 / ((double)p->sample_rate_hz * P56_TIME_CONSTANT_SEC));
+    st->b = 1.0f - st->g;
     st->hang = (uint64_t)lround(P56_HANGOVER_SEC * p->sample_rate_hz);
     return CQ_OK;
 }
@@ -90,33 +91,45 @@ static void p56_close_run(cq_level *st, int j, uint64_t at)
     st->exceeded[j] = true;
 }
 
+/* Handle the envelope crossing from band k to the band of q at absolute sample `at`. */
+static int p56_move(cq_level *st, int k, float q, uint64_t at)
+{
+    int k2 = k;
+    while (k2 < CQ_P56_THRESHOLDS && q >= k_thr[k2])
+        k2++;
+    while (k2 > 0 && q < k_thr[k2 - 1])
+        k2--;
+    for (int j = k; j < k2; j++) /* rose above c_j: its run below ends here */
+        p56_close_run(st, j, at);
+    for (int j = k2; j < k; j++) /* fell below c_j: a run below starts here */
+        st->below_start[j] = at;
+    return k2;
+}
+
+#define P56_SUB 256 /* envelope sub-block, samples */
+
 static void p56_push(cq_level *st, const float *x, size_t n)
 {
-    const double g = st->g, b = 1.0 - st->g;
-    double p = st->p1, q = st->q1;
+    float qb[P56_SUB];
+    cq__env env = {.p = st->p1, .q = st->q1};
     int k = st->k;
-    double hi = k_thr[k], lo = k > 0 ? k_thr[k - 1] : -1.0;
-    const uint64_t base = st->n;
-    for (size_t i = 0; i < n; i++) {
-        p = g * p + b * fabs((double)x[i]);
-        q = g * q + b * p;
-        if (q >= hi || q < lo) { /* rare: the envelope crossed a power of two */
-            int k2 = k;
-            while (k2 < CQ_P56_THRESHOLDS && q >= k_thr[k2])
-                k2++;
-            while (k2 > 0 && q < k_thr[k2 - 1])
-                k2--;
-            for (int j = k; j < k2; j++) /* rose above c_j: its run below ends here */
-                p56_close_run(st, j, base + i);
-            for (int j = k2; j < k; j++) /* fell below c_j: a run below starts here */
-                st->below_start[j] = base + i;
-            k = k2;
-            hi = k_thr[k];
-            lo = k > 0 ? k_thr[k - 1] : -1.0;
+    for (size_t off = 0; off < n; off += P56_SUB) {
+        size_t m = n - off < P56_SUB ? n - off : P56_SUB;
+        cq__k_envelope(x + off, m, st->g, st->b, &env, qb);
+        float hi = k_thr[k], lo = k > 0 ? k_thr[k - 1] : -1.0f;
+        if (env.qmin >= lo && env.qmax < hi)
+            continue; /* the usual case: no threshold crossed in this sub-block */
+        const uint64_t base = st->n + off;
+        for (size_t i = 0; i < m; i++) {
+            if (qb[i] >= hi || qb[i] < lo) {
+                k = p56_move(st, k, qb[i], base + i);
+                hi = k_thr[k];
+                lo = k > 0 ? k_thr[k - 1] : -1.0f;
+            }
         }
     }
-    st->p1 = p;
-    st->q1 = q;
+    st->p1 = env.p;
+    st->q1 = env.q;
     st->k = k;
 }
 
@@ -124,46 +137,19 @@ void cq_level_push(cq_level *st, const float *x, size_t n)
 {
     if (n == 0)
         return;
-    double s[LANES] = {0}, q[LANES] = {0};
-    float mx[LANES], mn[LANES];
-    for (int l = 0; l < LANES; l++)
-        mx[l] = st->maxv, mn[l] = st->minv;
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
-        for (int l = 0; l < LANES; l++) {
-            float v = x[i + l];
-            s[l] += v;
-            q[l] += (double)v * v;
-            mx[l] = v > mx[l] ? v : mx[l];
-            mn[l] = v < mn[l] ? v : mn[l];
-        }
-    }
-    for (; i < n; i++) {
-        float v = x[i];
-        s[0] += v;
-        q[0] += (double)v * v;
-        mx[0] = v > mx[0] ? v : mx[0];
-        mn[0] = v < mn[0] ? v : mn[0];
-    }
-    double bs = 0, bq = 0;
-    float bmax = -HUGE_VALF, bmin = HUGE_VALF;
-    for (int l = 0; l < LANES; l++) {
-        bs += s[l];
-        bq += q[l];
-        bmax = mx[l] > bmax ? mx[l] : bmax;
-        bmin = mn[l] < bmin ? mn[l] : bmin;
-    }
-    st->sum += bs;
-    st->sumsq += bq;
-    st->maxv = bmax;
-    st->minv = bmin;
-    if (bmax >= st->p.clip_level || -bmin >= st->p.clip_level || st->clip_run > 0)
+    cq__stats acc = {st->sum, st->sumsq, st->maxv, st->minv};
+    cq__k_stats(x, n, &acc);
+    st->sum = acc.sum;
+    st->sumsq = acc.sumsq;
+    st->maxv = acc.max;
+    st->minv = acc.min;
+    /* clipping runs are only scanned once the stream reaches the clip level */
+    if (acc.max >= st->p.clip_level || -acc.min >= st->p.clip_level)
         scan_clipping(st, x, n);
     if (st->p.p56)
         p56_push(st, x, n);
     st->n += n;
 }
-
 /* P.56 result from the counts; false when no threshold gives a defined level. */
 static bool p56_finish(const cq_level *st, double *level_db, double *activity)
 {

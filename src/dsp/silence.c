@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../base/base_int.h"
+#include "kernels_int.h"
 #include "callqa/cq_silence.h"
 
 cq_silence_params cq_silence_default_params(void)
@@ -54,19 +55,22 @@ int cq_silence_push(cq_silence *st, const float *x, size_t n)
 {
     if (st->status != CQ_OK)
         return st->status;
-    const float thr = st->thr;
-    const uint64_t need = st->need, pos = st->pos;
-    uint64_t run = st->run;
-    for (size_t i = 0; i < n; i++) {
-        int silent = fabsf(x[i]) < thr;
-        if (!silent && run >= need) { /* rare: a long enough silence just ended */
-            if (add_span(st, pos + i - run, pos + i) != CQ_OK)
-                return st->status;
+    size_t i = 0;
+    while (i < n) {
+        uint64_t run = st->run;
+        size_t k = cq__k_silence_next(x + i, n - i, st->thr, st->need, &run);
+        if (k == n - i) {
+            st->run = run;
+            break;
         }
-        run = silent ? run + 1 : 0;
+        /* x[i + k] is loud and ends a silence of `run` samples */
+        uint64_t end = st->pos + i + k;
+        if (add_span(st, end - run, end) != CQ_OK)
+            return st->status;
+        st->run = 0;
+        i += k + 1;
     }
-    st->run = run;
-    st->pos = pos + n;
+    st->pos += n;
     return CQ_OK;
 }
 

@@ -1,0 +1,246 @@
+/*
+ * kernels.c - scalar and fast versions of the per-sample loops (see kernels_int.h).
+ *
+ * DESIGN
+ * The P.56 envelope is two first-order recurrences, y[i] = g y[i-1] + u[i]: a serial chain of
+ * multiply-adds whose latency, not its arithmetic, limits a sample-by-sample loop. Over a block
+ * of 8 samples the recurrence unrolls to y[i+k] = g^(k+1) y[i-1] + sum_{m<=k} g^(k-m) u[i+m];
+ * the sum is a prefix scan done in three shift-and-multiply-add steps (shifts 1, 2, 4), and
+ * only one multiply-add per block remains on the serial chain.
+ * The silence scan tests 8 samples at a time and only looks at individual samples when a
+ * block holds a sample at or above the threshold.
+ */
+#include "kernels_int.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* On x86-64 with gcc, compile the fast kernels for the baseline and for AVX2+FMA machines. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CQ_NO_CLONES)
+#define CQ_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CQ_CLONES
+#endif
+
+/* ---- scalar reference versions ------------------------------------------------------------- */
+
+void cq__k_stats_ref(const float *x, size_t n, cq__stats *acc)
+{
+    for (size_t i = 0; i < n; i++) {
+        acc->sum += x[i];
+        acc->sumsq += (double)x[i] * x[i];
+        acc->max = x[i] > acc->max ? x[i] : acc->max;
+        acc->min = x[i] < acc->min ? x[i] : acc->min;
+    }
+}
+
+void cq__k_envelope_ref(const float *x, size_t n, float g, float b, cq__env *e, float *q_out)
+{
+    float p = e->p, q = e->q, lo = HUGE_VALF, hi = -HUGE_VALF;
+    for (size_t i = 0; i < n; i++) {
+        p = g * p + b * fabsf(x[i]);
+        q = g * q + b * p;
+        q_out[i] = q;
+        lo = q < lo ? q : lo;
+        hi = q > hi ? q : hi;
+    }
+    e->p = p;
+    e->q = q;
+    e->qmin = lo;
+    e->qmax = hi;
+}
+
+size_t cq__k_silence_next_ref(const float *x, size_t n, float thr, uint64_t need, uint64_t *runp)
+{
+    uint64_t run = *runp;
+    for (size_t i = 0; i < n; i++) {
+        if (fabsf(x[i]) < thr) {
+            run++;
+        } else {
+            if (run >= need) {
+                *runp = run;
+                return i;
+            }
+            run = 0;
+        }
+    }
+    *runp = run;
+    return n;
+}
+
+/* ---- fast versions ------------------------------------------------------------------------- */
+
+#if defined(__GNUC__)
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+typedef double v4d __attribute__((vector_size(32)));
+
+#if defined(__clang__)
+#define SHIFT1(v, z) __builtin_shufflevector(v, z, 8, 0, 1, 2, 3, 4, 5, 6)
+#define SHIFT2(v, z) __builtin_shufflevector(v, z, 8, 8, 0, 1, 2, 3, 4, 5)
+#define SHIFT4(v, z) __builtin_shufflevector(v, z, 8, 8, 8, 8, 0, 1, 2, 3)
+#else
+#define SHIFT1(v, z) __builtin_shuffle(v, z, (v8i){8, 0, 1, 2, 3, 4, 5, 6})
+#define SHIFT2(v, z) __builtin_shuffle(v, z, (v8i){8, 8, 0, 1, 2, 3, 4, 5})
+#define SHIFT4(v, z) __builtin_shuffle(v, z, (v8i){8, 8, 8, 8, 0, 1, 2, 3})
+#endif
+
+/* |v| by clearing the sign bits */
+#define VABS8(v) ((v8f)((v8i)(v) & 0x7fffffff))
+#define VABS4(v) ((v4f)((v4i)(v) & 0x7fffffff))
+/* lane-wise select: m is all-ones or all-zeros per lane */
+#define VSEL4(m, a, b) ((v4f)(((v4i)(a) & (m)) | ((v4i)(b) & ~(m))))
+#define VSEL8(m, a, b) ((v8f)(((v8i)(a) & (m)) | ((v8i)(b) & ~(m))))
+
+CQ_CLONES
+void cq__k_stats(const float *x, size_t n, cq__stats *acc)
+{
+    v4d s0 = {0}, s1 = {0}, q0 = {0}, q1 = {0};
+    v4f mx0 = {acc->max, acc->max, acc->max, acc->max}, mx1 = mx0;
+    v4f mn0 = {acc->min, acc->min, acc->min, acc->min}, mn1 = mn0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v4f a, b;
+        memcpy(&a, x + i, sizeof(a));
+        memcpy(&b, x + i + 4, sizeof(b));
+        v4d da = __builtin_convertvector(a, v4d), db = __builtin_convertvector(b, v4d);
+        s0 += da;
+        s1 += db;
+        q0 += da * da;
+        q1 += db * db;
+        mx0 = VSEL4(a > mx0, a, mx0);
+        mx1 = VSEL4(b > mx1, b, mx1);
+        mn0 = VSEL4(a < mn0, a, mn0);
+        mn1 = VSEL4(b < mn1, b, mn1);
+    }
+    v4d s = s0 + s1, q = q0 + q1;
+    acc->sum += (s[0] + s[1]) + (s[2] + s[3]);
+    acc->sumsq += (q[0] + q[1]) + (q[2] + q[3]);
+    for (int l = 0; l < 4; l++) {
+        float hi = mx0[l] > mx1[l] ? mx0[l] : mx1[l], lo = mn0[l] < mn1[l] ? mn0[l] : mn1[l];
+        acc->max = hi > acc->max ? hi : acc->max;
+        acc->min = lo < acc->min ? lo : acc->min;
+    }
+    cq__k_stats_ref(x + i, n - i, acc);
+}
+
+/* In-block prefix scan of y[k] = g y[k-1] + u[k] with y[-1] = 0. */
+#define SCAN8(v, z, g, g2, g4)                                                                    \
+    do {                                                                                          \
+        (v) += (g) * SHIFT1(v, z);                                                                \
+        (v) += (g2) * SHIFT2(v, z);                                                               \
+        (v) += (g4) * SHIFT4(v, z);                                                               \
+    } while (0)
+
+CQ_CLONES
+void cq__k_envelope(const float *x, size_t n, float g, float b, cq__env *e, float *q_out)
+{
+    const v8f z = {0};
+    const float g2 = g * g, g4 = g2 * g2, g8 = g4 * g4;
+    v8f gpow; /* g^(k+1): how y[i-1] reaches lane k */
+    float gk = g;
+    for (int k = 0; k < 8; k++, gk *= g)
+        gpow[k] = gk;
+    v8f lo = z + HUGE_VALF, hi = z - HUGE_VALF;
+    float p = e->p, q = e->q;
+    size_t i = 0;
+    /* The carries p and q move from block to block by one scalar multiply-add each
+     * (y_end = g^8 y_prev + scan[7]); the vector work of a block hangs off them, not on them. */
+    for (; i + 8 <= n; i += 8) {
+        v8f v;
+        memcpy(&v, x + i, sizeof(v));
+        v = VABS8(v) * b;
+        SCAN8(v, z, g, g2, g4);
+        v8f pv = v + gpow * p; /* p-envelope of the 8 samples */
+        p = g8 * p + v[7];
+        v8f w = pv * b;
+        SCAN8(w, z, g, g2, g4);
+        v8f qv = w + gpow * q; /* q-envelope */
+        q = g8 * q + w[7];
+        memcpy(q_out + i, &qv, sizeof(qv));
+        lo = VSEL8(qv < lo, qv, lo);
+        hi = VSEL8(qv > hi, qv, hi);
+    }
+    e->p = p;
+    e->q = q;
+    float mn = HUGE_VALF, mx = -HUGE_VALF;
+    for (int l = 0; l < 8; l++) {
+        mn = lo[l] < mn ? lo[l] : mn;
+        mx = hi[l] > mx ? hi[l] : mx;
+    }
+    if (i < n) {
+        cq__k_envelope_ref(x + i, n - i, g, b, e, q_out + i);
+        mn = e->qmin < mn ? e->qmin : mn;
+        mx = e->qmax > mx ? e->qmax : mx;
+    }
+    e->qmin = mn;
+    e->qmax = mx;
+}
+
+/* Bit k set when |x[k]| >= thr, for 8 samples. */
+static inline unsigned loud_mask8(const float *x, float thr)
+{
+#if defined(__SSE2__)
+    const __m128 sign = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+    const __m128 t = _mm_set1_ps(thr);
+    __m128 a = _mm_and_ps(_mm_loadu_ps(x), sign), b = _mm_and_ps(_mm_loadu_ps(x + 4), sign);
+    return (unsigned)_mm_movemask_ps(_mm_cmpge_ps(a, t)) |
+           (unsigned)_mm_movemask_ps(_mm_cmpge_ps(b, t)) << 4;
+#else
+    unsigned m = 0;
+    for (int k = 0; k < 8; k++)
+        m |= (unsigned)(fabsf(x[k]) >= thr) << k;
+    return m;
+#endif
+}
+
+CQ_CLONES
+size_t cq__k_silence_next(const float *x, size_t n, float thr, uint64_t need, uint64_t *runp)
+{
+    uint64_t run = *runp;
+    size_t i = 0;
+    if (need >= 8) { /* a qualifying run cannot fit between two loud samples of one block */
+        for (; i + 8 <= n; i += 8) {
+            unsigned m = loud_mask8(x + i, thr);
+            if (m == 0) {
+                run += 8;
+                continue;
+            }
+            unsigned first = (unsigned)__builtin_ctz(m);
+            if (run + first >= need) {
+                *runp = run + first;
+                return i + first;
+            }
+            run = 7u - (31u - (unsigned)__builtin_clz(m)); /* quiet samples after the last loud */
+        }
+    }
+    *runp = run;
+    size_t r = cq__k_silence_next_ref(x + i, n - i, thr, need, runp);
+    return i + r;
+}
+
+#else /* no vector extensions: the scalar versions are the fast ones */
+
+void cq__k_stats(const float *x, size_t n, cq__stats *acc)
+{
+    cq__k_stats_ref(x, n, acc);
+}
+
+void cq__k_envelope(const float *x, size_t n, float g, float b, cq__env *e, float *q_out)
+{
+    cq__k_envelope_ref(x, n, g, b, e, q_out);
+}
+
+size_t cq__k_silence_next(const float *x, size_t n, float thr, uint64_t need, uint64_t *run)
+{
+    return cq__k_silence_next_ref(x, n, thr, need, run);
+}
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * kernels_int.h - the per-sample loops of the level and silence analyzers.
+ *
+ * Each kernel has a plain scalar version (`_ref`, the specification) and a fast version used by
+ * the analyzers. The fast versions use GNU C vector extensions (gcc, clang); on x86-64 with gcc
+ * they are compiled twice, for the baseline and for x86-64-v3 (AVX2 + FMA), and the CPU picks
+ * at load time. tests/unit/test_kernels.c checks fast against scalar on real and random audio.
+ */
+#ifndef CQ_KERNELS_INT_H
+#define CQ_KERNELS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Running sums of one stream. */
+typedef struct cq__stats {
+    double sum;   /* sum of x */
+    double sumsq; /* sum of x^2 */
+    float max;    /* largest x (-inf before any sample) */
+    float min;    /* smallest x (+inf before any sample) */
+} cq__stats;
+
+/* Add x[0..n) to the sums. Summation order differs between versions (rounding ~1e-16). */
+void cq__k_stats(const float *x, size_t n, cq__stats *acc);
+void cq__k_stats_ref(const float *x, size_t n, cq__stats *acc);
+
+/* State of the two-stage P.56 envelope. */
+typedef struct cq__env {
+    float p, q;       /* carried between calls */
+    float qmin, qmax; /* OUT: smallest and largest q of the last call */
+} cq__env;
+
+/*
+ * Two-stage envelope of P.56: p = g p + b |x|; q = g q + b p, for each sample; q written to
+ * q_out[0..n), n >= 1. Float arithmetic; the fast version evaluates the recurrences as 8-sample
+ * prefix scans (same values within ~1e-6 relative).
+ */
+void cq__k_envelope(const float *x, size_t n, float g, float b, cq__env *e, float *q_out);
+void cq__k_envelope_ref(const float *x, size_t n, float g, float b, cq__env *e, float *q_out);
+
+/*
+ * Silence scan: walk x[0..n) keeping *run = length of the current run of samples with
+ * |x| < thr. Stops at the first non-silent sample that ends a run of at least `need` samples
+ * and returns its index, with *run = the length of that run (the caller records the silence,
+ * then continues at index + 1 with *run = 0). Returns n when the block ends first.
+ */
+size_t cq__k_silence_next(const float *x, size_t n, float thr, uint64_t need, uint64_t *run);
+size_t cq__k_silence_next_ref(const float *x, size_t n, float thr, uint64_t need,
+                              uint64_t *run);
+
+#endif /* CQ_KERNELS_INT_H */
