@@ -35,6 +35,9 @@ typedef struct src {
     const uint8_t *mem; /* memory source */
     int64_t size;       /* bytes */
     int64_t pos;        /* libsndfile's cursor */
+    int64_t patch_off;  /* a repaired header field shown to libsndfile in place of the file's
+                           bytes (4 bytes at patch_off; -1: none) */
+    uint8_t patch[4];
 } src;
 
 struct cq_audio {
@@ -98,6 +101,13 @@ static sf_count_t vio_read(void *ptr, sf_count_t count, void *user)
 {
     src *s = user;
     int64_t r = src_pread(s, ptr, count, s->pos);
+    if (s->patch_off >= 0 && s->pos < s->patch_off + 4 && s->pos + r > s->patch_off) {
+        for (int k = 0; k < 4; k++) {
+            int64_t at = s->patch_off + k - s->pos;
+            if (at >= 0 && at < r)
+                ((uint8_t *)ptr)[at] = s->patch[k];
+        }
+    }
     s->pos += r;
     return r;
 }
@@ -161,6 +171,7 @@ static int wav_validate(cq_audio *a, bool be, cq_err *err)
 {
     const src *s = &a->s;
     int64_t off = 12;
+    a->s.patch_off = -1;
     bool have_fmt = false, have_data = false;
     uint16_t tag = 0, channels = 0, block_align = 0;
     uint32_t rate = 0;
@@ -218,6 +229,11 @@ static int wav_validate(cq_audio *a, bool be, cq_err *err)
                                    "decoded the %lld bytes that follow",
                                 a->name, (long long)size, (long long)avail);
                 bytes = avail;
+                /* libsndfile is shown the true size (a size of 0 would decode nothing) */
+                uint32_t fixed = (uint32_t)(avail > 0xFFFFFFF0 ? 0xFFFFFFF0 : avail);
+                a->s.patch_off = off + 4;
+                for (int k = 0; k < 4; k++)
+                    a->s.patch[be ? 3 - k : k] = (uint8_t)(fixed >> (8 * k));
             }
             if (bytes < block_align)
                 return cq__err_set(err, CQ_ERR_EMPTY, "%s: WAV file holds no audio frames",
@@ -434,6 +450,7 @@ cq_audio *cq_audio_open(const char *path, cq_err *err)
         return NULL;
     }
     a->s.fd = -1;
+    a->s.patch_off = -1;
     a->name = cq__strdup(path);
     if (!a->name) {
         cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", path);
@@ -480,6 +497,7 @@ cq_audio *cq_audio_open_memory(const void *data, size_t size, const char *name, 
         return NULL;
     }
     a->s.fd = -1;
+    a->s.patch_off = -1;
     a->s.mem = data;
     a->s.size = (int64_t)size;
     return open_common(a, err);

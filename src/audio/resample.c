@@ -42,19 +42,31 @@ cq_resample *cq_resample_create(double in_rate_hz, double out_rate_hz, int *err)
 long cq_resample_process(cq_resample *r, const float *in, size_t n_in, float *out,
                          size_t max_out)
 {
-    size_t idone = 0, odone = 0;
-    soxr_error_t e;
-    if (in && n_in)
-        e = soxr_process(r->s, in, n_in, &idone, out, max_out, &odone);
-    else
-        e = soxr_process(r->s, NULL, 0, NULL, out, max_out, &odone); /* flush / drain */
-    if (e) {
-        cq__log(CQ_LOG_ERROR, "soxr_process: %s", e);
-        return CQ_ERR_INTERNAL;
+    size_t odone_total = 0;
+    if (!in || !n_in) { /* flush, then drain what the filter still holds */
+        size_t odone = 0;
+        soxr_error_t e = soxr_process(r->s, NULL, 0, NULL, out, max_out, &odone);
+        if (e) {
+            cq__log(CQ_LOG_ERROR, "soxr_process: %s", e);
+            return CQ_ERR_INTERNAL;
+        }
+        return (long)odone;
     }
-    if (in && n_in && idone != n_in)
-        return CQ_ERR_INVALID; /* output buffer too small for this block */
-    return (long)odone;
+    size_t consumed = 0;
+    while (consumed < n_in) {
+        size_t idone = 0, odone = 0;
+        soxr_error_t e = soxr_process(r->s, in + consumed, n_in - consumed, &idone,
+                                      out + odone_total, max_out - odone_total, &odone);
+        if (e) {
+            cq__log(CQ_LOG_ERROR, "soxr_process: %s", e);
+            return CQ_ERR_INTERNAL;
+        }
+        consumed += idone;
+        odone_total += odone;
+        if (idone == 0 && odone == 0)
+            return CQ_ERR_INVALID; /* no room left in `out` for this block */
+    }
+    return (long)odone_total;
 }
 
 void cq_resample_destroy(cq_resample *r)

@@ -1,0 +1,70 @@
+#!/bin/sh
+# test_cli.sh - the callqa command line end to end: one call, a batch with a bad file in it
+# (the batch goes on, the exit status says a call failed), --json lines, ViciDial grouping,
+# usage errors.    usage: test_cli.sh BUILD/callqa SOURCE_DIR
+set -u
+CQ=$1
+SRC=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+n=0
+check() { # check NAME CONDITION...
+    n=$((n + 1))
+    name=$1
+    shift
+    if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
+}
+
+SAMPLE="$SRC/samples/sample-call.wav"
+
+# one call, text report
+"$CQ" analyze "$SAMPLE" > "$T/out.txt" 2> "$T/err.txt"
+check "single call exits 0" test $? -eq 0
+check "text report names the legs" grep -q "inbound (caller)" "$T/out.txt"
+check "closing summary on stderr" grep -q "1 call, 0 failed" "$T/err.txt"
+
+# a batch: a directory with good calls, a text file named .wav, a 0-byte file, ViciDial legs
+mkdir -p "$T/batch/ORIG"
+cp "$SAMPLE" "$T/batch/a.wav"
+cp "$SAMPLE" "$T/batch/b.wav"
+printf "%s\n" "These are meeting notes, not audio. Someone saved them with a .wav name by mistake, and the batch must say so and go on." > "$T/batch/notes.wav"
+: > "$T/batch/empty.wav"
+cp "$SAMPLE" "$T/batch/20240101-x-all.wav"
+sox "$SAMPLE" "$T/batch/ORIG/20240101-x-in.wav" remix 1 2> /dev/null
+sox "$SAMPLE" "$T/batch/ORIG/20240101-x-out.wav" remix 2 2> /dev/null
+"$CQ" analyze --json -j 2 "$T/batch" > "$T/batch.jsonl" 2> "$T/batch.err"
+rc=$?
+check "batch with failures exits 1" test $rc -eq 1
+# 5 calls: -all with its ORIG legs is one, a, b, notes, empty
+check "one JSON line per call" test "$(wc -l < "$T/batch.jsonl")" -eq 5
+check "errors are JSON lines too" test "$(grep -c '"error"' "$T/batch.jsonl")" -eq 2
+check "text file named .wav: clear error" grep -q "notes.wav: not a recognised audio file" "$T/batch.err"
+check "0-byte file: clear error" grep -q "empty.wav: empty file (0 bytes)" "$T/batch.err"
+check "summary counts failures" grep -q "5 calls, 2 failed" "$T/batch.err"
+check "ViciDial -all uses the ORIG legs" grep -q '"layout":"leg_files"' "$T/batch.jsonl"
+check "the leg choice is reported" grep -q 'instead of the mixed' "$T/batch.jsonl"
+
+# --in/--out, --only, --channel-map
+"$CQ" analyze --json -q --only levels --in "$T/batch/ORIG/20240101-x-in.wav" \
+    --out "$T/batch/ORIG/20240101-x-out.wav" > "$T/pair.json"
+check "--in/--out exits 0" test $? -eq 0
+check "--only levels leaves silence null" grep -q '"silence":null' "$T/pair.json"
+"$CQ" analyze --json -q --channel-map out,in "$SAMPLE" > "$T/map.json"
+check "--channel-map out,in" grep -q '"channel_map":"out,in"' "$T/map.json"
+
+# usage errors exit 2
+"$CQ" analyze --only vad "$SAMPLE" > /dev/null 2> "$T/u1"
+check "unknown analyzer is a usage error" test $? -eq 2
+check "unknown analyzer named" grep -q "unknown analyzer 'vad'" "$T/u1"
+"$CQ" analyze --in "$SAMPLE" > /dev/null 2>&1
+check "--in without --out is a usage error" test $? -eq 2
+"$CQ" analyze "$T/missing.wav" > /dev/null 2> "$T/u2"
+check "missing file exits 1" test $? -eq 1
+check "missing file named" grep -q "missing.wav" "$T/u2"
+"$CQ" frobnicate > /dev/null 2>&1
+check "unknown command exits 2" test $? -eq 2
+
+echo "1..$n"
+[ $fails -eq 0 ] || { echo "$fails of $n CLI checks failed"; exit 1; }
+echo "all $n CLI checks passed"

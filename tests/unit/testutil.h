@@ -1,0 +1,166 @@
+/*
+ * testutil.h - helpers shared by the unit tests: temporary directories, WAV writing through
+ * libsndfile, synthetic signals with a printed seed, and the path of ../shared.
+ */
+#ifndef CQ_TESTUTIL_H
+#define CQ_TESTUTIL_H
+
+#define _GNU_SOURCE
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sndfile.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+/* A fresh directory under $TMPDIR (or /tmp); removed by tu_rmdir. */
+static inline char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *d = NULL;
+    if (asprintf(&d, "%s/callqa-test-XXXXXX", base && *base ? base : "/tmp") < 0)
+        return NULL;
+    if (!mkdtemp(d)) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static inline void tu_rmdir(char *d)
+{
+    if (!d)
+        return;
+    char *cmd = NULL;
+    if (asprintf(&cmd, "rm -rf '%s'", d) >= 0) {
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", d);
+        free(cmd);
+    }
+    free(d);
+}
+
+static inline char *tu_path(const char *dir, const char *name)
+{
+    char *p = NULL;
+    if (asprintf(&p, "%s/%s", dir, name) < 0)
+        return NULL;
+    return p;
+}
+
+/* Write interleaved float frames with libsndfile. Returns 0 on success. */
+static inline int tu_write(const char *path, int format, int rate, int channels, const float *x,
+                           size_t frames)
+{
+    SF_INFO in = {.samplerate = rate, .channels = channels, .format = format};
+    SNDFILE *f = sf_open(path, SFM_WRITE, &in);
+    if (!f) {
+        fprintf(stderr, "sf_open(%s): %s\n", path, sf_strerror(NULL));
+        return -1;
+    }
+    sf_command(f, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    sf_count_t w = sf_writef_float(f, x, (sf_count_t)frames);
+    sf_close(f);
+    return w == (sf_count_t)frames ? 0 : -1;
+}
+
+/* Write raw bytes to a file. */
+static inline int tu_write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(data, 1, n, f);
+    return fclose(f) == 0 && w == n ? 0 : -1;
+}
+
+/* Read a whole file; NULL on failure. */
+static inline unsigned char *tu_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(sz > 0 ? (size_t)sz : 1);
+    if (b && sz > 0 && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *n = sz > 0 ? (size_t)sz : 0;
+    return b;
+}
+
+/* Deterministic PRNG (xorshift64*), seeded and printed so a failure replays. */
+typedef struct tu_rng {
+    uint64_t s;
+} tu_rng;
+
+static inline tu_rng tu_rng_seed(const char *who)
+{
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    const char *env = getenv("CQ_TEST_SEED");
+    if (env && *env)
+        seed = strtoull(env, NULL, 0);
+    fprintf(stderr, "[ seed ] %s: CQ_TEST_SEED=0x%llx\n", who, (unsigned long long)seed);
+    tu_rng r = {seed ? seed : 1};
+    return r;
+}
+
+static inline double tu_uniform(tu_rng *r) /* [0, 1) */
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return (double)((r->s * 2685821657736338717ull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static inline double tu_gauss(tu_rng *r)
+{
+    double u = tu_uniform(r), v = tu_uniform(r);
+    return sqrt(-2.0 * log(u + 1e-300)) * cos(2.0 * M_PI * v);
+}
+
+/* Quantise to int16 steps, as a 16-bit file would hold the signal. */
+static inline float tu_q16(double v)
+{
+    long s = lround(v * 32768.0);
+    if (s > 32767)
+        s = 32767;
+    if (s < -32768)
+        s = -32768;
+    return (float)s / 32768.0f;
+}
+
+/* ../shared, from $CALLQA_SHARED_DIR or the build-time default. */
+static inline const char *tu_shared_dir(void)
+{
+    const char *e = getenv("CALLQA_SHARED_DIR");
+#ifdef CQ_SHARED_DIR
+    return e && *e ? e : CQ_SHARED_DIR;
+#else
+    return e && *e ? e : "../shared";
+#endif
+}
+
+static inline int tu_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+#endif /* CQ_TESTUTIL_H */
