@@ -125,6 +125,7 @@ static void test_formats_match_libsndfile(void **state)
         assert_int_equal(info->channels, c->channels);
         assert_int_equal(info->encoding, c->enc);
         assert_true(info->clip_level == c->clip);
+        const char *enc_name = info->encoding_name; /* a static string */
         float *got = NULL;
         int64_t n = decode_all(a, 1000, &got);
         cq_audio_close(a);
@@ -146,7 +147,7 @@ static void test_formats_match_libsndfile(void **state)
         assert_int_equal(decode_all(m, 333, &got2), n);
         assert_memory_equal(got, got2, ns * sizeof(float));
         cq_audio_close(m);
-        print_message("%-11s %-10s %lld frames ok\n", c->name, info->encoding_name,
+        print_message("%-11s %-10s %lld frames ok\n", c->name, enc_name,
                       (long long)n);
         free(got2);
         free(mem);
