@@ -93,6 +93,14 @@ CQ_API const cq_audio_info *cq_audio_get_info(const cq_audio *a) CQ_NONNULL(1);
 CQ_API CQ_NODISCARD int64_t cq_audio_read(cq_audio *a, float *out, size_t max_frames, cq_err *err)
     CQ_NONNULL(1, 2);
 
+/*
+ * As cq_audio_read(), but channel c goes to out[c] (room for max_frames floats each; one array
+ * per channel, none NULL). The engine reads this way: no separate deinterleave pass.
+ */
+CQ_API CQ_NODISCARD int64_t cq_audio_read_planar(cq_audio *a, float *const out[],
+                                                 size_t max_frames, cq_err *err)
+    CQ_NONNULL(1, 2);
+
 /* Number of warnings noted so far (header repairs, replaced non-finite samples, ...). */
 CQ_API size_t cq_audio_warning_count(const cq_audio *a) CQ_NONNULL(1);
 

@@ -40,6 +40,14 @@ typedef struct src {
     uint8_t patch[4];
 } src;
 
+/* How a handle fetches samples; all give the values libsndfile's float read gives. */
+typedef enum read_path {
+    PATH_FLOAT, /* sf_readf_float: everything not below */
+    PATH_SHORT, /* sf_readf_short + our conversion: lossless int16 codecs (GSM, FLAC 16) */
+    PATH_RAW16, /* sf_read_raw of little-endian PCM16 WAV data, converted in one pass */
+    PATH_G711   /* sf_read_raw of u-law/A-law bytes, expanded through a 256-entry table */
+} read_path;
+
 struct cq_audio {
     src s;
     SNDFILE *sf;
@@ -49,10 +57,12 @@ struct cq_audio {
     int64_t delivered;     /* frames handed out */
     uint64_t nonfinite;    /* replaced samples */
     bool check_finite;     /* float/double encodings */
-    bool via_short;        /* lossless as int16: read shorts, convert ourselves (faster) */
-    int16_t *sbuf;         /* staging for via_short reads */
-    size_t sbuf_cap;       /* samples */
+    read_path path;        /* how samples are fetched from libsndfile (see read_core) */
+    float g711[256];       /* PATH_G711: byte -> sample, the G.711 expansion */
+    void *stage;           /* staging for raw bytes, shorts or interleaved floats */
+    size_t stage_cap;      /* bytes */
     int status;            /* sticky read error */
+    bool big_endian;       /* RIFX */
     char *warnings[MAX_WARNINGS];
     size_t n_warnings;
 };
@@ -352,6 +362,46 @@ static void describe(cq_audio_info *in, int sf_format)
     }
 }
 
+/* G.711 expansion (ITU-T G.711 tables, as 16-bit values / 32768); libsndfile uses the same
+ * values, which test_audio checks sample by sample. */
+static void fill_g711(float *tab, bool ulaw)
+{
+    for (int byte = 0; byte < 256; byte++) {
+        int mag;
+        bool neg;
+        if (ulaw) {
+            int u = ~byte & 0xFF;
+            int exp = (u >> 4) & 7, mant = u & 0x0F;
+            mag = (((mant << 3) + 0x84) << exp) - 0x84;
+            neg = (u & 0x80) != 0;
+        } else {
+            int v = byte ^ 0x55;
+            int exp = (v >> 4) & 7, mant = v & 0x0F;
+            mag = exp == 0 ? (mant << 4) + 8 : ((mant << 4) + 0x108) << (exp - 1);
+            neg = (v & 0x80) == 0;
+        }
+        tab[byte] = (float)(neg ? -mag : mag) / 32768.0f;
+    }
+}
+
+static read_path choose_path(cq_audio *a, int sf_format)
+{
+    int major = sf_format & SF_FORMAT_TYPEMASK, sub = sf_format & SF_FORMAT_SUBMASK;
+    int endian = sf_format & SF_FORMAT_ENDMASK;
+    bool riff_le = (major == SF_FORMAT_WAV || major == SF_FORMAT_WAVEX) &&
+                   (endian == SF_ENDIAN_FILE || endian == SF_ENDIAN_LITTLE) && !a->big_endian;
+    if ((sub == SF_FORMAT_ULAW || sub == SF_FORMAT_ALAW) &&
+        (riff_le || major == SF_FORMAT_AU || major == SF_FORMAT_RAW)) {
+        fill_g711(a->g711, sub == SF_FORMAT_ULAW);
+        return PATH_G711;
+    }
+    if (sub == SF_FORMAT_PCM_16 && riff_le)
+        return PATH_RAW16;
+    if (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_GSM610)
+        return PATH_SHORT; /* decode to int16 exactly; libsndfile's float path is slower */
+    return PATH_FLOAT;
+}
+
 /* ---- open / read / close ------------------------------------------------------------------- */
 
 static cq_audio *open_common(cq_audio *a, cq_err *err)
@@ -369,7 +419,8 @@ static cq_audio *open_common(cq_audio *a, cq_err *err)
         goto fail;
     }
     if (riff) {
-        if (wav_validate(a, head[3] == 'X', err) != CQ_OK)
+        a->big_endian = head[3] == 'X';
+        if (wav_validate(a, a->big_endian, err) != CQ_OK)
             goto fail;
     } else if (got >= 4 && (!memcmp(head, "RIFF", 4) || !memcmp(head, "RIFX", 4)) && got < 12) {
         cq__err_set(err, CQ_ERR_FORMAT, "%s: truncated WAV header (%lld bytes)", a->name,
@@ -418,19 +469,7 @@ static cq_audio *open_common(cq_audio *a, cq_err *err)
     if (a->frame_limit >= 0 && a->info.frames > a->frame_limit)
         a->info.frames = a->frame_limit;
     a->check_finite = a->info.encoding == CQ_ENC_FLOAT || a->info.encoding == CQ_ENC_DOUBLE;
-    switch (a->info.encoding) {
-    case CQ_ENC_PCM_16:
-    case CQ_ENC_ULAW:
-    case CQ_ENC_ALAW:
-    case CQ_ENC_GSM610:
-    case CQ_ENC_FLAC_16:
-        /* these decode to int16 exactly; libsndfile's int16 path is a copy or a table lookup,
-         * and the conversion below vectorises, where its float path does not */
-        a->via_short = true;
-        break;
-    default:
-        break;
-    }
+    a->path = choose_path(a, sfi.format);
     if (a->info.frames == 0) {
         cq__err_set(err, CQ_ERR_EMPTY, "%s: no audio frames", a->name);
         goto fail;
@@ -508,7 +547,48 @@ const cq_audio_info *cq_audio_get_info(const cq_audio *a)
     return &a->info;
 }
 
-int64_t cq_audio_read(cq_audio *a, float *out, size_t max_frames, cq_err *err)
+static int ensure_stage(cq_audio *a, size_t bytes)
+{
+    if (bytes <= a->stage_cap)
+        return CQ_OK;
+    void *nb = cq__realloc(a->stage, bytes);
+    if (!nb)
+        return CQ_ERR_NOMEM;
+    a->stage = nb;
+    a->stage_cap = bytes;
+    return CQ_OK;
+}
+
+/* Write n = frames * ch values EXPR(k) (k = interleaved index) in the requested layout. */
+#define EMIT(EXPR)                                                                                \
+    do {                                                                                          \
+        if (inter) {                                                                              \
+            for (size_t k = 0; k < frames * ch; k++)                                              \
+                inter[k] = EXPR(k);                                                               \
+        } else if (ch == 1) {                                                                     \
+            float *o0 = planar[0];                                                                \
+            for (size_t k = 0; k < frames; k++)                                                   \
+                o0[k] = EXPR(k);                                                                  \
+        } else {                                                                                  \
+            float *o0 = planar[0], *o1 = planar[1];                                               \
+            for (size_t f = 0; f < frames; f++) {                                                 \
+                o0[f] = EXPR(2 * f);                                                              \
+                o1[f] = EXPR(2 * f + 1);                                                          \
+            }                                                                                     \
+        }                                                                                         \
+    } while (0)
+
+#define S16_LE(k) ((float)(int16_t)(uint16_t)(raw[2 * (k)] | raw[2 * (k) + 1] << 8) * (1.0f / 32768.0f))
+#define G711(k) (tab[raw[k]])
+#define S16(k) ((float)s16[k] * (1.0f / 32768.0f))
+#define F32(k) (f32[k])
+
+/*
+ * Read up to max_frames frames into `inter` (interleaved) or `planar` (one array per channel);
+ * exactly one is non-NULL. Returns frames read, 0 at the end, or a negative status.
+ */
+static int64_t read_core(cq_audio *a, float *const *planar, float *inter, size_t max_frames,
+                         cq_err *err)
 {
     if (a->status != CQ_OK)
         return cq__err_set(err, a->status, "%s: earlier read error", a->name);
@@ -521,27 +601,60 @@ int64_t cq_audio_read(cq_audio *a, float *out, size_t max_frames, cq_err *err)
     }
     if (max_frames == 0)
         return 0;
-    sf_count_t got;
-    if (a->via_short) {
-        size_t need = max_frames * (size_t)a->info.channels;
-        if (need > a->sbuf_cap) {
-            int16_t *nb = cq__realloc(a->sbuf, need * sizeof(*nb));
-            if (!nb)
-                return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
-            a->sbuf = nb;
-            a->sbuf_cap = need;
-        }
-        got = sf_readf_short(a->sf, a->sbuf, (sf_count_t)max_frames);
-        if (got > 0) {
-            const size_t n = (size_t)got * (size_t)a->info.channels;
-            const int16_t *s16 = a->sbuf;
-            for (size_t i = 0; i < n; i++)
-                out[i] = (float)s16[i] * (1.0f / 32768.0f);
-        }
-    } else {
-        got = sf_readf_float(a->sf, out, (sf_count_t)max_frames);
+    const size_t ch = (size_t)a->info.channels;
+    size_t frames = 0;
+    sf_count_t got = 0;
+    switch (a->path) {
+    case PATH_RAW16:
+    case PATH_G711: {
+        const size_t width = (a->path == PATH_RAW16 ? 2 : 1) * ch;
+        if (ensure_stage(a, max_frames * width) != CQ_OK)
+            return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
+        got = sf_read_raw(a->sf, a->stage, (sf_count_t)(max_frames * width));
+        frames = got > 0 ? (size_t)got / width : 0;
+        const uint8_t *raw = a->stage;
+        const float *tab = a->g711;
+        if (a->path == PATH_RAW16)
+            EMIT(S16_LE);
+        else
+            EMIT(G711);
+        break;
     }
-    if (got <= 0) {
+    case PATH_SHORT: {
+        if (ensure_stage(a, max_frames * ch * sizeof(int16_t)) != CQ_OK)
+            return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
+        got = sf_readf_short(a->sf, a->stage, (sf_count_t)max_frames);
+        frames = got > 0 ? (size_t)got : 0;
+        const int16_t *s16 = a->stage;
+        EMIT(S16);
+        break;
+    }
+    case PATH_FLOAT: {
+        float *dst = inter ? inter : ch == 1 ? planar[0] : NULL;
+        if (!dst) {
+            if (ensure_stage(a, max_frames * ch * sizeof(float)) != CQ_OK)
+                return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
+            dst = a->stage;
+        }
+        got = sf_readf_float(a->sf, dst, (sf_count_t)max_frames);
+        frames = got > 0 ? (size_t)got : 0;
+        size_t n = frames * ch;
+        if (a->check_finite) {
+            for (size_t i = 0; i < n; i++) {
+                if (!isfinite(dst[i])) {
+                    dst[i] = 0.0f;
+                    a->nonfinite++;
+                }
+            }
+        }
+        if (dst == a->stage) {
+            const float *f32 = dst;
+            EMIT(F32);
+        }
+        break;
+    }
+    }
+    if (frames == 0) {
         int e = sf_error(a->sf);
         if (e != SF_ERR_NO_ERROR) {
             a->status = CQ_ERR_FORMAT;
@@ -550,17 +663,18 @@ int64_t cq_audio_read(cq_audio *a, float *out, size_t max_frames, cq_err *err)
         }
         return 0;
     }
-    if (a->check_finite) {
-        size_t n = (size_t)got * (size_t)a->info.channels;
-        for (size_t i = 0; i < n; i++) {
-            if (!isfinite(out[i])) {
-                out[i] = 0.0f;
-                a->nonfinite++;
-            }
-        }
-    }
-    a->delivered += got;
-    return got;
+    a->delivered += (int64_t)frames;
+    return (int64_t)frames;
+}
+
+int64_t cq_audio_read(cq_audio *a, float *out, size_t max_frames, cq_err *err)
+{
+    return read_core(a, NULL, out, max_frames, err);
+}
+
+int64_t cq_audio_read_planar(cq_audio *a, float *const out[], size_t max_frames, cq_err *err)
+{
+    return read_core(a, out, NULL, max_frames, err);
 }
 
 size_t cq_audio_warning_count(const cq_audio *a)
@@ -584,7 +698,7 @@ void cq_audio_close(cq_audio *a)
         return;
     if (a->sf)
         sf_close(a->sf);
-    cq__free(a->sbuf);
+    cq__free(a->stage);
     if (a->s.fd >= 0)
         close(a->s.fd);
     for (size_t i = 0; i < a->n_warnings; i++)

@@ -5,8 +5,9 @@
  * The P.56 envelope is two first-order recurrences, y[i] = g y[i-1] + u[i]: a serial chain of
  * multiply-adds whose latency, not its arithmetic, limits a sample-by-sample loop. Over a block
  * of 8 samples the recurrence unrolls to y[i+k] = g^(k+1) y[i-1] + sum_{m<=k} g^(k-m) u[i+m];
- * the sum is a prefix scan done in three shift-and-multiply-add steps (shifts 1, 2, 4), and
- * only one multiply-add per block remains on the serial chain.
+ * the sum is a prefix scan done in three shift-and-multiply-add steps (shifts 1 and 2 within
+ * each half of the block, then the lower half's end into the upper half), and only one scalar
+ * multiply-add per block remains on the serial chain.
  * The silence scan tests 8 samples at a time and only looks at individual samples when a
  * block holds a sample at or above the threshold.
  */
@@ -54,6 +55,14 @@ void cq__k_envelope_ref(const float *x, size_t n, float g, float b, cq__env *e, 
     e->qmax = hi;
 }
 
+size_t cq__k_find_outside_ref(const float *q, size_t n, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++)
+        if (q[i] < lo || q[i] >= hi)
+            return i;
+    return n;
+}
+
 size_t cq__k_silence_next_ref(const float *x, size_t n, float thr, uint64_t need, uint64_t *runp)
 {
     uint64_t run = *runp;
@@ -82,19 +91,29 @@ typedef float v4f __attribute__((vector_size(16)));
 typedef int v4i __attribute__((vector_size(16)));
 typedef double v4d __attribute__((vector_size(32)));
 
+/* Shifts within each half of 8 lanes (zeros in), and lane 3 copied to every lane. The in-half
+ * shifts compile to single byte-shift instructions where the target has them. */
 #if defined(__clang__)
-#define SHIFT1(v, z) __builtin_shufflevector(v, z, 8, 0, 1, 2, 3, 4, 5, 6)
-#define SHIFT2(v, z) __builtin_shufflevector(v, z, 8, 8, 0, 1, 2, 3, 4, 5)
-#define SHIFT4(v, z) __builtin_shufflevector(v, z, 8, 8, 8, 8, 0, 1, 2, 3)
+#define SHIFT1H(v, z) __builtin_shufflevector(v, z, 8, 0, 1, 2, 8, 4, 5, 6)
+#define SHIFT2H(v, z) __builtin_shufflevector(v, z, 8, 8, 0, 1, 8, 8, 4, 5)
+#define LANE3(v) __builtin_shufflevector(v, v, 3, 3, 3, 3, 3, 3, 3, 3)
 #else
-#define SHIFT1(v, z) __builtin_shuffle(v, z, (v8i){8, 0, 1, 2, 3, 4, 5, 6})
-#define SHIFT2(v, z) __builtin_shuffle(v, z, (v8i){8, 8, 0, 1, 2, 3, 4, 5})
-#define SHIFT4(v, z) __builtin_shuffle(v, z, (v8i){8, 8, 8, 8, 0, 1, 2, 3})
+#define SHIFT1H(v, z) __builtin_shuffle(v, z, (v8i){8, 0, 1, 2, 8, 4, 5, 6})
+#define SHIFT2H(v, z) __builtin_shuffle(v, z, (v8i){8, 8, 0, 1, 8, 8, 4, 5})
+#define LANE3(v) __builtin_shuffle(v, (v8i){3, 3, 3, 3, 3, 3, 3, 3})
 #endif
 
 /* |v| by clearing the sign bits */
 #define VABS8(v) ((v8f)((v8i)(v) & 0x7fffffff))
 #define VABS4(v) ((v4f)((v4i)(v) & 0x7fffffff))
+/* lane-wise max/min of 4 floats (SSE where present, else a select) */
+#if defined(__SSE__)
+#define VMAX4(a, b) ((v4f)__builtin_ia32_maxps((a), (b)))
+#define VMIN4(a, b) ((v4f)__builtin_ia32_minps((a), (b)))
+#else
+#define VMAX4(a, b) VSEL4((a) > (b), a, b)
+#define VMIN4(a, b) VSEL4((a) < (b), a, b)
+#endif
 /* lane-wise select: m is all-ones or all-zeros per lane */
 #define VSEL4(m, a, b) ((v4f)(((v4i)(a) & (m)) | ((v4i)(b) & ~(m))))
 #define VSEL8(m, a, b) ((v8f)(((v8i)(a) & (m)) | ((v8i)(b) & ~(m))))
@@ -115,10 +134,10 @@ void cq__k_stats(const float *x, size_t n, cq__stats *acc)
         s1 += db;
         q0 += da * da;
         q1 += db * db;
-        mx0 = VSEL4(a > mx0, a, mx0);
-        mx1 = VSEL4(b > mx1, b, mx1);
-        mn0 = VSEL4(a < mn0, a, mn0);
-        mn1 = VSEL4(b < mn1, b, mn1);
+        mx0 = VMAX4(a, mx0);
+        mx1 = VMAX4(b, mx1);
+        mn0 = VMIN4(a, mn0);
+        mn1 = VMIN4(b, mn1);
     }
     v4d s = s0 + s1, q = q0 + q1;
     acc->sum += (s[0] + s[1]) + (s[2] + s[3]);
@@ -131,12 +150,13 @@ void cq__k_stats(const float *x, size_t n, cq__stats *acc)
     cq__k_stats_ref(x + i, n - i, acc);
 }
 
-/* In-block prefix scan of y[k] = g y[k-1] + u[k] with y[-1] = 0. */
-#define SCAN8(v, z, g, g2, g4)                                                                    \
+/* In-block prefix scan of y[k] = g y[k-1] + u[k] with y[-1] = 0: a 4-sample scan in each half,
+ * then the end of the lower half carried into the upper half (gup = {0,0,0,0,g,g2,g3,g4}). */
+#define SCAN8(v, z, g, g2, gup)                                                                   \
     do {                                                                                          \
-        (v) += (g) * SHIFT1(v, z);                                                                \
-        (v) += (g2) * SHIFT2(v, z);                                                               \
-        (v) += (g4) * SHIFT4(v, z);                                                               \
+        (v) += (g) * SHIFT1H(v, z);                                                               \
+        (v) += (g2) * SHIFT2H(v, z);                                                              \
+        (v) += (gup) * LANE3(v);                                                                  \
     } while (0)
 
 CQ_CLONES
@@ -148,6 +168,7 @@ void cq__k_envelope(const float *x, size_t n, float g, float b, cq__env *e, floa
     float gk = g;
     for (int k = 0; k < 8; k++, gk *= g)
         gpow[k] = gk;
+    const v8f gup = {0, 0, 0, 0, gpow[0], gpow[1], gpow[2], gpow[3]};
     v8f lo = z + HUGE_VALF, hi = z - HUGE_VALF;
     float p = e->p, q = e->q;
     size_t i = 0;
@@ -157,11 +178,11 @@ void cq__k_envelope(const float *x, size_t n, float g, float b, cq__env *e, floa
         v8f v;
         memcpy(&v, x + i, sizeof(v));
         v = VABS8(v) * b;
-        SCAN8(v, z, g, g2, g4);
+        SCAN8(v, z, g, g2, gup);
         v8f pv = v + gpow * p; /* p-envelope of the 8 samples */
         p = g8 * p + v[7];
         v8f w = pv * b;
-        SCAN8(w, z, g, g2, g4);
+        SCAN8(w, z, g, g2, gup);
         v8f qv = w + gpow * q; /* q-envelope */
         q = g8 * q + w[7];
         memcpy(q_out + i, &qv, sizeof(qv));
@@ -182,6 +203,23 @@ void cq__k_envelope(const float *x, size_t n, float g, float b, cq__env *e, floa
     }
     e->qmin = mn;
     e->qmax = mx;
+}
+
+CQ_CLONES
+size_t cq__k_find_outside(const float *q, size_t n, float lo, float hi)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f v;
+        memcpy(&v, q + i, sizeof(v));
+        v8i out = (v < lo) | (v >= hi);
+        int any = 0;
+        for (int l = 0; l < 8; l++)
+            any |= out[l];
+        if (any)
+            break; /* the sample itself is found below */
+    }
+    return i + cq__k_find_outside_ref(q + i, n - i, lo, hi);
 }
 
 /* Bit k set when |x[k]| >= thr, for 8 samples. */
@@ -241,6 +279,11 @@ void cq__k_envelope(const float *x, size_t n, float g, float b, cq__env *e, floa
 size_t cq__k_silence_next(const float *x, size_t n, float thr, uint64_t need, uint64_t *run)
 {
     return cq__k_silence_next_ref(x, n, thr, need, run);
+}
+
+size_t cq__k_find_outside(const float *q, size_t n, float lo, float hi)
+{
+    return cq__k_find_outside_ref(q, n, lo, hi);
 }
 
 #endif

@@ -38,6 +38,10 @@ typedef struct cq__env {
 void cq__k_envelope(const float *x, size_t n, float g, float b, cq__env *e, float *q_out);
 void cq__k_envelope_ref(const float *x, size_t n, float g, float b, cq__env *e, float *q_out);
 
+/* Index of the first q[i] outside [lo, hi) (q[i] < lo or q[i] >= hi), or n if none. */
+size_t cq__k_find_outside(const float *q, size_t n, float lo, float hi);
+size_t cq__k_find_outside_ref(const float *q, size_t n, float lo, float hi);
+
 /*
  * Silence scan: walk x[0..n) keeping *run = length of the current run of samples with
  * |x| < thr. Stops at the first non-silent sample that ends a run of at least `need` samples

@@ -120,12 +120,11 @@ static void p56_push(cq_level *st, const float *x, size_t n)
         if (env.qmin >= lo && env.qmax < hi)
             continue; /* the usual case: no threshold crossed in this sub-block */
         const uint64_t base = st->n + off;
-        for (size_t i = 0; i < m; i++) {
-            if (qb[i] >= hi || qb[i] < lo) {
-                k = p56_move(st, k, qb[i], base + i);
-                hi = k_thr[k];
-                lo = k > 0 ? k_thr[k - 1] : -1.0f;
-            }
+        for (size_t i = cq__k_find_outside(qb, m, lo, hi); i < m;
+             i += 1 + cq__k_find_outside(qb + i + 1, m - i - 1, lo, hi)) {
+            k = p56_move(st, k, qb[i], base + i);
+            hi = k_thr[k];
+            lo = k > 0 ? k_thr[k - 1] : -1.0f;
         }
     }
     st->p1 = env.p;

@@ -25,7 +25,7 @@ typedef struct leg_run {
     cq_level level;
     cq_silence silence;
     bool silence_ready;
-    float *buf; /* deinterleaved block (stereo sources only) */
+    float *buf; /* this leg's samples of the current block */
 } leg_run;
 
 cq_engine_params cq_engine_default_params(void)
@@ -142,11 +142,9 @@ static int leg_start(const cq_engine *e, leg_run *lr, const char *source, int ch
             return CQ_ERR_INTERNAL;
         lr->silence_ready = true;
     }
-    if (info->channels > 1) {
-        lr->buf = cq__malloc(e->p.block_frames * sizeof(float));
-        if (!lr->buf)
-            return CQ_ERR_NOMEM;
-    }
+    lr->buf = cq__malloc(e->p.block_frames * sizeof(float));
+    if (!lr->buf)
+        return CQ_ERR_NOMEM;
     return CQ_OK;
 }
 
@@ -202,14 +200,21 @@ static int run_source(const cq_engine *e, cq_audio *a, leg_run *legs[2], bool *i
         return cq__err_set(err, CQ_ERR_TOO_LARGE, "%s: %.0f s of audio is over the %.0f s limit",
                            name, (double)info->frames / info->sample_rate_hz,
                            e->p.max_duration_sec);
-    float *blk = cq__malloc(bf * (size_t)ch * sizeof(float));
-    if (!blk)
-        return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
+    /* a channel no leg wants (the second channel of a stereo leg file) is read into scratch */
+    float *scratch = NULL;
+    float *planes[2] = {legs[0] ? legs[0]->buf : NULL, ch == 2 && legs[1] ? legs[1]->buf : NULL};
+    for (int c = 0; c < ch; c++) {
+        if (!planes[c]) {
+            if (!scratch && !(scratch = cq__malloc(bf * sizeof(float))))
+                return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
+            planes[c] = scratch;
+        }
+    }
     uint64_t total = 0;
     bool same = ch == 2;
     int rc = CQ_OK;
     for (;;) {
-        int64_t got = cq_audio_read(a, blk, bf, err);
+        int64_t got = cq_audio_read_planar(a, planes, bf, err);
         if (got < 0) {
             rc = (int)got;
             break;
@@ -223,28 +228,17 @@ static int run_source(const cq_engine *e, cq_audio *a, leg_run *legs[2], bool *i
             break;
         }
         size_t n = (size_t)got;
-        if (ch == 1) {
-            rc = leg_push(e, legs[0], blk, n);
-        } else {
-            for (int c = 0; c < 2; c++) {
-                if (!legs[c])
-                    continue;
-                float *d = legs[c]->buf;
-                for (size_t i = 0; i < n; i++)
-                    d[i] = blk[2 * i + (size_t)c];
-            }
-            if (same && legs[0] && legs[1])
-                same = memcmp(legs[0]->buf, legs[1]->buf, n * sizeof(float)) == 0;
-            for (int c = 0; c < 2 && rc == CQ_OK; c++)
-                if (legs[c])
-                    rc = leg_push(e, legs[c], legs[c]->buf, n);
-        }
+        if (same && legs[0] && legs[1])
+            same = memcmp(planes[0], planes[1], n * sizeof(float)) == 0;
+        for (int c = 0; c < 2 && rc == CQ_OK; c++)
+            if (legs[c])
+                rc = leg_push(e, legs[c], legs[c]->buf, n);
         if (rc != CQ_OK) {
             cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
             break;
         }
     }
-    cq__free(blk);
+    cq__free(scratch);
     if (rc == CQ_OK && total == 0)
         rc = cq__err_set(err, CQ_ERR_EMPTY, "%s: no audio frames could be decoded", name);
     *identical = same && total > 0;

@@ -147,6 +147,29 @@ static void test_formats_match_libsndfile(void **state)
         assert_int_equal(decode_all(m, 333, &got2), n);
         assert_memory_equal(got, got2, ns * sizeof(float));
         cq_audio_close(m);
+
+        /* planar reads hold the same samples, channel by channel */
+        cq_audio *pl = cq_audio_open(path, &err);
+        assert_non_null(pl);
+        float *ch0 = malloc((size_t)n * sizeof(float) + 4), *ch1 = malloc((size_t)n * sizeof(float) + 4);
+        size_t at = 0;
+        for (;;) {
+            float *const planes[2] = {ch0 + at, ch1 + at};
+            size_t want = (size_t)n - at < 700 ? (size_t)n - at : 700;
+            int64_t kk = cq_audio_read_planar(pl, planes, want ? want : 1, &err);
+            assert_true(kk >= 0);
+            if (kk == 0)
+                break;
+            at += (size_t)kk;
+        }
+        assert_int_equal(at, n);
+        for (size_t fr = 0; fr < (size_t)n; fr++) {
+            assert_true(ch0[fr] == got[fr * (size_t)c->channels]);
+            if (c->channels == 2)
+                assert_true(ch1[fr] == got[fr * 2 + 1]);
+        }
+        cq_audio_close(pl);
+        free(ch0), free(ch1);
         print_message("%-11s %-10s %lld frames ok\n", c->name, enc_name,
                       (long long)n);
         free(got2);

@@ -54,6 +54,16 @@ static void check_all(const float *x, size_t n)
     free(qa);
     free(qb);
 
+    /* band search: the same first index for bands around the signal's levels */
+    for (int j = 0; j < 16; j++) {
+        float lo = ldexpf(1.0f, j - 16), hi = ldexpf(1.0f, j - 15);
+        for (size_t off = 0; off < n; off += 1 + n / 64) {
+            size_t fa = cq__k_find_outside(x + off, n - off, lo, hi);
+            size_t fb = cq__k_find_outside_ref(x + off, n - off, lo, hi);
+            assert_int_equal(fa, fb);
+        }
+    }
+
     /* silence scan: identical event sequence for several durations */
     const uint64_t needs[] = {1, 4, 8, 9, 100, 4000};
     for (size_t k = 0; k < sizeof(needs) / sizeof(needs[0]); k++) {

@@ -1,0 +1,82 @@
+#!/bin/sh
+# bench/run.sh - callqa against its peers, side by side in one run, on recordings built from
+# the real corpus (../shared/corpus or $CALLQA_SHARED_DIR):
+#   mono3    3-minute mono 8 kHz PCM16 call (speech, prompts, music; corpus files concatenated)
+#   stereo3  3-minute stereo 8 kHz u-law call (the mono call and its reverse as the two legs)
+#   hour     1-hour mono 8 kHz PCM16 file (mono3 twenty times)
+# Peer for levels+silence: `sox F -n stat` + `ffmpeg -i F -af silencedetect=noise=-35dB:d=0.5`;
+# for the stereo call the peer first splits both legs with sox and runs both tools per leg.
+# callqa: `callqa analyze --json -q --only levels,silence F` (CLI, process start-up included)
+# and bench_pipeline (the library in-process, median of 21 runs).
+# Prints a markdown table of medians and ratios (peer time / callqa time; higher is better).
+#   usage: bench/run.sh            (after scripts/build; needs sox, ffmpeg, hyperfine)
+set -eu
+cd "$(dirname "$0")/.."
+SHARED=${CALLQA_SHARED_DIR:-../shared}
+C=$SHARED/corpus
+W=bench/out
+mkdir -p "$W"
+cmake --build build --target bench_pipeline >/dev/null
+
+# ---- inputs ---------------------------------------------------------------------------------
+if [ ! -f "$W/mono3.wav" ]; then
+    for f in speech/ps_librivox_0870.wav quality/p862_or105.wav ivr_prompts/ast_en_demo_congrats.wav \
+             speech/codec2_vk5qi.wav hold_music/moh_manolo_camp_morning_coffee.wav; do
+        sox "$C/$f" -r 8000 -c 1 -b 16 "$W/part_$(basename "$f")"
+    done
+    sox "$W"/part_*.wav "$W/cat.wav"
+    sox "$W/cat.wav" "$W/cat.wav" "$W/mono3.wav" trim 0 180
+    sox "$W/mono3.wav" "$W/rev.wav" reverse
+    sox -M "$W/mono3.wav" "$W/rev.wav" -e u-law "$W/stereo3.wav"
+    set --
+    for i in $(seq 20); do set -- "$@" "$W/mono3.wav"; done
+    sox "$@" "$W/hour.wav"
+    rm -f "$W"/part_*.wav "$W/cat.wav" "$W/rev.wav"
+fi
+
+cat > "$W/peer_mono.sh" <<'P'
+sox "$1" -n stat 2>/dev/null
+ffmpeg -nostdin -hide_banner -i "$1" -af silencedetect=noise=-35dB:d=0.5 -f null - 2>/dev/null
+P
+cat > "$W/peer_stereo.sh" <<'P'
+d=$(mktemp -d)
+sox "$1" -b 16 -e signed-integer "$d/l1.wav" remix 1
+sox "$1" -b 16 -e signed-integer "$d/l2.wav" remix 2
+for l in l1 l2; do
+    sox "$d/$l.wav" -n stat 2>/dev/null
+    ffmpeg -nostdin -hide_banner -i "$d/$l.wav" -af silencedetect=noise=-35dB:d=0.5 -f null - 2>/dev/null
+done
+rm -rf "$d"
+P
+
+CQ="build/callqa analyze --json -q --only levels,silence"
+median() { # median NAME CMD: hyperfine median in ms
+    hyperfine -w 2 -r "${RUNS:-15}" --export-csv "$W/$1.csv" "$2" >/dev/null 2>&1
+    awk -F, 'NR==2 {printf "%.3f", $(NF - 4) * 1000}' "$W/$1.csv"
+}
+lib_ms() { # lib_ms FILE: bench_pipeline median in ms
+    build/bench/bench_pipeline --only levels,silence --runs 21 "$1" |
+        awk '/median/ {for (i = 1; i <= NF; i++) if ($i == "median") {print $(i + 1); exit}}'
+}
+rss_kb() { /usr/bin/time -f %M $CQ "$1" 2>&1 >/dev/null | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
+
+pm=$(median peer_mono "sh $W/peer_mono.sh $W/mono3.wav")
+cm=$(median cq_mono "$CQ $W/mono3.wav")
+lm=$(lib_ms "$W/mono3.wav")
+ps=$(median peer_stereo "sh $W/peer_stereo.sh $W/stereo3.wav")
+cs=$(median cq_stereo "$CQ $W/stereo3.wav")
+ls_=$(lib_ms "$W/stereo3.wav")
+ph=$(RUNS=5 median peer_hour "sh $W/peer_mono.sh $W/hour.wav")
+ch=$(RUNS=5 median cq_hour "$CQ $W/hour.wav")
+lh=$(lib_ms "$W/hour.wav")
+r3=$(rss_kb "$W/mono3.wav")
+rh=$(rss_kb "$W/hour.wav")
+
+echo "| input | peer (sox stat + ffmpeg silencedetect) | callqa CLI | CLI ratio | callqa library | library ratio |"
+echo "|---|---|---|---|---|---|"
+echo "| 3-min mono PCM16 | $pm ms | $cm ms | $(ratio "$pm" "$cm")x | $lm ms | $(ratio "$pm" "$lm")x |"
+echo "| 3-min stereo u-law (peer splits legs) | $ps ms | $cs ms | $(ratio "$ps" "$cs")x | $ls_ ms | $(ratio "$ps" "$ls_")x |"
+echo "| 1-hour mono PCM16 | $ph ms | $ch ms | $(ratio "$ph" "$ch")x | $lh ms | $(ratio "$ph" "$lh")x |"
+echo
+echo "callqa CLI peak RSS: 3-min $((r3 / 1024)) MiB, 1-hour $((rh / 1024)) MiB"
