@@ -51,7 +51,7 @@ P
 
 CQ="build/callqa analyze --json -q --only levels,silence"
 median() { # median NAME CMD: hyperfine median in ms
-    hyperfine -w 2 -r "${RUNS:-15}" --export-csv "$W/$1.csv" "$2" >/dev/null 2>&1
+    hyperfine -w 3 -r "${RUNS:-30}" --export-csv "$W/$1.csv" "$2" >/dev/null 2>&1
     awk -F, 'NR==2 {printf "%.3f", $(NF - 4) * 1000}' "$W/$1.csv"
 }
 lib_ms() { # lib_ms FILE: bench_pipeline median in ms
@@ -61,15 +61,25 @@ lib_ms() { # lib_ms FILE: bench_pipeline median in ms
 rss_kb() { /usr/bin/time -f %M $CQ "$1" 2>&1 >/dev/null | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", a / b}'; }
 
-pm=$(median peer_mono "sh $W/peer_mono.sh $W/mono3.wav")
-cm=$(median cq_mono "$CQ $W/mono3.wav")
-lm=$(lib_ms "$W/mono3.wav")
-ps=$(median peer_stereo "sh $W/peer_stereo.sh $W/stereo3.wav")
-cs=$(median cq_stereo "$CQ $W/stereo3.wav")
-ls_=$(lib_ms "$W/stereo3.wav")
-ph=$(RUNS=5 median peer_hour "sh $W/peer_mono.sh $W/hour.wav")
-ch=$(RUNS=5 median cq_hour "$CQ $W/hour.wav")
-lh=$(lib_ms "$W/hour.wav")
+# Rounds alternate peer and callqa, so a slow spell of the machine hits both; each cell is the
+# median over the rounds of the per-round medians.
+ROUNDS=${ROUNDS:-3}
+: > "$W/rounds.txt"
+for r in $(seq "$ROUNDS"); do
+    echo "pm $(median peer_mono "sh $W/peer_mono.sh $W/mono3.wav")" >> "$W/rounds.txt"
+    echo "cm $(median cq_mono "$CQ $W/mono3.wav")" >> "$W/rounds.txt"
+    echo "lm $(lib_ms "$W/mono3.wav")" >> "$W/rounds.txt"
+    echo "ps $(median peer_stereo "sh $W/peer_stereo.sh $W/stereo3.wav")" >> "$W/rounds.txt"
+    echo "cs $(median cq_stereo "$CQ $W/stereo3.wav")" >> "$W/rounds.txt"
+    echo "ls $(lib_ms "$W/stereo3.wav")" >> "$W/rounds.txt"
+    echo "ph $(RUNS=5 median peer_hour "sh $W/peer_mono.sh $W/hour.wav")" >> "$W/rounds.txt"
+    echo "ch $(RUNS=5 median cq_hour "$CQ $W/hour.wav")" >> "$W/rounds.txt"
+    echo "lh $(lib_ms "$W/hour.wav")" >> "$W/rounds.txt"
+done
+med() { awk -v k="$1" '$1 == k {print $2}' "$W/rounds.txt" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+pm=$(med pm); cm=$(med cm); lm=$(med lm)
+ps=$(med ps); cs=$(med cs); ls_=$(med ls)
+ph=$(med ph); ch=$(med ch); lh=$(med lh)
 r3=$(rss_kb "$W/mono3.wav")
 rh=$(rss_kb "$W/hour.wav")
 
@@ -79,4 +89,4 @@ echo "| 3-min mono PCM16 | $pm ms | $cm ms | $(ratio "$pm" "$cm")x | $lm ms | $(
 echo "| 3-min stereo u-law (peer splits legs) | $ps ms | $cs ms | $(ratio "$ps" "$cs")x | $ls_ ms | $(ratio "$ps" "$ls_")x |"
 echo "| 1-hour mono PCM16 | $ph ms | $ch ms | $(ratio "$ph" "$ch")x | $lh ms | $(ratio "$ph" "$lh")x |"
 echo
-echo "callqa CLI peak RSS: 3-min $((r3 / 1024)) MiB, 1-hour $((rh / 1024)) MiB"
+echo "callqa CLI peak RSS: 3-min $((r3 / 1024)) MiB, 1-hour $((rh / 1024)) MiB ($ROUNDS rounds, medians)"

@@ -614,10 +614,16 @@ static int64_t read_core(cq_audio *a, float *const *planar, float *inter, size_t
         frames = got > 0 ? (size_t)got / width : 0;
         const uint8_t *raw = a->stage;
         const float *tab = a->g711;
-        if (a->path == PATH_RAW16)
-            EMIT(S16_LE);
-        else
+        if (a->path == PATH_G711) {
             EMIT(G711);
+        } else {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            const int16_t *s16 = a->stage; /* the bytes are already host int16: this vectorises */
+            EMIT(S16);
+#else
+            EMIT(S16_LE);
+#endif
+        }
         break;
     }
     case PATH_SHORT: {

@@ -299,11 +299,16 @@ static int cmd_analyze(int argc, char **argv)
     pthread_t tids[MAX_JOBS];
     long started = 0;
     double t0 = now_sec();
-    for (long j = 0; j < jobs && b.res; j++)
-        if (pthread_create(&tids[j], NULL, worker, &b) == 0)
-            started++;
+    if (!b.res) {
+        fprintf(stderr, "callqa: out of memory\n");
+        return 2;
+    }
+    if (jobs > 1) /* one job (or one call): no thread to start, it runs here */
+        for (long j = 0; j < jobs; j++)
+            if (pthread_create(&tids[j], NULL, worker, &b) == 0)
+                started++;
     if (started == 0 && n)
-        worker(&b); /* no threads: run them here */
+        worker(&b);
 
     const int bar = !quiet && n > 1 && isatty(STDERR_FILENO);
     size_t printed = 0, failed = 0;

@@ -209,16 +209,16 @@ CQ_CLONES
 size_t cq__k_find_outside(const float *q, size_t n, float lo, float hi)
 {
     size_t i = 0;
+#if defined(__SSE2__)
+    const __m128 l = _mm_set1_ps(lo), h = _mm_set1_ps(hi);
     for (; i + 8 <= n; i += 8) {
-        v8f v;
-        memcpy(&v, q + i, sizeof(v));
-        v8i out = (v < lo) | (v >= hi);
-        int any = 0;
-        for (int l = 0; l < 8; l++)
-            any |= out[l];
-        if (any)
+        __m128 a = _mm_loadu_ps(q + i), b = _mm_loadu_ps(q + i + 4);
+        __m128 out = _mm_or_ps(_mm_or_ps(_mm_cmplt_ps(a, l), _mm_cmpge_ps(a, h)),
+                               _mm_or_ps(_mm_cmplt_ps(b, l), _mm_cmpge_ps(b, h)));
+        if (_mm_movemask_ps(out))
             break; /* the sample itself is found below */
     }
+#endif
     return i + cq__k_find_outside_ref(q + i, n - i, lo, hi);
 }
 
