@@ -20,7 +20,8 @@ typedef struct cq__stats {
     float min;    /* smallest x (+inf before any sample) */
 } cq__stats;
 
-/* Add x[0..n) to the sums. Summation order differs between versions (rounding ~1e-16). */
+/* Add x[0..n) to the sums. The fast version sums runs of 256 samples in float before adding
+ * them to the double sums (relative difference from the scalar version below 1e-6). */
 void cq__k_stats(const float *x, size_t n, cq__stats *acc);
 void cq__k_stats_ref(const float *x, size_t n, cq__stats *acc);
 

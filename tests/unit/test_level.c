@@ -170,7 +170,7 @@ static void test_block_invariance(void **state)
     cq_level_result many;
     cq_level_finish(&st, &many);
     assert_int_equal(one.samples, many.samples);
-    assert_true(fabs(one.rms_db - many.rms_db) < 1e-9);
+    assert_true(fabs(one.rms_db - many.rms_db) < 1e-4); /* float partial sums per block */
     assert_true(one.peak == many.peak);
     assert_int_equal(one.clipped_samples, many.clipped_samples);
     assert_int_equal(one.clipped_runs, 1);
