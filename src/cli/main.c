@@ -13,11 +13,14 @@
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "callqa/callqa.h"
@@ -37,6 +40,7 @@ typedef struct batch {
     const plan_call *calls;
     size_t n;
     int json;
+    int isolate;      /* one child process per call (batches), see analyze_isolated */
     result *res;
     atomic_size_t next;
     pthread_mutex_t mu;
@@ -73,10 +77,10 @@ static char *json_error_line(const char *file, const cq_err *err)
     return s;
 }
 
-static void run_call(batch *b, size_t i)
+/* Analyze call i and fill r (text, error, audio_sec). */
+static void analyze_call(const batch *b, size_t i, result *r)
 {
     const plan_call *c = &b->calls[i];
-    result *r = &b->res[i];
     cq_err err;
     cq_err_clear(&err);
     cq_report *rep = NULL;
@@ -110,6 +114,131 @@ static void run_call(batch *b, size_t i)
     }
     cq_report_destroy(rep);
     cq_legs_resolved_free(&lr);
+}
+
+/* write/read all of a buffer through a pipe */
+static int put_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void put_str(int fd, const char *s)
+{
+    uint64_t n = s ? strlen(s) + 1 : 0; /* 0: NULL */
+    if (put_all(fd, &n, sizeof(n)) == 0 && n)
+        put_all(fd, s, (size_t)n);
+}
+
+static char *get_str(const char **p, const char *end)
+{
+    uint64_t n;
+    if ((size_t)(end - *p) < sizeof(n))
+        return NULL;
+    memcpy(&n, *p, sizeof(n));
+    *p += sizeof(n);
+    if (n == 0 || n > (uint64_t)(end - *p) || (*p)[n - 1] != '\0')
+        return NULL;
+    char *s = strdup(*p);
+    *p += n;
+    return s;
+}
+
+/*
+ * Analyze call i in a child process, so that a crash inside a decoding library (libsndfile and
+ * its codecs have open fuzzing bugs upstream) fails this call only, not the batch.
+ * The child sends audio_sec, text and error back through a pipe.
+ */
+static void analyze_isolated(const batch *b, size_t i, result *r)
+{
+    const plan_call *c = &b->calls[i];
+    const char *name = c->path ? c->path : c->in;
+    int fds[2];
+    if (pipe(fds) != 0) {
+        analyze_call(b, i, r);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        analyze_call(b, i, r);
+        return;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        /* fault injection for tests/cli/test_cli.sh: crash on calls whose name contains it */
+        const char *crash = getenv("CALLQA_TEST_CRASH_ON");
+        if (crash && *crash && strstr(name, crash))
+            raise(SIGSEGV);
+        result cr = {0};
+        analyze_call(b, i, &cr);
+        put_all(fds[1], &cr.audio_sec, sizeof(cr.audio_sec));
+        put_str(fds[1], cr.text);
+        put_str(fds[1], cr.error);
+        _exit(0);
+    }
+    close(fds[1]);
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 65536 > cap) {
+            char *nb = realloc(buf, cap = len + 65536 * 2);
+            if (!nb)
+                break;
+            buf = nb;
+        }
+        ssize_t got = read(fds[0], buf + len, cap - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fds[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    const char *p = buf, *end = buf + len;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && len >= sizeof(double)) {
+        memcpy(&r->audio_sec, p, sizeof(double));
+        p += sizeof(double);
+        r->text = get_str(&p, end);
+        r->error = get_str(&p, end);
+    } else {
+        cq_err err;
+        cq_err_clear(&err);
+        err.code = CQ_ERR_INTERNAL;
+        if (WIFSIGNALED(st))
+            snprintf(err.msg, sizeof(err.msg),
+                     "%s: the decoder crashed (signal %d, %s) on this file; skipped", name,
+                     WTERMSIG(st), strsignal(WTERMSIG(st)));
+        else
+            snprintf(err.msg, sizeof(err.msg), "%s: the analysis process failed (status %d)",
+                     name, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        if (asprintf(&r->error, "callqa: %s", err.msg) < 0)
+            r->error = NULL;
+        if (b->json)
+            r->text = json_error_line(name, &err);
+    }
+    free(buf);
+}
+
+static void run_call(batch *b, size_t i)
+{
+    result *r = &b->res[i];
+    if (b->isolate)
+        analyze_isolated(b, i, r);
+    else
+        analyze_call(b, i, r);
     pthread_mutex_lock(&b->mu);
     r->done = 1;
     pthread_cond_broadcast(&b->cv);
@@ -155,6 +284,8 @@ static void usage(FILE *f)
             "  --silence-noise DB     silencedetect noise threshold, dB FS (default -35)\n"
             "  --silence-duration S   shortest silence reported, seconds (default 0.5)\n"
             "  --max-duration S       refuse recordings longer than this (default 86400)\n"
+            "  --no-isolate           batches: analyse in threads of this process, without a\n"
+            "                         child process per call (a decoder crash then ends the batch)\n"
             "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
             "  -q, --quiet            no progress bar and no closing summary\n"
             "  -h, --help             this text\n"
@@ -175,7 +306,7 @@ static int parse_double(const char *s, double *out)
 
 static int cmd_analyze(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAP, O_SNOISE, O_SDUR, O_MAXDUR };
+    enum { O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAP, O_SNOISE, O_SDUR, O_MAXDUR, O_NOISO };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
         {"only", required_argument, NULL, O_ONLY},
@@ -185,13 +316,14 @@ static int cmd_analyze(int argc, char **argv)
         {"silence-noise", required_argument, NULL, O_SNOISE},
         {"silence-duration", required_argument, NULL, O_SDUR},
         {"max-duration", required_argument, NULL, O_MAXDUR},
+        {"no-isolate", no_argument, NULL, O_NOISO},
         {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     cq_engine_params ep = cq_engine_default_params();
-    int json = 0, quiet = 0;
+    int json = 0, quiet = 0, isolate = 1;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     const char *in = NULL, *out = NULL;
     cq_err err;
@@ -247,6 +379,7 @@ static int cmd_analyze(int argc, char **argv)
             }
             break;
         }
+        case O_NOISO: isolate = 0; break;
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -289,7 +422,8 @@ static int cmd_analyze(int argc, char **argv)
         n++;
     }
 
-    batch b = {.engine = engine, .calls = calls, .n = n, .json = json};
+    /* a batch isolates each call in a child process; a single call needs no protection */
+    batch b = {.engine = engine, .calls = calls, .n = n, .json = json, .isolate = isolate && n > 1};
     b.res = calloc(n ? n : 1, sizeof(result));
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
@@ -312,15 +446,15 @@ static int cmd_analyze(int argc, char **argv)
 
     const int bar = !quiet && n > 1 && isatty(STDERR_FILENO);
     size_t printed = 0, failed = 0;
-    double audio = 0;
+    double audio = 0, last_bar = 0;
     while (printed < n) {
         pthread_mutex_lock(&b.mu);
         while (!b.res[printed].done)
             pthread_cond_wait(&b.cv, &b.mu);
         pthread_mutex_unlock(&b.mu);
         result *r = &b.res[printed];
-        if (bar)
-            fprintf(stderr, "\r\033[K");
+        if (bar && r->error)
+            fprintf(stderr, "\r\033[K"); /* the error line replaces the bar, which comes back */
         if (r->error) {
             failed++;
             fprintf(stderr, "%s\n", r->error);
@@ -330,8 +464,10 @@ static int cmd_analyze(int argc, char **argv)
         fflush(stdout);
         audio += r->audio_sec;
         printed++;
-        if (bar)
+        if (bar && (printed == n || now_sec() - last_bar > 0.1)) { /* at most 10 redraws/s */
             progress(printed, n, audio, t0);
+            last_bar = now_sec();
+        }
         free(r->error);
         free(r->text);
     }

@@ -45,6 +45,14 @@ check "summary counts failures" grep -q "5 calls, 2 failed" "$T/batch.err"
 check "ViciDial -all uses the ORIG legs" grep -q '"layout":"leg_files"' "$T/batch.jsonl"
 check "the leg choice is reported" grep -q 'instead of the mixed' "$T/batch.jsonl"
 
+# a crash while analysing one call (injected) fails that call only: the batch goes on
+CALLQA_TEST_CRASH_ON=b.wav "$CQ" analyze --json "$T/batch/a.wav" "$T/batch/b.wav" \
+    "$SAMPLE" > "$T/crash.jsonl" 2> "$T/crash.err"
+check "a crashing call exits 1" test $? -eq 1
+check "the other calls are reported" test "$(grep -c '"has_legs"' "$T/crash.jsonl")" -eq 2
+# (under AddressSanitizer the child reports the fault itself and exits with status 1)
+check "the crash is named" grep -Eq "b.wav: (the decoder crashed \(signal 11|the analysis process failed)" "$T/crash.err"
+
 # --in/--out, --only, --channel-map
 "$CQ" analyze --json -q --only levels --in "$T/batch/ORIG/20240101-x-in.wav" \
     --out "$T/batch/ORIG/20240101-x-out.wav" > "$T/pair.json"
