@@ -445,6 +445,7 @@ static int cmd_analyze(int argc, char **argv)
         worker(&b);
 
     const int bar = !quiet && n > 1 && isatty(STDERR_FILENO);
+    const int out_tty = isatty(STDOUT_FILENO);
     size_t printed = 0, failed = 0;
     double audio = 0, last_bar = 0;
     while (printed < n) {
@@ -453,8 +454,8 @@ static int cmd_analyze(int argc, char **argv)
             pthread_cond_wait(&b.cv, &b.mu);
         pthread_mutex_unlock(&b.mu);
         result *r = &b.res[printed];
-        if (bar && r->error)
-            fprintf(stderr, "\r\033[K"); /* the error line replaces the bar, which comes back */
+        if (bar && (r->error || out_tty))
+            fprintf(stderr, "\r\033[K"); /* a line on the terminal replaces the bar */
         if (r->error) {
             failed++;
             fprintf(stderr, "%s\n", r->error);
