@@ -11,23 +11,6 @@
 #define RATE 8000
 #define FRAMES 4000
 
-static char *g_dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    g_dir = tu_tmpdir();
-    return g_dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_rmdir(g_dir);
-    g_dir = NULL;
-    return 0;
-}
-
 static float *test_signal(size_t frames, int channels)
 {
     tu_rng rng = {12345};
@@ -97,7 +80,7 @@ static void test_formats_match_libsndfile(void **state)
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         const fmt_case *c = &cases[k];
-        char *path = tu_path(g_dir, c->name);
+        char *path = tu_path(tu_dir(), c->name);
         float *x = test_signal(FRAMES, c->channels);
         if (tu_write(path, c->sf_format, RATE, c->channels, x, FRAMES) != 0) {
             /* an encoder this libsndfile lacks (MP3 needs LAME) is not a decoder failure */
@@ -264,7 +247,7 @@ static void test_bad_headers(void **state)
         size_t n = make_wav(buf, c->channels, c->rate, c->data_size, c->payload);
         if (c->keep)
             n = c->keep;
-        char *path = tu_path(g_dir, "bad.wav");
+        char *path = tu_path(tu_dir(), "bad.wav");
         assert_int_equal(tu_write_bytes(path, buf, n), 0);
         cq_err err;
         cq_audio *a = cq_audio_open(path, &err);
@@ -320,7 +303,7 @@ static void test_nonfinite_floats(void **state)
     x[10] = NAN;
     x[20] = INFINITY;
     x[30] = -INFINITY;
-    char *path = tu_path(g_dir, "nan.wav");
+    char *path = tu_path(tu_dir(), "nan.wav");
     SF_INFO in = {.samplerate = 8000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
     SNDFILE *f = sf_open(path, SFM_WRITE, &in);
     assert_non_null(f);
@@ -352,25 +335,25 @@ static void expect_open_error(const char *path, int code, const char *msg)
 static void test_not_audio(void **state)
 {
     (void)state;
-    char *empty = tu_path(g_dir, "empty.wav");
+    char *empty = tu_path(tu_dir(), "empty.wav");
     assert_int_equal(tu_write_bytes(empty, "", 0), 0);
     expect_open_error(empty, CQ_ERR_EMPTY, "empty file (0 bytes)");
 
-    char *text = tu_path(g_dir, "notes.wav");
+    char *text = tu_path(tu_dir(), "notes.wav");
     const char *t = "This is a text file that someone named .wav by mistake.\n";
     assert_int_equal(tu_write_bytes(text, t, strlen(t)), 0);
     expect_open_error(text, CQ_ERR_FORMAT, "not a recognised audio file");
 
-    char *riff = tu_path(g_dir, "avi.wav");
+    char *riff = tu_path(tu_dir(), "avi.wav");
     assert_int_equal(tu_write_bytes(riff, "RIFF\x10\0\0\0AVI LIST\0\0\0\0", 20), 0);
     expect_open_error(riff, CQ_ERR_FORMAT, "avi.wav");
 
-    expect_open_error(g_dir, CQ_ERR_INVALID, "is a directory");
+    expect_open_error(tu_dir(), CQ_ERR_INVALID, "is a directory");
 
-    char *missing = tu_path(g_dir, "missing.wav");
+    char *missing = tu_path(tu_dir(), "missing.wav");
     expect_open_error(missing, CQ_ERR_NOT_FOUND, "No such file");
 
-    char *tiny_gsm = tu_path(g_dir, "tiny.gsm");
+    char *tiny_gsm = tu_path(tu_dir(), "tiny.gsm");
     assert_int_equal(tu_write_bytes(tiny_gsm, "abc", 3), 0);
     expect_open_error(tiny_gsm, CQ_ERR_EMPTY, "shorter than one frame");
 
@@ -384,7 +367,7 @@ static void test_no_permission(void **state)
         print_message("running as root: file permissions do not apply, not tested\n");
         skip();
     }
-    char *path = tu_path(g_dir, "locked.wav");
+    char *path = tu_path(tu_dir(), "locked.wav");
     float x[100] = {0};
     assert_int_equal(tu_write(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1, x, 100), 0);
     assert_int_equal(chmod(path, 0), 0);
@@ -403,5 +386,5 @@ int main(void)
         cmocka_unit_test(test_not_audio),
         cmocka_unit_test(test_no_permission),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

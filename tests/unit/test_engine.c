@@ -11,22 +11,6 @@
 
 #define RATE 8000
 
-static char *g_dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    g_dir = tu_tmpdir();
-    return g_dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_rmdir(g_dir);
-    return 0;
-}
-
 /* Two legs: inbound talks in the first half at 0.3, outbound in the second at 0.05. */
 static char *write_call(const char *name, int channels, int identical, int format)
 {
@@ -43,7 +27,7 @@ static char *write_call(const char *name, int channels, int identical, int forma
             x[2 * i + 1] = identical ? a : b;
         }
     }
-    char *p = tu_path(g_dir, name);
+    char *p = tu_path(tu_dir(), name);
     assert_int_equal(tu_write(p, format, RATE, channels, x, n), 0);
     free(x);
     return p;
@@ -388,5 +372,5 @@ int main(void)
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_json_report_documented),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

@@ -6,26 +6,10 @@
 
 #include "callqa/cq_legs.h"
 
-static char *g_dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    g_dir = tu_tmpdir();
-    return g_dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tu_rmdir(g_dir);
-    return 0;
-}
-
 static void touch(const char *rel, size_t bytes)
 {
-    char *p = tu_path(g_dir, rel);
-    for (char *c = p + strlen(g_dir) + 1; *c; c++) { /* mkdir -p of the parents */
+    char *p = tu_path(tu_dir(), rel);
+    for (char *c = p + strlen(tu_dir()) + 1; *c; c++) { /* mkdir -p of the parents */
         if (*c == '/') {
             *c = 0;
             mkdir(p, 0755);
@@ -56,14 +40,14 @@ static void test_kind(void **state)
 
 static void expect_legs(const char *all_rel, const char *in_rel, const char *out_rel)
 {
-    char *all = tu_path(g_dir, all_rel);
+    char *all = tu_path(tu_dir(), all_rel);
     cq_legs_resolved r;
     cq_err err;
     assert_int_equal(cq_legs_resolve(all, &r, &err), CQ_OK);
     if (in_rel) {
         assert_null(r.path);
         assert_non_null(r.in_path);
-        char *in = tu_path(g_dir, in_rel), *out = tu_path(g_dir, out_rel);
+        char *in = tu_path(tu_dir(), in_rel), *out = tu_path(tu_dir(), out_rel);
         assert_string_equal(r.in_path, in);
         assert_string_equal(r.out_path, out);
         assert_non_null(strstr(r.note, "instead of the mixed"));
@@ -111,7 +95,7 @@ static void test_stubs(void **state)
     touch("f/call-all.wav", 500);
     touch("f/call-in.wav", 44);
     touch("f/call-out.wav", 500);
-    char *all = tu_path(g_dir, "f/call-all.wav");
+    char *all = tu_path(tu_dir(), "f/call-all.wav");
     cq_legs_resolved r;
     cq_err err;
     assert_int_equal(cq_legs_resolve(all, &r, &err), CQ_OK);
@@ -122,7 +106,7 @@ static void test_stubs(void **state)
     free(all);
     /* the mix itself a stub, no legs: an error naming the file */
     touch("g/call-all.wav", 44);
-    all = tu_path(g_dir, "g/call-all.wav");
+    all = tu_path(tu_dir(), "g/call-all.wav");
     assert_int_equal(cq_legs_resolve(all, &r, &err), CQ_ERR_EMPTY);
     assert_non_null(strstr(err.msg, "stub"));
     assert_non_null(strstr(err.msg, all));
@@ -134,7 +118,7 @@ static void test_stubs(void **state)
     expect_legs("h/call-all.wav", "h/ORIG/call-in.wav", "h/ORIG/call-out.wav");
     /* a 0-byte file */
     touch("i/zero.wav", 0);
-    all = tu_path(g_dir, "i/zero.wav");
+    all = tu_path(tu_dir(), "i/zero.wav");
     assert_int_equal(cq_legs_resolve(all, &r, &err), CQ_ERR_EMPTY);
     assert_non_null(strstr(err.msg, "empty file (0 bytes)"));
     free(all);
@@ -145,10 +129,10 @@ static void test_missing(void **state)
     (void)state;
     cq_legs_resolved r;
     cq_err err;
-    char *p = tu_path(g_dir, "nope-all.wav");
+    char *p = tu_path(tu_dir(), "nope-all.wav");
     assert_int_equal(cq_legs_resolve(p, &r, &err), CQ_ERR_NOT_FOUND);
     assert_non_null(strstr(err.msg, "nope-all.wav"));
-    assert_int_equal(cq_legs_resolve(g_dir, &r, &err), CQ_ERR_INVALID);
+    assert_int_equal(cq_legs_resolve(tu_dir(), &r, &err), CQ_ERR_INVALID);
     assert_non_null(strstr(err.msg, "directory"));
     free(p);
 }
@@ -161,5 +145,5 @@ int main(void)
         cmocka_unit_test(test_stubs),
         cmocka_unit_test(test_missing),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

@@ -52,6 +52,34 @@ static inline void tu_rmdir(char *d)
     free(d);
 }
 
+/* A temporary directory per test group: pass tu_group_setup/tu_group_teardown to
+ * cmocka_run_group_tests and use tu_dir() in the tests. */
+static inline char **tu_dir_slot(void)
+{
+    static char *dir;
+    return &dir;
+}
+
+static inline const char *tu_dir(void)
+{
+    return *tu_dir_slot();
+}
+
+static inline int tu_group_setup(void **state)
+{
+    (void)state;
+    *tu_dir_slot() = tu_tmpdir();
+    return *tu_dir_slot() ? 0 : -1;
+}
+
+static inline int tu_group_teardown(void **state)
+{
+    (void)state;
+    tu_rmdir(*tu_dir_slot());
+    *tu_dir_slot() = NULL;
+    return 0;
+}
+
 static inline char *tu_path(const char *dir, const char *name)
 {
     char *p = NULL;
