@@ -16,6 +16,7 @@
 #include "cq_legs.h"
 #include "cq_report.h"
 #include "cq_engine.h"
+#include "cq_vad.h"
 
 #define CQ_VERSION_STRING "0.1.0"
 

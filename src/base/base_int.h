@@ -17,6 +17,14 @@
 #define CQ__PRINTF(f, a)
 #endif
 
+/* On x86-64 with gcc, hot kernels are compiled for the baseline and for x86-64-v3 (AVX2 + FMA);
+ * the loader picks one per CPU. Elsewhere (and under clang) they are compiled once. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CQ_NO_CLONES)
+#define CQ_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CQ_CLONES
+#endif
+
 /* Allocation funnel: every allocation of callqa's own goes through these. */
 void *cq__malloc(size_t size);
 void *cq__calloc(size_t n, size_t size); /* zeroed; NULL on overflow */

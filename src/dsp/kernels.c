@@ -12,6 +12,7 @@
  * block holds a sample at or above the threshold.
  */
 #include "kernels_int.h"
+#include "../base/base_int.h"
 
 #include <math.h>
 #include <string.h>
@@ -20,12 +21,6 @@
 #include <emmintrin.h>
 #endif
 
-/* On x86-64 with gcc, compile the fast kernels for the baseline and for AVX2+FMA machines. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(CQ_NO_CLONES)
-#define CQ_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CQ_CLONES
-#endif
 
 /* ---- scalar reference versions ------------------------------------------------------------- */
 

@@ -1,0 +1,137 @@
+/*
+ * nn.c - dense kernels (see nn_int.h).
+ *
+ * DESIGN
+ * The models run batches of audio chunks through convolutions written as matrix products
+ * (im2col), so the weights are read once per batch, not once per chunk. The product keeps a
+ * 4 x 16 tile of C in registers: per step of K it loads 16 values of a row of B and broadcasts
+ * 4 values of A, 8 vector multiply-adds. Edges fall back to the scalar loop.
+ */
+#include <string.h>
+
+#include "../base/base_int.h"
+#include "nn_int.h"
+
+void cq__gemm_ref(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                  size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    for (size_t i = 0; i < M; i++) {
+        for (size_t j = 0; j < N; j++) {
+            float s = accumulate ? C[i * ldc + j] : 0.0f;
+            for (size_t k = 0; k < K; k++)
+                s += A[i * lda + k] * B[k * ldb + j];
+            C[i * ldc + j] = s;
+        }
+    }
+}
+
+void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y)
+{
+    for (size_t k = 0; k < K; k++)
+        for (size_t i = 0; i < M; i++)
+            y[i] += At[k * M + i] * x[k];
+}
+
+#if defined(__GNUC__)
+
+typedef float v8f __attribute__((vector_size(32)));
+
+static inline v8f load8(const float *p)
+{
+    v8f v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline void store8(float *p, v8f v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+CQ_CLONES
+void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+              size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    const v8f z = {0};
+    size_t i = 0;
+    for (; i + 4 <= M; i += 4) {
+        size_t j = 0;
+        for (; j + 16 <= N; j += 16) {
+            v8f c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
+            const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            const float *b = B + j;
+            for (size_t k = 0; k < K; k++, b += ldb) {
+                v8f b0 = load8(b), b1 = load8(b + 8);
+                c00 += a0[k] * b0, c01 += a0[k] * b1;
+                c10 += a1[k] * b0, c11 += a1[k] * b1;
+                c20 += a2[k] * b0, c21 += a2[k] * b1;
+                c30 += a3[k] * b0, c31 += a3[k] * b1;
+            }
+            float *c = C + i * ldc + j;
+            if (accumulate) {
+                c00 += load8(c), c01 += load8(c + 8);
+                c10 += load8(c + ldc), c11 += load8(c + ldc + 8);
+                c20 += load8(c + 2 * ldc), c21 += load8(c + 2 * ldc + 8);
+                c30 += load8(c + 3 * ldc), c31 += load8(c + 3 * ldc + 8);
+            }
+            store8(c, c00), store8(c + 8, c01);
+            store8(c + ldc, c10), store8(c + ldc + 8, c11);
+            store8(c + 2 * ldc, c20), store8(c + 2 * ldc + 8, c21);
+            store8(c + 3 * ldc, c30), store8(c + 3 * ldc + 8, c31);
+        }
+        for (; j + 8 <= N; j += 8) {
+            v8f c0 = z, c1 = z, c2 = z, c3 = z;
+            const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+            const float *b = B + j;
+            for (size_t k = 0; k < K; k++, b += ldb) {
+                v8f b0 = load8(b);
+                c0 += a0[k] * b0, c1 += a1[k] * b0, c2 += a2[k] * b0, c3 += a3[k] * b0;
+            }
+            float *c = C + i * ldc + j;
+            if (accumulate) {
+                c0 += load8(c), c1 += load8(c + ldc);
+                c2 += load8(c + 2 * ldc), c3 += load8(c + 3 * ldc);
+            }
+            store8(c, c0), store8(c + ldc, c1), store8(c + 2 * ldc, c2), store8(c + 3 * ldc, c3);
+        }
+        if (j < N)
+            cq__gemm_ref(4, N - j, K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc,
+                         accumulate);
+    }
+    if (i < M)
+        cq__gemm_ref(M - i, N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+}
+
+CQ_CLONES
+void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
+{
+    size_t i = 0;
+    for (; i + 32 <= M; i += 32) {
+        v8f y0 = load8(y + i), y1 = load8(y + i + 8), y2 = load8(y + i + 16),
+            y3 = load8(y + i + 24);
+        const float *a = At + i;
+        for (size_t k = 0; k < K; k++, a += M) {
+            y0 += x[k] * load8(a), y1 += x[k] * load8(a + 8);
+            y2 += x[k] * load8(a + 16), y3 += x[k] * load8(a + 24);
+        }
+        store8(y + i, y0), store8(y + i + 8, y1), store8(y + i + 16, y2), store8(y + i + 24, y3);
+    }
+    for (; i < M; i++)
+        for (size_t k = 0; k < K; k++)
+            y[i] += At[k * M + i] * x[k];
+}
+
+#else
+
+void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+              size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    cq__gemm_ref(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
+{
+    cq__gemv_t_ref(M, K, At, x, y);
+}
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * nn_int.h - dense kernels for the neural models: matrix products in float with vector
+ * kernels (scalar reference versions are the specification; tests compare the two).
+ */
+#ifndef CQ_NN_INT_H
+#define CQ_NN_INT_H
+
+#include <stddef.h>
+
+/*
+ * C[M x N] = A[M x K] * B[K x N] (+ C when accumulate), all row-major with leading dimensions
+ * lda, ldb, ldc (elements). Work is vectorised along N.
+ */
+void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+              size_t ldb, float *C, size_t ldc, int accumulate);
+void cq__gemm_ref(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                  size_t ldb, float *C, size_t ldc, int accumulate);
+
+/* y[M] += At[K x M]^T * x[K]: At is A transposed (row k holds column k of A). */
+void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y);
+void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y);
+
+#endif /* CQ_NN_INT_H */

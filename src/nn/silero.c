@@ -1,0 +1,446 @@
+/*
+ * silero.c - Silero VAD v5/v6 run natively from the official ONNX file (see cq_vad.h).
+ *
+ * DESIGN
+ * The ONNX graph holds two copies of the network, one per sample rate, as named Constant
+ * tensors inside the branches of a top-level If on `sr` (then = 16 kHz, else = 8 kHz; the
+ * constant compared with `sr` is checked to be 16000). Per chunk of N new samples (256 at
+ * 8 kHz, 512 at 16 kHz) with C context samples (32 / 64) carried from the previous chunk:
+ *   x = context ++ chunk (N + C samples), reflect-padded on the right by C;
+ *   STFT: conv1d with the stored basis (2B x 1 x F: F = 128 / 256, stride F/2, 4 frames),
+ *         magnitude sqrt(re^2 + im^2) over B = 65 / 129 bins;
+ *   encoder: conv1d k3 p1 + ReLU, channels B -> 128 (s1) -> 64 (s2) -> 64 (s2) -> 128 (s1),
+ *            4 frames -> 4 -> 2 -> 1 -> 1;
+ *   LSTM cell (128), PyTorch gate order i, f, g, o as stored in decoder.rnn.*;
+ *   ReLU -> conv1d 128 -> 1 -> sigmoid = the speech probability.
+ * Everything before the LSTM depends on the audio only, so chunks run in batches of up to 32:
+ * the convolutions become matrix products (im2col) that read each weight once per batch; only
+ * the recurrent product W_hh h runs chunk by chunk.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../base/base_int.h"
+#include "callqa/cq_vad.h"
+#include "nn_int.h"
+#include "onnx_int.h"
+#include "../dsp/vad_int.h"
+
+#define BATCH 32  /* chunks per batch */
+#define FRAMES 4  /* STFT frames per chunk */
+#define HIDDEN 128
+#define GATES (4 * HIDDEN)
+
+typedef struct branch {
+    int sr, chunk, ctx, nfft, hop, bins;
+    const float *basis;          /* [2 bins][nfft] */
+    const float *w[4], *b[4];    /* encoder conv weights [out][in * 3] and biases */
+    int cin[4], cout[4], stride[4];
+    const float *wih;            /* [512][128] */
+    float *whh_t;                /* [128][512]: W_hh transposed for cq__gemv_t */
+    float *bias;                 /* [512]: b_ih + b_hh */
+    const float *wdec;           /* [128] */
+    float bdec;
+} branch;
+
+struct cq_vad_model {
+    cq__onnx onnx;               /* owns the tensors the branches point into */
+    branch br[2];                /* [0] = 8 kHz, [1] = 16 kHz */
+    char sha256[65];
+    const char *version;
+};
+
+static const struct {
+    const char *sha256, *version;
+} k_known[] = {
+    {"1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3", "v6.2"},
+    {"2623a2953f6ff3d2c1e61740c6cdb7168133479b267dfef114a4a3cc5bdd788f", "v5.1.2"},
+};
+
+/* ---- loading ------------------------------------------------------------------------------- */
+
+/* Look up `name` in `scope` and check its shape; dims end at the first 0. */
+static const float *weight(const cq__onnx *o, const char *scope, const char *name,
+                           const int64_t *dims, const char *file, cq_err *err)
+{
+    const cq__tensor *t = cq__onnx_find(o, scope, name);
+    if (!t) {
+        cq__err_set(err, CQ_ERR_FORMAT, "%s: not a Silero VAD model (no tensor '%s' in %s)",
+                    file, name, scope);
+        return NULL;
+    }
+    int nd = 0;
+    while (nd < CQ__ONNX_MAX_DIMS && dims[nd])
+        nd++;
+    int ok = t->dtype == CQ__ONNX_FLOAT && t->ndims == nd && t->f32;
+    for (int i = 0; ok && i < nd; i++)
+        ok = t->dims[i] == dims[i];
+    if (!ok) {
+        char got[96] = "", want[96] = "";
+        for (int i = 0; i < t->ndims && strlen(got) < 80; i++)
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%lld", i ? "x" : "",
+                     (long long)t->dims[i]);
+        for (int i = 0; i < nd && strlen(want) < 80; i++)
+            snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%lld", i ? "x" : "",
+                     (long long)dims[i]);
+        cq__err_set(err, CQ_ERR_FORMAT,
+                    "%s: tensor '%s' (%s) has shape %s, type %d; Silero VAD needs %s float", file,
+                    name, scope, t->ndims ? got : "scalar", t->dtype, want);
+        return NULL;
+    }
+    return t->f32;
+}
+
+static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, const char *file,
+                       cq_err *err)
+{
+    const cq__onnx *o = &m->onnx;
+    b->sr = sr;
+    b->chunk = sr == 8000 ? 256 : 512;
+    b->ctx = sr == 8000 ? 32 : 64;
+    b->nfft = sr == 8000 ? 128 : 256;
+    b->hop = b->nfft / 2;
+    b->bins = b->nfft / 2 + 1;
+    int64_t d[4] = {2 * b->bins, 1, b->nfft, 0};
+    if (!(b->basis = weight(o, scope, "stft.forward_basis_buffer", d, file, err)))
+        return CQ_ERR_FORMAT;
+    const int cin[4] = {b->bins, 128, 64, 64}, cout[4] = {128, 64, 64, 128};
+    const int stride[4] = {1, 2, 2, 1};
+    for (int l = 0; l < 4; l++) {
+        char wn[64], bn[64];
+        snprintf(wn, sizeof(wn), "encoder.%d.reparam_conv.weight", l);
+        snprintf(bn, sizeof(bn), "encoder.%d.reparam_conv.bias", l);
+        int64_t dw[4] = {cout[l], cin[l], 3, 0}, db[2] = {cout[l], 0};
+        if (!(b->w[l] = weight(o, scope, wn, dw, file, err)) ||
+            !(b->b[l] = weight(o, scope, bn, db, file, err)))
+            return CQ_ERR_FORMAT;
+        b->cin[l] = cin[l], b->cout[l] = cout[l], b->stride[l] = stride[l];
+    }
+    int64_t dg[3] = {GATES, HIDDEN, 0}, dgb[2] = {GATES, 0};
+    int64_t dd[4] = {1, HIDDEN, 1, 0}, ddb[2] = {1, 0};
+    const float *whh, *bih, *bhh, *bdec;
+    if (!(b->wih = weight(o, scope, "decoder.rnn.weight_ih", dg, file, err)) ||
+        !(whh = weight(o, scope, "decoder.rnn.weight_hh", dg, file, err)) ||
+        !(bih = weight(o, scope, "decoder.rnn.bias_ih", dgb, file, err)) ||
+        !(bhh = weight(o, scope, "decoder.rnn.bias_hh", dgb, file, err)) ||
+        !(b->wdec = weight(o, scope, "decoder.decoder.2.weight", dd, file, err)) ||
+        !(bdec = weight(o, scope, "decoder.decoder.2.bias", ddb, file, err)))
+        return CQ_ERR_FORMAT;
+    b->bdec = bdec[0];
+    b->whh_t = cq__malloc(sizeof(float) * GATES * HIDDEN);
+    b->bias = cq__malloc(sizeof(float) * GATES);
+    if (!b->whh_t || !b->bias)
+        return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
+    for (int g = 0; g < GATES; g++) {
+        b->bias[g] = bih[g] + bhh[g];
+        for (int k = 0; k < HIDDEN; k++)
+            b->whh_t[k * GATES + g] = whh[g * HIDDEN + k];
+    }
+    return CQ_OK;
+}
+
+cq_vad_model *cq_vad_model_load_memory(const void *data, size_t size, const char *name,
+                                       cq_err *err)
+{
+    const char *file = name ? name : "(model)";
+    cq_err_clear(err);
+    cq_vad_model *m = cq__calloc(1, sizeof(*m));
+    if (!m) {
+        cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
+        return NULL;
+    }
+    struct sha256_ctx h;
+    uint8_t dig[SHA256_DIGEST_SIZE];
+    sha256_init(&h);
+    sha256_update(&h, size, data);
+    sha256_digest(&h, sizeof(dig), dig);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
+        snprintf(m->sha256 + 2 * i, 3, "%02x", dig[i]);
+    m->version = "unknown";
+    for (size_t i = 0; i < sizeof(k_known) / sizeof(k_known[0]); i++)
+        if (!strcmp(m->sha256, k_known[i].sha256))
+            m->version = k_known[i].version;
+
+    if (cq__onnx_parse(data, size, file, &m->onnx, err) != CQ_OK)
+        goto fail;
+    /* the top-level If compares `sr` with a scalar constant: its then-branch is that rate */
+    const cq__tensor *sr = NULL;
+    for (size_t i = 0; i < m->onnx.n && !sr; i++)
+        if (!*m->onnx.t[i].scope && m->onnx.t[i].dtype == CQ__ONNX_INT64 &&
+            m->onnx.t[i].count == 1)
+            sr = &m->onnx.t[i];
+    if (!sr || sr->i64[0] != 16000) {
+        cq__err_set(err, CQ_ERR_FORMAT,
+                    "%s: not a Silero VAD v5/v6 graph (no sample-rate switch on 16000)", file);
+        goto fail;
+    }
+    if (load_branch(m, &m->br[0], 8000, "else_branch", file, err) != CQ_OK ||
+        load_branch(m, &m->br[1], 16000, "then_branch", file, err) != CQ_OK)
+        goto fail;
+    return m;
+fail:
+    cq_vad_model_free(m);
+    return NULL;
+}
+
+cq_vad_model *cq_vad_model_load(const char *path, cq_err *err)
+{
+    cq_err_clear(err);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        cq__err_set(err, e == ENOENT ? CQ_ERR_NOT_FOUND : CQ_ERR_IO, "%s: %s", path,
+                    strerror(e));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        cq__err_set(err, CQ_ERR_IO, "%s: not a regular file", path);
+        return NULL;
+    }
+    if (st.st_size <= 0 || (uint64_t)st.st_size > CQ_VAD_MODEL_MAX_BYTES) {
+        fclose(f);
+        cq__err_set(err, st.st_size <= 0 ? CQ_ERR_EMPTY : CQ_ERR_TOO_LARGE,
+                    "%s: %lld bytes is not a Silero VAD model", path, (long long)st.st_size);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    uint8_t *buf = cq__malloc(n);
+    if (!buf || fread(buf, 1, n, f) != n) {
+        fclose(f);
+        cq__free(buf);
+        cq__err_set(err, buf ? CQ_ERR_IO : CQ_ERR_NOMEM, "%s: cannot read the file", path);
+        return NULL;
+    }
+    fclose(f);
+    cq_vad_model *m = cq_vad_model_load_memory(buf, n, path, err);
+    cq__free(buf);
+    return m;
+}
+
+void cq_vad_model_free(cq_vad_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < 2; i++) {
+        cq__free(m->br[i].whh_t);
+        cq__free(m->br[i].bias);
+    }
+    cq__onnx_free(&m->onnx);
+    cq__free(m);
+}
+
+const char *cq_vad_model_sha256(const cq_vad_model *m)
+{
+    return m->sha256;
+}
+
+const char *cq_vad_model_version(const cq_vad_model *m)
+{
+    return m->version;
+}
+
+/* ---- streams ------------------------------------------------------------------------------- */
+
+struct cq_vad {
+    const branch *b;           /* NULL for the DSP fallback */
+    cq_vad_engine engine;
+    size_t chunk;
+    float ctx[64];             /* the last ctx samples of the previous chunk */
+    float h[HIDDEN], c[HIDDEN];
+    float *xp;                 /* [BATCH][chunk + 2 ctx]: context ++ chunk ++ reflection */
+    float *cols;               /* im2col scratch */
+    float *act[2];             /* activations, ping-pong */
+    float *gx;                 /* [GATES][BATCH] */
+    cq__vad_dsp dsp;           /* fallback state */
+};
+
+cq_vad *cq_vad_create(const cq_vad_model *m, int sample_rate_hz, int *err)
+{
+    int rc = CQ_OK;
+    cq_vad *v = NULL;
+    if (sample_rate_hz != 8000 && sample_rate_hz != 16000) {
+        rc = CQ_ERR_INVALID;
+        goto done;
+    }
+    v = cq__calloc(1, sizeof(*v));
+    if (!v) {
+        rc = CQ_ERR_NOMEM;
+        goto done;
+    }
+    v->chunk = sample_rate_hz == 8000 ? 256 : 512;
+    if (!m) {
+        v->engine = CQ_VAD_DSP;
+        rc = cq__vad_dsp_init(&v->dsp, sample_rate_hz, (int)v->chunk);
+        goto done;
+    }
+    v->engine = CQ_VAD_SILERO;
+    v->b = &m->br[sample_rate_hz == 8000 ? 0 : 1];
+    const branch *b = v->b;
+    size_t n4 = (size_t)FRAMES * BATCH;
+    size_t cols = (size_t)b->nfft * n4;                    /* STFT frames */
+    size_t c0 = (size_t)b->bins * 3 * n4;                  /* encoder 0 */
+    if (c0 > cols)
+        cols = c0;
+    v->xp = cq__malloc(sizeof(float) * BATCH * (v->chunk + 2 * (size_t)b->ctx));
+    v->cols = cq__malloc(sizeof(float) * cols);
+    /* both activation buffers hold the largest layer: the STFT's 2 x bins rows */
+    v->act[0] = cq__malloc(sizeof(float) * 2 * (size_t)b->bins * n4);
+    v->act[1] = cq__malloc(sizeof(float) * 2 * (size_t)b->bins * n4);
+    v->gx = cq__malloc(sizeof(float) * GATES * BATCH);
+    if (!v->xp || !v->cols || !v->act[0] || !v->act[1] || !v->gx)
+        rc = CQ_ERR_NOMEM;
+done:
+    if (rc != CQ_OK) {
+        cq_vad_destroy(v);
+        v = NULL;
+    }
+    if (err)
+        *err = rc;
+    return v;
+}
+
+void cq_vad_destroy(cq_vad *v)
+{
+    if (!v)
+        return;
+    cq__free(v->xp);
+    cq__free(v->cols);
+    cq__free(v->act[0]);
+    cq__free(v->act[1]);
+    cq__free(v->gx);
+    cq__free(v);
+}
+
+void cq_vad_reset(cq_vad *v)
+{
+    memset(v->ctx, 0, sizeof(v->ctx));
+    memset(v->h, 0, sizeof(v->h));
+    memset(v->c, 0, sizeof(v->c));
+    if (v->engine == CQ_VAD_DSP)
+        cq__vad_dsp_reset(&v->dsp);
+}
+
+size_t cq_vad_chunk_samples(const cq_vad *v)
+{
+    return v->chunk;
+}
+
+cq_vad_engine cq_vad_get_engine(const cq_vad *v)
+{
+    return v->engine;
+}
+
+/* im2col for conv1d kernel 3, padding 1: in [cin][nb * ti] (chunk-major columns) to
+ * cols [cin * 3][nb * to]; frames never cross chunk boundaries. */
+static void im2col3(const float *in, int cin, int ti, int to, int stride, int nb, float *cols)
+{
+    const size_t nin = (size_t)nb * (size_t)ti, nout = (size_t)nb * (size_t)to;
+    for (int c = 0; c < cin; c++) {
+        for (int k = 0; k < 3; k++) {
+            float *dst = cols + ((size_t)c * 3 + (size_t)k) * nout;
+            const float *src = in + (size_t)c * nin;
+            for (int j = 0; j < nb; j++) {
+                for (int t = 0; t < to; t++) {
+                    int s = t * stride + k - 1;
+                    dst[j * to + t] = s >= 0 && s < ti ? src[j * ti + s] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+static float sigmoidf(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+/* One batch of nb chunks starting at x. */
+static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
+{
+    const branch *b = v->b;
+    const int n = b->chunk, C = b->ctx, L = n + 2 * C;
+    /* inputs: context ++ chunk, then reflect-pad right by C */
+    for (int j = 0; j < nb; j++) {
+        float *xp = v->xp + (size_t)j * (size_t)L;
+        memcpy(xp, j == 0 ? v->ctx : x + (size_t)j * (size_t)n - (size_t)C, sizeof(float) * (size_t)C);
+        memcpy(xp + C, x + (size_t)j * (size_t)n, sizeof(float) * (size_t)n);
+        for (int k = 0; k < C; k++)
+            xp[n + C + k] = xp[n + C - 2 - k];
+    }
+    memcpy(v->ctx, x + (size_t)nb * (size_t)n - (size_t)C, sizeof(float) * (size_t)C);
+
+    /* STFT: frames as columns, basis as rows */
+    const size_t N4 = (size_t)nb * FRAMES;
+    for (int k = 0; k < b->nfft; k++)
+        for (int j = 0; j < nb; j++)
+            for (int t = 0; t < FRAMES; t++)
+                v->cols[(size_t)k * N4 + (size_t)j * FRAMES + (size_t)t] =
+                    v->xp[(size_t)j * (size_t)L + (size_t)t * (size_t)b->hop + (size_t)k];
+    float *spec = v->act[0];
+    cq__gemm((size_t)2 * (size_t)b->bins, N4, (size_t)b->nfft, b->basis, (size_t)b->nfft, v->cols,
+             N4, spec, N4, 0);
+    float *mag = v->act[1]; /* [bins][N4] */
+    for (size_t i = 0; i < (size_t)b->bins * N4; i++) {
+        float re = spec[i], im = spec[(size_t)b->bins * N4 + i];
+        mag[i] = sqrtf(re * re + im * im);
+    }
+    /* encoder */
+    float *in = mag, *out = v->act[0];
+    int ti = FRAMES;
+    for (int l = 0; l < 4; l++) {
+        int to = (ti + 2 - 3) / b->stride[l] + 1;
+        size_t nout = (size_t)nb * (size_t)to;
+        im2col3(in, b->cin[l], ti, to, b->stride[l], nb, v->cols);
+        cq__gemm((size_t)b->cout[l], nout, (size_t)b->cin[l] * 3, b->w[l], (size_t)b->cin[l] * 3,
+                 v->cols, nout, out, nout, 0);
+        for (int o = 0; o < b->cout[l]; o++) {
+            float *row = out + (size_t)o * nout, bias = b->b[l][o];
+            for (size_t i = 0; i < nout; i++) {
+                float y = row[i] + bias;
+                row[i] = y > 0 ? y : 0;
+            }
+        }
+        float *t = in; /* the output feeds the next layer; the input buffer is free again */
+        in = out;
+        out = t;
+        ti = to;
+    }
+    /* in: [128][nb], one frame per chunk. LSTM input projection for the whole batch. */
+    cq__gemm(GATES, (size_t)nb, HIDDEN, b->wih, HIDDEN, in, (size_t)nb, v->gx, (size_t)nb, 0);
+    for (int j = 0; j < nb; j++) {
+        float g[GATES];
+        for (int i = 0; i < GATES; i++)
+            g[i] = v->gx[(size_t)i * (size_t)nb + (size_t)j] + b->bias[i];
+        cq__gemv_t(GATES, HIDDEN, b->whh_t, v->h, g);
+        float acc = b->bdec;
+        for (int i = 0; i < HIDDEN; i++) {
+            float ig = sigmoidf(g[i]), fg = sigmoidf(g[HIDDEN + i]);
+            float gg = tanhf(g[2 * HIDDEN + i]), og = sigmoidf(g[3 * HIDDEN + i]);
+            v->c[i] = fg * v->c[i] + ig * gg;
+            v->h[i] = og * tanhf(v->c[i]);
+            acc += b->wdec[i] * (v->h[i] > 0 ? v->h[i] : 0);
+        }
+        probs[j] = sigmoidf(acc);
+    }
+}
+
+int cq_vad_process(cq_vad *v, const float *x, size_t n_chunks, float *probs)
+{
+    if (v->engine == CQ_VAD_DSP) {
+        for (size_t j = 0; j < n_chunks; j++)
+            probs[j] = cq__vad_dsp_chunk(&v->dsp, x + j * v->chunk);
+        return CQ_OK;
+    }
+    for (size_t s = 0; s < n_chunks; s += BATCH) {
+        int nb = (int)(n_chunks - s < BATCH ? n_chunks - s : BATCH);
+        silero_batch(v, x + s * v->chunk, nb, probs + s);
+    }
+    return CQ_OK;
+}
