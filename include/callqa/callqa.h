@@ -17,6 +17,7 @@
 #include "cq_report.h"
 #include "cq_engine.h"
 #include "cq_vad.h"
+#include "cq_speech.h"
 
 #define CQ_VERSION_STRING "0.1.0"
 

@@ -31,16 +31,34 @@ typedef struct cq_engine_params {
     cq_channel_map channel_map;     /* stereo channel assignment; default CQ_MAP_IN_OUT */
     double max_duration_sec;        /* longer recordings are refused; default 24 h */
     size_t block_frames;            /* decode block, frames; default 4096 */
+    const char *model_dir;          /* models: <dir>/silero_vad/<vad_model>/silero_vad.onnx;
+                                       NULL: none (the VAD uses its DSP fallback) */
+    const char *vad_model;          /* Silero version directory; default "v6.2" */
+    cq_speech_params speech;        /* speech timestamps; default cq_speech_default_params() */
 } cq_engine_params;
 
 /* Defaults as documented above. */
 CQ_API cq_engine_params cq_engine_default_params(void);
 
-/* Create an engine; NULL with *err (optional) = CQ_ERR_INVALID or CQ_ERR_NOMEM on failure. */
+/*
+ * Create an engine, loading the models it needs once (shared by every call it analyses).
+ * A missing or unreadable VAD model is not an error: the engine then uses the DSP fallback
+ * and cq_engine_vad_status() says why. NULL with *err (optional) = CQ_ERR_INVALID or
+ * CQ_ERR_NOMEM on failure.
+ */
 CQ_API cq_engine *cq_engine_create(const cq_engine_params *p, int *err) CQ_NONNULL(1);
 
 /* Free. NULL is a no-op. */
 CQ_API void cq_engine_destroy(cq_engine *e);
+
+/* Why the VAD runs its DSP fallback ("model not installed: <path>", a load error), or NULL
+ * when the Silero model is loaded (or the VAD is not selected). Valid until destroy. */
+CQ_API const char *cq_engine_vad_status(const cq_engine *e) CQ_NONNULL(1);
+
+/* Default model directory into buf: $CALLQA_MODEL_DIR, else
+ * ${XDG_DATA_HOME:-$HOME/.local/share}/callqa/models. Returns CQ_OK, CQ_ERR_NOT_FOUND (no
+ * variable set) or CQ_ERR_TOO_LARGE (does not fit in size bytes). */
+CQ_API CQ_NODISCARD int cq_model_dir_default(char *buf, size_t size) CQ_NONNULL(1);
 
 /* The parameters the engine runs with. */
 CQ_API const cq_engine_params *cq_engine_get_params(const cq_engine *e) CQ_NONNULL(1);

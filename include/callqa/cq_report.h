@@ -19,6 +19,8 @@
 #include "cq_level.h"
 #include "cq_silence.h"
 #include "cq_legs.h"
+#include "cq_speech.h"
+#include "cq_vad.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,10 +29,11 @@ extern "C" {
 /* Analyzer selection bits (cq_engine_params.analyzers, `--only`). */
 typedef enum cq_analyzer {
     CQ_AN_LEVELS = 1u << 0,  /* RMS, peak, DC, clipping, crest, P.56 */
-    CQ_AN_SILENCE = 1u << 1  /* FFmpeg silencedetect semantics */
+    CQ_AN_SILENCE = 1u << 1, /* FFmpeg silencedetect semantics */
+    CQ_AN_VAD = 1u << 2      /* speech activity: Silero VAD, or the DSP fallback */
 } cq_analyzer;
 
-#define CQ_AN_ALL (CQ_AN_LEVELS | CQ_AN_SILENCE)
+#define CQ_AN_ALL (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD)
 
 /* One leg of a call. */
 typedef struct cq_leg_report {
@@ -43,6 +46,16 @@ typedef struct cq_leg_report {
     cq_level_result level;
     bool has_silence;        /* the silence analyzer ran */
     cq_silence_result silence;
+    bool has_vad;            /* the speech-activity analyzer ran */
+    cq_vad_engine vad_engine; /* which engine produced the probabilities */
+    int vad_rate_hz;         /* rate the VAD ran at (8000; other rates are resampled) */
+    uint64_t vad_samples;    /* samples at vad_rate_hz */
+    size_t vad_chunk;        /* samples per probability */
+    float *vad_probs;        /* one speech probability per chunk (the last chunk zero-padded) */
+    size_t n_vad_probs;
+    cq_speech_seg *speech;   /* speech segments, in samples at vad_rate_hz */
+    size_t n_speech;
+    double speech_pct;       /* sum of segment lengths / vad_samples x 100 (raw VAD figure) */
 } cq_leg_report;
 
 typedef struct cq_report {
@@ -55,6 +68,11 @@ typedef struct cq_report {
     cq_leg_report *outbound; /* NULL when !has_legs */
     bool fake_stereo;        /* stereo file whose two channels are sample-identical */
     unsigned analyzers;      /* CQ_AN_* bits that ran */
+    cq_vad_engine vad_engine; /* engine of the VAD (when it ran) */
+    const char *vad_version; /* "v6.2", "v5.1.2", "unknown"; NULL for the DSP fallback */
+    char vad_sha256[65];     /* model file sha256; "" for the DSP fallback */
+    char *vad_status;        /* why the fallback ran (owned), or NULL */
+    cq_speech_params speech_params; /* get_speech_timestamps parameters used */
     double silence_noise_db; /* silencedetect parameters used */
     double silence_min_duration_sec;
     char **warnings;         /* sentences about the input, in the order found */

@@ -274,16 +274,26 @@ static void usage(FILE *f)
             "       callqa version\n"
             "\n"
             "Analyze call recordings: per-leg levels (RMS, peak, P.56 active level, clipping,\n"
-            "DC offset) and silences (FFmpeg silencedetect semantics).\n"
+            "DC offset), silences (FFmpeg silencedetect semantics) and speech activity\n"
+            "(Silero VAD, or a DSP fallback when the model is not installed).\n"
             "\n"
             "options:\n"
             "  --json                 one JSON object per call per line (docs/report.md)\n"
-            "  --only LIST            analyzers to run: levels,silence (default: all)\n"
+            "  --only LIST            analyzers to run: levels,silence,vad (default: all)\n"
             "  --in FILE --out FILE   a call given as inbound (caller) and outbound (agent) legs\n"
             "  --channel-map MAP      stereo channels: in,out (default: ch1 = inbound) or out,in\n"
             "  --silence-noise DB     silencedetect noise threshold, dB FS (default -35)\n"
             "  --silence-duration S   shortest silence reported, seconds (default 0.5)\n"
             "  --max-duration S       refuse recordings longer than this (default 86400)\n"
+            "  --model-dir DIR        models (default $CALLQA_MODEL_DIR, else\n"
+            "                         ~/.local/share/callqa/models; see models/README.md)\n"
+            "  --vad-model VERSION    Silero VAD version directory (default v6.2; or v5.1.2)\n"
+            "  --vad-threshold P      speech probability threshold (default 0.5)\n"
+            "  --vad-neg-threshold P  end-of-speech threshold (default threshold - 0.15)\n"
+            "  --vad-min-speech-ms N  shortest speech segment (default 250)\n"
+            "  --vad-min-silence-ms N shortest pause that ends a segment (default 300)\n"
+            "  --vad-speech-pad-ms N  padding on each side of a segment (default 30)\n"
+            "  --vad-max-speech-sec S split longer segments (default: no limit)\n"
             "  --no-isolate           batches: analyse in threads of this process, without a\n"
             "                         child process per call (a decoder crash then ends the batch)\n"
             "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
@@ -306,7 +316,10 @@ static int parse_double(const char *s, double *out)
 
 static int cmd_analyze(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAP, O_SNOISE, O_SDUR, O_MAXDUR, O_NOISO };
+    enum {
+        O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAP, O_SNOISE, O_SDUR, O_MAXDUR, O_NOISO,
+        O_MODELDIR, O_VADMODEL, O_VTHR, O_VNEG, O_VMINSP, O_VMINSIL, O_VPAD, O_VMAXSP
+    };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
         {"only", required_argument, NULL, O_ONLY},
@@ -317,6 +330,14 @@ static int cmd_analyze(int argc, char **argv)
         {"silence-duration", required_argument, NULL, O_SDUR},
         {"max-duration", required_argument, NULL, O_MAXDUR},
         {"no-isolate", no_argument, NULL, O_NOISO},
+        {"model-dir", required_argument, NULL, O_MODELDIR},
+        {"vad-model", required_argument, NULL, O_VADMODEL},
+        {"vad-threshold", required_argument, NULL, O_VTHR},
+        {"vad-neg-threshold", required_argument, NULL, O_VNEG},
+        {"vad-min-speech-ms", required_argument, NULL, O_VMINSP},
+        {"vad-min-silence-ms", required_argument, NULL, O_VMINSIL},
+        {"vad-speech-pad-ms", required_argument, NULL, O_VPAD},
+        {"vad-max-speech-sec", required_argument, NULL, O_VMAXSP},
         {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -380,6 +401,33 @@ static int cmd_analyze(int argc, char **argv)
             break;
         }
         case O_NOISO: isolate = 0; break;
+        case O_MODELDIR: ep.model_dir = optarg; break;
+        case O_VADMODEL: ep.vad_model = optarg; break;
+        case O_VTHR:
+        case O_VNEG:
+        case O_VMINSP:
+        case O_VMINSIL:
+        case O_VPAD:
+        case O_VMAXSP: {
+            double v;
+            if (parse_double(optarg, &v) || v < 0 || v > 1e6) {
+                fprintf(stderr, "callqa: %s: expected a number >= 0\n", argv[optind - 1]);
+                return 2;
+            }
+            if (c == O_VTHR)
+                ep.speech.threshold = (float)v;
+            else if (c == O_VNEG)
+                ep.speech.neg_threshold = (float)v;
+            else if (c == O_VMINSP)
+                ep.speech.min_speech_ms = (int)v;
+            else if (c == O_VMINSIL)
+                ep.speech.min_silence_ms = (int)v;
+            else if (c == O_VPAD)
+                ep.speech.speech_pad_ms = (int)v;
+            else
+                ep.speech.max_speech_sec = v;
+            break;
+        }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -393,12 +441,18 @@ static int cmd_analyze(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    char model_dir[4096];
+    if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
+        ep.model_dir = model_dir;
     int ecode = 0;
     cq_engine *engine = cq_engine_create(&ep, &ecode);
     if (!engine) {
-        fprintf(stderr, "callqa: cannot create the engine: %s\n", cq_strerror(ecode));
+        fprintf(stderr, "callqa: cannot start: %s (check the --vad-* options)\n",
+                cq_strerror(ecode));
         return 2;
     }
+    if (!quiet && cq_engine_vad_status(engine))
+        fprintf(stderr, "callqa: %s\n", cq_engine_vad_status(engine));
 
     plan_paths pp = {0};
     plan_call *calls = NULL;

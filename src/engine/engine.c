@@ -10,13 +10,20 @@
  * file before it is split.
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../base/base_int.h"
 #include "callqa/callqa.h"
+#include "vad_run.h"
 
 struct cq_engine {
     cq_engine_params p;
+    char *model_dir;        /* copies of the strings p points to */
+    char *vad_model_name;
+    cq_vad_model *vad;      /* NULL: the VAD runs its DSP fallback */
+    char *vad_status;       /* why, when vad is NULL and the VAD is selected */
 };
 
 /* Per-leg streaming state. */
@@ -26,6 +33,8 @@ typedef struct leg_run {
     cq_silence silence;
     bool silence_ready;
     float *buf; /* this leg's samples of the current block */
+    cq__vad_run vad;
+    bool vad_ready;
 } leg_run;
 
 cq_engine_params cq_engine_default_params(void)
@@ -38,8 +47,61 @@ cq_engine_params cq_engine_default_params(void)
         .channel_map = CQ_MAP_IN_OUT,
         .max_duration_sec = 24.0 * 3600.0,
         .block_frames = 4096,
+        .model_dir = NULL,
+        .vad_model = "v6.2",
     };
+    p.speech = cq_speech_default_params();
     return p;
+}
+
+int cq_model_dir_default(char *buf, size_t size)
+{
+    const char *env = getenv("CALLQA_MODEL_DIR");
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    int n;
+    if (env && *env)
+        n = snprintf(buf, size, "%s", env);
+    else if (xdg && *xdg)
+        n = snprintf(buf, size, "%s/callqa/models", xdg);
+    else if (home && *home)
+        n = snprintf(buf, size, "%s/.local/share/callqa/models", home);
+    else
+        return CQ_ERR_NOT_FOUND;
+    return n >= 0 && (size_t)n < size ? CQ_OK : CQ_ERR_TOO_LARGE;
+}
+
+/* Load the Silero model the parameters name, or say why the DSP fallback will run. */
+static int load_vad(cq_engine *e)
+{
+    if (!(e->p.analyzers & CQ_AN_VAD))
+        return CQ_OK;
+    if (!e->model_dir) {
+        e->vad_status = cq__strdup("no model directory given: speech activity from the DSP "
+                                   "fallback, not Silero");
+        return e->vad_status ? CQ_OK : CQ_ERR_NOMEM;
+    }
+    char *path = cq__printf("%s/silero_vad/%s/silero_vad.onnx", e->model_dir,
+                            e->vad_model_name);
+    if (!path)
+        return CQ_ERR_NOMEM;
+    cq_err err;
+    e->vad = cq_vad_model_load(path, &err);
+    if (!e->vad) {
+        if (err.code == CQ_ERR_NOMEM) {
+            cq__free(path);
+            return CQ_ERR_NOMEM;
+        }
+        e->vad_status = err.code == CQ_ERR_NOT_FOUND
+                            ? cq__printf("Silero VAD model not installed (%s): speech activity "
+                                         "from the DSP fallback; scripts/fetch-models installs it",
+                                         path)
+                            : cq__printf("Silero VAD model rejected: %s; speech activity from "
+                                         "the DSP fallback",
+                                         err.msg);
+        cq__log(CQ_LOG_WARN, "%s", e->vad_status ? e->vad_status : err.msg);
+    }
+    cq__free(path);
+    return e->vad || e->vad_status ? CQ_OK : CQ_ERR_NOMEM;
 }
 
 cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
@@ -55,12 +117,35 @@ cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
         rc = CQ_ERR_INVALID;
         goto done;
     }
+    cq_speech_seg *none = NULL;
+    size_t n_none = 0;
+    rc = cq_speech_timestamps(NULL, 0, 256, 8000, 0, &p->speech, &none, &n_none);
+    cq_speech_free(none); /* that call only validated the speech parameters */
+    if (rc != CQ_OK)
+        goto done;
+    const char *vm = p->vad_model ? p->vad_model : "v6.2";
+    if (!*vm || strchr(vm, '/') || strstr(vm, "..")) { /* a directory name, nothing more */
+        rc = CQ_ERR_INVALID;
+        goto done;
+    }
     e = cq__calloc(1, sizeof(*e));
     if (!e) {
         rc = CQ_ERR_NOMEM;
         goto done;
     }
     e->p = *p;
+    e->vad_model_name = cq__strdup(vm);
+    e->model_dir = p->model_dir ? cq__strdup(p->model_dir) : NULL;
+    e->p.vad_model = e->vad_model_name;
+    e->p.model_dir = e->model_dir;
+    if (!e->vad_model_name || (p->model_dir && !e->model_dir))
+        rc = CQ_ERR_NOMEM;
+    else
+        rc = load_vad(e);
+    if (rc != CQ_OK) {
+        cq_engine_destroy(e);
+        e = NULL;
+    }
 done:
     if (err)
         *err = rc;
@@ -69,7 +154,18 @@ done:
 
 void cq_engine_destroy(cq_engine *e)
 {
+    if (!e)
+        return;
+    cq_vad_model_free(e->vad);
+    cq__free(e->vad_status);
+    cq__free(e->model_dir);
+    cq__free(e->vad_model_name);
     cq__free(e);
+}
+
+const char *cq_engine_vad_status(const cq_engine *e)
+{
+    return e->vad_status;
 }
 
 const cq_engine_params *cq_engine_get_params(const cq_engine *e)
@@ -98,6 +194,8 @@ static void leg_free(cq_leg_report *l)
         return;
     cq__free(l->source);
     cq_silence_result_free(&l->silence);
+    cq_speech_free(l->speech);
+    cq__free(l->vad_probs);
     cq__free(l);
 }
 
@@ -111,6 +209,7 @@ void cq_report_destroy(cq_report *r)
     for (size_t i = 0; i < r->n_warnings; i++)
         cq__free(r->warnings[i]);
     cq__free(r->warnings);
+    cq__free(r->vad_status);
     cq__free(r);
 }
 
@@ -145,6 +244,12 @@ static int leg_start(const cq_engine *e, leg_run *lr, const char *source, int ch
     lr->buf = cq__malloc(e->p.block_frames * sizeof(float));
     if (!lr->buf)
         return CQ_ERR_NOMEM;
+    if (e->p.analyzers & CQ_AN_VAD) {
+        lr->vad_ready = true; /* uninit is safe on a half-initialised run */
+        int rc = cq__vad_run_init(&lr->vad, e->vad, info->sample_rate_hz, e->p.block_frames);
+        if (rc != CQ_OK)
+            return rc;
+    }
     return CQ_OK;
 }
 
@@ -152,9 +257,12 @@ static int leg_push(const cq_engine *e, leg_run *lr, const float *x, size_t n)
 {
     if (e->p.analyzers & CQ_AN_LEVELS)
         cq_level_push(&lr->level, x, n);
+    int rc = CQ_OK;
     if (lr->silence_ready)
-        return cq_silence_push(&lr->silence, x, n);
-    return CQ_OK;
+        rc = cq_silence_push(&lr->silence, x, n);
+    if (rc == CQ_OK && lr->vad_ready)
+        rc = cq__vad_run_push(&lr->vad, x, n);
+    return rc;
 }
 
 /* Finish the analyzers; the leg report then owns their results. */
@@ -173,6 +281,8 @@ static int leg_finish(const cq_engine *e, leg_run *lr, uint64_t frames)
             return rc;
         l->has_silence = true;
     }
+    if (lr->vad_ready)
+        return cq__vad_run_finish(&lr->vad, &e->p.speech, l);
     return CQ_OK;
 }
 
@@ -180,6 +290,8 @@ static void leg_uninit(leg_run *lr)
 {
     if (lr->silence_ready)
         cq_silence_uninit(&lr->silence);
+    if (lr->vad_ready)
+        cq__vad_run_uninit(&lr->vad);
     cq__free(lr->buf);
     lr->buf = NULL;
 }
@@ -383,6 +495,17 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
         return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
     }
     r->analyzers = e->p.analyzers;
+    r->speech_params = e->p.speech;
+    if (e->p.analyzers & CQ_AN_VAD) {
+        r->vad_engine = e->vad ? CQ_VAD_SILERO : CQ_VAD_DSP;
+        if (e->vad) {
+            r->vad_version = cq_vad_model_version(e->vad);
+            snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
+        } else if (!(r->vad_status = cq__strdup(e->vad_status))) {
+            cq_report_destroy(r);
+            return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
+        }
+    }
     r->silence_noise_db = e->p.silence_noise_db;
     r->silence_min_duration_sec = e->p.silence_min_duration_sec;
     int rc = src->note ? add_warning(r, cq__strdup(src->note)) : CQ_OK;

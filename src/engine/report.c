@@ -19,6 +19,7 @@ static const struct {
 } k_analyzers[] = {
     {CQ_AN_LEVELS, "levels"},
     {CQ_AN_SILENCE, "silence"},
+    {CQ_AN_VAD, "vad"},
 };
 #define N_ANALYZERS (sizeof(k_analyzers) / sizeof(k_analyzers[0]))
 
@@ -46,13 +47,13 @@ int cq_analyzers_parse(const char *list, unsigned *out, cq_err *err)
         }
         if (!found)
             return cq__err_set(err, CQ_ERR_INVALID,
-                               "unknown analyzer '%.*s' (available: levels, silence)", (int)n, p);
+                               "unknown analyzer '%.*s' (available: levels, silence, vad)", (int)n, p);
         p += n;
         if (*p == ',')
             p++;
     }
     if (!bits)
-        return cq__err_set(err, CQ_ERR_INVALID, "no analyzer named (available: levels, silence)");
+        return cq__err_set(err, CQ_ERR_INVALID, "no analyzer named (available: levels, silence, vad)");
     *out = bits;
     return CQ_OK;
 }
@@ -76,7 +77,29 @@ static json_t *num_or_null(bool has, double v, int decimals)
     return has ? num(v, decimals) : json_null();
 }
 
-static json_t *leg_json(const cq_leg_report *l)
+static const char *engine_name(cq_vad_engine e)
+{
+    return e == CQ_VAD_SILERO ? "silero" : "dsp";
+}
+
+/* {engine, model, model_sha256}: which VAD produced speech_pct and speech_segments. */
+static json_t *vad_json(const cq_report *r)
+{
+    json_t *v = json_object();
+    json_object_set_new(v, "engine", json_string(engine_name(r->vad_engine)));
+    if (r->vad_engine == CQ_VAD_SILERO) {
+        char model[64];
+        snprintf(model, sizeof(model), "silero_vad %s", r->vad_version);
+        json_object_set_new(v, "model", json_string(model));
+        json_object_set_new(v, "model_sha256", json_string(r->vad_sha256));
+    } else {
+        json_object_set_new(v, "model", json_null());
+        json_object_set_new(v, "model_sha256", json_null());
+    }
+    return v;
+}
+
+static json_t *leg_json(const cq_report *r, const cq_leg_report *l)
 {
     json_t *o = json_object();
     const cq_level_result *lv = &l->level;
@@ -84,7 +107,7 @@ static json_t *leg_json(const cq_leg_report *l)
     /* the old service's fields first, in its order */
     json_object_set_new(o, "rms_db", num_or_null(lev && lv->has_rms, lv->rms_db, 3));
     json_object_set_new(o, "peak_db", num_or_null(lev && lv->has_peak, lv->peak_db, 3));
-    json_object_set_new(o, "speech_pct", json_null());
+    json_object_set_new(o, "speech_pct", l->has_vad ? num(l->speech_pct, 3) : json_null());
     if (l->has_silence) {
         const cq_silence_result *s = &l->silence;
         json_t *sum = json_object();
@@ -96,7 +119,19 @@ static json_t *leg_json(const cq_leg_report *l)
     } else {
         json_object_set_new(o, "silence", json_null());
     }
-    json_object_set_new(o, "speech_segments", json_null());
+    if (l->has_vad) {
+        json_t *segs = json_array();
+        const double rate = l->vad_rate_hz;
+        for (size_t i = 0; i < l->n_speech; i++) {
+            json_t *so = json_object();
+            json_object_set_new(so, "start", num((double)l->speech[i].start / rate, 6));
+            json_object_set_new(so, "end", num((double)l->speech[i].end / rate, 6));
+            json_array_append_new(segs, so);
+        }
+        json_object_set_new(o, "speech_segments", segs);
+    } else {
+        json_object_set_new(o, "speech_segments", json_null());
+    }
     /* ours */
     json_object_set_new(o, "duration", num(l->duration_sec, 6));
     json_object_set_new(o, "source", json_string(l->source));
@@ -115,6 +150,7 @@ static json_t *leg_json(const cq_leg_report *l)
                         num_or_null(lev && lv->has_active_level, lv->active_level_db, 3));
     json_object_set_new(o, "activity_pct",
                         num_or_null(lev && lv->has_active_level, lv->activity_pct, 3));
+    json_object_set_new(o, "vad", l->has_vad ? vad_json(r) : json_null());
     if (l->has_silence) {
         json_t *arr = json_array();
         for (size_t i = 0; i < l->silence.count; i++) {
@@ -139,8 +175,8 @@ static json_t *report_json(const cq_report *r)
     json_object_set_new(o, "file", json_string(r->file));
     json_object_set_new(o, "duration", num(r->duration_sec, 6));
     json_object_set_new(o, "has_legs", json_boolean(r->has_legs));
-    json_object_set_new(o, "inbound", leg_json(r->inbound));
-    json_object_set_new(o, "outbound", r->outbound ? leg_json(r->outbound) : json_null());
+    json_object_set_new(o, "inbound", leg_json(r, r->inbound));
+    json_object_set_new(o, "outbound", r->outbound ? leg_json(r, r->outbound) : json_null());
     json_object_set_new(o, "one_way_audio", json_null()); /* needs speech activity (VAD) */
     json_object_set_new(o, "one_way_direction", json_null());
     json_object_set_new(o, "nisqa", json_null());
@@ -178,7 +214,31 @@ static json_t *report_json(const cq_report *r)
     json_object_set_new(sd, "noise_db", num(r->silence_noise_db, 3));
     json_object_set_new(sd, "duration_sec", num(r->silence_min_duration_sec, 6));
     json_object_set_new(eng, "silencedetect", sd);
-    json_object_set_new(eng, "vad", json_null());
+    if (r->analyzers & CQ_AN_VAD) {
+        json_t *v = vad_json(r);
+        json_object_set_new(v, "version", r->vad_engine == CQ_VAD_SILERO
+                                              ? json_string(r->vad_version)
+                                              : json_null());
+        json_object_set_new(v, "status", r->vad_status ? json_string(r->vad_status)
+                                                       : json_string("Silero VAD loaded"));
+        json_object_set_new(v, "rate", json_integer(8000));
+        const cq_speech_params *sp = &r->speech_params;
+        json_t *pp = json_object();
+        json_object_set_new(pp, "threshold", num(sp->threshold, 6));
+        json_object_set_new(pp, "neg_threshold",
+                            num(sp->neg_threshold >= 0 ? sp->neg_threshold
+                                                       : fmax(sp->threshold - 0.15, 0.01),
+                                6));
+        json_object_set_new(pp, "min_speech_ms", json_integer(sp->min_speech_ms));
+        json_object_set_new(pp, "min_silence_ms", json_integer(sp->min_silence_ms));
+        json_object_set_new(pp, "speech_pad_ms", json_integer(sp->speech_pad_ms));
+        json_object_set_new(pp, "max_speech_sec",
+                            isinf(sp->max_speech_sec) ? json_null() : num(sp->max_speech_sec, 3));
+        json_object_set_new(v, "params", pp);
+        json_object_set_new(eng, "vad", v);
+    } else {
+        json_object_set_new(eng, "vad", json_null());
+    }
     json_object_set_new(eng, "nisqa_status", json_string("not available in this version"));
     json_object_set_new(o, "engine", eng);
     return o;
@@ -255,6 +315,10 @@ static void text_legs(cq__sb *b, const cq_report *r)
             snprintf(c[i], 64, "%llu in %llu runs", (unsigned long long)lv->clipped_samples,
                      (unsigned long long)lv->clipped_runs));
     }
+    if (r->analyzers & CQ_AN_VAD) {
+        ROW("speech (VAD)", snprintf(c[i], 64, "%.1f%%, %zu segments", l->speech_pct,
+                                     l->n_speech));
+    }
     if (r->analyzers & CQ_AN_SILENCE) {
         ROW("silences", snprintf(c[i], 64, "%zu, %.1f s (%.0f%%)", l->silence.count,
                                  l->silence.total_sec, l->silence.ratio_pct));
@@ -300,8 +364,15 @@ char *cq_report_to_text(const cq_report *r)
         for (size_t i = 0; i < r->n_warnings; i++)
             cq__sb_printf(&b, "    - %s\n", r->warnings[i]);
     }
-    cq__sb_printf(&b, "\n  not analysed by this version: speech activity (VAD), one-way audio, "
-                      "MOS (NISQA), call events\n");
+    if (r->analyzers & CQ_AN_VAD) {
+        if (r->vad_engine == CQ_VAD_SILERO)
+            cq__sb_printf(&b, "\n  speech activity: Silero VAD %s (sha256 %.12s...)\n",
+                          r->vad_version, r->vad_sha256);
+        else
+            cq__sb_printf(&b, "\n  speech activity: DSP fallback (%s)\n", r->vad_status);
+    }
+    cq__sb_printf(&b, "\n  not analysed by this version: one-way audio, MOS (NISQA), call "
+                      "events\n");
     cq__sb_printf(&b, "  analysed in %.3f s (callqa %s)\n", r->analysis_time_sec, cq_version());
     char *s = cq__sb_take(&b);
     return s;

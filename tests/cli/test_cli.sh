@@ -62,9 +62,9 @@ check "--only levels leaves silence null" grep -q '"silence":null' "$T/pair.json
 check "--channel-map out,in" grep -q '"channel_map":"out,in"' "$T/map.json"
 
 # usage errors exit 2
-"$CQ" analyze --only vad "$SAMPLE" > /dev/null 2> "$T/u1"
+"$CQ" analyze --only mos "$SAMPLE" > /dev/null 2> "$T/u1"
 check "unknown analyzer is a usage error" test $? -eq 2
-check "unknown analyzer named" grep -q "unknown analyzer 'vad'" "$T/u1"
+check "unknown analyzer named" grep -q "unknown analyzer 'mos'" "$T/u1"
 "$CQ" analyze --in "$SAMPLE" > /dev/null 2>&1
 check "--in without --out is a usage error" test $? -eq 2
 "$CQ" analyze "$T/missing.wav" > /dev/null 2> "$T/u2"

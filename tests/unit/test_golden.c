@@ -3,6 +3,11 @@
  * ../shared/reference/golden.jsonl: rms_db within 0.05 dB of sox, the sample peak within
  * 0.05 dB of max(|Maximum|, |Minimum| amplitude), duration within 1 ms, the same number of
  * silences as ffmpeg silencedetect and each start/end within 10 ms. Fails below 123 legs.
+ *
+ * Speech activity (Silero VAD v6.2 from ../shared/models) on the 97 legs that are natively
+ * 8 kHz: every per-chunk probability within 1e-4 of the reference's chunk_probs, and the
+ * speech segments equal to the reference's (each boundary within one 32 ms chunk) on at least
+ * 99 % of the legs.
  */
 #include "testutil.h"
 
@@ -11,6 +16,7 @@
 #include "callqa/callqa.h"
 
 #define EXPECTED_LEGS 123
+#define EXPECTED_VAD_LEGS 97
 
 static const cq_leg_report *leg_of(const cq_report *r, int channel)
 {
@@ -68,6 +74,40 @@ static int check_leg(const char *src, int channel, json_t *g, const cq_leg_repor
     return bad;
 }
 
+/* VAD parity of one leg: returns 1 if every probability is within 1e-4; *seg_ok set when the
+ * segments match within one chunk; *worst updated. */
+static int check_vad(const char *src, int channel, json_t *g, const cq_leg_report *l,
+                     int *seg_ok, double *worst)
+{
+    json_t *v = json_object_get(g, "vad");
+    json_t *cp = json_object_get(v, "chunk_probs");
+    size_t n = json_array_size(cp);
+    int ok = l->has_vad && l->vad_engine == CQ_VAD_SILERO && n == l->n_vad_probs;
+    double w = 0;
+    for (size_t i = 0; ok && i < n; i++) {
+        double d = fabs(l->vad_probs[i] - json_number_value(json_array_get(cp, i)));
+        w = d > w ? d : w;
+    }
+    if (w > *worst)
+        *worst = w;
+    if (!ok || w > 1e-4)
+        print_message("%s ch%d: VAD probabilities: %zu vs %zu chunks, worst %.3g\n", src,
+                      channel, l->n_vad_probs, n, w);
+    json_t *ts = json_object_get(v, "timestamps_samples");
+    *seg_ok = l->has_vad && json_array_size(ts) == l->n_speech;
+    for (size_t i = 0; *seg_ok && i < l->n_speech; i++) {
+        json_t *t = json_array_get(ts, i);
+        double a = (double)json_integer_value(json_array_get(t, 0));
+        double b = (double)json_integer_value(json_array_get(t, 1));
+        *seg_ok = fabs((double)l->speech[i].start - a) <= 256 &&
+                  fabs((double)l->speech[i].end - b) <= 256;
+    }
+    if (!*seg_ok)
+        print_message("%s ch%d: %zu speech segments vs %zu in the reference\n", src, channel,
+                      l->n_speech, json_array_size(ts));
+    return ok && w <= 1e-4;
+}
+
 static void test_golden_parity(void **state)
 {
     (void)state;
@@ -79,8 +119,20 @@ static void test_golden_parity(void **state)
     if (!f)
         fail_msg("%s: %s (set CALLQA_SHARED_DIR to the shared folder)", gpath, strerror(errno));
     cq_engine_params ep = cq_engine_default_params();
+    char *models = NULL; /* $CALLQA_MODEL_DIR, else the shared folder's models/ */
+    const char *md = getenv("CALLQA_MODEL_DIR");
+    if (md && *md)
+        models = strdup(md);
+    else if (asprintf(&models, "%s/models", shared) < 0)
+        models = NULL;
+    assert_non_null(models);
+    ep.model_dir = models;
     cq_engine *e = cq_engine_create(&ep, NULL);
     assert_non_null(e);
+    if (cq_engine_vad_status(e))
+        fail_msg("%s", cq_engine_vad_status(e)); /* the reference needs the real model */
+    int vad_legs = 0, vad_probs_ok = 0, vad_segs_ok = 0;
+    double worst_prob = 0;
 
     char *line = NULL;
     size_t cap = 0;
@@ -109,6 +161,13 @@ static void test_golden_parity(void **state)
             snprintf(last_src, sizeof(last_src), "%s", src);
         }
         compared++;
+        if (rep && json_integer_value(json_object_get(json_object_get(g, "format"), "sr")) ==
+                       8000) {
+            int seg_ok = 0;
+            vad_legs++;
+            vad_probs_ok += check_vad(src, channel, g, leg_of(rep, channel), &seg_ok, &worst_prob);
+            vad_segs_ok += seg_ok;
+        }
         if (rep && check_leg(src, channel, g, leg_of(rep, channel)) == 0) {
             passed++;
             const cq_leg_report *l = leg_of(rep, channel);
@@ -136,8 +195,16 @@ static void test_golden_parity(void **state)
     print_message("golden parity: %d legs compared, %d passed (worst rms %.4f dB, worst silence "
                   "boundary %.4f s)\n",
                   compared, passed, worst_rms, worst_sil);
+    print_message("VAD parity: %d legs at 8 kHz, probabilities within 1e-4 on %d (worst %.3g), "
+                  "segments equal within one chunk on %d (%.1f %%)\n",
+                  vad_legs, vad_probs_ok, worst_prob, vad_segs_ok,
+                  vad_legs ? 100.0 * vad_segs_ok / vad_legs : 0.0);
+    free(models);
     assert_true(compared >= EXPECTED_LEGS);
     assert_int_equal(passed, compared);
+    assert_int_equal(vad_legs, EXPECTED_VAD_LEGS);
+    assert_int_equal(vad_probs_ok, vad_legs);
+    assert_true(vad_segs_ok * 100 >= vad_legs * 99);
 }
 
 int main(void)
