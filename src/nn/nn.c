@@ -36,17 +36,10 @@ void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *
 
 typedef float v8f __attribute__((vector_size(32)));
 
-static inline v8f load8(const float *p)
-{
-    v8f v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static inline void store8(float *p, v8f v)
-{
-    memcpy(p, &v, sizeof(v));
-}
+/* Unaligned vector load/store as statements: helper functions taking or returning vectors would
+ * have a different ABI in the AVX2 clone than in the baseline one when not inlined (-O0). */
+#define LD(v, ptr) memcpy(&(v), (ptr), sizeof(v8f))
+#define ST(ptr, v) memcpy((ptr), &(v), sizeof(v8f))
 
 CQ_CLONES
 void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
@@ -61,38 +54,46 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
             const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
             const float *b = B + j;
             for (size_t k = 0; k < K; k++, b += ldb) {
-                v8f b0 = load8(b), b1 = load8(b + 8);
+                v8f b0, b1;
+                LD(b0, b);
+                LD(b1, b + 8);
                 c00 += a0[k] * b0, c01 += a0[k] * b1;
                 c10 += a1[k] * b0, c11 += a1[k] * b1;
                 c20 += a2[k] * b0, c21 += a2[k] * b1;
                 c30 += a3[k] * b0, c31 += a3[k] * b1;
             }
             float *c = C + i * ldc + j;
-            if (accumulate) {
-                c00 += load8(c), c01 += load8(c + 8);
-                c10 += load8(c + ldc), c11 += load8(c + ldc + 8);
-                c20 += load8(c + 2 * ldc), c21 += load8(c + 2 * ldc + 8);
-                c30 += load8(c + 3 * ldc), c31 += load8(c + 3 * ldc + 8);
+            v8f t[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
+            for (int r = 0; r < 4; r++) {
+                for (int h = 0; h < 2; h++) {
+                    if (accumulate) {
+                        v8f old;
+                        LD(old, c + (size_t)r * ldc + 8 * (size_t)h);
+                        t[2 * r + h] += old;
+                    }
+                    ST(c + (size_t)r * ldc + 8 * (size_t)h, t[2 * r + h]);
+                }
             }
-            store8(c, c00), store8(c + 8, c01);
-            store8(c + ldc, c10), store8(c + ldc + 8, c11);
-            store8(c + 2 * ldc, c20), store8(c + 2 * ldc + 8, c21);
-            store8(c + 3 * ldc, c30), store8(c + 3 * ldc + 8, c31);
         }
         for (; j + 8 <= N; j += 8) {
             v8f c0 = z, c1 = z, c2 = z, c3 = z;
             const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
             const float *b = B + j;
             for (size_t k = 0; k < K; k++, b += ldb) {
-                v8f b0 = load8(b);
+                v8f b0;
+                LD(b0, b);
                 c0 += a0[k] * b0, c1 += a1[k] * b0, c2 += a2[k] * b0, c3 += a3[k] * b0;
             }
             float *c = C + i * ldc + j;
-            if (accumulate) {
-                c0 += load8(c), c1 += load8(c + ldc);
-                c2 += load8(c + 2 * ldc), c3 += load8(c + 3 * ldc);
+            v8f t[4] = {c0, c1, c2, c3};
+            for (int r = 0; r < 4; r++) {
+                if (accumulate) {
+                    v8f old;
+                    LD(old, c + (size_t)r * ldc);
+                    t[r] += old;
+                }
+                ST(c + (size_t)r * ldc, t[r]);
             }
-            store8(c, c0), store8(c + ldc, c1), store8(c + 2 * ldc, c2), store8(c + 3 * ldc, c3);
         }
         if (j < N)
             cq__gemm_ref(4, N - j, K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc,
@@ -107,14 +108,15 @@ void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
 {
     size_t i = 0;
     for (; i + 32 <= M; i += 32) {
-        v8f y0 = load8(y + i), y1 = load8(y + i + 8), y2 = load8(y + i + 16),
-            y3 = load8(y + i + 24);
+        v8f y0, y1, y2, y3;
+        LD(y0, y + i), LD(y1, y + i + 8), LD(y2, y + i + 16), LD(y3, y + i + 24);
         const float *a = At + i;
         for (size_t k = 0; k < K; k++, a += M) {
-            y0 += x[k] * load8(a), y1 += x[k] * load8(a + 8);
-            y2 += x[k] * load8(a + 16), y3 += x[k] * load8(a + 24);
+            v8f a0, a1, a2, a3;
+            LD(a0, a), LD(a1, a + 8), LD(a2, a + 16), LD(a3, a + 24);
+            y0 += x[k] * a0, y1 += x[k] * a1, y2 += x[k] * a2, y3 += x[k] * a3;
         }
-        store8(y + i, y0), store8(y + i + 8, y1), store8(y + i + 16, y2), store8(y + i + 24, y3);
+        ST(y + i, y0), ST(y + i + 8, y1), ST(y + i + 16, y2), ST(y + i + 24, y3);
     }
     for (; i < M; i++)
         for (size_t k = 0; k < K; k++)
