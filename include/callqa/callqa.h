@@ -18,6 +18,7 @@
 #include "cq_engine.h"
 #include "cq_vad.h"
 #include "cq_speech.h"
+#include "cq_nisqa.h"
 
 #define CQ_VERSION_STRING "0.1.0"
 
