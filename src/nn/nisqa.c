@@ -635,7 +635,7 @@ static int frame(cq_nisqa *s, uint64_t t, uint64_t L)
     /* |X| as float32 (librosa casts the STFT to complex64), then the filterbank */
     float *mag = s->fin; /* reuse: n_fft >= bins */
     for (int b = 0; b < s->bins; b++)
-        mag[b] = hypotf(s->fout[b][0], s->fout[b][1]);
+        mag[b] = sqrtf(s->fout[b][0] * s->fout[b][0] + s->fout[b][1] * s->fout[b][1]);
     for (int i = 0; i < s->m->n_mels; i++) {
         const float *w = s->band_w + s->band_off[i];
         float acc = 0;
@@ -693,15 +693,22 @@ static void im2col(const float *in, int c, int nb, int H, int W, int kh, int kw,
         for (int a = 0; a < kh; a++)
             for (int bb = 0; bb < kw; bb++) {
                 float *dst = cols + ((size_t)(ci * kh + a) * (size_t)kw + (size_t)bb) * N;
+                /* along a row, x + bb - pw is inside [0, W) for x in [x0, x1) */
+                const int x0 = pw - bb > 0 ? pw - bb : 0;
+                const int x1 = W - bb + pw < Wo ? W - bb + pw : Wo;
                 for (int n = 0; n < nb; n++) {
                     const float *src = in + ((size_t)ci * (size_t)nb + (size_t)n) * (size_t)H * (size_t)W;
-                    for (int y = 0; y < Ho; y++) {
+                    for (int y = 0; y < Ho; y++, dst += Wo) {
                         int sy = y + a - ph;
-                        for (int x = 0; x < Wo; x++) {
-                            int sx = x + bb - pw;
-                            *dst++ = sy >= 0 && sy < H && sx >= 0 && sx < W ? src[sy * W + sx]
-                                                                           : 0.0f;
+                        if (sy < 0 || sy >= H || x1 <= x0) {
+                            memset(dst, 0, sizeof(float) * (size_t)Wo);
+                            continue;
                         }
+                        for (int x = 0; x < x0; x++)
+                            dst[x] = 0.0f;
+                        memcpy(dst + x0, src + sy * W + x0 + bb - pw, sizeof(float) * (size_t)(x1 - x0));
+                        for (int x = x1; x < Wo; x++)
+                            dst[x] = 0.0f;
                     }
                 }
             }
