@@ -35,6 +35,9 @@ typedef struct cq_engine_params {
                                        NULL: none (the VAD uses its DSP fallback) */
     const char *vad_model;          /* Silero version directory; default "v6.2" */
     cq_speech_params speech;        /* speech timestamps; default cq_speech_default_params() */
+    cq_nisqa_mode nisqa_mode;       /* default CQ_NISQA_WINDOWED */
+    double nisqa_window_sec;        /* windowed mode: window length, s; default 8 */
+    double nisqa_max_file_sec;      /* file mode refuses longer legs; default 1200 (20 min) */
 } cq_engine_params;
 
 /* Defaults as documented above. */
@@ -42,8 +45,8 @@ CQ_API cq_engine_params cq_engine_default_params(void);
 
 /*
  * Create an engine, loading the models it needs once (shared by every call it analyses).
- * A missing or unreadable VAD model is not an error: the engine then uses the DSP fallback
- * and cq_engine_vad_status() says why. NULL with *err (optional) = CQ_ERR_INVALID or
+ * A missing or unreadable model is not an error: the VAD then uses its DSP fallback, NISQA
+ * scores are null, and cq_engine_vad_status() / cq_engine_nisqa_status() say why. NULL with *err (optional) = CQ_ERR_INVALID or
  * CQ_ERR_NOMEM on failure.
  */
 CQ_API cq_engine *cq_engine_create(const cq_engine_params *p, int *err) CQ_NONNULL(1);
@@ -54,6 +57,10 @@ CQ_API void cq_engine_destroy(cq_engine *e);
 /* Why the VAD runs its DSP fallback ("model not installed: <path>", a load error), or NULL
  * when the Silero model is loaded (or the VAD is not selected). Valid until destroy. */
 CQ_API const char *cq_engine_vad_status(const cq_engine *e) CQ_NONNULL(1);
+
+/* Why NISQA does not run (model not installed, rejected), or NULL when it is loaded (or not
+ * selected). Valid until destroy. */
+CQ_API const char *cq_engine_nisqa_status(const cq_engine *e) CQ_NONNULL(1);
 
 /* Default model directory into buf: $CALLQA_MODEL_DIR, else
  * ${XDG_DATA_HOME:-$HOME/.local/share}/callqa/models. Returns CQ_OK, CQ_ERR_NOT_FOUND (no

@@ -21,6 +21,7 @@
 #include "cq_legs.h"
 #include "cq_speech.h"
 #include "cq_vad.h"
+#include "cq_nisqa.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,10 +31,23 @@ extern "C" {
 typedef enum cq_analyzer {
     CQ_AN_LEVELS = 1u << 0,  /* RMS, peak, DC, clipping, crest, P.56 */
     CQ_AN_SILENCE = 1u << 1, /* FFmpeg silencedetect semantics */
-    CQ_AN_VAD = 1u << 2      /* speech activity: Silero VAD, or the DSP fallback */
+    CQ_AN_VAD = 1u << 2,     /* speech activity: Silero VAD, or the DSP fallback */
+    CQ_AN_NISQA = 1u << 3    /* speech quality: NISQA MOS and dimensions (needs the model) */
 } cq_analyzer;
 
-#define CQ_AN_ALL (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD)
+#define CQ_AN_ALL (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA)
+
+/* How NISQA sees a leg. */
+typedef enum cq_nisqa_mode {
+    CQ_NISQA_WINDOWED = 0, /* fixed windows along the leg, speech-weighted (constant memory) */
+    CQ_NISQA_FILE = 1      /* the whole leg at once, as the reference pipeline */
+} cq_nisqa_mode;
+
+typedef struct cq_nisqa_window {
+    double start_sec, end_sec; /* on the leg's timeline */
+    double speech_sec;         /* VAD speech inside the window: its weight */
+    cq_nisqa_scores scores;
+} cq_nisqa_window;
 
 /* One leg of a call. */
 typedef struct cq_leg_report {
@@ -56,6 +70,12 @@ typedef struct cq_leg_report {
     cq_speech_seg *speech;   /* speech segments, in samples at vad_rate_hz */
     size_t n_speech;
     double speech_pct;       /* sum of segment lengths / vad_samples x 100 (raw VAD figure) */
+    bool has_nisqa;          /* NISQA scores exist for this leg */
+    cq_nisqa_scores nisqa;   /* file mode: of the leg; windowed: the speech-weighted mean */
+    cq_nisqa_window *nisqa_windows; /* windowed mode: every window scored */
+    size_t n_nisqa_windows;
+    bool nisqa_uniform;      /* windowed: no speech found (or no VAD): plain mean of windows */
+    char *nisqa_note;        /* why this leg has no scores (e.g. too short), or NULL */
 } cq_leg_report;
 
 typedef struct cq_report {
@@ -73,6 +93,11 @@ typedef struct cq_report {
     char vad_sha256[65];     /* model file sha256; "" for the DSP fallback */
     char *vad_status;        /* why the fallback ran (owned), or NULL */
     cq_speech_params speech_params; /* get_speech_timestamps parameters used */
+    bool nisqa_loaded;       /* the NISQA model was available */
+    char nisqa_sha256[65];
+    char *nisqa_status;      /* why NISQA did not run (owned), or NULL */
+    cq_nisqa_mode nisqa_mode;
+    double nisqa_window_sec;
     double silence_noise_db; /* silencedetect parameters used */
     double silence_min_duration_sec;
     char **warnings;         /* sentences about the input, in the order found */

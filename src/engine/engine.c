@@ -16,6 +16,7 @@
 
 #include "../base/base_int.h"
 #include "callqa/callqa.h"
+#include "nisqa_run.h"
 #include "vad_run.h"
 
 struct cq_engine {
@@ -24,6 +25,8 @@ struct cq_engine {
     char *vad_model_name;
     cq_vad_model *vad;      /* NULL: the VAD runs its DSP fallback */
     char *vad_status;       /* why, when vad is NULL and the VAD is selected */
+    cq_nisqa_model *nisqa;  /* NULL: no NISQA scores */
+    char *nisqa_status;     /* why, when nisqa is NULL and NISQA is selected */
 };
 
 /* Per-leg streaming state. */
@@ -35,6 +38,8 @@ typedef struct leg_run {
     float *buf; /* this leg's samples of the current block */
     cq__vad_run vad;
     bool vad_ready;
+    cq__nisqa_run nisqa;
+    bool nisqa_ready;
 } leg_run;
 
 cq_engine_params cq_engine_default_params(void)
@@ -49,6 +54,9 @@ cq_engine_params cq_engine_default_params(void)
         .block_frames = 4096,
         .model_dir = NULL,
         .vad_model = "v6.2",
+        .nisqa_mode = CQ_NISQA_WINDOWED,
+        .nisqa_window_sec = 8.0,
+        .nisqa_max_file_sec = 1200.0,
     };
     p.speech = cq_speech_default_params();
     return p;
@@ -68,6 +76,37 @@ int cq_model_dir_default(char *buf, size_t size)
     else
         return CQ_ERR_NOT_FOUND;
     return n >= 0 && (size_t)n < size ? CQ_OK : CQ_ERR_TOO_LARGE;
+}
+
+/* Load NISQA's checkpoint when it is installed, or say why its scores will be null. */
+static int load_nisqa(cq_engine *e)
+{
+    if (!(e->p.analyzers & CQ_AN_NISQA))
+        return CQ_OK;
+    if (!e->model_dir) {
+        e->nisqa_status = cq__strdup("no model directory given: NISQA scores are null");
+        return e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
+    }
+    char *path = cq__printf("%s/nisqa/nisqa.tar", e->model_dir);
+    if (!path)
+        return CQ_ERR_NOMEM;
+    cq_err err;
+    e->nisqa = cq_nisqa_model_load(path, &err);
+    if (!e->nisqa) {
+        if (err.code == CQ_ERR_NOMEM) {
+            cq__free(path);
+            return CQ_ERR_NOMEM;
+        }
+        e->nisqa_status =
+            err.code == CQ_ERR_NOT_FOUND
+                ? cq__printf("NISQA model not installed (%s): quality scores are null. Its "
+                             "weights are licensed CC BY-NC-SA 4.0 (non-commercial) and are "
+                             "obtained by the user; see models/README.md",
+                             path)
+                : cq__printf("NISQA model rejected: %s; quality scores are null", err.msg);
+    }
+    cq__free(path);
+    return e->nisqa || e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
 }
 
 /* Load the Silero model the parameters name, or say why the DSP fallback will run. */
@@ -113,7 +152,10 @@ cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
         !(p->silence_min_duration_sec > 0 && p->silence_min_duration_sec < 86400) ||
         p->clip_min_run < 1 || !(p->max_duration_sec > 0) || p->block_frames < 64 ||
         p->block_frames > (1u << 20) ||
-        (p->channel_map != CQ_MAP_IN_OUT && p->channel_map != CQ_MAP_OUT_IN)) {
+        (p->channel_map != CQ_MAP_IN_OUT && p->channel_map != CQ_MAP_OUT_IN) ||
+        (p->nisqa_mode != CQ_NISQA_WINDOWED && p->nisqa_mode != CQ_NISQA_FILE) ||
+        !(p->nisqa_window_sec >= 1 && p->nisqa_window_sec <= 600) ||
+        !(p->nisqa_max_file_sec > 0)) {
         rc = CQ_ERR_INVALID;
         goto done;
     }
@@ -142,6 +184,8 @@ cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
         rc = CQ_ERR_NOMEM;
     else
         rc = load_vad(e);
+    if (rc == CQ_OK)
+        rc = load_nisqa(e);
     if (rc != CQ_OK) {
         cq_engine_destroy(e);
         e = NULL;
@@ -158,6 +202,8 @@ void cq_engine_destroy(cq_engine *e)
         return;
     cq_vad_model_free(e->vad);
     cq__free(e->vad_status);
+    cq_nisqa_model_free(e->nisqa);
+    cq__free(e->nisqa_status);
     cq__free(e->model_dir);
     cq__free(e->vad_model_name);
     cq__free(e);
@@ -166,6 +212,11 @@ void cq_engine_destroy(cq_engine *e)
 const char *cq_engine_vad_status(const cq_engine *e)
 {
     return e->vad_status;
+}
+
+const char *cq_engine_nisqa_status(const cq_engine *e)
+{
+    return e->nisqa_status;
 }
 
 const cq_engine_params *cq_engine_get_params(const cq_engine *e)
@@ -196,6 +247,8 @@ static void leg_free(cq_leg_report *l)
     cq_silence_result_free(&l->silence);
     cq_speech_free(l->speech);
     cq__free(l->vad_probs);
+    cq__free(l->nisqa_windows);
+    cq__free(l->nisqa_note);
     cq__free(l);
 }
 
@@ -210,6 +263,7 @@ void cq_report_destroy(cq_report *r)
         cq__free(r->warnings[i]);
     cq__free(r->warnings);
     cq__free(r->vad_status);
+    cq__free(r->nisqa_status);
     cq__free(r);
 }
 
@@ -250,6 +304,13 @@ static int leg_start(const cq_engine *e, leg_run *lr, const char *source, int ch
         if (rc != CQ_OK)
             return rc;
     }
+    if ((e->p.analyzers & CQ_AN_NISQA) && e->nisqa) {
+        lr->nisqa_ready = true;
+        int rc = cq__nisqa_run_init(&lr->nisqa, e->nisqa, info->sample_rate_hz, e->p.nisqa_mode,
+                                    e->p.nisqa_window_sec, e->p.nisqa_max_file_sec);
+        if (rc != CQ_OK)
+            return rc;
+    }
     return CQ_OK;
 }
 
@@ -262,6 +323,8 @@ static int leg_push(const cq_engine *e, leg_run *lr, const float *x, size_t n)
         rc = cq_silence_push(&lr->silence, x, n);
     if (rc == CQ_OK && lr->vad_ready)
         rc = cq__vad_run_push(&lr->vad, x, n);
+    if (rc == CQ_OK && lr->nisqa_ready)
+        rc = cq__nisqa_run_push(&lr->nisqa, x, n);
     return rc;
 }
 
@@ -281,8 +344,13 @@ static int leg_finish(const cq_engine *e, leg_run *lr, uint64_t frames)
             return rc;
         l->has_silence = true;
     }
-    if (lr->vad_ready)
-        return cq__vad_run_finish(&lr->vad, &e->p.speech, l);
+    if (lr->vad_ready) {
+        int rc = cq__vad_run_finish(&lr->vad, &e->p.speech, l);
+        if (rc != CQ_OK)
+            return rc;
+    }
+    if (lr->nisqa_ready) /* after the VAD: windows are weighted by its speech */
+        return cq__nisqa_run_finish(&lr->nisqa, l);
     return CQ_OK;
 }
 
@@ -292,6 +360,8 @@ static void leg_uninit(leg_run *lr)
         cq_silence_uninit(&lr->silence);
     if (lr->vad_ready)
         cq__vad_run_uninit(&lr->vad);
+    if (lr->nisqa_ready)
+        cq__nisqa_run_uninit(&lr->nisqa);
     cq__free(lr->buf);
     lr->buf = NULL;
 }
@@ -502,6 +572,17 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
             r->vad_version = cq_vad_model_version(e->vad);
             snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
         } else if (!(r->vad_status = cq__strdup(e->vad_status))) {
+            cq_report_destroy(r);
+            return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
+        }
+    }
+    r->nisqa_mode = e->p.nisqa_mode;
+    r->nisqa_window_sec = e->p.nisqa_window_sec;
+    if (e->p.analyzers & CQ_AN_NISQA) {
+        r->nisqa_loaded = e->nisqa != NULL;
+        if (e->nisqa)
+            snprintf(r->nisqa_sha256, sizeof(r->nisqa_sha256), "%s", cq_nisqa_model_sha256(e->nisqa));
+        else if (!(r->nisqa_status = cq__strdup(e->nisqa_status))) {
             cq_report_destroy(r);
             return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
         }

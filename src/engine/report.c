@@ -20,6 +20,7 @@ static const struct {
     {CQ_AN_LEVELS, "levels"},
     {CQ_AN_SILENCE, "silence"},
     {CQ_AN_VAD, "vad"},
+    {CQ_AN_NISQA, "nisqa"},
 };
 #define N_ANALYZERS (sizeof(k_analyzers) / sizeof(k_analyzers[0]))
 
@@ -47,13 +48,13 @@ int cq_analyzers_parse(const char *list, unsigned *out, cq_err *err)
         }
         if (!found)
             return cq__err_set(err, CQ_ERR_INVALID,
-                               "unknown analyzer '%.*s' (available: levels, silence, vad)", (int)n, p);
+                               "unknown analyzer '%.*s' (available: levels, silence, vad, nisqa)", (int)n, p);
         p += n;
         if (*p == ',')
             p++;
     }
     if (!bits)
-        return cq__err_set(err, CQ_ERR_INVALID, "no analyzer named (available: levels, silence, vad)");
+        return cq__err_set(err, CQ_ERR_INVALID, "no analyzer named (available: levels, silence, vad, nisqa)");
     *out = bits;
     return CQ_OK;
 }
@@ -97,6 +98,40 @@ static json_t *vad_json(const cq_report *r)
         json_object_set_new(v, "model_sha256", json_null());
     }
     return v;
+}
+
+static void scores_into(json_t *o, const cq_nisqa_scores *s)
+{
+    json_object_set_new(o, "mos", num(s->mos, 4));
+    json_object_set_new(o, "noisiness", num(s->noisiness, 4));
+    json_object_set_new(o, "discontinuity", num(s->discontinuity, 4));
+    json_object_set_new(o, "coloration", num(s->coloration, 4));
+    json_object_set_new(o, "loudness", num(s->loudness, 4));
+}
+
+static json_t *leg_nisqa_json(const cq_report *r, const cq_leg_report *l)
+{
+    if (!l->has_nisqa)
+        return json_null();
+    json_t *o = json_object();
+    scores_into(o, &l->nisqa);
+    json_object_set_new(o, "mode", json_string(r->nisqa_mode == CQ_NISQA_FILE ? "file" : "windowed"));
+    json_object_set_new(o, "segments", json_integer((json_int_t)l->nisqa.n_segments));
+    if (r->nisqa_mode == CQ_NISQA_WINDOWED) {
+        json_object_set_new(o, "weighting", json_string(l->nisqa_uniform ? "uniform" : "speech"));
+        json_t *ws = json_array();
+        for (size_t i = 0; i < l->n_nisqa_windows; i++) {
+            const cq_nisqa_window *w = &l->nisqa_windows[i];
+            json_t *wo = json_object();
+            json_object_set_new(wo, "start", num(w->start_sec, 6));
+            json_object_set_new(wo, "end", num(w->end_sec, 6));
+            json_object_set_new(wo, "speech_sec", num(w->speech_sec, 3));
+            scores_into(wo, &w->scores);
+            json_array_append_new(ws, wo);
+        }
+        json_object_set_new(o, "windows", ws);
+    }
+    return o;
 }
 
 static json_t *leg_json(const cq_report *r, const cq_leg_report *l)
@@ -151,6 +186,8 @@ static json_t *leg_json(const cq_report *r, const cq_leg_report *l)
     json_object_set_new(o, "activity_pct",
                         num_or_null(lev && lv->has_active_level, lv->activity_pct, 3));
     json_object_set_new(o, "vad", l->has_vad ? vad_json(r) : json_null());
+    json_object_set_new(o, "nisqa", leg_nisqa_json(r, l));
+    json_object_set_new(o, "nisqa_note", l->nisqa_note ? json_string(l->nisqa_note) : json_null());
     if (l->has_silence) {
         json_t *arr = json_array();
         for (size_t i = 0; i < l->silence.count; i++) {
@@ -179,7 +216,30 @@ static json_t *report_json(const cq_report *r)
     json_object_set_new(o, "outbound", r->outbound ? leg_json(r, r->outbound) : json_null());
     json_object_set_new(o, "one_way_audio", json_null()); /* needs speech activity (VAD) */
     json_object_set_new(o, "one_way_direction", json_null());
-    json_object_set_new(o, "nisqa", json_null());
+    /* the old service's nisqa{}: the mean of the legs' scores, and each leg's MOS */
+    const cq_leg_report *in = r->inbound, *out = r->outbound;
+    int n_legs = (in->has_nisqa ? 1 : 0) + (out && out->has_nisqa ? 1 : 0);
+    if (n_legs) {
+        cq_nisqa_scores avg = {0};
+        const cq_leg_report *legs[2] = {in, out};
+        for (int i = 0; i < 2; i++) {
+            if (!legs[i] || !legs[i]->has_nisqa)
+                continue;
+            avg.mos += legs[i]->nisqa.mos / n_legs;
+            avg.noisiness += legs[i]->nisqa.noisiness / n_legs;
+            avg.discontinuity += legs[i]->nisqa.discontinuity / n_legs;
+            avg.coloration += legs[i]->nisqa.coloration / n_legs;
+            avg.loudness += legs[i]->nisqa.loudness / n_legs;
+        }
+        json_t *nq = json_object();
+        scores_into(nq, &avg);
+        json_object_set_new(nq, "mos_in", in->has_nisqa ? num(in->nisqa.mos, 4) : json_null());
+        json_object_set_new(nq, "mos_out",
+                            out && out->has_nisqa ? num(out->nisqa.mos, 4) : json_null());
+        json_object_set_new(o, "nisqa", nq);
+    } else {
+        json_object_set_new(o, "nisqa", json_null());
+    }
     json_object_set_new(o, "analysis_time_sec", num(r->analysis_time_sec, 6));
 
     json_t *fmt = json_object();
@@ -239,7 +299,26 @@ static json_t *report_json(const cq_report *r)
     } else {
         json_object_set_new(eng, "vad", json_null());
     }
-    json_object_set_new(eng, "nisqa_status", json_string("not available in this version"));
+    if (!(r->analyzers & CQ_AN_NISQA)) {
+        json_object_set_new(eng, "nisqa_status", json_string("not selected (--only)"));
+        json_object_set_new(eng, "nisqa", json_null());
+    } else if (!r->nisqa_loaded) {
+        json_object_set_new(eng, "nisqa_status", json_string(r->nisqa_status));
+        json_object_set_new(eng, "nisqa", json_null());
+    } else {
+        json_object_set_new(eng, "nisqa_status", json_string("NISQA v2 loaded"));
+        json_t *n = json_object();
+        json_object_set_new(n, "model", json_string("nisqa.tar (NISQA v2, NISQA_DIM)"));
+        json_object_set_new(n, "model_sha256", json_string(r->nisqa_sha256));
+        json_object_set_new(n, "licence", json_string("weights CC BY-NC-SA 4.0 (non-commercial); "
+                                                      "code MIT; Gabriel Mittag et al."));
+        json_object_set_new(n, "mode", json_string(r->nisqa_mode == CQ_NISQA_FILE ? "file"
+                                                                                   : "windowed"));
+        json_object_set_new(n, "window_sec", r->nisqa_mode == CQ_NISQA_FILE
+                                                 ? json_null()
+                                                 : num(r->nisqa_window_sec, 3));
+        json_object_set_new(eng, "nisqa", n);
+    }
     json_object_set_new(o, "engine", eng);
     return o;
 }
@@ -319,6 +398,18 @@ static void text_legs(cq__sb *b, const cq_report *r)
         ROW("speech (VAD)", snprintf(c[i], 64, "%.1f%%, %zu segments", l->speech_pct,
                                      l->n_speech));
     }
+    if (r->analyzers & CQ_AN_NISQA && r->nisqa_loaded) {
+        ROW("MOS (NISQA)", if (l->has_nisqa) snprintf(c[i], 64, "%.2f", l->nisqa.mos);
+            else snprintf(c[i], 64, "-"));
+        ROW("noisiness / discont.", if (l->has_nisqa) snprintf(c[i], 64, "%.2f / %.2f",
+                                                               l->nisqa.noisiness,
+                                                               l->nisqa.discontinuity);
+            else snprintf(c[i], 64, "-"));
+        ROW("coloration / loudness", if (l->has_nisqa) snprintf(c[i], 64, "%.2f / %.2f",
+                                                                l->nisqa.coloration,
+                                                                l->nisqa.loudness);
+            else snprintf(c[i], 64, "-"));
+    }
     if (r->analyzers & CQ_AN_SILENCE) {
         ROW("silences", snprintf(c[i], 64, "%zu, %.1f s (%.0f%%)", l->silence.count,
                                  l->silence.total_sec, l->silence.ratio_pct));
@@ -371,8 +462,14 @@ char *cq_report_to_text(const cq_report *r)
         else
             cq__sb_printf(&b, "\n  speech activity: DSP fallback (%s)\n", r->vad_status);
     }
-    cq__sb_printf(&b, "\n  not analysed by this version: one-way audio, MOS (NISQA), call "
-                      "events\n");
+    if (r->analyzers & CQ_AN_NISQA) {
+        if (r->nisqa_loaded)
+            cq__sb_printf(&b, "  speech quality: NISQA v2, %s mode (weights CC BY-NC-SA 4.0)\n",
+                          r->nisqa_mode == CQ_NISQA_FILE ? "file" : "windowed");
+        else
+            cq__sb_printf(&b, "  speech quality: %s\n", r->nisqa_status);
+    }
+    cq__sb_printf(&b, "\n  not analysed by this version: one-way audio, call events\n");
     cq__sb_printf(&b, "  analysed in %.3f s (callqa %s)\n", r->analysis_time_sec, cq_version());
     char *s = cq__sb_take(&b);
     return s;
