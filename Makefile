@@ -11,7 +11,7 @@ test: all
 	cd $(BUILD) && ctest --output-on-failure --no-tests=error
 
 asan:
-	cmake -S . -B build-asan -DCQ_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCQ_BENCH=OFF >/dev/null
+	cmake -S . -B build-asan -DCQ_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQ_BENCH=OFF >/dev/null
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure --no-tests=error
 

@@ -279,7 +279,7 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  --json                 one JSON object per call per line (docs/report.md)\n"
-            "  --only LIST            analyzers to run: levels,silence,vad (default: all)\n"
+            "  --only LIST            analyzers to run: levels,silence,vad,nisqa (default: all)\n"
             "  --in FILE --out FILE   a call given as inbound (caller) and outbound (agent) legs\n"
             "  --channel-map MAP      stereo channels: in,out (default: ch1 = inbound) or out,in\n"
             "  --silence-noise DB     silencedetect noise threshold, dB FS (default -35)\n"
@@ -294,6 +294,8 @@ static void usage(FILE *f)
             "  --vad-min-silence-ms N shortest pause that ends a segment (default 300)\n"
             "  --vad-speech-pad-ms N  padding on each side of a segment (default 30)\n"
             "  --vad-max-speech-sec S split longer segments (default: no limit)\n"
+            "  --nisqa-mode MODE      windowed (default: 8 s windows, speech-weighted) or file\n"
+            "  --nisqa-window-sec S   window length for the windowed mode (default 8)\n"
             "  --no-isolate           batches: analyse in threads of this process, without a\n"
             "                         child process per call (a decoder crash then ends the batch)\n"
             "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
@@ -318,7 +320,8 @@ static int cmd_analyze(int argc, char **argv)
 {
     enum {
         O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAP, O_SNOISE, O_SDUR, O_MAXDUR, O_NOISO,
-        O_MODELDIR, O_VADMODEL, O_VTHR, O_VNEG, O_VMINSP, O_VMINSIL, O_VPAD, O_VMAXSP
+        O_MODELDIR, O_VADMODEL, O_VTHR, O_VNEG, O_VMINSP, O_VMINSIL, O_VPAD, O_VMAXSP,
+        O_NQMODE, O_NQWIN
     };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
@@ -338,6 +341,8 @@ static int cmd_analyze(int argc, char **argv)
         {"vad-min-silence-ms", required_argument, NULL, O_VMINSIL},
         {"vad-speech-pad-ms", required_argument, NULL, O_VPAD},
         {"vad-max-speech-sec", required_argument, NULL, O_VMAXSP},
+        {"nisqa-mode", required_argument, NULL, O_NQMODE},
+        {"nisqa-window-sec", required_argument, NULL, O_NQWIN},
         {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -402,6 +407,23 @@ static int cmd_analyze(int argc, char **argv)
         }
         case O_NOISO: isolate = 0; break;
         case O_MODELDIR: ep.model_dir = optarg; break;
+        case O_NQMODE:
+            if (!strcmp(optarg, "windowed"))
+                ep.nisqa_mode = CQ_NISQA_WINDOWED;
+            else if (!strcmp(optarg, "file"))
+                ep.nisqa_mode = CQ_NISQA_FILE;
+            else {
+                fprintf(stderr, "callqa: --nisqa-mode: expected windowed or file\n");
+                return 2;
+            }
+            break;
+        case O_NQWIN:
+            if (parse_double(optarg, &ep.nisqa_window_sec) || ep.nisqa_window_sec < 1 ||
+                ep.nisqa_window_sec > 600) {
+                fprintf(stderr, "callqa: --nisqa-window-sec: expected 1..600 seconds\n");
+                return 2;
+            }
+            break;
         case O_VADMODEL: ep.vad_model = optarg; break;
         case O_VTHR:
         case O_VNEG:
@@ -453,6 +475,8 @@ static int cmd_analyze(int argc, char **argv)
     }
     if (!quiet && cq_engine_vad_status(engine))
         fprintf(stderr, "callqa: %s\n", cq_engine_vad_status(engine));
+    if (!quiet && cq_engine_nisqa_status(engine))
+        fprintf(stderr, "callqa: %s\n", cq_engine_nisqa_status(engine));
 
     plan_paths pp = {0};
     plan_call *calls = NULL;

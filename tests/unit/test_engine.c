@@ -202,6 +202,37 @@ static void test_limits_and_misuse(void **state)
     free(p);
 }
 
+/* Without models: the VAD says it is the DSP fallback, NISQA is null, and both say why. */
+static void test_models_missing(void **state)
+{
+    (void)state;
+    char *p = write_call("nomodel.wav", 2, 0, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+    cq_engine_params ep = cq_engine_default_params();
+    ep.model_dir = "/nonexistent/models";
+    cq_engine *e = cq_engine_create(&ep, NULL);
+    assert_non_null(e);
+    assert_non_null(strstr(cq_engine_vad_status(e), "not installed"));
+    assert_non_null(strstr(cq_engine_nisqa_status(e), "CC BY-NC-SA"));
+    cq_call_src src = {.path = p};
+    cq_report *r = NULL;
+    assert_int_equal(cq_engine_analyze(e, &src, &r, NULL), CQ_OK);
+    assert_int_equal(r->vad_engine, CQ_VAD_DSP);
+    assert_true(r->inbound->has_vad);
+    assert_false(r->nisqa_loaded);
+    assert_false(r->inbound->has_nisqa);
+    char *js = cq_report_to_json(r);
+    json_t *o = json_loads(js, 0, NULL);
+    assert_true(json_is_null(json_object_get(o, "nisqa")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(json_object_get(o, "inbound"), "vad"), "engine")),
+                        "dsp");
+    json_decref(o);
+    cq_report_free_string(js);
+    cq_report_destroy(r);
+    cq_engine_destroy(e);
+    free(p);
+}
+
 /* Out of memory: fail the Nth allocation for N = 1, 2, ... until the call succeeds. */
 static long g_fail_at, g_count;
 
@@ -286,6 +317,8 @@ static void test_json_report_documented(void **state)
     (void)state;
     char *p = write_call("doc.wav", 2, 0, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
     cq_engine_params ep = cq_engine_default_params();
+    /* with the models (ctest sets CALLQA_MODEL_DIR), so that their fields appear too */
+    ep.model_dir = getenv("CALLQA_MODEL_DIR");
     cq_call_src src = {.path = p};
     cq_report *r = analyze(&ep, &src);
     char *js = cq_report_to_json(r);
@@ -299,7 +332,8 @@ static void test_json_report_documented(void **state)
     assert_true(json_is_boolean(json_object_get(o, "has_legs")));
     assert_true(json_is_null(json_object_get(o, "one_way_audio")));
     assert_true(json_is_null(json_object_get(o, "one_way_direction")));
-    assert_true(json_is_null(json_object_get(o, "nisqa")));
+    json_t *nq = json_object_get(o, "nisqa");
+    assert_true(json_is_null(nq) || json_is_number(json_object_get(nq, "mos")));
     assert_true(json_is_number(json_object_get(o, "analysis_time_sec")));
     const char *legs[] = {"inbound", "outbound"};
     for (int i = 0; i < 2; i++) {
@@ -309,9 +343,7 @@ static void test_json_report_documented(void **state)
         assert_true(json_is_number(json_object_get(l, "peak_db")));
         assert_true(json_is_number(json_object_get(l, "speech_pct")));
         assert_true(json_is_array(json_object_get(l, "speech_segments")));
-        /* no model directory given: the DSP fallback ran, and the report says so */
-        assert_string_equal(json_string_value(json_object_get(json_object_get(l, "vad"), "engine")),
-                            "dsp");
+        assert_non_null(json_string_value(json_object_get(json_object_get(l, "vad"), "engine")));
         json_t *s = json_object_get(l, "silence");
         assert_true(json_is_integer(json_object_get(s, "count")));
         assert_true(json_is_number(json_object_get(s, "total_sec")));
@@ -372,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_leg_files),
         cmocka_unit_test(test_only_and_memory),
         cmocka_unit_test(test_limits_and_misuse),
+        cmocka_unit_test(test_models_missing),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_json_report_documented),
     };

@@ -4,6 +4,9 @@
  * 0.05 dB of max(|Maximum|, |Minimum| amplitude), duration within 1 ms, the same number of
  * silences as ffmpeg silencedetect and each start/end within 10 ms. Fails below 123 legs.
  *
+ * Speech quality (NISQA v2 from ../shared/models, file mode): all five scores within 0.01 of
+ * the reference on every leg; the worst difference is printed.
+ *
  * Speech activity (Silero VAD v6.2 from ../shared/models) on the 97 legs that are natively
  * 8 kHz: every per-chunk probability within 1e-4 of the reference's chunk_probs, and the
  * speech segments equal to the reference's (each boundary within one 32 ms chunk) on at least
@@ -127,10 +130,16 @@ static void test_golden_parity(void **state)
         models = NULL;
     assert_non_null(models);
     ep.model_dir = models;
+    ep.nisqa_mode = CQ_NISQA_FILE; /* the reference scores each leg whole */
     cq_engine *e = cq_engine_create(&ep, NULL);
     assert_non_null(e);
     if (cq_engine_vad_status(e))
-        fail_msg("%s", cq_engine_vad_status(e)); /* the reference needs the real model */
+        fail_msg("%s", cq_engine_vad_status(e)); /* the reference needs the real models */
+    if (cq_engine_nisqa_status(e))
+        fail_msg("%s", cq_engine_nisqa_status(e));
+    int nisqa_ok = 0;
+    double worst_nisqa = 0;
+    char worst_nisqa_src[256] = "";
     int vad_legs = 0, vad_probs_ok = 0, vad_segs_ok = 0;
     double worst_prob = 0;
 
@@ -168,6 +177,25 @@ static void test_golden_parity(void **state)
             vad_probs_ok += check_vad(src, channel, g, leg_of(rep, channel), &seg_ok, &worst_prob);
             vad_segs_ok += seg_ok;
         }
+        if (rep) {
+            const cq_leg_report *l = leg_of(rep, channel);
+            json_t *gn = json_object_get(g, "nisqa");
+            static const char *const keys[] = {"mos", "noisiness", "discontinuity", "coloration",
+                                               "loudness"};
+            double got[5] = {l->nisqa.mos, l->nisqa.noisiness, l->nisqa.discontinuity,
+                             l->nisqa.coloration, l->nisqa.loudness};
+            double w = l->has_nisqa ? 0 : HUGE_VAL;
+            for (int k = 0; k < 5 && l->has_nisqa; k++)
+                w = fmax(w, fabs(got[k] - json_number_value(json_object_get(gn, keys[k]))));
+            if (w > worst_nisqa) {
+                worst_nisqa = w;
+                snprintf(worst_nisqa_src, sizeof(worst_nisqa_src), "%s ch%d", src, channel);
+            }
+            if (w <= 0.01)
+                nisqa_ok++;
+            else
+                print_message("%s ch%d: NISQA off by %.4f\n", src, channel, w);
+        }
         if (rep && check_leg(src, channel, g, leg_of(rep, channel)) == 0) {
             passed++;
             const cq_leg_report *l = leg_of(rep, channel);
@@ -199,7 +227,12 @@ static void test_golden_parity(void **state)
                   "segments equal within one chunk on %d (%.1f %%)\n",
                   vad_legs, vad_probs_ok, worst_prob, vad_segs_ok,
                   vad_legs ? 100.0 * vad_segs_ok / vad_legs : 0.0);
+    print_message("NISQA parity (file mode): %d of %d legs with all five scores within 0.01, "
+                  "worst difference %.5f (%s)\n",
+                  nisqa_ok, compared, worst_nisqa, worst_nisqa_src);
     free(models);
+    assert_int_equal(nisqa_ok, compared);
+    assert_true(worst_nisqa <= 0.01);
     assert_true(compared >= EXPECTED_LEGS);
     assert_int_equal(passed, compared);
     assert_int_equal(vad_legs, EXPECTED_VAD_LEGS);
