@@ -8,9 +8,9 @@
  *    end is confirmed once the pause has lasted min_silence samples, measured from the start
  *    of the chunk being examined; a chunk with prob >= threshold cancels the tentative end.
  *    A confirmed segment is kept when longer than min_speech samples (strictly).
- *  - with a finite max_speech, a segment that grows past it is cut at the last pause of more
- *    than 98 ms if there was one (and resumes where speech came back), else at the current
- *    chunk;
+ *  - with a finite max_speech, a segment that grows past it is cut at its longest pause of
+ *    more than 98 ms (the first of equals; speech resumes where that pause ended), else at the
+ *    current chunk (Silero v6's default, use_max_poss_sil_at_max_speech);
  *  - at the end of the stream an open segment ends at the last sample, if long enough.
  * Then padding: the first segment starts pad samples earlier (not before 0); between
  * neighbours, a gap under 2 pad is split at its middle (integer halving), otherwise each side
@@ -73,15 +73,25 @@ int cq_speech_timestamps(const float *probs, size_t n_chunks, size_t chunk_sampl
                                   ? INFINITY
                                   : sr * p->max_speech_sec - (double)chunk_samples - 2.0 * pad;
     segs s = {0};
+    /* pauses longer than 98 ms inside the current segment: where a too-long segment is cut */
+    typedef struct pause {
+        uint64_t at, len;
+    } pause;
+    pause *pauses = NULL;
+    size_t n_pauses = 0, cap_pauses = 0;
     int triggered = 0;
-    uint64_t start = 0, temp_end = 0, prev_end = 0, next_start = 0;
+    uint64_t start = 0, temp_end = 0;
     for (size_t i = 0; i < n_chunks; i++) {
         const double pr = probs[i];
         const uint64_t at = (uint64_t)i * chunk_samples;
-        if (pr >= thr && temp_end) {
+        if (pr >= thr && temp_end) { /* a pause inside speech ended */
+            uint64_t len = at - temp_end;
+            if ((double)len > min_sil_at_max) {
+                if (cq__grow((void **)&pauses, &cap_pauses, n_pauses + 1, sizeof(pause)) != CQ_OK)
+                    goto nomem;
+                pauses[n_pauses++] = (pause){temp_end, len};
+            }
             temp_end = 0;
-            if (next_start < prev_end)
-                next_start = at;
         }
         if (pr >= thr && !triggered) {
             triggered = 1;
@@ -89,19 +99,21 @@ int cq_speech_timestamps(const float *probs, size_t n_chunks, size_t chunk_sampl
             continue;
         }
         if (triggered && (double)(at - start) > max_speech) {
-            if (prev_end) {
-                if (push(&s, start, prev_end) != CQ_OK)
+            if (n_pauses) { /* cut at the longest pause (the first of equals), resume after it */
+                size_t best = 0;
+                for (size_t k = 1; k < n_pauses; k++)
+                    if (pauses[k].len > pauses[best].len)
+                        best = k;
+                if (push(&s, start, pauses[best].at) != CQ_OK)
                     goto nomem;
-                if (next_start < prev_end) {
-                    triggered = 0;
-                } else {
-                    start = next_start;
-                }
-                prev_end = next_start = temp_end = 0;
-            } else {
+                start = pauses[best].at + pauses[best].len;
+                temp_end = 0;
+                n_pauses = 0;
+            } else { /* no pause to cut at: cut here */
                 if (push(&s, start, at) != CQ_OK)
                     goto nomem;
-                prev_end = next_start = temp_end = 0;
+                temp_end = 0;
+                n_pauses = 0;
                 triggered = 0;
                 continue;
             }
@@ -109,17 +121,17 @@ int cq_speech_timestamps(const float *probs, size_t n_chunks, size_t chunk_sampl
         if (pr < neg && triggered) {
             if (!temp_end)
                 temp_end = at;
-            if ((double)(at - temp_end) > min_sil_at_max)
-                prev_end = temp_end;
             if ((double)(at - temp_end) < min_silence)
                 continue;
             if ((double)(temp_end - start) > min_speech && push(&s, start, temp_end) != CQ_OK)
                 goto nomem;
-            prev_end = next_start = temp_end = 0;
+            temp_end = 0;
+            n_pauses = 0;
             triggered = 0;
-            continue;
         }
     }
+    cq__free(pauses);
+    pauses = NULL;
     if (triggered && (double)n_samples - (double)start > min_speech &&
         push(&s, start, n_samples) != CQ_OK)
         goto nomem;
@@ -151,6 +163,7 @@ int cq_speech_timestamps(const float *probs, size_t n_chunks, size_t chunk_sampl
     *n_out = s.n;
     return CQ_OK;
 nomem:
+    cq__free(pauses);
     cq__free(s.v);
     return CQ_ERR_NOMEM;
 }

@@ -137,6 +137,27 @@ static void test_max_speech(void **state)
     cq_speech_free(s);
 }
 
+/* Silero v6: a segment past max_speech is cut at its longest pause over 98 ms. */
+static void test_max_speech_cuts_at_longest_pause(void **state)
+{
+    (void)state;
+    cq_speech_params sp = cq_speech_default_params();
+    sp.max_speech_sec = 2.0; /* 16000 - 256 - 480 = 15264 samples */
+    sp.speech_pad_ms = 0;
+    cq_speech_seg *s;
+    char a[201];
+    memset(a, '-', 200), a[200] = 0;
+    memset(a + 10, '#', 60);
+    memset(a + 25, '-', 5);  /* a 160 ms pause at chunk 25 */
+    memset(a + 40, '-', 8);  /* a 256 ms pause at chunk 40: the longest */
+    size_t m = segs_of(a, &sp, &s);
+    assert_true(m >= 2);
+    assert_int_equal(s[0].start, 10 * W);
+    assert_int_equal(s[0].end, 40 * W); /* cut where the longest pause began */
+    assert_int_equal(s[1].start, 48 * W); /* and resumed where it ended */
+    cq_speech_free(s);
+}
+
 static void test_invalid(void **state)
 {
     (void)state;
@@ -161,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_hysteresis),
         cmocka_unit_test(test_end_of_stream_and_edges),
         cmocka_unit_test(test_max_speech),
+        cmocka_unit_test(test_max_speech_cuts_at_longest_pause),
         cmocka_unit_test(test_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
