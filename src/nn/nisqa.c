@@ -43,7 +43,7 @@
 
 typedef struct conv {
     int cin, cout, kh, kw, ph, pw;
-    float *w; /* [cout][cin * kh * kw], BatchNorm folded in */
+    float *w; /* [kh * kw][cout][cin]: one matrix per tap, BatchNorm folded in */
     float *b; /* [cout] */
 } conv;
 
@@ -158,14 +158,23 @@ static int load_conv(loader *L, conv *c, int k, int cin, int cout, int kh, int k
             break;
     }
     int rc = c->w && c->b && bn[3] ? CQ_OK : L->err->code;
+    float *taps = rc == CQ_OK ? cq__malloc(sizeof(float) * (size_t)cout * (size_t)cin *
+                                           (size_t)kh * (size_t)kw)
+                              : NULL;
+    if (rc == CQ_OK && !taps)
+        rc = cq__err_set(L->err, CQ_ERR_NOMEM, "%s: out of memory", L->file);
     if (rc == CQ_OK) {
-        size_t per = (size_t)cin * (size_t)kh * (size_t)kw;
+        /* [cout][cin][kh][kw] -> [kh * kw][cout][cin], scaled by the BatchNorm */
         for (int o = 0; o < cout; o++) {
             float s = bn[0][o] / sqrtf(bn[3][o] + BN_EPS);
-            for (size_t i = 0; i < per; i++)
-                c->w[(size_t)o * per + i] *= s;
+            for (int i = 0; i < cin; i++)
+                for (int t = 0; t < kh * kw; t++)
+                    taps[((size_t)t * (size_t)cout + (size_t)o) * (size_t)cin + (size_t)i] =
+                        c->w[((size_t)o * (size_t)cin + (size_t)i) * (size_t)(kh * kw) + (size_t)t] * s;
             c->b[o] = (c->b[o] - bn[2][o]) * s + bn[1][o];
         }
+        cq__free(c->w);
+        c->w = taps;
         c->cin = cin, c->cout = cout, c->kh = kh, c->kw = kw, c->ph = ph, c->pw = pw;
     }
     for (int i = 0; i < 4; i++)
@@ -682,71 +691,71 @@ int cq_nisqa_push(cq_nisqa *s, const float *x, size_t n)
 
 /* ---- the network --------------------------------------------------------------------------- */
 
-/* im2col for a kh x kw convolution with padding (ph, pw), stride 1, over nb images of
- * c x H x W stored as [c][nb][H][W]; cols [c * kh * kw][nb * Ho * Wo]. */
-static void im2col(const float *in, int c, int nb, int H, int W, int kh, int kw, int ph, int pw,
-                   float *cols)
+/*
+ * The CNN keeps activations as [channel][row][column][segment]: the segments of a batch are
+ * the innermost index, so a convolution tap is a matrix product over a shifted block of a
+ * zero-padded input (no im2col), and pooling runs along the segment vectors.
+ */
+
+/* Copy in [c][H][W][nb] into P [c][H + 2 ph][W + 2 pw][nb] with zero borders. */
+static void pad_input(const float *in, int c, int H, int W, int ph, int pw, int nb, float *P)
 {
-    const int Ho = H + 2 * ph - kh + 1, Wo = W + 2 * pw - kw + 1;
-    const size_t N = (size_t)nb * (size_t)Ho * (size_t)Wo;
+    const int Hp = H + 2 * ph, Wp = W + 2 * pw;
+    memset(P, 0, sizeof(float) * (size_t)c * (size_t)Hp * (size_t)Wp * (size_t)nb);
     for (int ci = 0; ci < c; ci++)
-        for (int a = 0; a < kh; a++)
-            for (int bb = 0; bb < kw; bb++) {
-                float *dst = cols + ((size_t)(ci * kh + a) * (size_t)kw + (size_t)bb) * N;
-                /* along a row, x + bb - pw is inside [0, W) for x in [x0, x1) */
-                const int x0 = pw - bb > 0 ? pw - bb : 0;
-                const int x1 = W - bb + pw < Wo ? W - bb + pw : Wo;
-                for (int n = 0; n < nb; n++) {
-                    const float *src = in + ((size_t)ci * (size_t)nb + (size_t)n) * (size_t)H * (size_t)W;
-                    for (int y = 0; y < Ho; y++, dst += Wo) {
-                        int sy = y + a - ph;
-                        if (sy < 0 || sy >= H || x1 <= x0) {
-                            memset(dst, 0, sizeof(float) * (size_t)Wo);
-                            continue;
-                        }
-                        for (int x = 0; x < x0; x++)
-                            dst[x] = 0.0f;
-                        memcpy(dst + x0, src + sy * W + x0 + bb - pw, sizeof(float) * (size_t)(x1 - x0));
-                        for (int x = x1; x < Wo; x++)
-                            dst[x] = 0.0f;
-                    }
-                }
-            }
+        for (int y = 0; y < H; y++)
+            memcpy(P + (((size_t)ci * (size_t)Hp + (size_t)(y + ph)) * (size_t)Wp + (size_t)pw) * (size_t)nb,
+                   in + (((size_t)ci * (size_t)H + (size_t)y) * (size_t)W) * (size_t)nb,
+                   sizeof(float) * (size_t)W * (size_t)nb);
 }
 
-/* conv (BN folded) + ReLU: in [cin][nb][H][W] -> out [cout][nb][Ho][Wo] */
-static void conv_relu(const conv *c, const float *in, int nb, int H, int W, float *cols,
-                      float *out, int *Ho, int *Wo)
+/* conv (BN folded) + ReLU: in [cin][H][W][nb] -> out [cout][Ho][Wo][nb]; P is scratch. */
+static void conv_relu(const conv *c, const float *in, int nb, int H, int W, float *P, float *out,
+                      int *Ho_, int *Wo_)
 {
-    *Ho = H + 2 * c->ph - c->kh + 1;
-    *Wo = W + 2 * c->pw - c->kw + 1;
-    size_t N = (size_t)nb * (size_t)*Ho * (size_t)*Wo, K = (size_t)c->cin * (size_t)c->kh * (size_t)c->kw;
-    im2col(in, c->cin, nb, H, W, c->kh, c->kw, c->ph, c->pw, cols);
-    cq__gemm((size_t)c->cout, N, K, c->w, K, cols, N, out, N, 0);
+    const int Hp = H + 2 * c->ph, Wp = W + 2 * c->pw;
+    const int Ho = Hp - c->kh + 1, Wo = Wp - c->kw + 1;
+    const size_t cstride_in = (size_t)Hp * (size_t)Wp * (size_t)nb;
+    const size_t cstride_out = (size_t)Ho * (size_t)Wo * (size_t)nb;
+    pad_input(in, c->cin, H, W, c->ph, c->pw, nb, P);
+    for (int a = 0; a < c->kh; a++)
+        for (int b = 0; b < c->kw; b++) {
+            const float *A = c->w + (size_t)(a * c->kw + b) * (size_t)c->cout * (size_t)c->cin;
+            for (int y = 0; y < Ho; y++)
+                cq__gemm((size_t)c->cout, (size_t)Wo * (size_t)nb, (size_t)c->cin, A,
+                         (size_t)c->cin, P + ((size_t)(y + a) * (size_t)Wp + (size_t)b) * (size_t)nb,
+                         cstride_in, out + (size_t)y * (size_t)Wo * (size_t)nb, cstride_out,
+                         a > 0 || b > 0);
+        }
     for (int o = 0; o < c->cout; o++) {
-        float *row = out + (size_t)o * N, b = c->b[o];
-        for (size_t i = 0; i < N; i++) {
-            float y = row[i] + b;
+        float *row = out + (size_t)o * cstride_out, bias = c->b[o];
+        for (size_t i = 0; i < cstride_out; i++) {
+            float y = row[i] + bias;
             row[i] = y > 0 ? y : 0;
         }
     }
+    *Ho_ = Ho, *Wo_ = Wo;
 }
 
-/* PyTorch adaptive_max_pool2d: bins [floor(i*H/oh), ceil((i+1)*H/oh)) */
+/* PyTorch adaptive_max_pool2d, bins [floor(i*H/oh), ceil((i+1)*H/oh)), along the segments */
 static void adaptive_max(const float *in, int c, int nb, int H, int W, int oh, int ow, float *out)
 {
-    for (int img = 0; img < c * nb; img++) {
-        const float *src = in + (size_t)img * (size_t)H * (size_t)W;
-        float *dst = out + (size_t)img * (size_t)oh * (size_t)ow;
+    for (int ci = 0; ci < c; ci++) {
+        const float *src = in + (size_t)ci * (size_t)H * (size_t)W * (size_t)nb;
+        float *dst = out + (size_t)ci * (size_t)oh * (size_t)ow * (size_t)nb;
         for (int i = 0; i < oh; i++) {
             int y0 = i * H / oh, y1 = ((i + 1) * H + oh - 1) / oh;
             for (int j = 0; j < ow; j++) {
                 int x0 = j * W / ow, x1 = ((j + 1) * W + ow - 1) / ow;
-                float mx = -HUGE_VALF;
+                float *d = dst + ((size_t)i * (size_t)ow + (size_t)j) * (size_t)nb;
+                for (int n = 0; n < nb; n++)
+                    d[n] = -HUGE_VALF;
                 for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++)
-                        mx = src[y * W + x] > mx ? src[y * W + x] : mx;
-                dst[i * ow + j] = mx;
+                    for (int x = x0; x < x1; x++) {
+                        const float *v = src + ((size_t)y * (size_t)W + (size_t)x) * (size_t)nb;
+                        for (int n = 0; n < nb; n++)
+                            d[n] = v[n] > d[n] ? v[n] : d[n];
+                    }
             }
         }
     }
@@ -788,17 +797,17 @@ static int cnn(const cq_nisqa_model *m, const float *db, size_t nseg, float *fea
 {
     const int M = m->n_mels, S = m->seg_len;
     const int B = CNN_BATCH;
-    /* scratch sized for the largest layer of a batch: walk the shapes once */
-    size_t max_cols = 0, max_act = (size_t)B * (size_t)M * (size_t)S;
+    /* scratch for the largest (padded) activation of a batch: walk the shapes once */
+    size_t max_act = (size_t)B * (size_t)M * (size_t)S;
     {
         int H = M, W = S;
         for (int i = 0; i < 6; i++) {
             const conv *c = &m->c[i];
-            int Ho = H + 2 * c->ph - c->kh + 1, Wo = W + 2 * c->pw - c->kw + 1;
-            size_t K = (size_t)c->cin * (size_t)c->kh * (size_t)c->kw;
-            size_t N = (size_t)B * (size_t)Ho * (size_t)Wo;
-            max_cols = K * N > max_cols ? K * N : max_cols;
-            max_act = (size_t)c->cout * N > max_act ? (size_t)c->cout * N : max_act;
+            int Hp = H + 2 * c->ph, Wp = W + 2 * c->pw, Ho = Hp - c->kh + 1, Wo = Wp - c->kw + 1;
+            size_t in = (size_t)c->cin * (size_t)Hp * (size_t)Wp * (size_t)B;
+            size_t out = (size_t)c->cout * (size_t)Ho * (size_t)Wo * (size_t)B;
+            max_act = in > max_act ? in : max_act;
+            max_act = out > max_act ? out : max_act;
             H = Ho, W = Wo;
             if (i == 0 || i == 1 || i == 3) { /* adaptive pools after conv1, conv2, conv4 */
                 int p = i == 0 ? 0 : i == 1 ? 1 : 2;
@@ -806,45 +815,43 @@ static int cnn(const cq_nisqa_model *m, const float *db, size_t nseg, float *fea
             }
         }
     }
-    float *cols = cq__malloc(sizeof(float) * max_cols);
+    float *P = cq__malloc(sizeof(float) * max_act);
     float *a = cq__malloc(sizeof(float) * max_act);
     float *b = cq__malloc(sizeof(float) * max_act);
-    if (!cols || !a || !b) {
-        cq__free(cols), cq__free(a), cq__free(b);
+    if (!P || !a || !b) {
+        cq__free(P), cq__free(a), cq__free(b);
         return CQ_ERR_NOMEM;
     }
     for (size_t s0 = 0; s0 < nseg; s0 += (size_t)B) {
         int nb = (int)(nseg - s0 < (size_t)B ? nseg - s0 : (size_t)B);
-        /* input [1][nb][M][S]: x[m][k] = db[start + k][m] */
-        for (int n = 0; n < nb; n++) {
-            size_t start = (s0 + (size_t)n) * (size_t)m->seg_hop;
-            for (int r = 0; r < M; r++)
-                for (int k = 0; k < S; k++)
-                    a[((size_t)n * (size_t)M + (size_t)r) * (size_t)S + (size_t)k] =
-                        db[(start + (size_t)k) * (size_t)M + (size_t)r];
-        }
+        /* input [1][M][S][nb]: x[r][k][n] = db[start_n + k][r] */
+        for (int r = 0; r < M; r++)
+            for (int k = 0; k < S; k++)
+                for (int n = 0; n < nb; n++)
+                    a[((size_t)r * (size_t)S + (size_t)k) * (size_t)nb + (size_t)n] =
+                        db[((s0 + (size_t)n) * (size_t)m->seg_hop + (size_t)k) * (size_t)M + (size_t)r];
         int H = M, W = S, Ho, Wo;
-        conv_relu(&m->c[0], a, nb, H, W, cols, b, &Ho, &Wo);
+        conv_relu(&m->c[0], a, nb, H, W, P, b, &Ho, &Wo);
         adaptive_max(b, m->c[0].cout, nb, Ho, Wo, m->pool[0][0], m->pool[0][1], a);
         H = m->pool[0][0], W = m->pool[0][1];
-        conv_relu(&m->c[1], a, nb, H, W, cols, b, &Ho, &Wo);
+        conv_relu(&m->c[1], a, nb, H, W, P, b, &Ho, &Wo);
         adaptive_max(b, m->c[1].cout, nb, Ho, Wo, m->pool[1][0], m->pool[1][1], a);
         H = m->pool[1][0], W = m->pool[1][1];
-        conv_relu(&m->c[2], a, nb, H, W, cols, b, &Ho, &Wo);
-        conv_relu(&m->c[3], b, nb, Ho, Wo, cols, a, &Ho, &Wo);
+        conv_relu(&m->c[2], a, nb, H, W, P, b, &Ho, &Wo);
+        conv_relu(&m->c[3], b, nb, Ho, Wo, P, a, &Ho, &Wo);
         adaptive_max(a, m->c[3].cout, nb, Ho, Wo, m->pool[2][0], m->pool[2][1], b);
         H = m->pool[2][0], W = m->pool[2][1];
-        conv_relu(&m->c[4], b, nb, H, W, cols, a, &Ho, &Wo);
-        conv_relu(&m->c[5], a, nb, Ho, Wo, cols, b, &Ho, &Wo);
-        /* b: [cout][nb][Ho][1] -> feat[seg][c * Ho + h] (PyTorch's view(-1, C * H)) */
+        conv_relu(&m->c[4], b, nb, H, W, P, a, &Ho, &Wo);
+        conv_relu(&m->c[5], a, nb, Ho, Wo, P, b, &Ho, &Wo);
+        /* b: [C][Ho][1][nb] -> feat[seg][c * Ho + h] (PyTorch's view(-1, C * H)) */
         const int C = m->c[5].cout;
-        for (int n = 0; n < nb; n++)
-            for (int c = 0; c < C; c++)
-                for (int h = 0; h < Ho; h++)
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < Ho; h++)
+                for (int n = 0; n < nb; n++)
                     feat[(s0 + (size_t)n) * (size_t)m->feat + (size_t)c * (size_t)Ho + (size_t)h] =
-                        b[((size_t)c * (size_t)nb + (size_t)n) * (size_t)Ho * (size_t)Wo + (size_t)h * (size_t)Wo];
+                        b[(((size_t)c * (size_t)Ho + (size_t)h) * (size_t)Wo) * (size_t)nb + (size_t)n];
     }
-    cq__free(cols), cq__free(a), cq__free(b);
+    cq__free(P), cq__free(a), cq__free(b);
     return CQ_OK;
 }
 
