@@ -17,6 +17,7 @@
  * blocks of query rows so memory stays linear in the clip length.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
 #include <errno.h>
 #include <fftw3.h>
 #include <math.h>
@@ -43,7 +44,7 @@
 
 typedef struct conv {
     int cin, cout, kh, kw, ph, pw;
-    float *w; /* [kh * kw][cout][cin]: one matrix per tap, BatchNorm folded in */
+    float *w; /* [cout][kh][kw][cin]: taps x channels along a row, BatchNorm folded in */
     float *b; /* [cout] */
 } conv;
 
@@ -164,12 +165,12 @@ static int load_conv(loader *L, conv *c, int k, int cin, int cout, int kh, int k
     if (rc == CQ_OK && !taps)
         rc = cq__err_set(L->err, CQ_ERR_NOMEM, "%s: out of memory", L->file);
     if (rc == CQ_OK) {
-        /* [cout][cin][kh][kw] -> [kh * kw][cout][cin], scaled by the BatchNorm */
+        /* [cout][cin][kh][kw] -> [cout][kh * kw][cin], scaled by the BatchNorm */
         for (int o = 0; o < cout; o++) {
             float s = bn[0][o] / sqrtf(bn[3][o] + BN_EPS);
             for (int i = 0; i < cin; i++)
                 for (int t = 0; t < kh * kw; t++)
-                    taps[((size_t)t * (size_t)cout + (size_t)o) * (size_t)cin + (size_t)i] =
+                    taps[((size_t)o * (size_t)(kh * kw) + (size_t)t) * (size_t)cin + (size_t)i] =
                         c->w[((size_t)o * (size_t)cin + (size_t)i) * (size_t)(kh * kw) + (size_t)t] * s;
             c->b[o] = (c->b[o] - bn[2][o]) * s + bn[1][o];
         }
@@ -718,21 +719,19 @@ static void conv_relu(const conv *c, const float *in, int nb, int H, int W, floa
     const size_t cstride_in = (size_t)Hp * (size_t)Wp * (size_t)nb;
     const size_t cstride_out = (size_t)Ho * (size_t)Wo * (size_t)nb;
     pad_input(in, c->cin, H, W, c->ph, c->pw, nb, P);
-    for (int a = 0; a < c->kh; a++)
-        for (int b = 0; b < c->kw; b++) {
-            const float *A = c->w + (size_t)(a * c->kw + b) * (size_t)c->cout * (size_t)c->cin;
-            for (int y = 0; y < Ho; y++)
-                cq__gemm((size_t)c->cout, (size_t)Wo * (size_t)nb, (size_t)c->cin, A,
-                         (size_t)c->cin, P + ((size_t)(y + a) * (size_t)Wp + (size_t)b) * (size_t)nb,
-                         cstride_in, out + (size_t)y * (size_t)Wo * (size_t)nb, cstride_out,
-                         a > 0 || b > 0);
-        }
-    for (int o = 0; o < c->cout; o++) {
-        float *row = out + (size_t)o * cstride_out, bias = c->b[o];
-        for (size_t i = 0; i < cstride_out; i++) {
-            float y = row[i] + bias;
-            row[i] = y > 0 ? y : 0;
-        }
+    /* one product per output row: its K rows are (tap, input channel), each a shifted view */
+    const size_t K = (size_t)c->kh * (size_t)c->kw * (size_t)c->cin;
+    const float *rows[9 * 1024];
+    assert(K <= sizeof(rows) / sizeof(rows[0]));
+    for (int y = 0; y < Ho; y++) {
+        size_t k = 0;
+        for (int a = 0; a < c->kh; a++)
+            for (int b = 0; b < c->kw; b++)
+                for (int ci = 0; ci < c->cin; ci++)
+                    rows[k++] = P + (size_t)ci * cstride_in +
+                                ((size_t)(y + a) * (size_t)Wp + (size_t)b) * (size_t)nb;
+        cq__gemm_rows((size_t)c->cout, (size_t)Wo * (size_t)nb, K, c->w, K, rows,
+                      out + (size_t)y * (size_t)Wo * (size_t)nb, cstride_out, c->b, 1);
     }
     *Ho_ = Ho, *Wo_ = Wo;
 }

@@ -25,6 +25,20 @@ void cq__gemm_ref(size_t M, size_t N, size_t K, const float *A, size_t lda, cons
     }
 }
 
+void cq__gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                       const float *const *Brows, float *C, size_t ldc, const float *bias,
+                       int relu)
+{
+    for (size_t i = 0; i < M; i++) {
+        for (size_t j = 0; j < N; j++) {
+            float s = bias ? bias[i] : 0.0f;
+            for (size_t k = 0; k < K; k++)
+                s += A[i * lda + k] * Brows[k][j];
+            C[i * ldc + j] = relu && s < 0 ? 0.0f : s;
+        }
+    }
+}
+
 void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y)
 {
     for (size_t k = 0; k < K; k++)
@@ -35,6 +49,7 @@ void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *
 #if defined(__GNUC__)
 
 typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
 
 /* Unaligned vector load/store as statements: helper functions taking or returning vectors would
  * have a different ABI in the AVX2 clone than in the baseline one when not inlined (-O0). */
@@ -104,6 +119,66 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
 }
 
 CQ_CLONES
+void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                   const float *const *Brows, float *C, size_t ldc, const float *bias, int relu)
+{
+    const v8f z = {0};
+    size_t i = 0;
+    for (; i + 4 <= M; i += 4) {
+        const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        float bi[4] = {0, 0, 0, 0};
+        if (bias)
+            bi[0] = bias[i], bi[1] = bias[i + 1], bi[2] = bias[i + 2], bi[3] = bias[i + 3];
+        size_t j = 0;
+        for (; j + 16 <= N; j += 16) {
+            v8f t[8] = {z + bi[0], z + bi[0], z + bi[1], z + bi[1],
+                        z + bi[2], z + bi[2], z + bi[3], z + bi[3]};
+            for (size_t k = 0; k < K; k++) {
+                v8f b0, b1;
+                LD(b0, Brows[k] + j);
+                LD(b1, Brows[k] + j + 8);
+                t[0] += a0[k] * b0, t[1] += a0[k] * b1;
+                t[2] += a1[k] * b0, t[3] += a1[k] * b1;
+                t[4] += a2[k] * b0, t[5] += a2[k] * b1;
+                t[6] += a3[k] * b0, t[7] += a3[k] * b1;
+            }
+            for (int r = 0; r < 8; r++) {
+                if (relu)
+                    t[r] = (v8f)((v8i)t[r] & (v8i)(t[r] > z));
+                ST(C + (i + (size_t)(r / 2)) * ldc + j + 8 * (size_t)(r % 2), t[r]);
+            }
+        }
+        for (; j + 8 <= N; j += 8) {
+            v8f t[4] = {z + bi[0], z + bi[1], z + bi[2], z + bi[3]};
+            for (size_t k = 0; k < K; k++) {
+                v8f b0;
+                LD(b0, Brows[k] + j);
+                t[0] += a0[k] * b0, t[1] += a1[k] * b0, t[2] += a2[k] * b0, t[3] += a3[k] * b0;
+            }
+            for (int r = 0; r < 4; r++) {
+                if (relu)
+                    t[r] = (v8f)((v8i)t[r] & (v8i)(t[r] > z));
+                ST(C + (i + (size_t)r) * ldc + j, t[r]);
+            }
+        }
+        for (; j < N; j++) /* tail columns */
+            for (int r = 0; r < 4; r++) {
+                float s2 = bi[r];
+                for (size_t k = 0; k < K; k++)
+                    s2 += A[(i + (size_t)r) * lda + k] * Brows[k][j];
+                C[(i + (size_t)r) * ldc + j] = relu && s2 < 0 ? 0.0f : s2;
+            }
+    }
+    for (; i < M; i++) /* tail rows */
+        for (size_t j = 0; j < N; j++) {
+            float s2 = bias ? bias[i] : 0.0f;
+            for (size_t k = 0; k < K; k++)
+                s2 += A[i * lda + k] * Brows[k][j];
+            C[i * ldc + j] = relu && s2 < 0 ? 0.0f : s2;
+        }
+}
+
+CQ_CLONES
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
 {
     size_t i = 0;
@@ -134,6 +209,12 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
 {
     cq__gemv_t_ref(M, K, At, x, y);
+}
+
+void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                   const float *const *Brows, float *C, size_t ldc, const float *bias, int relu)
+{
+    cq__gemm_rows_ref(M, N, K, A, lda, Brows, C, ldc, bias, relu);
 }
 
 #endif

@@ -16,6 +16,17 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
 void cq__gemm_ref(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                   size_t ldb, float *C, size_t ldc, int accumulate);
 
+/*
+ * C[M x N] = relu?(A[M x K] * B + bias) where row k of B starts at Brows[k] (N contiguous
+ * floats each; rows may come from anywhere, e.g. shifted views of a padded image: a
+ * convolution without im2col). bias (M values) may be NULL.
+ */
+void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                   const float *const *Brows, float *C, size_t ldc, const float *bias, int relu);
+void cq__gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
+                       const float *const *Brows, float *C, size_t ldc, const float *bias,
+                       int relu);
+
 /* y[M] += At[K x M]^T * x[K]: At is A transposed (row k holds column k of A). */
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y);
 void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y);
