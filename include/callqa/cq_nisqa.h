@@ -61,6 +61,10 @@ CQ_API cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz,
                                  double max_seconds, int *err);
 CQ_API void cq_nisqa_destroy(cq_nisqa *s);
 
+/* Threads the network may use for one clip (1..64; default 1). The engine gives a call more
+ * than one only when it is alone on the machine. */
+CQ_API void cq_nisqa_set_threads(cq_nisqa *s, int threads) CQ_NONNULL(1);
+
 /* Start a new clip. */
 CQ_API void cq_nisqa_reset(cq_nisqa *s) CQ_NONNULL(1);
 

@@ -487,6 +487,7 @@ struct cq_nisqa {
     fftwf_complex *fout;
     float *mel;                 /* [frames][n_mels] linear magnitude */
     size_t frames, mel_cap;
+    int threads;                /* for the network (cq_nisqa_set_threads) */
 };
 
 /* librosa 0.8.1 (Slaney) mel scale */
@@ -563,6 +564,7 @@ cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz, double ma
     }
     s->m = m;
     s->rate = sample_rate_hz;
+    s->threads = 1;
     /* int(sr * 0.01) and int(sr * 0.02), as NISQA computes them */
     s->hop = (int)(sample_rate_hz * m->hop_s);
     s->win = (int)(sample_rate_hz * m->win_s);
@@ -604,6 +606,11 @@ void cq_nisqa_destroy(cq_nisqa *s)
     fftwf_free(s->fin);
     fftwf_free(s->fout);
     cq__free(s);
+}
+
+void cq_nisqa_set_threads(cq_nisqa *s, int threads)
+{
+    s->threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
 }
 
 void cq_nisqa_reset(cq_nisqa *s)
@@ -791,44 +798,31 @@ static void linear(const lin *l, const float *x, size_t rows, float *y, int relu
     }
 }
 
-/* CNN over nseg segments of [n_mels][seg_len] taken from db (frames x mels). */
-static int cnn(const cq_nisqa_model *m, const float *db, size_t nseg, float *feat)
+typedef struct cnn_job {
+    const cq_nisqa_model *m;
+    const float *db;
+    size_t nseg;
+    float *feat;
+    float **scratch; /* 3 buffers of max_act floats per worker */
+} cnn_job;
+
+/* CNN over the batches [b0, b1) of CNN_BATCH segments. */
+static void cnn_range(void *arg, size_t b0, size_t b1, int worker)
 {
-    const int M = m->n_mels, S = m->seg_len;
-    const int B = CNN_BATCH;
-    /* scratch for the largest (padded) activation of a batch: walk the shapes once */
-    size_t max_act = (size_t)B * (size_t)M * (size_t)S;
-    {
-        int H = M, W = S;
-        for (int i = 0; i < 6; i++) {
-            const conv *c = &m->c[i];
-            int Hp = H + 2 * c->ph, Wp = W + 2 * c->pw, Ho = Hp - c->kh + 1, Wo = Wp - c->kw + 1;
-            size_t in = (size_t)c->cin * (size_t)Hp * (size_t)Wp * (size_t)B;
-            size_t out = (size_t)c->cout * (size_t)Ho * (size_t)Wo * (size_t)B;
-            max_act = in > max_act ? in : max_act;
-            max_act = out > max_act ? out : max_act;
-            H = Ho, W = Wo;
-            if (i == 0 || i == 1 || i == 3) { /* adaptive pools after conv1, conv2, conv4 */
-                int p = i == 0 ? 0 : i == 1 ? 1 : 2;
-                H = m->pool[p][0], W = m->pool[p][1];
-            }
-        }
-    }
-    float *P = cq__malloc(sizeof(float) * max_act);
-    float *a = cq__malloc(sizeof(float) * max_act);
-    float *b = cq__malloc(sizeof(float) * max_act);
-    if (!P || !a || !b) {
-        cq__free(P), cq__free(a), cq__free(b);
-        return CQ_ERR_NOMEM;
-    }
-    for (size_t s0 = 0; s0 < nseg; s0 += (size_t)B) {
-        int nb = (int)(nseg - s0 < (size_t)B ? nseg - s0 : (size_t)B);
+    const cnn_job *j = arg;
+    const cq_nisqa_model *m = j->m;
+    const int M = m->n_mels, S = m->seg_len, B = CNN_BATCH;
+    float *P = j->scratch[3 * worker], *a = j->scratch[3 * worker + 1];
+    float *b = j->scratch[3 * worker + 2];
+    for (size_t bi = b0; bi < b1; bi++) {
+        size_t s0 = bi * (size_t)B;
+        int nb = (int)(j->nseg - s0 < (size_t)B ? j->nseg - s0 : (size_t)B);
         /* input [1][M][S][nb]: x[r][k][n] = db[start_n + k][r] */
         for (int r = 0; r < M; r++)
             for (int k = 0; k < S; k++)
                 for (int n = 0; n < nb; n++)
                     a[((size_t)r * (size_t)S + (size_t)k) * (size_t)nb + (size_t)n] =
-                        db[((s0 + (size_t)n) * (size_t)m->seg_hop + (size_t)k) * (size_t)M + (size_t)r];
+                        j->db[((s0 + (size_t)n) * (size_t)m->seg_hop + (size_t)k) * (size_t)M + (size_t)r];
         int H = M, W = S, Ho, Wo;
         conv_relu(&m->c[0], a, nb, H, W, P, b, &Ho, &Wo);
         adaptive_max(b, m->c[0].cout, nb, Ho, Wo, m->pool[0][0], m->pool[0][1], a);
@@ -847,63 +841,128 @@ static int cnn(const cq_nisqa_model *m, const float *db, size_t nseg, float *fea
         for (int c = 0; c < C; c++)
             for (int h = 0; h < Ho; h++)
                 for (int n = 0; n < nb; n++)
-                    feat[(s0 + (size_t)n) * (size_t)m->feat + (size_t)c * (size_t)Ho + (size_t)h] =
+                    j->feat[(s0 + (size_t)n) * (size_t)m->feat + (size_t)c * (size_t)Ho + (size_t)h] =
                         b[(((size_t)c * (size_t)Ho + (size_t)h) * (size_t)Wo) * (size_t)nb + (size_t)n];
     }
-    cq__free(P), cq__free(a), cq__free(b);
-    return CQ_OK;
+}
+
+/* CNN over nseg segments of [n_mels][seg_len] taken from db (frames x mels). */
+static int cnn(const cq_nisqa_model *m, const float *db, size_t nseg, float *feat, int threads)
+{
+    const int M = m->n_mels, S = m->seg_len, B = CNN_BATCH;
+    /* scratch for the largest (padded) activation of a batch: walk the shapes once */
+    size_t max_act = (size_t)B * (size_t)M * (size_t)S;
+    {
+        int H = M, W = S;
+        for (int i = 0; i < 6; i++) {
+            const conv *c = &m->c[i];
+            int Hp = H + 2 * c->ph, Wp = W + 2 * c->pw, Ho = Hp - c->kh + 1, Wo = Wp - c->kw + 1;
+            size_t in = (size_t)c->cin * (size_t)Hp * (size_t)Wp * (size_t)B;
+            size_t out = (size_t)c->cout * (size_t)Ho * (size_t)Wo * (size_t)B;
+            max_act = in > max_act ? in : max_act;
+            max_act = out > max_act ? out : max_act;
+            H = Ho, W = Wo;
+            if (i == 0 || i == 1 || i == 3) { /* adaptive pools after conv1, conv2, conv4 */
+                int p = i == 0 ? 0 : i == 1 ? 1 : 2;
+                H = m->pool[p][0], W = m->pool[p][1];
+            }
+        }
+    }
+    size_t nbatch = (nseg + (size_t)B - 1) / (size_t)B;
+    if (threads < 1)
+        threads = 1;
+    if ((size_t)threads > nbatch)
+        threads = nbatch ? (int)nbatch : 1;
+    float **scratch = cq__calloc(3 * (size_t)threads, sizeof(float *));
+    int rc = scratch ? CQ_OK : CQ_ERR_NOMEM;
+    for (int i = 0; rc == CQ_OK && i < 3 * threads; i++)
+        if (!(scratch[i] = cq__malloc(sizeof(float) * max_act)))
+            rc = CQ_ERR_NOMEM;
+    if (rc == CQ_OK) {
+        cnn_job j = {m, db, nseg, feat, scratch};
+        cq__parallel(threads, nbatch, cnn_range, &j);
+    }
+    for (int i = 0; scratch && i < 3 * threads; i++)
+        cq__free(scratch[i]);
+    cq__free(scratch);
+    return rc;
+}
+
+typedef struct att_job {
+    const float *qkv, *kt, *v;
+    float *att, **scratch; /* per worker: q [B][hd], o [B][hd], sc [B][N] */
+    size_t N;
+    int d, hd, h;
+    float scale;
+} att_job;
+
+/* Attention of head h for the query blocks [b0, b1). */
+static void att_range(void *arg, size_t b0, size_t b1, int worker)
+{
+    const att_job *j = arg;
+    const size_t B = ATT_BLOCK, N = j->N, d = (size_t)j->d, hd = (size_t)j->hd;
+    float *q = j->scratch[3 * worker], *o = j->scratch[3 * worker + 1];
+    float *sc = j->scratch[3 * worker + 2];
+    for (size_t bi = b0; bi < b1; bi++) {
+        size_t r0 = bi * B, nr = N - r0 < B ? N - r0 : B;
+        for (size_t r = 0; r < nr; r++)
+            for (size_t c = 0; c < hd; c++)
+                q[r * hd + c] = j->qkv[(r0 + r) * 3 * d + (size_t)j->h * hd + c] * j->scale;
+        cq__gemm(nr, N, hd, q, hd, j->kt, N, sc, N, 0);
+        for (size_t r = 0; r < nr; r++) { /* softmax along the row */
+            float *row = sc + r * N, mx = -HUGE_VALF;
+            for (size_t k = 0; k < N; k++)
+                mx = row[k] > mx ? row[k] : mx;
+            double sum = 0;
+            for (size_t k = 0; k < N; k++) {
+                row[k] = expf(row[k] - mx);
+                sum += row[k];
+            }
+            float inv = (float)(1.0 / sum);
+            for (size_t k = 0; k < N; k++)
+                row[k] *= inv;
+        }
+        cq__gemm(nr, hd, N, sc, N, j->v, hd, o, hd, 0);
+        for (size_t r = 0; r < nr; r++)
+            memcpy(j->att + (r0 + r) * d + (size_t)j->h * hd, o + r * hd, sizeof(float) * hd);
+    }
 }
 
 /* One post-norm transformer encoder layer over x [N][d], in place. */
-static int encoder_layer(const cq_nisqa_model *m, const salayer *L, float *x, size_t N)
+static int encoder_layer(const cq_nisqa_model *m, const salayer *L, float *x, size_t N,
+                         int threads)
 {
     const int d = m->d_model, nh = m->nhead, hd = d / nh;
-    const size_t B = ATT_BLOCK;
+    const size_t B = ATT_BLOCK, nblocks = (N + B - 1) / B;
+    if (threads < 1)
+        threads = 1;
+    if ((size_t)threads > nblocks)
+        threads = (int)nblocks;
     float *qkv = cq__malloc(sizeof(float) * N * 3 * (size_t)d);
-    float *kt = cq__malloc(sizeof(float) * (size_t)d * N);    /* keys transposed [d][N] */
+    float *kt = cq__malloc(sizeof(float) * (size_t)hd * N);   /* one head's keys, transposed */
     float *v = cq__malloc(sizeof(float) * N * (size_t)hd);    /* one head's values [N][hd] */
-    float *sc = cq__malloc(sizeof(float) * B * N);            /* a block of scores */
     float *att = cq__malloc(sizeof(float) * N * (size_t)d);   /* heads concatenated */
     float *tmp = cq__malloc(sizeof(float) * N * (size_t)(d > L->f1.out ? d : L->f1.out));
-    float *q = cq__malloc(sizeof(float) * B * (size_t)hd);
-    float *o = cq__malloc(sizeof(float) * B * (size_t)hd);
-    int rc = CQ_OK;
-    if (!qkv || !kt || !v || !sc || !att || !tmp || !q || !o) {
-        rc = CQ_ERR_NOMEM;
-        goto out;
+    float **scratch = cq__calloc(3 * (size_t)threads, sizeof(float *));
+    int rc = qkv && kt && v && att && tmp && scratch ? CQ_OK : CQ_ERR_NOMEM;
+    for (int t = 0; rc == CQ_OK && t < threads; t++) {
+        scratch[3 * t] = cq__malloc(sizeof(float) * B * (size_t)hd);
+        scratch[3 * t + 1] = cq__malloc(sizeof(float) * B * (size_t)hd);
+        scratch[3 * t + 2] = cq__malloc(sizeof(float) * B * N);
+        if (!scratch[3 * t] || !scratch[3 * t + 1] || !scratch[3 * t + 2])
+            rc = CQ_ERR_NOMEM;
     }
+    if (rc != CQ_OK)
+        goto out;
     linear(&L->qkv, x, N, qkv, 0);
-    const float scale = 1.0f / sqrtf((float)hd);
     for (int h = 0; h < nh; h++) {
         for (size_t i = 0; i < N; i++)
             for (int c = 0; c < hd; c++) {
                 kt[(size_t)c * N + i] = qkv[i * 3 * (size_t)d + (size_t)d + (size_t)(h * hd + c)];
                 v[i * (size_t)hd + (size_t)c] = qkv[i * 3 * (size_t)d + 2 * (size_t)d + (size_t)(h * hd + c)];
             }
-        for (size_t r0 = 0; r0 < N; r0 += B) {
-            size_t nr = N - r0 < B ? N - r0 : B;
-            for (size_t r = 0; r < nr; r++)
-                for (int c = 0; c < hd; c++)
-                    q[r * (size_t)hd + (size_t)c] = qkv[(r0 + r) * 3 * (size_t)d + (size_t)(h * hd + c)] * scale;
-            cq__gemm(nr, N, (size_t)hd, q, (size_t)hd, kt, N, sc, N, 0);
-            for (size_t r = 0; r < nr; r++) { /* softmax along the row */
-                float *row = sc + r * N, mx = -HUGE_VALF;
-                for (size_t j = 0; j < N; j++)
-                    mx = row[j] > mx ? row[j] : mx;
-                double sum = 0;
-                for (size_t j = 0; j < N; j++) {
-                    row[j] = expf(row[j] - mx);
-                    sum += row[j];
-                }
-                float inv = (float)(1.0 / sum);
-                for (size_t j = 0; j < N; j++)
-                    row[j] *= inv;
-            }
-            cq__gemm(nr, (size_t)hd, N, sc, N, v, (size_t)hd, o, (size_t)hd, 0);
-            for (size_t r = 0; r < nr; r++)
-                memcpy(att + (r0 + r) * (size_t)d + (size_t)(h * hd), o + r * (size_t)hd,
-                       sizeof(float) * (size_t)hd);
-        }
+        att_job j = {qkv, kt, v, att, scratch, N, d, hd, h, 1.0f / sqrtf((float)hd)};
+        cq__parallel(threads, nblocks, att_range, &j);
     }
     linear(&L->o, att, N, tmp, 0);
     for (size_t i = 0; i < N * (size_t)d; i++)
@@ -915,8 +974,10 @@ static int encoder_layer(const cq_nisqa_model *m, const salayer *L, float *x, si
         x[i] += att[i];
     layer_norm(&L->n2, x, N);
 out:
-    cq__free(qkv), cq__free(kt), cq__free(v), cq__free(sc), cq__free(att), cq__free(tmp);
-    cq__free(q), cq__free(o);
+    for (int t = 0; scratch && t < 3 * threads; t++)
+        cq__free(scratch[t]);
+    cq__free(scratch);
+    cq__free(qkv), cq__free(kt), cq__free(v), cq__free(att), cq__free(tmp);
     return rc;
 }
 
@@ -987,12 +1048,12 @@ int cq_nisqa_finish(cq_nisqa *s, cq_nisqa_scores *out)
     float *x = cq__malloc(sizeof(float) * nseg * (size_t)d);
     int rc = feat && x ? CQ_OK : CQ_ERR_NOMEM;
     if (rc == CQ_OK)
-        rc = cnn(m, s->mel, nseg, feat);
+        rc = cnn(m, s->mel, nseg, feat, s->threads);
     if (rc == CQ_OK) {
         linear(&m->td_in, feat, nseg, x, 0);
         layer_norm(&m->td_norm, x, nseg);
         for (int l = 0; l < m->nlayers && rc == CQ_OK; l++)
-            rc = encoder_layer(m, &m->layers[l], x, nseg);
+            rc = encoder_layer(m, &m->layers[l], x, nseg, s->threads);
     }
     double y[N_OUT] = {0};
     for (int h = 0; h < N_OUT && rc == CQ_OK; h++)

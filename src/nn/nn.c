@@ -7,6 +7,7 @@
  * 4 x 16 tile of C in registers: per step of K it loads 16 values of a row of B and broadcasts
  * 4 values of A, 8 vector multiply-adds. Edges fall back to the scalar loop.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "../base/base_int.h"
@@ -218,3 +219,48 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
 }
 
 #endif
+
+/* ---- a parallel loop ------------------------------------------------------------------------ */
+
+typedef struct par_job {
+    cq__range_fn fn;
+    void *ctx;
+    size_t begin, end;
+    int worker;
+} par_job;
+
+static void *par_run(void *arg)
+{
+    par_job *j = arg;
+    j->fn(j->ctx, j->begin, j->end, j->worker);
+    return NULL;
+}
+
+#define MAX_THREADS 64
+
+void cq__parallel(int threads, size_t n, cq__range_fn fn, void *ctx)
+{
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    if (threads < 1 || (size_t)threads > n)
+        threads = n ? (int)(n < (size_t)threads ? n : (size_t)threads) : 1;
+    if (threads <= 1) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    par_job jobs[MAX_THREADS];
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 0; t < threads; t++)
+        jobs[t] = (par_job){fn, ctx, n * (size_t)t / (size_t)threads,
+                            n * (size_t)(t + 1) / (size_t)threads, t};
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&tid[t], NULL, par_run, &jobs[t]) == 0;
+    par_run(&jobs[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            par_run(&jobs[t]); /* could not start: run it here */
+    }
+}

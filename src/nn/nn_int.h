@@ -31,4 +31,13 @@ void cq__gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y);
 void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y);
 
+/* Work on items [begin, end) of a parallel loop; `worker` is 0..threads-1. */
+typedef void (*cq__range_fn)(void *ctx, size_t begin, size_t end, int worker);
+
+/*
+ * Run fn over [0, n) split into up to `threads` contiguous ranges, one per thread, the caller's
+ * thread taking the first. Threads that cannot be started leave their range to the caller.
+ */
+void cq__parallel(int threads, size_t n, cq__range_fn fn, void *ctx);
+
 #endif /* CQ_NN_INT_H */
