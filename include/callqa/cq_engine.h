@@ -38,6 +38,8 @@ typedef struct cq_engine_params {
     cq_nisqa_mode nisqa_mode;       /* default CQ_NISQA_WINDOWED */
     double nisqa_window_sec;        /* windowed mode: window length, s; default 8 */
     double nisqa_max_file_sec;      /* file mode refuses longer legs; default 1200 (20 min) */
+    int nisqa_threads;              /* threads NISQA's network may use per leg; default 1 (give
+                                       more only when calls do not already fill the cores) */
 } cq_engine_params;
 
 /* Defaults as documented above. */

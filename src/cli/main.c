@@ -463,28 +463,12 @@ static int cmd_analyze(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    char model_dir[4096];
-    if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
-        ep.model_dir = model_dir;
-    int ecode = 0;
-    cq_engine *engine = cq_engine_create(&ep, &ecode);
-    if (!engine) {
-        fprintf(stderr, "callqa: cannot start: %s (check the --vad-* options)\n",
-                cq_strerror(ecode));
-        return 2;
-    }
-    if (!quiet && cq_engine_vad_status(engine))
-        fprintf(stderr, "callqa: %s\n", cq_engine_vad_status(engine));
-    if (!quiet && cq_engine_nisqa_status(engine))
-        fprintf(stderr, "callqa: %s\n", cq_engine_nisqa_status(engine));
-
     plan_paths pp = {0};
     plan_call *calls = NULL;
     size_t n = 0;
     int failed_dirs = plan_expand(&pp, argv + optind, argc - optind, stderr);
     if (failed_dirs < 0 || plan_calls(&pp, &calls, &n) < 0) {
         fprintf(stderr, "callqa: out of memory\n");
-        cq_engine_destroy(engine);
         plan_paths_free(&pp);
         return 2;
     }
@@ -499,15 +483,36 @@ static int cmd_analyze(int argc, char **argv)
         calls[0] = (plan_call){.in = in, .out = out};
         n++;
     }
+    if ((size_t)jobs > n)
+        jobs = (long)(n ? n : 1);
+    /* cores the calls leave idle go to NISQA's network */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    ep.nisqa_threads = ncpu > jobs ? (int)(ncpu / jobs) : 1;
+    if (ep.nisqa_threads > 64)
+        ep.nisqa_threads = 64;
 
-    /* a batch isolates each call in a child process; a single call needs no protection */
+    char model_dir[4096];
+    if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
+        ep.model_dir = model_dir;
+    int ecode = 0;
+    cq_engine *engine = cq_engine_create(&ep, &ecode);
+    if (!engine) {
+        fprintf(stderr, "callqa: cannot start: %s (check the --vad-* options)\n",
+                cq_strerror(ecode));
+        free(calls);
+        plan_paths_free(&pp);
+        return 2;
+    }
+    if (!quiet && cq_engine_vad_status(engine))
+        fprintf(stderr, "callqa: %s\n", cq_engine_vad_status(engine));
+    if (!quiet && cq_engine_nisqa_status(engine))
+        fprintf(stderr, "callqa: %s\n", cq_engine_nisqa_status(engine));
+
     batch b = {.engine = engine, .calls = calls, .n = n, .json = json, .isolate = isolate && n > 1};
     b.res = calloc(n ? n : 1, sizeof(result));
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
     atomic_init(&b.next, 0);
-    if ((size_t)jobs > n)
-        jobs = (long)(n ? n : 1);
     pthread_t tids[MAX_JOBS];
     long started = 0;
     double t0 = now_sec();

@@ -57,6 +57,7 @@ cq_engine_params cq_engine_default_params(void)
         .nisqa_mode = CQ_NISQA_WINDOWED,
         .nisqa_window_sec = 8.0,
         .nisqa_max_file_sec = 1200.0,
+        .nisqa_threads = 1,
     };
     p.speech = cq_speech_default_params();
     return p;
@@ -155,7 +156,7 @@ cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
         (p->channel_map != CQ_MAP_IN_OUT && p->channel_map != CQ_MAP_OUT_IN) ||
         (p->nisqa_mode != CQ_NISQA_WINDOWED && p->nisqa_mode != CQ_NISQA_FILE) ||
         !(p->nisqa_window_sec >= 1 && p->nisqa_window_sec <= 600) ||
-        !(p->nisqa_max_file_sec > 0)) {
+        !(p->nisqa_max_file_sec > 0) || p->nisqa_threads < 1 || p->nisqa_threads > 64) {
         rc = CQ_ERR_INVALID;
         goto done;
     }
@@ -310,6 +311,7 @@ static int leg_start(const cq_engine *e, leg_run *lr, const char *source, int ch
                                     e->p.nisqa_window_sec, e->p.nisqa_max_file_sec);
         if (rc != CQ_OK)
             return rc;
+        cq_nisqa_set_threads(lr->nisqa.s, e->p.nisqa_threads);
     }
     return CQ_OK;
 }
