@@ -19,6 +19,7 @@
 #include "cq_vad.h"
 #include "cq_speech.h"
 #include "cq_nisqa.h"
+#include "cq_quality.h"
 
 #define CQ_VERSION_STRING "0.1.0"
 

@@ -22,6 +22,7 @@
 #include "cq_speech.h"
 #include "cq_vad.h"
 #include "cq_nisqa.h"
+#include "cq_quality.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,10 +33,11 @@ typedef enum cq_analyzer {
     CQ_AN_LEVELS = 1u << 0,  /* RMS, peak, DC, clipping, crest, P.56 */
     CQ_AN_SILENCE = 1u << 1, /* FFmpeg silencedetect semantics */
     CQ_AN_VAD = 1u << 2,     /* speech activity: Silero VAD, or the DSP fallback */
-    CQ_AN_NISQA = 1u << 3    /* speech quality: NISQA MOS and dimensions (needs the model) */
+    CQ_AN_NISQA = 1u << 3,   /* speech quality: NISQA MOS and dimensions (needs the model) */
+    CQ_AN_QUALITY = 1u << 4  /* model-free indicators: noise floor, SNR, bandwidth, dropouts */
 } cq_analyzer;
 
-#define CQ_AN_ALL (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA)
+#define CQ_AN_ALL (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY)
 
 /* How NISQA sees a leg. */
 typedef enum cq_nisqa_mode {
@@ -76,6 +78,8 @@ typedef struct cq_leg_report {
     size_t n_nisqa_windows;
     bool nisqa_uniform;      /* windowed: no speech found (or no VAD): plain mean of windows */
     char *nisqa_note;        /* why this leg has no scores (e.g. too short), or NULL */
+    bool has_quality;        /* the quality indicators ran */
+    cq_quality_result quality;
 } cq_leg_report;
 
 typedef struct cq_report {

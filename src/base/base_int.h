@@ -54,6 +54,10 @@ int cq__err_set(cq_err *err, int code, const char *fmt, ...) CQ__PRINTF(3, 4);
 /* Log through the user's callback if one is set and the level passes. */
 void cq__log(cq_log_level level, const char *fmt, ...) CQ__PRINTF(2, 3);
 
+/* FFTW's planner is not thread-safe: every plan is made and destroyed under this lock. */
+void cq__fft_lock(void);
+void cq__fft_unlock(void);
+
 /* Monotonic clock in seconds. */
 double cq__now_sec(void);
 

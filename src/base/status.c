@@ -2,6 +2,7 @@
  * status.c - status names and messages, error records, logging, version, clock.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,4 +97,16 @@ double cq__now_sec(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static pthread_mutex_t g_fft_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void cq__fft_lock(void)
+{
+    pthread_mutex_lock(&g_fft_lock);
+}
+
+void cq__fft_unlock(void)
+{
+    pthread_mutex_unlock(&g_fft_lock);
 }

@@ -40,6 +40,7 @@ typedef struct leg_run {
     bool vad_ready;
     cq__nisqa_run nisqa;
     bool nisqa_ready;
+    cq_quality *quality;
 } leg_run;
 
 cq_engine_params cq_engine_default_params(void)
@@ -305,6 +306,11 @@ static int leg_start(const cq_engine *e, leg_run *lr, const char *source, int ch
         if (rc != CQ_OK)
             return rc;
     }
+    if (e->p.analyzers & CQ_AN_QUALITY) {
+        int rc = CQ_OK;
+        if (!(lr->quality = cq_quality_create(info->sample_rate_hz, &rc)))
+            return rc;
+    }
     if ((e->p.analyzers & CQ_AN_NISQA) && e->nisqa) {
         lr->nisqa_ready = true;
         int rc = cq__nisqa_run_init(&lr->nisqa, e->nisqa, info->sample_rate_hz, e->p.nisqa_mode,
@@ -327,6 +333,8 @@ static int leg_push(const cq_engine *e, leg_run *lr, const float *x, size_t n)
         rc = cq__vad_run_push(&lr->vad, x, n);
     if (rc == CQ_OK && lr->nisqa_ready)
         rc = cq__nisqa_run_push(&lr->nisqa, x, n);
+    if (rc == CQ_OK && lr->quality)
+        rc = cq_quality_push(lr->quality, x, n);
     return rc;
 }
 
@@ -351,8 +359,27 @@ static int leg_finish(const cq_engine *e, leg_run *lr, uint64_t frames)
         if (rc != CQ_OK)
             return rc;
     }
-    if (lr->nisqa_ready) /* after the VAD: windows are weighted by its speech */
-        return cq__nisqa_run_finish(&lr->nisqa, l);
+    if (lr->nisqa_ready) { /* after the VAD: windows are weighted by its speech */
+        int rc = cq__nisqa_run_finish(&lr->nisqa, l);
+        if (rc != CQ_OK)
+            return rc;
+    }
+    if (lr->quality) { /* after the VAD: speech vs non-speech */
+        cq_span *sp = NULL;
+        if (l->has_vad && l->n_speech &&
+            !(sp = cq__malloc(sizeof(cq_span) * l->n_speech)))
+            return CQ_ERR_NOMEM;
+        for (size_t i = 0; sp && i < l->n_speech; i++) {
+            sp[i].start_sec = (double)l->speech[i].start / l->vad_rate_hz;
+            sp[i].end_sec = (double)l->speech[i].end / l->vad_rate_hz;
+        }
+        int rc = cq_quality_finish(lr->quality, sp, l->has_vad ? l->n_speech : 0, l->has_vad,
+                                   &l->quality);
+        cq__free(sp);
+        if (rc != CQ_OK)
+            return rc;
+        l->has_quality = true;
+    }
     return CQ_OK;
 }
 
@@ -364,6 +391,8 @@ static void leg_uninit(leg_run *lr)
         cq__vad_run_uninit(&lr->vad);
     if (lr->nisqa_ready)
         cq__nisqa_run_uninit(&lr->nisqa);
+    cq_quality_destroy(lr->quality);
+    lr->quality = NULL;
     cq__free(lr->buf);
     lr->buf = NULL;
 }

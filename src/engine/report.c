@@ -21,6 +21,7 @@ static const struct {
     {CQ_AN_SILENCE, "silence"},
     {CQ_AN_VAD, "vad"},
     {CQ_AN_NISQA, "nisqa"},
+    {CQ_AN_QUALITY, "quality"},
 };
 #define N_ANALYZERS (sizeof(k_analyzers) / sizeof(k_analyzers[0]))
 
@@ -48,13 +49,13 @@ int cq_analyzers_parse(const char *list, unsigned *out, cq_err *err)
         }
         if (!found)
             return cq__err_set(err, CQ_ERR_INVALID,
-                               "unknown analyzer '%.*s' (available: levels, silence, vad, nisqa)", (int)n, p);
+                               "unknown analyzer '%.*s' (available: levels, silence, vad, nisqa, quality)", (int)n, p);
         p += n;
         if (*p == ',')
             p++;
     }
     if (!bits)
-        return cq__err_set(err, CQ_ERR_INVALID, "no analyzer named (available: levels, silence, vad, nisqa)");
+        return cq__err_set(err, CQ_ERR_INVALID, "no analyzer named (available: levels, silence, vad, nisqa, quality)");
     *out = bits;
     return CQ_OK;
 }
@@ -134,6 +135,30 @@ static json_t *leg_nisqa_json(const cq_report *r, const cq_leg_report *l)
     return o;
 }
 
+/* Model-free indicators; clipping_pct comes from the levels analyzer. */
+static json_t *leg_quality_json(const cq_leg_report *l)
+{
+    if (!l->has_quality)
+        return json_null();
+    const cq_quality_result *q = &l->quality;
+    json_t *o = json_object();
+    json_object_set_new(o, "basis", json_string(q->basis));
+    json_object_set_new(o, "noise_floor_db", num_or_null(q->has_noise_floor, q->noise_floor_db, 2));
+    json_object_set_new(o, "speech_level_db", num_or_null(q->has_speech_level, q->speech_level_db, 2));
+    json_object_set_new(o, "snr_db", num_or_null(q->has_snr, q->snr_db, 2));
+    json_object_set_new(o, "bandwidth_hz", num_or_null(q->has_bandwidth, q->bandwidth_hz, 1));
+    json_object_set_new(o, "clipping_pct",
+                        l->has_level && l->level.samples
+                            ? num(100.0 * (double)l->level.clipped_samples / (double)l->level.samples, 4)
+                            : json_null());
+    json_object_set_new(o, "dropouts", json_integer((json_int_t)q->dropouts));
+    json_object_set_new(o, "dropout_ms", num(q->dropout_ms, 1));
+    json_object_set_new(o, "dropouts_per_min", num(q->dropouts_per_min, 3));
+    json_object_set_new(o, "level_drift_db", num_or_null(q->has_drift, q->level_drift_db, 2));
+    json_object_set_new(o, "speech_sec", num(q->speech_sec, 3));
+    return o;
+}
+
 static json_t *leg_json(const cq_report *r, const cq_leg_report *l)
 {
     json_t *o = json_object();
@@ -188,6 +213,7 @@ static json_t *leg_json(const cq_report *r, const cq_leg_report *l)
     json_object_set_new(o, "vad", l->has_vad ? vad_json(r) : json_null());
     json_object_set_new(o, "nisqa", leg_nisqa_json(r, l));
     json_object_set_new(o, "nisqa_note", l->nisqa_note ? json_string(l->nisqa_note) : json_null());
+    json_object_set_new(o, "quality", leg_quality_json(l));
     if (l->has_silence) {
         json_t *arr = json_array();
         for (size_t i = 0; i < l->silence.count; i++) {
@@ -409,6 +435,18 @@ static void text_legs(cq__sb *b, const cq_report *r)
                                                                 l->nisqa.coloration,
                                                                 l->nisqa.loudness);
             else snprintf(c[i], 64, "-"));
+    }
+    if (r->analyzers & CQ_AN_QUALITY) {
+        ROW("noise floor / SNR",
+            if (l->quality.has_noise_floor && l->quality.has_snr)
+                snprintf(c[i], 64, "%.1f dBFS / %.1f dB", l->quality.noise_floor_db,
+                         l->quality.snr_db);
+            else snprintf(c[i], 64, "-"));
+        ROW("bandwidth", if (l->quality.has_bandwidth) snprintf(c[i], 64, "%.0f Hz",
+                                                                l->quality.bandwidth_hz);
+            else snprintf(c[i], 64, "-"));
+        ROW("dropouts", snprintf(c[i], 64, "%zu (%.0f ms)", l->quality.dropouts,
+                                 l->quality.dropout_ms));
     }
     if (r->analyzers & CQ_AN_SILENCE) {
         ROW("silences", snprintf(c[i], 64, "%zu, %.1f s (%.0f%%)", l->silence.count,

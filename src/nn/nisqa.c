@@ -22,7 +22,6 @@
 #include <fftw3.h>
 #include <math.h>
 #include <nettle/sha2.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -240,9 +239,6 @@ static int arg_pair(loader *L, const cq__pv *args, const char *key, int out[2])
                        L->file, key);
 }
 
-static pthread_mutex_t g_fftw_lock = PTHREAD_MUTEX_INITIALIZER; /* FFTW's planner is not
-                                                                   thread-safe */
-
 static int load_model(cq_nisqa_model *m, loader *L, const cq__pv *args)
 {
     int rc;
@@ -349,9 +345,9 @@ static int load_model(cq_nisqa_model *m, loader *L, const cq__pv *args)
     float *in = fftwf_alloc_real((size_t)nf);
     fftwf_complex *out = fftwf_alloc_complex((size_t)nf / 2 + 1);
     if (in && out) {
-        pthread_mutex_lock(&g_fftw_lock);
+        cq__fft_lock();
         m->plan = fftwf_plan_dft_r2c_1d(nf, in, out, FFTW_ESTIMATE);
-        pthread_mutex_unlock(&g_fftw_lock);
+        cq__fft_unlock();
     }
     fftwf_free(in);
     fftwf_free(out);
@@ -386,9 +382,9 @@ void cq_nisqa_model_free(cq_nisqa_model *m)
     for (int h = 0; h < N_OUT; h++)
         free_lin(&m->head1[h]), free_lin(&m->head2[h]), free_lin(&m->head3[h]);
     if (m->plan) {
-        pthread_mutex_lock(&g_fftw_lock);
+        cq__fft_lock();
         fftwf_destroy_plan(m->plan);
-        pthread_mutex_unlock(&g_fftw_lock);
+        cq__fft_unlock();
     }
     cq__free(m);
 }
