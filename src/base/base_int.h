@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "callqa/cq_base.h"
 #include "callqa/cq_status.h"
@@ -53,6 +54,13 @@ int cq__err_set(cq_err *err, int code, const char *fmt, ...) CQ__PRINTF(3, 4);
 
 /* Log through the user's callback if one is set and the level passes. */
 void cq__log(cq_log_level level, const char *fmt, ...) CQ__PRINTF(2, 3);
+
+/* Read a whole regular file of at most max_bytes into *out (free with cq__free). Returns
+ * CQ_OK or an error with `err` naming the file and the reason. */
+int cq__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *n, cq_err *err);
+
+/* sha256 of data as 64 lowercase hex digits and a NUL. */
+void cq__sha256_hex(const void *data, size_t n, char out[65]);
 
 /* FFTW's planner is not thread-safe: every plan is made and destroyed under this lock. */
 void cq__fft_lock(void);

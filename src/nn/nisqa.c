@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fftw3.h>
 #include <math.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -402,13 +401,7 @@ cq_nisqa_model *cq_nisqa_model_load_memory(const void *data, size_t size, const 
         cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
         return NULL;
     }
-    struct sha256_ctx h;
-    uint8_t dig[SHA256_DIGEST_SIZE];
-    sha256_init(&h);
-    sha256_update(&h, size, data);
-    sha256_digest(&h, sizeof(dig), dig);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
-        snprintf(m->sha256 + 2 * i, 3, "%02x", dig[i]);
+    cq__sha256_hex(data, size, m->sha256);
     cq__torchzip *z = NULL;
     if (cq__torchzip_open(data, size, file, &z, err) != CQ_OK)
         goto fail;
@@ -432,30 +425,10 @@ fail:
 
 cq_nisqa_model *cq_nisqa_model_load(const char *path, cq_err *err)
 {
-    cq_err_clear(err);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        cq__err_set(err, e == ENOENT ? CQ_ERR_NOT_FOUND : CQ_ERR_IO, "%s: %s", path,
-                    strerror(e));
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (cq__read_file(path, CQ_NISQA_MODEL_MAX_BYTES, &buf, &n, err) != CQ_OK)
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        (uint64_t)st.st_size > CQ_NISQA_MODEL_MAX_BYTES) {
-        fclose(f);
-        cq__err_set(err, CQ_ERR_FORMAT, "%s: not a NISQA checkpoint (size)", path);
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = cq__malloc(n);
-    if (!buf || fread(buf, 1, n, f) != n) {
-        fclose(f);
-        cq__free(buf);
-        cq__err_set(err, buf ? CQ_ERR_IO : CQ_ERR_NOMEM, "%s: cannot read the file", path);
-        return NULL;
-    }
-    fclose(f);
     cq_nisqa_model *m = cq_nisqa_model_load_memory(buf, n, path, err);
     cq__free(buf);
     return m;
@@ -701,6 +674,20 @@ int cq_nisqa_push(cq_nisqa *s, const float *x, size_t n)
  * zero-padded input (no im2col), and pooling runs along the segment vectors.
  */
 
+/* v[i] = exp(v[i] - max v) in place; returns the sum (softmax = v / sum). */
+static double exp_shifted(float *v, size_t n)
+{
+    float mx = -HUGE_VALF;
+    for (size_t i = 0; i < n; i++)
+        mx = v[i] > mx ? v[i] : mx;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = expf(v[i] - mx);
+        sum += v[i];
+    }
+    return sum;
+}
+
 /* Copy in [c][H][W][nb] into P [c][H + 2 ph][W + 2 pw][nb] with zero borders. */
 static void pad_input(const float *in, int c, int H, int W, int ph, int pw, int nb, float *P)
 {
@@ -906,15 +893,8 @@ static void att_range(void *arg, size_t b0, size_t b1, int worker)
                 q[r * hd + c] = j->qkv[(r0 + r) * 3 * d + (size_t)j->h * hd + c] * j->scale;
         cq__gemm(nr, N, hd, q, hd, j->kt, N, sc, N, 0);
         for (size_t r = 0; r < nr; r++) { /* softmax along the row */
-            float *row = sc + r * N, mx = -HUGE_VALF;
-            for (size_t k = 0; k < N; k++)
-                mx = row[k] > mx ? row[k] : mx;
-            double sum = 0;
-            for (size_t k = 0; k < N; k++) {
-                row[k] = expf(row[k] - mx);
-                sum += row[k];
-            }
-            float inv = (float)(1.0 / sum);
+            float *row = sc + r * N;
+            float inv = (float)(1.0 / exp_shifted(row, N));
             for (size_t k = 0; k < N; k++)
                 row[k] *= inv;
         }
@@ -989,14 +969,7 @@ static int pool_head(const cq_nisqa_model *m, int h, const float *x, size_t N, d
     }
     linear(&m->head1[h], x, N, hid, 1);
     linear(&m->head2[h], hid, N, w, 0);
-    float mx = -HUGE_VALF;
-    for (size_t j = 0; j < N; j++)
-        mx = w[j] > mx ? w[j] : mx;
-    double sum = 0;
-    for (size_t j = 0; j < N; j++) {
-        w[j] = expf(w[j] - mx);
-        sum += w[j];
-    }
+    double sum = exp_shifted(w, N);
     double y = m->head3[h].b[0];
     for (int c = 0; c < d; c++) {
         double pooled = 0;

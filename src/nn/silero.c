@@ -20,7 +20,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -154,13 +153,7 @@ cq_vad_model *cq_vad_model_load_memory(const void *data, size_t size, const char
         cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
         return NULL;
     }
-    struct sha256_ctx h;
-    uint8_t dig[SHA256_DIGEST_SIZE];
-    sha256_init(&h);
-    sha256_update(&h, size, data);
-    sha256_digest(&h, sizeof(dig), dig);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
-        snprintf(m->sha256 + 2 * i, 3, "%02x", dig[i]);
+    cq__sha256_hex(data, size, m->sha256);
     m->version = "unknown";
     for (size_t i = 0; i < sizeof(k_known) / sizeof(k_known[0]); i++)
         if (!strcmp(m->sha256, k_known[i].sha256))
@@ -190,35 +183,10 @@ fail:
 
 cq_vad_model *cq_vad_model_load(const char *path, cq_err *err)
 {
-    cq_err_clear(err);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        cq__err_set(err, e == ENOENT ? CQ_ERR_NOT_FOUND : CQ_ERR_IO, "%s: %s", path,
-                    strerror(e));
+    uint8_t *buf = NULL;
+    size_t n = 0;
+    if (cq__read_file(path, CQ_VAD_MODEL_MAX_BYTES, &buf, &n, err) != CQ_OK)
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
-        cq__err_set(err, CQ_ERR_IO, "%s: not a regular file", path);
-        return NULL;
-    }
-    if (st.st_size <= 0 || (uint64_t)st.st_size > CQ_VAD_MODEL_MAX_BYTES) {
-        fclose(f);
-        cq__err_set(err, st.st_size <= 0 ? CQ_ERR_EMPTY : CQ_ERR_TOO_LARGE,
-                    "%s: %lld bytes is not a Silero VAD model", path, (long long)st.st_size);
-        return NULL;
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = cq__malloc(n);
-    if (!buf || fread(buf, 1, n, f) != n) {
-        fclose(f);
-        cq__free(buf);
-        cq__err_set(err, buf ? CQ_ERR_IO : CQ_ERR_NOMEM, "%s: cannot read the file", path);
-        return NULL;
-    }
-    fclose(f);
     cq_vad_model *m = cq_vad_model_load_memory(buf, n, path, err);
     cq__free(buf);
     return m;
