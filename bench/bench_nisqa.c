@@ -8,22 +8,9 @@
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "callqa/callqa.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -55,12 +42,12 @@ int main(int argc, char **argv)
     cq_nisqa_scores sc = {0};
     for (int r = 0; r < runs; r++) {
         cq_nisqa_reset(s);
-        double t0 = now();
+        double t0 = bench_wall_sec();
         if (cq_nisqa_push(s, x, (size_t)in.frames) != CQ_OK || cq_nisqa_finish(s, &sc) != CQ_OK)
             return 1;
-        t[r] = now() - t0;
+        t[r] = bench_wall_sec() - t0;
     }
-    qsort(t, (size_t)runs, sizeof(double), cmp_d);
+    qsort(t, (size_t)runs, sizeof(double), bench_cmp_double);
     printf("nisqa-c threads %d: audio %.1f s, total %.3f s, mos %.4f\n", threads,
            (double)in.frames / in.samplerate, t[runs / 2], sc.mos);
     free(t), free(x);

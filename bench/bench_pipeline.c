@@ -11,22 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "callqa/callqa.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* FNV-1a over the report with its timing field blanked. */
 static uint64_t hash_report(const char *json)
@@ -79,19 +66,19 @@ int main(int argc, char **argv)
         for (int r = 0; r < runs; r++) {
             cq_report *rep = NULL;
             cq_err err;
-            double t0 = now();
+            double t0 = bench_wall_sec();
             if (cq_engine_analyze(e, &src, &rep, &err) != CQ_OK) {
                 fprintf(stderr, "%s\n", err.msg);
                 return 1;
             }
-            t[r] = now() - t0;
+            t[r] = bench_wall_sec() - t0;
             audio = rep->duration_sec;
             char *js = cq_report_to_json(rep);
             h = hash_report(js);
             cq_report_free_string(js);
             cq_report_destroy(rep);
         }
-        qsort(t, (size_t)runs, sizeof(double), cmp_d);
+        qsort(t, (size_t)runs, sizeof(double), bench_cmp_double);
         double med = t[runs / 2];
         printf("%-40s audio %8.1f s  median %9.3f ms  best %9.3f ms  %8.0fx real time  hash "
                "%016llx\n",

@@ -12,22 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "callqa/callqa.h"
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -64,12 +51,12 @@ int main(int argc, char **argv)
     double *t = malloc((size_t)runs * sizeof(double));
     for (int r = 0; r < runs; r++) {
         cq_vad_reset(v);
-        double t0 = cpu_now();
+        double t0 = bench_cpu_sec();
         if (cq_vad_process(v, x, nc, p) != CQ_OK)
             return 1;
-        t[r] = cpu_now() - t0;
+        t[r] = bench_cpu_sec() - t0;
     }
-    qsort(t, (size_t)runs, sizeof(double), cmp_d);
+    qsort(t, (size_t)runs, sizeof(double), bench_cmp_double);
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < nc; i++) {
         uint32_t q = (uint32_t)(p[i] * 1e4f + 0.5f); /* 1e-4 resolution */
