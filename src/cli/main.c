@@ -497,7 +497,7 @@ static int cmd_analyze(int argc, char **argv)
     int ecode = 0;
     cq_engine *engine = cq_engine_create(&ep, &ecode);
     if (!engine) {
-        fprintf(stderr, "callqa: cannot start: %s (check the --vad-* options)\n",
+        fprintf(stderr, "callqa: cannot start: %s (check the --vad-* and --nisqa-* options)\n",
                 cq_strerror(ecode));
         free(calls);
         plan_paths_free(&pp);

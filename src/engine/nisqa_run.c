@@ -31,6 +31,8 @@ static int close_window(cq__nisqa_run *r)
     cq_nisqa_scores sc;
     int rc = cq_nisqa_finish(r->s, &sc);
     cq_nisqa_reset(r->s);
+    uint64_t start = r->win_start;
+    r->win_start = r->pos; /* the next window starts here, scored or not */
     if (rc == CQ_ERR_EMPTY)
         return CQ_OK;
     if (rc != CQ_OK)
@@ -38,11 +40,10 @@ static int close_window(cq__nisqa_run *r)
     if (cq__grow((void **)&r->w, &r->cap, r->nw + 1, sizeof(*r->w)) != CQ_OK)
         return CQ_ERR_NOMEM;
     cq_nisqa_window *w = &r->w[r->nw++];
-    w->start_sec = (double)r->win_start / r->rate;
+    w->start_sec = (double)start / r->rate;
     w->end_sec = (double)r->pos / r->rate;
     w->speech_sec = 0;
     w->scores = sc;
-    r->win_start = r->pos;
     return CQ_OK;
 }
 
