@@ -8,12 +8,12 @@ all:
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: all
-	cd $(BUILD) && ctest --output-on-failure --no-tests=error
+	cd $(BUILD) && ctest --output-on-failure --no-tests=error --timeout 900
 
 asan:
 	cmake -S . -B build-asan -DCQ_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQ_BENCH=OFF >/dev/null
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure --no-tests=error
+	cd build-asan && ctest --output-on-failure --no-tests=error --timeout 900
 
 bench: all
 	bench/run.sh

@@ -4,8 +4,9 @@
  *   callqa analyze [options] FILE|DIR...     one report per call
  *   callqa analyze [options] --in A --out B  a call given as two leg files
  *
- * Calls run in parallel on --jobs worker threads (one call per thread, the engine shared);
- * reports are printed in input order as they complete. A failing call prints one error line
+ * Batches run --jobs calls at once, each in a child process of its own (see spawn_call), or
+ * with --no-isolate on worker threads sharing one engine; reports are printed in input order
+ * as they complete. A failing call prints one error line
  * and the batch goes on; the exit status is 1 if any call failed, 2 on a usage error.
  */
 #define _GNU_SOURCE
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,7 +42,7 @@ typedef struct batch {
     const plan_call *calls;
     size_t n;
     int json;
-    int isolate;      /* one child process per call (batches), see analyze_isolated */
+    int isolate;      /* one child process per call (batches), see spawn_call */
     result *res;
     atomic_size_t next;
     pthread_mutex_t mu;
@@ -153,25 +155,32 @@ static char *get_str(const char **p, const char *end)
 }
 
 /*
- * Analyze call i in a child process, so that a crash inside a decoding library (libsndfile and
- * its codecs have open fuzzing bugs upstream) fails this call only, not the batch.
- * The child sends audio_sec, text and error back through a pipe.
+ * Isolated batches: each call is analysed in a child process, so that a crash inside a decoding
+ * library (libsndfile and its codecs have open fuzzing bugs upstream) fails that call only.
+ * The children are forked by the main thread of a process that has started no thread of its
+ * own: forking from one of several threads can leave a lock (an allocator's, a library's) held
+ * forever in the child. The child sends audio_sec, text and error back through a pipe.
  */
-static void analyze_isolated(const batch *b, size_t i, result *r)
+typedef struct child {
+    pid_t pid;
+    int fd;
+    size_t i;
+    char *buf;
+    size_t len, cap;
+} child;
+
+static int spawn_call(const batch *b, size_t i, child *c)
 {
-    const plan_call *c = &b->calls[i];
-    const char *name = c->path ? c->path : c->in;
+    const plan_call *pc = &b->calls[i];
+    const char *name = pc->path ? pc->path : pc->in;
     int fds[2];
-    if (pipe(fds) != 0) {
-        analyze_call(b, i, r);
-        return;
-    }
+    if (pipe(fds) != 0)
+        return -1;
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
         close(fds[1]);
-        analyze_call(b, i, r);
-        return;
+        return -1;
     }
     if (pid == 0) {
         close(fds[0]);
@@ -187,28 +196,39 @@ static void analyze_isolated(const batch *b, size_t i, result *r)
         _exit(0);
     }
     close(fds[1]);
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 65536 > cap) {
-            char *nb = realloc(buf, cap = len + 65536 * 2);
-            if (!nb)
-                break;
-            buf = nb;
-        }
-        ssize_t got = read(fds[0], buf + len, cap - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        len += (size_t)got;
+    *c = (child){.pid = pid, .fd = fds[0], .i = i};
+    return 0;
+}
+
+/* Read what the child sent; returns 1 at end of stream (or on a read error), 0 to go on. */
+static int child_read(child *c)
+{
+    if (c->len + 65536 > c->cap) {
+        char *nb = realloc(c->buf, c->cap = c->len + 65536 * 2);
+        if (!nb)
+            return 1;
+        c->buf = nb;
     }
-    close(fds[0]);
+    ssize_t got = read(c->fd, c->buf + c->len, c->cap - c->len);
+    if (got < 0 && errno == EINTR)
+        return 0;
+    if (got <= 0)
+        return 1;
+    c->len += (size_t)got;
+    return 0;
+}
+
+/* The child closed its pipe: reap it and turn what it sent (or how it died) into r. */
+static void child_finish(const batch *b, child *c, result *r)
+{
+    const plan_call *pc = &b->calls[c->i];
+    const char *name = pc->path ? pc->path : pc->in;
+    close(c->fd);
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
         ;
-    const char *p = buf, *end = buf + len;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && len >= sizeof(double)) {
+    const char *p = c->buf, *end = c->buf + c->len;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && c->len >= sizeof(double)) {
         memcpy(&r->audio_sec, p, sizeof(double));
         p += sizeof(double);
         r->text = get_str(&p, end);
@@ -229,16 +249,15 @@ static void analyze_isolated(const batch *b, size_t i, result *r)
         if (b->json)
             r->text = json_error_line(name, &err);
     }
-    free(buf);
+    free(c->buf);
+    c->buf = NULL;
+    r->done = 1;
 }
 
 static void run_call(batch *b, size_t i)
 {
     result *r = &b->res[i];
-    if (b->isolate)
-        analyze_isolated(b, i, r);
-    else
-        analyze_call(b, i, r);
+    analyze_call(b, i, r);
     pthread_mutex_lock(&b->mu);
     r->done = 1;
     pthread_cond_broadcast(&b->cv);
@@ -264,6 +283,79 @@ static void progress(size_t done, size_t n, double audio, double t0)
             "##############################", width - fill, "", done, n, audio / 3600.0,
             now_sec() - t0);
     fflush(stderr);
+}
+
+/* Reports are printed in input order: everything done from `printed` on goes out now. */
+typedef struct printer {
+    size_t printed, failed;
+    double audio, last_bar, t0;
+    int bar, out_tty;
+} printer;
+
+static void print_ready(batch *b, printer *pr)
+{
+    while (pr->printed < b->n) {
+        pthread_mutex_lock(&b->mu);
+        int done = b->res[pr->printed].done;
+        pthread_mutex_unlock(&b->mu);
+        if (!done)
+            return;
+        result *r = &b->res[pr->printed];
+        if (pr->bar && (r->error || pr->out_tty))
+            fprintf(stderr, "\r\033[K"); /* a line on the terminal replaces the bar */
+        if (r->error) {
+            pr->failed++;
+            fprintf(stderr, "%s\n", r->error);
+        }
+        if (r->text)
+            printf("%s\n", r->text);
+        fflush(stdout);
+        pr->audio += r->audio_sec;
+        pr->printed++;
+        if (pr->bar && (pr->printed == b->n || now_sec() - pr->last_bar > 0.1)) {
+            progress(pr->printed, b->n, pr->audio, pr->t0); /* at most 10 redraws/s */
+            pr->last_bar = now_sec();
+        }
+        free(r->error);
+        free(r->text);
+        r->error = r->text = NULL;
+    }
+}
+
+/* Isolated batch: up to `jobs` children at once, all forked from this (only) thread. */
+static void run_isolated(batch *b, long jobs, printer *pr)
+{
+    child kids[MAX_JOBS];
+    struct pollfd pfd[MAX_JOBS];
+    long running = 0;
+    size_t next = 0;
+    while (next < b->n || running > 0) {
+        while (running < jobs && next < b->n) {
+            if (spawn_call(b, next, &kids[running]) == 0) {
+                running++;
+            } else { /* no process to spare: analyse it here, unisolated */
+                analyze_call(b, next, &b->res[next]);
+                b->res[next].done = 1;
+            }
+            next++;
+        }
+        print_ready(b, pr);
+        if (running == 0)
+            continue;
+        for (long k = 0; k < running; k++)
+            pfd[k] = (struct pollfd){.fd = kids[k].fd, .events = POLLIN};
+        if (poll(pfd, (nfds_t)running, -1) < 0)
+            continue; /* EINTR */
+        for (long k = running - 1; k >= 0; k--) {
+            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+                continue;
+            if (child_read(&kids[k])) {
+                child_finish(b, &kids[k], &b->res[kids[k].i]);
+                kids[k] = kids[--running];
+            }
+        }
+        print_ready(b, pr);
+    }
 }
 
 static void usage(FILE *f)
@@ -520,41 +612,28 @@ static int cmd_analyze(int argc, char **argv)
         fprintf(stderr, "callqa: out of memory\n");
         return 2;
     }
-    if (jobs > 1) /* one job (or one call): no thread to start, it runs here */
-        for (long j = 0; j < jobs; j++)
-            if (pthread_create(&tids[j], NULL, worker, &b) == 0)
-                started++;
-    if (started == 0 && n)
-        worker(&b);
-
-    const int bar = !quiet && n > 1 && isatty(STDERR_FILENO);
-    const int out_tty = isatty(STDOUT_FILENO);
-    size_t printed = 0, failed = 0;
-    double audio = 0, last_bar = 0;
-    while (printed < n) {
-        pthread_mutex_lock(&b.mu);
-        while (!b.res[printed].done)
-            pthread_cond_wait(&b.cv, &b.mu);
-        pthread_mutex_unlock(&b.mu);
-        result *r = &b.res[printed];
-        if (bar && (r->error || out_tty))
-            fprintf(stderr, "\r\033[K"); /* a line on the terminal replaces the bar */
-        if (r->error) {
-            failed++;
-            fprintf(stderr, "%s\n", r->error);
+    printer pr = {.bar = !quiet && n > 1 && isatty(STDERR_FILENO),
+                  .out_tty = isatty(STDOUT_FILENO), .t0 = t0};
+    if (b.isolate) {
+        run_isolated(&b, jobs, &pr);
+    } else {
+        if (jobs > 1) /* one job (or one call): no thread to start, it runs here */
+            for (long j = 0; j < jobs; j++)
+                if (pthread_create(&tids[j], NULL, worker, &b) == 0)
+                    started++;
+        if (started == 0 && n)
+            worker(&b);
+        while (pr.printed < n) {
+            pthread_mutex_lock(&b.mu);
+            while (!b.res[pr.printed].done)
+                pthread_cond_wait(&b.cv, &b.mu);
+            pthread_mutex_unlock(&b.mu);
+            print_ready(&b, &pr);
         }
-        if (r->text)
-            printf("%s\n", r->text);
-        fflush(stdout);
-        audio += r->audio_sec;
-        printed++;
-        if (bar && (printed == n || now_sec() - last_bar > 0.1)) { /* at most 10 redraws/s */
-            progress(printed, n, audio, t0);
-            last_bar = now_sec();
-        }
-        free(r->error);
-        free(r->text);
     }
+    size_t failed = pr.failed;
+    double audio = pr.audio;
+    const int bar = pr.bar;
     for (long j = 0; j < started; j++)
         pthread_join(tids[j], NULL);
     double wall = now_sec() - t0;
