@@ -20,6 +20,8 @@
 #include "cq_speech.h"
 #include "cq_nisqa.h"
 #include "cq_quality.h"
+#include "cq_tones.h"
+#include "cq_classify.h"
 
 #define CQ_VERSION_STRING "0.1.0"
 

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "callqa/callqa.h"
+#include "classify_cmd.h"
 #include "plan.h"
 
 #define MAX_JOBS 256
@@ -662,6 +663,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "classify"))
+        return cq_cli_classify(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("callqa %s\n", cq_version());
         return 0;

@@ -1,0 +1,121 @@
+/*
+ * cq_classify.h - what is on one leg, moment by moment: speech, music, tone, noise or silence,
+ * and the call events that follow from it (DTMF, ringback, busy, SIT, fax, hold music, IVR
+ * announcements). Works on 8 kHz audio as it streams, with the leg's speech probabilities
+ * (Silero VAD, one per 256-sample chunk) pushed alongside.
+ *
+ * Frames are 32 ms (256 samples, the VAD's chunk). A frame is
+ *   silence  below -40 dBFS (and not speech);
+ *   tone     inside a run of table tones or DTMF (cq_tones);
+ *   speech   VAD probability >= 0.5;
+ *   music    otherwise, when most active non-speech frames within 0.26 s either side show
+ *            three or more spectral peaks that persist from the previous frame and a spectrum
+ *            far from flat (sustained notes and their harmonics);
+ *   noise    any other active frame.
+ * Hold is music lasting 3 s or more (pieces less than 2 s apart joined); it ends at the last
+ * music frame, and the streaming classifier reports that end as soon as speech follows
+ * (within about 0.35 s of the audio) or 2 s of something else.
+ * IVR is recognised only from context, not from the voice: speech on the leg that leads
+ * straight into hold music (less than 1 s before it) or straight after a SIT. A recorded
+ * prompt elsewhere reads as speech. See docs/events.md for the measured accuracy.
+ *
+ * Thread safety: a classifier belongs to one stream.
+ */
+#ifndef CQ_CLASSIFY_H
+#define CQ_CLASSIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cq_status.h"
+#include "cq_tones.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CQ_CLASSIFY_RATE 8000
+#define CQ_CLASSIFY_FRAME 256 /* samples per frame and per VAD probability */
+
+typedef enum cq_seg_class {
+    CQ_CLS_SILENCE = 0,
+    CQ_CLS_SPEECH = 1,
+    CQ_CLS_MUSIC = 2,
+    CQ_CLS_TONE = 3,
+    CQ_CLS_NOISE = 4
+} cq_seg_class;
+#define CQ_CLS_COUNT 5
+
+typedef struct cq_class_seg {
+    cq_seg_class cls;
+    double start_sec, end_sec;
+    double confidence; /* share of the segment's frames whose own evidence agreed (0-1) */
+} cq_class_seg;
+
+typedef enum cq_event_type {
+    CQ_EV_DTMF = 1,
+    CQ_EV_RINGBACK = 2,
+    CQ_EV_BUSY = 3, /* signal "busy" or "congestion" */
+    CQ_EV_SIT = 4,
+    CQ_EV_FAX = 5,  /* signal "cng" or "ced" */
+    CQ_EV_HOLD = 6,
+    CQ_EV_IVR = 7
+} cq_event_type;
+
+typedef struct cq_call_event {
+    cq_event_type type;
+    double start_sec, end_sec;
+    char digits[64];    /* DTMF */
+    const char *signal; /* static: "busy", "congestion", "cng", "ced"; else NULL */
+    const char *region; /* cadence table of a tone: "na", "uk", "eu", "itu"; else NULL */
+    int cycles;         /* tone bursts or digits */
+    double confidence;  /* hold: share of music frames over its span; tones, DTMF: 1 */
+} cq_call_event;
+
+typedef struct cq_classify_params {
+    double silence_db;    /* non-speech frames below are silence (-40 dBFS) */
+    double hold_min_sec;  /* shortest hold (3 s) */
+    double hold_gap_sec;  /* music pieces closer than this are one hold (2 s) */
+    bool have_vad;        /* probabilities will be pushed; false: no speech class (tones only) */
+} cq_classify_params;
+
+typedef struct cq_classifier cq_classifier;
+
+CQ_API cq_classify_params cq_classify_default_params(void);
+
+CQ_API cq_classifier *cq_classifier_create(const cq_classify_params *p, int *err);
+CQ_API void cq_classifier_destroy(cq_classifier *c);
+
+/* Add 8 kHz samples (full scale 1.0) and, in step with them, one VAD probability per 256
+ * samples (either may run ahead of the other). Frames are classified once both are in. */
+CQ_API CQ_NODISCARD int cq_classifier_push_audio(cq_classifier *c, const float *x, size_t n)
+    CQ_NONNULL(1);
+CQ_API CQ_NODISCARD int cq_classifier_push_vad(cq_classifier *c, const float *probs, size_t n)
+    CQ_NONNULL(1);
+
+/* Events completed since the last poll (valid until the next push, poll or finish). A hold
+ * that has begun but not ended is handed out once with end_sec < 0 ("hold started"), then
+ * again when it ends. */
+CQ_API CQ_NODISCARD int cq_classifier_poll(cq_classifier *c, const cq_call_event **ev, size_t *n)
+    CQ_NONNULL(1, 2, 3);
+
+/* End of the stream: close everything. Then the timeline and every event, in time order,
+ * stay valid until destroy. */
+CQ_API CQ_NODISCARD int cq_classifier_finish(cq_classifier *c) CQ_NONNULL(1);
+CQ_API const cq_class_seg *cq_classifier_timeline(const cq_classifier *c, size_t *n)
+    CQ_NONNULL(1, 2);
+CQ_API const cq_call_event *cq_classifier_events(const cq_classifier *c, size_t *n)
+    CQ_NONNULL(1, 2);
+
+/* Seconds of audio classified so far (frames decided). */
+CQ_API double cq_classifier_time(const cq_classifier *c) CQ_NONNULL(1);
+
+/* "silence", "speech", "music", "tone", "noise" */
+CQ_API const char *cq_seg_class_name(cq_seg_class c);
+/* "dtmf", "ringback", "busy", "sit", "fax", "hold", "ivr" */
+CQ_API const char *cq_event_type_name(cq_event_type t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CQ_CLASSIFY_H */

@@ -1,0 +1,81 @@
+/*
+ * cq_tones.h - tones on one leg at 8 kHz: DTMF digits (libspandsp's ITU-T Q.24 receiver),
+ * call-progress tones matched against cadence tables (North American, UK and European
+ * ringback and busy, SIT), and fax tones (CNG 1100 Hz, CED/ANS 2100 Hz; libspandsp).
+ *
+ * Call-progress detection is ours: 20 ms frames are flagged when their power sits in one or
+ * two of the table's frequencies; runs of flagged frames are re-measured over their whole
+ * length (a few Hz of resolution) to name the frequencies; the on/off pattern of runs with the
+ * same frequencies is matched against each table entry's cadence.
+ *
+ * Streaming: push samples as they come and poll for events: an event is handed out once it
+ * is complete (a cadence once no further burst can join it, 6 s after the last; DTMF digits
+ * once 2 s pass without another digit). cq_tones_finish closes everything at the end.
+ * Fax tones need both our cadence match and libspandsp's CNG / ANS receiver.
+ */
+#ifndef CQ_TONES_H
+#define CQ_TONES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cq_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cq_tones cq_tones;
+
+typedef enum cq_tone_kind {
+    CQ_TONE_DTMF = 1,     /* digits */
+    CQ_TONE_RINGBACK = 2,
+    CQ_TONE_BUSY = 3,
+    CQ_TONE_CONGESTION = 4, /* reorder / fast busy */
+    CQ_TONE_SIT = 5,      /* special information tone (intercept, vacant, no circuit) */
+    CQ_TONE_FAX_CNG = 6,  /* calling fax, 1100 Hz */
+    CQ_TONE_FAX_CED = 7   /* answering fax/modem, 2100 Hz */
+} cq_tone_kind;
+
+typedef struct cq_tone_event {
+    cq_tone_kind kind;
+    double start_sec, end_sec; /* first tone on to last tone off */
+    char digits[64];           /* DTMF: the digits in order; else "" */
+    const char *region;        /* cadence table: "na", "uk", "eu", "itu"; NULL for DTMF/fax */
+    int cycles;                /* cadence cycles (or tone bursts) matched */
+} cq_tone_event;
+
+/* Create a detector for 8 kHz audio. NULL with *err (optional) on failure. */
+CQ_API cq_tones *cq_tones_create(int *err);
+CQ_API void cq_tones_destroy(cq_tones *t);
+
+/* Add 8 kHz samples (full scale 1.0). CQ_OK or CQ_ERR_NOMEM. */
+CQ_API CQ_NODISCARD int cq_tones_push(cq_tones *t, const float *x, size_t n) CQ_NONNULL(1);
+
+/* Events completed since the last poll, in the order they completed (valid until the next
+ * push, poll or finish). */
+CQ_API CQ_NODISCARD int cq_tones_poll(cq_tones *t, const cq_tone_event **events, size_t *n)
+    CQ_NONNULL(1, 2, 3);
+
+/* Close what is open and hand out all the events in time order (valid until destroy). The
+ * events this closing completed are also handed out by one more cq_tones_poll. */
+CQ_API CQ_NODISCARD int cq_tones_finish(cq_tones *t, const cq_tone_event **events, size_t *n)
+    CQ_NONNULL(1, 2, 3);
+
+/* The runs of tone (any table tone, before cadence matching) found so far: up to max of them
+ * into out, in time order; returns how many there are. */
+typedef struct cq_tone_run {
+    double start_sec, end_sec;
+} cq_tone_run;
+CQ_API size_t cq_tones_runs(const cq_tones *t, cq_tone_run *out, size_t max) CQ_NONNULL(1);
+
+/* Whether a tone (a table tone or a DTMF digit) is sounding at the last sample pushed. */
+CQ_API bool cq_tones_active(const cq_tones *t) CQ_NONNULL(1);
+
+/* "dtmf", "ringback", "busy", "congestion", "sit", "fax_cng", "fax_ced". */
+CQ_API const char *cq_tone_kind_name(cq_tone_kind k);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CQ_TONES_H */

@@ -1,0 +1,257 @@
+/*
+ * classify_cmd.c - `callqa classify`: call events of one live stream or one file, printed as
+ * JSON lines as soon as they are known.
+ *
+ *   callqa classify [--rate HZ] -          raw signed 16-bit little-endian mono PCM on stdin
+ *   callqa classify [--channel N] FILE     any recording callqa decodes (one channel of it)
+ *
+ * The audio is read in blocks of 20 ms, resampled to 8 kHz when needed, given to the VAD
+ * (Silero when the model is installed, else the DSP fallback) chunk by chunk and to the
+ * classifier; every event is printed with "at", the audio time when it was decided.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "callqa/callqa.h"
+#include "classify_cmd.h"
+
+#define BLOCK_MS 20
+
+typedef struct stream {
+    cq_vad *vad;
+    cq_classifier *cls;
+    cq_resample *rs;
+    float *rsbuf;
+    size_t rscap;
+    float pend[CQ_CLASSIFY_FRAME];
+    size_t npend;
+    int timeline;
+} stream;
+
+static void print_event(const cq_call_event *e, double at)
+{
+    printf("{\"type\":\"%s\"", cq_event_type_name(e->type));
+    if (e->type == CQ_EV_HOLD)
+        printf(",\"state\":\"%s\"", e->end_sec < 0 ? "start" : "end");
+    printf(",\"start\":%.3f", e->start_sec);
+    if (e->end_sec >= 0)
+        printf(",\"end\":%.3f", e->end_sec);
+    else
+        printf(",\"end\":null");
+    if (e->type == CQ_EV_DTMF)
+        printf(",\"digits\":\"%s\"", e->digits); /* 0-9 * # A-D only */
+    if (e->signal)
+        printf(",\"signal\":\"%s\"", e->signal);
+    if (e->region)
+        printf(",\"region\":\"%s\"", e->region);
+    if (e->type == CQ_EV_HOLD)
+        printf(",\"confidence\":%.2f", e->confidence);
+    printf(",\"at\":%.3f}\n", at);
+}
+
+static int drain(stream *s)
+{
+    const cq_call_event *ev;
+    size_t n;
+    int rc = cq_classifier_poll(s->cls, &ev, &n);
+    for (size_t i = 0; rc == CQ_OK && i < n; i++)
+        print_event(&ev[i], cq_classifier_time(s->cls));
+    if (n)
+        fflush(stdout);
+    return rc;
+}
+
+/* 8 kHz samples into the VAD (whole chunks) and the classifier. */
+static int feed8k(stream *s, const float *x, size_t n)
+{
+    int rc = cq_classifier_push_audio(s->cls, x, n);
+    while (rc == CQ_OK && n) {
+        size_t k = CQ_CLASSIFY_FRAME - s->npend < n ? CQ_CLASSIFY_FRAME - s->npend : n;
+        memcpy(s->pend + s->npend, x, k * sizeof(float));
+        s->npend += k, x += k, n -= k;
+        if (s->npend == CQ_CLASSIFY_FRAME) {
+            float p;
+            s->npend = 0;
+            if ((rc = cq_vad_process(s->vad, s->pend, 1, &p)) == CQ_OK)
+                rc = cq_classifier_push_vad(s->cls, &p, 1);
+        }
+    }
+    return rc == CQ_OK ? drain(s) : rc;
+}
+
+static int feed(stream *s, const float *x, size_t n)
+{
+    if (!s->rs)
+        return feed8k(s, x, n);
+    long got = cq_resample_process(s->rs, x, n, s->rsbuf, s->rscap);
+    return got < 0 ? (int)got : feed8k(s, s->rsbuf, (size_t)got);
+}
+
+static int finish(stream *s)
+{
+    int rc = CQ_OK;
+    long got;
+    while (s->rs && rc == CQ_OK && (got = cq_resample_process(s->rs, NULL, 0, s->rsbuf, s->rscap)) > 0)
+        rc = feed8k(s, s->rsbuf, (size_t)got);
+    if (rc == CQ_OK && s->npend) { /* the last chunk, zero-padded, as the engine does */
+        float p;
+        memset(s->pend + s->npend, 0, (CQ_CLASSIFY_FRAME - s->npend) * sizeof(float));
+        if ((rc = cq_vad_process(s->vad, s->pend, 1, &p)) == CQ_OK)
+            rc = cq_classifier_push_vad(s->cls, &p, 1);
+    }
+    if (rc == CQ_OK && (rc = cq_classifier_finish(s->cls)) == CQ_OK)
+        rc = drain(s);
+    if (rc == CQ_OK && s->timeline) {
+        size_t n;
+        const cq_class_seg *tl = cq_classifier_timeline(s->cls, &n);
+        for (size_t i = 0; i < n; i++)
+            printf("{\"segment\":\"%s\",\"start\":%.3f,\"end\":%.3f,\"confidence\":%.2f}\n",
+                   cq_seg_class_name(tl[i].cls), tl[i].start_sec, tl[i].end_sec,
+                   tl[i].confidence);
+    }
+    return rc;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: callqa classify [options] -|FILE\n"
+          "  -              raw signed 16-bit little-endian mono PCM on stdin\n"
+          "  --rate HZ      sample rate of stdin PCM (default 8000)\n"
+          "  --channel N    which channel of FILE (default 1)\n"
+          "  --timeline     also print the speech/music/tone/noise/silence segments at the end\n"
+          "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
+          "Prints one JSON line per event as soon as it is decided; \"at\" is the audio time\n"
+          "of the decision. A hold prints twice: when it starts and when it ends.\n",
+          f);
+}
+
+int cq_cli_classify(int argc, char **argv)
+{
+    enum { O_TIMELINE = 256, O_MODEL };
+    static const struct option opts[] = {{"rate", required_argument, NULL, 'r'},
+                                         {"channel", required_argument, NULL, 'c'},
+                                         {"timeline", no_argument, NULL, O_TIMELINE},
+                                         {"model-dir", required_argument, NULL, O_MODEL},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    long rate = 8000, channel = 1;
+    const char *model_dir = NULL;
+    stream s = {0};
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "r:c:h", opts, NULL)) != -1) {
+        char *end;
+        switch (o) {
+        case 'r':
+        case 'c': {
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1 || v > (o == 'r' ? 384000 : 2)) {
+                fprintf(stderr, "callqa: --%s: expected %s\n", o == 'r' ? "rate" : "channel",
+                        o == 'r' ? "1000..384000" : "1 or 2");
+                return 2;
+            }
+            *(o == 'r' ? &rate : &channel) = v;
+            break;
+        }
+        case O_TIMELINE: s.timeline = 1; break;
+        case O_MODEL: model_dir = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *src = argv[optind];
+    if (rate < 1000) {
+        fprintf(stderr, "callqa: --rate: expected 1000..384000\n");
+        return 2;
+    }
+
+    cq_audio *a = NULL;
+    cq_err err;
+    cq_err_clear(&err);
+    if (strcmp(src, "-") != 0) {
+        if (!(a = cq_audio_open(src, &err))) {
+            fprintf(stderr, "callqa: %s\n", err.msg);
+            return 1;
+        }
+        const cq_audio_info *info = cq_audio_get_info(a);
+        if (channel > info->channels) {
+            fprintf(stderr, "callqa: %s has %d channel(s)\n", src, info->channels);
+            cq_audio_close(a);
+            return 2;
+        }
+        rate = info->sample_rate_hz;
+    }
+
+    /* the VAD: Silero from the model directory, else the DSP fallback */
+    char dir[4096];
+    cq_vad_model *vm = NULL;
+    if (!model_dir && cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
+        model_dir = dir;
+    if (model_dir) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/silero_vad/v6.2/silero_vad.onnx", model_dir);
+        if (access(path, R_OK) == 0 && !(vm = cq_vad_model_load(path, &err)))
+            fprintf(stderr, "callqa: %s; using the DSP speech detector\n", err.msg);
+    }
+    if (!vm)
+        fprintf(stderr, "callqa: Silero VAD model not installed: speech from the DSP fallback\n");
+    int rc = CQ_OK;
+    s.vad = cq_vad_create(vm, CQ_CLASSIFY_RATE, &rc);
+    if (s.vad)
+        s.cls = cq_classifier_create(NULL, &rc);
+    size_t block = (size_t)(rate * BLOCK_MS / 1000);
+    if (s.cls && rate != CQ_CLASSIFY_RATE && (s.rs = cq_resample_create((double)rate, 8000, &rc))) {
+        s.rscap = block * 8000 / (size_t)rate + 1024;
+        if (!(s.rsbuf = malloc(s.rscap * sizeof(float))))
+            rc = CQ_ERR_NOMEM;
+    }
+    const int nch = a ? cq_audio_get_info(a)->channels : 1;
+    float *x = malloc(block * (size_t)nch * sizeof(float));
+    int16_t *raw = malloc(block * sizeof(int16_t));
+    if (!x || !raw)
+        rc = CQ_ERR_NOMEM;
+    while (rc == CQ_OK) {
+        size_t got = 0;
+        if (a) {
+            int64_t r = cq_audio_read(a, x, block, &err);
+            if (r < 0) {
+                fprintf(stderr, "callqa: %s\n", err.msg);
+                rc = (int)r;
+                break;
+            }
+            for (int64_t i = 0; i < r; i++)
+                x[i] = x[i * nch + channel - 1];
+            got = (size_t)r;
+        } else {
+            got = fread(raw, sizeof(int16_t), block, stdin);
+            for (size_t i = 0; i < got; i++)
+                x[i] = (float)raw[i] / 32768.0f;
+        }
+        if (!got)
+            break;
+        rc = feed(&s, x, got);
+    }
+    if (rc == CQ_OK)
+        rc = finish(&s);
+    if (rc != CQ_OK && !err.msg[0])
+        fprintf(stderr, "callqa: classify: %s\n", cq_strerror(rc));
+    free(x);
+    free(raw);
+    free(s.rsbuf);
+    cq_resample_destroy(s.rs);
+    cq_classifier_destroy(s.cls);
+    cq_vad_destroy(s.vad);
+    cq_vad_model_free(vm);
+    cq_audio_close(a);
+    return rc == CQ_OK ? 0 : 1;
+}

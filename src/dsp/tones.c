@@ -1,0 +1,614 @@
+/*
+ * tones.c - DTMF (libspandsp), call-progress and fax tones (ours) on one 8 kHz leg.
+ *
+ * DESIGN
+ * Frames: 20 ms (160 samples), Hann window. For every tone the tables know (a single frequency
+ * or a pair), the frame's power at those frequencies (Goertzel, normalised so a pure tone of
+ * power P reads P) over the frame's power is its purity; a frame at -50 dBFS or louder whose
+ * best purity reaches 0.6 is "tonal". 20 ms cannot tell 440 from 450 Hz, so a run of tonal
+ * frames (gaps of one frame bridged) is measured again over its whole length, up to 4 s, where
+ * the resolution is a few Hz: the table tone with the highest purity (at least 0.7; each
+ * component of a pair at least 10 % of the pair) names the run, or the run is dropped.
+ * Named runs become events by their cadence:
+ *   na ringback 440+480 Hz 2 s on / 4 s off     na busy 480+620 0.5/0.5   congestion 0.25/0.25
+ *   uk ringback 400+450 0.4/0.2/0.4/2.0         uk busy 400 0.375/0.375
+ *   eu ringback 425 1/4                          eu busy 425 0.5/0.5        congestion 0.25/0.25
+ *   sit: 913.8 or 985.2, then 1370.6 or 1428.5, then 1776.7 Hz, 274-380 ms each
+ *   fax cng 1100 0.5 on / 3 off                  fax ced 2100 Hz, 2.6 s or more
+ * Durations are accepted within about 20 %, the last burst of a run may be cut short (the call
+ * was answered or the recording ended).
+ */
+#include <math.h>
+#include <spandsp.h>
+#include <string.h>
+
+#include "../base/base_int.h"
+#include "callqa/cq_tones.h"
+
+#define RATE 8000
+#define FR 160                /* frame, samples */
+#define MIN_DB -50.0
+#define FRAME_PURITY 0.6
+#define RUN_PURITY 0.7
+#define RUN_MAX (RATE / 2)    /* samples kept to name a run: its first 0.5 s */
+#define CHAIN_GAP_SEC 6.0     /* bursts further apart are separate */
+#define DTMF_GAP_SEC 2.0      /* digits closer than this form one event */
+#define DTMF_LAG 240          /* samples from a digit's edge to libspandsp's report of it */
+
+typedef struct tone_id {
+    double f1, f2; /* f2 = 0 for a single frequency */
+} tone_id;
+
+enum {
+    T_NA_RING, T_NA_BUSY, T_UK_RING, T_UK_BUSY, T_EU, T_SIT1A, T_SIT1B, T_SIT2A, T_SIT2B,
+    T_SIT3, T_CNG, T_CED, T_DIAL, N_IDS
+};
+
+static const tone_id k_ids[N_IDS] = {
+    [T_NA_RING] = {440, 480}, [T_NA_BUSY] = {480, 620}, [T_UK_RING] = {400, 450},
+    [T_UK_BUSY] = {400, 0},   [T_EU] = {425, 0},        [T_SIT1A] = {913.8, 0},
+    [T_SIT1B] = {985.2, 0},   [T_SIT2A] = {1370.6, 0},  [T_SIT2B] = {1428.5, 0},
+    [T_SIT3] = {1776.7, 0},   [T_CNG] = {1100, 0},      [T_CED] = {2100, 0},
+    [T_DIAL] = {350, 440}, /* North American dial tone: recognised, never reported */
+};
+
+typedef struct seg {
+    int id;
+    double start, end; /* s */
+} seg;
+
+struct cq_tones {
+    dtmf_rx_state_t *dtmf;
+    uint64_t pos;              /* samples pushed */
+    float frame[FR];
+    int nframe;
+    float win[FR];
+    double win_sum, win2_sum;
+    /* the current run of tonal frames */
+    int in_run, gap_frames;
+    double run_f;              /* centre frequency of the tone the run began with */
+    uint64_t run_start, run_end;
+    float *run;                /* its first RUN_MAX samples */
+    size_t run_len;
+    seg *segs;
+    size_t nsegs, capsegs;
+    size_t judged;             /* segs before this one have been matched to cadences */
+    /* DTMF digits as they start and stop; digits closer than DTMF_GAP_SEC gather in dtmf_ev */
+    int digit;                 /* current digit, 0 when none */
+    uint64_t digit_start;
+    cq_tone_event dtmf_ev;
+    int dtmf_open;
+    /* fax tones confirmed by libspandsp's detectors (times in s) */
+    modem_connect_tones_rx_state_t *cng, *ced;
+    double *fax_at[2];
+    size_t nfax[2], capfax[2];
+    cq_tone_event *ev;         /* in the order they were settled */
+    cq_tone_event *sorted;     /* the same in time order, from cq_tones_finish */
+    size_t nev, capev, polled;
+    int finished;
+    int nomem;                 /* an allocation inside a callback failed */
+};
+
+const char *cq_tone_kind_name(cq_tone_kind k)
+{
+    switch (k) {
+    case CQ_TONE_DTMF: return "dtmf";
+    case CQ_TONE_RINGBACK: return "ringback";
+    case CQ_TONE_BUSY: return "busy";
+    case CQ_TONE_CONGESTION: return "congestion";
+    case CQ_TONE_SIT: return "sit";
+    case CQ_TONE_FAX_CNG: return "fax_cng";
+    case CQ_TONE_FAX_CED: return "fax_ced";
+    }
+    return "unknown";
+}
+
+static int add_event(cq_tones *t, cq_tone_kind k, double a, double b, const char *region,
+                     int cycles)
+{
+    if (cq__grow((void **)&t->ev, &t->capev, t->nev + 1, sizeof(*t->ev)) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    cq_tone_event *e = &t->ev[t->nev++];
+    memset(e, 0, sizeof(*e));
+    e->kind = k, e->start_sec = a, e->end_sec = b, e->region = region, e->cycles = cycles;
+    return CQ_OK;
+}
+
+static int commit_dtmf(cq_tones *t)
+{
+    if (!t->dtmf_open)
+        return CQ_OK;
+    t->dtmf_open = 0;
+    if (cq__grow((void **)&t->ev, &t->capev, t->nev + 1, sizeof(*t->ev)) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    t->ev[t->nev++] = t->dtmf_ev;
+    return CQ_OK;
+}
+
+/* DTMF from spandsp's realtime callback: a digit code when a tone starts, 0 when it ends. */
+static void dtmf_report(void *user, int code, int level, int delay)
+{
+    (void)level;
+    cq_tones *t = user;
+    (void)delay; /* in this interface: how long the previous state lasted */
+    uint64_t at = t->pos > DTMF_LAG ? t->pos - DTMF_LAG : 0;
+    if (code) {
+        t->digit = code;
+        t->digit_start = at;
+        return;
+    }
+    if (!t->digit)
+        return;
+    double a = (double)t->digit_start / RATE, b = (double)at / RATE;
+    cq_tone_event *e = &t->dtmf_ev;
+    size_t l = strlen(e->digits);
+    if (t->dtmf_open && a - e->end_sec < DTMF_GAP_SEC && l + 1 < sizeof(e->digits)) {
+        e->digits[l] = (char)t->digit;
+        e->digits[l + 1] = 0;
+        e->end_sec = b;
+        e->cycles++;
+    } else {
+        if (commit_dtmf(t) != CQ_OK)
+            t->nomem = 1;
+        memset(e, 0, sizeof(*e));
+        *e = (cq_tone_event){.kind = CQ_TONE_DTMF, .start_sec = a, .end_sec = b, .cycles = 1};
+        e->digits[0] = (char)t->digit;
+        t->dtmf_open = 1;
+    }
+    t->digit = 0;
+}
+
+/* libspandsp's CNG and ANS (CED) receivers: note when each fires. */
+static void fax_report(cq_tones *t, int which, int tone, int delay)
+{
+    if (tone == MODEM_CONNECT_TONES_NONE)
+        return;
+    if (cq__grow((void **)&t->fax_at[which], &t->capfax[which], t->nfax[which] + 1,
+                 sizeof(double)) != CQ_OK) {
+        t->nomem = 1;
+        return;
+    }
+    uint64_t at = t->pos > (uint64_t)(delay > 0 ? delay : 0) ? t->pos - (uint64_t)delay : 0;
+    t->fax_at[which][t->nfax[which]++] = (double)at / RATE;
+}
+
+static void cng_report(void *user, int tone, int level, int delay)
+{
+    (void)level;
+    fax_report(user, 0, tone, delay);
+}
+
+static void ced_report(void *user, int tone, int level, int delay)
+{
+    (void)level;
+    fax_report(user, 1, tone, delay);
+}
+
+/* libspandsp confirmed a fax tone of kind `which` between a and b (s). */
+static int fax_confirmed(const cq_tones *t, int which, double a, double b)
+{
+    for (size_t i = 0; i < t->nfax[which]; i++)
+        if (t->fax_at[which][i] >= a - 0.5 && t->fax_at[which][i] <= b + 1.0)
+            return 1;
+    return 0;
+}
+
+cq_tones *cq_tones_create(int *err)
+{
+    int rc = CQ_OK;
+    cq_tones *t = cq__calloc(1, sizeof(*t));
+    if (!t || !(t->run = cq__malloc(sizeof(float) * RUN_MAX))) {
+        rc = CQ_ERR_NOMEM;
+        goto done;
+    }
+    t->dtmf = dtmf_rx_init(NULL, NULL, NULL);
+    if (!t->dtmf) {
+        rc = CQ_ERR_NOMEM;
+        goto done;
+    }
+    dtmf_rx_set_realtime_callback(t->dtmf, dtmf_report, t);
+    t->cng = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_FAX_CNG, cng_report, t);
+    t->ced = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_ANS, ced_report, t);
+    if (!t->cng || !t->ced) {
+        rc = CQ_ERR_NOMEM;
+        goto done;
+    }
+    for (int i = 0; i < FR; i++) {
+        t->win[i] = (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * (i + 0.5) / FR));
+        t->win_sum += t->win[i];
+        t->win2_sum += (double)t->win[i] * t->win[i];
+    }
+done:
+    if (rc != CQ_OK) {
+        cq_tones_destroy(t);
+        t = NULL;
+    }
+    if (err)
+        *err = rc;
+    return t;
+}
+
+void cq_tones_destroy(cq_tones *t)
+{
+    if (!t)
+        return;
+    if (t->dtmf)
+        dtmf_rx_free(t->dtmf);
+    if (t->cng)
+        modem_connect_tones_rx_free(t->cng);
+    if (t->ced)
+        modem_connect_tones_rx_free(t->ced);
+    cq__free(t->fax_at[0]);
+    cq__free(t->fax_at[1]);
+    cq__free(t->run);
+    cq__free(t->segs);
+    cq__free(t->ev);
+    cq__free(t->sorted);
+    cq__free(t);
+}
+
+/* Power at f of x[0..n) windowed by w (Goertzel), normalised: a sine of power P reads P. */
+static double tone_power(const float *x, const float *w, size_t n, double wsum, double f)
+{
+    const double c = 2 * cos(2 * 3.14159265358979323846 * f / RATE);
+    double s1 = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        double s = (w ? w[i] : 1.0) * x[i] + c * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    double re = s1 - s2 * c / 2, im = s2 * sin(2 * 3.14159265358979323846 * f / RATE);
+    return 2 * (re * re + im * im) / (wsum * wsum);
+}
+
+/* The table tone that best explains x (purity), or -1. */
+/* Strongest reading of a tone near f: generators are off their nominal frequency by up to
+ * about 1 %, more than a long window's resolution, so the run is searched within 1.5 % of
+ * f in 1 Hz steps (the window is at most RUN_MAX samples: its main lobe is +-4 Hz wide). */
+static double tone_power_near(const float *x, const float *w, size_t n, double wsum, double f)
+{
+    double best = 0;
+    for (double g = floor(f * 0.985); g <= ceil(f * 1.015); g += 1.0) {
+        double p = tone_power(x, w, n, wsum, g);
+        if (p > best)
+            best = p;
+    }
+    return best;
+}
+
+/*
+ * The table tone that best explains x (purity), or -1. Frames (coarse): every table tone at
+ * its nominal frequency. Runs (strict): the tones within 150 Hz of the run's own (near_f),
+ * each component searched near its nominal frequency, and each component of a pair must carry
+ * at least 10 % of the pair.
+ */
+static int best_tone(const float *x, const float *w, size_t n, double wsum, double power,
+                     double min_purity, int strict, double near_f)
+{
+    int best = -1;
+    double best_pur = min_purity;
+    for (int i = 0; i < N_IDS; i++) {
+        double p0, p1 = 0;
+        if (!strict) {
+            p0 = tone_power(x, w, n, wsum, k_ids[i].f1);
+            if (k_ids[i].f2 > 0)
+                p1 = tone_power(x, w, n, wsum, k_ids[i].f2);
+        } else {
+            double c = k_ids[i].f2 > 0 ? 0.5 * (k_ids[i].f1 + k_ids[i].f2) : k_ids[i].f1;
+            if (fabs(c - near_f) > 150)
+                continue;
+            p0 = tone_power_near(x, w, n, wsum, k_ids[i].f1);
+            if (k_ids[i].f2 > 0) {
+                p1 = tone_power_near(x, w, n, wsum, k_ids[i].f2);
+                if (p0 < 0.1 * (p0 + p1) || p1 < 0.1 * (p0 + p1))
+                    continue;
+            }
+        }
+        double pur = (p0 + p1) / power;
+        if (pur > best_pur) {
+            best_pur = pur;
+            best = i;
+        }
+    }
+    return best;
+}
+
+/* A run of tonal frames ended: name it over its length and keep it as a segment. */
+static int close_run(cq_tones *t)
+{
+    t->in_run = 0;
+    size_t n = t->run_len;
+    if (n < 3 * FR)
+        return CQ_OK; /* under 60 ms */
+    /* a Hann window over the run (computed on the fly through a scratch of the same length) */
+    float *w = cq__malloc(sizeof(float) * n);
+    if (!w)
+        return CQ_ERR_NOMEM;
+    double mean = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += t->run[i];
+    mean /= (double)n;
+    for (size_t i = 0; i < n; i++) /* a DC offset is not part of any tone */
+        t->run[i] -= (float)mean;
+    double wsum = 0, w2sum = 0, pw = 0;
+    for (size_t i = 0; i < n; i++) {
+        w[i] = (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * (i + 0.5) / n));
+        wsum += w[i];
+        w2sum += (double)w[i] * w[i];
+        pw += (double)w[i] * w[i] * t->run[i] * t->run[i];
+    }
+    /* the windowed mean power, which tone_power reads in full for a pure tone */
+    double power = pw / w2sum;
+    int id = best_tone(t->run, w, n, wsum, power, RUN_PURITY, 1, t->run_f);
+    cq__free(w);
+    if (id < 0)
+        return CQ_OK;
+    if (cq__grow((void **)&t->segs, &t->capsegs, t->nsegs + 1, sizeof(seg)) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    t->segs[t->nsegs++] =
+        (seg){id, (double)t->run_start / RATE, (double)t->run_end / RATE};
+    return CQ_OK;
+}
+
+/* Centre frequency of a table tone. */
+static double centre(int id)
+{
+    return k_ids[id].f2 > 0 ? 0.5 * (k_ids[id].f1 + k_ids[id].f2) : k_ids[id].f1;
+}
+
+static int end_frame(cq_tones *t)
+{
+    double p = 0;
+    float xw[FR];
+    for (int i = 0; i < FR; i++) {
+        p += (double)t->frame[i] * t->frame[i];
+        xw[i] = t->frame[i];
+    }
+    p /= FR;
+    uint64_t fstart = t->pos - FR;
+    int tonal = 0;
+    if (10 * log10(p + 1e-20) >= MIN_DB) {
+        /* windowed power in tone_power's normalisation: mean of (w x)^2 over mean w^2 */
+        double pw = 0;
+        for (int i = 0; i < FR; i++)
+            pw += (double)t->win[i] * t->win[i] * xw[i] * xw[i];
+        double power = pw / t->win2_sum;
+        int id = best_tone(xw, t->win, FR, t->win_sum, power, FRAME_PURITY, 0, 0);
+        tonal = id >= 0;
+        if (tonal && t->in_run && fabs(centre(id) - t->run_f) > 150) {
+            /* a different tone follows at once (SIT): the run ends here */
+            size_t keep = (size_t)(t->run_end - t->run_start);
+            if (t->run_len > keep)
+                t->run_len = keep;
+            if (close_run(t) != CQ_OK)
+                return CQ_ERR_NOMEM;
+        }
+        if (tonal && !t->in_run)
+            t->run_f = centre(id);
+    }
+    if (tonal) {
+        if (!t->in_run) {
+            t->in_run = 1;
+            t->run_start = fstart;
+            t->run_len = 0;
+        }
+        t->gap_frames = 0;
+        t->run_end = t->pos;
+        for (int i = 0; i < FR && t->run_len < RUN_MAX; i++)
+            t->run[t->run_len++] = t->frame[i];
+    } else if (t->in_run && ++t->gap_frames > 1) {
+        /* drop the bridged frame's samples: the run ended at run_end */
+        size_t keep = (size_t)(t->run_end - t->run_start);
+        if (t->run_len > keep)
+            t->run_len = keep;
+        return close_run(t);
+    } else if (t->in_run) {
+        for (int i = 0; i < FR && t->run_len < RUN_MAX; i++)
+            t->run[t->run_len++] = t->frame[i]; /* a bridged frame */
+    }
+    return CQ_OK;
+}
+
+static int settle(cq_tones *t, int final);
+
+int cq_tones_push(cq_tones *t, const float *x, size_t n)
+{
+    int16_t s16[FR];
+    for (size_t i = 0; i < n; i++) {
+        t->frame[t->nframe++] = x[i];
+        t->pos++;
+        if (t->nframe == FR) {
+            for (int k = 0; k < FR; k++) {
+                float v = t->frame[k] * 32768.0f;
+                s16[k] = (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : v);
+            }
+            /* spandsp's callback reads t->pos: feed it in 10 ms halves for its timing */
+            t->pos -= FR / 2;
+            dtmf_rx(t->dtmf, s16, FR / 2);
+            t->pos += FR / 2;
+            dtmf_rx(t->dtmf, s16 + FR / 2, FR / 2);
+            modem_connect_tones_rx(t->cng, s16, FR);
+            modem_connect_tones_rx(t->ced, s16, FR);
+            t->nframe = 0;
+            if (end_frame(t) != CQ_OK || t->nomem)
+                return CQ_ERR_NOMEM;
+            if (t->pos % RATE == 0 && settle(t, 0) != CQ_OK) /* once a second */
+                return CQ_ERR_NOMEM;
+        }
+    }
+    return CQ_OK;
+}
+
+static int within(double v, double want, double tol)
+{
+    return fabs(v - want) <= tol * want;
+}
+
+/* Every burst near on_s (the last may be cut short: answered, or the end of the recording)
+ * and every gap near off_s. */
+static int matches(const double *on, const double *off, size_t m, double on_s, double off_s,
+                   double tol)
+{
+    for (size_t i = 0; i < m; i++) {
+        int last = i + 1 == m;
+        if (!within(on[i], on_s, tol) && !(last && m > 1 && on[i] < on_s * (1 + tol)))
+            return 0;
+        if (!last && !within(off[i], off_s, tol))
+            return 0;
+    }
+    return 1;
+}
+
+/* Cadence of a chain of bursts of one tone: event or nothing. */
+static int judge_chain(cq_tones *t, const seg *s, size_t n)
+{
+    int id = s[0].id;
+    double on[256], off[256];
+    size_t m = n < 256 ? n : 256;
+    for (size_t i = 0; i < m; i++) {
+        on[i] = s[i].end - s[i].start;
+        off[i] = i + 1 < m ? s[i + 1].start - s[i].end : 0;
+    }
+    double a = s[0].start, b = s[m - 1].end;
+    int cycles = (int)m;
+    switch (id) {
+    case T_NA_RING:
+        if (matches(on, off, m, 2.0, 4.0, 0.2))
+            return add_event(t, CQ_TONE_RINGBACK, a, b, "na", cycles);
+        break;
+    case T_NA_BUSY:
+        if (m >= 2 && matches(on, off, m, 0.5, 0.5, 0.2))
+            return add_event(t, CQ_TONE_BUSY, a, b, "na", cycles);
+        if (m >= 3 && matches(on, off, m, 0.25, 0.25, 0.2))
+            return add_event(t, CQ_TONE_CONGESTION, a, b, "na", cycles);
+        break;
+    case T_UK_RING: { /* 0.4 on, 0.2 off, 0.4 on, 2.0 off */
+        int ok = m >= 2;
+        for (size_t i = 0; ok && i < m; i++) {
+            ok = within(on[i], 0.4, 0.25) || (i + 1 == m && on[i] < 0.5);
+            if (ok && i + 1 < m)
+                ok = within(off[i], i % 2 == 0 ? 0.2 : 2.0, 0.25);
+        }
+        if (ok)
+            return add_event(t, CQ_TONE_RINGBACK, a, b, "uk", (int)m);
+        break;
+    }
+    case T_UK_BUSY:
+        if (m >= 2 && matches(on, off, m, 0.375, 0.375, 0.2))
+            return add_event(t, CQ_TONE_BUSY, a, b, "uk", cycles);
+        break;
+    case T_EU:
+        if (matches(on, off, m, 1.0, 4.0, 0.2))
+            return add_event(t, CQ_TONE_RINGBACK, a, b, "eu", cycles);
+        if (m >= 2 && matches(on, off, m, 0.5, 0.5, 0.2))
+            return add_event(t, CQ_TONE_BUSY, a, b, "eu", cycles);
+        if (m >= 3 && matches(on, off, m, 0.25, 0.25, 0.2))
+            return add_event(t, CQ_TONE_CONGESTION, a, b, "eu", cycles);
+        break;
+    case T_CNG:
+        if (matches(on, off, m, 0.5, 3.0, 0.25) && fax_confirmed(t, 0, a, b))
+            return add_event(t, CQ_TONE_FAX_CNG, a, b, "itu", cycles);
+        break;
+    case T_CED:
+        if (on[0] >= 2.4 && fax_confirmed(t, 1, a, b))
+            return add_event(t, CQ_TONE_FAX_CED, a, b, "itu", 1);
+        break;
+    default:
+        break;
+    }
+    return CQ_OK;
+}
+
+static int is_sit(const seg *s, int k)
+{
+    static const int ids[3][2] = {{T_SIT1A, T_SIT1B}, {T_SIT2A, T_SIT2B}, {T_SIT3, T_SIT3}};
+    return s->id == ids[k][0] || s->id == ids[k][1];
+}
+
+/*
+ * Match the segments not judged yet to SIT and to the cadence tables. A chain is judged once
+ * it can no longer grow: a different tone follows it, CHAIN_GAP_SEC passed since its last
+ * burst, or the stream ended (`final`).
+ */
+static int settle(cq_tones *t, int final)
+{
+    double now = (double)t->pos / RATE;
+    if (final && t->digit) /* a digit still sounding when the stream ended */
+        dtmf_report(t, 0, 0, 0);
+    if (t->dtmf_open && (final || now - t->dtmf_ev.end_sec >= DTMF_GAP_SEC) && !t->digit &&
+        commit_dtmf(t) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    while (t->judged < t->nsegs) {
+        size_t i = t->judged;
+        const seg *s = t->segs + i;
+        double open_until = t->segs[t->nsegs - 1].end; /* the last closed burst */
+        if (is_sit(s, 0)) {
+            /* SIT: three single tones in a row, 0.2-0.45 s each, gaps under 60 ms */
+            if (i + 2 >= t->nsegs && !final && (t->in_run || now - open_until < 0.5))
+                return CQ_OK; /* its other tones may still come */
+            int ok = i + 2 < t->nsegs;
+            for (int k = 0; ok && k < 3; k++)
+                ok = is_sit(s + k, k) && s[k].end - s[k].start >= 0.2 &&
+                     s[k].end - s[k].start <= 0.45 && (k == 2 || s[k + 1].start - s[k].end < 0.06);
+            if (ok) {
+                if (add_event(t, CQ_TONE_SIT, s[0].start, s[2].end, "itu", 1) != CQ_OK)
+                    return CQ_ERR_NOMEM;
+                t->judged = i + 3;
+                continue;
+            }
+        }
+        size_t j = i + 1;
+        while (j < t->nsegs && t->segs[j].id == s->id &&
+               t->segs[j].start - t->segs[j - 1].end <= CHAIN_GAP_SEC)
+            j++;
+        if (j == t->nsegs && !final && (t->in_run || now - open_until <= CHAIN_GAP_SEC))
+            return CQ_OK; /* the chain may grow */
+        if (judge_chain(t, s, j - i) != CQ_OK)
+            return CQ_ERR_NOMEM;
+        t->judged = j;
+    }
+    return CQ_OK;
+}
+
+int cq_tones_poll(cq_tones *t, const cq_tone_event **events, size_t *n)
+{
+    *events = t->ev + t->polled;
+    *n = t->nev - t->polled;
+    t->polled = t->nev;
+    return CQ_OK;
+}
+
+int cq_tones_finish(cq_tones *t, const cq_tone_event **events, size_t *n)
+{
+    if (!t->finished) {
+        if (t->in_run && close_run(t) != CQ_OK)
+            return CQ_ERR_NOMEM;
+        if (settle(t, 1) != CQ_OK)
+            return CQ_ERR_NOMEM;
+        /* a copy in time order; ev stays in completion order for cq_tones_poll */
+        if (t->nev && !(t->sorted = cq__malloc(t->nev * sizeof(*t->sorted))))
+            return CQ_ERR_NOMEM;
+        for (size_t a = 0; a < t->nev; a++) {
+            size_t b = a;
+            for (; b > 0 && t->ev[a].start_sec < t->sorted[b - 1].start_sec; b--)
+                t->sorted[b] = t->sorted[b - 1];
+            t->sorted[b] = t->ev[a];
+        }
+        t->finished = 1;
+    }
+    *events = t->sorted;
+    *n = t->nev;
+    return CQ_OK;
+}
+
+size_t cq_tones_runs(const cq_tones *t, cq_tone_run *out, size_t max)
+{
+    for (size_t i = 0; i < t->nsegs && i < max; i++)
+        out[i] = (cq_tone_run){t->segs[i].start, t->segs[i].end};
+    return t->nsegs;
+}
+
+bool cq_tones_active(const cq_tones *t)
+{
+    return t->in_run || t->digit != 0;
+}
