@@ -23,6 +23,7 @@
 #include "cq_vad.h"
 #include "cq_nisqa.h"
 #include "cq_quality.h"
+#include "cq_classify.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,10 +35,12 @@ typedef enum cq_analyzer {
     CQ_AN_SILENCE = 1u << 1, /* FFmpeg silencedetect semantics */
     CQ_AN_VAD = 1u << 2,     /* speech activity: Silero VAD, or the DSP fallback */
     CQ_AN_NISQA = 1u << 3,   /* speech quality: NISQA MOS and dimensions (needs the model) */
-    CQ_AN_QUALITY = 1u << 4  /* model-free indicators: noise floor, SNR, bandwidth, dropouts */
+    CQ_AN_QUALITY = 1u << 4, /* model-free indicators: noise floor, SNR, bandwidth, dropouts */
+    CQ_AN_EVENTS = 1u << 5   /* DTMF, call-progress tones, hold music, IVR (runs the VAD too) */
 } cq_analyzer;
 
-#define CQ_AN_ALL (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY)
+#define CQ_AN_ALL                                                                                 \
+    (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY | CQ_AN_EVENTS)
 
 /* How NISQA sees a leg. */
 typedef enum cq_nisqa_mode {
@@ -80,6 +83,11 @@ typedef struct cq_leg_report {
     char *nisqa_note;        /* why this leg has no scores (e.g. too short), or NULL */
     bool has_quality;        /* the quality indicators ran */
     cq_quality_result quality;
+    bool has_events;         /* the call-events analyzer ran */
+    cq_class_seg *timeline;  /* speech/music/tone/noise/silence segments */
+    size_t n_timeline;
+    cq_call_event *events;   /* this leg's events, in time order */
+    size_t n_events;
 } cq_leg_report;
 
 typedef struct cq_report {

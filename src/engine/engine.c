@@ -178,6 +178,8 @@ cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
         goto done;
     }
     e->p = *p;
+    if (e->p.analyzers & CQ_AN_EVENTS) /* events are classified with the VAD's probabilities */
+        e->p.analyzers |= CQ_AN_VAD;
     e->vad_model_name = cq__strdup(vm);
     e->model_dir = p->model_dir ? cq__strdup(p->model_dir) : NULL;
     e->p.vad_model = e->vad_model_name;
@@ -251,6 +253,8 @@ static void leg_free(cq_leg_report *l)
     cq__free(l->vad_probs);
     cq__free(l->nisqa_windows);
     cq__free(l->nisqa_note);
+    cq__free(l->events);
+    cq__free(l->timeline);
     cq__free(l);
 }
 
@@ -304,6 +308,8 @@ static int leg_start(const cq_engine *e, leg_run *lr, const char *source, int ch
         lr->vad_ready = true; /* uninit is safe on a half-initialised run */
         int rc = cq__vad_run_init(&lr->vad, e->vad, info->sample_rate_hz, e->p.block_frames);
         if (rc != CQ_OK)
+            return rc;
+        if ((e->p.analyzers & CQ_AN_EVENTS) && !(lr->vad.cls = cq_classifier_create(NULL, &rc)))
             return rc;
     }
     if (e->p.analyzers & CQ_AN_QUALITY) {

@@ -22,6 +22,7 @@ static const struct {
     {CQ_AN_VAD, "vad"},
     {CQ_AN_NISQA, "nisqa"},
     {CQ_AN_QUALITY, "quality"},
+    {CQ_AN_EVENTS, "events"},
 };
 #define N_ANALYZERS (sizeof(k_analyzers) / sizeof(k_analyzers[0]))
 
@@ -159,6 +160,100 @@ static json_t *leg_quality_json(const cq_leg_report *l)
     return o;
 }
 
+static json_t *leg_timeline_json(const cq_leg_report *l)
+{
+    if (!l->has_events)
+        return json_null();
+    json_t *o = json_object(), *segs = json_array();
+    double sec[CQ_CLS_COUNT] = {0};
+    for (size_t i = 0; i < l->n_timeline; i++) {
+        const cq_class_seg *s = &l->timeline[i];
+        json_t *so = json_object();
+        json_object_set_new(so, "class", json_string(cq_seg_class_name(s->cls)));
+        json_object_set_new(so, "start", num(s->start_sec, 3));
+        json_object_set_new(so, "end", num(s->end_sec, 3));
+        json_object_set_new(so, "confidence", num(s->confidence, 2));
+        json_array_append_new(segs, so);
+        sec[s->cls] += s->end_sec - s->start_sec;
+    }
+    json_t *tot = json_object();
+    for (int c = 0; c < CQ_CLS_COUNT; c++)
+        json_object_set_new(tot, cq_seg_class_name((cq_seg_class)c), num(sec[c], 3));
+    json_object_set_new(o, "seconds", tot);
+    json_object_set_new(o, "frame_ms", json_integer(32));
+    json_object_set_new(o, "segments", segs);
+    return o;
+}
+
+static json_t *event_json(const cq_call_event *e, const char *leg)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(cq_event_type_name(e->type)));
+    json_object_set_new(o, "leg", json_string(leg));
+    json_object_set_new(o, "start", num(e->start_sec, 3));
+    json_object_set_new(o, "end", num(e->end_sec, 3));
+    if (e->type == CQ_EV_DTMF)
+        json_object_set_new(o, "digits", json_string(e->digits));
+    if (e->signal)
+        json_object_set_new(o, "signal", json_string(e->signal));
+    if (e->region)
+        json_object_set_new(o, "region", json_string(e->region));
+    if (e->type != CQ_EV_HOLD && e->type != CQ_EV_IVR)
+        json_object_set_new(o, "cycles", json_integer(e->cycles));
+    json_object_set_new(o, "confidence", num(e->confidence, 2));
+    return o;
+}
+
+/* Both legs' events in time order, and the figures derived from them. */
+static void events_into(json_t *o, const cq_report *r)
+{
+    const cq_leg_report *L[2] = {r->inbound, r->outbound};
+    if (!r->inbound->has_events) {
+        json_object_set_new(o, "events", json_null());
+        json_object_set_new(o, "call_events", json_null());
+        return;
+    }
+    json_t *arr = json_array();
+    size_t k[2] = {0, 0};
+    double ring_end = -1, hold_sec = 0, first_speech = -1;
+    int holds = 0;
+    for (;;) { /* merge the two sorted lists */
+        int pick = -1;
+        for (int i = 0; i < 2; i++)
+            if (L[i] && k[i] < L[i]->n_events &&
+                (pick < 0 || L[i]->events[k[i]].start_sec < L[pick]->events[k[pick]].start_sec))
+                pick = i;
+        if (pick < 0)
+            break;
+        const cq_call_event *e = &L[pick]->events[k[pick]++];
+        json_array_append_new(arr, event_json(e, pick == 0 ? "inbound" : "outbound"));
+        if (e->type == CQ_EV_RINGBACK && e->end_sec > ring_end)
+            ring_end = e->end_sec;
+        if (e->type == CQ_EV_HOLD)
+            holds++, hold_sec += e->end_sec - e->start_sec;
+    }
+    json_object_set_new(o, "events", arr);
+    /* time to answer: the first speech on either leg after the last ringback */
+    for (int i = 0; ring_end >= 0 && i < 2; i++) {
+        const cq_leg_report *l = L[i];
+        for (size_t s = 0; l && l->has_vad && s < l->n_speech; s++) {
+            double t = (double)l->speech[s].start / l->vad_rate_hz;
+            if (t >= ring_end) {
+                if (first_speech < 0 || t < first_speech)
+                    first_speech = t;
+                break;
+            }
+        }
+    }
+    json_t *ce = json_object();
+    json_object_set_new(ce, "ringback", json_boolean(ring_end >= 0));
+    json_object_set_new(ce, "time_to_answer_sec", first_speech >= 0 ? num(first_speech, 3)
+                                                                    : json_null());
+    json_object_set_new(ce, "hold_count", json_integer(holds));
+    json_object_set_new(ce, "hold_total_sec", num(hold_sec, 3));
+    json_object_set_new(o, "call_events", ce);
+}
+
 static json_t *leg_json(const cq_report *r, const cq_leg_report *l)
 {
     json_t *o = json_object();
@@ -214,6 +309,7 @@ static json_t *leg_json(const cq_report *r, const cq_leg_report *l)
     json_object_set_new(o, "nisqa", leg_nisqa_json(r, l));
     json_object_set_new(o, "nisqa_note", l->nisqa_note ? json_string(l->nisqa_note) : json_null());
     json_object_set_new(o, "quality", leg_quality_json(l));
+    json_object_set_new(o, "timeline", leg_timeline_json(l));
     if (l->has_silence) {
         json_t *arr = json_array();
         for (size_t i = 0; i < l->silence.count; i++) {
@@ -287,7 +383,7 @@ static json_t *report_json(const cq_report *r)
     for (size_t i = 0; i < r->n_warnings; i++)
         json_array_append_new(w, json_string(r->warnings[i]));
     json_object_set_new(o, "warnings", w);
-    json_object_set_new(o, "events", json_null()); /* needs the call-events analyzer */
+    events_into(o, r);
 
     json_t *eng = json_object();
     json_object_set_new(eng, "version", json_string(cq_version()));
@@ -507,7 +603,28 @@ char *cq_report_to_text(const cq_report *r)
         else
             cq__sb_printf(&b, "  speech quality: %s\n", r->nisqa_status);
     }
-    cq__sb_printf(&b, "\n  not analysed by this version: one-way audio, call events\n");
+    if (r->inbound->has_events) {
+        const cq_leg_report *L[2] = {r->inbound, r->outbound};
+        size_t n = 0;
+        for (int i = 0; i < 2; i++)
+            n += L[i] ? L[i]->n_events : 0;
+        cq__sb_printf(&b, "\n  call events: %s\n", n ? "" : "none (no tones, DTMF, hold music)");
+        for (int i = 0; i < 2; i++)
+            for (size_t k = 0; L[i] && k < L[i]->n_events; k++) {
+                const cq_call_event *e = &L[i]->events[k];
+                cq__sb_printf(&b, "    %9.2f - %9.2f  %-8s %-8s", e->start_sec, e->end_sec,
+                              cq_event_type_name(e->type),
+                              !r->outbound ? "mix" : i == 0 ? "inbound" : "outbound");
+                if (e->type == CQ_EV_DTMF)
+                    cq__sb_printf(&b, " digits %s", e->digits);
+                if (e->signal)
+                    cq__sb_printf(&b, " %s", e->signal);
+                if (e->region)
+                    cq__sb_printf(&b, " (%s)", e->region);
+                cq__sb_printf(&b, "\n");
+            }
+    }
+    cq__sb_printf(&b, "\n  not analysed by this version: one-way audio\n");
     cq__sb_printf(&b, "  analysed in %.3f s (callqa %s)\n", r->analysis_time_sec, cq_version());
     char *s = cq__sb_take(&b);
     return s;

@@ -46,6 +46,8 @@ static int run_pending(cq__vad_run *r, int all)
     if (cq__grow((void **)&r->probs, &r->cap, r->nprobs + whole, sizeof(float)) != CQ_OK)
         return CQ_ERR_NOMEM;
     int rc = cq_vad_process(r->vad, r->pend, whole, r->probs + r->nprobs);
+    if (rc == CQ_OK && r->cls)
+        rc = cq_classifier_push_vad(r->cls, r->probs + r->nprobs, whole);
     if (rc != CQ_OK)
         return rc;
     r->nprobs += whole;
@@ -59,6 +61,11 @@ static int run_pending(cq__vad_run *r, int all)
 static int feed(cq__vad_run *r, const float *x, size_t n)
 {
     r->samples += n;
+    if (r->cls) {
+        int rc = cq_classifier_push_audio(r->cls, x, n);
+        if (rc != CQ_OK)
+            return rc;
+    }
     while (n) {
         size_t k = r->pend_cap - r->npend < n ? r->pend_cap - r->npend : n;
         memcpy(r->pend + r->npend, x, k * sizeof(float));
@@ -108,6 +115,22 @@ int cq__vad_run_finish(cq__vad_run *r, const cq_speech_params *sp, cq_leg_report
     l->vad_samples = r->samples;
     l->vad_chunk = chunk;
     l->speech_pct = r->samples ? 100.0 * (double)speech / (double)r->samples : 0.0;
+    if (r->cls) { /* the events and the timeline, moved into the report */
+        if ((rc = cq_classifier_finish(r->cls)) != CQ_OK)
+            return rc;
+        size_t ne, nt;
+        const cq_call_event *ev = cq_classifier_events(r->cls, &ne);
+        const cq_class_seg *tl = cq_classifier_timeline(r->cls, &nt);
+        if ((ne && !(l->events = cq__malloc(ne * sizeof(*ev)))) ||
+            (nt && !(l->timeline = cq__malloc(nt * sizeof(*tl)))))
+            return CQ_ERR_NOMEM;
+        if (ne)
+            memcpy(l->events, ev, ne * sizeof(*ev));
+        if (nt)
+            memcpy(l->timeline, tl, nt * sizeof(*tl));
+        l->n_events = ne, l->n_timeline = nt;
+        l->has_events = true;
+    }
     l->vad_probs = r->probs; /* moved into the report */
     l->n_vad_probs = r->nprobs;
     r->probs = NULL;
@@ -118,6 +141,7 @@ int cq__vad_run_finish(cq__vad_run *r, const cq_speech_params *sp, cq_leg_report
 void cq__vad_run_uninit(cq__vad_run *r)
 {
     cq_vad_destroy(r->vad);
+    cq_classifier_destroy(r->cls);
     cq_resample_destroy(r->rs);
     cq__free(r->rsbuf);
     cq__free(r->pend);

@@ -23,6 +23,8 @@ typedef struct cq__vad_run {
     float *probs;       /* one per chunk */
     size_t nprobs, cap;
     uint64_t samples;   /* samples at the VAD rate */
+    cq_classifier *cls; /* the call-events classifier of the leg, fed the same 8 kHz audio
+                           and probabilities (NULL: not selected) */
 } cq__vad_run;
 
 /* in_rate: the leg's rate; max_block: largest block cq__vad_run_push will get. */
