@@ -6,7 +6,7 @@
  *
  * Frames are 32 ms (256 samples, the VAD's chunk). A frame is
  *   silence  below -40 dBFS (and not speech);
- *   tone     inside a run of table tones or DTMF (cq_tones);
+ *   tone     a run of a table tone that is part of a tone event, or a DTMF digit (cq_tones);
  *   speech   VAD probability >= 0.5;
  *   music    otherwise, when most active non-speech frames within 0.26 s either side show
  *            three or more spectral peaks that persist from the previous frame and a spectrum

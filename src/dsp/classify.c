@@ -546,8 +546,15 @@ int cq_classifier_finish(cq_classifier *c)
     if (nruns && !runs)
         return CQ_ERR_NOMEM;
     cq_tones_runs(c->tones, runs, nruns);
-    for (size_t k = 0; k < nruns; k++)
-        mark_tone(c, runs[k].start_sec, runs[k].end_sec);
+    for (size_t k = 0; k < nruns; k++) { /* the runs that make up a tone event */
+        int in_event = 0;
+        for (size_t m = 0; m < c->nev && !in_event; m++)
+            in_event = c->ev[m].type != CQ_EV_HOLD && c->ev[m].type != CQ_EV_IVR &&
+                       runs[k].start_sec >= c->ev[m].start_sec - 0.05 &&
+                       runs[k].end_sec <= c->ev[m].end_sec + 0.05;
+        if (in_event)
+            mark_tone(c, runs[k].start_sec, runs[k].end_sec);
+    }
     cq__free(runs);
     for (size_t k = 0; k < nall; k++)
         if (all[k].kind == CQ_TONE_DTMF)
@@ -567,6 +574,16 @@ int cq_classifier_finish(cq_classifier *c)
         c->ev[w++] = *e;
     }
     c->nev = w;
+    /* inside a hold, what is not speech or tone is the music's (quiet, percussive passages) */
+    for (size_t k = 0; k < c->nev; k++) {
+        if (c->ev[k].type != CQ_EV_HOLD)
+            continue;
+        size_t i0 = (size_t)(c->ev[k].start_sec * RATE / FRAME);
+        size_t i1 = (size_t)(c->ev[k].end_sec * RATE / FRAME);
+        for (size_t i = i0; i < i1 && i < c->ndecided; i++)
+            if (c->fr[i].cls == CQ_CLS_NOISE || c->fr[i].cls == CQ_CLS_SILENCE)
+                c->fr[i].cls = CQ_CLS_MUSIC;
+    }
     if ((rc = build_timeline(c)) != CQ_OK)
         return rc;
     /* IVR from context: speech leading into hold music, speech right after a SIT */

@@ -1,0 +1,500 @@
+/*
+ * test_events.c - call events and the per-leg timeline against the corpus labels
+ * (../shared/corpus/calls/labels.json, MANIFEST.md), and call-progress tones the corpus does
+ * not have, synthesised with sox.
+ *
+ *   - every corpus file and leg: DTMF digits exact where labelled; ringback, busy, SIT named
+ *     where labelled; hold within 1 s of the labels; and no tone, DTMF or hold event anywhere
+ *     else (hold_music/ files are music: a hold there is expected);
+ *   - music and tone precision and recall >= 0.9 over the labelled calls, time-weighted, with
+ *     speech = label clip (speech or ivr) intersected with the reference VAD; the confusion
+ *     matrix is printed (docs/events.md quotes it);
+ *   - UK and European ringback and busy, congestion, fax CNG and CED made with sox are found,
+ *     with the right region and signal.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <jansson.h>
+
+#include "callqa/callqa.h"
+
+static cq_engine *g_engine;
+
+static int setup(void **state)
+{
+    cq_engine_params p = cq_engine_default_params();
+    p.analyzers = CQ_AN_EVENTS;
+    p.model_dir = getenv("CALLQA_MODEL_DIR");
+    int err = 0;
+    g_engine = cq_engine_create(&p, &err);
+    if (!g_engine)
+        return -1;
+    return tu_group_setup(state);
+}
+
+static int teardown(void **state)
+{
+    cq_engine_destroy(g_engine);
+    return tu_group_teardown(state);
+}
+
+static cq_report *analyze_path(const char *path)
+{
+    cq_call_src src = {.path = path};
+    cq_report *r = NULL;
+    cq_err err;
+    cq_err_clear(&err);
+    if (cq_engine_analyze(g_engine, &src, &r, &err) != CQ_OK)
+        fail_msg("%s: %s", path, err.msg);
+    return r;
+}
+
+static char *corpus(const char *rel)
+{
+    char *p = NULL;
+    if (asprintf(&p, "%s/corpus/%s", tu_shared_dir(), rel) < 0)
+        fail();
+    return p;
+}
+
+/* ---- the corpus sweep ------------------------------------------------------------------------ */
+
+typedef struct expect {
+    const char *file;
+    int leg;               /* 0 inbound (channel 1, customer), 1 outbound */
+    cq_event_type type;
+    const char *digits;    /* dtmf */
+    const char *signal;    /* busy */
+    double start, end;     /* hold: labelled span (checked within 1 s); others: -1 */
+} expect;
+
+/* From calls/labels.json and MANIFEST.md (tones/). */
+static const expect k_expect[] = {
+    {"calls/call04_hold_music.wav", 1, CQ_EV_HOLD, NULL, NULL, 28.9342, 64.9343},
+    {"calls/call05_ringback_answer.wav", 0, CQ_EV_RINGBACK, NULL, NULL, -1, -1},
+    {"calls/call06_ivr_dtmf.wav", 0, CQ_EV_DTMF, "8275#", NULL, -1, -1},
+    {"calls/call06_ivr_dtmf.wav", 1, CQ_EV_HOLD, NULL, NULL, 35.7009, 50.7009},
+    {"calls/call10_busy.wav", 0, CQ_EV_BUSY, NULL, "busy", -1, -1},
+    {"calls/call11_sit_intercept.wav", 0, CQ_EV_SIT, NULL, NULL, -1, -1},
+    {"calls/call14_vicidial-out.wav", 0, CQ_EV_HOLD, NULL, NULL, 28.4032, 57.4032},
+    {"calls/call14_vicidial-all.mp3", 0, CQ_EV_HOLD, NULL, NULL, 28.4032, 57.4032},
+    {"tones/baresip_busy_us.wav", 0, CQ_EV_BUSY, NULL, "busy", -1, -1},
+    {"tones/baresip_ringback_us.wav", 0, CQ_EV_RINGBACK, NULL, NULL, -1, -1},
+    {"tones/baresip_dtmf_0.wav", 0, CQ_EV_DTMF, "0", NULL, -1, -1},
+    {"tones/baresip_dtmf_1.wav", 0, CQ_EV_DTMF, "1", NULL, -1, -1},
+    {"tones/baresip_dtmf_2.wav", 0, CQ_EV_DTMF, "2", NULL, -1, -1},
+    {"tones/baresip_dtmf_3.wav", 0, CQ_EV_DTMF, "3", NULL, -1, -1},
+    {"tones/baresip_dtmf_4.wav", 0, CQ_EV_DTMF, "4", NULL, -1, -1},
+    {"tones/baresip_dtmf_star.wav", 0, CQ_EV_DTMF, "*", NULL, -1, -1},
+};
+#define N_EXPECT (sizeof(k_expect) / sizeof(k_expect[0]))
+
+static int is_audio(const char *name)
+{
+    const char *d = strrchr(name, '.');
+    return d && (!strcmp(d, ".wav") || !strcmp(d, ".gsm") || !strcmp(d, ".mp3"));
+}
+
+/* Check one file; returns the number of failures (printed). */
+static int check_file(const char *rel)
+{
+    char *path = corpus(rel);
+    cq_report *r = analyze_path(path);
+    free(path);
+    int bad = 0;
+    const cq_leg_report *L[2] = {r->inbound, r->outbound};
+    int hold_music_file = !strncmp(rel, "hold_music/", 11);
+    for (int leg = 0; leg < 2; leg++) {
+        const cq_leg_report *l = L[leg];
+        if (!l)
+            continue;
+        if (!l->has_events) {
+            print_message("%s: no events analysis\n", rel);
+            bad++;
+            continue;
+        }
+        int want_found[N_EXPECT] = {0};
+        for (size_t k = 0; k < l->n_events; k++) {
+            const cq_call_event *e = &l->events[k];
+            if (e->type == CQ_EV_IVR)
+                continue; /* context-only; accuracy in docs/events.md */
+            int matched = 0;
+            for (size_t x = 0; x < N_EXPECT; x++) {
+                const expect *w = &k_expect[x];
+                if (strcmp(w->file, rel) || w->leg != leg || w->type != e->type)
+                    continue;
+                int ok = 1;
+                if (w->digits && strcmp(w->digits, e->digits))
+                    ok = 0;
+                if (w->signal && (!e->signal || strcmp(w->signal, e->signal)))
+                    ok = 0;
+                if (w->start >= 0 &&
+                    (fabs(e->start_sec - w->start) > 1.0 || fabs(e->end_sec - w->end) > 1.0))
+                    ok = 0;
+                if (ok)
+                    want_found[x]++, matched = 1;
+                else
+                    print_message("%s leg %d: %s %.3f-%.3f '%s' does not match the label "
+                                  "(%.3f-%.3f '%s')\n",
+                                  rel, leg, cq_event_type_name(e->type), e->start_sec,
+                                  e->end_sec, e->digits, w->start, w->end,
+                                  w->digits ? w->digits : "");
+            }
+            if (!matched && !(hold_music_file && e->type == CQ_EV_HOLD)) {
+                print_message("%s leg %d: unexpected %s event %.3f-%.3f %s\n", rel, leg,
+                              cq_event_type_name(e->type), e->start_sec, e->end_sec, e->digits);
+                bad++;
+            }
+        }
+        for (size_t x = 0; x < N_EXPECT; x++)
+            if (!strcmp(k_expect[x].file, rel) && k_expect[x].leg == leg &&
+                want_found[x] != 1) {
+                print_message("%s leg %d: expected one %s event, found %d\n", rel, leg,
+                              cq_event_type_name(k_expect[x].type), want_found[x]);
+                bad++;
+            }
+        if (hold_music_file) { /* music from end to end: one hold over most of it */
+            double held = 0;
+            for (size_t k = 0; k < l->n_events; k++)
+                if (l->events[k].type == CQ_EV_HOLD)
+                    held += l->events[k].end_sec - l->events[k].start_sec;
+            if (held < 0.8 * l->duration_sec) {
+                print_message("%s: hold covers %.1f of %.1f s\n", rel, held, l->duration_sec);
+                bad++;
+            }
+        }
+    }
+    cq_report_destroy(r);
+    return bad;
+}
+
+static void test_corpus_events(void **state)
+{
+    (void)state;
+    static const char *const dirs[] = {"calls", "tones", "hold_music", "ivr_prompts", "speech",
+                                       "quality", "vad", "formats", "conversations"};
+    int bad = 0, files = 0;
+    for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+        char *dir = corpus(dirs[d]);
+        struct dirent **names = NULL;
+        int n = scandir(dir, &names, NULL, alphasort);
+        if (n < 0)
+            fail_msg("cannot list %s", dir);
+        for (int i = 0; i < n; i++) {
+            char *rel = NULL;
+            if (is_audio(names[i]->d_name)) {
+                if (asprintf(&rel, "%s/%s", dirs[d], names[i]->d_name) < 0)
+                    fail();
+                bad += check_file(rel);
+                files++;
+                free(rel);
+            }
+            free(names[i]);
+        }
+        free(names);
+        free(dir);
+    }
+    print_message("corpus events: %d files, %d failures\n", files, bad);
+    assert_true(files >= 100);
+    assert_int_equal(bad, 0);
+}
+
+/* ---- timeline precision and recall ------------------------------------------------------------ */
+
+enum { T_SPEECH, T_MUSIC, T_TONE, T_OTHER, T_N };
+static const char *const k_tname[T_N] = {"speech", "music", "tone", "other"};
+
+typedef struct span {
+    double a, b;
+} span;
+
+/* Tone on-times of the copies in the calls (MANIFEST.md, tones/: on-segments of each file). */
+static const span k_ring_on[] = {{0.28, 2.29}, {6.31, 8.32}};
+static const span k_busy_on[] = {{0.26, 0.76}, {1.25, 1.76}, {2.25, 2.76}, {3.25, 3.76},
+                                 {4.25, 4.76}, {5.25, 5.76}, {6.25, 6.76}, {7.25, 7.76}};
+
+/* The reference VAD's segments of one leg (golden.jsonl), as spans. */
+static size_t ref_vad(json_t *golden, const char *src, int channel, span *out, size_t max)
+{
+    size_t idx;
+    json_t *g;
+    json_array_foreach(golden, idx, g) {
+        const char *s = json_string_value(json_object_get(g, "source"));
+        json_t *ch = json_object_get(g, "channel");
+        int c = json_is_string(ch) ? atoi(json_string_value(ch)) : (int)json_integer_value(ch);
+        if (!s || strcmp(s, src) || c != channel)
+            continue;
+        json_t *ts = json_object_get(json_object_get(g, "vad"), "timestamps_sec");
+        size_t n = 0, i;
+        json_t *t;
+        json_array_foreach(ts, i, t) {
+            if (n < max) {
+                json_t *a = json_is_array(t) ? json_array_get(t, 0) : json_object_get(t, "start");
+                json_t *b = json_is_array(t) ? json_array_get(t, 1) : json_object_get(t, "end");
+                out[n++] = (span){json_number_value(a), json_number_value(b)};
+            }
+        }
+        return n;
+    }
+    fail_msg("golden.jsonl has no %s channel %d", src, channel);
+    return 0;
+}
+
+/* Truth class at time t of a leg, from its label segments. */
+static int truth_at(double t, json_t *segs, const span *vad, size_t nvad)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(segs, i, s) {
+        double a = json_number_value(json_object_get(s, "start"));
+        double b = json_number_value(json_object_get(s, "end"));
+        if (t < a || t >= b)
+            continue;
+        const char *type = json_string_value(json_object_get(s, "type"));
+        if (!strcmp(type, "music"))
+            return T_MUSIC;
+        if (!strcmp(type, "speech") || !strcmp(type, "ivr")) {
+            for (size_t k = 0; k < nvad; k++)
+                if (t >= vad[k].a && t < vad[k].b)
+                    return T_SPEECH;
+            return T_OTHER;
+        }
+        if (!strcmp(type, "sit"))
+            return T_TONE;
+        if (!strcmp(type, "dtmf")) { /* 100 ms tones every 200 ms */
+            double k = fmod(t - a, 0.2);
+            return k < 0.1 && t - a < 1.0 ? T_TONE : T_OTHER;
+        }
+        if (!strcmp(type, "ringback") || !strcmp(type, "busy")) {
+            const span *on = !strcmp(type, "busy") ? k_busy_on : k_ring_on;
+            size_t n = !strcmp(type, "busy") ? 8 : 2;
+            for (size_t k = 0; k < n; k++)
+                if (t - a >= on[k].a && t - a < on[k].b)
+                    return T_TONE;
+            return T_OTHER;
+        }
+    }
+    return T_OTHER;
+}
+
+static int pred_class(cq_seg_class c)
+{
+    switch (c) {
+    case CQ_CLS_SPEECH: return T_SPEECH;
+    case CQ_CLS_MUSIC: return T_MUSIC;
+    case CQ_CLS_TONE: return T_TONE;
+    default: return T_OTHER;
+    }
+}
+
+static void test_timeline_precision_recall(void **state)
+{
+    (void)state;
+    char *lp = corpus("calls/labels.json"), *gp = NULL;
+    json_error_t jerr;
+    json_t *labels = json_load_file(lp, 0, &jerr);
+    assert_non_null(labels);
+    if (asprintf(&gp, "%s/reference/golden.jsonl", tu_shared_dir()) < 0)
+        fail();
+    json_t *golden = json_array();
+    FILE *f = fopen(gp, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *g = json_loads(line, 0, &jerr);
+        assert_non_null(g);
+        json_array_append_new(golden, g);
+    }
+    free(line);
+    fclose(f);
+
+    const double dt = 0.008; /* time grid for the measure */
+    double conf[T_N][T_N] = {{0}};
+    size_t ci;
+    json_t *call;
+    json_array_foreach(json_object_get(labels, "calls"), ci, call) {
+        json_t *files = json_object_get(call, "files");
+        const char *file = json_string_value(json_array_get(files, 0));
+        const char *file2 = json_string_value(json_array_get(files, 1));
+        json_t *legs = json_object_get(call, "legs");
+        int leg_files = file2 && strstr(file, "-in.wav") && strstr(file2, "-out.wav");
+        cq_report *r = NULL;
+        if (leg_files) { /* ViciDial legs: -in customer, -out agent */
+            char *a = corpus(file), *b = corpus(file2);
+            cq_call_src src = {.in_path = a, .out_path = b};
+            cq_err err;
+            if (cq_engine_analyze(g_engine, &src, &r, &err) != CQ_OK)
+                fail_msg("%s", err.msg);
+            free(a);
+            free(b);
+        } else {
+            char *path = corpus(file);
+            r = analyze_path(path);
+            free(path);
+        }
+        int stereo = r->outbound != NULL;
+        const char *leg_names[2] = {"customer", "agent"};
+        for (int leg = 0; leg < (stereo ? 2 : 1); leg++) {
+            const cq_leg_report *l = leg == 0 ? r->inbound : r->outbound;
+            span vad[512];
+            size_t nvad = leg_files ? ref_vad(golden, leg ? file2 : file, 0, vad, 512)
+                          : stereo ? ref_vad(golden, file, leg + 1, vad, 512)
+                                   : ref_vad(golden, file, 0, vad, 512);
+            json_t *segs = json_object_get(legs, leg_names[leg]);
+            json_t *both = NULL;
+            if (!stereo) { /* a mono mix carries both parties' labels */
+                both = json_array();
+                json_array_extend(both, json_object_get(legs, "customer"));
+                json_array_extend(both, json_object_get(legs, "agent"));
+                segs = both;
+            }
+            for (size_t k = 0; k < l->n_timeline; k++) {
+                const cq_class_seg *s = &l->timeline[k];
+                int p = pred_class(s->cls);
+                for (double t = s->start_sec + dt / 2; t < s->end_sec; t += dt)
+                    conf[truth_at(t, segs, vad, nvad)][p] += dt;
+            }
+            json_decref(both);
+        }
+        cq_report_destroy(r);
+    }
+    print_message("timeline confusion (seconds; rows truth, columns predicted):\n"
+                  "%-8s %9s %9s %9s %9s\n", "", k_tname[0], k_tname[1], k_tname[2], k_tname[3]);
+    for (int a = 0; a < T_N; a++)
+        print_message("%-8s %9.2f %9.2f %9.2f %9.2f\n", k_tname[a], conf[a][0], conf[a][1],
+                      conf[a][2], conf[a][3]);
+    for (int c = T_MUSIC; c <= T_TONE; c++) {
+        double tp = conf[c][c], pred = 0, truth = 0;
+        for (int k = 0; k < T_N; k++)
+            pred += conf[k][c], truth += conf[c][k];
+        double prec = pred > 0 ? tp / pred : 0, rec = truth > 0 ? tp / truth : 0;
+        print_message("%s: precision %.3f recall %.3f (%.1f s labelled)\n", k_tname[c], prec,
+                      rec, truth);
+        assert_true(prec >= 0.9);
+        assert_true(rec >= 0.9);
+    }
+    json_decref(golden);
+    json_decref(labels);
+    free(lp);
+    free(gp);
+}
+
+/* ---- synthesised cadences --------------------------------------------------------------------- */
+
+/* Bursts of f1(+f2) Hz: on/off pairs, `n` times, made with sox; returns the file. */
+static char *synth(const char *name, double f1, double f2, const double *cad, int ncad, int n)
+{
+    char *out = tu_path(tu_dir(), name);
+    char *list = NULL;
+    size_t k = 0;
+    char *cmd = NULL;
+    for (int rep = 0; rep < n; rep++)
+        for (int c = 0; c < ncad; c += 2, k++) {
+            char part[64];
+            snprintf(part, sizeof(part), "%s.%zu.wav", name, k);
+            char *pp = tu_path(tu_dir(), part);
+            char mix[64] = "";
+            if (f2 > 0)
+                snprintf(mix, sizeof(mix), "sine %g", f2);
+            if (asprintf(&cmd, "sox -n -r 8000 -b 16 -c 1 -e signed %s synth %g sine %g %s "
+                               "remix - gain -n -12 pad 0 %g 2>/dev/null",
+                         pp, cad[c], f1, mix, cad[c + 1]) < 0 || system(cmd) != 0)
+                fail_msg("sox failed: %s", cmd);
+            free(cmd);
+            char *nl = NULL;
+            if (asprintf(&nl, "%s %s", list ? list : "", pp) < 0)
+                fail();
+            free(list);
+            list = nl;
+            free(pp);
+        }
+    if (asprintf(&cmd, "sox %s %s 2>/dev/null", list, out) < 0 || system(cmd) != 0)
+        fail_msg("sox failed: %s", cmd);
+    free(cmd);
+    free(list);
+    return out;
+}
+
+static void expect_one(const char *path, cq_event_type type, const char *region,
+                       const char *signal)
+{
+    cq_report *r = analyze_path(path);
+    const cq_leg_report *l = r->inbound;
+    int found = 0, other = 0;
+    for (size_t k = 0; k < l->n_events; k++) {
+        const cq_call_event *e = &l->events[k];
+        if (e->type == type && (!region || (e->region && !strcmp(e->region, region))) &&
+            (!signal || (e->signal && !strcmp(e->signal, signal))))
+            found++;
+        else
+            other++;
+        print_message("  %s: %s %.2f-%.2f %s %s\n", strrchr(path, '/') + 1,
+                      cq_event_type_name(e->type), e->start_sec, e->end_sec,
+                      e->region ? e->region : "", e->signal ? e->signal : "");
+    }
+    assert_int_equal(found, 1);
+    assert_int_equal(other, 0);
+    cq_report_destroy(r);
+}
+
+static void test_synthetic_cadences(void **state)
+{
+    (void)state;
+    static const double uk_ring[] = {0.4, 0.2, 0.4, 2.0}, uk_busy[] = {0.375, 0.375},
+                        eu_ring[] = {1.0, 4.0}, eu_busy[] = {0.5, 0.5},
+                        congestion[] = {0.25, 0.25}, cng[] = {0.5, 3.0}, ced[] = {3.3, 0.5},
+                        na_ring[] = {2.0, 4.0}, na_busy[] = {0.5, 0.5};
+    char *p;
+    expect_one(p = synth("uk_ring.wav", 400, 450, uk_ring, 4, 3), CQ_EV_RINGBACK, "uk", NULL);
+    free(p);
+    expect_one(p = synth("uk_busy.wav", 400, 0, uk_busy, 2, 6), CQ_EV_BUSY, "uk", "busy");
+    free(p);
+    expect_one(p = synth("eu_ring.wav", 425, 0, eu_ring, 2, 3), CQ_EV_RINGBACK, "eu", NULL);
+    free(p);
+    expect_one(p = synth("eu_busy.wav", 425, 0, eu_busy, 2, 6), CQ_EV_BUSY, "eu", "busy");
+    free(p);
+    expect_one(p = synth("eu_cong.wav", 425, 0, congestion, 2, 8), CQ_EV_BUSY, "eu", "congestion");
+    free(p);
+    expect_one(p = synth("na_ring.wav", 440, 480, na_ring, 2, 3), CQ_EV_RINGBACK, "na", NULL);
+    free(p);
+    expect_one(p = synth("na_busy.wav", 480, 620, na_busy, 2, 6), CQ_EV_BUSY, "na", "busy");
+    free(p);
+    expect_one(p = synth("cng.wav", 1100, 0, cng, 2, 3), CQ_EV_FAX, "itu", "cng");
+    free(p);
+    expect_one(p = synth("ced.wav", 2100, 0, ced, 2, 1), CQ_EV_FAX, "itu", "ced");
+    free(p);
+}
+
+/* A tone alone is not a cadence: one 1 kHz beep, a 425 Hz tone of 3 s, nothing. */
+static void test_lone_tones_are_not_events(void **state)
+{
+    (void)state;
+    static const double beep[] = {0.5, 1.0}, long_tone[] = {3.0, 1.0};
+    char *p = synth("beep.wav", 1000, 0, beep, 2, 1);
+    cq_report *r = analyze_path(p);
+    assert_int_equal(r->inbound->n_events, 0);
+    cq_report_destroy(r);
+    free(p);
+    p = synth("long425.wav", 425, 0, long_tone, 2, 1);
+    r = analyze_path(p);
+    assert_int_equal(r->inbound->n_events, 0);
+    cq_report_destroy(r);
+    free(p);
+}
+
+int main(void)
+{
+    if (!tu_exists(CQ_SHARED_DIR "/corpus/calls/labels.json")) {
+        fprintf(stderr, "test_events: needs %s/corpus (the shared corpus)\n", CQ_SHARED_DIR);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_synthetic_cadences),
+        cmocka_unit_test(test_lone_tones_are_not_events),
+        cmocka_unit_test(test_corpus_events),
+        cmocka_unit_test(test_timeline_precision_recall),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
