@@ -4,9 +4,9 @@
  * ringback and busy, SIT), and fax tones (CNG 1100 Hz, CED/ANS 2100 Hz; libspandsp).
  *
  * Call-progress detection is ours: 20 ms frames are flagged when their power sits in one or
- * two of the table's frequencies; runs of flagged frames are re-measured over their whole
- * length (a few Hz of resolution) to name the frequencies; the on/off pattern of runs with the
- * same frequencies is matched against each table entry's cadence.
+ * two of the table's frequencies; runs of flagged frames (0.2 s or longer) are re-measured
+ * over their first 0.25 s (a few Hz of resolution) to name the frequencies; the on/off pattern
+ * of runs with the same frequencies is matched against each table entry's cadence.
  *
  * Streaming: push samples as they come and poll for events: an event is handed out once it
  * is complete (a cadence once no further burst can join it, 6 s after the last; DTMF digits

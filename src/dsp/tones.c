@@ -6,7 +6,7 @@
  * or a pair), the frame's power at those frequencies (Goertzel, normalised so a pure tone of
  * power P reads P) over the frame's power is its purity; a frame at -50 dBFS or louder whose
  * best purity reaches 0.6 is "tonal". 20 ms cannot tell 440 from 450 Hz, so a run of tonal
- * frames (gaps of one frame bridged) is measured again over its whole length, up to 4 s, where
+ * frames (gaps of one frame bridged) is measured again over its first 0.25 s, where
  * the resolution is a few Hz: the table tone with the highest purity (at least 0.7; each
  * component of a pair at least 10 % of the pair) names the run, or the run is dropped.
  * Named runs become events by their cadence:
@@ -30,7 +30,7 @@
 #define MIN_DB -50.0
 #define FRAME_PURITY 0.6
 #define RUN_PURITY 0.7
-#define RUN_MAX (RATE / 2)    /* samples kept to name a run: its first 0.5 s */
+#define RUN_MAX (RATE / 4)    /* samples kept to name a run: its first 0.25 s */
 #define CHAIN_GAP_SEC 6.0     /* bursts further apart are separate */
 #define DTMF_GAP_SEC 2.0      /* digits closer than this form one event */
 #define DTMF_LAG 240          /* samples from a digit's edge to libspandsp's report of it */
@@ -264,11 +264,11 @@ static double tone_power(const float *x, const float *w, size_t n, double wsum, 
 /* The table tone that best explains x (purity), or -1. */
 /* Strongest reading of a tone near f: generators are off their nominal frequency by up to
  * about 1 %, more than a long window's resolution, so the run is searched within 1.5 % of
- * f in 1 Hz steps (the window is at most RUN_MAX samples: its main lobe is +-4 Hz wide). */
+ * f in 2 Hz steps (the window is at most RUN_MAX samples: its main lobe is +-8 Hz wide). */
 static double tone_power_near(const float *x, const float *w, size_t n, double wsum, double f)
 {
     double best = 0;
-    for (double g = floor(f * 0.985); g <= ceil(f * 1.015); g += 1.0) {
+    for (double g = f * 0.985; g <= f * 1.015 + 1e-9; g += 2.0) {
         double p = tone_power(x, w, n, wsum, g);
         if (p > best)
             best = p;
@@ -318,8 +318,8 @@ static int close_run(cq_tones *t)
 {
     t->in_run = 0;
     size_t n = t->run_len;
-    if (n < 3 * FR)
-        return CQ_OK; /* under 60 ms */
+    if (n < 10 * FR)
+        return CQ_OK; /* under 0.2 s: shorter than any burst the tables know (within 20 %) */
     /* a Hann window over the run (computed on the fly through a scratch of the same length) */
     float *w = cq__malloc(sizeof(float) * n);
     if (!w)
