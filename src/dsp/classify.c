@@ -417,6 +417,8 @@ int cq_classifier_push_vad(cq_classifier *c, const float *probs, size_t n)
 {
     if (c->finished || !c->p.have_vad)
         return CQ_ERR_INVALID;
+    if (!n)
+        return CQ_OK;
     if (cq__grow((void **)&c->vad, &c->capvad, c->nvad + n, sizeof(float)) != CQ_OK)
         return CQ_ERR_NOMEM;
     memcpy(c->vad + c->nvad, probs, n * sizeof(float));
@@ -594,7 +596,8 @@ int cq_classifier_finish(cq_classifier *c)
             if ((rc = add_ivr(c, edge, c->ev[k].type == CQ_EV_HOLD)) != CQ_OK)
                 return rc;
     }
-    qsort(c->ev, c->nev, sizeof(cq_call_event), cmp_event);
+    if (c->nev)
+        qsort(c->ev, c->nev, sizeof(cq_call_event), cmp_event);
     c->finished = 1;
     return CQ_OK;
 }
