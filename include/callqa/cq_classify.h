@@ -93,9 +93,10 @@ CQ_API CQ_NODISCARD int cq_classifier_push_audio(cq_classifier *c, const float *
 CQ_API CQ_NODISCARD int cq_classifier_push_vad(cq_classifier *c, const float *probs, size_t n)
     CQ_NONNULL(1);
 
-/* Events completed since the last poll (valid until the next push, poll or finish). A hold
- * that has begun but not ended is handed out once with end_sec < 0 ("hold started"), then
- * again when it ends. */
+/* Events since the last poll (valid until the next poll or destroy). An event is handed out
+ * open, with end_sec < 0, as soon as it is recognised — a hold once 3 s confirm it, a tone
+ * once its bursts match a cadence, a DTMF string at each digit (the digits so far) — and
+ * again, complete, when it ends. cq_classifier_events() has only the complete ones. */
 CQ_API CQ_NODISCARD int cq_classifier_poll(cq_classifier *c, const cq_call_event **ev, size_t *n)
     CQ_NONNULL(1, 2, 3);
 

@@ -8,9 +8,10 @@
  * over their first 0.25 s (a few Hz of resolution) to name the frequencies; the on/off pattern
  * of runs with the same frequencies is matched against each table entry's cadence.
  *
- * Streaming: push samples as they come and poll for events: an event is handed out once it
- * is complete (a cadence once no further burst can join it, 6 s after the last; DTMF digits
- * once 2 s pass without another digit). cq_tones_finish closes everything at the end.
+ * Streaming: push samples as they come and poll for events. An event is handed out open as
+ * soon as it is recognised (a chain of bursts that already matches a cadence; each DTMF digit
+ * as it ends, with the digits so far), and complete once nothing more can join it (a cadence
+ * 6 s after its last burst; DTMF after 2 s without a digit). cq_tones_finish closes all.
  * Fax tones need both our cadence match and libspandsp's CNG / ANS receiver.
  */
 #ifndef CQ_TONES_H
@@ -43,6 +44,8 @@ typedef struct cq_tone_event {
     char digits[64];           /* DTMF: the digits in order; else "" */
     const char *region;        /* cadence table: "na", "uk", "eu", "itu"; NULL for DTMF/fax */
     int cycles;                /* cadence cycles (or tone bursts) matched */
+    bool open;                 /* streaming (cq_tones_poll) only: the event has begun and may go
+                                  on; the complete event follows with open = false */
 } cq_tone_event;
 
 /* Create a detector for 8 kHz audio. NULL with *err (optional) on failure. */
@@ -52,8 +55,8 @@ CQ_API void cq_tones_destroy(cq_tones *t);
 /* Add 8 kHz samples (full scale 1.0). CQ_OK or CQ_ERR_NOMEM. */
 CQ_API CQ_NODISCARD int cq_tones_push(cq_tones *t, const float *x, size_t n) CQ_NONNULL(1);
 
-/* Events completed since the last poll, in the order they completed (valid until the next
- * push, poll or finish). */
+/* Events opened or completed since the last poll, in that order (valid until the next poll
+ * or destroy). */
 CQ_API CQ_NODISCARD int cq_tones_poll(cq_tones *t, const cq_tone_event **events, size_t *n)
     CQ_NONNULL(1, 2, 3);
 

@@ -7,7 +7,9 @@
  *
  * The audio is read in blocks of 20 ms, resampled to 8 kHz when needed, given to the VAD
  * (Silero when the model is installed, else the DSP fallback) chunk by chunk and to the
- * classifier; every event is printed with "at", the audio time when it was decided.
+ * classifier; every event is printed with "at", the audio time read when it was printed: once
+ * "open" as soon as it is recognised (a hold, a ringback, each DTMF digit) and once "closed"
+ * when it is complete.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +30,7 @@ typedef struct stream {
     cq_resample *rs;
     float *rsbuf;
     size_t rscap;
+    uint64_t pushed;  /* 8 kHz samples given to the classifier */
     float pend[CQ_CLASSIFY_FRAME];
     size_t npend;
     int timeline;
@@ -36,8 +39,7 @@ typedef struct stream {
 static void print_event(const cq_call_event *e, double at)
 {
     printf("{\"type\":\"%s\"", cq_event_type_name(e->type));
-    if (e->type == CQ_EV_HOLD)
-        printf(",\"state\":\"%s\"", e->end_sec < 0 ? "start" : "end");
+    printf(",\"state\":\"%s\"", e->end_sec < 0 ? "open" : "closed");
     printf(",\"start\":%.3f", e->start_sec);
     if (e->end_sec >= 0)
         printf(",\"end\":%.3f", e->end_sec);
@@ -60,7 +62,7 @@ static int drain(stream *s)
     size_t n;
     int rc = cq_classifier_poll(s->cls, &ev, &n);
     for (size_t i = 0; rc == CQ_OK && i < n; i++)
-        print_event(&ev[i], cq_classifier_time(s->cls));
+        print_event(&ev[i], (double)s->pushed / CQ_CLASSIFY_RATE);
     if (n)
         fflush(stdout);
     return rc;
@@ -70,6 +72,7 @@ static int drain(stream *s)
 static int feed8k(stream *s, const float *x, size_t n)
 {
     int rc = cq_classifier_push_audio(s->cls, x, n);
+    s->pushed += n;
     while (rc == CQ_OK && n) {
         size_t k = CQ_CLASSIFY_FRAME - s->npend < n ? CQ_CLASSIFY_FRAME - s->npend : n;
         memcpy(s->pend + s->npend, x, k * sizeof(float));
@@ -125,8 +128,9 @@ static void usage(FILE *f)
           "  --channel N    which channel of FILE (default 1)\n"
           "  --timeline     also print the speech/music/tone/noise/silence segments at the end\n"
           "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
-          "Prints one JSON line per event as soon as it is decided; \"at\" is the audio time\n"
-          "of the decision. A hold prints twice: when it starts and when it ends.\n",
+          "Prints one JSON line per event as soon as it is decided; \"at\" is how much audio\n"
+          "had been read then (seconds). \"state\":\"open\" when an event is recognised (a hold, a tone\n"
+          "cadence, each DTMF digit), \"closed\" when it is complete.\n",
           f);
 }
 

@@ -161,10 +161,32 @@ void cq_classifier_destroy(cq_classifier *c)
     cq__free(c);
 }
 
-static int cmp_float(const void *a, const void *b)
+/* The k-th smallest of a[0..n) (Hoare's selection; a is reordered). */
+static float select_kth(float *a, int n, int k)
 {
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
+    int lo = 0, hi = n - 1;
+    while (lo < hi) {
+        float pivot = a[(lo + hi) / 2];
+        int i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                float tmp = a[i];
+                a[i] = a[j], a[j] = tmp;
+                i++, j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return a[k];
+    }
+    return a[k];
 }
 
 /* Features of the frame in c->buf. */
@@ -188,8 +210,7 @@ static void frame_features(cq_classifier *c, frame *f)
     }
     const int nb = BAND_HI - BAND_LO + 1;
     double flat = exp(lsum / nb) / (psum / nb + 1e-30);
-    qsort(sorted, (size_t)nb, sizeof(float), cmp_float);
-    float med = sorted[nb / 2];
+    float med = select_kth(sorted, nb, nb / 2);
     uint64_t peaks[2] = {0, 0};
     int persistent = 0;
     for (int k = BAND_LO + 1; k < BAND_HI; k++) {
@@ -382,7 +403,9 @@ static int take_tones(cq_classifier *c, const cq_tone_event *te, size_t n)
         case CQ_TONE_FAX_CNG: e.type = CQ_EV_FAX, e.signal = "cng"; break;
         case CQ_TONE_FAX_CED: e.type = CQ_EV_FAX, e.signal = "ced"; break;
         }
-        if (add_event(c, &e) != CQ_OK)
+        if (te[i].open)
+            e.end_sec = -1; /* begun, not complete: streaming only */
+        if ((te[i].open ? box_event(c, &e) : add_event(c, &e)) != CQ_OK)
             return CQ_ERR_NOMEM;
     }
     return CQ_OK;

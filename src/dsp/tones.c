@@ -52,6 +52,14 @@ static const tone_id k_ids[N_IDS] = {
     [T_DIAL] = {350, 440}, /* North American dial tone: recognised, never reported */
 };
 
+/* Centre frequency of a table tone. */
+static double centre(int id)
+{
+    return k_ids[id].f2 > 0 ? 0.5 * (k_ids[id].f1 + k_ids[id].f2) : k_ids[id].f1;
+}
+
+#define NBANK 16 /* Goertzel lanes per frame: the distinct table frequencies, padded */
+
 typedef struct seg {
     int id;
     double start, end; /* s */
@@ -64,6 +72,10 @@ struct cq_tones {
     int nframe;
     float win[FR];
     double win_sum, win2_sum;
+    /* the frame bank: every distinct table frequency, one Goertzel lane each */
+    float bank_c[NBANK];       /* 2 cos(w) */
+    double bank_sin[NBANK];    /* sin(w) */
+    int id_lane[N_IDS][2];     /* lanes of each table tone's components (-1: none) */
     /* the current run of tonal frames */
     int in_run, gap_frames;
     double run_f;              /* centre frequency of the tone the run began with */
@@ -83,8 +95,13 @@ struct cq_tones {
     double *fax_at[2];
     size_t nfax[2], capfax[2];
     cq_tone_event *ev;         /* in the order they were settled */
+    cq_tone_event *box;        /* for the next poll: settled events and open ones */
+    size_t nbox, capbox;
+    cq_tone_event *polled;     /* what the last poll handed out */
+    size_t cappolled;
+    size_t announced;          /* 1 + the first segment of the chain last announced open */
     cq_tone_event *sorted;     /* the same in time order, from cq_tones_finish */
-    size_t nev, capev, polled;
+    size_t nev, capev;
     int finished;
     int nomem;                 /* an allocation inside a callback failed */
 };
@@ -103,15 +120,30 @@ const char *cq_tone_kind_name(cq_tone_kind k)
     return "unknown";
 }
 
+/* Hand e out at the next poll. */
+static int box_event(cq_tones *t, const cq_tone_event *e)
+{
+    if (cq__grow((void **)&t->box, &t->capbox, t->nbox + 1, sizeof(*e)) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    t->box[t->nbox++] = *e;
+    return CQ_OK;
+}
+
+/* A complete event: kept, and handed out. */
+static int keep_event(cq_tones *t, const cq_tone_event *e)
+{
+    if (cq__grow((void **)&t->ev, &t->capev, t->nev + 1, sizeof(*e)) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    t->ev[t->nev++] = *e;
+    return box_event(t, e);
+}
+
 static int add_event(cq_tones *t, cq_tone_kind k, double a, double b, const char *region,
                      int cycles)
 {
-    if (cq__grow((void **)&t->ev, &t->capev, t->nev + 1, sizeof(*t->ev)) != CQ_OK)
-        return CQ_ERR_NOMEM;
-    cq_tone_event *e = &t->ev[t->nev++];
-    memset(e, 0, sizeof(*e));
-    e->kind = k, e->start_sec = a, e->end_sec = b, e->region = region, e->cycles = cycles;
-    return CQ_OK;
+    cq_tone_event e = {.kind = k, .start_sec = a, .end_sec = b, .region = region,
+                       .cycles = cycles};
+    return keep_event(t, &e);
 }
 
 static int commit_dtmf(cq_tones *t)
@@ -119,10 +151,8 @@ static int commit_dtmf(cq_tones *t)
     if (!t->dtmf_open)
         return CQ_OK;
     t->dtmf_open = 0;
-    if (cq__grow((void **)&t->ev, &t->capev, t->nev + 1, sizeof(*t->ev)) != CQ_OK)
-        return CQ_ERR_NOMEM;
-    t->ev[t->nev++] = t->dtmf_ev;
-    return CQ_OK;
+    t->dtmf_ev.open = false;
+    return keep_event(t, &t->dtmf_ev);
 }
 
 /* DTMF from spandsp's realtime callback: a digit code when a tone starts, 0 when it ends. */
@@ -156,6 +186,10 @@ static void dtmf_report(void *user, int code, int level, int delay)
         t->dtmf_open = 1;
     }
     t->digit = 0;
+    cq_tone_event open = *e; /* the string so far, for streaming */
+    open.open = true;
+    if (box_event(t, &open) != CQ_OK)
+        t->nomem = 1;
 }
 
 /* libspandsp's CNG and ANS (CED) receivers: note when each fires. */
@@ -213,6 +247,23 @@ cq_tones *cq_tones_create(int *err)
         rc = CQ_ERR_NOMEM;
         goto done;
     }
+    int lanes = 0;
+    for (int i = 0; i < N_IDS; i++)
+        for (int k = 0; k < 2; k++) {
+            double f = k ? k_ids[i].f2 : k_ids[i].f1;
+            t->id_lane[i][k] = -1;
+            if (f <= 0)
+                continue;
+            int l = 0;
+            while (l < lanes && fabs(t->bank_sin[l] - sin(2 * 3.14159265358979323846 * f / RATE)) > 1e-12)
+                l++;
+            if (l == lanes) { /* a new frequency (the table has 14 distinct ones) */
+                t->bank_c[l] = (float)(2 * cos(2 * 3.14159265358979323846 * f / RATE));
+                t->bank_sin[l] = sin(2 * 3.14159265358979323846 * f / RATE);
+                lanes++;
+            }
+            t->id_lane[i][k] = l;
+        }
     for (int i = 0; i < FR; i++) {
         t->win[i] = (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * (i + 0.5) / FR));
         t->win_sum += t->win[i];
@@ -243,6 +294,8 @@ void cq_tones_destroy(cq_tones *t)
     cq__free(t->run);
     cq__free(t->segs);
     cq__free(t->ev);
+    cq__free(t->box);
+    cq__free(t->polled);
     cq__free(t->sorted);
     cq__free(t);
 }
@@ -262,6 +315,41 @@ static double tone_power(const float *x, const float *w, size_t n, double wsum, 
 }
 
 /* The table tone that best explains x (purity), or -1. */
+/* Every lane of the frame bank over one windowed frame, in one pass: the lanes are
+ * independent, so the inner loop vectorises. Powers in tone_power's normalisation. */
+CQ_CLONES static void bank_powers(const cq_tones *t, const float *x, float *pw)
+{
+    float s1[NBANK] = {0}, s2[NBANK] = {0};
+    for (int i = 0; i < FR; i++) {
+        const float v = x[i] * t->win[i];
+        for (int k = 0; k < NBANK; k++) {
+            float s = v + t->bank_c[k] * s1[k] - s2[k];
+            s2[k] = s1[k];
+            s1[k] = s;
+        }
+    }
+    const double norm = 2 / (t->win_sum * t->win_sum);
+    for (int k = 0; k < NBANK; k++) {
+        double re = s1[k] - s2[k] * t->bank_c[k] / 2, im = s2[k] * t->bank_sin[k];
+        pw[k] = (float)(norm * (re * re + im * im));
+    }
+}
+
+/* The table tone that best explains a frame (purity at least FRAME_PURITY), or -1. */
+static int frame_best(const cq_tones *t, const float *pw, double power)
+{
+    int best = -1;
+    double best_pur = FRAME_PURITY;
+    for (int i = 0; i < N_IDS; i++) {
+        double p = pw[t->id_lane[i][0]] + (t->id_lane[i][1] >= 0 ? pw[t->id_lane[i][1]] : 0);
+        if (p / power > best_pur) {
+            best_pur = p / power;
+            best = i;
+        }
+    }
+    return best;
+}
+
 /* Strongest reading of a tone near f: generators are off their nominal frequency by up to
  * about 1 %, more than a long window's resolution, so the run is searched within 1.5 % of
  * f in 2 Hz steps (the window is at most RUN_MAX samples: its main lobe is +-8 Hz wide). */
@@ -277,32 +365,24 @@ static double tone_power_near(const float *x, const float *w, size_t n, double w
 }
 
 /*
- * The table tone that best explains x (purity), or -1. Frames (coarse): every table tone at
- * its nominal frequency. Runs (strict): the tones within 150 Hz of the run's own (near_f),
- * each component searched near its nominal frequency, and each component of a pair must carry
- * at least 10 % of the pair.
+ * The table tone that best explains a run x (purity at least min_purity), or -1: the tones
+ * within 150 Hz of the run's own (near_f), each component searched near its nominal
+ * frequency; each component of a pair must carry at least 10 % of the pair.
  */
 static int best_tone(const float *x, const float *w, size_t n, double wsum, double power,
-                     double min_purity, int strict, double near_f)
+                     double min_purity, double near_f)
 {
     int best = -1;
     double best_pur = min_purity;
     for (int i = 0; i < N_IDS; i++) {
         double p0, p1 = 0;
-        if (!strict) {
-            p0 = tone_power(x, w, n, wsum, k_ids[i].f1);
-            if (k_ids[i].f2 > 0)
-                p1 = tone_power(x, w, n, wsum, k_ids[i].f2);
-        } else {
-            double c = k_ids[i].f2 > 0 ? 0.5 * (k_ids[i].f1 + k_ids[i].f2) : k_ids[i].f1;
-            if (fabs(c - near_f) > 150)
+        if (fabs(centre(i) - near_f) > 150)
+            continue;
+        p0 = tone_power_near(x, w, n, wsum, k_ids[i].f1);
+        if (k_ids[i].f2 > 0) {
+            p1 = tone_power_near(x, w, n, wsum, k_ids[i].f2);
+            if (p0 < 0.1 * (p0 + p1) || p1 < 0.1 * (p0 + p1))
                 continue;
-            p0 = tone_power_near(x, w, n, wsum, k_ids[i].f1);
-            if (k_ids[i].f2 > 0) {
-                p1 = tone_power_near(x, w, n, wsum, k_ids[i].f2);
-                if (p0 < 0.1 * (p0 + p1) || p1 < 0.1 * (p0 + p1))
-                    continue;
-            }
         }
         double pur = (p0 + p1) / power;
         if (pur > best_pur) {
@@ -339,7 +419,7 @@ static int close_run(cq_tones *t)
     }
     /* the windowed mean power, which tone_power reads in full for a pure tone */
     double power = pw / w2sum;
-    int id = best_tone(t->run, w, n, wsum, power, RUN_PURITY, 1, t->run_f);
+    int id = best_tone(t->run, w, n, wsum, power, RUN_PURITY, t->run_f);
     cq__free(w);
     if (id < 0)
         return CQ_OK;
@@ -348,12 +428,6 @@ static int close_run(cq_tones *t)
     t->segs[t->nsegs++] =
         (seg){id, (double)t->run_start / RATE, (double)t->run_end / RATE};
     return CQ_OK;
-}
-
-/* Centre frequency of a table tone. */
-static double centre(int id)
-{
-    return k_ids[id].f2 > 0 ? 0.5 * (k_ids[id].f1 + k_ids[id].f2) : k_ids[id].f1;
 }
 
 static int end_frame(cq_tones *t)
@@ -373,7 +447,9 @@ static int end_frame(cq_tones *t)
         for (int i = 0; i < FR; i++)
             pw += (double)t->win[i] * t->win[i] * xw[i] * xw[i];
         double power = pw / t->win2_sum;
-        int id = best_tone(xw, t->win, FR, t->win_sum, power, FRAME_PURITY, 0, 0);
+        float pwb[NBANK];
+        bank_powers(t, xw, pwb);
+        int id = frame_best(t, pwb, power);
         tonal = id >= 0;
         if (tonal && t->in_run && fabs(centre(id) - t->run_f) > 150) {
             /* a different tone follows at once (SIT): the run ends here */
@@ -432,7 +508,7 @@ int cq_tones_push(cq_tones *t, const float *x, size_t n)
             t->nframe = 0;
             if (end_frame(t) != CQ_OK || t->nomem)
                 return CQ_ERR_NOMEM;
-            if (t->pos % RATE == 0 && settle(t, 0) != CQ_OK) /* once a second */
+            if (settle(t, 0) != CQ_OK)
                 return CQ_ERR_NOMEM;
         }
     }
@@ -459,8 +535,8 @@ static int matches(const double *on, const double *off, size_t m, double on_s, d
     return 1;
 }
 
-/* Cadence of a chain of bursts of one tone: event or nothing. */
-static int judge_chain(cq_tones *t, const seg *s, size_t n)
+/* Does a chain of bursts of one tone match a cadence? Then *e is its event. */
+static int match_chain(const cq_tones *t, const seg *s, size_t n, cq_tone_event *e)
 {
     int id = s[0].id;
     double on[256], off[256];
@@ -474,13 +550,13 @@ static int judge_chain(cq_tones *t, const seg *s, size_t n)
     switch (id) {
     case T_NA_RING:
         if (matches(on, off, m, 2.0, 4.0, 0.2))
-            return add_event(t, CQ_TONE_RINGBACK, a, b, "na", cycles);
+            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "na", .cycles = cycles}, 1;
         break;
     case T_NA_BUSY:
         if (m >= 2 && matches(on, off, m, 0.5, 0.5, 0.2))
-            return add_event(t, CQ_TONE_BUSY, a, b, "na", cycles);
+            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY, .start_sec = a, .end_sec = b, .region = "na", .cycles = cycles}, 1;
         if (m >= 3 && matches(on, off, m, 0.25, 0.25, 0.2))
-            return add_event(t, CQ_TONE_CONGESTION, a, b, "na", cycles);
+            return *e = (cq_tone_event){.kind = CQ_TONE_CONGESTION, .start_sec = a, .end_sec = b, .region = "na", .cycles = cycles}, 1;
         break;
     case T_UK_RING: { /* 0.4 on, 0.2 off, 0.4 on, 2.0 off */
         int ok = m >= 2;
@@ -490,33 +566,40 @@ static int judge_chain(cq_tones *t, const seg *s, size_t n)
                 ok = within(off[i], i % 2 == 0 ? 0.2 : 2.0, 0.25);
         }
         if (ok)
-            return add_event(t, CQ_TONE_RINGBACK, a, b, "uk", (int)m);
+            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "uk", .cycles = (int)m}, 1;
         break;
     }
     case T_UK_BUSY:
         if (m >= 2 && matches(on, off, m, 0.375, 0.375, 0.2))
-            return add_event(t, CQ_TONE_BUSY, a, b, "uk", cycles);
+            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY, .start_sec = a, .end_sec = b, .region = "uk", .cycles = cycles}, 1;
         break;
     case T_EU:
         if (matches(on, off, m, 1.0, 4.0, 0.2))
-            return add_event(t, CQ_TONE_RINGBACK, a, b, "eu", cycles);
+            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "eu", .cycles = cycles}, 1;
         if (m >= 2 && matches(on, off, m, 0.5, 0.5, 0.2))
-            return add_event(t, CQ_TONE_BUSY, a, b, "eu", cycles);
+            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY, .start_sec = a, .end_sec = b, .region = "eu", .cycles = cycles}, 1;
         if (m >= 3 && matches(on, off, m, 0.25, 0.25, 0.2))
-            return add_event(t, CQ_TONE_CONGESTION, a, b, "eu", cycles);
+            return *e = (cq_tone_event){.kind = CQ_TONE_CONGESTION, .start_sec = a, .end_sec = b, .region = "eu", .cycles = cycles}, 1;
         break;
     case T_CNG:
         if (matches(on, off, m, 0.5, 3.0, 0.25) && fax_confirmed(t, 0, a, b))
-            return add_event(t, CQ_TONE_FAX_CNG, a, b, "itu", cycles);
+            return *e = (cq_tone_event){.kind = CQ_TONE_FAX_CNG, .start_sec = a, .end_sec = b, .region = "itu", .cycles = cycles}, 1;
         break;
     case T_CED:
         if (on[0] >= 2.4 && fax_confirmed(t, 1, a, b))
-            return add_event(t, CQ_TONE_FAX_CED, a, b, "itu", 1);
+            return *e = (cq_tone_event){.kind = CQ_TONE_FAX_CED, .start_sec = a, .end_sec = b, .region = "itu", .cycles = 1}, 1;
         break;
     default:
         break;
     }
-    return CQ_OK;
+    return 0;
+}
+
+/* Cadence of a chain of bursts of one tone: event or nothing. */
+static int judge_chain(cq_tones *t, const seg *s, size_t n)
+{
+    cq_tone_event e;
+    return match_chain(t, s, n, &e) ? keep_event(t, &e) : CQ_OK;
 }
 
 static int is_sit(const seg *s, int k)
@@ -561,8 +644,17 @@ static int settle(cq_tones *t, int final)
         while (j < t->nsegs && t->segs[j].id == s->id &&
                t->segs[j].start - t->segs[j - 1].end <= CHAIN_GAP_SEC)
             j++;
-        if (j == t->nsegs && !final && (t->in_run || now - open_until <= CHAIN_GAP_SEC))
-            return CQ_OK; /* the chain may grow */
+        if (j == t->nsegs && !final && (t->in_run || now - open_until <= CHAIN_GAP_SEC)) {
+            /* the chain may grow: announce it (once) as soon as it matches a cadence */
+            cq_tone_event e;
+            if (t->announced != i + 1 && match_chain(t, s, j - i, &e)) {
+                t->announced = i + 1;
+                e.open = true;
+                if (box_event(t, &e) != CQ_OK)
+                    return CQ_ERR_NOMEM;
+            }
+            return CQ_OK;
+        }
         if (judge_chain(t, s, j - i) != CQ_OK)
             return CQ_ERR_NOMEM;
         t->judged = j;
@@ -572,9 +664,12 @@ static int settle(cq_tones *t, int final)
 
 int cq_tones_poll(cq_tones *t, const cq_tone_event **events, size_t *n)
 {
-    *events = t->ev + t->polled;
-    *n = t->nev - t->polled;
-    t->polled = t->nev;
+    cq_tone_event *p = t->polled; /* swap the box and the last poll's buffer */
+    size_t cp = t->cappolled;
+    t->polled = t->box, t->cappolled = t->capbox;
+    *events = t->polled;
+    *n = t->nbox;
+    t->box = p, t->capbox = cp, t->nbox = 0;
     return CQ_OK;
 }
 
