@@ -22,6 +22,8 @@
 #include "cq_quality.h"
 #include "cq_tones.h"
 #include "cq_classify.h"
+#include "cq_conversation.h"
+#include "cq_xleg.h"
 
 #define CQ_VERSION_STRING "0.1.0"
 

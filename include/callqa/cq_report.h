@@ -24,6 +24,8 @@
 #include "cq_nisqa.h"
 #include "cq_quality.h"
 #include "cq_classify.h"
+#include "cq_conversation.h"
+#include "cq_xleg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,11 +38,14 @@ typedef enum cq_analyzer {
     CQ_AN_VAD = 1u << 2,     /* speech activity: Silero VAD, or the DSP fallback */
     CQ_AN_NISQA = 1u << 3,   /* speech quality: NISQA MOS and dimensions (needs the model) */
     CQ_AN_QUALITY = 1u << 4, /* model-free indicators: noise floor, SNR, bandwidth, dropouts */
-    CQ_AN_EVENTS = 1u << 5   /* DTMF, call-progress tones, hold music, IVR (runs the VAD too) */
+    CQ_AN_EVENTS = 1u << 5,  /* DTMF, call-progress tones, hold music, IVR (runs the VAD too) */
+    CQ_AN_CONVERSATION = 1u << 6 /* talk, overtalk, dead air, turns, one-way audio, leg checks
+                                    (runs the VAD too; uses the events when they run) */
 } cq_analyzer;
 
 #define CQ_AN_ALL                                                                                 \
-    (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY | CQ_AN_EVENTS)
+    (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY | CQ_AN_EVENTS |     \
+     CQ_AN_CONVERSATION)
 
 /* How NISQA sees a leg. */
 typedef enum cq_nisqa_mode {
@@ -112,6 +117,10 @@ typedef struct cq_report {
     double nisqa_window_sec;
     double silence_noise_db; /* silencedetect parameters used */
     double silence_min_duration_sec;
+    bool has_conversation;   /* the conversation analyzer ran (two legs, or the mix) */
+    cq_conversation conversation;
+    bool has_xleg;           /* the two-leg audio checks ran (two legs) */
+    cq_xleg_result xleg;
     char **warnings;         /* sentences about the input, in the order found */
     size_t n_warnings;
     double analysis_time_sec; /* wall time of cq_engine_analyze() */

@@ -178,7 +178,8 @@ cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
         goto done;
     }
     e->p = *p;
-    if (e->p.analyzers & CQ_AN_EVENTS) /* events are classified with the VAD's probabilities */
+    /* events are classified with the VAD's probabilities; the conversation is made of them */
+    if (e->p.analyzers & (CQ_AN_EVENTS | CQ_AN_CONVERSATION))
         e->p.analyzers |= CQ_AN_VAD;
     e->vad_model_name = cq__strdup(vm);
     e->model_dir = p->model_dir ? cq__strdup(p->model_dir) : NULL;
@@ -270,6 +271,7 @@ void cq_report_destroy(cq_report *r)
     cq__free(r->warnings);
     cq__free(r->vad_status);
     cq__free(r->nisqa_status);
+    cq_conversation_free(&r->conversation);
     cq__free(r);
 }
 
@@ -479,6 +481,19 @@ static int take_decoder_warnings(cq_report *r, const cq_audio *a, const char *so
     return CQ_OK;
 }
 
+/* With the conversation analyzer, the two legs' 8 kHz streams also go to the two-leg checks. */
+static int xleg_attach(const cq_engine *e, cq_xleg **xl, leg_run *in, leg_run *out)
+{
+    if (!(e->p.analyzers & CQ_AN_CONVERSATION))
+        return CQ_OK;
+    int rc = CQ_OK;
+    if (!(*xl = cq_xleg_create(&rc)))
+        return rc;
+    in->vad.xleg = *xl, in->vad.xleg_leg = 0;
+    out->vad.xleg = *xl, out->vad.xleg_leg = 1;
+    return CQ_OK;
+}
+
 static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_report *r,
                             cq_err *err)
 {
@@ -493,6 +508,7 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
     int rc = CQ_OK;
     bool identical = false;
     uint64_t frames = 0;
+    cq_xleg *xl = NULL;
 
     if (info->channels == 2) {
         r->has_legs = true;
@@ -506,8 +522,10 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
             int in_idx = e->p.channel_map == CQ_MAP_IN_OUT ? 0 : 1;
             r->inbound = runs[in_idx].rep;
             r->outbound = runs[1 - in_idx].rep;
+            rc = xleg_attach(e, &xl, &runs[in_idx], &runs[1 - in_idx]);
             leg_run *legs[2] = {&runs[0], &runs[1]};
-            rc = run_source(e, a, legs, &identical, &frames, err);
+            if (rc == CQ_OK)
+                rc = run_source(e, a, legs, &identical, &frames, err);
         }
     } else {
         r->has_legs = false;
@@ -521,6 +539,9 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
     }
     for (int c = 0; c < info->channels && rc == CQ_OK; c++)
         rc = leg_finish(e, &runs[c], frames);
+    if (rc == CQ_OK && xl && !(rc = cq_xleg_finish(xl, &r->xleg)))
+        r->has_xleg = true;
+    cq_xleg_destroy(xl);
     if (rc == CQ_OK)
         rc = take_decoder_warnings(r, a, name);
     if (rc == CQ_OK && !r->has_legs)
@@ -546,36 +567,140 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
     return rc;
 }
 
-/* Decode one leg file into `role` (the first channel when the file is stereo). */
-static int analyze_leg_file(const cq_engine *e, const char *path, cq_leg_report **slot,
-                            cq_report *r, cq_err *err)
+/*
+ * Two leg files, decoded in step (a block of each in turn, blocks of equal duration), so that
+ * the two-leg checks see both legs at once in bounded memory. A stereo leg file gives its
+ * first channel.
+ */
+static int analyze_leg_files(const cq_engine *e, const char *paths[2], cq_report *r,
+                             cq_err *err)
 {
-    cq_audio *a = cq_audio_open(path, err);
-    if (!a)
-        return err ? err->code : CQ_ERR_FORMAT;
-    const cq_audio_info *info = cq_audio_get_info(a);
-    leg_run run;
-    bool identical = false;
-    uint64_t frames = 0;
-    int rc = leg_start(e, &run, path, info->channels == 2 ? 1 : 0, info);
-    if (rc == CQ_OK) {
-        *slot = run.rep;
-        leg_run *legs[2] = {&run, NULL};
-        rc = run_source(e, a, legs, &identical, &frames, err);
-    } else {
-        leg_free(run.rep);
+    cq_audio *a[2] = {NULL, NULL};
+    leg_run runs[2];
+    memset(runs, 0, sizeof(runs));
+    float *scratch = NULL;
+    cq_xleg *xl = NULL;
+    uint64_t frames[2] = {0, 0};
+    int rc = CQ_OK, started = 0;
+    for (int l = 0; l < 2 && rc == CQ_OK; l++) {
+        if (!(a[l] = cq_audio_open(paths[l], err))) {
+            rc = err && err->code ? err->code : CQ_ERR_FORMAT;
+            break;
+        }
+        rc = leg_start(e, &runs[l], paths[l], cq_audio_get_info(a[l])->channels == 2 ? 1 : 0,
+                       cq_audio_get_info(a[l]));
+        started = l + 1;
+        if (l == 0)
+            r->inbound = runs[0].rep;
+        else
+            r->outbound = runs[1].rep;
     }
     if (rc == CQ_OK)
-        rc = leg_finish(e, &run, frames);
-    if (rc == CQ_OK)
-        rc = take_decoder_warnings(r, a, path);
-    if (rc == CQ_OK && info->channels == 2)
-        rc = add_warning(r, cq__printf("%s: leg file is stereo; its first channel was analysed",
-                                       path));
-    leg_uninit(&run);
+        rc = xleg_attach(e, &xl, &runs[0], &runs[1]);
+    const size_t bf = e->p.block_frames;
+    if (rc == CQ_OK && !(scratch = cq__malloc(bf * sizeof(float))))
+        rc = cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", paths[0]);
+    if (rc == CQ_OK) {
+        int rate[2] = {cq_audio_get_info(a[0])->sample_rate_hz,
+                       cq_audio_get_info(a[1])->sample_rate_hz};
+        int top = rate[0] > rate[1] ? rate[0] : rate[1];
+        bool ended[2] = {false, false};
+        while (rc == CQ_OK && !(ended[0] && ended[1])) {
+            for (int l = 0; l < 2 && rc == CQ_OK; l++) {
+                if (ended[l])
+                    continue;
+                const cq_audio_info *info = cq_audio_get_info(a[l]);
+                size_t want = (size_t)((double)bf * rate[l] / top);
+                if (want < 64)
+                    want = 64;
+                float *planes[2] = {runs[l].buf, scratch};
+                int64_t got = cq_audio_read_planar(a[l], planes, want, err);
+                if (got < 0) {
+                    rc = (int)got;
+                    break;
+                }
+                if (got == 0) {
+                    ended[l] = true;
+                    continue;
+                }
+                frames[l] += (uint64_t)got;
+                if ((double)frames[l] > e->p.max_duration_sec * info->sample_rate_hz) {
+                    rc = cq__err_set(err, CQ_ERR_TOO_LARGE, "%s: longer than the %.0f s limit",
+                                     paths[l], e->p.max_duration_sec);
+                    break;
+                }
+                if ((rc = leg_push(e, &runs[l], runs[l].buf, (size_t)got)) != CQ_OK)
+                    cq__err_set(err, rc, "%s: %s", paths[l], cq_strerror(rc));
+            }
+        }
+    }
+    for (int l = 0; l < 2 && rc == CQ_OK; l++)
+        if (frames[l] == 0)
+            rc = cq__err_set(err, CQ_ERR_EMPTY, "%s: no audio frames could be decoded", paths[l]);
+    for (int l = 0; l < 2 && rc == CQ_OK; l++)
+        rc = leg_finish(e, &runs[l], frames[l]);
+    if (rc == CQ_OK && xl && !(rc = cq_xleg_finish(xl, &r->xleg)))
+        r->has_xleg = true;
+    for (int l = 0; l < 2 && rc == CQ_OK; l++) {
+        rc = take_decoder_warnings(r, a[l], paths[l]);
+        if (rc == CQ_OK && cq_audio_get_info(a[l])->channels == 2)
+            rc = add_warning(r, cq__printf("%s: leg file is stereo; its first channel was "
+                                           "analysed", paths[l]));
+    }
+    for (int l = 0; l < started; l++)
+        leg_uninit(&runs[l]);
+    cq_xleg_destroy(xl);
+    cq__free(scratch);
+    for (int l = 0; l < 2; l++)
+        cq_audio_close(a[l]);
     if (rc != CQ_OK && err && err->code == CQ_OK)
-        cq__err_set(err, rc, "%s: %s", path, cq_strerror(rc));
-    cq_audio_close(a);
+        cq__err_set(err, rc, "%s: %s", paths[0], cq_strerror(rc));
+    return rc;
+}
+
+/* The call-level stage: conversation dynamics and one-way audio from the legs' results. */
+static int call_stage(const cq_engine *e, cq_report *r)
+{
+    if (!(e->p.analyzers & CQ_AN_CONVERSATION))
+        return CQ_OK;
+    const cq_leg_report *L[2] = {r->inbound, r->outbound};
+    cq_conv_leg_in in[2];
+    cq_conv_span *sp[2] = {NULL, NULL};
+    int n = r->outbound ? 2 : 1, rc = CQ_OK;
+    memset(in, 0, sizeof(in));
+    for (int l = 0; l < n && rc == CQ_OK; l++) {
+        const cq_leg_report *lg = L[l];
+        if (!lg->has_vad)
+            return CQ_OK;
+        if (lg->n_speech && !(sp[l] = cq__malloc(lg->n_speech * sizeof(cq_conv_span)))) {
+            rc = CQ_ERR_NOMEM;
+            break;
+        }
+        for (size_t i = 0; i < lg->n_speech; i++)
+            sp[l][i] = (cq_conv_span){(double)lg->speech[i].start / lg->vad_rate_hz,
+                                      (double)lg->speech[i].end / lg->vad_rate_hz};
+        in[l] = (cq_conv_leg_in){.duration_sec = lg->duration_sec, .speech_pct = lg->speech_pct,
+                                 .speech = sp[l], .n_speech = lg->n_speech,
+                                 .events = lg->events, .n_events = lg->n_events,
+                                 .timeline = lg->timeline, .n_timeline = lg->n_timeline};
+    }
+    if (rc == CQ_OK && (rc = cq_conversation_analyze(in, n, NULL, &r->conversation)) == CQ_OK)
+        r->has_conversation = true;
+    cq__free(sp[0]);
+    cq__free(sp[1]);
+    if (rc != CQ_OK || !r->has_xleg || r->fake_stereo)
+        return rc;
+    const cq_xleg_result *x = &r->xleg;
+    if (x->near_identical)
+        rc = add_warning(r, cq__printf("near-identical legs: the two channels correlate at %.3f "
+                                       "(lag 0); they are probably one signal, and the legs "
+                                       "cannot be told apart", x->corr_lag0));
+    else if (x->bleed_from >= 0)
+        rc = add_warning(r, cq__printf("the %s leg carries the %s leg's audio %.0f ms later at "
+                                       "%.1f dB (correlation %.2f): echo or cross-talk",
+                                       x->bleed_from ? "inbound" : "outbound",
+                                       x->bleed_from ? "outbound" : "inbound", x->bleed_lag_ms,
+                                       x->bleed_db, x->bleed_corr));
     return rc;
 }
 
@@ -632,9 +757,8 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
     } else if (rc == CQ_OK) {
         r->has_legs = true;
         r->layout = "leg_files";
-        rc = analyze_leg_file(e, src->in_path, &r->inbound, r, err);
-        if (rc == CQ_OK)
-            rc = analyze_leg_file(e, src->out_path, &r->outbound, r, err);
+        const char *paths[2] = {src->in_path, src->out_path};
+        rc = analyze_leg_files(e, paths, r, err);
         if (rc == CQ_OK && fabs(r->inbound->duration_sec - r->outbound->duration_sec) > 1.0)
             rc = add_warning(r, cq__printf("leg durations differ: inbound %.2f s, outbound "
                                            "%.2f s",
@@ -650,6 +774,11 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
     r->duration_sec = r->inbound->duration_sec;
     if (r->outbound && r->outbound->duration_sec > r->duration_sec)
         r->duration_sec = r->outbound->duration_sec;
+    if ((rc = call_stage(e, r)) != CQ_OK) {
+        cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
+        cq_report_destroy(r);
+        return rc;
+    }
     r->analysis_time_sec = cq__now_sec() - t0;
     *out = r;
     return CQ_OK;

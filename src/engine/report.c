@@ -23,6 +23,7 @@ static const struct {
     {CQ_AN_NISQA, "nisqa"},
     {CQ_AN_QUALITY, "quality"},
     {CQ_AN_EVENTS, "events"},
+    {CQ_AN_CONVERSATION, "conversation"},
 };
 #define N_ANALYZERS (sizeof(k_analyzers) / sizeof(k_analyzers[0]))
 
@@ -254,6 +255,147 @@ static void events_into(json_t *o, const cq_report *r)
     json_object_set_new(o, "call_events", ce);
 }
 
+static json_t *span_json(double a, double b)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "start", num(a, 3));
+    json_object_set_new(o, "end", num(b, 3));
+    return o;
+}
+
+static const char *leg_name(int l)
+{
+    return l ? "outbound" : "inbound";
+}
+
+/* The old service's one_way_audio and one_way_direction, and what decided them. */
+static void one_way_into(json_t *o, const cq_report *r)
+{
+    const cq_conversation *c = &r->conversation;
+    if (!r->has_conversation) {
+        json_object_set_new(o, "one_way_audio", json_null());
+        json_object_set_new(o, "one_way_direction", json_null());
+        json_object_set_new(o, "one_way", json_null());
+        return;
+    }
+    json_object_set_new(o, "one_way_audio", c->one_way < 0 ? json_null()
+                                                            : json_boolean(c->one_way == 1));
+    json_object_set_new(o, "one_way_direction",
+                        c->one_way == 1 ? json_string(c->one_way_silent_leg ? "outbound_silent"
+                                                                            : "inbound_silent")
+                                        : json_null());
+    json_t *w = json_object();
+    json_object_set_new(w, "rule", json_string(c->one_way_rule));
+    json_object_set_new(w, "detail", json_string(c->one_way_detail));
+    json_object_set_new(w, "silent_leg", c->one_way_silent_leg >= 0
+                                             ? json_string(leg_name(c->one_way_silent_leg))
+                                             : json_null());
+    json_t *ev = json_array();
+    for (size_t i = 0; i < c->n_evidence; i++) {
+        const cq_evidence *e = &c->evidence[i];
+        json_t *eo = span_json(e->start_sec, e->end_sec);
+        json_object_set_new(eo, "silent_leg", json_string(leg_name(e->silent_leg)));
+        json_object_set_new(eo, "silent_leg_carried",
+                            e->carried_known ? json_string(cq_seg_class_name(e->carried))
+                                             : json_null());
+        json_array_append_new(ev, eo);
+    }
+    json_object_set_new(w, "evidence", ev);
+    json_object_set_new(o, "one_way", w);
+}
+
+static json_t *conversation_json(const cq_report *r)
+{
+    if (!r->has_conversation)
+        return json_null();
+    const cq_conversation *c = &r->conversation;
+    const int n = r->outbound ? 2 : 1;
+    json_t *o = json_object();
+    for (int l = 0; l < n; l++) {
+        const cq_conv_leg *g = &c->leg[l];
+        json_t *lo = json_object();
+        json_object_set_new(lo, "talk_sec", num(g->talk_sec, 3));
+        json_object_set_new(lo, "talk_pct", num(g->talk_pct, 3));
+        json_object_set_new(lo, "excluded_speech_sec", num(g->excluded_sec, 3));
+        json_object_set_new(lo, "excluded_sec", num(c->excluded_sec[l], 3));
+        json_object_set_new(lo, "talk_listen_ratio",
+                            g->talk_listen_ratio >= 0 ? num(g->talk_listen_ratio, 3) : json_null());
+        json_object_set_new(lo, "longest_monologue_sec", num(g->longest_monologue_sec, 3));
+        json_object_set_new(lo, "turns", json_integer((json_int_t)g->turns));
+        json_object_set_new(lo, "interruptions", json_integer((json_int_t)g->interruptions));
+        json_object_set_new(o, leg_name(l), lo);
+    }
+    if (n == 1)
+        json_object_set_new(o, "outbound", json_null());
+    json_t *ot = json_object();
+    json_object_set_new(ot, "total_sec", num(c->overtalk_sec, 3));
+    json_object_set_new(ot, "count", json_integer((json_int_t)c->n_overtalk));
+    json_t *spans = json_array();
+    for (size_t i = 0; i < c->n_overtalk; i++)
+        json_array_append_new(spans, span_json(c->overtalk[i].start_sec, c->overtalk[i].end_sec));
+    json_object_set_new(ot, "spans", spans);
+    json_object_set_new(o, "overtalk", n == 2 ? ot : json_null());
+    if (n == 1)
+        json_decref(ot);
+    json_t *it = json_array();
+    for (size_t i = 0; i < c->n_interruptions; i++) {
+        const cq_interruption *x = &c->interruptions[i];
+        json_t *io = json_object();
+        json_object_set_new(io, "by", json_string(leg_name(x->by)));
+        json_object_set_new(io, "of", json_string(leg_name(!x->by)));
+        json_object_set_new(io, "at", num(x->at_sec, 3));
+        json_object_set_new(io, "overlap_sec", num(x->overlap_sec, 3));
+        json_array_append_new(it, io);
+    }
+    json_object_set_new(o, "interruptions", it);
+    json_t *da = json_object();
+    json_object_set_new(da, "total_sec", num(c->dead_air_sec, 3));
+    json_object_set_new(da, "count", json_integer((json_int_t)c->n_dead_air));
+    json_t *dspans = json_array();
+    for (size_t i = 0; i < c->n_dead_air; i++)
+        json_array_append_new(dspans, span_json(c->dead_air[i].start_sec, c->dead_air[i].end_sec));
+    json_object_set_new(da, "spans", dspans);
+    json_object_set_new(da, "min_sec", num(cq_conv_default_params().dead_air_sec, 3));
+    json_object_set_new(o, "dead_air", da);
+    json_object_set_new(o, "turns", json_integer((json_int_t)c->turns));
+    json_t *lat = json_object();
+    json_object_set_new(lat, "count", json_integer((json_int_t)c->n_latencies));
+    json_object_set_new(lat, "mean_sec", c->n_latencies ? num(c->latency_mean_sec, 3) : json_null());
+    json_object_set_new(lat, "p90_sec", c->n_latencies ? num(c->latency_p90_sec, 3) : json_null());
+    json_object_set_new(o, "response_latency", lat);
+    json_object_set_new(o, "excludes", json_string(
+        r->inbound->has_events ? "IVR prompts, hold music and tones (ringback, busy, SIT, DTMF, "
+                                 "fax) are neither talk nor dead air"
+                               : "nothing: the events analyzer did not run, so talk is all "
+                                 "VAD speech"));
+    return o;
+}
+
+static json_t *leg_checks_json(const cq_report *r)
+{
+    if (!r->has_xleg)
+        return json_null();
+    const cq_xleg_result *x = &r->xleg;
+    json_t *o = json_object();
+    json_object_set_new(o, "compared", json_boolean(x->has));
+    json_object_set_new(o, "correlation_lag0", x->has ? num(x->corr_lag0, 4) : json_null());
+    json_object_set_new(o, "near_identical", json_boolean(x->near_identical));
+    json_object_set_new(o, "peak_correlation", x->has ? num(x->peak_corr, 4) : json_null());
+    json_object_set_new(o, "peak_lag_ms", x->has ? num(x->peak_lag_ms, 1) : json_null());
+    if (x->bleed_from >= 0) {
+        json_t *b = json_object();
+        json_object_set_new(b, "from", json_string(leg_name(x->bleed_from)));
+        json_object_set_new(b, "into", json_string(leg_name(!x->bleed_from)));
+        json_object_set_new(b, "lag_ms", num(x->bleed_lag_ms, 1));
+        json_object_set_new(b, "level_db", num(x->bleed_db, 2));
+        json_object_set_new(b, "correlation", num(x->bleed_corr, 4));
+        json_object_set_new(o, "bleed", b);
+    } else {
+        json_object_set_new(o, "bleed", json_null());
+    }
+    return o;
+}
+
 static json_t *leg_json(const cq_report *r, const cq_leg_report *l)
 {
     json_t *o = json_object();
@@ -336,8 +478,7 @@ static json_t *report_json(const cq_report *r)
     json_object_set_new(o, "has_legs", json_boolean(r->has_legs));
     json_object_set_new(o, "inbound", leg_json(r, r->inbound));
     json_object_set_new(o, "outbound", r->outbound ? leg_json(r, r->outbound) : json_null());
-    json_object_set_new(o, "one_way_audio", json_null()); /* needs speech activity (VAD) */
-    json_object_set_new(o, "one_way_direction", json_null());
+    one_way_into(o, r);
     /* the old service's nisqa{}: the mean of the legs' scores, and each leg's MOS */
     const cq_leg_report *in = r->inbound, *out = r->outbound;
     int n_legs = (in->has_nisqa ? 1 : 0) + (out && out->has_nisqa ? 1 : 0);
@@ -384,6 +525,8 @@ static json_t *report_json(const cq_report *r)
         json_array_append_new(w, json_string(r->warnings[i]));
     json_object_set_new(o, "warnings", w);
     events_into(o, r);
+    json_object_set_new(o, "conversation", conversation_json(r));
+    json_object_set_new(o, "leg_checks", leg_checks_json(r));
 
     json_t *eng = json_object();
     json_object_set_new(eng, "version", json_string(cq_version()));
@@ -624,7 +767,30 @@ char *cq_report_to_text(const cq_report *r)
                 cq__sb_printf(&b, "\n");
             }
     }
-    cq__sb_printf(&b, "\n  not analysed by this version: one-way audio\n");
+    if (r->has_conversation) {
+        const cq_conversation *c = &r->conversation;
+        cq__sb_printf(&b, "\n  conversation:\n");
+        cq__sb_printf(&b, "    one-way audio: %s (%s%s%s)\n",
+                      c->one_way < 0 ? "cannot be judged" : c->one_way ? "YES" : "no",
+                      c->one_way_rule, c->one_way_detail[0] ? ": " : "", c->one_way_detail);
+        for (int l = 0; l < (r->outbound ? 2 : 1); l++)
+            cq__sb_printf(&b, "    %-9s talk %.1f s (%.0f%%), %zu turns, longest %.1f s, "
+                          "%zu interruptions\n",
+                          r->outbound ? (l ? "outbound" : "inbound") : "mix",
+                          c->leg[l].talk_sec, c->leg[l].talk_pct, c->leg[l].turns,
+                          c->leg[l].longest_monologue_sec, c->leg[l].interruptions);
+        if (r->outbound)
+            cq__sb_printf(&b, "    overtalk  %.1f s in %zu spans\n", c->overtalk_sec,
+                          c->n_overtalk);
+        cq__sb_printf(&b, "    dead air  %.1f s in %zu spans", c->dead_air_sec, c->n_dead_air);
+        for (size_t i = 0; i < c->n_dead_air && i < 4; i++)
+            cq__sb_printf(&b, "%s%.1f-%.1f", i ? ", " : ": ", c->dead_air[i].start_sec,
+                          c->dead_air[i].end_sec);
+        cq__sb_printf(&b, "\n");
+        if (c->n_latencies)
+            cq__sb_printf(&b, "    response latency: mean %.2f s, p90 %.2f s over %zu turn "
+                          "changes\n", c->latency_mean_sec, c->latency_p90_sec, c->n_latencies);
+    }
     cq__sb_printf(&b, "  analysed in %.3f s (callqa %s)\n", r->analysis_time_sec, cq_version());
     char *s = cq__sb_take(&b);
     return s;

@@ -61,6 +61,11 @@ static int run_pending(cq__vad_run *r, int all)
 static int feed(cq__vad_run *r, const float *x, size_t n)
 {
     r->samples += n;
+    if (r->xleg) {
+        int rc = cq_xleg_push(r->xleg, r->xleg_leg, x, n);
+        if (rc != CQ_OK)
+            return rc;
+    }
     if (r->cls) {
         int rc = cq_classifier_push_audio(r->cls, x, n);
         if (rc != CQ_OK)

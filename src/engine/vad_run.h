@@ -25,6 +25,8 @@ typedef struct cq__vad_run {
     uint64_t samples;   /* samples at the VAD rate */
     cq_classifier *cls; /* the call-events classifier of the leg, fed the same 8 kHz audio
                            and probabilities (NULL: not selected) */
+    cq_xleg *xleg;      /* the call's two-leg checks, fed this leg's 8 kHz audio (or NULL) */
+    int xleg_leg;       /* 0 inbound, 1 outbound */
 } cq__vad_run;
 
 /* in_rate: the leg's rate; max_block: largest block cq__vad_run_push will get. */

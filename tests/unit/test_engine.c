@@ -330,8 +330,12 @@ static void test_json_report_documented(void **state)
     assert_true(json_is_string(json_object_get(o, "file")));
     assert_true(json_is_number(json_object_get(o, "duration")));
     assert_true(json_is_boolean(json_object_get(o, "has_legs")));
-    assert_true(json_is_null(json_object_get(o, "one_way_audio")));
-    assert_true(json_is_null(json_object_get(o, "one_way_direction")));
+    assert_true(json_is_boolean(json_object_get(o, "one_way_audio")));
+    json_t *owd = json_object_get(o, "one_way_direction");
+    assert_true(json_is_null(owd) || json_is_string(owd));
+    assert_true(json_is_string(json_object_get(json_object_get(o, "one_way"), "rule")));
+    assert_true(json_is_object(json_object_get(o, "conversation")));
+    assert_true(json_is_object(json_object_get(o, "leg_checks")));
     json_t *nq = json_object_get(o, "nisqa");
     assert_true(json_is_null(nq) || json_is_number(json_object_get(nq, "mos")));
     assert_true(json_is_number(json_object_get(o, "analysis_time_sec")));
