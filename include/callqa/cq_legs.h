@@ -39,6 +39,9 @@ typedef struct cq_call_src {
     const char *name;     /* the report's `file`; NULL: derived from the paths */
     const char *note;     /* how the sources were chosen (cq_legs_resolved.note): copied
                              into the report's warnings first; may be NULL */
+    const char *source_name; /* shown as the legs' `source` instead of path (e.g. the URL a
+                                service fetched it from); NULL: the path */
+    const char *in_name, *out_name; /* the same for in_path and out_path */
 } cq_call_src;
 
 /* Result of resolving a path the way a user names a call. Strings are owned by the struct. */

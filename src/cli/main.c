@@ -27,6 +27,7 @@
 
 #include "callqa/callqa.h"
 #include "classify_cmd.h"
+#include "serve_cmd.h"
 #include "plan.h"
 
 #define MAX_JOBS 256
@@ -365,6 +366,7 @@ static void usage(FILE *f)
             "usage: callqa analyze [options] FILE|DIR...\n"
             "       callqa analyze [options] --in INBOUND.wav --out OUTBOUND.wav\n"
             "       callqa classify [--rate HZ] -|FILE   call events of a live stream\n"
+            "       callqa serve [options]                 the HTTP service (callqa serve --help)\n"
             "       callqa version\n"
             "\n"
             "Analyze call recordings: per-leg levels (RMS, peak, P.56 active level, clipping,\n"
@@ -669,6 +671,8 @@ int main(int argc, char **argv)
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(argv[1], "classify"))
         return cq_cli_classify(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve"))
+        return cq_cli_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("callqa %s\n", cq_version());
         return 0;

@@ -498,6 +498,7 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
                             cq_err *err)
 {
     const char *name = src->path ? src->path : r->file;
+    const char *shown = src->source_name ? src->source_name : name;
     cq_audio *a = src->path ? cq_audio_open(src->path, err)
                             : cq_audio_open_memory(src->data, src->size, name, err);
     if (!a)
@@ -515,9 +516,9 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
         r->layout = "stereo";
         r->channel_map = e->p.channel_map;
         /* runs[c] analyses channel c+1; the map says which one is inbound */
-        rc = leg_start(e, &runs[0], name, 1, info);
+        rc = leg_start(e, &runs[0], shown, 1, info);
         if (rc == CQ_OK)
-            rc = leg_start(e, &runs[1], name, 2, info);
+            rc = leg_start(e, &runs[1], shown, 2, info);
         if (rc == CQ_OK) {
             int in_idx = e->p.channel_map == CQ_MAP_IN_OUT ? 0 : 1;
             r->inbound = runs[in_idx].rep;
@@ -530,7 +531,7 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
     } else {
         r->has_legs = false;
         r->layout = "mono_mix";
-        rc = leg_start(e, &runs[0], name, 0, info);
+        rc = leg_start(e, &runs[0], shown, 0, info);
         if (rc == CQ_OK) {
             r->inbound = runs[0].rep;
             leg_run *legs[2] = {&runs[0], NULL};
@@ -543,17 +544,17 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
         r->has_xleg = true;
     cq_xleg_destroy(xl);
     if (rc == CQ_OK)
-        rc = take_decoder_warnings(r, a, name);
+        rc = take_decoder_warnings(r, a, shown);
     if (rc == CQ_OK && !r->has_legs)
         rc = add_warning(r, cq__printf("%s: mono recording: both parties are mixed into one "
                                        "signal, which hides one-way audio; analyse the -in/-out "
                                        "leg files or a stereo recording where available",
-                                       name));
+                                       shown));
     if (rc == CQ_OK && identical) {
         r->fake_stereo = true;
         rc = add_warning(r, cq__printf("%s: fake stereo: both channels are sample-identical, so "
                                        "the legs cannot be told apart",
-                                       name));
+                                       shown));
     }
     /* reports that were not attached to r are freed here */
     for (int c = 0; c < 2; c++) {
@@ -572,8 +573,8 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
  * the two-leg checks see both legs at once in bounded memory. A stereo leg file gives its
  * first channel.
  */
-static int analyze_leg_files(const cq_engine *e, const char *paths[2], cq_report *r,
-                             cq_err *err)
+static int analyze_leg_files(const cq_engine *e, const char *paths[2], const char *shown[2],
+                             cq_report *r, cq_err *err)
 {
     cq_audio *a[2] = {NULL, NULL};
     leg_run runs[2];
@@ -587,7 +588,8 @@ static int analyze_leg_files(const cq_engine *e, const char *paths[2], cq_report
             rc = err && err->code ? err->code : CQ_ERR_FORMAT;
             break;
         }
-        rc = leg_start(e, &runs[l], paths[l], cq_audio_get_info(a[l])->channels == 2 ? 1 : 0,
+        rc = leg_start(e, &runs[l], shown[l] ? shown[l] : paths[l],
+                       cq_audio_get_info(a[l])->channels == 2 ? 1 : 0,
                        cq_audio_get_info(a[l]));
         started = l + 1;
         if (l == 0)
@@ -642,10 +644,11 @@ static int analyze_leg_files(const cq_engine *e, const char *paths[2], cq_report
     if (rc == CQ_OK && xl && !(rc = cq_xleg_finish(xl, &r->xleg)))
         r->has_xleg = true;
     for (int l = 0; l < 2 && rc == CQ_OK; l++) {
-        rc = take_decoder_warnings(r, a[l], paths[l]);
+        const char *nm = shown[l] ? shown[l] : paths[l];
+        rc = take_decoder_warnings(r, a[l], nm);
         if (rc == CQ_OK && cq_audio_get_info(a[l])->channels == 2)
             rc = add_warning(r, cq__printf("%s: leg file is stereo; its first channel was "
-                                           "analysed", paths[l]));
+                                           "analysed", nm));
     }
     for (int l = 0; l < started; l++)
         leg_uninit(&runs[l]);
@@ -758,7 +761,8 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
         r->has_legs = true;
         r->layout = "leg_files";
         const char *paths[2] = {src->in_path, src->out_path};
-        rc = analyze_leg_files(e, paths, r, err);
+        const char *shown[2] = {src->in_name, src->out_name};
+        rc = analyze_leg_files(e, paths, shown, r, err);
         if (rc == CQ_OK && fabs(r->inbound->duration_sec - r->outbound->duration_sec) > 1.0)
             rc = add_warning(r, cq__printf("leg durations differ: inbound %.2f s, outbound "
                                            "%.2f s",

@@ -1,0 +1,127 @@
+/*
+ * serve_cmd.c - `callqa serve`: the HTTP service (src/service/). Flags for quick starts and
+ * tests; otherwise --config FILE and CALLQA_* environment variables (docs/config.md).
+ *
+ *   callqa serve --listen 127.0.0.1:8080 --recording-server uk=http://rec.example/RECORDINGS \
+ *                --db /var/lib/callqa/callqa.db --token-file /etc/callqa/token
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../service/svc.h"
+#include "serve_cmd.h"
+
+extern const char *const svc_routes[][2];
+
+static void usage(FILE *f)
+{
+    fputs("usage: callqa serve [options]\n"
+          "  --config FILE              settings file (key = value; docs/config.md)\n"
+          "  --listen ADDR:PORT         default 127.0.0.1:8080\n"
+          "  --recording-server NAME=URL  a ViciDial recording server (repeatable)\n"
+          "  --db PATH                  SQLite results store (default ./callqa.db)\n"
+          "  --token-file PATH          bearer token (a file of mode 0600)\n"
+          "  --no-auth                  no token required (trusted networks, tests)\n"
+          "  --model-dir DIR            models (default $CALLQA_MODEL_DIR)\n"
+          "  --freshness-sec S          serve stored results this long unasked (default 60)\n"
+          "  --max-concurrent N         analyses at once (default: CPUs)\n"
+          "  --list-routes              print the routes and exit\n"
+          "Environment: CALLQA_<SETTING> overrides the file (e.g. CALLQA_PORT=9000).\n",
+          f);
+}
+
+int cq_cli_serve(int argc, char **argv)
+{
+    enum { O_CONFIG = 256, O_LISTEN, O_SERVER, O_DB, O_TOKEN, O_NOAUTH, O_MODEL, O_FRESH,
+           O_CONC, O_ROUTES };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, O_CONFIG},
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"recording-server", required_argument, NULL, O_SERVER},
+        {"db", required_argument, NULL, O_DB},
+        {"token-file", required_argument, NULL, O_TOKEN},
+        {"no-auth", no_argument, NULL, O_NOAUTH},
+        {"model-dir", required_argument, NULL, O_MODEL},
+        {"freshness-sec", required_argument, NULL, O_FRESH},
+        {"max-concurrent", required_argument, NULL, O_CONC},
+        {"list-routes", no_argument, NULL, O_ROUTES},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    svc_config c;
+    svc_config_defaults(&c);
+    char msg[1200];
+    /* the config file first, the environment over it, then the flags over both */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config") && svc_config_load_file(&c, argv[i + 1], msg, sizeof(msg))) {
+            fprintf(stderr, "callqa serve: %s\n", msg);
+            return 2;
+        }
+    if (svc_config_load_env(&c, msg, sizeof(msg))) {
+        fprintf(stderr, "callqa serve: environment: %s\n", msg);
+        return 2;
+    }
+    int o, no_auth = 0;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_CONFIG: break;
+        case O_LISTEN: {
+            const char *colon = strrchr(optarg, ':');
+            char *end;
+            long port = colon ? strtol(colon + 1, &end, 10) : 0;
+            if (!colon || colon == optarg || *end || port < 1 || port > 65535 ||
+                (size_t)(colon - optarg) >= sizeof(c.listen_addr)) {
+                fprintf(stderr, "callqa serve: --listen: expected ADDR:PORT\n");
+                return 2;
+            }
+            snprintf(c.listen_addr, sizeof(c.listen_addr), "%.*s", (int)(colon - optarg), optarg);
+            c.listen_port = (int)port;
+            break;
+        }
+        case O_SERVER:
+            if (svc_config_add_server(&c, optarg, msg, sizeof(msg))) {
+                fprintf(stderr, "callqa serve: %s\n", msg);
+                return 2;
+            }
+            break;
+        case O_DB: snprintf(c.db_path, sizeof(c.db_path), "%s", optarg); break;
+        case O_TOKEN: snprintf(c.token_file, sizeof(c.token_file), "%s", optarg); break;
+        case O_NOAUTH: no_auth = 1; break;
+        case O_MODEL: snprintf(c.model_dir, sizeof(c.model_dir), "%s", optarg); break;
+        case O_FRESH:
+        case O_CONC: {
+            char *end;
+            double v = strtod(optarg, &end);
+            if (end == optarg || *end || v < (o == O_CONC ? 1 : 0) || v > 1e7) {
+                fprintf(stderr, "callqa serve: bad value '%s'\n", optarg);
+                return 2;
+            }
+            if (o == O_FRESH)
+                c.freshness_sec = v;
+            else
+                c.max_concurrent = (int)v;
+            break;
+        }
+        case O_ROUTES:
+            for (int i = 0; svc_routes[i][0]; i++)
+                printf("%s %s\n", svc_routes[i][0], svc_routes[i][1]);
+            return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (no_auth)
+        c.auth = false;
+    if (c.auth && svc_config_read_token(&c, msg, sizeof(msg))) {
+        fprintf(stderr, "callqa serve: %s\n", msg);
+        return 2;
+    }
+    return svc_run(&c);
+}

@@ -1,0 +1,151 @@
+/*
+ * svc.h - the service (`callqa serve`), internal to the program: configuration, name checks,
+ * recording retrieval, the results store, metrics and the HTTP server. The library
+ * (include/callqa) knows nothing of it; it calls cq_engine_analyze like the CLI.
+ *
+ *   request -> svc_check_* (names) -> store (cached?) -> svc_fetch (libcurl, temp files)
+ *           -> cq_engine_analyze -> store -> response; metrics all along.
+ */
+#ifndef CQ_SVC_H
+#define CQ_SVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callqa/callqa.h"
+
+#define SVC_MAX_SERVERS 64
+
+/* ---- configuration (svc_config.c) -------------------------------------------------------- */
+
+typedef struct svc_server {
+    char name[65];   /* [A-Za-z0-9_-]{1,64} */
+    char base[1024]; /* http(s)://host[:port]/path, no trailing slash */
+    char host[256];  /* the host part, for the redirect rule */
+} svc_server;
+
+typedef struct svc_config {
+    char listen_addr[64];          /* default 127.0.0.1 */
+    int listen_port;               /* default 8080 */
+    svc_server servers[SVC_MAX_SERVERS];
+    int n_servers;
+    char db_path[1024];            /* default ./callqa.db */
+    bool auth;                     /* bearer tokens required (default true) */
+    char token[256];               /* the token (from token_file) */
+    char token_file[1024];
+    bool auth_metrics;             /* /metrics needs the token too (default false) */
+    size_t max_body;               /* bytes; default 100 MiB */
+    double max_duration_sec;       /* default 4 h */
+    int max_concurrent;            /* analyses at once; default: CPUs */
+    int max_queue;                 /* analyses waiting; beyond: 503; default 32 */
+    double request_timeout_sec;    /* default 300 */
+    double fetch_timeout_sec;      /* whole download; default 60 */
+    double fetch_connect_sec;      /* default 5 */
+    size_t max_recording;          /* bytes per fetched file; default 200 MiB */
+    double freshness_sec;          /* cached results served without asking; default 60 */
+    int threads;                   /* HTTP threads; default: CPUs */
+    char model_dir[1024];          /* "" = $CALLQA_MODEL_DIR or the default */
+    char tmp_dir[1024];            /* temp files; default $TMPDIR or /tmp */
+} svc_config;
+
+void svc_config_defaults(svc_config *c);
+/* "NAME=URL": add a recording server. 0, or -1 with msg. */
+int svc_config_add_server(svc_config *c, const char *spec, char *msg, size_t msgsz);
+/* One config file (key = value lines, see docs/config.md), then CALLQA_* environment. */
+int svc_config_load_file(svc_config *c, const char *path, char *msg, size_t msgsz);
+int svc_config_load_env(svc_config *c, char *msg, size_t msgsz);
+/* Read the bearer token from token_file (must be a regular file of mode 0600 or stricter). */
+int svc_config_read_token(svc_config *c, char *msg, size_t msgsz);
+
+/* ---- names (svc_names.c) ---------------------------------------------------------------- */
+
+/* A recording file name as ViciDial writes them: 1-255 of [A-Za-z0-9._+-], not starting
+ * with '.', no "..", ending in an audio extension. 0 ok, -1 with a reason. */
+int svc_check_file(const char *file, const char **why);
+/* The configured server of that name, or NULL (names only: never a URL or an address). */
+const svc_server *svc_find_server(const svc_config *c, const char *name);
+
+/* The files to try for a requested name, in order. */
+typedef struct svc_candidate {
+    char rel[2][600]; /* one file, or the in/out pair (rel[1] != "") */
+    const char *what; /* "ORIG legs", "-all.wav", "MP3/-all.mp3", "as named" (static) */
+    bool mixed;       /* a mix of both parties */
+} svc_candidate;
+int svc_candidates(const char *file, svc_candidate *out, int max);
+
+/* ---- retrieval (svc_fetch.c) ------------------------------------------------------------ */
+
+typedef enum svc_fetch_status {
+    SVC_FETCH_OK = 0,
+    SVC_FETCH_NOT_FOUND,  /* no candidate exists */
+    SVC_FETCH_NOT_MODIFIED,
+    SVC_FETCH_TOO_LARGE,
+    SVC_FETCH_TIMEOUT,
+    SVC_FETCH_BAD_UPSTREAM, /* HTML, a redirect, a 5xx, a broken connection */
+    SVC_FETCH_INTERNAL
+} svc_fetch_status;
+
+typedef struct svc_fetched {
+    svc_candidate cand;       /* what was used */
+    char path[2][1100];       /* temp files (removed by svc_fetched_cleanup) */
+    char url[2][1700];
+    char validators[512];     /* ETag / Last-Modified of the files, for revalidation */
+    char identity[160];       /* content identity: validators, else the files' sha256 */
+} svc_fetched;
+
+/* Fetch the recording named `file` from `srv`: the first candidate that exists (legs over
+ * 100 bytes each). msg says why on failure. */
+svc_fetch_status svc_fetch(const svc_config *c, const svc_server *srv, const char *file,
+                           svc_fetched *out, char *msg, size_t msgsz);
+/* Ask whether the files behind `validators` changed (conditional GETs, bodies not kept). */
+svc_fetch_status svc_revalidate(const svc_config *c, const svc_server *srv,
+                                const char *validators, char *msg, size_t msgsz);
+void svc_fetched_cleanup(svc_fetched *f);
+void svc_fetch_global_init(void);
+
+/* ---- store (svc_store.c) ---------------------------------------------------------------- */
+
+typedef struct svc_row {
+    int64_t id;
+    char server[65], file[256];
+    char identity[160], engine[32], source[64];
+    char validators[512];
+    double created, checked;
+    char *report; /* JSON (owned; free with svc_row_free) */
+} svc_row;
+
+/* The store as an interface: SQLite here; another backend implements the same functions. */
+typedef struct svc_store svc_store;
+typedef struct svc_store_ops {
+    int (*latest)(svc_store *s, const char *server, const char *file, const char *engine,
+                  svc_row *out);                  /* 1 found, 0 none, -1 error */
+    int (*put)(svc_store *s, const svc_row *row, int64_t *id);
+    int (*touch)(svc_store *s, int64_t id, double checked);
+    int (*get)(svc_store *s, int64_t id, svc_row *out); /* 1, 0, -1 */
+    int (*list)(svc_store *s, double since, int limit, svc_row **rows, int *n);
+    int64_t (*delete)(svc_store *s, const char *server, const char *file); /* NULLs: all */
+    int (*ping)(svc_store *s);
+    void (*close)(svc_store *s);
+} svc_store_ops;
+struct svc_store {
+    const svc_store_ops *ops;
+};
+svc_store *svc_store_open_sqlite(const char *path, char *msg, size_t msgsz);
+void svc_row_free(svc_row *r);
+
+/* ---- metrics (svc_metrics.c) ------------------------------------------------------------- */
+
+void svc_metrics_request(const char *route, int status, double seconds);
+void svc_metrics_analysis(const cq_report *r, double seconds, bool ok);
+void svc_metrics_cache(bool hit);
+void svc_metrics_inflight(int delta);
+/* Prometheus text exposition; returns an allocated string. */
+char *svc_metrics_render(void);
+
+/* ---- the server (svc_server.c) ----------------------------------------------------------- */
+
+/* Run until SIGTERM/SIGINT; in-flight requests finish. Returns a process exit status. */
+int svc_run(const svc_config *c);
+
+#endif /* CQ_SVC_H */

@@ -1,0 +1,184 @@
+/*
+ * svc_metrics.c - Prometheus counters and histograms of the service, rendered in the text
+ * exposition format (GET /metrics). One mutex; every update is a few additions.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svc.h"
+
+#define MAX_SERIES 64
+
+static const double k_time_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                        0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
+#define N_TB (sizeof(k_time_buckets) / sizeof(k_time_buckets[0]))
+static const double k_mos_buckets[] = {1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5};
+#define N_MB (sizeof(k_mos_buckets) / sizeof(k_mos_buckets[0]))
+static const double k_pct_buckets[] = {1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
+#define N_PB (sizeof(k_pct_buckets) / sizeof(k_pct_buckets[0]))
+
+typedef struct hist {
+    uint64_t counts[24]; /* per bucket (not cumulative) + overflow */
+    double sum;
+    uint64_t n;
+} hist;
+
+static void hist_add(hist *h, const double *b, size_t nb, double v)
+{
+    size_t i = 0;
+    while (i < nb && v > b[i])
+        i++;
+    h->counts[i]++;
+    h->sum += v;
+    h->n++;
+}
+
+typedef struct series {
+    char route[24];
+    int status;
+    uint64_t n;
+} series;
+
+typedef struct route_hist {
+    char route[24];
+    hist h;
+} route_hist;
+
+static struct {
+    pthread_mutex_t mu;
+    series req[MAX_SERIES];
+    int nreq;
+    route_hist lat[16];
+    int nlat;
+    uint64_t analyses_ok, analyses_failed, cache_hit, cache_miss;
+    int inflight;
+    hist analysis, mos, speech;
+} g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void svc_metrics_request(const char *route, int status, double seconds)
+{
+    pthread_mutex_lock(&g.mu);
+    int i = 0;
+    while (i < g.nreq && (strcmp(g.req[i].route, route) || g.req[i].status != status))
+        i++;
+    if (i == g.nreq && g.nreq < MAX_SERIES) {
+        snprintf(g.req[i].route, sizeof(g.req[i].route), "%s", route);
+        g.req[i].status = status;
+        g.nreq++;
+    }
+    if (i < g.nreq)
+        g.req[i].n++;
+    int k = 0;
+    while (k < g.nlat && strcmp(g.lat[k].route, route))
+        k++;
+    if (k == g.nlat && g.nlat < 16)
+        snprintf(g.lat[g.nlat++].route, sizeof(g.lat[k].route), "%s", route);
+    if (k < g.nlat)
+        hist_add(&g.lat[k].h, k_time_buckets, N_TB, seconds);
+    pthread_mutex_unlock(&g.mu);
+}
+
+void svc_metrics_analysis(const cq_report *r, double seconds, bool ok)
+{
+    pthread_mutex_lock(&g.mu);
+    if (ok)
+        g.analyses_ok++;
+    else
+        g.analyses_failed++;
+    hist_add(&g.analysis, k_time_buckets, N_TB, seconds);
+    const cq_leg_report *L[2] = {r ? r->inbound : NULL, r ? r->outbound : NULL};
+    for (int l = 0; l < 2; l++) {
+        if (!L[l])
+            continue;
+        if (L[l]->has_nisqa)
+            hist_add(&g.mos, k_mos_buckets, N_MB, L[l]->nisqa.mos);
+        if (L[l]->has_vad)
+            hist_add(&g.speech, k_pct_buckets, N_PB, L[l]->speech_pct);
+    }
+    pthread_mutex_unlock(&g.mu);
+}
+
+void svc_metrics_cache(bool hit)
+{
+    pthread_mutex_lock(&g.mu);
+    if (hit)
+        g.cache_hit++;
+    else
+        g.cache_miss++;
+    pthread_mutex_unlock(&g.mu);
+}
+
+void svc_metrics_inflight(int delta)
+{
+    pthread_mutex_lock(&g.mu);
+    g.inflight += delta;
+    pthread_mutex_unlock(&g.mu);
+}
+
+static void put_hist(FILE *f, const char *name, const char *labels, const hist *h,
+                     const double *b, size_t nb)
+{
+    uint64_t cum = 0;
+    for (size_t i = 0; i < nb; i++) {
+        cum += h->counts[i];
+        fprintf(f, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, *labels ? "," : "", b[i],
+                (unsigned long long)cum);
+    }
+    cum += h->counts[nb];
+    fprintf(f, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, *labels ? "," : "",
+            (unsigned long long)cum);
+    fprintf(f, "%s_sum%s%s%s %.6f\n", name, *labels ? "{" : "", labels, *labels ? "}" : "",
+            h->sum);
+    fprintf(f, "%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels, *labels ? "}" : "",
+            (unsigned long long)h->n);
+}
+
+char *svc_metrics_render(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    pthread_mutex_lock(&g.mu);
+    fprintf(f, "# HELP callqa_http_requests_total HTTP requests by route and status.\n"
+               "# TYPE callqa_http_requests_total counter\n");
+    for (int i = 0; i < g.nreq; i++)
+        fprintf(f, "callqa_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                g.req[i].route, g.req[i].status, (unsigned long long)g.req[i].n);
+    fprintf(f, "# HELP callqa_http_request_seconds HTTP request latency by route.\n"
+               "# TYPE callqa_http_request_seconds histogram\n");
+    for (int k = 0; k < g.nlat; k++) {
+        char lab[48];
+        snprintf(lab, sizeof(lab), "route=\"%s\"", g.lat[k].route);
+        put_hist(f, "callqa_http_request_seconds", lab, &g.lat[k].h, k_time_buckets, N_TB);
+    }
+    fprintf(f, "# HELP callqa_analyses_total Analyses run, by result.\n"
+               "# TYPE callqa_analyses_total counter\n"
+               "callqa_analyses_total{result=\"ok\"} %llu\n"
+               "callqa_analyses_total{result=\"failed\"} %llu\n",
+            (unsigned long long)g.analyses_ok, (unsigned long long)g.analyses_failed);
+    fprintf(f, "# HELP callqa_cache_requests_total Cached results asked for, by outcome.\n"
+               "# TYPE callqa_cache_requests_total counter\n"
+               "callqa_cache_requests_total{outcome=\"hit\"} %llu\n"
+               "callqa_cache_requests_total{outcome=\"miss\"} %llu\n",
+            (unsigned long long)g.cache_hit, (unsigned long long)g.cache_miss);
+    fprintf(f, "# HELP callqa_inflight_requests Requests being served now.\n"
+               "# TYPE callqa_inflight_requests gauge\n"
+               "callqa_inflight_requests %d\n", g.inflight);
+    fprintf(f, "# HELP callqa_analysis_seconds Time of one analysis (fetch, decode, analyse, "
+               "store).\n# TYPE callqa_analysis_seconds histogram\n");
+    put_hist(f, "callqa_analysis_seconds", "", &g.analysis, k_time_buckets, N_TB);
+    fprintf(f, "# HELP callqa_leg_mos NISQA MOS of analysed legs.\n"
+               "# TYPE callqa_leg_mos histogram\n");
+    put_hist(f, "callqa_leg_mos", "", &g.mos, k_mos_buckets, N_MB);
+    fprintf(f, "# HELP callqa_leg_speech_pct Speech (VAD) percentage of analysed legs.\n"
+               "# TYPE callqa_leg_speech_pct histogram\n");
+    put_hist(f, "callqa_leg_speech_pct", "", &g.speech, k_pct_buckets, N_PB);
+    pthread_mutex_unlock(&g.mu);
+    fclose(f);
+    return buf;
+}
