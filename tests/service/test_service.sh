@@ -1,0 +1,260 @@
+#!/bin/sh
+# test_service.sh - `callqa serve` end to end, against a real HTTP recording server
+# (python3 -m http.server on 127.0.0.1) serving a ViciDial tree built here from
+# ../shared/corpus/calls: RECORDINGS/, RECORDINGS/ORIG/ (legs, and 44-byte stubs),
+# RECORDINGS/MP3/. Then the bad input of the issue: traversal, SSRF, NUL, unknown servers,
+# huge and malformed uploads, a stalling server, HTML, redirects; auth; the cache; SIGTERM.
+#   usage: test_service.sh BUILD/callqa CORPUS_DIR
+set -u
+CQ=$1
+C=$2/calls
+T=$(mktemp -d)
+fails=0
+n=0
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+check() { # check NAME CONDITION...
+    n=$((n + 1))
+    name=$1
+    shift
+    if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
+}
+port() { # a free-ish port from the pid
+    echo $((20000 + ($$ * 7 + $1) % 20000))
+}
+json() { # json FILE PYTHON-EXPRESSION-ON-d
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+status_of() { # status_of URL [curl args...]: the HTTP status; the body in $T/body
+    u=$1
+    shift
+    curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' "$@" "$u"
+}
+wait_port() {
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---- the recording server's tree ----
+R=$T/www/RECORDINGS
+mkdir -p "$R/ORIG" "$R/MP3" "$R/dir-all.wav"
+sox "$C/call01_normal.wav" -b 16 -e signed "$R/ORIG/c1-in.wav" remix 1
+sox "$C/call01_normal.wav" -b 16 -e signed "$R/ORIG/c1-out.wav" remix 2
+cp "$C/call01_normal.wav" "$R/c1-all.wav"
+cp "$C/call04_hold_music.wav" "$R/c4-all.wav"
+head -c 44 "$R/ORIG/c1-in.wav" > "$R/ORIG/c4-in.wav"   # failed-recording stubs
+head -c 44 "$R/ORIG/c1-in.wav" > "$R/ORIG/c4-out.wav"
+cp "$C/call14_vicidial-all.mp3" "$R/MP3/c14-all.mp3"
+cp "$C/call05_ringback_answer.wav" "$R/plain.wav"
+printf '<!DOCTYPE html><html><body>Not found</body></html>\n' > "$R/html-all.wav"
+HP=$(port 1)
+(cd "$T/www" && exec python3 -m http.server "$HP" --bind 127.0.0.1 > "$T/httpd.log" 2>&1) &
+PIDS="$PIDS $!"
+# a server that answers headers, then stalls
+SP=$(port 2)
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+while True:
+    c, _ = s.accept(); c.recv(4096)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nRIFF")
+    time.sleep(30); c.close()
+' "$SP" > /dev/null 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$HP" || { echo "the recording server did not start"; exit 1; }
+
+# ---- the service ----
+mkdir -p "$T/tmp"
+AP=$(port 3)
+start_service() { # start_service LOG [args...]
+    log=$1
+    shift
+    CALLQA_TMP_DIR="$T/tmp" CALLQA_FETCH_TIMEOUT_SEC=3 CALLQA_MAX_BODY_MB=20 "$CQ" serve \
+        --listen "127.0.0.1:$AP" --recording-server "uk=http://127.0.0.1:$HP/RECORDINGS" \
+        --recording-server "stall=http://127.0.0.1:$SP/RECORDINGS" --db "$T/store.db" "$@" \
+        > /dev/null 2> "$log" &
+    SVC=$!
+    PIDS="$PIDS $SVC"
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$AP/health" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+start_service "$T/serve.log" --no-auth
+check "the service starts" curl -sf -o /dev/null "http://127.0.0.1:$AP/health"
+U="http://127.0.0.1:$AP"
+
+s=$(status_of "$U/health")
+check "health: 200, models and store named" sh -c "[ $s = 200 ] && grep -q '\"store\":\"ok\"' $T/body && grep -q '\"vad_loaded\"' $T/body"
+
+# legs preferred over the mix
+s=$(status_of "$U/analyze?server=uk&file=c1-all.wav")
+cp "$T/body" "$T/c1.json"
+check "c1: 200" [ "$s" = 200 ]
+check "c1: the ORIG legs were used" [ "$(json "$T/c1.json" "d['format']['layout']")" = leg_files ]
+check "c1: the report says so" grep -q 'analysed the ViciDial legs ORIG/c1-in.wav and ORIG/c1-out.wav' "$T/c1.json"
+check "c1: first time is a cache miss" grep -qi '^x-cache: miss' "$T/headers"
+s=$(status_of "$U/analyze?server=uk&file=c1-all.wav")
+check "c1 again: served from the store" sh -c "[ $s = 200 ] && grep -qi '^x-cache: hit' $T/headers"
+s=$(status_of "$U/analyze?server=uk&file=c1-all.wav&refresh=1")
+check "refresh=1 analyses again" sh -c "[ $s = 200 ] && grep -qi '^x-cache: miss' $T/headers"
+# the old service's fields, and the same JSON as the command line
+check "the old service's fields are there" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ["file", "duration", "has_legs", "inbound", "outbound", "one_way_audio", "one_way_direction", "nisqa", "analysis_time_sec"]:
+    assert k in d, k
+for leg in ("inbound", "outbound"):
+    for k in ["rms_db", "peak_db", "speech_pct", "silence", "speech_segments"]:
+        assert k in d[leg], (leg, k)
+' "$T/c1.json"
+"$CQ" analyze --json -q --in "$R/ORIG/c1-in.wav" --out "$R/ORIG/c1-out.wav" > "$T/c1.cli.json"
+# equal but for timing and for the names: the service names the requested file and the URLs,
+# the command line the paths it was given; the service adds which files it used
+check "/analyze equals callqa analyze --json" python3 -c '
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+def strip(d):
+    d.pop("analysis_time_sec"); d.pop("file"); d.pop("warnings")
+    for leg in ("inbound", "outbound"):
+        d[leg].pop("source")
+    return d
+assert strip(a) == strip(b)
+' "$T/c1.json" "$T/c1.cli.json"
+
+# fallbacks in order: stub legs skipped, then -all.wav; MP3/; the name as given
+s=$(status_of "$U/analyze?server=uk&file=c4-all.wav")
+check "c4: the 44-byte stub legs are skipped for -all.wav" sh -c "[ $s = 200 ] && grep -q 'only the mixed recording c4-all.wav' $T/body"
+s=$(status_of "$U/analyze?server=uk&file=c14-all.wav")
+check "c14: MP3/-all.mp3 when nothing else exists" sh -c "[ $s = 200 ] && grep -q 'only the mixed recording MP3/c14-all.mp3' $T/body"
+s=$(status_of "$U/analyze?server=uk&file=plain.wav")
+check "plain.wav: the name as given" sh -c "[ $s = 200 ] && grep -q 'analysed plain.wav' $T/body"
+s=$(status_of "$U/analyze?server=uk&file=missing-all.wav")
+check "a missing call: 404 not_found" sh -c "[ $s = 404 ] && grep -q '\"code\":\"not_found\"' $T/body"
+
+# bad names: traversal, encodings, paths, NUL, SSRF
+for q in "file=../../etc/passwd" "file=%2e%2e%2fetc%2fpasswd.wav" "file=%252e%252e%252fx.wav" \
+    "file=/etc/passwd.wav" "file=a%00b.wav" "file=sub/x.wav" "file=x.txt" "file=..wav"; do
+    s=$(status_of "$U/analyze?server=uk&$q")
+    check "bad file ($q): 400 bad_file" sh -c "[ $s = 400 ] && grep -q '\"code\":\"bad_file\"' $T/body"
+done
+for sv in "http://127.0.0.1:$HP/RECORDINGS" "127.0.0.1" "localhost" "evil.example" "uk/.." "UK"; do
+    s=$(status_of "$U/analyze" -G --data-urlencode "server=$sv" --data-urlencode "file=c1-all.wav")
+    check "server '$sv': 404 unknown_server" sh -c "[ $s = 404 ] && grep -q '\"code\":\"unknown_server\"' $T/body"
+done
+check "nothing outside the configured hosts was asked for" sh -c "! grep -q 'passwd\|evil' $T/httpd.log"
+
+# a misbehaving recording server
+s=$(status_of "$U/analyze?server=uk&file=html-all.wav")
+check "an HTML page instead of a recording: 502 bad_upstream" sh -c "[ $s = 502 ] && grep -q 'HTML' $T/body"
+s=$(status_of "$U/analyze?server=uk&file=dir-all.wav")
+check "a redirect is not followed: 502" [ "$s" = 502 ]
+t0=$(date +%s)
+s=$(status_of "$U/analyze?server=stall&file=slow-all.wav")
+t1=$(date +%s)
+check "a stalling server: 504 upstream_timeout within the fetch timeout" sh -c "[ $s = 504 ] && [ $((t1 - t0)) -le 10 ]"
+
+# uploads
+s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+check "POST a recording: 200, one-way audio found" sh -c "[ $s = 200 ] && grep -q '\"one_way_audio\":true' $T/body"
+s=$(status_of "$U/analyze?name=legs-all.wav" -F "in=@$R/ORIG/c1-in.wav" -F "out=@$R/ORIG/c1-out.wav")
+check "POST multipart in/out legs: 200, leg files" sh -c "[ $s = 200 ] && grep -q '\"layout\":\"leg_files\"' $T/body"
+s=$(status_of "$U/analyze" -X POST --data-binary 'not audio at all')
+check "POST text: 422 bad_recording" sh -c "[ $s = 422 ] && grep -q bad_recording $T/body"
+s=$(status_of "$U/analyze" -X POST)
+check "POST nothing: 400 empty" [ "$s" = 400 ]
+s=$(printf -- '--XX\r\nContent-Disposition: form-data; name="in"\r\n\r\nabc' |
+    status_of "$U/analyze" -X POST -H 'Content-Type: multipart/form-data; boundary=XX' --data-binary @-)
+check "malformed multipart: 400" [ "$s" = 400 ]
+s=$(status_of "$U/analyze" -X POST -H 'Content-Type: multipart/form-data' --data-binary x)
+check "multipart without a boundary: 400" [ "$s" = 400 ]
+head -c $((25 * 1024 * 1024)) /dev/zero > "$T/big.bin"
+s=$(status_of "$U/analyze" -X POST -H 'Content-Type: application/octet-stream' --data-binary "@$T/big.bin")
+check "an upload over max_body: 413" [ "$s" = 413 ]
+s=$(status_of "$U/analyze" -X POST -H 'Content-Type: application/octet-stream' -H 'Transfer-Encoding: chunked' --data-binary "@$T/big.bin")
+check "a chunked upload over max_body: 413" [ "$s" = 413 ]
+
+# the store
+s=$(status_of "$U/calls?limit=2")
+check "GET /calls: the newest two" sh -c "[ $s = 200 ] && [ \$(python3 -c \"import json; print(json.load(open('$T/body'))['count'])\") = 2 ]"
+id=$(python3 -c "import json; print(json.load(open('$T/body'))['calls'][0]['id'])")
+s=$(status_of "$U/calls/$id")
+check "GET /calls/{id}" sh -c "[ $s = 200 ] && grep -q '\"report\":{' $T/body"
+s=$(status_of "$U/calls/999999")
+check "GET /calls/{missing}: 404" [ "$s" = 404 ]
+s=$(status_of "$U/calls/abc")
+check "GET /calls/abc: 400" [ "$s" = 400 ]
+s=$(status_of "$U/cache?server=uk&file=c1-all.wav" -X DELETE)
+check "DELETE /cache for one call: {deleted: 2}" sh -c "[ $s = 200 ] && grep -q '{\"deleted\":2}' $T/body"
+s=$(status_of "$U/cache?server=uk" -X DELETE)
+check "DELETE /cache with only a server: 400" [ "$s" = 400 ]
+
+# revalidation: with freshness 0 the recording server is asked (If-Modified-Since -> 304)
+kill "$SVC"
+wait "$SVC" 2>/dev/null
+start_service "$T/serve2.log" --no-auth --freshness-sec 0
+status_of "$U/analyze?server=uk&file=c4-all.wav" > /dev/null
+sleep 1.1
+s=$(status_of "$U/analyze?server=uk&file=c4-all.wav")
+check "stale result, recording unchanged: revalidated (304)" sh -c "[ $s = 200 ] && grep -qi '^x-cache: revalidated' $T/headers"
+cp "$C/call01_normal.wav" "$R/c4-all.wav"
+touch -d '+2 seconds' "$R/c4-all.wav"
+s=$(status_of "$U/analyze?server=uk&file=c4-all.wav")
+check "the recording changed: analysed again" sh -c "[ $s = 200 ] && grep -qi '^x-cache: miss' $T/headers"
+
+# metrics and the API description
+s=$(status_of "$U/metrics")
+check "metrics in Prometheus format" sh -c "[ $s = 200 ] && grep -q '^callqa_http_requests_total{route=\"analyze\",status=\"200\"}' $T/body && grep -q '^callqa_analysis_seconds_bucket' $T/body && grep -q '^callqa_cache_requests_total' $T/body && grep -q '^callqa_leg_speech_pct_count' $T/body && grep -q '^callqa_inflight_requests' $T/body"
+s=$(status_of "$U/openapi.json")
+"$CQ" serve --list-routes > "$T/routes"
+check "/openapi.json describes exactly the routes the server has" python3 -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+have = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+want = {tuple(l.split()) for l in open(sys.argv[2]) if l.strip()}
+assert have == want, (have ^ want)
+' "$T/body" "$T/routes"
+
+# SIGTERM: the in-flight request finishes, then the service exits 0
+curl -s -o "$T/term.json" -w '%{http_code}' "$U/analyze?server=uk&file=plain.wav&refresh=1" > "$T/term.status" &
+CURL=$!
+sleep 0.3
+kill -TERM "$SVC"
+wait "$CURL"
+wait "$SVC"
+rc=$?
+check "SIGTERM: the in-flight analysis finished with 200" [ "$(cat "$T/term.status")" = 200 ]
+check "SIGTERM: exit status 0" [ "$rc" = 0 ]
+check "one JSON log line per request, with an id" sh -c "grep -c '\"id\":\"' $T/serve.log | grep -qv '^0$'"
+check "no temporary files left" [ -z "$(ls -A "$T/tmp")" ]
+
+# authentication
+printf 'a-test-token-0123456789\n' > "$T/token"
+chmod 0644 "$T/token"
+"$CQ" serve --listen "127.0.0.1:$AP" --db "$T/store.db" --token-file "$T/token" 2> "$T/auth.err" &
+sleep 0.5
+check "a token file others can read is refused" grep -q 'mode 0600' "$T/auth.err"
+chmod 0600 "$T/token"
+start_service "$T/serve3.log" --token-file "$T/token"
+s=$(status_of "$U/calls")
+check "no token: 401" sh -c "[ $s = 401 ] && grep -q unauthorized $T/body"
+s=$(status_of "$U/calls" -H 'Authorization: Bearer wrong-token-0123456789')
+check "a wrong token: 401" [ "$s" = 401 ]
+s=$(status_of "$U/calls" -H 'Authorization: Bearer a-test-token-0123456789')
+check "the token: 200" [ "$s" = 200 ]
+s=$(status_of "$U/health")
+check "/health needs no token" [ "$s" = 200 ]
+check "the service still serves after all of it" curl -sf -o /dev/null "$U/health"
+
+echo "1..$n"
+[ $fails -eq 0 ] || { echo "$fails of $n service checks failed"; exit 1; }
+echo "all $n service checks passed"
