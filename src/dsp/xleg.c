@@ -206,7 +206,7 @@ int cq_xleg_finish(cq_xleg *x, cq_xleg_result *r)
     r->has = true;
     const double norm = sqrt(x->e[0] * x->e[1]);
     double mags[2 * LAG + 1];
-    int best = LAG;
+    int best = 0;
     for (int i = 0; i <= 2 * LAG; i++) {
         mags[i] = fabs(x->R[i]) / norm;
         if (mags[i] > mags[best])
