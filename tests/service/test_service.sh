@@ -214,6 +214,15 @@ check "the recording changed: analysed again" sh -c "[ $s = 200 ] && grep -qi '^
 # metrics and the API description
 s=$(status_of "$U/metrics")
 check "metrics in Prometheus format" sh -c "[ $s = 200 ] && grep -q '^callqa_http_requests_total{route=\"analyze\",status=\"200\"}' $T/body && grep -q '^callqa_analysis_seconds_bucket' $T/body && grep -q '^callqa_cache_requests_total' $T/body && grep -q '^callqa_leg_speech_pct_count' $T/body && grep -q '^callqa_inflight_requests' $T/body"
+check "every metric the Grafana dashboard plots is exported" python3 -c '
+import json, re, sys
+dash = json.load(open(sys.argv[1]))
+names = set(re.findall(r"callqa_[a-z_]+", json.dumps(dash)))
+body = open(sys.argv[2]).read()
+for n in names:
+    base = re.sub(r"_(bucket|count|sum)$", "", n)
+    assert re.search(r"^" + base + r"(_bucket|_count|_sum)?[{ ]", body, re.M), n
+' "$(dirname "$0")/../../deploy/grafana-callqa.json" "$T/body"
 s=$(status_of "$U/openapi.json")
 "$CQ" serve --list-routes > "$T/routes"
 check "/openapi.json describes exactly the routes the server has" python3 -c '

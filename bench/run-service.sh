@@ -1,0 +1,36 @@
+#!/bin/sh
+# bench/run-service.sh - `callqa serve` under load with wrk, on this machine: cached
+# GET /analyze (the result in the store, within the freshness window) and, for comparison,
+# GET /health; then uncached throughput (refresh=1: fetch + analysis each time) against the
+# command line's analysis throughput on the same recording.
+#   usage: bench/run-service.sh [SECONDS]     (needs wrk, python3, sox; ../shared/corpus)
+set -eu
+cd "$(dirname "$0")/.."
+D=${1:-10}
+C=${CALLQA_SHARED_DIR:-../shared}/corpus/calls
+export CALLQA_MODEL_DIR=${CALLQA_MODEL_DIR:-${CALLQA_SHARED_DIR:-../shared}/models}
+T=$(mktemp -d)
+trap 'kill $(cat "$T/pids" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
+mkdir -p "$T/www/RECORDINGS/ORIG"
+sox "$C/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-in.wav" remix 1
+sox "$C/call01_normal.wav" -b 16 -e signed "$T/www/RECORDINGS/ORIG/c1-out.wav" remix 2
+(cd "$T/www" && exec python3 -m http.server 28081 --bind 127.0.0.1 > /dev/null 2>&1) &
+echo $! >> "$T/pids"
+build/callqa serve --listen 127.0.0.1:28080 --no-auth --db "$T/db" --freshness-sec 86400 \
+    --recording-server uk=http://127.0.0.1:28081/RECORDINGS 2> "$T/log" &
+echo $! >> "$T/pids"
+sleep 1.5
+U=http://127.0.0.1:28080
+curl -sf -o /dev/null "$U/analyze?server=uk&file=c1-all.wav" # into the store
+echo "== cached GET /analyze (c1: 64 s stereo call, $(curl -s "$U/analyze?server=uk&file=c1-all.wav" | wc -c) bytes of JSON), wrk -t2 -c64 -d${D}s --latency"
+wrk -t2 -c64 -d"${D}s" --latency "$U/analyze?server=uk&file=c1-all.wav" | grep -E "Requests/sec|Latency|50%|90%|99%"
+echo "== GET /health, wrk -t2 -c64 -d${D}s --latency"
+wrk -t2 -c64 -d"${D}s" --latency "$U/health" | grep -E "Requests/sec|99%"
+echo "== uncached GET /analyze?refresh=1 (fetch + analysis each), wrk -t2 -c4 -d${D}s"
+wrk -t2 -c4 -d"${D}s" --timeout 30s "$U/analyze?server=uk&file=c1-all.wav&refresh=1" | grep -E "Requests/sec"
+echo "== the command line on the same legs, 8 calls, -j 2"
+for i in 1 2 3 4 5 6 7 8; do echo "--in $T/www/RECORDINGS/ORIG/c1-in.wav --out $T/www/RECORDINGS/ORIG/c1-out.wav"; done > "$T/list"
+t0=$(date +%s.%N)
+xargs -P 2 -L 1 build/callqa analyze --json -q < "$T/list" > /dev/null
+t1=$(date +%s.%N)
+awk -v a="$t0" -v b="$t1" 'BEGIN {printf "Requests/sec: %.2f (calls per second)\n", 8 / (b - a)}'
