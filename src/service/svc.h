@@ -139,6 +139,8 @@ void svc_row_free(svc_row *r);
 void svc_metrics_request(const char *route, int status, double seconds);
 void svc_metrics_analysis(const cq_report *r, double seconds, bool ok);
 void svc_metrics_cache(bool hit);
+/* Time of one stage of an analysis request: "fetch", "analyze" or "store". */
+void svc_metrics_stage(const char *stage, double seconds);
 void svc_metrics_inflight(int delta);
 /* Prometheus text exposition; returns an allocated string. */
 char *svc_metrics_render(void);

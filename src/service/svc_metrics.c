@@ -56,6 +56,7 @@ static struct {
     uint64_t analyses_ok, analyses_failed, cache_hit, cache_miss;
     int inflight;
     hist analysis, mos, speech;
+    hist stage[3]; /* fetch, analyze, store */
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 void svc_metrics_request(const char *route, int status, double seconds)
@@ -109,6 +110,18 @@ void svc_metrics_cache(bool hit)
     else
         g.cache_miss++;
     pthread_mutex_unlock(&g.mu);
+}
+
+static const char *const k_stages[3] = {"fetch", "analyze", "store"};
+
+void svc_metrics_stage(const char *stage, double seconds)
+{
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(stage, k_stages[i])) {
+            pthread_mutex_lock(&g.mu);
+            hist_add(&g.stage[i], k_time_buckets, N_TB, seconds);
+            pthread_mutex_unlock(&g.mu);
+        }
 }
 
 void svc_metrics_inflight(int delta)
@@ -172,6 +185,13 @@ char *svc_metrics_render(void)
     fprintf(f, "# HELP callqa_analysis_seconds Time of one analysis (fetch, decode, analyse, "
                "store).\n# TYPE callqa_analysis_seconds histogram\n");
     put_hist(f, "callqa_analysis_seconds", "", &g.analysis, k_time_buckets, N_TB);
+    fprintf(f, "# HELP callqa_stage_seconds Time of each stage of an analysis request.\n"
+               "# TYPE callqa_stage_seconds histogram\n");
+    for (int i = 0; i < 3; i++) {
+        char lab[32];
+        snprintf(lab, sizeof(lab), "stage=\"%s\"", k_stages[i]);
+        put_hist(f, "callqa_stage_seconds", lab, &g.stage[i], k_time_buckets, N_TB);
+    }
     fprintf(f, "# HELP callqa_leg_mos NISQA MOS of analysed legs.\n"
                "# TYPE callqa_leg_mos histogram\n");
     put_hist(f, "callqa_leg_mos", "", &g.mos, k_mos_buckets, N_MB);

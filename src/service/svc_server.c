@@ -198,6 +198,7 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
     cq_err_clear(&err);
     int rc = cq_engine_analyze(s->engine, src, &rep, &err);
     svc_metrics_analysis(rep, mono_sec() - t0, rc == CQ_OK);
+    svc_metrics_stage("analyze", mono_sec() - t0);
     if (rc != CQ_OK) {
         int st = rc == CQ_ERR_NOMEM || rc == CQ_ERR_INTERNAL ? 500
                  : rc == CQ_ERR_TOO_LARGE                    ? 413
@@ -220,7 +221,10 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
     snprintf(row.validators, sizeof(row.validators), "%s", validators);
     row.created = row.checked = now_sec();
     row.report = js;
-    if (s->store->ops->put(s->store, &row, NULL) != 0)
+    double ts = mono_sec();
+    int put = s->store->ops->put(s->store, &row, NULL);
+    svc_metrics_stage("store", mono_sec() - ts);
+    if (put != 0)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused a "
                         "result\"}\n", r->id);
     answer(r, 200, strdup(js), "application/json");
@@ -245,7 +249,9 @@ static void run_fetch_job(req *r)
     svc_metrics_cache(false);
     r->cache = "miss";
     svc_fetched f;
+    double tf = mono_sec();
     svc_fetch_status st = svc_fetch(c, r->srv, r->file, &f, msg, sizeof(msg));
+    svc_metrics_stage("fetch", mono_sec() - tf);
     switch (st) {
     case SVC_FETCH_OK: break;
     case SVC_FETCH_NOT_FOUND: answer_error(r, 404, "not_found", "%s", msg); return;

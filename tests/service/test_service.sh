@@ -213,7 +213,7 @@ check "the recording changed: analysed again" sh -c "[ $s = 200 ] && grep -qi '^
 
 # metrics and the API description
 s=$(status_of "$U/metrics")
-check "metrics in Prometheus format" sh -c "[ $s = 200 ] && grep -q '^callqa_http_requests_total{route=\"analyze\",status=\"200\"}' $T/body && grep -q '^callqa_analysis_seconds_bucket' $T/body && grep -q '^callqa_cache_requests_total' $T/body && grep -q '^callqa_leg_speech_pct_count' $T/body && grep -q '^callqa_inflight_requests' $T/body"
+check "metrics in Prometheus format" sh -c "[ $s = 200 ] && grep -q '^callqa_http_requests_total{route=\"analyze\",status=\"200\"}' $T/body && grep -q '^callqa_analysis_seconds_bucket' $T/body && grep -q '^callqa_cache_requests_total' $T/body && grep -q '^callqa_leg_speech_pct_count' $T/body && grep -q '^callqa_inflight_requests' $T/body && grep -q '^callqa_stage_seconds_count{stage=\"fetch\"}' $T/body"
 check "every metric the Grafana dashboard plots is exported" python3 -c '
 import json, re, sys
 dash = json.load(open(sys.argv[1]))
