@@ -9,14 +9,7 @@
 set -u
 CQ=$1
 C=$2
-fails=0
-n=0
-check() { # check NAME CONDITION...
-    n=$((n + 1))
-    name=$1
-    shift
-    if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 within() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; exit !(d <= t && d >= -t) }'; }
 after_by_at_most() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { exit !(a >= b && a - b <= t) }'; }
 
@@ -47,6 +40,4 @@ check "first DTMF digit printed at ${fat:-never} (ends 26.2019)" after_by_at_mos
 check "the first open DTMF line has digit 8" test -n "$(printf '%s' "$first" | grep '"digits":"8"')"
 check "the closed DTMF line has 8275#" test -n "$(printf '%s' "$closed" | grep '"digits":"8275#"')"
 
-echo "1..$n"
-[ $fails -eq 0 ] || { echo "$fails of $n classify checks failed"; exit 1; }
-echo "all $n classify checks passed"
+finish classify

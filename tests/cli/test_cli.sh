@@ -7,14 +7,7 @@ CQ=$1
 SRC=$2
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fails=0
-n=0
-check() { # check NAME CONDITION...
-    n=$((n + 1))
-    name=$1
-    shift
-    if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 
 SAMPLE="$SRC/samples/sample-call.wav"
 
@@ -73,6 +66,4 @@ check "missing file named" grep -q "missing.wav" "$T/u2"
 "$CQ" frobnicate > /dev/null 2>&1
 check "unknown command exits 2" test $? -eq 2
 
-echo "1..$n"
-[ $fails -eq 0 ] || { echo "$fails of $n CLI checks failed"; exit 1; }
-echo "all $n CLI checks passed"
+finish CLI

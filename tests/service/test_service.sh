@@ -9,20 +9,13 @@ set -u
 CQ=$1
 C=$2/calls
 T=$(mktemp -d)
-fails=0
-n=0
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
     rm -rf "$T"
 }
 trap cleanup EXIT
-check() { # check NAME CONDITION...
-    n=$((n + 1))
-    name=$1
-    shift
-    if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
-}
+. "$(dirname "$0")/../lib.sh"
 port() { # a free-ish port from the pid
     echo $((20000 + ($$ * 7 + $1) % 20000))
 }
@@ -264,6 +257,4 @@ s=$(status_of "$U/health")
 check "/health needs no token" [ "$s" = 200 ]
 check "the service still serves after all of it" curl -sf -o /dev/null "$U/health"
 
-echo "1..$n"
-[ $fails -eq 0 ] || { echo "$fails of $n service checks failed"; exit 1; }
-echo "all $n service checks passed"
+finish service

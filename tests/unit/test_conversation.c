@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "callqa/callqa.h"
+#include "golden_util.h"
 
 static cq_engine *g_engine;
 static json_t *g_golden;
@@ -28,25 +29,8 @@ static int setup(void **state)
     int err = 0;
     if (!(g_engine = cq_engine_create(&p, &err)))
         return -1;
-    char *gp = NULL;
-    if (asprintf(&gp, "%s/reference/golden.jsonl", tu_shared_dir()) < 0)
+    if (!(g_golden = tu_golden_load()))
         return -1;
-    FILE *f = fopen(gp, "r");
-    free(gp);
-    if (!f)
-        return -1;
-    g_golden = json_array();
-    char *line = NULL;
-    size_t cap = 0;
-    json_error_t jerr;
-    while (getline(&line, &cap, f) > 0) {
-        json_t *g = json_loads(line, 0, &jerr);
-        if (!g)
-            return -1;
-        json_array_append_new(g_golden, g);
-    }
-    free(line);
-    fclose(f);
     return tu_group_setup(state);
 }
 
@@ -73,31 +57,6 @@ static cq_report *analyze(const cq_call_src *src)
     if (cq_engine_analyze(g_engine, src, &r, &err) != CQ_OK)
         fail_msg("%s", err.msg);
     return r;
-}
-
-/* The reference VAD's segments of one leg. */
-static size_t ref_vad(const char *src, int channel, cq_conv_span *out, size_t max)
-{
-    size_t idx;
-    json_t *g;
-    json_array_foreach(g_golden, idx, g) {
-        const char *s = json_string_value(json_object_get(g, "source"));
-        json_t *ch = json_object_get(g, "channel");
-        int c = json_is_string(ch) ? atoi(json_string_value(ch)) : (int)json_integer_value(ch);
-        if (!s || strcmp(s, src) || c != channel)
-            continue;
-        json_t *ts = json_object_get(json_object_get(g, "vad"), "timestamps_sec");
-        size_t n = 0, i;
-        json_t *t;
-        json_array_foreach(ts, i, t) {
-            if (n < max)
-                out[n++] = (cq_conv_span){json_number_value(json_array_get(t, 0)),
-                                          json_number_value(json_array_get(t, 1))};
-        }
-        return n;
-    }
-    fail_msg("golden.jsonl has no %s channel %d", src, channel);
-    return 0;
 }
 
 typedef struct call {
@@ -199,8 +158,8 @@ static void test_corpus_calls(void **state)
             continue;
         /* overtalk = the reference VAD's intersections */
         cq_conv_span a[512], b[512];
-        size_t na = ref_vad(calls[i].ref[0], calls[i].ref_ch[0], a, 512);
-        size_t nb = ref_vad(calls[i].ref[1], calls[i].ref_ch[1], b, 512);
+        size_t na = tu_ref_vad(g_golden, calls[i].ref[0], calls[i].ref_ch[0], a, 512);
+        size_t nb = tu_ref_vad(g_golden, calls[i].ref[1], calls[i].ref_ch[1], b, 512);
         cq_conv_span want[512];
         size_t nw = 0;
         for (size_t x = 0; x < na; x++)

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "callqa/callqa.h"
+#include "golden_util.h"
 
 static cq_engine *g_engine;
 
@@ -205,41 +206,12 @@ static void test_corpus_events(void **state)
 enum { T_SPEECH, T_MUSIC, T_TONE, T_OTHER, T_N };
 static const char *const k_tname[T_N] = {"speech", "music", "tone", "other"};
 
-typedef struct span {
-    double a, b;
-} span;
+typedef cq_conv_span span;
 
 /* Tone on-times of the copies in the calls (MANIFEST.md, tones/: on-segments of each file). */
 static const span k_ring_on[] = {{0.28, 2.29}, {6.31, 8.32}};
 static const span k_busy_on[] = {{0.26, 0.76}, {1.25, 1.76}, {2.25, 2.76}, {3.25, 3.76},
                                  {4.25, 4.76}, {5.25, 5.76}, {6.25, 6.76}, {7.25, 7.76}};
-
-/* The reference VAD's segments of one leg (golden.jsonl), as spans. */
-static size_t ref_vad(json_t *golden, const char *src, int channel, span *out, size_t max)
-{
-    size_t idx;
-    json_t *g;
-    json_array_foreach(golden, idx, g) {
-        const char *s = json_string_value(json_object_get(g, "source"));
-        json_t *ch = json_object_get(g, "channel");
-        int c = json_is_string(ch) ? atoi(json_string_value(ch)) : (int)json_integer_value(ch);
-        if (!s || strcmp(s, src) || c != channel)
-            continue;
-        json_t *ts = json_object_get(json_object_get(g, "vad"), "timestamps_sec");
-        size_t n = 0, i;
-        json_t *t;
-        json_array_foreach(ts, i, t) {
-            if (n < max) {
-                json_t *a = json_is_array(t) ? json_array_get(t, 0) : json_object_get(t, "start");
-                json_t *b = json_is_array(t) ? json_array_get(t, 1) : json_object_get(t, "end");
-                out[n++] = (span){json_number_value(a), json_number_value(b)};
-            }
-        }
-        return n;
-    }
-    fail_msg("golden.jsonl has no %s channel %d", src, channel);
-    return 0;
-}
 
 /* Truth class at time t of a leg, from its label segments. */
 static int truth_at(double t, json_t *segs, const span *vad, size_t nvad)
@@ -256,7 +228,7 @@ static int truth_at(double t, json_t *segs, const span *vad, size_t nvad)
             return T_MUSIC;
         if (!strcmp(type, "speech") || !strcmp(type, "ivr")) {
             for (size_t k = 0; k < nvad; k++)
-                if (t >= vad[k].a && t < vad[k].b)
+                if (t >= vad[k].start_sec && t < vad[k].end_sec)
                     return T_SPEECH;
             return T_OTHER;
         }
@@ -270,7 +242,7 @@ static int truth_at(double t, json_t *segs, const span *vad, size_t nvad)
             const span *on = !strcmp(type, "busy") ? k_busy_on : k_ring_on;
             size_t n = !strcmp(type, "busy") ? 8 : 2;
             for (size_t k = 0; k < n; k++)
-                if (t - a >= on[k].a && t - a < on[k].b)
+                if (t - a >= on[k].start_sec && t - a < on[k].end_sec)
                     return T_TONE;
             return T_OTHER;
         }
@@ -291,24 +263,12 @@ static int pred_class(cq_seg_class c)
 static void test_timeline_precision_recall(void **state)
 {
     (void)state;
-    char *lp = corpus("calls/labels.json"), *gp = NULL;
+    char *lp = corpus("calls/labels.json");
     json_error_t jerr;
     json_t *labels = json_load_file(lp, 0, &jerr);
     assert_non_null(labels);
-    if (asprintf(&gp, "%s/reference/golden.jsonl", tu_shared_dir()) < 0)
-        fail();
-    json_t *golden = json_array();
-    FILE *f = fopen(gp, "r");
-    assert_non_null(f);
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_t *g = json_loads(line, 0, &jerr);
-        assert_non_null(g);
-        json_array_append_new(golden, g);
-    }
-    free(line);
-    fclose(f);
+    json_t *golden = tu_golden_load();
+    assert_non_null(golden);
 
     const double dt = 0.008; /* time grid for the measure */
     double conf[T_N][T_N] = {{0}};
@@ -339,9 +299,9 @@ static void test_timeline_precision_recall(void **state)
         for (int leg = 0; leg < (stereo ? 2 : 1); leg++) {
             const cq_leg_report *l = leg == 0 ? r->inbound : r->outbound;
             span vad[512];
-            size_t nvad = leg_files ? ref_vad(golden, leg ? file2 : file, 0, vad, 512)
-                          : stereo ? ref_vad(golden, file, leg + 1, vad, 512)
-                                   : ref_vad(golden, file, 0, vad, 512);
+            size_t nvad = leg_files ? tu_ref_vad(golden, leg ? file2 : file, 0, vad, 512)
+                          : stereo ? tu_ref_vad(golden, file, leg + 1, vad, 512)
+                                   : tu_ref_vad(golden, file, 0, vad, 512);
             json_t *segs = json_object_get(legs, leg_names[leg]);
             json_t *both = NULL;
             if (!stereo) { /* a mono mix carries both parties' labels */
@@ -378,7 +338,6 @@ static void test_timeline_precision_recall(void **state)
     json_decref(golden);
     json_decref(labels);
     free(lp);
-    free(gp);
 }
 
 /* ---- synthesised cadences --------------------------------------------------------------------- */
