@@ -22,8 +22,10 @@ echo $! >> "$T/pids"
 sleep 1.5
 U=http://127.0.0.1:28080
 curl -sf -o /dev/null "$U/analyze?server=uk&file=c1-all.wav" # into the store
-echo "== cached GET /analyze (c1: 64 s stereo call, $(curl -s "$U/analyze?server=uk&file=c1-all.wav" | wc -c) bytes of JSON), wrk -t2 -c64 -d${D}s --latency"
-wrk -t2 -c64 -d"${D}s" --latency "$U/analyze?server=uk&file=c1-all.wav" | grep -E "Requests/sec|Latency|50%|90%|99%"
+for c in 16 64; do
+    echo "== cached GET /analyze (c1: 64 s stereo call, $(curl -s "$U/analyze?server=uk&file=c1-all.wav" | wc -c) bytes of JSON), wrk -t2 -c$c -d${D}s --latency"
+    wrk -t2 -c$c -d"${D}s" --latency "$U/analyze?server=uk&file=c1-all.wav" | grep -E "Requests/sec|50%|90%|99%"
+done
 echo "== GET /health, wrk -t2 -c64 -d${D}s --latency"
 wrk -t2 -c64 -d"${D}s" --latency "$U/health" | grep -E "Requests/sec|99%"
 echo "== uncached GET /analyze?refresh=1 (fetch + analysis each), wrk -t2 -c4 -d${D}s"
