@@ -29,6 +29,10 @@
  * Evidence: spans of at least 2 s where the talking leg talks and the silent leg carries no
  * talk, with what the silent leg carried there ("silence", "noise", "music", "tone") and its
  * level.
+ *
+ * Swapped legs: hold music is played from the agent's side, so a call whose inbound (caller)
+ * leg carries hold music while the outbound leg carries none is flagged as probably swapped.
+ * IVR and SIT are not used: network announcements reach the caller's leg legitimately.
  */
 #ifndef CQ_CONVERSATION_H
 #define CQ_CONVERSATION_H
@@ -111,6 +115,9 @@ typedef struct cq_conversation {
     char one_way_detail[160]; /* the figures behind the rule */
     cq_evidence *evidence;
     size_t n_evidence;
+    bool swapped_suspected;   /* the inbound leg plays hold music and the outbound none: hold
+                                 music comes from the agent's side, so the legs look swapped */
+    char swapped_detail[160];
 } cq_conversation;
 
 CQ_API cq_conv_params cq_conv_default_params(void);

@@ -457,6 +457,19 @@ int cq_conversation_analyze(const cq_conv_leg_in *legs, int n_legs, const cq_con
     }
     if ((rc = turns_of(talk, out)) != CQ_OK)
         goto done;
+    if (n_legs == 2) { /* hold music is the agent side's */
+        double hold[2] = {0, 0};
+        for (int l = 0; l < 2; l++)
+            for (size_t i = 0; i < legs[l].n_events; i++)
+                if (legs[l].events[i].type == CQ_EV_HOLD)
+                    hold[l] += legs[l].events[i].end_sec - legs[l].events[i].start_sec;
+        if (hold[0] > 0 && hold[1] == 0) {
+            out->swapped_suspected = true;
+            snprintf(out->swapped_detail, sizeof(out->swapped_detail),
+                     "the inbound leg carries %.1f s of hold music and the outbound leg none; "
+                     "hold music comes from the agent's side", hold[0]);
+        }
+    }
     rc = one_way(legs, n_legs, talk, p, out);
 done:
     for (int l = 0; l < 2; l++) {

@@ -691,6 +691,9 @@ static int call_stage(const cq_engine *e, cq_report *r)
         r->has_conversation = true;
     cq__free(sp[0]);
     cq__free(sp[1]);
+    if (rc == CQ_OK && r->has_conversation && r->conversation.swapped_suspected)
+        rc = add_warning(r, cq__printf("legs probably swapped: %s (stereo: --channel-map "
+                                       "out,in)", r->conversation.swapped_detail));
     if (rc != CQ_OK || !r->has_xleg || r->fake_stereo)
         return rc;
     const cq_xleg_result *x = &r->xleg;

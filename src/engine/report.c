@@ -382,6 +382,10 @@ static json_t *leg_checks_json(const cq_report *r)
     json_object_set_new(o, "near_identical", json_boolean(x->near_identical));
     json_object_set_new(o, "peak_correlation", x->has ? num(x->peak_corr, 4) : json_null());
     json_object_set_new(o, "peak_lag_ms", x->has ? num(x->peak_lag_ms, 1) : json_null());
+    const bool sw = r->has_conversation && r->conversation.swapped_suspected;
+    json_object_set_new(o, "swapped_suspected", json_boolean(sw));
+    json_object_set_new(o, "swapped_detail",
+                        sw ? json_string(r->conversation.swapped_detail) : json_null());
     if (x->bleed_from >= 0) {
         json_t *b = json_object();
         json_object_set_new(b, "from", json_string(leg_name(x->bleed_from)));

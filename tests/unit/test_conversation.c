@@ -186,6 +186,8 @@ static void test_corpus_calls(void **state)
         if (!strcmp(name, "call12_overtalk"))
             assert_int_equal(c->n_overtalk, 3);
         /* the two-leg checks stay silent */
+        if (c->swapped_suspected)
+            bad++, print_message("%s: legs suspected swapped (%s)\n", name, c->swapped_detail);
         if (r->has_xleg && (r->xleg.near_identical || r->xleg.bleed_from >= 0))
             bad++, print_message("%s: leg check fired (corr %.3f, bleed from %d, %.1f ms)\n",
                                  name, r->xleg.corr_lag0, r->xleg.bleed_from,
@@ -287,6 +289,43 @@ static void test_built_leg_checks(void **state)
     free(y);
 }
 
+/* call04 with its channels swapped: the hold music is now on the inbound leg. */
+static void test_swapped_legs(void **state)
+{
+    (void)state;
+    char *p = corpus("calls/call04_hold_music.wav");
+    cq_err err;
+    cq_audio *a = cq_audio_open(p, &err);
+    free(p);
+    assert_non_null(a);
+    size_t cap = 1 << 20, n = 0;
+    float *x = malloc(cap * 2 * sizeof(float));
+    for (;;) {
+        if (n + 4096 > cap)
+            x = realloc(x, (cap *= 2) * 2 * sizeof(float));
+        int64_t got = cq_audio_read(a, x + 2 * n, 4096, &err);
+        assert_true(got >= 0);
+        if (!got)
+            break;
+        n += (size_t)got;
+    }
+    cq_audio_close(a);
+    for (size_t i = 0; i < n; i++) {
+        float t = x[2 * i];
+        x[2 * i] = x[2 * i + 1];
+        x[2 * i + 1] = t;
+    }
+    cq_report *r = analyze_stereo("swapped.wav", x, n);
+    assert_true(r->conversation.swapped_suspected);
+    int warned = 0;
+    for (size_t i = 0; i < r->n_warnings; i++)
+        warned |= strstr(r->warnings[i], "legs probably swapped") != NULL;
+    assert_true(warned);
+    print_message("swapped call04: %s\n", r->conversation.swapped_detail);
+    cq_report_destroy(r);
+    free(x);
+}
+
 /* Hand-made segments: talk, overtalk, interruptions, turns, latency, dead air, one-way. */
 static void test_rules_by_hand(void **state)
 {
@@ -361,6 +400,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_by_hand),
         cmocka_unit_test(test_built_leg_checks),
+        cmocka_unit_test(test_swapped_legs),
         cmocka_unit_test(test_corpus_calls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
