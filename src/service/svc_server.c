@@ -45,6 +45,7 @@ typedef struct svc {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct req **queue;
+    struct req *pending;  /* GET /analyze jobs queued or running (coalescing), linked by next */
     int qhead, qlen;
     int stopping;
     pthread_t *workers;
@@ -86,6 +87,8 @@ typedef struct req {
     int multipart, bad_multipart;
     char upload_name[256];
     int done; /* the worker left an answer */
+    struct req *next;    /* in svc.pending */
+    struct req *waiters; /* identical requests answered with this one's result */
 } req;
 
 static double now_sec(void)
@@ -323,18 +326,44 @@ static void *worker(void *arg)
         else
             run_upload_job(r);
         pthread_mutex_lock(&s->mu);
+        for (req **pp = &s->pending; *pp; pp = &(*pp)->next)
+            if (*pp == r) {
+                *pp = r->next;
+                break;
+            }
+        req *w = r->waiters;
+        r->waiters = NULL;
         r->done = 1;
         pthread_mutex_unlock(&s->mu);
+        while (w) { /* the same answer for everyone who asked for the same call meanwhile */
+            req *nx = w->next;
+            answer(w, r->status, r->body ? strdup(r->body) : NULL, r->ctype);
+            w->cache = "shared";
+            w->done = 1;
+            MHD_resume_connection(w->conn);
+            w = nx;
+        }
         MHD_resume_connection(r->conn);
     }
 }
 
-/* Queue r for a worker (the connection is suspended), or answer 503. */
+/* Queue r for a worker (the connection is suspended), or answer 503. A GET /analyze for a
+ * call that is already being fetched and analysed waits for that job instead. */
 static enum MHD_Result enqueue(req *r, job_kind kind)
 {
     svc *s = r->s;
     int cap = s->cfg->max_queue + s->cfg->max_concurrent;
     pthread_mutex_lock(&s->mu);
+    if (kind == JOB_FETCH && !s->stopping)
+        for (req *p = s->pending; p; p = p->next)
+            if (p->srv == r->srv && !strcmp(p->file, r->file)) {
+                r->job = kind;
+                MHD_suspend_connection(r->conn);
+                r->next = p->waiters;
+                p->waiters = r;
+                pthread_mutex_unlock(&s->mu);
+                return MHD_YES;
+            }
     if (s->qlen >= cap || s->stopping) {
         pthread_mutex_unlock(&s->mu);
         answer_error(r, 503, "busy", "%d analyses are running or waiting; try again shortly",
@@ -343,6 +372,10 @@ static enum MHD_Result enqueue(req *r, job_kind kind)
     }
     r->job = kind;
     MHD_suspend_connection(r->conn);
+    if (kind == JOB_FETCH) {
+        r->next = s->pending;
+        s->pending = r;
+    }
     s->queue[(s->qhead + s->qlen) % cap] = r;
     s->qlen++;
     pthread_cond_signal(&s->cv);

@@ -204,6 +204,20 @@ touch -d '+2 seconds' "$R/c4-all.wav"
 s=$(status_of "$U/analyze?server=uk&file=c4-all.wav")
 check "the recording changed: analysed again" sh -c "[ $s = 200 ] && grep -qi '^x-cache: miss' $T/headers"
 
+# identical requests at once share one fetch and analysis
+before=$(curl -s "$U/metrics" | sed -n 's/^callqa_analyses_total{result="ok"} //p')
+for i in 1 2 3 4; do
+    curl -s -o /dev/null -D "$T/h$i" -w '%{http_code}' "$U/analyze?server=uk&file=plain.wav&refresh=1" > "$T/s$i" &
+done
+wait_all=0
+for i in 1 2 3 4; do
+    while [ ! -s "$T/s$i" ]; do sleep 0.1; wait_all=$((wait_all + 1)); [ $wait_all -gt 600 ] && break; done
+done
+sleep 0.2
+after=$(curl -s "$U/metrics" | sed -n 's/^callqa_analyses_total{result="ok"} //p')
+check "4 identical requests at once: all 200" [ "$(cat "$T/s1" "$T/s2" "$T/s3" "$T/s4")" = 200200200200 ]
+check "4 identical requests at once: one analysis, the others shared it" sh -c "[ $((after - before)) = 1 ] && [ \$(cat $T/h1 $T/h2 $T/h3 $T/h4 | grep -ci '^x-cache: shared') = 3 ]"
+
 # metrics and the API description
 s=$(status_of "$U/metrics")
 check "metrics in Prometheus format" sh -c "[ $s = 200 ] && grep -q '^callqa_http_requests_total{route=\"analyze\",status=\"200\"}' $T/body && grep -q '^callqa_analysis_seconds_bucket' $T/body && grep -q '^callqa_cache_requests_total' $T/body && grep -q '^callqa_leg_speech_pct_count' $T/body && grep -q '^callqa_inflight_requests' $T/body && grep -q '^callqa_stage_seconds_count{stage=\"fetch\"}' $T/body"
