@@ -40,6 +40,8 @@ typedef struct svc_config {
     int max_concurrent;            /* analyses at once; default: CPUs */
     int max_queue;                 /* analyses waiting; beyond: 503; default 32 */
     double request_timeout_sec;    /* default 300 */
+    double analysis_timeout_sec;   /* one analysis; its process is killed beyond; default 300 */
+    bool isolate;                  /* analyses in child processes (default true) */
     double fetch_timeout_sec;      /* whole download; default 60 */
     double fetch_connect_sec;      /* default 5 */
     size_t max_recording;          /* bytes per fetched file; default 200 MiB */
@@ -134,10 +136,44 @@ struct svc_store {
 svc_store *svc_store_open_sqlite(const char *path, char *msg, size_t msgsz);
 void svc_row_free(svc_row *r);
 
+/* ---- isolated analyses (svc_isolate.c) ---------------------------------------------------- */
+
+/* What the metrics keep of a report (taken where the report is, possibly another process). */
+typedef struct svc_figures {
+    struct {
+        bool present, has_mos, has_speech;
+        double mos, speech_pct;
+    } leg[2]; /* inbound, outbound */
+} svc_figures;
+void svc_figures_of(const cq_report *r, svc_figures *f);
+
+typedef enum svc_iso_outcome {
+    SVC_ISO_DONE = 0, /* the analysis ran: see rc */
+    SVC_ISO_CRASHED,  /* its process died (a signal, or a broken answer) */
+    SVC_ISO_TIMEOUT,  /* it ran past analysis_timeout_sec and was killed */
+    SVC_ISO_DOWN      /* no analysis host to ask (it died, or the slot broke) */
+} svc_iso_outcome;
+
+/* Fork the analysis host with `slots` slots (one per worker thread). Call it before the
+ * process starts any thread. NULL with msg on failure. */
+typedef struct svc_isolate svc_isolate;
+svc_isolate *svc_isolate_start(const cq_engine *e, int slots, double timeout_sec,
+                               size_t max_data, char *msg, size_t msgsz);
+/* Analyse src in a child of the host; only the worker owning `slot` calls this with it.
+ * DONE: *rc is the engine's status; CQ_OK gives *json (malloc'd) and fig; else msg says. */
+svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src,
+                                    int *rc, char **json, svc_figures *fig, char *msg,
+                                    size_t msgsz);
+bool svc_isolate_up(const svc_isolate *h);
+/* Close every slot and wait for the host to finish its analyses and exit. */
+void svc_isolate_stop(svc_isolate *h);
+
 /* ---- metrics (svc_metrics.c) ------------------------------------------------------------- */
 
 void svc_metrics_request(const char *route, int status, double seconds);
-void svc_metrics_analysis(const cq_report *r, double seconds, bool ok);
+void svc_metrics_analysis(const svc_figures *f, double seconds, bool ok);
+/* An analysis process that crashed (timeout false) or was stopped at its time limit. */
+void svc_metrics_analysis_killed(bool timeout);
 void svc_metrics_cache(bool hit);
 /* Time of one stage of an analysis request: "fetch", "analyze" or "store". */
 void svc_metrics_stage(const char *stage, double seconds);

@@ -28,6 +28,8 @@ void svc_config_defaults(svc_config *c)
     c->threads = c->max_concurrent;
     c->max_queue = 32;
     c->request_timeout_sec = 300;
+    c->analysis_timeout_sec = 300;
+    c->isolate = true;
     c->fetch_timeout_sec = 60;
     c->fetch_connect_sec = 5;
     c->max_recording = 200u << 20;
@@ -101,6 +103,7 @@ static int set_key(svc_config *c, const char *k, const char *v, char *msg, size_
         {"max_concurrent", 1, 256, 1, &c->max_concurrent},
         {"max_queue", 0, 100000, 1, &c->max_queue},
         {"request_timeout_sec", 1, 86400, 0, &c->request_timeout_sec},
+        {"analysis_timeout_sec", 0.1, 86400, 0, &c->analysis_timeout_sec},
         {"fetch_timeout_sec", 1, 86400, 0, &c->fetch_timeout_sec},
         {"fetch_connect_sec", 1, 600, 0, &c->fetch_connect_sec},
         {"max_recording_mb", 1, 1 << 20, 2, &c->max_recording},
@@ -139,11 +142,11 @@ static int set_key(svc_config *c, const char *k, const char *v, char *msg, size_
         snprintf(strs[i].dst, strs[i].n, "%s", v);
         return 0;
     }
-    if (!strcmp(k, "auth") || !strcmp(k, "auth_metrics")) {
+    if (!strcmp(k, "auth") || !strcmp(k, "auth_metrics") || !strcmp(k, "isolate")) {
         bool on = !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes");
         if (!on && strcmp(v, "false") && strcmp(v, "0") && strcmp(v, "no"))
             return err(msg, msgsz, "%s: expected true or false, not '%s'", k, v);
-        *(k[4] ? &c->auth_metrics : &c->auth) = on;
+        *(!strcmp(k, "isolate") ? &c->isolate : k[4] ? &c->auth_metrics : &c->auth) = on;
         return 0;
     }
     if (!strcmp(k, "recording_server"))
@@ -195,7 +198,8 @@ int svc_config_load_env(svc_config *c, char *msg, size_t msgsz)
     static const char *const keys[] = {"listen", "port", "db", "token_file", "model_dir",
                                        "tmp_dir", "auth", "auth_metrics", "max_body_mb",
                                        "max_duration_sec", "max_concurrent", "max_queue",
-                                       "request_timeout_sec", "fetch_timeout_sec",
+                                       "request_timeout_sec", "analysis_timeout_sec",
+                                       "isolate", "fetch_timeout_sec",
                                        "fetch_connect_sec", "max_recording_mb",
                                        "freshness_sec", "threads"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

@@ -54,6 +54,7 @@ static struct {
     route_hist lat[16];
     int nlat;
     uint64_t analyses_ok, analyses_failed, cache_hit, cache_miss;
+    uint64_t killed_crash, killed_timeout;
     int inflight;
     hist analysis, mos, speech;
     hist stage[3]; /* fetch, analyze, store */
@@ -82,7 +83,7 @@ void svc_metrics_request(const char *route, int status, double seconds)
     pthread_mutex_unlock(&g.mu);
 }
 
-void svc_metrics_analysis(const cq_report *r, double seconds, bool ok)
+void svc_metrics_analysis(const svc_figures *f, double seconds, bool ok)
 {
     pthread_mutex_lock(&g.mu);
     if (ok)
@@ -90,15 +91,24 @@ void svc_metrics_analysis(const cq_report *r, double seconds, bool ok)
     else
         g.analyses_failed++;
     hist_add(&g.analysis, k_time_buckets, N_TB, seconds);
-    const cq_leg_report *L[2] = {r ? r->inbound : NULL, r ? r->outbound : NULL};
-    for (int l = 0; l < 2; l++) {
-        if (!L[l])
+    for (int l = 0; f && l < 2; l++) {
+        if (!f->leg[l].present)
             continue;
-        if (L[l]->has_nisqa)
-            hist_add(&g.mos, k_mos_buckets, N_MB, L[l]->nisqa.mos);
-        if (L[l]->has_vad)
-            hist_add(&g.speech, k_pct_buckets, N_PB, L[l]->speech_pct);
+        if (f->leg[l].has_mos)
+            hist_add(&g.mos, k_mos_buckets, N_MB, f->leg[l].mos);
+        if (f->leg[l].has_speech)
+            hist_add(&g.speech, k_pct_buckets, N_PB, f->leg[l].speech_pct);
     }
+    pthread_mutex_unlock(&g.mu);
+}
+
+void svc_metrics_analysis_killed(bool timeout)
+{
+    pthread_mutex_lock(&g.mu);
+    if (timeout)
+        g.killed_timeout++;
+    else
+        g.killed_crash++;
     pthread_mutex_unlock(&g.mu);
 }
 
@@ -174,6 +184,12 @@ char *svc_metrics_render(void)
                "callqa_analyses_total{result=\"ok\"} %llu\n"
                "callqa_analyses_total{result=\"failed\"} %llu\n",
             (unsigned long long)g.analyses_ok, (unsigned long long)g.analyses_failed);
+    fprintf(f, "# HELP callqa_analysis_processes_lost_total Analysis processes that crashed or "
+               "were stopped at the time limit.\n"
+               "# TYPE callqa_analysis_processes_lost_total counter\n"
+               "callqa_analysis_processes_lost_total{reason=\"crash\"} %llu\n"
+               "callqa_analysis_processes_lost_total{reason=\"timeout\"} %llu\n",
+            (unsigned long long)g.killed_crash, (unsigned long long)g.killed_timeout);
     fprintf(f, "# HELP callqa_cache_requests_total Cached results asked for, by outcome.\n"
                "# TYPE callqa_cache_requests_total counter\n"
                "callqa_cache_requests_total{outcome=\"hit\"} %llu\n"

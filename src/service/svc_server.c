@@ -40,6 +40,7 @@ const char *const svc_routes[][2] = {
 typedef struct svc {
     const svc_config *cfg;
     cq_engine *engine;
+    svc_isolate *iso; /* analyses in child processes; NULL: in this process */
     svc_store *store;
     char engine_version[32];
     pthread_mutex_t mu;
@@ -49,6 +50,7 @@ typedef struct svc {
     int qhead, qlen;
     int stopping;
     pthread_t *workers;
+    struct slot { struct svc *s; int k; } *slots; /* worker k owns analysis slot k */
     int nworkers;
     atomic_uint_fast64_t next_id;
     atomic_int inflight;
@@ -60,6 +62,7 @@ typedef struct req {
     svc *s;
     struct MHD_Connection *conn;
     char id[24];
+    int slot; /* of the worker running its job */
     char method[8];
     char path[256];
     const char *route;
@@ -196,23 +199,51 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
 {
     svc *s = r->s;
     double t0 = mono_sec();
-    cq_report *rep = NULL;
-    cq_err err;
-    cq_err_clear(&err);
-    int rc = cq_engine_analyze(s->engine, src, &rep, &err);
-    svc_metrics_analysis(rep, mono_sec() - t0, rc == CQ_OK);
+    char *js = NULL, msg[600];
+    int rc;
+    svc_figures fig;
+    if (s->iso) {
+        svc_iso_outcome how =
+            svc_isolate_analyze(s->iso, r->slot, src, &rc, &js, &fig, msg, sizeof(msg));
+        if (how != SVC_ISO_DONE) {
+            svc_metrics_analysis(NULL, mono_sec() - t0, false);
+            svc_metrics_stage("analyze", mono_sec() - t0);
+            if (how == SVC_ISO_DOWN) {
+                answer_error(r, 503, "analysis_unavailable", "%s", msg);
+                return;
+            }
+            svc_metrics_analysis_killed(how == SVC_ISO_TIMEOUT);
+            if (how == SVC_ISO_TIMEOUT)
+                answer_error(r, 504, "analysis_timeout", "%s: %s", file, msg);
+            else
+                answer_error(r, 500, "analysis_crashed", "%s: %s on this recording; the service "
+                             "goes on", file, msg);
+            return;
+        }
+    } else {
+        cq_report *rep = NULL;
+        cq_err err;
+        cq_err_clear(&err);
+        rc = cq_engine_analyze(s->engine, src, &rep, &err);
+        svc_figures_of(rep, &fig);
+        snprintf(msg, sizeof(msg), "%s", err.msg);
+        char *t = rc == CQ_OK ? cq_report_to_json(rep) : NULL;
+        js = t ? strdup(t) : NULL; /* the library's allocation, freed by the library */
+        cq_report_free_string(t);
+        cq_report_destroy(rep);
+        if (rc == CQ_OK && !js) {
+            rc = CQ_ERR_NOMEM;
+            snprintf(msg, sizeof(msg), "out of memory rendering the report");
+        }
+    }
+    svc_metrics_analysis(rc == CQ_OK ? &fig : NULL, mono_sec() - t0, rc == CQ_OK);
     svc_metrics_stage("analyze", mono_sec() - t0);
     if (rc != CQ_OK) {
         int st = rc == CQ_ERR_NOMEM || rc == CQ_ERR_INTERNAL ? 500
                  : rc == CQ_ERR_TOO_LARGE                    ? 413
                                                              : 422;
-        answer_error(r, st, st == 422 ? "bad_recording" : cq_status_name(rc), "%s", err.msg);
-        return;
-    }
-    char *js = cq_report_to_json(rep);
-    cq_report_destroy(rep);
-    if (!js) {
-        answer_error(r, 500, "internal", "out of memory rendering the report");
+        answer_error(r, st, st == 422 ? "bad_recording" : cq_status_name(rc), "%s", msg);
+        free(js);
         return;
     }
     svc_row row = {0};
@@ -230,8 +261,7 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
     if (put != 0)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused a "
                         "result\"}\n", r->id);
-    answer(r, 200, strdup(js), "application/json");
-    cq_report_free_string(js);
+    answer(r, 200, js, "application/json");
 }
 
 static void run_fetch_job(req *r)
@@ -308,7 +338,8 @@ static void run_upload_job(req *r)
 
 static void *worker(void *arg)
 {
-    svc *s = arg;
+    struct slot *me = arg;
+    svc *s = me->s;
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (!s->qlen && !s->stopping)
@@ -321,6 +352,7 @@ static void *worker(void *arg)
         s->qhead = (s->qhead + 1) % (s->cfg->max_queue + s->cfg->max_concurrent);
         s->qlen--;
         pthread_mutex_unlock(&s->mu);
+        r->slot = me->k;
         if (r->job == JOB_FETCH)
             run_fetch_job(r);
         else
@@ -555,15 +587,20 @@ static enum MHD_Result route_health(req *r)
     char *v = json_str(vad ? vad : "Silero VAD loaded"),
          *n = json_str(nq ? nq : "NISQA v2 loaded"), *b = NULL;
     int store_ok = s->store->ops->ping(s->store) == 0;
+    int host_ok = !s->iso || svc_isolate_up(s->iso);
+    int ok = store_ok && host_ok;
     if (v && n &&
         asprintf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"models\":{\"vad\":%s,\"vad_loaded\":"
-                     "%s,\"nisqa\":%s,\"nisqa_loaded\":%s},\"store\":\"%s\",\"servers\":%d}",
-                 store_ok ? "ok" : "degraded", cq_version(), v, vad ? "false" : "true", n,
-                 nq ? "false" : "true", store_ok ? "ok" : "unreachable", s->cfg->n_servers) < 0)
+                     "%s,\"nisqa\":%s,\"nisqa_loaded\":%s},\"store\":\"%s\",\"analyses\":\"%s\","
+                     "\"servers\":%d}",
+                 ok ? "ok" : "degraded", cq_version(), v, vad ? "false" : "true", n,
+                 nq ? "false" : "true", store_ok ? "ok" : "unreachable",
+                 !s->iso ? "in-process" : host_ok ? "isolated" : "host down",
+                 s->cfg->n_servers) < 0)
         b = NULL;
     free(v);
     free(n);
-    answer(r, store_ok ? 200 : 503, b, "application/json");
+    answer(r, ok ? 200 : 503, b, "application/json");
     return send_answer(r);
 }
 
@@ -849,8 +886,17 @@ int svc_run(const svc_config *c)
         return 1;
     }
     snprintf(s.engine_version, sizeof(s.engine_version), "%s", cq_version());
+    /* the analysis host is forked now, while this process has no thread and no open store */
+    if (c->isolate &&
+        !(s.iso = svc_isolate_start(s.engine, c->max_concurrent, c->analysis_timeout_sec,
+                                    c->max_body, msg, sizeof(msg)))) {
+        fprintf(stderr, "callqa serve: %s\n", msg);
+        cq_engine_destroy(s.engine);
+        return 1;
+    }
     if (!(s.store = svc_store_open_sqlite(c->db_path, msg, sizeof(msg)))) {
         fprintf(stderr, "callqa serve: store: %s\n", msg);
+        svc_isolate_stop(s.iso);
         cq_engine_destroy(s.engine);
         return 1;
     }
@@ -858,13 +904,16 @@ int svc_run(const svc_config *c)
     pthread_cond_init(&s.cv, NULL);
     s.queue = calloc((size_t)(c->max_queue + c->max_concurrent), sizeof(req *));
     s.workers = calloc((size_t)c->max_concurrent, sizeof(pthread_t));
-    if (!s.queue || !s.workers) {
+    s.slots = calloc((size_t)c->max_concurrent, sizeof(*s.slots));
+    if (!s.queue || !s.workers || !s.slots) {
         fprintf(stderr, "callqa serve: out of memory\n");
         return 1;
     }
-    for (int i = 0; i < c->max_concurrent; i++)
-        if (pthread_create(&s.workers[i], NULL, worker, &s) == 0)
+    for (int i = 0; i < c->max_concurrent; i++) {
+        s.slots[i] = (struct slot){&s, i};
+        if (pthread_create(&s.workers[s.nworkers], NULL, worker, &s.slots[i]) == 0)
             s.nworkers++;
+    }
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof(addr));
@@ -912,10 +961,12 @@ int svc_run(const svc_config *c)
     pthread_mutex_unlock(&s.mu);
     for (int i = 0; i < s.nworkers; i++)
         pthread_join(s.workers[i], NULL);
+    svc_isolate_stop(s.iso);
     s.store->ops->close(s.store);
     cq_engine_destroy(s.engine);
     free(s.queue);
     free(s.workers);
+    free(s.slots);
     pthread_mutex_destroy(&s.mu);
     pthread_cond_destroy(&s.cv);
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");

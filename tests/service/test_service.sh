@@ -27,6 +27,9 @@ status_of() { # status_of URL [curl args...]: the HTTP status; the body in $T/bo
     shift
     curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' "$@" "$u"
 }
+children_of() { # the pids whose parent is $1
+    awk -v p="$1" '/^PPid:/ && $2 == p { split(FILENAME, a, "/"); print a[3] }' /proc/[0-9]*/status 2>/dev/null
+}
 wait_port() {
     for _ in $(seq 1 100); do
         curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
@@ -244,6 +247,7 @@ assert have == want, (have ^ want)
 curl -s -o "$T/term.json" -w '%{http_code}' "$U/analyze?server=uk&file=plain.wav&refresh=1" > "$T/term.status" &
 CURL=$!
 sleep 0.3
+HOST=$(children_of "$SVC")
 kill -TERM "$SVC"
 wait "$CURL"
 wait "$SVC"
@@ -252,6 +256,43 @@ check "SIGTERM: the in-flight analysis finished with 200" [ "$(cat "$T/term.stat
 check "SIGTERM: exit status 0" [ "$rc" = 0 ]
 check "one JSON log line per request, with an id" sh -c "grep -c '\"id\":\"' $T/serve.log | grep -qv '^0$'"
 check "no temporary files left" [ -z "$(ls -A "$T/tmp")" ]
+check "SIGTERM: the analysis host exited with the service" sh -c "[ -n '$HOST' ] && ! kill -0 $HOST 2>/dev/null"
+
+# isolation: a crashing analysis fails its request only; a runaway one is stopped at the limit
+export CALLQA_TEST_CRASH_ON=crashme # the analysis child raises SIGSEGV on names holding it
+start_service "$T/serve4.log" --no-auth
+unset CALLQA_TEST_CRASH_ON
+s=$(status_of "$U/health")
+check "health: analyses run isolated" sh -c "[ $s = 200 ] && grep -q '\"analyses\":\"isolated\"' $T/body"
+s=$(status_of "$U/analyze?name=crashme.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+check "a crashing analysis: 500 analysis_crashed, naming the signal" sh -c "[ $s = 500 ] && grep -q '\"code\":\"analysis_crashed\"' $T/body && grep -q 'signal 11' $T/body"
+s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+check "after the crash the next analysis succeeds" sh -c "[ $s = 200 ] && grep -q inbound_silent $T/body"
+s=$(status_of "$U/metrics")
+check "metrics count the lost process" grep -q '^callqa_analysis_processes_lost_total{reason="crash"} 1$' "$T/body"
+check "the crash is logged" grep -q 'analysis process died (signal 11' "$T/serve4.log"
+HOST=$(children_of "$SVC")
+kill -KILL $HOST
+s=$(status_of "$U/health")
+check "analysis host gone: health 503 'host down'" sh -c "[ $s = 503 ] && grep -q 'host down' $T/body"
+s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+check "analysis host gone: analyses get 503 analysis_unavailable" sh -c "[ $s = 503 ] && grep -q analysis_unavailable $T/body"
+s=$(status_of "$U/calls")
+check "analysis host gone: stored results are still served" [ "$s" = 200 ]
+kill -TERM "$SVC"
+wait "$SVC"
+check "analysis host gone: SIGTERM still exits 0" [ "$?" = 0 ]
+sox "$C/call01_normal.wav" "$C/call01_normal.wav" "$C/call01_normal.wav" "$C/call01_normal.wav" "$T/long.wav"
+export CALLQA_ANALYSIS_TIMEOUT_SEC=0.1
+start_service "$T/serve5.log" --no-auth
+unset CALLQA_ANALYSIS_TIMEOUT_SEC
+s=$(status_of "$U/analyze?name=long.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$T/long.wav")
+check "an analysis over analysis_timeout_sec: 504 analysis_timeout" sh -c "[ $s = 504 ] && grep -q '\"code\":\"analysis_timeout\"' $T/body"
+s=$(status_of "$U/metrics")
+check "metrics count the stopped process" grep -q '^callqa_analysis_processes_lost_total{reason="timeout"} 1$' "$T/body"
+check "the service still serves after the timeout" curl -sf -o /dev/null "$U/health"
+kill -TERM "$SVC"
+wait "$SVC"
 
 # authentication
 printf 'a-test-token-0123456789\n' > "$T/token"

@@ -1,0 +1,504 @@
+/*
+ * svc_isolate.c - analyses in child processes, so that a crash or a runaway analysis fails one
+ * request and not the service.
+ *
+ * DESIGN
+ * The service is multi-threaded, and forking from one of several threads can leave a lock (an
+ * allocator's, a library's) held forever in the child. So before the service starts any thread
+ * it forks one *analysis host*: a single-threaded process that holds the engine (the models,
+ * shared copy-on-write) and does nothing but fork one child per analysis. Each service worker
+ * owns one "slot": a socketpair to the host. The worker writes a request (the call's paths and
+ * names, or an upload's bytes) and blocks for the answer; the host forks a child, collects what
+ * the child writes to its pipe, reaps it, and answers the slot with the report, or with how the
+ * child died (a signal, or SIGKILL when it ran past the timeout). The host watches every child's
+ * deadline itself, so there is no race on reused pids.
+ *
+ *   worker thread --request--> host --fork--> child --pipe--> host --answer--> worker thread
+ *
+ * The host and its children ignore SIGTERM/SIGINT: on shutdown the service drains its requests
+ * and closes the slots; the host exits when every slot is closed. A child also dies with the
+ * host (PR_SET_PDEATHSIG). Frames are native-endian: both ends are the same program.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "svc.h"
+
+#define REQ_MAGIC 0x51525143u /* "CQRQ" */
+#define ANS_MAGIC 0x53525143u /* "CQRS" */
+#define N_STR 8
+#define MAX_STR 65536u
+
+struct svc_isolate {
+    pid_t host;
+    int nslots;
+    int *fd;           /* the service's end of each slot; -1 once closed */
+    double timeout_sec;
+};
+
+/* ---- bytes through a descriptor ----------------------------------------------------------- */
+
+static int put_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+static double mono_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Read exactly n bytes; deadline < 0: wait as long as it takes. 0, or -1 (EOF, error, late). */
+static int get_all(int fd, void *p, size_t n, double deadline)
+{
+    char *c = p;
+    while (n) {
+        if (deadline >= 0) {
+            double left = deadline - mono_sec();
+            struct pollfd pf = {.fd = fd, .events = POLLIN};
+            int pr = left > 0 ? poll(&pf, 1, (int)(left * 1000) + 1) : 0;
+            if (pr < 0 && errno == EINTR)
+                continue;
+            if (pr <= 0)
+                return -1;
+        }
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        c += r, n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int put_str(int fd, const char *s)
+{
+    uint32_t n = s ? (uint32_t)strlen(s) + 1 : 0; /* 0: NULL */
+    if (s && n > MAX_STR)
+        n = 0;
+    return put_all(fd, &n, sizeof(n)) || (n && put_all(fd, s, n)) ? -1 : 0;
+}
+
+static int get_str(int fd, char **out)
+{
+    uint32_t n;
+    *out = NULL;
+    if (get_all(fd, &n, sizeof(n), -1))
+        return -1;
+    if (n == 0)
+        return 0;
+    if (n > MAX_STR || !(*out = malloc(n)) || get_all(fd, *out, n, -1) || (*out)[n - 1]) {
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the figures the metrics need, taken in the child -------------------------------------- */
+
+void svc_figures_of(const cq_report *r, svc_figures *f)
+{
+    memset(f, 0, sizeof(*f));
+    if (!r)
+        return;
+    const cq_leg_report *L[2] = {r->inbound, r->outbound};
+    for (int l = 0; l < 2; l++) {
+        if (!L[l])
+            continue;
+        f->leg[l].present = true;
+        f->leg[l].has_mos = L[l]->has_nisqa;
+        f->leg[l].mos = L[l]->nisqa.mos;
+        f->leg[l].has_speech = L[l]->has_vad;
+        f->leg[l].speech_pct = L[l]->speech_pct;
+    }
+}
+
+/* ---- the host ----------------------------------------------------------------------------- */
+
+typedef struct kid {
+    pid_t pid;      /* 0: the slot is idle */
+    int fd;         /* read end of the child's pipe */
+    double deadline;
+    int killed;     /* SIGKILLed at the deadline */
+    char *buf;
+    size_t len, cap;
+} kid;
+
+/* The child: analyse, write {rc, figures, error, json} to fd, exit. */
+static void child_run(const cq_engine *e, const cq_call_src *src, int fd)
+{
+    const char *crash = getenv("CALLQA_TEST_CRASH_ON"); /* fault injection for the tests */
+    if (crash && *crash && src->name && strstr(src->name, crash))
+        raise(SIGSEGV);
+    cq_report *rep = NULL;
+    cq_err err;
+    cq_err_clear(&err);
+    int32_t rc = cq_engine_analyze(e, src, &rep, &err);
+    svc_figures fig;
+    svc_figures_of(rc == CQ_OK ? rep : NULL, &fig);
+    char *js = rc == CQ_OK ? cq_report_to_json(rep) : NULL;
+    if (rc == CQ_OK && !js) {
+        rc = CQ_ERR_NOMEM;
+        snprintf(err.msg, sizeof(err.msg), "out of memory rendering the report");
+    }
+    uint64_t jl = js ? strlen(js) : 0;
+    if (put_all(fd, &rc, sizeof(rc)) || put_all(fd, &fig, sizeof(fig)) ||
+        put_str(fd, rc == CQ_OK ? NULL : err.msg) || put_all(fd, &jl, sizeof(jl)) ||
+        (jl && put_all(fd, js, (size_t)jl)))
+        _exit(3);
+    _exit(0);
+}
+
+/* Read one request from a slot into src (strings and data owned by the caller's arrays). */
+static int read_request(int fd, size_t max_data, char *str[N_STR], char **data, uint64_t *dlen)
+{
+    uint32_t magic, n;
+    if (get_all(fd, &magic, sizeof(magic), -1) || magic != REQ_MAGIC ||
+        get_all(fd, &n, sizeof(n), -1) || n != N_STR)
+        return -1;
+    for (int i = 0; i < N_STR; i++)
+        if (get_str(fd, &str[i]))
+            return -1;
+    if (get_all(fd, dlen, sizeof(*dlen), -1) || *dlen > max_data)
+        return -1;
+    if (*dlen && (!(*data = malloc((size_t)*dlen)) || get_all(fd, *data, (size_t)*dlen, -1)))
+        return -1;
+    return 0;
+}
+
+static void close_all_but(int nslots, const int *sock, const kid *kids, int keep)
+{
+    for (int k = 0; k < nslots; k++) {
+        if (sock[k] >= 0 && sock[k] != keep)
+            close(sock[k]);
+        if (kids[k].pid > 0 && kids[k].fd != keep)
+            close(kids[k].fd);
+    }
+}
+
+/* Start an analysis for slot k; on failure answer the slot at once. */
+static void host_spawn(const cq_engine *e, int nslots, int *sock, kid *kids, int k,
+                       double timeout, size_t max_data)
+{
+    char *str[N_STR] = {0}, *data = NULL;
+    uint64_t dlen = 0;
+    if (read_request(sock[k], max_data, str, &data, &dlen)) {
+        close(sock[k]); /* the service went away, or spoke nonsense: this slot is done */
+        sock[k] = -1;
+        goto out;
+    }
+    int p[2];
+    pid_t pid = -1;
+    if (pipe(p) == 0) {
+        pid = fork();
+        if (pid == 0) {
+            close(p[0]);
+            close_all_but(nslots, sock, kids, p[1]);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            cq_call_src src = {.path = str[0], .in_path = str[1], .out_path = str[2],
+                               .name = str[3], .note = str[4], .source_name = str[5],
+                               .in_name = str[6], .out_name = str[7], .data = data,
+                               .size = (size_t)dlen};
+            child_run(e, &src, p[1]);
+        }
+        close(p[1]);
+        if (pid < 0)
+            close(p[0]);
+    }
+    if (pid < 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "cannot start an analysis process: %s", strerror(errno));
+        uint32_t hdr[2] = {ANS_MAGIC, SVC_ISO_DOWN};
+        uint64_t n = strlen(msg) + 1;
+        if (put_all(sock[k], hdr, sizeof(hdr)) || put_all(sock[k], &n, sizeof(n)) ||
+            put_all(sock[k], msg, (size_t)n)) {
+            close(sock[k]);
+            sock[k] = -1;
+        }
+        goto out;
+    }
+    kids[k] = (kid){.pid = pid, .fd = p[0], .deadline = mono_sec() + timeout};
+out:
+    for (int i = 0; i < N_STR; i++)
+        free(str[i]);
+    free(data);
+}
+
+/* The child of slot k closed its pipe: reap it and answer the slot. */
+static void host_finish(int *sock, kid *kids, int k, double timeout)
+{
+    kid *c = &kids[k];
+    close(c->fd);
+    int st = 0;
+    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    uint32_t hdr[2] = {ANS_MAGIC, SVC_ISO_DONE};
+    char msg[200];
+    const char *body = c->buf;
+    uint64_t n = c->len;
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+        if (c->killed) {
+            hdr[1] = SVC_ISO_TIMEOUT;
+            snprintf(msg, sizeof(msg), "the analysis ran past its %.1f s limit and was stopped",
+                     timeout);
+        } else if (WIFSIGNALED(st)) {
+            hdr[1] = SVC_ISO_CRASHED;
+            snprintf(msg, sizeof(msg), "the analysis process died (signal %d, %s)",
+                     WTERMSIG(st), strsignal(WTERMSIG(st)));
+        } else {
+            hdr[1] = SVC_ISO_CRASHED;
+            snprintf(msg, sizeof(msg), "the analysis process failed (exit status %d)",
+                     WEXITSTATUS(st));
+        }
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"%s\",\"pid\":%d}\n", msg, (int)c->pid);
+        body = msg;
+        n = strlen(msg) + 1;
+    }
+    if (sock[k] >= 0 && (put_all(sock[k], hdr, sizeof(hdr)) || put_all(sock[k], &n, sizeof(n)) ||
+                         put_all(sock[k], body, (size_t)n))) {
+        close(sock[k]);
+        sock[k] = -1;
+    }
+    free(c->buf);
+    *c = (kid){0};
+}
+
+static void host_main(const cq_engine *e, int nslots, int *sock, double timeout,
+                      size_t max_data)
+{
+    signal(SIGTERM, SIG_IGN); /* the service drains, then closes the slots */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    kid *kids = calloc((size_t)nslots, sizeof(kid));
+    struct pollfd *pf = calloc((size_t)nslots, sizeof(struct pollfd));
+    if (!kids || !pf)
+        _exit(1);
+    for (;;) {
+        int open = 0, busy = 0;
+        double now = mono_sec(), wait = -1;
+        for (int k = 0; k < nslots; k++) {
+            pf[k] = (struct pollfd){.fd = -1};
+            if (kids[k].pid > 0) {
+                busy++;
+                pf[k] = (struct pollfd){.fd = kids[k].fd, .events = POLLIN};
+                if (!kids[k].killed) {
+                    if (kids[k].deadline <= now) {
+                        kill(kids[k].pid, SIGKILL);
+                        kids[k].killed = 1;
+                    } else if (wait < 0 || kids[k].deadline - now < wait) {
+                        wait = kids[k].deadline - now;
+                    }
+                }
+            } else if (sock[k] >= 0) {
+                open++;
+                pf[k] = (struct pollfd){.fd = sock[k], .events = POLLIN};
+            }
+        }
+        if (!open && !busy)
+            _exit(0);
+        if (poll(pf, (nfds_t)nslots, wait < 0 ? -1 : (int)(wait * 1000) + 1) < 0)
+            continue; /* EINTR */
+        for (int k = 0; k < nslots; k++) {
+            if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+                continue;
+            if (kids[k].pid > 0) {
+                kid *c = &kids[k];
+                if (c->len + 65536 > c->cap) {
+                    char *nb = realloc(c->buf, c->cap = c->len + 65536 * 2);
+                    if (!nb) {
+                        kill(c->pid, SIGKILL);
+                        host_finish(sock, kids, k, timeout);
+                        continue;
+                    }
+                    c->buf = nb;
+                }
+                ssize_t got = read(c->fd, c->buf + c->len, c->cap - c->len);
+                if (got < 0 && errno == EINTR)
+                    continue;
+                if (got <= 0)
+                    host_finish(sock, kids, k, timeout);
+                else
+                    c->len += (size_t)got;
+            } else {
+                host_spawn(e, nslots, sock, kids, k, timeout, max_data);
+            }
+        }
+    }
+}
+
+/* ---- the service's side ------------------------------------------------------------------- */
+
+svc_isolate *svc_isolate_start(const cq_engine *e, int nslots, double timeout_sec,
+                               size_t max_data, char *msg, size_t msgsz)
+{
+    svc_isolate *h = calloc(1, sizeof(*h));
+    int *host_end = calloc((size_t)nslots, sizeof(int));
+    if (!h || !host_end || !(h->fd = calloc((size_t)nslots, sizeof(int)))) {
+        snprintf(msg, msgsz, "out of memory");
+        goto fail;
+    }
+    h->nslots = nslots;
+    h->timeout_sec = timeout_sec;
+    for (int k = 0; k < nslots; k++)
+        h->fd[k] = host_end[k] = -1;
+    for (int k = 0; k < nslots; k++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+            snprintf(msg, msgsz, "socketpair: %s", strerror(errno));
+            goto fail;
+        }
+        h->fd[k] = sv[0];
+        host_end[k] = sv[1];
+    }
+    fflush(NULL);
+    h->host = fork();
+    if (h->host < 0) {
+        snprintf(msg, msgsz, "cannot fork the analysis host: %s", strerror(errno));
+        goto fail;
+    }
+    if (h->host == 0) {
+        for (int k = 0; k < nslots; k++)
+            close(h->fd[k]);
+        host_main(e, nslots, host_end, timeout_sec, max_data);
+    }
+    for (int k = 0; k < nslots; k++)
+        close(host_end[k]);
+    free(host_end);
+    return h;
+fail:
+    for (int k = 0; h && h->fd && k < nslots; k++) {
+        if (h->fd[k] >= 0)
+            close(h->fd[k]);
+        if (host_end[k] >= 0)
+            close(host_end[k]);
+    }
+    if (h)
+        free(h->fd);
+    free(h);
+    free(host_end);
+    return NULL;
+}
+
+svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src,
+                                    int *rc, char **json, svc_figures *fig, char *msg,
+                                    size_t msgsz)
+{
+    *json = NULL;
+    *rc = CQ_ERR_INTERNAL;
+    memset(fig, 0, sizeof(*fig));
+    msg[0] = 0;
+    int fd = slot >= 0 && slot < h->nslots ? h->fd[slot] : -1;
+    if (fd < 0) {
+        snprintf(msg, msgsz, "the analysis host is not running");
+        return SVC_ISO_DOWN;
+    }
+    uint32_t hdr[2] = {REQ_MAGIC, N_STR};
+    const char *str[N_STR] = {src->path,        src->in_path,     src->out_path,
+                              src->name,        src->note,        src->source_name,
+                              src->in_name,     src->out_name};
+    uint64_t dlen = src->data ? src->size : 0;
+    int bad = put_all(fd, hdr, sizeof(hdr));
+    for (int i = 0; i < N_STR && !bad; i++)
+        bad = put_str(fd, str[i]);
+    bad = bad || put_all(fd, &dlen, sizeof(dlen)) || (dlen && put_all(fd, src->data, dlen));
+    /* the host answers within the timeout; the margin covers a loaded machine */
+    double deadline = mono_sec() + h->timeout_sec + 30;
+    uint32_t ans[2];
+    uint64_t n = 0;
+    char *body = NULL;
+    if (bad || get_all(fd, ans, sizeof(ans), deadline) || ans[0] != ANS_MAGIC ||
+        get_all(fd, &n, sizeof(n), deadline) || n > ((uint64_t)1 << 32) ||
+        !(body = malloc((size_t)n + 1)) || get_all(fd, body, (size_t)n, deadline)) {
+        free(body);
+        close(fd); /* the stream is out of step now: retire the slot */
+        h->fd[slot] = -1;
+        snprintf(msg, msgsz, "the analysis host did not answer");
+        return SVC_ISO_DOWN;
+    }
+    body[n] = 0;
+    if (ans[1] != SVC_ISO_DONE) {
+        snprintf(msg, msgsz, "%s", body);
+        free(body);
+        return ans[1] == SVC_ISO_TIMEOUT ? SVC_ISO_TIMEOUT
+               : ans[1] == SVC_ISO_DOWN  ? SVC_ISO_DOWN
+                                         : SVC_ISO_CRASHED;
+    }
+    /* {int32 rc, figures, u32 len + error, u64 len + json} as child_run wrote it */
+    const char *p = body, *end = body + n;
+    int32_t r32;
+    uint32_t el;
+    uint64_t jl;
+    if ((size_t)(end - p) < sizeof(r32) + sizeof(*fig) + sizeof(el))
+        goto short_answer;
+    memcpy(&r32, p, sizeof(r32)), p += sizeof(r32);
+    memcpy(fig, p, sizeof(*fig)), p += sizeof(*fig);
+    memcpy(&el, p, sizeof(el)), p += sizeof(el);
+    if (el > (size_t)(end - p))
+        goto short_answer;
+    if (el)
+        snprintf(msg, msgsz, "%.*s", (int)el, p);
+    p += el;
+    if ((size_t)(end - p) < sizeof(jl))
+        goto short_answer;
+    memcpy(&jl, p, sizeof(jl)), p += sizeof(jl);
+    if (jl != (uint64_t)(end - p))
+        goto short_answer;
+    *rc = r32;
+    if (r32 == CQ_OK && !(*json = strndup(p, (size_t)jl))) {
+        *rc = CQ_ERR_NOMEM;
+        snprintf(msg, msgsz, "out of memory");
+    }
+    free(body);
+    return SVC_ISO_DONE;
+short_answer:
+    free(body);
+    snprintf(msg, msgsz, "the analysis process sent a truncated answer");
+    return SVC_ISO_CRASHED;
+}
+
+bool svc_isolate_up(const svc_isolate *h)
+{
+    if (!h || waitpid(h->host, NULL, WNOHANG) != 0)
+        return false;
+    for (int k = 0; k < h->nslots; k++)
+        if (h->fd[k] >= 0)
+            return true;
+    return false;
+}
+
+void svc_isolate_stop(svc_isolate *h)
+{
+    if (!h)
+        return;
+    for (int k = 0; k < h->nslots; k++)
+        if (h->fd[k] >= 0)
+            close(h->fd[k]);
+    while (waitpid(h->host, NULL, 0) < 0 && errno == EINTR)
+        ;
+    free(h->fd);
+    free(h);
+}
