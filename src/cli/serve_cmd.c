@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
     fputs("usage: callqa serve [options]\n"
           "  --config FILE              settings file (key = value; docs/config.md)\n"
-          "  --listen ADDR:PORT         default 127.0.0.1:8080\n"
+          "  --listen ADDR:PORT         default 127.0.0.1:8080 ([::1]:8080 for IPv6)\n"
           "  --recording-server NAME=URL  a ViciDial recording server (repeatable)\n"
           "  --db PATH                  SQLite results store (default ./callqa.db)\n"
           "  --token-file PATH          bearer token (a file of mode 0600)\n"
@@ -68,16 +68,19 @@ int cq_cli_serve(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case O_CONFIG: break;
-        case O_LISTEN: {
+        case O_LISTEN: { /* ADDR:PORT, or [IPv6]:PORT */
             const char *colon = strrchr(optarg, ':');
+            const char *a = optarg, *ae = colon;
+            if (*a == '[' && colon && colon > a && colon[-1] == ']')
+                a++, ae--;
             char *end;
             long port = colon ? strtol(colon + 1, &end, 10) : 0;
-            if (!colon || colon == optarg || *end || port < 1 || port > 65535 ||
-                (size_t)(colon - optarg) >= sizeof(c.listen_addr)) {
-                fprintf(stderr, "callqa serve: --listen: expected ADDR:PORT\n");
+            if (!colon || ae <= a || *end || port < 1 || port > 65535 ||
+                (size_t)(ae - a) >= sizeof(c.listen_addr)) {
+                fprintf(stderr, "callqa serve: --listen: expected ADDR:PORT or [IPv6]:PORT\n");
                 return 2;
             }
-            snprintf(c.listen_addr, sizeof(c.listen_addr), "%.*s", (int)(colon - optarg), optarg);
+            snprintf(c.listen_addr, sizeof(c.listen_addr), "%.*s", (int)(ae - a), a);
             c.listen_port = (int)port;
             break;
         }

@@ -872,6 +872,26 @@ int svc_run(const svc_config *c)
     memset(&s, 0, sizeof(s));
     s.cfg = c;
     char msg[1200];
+    /* the address first: a typo should not cost a model load */
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof(addr));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+    unsigned v6 = 0;
+    if (inet_pton(AF_INET, c->listen_addr, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)c->listen_port);
+    } else if (inet_pton(AF_INET6, c->listen_addr, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)c->listen_port);
+        v6 = MHD_USE_IPv6;
+    } else {
+        fprintf(stderr, "callqa serve: --listen: '%s' is not an IPv4 or IPv6 address\n",
+                c->listen_addr);
+        return 2;
+    }
+    char shown[80]; /* ADDR:PORT, [ADDR]:PORT for IPv6 */
+    snprintf(shown, sizeof(shown), v6 ? "[%s]:%d" : "%s:%d", c->listen_addr, c->listen_port);
     svc_fetch_global_init();
     cq_engine_params ep = cq_engine_default_params();
     char dir[4096];
@@ -915,14 +935,6 @@ int svc_run(const svc_config *c)
             s.nworkers++;
     }
 
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)c->listen_port);
-    if (inet_pton(AF_INET, c->listen_addr, &addr.sin_addr) != 1) {
-        fprintf(stderr, "callqa serve: --listen: '%s' is not an IPv4 address\n", c->listen_addr);
-        return 2;
-    }
     /* signals go to the thread that waits for them, not to the server's threads */
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -932,21 +944,19 @@ int svc_run(const svc_config *c)
     signal(SIGPIPE, SIG_IGN);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_USE_ERROR_LOG,
+            MHD_USE_ERROR_LOG | v6,
         (uint16_t)c->listen_port, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->request_timeout_sec,
         MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "callqa serve: cannot listen on %s:%d: %s\n", c->listen_addr,
-                c->listen_port, strerror(errno));
+        fprintf(stderr, "callqa serve: cannot listen on %s: %s\n", shown, strerror(errno));
         return 1;
     }
-    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s:%d\",\"version\":"
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s\",\"version\":"
                     "\"%s\",\"auth\":%s,\"servers\":%d}\n",
-            c->listen_addr, c->listen_port, cq_version(), c->auth ? "true" : "false",
-            c->n_servers);
+            shown, cq_version(), c->auth ? "true" : "false", c->n_servers);
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping\",\"signal\":%d,\"inflight\":%d}\n",

@@ -311,5 +311,23 @@ check "the token: 200" [ "$s" = 200 ]
 s=$(status_of "$U/health")
 check "/health needs no token" [ "$s" = 200 ]
 check "the service still serves after all of it" curl -sf -o /dev/null "$U/health"
+kill -TERM "$SVC"
+wait "$SVC"
+
+# listening addresses
+"$CQ" serve --listen "localhost:$AP" --no-auth --db "$T/store.db" 2> "$T/listen.err"
+check "a listen address that is not an address: exit 2 with a reason" sh -c "[ $? = 2 ] && grep -q 'not an IPv4 or IPv6 address' $T/listen.err"
+if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
+    "$CQ" serve --listen "[::1]:$AP" --no-auth --db "$T/store.db" 2> "$T/v6.log" &
+    V6=$!
+    PIDS="$PIDS $V6"
+    for _ in $(seq 1 100); do curl -sg -o /dev/null "http://[::1]:$AP/health" && break; sleep 0.1; done
+    s=$(status_of "http://[::1]:$AP/health" -g)
+    check "IPv6: [::1] serves" sh -c "[ $s = 200 ] && grep -q '\"addr\":\"\[::1\]:$AP\"' $T/v6.log"
+    kill -TERM "$V6"
+    wait "$V6"
+else
+    echo "# skipped the IPv6 check: no ::1 on this machine"
+fi
 
 finish service
