@@ -36,3 +36,26 @@ t0=$(date +%s.%N)
 xargs -P 2 -L 1 build/callqa analyze --json -q < "$T/list" > /dev/null
 t1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" 'BEGIN {printf "Requests/sec: %.2f (calls per second)\n", 8 / (b - a)}'
+
+# The price of isolation (a child of the analysis host per analysis): 100 uploads of a 1 s
+# call one after another, so that the fixed cost shows, with isolate on (the service above)
+# and off (a second service), alternating in three rounds.
+sox "$C/call01_normal.wav" "$T/short.wav" trim 0 1
+CALLQA_ISOLATE=false build/callqa serve --listen 127.0.0.1:28082 --no-auth --db "$T/db2" 2> "$T/log2" &
+echo $! >> "$T/pids"
+sleep 1.5
+posts() { # posts PORT: ms per upload analysed, 100 sequential
+    t0=$(date +%s.%N)
+    i=0
+    while [ $i -lt 100 ]; do
+        curl -sf -o /dev/null -X POST -H 'Content-Type: audio/wav' --data-binary "@$T/short.wav" \
+            "http://127.0.0.1:$1/analyze?name=short.wav" || echo "upload failed" >&2
+        i=$((i + 1))
+    done
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", (b - a) * 10}'
+}
+echo "== 1 s uploads, ms per request (100 in a row): isolated / in-process"
+for round in 1 2 3; do
+    echo "round $round: $(posts 28080) / $(posts 28082)"
+done

@@ -482,12 +482,7 @@ short_answer:
 
 bool svc_isolate_up(const svc_isolate *h)
 {
-    if (!h || waitpid(h->host, NULL, WNOHANG) != 0)
-        return false;
-    for (int k = 0; k < h->nslots; k++)
-        if (h->fd[k] >= 0)
-            return true;
-    return false;
+    return h && waitpid(h->host, NULL, WNOHANG) == 0; /* 0: still running */
 }
 
 void svc_isolate_stop(svc_isolate *h)
