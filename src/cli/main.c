@@ -29,6 +29,7 @@
 #include "classify_cmd.h"
 #include "serve_cmd.h"
 #include "plan.h"
+#include "../proc/proc_io.h"
 
 #define MAX_JOBS 256
 
@@ -120,26 +121,11 @@ static void analyze_call(const batch *b, size_t i, result *r)
     cq_legs_resolved_free(&lr);
 }
 
-/* write/read all of a buffer through a pipe */
-static int put_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 static void put_str(int fd, const char *s)
 {
     uint64_t n = s ? strlen(s) + 1 : 0; /* 0: NULL */
-    if (put_all(fd, &n, sizeof(n)) == 0 && n)
-        put_all(fd, s, (size_t)n);
+    if (proc_write_all(fd, &n, sizeof(n)) == 0 && n)
+        proc_write_all(fd, s, (size_t)n);
 }
 
 static char *get_str(const char **p, const char *end)
@@ -192,7 +178,7 @@ static int spawn_call(const batch *b, size_t i, child *c)
             raise(SIGSEGV);
         result cr = {0};
         analyze_call(b, i, &cr);
-        put_all(fds[1], &cr.audio_sec, sizeof(cr.audio_sec));
+        proc_write_all(fds[1], &cr.audio_sec, sizeof(cr.audio_sec));
         put_str(fds[1], cr.text);
         put_str(fds[1], cr.error);
         _exit(0);
@@ -205,19 +191,7 @@ static int spawn_call(const batch *b, size_t i, child *c)
 /* Read what the child sent; returns 1 at end of stream (or on a read error), 0 to go on. */
 static int child_read(child *c)
 {
-    if (c->len + 65536 > c->cap) {
-        char *nb = realloc(c->buf, c->cap = c->len + 65536 * 2);
-        if (!nb)
-            return 1;
-        c->buf = nb;
-    }
-    ssize_t got = read(c->fd, c->buf + c->len, c->cap - c->len);
-    if (got < 0 && errno == EINTR)
-        return 0;
-    if (got <= 0)
-        return 1;
-    c->len += (size_t)got;
-    return 0;
+    return proc_read_more(c->fd, &c->buf, &c->len, &c->cap);
 }
 
 /* The child closed its pipe: reap it and turn what it sent (or how it died) into r. */

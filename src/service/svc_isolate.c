@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../proc/proc_io.h"
 #include "svc.h"
 
 #define REQ_MAGIC 0x51525143u /* "CQRQ" */
@@ -48,20 +49,6 @@ struct svc_isolate {
 };
 
 /* ---- bytes through a descriptor ----------------------------------------------------------- */
-
-static int put_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w, n -= (size_t)w;
-    }
-    return 0;
-}
 
 static double mono_sec(void)
 {
@@ -99,7 +86,7 @@ static int put_str(int fd, const char *s)
     uint32_t n = s ? (uint32_t)strlen(s) + 1 : 0; /* 0: NULL */
     if (s && n > MAX_STR)
         n = 0;
-    return put_all(fd, &n, sizeof(n)) || (n && put_all(fd, s, n)) ? -1 : 0;
+    return proc_write_all(fd, &n, sizeof(n)) || (n && proc_write_all(fd, s, n)) ? -1 : 0;
 }
 
 static int get_str(int fd, char **out)
@@ -166,9 +153,9 @@ static void child_run(const cq_engine *e, const cq_call_src *src, int fd)
         snprintf(err.msg, sizeof(err.msg), "out of memory rendering the report");
     }
     uint64_t jl = js ? strlen(js) : 0;
-    if (put_all(fd, &rc, sizeof(rc)) || put_all(fd, &fig, sizeof(fig)) ||
-        put_str(fd, rc == CQ_OK ? NULL : err.msg) || put_all(fd, &jl, sizeof(jl)) ||
-        (jl && put_all(fd, js, (size_t)jl)))
+    if (proc_write_all(fd, &rc, sizeof(rc)) || proc_write_all(fd, &fig, sizeof(fig)) ||
+        put_str(fd, rc == CQ_OK ? NULL : err.msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
+        (jl && proc_write_all(fd, js, (size_t)jl)))
         _exit(3);
     _exit(0);
 }
@@ -234,8 +221,8 @@ static void host_spawn(const cq_engine *e, int nslots, int *sock, kid *kids, int
         snprintf(msg, sizeof(msg), "cannot start an analysis process: %s", strerror(errno));
         uint32_t hdr[2] = {ANS_MAGIC, SVC_ISO_DOWN};
         uint64_t n = strlen(msg) + 1;
-        if (put_all(sock[k], hdr, sizeof(hdr)) || put_all(sock[k], &n, sizeof(n)) ||
-            put_all(sock[k], msg, (size_t)n)) {
+        if (proc_write_all(sock[k], hdr, sizeof(hdr)) || proc_write_all(sock[k], &n, sizeof(n)) ||
+            proc_write_all(sock[k], msg, (size_t)n)) {
             close(sock[k]);
             sock[k] = -1;
         }
@@ -278,8 +265,8 @@ static void host_finish(int *sock, kid *kids, int k, double timeout)
         body = msg;
         n = strlen(msg) + 1;
     }
-    if (sock[k] >= 0 && (put_all(sock[k], hdr, sizeof(hdr)) || put_all(sock[k], &n, sizeof(n)) ||
-                         put_all(sock[k], body, (size_t)n))) {
+    if (sock[k] >= 0 && (proc_write_all(sock[k], hdr, sizeof(hdr)) || proc_write_all(sock[k], &n, sizeof(n)) ||
+                         proc_write_all(sock[k], body, (size_t)n))) {
         close(sock[k]);
         sock[k] = -1;
     }
@@ -327,22 +314,8 @@ static void host_main(const cq_engine *e, int nslots, int *sock, double timeout,
                 continue;
             if (kids[k].pid > 0) {
                 kid *c = &kids[k];
-                if (c->len + 65536 > c->cap) {
-                    char *nb = realloc(c->buf, c->cap = c->len + 65536 * 2);
-                    if (!nb) {
-                        kill(c->pid, SIGKILL);
-                        host_finish(sock, kids, k, timeout);
-                        continue;
-                    }
-                    c->buf = nb;
-                }
-                ssize_t got = read(c->fd, c->buf + c->len, c->cap - c->len);
-                if (got < 0 && errno == EINTR)
-                    continue;
-                if (got <= 0)
+                if (proc_read_more(c->fd, &c->buf, &c->len, &c->cap))
                     host_finish(sock, kids, k, timeout);
-                else
-                    c->len += (size_t)got;
             } else {
                 host_spawn(e, nslots, sock, kids, k, timeout, max_data);
             }
@@ -421,10 +394,10 @@ svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src 
                               src->name,        src->note,        src->source_name,
                               src->in_name,     src->out_name};
     uint64_t dlen = src->data ? src->size : 0;
-    int bad = put_all(fd, hdr, sizeof(hdr));
+    int bad = proc_write_all(fd, hdr, sizeof(hdr));
     for (int i = 0; i < N_STR && !bad; i++)
         bad = put_str(fd, str[i]);
-    bad = bad || put_all(fd, &dlen, sizeof(dlen)) || (dlen && put_all(fd, src->data, dlen));
+    bad = bad || proc_write_all(fd, &dlen, sizeof(dlen)) || (dlen && proc_write_all(fd, src->data, dlen));
     /* the host answers within the timeout; the margin covers a loaded machine */
     double deadline = mono_sec() + h->timeout_sec + 30;
     uint32_t ans[2];
