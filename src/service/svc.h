@@ -40,6 +40,8 @@ typedef struct svc_config {
     int max_concurrent;            /* analyses at once; default: CPUs */
     int max_queue;                 /* analyses waiting; beyond: 503; default 32 */
     double request_timeout_sec;    /* default 300 */
+    double upload_timeout_sec;     /* a whole POST body; beyond: 408 and the connection closed;
+                                      default 120 */
     double analysis_timeout_sec;   /* one analysis; its process is killed beyond; default 300 */
     bool isolate;                  /* analyses in child processes (default true) */
     double fetch_timeout_sec;      /* whole download; default 60 */

@@ -29,6 +29,7 @@ void svc_config_defaults(svc_config *c)
     c->max_queue = 32;
     c->request_timeout_sec = 300;
     c->analysis_timeout_sec = 300;
+    c->upload_timeout_sec = 120;
     c->isolate = true;
     c->fetch_timeout_sec = 60;
     c->fetch_connect_sec = 5;
@@ -104,6 +105,7 @@ static int set_key(svc_config *c, const char *k, const char *v, char *msg, size_
         {"max_queue", 0, 100000, 1, &c->max_queue},
         {"request_timeout_sec", 1, 86400, 0, &c->request_timeout_sec},
         {"analysis_timeout_sec", 0.1, 86400, 0, &c->analysis_timeout_sec},
+        {"upload_timeout_sec", 0.1, 86400, 0, &c->upload_timeout_sec},
         {"fetch_timeout_sec", 1, 86400, 0, &c->fetch_timeout_sec},
         {"fetch_connect_sec", 1, 600, 0, &c->fetch_connect_sec},
         {"max_recording_mb", 1, 1 << 20, 2, &c->max_recording},
@@ -199,7 +201,7 @@ int svc_config_load_env(svc_config *c, char *msg, size_t msgsz)
                                        "tmp_dir", "auth", "auth_metrics", "max_body_mb",
                                        "max_duration_sec", "max_concurrent", "max_queue",
                                        "request_timeout_sec", "analysis_timeout_sec",
-                                       "isolate", "fetch_timeout_sec",
+                                       "upload_timeout_sec", "isolate", "fetch_timeout_sec",
                                        "fetch_connect_sec", "max_recording_mb",
                                        "freshness_sec", "threads"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

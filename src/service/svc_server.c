@@ -658,6 +658,13 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
 
 static enum MHD_Result route_analyze_post(req *r, const char *data, size_t *size)
 {
+    if (*size && mono_sec() - r->t0 > r->s->cfg->upload_timeout_sec) {
+        /* a body that trickles in is cut: libmicrohttpd 0.9.75 cannot send an answer before the
+         * body is complete, so the connection is closed (logged and counted as 408) */
+        answer_error(r, 408, "upload_timeout", "the upload took longer than %.0f s",
+                     r->s->cfg->upload_timeout_sec);
+        return MHD_NO;
+    }
     if (*size) { /* more body */
         if (r->multipart) {
             if (!r->upload_too_large && !r->bad_multipart &&

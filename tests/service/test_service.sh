@@ -260,8 +260,9 @@ check "SIGTERM: the analysis host exited with the service" sh -c "[ -n '$HOST' ]
 
 # isolation: a crashing analysis fails its request only; a runaway one is stopped at the limit
 export CALLQA_TEST_CRASH_ON=crashme # the analysis child raises SIGSEGV on names holding it
+export CALLQA_UPLOAD_TIMEOUT_SEC=2
 start_service "$T/serve4.log" --no-auth
-unset CALLQA_TEST_CRASH_ON
+unset CALLQA_TEST_CRASH_ON CALLQA_UPLOAD_TIMEOUT_SEC
 s=$(status_of "$U/health")
 check "health: analyses run isolated" sh -c "[ $s = 200 ] && grep -q '\"analyses\":\"isolated\"' $T/body"
 s=$(status_of "$U/analyze?name=crashme.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
@@ -269,6 +270,36 @@ s=$(status_of "$U/analyze?name=crashme.wav" -X POST -H 'Content-Type: audio/wav'
 check "a crashing analysis: 500 analysis_crashed, saying how it ended" sh -c "[ $s = 500 ] && grep -q '\"code\":\"analysis_crashed\"' $T/body && grep -Eq 'signal 11|exit status 1' $T/body"
 s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
 check "after the crash the next analysis succeeds" sh -c "[ $s = 200 ] && grep -q inbound_silent $T/body"
+# a slow upload: 100 bytes every 0.2 s of a 100 kB body, against a 2 s upload limit
+python3 -c '
+import select, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /analyze?name=slow.wav HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\n"
+          b"Content-Length: 100000\r\n\r\n")
+t0, got = time.time(), b""
+while time.time() - t0 < 10:
+    try:
+        s.send(b"\0" * 100)
+    except OSError:
+        pass
+    r, _, _ = select.select([s], [], [], 0.2)
+    if r:
+        try:
+            d = s.recv(65536)
+        except OSError:
+            break
+        if not d:
+            break
+        got += d
+open(sys.argv[2], "wb").write(got)
+print("%.1f" % (time.time() - t0))
+' "$AP" "$T/slow.out" > "$T/slow.sec" &
+SLOW=$!
+sleep 1
+s=$(status_of "$U/health")
+check "a slow upload does not hold up other requests" [ "$s" = 200 ]
+wait "$SLOW"
+check "a slow upload: cut after the 2 s limit (connection closed, logged as 408)" sh -c "awk '{exit !(\$1 >= 2 && \$1 < 6)}' $T/slow.sec && grep -q '\"route\":\"analyze_upload\",\"status\":408' $T/serve4.log"
 s=$(status_of "$U/metrics")
 check "metrics count the lost process" grep -q '^callqa_analysis_processes_lost_total{reason="crash"} 1$' "$T/body"
 check "the crash is logged" grep -Eq 'analysis process (died \(signal 11|failed \(exit status 1)' "$T/serve4.log"
