@@ -822,9 +822,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES; /* a body, if any, follows; answer on the next call */
     }
     if (r->status) { /* answered already: a resumed job, or an early error while uploading */
-        if (*upload_data_size) {
-            *upload_data_size = 0; /* drain the rest of an upload we refused */
-            return MHD_YES;
+        if (*upload_data_size) { /* drain the rest of an upload we refused, within the limit */
+            *upload_data_size = 0;
+            return mono_sec() - r->t0 > s->cfg->upload_timeout_sec ? MHD_NO : MHD_YES;
         }
         return send_answer(r);
     }
