@@ -136,7 +136,7 @@ typedef struct kid {
 } kid;
 
 /* The child: analyse, write {rc, figures, error, json} to fd, exit. */
-static void child_run(const cq_engine *e, const cq_call_src *src, int fd)
+_Noreturn static void child_run(const cq_engine *e, const cq_call_src *src, int fd)
 {
     const char *crash = getenv("CALLQA_TEST_CRASH_ON"); /* fault injection for the tests */
     if (crash && *crash && src->name && strstr(src->name, crash))
@@ -153,11 +153,12 @@ static void child_run(const cq_engine *e, const cq_call_src *src, int fd)
         snprintf(err.msg, sizeof(err.msg), "out of memory rendering the report");
     }
     uint64_t jl = js ? strlen(js) : 0;
-    if (proc_write_all(fd, &rc, sizeof(rc)) || proc_write_all(fd, &fig, sizeof(fig)) ||
-        put_str(fd, rc == CQ_OK ? NULL : err.msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
-        (jl && proc_write_all(fd, js, (size_t)jl)))
-        _exit(3);
-    _exit(0);
+    int bad = proc_write_all(fd, &rc, sizeof(rc)) || proc_write_all(fd, &fig, sizeof(fig)) ||
+              put_str(fd, rc == CQ_OK ? NULL : err.msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
+              (jl && proc_write_all(fd, js, (size_t)jl));
+    cq_report_free_string(js); /* freed, so that leak checkers see a clean child */
+    cq_report_destroy(rep);
+    _exit(bad ? 3 : 0);
 }
 
 /* Read one request from a slot into src (strings and data owned by the caller's arrays). */
@@ -274,7 +275,7 @@ static void host_finish(int *sock, kid *kids, int k, double timeout)
     *c = (kid){0};
 }
 
-static void host_main(const cq_engine *e, int nslots, int *sock, double timeout,
+_Noreturn static void host_main(const cq_engine *e, int nslots, int *sock, double timeout,
                       size_t max_data)
 {
     signal(SIGTERM, SIG_IGN); /* the service drains, then closes the slots */
@@ -353,9 +354,11 @@ svc_isolate *svc_isolate_start(const cq_engine *e, int nslots, double timeout_se
         snprintf(msg, msgsz, "cannot fork the analysis host: %s", strerror(errno));
         goto fail;
     }
-    if (h->host == 0) {
+    if (h->host == 0) { /* the host keeps only its own ends */
         for (int k = 0; k < nslots; k++)
             close(h->fd[k]);
+        free(h->fd);
+        free(h);
         host_main(e, nslots, host_end, timeout_sec, max_data);
     }
     for (int k = 0; k < nslots; k++)
