@@ -266,8 +266,9 @@ static void host_finish(int *sock, kid *kids, int k, double timeout)
         body = msg;
         n = strlen(msg) + 1;
     }
-    if (sock[k] >= 0 && (proc_write_all(sock[k], hdr, sizeof(hdr)) || proc_write_all(sock[k], &n, sizeof(n)) ||
-                         proc_write_all(sock[k], body, (size_t)n))) {
+    if (sock[k] >= 0 &&
+        (proc_write_all(sock[k], hdr, sizeof(hdr)) || proc_write_all(sock[k], &n, sizeof(n)) ||
+         proc_write_all(sock[k], body, (size_t)n))) {
         close(sock[k]);
         sock[k] = -1;
     }
@@ -276,7 +277,7 @@ static void host_finish(int *sock, kid *kids, int k, double timeout)
 }
 
 _Noreturn static void host_main(const cq_engine *e, int nslots, int *sock, double timeout,
-                      size_t max_data)
+                                size_t max_data)
 {
     signal(SIGTERM, SIG_IGN); /* the service drains, then closes the slots */
     signal(SIGINT, SIG_IGN);
@@ -400,7 +401,8 @@ svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src 
     int bad = proc_write_all(fd, hdr, sizeof(hdr));
     for (int i = 0; i < N_STR && !bad; i++)
         bad = put_str(fd, str[i]);
-    bad = bad || proc_write_all(fd, &dlen, sizeof(dlen)) || (dlen && proc_write_all(fd, src->data, dlen));
+    bad = bad || proc_write_all(fd, &dlen, sizeof(dlen)) ||
+          (dlen && proc_write_all(fd, src->data, dlen));
     /* the host answers within the timeout; the margin covers a loaded machine */
     double deadline = mono_sec() + h->timeout_sec + 30;
     uint32_t ans[2];
