@@ -936,19 +936,20 @@ int svc_run(const svc_config *c)
         fprintf(stderr, "callqa serve: out of memory\n");
         return 1;
     }
-    for (int i = 0; i < c->max_concurrent; i++) {
-        s.slots[i] = (struct slot){&s, i};
-        if (pthread_create(&s.workers[s.nworkers], NULL, worker, &s.slots[i]) == 0)
-            s.nworkers++;
-    }
-
-    /* signals go to the thread that waits for them, not to the server's threads */
+    /* SIGTERM/SIGINT go to the main thread's sigwait only: blocked before any thread starts,
+     * so that every thread (workers, libmicrohttpd's) inherits the mask */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    for (int i = 0; i < c->max_concurrent; i++) {
+        s.slots[i] = (struct slot){&s, i};
+        if (pthread_create(&s.workers[s.nworkers], NULL, worker, &s.slots[i]) == 0)
+            s.nworkers++;
+    }
+
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG | v6,
