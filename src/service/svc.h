@@ -147,7 +147,11 @@ typedef struct svc_figures {
         double mos, speech_pct;
     } leg[2]; /* inbound, outbound */
 } svc_figures;
-void svc_figures_of(const cq_report *r, svc_figures *f);
+
+/* Analyse src in this process: the engine's status; CQ_OK gives *json (malloc'd) and fig,
+ * anything else a reason in msg. The isolated children run the same function. */
+int svc_analyze_here(const cq_engine *e, const cq_call_src *src, char **json, svc_figures *fig,
+                     char *msg, size_t msgsz);
 
 typedef enum svc_iso_outcome {
     SVC_ISO_DONE = 0, /* the analysis ran: see rc */

@@ -105,9 +105,9 @@ static int get_str(int fd, char **out)
     return 0;
 }
 
-/* ---- the figures the metrics need, taken in the child -------------------------------------- */
+/* ---- one analysis, where it runs ---------------------------------------------------------- */
 
-void svc_figures_of(const cq_report *r, svc_figures *f)
+static void figures_of(const cq_report *r, svc_figures *f)
 {
     memset(f, 0, sizeof(*f));
     if (!r)
@@ -122,6 +122,26 @@ void svc_figures_of(const cq_report *r, svc_figures *f)
         f->leg[l].has_speech = L[l]->has_vad;
         f->leg[l].speech_pct = L[l]->speech_pct;
     }
+}
+
+int svc_analyze_here(const cq_engine *e, const cq_call_src *src, char **json, svc_figures *fig,
+                     char *msg, size_t msgsz)
+{
+    cq_report *rep = NULL;
+    cq_err err;
+    cq_err_clear(&err);
+    int rc = cq_engine_analyze(e, src, &rep, &err);
+    figures_of(rc == CQ_OK ? rep : NULL, fig);
+    snprintf(msg, msgsz, "%s", err.msg);
+    char *t = rc == CQ_OK ? cq_report_to_json(rep) : NULL;
+    *json = t ? strdup(t) : NULL; /* the library's allocation goes back to the library */
+    cq_report_free_string(t);
+    cq_report_destroy(rep);
+    if (rc == CQ_OK && !*json) {
+        rc = CQ_ERR_NOMEM;
+        snprintf(msg, msgsz, "out of memory rendering the report");
+    }
+    return rc;
 }
 
 /* ---- the host ----------------------------------------------------------------------------- */
@@ -141,23 +161,14 @@ _Noreturn static void child_run(const cq_engine *e, const cq_call_src *src, int 
     const char *crash = getenv("CALLQA_TEST_CRASH_ON"); /* fault injection for the tests */
     if (crash && *crash && src->name && strstr(src->name, crash))
         raise(SIGSEGV);
-    cq_report *rep = NULL;
-    cq_err err;
-    cq_err_clear(&err);
-    int32_t rc = cq_engine_analyze(e, src, &rep, &err);
+    char *js, msg[600];
     svc_figures fig;
-    svc_figures_of(rc == CQ_OK ? rep : NULL, &fig);
-    char *js = rc == CQ_OK ? cq_report_to_json(rep) : NULL;
-    if (rc == CQ_OK && !js) {
-        rc = CQ_ERR_NOMEM;
-        snprintf(err.msg, sizeof(err.msg), "out of memory rendering the report");
-    }
+    int32_t rc = svc_analyze_here(e, src, &js, &fig, msg, sizeof(msg));
     uint64_t jl = js ? strlen(js) : 0;
     int bad = proc_write_all(fd, &rc, sizeof(rc)) || proc_write_all(fd, &fig, sizeof(fig)) ||
-              put_str(fd, rc == CQ_OK ? NULL : err.msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
+              put_str(fd, rc == CQ_OK ? NULL : msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
               (jl && proc_write_all(fd, js, (size_t)jl));
-    cq_report_free_string(js); /* freed, so that leak checkers see a clean child */
-    cq_report_destroy(rep);
+    free(js); /* freed, so that leak checkers see a clean child */
     _exit(bad ? 3 : 0);
 }
 

@@ -221,20 +221,7 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
             return;
         }
     } else {
-        cq_report *rep = NULL;
-        cq_err err;
-        cq_err_clear(&err);
-        rc = cq_engine_analyze(s->engine, src, &rep, &err);
-        svc_figures_of(rep, &fig);
-        snprintf(msg, sizeof(msg), "%s", err.msg);
-        char *t = rc == CQ_OK ? cq_report_to_json(rep) : NULL;
-        js = t ? strdup(t) : NULL; /* the library's allocation, freed by the library */
-        cq_report_free_string(t);
-        cq_report_destroy(rep);
-        if (rc == CQ_OK && !js) {
-            rc = CQ_ERR_NOMEM;
-            snprintf(msg, sizeof(msg), "out of memory rendering the report");
-        }
+        rc = svc_analyze_here(s->engine, src, &js, &fig, msg, sizeof(msg));
     }
     svc_metrics_analysis(rc == CQ_OK ? &fig : NULL, mono_sec() - t0, rc == CQ_OK);
     svc_metrics_stage("analyze", mono_sec() - t0);

@@ -325,6 +325,16 @@ check "metrics count the stopped process" grep -q '^callqa_analysis_processes_lo
 check "the service still serves after the timeout" curl -sf -o /dev/null "$U/health"
 kill -TERM "$SVC"
 wait "$SVC"
+export CALLQA_ISOLATE=false
+start_service "$T/serve6.log" --no-auth
+unset CALLQA_ISOLATE
+s=$(status_of "$U/health")
+check "isolate = false: health says in-process" sh -c "[ $s = 200 ] && grep -q '\"analyses\":\"in-process\"' $T/body"
+s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+KIDS=$(children_of "$SVC")
+check "isolate = false: the analysis runs in the service" sh -c "[ $s = 200 ] && grep -q inbound_silent $T/body && [ -z '$KIDS' ]"
+kill -TERM "$SVC"
+wait "$SVC"
 
 # authentication
 printf 'a-test-token-0123456789\n' > "$T/token"
