@@ -121,27 +121,6 @@ static void analyze_call(const batch *b, size_t i, result *r)
     cq_legs_resolved_free(&lr);
 }
 
-static void put_str(int fd, const char *s)
-{
-    uint64_t n = s ? strlen(s) + 1 : 0; /* 0: NULL */
-    if (proc_write_all(fd, &n, sizeof(n)) == 0 && n)
-        proc_write_all(fd, s, (size_t)n);
-}
-
-static char *get_str(const char **p, const char *end)
-{
-    uint64_t n;
-    if ((size_t)(end - *p) < sizeof(n))
-        return NULL;
-    memcpy(&n, *p, sizeof(n));
-    *p += sizeof(n);
-    if (n == 0 || n > (uint64_t)(end - *p) || (*p)[n - 1] != '\0')
-        return NULL;
-    char *s = strdup(*p);
-    *p += n;
-    return s;
-}
-
 /*
  * Isolated batches: each call is analysed in a child process, so that a crash inside a decoding
  * library (libsndfile and its codecs have open fuzzing bugs upstream) fails that call only.
@@ -179,8 +158,8 @@ static int spawn_call(const batch *b, size_t i, child *c)
         result cr = {0};
         analyze_call(b, i, &cr);
         proc_write_all(fds[1], &cr.audio_sec, sizeof(cr.audio_sec));
-        put_str(fds[1], cr.text);
-        put_str(fds[1], cr.error);
+        proc_write_str(fds[1], cr.text);
+        proc_write_str(fds[1], cr.error);
         _exit(0);
     }
     close(fds[1]);
@@ -207,8 +186,8 @@ static void child_finish(const batch *b, child *c, result *r)
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && c->len >= sizeof(double)) {
         memcpy(&r->audio_sec, p, sizeof(double));
         p += sizeof(double);
-        r->text = get_str(&p, end);
-        r->error = get_str(&p, end);
+        proc_parse_str(&p, end, &r->text);
+        proc_parse_str(&p, end, &r->error);
     } else {
         cq_err err;
         cq_err_clear(&err);

@@ -15,4 +15,10 @@ int proc_write_all(int fd, const void *p, size_t n);
  * read error or when memory runs out (the caller finishes with what it has), 0 to go on. */
 int proc_read_more(int fd, char **buf, size_t *len, size_t *cap);
 
+/* Strings travel as {uint64 length including the NUL, the bytes}; length 0 stands for NULL. */
+int proc_write_str(int fd, const char *s); /* 0, or -1 on error */
+/* The string at *p (before end) into *out (malloc'd; NULL for NULL) and *p past it. 0, or -1
+ * when the bytes are short or malformed (then *out is NULL). */
+int proc_parse_str(const char **p, const char *end, char **out);
+
 #endif /* CQ_PROC_IO_H */

@@ -81,17 +81,10 @@ static int get_all(int fd, void *p, size_t n, double deadline)
     return 0;
 }
 
-static int put_str(int fd, const char *s)
-{
-    uint32_t n = s ? (uint32_t)strlen(s) + 1 : 0; /* 0: NULL */
-    if (s && n > MAX_STR)
-        n = 0;
-    return proc_write_all(fd, &n, sizeof(n)) || (n && proc_write_all(fd, s, n)) ? -1 : 0;
-}
-
+/* A string as proc_write_str sent it, read from fd. */
 static int get_str(int fd, char **out)
 {
-    uint32_t n;
+    uint64_t n;
     *out = NULL;
     if (get_all(fd, &n, sizeof(n), -1))
         return -1;
@@ -166,7 +159,7 @@ _Noreturn static void child_run(const cq_engine *e, const cq_call_src *src, int 
     int32_t rc = svc_analyze_here(e, src, &js, &fig, msg, sizeof(msg));
     uint64_t jl = js ? strlen(js) : 0;
     int bad = proc_write_all(fd, &rc, sizeof(rc)) || proc_write_all(fd, &fig, sizeof(fig)) ||
-              put_str(fd, rc == CQ_OK ? NULL : msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
+              proc_write_str(fd, rc == CQ_OK ? NULL : msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
               (jl && proc_write_all(fd, js, (size_t)jl));
     free(js); /* freed, so that leak checkers see a clean child */
     _exit(bad ? 3 : 0);
@@ -411,7 +404,7 @@ svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src 
     uint64_t dlen = src->data ? src->size : 0;
     int bad = proc_write_all(fd, hdr, sizeof(hdr));
     for (int i = 0; i < N_STR && !bad; i++)
-        bad = put_str(fd, str[i]);
+        bad = proc_write_str(fd, str[i]);
     bad = bad || proc_write_all(fd, &dlen, sizeof(dlen)) ||
           (dlen && proc_write_all(fd, src->data, dlen));
     /* the host answers within the timeout; the margin covers a loaded machine */
@@ -436,21 +429,20 @@ svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src 
                : ans[1] == SVC_ISO_DOWN  ? SVC_ISO_DOWN
                                          : SVC_ISO_CRASHED;
     }
-    /* {int32 rc, figures, u32 len + error, u64 len + json} as child_run wrote it */
+    /* {int32 rc, figures, error string, u64 len + json} as child_run wrote it */
     const char *p = body, *end = body + n;
     int32_t r32;
-    uint32_t el;
     uint64_t jl;
-    if ((size_t)(end - p) < sizeof(r32) + sizeof(*fig) + sizeof(el))
+    char *why = NULL;
+    if ((size_t)(end - p) < sizeof(r32) + sizeof(*fig))
         goto short_answer;
     memcpy(&r32, p, sizeof(r32)), p += sizeof(r32);
     memcpy(fig, p, sizeof(*fig)), p += sizeof(*fig);
-    memcpy(&el, p, sizeof(el)), p += sizeof(el);
-    if (el > (size_t)(end - p))
+    if (proc_parse_str(&p, end, &why))
         goto short_answer;
-    if (el)
-        snprintf(msg, msgsz, "%.*s", (int)el, p);
-    p += el;
+    if (why)
+        snprintf(msg, msgsz, "%s", why);
+    free(why);
     if ((size_t)(end - p) < sizeof(jl))
         goto short_answer;
     memcpy(&jl, p, sizeof(jl)), p += sizeof(jl);
