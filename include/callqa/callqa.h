@@ -24,6 +24,7 @@
 #include "cq_classify.h"
 #include "cq_conversation.h"
 #include "cq_xleg.h"
+#include "cq_finding.h"
 
 #define CQ_VERSION_STRING "0.1.0"
 

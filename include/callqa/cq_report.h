@@ -1,6 +1,7 @@
 /*
  * cq_report.h - the report of one call: the one contract between the engine and everything
- * else (CLI, service, store). Every field is documented with its unit in docs/report.md.
+ * else (CLI, service, store, QA jobs). Everything the engine computes is here; every JSON field
+ * is documented with its unit in docs/report.md.
  *
  * A report is built by cq_engine_analyze() and rendered here as JSON (one object, one line)
  * or as readable text. Fields of analyzers that did not run are null in JSON, never invented.
@@ -26,12 +27,14 @@
 #include "cq_classify.h"
 #include "cq_conversation.h"
 #include "cq_xleg.h"
+#include "cq_finding.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Analyzer selection bits (cq_engine_params.analyzers, `--only`). */
+/* Analyzer selection bits (cq_engine_params.analyzers, `--only`): the analyzers in the order
+ * they run. cq_analyzer_at() lists them with their names. */
 typedef enum cq_analyzer {
     CQ_AN_LEVELS = 1u << 0,  /* RMS, peak, DC, clipping, crest, P.56 */
     CQ_AN_SILENCE = 1u << 1, /* FFmpeg silencedetect semantics */
@@ -43,9 +46,14 @@ typedef enum cq_analyzer {
                                     (runs the VAD too; uses the events when they run) */
 } cq_analyzer;
 
+/* The analyzers selected by default (cq_analyzers_default() says the same at run time). */
 #define CQ_AN_ALL                                                                                 \
     (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY | CQ_AN_EVENTS |     \
      CQ_AN_CONVERSATION)
+
+/* Results of analyzers that keep them in a slot of their own rather than a field below
+ * (indexed by the analyzer's position, see cq_analyzer_at). */
+#define CQ_STAGE_SLOTS 16
 
 /* How NISQA sees a leg. */
 typedef enum cq_nisqa_mode {
@@ -93,7 +101,17 @@ typedef struct cq_leg_report {
     size_t n_timeline;
     cq_call_event *events;   /* this leg's events, in time order */
     size_t n_events;
+    void *stage_data[CQ_STAGE_SLOTS]; /* owned by the analyzer of that slot */
 } cq_leg_report;
+
+/* What the events of both legs add up to (the events analyzer). */
+typedef struct cq_call_events_summary {
+    bool ringback;             /* a ringback tone was heard */
+    bool has_time_to_answer;   /* someone spoke after the last ringback */
+    double time_to_answer_sec; /* the first speech on either leg after the last ringback */
+    int hold_count;
+    double hold_total_sec;
+} cq_call_events_summary;
 
 typedef struct cq_report {
     char *file;              /* name of the call as given */
@@ -121,8 +139,13 @@ typedef struct cq_report {
     cq_conversation conversation;
     bool has_xleg;           /* the two-leg audio checks ran (two legs) */
     cq_xleg_result xleg;
-    char **warnings;         /* sentences about the input, in the order found */
+    bool has_call_events;    /* the events analyzer ran */
+    cq_call_events_summary call_events;
+    int nisqa_legs;          /* legs with NISQA scores (0, 1 or 2) */
+    cq_nisqa_scores nisqa_mean; /* the mean of those legs' scores (n_segments unused) */
+    cq_warning *warnings;    /* about the input, in the order found */
     size_t n_warnings;
+    void *stage_data[CQ_STAGE_SLOTS]; /* call-level results of analyzers with a slot */
     double analysis_time_sec; /* wall time of cq_engine_analyze() */
 } cq_report;
 
@@ -146,6 +169,13 @@ CQ_API CQ_NODISCARD int cq_analyzers_parse(const char *list, unsigned *out, cq_e
 
 /* Name of one analyzer bit ("levels"), or NULL. */
 CQ_API const char *cq_analyzer_name(unsigned bit);
+
+/* The i-th analyzer in running order: its name, and its bit in *bit (optional); NULL past the
+ * last one. */
+CQ_API const char *cq_analyzer_at(size_t i, unsigned *bit);
+
+/* The analyzers selected when none are named (every one but those run only on request). */
+CQ_API unsigned cq_analyzers_default(void);
 
 #ifdef __cplusplus
 }

@@ -1,13 +1,16 @@
 /*
- * engine.c - one call through the pipeline: decode -> legs -> per-leg analyzers -> report.
+ * engine.c - one call through the pipeline: decode -> legs -> stages -> report.
  *
  * DESIGN
- * A call has one or two sources (one file, or an inbound and an outbound leg file). Each
- * source is decoded in blocks; each block is split into its legs and pushed into the streaming
- * state of every selected analyzer of that leg. Nothing holds a whole leg in memory, so the
- * cost per call is two blocks plus the analyzers' results. Two-leg checks that need both legs'
- * samples at once (fake stereo: identical channels) run on the interleaved block of a stereo
- * file before it is split.
+ * A call has one or two sources (one file, or an inbound and an outbound leg file). Each source
+ * is decoded in blocks; each block is split into its legs and offered to the selected stages
+ * (src/stages/stage.h) on the streams they read: the leg's native rate, and 8 kHz and 16 kHz
+ * streams resampled once per leg when a stage reads them. Nothing holds a whole leg, so the
+ * cost per call is a few blocks plus the stages' results. When a leg's audio ends the resamplers
+ * are drained and its stages finish in table order; once every leg did, the per-call stages
+ * finish and each stage may sum the legs up. The engine knows no analyzer by name: the stage
+ * table is the whole list. Two checks belong to the decoding itself and stay here: stereo
+ * channels that are sample-identical (fake stereo), and the warnings about the sources.
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,38 +18,39 @@
 #include <string.h>
 
 #include "../base/base_int.h"
+#include "../stages/stage.h"
 #include "callqa/callqa.h"
-#include "nisqa_run.h"
-#include "vad_run.h"
+#include "engine_int.h"
 
-struct cq_engine {
-    cq_engine_params p;
-    char *model_dir;        /* copies of the strings p points to */
-    char *vad_model_name;
-    cq_vad_model *vad;      /* NULL: the VAD runs its DSP fallback */
-    char *vad_status;       /* why, when vad is NULL and the VAD is selected */
-    cq_nisqa_model *nisqa;  /* NULL: no NISQA scores */
-    char *nisqa_status;     /* why, when nisqa is NULL and NISQA is selected */
-};
+static const int k_stream_rate[CQ__N_STREAMS] = {0, 0, 8000, 16000};
 
-/* Per-leg streaming state. */
+/* One leg while it streams: its block, its resampled streams, its stages' states. */
 typedef struct leg_run {
     cq_leg_report *rep;
-    cq_level level;
-    cq_silence silence;
-    bool silence_ready;
-    float *buf; /* this leg's samples of the current block */
-    cq__vad_run vad;
-    bool vad_ready;
-    cq__nisqa_run nisqa;
-    bool nisqa_ready;
-    cq_quality *quality;
+    int leg;  /* 0 inbound, 1 outbound */
+    int rate; /* native */
+    float *buf;
+    struct {
+        cq_resample *rs; /* NULL: the leg is at the stream's rate already */
+        float *buf;
+        size_t cap;
+    } conv[CQ__N_STREAMS];
+    void *st[CQ_STAGE_SLOTS];
 } leg_run;
+
+/* One call while it runs. */
+typedef struct call_run {
+    const cq_engine *e;
+    cq_report *r;
+    leg_run legs[2];
+    void *st[CQ_STAGE_SLOTS]; /* per-call states */
+    unsigned streams; /* 1 << cq__stream of every stream a selected stage reads */
+} call_run;
 
 cq_engine_params cq_engine_default_params(void)
 {
     cq_engine_params p = {
-        .analyzers = CQ_AN_ALL,
+        .analyzers = cq__stages_default(),
         .silence_noise_db = -35.0,
         .silence_min_duration_sec = 0.5,
         .clip_min_run = 3,
@@ -80,84 +84,29 @@ int cq_model_dir_default(char *buf, size_t size)
     return n >= 0 && (size_t)n < size ? CQ_OK : CQ_ERR_TOO_LARGE;
 }
 
-/* Load NISQA's checkpoint when it is installed, or say why its scores will be null. */
-static int load_nisqa(cq_engine *e)
+static bool selected(const cq_engine *e, const cq__stage *s)
 {
-    if (!(e->p.analyzers & CQ_AN_NISQA))
-        return CQ_OK;
-    if (!e->model_dir) {
-        e->nisqa_status = cq__strdup("no model directory given: NISQA scores are null");
-        return e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
-    }
-    char *path = cq__printf("%s/nisqa/nisqa.tar", e->model_dir);
-    if (!path)
-        return CQ_ERR_NOMEM;
-    cq_err err;
-    e->nisqa = cq_nisqa_model_load(path, &err);
-    if (!e->nisqa) {
-        if (err.code == CQ_ERR_NOMEM) {
-            cq__free(path);
-            return CQ_ERR_NOMEM;
-        }
-        e->nisqa_status =
-            err.code == CQ_ERR_NOT_FOUND
-                ? cq__printf("NISQA model not installed (%s): quality scores are null. Its "
-                             "weights are licensed CC BY-NC-SA 4.0 (non-commercial) and are "
-                             "obtained by the user; see models/README.md",
-                             path)
-                : cq__printf("NISQA model rejected: %s; quality scores are null", err.msg);
-    }
-    cq__free(path);
-    return e->nisqa || e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
+    return (e->p.analyzers & s->bit) != 0;
 }
 
-/* Load the Silero model the parameters name, or say why the DSP fallback will run. */
-static int load_vad(cq_engine *e)
+static bool params_valid(const cq_engine_params *p)
 {
-    if (!(e->p.analyzers & CQ_AN_VAD))
-        return CQ_OK;
-    if (!e->model_dir) {
-        e->vad_status = cq__strdup("no model directory given: speech activity from the DSP "
-                                   "fallback, not Silero");
-        return e->vad_status ? CQ_OK : CQ_ERR_NOMEM;
-    }
-    char *path = cq__printf("%s/silero_vad/%s/silero_vad.onnx", e->model_dir,
-                            e->vad_model_name);
-    if (!path)
-        return CQ_ERR_NOMEM;
-    cq_err err;
-    e->vad = cq_vad_model_load(path, &err);
-    if (!e->vad) {
-        if (err.code == CQ_ERR_NOMEM) {
-            cq__free(path);
-            return CQ_ERR_NOMEM;
-        }
-        e->vad_status = err.code == CQ_ERR_NOT_FOUND
-                            ? cq__printf("Silero VAD model not installed (%s): speech activity "
-                                         "from the DSP fallback; scripts/fetch-models installs it",
-                                         path)
-                            : cq__printf("Silero VAD model rejected: %s; speech activity from "
-                                         "the DSP fallback",
-                                         err.msg);
-        cq__log(CQ_LOG_WARN, "%s", e->vad_status ? e->vad_status : err.msg);
-    }
-    cq__free(path);
-    return e->vad || e->vad_status ? CQ_OK : CQ_ERR_NOMEM;
+    return !(p->analyzers & ~cq__stages_known()) && p->analyzers != 0 &&
+           p->silence_noise_db < 0 && p->silence_noise_db > -200 &&
+           p->silence_min_duration_sec > 0 && p->silence_min_duration_sec < 86400 &&
+           p->clip_min_run >= 1 && p->max_duration_sec > 0 && p->block_frames >= 64 &&
+           p->block_frames <= (1u << 20) &&
+           (p->channel_map == CQ_MAP_IN_OUT || p->channel_map == CQ_MAP_OUT_IN) &&
+           (p->nisqa_mode == CQ_NISQA_WINDOWED || p->nisqa_mode == CQ_NISQA_FILE) &&
+           p->nisqa_window_sec >= 1 && p->nisqa_window_sec <= 600 && p->nisqa_max_file_sec > 0 &&
+           p->nisqa_threads >= 1 && p->nisqa_threads <= 64;
 }
 
 cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
 {
     int rc = CQ_OK;
     cq_engine *e = NULL;
-    if ((p->analyzers & ~(unsigned)CQ_AN_ALL) || p->analyzers == 0 ||
-        !(p->silence_noise_db < 0 && p->silence_noise_db > -200) ||
-        !(p->silence_min_duration_sec > 0 && p->silence_min_duration_sec < 86400) ||
-        p->clip_min_run < 1 || !(p->max_duration_sec > 0) || p->block_frames < 64 ||
-        p->block_frames > (1u << 20) ||
-        (p->channel_map != CQ_MAP_IN_OUT && p->channel_map != CQ_MAP_OUT_IN) ||
-        (p->nisqa_mode != CQ_NISQA_WINDOWED && p->nisqa_mode != CQ_NISQA_FILE) ||
-        !(p->nisqa_window_sec >= 1 && p->nisqa_window_sec <= 600) ||
-        !(p->nisqa_max_file_sec > 0) || p->nisqa_threads < 1 || p->nisqa_threads > 64) {
+    if (!params_valid(p)) {
         rc = CQ_ERR_INVALID;
         goto done;
     }
@@ -178,19 +127,18 @@ cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
         goto done;
     }
     e->p = *p;
-    /* events are classified with the VAD's probabilities; the conversation is made of them */
-    if (e->p.analyzers & (CQ_AN_EVENTS | CQ_AN_CONVERSATION))
-        e->p.analyzers |= CQ_AN_VAD;
+    e->p.analyzers = cq__stages_close(p->analyzers);
     e->vad_model_name = cq__strdup(vm);
     e->model_dir = p->model_dir ? cq__strdup(p->model_dir) : NULL;
     e->p.vad_model = e->vad_model_name;
     e->p.model_dir = e->model_dir;
     if (!e->vad_model_name || (p->model_dir && !e->model_dir))
         rc = CQ_ERR_NOMEM;
-    else
-        rc = load_vad(e);
-    if (rc == CQ_OK)
-        rc = load_nisqa(e);
+    for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if (s->load && selected(e, s))
+            rc = s->load(e);
+    }
     if (rc != CQ_OK) {
         cq_engine_destroy(e);
         e = NULL;
@@ -205,10 +153,9 @@ void cq_engine_destroy(cq_engine *e)
 {
     if (!e)
         return;
-    cq_vad_model_free(e->vad);
-    cq__free(e->vad_status);
-    cq_nisqa_model_free(e->nisqa);
-    cq__free(e->nisqa_status);
+    for (size_t i = 0; i < cq__stage_count(); i++)
+        if (cq__stage_at(i)->unload)
+            cq__stage_at(i)->unload(e);
     cq__free(e->model_dir);
     cq__free(e->vad_model_name);
     cq__free(e);
@@ -229,189 +176,176 @@ const cq_engine_params *cq_engine_get_params(const cq_engine *e)
     return &e->p;
 }
 
-static int add_warning(cq_report *r, char *w /* taken */)
-{
-    if (!w)
-        return CQ_ERR_NOMEM;
-    size_t cap = r->n_warnings; /* exact growth: warnings are few */
-    char **nw = cq__realloc(r->warnings, (cap + 1) * sizeof(*nw));
-    if (!nw) {
-        cq__free(w);
-        return CQ_ERR_NOMEM;
-    }
-    r->warnings = nw;
-    r->warnings[r->n_warnings++] = w;
-    return CQ_OK;
-}
+/* ---- legs ------------------------------------------------------------------------------------ */
 
-static void leg_free(cq_leg_report *l)
-{
-    if (!l)
-        return;
-    cq__free(l->source);
-    cq_silence_result_free(&l->silence);
-    cq_speech_free(l->speech);
-    cq__free(l->vad_probs);
-    cq__free(l->nisqa_windows);
-    cq__free(l->nisqa_note);
-    cq__free(l->events);
-    cq__free(l->timeline);
-    cq__free(l);
-}
-
-void cq_report_destroy(cq_report *r)
-{
-    if (!r)
-        return;
-    cq__free(r->file);
-    leg_free(r->inbound);
-    leg_free(r->outbound);
-    for (size_t i = 0; i < r->n_warnings; i++)
-        cq__free(r->warnings[i]);
-    cq__free(r->warnings);
-    cq__free(r->vad_status);
-    cq__free(r->nisqa_status);
-    cq_conversation_free(&r->conversation);
-    cq__free(r);
-}
-
-/* Create a leg report and its analyzer states for `channel` (1-based, 0 = mono) of `a`. */
-static int leg_start(const cq_engine *e, leg_run *lr, const char *source, int channel,
+/* Create the leg report `leg` for `channel` (1-based, 0 = mono) and its stages' states. */
+static int leg_start(call_run *cr, leg_run *lr, int leg, const char *source, int channel,
                      const cq_audio_info *info)
 {
+    const cq_engine *e = cr->e;
     memset(lr, 0, sizeof(*lr));
+    lr->leg = leg;
+    lr->rate = info->sample_rate_hz;
     lr->rep = cq__calloc(1, sizeof(*lr->rep));
     if (!lr->rep || !(lr->rep->source = cq__strdup(source)))
         return CQ_ERR_NOMEM;
     lr->rep->channel = channel;
     lr->rep->format = *info;
-    if (e->p.analyzers & CQ_AN_LEVELS) {
-        cq_level_params lp = cq_level_default_params();
-        lp.sample_rate_hz = info->sample_rate_hz;
-        lp.clip_level = info->clip_level;
-        lp.clip_min_run = e->p.clip_min_run;
-        if (cq_level_init(&lr->level, &lp) != CQ_OK)
-            return CQ_ERR_INTERNAL;
-    }
-    if (e->p.analyzers & CQ_AN_SILENCE) {
-        cq_silence_params sp = cq_silence_default_params();
-        sp.sample_rate_hz = info->sample_rate_hz;
-        sp.noise_db = e->p.silence_noise_db;
-        sp.min_duration_sec = e->p.silence_min_duration_sec;
-        sp.scale = info->silence_scale;
-        if (cq_silence_init(&lr->silence, &sp) != CQ_OK)
-            return CQ_ERR_INTERNAL;
-        lr->silence_ready = true;
-    }
-    lr->buf = cq__malloc(e->p.block_frames * sizeof(float));
-    if (!lr->buf)
+    if (leg)
+        cr->r->outbound = lr->rep;
+    else
+        cr->r->inbound = lr->rep;
+    const size_t bf = e->p.block_frames;
+    if (!(lr->buf = cq__malloc(bf * sizeof(float))))
         return CQ_ERR_NOMEM;
-    if (e->p.analyzers & CQ_AN_VAD) {
-        lr->vad_ready = true; /* uninit is safe on a half-initialised run */
-        int rc = cq__vad_run_init(&lr->vad, e->vad, info->sample_rate_hz, e->p.block_frames);
-        if (rc != CQ_OK)
-            return rc;
-        if ((e->p.analyzers & CQ_AN_EVENTS) && !(lr->vad.cls = cq_classifier_create(NULL, &rc)))
-            return rc;
-    }
-    if (e->p.analyzers & CQ_AN_QUALITY) {
+    for (int s = CQ__STREAM_8K; s < CQ__N_STREAMS; s++) {
+        int to = k_stream_rate[s];
+        if (!(cr->streams & (1u << s)) || to == lr->rate)
+            continue;
         int rc = CQ_OK;
-        if (!(lr->quality = cq_quality_create(info->sample_rate_hz, &rc)))
+        if (!(lr->conv[s].rs = cq_resample_create(lr->rate, to, &rc)))
             return rc;
+        lr->conv[s].cap = (size_t)((double)bf * to / lr->rate) + 1024;
+        if (!(lr->conv[s].buf = cq__malloc(lr->conv[s].cap * sizeof(float))))
+            return CQ_ERR_NOMEM;
     }
-    if ((e->p.analyzers & CQ_AN_NISQA) && e->nisqa) {
-        lr->nisqa_ready = true;
-        int rc = cq__nisqa_run_init(&lr->nisqa, e->nisqa, info->sample_rate_hz, e->p.nisqa_mode,
-                                    e->p.nisqa_window_sec, e->p.nisqa_max_file_sec);
+    for (size_t i = 0; i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if (!selected(e, s) || s->per_call || !s->create)
+            continue;
+        cq__stage_ctx c = {.engine = e, .report = cr->r, .leg = leg, .info = info,
+                           .rate_hz = s->stream >= CQ__STREAM_8K ? k_stream_rate[s->stream]
+                                                                 : lr->rate,
+                           .max_block = s->stream >= CQ__STREAM_8K ? lr->conv[s->stream].cap
+                                                                   : bf};
+        if (c.max_block == 0)
+            c.max_block = bf; /* the leg is at the stream's rate already */
+        int rc = s->create(&lr->st[i], &c);
         if (rc != CQ_OK)
             return rc;
-        cq_nisqa_set_threads(lr->nisqa.s, e->p.nisqa_threads);
     }
     return CQ_OK;
 }
 
-static int leg_push(const cq_engine *e, leg_run *lr, const float *x, size_t n)
+/* The per-call states, once the legs exist. */
+static int call_start(call_run *cr)
 {
-    if (e->p.analyzers & CQ_AN_LEVELS)
-        cq_level_push(&lr->level, x, n);
-    int rc = CQ_OK;
-    if (lr->silence_ready)
-        rc = cq_silence_push(&lr->silence, x, n);
-    if (rc == CQ_OK && lr->vad_ready)
-        rc = cq__vad_run_push(&lr->vad, x, n);
-    if (rc == CQ_OK && lr->nisqa_ready)
-        rc = cq__nisqa_run_push(&lr->nisqa, x, n);
-    if (rc == CQ_OK && lr->quality)
-        rc = cq_quality_push(lr->quality, x, n);
+    for (size_t i = 0; i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if (!selected(cr->e, s) || !s->per_call || !s->create)
+            continue;
+        cq__stage_ctx c = {.engine = cr->e, .report = cr->r, .leg = -1,
+                           .rate_hz = k_stream_rate[s->stream],
+                           .max_block = cr->e->p.block_frames};
+        int rc = s->create(&cr->st[i], &c);
+        if (rc != CQ_OK)
+            return rc;
+    }
+    return CQ_OK;
+}
+
+/* x (n samples of `stream`) to every selected stage that reads it. */
+static int offer(call_run *cr, leg_run *lr, int stream, const float *x, size_t n)
+{
+    for (size_t i = 0; i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if ((int)s->stream != stream || !selected(cr->e, s) || !s->push)
+            continue;
+        int rc = s->push(s->per_call ? cr->st[i] : lr->st[i], lr->leg, x, n, cr->r);
+        if (rc != CQ_OK)
+            return rc;
+    }
+    return CQ_OK;
+}
+
+/* A block of the leg at its own rate, offered on every stream some stage reads. */
+static int leg_push(call_run *cr, leg_run *lr, const float *x, size_t n)
+{
+    int rc = offer(cr, lr, CQ__STREAM_NATIVE, x, n);
+    for (int s = CQ__STREAM_8K; rc == CQ_OK && s < CQ__N_STREAMS; s++) {
+        if (!(cr->streams & (1u << s)))
+            continue;
+        if (!lr->conv[s].rs) {
+            rc = offer(cr, lr, s, x, n);
+            continue;
+        }
+        long got = cq_resample_process(lr->conv[s].rs, x, n, lr->conv[s].buf, lr->conv[s].cap);
+        rc = got < 0 ? (int)got : offer(cr, lr, s, lr->conv[s].buf, (size_t)got);
+    }
     return rc;
 }
 
-/* Finish the analyzers; the leg report then owns their results. */
-static int leg_finish(const cq_engine *e, leg_run *lr, uint64_t frames)
+/* The leg's audio ended: drain the resamplers, then its stages finish in table order. */
+static int leg_finish(call_run *cr, leg_run *lr, uint64_t frames)
 {
     cq_leg_report *l = lr->rep;
     l->frames = frames;
     l->duration_sec = (double)frames / l->format.sample_rate_hz;
-    if (e->p.analyzers & CQ_AN_LEVELS) {
-        cq_level_finish(&lr->level, &l->level);
-        l->has_level = true;
+    int rc = CQ_OK;
+    for (int s = CQ__STREAM_8K; rc == CQ_OK && s < CQ__N_STREAMS; s++) {
+        long got;
+        while (rc == CQ_OK && lr->conv[s].rs &&
+               (got = cq_resample_process(lr->conv[s].rs, NULL, 0, lr->conv[s].buf,
+                                          lr->conv[s].cap)) != 0)
+            rc = got < 0 ? (int)got : offer(cr, lr, s, lr->conv[s].buf, (size_t)got);
     }
-    if (lr->silence_ready) {
-        int rc = cq_silence_finish(&lr->silence, &l->silence);
-        if (rc != CQ_OK)
-            return rc;
-        l->has_silence = true;
+    for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if (selected(cr->e, s) && !s->per_call && s->finish)
+            rc = s->finish(lr->st[i], lr->leg, cr->r);
     }
-    if (lr->vad_ready) {
-        int rc = cq__vad_run_finish(&lr->vad, &e->p.speech, l);
-        if (rc != CQ_OK)
-            return rc;
-    }
-    if (lr->nisqa_ready) { /* after the VAD: windows are weighted by its speech */
-        int rc = cq__nisqa_run_finish(&lr->nisqa, l);
-        if (rc != CQ_OK)
-            return rc;
-    }
-    if (lr->quality) { /* after the VAD: speech vs non-speech */
-        cq_span *sp = NULL;
-        if (l->has_vad && l->n_speech &&
-            !(sp = cq__malloc(sizeof(cq_span) * l->n_speech)))
-            return CQ_ERR_NOMEM;
-        for (size_t i = 0; sp && i < l->n_speech; i++) {
-            sp[i].start_sec = (double)l->speech[i].start / l->vad_rate_hz;
-            sp[i].end_sec = (double)l->speech[i].end / l->vad_rate_hz;
-        }
-        int rc = cq_quality_finish(lr->quality, sp, l->has_vad ? l->n_speech : 0, l->has_vad,
-                                   &l->quality);
-        cq__free(sp);
-        if (rc != CQ_OK)
-            return rc;
-        l->has_quality = true;
-    }
-    return CQ_OK;
+    return rc;
 }
 
-static void leg_uninit(leg_run *lr)
+static void leg_end(leg_run *lr)
 {
-    if (lr->silence_ready)
-        cq_silence_uninit(&lr->silence);
-    if (lr->vad_ready)
-        cq__vad_run_uninit(&lr->vad);
-    if (lr->nisqa_ready)
-        cq__nisqa_run_uninit(&lr->nisqa);
-    cq_quality_destroy(lr->quality);
-    lr->quality = NULL;
+    for (size_t i = 0; i < cq__stage_count(); i++)
+        if (lr->st[i] && cq__stage_at(i)->destroy)
+            cq__stage_at(i)->destroy(lr->st[i]);
+    for (int s = 0; s < CQ__N_STREAMS; s++) {
+        cq_resample_destroy(lr->conv[s].rs);
+        cq__free(lr->conv[s].buf);
+    }
     cq__free(lr->buf);
-    lr->buf = NULL;
+    memset(lr, 0, sizeof(*lr));
 }
+
+/* Every leg finished: the per-call stages finish, then every stage sums the call up. */
+static int call_finish(call_run *cr)
+{
+    int rc = CQ_OK;
+    for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if (selected(cr->e, s) && s->per_call && s->finish)
+            rc = s->finish(cr->st[i], -1, cr->r);
+    }
+    for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if (selected(cr->e, s) && s->summarize)
+            rc = s->summarize(cr->e, cr->r);
+    }
+    return rc;
+}
+
+static void call_end(call_run *cr)
+{
+    for (int l = 0; l < 2; l++)
+        leg_end(&cr->legs[l]);
+    for (size_t i = 0; i < cq__stage_count(); i++)
+        if (cr->st[i] && cq__stage_at(i)->destroy)
+            cq__stage_at(i)->destroy(cr->st[i]);
+}
+
+/* ---- sources --------------------------------------------------------------------------------- */
 
 /*
  * Decode `a` to the end, pushing channel c into legs[c] (NULL: channel not used).
  * Sets *identical to whether the two channels of a stereo source were sample-identical.
  */
-static int run_source(const cq_engine *e, cq_audio *a, leg_run *legs[2], bool *identical,
+static int run_source(call_run *cr, cq_audio *a, leg_run *legs[2], bool *identical,
                       uint64_t *frames_out, cq_err *err)
 {
+    const cq_engine *e = cr->e;
     const cq_audio_info *info = cq_audio_get_info(a);
     const int ch = info->channels;
     const size_t bf = e->p.block_frames;
@@ -453,7 +387,7 @@ static int run_source(const cq_engine *e, cq_audio *a, leg_run *legs[2], bool *i
             same = memcmp(planes[0], planes[1], n * sizeof(float)) == 0;
         for (int c = 0; c < 2 && rc == CQ_OK; c++)
             if (legs[c])
-                rc = leg_push(e, legs[c], legs[c]->buf, n);
+                rc = leg_push(cr, legs[c], legs[c]->buf, n);
         if (rc != CQ_OK) {
             cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
             break;
@@ -471,32 +405,22 @@ static int run_source(const cq_engine *e, cq_audio *a, leg_run *legs[2], bool *i
 static int take_decoder_warnings(cq_report *r, const cq_audio *a, const char *source)
 {
     for (size_t i = 0; i < cq_audio_warning_count(a); i++)
-        if (add_warning(r, cq__strdup(cq_audio_warning(a, i))) != CQ_OK)
+        if (cq__warn(r, "header_repaired", NULL, 0, "%s", cq_audio_warning(a, i)) != CQ_OK)
             return CQ_ERR_NOMEM;
     uint64_t nf = cq_audio_nonfinite_count(a);
-    if (nf && add_warning(r, cq__printf("%s: %llu non-finite float samples (NaN/Inf) were "
-                                        "replaced by 0",
-                                        source, (unsigned long long)nf)) != CQ_OK)
-        return CQ_ERR_NOMEM;
+    if (nf) {
+        cq_value v[] = {CQ_VINT("samples", nf)};
+        return cq__warn(r, "nonfinite_samples", v, 1,
+                        "%s: %llu non-finite float samples (NaN/Inf) were replaced by 0", source,
+                        (unsigned long long)nf);
+    }
     return CQ_OK;
 }
 
-/* With the conversation analyzer, the two legs' 8 kHz streams also go to the two-leg checks. */
-static int xleg_attach(const cq_engine *e, cq_xleg **xl, leg_run *in, leg_run *out)
+static int analyze_one_file(call_run *cr, const cq_call_src *src, cq_err *err)
 {
-    if (!(e->p.analyzers & CQ_AN_CONVERSATION))
-        return CQ_OK;
-    int rc = CQ_OK;
-    if (!(*xl = cq_xleg_create(&rc)))
-        return rc;
-    in->vad.xleg = *xl, in->vad.xleg_leg = 0;
-    out->vad.xleg = *xl, out->vad.xleg_leg = 1;
-    return CQ_OK;
-}
-
-static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_report *r,
-                            cq_err *err)
-{
+    const cq_engine *e = cr->e;
+    cq_report *r = cr->r;
     const char *name = src->path ? src->path : r->file;
     const char *shown = src->source_name ? src->source_name : name;
     cq_audio *a = src->path ? cq_audio_open(src->path, err)
@@ -504,63 +428,45 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
     if (!a)
         return err ? err->code : CQ_ERR_FORMAT;
     const cq_audio_info *info = cq_audio_get_info(a);
-    leg_run runs[2];
-    memset(runs, 0, sizeof(runs));
     int rc = CQ_OK;
     bool identical = false;
     uint64_t frames = 0;
-    cq_xleg *xl = NULL;
-
+    leg_run *legs[2] = {&cr->legs[0], NULL};
     if (info->channels == 2) {
         r->has_legs = true;
         r->layout = "stereo";
         r->channel_map = e->p.channel_map;
-        /* runs[c] analyses channel c+1; the map says which one is inbound */
-        rc = leg_start(e, &runs[0], shown, 1, info);
+        /* legs[c] analyses channel c+1; the map says which one is inbound */
+        int in_ch = e->p.channel_map == CQ_MAP_IN_OUT ? 0 : 1;
+        legs[1] = &cr->legs[1];
+        rc = leg_start(cr, legs[0], in_ch == 0 ? 0 : 1, shown, 1, info);
         if (rc == CQ_OK)
-            rc = leg_start(e, &runs[1], shown, 2, info);
-        if (rc == CQ_OK) {
-            int in_idx = e->p.channel_map == CQ_MAP_IN_OUT ? 0 : 1;
-            r->inbound = runs[in_idx].rep;
-            r->outbound = runs[1 - in_idx].rep;
-            rc = xleg_attach(e, &xl, &runs[in_idx], &runs[1 - in_idx]);
-            leg_run *legs[2] = {&runs[0], &runs[1]};
-            if (rc == CQ_OK)
-                rc = run_source(e, a, legs, &identical, &frames, err);
-        }
+            rc = leg_start(cr, legs[1], in_ch == 1 ? 0 : 1, shown, 2, info);
     } else {
         r->has_legs = false;
         r->layout = "mono_mix";
-        rc = leg_start(e, &runs[0], shown, 0, info);
-        if (rc == CQ_OK) {
-            r->inbound = runs[0].rep;
-            leg_run *legs[2] = {&runs[0], NULL};
-            rc = run_source(e, a, legs, &identical, &frames, err);
-        }
+        rc = leg_start(cr, legs[0], 0, shown, 0, info);
     }
+    if (rc == CQ_OK)
+        rc = call_start(cr);
+    if (rc == CQ_OK)
+        rc = run_source(cr, a, legs, &identical, &frames, err);
     for (int c = 0; c < info->channels && rc == CQ_OK; c++)
-        rc = leg_finish(e, &runs[c], frames);
-    if (rc == CQ_OK && xl && !(rc = cq_xleg_finish(xl, &r->xleg)))
-        r->has_xleg = true;
-    cq_xleg_destroy(xl);
+        rc = leg_finish(cr, legs[c], frames);
     if (rc == CQ_OK)
         rc = take_decoder_warnings(r, a, shown);
     if (rc == CQ_OK && !r->has_legs)
-        rc = add_warning(r, cq__printf("%s: mono recording: both parties are mixed into one "
-                                       "signal, which hides one-way audio; analyse the -in/-out "
-                                       "leg files or a stereo recording where available",
-                                       shown));
+        rc = cq__warn(r, "mono_mix", NULL, 0,
+                      "%s: mono recording: both parties are mixed into one signal, which hides "
+                      "one-way audio; analyse the -in/-out leg files or a stereo recording where "
+                      "available",
+                      shown);
     if (rc == CQ_OK && identical) {
         r->fake_stereo = true;
-        rc = add_warning(r, cq__printf("%s: fake stereo: both channels are sample-identical, so "
-                                       "the legs cannot be told apart",
-                                       shown));
-    }
-    /* reports that were not attached to r are freed here */
-    for (int c = 0; c < 2; c++) {
-        leg_uninit(&runs[c]);
-        if (runs[c].rep && runs[c].rep != r->inbound && runs[c].rep != r->outbound)
-            leg_free(runs[c].rep);
+        rc = cq__warn(r, "fake_stereo", NULL, 0,
+                      "%s: fake stereo: both channels are sample-identical, so the legs cannot "
+                      "be told apart",
+                      shown);
     }
     if (rc != CQ_OK && err && err->code == CQ_OK)
         cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
@@ -570,35 +476,28 @@ static int analyze_one_file(const cq_engine *e, const cq_call_src *src, cq_repor
 
 /*
  * Two leg files, decoded in step (a block of each in turn, blocks of equal duration), so that
- * the two-leg checks see both legs at once in bounded memory. A stereo leg file gives its
- * first channel.
+ * the two-leg stages see both legs at once in bounded memory. A stereo leg file gives its first
+ * channel.
  */
-static int analyze_leg_files(const cq_engine *e, const char *paths[2], const char *shown[2],
-                             cq_report *r, cq_err *err)
+static int analyze_leg_files(call_run *cr, const char *paths[2], const char *shown[2],
+                             cq_err *err)
 {
+    const cq_engine *e = cr->e;
+    cq_report *r = cr->r;
     cq_audio *a[2] = {NULL, NULL};
-    leg_run runs[2];
-    memset(runs, 0, sizeof(runs));
     float *scratch = NULL;
-    cq_xleg *xl = NULL;
     uint64_t frames[2] = {0, 0};
-    int rc = CQ_OK, started = 0;
+    int rc = CQ_OK;
     for (int l = 0; l < 2 && rc == CQ_OK; l++) {
         if (!(a[l] = cq_audio_open(paths[l], err))) {
             rc = err && err->code ? err->code : CQ_ERR_FORMAT;
             break;
         }
-        rc = leg_start(e, &runs[l], shown[l] ? shown[l] : paths[l],
-                       cq_audio_get_info(a[l])->channels == 2 ? 1 : 0,
-                       cq_audio_get_info(a[l]));
-        started = l + 1;
-        if (l == 0)
-            r->inbound = runs[0].rep;
-        else
-            r->outbound = runs[1].rep;
+        rc = leg_start(cr, &cr->legs[l], l, shown[l] ? shown[l] : paths[l],
+                       cq_audio_get_info(a[l])->channels == 2 ? 1 : 0, cq_audio_get_info(a[l]));
     }
     if (rc == CQ_OK)
-        rc = xleg_attach(e, &xl, &runs[0], &runs[1]);
+        rc = call_start(cr);
     const size_t bf = e->p.block_frames;
     if (rc == CQ_OK && !(scratch = cq__malloc(bf * sizeof(float))))
         rc = cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", paths[0]);
@@ -615,7 +514,8 @@ static int analyze_leg_files(const cq_engine *e, const char *paths[2], const cha
                 size_t want = (size_t)((double)bf * rate[l] / top);
                 if (want < 64)
                     want = 64;
-                float *planes[2] = {runs[l].buf, scratch};
+                leg_run *lr = &cr->legs[l];
+                float *planes[2] = {lr->buf, scratch};
                 int64_t got = cq_audio_read_planar(a[l], planes, want, err);
                 if (got < 0) {
                     rc = (int)got;
@@ -631,7 +531,7 @@ static int analyze_leg_files(const cq_engine *e, const char *paths[2], const cha
                                      paths[l], e->p.max_duration_sec);
                     break;
                 }
-                if ((rc = leg_push(e, &runs[l], runs[l].buf, (size_t)got)) != CQ_OK)
+                if ((rc = leg_push(cr, lr, lr->buf, (size_t)got)) != CQ_OK)
                     cq__err_set(err, rc, "%s: %s", paths[l], cq_strerror(rc));
             }
         }
@@ -640,19 +540,14 @@ static int analyze_leg_files(const cq_engine *e, const char *paths[2], const cha
         if (frames[l] == 0)
             rc = cq__err_set(err, CQ_ERR_EMPTY, "%s: no audio frames could be decoded", paths[l]);
     for (int l = 0; l < 2 && rc == CQ_OK; l++)
-        rc = leg_finish(e, &runs[l], frames[l]);
-    if (rc == CQ_OK && xl && !(rc = cq_xleg_finish(xl, &r->xleg)))
-        r->has_xleg = true;
+        rc = leg_finish(cr, &cr->legs[l], frames[l]);
     for (int l = 0; l < 2 && rc == CQ_OK; l++) {
         const char *nm = shown[l] ? shown[l] : paths[l];
         rc = take_decoder_warnings(r, a[l], nm);
         if (rc == CQ_OK && cq_audio_get_info(a[l])->channels == 2)
-            rc = add_warning(r, cq__printf("%s: leg file is stereo; its first channel was "
-                                           "analysed", nm));
+            rc = cq__warn(r, "stereo_leg_file", NULL, 0,
+                          "%s: leg file is stereo; its first channel was analysed", nm);
     }
-    for (int l = 0; l < started; l++)
-        leg_uninit(&runs[l]);
-    cq_xleg_destroy(xl);
     cq__free(scratch);
     for (int l = 0; l < 2; l++)
         cq_audio_close(a[l]);
@@ -661,53 +556,24 @@ static int analyze_leg_files(const cq_engine *e, const char *paths[2], const cha
     return rc;
 }
 
-/* The call-level stage: conversation dynamics and one-way audio from the legs' results. */
-static int call_stage(const cq_engine *e, cq_report *r)
+/* What the report states before any audio: the parameters, and each stage's own (models). */
+static int report_start(const cq_engine *e, cq_report *r)
 {
-    if (!(e->p.analyzers & CQ_AN_CONVERSATION))
-        return CQ_OK;
-    const cq_leg_report *L[2] = {r->inbound, r->outbound};
-    cq_conv_leg_in in[2];
-    cq_conv_span *sp[2] = {NULL, NULL};
-    int n = r->outbound ? 2 : 1, rc = CQ_OK;
-    memset(in, 0, sizeof(in));
-    for (int l = 0; l < n && rc == CQ_OK; l++) {
-        const cq_leg_report *lg = L[l];
-        if (!lg->has_vad)
-            return CQ_OK;
-        if (lg->n_speech && !(sp[l] = cq__malloc(lg->n_speech * sizeof(cq_conv_span)))) {
-            rc = CQ_ERR_NOMEM;
-            break;
+    r->analyzers = e->p.analyzers;
+    r->speech_params = e->p.speech;
+    r->nisqa_mode = e->p.nisqa_mode;
+    r->nisqa_window_sec = e->p.nisqa_window_sec;
+    r->silence_noise_db = e->p.silence_noise_db;
+    r->silence_min_duration_sec = e->p.silence_min_duration_sec;
+    for (size_t i = 0; i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if (s->prepare && selected(e, s)) {
+            int rc = s->prepare(e, r);
+            if (rc != CQ_OK)
+                return rc;
         }
-        for (size_t i = 0; i < lg->n_speech; i++)
-            sp[l][i] = (cq_conv_span){(double)lg->speech[i].start / lg->vad_rate_hz,
-                                      (double)lg->speech[i].end / lg->vad_rate_hz};
-        in[l] = (cq_conv_leg_in){.duration_sec = lg->duration_sec, .speech_pct = lg->speech_pct,
-                                 .speech = sp[l], .n_speech = lg->n_speech,
-                                 .events = lg->events, .n_events = lg->n_events,
-                                 .timeline = lg->timeline, .n_timeline = lg->n_timeline};
     }
-    if (rc == CQ_OK && (rc = cq_conversation_analyze(in, n, NULL, &r->conversation)) == CQ_OK)
-        r->has_conversation = true;
-    cq__free(sp[0]);
-    cq__free(sp[1]);
-    if (rc == CQ_OK && r->has_conversation && r->conversation.swapped_suspected)
-        rc = add_warning(r, cq__printf("legs probably swapped: %s (stereo: --channel-map "
-                                       "out,in)", r->conversation.swapped_detail));
-    if (rc != CQ_OK || !r->has_xleg || r->fake_stereo)
-        return rc;
-    const cq_xleg_result *x = &r->xleg;
-    if (x->near_identical)
-        rc = add_warning(r, cq__printf("near-identical legs: the two channels correlate at %.3f "
-                                       "(lag 0); they are probably one signal, and the legs "
-                                       "cannot be told apart", x->corr_lag0));
-    else if (x->bleed_from >= 0)
-        rc = add_warning(r, cq__printf("the %s leg carries the %s leg's audio %.0f ms later at "
-                                       "%.1f dB (correlation %.2f): echo or cross-talk",
-                                       x->bleed_from ? "inbound" : "outbound",
-                                       x->bleed_from ? "outbound" : "inbound", x->bleed_lag_ms,
-                                       x->bleed_db, x->bleed_corr));
-    return rc;
+    return CQ_OK;
 }
 
 int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **out, cq_err *err)
@@ -728,61 +594,44 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
                        : src->path     ? src->path
                        : src->in_path  ? src->in_path
                                        : "(upload)";
-    if (!r || !(r->file = cq__strdup(name))) {
+    if (!r || !(r->file = cq__strdup(name)) || report_start(e, r) != CQ_OK) {
         cq_report_destroy(r);
         return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
     }
-    r->analyzers = e->p.analyzers;
-    r->speech_params = e->p.speech;
-    if (e->p.analyzers & CQ_AN_VAD) {
-        r->vad_engine = e->vad ? CQ_VAD_SILERO : CQ_VAD_DSP;
-        if (e->vad) {
-            r->vad_version = cq_vad_model_version(e->vad);
-            snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
-        } else if (!(r->vad_status = cq__strdup(e->vad_status))) {
-            cq_report_destroy(r);
-            return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
-        }
+    call_run cr = {.e = e, .r = r};
+    for (size_t i = 0; i < cq__stage_count(); i++) {
+        const cq__stage *s = cq__stage_at(i);
+        if (selected(e, s) && s->stream != CQ__STREAM_NONE)
+            cr.streams |= 1u << s->stream;
     }
-    r->nisqa_mode = e->p.nisqa_mode;
-    r->nisqa_window_sec = e->p.nisqa_window_sec;
-    if (e->p.analyzers & CQ_AN_NISQA) {
-        r->nisqa_loaded = e->nisqa != NULL;
-        if (e->nisqa)
-            snprintf(r->nisqa_sha256, sizeof(r->nisqa_sha256), "%s", cq_nisqa_model_sha256(e->nisqa));
-        else if (!(r->nisqa_status = cq__strdup(e->nisqa_status))) {
-            cq_report_destroy(r);
-            return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
-        }
-    }
-    r->silence_noise_db = e->p.silence_noise_db;
-    r->silence_min_duration_sec = e->p.silence_min_duration_sec;
-    int rc = src->note ? add_warning(r, cq__strdup(src->note)) : CQ_OK;
+    int rc = src->note ? cq__warn(r, "sources_chosen", NULL, 0, "%s", src->note) : CQ_OK;
     if (rc == CQ_OK && one) {
-        rc = analyze_one_file(e, src, r, err);
+        rc = analyze_one_file(&cr, src, err);
     } else if (rc == CQ_OK) {
         r->has_legs = true;
         r->layout = "leg_files";
         const char *paths[2] = {src->in_path, src->out_path};
         const char *shown[2] = {src->in_name, src->out_name};
-        rc = analyze_leg_files(e, paths, shown, r, err);
-        if (rc == CQ_OK && fabs(r->inbound->duration_sec - r->outbound->duration_sec) > 1.0)
-            rc = add_warning(r, cq__printf("leg durations differ: inbound %.2f s, outbound "
-                                           "%.2f s",
-                                           r->inbound->duration_sec,
-                                           r->outbound->duration_sec));
+        rc = analyze_leg_files(&cr, paths, shown, err);
+        if (rc == CQ_OK && fabs(r->inbound->duration_sec - r->outbound->duration_sec) > 1.0) {
+            cq_value v[] = {CQ_VNUM("inbound_sec", r->inbound->duration_sec, 3),
+                            CQ_VNUM("outbound_sec", r->outbound->duration_sec, 3)};
+            rc = cq__warn(r, "leg_durations_differ", v, 2,
+                          "leg durations differ: inbound %.2f s, outbound %.2f s",
+                          r->inbound->duration_sec, r->outbound->duration_sec);
+        }
     }
+    if (rc == CQ_OK) {
+        r->duration_sec = r->inbound->duration_sec;
+        if (r->outbound && r->outbound->duration_sec > r->duration_sec)
+            r->duration_sec = r->outbound->duration_sec;
+        if ((rc = call_finish(&cr)) != CQ_OK)
+            cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
+    }
+    call_end(&cr);
     if (rc != CQ_OK) {
         if (err->code == CQ_OK)
             cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
-        cq_report_destroy(r);
-        return rc;
-    }
-    r->duration_sec = r->inbound->duration_sec;
-    if (r->outbound && r->outbound->duration_sec > r->duration_sec)
-        r->duration_sec = r->outbound->duration_sec;
-    if ((rc = call_stage(e, r)) != CQ_OK) {
-        cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
         cq_report_destroy(r);
         return rc;
     }

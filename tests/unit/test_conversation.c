@@ -272,7 +272,7 @@ static void test_built_leg_checks(void **state)
     assert_false(r->xleg.near_identical);
     int warned = 0;
     for (size_t i = 0; i < r->n_warnings; i++)
-        warned |= strstr(r->warnings[i], "echo or cross-talk") != NULL;
+        warned |= strstr(r->warnings[i].message, "echo or cross-talk") != NULL;
     assert_true(warned);
     cq_report_destroy(r);
 
@@ -304,7 +304,7 @@ static void test_swapped_legs(void **state)
     assert_true(r->conversation.swapped_suspected);
     int warned = 0;
     for (size_t i = 0; i < r->n_warnings; i++)
-        warned |= strstr(r->warnings[i], "legs probably swapped") != NULL;
+        warned |= strstr(r->warnings[i].message, "legs probably swapped") != NULL;
     assert_true(warned);
     print_message("swapped call04: %s\n", r->conversation.swapped_detail);
     cq_report_destroy(r);

@@ -49,7 +49,7 @@ static cq_report *analyze(const cq_engine_params *ep, const cq_call_src *src)
 static int has_warning(const cq_report *r, const char *needle)
 {
     for (size_t i = 0; i < r->n_warnings; i++)
-        if (strstr(r->warnings[i], needle))
+        if (strstr(r->warnings[i].message, needle))
             return 1;
     return 0;
 }
@@ -126,7 +126,7 @@ static void test_leg_files(void **state)
     assert_string_equal(r->layout, "leg_files");
     assert_string_equal(r->inbound->source, in);
     assert_string_equal(r->outbound->source, out);
-    assert_string_equal(r->warnings[0], "chosen by the test");
+    assert_string_equal(r->warnings[0].message, "chosen by the test");
     assert_int_equal(r->outbound->format.encoding, CQ_ENC_GSM610);
     assert_string_equal(r->file, in);
     cq_report_destroy(r);

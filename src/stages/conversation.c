@@ -1,0 +1,302 @@
+/*
+ * conversation.c - the `conversation` stage, one state per call: the two legs' 8 kHz audio
+ * compared (near-identical channels, one leg bleeding into the other; cq_xleg.h), then talk,
+ * overtalk, interruptions, dead air, turns, latency and one-way audio from the legs' speech
+ * segments and events (cq_conversation.h), with the warnings they call for.
+ */
+#include "stage.h"
+
+/* The two-leg checks need two legs: a mono mix gets no state (and no leg_checks). */
+static int create(void **st, const cq__stage_ctx *c)
+{
+    *st = NULL;
+    if (!c->report->has_legs)
+        return CQ_OK;
+    int rc = CQ_OK;
+    *st = cq_xleg_create(&rc);
+    return *st ? CQ_OK : rc;
+}
+
+static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+{
+    (void)r;
+    return st ? cq_xleg_push(st, leg, x, n) : CQ_OK;
+}
+
+static void destroy(void *st)
+{
+    cq_xleg_destroy(st);
+}
+
+static int leg_checks(cq_xleg *xl, cq_report *r)
+{
+    int rc = cq_xleg_finish(xl, &r->xleg);
+    if (rc != CQ_OK)
+        return rc;
+    r->has_xleg = true;
+    return CQ_OK;
+}
+
+/* Talk, overtalk, dead air, one-way audio from the legs' results. */
+static int conversation(cq_report *r)
+{
+    const cq_leg_report *L[2];
+    int n = cq__report_legs(r, L), rc = CQ_OK;
+    cq_conv_leg_in in[2];
+    cq_conv_span *sp[2] = {NULL, NULL};
+    memset(in, 0, sizeof(in));
+    for (int l = 0; l < n && rc == CQ_OK; l++) {
+        const cq_leg_report *lg = L[l];
+        if (lg->n_speech && !(sp[l] = cq__malloc(lg->n_speech * sizeof(cq_conv_span)))) {
+            rc = CQ_ERR_NOMEM;
+            break;
+        }
+        for (size_t i = 0; i < lg->n_speech; i++)
+            sp[l][i] = (cq_conv_span){(double)lg->speech[i].start / lg->vad_rate_hz,
+                                      (double)lg->speech[i].end / lg->vad_rate_hz};
+        in[l] = (cq_conv_leg_in){.duration_sec = lg->duration_sec, .speech_pct = lg->speech_pct,
+                                 .speech = sp[l], .n_speech = lg->n_speech,
+                                 .events = lg->events, .n_events = lg->n_events,
+                                 .timeline = lg->timeline, .n_timeline = lg->n_timeline};
+    }
+    if (rc == CQ_OK && (rc = cq_conversation_analyze(in, n, NULL, &r->conversation)) == CQ_OK)
+        r->has_conversation = true;
+    cq__free(sp[0]);
+    cq__free(sp[1]);
+    return rc;
+}
+
+static int warnings(cq_report *r)
+{
+    int rc = CQ_OK;
+    if (r->conversation.swapped_suspected)
+        rc = cq__warn(r, "legs_swapped", NULL, 0,
+                      "legs probably swapped: %s (stereo: --channel-map out,in)",
+                      r->conversation.swapped_detail);
+    if (rc != CQ_OK || !r->has_xleg || r->fake_stereo)
+        return rc;
+    const cq_xleg_result *x = &r->xleg;
+    if (x->near_identical) {
+        cq_value v[] = {CQ_VNUM("correlation", x->corr_lag0, 4)};
+        return cq__warn(r, "near_identical_legs", v, 1,
+                        "near-identical legs: the two channels correlate at %.3f (lag 0); they "
+                        "are probably one signal, and the legs cannot be told apart",
+                        x->corr_lag0);
+    }
+    if (x->bleed_from >= 0) {
+        cq_value v[] = {CQ_VSTR("from", cq__leg_name(x->bleed_from)),
+                        CQ_VSTR("into", cq__leg_name(!x->bleed_from)),
+                        CQ_VNUM("lag_ms", x->bleed_lag_ms, 1), CQ_VNUM("level_db", x->bleed_db, 2),
+                        CQ_VNUM("correlation", x->bleed_corr, 4)};
+        return cq__warn(r, "leg_bleed", v, 5,
+                        "the %s leg carries the %s leg's audio %.0f ms later at %.1f dB "
+                        "(correlation %.2f): echo or cross-talk",
+                        x->bleed_from ? "inbound" : "outbound",
+                        x->bleed_from ? "outbound" : "inbound", x->bleed_lag_ms, x->bleed_db,
+                        x->bleed_corr);
+    }
+    return CQ_OK;
+}
+
+static int finish(void *st, int leg, cq_report *r)
+{
+    (void)leg;
+    int rc = st ? leg_checks(st, r) : CQ_OK;
+    if (rc == CQ_OK)
+        rc = conversation(r);
+    return rc == CQ_OK ? warnings(r) : rc;
+}
+
+static void free_call(cq_report *r)
+{
+    cq_conversation_free(&r->conversation);
+}
+
+static const char *excludes(const cq_report *r)
+{
+    return r->inbound->has_events
+               ? "IVR prompts, hold music and tones (ringback, busy, SIT, DTMF, fax) are neither "
+                 "talk nor dead air"
+               : "nothing: the events analyzer did not run, so talk is all VAD speech";
+}
+
+/* The old service's one_way_audio and one_way_direction, and what decided them. */
+static void one_way_into(json_t *o, const cq_report *r)
+{
+    const cq_conversation *c = &r->conversation;
+    if (!r->has_conversation) {
+        json_object_set_new(o, "one_way_audio", json_null());
+        json_object_set_new(o, "one_way_direction", json_null());
+        json_object_set_new(o, "one_way", json_null());
+        return;
+    }
+    json_object_set_new(o, "one_way_audio",
+                        c->one_way < 0 ? json_null() : json_boolean(c->one_way == 1));
+    json_object_set_new(o, "one_way_direction",
+                        c->one_way == 1 ? json_string(c->one_way_silent_leg ? "outbound_silent"
+                                                                            : "inbound_silent")
+                                        : json_null());
+    json_t *w = json_object();
+    json_object_set_new(w, "rule", json_string(c->one_way_rule));
+    json_object_set_new(w, "detail", json_string(c->one_way_detail));
+    json_object_set_new(w, "silent_leg", c->one_way_silent_leg >= 0
+                                             ? json_string(cq__leg_name(c->one_way_silent_leg))
+                                             : json_null());
+    json_t *ev = json_array();
+    for (size_t i = 0; i < c->n_evidence; i++) {
+        const cq_evidence *e = &c->evidence[i];
+        json_t *eo = cq__jspan(e->start_sec, e->end_sec);
+        json_object_set_new(eo, "silent_leg", json_string(cq__leg_name(e->silent_leg)));
+        json_object_set_new(eo, "silent_leg_carried",
+                            e->carried_known ? json_string(cq_seg_class_name(e->carried))
+                                             : json_null());
+        json_array_append_new(ev, eo);
+    }
+    json_object_set_new(w, "evidence", ev);
+    json_object_set_new(o, "one_way", w);
+}
+
+static json_t *spans_json(const cq_conv_span *s, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, cq__jspan(s[i].start_sec, s[i].end_sec));
+    return a;
+}
+
+static json_t *conversation_json(const cq_report *r)
+{
+    if (!r->has_conversation)
+        return json_null();
+    const cq_conversation *c = &r->conversation;
+    const int n = r->outbound ? 2 : 1;
+    json_t *o = json_object();
+    for (int l = 0; l < n; l++) {
+        const cq_conv_leg *g = &c->leg[l];
+        json_t *lo = json_object();
+        json_object_set_new(lo, "talk_sec", cq__jnum(g->talk_sec, 3));
+        json_object_set_new(lo, "talk_pct", cq__jnum(g->talk_pct, 3));
+        json_object_set_new(lo, "excluded_speech_sec", cq__jnum(g->excluded_sec, 3));
+        json_object_set_new(lo, "excluded_sec", cq__jnum(c->excluded_sec[l], 3));
+        json_object_set_new(lo, "talk_listen_ratio",
+                            cq__jnum_or_null(g->talk_listen_ratio >= 0, g->talk_listen_ratio, 3));
+        json_object_set_new(lo, "longest_monologue_sec", cq__jnum(g->longest_monologue_sec, 3));
+        json_object_set_new(lo, "turns", json_integer((json_int_t)g->turns));
+        json_object_set_new(lo, "interruptions", json_integer((json_int_t)g->interruptions));
+        json_object_set_new(o, cq__leg_name(l), lo);
+    }
+    if (n == 1) {
+        json_object_set_new(o, "outbound", json_null());
+        json_object_set_new(o, "overtalk", json_null());
+    } else {
+        json_t *ot = json_object();
+        json_object_set_new(ot, "total_sec", cq__jnum(c->overtalk_sec, 3));
+        json_object_set_new(ot, "count", json_integer((json_int_t)c->n_overtalk));
+        json_object_set_new(ot, "spans", spans_json(c->overtalk, c->n_overtalk));
+        json_object_set_new(o, "overtalk", ot);
+    }
+    json_t *it = json_array();
+    for (size_t i = 0; i < c->n_interruptions; i++) {
+        const cq_interruption *x = &c->interruptions[i];
+        json_t *io = json_object();
+        json_object_set_new(io, "by", json_string(cq__leg_name(x->by)));
+        json_object_set_new(io, "of", json_string(cq__leg_name(!x->by)));
+        json_object_set_new(io, "at", cq__jnum(x->at_sec, 3));
+        json_object_set_new(io, "overlap_sec", cq__jnum(x->overlap_sec, 3));
+        json_array_append_new(it, io);
+    }
+    json_object_set_new(o, "interruptions", it);
+    json_t *da = json_object();
+    json_object_set_new(da, "total_sec", cq__jnum(c->dead_air_sec, 3));
+    json_object_set_new(da, "count", json_integer((json_int_t)c->n_dead_air));
+    json_object_set_new(da, "spans", spans_json(c->dead_air, c->n_dead_air));
+    json_object_set_new(da, "min_sec", cq__jnum(cq_conv_default_params().dead_air_sec, 3));
+    json_object_set_new(o, "dead_air", da);
+    json_object_set_new(o, "turns", json_integer((json_int_t)c->turns));
+    json_t *lat = json_object();
+    json_object_set_new(lat, "count", json_integer((json_int_t)c->n_latencies));
+    json_object_set_new(lat, "mean_sec", cq__jnum_or_null(c->n_latencies, c->latency_mean_sec, 3));
+    json_object_set_new(lat, "p90_sec", cq__jnum_or_null(c->n_latencies, c->latency_p90_sec, 3));
+    json_object_set_new(o, "response_latency", lat);
+    json_object_set_new(o, "excludes", json_string(excludes(r)));
+    return o;
+}
+
+static json_t *leg_checks_json(const cq_report *r)
+{
+    if (!r->has_xleg)
+        return json_null();
+    const cq_xleg_result *x = &r->xleg;
+    json_t *o = json_object();
+    json_object_set_new(o, "compared", json_boolean(x->has));
+    json_object_set_new(o, "correlation_lag0", cq__jnum_or_null(x->has, x->corr_lag0, 4));
+    json_object_set_new(o, "near_identical", json_boolean(x->near_identical));
+    json_object_set_new(o, "peak_correlation", cq__jnum_or_null(x->has, x->peak_corr, 4));
+    json_object_set_new(o, "peak_lag_ms", cq__jnum_or_null(x->has, x->peak_lag_ms, 1));
+    const bool sw = r->has_conversation && r->conversation.swapped_suspected;
+    json_object_set_new(o, "swapped_suspected", json_boolean(sw));
+    json_object_set_new(o, "swapped_detail",
+                        sw ? json_string(r->conversation.swapped_detail) : json_null());
+    if (x->bleed_from >= 0) {
+        json_t *b = json_object();
+        json_object_set_new(b, "from", json_string(cq__leg_name(x->bleed_from)));
+        json_object_set_new(b, "into", json_string(cq__leg_name(!x->bleed_from)));
+        json_object_set_new(b, "lag_ms", cq__jnum(x->bleed_lag_ms, 1));
+        json_object_set_new(b, "level_db", cq__jnum(x->bleed_db, 2));
+        json_object_set_new(b, "correlation", cq__jnum(x->bleed_corr, 4));
+        json_object_set_new(o, "bleed", b);
+    } else {
+        json_object_set_new(o, "bleed", json_null());
+    }
+    return o;
+}
+
+static void json_call(const cq_report *r, json_t *o)
+{
+    one_way_into(o, r);
+    json_object_set_new(o, "conversation", conversation_json(r));
+    json_object_set_new(o, "leg_checks", leg_checks_json(r));
+}
+
+static void text_section(const cq_report *r, cq__sb *b)
+{
+    if (!r->has_conversation)
+        return;
+    const cq_conversation *c = &r->conversation;
+    const int n = r->outbound ? 2 : 1;
+    cq__sb_printf(b, "\n  conversation:\n");
+    cq__sb_printf(b, "    one-way audio: %s (%s%s%s)\n",
+                  c->one_way < 0 ? "cannot be judged" : c->one_way ? "YES" : "no",
+                  c->one_way_rule, c->one_way_detail[0] ? ": " : "", c->one_way_detail);
+    for (int l = 0; l < n; l++)
+        cq__sb_printf(b, "    %-9s talk %.1f s (%.0f%%), %zu turns, longest %.1f s, "
+                         "%zu interruptions\n",
+                      n == 2 ? cq__leg_name(l) : "mix", c->leg[l].talk_sec, c->leg[l].talk_pct,
+                      c->leg[l].turns, c->leg[l].longest_monologue_sec, c->leg[l].interruptions);
+    if (n == 2)
+        cq__sb_printf(b, "    overtalk  %.1f s in %zu spans\n", c->overtalk_sec, c->n_overtalk);
+    cq__sb_printf(b, "    dead air  %.1f s in %zu spans", c->dead_air_sec, c->n_dead_air);
+    for (size_t i = 0; i < c->n_dead_air && i < 4; i++)
+        cq__sb_printf(b, "%s%.1f-%.1f", i ? ", " : ": ", c->dead_air[i].start_sec,
+                      c->dead_air[i].end_sec);
+    cq__sb_printf(b, "\n");
+    if (c->n_latencies)
+        cq__sb_printf(b, "    response latency: mean %.2f s, p90 %.2f s over %zu turn changes\n",
+                      c->latency_mean_sec, c->latency_p90_sec, c->n_latencies);
+}
+
+const cq__stage cq__stage_conversation = {
+    .name = "conversation",
+    .bit = CQ_AN_CONVERSATION,
+    .needs = CQ_AN_VAD,
+    .uses = CQ_AN_EVENTS,
+    .stream = CQ__STREAM_8K,
+    .per_call = true,
+    .create = create,
+    .push = push,
+    .finish = finish,
+    .destroy = destroy,
+    .free_call = free_call,
+    .json_call = json_call,
+    .text_section = text_section,
+};

@@ -1,0 +1,249 @@
+/*
+ * events.c - the `events` stage: DTMF, call-progress tones, fax, hold music and IVR on each leg,
+ * and the leg's timeline (speech, music, tone, noise, silence), from the shared 8 kHz stream and
+ * the VAD's probabilities as they come (cq_classify.h); then what the two legs' events add up
+ * to: ringback, time to answer, holds.
+ */
+#include <string.h>
+
+#include "stage.h"
+
+typedef struct events_state {
+    cq_classifier *cls;
+    size_t probs_seen; /* VAD probabilities already given to the classifier */
+} events_state;
+
+static int create(void **st, const cq__stage_ctx *c)
+{
+    (void)c;
+    events_state *s = cq__calloc(1, sizeof(*s));
+    if (!s)
+        return CQ_ERR_NOMEM;
+    *st = s;
+    int rc = CQ_OK;
+    s->cls = cq_classifier_create(NULL, &rc);
+    return s->cls ? CQ_OK : rc;
+}
+
+/* The probabilities the VAD appended to the leg report since the last call. */
+static int take_probs(events_state *s, const cq_leg_report *l)
+{
+    size_t n = l->n_vad_probs - s->probs_seen;
+    if (!n)
+        return CQ_OK;
+    int rc = cq_classifier_push_vad(s->cls, l->vad_probs + s->probs_seen, n);
+    s->probs_seen = l->n_vad_probs;
+    return rc;
+}
+
+static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+{
+    events_state *s = st;
+    int rc = cq_classifier_push_audio(s->cls, x, n);
+    return rc == CQ_OK ? take_probs(s, leg ? r->outbound : r->inbound) : rc;
+}
+
+/* The events and the timeline, copied into the report. */
+static int finish(void *st, int leg, cq_report *r)
+{
+    events_state *s = st;
+    cq_leg_report *l = leg ? r->outbound : r->inbound;
+    int rc = take_probs(s, l);
+    if (rc == CQ_OK)
+        rc = cq_classifier_finish(s->cls);
+    if (rc != CQ_OK)
+        return rc;
+    size_t ne, nt;
+    const cq_call_event *ev = cq_classifier_events(s->cls, &ne);
+    const cq_class_seg *tl = cq_classifier_timeline(s->cls, &nt);
+    if ((ne && !(l->events = cq__malloc(ne * sizeof(*ev)))) ||
+        (nt && !(l->timeline = cq__malloc(nt * sizeof(*tl)))))
+        return CQ_ERR_NOMEM;
+    if (ne)
+        memcpy(l->events, ev, ne * sizeof(*ev));
+    if (nt)
+        memcpy(l->timeline, tl, nt * sizeof(*tl));
+    l->n_events = ne, l->n_timeline = nt;
+    l->has_events = true;
+    return CQ_OK;
+}
+
+static void destroy(void *st)
+{
+    events_state *s = st;
+    if (!s)
+        return;
+    cq_classifier_destroy(s->cls);
+    cq__free(s);
+}
+
+/* Ringback, time to answer (the first speech on either leg after the last ringback), holds. */
+static int summarize(const cq_engine *e, cq_report *r)
+{
+    (void)e;
+    const cq_leg_report *L[2];
+    int n = cq__report_legs(r, L);
+    cq_call_events_summary *ce = &r->call_events;
+    memset(ce, 0, sizeof(*ce));
+    double ring_end = -1;
+    for (int i = 0; i < n; i++)
+        for (size_t k = 0; k < L[i]->n_events; k++) {
+            const cq_call_event *ev = &L[i]->events[k];
+            if (ev->type == CQ_EV_RINGBACK && ev->end_sec > ring_end)
+                ring_end = ev->end_sec;
+            if (ev->type == CQ_EV_HOLD)
+                ce->hold_count++, ce->hold_total_sec += ev->end_sec - ev->start_sec;
+        }
+    ce->ringback = ring_end >= 0;
+    for (int i = 0; ce->ringback && i < n; i++) {
+        const cq_leg_report *l = L[i];
+        for (size_t s = 0; l->has_vad && s < l->n_speech; s++) {
+            double t = (double)l->speech[s].start / l->vad_rate_hz;
+            if (t >= ring_end) {
+                if (!ce->has_time_to_answer || t < ce->time_to_answer_sec)
+                    ce->time_to_answer_sec = t;
+                ce->has_time_to_answer = true;
+                break;
+            }
+        }
+    }
+    r->has_call_events = true;
+    return CQ_OK;
+}
+
+static void free_leg(cq_leg_report *l)
+{
+    cq__free(l->events);
+    cq__free(l->timeline);
+}
+
+static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+{
+    (void)r, (void)leg;
+    if (!l->has_events) {
+        json_object_set_new(o, "timeline", json_null());
+        return;
+    }
+    json_t *tlo = json_object(), *segs = json_array();
+    double sec[CQ_CLS_COUNT] = {0};
+    for (size_t i = 0; i < l->n_timeline; i++) {
+        const cq_class_seg *s = &l->timeline[i];
+        json_t *so = json_object();
+        json_object_set_new(so, "class", json_string(cq_seg_class_name(s->cls)));
+        json_object_set_new(so, "start", cq__jnum(s->start_sec, 3));
+        json_object_set_new(so, "end", cq__jnum(s->end_sec, 3));
+        json_object_set_new(so, "confidence", cq__jnum(s->confidence, 2));
+        json_array_append_new(segs, so);
+        sec[s->cls] += s->end_sec - s->start_sec;
+    }
+    json_t *tot = json_object();
+    for (int c = 0; c < CQ_CLS_COUNT; c++)
+        json_object_set_new(tot, cq_seg_class_name((cq_seg_class)c), cq__jnum(sec[c], 3));
+    json_object_set_new(tlo, "seconds", tot);
+    json_object_set_new(tlo, "frame_ms", json_integer(CQ_CLASSIFY_FRAME * 1000 / CQ_CLASSIFY_RATE));
+    json_object_set_new(tlo, "segments", segs);
+    json_object_set_new(o, "timeline", tlo);
+}
+
+static json_t *event_json(const cq_call_event *e, const char *leg)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(cq_event_type_name(e->type)));
+    json_object_set_new(o, "leg", json_string(leg));
+    json_object_set_new(o, "start", cq__jnum(e->start_sec, 3));
+    json_object_set_new(o, "end", cq__jnum(e->end_sec, 3));
+    if (e->type == CQ_EV_DTMF)
+        json_object_set_new(o, "digits", json_string(e->digits));
+    if (e->signal)
+        json_object_set_new(o, "signal", json_string(e->signal));
+    if (e->region)
+        json_object_set_new(o, "region", json_string(e->region));
+    if (e->type != CQ_EV_HOLD && e->type != CQ_EV_IVR)
+        json_object_set_new(o, "cycles", json_integer(e->cycles));
+    json_object_set_new(o, "confidence", cq__jnum(e->confidence, 2));
+    return o;
+}
+
+/* Calls `fn` for both legs' events in time order. */
+static void merged(const cq_report *r, void (*fn)(const cq_call_event *, int leg, void *), void *u)
+{
+    const cq_leg_report *L[2];
+    int n = cq__report_legs(r, L);
+    size_t k[2] = {0, 0};
+    for (;;) {
+        int pick = -1;
+        for (int i = 0; i < n; i++)
+            if (k[i] < L[i]->n_events &&
+                (pick < 0 || L[i]->events[k[i]].start_sec < L[pick]->events[k[pick]].start_sec))
+                pick = i;
+        if (pick < 0)
+            return;
+        fn(&L[pick]->events[k[pick]++], pick, u);
+    }
+}
+
+static void append_event(const cq_call_event *e, int leg, void *arr)
+{
+    json_array_append_new(arr, event_json(e, cq__leg_name(leg)));
+}
+
+static void json_call(const cq_report *r, json_t *o)
+{
+    if (!r->has_call_events) {
+        json_object_set_new(o, "events", json_null());
+        json_object_set_new(o, "call_events", json_null());
+        return;
+    }
+    json_t *arr = json_array();
+    merged(r, append_event, arr);
+    json_object_set_new(o, "events", arr);
+    const cq_call_events_summary *s = &r->call_events;
+    json_t *ce = json_object();
+    json_object_set_new(ce, "ringback", json_boolean(s->ringback));
+    json_object_set_new(ce, "time_to_answer_sec",
+                        cq__jnum_or_null(s->has_time_to_answer, s->time_to_answer_sec, 3));
+    json_object_set_new(ce, "hold_count", json_integer(s->hold_count));
+    json_object_set_new(ce, "hold_total_sec", cq__jnum(s->hold_total_sec, 3));
+    json_object_set_new(o, "call_events", ce);
+}
+
+static void text_section(const cq_report *r, cq__sb *b)
+{
+    if (!r->has_call_events)
+        return;
+    const cq_leg_report *L[2];
+    int n = cq__report_legs(r, L);
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += L[i]->n_events;
+    cq__sb_printf(b, "\n  call events: %s\n", total ? "" : "none (no tones, DTMF, hold music)");
+    for (int i = 0; i < n; i++)
+        for (size_t k = 0; k < L[i]->n_events; k++) {
+            const cq_call_event *e = &L[i]->events[k];
+            cq__sb_printf(b, "    %9.2f - %9.2f  %-8s %-8s", e->start_sec, e->end_sec,
+                          cq_event_type_name(e->type), n == 1 ? "mix" : cq__leg_name(i));
+            if (e->type == CQ_EV_DTMF)
+                cq__sb_printf(b, " digits %s", e->digits);
+            if (e->signal)
+                cq__sb_printf(b, " %s", e->signal);
+            if (e->region)
+                cq__sb_printf(b, " (%s)", e->region);
+            cq__sb_printf(b, "\n");
+        }
+}
+
+const cq__stage cq__stage_events = {
+    .name = "events",
+    .bit = CQ_AN_EVENTS,
+    .needs = CQ_AN_VAD,
+    .stream = CQ__STREAM_8K,
+    .create = create,
+    .push = push,
+    .finish = finish,
+    .destroy = destroy,
+    .summarize = summarize,
+    .free_leg = free_leg,
+    .json_leg = json_leg,
+    .json_call = json_call,
+    .text_section = text_section,
+};

@@ -1,0 +1,116 @@
+/*
+ * stage.h - the analyzer stages of the engine: one descriptor per analyzer, one table of them.
+ * Internal to the library (docs/ARCHITECTURE.md, "Adding an analyzer").
+ *
+ * DESIGN
+ * The engine knows no analyzer by name. It decodes a call's legs in blocks and offers each block
+ * on three streams: the leg's native rate, and shared 8 kHz and 16 kHz streams (made with libsoxr
+ * once per leg, only when a selected stage reads them). A stage declares the stream it reads,
+ * whether it keeps one state per leg or one for the whole call (two-leg stages see both legs'
+ * audio), and which stages it needs (selected with it and run before it) or uses when they ran.
+ * Everything a stage computes goes into the report (cq_report): the report is also where later
+ * stages read earlier ones' results, while the audio streams in (the VAD's probabilities) and
+ * once a leg ended (its speech segments).
+ *
+ * Per call, for each selected stage in table order:
+ *   prepare(r)                                   once, before any audio
+ *   create(state) ... push(state, leg, block)... finish(state, leg, r)   per leg, or per call
+ *   summarize(r)                                 once every leg (and call state) finished
+ *   destroy(state)
+ * The report's renderers then ask every stage, selected or not, for its JSON fields (null when it
+ * did not run) and its lines of text; cq_report_destroy asks it to free what it put there.
+ */
+#ifndef CQ_STAGE_H
+#define CQ_STAGE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "../base/base_int.h"
+#include "callqa/callqa.h"
+
+/* The audio a stage reads. */
+typedef enum cq__stream {
+    CQ__STREAM_NONE = 0, /* none: it works on other stages' results */
+    CQ__STREAM_NATIVE,   /* the leg at its own rate */
+    CQ__STREAM_8K,       /* the leg resampled to 8 kHz (as is when it is 8 kHz) */
+    CQ__STREAM_16K       /* the leg resampled to 16 kHz */
+} cq__stream;
+#define CQ__N_STREAMS 4
+
+/* What a stage's state is created with. */
+typedef struct cq__stage_ctx {
+    const cq_engine *engine;    /* parameters and loaded models (engine_int.h) */
+    cq_report *report;          /* the report being filled (legs exist, results not yet) */
+    int leg;                    /* per-leg state: 0 inbound, 1 outbound; per call: -1 */
+    const cq_audio_info *info;  /* per leg: the leg's source format */
+    int rate_hz;                /* the rate of the stream the stage reads (per leg) */
+    size_t max_block;           /* the largest push the state will get, in samples */
+} cq__stage_ctx;
+
+/* Rows of the text report's leg table: one label, one cell per leg. */
+typedef struct cq__text cq__text;
+void cq__text_row(cq__text *t, const char *label, const char *cell[2]);
+
+typedef struct cq__stage {
+    const char *name;  /* `--only` name, engine.analyzers[], the docs */
+    unsigned bit;      /* its selection bit (CQ_AN_*) */
+    unsigned needs;    /* stages it cannot run without: selected with it, run before it */
+    unsigned uses;     /* stages whose results it reads when they ran (run before it) */
+    bool on_request;   /* left out of the default selection */
+    cq__stream stream; /* the audio it reads */
+    bool per_call;     /* one state for the call, pushed both legs' audio; else one per leg */
+
+    /* model loading, once per engine (optional): CQ_OK also when the model is missing (the
+     * stage then states why in the report); unload frees what load kept */
+    int (*load)(cq_engine *e);
+    void (*unload)(cq_engine *e);
+    /* before any audio of a call (optional): fill what the report states about this stage */
+    int (*prepare)(const cq_engine *e, cq_report *r);
+    /* the state (optional for stages without a stream): CQ_OK with *st set */
+    int (*create)(void **st, const cq__stage_ctx *c);
+    int (*push)(void *st, int leg, const float *x, size_t n, cq_report *r);
+    /* a leg's audio ended (per-leg state), or every leg's did (per-call state, leg = -1):
+     * move the results into the report */
+    int (*finish)(void *st, int leg, cq_report *r);
+    void (*destroy)(void *st);
+    /* after every leg and call state finished (optional): call-level figures */
+    int (*summarize)(const cq_engine *e, cq_report *r);
+    /* free what the stage put into the report (optional) */
+    void (*free_leg)(cq_leg_report *l);
+    void (*free_call)(cq_report *r);
+
+    /* rendering: called for every stage, selected or not (emit null when it did not run) */
+    void (*json_leg)(const cq_report *r, const cq_leg_report *l, int leg, json_t *o);
+    void (*json_call)(const cq_report *r, json_t *o);
+    void (*json_engine)(const cq_report *r, json_t *eng);
+    void (*text_rows)(const cq_report *r, cq__text *t);  /* rows of the leg table */
+    void (*text_section)(const cq_report *r, cq__sb *b); /* lines after the table */
+} cq__stage;
+
+/* The table, in execution order. */
+size_t cq__stage_count(void);
+const cq__stage *cq__stage_at(size_t i);
+/* Every known bit, and the default selection (all but the on-request stages). */
+unsigned cq__stages_known(void);
+unsigned cq__stages_default(void);
+/* A selection with every `needs` added, transitively. */
+unsigned cq__stages_close(unsigned bits);
+
+/* ---- helpers for the stages' renderers (report.c) ------------------------------------------ */
+
+/* A number rounded to `decimals` places; null when not finite. */
+json_t *cq__jnum(double v, int decimals);
+json_t *cq__jnum_or_null(bool has, double v, int decimals);
+json_t *cq__jspan(double start_sec, double end_sec); /* {start, end}, ms precision */
+const char *cq__leg_name(int leg);                   /* "inbound", "outbound" */
+/* The legs of a report as an array: L[0] inbound, L[1] outbound (NULL for a mono mix). */
+int cq__report_legs(const cq_report *r, const cq_leg_report *L[2]);
+
+/* A warning into the report: its code, a sentence, and the figures in it (see cq_report.h). */
+int cq__warn(cq_report *r, const char *code, const cq_value *values, size_t n_values,
+             const char *fmt, ...) CQ__PRINTF(5, 6);
+
+#endif /* CQ_STAGE_H */
