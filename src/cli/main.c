@@ -27,7 +27,6 @@
 
 #include "callqa/callqa.h"
 #include "classify_cmd.h"
-#include "serve_cmd.h"
 #include "plan.h"
 #include "../proc/proc_io.h"
 
@@ -614,6 +613,33 @@ static int cmd_analyze(int argc, char **argv)
     return failed || failed_dirs ? 1 : 0;
 }
 
+/*
+ * The service's commands live in the callqa-service program beside this one (or at
+ * $CALLQA_SERVICE), so that an analysis loads none of the service's libraries. The process is
+ * replaced: its pid, signals and exit status are the service's.
+ */
+static int run_service(char **argv)
+{
+    char path[4096];
+    const char *env = getenv("CALLQA_SERVICE");
+    if (env && *env) {
+        snprintf(path, sizeof(path), "%s", env);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+        char *slash = n > 0 ? memrchr(path, '/', (size_t)n) : NULL;
+        if (!slash || (size_t)(slash - path) + sizeof("/callqa-service") > sizeof(path)) {
+            fprintf(stderr, "callqa: cannot find the callqa-service program\n");
+            return 2;
+        }
+        memcpy(slash, "/callqa-service", sizeof("/callqa-service"));
+    }
+    argv[0] = path;
+    execv(path, argv);
+    fprintf(stderr, "callqa: cannot run %s: %s (it is built and installed beside callqa)\n", path,
+            strerror(errno));
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -625,7 +651,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "classify"))
         return cq_cli_classify(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve"))
-        return cq_cli_serve(argc - 1, argv + 1);
+        return run_service(argv);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("callqa %s\n", cq_version());
         return 0;

@@ -1,6 +1,7 @@
 #!/bin/sh
-# valgrind_serve.sh - `callqa serve` under valgrind memcheck: the service, its analysis host and
-# the analysis children (valgrind follows forks) must all stay clean through a health check, a
+# valgrind_serve.sh - `callqa serve` under valgrind memcheck: the service (valgrind follows
+# `callqa serve` into the callqa-service program it runs), its analysis host and the analysis
+# children (and their forks) must all stay clean through a health check, a
 # plain and a two-leg upload, the metrics and SIGTERM. A child with a valgrind error exits 9,
 # which the service answers as 500, so every answer must be 200.
 #   usage: valgrind_serve.sh BUILD/callqa CORPUS_DIR      (CALLQA_MODEL_DIR as for the tests)
@@ -11,7 +12,7 @@ trap 'rm -rf "$T"' EXIT
 P=$((30000 + $$ % 20000))
 U=http://127.0.0.1:$P
 sox "$2/calls/call01_normal.wav" "$T/short.wav" trim 5 3
-timeout 900 valgrind -q --error-exitcode=9 --leak-check=full \
+timeout 900 valgrind -q --trace-children=yes --error-exitcode=9 --leak-check=full \
     --errors-for-leak-kinds=definite,indirect \
     "$CQ" serve --listen "127.0.0.1:$P" --no-auth --db "$T/db" 2> "$T/log" &
 S=$!

@@ -1,0 +1,17 @@
+/*
+ * service_main.c - the callqa-service program: the commands that need the service's libraries
+ * (libmicrohttpd, libcurl, SQLite). `callqa serve ...` runs `callqa-service serve ...`, so that an
+ * analysis from the command line loads none of them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "serve_cmd.h"
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "serve"))
+        return cq_cli_serve(argc - 1, argv + 1);
+    fprintf(stderr, "usage: callqa-service serve [options]   (callqa serve --help)\n");
+    return 2;
+}
