@@ -314,6 +314,11 @@ static void run_isolated(batch *b, long jobs, printer *pr)
 
 static void usage(FILE *f)
 {
+    char names[512] = "";
+    size_t k = 0;
+    const char *nm;
+    for (size_t i = 0; (nm = cq_analyzer_at(i, NULL)) && k < sizeof(names); i++)
+        k += (size_t)snprintf(names + k, sizeof(names) - k, "%s%s", i ? "," : "", nm);
     fprintf(f,
             "usage: callqa analyze [options] FILE|DIR...\n"
             "       callqa analyze [options] --in INBOUND.wav --out OUTBOUND.wav\n"
@@ -329,8 +334,8 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  --json                 one JSON object per call per line (docs/report.md)\n"
-            "  --only LIST            analyzers to run: levels,silence,vad,nisqa,quality,events,\n"
-            "                         conversation (default: all)\n"
+            "  --only LIST            analyzers to run, from: %s\n"
+            "                         (default: all but those run only on request)\n"
             "  --in FILE --out FILE   a call given as inbound (caller) and outbound (agent) legs\n"
             "  --channel-map MAP      stereo channels: in,out (default: ch1 = inbound) or out,in\n"
             "  --silence-noise DB     silencedetect noise threshold, dB FS (default -35)\n"
@@ -353,7 +358,8 @@ static void usage(FILE *f)
             "  -q, --quiet            no progress bar and no closing summary\n"
             "  -h, --help             this text\n"
             "\n"
-            "Exit status: 0 all calls analysed, 1 some failed, 2 usage error.\n");
+            "Exit status: 0 all calls analysed, 1 some failed, 2 usage error.\n",
+            names);
 }
 
 static int parse_double(const char *s, double *out)

@@ -93,6 +93,9 @@ typedef struct cq__stage {
 /* The table, in execution order. */
 size_t cq__stage_count(void);
 const cq__stage *cq__stage_at(size_t i);
+/* A stage's position in the table: its slot in cq_leg_report.stage_data and cq_report.stage_data
+ * for results without a field of their own. */
+size_t cq__stage_slot(const cq__stage *s);
 /* Every known bit, and the default selection (all but the on-request stages). */
 unsigned cq__stages_known(void);
 unsigned cq__stages_default(void);

@@ -35,6 +35,14 @@ const cq__stage *cq__stage_at(size_t i)
     return i < N_STAGES ? k_stages[i] : NULL;
 }
 
+size_t cq__stage_slot(const cq__stage *s)
+{
+    size_t i = 0;
+    while (i < N_STAGES && k_stages[i] != s)
+        i++;
+    return i;
+}
+
 unsigned cq__stages_known(void)
 {
     unsigned bits = 0;

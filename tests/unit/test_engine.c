@@ -1,7 +1,8 @@
 /*
  * test_engine.c - the pipeline end to end on files the test writes: stereo, channel map,
  * fake stereo, mono mix, leg files, analyzer selection, limits, out-of-memory unwinding, and
- * the JSON report against its documentation (docs/report.md).
+ * the shapes of the old service's JSON fields (tests/report/ checks every field against
+ * docs/report.md).
  */
 #include "testutil.h"
 
@@ -292,27 +293,7 @@ static void test_out_of_memory(void **state)
     free(p);
 }
 
-/* Collect "a.b.c" key paths of a JSON value (array elements under "name[]"). */
-static void key_paths(json_t *v, const char *prefix, char ***out, size_t *n)
-{
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *c;
-        json_object_foreach(v, k, c) {
-            char *path = NULL;
-            if (asprintf(&path, "%s%s%s", prefix, *prefix ? "." : "", k) < 0)
-                fail();
-            *out = realloc(*out, (*n + 1) * sizeof(char *));
-            (*out)[(*n)++] = strdup(k);
-            key_paths(c, path, out, n);
-            free(path);
-        }
-    } else if (json_is_array(v) && json_array_size(v) > 0) {
-        key_paths(json_array_get(v, 0), prefix, out, n);
-    }
-}
-
-static void test_json_report_documented(void **state)
+static void test_json_report_shapes(void **state)
 {
     (void)state;
     char *p = write_call("doc.wav", 2, 0, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
@@ -364,32 +345,6 @@ static void test_json_report_documented(void **state)
     assert_true(json_is_object(json_object_get(json_object_get(o, "inbound"), "timeline")));
     assert_true(json_is_string(json_object_get(json_object_get(o, "engine"), "version")));
 
-    /* every key the report emits is documented in docs/report.md */
-    size_t dn = 0;
-    unsigned char *doc = tu_read_file(CQ_SOURCE_DIR "/docs/report.md", &dn);
-    assert_non_null(doc);
-    char *docs = calloc(dn + 1, 1);
-    memcpy(docs, doc, dn);
-    char **keys = NULL;
-    size_t nk = 0;
-    key_paths(o, "", &keys, &nk);
-    int missing = 0;
-    for (size_t i = 0; i < nk; i++) {
-        char *needle = NULL;
-        if (asprintf(&needle, "`%s`", keys[i]) < 0)
-            fail();
-        if (!strstr(docs, needle)) {
-            print_message("docs/report.md does not document `%s`\n", keys[i]);
-            missing++;
-        }
-        free(needle);
-        free(keys[i]);
-    }
-    assert_int_equal(missing, 0);
-    free(keys);
-    free(docs);
-    free(doc);
-
     char *tx = cq_report_to_text(r);
     assert_non_null(strstr(tx, "inbound (caller)"));
     assert_non_null(strstr(tx, "RMS level"));
@@ -412,7 +367,7 @@ int main(void)
         cmocka_unit_test(test_limits_and_misuse),
         cmocka_unit_test(test_models_missing),
         cmocka_unit_test(test_out_of_memory),
-        cmocka_unit_test(test_json_report_documented),
+        cmocka_unit_test(test_json_report_shapes),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }
