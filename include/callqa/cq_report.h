@@ -61,6 +61,21 @@ typedef enum cq_nisqa_mode {
     CQ_NISQA_FILE = 1      /* the whole leg at once, as the reference pipeline */
 } cq_nisqa_mode;
 
+/* Who a leg is: decided once, by the layout and the channel map, and used by every part of
+ * callqa (transcripts, scores, the dashboard) with these words. */
+typedef enum cq_role {
+    CQ_ROLE_CUSTOMER = 0, /* the inbound leg: the caller, the customer (ViciDial's -in) */
+    CQ_ROLE_AGENT = 1,    /* the outbound leg: the agent (ViciDial's -out) */
+    CQ_ROLE_MIXED = 2     /* a mono recording: both parties mixed */
+} cq_role;
+
+/* "customer", "agent", "mixed". */
+CQ_API const char *cq_role_name(cq_role r);
+
+/* The report's layout version (`schema_version`): raised when a field changes meaning or goes
+ * away; new fields do not raise it. */
+#define CQ_REPORT_SCHEMA_VERSION 1
+
 typedef struct cq_nisqa_window {
     double start_sec, end_sec; /* on the leg's timeline */
     double speech_sec;         /* VAD speech inside the window: its weight */
@@ -71,6 +86,7 @@ typedef struct cq_nisqa_window {
 typedef struct cq_leg_report {
     char *source;            /* file the leg was decoded from */
     int channel;             /* 1-based channel in that file; 0 = the file is mono */
+    cq_role role;            /* who speaks on it */
     cq_audio_info format;    /* of the source file (strings static) */
     double duration_sec;     /* frames / rate */
     uint64_t frames;         /* samples in the leg */
@@ -96,9 +112,12 @@ typedef struct cq_leg_report {
     char *nisqa_note;        /* why this leg has no scores (e.g. too short), or NULL */
     bool has_quality;        /* the quality indicators ran */
     cq_quality_result quality;
+    bool has_clipping_pct;   /* quality ran with levels */
+    double clipping_pct;     /* clipped samples / samples x 100 */
     bool has_events;         /* the call-events analyzer ran */
     cq_class_seg *timeline;  /* speech/music/tone/noise/silence segments */
     size_t n_timeline;
+    double timeline_sec[CQ_CLS_COUNT]; /* total time of each class, s */
     cq_call_event *events;   /* this leg's events, in time order */
     size_t n_events;
     void *stage_data[CQ_STAGE_SLOTS]; /* owned by the analyzer of that slot */
@@ -155,6 +174,10 @@ CQ_API void cq_report_destroy(cq_report *r);
 /* Render as one line of JSON (no trailing newline). Returns a string to free with
  * cq_report_free_string(), or NULL on allocation failure. */
 CQ_API char *cq_report_to_json(const cq_report *r) CQ_NONNULL(1);
+
+/* Findings as a JSON array (one line): [{code, severity, message, values{}, evidence[{start,
+ * end, role, quote, figure}]}]. Same ownership as cq_report_to_json(). */
+CQ_API char *cq_findings_to_json(const cq_finding *f, size_t n);
 
 /* Render as readable multi-line text. Same ownership as cq_report_to_json(). */
 CQ_API char *cq_report_to_text(const cq_report *r) CQ_NONNULL(1);

@@ -190,6 +190,7 @@ static int leg_start(call_run *cr, leg_run *lr, int leg, const char *source, int
     if (!lr->rep || !(lr->rep->source = cq__strdup(source)))
         return CQ_ERR_NOMEM;
     lr->rep->channel = channel;
+    lr->rep->role = !cr->r->has_legs ? CQ_ROLE_MIXED : leg ? CQ_ROLE_AGENT : CQ_ROLE_CUSTOMER;
     lr->rep->format = *info;
     if (leg)
         cr->r->outbound = lr->rep;

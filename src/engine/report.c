@@ -91,6 +91,12 @@ int cq__warn(cq_report *r, const char *code, const cq_value *values, size_t n_va
     return CQ_OK;
 }
 
+const char *cq_role_name(cq_role r)
+{
+    static const char *const names[] = {"customer", "agent", "mixed"};
+    return (unsigned)r < 3 ? names[r] : "unknown";
+}
+
 const char *cq_severity_name(cq_severity s)
 {
     static const char *const names[] = {"info", "minor", "major", "critical"};
@@ -159,6 +165,83 @@ void cq_report_destroy(cq_report *r)
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
+/* {key: value, ...}; a null value stays null */
+static json_t *values_json(const cq_value *v, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        json_t *x;
+        switch (v[i].type) {
+        case CQ_VAL_NUMBER: x = cq__jnum(v[i].num, v[i].decimals); break;
+        case CQ_VAL_INT: x = json_integer((json_int_t)v[i].i); break;
+        case CQ_VAL_BOOL: x = json_boolean(v[i].i); break;
+        case CQ_VAL_STRING: x = v[i].str ? json_string(v[i].str) : json_null(); break;
+        default: x = json_null(); break;
+        }
+        json_object_set_new(o, v[i].key, x);
+    }
+    return o;
+}
+
+static json_t *warnings_json(const cq_report *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < r->n_warnings; i++) {
+        const cq_warning *w = &r->warnings[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "code", json_string(w->code));
+        json_object_set_new(o, "message", json_string(w->message));
+        json_object_set_new(o, "values", values_json(w->values, w->n_values));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *finding_json(const cq_finding *f)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "code", json_string(f->code));
+    json_object_set_new(o, "severity", json_string(cq_severity_name(f->severity)));
+    json_object_set_new(o, "message", f->message ? json_string(f->message) : json_null());
+    json_object_set_new(o, "values", values_json(f->values, f->n_values));
+    json_t *ev = json_array();
+    for (size_t i = 0; i < f->n_evidence; i++) {
+        const cq_finding_evidence *e = &f->evidence[i];
+        bool timed = e->start_sec >= 0 && e->end_sec >= 0;
+        json_t *eo = json_object();
+        json_object_set_new(eo, "start", cq__jnum_or_null(timed, e->start_sec, 3));
+        json_object_set_new(eo, "end", cq__jnum_or_null(timed, e->end_sec, 3));
+        json_object_set_new(eo, "role", e->role ? json_string(e->role) : json_null());
+        json_object_set_new(eo, "quote", e->quote ? json_string(e->quote) : json_null());
+        json_object_set_new(eo, "figure", e->figure ? json_string(e->figure) : json_null());
+        json_array_append_new(ev, eo);
+    }
+    json_object_set_new(o, "evidence", ev);
+    return o;
+}
+
+/* A JSON value as one line from our own allocation funnel. */
+static char *dump(json_t *o)
+{
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!s)
+        return NULL;
+    char *copy = cq__strdup(s);
+    free(s);
+    return copy;
+}
+
+char *cq_findings_to_json(const cq_finding *f, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, finding_json(&f[i]));
+    return dump(a);
+}
+
 static json_t *leg_json(const cq_report *r, const cq_leg_report *l, int leg)
 {
     json_t *o = json_object();
@@ -170,6 +253,7 @@ static json_t *leg_json(const cq_report *r, const cq_leg_report *l, int leg)
     json_object_set_new(o, "duration", cq__jnum(l->duration_sec, 6));
     json_object_set_new(o, "source", json_string(l->source));
     json_object_set_new(o, "channel", json_integer(l->channel));
+    json_object_set_new(o, "role", json_string(cq_role_name(l->role)));
     json_object_set_new(o, "sample_rate", json_integer(l->format.sample_rate_hz));
     json_object_set_new(o, "samples", json_integer((json_int_t)l->frames));
     for (size_t i = 0; i < cq__stage_count(); i++)
@@ -215,6 +299,7 @@ static json_t *engine_json(const cq_report *r)
 static json_t *report_json(const cq_report *r)
 {
     json_t *o = json_object();
+    json_object_set_new(o, "schema_version", json_integer(CQ_REPORT_SCHEMA_VERSION));
     json_object_set_new(o, "file", json_string(r->file));
     json_object_set_new(o, "duration", cq__jnum(r->duration_sec, 6));
     json_object_set_new(o, "has_legs", json_boolean(r->has_legs));
@@ -230,6 +315,7 @@ static json_t *report_json(const cq_report *r)
     for (size_t i = 0; i < r->n_warnings; i++)
         json_array_append_new(w, json_string(r->warnings[i].message));
     json_object_set_new(o, "warnings", w);
+    json_object_set_new(o, "warning_details", warnings_json(r));
     for (size_t i = 0; i < cq__stage_count(); i++)
         if (cq__stage_at(i)->json_call)
             cq__stage_at(i)->json_call(r, o);
@@ -239,16 +325,7 @@ static json_t *report_json(const cq_report *r)
 
 char *cq_report_to_json(const cq_report *r)
 {
-    json_t *o = report_json(r);
-    if (!o)
-        return NULL;
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(o);
-    if (!s)
-        return NULL;
-    char *copy = cq__strdup(s); /* hand out memory of our own funnel */
-    free(s);
-    return copy;
+    return dump(report_json(r));
 }
 
 void cq_report_free_string(char *s)

@@ -69,10 +69,17 @@ static int conversation(cq_report *r)
 static int warnings(cq_report *r)
 {
     int rc = CQ_OK;
-    if (r->conversation.swapped_suspected)
-        rc = cq__warn(r, "legs_swapped", NULL, 0,
-                      "legs probably swapped: %s (stereo: --channel-map out,in)",
-                      r->conversation.swapped_detail);
+    if (r->conversation.swapped_suspected) {
+        double hold = 0;
+        for (size_t i = 0; i < r->inbound->n_events; i++)
+            if (r->inbound->events[i].type == CQ_EV_HOLD)
+                hold += r->inbound->events[i].end_sec - r->inbound->events[i].start_sec;
+        cq_value v[] = {CQ_VNUM("inbound_hold_sec", hold, 3)};
+        rc = cq__warn(r, "legs_swapped", v, 1,
+                      "legs probably swapped: %s; if so, the customer is on the other %s",
+                      r->conversation.swapped_detail,
+                      !strcmp(r->layout, "stereo") ? "channel (channel map out,in)" : "leg file");
+    }
     if (rc != CQ_OK || !r->has_xleg || r->fake_stereo)
         return rc;
     const cq_xleg_result *x = &r->xleg;

@@ -64,6 +64,8 @@ static int finish(void *st, int leg, cq_report *r)
     if (nt)
         memcpy(l->timeline, tl, nt * sizeof(*tl));
     l->n_events = ne, l->n_timeline = nt;
+    for (size_t i = 0; i < nt; i++)
+        l->timeline_sec[tl[i].cls] += tl[i].end_sec - tl[i].start_sec;
     l->has_events = true;
     return CQ_OK;
 }
@@ -125,7 +127,6 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
         return;
     }
     json_t *tlo = json_object(), *segs = json_array();
-    double sec[CQ_CLS_COUNT] = {0};
     for (size_t i = 0; i < l->n_timeline; i++) {
         const cq_class_seg *s = &l->timeline[i];
         json_t *so = json_object();
@@ -134,11 +135,10 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
         json_object_set_new(so, "end", cq__jnum(s->end_sec, 3));
         json_object_set_new(so, "confidence", cq__jnum(s->confidence, 2));
         json_array_append_new(segs, so);
-        sec[s->cls] += s->end_sec - s->start_sec;
     }
     json_t *tot = json_object();
     for (int c = 0; c < CQ_CLS_COUNT; c++)
-        json_object_set_new(tot, cq_seg_class_name((cq_seg_class)c), cq__jnum(sec[c], 3));
+        json_object_set_new(tot, cq_seg_class_name((cq_seg_class)c), cq__jnum(l->timeline_sec[c], 3));
     json_object_set_new(tlo, "seconds", tot);
     json_object_set_new(tlo, "frame_ms", json_integer(CQ_CLASSIFY_FRAME * 1000 / CQ_CLASSIFY_RATE));
     json_object_set_new(tlo, "segments", segs);

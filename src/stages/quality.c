@@ -28,10 +28,15 @@ static int finish(void *st, int leg, cq_report *r)
         sp[i].start_sec = (double)l->speech[i].start / l->vad_rate_hz;
         sp[i].end_sec = (double)l->speech[i].end / l->vad_rate_hz;
     }
+    /* clipping_pct: the levels stage's clipped samples, as a share */
     int rc = cq_quality_finish(st, sp, l->has_vad ? l->n_speech : 0, l->has_vad, &l->quality);
     cq__free(sp);
     if (rc == CQ_OK)
         l->has_quality = true;
+    if (l->has_level && l->level.samples) {
+        l->has_clipping_pct = true;
+        l->clipping_pct = 100.0 * (double)l->level.clipped_samples / (double)l->level.samples;
+    }
     return rc;
 }
 
@@ -40,7 +45,6 @@ static void destroy(void *st)
     cq_quality_destroy(st);
 }
 
-/* clipping_pct comes from the levels stage. */
 static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)r, (void)leg;
@@ -57,12 +61,7 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
                         cq__jnum_or_null(q->has_speech_level, q->speech_level_db, 2));
     json_object_set_new(qo, "snr_db", cq__jnum_or_null(q->has_snr, q->snr_db, 2));
     json_object_set_new(qo, "bandwidth_hz", cq__jnum_or_null(q->has_bandwidth, q->bandwidth_hz, 1));
-    json_object_set_new(qo, "clipping_pct",
-                        l->has_level && l->level.samples
-                            ? cq__jnum(100.0 * (double)l->level.clipped_samples /
-                                           (double)l->level.samples,
-                                       4)
-                            : json_null());
+    json_object_set_new(qo, "clipping_pct", cq__jnum_or_null(l->has_clipping_pct, l->clipping_pct, 4));
     json_object_set_new(qo, "dropouts", json_integer((json_int_t)q->dropouts));
     json_object_set_new(qo, "dropout_ms", cq__jnum(q->dropout_ms, 1));
     json_object_set_new(qo, "dropouts_per_min", cq__jnum(q->dropouts_per_min, 3));

@@ -74,6 +74,8 @@ static void test_stereo_and_channel_map(void **state)
     assert_int_equal(r->inbound->silence.count, 1); /* the second half */
     assert_true(fabs(r->inbound->silence.spans[0].start_sec - 2.0) < 0.01);
     assert_int_equal(r->inbound->format.encoding, CQ_ENC_ULAW);
+    assert_int_equal(r->inbound->role, CQ_ROLE_CUSTOMER);
+    assert_int_equal(r->outbound->role, CQ_ROLE_AGENT);
     double in_peak = r->inbound->level.peak_db;
     cq_report_destroy(r);
 
@@ -81,6 +83,8 @@ static void test_stereo_and_channel_map(void **state)
     r = analyze(&ep, &src);
     assert_int_equal(r->inbound->channel, 2);
     assert_int_equal(r->outbound->channel, 1);
+    assert_int_equal(r->inbound->role, CQ_ROLE_CUSTOMER); /* the map decides, once */
+    assert_string_equal(cq_role_name(r->outbound->role), "agent");
     assert_true(r->outbound->level.peak_db == in_peak);
     cq_report_destroy(r);
     free(p);
@@ -110,7 +114,14 @@ static void test_mono_mix(void **state)
     assert_string_equal(r->layout, "mono_mix");
     assert_null(r->outbound);
     assert_int_equal(r->inbound->channel, 0);
+    assert_int_equal(r->inbound->role, CQ_ROLE_MIXED);
     assert_true(has_warning(r, "hides one-way audio"));
+    assert_string_equal(r->warnings[r->n_warnings - 1].code, "mono_mix");
+    char *js = cq_report_to_json(r);
+    assert_non_null(strstr(js, "\"role\":\"mixed\""));
+    assert_non_null(strstr(js, "\"warning_details\":[{\"code\":\"mono_mix\",\"message\":"));
+    assert_non_null(strstr(js, "\"schema_version\":1,"));
+    cq_report_free_string(js);
     cq_report_destroy(r);
     free(p);
 }
@@ -356,6 +367,31 @@ static void test_json_report_shapes(void **state)
     free(p);
 }
 
+/* The finding type every later judgement reuses, as JSON: a measured figure and a quote, a null
+ * figure stays null. */
+static void test_findings_json(void **state)
+{
+    (void)state;
+    cq_finding_evidence ev[2] = {
+        {.start_sec = 12.5, .end_sec = 15.75, .role = "agent", .figure = "overtalk 3.2 s"},
+        {.start_sec = -1, .end_sec = -1, .role = NULL, .quote = "thank you for calling"},
+    };
+    cq_value v[2] = {CQ_VNUM("overtalk_sec", 3.25, 2), {.key = "mos", .type = CQ_VAL_NULL}};
+    cq_finding f = {.code = "overtalk", .severity = CQ_SEV_MAJOR, .message = "talked over",
+                    .values = v, .n_values = 2, .evidence = ev, .n_evidence = 2};
+    char *js = cq_findings_to_json(&f, 1);
+    assert_string_equal(js, "[{\"code\":\"overtalk\",\"severity\":\"major\",\"message\":"
+                            "\"talked over\",\"values\":{\"overtalk_sec\":3.25,\"mos\":null},"
+                            "\"evidence\":[{\"start\":12.5,\"end\":15.75,\"role\":\"agent\","
+                            "\"quote\":null,\"figure\":\"overtalk 3.2 s\"},{\"start\":null,"
+                            "\"end\":null,\"role\":null,\"quote\":\"thank you for calling\","
+                            "\"figure\":null}]}]");
+    cq_report_free_string(js);
+    js = cq_findings_to_json(NULL, 0);
+    assert_string_equal(js, "[]");
+    cq_report_free_string(js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +404,7 @@ int main(void)
         cmocka_unit_test(test_models_missing),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_json_report_shapes),
+        cmocka_unit_test(test_findings_json),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }
