@@ -1,9 +1,7 @@
 #!/bin/sh
 # bench/run.sh - callqa against its peers, side by side in one run, on recordings built from
-# the real corpus (../shared/corpus or $CALLQA_SHARED_DIR):
-#   mono3    3-minute mono 8 kHz PCM16 call (speech, prompts, music; corpus files concatenated)
-#   stereo3  3-minute stereo 8 kHz u-law call (the mono call and its reverse as the two legs)
-#   hour     1-hour mono 8 kHz PCM16 file (mono3 twenty times)
+# the real corpus (../shared/corpus or $CALLQA_SHARED_DIR) by bench/make-inputs.sh: a 3-minute
+# mono PCM16 call, a 3-minute stereo u-law call and a 1-hour mono file.
 # Peer for levels+silence: `sox F -n stat` + `ffmpeg -i F -af silencedetect=noise=-35dB:d=0.5`;
 # for the stereo call the peer first splits both legs with sox and runs both tools per leg.
 # callqa: `callqa analyze --json -q --only levels,silence F` (CLI, process start-up included)
@@ -18,21 +16,7 @@ W=bench/out
 mkdir -p "$W"
 cmake --build build --target bench_pipeline >/dev/null
 
-# ---- inputs ---------------------------------------------------------------------------------
-if [ ! -f "$W/mono3.wav" ]; then
-    for f in speech/ps_librivox_0870.wav quality/p862_or105.wav ivr_prompts/ast_en_demo_congrats.wav \
-             speech/codec2_vk5qi.wav hold_music/moh_manolo_camp_morning_coffee.wav; do
-        sox "$C/$f" -r 8000 -c 1 -b 16 "$W/part_$(basename "$f")"
-    done
-    sox "$W"/part_*.wav "$W/cat.wav"
-    sox "$W/cat.wav" "$W/cat.wav" "$W/mono3.wav" trim 0 180
-    sox "$W/mono3.wav" "$W/rev.wav" reverse
-    sox -M "$W/mono3.wav" "$W/rev.wav" -e u-law "$W/stereo3.wav"
-    set --
-    for i in $(seq 20); do set -- "$@" "$W/mono3.wav"; done
-    sox "$@" "$W/hour.wav"
-    rm -f "$W"/part_*.wav "$W/cat.wav" "$W/rev.wav"
-fi
+sh bench/make-inputs.sh "$C" "$W"
 
 cat > "$W/peer_mono.sh" <<'P'
 sox "$1" -n stat 2>/dev/null

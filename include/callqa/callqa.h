@@ -25,6 +25,7 @@
 #include "cq_conversation.h"
 #include "cq_xleg.h"
 #include "cq_finding.h"
+#include "cq_speech_audio.h"
 
 #define CQ_VERSION_STRING "0.1.0"
 

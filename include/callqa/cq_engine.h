@@ -40,6 +40,9 @@ typedef struct cq_engine_params {
     double nisqa_max_file_sec;      /* file mode refuses longer legs; default 1200 (20 min) */
     int nisqa_threads;              /* threads NISQA's network may use per leg; default 1 (give
                                        more only when calls do not already fill the cores) */
+    size_t speech_audio_mem_bytes;  /* speech_audio: bytes of a leg kept in memory, the rest in a
+                                       temporary file; default 32 MiB */
+    const char *tmp_dir;            /* where that file goes; NULL: $TMPDIR, else /tmp */
 } cq_engine_params;
 
 /* Defaults as documented above. */

@@ -28,6 +28,7 @@
 #include "cq_conversation.h"
 #include "cq_xleg.h"
 #include "cq_finding.h"
+#include "cq_speech_audio.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,8 +43,10 @@ typedef enum cq_analyzer {
     CQ_AN_NISQA = 1u << 3,   /* speech quality: NISQA MOS and dimensions (needs the model) */
     CQ_AN_QUALITY = 1u << 4, /* model-free indicators: noise floor, SNR, bandwidth, dropouts */
     CQ_AN_EVENTS = 1u << 5,  /* DTMF, call-progress tones, hold music, IVR (runs the VAD too) */
-    CQ_AN_CONVERSATION = 1u << 6 /* talk, overtalk, dead air, turns, one-way audio, leg checks
+    CQ_AN_CONVERSATION = 1u << 6, /* talk, overtalk, dead air, turns, one-way audio, leg checks
                                     (runs the VAD too; uses the events when they run) */
+    CQ_AN_SPEECH_AUDIO = 1u << 7 /* on request only: each leg's speech at 16 kHz handed over in
+                                    the report (cq_speech_audio.h; runs the VAD too) */
 } cq_analyzer;
 
 /* The analyzers selected by default (cq_analyzers_default() says the same at run time). */
@@ -118,6 +121,7 @@ typedef struct cq_leg_report {
     cq_class_seg *timeline;  /* speech/music/tone/noise/silence segments */
     size_t n_timeline;
     double timeline_sec[CQ_CLS_COUNT]; /* total time of each class, s */
+    cq_speech_audio *speech_audio; /* the speech_audio analyzer ran: the leg's speech at 16 kHz */
     cq_call_event *events;   /* this leg's events, in time order */
     size_t n_events;
     void *stage_data[CQ_STAGE_SLOTS]; /* owned by the analyzer of that slot */

@@ -44,6 +44,7 @@ typedef struct call_run {
     cq_report *r;
     leg_run legs[2];
     void *st[CQ_STAGE_SLOTS]; /* per-call states */
+    const char *failed;       /* the stage that failed, for the error message */
     unsigned streams; /* 1 << cq__stream of every stream a selected stage reads */
 } call_run;
 
@@ -63,6 +64,8 @@ cq_engine_params cq_engine_default_params(void)
         .nisqa_window_sec = 8.0,
         .nisqa_max_file_sec = 1200.0,
         .nisqa_threads = 1,
+        .speech_audio_mem_bytes = (size_t)32 << 20,
+        .tmp_dir = NULL,
     };
     p.speech = cq_speech_default_params();
     return p;
@@ -130,9 +133,11 @@ cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
     e->p.analyzers = cq__stages_close(p->analyzers);
     e->vad_model_name = cq__strdup(vm);
     e->model_dir = p->model_dir ? cq__strdup(p->model_dir) : NULL;
+    e->tmp_dir = p->tmp_dir ? cq__strdup(p->tmp_dir) : NULL;
     e->p.vad_model = e->vad_model_name;
     e->p.model_dir = e->model_dir;
-    if (!e->vad_model_name || (p->model_dir && !e->model_dir))
+    e->p.tmp_dir = e->tmp_dir;
+    if (!e->vad_model_name || (p->model_dir && !e->model_dir) || (p->tmp_dir && !e->tmp_dir))
         rc = CQ_ERR_NOMEM;
     for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
@@ -157,6 +162,7 @@ void cq_engine_destroy(cq_engine *e)
         if (cq__stage_at(i)->unload)
             cq__stage_at(i)->unload(e);
     cq__free(e->model_dir);
+    cq__free(e->tmp_dir);
     cq__free(e->vad_model_name);
     cq__free(e);
 }
@@ -222,8 +228,10 @@ static int leg_start(call_run *cr, leg_run *lr, int leg, const char *source, int
         if (c.max_block == 0)
             c.max_block = bf; /* the leg is at the stream's rate already */
         int rc = s->create(&lr->st[i], &c);
-        if (rc != CQ_OK)
+        if (rc != CQ_OK) {
+            cr->failed = s->name;
             return rc;
+        }
     }
     return CQ_OK;
 }
@@ -239,8 +247,10 @@ static int call_start(call_run *cr)
                            .rate_hz = k_stream_rate[s->stream],
                            .max_block = cr->e->p.block_frames};
         int rc = s->create(&cr->st[i], &c);
-        if (rc != CQ_OK)
+        if (rc != CQ_OK) {
+            cr->failed = s->name;
             return rc;
+        }
     }
     return CQ_OK;
 }
@@ -253,8 +263,10 @@ static int offer(call_run *cr, leg_run *lr, int stream, const float *x, size_t n
         if ((int)s->stream != stream || !selected(cr->e, s) || !s->push)
             continue;
         int rc = s->push(s->per_call ? cr->st[i] : lr->st[i], lr->leg, x, n, cr->r);
-        if (rc != CQ_OK)
+        if (rc != CQ_OK) {
+            cr->failed = s->name;
             return rc;
+        }
     }
     return CQ_OK;
 }
@@ -292,8 +304,9 @@ static int leg_finish(call_run *cr, leg_run *lr, uint64_t frames)
     }
     for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (selected(cr->e, s) && !s->per_call && s->finish)
-            rc = s->finish(lr->st[i], lr->leg, cr->r);
+        if (selected(cr->e, s) && !s->per_call && s->finish &&
+            (rc = s->finish(lr->st[i], lr->leg, cr->r)) != CQ_OK)
+            cr->failed = s->name;
     }
     return rc;
 }
@@ -317,13 +330,14 @@ static int call_finish(call_run *cr)
     int rc = CQ_OK;
     for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (selected(cr->e, s) && s->per_call && s->finish)
-            rc = s->finish(cr->st[i], -1, cr->r);
+        if (selected(cr->e, s) && s->per_call && s->finish &&
+            (rc = s->finish(cr->st[i], -1, cr->r)) != CQ_OK)
+            cr->failed = s->name;
     }
     for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (selected(cr->e, s) && s->summarize)
-            rc = s->summarize(cr->e, cr->r);
+        if (selected(cr->e, s) && s->summarize && (rc = s->summarize(cr->e, cr->r)) != CQ_OK)
+            cr->failed = s->name;
     }
     return rc;
 }
@@ -335,6 +349,13 @@ static void call_end(call_run *cr)
     for (size_t i = 0; i < cq__stage_count(); i++)
         if (cr->st[i] && cq__stage_at(i)->destroy)
             cq__stage_at(i)->destroy(cr->st[i]);
+}
+
+/* "NAME: STAGE: reason" (the stage when one failed). Returns rc. */
+static int fail(const call_run *cr, cq_err *err, int rc, const char *name)
+{
+    return cq__err_set(err, rc, "%s: %s%s%s", name, cr->failed ? cr->failed : "",
+                       cr->failed ? ": " : "", cq_strerror(rc));
 }
 
 /* ---- sources --------------------------------------------------------------------------------- */
@@ -390,7 +411,7 @@ static int run_source(call_run *cr, cq_audio *a, leg_run *legs[2], bool *identic
             if (legs[c])
                 rc = leg_push(cr, legs[c], legs[c]->buf, n);
         if (rc != CQ_OK) {
-            cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
+            fail(cr, err, rc, name);
             break;
         }
     }
@@ -470,7 +491,7 @@ static int analyze_one_file(call_run *cr, const cq_call_src *src, cq_err *err)
                       shown);
     }
     if (rc != CQ_OK && err && err->code == CQ_OK)
-        cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
+        fail(cr, err, rc, name);
     cq_audio_close(a);
     return rc;
 }
@@ -533,7 +554,7 @@ static int analyze_leg_files(call_run *cr, const char *paths[2], const char *sho
                     break;
                 }
                 if ((rc = leg_push(cr, lr, lr->buf, (size_t)got)) != CQ_OK)
-                    cq__err_set(err, rc, "%s: %s", paths[l], cq_strerror(rc));
+                    fail(cr, err, rc, paths[l]);
             }
         }
     }
@@ -553,7 +574,7 @@ static int analyze_leg_files(call_run *cr, const char *paths[2], const char *sho
     for (int l = 0; l < 2; l++)
         cq_audio_close(a[l]);
     if (rc != CQ_OK && err && err->code == CQ_OK)
-        cq__err_set(err, rc, "%s: %s", paths[0], cq_strerror(rc));
+        fail(cr, err, rc, paths[0]);
     return rc;
 }
 
@@ -627,12 +648,12 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
         if (r->outbound && r->outbound->duration_sec > r->duration_sec)
             r->duration_sec = r->outbound->duration_sec;
         if ((rc = call_finish(&cr)) != CQ_OK)
-            cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
+            fail(&cr, err, rc, name);
     }
     call_end(&cr);
     if (rc != CQ_OK) {
         if (err->code == CQ_OK)
-            cq__err_set(err, rc, "%s: %s", name, cq_strerror(rc));
+            fail(&cr, err, rc, name);
         cq_report_destroy(r);
         return rc;
     }

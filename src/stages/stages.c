@@ -5,7 +5,7 @@
 #include "stage.h"
 
 extern const cq__stage cq__stage_levels, cq__stage_silence, cq__stage_vad, cq__stage_nisqa,
-    cq__stage_quality, cq__stage_events, cq__stage_conversation;
+    cq__stage_quality, cq__stage_events, cq__stage_conversation, cq__stage_speech_audio;
 #ifdef CQ_TEST_STAGE
 extern const cq__stage cq__stage_test;
 #endif
@@ -18,6 +18,7 @@ static const cq__stage *const k_stages[] = {
     &cq__stage_quality,      /* model-free indicators */
     &cq__stage_events,       /* DTMF, tones, hold music, IVR; the leg timeline */
     &cq__stage_conversation, /* two-leg checks, talk, overtalk, dead air, one-way audio */
+    &cq__stage_speech_audio, /* on request: each leg's speech at 16 kHz, for transcription */
 #ifdef CQ_TEST_STAGE
     &cq__stage_test, /* tests/stage/test_stage.c: one entry is all an analyzer takes */
 #endif

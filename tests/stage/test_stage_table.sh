@@ -14,7 +14,7 @@ trap 'rm -rf "$T"' EXIT
 S="$SRC/samples/sample-call.wav"
 
 "$TCQ" analyze --help > "$T/help.txt"
-check "--help lists the test stage" grep -q "conversation,zero_crossings" "$T/help.txt"
+check "--help lists the test stage" grep -q "speech_audio,zero_crossings" "$T/help.txt"
 "$CQ" analyze --help > "$T/help0.txt"
 check "callqa's own --help does not" sh -c "! grep -q zero_crossings '$T/help0.txt'"
 
