@@ -1039,6 +1039,11 @@ const char *cq_audio_warning(const cq_audio *a, size_t i)
     return i < a->n_warnings ? a->warnings[i] : NULL;
 }
 
+bool cq__audio_is_native(const cq_audio *a)
+{
+    return a->path == PATH_WAV;
+}
+
 uint64_t cq_audio_nonfinite_count(const cq_audio *a)
 {
     return a->nonfinite;
