@@ -14,7 +14,7 @@
 # levels,silence` loads on a WAV call (LD_DEBUG=files, dlopen included; ldd cannot see those).
 #   usage: bench/startup.sh        (after scripts/build; needs cc, pkg-config, hyperfine)
 #   CQ="build/callqa other/callqa" bench/startup.sh     several callqa binaries side by side
-#   HYPERFINE_ARGS="--runs 500" bench/startup.sh
+#   HYPERFINE_ARGS="--warmup 50 --runs 1000" bench/startup.sh   (default: --warmup 20 --min-runs 200)
 set -eu
 cd "$(dirname "$0")/.."
 CQ=${CQ:-build/callqa}
@@ -37,8 +37,9 @@ link +service sndfile soxr jansson fftw3f nettle spandsp libcurl libmicrohttpd s
 set -- /bin/true "$W/nothing" "$W/analysis-wav" "$W/analysis" "$W/+spandsp" "$W/+service"
 for cq in $CQ; do set -- "$@" "$cq version"; done
 # shellcheck disable=SC2086 # HYPERFINE_ARGS is a list of options
-hyperfine -N --style none --warmup 20 --min-runs 200 ${HYPERFINE_ARGS:-} \
-    --export-json "$W/startup.json" "$@" > /dev/null 2> "$W/hyperfine.err"
+hyperfine -N --style none ${HYPERFINE_ARGS:---warmup 20 --min-runs 200} \
+    --export-json "$W/startup.json" "$@" > /dev/null 2> "$W/hyperfine.err" ||
+    { cat "$W/hyperfine.err" >&2; exit 1; }
 grep -q "outliers" "$W/hyperfine.err" && echo "(hyperfine saw statistical outliers: a busy machine)"
 
 # wall time; CPU time (user + system); and, when valgrind is installed, the instructions the
