@@ -1,15 +1,18 @@
 /*
- * cq_audio.h - streaming decoder for call recordings (libsndfile underneath).
+ * cq_audio.h - streaming decoder for call recordings.
  *
- * Opens a file or an in-memory buffer, validates what can be validated before the bytes reach
- * libsndfile (RIFF/WAVE chunk walk: 0-byte files, truncated headers, data sizes beyond the end
- * of the file, 0 or absurd channel counts, sample rate 0), and hands out interleaved float
- * frames in blocks, normalised so that the format's full scale is 1.0 (int16 / 32768).
+ * Opens a file or an in-memory buffer, validates what can be validated before decoding
+ * (RIFF/WAVE chunk walk: 0-byte files, truncated headers, data sizes beyond the end of the
+ * file, 0 or absurd channel counts, sample rate 0), and hands out interleaved float frames in
+ * blocks, normalised so that the format's full scale is 1.0 (int16 / 32768).
  *
  * Formats: WAV PCM 8/16/24/32-bit and float, G.711 u-law and A-law, GSM 6.10 (WAV49 and raw
- * headerless `.gsm`, 8 kHz mono), MP3, FLAC, Ogg Vorbis/Opus, AU, AIFF - whatever the installed
- * libsndfile decodes. GSM-in-WAV ends on whole 320-sample blocks, as SoX decodes it.
- * Non-finite float samples (NaN, Inf) are replaced by 0 and counted.
+ * headerless `.gsm`, 8 kHz mono), MP3, FLAC, Ogg Vorbis/Opus, AU, AIFF. WAV PCM, float and G.711
+ * are decoded by callqa itself (the values libsndfile gives); every other format by libsndfile,
+ * loaded ("libsndfile.so.1") the first time a file needs it: if it cannot be loaded, that file
+ * fails with CQ_ERR_UNSUPPORTED and a message naming the library. GSM-in-WAV ends on whole
+ * 320-sample blocks, as SoX decodes it. Non-finite float samples (NaN, Inf) are replaced by 0
+ * and counted.
  *
  * Thread safety: a cq_audio is used by one thread at a time; distinct handles are independent.
  */
@@ -54,7 +57,7 @@ typedef struct cq_audio_info {
     int64_t frames;            /* frames that will be delivered; -1 if unknown before decoding */
     cq_encoding encoding;      /* sample encoding */
     const char *container;     /* "wav", "gsm", "mp3", "flac", "ogg", ... (static string) */
-    const char *encoding_name; /* "pcm_s16le", "ulaw", "alaw", "gsm610", ... (static string) */
+    const char *encoding_name; /* "pcm_s16", "ulaw", "alaw", "gsm610", ... (static string) */
     int bits_per_sample;       /* of the stored encoding; 0 when not meaningful (MP3) */
     float clip_level;          /* |sample| at or above this is at the format's largest
                                   magnitude: 32767/32768 PCM16, 32124/32768 u-law,

@@ -1,23 +1,41 @@
 /*
- * decode.c - streaming decoder over libsndfile, with our own validation in front of it.
+ * decode.c - streaming decoder: WAV PCM, IEEE float and G.711 read by our own code, every other
+ * format through libsndfile, which is loaded (dlopen) only when a file needs it.
  *
  * DESIGN
  * Every input, file or memory, is read through one small byte-source abstraction (pread on a
- * file descriptor, or memcpy from a buffer) and handed to libsndfile as virtual I/O, so the
- * two paths cannot drift apart. Before libsndfile sees a RIFF/WAVE file we walk its chunks
- * ourselves: libsndfile has open fuzzing bugs upstream, and most hostile headers (0 channels,
- * rate 0, 65535 channels, chunks claiming more bytes than the file holds) are cheaper to refuse
- * with a precise message than to pass on. What we cannot validate (MP3, FLAC, Ogg internals) is
- * left to libsndfile; its errors become one line naming the file.
+ * file descriptor, or memcpy from a buffer), so the two paths cannot drift apart. A RIFF/RIFX
+ * WAVE file has its chunks walked by us first: libsndfile has open fuzzing bugs upstream, and
+ * most hostile headers (0 channels, rate 0, 65535 channels, chunks claiming more bytes than the
+ * file holds) are cheaper to refuse with a precise message than to pass on.
+ *
+ * Once the header is validated, the encodings call recorders write - PCM 8/16/24/32-bit, IEEE
+ * float 32/64 and G.711 u-law/A-law, plain or WAVE_FORMAT_EXTENSIBLE, little- or big-endian
+ * (RIFX) - are decoded here from the data chunk, giving the values libsndfile 1.2's float read
+ * gives (test_audio compares them sample for sample, whole files and in blocks). The header is
+ * read as libsndfile reads it: the frame width is channels * ceil(bits / 8), the block align is
+ * not used, 8-bit PCM is unsigned, a second fmt chunk is ignored. Headers libsndfile treats
+ * specially (24-bit PCM in 4-byte blocks, which it inspects the data to interpret; data that
+ * starts with a WavPack or Ogg page; other codecs) go to libsndfile, as does everything that
+ * is not WAV (GSM 6.10, MP3, FLAC, Ogg, AU, AIFF, ...).
+ *
+ * So an analysis of a WAV file never loads libsndfile and its codec chain (libFLAC, libvorbis,
+ * libopus, libogg, libmpg123, libmp3lame: about 12 shared objects and a few milliseconds of
+ * start-up). The first file that needs it loads "libsndfile.so.1" and looks up the nine
+ * functions used here; if that fails, the file gets an error naming the library, and the next
+ * such file tries again. libsndfile reads through virtual I/O from the same byte source.
  *
  * GSM 6.10 in WAV: libsndfile decodes a trailing partial 65-byte block that SoX (and the
  * reference pipeline) drop; we stop at the last whole block, i.e. data_bytes / 65 * 320 frames.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <sndfile.h>
+#include <pthread.h>
+#include <sndfile.h> /* types and constants only: the functions come from dlsym */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -26,9 +44,124 @@
 
 #include "../base/base_int.h"
 #include "callqa/cq_audio.h"
+#include "decode_int.h"
 
 #define MAX_WARNINGS 16
 #define MAX_CHUNKS 4096 /* chunk walk bound: a hostile file cannot make us loop */
+
+/* ---- libsndfile, loaded on first need ------------------------------------------------------ */
+
+/* The libsndfile functions decode.c calls, with the types sndfile.h declares (checked below). */
+typedef SNDFILE *(*sf_open_virtual_fn)(SF_VIRTUAL_IO *, int, SF_INFO *, void *);
+typedef int (*sf_close_fn)(SNDFILE *);
+typedef const char *(*sf_strerror_fn)(SNDFILE *);
+typedef int (*sf_error_fn)(SNDFILE *);
+typedef const char *(*sf_error_number_fn)(int);
+typedef int (*sf_command_fn)(SNDFILE *, int, void *, int);
+typedef sf_count_t (*sf_readf_float_fn)(SNDFILE *, float *, sf_count_t);
+typedef sf_count_t (*sf_readf_short_fn)(SNDFILE *, short *, sf_count_t);
+typedef sf_count_t (*sf_read_raw_fn)(SNDFILE *, void *, sf_count_t);
+
+/* _Generic does not evaluate its operand: these name the functions without linking them. */
+#define CQ_SF_TYPE_CHECK(fn)                                                                      \
+    static_assert(_Generic(&fn, fn##_fn: 1, default: 0), #fn ": type differs from sndfile.h")
+CQ_SF_TYPE_CHECK(sf_open_virtual);
+CQ_SF_TYPE_CHECK(sf_close);
+CQ_SF_TYPE_CHECK(sf_strerror);
+CQ_SF_TYPE_CHECK(sf_error);
+CQ_SF_TYPE_CHECK(sf_error_number);
+CQ_SF_TYPE_CHECK(sf_command);
+CQ_SF_TYPE_CHECK(sf_readf_float);
+CQ_SF_TYPE_CHECK(sf_readf_short);
+CQ_SF_TYPE_CHECK(sf_read_raw);
+
+typedef struct sf_api {
+    sf_open_virtual_fn open_virtual;
+    sf_close_fn close;
+    sf_strerror_fn strerror;
+    sf_error_fn error;
+    sf_error_number_fn error_number;
+    sf_command_fn command;
+    sf_readf_float_fn readf_float;
+    sf_readf_short_fn readf_short;
+    sf_read_raw_fn read_raw;
+} sf_api;
+
+static pthread_mutex_t g_sf_lock = PTHREAD_MUTEX_INITIALIZER;
+static const char *g_sf_soname = "libsndfile.so.1"; /* guarded by g_sf_lock */
+static sf_api g_sf;                                 /* filled once, under g_sf_lock */
+static bool g_sf_ready;                             /* g_sf is usable; never reset */
+
+void cq__audio_set_sndfile_soname(const char *soname)
+{
+    pthread_mutex_lock(&g_sf_lock);
+    g_sf_soname = soname;
+    pthread_mutex_unlock(&g_sf_lock);
+}
+
+bool cq__audio_sndfile_loaded(void)
+{
+    pthread_mutex_lock(&g_sf_lock);
+    bool ready = g_sf_ready;
+    pthread_mutex_unlock(&g_sf_lock);
+    return ready;
+}
+
+/* dlsym gives a void *; ISO C has no cast from it to a function pointer, so copy the bytes
+ * (POSIX guarantees the representations agree). */
+static bool sym(void *lib, const char *name, void *fn_ptr, size_t fn_size)
+{
+    void *p = dlsym(lib, name);
+    if (!p)
+        return false;
+    assert(fn_size == sizeof(p));
+    memcpy(fn_ptr, &p, fn_size);
+    return true;
+}
+#define SYM(lib, field, name) sym(lib, name, &g_sf.field, sizeof(g_sf.field))
+
+/*
+ * The libsndfile functions, loading the library on the first call. Returns NULL with `err`
+ * naming the library and `file` when it cannot be loaded (then the next call tries again).
+ * The library stays loaded for the life of the process.
+ */
+static const sf_api *sf_get(const char *file, cq_err *err)
+{
+    pthread_mutex_lock(&g_sf_lock);
+    if (g_sf_ready) {
+        pthread_mutex_unlock(&g_sf_lock);
+        return &g_sf;
+    }
+    const char *soname = g_sf_soname;
+    void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        const char *why = dlerror();
+        cq__err_set(err, CQ_ERR_UNSUPPORTED,
+                    "%s: not a WAV file callqa decodes itself, and %s (libsndfile, needed for "
+                    "GSM, MP3, FLAC, Ogg, AU, AIFF and other formats) cannot be loaded: %s",
+                    file, soname, why ? why : "unknown reason");
+        pthread_mutex_unlock(&g_sf_lock);
+        return NULL;
+    }
+    if (!SYM(lib, open_virtual, "sf_open_virtual") || !SYM(lib, close, "sf_close") ||
+        !SYM(lib, strerror, "sf_strerror") || !SYM(lib, error, "sf_error") ||
+        !SYM(lib, error_number, "sf_error_number") || !SYM(lib, command, "sf_command") ||
+        !SYM(lib, readf_float, "sf_readf_float") || !SYM(lib, readf_short, "sf_readf_short") ||
+        !SYM(lib, read_raw, "sf_read_raw")) {
+        const char *why = dlerror();
+        cq__err_set(err, CQ_ERR_UNSUPPORTED, "%s: %s lacks a function callqa needs: %s", file,
+                    soname, why ? why : "unknown symbol");
+        dlclose(lib);
+        memset(&g_sf, 0, sizeof(g_sf));
+        pthread_mutex_unlock(&g_sf_lock);
+        return NULL;
+    }
+    g_sf_ready = true;
+    pthread_mutex_unlock(&g_sf_lock);
+    return &g_sf;
+}
+
+/* ---- the handle ----------------------------------------------------------------------------- */
 
 typedef struct src {
     int fd;             /* file source, or -1 */
@@ -42,23 +175,40 @@ typedef struct src {
 
 /* How a handle fetches samples; all give the values libsndfile's float read gives. */
 typedef enum read_path {
+    PATH_WAV,   /* our own WAV decode from the data chunk (see wav_kind) */
     PATH_FLOAT, /* sf_readf_float: everything not below */
-    PATH_SHORT, /* sf_readf_short + our conversion: lossless int16 codecs (GSM, FLAC 16) */
-    PATH_RAW16, /* sf_read_raw of little-endian PCM16 WAV data, converted in one pass */
-    PATH_G711   /* sf_read_raw of u-law/A-law bytes, expanded through a 256-entry table */
+    PATH_SHORT, /* sf_readf_short + our conversion: lossless int16 codecs (GSM, FLAC 16, PCM16) */
+    PATH_G711   /* sf_read_raw of u-law/A-law bytes (AU, raw), expanded through a table */
 } read_path;
+
+/* Sample encodings PATH_WAV decodes; byte order from cq_audio.big_endian. */
+typedef enum wav_kind {
+    WAV_NONE = 0, /* not ours: libsndfile decodes the file */
+    WAV_U8,       /* unsigned 8-bit PCM */
+    WAV_S16,      /* 16-bit PCM (also 9..16 bits, left-justified) */
+    WAV_S24,      /* 24-bit PCM, packed */
+    WAV_S32,      /* 32-bit PCM */
+    WAV_F32,      /* IEEE float */
+    WAV_F64,      /* IEEE double */
+    WAV_G711      /* u-law or A-law bytes, through cq_audio.g711 */
+} wav_kind;
 
 struct cq_audio {
     src s;
-    SNDFILE *sf;
+    const sf_api *sf_fn;   /* libsndfile's functions, when sf is open */
+    SNDFILE *sf;           /* libsndfile's handle, or NULL (PATH_WAV) */
     cq_audio_info info;
     char *name;            /* for messages */
     int64_t frame_limit;   /* stop after this many frames (-1: none) */
     int64_t delivered;     /* frames handed out */
     uint64_t nonfinite;    /* replaced samples */
     bool check_finite;     /* float/double encodings */
-    read_path path;        /* how samples are fetched from libsndfile (see read_core) */
-    float g711[256];       /* PATH_G711: byte -> sample, the G.711 expansion */
+    read_path path;        /* how samples are fetched (see read_core) */
+    wav_kind kind;         /* PATH_WAV: the sample encoding */
+    int wav_format;        /* PATH_WAV: the SF_FORMAT_* libsndfile would report */
+    int64_t data_off;      /* PATH_WAV: byte offset of the first frame */
+    size_t frame_bytes;    /* PATH_WAV: bytes per frame, channels * sample bytes */
+    float g711[256];       /* PATH_G711 and WAV_G711: byte -> sample, the G.711 expansion */
     void *stage;           /* staging for raw bytes, shorts or interleaved floats */
     size_t stage_cap;      /* bytes */
     int status;            /* sticky read error */
@@ -69,6 +219,7 @@ struct cq_audio {
 
 /* ---- byte source -------------------------------------------------------------------------- */
 
+/* Up to n bytes at off; fewer at the end of the source. -1 on a read error with nothing read. */
 static int64_t src_pread(const src *s, void *buf, int64_t n, int64_t off)
 {
     if (off < 0 || off >= s->size || n <= 0)
@@ -84,6 +235,8 @@ static int64_t src_pread(const src *s, void *buf, int64_t n, int64_t off)
         ssize_t r = pread(s->fd, (char *)buf + done, (size_t)(n - done), (off_t)(off + done));
         if (r < 0 && errno == EINTR)
             continue;
+        if (r < 0 && done == 0)
+            return -1;
         if (r <= 0)
             break;
         done += r;
@@ -111,6 +264,8 @@ static sf_count_t vio_read(void *ptr, sf_count_t count, void *user)
 {
     src *s = user;
     int64_t r = src_pread(s, ptr, count, s->pos);
+    if (r < 0)
+        return 0;
     if (s->patch_off >= 0 && s->pos < s->patch_off + 4 && s->pos + r > s->patch_off) {
         for (int k = 0; k < 4; k++) {
             int64_t at = s->patch_off + k - s->pos;
@@ -173,9 +328,82 @@ static uint16_t rd16(const uint8_t *p, bool be)
     return be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
 }
 
+static uint64_t rd64(const uint8_t *p, bool be)
+{
+    uint64_t hi = rd32(p + (be ? 0 : 4), be), lo = rd32(p + (be ? 4 : 0), be);
+    return hi << 32 | lo;
+}
+
+/* ---- WAV header --------------------------------------------------------------------------- */
+
+#define WAVE_FORMAT_PCM 0x0001
+#define WAVE_FORMAT_IEEE_FLOAT 0x0003
+#define WAVE_FORMAT_ALAW 0x0006
+#define WAVE_FORMAT_MULAW 0x0007
+#define WAVE_FORMAT_GSM610 0x0031
+#define WAVE_FORMAT_EXTENSIBLE 0xFFFE
+
+/*
+ * Decide from the fmt chunk whether PATH_WAV decodes the file, as libsndfile 1.2 reads the
+ * same header (src/wavlike.c, wavlike_read_fmt_chunk). `f` holds the first `n` (16..40) bytes
+ * of the chunk. Sets a->kind (WAV_NONE: leave the file to libsndfile), a->wav_format and
+ * a->frame_bytes.
+ */
+static void wav_classify(cq_audio *a, const uint8_t *f, size_t n, bool be)
+{
+    uint16_t tag = rd16(f, be), channels = rd16(f + 2, be);
+    uint16_t block_align = rd16(f + 12, be), bits = rd16(f + 14, be);
+    int container = SF_FORMAT_WAV;
+    a->kind = WAV_NONE;
+    if (tag == WAVE_FORMAT_EXTENSIBLE) {
+        /* cbSize, valid bits, channel mask, then the sub-format GUID; only
+         * {0000xxxx-0000-0010-8000-00aa00389b71} with a WAVE_FORMAT tag in its first field */
+        static const uint8_t guid_tail[8] = {0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71};
+        if (n < 40 || rd16(f + 28, be) != 0x0000 || rd16(f + 30, be) != 0x0010 ||
+            memcmp(f + 32, guid_tail, 8) != 0 || rd32(f + 24, be) > 0xFFFF)
+            return;
+        tag = (uint16_t)rd32(f + 24, be);
+        container = SF_FORMAT_WAVEX;
+        if ((tag == WAVE_FORMAT_ALAW || tag == WAVE_FORMAT_MULAW) && bits != 8)
+            return; /* libsndfile sizes these by their bits too; not seen in practice */
+    } else if (tag == WAVE_FORMAT_PCM && bits == 24 && block_align == 4 * channels) {
+        return; /* ambiguous: libsndfile looks at the samples to guess what was meant */
+    }
+    int bytes = (bits + 7) / 8; /* libsndfile: BITWIDTH2BYTES */
+    switch (tag) {
+    case WAVE_FORMAT_PCM:
+        if (bits < 8 || bits > 32)
+            return;
+        a->kind = bytes == 1 ? WAV_U8 : bytes == 2 ? WAV_S16 : bytes == 3 ? WAV_S24 : WAV_S32;
+        a->wav_format = container | (bytes == 1   ? SF_FORMAT_PCM_U8
+                                     : bytes == 2 ? SF_FORMAT_PCM_16
+                                     : bytes == 3 ? SF_FORMAT_PCM_24
+                                                  : SF_FORMAT_PCM_32);
+        break;
+    case WAVE_FORMAT_IEEE_FLOAT:
+        if (bits != 32 && bits != 64)
+            return;
+        a->kind = bits == 32 ? WAV_F32 : WAV_F64;
+        a->wav_format = container | (bits == 32 ? SF_FORMAT_FLOAT : SF_FORMAT_DOUBLE);
+        break;
+    case WAVE_FORMAT_ALAW:
+    case WAVE_FORMAT_MULAW:
+        bytes = 1; /* the bits field is not used for G.711 */
+        a->kind = WAV_G711;
+        a->wav_format = container | (tag == WAVE_FORMAT_ALAW ? SF_FORMAT_ALAW : SF_FORMAT_ULAW);
+        break;
+    default:
+        return;
+    }
+    if (be)
+        a->wav_format |= SF_ENDIAN_BIG;
+    a->frame_bytes = (size_t)bytes * channels;
+}
+
 /*
  * Walk the chunks of a RIFF/RIFX WAVE file. Validates fmt and data, notes repairs as warnings,
- * and sets a->frame_limit for GSM 6.10. Returns CQ_OK or an error with `err` set.
+ * decides who decodes the samples (wav_classify), and sets a->frame_limit for GSM 6.10 and for
+ * our own decode. Returns CQ_OK or an error with `err` set.
  */
 static int wav_validate(cq_audio *a, bool be, cq_err *err)
 {
@@ -192,13 +420,16 @@ static int wav_validate(cq_audio *a, bool be, cq_err *err)
             return cq__err_set(err, CQ_ERR_IO, "%s: read error in the WAV header", a->name);
         uint32_t size = rd32(h + 4, be);
         int64_t avail = s->size - off - 8;
-        if (!memcmp(h, "fmt ", 4)) {
-            uint8_t f[16];
+        if (!memcmp(h, "fmt ", 4) && !have_fmt) { /* a second fmt chunk is ignored */
+            uint8_t f[40];
             if (size < 16 || avail < 16)
                 return cq__err_set(err, CQ_ERR_FORMAT,
                                    "%s: truncated WAV header (fmt chunk of %u bytes)", a->name,
                                    (unsigned)(avail < size ? avail : size));
-            if (src_pread(s, f, 16, off + 8) != 16)
+            int64_t want = size < sizeof(f) ? size : (int64_t)sizeof(f);
+            if (want > avail)
+                want = avail;
+            if (src_pread(s, f, want, off + 8) != want)
                 return cq__err_set(err, CQ_ERR_IO, "%s: read error in the WAV header", a->name);
             tag = rd16(f, be);
             channels = rd16(f + 2, be);
@@ -222,6 +453,9 @@ static int wav_validate(cq_audio *a, bool be, cq_err *err)
             if (block_align == 0)
                 return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV header says block align 0",
                                    a->name);
+            a->info.sample_rate_hz = (int)rate;
+            a->info.channels = channels;
+            wav_classify(a, f, (size_t)want, be);
         } else if (!memcmp(h, "data", 4)) {
             if (!have_fmt)
                 return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV data chunk before its fmt chunk",
@@ -248,8 +482,16 @@ static int wav_validate(cq_audio *a, bool be, cq_err *err)
             if (bytes < block_align)
                 return cq__err_set(err, CQ_ERR_EMPTY, "%s: WAV file holds no audio frames",
                                    a->name);
-            if (tag == 0x0031) /* GSM 6.10 (WAV49): 65-byte blocks of 320 samples */
+            if (tag == WAVE_FORMAT_GSM610) /* WAV49: 65-byte blocks of 320 samples */
                 a->frame_limit = bytes / 65 * 320;
+            uint8_t m[4];
+            if (a->kind != WAV_NONE && src_pread(s, m, 4, off + 8) == 4 &&
+                (!memcmp(m, "wvpk", 4) || !memcmp(m, "OggS", 4)))
+                a->kind = WAV_NONE; /* libsndfile refuses these with its own message */
+            if (a->kind != WAV_NONE) {
+                a->data_off = off + 8;
+                a->frame_limit = bytes / (int64_t)a->frame_bytes;
+            }
             break;
         }
         int64_t adv = 8 + (int64_t)size + (size & 1);
@@ -384,6 +626,7 @@ static void fill_g711(float *tab, bool ulaw)
     }
 }
 
+/* Read path for a file libsndfile decodes. */
 static read_path choose_path(cq_audio *a, int sf_format)
 {
     int major = sf_format & SF_FORMAT_TYPEMASK, sub = sf_format & SF_FORMAT_SUBMASK;
@@ -395,14 +638,29 @@ static read_path choose_path(cq_audio *a, int sf_format)
         fill_g711(a->g711, sub == SF_FORMAT_ULAW);
         return PATH_G711;
     }
-    if (sub == SF_FORMAT_PCM_16 && riff_le)
-        return PATH_RAW16;
     if (sub == SF_FORMAT_PCM_16 || sub == SF_FORMAT_GSM610)
         return PATH_SHORT; /* decode to int16 exactly; libsndfile's float path is slower */
     return PATH_FLOAT;
 }
 
 /* ---- open / read / close ------------------------------------------------------------------- */
+
+/* A validated WAV file that PATH_WAV decodes: no libsndfile. */
+static cq_audio *open_wav(cq_audio *a, cq_err *err)
+{
+    a->path = PATH_WAV; /* rate and channels were set by wav_validate */
+    describe(&a->info, a->wav_format);
+    a->info.frames = a->frame_limit;
+    a->check_finite = a->kind == WAV_F32 || a->kind == WAV_F64;
+    if (a->kind == WAV_G711)
+        fill_g711(a->g711, (a->wav_format & SF_FORMAT_SUBMASK) == SF_FORMAT_ULAW);
+    if (a->info.frames == 0) {
+        cq__err_set(err, CQ_ERR_EMPTY, "%s: no audio frames", a->name);
+        cq_audio_close(a);
+        return NULL;
+    }
+    return a;
+}
 
 static cq_audio *open_common(cq_audio *a, cq_err *err)
 {
@@ -418,10 +676,16 @@ static cq_audio *open_common(cq_audio *a, cq_err *err)
         cq__err_set(err, CQ_ERR_EMPTY, "%s: empty file (0 bytes)", a->name);
         goto fail;
     }
+    if (got < 0) {
+        cq__err_set(err, CQ_ERR_IO, "%s: %s", a->name, strerror(errno));
+        goto fail;
+    }
     if (riff) {
         a->big_endian = head[3] == 'X';
         if (wav_validate(a, a->big_endian, err) != CQ_OK)
             goto fail;
+        if (a->kind != WAV_NONE)
+            return open_wav(a, err);
     } else if (got >= 4 && (!memcmp(head, "RIFF", 4) || !memcmp(head, "RIFX", 4)) && got < 12) {
         cq__err_set(err, CQ_ERR_FORMAT, "%s: truncated WAV header (%lld bytes)", a->name,
                     (long long)a->s.size);
@@ -438,11 +702,15 @@ static cq_audio *open_common(cq_audio *a, cq_err *err)
         sfi.channels = 1;
     }
 
+    const sf_api *sf = sf_get(a->name, err);
+    if (!sf)
+        goto fail;
+    a->sf_fn = sf;
     SF_VIRTUAL_IO vio = {vio_len, vio_seek, vio_read, vio_write, vio_tell};
     a->s.pos = 0;
-    a->sf = sf_open_virtual(&vio, SFM_READ, &sfi, &a->s);
+    a->sf = sf->open_virtual(&vio, SFM_READ, &sfi, &a->s);
     if (!a->sf) {
-        const char *why = sf_strerror(NULL);
+        const char *why = sf->strerror(NULL);
         bool unknown = strstr(why, "unknown format") || strstr(why, "not recognised") ||
                        strstr(why, "Format not recognised");
         cq__err_set(err, CQ_ERR_FORMAT, "%s: %s (libsndfile: %s)", a->name,
@@ -461,7 +729,7 @@ static cq_audio *open_common(cq_audio *a, cq_err *err)
                     CQ_AUDIO_MIN_RATE_HZ, CQ_AUDIO_MAX_RATE_HZ);
         goto fail;
     }
-    sf_command(a->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    sf->command(a->sf, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
     a->info.sample_rate_hz = sfi.samplerate;
     a->info.channels = sfi.channels;
     describe(&a->info, sfi.format);
@@ -479,7 +747,6 @@ fail:
     cq_audio_close(a);
     return NULL;
 }
-
 cq_audio *cq_audio_open(const char *path, cq_err *err)
 {
     cq_err_clear(err);
@@ -578,10 +845,92 @@ static int ensure_stage(cq_audio *a, size_t bytes)
         }                                                                                         \
     } while (0)
 
-#define S16_LE(k) ((float)(int16_t)(uint16_t)(raw[2 * (k)] | raw[2 * (k) + 1] << 8) * (1.0f / 32768.0f))
+/* Sample values, as libsndfile 1.2 computes them for its float read (src/pcm.c, float32.c,
+ * double64.c): integers times a power of two in float, doubles rounded to float. */
+static inline float s24_at(const uint8_t *p, bool be) /* the 24 bits in the top of an int32 */
+{
+    uint32_t u = be ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8
+                    : (uint32_t)p[2] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 8;
+    return (float)(int32_t)u * (1.0f / 2147483648.0f);
+}
+
+static inline float f32_at(const uint8_t *p, bool be)
+{
+    uint32_t u = rd32(p, be);
+    float f;
+    memcpy(&f, &u, sizeof(f));
+    return f;
+}
+
+static inline float f64_at(const uint8_t *p, bool be)
+{
+    uint64_t u = rd64(p, be);
+    double d;
+    memcpy(&d, &u, sizeof(d));
+    return (float)d;
+}
+
+/* NaN and Inf become 0, counted. */
+static inline float finite_or_0(cq_audio *a, float v)
+{
+    if (isfinite(v))
+        return v;
+    a->nonfinite++;
+    return 0.0f;
+}
+
 #define G711(k) (tab[raw[k]])
 #define S16(k) ((float)s16[k] * (1.0f / 32768.0f))
 #define F32(k) (f32[k])
+#define W_U8(k) ((float)((int)raw[k] - 128) * (1.0f / 128.0f))
+#define W_S16(k) ((float)(int16_t)rd16(raw + 2 * (k), be) * (1.0f / 32768.0f))
+#define W_S24(k) (s24_at(raw + 3 * (k), be))
+#define W_S32(k) ((float)(int32_t)rd32(raw + 4 * (k), be) * (1.0f / 2147483648.0f))
+#define W_F32(k) (finite_or_0(a, f32_at(raw + 4 * (k), be)))
+#define W_F64(k) (finite_or_0(a, f64_at(raw + 8 * (k), be)))
+
+/* PATH_WAV: up to max_frames frames of the data chunk, converted. Returns frames or < 0. */
+static int64_t read_wav(cq_audio *a, float *const *planar, float *inter, size_t max_frames,
+                        cq_err *err)
+{
+    const size_t ch = (size_t)a->info.channels, width = a->frame_bytes;
+    if (ensure_stage(a, max_frames * width) != CQ_OK)
+        return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
+    int64_t r = src_pread(&a->s, a->stage, (int64_t)(max_frames * width),
+                          a->data_off + a->delivered * (int64_t)width);
+    if (r < 0) {
+        a->status = CQ_ERR_IO;
+        return cq__err_set(err, a->status, "%s: read error after %lld frames: %s", a->name,
+                           (long long)a->delivered, strerror(errno));
+    }
+    size_t frames = (size_t)r / width; /* short only if the file shrank while being read */
+    const uint8_t *raw = a->stage;
+    const bool be = a->big_endian;
+    switch (a->kind) {
+    case WAV_U8: EMIT(W_U8); break;
+    case WAV_S16:
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (!be) {
+            const int16_t *s16 = a->stage; /* host int16 already: this loop vectorises */
+            EMIT(S16);
+            break;
+        }
+#endif
+        EMIT(W_S16);
+        break;
+    case WAV_S24: EMIT(W_S24); break;
+    case WAV_S32: EMIT(W_S32); break;
+    case WAV_F32: EMIT(W_F32); break;
+    case WAV_F64: EMIT(W_F64); break;
+    case WAV_G711: {
+        const float *tab = a->g711;
+        EMIT(G711);
+        break;
+    }
+    case WAV_NONE: return cq__err_set(err, CQ_ERR_INTERNAL, "%s: no WAV decoder", a->name);
+    }
+    return (int64_t)frames;
+}
 
 /*
  * Read up to max_frames frames into `inter` (interleaved) or `planar` (one array per channel);
@@ -604,32 +953,29 @@ static int64_t read_core(cq_audio *a, float *const *planar, float *inter, size_t
     const size_t ch = (size_t)a->info.channels;
     size_t frames = 0;
     sf_count_t got = 0;
+    const sf_api *sf = a->sf_fn;
     switch (a->path) {
-    case PATH_RAW16:
+    case PATH_WAV: {
+        int64_t n = read_wav(a, planar, inter, max_frames, err);
+        if (n < 0)
+            return n;
+        frames = (size_t)n;
+        break;
+    }
     case PATH_G711: {
-        const size_t width = (a->path == PATH_RAW16 ? 2 : 1) * ch;
-        if (ensure_stage(a, max_frames * width) != CQ_OK)
+        if (ensure_stage(a, max_frames * ch) != CQ_OK)
             return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
-        got = sf_read_raw(a->sf, a->stage, (sf_count_t)(max_frames * width));
-        frames = got > 0 ? (size_t)got / width : 0;
+        got = sf->read_raw(a->sf, a->stage, (sf_count_t)(max_frames * ch));
+        frames = got > 0 ? (size_t)got / ch : 0;
         const uint8_t *raw = a->stage;
         const float *tab = a->g711;
-        if (a->path == PATH_G711) {
-            EMIT(G711);
-        } else {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            const int16_t *s16 = a->stage; /* the bytes are already host int16: this vectorises */
-            EMIT(S16);
-#else
-            EMIT(S16_LE);
-#endif
-        }
+        EMIT(G711);
         break;
     }
     case PATH_SHORT: {
         if (ensure_stage(a, max_frames * ch * sizeof(int16_t)) != CQ_OK)
             return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
-        got = sf_readf_short(a->sf, a->stage, (sf_count_t)max_frames);
+        got = sf->readf_short(a->sf, a->stage, (sf_count_t)max_frames);
         frames = got > 0 ? (size_t)got : 0;
         const int16_t *s16 = a->stage;
         EMIT(S16);
@@ -642,7 +988,7 @@ static int64_t read_core(cq_audio *a, float *const *planar, float *inter, size_t
                 return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
             dst = a->stage;
         }
-        got = sf_readf_float(a->sf, dst, (sf_count_t)max_frames);
+        got = sf->readf_float(a->sf, dst, (sf_count_t)max_frames);
         frames = got > 0 ? (size_t)got : 0;
         size_t n = frames * ch;
         if (a->check_finite) {
@@ -661,11 +1007,11 @@ static int64_t read_core(cq_audio *a, float *const *planar, float *inter, size_t
     }
     }
     if (frames == 0) {
-        int e = sf_error(a->sf);
+        int e = a->sf ? sf->error(a->sf) : SF_ERR_NO_ERROR;
         if (e != SF_ERR_NO_ERROR) {
             a->status = CQ_ERR_FORMAT;
             return cq__err_set(err, a->status, "%s: decode error after %lld frames (%s)",
-                               a->name, (long long)a->delivered, sf_error_number(e));
+                               a->name, (long long)a->delivered, sf->error_number(e));
         }
         return 0;
     }
@@ -693,6 +1039,11 @@ const char *cq_audio_warning(const cq_audio *a, size_t i)
     return i < a->n_warnings ? a->warnings[i] : NULL;
 }
 
+bool cq__audio_is_native(const cq_audio *a)
+{
+    return a->path == PATH_WAV;
+}
+
 uint64_t cq_audio_nonfinite_count(const cq_audio *a)
 {
     return a->nonfinite;
@@ -703,7 +1054,7 @@ void cq_audio_close(cq_audio *a)
     if (!a)
         return;
     if (a->sf)
-        sf_close(a->sf);
+        a->sf_fn->close(a->sf);
     cq__free(a->stage);
     if (a->s.fd >= 0)
         close(a->s.fd);

@@ -54,6 +54,16 @@ check "--only levels leaves silence null" grep -q '"silence":null' "$T/pair.json
 "$CQ" analyze --json -q --channel-map out,in "$SAMPLE" > "$T/map.json"
 check "--channel-map out,in" grep -q '"channel_map":"out,in"' "$T/map.json"
 
+# a WAV analysis does not load libsndfile and its codecs; a GSM file loads it when it needs it
+check "callqa is not linked with libsndfile" sh -c "! ldd '$CQ' | grep -q sndfile"
+LD_DEBUG=files "$CQ" analyze --only levels,silence "$SAMPLE" > /dev/null 2> "$T/ld_wav.txt"
+check "WAV analysis exits 0 under LD_DEBUG" test $? -eq 0
+check "WAV analysis: libsndfile not loaded" sh -c "! grep -q 'file=libsndfile' '$T/ld_wav.txt'"
+sox "$SAMPLE" -r 8000 -c 1 -t gsm "$T/call.gsm" 2> /dev/null
+LD_DEBUG=files "$CQ" analyze --only levels,silence "$T/call.gsm" > /dev/null 2> "$T/ld_gsm.txt"
+check "GSM analysis exits 0" test $? -eq 0
+check "GSM analysis: libsndfile loaded on demand" grep -q "file=libsndfile.so.1 .*dynamically loaded" "$T/ld_gsm.txt"
+
 # usage errors exit 2
 "$CQ" analyze --only mos "$SAMPLE" > /dev/null 2> "$T/u1"
 check "unknown analyzer is a usage error" test $? -eq 2

@@ -1,6 +1,7 @@
 /*
- * fuzz_decode.c - libFuzzer harness over the whole engine: header validation, libsndfile
- * decode, leg split, levels, silence and both report renderers, on one in-memory recording.
+ * fuzz_decode.c - libFuzzer harness over the whole engine: header validation, callqa's own WAV
+ * decode (PCM, float, G.711) or libsndfile's for other formats, leg split, levels, silence and
+ * both report renderers, on one in-memory recording.
  *
  * The first input byte picks the name the bytes arrive under (which decides whether they are
  * tried as raw GSM); the rest is the file. Work per input is bounded: 60 s of audio at most.
