@@ -4,7 +4,7 @@
  *   callqa analyze [options] FILE|DIR...     one report per call
  *   callqa analyze [options] --in A --out B  a call given as two leg files
  *
- * Batches run --jobs calls at once, each in a child process of its own (see spawn_call), or
+ * Batches run --jobs calls at once, each in a child process of its own (see call_in_child), or
  * with --no-isolate on worker threads sharing one engine; reports are printed in input order
  * as they complete. A failing call prints one error line
  * and the batch goes on; the exit status is 1 if any call failed, 2 on a usage error.
@@ -21,14 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "callqa/callqa.h"
 #include "classify_cmd.h"
 #include "plan.h"
-#include "../proc/proc_io.h"
+#include "../proc/proc.h"
 
 #define MAX_JOBS 256
 
@@ -44,7 +42,7 @@ typedef struct batch {
     const plan_call *calls;
     size_t n;
     int json;
-    int isolate;      /* one child process per call (batches), see spawn_call */
+    int isolate;      /* one child process per call (batches), see call_in_child */
     result *res;
     atomic_size_t next;
     pthread_mutex_t mu;
@@ -121,68 +119,40 @@ static void analyze_call(const batch *b, size_t i, result *r)
 }
 
 /*
- * Isolated batches: each call is analysed in a child process, so that a crash inside a decoding
- * library (libsndfile and its codecs have open fuzzing bugs upstream) fails that call only.
- * The children are forked by the main thread of a process that has started no thread of its
- * own: forking from one of several threads can leave a lock (an allocator's, a library's) held
- * forever in the child. The child sends audio_sec, text and error back through a pipe.
+ * Isolated batches: each call is analysed in a child process (src/proc/), so that a crash inside
+ * a decoding library (libsndfile and its codecs have open fuzzing bugs upstream) fails that call
+ * only. The children are forked by the main thread of a process that has started no thread of
+ * its own. A child sends audio_sec, text and error back through its pipe.
  */
-typedef struct child {
-    pid_t pid;
-    int fd;
+typedef struct call_job {
+    const batch *b;
     size_t i;
-    char *buf;
-    size_t len, cap;
-} child;
+} call_job;
 
-static int spawn_call(const batch *b, size_t i, child *c)
+static void call_in_child(void *arg, int fd)
 {
-    const plan_call *pc = &b->calls[i];
-    const char *name = pc->path ? pc->path : pc->in;
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        /* fault injection for tests/cli/test_cli.sh: crash on calls whose name contains it */
-        const char *crash = getenv("CALLQA_TEST_CRASH_ON");
-        if (crash && *crash && strstr(name, crash))
-            raise(SIGSEGV);
-        result cr = {0};
-        analyze_call(b, i, &cr);
-        proc_write_all(fds[1], &cr.audio_sec, sizeof(cr.audio_sec));
-        proc_write_str(fds[1], cr.text);
-        proc_write_str(fds[1], cr.error);
-        _exit(0);
-    }
-    close(fds[1]);
-    *c = (child){.pid = pid, .fd = fds[0], .i = i};
-    return 0;
+    const call_job *j = arg;
+    const plan_call *pc = &j->b->calls[j->i];
+    /* fault injection for tests/cli/test_cli.sh: crash on calls whose name contains it */
+    const char *crash = getenv("CALLQA_TEST_CRASH_ON");
+    if (crash && *crash && strstr(pc->path ? pc->path : pc->in, crash))
+        raise(SIGSEGV);
+    result cr = {0};
+    analyze_call(j->b, j->i, &cr);
+    proc_write_all(fd, &cr.audio_sec, sizeof(cr.audio_sec));
+    proc_write_str(fd, cr.text);
+    proc_write_str(fd, cr.error);
+    free(cr.text);
+    free(cr.error);
 }
 
-/* Read what the child sent; returns 1 at end of stream (or on a read error), 0 to go on. */
-static int child_read(child *c)
+/* What a child sent (or how it died) as the call's result. */
+static void child_result(const batch *b, const proc_done *d, result *r)
 {
-    return proc_read_more(c->fd, &c->buf, &c->len, &c->cap);
-}
-
-/* The child closed its pipe: reap it and turn what it sent (or how it died) into r. */
-static void child_finish(const batch *b, child *c, result *r)
-{
-    const plan_call *pc = &b->calls[c->i];
+    const plan_call *pc = &b->calls[d->tag];
     const char *name = pc->path ? pc->path : pc->in;
-    close(c->fd);
-    int st = 0;
-    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    const char *p = c->buf, *end = c->buf + c->len;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && c->len >= sizeof(double)) {
+    const char *p = d->data, *end = d->data + d->len;
+    if (d->outcome == PROC_DONE && d->len >= sizeof(double)) {
         memcpy(&r->audio_sec, p, sizeof(double));
         p += sizeof(double);
         proc_parse_str(&p, end, &r->text);
@@ -191,20 +161,18 @@ static void child_finish(const batch *b, child *c, result *r)
         cq_err err;
         cq_err_clear(&err);
         err.code = CQ_ERR_INTERNAL;
-        if (WIFSIGNALED(st))
+        if (d->outcome == PROC_SIGNALED)
             snprintf(err.msg, sizeof(err.msg),
                      "%s: the decoder crashed (signal %d, %s) on this file; skipped", name,
-                     WTERMSIG(st), strsignal(WTERMSIG(st)));
+                     d->code, strsignal(d->code));
         else
             snprintf(err.msg, sizeof(err.msg), "%s: the analysis process failed (status %d)",
-                     name, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+                     name, d->outcome == PROC_FAILED ? d->code : 0);
         if (asprintf(&r->error, "callqa: %s", err.msg) < 0)
             r->error = NULL;
         if (b->json)
             r->text = json_error_line(name, &err);
     }
-    free(c->buf);
-    c->buf = NULL;
     r->done = 1;
 }
 
@@ -279,37 +247,31 @@ static void print_ready(batch *b, printer *pr)
 /* Isolated batch: up to `jobs` children at once, all forked from this (only) thread. */
 static void run_isolated(batch *b, long jobs, printer *pr)
 {
-    child kids[MAX_JOBS];
-    struct pollfd pfd[MAX_JOBS];
-    long running = 0;
+    proc_pool *pool = proc_pool_create((int)jobs);
+    call_job *jobv = calloc(b->n ? b->n : 1, sizeof(call_job));
+    proc_done done[MAX_JOBS];
     size_t next = 0;
-    while (next < b->n || running > 0) {
-        while (running < jobs && next < b->n) {
-            if (spawn_call(b, next, &kids[running]) == 0) {
-                running++;
-            } else { /* no process to spare: analyse it here, unisolated */
-                analyze_call(b, next, &b->res[next]);
+    while (next < b->n || (pool && proc_pool_running(pool) > 0)) {
+        while (next < b->n && (!pool || proc_pool_running(pool) < jobs)) {
+            if (jobv)
+                jobv[next] = (call_job){b, next};
+            if (!pool || !jobv ||
+                proc_pool_spawn(pool, next, 0, call_in_child, &jobv[next], NULL, 0) != 0) {
+                analyze_call(b, next, &b->res[next]); /* no process to spare: here, unisolated */
                 b->res[next].done = 1;
             }
             next++;
         }
         print_ready(b, pr);
-        if (running == 0)
-            continue;
-        for (long k = 0; k < running; k++)
-            pfd[k] = (struct pollfd){.fd = kids[k].fd, .events = POLLIN};
-        if (poll(pfd, (nfds_t)running, -1) < 0)
-            continue; /* EINTR */
-        for (long k = running - 1; k >= 0; k--) {
-            if (!(pfd[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
-                continue;
-            if (child_read(&kids[k])) {
-                child_finish(b, &kids[k], &b->res[kids[k].i]);
-                kids[k] = kids[--running];
-            }
+        int n = pool ? proc_pool_wait(pool, NULL, 0, done, MAX_JOBS) : 0;
+        for (int k = 0; k < n; k++) {
+            child_result(b, &done[k], &b->res[done[k].tag]);
+            free(done[k].data);
         }
         print_ready(b, pr);
     }
+    proc_pool_destroy(pool);
+    free(jobv);
 }
 
 static void usage(FILE *f)

@@ -16,8 +16,9 @@
  *   worker thread --request--> host --fork--> child --pipe--> host --answer--> worker thread
  *
  * The host and its children ignore SIGTERM/SIGINT: on shutdown the service drains its requests
- * and closes the slots; the host exits when every slot is closed. A child also dies with the
- * host (PR_SET_PDEATHSIG). Frames are native-endian: both ends are the same program.
+ * and closes the slots; the host exits when every slot is closed. The host and the children are
+ * started by src/proc/ (proc_spawn, proc_pool), as the CLI's batch children are; a child dies
+ * with the host. Frames are native-endian: both ends are the same program.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../proc/proc_io.h"
+#include "../proc/proc.h"
 #include "svc.h"
 
 #define REQ_MAGIC 0x51525143u /* "CQRQ" */
@@ -139,24 +140,21 @@ int svc_analyze_here(const cq_engine *e, const cq_call_src *src, char **json, sv
 
 /* ---- the host ----------------------------------------------------------------------------- */
 
-typedef struct kid {
-    pid_t pid;      /* 0: the slot is idle */
-    int fd;         /* read end of the child's pipe */
-    double deadline;
-    int killed;     /* SIGKILLed at the deadline */
-    char *buf;
-    size_t len, cap;
-} kid;
+typedef struct analysis {
+    const cq_engine *e;
+    cq_call_src src;
+} analysis;
 
-/* The child: analyse, write {rc, figures, error, json} to fd, exit. */
-_Noreturn static void child_run(const cq_engine *e, const cq_call_src *src, int fd)
+/* In the child: analyse, write {rc, figures, error, json} to fd. */
+static void child_run(void *arg, int fd)
 {
+    const analysis *an = arg;
     const char *crash = getenv("CALLQA_TEST_CRASH_ON"); /* fault injection for the tests */
-    if (crash && *crash && src->name && strstr(src->name, crash))
+    if (crash && *crash && an->src.name && strstr(an->src.name, crash))
         raise(SIGSEGV);
     char *js, msg[600];
     svc_figures fig;
-    int32_t rc = svc_analyze_here(e, src, &js, &fig, msg, sizeof(msg));
+    int32_t rc = svc_analyze_here(an->e, &an->src, &js, &fig, msg, sizeof(msg));
     uint64_t jl = js ? strlen(js) : 0;
     int bad = proc_write_all(fd, &rc, sizeof(rc)) || proc_write_all(fd, &fig, sizeof(fig)) ||
               proc_write_str(fd, rc == CQ_OK ? NULL : msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
@@ -182,18 +180,20 @@ static int read_request(int fd, size_t max_data, char *str[N_STR], char **data, 
     return 0;
 }
 
-static void close_all_but(int nslots, const int *sock, const kid *kids, int keep)
+/* Answer slot k: {magic, outcome, u64 length, body}. A slot that cannot be written is closed. */
+static void answer_slot(int *sock, int k, uint32_t outcome, const void *body, uint64_t n)
 {
-    for (int k = 0; k < nslots; k++) {
-        if (sock[k] >= 0 && sock[k] != keep)
-            close(sock[k]);
-        if (kids[k].pid > 0 && kids[k].fd != keep)
-            close(kids[k].fd);
+    uint32_t hdr[2] = {ANS_MAGIC, outcome};
+    if (sock[k] >= 0 &&
+        (proc_write_all(sock[k], hdr, sizeof(hdr)) || proc_write_all(sock[k], &n, sizeof(n)) ||
+         proc_write_all(sock[k], body, (size_t)n))) {
+        close(sock[k]);
+        sock[k] = -1;
     }
 }
 
-/* Start an analysis for slot k; on failure answer the slot at once. */
-static void host_spawn(const cq_engine *e, int nslots, int *sock, kid *kids, int k,
+/* A request came in on slot k: start its analysis, or answer at once why not. */
+static void host_spawn(const cq_engine *e, proc_pool *pool, int nslots, int *sock, int k,
                        double timeout, size_t max_data)
 {
     char *str[N_STR] = {0}, *data = NULL;
@@ -203,130 +203,104 @@ static void host_spawn(const cq_engine *e, int nslots, int *sock, kid *kids, int
         sock[k] = -1;
         goto out;
     }
-    int p[2];
-    pid_t pid = -1;
-    if (pipe(p) == 0) {
-        pid = fork();
-        if (pid == 0) {
-            close(p[0]);
-            close_all_but(nslots, sock, kids, p[1]);
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            cq_call_src src = {.path = str[0], .in_path = str[1], .out_path = str[2],
-                               .name = str[3], .note = str[4], .source_name = str[5],
-                               .in_name = str[6], .out_name = str[7], .data = data,
-                               .size = (size_t)dlen};
-            child_run(e, &src, p[1]);
-        }
-        close(p[1]);
-        if (pid < 0)
-            close(p[0]);
-    }
-    if (pid < 0) {
+    analysis an = {.e = e,
+                   .src = {.path = str[0], .in_path = str[1], .out_path = str[2],
+                           .name = str[3], .note = str[4], .source_name = str[5],
+                           .in_name = str[6], .out_name = str[7], .data = data,
+                           .size = (size_t)dlen}};
+    /* the child keeps no slot: the service's and the other workers' are not its business */
+    if (proc_pool_spawn(pool, (uint64_t)k, timeout, child_run, &an, sock, (size_t)nslots) != 0) {
         char msg[160];
         snprintf(msg, sizeof(msg), "cannot start an analysis process: %s", strerror(errno));
-        uint32_t hdr[2] = {ANS_MAGIC, SVC_ISO_DOWN};
-        uint64_t n = strlen(msg) + 1;
-        if (proc_write_all(sock[k], hdr, sizeof(hdr)) || proc_write_all(sock[k], &n, sizeof(n)) ||
-            proc_write_all(sock[k], msg, (size_t)n)) {
-            close(sock[k]);
-            sock[k] = -1;
-        }
-        goto out;
+        answer_slot(sock, k, SVC_ISO_DOWN, msg, strlen(msg) + 1);
     }
-    kids[k] = (kid){.pid = pid, .fd = p[0], .deadline = mono_sec() + timeout};
 out:
     for (int i = 0; i < N_STR; i++)
         free(str[i]);
     free(data);
 }
 
-/* The child of slot k closed its pipe: reap it and answer the slot. */
-static void host_finish(int *sock, kid *kids, int k, double timeout)
+/* The analysis of slot d->tag ended: answer the slot with what it wrote, or how it ended. */
+static void host_finish(int *sock, const proc_done *d, double timeout)
 {
-    kid *c = &kids[k];
-    close(c->fd);
-    int st = 0;
-    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    uint32_t hdr[2] = {ANS_MAGIC, SVC_ISO_DONE};
     char msg[200];
-    const char *body = c->buf;
-    uint64_t n = c->len;
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        if (c->killed) {
-            hdr[1] = SVC_ISO_TIMEOUT;
-            snprintf(msg, sizeof(msg), "the analysis ran past its %.1f s limit and was stopped",
-                     timeout);
-        } else if (WIFSIGNALED(st)) {
-            hdr[1] = SVC_ISO_CRASHED;
-            snprintf(msg, sizeof(msg), "the analysis process died (signal %d, %s)",
-                     WTERMSIG(st), strsignal(WTERMSIG(st)));
-        } else {
-            hdr[1] = SVC_ISO_CRASHED;
-            snprintf(msg, sizeof(msg), "the analysis process failed (exit status %d)",
-                     WEXITSTATUS(st));
-        }
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"%s\",\"pid\":%d}\n", msg, (int)c->pid);
-        body = msg;
-        n = strlen(msg) + 1;
+    uint32_t outcome = SVC_ISO_DONE;
+    switch (d->outcome) {
+    case PROC_DONE: break;
+    case PROC_TIMEOUT:
+        outcome = SVC_ISO_TIMEOUT;
+        snprintf(msg, sizeof(msg), "the analysis ran past its %.1f s limit and was stopped",
+                 timeout);
+        break;
+    case PROC_SIGNALED:
+        outcome = SVC_ISO_CRASHED;
+        snprintf(msg, sizeof(msg), "the analysis process died (signal %d, %s)", d->code,
+                 strsignal(d->code));
+        break;
+    default:
+        outcome = SVC_ISO_CRASHED;
+        snprintf(msg, sizeof(msg), "the analysis process failed (exit status %d)", d->code);
+        break;
     }
-    if (sock[k] >= 0 &&
-        (proc_write_all(sock[k], hdr, sizeof(hdr)) || proc_write_all(sock[k], &n, sizeof(n)) ||
-         proc_write_all(sock[k], body, (size_t)n))) {
-        close(sock[k]);
-        sock[k] = -1;
+    if (outcome != SVC_ISO_DONE) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"%s\",\"slot\":%d}\n", msg,
+                (int)d->tag);
+        answer_slot(sock, (int)d->tag, outcome, msg, strlen(msg) + 1);
+    } else {
+        answer_slot(sock, (int)d->tag, outcome, d->data, d->len);
     }
-    free(c->buf);
-    *c = (kid){0};
 }
 
-_Noreturn static void host_main(const cq_engine *e, int nslots, int *sock, double timeout,
-                                size_t max_data)
+typedef struct host_args {
+    const cq_engine *e;
+    int nslots;
+    int *sock; /* the host's end of each slot */
+    double timeout;
+    size_t max_data;
+} host_args;
+
+/* The analysis host: one analysis at a time per slot, each in a child of its own. */
+static void host_main(void *arg, int fd)
 {
+    (void)fd;
+    host_args *h = arg;
     signal(SIGTERM, SIG_IGN); /* the service drains, then closes the slots */
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
-    kid *kids = calloc((size_t)nslots, sizeof(kid));
-    struct pollfd *pf = calloc((size_t)nslots, sizeof(struct pollfd));
-    if (!kids || !pf)
+    proc_pool *pool = proc_pool_create(h->nslots);
+    struct pollfd *pf = calloc((size_t)h->nslots, sizeof(struct pollfd));
+    proc_done *done = calloc((size_t)h->nslots, sizeof(proc_done));
+    int *busy = calloc((size_t)h->nslots, sizeof(int));
+    if (!pool || !pf || !done || !busy)
         _exit(1);
     for (;;) {
-        int open = 0, busy = 0;
-        double now = mono_sec(), wait = -1;
-        for (int k = 0; k < nslots; k++) {
-            pf[k] = (struct pollfd){.fd = -1};
-            if (kids[k].pid > 0) {
-                busy++;
-                pf[k] = (struct pollfd){.fd = kids[k].fd, .events = POLLIN};
-                if (!kids[k].killed) {
-                    if (kids[k].deadline <= now) {
-                        kill(kids[k].pid, SIGKILL);
-                        kids[k].killed = 1;
-                    } else if (wait < 0 || kids[k].deadline - now < wait) {
-                        wait = kids[k].deadline - now;
-                    }
-                }
-            } else if (sock[k] >= 0) {
-                open++;
-                pf[k] = (struct pollfd){.fd = sock[k], .events = POLLIN};
-            }
+        int open = 0;
+        for (int k = 0; k < h->nslots; k++) { /* a slot waits for its answer before asking again */
+            pf[k] = (struct pollfd){.fd = busy[k] ? -1 : h->sock[k], .events = POLLIN};
+            open += h->sock[k] >= 0;
         }
-        if (!open && !busy)
-            _exit(0);
-        if (poll(pf, (nfds_t)nslots, wait < 0 ? -1 : (int)(wait * 1000) + 1) < 0)
-            continue; /* EINTR */
-        for (int k = 0; k < nslots; k++) {
-            if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+        if (!open && !proc_pool_running(pool))
+            break;
+        int n = proc_pool_wait(pool, pf, h->nslots, done, h->nslots);
+        for (int i = 0; i < n; i++) {
+            host_finish(h->sock, &done[i], h->timeout);
+            busy[done[i].tag] = 0;
+            free(done[i].data);
+        }
+        for (int k = 0; k < h->nslots; k++) {
+            if (busy[k] || h->sock[k] < 0 ||
+                !(pf[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
                 continue;
-            if (kids[k].pid > 0) {
-                kid *c = &kids[k];
-                if (proc_read_more(c->fd, &c->buf, &c->len, &c->cap))
-                    host_finish(sock, kids, k, timeout);
-            } else {
-                host_spawn(e, nslots, sock, kids, k, timeout, max_data);
-            }
+            int before = proc_pool_running(pool);
+            host_spawn(h->e, pool, h->nslots, h->sock, k, h->timeout, h->max_data);
+            busy[k] = proc_pool_running(pool) > before;
         }
     }
+    proc_pool_destroy(pool);
+    free(pf);
+    free(done);
+    free(busy);
+    _exit(0);
 }
 
 /* ---- the service's side ------------------------------------------------------------------- */
@@ -354,17 +328,13 @@ svc_isolate *svc_isolate_start(const cq_engine *e, int nslots, double timeout_se
         host_end[k] = sv[1];
     }
     fflush(NULL);
-    h->host = fork();
+    /* the host keeps only its own ends */
+    host_args ha = {.e = e, .nslots = nslots, .sock = host_end, .timeout = timeout_sec,
+                    .max_data = max_data};
+    h->host = proc_spawn(host_main, &ha, NULL, h->fd, (size_t)nslots);
     if (h->host < 0) {
         snprintf(msg, msgsz, "cannot fork the analysis host: %s", strerror(errno));
         goto fail;
-    }
-    if (h->host == 0) { /* the host keeps only its own ends */
-        for (int k = 0; k < nslots; k++)
-            close(h->fd[k]);
-        free(h->fd);
-        free(h);
-        host_main(e, nslots, host_end, timeout_sec, max_data);
     }
     for (int k = 0; k < nslots; k++)
         close(host_end[k]);

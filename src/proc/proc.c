@@ -1,0 +1,267 @@
+/*
+ * proc.c - see proc.h.
+ */
+#define _GNU_SOURCE
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- one child ----------------------------------------------------------------------------- */
+
+pid_t proc_spawn(proc_fn fn, void *arg, int *pipe_fd, const int *close_fds, size_t n)
+{
+    int fds[2] = {-1, -1};
+    if (pipe_fd && pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        if (pipe_fd) {
+            close(fds[0]);
+            close(fds[1]);
+        }
+        errno = e;
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) /* the parent died before the line above */
+            _exit(1);
+        for (size_t i = 0; i < n; i++)
+            if (close_fds[i] >= 0)
+                close(close_fds[i]);
+        if (pipe_fd)
+            close(fds[0]);
+        fn(arg, fds[1]);
+        _exit(0);
+    }
+    if (pipe_fd) {
+        close(fds[1]);
+        *pipe_fd = fds[0];
+    }
+    return pid;
+}
+
+/* ---- a pool of one-job children ----------------------------------------------------------- */
+
+typedef struct kid {
+    pid_t pid; /* 0: free */
+    int fd;
+    uint64_t tag;
+    double deadline; /* 0: none */
+    int killed;
+    char *buf;
+    size_t len, cap;
+} kid;
+
+struct proc_pool {
+    int max, running;
+    kid *kids;
+    struct pollfd *pf; /* the children's pipes, then the caller's descriptors */
+    int n_pf;          /* room in pf */
+    int *map;          /* the child of each of the first pf[] */
+};
+
+static double mono_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+proc_pool *proc_pool_create(int max)
+{
+    proc_pool *p = calloc(1, sizeof(*p));
+    if (!p || max < 1 || !(p->kids = calloc((size_t)max, sizeof(kid))) ||
+        !(p->map = calloc((size_t)max, sizeof(int)))) {
+        proc_pool_destroy(p);
+        return NULL;
+    }
+    p->max = max;
+    return p;
+}
+
+int proc_pool_running(const proc_pool *p)
+{
+    return p->running;
+}
+
+int proc_pool_spawn(proc_pool *p, uint64_t tag, double timeout_sec, proc_fn fn, void *arg,
+                    const int *close_fds, size_t n)
+{
+    int k = 0;
+    while (k < p->max && p->kids[k].pid)
+        k++;
+    if (k == p->max) {
+        errno = EAGAIN;
+        return -1;
+    }
+    /* the child closes the other children's pipes and the caller's descriptors */
+    size_t m = 0;
+    int *all = malloc(((size_t)p->max + n) * sizeof(int));
+    if (!all)
+        return -1;
+    for (int i = 0; i < p->max; i++)
+        if (p->kids[i].pid)
+            all[m++] = p->kids[i].fd;
+    for (size_t i = 0; i < n; i++)
+        all[m++] = close_fds[i];
+    int fd = -1;
+    pid_t pid = proc_spawn(fn, arg, &fd, all, m);
+    free(all);
+    if (pid < 0)
+        return -1;
+    p->kids[k] = (kid){.pid = pid, .fd = fd, .tag = tag,
+                       .deadline = timeout_sec > 0 ? mono_sec() + timeout_sec : 0};
+    p->running++;
+    return 0;
+}
+
+/* The child of slot k closed its pipe: reap it and say how it ended. */
+static void reap(proc_pool *p, int k, proc_done *d)
+{
+    kid *c = &p->kids[k];
+    close(c->fd);
+    int st = 0;
+    while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    *d = (proc_done){.tag = c->tag, .data = c->buf, .len = c->len};
+    if (c->killed)
+        d->outcome = PROC_TIMEOUT, d->code = SIGKILL;
+    else if (WIFSIGNALED(st))
+        d->outcome = PROC_SIGNALED, d->code = WTERMSIG(st);
+    else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        d->outcome = PROC_FAILED, d->code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    else
+        d->outcome = PROC_DONE;
+    *c = (kid){0};
+    p->running--;
+}
+
+int proc_pool_wait(proc_pool *p, struct pollfd *extra, int n_extra, proc_done *done, int max)
+{
+    if (!p->running && n_extra == 0)
+        return 0;
+    if (p->max + n_extra > p->n_pf) {
+        struct pollfd *pf = realloc(p->pf, (size_t)(p->max + n_extra) * sizeof(*pf));
+        if (!pf)
+            return 0;
+        p->pf = pf, p->n_pf = p->max + n_extra;
+    }
+    double now = mono_sec(), wait = -1;
+    int *map = p->map, np = 0;
+    for (int k = 0; k < p->max; k++) {
+        kid *c = &p->kids[k];
+        if (!c->pid)
+            continue;
+        if (c->deadline && !c->killed) {
+            if (c->deadline <= now) {
+                kill(c->pid, SIGKILL); /* its pipe closes: reaped below as a timeout */
+                c->killed = 1;
+            } else if (wait < 0 || c->deadline - now < wait) {
+                wait = c->deadline - now;
+            }
+        }
+        p->pf[np] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+        map[np++] = k;
+    }
+    for (int i = 0; i < n_extra; i++)
+        p->pf[np + i] = extra[i];
+    if (poll(p->pf, (nfds_t)(np + n_extra), wait < 0 ? -1 : (int)(wait * 1000) + 1) < 0)
+        return 0; /* EINTR */
+    for (int i = 0; i < n_extra; i++)
+        extra[i].revents = p->pf[np + i].revents;
+    int got = 0;
+    for (int i = 0; i < np && got < max; i++) {
+        if (!(p->pf[i].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+            continue;
+        kid *c = &p->kids[map[i]];
+        if (proc_read_more(c->fd, &c->buf, &c->len, &c->cap))
+            reap(p, map[i], &done[got++]);
+    }
+    return got;
+}
+
+void proc_pool_destroy(proc_pool *p)
+{
+    if (!p)
+        return;
+    for (int k = 0; p->kids && k < p->max; k++) {
+        if (!p->kids[k].pid)
+            continue;
+        kill(p->kids[k].pid, SIGKILL);
+        proc_done d;
+        reap(p, k, &d);
+        free(d.data);
+    }
+    free(p->kids);
+    free(p->map);
+    free(p->pf);
+    free(p);
+}
+
+/* ---- bytes --------------------------------------------------------------------------------- */
+
+int proc_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+int proc_read_more(int fd, char **buf, size_t *len, size_t *cap)
+{
+    if (*len + 65536 > *cap) {
+        size_t ncap = *len + 65536 * 2;
+        char *nb = realloc(*buf, ncap);
+        if (!nb)
+            return 1;
+        *buf = nb, *cap = ncap;
+    }
+    ssize_t got = read(fd, *buf + *len, *cap - *len);
+    if (got < 0 && errno == EINTR)
+        return 0;
+    if (got <= 0)
+        return 1;
+    *len += (size_t)got;
+    return 0;
+}
+
+int proc_write_str(int fd, const char *s)
+{
+    uint64_t n = s ? strlen(s) + 1 : 0;
+    return proc_write_all(fd, &n, sizeof(n)) || (n && proc_write_all(fd, s, (size_t)n)) ? -1 : 0;
+}
+
+int proc_parse_str(const char **p, const char *end, char **out)
+{
+    uint64_t n;
+    *out = NULL;
+    if ((size_t)(end - *p) < sizeof(n))
+        return -1;
+    memcpy(&n, *p, sizeof(n));
+    *p += sizeof(n);
+    if (n == 0)
+        return 0;
+    if (n > (uint64_t)(end - *p) || (*p)[n - 1] != '\0' || !(*out = strdup(*p)))
+        return -1;
+    *p += n;
+    return 0;
+}
