@@ -72,6 +72,13 @@ CQ_API const char *cq_engine_nisqa_status(const cq_engine *e) CQ_NONNULL(1);
  * variable set) or CQ_ERR_TOO_LARGE (does not fit in size bytes). */
 CQ_API CQ_NODISCARD int cq_model_dir_default(char *buf, size_t size) CQ_NONNULL(1);
 
+/* What would make this engine's reports differ from another's, as "VERSION+HASH" into buf:
+ * the callqa version, the analyzers, every parameter that changes a result, and the models'
+ * sha256. Stores key cached results by it, so that new settings or models analyse again.
+ * Returns CQ_OK or CQ_ERR_TOO_LARGE (size under 32 is always too small). */
+CQ_API CQ_NODISCARD int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
+    CQ_NONNULL(1, 2);
+
 /* The parameters the engine runs with. */
 CQ_API const cq_engine_params *cq_engine_get_params(const cq_engine *e) CQ_NONNULL(1);
 

@@ -14,8 +14,6 @@
 #include "../service/svc.h"
 #include "serve_cmd.h"
 
-extern const char *const svc_routes[][2];
-
 static void usage(FILE *f)
 {
     fputs("usage: callqa serve [options]\n"
@@ -29,6 +27,8 @@ static void usage(FILE *f)
           "  --freshness-sec S          serve stored results this long unasked (default 60)\n"
           "  --max-concurrent N         analyses at once (default: CPUs)\n"
           "  --list-routes              print the routes and exit\n"
+          "  --openapi                  print /openapi.json and exit\n"
+          "  --help-settings            every setting of the config file, with its default\n"
           "Environment: CALLQA_<SETTING> overrides the file (e.g. CALLQA_PORT=9000).\n",
           f);
 }
@@ -36,7 +36,7 @@ static void usage(FILE *f)
 int cq_cli_serve(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_LISTEN, O_SERVER, O_DB, O_TOKEN, O_NOAUTH, O_MODEL, O_FRESH,
-           O_CONC, O_ROUTES };
+           O_CONC, O_ROUTES, O_OPENAPI, O_SETTINGS };
     static const struct option opts[] = {
         {"config", required_argument, NULL, O_CONFIG},
         {"listen", required_argument, NULL, O_LISTEN},
@@ -48,6 +48,8 @@ int cq_cli_serve(int argc, char **argv)
         {"freshness-sec", required_argument, NULL, O_FRESH},
         {"max-concurrent", required_argument, NULL, O_CONC},
         {"list-routes", no_argument, NULL, O_ROUTES},
+        {"openapi", no_argument, NULL, O_OPENAPI},
+        {"help-settings", no_argument, NULL, O_SETTINGS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     svc_config c;
@@ -109,8 +111,21 @@ int cq_cli_serve(int argc, char **argv)
             break;
         }
         case O_ROUTES:
-            for (int i = 0; svc_routes[i][0]; i++)
-                printf("%s %s\n", svc_routes[i][0], svc_routes[i][1]);
+            for (const svc_route *r = svc_route_table(); r->method; r++)
+                printf("%s %s\n", r->method, r->path);
+            return 0;
+        case O_OPENAPI: {
+            char *doc = svc_openapi(msg, sizeof(msg));
+            if (!doc) {
+                fprintf(stderr, "callqa serve: %s\n", msg);
+                return 1;
+            }
+            printf("%s\n", doc);
+            free(doc);
+            return 0;
+        }
+        case O_SETTINGS:
+            svc_config_print(stdout);
             return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

@@ -177,6 +177,27 @@ const char *cq_engine_nisqa_status(const cq_engine *e)
     return e->nisqa_status;
 }
 
+int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
+{
+    const cq_engine_params *p = &e->p;
+    const cq_speech_params *sp = &p->speech;
+    char *text = cq__printf("%s|%x|%.6g|%.6g|%d|%d|%s|%s|%.6g|%.6g|%d|%d|%d|%.6g|%d|%.6g|%.6g|%s",
+                            cq_version(), p->analyzers, p->silence_noise_db,
+                            p->silence_min_duration_sec, p->clip_min_run, (int)p->channel_map,
+                            e->vad_model_name, e->vad ? cq_vad_model_sha256(e->vad) : "-",
+                            (double)sp->threshold, (double)sp->neg_threshold, sp->min_speech_ms,
+                            sp->min_silence_ms, sp->speech_pad_ms, sp->max_speech_sec,
+                            (int)p->nisqa_mode, p->nisqa_window_sec, p->nisqa_max_file_sec,
+                            e->nisqa ? cq_nisqa_model_sha256(e->nisqa) : "-");
+    if (!text)
+        return CQ_ERR_NOMEM;
+    char hex[65];
+    cq__sha256_hex(text, strlen(text), hex);
+    cq__free(text);
+    int n = snprintf(buf, size, "%s+%.12s", cq_version(), hex);
+    return n > 0 && (size_t)n < size ? CQ_OK : CQ_ERR_TOO_LARGE;
+}
+
 const cq_engine_params *cq_engine_get_params(const cq_engine *e)
 {
     return &e->p;

@@ -1,17 +1,23 @@
 /*
  * svc.h - the service (`callqa serve`), internal to the program: configuration, name checks,
- * recording retrieval, the results store, metrics and the HTTP server. The library
- * (include/callqa) knows nothing of it; it calls cq_engine_analyze like the CLI.
+ * recording retrieval, the results store, metrics, isolated analyses, the HTTP server, its
+ * routes and its jobs. The library (include/callqa) knows nothing of it; it calls
+ * cq_engine_analyze like the CLI.
  *
- *   request -> svc_check_* (names) -> store (cached?) -> svc_fetch (libcurl, temp files)
- *           -> cq_engine_analyze -> store -> response; metrics all along.
+ *   request -> svc_http.c (auth, route table) -> svc_routes.c (checks, store: cached?)
+ *           -> svc_jobs.c (queue, workers: svc_fetch, isolated analysis, store) -> response;
+ *   metrics all along.
  */
 #ifndef CQ_SVC_H
 #define CQ_SVC_H
 
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "callqa/callqa.h"
 
@@ -26,6 +32,9 @@ typedef struct svc_server {
 } svc_server;
 
 typedef struct svc_config {
+    cq_engine_params engine;       /* the analysis settings (silence_noise, vad_*, nisqa_*, ...);
+                                      engine.model_dir points at model_dir or is NULL */
+    char vad_model[32];            /* engine.vad_model points here */
     char listen_addr[64];          /* default 127.0.0.1 */
     int listen_port;               /* default 8080 */
     svc_server servers[SVC_MAX_SERVERS];
@@ -54,6 +63,8 @@ typedef struct svc_config {
 } svc_config;
 
 void svc_config_defaults(svc_config *c);
+/* Every setting with its default and meaning, as docs/config.md lists them (--help-settings). */
+void svc_config_print(FILE *f);
 /* "NAME=URL": add a recording server. 0, or -1 with msg. */
 int svc_config_add_server(svc_config *c, const char *spec, char *msg, size_t msgsz);
 /* One config file (key = value lines, see docs/config.md), then CALLQA_* environment. */
@@ -187,9 +198,120 @@ void svc_metrics_inflight(int delta);
 /* Prometheus text exposition; returns an allocated string. */
 char *svc_metrics_render(void);
 
-/* ---- the server (svc_server.c) ----------------------------------------------------------- */
+/* ---- the server (svc_http.c) --------------------------------------------------------------- */
+
+typedef struct svc {
+    const svc_config *cfg;
+    cq_engine *engine;
+    svc_isolate *iso; /* analyses in child processes; NULL: in this process */
+    svc_store *store;
+    char engine_version[32];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct req **queue;
+    struct req *pending;  /* GET /analyze jobs queued or running (coalescing), linked by next */
+    int qhead, qlen;
+    int stopping;
+    pthread_t *workers;
+    struct slot { struct svc *s; int k; } *slots; /* worker k owns analysis slot k */
+    int nworkers;
+    atomic_uint_fast64_t next_id;
+    atomic_int inflight;
+} svc;
+
+typedef enum job_kind { JOB_NONE, JOB_FETCH, JOB_UPLOAD } job_kind;
+
+/* One request, from its headers to its completion (libmicrohttpd's con_cls). */
+typedef struct req {
+    svc *s;
+    struct MHD_Connection *conn;
+    const struct svc_route *rt; /* NULL: no such route */
+    char id[24];
+    int slot; /* of the worker running its job */
+    char method[8];
+    char path[256];
+    const char *param; /* the route's path parameter ({id}), inside path */
+    const char *route; /* name for the logs and metrics */
+    double t0;
+    /* the answer */
+    int status;
+    char *body;
+    const char *ctype;
+    const char *cache; /* "hit", "revalidated", "miss", or NULL */
+    /* GET /analyze */
+    const svc_server *srv;
+    char file[256];
+    int refresh;
+    svc_row cached;
+    int have_cached;
+    /* POST /analyze */
+    job_kind job;
+    char *upload;
+    size_t upload_len, upload_cap;
+    int upload_too_large;
+    struct MHD_PostProcessor *pp;
+    FILE *part[2];
+    char part_path[2][1100];
+    size_t part_len[2];
+    int multipart, bad_multipart;
+    char upload_name[256];
+    int done; /* the worker left an answer */
+    struct req *next;    /* in svc.pending */
+    struct req *waiters; /* identical requests answered with this one's result */
+} req;
 
 /* Run until SIGTERM/SIGINT; in-flight requests finish. Returns a process exit status. */
 int svc_run(const svc_config *c);
+
+double svc_now_sec(void);  /* wall clock, s */
+double svc_mono_sec(void); /* monotonic, s */
+/* s as a JSON string literal, malloc'd. */
+char *svc_json_str(const char *s);
+/* Leave the answer on the request (body taken), or an error {"error", "code"}. */
+void svc_answer(req *r, int status, char *body, const char *ctype);
+void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Queue the answer on the connection. */
+enum MHD_Result svc_send(req *r);
+
+/* ---- routes (svc_routes.c) ---------------------------------------------------------------- */
+
+typedef enum svc_auth {
+    SVC_AUTH_TOKEN = 0, /* the bearer token, unless the service runs without auth */
+    SVC_AUTH_NONE,      /* never */
+    SVC_AUTH_METRICS    /* only with auth_metrics */
+} svc_auth;
+
+/* One route: everything the server, the logs and /openapi.json know of it. */
+typedef struct svc_route {
+    const char *method;  /* "GET" (HEAD is served as GET), "POST", "DELETE" */
+    const char *path;    /* "/calls/{id}": a path parameter only as the last segment */
+    svc_auth auth;
+    const char *name;    /* for the logs and the metrics */
+    bool body;           /* takes a request body (others' bodies are ignored) */
+    /* the headers are in (optional): refuse early, or prepare for a body */
+    enum MHD_Result (*start)(req *r);
+    /* the body is in (with a body: called with each piece, then with *size 0) */
+    enum MHD_Result (*handle)(req *r, const char *data, size_t *size);
+    const char *openapi; /* the OpenAPI operation object, JSON */
+} svc_route;
+
+/* The route for method and path; NULL, with *path_known set when another method has it. */
+const svc_route *svc_route_find(const char *method, const char *path, const char **param,
+                                bool *path_known);
+/* The routes, in order, NULL-terminated by a route with method NULL. */
+const svc_route *svc_route_table(void);
+/* /openapi.json built from the route table, malloc'd; NULL (with msg) when a fragment is not
+ * valid JSON. */
+char *svc_openapi(char *msg, size_t msgsz);
+
+/* ---- jobs (svc_jobs.c) -------------------------------------------------------------------- */
+
+/* Queue r for a worker (the connection is suspended), or answer 503. A GET /analyze for a
+ * call that is already being fetched and analysed waits for that job instead. */
+enum MHD_Result svc_enqueue(req *r, job_kind kind);
+/* Start, stop the worker threads (max_concurrent). */
+int svc_jobs_start(svc *s);
+void svc_jobs_stop(svc *s);
 
 #endif /* CQ_SVC_H */

@@ -1,11 +1,16 @@
 /*
- * svc_config.c - the service's settings: defaults, `NAME=URL` recording servers, one
- * key = value config file, CALLQA_* environment overrides, the bearer token file
- * (docs/config.md lists every setting).
+ * svc_config.c - the service's settings: one table lists each setting once (its name, type,
+ * bounds, default and meaning), and drives the config file, the CALLQA_* environment, the
+ * defaults, --help-settings and the check of docs/config.md; `NAME=URL` recording servers; the
+ * bearer token file. The analysis settings (silence_*, vad_*, nisqa_*, channel_map) are the
+ * engine's parameters, with the same names and defaults as the command line's flags, so that
+ * `GET /analyze` and `callqa analyze` agree whatever they are set to.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +19,108 @@
 
 #include "svc.h"
 
+typedef enum kind {
+    K_DOUBLE,  /* double */
+    K_FLOAT,   /* float */
+    K_INT,     /* int */
+    K_MB,      /* size_t bytes, given in MiB */
+    K_STR,     /* char[size] */
+    K_BOOL,    /* bool */
+    K_ENUM,    /* int, one of `names` */
+    K_SERVER,  /* NAME=URL, repeatable */
+    K_SEC_INF  /* double seconds, or "none" for no limit (+inf) */
+} kind;
+
+typedef struct setting {
+    const char *key;
+    kind kind;
+    size_t off;     /* in svc_config */
+    size_t size;    /* K_STR */
+    double lo, hi;  /* numbers */
+    const char *const *names; /* K_ENUM */
+    const char *dflt;         /* as shown: the default */
+    const char *help;
+} setting;
+
+#define F(field) offsetof(svc_config, field)
+
+static const char *const k_nisqa_modes[] = {"windowed", "file", NULL};
+static const char *const k_channel_maps[] = {"in,out", "out,in", NULL};
+
+static const setting k_settings[] = {
+    /* listening and access */
+    {"listen", K_STR, F(listen_addr), sizeof(((svc_config *)0)->listen_addr), 0, 0, NULL,
+     "127.0.0.1", "the IPv4 or IPv6 address to listen on"},
+    {"port", K_INT, F(listen_port), 0, 1, 65535, NULL, "8080", "TCP port"},
+    {"recording_server", K_SERVER, 0, 0, 0, 0, NULL, "none",
+     "a ViciDial recording server as NAME=URL (repeatable)"},
+    {"db", K_STR, F(db_path), sizeof(((svc_config *)0)->db_path), 0, 0, NULL, "callqa.db",
+     "the SQLite results store"},
+    {"auth", K_BOOL, F(auth), 0, 0, 0, NULL, "true", "require the bearer token"},
+    {"token_file", K_STR, F(token_file), sizeof(((svc_config *)0)->token_file), 0, 0, NULL, "",
+     "the bearer token, in a file of mode 0600"},
+    {"auth_metrics", K_BOOL, F(auth_metrics), 0, 0, 0, NULL, "false", "/metrics needs the token"},
+    {"model_dir", K_STR, F(model_dir), sizeof(((svc_config *)0)->model_dir), 0, 0, NULL,
+     "$CALLQA_MODEL_DIR", "Silero VAD and NISQA models"},
+    {"tmp_dir", K_STR, F(tmp_dir), sizeof(((svc_config *)0)->tmp_dir), 0, 0, NULL, "$TMPDIR",
+     "temporary files (fetched recordings, uploads)"},
+    /* limits */
+    {"freshness_sec", K_DOUBLE, F(freshness_sec), 0, 0, 86400 * 365, NULL, "60",
+     "stored results served without asking the recording server"},
+    {"max_concurrent", K_INT, F(max_concurrent), 0, 1, 256, NULL, "CPUs", "analyses at once"},
+    {"max_queue", K_INT, F(max_queue), 0, 0, 100000, NULL, "32", "analyses waiting"},
+    {"threads", K_INT, F(threads), 0, 1, 256, NULL, "CPUs", "HTTP event-loop threads"},
+    {"max_body_mb", K_MB, F(max_body), 0, 1, 1 << 20, NULL, "100", "largest upload, MiB"},
+    {"max_duration_sec", K_DOUBLE, F(max_duration_sec), 0, 1, 86400 * 7, NULL, "14400",
+     "longest recording analysed"},
+    {"max_recording_mb", K_MB, F(max_recording), 0, 1, 1 << 20, NULL, "200",
+     "largest file fetched, MiB"},
+    {"fetch_connect_sec", K_DOUBLE, F(fetch_connect_sec), 0, 1, 600, NULL, "5",
+     "connect timeout to a recording server"},
+    {"fetch_timeout_sec", K_DOUBLE, F(fetch_timeout_sec), 0, 1, 86400, NULL, "60",
+     "whole-download timeout"},
+    {"request_timeout_sec", K_DOUBLE, F(request_timeout_sec), 0, 1, 86400, NULL, "300",
+     "an idle client connection is closed after this"},
+    {"upload_timeout_sec", K_DOUBLE, F(upload_timeout_sec), 0, 0.1, 86400, NULL, "120",
+     "a whole upload must arrive within this"},
+    {"analysis_timeout_sec", K_DOUBLE, F(analysis_timeout_sec), 0, 0.1, 86400, NULL, "300",
+     "one analysis; its process is killed beyond this"},
+    {"isolate", K_BOOL, F(isolate), 0, 0, 0, NULL, "true",
+     "each analysis in a child process of the analysis host"},
+    /* the analysis: the engine's parameters, named as the command line's flags */
+    {"silence_noise", K_DOUBLE, F(engine.silence_noise_db), 0, -199, -0.001, NULL, "-35",
+     "silencedetect noise threshold, dBFS (--silence-noise)"},
+    {"silence_duration", K_DOUBLE, F(engine.silence_min_duration_sec), 0, 0.001, 86399, NULL,
+     "0.5", "shortest silence reported, s (--silence-duration)"},
+    {"channel_map", K_ENUM, F(engine.channel_map), 0, 0, 0, k_channel_maps, "in,out",
+     "stereo channels (--channel-map)"},
+    {"vad_model", K_STR, F(vad_model), sizeof(((svc_config *)0)->vad_model), 0, 0, NULL, "v6.2",
+     "Silero VAD version directory (--vad-model)"},
+    {"vad_threshold", K_FLOAT, F(engine.speech.threshold), 0, 0.01, 0.99, NULL, "0.5",
+     "speech probability threshold (--vad-threshold)"},
+    {"vad_neg_threshold", K_FLOAT, F(engine.speech.neg_threshold), 0, 0, 0.99, NULL,
+     "threshold - 0.15", "end-of-speech threshold (--vad-neg-threshold)"},
+    {"vad_min_speech_ms", K_INT, F(engine.speech.min_speech_ms), 0, 0, 1000000, NULL, "250",
+     "shortest speech segment (--vad-min-speech-ms)"},
+    {"vad_min_silence_ms", K_INT, F(engine.speech.min_silence_ms), 0, 0, 1000000, NULL, "300",
+     "shortest pause that ends a segment (--vad-min-silence-ms)"},
+    {"vad_speech_pad_ms", K_INT, F(engine.speech.speech_pad_ms), 0, 0, 1000000, NULL, "30",
+     "padding on each side of a segment (--vad-speech-pad-ms)"},
+    {"vad_max_speech_sec", K_SEC_INF, F(engine.speech.max_speech_sec), 0, 0.1, 1e6, NULL,
+     "none", "split longer segments (--vad-max-speech-sec)"},
+    {"nisqa_mode", K_ENUM, F(engine.nisqa_mode), 0, 0, 0, k_nisqa_modes, "windowed",
+     "NISQA over windows or the whole leg (--nisqa-mode)"},
+    {"nisqa_window_sec", K_DOUBLE, F(engine.nisqa_window_sec), 0, 1, 600, NULL, "8",
+     "NISQA window length (--nisqa-window-sec)"},
+};
+#define N_SETTINGS (sizeof(k_settings) / sizeof(k_settings[0]))
+
 void svc_config_defaults(svc_config *c)
 {
     memset(c, 0, sizeof(*c));
+    c->engine = cq_engine_default_params();
+    snprintf(c->vad_model, sizeof(c->vad_model), "%s", c->engine.vad_model);
+    c->engine.vad_model = c->vad_model;
     snprintf(c->listen_addr, sizeof(c->listen_addr), "127.0.0.1");
     c->listen_port = 8080;
     snprintf(c->db_path, sizeof(c->db_path), "callqa.db");
@@ -37,6 +141,13 @@ void svc_config_defaults(svc_config *c)
     c->freshness_sec = 60;
     const char *t = getenv("TMPDIR");
     snprintf(c->tmp_dir, sizeof(c->tmp_dir), "%s", t && *t ? t : "/tmp");
+}
+
+void svc_config_print(FILE *f)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        fprintf(f, "  %-22s %-18s %s\n", k_settings[i].key, k_settings[i].dflt,
+                k_settings[i].help);
 }
 
 static int err(char *msg, size_t n, const char *fmt, const char *a, const char *b)
@@ -91,69 +202,52 @@ static int parse_num(const char *v, double lo, double hi, double *out)
 /* One setting by its key (file) name. */
 static int set_key(svc_config *c, const char *k, const char *v, char *msg, size_t msgsz)
 {
+    const setting *st = NULL;
+    for (size_t i = 0; i < N_SETTINGS && !st; i++)
+        if (!strcmp(k, k_settings[i].key))
+            st = &k_settings[i];
+    if (!st)
+        return err(msg, msgsz, "unknown setting '%s'%s", k, NULL);
+    char *dst = (char *)c + st->off;
     double d;
-    struct {
-        const char *key;
-        double lo, hi;
-        int kind; /* 0 double sec, 1 int, 2 size MiB */
-        void *dst;
-    } nums[] = {
-        {"port", 1, 65535, 1, &c->listen_port},
-        {"max_body_mb", 1, 1 << 20, 2, &c->max_body},
-        {"max_duration_sec", 1, 86400 * 7, 0, &c->max_duration_sec},
-        {"max_concurrent", 1, 256, 1, &c->max_concurrent},
-        {"max_queue", 0, 100000, 1, &c->max_queue},
-        {"request_timeout_sec", 1, 86400, 0, &c->request_timeout_sec},
-        {"analysis_timeout_sec", 0.1, 86400, 0, &c->analysis_timeout_sec},
-        {"upload_timeout_sec", 0.1, 86400, 0, &c->upload_timeout_sec},
-        {"fetch_timeout_sec", 1, 86400, 0, &c->fetch_timeout_sec},
-        {"fetch_connect_sec", 1, 600, 0, &c->fetch_connect_sec},
-        {"max_recording_mb", 1, 1 << 20, 2, &c->max_recording},
-        {"freshness_sec", 0, 86400 * 365, 0, &c->freshness_sec},
-        {"threads", 1, 256, 1, &c->threads},
-    };
-    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-        if (strcmp(k, nums[i].key))
-            continue;
-        if (parse_num(v, nums[i].lo, nums[i].hi, &d))
-            return err(msg, msgsz, "%s: '%s' is out of range", k, v);
-        if (nums[i].kind == 0)
-            *(double *)nums[i].dst = d;
-        else if (nums[i].kind == 1)
-            *(int *)nums[i].dst = (int)d;
-        else
-            *(size_t *)nums[i].dst = (size_t)(d * 1048576.0);
-        return 0;
-    }
-    struct {
-        const char *key;
-        char *dst;
-        size_t n;
-    } strs[] = {
-        {"listen", c->listen_addr, sizeof(c->listen_addr)},
-        {"db", c->db_path, sizeof(c->db_path)},
-        {"token_file", c->token_file, sizeof(c->token_file)},
-        {"model_dir", c->model_dir, sizeof(c->model_dir)},
-        {"tmp_dir", c->tmp_dir, sizeof(c->tmp_dir)},
-    };
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-        if (strcmp(k, strs[i].key))
-            continue;
-        if (strlen(v) >= strs[i].n)
+    switch (st->kind) {
+    case K_SERVER: return svc_config_add_server(c, v, msg, msgsz);
+    case K_STR:
+        if (strlen(v) >= st->size)
             return err(msg, msgsz, "%s: '%s' is too long", k, v);
-        snprintf(strs[i].dst, strs[i].n, "%s", v);
+        snprintf(dst, st->size, "%s", v);
         return 0;
-    }
-    if (!strcmp(k, "auth") || !strcmp(k, "auth_metrics") || !strcmp(k, "isolate")) {
+    case K_BOOL: {
         bool on = !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes");
         if (!on && strcmp(v, "false") && strcmp(v, "0") && strcmp(v, "no"))
             return err(msg, msgsz, "%s: expected true or false, not '%s'", k, v);
-        *(!strcmp(k, "isolate") ? &c->isolate : k[4] ? &c->auth_metrics : &c->auth) = on;
+        *(bool *)dst = on;
         return 0;
     }
-    if (!strcmp(k, "recording_server"))
-        return svc_config_add_server(c, v, msg, msgsz);
-    return err(msg, msgsz, "unknown setting '%s'%s", k, NULL);
+    case K_ENUM:
+        for (int i = 0; st->names[i]; i++)
+            if (!strcmp(v, st->names[i])) {
+                *(int *)dst = i;
+                return 0;
+            }
+        return err(msg, msgsz, "%s: '%s' is not one of the accepted values", k, v);
+    case K_SEC_INF:
+        if (!strcmp(v, "none")) {
+            *(double *)dst = INFINITY;
+            return 0;
+        }
+        break;
+    default: break;
+    }
+    if (parse_num(v, st->lo, st->hi, &d))
+        return err(msg, msgsz, "%s: '%s' is out of range", k, v);
+    switch (st->kind) {
+    case K_FLOAT: *(float *)dst = (float)d; break;
+    case K_INT: *(int *)dst = (int)d; break;
+    case K_MB: *(size_t *)dst = (size_t)(d * 1048576.0); break;
+    default: *(double *)dst = d; break;
+    }
+    return 0;
 }
 
 static char *trim(char *s)
@@ -197,19 +291,14 @@ int svc_config_load_file(svc_config *c, const char *path, char *msg, size_t msgs
 
 int svc_config_load_env(svc_config *c, char *msg, size_t msgsz)
 {
-    static const char *const keys[] = {"listen", "port", "db", "token_file", "model_dir",
-                                       "tmp_dir", "auth", "auth_metrics", "max_body_mb",
-                                       "max_duration_sec", "max_concurrent", "max_queue",
-                                       "request_timeout_sec", "analysis_timeout_sec",
-                                       "upload_timeout_sec", "isolate", "fetch_timeout_sec",
-                                       "fetch_connect_sec", "max_recording_mb",
-                                       "freshness_sec", "threads"};
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        if (k_settings[i].kind == K_SERVER)
+            continue; /* servers come from the file or the flags */
         char env[64] = "CALLQA_";
-        for (size_t k = 0; keys[i][k] && k < 50; k++)
-            env[7 + k] = (char)toupper((unsigned char)keys[i][k]), env[8 + k] = 0;
+        for (size_t k = 0; k_settings[i].key[k] && k < 50; k++)
+            env[7 + k] = (char)toupper((unsigned char)k_settings[i].key[k]), env[8 + k] = 0;
         const char *v = getenv(env);
-        if (v && set_key(c, keys[i], v, msg, msgsz))
+        if (v && set_key(c, k_settings[i].key, v, msg, msgsz))
             return -1;
     }
     return 0;

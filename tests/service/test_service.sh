@@ -8,6 +8,7 @@
 set -u
 CQ=$1
 C=$2/calls
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
 PIDS=""
 cleanup() {
@@ -242,6 +243,12 @@ have = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
 want = {tuple(l.split()) for l in open(sys.argv[2]) if l.strip()}
 assert have == want, (have ^ want)
 ' "$T/body" "$T/routes"
+"$CQ" serve --openapi > "$T/openapi.json"
+check "docs/openapi.json is the document the route table makes, and the one served" python3 -c '
+import json, sys
+a, b, c = (json.load(open(p)) for p in sys.argv[1:4])
+assert a == b == c
+' "$SRC/docs/openapi.json" "$T/openapi.json" "$T/body"
 
 # SIGTERM: the in-flight request finishes, then the service exits 0
 curl -s -o "$T/term.json" -w '%{http_code}' "$U/analyze?server=uk&file=plain.wav&refresh=1" > "$T/term.status" &
@@ -371,5 +378,39 @@ if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; 
 else
     echo "# skipped the IPv6 check: no ::1 on this machine"
 fi
+
+# the service's analysis settings are the engine's parameters: set in the config file, they give
+# what the command line's flags give; a result stored under other settings is not served
+printf 'silence_noise = -40\nvad_min_silence_ms = 200\nnisqa_mode = file\n' > "$T/engine.conf"
+start_service "$T/serve7.log" --no-auth --config "$T/engine.conf"
+s=$(status_of "$U/analyze?server=uk&file=c1-all.wav")
+cp "$T/body" "$T/c1_set.json"
+check "other settings: the stored result is not served" sh -c "[ $s = 200 ] && grep -qi '^x-cache: miss' $T/headers"
+"$CQ" analyze --json -q --silence-noise -40 --vad-min-silence-ms 200 --nisqa-mode file \
+    --in "$R/ORIG/c1-in.wav" --out "$R/ORIG/c1-out.wav" > "$T/c1_set.cli.json"
+check "silence_noise = -40 (and VAD, NISQA settings): /analyze equals callqa analyze with the flags" python3 -c '
+import json, sys
+a, b, d = (json.load(open(p)) for p in sys.argv[1:4])
+def strip(d):
+    for k in ("analysis_time_sec", "file", "warnings", "warning_details"):
+        d.pop(k)
+    for leg in ("inbound", "outbound"):
+        d[leg].pop("source")
+    return d
+assert a["engine"]["silencedetect"]["noise_db"] == -40
+assert a["engine"]["vad"]["params"]["min_silence_ms"] == 200
+assert a["inbound"]["silences"] != d["inbound"]["silences"]  # the setting took effect
+assert strip(a) == strip(b)
+' "$T/c1_set.json" "$T/c1_set.cli.json" "$T/c1.json"
+kill -TERM "$SVC"
+wait "$SVC"
+"$CQ" serve --help-settings > "$T/settings.txt"
+check "every setting is in docs/config.md" python3 -c '
+import sys
+doc = open(sys.argv[2]).read()
+keys = [l.split()[0] for l in open(sys.argv[1]) if l.strip()]
+missing = [k for k in keys if "`" + k + "`" not in doc]
+assert len(keys) > 30 and not missing, missing
+' "$T/settings.txt" "$SRC/docs/config.md"
 
 finish service

@@ -1,0 +1,329 @@
+/*
+ * svc_http.c - the HTTP server on libmicrohttpd: connections, the route table's dispatch and
+ * auth, answers, request logs, and the service's life cycle.
+ *
+ * DESIGN
+ * libmicrohttpd runs `threads` event-loop threads (epoll, keep-alive). When a request's headers
+ * are in, its route is found in the table (svc_routes.c) and its auth checked; cheap routes
+ * (health, metrics, cached results, the store) answer on the event-loop thread. A request that
+ * needs the network or an analysis is suspended and handed to the workers (svc_jobs.c), which
+ * leave the answer on it and resume it. Every response carries X-Request-Id; every request ends
+ * in one JSON log line on stderr and in the metrics. SIGTERM/SIGINT: stop accepting, let the
+ * in-flight requests finish, exit 0.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "svc.h"
+
+double svc_now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+double svc_mono_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- answers ------------------------------------------------------------------------------ */
+
+/* JSON string escaping into a malloc'd "..." */
+char *svc_json_str(const char *s)
+{
+    size_t n = strlen(s), cap = n * 6 + 3, k = 0;
+    char *o = malloc(cap);
+    if (!o)
+        return NULL;
+    o[k++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            o[k++] = '\\', o[k++] = (char)*p;
+        else if (*p < 0x20)
+            k += (size_t)sprintf(o + k, "\\u%04x", *p);
+        else
+            o[k++] = (char)*p;
+    }
+    o[k++] = '"';
+    o[k] = 0;
+    return o;
+}
+
+void svc_answer(req *r, int status, char *body /* taken */, const char *ctype)
+{
+    free(r->body);
+    r->status = status;
+    r->body = body;
+    r->ctype = ctype;
+}
+
+void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    char *m = svc_json_str(msg), *body = NULL;
+    if (!m || asprintf(&body, "{\"error\":%s,\"code\":\"%s\"}", m, code) < 0)
+        body = NULL;
+    free(m);
+    svc_answer(r, status, body, "application/json");
+}
+
+enum MHD_Result svc_send(req *r)
+{
+    const char *b = r->body ? r->body : "{\"error\":\"out of memory\",\"code\":\"internal\"}";
+    if (!r->body)
+        r->status = 500, r->ctype = "application/json";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(b), (void *)b, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", r->ctype);
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (r->status == 503 || r->status == 429)
+        MHD_add_response_header(resp, "Retry-After", "5");
+    if (r->cache)
+        MHD_add_response_header(resp, "X-Cache", r->cache);
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Authorization: Bearer <token>, compared in constant time, where the route asks for it. */
+static int authorized(req *r)
+{
+    const svc_config *c = r->s->cfg;
+    svc_auth need = r->rt ? r->rt->auth : SVC_AUTH_TOKEN;
+    if (!c->auth || need == SVC_AUTH_NONE || (need == SVC_AUTH_METRICS && !c->auth_metrics))
+        return 1;
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7))
+        return 0;
+    const char *t = h + 7;
+    size_t a = strlen(t), b = strlen(c->token);
+    unsigned diff = (unsigned)(a ^ b);
+    for (size_t i = 0; i < b; i++)
+        diff |= (unsigned char)(i < a ? t[i] : 0) ^ (unsigned char)c->token[i];
+    return diff == 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    svc *s = cls;
+    req *r = *con_cls;
+    if (!r) { /* the headers are in */
+        if (!(r = calloc(1, sizeof(*r))))
+            return MHD_NO;
+        *con_cls = r;
+        r->s = s;
+        r->conn = conn;
+        r->t0 = svc_mono_sec();
+        snprintf(r->id, sizeof(r->id), "%08llx",
+                 (unsigned long long)atomic_fetch_add(&s->next_id, 1));
+        snprintf(r->method, sizeof(r->method), "%.7s", method);
+        snprintf(r->path, sizeof(r->path), "%.255s", url);
+        bool path_known = false;
+        r->rt = svc_route_find(!strcmp(method, "HEAD") ? "GET" : method, r->path, &r->param,
+                               &path_known);
+        r->route = r->rt ? r->rt->name : "other";
+        atomic_fetch_add(&s->inflight, 1);
+        svc_metrics_inflight(1);
+        if (!authorized(r)) {
+            svc_answer_error(r, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' "
+                                                     "header is required");
+            return svc_send(r);
+        }
+        if (!r->rt) {
+            if (path_known)
+                svc_answer_error(r, 405, "method_not_allowed", "%s is not allowed on %s",
+                                 r->method, r->path);
+            else
+                svc_answer_error(r, 404, "no_route", "no such endpoint: %s", r->path);
+            return svc_send(r);
+        }
+        if (r->rt->start)
+            return r->rt->start(r);
+        return MHD_YES; /* a body, if any, follows; answer on the next call */
+    }
+    if (r->status) { /* answered already: a resumed job, or an early error while uploading */
+        if (*upload_data_size) { /* drain the rest of an upload we refused, within the limit */
+            *upload_data_size = 0;
+            return svc_mono_sec() - r->t0 > s->cfg->upload_timeout_sec ? MHD_NO : MHD_YES;
+        }
+        return svc_send(r);
+    }
+    if (r->job) /* resumed before the worker finished: cannot happen, be safe */
+        return MHD_YES;
+    if (*upload_data_size && !r->rt->body) {
+        *upload_data_size = 0; /* bodies of other routes are ignored */
+        return MHD_YES;
+    }
+    return r->rt->handle(r, upload_data, upload_data_size);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    svc *s = cls;
+    req *r = *con_cls;
+    if (!r)
+        return;
+    double dt = svc_mono_sec() - r->t0;
+    int status = r->status ? r->status : 499;
+    svc_metrics_request(r->route, status, dt);
+    fprintf(stderr, "{\"ts\":%.3f,\"id\":\"%s\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
+                    "\"ms\":%.2f%s%s%s%s}\n",
+            svc_now_sec(), r->id, r->method, r->route, status, dt * 1000,
+            r->cache ? ",\"cache\":\"" : "", r->cache ? r->cache : "", r->cache ? "\"" : "",
+            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
+    for (int p = 0; p < 2; p++) {
+        if (r->part[p])
+            fclose(r->part[p]);
+        if (r->part_path[p][0])
+            unlink(r->part_path[p]);
+    }
+    if (r->pp)
+        MHD_destroy_post_processor(r->pp);
+    if (r->have_cached)
+        svc_row_free(&r->cached);
+    free(r->upload);
+    free(r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->inflight, 1);
+    svc_metrics_inflight(-1);
+}
+
+/* ---- life cycle --------------------------------------------------------------------------- */
+
+int svc_run(const svc_config *c)
+{
+    svc s;
+    memset(&s, 0, sizeof(s));
+    s.cfg = c;
+    char msg[1200];
+    /* the address first: a typo should not cost a model load */
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof(addr));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+    unsigned v6 = 0;
+    if (inet_pton(AF_INET, c->listen_addr, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)c->listen_port);
+    } else if (inet_pton(AF_INET6, c->listen_addr, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)c->listen_port);
+        v6 = MHD_USE_IPv6;
+    } else {
+        fprintf(stderr, "callqa serve: --listen: '%s' is not an IPv4 or IPv6 address\n",
+                c->listen_addr);
+        return 2;
+    }
+    char shown[80]; /* ADDR:PORT, [ADDR]:PORT for IPv6 */
+    snprintf(shown, sizeof(shown), v6 ? "[%s]:%d" : "%s:%d", c->listen_addr, c->listen_port);
+    char *doc = svc_openapi(msg, sizeof(msg)); /* the route table's fragments are sound */
+    if (!doc) {
+        fprintf(stderr, "callqa serve: %s\n", msg);
+        return 1;
+    }
+    free(doc);
+    svc_fetch_global_init();
+    cq_engine_params ep = c->engine; /* the analysis settings, as the command line has them */
+    ep.vad_model = c->vad_model;
+    char dir[4096];
+    if (c->model_dir[0])
+        ep.model_dir = c->model_dir;
+    else if (cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
+        ep.model_dir = dir;
+    ep.max_duration_sec = c->max_duration_sec;
+    int e = 0;
+    if (!(s.engine = cq_engine_create(&ep, &e))) {
+        fprintf(stderr, "callqa serve: cannot start the engine: %s (check the analysis "
+                        "settings)\n", cq_strerror(e));
+        return 1;
+    }
+    /* stored results are reused only by an engine of the same version and settings */
+    if (cq_engine_fingerprint(s.engine, s.engine_version, sizeof(s.engine_version)) != CQ_OK) {
+        fprintf(stderr, "callqa serve: out of memory\n");
+        cq_engine_destroy(s.engine);
+        return 1;
+    }
+    /* the analysis host is forked now, while this process has no thread and no open store */
+    if (c->isolate &&
+        !(s.iso = svc_isolate_start(s.engine, c->max_concurrent, c->analysis_timeout_sec,
+                                    c->max_body, msg, sizeof(msg)))) {
+        fprintf(stderr, "callqa serve: %s\n", msg);
+        cq_engine_destroy(s.engine);
+        return 1;
+    }
+    if (!(s.store = svc_store_open_sqlite(c->db_path, msg, sizeof(msg)))) {
+        fprintf(stderr, "callqa serve: store: %s\n", msg);
+        svc_isolate_stop(s.iso);
+        cq_engine_destroy(s.engine);
+        return 1;
+    }
+    /* SIGTERM/SIGINT go to the main thread's sigwait only: blocked before any thread starts,
+     * so that every thread (workers, libmicrohttpd's) inherits the mask */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (svc_jobs_start(&s) != 0) {
+        fprintf(stderr, "callqa serve: out of memory\n");
+        return 1;
+    }
+
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG | v6,
+        (uint16_t)c->listen_port, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->request_timeout_sec,
+        MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "callqa serve: cannot listen on %s: %s\n", shown, strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s\",\"version\":"
+                    "\"%s\",\"auth\":%s,\"servers\":%d}\n",
+            shown, cq_version(), c->auth ? "true" : "false", c->n_servers);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping\",\"signal\":%d,\"inflight\":%d}\n",
+            sig, atomic_load(&s.inflight));
+    MHD_quiesce_daemon(d); /* no new connections; the open ones finish */
+    for (int i = 0; i < 600 && atomic_load(&s.inflight) > 0; i++)
+        usleep(100000);
+    MHD_stop_daemon(d);
+    svc_jobs_stop(&s);
+    svc_isolate_stop(s.iso);
+    s.store->ops->close(s.store);
+    cq_engine_destroy(s.engine);
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
+    return 0;
+}

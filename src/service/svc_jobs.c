@@ -1,0 +1,256 @@
+/*
+ * svc_jobs.c - the service's long work: a bounded queue of suspended requests and a pool of
+ * `max_concurrent` workers that fetch recordings, analyse them (in the analysis host's children,
+ * svc_isolate.c) and store the results, then resume the request with its answer. Identical
+ * GET /analyze requests in flight share one job.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "svc.h"
+
+#define UPLOAD_SERVER "upload"
+
+/* The analysis of fetched files (or an upload) into the answer, and the store. */
+static void analyze_into(req *r, const cq_call_src *src, const char *server, const char *file,
+                         const char *identity, const char *validators, const char *source)
+{
+    svc *s = r->s;
+    double t0 = svc_mono_sec();
+    char *js = NULL, msg[600];
+    int rc;
+    svc_figures fig;
+    if (s->iso) {
+        svc_iso_outcome how =
+            svc_isolate_analyze(s->iso, r->slot, src, &rc, &js, &fig, msg, sizeof(msg));
+        if (how != SVC_ISO_DONE) {
+            svc_metrics_analysis(NULL, svc_mono_sec() - t0, false);
+            svc_metrics_stage("analyze", svc_mono_sec() - t0);
+            if (how == SVC_ISO_DOWN) {
+                svc_answer_error(r, 503, "analysis_unavailable", "%s", msg);
+                return;
+            }
+            svc_metrics_analysis_killed(how == SVC_ISO_TIMEOUT);
+            if (how == SVC_ISO_TIMEOUT)
+                svc_answer_error(r, 504, "analysis_timeout", "%s: %s", file, msg);
+            else
+                svc_answer_error(r, 500, "analysis_crashed", "%s: %s on this recording; the service "
+                             "goes on", file, msg);
+            return;
+        }
+    } else {
+        rc = svc_analyze_here(s->engine, src, &js, &fig, msg, sizeof(msg));
+    }
+    svc_metrics_analysis(rc == CQ_OK ? &fig : NULL, svc_mono_sec() - t0, rc == CQ_OK);
+    svc_metrics_stage("analyze", svc_mono_sec() - t0);
+    if (rc != CQ_OK) {
+        int st = rc == CQ_ERR_NOMEM || rc == CQ_ERR_INTERNAL ? 500
+                 : rc == CQ_ERR_TOO_LARGE                    ? 413
+                                                             : 422;
+        svc_answer_error(r, st, st == 422 ? "bad_recording" : cq_status_name(rc), "%s", msg);
+        free(js);
+        return;
+    }
+    svc_row row = {0};
+    snprintf(row.server, sizeof(row.server), "%s", server);
+    snprintf(row.file, sizeof(row.file), "%s", file);
+    snprintf(row.identity, sizeof(row.identity), "%s", identity);
+    snprintf(row.engine, sizeof(row.engine), "%s", s->engine_version);
+    snprintf(row.source, sizeof(row.source), "%s", source);
+    snprintf(row.validators, sizeof(row.validators), "%s", validators);
+    row.created = row.checked = svc_now_sec();
+    row.report = js;
+    double ts = svc_mono_sec();
+    int put = s->store->ops->put(s->store, &row, NULL);
+    svc_metrics_stage("store", svc_mono_sec() - ts);
+    if (put != 0)
+        fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused a "
+                        "result\"}\n", r->id);
+    svc_answer(r, 200, js, "application/json");
+}
+
+static void run_fetch_job(req *r)
+{
+    svc *s = r->s;
+    const svc_config *c = s->cfg;
+    char msg[700];
+    if (r->have_cached && !r->refresh) {
+        svc_fetch_status st = svc_revalidate(c, r->srv, r->cached.validators, msg, sizeof(msg));
+        if (st == SVC_FETCH_NOT_MODIFIED) {
+            s->store->ops->touch(s->store, r->cached.id, svc_now_sec());
+            r->cache = "revalidated";
+            svc_metrics_cache(true);
+            svc_answer(r, 200, strdup(r->cached.report), "application/json");
+            return;
+        }
+    }
+    svc_metrics_cache(false);
+    r->cache = "miss";
+    svc_fetched f;
+    double tf = svc_mono_sec();
+    svc_fetch_status st = svc_fetch(c, r->srv, r->file, &f, msg, sizeof(msg));
+    svc_metrics_stage("fetch", svc_mono_sec() - tf);
+    switch (st) {
+    case SVC_FETCH_OK: break;
+    case SVC_FETCH_NOT_FOUND: svc_answer_error(r, 404, "not_found", "%s", msg); return;
+    case SVC_FETCH_TOO_LARGE: svc_answer_error(r, 502, "recording_too_large", "%s", msg); return;
+    case SVC_FETCH_TIMEOUT: svc_answer_error(r, 504, "upstream_timeout", "%s", msg); return;
+    case SVC_FETCH_BAD_UPSTREAM: svc_answer_error(r, 502, "bad_upstream", "%s", msg); return;
+    default: svc_answer_error(r, 500, "internal", "%s", msg); return;
+    }
+    char note[1600] = "";
+    if (f.cand.rel[1][0])
+        snprintf(note, sizeof(note), "%s: analysed the ViciDial legs %s and %s", r->file,
+                 f.cand.rel[0], f.cand.rel[1]);
+    else if (f.cand.mixed)
+        snprintf(note, sizeof(note), "%s: only the mixed recording %s was found (ViciDial "
+                 "removes the ORIG legs after a day): one-way audio cannot be judged",
+                 r->file, f.cand.rel[0]);
+    else
+        snprintf(note, sizeof(note), "%s: analysed %s", r->file, f.cand.rel[0]);
+    cq_call_src src = {.name = r->file, .note = note};
+    if (f.cand.rel[1][0]) {
+        src.in_path = f.path[0], src.out_path = f.path[1];
+        src.in_name = f.url[0], src.out_name = f.url[1];
+    } else {
+        src.path = f.path[0], src.source_name = f.url[0];
+    }
+    analyze_into(r, &src, r->srv->name, r->file, f.identity, f.validators, f.cand.what);
+    svc_fetched_cleanup(&f);
+}
+
+static void run_upload_job(req *r)
+{
+    svc_metrics_cache(false);
+    char hex[80];
+    snprintf(hex, sizeof(hex), "upload:%s", r->id);
+    if (r->multipart) {
+        if (!r->part_path[0][0] || !r->part_path[1][0]) {
+            svc_answer_error(r, 400, "bad_multipart", "multipart upload needs both an 'in' and an "
+                                                  "'out' part");
+            return;
+        }
+        cq_call_src src = {.in_path = r->part_path[0], .out_path = r->part_path[1],
+                           .name = r->upload_name, .in_name = "upload:in",
+                           .out_name = "upload:out"};
+        analyze_into(r, &src, UPLOAD_SERVER, r->upload_name, hex, "", "upload legs");
+    } else {
+        cq_call_src src = {.data = r->upload, .size = r->upload_len, .name = r->upload_name,
+                           .source_name = "upload"};
+        analyze_into(r, &src, UPLOAD_SERVER, r->upload_name, hex, "", "upload");
+    }
+}
+
+static void *worker(void *arg)
+{
+    struct slot *me = arg;
+    svc *s = me->s;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->qlen && !s->stopping)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (!s->qlen && s->stopping) {
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        req *r = s->queue[s->qhead];
+        s->qhead = (s->qhead + 1) % (s->cfg->max_queue + s->cfg->max_concurrent);
+        s->qlen--;
+        pthread_mutex_unlock(&s->mu);
+        r->slot = me->k;
+        if (r->job == JOB_FETCH)
+            run_fetch_job(r);
+        else
+            run_upload_job(r);
+        pthread_mutex_lock(&s->mu);
+        for (req **pp = &s->pending; *pp; pp = &(*pp)->next)
+            if (*pp == r) {
+                *pp = r->next;
+                break;
+            }
+        req *w = r->waiters;
+        r->waiters = NULL;
+        r->done = 1;
+        pthread_mutex_unlock(&s->mu);
+        while (w) { /* the same answer for everyone who asked for the same call meanwhile */
+            req *nx = w->next;
+            svc_answer(w, r->status, r->body ? strdup(r->body) : NULL, r->ctype);
+            w->cache = "shared";
+            w->done = 1;
+            MHD_resume_connection(w->conn);
+            w = nx;
+        }
+        MHD_resume_connection(r->conn);
+    }
+}
+
+enum MHD_Result svc_enqueue(req *r, job_kind kind)
+{
+    svc *s = r->s;
+    int cap = s->cfg->max_queue + s->cfg->max_concurrent;
+    pthread_mutex_lock(&s->mu);
+    if (kind == JOB_FETCH && !s->stopping)
+        for (req *p = s->pending; p; p = p->next)
+            if (p->srv == r->srv && !strcmp(p->file, r->file)) {
+                r->job = kind;
+                MHD_suspend_connection(r->conn);
+                r->next = p->waiters;
+                p->waiters = r;
+                pthread_mutex_unlock(&s->mu);
+                return MHD_YES;
+            }
+    if (s->qlen >= cap || s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        svc_answer_error(r, 503, "busy", "%d analyses are running or waiting; try again shortly",
+                     s->qlen);
+        return svc_send(r);
+    }
+    r->job = kind;
+    MHD_suspend_connection(r->conn);
+    if (kind == JOB_FETCH) {
+        r->next = s->pending;
+        s->pending = r;
+    }
+    s->queue[(s->qhead + s->qlen) % cap] = r;
+    s->qlen++;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return MHD_YES;
+}
+
+int svc_jobs_start(svc *s)
+{
+    const svc_config *c = s->cfg;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->queue = calloc((size_t)(c->max_queue + c->max_concurrent), sizeof(req *));
+    s->workers = calloc((size_t)c->max_concurrent, sizeof(pthread_t));
+    s->slots = calloc((size_t)c->max_concurrent, sizeof(*s->slots));
+    if (!s->queue || !s->workers || !s->slots)
+        return -1;
+    for (int i = 0; i < c->max_concurrent; i++) {
+        s->slots[i] = (struct slot){s, i};
+        if (pthread_create(&s->workers[s->nworkers], NULL, worker, &s->slots[i]) == 0)
+            s->nworkers++;
+    }
+    return s->nworkers ? 0 : -1;
+}
+
+void svc_jobs_stop(svc *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+    free(s->queue);
+    free(s->workers);
+    free(s->slots);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+}

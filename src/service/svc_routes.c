@@ -1,0 +1,558 @@
+/*
+ * svc_routes.c - the service's routes, declared once: method, path, auth, handler and OpenAPI
+ * fragment in one table, from which the server dispatches and /openapi.json is built
+ * (docs/openapi.json is that document, checked by tests/service/test_service.sh).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "svc.h"
+
+#define UPLOAD_SERVER "upload"
+
+static char *row_json(const svc_row *row)
+{
+    char *srv = svc_json_str(row->server), *file = svc_json_str(row->file), *src = svc_json_str(row->source),
+         *out = NULL;
+    if (srv && file && src &&
+        asprintf(&out, "{\"id\":%lld,\"server\":%s,\"file\":%s,\"source\":%s,\"created\":%.3f,"
+                       "\"checked\":%.3f,\"report\":%s}",
+                 (long long)row->id, srv, file, src, row->created, row->checked, row->report) < 0)
+        out = NULL;
+    free(srv);
+    free(file);
+    free(src);
+    return out;
+}
+
+/* ---- routes ------------------------------------------------------------------------------- */
+
+static const char *arg(struct MHD_Connection *c, const char *k)
+{
+    return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, k);
+}
+
+/* A query argument as MHD decoded it, refused if it holds a NUL (MHD keeps the length). */
+static int arg_has_nul(struct MHD_Connection *c, const char *k)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, k, strlen(k), &v, &len) !=
+            MHD_YES ||
+        !v)
+        return 0;
+    return strlen(v) != len;
+}
+
+static int check_server_file(req *r, const char *server, const char *file)
+{
+    if (!server || !*server) {
+        svc_answer_error(r, 400, "missing_server", "the 'server' argument is required");
+        return -1;
+    }
+    if (!file || !*file) {
+        svc_answer_error(r, 400, "missing_file", "the 'file' argument is required");
+        return -1;
+    }
+    if (arg_has_nul(r->conn, "server") || arg_has_nul(r->conn, "file")) {
+        svc_answer_error(r, 400, "bad_file", "arguments must not contain NUL bytes");
+        return -1;
+    }
+    if (!(r->srv = svc_find_server(r->s->cfg, server))) {
+        char shown[80];
+        snprintf(shown, sizeof(shown), "%.64s", server);
+        svc_answer_error(r, 404, "unknown_server", "unknown recording server '%s' (servers are "
+                     "named in the configuration; URLs and addresses are not accepted)", shown);
+        return -1;
+    }
+    const char *why = NULL;
+    if (svc_check_file(file, &why)) {
+        svc_answer_error(r, 400, "bad_file", "%s", why);
+        return -1;
+    }
+    snprintf(r->file, sizeof(r->file), "%s", file);
+    return 0;
+}
+
+static enum MHD_Result route_analyze_get(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    svc *s = r->s;
+    if (check_server_file(r, arg(r->conn, "server"), arg(r->conn, "file")))
+        return svc_send(r);
+    const char *rf = arg(r->conn, "refresh");
+    r->refresh = rf && (!strcmp(rf, "1") || !strcmp(rf, "true"));
+    int got = s->store->ops->latest(s->store, r->srv->name, r->file, s->engine_version, &r->cached);
+    r->have_cached = got == 1;
+    if (got < 0)
+        fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"store lookup failed\"}\n",
+                r->id);
+    if (r->have_cached && !r->refresh && svc_now_sec() - r->cached.checked < s->cfg->freshness_sec) {
+        r->cache = "hit";
+        svc_metrics_cache(true);
+        svc_answer(r, 200, strdup(r->cached.report), "application/json");
+        return svc_send(r);
+    }
+    return svc_enqueue(r, JOB_FETCH);
+}
+
+static enum MHD_Result route_cache_delete(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    svc *s = r->s;
+    const char *server = arg(r->conn, "server"), *file = arg(r->conn, "file");
+    int64_t n;
+    if (server || file) {
+        if (!server || !file) {
+            svc_answer_error(r, 400, "missing_argument", "give both 'server' and 'file', or neither "
+                                                     "(to delete everything)");
+            return svc_send(r);
+        }
+        const char *why = NULL;
+        if (strcmp(server, UPLOAD_SERVER) && !svc_find_server(s->cfg, server)) {
+            svc_answer_error(r, 404, "unknown_server", "unknown recording server");
+            return svc_send(r);
+        }
+        if (svc_check_file(file, &why)) {
+            svc_answer_error(r, 400, "bad_file", "%s", why);
+            return svc_send(r);
+        }
+        n = s->store->ops->delete(s->store, server, file);
+    } else {
+        n = s->store->ops->delete(s->store, NULL, NULL);
+    }
+    if (n < 0) {
+        svc_answer_error(r, 500, "store", "the store could not delete");
+        return svc_send(r);
+    }
+    char *b = NULL;
+    if (asprintf(&b, "{\"deleted\":%lld}", (long long)n) < 0)
+        b = NULL;
+    svc_answer(r, 200, b, "application/json");
+    return svc_send(r);
+}
+
+static enum MHD_Result calls(req *r, const char *id_part)
+{
+    svc *s = r->s;
+    if (id_part) {
+        char *end;
+        errno = 0;
+        long long id = strtoll(id_part, &end, 10);
+        if (errno || end == id_part || *end || id < 1) {
+            svc_answer_error(r, 400, "bad_id", "a call id is a positive integer");
+            return svc_send(r);
+        }
+        svc_row row;
+        int got = s->store->ops->get(s->store, id, &row);
+        if (got != 1) {
+            svc_answer_error(r, got == 0 ? 404 : 500, got == 0 ? "not_found" : "store",
+                         "no stored call %lld", id);
+            return svc_send(r);
+        }
+        svc_answer(r, 200, row_json(&row), "application/json");
+        svc_row_free(&row);
+        return svc_send(r);
+    }
+    double since = 0;
+    int limit = 50;
+    const char *a = arg(r->conn, "since"), *l = arg(r->conn, "limit");
+    char *end;
+    if (a && (since = strtod(a, &end), end == a || *end || !(since >= 0))) {
+        svc_answer_error(r, 400, "bad_since", "since is a Unix time in seconds");
+        return svc_send(r);
+    }
+    if (l && (limit = (int)strtol(l, &end, 10), end == l || *end || limit < 1 || limit > 1000)) {
+        svc_answer_error(r, 400, "bad_limit", "limit is 1 to 1000");
+        return svc_send(r);
+    }
+    svc_row *rows = NULL;
+    int n = 0;
+    if (s->store->ops->list(s->store, since, limit, &rows, &n) != 0) {
+        svc_answer_error(r, 500, "store", "the store could not list calls");
+        for (int i = 0; i < n; i++)
+            svc_row_free(&rows[i]);
+        free(rows);
+        return svc_send(r);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    fprintf(f, "{\"calls\":[");
+    for (int i = 0; i < n; i++) {
+        char *j = row_json(&rows[i]);
+        fprintf(f, "%s%s", i ? "," : "", j ? j : "null");
+        free(j);
+        svc_row_free(&rows[i]);
+    }
+    fprintf(f, "],\"count\":%d}", n);
+    fclose(f);
+    free(rows);
+    svc_answer(r, 200, buf, "application/json");
+    return svc_send(r);
+}
+
+static enum MHD_Result route_health(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    svc *s = r->s;
+    const char *vad = cq_engine_vad_status(s->engine), *nq = cq_engine_nisqa_status(s->engine);
+    char *v = svc_json_str(vad ? vad : "Silero VAD loaded"),
+         *n = svc_json_str(nq ? nq : "NISQA v2 loaded"), *b = NULL;
+    int store_ok = s->store->ops->ping(s->store) == 0;
+    int host_ok = !s->iso || svc_isolate_up(s->iso);
+    int ok = store_ok && host_ok;
+    if (v && n &&
+        asprintf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"models\":{\"vad\":%s,\"vad_loaded\":"
+                     "%s,\"nisqa\":%s,\"nisqa_loaded\":%s},\"store\":\"%s\",\"analyses\":\"%s\","
+                     "\"servers\":%d}",
+                 ok ? "ok" : "degraded", cq_version(), v, vad ? "false" : "true", n,
+                 nq ? "false" : "true", store_ok ? "ok" : "unreachable",
+                 !s->iso ? "in-process" : host_ok ? "isolated" : "host down",
+                 s->cfg->n_servers) < 0)
+        b = NULL;
+    free(v);
+    free(n);
+    svc_answer(r, ok ? 200 : 503, b, "application/json");
+    return svc_send(r);
+}
+
+/* multipart parts 'in' and 'out' stream to temporary files */
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *filename, const char *ctype, const char *enc,
+                               const char *data, uint64_t off, size_t size)
+{
+    (void)kind, (void)filename, (void)ctype, (void)enc, (void)off;
+    req *r = cls;
+    int p = !strcmp(key, "in") ? 0 : !strcmp(key, "out") ? 1 : -1;
+    if (p < 0)
+        return MHD_YES; /* other fields are ignored */
+    if (!r->part[p]) {
+        if (r->part_path[p][0]) { /* a second part of the same name */
+            r->bad_multipart = 1;
+            return MHD_NO;
+        }
+        snprintf(r->part_path[p], sizeof(r->part_path[p]), "%s/callqa-upload-XXXXXX",
+                 r->s->cfg->tmp_dir);
+        int fd = mkstemp(r->part_path[p]);
+        if (fd < 0 || !(r->part[p] = fdopen(fd, "wb"))) {
+            if (fd >= 0)
+                close(fd);
+            r->part_path[p][0] = 0;
+            return MHD_NO;
+        }
+    }
+    r->part_len[p] += size;
+    if (r->part_len[0] + r->part_len[1] > r->s->cfg->max_body) {
+        r->upload_too_large = 1;
+        return MHD_NO;
+    }
+    return size && fwrite(data, 1, size, r->part[p]) != size ? MHD_NO : MHD_YES;
+}
+
+static enum MHD_Result route_analyze_post(req *r, const char *data, size_t *size)
+{
+    if (*size && svc_mono_sec() - r->t0 > r->s->cfg->upload_timeout_sec) {
+        /* a body that trickles in is cut: libmicrohttpd 0.9.75 cannot send an answer before the
+         * body is complete, so the connection is closed (logged and counted as 408) */
+        svc_answer_error(r, 408, "upload_timeout", "the upload took longer than %.0f s",
+                     r->s->cfg->upload_timeout_sec);
+        return MHD_NO;
+    }
+    if (*size) { /* more body */
+        if (r->multipart) {
+            if (!r->upload_too_large && !r->bad_multipart &&
+                MHD_post_process(r->pp, data, *size) != MHD_YES && !r->upload_too_large)
+                r->bad_multipart = 1;
+        } else if (!r->upload_too_large) {
+            if (r->upload_len + *size > r->s->cfg->max_body) {
+                r->upload_too_large = 1;
+            } else {
+                if (r->upload_len + *size > r->upload_cap) {
+                    size_t cap = (r->upload_len + *size) * 2;
+                    if (cap > r->s->cfg->max_body)
+                        cap = r->s->cfg->max_body;
+                    char *nb = realloc(r->upload, cap);
+                    if (!nb) {
+                        r->upload_too_large = 1;
+                        *size = 0;
+                        return MHD_YES;
+                    }
+                    r->upload = nb, r->upload_cap = cap;
+                }
+                memcpy(r->upload + r->upload_len, data, *size);
+                r->upload_len += *size;
+            }
+        }
+        *size = 0;
+        return MHD_YES;
+    }
+    /* the whole body is in */
+    for (int p = 0; p < 2; p++)
+        if (r->part[p]) {
+            fclose(r->part[p]);
+            r->part[p] = NULL;
+        }
+    if (r->upload_too_large) {
+        svc_answer_error(r, 413, "too_large", "the upload is over the %zu MiB limit",
+                     r->s->cfg->max_body >> 20);
+        return svc_send(r);
+    }
+    if (r->bad_multipart) {
+        svc_answer_error(r, 400, "bad_multipart", "the multipart body could not be parsed");
+        return svc_send(r);
+    }
+    if (!r->multipart && r->upload_len == 0) {
+        svc_answer_error(r, 400, "empty", "the upload is empty (send the recording as the body, or "
+                                      "multipart/form-data with 'in' and 'out' parts)");
+        return svc_send(r);
+    }
+    return svc_enqueue(r, JOB_UPLOAD);
+}
+
+static enum MHD_Result route_analyze_post_start(req *r)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    const char *name = arg(r->conn, "name");
+    const char *why = NULL;
+    if (name && svc_check_file(name, &why)) {
+        svc_answer_error(r, 400, "bad_file", "name: %s", why);
+        return svc_send(r);
+    }
+    snprintf(r->upload_name, sizeof(r->upload_name), "%s", name ? name : "upload.wav");
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > r->s->cfg->max_body) {
+        svc_answer_error(r, 413, "too_large", "the upload is over the %zu MiB limit",
+                     r->s->cfg->max_body >> 20);
+        return svc_send(r);
+    }
+    if (ct && !strncasecmp(ct, "multipart/form-data", 19)) {
+        r->multipart = 1;
+        if (!(r->pp = MHD_create_post_processor(r->conn, 65536, on_part, r))) {
+            svc_answer_error(r, 400, "bad_multipart", "multipart/form-data without a boundary");
+            return svc_send(r);
+        }
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result route_calls(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    return calls(r, NULL);
+}
+
+static enum MHD_Result route_call(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    return calls(r, r->param);
+}
+
+static enum MHD_Result route_metrics(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    svc_answer(r, 200, svc_metrics_render(), "text/plain; version=0.0.4");
+    return svc_send(r);
+}
+
+static enum MHD_Result route_openapi(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    char msg[200];
+    svc_answer(r, 200, svc_openapi(msg, sizeof(msg)), "application/json");
+    return svc_send(r);
+}
+
+/* ---- the table ---------------------------------------------------------------------------- */
+
+static const svc_route k_routes[] = {
+    {.method = "GET", .path = "/health", .auth = SVC_AUTH_NONE, .name = "health",
+     .handle = route_health,
+     .openapi =
+        "{\"summary\":\"Liveness, version, models loaded, store reachable\","
+        "\"responses\":{"
+        "\"200\":{\"description\":\"ok\"},"
+        "\"503\":{\"description\":\"the store is unreachable, or the analysis host is down\"}"
+        "}}"},
+    {.method = "GET", .path = "/analyze", .name = "analyze", .handle = route_analyze_get,
+     .openapi =
+        "{\"summary\":\"Fetch a recording from a configured ViciDial recording server, analyse it (or serve the stored result), return the report\","
+        "\"parameters\":["
+        "{\"name\":\"server\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},\"description\":\"a configured recording server name\"},"
+        "{\"name\":\"file\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},\"description\":\"the recording's file name, e.g. 20240101-120000_5551234-all.wav; -in/-out legs under ORIG/ are preferred, then -all.wav, MP3/-all.mp3, the name as given\"},"
+        "{\"name\":\"refresh\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"0\",\"1\"]},\"description\":\"1: analyse again, ignoring the store\"}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"the report; X-Cache: hit, revalidated, miss, or shared (the answer of an identical request being analysed at that moment)\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Report\"}}}},"
+        "\"400\":{\"description\":\"bad or missing arguments\"},"
+        "\"401\":{\"description\":\"no or wrong token\"},"
+        "\"404\":{\"description\":\"unknown server, or no such recording\"},"
+        "\"422\":{\"description\":\"not a recording callqa can decode\"},"
+        "\"500\":{\"description\":\"analysis_crashed: the analysis process died on this recording (the service goes on)\"},"
+        "\"502\":{\"description\":\"the recording server failed (HTML, error, too large)\"},"
+        "\"503\":{\"description\":\"too many analyses waiting, or no analysis host (analysis_unavailable)\"},"
+        "\"504\":{\"description\":\"the recording server did not answer in time (upstream_timeout), or the analysis ran past analysis_timeout_sec (analysis_timeout)\"}"
+        "}}"},
+    {.method = "POST", .path = "/analyze", .name = "analyze_upload", .body = true,
+     .start = route_analyze_post_start, .handle = route_analyze_post,
+     .openapi =
+        "{\"summary\":\"Analyse an uploaded recording: the body is the file, or multipart/form-data with 'in' and 'out' leg parts\","
+        "\"parameters\":["
+        "{\"name\":\"name\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"the report's file name (default upload.wav)\"}"
+        "],"
+        "\"requestBody\":{\"content\":{\"application/octet-stream\":{},\"audio/wav\":{},\"multipart/form-data\":{}}},"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"the report\"},"
+        "\"400\":{\"description\":\"empty or malformed upload\"},"
+        "\"413\":{\"description\":\"over the size limit\"},"
+        "\"422\":{\"description\":\"not a recording callqa can decode\"},"
+        "\"500\":{\"description\":\"analysis_crashed: the analysis process died on this recording\"},"
+        "\"503\":{\"description\":\"too many analyses waiting, or no analysis host\"},"
+        "\"504\":{\"description\":\"analysis_timeout\"}"
+        "}}"},
+    {.method = "DELETE", .path = "/cache", .name = "cache", .handle = route_cache_delete,
+     .openapi =
+        "{\"summary\":\"Delete stored results: all, or those of one server and file\","
+        "\"parameters\":["
+        "{\"name\":\"server\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
+        "{\"name\":\"file\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"{\\\"deleted\\\": n}\"},"
+        "\"400\":{\"description\":\"only one of server and file\"}"
+        "}}"},
+    {.method = "GET", .path = "/calls", .name = "calls", .handle = route_calls,
+     .openapi =
+        "{\"summary\":\"Stored results, newest first\","
+        "\"parameters\":["
+        "{\"name\":\"since\",\"in\":\"query\",\"schema\":{\"type\":\"number\"},\"description\":\"Unix time (s)\"},"
+        "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":50}}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"{\\\"calls\\\": [StoredCall], \\\"count\\\": n}\"}"
+        "}}"},
+    {.method = "GET", .path = "/calls/{id}", .name = "call", .handle = route_call,
+     .openapi =
+        "{\"summary\":\"One stored result\","
+        "\"parameters\":["
+        "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"integer\"}}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"a StoredCall\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/StoredCall\"}}}},"
+        "\"404\":{\"description\":\"no such call\"}"
+        "}}"},
+    {.method = "GET", .path = "/metrics", .auth = SVC_AUTH_METRICS, .name = "metrics",
+     .handle = route_metrics,
+     .openapi =
+        "{\"summary\":\"Prometheus metrics (text format)\","
+        "\"responses\":{"
+        "\"200\":{\"description\":\"text/plain; version=0.0.4\"}"
+        "}}"},
+    {.method = "GET", .path = "/openapi.json", .name = "openapi.json", .handle = route_openapi,
+     .openapi =
+        "{\"summary\":\"This document\","
+        "\"responses\":{"
+        "\"200\":{\"description\":\"OpenAPI 3\"}"
+        "}}"},
+    {.method = NULL},
+};
+
+const svc_route *svc_route_table(void)
+{
+    return k_routes;
+}
+
+/* path against a route's: equal, or equal up to a last segment "{name}" that matches any
+ * non-empty segment (its value in *param). */
+static bool path_match(const char *want, const char *path, const char **param)
+{
+    const char *brace = strchr(want, '{');
+    if (!brace) {
+        *param = NULL;
+        return !strcmp(want, path);
+    }
+    size_t n = (size_t)(brace - want);
+    if (strncmp(want, path, n) || !path[n] || strchr(path + n, '/'))
+        return false;
+    *param = path + n;
+    return true;
+}
+
+const svc_route *svc_route_find(const char *method, const char *path, const char **param,
+                                bool *path_known)
+{
+    *path_known = false;
+    for (const svc_route *r = k_routes; r->method; r++) {
+        if (!path_match(r->path, path, param))
+            continue;
+        if (!strcmp(r->method, method))
+            return r;
+        *path_known = true;
+    }
+    *param = NULL;
+    return NULL;
+}
+
+/* What every document has around the paths. */
+static const char k_openapi_base[] =
+    "{\"openapi\":\"3.0.3\","
+    "\"info\":{\"title\":\"callqa\",\"version\":\"\","
+    "\"description\":\"Call-recording analysis. Reports are the JSON of `callqa analyze --json` "
+    "(docs/report.md). Errors are {\\\"error\\\": message, \\\"code\\\": name}. Every route but /health and "
+    "/metrics needs `Authorization: Bearer <token>` unless the service runs with --no-auth.\"},"
+    "\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":\"http\",\"scheme\":\"bearer\"}},"
+    "\"schemas\":{"
+    "\"Error\":{\"type\":\"object\",\"required\":[\"error\",\"code\"],"
+    "\"properties\":{\"error\":{\"type\":\"string\"},\"code\":{\"type\":\"string\"}}},"
+    "\"Report\":{\"type\":\"object\",\"description\":\"docs/report.md\",\"required\":[\"file\","
+    "\"duration\",\"has_legs\",\"inbound\",\"outbound\",\"one_way_audio\",\"one_way_direction\","
+    "\"nisqa\",\"analysis_time_sec\"]},"
+    "\"StoredCall\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+    "\"server\":{\"type\":\"string\"},\"file\":{\"type\":\"string\"},\"source\":{\"type\":\"string\"},"
+    "\"created\":{\"type\":\"number\"},\"checked\":{\"type\":\"number\"},"
+    "\"report\":{\"$ref\":\"#/components/schemas/Report\"}}}}},"
+    "\"security\":[{\"bearer\":[]}],\"paths\":{}}";
+
+char *svc_openapi(char *msg, size_t msgsz)
+{
+    json_error_t je;
+    json_t *doc = json_loads(k_openapi_base, 0, &je);
+    if (!doc) {
+        snprintf(msg, msgsz, "openapi: the base document: %s", je.text);
+        return NULL;
+    }
+    json_object_set_new(json_object_get(doc, "info"), "version", json_string(cq_version()));
+    json_t *paths = json_object_get(doc, "paths");
+    for (const svc_route *r = k_routes; r->method; r++) {
+        json_t *op = json_loads(r->openapi, 0, &je);
+        if (!op || !json_is_object(op)) {
+            snprintf(msg, msgsz, "openapi: %s %s: %s", r->method, r->path, op ? "not an object"
+                                                                              : je.text);
+            json_decref(op);
+            json_decref(doc);
+            return NULL;
+        }
+        if (r->auth != SVC_AUTH_TOKEN) /* open by default */
+            json_object_set_new(op, "security", json_array());
+        json_t *item = json_object_get(paths, r->path);
+        if (!item)
+            json_object_set_new(paths, r->path, item = json_object());
+        char m[8];
+        size_t i = 0;
+        for (; r->method[i] && i < sizeof(m) - 1; i++)
+            m[i] = (char)(r->method[i] | 0x20); /* lower case */
+        m[i] = 0;
+        json_object_set_new(item, m, op);
+    }
+    char *s = json_dumps(doc, JSON_INDENT(2));
+    json_decref(doc);
+    if (!s)
+        snprintf(msg, msgsz, "out of memory");
+    return s;
+}
