@@ -7,6 +7,10 @@
 #     reference/golden.jsonl; the label's clip starts earlier, with sounds below speech).
 #   usage: test_classify.sh BUILD/callqa CORPUS_DIR
 set -u
+if [ ! -d "$2" ] || [ ! -d "$2/../models" ]; then
+    echo "SKIP: $2 or its models are missing"
+    exit 77
+fi
 CQ=$1
 C=$2
 . "$(dirname "$0")/../lib.sh"

@@ -6,6 +6,10 @@
 # huge and malformed uploads, a stalling server, HTML, redirects; auth; the cache; SIGTERM.
 #   usage: test_service.sh BUILD/callqa CORPUS_DIR
 set -u
+if [ ! -d "$2" ] || [ ! -d "$2/../models" ]; then
+    echo "SKIP: $2 or its models are missing"
+    exit 77
+fi
 CQ=$1
 C=$2/calls
 SRC=$(cd "$(dirname "$0")/../.." && pwd)

@@ -240,10 +240,10 @@ static void test_golden_parity(void **state)
     assert_true(vad_segs_ok * 100 >= vad_legs * 99);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden_parity),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest k_logic[] = {
+    TU_NONE,
+};
+static const struct CMUnitTest k_corpus[] = {
+    cmocka_unit_test(test_golden_parity),
+};
+TU_MAIN(k_logic, k_corpus)

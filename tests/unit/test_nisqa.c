@@ -173,12 +173,12 @@ static void test_broken_checkpoints(void **state)
     free(bad), free(good), free(mp);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_chunking_invariance),
-        cmocka_unit_test(test_windowed_engine),
-        cmocka_unit_test(test_broken_checkpoints),
-    };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
-}
+static const struct CMUnitTest k_logic[] = {
+    TU_NONE,
+};
+static const struct CMUnitTest k_corpus[] = {
+    cmocka_unit_test(test_chunking_invariance),
+    cmocka_unit_test(test_windowed_engine),
+    cmocka_unit_test(test_broken_checkpoints),
+};
+TU_MAIN(k_logic, k_corpus)

@@ -151,13 +151,12 @@ static void test_corpus_labels(void **state)
     cq_engine_destroy(e);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_noise_snr_bandwidth),
-        cmocka_unit_test(test_dropouts),
-        cmocka_unit_test(test_drift_and_level_basis),
-        cmocka_unit_test(test_corpus_labels),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest k_logic[] = {
+    cmocka_unit_test(test_noise_snr_bandwidth),
+    cmocka_unit_test(test_dropouts),
+    cmocka_unit_test(test_drift_and_level_basis),
+};
+static const struct CMUnitTest k_corpus[] = {
+    cmocka_unit_test(test_corpus_labels),
+};
+TU_MAIN(k_logic, k_corpus)

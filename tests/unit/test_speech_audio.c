@@ -235,14 +235,13 @@ static void test_corpus_spans_kept(void **state)
     assert_true(calls >= 13 && spans > 50);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_only_on_request),
-        cmocka_unit_test(test_in_memory),
-        cmocka_unit_test(test_spilled),
-        cmocka_unit_test(test_unwritable_tmp),
-        cmocka_unit_test(test_corpus_spans_kept),
-    };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
-}
+static const struct CMUnitTest k_logic[] = {
+    cmocka_unit_test(test_only_on_request),
+    cmocka_unit_test(test_in_memory),
+    cmocka_unit_test(test_spilled),
+    cmocka_unit_test(test_unwritable_tmp),
+};
+static const struct CMUnitTest k_corpus[] = {
+    cmocka_unit_test(test_corpus_spans_kept),
+};
+TU_MAIN(k_logic, k_corpus)

@@ -262,12 +262,14 @@ static void test_dsp_fallback(void **state)
     free(x), free(p);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_v5_8k),        cmocka_unit_test(test_16k),
-        cmocka_unit_test(test_model_identity), cmocka_unit_test(test_batching_and_reset),
-        cmocka_unit_test(test_broken_models), cmocka_unit_test(test_dsp_fallback),
-    };
-    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
-}
+static const struct CMUnitTest k_logic[] = {
+    cmocka_unit_test(test_dsp_fallback),
+};
+static const struct CMUnitTest k_corpus[] = {
+    cmocka_unit_test(test_v5_8k),
+    cmocka_unit_test(test_16k),
+    cmocka_unit_test(test_model_identity),
+    cmocka_unit_test(test_batching_and_reset),
+    cmocka_unit_test(test_broken_models),
+};
+TU_MAIN(k_logic, k_corpus)

@@ -191,4 +191,41 @@ static inline int tu_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/*
+ * A test program runs its tests in two groups, each its own ctest entry: the logic tests, which
+ * need nothing outside the checkout, and, with the argument "corpus", the tests that read
+ * ../shared (the corpus, the reference outputs, the models). The corpus group exits 77 (ctest's
+ * SKIP) when ../shared is missing. A group with no test is not registered (tests/CMakeLists.txt).
+ */
+#define TU_NONE {.name = NULL} /* the only entry of an empty group */
+#define TU_MAIN(logic, corpus)                                                                    \
+    int main(int argc, char **argv)                                                               \
+    {                                                                                             \
+        return tu_run(argc, argv, logic, logic[0].name ? sizeof(logic) / sizeof(logic[0]) : 0,    \
+                      corpus, corpus[0].name ? sizeof(corpus) / sizeof(corpus[0]) : 0);           \
+    }
+
+static inline int tu_run(int argc, char **argv, const struct CMUnitTest *logic, size_t n_logic,
+                         const struct CMUnitTest *corpus, size_t n_corpus)
+{
+    if (argc > 1 && !strcmp(argv[1], "corpus")) {
+        char *c = NULL, *m = NULL;
+        int have = asprintf(&c, "%s/corpus", tu_shared_dir()) >= 0 &&
+                   asprintf(&m, "%s/models", tu_shared_dir()) >= 0 && tu_exists(c) && tu_exists(m);
+        free(c);
+        free(m);
+        if (!have) {
+            printf("SKIP: %s/corpus or %s/models is missing\n", tu_shared_dir(), tu_shared_dir());
+            return 77;
+        }
+        return _cmocka_run_group_tests("corpus", corpus, n_corpus, tu_group_setup,
+                                       tu_group_teardown);
+    }
+    if (!n_logic) {
+        printf("every test of this program reads ../shared: run it with the argument corpus\n");
+        return 0;
+    }
+    return _cmocka_run_group_tests("logic", logic, n_logic, tu_group_setup, tu_group_teardown);
+}
+
 #endif /* CQ_TESTUTIL_H */
