@@ -1,8 +1,11 @@
 /*
  * callqa.h - umbrella header of the callqa library: call-recording analysis.
  *
- * Reading order: cq_engine.h (run a call) -> cq_report.h (what comes out) -> cq_legs.h (what
- * goes in) -> the analyzers (cq_level.h, cq_silence.h) -> cq_audio.h (decoding).
+ * Reading order: cq_engine.h (run a call) -> cq_report.h (what comes out; cq_finding.h, the
+ * shape of warnings and findings) -> cq_legs.h (what goes in) -> cq_speech_audio.h (each leg's
+ * speech at 16 kHz, on request) -> the analyzers (cq_level.h, cq_silence.h, cq_vad.h with
+ * cq_speech.h, cq_nisqa.h, cq_quality.h, cq_tones.h and cq_classify.h, cq_xleg.h,
+ * cq_conversation.h) -> cq_audio.h and cq_resample.h (decoding).
  */
 #ifndef CALLQA_H
 #define CALLQA_H

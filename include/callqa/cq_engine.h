@@ -1,12 +1,16 @@
 /*
  * cq_engine.h - the pipeline that turns one call into a report:
- *   decode (cq_audio) -> legs (stereo channels, leg files or a mono mix) -> per-leg analyzers
- *   (levels, silence) -> report (cq_report).
+ *   decode (cq_audio) -> legs (stereo channels, leg files or a mono mix) -> the selected
+ *   analyzers (levels, silence, vad, nisqa, quality, events, conversation; speech_audio on
+ *   request), each leg streamed through them in blocks -> report (cq_report).
  *
- * A cq_engine holds the parameters (and, later, the loaded models). It is immutable after
- * creation and may be shared by any number of threads, each analysing its own calls.
- * Memory per call: two decode blocks plus the silence list (one entry per silence found);
- * it does not grow with the length of the recording otherwise.
+ * A cq_engine holds the parameters and the loaded models (Silero VAD, NISQA). It is immutable
+ * after creation and may be shared by any number of threads, each analysing its own calls.
+ * Memory per call: a few decode blocks plus the analyzers' results (silences, speech segments,
+ * one VAD probability per 32 ms, NISQA windows, events), which grow with the recording's length
+ * but not with its sample rate; NISQA's file mode holds its features for the whole leg (bounded
+ * by nisqa_max_file_sec), and speech_audio keeps each leg's speech (bounded in memory by
+ * speech_audio_mem_bytes, the rest in a temporary file).
  */
 #ifndef CQ_ENGINE_H
 #define CQ_ENGINE_H
@@ -24,7 +28,9 @@ extern "C" {
 typedef struct cq_engine cq_engine;
 
 typedef struct cq_engine_params {
-    unsigned analyzers;             /* CQ_AN_* bits; default CQ_AN_ALL */
+    unsigned analyzers;             /* CQ_AN_* bits; default cq_analyzers_default() (CQ_AN_ALL);
+                                       each brings the analyzers it needs (events and
+                                       conversation the VAD) */
     double silence_noise_db;        /* silencedetect noise threshold, dB FS; default -35 */
     double silence_min_duration_sec; /* silencedetect duration, s; default 0.5 */
     int clip_min_run;               /* consecutive full-scale samples that make clipping; 3 */

@@ -1,7 +1,8 @@
 /*
  * cq_resample.h - streaming mono sample-rate conversion (libsoxr, high quality, linear phase).
  *
- * Used only where an analyzer needs another rate than the recording's (the VAD runs at 8 kHz);
+ * Used where an analyzer needs another rate than the recording's (the engine's shared 8 kHz
+ * stream for the VAD, events and the two-leg checks, and its 16 kHz stream for speech audio);
  * levels and silence always run at the file's own rate.
  *
  * Thread safety: a cq_resample belongs to one stream.

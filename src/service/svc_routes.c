@@ -491,8 +491,10 @@ const svc_route *svc_route_find(const char *method, const char *path, const char
     for (const svc_route *r = k_routes; r->method; r++) {
         if (!path_match(r->path, path, param))
             continue;
-        if (!strcmp(r->method, method))
+        if (!strcmp(r->method, method)) {
+            *path_known = false;
             return r;
+        }
         *path_known = true;
     }
     *param = NULL;

@@ -38,6 +38,16 @@ check "summary counts failures" grep -q "5 calls, 2 failed" "$T/batch.err"
 check "ViciDial -all uses the ORIG legs" grep -q '"layout":"leg_files"' "$T/batch.jsonl"
 check "the leg choice is reported" grep -q 'instead of the mixed' "$T/batch.jsonl"
 
+# the same batch on threads of one process (--no-isolate): the same reports
+"$CQ" analyze --json -j 2 --no-isolate "$T/batch" > "$T/threads.jsonl" 2> /dev/null
+check "--no-isolate -j 2: the same reports as isolated" python3 -c '
+import json, sys
+a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
+for d in a + b:
+    d.pop("analysis_time_sec", None)
+assert a == b and len(a) == 5
+' "$T/batch.jsonl" "$T/threads.jsonl"
+
 # a crash while analysing one call (injected) fails that call only: the batch goes on
 CALLQA_TEST_CRASH_ON=b.wav "$CQ" analyze --json "$T/batch/a.wav" "$T/batch/b.wav" \
     "$SAMPLE" > "$T/crash.jsonl" 2> "$T/crash.err"

@@ -1,8 +1,10 @@
 /*
  * fuzz_names.c - libFuzzer harness over what a request or an operator can name: recording
  * file names (svc_check_file) and the candidates built from accepted ones, recording-server
- * specs (NAME=URL) and the config file parser. Oracles: an accepted file name never holds a
- * path, "..", '%' or a leading '.', and every candidate stays inside ORIG/ or MP3/ or the base.
+ * specs (NAME=URL), the config file parser and the route table's dispatch (a method, a space,
+ * a path). Oracles: an accepted file name never holds a path, "..", '%' or a leading '.', and
+ * every candidate stays inside ORIG/ or MP3/ or the base; a route found is the route of that
+ * method, and its path parameter is a non-empty last segment of the path.
  * The first byte picks the parser; the rest is its input.
  */
 #include <stddef.h>
@@ -39,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     svc_config c;
     svc_config_defaults(&c);
     char msg[1200];
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0: {
         const char *why = NULL;
         if (svc_check_file(s, &why) == 0) {
@@ -68,6 +70,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
         }
         break;
+    case 2: {
+        char *sp = strchr(s, ' ');
+        const char *method = sp ? s : "GET", *path = sp ? sp + 1 : s;
+        if (sp)
+            *sp = 0;
+        const char *param = NULL;
+        bool known = false;
+        const svc_route *r = svc_route_find(method, path, &param, &known);
+        if (r && (strcmp(r->method, method) || known))
+            __builtin_trap();
+        if (r && param && (param < path || !*param || strchr(param, '/') ||
+                           strncmp(r->path, path, (size_t)(param - path))))
+            __builtin_trap();
+        if (r && !param && strcmp(r->path, path))
+            __builtin_trap();
+        break;
+    }
     default: {
         char path[64];
         snprintf(path, sizeof(path), "/tmp/callqa-fuzz-config-%d", (int)getpid());

@@ -83,6 +83,38 @@ static void test_chunking_invariance(void **state)
     free(x), free(mp);
 }
 
+/* The network's thread pool: the same scores with 1, 2 and 3 threads (each thread owns whole
+ * rows of the products, so the sums are the same operations in the same order). */
+static void test_threads(void **state)
+{
+    (void)state;
+    char *mp = model_path();
+    cq_err err;
+    cq_nisqa_model *m = cq_nisqa_model_load(mp, &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    size_t n = 0;
+    int rate = 0;
+    float *x = corpus_mono("speech/ps_librivox_0870.wav", &n, &rate);
+    cq_nisqa_scores sc[3];
+    for (int t = 1; t <= 3; t++) {
+        cq_nisqa *s = cq_nisqa_create(m, rate, 600, NULL);
+        assert_non_null(s);
+        cq_nisqa_set_threads(s, t);
+        assert_int_equal(cq_nisqa_push(s, x, n), CQ_OK);
+        assert_int_equal(cq_nisqa_finish(s, &sc[t - 1]), CQ_OK);
+        cq_nisqa_destroy(s);
+    }
+    print_message("mos with 1, 2, 3 threads: %.6f %.6f %.6f\n", sc[0].mos, sc[1].mos, sc[2].mos);
+    for (int t = 1; t < 3; t++) {
+        assert_true(sc[t].mos == sc[0].mos && sc[t].noisiness == sc[0].noisiness);
+        assert_true(sc[t].coloration == sc[0].coloration && sc[t].loudness == sc[0].loudness);
+        assert_true(sc[t].discontinuity == sc[0].discontinuity);
+    }
+    cq_nisqa_model_free(m);
+    free(x), free(mp);
+}
+
 static void test_windowed_engine(void **state)
 {
     (void)state;
@@ -178,6 +210,7 @@ static const struct CMUnitTest k_logic[] = {
 };
 static const struct CMUnitTest k_corpus[] = {
     cmocka_unit_test(test_chunking_invariance),
+    cmocka_unit_test(test_threads),
     cmocka_unit_test(test_windowed_engine),
     cmocka_unit_test(test_broken_checkpoints),
 };
