@@ -103,6 +103,7 @@ struct cq_tones {
     uint64_t digit_start;
     cq_tone_event dtmf_ev;
     int dtmf_open;
+    int closing;               /* the stream ended: a digit still on ends at its last sample */
     /* fax tones confirmed by libspandsp's detectors (times in s) */
     modem_connect_tones_rx_state_t *cng, *ced;
     double *fax_at[2];
@@ -174,7 +175,8 @@ static void dtmf_report(void *user, int code, int level, int delay)
     (void)level;
     cq_tones *t = user;
     (void)delay; /* in this interface: how long the previous state lasted */
-    uint64_t at = t->pos > DTMF_LAG ? t->pos - DTMF_LAG : 0;
+    const uint64_t lag = t->closing ? 0 : DTMF_LAG; /* at the end of the stream: there */
+    uint64_t at = t->pos > lag ? t->pos - lag : 0;
     if (code) {
         t->digit = code;
         t->digit_start = at;
@@ -680,8 +682,11 @@ static int is_sit(const seg *s, int k)
 static int settle(cq_tones *t, int final)
 {
     double now = (double)t->pos / RATE;
-    if (final && t->digit) /* a digit still sounding when the stream ended */
+    if (final && t->digit) { /* a digit still sounding when the stream ended ends with it */
+        t->closing = 1;
         dtmf_report(t, 0, 0, 0);
+        t->closing = 0;
+    }
     if (t->dtmf_open && (final || now - t->dtmf_ev.end_sec >= DTMF_GAP_SEC) && !t->digit &&
         commit_dtmf(t) != CQ_OK)
         return CQ_ERR_NOMEM;
