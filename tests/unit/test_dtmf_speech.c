@@ -311,9 +311,14 @@ static void test_talk_off(void **state)
 
 int main(void)
 {
-    if (!tu_exists(CQ_SHARED_DIR "/corpus/speech")) {
+    char *corpus = NULL;
+    if (asprintf(&corpus, "%s/corpus/speech", tu_shared_dir()) < 0)
+        return 1;
+    int have = tu_exists(corpus);
+    free(corpus);
+    if (!have) {
         fprintf(stderr, "SKIP: test_dtmf_speech needs %s/corpus (the shared corpus)\n",
-                CQ_SHARED_DIR);
+                tu_shared_dir());
         return 77;
     }
     const struct CMUnitTest tests[] = {
