@@ -105,8 +105,8 @@ struct cq_tones {
     cq_tone_event dtmf_ev;
     int dtmf_open;
     int closing;               /* the stream ended: a digit still on ends at its last sample */
-    double band_c[8][3];       /* the DTMF bands: b0 (= -b2), a1, a2 of each resonator */
-    double band_z[8][2];       /* their states (transposed direct form II) */
+    float band_c[3][8];        /* the DTMF bands: b0 (= -b2), a1, a2 of each resonator */
+    float band_z[2][8];        /* their states (transposed direct form II) */
     /* fax tones confirmed by libspandsp's detectors (times in s) */
     modem_connect_tones_rx_state_t *cng, *ced;
     double *fax_at[2];
@@ -262,9 +262,9 @@ cq_tones *cq_tones_create(int *err)
     for (int b = 0; b < 8; b++) { /* constant-Q band-pass resonators, 0 dB at the centre */
         static const double f[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
         double w0 = 2 * 3.14159265358979323846 * f[b] / RATE, al = sin(w0) / (2 * DTMF_BAND_Q);
-        t->band_c[b][0] = al / (1 + al);
-        t->band_c[b][1] = -2 * cos(w0) / (1 + al);
-        t->band_c[b][2] = (1 - al) / (1 + al);
+        t->band_c[0][b] = (float)(al / (1 + al));
+        t->band_c[1][b] = (float)(-2 * cos(w0) / (1 + al));
+        t->band_c[2][b] = (float)((1 - al) / (1 + al));
     }
     t->cng = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_FAX_CNG, cng_report, t);
     t->ced = modem_connect_tones_rx_init(NULL, MODEM_CONNECT_TONES_ANS, ced_report, t);
@@ -567,18 +567,25 @@ static int end_frame(cq_tones *t)
  * and calls; bands of Q 7 and narrower let one in, and so does adding the dial-tone notches
  * to the bands (78 / 63 / 51 %, but a 30 ms "D" in call06's hold music).
  */
-static double dtmf_bands(cq_tones *t, double x)
+CQ_CLONES static void dtmf_bands(cq_tones *t, const float *x, int16_t *out)
 {
-    double sum = 0;
-    for (int b = 0; b < 8; b++) {
-        const double *c = t->band_c[b];
-        double *z = t->band_z[b];
-        double y = c[0] * x + z[0];
-        z[0] = -c[1] * y + z[1];
-        z[1] = -c[0] * x - c[2] * y;
-        sum += y;
+    /* the 8 resonators are independent lanes: the inner loop vectorises */
+    float z0[8], z1[8];
+    memcpy(z0, t->band_z[0], sizeof(z0));
+    memcpy(z1, t->band_z[1], sizeof(z1));
+    for (int i = 0; i < FR; i++) {
+        const float v = x[i] * 32768.0f;
+        float sum = 0;
+        for (int b = 0; b < 8; b++) {
+            float y = t->band_c[0][b] * v + z0[b];
+            z0[b] = -t->band_c[1][b] * y + z1[b];
+            z1[b] = -t->band_c[0][b] * v - t->band_c[2][b] * y;
+            sum += y;
+        }
+        out[i] = (int16_t)(sum > 32767.0f ? 32767 : sum < -32768.0f ? -32768 : sum);
     }
-    return sum;
+    memcpy(t->band_z[0], z0, sizeof(z0));
+    memcpy(t->band_z[1], z1, sizeof(z1));
 }
 
 static int settle(cq_tones *t, int final);
@@ -594,9 +601,8 @@ int cq_tones_push(cq_tones *t, const float *x, size_t n)
             for (int k = 0; k < FR; k++) {
                 float v = t->frame[k] * 32768.0f;
                 s16[k] = (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : v);
-                double y = dtmf_bands(t, v);
-                band16[k] = (int16_t)(y > 32767 ? 32767 : y < -32768 ? -32768 : y);
             }
+            dtmf_bands(t, t->frame, band16);
             /* spandsp's callback reads t->pos: feed it in 10 ms halves for its timing */
             t->pos -= FR / 2;
             dtmf_rx(t->dtmf, band16, FR / 2);
