@@ -133,13 +133,13 @@ typedef struct level_stats {
 } level_stats;
 
 static const char *const k_speech[] = {
-    "speech/codec2_vk5qi.wav",         /* off-air HF radio speech, noisy */
-    "speech/ps_librivox_0870.wav",     /* read audiobook speech */
+    "speech/codec2_vk5qi.wav",     /* off-air HF radio speech, noisy */
+    "speech/ps_librivox_0870.wav", /* read audiobook speech */
     "speech/ps_librivox_0890.wav",
-    "conversations/pyannote_sample.wav", /* a telephone conversation */
+    "conversations/pyannote_sample.wav",         /* a telephone conversation */
     "conversations/paa_diarizationexample2.wav", /* six speakers in turn */
     "ivr_prompts/ast_en_basic_pbx_ivr_main.wav", /* a recorded IVR menu */
-    "quality/p862_or105.wav",          /* ITU-T P.862 reference speech */
+    "quality/p862_or105.wav",                    /* ITU-T P.862 reference speech */
 };
 #define N_SPEECH (sizeof(k_speech) / sizeof(k_speech[0]))
 static const double k_levels[] = {0, -7, -12};
@@ -151,8 +151,8 @@ static void test_dtmf_under_speech(void **state)
     level_stats all[N_LEVELS];
     for (int l = 0; l < N_LEVELS; l++)
         all[l] = (level_stats){.min_found = 16};
-    print_message("%-42s %7s %6s %5s  %-22s %-22s %-22s\n", "speech file", "active", "secs",
-                  "seqs", "0 dB found/exp wrong", "-7 dB", "-12 dB");
+    print_message("%-42s %7s %6s %5s  %-22s %-22s %-22s\n", "speech file", "active", "secs", "seqs",
+                  "0 dB found/exp wrong", "-7 dB", "-12 dB");
     for (size_t f = 0; f < N_SPEECH; f++) {
         char *path = NULL;
         if (asprintf(&path, "%s/corpus/%s", tu_shared_dir(), k_speech[f]) < 0)
@@ -205,8 +205,7 @@ static void test_dtmf_under_speech(void **state)
                 char mine[128];
                 size_t nm = 0;
                 for (size_t k = 0; k < nd; k++)
-                    if (at[k] >= seq_at[q] && at[k] <= seq_at[q] + 1.75 &&
-                        nm < sizeof(mine) - 1)
+                    if (at[k] >= seq_at[q] && at[k] <= seq_at[q] + 1.75 && nm < sizeof(mine) - 1)
                         mine[nm++] = got[k];
                 mine[nm] = 0;
                 char exp[17];
@@ -226,8 +225,8 @@ static void test_dtmf_under_speech(void **state)
             all[l].wrong += wrong;
             if (min_found < all[l].min_found)
                 all[l].min_found = min_found;
-            snprintf(cell[l], sizeof(cell[l]), "%4ld/%-4ld %3ld (min %2d)", found,
-                     (long)nseq * 16, wrong, min_found);
+            snprintf(cell[l], sizeof(cell[l]), "%4ld/%-4ld %3ld (min %2d)", found, (long)nseq * 16,
+                     wrong, min_found);
             free(x);
         }
         print_message("%-42s %6.1fdB %6.1f %5zu  %-22s %-22s %-22s\n", k_speech[f],
@@ -261,8 +260,8 @@ static int is_audio(const char *name)
 static void test_talk_off(void **state)
 {
     (void)state;
-    static const char *const dirs[] = {"speech", "conversations", "quality", "vad",
-                                       "ivr_prompts", "formats", "hold_music", "calls"};
+    static const char *const dirs[] = {"speech",      "conversations", "quality",    "vad",
+                                       "ivr_prompts", "formats",       "hold_music", "calls"};
     int files = 0, legs = 0, bad = 0;
     double secs = 0;
     for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
@@ -304,7 +303,8 @@ static void test_talk_off(void **state)
         free(dir);
     }
     print_message("talk-off: %d digits on %d files (%d channels, %.0f s of speech, prompts, "
-                  "music and calls)\n", bad, files, legs, secs);
+                  "music and calls)\n",
+                  bad, files, legs, secs);
     assert_true(files >= 80);
     assert_int_equal(bad, 0);
 }
