@@ -3,6 +3,8 @@
 # scripts/make-sample-call put in it (samples/sample-call.json beside the .wav):
 #   - dead air: at least one span, one of them within 0.5 s of where the script put it at each
 #     end, and at least 1 s over the dead-air rule as the VAD measures it (not only as built);
+#   - each leg's longest monologue is one utterance of that leg (within 0.5 s), not a stretch
+#     across the dead air;
 #   - the readable report prints the dead air.
 # Run twice: with the models of $CALLQA_MODEL_DIR (Silero VAD when present: what the golden
 # and a networked quickstart use) and with no models (the DSP fallback of an offline
@@ -46,6 +48,11 @@ near = [s for s in da["spans"]
 ok(len(near) == 1, "a dead-air span within 0.5 s of where the script put it")
 ok(bool(near) and near[0]["end"] - near[0]["start"] >= da["min_sec"] + 1.0,
    "the dead air is at least 1 s over the %.0f s rule as measured" % da["min_sec"])
+for leg, side in (("inbound", "caller"), ("outbound", "agent")):
+    longest = max(u["end"] - u["start"] for u in lab["legs"][side])
+    got = c[leg]["longest_monologue_sec"]
+    print("# %s longest monologue %.2f s, longest utterance %.2f s" % (leg, got, longest))
+    ok(abs(got - longest) <= 0.5, "%s: longest monologue is its longest utterance" % leg)
 EOF
     check "$mode: report checked against the labels" test $? -eq 0
     grep '^#' "$T/$mode.checks"
