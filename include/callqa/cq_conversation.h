@@ -16,7 +16,13 @@
  *               and outlasts it; talk of one leg contained in the other's turn (backchannel,
  *               overtalk) does not take the floor;
  *   latency     start of a turn minus end of the previous turn (0 when it overlapped);
- *   monologue   a leg's longest turn.
+ *   monologue   one leg's talk within one of its turns, with no pause of monologue_pause_sec
+ *               or more: it runs from the first talk to the last, its shorter pauses
+ *               included; a longer pause (dead air always is one) or the end of the turn ends
+ *               it. The other leg's talk inside the turn (a backchannel over the talker's
+ *               speech) does not end it; the other leg's talk in a pause takes the turn and
+ *               does. longest_monologue_sec is a leg's longest; a mono mix's monologues are
+ *               the mix's talk with no such pause.
  *
  * One-way audio (one_way_rule names what fired):
  *   "mixed audio"      a mono recording: cannot be judged (one_way = -1);
@@ -69,6 +75,8 @@ typedef struct cq_conv_params {
     double one_way_low_pct;   /* 5 */
     double one_way_high_pct;  /* 20 */
     double evidence_min_sec;  /* 2 */
+    double monologue_pause_sec; /* 2: a pause this long or longer ends a monologue; > 0
+                                   (INFINITY: a monologue is a whole turn) */
 } cq_conv_params;
 
 typedef struct cq_conv_leg {
@@ -76,7 +84,7 @@ typedef struct cq_conv_leg {
     double talk_pct;          /* of the leg's duration */
     double excluded_sec;      /* speech not counted as talk (IVR, hold, tones) */
     double talk_listen_ratio; /* own talk / the other leg's talk; < 0 when the other is 0 */
-    double longest_monologue_sec;
+    double longest_monologue_sec; /* see "monologue" above */
     size_t turns;
     size_t interruptions;     /* times this leg cut in on the other */
 } cq_conv_leg;
@@ -125,7 +133,8 @@ CQ_API cq_conv_params cq_conv_default_params(void);
 /*
  * Analyse a call: `legs` has two entries (inbound, outbound), or one for a mixed (mono)
  * recording, which gets talk figures for the mix and one_way = -1. Fills *out (free with
- * cq_conversation_free). CQ_OK, CQ_ERR_INVALID or CQ_ERR_NOMEM.
+ * cq_conversation_free). p NULL: the defaults. CQ_OK, CQ_ERR_INVALID (n_legs not 1 or 2;
+ * dead_air_sec or monologue_pause_sec not > 0; interrupt_min_sec < 0) or CQ_ERR_NOMEM.
  */
 CQ_API CQ_NODISCARD int cq_conversation_analyze(const cq_conv_leg_in *legs, int n_legs,
                                                 const cq_conv_params *p, cq_conversation *out)

@@ -6,7 +6,8 @@
  * Everything is arithmetic on sorted, disjoint span sets: talk = speech - excluded,
  * overtalk = talk0 & talk1, dead air = gaps of (talk0 | talk1 | excluded0 | excluded1). The
  * sets are small (a segment every few seconds), so the operations are linear merges and the
- * whole stage costs microseconds per call.
+ * whole stage costs microseconds per call. Turns and monologues are one pass over both legs'
+ * talk in start order.
  */
 #include <math.h>
 #include <stdio.h>
@@ -129,7 +130,7 @@ cq_conv_params cq_conv_default_params(void)
 {
     return (cq_conv_params){.dead_air_sec = 5.0, .interrupt_min_sec = 0.5,
                             .one_way_low_pct = 5.0, .one_way_high_pct = 20.0,
-                            .evidence_min_sec = 2.0};
+                            .evidence_min_sec = 2.0, .monologue_pause_sec = 2.0};
 }
 
 void cq_conversation_free(cq_conversation *c)
@@ -183,8 +184,19 @@ static int cmp_utt(const void *a, const void *b)
     return (x->start > y->start) - (x->start < y->start);
 }
 
-/* Turns, monologues and response latencies from the talk of both legs. */
-static int turns_of(const sset talk[2], cq_conversation *c)
+/* A monologue of `leg` over [a, b) ended: keep the leg's longest. */
+static void monologue_end(cq_conversation *c, int leg, double a, double b)
+{
+    if (b - a > c->leg[leg].longest_monologue_sec)
+        c->leg[leg].longest_monologue_sec = b - a;
+}
+
+/*
+ * Turns, monologues and response latencies from the talk of both legs. A monologue is a stretch
+ * of one turn's own talk with no pause of monologue_pause_sec or more: such a pause ends it
+ * (the turn goes on), and so does the end of the turn.
+ */
+static int turns_of(const sset talk[2], const cq_conv_params *p, cq_conversation *c)
 {
     size_t n = talk[0].n + talk[1].n, k = 0;
     if (!n)
@@ -201,28 +213,29 @@ static int turns_of(const sset talk[2], cq_conversation *c)
             u[k++] = (utt){l, talk[l].v[i].start_sec, talk[l].v[i].end_sec};
     qsort(u, n, sizeof(*u), cmp_utt);
     int cur = u[0].leg;
-    double ts = u[0].start, te = u[0].end;
+    double ms = u[0].start, te = u[0].end; /* the monologue's start, the turn's talk so far */
     size_t nl = 0;
     c->turns = 1;
     c->leg[cur].turns = 1;
     for (size_t i = 1; i < n; i++) {
         if (u[i].leg == cur) {
+            if (u[i].start - te >= p->monologue_pause_sec) { /* a long pause: same turn */
+                monologue_end(c, cur, ms, te);
+                ms = u[i].start;
+            }
             te = fmax(te, u[i].end);
             continue;
         }
         if (u[i].end <= te)
             continue; /* inside the other's turn: backchannel or overtalk, not the floor */
-        double mono = te - ts;
-        if (mono > c->leg[cur].longest_monologue_sec)
-            c->leg[cur].longest_monologue_sec = mono;
+        monologue_end(c, cur, ms, te);
         lat[nl++] = fmax(0.0, u[i].start - te);
         cur = u[i].leg;
-        ts = u[i].start, te = u[i].end;
+        ms = u[i].start, te = u[i].end;
         c->turns++;
         c->leg[cur].turns++;
     }
-    if (te - ts > c->leg[cur].longest_monologue_sec)
-        c->leg[cur].longest_monologue_sec = te - ts;
+    monologue_end(c, cur, ms, te);
     if (nl) {
         double sum = 0;
         for (size_t i = 0; i < nl; i++)
@@ -382,7 +395,8 @@ int cq_conversation_analyze(const cq_conv_leg_in *legs, int n_legs, const cq_con
     cq_conv_params dp = cq_conv_default_params();
     if (!p)
         p = &dp;
-    if (n_legs < 1 || n_legs > 2 || !(p->dead_air_sec > 0) || !(p->interrupt_min_sec >= 0))
+    if (n_legs < 1 || n_legs > 2 || !(p->dead_air_sec > 0) || !(p->interrupt_min_sec >= 0) ||
+        !(p->monologue_pause_sec > 0))
         return CQ_ERR_INVALID;
     sset speech[2] = {{0}}, excl[2] = {{0}}, talk[2] = {{0}}, over = {0}, act = {0}, tmp = {0},
          tmp2 = {0};
@@ -455,7 +469,7 @@ int cq_conversation_analyze(const cq_conv_leg_in *legs, int n_legs, const cq_con
         *d = (cq_conv_span){a, b};
         out->dead_air_sec += b - a;
     }
-    if ((rc = turns_of(talk, out)) != CQ_OK)
+    if ((rc = turns_of(talk, p, out)) != CQ_OK)
         goto done;
     if (n_legs == 2) { /* hold music is the agent side's */
         double hold[2] = {0, 0};

@@ -9,7 +9,10 @@
  *     (../shared/reference/golden.jsonl) within 0.3 s, and none elsewhere;
  *   - the two-leg checks: silent on every corpus call; near-identical channels and a 10 %
  *     copy of one leg in the other 40 ms later, built here from a corpus call, are found;
- *   - span arithmetic, turns and latency on hand-made segments.
+ *   - span arithmetic, turns and latency on hand-made segments;
+ *   - monologues on hand-made segments: a pause of monologue_pause_sec (2 s) or more splits
+ *     one, a shorter one does not; a backchannel over the talker's speech does not end it,
+ *     the other leg's talk in a pause does; dead air always ends it.
  */
 #include "testutil.h"
 
@@ -375,6 +378,76 @@ static void test_rules_by_hand(void **state)
     assert_int_equal(cq_conversation_analyze(ow, 3, NULL, &c), CQ_ERR_INVALID);
 }
 
+/* Monologues on hand-made segments: pauses against the limit, backchannels, dead air. */
+static double longest(const cq_conv_span *s0, size_t n0, const cq_conv_span *s1, size_t n1,
+                      const cq_conv_params *p, int leg, size_t *turns)
+{
+    cq_conv_leg_in in[2] = {
+        {.duration_sec = 60, .speech_pct = 20, .speech = s0, .n_speech = n0},
+        {.duration_sec = 60, .speech_pct = 20, .speech = s1, .n_speech = n1},
+    };
+    cq_conversation c;
+    assert_int_equal(cq_conversation_analyze(in, 2, p, &c), CQ_OK);
+    double m = c.leg[leg].longest_monologue_sec;
+    if (turns)
+        *turns = c.turns;
+    cq_conversation_free(&c);
+    return m;
+}
+
+static void test_monologue(void **state)
+{
+    (void)state;
+    cq_conv_params dp = cq_conv_default_params();
+    assert_true(dp.monologue_pause_sec == 2.0);
+    size_t turns;
+    /* the outbound leg alone: a 1.5 s pause does not split, 3 s does, exactly 2 s does */
+    cq_conv_span joined[] = {{0, 4}, {5.5, 9}}, split[] = {{0, 4}, {7, 9}}, at[] = {{0, 4}, {6, 9}};
+    assert_true(fabs(longest(NULL, 0, joined, 2, NULL, 1, &turns) - 9) < 1e-9);
+    assert_true(fabs(longest(NULL, 0, split, 2, NULL, 1, &turns) - 4) < 1e-9);
+    assert_int_equal(turns, 1); /* a pause alone does not pass the floor */
+    assert_true(fabs(longest(NULL, 0, at, 2, NULL, 1, NULL) - 4) < 1e-9);
+    /* the limit is a parameter: 3.5 s keeps the 3 s pause inside */
+    cq_conv_params p = dp;
+    p.monologue_pause_sec = 3.5;
+    assert_true(fabs(longest(NULL, 0, split, 2, &p, 1, NULL) - 9) < 1e-9);
+    /* a long talk with pauses under the limit, then one over it, then more talk */
+    cq_conv_span talk[] = {{0, 5}, {6, 11}, {12.5, 20}, {23, 26}};
+    assert_true(fabs(longest(NULL, 0, talk, 4, NULL, 1, NULL) - 20) < 1e-9);
+
+    /* a backchannel of the other leg over the talker's speech does not end the monologue,
+       nor is it a turn or a monologue of its own */
+    cq_conv_span agent[] = {{0, 5}, {6, 10}}, mhm[] = {{3, 3.6}}, in_pause[] = {{5.2, 5.7}};
+    assert_true(fabs(longest(mhm, 1, agent, 2, NULL, 1, &turns) - 10) < 1e-9);
+    assert_int_equal(turns, 1);
+    assert_true(longest(mhm, 1, agent, 2, NULL, 0, NULL) == 0);
+    /* the other leg's talk in the talker's pause takes the floor: it ends the monologue */
+    assert_true(fabs(longest(in_pause, 1, agent, 2, NULL, 1, &turns) - 5) < 1e-9);
+    assert_int_equal(turns, 3);
+
+    /* the old sample call: the agent talks 10.4-15.0 and 19.7-24.5 with 4.7 s of silence
+       between (under the dead-air rule): two monologues, not one of 14.1 s */
+    cq_conv_span caller[] = {{6.2, 10.2}, {24.6, 26.5}},
+                 dana[] = {{1.1, 5.8}, {10.4, 15.0}, {19.7, 24.5}};
+    assert_true(fabs(longest(caller, 2, dana, 3, NULL, 1, NULL) - 4.8) < 1e-9);
+    /* dead air (7 s) inside one leg's turn always ends its monologue */
+    cq_conv_span dead[] = {{0, 6}, {13, 17}};
+    p = dp;
+    assert_true(p.monologue_pause_sec < p.dead_air_sec);
+    assert_true(fabs(longest(NULL, 0, dead, 2, NULL, 1, NULL) - 6) < 1e-9);
+    /* a mono mix: the mix's talk, split the same way */
+    cq_conv_leg_in mono = {.duration_sec = 20, .speech_pct = 50, .speech = split, .n_speech = 2};
+    cq_conversation c;
+    assert_int_equal(cq_conversation_analyze(&mono, 1, NULL, &c), CQ_OK);
+    assert_true(fabs(c.leg[0].longest_monologue_sec - 4) < 1e-9);
+    cq_conversation_free(&c);
+    /* the limit must be positive */
+    p.monologue_pause_sec = 0;
+    assert_int_equal(cq_conversation_analyze(&mono, 1, &p, &c), CQ_ERR_INVALID);
+    p.monologue_pause_sec = INFINITY; /* a monologue is then the whole turn */
+    assert_true(fabs(longest(NULL, 0, dead, 2, &p, 1, NULL) - 17) < 1e-9);
+}
+
 int main(void)
 {
     if (!tu_exists(CQ_SHARED_DIR "/corpus/calls/labels.json")) {
@@ -384,6 +457,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_by_hand),
+        cmocka_unit_test(test_monologue),
         cmocka_unit_test(test_built_leg_checks),
         cmocka_unit_test(test_swapped_legs),
         cmocka_unit_test(test_corpus_calls),
