@@ -443,17 +443,12 @@ static void test_lone_tones_are_not_events(void **state)
     free(p);
 }
 
-int main(void)
-{
-    if (!tu_exists(CQ_SHARED_DIR "/corpus/calls/labels.json")) {
-        fprintf(stderr, "test_events: needs %s/corpus (the shared corpus)\n", CQ_SHARED_DIR);
-        return 1;
-    }
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_synthetic_cadences),
-        cmocka_unit_test(test_lone_tones_are_not_events),
-        cmocka_unit_test(test_corpus_events),
-        cmocka_unit_test(test_timeline_precision_recall),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+static const struct CMUnitTest k_logic[] = {
+    cmocka_unit_test(test_synthetic_cadences),
+    cmocka_unit_test(test_lone_tones_are_not_events),
+};
+static const struct CMUnitTest k_corpus[] = {
+    cmocka_unit_test(test_corpus_events),
+    cmocka_unit_test(test_timeline_precision_recall),
+};
+TU_MAIN_SETUP(k_logic, k_corpus, setup, teardown)
