@@ -263,7 +263,7 @@ static void run_isolated(batch *b, long jobs, printer *pr)
             next++;
         }
         print_ready(b, pr);
-        int n = pool ? proc_pool_wait(pool, NULL, 0, done, MAX_JOBS) : 0;
+        int n = pool ? proc_pool_wait(pool, NULL, 0, done, MAX_JOBS, -1) : 0;
         for (int k = 0; k < n; k++) {
             child_result(b, &done[k], &b->res[done[k].tag]);
             free(done[k].data);
@@ -286,6 +286,8 @@ static void usage(FILE *f)
             "       callqa analyze [options] --in INBOUND.wav --out OUTBOUND.wav\n"
             "       callqa classify [--rate HZ] -|FILE   call events of a live stream\n"
             "       callqa serve [options]                 the HTTP service (callqa serve --help)\n"
+            "       callqa worker --db STORE [options]     the QA worker (callqa worker --help)\n"
+            "       callqa requeue --db STORE --since DAY  analyse calls again\n"
             "       callqa version\n"
             "\n"
             "Analyze call recordings: per-leg levels (RMS, peak, P.56 active level, clipping,\n"
@@ -618,7 +620,8 @@ int main(int argc, char **argv)
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(argv[1], "classify"))
         return cq_cli_classify(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "serve"))
+    if (!strcmp(argv[1], "serve") || !strcmp(argv[1], "worker") || !strcmp(argv[1], "requeue") ||
+        !strcmp(argv[1], "ingest"))
         return run_service(argv);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("callqa %s\n", cq_version());

@@ -1,6 +1,6 @@
 /*
  * service_main.c - the callqa-service program: the commands that need the service's libraries
- * (libmicrohttpd, libcurl, SQLite). `callqa serve ...` runs `callqa-service serve ...`, so that an
+ * (libmicrohttpd, libcurl, SQLite): serve, worker, requeue. `callqa serve ...` runs `callqa-service serve ...`, so that an
  * analysis from the command line loads none of them.
  */
 #include <stdio.h>
@@ -12,6 +12,11 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "serve"))
         return cq_cli_serve(argc - 1, argv + 1);
-    fprintf(stderr, "usage: callqa-service serve [options]   (callqa serve --help)\n");
+    if (argc >= 2 && !strcmp(argv[1], "worker"))
+        return cq_cli_worker(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "requeue"))
+        return cq_cli_requeue(argc - 1, argv + 1);
+    fprintf(stderr, "usage: callqa-service serve|worker|requeue [options]   (callqa serve "
+                    "--help, callqa worker --help)\n");
     return 2;
 }

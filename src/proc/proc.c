@@ -96,6 +96,15 @@ int proc_pool_running(const proc_pool *p)
     return p->running;
 }
 
+void proc_pool_kill(proc_pool *p, uint64_t tag)
+{
+    for (int k = 0; k < p->max; k++)
+        if (p->kids[k].pid && p->kids[k].tag == tag && !p->kids[k].killed) {
+            kill(p->kids[k].pid, SIGKILL);
+            p->kids[k].killed = 1;
+        }
+}
+
 int proc_pool_spawn(proc_pool *p, uint64_t tag, double timeout_sec, proc_fn fn, void *arg,
                     const int *close_fds, size_t n)
 {
@@ -148,7 +157,8 @@ static void reap(proc_pool *p, int k, proc_done *d)
     p->running--;
 }
 
-int proc_pool_wait(proc_pool *p, struct pollfd *extra, int n_extra, proc_done *done, int max)
+int proc_pool_wait(proc_pool *p, struct pollfd *extra, int n_extra, proc_done *done, int max,
+                   int timeout_ms)
 {
     if (!p->running && n_extra == 0)
         return 0;
@@ -177,7 +187,10 @@ int proc_pool_wait(proc_pool *p, struct pollfd *extra, int n_extra, proc_done *d
     }
     for (int i = 0; i < n_extra; i++)
         p->pf[np + i] = extra[i];
-    if (poll(p->pf, (nfds_t)(np + n_extra), wait < 0 ? -1 : (int)(wait * 1000) + 1) < 0)
+    int ms = wait < 0 ? -1 : (int)(wait * 1000) + 1;
+    if (timeout_ms >= 0 && (ms < 0 || timeout_ms < ms))
+        ms = timeout_ms;
+    if (poll(p->pf, (nfds_t)(np + n_extra), ms) < 0)
         return 0; /* EINTR */
     for (int i = 0; i < n_extra; i++)
         extra[i].revents = p->pf[np + i].revents;

@@ -60,11 +60,15 @@ proc_pool *proc_pool_create(int max);
 int proc_pool_spawn(proc_pool *p, uint64_t tag, double timeout_sec, proc_fn fn, void *arg,
                     const int *close_fds, size_t n);
 int proc_pool_running(const proc_pool *p);
+/* Kill the child of `tag` (it is then reaped by proc_pool_wait, as killed). */
+void proc_pool_kill(proc_pool *p, uint64_t tag);
 /* Wait for children to end (and for the `extra` descriptors, whose revents are filled), killing
- * those past their deadline; with no child and no extra descriptor it returns at once. Fills
- * done[] with the children that ended, at most max; returns how many (0 when only an extra
- * descriptor is ready, or on a signal). */
-int proc_pool_wait(proc_pool *p, struct pollfd *extra, int n_extra, proc_done *done, int max);
+ * those past their deadline, for at most timeout_ms (< 0: no limit); with no child and no extra
+ * descriptor it returns at once. Fills done[] with the children that ended, at most max;
+ * returns how many (0 when only an extra descriptor is ready, at the timeout, or on a
+ * signal). */
+int proc_pool_wait(proc_pool *p, struct pollfd *extra, int n_extra, proc_done *done, int max,
+                   int timeout_ms);
 /* Kill and reap the children still running; free. NULL is a no-op. */
 void proc_pool_destroy(proc_pool *p);
 

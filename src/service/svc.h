@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "callqa/callqa.h"
+#include "../store/store.h"
 
 #define SVC_MAX_SERVERS 64
 
@@ -119,36 +120,6 @@ svc_fetch_status svc_revalidate(const svc_config *c, const svc_server *srv,
 void svc_fetched_cleanup(svc_fetched *f);
 void svc_fetch_global_init(void);
 
-/* ---- store (svc_store.c) ---------------------------------------------------------------- */
-
-typedef struct svc_row {
-    int64_t id;
-    char server[65], file[256];
-    char identity[160], engine[32], source[64];
-    char validators[512];
-    double created, checked;
-    char *report; /* JSON (owned; free with svc_row_free) */
-} svc_row;
-
-/* The store as an interface: SQLite here; another backend implements the same functions. */
-typedef struct svc_store svc_store;
-typedef struct svc_store_ops {
-    int (*latest)(svc_store *s, const char *server, const char *file, const char *engine,
-                  svc_row *out);                  /* 1 found, 0 none, -1 error */
-    int (*put)(svc_store *s, const svc_row *row, int64_t *id);
-    int (*touch)(svc_store *s, int64_t id, double checked);
-    int (*get)(svc_store *s, int64_t id, svc_row *out); /* 1, 0, -1 */
-    int (*list)(svc_store *s, double since, int limit, svc_row **rows, int *n);
-    int64_t (*delete)(svc_store *s, const char *server, const char *file); /* NULLs: all */
-    int (*ping)(svc_store *s);
-    void (*close)(svc_store *s);
-} svc_store_ops;
-struct svc_store {
-    const svc_store_ops *ops;
-};
-svc_store *svc_store_open_sqlite(const char *path, char *msg, size_t msgsz);
-void svc_row_free(svc_row *r);
-
 /* ---- isolated analyses (svc_isolate.c) ---------------------------------------------------- */
 
 /* What the metrics keep of a report (taken where the report is, possibly another process). */
@@ -204,7 +175,7 @@ typedef struct svc {
     const svc_config *cfg;
     cq_engine *engine;
     svc_isolate *iso; /* analyses in child processes; NULL: in this process */
-    svc_store *store;
+    store *store;
     char engine_version[32];
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -242,7 +213,7 @@ typedef struct req {
     const svc_server *srv;
     char file[256];
     int refresh;
-    svc_row cached;
+    store_result cached;
     int have_cached;
     /* POST /analyze */
     job_kind job;

@@ -206,7 +206,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
     if (r->have_cached)
-        svc_row_free(&r->cached);
+        store_result_free(&r->cached);
     free(r->upload);
     free(r->body);
     free(r);
@@ -278,7 +278,7 @@ int svc_run(const svc_config *c)
         cq_engine_destroy(s.engine);
         return 1;
     }
-    if (!(s.store = svc_store_open_sqlite(c->db_path, msg, sizeof(msg)))) {
+    if (!(s.store = store_open(c->db_path, msg, sizeof(msg)))) {
         fprintf(stderr, "callqa serve: store: %s\n", msg);
         svc_isolate_stop(s.iso);
         cq_engine_destroy(s.engine);
@@ -322,7 +322,7 @@ int svc_run(const svc_config *c)
     MHD_stop_daemon(d);
     svc_jobs_stop(&s);
     svc_isolate_stop(s.iso);
-    s.store->ops->close(s.store);
+    store_close(s.store);
     cq_engine_destroy(s.engine);
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
     return 0;

@@ -281,7 +281,7 @@ static void host_main(void *arg, int fd)
         }
         if (!open && !proc_pool_running(pool))
             break;
-        int n = proc_pool_wait(pool, pf, h->nslots, done, h->nslots);
+        int n = proc_pool_wait(pool, pf, h->nslots, done, h->nslots, -1);
         for (int i = 0; i < n; i++) {
             host_finish(h->sock, &done[i], h->timeout);
             busy[done[i].tag] = 0;

@@ -55,7 +55,7 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
         free(js);
         return;
     }
-    svc_row row = {0};
+    store_result row = {0};
     snprintf(row.server, sizeof(row.server), "%s", server);
     snprintf(row.file, sizeof(row.file), "%s", file);
     snprintf(row.identity, sizeof(row.identity), "%s", identity);
@@ -65,7 +65,7 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
     row.created = row.checked = svc_now_sec();
     row.report = js;
     double ts = svc_mono_sec();
-    int put = s->store->ops->put(s->store, &row, NULL);
+    int put = store_result_put(s->store, &row, NULL);
     svc_metrics_stage("store", svc_mono_sec() - ts);
     if (put != 0)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused a "
@@ -81,7 +81,7 @@ static void run_fetch_job(req *r)
     if (r->have_cached && !r->refresh) {
         svc_fetch_status st = svc_revalidate(c, r->srv, r->cached.validators, msg, sizeof(msg));
         if (st == SVC_FETCH_NOT_MODIFIED) {
-            s->store->ops->touch(s->store, r->cached.id, svc_now_sec());
+            store_result_touch(s->store, r->cached.id, svc_now_sec());
             r->cache = "revalidated";
             svc_metrics_cache(true);
             svc_answer(r, 200, strdup(r->cached.report), "application/json");

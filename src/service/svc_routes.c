@@ -16,7 +16,7 @@
 
 #define UPLOAD_SERVER "upload"
 
-static char *row_json(const svc_row *row)
+static char *row_json(const store_result *row)
 {
     char *srv = svc_json_str(row->server), *file = svc_json_str(row->file), *src = svc_json_str(row->source),
          *out = NULL;
@@ -88,7 +88,7 @@ static enum MHD_Result route_analyze_get(req *r, const char *data, size_t *size)
         return svc_send(r);
     const char *rf = arg(r->conn, "refresh");
     r->refresh = rf && (!strcmp(rf, "1") || !strcmp(rf, "true"));
-    int got = s->store->ops->latest(s->store, r->srv->name, r->file, s->engine_version, &r->cached);
+    int got = store_result_latest(s->store, r->srv->name, r->file, s->engine_version, &r->cached);
     r->have_cached = got == 1;
     if (got < 0)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"store lookup failed\"}\n",
@@ -123,9 +123,9 @@ static enum MHD_Result route_cache_delete(req *r, const char *data, size_t *size
             svc_answer_error(r, 400, "bad_file", "%s", why);
             return svc_send(r);
         }
-        n = s->store->ops->delete(s->store, server, file);
+        n = store_result_delete(s->store, server, file);
     } else {
-        n = s->store->ops->delete(s->store, NULL, NULL);
+        n = store_result_delete(s->store, NULL, NULL);
     }
     if (n < 0) {
         svc_answer_error(r, 500, "store", "the store could not delete");
@@ -149,15 +149,15 @@ static enum MHD_Result calls(req *r, const char *id_part)
             svc_answer_error(r, 400, "bad_id", "a call id is a positive integer");
             return svc_send(r);
         }
-        svc_row row;
-        int got = s->store->ops->get(s->store, id, &row);
+        store_result row;
+        int got = store_result_get(s->store, id, &row);
         if (got != 1) {
             svc_answer_error(r, got == 0 ? 404 : 500, got == 0 ? "not_found" : "store",
                          "no stored call %lld", id);
             return svc_send(r);
         }
         svc_answer(r, 200, row_json(&row), "application/json");
-        svc_row_free(&row);
+        store_result_free(&row);
         return svc_send(r);
     }
     double since = 0;
@@ -172,12 +172,12 @@ static enum MHD_Result calls(req *r, const char *id_part)
         svc_answer_error(r, 400, "bad_limit", "limit is 1 to 1000");
         return svc_send(r);
     }
-    svc_row *rows = NULL;
+    store_result *rows = NULL;
     int n = 0;
-    if (s->store->ops->list(s->store, since, limit, &rows, &n) != 0) {
+    if (store_result_list(s->store, since, limit, &rows, &n) != 0) {
         svc_answer_error(r, 500, "store", "the store could not list calls");
         for (int i = 0; i < n; i++)
-            svc_row_free(&rows[i]);
+            store_result_free(&rows[i]);
         free(rows);
         return svc_send(r);
     }
@@ -189,7 +189,7 @@ static enum MHD_Result calls(req *r, const char *id_part)
         char *j = row_json(&rows[i]);
         fprintf(f, "%s%s", i ? "," : "", j ? j : "null");
         free(j);
-        svc_row_free(&rows[i]);
+        store_result_free(&rows[i]);
     }
     fprintf(f, "],\"count\":%d}", n);
     fclose(f);
@@ -205,7 +205,7 @@ static enum MHD_Result route_health(req *r, const char *data, size_t *size)
     const char *vad = cq_engine_vad_status(s->engine), *nq = cq_engine_nisqa_status(s->engine);
     char *v = svc_json_str(vad ? vad : "Silero VAD loaded"),
          *n = svc_json_str(nq ? nq : "NISQA v2 loaded"), *b = NULL;
-    int store_ok = s->store->ops->ping(s->store) == 0;
+    int store_ok = store_ping(s->store) == 0;
     int host_ok = !s->iso || svc_isolate_up(s->iso);
     int ok = store_ok && host_ok;
     if (v && n &&

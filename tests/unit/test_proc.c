@@ -56,7 +56,7 @@ static void test_outcomes(void **state)
     int seen = 0;
     while (proc_pool_running(p)) {
         proc_done d[4];
-        int n = proc_pool_wait(p, NULL, 0, d, 4);
+        int n = proc_pool_wait(p, NULL, 0, d, 4, -1);
         for (int i = 0; i < n; i++, seen++) {
             switch (d[i].tag) {
             case 10: {
@@ -96,7 +96,7 @@ static void test_extra_descriptors(void **state)
     assert_int_equal(write(fds[1], "x", 1), 1);
     struct pollfd pf = {.fd = fds[0], .events = POLLIN};
     proc_done d[2];
-    assert_int_equal(proc_pool_wait(p, &pf, 1, d, 2), 0); /* no child ended, the pipe is ready */
+    assert_int_equal(proc_pool_wait(p, &pf, 1, d, 2, -1), 0); /* no child ended, the pipe is ready */
     assert_true(pf.revents & POLLIN);
     proc_pool_destroy(p); /* kills the hanging child */
     close(fds[0]);
@@ -117,7 +117,7 @@ static void test_many_jobs(void **state)
             next++;
         }
         proc_done d[3];
-        int n = proc_pool_wait(p, NULL, 0, d, 3);
+        int n = proc_pool_wait(p, NULL, 0, d, 3, -1);
         for (int i = 0; i < n; i++, got++) {
             char *s = parsed(&d[i]);
             assert_string_equal(s, names[d[i].tag]);

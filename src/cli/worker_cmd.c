@@ -1,0 +1,216 @@
+/*
+ * worker_cmd.c - `callqa worker` (the QA worker, src/jobs/) and `callqa requeue`.
+ *
+ *   callqa worker --db STORE [--jobs N] [--once] [--recording-server NAME=URL]...
+ *   callqa requeue --db STORE --since YYYY-MM-DD[THH:MM:SS]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../jobs/jobs.h"
+#include "serve_cmd.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: callqa worker --db STORE [options]\n"
+          "  --db STORE                 the store (SQLite path)\n"
+          "  --jobs N                   calls analysed at once (default 1)\n"
+          "  --once                     drain the queue, then exit (cron, tests)\n"
+          "  --recording-server NAME=URL  a recording server (repeatable)\n"
+          "  --recordings-dir DIR       where relative recording paths are\n"
+          "  --config FILE              analysis and fetch settings (docs/config.md)\n"
+          "  --model-dir DIR            models (default $CALLQA_MODEL_DIR)\n"
+          "  --max-load L               pause while the 1-minute load is above L (default:\n"
+          "                             2 x CPUs; 0 never pauses)\n"
+          "  --window HH:MM-HH:MM       work only then (default: always)\n"
+          "  --tz ZONE                  the window's time zone (default: the system's)\n"
+          "  --cpus LIST                run on these CPUs, e.g. 1 or 2-3 (default: all)\n"
+          "  --no-idle                  keep the normal CPU and I/O priority (default: idle)\n"
+          "  --min-length S             skip calls shorter than S seconds (default 0)\n"
+          "  --lease-sec S              a call's lease (default 60)\n"
+          "  --max-retries N            retries of a failing stage (default 3)\n"
+          "  --backoff-sec S            the first retry's delay, doubled each time (default 30)\n"
+          "  --analysis-timeout-sec S   an analysis is stopped past S (default 900)\n"
+          "  --id ID                    the worker's name in the store (default HOST:PID)\n",
+          f);
+}
+
+static int num(const char *flag, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !(d >= lo && d <= hi)) {
+        fprintf(stderr, "callqa worker: %s: expected a number from %g to %g, not '%s'\n", flag, lo,
+                hi, v);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+int cq_cli_worker(int argc, char **argv)
+{
+    enum { O_DB = 256, O_JOBS, O_ONCE, O_SERVER, O_DIR, O_CONFIG, O_MODEL, O_LOAD, O_WINDOW,
+           O_TZ, O_CPUS, O_NOIDLE, O_MINLEN, O_LEASE, O_RETRIES, O_BACKOFF, O_TIMEOUT, O_ID };
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, O_DB},
+        {"jobs", required_argument, NULL, O_JOBS},
+        {"once", no_argument, NULL, O_ONCE},
+        {"recording-server", required_argument, NULL, O_SERVER},
+        {"recordings-dir", required_argument, NULL, O_DIR},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"model-dir", required_argument, NULL, O_MODEL},
+        {"max-load", required_argument, NULL, O_LOAD},
+        {"window", required_argument, NULL, O_WINDOW},
+        {"tz", required_argument, NULL, O_TZ},
+        {"cpus", required_argument, NULL, O_CPUS},
+        {"no-idle", no_argument, NULL, O_NOIDLE},
+        {"min-length", required_argument, NULL, O_MINLEN},
+        {"lease-sec", required_argument, NULL, O_LEASE},
+        {"max-retries", required_argument, NULL, O_RETRIES},
+        {"backoff-sec", required_argument, NULL, O_BACKOFF},
+        {"analysis-timeout-sec", required_argument, NULL, O_TIMEOUT},
+        {"id", required_argument, NULL, O_ID},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    qa_worker_config c;
+    qa_worker_defaults(&c);
+    char msg[1200];
+    for (int i = 1; i + 1 < argc; i++) /* the config file first, the flags over it */
+        if (!strcmp(argv[i], "--config") &&
+            svc_config_load_file(&c.svc, argv[i + 1], msg, sizeof(msg))) {
+            fprintf(stderr, "callqa worker: %s\n", msg);
+            return 2;
+        }
+    if (svc_config_load_env(&c.svc, msg, sizeof(msg))) {
+        fprintf(stderr, "callqa worker: environment: %s\n", msg);
+        return 2;
+    }
+    int o;
+    double d;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_DB: snprintf(c.db, sizeof(c.db), "%s", optarg); break;
+        case O_JOBS:
+            if (num("--jobs", optarg, 1, 64, &d))
+                return 2;
+            c.jobs = (int)d;
+            break;
+        case O_ONCE: c.once = true; break;
+        case O_SERVER:
+            if (svc_config_add_server(&c.svc, optarg, msg, sizeof(msg))) {
+                fprintf(stderr, "callqa worker: %s\n", msg);
+                return 2;
+            }
+            break;
+        case O_DIR: snprintf(c.recordings_dir, sizeof(c.recordings_dir), "%s", optarg); break;
+        case O_CONFIG: break;
+        case O_MODEL: snprintf(c.svc.model_dir, sizeof(c.svc.model_dir), "%s", optarg); break;
+        case O_LOAD:
+            if (num("--max-load", optarg, 0, 1e6, &c.max_load))
+                return 2;
+            break;
+        case O_WINDOW: snprintf(c.window, sizeof(c.window), "%s", optarg); break;
+        case O_TZ: snprintf(c.tz, sizeof(c.tz), "%s", optarg); break;
+        case O_CPUS: snprintf(c.cpus, sizeof(c.cpus), "%s", optarg); break;
+        case O_NOIDLE: c.idle = false; break;
+        case O_MINLEN:
+            if (num("--min-length", optarg, 0, 86400, &c.min_length_sec))
+                return 2;
+            break;
+        case O_LEASE:
+            if (num("--lease-sec", optarg, 3, 86400, &c.lease_sec))
+                return 2;
+            break;
+        case O_RETRIES:
+            if (num("--max-retries", optarg, 0, 100, &d))
+                return 2;
+            c.max_retries = (int)d;
+            break;
+        case O_BACKOFF:
+            if (num("--backoff-sec", optarg, 0, 86400, &c.backoff_sec))
+                return 2;
+            break;
+        case O_TIMEOUT:
+            if (num("--analysis-timeout-sec", optarg, 0.1, 86400, &c.analysis_timeout_sec))
+                return 2;
+            break;
+        case O_ID: snprintf(c.id, sizeof(c.id), "%s", optarg); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (c.window[0] && qa_in_window(c.window, c.tz, time(NULL)) < 0) {
+        fprintf(stderr, "callqa worker: --window '%s': expected HH:MM-HH:MM\n", c.window);
+        return 2;
+    }
+    return qa_worker_run(&c);
+}
+
+/* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS", local time, as UTC seconds; -1 when malformed. */
+static double parse_since(const char *s)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end || *end) {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(s, "%Y-%m-%d", &tm);
+        if (!end || *end)
+            return -1;
+    }
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    return t == (time_t)-1 ? -1 : (double)t;
+}
+
+int cq_cli_requeue(int argc, char **argv)
+{
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"since", required_argument, NULL, 's'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL, *since = NULL;
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (o == 'd')
+            db = optarg;
+        else if (o == 's')
+            since = optarg;
+        else
+            return 2;
+    }
+    double t = since ? parse_since(since) : -1;
+    if (!db || t < 0 || optind != argc) {
+        fprintf(stderr, "usage: callqa requeue --db STORE --since YYYY-MM-DD[THH:MM:SS]\n"
+                        "  completed and failed calls queued since then are analysed again\n");
+        return 2;
+    }
+    char msg[1200];
+    store *s = store_open(db, msg, sizeof(msg));
+    if (!s) {
+        fprintf(stderr, "callqa requeue: store: %s\n", msg);
+        return 1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t n = store_requeue(s, t, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
+    if (n < 0)
+        fprintf(stderr, "callqa requeue: %s\n", store_errmsg(s));
+    else
+        printf("%lld calls queued again\n", (long long)n);
+    store_close(s);
+    return n < 0 ? 1 : 0;
+}

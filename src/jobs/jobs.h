@@ -1,0 +1,65 @@
+/*
+ * jobs.h - the QA worker: it claims jobs from the store, analyses each call in a child process
+ * (src/proc/), passes the stages that are not configured, and writes every result under its
+ * lease; and the production safety that keeps it from hurting live calls on a dialer box
+ * (idle scheduling, a CPU set, a load ceiling, a processing window). docs/pipeline.md.
+ */
+#ifndef CQ_JOBS_H
+#define CQ_JOBS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "callqa/callqa.h"
+#include "../service/svc.h"
+#include "../store/store.h"
+
+typedef struct qa_worker_config {
+    char db[1024];              /* the store */
+    char id[65];                /* the worker's id; "" = HOST:PID */
+    int jobs;                   /* analyses at once (default 1) */
+    bool once;                  /* drain the queue and exit (cron, tests) */
+    double lease_sec;           /* a job's lease, renewed every third of it (default 60) */
+    int max_retries;            /* retries of a failing stage before `error` (default 3) */
+    double backoff_sec;         /* the first retry's delay, doubled each time (default 30) */
+    double max_load;            /* pause while the 1-minute load average is above (default
+                                   2 x cores; 0 never pauses) */
+    char window[16];            /* "HH:MM-HH:MM": process only then (default: always) */
+    char tz[64];                /* the window's time zone (default: the system's) */
+    char cpus[128];             /* CPUs to run on, "0-1,3" (default: all) */
+    bool idle;                  /* SCHED_IDLE and the idle I/O class (default true) */
+    double min_length_sec;      /* calls shorter than this are skipped (default 0: the
+                                   ingest's rule decides) */
+    double analysis_timeout_sec; /* an analysis child is killed past it (default 900) */
+    char recordings_dir[1024];  /* relative audio paths resolve under it */
+    svc_config svc;             /* recording servers, fetch limits, tmp_dir, the analysis */
+    double stop_grace_sec;      /* on SIGTERM, running calls get this long to finish before
+                                   they are released (default 30) */
+} qa_worker_config;
+
+void qa_worker_defaults(qa_worker_config *c);
+
+/* Run until SIGTERM/SIGINT (or, with `once`, until nothing is claimable). Returns an exit
+ * status: 0, 1 on a store or engine failure, 2 on a bad setting. */
+int qa_worker_run(const qa_worker_config *c);
+
+/* The queryable figures of a report (store_figures). */
+void qa_figures_of(const cq_report *r, store_figures *f);
+
+/* Test hook: when $CALLQA_TEST_KILL_AT names this point, the process kills itself (SIGKILL)
+ * right there. */
+void qa_kill_point(const char *name);
+
+/* ---- production safety (safety.c) --------------------------------------------------------- */
+
+/* SCHED_IDLE (else nice 19) and the idle I/O class; the CPU list when not empty. What was set
+ * goes into note (for the log). 0, or -1 with note saying what failed. */
+int qa_safety_apply(bool idle, const char *cpus, char *note, size_t n);
+/* The 1-minute load average (/proc/loadavg, or the file $CALLQA_TEST_LOADAVG_FILE names). */
+double qa_load_avg(void);
+/* Inside "HH:MM-HH:MM" (which may wrap midnight) at `when` in zone tz ("" the system's)?
+ * An empty window is always inside. -1 when the window is malformed. */
+int qa_in_window(const char *window, const char *tz, time_t when);
+
+#endif /* CQ_JOBS_H */

@@ -1,0 +1,600 @@
+/*
+ * worker.c - `callqa worker`: jobs from the store, each call analysed in a child process.
+ *
+ * DESIGN
+ * One thread. The loop claims jobs while it has room and is not paused (load, window), hands
+ * each to a child of a proc_pool (the call's audio found on disk or fetched from its recording
+ * server, then analysed, in the child: a crash there costs one call), renews the leases of the
+ * calls in flight every third of a lease, and writes each result under its lease: the analysis
+ * with the state it leads to in one transaction, then the stages that are not configured
+ * (transcription, scoring) passed through one state change each. A write refused because the
+ * lease moved on drops the result: another worker has the call. On SIGTERM it stops claiming,
+ * gives the calls in flight stop_grace_sec to finish, and releases the rest. The worker's row
+ * in the store says what it does and why it pauses.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../proc/proc.h"
+#include "jobs.h"
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void qa_kill_point(const char *name)
+{
+    const char *at = getenv("CALLQA_TEST_KILL_AT");
+    if (at && !strcmp(at, name)) {
+        fprintf(stderr, "{\"level\":\"info\",\"msg\":\"kill point\",\"at\":\"%s\"}\n", name);
+        fflush(stderr);
+        raise(SIGKILL);
+    }
+}
+
+void qa_worker_defaults(qa_worker_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->db, sizeof(c->db), "callqa.db");
+    c->jobs = 1;
+    c->lease_sec = 60;
+    c->max_retries = 3;
+    c->backoff_sec = 30;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    c->max_load = 2.0 * (double)(cpus > 0 ? cpus : 1);
+    c->idle = true;
+    c->analysis_timeout_sec = 900;
+    c->stop_grace_sec = 30;
+    svc_config_defaults(&c->svc);
+}
+
+/* ---- figures ------------------------------------------------------------------------------- */
+
+void qa_figures_of(const cq_report *r, store_figures *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->duration_sec = r->duration_sec;
+    f->legs = r->outbound ? 2 : 1;
+    const cq_leg_report *L[2] = {r->inbound, r->outbound};
+    for (int l = 0; l < 2; l++) {
+        f->speech_pct[l] = L[l] && L[l]->has_vad ? L[l]->speech_pct : -1;
+        f->mos[l] = L[l] && L[l]->has_nisqa ? L[l]->nisqa.mos : NAN;
+        f->talk_sec[l] = r->has_conversation && L[l] ? r->conversation.leg[l].talk_sec : -1;
+    }
+    f->one_way = r->has_conversation ? r->conversation.one_way : -1;
+    f->dead_air_sec = r->has_conversation ? r->conversation.dead_air_sec : -1;
+    f->overtalk_sec = r->has_conversation && r->outbound ? r->conversation.overtalk_sec : -1;
+    f->hold_sec = r->has_call_events ? r->call_events.hold_total_sec : -1;
+    f->hold_count = r->has_call_events ? r->call_events.hold_count : 0;
+    for (int l = 0; l < 2; l++)
+        for (size_t i = 0; L[l] && i < L[l]->n_events; i++) {
+            cq_event_type t = L[l]->events[i].type;
+            f->dtmf_count += t == CQ_EV_DTMF;
+            f->tone_count += t == CQ_EV_RINGBACK || t == CQ_EV_BUSY || t == CQ_EV_SIT ||
+                             t == CQ_EV_FAX;
+        }
+    size_t k = 0;
+    for (size_t i = 0; i < r->n_warnings && k < sizeof(f->warning_codes); i++)
+        k += (size_t)snprintf(f->warning_codes + k, sizeof(f->warning_codes) - k, "%s%s",
+                              k ? "," : "", r->warnings[i].code);
+}
+
+/* ---- in the child: find the audio, analyse it --------------------------------------------- */
+
+enum { OUT_DONE = 0, OUT_SKIP = 1, OUT_RETRY = 2, OUT_FAIL = 3 };
+
+typedef struct job_arg {
+    const cq_engine *e;
+    const qa_worker_config *c;
+    const char *engine_id;
+    store_call call;
+} job_arg;
+
+/* A local audio reference as a path (relative ones under recordings_dir). */
+static void local_path(const qa_worker_config *c, const char *ref, char *out, size_t n)
+{
+    if (ref[0] == '/' || !c->recordings_dir[0])
+        snprintf(out, n, "%s", ref);
+    else
+        snprintf(out, n, "%s/%s", c->recordings_dir, ref);
+}
+
+static bool usable(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= CQ_LEGS_STUB_BYTES;
+}
+
+/* "NAME:REL" names a file on recording server NAME: the server, and REL's file name. */
+static const svc_server *remote(const qa_worker_config *c, const char *ref, const char **file)
+{
+    const char *colon = strchr(ref, ':');
+    if (!colon || colon == ref || colon - ref > 64 || !strncmp(colon, "://", 3))
+        return NULL;
+    char name[65];
+    snprintf(name, sizeof(name), "%.*s", (int)(colon - ref), ref);
+    const char *slash = strrchr(colon + 1, '/');
+    *file = slash ? slash + 1 : colon + 1;
+    return svc_find_server(&c->svc, name);
+}
+
+static void answer(int fd, int32_t outcome, const store_figures *f, const char *msg,
+                   const char *json)
+{
+    store_figures none;
+    if (!f) {
+        memset(&none, 0, sizeof(none));
+        f = &none;
+    }
+    uint64_t jl = json ? strlen(json) : 0;
+    if (proc_write_all(fd, &outcome, sizeof(outcome)) || proc_write_all(fd, f, sizeof(*f)) ||
+        proc_write_str(fd, msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
+        (jl && proc_write_all(fd, json, (size_t)jl)))
+        _exit(3);
+}
+
+static void analyse_in_child(void *arg, int fd)
+{
+    const job_arg *j = arg;
+    const qa_worker_config *c = j->c;
+    const store_call *call = &j->call;
+    const char *crash = getenv("CALLQA_TEST_CRASH_ON"); /* fault injection for the tests */
+    if (crash && *crash && strstr(call->audio, crash))
+        raise(SIGSEGV);
+    char msg[4800] = "", note[4800] = "", p_in[2100], p_out[2100], p_mix[2100];
+    cq_call_src src = {.name = call->recording_id};
+    cq_legs_resolved lr;
+    memset(&lr, 0, sizeof(lr));
+    svc_fetched fetched;
+    bool have_fetch = false;
+    const char *file = NULL;
+    const svc_server *srv = call->audio[0] ? remote(c, call->audio, &file) : NULL;
+    if (srv) { /* the recording server: legs first, then the mix (svc_fetch's candidates) */
+        svc_fetch_status st = svc_fetch(&c->svc, srv, file, &fetched, msg, sizeof(msg));
+        if (st != SVC_FETCH_OK) {
+            answer(fd, st == SVC_FETCH_NOT_FOUND ? OUT_FAIL : OUT_RETRY, NULL,
+                   st == SVC_FETCH_NOT_FOUND ? "missing: the recording server has no such "
+                                               "recording"
+                                             : msg,
+                   NULL);
+            return;
+        }
+        have_fetch = true;
+        if (fetched.cand.rel[1][0]) {
+            src.in_path = fetched.path[0], src.out_path = fetched.path[1];
+            src.in_name = fetched.url[0], src.out_name = fetched.url[1];
+        } else {
+            src.path = fetched.path[0], src.source_name = fetched.url[0];
+            if (fetched.cand.mixed)
+                snprintf(note, sizeof(note), "the leg files are gone (ViciDial deletes them after "
+                                             "a day): analysed the mixed recording %s",
+                         fetched.cand.rel[0]);
+        }
+    } else {
+        local_path(c, call->audio_in, p_in, sizeof(p_in));
+        local_path(c, call->audio_out, p_out, sizeof(p_out));
+        local_path(c, call->audio, p_mix, sizeof(p_mix));
+        if (call->audio_in[0] && call->audio_out[0] && usable(p_in) && usable(p_out)) {
+            src.in_path = p_in, src.out_path = p_out;
+        } else if (call->audio[0] && cq_legs_resolve(p_mix, &lr, NULL) == CQ_OK) {
+            src.path = lr.path, src.in_path = lr.in_path, src.out_path = lr.out_path;
+            src.note = lr.note;
+            if (call->audio_in[0] && !lr.in_path)
+                snprintf(note, sizeof(note), "the leg files %s and %s are gone: analysed the "
+                                             "mixed recording", call->audio_in, call->audio_out);
+        } else {
+            snprintf(msg, sizeof(msg), "missing: no recording at %s%s%s",
+                     call->audio[0] ? p_mix : "(no location)", call->audio_in[0] ? " nor " : "",
+                     call->audio_in[0] ? p_in : "");
+            answer(fd, OUT_FAIL, NULL, msg, NULL);
+            return;
+        }
+    }
+    if (note[0])
+        src.note = note;
+    cq_report *rep = NULL;
+    cq_err err;
+    cq_err_clear(&err);
+    int rc = cq_engine_analyze(j->e, &src, &rep, &err);
+    if (have_fetch)
+        svc_fetched_cleanup(&fetched);
+    cq_legs_resolved_free(&lr);
+    if (rc != CQ_OK) {
+        int out = rc == CQ_ERR_EMPTY                         ? OUT_SKIP
+                  : rc == CQ_ERR_NOMEM || rc == CQ_ERR_IO   ? OUT_RETRY
+                                                             : OUT_FAIL;
+        snprintf(msg, sizeof(msg), "%s%s", rc == CQ_ERR_EMPTY ? "no audio: " : "", err.msg);
+        answer(fd, out, NULL, msg, NULL);
+        return;
+    }
+    store_figures f;
+    qa_figures_of(rep, &f);
+    if (c->min_length_sec > 0 && rep->duration_sec < c->min_length_sec) {
+        snprintf(msg, sizeof(msg), "too short: %.1f s, under %.0f s", rep->duration_sec,
+                 c->min_length_sec);
+        answer(fd, OUT_SKIP, &f, msg, NULL);
+    } else {
+        char *js = cq_report_to_json(rep);
+        answer(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js);
+        cq_report_free_string(js);
+    }
+    cq_report_destroy(rep);
+}
+
+/* ---- the parent ---------------------------------------------------------------------------- */
+
+typedef struct wslot {
+    bool busy;
+    store_lease lease;
+    job_arg arg;
+    double renewed;
+} wslot;
+
+typedef struct worker {
+    const qa_worker_config *c;
+    store *st;
+    cq_engine *engine;
+    char engine_id[32];
+    proc_pool *pool;
+    wslot *slots;
+    store_worker row;
+    double last_beat;
+} worker;
+
+/* One JSON log line; detail is already a JSON value (or NULL). */
+static void logj(const char *level, const char *msg, int64_t call, const char *detail)
+{
+    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":\"%s\",\"call\":%lld%s%s}\n",
+            now_sec(), level, msg, (long long)call, detail ? ",\"detail\":" : "",
+            detail ? detail : "");
+}
+
+/* detail as a JSON string into buf */
+static const char *jstr(const char *s, char *buf, size_t n)
+{
+    size_t k = 0;
+    if (n < 3)
+        return "\"\"";
+    buf[k++] = '"';
+    for (const unsigned char *p = (const unsigned char *)s; *p && k + 7 < n; p++) {
+        if (*p == '"' || *p == '\\')
+            buf[k++] = '\\', buf[k++] = (char)*p;
+        else if (*p < 0x20)
+            k += (size_t)snprintf(buf + k, n - k, "\\u%04x", *p);
+        else
+            buf[k++] = (char)*p;
+    }
+    buf[k++] = '"';
+    buf[k] = 0;
+    return buf;
+}
+
+static void beat(worker *w, const char *state, const char *reason, bool force)
+{
+    double now = now_sec();
+    bool changed = strcmp(w->row.state, state) || strcmp(w->row.pause_reason, reason);
+    if (!force && !changed && now - w->last_beat < 5)
+        return;
+    if (changed && !strcmp(state, "paused"))
+        logj("info", "paused", 0, reason[0] ? jstr(reason, (char[256]){0}, 256) : NULL);
+    snprintf(w->row.state, sizeof(w->row.state), "%s", state);
+    snprintf(w->row.pause_reason, sizeof(w->row.pause_reason), "%s", reason);
+    w->row.heartbeat = now;
+    w->row.current_call = 0;
+    for (int i = 0; i < w->c->jobs; i++)
+        if (w->slots[i].busy)
+            w->row.current_call = w->slots[i].lease.call_id;
+    if (store_worker_put(w->st, &w->row) != 0)
+        logj("warn", "the store refused the worker's heartbeat", 0, NULL);
+    w->last_beat = now;
+}
+
+/* Why the worker should not start a call now ("" when it may). */
+static void pause_reason(const worker *w, char *why, size_t n)
+{
+    why[0] = 0;
+    const qa_worker_config *c = w->c;
+    if (c->max_load > 0) {
+        double l = qa_load_avg();
+        if (l > c->max_load) {
+            snprintf(why, n, "load %.2f above %.2f", l, c->max_load);
+            return;
+        }
+    }
+    if (qa_in_window(c->window, c->tz, time(NULL)) == 0)
+        snprintf(why, n, "outside the window %s", c->window);
+}
+
+/* The result of a stage that fails: retried or `error`, as the kind says. */
+static void fail(worker *w, wslot *s, const char *stage, const char *msg, bool retryable)
+{
+    char d[600];
+    int rc = store_job_fail(w->st, &s->lease, stage, msg, retryable, w->c->max_retries,
+                            w->c->backoff_sec, now_sec());
+    logj(rc == STORE_OK ? "warn" : "error",
+         rc == STORE_FENCED ? "lease lost: the failure is not recorded" : "stage failed",
+         s->lease.call_id, jstr(msg, d, sizeof(d)));
+}
+
+/* After the analysis, from wherever the job stands: the stages that are not configured
+ * (transcription, scoring) pass through, each a state change of its own. */
+static int pass_through(worker *w, wslot *s)
+{
+    int rc = STORE_OK;
+    qa_kill_point("transcribing");
+    if (s->lease.state <= JOB_TRANSCRIBING)
+        rc = store_job_advance(w->st, &s->lease, JOB_TRANSCRIBED, "transcribe",
+                               "not_configured", now_sec());
+    if (rc == STORE_OK && s->lease.state <= JOB_TRANSCRIBED)
+        rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, now_sec());
+    qa_kill_point("scoring");
+    if (rc == STORE_OK)
+        rc = store_job_advance(w->st, &s->lease, JOB_COMPLETE, "score", "not_configured",
+                               now_sec());
+    return rc;
+}
+
+/* A child ended: its answer (or how it died) into the store. */
+static void finish(worker *w, const proc_done *d)
+{
+    wslot *s = &w->slots[d->tag];
+    if (!s->busy)
+        return;
+    s->busy = false;
+    int64_t call = s->lease.call_id;
+    char buf[800];
+    if (d->outcome != PROC_DONE) {
+        if (d->outcome == PROC_TIMEOUT)
+            snprintf(buf, sizeof(buf), "the analysis ran past %.0f s and was stopped",
+                     w->c->analysis_timeout_sec);
+        else if (d->outcome == PROC_SIGNALED)
+            snprintf(buf, sizeof(buf), "the analysis process died (signal %d, %s)", d->code,
+                     strsignal(d->code));
+        else
+            snprintf(buf, sizeof(buf), "the analysis process failed (exit status %d)", d->code);
+        fail(w, s, "analyse", buf, d->outcome != PROC_TIMEOUT);
+        return;
+    }
+    const char *p = d->data, *end = d->data + d->len;
+    int32_t outcome;
+    store_figures f;
+    char *msg = NULL;
+    uint64_t jl = 0;
+    if ((size_t)(end - p) < sizeof(outcome) + sizeof(f)) {
+        fail(w, s, "analyse", "the analysis process sent a truncated answer", true);
+        return;
+    }
+    memcpy(&outcome, p, sizeof(outcome)), p += sizeof(outcome);
+    memcpy(&f, p, sizeof(f)), p += sizeof(f);
+    if (proc_parse_str(&p, end, &msg) || (size_t)(end - p) < sizeof(jl) ||
+        (memcpy(&jl, p, sizeof(jl)), p += sizeof(jl), jl != (uint64_t)(end - p))) {
+        free(msg);
+        fail(w, s, "analyse", "the analysis process sent a truncated answer", true);
+        return;
+    }
+    qa_kill_point("analysed");
+    int rc = STORE_OK;
+    if (outcome == OUT_DONE) {
+        char *js = strndup(p, (size_t)jl);
+        rc = js ? store_job_analysed(w->st, &s->lease, w->engine_id, js, &f, JOB_TRANSCRIBING,
+                                     now_sec())
+                : STORE_ERR;
+        free(js);
+        if (rc == STORE_OK)
+            rc = pass_through(w, s);
+        if (rc == STORE_OK) {
+            w->row.jobs_done++;
+            logj("info", "complete", call, NULL);
+        }
+    } else if (outcome == OUT_SKIP) {
+        rc = store_job_skip(w->st, &s->lease, msg ? msg : "skipped", now_sec());
+        logj("info", "skipped", call, msg ? jstr(msg, buf, sizeof(buf)) : NULL);
+    } else {
+        fail(w, s, "analyse", msg ? msg : "the analysis failed", outcome == OUT_RETRY);
+    }
+    if (rc == STORE_FENCED)
+        logj("warn", "lease lost: the result is dropped (another worker has the call)", call,
+             NULL);
+    else if (rc == STORE_ERR)
+        logj("error", "the store refused a result", call,
+             jstr(store_errmsg(w->st), buf, sizeof(buf)));
+    free(msg);
+}
+
+/* Claim and start calls while there is room. 1 when something was claimed, 0 none, -1 error. */
+static int fill(worker *w)
+{
+    int any = 0;
+    for (int i = 0; i < w->c->jobs && !g_stop; i++) {
+        wslot *s = &w->slots[i];
+        if (s->busy)
+            continue;
+        int got = store_job_claim(w->st, w->row.id, now_sec(), w->c->lease_sec, &s->lease);
+        if (got <= 0)
+            return got < 0 ? -1 : any;
+        qa_kill_point("claimed");
+        any = 1;
+        s->arg = (job_arg){.e = w->engine, .c = w->c, .engine_id = w->engine_id};
+        if (store_call_get(w->st, s->lease.call_id, &s->arg.call) != 1) {
+            fail(w, s, "analyse", "the call's row could not be read", true);
+            continue;
+        }
+        if (s->lease.retry_count > w->c->max_retries) {
+            char m[160];
+            snprintf(m, sizeof(m), "the call was lost by %d workers (crashes or kills)",
+                     s->lease.retry_count);
+            fail(w, s, "analyse", m, false);
+            continue;
+        }
+        if (s->lease.state != JOB_ANALYSING) { /* analysed before a crash: the rest of it */
+            if (pass_through(w, s) == STORE_OK)
+                w->row.jobs_done++;
+            else
+                logj("warn", "could not finish a call taken back", s->lease.call_id, NULL);
+            continue;
+        }
+        if (proc_pool_spawn(w->pool, (uint64_t)i, w->c->analysis_timeout_sec, analyse_in_child,
+                            &s->arg, NULL, 0) != 0) {
+            fail(w, s, "analyse", "cannot start an analysis process", true);
+            continue;
+        }
+        s->busy = true;
+        s->renewed = now_sec();
+    }
+    return any;
+}
+
+/* Renew the leases in flight; a lost one kills its child (its result would be refused). */
+static void renew(worker *w)
+{
+    double now = now_sec();
+    for (int i = 0; i < w->c->jobs; i++) {
+        wslot *s = &w->slots[i];
+        if (!s->busy || now - s->renewed < w->c->lease_sec / 3)
+            continue;
+        int rc = store_job_renew(w->st, &s->lease, now, w->c->lease_sec);
+        if (rc == STORE_OK) {
+            s->renewed = now;
+        } else if (rc == STORE_FENCED) {
+            logj("warn", "lease lost: the call is dropped", s->lease.call_id, NULL);
+            proc_pool_kill(w->pool, (uint64_t)i);
+            s->busy = false;
+        }
+    }
+}
+
+static int busy_count(const worker *w)
+{
+    int n = 0;
+    for (int i = 0; i < w->c->jobs; i++)
+        n += w->slots[i].busy;
+    return n;
+}
+
+static void drain(worker *w, int timeout_ms)
+{
+    proc_done done[64];
+    int n = proc_pool_wait(w->pool, NULL, 0, done, w->c->jobs < 64 ? w->c->jobs : 64,
+                           timeout_ms);
+    for (int k = 0; k < n; k++) {
+        finish(w, &done[k]);
+        free(done[k].data);
+    }
+}
+
+int qa_worker_run(const qa_worker_config *c)
+{
+    if (c->jobs < 1 || c->jobs > 64 || !(c->lease_sec >= 3) || qa_in_window(c->window, c->tz, 0) < 0) {
+        fprintf(stderr, "callqa worker: bad settings (jobs 1-64, lease_sec >= 3, window "
+                        "HH:MM-HH:MM)\n");
+        return 2;
+    }
+    char note[256];
+    if (qa_safety_apply(c->idle, c->cpus, note, sizeof(note)) != 0) {
+        fprintf(stderr, "callqa worker: %s\n", note);
+        return 2;
+    }
+    worker w = {.c = c};
+    char msg[1200];
+    if (!(w.st = store_open(c->db, msg, sizeof(msg)))) {
+        fprintf(stderr, "callqa worker: store: %s\n", msg);
+        return 1;
+    }
+    cq_engine_params ep = c->svc.engine;
+    ep.vad_model = c->svc.vad_model;
+    char dir[4096];
+    if (c->svc.model_dir[0])
+        ep.model_dir = c->svc.model_dir;
+    else if (cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
+        ep.model_dir = dir;
+    ep.max_duration_sec = c->svc.max_duration_sec;
+    int e = 0;
+    if (!(w.engine = cq_engine_create(&ep, &e)) ||
+        cq_engine_fingerprint(w.engine, w.engine_id, sizeof(w.engine_id)) != CQ_OK) {
+        fprintf(stderr, "callqa worker: cannot start the engine: %s\n", cq_strerror(e));
+        store_close(w.st);
+        return 1;
+    }
+    svc_fetch_global_init();
+    w.pool = proc_pool_create(c->jobs);
+    w.slots = calloc((size_t)c->jobs, sizeof(wslot));
+    if (!w.pool || !w.slots) {
+        fprintf(stderr, "callqa worker: out of memory\n");
+        return 1;
+    }
+    char host[128] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    if (c->id[0])
+        snprintf(w.row.id, sizeof(w.row.id), "%s", c->id);
+    else
+        snprintf(w.row.id, sizeof(w.row.id), "%.50s:%d", host, (int)getpid());
+    snprintf(w.row.host, sizeof(w.row.host), "%s", host);
+    w.row.pid = (int)getpid();
+    w.row.started = now_sec();
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"worker started\",\"id\":\"%s\",\"jobs\":%d,"
+                    "\"engine\":\"%s\",\"scheduling\":\"%s\",\"max_load\":%.2f}\n",
+            w.row.id, c->jobs, w.engine_id, note, c->max_load);
+    beat(&w, "running", "", true);
+    int rc = 0;
+    while (!g_stop) {
+        char why[160];
+        pause_reason(&w, why, sizeof(why));
+        beat(&w, why[0] ? "paused" : "running", why, false);
+        int claimed = 0;
+        if (!why[0] && (claimed = fill(&w)) < 0) {
+            logj("error", "the store refused a claim", 0,
+                 jstr(store_errmsg(w.st), msg, sizeof(msg)));
+            claimed = 0;
+        }
+        int busy = busy_count(&w);
+        if (c->once && !busy && !claimed && !why[0])
+            break; /* nothing left that can be claimed now */
+        renew(&w);
+        drain(&w, busy ? 1000 : c->once ? 200 : 2000);
+    }
+    /* stopping: the calls in flight finish within the grace, the rest are given back */
+    double until = now_sec() + c->stop_grace_sec;
+    while (busy_count(&w) && now_sec() < until) {
+        renew(&w);
+        drain(&w, 500);
+    }
+    for (int i = 0; i < c->jobs; i++)
+        if (w.slots[i].busy) {
+            proc_pool_kill(w.pool, (uint64_t)i);
+            store_job_release(w.st, &w.slots[i].lease, now_sec());
+            logj("info", "released at shutdown", w.slots[i].lease.call_id, NULL);
+            w.slots[i].busy = false;
+        }
+    proc_pool_destroy(w.pool);
+    beat(&w, "stopped", "", true);
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"worker stopped\",\"id\":\"%s\",\"done\":%lld}\n",
+            w.row.id, (long long)w.row.jobs_done);
+    free(w.slots);
+    cq_engine_destroy(w.engine);
+    store_close(w.st);
+    return rc;
+}

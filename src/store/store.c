@@ -1,0 +1,1213 @@
+/*
+ * store.c - see store.h. SQL with bound parameters only; each function holds the store's lock
+ * for its statements, and the ones that change several tables run in one transaction.
+ *
+ * DESIGN (jobs)
+ * A job is claimed by setting its lease (owner, expiry, and a fencing token bumped on every
+ * claim) in one statement: the lease is the lock, and nothing is held while the work runs.
+ * Every later write by the worker names its token and requires the lease unexpired, so a
+ * worker that lost its job (paused past its lease, or its job taken back) cannot write. A job
+ * whose lease expired mid-way is claimable again from the state it reached; taking it back
+ * from a worker that lost it counts a retry. A result is written in the same transaction as the
+ * state it leads to and the day's roll-up, so a crash leaves either all of it or none.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+static const char *const k_states[JOB_N_STATES] = {
+    "pending", "analysing", "transcribing", "transcribed", "scoring", "complete", "skipped",
+    "error"};
+
+const char *job_state_name(job_state st)
+{
+    return (unsigned)st < JOB_N_STATES ? k_states[st] : "unknown";
+}
+
+int job_state_parse(const char *name)
+{
+    for (int i = 0; name && i < JOB_N_STATES; i++)
+        if (!strcmp(name, k_states[i]))
+            return i;
+    return -1;
+}
+
+static bool terminal(job_state st)
+{
+    return st == JOB_COMPLETE || st == JOB_SKIPPED || st == JOB_ERROR;
+}
+
+/* ---- the object ---------------------------------------------------------------------------- */
+
+store *store_open(const char *uri, char *msg, size_t msgsz)
+{
+    store *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(msg, msgsz, "out of memory");
+        return NULL;
+    }
+    if (!(s->d = db_open(uri, msg, msgsz))) {
+        free(s);
+        return NULL;
+    }
+    if (store__migrate(s->d, msg, msgsz) != 0) {
+        db_close(s->d);
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    return s;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    db_close(s->d);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+const char *store_errmsg(store *s)
+{
+    return s->err;
+}
+
+int store__fail(store *s, const char *what)
+{
+    snprintf(s->err, sizeof(s->err), "%s: %s", what, db_errmsg(s->d));
+    return -1;
+}
+
+db_stmt *store__begin(store *s, int key, const char *sql)
+{
+    pthread_mutex_lock(&s->mu);
+    db_stmt *st = db_stmt_get(s->d, key, sql);
+    if (!st) {
+        store__fail(s, "preparing a statement");
+        pthread_mutex_unlock(&s->mu);
+    }
+    return st;
+}
+
+void store__end(store *s, db_stmt *st)
+{
+    if (st)
+        db_reset(st);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void store__col_copy(db_stmt *st, int col, char *dst, size_t n)
+{
+    const char *t = db_col_text(st, col);
+    snprintf(dst, n, "%s", t ? t : "");
+}
+
+void store__bind_opt(db_stmt *st, int n, const char *v)
+{
+    db_bind_text(st, n, v && *v ? v : NULL);
+}
+
+/* Unlocked helpers for the functions that run several statements under one lock. */
+static db_stmt *stmt(store *s, int key, const char *sql)
+{
+    db_stmt *st = db_stmt_get(s->d, key, sql);
+    if (!st)
+        store__fail(s, "preparing a statement");
+    return st;
+}
+
+/* Run a statement that returns no rows; DB_DONE expected. */
+static int run(store *s, db_stmt *st, const char *what)
+{
+    int rc = db_step(st);
+    db_reset(st);
+    return rc == DB_DONE ? 0 : store__fail(s, what);
+}
+
+int store_ping(store *s)
+{
+    db_stmt *st = store__begin(s, Q_PING, "SELECT 1");
+    if (!st)
+        return -1;
+    int rc = db_step(st);
+    store__end(s, st);
+    return rc == DB_ROW ? 0 : -1;
+}
+
+int store_schema_version(store *s)
+{
+    db_stmt *st = store__begin(s, Q_SCHEMA_VERSION, "PRAGMA user_version");
+    if (!st)
+        return -1;
+    int v = db_step(st) == DB_ROW ? (int)db_col_int(st, 0) : -1;
+    store__end(s, st);
+    return v;
+}
+
+/* ---- stored results ------------------------------------------------------------------------ */
+
+#define RESULT_COLS "id, server, file, identity, engine, source, validators, created, checked, report"
+
+static int read_result(db_stmt *st, store_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->id = db_col_int(st, 0);
+    store__col_copy(st, 1, r->server, sizeof(r->server));
+    store__col_copy(st, 2, r->file, sizeof(r->file));
+    store__col_copy(st, 3, r->identity, sizeof(r->identity));
+    store__col_copy(st, 4, r->engine, sizeof(r->engine));
+    store__col_copy(st, 5, r->source, sizeof(r->source));
+    store__col_copy(st, 6, r->validators, sizeof(r->validators));
+    r->created = db_col_double(st, 7);
+    r->checked = db_col_double(st, 8);
+    const char *rep = db_col_text(st, 9);
+    r->report = strdup(rep ? rep : "null");
+    return r->report ? 0 : -1;
+}
+
+void store_result_free(store_result *r)
+{
+    free(r->report);
+    r->report = NULL;
+}
+
+static int one_result(store *s, db_stmt *st, store_result *out)
+{
+    int rc = db_step(st);
+    int res = rc == DB_ROW ? (read_result(st, out) == 0 ? 1 : -1)
+              : rc == DB_DONE ? 0
+                              : store__fail(s, "reading a stored result");
+    store__end(s, st);
+    return res;
+}
+
+int store_result_latest(store *s, const char *server, const char *file, const char *engine,
+                        store_result *out)
+{
+    db_stmt *st = store__begin(s, Q_RES_LATEST,
+                               "SELECT " RESULT_COLS " FROM analyses WHERE server = $1 AND "
+                               "file = $2 AND engine = $3 AND call_id IS NULL "
+                               "ORDER BY id DESC LIMIT 1");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, server);
+    db_bind_text(st, 2, file);
+    db_bind_text(st, 3, engine);
+    return one_result(s, st, out);
+}
+
+int store_result_put(store *s, const store_result *r, int64_t *id)
+{
+    db_stmt *st = store__begin(s, Q_RES_PUT,
+                               "INSERT INTO analyses (server, file, identity, engine, source, "
+                               "validators, created, checked, report) VALUES ($1, $2, $3, $4, "
+                               "$5, $6, $7, $8, $9) RETURNING id");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, r->server);
+    db_bind_text(st, 2, r->file);
+    db_bind_text(st, 3, r->identity);
+    db_bind_text(st, 4, r->engine);
+    db_bind_text(st, 5, r->source);
+    db_bind_text(st, 6, r->validators);
+    db_bind_double(st, 7, r->created);
+    db_bind_double(st, 8, r->checked);
+    db_bind_text(st, 9, r->report);
+    int rc = db_step(st);
+    if (rc == DB_ROW && id)
+        *id = db_col_int(st, 0);
+    int res = rc == DB_ROW ? 0 : store__fail(s, "storing a result");
+    store__end(s, st);
+    return res;
+}
+
+int store_result_touch(store *s, int64_t id, double checked)
+{
+    db_stmt *st = store__begin(s, Q_RES_TOUCH, "UPDATE analyses SET checked = $2 WHERE id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, id);
+    db_bind_double(st, 2, checked);
+    int rc = db_step(st);
+    store__end(s, st);
+    return rc == DB_DONE ? 0 : -1;
+}
+
+int store_result_get(store *s, int64_t id, store_result *out)
+{
+    db_stmt *st = store__begin(s, Q_RES_GET, "SELECT " RESULT_COLS " FROM analyses WHERE id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, id);
+    return one_result(s, st, out);
+}
+
+int store_result_list(store *s, double since, int limit, store_result **rows, int *n)
+{
+    *rows = NULL;
+    *n = 0;
+    db_stmt *st = store__begin(s, Q_RES_LIST,
+                               "SELECT " RESULT_COLS " FROM analyses WHERE created >= $1 "
+                               "ORDER BY id DESC LIMIT $2");
+    if (!st)
+        return -1;
+    db_bind_double(st, 1, since);
+    db_bind_int(st, 2, limit);
+    int rc, res = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        store_result *nr = realloc(*rows, (size_t)(*n + 1) * sizeof(store_result));
+        if (!nr) {
+            res = -1;
+            break;
+        }
+        *rows = nr;
+        if (read_result(st, &nr[*n]) != 0) {
+            res = -1;
+            break;
+        }
+        (*n)++;
+    }
+    if (rc != DB_DONE && rc != DB_ROW)
+        res = store__fail(s, "listing results");
+    store__end(s, st);
+    return res;
+}
+
+int64_t store_result_delete(store *s, const char *server, const char *file)
+{
+    db_stmt *st = server ? store__begin(s, Q_RES_DEL_ONE,
+                                        "DELETE FROM analyses WHERE server = $1 AND file = $2 "
+                                        "AND call_id IS NULL")
+                         : store__begin(s, Q_RES_DEL_ALL,
+                                        "DELETE FROM analyses WHERE call_id IS NULL");
+    if (!st)
+        return -1;
+    if (server) {
+        db_bind_text(st, 1, server);
+        db_bind_text(st, 2, file);
+    }
+    int rc = db_step(st);
+    int64_t n = rc == DB_DONE ? db_changes(s->d) : -1;
+    store__end(s, st);
+    return n;
+}
+
+/* ---- calls --------------------------------------------------------------------------------- */
+
+#define CALL_COLS                                                                                  \
+    "id, source, recording_id, vicidial_id, uniqueid, lead_id, agent_user, agent_name, "         \
+    "campaign_id, campaign_name, direction, call_date, tz, call_epoch, length_sec, "             \
+    "disposition, term_reason, audio, audio_in, audio_out, orig_deadline, open"
+
+static void read_call(db_stmt *st, store_call *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = db_col_int(st, 0);
+    store__col_copy(st, 1, c->source, sizeof(c->source));
+    store__col_copy(st, 2, c->recording_id, sizeof(c->recording_id));
+    store__col_copy(st, 3, c->vicidial_id, sizeof(c->vicidial_id));
+    store__col_copy(st, 4, c->uniqueid, sizeof(c->uniqueid));
+    store__col_copy(st, 5, c->lead_id, sizeof(c->lead_id));
+    store__col_copy(st, 6, c->agent_user, sizeof(c->agent_user));
+    store__col_copy(st, 7, c->agent_name, sizeof(c->agent_name));
+    store__col_copy(st, 8, c->campaign_id, sizeof(c->campaign_id));
+    store__col_copy(st, 9, c->campaign_name, sizeof(c->campaign_name));
+    store__col_copy(st, 10, c->direction, sizeof(c->direction));
+    store__col_copy(st, 11, c->call_date, sizeof(c->call_date));
+    store__col_copy(st, 12, c->tz, sizeof(c->tz));
+    c->call_epoch = db_col_null(st, 13) ? -1 : db_col_double(st, 13);
+    c->length_sec = db_col_null(st, 14) ? -1 : (int)db_col_int(st, 14);
+    store__col_copy(st, 15, c->disposition, sizeof(c->disposition));
+    store__col_copy(st, 16, c->term_reason, sizeof(c->term_reason));
+    store__col_copy(st, 17, c->audio, sizeof(c->audio));
+    store__col_copy(st, 18, c->audio_in, sizeof(c->audio_in));
+    store__col_copy(st, 19, c->audio_out, sizeof(c->audio_out));
+    c->orig_deadline = db_col_null(st, 20) ? 0 : db_col_double(st, 20);
+    c->open = db_col_int(st, 21) != 0;
+}
+
+/* The call's fields as $2..$22 ($1 is the id or the time, as the statement says). */
+static void bind_call(db_stmt *st, const store_call *c)
+{
+    db_bind_text(st, 2, c->source);
+    db_bind_text(st, 3, c->recording_id);
+    store__bind_opt(st, 4, c->vicidial_id);
+    store__bind_opt(st, 5, c->uniqueid);
+    store__bind_opt(st, 6, c->lead_id);
+    store__bind_opt(st, 7, c->agent_user);
+    store__bind_opt(st, 8, c->agent_name);
+    store__bind_opt(st, 9, c->campaign_id);
+    store__bind_opt(st, 10, c->campaign_name);
+    store__bind_opt(st, 11, c->direction);
+    store__bind_opt(st, 12, c->call_date);
+    store__bind_opt(st, 13, c->tz);
+    if (c->call_epoch >= 0)
+        db_bind_double(st, 14, c->call_epoch);
+    else
+        db_bind_null(st, 14);
+    if (c->length_sec >= 0)
+        db_bind_int(st, 15, c->length_sec);
+    else
+        db_bind_null(st, 15);
+    store__bind_opt(st, 16, c->disposition);
+    store__bind_opt(st, 17, c->term_reason);
+    store__bind_opt(st, 18, c->audio);
+    store__bind_opt(st, 19, c->audio_in);
+    store__bind_opt(st, 20, c->audio_out);
+    if (c->orig_deadline > 0)
+        db_bind_double(st, 21, c->orig_deadline);
+    else
+        db_bind_null(st, 21);
+    db_bind_int(st, 22, c->open ? 1 : 0);
+}
+
+/* A job's priority: calls whose leg files go soonest first (their deadline, in UTC seconds),
+ * then the others in the order they came (after any deadline). */
+static double priority_of(const store_call *c, double now)
+{
+    return c->orig_deadline > 0 ? c->orig_deadline : 4e9 + now;
+}
+
+static int event(store *s, int64_t call_id, job_state st, double now)
+{
+    db_stmt *e = stmt(s, Q_EVENT_INSERT,
+                      "INSERT INTO job_events (ts, call_id, state) VALUES ($1, $2, $3)");
+    if (!e)
+        return -1;
+    db_bind_double(e, 1, now);
+    db_bind_int(e, 2, call_id);
+    db_bind_text(e, 3, job_state_name(st));
+    return run(s, e, "recording a job event");
+}
+
+static int rollup_day(store *s, const char *day);
+
+/* The day of a call (for its roll-up); "" when unknown. */
+static int call_day(store *s, int64_t call_id, char day[16])
+{
+    day[0] = 0;
+    db_stmt *st = stmt(s, Q_CALL_DAY, "SELECT day FROM calls WHERE id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    int rc = db_step(st);
+    if (rc == DB_ROW)
+        store__col_copy(st, 0, day, 16);
+    db_reset(st);
+    return rc == DB_ROW || rc == DB_DONE ? 0 : store__fail(s, "reading a call's day");
+}
+
+static int rollup_call(store *s, int64_t call_id)
+{
+    char day[16];
+    if (call_day(s, call_id, day) != 0)
+        return -1;
+    return day[0] ? rollup_day(s, day) : 0;
+}
+
+int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool *created)
+{
+    *created = false;
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    if (db_begin(s->d) != DB_OK) {
+        store__fail(s, "starting a transaction");
+        goto out;
+    }
+    db_stmt *ins = stmt(s, Q_CALL_INSERT,
+                        "INSERT INTO calls (source, recording_id, vicidial_id, uniqueid, lead_id, "
+                        "agent_user, agent_name, campaign_id, campaign_name, direction, call_date, "
+                        "day, tz, call_epoch, length_sec, disposition, term_reason, audio, "
+                        "audio_in, audio_out, orig_deadline, open, created, updated) VALUES ($2, "
+                        "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, substr($12, 1, 10), $13, $14, "
+                        "$15, $16, $17, $18, $19, $20, $21, $22, $1, $1) ON CONFLICT (source, "
+                        "recording_id) DO NOTHING RETURNING id");
+    if (!ins)
+        goto fail;
+    db_bind_double(ins, 1, now);
+    bind_call(ins, c);
+    int step = db_step(ins);
+    if (step == DB_ROW) {
+        *id = db_col_int(ins, 0);
+        *created = true;
+    }
+    db_reset(ins);
+    if (step != DB_ROW && step != DB_DONE) {
+        store__fail(s, "adding a call");
+        goto fail;
+    }
+    if (*created) {
+        job_state first = c->skip_reason[0] ? JOB_SKIPPED : JOB_PENDING;
+        db_stmt *job = stmt(s, Q_JOB_INSERT,
+                            "INSERT INTO jobs (call_id, state, priority, skip_reason, queued, "
+                            "finished, updated) VALUES ($1, $2, $3, $4, $5, $6, $5)");
+        if (!job)
+            goto fail;
+        db_bind_int(job, 1, *id);
+        db_bind_text(job, 2, job_state_name(first));
+        db_bind_double(job, 3, priority_of(c, now));
+        store__bind_opt(job, 4, c->skip_reason);
+        db_bind_double(job, 5, now);
+        if (first == JOB_SKIPPED)
+            db_bind_double(job, 6, now);
+        else
+            db_bind_null(job, 6);
+        if (run(s, job, "adding a job") != 0 || event(s, *id, first, now) != 0 ||
+            rollup_call(s, *id) != 0)
+            goto fail;
+    } else {
+        /* known: what the dialer says now, keeping what it no longer says */
+        db_stmt *up = stmt(s, Q_CALL_UPDATE,
+                           "UPDATE calls SET vicidial_id = COALESCE($4, vicidial_id), uniqueid = "
+                           "COALESCE($5, uniqueid), lead_id = COALESCE($6, lead_id), agent_user = "
+                           "COALESCE($7, agent_user), agent_name = COALESCE($8, agent_name), "
+                           "campaign_id = COALESCE($9, campaign_id), campaign_name = "
+                           "COALESCE($10, campaign_name), direction = COALESCE($11, direction), "
+                           "call_date = COALESCE($12, call_date), day = COALESCE(substr($12, 1, "
+                           "10), day), tz = COALESCE($13, tz), call_epoch = COALESCE($14, "
+                           "call_epoch), length_sec = COALESCE($15, length_sec), disposition = "
+                           "COALESCE($16, disposition), term_reason = COALESCE($17, term_reason), "
+                           "audio = COALESCE($18, audio), audio_in = COALESCE($19, audio_in), "
+                           "audio_out = COALESCE($20, audio_out), orig_deadline = COALESCE($21, "
+                           "orig_deadline), open = $22, updated = $1 WHERE source = $2 AND "
+                           "recording_id = $3 RETURNING id");
+        if (!up)
+            goto fail;
+        db_bind_double(up, 1, now);
+        bind_call(up, c);
+        int r2 = db_step(up);
+        if (r2 == DB_ROW)
+            *id = db_col_int(up, 0);
+        db_reset(up);
+        if (r2 != DB_ROW) {
+            store__fail(s, "updating a call");
+            goto fail;
+        }
+        if (rollup_call(s, *id) != 0)
+            goto fail;
+    }
+    if (db_commit(s->d) != DB_OK) {
+        store__fail(s, "committing a call");
+        goto fail;
+    }
+    rc = 0;
+    goto out;
+fail:
+    db_rollback(s->d);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int one_call(store *s, db_stmt *st, store_call *out)
+{
+    int rc = db_step(st);
+    if (rc == DB_ROW)
+        read_call(st, out);
+    int res = rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : store__fail(s, "reading a call");
+    store__end(s, st);
+    return res;
+}
+
+int store_call_get(store *s, int64_t id, store_call *out)
+{
+    db_stmt *st = store__begin(s, Q_CALL_GET, "SELECT " CALL_COLS " FROM calls WHERE id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, id);
+    return one_call(s, st, out);
+}
+
+int store_call_find(store *s, const char *source, const char *recording_id, store_call *out)
+{
+    db_stmt *st = source ? store__begin(s, Q_CALL_FIND,
+                                        "SELECT " CALL_COLS " FROM calls WHERE source = $1 AND "
+                                        "recording_id = $2")
+                         : store__begin(s, Q_CALL_FIND_ANY,
+                                        "SELECT " CALL_COLS " FROM calls WHERE recording_id = $2 "
+                                        "OR uniqueid = $2 ORDER BY id LIMIT 1");
+    if (!st)
+        return -1;
+    if (source)
+        db_bind_text(st, 1, source);
+    db_bind_text(st, 2, recording_id);
+    return one_call(s, st, out);
+}
+
+/* ---- jobs ---------------------------------------------------------------------------------- */
+
+int store_job_claim(store *s, const char *worker, double now, double lease_sec,
+                    store_lease *out)
+{
+    db_stmt *st = store__begin(
+        s, Q_JOB_CLAIM,
+        "UPDATE jobs SET state = CASE WHEN state = 'pending' THEN 'analysing' ELSE state END, "
+        "retry_count = retry_count + CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END, "
+        "lease_owner = $1, lease_expires = $2 + $3, lease_token = lease_token + 1, heartbeat = $2, "
+        "started = COALESCE(started, $2), updated = $2 WHERE id = (SELECT id FROM jobs WHERE state "
+        "IN ('pending', 'analysing', 'transcribing', 'transcribed', 'scoring') AND next_attempt <= "
+        "$2 AND (lease_owner IS NULL OR lease_expires < $2) ORDER BY priority, id LIMIT 1) "
+        "RETURNING id, call_id, state, lease_token, retry_count");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, worker);
+    db_bind_double(st, 2, now);
+    db_bind_double(st, 3, lease_sec);
+    int rc = db_step(st), res;
+    if (rc == DB_ROW) {
+        memset(out, 0, sizeof(*out));
+        out->job_id = db_col_int(st, 0);
+        out->call_id = db_col_int(st, 1);
+        out->state = (job_state)job_state_parse(db_col_text(st, 2));
+        out->token = db_col_int(st, 3);
+        out->retry_count = (int)db_col_int(st, 4);
+        snprintf(out->worker, sizeof(out->worker), "%s", worker);
+        res = 1;
+    } else {
+        res = rc == DB_DONE ? 0 : store__fail(s, "claiming a job");
+    }
+    store__end(s, st);
+    return res;
+}
+
+int store_job_renew(store *s, const store_lease *l, double now, double lease_sec)
+{
+    db_stmt *st = store__begin(s, Q_JOB_RENEW,
+                               "UPDATE jobs SET lease_expires = $3 + $4, heartbeat = $3 WHERE id "
+                               "= $1 AND lease_token = $2 AND lease_owner = $5 AND lease_expires "
+                               ">= $3");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, l->job_id);
+    db_bind_int(st, 2, l->token);
+    db_bind_double(st, 3, now);
+    db_bind_double(st, 4, lease_sec);
+    db_bind_text(st, 5, l->worker);
+    int rc = db_step(st);
+    int res = rc != DB_DONE ? store__fail(s, "renewing a lease")
+              : db_changes(s->d) == 1 ? STORE_OK
+                                      : STORE_FENCED;
+    store__end(s, st);
+    return res;
+}
+
+/* Under the lock, inside a transaction: the job moves to `to` (recording a stage's outcome),
+ * or STORE_FENCED when the lease is no longer this worker's. */
+static int fenced_move(store *s, const store_lease *l, job_state to, const char *stage,
+                       const char *outcome, double now)
+{
+    db_stmt *st = stmt(s, Q_JOB_ADVANCE,
+                       "UPDATE jobs SET state = $4, stages = CASE WHEN $5 IS NULL THEN stages "
+                       "ELSE json_set(stages, '$.' || $5, $6) END, updated = $3, finished = CASE "
+                       "WHEN $7 THEN $3 ELSE NULL END, lease_owner = CASE WHEN $7 THEN NULL ELSE "
+                       "lease_owner END, lease_expires = CASE WHEN $7 THEN NULL ELSE "
+                       "lease_expires END WHERE id = $1 AND lease_token = $2 AND lease_expires "
+                       ">= $3");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, l->job_id);
+    db_bind_int(st, 2, l->token);
+    db_bind_double(st, 3, now);
+    db_bind_text(st, 4, job_state_name(to));
+    db_bind_text(st, 5, stage);
+    db_bind_text(st, 6, outcome);
+    db_bind_int(st, 7, terminal(to) ? 1 : 0);
+    int rc = db_step(st);
+    int64_t n = db_changes(s->d);
+    db_reset(st);
+    if (rc != DB_DONE)
+        return store__fail(s, "moving a job");
+    return n == 1 ? STORE_OK : STORE_FENCED;
+}
+
+/* Test hook: $CALLQA_TEST_KILL_AT = "commit:LABEL" kills the process just before the commit
+ * of that transaction (tests/pipeline/ kills workers at every commit step). */
+static void kill_point(const char *label)
+{
+    const char *at = getenv("CALLQA_TEST_KILL_AT");
+    if (at && !strncmp(at, "commit:", 7) && !strcmp(at + 7, label)) {
+        fprintf(stderr, "{\"level\":\"info\",\"msg\":\"kill point\",\"at\":\"%s\"}\n", at);
+        fflush(stderr);
+        raise(SIGKILL);
+    }
+}
+
+/* A transaction around f, named `label` (its kill point); what f returns, STORE_ERR when the
+ * commit fails. */
+static int in_tx(store *s, const char *label, int (*f)(store *, void *), void *arg)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc;
+    if (db_begin(s->d) != DB_OK) {
+        rc = store__fail(s, "starting a transaction");
+    } else if ((rc = f(s, arg)) != STORE_OK) {
+        db_rollback(s->d);
+    } else if (kill_point(label), db_commit(s->d) != DB_OK) {
+        rc = store__fail(s, "committing");
+        db_rollback(s->d);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+typedef struct advance_args {
+    store_lease *l;
+    job_state to;
+    const char *stage, *outcome;
+    double now;
+} advance_args;
+
+static int advance_tx(store *s, void *arg)
+{
+    advance_args *a = arg;
+    int rc = fenced_move(s, a->l, a->to, a->stage, a->outcome, a->now);
+    if (rc == STORE_OK && event(s, a->l->call_id, a->to, a->now) != 0)
+        rc = STORE_ERR;
+    if (rc == STORE_OK && terminal(a->to) && rollup_call(s, a->l->call_id) != 0)
+        rc = STORE_ERR;
+    return rc;
+}
+
+int store_job_advance(store *s, store_lease *l, job_state to, const char *stage,
+                      const char *stage_outcome, double now)
+{
+    advance_args a = {l, to, stage, stage_outcome, now};
+    int rc = in_tx(s, job_state_name(to), advance_tx, &a);
+    if (rc == STORE_OK)
+        l->state = to;
+    return rc;
+}
+
+int store_job_release(store *s, const store_lease *l, double now)
+{
+    db_stmt *st = store__begin(s, Q_JOB_RELEASE,
+                               "UPDATE jobs SET lease_owner = NULL, lease_expires = NULL, "
+                               "updated = $3 WHERE id = $1 AND lease_token = $2");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, l->job_id);
+    db_bind_int(st, 2, l->token);
+    db_bind_double(st, 3, now);
+    int rc = db_step(st);
+    int res = rc != DB_DONE ? store__fail(s, "releasing a job")
+              : db_changes(s->d) == 1 ? STORE_OK
+                                      : STORE_FENCED;
+    store__end(s, st);
+    return res;
+}
+
+typedef struct fail_args {
+    const store_lease *l;
+    const char *stage, *message;
+    bool retry;
+    double next, now;
+} fail_args;
+
+static int fail_tx(store *s, void *arg)
+{
+    fail_args *a = arg;
+    const store_lease *l = a->l;
+    db_stmt *st = a->retry
+                      ? stmt(s, Q_JOB_RETRY,
+                             "UPDATE jobs SET retry_count = retry_count + 1, next_attempt = $4, "
+                             "error_stage = $5, error_message = $6, lease_owner = NULL, "
+                             "lease_expires = NULL, updated = $3 WHERE id = $1 AND lease_token = "
+                             "$2 AND lease_expires >= $3")
+                      : stmt(s, Q_JOB_ERROR,
+                             "UPDATE jobs SET state = 'error', error_stage = $5, error_message = "
+                             "$6, lease_owner = NULL, lease_expires = NULL, finished = $3, "
+                             "updated = $3, next_attempt = $4 WHERE id = $1 AND lease_token = $2 "
+                             "AND lease_expires >= $3");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, l->job_id);
+    db_bind_int(st, 2, l->token);
+    db_bind_double(st, 3, a->now);
+    db_bind_double(st, 4, a->next);
+    db_bind_text(st, 5, a->stage);
+    db_bind_text(st, 6, a->message);
+    int rc = db_step(st);
+    int64_t n = db_changes(s->d);
+    db_reset(st);
+    if (rc != DB_DONE)
+        return store__fail(s, "failing a job");
+    if (n != 1)
+        return STORE_FENCED;
+    if (!a->retry && (event(s, l->call_id, JOB_ERROR, a->now) != 0 ||
+                      rollup_call(s, l->call_id) != 0))
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+int store_job_fail(store *s, const store_lease *l, const char *stage, const char *message,
+                   bool retryable, int max_retries, double backoff_sec, double now)
+{
+    bool retry = retryable && l->retry_count < max_retries;
+    fail_args a = {l, stage, message, retry,
+                   retry ? now + backoff_sec * pow(2, l->retry_count) : now, now};
+    return in_tx(s, "fail", fail_tx, &a);
+}
+
+typedef struct skip_args {
+    const store_lease *l;
+    const char *reason;
+    double now;
+} skip_args;
+
+static int skip_tx(store *s, void *arg)
+{
+    skip_args *a = arg;
+    db_stmt *st = stmt(s, Q_JOB_SKIP,
+                       "UPDATE jobs SET state = 'skipped', skip_reason = $4, lease_owner = NULL, "
+                       "lease_expires = NULL, finished = $3, updated = $3 WHERE id = $1 AND "
+                       "lease_token = $2 AND lease_expires >= $3");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, a->l->job_id);
+    db_bind_int(st, 2, a->l->token);
+    db_bind_double(st, 3, a->now);
+    db_bind_text(st, 4, a->reason);
+    int rc = db_step(st);
+    int64_t n = db_changes(s->d);
+    db_reset(st);
+    if (rc != DB_DONE)
+        return store__fail(s, "skipping a job");
+    if (n != 1)
+        return STORE_FENCED;
+    if (event(s, a->l->call_id, JOB_SKIPPED, a->now) != 0 || rollup_call(s, a->l->call_id) != 0)
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+int store_job_skip(store *s, const store_lease *l, const char *reason, double now)
+{
+    skip_args a = {l, reason, now};
+    return in_tx(s, "skip", skip_tx, &a);
+}
+
+static void bind_num(db_stmt *st, int n, double v)
+{
+    if (v >= 0 && isfinite(v))
+        db_bind_double(st, n, v);
+    else
+        db_bind_null(st, n);
+}
+
+typedef struct analysed_args {
+    store_lease *l;
+    const char *engine, *report;
+    const store_figures *f;
+    job_state next;
+    double now;
+} analysed_args;
+
+static int analysed_tx(store *s, void *arg)
+{
+    analysed_args *a = arg;
+    int rc = fenced_move(s, a->l, a->next, "analyse", "done", a->now);
+    if (rc != STORE_OK)
+        return rc;
+    db_stmt *st = stmt(s, Q_ANALYSIS_UPSERT,
+                       "INSERT INTO analyses (call_id, server, file, identity, engine, source, "
+                       "validators, created, checked, report, duration_sec, legs, speech_pct_in, "
+                       "speech_pct_out, mos_in, mos_out, one_way, talk_sec_in, talk_sec_out, "
+                       "dead_air_sec, overtalk_sec, hold_sec, hold_count, tone_count, dtmf_count, "
+                       "warning_codes) SELECT id, source, recording_id, '', $2, 'pipeline', '', "
+                       "$3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+                       "$18, $19, $20 FROM calls WHERE id = $1 ON CONFLICT (call_id) WHERE "
+                       "call_id IS NOT NULL DO UPDATE SET engine = excluded.engine, created = "
+                       "excluded.created, checked = excluded.checked, report = excluded.report, "
+                       "duration_sec = excluded.duration_sec, legs = excluded.legs, "
+                       "speech_pct_in = excluded.speech_pct_in, speech_pct_out = "
+                       "excluded.speech_pct_out, mos_in = excluded.mos_in, mos_out = "
+                       "excluded.mos_out, one_way = excluded.one_way, talk_sec_in = "
+                       "excluded.talk_sec_in, talk_sec_out = excluded.talk_sec_out, dead_air_sec "
+                       "= excluded.dead_air_sec, overtalk_sec = excluded.overtalk_sec, hold_sec = "
+                       "excluded.hold_sec, hold_count = excluded.hold_count, tone_count = "
+                       "excluded.tone_count, dtmf_count = excluded.dtmf_count, warning_codes = "
+                       "excluded.warning_codes");
+    if (!st)
+        return STORE_ERR;
+    const store_figures *f = a->f;
+    db_bind_int(st, 1, a->l->call_id);
+    db_bind_text(st, 2, a->engine);
+    db_bind_double(st, 3, a->now);
+    db_bind_text(st, 4, a->report);
+    bind_num(st, 5, f->duration_sec);
+    db_bind_int(st, 6, f->legs);
+    bind_num(st, 7, f->speech_pct[0]);
+    bind_num(st, 8, f->speech_pct[1]);
+    /* MOS may be below 0 in principle: NaN is what says unknown */
+    if (isfinite(f->mos[0]))
+        db_bind_double(st, 9, f->mos[0]);
+    else
+        db_bind_null(st, 9);
+    if (isfinite(f->mos[1]))
+        db_bind_double(st, 10, f->mos[1]);
+    else
+        db_bind_null(st, 10);
+    if (f->one_way >= 0)
+        db_bind_int(st, 11, f->one_way);
+    else
+        db_bind_null(st, 11);
+    bind_num(st, 12, f->talk_sec[0]);
+    bind_num(st, 13, f->talk_sec[1]);
+    bind_num(st, 14, f->dead_air_sec);
+    bind_num(st, 15, f->overtalk_sec);
+    bind_num(st, 16, f->hold_sec);
+    db_bind_int(st, 17, f->hold_count);
+    db_bind_int(st, 18, f->tone_count);
+    db_bind_int(st, 19, f->dtmf_count);
+    db_bind_text(st, 20, f->warning_codes);
+    if (run(s, st, "storing an analysis") != 0 || event(s, a->l->call_id, a->next, a->now) != 0 ||
+        rollup_call(s, a->l->call_id) != 0)
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+int store_job_analysed(store *s, store_lease *l, const char *engine, const char *report_json,
+                       const store_figures *f, job_state next, double now)
+{
+    analysed_args a = {l, engine, report_json, f, next, now};
+    int rc = in_tx(s, "analysis", analysed_tx, &a);
+    if (rc == STORE_OK)
+        l->state = next;
+    return rc;
+}
+
+int64_t store_requeue(store *s, double since, double now)
+{
+    db_stmt *st = store__begin(s, Q_REQUEUE,
+                               "UPDATE jobs SET state = 'pending', retry_count = 0, next_attempt "
+                               "= 0, stages = '{}', error_stage = NULL, error_message = NULL, "
+                               "finished = NULL, updated = $2 WHERE queued >= $1 AND state IN "
+                               "('complete', 'error') AND lease_owner IS NULL");
+    if (!st)
+        return -1;
+    db_bind_double(st, 1, since);
+    db_bind_double(st, 2, now);
+    int rc = db_step(st);
+    int64_t n = rc == DB_DONE ? db_changes(s->d) : store__fail(s, "requeueing");
+    store__end(s, st);
+    return n;
+}
+
+int store_job_get(store *s, int64_t call_id, store_job *out)
+{
+    db_stmt *st = store__begin(s, Q_JOB_GET,
+                               "SELECT id, call_id, state, retry_count, stages, skip_reason, "
+                               "error_stage, error_message, queued, started, finished, updated, "
+                               "lease_owner FROM jobs WHERE call_id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    int rc = db_step(st), res;
+    if (rc == DB_ROW) {
+        memset(out, 0, sizeof(*out));
+        out->id = db_col_int(st, 0);
+        out->call_id = db_col_int(st, 1);
+        out->state = (job_state)job_state_parse(db_col_text(st, 2));
+        out->retry_count = (int)db_col_int(st, 3);
+        store__col_copy(st, 4, out->stages, sizeof(out->stages));
+        store__col_copy(st, 5, out->skip_reason, sizeof(out->skip_reason));
+        store__col_copy(st, 6, out->error_stage, sizeof(out->error_stage));
+        store__col_copy(st, 7, out->error_message, sizeof(out->error_message));
+        out->queued = db_col_double(st, 8);
+        out->started = db_col_null(st, 9) ? 0 : db_col_double(st, 9);
+        out->finished = db_col_null(st, 10) ? 0 : db_col_double(st, 10);
+        out->updated = db_col_double(st, 11);
+        store__col_copy(st, 12, out->worker, sizeof(out->worker));
+        res = 1;
+    } else {
+        res = rc == DB_DONE ? 0 : store__fail(s, "reading a job");
+    }
+    store__end(s, st);
+    return res;
+}
+
+int store_job_counts(store *s, int64_t counts[JOB_N_STATES], double queued_since,
+                     int64_t *queued_recent)
+{
+    memset(counts, 0, JOB_N_STATES * sizeof(*counts));
+    db_stmt *st = store__begin(s, Q_JOB_COUNTS, "SELECT state, COUNT(*) FROM jobs GROUP BY state");
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        int k = job_state_parse(db_col_text(st, 0));
+        if (k >= 0)
+            counts[k] = db_col_int(st, 1);
+    }
+    store__end(s, st);
+    if (rc != DB_DONE)
+        return -1;
+    if (!queued_recent)
+        return 0;
+    st = store__begin(s, Q_JOB_RECENT, "SELECT COUNT(*) FROM jobs WHERE queued >= $1");
+    if (!st)
+        return -1;
+    db_bind_double(st, 1, queued_since);
+    rc = db_step(st);
+    *queued_recent = rc == DB_ROW ? db_col_int(st, 0) : 0;
+    store__end(s, st);
+    return rc == DB_ROW ? 0 : -1;
+}
+
+/* ---- workers ------------------------------------------------------------------------------- */
+
+int store_worker_put(store *s, const store_worker *w)
+{
+    db_stmt *st = store__begin(s, Q_WORKER_PUT,
+                               "INSERT INTO workers (id, host, pid, started, heartbeat, state, "
+                               "pause_reason, jobs_done, current_call) VALUES ($1, $2, $3, $4, $5, "
+                               "$6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET heartbeat = "
+                               "excluded.heartbeat, state = excluded.state, pause_reason = "
+                               "excluded.pause_reason, jobs_done = excluded.jobs_done, "
+                               "current_call = excluded.current_call");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, w->id);
+    db_bind_text(st, 2, w->host);
+    db_bind_int(st, 3, w->pid);
+    db_bind_double(st, 4, w->started);
+    db_bind_double(st, 5, w->heartbeat);
+    db_bind_text(st, 6, w->state);
+    store__bind_opt(st, 7, w->pause_reason);
+    db_bind_int(st, 8, w->jobs_done);
+    if (w->current_call > 0)
+        db_bind_int(st, 9, w->current_call);
+    else
+        db_bind_null(st, 9);
+    int rc = db_step(st);
+    int res = rc == DB_DONE ? 0 : store__fail(s, "recording a worker");
+    store__end(s, st);
+    return res;
+}
+
+int store_worker_list(store *s, store_worker **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    db_stmt *st = store__begin(s, Q_WORKER_LIST,
+                               "SELECT id, host, pid, started, heartbeat, state, pause_reason, "
+                               "jobs_done, current_call FROM workers ORDER BY heartbeat DESC");
+    if (!st)
+        return -1;
+    int rc, res = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        store_worker *nw = realloc(*out, (size_t)(*n + 1) * sizeof(*nw));
+        if (!nw) {
+            res = -1;
+            break;
+        }
+        *out = nw;
+        store_worker *w = &nw[(*n)++];
+        memset(w, 0, sizeof(*w));
+        store__col_copy(st, 0, w->id, sizeof(w->id));
+        store__col_copy(st, 1, w->host, sizeof(w->host));
+        w->pid = (int)db_col_int(st, 2);
+        w->started = db_col_double(st, 3);
+        w->heartbeat = db_col_double(st, 4);
+        store__col_copy(st, 5, w->state, sizeof(w->state));
+        store__col_copy(st, 6, w->pause_reason, sizeof(w->pause_reason));
+        w->jobs_done = db_col_int(st, 7);
+        w->current_call = db_col_null(st, 8) ? 0 : db_col_int(st, 8);
+    }
+    if (rc != DB_DONE && res == 0)
+        res = store__fail(s, "listing workers");
+    store__end(s, st);
+    return res;
+}
+
+/* ---- ingest -------------------------------------------------------------------------------- */
+
+int store_ingest_lease(store *s, const char *source, const char *owner, double now,
+                       double lease_sec, int64_t *token)
+{
+    pthread_mutex_lock(&s->mu);
+    int res = -1;
+    db_stmt *ins = stmt(s, Q_INGEST_ENSURE,
+                        "INSERT INTO ingest_sources (source) VALUES ($1) ON CONFLICT (source) "
+                        "DO NOTHING");
+    if (!ins)
+        goto out;
+    db_bind_text(ins, 1, source);
+    if (run(s, ins, "adding a source") != 0)
+        goto out;
+    db_stmt *st = stmt(s, Q_INGEST_LEASE,
+                       "UPDATE ingest_sources SET lease_owner = $2, lease_expires = $3 + $4, "
+                       "lease_token = lease_token + 1 WHERE source = $1 AND (lease_owner IS NULL "
+                       "OR lease_expires < $3 OR lease_owner = $2) RETURNING lease_token");
+    if (!st)
+        goto out;
+    db_bind_text(st, 1, source);
+    db_bind_text(st, 2, owner);
+    db_bind_double(st, 3, now);
+    db_bind_double(st, 4, lease_sec);
+    int rc = db_step(st);
+    if (rc == DB_ROW)
+        *token = db_col_int(st, 0);
+    res = rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : store__fail(s, "taking a source's lease");
+    db_reset(st);
+out:
+    pthread_mutex_unlock(&s->mu);
+    return res;
+}
+
+int store_ingest_release(store *s, const char *source, const char *owner)
+{
+    db_stmt *st = store__begin(s, Q_INGEST_RELEASE,
+                               "UPDATE ingest_sources SET lease_owner = NULL, lease_expires = "
+                               "NULL WHERE source = $1 AND lease_owner = $2");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, source);
+    db_bind_text(st, 2, owner);
+    int rc = db_step(st);
+    store__end(s, st);
+    return rc == DB_DONE ? 0 : -1;
+}
+
+int store_ingest_mark(store *s, const char *source, int64_t *mark)
+{
+    *mark = 0;
+    db_stmt *st = store__begin(s, Q_INGEST_MARK,
+                               "SELECT mark FROM ingest_sources WHERE source = $1");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, source);
+    int rc = db_step(st);
+    if (rc == DB_ROW)
+        *mark = db_col_int(st, 0);
+    store__end(s, st);
+    return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
+}
+
+int store_ingest_set_mark(store *s, const char *source, const char *owner, int64_t token,
+                          int64_t mark, double now)
+{
+    db_stmt *st = store__begin(s, Q_INGEST_SET_MARK,
+                               "UPDATE ingest_sources SET mark = $4, last_scan = $5 WHERE source "
+                               "= $1 AND lease_owner = $2 AND lease_token = $3 AND lease_expires "
+                               ">= $5");
+    if (!st)
+        return STORE_ERR;
+    db_bind_text(st, 1, source);
+    db_bind_text(st, 2, owner);
+    db_bind_int(st, 3, token);
+    db_bind_int(st, 4, mark);
+    db_bind_double(st, 5, now);
+    int rc = db_step(st);
+    int res = rc != DB_DONE ? store__fail(s, "moving a source's mark")
+              : db_changes(s->d) == 1 ? STORE_OK
+                                      : STORE_FENCED;
+    store__end(s, st);
+    return res;
+}
+
+int store_ingest_open_calls(store *s, const char *source, double since, char (**ids)[65], int *n)
+{
+    *ids = NULL;
+    *n = 0;
+    db_stmt *st = store__begin(s, Q_INGEST_OPEN,
+                               "SELECT recording_id FROM calls WHERE source = $1 AND open = 1 AND "
+                               "created >= $2 ORDER BY id");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, source);
+    db_bind_double(st, 2, since);
+    int rc, res = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        char(*ni)[65] = realloc(*ids, (size_t)(*n + 1) * sizeof(**ids));
+        if (!ni) {
+            res = -1;
+            break;
+        }
+        *ids = ni;
+        store__col_copy(st, 0, ni[*n], sizeof(ni[*n]));
+        (*n)++;
+    }
+    if (rc != DB_DONE && res == 0)
+        res = store__fail(s, "listing open calls");
+    store__end(s, st);
+    return res;
+}
+
+/* ---- events -------------------------------------------------------------------------------- */
+
+int store_events_since(store *s, int64_t after_id, store_event *out, int max, int *n)
+{
+    *n = 0;
+    db_stmt *st = store__begin(s, Q_EVENTS_SINCE,
+                               "SELECT id, ts, call_id, state FROM job_events WHERE id > $1 "
+                               "ORDER BY id LIMIT $2");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, after_id);
+    db_bind_int(st, 2, max);
+    int rc;
+    while ((rc = db_step(st)) == DB_ROW && *n < max) {
+        store_event *e = &out[(*n)++];
+        e->id = db_col_int(st, 0);
+        e->ts = db_col_double(st, 1);
+        e->call_id = db_col_int(st, 2);
+        store__col_copy(st, 3, e->state, sizeof(e->state));
+    }
+    store__end(s, st);
+    return rc == DB_DONE || rc == DB_ROW ? 0 : -1;
+}
+
+/* ---- roll-ups ------------------------------------------------------------------------------ */
+
+/* The day's rows from the calls, jobs and analyses (under the lock, in the caller's
+ * transaction). */
+static int rollup_day(store *s, const char *day)
+{
+    db_stmt *del = stmt(s, Q_ROLLUP_DELETE, "DELETE FROM daily_stats WHERE day = $1");
+    if (!del)
+        return -1;
+    db_bind_text(del, 1, day);
+    if (run(s, del, "clearing a day's roll-up") != 0)
+        return -1;
+    db_stmt *ins = stmt(
+        s, Q_ROLLUP_INSERT,
+        "INSERT INTO daily_stats (day, source, agent_user, campaign_id, queued, analysed, "
+        "skipped, errored, talk_sec, hold_sec, dead_air_sec, one_way_calls, mos_sum, mos_n) "
+        "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "
+        "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "
+        "COALESCE(SUM(COALESCE(a.talk_sec_in, 0) + COALESCE(a.talk_sec_out, 0)), 0), "
+        "COALESCE(SUM(a.hold_sec), 0), COALESCE(SUM(a.dead_air_sec), 0), "
+        "SUM(CASE WHEN a.one_way = 1 THEN 1 ELSE 0 END), "
+        "COALESCE(SUM(CASE WHEN a.mos_in IS NOT NULL AND a.mos_out IS NOT NULL THEN (a.mos_in "
+        "+ a.mos_out) / 2 ELSE COALESCE(a.mos_in, a.mos_out) END), 0), "
+        "COUNT(COALESCE(a.mos_in, a.mos_out)) "
+        "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "
+        "WHERE c.day = $1 GROUP BY c.day, c.source, COALESCE(c.agent_user, ''), "
+        "COALESCE(c.campaign_id, '')");
+    if (!ins)
+        return -1;
+    db_bind_text(ins, 1, day);
+    return run(s, ins, "computing a day's roll-up");
+}
+
+typedef struct day_args {
+    const char *day;
+} day_args;
+
+static int rollup_tx(store *s, void *arg)
+{
+    return rollup_day(s, ((day_args *)arg)->day) == 0 ? STORE_OK : STORE_ERR;
+}
+
+int store_rollup_day(store *s, const char *day)
+{
+    day_args a = {day};
+    return in_tx(s, "rollup", rollup_tx, &a) == STORE_OK ? 0 : -1;
+}

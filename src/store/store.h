@@ -1,0 +1,214 @@
+/*
+ * store.h - where callqa keeps what it knows: calls and their jobs, analyses, workers, ingest
+ * positions, daily roll-ups, and the service's stored results. One interface for every part of
+ * the program (service, worker, ingest); SQLite now, PostgreSQL behind the same functions
+ * (db.h). Only src/store/ includes a database header. docs/pipeline.md describes the states and
+ * leases; the schema is versioned (store_migrate.c) and every older version is migrated on open.
+ *
+ * Thread safety: a store is one connection under a mutex; share it between threads freely.
+ * Several processes may open the same store (SQLite: WAL and a busy timeout).
+ */
+#ifndef CQ_STORE_H
+#define CQ_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store;
+
+/* Open (creating and migrating as needed) "PATH" or "sqlite:PATH". NULL with msg. */
+store *store_open(const char *uri, char *msg, size_t msgsz);
+void store_close(store *s);
+int store_ping(store *s);             /* 0 reachable */
+int store_schema_version(store *s);   /* the version the store is at */
+const char *store_errmsg(store *s);   /* the last database error, for logs */
+
+/* ---- stored results of the service's /analyze (calls of no source) ------------------------- */
+
+typedef struct store_result {
+    int64_t id;
+    char server[65], file[256];
+    char identity[160], engine[32], source[64];
+    char validators[512];
+    double created, checked;
+    char *report; /* JSON (owned; free with store_result_free) */
+} store_result;
+
+/* 1 found, 0 none, -1 error. */
+int store_result_latest(store *s, const char *server, const char *file, const char *engine,
+                        store_result *out);
+int store_result_put(store *s, const store_result *r, int64_t *id);
+int store_result_touch(store *s, int64_t id, double checked);
+int store_result_get(store *s, int64_t id, store_result *out);
+int store_result_list(store *s, double since, int limit, store_result **rows, int *n);
+int64_t store_result_delete(store *s, const char *server, const char *file); /* NULLs: all */
+void store_result_free(store_result *r);
+
+/* ---- calls ------------------------------------------------------------------------------- */
+
+/* A call as the dialer (or an upload, or a watched folder) describes it. Empty strings and
+ * negative numbers are unknown (stored as NULL). */
+typedef struct store_call {
+    int64_t id;
+    char source[65];         /* the configured name of the dialer, folder or "upload" */
+    char recording_id[65];   /* unique within the source */
+    char vicidial_id[65], uniqueid[65], lead_id[32];
+    char agent_user[65], agent_name[256];
+    char campaign_id[65];    /* the campaign (outbound) or in-group (inbound) */
+    char campaign_name[256];
+    char direction[16];      /* "inbound", "outbound" or "" */
+    char call_date[20];      /* "YYYY-MM-DD HH:MM:SS", the dialer's local time */
+    char tz[64];             /* the source's IANA time zone */
+    double call_epoch;       /* UTC seconds; < 0 unknown */
+    int length_sec;          /* < 0 unknown */
+    char disposition[33], term_reason[33];
+    char audio[1024];        /* the recording: a path, or NAME:RELATIVE on recording server NAME */
+    char audio_in[1024], audio_out[1024]; /* its leg files, when known (paths or NAME:...) */
+    double orig_deadline;    /* when the dialer deletes the leg files (UTC s); <= 0 none */
+    bool open;               /* the dialer may still change the row (recording in progress) */
+    char skip_reason[128];   /* enqueue only: non-empty, the job starts `skipped` with it */
+} store_call;
+
+/* Enqueue, idempotently: a new call is inserted with a pending job (*created true); a call
+ * already known (same source and recording_id) has its metadata updated (unknown fields keep
+ * their stored value) and keeps its job. Returns 0 or -1. */
+int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool *created);
+int store_call_get(store *s, int64_t id, store_call *out); /* 1, 0, -1 */
+/* By source and recording_id; source NULL: any source (the first by id). 1, 0, -1. */
+int store_call_find(store *s, const char *source, const char *recording_id, store_call *out);
+
+/* ---- jobs -------------------------------------------------------------------------------- */
+
+/* The states of a call's job (docs/pipeline.md). */
+typedef enum job_state {
+    JOB_PENDING = 0,
+    JOB_ANALYSING,
+    JOB_TRANSCRIBING,
+    JOB_TRANSCRIBED,
+    JOB_SCORING,
+    JOB_COMPLETE,
+    JOB_SKIPPED,
+    JOB_ERROR,
+    JOB_N_STATES
+} job_state;
+
+const char *job_state_name(job_state st);
+int job_state_parse(const char *name); /* -1 when unknown */
+
+/* A job held by a worker: every write under it is refused once the lease is lost (expired, or
+ * taken by another worker: the fencing token moved on). */
+typedef struct store_lease {
+    int64_t job_id, call_id;
+    int64_t token;     /* the fencing token of this claim */
+    char worker[65];
+    job_state state;   /* where the job stands */
+    int retry_count;
+} store_lease;
+
+enum { STORE_OK = 0, STORE_FENCED = 1, STORE_ERR = -1 };
+
+/* Claim the most urgent claimable job (pending, or mid-way with its lease expired, its next
+ * attempt due): calls whose leg files the dialer deletes soonest first, then in order queued.
+ * 1 with *out, 0 none, -1 error. A job taken back from a worker that lost it counts a retry. */
+int store_job_claim(store *s, const char *worker, double now, double lease_sec,
+                    store_lease *out);
+/* Extend the lease (heartbeat). STORE_OK, STORE_FENCED, STORE_ERR. */
+int store_job_renew(store *s, const store_lease *l, double now, double lease_sec);
+/* Move to `to`, recording a stage's outcome (`stage` may be NULL) in the call's stages:
+ * "done", "not_configured", ... STORE_OK, STORE_FENCED, STORE_ERR. */
+int store_job_advance(store *s, store_lease *l, job_state to, const char *stage,
+                      const char *stage_outcome, double now);
+/* Give the job back (shutdown): claimable again at once, no retry counted. */
+int store_job_release(store *s, const store_lease *l, double now);
+/* The stage failed: retried after backoff_sec * 2^retry_count, or `error` after max_retries
+ * (also at once when !retryable). */
+int store_job_fail(store *s, const store_lease *l, const char *stage, const char *message,
+                   bool retryable, int max_retries, double backoff_sec, double now);
+/* Nothing to analyse (too short, a stub, no audio): `skipped` with the reason. */
+int store_job_skip(store *s, const store_lease *l, const char *reason, double now);
+
+/* What the queryable columns of an analysis hold (from the report). Negative or NaN: unknown. */
+typedef struct store_figures {
+    double duration_sec;
+    int legs;                      /* 1 (a mono mix) or 2 */
+    double speech_pct[2];          /* inbound, outbound */
+    double mos[2];
+    int one_way;                   /* 1, 0, or -1 unknown */
+    double talk_sec[2];
+    double dead_air_sec, overtalk_sec, hold_sec;
+    int hold_count, tone_count, dtmf_count;
+    char warning_codes[512];       /* comma-separated */
+} store_figures;
+
+/* The analysis of a held job, in one transaction with its next state: the row replaces any
+ * earlier analysis of the call (one per call), the day's roll-up is recomputed. */
+int store_job_analysed(store *s, store_lease *l, const char *engine, const char *report_json,
+                       const store_figures *f, job_state next, double now);
+
+/* Jobs of calls queued since `since` (UTC s) back to pending, for a new configuration: those
+ * not held by a worker. Returns how many, or -1. */
+int64_t store_requeue(store *s, double since, double now);
+
+/* A job's row, for the API. */
+typedef struct store_job {
+    int64_t id, call_id;
+    job_state state;
+    int retry_count;
+    char stages[512];              /* JSON object */
+    char skip_reason[256], error_stage[32], error_message[512];
+    double queued, started, finished, updated; /* <= 0 unknown */
+    char worker[65];
+} store_job;
+int store_job_get(store *s, int64_t call_id, store_job *out); /* 1, 0, -1 */
+/* Jobs per state: counts[JOB_N_STATES]; queued_since: those queued since then (UTC s). */
+int store_job_counts(store *s, int64_t counts[JOB_N_STATES], double queued_since,
+                     int64_t *queued_recent);
+
+/* ---- workers ------------------------------------------------------------------------------ */
+
+typedef struct store_worker {
+    char id[65], host[128];
+    int pid;
+    double started, heartbeat;
+    char state[16];          /* "running", "paused", "stopped" */
+    char pause_reason[128];
+    int64_t jobs_done;
+    int64_t current_call;    /* <= 0 none */
+} store_worker;
+int store_worker_put(store *s, const store_worker *w);
+int store_worker_list(store *s, store_worker **out, int *n);
+
+/* ---- ingest ------------------------------------------------------------------------------- */
+
+/* A source's scan lease: only one scan per source at a time across processes. 1 taken, 0 held
+ * by another, -1 error. */
+int store_ingest_lease(store *s, const char *source, const char *owner, double now,
+                       double lease_sec, int64_t *token);
+int store_ingest_release(store *s, const char *source, const char *owner);
+/* The source's high-water mark (the last recording id read); 0 when none. */
+int store_ingest_mark(store *s, const char *source, int64_t *mark);
+int store_ingest_set_mark(store *s, const char *source, const char *owner, int64_t token,
+                          int64_t mark, double now); /* STORE_FENCED when the lease moved on */
+/* Calls of the source still open (their dialer row may change) that are younger than
+ * `since` (UTC s): their recording ids. */
+int store_ingest_open_calls(store *s, const char *source, double since, char (**ids)[65],
+                            int *n);
+
+/* ---- job events (the service's event stream) ---------------------------------------------- */
+
+typedef struct store_event {
+    int64_t id, call_id;
+    double ts;
+    char state[16];
+} store_event;
+/* Events after `after_id`, at most max. */
+int store_events_since(store *s, int64_t after_id, store_event *out, int max, int *n);
+
+/* ---- roll-ups ----------------------------------------------------------------------------- */
+
+/* Recompute the daily roll-ups of one day (all sources, agents and campaigns) from the calls,
+ * jobs and analyses: the same rows however often it runs. */
+int store_rollup_day(store *s, const char *day);
+
+#endif /* CQ_STORE_H */

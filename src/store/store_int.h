@@ -1,0 +1,83 @@
+/*
+ * store_int.h - the store's insides, for the files of src/store/: the object, statement keys
+ * and small helpers. Nothing outside src/store/ includes it.
+ */
+#ifndef CQ_STORE_INT_H
+#define CQ_STORE_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "db.h"
+#include "store.h"
+
+struct store {
+    db *d;
+    pthread_mutex_t mu;
+    char err[512];
+};
+
+/* Statement keys: one per SQL text (db_stmt_get). */
+enum {
+    Q_SCHEMA_VERSION = 1,
+    Q_PING,
+    Q_RES_LATEST,
+    Q_RES_PUT,
+    Q_RES_TOUCH,
+    Q_RES_GET,
+    Q_RES_LIST,
+    Q_RES_DEL_ONE,
+    Q_RES_DEL_ALL,
+    Q_CALL_INSERT,
+    Q_CALL_UPDATE,
+    Q_CALL_ID,
+    Q_JOB_INSERT,
+    Q_CALL_GET,
+    Q_CALL_FIND,
+    Q_CALL_FIND_ANY,
+    Q_JOB_CLAIM,
+    Q_JOB_RENEW,
+    Q_JOB_ADVANCE,
+    Q_JOB_RELEASE,
+    Q_JOB_RETRY,
+    Q_JOB_ERROR,
+    Q_JOB_SKIP,
+    Q_JOB_FENCE,
+    Q_ANALYSIS_UPSERT,
+    Q_EVENT_INSERT,
+    Q_CALL_DAY,
+    Q_ROLLUP_DELETE,
+    Q_ROLLUP_INSERT,
+    Q_REQUEUE,
+    Q_JOB_GET,
+    Q_JOB_COUNTS,
+    Q_JOB_RECENT,
+    Q_WORKER_PUT,
+    Q_WORKER_LIST,
+    Q_INGEST_ENSURE,
+    Q_INGEST_LEASE,
+    Q_INGEST_RELEASE,
+    Q_INGEST_MARK,
+    Q_INGEST_SET_MARK,
+    Q_INGEST_OPEN,
+    Q_EVENTS_SINCE,
+    Q_QUERY_FIRST = 100 /* the API's queries (store_query.c) */
+};
+
+int store__schema_latest(void);
+int store__migrate(db *d, char *msg, size_t msgsz);
+
+/* Lock the store and fetch statement `key` (prepared from sql on first use); NULL (unlocked,
+ * err set) when it cannot be prepared. */
+db_stmt *store__begin(store *s, int key, const char *sql);
+/* Reset the statement and unlock. */
+void store__end(store *s, db_stmt *st);
+/* Keep the database's message for store_errmsg(). Returns -1. */
+int store__fail(store *s, const char *what);
+
+/* Text column copied into a fixed buffer ("" for NULL). */
+void store__col_copy(db_stmt *st, int col, char *dst, size_t n);
+/* Bind text, "" as NULL. */
+void store__bind_opt(db_stmt *st, int n, const char *v);
+
+#endif /* CQ_STORE_INT_H */
