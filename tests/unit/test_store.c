@@ -1,0 +1,390 @@
+/*
+ * test_store.c - the store (src/store/): a wave-1 store migrated without loss; enqueueing is
+ * idempotent; claims, leases and fencing (a late write is refused); retries with backoff, errors,
+ * skips; crashed workers' jobs come back by themselves and count a retry; the ORIG deadline
+ * orders claims; results and their state in one transaction, one result per call; roll-ups the
+ * same however often they run; requeue; the ingest lease and mark; the event feed.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <sqlite3.h>
+
+#include "../../src/store/store.h"
+
+static store *fresh(const char *name)
+{
+    char *p = tu_path(tu_dir(), name);
+    unlink(p);
+    char msg[600];
+    store *s = store_open(p, msg, sizeof(msg));
+    if (!s)
+        fail_msg("%s", msg);
+    free(p);
+    return s;
+}
+
+static store_call a_call(const char *source, const char *rid, const char *date, const char *agent)
+{
+    store_call c;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.source, sizeof(c.source), "%s", source);
+    snprintf(c.recording_id, sizeof(c.recording_id), "%s", rid);
+    snprintf(c.call_date, sizeof(c.call_date), "%s", date);
+    snprintf(c.agent_user, sizeof(c.agent_user), "%s", agent);
+    snprintf(c.campaign_id, sizeof(c.campaign_id), "SALES");
+    snprintf(c.audio, sizeof(c.audio), "/rec/%s-all.wav", rid);
+    c.call_epoch = -1;
+    c.length_sec = 60;
+    return c;
+}
+
+/* A store as wave 1 made it (no version, one table with a row), opened now: migrated. */
+static void test_migrate_wave1(void **state)
+{
+    (void)state;
+    char *p = tu_path(tu_dir(), "wave1.db");
+    unlink(p);
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(p, &h), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h,
+                     "CREATE TABLE analyses (id INTEGER PRIMARY KEY, server TEXT NOT NULL, file "
+                     "TEXT NOT NULL, identity TEXT NOT NULL, engine TEXT NOT NULL, source TEXT, "
+                     "validators TEXT, created REAL NOT NULL, checked REAL NOT NULL, report TEXT "
+                     "NOT NULL);"
+                     "INSERT INTO analyses VALUES (7, 'uk', 'a-all.wav', 'sha', '0.1.0', 'ORIG "
+                     "legs', '', 100, 100, '{\"duration\": 61.5, \"has_legs\": true, \"inbound\": "
+                     "{\"speech_pct\": 40, \"nisqa\": {\"mos\": 3.5}}, \"outbound\": {\"nisqa\": "
+                     "null}, \"one_way_audio\": false, \"conversation\": {\"dead_air\": "
+                     "{\"total_sec\": 6.2}}}');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(h);
+    char msg[600];
+    store *s = store_open(p, msg, sizeof(msg));
+    assert_non_null(s);
+    assert_int_equal(store_schema_version(s), 2);
+    store_result r;
+    assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
+    assert_string_equal(r.server, "uk");
+    assert_non_null(strstr(r.report, "\"duration\": 61.5"));
+    store_result_free(&r);
+    assert_int_equal(store_result_latest(s, "uk", "a-all.wav", "0.1.0", &r), 1);
+    store_result_free(&r);
+    store_close(s);
+    /* its queryable columns were filled from the report */
+    assert_int_equal(sqlite3_open(p, &h), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT duration_sec, legs, mos_in, mos_out, one_way, "
+                                           "dead_air_sec FROM analyses WHERE id = 7",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_true(sqlite3_column_double(st, 0) == 61.5);
+    assert_int_equal(sqlite3_column_int(st, 1), 2);
+    assert_true(sqlite3_column_double(st, 2) == 3.5);
+    assert_int_equal(sqlite3_column_type(st, 3), SQLITE_NULL); /* null stays null */
+    assert_int_equal(sqlite3_column_int(st, 4), 0);
+    assert_true(sqlite3_column_double(st, 5) == 6.2);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    /* a store newer than this callqa is refused */
+    assert_int_equal(sqlite3_open(p, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(h);
+    assert_null(store_open(p, msg, sizeof(msg)));
+    assert_non_null(strstr(msg, "newer than this callqa"));
+    free(p);
+}
+
+static void test_enqueue_idempotent(void **state)
+{
+    (void)state;
+    store *s = fresh("enq.db");
+    store_call c = a_call("uk", "1001", "2026-11-20 10:00:00", "agent7");
+    int64_t id1, id2;
+    bool created;
+    assert_int_equal(store_call_put(s, &c, 1000, &id1, &created), 0);
+    assert_true(created);
+    c.agent_user[0] = 0; /* a later scan that no longer says who: kept */
+    snprintf(c.disposition, sizeof(c.disposition), "SALE");
+    assert_int_equal(store_call_put(s, &c, 1001, &id2, &created), 0);
+    assert_false(created);
+    assert_int_equal(id1, id2);
+    store_call got;
+    assert_int_equal(store_call_get(s, id1, &got), 1);
+    assert_string_equal(got.agent_user, "agent7");
+    assert_string_equal(got.disposition, "SALE");
+    /* the same recording id on another source is another call */
+    store_call c2 = a_call("us", "1001", "2026-11-20 10:00:00", "agent9");
+    assert_int_equal(store_call_put(s, &c2, 1002, &id2, &created), 0);
+    assert_true(created);
+    assert_true(id2 != id1);
+    int64_t counts[JOB_N_STATES];
+    assert_int_equal(store_job_counts(s, counts, 0, NULL), 0);
+    assert_int_equal(counts[JOB_PENDING], 2); /* one job per call */
+    store_close(s);
+}
+
+static void test_leases_and_fencing(void **state)
+{
+    (void)state;
+    store *s = fresh("lease.db");
+    store_call c = a_call("uk", "1", "2026-11-20 10:00:00", "a");
+    int64_t id;
+    bool created;
+    assert_int_equal(store_call_put(s, &c, 100, &id, &created), 0);
+    store_lease l1, l2;
+    assert_int_equal(store_job_claim(s, "w1", 200, 30, &l1), 1);
+    assert_int_equal(l1.state, JOB_ANALYSING);
+    assert_int_equal(store_job_claim(s, "w2", 210, 30, &l2), 0); /* held */
+    assert_int_equal(store_job_renew(s, &l1, 220, 30), STORE_OK); /* until 250 */
+    assert_int_equal(store_job_claim(s, "w2", 240, 30, &l2), 0);
+    /* w1 stops answering: past its lease, w2 takes the call back (a retry counted) */
+    assert_int_equal(store_job_claim(s, "w2", 251, 30, &l2), 1);
+    assert_int_equal(l2.retry_count, 1);
+    assert_true(l2.token > l1.token);
+    /* w1's late writes are all refused */
+    assert_int_equal(store_job_renew(s, &l1, 252, 30), STORE_FENCED);
+    store_figures f = {.legs = 2, .one_way = 0, .mos = {NAN, NAN}};
+    assert_int_equal(store_job_analysed(s, &l1, "e1", "{}", &f, JOB_TRANSCRIBING, 252),
+                     STORE_FENCED);
+    assert_int_equal(store_job_skip(s, &l1, "late", 252), STORE_FENCED);
+    assert_int_equal(store_job_advance(s, &l1, JOB_COMPLETE, NULL, NULL, 252), STORE_FENCED);
+    /* w2's own lease, expired but not yet taken: its write is refused as well */
+    assert_int_equal(store_job_advance(s, &l2, JOB_TRANSCRIBING, NULL, NULL, 400), STORE_FENCED);
+    store_job j;
+    assert_int_equal(store_job_get(s, id, &j), 1);
+    assert_int_equal(j.state, JOB_ANALYSING);
+    store_close(s);
+}
+
+static void test_retry_error_skip(void **state)
+{
+    (void)state;
+    store *s = fresh("retry.db");
+    int64_t id[2];
+    bool created;
+    store_call c = a_call("uk", "1", "2026-11-20 10:00:00", "a");
+    assert_int_equal(store_call_put(s, &c, 100, &id[0], &created), 0);
+    store_lease l, none;
+    /* max 2 retries, backoff 10 s doubled: claimable again at 210, then 231 */
+    const double at[3] = {200, 211, 232}, next[2] = {210, 231};
+    for (int k = 0; k < 3; k++) {
+        if (k)
+            assert_int_equal(store_job_claim(s, "w", next[k - 1] - 0.5, 30, &none), 0);
+        assert_int_equal(store_job_claim(s, "w", at[k], 30, &l), 1);
+        assert_int_equal(l.retry_count, k);
+        assert_int_equal(store_job_fail(s, &l, "analyse", "busy disk", true, 2, 10, at[k]),
+                         STORE_OK);
+    }
+    store_job j;
+    assert_int_equal(store_job_get(s, id[0], &j), 1);
+    assert_int_equal(j.state, JOB_ERROR); /* the third failure: retries (2) spent */
+    assert_string_equal(j.error_stage, "analyse");
+    assert_string_equal(j.error_message, "busy disk");
+    assert_int_equal(j.retry_count, 2);
+    /* a skip, and a call enqueued skipped */
+    store_call c2 = a_call("uk", "2", "2026-11-20 10:00:00", "a");
+    assert_int_equal(store_call_put(s, &c2, 300, &id[1], &created), 0);
+    assert_int_equal(store_job_claim(s, "w", 301, 30, &l), 1);
+    assert_int_equal(store_job_skip(s, &l, "no audio: 0 frames", 302), STORE_OK);
+    assert_int_equal(store_job_get(s, id[1], &j), 1);
+    assert_int_equal(j.state, JOB_SKIPPED);
+    assert_string_equal(j.skip_reason, "no audio: 0 frames");
+    store_call c3 = a_call("uk", "3", "2026-11-20 10:00:00", "a");
+    snprintf(c3.skip_reason, sizeof(c3.skip_reason), "too short: 4 s, under 30 s");
+    int64_t id3;
+    assert_int_equal(store_call_put(s, &c3, 303, &id3, &created), 0);
+    assert_int_equal(store_job_get(s, id3, &j), 1);
+    assert_int_equal(j.state, JOB_SKIPPED);
+    assert_int_equal(store_job_claim(s, "w", 304, 30, &l), 0);
+    store_close(s);
+}
+
+static void test_priority(void **state)
+{
+    (void)state;
+    store *s = fresh("prio.db");
+    bool created;
+    int64_t id[3];
+    store_call a = a_call("uk", "a", "2026-11-20 10:00:00", "x"); /* no legs: after the others */
+    store_call b = a_call("uk", "b", "2026-11-20 10:00:00", "x");
+    b.orig_deadline = 5000; /* legs deleted at 5000 */
+    store_call c = a_call("uk", "c", "2026-11-20 10:00:00", "x");
+    c.orig_deadline = 3000; /* sooner */
+    assert_int_equal(store_call_put(s, &a, 100, &id[0], &created), 0);
+    assert_int_equal(store_call_put(s, &b, 101, &id[1], &created), 0);
+    assert_int_equal(store_call_put(s, &c, 102, &id[2], &created), 0);
+    store_lease l;
+    int64_t order[3];
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(store_job_claim(s, "w", 200, 30, &l), 1);
+        order[k] = l.call_id;
+    }
+    assert_int_equal(order[0], id[2]);
+    assert_int_equal(order[1], id[1]);
+    assert_int_equal(order[2], id[0]);
+    store_close(s);
+}
+
+static int64_t count_rows(store *s, const char *table)
+{
+    (void)s;
+    char *p = tu_path(tu_dir(), "roll.db");
+    sqlite3 *h;
+    sqlite3_open(p, &h);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+    sqlite3_step(st);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    free(p);
+    return n;
+}
+
+static void test_results_and_rollups(void **state)
+{
+    (void)state;
+    store *s = fresh("roll.db");
+    bool created;
+    int64_t id;
+    const char *agents[3] = {"ann", "ann", "bob"};
+    for (int k = 0; k < 3; k++) {
+        char rid[8];
+        snprintf(rid, sizeof(rid), "%d", k);
+        store_call c = a_call("uk", rid, "2026-11-20 09:30:00", agents[k]);
+        assert_int_equal(store_call_put(s, &c, 100, &id, &created), 0);
+    }
+    store_lease l;
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(store_job_claim(s, "w", 200, 30, &l), 1);
+        store_figures f = {.duration_sec = 60, .legs = 2, .mos = {3.0, k ? NAN : 4.0},
+                           .one_way = k, .talk_sec = {10, 20}, .dead_air_sec = 5,
+                           .overtalk_sec = 1, .hold_sec = k ? 30 : 0};
+        assert_int_equal(store_job_analysed(s, &l, "e1", "{\"duration\":60}", &f,
+                                            JOB_TRANSCRIBING, 201),
+                         STORE_OK);
+        /* a worker killed after its result, before the state's next step: a second result of
+         * the same call replaces the first, never adds one */
+        assert_int_equal(store_job_analysed(s, &l, "e1", "{\"duration\":60}", &f,
+                                            JOB_TRANSCRIBING, 202),
+                         STORE_OK);
+        assert_int_equal(store_job_advance(s, &l, JOB_TRANSCRIBED, "transcribe",
+                                           "not_configured", 203),
+                         STORE_OK);
+        assert_int_equal(store_job_advance(s, &l, JOB_COMPLETE, "score", "not_configured", 204),
+                         STORE_OK);
+    }
+    assert_int_equal(count_rows(s, "analyses"), 2);
+    store_job j;
+    assert_int_equal(store_job_get(s, l.call_id, &j), 1);
+    assert_string_equal(j.stages,
+                        "{\"analyse\":\"done\",\"transcribe\":\"not_configured\","
+                        "\"score\":\"not_configured\"}");
+    /* ann: 2 queued, 2 analysed; talk 60 s; one one-way call; MOS (3.5 + 3.0) over 2 calls */
+    sqlite3 *h;
+    char *p = tu_path(tu_dir(), "roll.db");
+    sqlite3_open(p, &h);
+    sqlite3_stmt *st;
+    const char *q = "SELECT agent_user, queued, analysed, talk_sec, hold_sec, dead_air_sec, "
+                    "one_way_calls, mos_sum, mos_n FROM daily_stats WHERE day = '2026-11-20' "
+                    "ORDER BY agent_user";
+    sqlite3_prepare_v2(h, q, -1, &st, NULL);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ann");
+    assert_int_equal(sqlite3_column_int(st, 1), 2);
+    assert_int_equal(sqlite3_column_int(st, 2), 2);
+    assert_true(sqlite3_column_double(st, 3) == 60);
+    assert_true(sqlite3_column_double(st, 4) == 30);
+    assert_true(sqlite3_column_double(st, 5) == 10);
+    assert_int_equal(sqlite3_column_int(st, 6), 1);
+    assert_true(fabs(sqlite3_column_double(st, 7) - 6.5) < 1e-9);
+    assert_int_equal(sqlite3_column_int(st, 8), 2);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "bob");
+    assert_int_equal(sqlite3_column_int(st, 1), 1);
+    assert_int_equal(sqlite3_column_int(st, 2), 0);
+    assert_int_equal(sqlite3_column_int(st, 8), 0); /* no MOS: mos_n 0, never a 0 MOS */
+    sqlite3_finalize(st);
+    /* recomputing the day gives the same rows */
+    char *before = NULL, *after = NULL;
+    const char *dump = "SELECT group_concat(day || agent_user || queued || analysed || talk_sec "
+                       "|| mos_sum || mos_n, ';') FROM daily_stats";
+    sqlite3_prepare_v2(h, dump, -1, &st, NULL);
+    sqlite3_step(st);
+    before = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    assert_int_equal(store_rollup_day(s, "2026-11-20"), 0);
+    assert_int_equal(store_rollup_day(s, "2026-11-20"), 0);
+    sqlite3_open(p, &h);
+    sqlite3_prepare_v2(h, dump, -1, &st, NULL);
+    sqlite3_step(st);
+    after = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    assert_string_equal(before, after);
+    free(before), free(after), free(p);
+    /* requeue: the completed calls back to pending, the one not analysed left alone */
+    assert_int_equal(store_requeue(s, 0, 300), 2);
+    int64_t counts[JOB_N_STATES];
+    assert_int_equal(store_job_counts(s, counts, 0, NULL), 0);
+    assert_int_equal(counts[JOB_PENDING], 3);
+    store_close(s);
+}
+
+static void test_ingest_lease_and_events(void **state)
+{
+    (void)state;
+    store *s = fresh("ingest.db");
+    int64_t t1, t2, mark;
+    assert_int_equal(store_ingest_lease(s, "uk", "scan1", 100, 60, &t1), 1);
+    assert_int_equal(store_ingest_lease(s, "uk", "scan2", 110, 60, &t2), 0); /* one at a time */
+    assert_int_equal(store_ingest_lease(s, "us", "scan2", 110, 60, &t2), 1); /* per source */
+    assert_int_equal(store_ingest_set_mark(s, "uk", "scan1", t1, 500, 120), STORE_OK);
+    assert_int_equal(store_ingest_mark(s, "uk", &mark), 0);
+    assert_int_equal(mark, 500);
+    /* scan1 stalls past its lease; scan2 takes the source; scan1's late mark is refused */
+    assert_int_equal(store_ingest_lease(s, "uk", "scan2", 200, 60, &t2), 1);
+    assert_int_equal(store_ingest_set_mark(s, "uk", "scan1", t1, 900, 201), STORE_FENCED);
+    assert_int_equal(store_ingest_mark(s, "uk", &mark), 0);
+    assert_int_equal(mark, 500);
+    assert_int_equal(store_ingest_release(s, "uk", "scan2"), 0);
+    assert_int_equal(store_ingest_lease(s, "uk", "scan3", 202, 60, &t1), 1);
+    /* events: every state a job took, in order */
+    store_call c = a_call("uk", "1", "2026-11-20 10:00:00", "a");
+    int64_t id;
+    bool created;
+    assert_int_equal(store_call_put(s, &c, 300, &id, &created), 0);
+    store_lease l;
+    assert_int_equal(store_job_claim(s, "w", 301, 30, &l), 1);
+    assert_int_equal(store_job_skip(s, &l, "stub", 302), STORE_OK);
+    store_event ev[8];
+    int n = 0;
+    assert_int_equal(store_events_since(s, 0, ev, 8, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ev[0].state, "pending");
+    assert_string_equal(ev[1].state, "skipped");
+    assert_int_equal(store_events_since(s, ev[0].id, ev, 8, &n), 0);
+    assert_int_equal(n, 1);
+    store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrate_wave1),
+        cmocka_unit_test(test_enqueue_idempotent),
+        cmocka_unit_test(test_leases_and_fencing),
+        cmocka_unit_test(test_retry_error_skip),
+        cmocka_unit_test(test_priority),
+        cmocka_unit_test(test_results_and_rollups),
+        cmocka_unit_test(test_ingest_lease_and_events),
+    };
+    return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
+}
