@@ -61,6 +61,8 @@ typedef struct svc_config {
     int threads;                   /* HTTP threads; default: CPUs */
     char model_dir[1024];          /* "" = $CALLQA_MODEL_DIR or the default */
     char tmp_dir[1024];            /* temp files; default $TMPDIR or /tmp */
+    char upload_dir[1024];         /* recordings uploaded to /api/qa/calls; default UPLOADS
+                                      beside the store */
 } svc_config;
 
 void svc_config_defaults(svc_config *c);
@@ -221,9 +223,11 @@ typedef struct req {
     size_t upload_len, upload_cap;
     int upload_too_large;
     struct MHD_PostProcessor *pp;
-    FILE *part[2];
-    char part_path[2][1100];
-    size_t part_len[2];
+    FILE *part[3];          /* multipart 'in', 'out', 'audio' */
+    char part_path[3][1100];
+    size_t part_len[3];
+    char *meta;             /* multipart 'metadata' */
+    size_t meta_len;
     int multipart, bad_multipart;
     char upload_name[256];
     int done; /* the worker left an answer */
@@ -267,6 +271,15 @@ typedef struct svc_route {
     const char *openapi; /* the OpenAPI operation object, JSON */
 } svc_route;
 
+#define SVC_MAX_METADATA 65536
+
+/* Request bodies: start (the headers are in: multipart set up, a declared size over the limit
+ * answered), each piece, and the end (parts closed; -1 with the answer set when the body was
+ * too large or malformed). */
+enum MHD_Result svc_body_start(req *r);
+enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size);
+int svc_body_done(req *r);
+
 /* The route for method and path; NULL, with *path_known set when another method has it. */
 const svc_route *svc_route_find(const char *method, const char *path, const char **param,
                                 bool *path_known);
@@ -275,6 +288,21 @@ const svc_route *svc_route_table(void);
 /* /openapi.json built from the route table, malloc'd; NULL (with msg) when a fragment is not
  * valid JSON. */
 char *svc_openapi(char *msg, size_t msgsz);
+
+/* ---- the QA API (svc_qa.c): handlers of the /api/qa routes ----------------------------------- */
+
+enum MHD_Result svc_qa_health(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_daily(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_trends(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_agent(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_flagged(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_queue(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_upload_start(req *r);
+enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size);
 
 /* ---- jobs (svc_jobs.c) -------------------------------------------------------------------- */
 

@@ -64,6 +64,8 @@ static const setting k_settings[] = {
      "$CALLQA_MODEL_DIR", "Silero VAD and NISQA models"},
     {"tmp_dir", K_STR, F(tmp_dir), sizeof(((svc_config *)0)->tmp_dir), 0, 0, NULL, "$TMPDIR",
      "temporary files (fetched recordings, uploads)"},
+    {"upload_dir", K_STR, F(upload_dir), sizeof(((svc_config *)0)->upload_dir), 0, 0, NULL,
+     "DB-uploads", "recordings uploaded to /api/qa/calls, kept for the worker"},
     /* limits */
     {"freshness_sec", K_DOUBLE, F(freshness_sec), 0, 0, 86400 * 365, NULL, "60",
      "stored results served without asking the recording server"},

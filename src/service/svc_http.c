@@ -197,12 +197,13 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             svc_now_sec(), r->id, r->method, r->route, status, dt * 1000,
             r->cache ? ",\"cache\":\"" : "", r->cache ? r->cache : "", r->cache ? "\"" : "",
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < 3; p++) {
         if (r->part[p])
             fclose(r->part[p]);
         if (r->part_path[p][0])
             unlink(r->part_path[p]);
     }
+    free(r->meta);
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
     if (r->have_cached)

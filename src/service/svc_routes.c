@@ -223,14 +223,28 @@ static enum MHD_Result route_health(req *r, const char *data, size_t *size)
     return svc_send(r);
 }
 
-/* multipart parts 'in' and 'out' stream to temporary files */
+/* multipart parts 'in', 'out' and 'audio' stream to temporary files, 'metadata' to memory */
 static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
                                const char *filename, const char *ctype, const char *enc,
                                const char *data, uint64_t off, size_t size)
 {
     (void)kind, (void)filename, (void)ctype, (void)enc, (void)off;
     req *r = cls;
-    int p = !strcmp(key, "in") ? 0 : !strcmp(key, "out") ? 1 : -1;
+    if (!strcmp(key, "metadata")) {
+        if (r->meta_len + size > SVC_MAX_METADATA) {
+            r->bad_multipart = 1;
+            return MHD_NO;
+        }
+        char *nm = realloc(r->meta, r->meta_len + size + 1);
+        if (!nm)
+            return MHD_NO;
+        r->meta = nm;
+        memcpy(r->meta + r->meta_len, data, size);
+        r->meta_len += size;
+        r->meta[r->meta_len] = 0;
+        return MHD_YES;
+    }
+    int p = !strcmp(key, "in") ? 0 : !strcmp(key, "out") ? 1 : !strcmp(key, "audio") ? 2 : -1;
     if (p < 0)
         return MHD_YES; /* other fields are ignored */
     if (!r->part[p]) {
@@ -249,87 +263,20 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
         }
     }
     r->part_len[p] += size;
-    if (r->part_len[0] + r->part_len[1] > r->s->cfg->max_body) {
+    if (r->part_len[0] + r->part_len[1] + r->part_len[2] > r->s->cfg->max_body) {
         r->upload_too_large = 1;
         return MHD_NO;
     }
     return size && fwrite(data, 1, size, r->part[p]) != size ? MHD_NO : MHD_YES;
 }
 
-static enum MHD_Result route_analyze_post(req *r, const char *data, size_t *size)
-{
-    if (*size && svc_mono_sec() - r->t0 > r->s->cfg->upload_timeout_sec) {
-        /* a body that trickles in is cut: libmicrohttpd 0.9.75 cannot send an answer before the
-         * body is complete, so the connection is closed (logged and counted as 408) */
-        svc_answer_error(r, 408, "upload_timeout", "the upload took longer than %.0f s",
-                     r->s->cfg->upload_timeout_sec);
-        return MHD_NO;
-    }
-    if (*size) { /* more body */
-        if (r->multipart) {
-            if (!r->upload_too_large && !r->bad_multipart &&
-                MHD_post_process(r->pp, data, *size) != MHD_YES && !r->upload_too_large)
-                r->bad_multipart = 1;
-        } else if (!r->upload_too_large) {
-            if (r->upload_len + *size > r->s->cfg->max_body) {
-                r->upload_too_large = 1;
-            } else {
-                if (r->upload_len + *size > r->upload_cap) {
-                    size_t cap = (r->upload_len + *size) * 2;
-                    if (cap > r->s->cfg->max_body)
-                        cap = r->s->cfg->max_body;
-                    char *nb = realloc(r->upload, cap);
-                    if (!nb) {
-                        r->upload_too_large = 1;
-                        *size = 0;
-                        return MHD_YES;
-                    }
-                    r->upload = nb, r->upload_cap = cap;
-                }
-                memcpy(r->upload + r->upload_len, data, *size);
-                r->upload_len += *size;
-            }
-        }
-        *size = 0;
-        return MHD_YES;
-    }
-    /* the whole body is in */
-    for (int p = 0; p < 2; p++)
-        if (r->part[p]) {
-            fclose(r->part[p]);
-            r->part[p] = NULL;
-        }
-    if (r->upload_too_large) {
-        svc_answer_error(r, 413, "too_large", "the upload is over the %zu MiB limit",
-                     r->s->cfg->max_body >> 20);
-        return svc_send(r);
-    }
-    if (r->bad_multipart) {
-        svc_answer_error(r, 400, "bad_multipart", "the multipart body could not be parsed");
-        return svc_send(r);
-    }
-    if (!r->multipart && r->upload_len == 0) {
-        svc_answer_error(r, 400, "empty", "the upload is empty (send the recording as the body, or "
-                                      "multipart/form-data with 'in' and 'out' parts)");
-        return svc_send(r);
-    }
-    return svc_enqueue(r, JOB_UPLOAD);
-}
-
-static enum MHD_Result route_analyze_post_start(req *r)
+enum MHD_Result svc_body_start(req *r)
 {
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
-    const char *name = arg(r->conn, "name");
-    const char *why = NULL;
-    if (name && svc_check_file(name, &why)) {
-        svc_answer_error(r, 400, "bad_file", "name: %s", why);
-        return svc_send(r);
-    }
-    snprintf(r->upload_name, sizeof(r->upload_name), "%s", name ? name : "upload.wav");
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > r->s->cfg->max_body) {
         svc_answer_error(r, 413, "too_large", "the upload is over the %zu MiB limit",
-                     r->s->cfg->max_body >> 20);
+                         r->s->cfg->max_body >> 20);
         return svc_send(r);
     }
     if (ct && !strncasecmp(ct, "multipart/form-data", 19)) {
@@ -340,6 +287,86 @@ static enum MHD_Result route_analyze_post_start(req *r)
         }
     }
     return MHD_YES;
+}
+
+enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size)
+{
+    if (svc_mono_sec() - r->t0 > r->s->cfg->upload_timeout_sec) {
+        /* a body that trickles in is cut: libmicrohttpd 0.9.75 cannot send an answer before the
+         * body is complete, so the connection is closed (logged and counted as 408) */
+        svc_answer_error(r, 408, "upload_timeout", "the upload took longer than %.0f s",
+                         r->s->cfg->upload_timeout_sec);
+        return MHD_NO;
+    }
+    if (r->multipart) {
+        if (!r->upload_too_large && !r->bad_multipart &&
+            MHD_post_process(r->pp, data, *size) != MHD_YES && !r->upload_too_large)
+            r->bad_multipart = 1;
+    } else if (!r->upload_too_large) {
+        if (r->upload_len + *size > r->s->cfg->max_body) {
+            r->upload_too_large = 1;
+        } else {
+            if (r->upload_len + *size > r->upload_cap) {
+                size_t cap = (r->upload_len + *size) * 2;
+                if (cap > r->s->cfg->max_body)
+                    cap = r->s->cfg->max_body;
+                char *nb = realloc(r->upload, cap);
+                if (!nb) {
+                    r->upload_too_large = 1;
+                    *size = 0;
+                    return MHD_YES;
+                }
+                r->upload = nb, r->upload_cap = cap;
+            }
+            memcpy(r->upload + r->upload_len, data, *size);
+            r->upload_len += *size;
+        }
+    }
+    *size = 0;
+    return MHD_YES;
+}
+
+int svc_body_done(req *r)
+{
+    for (int p = 0; p < 3; p++)
+        if (r->part[p]) {
+            fclose(r->part[p]);
+            r->part[p] = NULL;
+        }
+    if (r->upload_too_large)
+        svc_answer_error(r, 413, "too_large", "the upload is over the %zu MiB limit",
+                         r->s->cfg->max_body >> 20);
+    else if (r->bad_multipart)
+        svc_answer_error(r, 400, "bad_multipart", "the multipart body could not be parsed");
+    else
+        return 0;
+    return -1;
+}
+
+static enum MHD_Result route_analyze_post(req *r, const char *data, size_t *size)
+{
+    if (*size) /* more body */
+        return svc_body_piece(r, data, size);
+    if (svc_body_done(r))
+        return svc_send(r);
+    if (!r->multipart && r->upload_len == 0) {
+        svc_answer_error(r, 400, "empty", "the upload is empty (send the recording as the body, "
+                                          "or multipart/form-data with 'in' and 'out' parts)");
+        return svc_send(r);
+    }
+    return svc_enqueue(r, JOB_UPLOAD);
+}
+
+static enum MHD_Result route_analyze_post_start(req *r)
+{
+    const char *name = arg(r->conn, "name");
+    const char *why = NULL;
+    if (name && svc_check_file(name, &why)) {
+        svc_answer_error(r, 400, "bad_file", "name: %s", why);
+        return svc_send(r);
+    }
+    snprintf(r->upload_name, sizeof(r->upload_name), "%s", name ? name : "upload.wav");
+    return svc_body_start(r);
 }
 
 static enum MHD_Result route_calls(req *r, const char *data, size_t *size)
@@ -453,6 +480,131 @@ static const svc_route k_routes[] = {
         "{\"summary\":\"Prometheus metrics (text format)\","
         "\"responses\":{"
         "\"200\":{\"description\":\"text/plain; version=0.0.4\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/health", .name = "qa_health", .handle = svc_qa_health,
+     .openapi =
+        "{\"summary\":\"The QA store: size, calls scored and flagged, the last call completed\","
+        "\"responses\":{"
+        "\"200\":{\"description\":\"{status, db_size_mb, total_scored, total_flagged, last_processed (YYYY-MM-DD HH:MM:SS local, or null), total_calls, complete_calls}\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/daily-summary", .name = "qa_daily_summary", .handle = svc_qa_daily,
+     .openapi =
+        "{\"summary\":\"One object per day: calls queued, scored, average score, flagged, top and bottom agent (3 scored calls or more), category averages, and the analysis figures\","
+        "\"parameters\":["
+        "{\"name\":\"date\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one day, YYYY-MM-DD\"},"
+        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":7,\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"[{date, total_calls, scored_calls, avg_score, flagged_calls, top_agent, top_score, bottom_agent, bottom_score, category_averages, analysed, skipped, errors, talk_sec, hold_sec, dead_air_sec, one_way_calls, avg_mos}], oldest first; null where there is no data\"},"
+        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/agent/{agent_user}", .name = "qa_agent", .handle = svc_qa_agent,
+     .openapi =
+        "{\"summary\":\"One agent over a period: calls, scores, category averages, a daily trend\","
+        "\"parameters\":["
+        "{\"name\":\"agent_user\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
+        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":30,\"minimum\":1,\"maximum\":365},\"description\":\"days back from today\"}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"{agent_user, agent_name, period_start, period_end, total_calls, avg_score, min_score, max_score, flagged_calls, category_averages, trend:[{date, calls, avg_score}]}\"},"
+        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/flagged", .name = "qa_flagged", .handle = svc_qa_flagged,
+     .openapi =
+        "{\"summary\":\"Flagged calls, lowest total first\","
+        "\"parameters\":["
+        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":7,\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"},"
+        "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":50,\"minimum\":1,\"maximum\":500},\"description\":\"at most\"},"
+        "{\"name\":\"agent\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one agent_user\"},"
+        "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one campaign or in-group\"}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"[{recording_id, agent_user, agent_name, campaign_id, call_date, call_length, total_score, flag_reason, summary, scores}]\"},"
+        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/call/{id}", .name = "qa_call", .handle = svc_qa_call,
+     .openapi =
+        "{\"summary\":\"One call by recording_id or uniqueid: the dialer fields, its state, transcript and scores (null until they exist), and its analysis\","
+        "\"parameters\":["
+        "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"the call\"},"
+        "\"404\":{\"description\":\"no such call\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/trends", .name = "qa_trends", .handle = svc_qa_trends,
+     .openapi =
+        "{\"summary\":\"One object per day, oldest first: calls, average score, flagged, category averages\","
+        "\"parameters\":["
+        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":30,\"minimum\":7,\"maximum\":365},\"description\":\"days back from today\"},"
+        "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one campaign or in-group\"}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"[{date, calls, avg_score, flagged, categories}]\"},"
+        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/leaderboard", .name = "qa_leaderboard", .handle = svc_qa_leaderboard,
+     .openapi =
+        "{\"summary\":\"Agents by average score, best first, among those with min_calls scored calls or more\","
+        "\"parameters\":["
+        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":7,\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"},"
+        "{\"name\":\"min_calls\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":5,\"minimum\":1,\"maximum\":100000},\"description\":\"scored calls at least\"}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"[{rank, agent_user, agent_name, calls, avg_score, min_score, max_score, flagged}]\"},"
+        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/queue-status", .name = "qa_queue_status", .handle = svc_qa_queue,
+     .openapi =
+        "{\"summary\":\"Jobs per state\","
+        "\"responses\":{"
+        "\"200\":{\"description\":\"{status_counts:{state:n}, today_queued, total}\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/calls", .name = "qa_calls", .handle = svc_qa_calls,
+     .openapi =
+        "{\"summary\":\"Calls, newest first, filtered and paged\","
+        "\"parameters\":["
+        "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"first call day, YYYY-MM-DD\"},"
+        "{\"name\":\"to\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"last call day, YYYY-MM-DD\"},"
+        "{\"name\":\"agent\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"agent_user\"},"
+        "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"campaign or in-group\"},"
+        "{\"name\":\"state\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"the job state: pending, analysing, transcribing, transcribed, scoring, complete, skipped, error\"},"
+        "{\"name\":\"one_way\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"1 or 0\"},"
+        "{\"name\":\"mos_below\",\"in\":\"query\",\"schema\":{\"type\":\"number\"},\"description\":\"a leg with MOS under this\"},"
+        "{\"name\":\"dead_air\",\"in\":\"query\",\"schema\":{\"type\":\"number\"},\"description\":\"dead air of at least this many seconds\"},"
+        "{\"name\":\"flagged\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"1 or 0\"},"
+        "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":50,\"minimum\":1,\"maximum\":500},\"description\":\"page size\"},"
+        "{\"name\":\"offset\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":0,\"minimum\":0},\"description\":\"rows to skip\"}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"{calls:[call], total, limit, offset}\"},"
+        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "POST", .path = "/api/qa/calls", .name = "qa_upload", .body = true, .start = svc_qa_upload_start, .handle = svc_qa_upload,
+     .openapi =
+        "{\"summary\":\"Queue an uploaded call: multipart/form-data with a metadata JSON part (source, recording_id, uniqueid, vicidial_id, lead_id, agent_user, agent_name, campaign_id, campaign_name, direction, call_date, tz, length_sec, disposition, term_reason) and an audio part, or in and out leg parts\","
+        "\"responses\":{"
+        "\"201\":{\"description\":\"{call_id, source, recording_id, created: true, processing_status}: queued\"},"
+        "\"200\":{\"description\":\"the call was known (same source and recording_id): nothing changed\"},"
+        "\"400\":{\"description\":\"malformed multipart or metadata\"},"
+        "\"413\":{\"description\":\"over the size limit\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
+    {.method = "GET", .path = "/api/qa/workers", .name = "qa_workers", .handle = svc_qa_workers,
+     .openapi =
+        "{\"summary\":\"The workers: host, pid, heartbeat, state, pause reason, calls done, the call in hand\","
+        "\"responses\":{"
+        "\"200\":{\"description\":\"{workers:[worker]}\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
         "}}"},
     {.method = "GET", .path = "/openapi.json", .name = "openapi.json", .handle = route_openapi,
      .openapi =

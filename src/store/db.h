@@ -49,6 +49,11 @@ int64_t db_col_int(db_stmt *s, int i);
 double db_col_double(db_stmt *s, int i);
 const char *db_col_text(db_stmt *s, int i);
 bool db_col_null(db_stmt *s, int i);
+/* The row's shape: how many columns, each one's name (its alias) and kind. */
+int db_col_count(db_stmt *s);
+const char *db_col_name(db_stmt *s, int i);
+enum { DB_T_NULL = 0, DB_T_INT, DB_T_REAL, DB_T_TEXT };
+int db_col_type(db_stmt *s, int i);
 /* Done with the statement (its bindings cleared) until its next use. */
 void db_reset(db_stmt *s);
 /* Rows changed by the last statement. */

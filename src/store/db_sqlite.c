@@ -147,6 +147,26 @@ bool db_col_null(db_stmt *s, int i)
     return sqlite3_column_type(s->st, i) == SQLITE_NULL;
 }
 
+int db_col_count(db_stmt *s)
+{
+    return sqlite3_column_count(s->st);
+}
+
+const char *db_col_name(db_stmt *s, int i)
+{
+    return sqlite3_column_name(s->st, i);
+}
+
+int db_col_type(db_stmt *s, int i)
+{
+    switch (sqlite3_column_type(s->st, i)) {
+    case SQLITE_INTEGER: return DB_T_INT;
+    case SQLITE_FLOAT: return DB_T_REAL;
+    case SQLITE_NULL: return DB_T_NULL;
+    default: return DB_T_TEXT;
+    }
+}
+
 void db_reset(db_stmt *s)
 {
     sqlite3_reset(s->st);

@@ -462,7 +462,23 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
             rollup_call(s, *id) != 0)
             goto fail;
     } else {
-        /* known: what the dialer says now, keeping what it no longer says */
+        /* known: what the dialer says now, keeping what it no longer says; the day it was on is
+         * recomputed too when its date moved */
+        char old_day[16] = "";
+        db_stmt *od = stmt(s, Q_CALL_ID,
+                           "SELECT day FROM calls WHERE source = $1 AND recording_id = $2");
+        if (!od)
+            goto fail;
+        db_bind_text(od, 1, c->source);
+        db_bind_text(od, 2, c->recording_id);
+        int r1 = db_step(od);
+        if (r1 == DB_ROW)
+            store__col_copy(od, 0, old_day, sizeof(old_day));
+        db_reset(od);
+        if (r1 != DB_ROW && r1 != DB_DONE) {
+            store__fail(s, "reading a call's day");
+            goto fail;
+        }
         db_stmt *up = stmt(s, Q_CALL_UPDATE,
                            "UPDATE calls SET vicidial_id = COALESCE($4, vicidial_id), uniqueid = "
                            "COALESCE($5, uniqueid), lead_id = COALESCE($6, lead_id), agent_user = "
@@ -489,7 +505,9 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
             store__fail(s, "updating a call");
             goto fail;
         }
-        if (rollup_call(s, *id) != 0)
+        char new_day[16];
+        if (call_day(s, *id, new_day) != 0 || (new_day[0] && rollup_day(s, new_day) != 0) ||
+            (old_day[0] && strcmp(old_day, new_day) && rollup_day(s, old_day) != 0))
             goto fail;
     }
     if (db_commit(s->d) != DB_OK) {
@@ -1178,7 +1196,8 @@ static int rollup_day(store *s, const char *day)
     db_stmt *ins = stmt(
         s, Q_ROLLUP_INSERT,
         "INSERT INTO daily_stats (day, source, agent_user, campaign_id, queued, analysed, "
-        "skipped, errored, talk_sec, hold_sec, dead_air_sec, one_way_calls, mos_sum, mos_n) "
+        "skipped, errored, talk_sec, hold_sec, dead_air_sec, one_way_calls, mos_sum, mos_n, "
+        "scored, score_sum, score_min, score_max, flagged, cat_greeting_sum, cat_greeting_n, cat_customer_id_sum, cat_customer_id_n, cat_needs_sum, cat_needs_n, cat_product_sum, cat_product_n, cat_communication_sum, cat_communication_n, cat_resolution_sum, cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n) "
         "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "
         "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "
@@ -1187,8 +1206,12 @@ static int rollup_day(store *s, const char *day)
         "SUM(CASE WHEN a.one_way = 1 THEN 1 ELSE 0 END), "
         "COALESCE(SUM(CASE WHEN a.mos_in IS NOT NULL AND a.mos_out IS NOT NULL THEN (a.mos_in "
         "+ a.mos_out) / 2 ELSE COALESCE(a.mos_in, a.mos_out) END), 0), "
-        "COUNT(COALESCE(a.mos_in, a.mos_out)) "
+        "COUNT(COALESCE(a.mos_in, a.mos_out)), "
+        "COUNT(sc.total_score), COALESCE(SUM(sc.total_score), 0), MIN(sc.total_score), "
+        "MAX(sc.total_score), COALESCE(SUM(sc.flagged), 0), "
+        "COALESCE(SUM(sc.greeting), 0), COUNT(sc.greeting), " "COALESCE(SUM(sc.customer_id), 0), COUNT(sc.customer_id), " "COALESCE(SUM(sc.needs), 0), COUNT(sc.needs), " "COALESCE(SUM(sc.product), 0), COUNT(sc.product), " "COALESCE(SUM(sc.communication), 0), COUNT(sc.communication), " "COALESCE(SUM(sc.resolution), 0), COUNT(sc.resolution), " "COALESCE(SUM(sc.closing), 0), COUNT(sc.closing), " "COALESCE(SUM(sc.compliance), 0), COUNT(sc.compliance) "
         "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "
+        "LEFT JOIN scores sc ON sc.call_id = c.id "
         "WHERE c.day = $1 GROUP BY c.day, c.source, COALESCE(c.agent_user, ''), "
         "COALESCE(c.campaign_id, '')");
     if (!ins)

@@ -211,4 +211,53 @@ int store_events_since(store *s, int64_t after_id, store_event *out, int max, in
  * jobs and analyses: the same rows however often it runs. */
 int store_rollup_day(store *s, const char *day);
 
+/* ---- read-only queries for the API (store_query.c) --------------------------------------- */
+
+/* A value of a row or a parameter. */
+typedef enum store_vtype { SV_NULL = 0, SV_INT, SV_REAL, SV_TEXT } store_vtype;
+typedef struct store_val {
+    const char *name; /* the column's name (rows) */
+    store_vtype t;
+    int64_t i;
+    double d;
+    const char *s;
+} store_val;
+#define SV_I(v) ((store_val){.t = SV_INT, .i = (v)})
+#define SV_D(v) ((store_val){.t = SV_REAL, .d = (v)})
+static inline store_val store_text_val(const char *s)
+{
+    return (store_val){.t = s ? SV_TEXT : SV_NULL, .s = s};
+}
+#define SV_S(v) store_text_val(v) /* NULL: SQL NULL */
+
+/* The queries, each with its parameters in order ($1, $2, ...). Days are "YYYY-MM-DD". */
+typedef enum store_qid {
+    SQ_HEALTH = 0,   /* -: total_calls, complete_calls, last_processed (UTC s or null) */
+    SQ_DAILY,        /* from, to[, campaign]: one row per day with calls: day, total_calls,
+                        analysed, skipped, errors, talk_sec, hold_sec, dead_air_sec,
+                        one_way_calls, mos_sum, mos_n */
+    SQ_AGENT,        /* agent: agent_name (the latest known) */
+    SQ_AGENT_DAYS,   /* agent, from, to: day, calls, analysed, ... as SQ_DAILY, of one agent */
+    SQ_CALL,         /* id: a call by recording_id (or uniqueid), with its job and analysis */
+    SQ_CALLS,        /* from, to, agent, campaign, state, one_way, mos_below, dead_air_min,
+                        limit, offset, flagged (NULL: no filter): the calls, newest first */
+    SQ_CALLS_COUNT,  /* the same filters: total */
+    SQ_QUEUE,        /* -: state, n */
+    SQ_REPORT,       /* call id: report */
+    SQ_FLAGGED,      /* from, to, agent, campaign, limit: flagged calls, lowest total first */
+    SQ_LEADERBOARD,  /* from, to, min_calls: per agent: agent_user, agent_name, calls,
+                        score_sum, score_min, score_max, flagged */
+    SQ_DAY_AGENTS,   /* from, to, min_calls: per day and agent with scored calls: day,
+                        agent_user, agent_name, n, score_sum */
+    SQ_N
+} store_qid;
+
+/* Called for each row; non-zero stops the query. Values are valid during the call only. */
+typedef int (*store_row_fn)(void *user, const store_val *cols, int n);
+/* Run query q. 0, or -1 (store_errmsg). */
+int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,
+                void *user);
+/* The store's size on disk, bytes. */
+int64_t store_size_bytes(store *s);
+
 #endif /* CQ_STORE_H */

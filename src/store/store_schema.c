@@ -6,103 +6,138 @@
  *
  *   1  the service's stored results (wave 1): analyses(id, server, file, identity, engine,
  *      source, validators, created, checked, report)
- *   2  the QA pipeline: calls, jobs, workers, ingest positions, job events, daily roll-ups;
- *      analyses gain a call and queryable columns, filled from the reports already stored
+ *   2  the QA pipeline: calls, jobs, workers, ingest positions, job events, scores (the
+ *      scoring stage writes them; the API reads them), daily roll-ups; analyses gain a call and
+ *      queryable columns, filled from the reports already stored
  */
 #include <stdio.h>
 
 #include "store_int.h"
 
+static const char *const k_v1[] = {
+    "CREATE TABLE IF NOT EXISTS analyses ("
+    " id INTEGER PRIMARY KEY, server TEXT NOT NULL, file TEXT NOT NULL,"
+    " identity TEXT NOT NULL, engine TEXT NOT NULL, source TEXT, validators TEXT,"
+    " created REAL NOT NULL, checked REAL NOT NULL, report TEXT NOT NULL);",
+    "CREATE INDEX IF NOT EXISTS analyses_key ON analyses (server, file, engine, id);",
+    "CREATE INDEX IF NOT EXISTS analyses_created ON analyses (created);",
+    NULL,
+};
+
+static const char *const k_v2[] = {
+    "CREATE TABLE calls ("
+    " id INTEGER PRIMARY KEY,"
+    " source TEXT NOT NULL, recording_id TEXT NOT NULL,"
+    " vicidial_id TEXT, uniqueid TEXT, lead_id TEXT,"
+    " agent_user TEXT, agent_name TEXT, campaign_id TEXT, campaign_name TEXT, direction TEXT,"
+    " call_date TEXT, day TEXT, tz TEXT, call_epoch REAL, length_sec INTEGER,"
+    " disposition TEXT, term_reason TEXT,"
+    " audio TEXT, audio_in TEXT, audio_out TEXT,"
+    " orig_deadline REAL, open INTEGER NOT NULL DEFAULT 0,"
+    " created REAL NOT NULL, updated REAL NOT NULL,"
+    " UNIQUE (source, recording_id));",
+    "CREATE INDEX calls_day ON calls (day, agent_user);",
+    "CREATE INDEX calls_campaign ON calls (day, campaign_id);",
+    "CREATE INDEX calls_uniqueid ON calls (uniqueid);",
+    "CREATE INDEX calls_recording ON calls (recording_id);",
+    "CREATE INDEX calls_open ON calls (source, open, created);",
+    "CREATE INDEX calls_agent ON calls (agent_user, id);",
+    "CREATE TABLE jobs ("
+    " id INTEGER PRIMARY KEY, call_id INTEGER NOT NULL UNIQUE REFERENCES calls(id),"
+    " state TEXT NOT NULL, priority REAL NOT NULL, next_attempt REAL NOT NULL DEFAULT 0,"
+    " retry_count INTEGER NOT NULL DEFAULT 0,"
+    " lease_owner TEXT, lease_expires REAL, lease_token INTEGER NOT NULL DEFAULT 0,"
+    " heartbeat REAL, stages TEXT NOT NULL DEFAULT '{}',"
+    " skip_reason TEXT, error_stage TEXT, error_message TEXT,"
+    " queued REAL NOT NULL, started REAL, finished REAL, updated REAL NOT NULL);",
+    "CREATE INDEX jobs_claim ON jobs (state, priority, id);",
+    "CREATE INDEX jobs_queued ON jobs (queued);",
+    "ALTER TABLE analyses ADD COLUMN call_id INTEGER REFERENCES calls(id);",
+    "ALTER TABLE analyses ADD COLUMN duration_sec REAL;",
+    "ALTER TABLE analyses ADD COLUMN legs INTEGER;",
+    "ALTER TABLE analyses ADD COLUMN speech_pct_in REAL;",
+    "ALTER TABLE analyses ADD COLUMN speech_pct_out REAL;",
+    "ALTER TABLE analyses ADD COLUMN mos_in REAL;",
+    "ALTER TABLE analyses ADD COLUMN mos_out REAL;",
+    "ALTER TABLE analyses ADD COLUMN one_way INTEGER;",
+    "ALTER TABLE analyses ADD COLUMN talk_sec_in REAL;",
+    "ALTER TABLE analyses ADD COLUMN talk_sec_out REAL;",
+    "ALTER TABLE analyses ADD COLUMN dead_air_sec REAL;",
+    "ALTER TABLE analyses ADD COLUMN overtalk_sec REAL;",
+    "ALTER TABLE analyses ADD COLUMN hold_sec REAL;",
+    "ALTER TABLE analyses ADD COLUMN hold_count INTEGER;",
+    "ALTER TABLE analyses ADD COLUMN tone_count INTEGER;",
+    "ALTER TABLE analyses ADD COLUMN dtmf_count INTEGER;",
+    "ALTER TABLE analyses ADD COLUMN warning_codes TEXT;",
+    "CREATE UNIQUE INDEX analyses_call ON analyses (call_id) WHERE call_id IS NOT NULL;",
+    /* the reports already stored give their columns */
+    "UPDATE analyses SET"
+    " duration_sec = json_extract(report, '$.duration'),"
+    " legs = CASE WHEN json_extract(report, '$.has_legs') THEN 2 ELSE 1 END,"
+    " speech_pct_in = json_extract(report, '$.inbound.speech_pct'),"
+    " speech_pct_out = json_extract(report, '$.outbound.speech_pct'),"
+    " mos_in = json_extract(report, '$.inbound.nisqa.mos'),"
+    " mos_out = json_extract(report, '$.outbound.nisqa.mos'),"
+    " one_way = json_extract(report, '$.one_way_audio'),"
+    " talk_sec_in = json_extract(report, '$.conversation.inbound.talk_sec'),"
+    " talk_sec_out = json_extract(report, '$.conversation.outbound.talk_sec'),"
+    " dead_air_sec = json_extract(report, '$.conversation.dead_air.total_sec'),"
+    " overtalk_sec = json_extract(report, '$.conversation.overtalk.total_sec'),"
+    " hold_sec = json_extract(report, '$.call_events.hold_total_sec'),"
+    " hold_count = json_extract(report, '$.call_events.hold_count')"
+    " WHERE json_valid(report);",
+    "CREATE TABLE workers ("
+    " id TEXT PRIMARY KEY, host TEXT, pid INTEGER, started REAL, heartbeat REAL,"
+    " state TEXT, pause_reason TEXT, jobs_done INTEGER NOT NULL DEFAULT 0,"
+    " current_call INTEGER);",
+    "CREATE TABLE ingest_sources ("
+    " source TEXT PRIMARY KEY, mark INTEGER NOT NULL DEFAULT 0, last_scan REAL,"
+    " lease_owner TEXT, lease_expires REAL, lease_token INTEGER NOT NULL DEFAULT 0);",
+    "CREATE TABLE job_events ("
+    " id INTEGER PRIMARY KEY, ts REAL NOT NULL, call_id INTEGER NOT NULL, state TEXT NOT NULL);",
+    /* scores: written by the scoring stage, read by the API (null until then) */
+    "CREATE TABLE scores ("
+    " call_id INTEGER PRIMARY KEY REFERENCES calls(id), day TEXT,"
+    " scorecard TEXT, backend TEXT, total_score REAL, partial_score REAL, coverage REAL,"
+    " flagged INTEGER NOT NULL DEFAULT 0, flag_reason TEXT,"
+    " greeting REAL,"
+    " customer_id REAL,"
+    " needs REAL,"
+    " product REAL,"
+    " communication REAL,"
+    " resolution REAL,"
+    " closing REAL,"
+    " compliance REAL,"
+    " summary TEXT, strengths TEXT, improvements TEXT, llm_provider TEXT, llm_model TEXT,"
+    " detail TEXT, created REAL);",
+    "CREATE INDEX scores_flagged ON scores (flagged, day, total_score);",
+    "CREATE TABLE daily_stats ("
+    " day TEXT NOT NULL, source TEXT NOT NULL, agent_user TEXT NOT NULL,"
+    " campaign_id TEXT NOT NULL,"
+    " queued INTEGER NOT NULL, analysed INTEGER NOT NULL, skipped INTEGER NOT NULL,"
+    " errored INTEGER NOT NULL, talk_sec REAL NOT NULL, hold_sec REAL NOT NULL,"
+    " dead_air_sec REAL NOT NULL, one_way_calls INTEGER NOT NULL,"
+    " mos_sum REAL NOT NULL, mos_n INTEGER NOT NULL,"
+    " scored INTEGER NOT NULL, score_sum REAL NOT NULL, score_min REAL, score_max REAL,"
+    " flagged INTEGER NOT NULL,"
+    " cat_greeting_sum REAL NOT NULL, cat_greeting_n INTEGER NOT NULL,"
+    " cat_customer_id_sum REAL NOT NULL, cat_customer_id_n INTEGER NOT NULL,"
+    " cat_needs_sum REAL NOT NULL, cat_needs_n INTEGER NOT NULL,"
+    " cat_product_sum REAL NOT NULL, cat_product_n INTEGER NOT NULL,"
+    " cat_communication_sum REAL NOT NULL, cat_communication_n INTEGER NOT NULL,"
+    " cat_resolution_sum REAL NOT NULL, cat_resolution_n INTEGER NOT NULL,"
+    " cat_closing_sum REAL NOT NULL, cat_closing_n INTEGER NOT NULL,"
+    " cat_compliance_sum REAL NOT NULL, cat_compliance_n INTEGER NOT NULL,"
+    " PRIMARY KEY (day, source, agent_user, campaign_id));",
+    NULL,
+};
+
 typedef struct migration {
     int version;
-    const char *sqlite;
+    const char *const *steps; /* SQLite statements, NULL-terminated */
 } migration;
 
-static const migration k_migrations[] = {
-    {1, "CREATE TABLE IF NOT EXISTS analyses ("
-        " id INTEGER PRIMARY KEY, server TEXT NOT NULL, file TEXT NOT NULL,"
-        " identity TEXT NOT NULL, engine TEXT NOT NULL, source TEXT, validators TEXT,"
-        " created REAL NOT NULL, checked REAL NOT NULL, report TEXT NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS analyses_key ON analyses (server, file, engine, id);"
-        "CREATE INDEX IF NOT EXISTS analyses_created ON analyses (created);"},
-    {2, "CREATE TABLE calls ("
-        " id INTEGER PRIMARY KEY,"
-        " source TEXT NOT NULL, recording_id TEXT NOT NULL,"
-        " vicidial_id TEXT, uniqueid TEXT, lead_id TEXT,"
-        " agent_user TEXT, agent_name TEXT, campaign_id TEXT, campaign_name TEXT, direction TEXT,"
-        " call_date TEXT, day TEXT, tz TEXT, call_epoch REAL, length_sec INTEGER,"
-        " disposition TEXT, term_reason TEXT,"
-        " audio TEXT, audio_in TEXT, audio_out TEXT,"
-        " orig_deadline REAL, open INTEGER NOT NULL DEFAULT 0,"
-        " created REAL NOT NULL, updated REAL NOT NULL,"
-        " UNIQUE (source, recording_id));"
-        "CREATE INDEX calls_day ON calls (day, agent_user);"
-        "CREATE INDEX calls_campaign ON calls (day, campaign_id);"
-        "CREATE INDEX calls_uniqueid ON calls (uniqueid);"
-        "CREATE INDEX calls_recording ON calls (recording_id);"
-        "CREATE INDEX calls_open ON calls (source, open, created);"
-        "CREATE TABLE jobs ("
-        " id INTEGER PRIMARY KEY, call_id INTEGER NOT NULL UNIQUE REFERENCES calls(id),"
-        " state TEXT NOT NULL, priority REAL NOT NULL, next_attempt REAL NOT NULL DEFAULT 0,"
-        " retry_count INTEGER NOT NULL DEFAULT 0,"
-        " lease_owner TEXT, lease_expires REAL, lease_token INTEGER NOT NULL DEFAULT 0,"
-        " heartbeat REAL, stages TEXT NOT NULL DEFAULT '{}',"
-        " skip_reason TEXT, error_stage TEXT, error_message TEXT,"
-        " queued REAL NOT NULL, started REAL, finished REAL, updated REAL NOT NULL);"
-        "CREATE INDEX jobs_claim ON jobs (state, priority, id);"
-        "CREATE INDEX jobs_queued ON jobs (queued);"
-        "ALTER TABLE analyses ADD COLUMN call_id INTEGER REFERENCES calls(id);"
-        "ALTER TABLE analyses ADD COLUMN duration_sec REAL;"
-        "ALTER TABLE analyses ADD COLUMN legs INTEGER;"
-        "ALTER TABLE analyses ADD COLUMN speech_pct_in REAL;"
-        "ALTER TABLE analyses ADD COLUMN speech_pct_out REAL;"
-        "ALTER TABLE analyses ADD COLUMN mos_in REAL;"
-        "ALTER TABLE analyses ADD COLUMN mos_out REAL;"
-        "ALTER TABLE analyses ADD COLUMN one_way INTEGER;"
-        "ALTER TABLE analyses ADD COLUMN talk_sec_in REAL;"
-        "ALTER TABLE analyses ADD COLUMN talk_sec_out REAL;"
-        "ALTER TABLE analyses ADD COLUMN dead_air_sec REAL;"
-        "ALTER TABLE analyses ADD COLUMN overtalk_sec REAL;"
-        "ALTER TABLE analyses ADD COLUMN hold_sec REAL;"
-        "ALTER TABLE analyses ADD COLUMN hold_count INTEGER;"
-        "ALTER TABLE analyses ADD COLUMN tone_count INTEGER;"
-        "ALTER TABLE analyses ADD COLUMN dtmf_count INTEGER;"
-        "ALTER TABLE analyses ADD COLUMN warning_codes TEXT;"
-        "CREATE UNIQUE INDEX analyses_call ON analyses (call_id) WHERE call_id IS NOT NULL;"
-        /* the reports already stored give their columns */
-        "UPDATE analyses SET"
-        " duration_sec = json_extract(report, '$.duration'),"
-        " legs = CASE WHEN json_extract(report, '$.has_legs') THEN 2 ELSE 1 END,"
-        " speech_pct_in = json_extract(report, '$.inbound.speech_pct'),"
-        " speech_pct_out = json_extract(report, '$.outbound.speech_pct'),"
-        " mos_in = json_extract(report, '$.inbound.nisqa.mos'),"
-        " mos_out = json_extract(report, '$.outbound.nisqa.mos'),"
-        " one_way = json_extract(report, '$.one_way_audio'),"
-        " talk_sec_in = json_extract(report, '$.conversation.inbound.talk_sec'),"
-        " talk_sec_out = json_extract(report, '$.conversation.outbound.talk_sec'),"
-        " dead_air_sec = json_extract(report, '$.conversation.dead_air.total_sec'),"
-        " overtalk_sec = json_extract(report, '$.conversation.overtalk.total_sec'),"
-        " hold_sec = json_extract(report, '$.call_events.hold_total_sec'),"
-        " hold_count = json_extract(report, '$.call_events.hold_count')"
-        " WHERE json_valid(report);"
-        "CREATE TABLE workers ("
-        " id TEXT PRIMARY KEY, host TEXT, pid INTEGER, started REAL, heartbeat REAL,"
-        " state TEXT, pause_reason TEXT, jobs_done INTEGER NOT NULL DEFAULT 0,"
-        " current_call INTEGER);"
-        "CREATE TABLE ingest_sources ("
-        " source TEXT PRIMARY KEY, mark INTEGER NOT NULL DEFAULT 0, last_scan REAL,"
-        " lease_owner TEXT, lease_expires REAL, lease_token INTEGER NOT NULL DEFAULT 0);"
-        "CREATE TABLE job_events ("
-        " id INTEGER PRIMARY KEY, ts REAL NOT NULL, call_id INTEGER NOT NULL, state TEXT NOT NULL);"
-        "CREATE TABLE daily_stats ("
-        " day TEXT NOT NULL, source TEXT NOT NULL, agent_user TEXT NOT NULL,"
-        " campaign_id TEXT NOT NULL,"
-        " queued INTEGER NOT NULL, analysed INTEGER NOT NULL, skipped INTEGER NOT NULL,"
-        " errored INTEGER NOT NULL, talk_sec REAL NOT NULL, hold_sec REAL NOT NULL,"
-        " dead_air_sec REAL NOT NULL, one_way_calls INTEGER NOT NULL,"
-        " mos_sum REAL NOT NULL, mos_n INTEGER NOT NULL,"
-        " PRIMARY KEY (day, source, agent_user, campaign_id));"},
-};
+static const migration k_migrations[] = {{1, k_v1}, {2, k_v2}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)
@@ -139,8 +174,10 @@ int store__migrate(db *d, char *msg, size_t msgsz)
             continue;
         char bump[64];
         snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", m->version);
-        if (db_begin(d) != DB_OK || db_exec(d, m->sqlite) != DB_OK || db_exec(d, bump) != DB_OK ||
-            db_commit(d) != DB_OK) {
+        int rc = db_begin(d);
+        for (size_t k = 0; rc == DB_OK && m->steps[k]; k++)
+            rc = db_exec(d, m->steps[k]);
+        if (rc != DB_OK || db_exec(d, bump) != DB_OK || db_commit(d) != DB_OK) {
             snprintf(msg, msgsz, "migrating the store to schema version %d: %s", m->version,
                      db_errmsg(d));
             db_rollback(d);

@@ -3,7 +3,7 @@
  * idempotent; claims, leases and fencing (a late write is refused); retries with backoff, errors,
  * skips; crashed workers' jobs come back by themselves and count a retry; the ORIG deadline
  * orders claims; results and their state in one transaction, one result per call; roll-ups the
- * same however often they run; requeue; the ingest lease and mark; the event feed.
+ * same however often they run, and a re-dated call leaves its old day; requeue; the ingest lease and mark; the event feed.
  */
 #include "testutil.h"
 
@@ -338,6 +338,47 @@ static void test_results_and_rollups(void **state)
     store_close(s);
 }
 
+static int day_row(void *user, const store_val *cols, int n)
+{
+    char *out = user;
+    const char *day = NULL;
+    int64_t calls = -1;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(cols[i].name, "day"))
+            day = cols[i].s;
+        if (!strcmp(cols[i].name, "total_calls"))
+            calls = cols[i].i;
+    }
+    char one[40];
+    snprintf(one, sizeof(one), "%s=%lld;", day ? day : "?", (long long)calls);
+    strncat(out, one, 255 - strlen(out));
+    return 0;
+}
+
+/* A call the dialer re-dates leaves its old day's roll-up (the API's daily figures) */
+static void test_call_moves_day(void **state)
+{
+    (void)state;
+    store *s = fresh("move.db");
+    bool created;
+    int64_t id;
+    store_call c = a_call("uk", "7", "2026-11-20 23:59:00", "ann");
+    assert_int_equal(store_call_put(s, &c, 100, &id, &created), 0);
+    store_call d = a_call("uk", "8", "2026-11-20 10:00:00", "ann");
+    assert_int_equal(store_call_put(s, &d, 100, &id, &created), 0);
+    char days[256] = "";
+    store_val p[3] = {SV_S("2026-11-01"), SV_S("2026-11-30"), SV_S(NULL)};
+    assert_int_equal(store_query(s, SQ_DAILY, p, 3, day_row, days), 0);
+    assert_string_equal(days, "2026-11-20=2;");
+    snprintf(c.call_date, sizeof(c.call_date), "2026-11-21 00:01:00");
+    assert_int_equal(store_call_put(s, &c, 101, &id, &created), 0);
+    assert_false(created);
+    days[0] = 0;
+    assert_int_equal(store_query(s, SQ_DAILY, p, 3, day_row, days), 0);
+    assert_string_equal(days, "2026-11-20=1;2026-11-21=1;");
+    store_close(s);
+}
+
 static void test_ingest_lease_and_events(void **state)
 {
     (void)state;
@@ -384,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_retry_error_skip),
         cmocka_unit_test(test_priority),
         cmocka_unit_test(test_results_and_rollups),
+        cmocka_unit_test(test_call_moves_day),
         cmocka_unit_test(test_ingest_lease_and_events),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);

@@ -1,0 +1,145 @@
+/*
+ * store_query.c - the API's read-only queries (store.h, store_query): each a fixed SQL text with
+ * bound parameters, its rows handed to the caller column by column with their names, so that
+ * the routes shape the JSON and no SQL leaves src/store/. Figures per day and agent come from
+ * the roll-ups (daily_stats), so a query over 90 days reads thousands of rows, not millions.
+ */
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "store_int.h"
+
+#define DAY_FIGURES                                                                               \
+    "SUM(queued) AS total_calls, SUM(analysed) AS analysed, SUM(skipped) AS skipped, "            \
+    "SUM(errored) AS errors, SUM(talk_sec) AS talk_sec, SUM(hold_sec) AS hold_sec, "               \
+    "SUM(dead_air_sec) AS dead_air_sec, SUM(one_way_calls) AS one_way_calls, SUM(mos_sum) AS "   \
+    "mos_sum, SUM(mos_n) AS mos_n, SUM(scored) AS scored, SUM(score_sum) AS score_sum, "          \
+    "MIN(score_min) AS score_min, MAX(score_max) AS score_max, SUM(flagged) AS flagged, "         \
+    "SUM(cat_greeting_sum) AS greeting_sum, SUM(cat_greeting_n) AS greeting_n, "                  \
+    "SUM(cat_customer_id_sum) AS customer_id_sum, SUM(cat_customer_id_n) AS customer_id_n, "      \
+    "SUM(cat_needs_sum) AS needs_sum, SUM(cat_needs_n) AS needs_n, "                              \
+    "SUM(cat_product_sum) AS product_sum, SUM(cat_product_n) AS product_n, "                      \
+    "SUM(cat_communication_sum) AS communication_sum, SUM(cat_communication_n) AS "               \
+    "communication_n, SUM(cat_resolution_sum) AS resolution_sum, SUM(cat_resolution_n) AS "       \
+    "resolution_n, SUM(cat_closing_sum) AS closing_sum, SUM(cat_closing_n) AS closing_n, "        \
+    "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n"
+
+#define CALL_FILTERS                                                                              \
+    " WHERE ($1 IS NULL OR c.day >= $1) AND ($2 IS NULL OR c.day <= $2) AND ($3 IS NULL OR "      \
+    "c.agent_user = $3) AND ($4 IS NULL OR c.campaign_id = $4) AND ($5 IS NULL OR j.state = $5) " \
+    "AND ($6 IS NULL OR a.one_way = $6) AND ($7 IS NULL OR a.mos_in < $7 OR a.mos_out < $7) AND " \
+    "($8 IS NULL OR a.dead_air_sec >= $8) AND ($11 IS NULL OR sc.flagged = $11)"
+
+#define CALL_FROM                                                                                 \
+    " FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "     \
+    "LEFT JOIN scores sc ON sc.call_id = c.id"
+
+#define CALL_COLUMNS                                                                              \
+    "c.id AS call_id, c.source, c.recording_id, c.uniqueid, c.vicidial_id, c.lead_id, "           \
+    "c.agent_user, c.agent_name, c.campaign_id, c.campaign_name, c.direction, c.call_date, "      \
+    "c.tz, c.length_sec AS call_length, c.disposition AS call_status, c.term_reason, "            \
+    "j.state AS processing_status, j.stages, j.skip_reason, j.error_stage, j.error_message, "     \
+    "j.retry_count, j.queued, j.finished, a.duration_sec, a.legs, a.speech_pct_in, "              \
+    "a.speech_pct_out, a.mos_in, a.mos_out, a.one_way, a.talk_sec_in, a.talk_sec_out, "           \
+    "a.dead_air_sec, a.overtalk_sec, a.hold_sec, a.hold_count, a.tone_count, a.dtmf_count, "      \
+    "a.warning_codes, sc.total_score, sc.partial_score, sc.coverage, sc.flagged, "               \
+    "sc.flag_reason, sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "       \
+    "sc.resolution, sc.closing, sc.compliance, sc.summary, sc.strengths, sc.improvements, "       \
+    "sc.llm_provider, sc.llm_model"
+
+static const char *const k_sql[SQ_N] = {
+    [SQ_HEALTH] = "SELECT COUNT(*) AS total_calls, COALESCE(SUM(CASE WHEN state = 'complete' "
+                  "THEN 1 ELSE 0 END), 0) AS complete_calls, MAX(CASE WHEN state = 'complete' "
+                  "THEN finished END) AS last_processed, (SELECT COUNT(*) FROM scores WHERE "
+                  "total_score IS NOT NULL) AS total_scored, (SELECT COUNT(*) FROM scores WHERE "
+                  "flagged = 1) AS total_flagged FROM jobs",
+    [SQ_DAILY] = "SELECT day, " DAY_FIGURES " FROM daily_stats WHERE day >= $1 AND day <= $2 AND "
+                 "($3 IS NULL OR campaign_id = $3) GROUP BY day ORDER BY day",
+    [SQ_AGENT] = "SELECT agent_name FROM calls WHERE agent_user = $1 AND agent_name IS NOT NULL "
+                 "ORDER BY id DESC LIMIT 1",
+    [SQ_AGENT_DAYS] = "SELECT day, " DAY_FIGURES " FROM daily_stats WHERE agent_user = $1 AND "
+                      "day >= $2 AND day <= $3 GROUP BY day ORDER BY day",
+    [SQ_CALL] = "SELECT " CALL_COLUMNS CALL_FROM " WHERE c.recording_id = $1 OR c.uniqueid = $1 "
+                "ORDER BY c.id LIMIT 1",
+    [SQ_CALLS] = "SELECT " CALL_COLUMNS CALL_FROM CALL_FILTERS
+                 " ORDER BY c.call_date DESC, c.id DESC LIMIT $9 OFFSET $10",
+    [SQ_CALLS_COUNT] = "SELECT COUNT(*) AS total" CALL_FROM CALL_FILTERS,
+    [SQ_QUEUE] = "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state",
+    [SQ_REPORT] = "SELECT report FROM analyses WHERE call_id = $1",
+    [SQ_FLAGGED] = "SELECT c.recording_id, c.agent_user, c.agent_name, c.campaign_id, c.call_date, "
+                   "c.length_sec AS call_length, sc.total_score, sc.flag_reason, sc.summary, "
+                   "sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "
+                   "sc.resolution, sc.closing, sc.compliance FROM scores sc JOIN calls c ON "
+                   "c.id = sc.call_id WHERE sc.flagged = 1 AND sc.day >= $1 AND sc.day <= $2 "
+                   "AND ($3 IS NULL OR c.agent_user = $3) AND ($4 IS NULL OR c.campaign_id = $4) "
+                   "ORDER BY sc.total_score, c.id LIMIT $5",
+    [SQ_LEADERBOARD] = "SELECT d.agent_user, (SELECT agent_name FROM calls WHERE agent_user = "
+                       "d.agent_user AND agent_name IS NOT NULL ORDER BY id DESC LIMIT 1) AS "
+                       "agent_name, SUM(d.scored) AS calls, SUM(d.score_sum) AS score_sum, "
+                       "MIN(d.score_min) AS score_min, MAX(d.score_max) AS score_max, "
+                       "SUM(d.flagged) AS flagged FROM daily_stats d WHERE d.day >= $1 AND d.day "
+                       "<= $2 AND d.agent_user != '' GROUP BY d.agent_user HAVING SUM(d.scored) "
+                       ">= $3 AND SUM(d.scored) > 0",
+    [SQ_DAY_AGENTS] = "SELECT d.day, d.agent_user, (SELECT agent_name FROM calls WHERE "
+                      "agent_user = d.agent_user AND agent_name IS NOT NULL ORDER BY id DESC "
+                      "LIMIT 1) AS agent_name, SUM(d.scored) AS n, SUM(d.score_sum) AS score_sum "
+                      "FROM daily_stats d WHERE d.day >= $1 AND d.day <= $2 AND d.agent_user != "
+                      "'' GROUP BY d.day, d.agent_user HAVING SUM(d.scored) >= $3",
+};
+
+int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,
+                void *user)
+{
+    if ((unsigned)q >= SQ_N)
+        return -1;
+    db_stmt *st = store__begin(s, Q_QUERY_FIRST + (int)q, k_sql[q]);
+    if (!st)
+        return -1;
+    for (int i = 0; i < n_params; i++) {
+        const store_val *p = &params[i];
+        if (p->t == SV_INT)
+            db_bind_int(st, i + 1, p->i);
+        else if (p->t == SV_REAL)
+            db_bind_double(st, i + 1, p->d);
+        else if (p->t == SV_TEXT)
+            db_bind_text(st, i + 1, p->s);
+        else
+            db_bind_null(st, i + 1);
+    }
+    int rc;
+    store_val cols[96];
+    while ((rc = db_step(st)) == DB_ROW) {
+        int n = db_col_count(st);
+        if (n > 96)
+            n = 96;
+        for (int i = 0; i < n; i++) {
+            store_val *v = &cols[i];
+            v->name = db_col_name(st, i);
+            switch (db_col_type(st, i)) {
+            case DB_T_INT: v->t = SV_INT, v->i = db_col_int(st, i); break;
+            case DB_T_REAL: v->t = SV_REAL, v->d = db_col_double(st, i); break;
+            case DB_T_TEXT: v->t = SV_TEXT, v->s = db_col_text(st, i); break;
+            default: v->t = SV_NULL; break;
+            }
+        }
+        if (fn(user, cols, n) != 0) {
+            rc = DB_DONE;
+            break;
+        }
+    }
+    int res = rc == DB_DONE ? 0 : store__fail(s, "querying");
+    store__end(s, st);
+    return res;
+}
+
+int64_t store_size_bytes(store *s)
+{
+    db_stmt *st = store__begin(s, Q_QUERY_FIRST + SQ_N,
+                               "SELECT page_count * page_size FROM pragma_page_count(), "
+                               "pragma_page_size()");
+    if (!st)
+        return -1;
+    int64_t n = db_step(st) == DB_ROW ? db_col_int(st, 0) : -1;
+    store__end(s, st);
+    return n;
+}
