@@ -124,6 +124,15 @@ static bool usable(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= CQ_LEGS_STUB_BYTES;
 }
 
+/* The size of a regular file too small to hold audio (a failed recording's stub), else -1. */
+static long long stub_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < CQ_LEGS_STUB_BYTES
+               ? (long long)st.st_size
+               : -1;
+}
+
 /* "NAME:REL" names a file on recording server NAME: the server, and REL's file name. */
 static const svc_server *remote(const qa_worker_config *c, const char *ref, const char **file)
 {
@@ -201,6 +210,12 @@ static void analyse_in_child(void *arg, int fd)
             if (call->audio_in[0] && !lr.in_path)
                 snprintf(note, sizeof(note), "the leg files %s and %s are gone: analysed the "
                                              "mixed recording", call->audio_in, call->audio_out);
+        } else if (call->audio[0] && stub_size(p_mix) >= 0) {
+            /* what ViciDial leaves of a recording that failed: a header, no audio */
+            snprintf(msg, sizeof(msg), "stub: %s is %lld bytes, a recording that failed", p_mix,
+                     stub_size(p_mix));
+            answer(fd, OUT_SKIP, NULL, msg, NULL);
+            return;
         } else {
             snprintf(msg, sizeof(msg), "missing: no recording at %s%s%s",
                      call->audio[0] ? p_mix : "(no location)", call->audio_in[0] ? " nor " : "",

@@ -237,10 +237,13 @@ static void analysis_figures(json_t *o, const store_val *c, int n)
     json_object_set_new(o, "analysed_calls", json_integer((json_int_t)num(c, n, "analysed")));
     json_object_set_new(o, "skipped_calls", json_integer((json_int_t)num(c, n, "skipped")));
     json_object_set_new(o, "error_calls", json_integer((json_int_t)num(c, n, "errors")));
-    json_object_set_new(o, "talk_sec", round_or_null(true, num(c, n, "talk_sec"), 1));
-    json_object_set_new(o, "hold_sec", round_or_null(true, num(c, n, "hold_sec"), 1));
-    json_object_set_new(o, "dead_air_sec", round_or_null(true, num(c, n, "dead_air_sec"), 1));
-    json_object_set_new(o, "one_way_calls", json_integer((json_int_t)num(c, n, "one_way_calls")));
+    /* times and one-way calls are of the analysed calls: none analysed, no figure */
+    bool any = num(c, n, "analysed") > 0;
+    json_object_set_new(o, "talk_sec", round_or_null(any, num(c, n, "talk_sec"), 1));
+    json_object_set_new(o, "hold_sec", round_or_null(any, num(c, n, "hold_sec"), 1));
+    json_object_set_new(o, "dead_air_sec", round_or_null(any, num(c, n, "dead_air_sec"), 1));
+    json_object_set_new(o, "one_way_calls",
+                        any ? json_integer((json_int_t)num(c, n, "one_way_calls")) : json_null());
     double mn = num(c, n, "mos_n");
     json_object_set_new(o, "avg_mos", round_or_null(mn > 0, num(c, n, "mos_sum") / mn, 2));
 }

@@ -1,0 +1,111 @@
+#!/bin/sh
+# test_qa_api.sh - the QA pipeline through the upload route: corpus calls uploaded to
+# `callqa serve --db` (POST /api/qa/calls, metadata with audio or with in and out legs) by agents
+# with plain, UTF-8 and HTML names, over three days and two campaigns, with a corrupt file, an
+# empty one (a header only), the same upload twice and the same recording_id from two sources;
+# then `callqa worker --once`; then every /api/qa/* answer against figures qa_check.py computes
+# from the stored reports itself.
+#   usage: test_qa_api.sh BUILD/callqa CORPUS_DIR
+set -u
+if [ ! -d "$2/calls" ] || [ ! -d "$2/../models" ]; then
+    echo "SKIP: $2 or its models are missing"
+    exit 77
+fi
+CQ=$1
+C=$2/calls
+export CALLQA_MODEL_DIR="$2/../models"
+T=$(mktemp -d)
+PIDS=""
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+. "$(dirname "$0")/../lib.sh"
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+U="http://127.0.0.1:$PORT"
+"$CQ" serve --db "$T/qa.db" --no-auth --listen "127.0.0.1:$PORT" > "$T/serve.log" 2>&1 &
+PIDS="$PIDS $!"
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$U/health" && break
+    sleep 0.1
+done
+
+D0=$(date +%F)
+D1=$(date -d yesterday +%F)
+D2=$(date -d '2 days ago' +%F)
+# upload FILE-PART... METADATA: the HTTP status; the answer in $T/up.json
+upload() {
+    meta=$1
+    shift
+    parts=""
+    for p in "$@"; do parts="$parts -F $p"; done
+    # shellcheck disable=SC2086 # the parts are words on purpose
+    curl -s -o "$T/up.json" -w '%{http_code}' -F "metadata=$meta;type=application/json" $parts \
+        "$U/api/qa/calls"
+}
+nup=0
+put() { # put EXPECTED-STATUS METADATA PART...
+    want=$1
+    shift
+    got=$(upload "$@")
+    nup=$((nup + 1))
+    if [ "$got" != "$want" ]; then
+        echo "upload $nup: status $got, want $want: $(cat "$T/up.json")"
+        exit 1
+    fi
+}
+put 201 '{"recording_id":"R1","uniqueid":"1700000001.1","agent_user":"ann","agent_name":"Ann Smith","campaign_id":"BANK","direction":"inbound","call_date":"'"$D0"' 09:00:00","length_sec":60,"disposition":"SALE"}' "audio=@$C/call01_normal.wav"
+put 201 '{"recording_id":"R2","agent_user":"ann","agent_name":"Ann Smith","campaign_id":"BANK","call_date":"'"$D0"' 10:00:00","length_sec":60}' "audio=@$C/call02_one_way_audio.wav"
+put 201 '{"recording_id":"R3","agent_user":"bob","agent_name":"<b>Bob</b> & \"Co\"","campaign_id":"BANK","call_date":"'"$D1"' 11:00:00","disposition":"NI"}' "audio=@$C/call03_dead_air.wav"
+put 201 '{"recording_id":"R4","agent_user":"bob","agent_name":"<b>Bob</b> & \"Co\"","campaign_id":"SALES","direction":"outbound","call_date":"'"$D1"' 12:00:00"}' "audio=@$C/call04_hold_music.wav"
+put 201 '{"recording_id":"R5","agent_user":"zoe","agent_name":"Zoë Ålund 日本","campaign_id":"SALES","call_date":"'"$D2"' 08:00:00"}' "audio=@$C/call05_ringback_answer.wav"
+put 201 '{"recording_id":"R6","agent_user":"zoe","campaign_id":"SALES","call_date":"'"$D2"' 09:00:00","disposition":null}' "audio=@$C/call06_ivr_dtmf.wav"
+put 201 '{"recording_id":"R7","agent_user":"carl","campaign_id":"BANK","call_date":"'"$D0"' 11:00:00"}' "audio=@$C/call07_clipping.wav"
+put 201 '{"recording_id":"R8","agent_user":"carl","campaign_id":"BANK","call_date":"'"$D0"' 12:00:00"}' "audio=@$C/call09_noise.wav"
+put 201 '{"recording_id":"R9","agent_user":"ann","campaign_id":"SALES","call_date":"'"$D1"' 13:00:00"}' "audio=@$C/call12_overtalk.wav"
+put 201 '{"recording_id":"R10","agent_user":"ann","agent_name":"Ann Smith","campaign_id":"BANK","call_date":"'"$D0"' 13:00:00"}' "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"
+put 201 '{}' "audio=@$C/call13_mono_diarization.wav"
+# the same recording_id on another source: another call
+put 201 '{"source":"uk2","recording_id":"R1","agent_user":"bob","campaign_id":"BANK","call_date":"'"$D0"' 14:00:00"}' "audio=@$C/call10_busy.wav"
+# corrupt: error with the decoder's message; a header only: skipped, no audio
+head -c 3000 /dev/urandom > "$T/corrupt.wav"
+put 201 '{"recording_id":"R11","agent_user":"carl","campaign_id":"BANK","call_date":"'"$D0"' 15:00:00"}' "audio=@$T/corrupt.wav"
+head -c 44 "$C/call01_normal.wav" > "$T/empty.wav"
+put 201 '{"recording_id":"R12","agent_user":"carl","campaign_id":"BANK","call_date":"'"$D1"' 15:00:00"}' "audio=@$T/empty.wav"
+
+# the same upload again: known, nothing changed
+put 200 '{"recording_id":"R1","agent_user":"someone-else","call_date":"2020-01-01 00:00:00"}' "audio=@$C/call01_normal.wav"
+check "an upload of a known call answers created: false" python3 -c '
+import json, sys; d = json.load(open(sys.argv[1])); assert d["created"] is False and d["call_id"] == 1, d' "$T/up.json"
+put 200 '{}' "audio=@$C/call13_mono_diarization.wav"
+# bad uploads: nothing queued
+put 400 '{"recording_id":"X1","call_date":"yesterday"}' "audio=@$C/call01_normal.wav"
+put 400 '{"recording_id":"X2","no_such_key":1}' "audio=@$C/call01_normal.wav"
+put 400 '[1,2]' "audio=@$C/call01_normal.wav"
+put 400 '{"recording_id":"X3"}' "in=@$C/call14_vicidial-in.wav"
+put 400 '{"recording_id":"X4"}' "audio=@$C/call01_normal.wav" "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"
+got=$(curl -s -o "$T/up.json" -w '%{http_code}' --data-binary "@$C/call01_normal.wav" "$U/api/qa/calls")
+check "a body that is not multipart is refused" test "$got" = 400
+check "14 calls queued, none of the bad uploads" test \
+    "$(curl -s "$U/api/qa/queue-status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')" = 14
+
+"$CQ" worker --db "$T/qa.db" --once --jobs 2 --max-load 0 > "$T/worker.log" 2>&1
+check "the worker drains the queue and exits 0" test $? = 0
+field() { # field RECORDING_ID PYTHON-EXPRESSION-ON-d: from GET /api/qa/call/ID
+    curl -s "$U/api/qa/call/$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"
+}
+s11=$(field R11 'd["processing_status"], d["error_stage"], d["error_message"]')
+check "the corrupt file ends in error with the decoder's message ($s11)" \
+    sh -c "echo '$s11' | grep -q '^error analyse .'"
+s12=$(field R12 'd["processing_status"], d["skip_reason"] or d["error_message"]')
+check "the header-only file is skipped as a stub ($s12)" sh -c "echo '$s12' | grep -q '^skipped stub: '"
+check "the leg files were analysed as two legs" test "$(field R10 'd["analysis"]["legs"]')" = 2
+check "an HTML agent name comes back as it was given, as JSON text" \
+    test "$(field R3 'd["agent_name"]')" = '<b>Bob</b> & "Co"'
+check "a UTF-8 agent name too" test "$(field R5 'd["agent_name"]')" = 'Zoë Ålund 日本'
+check "every /api/qa answer equals the figures computed from the stored reports" \
+    python3 "$(dirname "$0")/qa_check.py" "$T/qa.db" "$U"
+check "the service logged no error" sh -c "! grep -q '\"level\":\"error\"' '$T/serve.log'"
+finish "QA API"
