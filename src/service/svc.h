@@ -63,6 +63,10 @@ typedef struct svc_config {
     char tmp_dir[1024];            /* temp files; default $TMPDIR or /tmp */
     char upload_dir[1024];         /* recordings uploaded to /api/qa/calls; default UPLOADS
                                       beside the store */
+    double events_heartbeat_sec;   /* /api/qa/events: a comment line after this long without an
+                                      event; default 15 */
+    int events_max_clients;        /* event streams open at once; default 64 */
+    double events_keep_days;       /* job events kept for clients that reconnect; default 7 */
 } svc_config;
 
 void svc_config_defaults(svc_config *c);
@@ -178,6 +182,7 @@ typedef struct svc {
     cq_engine *engine;
     svc_isolate *iso; /* analyses in child processes; NULL: in this process */
     store *store;
+    struct svc_events *events; /* GET /api/qa/events (svc_events.c) */
     char engine_version[32];
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -303,6 +308,16 @@ enum MHD_Result svc_qa_queue(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_upload_start(req *r);
 enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size);
+
+/* ---- the event stream (svc_events.c): GET /api/qa/events ----------------------------------- */
+
+enum MHD_Result svc_qa_events(req *r, const char *data, size_t *size);
+/* Start the hub (after the store is open); stop it (every stream ends: call before waiting for
+ * the requests in flight); free it (after the HTTP server stopped). */
+int svc_events_start(svc *s);
+void svc_events_stop(svc *s);
+void svc_events_free(svc *s);
+int svc_events_clients(svc *s); /* streams open */
 
 /* ---- jobs (svc_jobs.c) -------------------------------------------------------------------- */
 

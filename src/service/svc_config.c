@@ -66,6 +66,12 @@ static const setting k_settings[] = {
      "temporary files (fetched recordings, uploads)"},
     {"upload_dir", K_STR, F(upload_dir), sizeof(((svc_config *)0)->upload_dir), 0, 0, NULL,
      "DB-uploads", "recordings uploaded to /api/qa/calls, kept for the worker"},
+    {"events_heartbeat_sec", K_DOUBLE, F(events_heartbeat_sec), 0, 1, 3600, NULL, "15",
+     "/api/qa/events: a comment line after this long without an event"},
+    {"events_max_clients", K_INT, F(events_max_clients), 0, 1, 4096, NULL, "64",
+     "/api/qa/events: streams open at once"},
+    {"events_keep_days", K_DOUBLE, F(events_keep_days), 0, 0.01, 3650, NULL, "7",
+     "job events kept for event-stream clients that reconnect"},
     /* limits */
     {"freshness_sec", K_DOUBLE, F(freshness_sec), 0, 0, 86400 * 365, NULL, "60",
      "stored results served without asking the recording server"},
@@ -141,6 +147,9 @@ void svc_config_defaults(svc_config *c)
     c->fetch_connect_sec = 5;
     c->max_recording = 200u << 20;
     c->freshness_sec = 60;
+    c->events_heartbeat_sec = 15;
+    c->events_max_clients = 64;
+    c->events_keep_days = 7;
     const char *t = getenv("TMPDIR");
     snprintf(c->tmp_dir, sizeof(c->tmp_dir), "%s", t && *t ? t : "/tmp");
 }

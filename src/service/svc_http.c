@@ -293,8 +293,9 @@ int svc_run(const svc_config *c)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (svc_jobs_start(&s) != 0) {
-        fprintf(stderr, "callqa serve: out of memory\n");
+    if (svc_jobs_start(&s) != 0 || svc_events_start(&s) != 0) {
+        fprintf(stderr, "callqa serve: cannot start the workers or the event stream (out of "
+                        "memory, or the store: %s)\n", store_errmsg(s.store));
         return 1;
     }
 
@@ -318,9 +319,11 @@ int svc_run(const svc_config *c)
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping\",\"signal\":%d,\"inflight\":%d}\n",
             sig, atomic_load(&s.inflight));
     MHD_quiesce_daemon(d); /* no new connections; the open ones finish */
+    svc_events_stop(&s);   /* the event streams end */
     for (int i = 0; i < 600 && atomic_load(&s.inflight) > 0; i++)
         usleep(100000);
     MHD_stop_daemon(d);
+    svc_events_free(&s);
     svc_jobs_stop(&s);
     svc_isolate_stop(s.iso);
     store_close(s.store);

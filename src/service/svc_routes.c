@@ -606,6 +606,18 @@ static const svc_route k_routes[] = {
         "\"200\":{\"description\":\"{workers:[worker]}\"},"
         "\"503\":{\"description\":\"the store is unreachable\"}"
         "}}"},
+    {.method = "GET", .path = "/api/qa/events", .name = "qa_events", .handle = svc_qa_events,
+     .openapi =
+        "{\"summary\":\"Job state changes as server-sent events (text/event-stream): each event has id: (the store's event number), event: job and data: {id, call_id, source, recording_id, agent_user, state, ts}; a comment line every events_heartbeat_sec without events. Reconnect with Last-Event-ID to miss nothing the store still holds\","
+        "\"parameters\":["
+        "{\"name\":\"after\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":0},\"description\":\"start after this event id (Last-Event-ID wins); default: only new events\"},"
+        "{\"name\":\"Last-Event-ID\",\"in\":\"header\",\"schema\":{\"type\":\"integer\",\"minimum\":0}}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"the stream, until the client or the service leaves\",\"content\":{\"text/event-stream\":{}}},"
+        "\"400\":{\"description\":\"a malformed event id\"},"
+        "\"503\":{\"description\":\"events_max_clients streams open already, or the service is stopping\"}"
+        "}}"},
     {.method = "GET", .path = "/openapi.json", .name = "openapi.json", .handle = route_openapi,
      .openapi =
         "{\"summary\":\"This document\","

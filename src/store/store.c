@@ -560,10 +560,19 @@ int store_call_find(store *s, const char *source, const char *recording_id, stor
 
 /* ---- jobs ---------------------------------------------------------------------------------- */
 
-int store_job_claim(store *s, const char *worker, double now, double lease_sec,
-                    store_lease *out)
+static int in_tx(store *s, const char *label, int (*f)(store *, void *), void *arg);
+
+typedef struct claim_args {
+    const char *worker;
+    double now, lease_sec;
+    store_lease *out;
+    bool found;
+} claim_args;
+
+static int claim_tx(store *s, void *arg)
 {
-    db_stmt *st = store__begin(
+    claim_args *a = arg;
+    db_stmt *st = stmt(
         s, Q_JOB_CLAIM,
         "UPDATE jobs SET state = CASE WHEN state = 'pending' THEN 'analysing' ELSE state END, "
         "retry_count = retry_count + CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END, "
@@ -573,11 +582,12 @@ int store_job_claim(store *s, const char *worker, double now, double lease_sec,
         "$2 AND (lease_owner IS NULL OR lease_expires < $2) ORDER BY priority, id LIMIT 1) "
         "RETURNING id, call_id, state, lease_token, retry_count");
     if (!st)
-        return -1;
-    db_bind_text(st, 1, worker);
-    db_bind_double(st, 2, now);
-    db_bind_double(st, 3, lease_sec);
-    int rc = db_step(st), res;
+        return STORE_ERR;
+    db_bind_text(st, 1, a->worker);
+    db_bind_double(st, 2, a->now);
+    db_bind_double(st, 3, a->lease_sec);
+    int rc = db_step(st);
+    store_lease *out = a->out;
     if (rc == DB_ROW) {
         memset(out, 0, sizeof(*out));
         out->job_id = db_col_int(st, 0);
@@ -585,13 +595,22 @@ int store_job_claim(store *s, const char *worker, double now, double lease_sec,
         out->state = (job_state)job_state_parse(db_col_text(st, 2));
         out->token = db_col_int(st, 3);
         out->retry_count = (int)db_col_int(st, 4);
-        snprintf(out->worker, sizeof(out->worker), "%s", worker);
-        res = 1;
-    } else {
-        res = rc == DB_DONE ? 0 : store__fail(s, "claiming a job");
+        snprintf(out->worker, sizeof(out->worker), "%s", a->worker);
+        a->found = true;
     }
-    store__end(s, st);
-    return res;
+    db_reset(st);
+    if (rc != DB_ROW && rc != DB_DONE)
+        return store__fail(s, "claiming a job");
+    /* the event feed shows the job taken up (analysing, or where a lost worker left it) */
+    return a->found && event(s, out->call_id, out->state, a->now) != 0 ? STORE_ERR : STORE_OK;
+}
+
+int store_job_claim(store *s, const char *worker, double now, double lease_sec,
+                    store_lease *out)
+{
+    claim_args a = {worker, now, lease_sec, out, false};
+    int rc = in_tx(s, "claim", claim_tx, &a);
+    return rc != STORE_OK ? -1 : a.found ? 1 : 0;
 }
 
 int store_job_renew(store *s, const store_lease *l, double now, double lease_sec)
@@ -1163,8 +1182,9 @@ int store_events_since(store *s, int64_t after_id, store_event *out, int max, in
 {
     *n = 0;
     db_stmt *st = store__begin(s, Q_EVENTS_SINCE,
-                               "SELECT id, ts, call_id, state FROM job_events WHERE id > $1 "
-                               "ORDER BY id LIMIT $2");
+                               "SELECT e.id, e.ts, e.call_id, e.state, c.source, "
+                               "c.recording_id, c.agent_user FROM job_events e LEFT JOIN calls "
+                               "c ON c.id = e.call_id WHERE e.id > $1 ORDER BY e.id LIMIT $2");
     if (!st)
         return -1;
     db_bind_int(st, 1, after_id);
@@ -1176,9 +1196,39 @@ int store_events_since(store *s, int64_t after_id, store_event *out, int max, in
         e->ts = db_col_double(st, 1);
         e->call_id = db_col_int(st, 2);
         store__col_copy(st, 3, e->state, sizeof(e->state));
+        store__col_copy(st, 4, e->source, sizeof(e->source));
+        store__col_copy(st, 5, e->recording_id, sizeof(e->recording_id));
+        store__col_copy(st, 6, e->agent_user, sizeof(e->agent_user));
     }
+    int res = rc == DB_DONE || rc == DB_ROW ? 0 : store__fail(s, "reading job events");
     store__end(s, st);
-    return rc == DB_DONE || rc == DB_ROW ? 0 : -1;
+    return res;
+}
+
+int store_events_last(store *s, int64_t *id)
+{
+    *id = 0;
+    db_stmt *st = store__begin(s, Q_EVENTS_LAST, "SELECT COALESCE(MAX(id), 0) FROM job_events");
+    if (!st)
+        return -1;
+    int rc = db_step(st);
+    if (rc == DB_ROW)
+        *id = db_col_int(st, 0);
+    int res = rc == DB_ROW ? 0 : store__fail(s, "reading the last job event");
+    store__end(s, st);
+    return res;
+}
+
+int64_t store_events_prune(store *s, double before)
+{
+    db_stmt *st = store__begin(s, Q_EVENTS_PRUNE, "DELETE FROM job_events WHERE ts < $1");
+    if (!st)
+        return -1;
+    db_bind_double(st, 1, before);
+    int rc = db_step(st);
+    int64_t n = rc == DB_DONE ? db_changes(s->d) : store__fail(s, "forgetting old job events");
+    store__end(s, st);
+    return n;
 }
 
 /* ---- roll-ups ------------------------------------------------------------------------------ */

@@ -201,9 +201,14 @@ typedef struct store_event {
     int64_t id, call_id;
     double ts;
     char state[16];
+    char source[65], recording_id[65], agent_user[65]; /* of the call ("" unknown) */
 } store_event;
-/* Events after `after_id`, at most max. */
+/* Events after `after_id`, at most max, oldest first. */
 int store_events_since(store *s, int64_t after_id, store_event *out, int max, int *n);
+/* The id of the latest event (0 when none). */
+int store_events_last(store *s, int64_t *id);
+/* Forget the events older than `before` (UTC s): how many, or -1. */
+int64_t store_events_prune(store *s, double before);
 
 /* ---- roll-ups ----------------------------------------------------------------------------- */
 

@@ -4,7 +4,7 @@
 # with plain, UTF-8 and HTML names, over three days and two campaigns, with a corrupt file, an
 # empty one (a header only), the same upload twice and the same recording_id from two sources;
 # then `callqa worker --once`; then every /api/qa/* answer against figures qa_check.py computes
-# from the stored reports itself.
+# from the stored reports itself, and the event stream against the store's job events.
 #   usage: test_qa_api.sh BUILD/callqa CORPUS_DIR
 set -u
 if [ ! -d "$2/calls" ] || [ ! -d "$2/../models" ]; then
@@ -25,12 +25,19 @@ trap cleanup EXIT
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 U="http://127.0.0.1:$PORT"
-"$CQ" serve --db "$T/qa.db" --no-auth --listen "127.0.0.1:$PORT" > "$T/serve.log" 2>&1 &
-PIDS="$PIDS $!"
+CALLQA_EVENTS_HEARTBEAT_SEC=1 "$CQ" serve --db "$T/qa.db" --no-auth --listen "127.0.0.1:$PORT" \
+    > "$T/serve.log" 2>&1 &
+SERVE=$!
+PIDS="$PIDS $SERVE"
 for _ in $(seq 1 100); do
     curl -s -o /dev/null "$U/health" && break
     sleep 0.1
 done
+# the event stream, from before the first call to after the last state change
+curl -sN "$U/api/qa/events" > "$T/events.txt" &
+EVENTS=$!
+PIDS="$PIDS $EVENTS"
+sleep 0.3
 
 D0=$(date +%F)
 D1=$(date -d yesterday +%F)
@@ -105,7 +112,64 @@ check "the leg files were analysed as two legs" test "$(field R10 'd["analysis"]
 check "an HTML agent name comes back as it was given, as JSON text" \
     test "$(field R3 'd["agent_name"]')" = '<b>Bob</b> & "Co"'
 check "a UTF-8 agent name too" test "$(field R5 'd["agent_name"]')" = 'Zoë Ålund 日本'
+sleep 2.5 # the hub reads the store every second
+kill "$EVENTS"
+check "the event stream carried every job state change, in order, each call's states as its job took them" \
+    python3 - "$T/events.txt" "$T/qa.db" <<'PY'
+import json, sqlite3, sys
+text = open(sys.argv[1]).read()
+assert text.startswith("retry: 3000\n\n"), text[:40]
+events, beats = [], 0
+for block in text.split("\n\n"):
+    lines = [l for l in block.split("\n") if l]
+    if lines and all(l.startswith(": heartbeat") for l in lines):
+        beats += 1
+        continue
+    if not lines or lines[0].startswith("retry:"):
+        continue
+    f = dict(l.split(": ", 1) for l in lines)
+    assert f["event"] == "job", f
+    d = json.loads(f["data"])
+    assert int(f["id"]) == d["id"], f
+    events.append(d)
+db = sqlite3.connect(sys.argv[2])
+want = db.execute("SELECT e.id, e.call_id, e.state, c.recording_id FROM job_events e JOIN calls c "
+                  "ON c.id = e.call_id ORDER BY e.id").fetchall()
+got = [(e["id"], e["call_id"], e["state"], e["recording_id"]) for e in events]
+assert got == want, (len(got), len(want), got[:3], want[:3])
+by_call = {}
+for e in events:
+    by_call.setdefault(e["call_id"], []).append(e["state"])
+final = dict(db.execute("SELECT call_id, state FROM jobs"))
+for cid, states in by_call.items():
+    done = ["pending", "analysing", "transcribing", "transcribed", "scoring", "complete"]
+    if final[cid] == "complete":
+        assert states == done, (cid, states)
+    else:
+        assert states == ["pending", "analysing", final[cid]], (cid, states)
+assert len(by_call) == 14, by_call
+assert beats >= 1, "no heartbeat"
+print(f"{len(events)} events of {len(by_call)} calls, {beats} heartbeats")
+PY
+curl -sN -m 2 -H "Last-Event-ID: 5" "$U/api/qa/events" > "$T/replay.txt"
+check "a client back with Last-Event-ID gets every event after it" python3 -c '
+import re, sqlite3, sys
+ids = [int(x) for x in re.findall(r"^id: (\d+)$", open(sys.argv[1]).read(), re.M)]
+n = sqlite3.connect(sys.argv[2]).execute("SELECT COUNT(*) FROM job_events WHERE id > 5").fetchone()[0]
+assert ids == sorted(ids) and ids[0] == 6 and len(ids) == n, (ids[:3], len(ids), n)
+' "$T/replay.txt" "$T/qa.db"
+check "a malformed Last-Event-ID is refused" test \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Last-Event-ID: x' "$U/api/qa/events")" = 400
 check "every /api/qa answer equals the figures computed from the stored reports" \
     python3 "$(dirname "$0")/qa_check.py" "$T/qa.db" "$U"
 check "the service logged no error" sh -c "! grep -q '\"level\":\"error\"' '$T/serve.log'"
+# SIGTERM with an event stream open: the stream ends, the service exits 0 at once
+curl -sN "$U/api/qa/events" > /dev/null &
+sleep 0.5
+t0=$(date +%s)
+kill -TERM "$SERVE"
+wait "$SERVE"
+rc=$?
+check "SIGTERM with an event stream open: the service ends the stream and exits 0 ($rc, $(($(date +%s) - t0)) s)" \
+    test "$rc" = 0 -a $(($(date +%s) - t0)) -le 5
 finish "QA API"

@@ -408,11 +408,23 @@ static void test_ingest_lease_and_events(void **state)
     store_event ev[8];
     int n = 0;
     assert_int_equal(store_events_since(s, 0, ev, 8, &n), 0);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     assert_string_equal(ev[0].state, "pending");
-    assert_string_equal(ev[1].state, "skipped");
+    assert_string_equal(ev[1].state, "analysing"); /* the claim */
+    assert_string_equal(ev[2].state, "skipped");
+    assert_string_equal(ev[2].recording_id, "1");
+    assert_string_equal(ev[2].source, "uk");
+    assert_string_equal(ev[2].agent_user, "a");
     assert_int_equal(store_events_since(s, ev[0].id, ev, 8, &n), 0);
+    assert_int_equal(n, 2);
+    int64_t last;
+    assert_int_equal(store_events_last(s, &last), 0);
+    assert_int_equal(last, ev[1].id);
+    /* forgetting the old ones: those before the skip */
+    assert_int_equal(store_events_prune(s, 302), 2);
+    assert_int_equal(store_events_since(s, 0, ev, 8, &n), 0);
     assert_int_equal(n, 1);
+    assert_string_equal(ev[0].state, "skipped");
     store_close(s);
 }
 
