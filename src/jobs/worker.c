@@ -100,6 +100,22 @@ void qa_figures_of(const cq_report *r, store_figures *f)
 
 /* ---- in the child: find the audio, analyse it --------------------------------------------- */
 
+/* Every failure message starts with its class ("missing: ", "unreadable: ", ...): the metrics
+ * count errors by it (docs/pipeline.md). */
+static const char *failure_class(int rc)
+{
+    switch (rc) {
+    case CQ_ERR_EMPTY: return "no audio";
+    case CQ_ERR_FORMAT:
+    case CQ_ERR_UNSUPPORTED: return "unreadable";
+    case CQ_ERR_TOO_LARGE: return "too long";
+    case CQ_ERR_NOT_FOUND: return "missing";
+    case CQ_ERR_IO: return "io";
+    case CQ_ERR_NOMEM: return "memory";
+    default: return "other";
+    }
+}
+
 enum { OUT_DONE = 0, OUT_SKIP = 1, OUT_RETRY = 2, OUT_FAIL = 3 };
 
 typedef struct job_arg {
@@ -180,10 +196,12 @@ static void analyse_in_child(void *arg, int fd)
     if (srv) { /* the recording server: legs first, then the mix (svc_fetch's candidates) */
         svc_fetch_status st = svc_fetch(&c->svc, srv, file, &fetched, msg, sizeof(msg));
         if (st != SVC_FETCH_OK) {
+            char why[5000];
+            snprintf(why, sizeof(why), "fetch: %s", msg);
             answer(fd, st == SVC_FETCH_NOT_FOUND ? OUT_FAIL : OUT_RETRY, NULL,
                    st == SVC_FETCH_NOT_FOUND ? "missing: the recording server has no such "
                                                "recording"
-                                             : msg,
+                                             : why,
                    NULL);
             return;
         }
@@ -237,7 +255,7 @@ static void analyse_in_child(void *arg, int fd)
         int out = rc == CQ_ERR_EMPTY                         ? OUT_SKIP
                   : rc == CQ_ERR_NOMEM || rc == CQ_ERR_IO   ? OUT_RETRY
                                                              : OUT_FAIL;
-        snprintf(msg, sizeof(msg), "%s%s", rc == CQ_ERR_EMPTY ? "no audio: " : "", err.msg);
+        snprintf(msg, sizeof(msg), "%s: %s", failure_class(rc), err.msg);
         answer(fd, out, NULL, msg, NULL);
         return;
     }
@@ -309,8 +327,16 @@ static void beat(worker *w, const char *state, const char *reason, bool force)
     bool changed = strcmp(w->row.state, state) || strcmp(w->row.pause_reason, reason);
     if (!force && !changed && now - w->last_beat < 5)
         return;
-    if (changed && !strcmp(state, "paused"))
+    if (changed && !strcmp(state, "paused")) {
         logj("info", "paused", 0, reason[0] ? jstr(reason, (char[256]){0}, 256) : NULL);
+        char why[32], lab[64], was[32];
+        store_reason_class(reason, why);
+        store_reason_class(w->row.pause_reason, was);
+        snprintf(lab, sizeof(lab), "reason=\"%s\"", why);
+        if ((strcmp(w->row.state, "paused") || strcmp(why, was)) &&
+            store_counter_add(w->st, "qa_worker_pauses_total", lab, 1) != 0)
+            logj("warn", "the store refused a counter", 0, NULL);
+    }
     snprintf(w->row.state, sizeof(w->row.state), "%s", state);
     snprintf(w->row.pause_reason, sizeof(w->row.pause_reason), "%s", reason);
     w->row.heartbeat = now;
@@ -331,12 +357,12 @@ static void pause_reason(const worker *w, char *why, size_t n)
     if (c->max_load > 0) {
         double l = qa_load_avg();
         if (l > c->max_load) {
-            snprintf(why, n, "load %.2f above %.2f", l, c->max_load);
+            snprintf(why, n, "load: %.2f above %.2f", l, c->max_load);
             return;
         }
     }
     if (qa_in_window(c->window, c->tz, time(NULL)) == 0)
-        snprintf(why, n, "outside the window %s", c->window);
+        snprintf(why, n, "window: outside %s", c->window);
 }
 
 /* The result of a stage that fails: retried or `error`, as the kind says. */
@@ -379,13 +405,14 @@ static void finish(worker *w, const proc_done *d)
     char buf[800];
     if (d->outcome != PROC_DONE) {
         if (d->outcome == PROC_TIMEOUT)
-            snprintf(buf, sizeof(buf), "the analysis ran past %.0f s and was stopped",
+            snprintf(buf, sizeof(buf), "timeout: the analysis ran past %.0f s and was stopped",
                      w->c->analysis_timeout_sec);
         else if (d->outcome == PROC_SIGNALED)
-            snprintf(buf, sizeof(buf), "the analysis process died (signal %d, %s)", d->code,
+            snprintf(buf, sizeof(buf), "crashed: the analysis process died (signal %d, %s)", d->code,
                      strsignal(d->code));
         else
-            snprintf(buf, sizeof(buf), "the analysis process failed (exit status %d)", d->code);
+            snprintf(buf, sizeof(buf), "crashed: the analysis process failed (exit status %d)",
+                     d->code);
         fail(w, s, "analyse", buf, d->outcome != PROC_TIMEOUT);
         return;
     }
@@ -395,7 +422,7 @@ static void finish(worker *w, const proc_done *d)
     char *msg = NULL;
     uint64_t jl = 0;
     if ((size_t)(end - p) < sizeof(outcome) + sizeof(f)) {
-        fail(w, s, "analyse", "the analysis process sent a truncated answer", true);
+        fail(w, s, "analyse", "crashed: the analysis process sent a truncated answer", true);
         return;
     }
     memcpy(&outcome, p, sizeof(outcome)), p += sizeof(outcome);
@@ -403,7 +430,7 @@ static void finish(worker *w, const proc_done *d)
     if (proc_parse_str(&p, end, &msg) || (size_t)(end - p) < sizeof(jl) ||
         (memcpy(&jl, p, sizeof(jl)), p += sizeof(jl), jl != (uint64_t)(end - p))) {
         free(msg);
-        fail(w, s, "analyse", "the analysis process sent a truncated answer", true);
+        fail(w, s, "analyse", "crashed: the analysis process sent a truncated answer", true);
         return;
     }
     qa_kill_point("analysed");
@@ -424,7 +451,7 @@ static void finish(worker *w, const proc_done *d)
         rc = store_job_skip(w->st, &s->lease, msg ? msg : "skipped", now_sec());
         logj("info", "skipped", call, msg ? jstr(msg, buf, sizeof(buf)) : NULL);
     } else {
-        fail(w, s, "analyse", msg ? msg : "the analysis failed", outcome == OUT_RETRY);
+        fail(w, s, "analyse", msg ? msg : "other: the analysis failed", outcome == OUT_RETRY);
     }
     if (rc == STORE_FENCED)
         logj("warn", "lease lost: the result is dropped (another worker has the call)", call,
@@ -450,12 +477,12 @@ static int fill(worker *w)
         any = 1;
         s->arg = (job_arg){.e = w->engine, .c = w->c, .engine_id = w->engine_id};
         if (store_call_get(w->st, s->lease.call_id, &s->arg.call) != 1) {
-            fail(w, s, "analyse", "the call's row could not be read", true);
+            fail(w, s, "analyse", "store: the call's row could not be read", true);
             continue;
         }
         if (s->lease.retry_count > w->c->max_retries) {
             char m[160];
-            snprintf(m, sizeof(m), "the call was lost by %d workers (crashes or kills)",
+            snprintf(m, sizeof(m), "lost: the call was lost by %d workers (crashes or kills)",
                      s->lease.retry_count);
             fail(w, s, "analyse", m, false);
             continue;
@@ -469,7 +496,7 @@ static int fill(worker *w)
         }
         if (proc_pool_spawn(w->pool, (uint64_t)i, w->c->analysis_timeout_sec, analyse_in_child,
                             &s->arg, NULL, 0) != 0) {
-            fail(w, s, "analyse", "cannot start an analysis process", true);
+            fail(w, s, "analyse", "spawn: cannot start an analysis process", true);
             continue;
         }
         s->busy = true;

@@ -172,8 +172,9 @@ void svc_metrics_cache(bool hit);
 /* Time of one stage of an analysis request: "fetch", "analyze" or "store". */
 void svc_metrics_stage(const char *stage, double seconds);
 void svc_metrics_inflight(int delta);
-/* Prometheus text exposition; returns an allocated string. */
-char *svc_metrics_render(void);
+/* Prometheus text exposition, with the pipeline's figures from the store (queue, workers and
+ * the store's counters: every worker's work) when st is not NULL; an allocated string. */
+char *svc_metrics_render(store *st);
 
 /* ---- the server (svc_http.c) --------------------------------------------------------------- */
 

@@ -159,7 +159,86 @@ static void put_hist(FILE *f, const char *name, const char *labels, const hist *
             (unsigned long long)h->n);
 }
 
-char *svc_metrics_render(void)
+/* ---- the pipeline, from the store: every worker process's work, not only this one's ------- */
+
+typedef struct family {
+    const char *name, *type, *help;
+} family;
+
+static const family k_families[] = {
+    {"qa_jobs_finished_total", "counter", "Jobs that reached an end, by state."},
+    {"qa_errors_total", "counter", "Jobs ended in error, by stage and reason."},
+    {"qa_retries_total", "counter", "Failures retried after a backoff, by stage and reason."},
+    {"qa_skipped_total", "counter", "Jobs skipped, by reason."},
+    {"qa_queue_to_complete_seconds", "histogram", "Time from queued to complete."},
+    {"qa_worker_pauses_total", "counter", "Times a worker paused, by reason (load, window)."},
+};
+
+typedef struct counter_out {
+    FILE *f;
+    const char *family; /* the last family given its HELP and TYPE */
+} counter_out;
+
+static int put_counter(void *user, const char *name, const char *labels, double v)
+{
+    counter_out *o = user;
+    const family *fam = NULL;
+    for (size_t i = 0; i < sizeof(k_families) / sizeof(k_families[0]) && !fam; i++)
+        if (!strncmp(name, k_families[i].name, strlen(k_families[i].name)))
+            fam = &k_families[i];
+    if (!fam)
+        return 0; /* a counter of a newer callqa: not described here */
+    if (o->family != fam->name) {
+        fprintf(o->f, "# HELP callqa_%s %s\n# TYPE callqa_%s %s\n", fam->name, fam->help,
+                fam->name, fam->type);
+        o->family = fam->name;
+    }
+    fprintf(o->f, "callqa_%s%s%s%s %.17g\n", name, *labels ? "{" : "", labels,
+            *labels ? "}" : "", v);
+    return 0;
+}
+
+static int qa_section(FILE *f, store *st)
+{
+    int64_t counts[JOB_N_STATES];
+    if (store_job_counts(st, counts, 0, NULL) != 0)
+        return -1;
+    fprintf(f, "# HELP callqa_qa_jobs Jobs in the queue by state.\n# TYPE callqa_qa_jobs gauge\n");
+    for (int i = 0; i < JOB_N_STATES; i++)
+        fprintf(f, "callqa_qa_jobs{state=\"%s\"} %lld\n", job_state_name((job_state)i),
+                (long long)counts[i]);
+    store_worker *w = NULL;
+    int n = 0;
+    if (store_worker_list(st, &w, &n) != 0)
+        return -1;
+    static const char *const states[] = {"running", "paused", "stopped", "gone"};
+    int by_state[4] = {0}, load = 0, window = 0;
+    double now = svc_now_sec();
+    for (int i = 0; i < n; i++) {
+        const char *ws = store_worker_status(&w[i], now);
+        for (int k = 0; k < 4; k++)
+            by_state[k] += !strcmp(ws, states[k]);
+        if (!strcmp(ws, "paused")) {
+            char why[32];
+            store_reason_class(w[i].pause_reason, why);
+            load += !strcmp(why, "load");
+            window += !strcmp(why, "window");
+        }
+    }
+    free(w);
+    fprintf(f, "# HELP callqa_qa_workers Workers by state (gone: no heartbeat for %d s).\n"
+               "# TYPE callqa_qa_workers gauge\n", STORE_WORKER_GONE_SEC);
+    for (int k = 0; k < 4; k++)
+        fprintf(f, "callqa_qa_workers{state=\"%s\"} %d\n", states[k], by_state[k]);
+    fprintf(f, "# HELP callqa_qa_workers_paused Workers paused now, by reason.\n"
+               "# TYPE callqa_qa_workers_paused gauge\n"
+               "callqa_qa_workers_paused{reason=\"load\"} %d\n"
+               "callqa_qa_workers_paused{reason=\"window\"} %d\n", load, window);
+    counter_out o = {f, NULL};
+    return store_counters(st, put_counter, &o);
+}
+
+char *svc_metrics_render(store *st)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -215,6 +294,9 @@ char *svc_metrics_render(void)
                "# TYPE callqa_leg_speech_pct histogram\n");
     put_hist(f, "callqa_leg_speech_pct", "", &g.speech, k_pct_buckets, N_PB);
     pthread_mutex_unlock(&g.mu);
+    int qa = st ? qa_section(f, st) : 0;
+    fprintf(f, "# HELP callqa_store_up Whether the store answered this scrape.\n"
+               "# TYPE callqa_store_up gauge\ncallqa_store_up %d\n", qa == 0);
     fclose(f);
     return buf;
 }

@@ -889,9 +889,7 @@ enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size)
         json_object_set_new(o, "started", json_string(t));
         local_time(w[i].heartbeat, t);
         json_object_set_new(o, "heartbeat", json_string(t));
-        /* a worker that has not beaten for 30 s is presumed gone, whatever its row says */
-        bool alive = strcmp(w[i].state, "stopped") && now - w[i].heartbeat < 30;
-        json_object_set_new(o, "state", json_string(alive ? w[i].state : "gone"));
+        json_object_set_new(o, "state", json_string(store_worker_status(&w[i], now)));
         json_object_set_new(o, "pause_reason",
                             w[i].pause_reason[0] ? json_string(w[i].pause_reason) : json_null());
         json_object_set_new(o, "jobs_done", json_integer(w[i].jobs_done));

@@ -386,6 +386,105 @@ static int event(store *s, int64_t call_id, job_state st, double now)
     return run(s, e, "recording a job event");
 }
 
+/* ---- counters ------------------------------------------------------------------------------ */
+
+void store_reason_class(const char *message, char out[32])
+{
+    const char *colon = message ? strstr(message, ": ") : NULL;
+    size_t n = colon ? (size_t)(colon - message) : 0;
+    bool ok = n >= 1 && n <= 24;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (message[i] >= 'a' && message[i] <= 'z') || message[i] == ' ';
+    snprintf(out, 32, "%.*s", ok ? (int)n : 5, ok ? message : "other");
+}
+
+/* Add v to a counter (under the lock, in the caller's transaction, if any). */
+static int counter_add(store *s, const char *name, const char *labels, double v)
+{
+    db_stmt *st = stmt(s, Q_COUNTER_ADD,
+                       "INSERT INTO counters (name, labels, value) VALUES ($1, $2, $3) ON "
+                       "CONFLICT (name, labels) DO UPDATE SET value = counters.value + "
+                       "excluded.value");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, name);
+    db_bind_text(st, 2, labels);
+    db_bind_double(st, 3, v);
+    return run(s, st, "counting");
+}
+
+/* A job that ended: finished{state}, and what else its end counts. */
+static int count_end(store *s, job_state st, const char *stage, const char *message)
+{
+    char lab[128], why[32];
+    snprintf(lab, sizeof(lab), "state=\"%s\"", job_state_name(st));
+    if (counter_add(s, "qa_jobs_finished_total", lab, 1) != 0)
+        return -1;
+    store_reason_class(message, why);
+    if (st == JOB_SKIPPED) {
+        snprintf(lab, sizeof(lab), "reason=\"%s\"", why);
+        return counter_add(s, "qa_skipped_total", lab, 1);
+    }
+    if (st == JOB_ERROR) {
+        snprintf(lab, sizeof(lab), "stage=\"%s\",reason=\"%s\"", stage ? stage : "", why);
+        return counter_add(s, "qa_errors_total", lab, 1);
+    }
+    return 0;
+}
+
+/* A job complete: its time from queued to complete into the histogram. */
+static int count_complete(store *s, int64_t job_id, double now)
+{
+    db_stmt *st = stmt(s, Q_JOB_QUEUED, "SELECT queued FROM jobs WHERE id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, job_id);
+    int rc = db_step(st);
+    double queued = rc == DB_ROW ? db_col_double(st, 0) : now;
+    db_reset(st);
+    if (rc != DB_ROW && rc != DB_DONE)
+        return store__fail(s, "reading when a job was queued");
+    double dt = now > queued ? now - queued : 0;
+    static const double le[] = STORE_LATENCY_BUCKETS;
+    char lab[48];
+    for (size_t i = 0; i < sizeof(le) / sizeof(le[0]); i++)
+        if (dt <= le[i]) {
+            snprintf(lab, sizeof(lab), "le=\"%g\"", le[i]);
+            if (counter_add(s, "qa_queue_to_complete_seconds_bucket", lab, 1) != 0)
+                return -1;
+        }
+    if (counter_add(s, "qa_queue_to_complete_seconds_bucket", "le=\"+Inf\"", 1) != 0 ||
+        counter_add(s, "qa_queue_to_complete_seconds_sum", "", dt) != 0 ||
+        counter_add(s, "qa_queue_to_complete_seconds_count", "", 1) != 0)
+        return -1;
+    return count_end(s, JOB_COMPLETE, NULL, NULL);
+}
+
+int store_counter_add(store *s, const char *name, const char *labels, double v)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = counter_add(s, name, labels ? labels : "", v);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_counters(store *s, store_counter_fn fn, void *user)
+{
+    db_stmt *st = store__begin(s, Q_COUNTERS,
+                               "SELECT name, labels, value FROM counters ORDER BY name, labels");
+    if (!st)
+        return -1;
+    int rc;
+    while ((rc = db_step(st)) == DB_ROW)
+        if (fn(user, db_col_text(st, 0), db_col_text(st, 1), db_col_double(st, 2)) != 0) {
+            rc = DB_DONE;
+            break;
+        }
+    int res = rc == DB_DONE ? 0 : store__fail(s, "reading the counters");
+    store__end(s, st);
+    return res;
+}
+
 static int rollup_day(store *s, const char *day);
 
 /* The day of a call (for its roll-up); "" when unknown. */
@@ -459,7 +558,8 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
         else
             db_bind_null(job, 6);
         if (run(s, job, "adding a job") != 0 || event(s, *id, first, now) != 0 ||
-            rollup_call(s, *id) != 0)
+            rollup_call(s, *id) != 0 ||
+            (first == JOB_SKIPPED && count_end(s, JOB_SKIPPED, NULL, c->skip_reason) != 0))
             goto fail;
     } else {
         /* known: what the dialer says now, keeping what it no longer says; the day it was on is
@@ -708,6 +808,8 @@ static int advance_tx(store *s, void *arg)
         rc = STORE_ERR;
     if (rc == STORE_OK && terminal(a->to) && rollup_call(s, a->l->call_id) != 0)
         rc = STORE_ERR;
+    if (rc == STORE_OK && a->to == JOB_COMPLETE && count_complete(s, a->l->job_id, a->now) != 0)
+        rc = STORE_ERR;
     return rc;
 }
 
@@ -777,8 +879,16 @@ static int fail_tx(store *s, void *arg)
     if (n != 1)
         return STORE_FENCED;
     if (!a->retry && (event(s, l->call_id, JOB_ERROR, a->now) != 0 ||
-                      rollup_call(s, l->call_id) != 0))
+                      rollup_call(s, l->call_id) != 0 ||
+                      count_end(s, JOB_ERROR, a->stage, a->message) != 0))
         return STORE_ERR;
+    if (a->retry) {
+        char lab[128], why[32];
+        store_reason_class(a->message, why);
+        snprintf(lab, sizeof(lab), "stage=\"%s\",reason=\"%s\"", a->stage, why);
+        if (counter_add(s, "qa_retries_total", lab, 1) != 0)
+            return STORE_ERR;
+    }
     return STORE_OK;
 }
 
@@ -817,7 +927,8 @@ static int skip_tx(store *s, void *arg)
         return store__fail(s, "skipping a job");
     if (n != 1)
         return STORE_FENCED;
-    if (event(s, a->l->call_id, JOB_SKIPPED, a->now) != 0 || rollup_call(s, a->l->call_id) != 0)
+    if (event(s, a->l->call_id, JOB_SKIPPED, a->now) != 0 || rollup_call(s, a->l->call_id) != 0 ||
+        count_end(s, JOB_SKIPPED, NULL, a->reason) != 0)
         return STORE_ERR;
     return STORE_OK;
 }
@@ -1025,6 +1136,13 @@ int store_worker_put(store *s, const store_worker *w)
     int res = rc == DB_DONE ? 0 : store__fail(s, "recording a worker");
     store__end(s, st);
     return res;
+}
+
+const char *store_worker_status(const store_worker *w, double now)
+{
+    if (!strcmp(w->state, "stopped"))
+        return "stopped";
+    return now - w->heartbeat < STORE_WORKER_GONE_SEC ? w->state : "gone";
 }
 
 int store_worker_list(store *s, store_worker **out, int *n)

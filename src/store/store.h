@@ -178,6 +178,10 @@ typedef struct store_worker {
 } store_worker;
 int store_worker_put(store *s, const store_worker *w);
 int store_worker_list(store *s, store_worker **out, int *n);
+/* What a worker's row means at `now`: its state ("running", "paused", "stopped"), or "gone"
+ * when it has not beaten for STORE_WORKER_GONE_SEC (killed, or its machine is down). */
+#define STORE_WORKER_GONE_SEC 30
+const char *store_worker_status(const store_worker *w, double now);
 
 /* ---- ingest ------------------------------------------------------------------------------- */
 
@@ -215,6 +219,25 @@ int64_t store_events_prune(store *s, double before);
 /* Recompute the daily roll-ups of one day (all sources, agents and campaigns) from the calls,
  * jobs and analyses: the same rows however often it runs. */
 int store_rollup_day(store *s, const char *day);
+
+/* ---- counters (the pipeline's metrics) ----------------------------------------------------- */
+
+/* The store keeps these counters itself, in the transaction of each change (docs/pipeline.md):
+ *   qa_jobs_finished_total{state}        complete, skipped, error
+ *   qa_errors_total{stage,reason}        jobs ended in error
+ *   qa_retries_total{stage,reason}       failures retried
+ *   qa_skipped_total{reason}             jobs skipped
+ *   qa_queue_to_complete_seconds         a histogram (_bucket{le}, _sum, _count)
+ * A reason is the class a message starts with ("missing: ...": missing), else "other". */
+#define STORE_LATENCY_BUCKETS {60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800}
+/* Add v to counter name{labels} (labels: Prometheus label pairs, "" none): the worker's pauses. */
+int store_counter_add(store *s, const char *name, const char *labels, double v);
+typedef int (*store_counter_fn)(void *user, const char *name, const char *labels, double v);
+/* Every counter, ordered by name and labels. 0 or -1. */
+int store_counters(store *s, store_counter_fn fn, void *user);
+/* The class of a failure message: its lower-case prefix before ": " (1-24 of [a-z ]), else
+ * "other". */
+void store_reason_class(const char *message, char out[32]);
 
 /* ---- read-only queries for the API (store_query.c) --------------------------------------- */
 

@@ -63,6 +63,9 @@ enum {
     Q_EVENTS_SINCE,
     Q_EVENTS_LAST,
     Q_EVENTS_PRUNE,
+    Q_COUNTER_ADD,
+    Q_COUNTERS,
+    Q_JOB_QUEUED,
     Q_QUERY_FIRST = 100 /* the API's queries (store_query.c) */
 };
 

@@ -9,6 +9,9 @@
  *   2  the QA pipeline: calls, jobs, workers, ingest positions, job events, scores (the
  *      scoring stage writes them; the API reads them), daily roll-ups; analyses gain a call and
  *      queryable columns, filled from the reports already stored
+ *   3  counters: the pipeline's Prometheus counters (jobs finished, errors and retries by stage
+ *      and reason, skips by reason, time from queued to complete, worker pauses), kept in the
+ *      store so that every worker process adds to the same ones and they survive restarts
  */
 #include <stdio.h>
 
@@ -137,7 +140,14 @@ typedef struct migration {
     const char *const *steps; /* SQLite statements, NULL-terminated */
 } migration;
 
-static const migration k_migrations[] = {{1, k_v1}, {2, k_v2}};
+static const char *const k_v3[] = {
+    "CREATE TABLE counters ("
+    " name TEXT NOT NULL, labels TEXT NOT NULL DEFAULT '', value REAL NOT NULL,"
+    " PRIMARY KEY (name, labels));",
+    NULL,
+};
+
+static const migration k_migrations[] = {{1, k_v1}, {2, k_v2}, {3, k_v3}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

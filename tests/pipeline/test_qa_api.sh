@@ -160,6 +160,42 @@ assert ids == sorted(ids) and ids[0] == 6 and len(ids) == n, (ids[:3], len(ids),
 ' "$T/replay.txt" "$T/qa.db"
 check "a malformed Last-Event-ID is refused" test \
     "$(curl -s -o /dev/null -w '%{http_code}' -H 'Last-Event-ID: x' "$U/api/qa/events")" = 400
+curl -s "$U/metrics" > "$T/metrics.txt"
+check "/metrics: the queue by state, jobs finished, errors and skips by reason, time to complete" \
+    python3 - "$T/metrics.txt" "$T/qa.db" <<'PY'
+import re, sqlite3, sys
+m = {}
+for line in open(sys.argv[1]):
+    if line.startswith("#") or not line.strip():
+        continue
+    k, v = line.rsplit(" ", 1)
+    m[k] = float(v)
+db = sqlite3.connect(sys.argv[2])
+states = dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
+for st in ("pending", "analysing", "complete", "skipped", "error"):
+    assert m[f'callqa_qa_jobs{{state="{st}"}}'] == states.get(st, 0), st
+for st in ("complete", "skipped", "error"):
+    assert m[f'callqa_qa_jobs_finished_total{{state="{st}"}}'] == states.get(st, 0), st
+assert m['callqa_qa_errors_total{stage="analyse",reason="unreadable"}'] == 1, m
+assert m['callqa_qa_skipped_total{reason="stub"}'] == 1, m
+n = states["complete"]
+assert m["callqa_qa_queue_to_complete_seconds_count"] == n
+assert m['callqa_qa_queue_to_complete_seconds_bucket{le="+Inf"}'] == n
+q = db.execute("SELECT SUM(finished - queued) FROM jobs WHERE state = 'complete'").fetchone()[0]
+assert abs(m["callqa_qa_queue_to_complete_seconds_sum"] - q) < 0.01, (m["callqa_qa_queue_to_complete_seconds_sum"], q)
+assert m['callqa_qa_workers{state="stopped"}'] == 1 and m["callqa_store_up"] == 1
+print(f"{len(m)} series; {n} complete")
+PY
+check "every pipeline metric the Grafana dashboard plots is exported" python3 -c '
+import json, re, sys
+dash = json.load(open(sys.argv[1]))
+names = {n for n in re.findall(r"callqa_[a-z_]+", json.dumps(dash)) if n.startswith("callqa_qa_")}
+body = open(sys.argv[2]).read()
+# retries and pauses: none happen here (the fault and safety tests make them)
+missing = [n for n in names if n not in ("callqa_qa_worker_pauses_total", "callqa_qa_retries_total") and
+           not re.search(r"^" + re.sub(r"_(bucket|count|sum)$", "", n) + r"(_bucket|_count|_sum)?[{ ]", body, re.M)]
+assert len(names) >= 8 and not missing, (names, missing)
+' "$(dirname "$0")/../../deploy/grafana-callqa.json" "$T/metrics.txt"
 check "every /api/qa answer equals the figures computed from the stored reports" \
     python3 "$(dirname "$0")/qa_check.py" "$T/qa.db" "$U"
 check "the service logged no error" sh -c "! grep -q '\"level\":\"error\"' '$T/serve.log'"

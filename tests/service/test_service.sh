@@ -232,7 +232,9 @@ check "metrics in Prometheus format" sh -c "[ $s = 200 ] && grep -q '^callqa_htt
 check "every metric the Grafana dashboard plots is exported" python3 -c '
 import json, re, sys
 dash = json.load(open(sys.argv[1]))
-names = set(re.findall(r"callqa_[a-z_]+", json.dumps(dash)))
+# the panels of the pipeline (callqa_qa_*) are checked by tests/pipeline/test_qa_api.sh, where
+# there is a pipeline
+names = {n for n in re.findall(r"callqa_[a-z_]+", json.dumps(dash)) if not n.startswith("callqa_qa_")}
 body = open(sys.argv[2]).read()
 for n in names:
     base = re.sub(r"_(bucket|count|sum)$", "", n)
