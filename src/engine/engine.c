@@ -213,16 +213,17 @@ static int leg_start(call_run *cr, leg_run *lr, int leg, const char *source, int
     memset(lr, 0, sizeof(*lr));
     lr->leg = leg;
     lr->rate = info->sample_rate_hz;
-    lr->rep = cq__calloc(1, sizeof(*lr->rep));
-    if (!lr->rep || !(lr->rep->source = cq__strdup(source)))
+    if (!(lr->rep = cq__calloc(1, sizeof(*lr->rep))))
+        return CQ_ERR_NOMEM;
+    if (leg) /* the report owns the leg from here on, whatever fails next */
+        cr->r->outbound = lr->rep;
+    else
+        cr->r->inbound = lr->rep;
+    if (!(lr->rep->source = cq__strdup(source)))
         return CQ_ERR_NOMEM;
     lr->rep->channel = channel;
     lr->rep->role = !cr->r->has_legs ? CQ_ROLE_MIXED : leg ? CQ_ROLE_AGENT : CQ_ROLE_CUSTOMER;
     lr->rep->format = *info;
-    if (leg)
-        cr->r->outbound = lr->rep;
-    else
-        cr->r->inbound = lr->rep;
     const size_t bf = e->p.block_frames;
     if (!(lr->buf = cq__malloc(bf * sizeof(float))))
         return CQ_ERR_NOMEM;
