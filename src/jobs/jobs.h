@@ -47,8 +47,9 @@ int qa_worker_run(const qa_worker_config *c);
 /* The queryable figures of a report (store_figures). */
 void qa_figures_of(const cq_report *r, store_figures *f);
 
-/* Test hook: when $CALLQA_TEST_KILL_AT names this point, the process kills itself (SIGKILL)
- * right there. */
+/* Test hooks: when $CALLQA_TEST_KILL_AT names this point, the process kills itself (SIGKILL)
+ * right there; when $CALLQA_TEST_STOP_AT does, it stops itself (SIGSTOP) there, the first time.
+ * The store's commits have points too: "commit:LABEL" (store.c). */
 void qa_kill_point(const char *name);
 
 /* ---- production safety (safety.c) --------------------------------------------------------- */

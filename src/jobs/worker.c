@@ -49,6 +49,15 @@ void qa_kill_point(const char *name)
         fflush(stderr);
         raise(SIGKILL);
     }
+    /* the fencing test: stopped here (SIGSTOP) until the test continues it, once */
+    const char *stop = getenv("CALLQA_TEST_STOP_AT");
+    static bool stopped;
+    if (stop && !stopped && !strcmp(stop, name)) {
+        stopped = true;
+        fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stop point\",\"at\":\"%s\"}\n", name);
+        fflush(stderr);
+        raise(SIGSTOP);
+    }
 }
 
 void qa_worker_defaults(qa_worker_config *c)
@@ -615,6 +624,10 @@ int qa_worker_run(const qa_worker_config *c)
         int busy = busy_count(&w);
         if (c->once && !busy && !claimed && !why[0])
             break; /* nothing left that can be claimed now */
+        if (c->once && !busy && !strncmp(why, "window: ", 8)) {
+            logj("info", "outside the window: nothing done", 0, NULL);
+            break; /* a run from cron outside the window does nothing */
+        }
         renew(&w);
         drain(&w, busy ? 1000 : c->once ? 200 : 2000);
     }
