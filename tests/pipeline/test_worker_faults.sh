@@ -22,7 +22,7 @@ C=$2/calls
 T=$(mktemp -d)
 PIDS=""
 cleanup() {
-    for p in $PIDS; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+    for p in $PIDS ${SERVE:-}; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
     [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -31,37 +31,18 @@ trap cleanup EXIT
 export CALLQA_MODEL_DIR="$T/no-models"
 LEASE=3
 
+. "$(dirname "$0")/pipeline_lib.sh"
+
 # ---- the base store: five calls uploaded through the service ---------------------------------
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-U="http://127.0.0.1:$PORT"
-"$CQ" serve --db "$T/base.db" --no-auth --listen "127.0.0.1:$PORT" > "$T/serve.log" 2>&1 &
-SERVE=$!
-PIDS="$PIDS $SERVE"
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$U/health" && break
-    sleep 0.1
-done
+serve_start "$T/base.db"
 head -c 3000 /dev/urandom > "$T/corrupt.wav"
 head -c 44 "$C/call01_normal.wav" > "$T/stub.wav"
-up() { # up RECORDING_ID PART...
-    rid=$1
-    shift
-    parts=""
-    for p in "$@"; do parts="$parts -F $p"; done
-    # shellcheck disable=SC2086 # the parts are words on purpose
-    code=$(curl -s -o "$T/up.json" -w '%{http_code}' \
-        -F "metadata={\"recording_id\":\"$rid\",\"agent_user\":\"ann\",\"call_date\":\"$(date +%F) 09:00:00\"};type=application/json" \
-        $parts "$U/api/qa/calls")
-    [ "$code" = 201 ] || { echo "upload $rid: $code $(cat "$T/up.json")"; exit 1; }
-}
-up G1 "audio=@$C/call01_normal.wav"
-up G2 "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"
-up G3 "audio=@$C/call03_dead_air.wav"
-up BAD "audio=@$T/corrupt.wav"
-up STUB "audio=@$T/stub.wav"
-kill "$SERVE"
-wait "$SERVE" 2>/dev/null
-PIDS=""
+upload G1 "audio=@$C/call01_normal.wav"
+upload G2 "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"
+upload G3 "audio=@$C/call03_dead_air.wav"
+upload BAD "audio=@$T/corrupt.wav"
+upload STUB "audio=@$T/stub.wav"
+serve_stop
 
 worker() { # worker DB [ENV=VALUE...]: one --once run; its exit status
     db=$1

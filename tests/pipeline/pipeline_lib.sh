@@ -1,0 +1,37 @@
+# pipeline_lib.sh - shared by the pipeline tests: a store filled through the upload route.
+#   . "$(dirname "$0")/pipeline_lib.sh"  (after $CQ and $T are set)
+#   serve_start DB; upload RECORDING_ID PART...; serve_stop
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+serve_start() { # serve_start DB: `callqa serve --db DB` on a free port; $U, $SERVE set
+    PORT=$(free_port)
+    U="http://127.0.0.1:$PORT"
+    "$CQ" serve --db "$1" --no-auth --listen "127.0.0.1:$PORT" > "$1.serve.log" 2>&1 &
+    SERVE=$!
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "$U/health" && return 0
+        sleep 0.1
+    done
+    echo "serve did not start: $(cat "$1.serve.log")"
+    exit 1
+}
+
+serve_stop() {
+    kill "$SERVE"
+    wait "$SERVE" 2>/dev/null
+}
+
+upload() { # upload RECORDING_ID PART...: queued by agent ann today, or the test stops
+    rid=$1
+    shift
+    parts=""
+    for p in "$@"; do parts="$parts -F $p"; done
+    # shellcheck disable=SC2086 # the parts are words on purpose
+    code=$(curl -s -o "$T/up.json" -w '%{http_code}' \
+        -F "metadata={\"recording_id\":\"$rid\",\"agent_user\":\"ann\",\"call_date\":\"$(date +%F) 09:00:00\"};type=application/json" \
+        $parts "$U/api/qa/calls")
+    [ "$code" = 201 ] || { echo "upload $rid: $code $(cat "$T/up.json")"; exit 1; }
+}
