@@ -61,6 +61,8 @@ enum {
     Q_INGEST_SET_MARK,
     Q_INGEST_OPEN,
     Q_EVENTS_SINCE,
+    Q_JOB_UNHOLD,
+    Q_JOB_SKIP_HELD,
     Q_QUERY_FIRST = 100 /* the API's queries (store_query.c) */
 };
 
