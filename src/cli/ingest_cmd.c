@@ -239,7 +239,7 @@ static int ingest_vicidial_cmd(int argc, char **argv)
                             "--source NAME\n");
             goto out;
         }
-        snprintf(c->source, sizeof(c->source), "%s", c->db.host);
+        memcpy(c->source, c->db.host, strlen(c->db.host) + 1); /* source_ok: 64 at most */
     }
     rc = ingest_vicidial_run(c);
 out:
