@@ -1,7 +1,8 @@
 /*
  * service_main.c - the callqa-service program: the commands that need the service's libraries
- * (libmicrohttpd, libcurl, SQLite): serve, worker, requeue. `callqa serve ...` runs `callqa-service serve ...`, so that an
- * analysis from the command line loads none of them.
+ * (libmicrohttpd, libcurl, SQLite, libmariadb): serve, worker, requeue, ingest. `callqa serve
+ * ...` runs `callqa-service serve ...`, so that an analysis from the command line loads none of
+ * them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,9 @@ int main(int argc, char **argv)
         return cq_cli_worker(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "requeue"))
         return cq_cli_requeue(argc - 1, argv + 1);
-    fprintf(stderr, "usage: callqa-service serve|worker|requeue [options]   (callqa serve "
-                    "--help, callqa worker --help)\n");
+    if (argc >= 2 && !strcmp(argv[1], "ingest"))
+        return cq_cli_ingest(argc - 1, argv + 1);
+    fprintf(stderr, "usage: callqa-service serve|worker|requeue|ingest [options]   (callqa serve "
+                    "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;
 }

@@ -367,6 +367,10 @@ static void bind_call(db_stmt *st, const store_call *c)
     db_bind_int(st, 22, c->open ? 1 : 0);
 }
 
+/* The next_attempt of an open call's job: far in the future, so that it cannot be claimed
+ * until the call is put closed (store_call_put resets it). */
+#define OPEN_HOLD 1e15
+
 /* A job's priority: calls whose leg files go soonest first (their deadline, in UTC seconds),
  * then the others in the order they came (after any deadline). */
 static double priority_of(const store_call *c, double now)
@@ -510,6 +514,43 @@ static int rollup_call(store *s, int64_t call_id)
     return day[0] ? rollup_day(s, day) : 0;
 }
 
+/* A call held while open is put closed: its job becomes claimable (with the priority its leg
+ * files now give), or `skipped` when the closed call carries a skip reason. Only a job still
+ * held (pending, unclaimed, next_attempt at OPEN_HOLD) changes. Under the lock, in the caller's
+ * transaction. */
+static int release_held(store *s, int64_t call_id, const store_call *c, double now)
+{
+    bool skip = c->skip_reason[0] != 0;
+    db_stmt *st = skip ? stmt(s, Q_JOB_SKIP_HELD,
+                              "UPDATE jobs SET state = 'skipped', skip_reason = $3, finished = $2, "
+                              "next_attempt = 0, updated = $2 WHERE call_id = $1 AND state = "
+                              "'pending' AND lease_owner IS NULL AND next_attempt >= $4")
+                       : stmt(s, Q_JOB_UNHOLD,
+                              "UPDATE jobs SET next_attempt = 0, priority = CASE WHEN $3 > 0 "
+                              "THEN $3 ELSE priority END, updated = $2 WHERE call_id = $1 AND "
+                              "state = 'pending' AND lease_owner IS NULL AND next_attempt >= $4");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    db_bind_double(st, 2, now);
+    if (skip)
+        db_bind_text(st, 3, c->skip_reason);
+    else
+        db_bind_double(st, 3, c->orig_deadline);
+    db_bind_double(st, 4, OPEN_HOLD);
+    int rc = db_step(st);
+    int64_t n = db_changes(s->d);
+    db_reset(st);
+    if (rc != DB_DONE)
+        return store__fail(s, "releasing a closed call's job");
+    if (!skip || n != 1)
+        return 0;
+    return event(s, call_id, JOB_SKIPPED, now) != 0 ||
+                   count_end(s, JOB_SKIPPED, NULL, c->skip_reason) != 0
+               ? -1
+               : 0;
+}
+
 int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool *created)
 {
     *created = false;
@@ -545,7 +586,8 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
         job_state first = c->skip_reason[0] ? JOB_SKIPPED : JOB_PENDING;
         db_stmt *job = stmt(s, Q_JOB_INSERT,
                             "INSERT INTO jobs (call_id, state, priority, skip_reason, queued, "
-                            "finished, updated) VALUES ($1, $2, $3, $4, $5, $6, $5)");
+                            "finished, updated, next_attempt) VALUES ($1, $2, $3, $4, $5, $6, "
+                            "$5, $7)");
         if (!job)
             goto fail;
         db_bind_int(job, 1, *id);
@@ -557,6 +599,7 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
             db_bind_double(job, 6, now);
         else
             db_bind_null(job, 6);
+        db_bind_double(job, 7, c->open && first == JOB_PENDING ? OPEN_HOLD : 0);
         if (run(s, job, "adding a job") != 0 || event(s, *id, first, now) != 0 ||
             rollup_call(s, *id) != 0 ||
             (first == JOB_SKIPPED && count_end(s, JOB_SKIPPED, NULL, c->skip_reason) != 0))
@@ -606,7 +649,8 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
             goto fail;
         }
         char new_day[16];
-        if (call_day(s, *id, new_day) != 0 || (new_day[0] && rollup_day(s, new_day) != 0) ||
+        if ((!c->open && release_held(s, *id, c, now) != 0) || call_day(s, *id, new_day) != 0 ||
+            (new_day[0] && rollup_day(s, new_day) != 0) ||
             (old_day[0] && strcmp(old_day, new_day) && rollup_day(s, old_day) != 0))
             goto fail;
     }

@@ -66,13 +66,16 @@ typedef struct store_call {
     char audio[1024];        /* the recording: a path, or NAME:RELATIVE on recording server NAME */
     char audio_in[1024], audio_out[1024]; /* its leg files, when known (paths or NAME:...) */
     double orig_deadline;    /* when the dialer deletes the leg files (UTC s); <= 0 none */
-    bool open;               /* the dialer may still change the row (recording in progress) */
+    bool open;               /* the dialer may still change the row (recording in progress):
+                                the job cannot be claimed until the call is put closed */
     char skip_reason[128];   /* enqueue only: non-empty, the job starts `skipped` with it */
 } store_call;
 
 /* Enqueue, idempotently: a new call is inserted with a pending job (*created true); a call
  * already known (same source and recording_id) has its metadata updated (unknown fields keep
- * their stored value) and keeps its job. Returns 0 or -1. */
+ * their stored value) and keeps its job. An open call's pending job is held (not claimable)
+ * until the call is put closed: then it is claimable, or `skipped` when that put carries a
+ * skip_reason. Returns 0 or -1. */
 int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool *created);
 int store_call_get(store *s, int64_t id, store_call *out); /* 1, 0, -1 */
 /* By source and recording_id; source NULL: any source (the first by id). 1, 0, -1. */

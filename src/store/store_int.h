@@ -66,6 +66,8 @@ enum {
     Q_COUNTER_ADD,
     Q_COUNTERS,
     Q_JOB_QUEUED,
+    Q_JOB_UNHOLD,
+    Q_JOB_SKIP_HELD,
     Q_QUERY_FIRST = 100 /* the API's queries (store_query.c) */
 };
 

@@ -1,12 +1,18 @@
 /*
- * fuzz_names.c - libFuzzer harness over what a request or an operator can name: recording
- * file names (svc_check_file) and the candidates built from accepted ones, recording-server
- * specs (NAME=URL), the config file parser and the route table's dispatch (a method, a space,
- * a path). Oracles: an accepted file name never holds a path, "..", '%' or a leading '.', and
- * every candidate stays inside ORIG/ or MP3/ or the base; a route found is the route of that
- * method, and its path parameter is a non-empty last segment of the path.
+ * fuzz_names.c - libFuzzer harness over what a request, an operator or a dialer can name:
+ * recording file names (svc_check_file) and the candidates built from accepted ones,
+ * recording-server specs (NAME=URL), the config file parser, the route table's dispatch (a
+ * method, a space, a path), the ingest's database URI (mysql://USER@HOST:PORT/DB) and a
+ * dialer's recording location mapped onto the configured recording servers (with its file
+ * name check). Oracles: an accepted file name never holds a path, "..", '%' or a leading '.',
+ * and every candidate stays inside ORIG/ or MP3/ or the base; a route found is the route of
+ * that method, and its path parameter is a non-empty last segment of the path; an accepted URI
+ * has a user, a host, a port and a database of their kinds and parses again to the same from
+ * its canonical form; a mapped location names a configured server and a plain path under its
+ * base that the location ends with, and a refused one says why.
  * The first byte picks the parser; the rest is its input.
  */
+#include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/ingest/ingest.h"
 #include "../../src/service/svc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,6 +36,63 @@ static void check_candidate(const char *rel)
         __builtin_trap();
 }
 
+/* mysql://USER@HOST:PORT/DB again from a parsed URI, its user percent-encoded. */
+static void canonical_uri(const ingest_db_uri *u, char *out, size_t n)
+{
+    size_t k = (size_t)snprintf(out, n, "mysql://");
+    for (const unsigned char *p = (const unsigned char *)u->user; *p && k + 4 < n; p++)
+        k += (size_t)snprintf(out + k, n - k, isalnum(*p) ? "%c" : "%%%02X", *p);
+    snprintf(out + k, n - k, strchr(u->host, ':') ? "@[%s]:%u/%s" : "@%s:%u/%s", u->host,
+             u->port, u->db);
+}
+
+static void check_uri(const char *s)
+{
+    ingest_db_uri u, again;
+    char msg[600], canon[1200];
+    if (ingest_db_uri_parse(s, &u, msg, sizeof(msg)) != 0) {
+        if (!msg[0])
+            __builtin_trap();
+        return;
+    }
+    if (!u.user[0] || !u.host[0] || !u.db[0] || u.port < 1 || u.port > 65535 ||
+        strpbrk(u.host, "/@?# ") || strspn(u.db, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+                                                 "TUVWXYZ0123456789_$") != strlen(u.db))
+        __builtin_trap();
+    for (const unsigned char *p = (const unsigned char *)u.user; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            __builtin_trap();
+    canonical_uri(&u, canon, sizeof(canon));
+    if (ingest_db_uri_parse(canon, &again, msg, sizeof(msg)) != 0 || strcmp(u.user, again.user) ||
+        strcmp(u.host, again.host) || u.port != again.port || strcmp(u.db, again.db))
+        __builtin_trap();
+}
+
+static void check_location(const char *s)
+{
+    svc_config c;
+    svc_config_defaults(&c);
+    char msg[600], ref[1100], why[256];
+    if (svc_config_add_server(&c, "a=http://h/RECORDINGS", msg, sizeof(msg)) ||
+        svc_config_add_server(&c, "b=https://rec.example:8443/x/y/", msg, sizeof(msg)))
+        __builtin_trap();
+    if (ingest_audio_remote(&c, s, ref, sizeof(ref), why, sizeof(why)) != 0) {
+        if (!why[0] || ref[0])
+            __builtin_trap();
+    } else {
+        const char *rel = !strncmp(ref, "a:", 2) || !strncmp(ref, "b:", 2) ? ref + 2 : NULL;
+        size_t rl = rel ? strlen(rel) : 0, sl = strlen(s);
+        if (!rel || !rl || rel[0] == '/' || strstr(rel, "..") || strpbrk(rel, "?#%\\ ") ||
+            sl <= rl || strcmp(s + sl - rl, rel) || s[sl - rl - 1] != '/')
+            __builtin_trap();
+        for (const unsigned char *p = (const unsigned char *)rel; *p; p++)
+            if (*p < 0x20 || *p == 0x7f)
+                __builtin_trap();
+    }
+    if (ingest_file_name_ok(s) && (strchr(s, '/') || strstr(s, "..") || s[0] == '.' || !s[0]))
+        __builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 4096)
@@ -41,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     svc_config c;
     svc_config_defaults(&c);
     char msg[1200];
-    switch (data[0] % 4) {
+    switch (data[0] % 6) {
     case 0: {
         const char *why = NULL;
         if (svc_check_file(s, &why) == 0) {
@@ -87,6 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
         break;
     }
+    case 4: check_uri(s); break;
+    case 5: check_location(s); break;
     default: {
         char path[64];
         snprintf(path, sizeof(path), "/tmp/callqa-fuzz-config-%d", (int)getpid());

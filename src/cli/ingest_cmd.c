@@ -1,0 +1,261 @@
+/*
+ * ingest_cmd.c - `callqa ingest vicidial` (src/ingest/): ViciDial's recordings into the store.
+ *
+ *   callqa ingest vicidial --vicidial mysql://USER@HOST:PORT/DB --vicidial-password-file F
+ *                          --db STORE [options]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ingest/ingest.h"
+#include "serve_cmd.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: callqa ingest vicidial --vicidial mysql://USER@HOST[:PORT]/DB\n"
+          "                              --vicidial-password-file F --db STORE [options]\n"
+          "  --vicidial URI             the ViciDial database (a read-only account)\n"
+          "  --vicidial-password-file F its password (a file of mode 0600 or stricter)\n"
+          "  --db STORE                 the store (SQLite path)\n"
+          "  --source NAME              the dialer's name in the store (default: the DB host)\n"
+          "  --recordings-dir DIR       the dialer's recordings on local disk (looked at first)\n"
+          "  --recording-server NAME=URL  a recording server (repeatable); a location on\n"
+          "                             another host is never fetched\n"
+          "  --min-length S             shorter calls are skipped (default 30)\n"
+          "  --campaign C               outbound calls of campaign C only (repeatable)\n"
+          "  --ingroup G                inbound calls of in-group G only (repeatable)\n"
+          "  --user U                   calls of agent U only (repeatable)\n"
+          "  --tz ZONE                  the dialer's IANA time zone (default: the system's)\n"
+          "  --batch N                  rows per query (default 1000)\n"
+          "  --open-row-hours H         open rows are revisited this long (default 6)\n"
+          "  --once                     one scan, then exit\n"
+          "  --interval-sec S           between scans (default 300)\n"
+          "  --retry-sec S              a lost database connection is retried this long\n"
+          "                             (default 300)\n"
+          "  --lookback N               rows up to N ids below the mark that the store does\n"
+          "                             not have are taken too (default 1000; 0 none)\n",
+          f);
+}
+
+static int num(const char *flag, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !(d >= lo && d <= hi)) {
+        fprintf(stderr, "callqa ingest: %s: expected a number from %g to %g, not '%s'\n", flag, lo,
+                hi, v);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+/* A filter value: 1-20 characters (ViciDial's VARCHAR(20)), printable ASCII. */
+static int add_filter(const char *flag, char (*list)[21], int *n, const char *v)
+{
+    size_t len = strlen(v);
+    bool ok = len >= 1 && len <= 20;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = v[i] > 0x20 && v[i] < 0x7f;
+    if (!ok || *n >= INGEST_MAX_FILTER) {
+        fprintf(stderr, "callqa ingest: %s '%s': 1-20 printable characters, at most %d values\n",
+                flag, v, INGEST_MAX_FILTER);
+        return -1;
+    }
+    memcpy(list[(*n)++], v, len + 1);
+    return 0;
+}
+
+static bool source_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-", s[i]))
+            return false;
+    return true;
+}
+
+static int ingest_vicidial_cmd(int argc, char **argv)
+{
+    enum {
+        O_URI = 256,
+        O_PASS,
+        O_DB,
+        O_SOURCE,
+        O_DIR,
+        O_SERVER,
+        O_MINLEN,
+        O_CAMPAIGN,
+        O_INGROUP,
+        O_USER,
+        O_TZ,
+        O_BATCH,
+        O_OPEN,
+        O_ONCE,
+        O_INTERVAL,
+        O_RETRY,
+        O_LOOKBACK
+    };
+    static const struct option opts[] = {
+        {"vicidial", required_argument, NULL, O_URI},
+        {"vicidial-password-file", required_argument, NULL, O_PASS},
+        {"db", required_argument, NULL, O_DB},
+        {"source", required_argument, NULL, O_SOURCE},
+        {"recordings-dir", required_argument, NULL, O_DIR},
+        {"recording-server", required_argument, NULL, O_SERVER},
+        {"min-length", required_argument, NULL, O_MINLEN},
+        {"campaign", required_argument, NULL, O_CAMPAIGN},
+        {"ingroup", required_argument, NULL, O_INGROUP},
+        {"user", required_argument, NULL, O_USER},
+        {"tz", required_argument, NULL, O_TZ},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"open-row-hours", required_argument, NULL, O_OPEN},
+        {"once", no_argument, NULL, O_ONCE},
+        {"interval-sec", required_argument, NULL, O_INTERVAL},
+        {"retry-sec", required_argument, NULL, O_RETRY},
+        {"lookback", required_argument, NULL, O_LOOKBACK},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    ingest_vicidial_config *c = malloc(sizeof(*c));
+    if (!c) {
+        fprintf(stderr, "callqa ingest: out of memory\n");
+        return 1;
+    }
+    ingest_vicidial_defaults(c);
+    bool have_uri = false;
+    char msg[600];
+    double d;
+    int o, rc = 2;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_URI:
+            if (ingest_db_uri_parse(optarg, &c->db, msg, sizeof(msg)) != 0) {
+                fprintf(stderr, "callqa ingest: --vicidial: %s\n", msg);
+                goto out;
+            }
+            have_uri = true;
+            break;
+        case O_PASS:
+            snprintf(c->password_file, sizeof(c->password_file), "%s", optarg);
+            break;
+        case O_DB:
+            snprintf(c->store, sizeof(c->store), "%s", optarg);
+            break;
+        case O_SOURCE:
+            if (!source_ok(optarg)) {
+                fprintf(stderr, "callqa ingest: --source '%s': 1-64 of [A-Za-z0-9_.:-]\n", optarg);
+                goto out;
+            }
+            snprintf(c->source, sizeof(c->source), "%s", optarg);
+            break;
+        case O_DIR:
+            snprintf(c->recordings_dir, sizeof(c->recordings_dir), "%s", optarg);
+            break;
+        case O_SERVER:
+            if (svc_config_add_server(&c->svc, optarg, msg, sizeof(msg)) != 0) {
+                fprintf(stderr, "callqa ingest: %s\n", msg);
+                goto out;
+            }
+            break;
+        case O_MINLEN:
+            if (num("--min-length", optarg, 0, 86400, &d))
+                goto out;
+            c->min_length_sec = (int)d;
+            break;
+        case O_CAMPAIGN:
+            if (add_filter("--campaign", c->campaigns, &c->n_campaigns, optarg))
+                goto out;
+            break;
+        case O_INGROUP:
+            if (add_filter("--ingroup", c->ingroups, &c->n_ingroups, optarg))
+                goto out;
+            break;
+        case O_USER:
+            if (add_filter("--user", c->users, &c->n_users, optarg))
+                goto out;
+            break;
+        case O_TZ:
+            if (ingest_tz_check(optarg) != 0) {
+                fprintf(stderr,
+                        "callqa ingest: --tz '%s': not a time zone of the system's zone "
+                        "database (an IANA name such as America/New_York)\n",
+                        optarg);
+                goto out;
+            }
+            snprintf(c->tz, sizeof(c->tz), "%s", optarg);
+            break;
+        case O_BATCH:
+            if (num("--batch", optarg, 1, 100000, &d))
+                goto out;
+            c->batch = (int)d;
+            break;
+        case O_OPEN:
+            if (num("--open-row-hours", optarg, 0, 24 * 366, &c->open_row_hours))
+                goto out;
+            break;
+        case O_ONCE:
+            c->once = true;
+            break;
+        case O_INTERVAL:
+            if (num("--interval-sec", optarg, 1, 86400, &c->interval_sec))
+                goto out;
+            break;
+        case O_RETRY:
+            if (num("--retry-sec", optarg, 0, 86400, &c->retry_sec))
+                goto out;
+            break;
+        case O_LOOKBACK:
+            if (num("--lookback", optarg, 0, 1e7, &d))
+                goto out;
+            c->lookback = (int64_t)d;
+            break;
+        case 'h':
+            usage(stdout);
+            rc = 0;
+            goto out;
+        default:
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (optind != argc || !have_uri || !c->password_file[0] || !c->store[0]) {
+        if (optind == argc)
+            fprintf(stderr, "callqa ingest: --vicidial, --vicidial-password-file and --db are "
+                            "required\n");
+        usage(stderr);
+        goto out;
+    }
+    if (!c->source[0]) {
+        if (!source_ok(c->db.host)) {
+            fprintf(stderr, "callqa ingest: the database host cannot name the source: give "
+                            "--source NAME\n");
+            goto out;
+        }
+        memcpy(c->source, c->db.host, strlen(c->db.host) + 1); /* source_ok: 64 at most */
+    }
+    rc = ingest_vicidial_run(c);
+out:
+    free(c);
+    return rc;
+}
+
+int cq_cli_ingest(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "vicidial"))
+        return ingest_vicidial_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "callqa ingest: the source comes first: callqa ingest vicidial ...\n");
+    usage(stderr);
+    return 2;
+}
