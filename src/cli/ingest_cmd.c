@@ -20,7 +20,9 @@ static void usage(FILE *f)
           "                              --vicidial-password-file F --db STORE [options]\n"
           "  --vicidial URI             the ViciDial database (a read-only account)\n"
           "  --vicidial-password-file F its password (a file of mode 0600 or stricter)\n"
-          "  --db STORE                 the store (SQLite path)\n"
+          "  --db STORE                 the store (SQLite path; default: the db setting)\n"
+          "  --config FILE              settings (docs/config.md: vicidial, vicidial_*, ...);\n"
+          "                             the flags override them\n"
           "  --source NAME              the dialer's name in the store (default: the DB host)\n"
           "  --recordings-dir DIR       the dialer's recordings on local disk (looked at first)\n"
           "  --recording-server NAME=URL  a recording server (repeatable); a location on\n"
@@ -82,6 +84,38 @@ static bool source_ok(const char *s)
     return true;
 }
 
+/* The vicidial* settings of the config file and the environment (docs/config.md): what
+ * `callqa worker` and `callqa serve` run on a schedule. 0, or -1 having said why. */
+static int from_settings(ingest_vicidial_config *c, bool *have_uri)
+{
+    const svc_config *s = &c->svc;
+    char msg[600];
+    if (s->vicidial[0]) {
+        if (ingest_db_uri_parse(s->vicidial, &c->db, msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "callqa ingest: vicidial: %s\n", msg);
+            return -1;
+        }
+        *have_uri = true;
+    }
+    if (s->vicidial_source[0] && !source_ok(s->vicidial_source)) {
+        fprintf(stderr, "callqa ingest: vicidial_source '%s': 1-64 of [A-Za-z0-9_.:-]\n",
+                s->vicidial_source);
+        return -1;
+    }
+    if (s->vicidial_tz[0] && ingest_tz_check(s->vicidial_tz) != 0) {
+        fprintf(stderr, "callqa ingest: vicidial_tz '%s': not a time zone of the system's zone "
+                        "database\n", s->vicidial_tz);
+        return -1;
+    }
+    snprintf(c->password_file, sizeof(c->password_file), "%s", s->vicidial_password_file);
+    snprintf(c->source, sizeof(c->source), "%s", s->vicidial_source);
+    snprintf(c->tz, sizeof(c->tz), "%s", s->vicidial_tz);
+    snprintf(c->recordings_dir, sizeof(c->recordings_dir), "%s", s->recordings_dir);
+    c->min_length_sec = s->vicidial_min_length_sec;
+    c->interval_sec = s->ingest_interval_sec;
+    return 0;
+}
+
 static int ingest_vicidial_cmd(int argc, char **argv)
 {
     enum {
@@ -101,7 +135,8 @@ static int ingest_vicidial_cmd(int argc, char **argv)
         O_ONCE,
         O_INTERVAL,
         O_RETRY,
-        O_LOOKBACK
+        O_LOOKBACK,
+        O_CONFIG
     };
     static const struct option opts[] = {
         {"vicidial", required_argument, NULL, O_URI},
@@ -121,6 +156,7 @@ static int ingest_vicidial_cmd(int argc, char **argv)
         {"interval-sec", required_argument, NULL, O_INTERVAL},
         {"retry-sec", required_argument, NULL, O_RETRY},
         {"lookback", required_argument, NULL, O_LOOKBACK},
+        {"config", required_argument, NULL, O_CONFIG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     ingest_vicidial_config *c = malloc(sizeof(*c));
@@ -130,9 +166,22 @@ static int ingest_vicidial_cmd(int argc, char **argv)
     }
     ingest_vicidial_defaults(c);
     bool have_uri = false;
-    char msg[600];
+    char msg[1200];
     double d;
     int o, rc = 2;
+    /* the settings (the config file, then CALLQA_* variables), the flags over them */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config") &&
+            svc_config_load_file(&c->svc, argv[i + 1], msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "callqa ingest: %s\n", msg);
+            goto out;
+        }
+    if (svc_config_load_env(&c->svc, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "callqa ingest: environment: %s\n", msg);
+        goto out;
+    }
+    if (from_settings(c, &have_uri) != 0)
+        goto out;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
@@ -217,6 +266,8 @@ static int ingest_vicidial_cmd(int argc, char **argv)
                 goto out;
             c->lookback = (int64_t)d;
             break;
+        case O_CONFIG:
+            break; /* read above */
         case 'h':
             usage(stdout);
             rc = 0;
@@ -226,10 +277,12 @@ static int ingest_vicidial_cmd(int argc, char **argv)
             goto out;
         }
     }
-    if (optind != argc || !have_uri || !c->password_file[0] || !c->store[0]) {
+    if (!c->store[0])
+        snprintf(c->store, sizeof(c->store), "%s", c->svc.db_path);
+    if (optind != argc || !have_uri || !c->password_file[0]) {
         if (optind == argc)
-            fprintf(stderr, "callqa ingest: --vicidial, --vicidial-password-file and --db are "
-                            "required\n");
+            fprintf(stderr, "callqa ingest: --vicidial and --vicidial-password-file (or the "
+                            "vicidial settings) are required\n");
         usage(stderr);
         goto out;
     }

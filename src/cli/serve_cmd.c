@@ -33,6 +33,18 @@ static void usage(FILE *f)
           f);
 }
 
+typedef struct sidecars {
+    cq_sidecar s[2];
+    int n;
+} sidecars;
+
+static void poll_sidecars(void *arg)
+{
+    sidecars *sc = arg;
+    for (int i = 0; i < sc->n; i++)
+        cq_sidecar_poll(&sc->s[i]);
+}
+
 int cq_cli_serve(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_LISTEN, O_SERVER, O_DB, O_TOKEN, O_NOAUTH, O_MODEL, O_FRESH,
@@ -141,5 +153,25 @@ int cq_cli_serve(int argc, char **argv)
         fprintf(stderr, "callqa serve: %s\n", msg);
         return 2;
     }
-    return svc_run(&c);
+    /* beside the service: an embedded worker, the scheduled ingest (docs/pipeline.md) */
+    static const char *const k_worker[] = {"worker", NULL};
+    static const char *const k_ingest[] = {"ingest", "vicidial", NULL};
+    static const char *const k_share_worker[] = {"--config", "--db", "--recording-server",
+                                                 "--model-dir", NULL};
+    static const char *const k_share_ingest[] = {"--config", "--db", "--recording-server", NULL};
+    char jobs[16];
+    snprintf(jobs, sizeof(jobs), "%d", c.worker_jobs);
+    const char *const worker_extra[] = {"--jobs", jobs, "--no-ingest", NULL};
+    sidecars sc = {0};
+    if ((c.worker_jobs > 0 && cq_sidecar_init(&sc.s[sc.n++], "worker", k_worker, argc, argv,
+                                              k_share_worker, worker_extra) != 0) ||
+        (c.vicidial[0] && cq_sidecar_init(&sc.s[sc.n++], "ingest", k_ingest, argc, argv,
+                                          k_share_ingest, NULL) != 0)) {
+        fprintf(stderr, "callqa serve: out of memory\n");
+        return 1;
+    }
+    int rc = svc_run(&c, sc.n ? poll_sidecars : NULL, &sc);
+    for (int i = 0; i < sc.n; i++)
+        cq_sidecar_free(&sc.s[i]);
+    return rc;
 }

@@ -23,8 +23,10 @@ static void usage(FILE *f)
           "  --jobs N                   calls analysed at once (default 1)\n"
           "  --once                     drain the queue, then exit (cron, tests)\n"
           "  --recording-server NAME=URL  a recording server (repeatable)\n"
-          "  --recordings-dir DIR       where relative recording paths are\n"
-          "  --config FILE              analysis and fetch settings (docs/config.md)\n"
+          "  --recordings-dir DIR       where relative recording paths are (default: the\n"
+          "                             recordings_dir setting)\n"
+          "  --config FILE              settings (docs/config.md): the analysis, fetching,\n"
+          "                             and the dialer scanned on a schedule (vicidial*)\n"
           "  --model-dir DIR            models (default $CALLQA_MODEL_DIR)\n"
           "  --max-load L               pause while the 1-minute load is above L (default:\n"
           "                             2 x CPUs; 0 never pauses)\n"
@@ -37,7 +39,9 @@ static void usage(FILE *f)
           "  --max-retries N            retries of a failing stage (default 3)\n"
           "  --backoff-sec S            the first retry's delay, doubled each time (default 30)\n"
           "  --analysis-timeout-sec S   an analysis is stopped past S (default 900)\n"
-          "  --id ID                    the worker's name in the store (default HOST:PID)\n",
+          "  --id ID                    the worker's name in the store (default HOST:PID)\n"
+          "  --no-ingest                leave the dialer of the settings (vicidial) to another\n"
+          "                             process (default: scan it, every ingest_interval_sec)\n",
           f);
 }
 
@@ -55,10 +59,15 @@ static int num(const char *flag, const char *v, double lo, double hi, double *ou
     return 0;
 }
 
+static void tick_ingest(void *arg)
+{
+    cq_sidecar_poll(arg);
+}
+
 int cq_cli_worker(int argc, char **argv)
 {
     enum { O_DB = 256, O_JOBS, O_ONCE, O_SERVER, O_DIR, O_CONFIG, O_MODEL, O_LOAD, O_WINDOW,
-           O_TZ, O_CPUS, O_NOIDLE, O_MINLEN, O_LEASE, O_RETRIES, O_BACKOFF, O_TIMEOUT, O_ID };
+           O_TZ, O_CPUS, O_NOIDLE, O_MINLEN, O_LEASE, O_RETRIES, O_BACKOFF, O_TIMEOUT, O_ID, O_NOINGEST };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"jobs", required_argument, NULL, O_JOBS},
@@ -78,8 +87,10 @@ int cq_cli_worker(int argc, char **argv)
         {"backoff-sec", required_argument, NULL, O_BACKOFF},
         {"analysis-timeout-sec", required_argument, NULL, O_TIMEOUT},
         {"id", required_argument, NULL, O_ID},
+        {"no-ingest", no_argument, NULL, O_NOINGEST},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
+    bool no_ingest = false;
     qa_worker_config c;
     qa_worker_defaults(&c);
     char msg[1200];
@@ -144,6 +155,7 @@ int cq_cli_worker(int argc, char **argv)
                 return 2;
             break;
         case O_ID: snprintf(c.id, sizeof(c.id), "%s", optarg); break;
+        case O_NOINGEST: no_ingest = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -156,7 +168,28 @@ int cq_cli_worker(int argc, char **argv)
         fprintf(stderr, "callqa worker: --window '%s': expected HH:MM-HH:MM\n", c.window);
         return 2;
     }
-    return qa_worker_run(&c);
+    if (!c.recordings_dir[0])
+        snprintf(c.recordings_dir, sizeof(c.recordings_dir), "%s", c.svc.recordings_dir);
+    if (!c.svc.vicidial[0] || no_ingest)
+        return qa_worker_run(&c);
+    /* the dialer's scan: before draining (--once), or on a schedule beside the worker */
+    static const char *const k_cmd[] = {"ingest", "vicidial", NULL};
+    static const char *const k_share[] = {"--config", "--db", "--recording-server",
+                                          "--recordings-dir", NULL};
+    static const char *const k_once[] = {"--once", NULL};
+    cq_sidecar ingest;
+    if (cq_sidecar_init(&ingest, "ingest", k_cmd, argc, argv, k_share, c.once ? k_once : NULL)) {
+        fprintf(stderr, "callqa worker: out of memory\n");
+        return 1;
+    }
+    int scanned = 0;
+    if (c.once)
+        scanned = cq_sidecar_run_once(&ingest);
+    else
+        c.tick = tick_ingest, c.tick_arg = &ingest;
+    int rc = qa_worker_run(&c);
+    cq_sidecar_free(&ingest);
+    return rc ? rc : scanned ? 1 : 0;
 }
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS", local time, as UTC seconds; -1 when malformed. */

@@ -36,6 +36,9 @@ typedef struct qa_worker_config {
     svc_config svc;             /* recording servers, fetch limits, tmp_dir, the analysis */
     double stop_grace_sec;      /* on SIGTERM, running calls get this long to finish before
                                    they are released (default 30) */
+    void (*tick)(void *arg);    /* when set, called every turn of the loop (about once a
+                                   second): the command's own chores (its sidecars) */
+    void *tick_arg;
 } qa_worker_config;
 
 void qa_worker_defaults(qa_worker_config *c);

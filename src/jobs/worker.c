@@ -612,6 +612,8 @@ int qa_worker_run(const qa_worker_config *c)
     beat(&w, "running", "", true);
     int rc = 0;
     while (!g_stop) {
+        if (c->tick)
+            c->tick(c->tick_arg);
         char why[160];
         pause_reason(&w, why, sizeof(why));
         beat(&w, why[0] ? "paused" : "running", why, false);

@@ -278,3 +278,65 @@ int proc_parse_str(const char **p, const char *end, char **out)
     *p += n;
     return 0;
 }
+
+/* ---- long-lived children ------------------------------------------------------------------- */
+
+static void exec_self(void *arg, int fd)
+{
+    (void)fd;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigaction(SIGTERM, &dfl, NULL);
+    sigaction(SIGINT, &dfl, NULL);
+    sigaction(SIGPIPE, &dfl, NULL);
+    sigaction(SIGCHLD, &dfl, NULL);
+    char *const *argv = arg;
+    execv("/proc/self/exe", argv);
+    _exit(127);
+}
+
+pid_t proc_exec_self(char *const argv[])
+{
+    return proc_spawn(exec_self, (void *)argv, NULL, NULL, 0);
+}
+
+static int status_of(int st)
+{
+    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+}
+
+int proc_child_poll(pid_t pid, int *status)
+{
+    int st = 0;
+    pid_t r;
+    while ((r = waitpid(pid, &st, WNOHANG)) < 0 && errno == EINTR)
+        ;
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        return 1;
+    *status = status_of(st);
+    return 0;
+}
+
+void proc_child_stop(pid_t pid, double grace_sec, int *status)
+{
+    kill(pid, SIGTERM);
+    double end = mono_sec() + grace_sec;
+    while (mono_sec() < end) {
+        int r = proc_child_poll(pid, status);
+        if (r <= 0) {
+            if (r < 0)
+                *status = -1;
+            return;
+        }
+        usleep(20000);
+    }
+    kill(pid, SIGKILL);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    *status = status_of(st);
+}

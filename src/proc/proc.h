@@ -7,7 +7,9 @@
  *   proc_pool        children that each run one job, write their answer to a pipe and exit; the
  *                    pool collects the answer, reaps the child, kills it at its deadline, and
  *                    says how it ended;
- *   proc_write_*     bytes between processes: whole writes, and one framing for strings.
+ *   proc_write_*     bytes between processes: whole writes, and one framing for strings;
+ *   proc_exec_self   another command of this program in a long-lived child (the scheduled
+ *                    ingest, the service's embedded worker), and its end.
  *
  * Fork only from a process that has started no thread of its own (the CLI's main thread before
  * any worker, the service's analysis host): a lock another thread holds at fork time (an
@@ -86,5 +88,17 @@ int proc_write_str(int fd, const char *s); /* 0, or -1 on error */
 /* The string at *p (before end) into *out (malloc'd; NULL for NULL) and *p past it. 0, or -1
  * when the bytes are short or malformed (then *out is NULL). */
 int proc_parse_str(const char **p, const char *end, char **out);
+
+/* ---- long-lived children: other commands of this program ---------------------------------- */
+
+/* Run this program again (/proc/self/exe) with argv (NULL-terminated; argv[0] is shown by ps) in
+ * a child: its signal mask and the handlers of SIGTERM, SIGINT, SIGPIPE and SIGCHLD reset first.
+ * Safe from a process with threads (the child only execs). The pid, or -1 with errno. */
+pid_t proc_exec_self(char *const argv[]);
+/* Has the child ended? 1 still running; 0 ended, *status = its exit status, or 128 + the
+ * signal it died of; -1 on error (not our child). */
+int proc_child_poll(pid_t pid, int *status);
+/* Ask the child to end (SIGTERM), wait up to grace_sec, then SIGKILL; *status as above. */
+void proc_child_stop(pid_t pid, double grace_sec, int *status);
 
 #endif /* CQ_PROC_H */

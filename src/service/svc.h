@@ -67,6 +67,15 @@ typedef struct svc_config {
                                       event; default 15 */
     int events_max_clients;        /* event streams open at once; default 64 */
     double events_keep_days;       /* job events kept for clients that reconnect; default 7 */
+    /* the QA pipeline: what `callqa serve` and `callqa worker` run beside them */
+    int worker_jobs;               /* serve: an embedded worker's slots; default 0 (none) */
+    char recordings_dir[1024];     /* the dialer's recordings on local disk ("" none) */
+    char vicidial[512];            /* a ViciDial database scanned on a schedule ("" none) */
+    char vicidial_password_file[1024];
+    char vicidial_source[65];      /* "" = the database host */
+    char vicidial_tz[64];          /* "" = the system's zone */
+    int vicidial_min_length_sec;   /* default 30 */
+    double ingest_interval_sec;    /* between scheduled scans; default 300 */
 } svc_config;
 
 void svc_config_defaults(svc_config *c);
@@ -241,8 +250,10 @@ typedef struct req {
     struct req *waiters; /* identical requests answered with this one's result */
 } req;
 
-/* Run until SIGTERM/SIGINT; in-flight requests finish. Returns a process exit status. */
-int svc_run(const svc_config *c);
+/* Run until SIGTERM/SIGINT; in-flight requests finish. tick (optional) is called about once a
+ * second on the main thread while the service runs (the command's sidecars). Returns a process
+ * exit status. */
+int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg);
 
 double svc_now_sec(void);  /* wall clock, s */
 double svc_mono_sec(void); /* monotonic, s */

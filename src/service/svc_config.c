@@ -72,6 +72,24 @@ static const setting k_settings[] = {
      "/api/qa/events: streams open at once"},
     {"events_keep_days", K_DOUBLE, F(events_keep_days), 0, 0.01, 3650, NULL, "7",
      "job events kept for event-stream clients that reconnect"},
+    /* the QA pipeline (docs/pipeline.md) */
+    {"worker_jobs", K_INT, F(worker_jobs), 0, 0, 64, NULL, "0",
+     "callqa serve: an embedded QA worker with this many slots (0: none)"},
+    {"recordings_dir", K_STR, F(recordings_dir), sizeof(((svc_config *)0)->recordings_dir), 0, 0,
+     NULL, "", "the dialer's recordings on local disk (the worker, the ingest)"},
+    {"vicidial", K_STR, F(vicidial), sizeof(((svc_config *)0)->vicidial), 0, 0, NULL, "",
+     "a ViciDial database, mysql://USER@HOST[:PORT]/DB, scanned on a schedule"},
+    {"vicidial_password_file", K_STR, F(vicidial_password_file),
+     sizeof(((svc_config *)0)->vicidial_password_file), 0, 0, NULL, "",
+     "its password, in a file of mode 0600"},
+    {"vicidial_source", K_STR, F(vicidial_source), sizeof(((svc_config *)0)->vicidial_source), 0,
+     0, NULL, "the DB host", "the dialer's name in the store"},
+    {"vicidial_tz", K_STR, F(vicidial_tz), sizeof(((svc_config *)0)->vicidial_tz), 0, 0, NULL,
+     "the system's", "the dialer's IANA time zone"},
+    {"vicidial_min_length_sec", K_INT, F(vicidial_min_length_sec), 0, 0, 86400, NULL, "30",
+     "shorter calls are enqueued skipped"},
+    {"ingest_interval_sec", K_DOUBLE, F(ingest_interval_sec), 0, 5, 86400, NULL, "300",
+     "between the scheduled scans of the dialer"},
     /* limits */
     {"freshness_sec", K_DOUBLE, F(freshness_sec), 0, 0, 86400 * 365, NULL, "60",
      "stored results served without asking the recording server"},
@@ -150,6 +168,8 @@ void svc_config_defaults(svc_config *c)
     c->events_heartbeat_sec = 15;
     c->events_max_clients = 64;
     c->events_keep_days = 7;
+    c->vicidial_min_length_sec = 30;
+    c->ingest_interval_sec = 300;
     const char *t = getenv("TMPDIR");
     snprintf(c->tmp_dir, sizeof(c->tmp_dir), "%s", t && *t ? t : "/tmp");
 }

@@ -218,7 +218,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- life cycle --------------------------------------------------------------------------- */
 
-int svc_run(const svc_config *c)
+int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
 {
     svc s;
     memset(&s, 0, sizeof(s));
@@ -315,7 +315,13 @@ int svc_run(const svc_config *c)
                     "\"%s\",\"auth\":%s,\"servers\":%d}\n",
             shown, cq_version(), c->auth ? "true" : "false", c->n_servers);
     int sig = 0;
-    sigwait(&sigs, &sig);
+    for (;;) {
+        if (tick)
+            tick(tick_arg);
+        sig = sigtimedwait(&sigs, NULL, &(struct timespec){1, 0});
+        if (sig > 0)
+            break;
+    }
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping\",\"signal\":%d,\"inflight\":%d}\n",
             sig, atomic_load(&s.inflight));
     MHD_quiesce_daemon(d); /* no new connections; the open ones finish */

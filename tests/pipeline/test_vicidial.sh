@@ -276,6 +276,52 @@ check "every /api/qa answer over the ingested calls equals the figures of the st
 kill "$SERVE"
 wait "$SERVE" 2>/dev/null
 
+# ---- the scan on a schedule: inside `callqa worker` and `callqa serve`, from the settings ----
+cat > "$T/site.conf" <<EOF
+vicidial = $URI/asterisk
+vicidial_password_file = $T/pw
+vicidial_source = dialer1
+vicidial_tz = America/New_York
+recordings_dir = $R
+recording_server = $RS
+ingest_interval_sec = 5
+EOF
+states() { # states STORE: dialer 1's calls and their states
+    q "$1" "SELECT c.recording_id || '=' || j.state FROM calls c JOIN jobs j ON j.call_id = c.id WHERE c.source = 'dialer1' ORDER BY CAST(c.recording_id AS INTEGER)" | tr '\n' ' '
+}
+"$CQ" worker --once --config "$T/site.conf" --db "$T/sched.db" --jobs 2 --max-load 0 --no-idle \
+    --max-retries 0 > "$T/sched.log" 2>&1
+check "worker --once with a dialer in its settings: the scan, then the queue drained (exit 0)" \
+    test $? -eq 0
+check "every dialer-1 call in the state the separate ingest and worker gave it" \
+    test "$(states "$T/sched.db")" = "$(states "$S")"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+CALLQA_WORKER_JOBS=1 "$CQ" serve --config "$T/site.conf" --db "$T/served.db" --no-auth \
+    --listen "127.0.0.1:$PORT" > "$T/served.log" 2>&1 &
+SERVE=$!
+PIDS="$PIDS $SERVE"
+drained() {
+    [ "$(states "$T/served.db" 2>/dev/null)" = "$(states "$S")" ]
+}
+for _ in $(seq 1 240); do
+    drained && break
+    sleep 0.5
+done
+check "callqa serve with worker_jobs and a dialer: its sidecars scan and analyse every call" drained
+check "both sidecars were started, and logged" sh -c \
+    "grep -q '\"sidecar\":\"worker\"' '$T/served.log' && grep -q '\"sidecar\":\"ingest\"' '$T/served.log'"
+check "the embedded worker is in /api/qa/workers" sh -c \
+    "curl -s http://127.0.0.1:$PORT/api/qa/workers | grep -q '\"state\":\"running\"'"
+kids=$(pgrep -P "$SERVE" | tr '\n' ' ')
+kill "$SERVE"
+wait "$SERVE"
+rc=$?
+alive=""
+for k in $kids; do kill -0 "$k" 2>/dev/null && alive="$alive $k"; done
+check "SIGTERM: the service ends (exit $rc), and its children ($kids) with it" \
+    sh -c "[ $rc = 0 ] && [ $(echo "$kids" | wc -w) -ge 3 ] && [ -z '$alive' ]"
+check "the sidecars were asked to stop and did" test "$(grep -c '"msg":"stopped","sidecar"' "$T/served.log")" = 2
+
 # ---- every row again (the mark rewound): nothing new, nothing changed ----
 q "$S" "SELECT c.id, j.state FROM calls c JOIN jobs j ON j.call_id = c.id ORDER BY c.id" > "$T/before"
 python3 -c 'import sqlite3, sys; d = sqlite3.connect(sys.argv[1]); d.execute("UPDATE ingest_sources SET mark = 0"); d.commit()' "$S"
