@@ -489,29 +489,38 @@ int store_counters(store *s, store_counter_fn fn, void *user)
     return res;
 }
 
-static int rollup_day(store *s, const char *day);
+/* Which roll-up row a call counts in: its day, source, agent and campaign. */
+typedef struct rollup_key {
+    char day[16], source[65], agent[65], campaign[65];
+} rollup_key;
 
-/* The day of a call (for its roll-up); "" when unknown. */
-static int call_day(store *s, int64_t call_id, char day[16])
+static int rollup_group(store *s, const rollup_key *k);
+
+/* The roll-up row of a call (day "" when the call has no date). */
+static int call_key(store *s, int64_t call_id, rollup_key *k)
 {
-    day[0] = 0;
-    db_stmt *st = stmt(s, Q_CALL_DAY, "SELECT day FROM calls WHERE id = $1");
+    memset(k, 0, sizeof(*k));
+    db_stmt *st = stmt(s, Q_CALL_DAY,
+                       "SELECT day, source, COALESCE(agent_user, ''), COALESCE(campaign_id, '') "
+                       "FROM calls WHERE id = $1");
     if (!st)
         return -1;
     db_bind_int(st, 1, call_id);
     int rc = db_step(st);
-    if (rc == DB_ROW)
-        store__col_copy(st, 0, day, 16);
+    if (rc == DB_ROW) {
+        store__col_copy(st, 0, k->day, sizeof(k->day));
+        store__col_copy(st, 1, k->source, sizeof(k->source));
+        store__col_copy(st, 2, k->agent, sizeof(k->agent));
+        store__col_copy(st, 3, k->campaign, sizeof(k->campaign));
+    }
     db_reset(st);
     return rc == DB_ROW || rc == DB_DONE ? 0 : store__fail(s, "reading a call's day");
 }
 
 static int rollup_call(store *s, int64_t call_id)
 {
-    char day[16];
-    if (call_day(s, call_id, day) != 0)
-        return -1;
-    return day[0] ? rollup_day(s, day) : 0;
+    rollup_key k;
+    return call_key(s, call_id, &k) != 0 ? -1 : rollup_group(s, &k);
 }
 
 /* A call held while open is put closed: its job becomes claimable (with the priority its leg
@@ -605,23 +614,25 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
             (first == JOB_SKIPPED && count_end(s, JOB_SKIPPED, NULL, c->skip_reason) != 0))
             goto fail;
     } else {
-        /* known: what the dialer says now, keeping what it no longer says; the day it was on is
-         * recomputed too when its date moved */
-        char old_day[16] = "";
+        /* known: what the dialer says now, keeping what it no longer says; the roll-up row it
+         * counted in is recomputed too when its day, agent or campaign moved */
+        rollup_key was;
+        memset(&was, 0, sizeof(was));
         db_stmt *od = stmt(s, Q_CALL_ID,
-                           "SELECT day FROM calls WHERE source = $1 AND recording_id = $2");
+                           "SELECT id FROM calls WHERE source = $1 AND recording_id = $2");
         if (!od)
             goto fail;
         db_bind_text(od, 1, c->source);
         db_bind_text(od, 2, c->recording_id);
         int r1 = db_step(od);
-        if (r1 == DB_ROW)
-            store__col_copy(od, 0, old_day, sizeof(old_day));
+        int64_t known = r1 == DB_ROW ? db_col_int(od, 0) : 0;
         db_reset(od);
         if (r1 != DB_ROW && r1 != DB_DONE) {
-            store__fail(s, "reading a call's day");
+            store__fail(s, "reading a call");
             goto fail;
         }
+        if (known && call_key(s, known, &was) != 0)
+            goto fail;
         db_stmt *up = stmt(s, Q_CALL_UPDATE,
                            "UPDATE calls SET vicidial_id = COALESCE($4, vicidial_id), uniqueid = "
                            "COALESCE($5, uniqueid), lead_id = COALESCE($6, lead_id), agent_user = "
@@ -648,10 +659,10 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
             store__fail(s, "updating a call");
             goto fail;
         }
-        char new_day[16];
-        if ((!c->open && release_held(s, *id, c, now) != 0) || call_day(s, *id, new_day) != 0 ||
-            (new_day[0] && rollup_day(s, new_day) != 0) ||
-            (old_day[0] && strcmp(old_day, new_day) && rollup_day(s, old_day) != 0))
+        rollup_key now_key;
+        if ((!c->open && release_held(s, *id, c, now) != 0) || call_key(s, *id, &now_key) != 0 ||
+            rollup_group(s, &now_key) != 0 ||
+            (memcmp(&was, &now_key, sizeof(was)) && rollup_group(s, &was) != 0))
             goto fail;
     }
     if (db_commit(s->d) != DB_OK) {
@@ -1397,6 +1408,39 @@ int64_t store_events_prune(store *s, double before)
 
 /* The day's rows from the calls, jobs and analyses (under the lock, in the caller's
  * transaction). */
+/* A roll-up row from the calls, jobs and analyses it covers; the WHERE clause follows. */
+#define ROLLUP_SELECT                                                                              \
+    "INSERT INTO daily_stats (day, source, agent_user, campaign_id, queued, analysed, skipped, "   \
+    "errored, talk_sec, hold_sec, dead_air_sec, one_way_calls, mos_sum, mos_n, scored, "          \
+    "score_sum, score_min, score_max, flagged, cat_greeting_sum, cat_greeting_n, "                \
+    "cat_customer_id_sum, cat_customer_id_n, cat_needs_sum, cat_needs_n, cat_product_sum, "       \
+    "cat_product_n, cat_communication_sum, cat_communication_n, cat_resolution_sum, "             \
+    "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n) "    \
+    "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "           \
+    "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "               \
+    "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "                                        \
+    "COALESCE(SUM(COALESCE(a.talk_sec_in, 0) + COALESCE(a.talk_sec_out, 0)), 0), "               \
+    "COALESCE(SUM(a.hold_sec), 0), COALESCE(SUM(a.dead_air_sec), 0), "                            \
+    "SUM(CASE WHEN a.one_way = 1 THEN 1 ELSE 0 END), "                                            \
+    "COALESCE(SUM(CASE WHEN a.mos_in IS NOT NULL AND a.mos_out IS NOT NULL THEN (a.mos_in "       \
+    "+ a.mos_out) / 2 ELSE COALESCE(a.mos_in, a.mos_out) END), 0), "                              \
+    "COUNT(COALESCE(a.mos_in, a.mos_out)), "                                                      \
+    "COUNT(sc.total_score), COALESCE(SUM(sc.total_score), 0), MIN(sc.total_score), "              \
+    "MAX(sc.total_score), COALESCE(SUM(sc.flagged), 0), "                                         \
+    "COALESCE(SUM(sc.greeting), 0), COUNT(sc.greeting), "                                         \
+    "COALESCE(SUM(sc.customer_id), 0), COUNT(sc.customer_id), "                                  \
+    "COALESCE(SUM(sc.needs), 0), COUNT(sc.needs), "                                               \
+    "COALESCE(SUM(sc.product), 0), COUNT(sc.product), "                                           \
+    "COALESCE(SUM(sc.communication), 0), COUNT(sc.communication), "                               \
+    "COALESCE(SUM(sc.resolution), 0), COUNT(sc.resolution), "                                     \
+    "COALESCE(SUM(sc.closing), 0), COUNT(sc.closing), "                                           \
+    "COALESCE(SUM(sc.compliance), 0), COUNT(sc.compliance) "                                      \
+    "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "      \
+    "LEFT JOIN scores sc ON sc.call_id = c.id "
+#define ROLLUP_GROUP_BY                                                                            \
+    " GROUP BY c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, '')"
+
+/* The day's rows, all of them (under the lock, in the caller's transaction). */
 static int rollup_day(store *s, const char *day)
 {
     db_stmt *del = stmt(s, Q_ROLLUP_DELETE, "DELETE FROM daily_stats WHERE day = $1");
@@ -1405,31 +1449,41 @@ static int rollup_day(store *s, const char *day)
     db_bind_text(del, 1, day);
     if (run(s, del, "clearing a day's roll-up") != 0)
         return -1;
-    db_stmt *ins = stmt(
-        s, Q_ROLLUP_INSERT,
-        "INSERT INTO daily_stats (day, source, agent_user, campaign_id, queued, analysed, "
-        "skipped, errored, talk_sec, hold_sec, dead_air_sec, one_way_calls, mos_sum, mos_n, "
-        "scored, score_sum, score_min, score_max, flagged, cat_greeting_sum, cat_greeting_n, cat_customer_id_sum, cat_customer_id_n, cat_needs_sum, cat_needs_n, cat_product_sum, cat_product_n, cat_communication_sum, cat_communication_n, cat_resolution_sum, cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n) "
-        "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "
-        "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "
-        "COALESCE(SUM(COALESCE(a.talk_sec_in, 0) + COALESCE(a.talk_sec_out, 0)), 0), "
-        "COALESCE(SUM(a.hold_sec), 0), COALESCE(SUM(a.dead_air_sec), 0), "
-        "SUM(CASE WHEN a.one_way = 1 THEN 1 ELSE 0 END), "
-        "COALESCE(SUM(CASE WHEN a.mos_in IS NOT NULL AND a.mos_out IS NOT NULL THEN (a.mos_in "
-        "+ a.mos_out) / 2 ELSE COALESCE(a.mos_in, a.mos_out) END), 0), "
-        "COUNT(COALESCE(a.mos_in, a.mos_out)), "
-        "COUNT(sc.total_score), COALESCE(SUM(sc.total_score), 0), MIN(sc.total_score), "
-        "MAX(sc.total_score), COALESCE(SUM(sc.flagged), 0), "
-        "COALESCE(SUM(sc.greeting), 0), COUNT(sc.greeting), " "COALESCE(SUM(sc.customer_id), 0), COUNT(sc.customer_id), " "COALESCE(SUM(sc.needs), 0), COUNT(sc.needs), " "COALESCE(SUM(sc.product), 0), COUNT(sc.product), " "COALESCE(SUM(sc.communication), 0), COUNT(sc.communication), " "COALESCE(SUM(sc.resolution), 0), COUNT(sc.resolution), " "COALESCE(SUM(sc.closing), 0), COUNT(sc.closing), " "COALESCE(SUM(sc.compliance), 0), COUNT(sc.compliance) "
-        "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "
-        "LEFT JOIN scores sc ON sc.call_id = c.id "
-        "WHERE c.day = $1 GROUP BY c.day, c.source, COALESCE(c.agent_user, ''), "
-        "COALESCE(c.campaign_id, '')");
+    db_stmt *ins = stmt(s, Q_ROLLUP_INSERT, ROLLUP_SELECT "WHERE c.day = $1" ROLLUP_GROUP_BY);
     if (!ins)
         return -1;
     db_bind_text(ins, 1, day);
     return run(s, ins, "computing a day's roll-up");
+}
+
+/* One row of a day: a source's agent and campaign. The same figures rollup_day gives that row,
+ * at the cost of the group's calls rather than the day's. */
+static int rollup_group(store *s, const rollup_key *k)
+{
+    if (!k->day[0])
+        return 0;
+    db_stmt *del = stmt(s, Q_ROLLUP_GROUP_DELETE,
+                        "DELETE FROM daily_stats WHERE day = $1 AND source = $2 AND agent_user "
+                        "= $3 AND campaign_id = $4");
+    if (!del)
+        return -1;
+    db_bind_text(del, 1, k->day);
+    db_bind_text(del, 2, k->source);
+    db_bind_text(del, 3, k->agent);
+    db_bind_text(del, 4, k->campaign);
+    if (run(s, del, "clearing a roll-up row") != 0)
+        return -1;
+    db_stmt *ins = stmt(s, Q_ROLLUP_GROUP_INSERT,
+                        ROLLUP_SELECT "WHERE c.day = $1 AND c.source = $2 AND COALESCE("
+                                      "c.agent_user, '') = $3 AND COALESCE(c.campaign_id, '') = "
+                                      "$4" ROLLUP_GROUP_BY);
+    if (!ins)
+        return -1;
+    db_bind_text(ins, 1, k->day);
+    db_bind_text(ins, 2, k->source);
+    db_bind_text(ins, 3, k->agent);
+    db_bind_text(ins, 4, k->campaign);
+    return run(s, ins, "computing a roll-up row");
 }
 
 typedef struct day_args {
