@@ -1,0 +1,412 @@
+/*
+ * dtmf.c - a DTMF receiver for digits under speech (the second receiver of cq_tones, beside
+ * libspandsp's; see tones.c).
+ *
+ * DESIGN
+ * Frames: 40 ms Hann windows every 5 ms. Each frame is read (single-bin DFTs) at the 8 DTMF
+ * frequencies, 1.5 % either side of each (where the peak lies: Q.24's frequency tolerance),
+ * and at 8 points 60-130 Hz either side of each (the rest of the DTMF bands).
+ *   - A symbol is *plausible* in a frame when its row and its column each peak within 1.5 % of
+ *     nominal (a parabola through the three readings), both are above -60 dBFS, the twist is
+ *     within Q.24's limits (column up to 8 dB under the row, up to 4 dB over it) and the two
+ *     carry 5 % of the frame's power. Nothing is asked of the other frequencies: under speech
+ *     a louder voice harmonic 80 Hz away does not hide a tone that is clean at its own
+ *     frequency.
+ *   - Each of the 16 symbols keeps its own run of plausible frames (two implausible frames,
+ *     or a level 12 dB under the run's peak, end it), so a voice harmonic that makes another
+ *     symbol plausible for a few frames does not cut a digit in pieces.
+ * A run is a digit when (measured on tests/unit/test_dtmf_speech.c and the corpus, see
+ * docs/events.md):
+ *   - it lasts 7 frames or more (a 40 ms tone gives 9-10);
+ *   - row and column rise and fall together: over the run, where either is within 3 dB of its
+ *     peak, their levels relative to their peaks differ by less than 1 dB on average (a tone
+ *     pair comes from one key; two voice harmonics follow their formants);
+ *   - the pair holds 18 % of the power read across the DTMF bands, on average;
+ *   - each tone stands 12 dB over its level before or after the run (a key is pressed and
+ *     released; a vowel fades);
+ *   - on average its row and its column are the strongest of their groups;
+ *   - the two are not harmonics of one voice: when row and column are the n-th and m-th
+ *     multiples of one f0 (70-450 Hz, within 0.8 %), that f0's other harmonics, over the run,
+ *     must not stand 12 dB over the points halfway between them.
+ * Two digits that overlap in time: the longer one is kept.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "../base/base_int.h"
+#include "dtmf_int.h"
+
+#define RATE 8000
+#define PI 3.14159265358979323846
+#define NW 320   /* window, samples (40 ms) */
+#define HOP 40   /* 5 ms */
+#define NFAR 8
+#define NF (24 + 8 * NFAR) /* nominal, -1.5 %, +1.5 %, then the points around each */
+#define NFP 96             /* NF padded for the vector loop */
+#define NREC 64            /* frames kept */
+#define HIST 2048          /* samples kept, for the harmonic test */
+#define NPEND 16
+#define FTOL 0.015         /* Q.24: accept +-1.5 % */
+#define MIN_DB -60.0
+#define TWIST_NORMAL_DB 8.0 /* column under row */
+#define TWIST_REVERSE_DB 4.0
+#define FRAME_SHARE 0.05
+#define GAP_FRAMES 2
+#define DIP_DB 12.0
+#define PRE_A 12 /* the level before a run: frames PRE_A..PRE_B before it */
+#define PRE_B 5
+#define POST 8   /* and after it: frames PRE_B..POST after it */
+#define MIN_FRAMES 7
+#define MAX_COMOD_DB 1.0
+#define MIN_BAND_SHARE 0.18
+#define MIN_EDGE_DB 12.0
+#define MAX_HARM_DB 12.0
+#define HARM_TOL 0.008
+
+static const int k_freq[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
+static const double k_far[NFAR] = {-130, -105, -80, -60, 60, 80, 105, 130};
+static const char k_keys[] = "123A456B789C*0#D";
+
+typedef struct frec {
+    float pw[8];   /* power at the 8 frequencies (a sine of power P reads P) */
+    float band;    /* sum of the powers read across the DTMF bands */
+    uint64_t centre;
+} frec;
+
+typedef struct run {
+    char sym;
+    int r, c;             /* row 0-3, column 4-7 */
+    uint64_t first, last; /* frame indices */
+    int frames;
+    float peak;           /* highest min(row, column) power */
+} run;
+
+struct cq__dtmf {
+    cq__dtmf_report report;
+    void *user;
+    float bcos[NW][NFP], bsin[NW][NFP]; /* window * cos, window * sin, sample by sample */
+    float win[NW];
+    double w2sum, norm;
+    float hist[HIST];
+    uint64_t pos;
+    int nbuf;
+    frec rec[NREC];
+    uint64_t nfr;
+    run act[16]; /* per symbol: its run under way (sym 0: none) */
+    int off[16];
+    run pend[NPEND]; /* closed runs waiting for the frames after them */
+    int npend;
+    run held;        /* an accepted digit not reported yet (sym 0: none) */
+    float harm_x[HIST];
+};
+
+cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user)
+{
+    cq__dtmf *d = cq__calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->report = report;
+    d->user = user;
+    double fr[NF], wsum = 0;
+    for (int k = 0; k < 8; k++) {
+        fr[k] = k_freq[k];
+        fr[8 + k] = k_freq[k] * (1 - FTOL);
+        fr[16 + k] = k_freq[k] * (1 + FTOL);
+        for (int j = 0; j < NFAR; j++)
+            fr[24 + NFAR * k + j] = k_freq[k] + k_far[j];
+    }
+    for (int i = 0; i < NW; i++) {
+        double w = 0.5 - 0.5 * cos(2 * PI * (i + 0.5) / NW);
+        d->win[i] = (float)w;
+        wsum += w;
+        d->w2sum += w * w;
+        for (int k = 0; k < NF; k++) {
+            double ph = 2 * PI * fr[k] * i / RATE;
+            d->bcos[i][k] = (float)(w * cos(ph));
+            d->bsin[i][k] = (float)(w * sin(ph));
+        }
+    }
+    d->norm = 2 / (wsum * wsum);
+    return d;
+}
+
+void cq__dtmf_destroy(cq__dtmf *d)
+{
+    cq__free(d);
+}
+
+static float rec_pw(const cq__dtmf *d, uint64_t i, int k)
+{
+    return d->rec[i % NREC].pw[k];
+}
+
+static double db(double p)
+{
+    return 10 * log10(p + 1e-20);
+}
+
+/* Power at f (Hz) of x[0..n) under a Hann window, in the frames' normalisation. */
+static double seg_power(const float *x, int n, double f)
+{
+    const double c = 2 * cos(2 * PI * f / RATE);
+    double s1 = 0, s2 = 0, ws = 0;
+    for (int i = 0; i < n; i++) {
+        double w = 0.5 - 0.5 * cos(2 * PI * (i + 0.5) / n);
+        double v = w * x[i] + c * s1 - s2;
+        s2 = s1;
+        s1 = v;
+        ws += w;
+    }
+    double re = s1 - s2 * c / 2, im = s2 * sin(2 * PI * f / RATE);
+    return 2 * (re * re + im * im) / (ws * ws);
+}
+
+/* Where the peak near nominal frequency k lies, in units of FTOL (from the three readings),
+ * and the whole frame's readings in *pw. */
+static double peak_offset(const double *pw, int k)
+{
+    double y0 = db(pw[k]), ym = db(pw[8 + k]), yp = db(pw[16 + k]);
+    double den = ym - 2 * y0 + yp;
+    return den < 0 ? 0.5 * (ym - yp) / den : 99;
+}
+
+/*
+ * Voiced speech can put two of its harmonics on a row and a column frequency. When the run's
+ * tones are the n-th and m-th harmonics of one f0 (70-450 Hz) within HARM_TOL, read that f0's
+ * other harmonics over the run, against the points halfway between them: the largest ratio
+ * (dB) over the f0s that fit; -99 when none fits.
+ */
+static double harmonic_db(cq__dtmf *d, const run *u)
+{
+    uint64_t a = d->rec[u->first % NREC].centre, b = d->rec[u->last % NREC].centre;
+    uint64_t s0 = a > NW / 4 ? a - NW / 4 : 0;
+    int n = (int)(b - a) + NW / 2;
+    if (n > HIST || d->pos - s0 > HIST || d->pos < s0 + (uint64_t)n)
+        return -99;
+    for (int i = 0; i < n; i++)
+        d->harm_x[i] = d->hist[(s0 + (uint64_t)i) % HIST];
+    const double fr = k_freq[u->r], fc = k_freq[u->c];
+    double best = -99;
+    for (int h = 2; h <= 10; h++) {
+        double f0 = fr / h;
+        int m = (int)lround(fc / f0);
+        if (f0 < 70 || f0 > 450 || fabs(fc - m * f0) > HARM_TOL * fc)
+            continue;
+        double pk = 0, va = 0;
+        for (int j = 1; j <= m + 2 && (j + 0.5) * f0 < 3800; j++) {
+            if (j == h || j == m)
+                continue;
+            pk += seg_power(d->harm_x, n, j * f0);
+            va += seg_power(d->harm_x, n, (j + 0.5) * f0);
+        }
+        if (va > 0)
+            best = fmax(best, db(pk) - db(va));
+    }
+    return best;
+}
+
+/* Is the closed run u a digit? (The tests in the header comment.) */
+static int judge(cq__dtmf *d, const run *u)
+{
+    if (u->frames < MIN_FRAMES)
+        return 0;
+    const int ks[2] = {u->r, u->c};
+    const double span = (double)(u->last - u->first + 1);
+    double bshare = 0, dom[2] = {0, 0}, pmax[2] = {0, 0};
+    for (uint64_t i = u->first; i <= u->last; i++) {
+        const frec *f = &d->rec[i % NREC];
+        bshare += (f->pw[u->r] + f->pw[u->c]) / (f->band + 1e-20);
+        for (int g = 0; g < 2; g++) {
+            double other = 0;
+            for (int k = 4 * g; k < 4 * g + 4; k++)
+                if (k != ks[g])
+                    other = fmax(other, f->pw[k]);
+            dom[g] += db(f->pw[ks[g]]) - db(other);
+            pmax[g] = fmax(pmax[g], f->pw[ks[g]]);
+        }
+    }
+    if (bshare / span < MIN_BAND_SHARE || dom[0] <= 0 || dom[1] <= 0)
+        return 0;
+    /* row and column rise and fall together */
+    double comod = 0;
+    int ncm = 0;
+    for (uint64_t i = u->first; i <= u->last; i++) {
+        double a = db(rec_pw(d, i, u->r) / pmax[0]), b = db(rec_pw(d, i, u->c) / pmax[1]);
+        if (a < -3 && b < -3)
+            continue;
+        comod += fabs(fmax(a, -6) - fmax(b, -6));
+        ncm++;
+    }
+    if (!ncm || comod / ncm >= MAX_COMOD_DB)
+        return 0;
+    /* each tone stands clear of its level before or after the run */
+    for (int g = 0; g < 2; g++) {
+        double pre = 1e9, post = 1e9;
+        for (uint64_t i = u->first > PRE_A ? u->first - PRE_A : 0; i + PRE_B <= u->first; i++)
+            pre = fmin(pre, rec_pw(d, i, ks[g]));
+        for (uint64_t i = u->last + PRE_B; i <= u->last + POST && i < d->nfr; i++)
+            post = fmin(post, rec_pw(d, i, ks[g]));
+        if (db(pmax[g]) - db(fmin(pre, post)) < MIN_EDGE_DB)
+            return 0;
+    }
+    return harmonic_db(d, u) < MAX_HARM_DB;
+}
+
+static void report(cq__dtmf *d, const run *u, int final)
+{
+    const uint64_t q = NW / 4;
+    uint64_t a = d->rec[u->first % NREC].centre, b = d->rec[u->last % NREC].centre;
+    cq__dtmf_digit dg = {u->sym, a > q ? a - q : 0, final ? d->pos : b + q};
+    if (dg.end > d->pos)
+        dg.end = d->pos;
+    d->report(d->user, &dg);
+}
+
+/* The held digit is reported once no run that began before its end is still open. */
+static void release(cq__dtmf *d, int final)
+{
+    if (!d->held.sym)
+        return;
+    if (!final) {
+        for (int s = 0; s < 16; s++)
+            if (d->act[s].sym && d->act[s].first <= d->held.last)
+                return;
+        for (int i = 0; i < d->npend; i++)
+            if (d->pend[i].first <= d->held.last)
+                return;
+    }
+    report(d, &d->held, final && d->held.last + GAP_FRAMES >= d->nfr);
+    d->held.sym = 0;
+}
+
+static void accept(cq__dtmf *d, const run *u)
+{
+    if (d->held.sym && u->first <= d->held.last && d->held.first <= u->last) {
+        if (u->frames > d->held.frames) /* two digits at once: the longer one */
+            d->held = *u;
+        return;
+    }
+    if (d->held.sym)
+        release(d, 1);
+    d->held = *u;
+}
+
+static void judge_pending(cq__dtmf *d, int final)
+{
+    int w = 0;
+    for (int i = 0; i < d->npend; i++) {
+        if (final || d->nfr > d->pend[i].last + POST) {
+            if (judge(d, &d->pend[i]))
+                accept(d, &d->pend[i]);
+        } else {
+            d->pend[w++] = d->pend[i];
+        }
+    }
+    d->npend = w;
+    release(d, final);
+}
+
+static void end_run(cq__dtmf *d, int q)
+{
+    if (!d->act[q].sym)
+        return;
+    if (d->npend == NPEND) { /* full (16 runs closing at once): judge the oldest now */
+        if (judge(d, &d->pend[0]))
+            accept(d, &d->pend[0]);
+        memmove(d->pend, d->pend + 1, sizeof(run) * (NPEND - 1));
+        d->npend--;
+    }
+    d->pend[d->npend++] = d->act[q];
+    d->act[q].sym = 0;
+}
+
+/* The readings of the window that ends at the last sample (single-bin DFTs: the lanes are
+ * independent, so the loops vectorise). */
+CQ_CLONES static void read_frame(const cq__dtmf *d, const float *x, double *pw, double *e)
+{
+    float re[NFP] = {0}, im[NFP] = {0};
+    for (int i = 0; i < NW; i++) {
+        const float v = x[i];
+        for (int k = 0; k < NFP; k++) {
+            re[k] += v * d->bcos[i][k];
+            im[k] += v * d->bsin[i][k];
+        }
+    }
+    for (int k = 0; k < NF; k++)
+        pw[k] = d->norm * ((double)re[k] * re[k] + (double)im[k] * im[k]);
+    float s = 0;
+    for (int i = 0; i < NW; i++)
+        s += d->win[i] * d->win[i] * x[i] * x[i];
+    *e = s / d->w2sum;
+}
+
+static void frame(cq__dtmf *d)
+{
+    float x[NW];
+    for (int i = 0; i < NW; i++)
+        x[i] = d->hist[(d->pos - NW + (uint64_t)i) % HIST];
+    double pw[NF], e;
+    read_frame(d, x, pw, &e);
+    int tonal[8];
+    for (int k = 0; k < 8; k++)
+        tonal[k] = db(pw[k]) >= MIN_DB && fabs(peak_offset(pw, k)) <= 1;
+    frec *fr = &d->rec[d->nfr % NREC];
+    fr->band = 0;
+    for (int k = 0; k < 8; k++) {
+        fr->pw[k] = (float)pw[k];
+        fr->band += (float)pw[k];
+        for (int j = 0; j < NFAR; j++)
+            fr->band += (float)pw[24 + NFAR * k + j];
+    }
+    fr->centre = d->pos - NW / 2;
+    const uint64_t idx = d->nfr++;
+    for (int q = 0; q < 16; q++) {
+        const int i = q / 4, j = 4 + q % 4;
+        const double lvl = fmin(pw[i], pw[j]);
+        int ok = tonal[i] && tonal[j] && db(pw[j]) - db(pw[i]) <= TWIST_REVERSE_DB &&
+                 db(pw[i]) - db(pw[j]) <= TWIST_NORMAL_DB && pw[i] + pw[j] >= FRAME_SHARE * e;
+        run *u = &d->act[q];
+        if (ok && u->sym && db(lvl) < db(u->peak) - DIP_DB)
+            ok = 0; /* a dip: the key was released, what is left is other sound */
+        if (ok) {
+            d->off[q] = 0;
+            if (u->sym) {
+                u->frames++;
+                u->last = idx;
+                u->peak = fmaxf(u->peak, (float)lvl);
+            } else {
+                *u = (run){k_keys[q], i, j, idx, idx, 1, (float)lvl};
+            }
+        } else if (u->sym && ++d->off[q] >= GAP_FRAMES) {
+            end_run(d, q);
+        }
+    }
+    judge_pending(d, 0);
+}
+
+void cq__dtmf_push(cq__dtmf *d, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        d->hist[d->pos % HIST] = x[i];
+        d->pos++;
+        if (++d->nbuf >= HOP && d->pos >= NW) {
+            d->nbuf = 0;
+            frame(d);
+        }
+    }
+}
+
+void cq__dtmf_finish(cq__dtmf *d)
+{
+    for (int q = 0; q < 16; q++)
+        end_run(d, q);
+    judge_pending(d, 1);
+}
+
+int cq__dtmf_active(const cq__dtmf *d)
+{
+    for (int q = 0; q < 16; q++)
+        if (d->act[q].sym && d->act[q].frames >= MIN_FRAMES)
+            return 1;
+    return d->npend > 0 || d->held.sym;
+}
