@@ -56,11 +56,16 @@
 #define PRE_A 12 /* the level before a run: frames PRE_A..PRE_B before it */
 #define PRE_B 5
 #define POST 8   /* and after it: frames PRE_B..POST after it */
-#define MIN_FRAMES 7
+#define MIN_FRAMES 6
+#define CORE_DB 6.0
 #define MAX_COMOD_DB 1.0
-#define MIN_BAND_SHARE 0.18
+#define MIN_BAND_SHARE 0.12
 #define MIN_EDGE_DB 12.0
-#define MAX_HARM_DB 12.0
+#define MAX_GLIDE_PCT 0.5
+#define AMB_GLIDE_PCT 0.3
+#define AMB_DB 6.0
+#define MAX_AMB 0.2
+#define MAX_HARM_DB 15.0
 #define HARM_TOL 0.008
 
 static const int k_freq[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
@@ -70,6 +75,8 @@ static const char k_keys[] = "123A456B789C*0#D";
 typedef struct frec {
     float pw[8];   /* power at the 8 frequencies (a sine of power P reads P) */
     float band;    /* sum of the powers read across the DTMF bands */
+    float re[8], im[8]; /* the DFT at the 8 frequencies, phase from the stream's start */
+    unsigned char tonal; /* bit k: frequency k peaks within FTOL of nominal, above MIN_DB */
     uint64_t centre;
 } frec;
 
@@ -176,7 +183,7 @@ static double peak_offset(const double *pw, int k)
  * other harmonics over the run, against the points halfway between them: the largest ratio
  * (dB) over the f0s that fit; -99 when none fits.
  */
-static double harmonic_db(cq__dtmf *d, const run *u)
+static double harmonic_db(cq__dtmf *d, const run *u, const double *fmeas)
 {
     uint64_t a = d->rec[u->first % NREC].centre, b = d->rec[u->last % NREC].centre;
     uint64_t s0 = a > NW / 4 ? a - NW / 4 : 0;
@@ -185,7 +192,7 @@ static double harmonic_db(cq__dtmf *d, const run *u)
         return -99;
     for (int i = 0; i < n; i++)
         d->harm_x[i] = d->hist[(s0 + (uint64_t)i) % HIST];
-    const double fr = k_freq[u->r], fc = k_freq[u->c];
+    const double fr = fmeas[0], fc = fmeas[1];
     double best = -99;
     for (int h = 2; h <= 10; h++) {
         double f0 = fr / h;
@@ -205,15 +212,47 @@ static double harmonic_db(cq__dtmf *d, const run *u)
     return best;
 }
 
+/* Frequency offsets (%) of frequency k over the first and the second half of the frames of w,
+ * from the phase advance over 10 ms (a tone 1.5 % off turns at most 0.25 turn in that time). */
+static void halves(const cq__dtmf *d, const run *w, int k, double *f2)
+{
+    const uint64_t mid = (w->first + w->last) / 2;
+    for (int h = 0; h < 2; h++) {
+        uint64_t i0 = h ? mid : w->first + 2, i1 = h ? w->last : mid;
+        double nr = 0, ni = 0;
+        for (uint64_t i = i0 < w->first + 2 ? w->first + 2 : i0; i <= i1; i++) {
+            const frec *f = &d->rec[i % NREC], *q = &d->rec[(i - 2) % NREC];
+            nr += (double)f->re[k] * q->re[k] + (double)f->im[k] * q->im[k];
+            ni += (double)f->im[k] * q->re[k] - (double)f->re[k] * q->im[k];
+        }
+        f2[h] = atan2(ni, nr) / (2 * PI * 2 * HOP / RATE) / k_freq[k] * 100;
+    }
+}
+
+/* The level of a run's weaker tone in frame i. */
+static double pair_level(const cq__dtmf *d, const run *u, uint64_t i)
+{
+    return fmin(rec_pw(d, i, u->r), rec_pw(d, i, u->c));
+}
+
 /* Is the closed run u a digit? (The tests in the header comment.) */
 static int judge(cq__dtmf *d, const run *u)
 {
     if (u->frames < MIN_FRAMES)
         return 0;
     const int ks[2] = {u->r, u->c};
-    const double span = (double)(u->last - u->first + 1);
+    /* the core: the frames where the pair is within CORE_DB of its peak */
+    run w = *u;
+    double peak = 0;
+    for (uint64_t i = u->first; i <= u->last; i++)
+        peak = fmax(peak, pair_level(d, u, i));
+    while (w.first < w.last && db(pair_level(d, u, w.first)) < db(peak) - CORE_DB)
+        w.first++;
+    while (w.last > w.first && db(pair_level(d, u, w.last)) < db(peak) - CORE_DB)
+        w.last--;
+    const double span = (double)(w.last - w.first + 1);
     double bshare = 0, dom[2] = {0, 0}, pmax[2] = {0, 0};
-    for (uint64_t i = u->first; i <= u->last; i++) {
+    for (uint64_t i = w.first; i <= w.last; i++) {
         const frec *f = &d->rec[i % NREC];
         bshare += (f->pw[u->r] + f->pw[u->c]) / (f->band + 1e-20);
         for (int g = 0; g < 2; g++) {
@@ -225,12 +264,12 @@ static int judge(cq__dtmf *d, const run *u)
             pmax[g] = fmax(pmax[g], f->pw[ks[g]]);
         }
     }
-    if (bshare / span < MIN_BAND_SHARE || dom[0] <= 0 || dom[1] <= 0)
+    if (bshare / span <= MIN_BAND_SHARE || dom[0] <= 0 || dom[1] <= 0)
         return 0;
     /* row and column rise and fall together */
     double comod = 0;
     int ncm = 0;
-    for (uint64_t i = u->first; i <= u->last; i++) {
+    for (uint64_t i = w.first; i <= w.last; i++) {
         double a = db(rec_pw(d, i, u->r) / pmax[0]), b = db(rec_pw(d, i, u->c) / pmax[1]);
         if (a < -3 && b < -3)
             continue;
@@ -249,7 +288,35 @@ static int judge(cq__dtmf *d, const run *u)
         if (db(pmax[g]) - db(fmin(pre, post)) < MIN_EDGE_DB)
             return 0;
     }
-    return harmonic_db(d, u) < MAX_HARM_DB;
+    /* each tone holds its frequency; measured there, are they two harmonics of one voice? */
+    double fmeas[2];
+    for (int g = 0; g < 2; g++) {
+        double f2[2];
+        halves(d, &w, ks[g], f2);
+        if (fabs(f2[1] - f2[0]) >= MAX_GLIDE_PCT)
+            return 0;
+        fmeas[g] = k_freq[ks[g]] * (1 + 0.5 * (f2[0] + f2[1]) / 100);
+    }
+    /* no other row (column) that holds its frequency peaks within AMB_DB of the tone */
+    int steady[8];
+    for (int k = 0; k < 8; k++) {
+        double f2[2];
+        halves(d, &w, k, f2);
+        steady[k] = fabs(f2[1] - f2[0]) < AMB_GLIDE_PCT;
+    }
+    int amb = 0;
+    for (uint64_t i = w.first; i <= w.last; i++) {
+        const frec *f = &d->rec[i % NREC];
+        int a = 0;
+        for (int g = 0; g < 2; g++)
+            for (int k = 4 * g; k < 4 * g + 4; k++)
+                a |= k != ks[g] && steady[k] && (f->tonal >> k & 1) &&
+                     db(f->pw[k]) >= db(f->pw[ks[g]]) - AMB_DB;
+        amb += a;
+    }
+    if (amb >= MAX_AMB * span)
+        return 0;
+    return harmonic_db(d, u, fmeas) < MAX_HARM_DB;
 }
 
 static void report(cq__dtmf *d, const run *u, int final)
@@ -322,7 +389,8 @@ static void end_run(cq__dtmf *d, int q)
 
 /* The readings of the window that ends at the last sample (single-bin DFTs: the lanes are
  * independent, so the loops vectorise). */
-CQ_CLONES static void read_frame(const cq__dtmf *d, const float *x, double *pw, double *e)
+CQ_CLONES static void read_frame(const cq__dtmf *d, const float *x, double *pw, double *e,
+                                 float *rex, float *imx)
 {
     float re[NFP] = {0}, im[NFP] = {0};
     for (int i = 0; i < NW; i++) {
@@ -334,6 +402,8 @@ CQ_CLONES static void read_frame(const cq__dtmf *d, const float *x, double *pw, 
     }
     for (int k = 0; k < NF; k++)
         pw[k] = d->norm * ((double)re[k] * re[k] + (double)im[k] * im[k]);
+    for (int k = 0; k < 8; k++)
+        rex[k] = re[k], imx[k] = im[k];
     float s = 0;
     for (int i = 0; i < NW; i++)
         s += d->win[i] * d->win[i] * x[i] * x[i];
@@ -346,7 +416,8 @@ static void frame(cq__dtmf *d)
     for (int i = 0; i < NW; i++)
         x[i] = d->hist[(d->pos - NW + (uint64_t)i) % HIST];
     double pw[NF], e;
-    read_frame(d, x, pw, &e);
+    float rex[8], imx[8];
+    read_frame(d, x, pw, &e, rex, imx);
     int tonal[8];
     for (int k = 0; k < 8; k++)
         tonal[k] = db(pw[k]) >= MIN_DB && fabs(peak_offset(pw, k)) <= 1;
@@ -359,6 +430,18 @@ static void frame(cq__dtmf *d)
             fr->band += (float)pw[24 + NFAR * k + j];
     }
     fr->centre = d->pos - NW / 2;
+    fr->tonal = 0;
+    for (int k = 0; k < 8; k++)
+        fr->tonal |= (unsigned char)(tonal[k] << k);
+    const uint64_t s0 = d->pos - NW;
+    for (int k = 0; k < 8; k++) { /* e^{-j w s0}: the phase from the stream's start */
+        double ph = -2 * PI * (double)(((uint64_t)k_freq[k] * (s0 % RATE)) % RATE) / RATE;
+        double c = cos(ph), sn = sin(ph);
+        /* the sums hold X with e^{+j w n} (bsin positive): conjugate */
+        double a = rex[k], b = -imx[k];
+        fr->re[k] = (float)(a * c - b * sn);
+        fr->im[k] = (float)(a * sn + b * c);
+    }
     const uint64_t idx = d->nfr++;
     for (int q = 0; q < 16; q++) {
         const int i = q / 4, j = 4 + q % 4;
