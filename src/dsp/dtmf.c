@@ -58,6 +58,7 @@
 #define POST 8   /* and after it: frames PRE_B..POST after it */
 #define MIN_FRAMES 6
 #define CORE_DB 6.0
+#define MIN_CORE 6 /* frames in the core: 5 for a 20 ms tone, 7-8 for 40 ms */
 #define MAX_COMOD_DB 1.0
 #define MIN_BAND_SHARE 0.12
 #define MIN_EDGE_DB 12.0
@@ -251,6 +252,8 @@ static int judge(cq__dtmf *d, const run *u)
     while (w.last > w.first && db(pair_level(d, u, w.last)) < db(peak) - CORE_DB)
         w.last--;
     const double span = (double)(w.last - w.first + 1);
+    if (span < MIN_CORE)
+        return 0; /* under about 22 ms (Q.24: a tone of 20 ms or less is no digit) */
     double bshare = 0, dom[2] = {0, 0}, pmax[2] = {0, 0};
     for (uint64_t i = w.first; i <= w.last; i++) {
         const frec *f = &d->rec[i % NREC];
