@@ -92,9 +92,11 @@ typedef struct run {
 struct cq__dtmf {
     cq__dtmf_report report;
     void *user;
-    float bcos[NW][NFP], bsin[NW][NFP]; /* window * cos, window * sin, sample by sample */
+    float coef[NFP];     /* 2 cos(w) of each lane (Goertzel) */
+    double cosw[NF], sinw[NF];
     float win[NW];
     double w2sum, norm;
+    double min_pw, twist_rev, twist_norm, dip; /* the dB limits as power ratios */
     float hist[HIST];
     uint64_t pos;
     int nbuf;
@@ -128,13 +130,17 @@ cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user)
         d->win[i] = (float)w;
         wsum += w;
         d->w2sum += w * w;
-        for (int k = 0; k < NF; k++) {
-            double ph = 2 * PI * fr[k] * i / RATE;
-            d->bcos[i][k] = (float)(w * cos(ph));
-            d->bsin[i][k] = (float)(w * sin(ph));
-        }
+    }
+    for (int k = 0; k < NF; k++) {
+        d->cosw[k] = cos(2 * PI * fr[k] / RATE);
+        d->sinw[k] = sin(2 * PI * fr[k] / RATE);
+        d->coef[k] = (float)(2 * d->cosw[k]);
     }
     d->norm = 2 / (wsum * wsum);
+    d->min_pw = pow(10, MIN_DB / 10);
+    d->twist_rev = pow(10, TWIST_REVERSE_DB / 10);
+    d->twist_norm = pow(10, TWIST_NORMAL_DB / 10);
+    d->dip = pow(10, -DIP_DB / 10);
     return d;
 }
 
@@ -169,13 +175,13 @@ static double seg_power(const float *x, int n, double f)
     return 2 * (re * re + im * im) / (ws * ws);
 }
 
-/* Where the peak near nominal frequency k lies, in units of FTOL (from the three readings),
- * and the whole frame's readings in *pw. */
-static double peak_offset(const double *pw, int k)
+/* Does frequency k peak within FTOL of nominal? A parabola through the readings (dB) at
+ * -FTOL, 0 and +FTOL has its top between the outer two when 4 y0 >= 3 y- + y+ and
+ * 4 y0 >= y- + 3 y+ (its slope changes sign between them); here in powers, without logs. */
+static int peaks_here(const double *pw, int k)
 {
-    double y0 = db(pw[k]), ym = db(pw[8 + k]), yp = db(pw[16 + k]);
-    double den = ym - 2 * y0 + yp;
-    return den < 0 ? 0.5 * (ym - yp) / den : 99;
+    const double p0 = pw[k] * pw[k] * pw[k] * pw[k], m = pw[8 + k], p = pw[16 + k];
+    return p0 >= m * m * m * p && p0 >= m * p * p * p;
 }
 
 /*
@@ -390,27 +396,31 @@ static void end_run(cq__dtmf *d, int q)
     d->act[q].sym = 0;
 }
 
-/* The readings of the window that ends at the last sample (single-bin DFTs: the lanes are
- * independent, so the loops vectorise). */
+/* The readings of the window x (Goertzel, one lane per frequency: the lanes are independent,
+ * so the inner loop vectorises): powers pw[NF]; the DFT at the 8 frequencies, with the phase
+ * taken at the window's last sample, in re[8], im[8]; the window's power in *e. */
 CQ_CLONES static void read_frame(const cq__dtmf *d, const float *x, double *pw, double *e,
-                                 float *rex, float *imx)
+                                 double *re, double *im)
 {
-    float re[NFP] = {0}, im[NFP] = {0};
+    float s1[NFP] = {0}, s2[NFP] = {0}, es = 0;
     for (int i = 0; i < NW; i++) {
-        const float v = x[i];
+        const float v = x[i] * d->win[i];
+        es += v * v;
         for (int k = 0; k < NFP; k++) {
-            re[k] += v * d->bcos[i][k];
-            im[k] += v * d->bsin[i][k];
+            float s = v + d->coef[k] * s1[k] - s2[k];
+            s2[k] = s1[k];
+            s1[k] = s;
         }
     }
-    for (int k = 0; k < NF; k++)
-        pw[k] = d->norm * ((double)re[k] * re[k] + (double)im[k] * im[k]);
-    for (int k = 0; k < 8; k++)
-        rex[k] = re[k], imx[k] = im[k];
-    float s = 0;
-    for (int i = 0; i < NW; i++)
-        s += d->win[i] * d->win[i] * x[i] * x[i];
-    *e = s / d->w2sum;
+    for (int k = 0; k < NF; k++) {
+        double a = s1[k], b = s2[k];
+        pw[k] = d->norm * (a * a + b * b - 2 * d->cosw[k] * a * b);
+        if (k < 8) { /* s1 - e^{-jw} s2 */
+            re[k] = a - d->cosw[k] * b;
+            im[k] = d->sinw[k] * b;
+        }
+    }
+    *e = es / d->w2sum;
 }
 
 static void frame(cq__dtmf *d)
@@ -418,12 +428,11 @@ static void frame(cq__dtmf *d)
     float x[NW];
     for (int i = 0; i < NW; i++)
         x[i] = d->hist[(d->pos - NW + (uint64_t)i) % HIST];
-    double pw[NF], e;
-    float rex[8], imx[8];
+    double pw[NF], e, rex[8], imx[8];
     read_frame(d, x, pw, &e, rex, imx);
     int tonal[8];
     for (int k = 0; k < 8; k++)
-        tonal[k] = db(pw[k]) >= MIN_DB && fabs(peak_offset(pw, k)) <= 1;
+        tonal[k] = pw[k] >= d->min_pw && peaks_here(pw, k);
     frec *fr = &d->rec[d->nfr % NREC];
     fr->band = 0;
     for (int k = 0; k < 8; k++) {
@@ -436,23 +445,21 @@ static void frame(cq__dtmf *d)
     fr->tonal = 0;
     for (int k = 0; k < 8; k++)
         fr->tonal |= (unsigned char)(tonal[k] << k);
-    const uint64_t s0 = d->pos - NW;
-    for (int k = 0; k < 8; k++) { /* e^{-j w s0}: the phase from the stream's start */
-        double ph = -2 * PI * (double)(((uint64_t)k_freq[k] * (s0 % RATE)) % RATE) / RATE;
+    const uint64_t last = d->pos - 1; /* the window's last sample, from the stream's start */
+    for (int k = 0; k < 8; k++) { /* times e^{-j w last}: phase from the stream's start */
+        double ph = -2 * PI * (double)(((uint64_t)k_freq[k] * (last % RATE)) % RATE) / RATE;
         double c = cos(ph), sn = sin(ph);
-        /* the sums hold X with e^{+j w n} (bsin positive): conjugate */
-        double a = rex[k], b = -imx[k];
-        fr->re[k] = (float)(a * c - b * sn);
-        fr->im[k] = (float)(a * sn + b * c);
+        fr->re[k] = (float)(rex[k] * c - imx[k] * sn);
+        fr->im[k] = (float)(rex[k] * sn + imx[k] * c);
     }
     const uint64_t idx = d->nfr++;
     for (int q = 0; q < 16; q++) {
         const int i = q / 4, j = 4 + q % 4;
         const double lvl = fmin(pw[i], pw[j]);
-        int ok = tonal[i] && tonal[j] && db(pw[j]) - db(pw[i]) <= TWIST_REVERSE_DB &&
-                 db(pw[i]) - db(pw[j]) <= TWIST_NORMAL_DB && pw[i] + pw[j] >= FRAME_SHARE * e;
+        int ok = tonal[i] && tonal[j] && pw[j] <= pw[i] * d->twist_rev &&
+                 pw[i] <= pw[j] * d->twist_norm && pw[i] + pw[j] >= FRAME_SHARE * e;
         run *u = &d->act[q];
-        if (ok && u->sym && db(lvl) < db(u->peak) - DIP_DB)
+        if (ok && u->sym && lvl < u->peak * d->dip)
             ok = 0; /* a dip: the key was released, what is left is other sound */
         if (ok) {
             d->off[q] = 0;
