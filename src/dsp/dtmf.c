@@ -3,31 +3,36 @@
  * libspandsp's; see tones.c).
  *
  * DESIGN
- * Frames: 40 ms Hann windows every 5 ms. Each frame is read (single-bin DFTs) at the 8 DTMF
- * frequencies, 1.5 % either side of each (where the peak lies: Q.24's frequency tolerance),
- * and at 8 points 60-130 Hz either side of each (the rest of the DTMF bands).
+ * Frames: 40 ms Hann windows every 5 ms, read (Goertzel) at the 8 DTMF frequencies, 1.5 %
+ * either side of each, and 8 points 60-130 Hz either side of each (the rest of the DTMF bands).
  *   - A symbol is *plausible* in a frame when its row and its column each peak within 1.5 % of
- *     nominal (a parabola through the three readings), both are above -60 dBFS, the twist is
- *     within Q.24's limits (column up to 8 dB under the row, up to 4 dB over it) and the two
- *     carry 5 % of the frame's power. Nothing is asked of the other frequencies: under speech
- *     a louder voice harmonic 80 Hz away does not hide a tone that is clean at its own
- *     frequency.
- *   - Each of the 16 symbols keeps its own run of plausible frames (two implausible frames,
- *     or a level 12 dB under the run's peak, end it), so a voice harmonic that makes another
+ *     nominal (Q.24's tolerance; a parabola through the three readings), both are above
+ *     -60 dBFS, the twist is within Q.24's limits (column up to 8 dB under the row, up to 4 dB
+ *     over it) and the two carry 5 % of the frame's power. Nothing is asked of the other
+ *     frequencies here: under speech, a louder voice harmonic 80 Hz away does not hide a tone
+ *     that is clean at its own frequency, and speech within 25 Hz of a tone is rare.
+ *   - Each of the 16 symbols keeps its own run of plausible frames (two implausible frames, or
+ *     a level 12 dB under the run's peak, end it), so a voice harmonic that makes another
  *     symbol plausible for a few frames does not cut a digit in pieces.
- * A run is a digit when (measured on tests/unit/test_dtmf_speech.c and the corpus, see
+ * A closed run is judged on its core, the frames where both tones are within 6 dB of the run's
+ * peak. It is a digit when (each test measured on tests/unit/test_dtmf_speech.c and the corpus;
  * docs/events.md):
- *   - it lasts 7 frames or more (a 40 ms tone gives 9-10);
- *   - row and column rise and fall together: over the run, where either is within 3 dB of its
- *     peak, their levels relative to their peaks differ by less than 1 dB on average (a tone
- *     pair comes from one key; two voice harmonics follow their formants);
- *   - the pair holds 18 % of the power read across the DTMF bands, on average;
+ *   - it has 6 frames or more, and so has its core (a 20 ms tone has 5, a 40 ms tone 7-8);
+ *   - the pair holds 12 % of the power read across the DTMF bands, and its row and its column
+ *     are, on average, the strongest of their groups;
+ *   - row and column rise and fall together: where either is within 3 dB of its peak, their
+ *     levels relative to their peaks differ by less than 1 dB on average (one key makes both;
+ *     two voice harmonics follow their formants);
  *   - each tone stands 12 dB over its level before or after the run (a key is pressed and
  *     released; a vowel fades);
- *   - on average its row and its column are the strongest of their groups;
- *   - the two are not harmonics of one voice: when row and column are the n-th and m-th
- *     multiples of one f0 (70-450 Hz, within 0.8 %), that f0's other harmonics, over the run,
- *     must not stand 12 dB over the points halfway between them.
+ *   - each holds its frequency: measured from the phase advance over 10 ms, it moves less than
+ *     0.5 % between the core's halves (voices glide);
+ *   - no other row (column) that holds its frequency too peaks within 6 dB of the tone in 20 %
+ *     of the core (a voice harmonic on another row makes the key ambiguous: no digit rather
+ *     than a wrong one);
+ *   - the two are not harmonics of one voice: when the tones, at their measured frequencies,
+ *     are the n-th and m-th multiples of one f0 (70-450 Hz, within 0.8 %), that f0's other
+ *     harmonics must not stand 15 dB over the points halfway between them.
  * Two digits that overlap in time: the longer one is kept.
  */
 #include <math.h>
@@ -38,15 +43,15 @@
 
 #define RATE 8000
 #define PI 3.14159265358979323846
-#define NW 320   /* window, samples (40 ms) */
-#define HOP 40   /* 5 ms */
+#define NW 320 /* window, samples (40 ms) */
+#define HOP 40 /* 5 ms */
 #define NFAR 8
 #define NF (24 + 8 * NFAR) /* nominal, -1.5 %, +1.5 %, then the points around each */
 #define NFP 96             /* NF padded for the vector loop */
 #define NREC 64            /* frames kept */
-#define HIST 2048          /* samples kept, for the harmonic test */
+#define HIST 2048          /* samples kept: the window, and a run for the harmonic test */
 #define NPEND 16
-#define FTOL 0.015         /* Q.24: accept +-1.5 % */
+#define FTOL 0.015 /* Q.24: accept +-1.5 % */
 #define MIN_DB -60.0
 #define TWIST_NORMAL_DB 8.0 /* column under row */
 #define TWIST_REVERSE_DB 4.0
@@ -55,7 +60,7 @@
 #define DIP_DB 12.0
 #define PRE_A 12 /* the level before a run: frames PRE_A..PRE_B before it */
 #define PRE_B 5
-#define POST 8   /* and after it: frames PRE_B..POST after it */
+#define POST 8 /* and after it: frames PRE_B..POST after it */
 #define MIN_FRAMES 6
 #define CORE_DB 6.0
 #define MIN_CORE 6 /* frames in the core: 5 for a 20 ms tone, 7-8 for 40 ms */
@@ -74,9 +79,9 @@ static const double k_far[NFAR] = {-130, -105, -80, -60, 60, 80, 105, 130};
 static const char k_keys[] = "123A456B789C*0#D";
 
 typedef struct frec {
-    float pw[8];   /* power at the 8 frequencies (a sine of power P reads P) */
-    float band;    /* sum of the powers read across the DTMF bands */
-    float re[8], im[8]; /* the DFT at the 8 frequencies, phase from the stream's start */
+    float pw[8];         /* power at the 8 frequencies (a sine of power P reads P) */
+    float band;          /* sum of the powers read across the DTMF bands */
+    float re[8], im[8];  /* the DFT at the 8 frequencies, phase from the stream's start */
     unsigned char tonal; /* bit k: frequency k peaks within FTOL of nominal, above MIN_DB */
     uint64_t centre;
 } frec;
@@ -86,13 +91,13 @@ typedef struct run {
     int r, c;             /* row 0-3, column 4-7 */
     uint64_t first, last; /* frame indices */
     int frames;
-    float peak;           /* highest min(row, column) power */
+    float peak; /* highest min(row, column) power */
 } run;
 
 struct cq__dtmf {
     cq__dtmf_report report;
     void *user;
-    float coef[NFP];     /* 2 cos(w) of each lane (Goertzel) */
+    float coef[NFP]; /* 2 cos(w) of each lane (Goertzel) */
     double cosw[NF], sinw[NF];
     float win[NW];
     double w2sum, norm;
@@ -106,7 +111,7 @@ struct cq__dtmf {
     int off[16];
     run pend[NPEND]; /* closed runs waiting for the frames after them */
     int npend;
-    run held;        /* an accepted digit not reported yet (sym 0: none) */
+    run held; /* an accepted digit not reported yet (sym 0: none) */
     float harm_x[HIST];
 };
 
@@ -188,15 +193,20 @@ static int peaks_here(const double *pw, int k)
  * Voiced speech can put two of its harmonics on a row and a column frequency. When the run's
  * tones are the n-th and m-th harmonics of one f0 (70-450 Hz) within HARM_TOL, read that f0's
  * other harmonics over the run, against the points halfway between them: the largest ratio
- * (dB) over the f0s that fit; -99 when none fits.
+ * (dB) over the f0s that fit; -99 when none fits. Read over the run (its last HIST samples
+ * when it is longer).
  */
 static double harmonic_db(cq__dtmf *d, const run *u, const double *fmeas)
 {
-    uint64_t a = d->rec[u->first % NREC].centre, b = d->rec[u->last % NREC].centre;
-    uint64_t s0 = a > NW / 4 ? a - NW / 4 : 0;
-    int n = (int)(b - a) + NW / 2;
-    if (n > HIST || d->pos - s0 > HIST || d->pos < s0 + (uint64_t)n)
+    const uint64_t a = d->rec[u->first % NREC].centre, b = d->rec[u->last % NREC].centre;
+    uint64_t s0 = a > NW / 4 ? a - NW / 4 : 0, e = b + NW / 4;
+    if (e > d->pos)
+        e = d->pos;
+    if (d->pos - s0 > HIST) /* a long run: its last HIST samples */
+        s0 = d->pos - HIST;
+    if (e < s0 + NW / 2)
         return -99;
+    const int n = (int)(e - s0);
     for (int i = 0; i < n; i++)
         d->harm_x[i] = d->hist[(s0 + (uint64_t)i) % HIST];
     const double fr = fmeas[0], fc = fmeas[1];
@@ -446,7 +456,7 @@ static void frame(cq__dtmf *d)
     for (int k = 0; k < 8; k++)
         fr->tonal |= (unsigned char)(tonal[k] << k);
     const uint64_t last = d->pos - 1; /* the window's last sample, from the stream's start */
-    for (int k = 0; k < 8; k++) { /* times e^{-j w last}: phase from the stream's start */
+    for (int k = 0; k < 8; k++) {     /* times e^{-j w last}: phase from the stream's start */
         double ph = -2 * PI * (double)(((uint64_t)k_freq[k] * (last % RATE)) % RATE) / RATE;
         double c = cos(ph), sn = sin(ph);
         fr->re[k] = (float)(rex[k] * c - imx[k] * sn);

@@ -20,7 +20,7 @@ typedef struct cq__dtmf_digit {
 typedef void (*cq__dtmf_report)(void *user, const cq__dtmf_digit *d);
 
 cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user); /* NULL: out of memory */
-void cq__dtmf_destroy(cq__dtmf *d);                             /* NULL: no-op */
+void cq__dtmf_destroy(cq__dtmf *d);                            /* NULL: no-op */
 
 /* Add 8 kHz samples (full scale 1.0); digits that end are reported from inside. */
 void cq__dtmf_push(cq__dtmf *d, const float *x, size_t n);

@@ -1,5 +1,13 @@
 /*
- * tones.c - DTMF (libspandsp), call-progress and fax tones (ours) on one 8 kHz leg.
+ * tones.c - DTMF (libspandsp's receiver and ours), call-progress and fax tones (ours) on one
+ * 8 kHz leg.
+ *
+ * DTMF: two receivers hear every frame, libspandsp's ITU-T Q.24 receiver (fed the 8 DTMF bands,
+ * below) and ours (dtmf.c), which finds digits under speech that libspandsp's rejects. A key
+ * both report (their digits overlap by 10 ms or more) is taken once, from the first to report
+ * it. Under speech at 0 / -7 / -12 dB (tests/unit/test_dtmf_speech.c, 880 digits each):
+ * libspandsp's alone 76 / 60 / 49 %, ours alone 88 / 74 / 61 %, both 91 / 76 / 63 %, never a
+ * wrong digit, and no digit on the corpus's speech, music and calls.
  *
  * DESIGN
  * Frames: 20 ms (160 samples), Hann window. For every tone the tables know (a single frequency
@@ -107,9 +115,8 @@ struct cq_tones {
     int dtmf_open;
     cq__dtmf *rx2;             /* our receiver, for digits under speech (dtmf.c) */
     struct {
-        char symbol;
         double a, b;
-    } recent[4];               /* the last digits taken, to merge the two receivers' reports */
+    } recent[4];               /* the last digits taken (s), to merge the two receivers' reports */
     int nrecent;
     int closing;               /* the stream ended: a digit still on ends at its last sample */
     float band_c[3][8];        /* the DTMF bands: b0 (= -b2), a1, a2 of each resonator */
@@ -187,7 +194,7 @@ static void take_digit(cq_tones *t, char symbol, double a, double b)
         if (fmin(b, t->recent[i].b) - fmax(a, t->recent[i].a) >= 0.01)
             return;
     memmove(t->recent + 1, t->recent, sizeof(t->recent[0]) * 3);
-    t->recent[0].symbol = symbol, t->recent[0].a = a, t->recent[0].b = b;
+    t->recent[0].a = a, t->recent[0].b = b;
     if (t->nrecent < 4)
         t->nrecent++;
     cq_tone_event *e = &t->dtmf_ev;
@@ -589,7 +596,7 @@ static int end_frame(cq_tones *t)
 }
 
 /*
- * What the DTMF receiver hears: the sum of 8 band-pass resonators, one on each DTMF frequency
+ * What libspandsp's DTMF receiver hears: the sum of 8 band-pass resonators, one on each DTMF frequency
  * (Q 5: 140 Hz wide at 697 Hz, 330 Hz at 1633 Hz; 0 dB at each). libspandsp's receiver asks
  * that the two tones carry 82 % (-0.85 dB) of a 12.75 ms block's energy, a fixed test its
  * settings do not reach: under speech at the tone's level most blocks fail it, and a 50 ms
@@ -600,7 +607,8 @@ static int end_frame(cq_tones *t)
  * dB, reverse twist 4-8 dB and threshold -50 to -42 dBm0 changed nothing (-30 dBm0 lost
  * digits). With the bands 76 / 60 / 49 %, and no digit on the corpus's speech, prompts, music
  * and calls; bands of Q 7 and narrower let one in, and so does adding the dial-tone notches
- * to the bands (78 / 63 / 51 %, but a 30 ms "D" in call06's hold music).
+ * to the bands (78 / 63 / 51 %, but a 30 ms "D" in call06's hold music). Our receiver
+ * (dtmf.c) finds most of the rest.
  */
 CQ_CLONES static void dtmf_bands(cq_tones *t, const float *x, int16_t *out)
 {
