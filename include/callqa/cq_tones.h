@@ -1,7 +1,8 @@
 /*
- * cq_tones.h - tones on one leg at 8 kHz: DTMF digits (libspandsp's ITU-T Q.24 receiver),
- * call-progress tones matched against cadence tables (North American, UK and European
- * ringback and busy, SIT), and fax tones (CNG 1100 Hz, CED/ANS 2100 Hz; libspandsp).
+ * cq_tones.h - tones on one leg at 8 kHz: DTMF digits (libspandsp's ITU-T Q.24 receiver and
+ * ours, which also finds digits under speech; docs/events.md), call-progress tones matched
+ * against cadence tables (North American, UK and European ringback and busy, SIT), and fax
+ * tones (CNG 1100 Hz, CED/ANS 2100 Hz; libspandsp).
  *
  * Call-progress detection is ours: 20 ms frames are flagged when their power sits in one or
  * two of the table's frequencies; runs of flagged frames (0.2 s or longer) are re-measured

@@ -1,20 +1,26 @@
 /*
- * test_dtmf_speech.c - DTMF under speech, and talk-off, on the corpus (../shared).
+ * test_dtmf_speech.c - the DTMF receivers of cq_tones: Q.24 behaviour on synthesised digits,
+ * and digits under speech and talk-off on the corpus (../shared).
  *
- * Sequences of all 16 symbols (0-9 * # A-D), 50 ms tones with 50 ms gaps, are mixed into
- * corpus speech at 0, -7 and -12 dB: the tone's RMS (both frequencies, equal levels) relative
- * to the speech file's ITU-T P.56 active level (cq_level, at 8 kHz). A sequence is placed every
- * 1.9 s along each file, its first symbol rotating, so the digits meet speech, pauses and
- * breaths alike. Each sequence is scored in order: found = the longest run of the expected
- * symbols the detector reports in order; wrong = every other digit it reports (a wrong or an
- * extra digit, anywhere in the file).
- *   - never a wrong digit at any level; at 0 and -7 dB no fewer digits than measured when the
- *     DTMF band filter went in (76 % and 60 %; the goal of every sequence 16/16 at 0 dB and
- *     15/16 at -7 dB is not met, and the test prints whether it is); -12 dB: counts printed.
+ * Logic (no corpus): all 16 symbols at 40 ms on / 40 ms off; a key repeated with 40 ms pauses;
+ * -10 to -50 dBFS; frequencies 1.5 % off found and 3.5 % off not; twist (column against row)
+ * -7.5 and +3.5 dB found, -12 and +8 dB not; tones of 20 ms not found.
+ *
+ * Corpus: sequences of all 16 symbols (0-9 * # A-D), 50 ms tones with 50 ms gaps, are mixed
+ * into corpus speech at 0, -7 and -12 dB: the tone's RMS (both frequencies, equal levels)
+ * relative to the speech file's ITU-T P.56 active level (cq_level, at 8 kHz). A sequence is
+ * placed every 1.9 s along each file, its first symbol rotating, so the digits meet speech,
+ * pauses and breaths alike. Each sequence is scored in order: found = the longest run of the
+ * expected symbols the detector reports in order; wrong = every other digit it reports (a wrong
+ * or an extra digit, anywhere in the file). Counts are printed per file and level.
+ *   - never a wrong digit at any level, and no fewer digits than measured (91 % at 0 dB, 76 %
+ *     at -7 dB, 63 % at -12 dB; docs/events.md). The goal of issue 12 (every sequence 16/16 at
+ *     0 dB, 15/16 at -7 dB) is not met: the test prints how far, and with CQ_DTMF_GOAL=1 in
+ *     the environment it fails on it.
  *   - talk-off: no digit on any speech, conversation, quality, VAD, prompt, format or hold
  *     music file of the corpus, nor on any call leg but call06's customer, who keys 8275#
  *     (each channel).
- * Exit 77 (skip) without ../shared.
+ * `test_dtmf_speech corpus` runs the corpus tests; it exits 77 (skip) without ../shared.
  */
 #include "testutil.h"
 
@@ -110,6 +116,80 @@ static size_t detect(const float *x, size_t n, char *digits, double *at, size_t 
     return nd;
 }
 
+/* Digits cq_tones finds (closed events, in order) in a synthesised signal: the symbols of
+ * `keys`, each on_ms on and off_ms off after 0.2 s of -80 dBFS noise, the row at level_db dBFS
+ * (RMS of the sine), the column twist_db over it, both frequencies times ff. */
+static void synth_digits(const char *keys, int on_ms, int off_ms, double level_db, double twist_db,
+                         double ff, char *out, size_t max)
+{
+    size_t n = (strlen(keys) * (size_t)(on_ms + off_ms) + 400) * 8, p = 1600;
+    float *x = malloc(n * sizeof(float));
+    unsigned seed = 12345;
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        x[i] = (float)(1e-4 * ((double)(seed >> 8 & 0xffff) / 65536.0 - 0.5));
+    }
+    const double a = sqrt(2) * pow(10, level_db / 20), b = a * pow(10, twist_db / 20);
+    for (const char *c = keys; *c; c++) {
+        double lo, hi;
+        dtmf_freqs(*c, &lo, &hi);
+        for (size_t i = 0; i < (size_t)on_ms * 8; i++) {
+            double t = (double)i / RATE;
+            x[p + i] += (float)(a * sin(2 * M_PI * lo * ff * t) + b * sin(2 * M_PI * hi * ff * t));
+        }
+        p += (size_t)(on_ms + off_ms) * 8;
+    }
+    int e = 0;
+    cq_tones *t = cq_tones_create(&e);
+    assert_non_null(t);
+    assert_int_equal(cq_tones_push(t, x, n), CQ_OK);
+    const cq_tone_event *ev;
+    size_t nev;
+    assert_int_equal(cq_tones_finish(t, &ev, &nev), CQ_OK);
+    out[0] = 0;
+    for (size_t k = 0; k < nev; k++)
+        if (ev[k].kind == CQ_TONE_DTMF && strlen(out) + strlen(ev[k].digits) < max)
+            strcat(out, ev[k].digits);
+    cq_tones_destroy(t);
+    free(x);
+}
+
+static void test_q24(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what, *keys;
+        int on_ms, off_ms;
+        double level_db, twist_db, ff;
+        const char *want;
+    } cases[] = {
+        {"40 ms on, 40 ms off", "0123456789*#ABCD", 40, 40, -20, 0, 1, "0123456789*#ABCD"},
+        {"40 ms on, 45 ms off", "0123456789*#ABCD", 40, 45, -20, 0, 1, "0123456789*#ABCD"},
+        {"a key repeated, 40 ms pauses", "5555", 40, 40, -20, 0, 1, "5555"},
+        {"-10 dBFS", "0123456789*#ABCD", 50, 50, -10, 0, 1, "0123456789*#ABCD"},
+        {"-50 dBFS", "0123456789*#ABCD", 50, 50, -50, 0, 1, "0123456789*#ABCD"},
+        {"+1.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 1.015, "0123456789*#ABCD"},
+        {"-1.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 0.985, "0123456789*#ABCD"},
+        {"+3.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 1.035, ""},
+        {"-3.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 0.965, ""},
+        {"column 7.5 dB under the row", "0123456789*#ABCD", 50, 50, -20, -7.5, 1,
+         "0123456789*#ABCD"},
+        {"column 3.5 dB over the row", "0123456789*#ABCD", 50, 50, -20, 3.5, 1,
+         "0123456789*#ABCD"},
+        {"column 12 dB under the row", "0123456789*#ABCD", 50, 50, -20, -12, 1, ""},
+        {"column 8 dB over the row", "0123456789*#ABCD", 50, 50, -20, 8, 1, ""},
+        {"20 ms tones", "0123456789*#ABCD", 20, 80, -20, 0, 1, ""},
+        {"20 ms tones, another phase", "0123456789*#ABCD", 20, 85, -20, 0, 1, ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char got[128];
+        synth_digits(cases[i].keys, cases[i].on_ms, cases[i].off_ms, cases[i].level_db,
+                     cases[i].twist_db, cases[i].ff, got, sizeof(got));
+        print_message("%-32s want '%s' got '%s'\n", cases[i].what, cases[i].want, got);
+        assert_string_equal(got, cases[i].want);
+    }
+}
+
 /* Length of the longest common subsequence of a and b. */
 static size_t lcs(const char *a, const char *b)
 {
@@ -128,7 +208,7 @@ static size_t lcs(const char *a, const char *b)
 }
 
 typedef struct level_stats {
-    int sequences, perfect, min_found;
+    int sequences, perfect, at15, min_found;
     long found, expected, wrong;
 } level_stats;
 
@@ -200,7 +280,7 @@ static void test_dtmf_under_speech(void **state)
             size_t nd = detect(x, n, got, at, sizeof(got) - 1);
             /* score each sequence on the digits that end within its span (and 0.15 s after) */
             long found = 0;
-            int perfect = 0, min_found = 16;
+            int perfect = 0, at15 = 0, min_found = 16;
             for (size_t q = 0; q < nseq; q++) {
                 char mine[128];
                 size_t nm = 0;
@@ -214,12 +294,14 @@ static void test_dtmf_under_speech(void **state)
                 int fq = (int)lcs(exp, mine);
                 found += fq;
                 perfect += fq == 16;
+                at15 += fq >= 15;
                 if (fq < min_found)
                     min_found = fq;
             }
             long wrong = (long)nd - found; /* extras inside spans and anything outside */
             all[l].sequences += (int)nseq;
             all[l].perfect += perfect;
+            all[l].at15 += at15;
             all[l].found += found;
             all[l].expected += (long)nseq * 16;
             all[l].wrong += wrong;
@@ -235,20 +317,25 @@ static void test_dtmf_under_speech(void **state)
     }
     for (int l = 0; l < N_LEVELS; l++)
         print_message("DTMF under speech at %+g dB: %ld/%ld digits (%.0f %%), %d/%d sequences "
-                      "16/16, worst sequence %d/16, %ld wrong digits\n",
+                      "16/16, %d 15/16 or better, worst sequence %d/16, %ld wrong digits\n",
                       k_levels[l], all[l].found, all[l].expected,
                       100.0 * (double)all[l].found / (double)all[l].expected, all[l].perfect,
-                      all[l].sequences, all[l].min_found, all[l].wrong);
+                      all[l].sequences, all[l].at15, all[l].min_found, all[l].wrong);
     /* the goal (issue 12): every sequence 16/16 at 0 dB and 15/16 at -7 dB */
-    print_message("goal 16/16 at 0 dB: %s; 15/16 at -7 dB: %s (docs/events.md)\n",
-                  all[0].min_found == 16 ? "met" : "NOT MET",
-                  all[1].min_found >= 15 ? "met" : "NOT MET");
-    /* what holds now: never a wrong digit, and no fewer digits than measured when the band
-     * filter went in (76 % at 0 dB, 60 % at -7 dB; spandsp alone found 52 % and 39 %) */
+    const int goal = all[0].min_found == 16 && all[1].min_found >= 15;
+    print_message("goal 16/16 at 0 dB: %s (%d/%d sequences); 15/16 at -7 dB: %s (%d/%d)\n",
+                  all[0].min_found == 16 ? "met" : "NOT MET", all[0].perfect, all[0].sequences,
+                  all[1].min_found >= 15 ? "met" : "NOT MET", all[1].at15, all[1].sequences);
+    /* what holds: never a wrong digit, and no fewer digits than measured (docs/events.md:
+     * 799, 673 and 551 of 880; libspandsp's receiver alone found 666, 529 and 433) */
     for (int l = 0; l < N_LEVELS; l++)
         assert_int_equal(all[l].wrong, 0);
-    assert_true((double)all[0].found >= 0.74 * (double)all[0].expected);
-    assert_true((double)all[1].found >= 0.58 * (double)all[1].expected);
+    assert_true(all[0].found >= 790);
+    assert_true(all[1].found >= 665);
+    assert_true(all[2].found >= 540);
+    const char *want_goal = getenv("CQ_DTMF_GOAL");
+    if (want_goal && *want_goal == '1')
+        assert_true(goal);
 }
 
 static int is_audio(const char *name)
@@ -309,21 +396,13 @@ static void test_talk_off(void **state)
     assert_int_equal(bad, 0);
 }
 
-int main(void)
-{
-    char *corpus = NULL;
-    if (asprintf(&corpus, "%s/corpus/speech", tu_shared_dir()) < 0)
-        return 1;
-    int have = tu_exists(corpus);
-    free(corpus);
-    if (!have) {
-        fprintf(stderr, "SKIP: test_dtmf_speech needs %s/corpus (the shared corpus)\n",
-                tu_shared_dir());
-        return 77;
-    }
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dtmf_under_speech),
-        cmocka_unit_test(test_talk_off),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest k_logic[] = {
+    cmocka_unit_test(test_q24),
+};
+
+static const struct CMUnitTest k_corpus[] = {
+    cmocka_unit_test(test_dtmf_under_speech),
+    cmocka_unit_test(test_talk_off),
+};
+
+TU_MAIN(k_logic, k_corpus)

@@ -1,0 +1,34 @@
+/*
+ * dtmf_int.h - the DTMF receiver of cq_tones (library-internal): digits on one 8 kHz leg,
+ * found under speech (design and measurements in dtmf.c and docs/events.md).
+ */
+#ifndef CQ_DTMF_INT_H
+#define CQ_DTMF_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cq__dtmf cq__dtmf;
+
+/* A digit: its symbol ('0'-'9', '*', '#', 'A'-'D') and its first and last sample + 1. */
+typedef struct cq__dtmf_digit {
+    char symbol;
+    uint64_t start, end;
+} cq__dtmf_digit;
+
+/* Called for each digit once it has ended (and been accepted). */
+typedef void (*cq__dtmf_report)(void *user, const cq__dtmf_digit *d);
+
+cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user); /* NULL: out of memory */
+void cq__dtmf_destroy(cq__dtmf *d);                            /* NULL: no-op */
+
+/* Add 8 kHz samples (full scale 1.0); digits that end are reported from inside. */
+void cq__dtmf_push(cq__dtmf *d, const float *x, size_t n);
+
+/* The stream ended: a digit still sounding is judged and reported, ending at the last sample. */
+void cq__dtmf_finish(cq__dtmf *d);
+
+/* Whether a digit candidate is sounding at the last sample pushed. */
+int cq__dtmf_active(const cq__dtmf *d);
+
+#endif /* CQ_DTMF_INT_H */
