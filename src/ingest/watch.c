@@ -550,6 +550,15 @@ static group *group_of(watcher *w, const ingest_watch_name *nm)
         g->known = INGEST_WATCH_KNOWN;
         if (known.audio_in[0] && known.audio_out[0])
             g->known |= INGEST_WATCH_IN | INGEST_WATCH_OUT;
+        /* a stored lone leg: with the other leg, when it comes, the call gets its pair */
+        ingest_watch_name ln;
+        struct stat st;
+        if (!(g->known & INGEST_WATCH_IN) && known.audio[0] == '/' &&
+            ingest_watch_parse_name(base_of(known.audio), &ln, NULL) == 1 &&
+            (ln.kind == INGEST_WATCH_IN || ln.kind == INGEST_WATCH_OUT) &&
+            !strcmp(ln.recording_id, nm->recording_id) && stat(known.audio, &st) == 0 &&
+            S_ISREG(st.st_mode) && (long long)st.st_size >= w->c->min_size)
+            g->path[slot_of(ln.kind)] = strdup(known.audio);
     }
     return g;
 }
@@ -595,6 +604,10 @@ static void settled(watcher *w, wfile *f, const struct stat *st)
         return;
     }
     int s = slot_of(nm.kind);
+    if (g->path[s] && !strcmp(g->path[s], f->path)) { /* the stored lone leg itself */
+        f->state = F_GROUPED;
+        return;
+    }
     if (g->path[s]) { /* the same recording's file twice (another folder): the first stays */
         char more[2400], ja[1100], jb[1100];
         snprintf(more, sizeof(more), "\"file\":%s,\"kept\":%s", jstr(f->path, ja, sizeof(ja)),

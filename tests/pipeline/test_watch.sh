@@ -165,11 +165,14 @@ check "one call per recording, with its files ($(cat "$T/calls.txt"); no readme.
 
 # ---- restarted: nothing twice, what came meanwhile taken --------------------------------------
 cp "$C/call07_clipping.wav" "$W/DOWN.wav"
+cp "$C/call14_vicidial-out.wav" "$W/LONE-out.wav" # the lone leg's pair, late
 "$CQ" ingest watch --dir "$W" --db "$DB" --settle-sec $SETTLE --pair-wait-sec $PAIR --once \
     > "$T/w2.log" 2>&1
 rc=$?
-check "restarted with --once (status $rc): only the file written while it was down is new" \
-    sh -c "[ $rc = 0 ] && grep -q '\"created\":1,\"updated\":0,\"known\":9' '$T/w2.log'"
+check "restarted with --once (status $rc): the file written while it was down is new, the late leg pairs the lone one, 8 known" \
+    sh -c "[ $rc = 0 ] && grep -q '\"created\":1,\"updated\":1,\"known\":8' '$T/w2.log'"
+check "the late leg's call has both legs now" \
+    python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute("SELECT audio_in, audio_out FROM calls WHERE recording_id = ?", ("LONE",)).fetchone(); sys.exit(0 if r == (sys.argv[2] + "/LONE-in.wav", sys.argv[2] + "/LONE-out.wav") else 1)' "$DB" "$W"
 check "the restart stored nothing twice: 10 calls, one job each" \
     python3 -c 'import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); c=d.execute("SELECT COUNT(*), COUNT(DISTINCT recording_id) FROM calls").fetchone(); j=d.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]; sys.exit(0 if c == (10, 10) and j == 10 else 1)' "$DB"
 
@@ -191,7 +194,7 @@ while pos + 8 <= len(raw):
 st = dict(db.execute("SELECT c.recording_id, j.state FROM calls c JOIN jobs j ON j.call_id = c.id"))
 assert set(st.values()) == {"complete"}, st
 legs = dict(db.execute("SELECT c.recording_id, a.legs FROM calls c JOIN analyses a ON a.call_id = c.id"))
-assert legs["LEGS"] == 2 and legs["MIXED"] == 2 and legs["PRE"] == 2 and legs["LONE"] == 1, legs
+assert legs["LEGS"] == 2 and legs["MIXED"] == 2 and legs["PRE"] == 2 and legs["LONE"] == 2, legs
 dur = db.execute("SELECT a.duration_sec FROM calls c JOIN analyses a ON a.call_id = c.id "
                  "WHERE c.recording_id = 'CHUNKED'").fetchone()[0]
 assert abs(dur - full) < 0.05, (dur, full)
