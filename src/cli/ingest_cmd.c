@@ -1,8 +1,10 @@
 /*
- * ingest_cmd.c - `callqa ingest vicidial` (src/ingest/): ViciDial's recordings into the store.
+ * ingest_cmd.c - `callqa ingest vicidial` and `callqa ingest watch` (src/ingest/): ViciDial's
+ * recordings, or those written into a folder, into the store.
  *
  *   callqa ingest vicidial --vicidial mysql://USER@HOST:PORT/DB --vicidial-password-file F
  *                          --db STORE [options]
+ *   callqa ingest watch --dir DIR --db STORE [options]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,7 +41,18 @@ static void usage(FILE *f)
           "  --retry-sec S              a lost database connection is retried this long\n"
           "                             (default 300)\n"
           "  --lookback N               rows up to N ids below the mark that the store does\n"
-          "                             not have are taken too (default 1000; 0 none)\n",
+          "                             not have are taken too (default 1000; 0 none)\n"
+          "\n"
+          "usage: callqa ingest watch --dir DIR --db STORE [options]\n"
+          "  --dir DIR                  the folder watched, with its subfolders\n"
+          "  --db STORE                 the store (SQLite path)\n"
+          "  --source NAME              the folder's name in the store (default watch)\n"
+          "  --settle-sec S             a file unchanged this long is complete (default 5)\n"
+          "  --pair-wait-sec S          the wait for a second leg (default 120)\n"
+          "  --min-size BYTES           smaller files are stubs, not legs (default 100)\n"
+          "  --tz ZONE                  the zone of dates in file names (default: the system's)\n"
+          "  --rescan-sec S             the tree read again this often (default 60; 0 never)\n"
+          "  --once                     what is there now, then exit\n",
           f);
 }
 
@@ -300,15 +313,88 @@ out:
     return rc;
 }
 
+static int ingest_watch_cmd(int argc, char **argv)
+{
+    enum { O_DIR = 256, O_DB, O_SOURCE, O_SETTLE, O_PAIR, O_MINSIZE, O_TZ, O_RESCAN, O_ONCE };
+    static const struct option opts[] = {{"dir", required_argument, NULL, O_DIR},
+                                         {"db", required_argument, NULL, O_DB},
+                                         {"source", required_argument, NULL, O_SOURCE},
+                                         {"settle-sec", required_argument, NULL, O_SETTLE},
+                                         {"pair-wait-sec", required_argument, NULL, O_PAIR},
+                                         {"min-size", required_argument, NULL, O_MINSIZE},
+                                         {"tz", required_argument, NULL, O_TZ},
+                                         {"rescan-sec", required_argument, NULL, O_RESCAN},
+                                         {"once", no_argument, NULL, O_ONCE},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    ingest_watch_config c;
+    ingest_watch_defaults(&c);
+    double d;
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_DIR: snprintf(c.dir, sizeof(c.dir), "%s", optarg); break;
+        case O_DB: snprintf(c.store, sizeof(c.store), "%s", optarg); break;
+        case O_SOURCE:
+            if (!source_ok(optarg)) {
+                fprintf(stderr, "callqa ingest: --source '%s': 1-64 of [A-Za-z0-9_.:-]\n", optarg);
+                return 2;
+            }
+            snprintf(c.source, sizeof(c.source), "%s", optarg);
+            break;
+        case O_SETTLE:
+            if (num("--settle-sec", optarg, 0.2, 86400, &c.settle_sec))
+                return 2;
+            break;
+        case O_PAIR:
+            if (num("--pair-wait-sec", optarg, 0, 86400, &c.pair_wait_sec))
+                return 2;
+            break;
+        case O_MINSIZE:
+            if (num("--min-size", optarg, 0, 1e9, &d))
+                return 2;
+            c.min_size = (long long)d;
+            break;
+        case O_TZ:
+            if (ingest_tz_check(optarg) != 0) {
+                fprintf(stderr,
+                        "callqa ingest: --tz '%s': not a time zone of the system's zone "
+                        "database (an IANA name such as America/New_York)\n",
+                        optarg);
+                return 2;
+            }
+            snprintf(c.tz, sizeof(c.tz), "%s", optarg);
+            break;
+        case O_RESCAN:
+            if (num("--rescan-sec", optarg, 0, 86400, &c.rescan_sec))
+                return 2;
+            break;
+        case O_ONCE: c.once = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc || !c.dir[0] || !c.store[0]) {
+        if (optind == argc)
+            fprintf(stderr, "callqa ingest watch: --dir and --db are required\n");
+        usage(stderr);
+        return 2;
+    }
+    return ingest_watch_run(&c);
+}
+
 int cq_cli_ingest(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "vicidial"))
         return ingest_vicidial_cmd(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "watch"))
+        return ingest_watch_cmd(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "callqa ingest: the source comes first: callqa ingest vicidial ...\n");
+    fprintf(stderr, "callqa ingest: the source comes first: callqa ingest vicidial|watch ...\n");
     usage(stderr);
     return 2;
 }

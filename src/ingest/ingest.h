@@ -3,7 +3,9 @@
  * (vicidial.c) reads recording_log with the call logs of a ViciDial database and enqueues every
  * recording (store_call_put), incrementally by a high-water mark; source.c holds what needs no
  * database: the database URI, time zones, where a recording's audio is (on local disk or on a
- * configured recording server). docs/pipeline.md, "ViciDial ingest".
+ * configured recording server). docs/pipeline.md, "ViciDial ingest". The folder watch (watch.c)
+ * enqueues the recordings written into a folder, once each is complete, pairing -in/-out legs;
+ * docs/pipeline.md, "Folder watch".
  *
  * Thread safety: the time-zone functions set the process's TZ while they run (the ingest is
  * single-threaded); the rest keeps no global state.
@@ -136,5 +138,86 @@ int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, s
 /* `callqa ingest vicidial`: scans until SIGTERM/SIGINT (or one with `once`). Exit status: 0, 1
  * on a database or store failure, 2 on a bad setting. */
 int ingest_vicidial_run(const ingest_vicidial_config *c);
+
+/* ---- the folder watch (watch.c) ------------------------------------------------------------ */
+
+/* What a watched file is, by its name (ViciDial's: NAME-in / NAME-out legs, NAME-all mix). */
+enum {
+    INGEST_WATCH_IN = 1,    /* NAME-in.EXT: the inbound (caller) leg */
+    INGEST_WATCH_OUT = 2,   /* NAME-out.EXT: the outbound (agent) leg */
+    INGEST_WATCH_MIX = 4,   /* NAME-all.EXT: the two legs mixed */
+    INGEST_WATCH_PLAIN = 8, /* NAME.EXT: one recording (stereo legs or a mono mix) */
+    INGEST_WATCH_KNOWN = 16 /* (ingest_watch_decide's `known`) the call is in the store */
+};
+
+/* A recording's file name, parsed. */
+typedef struct ingest_watch_name {
+    char recording_id[65]; /* the name without extension and -in/-out/-all: a longer one is its
+                              first 47 bytes (not cutting a UTF-8 sequence), '~' and 16 hex
+                              digits of its 64-bit FNV-1a hash */
+    int kind;              /* INGEST_WATCH_IN, _OUT, _MIX or _PLAIN */
+    char call_date[20];    /* ViciDial's FULLDATE_CUSTPHONE[_AGENT] name: its date, "YYYY-MM-DD
+                              HH:MM:SS" (the dialer's wall clock); "" unknown */
+    char agent_user[21];   /* ..._AGENT of that name: the agent; "" unknown */
+} ingest_watch_name;
+
+/* Parse a file name (no directory). 1: an audio file (.wav, .mp3, .gsm in any case) to take,
+ * *out filled; 0: not taken, *why (optional) a static sentence: not audio, a temporary name
+ * (a leading '.', .part, .tmp: taken once renamed), no name before the suffix, a '/' or a
+ * control character... Bytes that are not UTF-8 are kept as they are. Pure. */
+int ingest_watch_parse_name(const char *name, ingest_watch_name *out, const char **why);
+
+/* What to do with the files of one recording. */
+typedef enum ingest_watch_action {
+    INGEST_WATCH_NOTHING = 0, /* nothing (the store has the call, and no pair completes it) */
+    INGEST_WATCH_WAIT,        /* wait for the other leg until *wake_sec */
+    INGEST_WATCH_PAIR,        /* enqueue both legs (with the mix or plain file when there) */
+    INGEST_WATCH_WHOLE,       /* enqueue the plain file, or the mix once the wait is over */
+    INGEST_WATCH_LONE,        /* enqueue the one leg as the call's audio: the other did not come */
+    INGEST_WATCH_STUB         /* enqueue a stub (only stubs came): the worker skips it */
+} ingest_watch_action;
+
+/* The decision for a recording whose complete files are `have` (INGEST_WATCH_* bits) plus
+ * `stubs` (files under the minimum size: not counted as legs), the first of them complete at
+ * first_sec; `known`: what the store has of the call (INGEST_WATCH_KNOWN, with _IN|_OUT when it
+ * has both legs). Legs pair at once; a plain file goes at once; a mix or a lone leg waits
+ * pair_wait_sec from first_sec for legs. A call the store has changes only when a pair
+ * completes it. Pure. */
+ingest_watch_action ingest_watch_decide(unsigned have, unsigned stubs, unsigned known,
+                                        double first_sec, double now_sec, double pair_wait_sec,
+                                        double *wake_sec);
+
+/* A file seen growing: its size and mtime at the last look, and since when they hold. */
+typedef struct ingest_watch_obs {
+    long long size;
+    int64_t mtime_ns;
+    double since_sec; /* when size and mtime were last seen to change (or first seen) */
+    int looks;        /* how often it was looked at */
+} ingest_watch_obs;
+
+/* Look at a file again (size, mtime_ns now): 1 when it has not changed for settle_sec, seen at
+ * two looks at least; 0 not yet. Pure. */
+int ingest_watch_settle(ingest_watch_obs *o, long long size, int64_t mtime_ns, double now_sec,
+                        double settle_sec);
+
+typedef struct ingest_watch_config {
+    char dir[1024];       /* --dir: the folder watched, with its subfolders */
+    char store[1024];     /* --db */
+    char source[65];      /* --source (default "watch") */
+    char tz[64];          /* --tz: the zone of the dates in file names (default: the system's) */
+    double settle_sec;    /* --settle-sec: a file unchanged this long is complete (default 5) */
+    double pair_wait_sec; /* --pair-wait-sec: the wait for a second leg (default 120) */
+    long long min_size;   /* --min-size: smaller files are stubs (default 100) */
+    double rescan_sec;    /* --rescan-sec: the tree read again (NFS; default 60, 0 never) */
+    double lease_sec;     /* the source's lease, renewed every third (default 60) */
+    bool once;            /* --once: the files there now (and what settles meanwhile), then exit */
+} ingest_watch_config;
+
+void ingest_watch_defaults(ingest_watch_config *c);
+
+/* `callqa ingest watch`: watches until SIGTERM/SIGINT (or, with `once`, until what was there is
+ * taken). Exit status: 0; 1 on a store failure or when another process watches the source; 2 on
+ * a bad setting (a folder that cannot be read). */
+int ingest_watch_run(const ingest_watch_config *c);
 
 #endif /* CQ_INGEST_H */

@@ -9,7 +9,10 @@
  * that method, and its path parameter is a non-empty last segment of the path; an accepted URI
  * has a user, a host, a port and a database of their kinds and parses again to the same from
  * its canonical form; a mapped location names a configured server and a plain path under its
- * base that the location ends with, and a refused one says why.
+ * base that the location ends with, and a refused one says why; a watched folder's file name
+ * (ingest_watch_parse_name): a taken name gives a recording id of 1-64 bytes that is the name's
+ * start (or a prefix, '~' and a hash), a known kind, a date that is a real one and an agent only
+ * with it, and its other leg's name gives the same recording; a name not taken says why.
  * The first byte picks the parser; the rest is its input.
  */
 #include <ctype.h>
@@ -93,6 +96,49 @@ static void check_location(const char *s)
         __builtin_trap();
 }
 
+static void check_watch_name(const char *s)
+{
+    ingest_watch_name nm, other;
+    const char *why = NULL;
+    if (ingest_watch_parse_name(s, &nm, &why) != 1) {
+        if (!why || !why[0])
+            __builtin_trap();
+        return;
+    }
+    size_t rl = strlen(nm.recording_id), sl = strlen(s);
+    if (why || rl == 0 || rl > 64 || sl > 255 || s[0] == '.' || strchr(s, '/'))
+        __builtin_trap();
+    const char *tilde = rl == 64 ? strchr(nm.recording_id, '~') : NULL;
+    size_t pre = tilde ? (size_t)(tilde - nm.recording_id) : rl;
+    if (strncmp(nm.recording_id, s, pre) || (!tilde && rl < 64 && s[rl] != '-' && s[rl] != '.'))
+        __builtin_trap();
+    if (nm.kind != INGEST_WATCH_IN && nm.kind != INGEST_WATCH_OUT && nm.kind != INGEST_WATCH_MIX &&
+        nm.kind != INGEST_WATCH_PLAIN)
+        __builtin_trap();
+    if (nm.agent_user[0] && !nm.call_date[0])
+        __builtin_trap();
+    if (nm.call_date[0]) {
+        double epoch;
+        if (strlen(nm.call_date) != 19 || ingest_local_to_utc(nm.call_date, "UTC", &epoch) != 0)
+            __builtin_trap();
+        char back[20];
+        if (ingest_utc_to_local(epoch, "UTC", back) != 0 || strcmp(back, nm.call_date))
+            __builtin_trap(); /* a real date: it does not move when read back */
+    }
+    if (nm.kind == INGEST_WATCH_IN || nm.kind == INGEST_WATCH_OUT) {
+        /* its other leg: NAME-out for NAME-in, with the same extension */
+        const char *dot = strrchr(s, '.');
+        size_t stem = (size_t)(dot - s) - (nm.kind == INGEST_WATCH_IN ? 3 : 4);
+        char o[300];
+        snprintf(o, sizeof(o), "%.*s%s%s", (int)stem, s,
+                 nm.kind == INGEST_WATCH_IN ? "-out" : "-in", dot);
+        if (strlen(o) <= 255 &&
+            (ingest_watch_parse_name(o, &other, NULL) != 1 ||
+             strcmp(other.recording_id, nm.recording_id) || other.kind == nm.kind))
+            __builtin_trap();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 4096)
@@ -105,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     svc_config c;
     svc_config_defaults(&c);
     char msg[1200];
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0: {
         const char *why = NULL;
         if (svc_check_file(s, &why) == 0) {
@@ -153,6 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 4: check_uri(s); break;
     case 5: check_location(s); break;
+    case 6: check_watch_name(s); break;
     default: {
         char path[64];
         snprintf(path, sizeof(path), "/tmp/callqa-fuzz-config-%d", (int)getpid());
