@@ -75,6 +75,16 @@ int ingest_audio_local(const char *dir, const char *name, ingest_audio *out);
 int ingest_audio_remote(const svc_config *cfg, const char *location, char *ref, size_t refsz,
                         char *why, size_t whysz);
 
+/* ---- logs (source.c): one JSON line per event ------------------------------------------- */
+
+/* The wall clock, UTC seconds. */
+double ingest_now(void);
+/* s as a JSON string (its quotes included) into buf (n >= 16 bytes; cut to fit): bytes that are
+ * not UTF-8 are read as Latin-1, so that every line is JSON. Returns buf. */
+const char *ingest_json_str(const char *s, char *buf, size_t n);
+/* One line on stderr: {"ts", "level", "msg", "source", then `more` (JSON members, or NULL)}. */
+void ingest_log(const char *level, const char *source, const char *msg, const char *more);
+
 /* ---- the ViciDial ingest (vicidial.c) ----------------------------------------------------- */
 
 #define INGEST_MAX_FILTER 64

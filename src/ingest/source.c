@@ -408,3 +408,64 @@ int ingest_audio_remote(const svc_config *cfg, const char *location, char *ref, 
                     location, near->name, near->base);
     return fail(why, whysz, "recording on an unconfigured server %.200s", host);
 }
+
+/* ---- logs --------------------------------------------------------------------------------- */
+
+double ingest_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* The length of the UTF-8 sequence at p (at most n bytes), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t k = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
+    if (p[0] >= 0xF5 || k == 0 || k > n)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    if ((k == 3 && p[0] == 0xE0 && p[1] < 0xA0) || (k == 3 && p[0] == 0xED && p[1] >= 0xA0) ||
+        (k == 4 && p[0] == 0xF0 && p[1] < 0x90) || (k == 4 && p[0] == 0xF4 && p[1] >= 0x90))
+        return 0;
+    return k;
+}
+
+/* s as a JSON string into buf: bytes that are not UTF-8 read as Latin-1 (as the API shows
+ * them), so that every line is JSON. */
+const char *ingest_json_str(const char *s, char *buf, size_t n)
+{
+    size_t k = 0, len = strlen(s);
+    buf[k++] = '"';
+    for (size_t i = 0; i < len && k + 12 < n;) {
+        unsigned char ch = (unsigned char)s[i];
+        size_t u = ch >= 0x80 ? utf8_len((const unsigned char *)s + i, len - i) : 1;
+        if (ch == '"' || ch == '\\') {
+            buf[k++] = '\\';
+            buf[k++] = (char)ch;
+        } else if (ch < 0x20 || ch == 0x7f || u == 0) {
+            k += (size_t)snprintf(buf + k, n - k, "\\u%04x", ch);
+            u = 1;
+        } else {
+            memcpy(buf + k, s + i, u);
+            k += u;
+        }
+        i += u ? u : 1;
+    }
+    buf[k++] = '"';
+    buf[k] = 0;
+    return buf;
+}
+
+/* One JSON log line on stderr, as the ViciDial ingest writes them: {"ts", "level", "msg",
+ * "source", then `more` (JSON members, or NULL)}. */
+void ingest_log(const char *level, const char *source, const char *msg, const char *more)
+{
+    char a[600], b[200];
+    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":%s,\"source\":%s%s%s}\n", ingest_now(),
+            level, ingest_json_str(msg, a, sizeof(a)), ingest_json_str(source, b, sizeof(b)), more ? "," : "",
+            more ? more : "");
+    fflush(stderr);
+}

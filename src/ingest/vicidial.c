@@ -38,41 +38,6 @@
 
 /* ---- logging ------------------------------------------------------------------------------- */
 
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* s as a JSON string into buf */
-static const char *jstr(const char *s, char *buf, size_t n)
-{
-    size_t k = 0;
-    buf[k++] = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p && k + 8 < n; p++) {
-        if (*p == '"' || *p == '\\')
-            buf[k++] = '\\', buf[k++] = (char)*p;
-        else if (*p < 0x20)
-            k += (size_t)snprintf(buf + k, n - k, "\\u%04x", *p);
-        else
-            buf[k++] = (char)*p;
-    }
-    buf[k++] = '"';
-    buf[k] = 0;
-    return buf;
-}
-
-/* One JSON log line on stderr: {"ts", "level", "msg", "source", then `more` (already JSON
- * members, or NULL)}. */
-static void logj(const char *level, const char *source, const char *msg, const char *more)
-{
-    char a[600], b[200];
-    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":%s,\"source\":%s%s%s}\n", now_sec(),
-            level, jstr(msg, a, sizeof(a)), jstr(source, b, sizeof(b)), more ? "," : "",
-            more ? more : "");
-    fflush(stderr);
-}
 
 static int fail(char *msg, size_t n, const char *fmt, ...)
 {
@@ -318,9 +283,9 @@ static int db_connect(ingest_vicidial *v, char *msg, size_t n, unsigned *err)
 /* Sleep sec, waking early when asked to stop. */
 static void nap(const ingest_vicidial *v, double sec)
 {
-    double until = now_sec() + sec;
-    while (!stopping(v) && now_sec() < until) {
-        double left = until - now_sec();
+    double until = ingest_now() + sec;
+    while (!stopping(v) && ingest_now() < until) {
+        double left = until - ingest_now();
         struct timespec ts = {0, (long)((left < 0.2 ? left : 0.2) * 1e9)};
         if (left > 0)
             nanosleep(&ts, NULL);
@@ -331,7 +296,7 @@ static void nap(const ingest_vicidial *v, double sec)
  * 0, or -1 with msg when another process has it now or the store fails. */
 static int renew(ingest_vicidial *v, bool force, char *msg, size_t n)
 {
-    double now = now_sec();
+    double now = ingest_now();
     if (!force && now - v->leased < v->c->lease_sec / 3)
         return 0;
     int64_t token;
@@ -350,7 +315,7 @@ static int renew(ingest_vicidial *v, bool force, char *msg, size_t n)
  * reconnected with backoff for retry_sec and the query run again. 0, or -1 with msg. */
 static int run(ingest_vicidial *v, int q, char *msg, size_t n)
 {
-    double first = now_sec(), delay = 0.5;
+    double first = ingest_now(), delay = 0.5;
     const ingest_db_uri *u = &v->c->db;
     for (;;) {
         unsigned e = CR_SERVER_LOST;
@@ -366,12 +331,12 @@ static int run(ingest_vicidial *v, int q, char *msg, size_t n)
         for (;;) {
             if (!retryable(e))
                 return fail(msg, n, "%s", why);
-            if (now_sec() - first > v->c->retry_sec)
+            if (ingest_now() - first > v->c->retry_sec)
                 return fail(msg, n, "gave up after %.0f s of retries: %s", v->c->retry_sec, why);
             char more[1200], jb[1000];
             snprintf(more, sizeof(more), "\"retry_in_sec\":%.1f,\"error\":%s", delay,
-                     jstr(why, jb, sizeof(jb)));
-            logj("warn", v->c->source,
+                     ingest_json_str(why, jb, sizeof(jb)));
+            ingest_log("warn", v->c->source,
                  crashed_table(e) ? "a ViciDial table is marked as crashed: waiting for its "
                                     "repair (mariadb-check --auto-repair)"
                                   : "the ViciDial database connection is lost: reconnecting",
@@ -387,7 +352,7 @@ static int run(ingest_vicidial *v, int q, char *msg, size_t n)
             if (db_connect(v, why, sizeof(why), &e) == 0)
                 break;
         }
-        logj("info", v->c->source, "reconnected to the ViciDial database", NULL);
+        ingest_log("info", v->c->source, "reconnected to the ViciDial database", NULL);
     }
 }
 
@@ -541,7 +506,7 @@ static int put_row(ingest_vicidial *v, bool aged, bool was_open, char *msg, size
             c.open = false;
     int64_t id;
     bool created;
-    if (store_call_put(v->st, &c, now_sec(), &id, &created) != 0)
+    if (store_call_put(v->st, &c, ingest_now(), &id, &created) != 0)
         return fail(msg, n, "the store refused call %s: %s", c.recording_id, store_errmsg(v->st));
     s->created += created;
     s->updated += !created;
@@ -576,7 +541,7 @@ static int parse_id(const char *s, unsigned long long *out)
  * they are older than open_row_hours). */
 static int revisit_open(ingest_vicidial *v, char *msg, size_t n)
 {
-    double now = now_sec();
+    double now = ingest_now();
     char(*young)[65] = NULL, (*all)[65] = NULL;
     int ny = 0, na = 0, rc = 0;
     if (store_ingest_open_calls(v->st, v->c->source, now - v->c->open_row_hours * 3600, &young,
@@ -606,7 +571,7 @@ static int revisit_open(ingest_vicidial *v, char *msg, size_t n)
                      "gone: the dialer's recording_log row is gone");
             int64_t id;
             bool created;
-            if (store_call_put(v->st, &c, now_sec(), &id, &created) != 0)
+            if (store_call_put(v->st, &c, ingest_now(), &id, &created) != 0)
                 rc = fail(msg, n, "the store: %s", store_errmsg(v->st));
             else
                 v->stats->closed++, v->stats->skipped++;
@@ -694,7 +659,7 @@ static int read_new(ingest_vicidial *v, char *msg, size_t n)
         mysql_stmt_free_result(v->q[Q_BATCH]);
         if (last > mark) { /* past what was stored, under the lease */
             int sm =
-                store_ingest_set_mark(v->st, v->c->source, v->owner, v->token, last, now_sec());
+                store_ingest_set_mark(v->st, v->c->source, v->owner, v->token, last, ingest_now());
             if (sm == STORE_FENCED)
                 return fail(msg, n,
                             "the scan lease of source %s was lost: the mark stays at "
@@ -719,7 +684,7 @@ int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, s
     memset(st, 0, sizeof(*st));
     v->stats = st;
     int64_t token;
-    int got = store_ingest_lease(v->st, v->c->source, v->owner, now_sec(), v->c->lease_sec, &token);
+    int got = store_ingest_lease(v->st, v->c->source, v->owner, ingest_now(), v->c->lease_sec, &token);
     if (got < 0)
         return fail(msg, n, "the store: %s", store_errmsg(v->st));
     if (got == 0) {
@@ -727,7 +692,7 @@ int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, s
         return 0;
     }
     v->token = token;
-    v->leased = now_sec();
+    v->leased = ingest_now();
     int rc = revisit_open(v, msg, n);
     if (rc == 0)
         rc = read_new(v, msg, n);
@@ -825,13 +790,13 @@ int ingest_vicidial_run(const ingest_vicidial_config *c)
     {
         char more[600], a[300], b[100];
         snprintf(more, sizeof(more), "\"database\":%s,\"tz\":%s,\"batch\":%d",
-                 jstr(c->db.host, a, sizeof(a)), jstr(v->tz, b, sizeof(b)), c->batch);
-        logj("info", c->source, "ingest started", more);
+                 ingest_json_str(c->db.host, a, sizeof(a)), ingest_json_str(v->tz, b, sizeof(b)), c->batch);
+        ingest_log("info", c->source, "ingest started", more);
     }
     int rc = 0;
     while (!g_stop) {
         ingest_scan_stats st;
-        double t0 = now_sec();
+        double t0 = ingest_now();
         int r = ingest_vicidial_scan(v, &st, msg, sizeof(msg));
         char more[512];
         snprintf(more, sizeof(more),
@@ -841,24 +806,24 @@ int ingest_vicidial_run(const ingest_vicidial_config *c)
                  (long long)st.rows, (long long)st.created, (long long)st.updated,
                  (long long)st.skipped, (long long)st.filtered, (long long)st.open,
                  (long long)st.closed, (long long)st.late, (long long)st.retries,
-                 (long long)st.mark, now_sec() - t0);
+                 (long long)st.mark, ingest_now() - t0);
         if (r != 0) {
             char err[2200], jb[2100];
-            snprintf(err, sizeof(err), "%s,\"error\":%s", more, jstr(msg, jb, sizeof(jb)));
-            logj("error", c->source, "scan failed", err);
+            snprintf(err, sizeof(err), "%s,\"error\":%s", more, ingest_json_str(msg, jb, sizeof(jb)));
+            ingest_log("error", c->source, "scan failed", err);
             rc = 1;
         } else if (st.busy) {
-            logj("info", c->source, "another process is scanning this source: nothing done", NULL);
+            ingest_log("info", c->source, "another process is scanning this source: nothing done", NULL);
             rc = 0;
         } else {
-            logj("info", c->source, "scan", more);
+            ingest_log("info", c->source, "scan", more);
             rc = 0;
         }
         if (c->once)
             break;
         nap(v, c->interval_sec);
     }
-    logj("info", c->source, "ingest stopped", NULL);
+    ingest_log("info", c->source, "ingest stopped", NULL);
     ingest_vicidial_destroy(v);
     mysql_library_end();
     return rc;

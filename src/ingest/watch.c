@@ -211,64 +211,6 @@ int ingest_watch_settle(ingest_watch_obs *o, long long size, int64_t mtime_ns, d
 
 /* ---- logging ------------------------------------------------------------------------------- */
 
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* The length of the UTF-8 sequence at p (at most n bytes), 0 when it is not one. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    size_t k = p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC2 ? 2 : 0;
-    if (p[0] >= 0xF5 || k == 0 || k > n)
-        return 0;
-    for (size_t i = 1; i < k; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    if ((k == 3 && p[0] == 0xE0 && p[1] < 0xA0) || (k == 3 && p[0] == 0xED && p[1] >= 0xA0) ||
-        (k == 4 && p[0] == 0xF0 && p[1] < 0x90) || (k == 4 && p[0] == 0xF4 && p[1] >= 0x90))
-        return 0;
-    return k;
-}
-
-/* s as a JSON string into buf: bytes that are not UTF-8 read as Latin-1 (as the API shows
- * them), so that every line is JSON. */
-static const char *jstr(const char *s, char *buf, size_t n)
-{
-    size_t k = 0, len = strlen(s);
-    buf[k++] = '"';
-    for (size_t i = 0; i < len && k + 12 < n;) {
-        unsigned char ch = (unsigned char)s[i];
-        size_t u = ch >= 0x80 ? utf8_len((const unsigned char *)s + i, len - i) : 1;
-        if (ch == '"' || ch == '\\') {
-            buf[k++] = '\\';
-            buf[k++] = (char)ch;
-        } else if (ch < 0x20 || ch == 0x7f || u == 0) {
-            k += (size_t)snprintf(buf + k, n - k, "\\u%04x", ch);
-            u = 1;
-        } else {
-            memcpy(buf + k, s + i, u);
-            k += u;
-        }
-        i += u ? u : 1;
-    }
-    buf[k++] = '"';
-    buf[k] = 0;
-    return buf;
-}
-
-/* One JSON log line on stderr, as the ViciDial ingest writes them: {"ts", "level", "msg",
- * "source", then `more` (JSON members, or NULL)}. */
-static void logj(const char *level, const char *source, const char *msg, const char *more)
-{
-    char a[600], b[200];
-    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":%s,\"source\":%s%s%s}\n", now_sec(),
-            level, jstr(msg, a, sizeof(a)), jstr(source, b, sizeof(b)), more ? "," : "",
-            more ? more : "");
-    fflush(stderr);
-}
 
 /* ---- the watcher's state ------------------------------------------------------------------- */
 
@@ -489,10 +431,10 @@ static int put_group(watcher *w, group *g, ingest_watch_action a)
     }
     int64_t id;
     bool created;
-    if (store_call_put(w->st, &c, now_sec(), &id, &created) != 0) {
+    if (store_call_put(w->st, &c, ingest_now(), &id, &created) != 0) {
         char more[300], jb[200];
-        snprintf(more, sizeof(more), "\"error\":%s", jstr(store_errmsg(w->st), jb, sizeof(jb)));
-        logj("error", src, "the store refused a call", more);
+        snprintf(more, sizeof(more), "\"error\":%s", ingest_json_str(store_errmsg(w->st), jb, sizeof(jb)));
+        ingest_log("error", src, "the store refused a call", more);
         return -1;
     }
     w->n.created += created;
@@ -501,23 +443,23 @@ static int put_group(watcher *w, group *g, ingest_watch_action a)
     snprintf(more, sizeof(more),
              "\"recording_id\":%s,\"call_id\":%lld,\"created\":%s,\"audio\":%s,"
              "\"audio_in\":%s,\"audio_out\":%s,\"call_date\":%s,\"agent_user\":%s",
-             jstr(c.recording_id, j[0], sizeof(j[0])), (long long)id, created ? "true" : "false",
-             c.audio[0] ? jstr(c.audio, j[1], sizeof(j[1])) : "null",
-             c.audio_in[0] ? jstr(c.audio_in, j[2], sizeof(j[2])) : "null",
-             c.audio_out[0] ? jstr(c.audio_out, j[3], sizeof(j[3])) : "null",
-             c.call_date[0] ? jstr(c.call_date, jd, sizeof(jd)) : "null",
-             c.agent_user[0] ? jstr(c.agent_user, ja, sizeof(ja)) : "null");
+             ingest_json_str(c.recording_id, j[0], sizeof(j[0])), (long long)id, created ? "true" : "false",
+             c.audio[0] ? ingest_json_str(c.audio, j[1], sizeof(j[1])) : "null",
+             c.audio_in[0] ? ingest_json_str(c.audio_in, j[2], sizeof(j[2])) : "null",
+             c.audio_out[0] ? ingest_json_str(c.audio_out, j[3], sizeof(j[3])) : "null",
+             c.call_date[0] ? ingest_json_str(c.call_date, jd, sizeof(jd)) : "null",
+             c.agent_user[0] ? ingest_json_str(c.agent_user, ja, sizeof(ja)) : "null");
     if (a == INGEST_WATCH_LONE) {
         w->n.lone++;
         char more2[sizeof(more) + PATH_MAX + 100], jm[1100];
         snprintf(more2, sizeof(more2), "%s,\"missing\":%s,\"waited_sec\":%.0f", more,
-                 jstr(missing, jm, sizeof(jm)), w->c->pair_wait_sec);
-        logj("warn", src,
+                 ingest_json_str(missing, jm, sizeof(jm)), w->c->pair_wait_sec);
+        ingest_log("warn", src,
              "one leg only: the other did not come within the pair wait; enqueued to be "
              "analysed as a mono recording",
              more2);
     } else {
-        logj("info", src,
+        ingest_log("info", src,
              !created                    ? "call updated: its pair is complete"
              : a == INGEST_WATCH_PAIR    ? "enqueued: two legs"
              : a == INGEST_WATCH_STUB    ? "enqueued: a stub (the worker skips it)"
@@ -544,8 +486,8 @@ static group *group_of(watcher *w, const ingest_watch_name *nm)
     int k = store_call_find(w->st, w->c->source, nm->recording_id, &known);
     if (k < 0) {
         char more[300], jb[200];
-        snprintf(more, sizeof(more), "\"error\":%s", jstr(store_errmsg(w->st), jb, sizeof(jb)));
-        logj("warn", w->c->source, "the store: looking a call up failed", more);
+        snprintf(more, sizeof(more), "\"error\":%s", ingest_json_str(store_errmsg(w->st), jb, sizeof(jb)));
+        ingest_log("warn", w->c->source, "the store: looking a call up failed", more);
     } else if (k == 1) {
         g->known = INGEST_WATCH_KNOWN;
         if (known.audio_in[0] && known.audio_out[0])
@@ -566,8 +508,8 @@ static group *group_of(watcher *w, const ingest_watch_name *nm)
 static void forget(watcher *w, wfile *f, const char *why)
 {
     char more[1200], jb[1100];
-    snprintf(more, sizeof(more), "\"file\":%s", jstr(f->path, jb, sizeof(jb)));
-    logj("info", w->c->source, why, more);
+    snprintf(more, sizeof(more), "\"file\":%s", ingest_json_str(f->path, jb, sizeof(jb)));
+    ingest_log("info", w->c->source, why, more);
     w->n.vanished++;
     /* out of its group too */
     for (size_t i = 0; i < w->n_groups; i++)
@@ -591,15 +533,15 @@ static void settled(watcher *w, wfile *f, const struct stat *st)
     }
     if (strlen(f->path) >= sizeof(((store_call *)0)->audio)) {
         char more[1200], jb[1100];
-        snprintf(more, sizeof(more), "\"file\":%s", jstr(f->path, jb, sizeof(jb)));
-        logj("warn", w->c->source, "not taken: its path is over 1023 bytes (the store's limit)",
+        snprintf(more, sizeof(more), "\"file\":%s", ingest_json_str(f->path, jb, sizeof(jb)));
+        ingest_log("warn", w->c->source, "not taken: its path is over 1023 bytes (the store's limit)",
              more);
         f->state = F_DONE;
         return;
     }
     group *g = group_of(w, &nm);
     if (!g) {
-        logj("error", w->c->source, "out of memory", NULL);
+        ingest_log("error", w->c->source, "out of memory", NULL);
         file_remove(w, f); /* the next rescan finds it again */
         return;
     }
@@ -610,9 +552,9 @@ static void settled(watcher *w, wfile *f, const struct stat *st)
     }
     if (g->path[s]) { /* the same recording's file twice (another folder): the first stays */
         char more[2400], ja[1100], jb[1100];
-        snprintf(more, sizeof(more), "\"file\":%s,\"kept\":%s", jstr(f->path, ja, sizeof(ja)),
-                 jstr(g->path[s], jb, sizeof(jb)));
-        logj("info", w->c->source, "a second file of the same recording and kind: not used", more);
+        snprintf(more, sizeof(more), "\"file\":%s,\"kept\":%s", ingest_json_str(f->path, ja, sizeof(ja)),
+                 ingest_json_str(g->path[s], jb, sizeof(jb)));
+        ingest_log("info", w->c->source, "a second file of the same recording and kind: not used", more);
         f->state = F_DONE;
         return;
     }
@@ -620,7 +562,7 @@ static void settled(watcher *w, wfile *f, const struct stat *st)
         return;
     g->stub[s] = (long long)st->st_size < w->c->min_size;
     f->state = F_GROUPED;
-    double t = now_sec();
+    double t = ingest_now();
     if (f->at_start) { /* there before the watcher: waiting since it was written */
         double m = (double)st->st_mtim.tv_sec + st->st_mtim.tv_nsec * 1e-9;
         t = m < t ? m : t;
@@ -661,7 +603,7 @@ static void seen(watcher *w, const char *path, bool complete, bool at_start)
     if (!f) {
         if (!(f = file_add(w, path)) ||
             grow(&w->pending, &w->cap_pending, w->n_pending, sizeof(*w->pending)) != 0) {
-            logj("error", w->c->source, "out of memory", NULL);
+            ingest_log("error", w->c->source, "out of memory", NULL);
             return;
         }
         f->at_start = at_start;
@@ -669,7 +611,7 @@ static void seen(watcher *w, const char *path, bool complete, bool at_start)
     }
     if (complete) {
         f->complete = true;
-        look(w, f, now_sec());
+        look(w, f, ingest_now());
     }
 }
 
@@ -705,12 +647,12 @@ static void watch_dir(watcher *w, const char *path)
             return;
         w->watch_limit_logged |= e == ENOSPC;
         char more[1400], jb[1100], je[200];
-        snprintf(more, sizeof(more), "\"dir\":%s,\"error\":%s", jstr(path, jb, sizeof(jb)),
-                 jstr(e == ENOSPC ? "the inotify watch limit (fs.inotify.max_user_watches) is "
+        snprintf(more, sizeof(more), "\"dir\":%s,\"error\":%s", ingest_json_str(path, jb, sizeof(jb)),
+                 ingest_json_str(e == ENOSPC ? "the inotify watch limit (fs.inotify.max_user_watches) is "
                                     "reached: folders past it are seen by the rescans only"
                                   : strerror(e),
                       je, sizeof(je)));
-        logj("warn", w->c->source, "a folder cannot be watched", more);
+        ingest_log("warn", w->c->source, "a folder cannot be watched", more);
         return;
     }
     if (wd_path(w, wd))
@@ -733,9 +675,9 @@ static void walk(watcher *w, const char *dir, bool at_start, int depth)
     DIR *d = opendir(dir);
     if (!d) {
         char more[1400], jb[1100], je[200];
-        snprintf(more, sizeof(more), "\"dir\":%s,\"error\":%s", jstr(dir, jb, sizeof(jb)),
-                 jstr(strerror(errno), je, sizeof(je)));
-        logj("warn", w->c->source, "a folder cannot be read", more);
+        snprintf(more, sizeof(more), "\"dir\":%s,\"error\":%s", ingest_json_str(dir, jb, sizeof(jb)),
+                 ingest_json_str(strerror(errno), je, sizeof(je)));
+        ingest_log("warn", w->c->source, "a folder cannot be read", more);
         return;
     }
     struct dirent *e;
@@ -772,7 +714,7 @@ static void on_events(watcher *w)
             p += sizeof(*ev) + ev->len;
             if (ev->mask & IN_Q_OVERFLOW) {
                 w->n.overflow++;
-                logj("warn", w->c->source, "the inotify queue overflowed: reading the tree again",
+                ingest_log("warn", w->c->source, "the inotify queue overflowed: reading the tree again",
                      NULL);
                 walk(w, w->root, false, 0);
                 continue;
@@ -935,7 +877,7 @@ int ingest_watch_run(const ingest_watch_config *c)
         return 1;
     }
     int64_t token;
-    int got = store_ingest_lease(w->st, c->source, w->owner, now_sec(), c->lease_sec, &token);
+    int got = store_ingest_lease(w->st, c->source, w->owner, ingest_now(), c->lease_sec, &token);
     if (got != 1) {
         if (got == 0)
             fprintf(stderr,
@@ -949,7 +891,7 @@ int ingest_watch_run(const ingest_watch_config *c)
         watcher_free(w);
         return 1;
     }
-    double leased = now_sec();
+    double leased = ingest_now();
     if ((w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
         fprintf(stderr, "callqa ingest watch: inotify: %s\n", strerror(errno));
         watcher_free(w);
@@ -964,23 +906,23 @@ int ingest_watch_run(const ingest_watch_config *c)
         snprintf(more, sizeof(more),
                  "\"dir\":%s,\"tz\":%s,\"settle_sec\":%g,\"pair_wait_sec\":%g,\"min_size\":%lld,"
                  "\"rescan_sec\":%g,\"once\":%s",
-                 jstr(w->root, a, sizeof(a)), jstr(w->tz, b, sizeof(b)), c->settle_sec,
+                 ingest_json_str(w->root, a, sizeof(a)), ingest_json_str(w->tz, b, sizeof(b)), c->settle_sec,
                  c->pair_wait_sec, c->min_size, c->rescan_sec, c->once ? "true" : "false");
-        logj("info", c->source, "watch started", more);
+        ingest_log("info", c->source, "watch started", more);
     }
-    double start = now_sec(), look_every = look_interval();
+    double start = ingest_now(), look_every = look_interval();
     walk(w, w->root, true, 0); /* watches first, then the files: nothing falls between */
     {
         char more[100];
         snprintf(more, sizeof(more), "\"files\":%zu,\"folders\":%zu", w->n_pending, w->n_wds);
-        logj("info", c->source, "start-up read of the tree", more);
+        ingest_log("info", c->source, "start-up read of the tree", more);
     }
     /* --once: what is there, and what settles meanwhile, within a bound */
     double deadline = start + 2 * c->settle_sec + c->pair_wait_sec + 2 * look_every + 1;
     double last_look = 0, last_scan = start;
     int rc = 0;
     while (!g_stop) {
-        double now = now_sec();
+        double now = ingest_now();
         if (now - last_look >= look_every) {
             last_look = now;
             for (size_t i = w->n_pending; i-- > 0;)
@@ -995,7 +937,7 @@ int ingest_watch_run(const ingest_watch_config *c)
         if (now - leased >= c->lease_sec / 3) {
             int r = store_ingest_lease(w->st, c->source, w->owner, now, c->lease_sec, &token);
             if (r != 1) {
-                logj("error", c->source,
+                ingest_log("error", c->source,
                      r == 0 ? "the source's lease was taken by another process: stopping"
                             : "the store: renewing the source's lease failed: stopping",
                      NULL);
@@ -1022,7 +964,7 @@ int ingest_watch_run(const ingest_watch_config *c)
              "\"overflows\":%lld,\"left_pending\":%zu,\"left_waiting\":%zu",
              w->n.created, w->n.updated, w->n.known, w->n.lone, w->n.vanished, w->n.overflow,
              w->n_pending, w->n_groups);
-    logj("info", c->source,
+    ingest_log("info", c->source,
          w->n_pending || w->n_groups
              ? "watch stopped: files not yet complete or waiting for a pair are left for the "
                "next start"
