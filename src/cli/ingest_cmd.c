@@ -56,20 +56,6 @@ static void usage(FILE *f)
           f);
 }
 
-static int num(const char *flag, const char *v, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || end == v || *end || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "callqa ingest: %s: expected a number from %g to %g, not '%s'\n", flag, lo,
-                hi, v);
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
-
 /* A filter value: 1-20 characters (ViciDial's VARCHAR(20)), printable ASCII. */
 static int add_filter(const char *flag, char (*list)[21], int *n, const char *v)
 {
@@ -228,7 +214,7 @@ static int ingest_vicidial_cmd(int argc, char **argv)
             }
             break;
         case O_MINLEN:
-            if (num("--min-length", optarg, 0, 86400, &d))
+            if (cq_cli_number("callqa ingest", "--min-length", optarg, 0, 86400, &d))
                 goto out;
             c->min_length_sec = (int)d;
             break;
@@ -255,27 +241,27 @@ static int ingest_vicidial_cmd(int argc, char **argv)
             snprintf(c->tz, sizeof(c->tz), "%s", optarg);
             break;
         case O_BATCH:
-            if (num("--batch", optarg, 1, 100000, &d))
+            if (cq_cli_number("callqa ingest", "--batch", optarg, 1, 100000, &d))
                 goto out;
             c->batch = (int)d;
             break;
         case O_OPEN:
-            if (num("--open-row-hours", optarg, 0, 24 * 366, &c->open_row_hours))
+            if (cq_cli_number("callqa ingest", "--open-row-hours", optarg, 0, 24 * 366, &c->open_row_hours))
                 goto out;
             break;
         case O_ONCE:
             c->once = true;
             break;
         case O_INTERVAL:
-            if (num("--interval-sec", optarg, 1, 86400, &c->interval_sec))
+            if (cq_cli_number("callqa ingest", "--interval-sec", optarg, 1, 86400, &c->interval_sec))
                 goto out;
             break;
         case O_RETRY:
-            if (num("--retry-sec", optarg, 0, 86400, &c->retry_sec))
+            if (cq_cli_number("callqa ingest", "--retry-sec", optarg, 0, 86400, &c->retry_sec))
                 goto out;
             break;
         case O_LOOKBACK:
-            if (num("--lookback", optarg, 0, 1e7, &d))
+            if (cq_cli_number("callqa ingest", "--lookback", optarg, 0, 1e7, &d))
                 goto out;
             c->lookback = (int64_t)d;
             break;
@@ -344,15 +330,15 @@ static int ingest_watch_cmd(int argc, char **argv)
             snprintf(c.source, sizeof(c.source), "%s", optarg);
             break;
         case O_SETTLE:
-            if (num("--settle-sec", optarg, 0.2, 86400, &c.settle_sec))
+            if (cq_cli_number("callqa ingest", "--settle-sec", optarg, 0.2, 86400, &c.settle_sec))
                 return 2;
             break;
         case O_PAIR:
-            if (num("--pair-wait-sec", optarg, 0, 86400, &c.pair_wait_sec))
+            if (cq_cli_number("callqa ingest", "--pair-wait-sec", optarg, 0, 86400, &c.pair_wait_sec))
                 return 2;
             break;
         case O_MINSIZE:
-            if (num("--min-size", optarg, 0, 1e9, &d))
+            if (cq_cli_number("callqa ingest", "--min-size", optarg, 0, 1e9, &d))
                 return 2;
             c.min_size = (long long)d;
             break;
@@ -367,7 +353,7 @@ static int ingest_watch_cmd(int argc, char **argv)
             snprintf(c.tz, sizeof(c.tz), "%s", optarg);
             break;
         case O_RESCAN:
-            if (num("--rescan-sec", optarg, 0, 86400, &c.rescan_sec))
+            if (cq_cli_number("callqa ingest", "--rescan-sec", optarg, 0, 86400, &c.rescan_sec))
                 return 2;
             break;
         case O_ONCE: c.once = true; break;

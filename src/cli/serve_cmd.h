@@ -8,6 +8,11 @@ int cq_cli_worker(int argc, char **argv);  /* worker_cmd.c */
 int cq_cli_requeue(int argc, char **argv); /* worker_cmd.c */
 int cq_cli_ingest(int argc, char **argv);  /* ingest_cmd.c */
 
+/* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
+ * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */
+int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
+                  double *out);
+
 /* ---- sidecars (sidecar.c): other commands of this program in child processes ------------- */
 
 #include <sys/types.h>

@@ -45,14 +45,16 @@ static void usage(FILE *f)
           f);
 }
 
-static int num(const char *flag, const char *v, double lo, double hi, double *out)
+/* serve_cmd.h */
+int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
+                  double *out)
 {
     char *end;
     errno = 0;
     double d = strtod(v, &end);
     if (errno || end == v || *end || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "callqa worker: %s: expected a number from %g to %g, not '%s'\n", flag, lo,
-                hi, v);
+        fprintf(stderr, "%s: %s: expected a number from %g to %g, not '%s'\n", cmd, flag, lo, hi,
+                v);
         return -1;
     }
     *out = d;
@@ -111,7 +113,7 @@ int cq_cli_worker(int argc, char **argv)
         switch (o) {
         case O_DB: snprintf(c.db, sizeof(c.db), "%s", optarg); break;
         case O_JOBS:
-            if (num("--jobs", optarg, 1, 64, &d))
+            if (cq_cli_number("callqa worker", "--jobs", optarg, 1, 64, &d))
                 return 2;
             c.jobs = (int)d;
             break;
@@ -126,7 +128,7 @@ int cq_cli_worker(int argc, char **argv)
         case O_CONFIG: break;
         case O_MODEL: snprintf(c.svc.model_dir, sizeof(c.svc.model_dir), "%s", optarg); break;
         case O_LOAD:
-            if (num("--max-load", optarg, 0, 1e6, &c.max_load))
+            if (cq_cli_number("callqa worker", "--max-load", optarg, 0, 1e6, &c.max_load))
                 return 2;
             break;
         case O_WINDOW: snprintf(c.window, sizeof(c.window), "%s", optarg); break;
@@ -134,24 +136,24 @@ int cq_cli_worker(int argc, char **argv)
         case O_CPUS: snprintf(c.cpus, sizeof(c.cpus), "%s", optarg); break;
         case O_NOIDLE: c.idle = false; break;
         case O_MINLEN:
-            if (num("--min-length", optarg, 0, 86400, &c.min_length_sec))
+            if (cq_cli_number("callqa worker", "--min-length", optarg, 0, 86400, &c.min_length_sec))
                 return 2;
             break;
         case O_LEASE:
-            if (num("--lease-sec", optarg, 3, 86400, &c.lease_sec))
+            if (cq_cli_number("callqa worker", "--lease-sec", optarg, 3, 86400, &c.lease_sec))
                 return 2;
             break;
         case O_RETRIES:
-            if (num("--max-retries", optarg, 0, 100, &d))
+            if (cq_cli_number("callqa worker", "--max-retries", optarg, 0, 100, &d))
                 return 2;
             c.max_retries = (int)d;
             break;
         case O_BACKOFF:
-            if (num("--backoff-sec", optarg, 0, 86400, &c.backoff_sec))
+            if (cq_cli_number("callqa worker", "--backoff-sec", optarg, 0, 86400, &c.backoff_sec))
                 return 2;
             break;
         case O_TIMEOUT:
-            if (num("--analysis-timeout-sec", optarg, 0.1, 86400, &c.analysis_timeout_sec))
+            if (cq_cli_number("callqa worker", "--analysis-timeout-sec", optarg, 0.1, 86400, &c.analysis_timeout_sec))
                 return 2;
             break;
         case O_ID: snprintf(c.id, sizeof(c.id), "%s", optarg); break;
