@@ -159,8 +159,8 @@ int ingest_watch_parse_name(const char *name, ingest_watch_name *out, const char
         for (size_t i = 0; i < sn; i++)
             hash = (hash ^ (unsigned char)name[i]) * 1099511628211ull;
         size_t cut = 47;
-        while (cut > 0 && ((unsigned char)name[cut] & 0xC0) == 0x80)
-            cut--; /* not inside a UTF-8 sequence */
+        while (cut > 44 && ((unsigned char)name[cut] & 0xC0) == 0x80)
+            cut--; /* not inside a UTF-8 sequence (at most 4 bytes long) */
         memcpy(out->recording_id, name, cut);
         snprintf(out->recording_id + cut, sizeof(out->recording_id) - cut, "~%016llx",
                  (unsigned long long)hash);

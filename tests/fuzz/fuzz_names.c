@@ -108,10 +108,20 @@ static void check_watch_name(const char *s)
     size_t rl = strlen(nm.recording_id), sl = strlen(s);
     if (why || rl == 0 || rl > 64 || sl > 255 || s[0] == '.' || strchr(s, '/'))
         __builtin_trap();
-    const char *tilde = rl == 64 ? strchr(nm.recording_id, '~') : NULL;
-    size_t pre = tilde ? (size_t)(tilde - nm.recording_id) : rl;
-    if (strncmp(nm.recording_id, s, pre) || (!tilde && rl < 64 && s[rl] != '-' && s[rl] != '.'))
-        __builtin_trap();
+    /* the name before its extension and leg suffix: the id itself, or when over 64 bytes,
+     * a prefix cut on a UTF-8 boundary, '~' and 16 hex digits of the hash */
+    size_t stem = (size_t)(strrchr(s, '.') - s);
+    stem -= nm.kind == INGEST_WATCH_IN ? 3 : nm.kind == INGEST_WATCH_PLAIN ? 0 : 4;
+    if (stem <= 64) {
+        if (rl != stem || strncmp(nm.recording_id, s, rl))
+            __builtin_trap();
+    } else {
+        size_t pre = rl >= 17 ? rl - 17 : 0;
+        if (rl < 61 || nm.recording_id[pre] != '~' || strncmp(nm.recording_id, s, pre) ||
+            strspn(nm.recording_id + pre + 1, "0123456789abcdef") != 16 ||
+            (((unsigned char)s[pre] & 0xC0) == 0x80 && pre != 44))
+            __builtin_trap(); /* not cut inside a UTF-8 sequence (unless it is not UTF-8) */
+    }
     if (nm.kind != INGEST_WATCH_IN && nm.kind != INGEST_WATCH_OUT && nm.kind != INGEST_WATCH_MIX &&
         nm.kind != INGEST_WATCH_PLAIN)
         __builtin_trap();
@@ -127,8 +137,7 @@ static void check_watch_name(const char *s)
     }
     if (nm.kind == INGEST_WATCH_IN || nm.kind == INGEST_WATCH_OUT) {
         /* its other leg: NAME-out for NAME-in, with the same extension */
-        const char *dot = strrchr(s, '.');
-        size_t stem = (size_t)(dot - s) - (nm.kind == INGEST_WATCH_IN ? 3 : 4);
+        const char *dot = s + stem + (nm.kind == INGEST_WATCH_IN ? 3 : 4);
         char o[300];
         snprintf(o, sizeof(o), "%.*s%s%s", (int)stem, s,
                  nm.kind == INGEST_WATCH_IN ? "-out" : "-in", dot);

@@ -92,6 +92,11 @@ static void test_names(void **state)
     assert_true(strlen(na.recording_id) <= 64);
     assert_int_equal(strlen(na.recording_id), 46 + 1 + 16);
     assert_int_equal(na.recording_id[46], '~');
+    memset(a, 0x80, 240); /* not UTF-8: the cut goes back at most 3 bytes */
+    snprintf(a + 240, sizeof(a) - 240, "-in.wav");
+    assert_int_equal(ingest_watch_parse_name(a, &na, NULL), 1);
+    assert_int_equal(strlen(na.recording_id), 44 + 1 + 16);
+    assert_int_equal(na.recording_id[44], '~');
     memset(a, 'z', 256);
     a[256] = 0;
     assert_int_equal(ingest_watch_parse_name(a, &na, NULL), 0); /* over 255 bytes */
