@@ -84,7 +84,7 @@ serve_stop() {
 }
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 machine() {
-    echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME")"
+    echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release)"
     echo "callqa: $("$CQ" version 2>&1 | head -1), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
 }
 
@@ -92,7 +92,7 @@ machine() {
 bench_worker() {
     need /usr/bin/time
     C=$SHARED/corpus/calls
-    [ -d "$C" ] && [ -d "$SHARED/models" ] || die "$C or $SHARED/models is missing"
+    if [ ! -d "$C" ] || [ ! -d "$SHARED/models" ]; then die "$C or $SHARED/models is missing"; fi
     export CALLQA_MODEL_DIR="${CALLQA_MODEL_DIR:-$SHARED/models}"
     COPIES=${COPIES:-4}
     ROUNDS=${ROUNDS:-3}
@@ -104,7 +104,8 @@ bench_worker() {
             ln -s "$(cd "$C" && pwd)/$(basename "$f")" "$W/files/k${k}_$(basename "$f")"
         done
     done
-    N=$((COPIES * $(ls "$C"/*.wav | grep -cv -- '-out\.wav$')))
+    N=0 # the calls: an -out leg is its -in leg's call
+    for f in "$C"/*.wav; do case $f in *-out.wav) ;; *) N=$((N + COPIES)) ;; esac; done
     # the store, filled through the upload route (not timed): one pending job per call
     serve_start "$W/s0.db"
     i=0
@@ -180,11 +181,12 @@ bench_worker() {
         for k in cli worker idle; do
             w=$(awk -v k="$k" '$1 == k {print $2}' "$R" | median)
             cpu=$(awk -v k="$k" '$1 == k {print $3 + $4}' "$R" | median)
-            eval "w_$k=$w"
             printf '%-7s median wall %7.2f s  %6.2f calls/s  median CPU (user+sys) %7.2f s\n' \
                 "$k" "$w" "$(awk -v n="$N" -v w="$w" 'BEGIN {print n / w}')" "$cpu"
         done
-        awk -v c="$w_cli" -v w="$w_worker" -v i="$w_idle" 'BEGIN {
+        awk -v c="$(awk '$1 == "cli" {print $2}' "$R" | median)" \
+            -v w="$(awk '$1 == "worker" {print $2}' "$R" | median)" \
+            -v i="$(awk '$1 == "idle" {print $2}' "$R" | median)" 'BEGIN {
             printf "worker / cli wall: %.3f (overhead %+.1f %%); idle worker / cli: %.3f\n",
                 w / c, (w / c - 1) * 100, i / c }'
         echo "per round, worker / cli:"
@@ -220,8 +222,8 @@ bench_ingest() {
         sleep 0.1
     done
     $sql -e 'SELECT 1' > /dev/null 2>&1 || die "mariadbd did not answer: $(tail -5 "$I/my.err")"
-    $sql -e "CREATE DATABASE asterisk CHARACTER SET utf8mb4" &&
-        $sql asterisk < "$SHARED/vicidial/schema.sql" || die "loading the ViciDial schema"
+    $sql -e "CREATE DATABASE asterisk CHARACTER SET utf8mb4" || die "creating the database"
+    $sql asterisk < "$SHARED/vicidial/schema.sql" || die "loading the ViciDial schema"
     $sql -e "CREATE USER 'callqa'@'127.0.0.1' IDENTIFIED BY 'bench-ro';
              GRANT SELECT ON asterisk.* TO 'callqa'@'127.0.0.1';"
     printf 'bench-ro\n' > "$I/pw"
