@@ -189,6 +189,8 @@ bench_worker() {
             -v i="$(awk '$1 == "idle" {print $2}' "$R" | median)" 'BEGIN {
             printf "worker / cli wall: %.3f (overhead %+.1f %%); idle worker / cli: %.3f\n",
                 w / c, (w / c - 1) * 100, i / c }'
+        awk '{cpu[$1] += $3 + $4} END {printf "worker / cli CPU (user+sys, all rounds): %.3f; idle worker / cli: %.3f\n",
+                cpu["worker"] / cpu["cli"], cpu["idle"] / cpu["cli"]}' "$R"
         echo "per round, worker / cli:"
         awk '$1 == "cli" {c[++nc] = $2} $1 == "worker" {w[++nw] = $2}
              END {for (i = 1; i <= nc; i++) printf "  round %d: %.3f\n", i, w[i] / c[i]}' "$R"
