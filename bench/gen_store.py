@@ -111,7 +111,9 @@ def main():
     agents = []
     for i in range(a.agents):
         join, leave = 0, a.days
-        if rnd.random() < 0.15:
+        if a.days < 4:
+            pass
+        elif rnd.random() < 0.15:
             join = rnd.randrange(a.days // 2)
         elif rnd.random() < 0.10:
             leave = rnd.randrange(a.days // 2, a.days)

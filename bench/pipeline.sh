@@ -14,7 +14,7 @@
 #           no report blobs): p50 / p99 / max over REQS sequential requests each.
 # Each section writes bench/out/pipeline-SECTION.txt (and prints it).
 #   usage: bench/pipeline.sh [worker] [ingest] [api]       (after scripts/build)
-#   settings (environment): COPIES=4 ROUNDS=3 (worker), ROWS=100000 PER_DAY=2700 (ingest),
+#   settings (environment): COPIES=4 ROUNDS=3 FILL=0 (worker), ROWS=100000 PER_DAY=2700 (ingest),
 #       CALLS=1000000 REQS=200 (api; API_STORE=PATH: the requests on a store made before),
 #       CQ=build/callqa, CALLQA_SHARED_DIR=../shared
 #   needs: python3, curl, /usr/bin/time (worker), mariadb-server (ingest): scripts/deps --bench
@@ -106,7 +106,16 @@ bench_worker() {
     done
     N=0 # the calls: an -out leg is its -in leg's call
     for f in "$C"/*.wav; do case $f in *-out.wav) ;; *) N=$((N + COPIES)) ;; esac; done
-    # the store, filled through the upload route (not timed): one pending job per call
+    # the store, filled through the upload route (not timed): one pending job per call; with
+    # FILL=N, after N calls of today already analysed and scored (bench/gen_store.py), so that
+    # each roll-up of the day the worker's commits make covers N calls as in a busy call center
+    FILL=${FILL:-0}
+    if [ "$FILL" -gt 0 ]; then
+        serve_start "$W/s0.db"
+        serve_stop
+        python3 bench/gen_store.py --db "$W/s0.db" --calls "$FILL" --days 1 \
+            --store-c src/store/store.c > "$W/gen.txt" || die "gen_store.py failed"
+    fi
     serve_start "$W/s0.db"
     i=0
     for k in $(seq "$COPIES"); do
@@ -150,7 +159,7 @@ bench_worker() {
         rm -f "$W/s.db" "$W/s.db-wal" "$W/s.db-shm"
         cp "$W/s0.db" "$W/s.db"
         timed "$key" "$CQ" worker --db "$W/s.db" --once --jobs 2 --max-load 0 "$@"
-        done_=$(sq "$W/s.db" "SELECT COUNT(*) FROM jobs WHERE state = 'complete'")
+        done_=$(sq "$W/s.db" "SELECT COUNT(*) FROM jobs j JOIN calls c ON c.id = j.call_id WHERE j.state = 'complete' AND c.source = 'upload'")
         [ "$done_" = "$N" ] || die "$key: $done_ calls complete, not $N: $(sq "$W/s.db" "SELECT state, COUNT(*) FROM jobs GROUP BY state")"
     }
     load0=$(cat /proc/loadavg)
@@ -165,9 +174,10 @@ bench_worker() {
         run_worker idle
     done
     load1=$(cat /proc/loadavg)
-    reports=$(sq "$W/s.db" "SELECT COUNT(*), SUM(legs = 2), ROUND(SUM(duration_sec), 1) FROM analyses")
+    reports=$(sq "$W/s.db" "SELECT COUNT(*), SUM(legs = 2), ROUND(SUM(duration_sec), 1) FROM analyses WHERE engine != 'cq1-bench-generated'")
     {
         echo "== worker: $N calls (the 14 corpus calls x $COPIES), $ROUNDS rounds, CALLQA_MODEL_DIR=$CALLQA_MODEL_DIR"
+        if [ "$FILL" -gt 0 ]; then echo "the store held $FILL calls of the same day before (FILL): $(head -1 "$W/gen.txt")"; fi
         machine
         echo "load average before: $load0"
         echo "load average after:  $load1"
