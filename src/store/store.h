@@ -279,7 +279,7 @@ typedef enum store_qid {
     SQ_LEADERBOARD,  /* from, to, min_calls: per agent: agent_user, agent_name, calls,
                         score_sum, score_min, score_max, flagged */
     SQ_DAY_AGENTS,   /* from, to, min_calls: per day and agent with scored calls: day,
-                        agent_user, agent_name, n, score_sum */
+                        agent_user, n, score_sum */
     SQ_N
 } store_qid;
 

@@ -66,13 +66,17 @@ static const char *const k_sql[SQ_N] = {
     [SQ_CALLS_COUNT] = "SELECT COUNT(*) AS total" CALL_FROM CALL_FILTERS,
     [SQ_QUEUE] = "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state",
     [SQ_REPORT] = "SELECT report FROM analyses WHERE call_id = $1",
+    /* the lowest first, ranked on the index scores_flagged alone (flagged, day, total_score,
+     * and the call id): only the rows kept are read from scores and calls */
     [SQ_FLAGGED] = "SELECT c.recording_id, c.agent_user, c.agent_name, c.campaign_id, c.call_date, "
                    "c.length_sec AS call_length, sc.total_score, sc.flag_reason, sc.summary, "
                    "sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "
-                   "sc.resolution, sc.closing, sc.compliance FROM scores sc JOIN calls c ON "
-                   "c.id = sc.call_id WHERE sc.flagged = 1 AND sc.day >= $1 AND sc.day <= $2 "
-                   "AND ($3 IS NULL OR c.agent_user = $3) AND ($4 IS NULL OR c.campaign_id = $4) "
-                   "ORDER BY sc.total_score, c.id LIMIT $5",
+                   "sc.resolution, sc.closing, sc.compliance FROM (SELECT call_id FROM scores "
+                   "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND ($3 IS NULL OR call_id IN "
+                   "(SELECT id FROM calls WHERE agent_user = $3)) AND ($4 IS NULL OR call_id IN "
+                   "(SELECT id FROM calls WHERE day >= $1 AND day <= $2 AND campaign_id = $4)) "
+                   "ORDER BY total_score, call_id LIMIT $5) f JOIN scores sc ON sc.call_id = "
+                   "f.call_id JOIN calls c ON c.id = f.call_id ORDER BY sc.total_score, c.id",
     [SQ_LEADERBOARD] = "SELECT d.agent_user, (SELECT agent_name FROM calls WHERE agent_user = "
                        "d.agent_user AND agent_name IS NOT NULL ORDER BY id DESC LIMIT 1) AS "
                        "agent_name, SUM(d.scored) AS calls, SUM(d.score_sum) AS score_sum, "
@@ -80,11 +84,11 @@ static const char *const k_sql[SQ_N] = {
                        "SUM(d.flagged) AS flagged FROM daily_stats d WHERE d.day >= $1 AND d.day "
                        "<= $2 AND d.agent_user != '' GROUP BY d.agent_user HAVING SUM(d.scored) "
                        ">= $3 AND SUM(d.scored) > 0",
-    [SQ_DAY_AGENTS] = "SELECT d.day, d.agent_user, (SELECT agent_name FROM calls WHERE "
-                      "agent_user = d.agent_user AND agent_name IS NOT NULL ORDER BY id DESC "
-                      "LIMIT 1) AS agent_name, SUM(d.scored) AS n, SUM(d.score_sum) AS score_sum "
-                      "FROM daily_stats d WHERE d.day >= $1 AND d.day <= $2 AND d.agent_user != "
-                      "'' GROUP BY d.day, d.agent_user HAVING SUM(d.scored) >= $3",
+    /* the agents of each day: ids and figures only (top_agent and bottom_agent are ids), so no
+     * look-up into calls per agent and day */
+    [SQ_DAY_AGENTS] = "SELECT d.day, d.agent_user, SUM(d.scored) AS n, SUM(d.score_sum) AS "
+                      "score_sum FROM daily_stats d WHERE d.day >= $1 AND d.day <= $2 AND "
+                      "d.agent_user != '' GROUP BY d.day, d.agent_user HAVING SUM(d.scored) >= $3",
 };
 
 int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,
