@@ -250,7 +250,7 @@ static void analysis_figures(json_t *o, const store_val *c, int n)
 
 typedef struct day_best {
     char day[11];
-    char top[65], top_name[256], bottom[65], bottom_name[256];
+    char top[65], bottom[65]; /* agent ids */
     double top_avg, bottom_avg;
     bool have;
 } day_best;
@@ -264,14 +264,13 @@ typedef struct best_list {
 static int best_row(void *user, const store_val *c, int n)
 {
     best_list *b = user;
-    const store_val *day = col(c, n, "day"), *ag = col(c, n, "agent_user"),
-                    *nm = col(c, n, "agent_name");
+    const store_val *day = col(c, n, "day"), *ag = col(c, n, "agent_user");
     double cnt = num(c, n, "n");
     if (!day || day->t != SV_TEXT || !ag || ag->t != SV_TEXT || cnt <= 0)
         return 0;
     double avg = num(c, n, "score_sum") / cnt;
-    day_best *d = NULL;
-    for (int i = 0; i < b->n; i++)
+    day_best *d = b->n && !strcmp(b->d[b->n - 1].day, day->s) ? &b->d[b->n - 1] : NULL;
+    for (int i = 0; !d && i < b->n; i++) /* the rows come grouped by day: the last one first */
         if (!strcmp(b->d[i].day, day->s))
             d = &b->d[i];
     if (!d) {
@@ -286,16 +285,13 @@ static int best_row(void *user, const store_val *c, int n)
         memset(d, 0, sizeof(*d));
         snprintf(d->day, sizeof(d->day), "%s", day->s);
     }
-    const char *name = nm && nm->t == SV_TEXT ? nm->s : "";
     if (!d->have || avg > d->top_avg || (avg == d->top_avg && strcmp(ag->s, d->top) < 0)) {
         snprintf(d->top, sizeof(d->top), "%s", ag->s);
-        snprintf(d->top_name, sizeof(d->top_name), "%s", name);
         d->top_avg = avg;
     }
     if (!d->have || avg < d->bottom_avg ||
         (avg == d->bottom_avg && strcmp(ag->s, d->bottom) < 0)) {
         snprintf(d->bottom, sizeof(d->bottom), "%s", ag->s);
-        snprintf(d->bottom_name, sizeof(d->bottom_name), "%s", name);
         d->bottom_avg = avg;
     }
     d->have = true;
