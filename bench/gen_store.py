@@ -53,14 +53,26 @@ def rollup_sql(store_c):
     if not m:
         sys.exit("gen_store.py: rollup_day not found in %s" % store_c)
     body = m.group(1)
+    # its string macros (#define NAME "..." "...", continued with backslashes)
+    macros = {}
+    for d in re.finditer(r"^#define (\w+)[ \t]*((?:.*\\\n)*.*)$", text, re.M):
+        macros[d.group(1)] = d.group(2).replace("\\\n", "\n")
+
+    def strings(code):
+        out = []
+        for t in re.finditer(r'"((?:[^"\\]|\\.)*)"|\b([A-Z_][A-Z0-9_]*)\b', code):
+            if t.group(1) is not None:
+                out.append(t.group(1).encode().decode("unicode_escape"))
+            elif t.group(2) in macros:
+                out.append(strings(macros[t.group(2)]))
+        return "".join(out)
 
     def literal(after):
         i = body.find(after)
         if i < 0:
             sys.exit("gen_store.py: %s not found in rollup_day" % after)
         j = body.find(");", i)
-        parts = re.findall(r'"((?:[^"\\]|\\.)*)"', body[i:j])
-        return "".join(p.encode().decode("unicode_escape") for p in parts)
+        return strings(body[i + len(after):j])
 
     delete, insert = literal("Q_ROLLUP_DELETE"), literal("Q_ROLLUP_INSERT")
     if not delete.startswith("DELETE FROM daily_stats") or "INSERT INTO daily_stats" not in insert:

@@ -1406,8 +1406,6 @@ int64_t store_events_prune(store *s, double before)
 
 /* ---- roll-ups ------------------------------------------------------------------------------ */
 
-/* The day's rows from the calls, jobs and analyses (under the lock, in the caller's
- * transaction). */
 /* A roll-up row from the calls, jobs and analyses it covers; the WHERE clause follows. */
 #define ROLLUP_SELECT                                                                              \
     "INSERT INTO daily_stats (day, source, agent_user, campaign_id, queued, analysed, skipped, "   \
