@@ -298,6 +298,8 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  --json                 one JSON object per call per line (docs/report.md)\n"
+            "  --transcribe           send the speech to an ASR server too (callqa analyze\n"
+            "                         --transcribe --help; docs/transcription.md)\n"
             "  --only LIST            analyzers to run, from: %s\n"
             "                         (default: all but those run only on request)\n"
             "  --in FILE --out FILE   a call given as inbound (caller) and outbound (agent) legs\n"
@@ -616,8 +618,12 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!strcmp(argv[1], "analyze"))
+    if (!strcmp(argv[1], "analyze")) {
+        for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+            if (!strcmp(argv[i], "--transcribe"))
+                return run_service(argv); /* the transcription client is libcurl's */
         return cmd_analyze(argc - 1, argv + 1);
+    }
     if (!strcmp(argv[1], "classify"))
         return cq_cli_classify(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve") || !strcmp(argv[1], "worker") || !strcmp(argv[1], "requeue") ||

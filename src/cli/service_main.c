@@ -1,6 +1,7 @@
 /*
  * service_main.c - the callqa-service program: the commands that need the service's libraries
- * (libmicrohttpd, libcurl, SQLite, libmariadb): serve, worker, requeue, ingest. `callqa serve
+ * (libmicrohttpd, libcurl, SQLite, libmariadb): serve, worker, requeue, ingest, and analyze
+ * --transcribe. `callqa serve
  * ...` runs `callqa-service serve ...`, so that an analysis from the command line loads none of
  * them.
  */
@@ -19,7 +20,9 @@ int main(int argc, char **argv)
         return cq_cli_requeue(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "ingest"))
         return cq_cli_ingest(argc - 1, argv + 1);
-    fprintf(stderr, "usage: callqa-service serve|worker|requeue|ingest [options]   (callqa serve "
+    if (argc >= 2 && !strcmp(argv[1], "analyze"))
+        return cq_cli_transcribe(argc - 1, argv + 1);
+    fprintf(stderr, "usage: callqa-service serve|worker|requeue|ingest|analyze [options]   (callqa serve "
                     "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;
 }

@@ -34,9 +34,6 @@ typedef struct ingest_db_uri {
 /* Parse uri. 0, or -1 with msg saying what is wrong (a password in it is refused). */
 int ingest_db_uri_parse(const char *uri, ingest_db_uri *out, char *msg, size_t msgsz);
 
-/* A secret from a file that only its owner may read: a regular file of mode 0600 or stricter,
- * its first line (without the line end), 1 to n-1 bytes. 0, or -1 with msg (never the secret). */
-int ingest_read_secret(const char *path, char *out, size_t n, char *msg, size_t msgsz);
 
 /* ---- time zones (source.c) --------------------------------------------------------------- */
 

@@ -138,45 +138,6 @@ int ingest_db_uri_parse(const char *uri, ingest_db_uri *out, char *msg, size_t m
     return 0;
 }
 
-int ingest_read_secret(const char *path, char *out, size_t n, char *msg, size_t msgsz)
-{
-    out[0] = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return fail(msg, msgsz, "%s: %s", path,
-                    e == ELOOP ? "a symbolic link (refused)" : strerror(e));
-    }
-    if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
-        close(fd);
-        return fail(msg, msgsz,
-                    "%s: the password file must be a regular file of mode 0600 or "
-                    "stricter (others must not read it)",
-                    path);
-    }
-    char buf[1024];
-    ssize_t got = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (got < 0)
-        return fail(msg, msgsz, "%s: %s", path, strerror(errno));
-    buf[got] = 0;
-    size_t len = strcspn(buf, "\r\n");
-    buf[len] = 0;
-    if (len == 0 || len >= n || memchr(buf, 0, len) != NULL) {
-        memset(buf, 0, sizeof(buf));
-        return fail(msg, msgsz,
-                    "%s: the password file's first line must hold the password "
-                    "(1-%zu bytes)",
-                    path, n - 1);
-    }
-    memcpy(out, buf, len + 1);
-    memset(buf, 0, sizeof(buf));
-    return 0;
-}
-
 /* ---- time zones ---------------------------------------------------------------------------- */
 
 int ingest_tz_check(const char *tz)

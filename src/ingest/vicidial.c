@@ -733,7 +733,7 @@ ingest_vicidial *ingest_vicidial_create(const ingest_vicidial_config *c,
     gethostname(host, sizeof(host) - 1);
     snprintf(v->owner, sizeof(v->owner), "ingest:%s:%d", host, (int)getpid());
     unsigned e;
-    if (ingest_read_secret(c->password_file, v->password, sizeof(v->password), msg, n) != 0 ||
+    if (svc_read_secret(c->password_file, v->password, sizeof(v->password), msg, n) != 0 ||
         db_connect(v, msg, n, &e) != 0)
         goto fail;
     char smsg[1200];

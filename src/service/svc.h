@@ -83,6 +83,11 @@ void svc_config_defaults(svc_config *c);
 void svc_config_print(FILE *f);
 /* "NAME=URL": add a recording server. 0, or -1 with msg. */
 int svc_config_add_server(svc_config *c, const char *spec, char *msg, size_t msgsz);
+
+/* A secret (a password, an API key) from a file that only its owner may read: a regular file of
+ * mode 0600 or stricter, not a symbolic link, its first line (without the line end), 1 to n-1
+ * bytes. 0, or -1 with msg (never the secret). */
+int svc_read_secret(const char *path, char *out, size_t n, char *msg, size_t msgsz);
 /* One config file (key = value lines, see docs/config.md), then CALLQA_* environment. */
 int svc_config_load_file(svc_config *c, const char *path, char *msg, size_t msgsz);
 int svc_config_load_env(svc_config *c, char *msg, size_t msgsz);

@@ -71,18 +71,18 @@ static void test_secret(void **state)
     fputs("s3cret word\nsecond line\n", f);
     fclose(f);
     chmod(path, 0600);
-    assert_int_equal(ingest_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), 0);
+    assert_int_equal(svc_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), 0);
     assert_string_equal(pw, "s3cret word");
     chmod(path, 0640);
-    assert_int_equal(ingest_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
+    assert_int_equal(svc_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
     assert_non_null(strstr(msg, "mode 0600"));
     assert_null(strstr(msg, "s3cret"));
     f = fopen(path, "w");
     fclose(f);
     chmod(path, 0400);
-    assert_int_equal(ingest_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
+    assert_int_equal(svc_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
     unlink(path);
-    assert_int_equal(ingest_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
+    assert_int_equal(svc_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
     rmdir(dir);
 }
 

@@ -1,0 +1,258 @@
+/*
+ * transcribe_cmd.c - `callqa analyze --transcribe ...`: the analysis of each call, then its
+ * speech sent to a Whisper-class server (src/clients/asr.h) and the transcript added to the
+ * report. It runs in callqa-service (libcurl); `callqa analyze` hands over to it when
+ * --transcribe is given. docs/transcription.md.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../clients/asr.h"
+#include "../service/svc.h"
+#include "serve_cmd.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: callqa analyze --transcribe --asr-url URL [options] FILE...\n"
+            "       callqa analyze --transcribe --asr-url URL [options] --in IN.wav --out OUT.wav\n"
+            "\n"
+            "Analyze each call, send its legs' speech (VAD speech minus hold music, tones, DTMF,\n"
+            "fax and IVR prompts, in chunks of at most 30 s, 16 kHz mono PCM16 WAV) to a\n"
+            "Whisper-class server, and add the transcript to the report (docs/transcription.md).\n"
+            "\n"
+            "options:\n"
+            "  --asr-url URL          the server: OpenAI-compatible base URL (e.g.\n"
+            "                         http://host:8000/v1), or whisper.cpp's (http://host:8080)\n"
+            "  --asr-protocol P       openai (default) or whispercpp\n"
+            "  --asr-model M          the model name (openai: required)\n"
+            "  --asr-key-file F       the API key, in a file of mode 0600\n"
+            "  --asr-language L       auto (default) or an ISO 639-1 code\n"
+            "  --asr-prompt TEXT      vocabulary and style hint\n"
+            "  --asr-timeout S        per request (default 120)\n"
+            "  --asr-retries N        after the first attempt (default 3)\n"
+            "  --asr-concurrency N    requests at once (default 2)\n"
+            "  --asr-include-ivr      send IVR prompts too\n"
+            "  --json                 one JSON object per call per line (docs/report.md)\n"
+            "  --in FILE --out FILE   a call given as inbound and outbound legs\n"
+            "  --channel-map MAP      stereo channels: in,out (default) or out,in\n"
+            "  --model-dir DIR        models (default $CALLQA_MODEL_DIR)\n"
+            "  -q, --quiet            no closing summary\n"
+            "\n"
+            "Exit status: 0 all calls transcribed, 1 some failed, 2 usage error.\n");
+}
+
+/* The text form: the report's text, then the dialogue. */
+static void print_text(const cq_report *r, const tx_transcript *t)
+{
+    char *s = cq_report_to_text(r);
+    if (s)
+        fputs(s, stdout);
+    cq_report_free_string(s);
+    printf("transcript (%s%s%s, language %s, %d requests, %.1f s of %.1f s sent):\n", t->engine,
+           t->model[0] ? " " : "", t->model, t->language[0] ? t->language : "unknown",
+           t->requests, t->legs[0].plan.sent_sec + (t->n_legs > 1 ? t->legs[1].plan.sent_sec : 0),
+           t->recorded_sec);
+    for (size_t i = 0; i < t->n_turns; i++)
+        printf("  [%7.2f-%7.2f] %-8s %s\n", t->turns[i].start, t->turns[i].end,
+               cq_role_name(t->turns[i].role), t->turns[i].text);
+    double rate = tx_hallucination_rate(t);
+    if (rate >= 0)
+        printf("  guard: %zu words, %zu flagged, %zu dropped in %zu segments (rate %.1f %%)\n",
+               t->words, t->flagged_words, t->dropped_words, t->dropped_segments, 100 * rate);
+    for (int i = 0; i < t->n_warnings; i++)
+        printf("  warning: %s\n", t->warnings[i]);
+}
+
+/* One call: 0, or 1 (its error printed). */
+static int one_call(const cq_engine *e, asr_client *asr, const asr_config *ac, const char *path,
+                    const char *in, const char *out, int json)
+{
+    cq_err err;
+    cq_err_clear(&err);
+    cq_legs_resolved lr;
+    memset(&lr, 0, sizeof(lr));
+    cq_report *rep = NULL;
+    int rc;
+    if (path) {
+        rc = cq_legs_resolve(path, &lr, &err);
+        if (rc == CQ_OK) {
+            cq_call_src src = {.path = lr.path, .in_path = lr.in_path, .out_path = lr.out_path,
+                               .name = lr.name, .note = lr.note};
+            rc = cq_engine_analyze(e, &src, &rep, &err);
+        }
+    } else {
+        cq_call_src src = {.in_path = in, .out_path = out};
+        rc = cq_engine_analyze(e, &src, &rep, &err);
+    }
+    const char *name = path ? path : in;
+    if (rc != CQ_OK) {
+        fprintf(stderr, "callqa: %s\n", err.msg[0] ? err.msg : cq_strerror(rc));
+        cq_legs_resolved_free(&lr);
+        return 1;
+    }
+    tx_transcript t;
+    char msg[600];
+    int bad = 0;
+    if (tx_transcript_init(&t, rep, &ac->plan) != 0) {
+        snprintf(msg, sizeof(msg), "out of memory");
+        bad = 1;
+    } else if (asr_transcribe(asr, rep, &t, msg, sizeof(msg)) != 0) {
+        bad = 1;
+    }
+    if (bad) {
+        fprintf(stderr, "callqa: %s: transcription failed: %s\n", name, msg);
+    } else if (json) {
+        char *rj = cq_report_to_json(rep);
+        char *all = rj ? tx_report_with_transcript(rj, &t, msg, sizeof(msg)) : NULL;
+        cq_report_free_string(rj);
+        if (all)
+            printf("%s\n", all);
+        else
+            fprintf(stderr, "callqa: %s: %s\n", name, rj ? msg : "out of memory");
+        bad = !all;
+        free(all);
+    } else {
+        print_text(rep, &t);
+    }
+    tx_transcript_free(&t);
+    cq_report_destroy(rep);
+    cq_legs_resolved_free(&lr);
+    return bad;
+}
+
+int cq_cli_transcribe(int argc, char **argv)
+{
+    enum {
+        O_TR = 256, O_URL, O_PROTO, O_MODEL, O_KEY, O_LANG, O_PROMPT, O_TIMEOUT, O_RETRIES,
+        O_CONC, O_IVR, O_JSON, O_IN, O_OUT, O_MAP, O_MODELDIR
+    };
+    static const struct option opts[] = {
+        {"transcribe", no_argument, NULL, O_TR},
+        {"asr-url", required_argument, NULL, O_URL},
+        {"asr-protocol", required_argument, NULL, O_PROTO},
+        {"asr-model", required_argument, NULL, O_MODEL},
+        {"asr-key-file", required_argument, NULL, O_KEY},
+        {"asr-language", required_argument, NULL, O_LANG},
+        {"asr-prompt", required_argument, NULL, O_PROMPT},
+        {"asr-timeout", required_argument, NULL, O_TIMEOUT},
+        {"asr-retries", required_argument, NULL, O_RETRIES},
+        {"asr-concurrency", required_argument, NULL, O_CONC},
+        {"asr-include-ivr", no_argument, NULL, O_IVR},
+        {"json", no_argument, NULL, O_JSON},
+        {"in", required_argument, NULL, O_IN},
+        {"out", required_argument, NULL, O_OUT},
+        {"channel-map", required_argument, NULL, O_MAP},
+        {"model-dir", required_argument, NULL, O_MODELDIR},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    asr_config ac = asr_default_config();
+    cq_engine_params ep = cq_engine_default_params();
+    int json = 0, quiet = 0, c;
+    const char *in = NULL, *out = NULL;
+    double v;
+#define TEXT(field, what)                                                                          \
+    do {                                                                                           \
+        if (strlen(optarg) >= sizeof(ac.field)) {                                                  \
+            fprintf(stderr, "callqa: %s: too long (at most %zu bytes)\n", what,                   \
+                    sizeof(ac.field) - 1);                                                         \
+            return 2;                                                                              \
+        }                                                                                          \
+        memcpy(ac.field, optarg, strlen(optarg) + 1);                                              \
+    } while (0)
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case O_TR: break;
+        case O_URL: TEXT(url, "--asr-url"); break;
+        case O_MODEL: TEXT(model, "--asr-model"); break;
+        case O_KEY: TEXT(key_file, "--asr-key-file"); break;
+        case O_LANG: TEXT(language, "--asr-language"); break;
+        case O_PROMPT: TEXT(prompt, "--asr-prompt"); break;
+        case O_PROTO:
+            if (asr_protocol_parse(optarg, &ac.protocol) != 0) {
+                fprintf(stderr, "callqa: --asr-protocol: expected openai or whispercpp\n");
+                return 2;
+            }
+            break;
+        case O_TIMEOUT:
+            if (cq_cli_number("callqa analyze", "--asr-timeout", optarg, 1, 3600, &ac.timeout_sec) != 0)
+                return 2;
+            break;
+        case O_RETRIES:
+            if (cq_cli_number("callqa analyze", "--asr-retries", optarg, 0, 20, &v) != 0)
+                return 2;
+            ac.retries = (int)v;
+            break;
+        case O_CONC:
+            if (cq_cli_number("callqa analyze", "--asr-concurrency", optarg, 1, 32, &v) != 0)
+                return 2;
+            ac.concurrency = (int)v;
+            break;
+        case O_IVR: ac.plan.include_ivr = true; break;
+        case O_JSON: json = 1; break;
+        case O_IN: in = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_MAP:
+            if (!strcmp(optarg, "in,out"))
+                ep.channel_map = CQ_MAP_IN_OUT;
+            else if (!strcmp(optarg, "out,in"))
+                ep.channel_map = CQ_MAP_OUT_IN;
+            else {
+                fprintf(stderr, "callqa: --channel-map: expected in,out or out,in\n");
+                return 2;
+            }
+            break;
+        case O_MODELDIR: ep.model_dir = optarg; break;
+        case 'q': quiet = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+#undef TEXT
+    if (!ac.url[0]) {
+        fprintf(stderr, "callqa: --transcribe needs --asr-url\n");
+        return 2;
+    }
+    if ((in != NULL) != (out != NULL) || ((in != NULL) == (optind < argc))) {
+        fprintf(stderr, "callqa: give FILE... or --in and --out\n");
+        return 2;
+    }
+    char msg[600];
+    asr_client *asr = asr_create(&ac, msg, sizeof(msg));
+    if (!asr) {
+        fprintf(stderr, "callqa: %s\n", msg);
+        return 2;
+    }
+    ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS;
+    char model_dir[4096];
+    if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
+        ep.model_dir = model_dir;
+    int err = 0;
+    cq_engine *e = cq_engine_create(&ep, &err);
+    if (!e) {
+        fprintf(stderr, "callqa: cannot start the engine: %s\n", cq_strerror(err));
+        asr_destroy(asr);
+        return 1;
+    }
+    svc_fetch_global_init();
+    int failed = 0, n = 0;
+    if (in) {
+        failed += one_call(e, asr, &ac, NULL, in, out, json);
+        n++;
+    }
+    for (int i = optind; i < argc; i++, n++)
+        failed += one_call(e, asr, &ac, argv[i], NULL, NULL, json);
+    if (!quiet)
+        fprintf(stderr, "callqa: %d call%s, %d failed, %ld requests to the ASR server\n", n,
+                n == 1 ? "" : "s", failed, asr_requests(asr));
+    cq_engine_destroy(e);
+    asr_destroy(asr);
+    return failed ? 1 : 0;
+}

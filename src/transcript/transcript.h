@@ -1,0 +1,194 @@
+/*
+ * transcript.h - the words of a call, from its legs' speech: which audio is sent (the plan),
+ * what a Whisper-class server answers (parsed from its wire format, or imported), mapped onto
+ * the call's clock, checked by the hallucination guard, merged into turns, normalised for the
+ * scoring rules, and rendered as the report's `transcript` block. docs/transcription.md.
+ *
+ * Pure: no network, no store (src/clients/asr.h sends the chunks; the worker stores the result).
+ * Times are seconds on the call's clock, except in a tx_result, whose times are the server's:
+ * seconds from the start of the chunk it was given.
+ *
+ * Thread safety: no global state; one tx_transcript belongs to one thread at a time.
+ */
+#ifndef CQ_TRANSCRIPT_H
+#define CQ_TRANSCRIPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callqa/callqa.h"
+
+typedef struct tx_span {
+    double start, end;
+} tx_span;
+
+/* ---- the plan: which audio of a leg is sent (tx_plan.c) ---------------------------------- */
+
+typedef struct tx_plan_params {
+    double max_chunk_sec; /* a chunk's longest span on the clock (30 s) */
+    double join_gap_sec;  /* a pause shorter than this stays inside a chunk (2 s) */
+    double margin_sec;    /* around each excluded event (hold, tones, DTMF, fax, IVR): 0.1 s */
+    double min_span_sec;  /* speech left shorter than this is not sent (0.1 s) */
+    bool include_ivr;     /* send IVR prompts too (false) */
+} tx_plan_params;
+
+tx_plan_params tx_plan_default_params(void);
+
+/* One request's audio: [start, end) of the leg, its speech parts (`sent`) as they are, zeros
+ * between them (excluded events, pauses), so that chunk time t is call time start + t. */
+typedef struct tx_chunk {
+    double start, end;
+    tx_span *sent;
+    size_t n_sent;
+    char file[64]; /* "ROLE_START_END.wav", e.g. "agent_12.340_41.220.wav" */
+} tx_chunk;
+
+typedef struct tx_plan {
+    tx_chunk *chunks;
+    size_t n;
+    double speech_sec;   /* the VAD's speech of the leg, padding included */
+    double excluded_sec; /* of it, under excluded events (not sent) */
+    double sent_sec;     /* the sum of the `sent` parts */
+} tx_plan;
+
+/* The chunks of a leg: its VAD speech segments (padding included) minus its events of the
+ * excluded kinds (each widened by margin_sec), joined across pauses shorter than join_gap_sec,
+ * at most max_chunk_sec each (a longer stretch of speech is cut where the VAD's speech
+ * probability is lowest in its last third). The leg needs the VAD; without the events analyzer
+ * nothing is excluded. 0, or -1 (out of memory). */
+int tx_plan_leg(const cq_leg_report *leg, const tx_plan_params *p, tx_plan *out);
+void tx_plan_free(tx_plan *p);
+
+/* The chunk as a 16 kHz mono PCM16 WAV file in memory (malloc'd) from the leg's speech audio
+ * (the speech_audio analyzer's product). 0, or -1 with err (out of memory, or the product does
+ * not hold that audio). */
+int tx_chunk_wav(const cq_speech_audio *a, const tx_chunk *c, unsigned char **wav, size_t *len,
+                 char *err, size_t errsz);
+
+/* ---- what a server answers (tx_parse.c) -------------------------------------------------- */
+
+#define TX_UNKNOWN (-1e300) /* a figure the server did not give (or gave as -1, like vLLM) */
+
+enum {
+    TX_F_OUTSIDE_SPEECH = 1u << 0, /* its time lies away from the leg's speech */
+    TX_F_OUTSIDE_CHUNK = 1u << 1,  /* its time lay outside the audio sent: clamped to it */
+    TX_F_NO_TIME = 1u << 2,        /* the server gave no usable time (a segment's is used) */
+};
+
+typedef struct tx_word {
+    double start, end;
+    char *text;         /* as the server wrote it, without the leading space */
+    double probability; /* TX_UNKNOWN when not given */
+    unsigned flags;     /* TX_F_* */
+} tx_word;
+
+typedef struct tx_segment {
+    double start, end;
+    char *text; /* display text, trimmed */
+    char *norm; /* normalised for rules: lower case, no punctuation, numbers as digits */
+    tx_word *words;
+    size_t n_words;
+    double avg_logprob, compression_ratio, no_speech_prob; /* TX_UNKNOWN when not given */
+    unsigned flags;
+    cq_role role; /* set when it joins a leg */
+} tx_segment;
+
+/* One response: the language as the server said it (a name or a code), its segments. */
+typedef struct tx_result {
+    char language[32];
+    tx_segment *segs;
+    size_t n;
+    bool had_words; /* the server gave word times */
+} tx_result;
+
+/* OpenAI verbose_json (OpenAI, Groq, vLLM, faster-whisper servers): segments[] and, when given,
+ * the top-level words[], placed into their segments. whisper.cpp's server: segments[] whose
+ * words[] are sub-word tokens (probability; times only with its token timestamps on), merged
+ * into words. Either: 0, or -1 with err (not JSON, not an object, an "error" member, a segment
+ * without numbers). Empty text is not an error (n = 0). */
+int tx_parse_openai(const char *body, size_t len, tx_result *out, char *err, size_t errsz);
+int tx_parse_whispercpp(const char *body, size_t len, tx_result *out, char *err, size_t errsz);
+void tx_result_free(tx_result *r);
+
+/* An ISO 639-1 code for what a server said ("english", "English", "en", "en-US"): into out,
+ * 0; -1 (unknown: out = ""). */
+int tx_language_code(const char *said, char out[3]);
+
+/* ---- the transcript of a call (tx_transcript.c) ------------------------------------------ */
+
+typedef struct tx_leg {
+    char name[12]; /* "inbound", "outbound", "mix" */
+    cq_role role;
+    tx_span *speech; /* the leg's VAD speech segments, for the guard */
+    size_t n_speech;
+    tx_plan plan;    /* the chunks sent (empty for an import) */
+    tx_segment *segs;
+    size_t n, cap;
+} tx_leg;
+
+typedef struct tx_dropped {
+    cq_role role;
+    double start, end;
+    char *text;
+    const char *reason; /* static: "known_phrase", "repetition" */
+} tx_dropped;
+
+typedef struct tx_turn {
+    cq_role role;
+    double start, end;
+    char *text;
+} tx_turn;
+
+typedef struct tx_transcript {
+    char engine[16];   /* "openai", "whispercpp", "import" */
+    char model[128];   /* "" when none */
+    char language[3];  /* ISO 639-1, "" when unknown */
+    tx_leg legs[2];
+    int n_legs;
+    double recorded_sec; /* the legs' durations */
+    int requests;
+    double seconds;      /* wall time spent transcribing */
+    tx_turn *turns;
+    size_t n_turns;
+    tx_dropped *dropped;
+    size_t n_dropped;
+    size_t words, flagged_words, dropped_words, dropped_segments;
+    char warnings[4][160];
+    int n_warnings;
+} tx_transcript;
+
+/* A transcript for the report's legs: each leg's role, speech and (when plan is not NULL) its
+ * chunks (tx_plan_leg); a mono mix gets the warning that both parties are one speaker. 0, or -1
+ * (out of memory; t is left freeable). */
+int tx_transcript_init(tx_transcript *t, const cq_report *r, const tx_plan_params *plan);
+void tx_transcript_free(tx_transcript *t);
+
+/* The answer for chunk `ci` of leg `li`: its times moved onto the call's clock (start + t),
+ * anything outside the chunk clamped and flagged; the segments are moved out of res (res is
+ * left empty). Language: the first one known. 0, or -1 (out of memory). */
+int tx_add_chunk(tx_transcript *t, int li, size_t ci, tx_result *res);
+
+/* After the last chunk: the guard (words and segments against the leg's speech; known
+ * non-speech phrases and repetition loops with little acoustic evidence dropped), the
+ * normalised text, the turns. 0, or -1 (out of memory). */
+int tx_finish(tx_transcript *t);
+
+/* Normalised text for rules (malloc'd): lower case, punctuation dropped (an apostrophe inside a
+ * word kept), number words as digits ("twenty five" -> "25"), single spaces. NULL when out of
+ * memory. */
+char *tx_normalize(const char *text);
+
+/* hallucination_rate: words flagged or dropped / words received (0 words: -1). */
+double tx_hallucination_rate(const tx_transcript *t);
+
+/* ---- JSON (tx_json.c) -------------------------------------------------------------------- */
+
+/* The report's `transcript` block as a JSON text (malloc'd; NULL when out of memory). */
+char *tx_to_json(const tx_transcript *t);
+
+/* The report JSON with the transcript block added (malloc'd), or NULL with err. */
+char *tx_report_with_transcript(const char *report_json, const tx_transcript *t, char *err,
+                                size_t errsz);
+
+#endif /* CQ_TRANSCRIPT_H */

@@ -1,0 +1,184 @@
+/*
+ * tx_json.c - the report's `transcript` block (docs/report.md, "transcript").
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transcript.h"
+
+static json_t *sec(double x)
+{
+    return json_real(round(x * 1000.0) / 1000.0);
+}
+
+static json_t *known(double x, double scale)
+{
+    return x == TX_UNKNOWN ? json_null() : json_real(round(x * scale) / scale);
+}
+
+static json_t *flags(unsigned f)
+{
+    json_t *a = json_array();
+    if (f & TX_F_OUTSIDE_SPEECH)
+        json_array_append_new(a, json_string("outside_speech"));
+    if (f & TX_F_OUTSIDE_CHUNK)
+        json_array_append_new(a, json_string("outside_chunk"));
+    if (f & TX_F_NO_TIME)
+        json_array_append_new(a, json_string("no_time"));
+    return a;
+}
+
+static json_t *text(const char *s)
+{
+    json_t *v = json_string(s ? s : "");
+    return v ? v : json_string("\xef\xbf\xbd"); /* not UTF-8: the replacement character */
+}
+
+static json_t *segment(const tx_segment *s)
+{
+    json_t *o = json_object(), *ws = json_array();
+    json_object_set_new(o, "start", sec(s->start));
+    json_object_set_new(o, "end", sec(s->end));
+    json_object_set_new(o, "text", text(s->text));
+    json_object_set_new(o, "text_norm", text(s->norm));
+    for (size_t k = 0; k < s->n_words; k++) {
+        const tx_word *w = &s->words[k];
+        json_t *jw = json_object();
+        json_object_set_new(jw, "word", text(w->text));
+        json_object_set_new(jw, "start", sec(w->start));
+        json_object_set_new(jw, "end", sec(w->end));
+        json_object_set_new(jw, "probability", known(w->probability, 1000));
+        json_object_set_new(jw, "flags", flags(w->flags));
+        json_array_append_new(ws, jw);
+    }
+    json_object_set_new(o, "words", ws);
+    json_object_set_new(o, "avg_logprob", known(s->avg_logprob, 1000));
+    json_object_set_new(o, "compression_ratio", known(s->compression_ratio, 1000));
+    json_object_set_new(o, "no_speech_prob", known(s->no_speech_prob, 1000));
+    json_object_set_new(o, "flags", flags(s->flags));
+    return o;
+}
+
+static json_t *block(const tx_transcript *t)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "engine", json_string(t->engine));
+    json_object_set_new(o, "model", t->model[0] ? json_string(t->model) : json_null());
+    json_object_set_new(o, "language", t->language[0] ? json_string(t->language) : json_null());
+    double sent = 0, speech = 0, excluded = 0;
+    json_t *legs = json_array();
+    for (int i = 0; i < t->n_legs; i++) {
+        const tx_leg *L = &t->legs[i];
+        sent += L->plan.sent_sec, speech += L->plan.speech_sec, excluded += L->plan.excluded_sec;
+        json_t *jl = json_object(), *chunks = json_array(), *segs = json_array();
+        json_object_set_new(jl, "leg", json_string(L->name));
+        json_object_set_new(jl, "role", json_string(cq_role_name(L->role)));
+        for (size_t c = 0; c < L->plan.n; c++) {
+            const tx_chunk *k = &L->plan.chunks[c];
+            json_t *jc = json_object(), *parts = json_array();
+            json_object_set_new(jc, "start", sec(k->start));
+            json_object_set_new(jc, "end", sec(k->end));
+            json_object_set_new(jc, "file", json_string(k->file));
+            for (size_t j = 0; j < k->n_sent; j++)
+                json_array_append_new(parts, json_pack("[oo]", sec(k->sent[j].start),
+                                                       sec(k->sent[j].end)));
+            json_object_set_new(jc, "sent", parts);
+            json_array_append_new(chunks, jc);
+        }
+        json_object_set_new(jl, "chunks", chunks);
+        for (size_t s = 0; s < L->n; s++)
+            json_array_append_new(segs, segment(&L->segs[s]));
+        json_object_set_new(jl, "segments", segs);
+        json_array_append_new(legs, jl);
+    }
+    json_object_set_new(o, "audio_sent_sec", sec(sent));
+    json_object_set_new(o, "audio_speech_sec", sec(speech));
+    json_object_set_new(o, "audio_excluded_sec", sec(excluded));
+    json_object_set_new(o, "audio_recorded_sec", sec(t->recorded_sec));
+    json_object_set_new(o, "requests", json_integer(t->requests));
+    json_object_set_new(o, "transcription_time", sec(t->seconds));
+    json_object_set_new(o, "legs", legs);
+    json_t *turns = json_array();
+    size_t words = 0;
+    for (size_t i = 0; i < t->n_turns; i++) {
+        const tx_turn *u = &t->turns[i];
+        json_array_append_new(turns, json_pack("{s:s,s:o,s:o,s:o}", "speaker",
+                                               cq_role_name(u->role), "start", sec(u->start),
+                                               "end", sec(u->end), "text", text(u->text)));
+    }
+    for (int i = 0; i < t->n_legs; i++)
+        for (size_t s = 0; s < t->legs[i].n; s++) {
+            const tx_segment *g = &t->legs[i].segs[s];
+            if (g->n_words) {
+                words += g->n_words;
+            } else {
+                for (const char *p = g->norm ? g->norm : ""; *p;) {
+                    while (*p == ' ')
+                        p++;
+                    if (*p)
+                        words++;
+                    while (*p && *p != ' ')
+                        p++;
+                }
+            }
+        }
+    json_object_set_new(o, "turns", turns);
+    json_object_set_new(o, "word_count", json_integer((json_int_t)words));
+    json_t *g = json_object(), *dropped = json_array();
+    json_object_set_new(g, "words", json_integer((json_int_t)t->words));
+    json_object_set_new(g, "flagged_words", json_integer((json_int_t)t->flagged_words));
+    json_object_set_new(g, "dropped_words", json_integer((json_int_t)t->dropped_words));
+    json_object_set_new(g, "dropped_segments", json_integer((json_int_t)t->dropped_segments));
+    double rate = tx_hallucination_rate(t);
+    json_object_set_new(g, "hallucination_rate",
+                        rate < 0 ? json_null() : json_real(round(rate * 10000.0) / 10000.0));
+    for (size_t i = 0; i < t->n_dropped; i++) {
+        const tx_dropped *d = &t->dropped[i];
+        json_array_append_new(dropped, json_pack("{s:s,s:o,s:o,s:o,s:s}", "role",
+                                                 cq_role_name(d->role), "start", sec(d->start),
+                                                 "end", sec(d->end), "text", text(d->text),
+                                                 "reason", d->reason));
+    }
+    json_object_set_new(g, "dropped", dropped);
+    json_object_set_new(o, "guard", g);
+    json_t *warn = json_array();
+    for (int i = 0; i < t->n_warnings; i++)
+        json_array_append_new(warn, json_string(t->warnings[i]));
+    json_object_set_new(o, "warnings", warn);
+    return o;
+}
+
+char *tx_to_json(const tx_transcript *t)
+{
+    json_t *o = block(t);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return s;
+}
+
+char *tx_report_with_transcript(const char *report_json, const tx_transcript *t, char *err,
+                                size_t errsz)
+{
+    json_error_t je;
+    json_t *r = json_loads(report_json, 0, &je);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        snprintf(err, errsz, "the report is not a JSON object: %s", je.text);
+        return NULL;
+    }
+    json_t *b = block(t);
+    if (!b || json_object_set_new(r, "transcript", b) != 0) {
+        json_decref(r);
+        snprintf(err, errsz, "out of memory");
+        return NULL;
+    }
+    char *s = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(r);
+    if (!s)
+        snprintf(err, errsz, "out of memory");
+    return s;
+}
