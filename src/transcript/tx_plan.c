@@ -161,7 +161,7 @@ int tx_plan_leg(const cq_leg_report *leg, const tx_plan_params *p, tx_plan *out)
     tx_chunk *c = NULL;
     for (size_t i = 0; i < left.n; i++) {
         double a = left.v[i].start, b = left.v[i].end;
-        while (b - a >= p->min_span_sec) {
+        while (b - a > 1e-6) { /* (a short span was left out before; a cut's rest is sent) */
             if (!c || a - c->end >= p->join_gap_sec ||
                 a + p->min_span_sec >= c->start + p->max_chunk_sec - 0.05) {
                 if (new_chunk(out, &cap, a) != 0)

@@ -495,6 +495,8 @@ char *tx_normalize(const char *text)
                     cur *= 100;
                 else if ((x == 1000 || x == 1000000) && cur > 0)
                     total += cur * x, cur = 0;
+                else if (x < 100 && cur == 0 && total > 0)
+                    cur = x; /* "two thousand twenty" */
                 else if (x >= 20 && x < 100 && cur % 100 == 0 && cur >= 100)
                     cur += x;
                 else if (x < 10 && cur % 10 == 0 && cur % 100 >= 20)
