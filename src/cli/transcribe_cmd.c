@@ -42,6 +42,8 @@ static void usage(FILE *f)
             "  --in FILE --out FILE   a call given as inbound and outbound legs\n"
             "  --channel-map MAP      stereo channels: in,out (default) or out,in\n"
             "  --model-dir DIR        models (default $CALLQA_MODEL_DIR)\n"
+            "  --only LIST            analyzers (callqa analyze --help); the VAD, the events\n"
+            "                         and the speech audio always run\n"
             "  -q, --quiet            no closing summary\n"
             "\n"
             "Exit status: 0 all calls transcribed, 1 some failed, 2 usage error.\n");
@@ -130,7 +132,7 @@ int cq_cli_transcribe(int argc, char **argv)
 {
     enum {
         O_TR = 256, O_URL, O_PROTO, O_MODEL, O_KEY, O_LANG, O_PROMPT, O_TIMEOUT, O_RETRIES,
-        O_CONC, O_IVR, O_JSON, O_IN, O_OUT, O_MAP, O_MODELDIR
+        O_CONC, O_IVR, O_JSON, O_IN, O_OUT, O_MAP, O_MODELDIR, O_ONLY
     };
     static const struct option opts[] = {
         {"transcribe", no_argument, NULL, O_TR},
@@ -149,6 +151,7 @@ int cq_cli_transcribe(int argc, char **argv)
         {"out", required_argument, NULL, O_OUT},
         {"channel-map", required_argument, NULL, O_MAP},
         {"model-dir", required_argument, NULL, O_MODELDIR},
+        {"only", required_argument, NULL, O_ONLY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -210,6 +213,14 @@ int cq_cli_transcribe(int argc, char **argv)
             }
             break;
         case O_MODELDIR: ep.model_dir = optarg; break;
+        case O_ONLY: {
+            cq_err e;
+            if (cq_analyzers_parse(optarg, &ep.analyzers, &e) != CQ_OK) {
+                fprintf(stderr, "callqa: --only: %s\n", e.msg);
+                return 2;
+            }
+            break;
+        }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
