@@ -1471,10 +1471,13 @@ static int rollup_group(store *s, const rollup_key *k)
     db_bind_text(del, 4, k->campaign);
     if (run(s, del, "clearing a roll-up row") != 0)
         return -1;
+    /* `agent_user IS NULLIF($3, '')` (a call's empty fields are stored NULL, store__bind_opt)
+     * lets SQLite find the group's calls on the index calls_day (day, agent_user): with the
+     * agent inside COALESCE it ranked them on calls_open (source), every call of the source */
     db_stmt *ins = stmt(s, Q_ROLLUP_GROUP_INSERT,
-                        ROLLUP_SELECT "WHERE c.day = $1 AND c.source = $2 AND COALESCE("
-                                      "c.agent_user, '') = $3 AND COALESCE(c.campaign_id, '') = "
-                                      "$4" ROLLUP_GROUP_BY);
+                        ROLLUP_SELECT "WHERE c.day = $1 AND c.agent_user IS NULLIF($3, '') AND "
+                                      "c.source = $2 AND COALESCE(c.campaign_id, '') = $4"
+                                      ROLLUP_GROUP_BY);
     if (!ins)
         return -1;
     db_bind_text(ins, 1, k->day);
