@@ -1084,6 +1084,106 @@ int store_job_analysed(store *s, store_lease *l, const char *engine, const char 
     return rc;
 }
 
+/* ---- transcripts --------------------------------------------------------------------------- */
+
+#define TX_FTS_STRIDE 100000 /* search rows of call c: rowids c * stride + segment index */
+
+/* the transcript and its search rows (in the caller's transaction) */
+static int transcript_put(store *s, const store_transcript *t, double now)
+{
+    db_stmt *st = stmt(s, Q_TX_PUT,
+                       "INSERT INTO transcripts (call_id, engine, model, language, word_count, "
+                       "seconds, audio_sent_sec, audio_recorded_sec, hallucination_rate, "
+                       "config_hash, text, detail, created) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                       "$8, $9, $10, $11, $12, $13) ON CONFLICT (call_id) DO UPDATE SET engine = "
+                       "excluded.engine, model = excluded.model, language = excluded.language, "
+                       "word_count = excluded.word_count, seconds = excluded.seconds, "
+                       "audio_sent_sec = excluded.audio_sent_sec, audio_recorded_sec = "
+                       "excluded.audio_recorded_sec, hallucination_rate = "
+                       "excluded.hallucination_rate, config_hash = excluded.config_hash, text = "
+                       "excluded.text, detail = excluded.detail, created = excluded.created");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, t->call_id);
+    db_bind_text(st, 2, t->engine);
+    db_bind_text(st, 3, t->model);
+    db_bind_text(st, 4, t->language);
+    db_bind_int(st, 5, t->word_count);
+    bind_num(st, 6, t->seconds);
+    bind_num(st, 7, t->audio_sent_sec);
+    bind_num(st, 8, t->audio_recorded_sec);
+    bind_num(st, 9, t->hallucination_rate);
+    db_bind_text(st, 10, t->config_hash);
+    db_bind_text(st, 11, t->text);
+    db_bind_text(st, 12, t->detail);
+    db_bind_double(st, 13, now);
+    if (run(s, st, "storing a transcript") != 0)
+        return STORE_ERR;
+    st = stmt(s, Q_TX_FTS_DEL, "DELETE FROM transcript_fts WHERE rowid >= $1 AND rowid < $2");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, t->call_id * TX_FTS_STRIDE);
+    db_bind_int(st, 2, (t->call_id + 1) * TX_FTS_STRIDE);
+    if (run(s, st, "clearing a transcript's search rows") != 0)
+        return STORE_ERR;
+    for (size_t i = 0; i < t->n_segs && i < TX_FTS_STRIDE; i++) {
+        const store_tx_segment *g = &t->segs[i];
+        st = stmt(s, Q_TX_FTS_PUT,
+                  "INSERT INTO transcript_fts (rowid, text, speaker, call_id, seg, t_start, t_end) "
+                  "VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        if (!st)
+            return STORE_ERR;
+        db_bind_int(st, 1, t->call_id * TX_FTS_STRIDE + (int64_t)i);
+        db_bind_text(st, 2, g->text ? g->text : "");
+        db_bind_text(st, 3, g->speaker);
+        db_bind_int(st, 4, t->call_id);
+        db_bind_int(st, 5, (int64_t)i);
+        db_bind_double(st, 6, g->start);
+        db_bind_double(st, 7, g->end);
+        if (run(s, st, "indexing a transcript") != 0)
+            return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+typedef struct tx_args {
+    store_lease *l;
+    const store_transcript *t;
+    double now;
+} tx_args;
+
+static int transcribed_tx(store *s, void *arg)
+{
+    tx_args *a = arg;
+    int rc = fenced_move(s, a->l, JOB_TRANSCRIBED, "transcribe", "done", a->now);
+    if (rc == STORE_OK)
+        rc = transcript_put(s, a->t, a->now);
+    if (rc == STORE_OK && event(s, a->l->call_id, JOB_TRANSCRIBED, a->now) != 0)
+        rc = STORE_ERR;
+    return rc;
+}
+
+int store_job_transcribed(store *s, store_lease *l, const store_transcript *t, double now)
+{
+    tx_args a = {l, t, now};
+    int rc = in_tx(s, "transcribed", transcribed_tx, &a);
+    if (rc == STORE_OK)
+        l->state = JOB_TRANSCRIBED;
+    return rc;
+}
+
+static int put_tx(store *s, void *arg)
+{
+    tx_args *a = arg;
+    return transcript_put(s, a->t, a->now);
+}
+
+int store_transcript_put(store *s, const store_transcript *t, double now)
+{
+    tx_args a = {NULL, t, now};
+    return in_tx(s, "transcript", put_tx, &a);
+}
+
 int64_t store_requeue(store *s, double since, double now)
 {
     db_stmt *st = store__begin(s, Q_REQUEUE,

@@ -242,6 +242,37 @@ int store_counters(store *s, store_counter_fn fn, void *user);
  * "other". */
 void store_reason_class(const char *message, char out[32]);
 
+/* ---- transcripts ------------------------------------------------------------------------- */
+
+/* One segment of a transcript, for search. */
+typedef struct store_tx_segment {
+    const char *speaker; /* "agent", "customer", "mixed" */
+    double start, end;   /* on the call's clock */
+    const char *text;
+} store_tx_segment;
+
+typedef struct store_transcript {
+    int64_t call_id;
+    const char *engine;      /* "openai", "whispercpp", "import" */
+    const char *model, *language; /* NULL when unknown */
+    int64_t word_count;
+    double seconds;          /* transcription time; NaN when unknown */
+    double audio_sent_sec, audio_recorded_sec, hallucination_rate; /* NaN when unknown */
+    const char *config_hash; /* the backend configuration's (asr_config_hash), or "import" */
+    const char *text;        /* the whole text: one "speaker: text" line per turn */
+    const char *detail;      /* the report's transcript block (JSON) */
+    const store_tx_segment *segs;
+    size_t n_segs;
+} store_transcript;
+
+/* The transcription stage's result under the lease: the transcript (replacing any earlier one
+ * of the call, its search rows too) and the job moved to `transcribed`, in one transaction.
+ * STORE_OK, STORE_FENCED, STORE_ERR. */
+int store_job_transcribed(store *s, store_lease *l, const store_transcript *t, double now);
+/* A transcript made elsewhere (an import): stored, replacing any earlier one; the job is not
+ * moved. STORE_OK or STORE_ERR. */
+int store_transcript_put(store *s, const store_transcript *t, double now);
+
 /* ---- read-only queries for the API (store_query.c) --------------------------------------- */
 
 /* A value of a row or a parameter. */
@@ -280,6 +311,11 @@ typedef enum store_qid {
                         score_sum, score_min, score_max, flagged */
     SQ_DAY_AGENTS,   /* from, to, min_calls: per day and agent with scored calls: day,
                         agent_user, n, score_sum */
+    SQ_TRANSCRIPT,   /* call id: text, detail, language, word_count, seconds */
+    SQ_SEARCH,       /* match (FTS5), from, to, agent, campaign, limit: the segments that
+                        match, newest call first: call_id, recording_id, agent_user,
+                        campaign_id, call_date, segment, speaker, start, end, text, marked (the
+                        text with each hit between \x02 and \x03) */
     SQ_N
 } store_qid;
 

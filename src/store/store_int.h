@@ -70,6 +70,9 @@ enum {
     Q_JOB_QUEUED,
     Q_JOB_UNHOLD,
     Q_JOB_SKIP_HELD,
+    Q_TX_PUT,
+    Q_TX_FTS_DEL,
+    Q_TX_FTS_PUT,
     Q_QUERY_FIRST = 100 /* the API's queries (store_query.c) */
 };
 

@@ -32,7 +32,7 @@
 
 #define CALL_FROM                                                                                 \
     " FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "     \
-    "LEFT JOIN scores sc ON sc.call_id = c.id"
+    "LEFT JOIN scores sc ON sc.call_id = c.id LEFT JOIN transcripts t ON t.call_id = c.id"
 
 #define CALL_COLUMNS                                                                              \
     "c.id AS call_id, c.source, c.recording_id, c.uniqueid, c.vicidial_id, c.lead_id, "           \
@@ -45,7 +45,7 @@
     "a.warning_codes, sc.total_score, sc.partial_score, sc.coverage, sc.flagged, "               \
     "sc.flag_reason, sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "       \
     "sc.resolution, sc.closing, sc.compliance, sc.summary, sc.strengths, sc.improvements, "       \
-    "sc.llm_provider, sc.llm_model"
+    "sc.llm_provider, sc.llm_model, t.language, t.word_count, t.seconds AS transcription_time"
 
 static const char *const k_sql[SQ_N] = {
     [SQ_HEALTH] = "SELECT COUNT(*) AS total_calls, COALESCE(SUM(CASE WHEN state = 'complete' "
@@ -89,6 +89,15 @@ static const char *const k_sql[SQ_N] = {
     [SQ_DAY_AGENTS] = "SELECT d.day, d.agent_user, SUM(d.scored) AS n, SUM(d.score_sum) AS "
                       "score_sum FROM daily_stats d WHERE d.day >= $1 AND d.day <= $2 AND "
                       "d.agent_user != '' GROUP BY d.day, d.agent_user HAVING SUM(d.scored) >= $3",
+    [SQ_TRANSCRIPT] = "SELECT text, detail, language, word_count, seconds FROM transcripts WHERE "
+                      "call_id = $1",
+    [SQ_SEARCH] = "SELECT c.id AS call_id, c.recording_id, c.agent_user, c.campaign_id, "
+                  "c.call_date, f.seg AS segment, f.speaker, f.t_start AS start, f.t_end AS "
+                  "\"end\", f.text, highlight(transcript_fts, 0, char(2), char(3)) AS marked FROM "
+                  "transcript_fts f JOIN calls c ON c.id = f.call_id WHERE transcript_fts MATCH $1 "
+                  "AND ($2 IS NULL OR c.day >= $2) AND ($3 IS NULL OR c.day <= $3) AND ($4 IS NULL "
+                  "OR c.agent_user = $4) AND ($5 IS NULL OR c.campaign_id = $5) ORDER BY "
+                  "c.call_date DESC, c.id DESC, f.rowid LIMIT $6",
 };
 
 int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,

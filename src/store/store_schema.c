@@ -147,7 +147,21 @@ static const char *const k_v3[] = {
     NULL,
 };
 
-static const migration k_migrations[] = {{1, k_v1}, {2, k_v2}, {3, k_v3}};
+/* v4: transcripts, and their segments for full-text search (rowid = call id * 100000 + the
+ * segment's index, so that a call's rows are replaced by a rowid range, not a scan) */
+static const char *const k_v4[] = {
+    "CREATE TABLE transcripts ("
+    " call_id INTEGER PRIMARY KEY REFERENCES calls(id),"
+    " engine TEXT NOT NULL, model TEXT, language TEXT, word_count INTEGER NOT NULL,"
+    " seconds REAL, audio_sent_sec REAL, audio_recorded_sec REAL, hallucination_rate REAL,"
+    " config_hash TEXT NOT NULL, text TEXT NOT NULL, detail TEXT NOT NULL, created REAL NOT NULL);",
+    "CREATE VIRTUAL TABLE transcript_fts USING fts5(text, speaker UNINDEXED, call_id UNINDEXED,"
+    " seg UNINDEXED, t_start UNINDEXED, t_end UNINDEXED,"
+    " tokenize = 'unicode61 remove_diacritics 2');",
+    NULL,
+};
+
+static const migration k_migrations[] = {{1, k_v1}, {2, k_v2}, {3, k_v3}, {4, k_v4}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

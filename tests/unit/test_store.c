@@ -64,7 +64,7 @@ static void test_migrate_wave1(void **state)
     char msg[600];
     store *s = store_open(p, msg, sizeof(msg));
     assert_non_null(s);
-    assert_int_equal(store_schema_version(s), 3);
+    assert_int_equal(store_schema_version(s), 4);
     store_result r;
     assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
     assert_string_equal(r.server, "uk");
@@ -380,6 +380,99 @@ static void test_call_moves_day(void **state)
     store_close(s);
 }
 
+typedef struct hits {
+    int n;
+    int64_t call[8];
+    char marked[8][200], speaker[8][16];
+} hits;
+
+static int hit_row(void *user, const store_val *c, int n)
+{
+    hits *h = user;
+    if (h->n >= 8)
+        return 1;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(c[i].name, "call_id"))
+            h->call[h->n] = c[i].i;
+        else if (!strcmp(c[i].name, "marked"))
+            snprintf(h->marked[h->n], sizeof(h->marked[0]), "%s", c[i].s);
+        else if (!strcmp(c[i].name, "speaker"))
+            snprintf(h->speaker[h->n], sizeof(h->speaker[0]), "%s", c[i].s);
+    }
+    h->n++;
+    return 0;
+}
+
+static int search(store *s, const char *match, const char *agent, hits *h)
+{
+    memset(h, 0, sizeof(*h));
+    store_val p[6] = {SV_S(match), SV_S(NULL), SV_S(NULL), SV_S(agent), SV_S(NULL), SV_I(50)};
+    return store_query(s, SQ_SEARCH, p, 6, hit_row, h);
+}
+
+/* A transcript stored under the lease (the job moves on), replaced by a second one (its search
+ * rows too), an import beside it; search by words, with an agent filter. */
+static void test_transcripts(void **state)
+{
+    (void)state;
+    store *s = fresh("tx.db");
+    store_call c1 = a_call("uk", "t1", "2026-11-20 10:00:00", "ann");
+    store_call c2 = a_call("uk", "t2", "2026-11-20 11:00:00", "bob");
+    int64_t id1, id2;
+    bool created;
+    assert_int_equal(store_call_put(s, &c1, 100, &id1, &created), 0);
+    assert_int_equal(store_call_put(s, &c2, 100, &id2, &created), 0);
+    store_lease l;
+    assert_int_equal(store_job_claim(s, "w1", 200, 60, &l), 1);
+    store_figures f = {.legs = 2, .one_way = 0, .mos = {NAN, NAN}};
+    assert_int_equal(store_job_analysed(s, &l, "e1", "{}", &f, JOB_TRANSCRIBING, 201), STORE_OK);
+    store_tx_segment segs[2] = {{"agent", 1.0, 3.5, "Thank you for calling ACME bank"},
+                                {"customer", 4.0, 6.0, "I want to close my account"}};
+    store_transcript t = {.call_id = l.call_id, .engine = "openai", .model = "whisper-1",
+                          .language = "en", .word_count = 12, .seconds = 1.5,
+                          .audio_sent_sec = 4.5, .audio_recorded_sec = 120,
+                          .hallucination_rate = 0, .config_hash = "abc",
+                          .text = "agent: Thank you for calling ACME bank\ncustomer: I want to "
+                                  "close my account",
+                          .detail = "{}", .segs = segs, .n_segs = 2};
+    store_lease stale = l;
+    stale.token--;
+    assert_int_equal(store_job_transcribed(s, &stale, &t, 202), STORE_FENCED);
+    assert_int_equal(store_job_transcribed(s, &l, &t, 202), STORE_OK);
+    assert_int_equal(l.state, JOB_TRANSCRIBED);
+    store_job j;
+    assert_int_equal(store_job_get(s, l.call_id, &j), 1);
+    assert_int_equal(j.state, JOB_TRANSCRIBED);
+    hits h;
+    assert_int_equal(search(s, "\"close\" \"account\"", NULL, &h), 0);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.call[0], l.call_id);
+    assert_string_equal(h.speaker[0], "customer");
+    assert_string_equal(h.marked[0], "I want to \x02" "close\x03 my \x02" "account\x03");
+    /* again: replaced, the old words gone from search */
+    segs[1].text = "I want to open a savings account";
+    assert_int_equal(store_transcript_put(s, &t, 203), STORE_OK);
+    assert_int_equal(search(s, "\"close\"", NULL, &h), 0);
+    assert_int_equal(h.n, 0);
+    assert_int_equal(search(s, "\"savings\"", NULL, &h), 0);
+    assert_int_equal(h.n, 1);
+    /* another call's import; an agent filter */
+    int64_t other = l.call_id == id1 ? id2 : id1;
+    store_tx_segment s2[1] = {{"mixed", 0.5, 2.0, "savings rates are up"}};
+    store_transcript t2 = {.call_id = other, .engine = "import", .word_count = 4,
+                           .seconds = NAN, .audio_sent_sec = NAN, .audio_recorded_sec = NAN,
+                           .hallucination_rate = NAN, .config_hash = "import",
+                           .text = "mixed: savings rates are up", .detail = "{}", .segs = s2,
+                           .n_segs = 1};
+    assert_int_equal(store_transcript_put(s, &t2, 204), STORE_OK);
+    assert_int_equal(search(s, "\"savings\"", NULL, &h), 0);
+    assert_int_equal(h.n, 2);
+    assert_int_equal(search(s, "\"savings\"", "bob", &h), 0);
+    assert_int_equal(h.n, 1);
+    assert_int_equal(h.call[0], id2);
+    store_close(s);
+}
+
 static void test_ingest_lease_and_events(void **state)
 {
     (void)state;
@@ -440,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_results_and_rollups),
         cmocka_unit_test(test_call_moves_day),
         cmocka_unit_test(test_ingest_lease_and_events),
+        cmocka_unit_test(test_transcripts),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }
