@@ -43,6 +43,29 @@ asr_config asr_default_config(void)
     return c;
 }
 
+int asr_config_from_svc(const svc_config *s, asr_config *out)
+{
+    *out = asr_default_config();
+#define COPY(dst, src)                                                                             \
+    do {                                                                                           \
+        size_t n_ = strnlen(src, sizeof(dst) - 1);                                                 \
+        memcpy(dst, src, n_);                                                                      \
+        dst[n_] = 0;                                                                               \
+    } while (0)
+    COPY(out->url, s->asr_url);
+    COPY(out->model, s->asr_model);
+    COPY(out->key_file, s->asr_key_file);
+    COPY(out->language, s->asr_language[0] ? s->asr_language : "auto");
+    COPY(out->prompt, s->asr_prompt);
+#undef COPY
+    out->protocol = s->asr_protocol == 1 ? ASR_WHISPERCPP : ASR_OPENAI;
+    out->timeout_sec = s->asr_timeout_sec;
+    out->retries = s->asr_retries;
+    out->concurrency = s->asr_concurrency;
+    out->plan.include_ivr = s->asr_include_ivr;
+    return out->url[0] != 0;
+}
+
 int asr_protocol_parse(const char *s, asr_protocol *out)
 {
     if (!strcmp(s, "openai"))

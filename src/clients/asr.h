@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../service/svc.h"
 #include "../transcript/transcript.h"
 
 typedef enum asr_protocol { ASR_OPENAI = 0, ASR_WHISPERCPP = 1 } asr_protocol;
@@ -46,6 +47,10 @@ typedef struct asr_config {
 } asr_config;
 
 asr_config asr_default_config(void);
+
+/* The service's settings (asr_url, asr_protocol, ...: docs/config.md) as a client's
+ * configuration: 1 when asr_url is set (transcription on), 0 when it is not. */
+int asr_config_from_svc(const svc_config *s, asr_config *out);
 
 /* "openai" or "whispercpp" (also "whisper.cpp"). 0, or -1. */
 int asr_protocol_parse(const char *s, asr_protocol *out);

@@ -50,6 +50,22 @@ int qa_worker_run(const qa_worker_config *c);
 /* The queryable figures of a report (store_figures). */
 void qa_figures_of(const cq_report *r, store_figures *f);
 
+/* ---- transcripts into the store (stored_tx.c) --------------------------------------------- */
+
+/* A transcript block (JSON) as the store keeps it; the pointers in `t` are into the block and
+ * the buffers here, valid until qa_stored_tx_free. */
+typedef struct qa_stored_tx {
+    store_transcript t;
+    store_tx_segment *segs;
+    char *text, *detail;
+    void *json; /* the parsed block (jansson) */
+} qa_stored_tx;
+
+/* 0, or -1 with err (not a JSON object, out of memory). */
+int qa_stored_tx_from_json(const char *detail, const char *config_hash, int64_t call_id,
+                           qa_stored_tx *out, char *err, size_t errsz);
+void qa_stored_tx_free(qa_stored_tx *x);
+
 /* Test hooks: when $CALLQA_TEST_KILL_AT names this point, the process kills itself (SIGKILL)
  * right there; when $CALLQA_TEST_STOP_AT does, it stops itself (SIGSTOP) there, the first time.
  * The store's commits have points too: "commit:LABEL" (store.c). */

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../clients/asr.h"
 #include "../proc/proc.h"
 #include "jobs.h"
 
@@ -131,8 +132,11 @@ typedef struct job_arg {
     const cq_engine *e;
     const qa_worker_config *c;
     const char *engine_id;
+    const asr_config *asr; /* NULL: transcription is not configured */
     store_call call;
 } job_arg;
+
+enum { TX_NONE = 0, TX_OK = 1, TX_FAILED = 2 };
 
 /* A local audio reference as a path (relative ones under recordings_dir). */
 static void local_path(const qa_worker_config *c, const char *ref, char *out, size_t n)
@@ -171,8 +175,10 @@ static const svc_server *remote(const qa_worker_config *c, const char *ref, cons
     return svc_find_server(&c->svc, name);
 }
 
-static void answer(int fd, int32_t outcome, const store_figures *f, const char *msg,
-                   const char *json)
+/* The child's answer: the outcome, the figures, a message, the report, then the transcript
+ * (TX_OK and the block, TX_FAILED and why, or TX_NONE). */
+static void answer_tx(int fd, int32_t outcome, const store_figures *f, const char *msg,
+                      const char *json, int32_t tx, const char *tx_text)
 {
     store_figures none;
     if (!f) {
@@ -182,8 +188,33 @@ static void answer(int fd, int32_t outcome, const store_figures *f, const char *
     uint64_t jl = json ? strlen(json) : 0;
     if (proc_write_all(fd, &outcome, sizeof(outcome)) || proc_write_all(fd, f, sizeof(*f)) ||
         proc_write_str(fd, msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
-        (jl && proc_write_all(fd, json, (size_t)jl)))
+        (jl && proc_write_all(fd, json, (size_t)jl)) || proc_write_all(fd, &tx, sizeof(tx)) ||
+        proc_write_str(fd, tx_text))
         _exit(3);
+}
+
+static void answer(int fd, int32_t outcome, const store_figures *f, const char *msg,
+                   const char *json)
+{
+    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL);
+}
+
+/* The call's speech to the ASR server (in the child, after the analysis): the transcript block,
+ * or NULL with why. */
+static char *transcribe(const asr_config *ac, const cq_report *rep, char *why, size_t n)
+{
+    asr_client *a = asr_create(ac, why, n);
+    if (!a)
+        return NULL;
+    tx_transcript t;
+    char *js = NULL;
+    if (tx_transcript_init(&t, rep, &ac->plan) != 0)
+        snprintf(why, n, "out of memory");
+    else if (asr_transcribe(a, rep, &t, why, n) == 0 && !(js = tx_to_json(&t)))
+        snprintf(why, n, "out of memory");
+    tx_transcript_free(&t);
+    asr_destroy(a);
+    return js;
 }
 
 static void analyse_in_child(void *arg, int fd)
@@ -276,7 +307,11 @@ static void analyse_in_child(void *arg, int fd)
         answer(fd, OUT_SKIP, &f, msg, NULL);
     } else {
         char *js = cq_report_to_json(rep);
-        answer(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js);
+        char why[800] = "";
+        char *tx = js && j->asr ? transcribe(j->asr, rep, why, sizeof(why)) : NULL;
+        answer_tx(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js,
+                  !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED, tx ? tx : why);
+        free(tx);
         cq_report_free_string(js);
     }
     cq_report_destroy(rep);
@@ -300,6 +335,9 @@ typedef struct worker {
     wslot *slots;
     store_worker row;
     double last_beat;
+    asr_config asr; /* transcription, when asr_on */
+    bool asr_on;
+    char asr_hash[65];
 } worker;
 
 /* One JSON log line; detail is already a JSON value (or NULL). */
@@ -403,6 +441,30 @@ static int pass_through(worker *w, wslot *s)
     return rc;
 }
 
+#define STORE_TRANSCRIBE_FAILED 100 /* transcribed(): the stage failed and is recorded */
+
+/* The transcription's result under the lease: the transcript and `transcribed`, or the stage's
+ * failure (retried, then `error` with error_stage transcribing; the analysis is kept). */
+static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
+{
+    qa_kill_point("transcribing");
+    if (tx != TX_OK) {
+        char why[900];
+        snprintf(why, sizeof(why), "transcription: %s", text && *text ? text : "failed");
+        fail(w, s, "transcribing", why, true);
+        return STORE_TRANSCRIBE_FAILED;
+    }
+    qa_stored_tx st;
+    char err[300];
+    if (qa_stored_tx_from_json(text, w->asr_hash, s->lease.call_id, &st, err, sizeof(err)) != 0) {
+        fail(w, s, "transcribing", err, true);
+        return STORE_TRANSCRIBE_FAILED;
+    }
+    int rc = store_job_transcribed(w->st, &s->lease, &st.t, now_sec());
+    qa_stored_tx_free(&st);
+    return rc;
+}
+
 /* A child ended: its answer (or how it died) into the store. */
 static void finish(worker *w, const proc_done *d)
 {
@@ -436,9 +498,24 @@ static void finish(worker *w, const proc_done *d)
     }
     memcpy(&outcome, p, sizeof(outcome)), p += sizeof(outcome);
     memcpy(&f, p, sizeof(f)), p += sizeof(f);
-    if (proc_parse_str(&p, end, &msg) || (size_t)(end - p) < sizeof(jl) ||
-        (memcpy(&jl, p, sizeof(jl)), p += sizeof(jl), jl != (uint64_t)(end - p))) {
+    int32_t tx = TX_NONE;
+    char *tx_text = NULL;
+    /* the message, the report (p, jl bytes), the transcript's outcome and text */
+    bool bad = proc_parse_str(&p, end, &msg) != 0 || (size_t)(end - p) < sizeof(jl);
+    if (!bad) {
+        memcpy(&jl, p, sizeof(jl));
+        p += sizeof(jl);
+        bad = jl > (uint64_t)(end - p) || (size_t)(end - p) - (size_t)jl < sizeof(tx);
+    }
+    if (!bad) {
+        const char *q = p + jl;
+        memcpy(&tx, q, sizeof(tx));
+        q += sizeof(tx);
+        bad = proc_parse_str(&q, end, &tx_text) != 0 || q != end;
+    }
+    if (bad) {
         free(msg);
+        free(tx_text);
         fail(w, s, "analyse", "crashed: the analysis process sent a truncated answer", true);
         return;
     }
@@ -450,6 +527,13 @@ static void finish(worker *w, const proc_done *d)
                                      now_sec())
                 : STORE_ERR;
         free(js);
+        if (rc == STORE_OK && tx != TX_NONE)
+            rc = transcribed(w, s, tx, tx_text);
+        if (rc == STORE_TRANSCRIBE_FAILED) {
+            free(msg);
+            free(tx_text);
+            return;
+        }
         if (rc == STORE_OK)
             rc = pass_through(w, s);
         if (rc == STORE_OK) {
@@ -469,6 +553,7 @@ static void finish(worker *w, const proc_done *d)
         logj("error", "the store refused a result", call,
              jstr(store_errmsg(w->st), buf, sizeof(buf)));
     free(msg);
+    free(tx_text);
 }
 
 /* Claim and start calls while there is room. 1 when something was claimed, 0 none, -1 error. */
@@ -484,7 +569,8 @@ static int fill(worker *w)
             return got < 0 ? -1 : any;
         qa_kill_point("claimed");
         any = 1;
-        s->arg = (job_arg){.e = w->engine, .c = w->c, .engine_id = w->engine_id};
+        s->arg = (job_arg){.e = w->engine, .c = w->c, .engine_id = w->engine_id,
+                           .asr = w->asr_on ? &w->asr : NULL};
         if (store_call_get(w->st, s->lease.call_id, &s->arg.call) != 1) {
             fail(w, s, "analyse", "store: the call's row could not be read", true);
             continue;
@@ -496,7 +582,10 @@ static int fill(worker *w)
             fail(w, s, "analyse", m, false);
             continue;
         }
-        if (s->lease.state != JOB_ANALYSING) { /* analysed before a crash: the rest of it */
+        /* analysed before (a crash, or a stage that failed): the rest of it; a transcription
+         * to do needs the speech audio again, so the child analyses the call once more */
+        if (s->lease.state != JOB_ANALYSING &&
+            !(w->asr_on && s->lease.state <= JOB_TRANSCRIBING)) {
             if (pass_through(w, s) == STORE_OK)
                 w->row.jobs_done++;
             else
@@ -578,6 +667,18 @@ int qa_worker_run(const qa_worker_config *c)
     else if (cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
         ep.model_dir = dir;
     ep.max_duration_sec = c->svc.max_duration_sec;
+    w.asr_on = asr_config_from_svc(&c->svc, &w.asr) == 1;
+    if (w.asr_on) { /* the speech and the events to leave out, from the analysis itself */
+        asr_client *probe = asr_create(&w.asr, msg, sizeof(msg));
+        if (!probe) {
+            fprintf(stderr, "callqa worker: transcription: %s\n", msg);
+            store_close(w.st);
+            return 2;
+        }
+        asr_destroy(probe);
+        asr_config_hash(&w.asr, w.asr_hash);
+        ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS;
+    }
     int e = 0;
     if (!(w.engine = cq_engine_create(&ep, &e)) ||
         cq_engine_fingerprint(w.engine, w.engine_id, sizeof(w.engine_id)) != CQ_OK) {

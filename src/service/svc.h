@@ -76,6 +76,17 @@ typedef struct svc_config {
     char vicidial_tz[64];          /* "" = the system's zone */
     int vicidial_min_length_sec;   /* default 30 */
     double ingest_interval_sec;    /* between scheduled scans; default 300 */
+    /* transcription (docs/transcription.md): the worker sends each call's speech when set */
+    char asr_url[512];             /* "" = no transcription */
+    int asr_protocol;              /* 0 openai (default), 1 whispercpp (asr_protocol) */
+    char asr_model[128];
+    char asr_key_file[1024];
+    char asr_language[16];         /* "auto" (default) or ISO 639-1 */
+    char asr_prompt[1024];
+    double asr_timeout_sec;        /* per request; default 120 */
+    int asr_retries;               /* default 3 */
+    int asr_concurrency;           /* default 2 */
+    bool asr_include_ivr;
 } svc_config;
 
 void svc_config_defaults(svc_config *c);
@@ -321,6 +332,7 @@ enum MHD_Result svc_qa_flagged(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_queue(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_upload_start(req *r);

@@ -48,6 +48,7 @@ typedef struct setting {
 
 static const char *const k_nisqa_modes[] = {"windowed", "file", NULL};
 static const char *const k_channel_maps[] = {"in,out", "out,in", NULL};
+static const char *const k_asr_protocols[] = {"openai", "whispercpp", NULL};
 
 static const setting k_settings[] = {
     /* listening and access */
@@ -92,6 +93,25 @@ static const setting k_settings[] = {
      "shorter calls are enqueued skipped"},
     {"ingest_interval_sec", K_DOUBLE, F(ingest_interval_sec), 0, 5, 86400, NULL, "300",
      "between the scheduled scans of the dialer"},
+    /* transcription (docs/transcription.md) */
+    {"asr_url", K_STR, F(asr_url), sizeof(((svc_config *)0)->asr_url), 0, 0, NULL, "",
+     "a Whisper-class server: the worker transcribes each call's speech (\"\": no)"},
+    {"asr_protocol", K_ENUM, F(asr_protocol), 0, 0, 0, k_asr_protocols, "openai",
+     "openai (POST URL/audio/transcriptions) or whispercpp"},
+    {"asr_model", K_STR, F(asr_model), sizeof(((svc_config *)0)->asr_model), 0, 0, NULL, "",
+     "the model name (openai: required)"},
+    {"asr_key_file", K_STR, F(asr_key_file), sizeof(((svc_config *)0)->asr_key_file), 0, 0, NULL,
+     "", "the API key, in a file of mode 0600"},
+    {"asr_language", K_STR, F(asr_language), sizeof(((svc_config *)0)->asr_language), 0, 0, NULL,
+     "auto", "auto, or an ISO 639-1 code sent with each request"},
+    {"asr_prompt", K_STR, F(asr_prompt), sizeof(((svc_config *)0)->asr_prompt), 0, 0, NULL, "",
+     "a vocabulary and style hint"},
+    {"asr_timeout_sec", K_DOUBLE, F(asr_timeout_sec), 0, 1, 3600, NULL, "120", "per request"},
+    {"asr_retries", K_INT, F(asr_retries), 0, 0, 20, NULL, "3", "after a request's first attempt"},
+    {"asr_concurrency", K_INT, F(asr_concurrency), 0, 1, 32, NULL, "2",
+     "requests at once for one call"},
+    {"asr_include_ivr", K_BOOL, F(asr_include_ivr), 0, 0, 0, NULL, "false",
+     "send IVR prompts too"},
     /* limits */
     {"freshness_sec", K_DOUBLE, F(freshness_sec), 0, 0, 86400 * 365, NULL, "60",
      "stored results served without asking the recording server"},
@@ -172,6 +192,10 @@ void svc_config_defaults(svc_config *c)
     c->events_keep_days = 7;
     c->vicidial_min_length_sec = 30;
     c->ingest_interval_sec = 300;
+    snprintf(c->asr_language, sizeof(c->asr_language), "auto");
+    c->asr_timeout_sec = 120;
+    c->asr_retries = 3;
+    c->asr_concurrency = 2;
     const char *t = getenv("TMPDIR");
     snprintf(c->tmp_dir, sizeof(c->tmp_dir), "%s", t && *t ? t : "/tmp");
 }

@@ -693,7 +693,13 @@ static json_t *call_shape(const store_val *c, int n, void *u)
         const store_val *v = col(c, n, ids[k]);
         json_object_set_new(o, ids[k], v ? val_json(v, -1) : json_null());
     }
-    json_object_set_new(o, "transcript", json_null()); /* transcription is not built yet */
+    /* the whole text, one "speaker: text" line per turn; null until transcribed */
+    json_object_set_new(o, "transcript", val_json(col(c, n, "transcript"), -1));
+    if (!is_null(c, n, "word_count")) {
+        json_object_set_new(o, "language", val_json(col(c, n, "language"), -1));
+        json_object_set_new(o, "word_count", val_json(col(c, n, "word_count"), -1));
+        json_object_set_new(o, "transcription_time", val_json(col(c, n, "transcription_time"), 3));
+    }
     bool scored = !is_null(c, n, "total_score");
     json_object_set_new(o, "total_score", round_or_null(scored, num(c, n, "total_score"), 1));
     if (scored) {
@@ -753,6 +759,15 @@ static json_t *call_shape(const store_val *c, int n, void *u)
     return o;
 }
 
+/* the stored transcript block, parsed */
+static json_t *detail_row(const store_val *c, int n, void *u)
+{
+    (void)u;
+    const store_val *d = col(c, n, "detail");
+    json_t *v = d && d->t == SV_TEXT ? json_loads(d->s, 0, NULL) : NULL;
+    return v ? v : json_null();
+}
+
 enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
@@ -768,6 +783,132 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
     }
     json_t *o = json_incref(json_array_get(a, 0));
     json_decref(a);
+    /* the transcript's segments, words, turns and guard (docs/transcription.md) */
+    json_t *id = json_object_get(o, "call_id");
+    if (json_is_integer(id) && !json_is_null(json_object_get(o, "transcript"))) {
+        store_val q[1] = {SV_I(json_integer_value(id))};
+        json_t *t = query(r, SQ_TRANSCRIPT, q, 1, detail_row, NULL);
+        json_t *d = t && json_array_size(t) ? json_incref(json_array_get(t, 0)) : NULL;
+        json_decref(t);
+        json_object_set_new(o, "transcript_detail", d ? d : json_null());
+    }
+    return send_json(r, 200, o);
+}
+
+/* ---- GET /api/qa/search -------------------------------------------------------------------- */
+
+/* q as an FTS5 query: each word, and each "quoted phrase", a string of its own (so that no
+ * character of q is FTS5 syntax); all of them must match. "" when q has no word. */
+static void fts_query(const char *q, char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = 0;
+    while (*q && k + 8 < n) {
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (!*q)
+            break;
+        bool phrase = *q == '"';
+        if (phrase)
+            q++;
+        const char *e = q;
+        while (*e && (phrase ? *e != '"' : *e != ' ' && *e != '\t'))
+            e++;
+        if (e > q) {
+            if (k)
+                out[k++] = ' ';
+            out[k++] = '"';
+            for (const char *c = q; c < e && k + 4 < n; c++)
+                if (*c != '"')
+                    out[k++] = *c;
+            out[k++] = '"';
+            out[k] = 0;
+        }
+        q = *e ? e + 1 : e;
+    }
+}
+
+/* the hits of a segment as character offsets: the text marked with \x02 ... \x03 */
+static json_t *offsets(const char *marked)
+{
+    json_t *a = json_array();
+    long pos = 0, start = -1;
+    for (const unsigned char *p = (const unsigned char *)marked; *p; p++) {
+        if (*p == 2)
+            start = pos;
+        else if (*p == 3 && start >= 0)
+            json_array_append_new(a, json_pack("[II]", (json_int_t)start, (json_int_t)pos)),
+                start = -1;
+        else if ((*p & 0xC0) != 0x80)
+            pos++; /* a character: not a UTF-8 continuation byte */
+    }
+    return a;
+}
+
+typedef struct search_acc {
+    json_t *calls; /* [{call..., hits: [...]}] */
+    json_t *last;
+    int64_t last_id;
+    size_t max_calls;
+} search_acc;
+
+static int search_row(void *user, const store_val *c, int n)
+{
+    search_acc *a = user;
+    int64_t id = (int64_t)num(c, n, "call_id");
+    if (!a->last || id != a->last_id) {
+        if (json_array_size(a->calls) >= a->max_calls)
+            return 1;
+        a->last = json_object();
+        json_object_set_new(a->last, "call_id", json_integer(id));
+        static const char *const k[] = {"recording_id", "agent_user", "campaign_id",
+                                        "call_date"};
+        for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+            json_object_set_new(a->last, k[i], val_json(col(c, n, k[i]), -1));
+        json_object_set_new(a->last, "hits", json_array());
+        json_array_append_new(a->calls, a->last);
+        a->last_id = id;
+    }
+    const store_val *m = col(c, n, "marked");
+    json_t *h = json_object();
+    json_object_set_new(h, "segment", val_json(col(c, n, "segment"), -1));
+    json_object_set_new(h, "speaker", val_json(col(c, n, "speaker"), -1));
+    json_object_set_new(h, "start", val_json(col(c, n, "start"), 3));
+    json_object_set_new(h, "end", val_json(col(c, n, "end"), 3));
+    json_object_set_new(h, "text", val_json(col(c, n, "text"), -1));
+    json_object_set_new(h, "offsets", offsets(m && m->t == SV_TEXT ? m->s : ""));
+    json_array_append_new(json_object_get(a->last, "hits"), h);
+    return 0;
+}
+
+enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    long limit;
+    if (int_arg(r, "limit", 50, 1, 500, &limit))
+        return svc_send(r);
+    const char *q = arg(r, "q"), *from = arg(r, "from"), *to = arg(r, "to");
+    char match[1200];
+    fts_query(q ? q : "", match, sizeof(match));
+    if (!match[0] || strlen(q) > 1000) {
+        svc_answer_error(r, 400, "bad_argument", "q: one or more words to find (at most 1000 "
+                                                 "bytes; \"a phrase\" in double quotes)");
+        return svc_send(r);
+    }
+    if ((from && !valid_date(from)) || (to && !valid_date(to))) {
+        svc_answer_error(r, 400, "bad_argument", "from and to must be YYYY-MM-DD");
+        return svc_send(r);
+    }
+    search_acc acc = {.calls = json_array(), .max_calls = (size_t)limit};
+    store_val p[6] = {SV_S(match), SV_S(from), SV_S(to), SV_S(arg(r, "agent")),
+                      SV_S(arg(r, "campaign")), SV_I(limit * 50)};
+    if (store_query(r->s->store, SQ_SEARCH, p, 6, search_row, &acc) != 0) {
+        json_decref(acc.calls);
+        return store_failed(r);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "query", json_string(q));
+    json_object_set_new(o, "calls", acc.calls);
     return send_json(r, 200, o);
 }
 

@@ -537,6 +537,22 @@ static const svc_route k_routes[] = {
         "\"404\":{\"description\":\"no such call\"},"
         "\"503\":{\"description\":\"the store is unreachable\"}"
         "}}"},
+    {.method = "GET", .path = "/api/qa/search", .name = "qa_search", .handle = svc_qa_search,
+     .openapi =
+        "{\"summary\":\"Calls whose transcript holds the words (SQLite FTS5), newest first, each with its hits: the segment, its speaker and times, its text and the character offsets of the words found\","
+        "\"parameters\":["
+        "{\"name\":\"q\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},\"description\":\"words, all of which must be in a segment; \\\"a phrase\\\" in double quotes\"},"
+        "{\"name\":\"agent\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one agent_user\"},"
+        "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one campaign or in-group\"},"
+        "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"format\":\"date\"},\"description\":\"first day (YYYY-MM-DD)\"},"
+        "{\"name\":\"to\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"format\":\"date\"},\"description\":\"last day (YYYY-MM-DD)\"},"
+        "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":50,\"minimum\":1,\"maximum\":500},\"description\":\"calls at most\"}"
+        "],"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"{query, calls: [{call_id, recording_id, agent_user, campaign_id, call_date, hits: [{segment, speaker, start, end, text, offsets: [[first, past_last], ...]}]}]}\"},"
+        "\"400\":{\"description\":\"no words to find, or a malformed date\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
     {.method = "GET", .path = "/api/qa/trends", .name = "qa_trends", .handle = svc_qa_trends,
      .openapi =
         "{\"summary\":\"One object per day, oldest first: calls, average score, flagged, category averages\","

@@ -45,7 +45,8 @@
     "a.warning_codes, sc.total_score, sc.partial_score, sc.coverage, sc.flagged, "               \
     "sc.flag_reason, sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "       \
     "sc.resolution, sc.closing, sc.compliance, sc.summary, sc.strengths, sc.improvements, "       \
-    "sc.llm_provider, sc.llm_model, t.language, t.word_count, t.seconds AS transcription_time"
+    "sc.llm_provider, sc.llm_model, t.text AS transcript, t.language, t.word_count, t.seconds AS " \
+    "transcription_time"
 
 static const char *const k_sql[SQ_N] = {
     [SQ_HEALTH] = "SELECT COUNT(*) AS total_calls, COALESCE(SUM(CASE WHEN state = 'complete' "
