@@ -8,6 +8,7 @@ int cq_cli_worker(int argc, char **argv);  /* worker_cmd.c */
 int cq_cli_requeue(int argc, char **argv); /* worker_cmd.c */
 int cq_cli_ingest(int argc, char **argv);  /* ingest_cmd.c */
 int cq_cli_transcribe(int argc, char **argv); /* transcribe_cmd.c: analyze --transcribe */
+int cq_cli_transcript(int argc, char **argv);  /* transcribe_cmd.c: transcript import */
 
 /* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
  * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */

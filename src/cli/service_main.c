@@ -22,7 +22,9 @@ int main(int argc, char **argv)
         return cq_cli_ingest(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "analyze"))
         return cq_cli_transcribe(argc - 1, argv + 1);
-    fprintf(stderr, "usage: callqa-service serve|worker|requeue|ingest|analyze [options]   (callqa serve "
+    if (argc >= 2 && !strcmp(argv[1], "transcript"))
+        return cq_cli_transcript(argc - 1, argv + 1);
+    fprintf(stderr, "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript [options]   (callqa serve "
                     "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;
 }

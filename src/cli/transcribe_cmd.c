@@ -2,7 +2,8 @@
  * transcribe_cmd.c - `callqa analyze --transcribe ...`: the analysis of each call, then its
  * speech sent to a Whisper-class server (src/clients/asr.h) and the transcript added to the
  * report. It runs in callqa-service (libcurl); `callqa analyze` hands over to it when
- * --transcribe is given. docs/transcription.md.
+ * --transcribe is given. And `callqa transcript import`: a transcript made elsewhere, into the
+ * store. docs/transcription.md.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../clients/asr.h"
+#include "../jobs/jobs.h"
 #include "../service/svc.h"
 #include "serve_cmd.h"
 
@@ -266,4 +269,153 @@ int cq_cli_transcribe(int argc, char **argv)
     cq_engine_destroy(e);
     asr_destroy(asr);
     return failed ? 1 : 0;
+}
+
+/* ---- callqa transcript import ------------------------------------------------------------ */
+
+typedef struct found {
+    int64_t call_id;
+    char *report;
+} found;
+
+static int call_row(void *user, const store_val *c, int n)
+{
+    found *f = user;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(c[i].name, "call_id") && c[i].t == SV_INT)
+            f->call_id = c[i].i;
+    return 1;
+}
+
+static int report_row(void *user, const store_val *c, int n)
+{
+    found *f = user;
+    if (n > 0 && c[0].t == SV_TEXT && c[0].s[0])
+        f->report = strdup(c[0].s);
+    return 1;
+}
+
+static char *read_all(const char *path, size_t *len, char *err, size_t errsz)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *b = malloc(cap);
+    size_t got;
+    while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = cap < ((size_t)64 << 20) ? realloc(b, cap * 2) : NULL;
+            if (!nb) {
+                free(b);
+                b = NULL;
+                snprintf(err, errsz, "%s: over 64 MiB, or out of memory", path);
+                break;
+            }
+            b = nb, cap *= 2;
+        }
+    }
+    if (b && ferror(f)) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        free(b);
+        b = NULL;
+    }
+    if (f != stdin)
+        fclose(f);
+    *len = n;
+    return b;
+}
+
+int cq_cli_transcript(int argc, char **argv)
+{
+    static const char usage_text[] =
+        "usage: callqa transcript import --db STORE --call ID [--speaker S] FILE|-\n"
+        "Attach a transcript made elsewhere to a call of the store (ID: its recording_id or\n"
+        "uniqueid), in place of any earlier one: callqa's format {\"segments\": [{\"speaker\",\n"
+        "\"start\", \"end\", \"text\", \"words\"?}]}, or OpenAI verbose_json for the leg of\n"
+        "--speaker agent|customer|mixed. It is checked against the call's analysed speech\n"
+        "when there is one (docs/transcription.md).\n";
+    if (argc < 2 || strcmp(argv[1], "import")) {
+        fputs(usage_text, argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
+        return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+    }
+    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                         {"call", required_argument, NULL, 'c'},
+                                         {"speaker", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *db = NULL, *call = NULL, *speaker = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'c': call = optarg; break;
+        case 's': speaker = optarg; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: fputs(usage_text, stderr); return 2;
+        }
+    }
+    if (!db || !call || optind + 1 != argc - 1) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    const char *file = argv[optind + 1];
+    char err[600];
+    size_t len = 0;
+    char *body = read_all(file, &len, err, sizeof(err));
+    if (!body) {
+        fprintf(stderr, "callqa transcript: %s\n", err);
+        return 1;
+    }
+    store *st = store_open(db, err, sizeof(err));
+    if (!st) {
+        fprintf(stderr, "callqa transcript: store: %s\n", err);
+        free(body);
+        return 1;
+    }
+    found f = {0};
+    store_val p[1] = {SV_S(call)};
+    int rc = 1;
+    if (store_query(st, SQ_CALL, p, 1, call_row, &f) != 0) {
+        fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
+    } else if (!f.call_id) {
+        fprintf(stderr, "callqa transcript: no call with recording_id or uniqueid %s\n", call);
+    } else {
+        store_val q[1] = {SV_I(f.call_id)};
+        tx_transcript t;
+        if (store_query(st, SQ_REPORT, q, 1, report_row, &f) != 0) {
+            fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
+        } else if (tx_import(body, len, speaker, f.report, &t, err, sizeof(err)) != 0) {
+            fprintf(stderr, "callqa transcript: %s: %s\n", file, err);
+        } else {
+            char *js = tx_to_json(&t);
+            qa_stored_tx sx;
+            if (js && qa_stored_tx_from_json(js, "import", f.call_id, &sx, err, sizeof(err)) == 0) {
+                if (store_transcript_put(st, &sx.t, (double)time(NULL)) == STORE_OK) {
+                    double rate = tx_hallucination_rate(&t);
+                    printf("call %lld: %zu words in %zu turns%s", (long long)f.call_id, t.words,
+                           t.n_turns, t.unchecked ? " (not checked: no analysis)\n" : "");
+                    if (!t.unchecked)
+                        printf(", %zu flagged, %zu dropped (rate %.1f %%)\n", t.flagged_words,
+                               t.dropped_words, rate >= 0 ? 100 * rate : 0.0);
+                    rc = 0;
+                } else {
+                    fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
+                }
+                qa_stored_tx_free(&sx);
+            } else {
+                fprintf(stderr, "callqa transcript: %s\n", js ? err : "out of memory");
+            }
+            free(js);
+            tx_transcript_free(&t);
+        }
+    }
+    free(f.report);
+    free(body);
+    store_close(st);
+    return rc;
 }

@@ -234,7 +234,8 @@ typedef struct req {
     int slot; /* of the worker running its job */
     char method[8];
     char path[256];
-    const char *param; /* the route's path parameter ({id}), inside path */
+    const char *param; /* the route's path parameter ({id}) in param_buf, or NULL */
+    char param_buf[256];
     const char *route; /* name for the logs and metrics */
     double t0;
     /* the answer */
@@ -313,9 +314,10 @@ enum MHD_Result svc_body_start(req *r);
 enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size);
 int svc_body_done(req *r);
 
-/* The route for method and path; NULL, with *path_known set when another method has it. */
+/* The route for method and path; NULL, with *path_known set when another method has it. A
+ * route's path parameter ({id}, one segment) is at *param, *param_len bytes, inside path. */
 const svc_route *svc_route_find(const char *method, const char *path, const char **param,
-                                bool *path_known);
+                                size_t *param_len, bool *path_known);
 /* The routes, in order, NULL-terminated by a route with method NULL. */
 const svc_route *svc_route_table(void);
 /* /openapi.json built from the route table, malloc'd; NULL (with msg) when a fragment is not
@@ -333,6 +335,8 @@ enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_transcript_start(req *r);
+enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_queue(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_upload_start(req *r);

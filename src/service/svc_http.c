@@ -143,8 +143,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(r->method, sizeof(r->method), "%.7s", method);
         snprintf(r->path, sizeof(r->path), "%.255s", url);
         bool path_known = false;
-        r->rt = svc_route_find(!strcmp(method, "HEAD") ? "GET" : method, r->path, &r->param,
-                               &path_known);
+        const char *param = NULL;
+        size_t param_len = 0;
+        r->rt = svc_route_find(!strcmp(method, "HEAD") ? "GET" : method, r->path, &param,
+                               &param_len, &path_known);
+        if (param) { /* its own string: a suffix may follow it in the path */
+            snprintf(r->param_buf, sizeof(r->param_buf), "%.*s", (int)param_len, param);
+            r->param = r->param_buf;
+        }
         r->route = r->rt ? r->rt->name : "other";
         atomic_fetch_add(&s->inflight, 1);
         svc_metrics_inflight(1);

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "svc.h"
+#include "../jobs/jobs.h"
+#include "../transcript/transcript.h"
 
 static const char *const k_cats[8] = {"greeting", "customer_id", "needs",   "product",
                                       "communication", "resolution", "closing", "compliance"};
@@ -793,6 +795,79 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
         json_object_set_new(o, "transcript_detail", d ? d : json_null());
     }
     return send_json(r, 200, o);
+}
+
+/* ---- POST /api/qa/call/{id}/transcript --------------------------------------------------- */
+
+static json_t *report_row(const store_val *c, int n, void *u)
+{
+    (void)u;
+    const store_val *v = col(c, n, "report");
+    return v && v->t == SV_TEXT ? json_string(v->s) : json_null();
+}
+
+enum MHD_Result svc_qa_transcript_start(req *r)
+{
+    return svc_body_start(r);
+}
+
+/* A transcript made elsewhere (docs/transcription.md, "Import"), checked against the call's
+ * analysed speech when there is one, stored in place of any earlier one. */
+enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)
+{
+    if (*size)
+        return svc_body_piece(r, data, size);
+    if (svc_body_done(r))
+        return svc_send(r);
+    if (r->multipart || !r->upload_len) {
+        svc_answer_error(r, 400, "empty", "send the transcript as a JSON body (callqa's segments "
+                                          "with speakers, or OpenAI verbose_json with ?speaker=)");
+        return svc_send(r);
+    }
+    store_val p[1] = {SV_S(r->param)};
+    json_t *a = query(r, SQ_CALL, p, 1, call_shape, NULL);
+    if (!a)
+        return store_failed(r);
+    json_t *id = json_object_get(json_array_get(a, 0), "call_id");
+    if (!json_is_integer(id)) {
+        json_decref(a);
+        svc_answer_error(r, 404, "not_found", "no call with recording_id or uniqueid %.64s",
+                         r->param);
+        return svc_send(r);
+    }
+    int64_t call_id = (int64_t)json_integer_value(id);
+    json_decref(a);
+    store_val q[1] = {SV_I(call_id)};
+    json_t *rep = query(r, SQ_REPORT, q, 1, report_row, NULL);
+    if (!rep)
+        return store_failed(r);
+    const char *report = json_string_value(json_array_get(rep, 0));
+    tx_transcript t;
+    char err[400];
+    if (tx_import(r->upload, r->upload_len, arg(r, "speaker"), report, &t, err, sizeof(err)) != 0) {
+        json_decref(rep);
+        svc_answer_error(r, 400, "bad_transcript", "%s", err);
+        return svc_send(r);
+    }
+    json_decref(rep);
+    char *js = tx_to_json(&t);
+    tx_transcript_free(&t);
+    qa_stored_tx st;
+    int rc = js ? qa_stored_tx_from_json(js, "import", call_id, &st, err, sizeof(err)) : -1;
+    if (rc == 0) {
+        rc = store_transcript_put(r->s->store, &st.t, svc_now_sec()) == STORE_OK ? 0 : -2;
+        qa_stored_tx_free(&st);
+    }
+    if (rc != 0) {
+        free(js);
+        if (rc == -2)
+            return store_failed(r);
+        svc_answer_error(r, 500, "internal", "out of memory");
+        return svc_send(r);
+    }
+    json_t *o = json_loads(js, 0, NULL);
+    free(js);
+    return send_json(r, 200, o ? o : json_null());
 }
 
 /* ---- GET /api/qa/search -------------------------------------------------------------------- */

@@ -537,6 +537,22 @@ static const svc_route k_routes[] = {
         "\"404\":{\"description\":\"no such call\"},"
         "\"503\":{\"description\":\"the store is unreachable\"}"
         "}}"},
+    {.method = "POST", .path = "/api/qa/call/{id}/transcript", .name = "qa_transcript",
+     .body = true, .start = svc_qa_transcript_start, .handle = svc_qa_transcript,
+     .openapi =
+        "{\"summary\":\"Attach a transcript made elsewhere to a call (by recording_id or uniqueid), in place of any earlier one: callqa's format {segments: [{speaker, start, end, text, words?}]}, or OpenAI verbose_json for one leg with ?speaker=; checked against the call's analysed speech when there is one\","
+        "\"parameters\":["
+        "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
+        "{\"name\":\"speaker\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"agent\",\"customer\",\"mixed\"]},\"description\":\"whose leg an OpenAI verbose_json transcript is\"}"
+        "],"
+        "\"requestBody\":{\"content\":{\"application/json\":{}}},"
+        "\"responses\":{"
+        "\"200\":{\"description\":\"the transcript block as stored (docs/transcription.md)\"},"
+        "\"400\":{\"description\":\"not a transcript of either format\"},"
+        "\"404\":{\"description\":\"no such call\"},"
+        "\"413\":{\"description\":\"over the size limit\"},"
+        "\"503\":{\"description\":\"the store is unreachable\"}"
+        "}}"},
     {.method = "GET", .path = "/api/qa/search", .name = "qa_search", .handle = svc_qa_search,
      .openapi =
         "{\"summary\":\"Calls whose transcript holds the words (SQLite FTS5), newest first, each with its hits: the segment, its speaker and times, its text and the character offsets of the words found\","
@@ -650,26 +666,31 @@ const svc_route *svc_route_table(void)
 
 /* path against a route's: equal, or equal up to a last segment "{name}" that matches any
  * non-empty segment (its value in *param). */
-static bool path_match(const char *want, const char *path, const char **param)
+/* PREFIX{id}SUFFIX: the parameter is one non-empty segment (no '/') between them */
+static bool path_match(const char *want, const char *path, const char **param, size_t *len)
 {
     const char *brace = strchr(want, '{');
-    if (!brace) {
-        *param = NULL;
+    *param = NULL, *len = 0;
+    if (!brace)
         return !strcmp(want, path);
-    }
     size_t n = (size_t)(brace - want);
-    if (strncmp(want, path, n) || !path[n] || strchr(path + n, '/'))
+    const char *suffix = strchr(brace, '}') + 1;
+    size_t sl = strlen(suffix), pl = strlen(path);
+    if (strncmp(want, path, n) || pl <= n + sl || strcmp(path + pl - sl, suffix))
         return false;
-    *param = path + n;
+    const char *slash = memchr(path + n, '/', pl - sl - n);
+    if (slash)
+        return false;
+    *param = path + n, *len = pl - sl - n;
     return true;
 }
 
 const svc_route *svc_route_find(const char *method, const char *path, const char **param,
-                                bool *path_known)
+                                size_t *param_len, bool *path_known)
 {
     *path_known = false;
     for (const svc_route *r = k_routes; r->method; r++) {
-        if (!path_match(r->path, path, param))
+        if (!path_match(r->path, path, param, param_len))
             continue;
         if (!strcmp(r->method, method)) {
             *path_known = false;
@@ -677,7 +698,7 @@ const svc_route *svc_route_find(const char *method, const char *path, const char
         }
         *path_known = true;
     }
-    *param = NULL;
+    *param = NULL, *param_len = 0;
     return NULL;
 }
 

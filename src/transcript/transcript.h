@@ -156,6 +156,7 @@ typedef struct tx_transcript {
     size_t words, flagged_words, dropped_words, dropped_segments;
     char warnings[4][160];
     int n_warnings;
+    bool unchecked; /* no speech to check against (an import without an analysis): no guard */
 } tx_transcript;
 
 /* A transcript for the report's legs: each leg's role, speech and (when plan is not NULL) its
@@ -186,6 +187,16 @@ double tx_hallucination_rate(const tx_transcript *t);
 
 /* The report's `transcript` block as a JSON text (malloc'd; NULL when out of memory). */
 char *tx_to_json(const tx_transcript *t);
+
+/* A transcript made elsewhere, into t (engine "import"): callqa's own format
+ *   {"segments": [{"speaker": "agent"|"customer"|"mixed", "start", "end", "text",
+ *                  "words": [{"word", "start", "end"}]}]}   (words optional)
+ * or an OpenAI verbose_json answer for the leg of `speaker` ("agent", "customer" or "mixed").
+ * Times are on the call's clock. report_json (the call's stored report, or NULL) gives each
+ * leg's speech for the guard; without it the transcript is kept unchecked, with a warning.
+ * tx_finish is called. 0, or -1 with err. */
+int tx_import(const char *body, size_t len, const char *speaker, const char *report_json,
+              tx_transcript *t, char *err, size_t errsz);
 
 /* The report JSON with the transcript block added (malloc'd), or NULL with err. */
 char *tx_report_with_transcript(const char *report_json, const tx_transcript *t, char *err,

@@ -189,3 +189,180 @@ char *tx_report_with_transcript(const char *report_json, const tx_transcript *t,
     free(b);
     return s;
 }
+
+/* ---- imports ------------------------------------------------------------------------------- */
+
+static int role_of(const char *s, cq_role *out)
+{
+    if (!strcmp(s, "agent"))
+        *out = CQ_ROLE_AGENT;
+    else if (!strcmp(s, "customer"))
+        *out = CQ_ROLE_CUSTOMER;
+    else if (!strcmp(s, "mixed"))
+        *out = CQ_ROLE_MIXED;
+    else
+        return -1;
+    return 0;
+}
+
+/* the transcript's leg of a role (made when missing) */
+static tx_leg *leg_of(tx_transcript *t, cq_role role)
+{
+    for (int i = 0; i < t->n_legs; i++)
+        if (t->legs[i].role == role)
+            return &t->legs[i];
+    if (t->n_legs == 2)
+        return NULL;
+    tx_leg *L = &t->legs[t->n_legs++];
+    memset(L, 0, sizeof(*L));
+    L->role = role;
+    snprintf(L->name, sizeof(L->name), "%s",
+             role == CQ_ROLE_MIXED ? "mix" : role == CQ_ROLE_AGENT ? "outbound" : "inbound");
+    return L;
+}
+
+static int leg_push(tx_leg *L, tx_segment *s)
+{
+    if (L->n == L->cap) {
+        size_t cap = L->cap ? 2 * L->cap : 16;
+        tx_segment *nv = realloc(L->segs, cap * sizeof(*nv));
+        if (!nv)
+            return -1;
+        L->segs = nv, L->cap = cap;
+    }
+    s->role = L->role;
+    L->segs[L->n++] = *s;
+    memset(s, 0, sizeof(*s));
+    return 0;
+}
+
+/* each leg's speech from the stored report (speech_segments of inbound/outbound, by role) */
+static void speech_from_report(tx_transcript *t, const char *report_json)
+{
+    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
+    bool any = false;
+    const char *keys[2] = {"inbound", "outbound"};
+    for (int k = 0; r && k < 2; k++) {
+        const json_t *lg = json_object_get(r, keys[k]);
+        const json_t *role = json_object_get(lg, "role"), *sp = json_object_get(lg, "speech_segments");
+        cq_role ro;
+        if (!json_is_string(role) || role_of(json_string_value(role), &ro) != 0 ||
+            !json_is_array(sp))
+            continue;
+        for (int i = 0; i < t->n_legs; i++) {
+            tx_leg *L = &t->legs[i];
+            if (L->role != ro || L->speech)
+                continue;
+            size_t n = json_array_size(sp);
+            L->speech = calloc(n + 1, sizeof(*L->speech));
+            for (size_t j = 0; L->speech && j < n; j++) {
+                const json_t *g = json_array_get(sp, j);
+                L->speech[j] = (tx_span){json_number_value(json_object_get(g, "start")),
+                                         json_number_value(json_object_get(g, "end"))};
+            }
+            L->n_speech = L->speech ? n : 0;
+            any = true;
+        }
+    }
+    json_decref(r);
+    if (!any) {
+        t->unchecked = true;
+        if (t->n_warnings < 4)
+            snprintf(t->warnings[t->n_warnings++], sizeof(t->warnings[0]),
+                     "not checked against the speech: the call has no analysis of its legs "
+                     "with this speaker");
+    }
+}
+
+int tx_import(const char *body, size_t len, const char *speaker, const char *report_json,
+              tx_transcript *t, char *err, size_t errsz)
+{
+    memset(t, 0, sizeof(*t));
+    snprintf(t->engine, sizeof(t->engine), "import");
+    json_error_t je;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        snprintf(err, errsz, "the transcript is not a JSON object%s%s", root ? "" : ": ",
+                 root ? "" : je.text);
+        return -1;
+    }
+    const json_t *segs = json_object_get(root, "segments");
+    const json_t *first = json_array_get(segs, 0);
+    bool ours = json_is_array(segs) && json_is_string(json_object_get(first, "speaker"));
+    int rc = 0;
+    if (ours) { /* callqa's own: a speaker per segment */
+        for (size_t i = 0; rc == 0 && i < json_array_size(segs); i++) {
+            const json_t *g = json_array_get(segs, i), *sp = json_object_get(g, "speaker");
+            cq_role ro;
+            if (!json_is_string(sp) || role_of(json_string_value(sp), &ro) != 0) {
+                snprintf(err, errsz, "segment %zu: speaker must be agent, customer or mixed", i);
+                rc = -1;
+                break;
+            }
+            /* one segment through the OpenAI reader: the same checks of numbers and text */
+            json_t *one = json_pack("{s:[O]}", "segments", g);
+            json_t *ws = json_object_get(g, "words");
+            if (one && json_is_array(ws))
+                json_object_set(one, "words", ws);
+            char *txt = one ? json_dumps(one, JSON_COMPACT) : NULL;
+            json_decref(one);
+            tx_result res;
+            char perr[200];
+            if (!txt || tx_parse_openai(txt, strlen(txt), &res, perr, sizeof(perr)) != 0) {
+                snprintf(err, errsz, "segment %zu: %s", i, txt ? perr : "out of memory");
+                free(txt);
+                rc = -1;
+                break;
+            }
+            free(txt);
+            tx_leg *L = leg_of(t, ro);
+            for (size_t k = 0; rc == 0 && k < res.n; k++)
+                if (!L || leg_push(L, &res.segs[k]) != 0) {
+                    snprintf(err, errsz, L ? "out of memory" : "more than two speakers");
+                    rc = -1;
+                }
+            tx_result_free(&res);
+        }
+    } else { /* an OpenAI verbose_json answer for one leg */
+        cq_role ro;
+        if (!speaker || role_of(speaker, &ro) != 0) {
+            snprintf(err, errsz, "an OpenAI verbose_json transcript needs its speaker (agent, "
+                                 "customer or mixed)");
+            rc = -1;
+        } else {
+            tx_result res;
+            char perr[300];
+            if (tx_parse_openai(body, len, &res, perr, sizeof(perr)) != 0) {
+                snprintf(err, errsz, "%s", perr);
+                rc = -1;
+            } else {
+                char code[3];
+                if (tx_language_code(res.language, code) == 0)
+                    memcpy(t->language, code, 3);
+                tx_leg *L = leg_of(t, ro);
+                for (size_t k = 0; rc == 0 && k < res.n; k++)
+                    if (leg_push(L, &res.segs[k]) != 0) {
+                        snprintf(err, errsz, "out of memory");
+                        rc = -1;
+                    }
+                tx_result_free(&res);
+            }
+        }
+    }
+    json_decref(root);
+    if (rc == 0 && t->n_legs == 0) {
+        snprintf(err, errsz, "the transcript has no segments");
+        rc = -1;
+    }
+    if (rc == 0) {
+        speech_from_report(t, report_json);
+        if (tx_finish(t) != 0) {
+            snprintf(err, errsz, "out of memory");
+            rc = -1;
+        }
+    }
+    if (rc != 0)
+        tx_transcript_free(t);
+    return rc;
+}

@@ -109,7 +109,46 @@ code=$(curl -s -o "$T/s3.json" -w '%{http_code}' "$U/api/qa/search?q=%22%22")
 check "/api/qa/search: no words is a 400" [ "$code" = 400 ]
 code=$(curl -s -o "$T/s4.json" -w '%{http_code}' "$U/api/qa/search?q=NEAR%28a%20b%29%20OR%20*%20%22")
 check "/api/qa/search: FTS5 syntax in q is only words" [ "$code" = 200 ]
+# imports: OpenAI verbose_json for one leg through the route; callqa's format from the CLI
+cat > "$T/vj.json" <<'JSON'
+{"task":"transcribe","language":"english","duration":10.0,"text":"Hello, thank you for calling.",
+ "segments":[{"id":0,"seek":0,"start":1.2,"end":3.0,"text":" Hello, thank you for calling.",
+   "tokens":[1],"temperature":0.0,"avg_logprob":-0.2,"compression_ratio":1.1,"no_speech_prob":0.01}]}
+JSON
+code=$(curl -s -o "$T/imp1.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    --data-binary @"$T/vj.json" "$U/api/qa/call/A3/transcript?speaker=mixed")
+check "import (route, OpenAI verbose_json): stored" [ "$code" = 200 ]
+curl -s "$U/api/qa/call/A3" > "$T/a3b.json"
+check "import: the call shows the imported text" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[1])); print(d["transcript"], d["word_count"], d["language"])
+sys.exit(0 if d["transcript"]=="mixed: Hello, thank you for calling." and d["word_count"]==5 and d["language"]=="en" and d["transcript_detail"]["engine"]=="import" else 1)' "$T/a3b.json"
+code=$(curl -s -o "$T/imp2.json" -w '%{http_code}' --data-binary @"$T/vj.json" "$U/api/qa/call/A3/transcript")
+check "import: OpenAI verbose_json without its speaker is a 400" [ "$code" = 400 ]
+code=$(curl -s -o "$T/imp3.json" -w '%{http_code}' --data-binary '{"segments":[{"speaker":"boss","start":0,"end":1,"text":"x"}]}' "$U/api/qa/call/A3/transcript")
+check "import: an unknown speaker is a 400" [ "$code" = 400 ]
+code=$(curl -s -o "$T/imp4.json" -w '%{http_code}' --data-binary @"$T/vj.json" "$U/api/qa/call/NOPE/transcript?speaker=agent")
+check "import: an unknown call is a 404" [ "$code" = 404 ]
 serve_stop
+cat > "$T/ours.json" <<'JSON'
+{"segments":[{"speaker":"agent","start":0.6,"end":5.5,"text":"Good morning, this is Ann at ACME bank."},
+ {"speaker":"customer","start":6.6,"end":12.0,"text":"I would like to check my savings balance."},
+ {"speaker":"agent","start":35.0,"end":37.0,"text":"Thank you for watching."}]}
+JSON
+"$CQ" transcript import --db "$DB" --call A1 "$T/ours.json" > "$T/imp5.out" 2>&1
+check "import (CLI, callqa's format): stored" grep -q "words in" "$T/imp5.out"
+check "import (CLI): checked against the analysed speech" python3 -c '
+import sqlite3,sys,json
+db=sqlite3.connect(sys.argv[1])
+r=db.execute("SELECT t.engine, t.detail FROM transcripts t JOIN calls c ON c.id = t.call_id WHERE c.recording_id = ?", ("A1",)).fetchone()
+d=json.loads(r[1]); g=d["guard"]; print(r[0], g)
+ok=r[0]=="import" and {l["role"] for l in d["legs"]}=={"agent","customer"} and g["words"]==20
+ok=ok and [x["reason"] for x in g["dropped"]]==["known_phrase"] and g["dropped"][0]["start"]==35.0
+sys.exit(0 if ok else 1)' "$DB"
+check "import: the search sees it" python3 -c '
+import sqlite3,sys
+n=sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM transcript_fts WHERE transcript_fts MATCH ?", ("savings",)).fetchone()[0]
+sys.exit(0 if n==1 else 1)' "$DB"
 
 # ---- the server fails: error at transcribing, the analysis kept; requeued, completed ----------
 DB2=$T/fail.db

@@ -6,7 +6,8 @@
  * dialer's recording location mapped onto the configured recording servers (with its file
  * name check). Oracles: an accepted file name never holds a path, "..", '%' or a leading '.',
  * and every candidate stays inside ORIG/ or MP3/ or the base; a route found is the route of
- * that method, and its path parameter is a non-empty last segment of the path; an accepted URI
+ * that method, and its path parameter is one non-empty segment between the route's prefix and
+ * suffix; an accepted URI
  * has a user, a host, a port and a database of their kinds and parses again to the same from
  * its canonical form; a mapped location names a configured server and a plain path under its
  * base that the location ends with, and a refused one says why; a watched folder's file name
@@ -195,12 +196,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (sp)
             *sp = 0;
         const char *param = NULL;
+        size_t plen = 0;
         bool known = false;
-        const svc_route *r = svc_route_find(method, path, &param, &known);
+        const svc_route *r = svc_route_find(method, path, &param, &plen, &known);
         if (r && (strcmp(r->method, method) || known))
             __builtin_trap();
-        if (r && param && (param < path || !*param || strchr(param, '/') ||
-                           strncmp(r->path, path, (size_t)(param - path))))
+        /* the parameter: one non-empty segment, the route's prefix before it, its suffix after */
+        if (r && param &&
+            (param < path || !plen || memchr(param, '/', plen) ||
+             strncmp(r->path, path, (size_t)(param - path)) ||
+             strcmp(param + plen, strchr(r->path, '}') + 1)))
             __builtin_trap();
         if (r && !param && strcmp(r->path, path))
             __builtin_trap();
