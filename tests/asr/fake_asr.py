@@ -35,13 +35,13 @@ OpenAI (API reference "Create transcription" and "The transcription object (Verb
   verbose_json is {task, language, duration, text, segments[{id, seek, start, end, text, tokens,
   temperature, avg_logprob, compression_ratio, no_speech_prob}], words[{word, start, end}]};
   `language` is the full English name ("english") although the request takes ISO 639-1; `words`
-  is there only when `word` was asked for; segments when `segment` was asked for or no
-  granularity was given. Errors are {"error": {message, type, param, code}}: 401
+  is there only when `word` was asked for (`segments` always). Errors are {"error": {message, type, param, code}}: 401
   invalid_api_key ("Incorrect API key provided: sk-ab***wxyz. ...", the key masked), 401 with
   code null when no key was sent ("You didn't provide an API key..."), 400
   invalid_request_error, 429 rate_limit_exceeded with Retry-After, 500 server_error, 404
   "Invalid URL (POST /path)". Times are given to 0.001 s here.
-  Variants (--mode): `groq` (Groq's endpoint: never `words`, even when asked for), `vllm`
+  Variants (--mode): `groq` (Groq's endpoint: never `words`, even when asked for; in 2024 it
+  answered a 400 instead, which `nogranularity` covers), `vllm`
   (vLLM's /v1/audio/transcriptions: no `words`; avg_logprob and compression_ratio are -1 in
   every segment, as vLLM fills them), `nogranularity` (servers, e.g. some faster-whisper
   front ends, that refuse word timestamps: a 400 whose message names timestamp_granularities
@@ -142,6 +142,7 @@ VARIANTS = {"openai": ("openai", "groq", "vllm", "nogranularity"), "whispercpp":
 CONTENTS = ("words", "stm")
 HUGE_BYTES = 20 * 1024 * 1024
 TIMEOUT_SEC = 30.0
+DRAIN_MAX = 256 * 1024 * 1024  # a body over --max-body is read and dropped up to this
 
 
 # ----------------------------------------------------------------------------- WAV
@@ -391,7 +392,6 @@ def openai_body(segs, dur, lang, temp, grans, variant):
     """(verbose_json dict, sent record) in OpenAI's shape."""
     r3 = lambda x: round(x, 3)  # noqa: E731
     want_words = "word" in grans and variant not in ("groq", "vllm")
-    want_segs = not grans or "segment" in grans or variant in ("groq", "vllm")
     out_segs, out_words, sent_words = [], [], []
     for i, sg in enumerate(segs):
         toks = [token_id(p) for w in sg["words"] for p in pieces(w["w"])]
@@ -406,13 +406,12 @@ def openai_body(segs, dur, lang, temp, grans, variant):
             out_words.append({"word": w["w"], "start": r3(w["s"]), "end": r3(w["e"])})
     text = "".join(s["text"] for s in out_segs).strip()
     body = {"task": "transcribe", "language": lang, "duration": r3(dur), "text": text}
-    if want_segs:
-        body["segments"] = out_segs
+    body["segments"] = out_segs
     if want_words:
         body["words"] = out_words
         sent_words = out_words
     sent = {"segments": [{"start": s["start"], "end": s["end"], "text": s["text"]}
-                         for s in out_segs] if want_segs else [],
+                         for s in out_segs],
             "words": sent_words if want_words else None, "word_times": want_words}
     return body, sent
 
@@ -799,12 +798,34 @@ class Handler(BaseHTTPRequestHandler):
         return self.transcribe(rec, body)
 
     def drain(self, rec):
-        """Read (and ignore) a body so that the connection can be reused."""
+        """Read (and drop) a request's body, so that the client reads the answer and the
+        connection can be reused; bodies over DRAIN_MAX close the connection instead."""
+        te = self.headers.get("Transfer-Encoding")
         n = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding"):
+        if te and te.strip().lower() == "chunked":
+            total = 0
+            while total <= DRAIN_MAX:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip() or b"x", 16)
+                except ValueError:
+                    break
+                if size == 0:
+                    while self.rfile.readline(1024).strip():
+                        pass
+                    return
+                total += size
+                self.rfile.read(size + 2)
             self.close_connection = True
-        elif n and n.isdigit() and int(n) <= self.fake.max_body:
-            self.rfile.read(int(n))
+        elif te or (n is not None and not n.strip().isdigit()):
+            self.close_connection = True
+        elif n and int(n) <= DRAIN_MAX:
+            left = int(n)
+            while left > 0:
+                got = self.rfile.read(min(left, 65536))
+                if not got:
+                    break
+                left -= len(got)
         elif n:
             self.close_connection = True
 
@@ -814,7 +835,7 @@ class Handler(BaseHTTPRequestHandler):
         if te:
             rec["violations"].append("chunked upload (Transfer-Encoding: %s); a Content-Length "
                                      "body is required" % te)
-            self.close_connection = True
+            self.drain(rec)
             self.error(rec, 411, "Length Required")
             return None
         if n is None or not n.strip().isdigit():
@@ -827,7 +848,7 @@ class Handler(BaseHTTPRequestHandler):
         if n > self.fake.max_body:
             rec["violations"].append("body of %d bytes over the limit of %d" %
                                      (n, self.fake.max_body))
-            self.close_connection = True
+            self.drain(rec)
             self.error(rec, 413, "Request Entity Too Large")
             return None
         body = self.rfile.read(n)
