@@ -26,6 +26,11 @@ injected.jsonl  one line per injected hallucination: file, role, n, kind, text, 
                 chunk_start/chunk_end/t_start/t_end (chunk time as sent).
 server.json     the configuration the fake runs with (no key).
 
+Options: --key KEY requires `Authorization: Bearer KEY` (401 with OpenAI's bodies otherwise;
+with --protocol whispercpp it stands for a reverse proxy in front of the server, whisper.cpp
+itself has no key); --loading N (whispercpp) answers 503 to the first N /health requests and
+to transcription requests until then; --max-body BYTES (default 64 MiB) answers 413 beyond it.
+
 Sources of truth for the wire formats
 -------------------------------------
 OpenAI (API reference "Create transcription" and "The transcription object (Verbose JSON)"):
