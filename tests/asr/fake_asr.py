@@ -104,7 +104,6 @@ Everything is deterministic: no randomness, the answer depends only on the reque
 import argparse
 import hmac
 import json
-import math
 import operator
 import os
 import re
