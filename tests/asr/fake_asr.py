@@ -1,0 +1,1175 @@
+#!/usr/bin/env python3
+"""fake_asr.py - a protocol-faithful fake Whisper-class transcription server for callqa's tests.
+
+    fake_asr.py --protocol openai|whispercpp --log DIR --port-file F [--mode MODE[,MODE...]]
+                [--key KEY] [--fail SPEC] [--stm FILE] [--loading N] [--max-body BYTES]
+
+It listens on 127.0.0.1 (port 0: the kernel picks one), writes the port to F (F.tmp, then a
+rename), and serves until SIGTERM or SIGINT, then exits 0. Python 3 standard library only.
+
+What it records (DIR)
+---------------------
+requests.jsonl  one JSON object per request, written when the answer is out (flushed per line):
+                n, method, path, query, endpoint (transcribe, health or null), fields (the form
+                fields received; repeated fields as lists), file (filename, content_type, bytes,
+                wav: the parsed header, role/start/end parsed from the filename, saved: the
+                req-NNNN.wav it was saved to), auth (ok, missing, wrong or not_required: never the
+                key nor the header's value), violations (strings: whatever is not as the real
+                protocol requires), fault (the --fail kind applied, or null), status (null when
+                the socket was closed without an answer), response (what kind of body was sent),
+                sent (the segments and words the answer carried, chunk-relative, exactly as
+                sent; words null when the answer had none, word_times false when the words had
+                no real times), injected (see halluc below).
+req-NNNN.wav    each received audio file, NNNN = the request's n.
+injected.jsonl  one line per injected hallucination: file, role, n, kind, text, start/end on the
+                call's clock (the chunk's start from its filename + the chunk time) and
+                chunk_start/chunk_end/t_start/t_end (chunk time as sent).
+server.json     the configuration the fake runs with (no key).
+
+Options: --key KEY requires `Authorization: Bearer KEY` (401 with OpenAI's bodies otherwise;
+with --protocol whispercpp it stands for a reverse proxy in front of the server, whisper.cpp
+itself has no key); --loading N (whispercpp) answers 503 to the first N /health requests and
+to transcription requests until then; --max-body BYTES (default 64 MiB) answers 413 beyond it.
+
+Sources of truth for the wire formats
+-------------------------------------
+OpenAI (API reference "Create transcription" and "The transcription object (Verbose JSON)"):
+  POST {base}/audio/transcriptions, multipart/form-data with `file`, `model` (required),
+  `language` (ISO 639-1), `prompt`, `response_format` (json, text, srt, verbose_json, vtt),
+  `temperature`, `timestamp_granularities[]` (word and/or segment; only with verbose_json).
+  verbose_json is {task, language, duration, text, segments[{id, seek, start, end, text, tokens,
+  temperature, avg_logprob, compression_ratio, no_speech_prob}], words[{word, start, end}]};
+  `language` is the full English name ("english") although the request takes ISO 639-1; `words`
+  is there only when `word` was asked for (`segments` always). Errors are {"error": {message, type, param, code}}: 401
+  invalid_api_key ("Incorrect API key provided: sk-ab***wxyz. ...", the key masked), 401 with
+  code null when no key was sent ("You didn't provide an API key..."), 400
+  invalid_request_error, 429 rate_limit_exceeded with Retry-After, 500 server_error, 404
+  "Invalid URL (POST /path)". Times are given to 0.001 s here.
+  Variants (--mode): `groq` (Groq's endpoint: never `words`, even when asked for; in 2024 it
+  answered a 400 instead, which `nogranularity` covers), `vllm`
+  (vLLM's /v1/audio/transcriptions: no `words`; avg_logprob and compression_ratio are -1 in
+  every segment, as vLLM fills them), `nogranularity` (servers, e.g. some faster-whisper
+  front ends, that refuse word timestamps: a 400 whose message names timestamp_granularities
+  when `word` is asked for; segments alone succeed).
+whisper.cpp (examples/server/server.cpp of ggml-org/whisper.cpp, the `vjson_format` branch):
+  POST /inference, multipart `file`, `response_format`, `temperature`, `language`, `prompt`
+  (and more tuning fields, listed in WHISPERCPP_FIELDS). verbose_json is {task, language (the
+  full name), duration (a C float), text (each segment's text + "\\n"), segments[{id, text,
+  start, end, tokens, words, temperature, avg_logprob}]}: segment times are t0 * 0.01 with t0
+  in centiseconds (so 0.5700000000000001 happens); `words` are the segment's text tokens
+  (sub-word pieces: a piece starting with a space begins a word; "," and "." are pieces of
+  their own) with start/end = t0/t1 * 0.01, t_dtw and probability. Servers that do not compute
+  token timestamps send t0 = t1 = -1, i.e. start = end = -0.01 (the default here; --mode
+  token-times gives real token times, as servers that set token_timestamps for verbose_json
+  do). No compression_ratio, no no_speech_prob (newer servers add no_speech_prob; not emulated).
+  Errors come as HTTP 200 with {"error": "..."}: "no 'file' field in the request", "failed to
+  read WAV file" (read_wav wants 16 kHz, 16-bit, 1 or 2 channels), "failed to process audio".
+  GET /health answers 200 {"status":"ok"}, or 503 {"status":"loading model"} while the model
+  loads (--loading N: the first N health requests; transcription requests during that time
+  also get 503). Other paths get whisper.cpp's 404 "File Not Found (/path)".
+
+What callqa must send (checked here; a violation is logged, the request is still answered)
+  16 kHz mono PCM16 WAV (RIFF/WAVE, `fmt ` with format tag 1, 1 channel, 16000 Hz, 16 bits,
+  block align 2, byte rate 32000, a `data` chunk whose size matches the bytes present) of at
+  most 30.01 s, named {role}_{start:.3f}_{end:.3f}.wav (role agent, customer or mixed; start and
+  end on the call's clock, end - start = the audio's length); response_format verbose_json; a
+  Content-Length body (chunked uploads get 411); no unknown fields. Bodies over --max-body
+  (default 64 MiB) get 413.
+
+Content (--mode words|stm, plus halluc)
+  The chunk's audio is cut in 20 ms frames; a frame is voiced when its RMS is above -45 dBFS;
+  voiced frames with gaps under 300 ms merge into regions; regions under 100 ms are dropped.
+  words   one segment per region with one word per 0.4 s of it (alpha, bravo, ... cycling),
+          evenly spread inside the region; a comma after every 4th word, a full stop at the end.
+  stm     with --stm FILE (NIST STM: file channel speaker start end [<label>] text): every STM
+          line that overlaps the chunk (start/end from its filename) is a segment, its times
+          made chunk-relative and clamped to the chunk; its words are spread evenly over the
+          line's span, and the words whose middle lies outside the chunk are left out.
+  halluc  typical Whisper hallucinations on non-speech, on top of the content: in each
+          unvoiced stretch of 0.8 s or more (digital zeros included) a known phrase (cycling
+          from a start that the chunk's filename picks), except the second such stretch, which
+          gets a repetition loop; and one word 1.5 s past the chunk's end. Each is logged in
+          `injected` and injected.jsonl. The injections carry the same confidence figures as
+          speech, except the loop's compression_ratio (2.8, as Whisper reports repetitions).
+
+Faults (--fail SPEC: KIND[:COUNT],...; applied in order to the transcription requests that get
+past the key check; a KIND without COUNT applies to every later request)
+  429 (Retry-After: 1, OpenAI's rate-limit body), 500, html (200 text/html page), badjson (200,
+  truncated JSON), empty (200 verbose_json with "text":"" and no segments), huge (200, a valid
+  20 MiB JSON), timeout (30 s before an ordinary answer), close (the socket is closed, no
+  answer), error200 (200 {"error":"failed to read WAV file"}, whisper.cpp's way).
+
+Everything is deterministic: no randomness, the answer depends only on the request.
+"""
+import argparse
+import hmac
+import json
+import operator
+import os
+import re
+import signal
+import socket
+import struct
+import sys
+import threading
+import zlib
+from array import array
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+RATE = 16000
+MAX_CHUNK_SEC = 30.0
+CHUNK_NAME = re.compile(r"^(agent|customer|mixed)_(\d+\.\d{3})_(\d+\.\d{3})\.wav$")
+NATO = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
+        "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu"]
+PHRASES = ["Thank you for watching.", "Thanks for watching!",
+           "Subtitles by the Amara.org community", "Please subscribe to my channel.",
+           "Thank you."]
+LOOPS = ["you you you you you you you you", "I'm sorry. I'm sorry. I'm sorry. I'm sorry."]
+PAST_END_WORD = "Bye."
+PAST_END_SEC = 1.5
+OPENAI_FIELDS = {"file", "model", "language", "prompt", "response_format",
+                 "timestamp_granularities[]", "temperature"}
+WHISPERCPP_FIELDS = {"file", "response_format", "temperature", "language", "prompt",
+                     "temperature_inc", "offset_t", "offset_n", "duration", "max_context",
+                     "max_len", "best_of", "beam_size", "audio_ctx", "word_thold",
+                     "entropy_thold", "logprob_thold", "debug_mode", "translate", "diarize",
+                     "tinydiarize", "split_on_word", "no_timestamps", "detect_language",
+                     "suppress_nst", "no_speech_thold", "no_context"}
+LANGUAGES = {"en": "english", "es": "spanish", "fr": "french", "de": "german", "it": "italian",
+             "pt": "portuguese", "nl": "dutch", "pl": "polish", "ru": "russian", "ja": "japanese",
+             "zh": "chinese", "ko": "korean", "ar": "arabic", "hi": "hindi", "tr": "turkish",
+             "sv": "swedish", "da": "danish", "fi": "finnish", "no": "norwegian", "uk": "ukrainian"}
+FAULTS = ("429", "500", "html", "badjson", "empty", "huge", "timeout", "close", "error200")
+VARIANTS = {"openai": ("openai", "groq", "vllm", "nogranularity"), "whispercpp": ("token-times",)}
+CONTENTS = ("words", "stm")
+HUGE_BYTES = 20 * 1024 * 1024
+TIMEOUT_SEC = 30.0
+DRAIN_MAX = 256 * 1024 * 1024  # a body over --max-body is read and dropped up to this
+
+
+# ----------------------------------------------------------------------------- WAV
+
+def parse_wav(data):
+    """(header dict, violations, samples or None) of a WAV file's bytes.
+
+    header: format_tag, channels, rate, bits, block_align, byte_rate, frames, duration.
+    samples: the audio as ints (channels averaged) when it is 16-bit PCM; None otherwise.
+    """
+    hdr = {"format_tag": None, "channels": None, "rate": None, "bits": None,
+           "block_align": None, "byte_rate": None, "frames": None, "duration": None}
+    v = []
+    if len(data) < 12 or data[0:4] != b"RIFF" or data[8:12] != b"WAVE":
+        v.append("not a RIFF/WAVE file")
+        return hdr, v, None
+    riff = struct.unpack_from("<I", data, 4)[0]
+    if riff + 8 != len(data):
+        v.append("RIFF size %d + 8 != file size %d" % (riff, len(data)))
+    pos, fmt, dat = 12, None, None
+    while pos + 8 <= len(data):
+        cid = data[pos:pos + 4]
+        size = struct.unpack_from("<I", data, pos + 4)[0]
+        body = pos + 8
+        if cid == b"fmt " and fmt is None:
+            if size < 16 or body + 16 > len(data):
+                v.append("fmt chunk too short (%d bytes)" % size)
+            else:
+                fmt = struct.unpack_from("<HHIIHH", data, body)
+        elif cid == b"data" and dat is None:
+            present = len(data) - body
+            if size > present:
+                v.append("data chunk says %d bytes, %d present" % (size, present))
+            dat = (body, min(size, present))
+        pos = body + size + (size & 1)
+    if fmt is None:
+        v.append("no fmt chunk")
+        return hdr, v, None
+    tag, ch, rate, byte_rate, align, bits = fmt
+    hdr.update(format_tag=tag, channels=ch, rate=rate, bits=bits, block_align=align,
+               byte_rate=byte_rate)
+    want = {"format_tag": 1, "channels": 1, "rate": RATE, "bits": 16, "block_align": 2,
+            "byte_rate": 2 * RATE}
+    for k, w in want.items():
+        if hdr[k] != w:
+            v.append("%s %s, want %s" % (k, hdr[k], w))
+    if dat is None:
+        v.append("no data chunk")
+        return hdr, v, None
+    off, n = dat
+    if align:
+        if n % align:
+            v.append("data size %d not a multiple of block align %d" % (n, align))
+        hdr["frames"] = n // align
+        if rate:
+            hdr["duration"] = hdr["frames"] / rate
+            if hdr["duration"] > MAX_CHUNK_SEC + 0.01:
+                v.append("duration %.3f s over %.0f s" % (hdr["duration"], MAX_CHUNK_SEC))
+    if tag != 1 or bits != 16 or not ch or not rate or align != 2 * ch:
+        return hdr, v, None
+    raw = array("h")
+    raw.frombytes(data[off:off + (n // align) * align])
+    if sys.byteorder != "little":
+        raw.byteswap()
+    if ch == 1:
+        return hdr, v, raw
+    mix = array("h", (int(sum(raw[i:i + ch]) / ch) for i in range(0, len(raw), ch)))
+    return hdr, v, mix
+
+
+def voiced_regions(samples, rate):
+    """Regions [(start, end)] s where the audio is voiced: 20 ms frames with RMS over -45
+    dBFS, gaps under 300 ms merged, regions under 100 ms dropped."""
+    flen = max(1, rate // 50)
+    thr = (32768.0 * 10 ** (-45 / 20)) ** 2
+    n = len(samples)
+    nfr = (n + flen - 1) // flen
+    voiced = []
+    for i in range(nfr):
+        f = samples[i * flen:(i + 1) * flen]
+        voiced.append(sum(map(operator.mul, f, f)) / len(f) > thr)
+    runs, i = [], 0
+    while i < nfr:
+        if voiced[i]:
+            j = i
+            while j < nfr and voiced[j]:
+                j += 1
+            runs.append([i, j])
+            i = j
+        else:
+            i += 1
+    merged = []
+    for r in runs:
+        if merged and (r[0] - merged[-1][1]) * 0.02 < 0.3 - 1e-9:
+            merged[-1][1] = r[1]
+        else:
+            merged.append(r)
+    dur = n / rate
+    return [(a * 0.02, min(b * 0.02, dur)) for a, b in merged if (b - a) * 0.02 >= 0.1 - 1e-9]
+
+
+def unvoiced_stretches(regions, dur):
+    out, t = [], 0.0
+    for a, b in regions:
+        if a > t:
+            out.append((t, a))
+        t = max(t, b)
+    if dur > t:
+        out.append((t, dur))
+    return out
+
+
+# ----------------------------------------------------------------------------- content
+
+def split_token(tok):
+    """'Hello?' -> ('Hello', '?'); '"Hi' -> ('Hi', ''); ',' -> ('', ',')."""
+    m = re.match(r"^[\"'(\[]*(.*?)([.,!?;:\"')\]]*)$", tok)
+    return m.group(1), m.group(2)
+
+
+def words_of(text):
+    """[(word, trailing punctuation)] of a text."""
+    out = []
+    for tok in text.split():
+        w, after = split_token(tok)
+        if w:
+            out.append([w, after])
+        elif out:
+            out[-1][1] += after
+    return out
+
+
+def spread(words, s, e, fill=0.8):
+    """[{w, after, s, e}] with the words evenly over [s, e], each `fill` of its slot."""
+    n = len(words)
+    if n == 0:
+        return []
+    slot = (e - s) / n
+    pad = slot * (1 - fill) / 2
+    return [{"w": w, "after": a, "s": s + i * slot + pad, "e": s + (i + 1) * slot - pad}
+            for i, (w, a) in enumerate(words)]
+
+
+def seg_text(seg):
+    return " " + " ".join(w["w"] + w["after"] for w in seg["words"])
+
+
+def content_words(regions):
+    segs, k = [], 0
+    for rs, re_ in regions:
+        n = max(1, int(round((re_ - rs) / 0.4)))
+        ws = []
+        for i in range(n):
+            after = "." if i == n - 1 else ("," if i % 4 == 3 else "")
+            ws.append((NATO[k % len(NATO)], after))
+            k += 1
+        segs.append({"start": rs, "end": re_, "words": spread(ws, rs, re_), "kind": "speech"})
+    return segs
+
+
+def parse_stm(path):
+    lines = []
+    with open(path, encoding="utf-8") as f:
+        for no, line in enumerate(f, 1):
+            line = line.strip()
+            if not line or line.startswith(";;"):
+                continue
+            w = line.split()
+            if len(w) < 5:
+                raise ValueError("%s:%d: an STM line has at least 5 fields" % (path, no))
+            try:
+                s, e = float(w[3]), float(w[4])
+            except ValueError:
+                raise ValueError("%s:%d: start/end are not numbers" % (path, no)) from None
+            rest = w[5:]
+            if rest and rest[0].startswith("<") and rest[0].endswith(">"):
+                rest = rest[1:]
+            if w[2].upper().startswith("IGNORE_TIME_SEGMENT") or not rest:
+                continue
+            lines.append((s, e, " ".join(rest)))
+    return lines
+
+
+def content_stm(stm, c0, c1):
+    """Segments of the STM lines overlapping the call-clock span [c0, c1], chunk-relative."""
+    segs = []
+    for s, e, text in stm:
+        if e <= c0 or s >= c1:
+            continue
+        ws = [w for w in spread(words_of(text), s, e) if c0 <= (w["s"] + w["e"]) / 2 < c1]
+        if not ws:
+            continue
+        for w in ws:
+            w["s"] = min(max(w["s"], c0), c1) - c0
+            w["e"] = min(max(w["e"], c0), c1) - c0
+        segs.append({"start": max(s, c0) - c0, "end": min(e, c1) - c0, "words": ws,
+                     "kind": "speech"})
+    return segs
+
+
+def hallucinations(regions, dur, filename):
+    """Injected segments: phrases and a loop in unvoiced stretches >= 0.8 s, a word past the
+    end. The first phrase is picked by the filename, so that each chunk's answer is fixed."""
+    k = zlib.crc32(filename.encode("utf-8", "replace"))
+    out = []
+    stretches = [(a, b) for a, b in unvoiced_stretches(regions, dur) if b - a >= 0.8 - 1e-9]
+    for i, (a, b) in enumerate(stretches):
+        if i == 1:
+            text, kind = LOOPS[k % len(LOOPS)], "loop"
+        else:
+            text, kind = PHRASES[k % len(PHRASES)], "phrase"
+            k += 1
+        s, e = a + 0.1, b - 0.1
+        out.append({"start": s, "end": e, "words": spread(words_of(text), s, e, 0.9),
+                    "kind": kind, "display": text})
+    s = dur + PAST_END_SEC
+    out.append({"start": s, "end": s + 0.3, "words": spread(words_of(PAST_END_WORD), s, s + 0.3),
+                "kind": "past_end", "display": PAST_END_WORD})
+    return out
+
+
+# ----------------------------------------------------------------------------- encoders
+
+def f32(x):
+    """The shortest decimal that a C float holding x prints as (nlohmann::json's way)."""
+    want = struct.unpack("<f", struct.pack("<f", x))[0]
+    for p in range(1, 10):
+        s = float("%.*g" % (p, want))
+        if struct.unpack("<f", struct.pack("<f", s))[0] == want:
+            return s
+    return want
+
+
+def token_id(piece):
+    return zlib.crc32(piece.encode("utf-8")) % 50000 + 220
+
+
+def pieces(word):
+    """Sub-word tokens of a word, as whisper.cpp would send them: ' Hel', 'lo'."""
+    if len(word) <= 3:
+        return [" " + word]
+    cut = (len(word) + 1) // 2
+    return [" " + word[:cut], word[cut:]]
+
+
+def openai_body(segs, dur, lang, temp, grans, variant):
+    """(verbose_json dict, sent record) in OpenAI's shape."""
+    r3 = lambda x: round(x, 3)  # noqa: E731
+    want_words = "word" in grans and variant not in ("groq", "vllm")
+    out_segs, out_words, sent_words = [], [], []
+    for i, sg in enumerate(segs):
+        toks = [token_id(p) for w in sg["words"] for p in pieces(w["w"])]
+        loop = sg["kind"] == "loop"
+        out_segs.append({"id": i, "seek": 0, "start": r3(sg["start"]), "end": r3(sg["end"]),
+                         "text": seg_text(sg), "tokens": toks, "temperature": temp,
+                         "avg_logprob": -1.0 if variant == "vllm" else -0.2,
+                         "compression_ratio": -1.0 if variant == "vllm" else
+                         (2.8 if loop else 1.3),
+                         "no_speech_prob": 0.01})
+        for w in sg["words"]:
+            out_words.append({"word": w["w"], "start": r3(w["s"]), "end": r3(w["e"])})
+    text = "".join(s["text"] for s in out_segs).strip()
+    body = {"task": "transcribe", "language": lang, "duration": r3(dur), "text": text}
+    body["segments"] = out_segs
+    if want_words:
+        body["words"] = out_words
+        sent_words = out_words
+    sent = {"segments": [{"start": s["start"], "end": s["end"], "text": s["text"]}
+                         for s in out_segs],
+            "words": sent_words if want_words else None, "word_times": want_words}
+    return body, sent
+
+
+def cs(x):
+    """whisper.cpp's times: an integer count of 10 ms, times 0.01."""
+    return int(round(x * 100)) * 0.01
+
+
+def whispercpp_body(segs, dur, lang, temp, token_times):
+    out_segs, sent_words = [], []
+    for i, sg in enumerate(segs):
+        toks, words = [], []
+        for w in sg["words"]:
+            ps = pieces(w["w"])
+            n = sum(len(p.strip()) for p in ps)
+            c, first = 0, None
+            for j, p in enumerate(ps):
+                a = w["s"] + (w["e"] - w["s"]) * c / n
+                c += len(p.strip())
+                b = w["s"] + (w["e"] - w["s"]) * c / n
+                item = {"word": p}
+                if token_times:
+                    item["start"], item["end"] = cs(a), cs(b)
+                else:
+                    item["start"], item["end"] = -1 * 0.01, -1 * 0.01
+                item["t_dtw"] = -1
+                item["probability"] = f32(0.95 if j == 0 else 0.85)
+                first = item if first is None else first
+                toks.append(token_id(p))
+                words.append(item)
+            for ch in w["after"]:
+                item = {"word": ch}
+                if token_times:
+                    item["start"], item["end"] = cs(w["e"]), cs(w["e"])
+                else:
+                    item["start"], item["end"] = -1 * 0.01, -1 * 0.01
+                item["t_dtw"] = -1
+                item["probability"] = f32(0.99)
+                toks.append(token_id(ch))
+                words.append(item)
+            sent_words.append({"word": w["w"],
+                               "start": cs(w["s"]) if token_times else None,
+                               "end": cs(w["e"]) if token_times else None})
+        seg = {"id": i, "text": seg_text(sg), "start": cs(sg["start"]), "end": cs(sg["end"])}
+        if toks:
+            seg["tokens"] = toks
+            seg["words"] = words
+        seg["temperature"] = f32(temp)
+        seg["avg_logprob"] = f32(-0.3)
+        out_segs.append(seg)
+    body = {"task": "transcribe", "language": lang, "duration": f32(dur),
+            "text": "".join(s["text"] + "\n" for s in out_segs), "segments": out_segs}
+    sent = {"segments": [{"start": s["start"], "end": s["end"], "text": s["text"]}
+                         for s in out_segs],
+            "words": sent_words, "word_times": bool(token_times)}
+    return body, sent
+
+
+def srt_time(t, sep):
+    ms = int(round(t * 1000))
+    return "%02d:%02d:%02d%s%03d" % (ms // 3600000, ms // 60000 % 60, ms // 1000 % 60, sep,
+                                    ms % 1000)
+
+
+def openai_error(message, typ="invalid_request_error", param=None, code=None):
+    return {"error": {"message": message, "type": typ, "param": param, "code": code}}
+
+
+def mask_key(k):
+    if len(k) <= 8:
+        return "*" * len(k)
+    return k[:3] + "*" * (len(k) - 7) + k[-4:]
+
+
+# ----------------------------------------------------------------------------- multipart
+
+def header_params(value):
+    """('form-data', {'name': 'file', 'filename': 'x.wav'}) of a header value."""
+    parts, cur, q, esc = [], [], False, False
+    for ch in value:
+        if esc:
+            cur.append(ch)
+            esc = False
+        elif q and ch == "\\":
+            esc = True
+        elif ch == '"':
+            q = not q
+            cur.append(ch)
+        elif ch == ";" and not q:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    main = parts[0].strip().lower()
+    params = {}
+    for p in parts[1:]:
+        if "=" not in p:
+            continue
+        k, v = p.split("=", 1)
+        v = v.strip()
+        if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+            v = v[1:-1]
+        params[k.strip().lower()] = v
+    return main, params
+
+
+def parse_multipart(body, boundary):
+    """([parts], violations). A part: {name, filename, content_type, data}."""
+    v, parts = [], []
+    delim = b"--" + boundary
+    pos = body.find(delim)
+    if pos < 0:
+        return [], ["multipart body has no boundary line"]
+    if pos != 0 and body[pos - 2:pos] != b"\r\n":
+        v.append("boundary not at the start of a line")
+    while True:
+        pos += len(delim)
+        if body[pos:pos + 2] == b"--":
+            break
+        eol = body.find(b"\n", pos)
+        if eol < 0:
+            v.append("multipart body ends inside a boundary line")
+            break
+        if body[pos:eol].strip(b" \t\r"):
+            v.append("junk after a boundary")
+        if body[eol - 1:eol] != b"\r":
+            v.append("bare LF after a boundary (CRLF required)")
+        hstart = eol + 1
+        hend = body.find(b"\r\n\r\n", hstart)
+        if hend < 0:
+            v.append("part headers not ended by CRLF CRLF")
+            break
+        headers = {}
+        for line in body[hstart:hend].split(b"\r\n"):
+            if not line:
+                continue
+            if b":" not in line:
+                v.append("malformed part header line")
+                continue
+            k, val = line.split(b":", 1)
+            headers[k.strip().decode("latin-1").lower()] = val.strip().decode("utf-8", "replace")
+        nxt = body.find(b"\r\n" + delim, hend + 4)
+        if nxt < 0:
+            v.append("multipart body not terminated by the closing boundary")
+            data = body[hend + 4:]
+        else:
+            data = body[hend + 4:nxt]
+        disp, dp = header_params(headers.get("content-disposition", ""))
+        if disp != "form-data" or "name" not in dp:
+            v.append("part without Content-Disposition: form-data; name=...")
+        parts.append({"name": dp.get("name"), "filename": dp.get("filename"),
+                      "content_type": headers.get("content-type"), "data": data})
+        if nxt < 0:
+            break
+        pos = nxt + 2
+    return parts, v
+
+
+# ----------------------------------------------------------------------------- server
+
+class Fake:
+    """The configuration and the shared state of one fake server."""
+
+    def __init__(self, args):
+        self.protocol = args.protocol
+        modes = [m.strip() for m in (args.mode or "").split(",") if m.strip()]
+        self.variant = "openai" if args.protocol == "openai" else None
+        self.token_times = False
+        self.content = "words"
+        self.halluc = False
+        for m in modes:
+            if m in VARIANTS[args.protocol]:
+                if m == "token-times":
+                    self.token_times = True
+                else:
+                    self.variant = m
+            elif m in CONTENTS:
+                self.content = m
+            elif m == "halluc":
+                self.halluc = True
+            else:
+                raise ValueError("mode %r is not one of %s for --protocol %s" % (
+                    m, ", ".join(VARIANTS[args.protocol] + CONTENTS + ("halluc",)),
+                    args.protocol))
+        self.stm = None
+        if self.content == "stm":
+            if not args.stm:
+                raise ValueError("--mode stm needs --stm FILE")
+            self.stm = parse_stm(args.stm)
+        self.key = args.key
+        self.faults = parse_fail(args.fail or "")
+        self.loading = args.loading
+        self.max_body = args.max_body
+        self.log_dir = args.log
+        self.lock = threading.Lock()
+        self.n = 0
+        self.n_transcribe = 0
+        self.n_health = 0
+        self.stop = threading.Event()
+        self.log = open(os.path.join(args.log, "requests.jsonl"), "a", encoding="utf-8")
+        self.injected = open(os.path.join(args.log, "injected.jsonl"), "a", encoding="utf-8")
+        self._huge = None
+        self.config = {"protocol": self.protocol, "variant": self.variant,
+                       "token_times": self.token_times, "content": self.content,
+                       "halluc": self.halluc, "stm": args.stm, "key_required": bool(self.key),
+                       "fail": args.fail or "", "loading": self.loading,
+                       "max_body": self.max_body}
+
+    def next_n(self):
+        with self.lock:
+            self.n += 1
+            return self.n
+
+    def fault_for_next(self):
+        """The --fail kind the next transcription request gets (or None)."""
+        with self.lock:
+            i = self.n_transcribe
+            self.n_transcribe += 1
+        base = 0
+        for kind, count in self.faults:
+            if count is None or i < base + count:
+                return kind
+            base += count
+        return None
+
+    def health_loading(self, count):
+        with self.lock:
+            if count:
+                self.n_health += 1
+                return self.n_health <= self.loading
+            return self.n_health < self.loading
+
+    def write_log(self, rec):
+        line = json.dumps(rec, ensure_ascii=False, sort_keys=False)
+        with self.lock:
+            self.log.write(line + "\n")
+            self.log.flush()
+
+    def write_injected(self, recs):
+        with self.lock:
+            for r in recs:
+                self.injected.write(json.dumps(r, ensure_ascii=False) + "\n")
+            self.injected.flush()
+
+    def huge(self, lang):
+        if self._huge is None:
+            head = '{"task":"transcribe","language":"%s","duration":1.0,"text":"' % lang
+            tail = '","segments":[]}'
+            n = HUGE_BYTES - len(head) - len(tail)
+            word = "lorem ipsum "
+            text = (word * (n // len(word) + 1))[:n]
+            self._huge = (head + text + tail).encode("ascii")
+        return self._huge
+
+
+def parse_fail(spec):
+    out = []
+    for item in [s.strip() for s in spec.split(",") if s.strip()]:
+        kind, _, count = item.partition(":")
+        if kind not in FAULTS:
+            raise ValueError("--fail kind %r is not one of %s" % (kind, ", ".join(FAULTS)))
+        if count:
+            if not count.isdigit() or int(count) < 1:
+                raise ValueError("--fail %s: COUNT must be a positive integer" % item)
+            out.append((kind, int(count)))
+        else:
+            out.append((kind, None))
+    return out
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 120
+    fake = None  # set by main
+
+    def log_message(self, fmt, *args):  # no access log on stderr
+        pass
+
+    def version_string(self):
+        return "whisper.cpp" if self.fake.protocol == "whispercpp" else "fake-openai"
+
+    # -- answering
+
+    def answer(self, rec, status, body, ctype="application/json", headers=None, kind=None):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        elif isinstance(body, str):
+            body = body.encode("utf-8")
+        rec["status"] = status
+        rec["response"] = kind or ("json" if ctype == "application/json" else ctype)
+        rec["response_bytes"] = len(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            if self.fake.protocol == "whispercpp":
+                self.send_header("Access-Control-Allow-Origin", "*")
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            self.wfile.flush()
+            return True
+        except OSError as e:
+            rec["write_error"] = type(e).__name__
+            self.close_connection = True
+            return False
+
+    def error(self, rec, status, message, typ="invalid_request_error", param=None, code=None):
+        if self.fake.protocol == "openai":
+            return self.answer(rec, status, openai_error(message, typ, param, code),
+                               kind="error")
+        return self.answer(rec, status, {"error": message}, kind="error")
+
+    # -- dispatch
+
+    def do_GET(self):
+        self.handle_any()
+
+    def do_POST(self):
+        self.handle_any()
+
+    def do_PUT(self):
+        self.handle_any()
+
+    def do_DELETE(self):
+        self.handle_any()
+
+    def do_HEAD(self):
+        self.handle_any()
+
+    def do_OPTIONS(self):
+        self.handle_any()
+
+    def handle_any(self):
+        fake = self.fake
+        u = urlsplit(self.path)
+        rec = {"n": fake.next_n(), "method": self.command, "path": u.path,
+               "query": parse_qs(u.query, keep_blank_values=True), "endpoint": None,
+               "fields": {}, "file": None, "auth": "not_required", "violations": [],
+               "fault": None, "status": None, "response": None, "sent": None, "injected": []}
+        try:
+            self.route(rec, u.path)
+        except (ConnectionError, socket.timeout) as e:
+            rec["violations"].append("connection broke while reading: %s" % type(e).__name__)
+            self.close_connection = True
+        finally:
+            fake.write_log(rec)
+
+    def route(self, rec, path):
+        fake = self.fake
+        if fake.protocol == "whispercpp" and path == "/health":
+            rec["endpoint"] = "health"
+            if self.command != "GET":
+                rec["violations"].append("method %s on /health" % self.command)
+            self.drain(rec)
+            if fake.health_loading(True):
+                return self.answer(rec, 503, {"status": "loading model"}, kind="loading")
+            return self.answer(rec, 200, {"status": "ok"}, kind="health")
+        if fake.protocol == "whispercpp":
+            is_tr = path == "/inference"
+        else:
+            is_tr = path.endswith("/audio/transcriptions")
+        if not is_tr:
+            rec["violations"].append("unexpected path")
+            self.drain(rec)
+            if fake.protocol == "openai":
+                return self.error(rec, 404, "Invalid URL (%s %s)" % (self.command, path))
+            return self.answer(rec, 404, "File Not Found (%s)" % path, "text/plain",
+                               kind="not_found")
+        rec["endpoint"] = "transcribe"
+        if self.command != "POST":
+            rec["violations"].append("method %s, want POST" % self.command)
+            self.drain(rec)
+            return self.error(rec, 405, "Method %s not allowed on %s" % (self.command, path))
+        body = self.read_body(rec)
+        if body is None:
+            return None
+        return self.transcribe(rec, body)
+
+    def drain(self, rec):
+        """Read (and drop) a request's body, so that the client reads the answer and the
+        connection can be reused; bodies over DRAIN_MAX close the connection instead."""
+        te = self.headers.get("Transfer-Encoding")
+        n = self.headers.get("Content-Length")
+        if te and te.strip().lower() == "chunked":
+            total = 0
+            while total <= DRAIN_MAX:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip() or b"x", 16)
+                except ValueError:
+                    break
+                if size == 0:
+                    while self.rfile.readline(1024).strip():
+                        pass
+                    return
+                total += size
+                self.rfile.read(size + 2)
+            self.close_connection = True
+        elif te or (n is not None and not n.strip().isdigit()):
+            self.close_connection = True
+        elif n and int(n) <= DRAIN_MAX:
+            left = int(n)
+            while left > 0:
+                got = self.rfile.read(min(left, 65536))
+                if not got:
+                    break
+                left -= len(got)
+        elif n:
+            self.close_connection = True
+
+    def read_body(self, rec):
+        te = self.headers.get("Transfer-Encoding")
+        n = self.headers.get("Content-Length")
+        if te:
+            rec["violations"].append("chunked upload (Transfer-Encoding: %s); a Content-Length "
+                                     "body is required" % te)
+            self.drain(rec)
+            self.error(rec, 411, "Length Required")
+            return None
+        if n is None or not n.strip().isdigit():
+            rec["violations"].append("no valid Content-Length")
+            self.close_connection = True
+            self.error(rec, 411, "Length Required")
+            return None
+        n = int(n)
+        rec["content_length"] = n
+        if n > self.fake.max_body:
+            rec["violations"].append("body of %d bytes over the limit of %d" %
+                                     (n, self.fake.max_body))
+            self.drain(rec)
+            self.error(rec, 413, "Request Entity Too Large")
+            return None
+        body = self.rfile.read(n)
+        if len(body) != n:
+            rec["violations"].append("body ended after %d of %d bytes" % (len(body), n))
+            self.close_connection = True
+            return None
+        return body
+
+    def check_auth(self, rec):
+        fake = self.fake
+        if not fake.key:
+            return True
+        got = self.headers.get("Authorization")
+        if got is None:
+            rec["auth"] = "missing"
+            msg = ("You didn't provide an API key. You need to provide your API key in an "
+                   "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+            code = None
+        elif hmac.compare_digest(got.encode("utf-8", "replace"),
+                                 ("Bearer " + fake.key).encode("utf-8")):
+            rec["auth"] = "ok"
+            return True
+        else:
+            rec["auth"] = "wrong"
+            sent = got[7:] if got.startswith("Bearer ") else got
+            msg = ("Incorrect API key provided: %s. You can find your API key at "
+                   "https://platform.openai.com/account/api-keys." % mask_key(sent))
+            code = "invalid_api_key"
+        body = openai_error(msg, "invalid_request_error", None, code)
+        self.answer(rec, 401, body, kind="error")
+        return False
+
+    def transcribe(self, rec, body):
+        fake = self.fake
+        v = rec["violations"]
+        ctype = self.headers.get("Content-Type", "")
+        main, params = header_params(ctype)
+        parts = []
+        if main != "multipart/form-data" or not params.get("boundary"):
+            v.append("Content-Type %r, want multipart/form-data with a boundary" % ctype)
+        else:
+            parts, pv = parse_multipart(body, params["boundary"].encode("latin-1", "replace"))
+            v.extend(pv)
+        fields, files = {}, []
+        allowed = OPENAI_FIELDS if fake.protocol == "openai" else WHISPERCPP_FIELDS
+        for p in parts:
+            name = p["name"]
+            if name is None:
+                continue
+            if name not in allowed:
+                v.append("unknown field %r" % name)
+            if name == "file" or p["filename"] is not None:
+                if name != "file":
+                    v.append("file part in field %r" % name)
+                files.append(p)
+                continue
+            try:
+                val = p["data"].decode("utf-8")
+            except UnicodeDecodeError:
+                v.append("field %r is not UTF-8" % name)
+                val = p["data"].decode("utf-8", "replace")
+            if name == "timestamp_granularities[]":
+                fields.setdefault(name, []).append(val)
+            elif name in fields:
+                v.append("field %r given twice" % name)
+            else:
+                fields[name] = val
+        rec["fields"] = {k: (x[:200] if isinstance(x, str) else x) for k, x in fields.items()}
+        samples, dur, wav_ok = None, 0.0, False
+        fpart = files[0] if files else None
+        if len(files) > 1:
+            v.append("%d file parts" % len(files))
+        if fpart is None:
+            v.append("no 'file' part")
+        else:
+            rec["file"] = self.take_file(rec, fpart)
+            hdr = rec["file"]["wav"]
+            wav_ok = rec["file"]["readable"]
+            samples = rec["file"].pop("_samples")
+            if samples is not None and hdr["rate"]:
+                dur = len(samples) / hdr["rate"]
+        rf = fields.get("response_format")
+        if rf != "verbose_json":
+            v.append("response_format %r, want 'verbose_json'" % rf)
+        grans = fields.get("timestamp_granularities[]", [])
+        lang_code = fields.get("language")
+        if lang_code is not None and not re.match(r"^[a-z]{2}$", lang_code):
+            v.append("language %r is not an ISO 639-1 code" % lang_code)
+        temp = 0.0
+        if "temperature" in fields:
+            try:
+                temp = float(fields["temperature"])
+            except ValueError:
+                v.append("temperature %r is not a number" % fields["temperature"])
+        if fake.protocol == "openai":
+            for g in grans:
+                if g not in ("word", "segment"):
+                    v.append("timestamp_granularities[] %r, want word or segment" % g)
+            if "timestamp_granularities" in fields:
+                v.append("timestamp_granularities without [] (the API's name is "
+                         "timestamp_granularities[])")
+        # the answer: key, loading, faults, then the request itself
+        if not self.check_auth(rec):
+            return
+        if fake.protocol == "whispercpp" and fake.health_loading(False):
+            return self.answer(rec, 503, {"status": "loading model"}, kind="loading")
+        fault = fake.fault_for_next()
+        rec["fault"] = fault
+        if fault and fault != "timeout":
+            return self.fault(rec, fault)
+        if fault == "timeout":
+            rec["delay_s"] = TIMEOUT_SEC
+            if fake.stop.wait(TIMEOUT_SEC):
+                self.close_connection = True
+                return None
+        if fake.protocol == "openai":
+            if "model" not in fields:
+                return self.error(rec, 400, "you must provide a model parameter")
+            if fpart is None:
+                return self.error(rec, 400, "1 validation error for Request\nbody -> file\n  "
+                                  "field required (type=value_error.missing)")
+            if fake.variant == "nogranularity" and "word" in grans:
+                return self.error(rec, 400, "timestamp_granularities[] 'word' is not supported "
+                                  "by this server; use 'segment'",
+                                  param="timestamp_granularities")
+            if samples is None:
+                return self.error(rec, 400, "Invalid file format. Supported formats: ['flac', "
+                                  "'m4a', 'mp3', 'mp4', 'mpeg', 'mpga', 'oga', 'ogg', 'wav', "
+                                  "'webm']")
+        else:
+            if fpart is None:
+                return self.answer(rec, 200, {"error": "no 'file' field in the request"},
+                                   kind="error200")
+            if not wav_ok:
+                return self.answer(rec, 200, {"error": "failed to read WAV file"},
+                                   kind="error200")
+        lang = LANGUAGES.get(lang_code or "en", "english")
+        self.content(rec, fpart, samples, dur, lang, temp, grans, rf)
+
+    def take_file(self, rec, p):
+        fake = self.fake
+        v = rec["violations"]
+        hdr, wv, samples = parse_wav(p["data"])
+        v.extend(wv)
+        name = os.path.join(fake.log_dir, "req-%04d.wav" % rec["n"])
+        with open(name, "wb") as f:
+            f.write(p["data"])
+        info = {"filename": p["filename"], "content_type": p["content_type"],
+                "bytes": len(p["data"]), "wav": hdr, "saved": os.path.basename(name),
+                "role": None, "start": None, "end": None}
+        # whisper.cpp's read_wav: 16 kHz, 16-bit, 1 or 2 channels
+        info["readable"] = (samples is not None and hdr["rate"] == RATE and
+                            hdr["channels"] in (1, 2))
+        fn = p["filename"] or ""
+        m = CHUNK_NAME.match(fn)
+        if not m:
+            v.append("filename %r does not match {agent|customer|mixed}_START_END.wav" % fn)
+        else:
+            info["role"] = m.group(1)
+            info["start"], info["end"] = float(m.group(2)), float(m.group(3))
+            if info["end"] <= info["start"]:
+                v.append("filename end %.3f not after start %.3f" % (info["end"], info["start"]))
+            elif hdr["duration"] is not None and \
+                    abs(hdr["duration"] - (info["end"] - info["start"])) > 0.002:
+                v.append("filename spans %.3f s, the audio %.4f s" %
+                         (info["end"] - info["start"], hdr["duration"]))
+        info["_samples"] = samples
+        return info
+
+    def content(self, rec, fpart, samples, dur, lang, temp, grans, rf):
+        fake = self.fake
+        info = rec["file"]
+        rate = info["wav"]["rate"] or RATE
+        regions = voiced_regions(samples, rate)
+        rec["voiced"] = [[round(a, 3), round(b, 3)] for a, b in regions]
+        if fake.content == "stm":
+            if info["start"] is None:
+                rec["violations"].append("stm content needs the chunk's start/end in its name")
+                segs = []
+            else:
+                segs = content_stm(fake.stm, info["start"], info["start"] + dur)
+        else:
+            segs = content_words(regions)
+        injected = []
+        if fake.halluc:
+            inj = hallucinations(regions, dur, fpart["filename"] or "")
+            segs = sorted(segs + inj, key=lambda s: s["start"])
+            injected = inj
+        if fake.protocol == "openai":
+            body, sent = openai_body(segs, dur, lang, temp, grans, fake.variant)
+        else:
+            body, sent = whispercpp_body(segs, dur, lang, temp, fake.token_times)
+        rec["sent"] = sent
+        # the injected items as sent (rounded as the protocol rounds)
+        rnd = (lambda x: round(x, 3)) if fake.protocol == "openai" else cs
+        recs = []
+        for it in injected:
+            item = {"kind": it["kind"], "text": it["display"], "start": rnd(it["start"]),
+                    "end": rnd(it["end"])}
+            rec["injected"].append(item)
+            if info["start"] is not None:
+                recs.append({"file": info["filename"], "role": info["role"], "n": rec["n"],
+                             "kind": item["kind"], "text": item["text"],
+                             "start": round(info["start"] + item["start"], 4),
+                             "end": round(info["start"] + item["end"], 4),
+                             "t_start": item["start"], "t_end": item["end"],
+                             "chunk_start": info["start"], "chunk_end": info["end"]})
+        if fake.protocol == "openai" and rf in ("json", None):
+            ok = self.answer(rec, 200, {"text": body["text"]}, kind="json")
+        elif fake.protocol == "openai" and rf == "text":
+            ok = self.answer(rec, 200, body["text"] + "\n", "text/plain; charset=utf-8",
+                             kind="text")
+        elif fake.protocol == "openai" and rf in ("srt", "vtt"):
+            sep = "," if rf == "srt" else "."
+            out = ["WEBVTT", ""] if rf == "vtt" else []
+            for i, s in enumerate(body.get("segments", [])):
+                if rf == "srt":
+                    out.append(str(i + 1))
+                out.append("%s --> %s" % (srt_time(s["start"], sep), srt_time(s["end"], sep)))
+                out += [s["text"].strip(), ""]
+            ok = self.answer(rec, 200, "\n".join(out), "text/plain; charset=utf-8", kind=rf)
+        else:
+            ok = self.answer(rec, 200, body, kind="verbose_json")
+        if ok and recs:
+            fake.write_injected(recs)
+
+    def fault(self, rec, kind):
+        fake = self.fake
+        if kind == "429":
+            body = openai_error("Rate limit reached for whisper-1 in organization org-fake on "
+                                "requests per min (RPM): Limit 50, Used 50, Requested 1. Please "
+                                "try again in 1s.", "requests", "requests", "rate_limit_exceeded")
+            return self.answer(rec, 429, body, headers={"Retry-After": "1"}, kind="rate_limit")
+        if kind == "500":
+            if fake.protocol == "openai":
+                body = openai_error("The server had an error while processing your request. "
+                                    "Sorry about that!", "server_error")
+            else:
+                body = {"error": "failed to process audio"}
+            return self.answer(rec, 500, body, kind="server_error")
+        if kind == "html":
+            page = ("<!DOCTYPE html>\n<html><head><title>Sign in - Corporate Proxy</title></head>"
+                    "<body><h1>Authentication required</h1><p>Please sign in to continue.</p>"
+                    "<form method=\"post\" action=\"/login\"><input name=\"user\">"
+                    "<input name=\"password\" type=\"password\"></form></body></html>\n")
+            return self.answer(rec, 200, page, "text/html; charset=utf-8", kind="html")
+        if kind == "badjson":
+            return self.answer(rec, 200, '{"task":"transcribe","language":"english","duration":'
+                               '2.5,"text":" Hello, I would like to","segments":[{"id":0,"st',
+                               kind="badjson")
+        if kind == "empty":
+            return self.answer(rec, 200, {"task": "transcribe", "language": "english",
+                                          "duration": 0.0, "text": "", "segments": []},
+                               kind="empty")
+        if kind == "huge":
+            return self.answer(rec, 200, fake.huge("english"), kind="huge")
+        if kind == "close":
+            rec["response"] = "closed"
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return None
+        if kind == "error200":
+            return self.answer(rec, 200, {"error": "failed to read WAV file"}, kind="error200")
+        raise AssertionError(kind)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--protocol", required=True, choices=("openai", "whispercpp"))
+    ap.add_argument("--log", required=True, help="directory for requests.jsonl, req-NNNN.wav")
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--mode", default="")
+    ap.add_argument("--key")
+    ap.add_argument("--fail")
+    ap.add_argument("--stm")
+    ap.add_argument("--loading", type=int, default=0)
+    ap.add_argument("--max-body", type=int, default=64 * 1024 * 1024)
+    args = ap.parse_args()
+    if args.loading < 0 or args.max_body < 1:
+        ap.error("--loading and --max-body must not be negative")
+    os.makedirs(args.log, exist_ok=True)
+    try:
+        fake = Fake(args)
+    except (ValueError, OSError) as e:
+        ap.error(str(e))
+    Handler.fake = fake
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    port = srv.server_address[1]
+    with open(os.path.join(args.log, "server.json"), "w", encoding="utf-8") as f:
+        json.dump(dict(fake.config, port=port), f)
+        f.write("\n")
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w", encoding="ascii") as f:
+        f.write("%d\n" % port)
+    os.replace(tmp, args.port_file)
+
+    def on_signal(_sig, _frame):
+        fake.stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    t.start()
+    while not fake.stop.wait(0.2):
+        pass
+    srv.shutdown()
+    srv.server_close()
+    with fake.lock:
+        fake.log.close()
+        fake.injected.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
