@@ -33,7 +33,7 @@
 #define MAX_FLATNESS 0.2
 #define SPEECH_PROB 0.5
 #define HOLD_END_SPEECH 3 /* frames of speech that end a hold at once (96 ms) */
-#define IVR_GAP_SEC 1.0
+#define IVR_GAP_SEC 0.5
 #define MUSIC_MAX_VAD 0.15 /* Silero reads 0.000-0.01 on the corpus's hold music */
 #define HOLD_CONFIRM 0.8
 #define LEAD_IN 78       /* frames (2.5 s) searched back from the speech that ends a hold */
