@@ -26,6 +26,8 @@ typedef struct tx_span {
 /* ---- the plan: which audio of a leg is sent (tx_plan.c) ---------------------------------- */
 
 typedef struct tx_plan_params {
+    double pad_sec;       /* each VAD speech segment widened by this on both sides (0.2 s; at
+                             most 0.3 s, what the speech audio keeps around speech) */
     double max_chunk_sec; /* a chunk's longest span on the clock (30 s) */
     double join_gap_sec;  /* a pause shorter than this stays inside a chunk (2 s) */
     double margin_sec;    /* around each excluded event (hold, tones, DTMF, fax, IVR): 0.1 s */
@@ -52,7 +54,8 @@ typedef struct tx_plan {
     double sent_sec;     /* the sum of the `sent` parts */
 } tx_plan;
 
-/* The chunks of a leg: its VAD speech segments (padding included) minus its events of the
+/* The chunks of a leg: its VAD speech segments (padding included), widened by pad_sec, minus
+ * its events of the
  * excluded kinds (each widened by margin_sec), joined across pauses shorter than join_gap_sec,
  * at most max_chunk_sec each (a longer stretch of speech is cut where the VAD's speech
  * probability is lowest in its last third). The leg needs the VAD; without the events analyzer
@@ -157,6 +160,8 @@ typedef struct tx_transcript {
     char warnings[4][160];
     int n_warnings;
     bool unchecked; /* no speech to check against (an import without an analysis): no guard */
+    bool plan_known; /* the audio was planned here (plan_params), not imported */
+    tx_plan_params plan_params;
 } tx_transcript;
 
 /* A transcript for the report's legs: each leg's role, speech and (when plan is not NULL) its

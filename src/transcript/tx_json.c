@@ -100,6 +100,16 @@ static json_t *block(const tx_transcript *t)
     json_object_set_new(o, "audio_excluded_sec", sec(excluded));
     json_object_set_new(o, "audio_recorded_sec", sec(t->recorded_sec));
     json_object_set_new(o, "requests", json_integer(t->requests));
+    if (t->plan_known) {
+        const tx_plan_params *pp = &t->plan_params;
+        json_object_set_new(o, "plan",
+                            json_pack("{s:o,s:o,s:o,s:o,s:b}", "pad_sec", sec(pp->pad_sec),
+                                      "join_gap_sec", sec(pp->join_gap_sec), "max_chunk_sec",
+                                      sec(pp->max_chunk_sec), "margin_sec", sec(pp->margin_sec),
+                                      "include_ivr", pp->include_ivr));
+    } else {
+        json_object_set_new(o, "plan", json_null());
+    }
     json_object_set_new(o, "transcription_time", sec(t->seconds));
     json_object_set_new(o, "legs", legs);
     json_t *turns = json_array();

@@ -78,6 +78,10 @@ int tx_transcript_init(tx_transcript *t, const cq_report *r, const tx_plan_param
         if (plan && tx_plan_leg(lg, plan, &L->plan) != 0)
             return -1;
     }
+    if (plan) {
+        t->plan_known = true;
+        t->plan_params = *plan;
+    }
     if (!r->has_legs && t->n_warnings < 4)
         snprintf(t->warnings[t->n_warnings++], sizeof(t->warnings[0]),
                  "a mono mix: both parties are transcribed as one speaker (mixed)");

@@ -40,7 +40,8 @@ Checks (one line each, with its figures; exit status 1 when one fails, 2 on bad 
                decimated search, then full rate): the lag must be within the tolerance and the
                correlation >= 0.9. Stretches under 50 ms, or quieter than -60 dBFS, cannot be
                placed and are counted apart.
-  3 speech     every non-zero stretch lies inside the leg's speech_segments (+-10 ms).
+  3 speech     every non-zero stretch lies inside the leg's speech_segments widened by the
+               transcript's plan.pad_sec (the padding callqa adds for transcription), +-10 ms.
   4 nonspeech  the sent audio overlaps each labelled hold music, ringback, busy, SIT, DTMF (and
                fax) segment of the leg by at most 50 ms; a mono mix (role mixed) against both
                legs' labels. IVR prompts are neither: callqa leaves them out by default, and a
@@ -590,8 +591,11 @@ class Checker:
 
     def check_speech(self):
         n, bad, worst = 0, [], 0.0
+        # the VAD's segments, widened as the transcript's plan says it widened them
+        plan = (self.tr or {}).get("plan") or {}
+        pad = float(plan.get("pad_sec") or 0.0)
         for tl, rl in self.tlegs:
-            segs = union([(s["start"] - SPEECH_TOL, s["end"] + SPEECH_TOL)
+            segs = union([(s["start"] - pad - SPEECH_TOL, s["end"] + pad + SPEECH_TOL)
                           for s in rl.get("speech_segments") or []])
             for fn, (t, r, c) in sorted(self.chunks.items()):
                 if r is not rl or fn not in self.received:
@@ -604,8 +608,9 @@ class Checker:
                                    (fn, a, b, ex * 1000))
                         worst = max(worst, ex)
         self.line(not bad, "3", "speech",
-                  "%d stretches, %d with audio outside the leg's speech_segments (+-%.0f ms); "
-                  "worst %.1f ms" % (n, len(bad), SPEECH_TOL * 1000, worst * 1000))
+                  "%d stretches, %d with audio outside the leg's speech_segments widened by the "
+                  "plan's pad_sec (%.0f ms, +-%.0f ms); worst %.1f ms"
+                  % (n, len(bad), pad * 1000, SPEECH_TOL * 1000, worst * 1000))
         for x in bad[:10]:
             print("    " + x)
 
@@ -749,7 +754,13 @@ class Checker:
 
     @staticmethod
     def chunk_of(tl, t):
-        for c in tl.get("chunks") or []:
+        """The chunk holding call time t: the one it lies inside, else one within 50 ms (a
+        chunk cut from a long stretch ends where the next begins)."""
+        chunks = tl.get("chunks") or []
+        for c in chunks:
+            if c["start"] <= t < c["end"]:
+                return c
+        for c in chunks:
             if c["start"] - 0.05 <= t <= c["end"] + 0.05:
                 return c
         return None
@@ -903,7 +914,8 @@ class Checker:
                 n_flag += 1
             else:
                 missed.append("%s %s %r %.3f-%.3f s" % (tl.get("role"), it["kind"], it["text"], s, e))
-        self.line(not missed and items != [], "7", "halluc",
+        # nothing injected passes only when nothing was sent (a call without speech)
+        self.line(not missed and (items != [] or not self.chunks), "7", "halluc",
                   "injected %d (%s), dropped %d, flagged %d, missed %d" %
                   (len(items), ", ".join("%s %d" % kv for kv in sorted(kinds.items())) or "none",
                    n_drop, n_flag, len(missed)))

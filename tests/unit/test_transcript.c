@@ -47,6 +47,8 @@ static void test_plan(void **state)
     cq_call_event ev[1] = {{.type = CQ_EV_HOLD, .start_sec = 21, .end_sec = 24}};
     cq_leg_report L = leg_with(sp, 5, ev, 1, buf);
     tx_plan_params p = tx_plan_default_params();
+    assert_true(fabs(p.pad_sec - 0.2) < 1e-9);
+    p.pad_sec = 0; /* the segments' own edges first (widened: below) */
     tx_plan plan;
     assert_int_equal(tx_plan_leg(&L, &p, &plan), 0);
     /* chunks: [1,6] (2 parts), [9,10], [20,20.9] and [24.1,25] (the music between them is
@@ -82,6 +84,18 @@ static void test_plan(void **state)
     p.include_ivr = true;
     assert_int_equal(tx_plan_leg(&L, &p, &plan), 0);
     assert_int_equal(plan.n, 1);
+    tx_plan_free(&plan);
+    /* widened by 0.2 s: 1-3 and 4-6 become 0.8-3.2 and 3.8-6.2; at the leg's start, 0 */
+    const double sp2[][2] = {{0.1, 3}, {4, 6}};
+    L = leg_with(sp2, 2, NULL, 0, buf);
+    p = tx_plan_default_params();
+    assert_int_equal(tx_plan_leg(&L, &p, &plan), 0);
+    assert_int_equal(plan.n, 1);
+    assert_int_equal(plan.chunks[0].n_sent, 2);
+    assert_true(fabs(plan.chunks[0].sent[0].start - 0) < 1e-9);
+    assert_true(fabs(plan.chunks[0].sent[0].end - 3.2) < 1e-9);
+    assert_true(fabs(plan.chunks[0].sent[1].start - 3.8) < 1e-9);
+    assert_true(fabs(plan.speech_sec - 4.9) < 1e-9); /* the VAD's, not widened */
     tx_plan_free(&plan);
 }
 
