@@ -1,6 +1,6 @@
 #!/bin/sh
-# bench/transcribe.sh - transcription on the corpus calls, against a fake OpenAI-compatible
-# server that answers at once (tests/asr/fake_asr.py), so that what is measured is callqa's own:
+# bench/transcribe.sh - transcription on the corpus calls, against the fake OpenAI-compatible
+# server (tests/asr/fake_asr.py) on the same machine; callqa's own cost is its CPU time:
 #   sent      per call, the seconds of audio sent to the server against the seconds recorded
 #             (what sending whole files, the design replaced, would send) and against the VAD's
 #             speech: the transcription cost saved;
@@ -42,7 +42,7 @@ CALLS="call01_normal call02_one_way_audio call03_dead_air call04_hold_music call
 call06_ivr_dtmf call07_clipping call08_low_level call09_noise call10_busy call11_sit_intercept
 call12_overtalk call13_mono_diarization call14_vicidial"
 {
-    echo "== transcription: the corpus calls against a fake server that answers at once"
+    echo "== transcription: the corpus calls against the fake OpenAI server (tests/asr/fake_asr.py, same machine)"
     echo "machine: $(nproc) CPUs, $(uname -m), $(. /etc/os-release && echo "$PRETTY_NAME")"
     echo "callqa: $("$CQ" version), commit $(git rev-parse --short HEAD 2> /dev/null || echo unknown)"
     echo "load average before: $(cat /proc/loadavg)"
@@ -109,8 +109,8 @@ print("%-24s %7.1fs %7.1fs %7.1fs %7.1fs %5d %7.1f%%" % ("all", tot[0], tot[1], 
 print()
 print("audio sent / audio recorded (sending whole files): %.3f (%.1f x less)" % (
     tot[3] / tot[0], tot[0] / tot[3]))
-print("audio sent / VAD speech: %.3f (the rest: hold music, tones, IVR under the VAD's speech)"
-      % (tot[3] / tot[1]))
+print("audio sent / VAD speech: %.3f (the plan's widening adds to the VAD's speech; the "
+      "excluded hold music, tones and IVR take from it)" % (tot[3] / tot[1]))
 print("callqa's own CPU for transcribing, per call (median of the calls' medians): %+.0f ms "
       "(min %+.0f, max %+.0f)" % (1000 * statistics.median(extra_cpu), 1000 * min(extra_cpu),
                                    1000 * max(extra_cpu)))
