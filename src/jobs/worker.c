@@ -441,6 +441,16 @@ static int pass_through(worker *w, wslot *s)
     return rc;
 }
 
+/* How long a child may run: the analysis's limit, and with transcription twice the worst case
+ * of one request (its timeout, each attempt) on top (docs/pipeline.md). */
+static double child_limit(const worker *w)
+{
+    double t = w->c->analysis_timeout_sec;
+    if (w->asr_on)
+        t += 2 * w->asr.timeout_sec * (w->asr.retries + 1);
+    return t;
+}
+
 #define STORE_TRANSCRIBE_FAILED 100 /* transcribed(): the stage failed and is recorded */
 
 /* The transcription's result under the lease: the transcript and `transcribed`, or the stage's
@@ -476,15 +486,16 @@ static void finish(worker *w, const proc_done *d)
     char buf[800];
     if (d->outcome != PROC_DONE) {
         if (d->outcome == PROC_TIMEOUT)
-            snprintf(buf, sizeof(buf), "timeout: the analysis ran past %.0f s and was stopped",
-                     w->c->analysis_timeout_sec);
+            snprintf(buf, sizeof(buf), "timeout: the analysis%s ran past %.0f s and was stopped",
+                     w->asr_on ? " and transcription" : "", child_limit(w));
         else if (d->outcome == PROC_SIGNALED)
             snprintf(buf, sizeof(buf), "crashed: the analysis process died (signal %d, %s)", d->code,
                      strsignal(d->code));
         else
             snprintf(buf, sizeof(buf), "crashed: the analysis process failed (exit status %d)",
                      d->code);
-        fail(w, s, "analyse", buf, d->outcome != PROC_TIMEOUT);
+        /* a runaway analysis is not retried; with transcription, a slow server may be why */
+        fail(w, s, "analyse", buf, d->outcome != PROC_TIMEOUT || w->asr_on);
         return;
     }
     const char *p = d->data, *end = d->data + d->len;
@@ -592,7 +603,7 @@ static int fill(worker *w)
                 logj("warn", "could not finish a call taken back", s->lease.call_id, NULL);
             continue;
         }
-        if (proc_pool_spawn(w->pool, (uint64_t)i, w->c->analysis_timeout_sec, analyse_in_child,
+        if (proc_pool_spawn(w->pool, (uint64_t)i, child_limit(w), analyse_in_child,
                             &s->arg, NULL, 0) != 0) {
             fail(w, s, "analyse", "spawn: cannot start an analysis process", true);
             continue;
