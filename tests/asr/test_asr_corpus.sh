@@ -28,27 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$HERE/../lib.sh"
+. "$HERE/asr_lib.sh"
 export CALLQA_MODEL_DIR="$SH/models"
 ONLY=levels,vad,events,conversation
 
-fake_start() { # fake_start LOGDIR ARGS...: the fake on a free port; $URL set
-    d=$1
-    shift
-    mkdir -p "$d"
-    python3 "$HERE/fake_asr.py" --log "$d" --port-file "$d/port" "$@" 2> "$d/fake.err" &
-    FAKE=$!
-    for _ in $(seq 1 100); do
-        [ -s "$d/port" ] && break
-        sleep 0.05
-    done
-    [ -s "$d/port" ] || { echo "the fake did not start: $(cat "$d/fake.err")"; exit 1; }
-    URL="http://127.0.0.1:$(cat "$d/port")"
-}
-fake_stop() {
-    kill "$FAKE" 2>/dev/null
-    wait "$FAKE" 2>/dev/null
-    FAKE=""
-}
 
 # one call through one fake: its report into $d/report.json; 0 when callqa succeeded
 transcribe() { # transcribe DIR PROTOCOL MODE FILE [callqa flags...]

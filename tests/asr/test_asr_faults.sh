@@ -23,28 +23,11 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$HERE/../lib.sh"
+. "$HERE/asr_lib.sh"
 export CALLQA_MODEL_DIR="$SH/models"
 CALL=$SH/corpus/calls/call12_overtalk.wav # a few chunks on both legs
 KEY=sk-test-0123456789abcdefSECRET
 
-fake_start() { # fake_start LOGDIR ARGS...
-    d=$1
-    shift
-    mkdir -p "$d"
-    python3 "$HERE/fake_asr.py" --log "$d" --port-file "$d/port" "$@" 2> "$d/fake.err" &
-    FAKE=$!
-    for _ in $(seq 1 100); do
-        [ -s "$d/port" ] && break
-        sleep 0.05
-    done
-    [ -s "$d/port" ] || { echo "the fake did not start: $(cat "$d/fake.err")"; exit 1; }
-    URL="http://127.0.0.1:$(cat "$d/port")"
-}
-fake_stop() {
-    kill "$FAKE" 2>/dev/null
-    wait "$FAKE" 2>/dev/null
-    FAKE=""
-}
 # run NAME PROTOCOL "FAKE ARGS" [callqa flags...]: $T/NAME/{out.json,err,rc}
 run() {
     name=$1 proto=$2 fargs=$3

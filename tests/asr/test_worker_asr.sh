@@ -28,27 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$HERE/../lib.sh"
+. "$HERE/asr_lib.sh"
 . "$HERE/../pipeline/pipeline_lib.sh"
 export CALLQA_MODEL_DIR="$SH/models"
 
-fake_start() { # fake_start LOGDIR ARGS...
-    d=$1
-    shift
-    mkdir -p "$d"
-    python3 "$HERE/fake_asr.py" --log "$d" --port-file "$d/port" "$@" 2> "$d/fake.err" &
-    FAKE=$!
-    for _ in $(seq 1 100); do
-        [ -s "$d/port" ] && break
-        sleep 0.05
-    done
-    [ -s "$d/port" ] || { echo "the fake did not start: $(cat "$d/fake.err")"; exit 1; }
-    URL="http://127.0.0.1:$(cat "$d/port")"
-}
-fake_stop() {
-    kill "$FAKE" 2>/dev/null
-    wait "$FAKE" 2>/dev/null
-    FAKE=""
-}
 worker() { # worker DB CONFIG: one --once run
     "$CQ" worker --db "$1" --config "$2" --once --jobs 2 --max-load 0 --no-idle \
         --backoff-sec 0.2 --max-retries 1 >> "$1.log" 2>&1
