@@ -76,7 +76,8 @@ static int cmp_span(const void *a, const void *b)
 /* speech minus the excluded events (both sorted; events may overlap each other) */
 static int subtract(const spans *speech, spans *ex, double min_len, spans *out, double *removed)
 {
-    qsort(ex->v, ex->n, sizeof(*ex->v), cmp_span);
+    if (ex->n)
+        qsort(ex->v, ex->n, sizeof(*ex->v), cmp_span);
     *removed = 0;
     for (size_t i = 0; i < speech->n; i++) {
         double a = speech->v[i].start, b = speech->v[i].end;
