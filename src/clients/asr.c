@@ -57,6 +57,7 @@ int asr_config_from_svc(const svc_config *s, asr_config *out)
     COPY(out->key_file, s->asr_key_file);
     COPY(out->language, s->asr_language[0] ? s->asr_language : "auto");
     COPY(out->prompt, s->asr_prompt);
+    COPY(out->campaign_languages, s->asr_campaign_languages);
 #undef COPY
     out->protocol = s->asr_protocol == 1 ? ASR_WHISPERCPP : ASR_OPENAI;
     out->timeout_sec = s->asr_timeout_sec;
@@ -64,6 +65,57 @@ int asr_config_from_svc(const svc_config *s, asr_config *out)
     out->concurrency = s->asr_concurrency;
     out->plan.include_ivr = s->asr_include_ivr;
     return out->url[0] != 0;
+}
+
+/* the next "NAME=xx" item of a map: name [*n, *nl), code [*c, *cl); the position after it */
+static const char *map_item(const char *p, const char **n, size_t *nl, const char **c, size_t *cl)
+{
+    while (*p == ',' || *p == ' ')
+        p++;
+    if (!*p)
+        return NULL;
+    const char *end = p + strcspn(p, ",");
+    const char *eq = memchr(p, '=', (size_t)(end - p));
+    *n = p, *nl = eq ? (size_t)(eq - p) : (size_t)(end - p);
+    *c = eq ? eq + 1 : end, *cl = eq ? (size_t)(end - eq - 1) : 0;
+    while (*nl && (*n)[*nl - 1] == ' ')
+        (*nl)--;
+    while (*cl && **c == ' ')
+        (*c)++, (*cl)--;
+    while (*cl && (*c)[*cl - 1] == ' ')
+        (*cl)--;
+    return end;
+}
+
+int asr_campaign_languages_check(const char *map, char *err, size_t errsz)
+{
+    const char *n, *c;
+    size_t nl, cl;
+    for (const char *p = map; (p = map_item(p, &n, &nl, &c, &cl)) != NULL;) {
+        char code[8], iso[3];
+        snprintf(code, sizeof(code), "%.*s", (int)(cl < 7 ? cl : 7), c);
+        if (!nl || cl != 2 || tx_language_code(code, iso) != 0) {
+            snprintf(err, errsz, "asr_campaign_languages: '%.*s' is not CAMPAIGN=xx with an ISO "
+                                 "639-1 code", (int)(p - n < 80 ? p - n : 80), n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int asr_campaign_language(const char *map, const char *campaign, char out[3])
+{
+    const char *n, *c;
+    size_t nl, cl;
+    out[0] = 0;
+    if (!campaign || !*campaign)
+        return 0;
+    for (const char *p = map; (p = map_item(p, &n, &nl, &c, &cl)) != NULL;)
+        if (nl == strlen(campaign) && !strncmp(n, campaign, nl) && cl == 2) {
+            char code[3] = {c[0], c[1], 0};
+            return tx_language_code(code, out) == 0;
+        }
+    return 0;
 }
 
 int asr_protocol_parse(const char *s, asr_protocol *out)
@@ -87,8 +139,11 @@ void asr_config_hash(const asr_config *c, char out[65])
     struct sha256_ctx ctx;
     uint8_t d[SHA256_DIGEST_SIZE];
     sha256_init(&ctx);
+    char pad[32];
+    snprintf(pad, sizeof(pad), "%.3f", c->plan.pad_sec);
     const char *parts[] = {asr_protocol_name(c->protocol), c->url, c->model, c->language,
-                           c->prompt, c->plan.include_ivr ? "ivr" : "no-ivr"};
+                           c->campaign_languages, c->prompt,
+                           c->plan.include_ivr ? "ivr" : "no-ivr", pad};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         sha256_update(&ctx, strlen(parts[i]) + 1, (const uint8_t *)parts[i]); /* with the NUL */
     sha256_digest(&ctx, sizeof(d), d);
@@ -114,6 +169,8 @@ asr_client *asr_create(const asr_config *c, char *err, size_t errsz)
                  c->language);
         return NULL;
     }
+    if (asr_campaign_languages_check(c->campaign_languages, err, errsz) != 0)
+        return NULL;
     asr_client *a = calloc(1, sizeof(*a));
     if (!a) {
         snprintf(err, errsz, "out of memory");

@@ -36,6 +36,7 @@ typedef struct asr_config {
     char model[128];       /* openai: the model name (required by the protocol) */
     char key_file[1024];   /* "" for none */
     char language[16];     /* "auto", or an ISO 639-1 code sent with each request */
+    char campaign_languages[1024]; /* "CAMPAIGN=xx,...": the language of those campaigns' calls */
     char prompt[1024];     /* vocabulary and style hint ("" for none) */
     double connect_timeout_sec; /* 10 */
     double timeout_sec;    /* per request, 120 */
@@ -52,11 +53,17 @@ asr_config asr_default_config(void);
  * configuration: 1 when asr_url is set (transcription on), 0 when it is not. */
 int asr_config_from_svc(const svc_config *s, asr_config *out);
 
+/* A language per campaign, "CAMPAIGN=xx,CAMPAIGN=yy" (ISO 639-1 codes): 0 when well formed
+ * (also ""), or -1 with err. */
+int asr_campaign_languages_check(const char *map, char *err, size_t errsz);
+/* The language of `campaign` in the map into out (3 bytes): 1, or 0 when it has none. */
+int asr_campaign_language(const char *map, const char *campaign, char out[3]);
+
 /* "openai" or "whispercpp" (also "whisper.cpp"). 0, or -1. */
 int asr_protocol_parse(const char *s, asr_protocol *out);
 const char *asr_protocol_name(asr_protocol p);
 
-/* The configuration's identity (protocol, URL, model, language, prompt; not the key): 64 hex
+/* The configuration's identity (protocol, URL, model, languages, prompt; not the key): 64 hex
  * digits of SHA-256, stored with each transcript. */
 void asr_config_hash(const asr_config *c, char out[65]);
 

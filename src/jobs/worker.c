@@ -201,8 +201,14 @@ static void answer(int fd, int32_t outcome, const store_figures *f, const char *
 
 /* The call's speech to the ASR server (in the child, after the analysis): the transcript block,
  * or NULL with why. */
-static char *transcribe(const asr_config *ac, const cq_report *rep, char *why, size_t n)
+static char *transcribe(const asr_config *base, const char *campaign, const cq_report *rep,
+                        char *why, size_t n)
 {
+    asr_config one = *base;
+    char code[3];
+    if (asr_campaign_language(base->campaign_languages, campaign, code) == 1)
+        snprintf(one.language, sizeof(one.language), "%s", code); /* the campaign's */
+    const asr_config *ac = &one;
     asr_client *a = asr_create(ac, why, n);
     if (!a)
         return NULL;
@@ -308,7 +314,8 @@ static void analyse_in_child(void *arg, int fd)
     } else {
         char *js = cq_report_to_json(rep);
         char why[800] = "";
-        char *tx = js && j->asr ? transcribe(j->asr, rep, why, sizeof(why)) : NULL;
+        char *tx = js && j->asr ? transcribe(j->asr, call->campaign_id, rep, why, sizeof(why))
+                                : NULL;
         answer_tx(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js,
                   !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED, tx ? tx : why);
         free(tx);

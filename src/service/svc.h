@@ -82,6 +82,7 @@ typedef struct svc_config {
     char asr_model[128];
     char asr_key_file[1024];
     char asr_language[16];         /* "auto" (default) or ISO 639-1 */
+    char asr_campaign_languages[1024]; /* "CAMPAIGN=xx,...": a language per campaign */
     char asr_prompt[1024];
     double asr_timeout_sec;        /* per request; default 120 */
     int asr_retries;               /* default 3 */

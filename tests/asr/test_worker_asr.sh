@@ -133,6 +133,29 @@ import sqlite3,sys
 n=sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM transcript_fts WHERE transcript_fts MATCH ?", ("savings",)).fetchone()[0]
 sys.exit(0 if n==1 else 1)' "$DB"
 
+# ---- a language per campaign -----------------------------------------------------------------
+DB3=$T/lang.db
+serve_start "$DB3"
+code=$(curl -s -o "$T/up3.json" -w '%{http_code}' \
+    -F "metadata={\"recording_id\":\"L1\",\"agent_user\":\"ann\",\"campaign_id\":\"VENTAS\",\"call_date\":\"$(date +%F) 09:00:00\"};type=application/json" \
+    -F "audio=@$C/call05_ringback_answer.wav" "$U/api/qa/calls")
+serve_stop
+check "a call of campaign VENTAS queued" [ "$code" = 201 ]
+fake_start "$T/lang" --protocol openai --mode openai,words
+printf 'asr_url = %s/v1\nasr_model = m\nasr_language = en\nasr_campaign_languages = VENTAS=es, SUPPORT=fr\n' \
+    "$URL" > "$T/lang.conf"
+worker "$DB3" "$T/lang.conf"
+fake_stop
+check "its requests asked for Spanish, the campaign's language" python3 -c '
+import json,sys
+langs={json.loads(l)["fields"].get("language") for l in open(sys.argv[1]) if json.loads(l).get("endpoint")=="transcribe"}
+print(langs); sys.exit(0 if langs=={"es"} else 1)' "$T/lang/requests.jsonl"
+printf 'asr_url = http://127.0.0.1:9/v1\nasr_model = m\nasr_campaign_languages = VENTAS=spanish\n' > "$T/bad.conf"
+"$CQ" worker --db "$DB3" --config "$T/bad.conf" --once --max-load 0 --no-idle > "$T/bad.out" 2>&1
+echo $? > "$T/bad.rc"
+check "a malformed campaign language: refused at start" [ "$(cat "$T/bad.rc")" = 2 ]
+check "a malformed campaign language: says which" grep -q "VENTAS=spanish" "$T/bad.out"
+
 # ---- the server fails: error at transcribing, the analysis kept; requeued, completed ----------
 DB2=$T/fail.db
 serve_start "$DB2"
