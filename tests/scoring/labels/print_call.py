@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Print one Harper Valley call for reading: segment index, start time, speaker, human text, ASR text.
 
-Usage: print_call.py SID [TRANSCRIPTS_DIR]   (default /work/shared/transcripts)
+Usage: print_call.py SID [TRANSCRIPTS_DIR]   (default ../shared/transcripts, beside the checkout)
 Prints only; it makes no judgement.
 """
 import json
+import os
 import sys
 
 sid = sys.argv[1]
-root = sys.argv[2] if len(sys.argv) > 2 else "/work/shared/transcripts"
+HERE = os.path.dirname(os.path.abspath(__file__))  # tests/scoring/labels of the checkout
+root = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "..", "..", "..", "shared",
+                                                           "transcripts")
 segs = json.load(open(f"{root}/transcript/{sid}.json"))
 meta = json.load(open(f"{root}/metadata/{sid}.json"))
 end = max(s["start_ms"] + s["duration_ms"] for s in segs)
