@@ -8,7 +8,9 @@
  * the clock every time lies inside the chunk; the guard's counts add up (flagged + dropped <=
  * words) and the JSON renders; normalised text is lower-case ASCII letters, digits, marks kept
  * inside words and bytes over 0x7f, single-spaced with no space at either end; a language code
- * is two lower-case letters. The first byte picks the parser; the rest is its input.
+ * is two lower-case letters. Also the scorecard (sc_card_load): an accepted card has 1-32
+ * categories with valid keys, weights summing to 1 and lo < hi, and its totals lie in 0-100.
+ * The first byte picks the parser; the rest is its input.
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/scoring/scoring.h"
 #include "../../src/transcript/transcript.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -78,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int sel = data[0] % 4;
+    int sel = data[0] % 5;
     const char *body = (const char *)data + 1;
     size_t n = size - 1;
     if (sel <= 1) {
@@ -102,7 +105,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, body, n);
     s[n] = 0;
-    if (sel == 2) {
+    if (sel == 4) {
+        sc_card c;
+        char err[300];
+        err[0] = 0;
+        if (sc_card_load(body, n, &c, err, sizeof(err)) != 0) {
+            if (!err[0] || c.n)
+                __builtin_trap();
+            free(s);
+            return 0;
+        }
+        double w = 0;
+        sc_result r[SC_MAX_CATEGORIES];
+        for (int i = 0; i < c.n; i++) {
+            if (!c.cats[i].key[0] || !(c.cats[i].lo < c.cats[i].hi) || !c.cats[i].spec)
+                __builtin_trap();
+            w += c.cats[i].weight;
+            r[i] = (sc_result){.scored = i % 2 == 0, .score = c.cats[i].hi};
+        }
+        sc_totals t;
+        sc_totals_of(&c, r, &t);
+        if (c.n < 1 || c.n > SC_MAX_CATEGORIES || w < 1 - 1e-5 || w > 1 + 1e-5 ||
+            t.partial < 0 || t.partial > 100 + 1e-6 || t.coverage > 1 + 1e-6)
+            __builtin_trap();
+        sc_card_free(&c);
+    } else if (sel == 2) {
         char *norm = tx_normalize(s);
         if (norm) {
             size_t l = strlen(norm);

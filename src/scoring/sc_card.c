@@ -1,0 +1,256 @@
+/*
+ * sc_card.c - the scorecard: loaded from JSON and checked (scoring.h), and a call's totals and
+ * flags.
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <math.h>
+#include <nettle/sha2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scoring.h"
+
+static int bad(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(char *err, size_t errsz, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errsz, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* every key of o is one of `known` (NULL-terminated) */
+static int known_keys(const json_t *o, const char *const *known, const char *where, char *err,
+                      size_t errsz)
+{
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)o, k, v) {
+        (void)v;
+        bool ok = false;
+        for (size_t i = 0; known[i] && !ok; i++)
+            ok = !strcmp(k, known[i]);
+        if (!ok)
+            return bad(err, errsz, "%s: unknown key '%.60s'", where, k);
+    }
+    return 0;
+}
+
+static bool key_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+static int category(const json_t *j, int i, sc_category *c, char *err, size_t errsz)
+{
+    static const char *const known[] = {"key",    "name",     "weight", "scale",
+                                        "method", "critical", "spec",   NULL};
+    char where[64];
+    snprintf(where, sizeof(where), "categories[%d]", i);
+    if (!json_is_object(j))
+        return bad(err, errsz, "%s: not an object", where);
+    const json_t *key = json_object_get(j, "key"), *name = json_object_get(j, "name"),
+                 *w = json_object_get(j, "weight"), *scale = json_object_get(j, "scale"),
+                 *m = json_object_get(j, "method"), *crit = json_object_get(j, "critical"),
+                 *spec = json_object_get(j, "spec");
+    if (!json_is_string(key) || !key_ok(json_string_value(key)))
+        return bad(err, errsz, "%s: key must be 1-32 of a-z, 0-9 and _", where);
+    snprintf(where, sizeof(where), "category %s", json_string_value(key));
+    snprintf(c->key, sizeof(c->key), "%s", json_string_value(key));
+    if (known_keys(j, known, where, err, errsz) != 0)
+        return -1;
+    if (name && (!json_is_string(name) || strlen(json_string_value(name)) > 80))
+        return bad(err, errsz, "%s: name must be a string of at most 80 bytes", where);
+    snprintf(c->name, sizeof(c->name), "%s", name ? json_string_value(name) : c->key);
+    if (!json_is_number(w) || !(json_number_value(w) > 0) || json_number_value(w) > 1)
+        return bad(err, errsz, "%s: weight must be a number in (0, 1]", where);
+    c->weight = json_number_value(w);
+    c->lo = 1, c->hi = 5;
+    if (scale) {
+        if (!json_is_array(scale) || json_array_size(scale) != 2 ||
+            !json_is_number(json_array_get(scale, 0)) || !json_is_number(json_array_get(scale, 1)))
+            return bad(err, errsz, "%s: scale must be [lowest, highest]", where);
+        c->lo = json_number_value(json_array_get(scale, 0));
+        c->hi = json_number_value(json_array_get(scale, 1));
+        if (!(c->lo < c->hi) || !isfinite(c->lo) || !isfinite(c->hi))
+            return bad(err, errsz, "%s: scale must have lowest < highest", where);
+    }
+    const char *ms = json_string_value(m);
+    if (ms && !strcmp(ms, "acoustic"))
+        c->method = SC_ACOUSTIC;
+    else if (ms && !strcmp(ms, "rules"))
+        c->method = SC_RULES;
+    else if (ms && !strcmp(ms, "llm"))
+        c->method = SC_LLM;
+    else
+        return bad(err, errsz, "%s: method must be acoustic, rules or llm", where);
+    if (crit && !json_is_boolean(crit))
+        return bad(err, errsz, "%s: critical must be true or false", where);
+    c->critical = crit && json_is_true(crit);
+    if (spec && !json_is_object(spec))
+        return bad(err, errsz, "%s: spec must be an object", where);
+    c->spec = spec ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+    if (!c->spec)
+        return bad(err, errsz, "out of memory");
+    return 0;
+}
+
+int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t errsz)
+{
+    static const char *const known[] = {"name", "flag_threshold", "categories", NULL};
+    memset(out, 0, sizeof(*out));
+    json_error_t je;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    int rc = -1;
+    if (!json_is_object(root)) {
+        bad(err, errsz, "the scorecard is not a JSON object%s%s (line %d)", root ? "" : ": ",
+            root ? "" : je.text, root ? 0 : je.line);
+        goto done;
+    }
+    if (known_keys(root, known, "the scorecard", err, errsz) != 0)
+        goto done;
+    const json_t *name = json_object_get(root, "name"), *th = json_object_get(root, "flag_threshold"),
+                 *cats = json_object_get(root, "categories");
+    if (name && !json_is_string(name)) {
+        bad(err, errsz, "name must be a string");
+        goto done;
+    }
+    snprintf(out->name, sizeof(out->name), "%s", name ? json_string_value(name) : "scorecard");
+    out->flag_threshold = 60;
+    if (th) {
+        if (!json_is_number(th) || json_number_value(th) < 0 || json_number_value(th) > 100) {
+            bad(err, errsz, "flag_threshold must be a number from 0 to 100");
+            goto done;
+        }
+        out->flag_threshold = json_number_value(th);
+    }
+    if (!json_is_array(cats) || json_array_size(cats) == 0 ||
+        json_array_size(cats) > SC_MAX_CATEGORIES) {
+        bad(err, errsz, "categories must be an array of 1 to %d categories", SC_MAX_CATEGORIES);
+        goto done;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < json_array_size(cats); i++) {
+        sc_category *c = &out->cats[out->n];
+        if (category(json_array_get(cats, i), (int)i, c, err, errsz) != 0) {
+            free(c->spec);
+            c->spec = NULL;
+            goto done;
+        }
+        out->n++;
+        for (int k = 0; k < out->n - 1; k++)
+            if (!strcmp(out->cats[k].key, c->key)) {
+                bad(err, errsz, "category %s: the key is used twice", c->key);
+                goto done;
+            }
+        sum += c->weight;
+    }
+    if (fabs(sum - 1) > 1e-6) {
+        bad(err, errsz, "the weights sum to %.6g, not 1", sum);
+        goto done;
+    }
+    struct sha256_ctx ctx;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, len, (const uint8_t *)text);
+    sha256_digest(&ctx, sizeof(d), d);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
+        snprintf(out->hash + 2 * i, 3, "%02x", d[i]);
+    rc = 0;
+done:
+    json_decref(root);
+    if (rc != 0)
+        sc_card_free(out);
+    return rc;
+}
+
+void sc_card_free(sc_card *c)
+{
+    for (int i = 0; i < c->n; i++)
+        free(c->cats[i].spec);
+    memset(c, 0, sizeof(*c));
+}
+
+/* ---- totals and flags ---------------------------------------------------------------------- */
+
+/* a score as the old formula reads it: on 1-5 */
+static double on_1_5(const sc_category *c, double s)
+{
+    double v = 1 + 4 * (s - c->lo) / (c->hi - c->lo);
+    return v < 1 ? 1 : v > 5 ? 5 : v;
+}
+
+/* a figure as the old text writes it: 52 or 52.5 */
+static void figure(double v, char *out, size_t n)
+{
+    double r = round(v * 10) / 10;
+    if (r == round(r))
+        snprintf(out, n, "%.0f", r);
+    else
+        snprintf(out, n, "%.1f", r);
+}
+
+void sc_totals_of(const sc_card *c, const sc_result *r, sc_totals *out)
+{
+    memset(out, 0, sizeof(*out));
+    double sum = 0, wsum = 0;
+    int scored = 0;
+    char critical[256] = "", failed[256] = "";
+    for (int i = 0; i < c->n; i++) {
+        const sc_category *k = &c->cats[i];
+        if (r[i].critical_failed && k->critical) {
+            size_t l = strlen(failed);
+            snprintf(failed + l, sizeof(failed) - l, "%s%s", l ? ", " : "", k->key);
+        }
+        if (!r[i].scored)
+            continue;
+        double s = on_1_5(k, r[i].score);
+        sum += k->weight * s;
+        wsum += k->weight;
+        scored++;
+        if (s <= 2) {
+            size_t l = strlen(critical);
+            snprintf(critical + l, sizeof(critical) - l, "%s%s", l ? ", " : "", k->key);
+        }
+    }
+    /* to a millionth: weights such as 0.1 + 0.15 + ... sum to 1 only within a rounding error,
+     * and all 3s must make 60, not 59.999999999 below the threshold */
+    out->coverage = round(wsum * 1e6) / 1e6;
+    out->has_partial = scored > 0;
+    out->partial = scored ? round(20 * sum / wsum * 1e6) / 1e6 : 0;
+    out->has_total = scored == c->n;
+    out->total = out->has_total ? round(20 * sum * 1e6) / 1e6 : 0;
+    char th[32], v[32];
+    figure(c->flag_threshold, th, sizeof(th));
+    if (failed[0]) { /* a failed critical item: the total is 0, the call flagged */
+        if (out->has_total)
+            out->total = 0;
+        out->flagged = true;
+        snprintf(out->flag_reason, sizeof(out->flag_reason), "critical item failed: %s", failed);
+        return;
+    }
+    if (out->has_total && out->total < c->flag_threshold) {
+        figure(out->total, v, sizeof(v));
+        out->flagged = true;
+        snprintf(out->flag_reason, sizeof(out->flag_reason), "Score %s below %s%s%s", v, th,
+                 critical[0] ? "; critical: " : "", critical);
+    } else if (!out->has_total && out->has_partial && out->partial < c->flag_threshold) {
+        char cov[32];
+        figure(out->partial, v, sizeof(v));
+        snprintf(cov, sizeof(cov), "%.0f", 100 * out->coverage);
+        out->flagged = true;
+        snprintf(out->flag_reason, sizeof(out->flag_reason),
+                 "Partial score %s below %s (%s %% of the card scored)%s%s", v, th, cov,
+                 critical[0] ? "; critical: " : "", critical);
+    }
+}
