@@ -121,6 +121,7 @@ static void test_formula(void **state)
     assert_true(fabs(t.total - 57.5) < 1e-9);
     assert_string_equal(t.flag_reason, "Score 57.5 below 60; critical: customer_id, "
                                        "communication, resolution");
+    sc_card_free(&c);
 }
 
 static void test_partial(void **state)
