@@ -96,6 +96,9 @@ void svc_config_print(FILE *f);
 /* "NAME=URL": add a recording server. 0, or -1 with msg. */
 int svc_config_add_server(svc_config *c, const char *spec, char *msg, size_t msgsz);
 
+/* msg = the formatted sentence; returns -1 (for `return svc_fail(msg, n, "...", ...)`). */
+int svc_fail(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* A secret (a password, an API key) from a file that only its owner may read: a regular file of
  * mode 0600 or stricter, not a symbolic link, its first line (without the line end), 1 to n-1
  * bytes. 0, or -1 with msg (never the secret). */

@@ -392,10 +392,9 @@ int svc_config_read_token(svc_config *c, char *msg, size_t msgsz)
     return 0;
 }
 
-/* ---- secrets ------------------------------------------------------------------------------- */
+/* ---- secrets, and messages ------------------------------------------------------------------ */
 
-static int secret_fail(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int secret_fail(char *msg, size_t n, const char *fmt, ...)
+int svc_fail(char *msg, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -413,30 +412,30 @@ int svc_read_secret(const char *path, char *out, size_t n, char *msg, size_t msg
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return secret_fail(msg, msgsz, "%s: %s", path,
-                           e == ELOOP ? "a symbolic link (refused)" : strerror(e));
+        return svc_fail(msg, msgsz, "%s: %s", path,
+                        e == ELOOP ? "a symbolic link (refused)" : strerror(e));
     }
     if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
         close(fd);
-        return secret_fail(msg, msgsz,
-                    "%s: a key or password file must be a regular file of mode 0600 or "
-                    "stricter (others must not read it)",
-                    path);
+        return svc_fail(msg, msgsz,
+                        "%s: a key or password file must be a regular file of mode 0600 or "
+                        "stricter (others must not read it)",
+                        path);
     }
     char buf[1024];
     ssize_t got = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (got < 0)
-        return secret_fail(msg, msgsz, "%s: %s", path, strerror(errno));
+        return svc_fail(msg, msgsz, "%s: %s", path, strerror(errno));
     buf[got] = 0;
     size_t len = strcspn(buf, "\r\n");
     buf[len] = 0;
     if (len == 0 || len >= n || memchr(buf, 0, len) != NULL) {
         memset(buf, 0, sizeof(buf));
-        return secret_fail(msg, msgsz,
-                    "%s: a key or password file's first line must hold it "
-                    "(1-%zu bytes)",
-                    path, n - 1);
+        return svc_fail(msg, msgsz,
+                        "%s: a key or password file's first line must hold it "
+                        "(1-%zu bytes)",
+                        path, n - 1);
     }
     memcpy(out, buf, len + 1);
     memset(buf, 0, sizeof(buf));
