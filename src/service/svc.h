@@ -339,7 +339,6 @@ enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size);
-enum MHD_Result svc_qa_transcript_start(req *r);
 enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_queue(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size);

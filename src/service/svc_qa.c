@@ -806,11 +806,6 @@ static json_t *report_row(const store_val *c, int n, void *u)
     return v && v->t == SV_TEXT ? json_string(v->s) : json_null();
 }
 
-enum MHD_Result svc_qa_transcript_start(req *r)
-{
-    return svc_body_start(r);
-}
-
 /* A transcript made elsewhere (docs/transcription.md, "Import"), checked against the call's
  * analysed speech when there is one, stored in place of any earlier one. */
 enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)

@@ -399,263 +399,407 @@ static enum MHD_Result route_openapi(req *r, const char *data, size_t *size)
 /* ---- the table ---------------------------------------------------------------------------- */
 
 static const svc_route k_routes[] = {
-    {.method = "GET", .path = "/health", .auth = SVC_AUTH_NONE, .name = "health",
+    {.method = "GET",
+     .path = "/health",
+     .auth = SVC_AUTH_NONE,
+     .name = "health",
      .handle = route_health,
      .openapi =
-        "{\"summary\":\"Liveness, version, models loaded, store reachable\","
-        "\"responses\":{"
-        "\"200\":{\"description\":\"ok\"},"
-        "\"503\":{\"description\":\"the store is unreachable, or the analysis host is down\"}"
-        "}}"},
-    {.method = "GET", .path = "/analyze", .name = "analyze", .handle = route_analyze_get,
+         "{\"summary\":\"Liveness, version, models loaded, store reachable\","
+         "\"responses\":{"
+         "\"200\":{\"description\":\"ok\"},"
+         "\"503\":{\"description\":\"the store is unreachable, or the analysis host is down\"}"
+         "}}"},
+    {.method = "GET",
+     .path = "/analyze",
+     .name = "analyze",
+     .handle = route_analyze_get,
      .openapi =
-        "{\"summary\":\"Fetch a recording from a configured ViciDial recording server, analyse it (or serve the stored result), return the report\","
-        "\"parameters\":["
-        "{\"name\":\"server\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},\"description\":\"a configured recording server name\"},"
-        "{\"name\":\"file\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},\"description\":\"the recording's file name, e.g. 20240101-120000_5551234-all.wav; -in/-out legs under ORIG/ are preferred, then -all.wav, MP3/-all.mp3, the name as given\"},"
-        "{\"name\":\"refresh\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"0\",\"1\"]},\"description\":\"1: analyse again, ignoring the store\"}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"the report; X-Cache: hit, revalidated, miss, or shared (the answer of an identical request being analysed at that moment)\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Report\"}}}},"
-        "\"400\":{\"description\":\"bad or missing arguments\"},"
-        "\"401\":{\"description\":\"no or wrong token\"},"
-        "\"404\":{\"description\":\"unknown server, or no such recording\"},"
-        "\"422\":{\"description\":\"not a recording callqa can decode\"},"
-        "\"500\":{\"description\":\"analysis_crashed: the analysis process died on this recording (the service goes on)\"},"
-        "\"502\":{\"description\":\"the recording server failed (HTML, error, too large)\"},"
-        "\"503\":{\"description\":\"too many analyses waiting, or no analysis host (analysis_unavailable)\"},"
-        "\"504\":{\"description\":\"the recording server did not answer in time (upstream_timeout), or the analysis ran past analysis_timeout_sec (analysis_timeout)\"}"
-        "}}"},
-    {.method = "POST", .path = "/analyze", .name = "analyze_upload", .body = true,
-     .start = route_analyze_post_start, .handle = route_analyze_post,
+         "{\"summary\":\"Fetch a recording from a configured ViciDial recording server, analyse it "
+         "(or serve the stored result), return the report\","
+         "\"parameters\":["
+         "{\"name\":\"server\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},"
+         "\"description\":\"a configured recording server name\"},"
+         "{\"name\":\"file\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},"
+         "\"description\":\"the recording's file name, e.g. 20240101-120000_5551234-all.wav; "
+         "-in/-out legs under ORIG/ are preferred, then -all.wav, MP3/-all.mp3, the name as "
+         "given\"},"
+         "{\"name\":\"refresh\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"0\","
+         "\"1\"]},\"description\":\"1: analyse again, ignoring the store\"}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"the report; X-Cache: hit, revalidated, miss, or shared (the "
+         "answer of an identical request being analysed at that "
+         "moment)\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/"
+         "Report\"}}}},"
+         "\"400\":{\"description\":\"bad or missing arguments\"},"
+         "\"401\":{\"description\":\"no or wrong token\"},"
+         "\"404\":{\"description\":\"unknown server, or no such recording\"},"
+         "\"422\":{\"description\":\"not a recording callqa can decode\"},"
+         "\"500\":{\"description\":\"analysis_crashed: the analysis process died on this recording "
+         "(the service goes on)\"},"
+         "\"502\":{\"description\":\"the recording server failed (HTML, error, too large)\"},"
+         "\"503\":{\"description\":\"too many analyses waiting, or no analysis host "
+         "(analysis_unavailable)\"},"
+         "\"504\":{\"description\":\"the recording server did not answer in time "
+         "(upstream_timeout), or the analysis ran past analysis_timeout_sec (analysis_timeout)\"}"
+         "}}"},
+    {.method = "POST",
+     .path = "/analyze",
+     .name = "analyze_upload",
+     .body = true,
+     .start = route_analyze_post_start,
+     .handle = route_analyze_post,
+     .openapi = "{\"summary\":\"Analyse an uploaded recording: the body is the file, or "
+                "multipart/form-data with 'in' and 'out' leg parts\","
+                "\"parameters\":["
+                "{\"name\":\"name\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"the report's file name (default upload.wav)\"}"
+                "],"
+                "\"requestBody\":{\"content\":{\"application/octet-stream\":{},\"audio/"
+                "wav\":{},\"multipart/form-data\":{}}},"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"the report\"},"
+                "\"400\":{\"description\":\"empty or malformed upload\"},"
+                "\"413\":{\"description\":\"over the size limit\"},"
+                "\"422\":{\"description\":\"not a recording callqa can decode\"},"
+                "\"500\":{\"description\":\"analysis_crashed: the analysis process died on this "
+                "recording\"},"
+                "\"503\":{\"description\":\"too many analyses waiting, or no analysis host\"},"
+                "\"504\":{\"description\":\"analysis_timeout\"}"
+                "}}"},
+    {.method = "DELETE",
+     .path = "/cache",
+     .name = "cache",
+     .handle = route_cache_delete,
+     .openapi = "{\"summary\":\"Delete stored results: all, or those of one server and file\","
+                "\"parameters\":["
+                "{\"name\":\"server\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
+                "{\"name\":\"file\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{\\\"deleted\\\": n}\"},"
+                "\"400\":{\"description\":\"only one of server and file\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/calls",
+     .name = "calls",
+     .handle = route_calls,
+     .openapi = "{\"summary\":\"Stored results, newest first\","
+                "\"parameters\":["
+                "{\"name\":\"since\",\"in\":\"query\",\"schema\":{\"type\":\"number\"},"
+                "\"description\":\"Unix time (s)\"},"
+                "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":"
+                "1,\"maximum\":1000,\"default\":50}}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{\\\"calls\\\": [StoredCall], \\\"count\\\": n}\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/calls/{id}",
+     .name = "call",
+     .handle = route_call,
      .openapi =
-        "{\"summary\":\"Analyse an uploaded recording: the body is the file, or multipart/form-data with 'in' and 'out' leg parts\","
-        "\"parameters\":["
-        "{\"name\":\"name\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"the report's file name (default upload.wav)\"}"
-        "],"
-        "\"requestBody\":{\"content\":{\"application/octet-stream\":{},\"audio/wav\":{},\"multipart/form-data\":{}}},"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"the report\"},"
-        "\"400\":{\"description\":\"empty or malformed upload\"},"
-        "\"413\":{\"description\":\"over the size limit\"},"
-        "\"422\":{\"description\":\"not a recording callqa can decode\"},"
-        "\"500\":{\"description\":\"analysis_crashed: the analysis process died on this recording\"},"
-        "\"503\":{\"description\":\"too many analyses waiting, or no analysis host\"},"
-        "\"504\":{\"description\":\"analysis_timeout\"}"
-        "}}"},
-    {.method = "DELETE", .path = "/cache", .name = "cache", .handle = route_cache_delete,
-     .openapi =
-        "{\"summary\":\"Delete stored results: all, or those of one server and file\","
-        "\"parameters\":["
-        "{\"name\":\"server\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}},"
-        "{\"name\":\"file\",\"in\":\"query\",\"schema\":{\"type\":\"string\"}}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"{\\\"deleted\\\": n}\"},"
-        "\"400\":{\"description\":\"only one of server and file\"}"
-        "}}"},
-    {.method = "GET", .path = "/calls", .name = "calls", .handle = route_calls,
-     .openapi =
-        "{\"summary\":\"Stored results, newest first\","
-        "\"parameters\":["
-        "{\"name\":\"since\",\"in\":\"query\",\"schema\":{\"type\":\"number\"},\"description\":\"Unix time (s)\"},"
-        "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000,\"default\":50}}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"{\\\"calls\\\": [StoredCall], \\\"count\\\": n}\"}"
-        "}}"},
-    {.method = "GET", .path = "/calls/{id}", .name = "call", .handle = route_call,
-     .openapi =
-        "{\"summary\":\"One stored result\","
-        "\"parameters\":["
-        "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"integer\"}}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"a StoredCall\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/StoredCall\"}}}},"
-        "\"404\":{\"description\":\"no such call\"}"
-        "}}"},
-    {.method = "GET", .path = "/metrics", .auth = SVC_AUTH_METRICS, .name = "metrics",
+         "{\"summary\":\"One stored result\","
+         "\"parameters\":["
+         "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"integer\"}}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"a "
+         "StoredCall\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/"
+         "schemas/StoredCall\"}}}},"
+         "\"404\":{\"description\":\"no such call\"}"
+         "}}"},
+    {.method = "GET",
+     .path = "/metrics",
+     .auth = SVC_AUTH_METRICS,
+     .name = "metrics",
      .handle = route_metrics,
+     .openapi = "{\"summary\":\"Prometheus metrics (text format)\","
+                "\"responses\":{"
+                "\"200\":{\"description\":\"text/plain; version=0.0.4\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/health",
+     .name = "qa_health",
+     .handle = svc_qa_health,
      .openapi =
-        "{\"summary\":\"Prometheus metrics (text format)\","
-        "\"responses\":{"
-        "\"200\":{\"description\":\"text/plain; version=0.0.4\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/health", .name = "qa_health", .handle = svc_qa_health,
+         "{\"summary\":\"The QA store: size, calls scored and flagged, the last call completed\","
+         "\"responses\":{"
+         "\"200\":{\"description\":\"{status, db_size_mb, total_scored, total_flagged, "
+         "last_processed (YYYY-MM-DD HH:MM:SS local, or null), total_calls, complete_calls}\"},"
+         "\"503\":{\"description\":\"the store is unreachable\"}"
+         "}}"},
+    {.method = "GET",
+     .path = "/api/qa/daily-summary",
+     .name = "qa_daily_summary",
+     .handle = svc_qa_daily,
      .openapi =
-        "{\"summary\":\"The QA store: size, calls scored and flagged, the last call completed\","
-        "\"responses\":{"
-        "\"200\":{\"description\":\"{status, db_size_mb, total_scored, total_flagged, last_processed (YYYY-MM-DD HH:MM:SS local, or null), total_calls, complete_calls}\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/daily-summary", .name = "qa_daily_summary", .handle = svc_qa_daily,
+         "{\"summary\":\"One object per day: calls queued, scored, average score, flagged, top and "
+         "bottom agent (3 scored calls or more), category averages, and the analysis figures\","
+         "\"parameters\":["
+         "{\"name\":\"date\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":"
+         "\"one day, YYYY-MM-DD\"},"
+         "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":7,"
+         "\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"[{date, total_calls, scored_calls, avg_score, flagged_calls, "
+         "top_agent, top_score, bottom_agent, bottom_score, category_averages, analysed, skipped, "
+         "errors, talk_sec, hold_sec, dead_air_sec, one_way_calls, avg_mos}], oldest first; null "
+         "where there is no data\"},"
+         "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+         "\"503\":{\"description\":\"the store is unreachable\"}"
+         "}}"},
+    {.method = "GET",
+     .path = "/api/qa/agent/{agent_user}",
+     .name = "qa_agent",
+     .handle = svc_qa_agent,
+     .openapi = "{\"summary\":\"One agent over a period: calls, scores, category averages, a daily "
+                "trend\","
+                "\"parameters\":["
+                "{\"name\":\"agent_user\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":"
+                "\"string\"}},"
+                "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":"
+                "30,\"minimum\":1,\"maximum\":365},\"description\":\"days back from today\"}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{agent_user, agent_name, period_start, period_end, "
+                "total_calls, avg_score, min_score, max_score, flagged_calls, category_averages, "
+                "trend:[{date, calls, avg_score}]}\"},"
+                "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/flagged",
+     .name = "qa_flagged",
+     .handle = svc_qa_flagged,
+     .openapi = "{\"summary\":\"Flagged calls, lowest total first\","
+                "\"parameters\":["
+                "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":"
+                "7,\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"},"
+                "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":"
+                "50,\"minimum\":1,\"maximum\":500},\"description\":\"at most\"},"
+                "{\"name\":\"agent\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"one agent_user\"},"
+                "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"one campaign or in-group\"}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"[{recording_id, agent_user, agent_name, campaign_id, "
+                "call_date, call_length, total_score, flag_reason, summary, scores}]\"},"
+                "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/call/{id}",
+     .name = "qa_call",
+     .handle = svc_qa_call,
      .openapi =
-        "{\"summary\":\"One object per day: calls queued, scored, average score, flagged, top and bottom agent (3 scored calls or more), category averages, and the analysis figures\","
-        "\"parameters\":["
-        "{\"name\":\"date\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one day, YYYY-MM-DD\"},"
-        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":7,\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"[{date, total_calls, scored_calls, avg_score, flagged_calls, top_agent, top_score, bottom_agent, bottom_score, category_averages, analysed, skipped, errors, talk_sec, hold_sec, dead_air_sec, one_way_calls, avg_mos}], oldest first; null where there is no data\"},"
-        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/agent/{agent_user}", .name = "qa_agent", .handle = svc_qa_agent,
+         "{\"summary\":\"One call by recording_id or uniqueid: the dialer fields, its state, "
+         "transcript and scores (null until they exist), and its analysis\","
+         "\"parameters\":["
+         "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"the call\"},"
+         "\"404\":{\"description\":\"no such call\"},"
+         "\"503\":{\"description\":\"the store is unreachable\"}"
+         "}}"},
+    {.method = "POST",
+     .path = "/api/qa/call/{id}/transcript",
+     .name = "qa_transcript",
+     .body = true,
+     .start = svc_body_start,
+     .handle = svc_qa_transcript,
      .openapi =
-        "{\"summary\":\"One agent over a period: calls, scores, category averages, a daily trend\","
-        "\"parameters\":["
-        "{\"name\":\"agent_user\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
-        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":30,\"minimum\":1,\"maximum\":365},\"description\":\"days back from today\"}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"{agent_user, agent_name, period_start, period_end, total_calls, avg_score, min_score, max_score, flagged_calls, category_averages, trend:[{date, calls, avg_score}]}\"},"
-        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/flagged", .name = "qa_flagged", .handle = svc_qa_flagged,
+         "{\"summary\":\"Attach a transcript made elsewhere to a call (by recording_id or "
+         "uniqueid), in place of any earlier one: callqa's format {segments: [{speaker, start, "
+         "end, text, words?}]}, or OpenAI verbose_json for one leg with ?speaker=; checked against "
+         "the call's analysed speech when there is one\","
+         "\"parameters\":["
+         "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
+         "{\"name\":\"speaker\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":["
+         "\"agent\",\"customer\",\"mixed\"]},\"description\":\"whose leg an OpenAI verbose_json "
+         "transcript is\"}"
+         "],"
+         "\"requestBody\":{\"content\":{\"application/json\":{}}},"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"the transcript block as stored (docs/transcription.md)\"},"
+         "\"400\":{\"description\":\"not a transcript of either format\"},"
+         "\"404\":{\"description\":\"no such call\"},"
+         "\"413\":{\"description\":\"over the size limit\"},"
+         "\"503\":{\"description\":\"the store is unreachable\"}"
+         "}}"},
+    {.method = "GET",
+     .path = "/api/qa/search",
+     .name = "qa_search",
+     .handle = svc_qa_search,
+     .openapi = "{\"summary\":\"Calls whose transcript holds the words (SQLite FTS5), newest "
+                "first, each with its hits: the segment, its speaker and times, its text and the "
+                "character offsets of the words found\","
+                "\"parameters\":["
+                "{\"name\":\"q\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":"
+                "\"string\"},\"description\":\"words, all of which must be in a segment; \\\"a "
+                "phrase\\\" in double quotes\"},"
+                "{\"name\":\"agent\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"one agent_user\"},"
+                "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"one campaign or in-group\"},"
+                "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"format\":"
+                "\"date\"},\"description\":\"first day (YYYY-MM-DD)\"},"
+                "{\"name\":\"to\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"format\":"
+                "\"date\"},\"description\":\"last day (YYYY-MM-DD)\"},"
+                "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":"
+                "50,\"minimum\":1,\"maximum\":500},\"description\":\"calls at most\"}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{query, calls: [{call_id, recording_id, agent_user, "
+                "campaign_id, call_date, hits: [{segment, speaker, start, end, text, offsets: "
+                "[[first, past_last], ...]}]}]}\"},"
+                "\"400\":{\"description\":\"no words to find, or a malformed date\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/trends",
+     .name = "qa_trends",
+     .handle = svc_qa_trends,
+     .openapi = "{\"summary\":\"One object per day, oldest first: calls, average score, flagged, "
+                "category averages\","
+                "\"parameters\":["
+                "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":"
+                "30,\"minimum\":7,\"maximum\":365},\"description\":\"days back from today\"},"
+                "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"one campaign or in-group\"}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"[{date, calls, avg_score, flagged, categories}]\"},"
+                "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/leaderboard",
+     .name = "qa_leaderboard",
+     .handle = svc_qa_leaderboard,
      .openapi =
-        "{\"summary\":\"Flagged calls, lowest total first\","
-        "\"parameters\":["
-        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":7,\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"},"
-        "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":50,\"minimum\":1,\"maximum\":500},\"description\":\"at most\"},"
-        "{\"name\":\"agent\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one agent_user\"},"
-        "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one campaign or in-group\"}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"[{recording_id, agent_user, agent_name, campaign_id, call_date, call_length, total_score, flag_reason, summary, scores}]\"},"
-        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/call/{id}", .name = "qa_call", .handle = svc_qa_call,
+         "{\"summary\":\"Agents by average score, best first, among those with min_calls scored "
+         "calls or more\","
+         "\"parameters\":["
+         "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":7,"
+         "\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"},"
+         "{\"name\":\"min_calls\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":5,"
+         "\"minimum\":1,\"maximum\":100000},\"description\":\"scored calls at least\"}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"[{rank, agent_user, agent_name, calls, avg_score, min_score, "
+         "max_score, flagged}]\"},"
+         "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+         "\"503\":{\"description\":\"the store is unreachable\"}"
+         "}}"},
+    {.method = "GET",
+     .path = "/api/qa/queue-status",
+     .name = "qa_queue_status",
+     .handle = svc_qa_queue,
+     .openapi = "{\"summary\":\"Jobs per state\","
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{status_counts:{state:n}, today_queued, total}\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/calls",
+     .name = "qa_calls",
+     .handle = svc_qa_calls,
+     .openapi = "{\"summary\":\"Calls, newest first, filtered and paged\","
+                "\"parameters\":["
+                "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"first call day, YYYY-MM-DD\"},"
+                "{\"name\":\"to\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"last call day, YYYY-MM-DD\"},"
+                "{\"name\":\"agent\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"agent_user\"},"
+                "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"campaign or in-group\"},"
+                "{\"name\":\"state\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"the job state: pending, analysing, transcribing, transcribed, "
+                "scoring, complete, skipped, error\"},"
+                "{\"name\":\"one_way\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"1 or 0\"},"
+                "{\"name\":\"mos_below\",\"in\":\"query\",\"schema\":{\"type\":\"number\"},"
+                "\"description\":\"a leg with MOS under this\"},"
+                "{\"name\":\"dead_air\",\"in\":\"query\",\"schema\":{\"type\":\"number\"},"
+                "\"description\":\"dead air of at least this many seconds\"},"
+                "{\"name\":\"flagged\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"1 or 0\"},"
+                "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":"
+                "50,\"minimum\":1,\"maximum\":500},\"description\":\"page size\"},"
+                "{\"name\":\"offset\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
+                "\"default\":0,\"minimum\":0},\"description\":\"rows to skip\"}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{calls:[call], total, limit, offset}\"},"
+                "\"400\":{\"description\":\"an argument out of range or malformed\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "POST",
+     .path = "/api/qa/calls",
+     .name = "qa_upload",
+     .body = true,
+     .start = svc_qa_upload_start,
+     .handle = svc_qa_upload,
+     .openapi = "{\"summary\":\"Queue an uploaded call: multipart/form-data with a metadata JSON "
+                "part (source, recording_id, uniqueid, vicidial_id, lead_id, agent_user, "
+                "agent_name, campaign_id, campaign_name, direction, call_date, tz, length_sec, "
+                "disposition, term_reason) and an audio part, or in and out leg parts\","
+                "\"responses\":{"
+                "\"201\":{\"description\":\"{call_id, source, recording_id, created: true, "
+                "processing_status}: queued\"},"
+                "\"200\":{\"description\":\"the call was known (same source and recording_id): "
+                "nothing changed\"},"
+                "\"400\":{\"description\":\"malformed multipart or metadata\"},"
+                "\"413\":{\"description\":\"over the size limit\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/workers",
+     .name = "qa_workers",
+     .handle = svc_qa_workers,
+     .openapi = "{\"summary\":\"The workers: host, pid, heartbeat, state, pause reason, calls "
+                "done, the call in hand\","
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{workers:[worker]}\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/events",
+     .name = "qa_events",
+     .handle = svc_qa_events,
      .openapi =
-        "{\"summary\":\"One call by recording_id or uniqueid: the dialer fields, its state, transcript and scores (null until they exist), and its analysis\","
-        "\"parameters\":["
-        "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"the call\"},"
-        "\"404\":{\"description\":\"no such call\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "POST", .path = "/api/qa/call/{id}/transcript", .name = "qa_transcript",
-     .body = true, .start = svc_qa_transcript_start, .handle = svc_qa_transcript,
-     .openapi =
-        "{\"summary\":\"Attach a transcript made elsewhere to a call (by recording_id or uniqueid), in place of any earlier one: callqa's format {segments: [{speaker, start, end, text, words?}]}, or OpenAI verbose_json for one leg with ?speaker=; checked against the call's analysed speech when there is one\","
-        "\"parameters\":["
-        "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
-        "{\"name\":\"speaker\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"agent\",\"customer\",\"mixed\"]},\"description\":\"whose leg an OpenAI verbose_json transcript is\"}"
-        "],"
-        "\"requestBody\":{\"content\":{\"application/json\":{}}},"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"the transcript block as stored (docs/transcription.md)\"},"
-        "\"400\":{\"description\":\"not a transcript of either format\"},"
-        "\"404\":{\"description\":\"no such call\"},"
-        "\"413\":{\"description\":\"over the size limit\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/search", .name = "qa_search", .handle = svc_qa_search,
-     .openapi =
-        "{\"summary\":\"Calls whose transcript holds the words (SQLite FTS5), newest first, each with its hits: the segment, its speaker and times, its text and the character offsets of the words found\","
-        "\"parameters\":["
-        "{\"name\":\"q\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},\"description\":\"words, all of which must be in a segment; \\\"a phrase\\\" in double quotes\"},"
-        "{\"name\":\"agent\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one agent_user\"},"
-        "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one campaign or in-group\"},"
-        "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"format\":\"date\"},\"description\":\"first day (YYYY-MM-DD)\"},"
-        "{\"name\":\"to\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"format\":\"date\"},\"description\":\"last day (YYYY-MM-DD)\"},"
-        "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":50,\"minimum\":1,\"maximum\":500},\"description\":\"calls at most\"}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"{query, calls: [{call_id, recording_id, agent_user, campaign_id, call_date, hits: [{segment, speaker, start, end, text, offsets: [[first, past_last], ...]}]}]}\"},"
-        "\"400\":{\"description\":\"no words to find, or a malformed date\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/trends", .name = "qa_trends", .handle = svc_qa_trends,
-     .openapi =
-        "{\"summary\":\"One object per day, oldest first: calls, average score, flagged, category averages\","
-        "\"parameters\":["
-        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":30,\"minimum\":7,\"maximum\":365},\"description\":\"days back from today\"},"
-        "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"one campaign or in-group\"}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"[{date, calls, avg_score, flagged, categories}]\"},"
-        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/leaderboard", .name = "qa_leaderboard", .handle = svc_qa_leaderboard,
-     .openapi =
-        "{\"summary\":\"Agents by average score, best first, among those with min_calls scored calls or more\","
-        "\"parameters\":["
-        "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":7,\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"},"
-        "{\"name\":\"min_calls\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":5,\"minimum\":1,\"maximum\":100000},\"description\":\"scored calls at least\"}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"[{rank, agent_user, agent_name, calls, avg_score, min_score, max_score, flagged}]\"},"
-        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/queue-status", .name = "qa_queue_status", .handle = svc_qa_queue,
-     .openapi =
-        "{\"summary\":\"Jobs per state\","
-        "\"responses\":{"
-        "\"200\":{\"description\":\"{status_counts:{state:n}, today_queued, total}\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/calls", .name = "qa_calls", .handle = svc_qa_calls,
-     .openapi =
-        "{\"summary\":\"Calls, newest first, filtered and paged\","
-        "\"parameters\":["
-        "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"first call day, YYYY-MM-DD\"},"
-        "{\"name\":\"to\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"last call day, YYYY-MM-DD\"},"
-        "{\"name\":\"agent\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"agent_user\"},"
-        "{\"name\":\"campaign\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"campaign or in-group\"},"
-        "{\"name\":\"state\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"the job state: pending, analysing, transcribing, transcribed, scoring, complete, skipped, error\"},"
-        "{\"name\":\"one_way\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"1 or 0\"},"
-        "{\"name\":\"mos_below\",\"in\":\"query\",\"schema\":{\"type\":\"number\"},\"description\":\"a leg with MOS under this\"},"
-        "{\"name\":\"dead_air\",\"in\":\"query\",\"schema\":{\"type\":\"number\"},\"description\":\"dead air of at least this many seconds\"},"
-        "{\"name\":\"flagged\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},\"description\":\"1 or 0\"},"
-        "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":50,\"minimum\":1,\"maximum\":500},\"description\":\"page size\"},"
-        "{\"name\":\"offset\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":0,\"minimum\":0},\"description\":\"rows to skip\"}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"{calls:[call], total, limit, offset}\"},"
-        "\"400\":{\"description\":\"an argument out of range or malformed\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "POST", .path = "/api/qa/calls", .name = "qa_upload", .body = true, .start = svc_qa_upload_start, .handle = svc_qa_upload,
-     .openapi =
-        "{\"summary\":\"Queue an uploaded call: multipart/form-data with a metadata JSON part (source, recording_id, uniqueid, vicidial_id, lead_id, agent_user, agent_name, campaign_id, campaign_name, direction, call_date, tz, length_sec, disposition, term_reason) and an audio part, or in and out leg parts\","
-        "\"responses\":{"
-        "\"201\":{\"description\":\"{call_id, source, recording_id, created: true, processing_status}: queued\"},"
-        "\"200\":{\"description\":\"the call was known (same source and recording_id): nothing changed\"},"
-        "\"400\":{\"description\":\"malformed multipart or metadata\"},"
-        "\"413\":{\"description\":\"over the size limit\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/workers", .name = "qa_workers", .handle = svc_qa_workers,
-     .openapi =
-        "{\"summary\":\"The workers: host, pid, heartbeat, state, pause reason, calls done, the call in hand\","
-        "\"responses\":{"
-        "\"200\":{\"description\":\"{workers:[worker]}\"},"
-        "\"503\":{\"description\":\"the store is unreachable\"}"
-        "}}"},
-    {.method = "GET", .path = "/api/qa/events", .name = "qa_events", .handle = svc_qa_events,
-     .openapi =
-        "{\"summary\":\"Job state changes as server-sent events (text/event-stream): each event has id: (the store's event number), event: job and data: {id, call_id, source, recording_id, agent_user, state, ts}; a comment line every events_heartbeat_sec without events. Reconnect with Last-Event-ID to miss nothing the store still holds\","
-        "\"parameters\":["
-        "{\"name\":\"after\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":0},\"description\":\"start after this event id (Last-Event-ID wins); default: only new events\"},"
-        "{\"name\":\"Last-Event-ID\",\"in\":\"header\",\"schema\":{\"type\":\"integer\",\"minimum\":0}}"
-        "],"
-        "\"responses\":{"
-        "\"200\":{\"description\":\"the stream, until the client or the service leaves\",\"content\":{\"text/event-stream\":{}}},"
-        "\"400\":{\"description\":\"a malformed event id\"},"
-        "\"503\":{\"description\":\"events_max_clients streams open already, or the service is stopping\"}"
-        "}}"},
-    {.method = "GET", .path = "/openapi.json", .name = "openapi.json", .handle = route_openapi,
-     .openapi =
-        "{\"summary\":\"This document\","
-        "\"responses\":{"
-        "\"200\":{\"description\":\"OpenAPI 3\"}"
-        "}}"},
+         "{\"summary\":\"Job state changes as server-sent events (text/event-stream): each event "
+         "has id: (the store's event number), event: job and data: {id, call_id, source, "
+         "recording_id, agent_user, state, ts}; a comment line every events_heartbeat_sec without "
+         "events. Reconnect with Last-Event-ID to miss nothing the store still holds\","
+         "\"parameters\":["
+         "{\"name\":\"after\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"minimum\":0},"
+         "\"description\":\"start after this event id (Last-Event-ID wins); default: only new "
+         "events\"},"
+         "{\"name\":\"Last-Event-ID\",\"in\":\"header\",\"schema\":{\"type\":\"integer\","
+         "\"minimum\":0}}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"the stream, until the client or the service "
+         "leaves\",\"content\":{\"text/event-stream\":{}}},"
+         "\"400\":{\"description\":\"a malformed event id\"},"
+         "\"503\":{\"description\":\"events_max_clients streams open already, or the service is "
+         "stopping\"}"
+         "}}"},
+    {.method = "GET",
+     .path = "/openapi.json",
+     .name = "openapi.json",
+     .handle = route_openapi,
+     .openapi = "{\"summary\":\"This document\","
+                "\"responses\":{"
+                "\"200\":{\"description\":\"OpenAPI 3\"}"
+                "}}"},
     {.method = NULL},
 };
 

@@ -185,6 +185,9 @@ int tx_finish(tx_transcript *t);
  * memory. */
 char *tx_normalize(const char *text);
 
+/* The words of a normalised text (runs of characters between single spaces). */
+size_t tx_count_words(const char *norm);
+
 /* hallucination_rate: words flagged or dropped / words received (0 words: -1). */
 double tx_hallucination_rate(const tx_transcript *t);
 

@@ -123,18 +123,7 @@ static json_t *block(const tx_transcript *t)
     for (int i = 0; i < t->n_legs; i++)
         for (size_t s = 0; s < t->legs[i].n; s++) {
             const tx_segment *g = &t->legs[i].segs[s];
-            if (g->n_words) {
-                words += g->n_words;
-            } else {
-                for (const char *p = g->norm ? g->norm : ""; *p;) {
-                    while (*p == ' ')
-                        p++;
-                    if (*p)
-                        words++;
-                    while (*p && *p != ' ')
-                        p++;
-                }
-            }
+            words += g->n_words ? g->n_words : tx_count_words(g->norm ? g->norm : "");
         }
     json_object_set_new(o, "turns", turns);
     json_object_set_new(o, "word_count", json_integer((json_int_t)words));
@@ -194,8 +183,7 @@ char *tx_report_with_transcript(const char *report_json, const tx_transcript *t,
     }
     bool empty = n == 2 || strspn(report_json + 1, " \n") == n - 2;
     memcpy(s, report_json, n - 1);
-    int k = snprintf(s + n - 1, bl + 32, "%s\"transcript\": %s}", empty ? "" : ", ", b);
-    (void)k;
+    snprintf(s + n - 1, bl + 32, "%s\"transcript\": %s}", empty ? "" : ", ", b);
     free(b);
     return s;
 }

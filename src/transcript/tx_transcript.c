@@ -179,7 +179,7 @@ static double evidence(const tx_leg *L, const tx_segment *s)
     return near_speech(L, s->start, s->end) / (s->end - s->start);
 }
 
-static size_t count_words(const char *norm)
+size_t tx_count_words(const char *norm)
 {
     size_t n = 0;
     for (const char *p = norm; *p;) {
@@ -263,13 +263,13 @@ static int guard_leg(tx_transcript *t, tx_leg *L)
         if (!s->norm && !(s->norm = tx_normalize(s->text)))
             return -1;
         if (t->unchecked) { /* nothing to check against */
-            t->words += s->n_words ? s->n_words : count_words(s->norm);
+            t->words += s->n_words ? s->n_words : tx_count_words(s->norm);
             L->segs[kept++] = *s;
             continue;
         }
         double ev = evidence(L, s);
         bool timed = false;
-        size_t flagged = 0, n_words = s->n_words ? s->n_words : count_words(s->norm);
+        size_t flagged = 0, n_words = s->n_words ? s->n_words : tx_count_words(s->norm);
         for (size_t k = 0; k < s->n_words; k++) {
             tx_word *w = &s->words[k];
             if (!(w->flags & TX_F_NO_TIME)) {
