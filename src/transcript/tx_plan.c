@@ -74,11 +74,10 @@ static int cmp_span(const void *a, const void *b)
 }
 
 /* speech minus the excluded events (both sorted; events may overlap each other) */
-static int subtract(const spans *speech, spans *ex, double min_len, spans *out, double *removed)
+static int subtract(const spans *speech, spans *ex, double min_len, spans *out)
 {
     if (ex->n)
         qsort(ex->v, ex->n, sizeof(*ex->v), cmp_span);
-    *removed = 0;
     for (size_t i = 0; i < speech->n; i++) {
         double a = speech->v[i].start, b = speech->v[i].end;
         for (size_t k = 0; k < ex->n && a < b; k++) {
@@ -89,7 +88,6 @@ static int subtract(const spans *speech, spans *ex, double min_len, spans *out, 
                 if (e->start - a >= min_len && push(out, a, e->start) != 0)
                     return -1;
             }
-            *removed += fmin(e->end, b) - fmax(e->start, a);
             a = e->end;
         }
         if (b - a >= min_len && push(out, a, b) != 0)
@@ -166,8 +164,7 @@ int tx_plan_leg(const cq_leg_report *leg, const tx_plan_params *p, tx_plan *out)
             push(&ex, fmax(0, e->start_sec - p->margin_sec), e->end_sec + p->margin_sec) != 0)
             goto done;
     }
-    double widened_out;
-    if (subtract(&speech, &ex, p->min_span_sec, &left, &widened_out) != 0)
+    if (subtract(&speech, &ex, p->min_span_sec, &left) != 0)
         goto done;
     /* the VAD's speech under the excluded events (ex is sorted now; merged as it is read) */
     for (size_t i = 0; i < vad.n; i++) {
