@@ -68,4 +68,159 @@ typedef struct sc_totals {
 /* The totals of results (one per category of the card, in the card's order). */
 void sc_totals_of(const sc_card *c, const sc_result *r, sc_totals *out);
 
+/* ---- a call's words, for rules and evidence (sc_text.c) ---------------------------------- */
+
+#define SC_AGENT "agent"
+#define SC_CUSTOMER "customer"
+#define SC_MIXED "mixed" /* one leg holding both parties: speakers not separated */
+
+typedef struct sc_utt {
+    char speaker[10];  /* SC_AGENT, SC_CUSTOMER or SC_MIXED */
+    double start, end; /* on the call's clock, s */
+    char *text;        /* as transcribed (display text) */
+    char *norm;        /* tx_normalize(text): lower case, no punctuation, numbers as digits */
+} sc_utt;
+
+typedef struct sc_text {
+    sc_utt *u;          /* in time order */
+    size_t n;
+    double duration;    /* the call's length, s (the recording's, else the last word's end) */
+    bool separated;     /* the speakers are on legs of their own (no SC_MIXED utterance) */
+} sc_text;
+
+struct tx_transcript;
+/* The transcript's segments as utterances, in time order (dropped segments are not there).
+ * duration: the report's length when known (> 0), else the last segment's end. 0, or -1 (out
+ * of memory; out is left freeable). */
+int sc_text_from_transcript(const struct tx_transcript *t, double duration, sc_text *out);
+void sc_text_free(sc_text *t);
+
+/* One piece of evidence from the transcript. */
+typedef struct sc_quote {
+    char speaker[10];
+    double start, end;
+    char *quote; /* a verbatim span of the utterance's text (malloc'd) */
+} sc_quote;
+
+/* Is `quote` a verbatim span of what `speaker` said between start and end (within tol s)?
+ * Compared on normalised words (case, punctuation and number words do not matter); the
+ * utterance must overlap [start - tol, end + tol]. On a match, out (when not NULL) gets the
+ * utterance's speaker and times and the quote as given (malloc'd): 0. No match: 1. Out of
+ * memory: -1. */
+int sc_quote_check(const sc_text *t, const char *speaker, double start, double end,
+                   const char *quote, double tol, sc_quote *out);
+void sc_quote_free(sc_quote *q);
+
+/* ---- a call's result (sc_call.c) ---------------------------------------------------------- */
+
+/* A measured figure a score was judged on. */
+typedef struct sc_metric {
+    char name[64]; /* the report's path, e.g. "conversation.overtalk_sec" */
+    double value;
+    bool known;    /* false: the report had null there (never shown as 0) */
+} sc_metric;
+
+typedef struct sc_cat_result {
+    sc_result r;
+    sc_method method;
+    char engine[32];       /* "rules", "acoustic", or the LLM provider's name */
+    char reason[320];      /* short; for an unscored category: "not scored: no LLM configured" */
+    sc_quote *quotes;
+    size_t n_quotes;
+    sc_metric *metrics;
+    size_t n_metrics;
+    int quotes_dropped;    /* quotes an LLM gave that are not in the transcript */
+    bool no_evidence;      /* scored, but nothing checkable backs it */
+} sc_cat_result;
+
+#define SC_MAX_TOPIC_PHRASES 8
+
+typedef struct sc_topic {
+    bool known;            /* false: no topics file, or nothing matched */
+    char cls[64], subclass[64];
+    double confidence;     /* 0-1 */
+    char engine[32];       /* "rules" or the LLM provider's name */
+    char *phrases[SC_MAX_TOPIC_PHRASES]; /* what decided it, verbatim from the transcript */
+    int n_phrases;
+} sc_topic;
+
+typedef struct sc_call {
+    sc_cat_result cats[SC_MAX_CATEGORIES]; /* in the card's order */
+    int n;
+    sc_totals totals;
+    char card_hash[65];     /* the scorecard's SHA-256 */
+    char provider_hash[65]; /* SHA-256 of the LLM configuration used ("" without one) */
+    char llm_provider[32], llm_model[128]; /* "" when no LLM answered */
+    char *summary;          /* NULL when none */
+    char *strengths[5], *improvements[5];
+    int n_strengths, n_improvements;
+    sc_topic topic;
+} sc_call;
+
+void sc_call_free(sc_call *c);
+
+/* ---- matching normalised text (sc_text.c) -------------------------------------------------- */
+
+/* Does the normalised phrase occur in the normalised text on word boundaries? Its byte offset
+ * into *at (when not NULL): true. Both are tx_normalize output (single spaces). */
+bool sc_phrase_at(const char *norm, const char *phrase, size_t *at);
+
+/* ---- call topics (sc_topics.c) ------------------------------------------------------------- */
+
+typedef struct sc_topics sc_topics; /* a loaded topics file: class -> subclass, with phrases */
+
+/* Load a topics file (JSON, docs/scoring.md); refused with err for a bad one. NULL on error. */
+sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz);
+void sc_topics_free(sc_topics *t);
+/* The topics as a JSON array of {"class", "subclass"} for a prompt (malloc'd; NULL: no memory). */
+char *sc_topics_list_json(const sc_topics *t);
+/* Is class/subclass one of the file's? */
+bool sc_topics_has(const sc_topics *t, const char *cls, const char *subclass);
+/* Classified by the file's phrases (engine "rules"): out->known false when nothing matched.
+ * 0, or -1 (out of memory). */
+int sc_topics_classify(const sc_topics *t, const sc_text *text, sc_topic *out);
+void sc_topic_free(sc_topic *t);
+
+/* ---- scoring a call (sc_score.c) ----------------------------------------------------------- */
+
+/* The categories that acoustics and rules can judge, from the report (JSON text, or NULL when
+ * there is none) and the words (NULL when there is no transcript); `llm` categories are left
+ * "not scored: <why>" (why: "no LLM configured", "llm_cap: ...", ...). Topics by rules when
+ * topics is not NULL. The totals are not yet computed: call sc_finish after any LLM answer was
+ * applied. 0, or -1 with err (out is left freeable). */
+int sc_score(const sc_card *c, const char *report_json, const sc_text *text,
+             const sc_topics *topics, const char *llm_why, sc_call *out, char *err, size_t errsz);
+
+/* ---- the LLM's part (sc_llm.c): what to ask, and what to take from the answer ------------ */
+
+typedef struct sc_llm_prompt {
+    char *system; /* the rubric and the rules of the answer (malloc'd) */
+    char *user;   /* the call: report figures and the transcript inside a delimited data block */
+    char *schema; /* the JSON schema the answer must follow (JSON text) */
+} sc_llm_prompt;
+
+/* The request for the card's `llm` categories (and the topic, when topics is not NULL). 0, 1
+ * (the card has no llm category and no topics: nothing to ask), -1 with err. */
+int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_json,
+                        const sc_topics *topics, sc_llm_prompt *out, char *err, size_t errsz);
+void sc_llm_prompt_free(sc_llm_prompt *p);
+
+/* The answer (JSON text already checked against the prompt's schema) into call: each llm
+ * category's score, reason and quotes, each quote checked verbatim against t (not found:
+ * dropped and counted; a score left with none is marked no_evidence); a score out of the
+ * category's scale refuses the answer (-1 with err, call unchanged); summary, strengths,
+ * improvements; the topic when asked. engine = provider. 0 or -1 with err. */
+int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, const char *answer,
+                 const char *provider, const char *model, sc_call *call, char *err,
+                 size_t errsz);
+
+/* The totals and flags of call (sc_totals_of over its categories). */
+void sc_finish(const sc_card *c, sc_call *call);
+
+/* The result as JSON (malloc'd, NULL when out of memory): total_score, partial_score,
+ * coverage, flagged, flag_reason, scorecard (name, hash), categories keyed by key (score,
+ * method, engine, reason, evidence: quotes or metrics, quotes_dropped, no_evidence), topic,
+ * summary, strengths, improvements, llm_provider, llm_model. A score not judged is null. */
+char *sc_call_to_json(const sc_card *c, const sc_call *call);
+
 #endif /* CQ_SCORING_H */
