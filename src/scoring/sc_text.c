@@ -1,0 +1,139 @@
+/*
+ * sc_text.c - a call's words for rules and evidence (scoring.h): the transcript's segments as
+ * utterances in time order, phrases found on word boundaries, quotes checked as verbatim spans.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../transcript/transcript.h"
+#include "scoring.h"
+
+bool sc_phrase_at(const char *norm, const char *phrase, size_t *at)
+{
+    size_t n = strlen(phrase);
+    if (!norm || n == 0)
+        return false;
+    for (const char *p = strstr(norm, phrase); p; p = strstr(p + 1, phrase)) {
+        bool left = p == norm || p[-1] == ' ', right = p[n] == '\0' || p[n] == ' ';
+        if (left && right) {
+            if (at)
+                *at = (size_t)(p - norm);
+            return true;
+        }
+    }
+    return false;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const sc_utt *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->end < y->end ? -1 : x->end > y->end;
+}
+
+int sc_text_from_transcript(const tx_transcript *t, double duration, sc_text *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t total = 0;
+    for (int l = 0; l < t->n_legs; l++)
+        total += t->legs[l].n;
+    out->separated = true;
+    if (total == 0) {
+        out->duration = duration > 0 ? duration : 0;
+        return 0;
+    }
+    out->u = calloc(total, sizeof(*out->u));
+    if (!out->u)
+        return -1;
+    double last = 0;
+    for (int l = 0; l < t->n_legs; l++) {
+        const tx_leg *L = &t->legs[l];
+        for (size_t i = 0; i < L->n; i++) {
+            const tx_segment *s = &L->segs[i];
+            if (!s->text || !s->text[0])
+                continue;
+            sc_utt *u = &out->u[out->n];
+            strcpy(u->speaker, L->role == CQ_ROLE_AGENT      ? SC_AGENT
+                               : L->role == CQ_ROLE_CUSTOMER ? SC_CUSTOMER
+                                                             : SC_MIXED);
+            if (L->role == CQ_ROLE_MIXED)
+                out->separated = false;
+            u->start = s->start, u->end = s->end;
+            u->text = strdup(s->text);
+            u->norm = s->norm ? strdup(s->norm) : tx_normalize(s->text);
+            out->n++;
+            if (!u->text || !u->norm)
+                return -1;
+            if (s->end > last)
+                last = s->end;
+        }
+    }
+    qsort(out->u, out->n, sizeof(*out->u), by_time);
+    out->duration = duration > 0 ? duration : last;
+    return 0;
+}
+
+void sc_text_free(sc_text *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->u[i].text);
+        free(t->u[i].norm);
+    }
+    free(t->u);
+    memset(t, 0, sizeof(*t));
+}
+
+static bool speaker_matches(const sc_text *t, const sc_utt *u, const char *speaker)
+{
+    if (!speaker || !speaker[0] || !strcmp(speaker, "any"))
+        return true;
+    if (!strcmp(u->speaker, speaker))
+        return true;
+    /* one leg holding both parties: whoever was named may have said it */
+    return !t->separated && !strcmp(u->speaker, SC_MIXED);
+}
+
+int sc_quote_check(const sc_text *t, const char *speaker, double start, double end,
+                   const char *quote, double tol, sc_quote *out)
+{
+    if (out)
+        memset(out, 0, sizeof(*out));
+    if (!quote)
+        return 1;
+    char *q = tx_normalize(quote);
+    if (!q)
+        return -1;
+    int rc = 1;
+    if (q[0]) {
+        for (size_t i = 0; i < t->n && rc == 1; i++) {
+            const sc_utt *u = &t->u[i];
+            if (u->end < start - tol || u->start > end + tol || !speaker_matches(t, u, speaker))
+                continue;
+            if (!sc_phrase_at(u->norm, q, NULL))
+                continue;
+            rc = 0;
+            if (out) {
+                snprintf(out->speaker, sizeof(out->speaker), "%s", u->speaker);
+                out->start = u->start, out->end = u->end;
+                out->quote = strdup(quote);
+                if (!out->quote)
+                    rc = -1;
+            }
+        }
+    }
+    free(q);
+    return rc;
+}
+
+void sc_quote_free(sc_quote *q)
+{
+    if (q) {
+        free(q->quote);
+        q->quote = NULL;
+    }
+}
