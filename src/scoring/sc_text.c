@@ -26,6 +26,29 @@ bool sc_phrase_at(const char *norm, const char *phrase, size_t *at)
     return false;
 }
 
+/* the words of a text for rules: non-speech tags ("[noise]", "<unk>", "(music)") taken out,
+ * then tx_normalize */
+static char *words_of(const char *text)
+{
+    char *t = strdup(text);
+    if (!t)
+        return NULL;
+    static const char open[] = "[<(", close[] = "]>)";
+    for (char *p = t; *p; p++) {
+        const char *o = strchr(open, *p);
+        if (!o || !*p)
+            continue;
+        char *e = strchr(p, close[o - open]);
+        if (!e)
+            break;
+        memset(p, ' ', (size_t)(e - p + 1));
+        p = e;
+    }
+    char *n = tx_normalize(t);
+    free(t);
+    return n;
+}
+
 static int by_time(const void *a, const void *b)
 {
     const sc_utt *x = a, *y = b;
@@ -55,7 +78,15 @@ int sc_text_from_transcript(const tx_transcript *t, double duration, sc_text *ou
             const tx_segment *s = &L->segs[i];
             if (!s->text || !s->text[0])
                 continue;
+            char *norm = words_of(s->text);
+            if (!norm)
+                return -1;
+            if (!norm[0]) { /* nothing but non-speech tags */
+                free(norm);
+                continue;
+            }
             sc_utt *u = &out->u[out->n];
+            u->norm = norm;
             strcpy(u->speaker, L->role == CQ_ROLE_AGENT      ? SC_AGENT
                                : L->role == CQ_ROLE_CUSTOMER ? SC_CUSTOMER
                                                              : SC_MIXED);
@@ -63,9 +94,8 @@ int sc_text_from_transcript(const tx_transcript *t, double duration, sc_text *ou
                 out->separated = false;
             u->start = s->start, u->end = s->end;
             u->text = strdup(s->text);
-            u->norm = s->norm ? strdup(s->norm) : tx_normalize(s->text);
             out->n++;
-            if (!u->text || !u->norm)
+            if (!u->text)
                 return -1;
             if (s->end > last)
                 last = s->end;
@@ -105,7 +135,7 @@ int sc_quote_check(const sc_text *t, const char *speaker, double start, double e
         memset(out, 0, sizeof(*out));
     if (!quote)
         return 1;
-    char *q = tx_normalize(quote);
+    char *q = words_of(quote);
     if (!q)
         return -1;
     int rc = 1;

@@ -36,6 +36,7 @@ typedef struct sc_card {
     sc_category cats[SC_MAX_CATEGORIES];
     int n;
     char hash[65];         /* SHA-256 of the card's text */
+    char *vars;            /* the card's vars as JSON text, or NULL (malloc'd) */
 } sc_card;
 
 /* Load a card from its JSON text:
@@ -47,6 +48,9 @@ typedef struct sc_card {
  * not lo < hi. 0, or -1 (out is left freeable). */
 int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t errsz);
 void sc_card_free(sc_card *c);
+
+/* The shipped default card (scorecards/default.json, compiled in): its text and length. */
+const char *sc_default_card(size_t *len);
 
 /* One category's result, as its method gave it. */
 typedef struct sc_result {
@@ -78,7 +82,8 @@ typedef struct sc_utt {
     char speaker[10];  /* SC_AGENT, SC_CUSTOMER or SC_MIXED */
     double start, end; /* on the call's clock, s */
     char *text;        /* as transcribed (display text) */
-    char *norm;        /* tx_normalize(text): lower case, no punctuation, numbers as digits */
+    char *norm;        /* the words for rules: non-speech tags ([noise], <unk>, (music)) out,
+                        * then tx_normalize: lower case, no punctuation, numbers as digits */
 } sc_utt;
 
 typedef struct sc_text {
