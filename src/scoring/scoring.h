@@ -98,6 +98,10 @@ struct tx_transcript;
  * duration: the report's length when known (> 0), else the last segment's end. 0, or -1 (out
  * of memory; out is left freeable). */
 int sc_text_from_transcript(const struct tx_transcript *t, double duration, sc_text *out);
+/* The same from the report's transcript block (JSON: legs[] with role and segments[] of start,
+ * end and text), as the store keeps it. 0, or -1 with err. */
+int sc_text_from_block(const char *block, double duration, sc_text *out, char *err,
+                       size_t errsz);
 void sc_text_free(sc_text *t);
 
 /* One piece of evidence from the transcript. */
