@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_int.h"
 
@@ -659,6 +660,15 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
             store__fail(s, "updating a call");
             goto fail;
         }
+        /* its scores row keeps the call's day (the flagged list ranks by it) */
+        db_stmt *rd = stmt(s, Q_SCORE_REDAY,
+                           "UPDATE scores SET day = (SELECT day FROM calls WHERE id = $1) WHERE "
+                           "call_id = $1");
+        if (!rd)
+            goto fail;
+        db_bind_int(rd, 1, *id);
+        if (run(s, rd, "re-dating a call's scores") != 0)
+            goto fail;
         rollup_key now_key;
         if ((!c->open && release_held(s, *id, c, now) != 0) || call_key(s, *id, &now_key) != 0 ||
             rollup_group(s, &now_key) != 0 ||
@@ -1184,6 +1194,357 @@ int store_transcript_put(store *s, const store_transcript *t, double now)
     return in_tx(s, "transcript", put_tx, &a);
 }
 
+/* ---- scores -------------------------------------------------------------------------------- */
+
+const char *const store_score_cats[STORE_SCORE_CATS] = {
+    "greeting", "customer_id", "needs", "product", "communication", "resolution", "closing",
+    "compliance"};
+
+int store_score_cat(const char *key)
+{
+    for (int i = 0; key && i < STORE_SCORE_CATS; i++)
+        if (!strcmp(key, store_score_cats[i]))
+            return i;
+    return -1;
+}
+
+/* A number of a score: finite and within [lo, hi], or the reason it is not. */
+static const char *bad_number(bool has, double v, double lo, double hi)
+{
+    if (!has)
+        return NULL;
+    if (!isfinite(v))
+        return "not a finite number";
+    return v < lo || v > hi ? "out of range" : NULL;
+}
+
+static void bind_has(db_stmt *st, int n, bool has, double v)
+{
+    if (has)
+        db_bind_double(st, n, v);
+    else
+        db_bind_null(st, n);
+}
+
+/* The score's JSON fields are what they should be (strengths and improvements arrays, detail
+ * an object); STORE_ERR with the field named. */
+static int check_score_json(store *s, const store_score *sc)
+{
+    db_stmt *st = stmt(s, Q_SCORE_CHECK,
+                       "SELECT CASE WHEN $1 IS NULL THEN 1 WHEN json_valid($1) THEN "
+                       "json_type($1) = 'array' ELSE 0 END, CASE WHEN $2 IS NULL THEN 1 WHEN "
+                       "json_valid($2) THEN json_type($2) = 'array' ELSE 0 END, CASE WHEN $3 IS "
+                       "NULL THEN 1 WHEN json_valid($3) THEN json_type($3) = 'object' ELSE 0 END");
+    if (!st)
+        return STORE_ERR;
+    store__bind_opt(st, 1, sc->strengths);
+    store__bind_opt(st, 2, sc->improvements);
+    store__bind_opt(st, 3, sc->detail);
+    int rc = db_step(st);
+    int ok[3] = {0, 0, 0};
+    for (int i = 0; rc == DB_ROW && i < 3; i++)
+        ok[i] = (int)db_col_int(st, i);
+    db_reset(st);
+    if (rc != DB_ROW)
+        return store__fail(s, "checking a score's JSON"), STORE_ERR;
+    static const char *const what[3] = {"strengths is not a JSON array",
+                                        "improvements is not a JSON array",
+                                        "detail is not a JSON object"};
+    for (int i = 0; i < 3; i++)
+        if (!ok[i]) {
+            snprintf(s->err, sizeof(s->err), "storing scores: %s", what[i]);
+            return STORE_ERR;
+        }
+    return STORE_OK;
+}
+
+typedef struct scored_args {
+    store_lease *l;
+    const store_score *sc;
+    double now;
+} scored_args;
+
+static int scored_tx(store *s, void *arg)
+{
+    scored_args *a = arg;
+    const store_score *sc = a->sc;
+    const char *bad = NULL, *which = NULL;
+    if ((bad = bad_number(sc->has_total, sc->total_score, 0, 100)))
+        which = "total_score";
+    else if ((bad = bad_number(sc->has_partial, sc->partial_score, 0, 100)))
+        which = "partial_score";
+    else if ((bad = bad_number(true, sc->coverage, 0, 1)))
+        which = "coverage";
+    for (int k = 0; !bad && k < STORE_SCORE_CATS; k++)
+        if ((bad = bad_number(sc->has_cat[k], sc->cat[k], -1e9, 1e9)))
+            which = store_score_cats[k];
+    if (bad) {
+        snprintf(s->err, sizeof(s->err), "storing scores: %s is %s", which, bad);
+        return STORE_ERR;
+    }
+    int rc = check_score_json(s, sc);
+    if (rc == STORE_OK)
+        rc = fenced_move(s, a->l, JOB_COMPLETE, "score", "done", a->now);
+    if (rc != STORE_OK)
+        return rc;
+    db_stmt *st = stmt(s, Q_SCORE_PUT,
+                       "INSERT INTO scores (call_id, day, scorecard, backend, total_score, "
+                       "partial_score, coverage, flagged, flag_reason, greeting, customer_id, "
+                       "needs, product, communication, resolution, closing, compliance, summary, "
+                       "strengths, improvements, llm_provider, llm_model, detail, created, "
+                       "scorecard_hash, provider_hash, topic_class, topic_subclass) SELECT id, "
+                       "day, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+                       "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27 FROM calls WHERE id "
+                       "= $1 ON CONFLICT (call_id) DO UPDATE SET day = excluded.day, scorecard = "
+                       "excluded.scorecard, backend = excluded.backend, total_score = "
+                       "excluded.total_score, partial_score = excluded.partial_score, coverage = "
+                       "excluded.coverage, flagged = excluded.flagged, flag_reason = "
+                       "excluded.flag_reason, greeting = excluded.greeting, customer_id = "
+                       "excluded.customer_id, needs = excluded.needs, product = excluded.product, "
+                       "communication = excluded.communication, resolution = "
+                       "excluded.resolution, closing = excluded.closing, compliance = "
+                       "excluded.compliance, summary = excluded.summary, strengths = "
+                       "excluded.strengths, improvements = excluded.improvements, llm_provider = "
+                       "excluded.llm_provider, llm_model = excluded.llm_model, detail = "
+                       "excluded.detail, created = excluded.created, scorecard_hash = "
+                       "excluded.scorecard_hash, provider_hash = excluded.provider_hash, "
+                       "topic_class = excluded.topic_class, topic_subclass = "
+                       "excluded.topic_subclass");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, a->l->call_id);
+    store__bind_opt(st, 2, sc->scorecard);
+    store__bind_opt(st, 3, sc->backend);
+    bind_has(st, 4, sc->has_total, sc->total_score);
+    bind_has(st, 5, sc->has_partial, sc->partial_score);
+    db_bind_double(st, 6, sc->coverage);
+    db_bind_int(st, 7, sc->flagged ? 1 : 0);
+    store__bind_opt(st, 8, sc->flag_reason);
+    for (int k = 0; k < STORE_SCORE_CATS; k++)
+        bind_has(st, 9 + k, sc->has_cat[k], sc->cat[k]);
+    store__bind_opt(st, 17, sc->summary);
+    store__bind_opt(st, 18, sc->strengths);
+    store__bind_opt(st, 19, sc->improvements);
+    store__bind_opt(st, 20, sc->llm_provider);
+    store__bind_opt(st, 21, sc->llm_model);
+    store__bind_opt(st, 22, sc->detail);
+    db_bind_double(st, 23, a->now);
+    store__bind_opt(st, 24, sc->scorecard_hash);
+    store__bind_opt(st, 25, sc->provider_hash);
+    store__bind_opt(st, 26, sc->topic_class);
+    store__bind_opt(st, 27, sc->topic_subclass);
+    if (run(s, st, "storing scores") != 0 || event(s, a->l->call_id, JOB_COMPLETE, a->now) != 0 ||
+        rollup_call(s, a->l->call_id) != 0 || count_complete(s, a->l->job_id, a->now) != 0)
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+int store_job_scored(store *s, store_lease *l, const store_score *sc, double now)
+{
+    scored_args a = {l, sc, now};
+    int rc = in_tx(s, "scored", scored_tx, &a);
+    if (rc == STORE_OK)
+        l->state = JOB_COMPLETE;
+    return rc;
+}
+
+typedef struct override_args {
+    int64_t call_id;
+    const char *const *cats;
+    const int *scores;
+    size_t n;
+    const char *supervisor, *comment;
+    double now;
+    bool scored;
+} override_args;
+
+/* A category key as the scorecard allows them: [a-z0-9_]{1,32}. */
+static bool valid_key(const char *k)
+{
+    size_t n = k ? strlen(k) : 0;
+    if (n < 1 || n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+            return false;
+    return true;
+}
+
+static int override_tx(store *s, void *arg)
+{
+    override_args *a = arg;
+    db_stmt *st = stmt(s, Q_OVR_HAS, "SELECT 1 FROM scores WHERE call_id = $1");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, a->call_id);
+    int rc = db_step(st);
+    db_reset(st);
+    if (rc != DB_ROW && rc != DB_DONE)
+        return store__fail(s, "reading a call's scores");
+    if (rc == DB_DONE)
+        return STORE_OK; /* not scored: nothing stored */
+    a->scored = true;
+    for (size_t i = 0; i < a->n; i++) {
+        st = stmt(s, Q_OVR_PUT,
+                  "INSERT INTO score_overrides (call_id, category, score, supervisor, comment, "
+                  "created) VALUES ($1, $2, $3, $4, $5, $6)");
+        if (!st)
+            return STORE_ERR;
+        db_bind_int(st, 1, a->call_id);
+        db_bind_text(st, 2, a->cats[i]);
+        db_bind_double(st, 3, a->scores[i]);
+        db_bind_text(st, 4, a->supervisor);
+        store__bind_opt(st, 5, a->comment);
+        db_bind_double(st, 6, a->now);
+        if (run(s, st, "storing an override") != 0)
+            return STORE_ERR;
+    }
+    return STORE_OK;
+}
+
+int store_score_overrides(store *s, int64_t call_id, const char *const *categories,
+                          const int *scores, size_t n, const char *supervisor,
+                          const char *comment, double now)
+{
+    const char *why = !supervisor || !*supervisor ? "the supervisor's name is required"
+                      : n == 0                    ? "no category given"
+                                                  : NULL;
+    for (size_t i = 0; !why && i < n; i++)
+        why = !valid_key(categories[i])          ? "a category key is [a-z0-9_]{1,32}"
+              : scores[i] < 1 || scores[i] > 5   ? "a score is 1 to 5"
+                                                 : NULL;
+    if (why) {
+        pthread_mutex_lock(&s->mu);
+        snprintf(s->err, sizeof(s->err), "storing overrides: %s", why);
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    override_args a = {call_id, categories, scores, n, supervisor, comment, now, false};
+    int rc = in_tx(s, "override", override_tx, &a);
+    return rc != STORE_OK ? -1 : a.scored ? 1 : 0;
+}
+
+int store_score_override(store *s, int64_t call_id, const char *category, int score,
+                         const char *supervisor, const char *comment, double now)
+{
+    const char *cats[1] = {category};
+    int scores[1] = {score};
+    return store_score_overrides(s, call_id, cats, scores, 1, supervisor, comment, now);
+}
+
+/* ---- LLM requests -------------------------------------------------------------------------- */
+
+/* A label value from configuration text: [A-Za-z0-9_.:-], others as '_', at most 48 bytes. */
+static void label_value(const char *v, char out[49])
+{
+    size_t k = 0;
+    for (; v && v[k] && k < 48; k++) {
+        char c = v[k];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == ':' || c == '-';
+        out[k] = ok ? c : '_';
+    }
+    out[k] = 0;
+}
+
+typedef struct llm_args {
+    const store_llm_call *c;
+    char day[11];
+} llm_args;
+
+static int llm_tx(store *s, void *arg)
+{
+    llm_args *a = arg;
+    const store_llm_call *c = a->c;
+    db_stmt *st = stmt(s, Q_LLM_PUT,
+                       "INSERT INTO llm_calls (ts, day, call_id, purpose, provider, model, "
+                       "input_tokens, output_tokens, latency_sec, cost_usd, outcome) VALUES ($1, "
+                       "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+    if (!st)
+        return STORE_ERR;
+    db_bind_double(st, 1, c->ts);
+    db_bind_text(st, 2, a->day);
+    if (c->call_id > 0)
+        db_bind_int(st, 3, c->call_id);
+    else
+        db_bind_null(st, 3);
+    db_bind_text(st, 4, c->purpose ? c->purpose : "");
+    db_bind_text(st, 5, c->provider ? c->provider : "");
+    store__bind_opt(st, 6, c->model);
+    if (c->input_tokens >= 0)
+        db_bind_int(st, 7, c->input_tokens);
+    else
+        db_bind_null(st, 7);
+    if (c->output_tokens >= 0)
+        db_bind_int(st, 8, c->output_tokens);
+    else
+        db_bind_null(st, 8);
+    bind_num(st, 9, c->latency_sec);
+    bind_num(st, 10, c->cost_usd);
+    db_bind_text(st, 11, c->outcome ? c->outcome : "");
+    if (run(s, st, "recording an LLM request") != 0)
+        return STORE_ERR;
+    char pu[49], pr[49], oc[49], lab[200];
+    label_value(c->purpose, pu);
+    label_value(c->provider, pr);
+    label_value(c->outcome, oc);
+    snprintf(lab, sizeof(lab), "purpose=\"%s\",provider=\"%s\",outcome=\"%s\"", pu, pr, oc);
+    if (counter_add(s, "qa_llm_requests_total", lab, 1) != 0)
+        return STORE_ERR;
+    static const char *const dir[2] = {"input", "output"};
+    int64_t tok[2] = {c->input_tokens, c->output_tokens};
+    for (int i = 0; i < 2; i++) {
+        snprintf(lab, sizeof(lab), "provider=\"%s\",direction=\"%s\"", pr, dir[i]);
+        if (tok[i] > 0 && counter_add(s, "qa_llm_tokens_total", lab, (double)tok[i]) != 0)
+            return STORE_ERR;
+    }
+    snprintf(lab, sizeof(lab), "provider=\"%s\"", pr);
+    if (c->cost_usd > 0 && isfinite(c->cost_usd) &&
+        counter_add(s, "qa_llm_cost_usd_total", lab, c->cost_usd) != 0)
+        return STORE_ERR;
+    if (c->latency_sec >= 0 && isfinite(c->latency_sec) &&
+        (counter_add(s, "qa_llm_latency_seconds_sum", lab, c->latency_sec) != 0 ||
+         counter_add(s, "qa_llm_latency_seconds_count", lab, 1) != 0))
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+int store_llm_record(store *s, const store_llm_call *c)
+{
+    llm_args a = {c, ""};
+    time_t t = (time_t)c->ts;
+    struct tm lt;
+    if (!isfinite(c->ts) || !localtime_r(&t, &lt) ||
+        strftime(a.day, sizeof(a.day), "%Y-%m-%d", &lt) != 10) {
+        pthread_mutex_lock(&s->mu);
+        snprintf(s->err, sizeof(s->err), "recording an LLM request: its time is not a date");
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    return in_tx(s, "llm", llm_tx, &a) == STORE_OK ? 0 : -1;
+}
+
+int store_llm_usage_day(store *s, const char *day, long long *tokens, double *cost)
+{
+    *tokens = 0;
+    *cost = 0;
+    db_stmt *st = store__begin(s, Q_LLM_DAY,
+                               "SELECT COALESCE(SUM(COALESCE(input_tokens, 0) + "
+                               "COALESCE(output_tokens, 0)), 0), COALESCE(SUM(cost_usd), 0) FROM "
+                               "llm_calls WHERE day = $1");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, day);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
+        *tokens = (long long)db_col_int(st, 0);
+        *cost = db_col_double(st, 1);
+    }
+    int res = rc == DB_ROW ? 0 : store__fail(s, "reading a day's LLM use");
+    store__end(s, st);
+    return res;
+}
+
 int64_t store_requeue(store *s, double since, double now)
 {
     db_stmt *st = store__begin(s, Q_REQUEUE,
@@ -1513,7 +1874,8 @@ int64_t store_events_prune(store *s, double before)
     "score_sum, score_min, score_max, flagged, cat_greeting_sum, cat_greeting_n, "                \
     "cat_customer_id_sum, cat_customer_id_n, cat_needs_sum, cat_needs_n, cat_product_sum, "       \
     "cat_product_n, cat_communication_sum, cat_communication_n, cat_resolution_sum, "             \
-    "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n) "    \
+    "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n, "   \
+    "partial_n, partial_sum) "                                                                    \
     "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "           \
     "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "               \
     "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "                                        \
@@ -1532,7 +1894,8 @@ int64_t store_events_prune(store *s, double before)
     "COALESCE(SUM(sc.communication), 0), COUNT(sc.communication), "                               \
     "COALESCE(SUM(sc.resolution), 0), COUNT(sc.resolution), "                                     \
     "COALESCE(SUM(sc.closing), 0), COUNT(sc.closing), "                                           \
-    "COALESCE(SUM(sc.compliance), 0), COUNT(sc.compliance) "                                      \
+    "COALESCE(SUM(sc.compliance), 0), COUNT(sc.compliance), "                                     \
+    "COUNT(sc.partial_score), COALESCE(SUM(sc.partial_score), 0) "                                \
     "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "      \
     "LEFT JOIN scores sc ON sc.call_id = c.id "
 #define ROLLUP_GROUP_BY                                                                            \

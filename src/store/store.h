@@ -3,7 +3,7 @@
  * positions, daily roll-ups, and the service's stored results. One interface for every part of
  * the program (service, worker, ingest); SQLite now, PostgreSQL behind the same functions
  * (db.h). Only src/store/ includes a database header. docs/pipeline.md describes the states and
- * leases; the schema is versioned (store_migrate.c) and every older version is migrated on open.
+ * leases; the schema is versioned (store_schema.c) and every older version is migrated on open.
  *
  * Thread safety: a store is one connection under a mutex; share it between threads freely.
  * Several processes may open the same store (SQLite: WAL and a busy timeout).
@@ -273,6 +273,82 @@ int store_job_transcribed(store *s, store_lease *l, const store_transcript *t, d
  * moved. STORE_OK or STORE_ERR. */
 int store_transcript_put(store *s, const store_transcript *t, double now);
 
+/* ---- scores ------------------------------------------------------------------------------ */
+
+/* The old scorecard's eight categories, the scores table's columns (compat-api.md). */
+#define STORE_SCORE_CATS 8
+extern const char *const store_score_cats[STORE_SCORE_CATS]; /* "greeting", "customer_id", "needs",
+                                                               "product", "communication",
+                                                               "resolution", "closing",
+                                                               "compliance" */
+/* The index of one of those keys, or -1. */
+int store_score_cat(const char *key);
+
+/* A call's scores as the scoring stage made them. Every number has its has_ flag: a zeroed
+ * struct is "nothing scored", and a value without its flag is stored as NULL, never 0. Texts
+ * may be NULL (or "") for none. */
+typedef struct store_score {
+    bool has_total;
+    double total_score;      /* 0-100, when every category was scored */
+    bool has_partial;
+    double partial_score;    /* 0-100 over the categories scored */
+    double coverage;         /* the weight scored, 0-1 */
+    bool flagged;
+    const char *flag_reason;
+    bool has_cat[STORE_SCORE_CATS];
+    double cat[STORE_SCORE_CATS]; /* by store_score_cats; the card's other categories live in
+                                     detail only */
+    const char *summary;
+    const char *strengths, *improvements; /* JSON arrays of strings */
+    const char *llm_provider, *llm_model; /* the LLM that answered */
+    const char *scorecard;      /* the card's name */
+    const char *backend;        /* what judged it: "rules", or the LLM provider */
+    const char *scorecard_hash; /* SHA-256 of the card's text */
+    const char *provider_hash;  /* SHA-256 of the LLM configuration ("" without one) */
+    const char *topic_class, *topic_subclass;
+    const char *detail;         /* the whole result (sc_call_to_json): a JSON object */
+} store_score;
+
+/* The scoring stage's result under the lease: the scores row (replacing any earlier one of the
+ * call), the job moved to `complete` (stages.score = "done"), and the call's roll-up row, in one
+ * transaction. A number that is not finite, or a JSON field that is not what it should be,
+ * refuses the whole (STORE_ERR, store_errmsg says which). STORE_OK, STORE_FENCED, STORE_ERR.
+ * (No scorecard configured: store_job_advance(..., JOB_COMPLETE, "score", "not_configured").) */
+int store_job_scored(store *s, store_lease *l, const store_score *sc, double now);
+
+/* A supervisor's scores for categories of a scored call, kept beside the automatic ones (the
+ * newest per category is shown; the automatic scores and the roll-ups do not change). Each
+ * score is 1-5; supervisor is required, comment may be NULL. All of them or none are stored.
+ * 1 stored, 0 the call has no scores yet (or no such call), -1 error. */
+int store_score_overrides(store *s, int64_t call_id, const char *const *categories,
+                          const int *scores, size_t n, const char *supervisor,
+                          const char *comment, double now);
+/* The same for one category. */
+int store_score_override(store *s, int64_t call_id, const char *category, int score,
+                         const char *supervisor, const char *comment, double now);
+
+/* ---- LLM requests ------------------------------------------------------------------------- */
+
+/* One attempt at an LLM (a retry is another row). Negative numbers are unknown (NULL). */
+typedef struct store_llm_call {
+    double ts;               /* when it was sent, UTC s */
+    int64_t call_id;         /* the call it was for; <= 0 none (/ai-analyze, /ask) */
+    const char *purpose;     /* "score", "topic", "ai-analyze", "ask", ... */
+    const char *provider;    /* the configured provider's name */
+    const char *model;
+    int64_t input_tokens, output_tokens;
+    double latency_sec, cost_usd;
+    const char *outcome;     /* "ok", or the failure's class: "timeout", "http_429", "refusal" */
+} store_llm_call;
+
+/* Record it, with the counters (docs/pipeline.md, "Metrics"): qa_llm_requests_total{purpose,
+ * provider,outcome}, qa_llm_tokens_total{provider,direction}, qa_llm_cost_usd_total{provider},
+ * qa_llm_latency_seconds_sum/_count{provider}. Its day is the local date of ts. 0 or -1. */
+int store_llm_record(store *s, const store_llm_call *c);
+/* The tokens (input + output) and cost of one day's requests (local date, YYYY-MM-DD): for the
+ * daily caps. Unknown figures count 0. 0 or -1. */
+int store_llm_usage_day(store *s, const char *day, long long *tokens, double *cost);
+
 /* ---- read-only queries for the API (store_query.c) --------------------------------------- */
 
 /* A value of a row or a parameter. */
@@ -297,7 +373,10 @@ typedef enum store_qid {
     SQ_HEALTH = 0,   /* -: total_calls, complete_calls, last_processed (UTC s or null) */
     SQ_DAILY,        /* from, to[, campaign]: one row per day with calls: day, total_calls,
                         analysed, skipped, errors, talk_sec, hold_sec, dead_air_sec,
-                        one_way_calls, mos_sum, mos_n */
+                        one_way_calls, mos_sum, mos_n, scored (calls with a total), score_sum,
+                        score_min, score_max, flagged, KEY_sum and KEY_n of each category of
+                        store_score_cats (only the calls that scored it), partial_n,
+                        partial_sum */
     SQ_AGENT,        /* agent: agent_name (the latest known) */
     SQ_AGENT_DAYS,   /* agent, from, to: day, calls, analysed, ... as SQ_DAILY, of one agent */
     SQ_CALL,         /* id: a call by recording_id (or uniqueid), with its job and analysis */
@@ -306,7 +385,8 @@ typedef enum store_qid {
     SQ_CALLS_COUNT,  /* the same filters: total */
     SQ_QUEUE,        /* -: state, n */
     SQ_REPORT,       /* call id: report */
-    SQ_FLAGGED,      /* from, to, agent, campaign, limit: flagged calls, lowest total first */
+    SQ_FLAGGED,      /* from, to, agent, campaign, limit: flagged calls, lowest total (or
+                        partial score, without a total) first */
     SQ_LEADERBOARD,  /* from, to, min_calls: per agent: agent_user, agent_name, calls,
                         score_sum, score_min, score_max, flagged */
     SQ_DAY_AGENTS,   /* from, to, min_calls: per day and agent with scored calls: day,
@@ -316,6 +396,13 @@ typedef enum store_qid {
                         match, newest call first: call_id, recording_id, agent_user,
                         campaign_id, call_date, segment, speaker, start, end, text, marked (the
                         text with each hit between \x02 and \x03) */
+    SQ_SCORE,        /* call id: the scores row: scorecard, backend, scorecard_hash,
+                        provider_hash, topic_class, topic_subclass, detail (JSON text) */
+    SQ_OVERRIDES,    /* call id: the newest override per category: category, score,
+                        supervisor, comment, created (UTC s), ordered by category */
+    SQ_AGREEMENT,    /* from, to: per category with overrides (the newest per call, of calls of
+                        those days): category, n (calls overridden), compared (of those with an
+                        automatic score), exact, within_one, abs_diff_sum */
     SQ_N
 } store_qid;
 

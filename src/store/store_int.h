@@ -73,6 +73,13 @@ enum {
     Q_TX_PUT,
     Q_TX_FTS_DEL,
     Q_TX_FTS_PUT,
+    Q_SCORE_CHECK,
+    Q_SCORE_PUT,
+    Q_SCORE_REDAY,
+    Q_OVR_HAS,
+    Q_OVR_PUT,
+    Q_LLM_PUT,
+    Q_LLM_DAY,
     Q_QUERY_FIRST = 100 /* the API's queries (store_query.c) */
 };
 

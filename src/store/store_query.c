@@ -22,7 +22,8 @@
     "SUM(cat_communication_sum) AS communication_sum, SUM(cat_communication_n) AS "               \
     "communication_n, SUM(cat_resolution_sum) AS resolution_sum, SUM(cat_resolution_n) AS "       \
     "resolution_n, SUM(cat_closing_sum) AS closing_sum, SUM(cat_closing_n) AS closing_n, "        \
-    "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n"
+    "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n, "         \
+    "SUM(partial_n) AS partial_n, SUM(partial_sum) AS partial_sum"
 
 #define CALL_FILTERS                                                                              \
     " WHERE ($1 IS NULL OR c.day >= $1) AND ($2 IS NULL OR c.day <= $2) AND ($3 IS NULL OR "      \
@@ -45,8 +46,9 @@
     "a.warning_codes, sc.total_score, sc.partial_score, sc.coverage, sc.flagged, "               \
     "sc.flag_reason, sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "       \
     "sc.resolution, sc.closing, sc.compliance, sc.summary, sc.strengths, sc.improvements, "       \
-    "sc.llm_provider, sc.llm_model, t.text AS transcript, t.language, t.word_count, t.seconds AS " \
-    "transcription_time"
+    "sc.llm_provider, sc.llm_model, sc.created AS scored_at, sc.scorecard, sc.backend AS "        \
+    "score_backend, sc.scorecard_hash, sc.provider_hash, sc.topic_class, sc.topic_subclass, "     \
+    "t.text AS transcript, t.language, t.word_count, t.seconds AS transcription_time"
 
 static const char *const k_sql[SQ_N] = {
     [SQ_HEALTH] = "SELECT COUNT(*) AS total_calls, COALESCE(SUM(CASE WHEN state = 'complete' "
@@ -67,17 +69,20 @@ static const char *const k_sql[SQ_N] = {
     [SQ_CALLS_COUNT] = "SELECT COUNT(*) AS total" CALL_FROM CALL_FILTERS,
     [SQ_QUEUE] = "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state",
     [SQ_REPORT] = "SELECT report FROM analyses WHERE call_id = $1",
-    /* the lowest first, ranked on the index scores_flagged alone (flagged, day, total_score,
-     * and the call id): only the rows kept are read from scores and calls */
+    /* the lowest first (the total, or the partial score of a call without one), ranked on the
+     * index scores_flagged_rank alone (flagged, day, that score, the call id): only the rows
+     * kept are read from scores and calls */
     [SQ_FLAGGED] = "SELECT c.recording_id, c.agent_user, c.agent_name, c.campaign_id, c.call_date, "
-                   "c.length_sec AS call_length, sc.total_score, sc.flag_reason, sc.summary, "
+                   "c.length_sec AS call_length, sc.total_score, sc.partial_score, sc.coverage, "
+                   "sc.flag_reason, sc.summary, "
                    "sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "
                    "sc.resolution, sc.closing, sc.compliance FROM (SELECT call_id FROM scores "
                    "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND ($3 IS NULL OR call_id IN "
                    "(SELECT id FROM calls WHERE agent_user = $3)) AND ($4 IS NULL OR call_id IN "
                    "(SELECT id FROM calls WHERE day >= $1 AND day <= $2 AND campaign_id = $4)) "
-                   "ORDER BY total_score, call_id LIMIT $5) f JOIN scores sc ON sc.call_id = "
-                   "f.call_id JOIN calls c ON c.id = f.call_id ORDER BY sc.total_score, c.id",
+                   "ORDER BY COALESCE(total_score, partial_score), call_id LIMIT $5) f JOIN scores "
+                   "sc ON sc.call_id = f.call_id JOIN calls c ON c.id = f.call_id ORDER BY "
+                   "COALESCE(sc.total_score, sc.partial_score), c.id",
     [SQ_LEADERBOARD] = "SELECT d.agent_user, (SELECT agent_name FROM calls WHERE agent_user = "
                        "d.agent_user AND agent_name IS NOT NULL ORDER BY id DESC LIMIT 1) AS "
                        "agent_name, SUM(d.scored) AS calls, SUM(d.score_sum) AS score_sum, "
@@ -99,6 +104,28 @@ static const char *const k_sql[SQ_N] = {
                   "AND ($2 IS NULL OR c.day >= $2) AND ($3 IS NULL OR c.day <= $3) AND ($4 IS NULL "
                   "OR c.agent_user = $4) AND ($5 IS NULL OR c.campaign_id = $5) ORDER BY "
                   "c.call_date DESC, c.id DESC, f.rowid LIMIT $6",
+    [SQ_SCORE] = "SELECT scorecard, backend, scorecard_hash, provider_hash, topic_class, "
+                 "topic_subclass, detail FROM scores WHERE call_id = $1",
+    [SQ_OVERRIDES] = "SELECT o.category, o.score, o.supervisor, o.comment, o.created FROM "
+                     "score_overrides o WHERE o.call_id = $1 AND o.id = (SELECT MAX(id) FROM "
+                     "score_overrides o2 WHERE o2.call_id = o.call_id AND o2.category = "
+                     "o.category) ORDER BY o.category",
+    /* the automatic score of an overridden category: its column for the old eight, else the
+     * stored result's (detail.categories.KEY.score; keys are [a-z0-9_]) */
+    [SQ_AGREEMENT] = "SELECT category, COUNT(*) AS n, COUNT(auto) AS compared, SUM(CASE WHEN "
+                     "auto = score THEN 1 ELSE 0 END) AS exact, SUM(CASE WHEN abs(auto - score) "
+                     "<= 1 THEN 1 ELSE 0 END) AS within_one, SUM(abs(auto - score)) AS "
+                     "abs_diff_sum FROM (SELECT o.category, o.score, CASE o.category WHEN "
+                     "'greeting' THEN sc.greeting WHEN 'customer_id' THEN sc.customer_id WHEN "
+                     "'needs' THEN sc.needs WHEN 'product' THEN sc.product WHEN 'communication' "
+                     "THEN sc.communication WHEN 'resolution' THEN sc.resolution WHEN 'closing' "
+                     "THEN sc.closing WHEN 'compliance' THEN sc.compliance ELSE CASE WHEN "
+                     "json_valid(sc.detail) THEN json_extract(sc.detail, '$.categories.' || "
+                     "o.category || '.score') END END AS auto FROM score_overrides o JOIN calls c "
+                     "ON c.id = o.call_id JOIN scores sc ON sc.call_id = o.call_id WHERE c.day >= "
+                     "$1 AND c.day <= $2 AND o.id = (SELECT MAX(id) FROM score_overrides o2 WHERE "
+                     "o2.call_id = o.call_id AND o2.category = o.category)) GROUP BY category "
+                     "ORDER BY category",
 };
 
 int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,

@@ -2,7 +2,8 @@
  * store_schema.c - the store's schema as an ordered list of migrations. The version lives in
  * the store itself (SQLite: PRAGMA user_version); each migration runs in one transaction with
  * the version bump, so a store is at one version or the next, never between. A store from any
- * earlier version is brought up to date on open (tests/store/ opens one of each).
+ * earlier version is brought up to date on open (tests/unit/test_store.c opens a wave-1 store:
+ * every migration runs on it).
  *
  *   1  the service's stored results (wave 1): analyses(id, server, file, identity, engine,
  *      source, validators, created, checked, report)
@@ -12,6 +13,13 @@
  *   3  counters: the pipeline's Prometheus counters (jobs finished, errors and retries by stage
  *      and reason, skips by reason, time from queued to complete, worker pauses), kept in the
  *      store so that every worker process adds to the same ones and they survive restarts
+ *   4  transcripts, and their segments for full-text search
+ *   5  scoring: each scores row keeps the hashes of the scorecard and of the LLM provider
+ *      configuration that made it (scorecard_hash, provider_hash: `scorecard` stays the card's
+ *      name and `backend` what judged it, "rules" or the LLM provider) and the call's topic;
+ *      supervisors' overrides (score_overrides: every one kept, the newest per call and
+ *      category shown); one row per LLM request (llm_calls) for the daily caps; roll-ups count
+ *      the partial scores too (partial_n, partial_sum)
  */
 #include <stdio.h>
 
@@ -161,7 +169,32 @@ static const char *const k_v4[] = {
     NULL,
 };
 
-static const migration k_migrations[] = {{1, k_v1}, {2, k_v2}, {3, k_v3}, {4, k_v4}};
+/* v5: scoring (see the list at the top) */
+static const char *const k_v5[] = {
+    "ALTER TABLE scores ADD COLUMN scorecard_hash TEXT;",
+    "ALTER TABLE scores ADD COLUMN provider_hash TEXT;",
+    "ALTER TABLE scores ADD COLUMN topic_class TEXT;",
+    "ALTER TABLE scores ADD COLUMN topic_subclass TEXT;",
+    /* the flagged list's order: the total, or the partial score when there is no total */
+    "CREATE INDEX scores_flagged_rank ON scores (flagged, day, COALESCE(total_score, "
+    "partial_score), call_id);",
+    "CREATE TABLE score_overrides ("
+    " id INTEGER PRIMARY KEY, call_id INTEGER NOT NULL REFERENCES calls(id),"
+    " category TEXT NOT NULL, score REAL NOT NULL, supervisor TEXT NOT NULL, comment TEXT,"
+    " created REAL NOT NULL);",
+    "CREATE INDEX score_overrides_call ON score_overrides (call_id, category, id);",
+    "CREATE TABLE llm_calls ("
+    " id INTEGER PRIMARY KEY, ts REAL NOT NULL, day TEXT NOT NULL, call_id INTEGER,"
+    " purpose TEXT NOT NULL, provider TEXT NOT NULL, model TEXT, input_tokens INTEGER,"
+    " output_tokens INTEGER, latency_sec REAL, cost_usd REAL, outcome TEXT NOT NULL);",
+    "CREATE INDEX llm_calls_day ON llm_calls (day);",
+    "CREATE INDEX llm_calls_call ON llm_calls (call_id) WHERE call_id IS NOT NULL;",
+    "ALTER TABLE daily_stats ADD COLUMN partial_n INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE daily_stats ADD COLUMN partial_sum REAL NOT NULL DEFAULT 0;",
+    NULL,
+};
+
+static const migration k_migrations[] = {{1, k_v1}, {2, k_v2}, {3, k_v3}, {4, k_v4}, {5, k_v5}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

@@ -3,12 +3,14 @@
  * idempotent; claims, leases and fencing (a late write is refused); retries with backoff, errors,
  * skips; crashed workers' jobs come back by themselves and count a retry; the ORIG deadline
  * orders claims; results and their state in one transaction, one result per call; roll-ups the
- * same however often they run, and a re-dated call leaves its old day; requeue; the ingest lease and mark; the event feed.
+ * same however often they run, and a re-dated call leaves its old day; requeue; the ingest lease and mark; the event feed;
+ * scores under the lease with their roll-ups, overrides and agreement, LLM requests and their use.
  */
 #include "testutil.h"
 
 #include <math.h>
 #include <sqlite3.h>
+#include <time.h>
 
 #include "../../src/store/store.h"
 
@@ -64,7 +66,7 @@ static void test_migrate_wave1(void **state)
     char msg[600];
     store *s = store_open(p, msg, sizeof(msg));
     assert_non_null(s);
-    assert_int_equal(store_schema_version(s), 4);
+    assert_int_equal(store_schema_version(s), 5);
     store_result r;
     assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
     assert_string_equal(r.server, "uk");
@@ -522,6 +524,268 @@ static void test_ingest_lease_and_events(void **state)
     store_close(s);
 }
 
+/* The first row of a query on the store file, its columns joined by '|' (NULL as "null"). */
+static char *sql_row(const char *file, const char *sql)
+{
+    char *p = tu_path(tu_dir(), file);
+    sqlite3 *h;
+    sqlite3_open(p, &h);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+    char out[2048] = "";
+    if (sqlite3_step(st) == SQLITE_ROW)
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *t = (const char *)sqlite3_column_text(st, i);
+            size_t k = strlen(out);
+            snprintf(out + k, sizeof(out) - k, "%s%s", i ? "|" : "", t ? t : "null");
+        }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    free(p);
+    return strdup(out);
+}
+
+#define ASSERT_ROW(file, sql, want)                                                                \
+    do {                                                                                           \
+        char *got_ = sql_row(file, sql);                                                           \
+        assert_string_equal(got_, want);                                                           \
+        free(got_);                                                                                \
+    } while (0)
+
+/* A claimed job analysed and moved to `scoring`, as the worker leaves it for the scorer. */
+static void to_scoring(store *s, store_lease *l, double t)
+{
+    assert_int_equal(store_job_claim(s, "w", t, 60, l), 1);
+    store_figures f = {.legs = 2, .one_way = 0, .mos = {NAN, NAN}, .duration_sec = 60};
+    assert_int_equal(store_job_analysed(s, l, "e1", "{}", &f, JOB_TRANSCRIBING, t + 1), STORE_OK);
+    assert_int_equal(store_job_advance(s, l, JOB_TRANSCRIBED, "transcribe", "not_configured",
+                                       t + 2),
+                     STORE_OK);
+    assert_int_equal(store_job_advance(s, l, JOB_SCORING, NULL, NULL, t + 3), STORE_OK);
+}
+
+typedef struct ovr_rows {
+    int n;
+    char line[8][120];
+} ovr_rows;
+
+static int ovr_row(void *user, const store_val *c, int n)
+{
+    ovr_rows *o = user;
+    if (o->n >= 8)
+        return 1;
+    char *out = o->line[o->n++];
+    out[0] = 0;
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(out);
+        if (c[i].t == SV_TEXT)
+            snprintf(out + k, 120 - k, "%s%s", i ? "|" : "", c[i].s);
+        else if (c[i].t == SV_INT)
+            snprintf(out + k, 120 - k, "%s%lld", i ? "|" : "", (long long)c[i].i);
+        else if (c[i].t == SV_REAL)
+            snprintf(out + k, 120 - k, "%s%g", i ? "|" : "", c[i].d);
+        else
+            snprintf(out + k, 120 - k, "%snull", i ? "|" : "");
+    }
+    return 0;
+}
+
+/* Scores under the lease: fencing, refused values, NULL categories kept NULL, the job complete,
+ * the roll-up's category sums and counts of the scored categories only; the pass-through without
+ * a scorecard; overrides and the agreement figures; LLM requests and a day's use. */
+static void test_scores(void **state)
+{
+    (void)state;
+    store *s = fresh("scores.db");
+    int64_t id;
+    bool created;
+    const char *agents[3] = {"ann", "ann", "bob"};
+    for (int k = 0; k < 3; k++) {
+        char rid[8];
+        snprintf(rid, sizeof(rid), "s%d", k);
+        store_call c = a_call("uk", rid, "2026-11-20 09:30:00", agents[k]);
+        assert_int_equal(store_call_put(s, &c, 100, &id, &created), 0);
+    }
+    /* A: every category (total 20 x 3.9 = 78) */
+    store_lease la;
+    to_scoring(s, &la, 200);
+    store_score a = {.has_total = true, .total_score = 78, .has_partial = true,
+                     .partial_score = 78, .coverage = 1, .summary = "Fine call.",
+                     .strengths = "[\"warm greeting\"]", .improvements = "[]",
+                     .llm_provider = "anthropic", .llm_model = "m1", .scorecard = "default",
+                     .backend = "anthropic", .scorecard_hash = "c0ffee", .provider_hash = "beef",
+                     .topic_class = "cards", .topic_subclass = "lost card",
+                     .detail = "{\"categories\":{\"greeting\":{\"score\":4}}}"};
+    const double sa[8] = {4, 5, 3, 4, 4, 3, 5, 5};
+    for (int k = 0; k < 8; k++)
+        a.has_cat[k] = true, a.cat[k] = sa[k];
+    store_lease stale = la;
+    stale.token--;
+    assert_int_equal(store_job_scored(s, &stale, &a, 210), STORE_FENCED);
+    ASSERT_ROW("scores.db", "SELECT COUNT(*) FROM scores", "0");
+    /* refused whole: malformed JSON, a number that is not one; nothing stored, the job waits */
+    store_score bad = a;
+    bad.strengths = "warm greeting";
+    assert_int_equal(store_job_scored(s, &la, &bad, 210), STORE_ERR);
+    assert_non_null(strstr(store_errmsg(s), "strengths is not a JSON array"));
+    bad = a;
+    bad.cat[2] = NAN;
+    assert_int_equal(store_job_scored(s, &la, &bad, 210), STORE_ERR);
+    assert_non_null(strstr(store_errmsg(s), "needs is not a finite number"));
+    bad = a;
+    bad.coverage = 1.5;
+    assert_int_equal(store_job_scored(s, &la, &bad, 210), STORE_ERR);
+    ASSERT_ROW("scores.db", "SELECT COUNT(*), (SELECT state FROM jobs WHERE id = 1) FROM scores",
+               "0|scoring");
+    assert_int_equal(store_job_scored(s, &la, &a, 210), STORE_OK);
+    assert_int_equal(la.state, JOB_COMPLETE);
+    /* B: rules only; needs, product and resolution not scored: NULL, never 0 */
+    store_lease lb;
+    to_scoring(s, &lb, 300);
+    store_score b = {.has_partial = true, .partial_score = 58, .coverage = 0.5, .flagged = true,
+                     .flag_reason = "Score 58 below 60; critical: greeting, closing",
+                     .scorecard = "default", .backend = "rules", .scorecard_hash = "c0ffee",
+                     .detail = "{\"categories\":{\"needs\":{\"score\":null}}}"};
+    const double sb[8] = {2, 3, NAN, NAN, 4, NAN, 1, 5};
+    for (int k = 0; k < 8; k++)
+        b.has_cat[k] = !isnan(sb[k]), b.cat[k] = b.has_cat[k] ? sb[k] : 0;
+    assert_int_equal(store_job_scored(s, &lb, &b, 310), STORE_OK);
+    /* C: no scorecard configured: the pass-through, no scores row */
+    store_lease lc;
+    to_scoring(s, &lc, 400);
+    assert_int_equal(store_job_advance(s, &lc, JOB_COMPLETE, "score", "not_configured", 410),
+                     STORE_OK);
+    char q[600];
+    snprintf(q, sizeof(q),
+             "SELECT total_score, partial_score, coverage, flagged, flag_reason, greeting, "
+             "needs, product, resolution, closing, summary, strengths, llm_provider, "
+             "scorecard_hash, provider_hash, topic_class, day FROM scores WHERE call_id = %lld",
+             (long long)lb.call_id);
+    ASSERT_ROW("scores.db", q,
+               "null|58.0|0.5|1|Score 58 below 60; critical: greeting, closing|2.0|null|null|"
+               "null|1.0|null|null|null|c0ffee|null|null|2026-11-20");
+    snprintf(q, sizeof(q),
+             "SELECT total_score, needs, strengths, improvements, llm_model, topic_subclass, "
+             "provider_hash FROM scores WHERE call_id = %lld",
+             (long long)la.call_id);
+    ASSERT_ROW("scores.db", q, "78.0|3.0|[\"warm greeting\"]|[]|m1|lost card|beef");
+    snprintf(q, sizeof(q), "SELECT state, stages FROM jobs WHERE call_id = %lld",
+             (long long)la.call_id);
+    ASSERT_ROW("scores.db", q,
+               "complete|{\"analyse\":\"done\",\"transcribe\":\"not_configured\",\"score\":"
+               "\"done\"}");
+    snprintf(q, sizeof(q), "SELECT state, stages FROM jobs WHERE call_id = %lld",
+             (long long)lc.call_id);
+    ASSERT_ROW("scores.db", q,
+               "complete|{\"analyse\":\"done\",\"transcribe\":\"not_configured\",\"score\":"
+               "\"not_configured\"}");
+    /* ann's roll-up: one total (78), both partial scores (78 + 58), each category over the
+     * calls that scored it: greeting (4 + 2) / 2, needs 3 / 1, closing (5 + 1) / 2 */
+    const char *roll = "SELECT scored, score_sum, flagged, cat_greeting_sum, cat_greeting_n, "
+                       "cat_needs_sum, cat_needs_n, cat_product_n, cat_resolution_sum, "
+                       "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, "
+                       "cat_compliance_n, partial_n, partial_sum FROM daily_stats WHERE "
+                       "agent_user = '%s'";
+    snprintf(q, sizeof(q), roll, "ann");
+    ASSERT_ROW("scores.db", q, "1|78.0|1|6.0|2|3.0|1|1|3.0|1|6.0|2|10.0|2|2|136.0");
+    snprintf(q, sizeof(q), roll, "bob");
+    ASSERT_ROW("scores.db", q, "0|0.0|0|0.0|0|0.0|0|0|0.0|0|0.0|0|0.0|0|0|0.0");
+    /* recomputing the day gives the same rows */
+    const char *dump = "SELECT group_concat(r, ';') FROM (SELECT agent_user || scored || "
+                       "score_sum || cat_greeting_sum || cat_greeting_n || cat_needs_n || "
+                       "partial_n || partial_sum AS r FROM daily_stats ORDER BY agent_user)";
+    char *before = sql_row("scores.db", dump);
+    assert_int_equal(store_rollup_day(s, "2026-11-20"), 0);
+    char *after = sql_row("scores.db", dump);
+    assert_string_equal(before, after);
+    free(before), free(after);
+    ASSERT_ROW("scores.db",
+               "SELECT value FROM counters WHERE name = 'qa_jobs_finished_total' AND labels = "
+               "'state=\"complete\"'",
+               "3.0");
+
+    /* overrides: not on a call without scores; 1-5 only; the newest per category shown */
+    assert_int_equal(store_score_override(s, lc.call_id, "greeting", 3, "sue", NULL, 500), 0);
+    assert_int_equal(store_score_override(s, la.call_id, "greeting", 6, "sue", NULL, 500), -1);
+    assert_int_equal(store_score_override(s, la.call_id, "greeting", 3, "", NULL, 500), -1);
+    assert_int_equal(store_score_override(s, la.call_id, "Greeting!", 3, "sue", NULL, 500), -1);
+    assert_int_equal(store_score_override(s, la.call_id, "greeting", 3, "sue", "too kind", 500),
+                     1);
+    const char *cats[2] = {"greeting", "customer_id"};
+    const int sc2[2] = {4, 5};
+    assert_int_equal(store_score_overrides(s, la.call_id, cats, sc2, 2, "tom", NULL, 501), 1);
+    const char *cb[2] = {"needs", "closing"};
+    const int sb2[2] = {3, 3};
+    assert_int_equal(store_score_overrides(s, lb.call_id, cb, sb2, 2, "tom", "listened", 502), 1);
+    ovr_rows o = {0};
+    store_val p1[1] = {SV_I(la.call_id)};
+    assert_int_equal(store_query(s, SQ_OVERRIDES, p1, 1, ovr_row, &o), 0);
+    assert_int_equal(o.n, 2);
+    assert_string_equal(o.line[0], "customer_id|5|tom|null|501");
+    assert_string_equal(o.line[1], "greeting|4|tom|null|501");
+    /* the automatic scores are unchanged */
+    snprintf(q, sizeof(q), "SELECT greeting, customer_id FROM scores WHERE call_id = %lld",
+             (long long)la.call_id);
+    ASSERT_ROW("scores.db", q, "4.0|5.0");
+    /* agreement: greeting 4 = 4, customer_id 5 = 5; closing 3 against 1; needs has no
+     * automatic score to compare */
+    memset(&o, 0, sizeof(o));
+    store_val p2[2] = {SV_S("2026-11-01"), SV_S("2026-11-30")};
+    assert_int_equal(store_query(s, SQ_AGREEMENT, p2, 2, ovr_row, &o), 0);
+    assert_int_equal(o.n, 4);
+    assert_string_equal(o.line[0], "closing|1|1|0|0|2");
+    assert_string_equal(o.line[1], "customer_id|1|1|1|1|0");
+    assert_string_equal(o.line[2], "greeting|1|1|1|1|0");
+    assert_string_equal(o.line[3], "needs|1|0|0|0|null");
+    memset(&o, 0, sizeof(o));
+    store_val p3[2] = {SV_S("2026-12-01"), SV_S("2026-12-31")};
+    assert_int_equal(store_query(s, SQ_AGREEMENT, p3, 2, ovr_row, &o), 0);
+    assert_int_equal(o.n, 0);
+
+    /* LLM requests: one row each, a day's use for the caps, the counters */
+    struct tm tm = {.tm_year = 126, .tm_mon = 10, .tm_mday = 20, .tm_hour = 12, .tm_isdst = -1};
+    double noon = (double)mktime(&tm);
+    store_llm_call r1 = {.ts = noon, .call_id = la.call_id, .purpose = "score",
+                         .provider = "anthropic", .model = "m1", .input_tokens = 1200,
+                         .output_tokens = 300, .latency_sec = 2.5, .cost_usd = 0.012,
+                         .outcome = "ok"};
+    store_llm_call r2 = {.ts = noon + 60, .purpose = "ai-analyze", .provider = "my \"llm\"",
+                         .input_tokens = -1, .output_tokens = -1, .latency_sec = 30,
+                         .cost_usd = -1, .outcome = "timeout"};
+    store_llm_call r3 = r1;
+    r3.ts = noon + 86400;
+    assert_int_equal(store_llm_record(s, &r1), 0);
+    assert_int_equal(store_llm_record(s, &r2), 0);
+    assert_int_equal(store_llm_record(s, &r3), 0);
+    long long tokens;
+    double cost;
+    assert_int_equal(store_llm_usage_day(s, "2026-11-20", &tokens, &cost), 0);
+    assert_int_equal(tokens, 1500);
+    assert_true(fabs(cost - 0.012) < 1e-12);
+    assert_int_equal(store_llm_usage_day(s, "2026-11-19", &tokens, &cost), 0);
+    assert_int_equal(tokens, 0);
+    assert_true(cost == 0);
+    ASSERT_ROW("scores.db",
+               "SELECT call_id, input_tokens, cost_usd, outcome, day FROM llm_calls WHERE "
+               "purpose = 'ai-analyze'",
+               "null|null|null|timeout|2026-11-20");
+    ASSERT_ROW("scores.db",
+               "SELECT group_concat(name || '{' || labels || '}=' || value, ';') FROM (SELECT * "
+               "FROM counters WHERE name LIKE 'qa_llm%' ORDER BY name, labels)",
+               "qa_llm_cost_usd_total{provider=\"anthropic\"}=0.024;"
+               "qa_llm_latency_seconds_count{provider=\"anthropic\"}=2.0;"
+               "qa_llm_latency_seconds_count{provider=\"my__llm_\"}=1.0;"
+               "qa_llm_latency_seconds_sum{provider=\"anthropic\"}=5.0;"
+               "qa_llm_latency_seconds_sum{provider=\"my__llm_\"}=30.0;"
+               "qa_llm_requests_total{purpose=\"ai-analyze\",provider=\"my__llm_\",outcome="
+               "\"timeout\"}=1.0;"
+               "qa_llm_requests_total{purpose=\"score\",provider=\"anthropic\",outcome=\"ok\"}=2.0;"
+               "qa_llm_tokens_total{provider=\"anthropic\",direction=\"input\"}=2400.0;"
+               "qa_llm_tokens_total{provider=\"anthropic\",direction=\"output\"}=600.0");
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_call_moves_day),
         cmocka_unit_test(test_ingest_lease_and_events),
         cmocka_unit_test(test_transcripts),
+        cmocka_unit_test(test_scores),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }
