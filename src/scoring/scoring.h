@@ -232,4 +232,25 @@ void sc_finish(const sc_card *c, sc_call *call);
  * summary, strengths, improvements, llm_provider, llm_model. A score not judged is null. */
 char *sc_call_to_json(const sc_card *c, const sc_call *call);
 
+/* ---- /ai-analyze without an LLM, and the prompt for one (sc_assess.c) ---------------------- */
+
+/* The assessment of a callqa report (`callqa analyze --json`, one call) by fixed rules that
+ * carry the old /ai-analyze prompt's domain knowledge (docs/assess.md):
+ *   text:     a one-sentence verdict and 2-3 bullets ("\n- ...") citing the report's figures,
+ *             under 80 words, for a supervisor (malloc'd);
+ *   findings: a JSON array of the report's finding shape, {code, message, values}, the most
+ *             serious first (malloc'd).
+ * A figure that is null or missing in the report is "not measured": never read as 0. Either
+ * out pointer may be NULL. 0, or -1 with err (not JSON, not a report, an error line, out of
+ * memory); both outputs NULL then. */
+int sc_assess_report(const char *report_json, char **text, char **findings, char *err,
+                     size_t errsz);
+
+/* The LLM request for the same text: system (the task, the answer's form, the domain
+ * knowledge) and user (the report's figures and the rules' findings as JSON inside
+ * <call_report> ... </call_report>; '<' and '>' inside the data are \u-escaped, so nothing in
+ * the report can close the block). Both malloc'd. 0, or -1 with err (both NULL). */
+int sc_assess_prompt(const char *report_json, char **system, char **user, char *err,
+                     size_t errsz);
+
 #endif /* CQ_SCORING_H */
