@@ -82,7 +82,7 @@ static int add_utt(sc_text *out, size_t *cap, const char *speaker, double start,
     sc_utt *u = &out->u[out->n];
     memset(u, 0, sizeof(*u));
     snprintf(u->speaker, sizeof(u->speaker), "%s", speaker);
-    u->start = start, u->end = end;
+    u->start = start, u->end = end < start ? start : end; /* reversed times: a point */
     u->norm = norm;
     out->n++;
     if (!(u->text = strdup(text)))

@@ -178,7 +178,7 @@ bool sc_phrase_at(const char *norm, const char *phrase, size_t *at);
 
 typedef struct sc_topics sc_topics; /* a loaded topics file: class -> subclass, with phrases */
 
-/* Load a topics file (JSON, docs/scoring.md); refused with err for a bad one. NULL on error. */
+/* Load a topics file (JSON, docs/topics.md); refused with err for a bad one. NULL on error. */
 sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz);
 void sc_topics_free(sc_topics *t);
 /* The topics as a JSON array of {"class", "subclass"} for a prompt (malloc'd; NULL: no memory). */
