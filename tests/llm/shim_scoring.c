@@ -7,7 +7,7 @@
  *
  * The stand-ins are deliberately simple: a quote is matched on tx_normalize'd words inside one
  * utterance of that speaker overlapping the times (within tol); a topics file here is
- * {"topics": [{"class", "subclass"}]}.
+ * {"topics": [{"class", "subclass", ...}]}.
  */
 #define _GNU_SOURCE
 #include <jansson.h>

@@ -241,8 +241,9 @@ static void prompt_topics(void **state)
     (void)state;
     sc_card c = card("{\"categories\": [{\"key\": \"a\", \"weight\": 1, \"method\": \"rules\"}]}");
     sc_text t = make_text();
-    const char tf[] = "{\"topics\": [{\"class\": \"cards\", \"subclass\": \"replace\"},"
-                      " {\"class\": \"cards\", \"subclass\": \"lost\"}]}";
+    const char tf[] = "{\"topics\": [{\"class\": \"cards\", \"subclass\": \"replace\","
+                      " \"phrases\": [\"new card\"]}, {\"class\": \"cards\", \"subclass\": \"lost\","
+                      " \"phrases\": [\"lost my card\"]}]}";
     char err[300];
     sc_topics *tp = sc_topics_load(tf, strlen(tf), err, sizeof(err));
     assert_non_null(tp);
