@@ -76,7 +76,7 @@ import json, os, sys
 d, expr = sys.argv[1], sys.argv[2]
 o = json.load(open(os.path.join(d, "out.json")))
 p = os.path.join(d, "requests.jsonl")
-r = [json.loads(l) for l in open(p)] if os.path.exists(p) else []
+r = sorted((json.loads(l) for l in open(p)), key=lambda x: x["n"]) if os.path.exists(p) else []  # written as answered: by n
 v = [x for q in r for x in q.get("violations", [])]
 ok = eval(expr)
 if not ok:
