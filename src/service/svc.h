@@ -297,7 +297,7 @@ typedef enum svc_auth {
 
 /* One route: everything the server, the logs and /openapi.json know of it. */
 typedef struct svc_route {
-    const char *method;  /* "GET" (HEAD is served as GET), "POST", "DELETE" */
+    const char *method;  /* "GET" (HEAD is served as GET), "POST", "PATCH", "DELETE" */
     const char *path;    /* "/calls/{id}": a path parameter only as the last segment */
     svc_auth auth;
     const char *name;    /* for the logs and the metrics */
@@ -340,6 +340,9 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_scores_start(req *r);
+enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_agreement(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_queue(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_upload_start(req *r);
