@@ -904,6 +904,59 @@ static bool is_text(json_t *v, size_t max)
            strlen(json_string_value(v)) == json_string_length(v); /* no NUL inside */
 }
 
+json_t *svc_qa_scores_parse(const char *body, size_t len, char *why, size_t n,
+                            const char **code)
+{
+    json_error_t je;
+    json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    *code = "bad_json";
+    if (!json_is_object(b)) {
+        snprintf(why, n, "the body is not a JSON object%s%s", b ? "" : ": ", b ? "" : je.text);
+        json_decref(b);
+        return NULL;
+    }
+    const char *k;
+    json_t *v;
+    *code = "bad_field";
+    json_object_foreach(b, k, v)
+    {
+        if (strcmp(k, "supervisor") && strcmp(k, "comment") && strcmp(k, "scores")) {
+            snprintf(why, n, "unknown field '%.40s' (supervisor, comment, scores)", k);
+            json_decref(b);
+            return NULL;
+        }
+    }
+    json_t *sup = json_object_get(b, "supervisor"), *com = json_object_get(b, "comment"),
+           *scores = json_object_get(b, "scores");
+    const char *bad = NULL;
+    if (!sup || json_is_null(sup))
+        bad = "supervisor (the name of who overrides) is required";
+    else if (!is_text(sup, SCORES_MAX_NAME) || !json_string_length(sup))
+        bad = "supervisor must be a non-empty string of at most 128 bytes";
+    else if (com && !json_is_null(com) && !is_text(com, SCORES_MAX_COMMENT))
+        bad = "comment must be a string of at most 4000 bytes";
+    else if (!json_is_object(scores) || !json_object_size(scores))
+        bad = "scores must be an object of at least one category: {\"greeting\": 4, ...}";
+    else if (json_object_size(scores) > 32)
+        bad = "scores: at most 32 categories";
+    if (bad) {
+        snprintf(why, n, "%s", bad);
+        json_decref(b);
+        return NULL;
+    }
+    *code = "bad_score";
+    json_object_foreach(scores, k, v)
+    {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 5) {
+            snprintf(why, n, "scores.%.40s must be an integer from 1 to 5", k);
+            json_decref(b);
+            return NULL;
+        }
+    }
+    *code = NULL;
+    return b;
+}
+
 /* A supervisor's scores: {"supervisor": name, "comment": text?, "scores": {key: 1-5, ...}}. */
 enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size)
 {
@@ -926,52 +979,17 @@ enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size)
                                           "text, \"scores\": {category: 1-5, ...}}");
         return svc_send(r);
     }
-    json_error_t je;
-    json_t *b = json_loadb(r->upload, r->upload_len, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(b)) {
-        json_decref(b);
-        svc_answer_error(r, 400, "bad_json", "the body is not a JSON object%s%s",
-                         b ? "" : ": ", b ? "" : je.text);
+    char why[200];
+    const char *code = NULL;
+    json_t *b = svc_qa_scores_parse(r->upload, r->upload_len, why, sizeof(why), &code);
+    if (!b) {
+        svc_answer_error(r, 400, code, "%s", why);
         return svc_send(r);
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(b, k, v)
-    {
-        if (strcmp(k, "supervisor") && strcmp(k, "comment") && strcmp(k, "scores")) {
-            svc_answer_error(r, 400, "bad_field", "unknown field '%.40s' (supervisor, comment, "
-                                                  "scores)", k);
-            json_decref(b);
-            return svc_send(r);
-        }
     }
     json_t *sup = json_object_get(b, "supervisor"), *com = json_object_get(b, "comment"),
            *scores = json_object_get(b, "scores");
-    const char *why = NULL;
-    if (!sup || json_is_null(sup))
-        why = "supervisor (the name of who overrides) is required";
-    else if (!is_text(sup, SCORES_MAX_NAME) || !json_string_length(sup))
-        why = "supervisor must be a non-empty string of at most 128 bytes";
-    else if (com && !json_is_null(com) && !is_text(com, SCORES_MAX_COMMENT))
-        why = "comment must be a string of at most 4000 bytes";
-    else if (!json_is_object(scores) || !json_object_size(scores))
-        why = "scores must be an object of at least one category: {\"greeting\": 4, ...}";
-    else if (json_object_size(scores) > 32)
-        why = "scores: at most 32 categories";
-    if (why) {
-        svc_answer_error(r, 400, "bad_field", "%s", why);
-        json_decref(b);
-        return svc_send(r);
-    }
-    json_object_foreach(scores, k, v)
-    {
-        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 5) {
-            svc_answer_error(r, 400, "bad_score", "scores.%.40s must be an integer from 1 to 5",
-                             k);
-            json_decref(b);
-            return svc_send(r);
-        }
-    }
+    const char *k;
+    json_t *v;
     int64_t call_id = call_of(r);
     if (call_id < 0) {
         json_decref(b);
