@@ -9,11 +9,16 @@ int cq_cli_requeue(int argc, char **argv); /* worker_cmd.c */
 int cq_cli_ingest(int argc, char **argv);  /* ingest_cmd.c */
 int cq_cli_transcribe(int argc, char **argv); /* transcribe_cmd.c: analyze --transcribe */
 int cq_cli_transcript(int argc, char **argv);  /* transcribe_cmd.c: transcript import */
+int cq_cli_score(int argc, char **argv);       /* score_cmd.c */
 
 /* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
  * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */
 int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
                   double *out);
+
+/* A whole file ("-": standard input) of at most 64 MiB (malloc'd, *len bytes, NUL-terminated),
+ * or NULL with err (worker_cmd.c). */
+char *cq_cli_read_file(const char *path, size_t *len, char *err, size_t errsz);
 
 /* ---- sidecars (sidecar.c): other commands of this program in child processes ------------- */
 

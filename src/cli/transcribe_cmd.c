@@ -295,39 +295,6 @@ static int report_row(void *user, const store_val *c, int n)
     return 1;
 }
 
-static char *read_all(const char *path, size_t *len, char *err, size_t errsz)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *b = malloc(cap);
-    size_t got;
-    while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *nb = cap < ((size_t)64 << 20) ? realloc(b, cap * 2) : NULL;
-            if (!nb) {
-                free(b);
-                b = NULL;
-                snprintf(err, errsz, "%s: over 64 MiB, or out of memory", path);
-                break;
-            }
-            b = nb, cap *= 2;
-        }
-    }
-    if (b && ferror(f)) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
-        free(b);
-        b = NULL;
-    }
-    if (f != stdin)
-        fclose(f);
-    *len = n;
-    return b;
-}
 
 int cq_cli_transcript(int argc, char **argv)
 {
@@ -366,7 +333,7 @@ int cq_cli_transcript(int argc, char **argv)
     const char *file = argv[optind + 1];
     char err[600];
     size_t len = 0;
-    char *body = read_all(file, &len, err, sizeof(err));
+    char *body = cq_cli_read_file(file, &len, err, sizeof(err));
     if (!body) {
         fprintf(stderr, "callqa transcript: %s\n", err);
         return 1;

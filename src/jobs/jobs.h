@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "callqa/callqa.h"
+#include "../scoring/scoring.h"
 #include "../service/svc.h"
 #include "../store/store.h"
 
@@ -65,6 +66,36 @@ typedef struct qa_stored_tx {
 int qa_stored_tx_from_json(const char *detail, const char *config_hash, int64_t call_id,
                            qa_stored_tx *out, char *err, size_t errsz);
 void qa_stored_tx_free(qa_stored_tx *x);
+
+/* ---- the scoring stage (scored.c, docs/scoring.md) ----------------------------------------- */
+
+typedef struct qa_scoring {
+    bool on;            /* the `scoring` setting */
+    sc_card card;       /* the configured card, or the shipped default */
+    sc_topics *topics;  /* NULL without a topics_file */
+} qa_scoring;
+
+/* The card and topics of the settings, loaded and checked (a bad one: -1 with err, and the
+ * worker does not start). Scoring off: 0 with on false. */
+int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t errsz);
+void qa_scoring_free(qa_scoring *s);
+
+/* A call scored from its report (JSON) and transcript block (NULL: none); the LLM's categories
+ * are left "not scored: <llm_why>" (NULL: "no LLM configured"). The result's JSON (malloc'd),
+ * or NULL with why. */
+char *qa_score_call(const qa_scoring *s, const char *report_json, const char *tx_block,
+                    const char *llm_why, char *why, size_t n);
+
+/* A result (JSON) as the store keeps it; the pointers in `s` are into the parsed result and
+ * the buffers here, valid until qa_stored_score_free. */
+typedef struct qa_stored_score {
+    store_score s;
+    char *strengths, *improvements;
+    void *json;
+} qa_stored_score;
+
+int qa_stored_score_from_json(const char *detail, qa_stored_score *out, char *err, size_t errsz);
+void qa_stored_score_free(qa_stored_score *x);
 
 /* Test hooks: when $CALLQA_TEST_KILL_AT names this point, the process kills itself (SIGKILL)
  * right there; when $CALLQA_TEST_STOP_AT does, it stops itself (SIGSTOP) there, the first time.

@@ -133,6 +133,7 @@ typedef struct job_arg {
     const qa_worker_config *c;
     const char *engine_id;
     const asr_config *asr; /* NULL: transcription is not configured */
+    const qa_scoring *scoring; /* NULL: scoring is off */
     store_call call;
 } job_arg;
 
@@ -176,9 +177,10 @@ static const svc_server *remote(const qa_worker_config *c, const char *ref, cons
 }
 
 /* The child's answer: the outcome, the figures, a message, the report, then the transcript
- * (TX_OK and the block, TX_FAILED and why, or TX_NONE). */
+ * (TX_OK and the block, TX_FAILED and why, or TX_NONE), then the score (the same three). */
 static void answer_tx(int fd, int32_t outcome, const store_figures *f, const char *msg,
-                      const char *json, int32_t tx, const char *tx_text)
+                      const char *json, int32_t tx, const char *tx_text, int32_t sc,
+                      const char *score_text)
 {
     store_figures none;
     if (!f) {
@@ -189,14 +191,15 @@ static void answer_tx(int fd, int32_t outcome, const store_figures *f, const cha
     if (proc_write_all(fd, &outcome, sizeof(outcome)) || proc_write_all(fd, f, sizeof(*f)) ||
         proc_write_str(fd, msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
         (jl && proc_write_all(fd, json, (size_t)jl)) || proc_write_all(fd, &tx, sizeof(tx)) ||
-        proc_write_str(fd, tx_text))
+        proc_write_str(fd, tx_text) || proc_write_all(fd, &sc, sizeof(sc)) ||
+        proc_write_str(fd, score_text))
         _exit(3);
 }
 
 static void answer(int fd, int32_t outcome, const store_figures *f, const char *msg,
                    const char *json)
 {
-    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL);
+    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL, TX_NONE, NULL);
 }
 
 /* The call's speech to the ASR server (in the child, after the analysis): the transcript block,
@@ -316,8 +319,16 @@ static void analyse_in_child(void *arg, int fd)
         char why[800] = "";
         char *tx = js && j->asr ? transcribe(j->asr, call->campaign_id, rep, why, sizeof(why))
                                 : NULL;
-        answer_tx(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js,
-                  !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED, tx ? tx : why);
+        int32_t txo = !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED;
+        /* scored when there is a report and the transcription (if any) did not fail */
+        char swhy[600] = "";
+        char *sc = js && j->scoring && txo != TX_FAILED
+                       ? qa_score_call(j->scoring, js, tx, NULL, swhy, sizeof(swhy))
+                       : NULL;
+        int32_t sco = !js || !j->scoring || txo == TX_FAILED ? TX_NONE : sc ? TX_OK : TX_FAILED;
+        answer_tx(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js, txo,
+                  tx ? tx : why, sco, sc ? sc : swhy);
+        free(sc);
         free(tx);
         cq_report_free_string(js);
     }
@@ -345,6 +356,7 @@ typedef struct worker {
     asr_config asr; /* transcription, when asr_on */
     bool asr_on;
     char asr_hash[65];
+    qa_scoring scoring; /* scoring.on: the scoring stage runs */
 } worker;
 
 /* One JSON log line; detail is already a JSON value (or NULL). */
@@ -430,9 +442,9 @@ static void fail(worker *w, wslot *s, const char *stage, const char *msg, bool r
          s->lease.call_id, jstr(msg, d, sizeof(d)));
 }
 
-/* After the analysis, from wherever the job stands: the stages that are not configured
- * (transcription, scoring) pass through, each a state change of its own. */
-static int pass_through(worker *w, wslot *s)
+/* After the analysis (and the transcript), from wherever the job stands: up to `scoring`,
+ * each a state change of its own (no transcription: it passes through as not_configured). */
+static int to_scoring(worker *w, wslot *s)
 {
     int rc = STORE_OK;
     qa_kill_point("transcribing");
@@ -442,9 +454,31 @@ static int pass_through(worker *w, wslot *s)
     if (rc == STORE_OK && s->lease.state <= JOB_TRANSCRIBED)
         rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, now_sec());
     qa_kill_point("scoring");
-    if (rc == STORE_OK)
-        rc = store_job_advance(w->st, &s->lease, JOB_COMPLETE, "score", "not_configured",
-                               now_sec());
+    return rc;
+}
+
+#define STORE_STAGE_FAILED 100 /* the stage failed, and the failure is recorded */
+
+/* The scoring stage: the child's result stored under the lease with `complete`, or (scoring
+ * off) a pass-through as not_configured. */
+static int scored(worker *w, wslot *s, int32_t sc, const char *text)
+{
+    int rc = to_scoring(w, s);
+    if (rc != STORE_OK)
+        return rc;
+    if (!w->scoring.on || sc == TX_NONE)
+        return store_job_advance(w->st, &s->lease, JOB_COMPLETE, "score", "not_configured",
+                                 now_sec());
+    char why[900];
+    qa_stored_score ss;
+    if (sc != TX_OK || qa_stored_score_from_json(text, &ss, why, sizeof(why)) != 0) {
+        if (sc != TX_OK)
+            snprintf(why, sizeof(why), "scoring: %s", text && *text ? text : "failed");
+        fail(w, s, "scoring", why, true);
+        return STORE_STAGE_FAILED;
+    }
+    rc = store_job_scored(w->st, &s->lease, &ss.s, now_sec());
+    qa_stored_score_free(&ss);
     return rc;
 }
 
@@ -458,8 +492,6 @@ static double child_limit(const worker *w)
     return t;
 }
 
-#define STORE_TRANSCRIBE_FAILED 100 /* transcribed(): the stage failed and is recorded */
-
 /* The transcription's result under the lease: the transcript and `transcribed`, or the stage's
  * failure (retried, then `error` with error_stage transcribing; the analysis is kept). */
 static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
@@ -469,13 +501,13 @@ static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
         char why[900];
         snprintf(why, sizeof(why), "transcription: %s", text && *text ? text : "failed");
         fail(w, s, "transcribing", why, true);
-        return STORE_TRANSCRIBE_FAILED;
+        return STORE_STAGE_FAILED;
     }
     qa_stored_tx st;
     char err[300];
     if (qa_stored_tx_from_json(text, w->asr_hash, s->lease.call_id, &st, err, sizeof(err)) != 0) {
         fail(w, s, "transcribing", err, true);
-        return STORE_TRANSCRIBE_FAILED;
+        return STORE_STAGE_FAILED;
     }
     int rc = store_job_transcribed(w->st, &s->lease, &st.t, now_sec());
     qa_stored_tx_free(&st);
@@ -516,8 +548,8 @@ static void finish(worker *w, const proc_done *d)
     }
     memcpy(&outcome, p, sizeof(outcome)), p += sizeof(outcome);
     memcpy(&f, p, sizeof(f)), p += sizeof(f);
-    int32_t tx = TX_NONE;
-    char *tx_text = NULL;
+    int32_t tx = TX_NONE, sc = TX_NONE;
+    char *tx_text = NULL, *score_text = NULL;
     /* the message, the report (p, jl bytes), the transcript's outcome and text */
     bool bad = proc_parse_str(&p, end, &msg) != 0 || (size_t)(end - p) < sizeof(jl);
     if (!bad) {
@@ -529,11 +561,17 @@ static void finish(worker *w, const proc_done *d)
         const char *q = p + jl;
         memcpy(&tx, q, sizeof(tx));
         q += sizeof(tx);
-        bad = proc_parse_str(&q, end, &tx_text) != 0 || q != end;
+        bad = proc_parse_str(&q, end, &tx_text) != 0 || (size_t)(end - q) < sizeof(sc);
+        if (!bad) {
+            memcpy(&sc, q, sizeof(sc));
+            q += sizeof(sc);
+            bad = proc_parse_str(&q, end, &score_text) != 0 || q != end;
+        }
     }
     if (bad) {
         free(msg);
         free(tx_text);
+        free(score_text);
         fail(w, s, "analyse", "crashed: the analysis process sent a truncated answer", true);
         return;
     }
@@ -547,13 +585,14 @@ static void finish(worker *w, const proc_done *d)
         free(js);
         if (rc == STORE_OK && tx != TX_NONE)
             rc = transcribed(w, s, tx, tx_text);
-        if (rc == STORE_TRANSCRIBE_FAILED) {
+        if (rc == STORE_OK)
+            rc = scored(w, s, sc, score_text);
+        if (rc == STORE_STAGE_FAILED) {
             free(msg);
             free(tx_text);
+            free(score_text);
             return;
         }
-        if (rc == STORE_OK)
-            rc = pass_through(w, s);
         if (rc == STORE_OK) {
             w->row.jobs_done++;
             logj("info", "complete", call, NULL);
@@ -572,6 +611,7 @@ static void finish(worker *w, const proc_done *d)
              jstr(store_errmsg(w->st), buf, sizeof(buf)));
     free(msg);
     free(tx_text);
+    free(score_text);
 }
 
 /* Claim and start calls while there is room. 1 when something was claimed, 0 none, -1 error. */
@@ -588,7 +628,8 @@ static int fill(worker *w)
         qa_kill_point("claimed");
         any = 1;
         s->arg = (job_arg){.e = w->engine, .c = w->c, .engine_id = w->engine_id,
-                           .asr = w->asr_on ? &w->asr : NULL};
+                           .asr = w->asr_on ? &w->asr : NULL,
+                           .scoring = w->scoring.on ? &w->scoring : NULL};
         if (store_call_get(w->st, s->lease.call_id, &s->arg.call) != 1) {
             fail(w, s, "analyse", "store: the call's row could not be read", true);
             continue;
@@ -601,10 +642,12 @@ static int fill(worker *w)
             continue;
         }
         /* analysed before (a crash, or a stage that failed): the rest of it; a transcription
-         * to do needs the speech audio again, so the child analyses the call once more */
+         * or a score to make needs the analysis (and the speech audio) again, so the child
+         * analyses the call once more */
         if (s->lease.state != JOB_ANALYSING &&
-            !(w->asr_on && s->lease.state <= JOB_TRANSCRIBING)) {
-            if (pass_through(w, s) == STORE_OK)
+            !(w->asr_on && s->lease.state <= JOB_TRANSCRIBING) &&
+            !(w->scoring.on && s->lease.state <= JOB_SCORING)) {
+            if (scored(w, s, TX_NONE, NULL) == STORE_OK)
                 w->row.jobs_done++;
             else
                 logj("warn", "could not finish a call taken back", s->lease.call_id, NULL);
@@ -697,6 +740,11 @@ int qa_worker_run(const qa_worker_config *c)
         asr_config_hash(&w.asr, w.asr_hash);
         ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS;
     }
+    if (qa_scoring_setup(&c->svc, &w.scoring, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "callqa worker: scoring: %s\n", msg);
+        store_close(w.st);
+        return 2;
+    }
     int e = 0;
     if (!(w.engine = cq_engine_create(&ep, &e)) ||
         cq_engine_fingerprint(w.engine, w.engine_id, sizeof(w.engine_id)) != CQ_OK) {
@@ -771,6 +819,7 @@ int qa_worker_run(const qa_worker_config *c)
             w.row.id, (long long)w.row.jobs_done);
     free(w.slots);
     cq_engine_destroy(w.engine);
+    qa_scoring_free(&w.scoring);
     store_close(w.st);
     return rc;
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scoring.h"
+#include "sc_int.h"
 
 static int bad(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(char *err, size_t errsz, const char *fmt, ...)
@@ -105,9 +105,68 @@ static int category(const json_t *j, int i, sc_category *c, char *err, size_t er
     return 0;
 }
 
+/* vars: {"name": ["alternative", ...]} for the rules' {name} placeholders */
+static int vars_check(const json_t *root, sc_card *out, char *err, size_t errsz)
+{
+    const json_t *vars = json_object_get(root, "vars");
+    if (!vars)
+        return 0;
+    if (!json_is_object(vars) || json_object_size(vars) > 64)
+        return bad(err, errsz, "vars must be an object of at most 64 lists of strings");
+    const char *k;
+    const json_t *v;
+    json_object_foreach((json_t *)vars, k, v) {
+        if (!key_ok(k) || !strcmp(k, "name"))
+            return bad(err, errsz, "vars: '%.40s' is not a variable name (a-z, 0-9, _; not "
+                                   "\"name\", which any one word fills)", k);
+        if (!json_is_array(v) || json_array_size(v) > 500)
+            return bad(err, errsz, "vars.%s must be an array of at most 500 strings", k);
+        size_t i;
+        const json_t *s;
+        json_array_foreach(v, i, s) {
+            if (!json_is_string(s) || strlen(json_string_value(s)) == 0 ||
+                strlen(json_string_value(s)) > 200 || strchr(json_string_value(s), '{'))
+                return bad(err, errsz, "vars.%s[%zu] must be a string of 1-200 bytes without "
+                                       "'{'", k, i);
+        }
+    }
+    out->vars = json_dumps(vars, JSON_COMPACT | JSON_SORT_KEYS);
+    return out->vars ? 0 : bad(err, errsz, "out of memory");
+}
+
+/* each category's spec, compiled once to refuse a bad one at load */
+static int spec_check(const sc_card *card, const sc_category *c, char *err, size_t errsz)
+{
+    if (c->method == SC_LLM) {
+        json_t *spec = json_loads(c->spec, 0, NULL);
+        const json_t *rub = json_object_get(spec, "rubric");
+        int rc = 0;
+        char where[64];
+        snprintf(where, sizeof(where), "category %s: spec", c->key);
+        static const char *const known[] = {"rubric", NULL};
+        if (!spec)
+            rc = bad(err, errsz, "out of memory");
+        else if (known_keys(spec, known, where, err, errsz) != 0)
+            rc = -1;
+        else if (!json_is_string(rub) || strlen(json_string_value(rub)) == 0 ||
+                 strlen(json_string_value(rub)) > 4000)
+            rc = bad(err, errsz, "%s: an llm category needs a rubric (a string of 1-4000 bytes)",
+                     where);
+        json_decref(spec);
+        return rc;
+    }
+    json_t *vars = card->vars ? json_loads(card->vars, 0, NULL) : NULL;
+    sc_spec *s = sc_spec_compile(c, vars, err, errsz);
+    json_decref(vars);
+    if (!s)
+        return -1;
+    sc_spec_free(s);
+    return 0;
+}
+
 int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t errsz)
 {
-    static const char *const known[] = {"name", "flag_threshold", "categories", NULL};
+    static const char *const known[] = {"name", "flag_threshold", "categories", "vars", NULL};
     memset(out, 0, sizeof(*out));
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -159,6 +218,11 @@ int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t e
         bad(err, errsz, "the weights sum to %.6g, not 1", sum);
         goto done;
     }
+    if (vars_check(root, out, err, errsz) != 0)
+        goto done;
+    for (int i = 0; i < out->n; i++)
+        if (spec_check(out, &out->cats[i], err, errsz) != 0)
+            goto done;
     struct sha256_ctx ctx;
     uint8_t d[SHA256_DIGEST_SIZE];
     sha256_init(&ctx);
@@ -178,6 +242,7 @@ void sc_card_free(sc_card *c)
 {
     for (int i = 0; i < c->n; i++)
         free(c->cats[i].spec);
+    free(c->vars);
     memset(c, 0, sizeof(*c));
 }
 

@@ -36,6 +36,7 @@ typedef struct sc_card {
     sc_category cats[SC_MAX_CATEGORIES];
     int n;
     char hash[65];         /* SHA-256 of the card's text */
+    char *vars;            /* the card's vars as JSON text, or NULL (malloc'd) */
 } sc_card;
 
 /* Load a card from its JSON text:
@@ -47,6 +48,9 @@ typedef struct sc_card {
  * not lo < hi. 0, or -1 (out is left freeable). */
 int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t errsz);
 void sc_card_free(sc_card *c);
+
+/* The shipped default card (scorecards/default.json, compiled in): its text and length. */
+const char *sc_default_card(size_t *len);
 
 /* One category's result, as its method gave it. */
 typedef struct sc_result {
@@ -78,7 +82,8 @@ typedef struct sc_utt {
     char speaker[10];  /* SC_AGENT, SC_CUSTOMER or SC_MIXED */
     double start, end; /* on the call's clock, s */
     char *text;        /* as transcribed (display text) */
-    char *norm;        /* tx_normalize(text): lower case, no punctuation, numbers as digits */
+    char *norm;        /* the words for rules: non-speech tags ([noise], <unk>, (music)) out,
+                        * then tx_normalize: lower case, no punctuation, numbers as digits */
 } sc_utt;
 
 typedef struct sc_text {
@@ -93,6 +98,10 @@ struct tx_transcript;
  * duration: the report's length when known (> 0), else the last segment's end. 0, or -1 (out
  * of memory; out is left freeable). */
 int sc_text_from_transcript(const struct tx_transcript *t, double duration, sc_text *out);
+/* The same from the report's transcript block (JSON: legs[] with role and segments[] of start,
+ * end and text), as the store keeps it. 0, or -1 with err. */
+int sc_text_from_block(const char *block, double duration, sc_text *out, char *err,
+                       size_t errsz);
 void sc_text_free(sc_text *t);
 
 /* One piece of evidence from the transcript. */
@@ -169,7 +178,7 @@ bool sc_phrase_at(const char *norm, const char *phrase, size_t *at);
 
 typedef struct sc_topics sc_topics; /* a loaded topics file: class -> subclass, with phrases */
 
-/* Load a topics file (JSON, docs/scoring.md); refused with err for a bad one. NULL on error. */
+/* Load a topics file (JSON, docs/topics.md); refused with err for a bad one. NULL on error. */
 sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz);
 void sc_topics_free(sc_topics *t);
 /* The topics as a JSON array of {"class", "subclass"} for a prompt (malloc'd; NULL: no memory). */
@@ -222,5 +231,26 @@ void sc_finish(const sc_card *c, sc_call *call);
  * method, engine, reason, evidence: quotes or metrics, quotes_dropped, no_evidence), topic,
  * summary, strengths, improvements, llm_provider, llm_model. A score not judged is null. */
 char *sc_call_to_json(const sc_card *c, const sc_call *call);
+
+/* ---- /ai-analyze without an LLM, and the prompt for one (sc_assess.c) ---------------------- */
+
+/* The assessment of a callqa report (`callqa analyze --json`, one call) by fixed rules that
+ * carry the old /ai-analyze prompt's domain knowledge (docs/assess.md):
+ *   text:     a one-sentence verdict and 2-3 bullets ("\n- ...") citing the report's figures,
+ *             under 80 words, for a supervisor (malloc'd);
+ *   findings: a JSON array of the report's finding shape, {code, message, values}, the most
+ *             serious first (malloc'd).
+ * A figure that is null or missing in the report is "not measured": never read as 0. Either
+ * out pointer may be NULL. 0, or -1 with err (not JSON, not a report, an error line, out of
+ * memory); both outputs NULL then. */
+int sc_assess_report(const char *report_json, char **text, char **findings, char *err,
+                     size_t errsz);
+
+/* The LLM request for the same text: system (the task, the answer's form, the domain
+ * knowledge) and user (the report's figures and the rules' findings as JSON inside
+ * <call_report> ... </call_report>; '<' and '>' inside the data are \u-escaped, so nothing in
+ * the report can close the block). Both malloc'd. 0, or -1 with err (both NULL). */
+int sc_assess_prompt(const char *report_json, char **system, char **user, char *err,
+                     size_t errsz);
 
 #endif /* CQ_SCORING_H */

@@ -88,6 +88,10 @@ typedef struct svc_config {
     int asr_retries;               /* default 3 */
     int asr_concurrency;           /* default 2 */
     bool asr_include_ivr;
+    /* scoring (docs/scoring.md): the worker scores each call on the card */
+    bool scoring;                  /* default true */
+    char scorecard[1024];          /* "" = the shipped default card */
+    char topics_file[1024];        /* "" = no topics */
 } svc_config;
 
 void svc_config_defaults(svc_config *c);

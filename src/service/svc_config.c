@@ -115,6 +115,13 @@ static const setting k_settings[] = {
      "requests at once for one call"},
     {"asr_include_ivr", K_BOOL, F(asr_include_ivr), 0, 0, 0, NULL, "false",
      "send IVR prompts too"},
+    /* scoring (docs/scoring.md) */
+    {"scoring", K_BOOL, F(scoring), 0, 0, 0, NULL, "true",
+     "the worker scores each call on the scorecard (rules and acoustics; an LLM when set)"},
+    {"scorecard", K_STR, F(scorecard), sizeof(((svc_config *)0)->scorecard), 0, 0, NULL, "",
+     "the scorecard file (\"\": the shipped 8-category card)"},
+    {"topics_file", K_STR, F(topics_file), sizeof(((svc_config *)0)->topics_file), 0, 0, NULL, "",
+     "a topics file: each call's topic (\"\": none)"},
     /* limits */
     {"freshness_sec", K_DOUBLE, F(freshness_sec), 0, 0, 86400 * 365, NULL, "60",
      "stored results served without asking the recording server"},
@@ -199,6 +206,7 @@ void svc_config_defaults(svc_config *c)
     c->asr_timeout_sec = 120;
     c->asr_retries = 3;
     c->asr_concurrency = 2;
+    c->scoring = true;
     const char *t = getenv("TMPDIR");
     snprintf(c->tmp_dir, sizeof(c->tmp_dir), "%s", t && *t ? t : "/tmp");
 }

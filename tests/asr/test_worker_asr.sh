@@ -58,6 +58,30 @@ check "every call complete" [ "$(sq "$DB" "SELECT COUNT(*) FROM jobs WHERE state
 check "a transcript per call" [ "$(sq "$DB" "SELECT COUNT(*) FROM transcripts WHERE word_count > 0 AND engine = 'openai' AND language = 'en'")" = 3 ]
 check "the stages say transcribed" [ "$(sq "$DB" "SELECT COUNT(*) FROM jobs WHERE json_extract(stages, '$.transcribe') = 'done'")" = 3 ]
 check "the configuration's hash kept with each" [ "$(sq "$DB" "SELECT COUNT(DISTINCT config_hash) FROM transcripts WHERE length(config_hash) = 64")" = 1 ]
+# ---- scored on the transcript, with no LLM configured (docs/scoring.md) ----------------------
+check "scored: a scores row per call, with the card's hash" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores WHERE length(scorecard_hash) = 64")" = 3 ]
+check "scored: the stages say score done" [ "$(sq "$DB" "SELECT COUNT(*) FROM jobs WHERE json_extract(stages, '$.score') = 'done'")" = 3 ]
+check "scored: rules on every call, the LLM's categories null, no total" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores WHERE greeting IS NOT NULL AND closing IS NOT NULL AND compliance IS NOT NULL AND needs IS NULL AND product IS NULL AND resolution IS NULL AND total_score IS NULL AND partial_score IS NOT NULL")" = 3 ]
+check "scored: communication measured on the stereo calls" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores s JOIN calls c ON c.id = s.call_id WHERE c.recording_id IN ('A1', 'A2') AND communication IS NOT NULL")" = 2 ]
+sq "$DB" "SELECT s.detail FROM scores s JOIN calls c ON c.id = s.call_id WHERE c.recording_id = 'A2'" > "$T/score_a2.json"
+sq "$DB" "SELECT t.detail FROM transcripts t JOIN calls c ON c.id = t.call_id WHERE c.recording_id = 'A2'" > "$T/tx_a2.json"
+check "scored: what was not scored says why, every quote is the transcript's words at its time" python3 -c '
+import json, re, sys
+sc, tx = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert sc["categories"]["needs"]["reason"] == "not scored: no LLM configured", sc["categories"]["needs"]
+assert {n["category"] for n in sc["not_scored"]} == {"needs", "product", "resolution"}, sc["not_scored"]
+norm = lambda t: " ".join(re.sub(r"[^a-z0-9 ]", " ", t.lower()).split())
+segs = [(l["role"], g["start"], g["end"], norm(g["text"])) for l in tx["legs"] for g in l["segments"]]
+n = 0
+for c in sc["categories"].values():
+    for e in c["evidence"]:
+        if "quote" not in e:
+            continue
+        n += 1
+        assert any(r == e["speaker"] and abs(a - e["start"]) < 0.01 and norm(e["quote"]) in t
+                   for r, a, b, t in segs), e
+print(n, "quotes checked")
+' "$T/score_a2.json" "$T/tx_a2.json"
 check "the fake got every chunk as 16 kHz mono PCM16" python3 -c '
 import json,sys
 rs=[json.loads(l) for l in open(sys.argv[1])]

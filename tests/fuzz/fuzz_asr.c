@@ -10,6 +10,8 @@
  * inside words and bytes over 0x7f, single-spaced with no space at either end; a language code
  * is two lower-case letters. Also the scorecard (sc_card_load): an accepted card has 1-32
  * categories with valid keys, weights summing to 1 and lo < hi, and its totals lie in 0-100.
+ * And a transcript block scored with the shipped card (sc_text_from_block, sc_score): every
+ * quote of the evidence is a verbatim span of its speaker's words at its time.
  * The first byte picks the parser; the rest is its input.
  */
 #include <ctype.h>
@@ -20,6 +22,47 @@
 
 #include "../../src/scoring/scoring.h"
 #include "../../src/transcript/transcript.h"
+
+/* A transcript block scored with the shipped card: every quote of the evidence is a verbatim
+ * span of what its speaker said at its time, and the result renders. */
+static void score_block(const char *block)
+{
+    static sc_card card;
+    static int loaded;
+    if (!loaded) {
+        size_t len;
+        const char *t = sc_default_card(&len);
+        char err[300];
+        if (sc_card_load(t, len, &card, err, sizeof(err)) != 0)
+            __builtin_trap();
+        loaded = 1;
+    }
+    sc_text text;
+    char err[300];
+    if (sc_text_from_block(block, 0, &text, err, sizeof(err)) != 0) {
+        if (!err[0] || text.n)
+            __builtin_trap();
+        return;
+    }
+    sc_call call;
+    if (sc_score(&card, NULL, &text, NULL, NULL, &call, err, sizeof(err)) == 0) {
+        sc_finish(&card, &call);
+        for (int i = 0; i < call.n; i++)
+            for (size_t q = 0; q < call.cats[i].n_quotes; q++) {
+                const sc_quote *e = &call.cats[i].quotes[q];
+                if (sc_quote_check(&text, e->speaker, e->start, e->end, e->quote, 0.001, NULL) != 0)
+                    __builtin_trap();
+            }
+        if (call.totals.has_total || call.totals.coverage > 0.5 + 1e-9)
+            __builtin_trap(); /* no LLM and no report: at most the rules' half of the card */
+        char *js = sc_call_to_json(&card, &call);
+        if (!js)
+            __builtin_trap();
+        free(js);
+    }
+    sc_call_free(&call);
+    sc_text_free(&text);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -81,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int sel = data[0] % 5;
+    int sel = data[0] % 6;
     const char *body = (const char *)data + 1;
     size_t n = size - 1;
     if (sel <= 1) {
@@ -105,7 +148,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, body, n);
     s[n] = 0;
-    if (sel == 4) {
+    if (sel == 5) {
+        score_block(s);
+    } else if (sel == 4) {
         sc_card c;
         char err[300];
         err[0] = 0;

@@ -1,0 +1,36 @@
+/*
+ * sc_int.h - inside the scoring module: the compiled spec of a `rules` or `acoustic` category,
+ * shared by the card's loader (checked at load), the methods and the scorer.
+ */
+#ifndef CQ_SC_INT_H
+#define CQ_SC_INT_H
+
+#include <jansson.h>
+
+#include "scoring.h"
+
+typedef struct sc_spec sc_spec; /* a compiled rules / acoustic spec */
+
+/* Compile category c's spec with the card's vars (a JSON object, or NULL). NULL with err for a
+ * bad spec (an unknown key, a bad regex, a level naming a check that is not there, a score off
+ * the scale, an unknown variable or metric). */
+sc_spec *sc_spec_compile(const sc_category *c, const json_t *vars, char *err, size_t errsz);
+void sc_spec_free(sc_spec *s);
+
+/* Judge category c with its compiled spec into out (report: the parsed report or NULL; text:
+ * the words or NULL). 0, or -1 (out of memory). */
+int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report,
+                  const sc_text *text, sc_cat_result *out);
+
+/* Add a quote / a metric to a category's evidence. 0 or -1 (out of memory). */
+int sc_add_quote(sc_cat_result *r, const char *speaker, double start, double end,
+                 const char *quote);
+int sc_add_metric(sc_cat_result *r, const char *name, bool known, double value);
+
+/* The metric `name` of the report: a named figure (docs/scoring.md: overtalk_pct,
+ * agent_interruptions, dead_air_sec, ...) or a dotted path to a number ("conversation.turns").
+ * 1 and *v when known; 0 when the report has null or nothing there; -1 for a name that can
+ * never be a metric (checked at load with report NULL: 0 for a valid name). */
+int sc_metric_of(const json_t *report, const char *name, double *v);
+
+#endif /* CQ_SC_INT_H */
