@@ -301,7 +301,7 @@ typedef enum svc_auth {
 
 /* One route: everything the server, the logs and /openapi.json know of it. */
 typedef struct svc_route {
-    const char *method;  /* "GET" (HEAD is served as GET), "POST", "DELETE" */
+    const char *method;  /* "GET" (HEAD is served as GET), "POST", "PATCH", "DELETE" */
     const char *path;    /* "/calls/{id}": a path parameter only as the last segment */
     svc_auth auth;
     const char *name;    /* for the logs and the metrics */
@@ -344,6 +344,16 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size);
+/* A body of PATCH /api/qa/call/{id}/scores, checked: a JSON object of supervisor (1-128
+ * bytes), comment (optional, up to 4000), scores ({key: integer 1-5}, 1-32 of them), nothing
+ * else. The object (the caller's), or NULL with a sentence in why and the error's code
+ * (bad_json, bad_field, bad_score). The categories are checked against the call's later. */
+struct json_t;
+struct json_t *svc_qa_scores_parse(const char *body, size_t len, char *why, size_t n,
+                                   const char **code);
+enum MHD_Result svc_qa_scores_start(req *r);
+enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_agreement(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_queue(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_upload_start(req *r);

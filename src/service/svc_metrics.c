@@ -172,6 +172,10 @@ static const family k_families[] = {
     {"qa_skipped_total", "counter", "Jobs skipped, by reason."},
     {"qa_queue_to_complete_seconds", "histogram", "Time from queued to complete."},
     {"qa_worker_pauses_total", "counter", "Times a worker paused, by reason (load, window)."},
+    {"qa_llm_requests_total", "counter", "LLM requests, by purpose, provider and outcome."},
+    {"qa_llm_tokens_total", "counter", "LLM tokens, by provider and direction (input, output)."},
+    {"qa_llm_cost_usd_total", "counter", "LLM cost in US dollars, by provider."},
+    {"qa_llm_latency_seconds", "summary", "LLM request latency, by provider."},
 };
 
 typedef struct counter_out {

@@ -545,8 +545,9 @@ static const svc_route k_routes[] = {
          "],"
          "\"responses\":{"
          "\"200\":{\"description\":\"[{date, total_calls, scored_calls, avg_score, flagged_calls, "
-         "top_agent, top_score, bottom_agent, bottom_score, category_averages, analysed, skipped, "
-         "errors, talk_sec, hold_sec, dead_air_sec, one_way_calls, avg_mos}], oldest first; null "
+         "top_agent, top_score, bottom_agent, bottom_score, category_averages, partial_scored_calls, "
+         "avg_partial_score, analysed, skipped, errors, talk_sec, hold_sec, dead_air_sec, "
+         "one_way_calls, avg_mos}], oldest first; null "
          "where there is no data\"},"
          "\"400\":{\"description\":\"an argument out of range or malformed\"},"
          "\"503\":{\"description\":\"the store is unreachable\"}"
@@ -566,7 +567,7 @@ static const svc_route k_routes[] = {
                 "\"responses\":{"
                 "\"200\":{\"description\":\"{agent_user, agent_name, period_start, period_end, "
                 "total_calls, avg_score, min_score, max_score, flagged_calls, category_averages, "
-                "trend:[{date, calls, avg_score}]}\"},"
+                "trend:[{date, calls, avg_score}], partial_scored_calls, avg_partial_score}\"},"
                 "\"400\":{\"description\":\"an argument out of range or malformed\"},"
                 "\"503\":{\"description\":\"the store is unreachable\"}"
                 "}}"},
@@ -574,7 +575,8 @@ static const svc_route k_routes[] = {
      .path = "/api/qa/flagged",
      .name = "qa_flagged",
      .handle = svc_qa_flagged,
-     .openapi = "{\"summary\":\"Flagged calls, lowest total first\","
+     .openapi = "{\"summary\":\"Flagged calls, lowest total (or partial score, without a "
+                "total) first\","
                 "\"parameters\":["
                 "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":"
                 "7,\"minimum\":1,\"maximum\":90},\"description\":\"days back from today\"},"
@@ -587,7 +589,8 @@ static const svc_route k_routes[] = {
                 "],"
                 "\"responses\":{"
                 "\"200\":{\"description\":\"[{recording_id, agent_user, agent_name, campaign_id, "
-                "call_date, call_length, total_score, flag_reason, summary, scores}]\"},"
+                "call_date, call_length, total_score, flag_reason, summary, scores, partial_score, "
+                "coverage}]\"},"
                 "\"400\":{\"description\":\"an argument out of range or malformed\"},"
                 "\"503\":{\"description\":\"the store is unreachable\"}"
                 "}}"},
@@ -597,7 +600,9 @@ static const svc_route k_routes[] = {
      .handle = svc_qa_call,
      .openapi =
          "{\"summary\":\"One call by recording_id or uniqueid: the dialer fields, its state, "
-         "transcript and scores (null until they exist), and its analysis\","
+         "transcript and scores (null until they exist), the scoring result in full "
+         "(score_detail), the supervisors' overrides (the newest per category), and its "
+         "analysis\","
          "\"parameters\":["
          "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}"
          "],"
@@ -629,6 +634,55 @@ static const svc_route k_routes[] = {
          "\"400\":{\"description\":\"not a transcript of either format\"},"
          "\"404\":{\"description\":\"no such call\"},"
          "\"413\":{\"description\":\"over the size limit\"},"
+         "\"503\":{\"description\":\"the store is unreachable\"}"
+         "}}"},
+    {.method = "PATCH",
+     .path = "/api/qa/call/{id}/scores",
+     .name = "qa_scores",
+     .body = true,
+     .start = svc_qa_scores_start,
+     .handle = svc_qa_scores,
+     .openapi =
+         "{\"summary\":\"A supervisor's scores for categories of a scored call (by recording_id "
+         "or uniqueid), kept beside the automatic ones: the call shows the newest per category "
+         "under overrides; its scores and the roll-ups stay the automatic ones\","
+         "\"parameters\":["
+         "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}}"
+         "],"
+         "\"requestBody\":{\"required\":true,\"content\":{\"application/json\":{\"schema\":{"
+         "\"type\":\"object\",\"required\":[\"supervisor\",\"scores\"],\"additionalProperties\":"
+         "false,\"properties\":{\"supervisor\":{\"type\":\"string\",\"minLength\":1,"
+         "\"maxLength\":128},\"comment\":{\"type\":\"string\",\"maxLength\":4000},\"scores\":{"
+         "\"type\":\"object\",\"minProperties\":1,\"additionalProperties\":{\"type\":"
+         "\"integer\",\"minimum\":1,\"maximum\":5}}}}}}},"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"{call_id, overrides: {category: {score, supervisor, comment, "
+         "created}}}: the newest per category\"},"
+         "\"400\":{\"description\":\"not JSON, an unknown field, no supervisor, a category the "
+         "call's scorecard does not have, a score that is not an integer from 1 to 5\"},"
+         "\"404\":{\"description\":\"no such call\"},"
+         "\"409\":{\"description\":\"the call has no scores yet\"},"
+         "\"413\":{\"description\":\"a body over 64 KiB\"},"
+         "\"503\":{\"description\":\"the store is unreachable\"}"
+         "}}"},
+    {.method = "GET",
+     .path = "/api/qa/agreement",
+     .name = "qa_agreement",
+     .handle = svc_qa_agreement,
+     .openapi =
+         "{\"summary\":\"Automatic against human scores, per category, over the calls of a period "
+         "that a supervisor overrode (the newest override of each call and category)\","
+         "\"parameters\":["
+         "{\"name\":\"days\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":30,"
+         "\"minimum\":1,\"maximum\":365},\"description\":\"days back from today (the calls' "
+         "days)\"}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"{period_start, period_end, categories: {category: {n (calls "
+         "overridden), compared (of those with an automatic score), exact_rate, within_one_rate, "
+         "mean_abs_diff}}}: the old eight categories always, others when overridden; rates and "
+         "differences null when nothing was compared\"},"
+         "\"400\":{\"description\":\"an argument out of range or malformed\"},"
          "\"503\":{\"description\":\"the store is unreachable\"}"
          "}}"},
     {.method = "GET",
@@ -673,7 +727,8 @@ static const svc_route k_routes[] = {
                 "\"description\":\"one campaign or in-group\"}"
                 "],"
                 "\"responses\":{"
-                "\"200\":{\"description\":\"[{date, calls, avg_score, flagged, categories}]\"},"
+                "\"200\":{\"description\":\"[{date, calls, avg_score, flagged, categories, "
+                "partial_scored_calls, avg_partial_score, ...}]\"},"
                 "\"400\":{\"description\":\"an argument out of range or malformed\"},"
                 "\"503\":{\"description\":\"the store is unreachable\"}"
                 "}}"},

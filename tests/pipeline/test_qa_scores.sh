@@ -1,0 +1,14 @@
+#!/bin/sh
+# test_qa_scores.sh - the QA API's score figures (tests/pipeline/qa_scores_check.py): a store
+# filled through store_job_scored, `callqa serve` on it, every score figure against a hand
+# computation, the overrides and the agreement figures.
+#   usage: test_qa_scores.sh BUILD/qa_seed BUILD/callqa
+set -u
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/../lib.sh"
+python3 "$(dirname "$0")/qa_scores_check.py" "$1" "$2" "$T" > "$T/out.txt" 2>&1
+rc=$?
+cat "$T/out.txt"
+check "every score figure of the QA API equals the hand computation" test "$rc" = 0
+finish "QA scores"
