@@ -694,6 +694,18 @@ static int quotes_of(const sc_spec *s, const sc_text *t, const found *f, const b
         char *q = quote_of(u, &ws, f[i].first, f[i].last);
         if (!q)
             return -1;
+        /* a display span whose words did not line up with the normalised ones (a number of
+         * words made one number, a mark splitting a word) is not verbatim: the whole text is */
+        int chk = sc_quote_check(t, u->speaker, u->start, u->end, q, 0, NULL);
+        if (chk < 0) {
+            free(q);
+            return -1;
+        }
+        if (chk != 0) {
+            free(q);
+            if (!(q = strdup(u->text)))
+                return -1;
+        }
         int rc = sc_add_quote(out, u->speaker, u->start, u->end, q);
         free(q);
         if (rc != 0)
