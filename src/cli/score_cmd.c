@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 #include "serve_cmd.h"
@@ -19,7 +20,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: callqa score --transcript FILE [--report FILE] [--scorecard FILE]\n"
-            "                    [--topics FILE] [--speaker S] [--json]\n"
+            "                    [--topics FILE] [--speaker S] [--config FILE] [--json]\n"
             "\n"
             "Score one call on a scorecard (docs/scoring.md): rules over the transcript,\n"
             "acoustic thresholds over the analysis report, an LLM's rubric when one is\n"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
             "  --scorecard FILE    the card (default: the shipped 8-category card)\n"
             "  --topics FILE       a topics file (docs/topics.md): the call's topic by rules\n"
             "  --speaker S         agent, customer or mixed (a verbose_json transcript)\n"
+            "  --config FILE       settings (docs/config.md): the llm_* settings ask an LLM\n"
+            "                      for the card's llm categories (also CALLQA_LLM_* variables)\n"
             "  --json              the result as JSON\n"
             "\n"
             "Exit status: 0 scored (flagged or not), 1 bad input, 2 usage error.\n");
@@ -47,36 +50,58 @@ static char *load(const char *what, const char *path, size_t *len)
     return b;
 }
 
-static void print_text(const sc_card *c, const sc_call *call)
+/* The text form, from the result's JSON. 0, or -1 (out of memory). */
+static int print_text(const char *result)
 {
-    const sc_totals *t = &call->totals;
-    if (t->has_total)
-        printf("total score      %.1f\n", t->total);
+    json_t *o = json_loads(result, 0, NULL);
+    if (!o)
+        return -1;
+    const json_t *tot = json_object_get(o, "total_score"), *part = json_object_get(o, "partial_score");
+    if (json_is_number(tot))
+        printf("total score      %.1f\n", json_number_value(tot));
     else
-        printf("total score      not given (%.0f %% of the card scored)\n", 100 * t->coverage);
-    if (t->has_partial)
-        printf("partial score    %.1f\n", t->partial);
-    printf("flagged          %s%s%s\n", t->flagged ? "yes: " : "no", t->flag_reason,
-           "");
-    for (int i = 0; i < c->n; i++) {
-        const sc_cat_result *r = &call->cats[i];
-        if (r->r.scored)
-            printf("  %-16s %g   %s: %s\n", c->cats[i].key, r->r.score, r->engine, r->reason);
+        printf("total score      not given (%.0f %% of the card scored)\n",
+               100 * json_number_value(json_object_get(o, "coverage")));
+    if (json_is_number(part))
+        printf("partial score    %.1f\n", json_number_value(part));
+    const char *why = json_string_value(json_object_get(o, "flag_reason"));
+    printf("flagged          %s%s\n", json_is_true(json_object_get(o, "flagged")) ? "yes: " : "no",
+           why ? why : "");
+    const char *k;
+    const json_t *c;
+    json_object_foreach(json_object_get(o, "categories"), k, c) {
+        const json_t *sc = json_object_get(c, "score");
+        if (json_is_number(sc))
+            printf("  %-16s %g   %s: %s\n", k, json_number_value(sc),
+                   json_string_value(json_object_get(c, "engine")),
+                   json_string_value(json_object_get(c, "reason")));
         else
-            printf("  %-16s -   %s\n", c->cats[i].key, r->reason);
-        for (size_t q = 0; q < r->n_quotes; q++)
-            printf("      %s %.2f-%.2f \"%s\"\n", r->quotes[q].speaker, r->quotes[q].start,
-                   r->quotes[q].end, r->quotes[q].quote);
-        for (size_t m = 0; m < r->n_metrics; m++) {
-            if (r->metrics[m].known)
-                printf("      %s = %g\n", r->metrics[m].name, r->metrics[m].value);
+            printf("  %-16s -   %s\n", k, json_string_value(json_object_get(c, "reason")));
+        size_t i;
+        const json_t *e;
+        json_array_foreach(json_object_get(c, "evidence"), i, e) {
+            if (json_object_get(e, "quote"))
+                printf("      %s %.2f-%.2f \"%s\"\n",
+                       json_string_value(json_object_get(e, "speaker")),
+                       json_number_value(json_object_get(e, "start")),
+                       json_number_value(json_object_get(e, "end")),
+                       json_string_value(json_object_get(e, "quote")));
+            else if (json_is_number(json_object_get(e, "value")))
+                printf("      %s = %g\n", json_string_value(json_object_get(e, "metric")),
+                       json_number_value(json_object_get(e, "value")));
             else
-                printf("      %s = null (not measured)\n", r->metrics[m].name);
+                printf("      %s = null (not measured)\n",
+                       json_string_value(json_object_get(e, "metric")));
         }
     }
-    if (call->topic.known)
-        printf("topic            %s / %s (%.2f, %s)\n", call->topic.cls, call->topic.subclass,
-               call->topic.confidence, call->topic.engine);
+    const json_t *t = json_object_get(o, "topic");
+    if (json_is_object(t))
+        printf("topic            %s / %s (%.2f, %s)\n", json_string_value(json_object_get(t, "class")),
+               json_string_value(json_object_get(t, "subclass")),
+               json_number_value(json_object_get(t, "confidence")),
+               json_string_value(json_object_get(t, "engine")));
+    json_decref(o);
+    return 0;
 }
 
 int cq_cli_score(int argc, char **argv)
@@ -85,8 +110,10 @@ int cq_cli_score(int argc, char **argv)
         {"transcript", required_argument, NULL, 't'}, {"report", required_argument, NULL, 'r'},
         {"scorecard", required_argument, NULL, 'c'},  {"topics", required_argument, NULL, 'T'},
         {"speaker", required_argument, NULL, 's'},    {"json", no_argument, NULL, 'j'},
+        {"config", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
-    const char *tpath = NULL, *rpath = NULL, *cpath = NULL, *topath = NULL, *speaker = NULL;
+    const char *tpath = NULL, *rpath = NULL, *cpath = NULL, *topath = NULL, *speaker = NULL,
+               *config = NULL;
     bool json = false;
     int o;
     optind = 1;
@@ -98,6 +125,7 @@ int cq_cli_score(int argc, char **argv)
         case 'T': topath = optarg; break;
         case 's': speaker = optarg; break;
         case 'j': json = true; break;
+        case 'C': config = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -108,28 +136,34 @@ int cq_cli_score(int argc, char **argv)
     }
     int rc = 1;
     char err[600];
-    size_t tlen = 0, rlen = 0, clen = 0, olen = 0;
-    char *tbody = NULL, *report = NULL, *cbody = NULL, *tobody = NULL;
-    sc_card card = {0};
-    sc_topics *topics = NULL;
+    size_t tlen = 0, rlen = 0;
+    char *tbody = NULL, *report = NULL, *result = NULL, *attempts = NULL;
+    svc_config cfg;
+    svc_config_defaults(&cfg);
+    qa_scoring sc = {0};
     tx_transcript tx = {0};
     bool tx_made = false;
     sc_text text = {0};
-    sc_call call = {0};
-    if (!(tbody = load("transcript", tpath, &tlen)) ||
-        (rpath && !(report = load("report", rpath, &rlen))) ||
-        (cpath && !(cbody = load("scorecard", cpath, &clen))) ||
-        (topath && !(tobody = load("topics", topath, &olen))))
-        goto done;
-    const char *ctext = cbody;
-    if (!ctext)
-        ctext = sc_default_card(&clen);
-    if (sc_card_load(ctext, clen, &card, err, sizeof(err)) != 0) {
-        fprintf(stderr, "callqa score: scorecard %s: %s\n", cpath ? cpath : "(default)", err);
-        goto done;
+    if ((config && svc_config_load_file(&cfg, config, err, sizeof(err))) ||
+        svc_config_load_env(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "callqa score: %s\n", err);
+        return 2;
     }
-    if (tobody && !(topics = sc_topics_load(tobody, olen, err, sizeof(err)))) {
-        fprintf(stderr, "callqa score: topics %s: %s\n", topath, err);
+    cfg.scoring = true;
+    if ((cpath && strlen(cpath) >= sizeof(cfg.scorecard)) ||
+        (topath && strlen(topath) >= sizeof(cfg.topics_file))) {
+        fprintf(stderr, "callqa score: a file name is too long\n");
+        return 2;
+    }
+    if (cpath)
+        snprintf(cfg.scorecard, sizeof(cfg.scorecard), "%s", cpath);
+    if (topath)
+        snprintf(cfg.topics_file, sizeof(cfg.topics_file), "%s", topath);
+    if (!(tbody = load("transcript", tpath, &tlen)) ||
+        (rpath && !(report = load("report", rpath, &rlen))))
+        goto done;
+    if (qa_scoring_setup(&cfg, &sc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "callqa score: %s\n", err);
         goto done;
     }
     double duration = 0;
@@ -150,34 +184,30 @@ int cq_cli_score(int argc, char **argv)
         goto done;
     }
     tx_made = true;
-    if (sc_text_from_transcript(&tx, duration, &text) != 0 ||
-        sc_score(&card, report, &text, topics, NULL, &call, err, sizeof(err)) != 0) {
-        fprintf(stderr, "callqa score: %s\n", text.u || !text.n ? err : "out of memory");
+    if (sc_text_from_transcript(&tx, duration, &text) != 0) {
+        fprintf(stderr, "callqa score: out of memory\n");
         goto done;
     }
-    sc_finish(&card, &call);
+    /* no store here: no daily caps, and the attempts are not kept */
+    if (!(result = qa_score_text(&sc, report, &text, NULL, &attempts, err, sizeof(err)))) {
+        fprintf(stderr, "callqa score: %s\n", err);
+        goto done;
+    }
     if (json) {
-        char *s = sc_call_to_json(&card, &call);
-        if (!s) {
-            fprintf(stderr, "callqa score: out of memory\n");
-            goto done;
-        }
-        puts(s);
-        free(s);
-    } else {
-        print_text(&card, &call);
+        puts(result);
+    } else if (print_text(result) != 0) {
+        fprintf(stderr, "callqa score: out of memory\n");
+        goto done;
     }
     rc = 0;
 done:
-    sc_call_free(&call);
     sc_text_free(&text);
     if (tx_made)
         tx_transcript_free(&tx);
-    sc_topics_free(topics);
-    sc_card_free(&card);
+    qa_scoring_free(&sc);
     free(tbody);
     free(report);
-    free(cbody);
-    free(tobody);
+    free(result);
+    free(attempts);
     return rc;
 }

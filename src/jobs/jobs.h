@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "callqa/callqa.h"
+#include "../clients/llm.h"
 #include "../scoring/scoring.h"
 #include "../service/svc.h"
 #include "../store/store.h"
@@ -73,18 +74,33 @@ typedef struct qa_scoring {
     bool on;            /* the `scoring` setting */
     sc_card card;       /* the configured card, or the shipped default */
     sc_topics *topics;  /* NULL without a topics_file */
+    bool llm_on;        /* an LLM is configured (llm_provider) */
+    llm_config llm;
+    char llm_hash[65];  /* llm_config_hash, stored with each result */
+    double token_cap, cost_cap; /* llm_daily_token_cap, llm_daily_cost_cap (0: none) */
 } qa_scoring;
 
-/* The card and topics of the settings, loaded and checked (a bad one: -1 with err, and the
- * worker does not start). Scoring off: 0 with on false. */
+/* The card, topics and LLM of the settings, loaded and checked (a bad card or topics file, LLM
+ * settings that cannot work, a key file that cannot be read: -1 with err, and the worker does
+ * not start). Scoring off: 0 with on false. */
 int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t errsz);
 void qa_scoring_free(qa_scoring *s);
 
-/* A call scored from its report (JSON) and transcript block (NULL: none); the LLM's categories
- * are left "not scored: <llm_why>" (NULL: "no LLM configured"). The result's JSON (malloc'd),
- * or NULL with why. */
+/* A call scored from its words (NULL: no transcript) and report (JSON, or NULL): rules and
+ * acoustics, then the LLM's categories when one is configured (budget: today's use; each
+ * attempt is appended to *attempts, a JSON array text (malloc'd) for store_llm_record, when
+ * attempts is not NULL). An LLM that fails, refuses or is at a cap leaves its categories "not
+ * scored: <why>": the call is still scored. The result's JSON (malloc'd), or NULL with why. */
+char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text *text,
+                    const llm_budget *budget, char **attempts, char *why, size_t n);
+
+/* The same from the transcript block (NULL: none), as the worker's child has it. */
 char *qa_score_call(const qa_scoring *s, const char *report_json, const char *tx_block,
-                    const char *llm_why, char *why, size_t n);
+                    const llm_budget *budget, char **attempts, char *why, size_t n);
+
+/* Each attempt of *attempts (qa_score_text's JSON array; NULL or "": none) recorded with
+ * store_llm_record for call (<= 0: none) and purpose. 0, or -1 when one was refused. */
+int qa_record_llm(store *st, int64_t call, const char *purpose, const char *attempts);
 
 /* A result (JSON) as the store keeps it; the pointers in `s` are into the parsed result and
  * the buffers here, valid until qa_stored_score_free. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jobs.h"
 
@@ -71,6 +72,25 @@ int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t err
             return -1;
         }
     }
+    int lc = llm_config_from_svc(c, &out->llm, why, sizeof(why));
+    if (lc < 0) {
+        snprintf(err, errsz, "llm: %s", why);
+        qa_scoring_free(out);
+        return -1;
+    }
+    if (lc == 1) { /* the keys are read now: a missing or open key file stops the start */
+        llm_client *probe = llm_create(&out->llm, why, sizeof(why));
+        if (!probe) {
+            snprintf(err, errsz, "llm: %s", why);
+            qa_scoring_free(out);
+            return -1;
+        }
+        llm_destroy(probe);
+        out->llm_on = true;
+        llm_config_hash(&out->llm, out->llm_hash);
+        out->token_cap = c->llm_daily_token_cap;
+        out->cost_cap = c->llm_daily_cost_cap;
+    }
     return 0;
 }
 
@@ -83,8 +103,107 @@ void qa_scoring_free(qa_scoring *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* the card's llm categories still unscored: "not scored: <why>" */
+static void llm_unscored(const sc_card *c, sc_call *call, const char *why)
+{
+    for (int i = 0; i < c->n && i < call->n; i++)
+        if (c->cats[i].method == SC_LLM && !call->cats[i].r.scored)
+            snprintf(call->cats[i].reason, sizeof(call->cats[i].reason), "not scored: %.300s", why);
+}
+
+static void record_attempt(const llm_attempt *a, void *user)
+{
+    json_t *arr = user;
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:f,s:f,s:s,s:i,s:b,s:b}", "provider",
+                                         a->provider ? a->provider : "", "model",
+                                         a->model ? a->model : "", "input_tokens",
+                                         (json_int_t)a->input_tokens, "output_tokens",
+                                         (json_int_t)a->output_tokens, "latency_sec",
+                                         a->latency_sec, "cost_usd", a->cost_usd, "outcome",
+                                         a->outcome ? a->outcome : "", "http_status",
+                                         a->http_status, "fallback", a->fallback, "repair",
+                                         a->repair));
+}
+
+/* the LLM's part: its categories (and the topic) asked for and taken into call */
+static void llm_part(const qa_scoring *s, const char *report_json, const sc_text *text,
+                     const llm_budget *budget, json_t *attempts, sc_call *call)
+{
+    char err[600];
+    sc_llm_prompt p;
+    int pr = sc_llm_prompt_build(&s->card, text, report_json, s->topics, &p, err, sizeof(err));
+    if (pr == 1)
+        return; /* nothing for an LLM on this card */
+    snprintf(call->provider_hash, sizeof(call->provider_hash), "%s", s->llm_hash);
+    if (pr < 0) {
+        char why[700];
+        snprintf(why, sizeof(why), "the request could not be made: %s", err);
+        llm_unscored(&s->card, call, why);
+        return;
+    }
+    llm_client *cl = llm_create(&s->llm, err, sizeof(err));
+    if (!cl) {
+        char why[700];
+        snprintf(why, sizeof(why), "LLM failed: %s", err);
+        llm_unscored(&s->card, call, why);
+        sc_llm_prompt_free(&p);
+        return;
+    }
+    llm_message m = {.role = LLM_USER, .text = p.user};
+    llm_request rq = {.system = p.system, .messages = &m, .n_messages = 1, .schema = p.schema,
+                      .schema_name = "score"};
+    llm_response resp;
+    llm_status st = llm_call(cl, &rq, budget, record_attempt, attempts, &resp, err, sizeof(err));
+    char why[700];
+    if (st == LLM_OK) {
+        if (sc_llm_apply(&s->card, text, s->topics, resp.text, resp.provider, resp.model, call,
+                         err, sizeof(err)) != 0) {
+            snprintf(why, sizeof(why), "the LLM's answer was refused: %s", err);
+            llm_unscored(&s->card, call, why);
+        }
+    } else {
+        /* at a cap the reason already reads "llm_cap: ..." */
+        snprintf(why, sizeof(why), "%s%s", st == LLM_CAP ? "" : "LLM failed: ", err);
+        llm_unscored(&s->card, call, why);
+    }
+    llm_response_free(&resp);
+    llm_destroy(cl);
+    sc_llm_prompt_free(&p);
+}
+
+char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text *text,
+                    const llm_budget *budget, char **attempts, char *why, size_t n)
+{
+    if (attempts)
+        *attempts = NULL;
+    bool words = text && text->n > 0;
+    const char *llm_why = !s->llm_on ? NULL : words ? "the LLM was not asked" : "no transcript";
+    sc_call call;
+    char *js = NULL;
+    json_t *arr = json_array();
+    if (!arr) {
+        snprintf(why, n, "out of memory");
+        return NULL;
+    }
+    if (sc_score(&s->card, report_json, text, s->topics, llm_why, &call, why, n) == 0) {
+        if (s->llm_on && words)
+            llm_part(s, report_json, text, budget, arr, &call);
+        sc_finish(&s->card, &call);
+        if (!(js = sc_call_to_json(&s->card, &call)))
+            snprintf(why, n, "out of memory");
+        if (js && attempts && json_array_size(arr) && !(*attempts = json_dumps(arr, JSON_COMPACT))) {
+            free(js);
+            js = NULL;
+            snprintf(why, n, "out of memory");
+        }
+    }
+    json_decref(arr);
+    sc_call_free(&call);
+    return js;
+}
+
 char *qa_score_call(const qa_scoring *s, const char *report_json, const char *tx_block,
-                    const char *llm_why, char *why, size_t n)
+                    const llm_budget *budget, char **attempts, char *why, size_t n)
 {
     double duration = 0;
     json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
@@ -93,22 +212,42 @@ char *qa_score_call(const qa_scoring *s, const char *report_json, const char *tx
     json_decref(r);
     sc_text text = {0};
     bool have_text = false;
+    if (attempts)
+        *attempts = NULL;
     if (tx_block && tx_block[0]) {
         if (sc_text_from_block(tx_block, duration, &text, why, n) != 0)
             return NULL;
         have_text = true;
     }
-    sc_call call;
-    char *js = NULL;
-    if (sc_score(&s->card, report_json, have_text ? &text : NULL, s->topics, llm_why, &call, why,
-                 n) == 0) {
-        sc_finish(&s->card, &call);
-        if (!(js = sc_call_to_json(&s->card, &call)))
-            snprintf(why, n, "out of memory");
-    }
-    sc_call_free(&call);
+    char *js = qa_score_text(s, report_json, have_text ? &text : NULL, budget, attempts, why, n);
     sc_text_free(&text);
     return js;
+}
+
+int qa_record_llm(store *st, int64_t call, const char *purpose, const char *attempts)
+{
+    json_t *a = attempts && *attempts ? json_loads(attempts, 0, NULL) : NULL;
+    int rc = 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(a, i, e) {
+        store_llm_call c = {
+            .ts = (double)time(NULL),
+            .call_id = call,
+            .purpose = purpose,
+            .provider = json_string_value(json_object_get(e, "provider")),
+            .model = json_string_value(json_object_get(e, "model")),
+            .input_tokens = (int64_t)json_integer_value(json_object_get(e, "input_tokens")),
+            .output_tokens = (int64_t)json_integer_value(json_object_get(e, "output_tokens")),
+            .latency_sec = json_number_value(json_object_get(e, "latency_sec")),
+            .cost_usd = json_number_value(json_object_get(e, "cost_usd")),
+            .outcome = json_string_value(json_object_get(e, "outcome")),
+        };
+        if (store_llm_record(st, &c) != 0)
+            rc = -1;
+    }
+    json_decref(a);
+    return rc;
 }
 
 /* ---- the result as the store keeps it ------------------------------------------------------ */

@@ -134,6 +134,7 @@ typedef struct job_arg {
     const char *engine_id;
     const asr_config *asr; /* NULL: transcription is not configured */
     const qa_scoring *scoring; /* NULL: scoring is off */
+    llm_budget budget;         /* the LLM's use today and the caps */
     store_call call;
 } job_arg;
 
@@ -177,10 +178,11 @@ static const svc_server *remote(const qa_worker_config *c, const char *ref, cons
 }
 
 /* The child's answer: the outcome, the figures, a message, the report, then the transcript
- * (TX_OK and the block, TX_FAILED and why, or TX_NONE), then the score (the same three). */
+ * (TX_OK and the block, TX_FAILED and why, or TX_NONE), then the score (the same three), then
+ * the LLM's attempts (a JSON array, or empty). */
 static void answer_tx(int fd, int32_t outcome, const store_figures *f, const char *msg,
                       const char *json, int32_t tx, const char *tx_text, int32_t sc,
-                      const char *score_text)
+                      const char *score_text, const char *attempts)
 {
     store_figures none;
     if (!f) {
@@ -192,14 +194,14 @@ static void answer_tx(int fd, int32_t outcome, const store_figures *f, const cha
         proc_write_str(fd, msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
         (jl && proc_write_all(fd, json, (size_t)jl)) || proc_write_all(fd, &tx, sizeof(tx)) ||
         proc_write_str(fd, tx_text) || proc_write_all(fd, &sc, sizeof(sc)) ||
-        proc_write_str(fd, score_text))
+        proc_write_str(fd, score_text) || proc_write_str(fd, attempts))
         _exit(3);
 }
 
 static void answer(int fd, int32_t outcome, const store_figures *f, const char *msg,
                    const char *json)
 {
-    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL, TX_NONE, NULL);
+    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL, TX_NONE, NULL, NULL);
 }
 
 /* The call's speech to the ASR server (in the child, after the analysis): the transcript block,
@@ -322,12 +324,15 @@ static void analyse_in_child(void *arg, int fd)
         int32_t txo = !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED;
         /* scored when there is a report and the transcription (if any) did not fail */
         char swhy[600] = "";
+        char *attempts = NULL;
         char *sc = js && j->scoring && txo != TX_FAILED
-                       ? qa_score_call(j->scoring, js, tx, NULL, swhy, sizeof(swhy))
+                       ? qa_score_call(j->scoring, js, tx, &j->budget, &attempts, swhy,
+                                       sizeof(swhy))
                        : NULL;
         int32_t sco = !js || !j->scoring || txo == TX_FAILED ? TX_NONE : sc ? TX_OK : TX_FAILED;
         answer_tx(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js, txo,
-                  tx ? tx : why, sco, sc ? sc : swhy);
+                  tx ? tx : why, sco, sc ? sc : swhy, attempts);
+        free(attempts);
         free(sc);
         free(tx);
         cq_report_free_string(js);
@@ -482,14 +487,48 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
     return rc;
 }
 
-/* How long a child may run: the analysis's limit, and with transcription twice the worst case
- * of one request (its timeout, each attempt) on top (docs/pipeline.md). */
+/* The LLM's attempts of a call's scoring into the store and its counters: the tokens were
+ * spent whatever became of the score. */
+static void record_llm(worker *w, int64_t call, const char *attempts)
+{
+    if (qa_record_llm(w->st, call, "score", attempts) != 0)
+        logj("warn", "the store refused an LLM request's record", call, NULL);
+}
+
+/* How long a child may run: the analysis's limit; with transcription twice the worst case of
+ * one request (its timeout, each attempt) on top; with an LLM the worst case of its call (each
+ * attempt, the repair turn, the fallback) (docs/pipeline.md). */
 static double child_limit(const worker *w)
 {
     double t = w->c->analysis_timeout_sec;
     if (w->asr_on)
         t += 2 * w->asr.timeout_sec * (w->asr.retries + 1);
+    if (w->scoring.llm_on) {
+        const llm_config *l = &w->scoring.llm;
+        t += 2 * l->primary.timeout_sec * (l->primary.retries + 1);
+        if (l->has_fallback)
+            t += 2 * l->fallback.timeout_sec * (l->fallback.retries + 1);
+    }
     return t;
+}
+
+/* Today's LLM use (the store's count, local date) and the caps, for a child about to start. */
+static llm_budget budget_now(worker *w)
+{
+    llm_budget b = {.token_cap = (long)w->scoring.token_cap, .cost_cap_usd = w->scoring.cost_cap};
+    if (!w->scoring.llm_on)
+        return b;
+    char day[16];
+    time_t t = time(NULL);
+    struct tm tmv;
+    localtime_r(&t, &tmv);
+    strftime(day, sizeof(day), "%Y-%m-%d", &tmv);
+    long long tokens = 0;
+    double cost = 0;
+    if (store_llm_usage_day(w->st, day, &tokens, &cost) != 0)
+        logj("warn", "the store could not count today's LLM use", 0, NULL);
+    b.tokens_today = (long)tokens, b.cost_today_usd = cost;
+    return b;
 }
 
 /* The transcription's result under the lease: the transcript and `transcribed`, or the stage's
@@ -549,7 +588,7 @@ static void finish(worker *w, const proc_done *d)
     memcpy(&outcome, p, sizeof(outcome)), p += sizeof(outcome);
     memcpy(&f, p, sizeof(f)), p += sizeof(f);
     int32_t tx = TX_NONE, sc = TX_NONE;
-    char *tx_text = NULL, *score_text = NULL;
+    char *tx_text = NULL, *score_text = NULL, *attempts = NULL;
     /* the message, the report (p, jl bytes), the transcript's outcome and text */
     bool bad = proc_parse_str(&p, end, &msg) != 0 || (size_t)(end - p) < sizeof(jl);
     if (!bad) {
@@ -565,16 +604,19 @@ static void finish(worker *w, const proc_done *d)
         if (!bad) {
             memcpy(&sc, q, sizeof(sc));
             q += sizeof(sc);
-            bad = proc_parse_str(&q, end, &score_text) != 0 || q != end;
+            bad = proc_parse_str(&q, end, &score_text) != 0 ||
+                  proc_parse_str(&q, end, &attempts) != 0 || q != end;
         }
     }
     if (bad) {
         free(msg);
         free(tx_text);
         free(score_text);
+        free(attempts);
         fail(w, s, "analyse", "crashed: the analysis process sent a truncated answer", true);
         return;
     }
+    record_llm(w, call, attempts);
     qa_kill_point("analysed");
     int rc = STORE_OK;
     if (outcome == OUT_DONE) {
@@ -591,6 +633,7 @@ static void finish(worker *w, const proc_done *d)
             free(msg);
             free(tx_text);
             free(score_text);
+        free(attempts);
             return;
         }
         if (rc == STORE_OK) {
@@ -612,6 +655,7 @@ static void finish(worker *w, const proc_done *d)
     free(msg);
     free(tx_text);
     free(score_text);
+    free(attempts);
 }
 
 /* Claim and start calls while there is room. 1 when something was claimed, 0 none, -1 error. */
@@ -629,7 +673,8 @@ static int fill(worker *w)
         any = 1;
         s->arg = (job_arg){.e = w->engine, .c = w->c, .engine_id = w->engine_id,
                            .asr = w->asr_on ? &w->asr : NULL,
-                           .scoring = w->scoring.on ? &w->scoring : NULL};
+                           .scoring = w->scoring.on ? &w->scoring : NULL,
+                           .budget = budget_now(w)};
         if (store_call_get(w->st, s->lease.call_id, &s->arg.call) != 1) {
             fail(w, s, "analyse", "store: the call's row could not be read", true);
             continue;

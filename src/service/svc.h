@@ -92,6 +92,22 @@ typedef struct svc_config {
     bool scoring;                  /* default true */
     char scorecard[1024];          /* "" = the shipped default card */
     char topics_file[1024];        /* "" = no topics */
+    /* the LLM (docs/llm.md): "" provider = none; llm_config_from_svc (src/clients/llm.h) */
+    int llm_provider;              /* 0 none (default), 1 anthropic, 2 openai, 3 gemini */
+    char llm_url[512];
+    char llm_model[128];
+    char llm_key_file[1024];
+    double llm_timeout_sec;        /* per request; default 120 */
+    int llm_retries;               /* default 2 */
+    int llm_max_tokens;            /* default 2048 */
+    double llm_temperature;        /* default 0; < 0: not sent */
+    double llm_price_in, llm_price_out; /* USD per million tokens (0: unknown) */
+    int llm_fallback_provider;     /* the same */
+    char llm_fallback_url[512];
+    char llm_fallback_model[128];
+    char llm_fallback_key_file[1024];
+    double llm_daily_token_cap;    /* 0 = none */
+    double llm_daily_cost_cap;     /* USD; 0 = none */
 } svc_config;
 
 void svc_config_defaults(svc_config *c);
