@@ -33,6 +33,8 @@ What it asserts of each request (a violation is logged, the request is still ans
              {responseMimeType: application/json, responseJsonSchema}.
   Every schema sent: every object has additionalProperties: false and lists every property in
   required (strict mode).
+  Without --transcript, a `valid` answer quotes the utterances of the first user turn's data
+  block (lines "[start-end] speaker: words"), as a model reading the prompt would.
   With --transcript FILE (JSON [{speaker, start, end, text}]): the first user turn holds
   exactly one <transcript-NONCE> ... </transcript-NONCE> block (NONCE: 16 hex digits), every
   utterance's text (its brackets as guillemets and its line breaks as spaces, as callqa sends
@@ -396,6 +398,28 @@ def windows(text, n=4):
     return {" ".join(w[i:i + n]) for i in range(max(0, len(w) - n + 1))}
 
 
+LINE = re.compile(r"^\[(-?[0-9.]+)-(-?[0-9.]+)\] ([a-z]+): (.*)$")
+
+
+def block_transcript(user_texts):
+    """without --transcript: the utterances as the first user turn's data block gives them
+    (lines "[start-end] speaker: words"), as a model would read them"""
+    if not user_texts:
+        return None
+    u = user_texts[0]
+    opens = NONCE.findall(u)
+    if len(opens) != 1:
+        return None
+    inside = u.split(f"<transcript-{opens[0]}>", 1)[1].split(f"</transcript-{opens[0]}>", 1)[0]
+    out = []
+    for line in inside.splitlines():
+        m = LINE.match(line.strip())
+        if m:
+            out.append({"start": float(m.group(1)), "end": float(m.group(2)),
+                        "speaker": m.group(3), "text": m.group(4)})
+    return out
+
+
 def check_block(system, user_texts, transcript, v):
     """the whole transcript inside one data block of the first user turn"""
     if not user_texts:
@@ -595,7 +619,8 @@ class Handler(BaseHTTPRequestHandler):
             st.write(rec)
             self.send(200, raw=b"<html><body>proxy</body></html>", ctype="text/html")
             return
-        text = answer_text(kind, schema, st.transcript)
+        text = answer_text(kind, schema, st.transcript if st.transcript is not None
+                           else block_transcript(texts))
         model = args.model or body.get("model", "m")
         ans = (anthropic_answer if provider == "anthropic" else
                openai_answer if provider == "openai" else gemini_answer)(kind, text, tools, model)

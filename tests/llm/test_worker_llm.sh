@@ -1,0 +1,163 @@
+#!/bin/sh
+# test_worker_llm.sh - the worker's scoring stage with an LLM, against the fakes (tests/asr/
+# fake_asr.py for the transcript, tests/llm/fake_llm.py as an OpenAI-compatible provider):
+#   - the card's llm categories scored by the provider, every category scored, so a total; the
+#     answer's quotes checked (the fake quotes the transcript's first agent words); the LLM's
+#     attempts stored with their tokens; the provider's configuration hash kept with the score;
+#     the fake's own checks of each request (schema, model, key, the transcript inside its data
+#     block) clean;
+#   - a provider failing (HTTP 500 on every attempt): the job still complete, its llm categories
+#     "not scored: LLM failed: ...", a partial score, the failed attempts stored;
+#   - a daily token cap already reached: nothing sent, "not scored: llm_cap: ...".
+#   usage: test_worker_llm.sh BUILD/callqa SHARED_DIR
+set -u
+if [ ! -d "$2/corpus/calls" ] || [ ! -d "$2/models" ]; then
+    echo "SKIP: $2 is missing"
+    exit 77
+fi
+CQ=$1
+SH=$2
+C=$SH/corpus/calls
+HERE=$(cd "$(dirname "$0")" && pwd)
+ASRDIR=$HERE/../asr
+T=$(mktemp -d)
+FAKE=""
+LFAKE=""
+SERVE=""
+cleanup() {
+    [ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null
+    [ -n "$LFAKE" ] && kill "$LFAKE" 2>/dev/null
+    [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null
+    [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+. "$HERE/../lib.sh"
+. "$ASRDIR/asr_lib.sh" # fake_start finds fake_asr.py under $HERE: asr_start sets it
+asr_start() {
+    saved=$HERE
+    HERE=$ASRDIR
+    fake_start "$@"
+    HERE=$saved
+}
+. "$HERE/../pipeline/pipeline_lib.sh"
+export CALLQA_MODEL_DIR="$SH/models"
+
+worker() { # worker DB CONFIG: one --once run
+    "$CQ" worker --db "$1" --config "$2" --once --jobs 1 --max-load 0 --no-idle \
+        --backoff-sec 0.2 --max-retries 1 >> "$1.log" 2>&1
+}
+sq() { python3 -c 'import sqlite3,sys; print("\n".join("|".join("" if v is None else str(v) for v in r) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])))' "$@"; }
+llm_start() { # llm_start DIR SCENARIO-JSON: the fake provider; $LURL set
+    mkdir -p "$1"
+    printf '%s' "$2" > "$1/scenario.json"
+    python3 "$HERE/fake_llm.py" --log "$1" --port-file "$1/port" --key sk-test-123 \
+        --model fake-model --scenario "$1/scenario.json" 2> "$1/fake.err" &
+    LFAKE=$!
+    for _ in $(seq 1 300); do
+        [ -s "$1/port" ] && break
+        sleep 0.1
+    done
+    [ -s "$1/port" ] || { echo "the fake LLM did not start: $(cat "$1/fake.err")"; exit 1; }
+    LURL="http://127.0.0.1:$(cat "$1/port")/v1"
+}
+llm_stop() {
+    kill "$LFAKE" 2>/dev/null
+    wait "$LFAKE" 2>/dev/null
+    LFAKE=""
+}
+printf 'sk-test-123\n' > "$T/key"
+chmod 600 "$T/key"
+config() { # config FILE LLM-URL [EXTRA-LINE]
+    cat > "$1" <<EOC
+asr_url = $URL/v1
+asr_model = whisper-large-v3
+asr_language = en
+llm_provider = openai
+llm_url = $2
+llm_model = fake-model
+llm_key_file = $T/key
+llm_retries = 1
+llm_timeout_sec = 20
+llm_price_in = 3
+llm_price_out = 15
+${3:-}
+EOC
+}
+
+asr_start "$T/asr" --protocol openai --mode openai,words
+for db in ok fail cap; do
+    serve_start "$T/$db.db"
+    upload "${db}1" "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"
+    serve_stop
+done
+
+# ---- a working provider -------------------------------------------------------------------
+llm_start "$T/llm-ok" '{}'
+config "$T/ok.conf" "$LURL"
+worker "$T/ok.db" "$T/ok.conf"
+llm_stop
+DB=$T/ok.db
+check "with an LLM: the job complete" [ "$(sq "$DB" "SELECT state FROM jobs")" = complete ]
+check "with an LLM: every category scored, a total" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores WHERE total_score IS NOT NULL AND needs IS NOT NULL AND product IS NOT NULL AND resolution IS NOT NULL AND greeting IS NOT NULL AND communication IS NOT NULL AND coverage = 1")" = 1 ]
+check "with an LLM: the provider and model kept, the configuration's hash" [ "$(sq "$DB" "SELECT llm_provider || '|' || llm_model || '|' || length(provider_hash) FROM scores")" = "openai|fake-model|64" ]
+check "with an LLM: its attempt stored with tokens and cost" [ "$(sq "$DB" "SELECT COUNT(*) FROM llm_calls WHERE purpose = 'score' AND outcome = 'ok' AND input_tokens > 0 AND output_tokens > 0 AND cost_usd > 0 AND call_id IS NOT NULL")" = 1 ]
+sq "$DB" "SELECT detail FROM scores" > "$T/ok.json"
+check "with an LLM: each llm category says its engine, a reason and checked quotes" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("needs", "product", "resolution"):
+    c = d["categories"][k]
+    assert c["engine"] == "openai" and c["method"] == "llm" and c["reason"], c
+    assert c["score"] == 2, c  # the fake answers the scale lowest + 1
+    assert any("quote" in e for e in c["evidence"]) and not c.get("no_evidence"), c
+assert d["not_scored"] == [], d["not_scored"]
+' "$T/ok.json"
+check "with an LLM: the fake found the request well formed (schema, key, model)" python3 -c '
+import json, sys
+rq = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rq) == 1 and rq[0]["provider"] == "openai", rq
+assert not rq[0]["violations"] and rq[0]["auth"] == "ok" and rq[0]["has_schema"], rq[0]
+' "$T/llm-ok/requests.jsonl"
+
+# ---- a failing provider -------------------------------------------------------------------
+llm_start "$T/llm-fail" '{"*": ["500", "500", "500", "500", "500", "500"]}'
+config "$T/fail.conf" "$LURL"
+worker "$T/fail.db" "$T/fail.conf"
+llm_stop
+DB=$T/fail.db
+check "a failing LLM: the job still complete" [ "$(sq "$DB" "SELECT state FROM jobs")" = complete ]
+check "a failing LLM: rules and acoustics scored, the LLM's null, no total" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores WHERE total_score IS NULL AND partial_score IS NOT NULL AND needs IS NULL AND greeting IS NOT NULL")" = 1 ]
+sq "$DB" "SELECT detail FROM scores" > "$T/fail.json"
+check "a failing LLM: its categories say why" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["categories"]["needs"]["reason"]
+assert r.startswith("not scored: LLM failed:"), r
+' "$T/fail.json"
+check "a failing LLM: the failed attempts stored (1 + 1 retry)" [ "$(sq "$DB" "SELECT COUNT(*) FROM llm_calls WHERE outcome != 'ok'")" = 2 ]
+
+# ---- a daily cap already reached ------------------------------------------------------------
+llm_start "$T/llm-cap" '{}'
+config "$T/cap.conf" "$LURL" "llm_daily_token_cap = 1"
+python3 -c '
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO llm_calls (ts, day, purpose, provider, model, input_tokens, output_tokens, latency_sec, cost_usd, outcome) VALUES (?, date(?, \"unixepoch\", \"localtime\"), \"score\", \"openai\", \"fake-model\", 10, 5, 0.1, 0, \"ok\")", (time.time(), time.time()))
+db.commit()
+' "$T/cap.db"
+worker "$T/cap.db" "$T/cap.conf"
+llm_stop
+DB=$T/cap.db
+check "at the cap: the job complete" [ "$(sq "$DB" "SELECT state FROM jobs")" = complete ]
+sq "$DB" "SELECT detail FROM scores" > "$T/cap.json"
+check "at the cap: nothing sent, the llm categories 'not scored: llm_cap'" python3 -c '
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+r = d["categories"]["resolution"]["reason"]
+assert r.startswith("not scored: llm_cap"), r
+p = os.path.join(sys.argv[2], "requests.jsonl")
+assert not os.path.exists(p) or not open(p).read().strip(), "a request was sent"
+' "$T/cap.json" "$T/llm-cap"
+
+fake_stop
+finish "worker LLM"
