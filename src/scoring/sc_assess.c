@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scoring.h"
+#include "sc_int.h"
 
 enum { SEV_INFO = 1, SEV_NOTE = 2, SEV_PROBLEM = 3 };
 
@@ -38,16 +38,6 @@ typedef struct as_ctx {
     bool not_connected;
     const char *silent_leg; /* one-way: the leg that carried nothing, else NULL */
 } as_ctx;
-
-static int bad(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- reading the report: a missing, null or mistyped figure is "not measured" ------------ */
 
@@ -779,11 +769,11 @@ static int assess(const json_t *r, as_ctx *c, char *err, size_t errsz)
     c->r = r;
     double d;
     if (!json_is_object(r))
-        return bad(err, errsz, "the report is not a JSON object");
+        return sc_fail(err, errsz, "the report is not a JSON object");
     if (json_is_string(json_object_get(r, "error")))
-        return bad(err, errsz, "the report is an error: %.200s", str(r, "error"));
+        return sc_fail(err, errsz, "the report is an error: %.200s", str(r, "error"));
     if (!num(r, "duration", &d) || d < 0)
-        return bad(err, errsz, "not a callqa report: no duration");
+        return sc_fail(err, errsz, "not a callqa report: no duration");
     connection(c);
     dead_air(c);
     latency(c);
@@ -794,7 +784,7 @@ static int assess(const json_t *r, as_ctx *c, char *err, size_t errsz)
         leg_quality(c, "outbound");
     warnings(c);
     if (c->oom)
-        return bad(err, errsz, "out of memory");
+        return sc_fail(err, errsz, "out of memory");
     return 0;
 }
 
@@ -808,13 +798,13 @@ static void release(as_ctx *c)
 static json_t *parse(const char *report_json, char *err, size_t errsz)
 {
     if (!report_json) {
-        bad(err, errsz, "no report");
+        sc_fail(err, errsz, "no report");
         return NULL;
     }
     json_error_t je;
     json_t *r = json_loads(report_json, JSON_REJECT_DUPLICATES, &je);
     if (!r)
-        bad(err, errsz, "the report is not JSON: %s (line %d)", je.text, je.line);
+        sc_fail(err, errsz, "the report is not JSON: %s (line %d)", je.text, je.line);
     return r;
 }
 
@@ -831,17 +821,17 @@ int sc_assess_report(const char *report_json, char **text, char **findings, char
     as_ctx *c = malloc(sizeof(*c));
     int rc = -1;
     if (!c) {
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         goto done;
     }
     if (assess(r, c, err, errsz) != 0)
         goto done;
     if (text && !(*text = verdict_text(c))) {
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         goto done;
     }
     if (findings && !(*findings = findings_json(c))) {
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         goto done;
     }
     rc = 0;
@@ -1000,7 +990,7 @@ int sc_assess_prompt(const char *report_json, char **system, char **user, char *
     char *dump = NULL, *safe = NULL;
     int rc = -1;
     if (!c) {
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         goto done;
     }
     if (assess(r, c, err, errsz) != 0)
@@ -1012,13 +1002,13 @@ int sc_assess_prompt(const char *report_json, char **system, char **user, char *
     if (!fa || !data || json_object_set_new(data, "findings", fa) != 0) {
         if (!data)
             json_decref(fa);
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         goto done;
     }
     dump = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10));
     safe = dump ? escape_angles(dump) : NULL;
     if (!safe) {
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         goto done;
     }
     *system = strdup(k_system);
@@ -1028,7 +1018,7 @@ int sc_assess_prompt(const char *report_json, char **system, char **user, char *
         free(*system);
         free(*user);
         *system = *user = NULL;
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         goto done;
     }
     rc = 0;

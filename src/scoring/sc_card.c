@@ -13,8 +13,7 @@
 
 #include "sc_int.h"
 
-static int bad(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errsz, const char *fmt, ...)
+int sc_fail(char *err, size_t errsz, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -23,9 +22,8 @@ static int bad(char *err, size_t errsz, const char *fmt, ...)
     return -1;
 }
 
-/* every key of o is one of `known` (NULL-terminated) */
-static int known_keys(const json_t *o, const char *const *known, const char *where, char *err,
-                      size_t errsz)
+int sc_only_keys(const json_t *o, const char *const *known, const char *where, char *err,
+                 size_t errsz)
 {
     const char *k;
     const json_t *v;
@@ -35,11 +33,12 @@ static int known_keys(const json_t *o, const char *const *known, const char *whe
         for (size_t i = 0; known[i] && !ok; i++)
             ok = !strcmp(k, known[i]);
         if (!ok)
-            return bad(err, errsz, "%s: unknown key '%.60s'", where, k);
+            return sc_fail(err, errsz, "%s: unknown key '%.60s'", where, k);
     }
     return 0;
 }
 
+/* every key of o is one of `known` (NULL-terminated) */
 static bool key_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -58,32 +57,32 @@ static int category(const json_t *j, int i, sc_category *c, char *err, size_t er
     char where[64];
     snprintf(where, sizeof(where), "categories[%d]", i);
     if (!json_is_object(j))
-        return bad(err, errsz, "%s: not an object", where);
+        return sc_fail(err, errsz, "%s: not an object", where);
     const json_t *key = json_object_get(j, "key"), *name = json_object_get(j, "name"),
                  *w = json_object_get(j, "weight"), *scale = json_object_get(j, "scale"),
                  *m = json_object_get(j, "method"), *crit = json_object_get(j, "critical"),
                  *spec = json_object_get(j, "spec");
     if (!json_is_string(key) || !key_ok(json_string_value(key)))
-        return bad(err, errsz, "%s: key must be 1-32 of a-z, 0-9 and _", where);
+        return sc_fail(err, errsz, "%s: key must be 1-32 of a-z, 0-9 and _", where);
     snprintf(where, sizeof(where), "category %s", json_string_value(key));
     snprintf(c->key, sizeof(c->key), "%s", json_string_value(key));
-    if (known_keys(j, known, where, err, errsz) != 0)
+    if (sc_only_keys(j, known, where, err, errsz) != 0)
         return -1;
     if (name && (!json_is_string(name) || strlen(json_string_value(name)) > 80))
-        return bad(err, errsz, "%s: name must be a string of at most 80 bytes", where);
+        return sc_fail(err, errsz, "%s: name must be a string of at most 80 bytes", where);
     snprintf(c->name, sizeof(c->name), "%s", name ? json_string_value(name) : c->key);
     if (!json_is_number(w) || !(json_number_value(w) > 0) || json_number_value(w) > 1)
-        return bad(err, errsz, "%s: weight must be a number in (0, 1]", where);
+        return sc_fail(err, errsz, "%s: weight must be a number in (0, 1]", where);
     c->weight = json_number_value(w);
     c->lo = 1, c->hi = 5;
     if (scale) {
         if (!json_is_array(scale) || json_array_size(scale) != 2 ||
             !json_is_number(json_array_get(scale, 0)) || !json_is_number(json_array_get(scale, 1)))
-            return bad(err, errsz, "%s: scale must be [lowest, highest]", where);
+            return sc_fail(err, errsz, "%s: scale must be [lowest, highest]", where);
         c->lo = json_number_value(json_array_get(scale, 0));
         c->hi = json_number_value(json_array_get(scale, 1));
         if (!(c->lo < c->hi) || !isfinite(c->lo) || !isfinite(c->hi))
-            return bad(err, errsz, "%s: scale must have lowest < highest", where);
+            return sc_fail(err, errsz, "%s: scale must have lowest < highest", where);
     }
     const char *ms = json_string_value(m);
     if (ms && !strcmp(ms, "acoustic"))
@@ -93,15 +92,15 @@ static int category(const json_t *j, int i, sc_category *c, char *err, size_t er
     else if (ms && !strcmp(ms, "llm"))
         c->method = SC_LLM;
     else
-        return bad(err, errsz, "%s: method must be acoustic, rules or llm", where);
+        return sc_fail(err, errsz, "%s: method must be acoustic, rules or llm", where);
     if (crit && !json_is_boolean(crit))
-        return bad(err, errsz, "%s: critical must be true or false", where);
+        return sc_fail(err, errsz, "%s: critical must be true or false", where);
     c->critical = crit && json_is_true(crit);
     if (spec && !json_is_object(spec))
-        return bad(err, errsz, "%s: spec must be an object", where);
+        return sc_fail(err, errsz, "%s: spec must be an object", where);
     c->spec = spec ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
     if (!c->spec)
-        return bad(err, errsz, "out of memory");
+        return sc_fail(err, errsz, "out of memory");
     return 0;
 }
 
@@ -112,26 +111,26 @@ static int vars_check(const json_t *root, sc_card *out, char *err, size_t errsz)
     if (!vars)
         return 0;
     if (!json_is_object(vars) || json_object_size(vars) > 64)
-        return bad(err, errsz, "vars must be an object of at most 64 lists of strings");
+        return sc_fail(err, errsz, "vars must be an object of at most 64 lists of strings");
     const char *k;
     const json_t *v;
     json_object_foreach((json_t *)vars, k, v) {
         if (!key_ok(k) || !strcmp(k, "name"))
-            return bad(err, errsz, "vars: '%.40s' is not a variable name (a-z, 0-9, _; not "
+            return sc_fail(err, errsz, "vars: '%.40s' is not a variable name (a-z, 0-9, _; not "
                                    "\"name\", which any one word fills)", k);
         if (!json_is_array(v) || json_array_size(v) > 500)
-            return bad(err, errsz, "vars.%s must be an array of at most 500 strings", k);
+            return sc_fail(err, errsz, "vars.%s must be an array of at most 500 strings", k);
         size_t i;
         const json_t *s;
         json_array_foreach(v, i, s) {
             if (!json_is_string(s) || strlen(json_string_value(s)) == 0 ||
                 strlen(json_string_value(s)) > 200 || strchr(json_string_value(s), '{'))
-                return bad(err, errsz, "vars.%s[%zu] must be a string of 1-200 bytes without "
+                return sc_fail(err, errsz, "vars.%s[%zu] must be a string of 1-200 bytes without "
                                        "'{'", k, i);
         }
     }
     out->vars = json_dumps(vars, JSON_COMPACT | JSON_SORT_KEYS);
-    return out->vars ? 0 : bad(err, errsz, "out of memory");
+    return out->vars ? 0 : sc_fail(err, errsz, "out of memory");
 }
 
 /* each category's spec, compiled once to refuse a bad one at load */
@@ -145,12 +144,12 @@ static int spec_check(const sc_card *card, const sc_category *c, char *err, size
         snprintf(where, sizeof(where), "category %s: spec", c->key);
         static const char *const known[] = {"rubric", NULL};
         if (!spec)
-            rc = bad(err, errsz, "out of memory");
-        else if (known_keys(spec, known, where, err, errsz) != 0)
+            rc = sc_fail(err, errsz, "out of memory");
+        else if (sc_only_keys(spec, known, where, err, errsz) != 0)
             rc = -1;
         else if (!json_is_string(rub) || strlen(json_string_value(rub)) == 0 ||
                  strlen(json_string_value(rub)) > 4000)
-            rc = bad(err, errsz, "%s: an llm category needs a rubric (a string of 1-4000 bytes)",
+            rc = sc_fail(err, errsz, "%s: an llm category needs a rubric (a string of 1-4000 bytes)",
                      where);
         json_decref(spec);
         return rc;
@@ -172,30 +171,30 @@ int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t e
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     int rc = -1;
     if (!json_is_object(root)) {
-        bad(err, errsz, "the scorecard is not a JSON object%s%s (line %d)", root ? "" : ": ",
+        sc_fail(err, errsz, "the scorecard is not a JSON object%s%s (line %d)", root ? "" : ": ",
             root ? "" : je.text, root ? 0 : je.line);
         goto done;
     }
-    if (known_keys(root, known, "the scorecard", err, errsz) != 0)
+    if (sc_only_keys(root, known, "the scorecard", err, errsz) != 0)
         goto done;
     const json_t *name = json_object_get(root, "name"), *th = json_object_get(root, "flag_threshold"),
                  *cats = json_object_get(root, "categories");
     if (name && !json_is_string(name)) {
-        bad(err, errsz, "name must be a string");
+        sc_fail(err, errsz, "name must be a string");
         goto done;
     }
     snprintf(out->name, sizeof(out->name), "%s", name ? json_string_value(name) : "scorecard");
     out->flag_threshold = 60;
     if (th) {
         if (!json_is_number(th) || json_number_value(th) < 0 || json_number_value(th) > 100) {
-            bad(err, errsz, "flag_threshold must be a number from 0 to 100");
+            sc_fail(err, errsz, "flag_threshold must be a number from 0 to 100");
             goto done;
         }
         out->flag_threshold = json_number_value(th);
     }
     if (!json_is_array(cats) || json_array_size(cats) == 0 ||
         json_array_size(cats) > SC_MAX_CATEGORIES) {
-        bad(err, errsz, "categories must be an array of 1 to %d categories", SC_MAX_CATEGORIES);
+        sc_fail(err, errsz, "categories must be an array of 1 to %d categories", SC_MAX_CATEGORIES);
         goto done;
     }
     double sum = 0;
@@ -209,13 +208,13 @@ int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t e
         out->n++;
         for (int k = 0; k < out->n - 1; k++)
             if (!strcmp(out->cats[k].key, c->key)) {
-                bad(err, errsz, "category %s: the key is used twice", c->key);
+                sc_fail(err, errsz, "category %s: the key is used twice", c->key);
                 goto done;
             }
         sum += c->weight;
     }
     if (fabs(sum - 1) > 1e-6) {
-        bad(err, errsz, "the weights sum to %.6g, not 1", sum);
+        sc_fail(err, errsz, "the weights sum to %.6g, not 1", sum);
         goto done;
     }
     if (vars_check(root, out, err, errsz) != 0)

@@ -9,6 +9,13 @@
 
 #include "scoring.h"
 
+/* err gets the formatted sentence; -1 (sc_card.c). */
+int sc_fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Every key of the object o is one of `known` (NULL-terminated); else -1 with
+ * "WHERE: unknown key 'K'" (sc_card.c). */
+int sc_only_keys(const json_t *o, const char *const *known, const char *where, char *err,
+                 size_t errsz);
+
 typedef struct sc_spec sc_spec; /* a compiled rules / acoustic spec */
 
 /* Compile category c's spec with the card's vars (a JSON object, or NULL). NULL with err for a

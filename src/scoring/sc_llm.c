@@ -22,21 +22,11 @@
 #include <sys/random.h>
 
 #include "../transcript/transcript.h"
-#include "scoring.h"
+#include "sc_int.h"
 
 #define QUOTE_TOL_SEC 1.0
 #define MAX_QUOTES 5
 #define MAX_FIGURES 8192
-
-static int bad(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- the prompt ------------------------------------------------------------------------------ */
 
@@ -118,14 +108,14 @@ static const char *rubric_of(const sc_category *cat, json_t **keep, char *err, s
     json_t *v;
     json_object_foreach(s, k, v) {
         if (strcmp(k, "rubric")) {
-            bad(err, errsz, "category %s (llm): spec: unknown key '%.40s' (an llm spec is "
+            sc_fail(err, errsz, "category %s (llm): spec: unknown key '%.40s' (an llm spec is "
                             "{\"rubric\": \"...\"})", cat->key, k);
             return NULL;
         }
     }
     const char *r = json_string_value(json_object_get(s, "rubric"));
     if (!r || !*r) {
-        bad(err, errsz, "category %s (llm): spec.rubric is missing (the text the model judges by)",
+        sc_fail(err, errsz, "category %s (llm): spec.rubric is missing (the text the model judges by)",
             cat->key);
         return NULL;
     }
@@ -201,7 +191,7 @@ static json_t *answer_schema(const sc_card *c, const json_t *topic_list, char *e
     if (!root || !cats) {
         json_decref(root);
         json_decref(cats);
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         return NULL;
     }
     int rc = 0;
@@ -212,7 +202,7 @@ static json_t *answer_schema(const sc_card *c, const json_t *topic_list, char *e
         if (lo_of(k) > hi_of(k)) {
             json_decref(root);
             json_decref(cats);
-            bad(err, errsz, "category %s (llm): its scale %g-%g holds no whole score", k->key,
+            sc_fail(err, errsz, "category %s (llm): its scale %g-%g holds no whole score", k->key,
                 k->lo, k->hi);
             return NULL;
         }
@@ -245,7 +235,7 @@ static json_t *answer_schema(const sc_card *c, const json_t *topic_list, char *e
     }
     if (rc != 0) {
         json_decref(root);
-        bad(err, errsz, "out of memory building the answer's schema");
+        sc_fail(err, errsz, "out of memory building the answer's schema");
         return NULL;
     }
     return root;
@@ -297,7 +287,7 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
         return 1;
     char nonce[17];
     if (nonce_hex(nonce) != 0)
-        return bad(err, errsz, "no random bytes for the data block's delimiter");
+        return sc_fail(err, errsz, "no random bytes for the data block's delimiter");
     json_t *topic_list = NULL;
     if (topics) {
         char *tl = sc_topics_list_json(topics);
@@ -305,7 +295,7 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
         free(tl);
         if (!json_is_array(topic_list) || json_array_size(topic_list) == 0) {
             json_decref(topic_list);
-            return bad(err, errsz, "the topics file lists no class");
+            return sc_fail(err, errsz, "the topics file lists no class");
         }
     }
     sb sys = {.ok = true}, usr = {.ok = true};
@@ -392,7 +382,7 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
         sys.p = usr.p = NULL;
         if (!out->schema || !sys.ok || !usr.ok) {
             sc_llm_prompt_free(out);
-            rc = bad(err, errsz, "out of memory");
+            rc = sc_fail(err, errsz, "out of memory");
         }
     }
     json_decref(schema);
@@ -476,13 +466,13 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
                  const char *provider, const char *model, sc_call *call, char *err, size_t errsz)
 {
     if (call->n != 0 && call->n != c->n)
-        return bad(err, errsz, "the call's results (%d) do not match the card (%d categories)",
+        return sc_fail(err, errsz, "the call's results (%d) do not match the card (%d categories)",
                    call->n, c->n);
     json_error_t je;
     json_t *a = answer ? json_loads(answer, 0, &je) : NULL;
     if (!json_is_object(a)) {
         json_decref(a);
-        return bad(err, errsz, "the LLM's answer is not a JSON object");
+        return sc_fail(err, errsz, "the LLM's answer is not a JSON object");
     }
     const json_t *cats = json_object_get(a, "categories");
     pending pend[SC_MAX_CATEGORIES];
@@ -495,11 +485,11 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         const json_t *r = json_object_get(cats, k->key);
         long s;
         if (!json_is_object(r))
-            rc = bad(err, errsz, "the LLM's answer has no result for category %s", k->key);
+            rc = sc_fail(err, errsz, "the LLM's answer has no result for category %s", k->key);
         else if (!whole(json_object_get(r, "score"), &s))
-            rc = bad(err, errsz, "the LLM's score of category %s is not a whole number", k->key);
+            rc = sc_fail(err, errsz, "the LLM's score of category %s is not a whole number", k->key);
         else if (s < lo_of(k) || s > hi_of(k))
-            rc = bad(err, errsz, "the LLM's score %ld of category %s is outside its scale "
+            rc = sc_fail(err, errsz, "the LLM's score %ld of category %s is outside its scale "
                                  "%ld-%ld: the answer is refused", s, k->key, lo_of(k), hi_of(k));
     }
     /* then: reasons and checked quotes, apart from the call */
@@ -516,7 +506,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         copy_utf8(p->reason, sizeof(p->reason), reason ? reason : "");
         size_t ne = json_is_array(ev) ? json_array_size(ev) : 0;
         if (ne && !(p->quotes = calloc(ne, sizeof(sc_quote)))) {
-            rc = bad(err, errsz, "out of memory");
+            rc = sc_fail(err, errsz, "out of memory");
             break;
         }
         for (size_t q = 0; q < ne && rc == 0; q++) {
@@ -531,7 +521,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
             int m = sc_quote_check(t, sp, json_number_value(st), json_number_value(en), qt,
                                    QUOTE_TOL_SEC, &p->quotes[p->n_quotes]);
             if (m < 0)
-                rc = bad(err, errsz, "out of memory");
+                rc = sc_fail(err, errsz, "out of memory");
             else if (m == 0)
                 p->n_quotes++;
             else
@@ -549,7 +539,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         if ((s && !(summary = strdup(s))) ||
             strings_of(json_object_get(a, "strengths"), strengths, 5, &ns) != 0 ||
             strings_of(json_object_get(a, "improvements"), improvements, 5, &ni) != 0)
-            rc = bad(err, errsz, "out of memory");
+            rc = sc_fail(err, errsz, "out of memory");
     }
     const json_t *tp = json_object_get(a, "topic");
     if (rc == 0 && topics && json_is_object(tp)) {
@@ -571,7 +561,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
                 if (!json_is_string(ph) || !in_text(t, json_string_value(ph)))
                     continue; /* only phrases of the call */
                 if (!(topic.phrases[topic.n_phrases] = strdup(json_string_value(ph)))) {
-                    rc = bad(err, errsz, "out of memory");
+                    rc = sc_fail(err, errsz, "out of memory");
                     break;
                 }
                 topic.n_phrases++;

@@ -70,31 +70,6 @@ struct sc_spec {
     int n_not_names;
 };
 
-static int bad(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static int only_keys(const json_t *o, const char *const *known, const char *where, char *err,
-                     size_t errsz)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
-        bool ok = false;
-        for (size_t i = 0; known[i] && !ok; i++)
-            ok = !strcmp(k, known[i]);
-        if (!ok)
-            return bad(err, errsz, "%s: unknown key '%.60s'", where, k);
-    }
-    return 0;
-}
-
 /* ---- patterns -------------------------------------------------------------------------------- */
 
 static void pattern_free(pattern *p)
@@ -112,17 +87,17 @@ static int phrase_compile(const char *phrase, pattern *p, const char *where, cha
     /* "{name}" survives normalisation as "name" only if kept apart: swap it for a marker */
     char *tmp = strdup(phrase);
     if (!tmp)
-        return bad(err, errsz, "out of memory");
+        return sc_fail(err, errsz, "out of memory");
     for (char *m = strstr(tmp, "{name}"); m; m = strstr(m, "{name}"))
         memcpy(m, " \x01\x01\x01\x01 ", 6);
     p->words = tx_normalize(tmp);
     free(tmp);
     if (!p->words)
-        return bad(err, errsz, "out of memory");
+        return sc_fail(err, errsz, "out of memory");
     char *s = p->words;
     while (*s) {
         if (p->n == MAX_TOKENS)
-            return bad(err, errsz, "%s: a phrase of more than %d words", where, MAX_TOKENS);
+            return sc_fail(err, errsz, "%s: a phrase of more than %d words", where, MAX_TOKENS);
         char *sp = strchr(s, ' ');
         if (sp)
             *sp = '\0';
@@ -132,7 +107,7 @@ static int phrase_compile(const char *phrase, pattern *p, const char *where, cha
         s = sp + 1;
     }
     if (p->n == 0)
-        return bad(err, errsz, "%s: an empty phrase", where);
+        return sc_fail(err, errsz, "%s: an empty phrase", where);
     return 0;
 }
 
@@ -212,10 +187,10 @@ static int add_phrase(check *c, const char *phrase, const json_t *vars, const ch
         open = strchr(open + 1, '{');
     if (!open) {
         if (c->n_pats == 64)
-            return bad(err, errsz, "%s: more than 64 patterns", where);
+            return sc_fail(err, errsz, "%s: more than 64 patterns", where);
         pattern *np = realloc(c->pats, (size_t)(c->n_pats + 1) * sizeof(*np));
         if (!np)
-            return bad(err, errsz, "out of memory");
+            return sc_fail(err, errsz, "out of memory");
         c->pats = np;
         if (phrase_compile(phrase, &c->pats[c->n_pats], where, err, errsz) != 0) {
             pattern_free(&c->pats[c->n_pats]);
@@ -226,20 +201,20 @@ static int add_phrase(check *c, const char *phrase, const json_t *vars, const ch
     }
     const char *close = strchr(open, '}');
     if (!close)
-        return bad(err, errsz, "%s: '{' without '}' in \"%.60s\"", where, phrase);
+        return sc_fail(err, errsz, "%s: '{' without '}' in \"%.60s\"", where, phrase);
     const json_t *alts = var_of(vars, open + 1, (size_t)(close - open - 1));
     if (!json_is_array(alts))
-        return bad(err, errsz, "%s: unknown variable {%.*s} (define it in the card's vars)",
+        return sc_fail(err, errsz, "%s: unknown variable {%.*s} (define it in the card's vars)",
                    where, (int)(close - open - 1 > 40 ? 40 : close - open - 1), open + 1);
     if (depth > 3)
-        return bad(err, errsz, "%s: variables nested too deep", where);
+        return sc_fail(err, errsz, "%s: variables nested too deep", where);
     size_t i;
     const json_t *a;
     json_array_foreach(alts, i, a) {
         char *ph = NULL;
         if (asprintf(&ph, "%.*s%s%s", (int)(open - phrase), phrase, json_string_value(a),
                      close + 1) < 0)
-            return bad(err, errsz, "out of memory");
+            return sc_fail(err, errsz, "out of memory");
         int rc = add_phrase(c, ph, vars, where, err, errsz, depth + 1);
         free(ph);
         if (rc != 0)
@@ -257,23 +232,23 @@ static int check_compile(const json_t *j, const json_t *vars, check *c, const ch
     char where[96];
     snprintf(where, sizeof(where), "category %s: check", cat);
     if (!json_is_object(j))
-        return bad(err, errsz, "%s: not an object", where);
+        return sc_fail(err, errsz, "%s: not an object", where);
     const json_t *key = json_object_get(j, "key");
     if (!json_is_string(key) || strlen(json_string_value(key)) == 0 ||
         strlen(json_string_value(key)) > 32)
-        return bad(err, errsz, "%s: key must be a string of 1-32 bytes", where);
+        return sc_fail(err, errsz, "%s: key must be a string of 1-32 bytes", where);
     snprintf(c->key, sizeof(c->key), "%s", json_string_value(key));
     snprintf(where, sizeof(where), "category %s: check %s", cat, c->key);
-    if (only_keys(j, known, where, err, errsz) != 0)
+    if (sc_only_keys(j, known, where, err, errsz) != 0)
         return -1;
     const json_t *spk = json_object_get(j, "speaker"), *from = json_object_get(j, "from");
     const char *sv = spk ? json_string_value(spk) : SC_AGENT;
     if (!sv || (strcmp(sv, SC_AGENT) && strcmp(sv, SC_CUSTOMER) && strcmp(sv, "any")))
-        return bad(err, errsz, "%s: speaker must be agent, customer or any", where);
+        return sc_fail(err, errsz, "%s: speaker must be agent, customer or any", where);
     snprintf(c->speaker, sizeof(c->speaker), "%s", sv);
     const char *fv = from ? json_string_value(from) : "call";
     if (!fv || (strcmp(fv, "call") && strcmp(fv, "first_speech")))
-        return bad(err, errsz, "%s: from must be call or first_speech", where);
+        return sc_fail(err, errsz, "%s: from must be call or first_speech", where);
     c->from = strcmp(fv, "call") ? FROM_FIRST_SPEECH : FROM_CALL;
     static const char *const secs[] = {"first_sec", "after_sec", "last_sec"};
     double *dst[] = {&c->first_sec, &c->after_sec, &c->last_sec};
@@ -281,32 +256,32 @@ static int check_compile(const json_t *j, const json_t *vars, check *c, const ch
         const json_t *v = json_object_get(j, secs[i]);
         *dst[i] = -1;
         if (v && (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 86400))
-            return bad(err, errsz, "%s: %s must be a number of seconds >= 0", where, secs[i]);
+            return sc_fail(err, errsz, "%s: %s must be a number of seconds >= 0", where, secs[i]);
         if (v)
             *dst[i] = json_number_value(v);
     }
     const json_t *ph = json_object_get(j, "phrases"), *re = json_object_get(j, "regex");
     if ((ph && !json_is_array(ph)) || (re && !json_is_array(re)) || (!ph && !re))
-        return bad(err, errsz, "%s: phrases and regex must be arrays of strings (one at least)",
+        return sc_fail(err, errsz, "%s: phrases and regex must be arrays of strings (one at least)",
                    where);
     size_t i;
     const json_t *v;
     json_array_foreach(ph, i, v) {
         if (!json_is_string(v) || strlen(json_string_value(v)) > 200)
-            return bad(err, errsz, "%s: phrases[%zu] must be a string of at most 200 bytes",
+            return sc_fail(err, errsz, "%s: phrases[%zu] must be a string of at most 200 bytes",
                        where, i);
         if (add_phrase(c, json_string_value(v), vars, where, err, errsz, 0) != 0)
             return -1;
     }
     json_array_foreach(re, i, v) {
         if (!json_is_string(v) || strlen(json_string_value(v)) > 2000)
-            return bad(err, errsz, "%s: regex[%zu] must be a string of at most 2000 bytes", where,
+            return sc_fail(err, errsz, "%s: regex[%zu] must be a string of at most 2000 bytes", where,
                        i);
         if (c->n_pats == 64)
-            return bad(err, errsz, "%s: more than 64 patterns", where);
+            return sc_fail(err, errsz, "%s: more than 64 patterns", where);
         pattern *np = realloc(c->pats, (size_t)(c->n_pats + 1) * sizeof(*np));
         if (!np)
-            return bad(err, errsz, "out of memory");
+            return sc_fail(err, errsz, "out of memory");
         c->pats = np;
         pattern *p = &c->pats[c->n_pats];
         memset(p, 0, sizeof(*p));
@@ -314,7 +289,7 @@ static int check_compile(const json_t *j, const json_t *vars, check *c, const ch
         if (rc != 0) {
             char m[128];
             regerror(rc, &p->re, m, sizeof(m));
-            return bad(err, errsz, "%s: regex[%zu] \"%.60s\": %s", where, i, json_string_value(v),
+            return sc_fail(err, errsz, "%s: regex[%zu] \"%.60s\": %s", where, i, json_string_value(v),
                        m);
         }
         p->is_regex = true;
@@ -339,13 +314,13 @@ static int key_list(const sc_spec *s, const json_t *a, int *out, int *n, const c
     if (!a)
         return 0;
     if (!json_is_array(a) || json_array_size(a) > MAX_CHECKS)
-        return bad(err, errsz, "%s: %s must be an array of check keys", where, field);
+        return sc_fail(err, errsz, "%s: %s must be an array of check keys", where, field);
     size_t i;
     const json_t *v;
     json_array_foreach(a, i, v) {
         int k = json_is_string(v) ? check_index(s, json_string_value(v)) : -1;
         if (k < 0)
-            return bad(err, errsz, "%s: %s names no check of the category (\"%.40s\")", where,
+            return sc_fail(err, errsz, "%s: %s names no check of the category (\"%.40s\")", where,
                        field, json_is_string(v) ? json_string_value(v) : "?");
         out[(*n)++] = k;
     }
@@ -407,15 +382,15 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
     static const char *const known_ac[] = {"checks", "deductions", "start", "critical_if", NULL};
     char where[64];
     snprintf(where, sizeof(where), "category %s: spec", c->key);
-    if (only_keys(spec, c->method == SC_RULES ? known_rules : known_ac, where, err, errsz) != 0)
+    if (sc_only_keys(spec, c->method == SC_RULES ? known_rules : known_ac, where, err, errsz) != 0)
         return -1;
     /* "{name}" is any one word but these: the card's not_names and the company's own words */
     if (stop_words(s, vars ? json_object_get(vars, "not_names") : NULL) != 0 ||
         stop_words(s, vars ? json_object_get(vars, "company") : NULL) != 0)
-        return bad(err, errsz, "out of memory");
+        return sc_fail(err, errsz, "out of memory");
     const json_t *checks = json_object_get(spec, "checks");
     if (checks && (!json_is_array(checks) || json_array_size(checks) > MAX_CHECKS))
-        return bad(err, errsz, "%s: checks must be an array of at most %d checks", where,
+        return sc_fail(err, errsz, "%s: checks must be an array of at most %d checks", where,
                    MAX_CHECKS);
     size_t i;
     const json_t *v;
@@ -423,7 +398,7 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
         if (check_compile(v, vars, &s->checks[s->n_checks++], c->key, err, errsz) != 0)
             return -1;
         if (check_index(s, s->checks[s->n_checks - 1].key) != s->n_checks - 1)
-            return bad(err, errsz, "%s: the check %s is there twice", where,
+            return sc_fail(err, errsz, "%s: the check %s is there twice", where,
                        s->checks[s->n_checks - 1].key);
     }
     if (key_list(s, json_object_get(spec, "critical_if"), s->critical_if, &s->n_critical_if,
@@ -432,14 +407,14 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
     if (c->method == SC_RULES) {
         const json_t *levels = json_object_get(spec, "levels"), *ow = json_object_get(spec, "otherwise");
         if (s->n_checks == 0)
-            return bad(err, errsz, "%s: a rules category needs checks", where);
+            return sc_fail(err, errsz, "%s: a rules category needs checks", where);
         if (!json_is_array(levels) || json_array_size(levels) == 0 ||
             json_array_size(levels) > MAX_LEVELS)
-            return bad(err, errsz, "%s: levels must be an array of 1 to %d levels", where,
+            return sc_fail(err, errsz, "%s: levels must be an array of 1 to %d levels", where,
                        MAX_LEVELS);
         s->otherwise = c->lo;
         if (ow && (!json_is_number(ow) || !on_scale(c, json_number_value(ow))))
-            return bad(err, errsz, "%s: otherwise must be a score on the scale", where);
+            return sc_fail(err, errsz, "%s: otherwise must be a score on the scale", where);
         if (ow)
             s->otherwise = json_number_value(ow);
         static const char *const known_l[] = {"score", "all", "any", "none", "at_least", "of",
@@ -448,12 +423,12 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
             level *L = &s->levels[s->n_levels++];
             char lw[128];
             snprintf(lw, sizeof(lw), "%s: levels[%zu]", where, i);
-            if (!json_is_object(v) || only_keys(v, known_l, lw, err, errsz) != 0)
-                return json_is_object(v) ? -1 : bad(err, errsz, "%s: not an object", lw);
+            if (!json_is_object(v) || sc_only_keys(v, known_l, lw, err, errsz) != 0)
+                return json_is_object(v) ? -1 : sc_fail(err, errsz, "%s: not an object", lw);
             const json_t *sc = json_object_get(v, "score"), *al = json_object_get(v, "at_least"),
                          *say = json_object_get(v, "say");
             if (!json_is_number(sc) || !on_scale(c, json_number_value(sc)))
-                return bad(err, errsz, "%s: score must be a number on the scale %g-%g", lw, c->lo,
+                return sc_fail(err, errsz, "%s: score must be a number on the scale %g-%g", lw, c->lo,
                            c->hi);
             L->score = json_number_value(sc);
             if (key_list(s, json_object_get(v, "all"), L->all, &L->n_all, lw, "all", err, errsz) ||
@@ -464,12 +439,12 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
                 return -1;
             if (al && (!json_is_integer(al) || json_integer_value(al) < 1 ||
                        json_integer_value(al) > L->n_of))
-                return bad(err, errsz, "%s: at_least must be 1 to the number of `of` checks", lw);
+                return sc_fail(err, errsz, "%s: at_least must be 1 to the number of `of` checks", lw);
             L->at_least = al ? (int)json_integer_value(al) : 0;
             if (L->n_of && !al)
-                return bad(err, errsz, "%s: `of` needs at_least", lw);
+                return sc_fail(err, errsz, "%s: `of` needs at_least", lw);
             if (say && (!json_is_string(say) || strlen(json_string_value(say)) >= sizeof(L->say)))
-                return bad(err, errsz, "%s: say must be a string under %zu bytes", lw,
+                return sc_fail(err, errsz, "%s: say must be a string under %zu bytes", lw,
                            sizeof(L->say));
             snprintf(L->say, sizeof(L->say), "%s", say ? json_string_value(say) : "");
         }
@@ -479,11 +454,11 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
     const json_t *ded = json_object_get(spec, "deductions"), *st = json_object_get(spec, "start");
     s->start = c->hi;
     if (st && (!json_is_number(st) || !on_scale(c, json_number_value(st))))
-        return bad(err, errsz, "%s: start must be a score on the scale", where);
+        return sc_fail(err, errsz, "%s: start must be a score on the scale", where);
     if (st)
         s->start = json_number_value(st);
     if (!json_is_array(ded) || json_array_size(ded) == 0 || json_array_size(ded) > MAX_DEDUCTIONS)
-        return bad(err, errsz, "%s: deductions must be an array of 1 to %d deductions", where,
+        return sc_fail(err, errsz, "%s: deductions must be an array of 1 to %d deductions", where,
                    MAX_DEDUCTIONS);
     static const char *const known_d[] = {"metric", "check", "above", "below", "points", "say",
                                           NULL};
@@ -491,36 +466,36 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
         deduction *D = &s->ded[s->n_ded++];
         char dw[128];
         snprintf(dw, sizeof(dw), "%s: deductions[%zu]", where, i);
-        if (!json_is_object(v) || only_keys(v, known_d, dw, err, errsz) != 0)
-            return json_is_object(v) ? -1 : bad(err, errsz, "%s: not an object", dw);
+        if (!json_is_object(v) || sc_only_keys(v, known_d, dw, err, errsz) != 0)
+            return json_is_object(v) ? -1 : sc_fail(err, errsz, "%s: not an object", dw);
         const json_t *m = json_object_get(v, "metric"), *ck = json_object_get(v, "check"),
                      *ab = json_object_get(v, "above"), *be = json_object_get(v, "below"),
                      *pt = json_object_get(v, "points"), *say = json_object_get(v, "say");
         D->check = -1;
         if (!!m == !!ck)
-            return bad(err, errsz, "%s: give either metric or check", dw);
+            return sc_fail(err, errsz, "%s: give either metric or check", dw);
         if (m) {
             double dummy;
             if (!json_is_string(m) || strlen(json_string_value(m)) >= sizeof(D->metric) ||
                 sc_metric_of(NULL, json_string_value(m), &dummy) < 0)
-                return bad(err, errsz, "%s: unknown metric \"%.60s\"", dw,
+                return sc_fail(err, errsz, "%s: unknown metric \"%.60s\"", dw,
                            json_is_string(m) ? json_string_value(m) : "?");
             snprintf(D->metric, sizeof(D->metric), "%s", json_string_value(m));
             if (!!ab == !!be || !json_is_number(ab ? ab : be))
-                return bad(err, errsz, "%s: a metric needs one number, above or below", dw);
+                return sc_fail(err, errsz, "%s: a metric needs one number, above or below", dw);
             D->above = ab != NULL;
             D->limit = json_number_value(ab ? ab : be);
         } else {
             D->check = json_is_string(ck) ? check_index(s, json_string_value(ck)) : -1;
             if (D->check < 0)
-                return bad(err, errsz, "%s: check names no check of the category", dw);
+                return sc_fail(err, errsz, "%s: check names no check of the category", dw);
         }
         if (!json_is_number(pt) || json_number_value(pt) <= 0 ||
             json_number_value(pt) > c->hi - c->lo)
-            return bad(err, errsz, "%s: points must be a number in (0, %g]", dw, c->hi - c->lo);
+            return sc_fail(err, errsz, "%s: points must be a number in (0, %g]", dw, c->hi - c->lo);
         D->points = json_number_value(pt);
         if (say && (!json_is_string(say) || strlen(json_string_value(say)) >= sizeof(D->say)))
-            return bad(err, errsz, "%s: say must be a string under %zu bytes", dw, sizeof(D->say));
+            return sc_fail(err, errsz, "%s: say must be a string under %zu bytes", dw, sizeof(D->say));
         snprintf(D->say, sizeof(D->say), "%s", say ? json_string_value(say) : "");
     }
     return 0;
@@ -529,14 +504,14 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
 sc_spec *sc_spec_compile(const sc_category *c, const json_t *vars, char *err, size_t errsz)
 {
     if (c->method == SC_LLM) {
-        bad(err, errsz, "category %s: an llm category has no rules spec", c->key);
+        sc_fail(err, errsz, "category %s: an llm category has no rules spec", c->key);
         return NULL;
     }
     json_error_t je;
     json_t *spec = json_loads(c->spec ? c->spec : "{}", 0, &je);
     sc_spec *s = calloc(1, sizeof(*s));
     if (!spec || !s) {
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
     } else if (compile_into(s, c, spec, vars, err, errsz) == 0) {
         json_decref(spec);
         return s;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "../transcript/transcript.h"
-#include "scoring.h"
+#include "sc_int.h"
 
 #define TP_MAX_TOPICS 256
 #define TP_MAX_PHRASES 64     /* per topic */
@@ -46,32 +46,6 @@ struct sc_topics {
     size_t n;
 };
 
-static int bad(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static int known_keys(const json_t *o, const char *const *known, const char *where, char *err,
-                      size_t errsz)
-{
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
-        (void)v;
-        bool ok = false;
-        for (size_t i = 0; known[i] && !ok; i++)
-            ok = !strcmp(k, known[i]);
-        if (!ok)
-            return bad(err, errsz, "%s: unknown key '%.60s'", where, k);
-    }
-    return 0;
-}
-
 /* a name: 1-63 bytes, no control characters, not only spaces */
 static bool name_ok(const char *s)
 {
@@ -94,7 +68,7 @@ static int weight_of(const json_t *w, double *out, const char *where, char *err,
         return 0;
     if (!json_is_number(w) || !(json_number_value(w) > 0) ||
         !(json_number_value(w) <= TP_MAX_WEIGHT))
-        return bad(err, errsz, "%s: weight must be a number above 0 and at most %g", where,
+        return sc_fail(err, errsz, "%s: weight must be a number above 0 and at most %g", where,
                    TP_MAX_WEIGHT);
     *out = json_number_value(w);
     return 0;
@@ -106,25 +80,25 @@ static int phrase(const json_t *j, const char *where, tp_phrase *out, char *err,
     const json_t *s = j;
     out->weight = 1;
     if (json_is_object(j)) {
-        if (known_keys(j, known, where, err, errsz) != 0)
+        if (sc_only_keys(j, known, where, err, errsz) != 0)
             return -1;
         s = json_object_get(j, "phrase");
         if (weight_of(json_object_get(j, "weight"), &out->weight, where, err, errsz) != 0)
             return -1;
     }
     if (!json_is_string(s))
-        return bad(err, errsz, "%s: a phrase is a string or {\"phrase\": string, \"weight\": "
+        return sc_fail(err, errsz, "%s: a phrase is a string or {\"phrase\": string, \"weight\": "
                                "number}",
                    where);
     if (json_string_length(s) > TP_MAX_PHRASE_LEN)
-        return bad(err, errsz, "%s: longer than %d bytes", where, TP_MAX_PHRASE_LEN);
+        return sc_fail(err, errsz, "%s: longer than %d bytes", where, TP_MAX_PHRASE_LEN);
     if (strlen(json_string_value(s)) != json_string_length(s))
-        return bad(err, errsz, "%s: holds a NUL byte", where);
+        return sc_fail(err, errsz, "%s: holds a NUL byte", where);
     out->norm = tx_normalize(json_string_value(s));
     if (!out->norm)
-        return bad(err, errsz, "out of memory");
+        return sc_fail(err, errsz, "out of memory");
     if (!out->norm[0])
-        return bad(err, errsz, "%s: empty once normalised (\"%.60s\" has no words)", where,
+        return sc_fail(err, errsz, "%s: empty once normalised (\"%.60s\" has no words)", where,
                    json_string_value(s));
     return 0;
 }
@@ -135,27 +109,27 @@ static int topic(const json_t *j, size_t i, tp_topic *t, char *err, size_t errsz
     char where[200];
     snprintf(where, sizeof(where), "topics[%zu]", i);
     if (!json_is_object(j))
-        return bad(err, errsz, "%s: not an object", where);
+        return sc_fail(err, errsz, "%s: not an object", where);
     const json_t *cls = json_object_get(j, "class"), *sub = json_object_get(j, "subclass"),
                  *ph = json_object_get(j, "phrases");
     if (!json_is_string(cls) || !name_ok(json_string_value(cls)))
-        return bad(err, errsz, "%s: class must be a string of 1-63 bytes", where);
+        return sc_fail(err, errsz, "%s: class must be a string of 1-63 bytes", where);
     if (!json_is_string(sub) || !name_ok(json_string_value(sub)))
-        return bad(err, errsz, "%s: subclass must be a string of 1-63 bytes", where);
+        return sc_fail(err, errsz, "%s: subclass must be a string of 1-63 bytes", where);
     snprintf(t->cls, sizeof(t->cls), "%s", json_string_value(cls));
     snprintf(t->sub, sizeof(t->sub), "%s", json_string_value(sub));
     snprintf(where, sizeof(where), "topic %s/%s", t->cls, t->sub);
-    if (known_keys(j, known, where, err, errsz) != 0)
+    if (sc_only_keys(j, known, where, err, errsz) != 0)
         return -1;
     double tw;
     if (weight_of(json_object_get(j, "weight"), &tw, where, err, errsz) != 0)
         return -1;
     if (!json_is_array(ph) || json_array_size(ph) == 0 || json_array_size(ph) > TP_MAX_PHRASES)
-        return bad(err, errsz, "%s: phrases must be an array of 1 to %d phrases", where,
+        return sc_fail(err, errsz, "%s: phrases must be an array of 1 to %d phrases", where,
                    TP_MAX_PHRASES);
     t->p = calloc(json_array_size(ph), sizeof(*t->p));
     if (!t->p)
-        return bad(err, errsz, "out of memory");
+        return sc_fail(err, errsz, "out of memory");
     for (size_t k = 0; k < json_array_size(ph); k++) {
         char pw[240];
         snprintf(pw, sizeof(pw), "%s, phrases[%zu]", where, k);
@@ -168,11 +142,11 @@ static int topic(const json_t *j, size_t i, tp_topic *t, char *err, size_t errsz
         t->n++;
         p->weight *= tw;
         if (p->weight > TP_MAX_WEIGHT)
-            return bad(err, errsz, "%s: the phrase's weight times the topic's is above %g", pw,
+            return sc_fail(err, errsz, "%s: the phrase's weight times the topic's is above %g", pw,
                        TP_MAX_WEIGHT);
         for (size_t q = 0; q + 1 < t->n; q++)
             if (!strcmp(t->p[q].norm, p->norm))
-                return bad(err, errsz, "%s: \"%.60s\" is given twice", where, p->norm);
+                return sc_fail(err, errsz, "%s: \"%.60s\" is given twice", where, p->norm);
     }
     return 0;
 }
@@ -183,12 +157,12 @@ sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz)
     if (errsz)
         err[0] = 0;
     if (len > TP_MAX_FILE) {
-        bad(err, errsz, "the topics file is larger than %u bytes", TP_MAX_FILE);
+        sc_fail(err, errsz, "the topics file is larger than %u bytes", TP_MAX_FILE);
         return NULL;
     }
     sc_topics *out = calloc(1, sizeof(*out));
     if (!out) {
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         return NULL;
     }
     json_error_t je;
@@ -196,27 +170,27 @@ sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz)
     int rc = -1;
     if (!json_is_object(root)) {
         if (root)
-            bad(err, errsz, "the topics file is not a JSON object");
+            sc_fail(err, errsz, "the topics file is not a JSON object");
         else
-            bad(err, errsz, "the topics file is not JSON: %s (line %d)", je.text, je.line);
+            sc_fail(err, errsz, "the topics file is not JSON: %s (line %d)", je.text, je.line);
         goto done;
     }
-    if (known_keys(root, known, "the topics file", err, errsz) != 0)
+    if (sc_only_keys(root, known, "the topics file", err, errsz) != 0)
         goto done;
     const json_t *name = json_object_get(root, "name"), *tops = json_object_get(root, "topics");
     if (name && (!json_is_string(name) || json_string_length(name) > 80)) {
-        bad(err, errsz, "name must be a string of at most 80 bytes");
+        sc_fail(err, errsz, "name must be a string of at most 80 bytes");
         goto done;
     }
     snprintf(out->name, sizeof(out->name), "%s", name ? json_string_value(name) : "topics");
     if (!json_is_array(tops) || json_array_size(tops) == 0 ||
         json_array_size(tops) > TP_MAX_TOPICS) {
-        bad(err, errsz, "topics must be an array of 1 to %d topics", TP_MAX_TOPICS);
+        sc_fail(err, errsz, "topics must be an array of 1 to %d topics", TP_MAX_TOPICS);
         goto done;
     }
     out->t = calloc(json_array_size(tops), sizeof(*out->t));
     if (!out->t) {
-        bad(err, errsz, "out of memory");
+        sc_fail(err, errsz, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < json_array_size(tops); i++) {
@@ -226,14 +200,14 @@ sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz)
         for (size_t k = 0; k + 1 < out->n; k++) {
             const tp_topic *o = &out->t[k];
             if (!strcmp(o->cls, t->cls) && !strcmp(o->sub, t->sub)) {
-                bad(err, errsz, "topic %s/%s is given twice", t->cls, t->sub);
+                sc_fail(err, errsz, "topic %s/%s is given twice", t->cls, t->sub);
                 goto done;
             }
             /* a phrase in two topics cannot tell them apart */
             for (size_t a = 0; a < t->n; a++)
                 for (size_t b = 0; b < o->n; b++)
                     if (!strcmp(t->p[a].norm, o->p[b].norm)) {
-                        bad(err, errsz, "the phrase \"%.60s\" is in both %s/%s and %s/%s",
+                        sc_fail(err, errsz, "the phrase \"%.60s\" is in both %s/%s and %s/%s",
                             t->p[a].norm, o->cls, o->sub, t->cls, t->sub);
                         goto done;
                     }
