@@ -56,7 +56,8 @@ static int print_text(const char *result)
     json_t *o = json_loads(result, 0, NULL);
     if (!o)
         return -1;
-    const json_t *tot = json_object_get(o, "total_score"), *part = json_object_get(o, "partial_score");
+    const json_t *tot = json_object_get(o, "total_score"),
+                 *part = json_object_get(o, "partial_score");
     if (json_is_number(tot))
         printf("total score      %.1f\n", json_number_value(tot));
     else
@@ -69,7 +70,8 @@ static int print_text(const char *result)
            why ? why : "");
     const char *k;
     const json_t *c;
-    json_object_foreach(json_object_get(o, "categories"), k, c) {
+    json_object_foreach(json_object_get(o, "categories"), k, c)
+    {
         const json_t *sc = json_object_get(c, "score");
         if (json_is_number(sc))
             printf("  %-16s %g   %s: %s\n", k, json_number_value(sc),
@@ -79,7 +81,8 @@ static int print_text(const char *result)
             printf("  %-16s -   %s\n", k, json_string_value(json_object_get(c, "reason")));
         size_t i;
         const json_t *e;
-        json_array_foreach(json_object_get(c, "evidence"), i, e) {
+        json_array_foreach(json_object_get(c, "evidence"), i, e)
+        {
             if (json_object_get(e, "quote"))
                 printf("      %s %.2f-%.2f \"%s\"\n",
                        json_string_value(json_object_get(e, "speaker")),
@@ -96,7 +99,8 @@ static int print_text(const char *result)
     }
     const json_t *t = json_object_get(o, "topic");
     if (json_is_object(t))
-        printf("topic            %s / %s (%.2f, %s)\n", json_string_value(json_object_get(t, "class")),
+        printf("topic            %s / %s (%.2f, %s)\n",
+               json_string_value(json_object_get(t, "class")),
                json_string_value(json_object_get(t, "subclass")),
                json_number_value(json_object_get(t, "confidence")),
                json_string_value(json_object_get(t, "engine")));
@@ -106,12 +110,15 @@ static int print_text(const char *result)
 
 int cq_cli_score(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"transcript", required_argument, NULL, 't'}, {"report", required_argument, NULL, 'r'},
-        {"scorecard", required_argument, NULL, 'c'},  {"topics", required_argument, NULL, 'T'},
-        {"speaker", required_argument, NULL, 's'},    {"json", no_argument, NULL, 'j'},
-        {"config", required_argument, NULL, 'C'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"transcript", required_argument, NULL, 't'},
+                                         {"report", required_argument, NULL, 'r'},
+                                         {"scorecard", required_argument, NULL, 'c'},
+                                         {"topics", required_argument, NULL, 'T'},
+                                         {"speaker", required_argument, NULL, 's'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"config", required_argument, NULL, 'C'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *tpath = NULL, *rpath = NULL, *cpath = NULL, *topath = NULL, *speaker = NULL,
                *config = NULL;
     bool json = false;
@@ -119,15 +126,33 @@ int cq_cli_score(int argc, char **argv)
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
-        case 't': tpath = optarg; break;
-        case 'r': rpath = optarg; break;
-        case 'c': cpath = optarg; break;
-        case 'T': topath = optarg; break;
-        case 's': speaker = optarg; break;
-        case 'j': json = true; break;
-        case 'C': config = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 't':
+            tpath = optarg;
+            break;
+        case 'r':
+            rpath = optarg;
+            break;
+        case 'c':
+            cpath = optarg;
+            break;
+        case 'T':
+            topath = optarg;
+            break;
+        case 's':
+            speaker = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'C':
+            config = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!tpath || optind != argc) {

@@ -54,8 +54,7 @@ int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t err
     int rc = sc_card_load(card, len, &out->card, why, sizeof(why));
     free(text);
     if (rc != 0) {
-        snprintf(err, errsz, "scorecard %s: %s", c->scorecard[0] ? c->scorecard : "(default)",
-                 why);
+        snprintf(err, errsz, "scorecard %s: %s", c->scorecard[0] ? c->scorecard : "(default)", why);
         return -1;
     }
     if (c->topics_file[0]) {
@@ -114,15 +113,13 @@ static void llm_unscored(const sc_card *c, sc_call *call, const char *why)
 static void record_attempt(const llm_attempt *a, void *user)
 {
     json_t *arr = user;
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:f,s:f,s:s,s:i,s:b,s:b}", "provider",
-                                         a->provider ? a->provider : "", "model",
-                                         a->model ? a->model : "", "input_tokens",
-                                         (json_int_t)a->input_tokens, "output_tokens",
-                                         (json_int_t)a->output_tokens, "latency_sec",
-                                         a->latency_sec, "cost_usd", a->cost_usd, "outcome",
-                                         a->outcome ? a->outcome : "", "http_status",
-                                         a->http_status, "fallback", a->fallback, "repair",
-                                         a->repair));
+    json_array_append_new(
+        arr, json_pack("{s:s,s:s,s:I,s:I,s:f,s:f,s:s,s:i,s:b,s:b}", "provider",
+                       a->provider ? a->provider : "", "model", a->model ? a->model : "",
+                       "input_tokens", (json_int_t)a->input_tokens, "output_tokens",
+                       (json_int_t)a->output_tokens, "latency_sec", a->latency_sec, "cost_usd",
+                       a->cost_usd, "outcome", a->outcome ? a->outcome : "", "http_status",
+                       a->http_status, "fallback", a->fallback, "repair", a->repair));
 }
 
 /* the LLM's part: its categories (and the topic) asked for and taken into call */
@@ -150,14 +147,17 @@ static void llm_part(const qa_scoring *s, const char *report_json, const sc_text
         return;
     }
     llm_message m = {.role = LLM_USER, .text = p.user};
-    llm_request rq = {.system = p.system, .messages = &m, .n_messages = 1, .schema = p.schema,
+    llm_request rq = {.system = p.system,
+                      .messages = &m,
+                      .n_messages = 1,
+                      .schema = p.schema,
                       .schema_name = "score"};
     llm_response resp;
     llm_status st = llm_call(cl, &rq, budget, record_attempt, attempts, &resp, err, sizeof(err));
     char why[700];
     if (st == LLM_OK) {
-        if (sc_llm_apply(&s->card, text, s->topics, resp.text, resp.provider, resp.model, call,
-                         err, sizeof(err)) != 0) {
+        if (sc_llm_apply(&s->card, text, s->topics, resp.text, resp.provider, resp.model, call, err,
+                         sizeof(err)) != 0) {
             snprintf(why, sizeof(why), "the LLM's answer was refused: %s", err);
             llm_unscored(&s->card, call, why);
         }
@@ -191,7 +191,8 @@ char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text 
         sc_finish(&s->card, &call);
         if (!(js = sc_call_to_json(&s->card, &call)))
             snprintf(why, n, "out of memory");
-        if (js && attempts && json_array_size(arr) && !(*attempts = json_dumps(arr, JSON_COMPACT))) {
+        if (js && attempts && json_array_size(arr) &&
+            !(*attempts = json_dumps(arr, JSON_COMPACT))) {
             free(js);
             js = NULL;
             snprintf(why, n, "out of memory");
@@ -230,7 +231,8 @@ int qa_record_llm(store *st, int64_t call, const char *purpose, const char *atte
     int rc = 0;
     size_t i;
     const json_t *e;
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         store_llm_call c = {
             .ts = (double)time(NULL),
             .call_id = call,

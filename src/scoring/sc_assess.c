@@ -27,7 +27,7 @@ typedef struct as_finding {
     char message[AS_LINE];
     char shortname[120]; /* for the verdict: "one-way audio", "26.4 s of dead air" */
     json_t *values;
-    bool bullet;         /* worth a bullet of its own */
+    bool bullet; /* worth a bullet of its own */
 } as_finding;
 
 typedef struct as_ctx {
@@ -185,10 +185,10 @@ static void connection(as_ctx *c)
                                    "unreachable) was heard"
                           : busy ? "a busy tone was heard"
                                  : "it rang and nobody answered";
-        as_finding *f = add(c, SEV_PROBLEM, "not_connected",
-                            json_pack("{s:b, s:b, s:f}", "busy", busy > 0, "sit", sit > 0,
-                                      "talk_sec", talk),
-                            "The call never connected: %s.", why);
+        as_finding *f =
+            add(c, SEV_PROBLEM, "not_connected",
+                json_pack("{s:b, s:b, s:f}", "busy", busy > 0, "sit", sit > 0, "talk_sec", talk),
+                "The call never connected: %s.", why);
         shortname(f, "%s", why);
         return;
     }
@@ -232,7 +232,8 @@ static void connection(as_ctx *c)
 static void dead_air(as_ctx *c)
 {
     double total, count;
-    if (c->not_connected || c->silent_leg || !num(c->r, "conversation.dead_air.total_sec", &total) ||
+    if (c->not_connected || c->silent_leg ||
+        !num(c->r, "conversation.dead_air.total_sec", &total) ||
         !num(c->r, "conversation.dead_air.count", &count) || count < 1)
         return;
     const json_t *spans = at(c->r, "conversation.dead_air.spans");
@@ -291,12 +292,11 @@ static void overtalk(as_ctx *c)
                  by_agent == 1 ? "" : "s", by_cust);
     double cnt = 0;
     num(c->r, "conversation.overtalk.count", &cnt);
-    as_finding *f = add(c, notable ? SEV_NOTE : SEV_INFO, "overtalk",
-                        json_pack("{s:f, s:i, s:i, s:i}", "total_sec", total, "count", (int)cnt,
-                                  "agent_interruptions", by_agent, "customer_interruptions",
-                                  by_cust),
-                        "Both talked at once %d time%s (%.1f s)%s.", (int)cnt,
-                        cnt == 1 ? "" : "s", total, whos);
+    as_finding *f = add(
+        c, notable ? SEV_NOTE : SEV_INFO, "overtalk",
+        json_pack("{s:f, s:i, s:i, s:i}", "total_sec", total, "count", (int)cnt,
+                  "agent_interruptions", by_agent, "customer_interruptions", by_cust),
+        "Both talked at once %d time%s (%.1f s)%s.", (int)cnt, cnt == 1 ? "" : "s", total, whos);
     shortname(f, "people talking over each other");
     if (f && !notable)
         f->bullet = false;
@@ -324,9 +324,9 @@ static void events(as_ctx *c)
     double ivr_sec;
     int ivr = events_of(c, "ivr", NULL, &ivr_sec);
     if (ivr && !c->not_connected) {
-        as_finding *f = add(c, SEV_INFO, "ivr", json_pack("{s:i, s:f}", "count", ivr, "total_sec", ivr_sec),
-                            "%d recorded announcement%s played (%.1f s).", ivr,
-                            ivr == 1 ? "" : "s", ivr_sec);
+        as_finding *f =
+            add(c, SEV_INFO, "ivr", json_pack("{s:i, s:f}", "count", ivr, "total_sec", ivr_sec),
+                "%d recorded announcement%s played (%.1f s).", ivr, ivr == 1 ? "" : "s", ivr_sec);
         if (f)
             f->bullet = false;
     }
@@ -407,19 +407,18 @@ static void leg_quality(as_ctx *c, const char *leg)
     if (num(L, "quality.clipping_pct", &clip) && clip >= 0.1) {
         as_finding *f = add(c, SEV_PROBLEM, "clipping",
                             json_pack("{s:s, s:f}", "leg", leg, "clipping_pct", clip),
-                            "%s was distorted: %.1f %% of its samples were clipped.",
-                            Sd, clip);
+                            "%s was distorted: %.1f %% of its samples were clipped.", Sd, clip);
         shortname(f, "clipped audio on %s", sd);
     }
     bool quality_found = false;
     double v;
     if (num(L, "nisqa.noisiness", &v)) {
         if (v < 2.5) {
-            as_finding *f = add(c, SEV_PROBLEM, "noise",
-                                json_pack("{s:s, s:f}", "leg", leg, "noisiness", v),
-                                "Heavy background noise on %s: noisiness %.2f of 5 (below 2.5 is "
-                                "a real problem).",
-                                sd, v);
+            as_finding *f =
+                add(c, SEV_PROBLEM, "noise", json_pack("{s:s, s:f}", "leg", leg, "noisiness", v),
+                    "Heavy background noise on %s: noisiness %.2f of 5 (below 2.5 is "
+                    "a real problem).",
+                    sd, v);
             shortname(f, "heavy noise on %s", sd);
             quality_found = true;
         }
@@ -429,9 +428,9 @@ static void leg_quality(as_ctx *c, const char *leg)
         double snr;
         if (num(L, "quality.snr_db", &snr) && snr < 10 && !events_of(c, "hold", leg, NULL) &&
             !events_of(c, "ivr", leg, NULL)) {
-            as_finding *f = add(c, SEV_NOTE, "noise", json_pack("{s:s, s:f}", "leg", leg, "snr_db", snr),
-                                "Background noise on %s: speech only %.1f dB above the noise.", sd,
-                                snr);
+            as_finding *f =
+                add(c, SEV_NOTE, "noise", json_pack("{s:s, s:f}", "leg", leg, "snr_db", snr),
+                    "Background noise on %s: speech only %.1f dB above the noise.", sd, snr);
             shortname(f, "noise on %s", sd);
             quality_found = true;
         }
@@ -446,29 +445,29 @@ static void leg_quality(as_ctx *c, const char *leg)
         quality_found = true;
     }
     if (num(L, "nisqa.coloration", &v) && v < 1.5) {
-        as_finding *f = add(c, SEV_NOTE, "coloration",
-                            json_pack("{s:s, s:f}", "leg", leg, "coloration", v),
-                            "Muffled or distorted sound on %s: coloration %.2f (2.0-3.0 is normal "
-                            "on phone lines).",
-                            sd, v);
+        as_finding *f =
+            add(c, SEV_NOTE, "coloration", json_pack("{s:s, s:f}", "leg", leg, "coloration", v),
+                "Muffled or distorted sound on %s: coloration %.2f (2.0-3.0 is normal "
+                "on phone lines).",
+                sd, v);
         shortname(f, "muffled sound on %s", sd);
         quality_found = true;
     }
     double drops, per_min;
     if (num(L, "quality.dropouts", &drops) && num(L, "quality.dropouts_per_min", &per_min) &&
         drops >= 3 && per_min >= 2) {
-        as_finding *f = add(c, SEV_NOTE, "dropouts",
-                            json_pack("{s:s, s:i, s:f}", "leg", leg, "dropouts", (int)drops,
-                                      "per_min", per_min),
-                            "%d gaps of lost audio on %s (%.1f per minute of speech).", (int)drops,
-                            sd, per_min);
+        as_finding *f = add(
+            c, SEV_NOTE, "dropouts",
+            json_pack("{s:s, s:i, s:f}", "leg", leg, "dropouts", (int)drops, "per_min", per_min),
+            "%d gaps of lost audio on %s (%.1f per minute of speech).", (int)drops, sd, per_min);
         shortname(f, "lost audio on %s", sd);
         quality_found = true;
     }
     if (num(L, "nisqa.mos", &v) && v < 2 && !quality_found && !has_code(c, "clipping") &&
         !has_code(c, "too_quiet") && !has_code(c, "too_loud")) {
-        as_finding *f = add(c, SEV_NOTE, "low_quality", json_pack("{s:s, s:f}", "leg", leg, "mos", v),
-                            "Poor sound on %s: quality %.2f of 5.", sd, v);
+        as_finding *f =
+            add(c, SEV_NOTE, "low_quality", json_pack("{s:s, s:f}", "leg", leg, "mos", v),
+                "Poor sound on %s: quality %.2f of 5.", sd, v);
         shortname(f, "poor sound on %s", sd);
     }
 }
@@ -489,8 +488,8 @@ static void warnings(as_ctx *c)
             if (!strcmp(code, notable[k]))
                 sev = SEV_NOTE;
         const json_t *v = json_object_get(w, "values");
-        as_finding *f = add(c, sev, code, json_is_object(v) ? json_deep_copy(v) : json_object(),
-                            "%s", msg);
+        as_finding *f =
+            add(c, sev, code, json_is_object(v) ? json_deep_copy(v) : json_object(), "%s", msg);
         if (f) {
             snprintf(f->shortname, sizeof(f->shortname), "a recording problem (%s)", code);
             f->bullet = sev >= SEV_NOTE;
@@ -515,10 +514,11 @@ static void warnings(as_ctx *c)
     double corr;
     if (truth(c->r, "leg_checks.near_identical") && !has_code(c, "near_identical_legs") &&
         num(c->r, "leg_checks.correlation_lag0", &corr)) {
-        as_finding *f = add(c, SEV_NOTE, "near_identical_legs", json_pack("{s:f}", "correlation", corr),
-                            "Both sides carry the same sound (correlation %.2f): the sides cannot "
-                            "be told apart.",
-                            corr);
+        as_finding *f =
+            add(c, SEV_NOTE, "near_identical_legs", json_pack("{s:f}", "correlation", corr),
+                "Both sides carry the same sound (correlation %.2f): the sides cannot "
+                "be told apart.",
+                corr);
         shortname(f, "identical sides");
     }
     const json_t *bl = at(c->r, "leg_checks.bleed");
@@ -575,13 +575,15 @@ static int figures(const as_ctx *c, char out[][AS_LINE], int max)
                   !has_code(c, "slow_replies");
         char replies[96] = "";
         if (kl)
-            snprintf(replies, sizeof(replies), "; replies took %.1f s on average (0.5-3 s is normal)",
-                     lat);
+            snprintf(replies, sizeof(replies),
+                     "; replies took %.1f s on average (0.5-3 s is normal)", lat);
         if (ka && kb)
-            snprintf(out[n++], AS_LINE, "The agent talked %.0f %% of the time, the customer %.0f %%%s.",
-                     a, b, replies);
+            snprintf(out[n++], AS_LINE,
+                     "The agent talked %.0f %% of the time, the customer %.0f %%%s.", a, b,
+                     replies);
         else if (ka || kb)
-            snprintf(out[n++], AS_LINE, "The %s talked %.0f %% of the time (the %s: not measured)%s.",
+            snprintf(out[n++], AS_LINE,
+                     "The %s talked %.0f %% of the time (the %s: not measured)%s.",
                      ka ? "agent" : "customer", ka ? a : b, ka ? "customer" : "agent", replies);
         else
             snprintf(out[n++], AS_LINE, "Talk time was not measured.");
@@ -591,8 +593,8 @@ static int figures(const as_ctx *c, char out[][AS_LINE], int max)
         else
             snprintf(out[n++], AS_LINE, "Talk time was not measured.");
     }
-    static const char *const sound[] = {"noise", "packet_loss", "coloration", "low_quality",
-                                        "clipping", "dropouts", NULL};
+    static const char *const sound[] = {"noise",    "packet_loss", "coloration", "low_quality",
+                                        "clipping", "dropouts",    NULL};
     bool sound_found = false;
     for (int k = 0; sound[k]; k++)
         sound_found |= has_code(c, sound[k]);
@@ -613,8 +615,9 @@ static int figures(const as_ctx *c, char out[][AS_LINE], int max)
             snprintf(out[n++], AS_LINE, "Sound quality: %.1f of 5 (about 3 is usual by phone).",
                      i ? a : b);
         else
-            snprintf(out[n++], AS_LINE, "Sound quality was not judged: no side with speech has "
-                                        "a score.");
+            snprintf(out[n++], AS_LINE,
+                     "Sound quality was not judged: no side with speech has "
+                     "a score.");
     }
     double li = 0, lo = 0;
     bool hi = talked(c, "inbound") && num(c->r, "inbound.active_level_db", &li);
@@ -622,7 +625,8 @@ static int figures(const as_ctx *c, char out[][AS_LINE], int max)
     if (has_code(c, "too_quiet") || has_code(c, "too_loud"))
         hi = ho = false;
     if (n < max && hi && ho)
-        snprintf(out[n++], AS_LINE, "Speech levels normal: customer %.1f dB, agent %.1f dB.", li, lo);
+        snprintf(out[n++], AS_LINE, "Speech levels normal: customer %.1f dB, agent %.1f dB.", li,
+                 lo);
     else if (n < max && hi)
         snprintf(out[n++], AS_LINE, "Speech level normal: %.1f dB.", li);
     if (n < max && !json_is_array(json_object_get(c->r, "events")))
@@ -702,8 +706,9 @@ static char *verdict_text(as_ctx *c)
                !json_is_object(json_object_get(c->r, "nisqa"))) {
         snprintf(v, sizeof(v), "This %.0f s call shows no problem in what was measured.", dur);
     } else {
-        snprintf(v, sizeof(v), "This %.0f s call sounds clean: no audio or conversation problems "
-                               "were found.",
+        snprintf(v, sizeof(v),
+                 "This %.0f s call sounds clean: no audio or conversation problems "
+                 "were found.",
                  dur);
     }
     /* bullets: the findings worth one (problems, notes, then events), then the figures */
@@ -808,8 +813,7 @@ static json_t *parse(const char *report_json, char *err, size_t errsz)
     return r;
 }
 
-int sc_assess_report(const char *report_json, char **text, char **findings, char *err,
-                     size_t errsz)
+int sc_assess_report(const char *report_json, char **text, char **findings, char *err, size_t errsz)
 {
     if (text)
         *text = NULL;
@@ -923,7 +927,7 @@ static json_t *compact(const json_t *r)
         if (!json_is_object(L))
             continue;
         static const char *const drop[] = {"speech_segments", "silences", "timeline", "vad",
-                                           "source", NULL};
+                                           "source",          NULL};
         for (int k = 0; drop[k]; k++)
             json_object_del(L, drop[k]);
         json_t *nq = json_object_get(L, "nisqa");
@@ -978,8 +982,7 @@ static char *escape_angles(const char *s)
     return out;
 }
 
-int sc_assess_prompt(const char *report_json, char **system, char **user, char *err,
-                     size_t errsz)
+int sc_assess_prompt(const char *report_json, char **system, char **user, char *err, size_t errsz)
 {
     *system = *user = NULL;
     json_t *r = parse(report_json, err, errsz);

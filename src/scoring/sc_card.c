@@ -27,7 +27,8 @@ int sc_only_keys(const json_t *o, const char *const *known, const char *where, c
 {
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         (void)v;
         bool ok = false;
         for (size_t i = 0; known[i] && !ok; i++)
@@ -114,19 +115,25 @@ static int vars_check(const json_t *root, sc_card *out, char *err, size_t errsz)
         return sc_fail(err, errsz, "vars must be an object of at most 64 lists of strings");
     const char *k;
     const json_t *v;
-    json_object_foreach((json_t *)vars, k, v) {
+    json_object_foreach((json_t *)vars, k, v)
+    {
         if (!key_ok(k) || !strcmp(k, "name"))
-            return sc_fail(err, errsz, "vars: '%.40s' is not a variable name (a-z, 0-9, _; not "
-                                   "\"name\", which any one word fills)", k);
+            return sc_fail(err, errsz,
+                           "vars: '%.40s' is not a variable name (a-z, 0-9, _; not "
+                           "\"name\", which any one word fills)",
+                           k);
         if (!json_is_array(v) || json_array_size(v) > 500)
             return sc_fail(err, errsz, "vars.%s must be an array of at most 500 strings", k);
         size_t i;
         const json_t *s;
-        json_array_foreach(v, i, s) {
+        json_array_foreach(v, i, s)
+        {
             if (!json_is_string(s) || strlen(json_string_value(s)) == 0 ||
                 strlen(json_string_value(s)) > 200 || strchr(json_string_value(s), '{'))
-                return sc_fail(err, errsz, "vars.%s[%zu] must be a string of 1-200 bytes without "
-                                       "'{'", k, i);
+                return sc_fail(err, errsz,
+                               "vars.%s[%zu] must be a string of 1-200 bytes without "
+                               "'{'",
+                               k, i);
         }
     }
     out->vars = json_dumps(vars, JSON_COMPACT | JSON_SORT_KEYS);
@@ -149,8 +156,8 @@ static int spec_check(const sc_card *card, const sc_category *c, char *err, size
             rc = -1;
         else if (!json_is_string(rub) || strlen(json_string_value(rub)) == 0 ||
                  strlen(json_string_value(rub)) > 4000)
-            rc = sc_fail(err, errsz, "%s: an llm category needs a rubric (a string of 1-4000 bytes)",
-                     where);
+            rc = sc_fail(err, errsz,
+                         "%s: an llm category needs a rubric (a string of 1-4000 bytes)", where);
         json_decref(spec);
         return rc;
     }
@@ -172,12 +179,13 @@ int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t e
     int rc = -1;
     if (!json_is_object(root)) {
         sc_fail(err, errsz, "the scorecard is not a JSON object%s%s (line %d)", root ? "" : ": ",
-            root ? "" : je.text, root ? 0 : je.line);
+                root ? "" : je.text, root ? 0 : je.line);
         goto done;
     }
     if (sc_only_keys(root, known, "the scorecard", err, errsz) != 0)
         goto done;
-    const json_t *name = json_object_get(root, "name"), *th = json_object_get(root, "flag_threshold"),
+    const json_t *name = json_object_get(root, "name"),
+                 *th = json_object_get(root, "flag_threshold"),
                  *cats = json_object_get(root, "categories");
     if (name && !json_is_string(name)) {
         sc_fail(err, errsz, "name must be a string");

@@ -12,8 +12,7 @@
 
 /* ---- evidence ----------------------------------------------------------------------------- */
 
-int sc_add_quote(sc_cat_result *r, const char *speaker, double start, double end,
-                 const char *quote)
+int sc_add_quote(sc_cat_result *r, const char *speaker, double start, double end, const char *quote)
 {
     sc_quote *q = realloc(r->quotes, (r->n_quotes + 1) * sizeof(*q));
     if (!q)
@@ -67,12 +66,20 @@ static const json_t *conv_leg(const json_t *r, const char *role)
     return NULL;
 }
 
-static const char *const named[] = {
-    "duration_sec",       "overtalk_sec",     "overtalk_pct",
-    "interruptions",      "agent_interruptions", "dead_air_sec",
-    "dead_air_count",     "response_latency_mean_sec", "response_latency_p90_sec",
-    "agent_talk_share_pct", "agent_longest_monologue_sec", "hold_sec",
-    "hold_count",         NULL};
+static const char *const named[] = {"duration_sec",
+                                    "overtalk_sec",
+                                    "overtalk_pct",
+                                    "interruptions",
+                                    "agent_interruptions",
+                                    "dead_air_sec",
+                                    "dead_air_count",
+                                    "response_latency_mean_sec",
+                                    "response_latency_p90_sec",
+                                    "agent_talk_share_pct",
+                                    "agent_longest_monologue_sec",
+                                    "hold_sec",
+                                    "hold_count",
+                                    NULL};
 
 static int named_metric(const json_t *r, int i, double *v)
 {
@@ -80,9 +87,8 @@ static int named_metric(const json_t *r, int i, double *v)
     double dur = 0, a, b;
     bool has_dur = num(json_object_get(r, "duration"), &dur) && dur > 0;
     const json_t *ov = json_object_get(conv, "overtalk"), *da = json_object_get(conv, "dead_air"),
-                 *rl = json_object_get(conv, "response_latency"),
-                 *ag = conv_leg(r, "agent"), *cu = conv_leg(r, "customer"),
-                 *ce = json_object_get(r, "call_events");
+                 *rl = json_object_get(conv, "response_latency"), *ag = conv_leg(r, "agent"),
+                 *cu = conv_leg(r, "customer"), *ce = json_object_get(r, "call_events");
     switch (i) {
     case 0:
         *v = dur;
@@ -110,8 +116,8 @@ static int named_metric(const json_t *r, int i, double *v)
     case 8:
         return num(json_object_get(rl, "p90_sec"), v);
     case 9:
-        if (!num(json_object_get(ag, "talk_sec"), &a) || !num(json_object_get(cu, "talk_sec"), &b) ||
-            a + b <= 0)
+        if (!num(json_object_get(ag, "talk_sec"), &a) ||
+            !num(json_object_get(cu, "talk_sec"), &b) || a + b <= 0)
             return 0;
         *v = 100 * a / (a + b);
         return 1;
@@ -148,4 +154,3 @@ int sc_metric_of(const json_t *report, const char *name, double *v)
         at = json_object_get(at, k);
     return num(at, v);
 }
-

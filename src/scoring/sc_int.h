@@ -26,8 +26,8 @@ void sc_spec_free(sc_spec *s);
 
 /* Judge category c with its compiled spec into out (report: the parsed report or NULL; text:
  * the words or NULL). 0, or -1 (out of memory). */
-int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report,
-                  const sc_text *text, sc_cat_result *out);
+int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report, const sc_text *text,
+                  sc_cat_result *out);
 
 /* Add a quote / a metric to a category's evidence. 0 or -1 (out of memory). */
 int sc_add_quote(sc_cat_result *r, const char *speaker, double start, double end,

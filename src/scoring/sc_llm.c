@@ -106,24 +106,34 @@ static const char *rubric_of(const sc_category *cat, json_t **keep, char *err, s
     *keep = s;
     const char *k;
     json_t *v;
-    json_object_foreach(s, k, v) {
+    json_object_foreach(s, k, v)
+    {
         if (strcmp(k, "rubric")) {
-            sc_fail(err, errsz, "category %s (llm): spec: unknown key '%.40s' (an llm spec is "
-                            "{\"rubric\": \"...\"})", cat->key, k);
+            sc_fail(err, errsz,
+                    "category %s (llm): spec: unknown key '%.40s' (an llm spec is "
+                    "{\"rubric\": \"...\"})",
+                    cat->key, k);
             return NULL;
         }
     }
     const char *r = json_string_value(json_object_get(s, "rubric"));
     if (!r || !*r) {
-        sc_fail(err, errsz, "category %s (llm): spec.rubric is missing (the text the model judges by)",
-            cat->key);
+        sc_fail(err, errsz,
+                "category %s (llm): spec.rubric is missing (the text the model judges by)",
+                cat->key);
         return NULL;
     }
     return r;
 }
 
-static long lo_of(const sc_category *c) { return (long)ceil(c->lo); }
-static long hi_of(const sc_category *c) { return (long)floor(c->hi); }
+static long lo_of(const sc_category *c)
+{
+    return (long)ceil(c->lo);
+}
+static long hi_of(const sc_category *c)
+{
+    return (long)floor(c->hi);
+}
 
 /* {type: t, ...} helpers for the schema */
 static json_t *obj_schema(void)
@@ -152,13 +162,16 @@ static json_t *evidence_schema(void)
 {
     json_t *item = obj_schema();
     if (!item ||
-        add_prop(item, "speaker", json_pack("{s:s, s:[sss]}", "type", "string", "enum", SC_AGENT,
-                                            SC_CUSTOMER, SC_MIXED)) ||
-        add_prop(item, "start", json_pack("{s:s, s:i, s:s}", "type", "number", "minimum", 0,
-                                          "description", "seconds from the call's start")) ||
+        add_prop(item, "speaker",
+                 json_pack("{s:s, s:[sss]}", "type", "string", "enum", SC_AGENT, SC_CUSTOMER,
+                           SC_MIXED)) ||
+        add_prop(item, "start",
+                 json_pack("{s:s, s:i, s:s}", "type", "number", "minimum", 0, "description",
+                           "seconds from the call's start")) ||
         add_prop(item, "end", json_pack("{s:s, s:i}", "type", "number", "minimum", 0)) ||
-        add_prop(item, "quote", json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength", 300,
-                                          "description", "words copied verbatim from that line"))) {
+        add_prop(item, "quote",
+                 json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength", 300, "description",
+                           "words copied verbatim from that line"))) {
         json_decref(item);
         return NULL;
     }
@@ -171,7 +184,8 @@ static json_t *distinct(const json_t *list, const char *key)
     json_t *out = json_array();
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e) {
+    json_array_foreach(list, i, e)
+    {
         json_t *v = json_object_get(e, key);
         if (!json_is_string(v))
             continue;
@@ -203,35 +217,49 @@ static json_t *answer_schema(const sc_card *c, const json_t *topic_list, char *e
             json_decref(root);
             json_decref(cats);
             sc_fail(err, errsz, "category %s (llm): its scale %g-%g holds no whole score", k->key,
-                k->lo, k->hi);
+                    k->lo, k->hi);
             return NULL;
         }
         json_t *cat = obj_schema();
         char d[160];
         snprintf(d, sizeof(d), "%s: a whole number from %ld to %ld", k->name, lo_of(k), hi_of(k));
-        rc = !cat || add_prop(cat, "score", json_pack("{s:s, s:i, s:i, s:s}", "type", "integer",
-                                                      "minimum", (int)lo_of(k), "maximum",
-                                                      (int)hi_of(k), "description", d)) ||
-             add_prop(cat, "reason", json_pack("{s:s, s:i}", "type", "string", "maxLength", 300)) ||
-             add_prop(cat, "evidence", evidence_schema()) || add_prop(cats, k->key, cat) ? -1 : 0;
+        rc = !cat ||
+                     add_prop(cat, "score",
+                              json_pack("{s:s, s:i, s:i, s:s}", "type", "integer", "minimum",
+                                        (int)lo_of(k), "maximum", (int)hi_of(k), "description",
+                                        d)) ||
+                     add_prop(cat, "reason",
+                              json_pack("{s:s, s:i}", "type", "string", "maxLength", 300)) ||
+                     add_prop(cat, "evidence", evidence_schema()) || add_prop(cats, k->key, cat)
+                 ? -1
+                 : 0;
     }
     if (rc == 0)
         rc = add_prop(root, "categories", cats) ||
-             add_prop(root, "summary", json_pack("{s:s, s:i}", "type", "string", "maxLength", 1000)) ||
-             add_prop(root, "strengths", string_list(5, 200)) ||
-             add_prop(root, "improvements", string_list(5, 200)) ? -1 : 0;
+                     add_prop(root, "summary",
+                              json_pack("{s:s, s:i}", "type", "string", "maxLength", 1000)) ||
+                     add_prop(root, "strengths", string_list(5, 200)) ||
+                     add_prop(root, "improvements", string_list(5, 200))
+                 ? -1
+                 : 0;
     else
         json_decref(cats);
     if (rc == 0 && topic_list) {
         json_t *t = obj_schema();
-        rc = !t || add_prop(t, "class", json_pack("{s:s, s:o}", "type", "string", "enum",
-                                                  distinct(topic_list, "class"))) ||
-             add_prop(t, "subclass", json_pack("{s:s, s:o}", "type", "string", "enum",
-                                               distinct(topic_list, "subclass"))) ||
-             add_prop(t, "confidence", json_pack("{s:s, s:i, s:i}", "type", "number", "minimum", 0,
-                                                 "maximum", 1)) ||
-             add_prop(t, "phrases", string_list(SC_MAX_TOPIC_PHRASES, 200)) ||
-             add_prop(root, "topic", t) ? -1 : 0;
+        rc = !t ||
+                     add_prop(t, "class",
+                              json_pack("{s:s, s:o}", "type", "string", "enum",
+                                        distinct(topic_list, "class"))) ||
+                     add_prop(t, "subclass",
+                              json_pack("{s:s, s:o}", "type", "string", "enum",
+                                        distinct(topic_list, "subclass"))) ||
+                     add_prop(t, "confidence",
+                              json_pack("{s:s, s:i, s:i}", "type", "number", "minimum", 0,
+                                        "maximum", 1)) ||
+                     add_prop(t, "phrases", string_list(SC_MAX_TOPIC_PHRASES, 200)) ||
+                     add_prop(root, "topic", t)
+                 ? -1
+                 : 0;
     }
     if (rc != 0) {
         json_decref(root);
@@ -329,18 +357,21 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
         keep = NULL;
     }
     if (rc == 0 && n_llm)
-        sb_printf(&sys, "\nFor each category give a short reason and up to %d pieces of "
-                        "evidence: words copied verbatim from one line of the transcript, with "
-                        "that line's speaker and its start and end seconds. Quote only words "
-                        "that are in the transcript; a quote that is not there is discarded.\n",
+        sb_printf(&sys,
+                  "\nFor each category give a short reason and up to %d pieces of "
+                  "evidence: words copied verbatim from one line of the transcript, with "
+                  "that line's speaker and its start and end seconds. Quote only words "
+                  "that are in the transcript; a quote that is not there is discarded.\n",
                   MAX_QUOTES);
     if (rc == 0)
         sb_printf(&sys, "Also give a short summary of the call, up to 5 strengths and up to 5 "
                         "improvements for the agent.\n");
     if (rc == 0 && topics)
-        sb_printf(&sys, "Classify the call's topic: one of the class and subclass pairs listed "
-                        "below, a confidence from 0 to 1, and up to %d phrases copied from the "
-                        "transcript that decided it.\n", SC_MAX_TOPIC_PHRASES);
+        sb_printf(&sys,
+                  "Classify the call's topic: one of the class and subclass pairs listed "
+                  "below, a confidence from 0 to 1, and up to %d phrases copied from the "
+                  "transcript that decided it.\n",
+                  SC_MAX_TOPIC_PHRASES);
     if (rc == 0 && topic_list) {
         char *pairs = json_dumps(topic_list, JSON_COMPACT);
         if (pairs) {
@@ -450,7 +481,8 @@ static int strings_of(const json_t *a, char **out, int max, int *n)
     *n = 0;
     size_t i;
     json_t *v;
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         if (*n >= max)
             break;
         if (!json_is_string(v))
@@ -467,7 +499,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
 {
     if (call->n != 0 && call->n != c->n)
         return sc_fail(err, errsz, "the call's results (%d) do not match the card (%d categories)",
-                   call->n, c->n);
+                       call->n, c->n);
     json_error_t je;
     json_t *a = answer ? json_loads(answer, 0, &je) : NULL;
     if (!json_is_object(a)) {
@@ -487,10 +519,13 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         if (!json_is_object(r))
             rc = sc_fail(err, errsz, "the LLM's answer has no result for category %s", k->key);
         else if (!whole(json_object_get(r, "score"), &s))
-            rc = sc_fail(err, errsz, "the LLM's score of category %s is not a whole number", k->key);
+            rc =
+                sc_fail(err, errsz, "the LLM's score of category %s is not a whole number", k->key);
         else if (s < lo_of(k) || s > hi_of(k))
-            rc = sc_fail(err, errsz, "the LLM's score %ld of category %s is outside its scale "
-                                 "%ld-%ld: the answer is refused", s, k->key, lo_of(k), hi_of(k));
+            rc = sc_fail(err, errsz,
+                         "the LLM's score %ld of category %s is outside its scale "
+                         "%ld-%ld: the answer is refused",
+                         s, k->key, lo_of(k), hi_of(k));
     }
     /* then: reasons and checked quotes, apart from the call */
     for (int i = 0; i < c->n && rc == 0; i++) {
@@ -555,7 +590,8 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
             copy_utf8(topic.engine, sizeof(topic.engine), provider ? provider : "llm");
             size_t i;
             json_t *ph;
-            json_array_foreach(json_object_get(tp, "phrases"), i, ph) {
+            json_array_foreach(json_object_get(tp, "phrases"), i, ph)
+            {
                 if (topic.n_phrases >= SC_MAX_TOPIC_PHRASES)
                     break;
                 if (!json_is_string(ph) || !in_text(t, json_string_value(ph)))

@@ -23,7 +23,7 @@
 typedef struct pattern {
     const char *tok[MAX_TOKENS]; /* words (into `words`) or NAME_TOKEN */
     int n;
-    char *words;                 /* the phrase's normalised text, split by NULs */
+    char *words; /* the phrase's normalised text, split by NULs */
     bool is_regex;
     regex_t re;
 } pattern;
@@ -37,7 +37,7 @@ typedef struct check {
     double first_sec, after_sec, last_sec; /* < 0: not given */
     pattern *pats;
     int n_pats;
-    bool unset;       /* no patterns (an empty variable): neither found nor missing */
+    bool unset; /* no patterns (an empty variable): neither found nor missing */
 } check;
 
 typedef struct level {
@@ -205,12 +205,13 @@ static int add_phrase(check *c, const char *phrase, const json_t *vars, const ch
     const json_t *alts = var_of(vars, open + 1, (size_t)(close - open - 1));
     if (!json_is_array(alts))
         return sc_fail(err, errsz, "%s: unknown variable {%.*s} (define it in the card's vars)",
-                   where, (int)(close - open - 1 > 40 ? 40 : close - open - 1), open + 1);
+                       where, (int)(close - open - 1 > 40 ? 40 : close - open - 1), open + 1);
     if (depth > 3)
         return sc_fail(err, errsz, "%s: variables nested too deep", where);
     size_t i;
     const json_t *a;
-    json_array_foreach(alts, i, a) {
+    json_array_foreach(alts, i, a)
+    {
         char *ph = NULL;
         if (asprintf(&ph, "%.*s%s%s", (int)(open - phrase), phrase, json_string_value(a),
                      close + 1) < 0)
@@ -223,12 +224,11 @@ static int add_phrase(check *c, const char *phrase, const json_t *vars, const ch
     return 0;
 }
 
-static int check_compile(const json_t *j, const json_t *vars, check *c, const char *cat,
-                         char *err, size_t errsz)
+static int check_compile(const json_t *j, const json_t *vars, check *c, const char *cat, char *err,
+                         size_t errsz)
 {
-    static const char *const known[] = {"key",       "speaker",  "from",     "first_sec",
-                                        "after_sec", "last_sec", "phrases",  "regex",
-                                        NULL};
+    static const char *const known[] = {"key",      "speaker", "from",  "first_sec", "after_sec",
+                                        "last_sec", "phrases", "regex", NULL};
     char where[96];
     snprintf(where, sizeof(where), "category %s: check", cat);
     if (!json_is_object(j))
@@ -263,20 +263,22 @@ static int check_compile(const json_t *j, const json_t *vars, check *c, const ch
     const json_t *ph = json_object_get(j, "phrases"), *re = json_object_get(j, "regex");
     if ((ph && !json_is_array(ph)) || (re && !json_is_array(re)) || (!ph && !re))
         return sc_fail(err, errsz, "%s: phrases and regex must be arrays of strings (one at least)",
-                   where);
+                       where);
     size_t i;
     const json_t *v;
-    json_array_foreach(ph, i, v) {
+    json_array_foreach(ph, i, v)
+    {
         if (!json_is_string(v) || strlen(json_string_value(v)) > 200)
             return sc_fail(err, errsz, "%s: phrases[%zu] must be a string of at most 200 bytes",
-                       where, i);
+                           where, i);
         if (add_phrase(c, json_string_value(v), vars, where, err, errsz, 0) != 0)
             return -1;
     }
-    json_array_foreach(re, i, v) {
+    json_array_foreach(re, i, v)
+    {
         if (!json_is_string(v) || strlen(json_string_value(v)) > 2000)
-            return sc_fail(err, errsz, "%s: regex[%zu] must be a string of at most 2000 bytes", where,
-                       i);
+            return sc_fail(err, errsz, "%s: regex[%zu] must be a string of at most 2000 bytes",
+                           where, i);
         if (c->n_pats == 64)
             return sc_fail(err, errsz, "%s: more than 64 patterns", where);
         pattern *np = realloc(c->pats, (size_t)(c->n_pats + 1) * sizeof(*np));
@@ -289,8 +291,8 @@ static int check_compile(const json_t *j, const json_t *vars, check *c, const ch
         if (rc != 0) {
             char m[128];
             regerror(rc, &p->re, m, sizeof(m));
-            return sc_fail(err, errsz, "%s: regex[%zu] \"%.60s\": %s", where, i, json_string_value(v),
-                       m);
+            return sc_fail(err, errsz, "%s: regex[%zu] \"%.60s\": %s", where, i,
+                           json_string_value(v), m);
         }
         p->is_regex = true;
         c->n_pats++;
@@ -317,11 +319,12 @@ static int key_list(const sc_spec *s, const json_t *a, int *out, int *n, const c
         return sc_fail(err, errsz, "%s: %s must be an array of check keys", where, field);
     size_t i;
     const json_t *v;
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         int k = json_is_string(v) ? check_index(s, json_string_value(v)) : -1;
         if (k < 0)
             return sc_fail(err, errsz, "%s: %s names no check of the category (\"%.40s\")", where,
-                       field, json_is_string(v) ? json_string_value(v) : "?");
+                           field, json_is_string(v) ? json_string_value(v) : "?");
         out[(*n)++] = k;
     }
     return 0;
@@ -352,11 +355,13 @@ static int stop_words(sc_spec *s, const json_t *list)
 {
     size_t i;
     const json_t *v;
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         char *norm = tx_normalize(json_string_value(v));
         if (!norm)
             return -1;
-        for (char *save = NULL, *w = strtok_r(norm, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        for (char *save = NULL, *w = strtok_r(norm, " ", &save); w;
+             w = strtok_r(NULL, " ", &save)) {
             if (is_stop(s, w, strlen(w)))
                 continue;
             char **nn = realloc(s->not_names, (size_t)(s->n_not_names + 1) * sizeof(*nn));
@@ -377,8 +382,7 @@ static int stop_words(sc_spec *s, const json_t *list)
 static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, const json_t *vars,
                         char *err, size_t errsz)
 {
-    static const char *const known_rules[] = {"checks", "levels", "otherwise", "critical_if",
-                                              NULL};
+    static const char *const known_rules[] = {"checks", "levels", "otherwise", "critical_if", NULL};
     static const char *const known_ac[] = {"checks", "deductions", "start", "critical_if", NULL};
     char where[64];
     snprintf(where, sizeof(where), "category %s: spec", c->key);
@@ -391,35 +395,38 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
     const json_t *checks = json_object_get(spec, "checks");
     if (checks && (!json_is_array(checks) || json_array_size(checks) > MAX_CHECKS))
         return sc_fail(err, errsz, "%s: checks must be an array of at most %d checks", where,
-                   MAX_CHECKS);
+                       MAX_CHECKS);
     size_t i;
     const json_t *v;
-    json_array_foreach(checks, i, v) {
+    json_array_foreach(checks, i, v)
+    {
         if (check_compile(v, vars, &s->checks[s->n_checks++], c->key, err, errsz) != 0)
             return -1;
         if (check_index(s, s->checks[s->n_checks - 1].key) != s->n_checks - 1)
             return sc_fail(err, errsz, "%s: the check %s is there twice", where,
-                       s->checks[s->n_checks - 1].key);
+                           s->checks[s->n_checks - 1].key);
     }
-    if (key_list(s, json_object_get(spec, "critical_if"), s->critical_if, &s->n_critical_if,
-                 where, "critical_if", err, errsz) != 0)
+    if (key_list(s, json_object_get(spec, "critical_if"), s->critical_if, &s->n_critical_if, where,
+                 "critical_if", err, errsz) != 0)
         return -1;
     if (c->method == SC_RULES) {
-        const json_t *levels = json_object_get(spec, "levels"), *ow = json_object_get(spec, "otherwise");
+        const json_t *levels = json_object_get(spec, "levels"),
+                     *ow = json_object_get(spec, "otherwise");
         if (s->n_checks == 0)
             return sc_fail(err, errsz, "%s: a rules category needs checks", where);
         if (!json_is_array(levels) || json_array_size(levels) == 0 ||
             json_array_size(levels) > MAX_LEVELS)
             return sc_fail(err, errsz, "%s: levels must be an array of 1 to %d levels", where,
-                       MAX_LEVELS);
+                           MAX_LEVELS);
         s->otherwise = c->lo;
         if (ow && (!json_is_number(ow) || !on_scale(c, json_number_value(ow))))
             return sc_fail(err, errsz, "%s: otherwise must be a score on the scale", where);
         if (ow)
             s->otherwise = json_number_value(ow);
-        static const char *const known_l[] = {"score", "all", "any", "none", "at_least", "of",
-                                              "say", NULL};
-        json_array_foreach(levels, i, v) {
+        static const char *const known_l[] = {"score",    "all", "any", "none",
+                                              "at_least", "of",  "say", NULL};
+        json_array_foreach(levels, i, v)
+        {
             level *L = &s->levels[s->n_levels++];
             char lw[128];
             snprintf(lw, sizeof(lw), "%s: levels[%zu]", where, i);
@@ -428,8 +435,8 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
             const json_t *sc = json_object_get(v, "score"), *al = json_object_get(v, "at_least"),
                          *say = json_object_get(v, "say");
             if (!json_is_number(sc) || !on_scale(c, json_number_value(sc)))
-                return sc_fail(err, errsz, "%s: score must be a number on the scale %g-%g", lw, c->lo,
-                           c->hi);
+                return sc_fail(err, errsz, "%s: score must be a number on the scale %g-%g", lw,
+                               c->lo, c->hi);
             L->score = json_number_value(sc);
             if (key_list(s, json_object_get(v, "all"), L->all, &L->n_all, lw, "all", err, errsz) ||
                 key_list(s, json_object_get(v, "any"), L->any, &L->n_any, lw, "any", err, errsz) ||
@@ -439,13 +446,14 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
                 return -1;
             if (al && (!json_is_integer(al) || json_integer_value(al) < 1 ||
                        json_integer_value(al) > L->n_of))
-                return sc_fail(err, errsz, "%s: at_least must be 1 to the number of `of` checks", lw);
+                return sc_fail(err, errsz, "%s: at_least must be 1 to the number of `of` checks",
+                               lw);
             L->at_least = al ? (int)json_integer_value(al) : 0;
             if (L->n_of && !al)
                 return sc_fail(err, errsz, "%s: `of` needs at_least", lw);
             if (say && (!json_is_string(say) || strlen(json_string_value(say)) >= sizeof(L->say)))
                 return sc_fail(err, errsz, "%s: say must be a string under %zu bytes", lw,
-                           sizeof(L->say));
+                               sizeof(L->say));
             snprintf(L->say, sizeof(L->say), "%s", say ? json_string_value(say) : "");
         }
         return 0;
@@ -459,10 +467,11 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
         s->start = json_number_value(st);
     if (!json_is_array(ded) || json_array_size(ded) == 0 || json_array_size(ded) > MAX_DEDUCTIONS)
         return sc_fail(err, errsz, "%s: deductions must be an array of 1 to %d deductions", where,
-                   MAX_DEDUCTIONS);
-    static const char *const known_d[] = {"metric", "check", "above", "below", "points", "say",
-                                          NULL};
-    json_array_foreach(ded, i, v) {
+                       MAX_DEDUCTIONS);
+    static const char *const known_d[] = {"metric", "check", "above", "below",
+                                          "points", "say",   NULL};
+    json_array_foreach(ded, i, v)
+    {
         deduction *D = &s->ded[s->n_ded++];
         char dw[128];
         snprintf(dw, sizeof(dw), "%s: deductions[%zu]", where, i);
@@ -479,7 +488,7 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
             if (!json_is_string(m) || strlen(json_string_value(m)) >= sizeof(D->metric) ||
                 sc_metric_of(NULL, json_string_value(m), &dummy) < 0)
                 return sc_fail(err, errsz, "%s: unknown metric \"%.60s\"", dw,
-                           json_is_string(m) ? json_string_value(m) : "?");
+                               json_is_string(m) ? json_string_value(m) : "?");
             snprintf(D->metric, sizeof(D->metric), "%s", json_string_value(m));
             if (!!ab == !!be || !json_is_number(ab ? ab : be))
                 return sc_fail(err, errsz, "%s: a metric needs one number, above or below", dw);
@@ -495,7 +504,8 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
             return sc_fail(err, errsz, "%s: points must be a number in (0, %g]", dw, c->hi - c->lo);
         D->points = json_number_value(pt);
         if (say && (!json_is_string(say) || strlen(json_string_value(say)) >= sizeof(D->say)))
-            return sc_fail(err, errsz, "%s: say must be a string under %zu bytes", dw, sizeof(D->say));
+            return sc_fail(err, errsz, "%s: say must be a string under %zu bytes", dw,
+                           sizeof(D->say));
         snprintf(D->say, sizeof(D->say), "%s", say ? json_string_value(say) : "");
     }
     return 0;
@@ -525,8 +535,8 @@ sc_spec *sc_spec_compile(const sc_category *c, const json_t *vars, char *err, si
 
 typedef struct found {
     bool hit;
-    int utt;          /* the utterance of the first hit */
-    int first, last;  /* its word span */
+    int utt;         /* the utterance of the first hit */
+    int first, last; /* its word span */
 } found;
 
 /* the quote of a hit: the matched words with up to 4 words either side, from the display text
@@ -689,8 +699,8 @@ static int quotes_of(const sc_spec *s, const sc_text *t, const found *f, const b
     return 0;
 }
 
-int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report,
-                  const sc_text *text, sc_cat_result *out)
+int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report, const sc_text *text,
+                  sc_cat_result *out)
 {
     found f[MAX_CHECKS];
     bool have_text = text && text->n > 0;
@@ -779,7 +789,8 @@ int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report,
     }
     out->r.scored = true;
     out->r.score = score < c->lo ? c->lo : score > c->hi ? c->hi : score;
-    snprintf(out->reason, sizeof(out->reason), "%s", said[0] ? said : "every figure within its limit");
+    snprintf(out->reason, sizeof(out->reason), "%s",
+             said[0] ? said : "every figure within its limit");
     bool use[MAX_CHECKS] = {false};
     for (int i = 0; i < s->n_ded; i++)
         if (s->ded[i].check >= 0)

@@ -124,9 +124,9 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call)
     json_object_set_new(o, "coverage", json_real(t->coverage));
     json_object_set_new(o, "flagged", json_boolean(t->flagged));
     json_object_set_new(o, "flag_reason", str_or_null(t->flag_reason));
-    json_object_set_new(o, "scorecard", json_pack("{s:s,s:s,s:f}", "name", c->name, "hash",
-                                                  call->card_hash, "flag_threshold",
-                                                  c->flag_threshold));
+    json_object_set_new(o, "scorecard",
+                        json_pack("{s:s,s:s,s:f}", "name", c->name, "hash", call->card_hash,
+                                  "flag_threshold", c->flag_threshold));
     json_object_set_new(o, "provider_hash", str_or_null(call->provider_hash));
     json_object_set_new(o, "llm_provider", str_or_null(call->llm_provider));
     json_object_set_new(o, "llm_model", str_or_null(call->llm_model));
@@ -135,16 +135,14 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call)
         const sc_cat_result *r = &call->cats[i];
         json_t *ev = json_array(), *jc = json_object();
         for (size_t q = 0; q < r->n_quotes; q++)
-            json_array_append_new(ev, json_pack("{s:s,s:f,s:f,s:s}", "speaker",
-                                                r->quotes[q].speaker, "start",
-                                                round(r->quotes[q].start * 1000) / 1000, "end",
-                                                round(r->quotes[q].end * 1000) / 1000, "quote",
-                                                r->quotes[q].quote));
+            json_array_append_new(
+                ev, json_pack("{s:s,s:f,s:f,s:s}", "speaker", r->quotes[q].speaker, "start",
+                              round(r->quotes[q].start * 1000) / 1000, "end",
+                              round(r->quotes[q].end * 1000) / 1000, "quote", r->quotes[q].quote));
         for (size_t m = 0; m < r->n_metrics; m++)
-            json_array_append_new(ev, json_pack("{s:s,s:o}", "metric", r->metrics[m].name,
-                                                "value",
-                                                num_or_null(r->metrics[m].known,
-                                                            r->metrics[m].value)));
+            json_array_append_new(ev,
+                                  json_pack("{s:s,s:o}", "metric", r->metrics[m].name, "value",
+                                            num_or_null(r->metrics[m].known, r->metrics[m].value)));
         json_object_set_new(jc, "name", json_string(c->cats[i].name));
         json_object_set_new(jc, "weight", json_real(c->cats[i].weight));
         json_object_set_new(jc, "score", num_or_null(r->r.scored, r->r.score));
@@ -161,8 +159,8 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call)
             json_object_set_new(jc, "no_evidence", json_true());
         json_object_set_new(cats, c->cats[i].key, jc);
         if (!r->r.scored)
-            json_array_append_new(not_scored, json_pack("{s:s,s:s}", "category", c->cats[i].key,
-                                                        "why", r->reason));
+            json_array_append_new(
+                not_scored, json_pack("{s:s,s:s}", "category", c->cats[i].key, "why", r->reason));
     }
     json_object_set_new(o, "categories", cats);
     json_object_set_new(o, "not_scored", not_scored);
@@ -171,10 +169,11 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call)
         json_t *ph = json_array();
         for (int i = 0; i < tp->n_phrases; i++)
             json_array_append_new(ph, json_string(tp->phrases[i]));
-        json_object_set_new(o, "topic", json_pack("{s:s,s:s,s:f,s:s,s:o}", "class", tp->cls,
-                                                  "subclass", tp->subclass, "confidence",
-                                                  round(tp->confidence * 1000) / 1000, "engine",
-                                                  tp->engine, "phrases", ph));
+        json_object_set_new(o, "topic",
+                            json_pack("{s:s,s:s,s:f,s:s,s:o}", "class", tp->cls, "subclass",
+                                      tp->subclass, "confidence",
+                                      round(tp->confidence * 1000) / 1000, "engine", tp->engine,
+                                      "phrases", ph));
     } else {
         json_object_set_new(o, "topic", json_null());
     }

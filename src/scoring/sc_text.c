@@ -58,7 +58,6 @@ static int by_time(const void *a, const void *b)
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
-
 /* one utterance of a text, from its pieces (text copied); 1 when it holds no words */
 static int add_utt(sc_text *out, size_t *cap, const char *speaker, double start, double end,
                    const char *text)
@@ -100,7 +99,8 @@ int sc_text_from_block(const char *block, double duration, sc_text *out, char *e
     json_t *b = json_loads(block, 0, &je);
     const json_t *legs = json_object_get(b, "legs");
     if (!json_is_array(legs)) {
-        snprintf(err, errsz, "the transcript block has no legs[]%s%s", b ? "" : ": ", b ? "" : je.text);
+        snprintf(err, errsz, "the transcript block has no legs[]%s%s", b ? "" : ": ",
+                 b ? "" : je.text);
         json_decref(b);
         return -1;
     }
@@ -108,14 +108,17 @@ int sc_text_from_block(const char *block, double duration, sc_text *out, char *e
     const json_t *L, *sg;
     double last = 0;
     int rc = 0;
-    json_array_foreach(legs, i, L) {
+    json_array_foreach(legs, i, L)
+    {
         const char *role = json_string_value(json_object_get(L, "role"));
-        if (!role || (strcmp(role, SC_AGENT) && strcmp(role, SC_CUSTOMER) && strcmp(role, SC_MIXED))) {
+        if (!role ||
+            (strcmp(role, SC_AGENT) && strcmp(role, SC_CUSTOMER) && strcmp(role, SC_MIXED))) {
             snprintf(err, errsz, "legs[%zu]: role must be agent, customer or mixed", i);
             rc = -1;
             break;
         }
-        json_array_foreach(json_object_get(L, "segments"), k, sg) {
+        json_array_foreach(json_object_get(L, "segments"), k, sg)
+        {
             const json_t *a = json_object_get(sg, "start"), *e = json_object_get(sg, "end"),
                          *t = json_object_get(sg, "text");
             if (!json_is_number(a) || !json_is_number(e) || !json_is_string(t)) {

@@ -69,7 +69,7 @@ static int weight_of(const json_t *w, double *out, const char *where, char *err,
     if (!json_is_number(w) || !(json_number_value(w) > 0) ||
         !(json_number_value(w) <= TP_MAX_WEIGHT))
         return sc_fail(err, errsz, "%s: weight must be a number above 0 and at most %g", where,
-                   TP_MAX_WEIGHT);
+                       TP_MAX_WEIGHT);
     *out = json_number_value(w);
     return 0;
 }
@@ -87,9 +87,10 @@ static int phrase(const json_t *j, const char *where, tp_phrase *out, char *err,
             return -1;
     }
     if (!json_is_string(s))
-        return sc_fail(err, errsz, "%s: a phrase is a string or {\"phrase\": string, \"weight\": "
-                               "number}",
-                   where);
+        return sc_fail(err, errsz,
+                       "%s: a phrase is a string or {\"phrase\": string, \"weight\": "
+                       "number}",
+                       where);
     if (json_string_length(s) > TP_MAX_PHRASE_LEN)
         return sc_fail(err, errsz, "%s: longer than %d bytes", where, TP_MAX_PHRASE_LEN);
     if (strlen(json_string_value(s)) != json_string_length(s))
@@ -99,7 +100,7 @@ static int phrase(const json_t *j, const char *where, tp_phrase *out, char *err,
         return sc_fail(err, errsz, "out of memory");
     if (!out->norm[0])
         return sc_fail(err, errsz, "%s: empty once normalised (\"%.60s\" has no words)", where,
-                   json_string_value(s));
+                       json_string_value(s));
     return 0;
 }
 
@@ -126,7 +127,7 @@ static int topic(const json_t *j, size_t i, tp_topic *t, char *err, size_t errsz
         return -1;
     if (!json_is_array(ph) || json_array_size(ph) == 0 || json_array_size(ph) > TP_MAX_PHRASES)
         return sc_fail(err, errsz, "%s: phrases must be an array of 1 to %d phrases", where,
-                   TP_MAX_PHRASES);
+                       TP_MAX_PHRASES);
     t->p = calloc(json_array_size(ph), sizeof(*t->p));
     if (!t->p)
         return sc_fail(err, errsz, "out of memory");
@@ -143,7 +144,7 @@ static int topic(const json_t *j, size_t i, tp_topic *t, char *err, size_t errsz
         p->weight *= tw;
         if (p->weight > TP_MAX_WEIGHT)
             return sc_fail(err, errsz, "%s: the phrase's weight times the topic's is above %g", pw,
-                       TP_MAX_WEIGHT);
+                           TP_MAX_WEIGHT);
         for (size_t q = 0; q + 1 < t->n; q++)
             if (!strcmp(t->p[q].norm, p->norm))
                 return sc_fail(err, errsz, "%s: \"%.60s\" is given twice", where, p->norm);
@@ -208,7 +209,7 @@ sc_topics *sc_topics_load(const char *text, size_t len, char *err, size_t errsz)
                 for (size_t b = 0; b < o->n; b++)
                     if (!strcmp(t->p[a].norm, o->p[b].norm)) {
                         sc_fail(err, errsz, "the phrase \"%.60s\" is in both %s/%s and %s/%s",
-                            t->p[a].norm, o->cls, o->sub, t->cls, t->sub);
+                                t->p[a].norm, o->cls, o->sub, t->cls, t->sub);
                         goto done;
                     }
         }
@@ -403,7 +404,8 @@ int sc_topics_classify(const sc_topics *t, const sc_text *text, sc_topic *out)
         out->known = true;
         snprintf(out->cls, sizeof(out->cls), "%s", w->cls);
         snprintf(out->subclass, sizeof(out->subclass), "%s", w->sub);
-        double share = best / total, evidence = best >= TP_FULL_EVIDENCE ? 1 : best / TP_FULL_EVIDENCE;
+        double share = best / total,
+               evidence = best >= TP_FULL_EVIDENCE ? 1 : best / TP_FULL_EVIDENCE;
         out->confidence = round(share * evidence * 1000) / 1000;
         for (size_t h = 0; h < nh && out->n_phrases < SC_MAX_TOPIC_PHRASES; h++) {
             char *span = verbatim_span(text->u[hits[h].utt].text, w->p[hits[h].phrase].norm);
