@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../service/svc.h"
+#include "cl_http.h"
 
 #define MAX_BACKOFF_SEC 30.0
 #define MAX_RETRY_AFTER_SEC 120.0
@@ -206,125 +207,11 @@ long asr_requests(const asr_client *a)
 
 /* ---- one HTTP exchange --------------------------------------------------------------------- */
 
-typedef struct body {
-    char *p;
-    size_t n, cap, max;
-    bool too_large;
-} body;
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
-{
-    body *b = user;
-    size_t n = size * nmemb;
-    if (b->n + n > b->max) {
-        b->too_large = true;
-        return 0; /* stops the transfer */
-    }
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np)
-            return 0;
-        b->p = np, b->cap = cap;
-    }
-    memcpy(b->p + b->n, ptr, n);
-    b->n += n;
-    b->p[b->n] = 0;
-    return n;
-}
-
-typedef struct hdrs {
-    double retry_after; /* seconds, or -1 */
-    char content_type[128];
-} hdrs;
-
-static size_t on_header(char *buf, size_t size, size_t nitems, void *user)
-{
-    hdrs *h = user;
-    size_t len = size * nitems;
-    char line[256];
-    size_t n = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
-    memcpy(line, buf, n);
-    line[n] = 0;
-    line[strcspn(line, "\r\n")] = 0;
-    if (!strncasecmp(line, "Retry-After:", 12)) {
-        const char *v = line + 12;
-        while (*v == ' ')
-            v++;
-        char *end;
-        double s = strtod(v, &end);
-        if (end != v && s >= 0 && isfinite(s)) {
-            h->retry_after = s;
-        } else { /* an HTTP date */
-            time_t t = curl_getdate(v, NULL);
-            if (t > 0)
-                h->retry_after = fmax(0, difftime(t, time(NULL)));
-        }
-    } else if (!strncasecmp(line, "Content-Type:", 13)) {
-        const char *v = line + 13;
-        while (*v == ' ')
-            v++;
-        size_t k = strnlen(v, sizeof(h->content_type) - 1);
-        memcpy(h->content_type, v, k);
-        h->content_type[k] = 0;
-    }
-    return len;
-}
-
-/* A message without the key (a server may echo it back). */
-static void scrub(const asr_client *a, char *msg)
-{
-    size_t kl = strlen(a->key);
-    if (kl < 4)
-        return;
-    char *p;
-    while ((p = strstr(msg, a->key)) != NULL)
-        memset(p, '*', kl);
-}
-
 typedef enum verdict { V_OK, V_RETRY, V_FINAL } verdict;
-
-/* The server's error message from an error answer (OpenAI's {"error":{"message"}}, whisper.cpp's
- * {"error": "..."}, or the start of a text body). */
-static void server_message(const body *b, char *out, size_t n)
-{
-    out[0] = 0;
-    if (!b->n)
-        return;
-    const char *m = strstr(b->p, "\"message\"");
-    if (!m)
-        m = strstr(b->p, "\"error\"");
-    if (m) {
-        const char *q = strchr(m + 8, ':');
-        if (q)
-            q = strchr(q, '"');
-        if (q) {
-            size_t k = 0;
-            for (q++; *q && *q != '"' && k + 1 < n; q++)
-                out[k++] = (*q == '\n' || *q == '\r') ? ' ' : *q;
-            out[k] = 0;
-            return;
-        }
-    }
-    size_t k = 0;
-    for (const char *q = b->p; *q && k + 1 < n && k < 160; q++)
-        out[k++] = (*q == '\n' || *q == '\r' || *q == '\t') ? ' ' : *q;
-    out[k] = 0;
-}
-
-static bool looks_html(const body *b, const hdrs *h)
-{
-    const char *p = b->p ? b->p : "";
-    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
-        p++;
-    return !strncasecmp(h->content_type, "text/html", 9) || *p == '<';
-}
 
 /* One POST of the chunk (or GET when wav is NULL, for /health). */
 static verdict exchange(asr_client *a, const char *url, const unsigned char *wav, size_t len,
-                        const char *filename, bool words, long *code, body *b, hdrs *h,
+                        const char *filename, bool words, long *code, cl_body *b, cl_hdrs *h,
                         char *err, size_t errsz)
 {
     CURL *k = curl_easy_init();
@@ -370,20 +257,9 @@ static verdict exchange(asr_client *a, const char *url, const unsigned char *wav
 #undef FIELD
         curl_easy_setopt(k, CURLOPT_MIMEPOST, mime);
     }
-    curl_easy_setopt(k, CURLOPT_URL, url);
-    curl_easy_setopt(k, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(k, CURLOPT_PROXY, ""); /* never a proxy from the environment */
-    curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, (long)(a->c.connect_timeout_sec * 1000));
-    curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, (long)(a->c.timeout_sec * 1000));
-    curl_easy_setopt(k, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)a->c.max_response);
-    curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(k, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(k, CURLOPT_HEADERDATA, h);
+    cl_limits lim = {a->c.connect_timeout_sec, a->c.timeout_sec, a->c.max_response};
+    cl_http_setup(k, url, &lim, b, h);
     curl_easy_setopt(k, CURLOPT_HTTPHEADER, hl);
-    curl_easy_setopt(k, CURLOPT_USERAGENT, "callqa/" CQ_VERSION_STRING);
     atomic_fetch_add(&a->requests, 1);
     CURLcode rc = curl_easy_perform(k);
     *code = 0;
@@ -406,8 +282,8 @@ static verdict exchange(asr_client *a, const char *url, const unsigned char *wav
         return V_RETRY;
     }
     char sm[300];
-    server_message(b, sm, sizeof(sm));
-    scrub(a, sm);
+    cl_server_message(b, sm, sizeof(sm));
+    cl_scrub(a->key, sm);
     if (*code == 401 || *code == 403) {
         snprintf(err, errsz, "the ASR server refused the key (HTTP %ld%s%s): check the key file",
                  *code, sm[0] ? ": " : "", sm);
@@ -433,19 +309,12 @@ static verdict exchange(asr_client *a, const char *url, const unsigned char *wav
                  sm[0] ? ": " : "", sm);
         return V_FINAL;
     }
-    if (looks_html(b, h)) {
+    if (cl_looks_html(b, h)) {
         snprintf(err, errsz, "the ASR server answered an HTML page, not JSON (a proxy or a wrong "
                              "URL?)");
         return V_RETRY;
     }
     return V_OK;
-}
-
-static void pause_sec(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
 }
 
 /* whisper.cpp answers 503 on /health while its model loads: wait for it (up to the timeout). */
@@ -455,8 +324,8 @@ static int wait_ready(asr_client *a, char *err, size_t errsz)
     snprintf(url, sizeof(url), "%s/health", a->c.url);
     double waited = 0, step = fmax(0.2, a->c.backoff_sec);
     for (;;) {
-        body b = {.max = 65536};
-        hdrs h = {.retry_after = -1};
+        cl_body b = {.max = 65536};
+        cl_hdrs h = {.retry_after = -1};
         long code = 0;
         verdict v = exchange(a, url, NULL, 0, NULL, false, &code, &b, &h, err, errsz);
         free(b.p);
@@ -469,7 +338,7 @@ static int wait_ready(asr_client *a, char *err, size_t errsz)
                      waited, code == 503 ? "still loading its model" : "no answer");
             return -1;
         }
-        pause_sec(step);
+        cl_pause_sec(step);
         waited += step;
         step = fmin(step * 2, MAX_BACKOFF_SEC);
     }
@@ -484,8 +353,8 @@ int asr_send(asr_client *a, const unsigned char *wav, size_t len, const char *fi
     double wait = a->c.backoff_sec;
     err[0] = 0;
     for (int attempt = 0;; attempt++) {
-        body b = {.max = a->c.max_response};
-        hdrs h = {.retry_after = -1};
+        cl_body b = {.max = a->c.max_response};
+        cl_hdrs h = {.retry_after = -1};
         long code = 0;
         bool words = a->c.protocol == ASR_OPENAI && !atomic_load(&a->no_words);
         verdict v = exchange(a, url, wav, len, filename, words, &code, &b, &h, err, errsz);
@@ -504,7 +373,7 @@ int asr_send(asr_client *a, const unsigned char *wav, size_t len, const char *fi
                 free(b.p);
                 return 0;
             }
-            scrub(a, perr);
+            cl_scrub(a->key, perr);
             snprintf(err, errsz, "the ASR server's answer is unusable: %s", perr);
             v = V_RETRY;
         }
@@ -519,7 +388,7 @@ int asr_send(asr_client *a, const unsigned char *wav, size_t len, const char *fi
         double w = fmin(wait, MAX_BACKOFF_SEC);
         if (h.retry_after >= 0)
             w = fmax(w, fmin(h.retry_after, MAX_RETRY_AFTER_SEC));
-        pause_sec(w);
+        cl_pause_sec(w);
         wait *= 2;
         if (a->c.protocol == ASR_WHISPERCPP && code == 503 && wait_ready(a, err, errsz) != 0)
             return -1;
@@ -577,16 +446,9 @@ static void *worker(void *arg)
     }
 }
 
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int asr_transcribe(asr_client *a, const cq_report *r, tx_transcript *t, char *err, size_t errsz)
 {
-    double t0 = now_sec();
+    double t0 = cl_now_sec();
     snprintf(t->engine, sizeof(t->engine), "%s", asr_protocol_name(a->c.protocol));
     snprintf(t->model, sizeof(t->model), "%s", a->c.model);
     if (strcmp(a->c.language, "auto"))
@@ -653,6 +515,6 @@ int asr_transcribe(asr_client *a, const cq_report *r, tx_transcript *t, char *er
         snprintf(err, errsz, "out of memory");
         rc = -1;
     }
-    t->seconds = now_sec() - t0;
+    t->seconds = cl_now_sec() - t0;
     return rc;
 }
