@@ -68,54 +68,6 @@ llm_provider_config llm_default_provider_config(void)
     return c;
 }
 
-static int provider_of(int setting, const char *url, const char *model, const char *key_file,
-                       const char *which, llm_provider_config *out, char *err, size_t errsz)
-{
-    out->provider = (llm_provider)(setting - 1);
-    if (!url[0] || !model[0]) {
-        snprintf(err, errsz, "%s needs its URL and model (llm_%surl, llm_%smodel)", which,
-                 strcmp(which, "llm_provider") ? "fallback_" : "",
-                 strcmp(which, "llm_provider") ? "fallback_" : "");
-        return -1;
-    }
-    if (strlen(url) >= sizeof(out->url) || strlen(model) >= sizeof(out->model) ||
-        strlen(key_file) >= sizeof(out->key_file)) {
-        snprintf(err, errsz, "%s: a URL, model or key file name too long", which);
-        return -1;
-    }
-    snprintf(out->url, sizeof(out->url), "%s", url);
-    snprintf(out->model, sizeof(out->model), "%s", model);
-    snprintf(out->key_file, sizeof(out->key_file), "%s", key_file);
-    return 0;
-}
-
-int llm_config_from_svc(const svc_config *s, llm_config *out, char *err, size_t errsz)
-{
-    memset(out, 0, sizeof(*out));
-    if (s->llm_provider <= 0)
-        return 0;
-    llm_provider_config base = llm_default_provider_config();
-    base.timeout_sec = s->llm_timeout_sec;
-    base.retries = s->llm_retries;
-    base.max_tokens = s->llm_max_tokens;
-    base.temperature = s->llm_temperature;
-    base.price_in = s->llm_price_in;
-    base.price_out = s->llm_price_out;
-    out->primary = base;
-    if (provider_of(s->llm_provider, s->llm_url, s->llm_model, s->llm_key_file, "llm_provider",
-                    &out->primary, err, errsz) != 0)
-        return -1;
-    if (s->llm_fallback_provider > 0) {
-        out->fallback = base;
-        out->has_fallback = true;
-        if (provider_of(s->llm_fallback_provider, s->llm_fallback_url, s->llm_fallback_model,
-                        s->llm_fallback_key_file, "llm_fallback_provider", &out->fallback, err,
-                        errsz) != 0)
-            return -1;
-    }
-    return 1;
-}
-
 static void hash_provider(struct sha256_ctx *ctx, const llm_provider_config *p)
 {
     char num[64];

@@ -73,12 +73,6 @@ typedef struct llm_config {
 
 llm_provider_config llm_default_provider_config(void);
 
-struct svc_config;
-/* The LLM settings (llm_*, docs/llm.md) as a client's configuration: 1 configured, 0 no LLM
- * (llm_provider none), -1 with err for settings that cannot work (a provider without its URL
- * or model; a fallback without its own). The caps are the caller's (llm_budget). */
-int llm_config_from_svc(const struct svc_config *s, llm_config *out, char *err, size_t errsz);
-
 /* The configuration's identity (each provider's name, URL, model, max_tokens, temperature;
  * not the key, timeouts, retries or prices): 64 hex digits of SHA-256, stored with results. */
 void llm_config_hash(const llm_config *c, char out[65]);

@@ -77,7 +77,6 @@ typedef struct qa_scoring {
     bool llm_on;        /* an LLM is configured (llm_provider) */
     llm_config llm;
     char llm_hash[65];  /* llm_config_hash, stored with each result */
-    double token_cap, cost_cap; /* llm_daily_token_cap, llm_daily_cost_cap (0: none) */
 } qa_scoring;
 
 /* The card, topics and LLM of the settings, loaded and checked (a bad card or topics file, LLM

@@ -71,7 +71,7 @@ int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t err
             return -1;
         }
     }
-    int lc = llm_config_from_svc(c, &out->llm, why, sizeof(why));
+    int lc = svc_llm_config(c, &out->llm, why, sizeof(why));
     if (lc < 0) {
         snprintf(err, errsz, "llm: %s", why);
         qa_scoring_free(out);
@@ -87,8 +87,6 @@ int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t err
         llm_destroy(probe);
         out->llm_on = true;
         llm_config_hash(&out->llm, out->llm_hash);
-        out->token_cap = c->llm_daily_token_cap;
-        out->cost_cap = c->llm_daily_cost_cap;
     }
     return 0;
 }

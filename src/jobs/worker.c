@@ -515,19 +515,9 @@ static double child_limit(const worker *w)
 /* Today's LLM use (the store's count, local date) and the caps, for a child about to start. */
 static llm_budget budget_now(worker *w)
 {
-    llm_budget b = {.token_cap = (long)w->scoring.token_cap, .cost_cap_usd = w->scoring.cost_cap};
-    if (!w->scoring.llm_on)
-        return b;
-    char day[16];
-    time_t t = time(NULL);
-    struct tm tmv;
-    localtime_r(&t, &tmv);
-    strftime(day, sizeof(day), "%Y-%m-%d", &tmv);
-    long long tokens = 0;
-    double cost = 0;
-    if (store_llm_usage_day(w->st, day, &tokens, &cost) != 0)
+    llm_budget b = {0};
+    if (w->scoring.llm_on && svc_llm_budget(&w->c->svc, w->st, now_sec(), &b) != 0)
         logj("warn", "the store could not count today's LLM use", 0, NULL);
-    b.tokens_today = (long)tokens, b.cost_today_usd = cost;
     return b;
 }
 

@@ -481,7 +481,9 @@ static void warnings(as_ctx *c)
     for (size_t i = 0; i < json_array_size(wd); i++) {
         const json_t *w = json_array_get(wd, i);
         const char *code = str(w, "code"), *msg = str(w, "message");
-        if (!code || !msg)
+        /* which files were read is no finding for a supervisor, and its text names them (a
+         * ViciDial name carries the customer's phone number) */
+        if (!code || !msg || !strcmp(code, "sources_chosen"))
             continue;
         int sev = SEV_INFO;
         for (size_t k = 0; notable[k]; k++)
@@ -913,6 +915,12 @@ static json_t *compact(const json_t *r)
         return NULL;
     json_object_del(c, "file");
     json_object_del(c, "warnings"); /* warning_details has them */
+    json_t *wd = json_object_get(c, "warning_details");
+    for (size_t i = json_array_size(wd); i-- > 0;) { /* file names: see warnings() */
+        const char *code = json_string_value(json_object_get(json_array_get(wd, i), "code"));
+        if (code && !strcmp(code, "sources_chosen"))
+            json_array_remove(wd, i);
+    }
     json_object_del(c, "transcript");
     json_object_del(c, "analysis_time_sec");
     json_t *eng = json_object_get(c, "engine");

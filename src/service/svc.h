@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "callqa/callqa.h"
+#include "../clients/llm.h"
 #include "../store/store.h"
 
 #define SVC_MAX_SERVERS 64
@@ -92,22 +93,24 @@ typedef struct svc_config {
     bool scoring;                  /* default true */
     char scorecard[1024];          /* "" = the shipped default card */
     char topics_file[1024];        /* "" = no topics */
-    /* the LLM (docs/llm.md): "" provider = none; llm_config_from_svc (src/clients/llm.h) */
-    int llm_provider;              /* 0 none (default), 1 anthropic, 2 openai, 3 gemini */
+    /* the LLM (docs/llm.md): GET /ai-analyze, and scoring's llm categories; "" provider: none */
+    char llm_provider[16];         /* anthropic, openai, gemini, or "" */
     char llm_url[512];
     char llm_model[128];
     char llm_key_file[1024];
+    double llm_connect_timeout_sec; /* default 10 */
     double llm_timeout_sec;        /* per request; default 120 */
     int llm_retries;               /* default 2 */
     int llm_max_tokens;            /* default 2048 */
-    double llm_temperature;        /* default 0; < 0: not sent */
-    double llm_price_in, llm_price_out; /* USD per million tokens (0: unknown) */
-    int llm_fallback_provider;     /* the same */
+    double llm_temperature;        /* default 0; < 0: none sent */
+    double llm_price_in, llm_price_out; /* USD per million tokens */
+    char llm_fallback_provider[16];
     char llm_fallback_url[512];
     char llm_fallback_model[128];
     char llm_fallback_key_file[1024];
-    double llm_daily_token_cap;    /* 0 = none */
-    double llm_daily_cost_cap;     /* USD; 0 = none */
+    double llm_fallback_price_in, llm_fallback_price_out;
+    double llm_daily_token_cap;    /* input + output tokens a day; 0: none */
+    double llm_daily_cost_cap;     /* USD a day; 0: none */
 } svc_config;
 
 void svc_config_defaults(svc_config *c);
@@ -128,6 +131,23 @@ int svc_config_load_file(svc_config *c, const char *path, char *msg, size_t msgs
 int svc_config_load_env(svc_config *c, char *msg, size_t msgsz);
 /* Read the bearer token from token_file (must be a regular file of mode 0600 or stricter). */
 int svc_config_read_token(svc_config *c, char *msg, size_t msgsz);
+
+/* ---- the LLM's settings (svc_llm.c) ------------------------------------------------------ */
+
+/* The LLM client's configuration from the settings (llm_* keys): 1 configured, 0 not
+ * configured (no llm_provider and no other llm_ setting that needs one), -1 bad settings (err
+ * says which). The deeper checks (URL, model name, key file) are llm_create's. */
+int svc_llm_config(const svc_config *c, llm_config *out, char *err, size_t errsz);
+/* Today's use (local date, from the store's LLM records) and the daily caps. 0, or -1 when the
+ * store could not say (then the budget holds the caps and no use). */
+int svc_llm_budget(const svc_config *c, store *st, double now, llm_budget *out);
+/* An llm_record_fn: each attempt into the store (store_llm_record) with this purpose. */
+typedef struct svc_llm_rec {
+    store *st;
+    const char *purpose; /* "ai-analyze", "score", ... */
+    int64_t call_id;     /* <= 0 none */
+} svc_llm_rec;
+void svc_llm_record(const llm_attempt *a, void *user);
 
 /* ---- names (svc_names.c) ---------------------------------------------------------------- */
 
@@ -221,6 +241,9 @@ void svc_metrics_cache(bool hit);
 /* Time of one stage of an analysis request: "fetch", "analyze" or "store". */
 void svc_metrics_stage(const char *stage, double seconds);
 void svc_metrics_inflight(int delta);
+/* A GET /ai-analyze answer: its engine ("rules" or the provider's name), served from the store
+ * or made now, and whether an LLM failure (or a cap) sent it to the rules. */
+void svc_metrics_ai(const char *engine, bool hit, bool fallback);
 /* Prometheus text exposition, with the pipeline's figures from the store (queue, workers and
  * the store's counters: every worker's work) when st is not NULL; an allocated string. */
 char *svc_metrics_render(store *st);
@@ -234,6 +257,8 @@ typedef struct svc {
     store *store;
     struct svc_events *events; /* GET /api/qa/events (svc_events.c) */
     char engine_version[32];
+    llm_client *llm;       /* GET /ai-analyze's LLM; NULL: the assessment by rules */
+    char ai_engine[32];    /* the stored assessments' engine: "ai-rules" or "ai-llm-<hash>" */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct req **queue;
@@ -273,6 +298,9 @@ typedef struct req {
     int refresh;
     store_result cached;
     int have_cached;
+    /* GET /ai-analyze: the assessment of the report (svc_ai.c) */
+    int ai;
+    int report_fresh; /* cached is fresh: no fetch, only the assessment */
     /* POST /analyze */
     job_kind job;
     char *upload;
@@ -384,6 +412,22 @@ int svc_events_start(svc *s);
 void svc_events_stop(svc *s);
 void svc_events_free(svc *s);
 int svc_events_clients(svc *s); /* streams open */
+
+/* ---- GET /ai-analyze (svc_ai.c) --------------------------------------------------------- */
+
+/* The LLM client from the settings (none: the assessment by rules) and the stored
+ * assessments' engine string. 0, or -1 with msg (bad LLM settings: the service does not
+ * start). */
+int svc_ai_start(svc *s, char *msg, size_t msgsz);
+void svc_ai_stop(svc *s);
+/* The stored assessment of that report (row report_id), answered on r: 1, or 0 when there is
+ * none (or it is of another report). Quick: any thread. */
+int svc_ai_serve_stored(req *r, int64_t report_id);
+/* The assessment of the report (row report_id; 0: not stored) made now, stored, and answered
+ * on r. The LLM is called here: a worker only. */
+void svc_ai_answer(req *r, const char *report, int64_t report_id);
+/* A stored row that is an assessment, not a report (GET /calls leaves it out). */
+bool svc_ai_is_row(const store_result *row);
 
 /* ---- jobs (svc_jobs.c) -------------------------------------------------------------------- */
 

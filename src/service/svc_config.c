@@ -49,8 +49,6 @@ typedef struct setting {
 static const char *const k_nisqa_modes[] = {"windowed", "file", NULL};
 static const char *const k_channel_maps[] = {"in,out", "out,in", NULL};
 static const char *const k_asr_protocols[] = {"openai", "whispercpp", NULL};
-/* in llm_provider's order after "none" (src/clients/llm.h) */
-static const char *const k_llm_providers[] = {"none", "anthropic", "openai", "gemini", NULL};
 
 static const setting k_settings[] = {
     /* listening and access */
@@ -124,39 +122,45 @@ static const setting k_settings[] = {
      "the scorecard file (\"\": the shipped 8-category card)"},
     {"topics_file", K_STR, F(topics_file), sizeof(((svc_config *)0)->topics_file), 0, 0, NULL, "",
      "a topics file: each call's topic (\"\": none)"},
-    /* the LLM (docs/llm.md) */
-    {"llm_provider", K_ENUM, F(llm_provider), 0, 0, 0, k_llm_providers, "none",
-     "none, anthropic, openai (any OpenAI-compatible server) or gemini"},
+    /* the LLM (docs/llm.md): GET /ai-analyze's assessment */
+    {"llm_provider", K_STR, F(llm_provider), sizeof(((svc_config *)0)->llm_provider), 0, 0, NULL,
+     "", "anthropic, openai (any OpenAI-compatible server) or gemini (\"\": no LLM)"},
     {"llm_url", K_STR, F(llm_url), sizeof(((svc_config *)0)->llm_url), 0, 0, NULL, "",
      "the provider's base URL"},
     {"llm_model", K_STR, F(llm_model), sizeof(((svc_config *)0)->llm_model), 0, 0, NULL, "",
      "the model name"},
     {"llm_key_file", K_STR, F(llm_key_file), sizeof(((svc_config *)0)->llm_key_file), 0, 0, NULL,
-     "", "the API key, in a file of mode 0600"},
-    {"llm_timeout_sec", K_DOUBLE, F(llm_timeout_sec), 0, 1, 3600, NULL, "120", "per request"},
-    {"llm_retries", K_INT, F(llm_retries), 0, 0, 20, NULL, "2",
+     "", "the API key, in a file of mode 0600 (openai: optional)"},
+    {"llm_connect_timeout_sec", K_DOUBLE, F(llm_connect_timeout_sec), 0, 0.1, 600, NULL, "10",
+     "connect timeout to the LLM"},
+    {"llm_timeout_sec", K_DOUBLE, F(llm_timeout_sec), 0, 0.1, 3600, NULL, "120", "per request"},
+    {"llm_retries", K_INT, F(llm_retries), 0, 0, 10, NULL, "2",
      "after a request's first attempt (transport faults, 429, 408, 5xx)"},
-    {"llm_max_tokens", K_INT, F(llm_max_tokens), 0, 16, 1000000, NULL, "2048",
+    {"llm_max_tokens", K_INT, F(llm_max_tokens), 0, 1, 1000000, NULL, "2048",
      "the answer's token limit"},
     {"llm_temperature", K_DOUBLE, F(llm_temperature), 0, -1, 2, NULL, "0",
      "0-2; negative: none sent"},
     {"llm_price_in", K_DOUBLE, F(llm_price_in), 0, 0, 1e6, NULL, "0",
-     "USD per million input tokens (0: cost unknown, counted 0)"},
+     "USD per million input tokens"},
     {"llm_price_out", K_DOUBLE, F(llm_price_out), 0, 0, 1e6, NULL, "0",
      "USD per million output tokens"},
-    {"llm_fallback_provider", K_ENUM, F(llm_fallback_provider), 0, 0, 0, k_llm_providers, "none",
-     "a second provider, tried when the first fails"},
+    {"llm_fallback_provider", K_STR, F(llm_fallback_provider),
+     sizeof(((svc_config *)0)->llm_fallback_provider), 0, 0, NULL, "",
+     "a second provider, tried when the first fails (\"\": none)"},
     {"llm_fallback_url", K_STR, F(llm_fallback_url), sizeof(((svc_config *)0)->llm_fallback_url),
-     0, 0, NULL, "", "the fallback's base URL"},
+     0, 0, NULL, "", "its base URL"},
     {"llm_fallback_model", K_STR, F(llm_fallback_model),
-     sizeof(((svc_config *)0)->llm_fallback_model), 0, 0, NULL, "", "the fallback's model"},
+     sizeof(((svc_config *)0)->llm_fallback_model), 0, 0, NULL, "", "its model"},
     {"llm_fallback_key_file", K_STR, F(llm_fallback_key_file),
-     sizeof(((svc_config *)0)->llm_fallback_key_file), 0, 0, NULL, "",
-     "the fallback's key file (mode 0600)"},
-    {"llm_daily_token_cap", K_DOUBLE, F(llm_daily_token_cap), 0, 0, 1e12, NULL, "0",
-     "input + output tokens per day (0: none); at the cap, rules only (llm_cap)"},
-    {"llm_daily_cost_cap", K_DOUBLE, F(llm_daily_cost_cap), 0, 0, 1e9, NULL, "0",
-     "USD per day (0: none)"},
+     sizeof(((svc_config *)0)->llm_fallback_key_file), 0, 0, NULL, "", "its key file (0600)"},
+    {"llm_fallback_price_in", K_DOUBLE, F(llm_fallback_price_in), 0, 0, 1e6, NULL, "0",
+     "its USD per million input tokens"},
+    {"llm_fallback_price_out", K_DOUBLE, F(llm_fallback_price_out), 0, 0, 1e6, NULL, "0",
+     "its USD per million output tokens"},
+    {"llm_daily_token_cap", K_DOUBLE, F(llm_daily_token_cap), 0, 0, 1e15, NULL, "0",
+     "input + output tokens a day (0: no cap)"},
+    {"llm_daily_cost_cap", K_DOUBLE, F(llm_daily_cost_cap), 0, 0, 1e12, NULL, "0",
+     "USD a day (0: no cap)"},
     /* limits */
     {"freshness_sec", K_DOUBLE, F(freshness_sec), 0, 0, 86400 * 365, NULL, "60",
      "stored results served without asking the recording server"},
@@ -242,6 +246,7 @@ void svc_config_defaults(svc_config *c)
     c->asr_retries = 3;
     c->asr_concurrency = 2;
     c->scoring = true;
+    c->llm_connect_timeout_sec = 10;
     c->llm_timeout_sec = 120;
     c->llm_retries = 2;
     c->llm_max_tokens = 2048;

@@ -291,6 +291,14 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
         cq_engine_destroy(s.engine);
         return 1;
     }
+    /* GET /ai-analyze's LLM (none: by rules); bad LLM settings stop the service here */
+    if (svc_ai_start(&s, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "callqa serve: %s\n", msg);
+        store_close(s.store);
+        svc_isolate_stop(s.iso);
+        cq_engine_destroy(s.engine);
+        return 1;
+    }
     /* SIGTERM/SIGINT go to the main thread's sigwait only: blocked before any thread starts,
      * so that every thread (workers, libmicrohttpd's) inherits the mask */
     sigset_t sigs;
@@ -338,6 +346,7 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
     svc_events_free(&s);
     svc_jobs_stop(&s);
     svc_isolate_stop(s.iso);
+    svc_ai_stop(&s);
     store_close(s.store);
     cq_engine_destroy(s.engine);
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");

@@ -1,8 +1,10 @@
 /*
  * svc_jobs.c - the service's long work: a bounded queue of suspended requests and a pool of
  * `max_concurrent` workers that fetch recordings, analyse them (in the analysis host's children,
- * svc_isolate.c) and store the results, then resume the request with its answer. Identical
- * GET /analyze requests in flight share one job.
+ * svc_isolate.c) and store the results, then resume the request with its answer; for GET
+ * /ai-analyze, the answer is the report's assessment (svc_ai.c: the LLM is called here, never
+ * on the HTTP threads). Identical GET /analyze (or /ai-analyze) requests in flight share one
+ * job.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -65,11 +67,17 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
     row.created = row.checked = svc_now_sec();
     row.report = js;
     double ts = svc_mono_sec();
-    int put = store_result_put(s->store, &row, NULL);
+    int64_t id = 0;
+    int put = store_result_put(s->store, &row, &id);
     svc_metrics_stage("store", svc_mono_sec() - ts);
     if (put != 0)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused a "
                         "result\"}\n", r->id);
+    if (r->ai) { /* GET /ai-analyze: the report's assessment is the answer */
+        svc_ai_answer(r, js, put == 0 ? id : 0);
+        free(js);
+        return;
+    }
     svc_answer(r, 200, js, "application/json");
 }
 
@@ -78,12 +86,26 @@ static void run_fetch_job(req *r)
     svc *s = r->s;
     const svc_config *c = s->cfg;
     char msg[700];
+    if (r->report_fresh) { /* GET /ai-analyze of a fresh stored report: its assessment only */
+        r->cache = "miss";
+        svc_ai_answer(r, r->cached.report, r->cached.id);
+        return;
+    }
     if (r->have_cached && !r->refresh) {
         svc_fetch_status st = svc_revalidate(c, r->srv, r->cached.validators, msg, sizeof(msg));
         if (st == SVC_FETCH_NOT_MODIFIED) {
             store_result_touch(s->store, r->cached.id, svc_now_sec());
-            r->cache = "revalidated";
             svc_metrics_cache(true);
+            if (r->ai) {
+                if (svc_ai_serve_stored(r, r->cached.id)) {
+                    r->cache = "revalidated";
+                } else {
+                    r->cache = "miss";
+                    svc_ai_answer(r, r->cached.report, r->cached.id);
+                }
+                return;
+            }
+            r->cache = "revalidated";
             svc_answer(r, 200, strdup(r->cached.report), "application/json");
             return;
         }
@@ -195,7 +217,7 @@ enum MHD_Result svc_enqueue(req *r, job_kind kind)
     pthread_mutex_lock(&s->mu);
     if (kind == JOB_FETCH && !s->stopping)
         for (req *p = s->pending; p; p = p->next)
-            if (p->srv == r->srv && !strcmp(p->file, r->file)) {
+            if (p->srv == r->srv && !strcmp(p->file, r->file) && p->ai == r->ai) {
                 r->job = kind;
                 MHD_suspend_connection(r->conn);
                 r->next = p->waiters;

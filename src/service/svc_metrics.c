@@ -58,6 +58,8 @@ static struct {
     int inflight;
     hist analysis, mos, speech;
     hist stage[3]; /* fetch, analyze, store */
+    uint64_t ai[4][2];  /* GET /ai-analyze: by engine (k_ai_engines) and made/stored */
+    uint64_t ai_fallback;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 void svc_metrics_request(const char *route, int status, double seconds)
@@ -122,6 +124,19 @@ void svc_metrics_cache(bool hit)
     pthread_mutex_unlock(&g.mu);
 }
 
+static const char *const k_ai_engines[4] = {"rules", "anthropic", "openai", "gemini"};
+
+void svc_metrics_ai(const char *engine, bool hit, bool fallback)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(engine, k_ai_engines[i])) {
+            pthread_mutex_lock(&g.mu);
+            g.ai[i][hit]++;
+            g.ai_fallback += fallback;
+            pthread_mutex_unlock(&g.mu);
+        }
+}
+
 static const char *const k_stages[3] = {"fetch", "analyze", "store"};
 
 void svc_metrics_stage(const char *stage, double seconds)
@@ -172,9 +187,10 @@ static const family k_families[] = {
     {"qa_skipped_total", "counter", "Jobs skipped, by reason."},
     {"qa_queue_to_complete_seconds", "histogram", "Time from queued to complete."},
     {"qa_worker_pauses_total", "counter", "Times a worker paused, by reason (load, window)."},
-    {"qa_llm_requests_total", "counter", "LLM requests, by purpose, provider and outcome."},
-    {"qa_llm_tokens_total", "counter", "LLM tokens, by provider and direction (input, output)."},
-    {"qa_llm_cost_usd_total", "counter", "LLM cost in US dollars, by provider."},
+    {"qa_llm_requests_total", "counter", "LLM requests (each attempt), by purpose, provider and "
+                                         "outcome."},
+    {"qa_llm_tokens_total", "counter", "LLM tokens, by provider and direction."},
+    {"qa_llm_cost_usd_total", "counter", "LLM cost in USD (from the configured prices)."},
     {"qa_llm_latency_seconds", "summary", "LLM request latency, by provider."},
 };
 
@@ -278,6 +294,17 @@ char *svc_metrics_render(store *st)
                "callqa_cache_requests_total{outcome=\"hit\"} %llu\n"
                "callqa_cache_requests_total{outcome=\"miss\"} %llu\n",
             (unsigned long long)g.cache_hit, (unsigned long long)g.cache_miss);
+    fprintf(f, "# HELP callqa_ai_assessments_total GET /ai-analyze answers, by engine and "
+               "whether the stored assessment was served.\n"
+               "# TYPE callqa_ai_assessments_total counter\n");
+    for (int i = 0; i < 4; i++)
+        for (int h = 0; h < 2; h++)
+            fprintf(f, "callqa_ai_assessments_total{engine=\"%s\",cache=\"%s\"} %llu\n",
+                    k_ai_engines[i], h ? "hit" : "miss", (unsigned long long)g.ai[i][h]);
+    fprintf(f, "# HELP callqa_ai_llm_fallbacks_total GET /ai-analyze assessments by rules because "
+               "the LLM failed or a daily cap was reached.\n"
+               "# TYPE callqa_ai_llm_fallbacks_total counter\n"
+               "callqa_ai_llm_fallbacks_total %llu\n", (unsigned long long)g.ai_fallback);
     fprintf(f, "# HELP callqa_inflight_requests Requests being served now.\n"
                "# TYPE callqa_inflight_requests gauge\n"
                "callqa_inflight_requests %d\n", g.inflight);

@@ -80,10 +80,12 @@ static int check_server_file(req *r, const char *server, const char *file)
     return 0;
 }
 
-static enum MHD_Result route_analyze_get(req *r, const char *data, size_t *size)
+/* GET /analyze (ai false) and GET /ai-analyze (ai true): the same arguments, checks, store
+ * and fetch/analysis job; /ai-analyze answers the report's assessment (svc_ai.c). */
+static enum MHD_Result analyze_get(req *r, int ai)
 {
-    (void)data, (void)size;
     svc *s = r->s;
+    r->ai = ai;
     if (check_server_file(r, arg(r->conn, "server"), arg(r->conn, "file")))
         return svc_send(r);
     const char *rf = arg(r->conn, "refresh");
@@ -94,12 +96,30 @@ static enum MHD_Result route_analyze_get(req *r, const char *data, size_t *size)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"store lookup failed\"}\n",
                 r->id);
     if (r->have_cached && !r->refresh && svc_now_sec() - r->cached.checked < s->cfg->freshness_sec) {
-        r->cache = "hit";
         svc_metrics_cache(true);
+        if (ai) { /* the report is at hand: its stored assessment, or a job to make one */
+            if (svc_ai_serve_stored(r, r->cached.id))
+                return svc_send(r);
+            r->report_fresh = 1;
+            return svc_enqueue(r, JOB_FETCH);
+        }
+        r->cache = "hit";
         svc_answer(r, 200, strdup(r->cached.report), "application/json");
         return svc_send(r);
     }
     return svc_enqueue(r, JOB_FETCH);
+}
+
+static enum MHD_Result route_analyze_get(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    return analyze_get(r, 0);
+}
+
+static enum MHD_Result route_ai_analyze(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    return analyze_get(r, 1);
 }
 
 static enum MHD_Result route_cache_delete(req *r, const char *data, size_t *size)
@@ -151,6 +171,10 @@ static enum MHD_Result calls(req *r, const char *id_part)
         }
         store_result row;
         int got = store_result_get(s->store, id, &row);
+        if (got == 1 && svc_ai_is_row(&row)) { /* an /ai-analyze assessment, not a call */
+            store_result_free(&row);
+            got = 0;
+        }
         if (got != 1) {
             svc_answer_error(r, got == 0 ? 404 : 500, got == 0 ? "not_found" : "store",
                          "no stored call %lld", id);
@@ -174,24 +198,41 @@ static enum MHD_Result calls(req *r, const char *id_part)
     }
     store_result *rows = NULL;
     int n = 0;
-    if (store_result_list(s->store, since, limit, &rows, &n) != 0) {
-        svc_answer_error(r, 500, "store", "the store could not list calls");
+    /* the /ai-analyze assessments share the table and are left out: ask for more rows until
+     * `limit` calls are in, or the store has no more */
+    for (int want = limit;; want *= 4) {
+        if (store_result_list(s->store, since, want, &rows, &n) != 0) {
+            svc_answer_error(r, 500, "store", "the store could not list calls");
+            for (int i = 0; i < n; i++)
+                store_result_free(&rows[i]);
+            free(rows);
+            return svc_send(r);
+        }
+        int shown = 0;
+        for (int i = 0; i < n; i++)
+            shown += !svc_ai_is_row(&rows[i]);
+        if (shown >= limit || n < want || want >= 1 << 20)
+            break;
         for (int i = 0; i < n; i++)
             store_result_free(&rows[i]);
         free(rows);
-        return svc_send(r);
+        rows = NULL;
+        n = 0;
     }
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     fprintf(f, "{\"calls\":[");
+    int k = 0;
     for (int i = 0; i < n; i++) {
-        char *j = row_json(&rows[i]);
-        fprintf(f, "%s%s", i ? "," : "", j ? j : "null");
-        free(j);
+        if (!svc_ai_is_row(&rows[i]) && k < limit) {
+            char *j = row_json(&rows[i]);
+            fprintf(f, "%s%s", k++ ? "," : "", j ? j : "null");
+            free(j);
+        }
         store_result_free(&rows[i]);
     }
-    fprintf(f, "],\"count\":%d}", n);
+    fprintf(f, "],\"count\":%d}", k);
     fclose(f);
     free(rows);
     svc_answer(r, 200, buf, "application/json");
@@ -443,6 +484,38 @@ static const svc_route k_routes[] = {
          "(analysis_unavailable)\"},"
          "\"504\":{\"description\":\"the recording server did not answer in time "
          "(upstream_timeout), or the analysis ran past analysis_timeout_sec (analysis_timeout)\"}"
+         "}}"},
+    {.method = "GET",
+     .path = "/ai-analyze",
+     .name = "ai_analyze",
+     .handle = route_ai_analyze,
+     .openapi =
+         "{\"summary\":\"The call's assessment for a supervisor (the old service's shape): a "
+         "one-sentence verdict and 2-3 bullets citing the report's figures, by the configured LLM "
+         "or, without one (or when it fails), by rules; with the rules' findings. The report is "
+         "fetched and analysed as GET /analyze does (or the stored one is used); the assessment "
+         "is stored apart and served again for the same report\","
+         "\"parameters\":["
+         "{\"name\":\"server\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},"
+         "\"description\":\"a configured recording server name\"},"
+         "{\"name\":\"file\",\"in\":\"query\",\"required\":true,\"schema\":{\"type\":\"string\"},"
+         "\"description\":\"the recording's file name, as for GET /analyze\"},"
+         "{\"name\":\"refresh\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"0\","
+         "\"1\"]},\"description\":\"1: fetch and analyse again, and assess again\"}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"the assessment; X-Cache: hit or revalidated (the stored "
+         "assessment of the stored report), miss (made now), or shared\",\"content\":{"
+         "\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Assessment\"}}}},"
+         "\"400\":{\"description\":\"bad or missing arguments\"},"
+         "\"401\":{\"description\":\"no or wrong token\"},"
+         "\"404\":{\"description\":\"unknown server, or no such recording\"},"
+         "\"422\":{\"description\":\"not a recording callqa can decode\"},"
+         "\"500\":{\"description\":\"analysis_crashed, or the report could not be assessed "
+         "(never an LLM failure: that falls back to rules)\"},"
+         "\"502\":{\"description\":\"the recording server failed (HTML, error, too large)\"},"
+         "\"503\":{\"description\":\"too many analyses waiting, or no analysis host\"},"
+         "\"504\":{\"description\":\"upstream_timeout or analysis_timeout\"}"
          "}}"},
     {.method = "POST",
      .path = "/analyze",
@@ -915,6 +988,20 @@ static const char k_openapi_base[] =
     "\"Report\":{\"type\":\"object\",\"description\":\"docs/report.md\",\"required\":[\"file\","
     "\"duration\",\"has_legs\",\"inbound\",\"outbound\",\"one_way_audio\",\"one_way_direction\","
     "\"nisqa\",\"analysis_time_sec\"]},"
+    "\"Assessment\":{\"type\":\"object\",\"description\":\"docs/service.md, docs/assess.md\","
+    "\"required\":[\"ai_analysis\",\"model\",\"has_legs\",\"analysis_time_sec\",\"engine\","
+    "\"findings\"],\"properties\":{"
+    "\"ai_analysis\":{\"type\":\"string\",\"description\":\"a verdict and 2-3 bullets\"},"
+    "\"model\":{\"type\":\"string\",\"nullable\":true,\"description\":\"the LLM's model that "
+    "answered; null by rules\"},"
+    "\"has_legs\":{\"type\":\"boolean\"},"
+    "\"analysis_time_sec\":{\"type\":\"number\",\"description\":\"this request's time\"},"
+    "\"engine\":{\"type\":\"string\",\"enum\":[\"rules\",\"anthropic\",\"openai\",\"gemini\"]},"
+    "\"findings\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"required\":[\"code\","
+    "\"message\",\"values\"]},\"description\":\"by rules, the most serious first\"},"
+    "\"cached\":{\"type\":\"boolean\",\"description\":\"the stored assessment\"},"
+    "\"llm_error\":{\"type\":\"string\",\"description\":\"why the LLM's answer is not used "
+    "(llm_cap: ... at a daily cap); the text is then by rules\"}}},"
     "\"StoredCall\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
     "\"server\":{\"type\":\"string\"},\"file\":{\"type\":\"string\"},\"source\":{\"type\":\"string\"},"
     "\"created\":{\"type\":\"number\"},\"checked\":{\"type\":\"number\"},"
