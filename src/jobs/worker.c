@@ -554,16 +554,18 @@ static void finish(worker *w, const proc_done *d)
     char buf[800];
     if (d->outcome != PROC_DONE) {
         if (d->outcome == PROC_TIMEOUT)
-            snprintf(buf, sizeof(buf), "timeout: the analysis%s ran past %.0f s and was stopped",
-                     w->asr_on ? " and transcription" : "", child_limit(w));
+            snprintf(buf, sizeof(buf), "timeout: the analysis%s%s ran past %.0f s and was stopped",
+                     w->asr_on ? " and transcription" : "",
+                     w->scoring.llm_on ? " and the LLM's scoring" : "", child_limit(w));
         else if (d->outcome == PROC_SIGNALED)
             snprintf(buf, sizeof(buf), "crashed: the analysis process died (signal %d, %s)", d->code,
                      strsignal(d->code));
         else
             snprintf(buf, sizeof(buf), "crashed: the analysis process failed (exit status %d)",
                      d->code);
-        /* a runaway analysis is not retried; with transcription, a slow server may be why */
-        fail(w, s, "analyse", buf, d->outcome != PROC_TIMEOUT || w->asr_on);
+        /* a runaway analysis is not retried; with transcription or an LLM, a slow server may
+         * be why */
+        fail(w, s, "analyse", buf, d->outcome != PROC_TIMEOUT || w->asr_on || w->scoring.llm_on);
         return;
     }
     const char *p = d->data, *end = d->data + d->len;
@@ -579,7 +581,8 @@ static void finish(worker *w, const proc_done *d)
     memcpy(&f, p, sizeof(f)), p += sizeof(f);
     int32_t tx = TX_NONE, sc = TX_NONE;
     char *tx_text = NULL, *score_text = NULL, *attempts = NULL;
-    /* the message, the report (p, jl bytes), the transcript's outcome and text */
+    /* the message, the report (p, jl bytes), the transcript's outcome and text, the score's
+     * outcome and text, the LLM's attempts */
     bool bad = proc_parse_str(&p, end, &msg) != 0 || (size_t)(end - p) < sizeof(jl);
     if (!bad) {
         memcpy(&jl, p, sizeof(jl));
@@ -623,7 +626,7 @@ static void finish(worker *w, const proc_done *d)
             free(msg);
             free(tx_text);
             free(score_text);
-        free(attempts);
+            free(attempts);
             return;
         }
         if (rc == STORE_OK) {
