@@ -111,17 +111,34 @@ static int phrase_compile(const char *phrase, pattern *p, const char *where, cha
     return 0;
 }
 
-/* the words of a normalised utterance */
+/* the words of a normalised utterance (into norm; the arrays malloc'd) */
 typedef struct words {
-    const char *w[256];
-    size_t len[256];
+    const char **w;
+    size_t *len;
     int n;
 } words;
 
-static void split(const char *norm, words *ws)
+static void words_free(words *ws)
 {
-    ws->n = 0;
-    for (const char *s = norm; *s && ws->n < 256;) {
+    free(ws->w);
+    free(ws->len);
+    memset(ws, 0, sizeof(*ws));
+}
+
+/* 0, or -1 (out of memory) */
+static int split(const char *norm, words *ws)
+{
+    size_t cap = 1;
+    for (const char *p = norm; *p; p++)
+        cap += *p == ' ';
+    memset(ws, 0, sizeof(*ws));
+    ws->w = malloc(cap * sizeof(*ws->w));
+    ws->len = malloc(cap * sizeof(*ws->len));
+    if (!ws->w || !ws->len) {
+        words_free(ws);
+        return -1;
+    }
+    for (const char *s = norm; *s;) {
         const char *sp = strchr(s, ' ');
         size_t l = sp ? (size_t)(sp - s) : strlen(s);
         ws->w[ws->n] = s, ws->len[ws->n++] = l;
@@ -129,6 +146,7 @@ static void split(const char *norm, words *ws)
             break;
         s = sp + 1;
     }
+    return 0;
 }
 
 static bool is_stop(const sc_spec *sp, const char *w, size_t l)
@@ -584,18 +602,18 @@ static bool speaker_ok(const sc_text *t, const sc_utt *u, const char *speaker)
     return !t->separated && !strcmp(u->speaker, SC_MIXED);
 }
 
-static void run_check(const sc_spec *s, const check *c, const sc_text *t, found *f)
+static int run_check(const sc_spec *s, const check *c, const sc_text *t, found *f)
 {
     memset(f, 0, sizeof(*f));
     if (c->unset)
-        return;
+        return 0;
     double origin = 0;
     if (c->from == FROM_FIRST_SPEECH) {
         size_t i = 0;
         while (i < t->n && !speaker_ok(t, &t->u[i], c->speaker))
             i++;
         if (i == t->n)
-            return;
+            return 0;
         origin = t->u[i].start;
     }
     words ws;
@@ -603,14 +621,18 @@ static void run_check(const sc_spec *s, const check *c, const sc_text *t, found 
         const sc_utt *u = &t->u[i];
         if (!speaker_ok(t, u, c->speaker) || !in_window(c, t, u, origin))
             continue;
-        split(u->norm, &ws);
-        for (int p = 0; p < c->n_pats; p++)
+        if (split(u->norm, &ws) != 0)
+            return -1;
+        for (int p = 0; p < c->n_pats && !f->hit; p++)
             if (pattern_in(s, &c->pats[p], u->norm, &ws, &f->first, &f->last)) {
                 f->hit = true;
                 f->utt = (int)i;
-                return;
             }
+        words_free(&ws);
+        if (f->hit)
+            return 0;
     }
+    return 0;
 }
 
 static bool level_holds(const sc_spec *s, const level *L, const found *f)
@@ -675,8 +697,10 @@ static int quotes_of(const sc_spec *s, const sc_text *t, const found *f, const b
             continue;
         const sc_utt *u = &t->u[f[i].utt];
         words ws;
-        split(u->norm, &ws);
+        if (split(u->norm, &ws) != 0)
+            return -1;
         char *q = quote_of(u, &ws, f[i].first, f[i].last);
+        words_free(&ws);
         if (!q)
             return -1;
         /* a display span whose words did not line up with the normalised ones (a number of
@@ -705,10 +729,9 @@ int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report, 
     found f[MAX_CHECKS];
     bool have_text = text && text->n > 0;
     for (int i = 0; i < s->n_checks; i++) {
-        if (have_text)
-            run_check(s, &s->checks[i], text, &f[i]);
-        else
-            memset(&f[i], 0, sizeof(f[i]));
+        memset(&f[i], 0, sizeof(f[i]));
+        if (have_text && run_check(s, &s->checks[i], text, &f[i]) != 0)
+            return -1;
     }
     for (int i = 0; i < s->n_critical_if; i++)
         if (f[s->critical_if[i]].hit)

@@ -278,6 +278,28 @@ static void test_rules_window_speaker(void **state)
     sc_card_free(&c);
 }
 
+/* a phrase far into a long utterance (an imported segment of minutes) is found */
+static void test_rules_long_utterance(void **state)
+{
+    (void)state;
+    sc_card c = card_of(k_greeting);
+    char text[4096] = "";
+    for (int i = 0; i < 400; i++)
+        strcat(text, "word ");
+    strcat(text, "hello");
+    sc_utt u[] = {utt("agent", 0, 100, text, text)};
+    sc_text t = {.u = u, .n = 1, .duration = 100, .separated = true};
+    sc_call call;
+    char err[200];
+    assert_int_equal(sc_score(&c, NULL, &t, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.score == 3); /* "hello": a greeting without name or company */
+    assert_int_equal(call.cats[0].n_quotes, 1);
+    assert_string_equal(call.cats[0].quotes[0].quote, "word word word word hello");
+    sc_call_free(&call);
+    sc_card_free(&c);
+}
+
+
 static void test_rules_critical_and_injection(void **state)
 {
     (void)state;
@@ -404,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_partial),
         cmocka_unit_test(test_critical),
         cmocka_unit_test(test_rules_window_speaker),
+        cmocka_unit_test(test_rules_long_utterance),
         cmocka_unit_test(test_rules_critical_and_injection),
         cmocka_unit_test(test_acoustic),
         cmocka_unit_test(test_bad_specs),
