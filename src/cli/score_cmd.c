@@ -44,7 +44,7 @@ static void usage(FILE *f)
 static char *load(const char *what, const char *path, size_t *len)
 {
     char err[600];
-    char *b = cq_cli_read_file(path, len, err, sizeof(err));
+    char *b = svc_read_file(path, (size_t)64 << 20, len, err, sizeof(err));
     if (!b)
         fprintf(stderr, "callqa score: %s: %s\n", what, err);
     return b;

@@ -16,9 +16,6 @@ int cq_cli_score(int argc, char **argv);       /* score_cmd.c */
 int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
                   double *out);
 
-/* A whole file ("-": standard input) of at most 64 MiB (malloc'd, *len bytes, NUL-terminated),
- * or NULL with err (worker_cmd.c). */
-char *cq_cli_read_file(const char *path, size_t *len, char *err, size_t errsz);
 
 /* ---- sidecars (sidecar.c): other commands of this program in child processes ------------- */
 

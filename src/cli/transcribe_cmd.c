@@ -333,7 +333,7 @@ int cq_cli_transcript(int argc, char **argv)
     const char *file = argv[optind + 1];
     char err[600];
     size_t len = 0;
-    char *body = cq_cli_read_file(file, &len, err, sizeof(err));
+    char *body = svc_read_file(file, (size_t)64 << 20, &len, err, sizeof(err));
     if (!body) {
         fprintf(stderr, "callqa transcript: %s\n", err);
         return 1;

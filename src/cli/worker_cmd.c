@@ -249,39 +249,3 @@ int cq_cli_requeue(int argc, char **argv)
     store_close(s);
     return n < 0 ? 1 : 0;
 }
-
-char *cq_cli_read_file(const char *path, size_t *len, char *err, size_t errsz)
-{
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *b = malloc(cap);
-    size_t got;
-    while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *nb = cap < ((size_t)64 << 20) ? realloc(b, cap * 2) : NULL;
-            if (!nb) {
-                free(b);
-                b = NULL;
-                snprintf(err, errsz, "%s: over 64 MiB, or out of memory", path);
-                break;
-            }
-            b = nb, cap *= 2;
-        }
-    }
-    if (b && ferror(f)) {
-        snprintf(err, errsz, "%s: %s", path, strerror(errno));
-        free(b);
-        b = NULL;
-    }
-    if (f != stdin)
-        fclose(f);
-    if (b)
-        b[n] = '\0'; /* n < cap: the buffer grows when it is full */
-    *len = n;
-    return b;
-}

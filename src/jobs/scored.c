@@ -13,32 +13,6 @@
 
 #include "jobs.h"
 
-static char *slurp(const char *path, size_t *len, char *err, size_t errsz)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errsz, "%s: cannot open it", path);
-        return NULL;
-    }
-    char *b = NULL;
-    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (n < 0 || n > (16L << 20) || fseek(f, 0, SEEK_SET) != 0)
-        snprintf(err, errsz, "%s: not a readable file of at most 16 MiB", path);
-    else if (!(b = malloc((size_t)n + 1)))
-        snprintf(err, errsz, "out of memory");
-    else if (fread(b, 1, (size_t)n, f) != (size_t)n) {
-        snprintf(err, errsz, "%s: read error", path);
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    if (b) {
-        b[n] = '\0';
-        *len = (size_t)n;
-    }
-    return b;
-}
-
 int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
@@ -46,7 +20,8 @@ int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t err
     if (!out->on)
         return 0;
     size_t len = 0;
-    char *text = c->scorecard[0] ? slurp(c->scorecard, &len, err, errsz) : NULL;
+    char *text =
+        c->scorecard[0] ? svc_read_file(c->scorecard, (size_t)16 << 20, &len, err, errsz) : NULL;
     if (c->scorecard[0] && !text)
         return -1;
     const char *card = text ? text : sc_default_card(&len);
@@ -58,7 +33,7 @@ int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t err
         return -1;
     }
     if (c->topics_file[0]) {
-        char *t = slurp(c->topics_file, &len, err, errsz);
+        char *t = svc_read_file(c->topics_file, (size_t)16 << 20, &len, err, errsz);
         if (!t) {
             qa_scoring_free(out);
             return -1;

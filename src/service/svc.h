@@ -126,6 +126,9 @@ int svc_fail(char *msg, size_t n, const char *fmt, ...) __attribute__((format(pr
  * mode 0600 or stricter, not a symbolic link, its first line (without the line end), 1 to n-1
  * bytes. 0, or -1 with msg (never the secret). */
 int svc_read_secret(const char *path, char *out, size_t n, char *msg, size_t msgsz);
+/* A whole file ("-": standard input) of at most max bytes, NUL-terminated (malloc'd; *len
+ * bytes), or NULL with msg: a scorecard, a topics file, a transcript, a report. */
+char *svc_read_file(const char *path, size_t max, size_t *len, char *msg, size_t msgsz);
 /* One config file (key = value lines, see docs/config.md), then CALLQA_* environment. */
 int svc_config_load_file(svc_config *c, const char *path, char *msg, size_t msgsz);
 int svc_config_load_env(svc_config *c, char *msg, size_t msgsz);

@@ -454,6 +454,44 @@ int svc_fail(char *msg, size_t n, const char *fmt, ...)
     return -1;
 }
 
+char *svc_read_file(const char *path, size_t max, size_t *len, char *err, size_t errsz)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *b = malloc(cap);
+    if (!b)
+        snprintf(err, errsz, "out of memory");
+    size_t got;
+    while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = cap < max ? realloc(b, cap * 2) : NULL;
+            if (!nb) {
+                free(b);
+                b = NULL;
+                snprintf(err, errsz, "%s: over %zu MiB, or out of memory", path, max >> 20);
+                break;
+            }
+            b = nb, cap *= 2;
+        }
+    }
+    if (b && ferror(f)) {
+        snprintf(err, errsz, "%s: %s", path, strerror(errno));
+        free(b);
+        b = NULL;
+    }
+    if (f != stdin)
+        fclose(f);
+    if (b)
+        b[n] = '\0'; /* n < cap: the buffer grows when it is full */
+    *len = n;
+    return b;
+}
+
 int svc_read_secret(const char *path, char *out, size_t n, char *msg, size_t msgsz)
 {
     out[0] = 0;
