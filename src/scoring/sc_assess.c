@@ -748,7 +748,8 @@ static char *verdict_text(as_ctx *c)
     return out;
 }
 
-static char *findings_json(const as_ctx *c)
+/* the findings, the most serious first (NULL: out of memory) */
+static json_t *findings_array(const as_ctx *c)
 {
     json_t *a = json_array();
     if (!a)
@@ -765,7 +766,13 @@ static char *findings_json(const as_ctx *c)
                 return NULL;
             }
         }
-    char *out = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    return a;
+}
+
+static char *findings_json(const as_ctx *c)
+{
+    json_t *a = findings_array(c);
+    char *out = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(a);
     return out;
 }
@@ -1006,9 +1013,7 @@ int sc_assess_prompt(const char *report_json, char **system, char **user, char *
     }
     if (assess(r, c, err, errsz) != 0)
         goto done;
-    char *fj = findings_json(c);
-    json_t *fa = fj ? json_loads(fj, 0, NULL) : NULL;
-    free(fj);
+    json_t *fa = findings_array(c);
     data = compact(r);
     if (!fa || !data || json_object_set_new(data, "findings", fa) != 0) {
         if (!data)
