@@ -348,6 +348,16 @@ static int key_list(const sc_spec *s, const json_t *a, int *out, int *n, const c
     return 0;
 }
 
+/* a level's or a deduction's optional `say` into out ("" without one) */
+static int say_of(const json_t *say, char *out, size_t n, const char *where, char *err,
+                  size_t errsz)
+{
+    if (say && (!json_is_string(say) || strlen(json_string_value(say)) >= n))
+        return sc_fail(err, errsz, "%s: say must be a string under %zu bytes", where, n);
+    snprintf(out, n, "%s", say ? json_string_value(say) : "");
+    return 0;
+}
+
 static bool on_scale(const sc_category *c, double v)
 {
     return isfinite(v) && v >= c->lo && v <= c->hi;
@@ -469,10 +479,8 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
             L->at_least = al ? (int)json_integer_value(al) : 0;
             if (L->n_of && !al)
                 return sc_fail(err, errsz, "%s: `of` needs at_least", lw);
-            if (say && (!json_is_string(say) || strlen(json_string_value(say)) >= sizeof(L->say)))
-                return sc_fail(err, errsz, "%s: say must be a string under %zu bytes", lw,
-                               sizeof(L->say));
-            snprintf(L->say, sizeof(L->say), "%s", say ? json_string_value(say) : "");
+            if (say_of(say, L->say, sizeof(L->say), lw, err, errsz) != 0)
+                return -1;
         }
         return 0;
     }
@@ -521,10 +529,8 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
             json_number_value(pt) > c->hi - c->lo)
             return sc_fail(err, errsz, "%s: points must be a number in (0, %g]", dw, c->hi - c->lo);
         D->points = json_number_value(pt);
-        if (say && (!json_is_string(say) || strlen(json_string_value(say)) >= sizeof(D->say)))
-            return sc_fail(err, errsz, "%s: say must be a string under %zu bytes", dw,
-                           sizeof(D->say));
-        snprintf(D->say, sizeof(D->say), "%s", say ? json_string_value(say) : "");
+        if (say_of(say, D->say, sizeof(D->say), dw, err, errsz) != 0)
+            return -1;
     }
     return 0;
 }
