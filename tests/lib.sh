@@ -13,3 +13,13 @@ finish() { # finish WHAT: the plan line and the exit status
     [ $fails -eq 0 ] || { echo "$fails of $n $1 checks failed"; exit 1; }
     echo "all $n $1 checks passed"
 }
+wait_port() { # wait_port PORTFILE ERRFILE: until a fake server started in the background has
+    # written its port (python3 can take seconds to start on a loaded machine; 30 s at most),
+    # or the test stops with the server's error output
+    for _ in $(seq 1 300); do
+        [ -s "$1" ] && return 0
+        sleep 0.1
+    done
+    echo "the fake did not start: $(cat "$2")"
+    exit 1
+}

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # asr_lib.sh - shared by the transcription tests: the fake ASR server (fake_asr.py) started
 # and stopped.
-#   . "$HERE/asr_lib.sh"  (HERE: tests/asr)
+#   . "$HERE/../lib.sh"; . "$HERE/asr_lib.sh"  (HERE: tests/asr; from elsewhere, ASR_DIR=tests/asr)
 #   fake_start LOGDIR ARGS...   the fake on a free port, logging into LOGDIR; $URL and $FAKE set
 #   fake_stop
 
@@ -9,14 +9,10 @@ fake_start() {
     d=$1
     shift
     mkdir -p "$d"
-    python3 "$HERE/fake_asr.py" --log "$d" --port-file "$d/port" "$@" 2> "$d/fake.err" &
+    python3 "${ASR_DIR:-$HERE}/fake_asr.py" --log "$d" --port-file "$d/port" "$@" \
+        2> "$d/fake.err" &
     FAKE=$!
-    # python3 can take seconds to start on a loaded machine
-    for _ in $(seq 1 300); do
-        [ -s "$d/port" ] && break
-        sleep 0.1
-    done
-    [ -s "$d/port" ] || { echo "the fake did not start: $(cat "$d/fake.err")"; exit 1; }
+    wait_port "$d/port" "$d/fake.err"
     # shellcheck disable=SC2034 # read by the sourcing script
     URL="http://127.0.0.1:$(cat "$d/port")"
 }

@@ -32,11 +32,7 @@ fake_start() {
     python3 "$HERE/fake_llm.py" --log "$d" --port-file "$d/port" --key "$KEY" --model "$MODEL" \
         "$@" 2> "$d/fake.err" &
     FAKE=$!
-    for _ in $(seq 1 300); do
-        [ -s "$d/port" ] && break
-        sleep 0.1
-    done
-    [ -s "$d/port" ] || { echo "the fake did not start: $(cat "$d/fake.err")"; exit 1; }
+    wait_port "$d/port" "$d/fake.err"
     URL="http://127.0.0.1:$(cat "$d/port")"
 }
 fake_stop() {

@@ -32,13 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$HERE/../lib.sh"
-. "$ASRDIR/asr_lib.sh" # fake_start finds fake_asr.py under $HERE: asr_start sets it
-asr_start() {
-    saved=$HERE
-    HERE=$ASRDIR
-    fake_start "$@"
-    HERE=$saved
-}
+ASR_DIR=$ASRDIR
+. "$ASRDIR/asr_lib.sh"
 . "$HERE/../pipeline/pipeline_lib.sh"
 export CALLQA_MODEL_DIR="$SH/models"
 
@@ -53,11 +48,7 @@ llm_start() { # llm_start DIR SCENARIO-JSON: the fake provider; $LURL set
     python3 "$HERE/fake_llm.py" --log "$1" --port-file "$1/port" --key sk-test-123 \
         --model fake-model --scenario "$1/scenario.json" 2> "$1/fake.err" &
     LFAKE=$!
-    for _ in $(seq 1 300); do
-        [ -s "$1/port" ] && break
-        sleep 0.1
-    done
-    [ -s "$1/port" ] || { echo "the fake LLM did not start: $(cat "$1/fake.err")"; exit 1; }
+    wait_port "$1/port" "$1/fake.err"
     LURL="http://127.0.0.1:$(cat "$1/port")/v1"
 }
 llm_stop() {
@@ -84,7 +75,7 @@ ${3:-}
 EOC
 }
 
-asr_start "$T/asr" --protocol openai --mode openai,words
+fake_start "$T/asr" --protocol openai --mode openai,words
 for db in ok fail cap; do
     serve_start "$T/$db.db"
     upload "${db}1" "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"
