@@ -19,7 +19,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: callqa worker --db STORE [options]\n"
-          "  --db STORE                 the store (SQLite path)\n"
+          "  --db STORE                 the store: SQLite path or postgresql:// URI\n"
           "  --jobs N                   calls analysed at once (default 1)\n"
           "  --once                     drain the queue, then exit (cron, tests)\n"
           "  --recording-server NAME=URL  a recording server (repeatable)\n"

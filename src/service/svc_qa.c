@@ -1565,11 +1565,16 @@ static int file_id(const char *path, char out[17])
     return 0;
 }
 
-/* Where uploads are kept: upload_dir, else UPLOADS beside the store. */
+/* Where uploads are kept: upload_dir, else UPLOADS beside the store's file; "" for a store
+ * that is no file (PostgreSQL), which needs upload_dir set. */
 static void upload_dir(const svc_config *c, char *out, size_t n)
 {
     if (c->upload_dir[0]) {
         snprintf(out, n, "%s", c->upload_dir);
+        return;
+    }
+    if (strstr(c->db_path, "://")) {
+        snprintf(out, n, "%s", "");
         return;
     }
     const char *slash = strrchr(c->db_path, '/');
@@ -1629,6 +1634,12 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
     /* keep the audio where the worker finds it: UPLOADS/SOURCE/ID[-in|-out].wav */
     char dir[1024], path[3][1024];
     upload_dir(r->s->cfg, dir, sizeof(dir));
+    if (!dir[0]) {
+        svc_answer_error(r, 503, "unavailable",
+                         "uploads need the upload_dir setting with a PostgreSQL store: a "
+                         "directory every worker can read");
+        return svc_send(r);
+    }
     if (strlen(dir) + strlen(c.source) + strlen(c.recording_id) + 16 >= sizeof(path[0])) {
         svc_answer_error(r, 500, "internal", "upload_dir is too long a path");
         return svc_send(r);

@@ -1,8 +1,8 @@
 /*
  * db.h - the thin database layer under the store (store.h): a connection, statements with bound
- * parameters, rows, transactions, for SQLite (db_sqlite.c) and, behind the same functions,
- * PostgreSQL. Only the files of src/store/ include this header, and only the db_*.c files
- * include a database library's header.
+ * parameters, rows, transactions, for SQLite (db_sqlite.c) and PostgreSQL (db_pg.c) behind the
+ * same functions (db.c picks by the URI). Only the files of src/store/ include this header, and
+ * only the db_*.c files include a database library's header.
  *
  * SQL is written once where the dialects agree: parameters are $1, $2, ... (SQLite reads them as
  * named parameters, bound here by number), RETURNING, ON CONFLICT DO NOTHING/UPDATE. Where they
@@ -24,12 +24,19 @@ typedef struct db_stmt db_stmt;
 
 enum { DB_OK = 0, DB_ROW = 1, DB_DONE = 2, DB_ERROR = -1, DB_BUSY = -2 };
 
-/* Open "PATH" or "sqlite:PATH" (created when missing). NULL with msg on failure. */
+/* Open "PATH" or "sqlite:PATH" (SQLite: created when missing), or "postgresql://..." (a
+ * libpq connection URI: the database must exist). NULL with msg on failure. */
 db *db_open(const char *uri, char *msg, size_t msgsz);
+/* Does the URI name a PostgreSQL store? */
+bool db_uri_is_pg(const char *uri);
 void db_close(db *d);
 db_dialect db_get_dialect(const db *d);
 /* The last error as a sentence. */
 const char *db_errmsg(db *d);
+/* The last failure was the connection lost before any COMMIT was sent: the transaction it was
+ * in (if any) was rolled back by the server, so the same work may be run again once the
+ * connection is back (SQLite: never). */
+bool db_retryable(db *d);
 
 /* Statements without parameters, several separated by ';' (schema). DB_OK or DB_ERROR. */
 int db_exec(db *d, const char *sql);

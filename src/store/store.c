@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "store_int.h"
 
 static const char *const k_states[JOB_N_STATES] = {
@@ -143,11 +145,9 @@ int store_ping(store *s)
 
 int store_schema_version(store *s)
 {
-    db_stmt *st = store__begin(s, Q_SCHEMA_VERSION, "PRAGMA user_version");
-    if (!st)
-        return -1;
-    int v = db_step(st) == DB_ROW ? (int)db_col_int(st, 0) : -1;
-    store__end(s, st);
+    pthread_mutex_lock(&s->mu);
+    int v = store__schema_version(s->d);
+    pthread_mutex_unlock(&s->mu);
     return v;
 }
 
@@ -379,8 +379,29 @@ static double priority_of(const store_call *c, double now)
     return c->orig_deadline > 0 ? c->orig_deadline : 4e9 + now;
 }
 
+/* A statement that returns one row (or none) whose value is not read: a PostgreSQL lock. */
+static int run_any(store *s, db_stmt *st, const char *what)
+{
+    int rc = db_step(st);
+    db_reset(st);
+    return rc == DB_ROW || rc == DB_DONE ? 0 : store__fail(s, what);
+}
+
+/* PostgreSQL: the event feed reads events by id, so ids must become visible in their order;
+ * a transaction that records an event takes this lock first and holds it to its commit (SQLite
+ * has one writer at a time anyway). */
+static int events_lock(store *s)
+{
+    if (db_get_dialect(s->d) != DB_PG)
+        return 0;
+    db_stmt *st = stmt(s, Q_PG_EVENT_LOCK, "SELECT pg_advisory_xact_lock(7461, 2)");
+    return st ? run_any(s, st, "locking the event feed") : -1;
+}
+
 static int event(store *s, int64_t call_id, job_state st, double now)
 {
+    if (events_lock(s) != 0)
+        return -1;
     db_stmt *e = stmt(s, Q_EVENT_INSERT,
                       "INSERT INTO job_events (ts, call_id, state) VALUES ($1, $2, $3)");
     if (!e)
@@ -737,15 +758,19 @@ typedef struct claim_args {
 static int claim_tx(store *s, void *arg)
 {
     claim_args *a = arg;
-    db_stmt *st = stmt(
-        s, Q_JOB_CLAIM,
-        "UPDATE jobs SET state = CASE WHEN state = 'pending' THEN 'analysing' ELSE state END, "
-        "retry_count = retry_count + CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END, "
-        "lease_owner = $1, lease_expires = $2 + $3, lease_token = lease_token + 1, heartbeat = $2, "
-        "started = COALESCE(started, $2), updated = $2 WHERE id = (SELECT id FROM jobs WHERE state "
-        "IN ('pending', 'analysing', 'transcribing', 'transcribed', 'scoring') AND next_attempt <= "
-        "$2 AND (lease_owner IS NULL OR lease_expires < $2) ORDER BY priority, id LIMIT 1) "
-        "RETURNING id, call_id, state, lease_token, retry_count");
+    a->found = false; /* a transaction run again starts afresh (in_tx) */
+#define CLAIM_SQL(lock)                                                                            \
+    "UPDATE jobs SET state = CASE WHEN state = 'pending' THEN 'analysing' ELSE state END, "       \
+    "retry_count = retry_count + CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END, "           \
+    "lease_owner = $1, lease_expires = $2 + $3, lease_token = lease_token + 1, heartbeat = $2, "  \
+    "started = COALESCE(started, $2), updated = $2 WHERE id = (SELECT id FROM jobs WHERE state "  \
+    "IN ('pending', 'analysing', 'transcribing', 'transcribed', 'scoring') AND next_attempt <= "  \
+    "$2 AND (lease_owner IS NULL OR lease_expires < $2) ORDER BY priority, id LIMIT 1" lock ") "  \
+    "RETURNING id, call_id, state, lease_token, retry_count"
+    /* PostgreSQL: workers claim at the same time, each skipping the rows another is taking
+     * (SQLite's one writer needs no such clause) */
+    db_stmt *st = stmt(s, Q_JOB_CLAIM,
+                       STORE_SQL(s, CLAIM_SQL(""), CLAIM_SQL(" FOR UPDATE SKIP LOCKED")));
     if (!st)
         return STORE_ERR;
     db_bind_text(st, 1, a->worker);
@@ -801,28 +826,64 @@ int store_job_renew(store *s, const store_lease *l, double now, double lease_sec
 
 /* Under the lock, inside a transaction: the job moves to `to` (recording a stage's outcome),
  * or STORE_FENCED when the lease is no longer this worker's. */
+/* The job's stages with `stage` set to `outcome` (its row read in the caller's transaction; the
+ * fenced update that writes it refuses it when the lease moved on meanwhile): compact JSON in
+ * the order the stages ran, on either database. NULL with the store's message on failure. */
+static char *stages_with(store *s, int64_t job_id, const char *stage, const char *outcome)
+{
+    db_stmt *st = stmt(s, Q_JOB_STAGES, "SELECT stages FROM jobs WHERE id = $1");
+    if (!st)
+        return NULL;
+    db_bind_int(st, 1, job_id);
+    int rc = db_step(st);
+    json_t *o = rc == DB_ROW ? json_loads(db_col_text(st, 0) ? db_col_text(st, 0) : "{}", 0, NULL)
+                             : NULL;
+    db_reset(st);
+    if (rc != DB_ROW && rc != DB_DONE) {
+        store__fail(s, "reading a job's stages");
+        return NULL;
+    }
+    if (!o || !json_is_object(o)) { /* a job gone (DB_DONE), or stages not an object: anew */
+        json_decref(o);
+        o = json_object();
+    }
+    char *out = NULL;
+    if (o && json_object_set_new(o, stage, json_string(outcome ? outcome : "")) == 0)
+        out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!out)
+        snprintf(s->err, sizeof(s->err), "moving a job: out of memory");
+    return out;
+}
+
+/* Under the lock, inside a transaction: the job moves to `to` (recording a stage's outcome),
+ * or STORE_FENCED when the lease is no longer this worker's. */
 static int fenced_move(store *s, const store_lease *l, job_state to, const char *stage,
                        const char *outcome, double now)
 {
-    db_stmt *st = stmt(s, Q_JOB_ADVANCE,
-                       "UPDATE jobs SET state = $4, stages = CASE WHEN $5 IS NULL THEN stages "
-                       "ELSE json_set(stages, '$.' || $5, $6) END, updated = $3, finished = CASE "
-                       "WHEN $7 THEN $3 ELSE NULL END, lease_owner = CASE WHEN $7 THEN NULL ELSE "
-                       "lease_owner END, lease_expires = CASE WHEN $7 THEN NULL ELSE "
-                       "lease_expires END WHERE id = $1 AND lease_token = $2 AND lease_expires "
-                       ">= $3");
-    if (!st)
+    char *stages = stage ? stages_with(s, l->job_id, stage, outcome) : NULL;
+    if (stage && !stages)
         return STORE_ERR;
+    db_stmt *st = stmt(s, Q_JOB_ADVANCE,
+                       "UPDATE jobs SET state = $4, stages = COALESCE($5, stages), updated = $3, "
+                       "finished = CASE WHEN $6 = 1 THEN $3 ELSE NULL END, lease_owner = CASE WHEN "
+                       "$6 = 1 THEN NULL ELSE lease_owner END, lease_expires = CASE WHEN $6 = 1 "
+                       "THEN NULL ELSE lease_expires END WHERE id = $1 AND lease_token = $2 AND "
+                       "lease_expires >= $3");
+    if (!st) {
+        free(stages);
+        return STORE_ERR;
+    }
     db_bind_int(st, 1, l->job_id);
     db_bind_int(st, 2, l->token);
     db_bind_double(st, 3, now);
     db_bind_text(st, 4, job_state_name(to));
-    db_bind_text(st, 5, stage);
-    db_bind_text(st, 6, outcome);
-    db_bind_int(st, 7, terminal(to) ? 1 : 0);
+    db_bind_text(st, 5, stages);
+    db_bind_int(st, 6, terminal(to) ? 1 : 0);
     int rc = db_step(st);
     int64_t n = db_changes(s->d);
     db_reset(st);
+    free(stages);
     if (rc != DB_DONE)
         return store__fail(s, "moving a job");
     return n == 1 ? STORE_OK : STORE_FENCED;
@@ -840,19 +901,35 @@ static void kill_point(const char *label)
     }
 }
 
+/* How long a transaction waits for a lost connection (PostgreSQL) before it gives up: tries
+ * after 0.25, 0.5, 1, 2, 4 and 8 s. */
+#define TX_RETRIES 6
+
 /* A transaction around f, named `label` (its kill point); what f returns, STORE_ERR when the
- * commit fails. */
+ * commit fails. f must start afresh each time: when the connection is lost before the COMMIT
+ * was sent, nothing of the transaction was kept and it runs again once the connection is back
+ * (a loss during the COMMIT is not retried: the transaction may have been kept, and the fencing
+ * token refuses a second write of it anyway). */
 static int in_tx(store *s, const char *label, int (*f)(store *, void *), void *arg)
 {
     pthread_mutex_lock(&s->mu);
     int rc;
-    if (db_begin(s->d) != DB_OK) {
-        rc = store__fail(s, "starting a transaction");
-    } else if ((rc = f(s, arg)) != STORE_OK) {
-        db_rollback(s->d);
-    } else if (kill_point(label), db_commit(s->d) != DB_OK) {
-        rc = store__fail(s, "committing");
-        db_rollback(s->d);
+    for (int attempt = 0;; attempt++) {
+        if (db_begin(s->d) != DB_OK) {
+            rc = store__fail(s, "starting a transaction");
+        } else if ((rc = f(s, arg)) != STORE_OK) {
+            db_rollback(s->d);
+        } else if (kill_point(label), db_commit(s->d) != DB_OK) {
+            rc = store__fail(s, "committing");
+            db_rollback(s->d);
+        }
+        if (rc != STORE_ERR || !db_retryable(s->d) || attempt >= TX_RETRIES)
+            break;
+        struct timespec ts = {0, 250000000L};
+        for (int k = 0; k < attempt; k++)
+            ts = (struct timespec){ts.tv_sec * 2 + (ts.tv_nsec * 2) / 1000000000L,
+                                   (ts.tv_nsec * 2) % 1000000000L};
+        nanosleep(&ts, NULL);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -1129,25 +1206,36 @@ static int transcript_put(store *s, const store_transcript *t, double now)
     db_bind_double(st, 13, now);
     if (run(s, st, "storing a transcript") != 0)
         return STORE_ERR;
-    st = stmt(s, Q_TX_FTS_DEL, "DELETE FROM transcript_fts WHERE rowid >= $1 AND rowid < $2");
+    /* SQLite: the FTS5 table, its rows by rowid range; PostgreSQL: transcript_segments, whose
+     * tsvector the server computes from the text */
+    bool pg = db_get_dialect(s->d) == DB_PG;
+    st = stmt(s, Q_TX_FTS_DEL,
+              STORE_SQL(s, "DELETE FROM transcript_fts WHERE rowid >= $1 AND rowid < $2",
+                        "DELETE FROM transcript_segments WHERE call_id = $1"));
     if (!st)
         return STORE_ERR;
-    db_bind_int(st, 1, t->call_id * TX_FTS_STRIDE);
-    db_bind_int(st, 2, (t->call_id + 1) * TX_FTS_STRIDE);
+    db_bind_int(st, 1, pg ? t->call_id : t->call_id * TX_FTS_STRIDE);
+    if (!pg)
+        db_bind_int(st, 2, (t->call_id + 1) * TX_FTS_STRIDE);
     if (run(s, st, "clearing a transcript's search rows") != 0)
         return STORE_ERR;
     for (size_t i = 0; i < t->n_segs && i < TX_FTS_STRIDE; i++) {
         const store_tx_segment *g = &t->segs[i];
         st = stmt(s, Q_TX_FTS_PUT,
-                  "INSERT INTO transcript_fts (rowid, text, speaker, call_id, seg, t_start, t_end) "
-                  "VALUES ($1, $2, $3, $4, $5, $6, $7)");
+                  STORE_SQL(s,
+                            "INSERT INTO transcript_fts (rowid, text, speaker, call_id, seg, "
+                            "t_start, t_end) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                            "INSERT INTO transcript_segments (seg, text, speaker, call_id, "
+                            "t_start, t_end) VALUES ($1, $2, $3, $4, $6, $7)"));
         if (!st)
             return STORE_ERR;
-        db_bind_int(st, 1, t->call_id * TX_FTS_STRIDE + (int64_t)i);
+        /* the PostgreSQL statement has no $5: the segment's index is $1 there */
+        db_bind_int(st, 1, pg ? (int64_t)i : t->call_id * TX_FTS_STRIDE + (int64_t)i);
         db_bind_text(st, 2, g->text ? g->text : "");
         db_bind_text(st, 3, g->speaker);
         db_bind_int(st, 4, t->call_id);
-        db_bind_int(st, 5, (int64_t)i);
+        if (!pg)
+            db_bind_int(st, 5, (int64_t)i);
         db_bind_double(st, 6, g->start);
         db_bind_double(st, 7, g->end);
         if (run(s, st, "indexing a transcript") != 0)
@@ -1226,35 +1314,29 @@ static void bind_has(db_stmt *st, int n, bool has, double v)
         db_bind_null(st, n);
 }
 
+/* Is the text JSON of that kind (NULL or "": none, which is fine)? */
+static bool json_is(const char *text, json_type type)
+{
+    if (!text || !*text)
+        return true;
+    json_t *j = json_loads(text, 0, NULL);
+    bool ok = j && json_typeof(j) == type;
+    json_decref(j);
+    return ok;
+}
+
 /* The score's JSON fields are what they should be (strengths and improvements arrays, detail
  * an object); STORE_ERR with the field named. */
 static int check_score_json(store *s, const store_score *sc)
 {
-    db_stmt *st = stmt(s, Q_SCORE_CHECK,
-                       "SELECT CASE WHEN $1 IS NULL THEN 1 WHEN json_valid($1) THEN "
-                       "json_type($1) = 'array' ELSE 0 END, CASE WHEN $2 IS NULL THEN 1 WHEN "
-                       "json_valid($2) THEN json_type($2) = 'array' ELSE 0 END, CASE WHEN $3 IS "
-                       "NULL THEN 1 WHEN json_valid($3) THEN json_type($3) = 'object' ELSE 0 END");
-    if (!st)
+    const char *why = !json_is(sc->strengths, JSON_ARRAY)      ? "strengths is not a JSON array"
+                      : !json_is(sc->improvements, JSON_ARRAY) ? "improvements is not a JSON array"
+                      : !json_is(sc->detail, JSON_OBJECT)      ? "detail is not a JSON object"
+                                                               : NULL;
+    if (why) {
+        snprintf(s->err, sizeof(s->err), "storing scores: %s", why);
         return STORE_ERR;
-    store__bind_opt(st, 1, sc->strengths);
-    store__bind_opt(st, 2, sc->improvements);
-    store__bind_opt(st, 3, sc->detail);
-    int rc = db_step(st);
-    int ok[3] = {0, 0, 0};
-    for (int i = 0; rc == DB_ROW && i < 3; i++)
-        ok[i] = (int)db_col_int(st, i);
-    db_reset(st);
-    if (rc != DB_ROW)
-        return store__fail(s, "checking a score's JSON"), STORE_ERR;
-    static const char *const what[3] = {"strengths is not a JSON array",
-                                        "improvements is not a JSON array",
-                                        "detail is not a JSON object"};
-    for (int i = 0; i < 3; i++)
-        if (!ok[i]) {
-            snprintf(s->err, sizeof(s->err), "storing scores: %s", what[i]);
-            return STORE_ERR;
-        }
+    }
     return STORE_OK;
 }
 
@@ -1374,6 +1456,7 @@ static bool valid_key(const char *k)
 static int override_tx(store *s, void *arg)
 {
     override_args *a = arg;
+    a->scored = false;
     db_stmt *st = stmt(s, Q_OVR_HAS, "SELECT 1 FROM scores WHERE call_id = $1");
     if (!st)
         return STORE_ERR;
@@ -1902,9 +1985,25 @@ int64_t store_events_prune(store *s, double before)
 #define ROLLUP_GROUP_BY                                                                            \
     " GROUP BY c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, '')"
 
+/* PostgreSQL: a day's roll-up rows are recomputed by one transaction at a time, each after the
+ * previous one's commit, so that calls of one day completed together by several workers are
+ * all counted (each recomputation reads what the others committed). Held to the commit. */
+static int day_lock(store *s, const char *day)
+{
+    if (db_get_dialect(s->d) != DB_PG)
+        return 0;
+    db_stmt *st = stmt(s, Q_PG_DAY_LOCK, "SELECT pg_advisory_xact_lock(7462, hashtext($1))");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, day);
+    return run_any(s, st, "locking a day's roll-up");
+}
+
 /* The day's rows, all of them (under the lock, in the caller's transaction). */
 static int rollup_day(store *s, const char *day)
 {
+    if (day_lock(s, day) != 0)
+        return -1;
     db_stmt *del = stmt(s, Q_ROLLUP_DELETE, "DELETE FROM daily_stats WHERE day = $1");
     if (!del)
         return -1;
@@ -1924,6 +2023,8 @@ static int rollup_group(store *s, const rollup_key *k)
 {
     if (!k->day[0])
         return 0;
+    if (day_lock(s, k->day) != 0)
+        return -1;
     db_stmt *del = stmt(s, Q_ROLLUP_GROUP_DELETE,
                         "DELETE FROM daily_stats WHERE day = $1 AND source = $2 AND agent_user "
                         "= $3 AND campaign_id = $4");
@@ -1938,10 +2039,12 @@ static int rollup_group(store *s, const rollup_key *k)
     /* `agent_user IS NULLIF($3, '')` (a call's empty fields are stored NULL, store__bind_opt)
      * lets SQLite find the group's calls on the index calls_day (day, agent_user): with the
      * agent inside COALESCE it ranked them on calls_open (source), every call of the source */
+#define ROLLUP_GROUP_SQL(is)                                                                       \
+    ROLLUP_SELECT "WHERE c.day = $1 AND c.agent_user " is " NULLIF($3, '') AND c.source = $2 AND " \
+                  "COALESCE(c.campaign_id, '') = $4" ROLLUP_GROUP_BY
     db_stmt *ins = stmt(s, Q_ROLLUP_GROUP_INSERT,
-                        ROLLUP_SELECT "WHERE c.day = $1 AND c.agent_user IS NULLIF($3, '') AND "
-                                      "c.source = $2 AND COALESCE(c.campaign_id, '') = $4"
-                                      ROLLUP_GROUP_BY);
+                        STORE_SQL(s, ROLLUP_GROUP_SQL("IS"),
+                                  ROLLUP_GROUP_SQL("IS NOT DISTINCT FROM")));
     if (!ins)
         return -1;
     db_bind_text(ins, 1, k->day);

@@ -38,6 +38,7 @@ enum {
     Q_JOB_CLAIM,
     Q_JOB_RENEW,
     Q_JOB_ADVANCE,
+    Q_JOB_STAGES,
     Q_JOB_RELEASE,
     Q_JOB_RETRY,
     Q_JOB_ERROR,
@@ -73,17 +74,21 @@ enum {
     Q_TX_PUT,
     Q_TX_FTS_DEL,
     Q_TX_FTS_PUT,
-    Q_SCORE_CHECK,
     Q_SCORE_PUT,
     Q_SCORE_REDAY,
     Q_OVR_HAS,
     Q_OVR_PUT,
     Q_LLM_PUT,
     Q_LLM_DAY,
+    Q_SCHEMA_TABLE,
+    Q_PG_EVENT_LOCK,
+    Q_PG_DAY_LOCK,
     Q_QUERY_FIRST = 100 /* the API's queries (store_query.c) */
 };
 
 int store__schema_latest(void);
+/* The version the store is at (0: a new store), or -1. */
+int store__schema_version(db *d);
 int store__migrate(db *d, char *msg, size_t msgsz);
 
 /* Lock the store and fetch statement `key` (prepared from sql on first use); NULL (unlocked,
@@ -93,6 +98,10 @@ db_stmt *store__begin(store *s, int key, const char *sql);
 void store__end(store *s, db_stmt *st);
 /* Keep the database's message for store_errmsg(). Returns -1. */
 int store__fail(store *s, const char *what);
+
+/* The SQL of a statement in the store's dialect: `lite` for SQLite, `pg` for PostgreSQL (the
+ * same statement key always gets the same text on one connection). */
+#define STORE_SQL(s, lite, pg) (db_get_dialect((s)->d) == DB_PG ? (pg) : (lite))
 
 /* Text column copied into a fixed buffer ("" for NULL). */
 void store__col_copy(db_stmt *st, int col, char *dst, size_t n);

@@ -25,11 +25,15 @@
     "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n, "         \
     "SUM(partial_n) AS partial_n, SUM(partial_sum) AS partial_sum"
 
+/* a NULL parameter is no filter; its CAST names its type for PostgreSQL, which cannot infer it
+ * from `$n IS NULL` alone */
 #define CALL_FILTERS                                                                              \
-    " WHERE ($1 IS NULL OR c.day >= $1) AND ($2 IS NULL OR c.day <= $2) AND ($3 IS NULL OR "      \
-    "c.agent_user = $3) AND ($4 IS NULL OR c.campaign_id = $4) AND ($5 IS NULL OR j.state = $5) " \
-    "AND ($6 IS NULL OR a.one_way = $6) AND ($7 IS NULL OR a.mos_in < $7 OR a.mos_out < $7) AND " \
-    "($8 IS NULL OR a.dead_air_sec >= $8) AND ($11 IS NULL OR sc.flagged = $11)"
+    " WHERE (CAST($1 AS TEXT) IS NULL OR c.day >= $1) AND (CAST($2 AS TEXT) IS NULL OR "          \
+    "c.day <= $2) AND (CAST($3 AS TEXT) IS NULL OR c.agent_user = $3) AND (CAST($4 AS TEXT) IS "  \
+    "NULL OR c.campaign_id = $4) AND (CAST($5 AS TEXT) IS NULL OR j.state = $5) AND (CAST($6 AS " \
+    "INTEGER) IS NULL OR a.one_way = $6) AND (CAST($7 AS DOUBLE PRECISION) IS NULL OR a.mos_in < " \
+    "$7 OR a.mos_out < $7) AND (CAST($8 AS DOUBLE PRECISION) IS NULL OR a.dead_air_sec >= $8) "   \
+    "AND (CAST($11 AS INTEGER) IS NULL OR sc.flagged = $11)"
 
 #define CALL_FROM                                                                                 \
     " FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "     \
@@ -57,7 +61,7 @@ static const char *const k_sql[SQ_N] = {
                   "total_score IS NOT NULL) AS total_scored, (SELECT COUNT(*) FROM scores WHERE "
                   "flagged = 1) AS total_flagged FROM jobs",
     [SQ_DAILY] = "SELECT day, " DAY_FIGURES " FROM daily_stats WHERE day >= $1 AND day <= $2 AND "
-                 "($3 IS NULL OR campaign_id = $3) GROUP BY day ORDER BY day",
+                 "(CAST($3 AS TEXT) IS NULL OR campaign_id = $3) GROUP BY day ORDER BY day",
     [SQ_AGENT] = "SELECT agent_name FROM calls WHERE agent_user = $1 AND agent_name IS NOT NULL "
                  "ORDER BY id DESC LIMIT 1",
     [SQ_AGENT_DAYS] = "SELECT day, " DAY_FIGURES " FROM daily_stats WHERE agent_user = $1 AND "
@@ -77,8 +81,9 @@ static const char *const k_sql[SQ_N] = {
                    "sc.flag_reason, sc.summary, "
                    "sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "
                    "sc.resolution, sc.closing, sc.compliance FROM (SELECT call_id FROM scores "
-                   "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND ($3 IS NULL OR call_id IN "
-                   "(SELECT id FROM calls WHERE agent_user = $3)) AND ($4 IS NULL OR call_id IN "
+                   "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND (CAST($3 AS TEXT) IS NULL OR "
+                   "call_id IN (SELECT id FROM calls WHERE agent_user = $3)) AND (CAST($4 AS TEXT) "
+                   "IS NULL OR call_id IN "
                    "(SELECT id FROM calls WHERE day >= $1 AND day <= $2 AND campaign_id = $4)) "
                    "ORDER BY COALESCE(total_score, partial_score), call_id LIMIT $5) f JOIN scores "
                    "sc ON sc.call_id = f.call_id JOIN calls c ON c.id = f.call_id ORDER BY "
@@ -128,12 +133,46 @@ static const char *const k_sql[SQ_N] = {
                      "ORDER BY category",
 };
 
+/* PostgreSQL's form of the queries whose SQLite form it does not read (NULL: the same). The search
+ * reads transcript_segments' tsvector: the match is the FTS5 query the API makes of the words
+ * (each word or "phrase" quoted, all required), which websearch_to_tsquery reads the same way
+ * and never refuses; ts_headline marks every hit in the whole text. */
+static const char *const k_sql_pg[SQ_N] = {
+    [SQ_SEARCH] = "SELECT c.id AS call_id, c.recording_id, c.agent_user, c.campaign_id, "
+                  "c.call_date, f.seg AS segment, f.speaker, f.t_start AS start, f.t_end AS "
+                  "\"end\", f.text, ts_headline('simple', f.text, q, 'StartSel=' || chr(2) || "
+                  "', StopSel=' || chr(3) || ', HighlightAll=true') AS marked FROM "
+                  "transcript_segments f JOIN calls c ON c.id = f.call_id, "
+                  "websearch_to_tsquery('simple', $1) q WHERE f.tsv @@ q "
+                  "AND ($2::text IS NULL OR c.day >= $2) AND ($3::text IS NULL OR c.day <= $3) AND "
+                  "($4::text IS NULL OR c.agent_user = $4) AND ($5::text IS NULL OR c.campaign_id "
+                  "= $5) ORDER BY c.call_date DESC, c.id DESC, f.seg LIMIT $6",
+    [SQ_AGREEMENT] = "SELECT category, COUNT(*) AS n, COUNT(auto) AS compared, SUM(CASE WHEN "
+                     "auto = score THEN 1 ELSE 0 END) AS exact, SUM(CASE WHEN abs(auto - score) "
+                     "<= 1 THEN 1 ELSE 0 END) AS within_one, SUM(abs(auto - score)) AS "
+                     "abs_diff_sum FROM (SELECT o.category, o.score, CASE o.category WHEN "
+                     "'greeting' THEN sc.greeting WHEN 'customer_id' THEN sc.customer_id WHEN "
+                     "'needs' THEN sc.needs WHEN 'product' THEN sc.product WHEN 'communication' "
+                     "THEN sc.communication WHEN 'resolution' THEN sc.resolution WHEN 'closing' "
+                     "THEN sc.closing WHEN 'compliance' THEN sc.compliance ELSE CASE WHEN "
+                     "jsonb_typeof(sc.detail::jsonb -> 'categories' -> o.category -> 'score') = "
+                     "'number' THEN (sc.detail::jsonb -> 'categories' -> o.category ->> "
+                     "'score')::double precision END END AS auto FROM score_overrides o JOIN calls "
+                     "c ON c.id = o.call_id JOIN scores sc ON sc.call_id = o.call_id WHERE c.day >= "
+                     "$1 AND c.day <= $2 AND o.id = (SELECT MAX(id) FROM score_overrides o2 WHERE "
+                     "o2.call_id = o.call_id AND o2.category = o.category)) x GROUP BY category "
+                     "ORDER BY category",
+};
+
 int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,
                 void *user)
 {
     if ((unsigned)q >= SQ_N)
         return -1;
-    db_stmt *st = store__begin(s, Q_QUERY_FIRST + (int)q, k_sql[q]);
+    const char *sql = k_sql[q];
+    if (db_get_dialect(s->d) == DB_PG && k_sql_pg[q])
+        sql = k_sql_pg[q];
+    db_stmt *st = store__begin(s, Q_QUERY_FIRST + (int)q, sql);
     if (!st)
         return -1;
     for (int i = 0; i < n_params; i++) {
@@ -176,8 +215,10 @@ int store_query(store *s, store_qid q, const store_val *params, int n_params, st
 int64_t store_size_bytes(store *s)
 {
     db_stmt *st = store__begin(s, Q_QUERY_FIRST + SQ_N,
-                               "SELECT page_count * page_size FROM pragma_page_count(), "
-                               "pragma_page_size()");
+                               STORE_SQL(s,
+                                         "SELECT page_count * page_size FROM pragma_page_count(), "
+                                         "pragma_page_size()",
+                                         "SELECT pg_database_size(current_database())"));
     if (!st)
         return -1;
     int64_t n = db_step(st) == DB_ROW ? db_col_int(st, 0) : -1;

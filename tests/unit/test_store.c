@@ -3,8 +3,9 @@
  * idempotent; claims, leases and fencing (a late write is refused); retries with backoff, errors,
  * skips; crashed workers' jobs come back by themselves and count a retry; the ORIG deadline
  * orders claims; results and their state in one transaction, one result per call; roll-ups the
- * same however often they run, and a re-dated call leaves its old day; requeue; the ingest lease and mark; the event feed;
- * scores under the lease with their roll-ups, overrides and agreement, LLM requests and their use.
+ * same however often they run, and a re-dated call leaves its old day; requeue; the ingest lease
+ * and mark; the event feed; scores under the lease with their roll-ups, overrides and agreement,
+ * LLM requests and their use. On SQLite, or on PostgreSQL with $CALLQA_TEST_STORE_URI.
  */
 #include "testutil.h"
 
@@ -12,13 +13,79 @@
 #include <sqlite3.h>
 #include <time.h>
 
+#include "../../src/store/db.h"
 #include "../../src/store/store.h"
+
+/* $CALLQA_TEST_STORE_URI (postgresql://...): every test on that database (emptied before each
+ * one) instead of a SQLite file of its own; the tests that build a SQLite file by hand skip. */
+static const char *pg_uri(void)
+{
+    const char *u = getenv("CALLQA_TEST_STORE_URI");
+    return u && *u ? u : NULL;
+}
+
+/* The store named `name`: its file, or the PostgreSQL URI. */
+static char *store_uri(const char *name)
+{
+    return pg_uri() ? strdup(pg_uri()) : tu_path(tu_dir(), name);
+}
+
+/* A statement's rows through the store's own database layer (either dialect): fields joined by
+ * fsep, rows by ';', NULL as "null", a real number as SQLite writes it ("78.0", "0.024"). */
+static char *sql_rows(const char *file, const char *sql, const char *fsep, int max_rows)
+{
+    char *u = store_uri(file), msg[600];
+    db *d = db_open(u, msg, sizeof(msg));
+    if (!d)
+        fail_msg("%s", msg);
+    db_stmt *st = db_stmt_get(d, 0, sql);
+    if (!st)
+        fail_msg("%s: %s", sql, db_errmsg(d));
+    char out[4096] = "";
+    int rc, rows = 0;
+    while (rows < max_rows && (rc = db_step(st)) == DB_ROW) {
+        size_t k = strlen(out);
+        snprintf(out + k, sizeof(out) - k, "%s", rows++ ? ";" : "");
+        for (int i = 0; i < db_col_count(st); i++) {
+            char v[64];
+            const char *t = v;
+            switch (db_col_type(st, i)) {
+            case DB_T_NULL: t = "null"; break;
+            case DB_T_INT: snprintf(v, sizeof(v), "%lld", (long long)db_col_int(st, i)); break;
+            case DB_T_REAL:
+                snprintf(v, sizeof(v), "%.15g", db_col_double(st, i));
+                if (!strpbrk(v, ".eni"))
+                    strcat(v, ".0");
+                break;
+            default: t = db_col_text(st, i); break;
+            }
+            k = strlen(out);
+            snprintf(out + k, sizeof(out) - k, "%s%s", i ? fsep : "", t);
+        }
+    }
+    db_reset(st);
+    db_close(d);
+    free(u);
+    return strdup(out);
+}
+
+/* The first row of a query on the store, its columns joined by '|' (NULL as "null"). */
+static char *sql_row(const char *file, const char *sql)
+{
+    return sql_rows(file, sql, "|", 1);
+}
 
 static store *fresh(const char *name)
 {
-    char *p = tu_path(tu_dir(), name);
-    unlink(p);
-    char msg[600];
+    char *p = store_uri(name), msg[600];
+    if (pg_uri()) {
+        db *d = db_open(p, msg, sizeof(msg));
+        if (!d || db_exec(d, "DROP SCHEMA public CASCADE; CREATE SCHEMA public") != DB_OK)
+            fail_msg("emptying %s: %s", p, d ? db_errmsg(d) : msg);
+        db_close(d);
+    } else {
+        unlink(p);
+    }
     store *s = store_open(p, msg, sizeof(msg));
     if (!s)
         fail_msg("%s", msg);
@@ -45,6 +112,10 @@ static store_call a_call(const char *source, const char *rid, const char *date, 
 static void test_migrate_wave1(void **state)
 {
     (void)state;
+    if (pg_uri()) {
+        print_message("wave-1 migration: SQLite only (no wave-1 store was PostgreSQL)\n");
+        skip();
+    }
     char *p = tu_path(tu_dir(), "wave1.db");
     unlink(p);
     sqlite3 *h;
@@ -234,18 +305,11 @@ static void test_priority(void **state)
 static int64_t count_rows(store *s, const char *table)
 {
     (void)s;
-    char *p = tu_path(tu_dir(), "roll.db");
-    sqlite3 *h;
-    sqlite3_open(p, &h);
     char sql[128];
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(h, sql, -1, &st, NULL);
-    sqlite3_step(st);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    free(p);
+    char *v = sql_row("roll.db", sql);
+    int64_t n = strtoll(v, NULL, 10);
+    free(v);
     return n;
 }
 
@@ -288,51 +352,24 @@ static void test_results_and_rollups(void **state)
     assert_string_equal(j.stages,
                         "{\"analyse\":\"done\",\"transcribe\":\"not_configured\","
                         "\"score\":\"not_configured\"}");
-    /* ann: 2 queued, 2 analysed; talk 60 s; one one-way call; MOS (3.5 + 3.0) over 2 calls */
-    sqlite3 *h;
-    char *p = tu_path(tu_dir(), "roll.db");
-    sqlite3_open(p, &h);
-    sqlite3_stmt *st;
-    const char *q = "SELECT agent_user, queued, analysed, talk_sec, hold_sec, dead_air_sec, "
-                    "one_way_calls, mos_sum, mos_n FROM daily_stats WHERE day = '2026-11-20' "
-                    "ORDER BY agent_user";
-    sqlite3_prepare_v2(h, q, -1, &st, NULL);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ann");
-    assert_int_equal(sqlite3_column_int(st, 1), 2);
-    assert_int_equal(sqlite3_column_int(st, 2), 2);
-    assert_true(sqlite3_column_double(st, 3) == 60);
-    assert_true(sqlite3_column_double(st, 4) == 30);
-    assert_true(sqlite3_column_double(st, 5) == 10);
-    assert_int_equal(sqlite3_column_int(st, 6), 1);
-    assert_true(fabs(sqlite3_column_double(st, 7) - 6.5) < 1e-9);
-    assert_int_equal(sqlite3_column_int(st, 8), 2);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "bob");
-    assert_int_equal(sqlite3_column_int(st, 1), 1);
-    assert_int_equal(sqlite3_column_int(st, 2), 0);
-    assert_int_equal(sqlite3_column_int(st, 8), 0); /* no MOS: mos_n 0, never a 0 MOS */
-    sqlite3_finalize(st);
+    /* ann: 2 queued, 2 analysed; talk 60 s; one one-way call; MOS (3.5 + 3.0) over 2 calls;
+     * bob: no MOS, so mos_n 0, never a 0 MOS */
+    char *rows = sql_rows("roll.db",
+                          "SELECT agent_user, queued, analysed, talk_sec, hold_sec, dead_air_sec, "
+                          "one_way_calls, mos_sum, mos_n FROM daily_stats WHERE day = "
+                          "'2026-11-20' ORDER BY agent_user",
+                          "|", 100);
+    assert_string_equal(rows, "ann|2|2|60.0|30.0|10.0|1|6.5|2;bob|1|0|0.0|0.0|0.0|0|0.0|0");
+    free(rows);
     /* recomputing the whole day gives the rows the calls' own roll-up rows were kept at */
-    char *before = NULL, *after = NULL;
-    const char *dump = "SELECT group_concat(r, ';') FROM (SELECT day || agent_user || queued || "
-                       "analysed || talk_sec || mos_sum || mos_n AS r FROM daily_stats ORDER BY "
-                       "day, source, agent_user, campaign_id)";
-    sqlite3_prepare_v2(h, dump, -1, &st, NULL);
-    sqlite3_step(st);
-    before = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(h);
+    const char *dump = "SELECT day, agent_user, queued, analysed, talk_sec, mos_sum, mos_n FROM "
+                       "daily_stats ORDER BY day, source, agent_user, campaign_id";
+    char *before = sql_rows("roll.db", dump, "|", 100);
     assert_int_equal(store_rollup_day(s, "2026-11-20"), 0);
     assert_int_equal(store_rollup_day(s, "2026-11-20"), 0);
-    sqlite3_open(p, &h);
-    sqlite3_prepare_v2(h, dump, -1, &st, NULL);
-    sqlite3_step(st);
-    after = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(h);
+    char *after = sql_rows("roll.db", dump, "|", 100);
     assert_string_equal(before, after);
-    free(before), free(after), free(p);
+    free(before), free(after);
     /* requeue: the completed calls back to pending, the one not analysed left alone */
     assert_int_equal(store_requeue(s, 0, 300), 2);
     int64_t counts[JOB_N_STATES];
@@ -371,7 +408,8 @@ static void test_call_moves_day(void **state)
     assert_int_equal(store_call_put(s, &d, 100, &id, &created), 0);
     char days[256] = "";
     store_val p[3] = {SV_S("2026-11-01"), SV_S("2026-11-30"), SV_S(NULL)};
-    assert_int_equal(store_query(s, SQ_DAILY, p, 3, day_row, days), 0);
+    if (store_query(s, SQ_DAILY, p, 3, day_row, days) != 0)
+        fail_msg("%s", store_errmsg(s));
     assert_string_equal(days, "2026-11-20=2;");
     snprintf(c.call_date, sizeof(c.call_date), "2026-11-21 00:01:00");
     assert_int_equal(store_call_put(s, &c, 101, &id, &created), 0);
@@ -524,28 +562,6 @@ static void test_ingest_lease_and_events(void **state)
     store_close(s);
 }
 
-/* The first row of a query on the store file, its columns joined by '|' (NULL as "null"). */
-static char *sql_row(const char *file, const char *sql)
-{
-    char *p = tu_path(tu_dir(), file);
-    sqlite3 *h;
-    sqlite3_open(p, &h);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(h));
-    char out[2048] = "";
-    if (sqlite3_step(st) == SQLITE_ROW)
-        for (int i = 0; i < sqlite3_column_count(st); i++) {
-            const char *t = (const char *)sqlite3_column_text(st, i);
-            size_t k = strlen(out);
-            snprintf(out + k, sizeof(out) - k, "%s%s", i ? "|" : "", t ? t : "null");
-        }
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    free(p);
-    return strdup(out);
-}
-
 #define ASSERT_ROW(file, sql, want)                                                                \
     do {                                                                                           \
         char *got_ = sql_row(file, sql);                                                           \
@@ -692,12 +708,11 @@ static void test_scores(void **state)
     snprintf(q, sizeof(q), roll, "bob");
     ASSERT_ROW("scores.db", q, "0|0.0|0|0.0|0|0.0|0|0|0.0|0|0.0|0|0.0|0|0|0.0");
     /* recomputing the day gives the same rows */
-    const char *dump = "SELECT group_concat(r, ';') FROM (SELECT agent_user || scored || "
-                       "score_sum || cat_greeting_sum || cat_greeting_n || cat_needs_n || "
-                       "partial_n || partial_sum AS r FROM daily_stats ORDER BY agent_user)";
-    char *before = sql_row("scores.db", dump);
+    const char *dump = "SELECT agent_user, scored, score_sum, cat_greeting_sum, cat_greeting_n, "
+                       "cat_needs_n, partial_n, partial_sum FROM daily_stats ORDER BY agent_user";
+    char *before = sql_rows("scores.db", dump, "|", 100);
     assert_int_equal(store_rollup_day(s, "2026-11-20"), 0);
-    char *after = sql_row("scores.db", dump);
+    char *after = sql_rows("scores.db", dump, "|", 100);
     assert_string_equal(before, after);
     free(before), free(after);
     ASSERT_ROW("scores.db",
@@ -770,9 +785,11 @@ static void test_scores(void **state)
                "SELECT call_id, input_tokens, cost_usd, outcome, day FROM llm_calls WHERE "
                "purpose = 'ai-analyze'",
                "null|null|null|timeout|2026-11-20");
-    ASSERT_ROW("scores.db",
-               "SELECT group_concat(name || '{' || labels || '}=' || value, ';') FROM (SELECT * "
-               "FROM counters WHERE name LIKE 'qa_llm%' ORDER BY name, labels)",
+    char *llm_counters = sql_rows("scores.db",
+                                  "SELECT name || '{' || labels || '}=', value FROM counters "
+                                  "WHERE name LIKE 'qa_llm%' ORDER BY name, labels",
+                                  "", 100);
+    assert_string_equal(llm_counters,
                "qa_llm_cost_usd_total{provider=\"anthropic\"}=0.024;"
                "qa_llm_latency_seconds_count{provider=\"anthropic\"}=2.0;"
                "qa_llm_latency_seconds_count{provider=\"my__llm_\"}=1.0;"
@@ -783,6 +800,7 @@ static void test_scores(void **state)
                "qa_llm_requests_total{purpose=\"score\",provider=\"anthropic\",outcome=\"ok\"}=2.0;"
                "qa_llm_tokens_total{provider=\"anthropic\",direction=\"input\"}=2400.0;"
                "qa_llm_tokens_total{provider=\"anthropic\",direction=\"output\"}=600.0");
+    free(llm_counters);
     store_close(s);
 }
 

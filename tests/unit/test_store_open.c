@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "../../src/store/db.h"
 #include "../../src/store/store.h"
 
 typedef struct fixture {
@@ -30,7 +31,15 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof(f->path), "%s/s.db", f->dir);
     char msg[512];
-    f->s = store_open(f->path, msg, sizeof(msg));
+    /* $CALLQA_TEST_STORE_URI (postgresql://...): the same on that database, emptied first */
+    const char *uri = getenv("CALLQA_TEST_STORE_URI");
+    if (uri && *uri) {
+        db *d = db_open(uri, msg, sizeof(msg));
+        assert_non_null(d);
+        assert_int_equal(db_exec(d, "DROP SCHEMA public CASCADE; CREATE SCHEMA public"), DB_OK);
+        db_close(d);
+    }
+    f->s = store_open(uri && *uri ? uri : f->path, msg, sizeof(msg));
     assert_non_null(f->s);
     *state = f;
     return 0;
