@@ -40,6 +40,8 @@ static void usage(FILE *f)
           "  --backoff-sec S            the first retry's delay, doubled each time (default 30)\n"
           "  --analysis-timeout-sec S   an analysis is stopped past S (default 900)\n"
           "  --id ID                    the worker's name in the store (default HOST:PID)\n"
+          "  --only LIST                the analyzers to run (as callqa analyze --only;\n"
+          "                             default all)\n"
           "  --no-ingest                leave the dialer of the settings (vicidial) to another\n"
           "                             process (default: scan it, every ingest_interval_sec)\n",
           f);
@@ -69,7 +71,8 @@ static void tick_ingest(void *arg)
 int cq_cli_worker(int argc, char **argv)
 {
     enum { O_DB = 256, O_JOBS, O_ONCE, O_SERVER, O_DIR, O_CONFIG, O_MODEL, O_LOAD, O_WINDOW,
-           O_TZ, O_CPUS, O_NOIDLE, O_MINLEN, O_LEASE, O_RETRIES, O_BACKOFF, O_TIMEOUT, O_ID, O_NOINGEST };
+           O_TZ, O_CPUS, O_NOIDLE, O_MINLEN, O_LEASE, O_RETRIES, O_BACKOFF, O_TIMEOUT, O_ID, O_NOINGEST,
+           O_ONLY };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"jobs", required_argument, NULL, O_JOBS},
@@ -90,6 +93,7 @@ int cq_cli_worker(int argc, char **argv)
         {"analysis-timeout-sec", required_argument, NULL, O_TIMEOUT},
         {"id", required_argument, NULL, O_ID},
         {"no-ingest", no_argument, NULL, O_NOINGEST},
+        {"only", required_argument, NULL, O_ONLY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     bool no_ingest = false;
@@ -158,6 +162,14 @@ int cq_cli_worker(int argc, char **argv)
             break;
         case O_ID: snprintf(c.id, sizeof(c.id), "%s", optarg); break;
         case O_NOINGEST: no_ingest = true; break;
+        case O_ONLY: {
+            cq_err err;
+            if (cq_analyzers_parse(optarg, &c.svc.engine.analyzers, &err) != CQ_OK) {
+                fprintf(stderr, "callqa worker: --only: %s\n", err.msg);
+                return 2;
+            }
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
