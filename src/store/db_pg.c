@@ -74,14 +74,13 @@ static double mono_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* libpq's message on one line. */
+/* libpq's message, its first line (the lines after it quote the SQL or give hints). */
 static void keep_err(pgdb *d, const char *what, const char *m)
 {
-    snprintf(d->err, sizeof(d->err), "%s%s%s", what ? what : "", what ? ": " : "",
-             m && *m ? m : "unknown error");
-    for (char *p = d->err; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = *(p + 1) ? ' ' : 0;
+    if (!m || !*m)
+        m = "unknown error";
+    int n = (int)strcspn(m, "\r\n");
+    snprintf(d->err, sizeof(d->err), "%s%s%.*s", what ? what : "", what ? ": " : "", n, m);
 }
 
 /* The password file libpq will read, when there is one: it must be the owner's alone. */

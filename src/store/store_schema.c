@@ -29,6 +29,7 @@
  * Migrations run under an advisory lock, so that workers starting together migrate once.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "store_int.h"
 
@@ -416,8 +417,12 @@ static int migrate_locked(db *d, char *msg, size_t msgsz)
         for (size_t k = 0; rc == DB_OK && steps[k]; k++)
             rc = db_exec(d, steps[k]);
         if (rc != DB_OK || db_exec(d, bump) != DB_OK || db_commit(d) != DB_OK) {
-            snprintf(msg, msgsz, "migrating the store to schema version %d: %s", m->version,
-                     db_errmsg(d));
+            snprintf(msg, msgsz, "migrating the store to schema version %d: %s%s", m->version,
+                     db_errmsg(d),
+                     pg && strstr(db_errmsg(d), "permission denied")
+                         ? " (the schema is changed by the store's owner role: open it once with "
+                           "that role's URI; docs/scale.md)"
+                         : "");
             db_rollback(d);
             return -1;
         }
