@@ -11,15 +11,17 @@
 # until the last exits; every job must end complete. ROUNDS runs of each, the median.
 # Writes bench/out/scale.txt (and prints it).
 #   usage: bench/scale.sh                (after scripts/build; scripts/deps --bench)
-#   settings: SMALL=400 COPIES=2 ROUNDS=3 WORKERS="1 2 4" LOADS="store cpu" CQ=build/callqa
+#   settings: SMALL=400 COPIES=1 ROUNDS=3 CPU_ROUNDS=1 WORKERS="1 2 4" LOADS="store cpu"
+#       CQ=build/callqa
 #       CALLQA_SHARED_DIR=../shared
 set -eu
 cd "$(dirname "$0")/.."
 SHARED=${CALLQA_SHARED_DIR:-../shared}
 CQ=${CQ:-build/callqa}
 SMALL=${SMALL:-400}
-COPIES=${COPIES:-2}
+COPIES=${COPIES:-1}
 ROUNDS=${ROUNDS:-3}
+CPU_ROUNDS=${CPU_ROUNDS:-1}
 WORKERS=${WORKERS:-1 2 4}
 LOADS=${LOADS:-store cpu}
 OUT=bench/out
@@ -48,7 +50,7 @@ mkdir -p "$T/store" "$T/cpu"
 i=0
 while [ $i -lt "$SMALL" ]; do
     i=$((i + 1))
-    ln -s "$(cd "$C" && pwd)/call11_sit_intercept.wav" \
+    cp "$C/call11_sit_intercept.wav" \
         "$T/store/20261120-$(printf %02d%02d%02d $((9 + i / 3600)) $((i / 60 % 60)) $((i % 60)))_55500$(printf %05d $i)_a$((i % 3)).wav"
 done
 i=0
@@ -60,20 +62,18 @@ for k in $(seq "$COPIES"); do
         *-out.wav) i=$((i - 1)) leg=-out ;; # the -in leg's call
         *) leg="" ;;
         esac
-        ln -s "$(cd "$C" && pwd)/$(basename "$f")" \
+        cp "$f" \
             "$T/cpu/20261120-$(printf %02d%02d%02d 10 $((i / 60 % 60)) $((i % 60)))_55510$(printf %05d $i)_a$((i % 3))$leg.wav"
     done
 done
 NCPU_CALLS=$(ls "$T/cpu" | grep -vc -- '-out\.wav$' || true)
 
-n_db=0
-fresh_store() { # fresh_store BACKEND: an empty store; its URI printed
-    n_db=$((n_db + 1))
+fresh_store() { # fresh_store BACKEND NAME: an empty store; its URI printed
     if [ "$1" = sqlite ]; then
-        echo "$T/s$n_db.db"
+        echo "$T/$2.db"
     else
-        pg_createdb "s$n_db" || die "createdb"
-        echo "postgresql://callqa@127.0.0.1:$PG_PORT/s$n_db"
+        pg_createdb "$2" || die "createdb $2"
+        echo "postgresql://callqa@127.0.0.1:$PG_PORT/$2"
     fi
 }
 count() { # count STORE SQL
@@ -82,8 +82,8 @@ count() { # count STORE SQL
     *) python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$1" "$2" ;;
     esac
 }
-run() { # run LOAD BACKEND P: seconds for P workers to drain the load's queue
-    s=$(fresh_store "$2")
+run() { # run LOAD BACKEND P ROUND: seconds for P workers to drain the load's queue
+    s=$(fresh_store "$2" "$1_$3_$4")
     "$CQ" ingest watch --dir "$T/$1" --db "$s" --settle-sec 0.2 --once > "$T/ingest.log" 2>&1 ||
         die "ingest: $(tail -3 "$T/ingest.log")"
     only=""
@@ -98,15 +98,16 @@ run() { # run LOAD BACKEND P: seconds for P workers to drain the load's queue
     done
     for p in $pids; do wait "$p" || die "a worker failed: $(tail -3 "$T/w.log")"; done
     b=$(date +%s.%N)
-    n=$(count "$s" "SELECT COUNT(*) FROM jobs")
+    want=$SMALL
+    [ "$1" = cpu ] && want=$NCPU_CALLS
     ok=$(count "$s" "SELECT COUNT(*) FROM jobs WHERE state = 'complete'")
-    [ "$n" = "$ok" ] || die "$1 $2 P=$3: $ok of $n jobs complete"
+    [ "$ok" = "$want" ] || die "$1 $2 P=$3: $ok of $want jobs complete"
     awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f\n", b - a}'
 }
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 {
-    echo "== scale: jobs drained by P worker processes (each --jobs 1), SQLite against PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on loopback; median of $ROUNDS"
+    echo "== scale: jobs drained by P worker processes (each --jobs 1), SQLite against PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on loopback; median of $ROUNDS runs (store), $CPU_ROUNDS (cpu)"
     echo "machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), $(sed -n 's/^PRETTY_NAME="\(.*\)"/\1/p' /etc/os-release)"
     echo "callqa: $("$CQ" version 2>&1 | head -1), commit $(git rev-parse --short HEAD 2> /dev/null || echo '?')"
     echo "loads: store = $SMALL x 7.1 s clip, --only levels; cpu = $NCPU_CALLS corpus calls, whole analysis with models"
@@ -115,12 +116,12 @@ median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 } > "$T/out.txt"
 cat "$T/out.txt"
 for load in $LOADS; do
-    n=$SMALL
-    [ "$load" = cpu ] && n=$NCPU_CALLS
+    n=$SMALL rounds=$ROUNDS
+    [ "$load" = cpu ] && n=$NCPU_CALLS rounds=$CPU_ROUNDS
     for p in $WORKERS; do
         for be in sqlite postgresql; do
             ts=""
-            for _ in $(seq "$ROUNDS"); do ts="$ts $(run "$load" "$be" "$p")"; done
+            for r in $(seq "$rounds"); do ts="$ts $(run "$load" "$be" "$p" "$r")"; done
             m=$(echo "$ts" | tr ' ' '\n' | grep . | median)
             line=$(printf "%-6s %-10s %3s %10s %12s   (runs:%s)" "$load" "$be" "$p" "$m" \
                 "$(awk -v n="$n" -v m="$m" 'BEGIN {printf "%.1f", n / m}')" "$ts")
@@ -129,5 +130,5 @@ for load in $LOADS; do
     done
 done
 echo "load average after: $(cat /proc/loadavg)" | tee -a "$T/out.txt"
-echo "command: bench/scale.sh   (SMALL=$SMALL COPIES=$COPIES ROUNDS=$ROUNDS)" | tee -a "$T/out.txt"
+echo "command: bench/scale.sh   (SMALL=$SMALL COPIES=$COPIES ROUNDS=$ROUNDS CPU_ROUNDS=$CPU_ROUNDS)" | tee -a "$T/out.txt"
 cp "$T/out.txt" "$OUT/scale.txt"
