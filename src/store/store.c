@@ -458,33 +458,36 @@ static int count_end(store *s, job_state st, const char *stage, const char *mess
     return 0;
 }
 
-/* A job complete: its time from queued to complete into the histogram. */
+/* A job complete: its time from queued to complete into the histogram, and finished{complete},
+ * in one statement (a round trip each would cost PostgreSQL more than the rest of the job's
+ * counting): every bucket whose bound is at least the time, +Inf, _sum, _count. The bounds are
+ * STORE_LATENCY_BUCKETS, written out. */
+static const double k_latency_le[] = STORE_LATENCY_BUCKETS;
+_Static_assert(sizeof(k_latency_le) / sizeof(k_latency_le[0]) == 10,
+               "the histogram's statement below names each bound of STORE_LATENCY_BUCKETS");
+#define LE_ROW(v) "('qa_queue_to_complete_seconds_bucket', 'le=\"" #v "\"', " #v "), "
 static int count_complete(store *s, int64_t job_id, double now)
 {
-    db_stmt *st = stmt(s, Q_JOB_QUEUED, "SELECT queued FROM jobs WHERE id = $1");
+    db_stmt *st = stmt(
+        s, Q_JOB_QUEUED,
+        "INSERT INTO counters (name, labels, value) SELECT column1, column2, CASE WHEN column1 = "
+        "'qa_queue_to_complete_seconds_sum' THEN COALESCE((SELECT CASE WHEN $2 > queued THEN $2 - "
+        "queued ELSE 0 END FROM jobs WHERE id = $1), 0) ELSE 1 END FROM (VALUES " LE_ROW(60) LE_ROW(300)
+            LE_ROW(900) LE_ROW(1800) LE_ROW(3600) LE_ROW(7200) LE_ROW(14400) LE_ROW(28800)
+                LE_ROW(86400) LE_ROW(172800)
+        "('qa_queue_to_complete_seconds_bucket', 'le=\"+Inf\"', -1), "
+        "('qa_queue_to_complete_seconds_sum', '', -1), "
+        "('qa_queue_to_complete_seconds_count', '', -1), "
+        "('qa_jobs_finished_total', 'state=\"complete\"', -1)) AS b WHERE column3 < 0 OR "
+        "column3 >= COALESCE((SELECT CASE WHEN $2 > queued THEN $2 - queued ELSE 0 END FROM jobs "
+        "WHERE id = $1), 0) ON CONFLICT (name, labels) DO UPDATE SET value = counters.value + excluded.value");
     if (!st)
         return -1;
     db_bind_int(st, 1, job_id);
-    int rc = db_step(st);
-    double queued = rc == DB_ROW ? db_col_double(st, 0) : now;
-    db_reset(st);
-    if (rc != DB_ROW && rc != DB_DONE)
-        return store__fail(s, "reading when a job was queued");
-    double dt = now > queued ? now - queued : 0;
-    static const double le[] = STORE_LATENCY_BUCKETS;
-    char lab[48];
-    for (size_t i = 0; i < sizeof(le) / sizeof(le[0]); i++)
-        if (dt <= le[i]) {
-            snprintf(lab, sizeof(lab), "le=\"%g\"", le[i]);
-            if (counter_add(s, "qa_queue_to_complete_seconds_bucket", lab, 1) != 0)
-                return -1;
-        }
-    if (counter_add(s, "qa_queue_to_complete_seconds_bucket", "le=\"+Inf\"", 1) != 0 ||
-        counter_add(s, "qa_queue_to_complete_seconds_sum", "", dt) != 0 ||
-        counter_add(s, "qa_queue_to_complete_seconds_count", "", 1) != 0)
-        return -1;
-    return count_end(s, JOB_COMPLETE, NULL, NULL);
+    db_bind_double(st, 2, now);
+    return run(s, st, "counting a completion");
 }
+#undef LE_ROW
 
 int store_counter_add(store *s, const char *name, const char *labels, double v)
 {

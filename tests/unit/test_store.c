@@ -347,6 +347,15 @@ static void test_results_and_rollups(void **state)
                          STORE_OK);
     }
     assert_int_equal(count_rows(s, "analyses"), 2);
+    /* the histogram: both queued at 100, complete at 204 (104 s): every bound from 300 s up */
+    char *hist = sql_rows("roll.db",
+                          "SELECT labels, value FROM counters WHERE name LIKE "
+                          "'qa_queue_to_complete_seconds%' ORDER BY name, labels",
+                          "=", 100);
+    assert_string_equal(hist, "le=\"+Inf\"=2.0;le=\"14400\"=2.0;le=\"172800\"=2.0;"
+                              "le=\"1800\"=2.0;le=\"28800\"=2.0;le=\"300\"=2.0;le=\"3600\"=2.0;"
+                              "le=\"7200\"=2.0;le=\"86400\"=2.0;le=\"900\"=2.0;=2.0;=208.0");
+    free(hist);
     store_job j;
     assert_int_equal(store_job_get(s, l.call_id, &j), 1);
     assert_string_equal(j.stages,
