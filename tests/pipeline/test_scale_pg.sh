@@ -7,7 +7,8 @@
 #   - at the end: 300 calls, 300 jobs complete, one analysis each, each call's `complete` event
 #     once, the finished counter at 300, the day's roll-up counting 300 analysed: nothing lost,
 #     nothing done twice. It prints what the faults cost (retries, reconnections).
-#   - two ingest watchers of one source at once: the second is refused (the source's lease).
+#   - two ingest watchers of one source at once: the second is refused (the source's lease);
+#   - a password file others may read is refused (PGPASSFILE, or passfile= in the URI).
 #   usage: test_scale_pg.sh BUILD/callqa CORPUS_DIR
 set -u
 CLIP=$2/calls/call11_sit_intercept.wav
@@ -34,6 +35,24 @@ N=${SCALE_CALLS:-300}
 pg_start "$T" || exit 1
 U=$PG_URI
 export CALLQA_MODEL_DIR="$T/no-models" CALLQA_SCORING=false
+
+# ---- credentials: a password file others may read is refused, with the reason -----------------
+printf '127.0.0.1:%s:*:callqa:not-used-with-trust\n' "$PG_PORT" > "$T/pgpass"
+chmod 0644 "$T/pgpass"
+if PGPASSFILE=$T/pgpass "$CQ" worker --db "$U" --once --no-ingest > "$T/pass.log" 2>&1 ||
+    ! grep -q "may be read by others (mode 644): make it 0600" "$T/pass.log"; then
+    echo "FAIL: a password file of mode 0644 (PGPASSFILE): $(cat "$T/pass.log")"
+    exit 1
+fi
+if "$CQ" worker --db "$U?passfile=$T/pgpass" --once --no-ingest > "$T/pass.log" 2>&1 ||
+    ! grep -q "may be read by others" "$T/pass.log"; then
+    echo "FAIL: a password file of mode 0644 (passfile=): $(cat "$T/pass.log")"
+    exit 1
+fi
+chmod 0600 "$T/pgpass"
+PGPASSFILE=$T/pgpass "$CQ" worker --db "$U" --once --no-ingest > "$T/pass.log" 2>&1 ||
+    { echo "FAIL: a password file of mode 0600: $(cat "$T/pass.log")"; exit 1; }
+echo "ok: a password file others may read is refused (PGPASSFILE and passfile=); mode 0600 is taken"
 
 # ---- the calls: N copies of one clip in a watched folder, enqueued by one scan ---------------
 mkdir -p "$T/in"
