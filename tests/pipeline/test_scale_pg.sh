@@ -8,7 +8,8 @@
 #     once, the finished counter at 300, the day's roll-up counting 300 analysed: nothing lost,
 #     nothing done twice. It prints what the faults cost (retries, reconnections).
 #   - two ingest watchers of one source at once: the second is refused (the source's lease);
-#   - a password file others may read is refused (PGPASSFILE, or passfile= in the URI).
+#   - a password file others may read is refused (PGPASSFILE, or passfile= in the URI); the
+#     URI's TLS settings reach libpq.
 #   usage: test_scale_pg.sh BUILD/callqa CORPUS_DIR
 set -u
 CLIP=$2/calls/call11_sit_intercept.wav
@@ -53,6 +54,13 @@ chmod 0600 "$T/pgpass"
 PGPASSFILE=$T/pgpass "$CQ" worker --db "$U" --once --no-ingest > "$T/pass.log" 2>&1 ||
     { echo "FAIL: a password file of mode 0600: $(cat "$T/pass.log")"; exit 1; }
 echo "ok: a password file others may read is refused (PGPASSFILE and passfile=); mode 0600 is taken"
+# TLS settings reach libpq: this test server has no TLS, so sslmode=require is refused by it
+if "$CQ" worker --db "$U?sslmode=require" --once --no-ingest > "$T/tls.log" 2>&1 ||
+    ! grep -q "SSL" "$T/tls.log"; then
+    echo "FAIL: sslmode=require against a server without TLS: $(cat "$T/tls.log")"
+    exit 1
+fi
+echo "ok: the URI's TLS settings are libpq's (sslmode=require: $(grep -o 'server does not support SSL[^"]*' "$T/tls.log" | head -1))"
 
 # ---- the calls: N copies of one clip in a watched folder, enqueued by one scan ---------------
 mkdir -p "$T/in"
