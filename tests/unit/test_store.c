@@ -5,11 +5,13 @@
  * orders claims; results and their state in one transaction, one result per call; roll-ups the
  * same however often they run, and a re-dated call leaves its old day; requeue; the ingest lease
  * and mark; the event feed; scores under the lease with their roll-ups, overrides and agreement,
- * LLM requests and their use. On SQLite, or on PostgreSQL with $CALLQA_TEST_STORE_URI.
+ * LLM requests and their use; two workers racing for the same jobs each claim different ones. On
+ * SQLite, or on PostgreSQL with $CALLQA_TEST_STORE_URI.
  */
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <time.h>
 
@@ -273,6 +275,67 @@ static void test_retry_error_skip(void **state)
     assert_int_equal(store_job_get(s, id3, &j), 1);
     assert_int_equal(j.state, JOB_SKIPPED);
     assert_int_equal(store_job_claim(s, "w", 304, 30, &l), 0);
+    store_close(s);
+}
+
+/* Two workers race for the same jobs: each job is claimed by exactly one of them (PostgreSQL:
+ * FOR UPDATE SKIP LOCKED; SQLite: one writer at a time), none is lost. */
+typedef struct racer {
+    const char *name;
+    int64_t got[64];
+    int n;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    char *u = store_uri("race.db"), msg[600];
+    store *s = store_open(u, msg, sizeof(msg));
+    free(u);
+    if (!s)
+        return NULL;
+    store_lease l;
+    int rc;
+    while (r->n < 64 && (rc = store_job_claim(s, r->name, 200, 30, &l)) == 1) {
+        r->got[r->n++] = l.job_id;
+        if (store_job_advance(s, &l, JOB_COMPLETE, "analyse", "done", 201) != STORE_OK)
+            break;
+    }
+    store_close(s);
+    return NULL;
+}
+
+static void test_claim_race(void **state)
+{
+    (void)state;
+    store *s = fresh("race.db");
+    enum { JOBS = 40 };
+    for (int k = 0; k < JOBS; k++) {
+        char rid[8];
+        snprintf(rid, sizeof(rid), "%d", k);
+        store_call c = a_call("uk", rid, "2026-11-20 09:30:00", "ann");
+        int64_t id;
+        bool created;
+        assert_int_equal(store_call_put(s, &c, 100, &id, &created), 0);
+    }
+    racer r[2] = {{.name = "w1"}, {.name = "w2"}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    int seen[JOBS + 1] = {0};
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < r[i].n; k++) {
+            assert_true(r[i].got[k] >= 1 && r[i].got[k] <= JOBS);
+            seen[r[i].got[k]]++;
+        }
+    for (int k = 1; k <= JOBS; k++)
+        assert_int_equal(seen[k], 1);
+    print_message("claim race: %d and %d of %d jobs, each once\n", r[0].n, r[1].n, JOBS);
+    int64_t counts[JOB_N_STATES];
+    assert_int_equal(store_job_counts(s, counts, 0, NULL), 0);
+    assert_int_equal(counts[JOB_COMPLETE], JOBS);
     store_close(s);
 }
 
@@ -821,6 +884,7 @@ int main(void)
         cmocka_unit_test(test_leases_and_fencing),
         cmocka_unit_test(test_retry_error_skip),
         cmocka_unit_test(test_priority),
+        cmocka_unit_test(test_claim_race),
         cmocka_unit_test(test_results_and_rollups),
         cmocka_unit_test(test_call_moves_day),
         cmocka_unit_test(test_ingest_lease_and_events),
