@@ -24,21 +24,24 @@ SERVE=""
 cleanup() {
     [ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null
     [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null
+    store_cleanup
     [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 . "$HERE/../lib.sh"
 . "$HERE/asr_lib.sh"
 . "$HERE/../pipeline/pipeline_lib.sh"
+. "$HERE/../lib/store_lib.sh"
+store_setup "$T"
 export CALLQA_MODEL_DIR="$SH/models"
 
-worker() { # worker DB CONFIG: one --once run
+worker() { # worker DB CONFIG: one --once run (its log: $T/NAME.log)
     "$CQ" worker --db "$1" --config "$2" --once --jobs 2 --max-load 0 --no-idle \
-        --backoff-sec 0.2 --max-retries 1 >> "$1.log" 2>&1
+        --backoff-sec 0.2 --max-retries 1 >> "$T/$(store_name "$1").log" 2>&1
 }
-sq() { python3 -c 'import sqlite3,sys; print("\n".join("|".join("" if v is None else str(v) for v in r) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])))' "$@"; }
+sq() { store_sql "$@"; }
 
-DB=$T/qa.db
+DB=$(test_store "$T" qa) || exit 1
 serve_start "$DB"
 upload A1 "audio=@$C/call01_normal.wav"
 upload A2 "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"
@@ -56,11 +59,11 @@ worker "$DB" "$T/asr.conf"
 fake_stop
 check "every call complete" [ "$(sq "$DB" "SELECT COUNT(*) FROM jobs WHERE state = 'complete'")" = 3 ]
 check "a transcript per call" [ "$(sq "$DB" "SELECT COUNT(*) FROM transcripts WHERE word_count > 0 AND engine = 'openai' AND language = 'en'")" = 3 ]
-check "the stages say transcribed" [ "$(sq "$DB" "SELECT COUNT(*) FROM jobs WHERE json_extract(stages, '$.transcribe') = 'done'")" = 3 ]
+check "the stages say transcribed" [ "$(sq "$DB" "SELECT COUNT(*) FROM jobs WHERE $(store_json stages transcribe) = 'done'")" = 3 ]
 check "the configuration's hash kept with each" [ "$(sq "$DB" "SELECT COUNT(DISTINCT config_hash) FROM transcripts WHERE length(config_hash) = 64")" = 1 ]
 # ---- scored on the transcript, with no LLM configured (docs/scoring.md) ----------------------
 check "scored: a scores row per call, with the card's hash" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores WHERE length(scorecard_hash) = 64")" = 3 ]
-check "scored: the stages say score done" [ "$(sq "$DB" "SELECT COUNT(*) FROM jobs WHERE json_extract(stages, '$.score') = 'done'")" = 3 ]
+check "scored: the stages say score done" [ "$(sq "$DB" "SELECT COUNT(*) FROM jobs WHERE $(store_json stages score) = 'done'")" = 3 ]
 check "scored: rules on every call, the LLM's categories null, no total" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores WHERE greeting IS NOT NULL AND closing IS NOT NULL AND compliance IS NOT NULL AND needs IS NULL AND product IS NULL AND resolution IS NULL AND total_score IS NULL AND partial_score IS NOT NULL")" = 3 ]
 check "scored: communication measured on the stereo calls" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores s JOIN calls c ON c.id = s.call_id WHERE c.recording_id IN ('A1', 'A2') AND communication IS NOT NULL")" = 2 ]
 sq "$DB" "SELECT s.detail FROM scores s JOIN calls c ON c.id = s.call_id WHERE c.recording_id = 'A2'" > "$T/score_a2.json"
@@ -145,20 +148,21 @@ JSON
 "$CQ" transcript import --db "$DB" --call A1 "$T/ours.json" > "$T/imp5.out" 2>&1
 check "import (CLI, callqa's format): stored" grep -q "words in" "$T/imp5.out"
 check "import (CLI): checked against the analysed speech" python3 -c '
-import sqlite3,sys,json
-db=sqlite3.connect(sys.argv[1])
+import storedb,sys,json
+db=storedb.connect(sys.argv[1])
 r=db.execute("SELECT t.engine, t.detail FROM transcripts t JOIN calls c ON c.id = t.call_id WHERE c.recording_id = ?", ("A1",)).fetchone()
 d=json.loads(r[1]); g=d["guard"]; print(r[0], g)
 ok=r[0]=="import" and {l["role"] for l in d["legs"]}=={"agent","customer"} and g["words"]==20
 ok=ok and [x["reason"] for x in g["dropped"]]==["known_phrase"] and g["dropped"][0]["start"]==35.0
 sys.exit(0 if ok else 1)' "$DB"
 check "import: the search sees it" python3 -c '
-import sqlite3,sys
-n=sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM transcript_fts WHERE transcript_fts MATCH ?", ("savings",)).fetchone()[0]
+import storedb,sys
+db=storedb.connect(sys.argv[1])
+n=db.execute(db.search_sql("COUNT(*)"), ("savings",)).fetchone()[0]
 sys.exit(0 if n==1 else 1)' "$DB"
 
 # ---- a language per campaign -----------------------------------------------------------------
-DB3=$T/lang.db
+DB3=$(test_store "$T" lang) || exit 1
 serve_start "$DB3"
 code=$(curl -s -o "$T/up3.json" -w '%{http_code}' \
     -F "metadata={\"recording_id\":\"L1\",\"agent_user\":\"ann\",\"campaign_id\":\"VENTAS\",\"call_date\":\"$(date +%F) 09:00:00\"};type=application/json" \
@@ -181,7 +185,7 @@ check "a malformed campaign language: refused at start" [ "$(cat "$T/bad.rc")" =
 check "a malformed campaign language: says which" grep -q "VENTAS=spanish" "$T/bad.out"
 
 # ---- the server fails: error at transcribing, the analysis kept; requeued, completed ----------
-DB2=$T/fail.db
+DB2=$(test_store "$T" fail) || exit 1
 serve_start "$DB2"
 upload F1 "audio=@$C/call12_overtalk.wav"
 serve_stop
@@ -198,12 +202,12 @@ fake_stop
 check "a failing server: the job in error" [ "$(sq "$DB2" "SELECT state FROM jobs")" = error ]
 check "a failing server: error_stage transcribing" [ "$(sq "$DB2" "SELECT error_stage FROM jobs")" = transcribing ]
 check "a failing server: the reason" python3 -c '
-import sqlite3,sys
-m=sqlite3.connect(sys.argv[1]).execute("SELECT error_message FROM jobs").fetchone()[0]
+import storedb,sys
+m=storedb.connect(sys.argv[1]).execute("SELECT error_message FROM jobs").fetchone()[0]
 print(m); sys.exit(0 if m.startswith("transcription: ") and "HTTP 500" in m else 1)' "$DB2"
 check "a failing server: the analysis kept" [ "$(sq "$DB2" "SELECT COUNT(*) FROM analyses")" = 1 ]
 check "a failing server: no transcript" [ "$(sq "$DB2" "SELECT COUNT(*) FROM transcripts")" = 0 ]
-"$CQ" requeue --db "$DB2" --since 2000-01-01 >> "$DB2.log" 2>&1
+"$CQ" requeue --db "$DB2" --since 2000-01-01 >> "$T/$(store_name "$DB2").log" 2>&1
 fake_start "$T/fixed" --protocol openai --mode openai
 sed "s|^asr_url = .*|asr_url = $URL/v1|" "$T/fail.conf" > "$T/fixed.conf"
 worker "$DB2" "$T/fixed.conf"

@@ -17,6 +17,7 @@
 #   store_is_pg              true on PostgreSQL
 #   store_sql STORE SQL [PARAM...]  the rows, '|' between columns, NULL as nothing
 #   store_name STORE         the store's last path element (for log file names)
+#   store_json EXPR KEY      SQL for a key of a JSON text column, as text (storedb's json_text)
 #   store_cleanup            for the EXIT trap, before DIR is removed: stops the cluster
 #   store_note WHAT          says a step was left out on PostgreSQL ("# postgresql: WHAT")
 
@@ -112,6 +113,10 @@ store_copy() { # store_copy FROM DIR NAME
 
 store_sql() { # store_sql STORE SQL [PARAM...]
     python3 "$STORE_LIB_DIR/storedb.py" "$@"
+}
+
+store_json() {
+    if store_is_pg; then echo "(($1)::json ->> '$2')"; else echo "json_extract($1, '\$.$2')"; fi
 }
 
 store_name() {

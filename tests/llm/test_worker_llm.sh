@@ -28,6 +28,7 @@ cleanup() {
     [ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null
     [ -n "$LFAKE" ] && kill "$LFAKE" 2>/dev/null
     [ -n "$SERVE" ] && kill "$SERVE" 2>/dev/null
+    store_cleanup
     [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -35,13 +36,15 @@ trap cleanup EXIT
 ASR_DIR=$ASRDIR
 . "$ASRDIR/asr_lib.sh"
 . "$HERE/../pipeline/pipeline_lib.sh"
+. "$HERE/../lib/store_lib.sh"
+store_setup "$T"
 export CALLQA_MODEL_DIR="$SH/models"
 
-worker() { # worker DB CONFIG: one --once run
+worker() { # worker DB CONFIG: one --once run (its log: $T/NAME.log)
     "$CQ" worker --db "$1" --config "$2" --once --jobs 1 --max-load 0 --no-idle \
-        --backoff-sec 0.2 --max-retries 1 >> "$1.log" 2>&1
+        --backoff-sec 0.2 --max-retries 1 >> "$T/$(store_name "$1").log" 2>&1
 }
-sq() { python3 -c 'import sqlite3,sys; print("\n".join("|".join("" if v is None else str(v) for v in r) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])))' "$@"; }
+sq() { store_sql "$@"; }
 llm_start() { # llm_start DIR SCENARIO-JSON: the fake provider; $LURL set
     mkdir -p "$1"
     printf '%s' "$2" > "$1/scenario.json"
@@ -76,18 +79,22 @@ EOC
 }
 
 fake_start "$T/asr" --protocol openai --mode openai,words
-for db in ok fail cap; do
-    serve_start "$T/$db.db"
-    upload "${db}1" "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"
+for which in ok fail cap; do
+    db=$(test_store "$T" "$which") || exit 1
+    serve_start "$db"
+    upload "${which}1" "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"
     serve_stop
 done
+OK=$(test_store "$T" ok) || exit 1
+FAIL=$(test_store "$T" fail) || exit 1
+CAP=$(test_store "$T" cap) || exit 1
 
 # ---- a working provider -------------------------------------------------------------------
 llm_start "$T/llm-ok" '{}'
 config "$T/ok.conf" "$LURL"
-worker "$T/ok.db" "$T/ok.conf"
+worker "$OK" "$T/ok.conf"
 llm_stop
-DB=$T/ok.db
+DB=$OK
 check "with an LLM: the job complete" [ "$(sq "$DB" "SELECT state FROM jobs")" = complete ]
 check "with an LLM: every category scored, a total" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores WHERE total_score IS NOT NULL AND needs IS NOT NULL AND product IS NOT NULL AND resolution IS NOT NULL AND greeting IS NOT NULL AND communication IS NOT NULL AND coverage = 1")" = 1 ]
 check "with an LLM: the provider and model kept, the configuration's hash" [ "$(sq "$DB" "SELECT llm_provider || '|' || llm_model || '|' || length(provider_hash) FROM scores")" = "openai|fake-model|64" ]
@@ -113,9 +120,9 @@ assert not rq[0]["violations"] and rq[0]["auth"] == "ok" and rq[0]["has_schema"]
 # ---- a failing provider -------------------------------------------------------------------
 llm_start "$T/llm-fail" '{"*": ["500", "500", "500", "500", "500", "500"]}'
 config "$T/fail.conf" "$LURL"
-worker "$T/fail.db" "$T/fail.conf"
+worker "$FAIL" "$T/fail.conf"
 llm_stop
-DB=$T/fail.db
+DB=$FAIL
 check "a failing LLM: the job still complete" [ "$(sq "$DB" "SELECT state FROM jobs")" = complete ]
 check "a failing LLM: rules and acoustics scored, the LLM's null, no total" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores WHERE total_score IS NULL AND partial_score IS NOT NULL AND needs IS NULL AND greeting IS NOT NULL")" = 1 ]
 sq "$DB" "SELECT detail FROM scores" > "$T/fail.json"
@@ -131,14 +138,16 @@ check "a failing LLM: the failed attempts stored (1 + 1 retry)" [ "$(sq "$DB" "S
 llm_start "$T/llm-cap" '{}'
 config "$T/cap.conf" "$LURL" "llm_daily_token_cap = 1"
 python3 -c '
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1])
-db.execute("INSERT INTO llm_calls (ts, day, purpose, provider, model, input_tokens, output_tokens, latency_sec, cost_usd, outcome) VALUES (?, date(?, \"unixepoch\", \"localtime\"), \"score\", \"openai\", \"fake-model\", 10, 5, 0.1, 0, \"ok\")", (time.time(), time.time()))
+import storedb, sys, time
+db = storedb.connect(sys.argv[1])
+now = time.time()
+db.execute("INSERT INTO llm_calls (ts, day, purpose, provider, model, input_tokens, output_tokens, latency_sec, cost_usd, outcome) VALUES (?, ?, ?, ?, ?, 10, 5, 0.1, 0, ?)",
+           (now, time.strftime("%Y-%m-%d", time.localtime(now)), "score", "openai", "fake-model", "ok"))
 db.commit()
-' "$T/cap.db"
-worker "$T/cap.db" "$T/cap.conf"
+' "$CAP"
+worker "$CAP" "$T/cap.conf"
 llm_stop
-DB=$T/cap.db
+DB=$CAP
 check "at the cap: the job complete" [ "$(sq "$DB" "SELECT state FROM jobs")" = complete ]
 sq "$DB" "SELECT detail FROM scores" > "$T/cap.json"
 check "at the cap: nothing sent, the llm categories 'not scored: llm_cap'" python3 -c '

@@ -1,6 +1,7 @@
 # pipeline_lib.sh - shared by the pipeline tests: a store filled through the upload route.
 #   . "$(dirname "$0")/pipeline_lib.sh"  (after $CQ and $T are set)
 #   serve_start DB; upload RECORDING_ID PART...; serve_stop
+#   DB: a store (tests/lib/store_lib.sh: a file or a postgresql:// URI); logs go to $T
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -9,13 +10,14 @@ free_port() {
 serve_start() { # serve_start DB: `callqa serve --db DB` on a free port; $U, $SERVE set
     PORT=$(free_port)
     U="http://127.0.0.1:$PORT"
-    "$CQ" serve --db "$1" --no-auth --listen "127.0.0.1:$PORT" > "$1.serve.log" 2>&1 &
+    slog="$T/$(basename "$1").serve.log"
+    "$CQ" serve --db "$1" --no-auth --listen "127.0.0.1:$PORT" > "$slog" 2>&1 &
     SERVE=$!
     for _ in $(seq 1 100); do
         curl -s -o /dev/null "$U/health" && return 0
         sleep 0.1
     done
-    echo "serve did not start: $(cat "$1.serve.log")"
+    echo "serve did not start: $(cat "$slog")"
     exit 1
 }
 

@@ -5,18 +5,21 @@ read field by field as docs/report.md names them; never the store's own analysis
 roll-ups). Scores, transcripts and everything derived from them must be null (never 0) while
 no call has a score. Out-of-range arguments must give 400.
 
-    usage: qa_check.py STORE.db BASE_URL [TOKEN]
+    usage: qa_check.py STORE BASE_URL [TOKEN]   (STORE: a file or a postgresql:// URI)
 
 Prints what it checked; exits 1 on the first difference (with both values).
 """
 import datetime
 import json
 import math
-import sqlite3
+import os
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import storedb  # noqa: E402
 
 CATS = ["greeting", "customer_id", "needs", "product", "communication", "resolution",
         "closing", "compliance"]
@@ -71,8 +74,8 @@ def rnd(x, d):
 
 
 # ---- the store's rows, and the figures of each call from its report ---------------------------
-con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-con.row_factory = sqlite3.Row
+con = storedb.connect(db_path, readonly=True)
+con.row_factory = storedb.Row
 calls = {}
 for row in con.execute("SELECT c.*, j.state, j.finished FROM calls c JOIN jobs j ON j.call_id = c.id"):
     calls[row["id"]] = dict(row)
@@ -146,8 +149,7 @@ want_last = (datetime.datetime.fromtimestamp(int(max(fin))).strftime("%Y-%m-%d %
              if fin else None)
 same("health.last_processed", h["last_processed"], want_last)
 same("health.total_calls", h["total_calls"], len(calls))
-size_mb = con.execute("SELECT page_count * page_size FROM pragma_page_count(), "
-                      "pragma_page_size()").fetchone()[0] / 1048576
+size_mb = con.size_bytes() / 1048576
 same("health.db_size_mb", h["db_size_mb"], size_mb, 0.05)
 
 # ---- /api/qa/daily-summary ----------------------------------------------------------------------

@@ -8,7 +8,8 @@ averages over the calls that scored a category (a null stays null, never 0), top
 agents, flagged calls in order, the leaderboard; then supervisors' overrides
 (PATCH /api/qa/call/{id}/scores, each refusal) and the agreement figures.
 
-    usage: qa_scores_check.py QA_SEED CALLQA WORKDIR
+    usage: qa_scores_check.py QA_SEED CALLQA WORKDIR [STORE]
+    STORE: a file or a postgresql:// URI (tests/lib/store_lib.sh); WORKDIR/qa.db by default
 
 Prints one line per check; exits 1 on the first difference (with both values).
 """
@@ -24,6 +25,7 @@ import urllib.error
 import urllib.request
 
 SEED, CQ, T = sys.argv[1], sys.argv[2], sys.argv[3]
+STORE = sys.argv[4] if len(sys.argv) > 4 else f"{T}/qa.db"
 CATS = ["greeting", "customer_id", "needs", "product", "communication", "resolution",
         "closing", "compliance"]
 W = dict(zip(CATS, [0.10, 0.10, 0.15, 0.15, 0.15, 0.20, 0.10, 0.05]))
@@ -129,7 +131,7 @@ for c in spec["calls"]:
 with open(f"{T}/spec.json", "w") as f:
     json.dump(spec, f)
 assert C["S1"]["score"]["total"] == 78 and abs(C["S2"]["score"]["partial"] - 58) < 1e-9
-subprocess.run([SEED, f"{T}/qa.db", f"{T}/spec.json"], check=True)
+subprocess.run([SEED, STORE, f"{T}/spec.json"], check=True)
 
 # ---- the service -------------------------------------------------------------------------------
 with open(f"{T}/token", "w") as f:
@@ -141,7 +143,7 @@ port = s.getsockname()[1]
 s.close()
 base = f"http://127.0.0.1:{port}"
 log = open(f"{T}/serve.log", "w")
-srv = subprocess.Popen([CQ, "serve", "--db", f"{T}/qa.db", "--token-file", f"{T}/token",
+srv = subprocess.Popen([CQ, "serve", "--db", STORE, "--token-file", f"{T}/token",
                         "--listen", f"127.0.0.1:{port}"], stdout=log, stderr=log)
 
 

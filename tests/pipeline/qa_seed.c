@@ -5,7 +5,7 @@
  * "not_configured" when its score is null. tests/pipeline/qa_scores_check.py writes the spec,
  * computes every figure the API must give from the spec alone, and checks the answers.
  *
- *   usage: qa_seed STORE.db SPEC.json
+ *   usage: qa_seed STORE SPEC.json   (STORE: what store_open takes: a file or a URI)
  *   SPEC: {"calls": [{"recording_id", "agent_user", "agent_name", "campaign_id", "call_date",
  *          "length_sec", "score": null | {"total", "partial", "coverage", "flagged",
  *          "flag_reason", "cats": {key: number|null}, "summary", "strengths", "improvements",

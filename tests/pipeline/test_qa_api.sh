@@ -18,14 +18,18 @@ T=$(mktemp -d)
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
+    store_cleanup
     rm -rf "$T"
 }
 trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/store_lib.sh"
+store_setup "$T"
+DB=$(test_store "$T" qa) || exit 1
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 U="http://127.0.0.1:$PORT"
-CALLQA_EVENTS_HEARTBEAT_SEC=1 "$CQ" serve --db "$T/qa.db" --no-auth --listen "127.0.0.1:$PORT" \
+CALLQA_EVENTS_HEARTBEAT_SEC=1 "$CQ" serve --db "$DB" --no-auth --listen "127.0.0.1:$PORT" \
     > "$T/serve.log" 2>&1 &
 SERVE=$!
 PIDS="$PIDS $SERVE"
@@ -100,7 +104,7 @@ check "14 calls queued, none of the bad uploads" test \
 
 # scoring off: qa_check.py checks the figures of a store without scores (the scores have their
 # own test, tests/pipeline/test_qa_scores.sh)
-CALLQA_SCORING=false "$CQ" worker --db "$T/qa.db" --once --jobs 2 --max-load 0 > "$T/worker.log" 2>&1
+CALLQA_SCORING=false "$CQ" worker --db "$DB" --once --jobs 2 --max-load 0 > "$T/worker.log" 2>&1
 check "the worker drains the queue and exits 0" test $? = 0
 field() { # field RECORDING_ID PYTHON-EXPRESSION-ON-d: from GET /api/qa/call/ID
     curl -s "$U/api/qa/call/$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"
@@ -117,8 +121,8 @@ check "a UTF-8 agent name too" test "$(field R5 'd["agent_name"]')" = 'Zoë Ålu
 sleep 2.5 # the hub reads the store every second
 kill "$EVENTS"
 check "the event stream carried every job state change, in order, each call's states as its job took them" \
-    python3 - "$T/events.txt" "$T/qa.db" <<'PY'
-import json, sqlite3, sys
+    python3 - "$T/events.txt" "$DB" <<'PY'
+import json, storedb, sys
 text = open(sys.argv[1]).read()
 assert text.startswith("retry: 3000\n\n"), text[:40]
 events, beats = [], 0
@@ -134,7 +138,7 @@ for block in text.split("\n\n"):
     d = json.loads(f["data"])
     assert int(f["id"]) == d["id"], f
     events.append(d)
-db = sqlite3.connect(sys.argv[2])
+db = storedb.connect(sys.argv[2])
 want = db.execute("SELECT e.id, e.call_id, e.state, c.recording_id FROM job_events e JOIN calls c "
                   "ON c.id = e.call_id ORDER BY e.id").fetchall()
 got = [(e["id"], e["call_id"], e["state"], e["recording_id"]) for e in events]
@@ -155,24 +159,24 @@ print(f"{len(events)} events of {len(by_call)} calls, {beats} heartbeats")
 PY
 curl -sN -m 2 -H "Last-Event-ID: 5" "$U/api/qa/events" > "$T/replay.txt"
 check "a client back with Last-Event-ID gets every event after it" python3 -c '
-import re, sqlite3, sys
+import re, storedb, sys
 ids = [int(x) for x in re.findall(r"^id: (\d+)$", open(sys.argv[1]).read(), re.M)]
-n = sqlite3.connect(sys.argv[2]).execute("SELECT COUNT(*) FROM job_events WHERE id > 5").fetchone()[0]
+n = storedb.connect(sys.argv[2]).execute("SELECT COUNT(*) FROM job_events WHERE id > 5").fetchone()[0]
 assert ids == sorted(ids) and ids[0] == 6 and len(ids) == n, (ids[:3], len(ids), n)
-' "$T/replay.txt" "$T/qa.db"
+' "$T/replay.txt" "$DB"
 check "a malformed Last-Event-ID is refused" test \
     "$(curl -s -o /dev/null -w '%{http_code}' -H 'Last-Event-ID: x' "$U/api/qa/events")" = 400
 curl -s "$U/metrics" > "$T/metrics.txt"
 check "/metrics: the queue by state, jobs finished, errors and skips by reason, time to complete" \
-    python3 - "$T/metrics.txt" "$T/qa.db" <<'PY'
-import re, sqlite3, sys
+    python3 - "$T/metrics.txt" "$DB" <<'PY'
+import re, storedb, sys
 m = {}
 for line in open(sys.argv[1]):
     if line.startswith("#") or not line.strip():
         continue
     k, v = line.rsplit(" ", 1)
     m[k] = float(v)
-db = sqlite3.connect(sys.argv[2])
+db = storedb.connect(sys.argv[2])
 states = dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
 for st in ("pending", "analysing", "complete", "skipped", "error"):
     assert m[f'callqa_qa_jobs{{state="{st}"}}'] == states.get(st, 0), st
@@ -199,7 +203,7 @@ missing = [n for n in names if n not in ("callqa_qa_worker_pauses_total", "callq
 assert len(names) >= 8 and not missing, (names, missing)
 ' "$(dirname "$0")/../../deploy/grafana-callqa.json" "$T/metrics.txt"
 check "every /api/qa answer equals the figures computed from the stored reports" \
-    python3 "$(dirname "$0")/qa_check.py" "$T/qa.db" "$U"
+    python3 "$(dirname "$0")/qa_check.py" "$DB" "$U"
 check "the service logged no error" sh -c "! grep -q '\"level\":\"error\"' '$T/serve.log'"
 # SIGTERM with an event stream open: the stream ends, the service exits 0 at once
 curl -sN "$U/api/qa/events" > /dev/null &

@@ -5,9 +5,12 @@
 #   usage: test_qa_scores.sh BUILD/qa_seed BUILD/callqa
 set -u
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+trap 'store_cleanup; rm -rf "$T"' EXIT
 . "$(dirname "$0")/../lib.sh"
-python3 "$(dirname "$0")/qa_scores_check.py" "$1" "$2" "$T" > "$T/out.txt" 2>&1
+. "$(dirname "$0")/../lib/store_lib.sh"
+store_setup "$T"
+DB=$(test_store "$T" qa) || exit 1
+python3 "$(dirname "$0")/qa_scores_check.py" "$1" "$2" "$T" "$DB" > "$T/out.txt" 2>&1
 rc=$?
 cat "$T/out.txt"
 check "every score figure of the QA API equals the hand computation" test "$rc" = 0

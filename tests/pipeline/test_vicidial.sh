@@ -33,20 +33,18 @@ DBPID=""
 cleanup() {
     for p in $PIDS $DBPID; do kill "$p" 2> /dev/null; done
     [ -n "$DBPID" ] && wait "$DBPID" 2> /dev/null
+    store_cleanup
     if [ -n "${CALLQA_TEST_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/store_lib.sh"
+store_setup "$T"
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 q() { # q STORE SQL: the rows, columns joined by '|', one row a line
-    python3 - "$1" "$2" << 'EOF'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-for row in db.execute(sys.argv[2]):
-    print("|".join("" if v is None else str(v) for v in row))
-EOF
+    store_sql "$1" "$2"
 }
 
 # ---- MariaDB, under $T ----
@@ -156,7 +154,7 @@ INSERT INTO recording_log (recording_id, start_time, start_epoch, length_in_sec,
  (2, '2024-03-08 06:15:05', NULL, 60, 'd2oth', NULL, 10, '2001', '1709900100.2');
 EOF
 
-S=$T/store.db
+S=$(test_store "$T" store) || exit 1
 ingest1() { # ingest1 LOG [args]: one scan of dialer 1
     log=$1
     shift
@@ -291,19 +289,21 @@ EOF
 states() { # states STORE: dialer 1's calls and their states
     q "$1" "SELECT c.recording_id || '=' || j.state FROM calls c JOIN jobs j ON j.call_id = c.id WHERE c.source = 'dialer1' ORDER BY CAST(c.recording_id AS INTEGER)" | tr '\n' ' '
 }
-"$CQ" worker --once --config "$T/site.conf" --db "$T/sched.db" --jobs 2 --max-load 0 --no-idle \
+SCHED=$(test_store "$T" sched) || exit 1
+SERVED=$(test_store "$T" served) || exit 1
+"$CQ" worker --once --config "$T/site.conf" --db "$SCHED" --jobs 2 --max-load 0 --no-idle \
     --max-retries 0 > "$T/sched.log" 2>&1
 check "worker --once with a dialer in its settings: the scan, then the queue drained (exit 0)" \
     test $? -eq 0
 check "every dialer-1 call in the state the separate ingest and worker gave it" \
-    test "$(states "$T/sched.db")" = "$(states "$S")"
+    test "$(states "$SCHED")" = "$(states "$S")"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-CALLQA_WORKER_JOBS=1 "$CQ" serve --config "$T/site.conf" --db "$T/served.db" --no-auth \
+CALLQA_WORKER_JOBS=1 "$CQ" serve --config "$T/site.conf" --db "$SERVED" --no-auth \
     --listen "127.0.0.1:$PORT" > "$T/served.log" 2>&1 &
 SERVE=$!
 PIDS="$PIDS $SERVE"
 drained() {
-    [ "$(states "$T/served.db" 2>/dev/null)" = "$(states "$S")" ]
+    [ "$(states "$SERVED" 2>/dev/null)" = "$(states "$S")" ]
 }
 for _ in $(seq 1 240); do
     drained && break
@@ -326,7 +326,7 @@ check "the sidecars were asked to stop and did" test "$(grep -c '"msg":"stopped"
 
 # ---- every row again (the mark rewound): nothing new, nothing changed ----
 q "$S" "SELECT c.id, j.state FROM calls c JOIN jobs j ON j.call_id = c.id ORDER BY c.id" > "$T/before"
-python3 -c 'import sqlite3, sys; d = sqlite3.connect(sys.argv[1]); d.execute("UPDATE ingest_sources SET mark = 0"); d.commit()' "$S"
+q "$S" "UPDATE ingest_sources SET mark = 0"
 ingest1 ingest4.log
 check "every row read again: nothing created" grep -q '"rows":14,"created":0,"updated":14' "$T/ingest4.log"
 q "$S" "SELECT c.id, j.state FROM calls c JOIN jobs j ON j.call_id = c.id ORDER BY c.id" > "$T/after"
@@ -347,7 +347,7 @@ INSERT INTO recording_log (recording_id, start_time, length_in_sec, filename, lo
         seq, CONCAT('u', seq % 50 + 1), IF(seq % 2 = 0, CONCAT('1710000000.', seq), seq) FROM seq_1_to_3000;
 EOF
 check "3000 generated rows" test "$($SQL -N asterisk3 -e 'SELECT COUNT(*) FROM recording_log')" = 3000
-B=$T/bulk.db
+B=$(test_store "$T" bulk) || exit 1
 CALLQA_TEST_INGEST_PAUSE_MS=100 "$CQ" ingest vicidial --vicidial "$URI/asterisk3" --vicidial-password-file "$T/pw" \
     --source bulk --db "$B" --recording-server "r1=http://127.0.0.1/RECORDINGS" --batch 50 --once \
     > "$T/bulk.log" 2>&1 &
@@ -386,13 +386,14 @@ echo "# bulk: $(grep -c 'connection is lost' "$T/bulk.log") reconnection attempt
 # ---- wrong credentials ----
 printf 'not-the-password\n' > "$T/badpw"
 chmod 600 "$T/badpw"
-"$CQ" ingest vicidial --vicidial "$URI/asterisk" --vicidial-password-file "$T/badpw" --db "$T/x.db" --once \
+X=$(test_store "$T" x) || exit 1
+"$CQ" ingest vicidial --vicidial "$URI/asterisk" --vicidial-password-file "$T/badpw" --db "$X" --once \
     > "$T/bad.log" 2>&1
 check "wrong credentials: exit 1" test $? -eq 1
 check "wrong credentials: the error names the server" grep -q "callqa@127.0.0.1:$DBP/asterisk: Access denied" "$T/bad.log"
 check "wrong credentials: never the password" sh -c "! grep -q not-the-password '$T/bad.log'"
 chmod 644 "$T/badpw"
-"$CQ" ingest vicidial --vicidial "$URI/asterisk" --vicidial-password-file "$T/badpw" --db "$T/x.db" --once \
+"$CQ" ingest vicidial --vicidial "$URI/asterisk" --vicidial-password-file "$T/badpw" --db "$X" --once \
     > "$T/mode.log" 2>&1
 check "a password file others may read is refused" grep -q 'mode 0600 or stricter' "$T/mode.log"
 

@@ -23,19 +23,22 @@ T=$(mktemp -d)
 WATCH=""
 cleanup() {
     [ -n "$WATCH" ] && kill "$WATCH" 2>/dev/null
+    store_cleanup
     [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/store_lib.sh"
+store_setup "$T"
 export CALLQA_MODEL_DIR="$T/no-models" # levels, silences, conversation: enough to check lengths
 W=$T/rec
-DB=$T/watch.db
+DB=$(test_store "$T" watch) || exit 1
 SETTLE=2
 PAIR=6
 mkdir -p "$W/ORIG"
 
-calls() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM calls").fetchone()[0])' "$DB" 2>/dev/null || echo 0; }
-has_call() { python3 -c 'import sqlite3,sys; sys.exit(0 if sqlite3.connect(sys.argv[1]).execute("SELECT 1 FROM calls WHERE recording_id = ?", (sys.argv[2],)).fetchone() else 1)' "$DB" "$1" 2>/dev/null; }
+calls() { store_sql "$DB" "SELECT COUNT(*) FROM calls" 2>/dev/null || echo 0; }
+has_call() { [ -n "$(store_sql "$DB" "SELECT 1 FROM calls WHERE recording_id = ?" "$1" 2>/dev/null)" ]; }
 wait_for() { # wait_for SECONDS COMMAND...: until the command succeeds
     t=$1
     shift
@@ -79,7 +82,7 @@ cp "$C/call01_normal.wav" "$W/20240105-093000_5551234_ann.wav" # whole, closed b
 # a writer that keeps the file open: four chunks 0.8 s apart (under the settle time), then it
 # holds the file open; the watcher must take it by its size, after the last chunk, once
 python3 - "$C/call03_dead_air.wav" "$W/CHUNKED.wav" "$DB" "$T/chunk.out" <<'PY' &
-import os, sqlite3, sys, time
+import os, storedb, sys, time
 src, dst, db, out = sys.argv[1:5]
 data = open(src, "rb").read()
 q = len(data) // 4
@@ -91,13 +94,13 @@ for i in range(4):
     os.fsync(f.fileno())
     time.sleep(0.8)
     try:
-        early += sqlite3.connect(db).execute("SELECT COUNT(*) FROM calls WHERE recording_id = 'CHUNKED'").fetchone()[0]
-    except sqlite3.Error:
+        early += storedb.connect(db).execute("SELECT COUNT(*) FROM calls WHERE recording_id = 'CHUNKED'").fetchone()[0]
+    except storedb.Error:
         pass
 taken = None
 for _ in range(100):  # held open meanwhile
     time.sleep(0.1)
-    if sqlite3.connect(db).execute("SELECT COUNT(*) FROM calls WHERE recording_id = 'CHUNKED'").fetchone()[0]:
+    if storedb.connect(db).execute("SELECT COUNT(*) FROM calls WHERE recording_id = 'CHUNKED'").fetchone()[0]:
         taken = True
         break
 open(out, "w").write("early=%d taken_while_open=%s\n" % (early, taken))
@@ -139,8 +142,8 @@ WATCH=""
 check "SIGTERM ends the watcher with status 0 (status $rc)" [ "$rc" = 0 ]
 
 python3 - "$DB" "$W" > "$T/calls.txt" <<'PY'
-import sqlite3, sys
-db, w = sqlite3.connect(sys.argv[1]), sys.argv[2]
+import storedb, sys
+db, w = storedb.connect(sys.argv[1]), sys.argv[2]
 rows = {r[0]: r[1:] for r in db.execute(
     "SELECT recording_id, audio, audio_in, audio_out, call_date, agent_user, tz FROM calls")}
 want = {
@@ -172,16 +175,16 @@ rc=$?
 check "restarted with --once (status $rc): the file written while it was down is new, the late leg pairs the lone one, 8 known" \
     sh -c "[ $rc = 0 ] && grep -q '\"created\":1,\"updated\":1,\"known\":8' '$T/w2.log'"
 check "the late leg's call has both legs now" \
-    python3 -c 'import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute("SELECT audio_in, audio_out FROM calls WHERE recording_id = ?", ("LONE",)).fetchone(); sys.exit(0 if r == (sys.argv[2] + "/LONE-in.wav", sys.argv[2] + "/LONE-out.wav") else 1)' "$DB" "$W"
+    python3 -c 'import storedb,sys; r=storedb.connect(sys.argv[1]).execute("SELECT audio_in, audio_out FROM calls WHERE recording_id = ?", ("LONE",)).fetchone(); sys.exit(0 if r == (sys.argv[2] + "/LONE-in.wav", sys.argv[2] + "/LONE-out.wav") else 1)' "$DB" "$W"
 check "the restart stored nothing twice: 10 calls, one job each" \
-    python3 -c 'import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); c=d.execute("SELECT COUNT(*), COUNT(DISTINCT recording_id) FROM calls").fetchone(); j=d.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]; sys.exit(0 if c == (10, 10) and j == 10 else 1)' "$DB"
+    python3 -c 'import storedb,sys; d=storedb.connect(sys.argv[1]); c=d.execute("SELECT COUNT(*), COUNT(DISTINCT recording_id) FROM calls").fetchone(); j=d.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]; sys.exit(0 if c == (10, 10) and j == 10 else 1)' "$DB"
 
 # ---- the worker: every call analysed ------------------------------------------------------------
 "$CQ" worker --db "$DB" --once --max-load 0 --no-idle > "$T/worker.log" 2>&1
 rc=$?
 python3 - "$DB" "$C/call03_dead_air.wav" > "$T/final.txt" <<'PY'
-import sqlite3, struct, sys
-db = sqlite3.connect(sys.argv[1])
+import storedb, struct, sys
+db = storedb.connect(sys.argv[1])
 raw = open(sys.argv[2], "rb").read()  # the source's length from its RIFF chunks (any codec)
 pos, rate, full = 12, None, None
 while pos + 8 <= len(raw):

@@ -23,10 +23,13 @@ T=$(mktemp -d)
 PIDS=""
 cleanup() {
     for p in $PIDS ${SERVE:-}; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+    store_cleanup
     [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/store_lib.sh"
+store_setup "$T"
 # analysis without models (levels, silences, events, conversation): the faults are the subject
 export CALLQA_MODEL_DIR="$T/no-models"
 LEASE=3
@@ -34,7 +37,8 @@ LEASE=3
 . "$(dirname "$0")/pipeline_lib.sh"
 
 # ---- the base store: five calls uploaded through the service ---------------------------------
-serve_start "$T/base.db"
+BASE=$(test_store "$T" base) || exit 1
+serve_start "$BASE"
 head -c 3000 /dev/urandom > "$T/corrupt.wav"
 head -c 44 "$C/call01_normal.wav" > "$T/stub.wav"
 upload G1 "audio=@$C/call01_normal.wav"
@@ -44,11 +48,11 @@ upload BAD "audio=@$T/corrupt.wav"
 upload STUB "audio=@$T/stub.wav"
 serve_stop
 
-worker() { # worker DB [ENV=VALUE...]: one --once run; its exit status
+worker() { # worker DB [ENV=VALUE...]: one --once run (its log: $T/NAME.log); its exit status
     db=$1
     shift
     env "$@" "$CQ" worker --db "$db" --once --jobs 1 --max-load 0 --no-idle --lease-sec "$LEASE" \
-        --backoff-sec 0.2 --max-retries 1 >> "$db.log" 2>&1
+        --backoff-sec 0.2 --max-retries 1 >> "$T/$(store_name "$db").log" 2>&1
 }
 
 # The end every run must reach, however it was interrupted: G1-G3 complete, BAD error, STUB
@@ -56,8 +60,8 @@ worker() { # worker DB [ENV=VALUE...]: one --once run; its exit status
 # the finished counters count each call once.
 ends_once() { # ends_once DB
     python3 - "$1" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
+import storedb, sys
+db = storedb.connect(sys.argv[1])
 final = dict(db.execute("SELECT c.recording_id, j.state FROM jobs j JOIN calls c ON c.id = j.call_id"))
 want = {"G1": "complete", "G2": "complete", "G3": "complete", "BAD": "error", "STUB": "skipped"}
 assert final == want, final
@@ -82,19 +86,18 @@ PY
 ends_ok() { [ "$1" = 0 ] && ends_once "$2"; }
 
 # Without a fault: the reference end.
-cp "$T/base.db" "$T/clean.db"
-worker "$T/clean.db"
-check "without a fault the queue drains to 3 complete, 1 error, 1 skipped" ends_once "$T/clean.db"
+db=$(store_copy "$BASE" "$T" clean) || exit 1
+worker "$db"
+check "without a fault the queue drains to 3 complete, 1 error, 1 skipped" ends_once "$db"
 
 # Killed at each point, then a second worker once the lease has expired.
 for at in claimed analysed transcribing scoring commit:claim commit:analysis commit:transcribed \
     commit:scoring commit:complete commit:fail commit:skip; do
-    db="$T/kill-$(echo "$at" | tr : -).db"
-    cp "$T/base.db" "$db"
+    db=$(store_copy "$BASE" "$T" "kill-$(echo "$at" | tr : -)") || exit 1
     worker "$db" CALLQA_TEST_KILL_AT="$at"
     rc=$?
     check "killed at $at: the worker died there (status $rc)" \
-        sh -c "[ $rc = 137 ] && grep -q 'kill point' '$db.log'"
+        sh -c "[ $rc = 137 ] && grep -q 'kill point' '$T/$(store_name "$db").log'"
     sleep $((LEASE + 1))
     worker "$db"
     rc=$?
@@ -103,8 +106,7 @@ for at in claimed analysed transcribing scoring commit:claim commit:analysis com
 done
 
 # Fencing: stopped with an analysis in hand; another worker takes the call over.
-db="$T/fence.db"
-cp "$T/base.db" "$db"
+db=$(store_copy "$BASE" "$T" fence) || exit 1
 CALLQA_TEST_STOP_AT=analysed "$CQ" worker --db "$db" --once --jobs 1 --max-load 0 --no-idle \
     --lease-sec "$LEASE" --id first > "$T/first.log" 2>&1 &
 FIRST=$!
@@ -127,8 +129,8 @@ check "continued, the first worker's result is refused: lease lost (status $rc)"
     sh -c "[ $rc = 0 ] && grep -q 'lease lost' '$T/first.log'"
 check "after the takeover every call ended once, with one analysis" ends_once "$db"
 check "the taken-over call shows the second worker's claim in its events" python3 - "$db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
+import storedb, sys
+db = storedb.connect(sys.argv[1])
 ev = [s for (s,) in db.execute("SELECT e.state FROM job_events e JOIN calls c ON c.id = e.call_id "
                                "WHERE c.recording_id = 'G1' ORDER BY e.id")]
 assert ev[:3] == ["pending", "analysing", "analysing"], ev
@@ -138,14 +140,13 @@ assert r[0] == 1 and r[1] >= 2, r
 PY
 
 # The analysis process crashes on G3: retried once (--max-retries 1), then error "crashed".
-db="$T/crash.db"
-cp "$T/base.db" "$db"
+db=$(store_copy "$BASE" "$T" crash) || exit 1
 worker "$db" CALLQA_TEST_CRASH_ON=/G3.rec
 sleep 0.5
 worker "$db" CALLQA_TEST_CRASH_ON=/G3.rec
 check "a crashing analysis is retried, then ends in error, not stuck" python3 - "$db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
+import storedb, sys
+db = storedb.connect(sys.argv[1])
 final = dict(db.execute("SELECT c.recording_id, j.state || ' ' || COALESCE(j.error_message, '') "
                         "FROM jobs j JOIN calls c ON c.id = j.call_id"))
 assert final["G3"].startswith("error crashed: "), final
@@ -157,13 +158,12 @@ assert errors == {'stage="analyse",reason="crashed"': 1, 'stage="analyse",reason
 PY
 
 # Audio gone.
-db="$T/gone.db"
-cp "$T/base.db" "$db"
+db=$(store_copy "$BASE" "$T" gone) || exit 1
 mkdir "$T/mix"
 cp "$C/call14_vicidial-all.mp3" "$T/mix/" # alone: no leg files beside it
 python3 - "$db" "$T/mix" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
+import storedb, sys
+db = storedb.connect(sys.argv[1])
 c = sys.argv[2]
 # G2's leg files are gone, but the mix is there (ViciDial deletes the legs after mixing)
 db.execute("UPDATE calls SET audio = ?, audio_in = ?, audio_out = ? WHERE recording_id = 'G2'",
@@ -178,8 +178,8 @@ PY
 worker "$db"
 check "leg files gone: the mix is analysed and the report says why; a call with no file left ends in error 'missing'" \
     python3 - "$db" <<'PY'
-import json, sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
+import json, storedb, sys
+db = storedb.connect(sys.argv[1])
 final = dict(db.execute("SELECT c.recording_id, j.state || ' ' || COALESCE(j.error_message, '') "
                         "FROM jobs j JOIN calls c ON c.id = j.call_id"))
 assert final["G2"] == "complete ", final

@@ -19,14 +19,18 @@ T=$(mktemp -d)
 WORKER=""
 cleanup() {
     for p in $WORKER ${SERVE:-}; do kill "$p" 2>/dev/null; done
+    store_cleanup
     rm -rf "$T"
 }
 trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/pipeline_lib.sh"
+. "$(dirname "$0")/../lib/store_lib.sh"
+store_setup "$T"
+DB=$(test_store "$T" qa) || exit 1
 export CALLQA_MODEL_DIR="$T/no-models"
 
-serve_start "$T/qa.db"
+serve_start "$DB"
 # ten minutes: an analysis long enough to catch its process running
 sox "$C/call01_normal.wav" "$C/call01_normal.wav" "$C/call01_normal.wav" "$C/call01_normal.wav" \
     "$C/call01_normal.wav" "$C/call01_normal.wav" "$C/call01_normal.wav" "$C/call01_normal.wav" \
@@ -58,7 +62,7 @@ field_is() { [ "$(worker_field "$1" "$2")" = "$3" ]; }
 
 # ---- the load ceiling, the idle classes, the CPU set -----------------------------------------
 echo 50.0 > "$T/loadavg"
-CALLQA_TEST_LOADAVG_FILE="$T/loadavg" "$CQ" worker --db "$T/qa.db" --max-load 4 --cpus 0 \
+CALLQA_TEST_LOADAVG_FILE="$T/loadavg" "$CQ" worker --db "$DB" --max-load 4 --cpus 0 \
     --lease-sec 30 --id safe > "$T/worker.log" 2>&1 &
 WORKER=$!
 check "above the load ceiling the worker pauses and says why" \
@@ -100,7 +104,7 @@ check "SIGTERM: the worker exits 0 (status $rc)" test "$rc" = 0
 check "and its row says stopped" field_is safe 'w["state"]' stopped
 
 # ---- --no-idle ---------------------------------------------------------------------------------
-"$CQ" worker --db "$T/qa.db" --no-idle --max-load 0 --id busy > "$T/busy.log" 2>&1 &
+"$CQ" worker --db "$DB" --no-idle --max-load 0 --id busy > "$T/busy.log" 2>&1 &
 WORKER=$!
 wait_for 10 field_is busy 'w["state"]' running
 check "--no-idle keeps the normal CPU class" sh -c "chrt -p $WORKER | grep -q 'policy: SCHED_OTHER'"
@@ -116,12 +120,12 @@ import datetime as d
 n = d.datetime.now(d.timezone.utc)
 a, b = n + d.timedelta(hours=2), n + d.timedelta(hours=3)
 print(f"{a:%H:%M}-{b:%H:%M}")')
-"$CQ" worker --db "$T/qa.db" --once --max-load 0 --window "$win" --tz UTC --id night \
+"$CQ" worker --db "$DB" --once --max-load 0 --window "$win" --tz UTC --id night \
     > "$T/night.log" 2>&1
 check "a --once run outside its window ($win UTC) exits 0 at once, saying why" \
     sh -c "[ $? = 0 ] && grep -q 'outside the window' '$T/night.log'"
 check "and claims nothing" test "$(jobs_in pending)" = 1
-"$CQ" worker --db "$T/qa.db" --max-load 0 --window "$win" --tz UTC --id night2 \
+"$CQ" worker --db "$DB" --max-load 0 --window "$win" --tz UTC --id night2 \
     > "$T/night2.log" 2>&1 &
 WORKER=$!
 check "a worker outside its window is paused with reason window:" \
@@ -131,9 +135,9 @@ check "and claims nothing" test "$(jobs_in pending)" = 1
 kill "$WORKER"
 wait "$WORKER"
 WORKER=""
-"$CQ" worker --db "$T/qa.db" --once --max-load 0 --window 00:00-23:59 --tz UTC --id day \
+"$CQ" worker --db "$DB" --once --max-load 0 --window 00:00-23:59 --tz UTC --id day \
     > "$T/day.log" 2>&1
 check "inside its window it works" complete_is 4
 check "a malformed window is refused" sh -c \
-    "! '$CQ' worker --db '$T/qa.db' --once --window 25:00-26:00 2>/dev/null"
+    "! '$CQ' worker --db '$DB' --once --window 25:00-26:00 2>/dev/null"
 finish "worker safety"

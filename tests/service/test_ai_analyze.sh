@@ -25,10 +25,14 @@ T=$(mktemp -d)
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
+    store_cleanup
     rm -rf "$T"
 }
 trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/store_lib.sh"
+store_setup "$T"
+DB=$(test_store "$T" store) || exit 1
 port() { # a free-ish port from the pid
     echo $((20000 + ($$ * 11 + $1) % 20000))
 }
@@ -71,7 +75,7 @@ start_service() { # start_service LOG [env assignments...]: the service, on a st
     log=$1
     shift
     env CALLQA_TMP_DIR="$T" "$@" "$CQ" serve --listen "127.0.0.1:$AP" \
-        --recording-server "uk=http://127.0.0.1:$HP/RECORDINGS" --db "$T/store.db" --no-auth \
+        --recording-server "uk=http://127.0.0.1:$HP/RECORDINGS" --db "$DB" --no-auth \
         > /dev/null 2> "$log" &
     SVC=$!
     PIDS="$PIDS $SVC"
@@ -280,14 +284,14 @@ check "openai answering again: call03 by the LLM" sh -c "[ $s = 200 ]"
 check "openai answering again: engine openai" shape o5 openai
 check "the fallbacks are counted" [ "$(metric 'callqa_ai_llm_fallbacks_total')" = 2 ]
 check "every attempt in the store: ok, http_500 x2, timeout x2, ok; purpose ai-analyze" python3 -c '
-import sqlite3, sys
-rows = sqlite3.connect(sys.argv[1]).execute(
+import storedb, sys
+rows = storedb.connect(sys.argv[1]).execute(
     "SELECT purpose, provider, model, outcome, input_tokens, output_tokens FROM llm_calls ORDER BY id").fetchall()
 print("#", rows)
 assert [r[3] for r in rows] == ["ok", "http_500", "http_500", "timeout", "timeout", "ok"], rows
 assert all(r[0] == "ai-analyze" and r[1] == "openai" and r[2] == "gpt-test-1" for r in rows)
 assert rows[0][4] == 1000 and rows[0][5] == 200
-' "$T/store.db"
+' "$DB"
 stop_service
 
 # ---- an Anthropic provider ----

@@ -17,10 +17,14 @@ T=$(mktemp -d)
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
+    store_cleanup
     rm -rf "$T"
 }
 trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/store_lib.sh"
+store_setup "$T"
+DB=$(test_store "$T" store) || exit 1
 port() { # a free-ish port from the pid
     echo $((20000 + ($$ * 7 + $1) % 20000))
 }
@@ -80,7 +84,7 @@ start_service() { # start_service LOG [args...]
     shift
     CALLQA_TMP_DIR="$T/tmp" CALLQA_FETCH_TIMEOUT_SEC=3 CALLQA_MAX_BODY_MB=20 "$CQ" serve \
         --listen "127.0.0.1:$AP" --recording-server "uk=http://127.0.0.1:$HP/RECORDINGS" \
-        --recording-server "stall=http://127.0.0.1:$SP/RECORDINGS" --db "$T/store.db" "$@" \
+        --recording-server "stall=http://127.0.0.1:$SP/RECORDINGS" --db "$DB" "$@" \
         > /dev/null 2> "$log" &
     SVC=$!
     PIDS="$PIDS $SVC"
@@ -352,7 +356,7 @@ wait "$SVC"
 # authentication
 printf 'a-test-token-0123456789\n' > "$T/token"
 chmod 0644 "$T/token"
-"$CQ" serve --listen "127.0.0.1:$AP" --db "$T/store.db" --token-file "$T/token" 2> "$T/auth.err" &
+"$CQ" serve --listen "127.0.0.1:$AP" --db "$DB" --token-file "$T/token" 2> "$T/auth.err" &
 sleep 0.5
 check "a token file others can read is refused" grep -q 'mode 0600' "$T/auth.err"
 chmod 0600 "$T/token"
@@ -370,10 +374,10 @@ kill -TERM "$SVC"
 wait "$SVC"
 
 # listening addresses
-"$CQ" serve --listen "localhost:$AP" --no-auth --db "$T/store.db" 2> "$T/listen.err"
+"$CQ" serve --listen "localhost:$AP" --no-auth --db "$DB" 2> "$T/listen.err"
 check "a listen address that is not an address: exit 2 with a reason" sh -c "[ $? = 2 ] && grep -q 'not an IPv4 or IPv6 address' $T/listen.err"
 if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; then
-    "$CQ" serve --listen "[::1]:$AP" --no-auth --db "$T/store.db" 2> "$T/v6.log" &
+    "$CQ" serve --listen "[::1]:$AP" --no-auth --db "$DB" 2> "$T/v6.log" &
     V6=$!
     PIDS="$PIDS $V6"
     for _ in $(seq 1 100); do curl -sg -o /dev/null "http://[::1]:$AP/health" && break; sleep 0.1; done
