@@ -19,7 +19,6 @@
 #   store_name STORE         the store's last path element (for log file names)
 #   store_json EXPR KEY      SQL for a key of a JSON text column, as text (storedb's json_text)
 #   store_cleanup            for the EXIT trap, before DIR is removed: stops the cluster
-#   store_note WHAT          says a step was left out on PostgreSQL ("# postgresql: WHAT")
 
 STORE_LIB_DIR=$(cd "$(dirname "${0:-.}")" 2> /dev/null && pwd)
 # this file's folder, wherever the sourcing test is: tests/lib beside tests/<suite>/
@@ -121,10 +120,6 @@ store_json() {
 
 store_name() {
     basename "$1"
-}
-
-store_note() {
-    echo "# postgresql: $1"
 }
 
 store_cleanup() {

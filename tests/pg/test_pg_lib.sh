@@ -119,6 +119,7 @@ out=$(
 )
 check "test_store on SQLite: files in DIR ($out)" test "$out" = "$T/one.db $T/store.db $T/two.db"
 (
+    # shellcheck disable=SC2034 # read by store_lib.sh and pg_lib.sh
     CALLQA_TEST_STORE=postgresql CALLQA_PG_BIN=/nonexistent
     . "$HERE/../lib/store_lib.sh"
     store_setup "$T/none"
