@@ -103,6 +103,10 @@ int store__fail(store *s, const char *what);
  * same statement key always gets the same text on one connection). */
 #define STORE_SQL(s, lite, pg) (db_get_dialect((s)->d) == DB_PG ? (pg) : (lite))
 
+/* Test hook: when $CALLQA_TEST_KILL_AT is "KIND:LABEL", the process kills itself (SIGKILL)
+ * right there, having said so on stderr. */
+void store__kill_point(const char *kind, const char *label);
+
 /* Text column copied into a fixed buffer ("" for NULL). */
 void store__col_copy(db_stmt *st, int col, char *dst, size_t n);
 /* Bind text, "" as NULL. */
