@@ -83,7 +83,8 @@ enum {
     Q_SCHEMA_TABLE,
     Q_PG_EVENT_LOCK,
     Q_PG_DAY_LOCK,
-    Q_QUERY_FIRST = 100 /* the API's queries (store_query.c) */
+    Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
+    Q_COPY_FIRST = 128   /* store_copy.c's statements, up to 255 */
 };
 
 int store__schema_latest(void);
