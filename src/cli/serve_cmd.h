@@ -1,5 +1,6 @@
 /* serve_cmd.h - the commands of the callqa-service program: serve (serve_cmd.c), worker and
- * requeue (worker_cmd.c), ingest (ingest_cmd.c), analyze --transcribe (transcribe_cmd.c). */
+ * requeue (worker_cmd.c), ingest (ingest_cmd.c), analyze --transcribe (transcribe_cmd.c), store
+ * migrate (store_cmd.c). */
 #ifndef CQ_CLI_SERVE_CMD_H
 #define CQ_CLI_SERVE_CMD_H
 
@@ -10,6 +11,7 @@ int cq_cli_ingest(int argc, char **argv);  /* ingest_cmd.c */
 int cq_cli_transcribe(int argc, char **argv); /* transcribe_cmd.c: analyze --transcribe */
 int cq_cli_transcript(int argc, char **argv);  /* transcribe_cmd.c: transcript import */
 int cq_cli_score(int argc, char **argv);       /* score_cmd.c */
+int cq_cli_store(int argc, char **argv);       /* store_cmd.c: store migrate */
 
 /* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
  * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */

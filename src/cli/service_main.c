@@ -1,7 +1,7 @@
 /*
  * service_main.c - the callqa-service program: the commands that need the service's libraries
  * (libmicrohttpd, libcurl, SQLite, libmariadb): serve, worker, requeue, ingest, analyze
- * --transcribe, transcript import and score. `callqa serve
+ * --transcribe, transcript import, score and store migrate. `callqa serve
  * ...` runs `callqa-service serve ...`, so that an analysis from the command line loads none of
  * them.
  */
@@ -26,7 +26,9 @@ int main(int argc, char **argv)
         return cq_cli_transcript(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "score"))
         return cq_cli_score(argc - 1, argv + 1);
-    fprintf(stderr, "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score [options]   (callqa serve "
+    if (argc >= 2 && !strcmp(argv[1], "store"))
+        return cq_cli_store(argc - 1, argv + 1);
+    fprintf(stderr, "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store [options]   (callqa serve "
                     "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;
 }

@@ -892,12 +892,14 @@ static int fenced_move(store *s, const store_lease *l, job_state to, const char 
     return n == 1 ? STORE_OK : STORE_FENCED;
 }
 
-/* Test hook: $CALLQA_TEST_KILL_AT = "commit:LABEL" kills the process just before the commit
- * of that transaction (tests/pipeline/ kills workers at every commit step). */
-static void kill_point(const char *label)
+/* store_int.h. $CALLQA_TEST_KILL_AT = "commit:LABEL" kills the process just before the commit
+ * of that transaction (tests/pipeline/ kills workers at every commit step); store_copy.c has
+ * points of its own kind too. */
+void store__kill_point(const char *kind, const char *label)
 {
     const char *at = getenv("CALLQA_TEST_KILL_AT");
-    if (at && !strncmp(at, "commit:", 7) && !strcmp(at + 7, label)) {
+    size_t k = strlen(kind);
+    if (at && !strncmp(at, kind, k) && at[k] == ':' && !strcmp(at + k + 1, label)) {
         fprintf(stderr, "{\"level\":\"info\",\"msg\":\"kill point\",\"at\":\"%s\"}\n", at);
         fflush(stderr);
         raise(SIGKILL);
@@ -922,7 +924,7 @@ static int in_tx(store *s, const char *label, int (*f)(store *, void *), void *a
             rc = store__fail(s, "starting a transaction");
         } else if ((rc = f(s, arg)) != STORE_OK) {
             db_rollback(s->d);
-        } else if (kill_point(label), db_commit(s->d) != DB_OK) {
+        } else if (store__kill_point("commit", label), db_commit(s->d) != DB_OK) {
             rc = store__fail(s, "committing");
             db_rollback(s->d);
         }

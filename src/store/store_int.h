@@ -83,7 +83,8 @@ enum {
     Q_SCHEMA_TABLE,
     Q_PG_EVENT_LOCK,
     Q_PG_DAY_LOCK,
-    Q_QUERY_FIRST = 100 /* the API's queries (store_query.c) */
+    Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
+    Q_COPY_FIRST = 128   /* store_copy.c's statements, up to 255 */
 };
 
 int store__schema_latest(void);
@@ -102,6 +103,10 @@ int store__fail(store *s, const char *what);
 /* The SQL of a statement in the store's dialect: `lite` for SQLite, `pg` for PostgreSQL (the
  * same statement key always gets the same text on one connection). */
 #define STORE_SQL(s, lite, pg) (db_get_dialect((s)->d) == DB_PG ? (pg) : (lite))
+
+/* Test hook: when $CALLQA_TEST_KILL_AT is "KIND:LABEL", the process kills itself (SIGKILL)
+ * right there, having said so on stderr. */
+void store__kill_point(const char *kind, const char *label);
 
 /* Text column copied into a fixed buffer ("" for NULL). */
 void store__col_copy(db_stmt *st, int col, char *dst, size_t n);
