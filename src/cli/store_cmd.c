@@ -1,7 +1,7 @@
 /*
  * store_cmd.c - `callqa store migrate`: a SQLite store copied into a PostgreSQL one, resumable,
  * and verified by counts and checksums (store_copy, src/store/store_copy.c;
- * docs/scale-migrate.md).
+ * docs/scale.md).
  *
  *   callqa store migrate --from SQLITE_PATH --to postgresql://... [--verify-only] [--batch N]
  *
@@ -27,7 +27,7 @@ static void usage(FILE *f)
           "Copy every row of a SQLite store into a PostgreSQL store, then verify both hold the\n"
           "same (per table: the row count and a checksum). Run it again after an interruption:\n"
           "it goes on after the last batch committed. Stop the workers, ingest and service\n"
-          "that write to the SQLite store first (docs/scale-migrate.md).\n"
+          "that write to the SQLite store first (docs/scale.md).\n"
           "\n"
           "  --from PATH        the SQLite store\n"
           "  --to URI           the PostgreSQL store (an existing, empty database; the\n"

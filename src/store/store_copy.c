@@ -1,6 +1,6 @@
 /*
  * store_copy.c - store_copy() (store.h): a SQLite store copied into a PostgreSQL one, resumable,
- * then verified by counts and checksums (`callqa store migrate`, docs/scale-migrate.md).
+ * then verified by counts and checksums (`callqa store migrate`, docs/scale.md).
  *
  * DESIGN
  * The tables are listed once, below, in foreign-key order. A table is read from the source in
