@@ -12,8 +12,13 @@
 #   api     /api/qa/daily-summary, /leaderboard and /flagged of `callqa serve` on a store made by
 #           bench/gen_store.py (CALLS calls over 365 days ending today, 300 agents, 10 % flagged,
 #           no report blobs): p50 / p99 / max over REQS sequential requests each.
+#   api-pg  the same requests on PostgreSQL: the same generated store (or API_STORE) copied by
+#           `callqa store migrate` into a private PostgreSQL server started here
+#           (tests/pg/pg_lib.sh), served by `callqa serve --db postgresql://...`; the answers
+#           are checked against the SQLite store they were copied from.
 # Each section writes bench/out/pipeline-SECTION.txt (and prints it).
-#   usage: bench/pipeline.sh [worker] [ingest] [api]       (after scripts/build)
+#   usage: bench/pipeline.sh [worker] [ingest] [api] [api-pg]   (after scripts/build; the
+#          default: the first three)
 #   settings (environment): COPIES=4 ROUNDS=3 FILL=0 (worker), ROWS=100000 PER_DAY=2700 (ingest),
 #       CALLS=1000000 REQS=200 (api; API_STORE=PATH: the requests on a store made before),
 #       CQ=build/callqa, CALLQA_SHARED_DIR=../shared
@@ -24,6 +29,7 @@ SHARED=${CALLQA_SHARED_DIR:-../shared}
 CQ=${CQ:-build/callqa}
 OUT=bench/out
 SECTIONS=${*:-worker ingest api}
+SECTIONS=$(echo "$SECTIONS" | sed 's/api-pg/api_pg/g')
 mkdir -p "$OUT"
 
 die() {
@@ -37,7 +43,7 @@ need() { # need TOOL...: each on PATH or in /usr/sbin, or a clear error
     done
 }
 for s in $SECTIONS; do
-    case $s in worker | ingest | api) ;; *) die "unknown section '$s' (worker, ingest, api)" ;; esac
+    case $s in worker | ingest | api | api_pg) ;; *) die "unknown section '$s' (worker, ingest, api, api-pg)" ;; esac
 done
 need python3 curl
 [ -x "$CQ" ] || die "$CQ is not built (scripts/build, or set CQ)"
@@ -49,6 +55,7 @@ DBPID=""
 cleanup() {
     for p in $PIDS $DBPID; do kill "$p" 2> /dev/null || true; done
     for p in $PIDS $DBPID; do wait "$p" 2> /dev/null || true; done
+    if command -v pg_cleanup > /dev/null 2>&1; then pg_cleanup; fi
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -68,7 +75,8 @@ EOF
 serve_start() { # serve_start STORE: `callqa serve --db STORE` on a free port; $U and $SERVE set
     port=$(free_port)
     U="http://127.0.0.1:$port"
-    "$CQ" serve --db "$1" --no-auth --listen "127.0.0.1:$port" > "$1.serve.log" 2>&1 &
+    slog=$T/serve-$port.log # (a store may be a URI: no file to put it beside)
+    "$CQ" serve --db "$1" --no-auth --listen "127.0.0.1:$port" > "$slog" 2>&1 &
     SERVE=$!
     PIDS="$PIDS $SERVE"
     for _ in $(seq 1 300); do
@@ -76,7 +84,7 @@ serve_start() { # serve_start STORE: `callqa serve --db STORE` on a free port; $
         kill -0 "$SERVE" 2> /dev/null || break
         sleep 0.1
     done
-    die "callqa serve did not start: $(cat "$1.serve.log")"
+    die "callqa serve did not start: $(cat "$slog")"
 }
 serve_stop() {
     kill "$SERVE"
@@ -314,10 +322,10 @@ EOF
 }
 
 # ---- api ---------------------------------------------------------------------------------------
-bench_api() {
+bench_api() { # bench_api [pg]: on the SQLite store, or on its copy in PostgreSQL
     CALLS=${CALLS:-1000000}
     REQS=${REQS:-200}
-    A=$T/api
+    A=$T/api${1:-}
     mkdir -p "$A"
     S=$A/store.db
     if [ -n "${API_STORE:-}" ]; then # a store made before: the requests only
@@ -336,7 +344,21 @@ bench_api() {
             > "$A/gen.txt" || die "gen_store.py failed"
         b=$(date +%s.%N)
     fi
-    serve_start "$S"
+    SERVED=$S
+    if [ "${1:-}" = pg ]; then # the same store copied into PostgreSQL, served from there
+        . tests/pg/pg_lib.sh
+        pg_available || die "PostgreSQL's server is not installed (scripts/deps)"
+        pg_start "$A" > /dev/null || die "PostgreSQL did not start"
+        m0=$(date +%s.%N)
+        "$CQ" store migrate --from "$S" --to "$PG_URI" > "$A/migrate.txt" 2>&1 ||
+            die "callqa store migrate failed: $(tail -3 "$A/migrate.txt")"
+        m1=$(date +%s.%N)
+        pg_psql -c "VACUUM ANALYZE" > /dev/null
+        SERVED=$PG_URI
+        mkdir -p "$A/uploads"
+        export CALLQA_UPLOAD_DIR="$A/uploads"
+    fi
+    serve_start "$SERVED"
     load0=$(cat /proc/loadavg)
     python3 - "$U" "$REQS" "$S" > "$A/api.txt" << 'EOF' || die "the API client failed: $(tail -3 "$A/api.txt")"
 import datetime, http.client, json, sqlite3, sys, time, urllib.parse
@@ -404,8 +426,15 @@ for p in routes:
 EOF
     load1=$(cat /proc/loadavg)
     serve_stop
+    out=$OUT/pipeline-api.txt
+    [ "${1:-}" = pg ] && out=$OUT/pipeline-api-pg.txt
     {
-        echo "== api: a store of $CALLS calls made by bench/gen_store.py, $REQS sequential requests per route (a new connection each), in Python (http.client)"
+        if [ "${1:-}" = pg ]; then
+            echo "== api-pg: the store below copied into PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') (a private server on loopback, fsync off, shared_buffers 32 MB) by \`callqa store migrate\` in $(awk -v a="$m0" -v b="$m1" 'BEGIN {printf "%.0f", b - a}') s, then VACUUM ANALYZE; served by \`callqa serve --db postgresql://...\`; $REQS sequential requests per route (a new connection each), in Python (http.client)"
+            echo "PostgreSQL database size: $(pg_psql -At -c "SELECT pg_size_pretty(pg_database_size('callqa'))")"
+        else
+            echo "== api: a store of $CALLS calls made by bench/gen_store.py, $REQS sequential requests per route (a new connection each), in Python (http.client)"
+        fi
         machine
         echo "load average before: $load0"
         echo "load average after:  $load1"
@@ -414,8 +443,12 @@ EOF
         sed 's/^/  /' "$A/gen.txt"
         echo "store size: $(du -k "$S" | cut -f1) KiB (WAL: $(if [ -f "$S-wal" ]; then du -k "$S-wal" | cut -f1; else echo 0; fi) KiB)"
         cat "$A/api.txt"
-    } > "$OUT/pipeline-api.txt"
-    cat "$OUT/pipeline-api.txt"
+    } > "$out"
+    cat "$out"
+}
+
+bench_api_pg() {
+    bench_api pg
 }
 
 for s in $SECTIONS; do
