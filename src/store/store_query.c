@@ -69,7 +69,7 @@ static const char *const k_sql[SQ_N] = {
     [SQ_CALL] = "SELECT " CALL_COLUMNS CALL_FROM " WHERE c.recording_id = $1 OR c.uniqueid = $1 "
                 "ORDER BY c.id LIMIT 1",
     [SQ_CALLS] = "SELECT " CALL_COLUMNS CALL_FROM CALL_FILTERS
-                 " ORDER BY c.call_date DESC, c.id DESC LIMIT $9 OFFSET $10",
+                 " ORDER BY c.call_date DESC NULLS LAST, c.id DESC LIMIT $9 OFFSET $10",
     [SQ_CALLS_COUNT] = "SELECT COUNT(*) AS total" CALL_FROM CALL_FILTERS,
     [SQ_QUEUE] = "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state",
     [SQ_REPORT] = "SELECT report FROM analyses WHERE call_id = $1",
@@ -108,7 +108,7 @@ static const char *const k_sql[SQ_N] = {
                   "transcript_fts f JOIN calls c ON c.id = f.call_id WHERE transcript_fts MATCH $1 "
                   "AND ($2 IS NULL OR c.day >= $2) AND ($3 IS NULL OR c.day <= $3) AND ($4 IS NULL "
                   "OR c.agent_user = $4) AND ($5 IS NULL OR c.campaign_id = $5) ORDER BY "
-                  "c.call_date DESC, c.id DESC, f.rowid LIMIT $6",
+                  "c.call_date DESC NULLS LAST, c.id DESC, f.rowid LIMIT $6",
     [SQ_SCORE] = "SELECT scorecard, backend, scorecard_hash, provider_hash, topic_class, "
                  "topic_subclass, detail FROM scores WHERE call_id = $1",
     [SQ_OVERRIDES] = "SELECT o.category, o.score, o.supervisor, o.comment, o.created FROM "
@@ -146,7 +146,7 @@ static const char *const k_sql_pg[SQ_N] = {
                   "websearch_to_tsquery('simple', $1) q WHERE f.tsv @@ q "
                   "AND ($2::text IS NULL OR c.day >= $2) AND ($3::text IS NULL OR c.day <= $3) AND "
                   "($4::text IS NULL OR c.agent_user = $4) AND ($5::text IS NULL OR c.campaign_id "
-                  "= $5) ORDER BY c.call_date DESC, c.id DESC, f.seg LIMIT $6",
+                  "= $5) ORDER BY c.call_date DESC NULLS LAST, c.id DESC, f.seg LIMIT $6",
     [SQ_AGREEMENT] = "SELECT category, COUNT(*) AS n, COUNT(auto) AS compared, SUM(CASE WHEN "
                      "auto = score THEN 1 ELSE 0 END) AS exact, SUM(CASE WHEN abs(auto - score) "
                      "<= 1 THEN 1 ELSE 0 END) AS within_one, SUM(abs(auto - score)) AS "
