@@ -128,11 +128,17 @@ static void quiet_notice(void *arg, const char *message)
     (void)message; /* NOTICEs (e.g. "relation already exists, skipping") are not errors */
 }
 
+/* The session: UTC, no notices; and no parallel query unless the server's configuration or the
+ * URI's options= chose it: callqa's queries read thousands of rows, where starting parallel
+ * workers costs more than it saves (the API's daily summary: 140 ms with two workers, 35 ms
+ * without, on a 2-CPU machine; BENCHMARKS.md). */
 static int session_setup(pgdb *d)
 {
     PQsetNoticeProcessor(d->c, quiet_notice, NULL);
-    PGresult *r = PQexec(d->c, "SET client_min_messages = warning; SET TIME ZONE 'UTC'");
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PGresult *r = PQexec(d->c, "SET client_min_messages = warning; SET TIME ZONE 'UTC'; SELECT "
+                               "set_config(name, '0', false) FROM pg_settings WHERE name = "
+                               "'max_parallel_workers_per_gather' AND source = 'default'");
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok)
         keep_err(d, "setting up the session", PQerrorMessage(d->c));
     PQclear(r);
