@@ -54,6 +54,21 @@
     "score_backend, sc.scorecard_hash, sc.provider_hash, sc.topic_class, sc.topic_subclass, "     \
     "t.text AS transcript, t.language, t.word_count, t.seconds AS transcription_time"
 
+/* the agreement of overrides with the automatic scores; `auto` is the automatic score of an
+ * overridden category: its column for the old eight, else the stored result's
+ * (detail.categories.KEY.score; keys are [a-z0-9_]), read by each dialect's JSON functions */
+#define AGREEMENT_SQL(detail_score)                                                               \
+    "SELECT category, COUNT(*) AS n, COUNT(auto) AS compared, SUM(CASE WHEN auto = score THEN 1 " \
+    "ELSE 0 END) AS exact, SUM(CASE WHEN abs(auto - score) <= 1 THEN 1 ELSE 0 END) AS "           \
+    "within_one, SUM(abs(auto - score)) AS abs_diff_sum FROM (SELECT o.category, o.score, CASE "   \
+    "o.category WHEN 'greeting' THEN sc.greeting WHEN 'customer_id' THEN sc.customer_id WHEN "    \
+    "'needs' THEN sc.needs WHEN 'product' THEN sc.product WHEN 'communication' THEN "             \
+    "sc.communication WHEN 'resolution' THEN sc.resolution WHEN 'closing' THEN sc.closing WHEN "  \
+    "'compliance' THEN sc.compliance ELSE " detail_score " END AS auto FROM score_overrides o "   \
+    "JOIN calls c ON c.id = o.call_id JOIN scores sc ON sc.call_id = o.call_id WHERE c.day >= $1 " \
+    "AND c.day <= $2 AND o.id = (SELECT MAX(id) FROM score_overrides o2 WHERE o2.call_id = "       \
+    "o.call_id AND o2.category = o.category)) x GROUP BY category ORDER BY category"
+
 static const char *const k_sql[SQ_N] = {
     [SQ_HEALTH] = "SELECT COUNT(*) AS total_calls, COALESCE(SUM(CASE WHEN state = 'complete' "
                   "THEN 1 ELSE 0 END), 0) AS complete_calls, MAX(CASE WHEN state = 'complete' "
@@ -115,22 +130,8 @@ static const char *const k_sql[SQ_N] = {
                      "score_overrides o WHERE o.call_id = $1 AND o.id = (SELECT MAX(id) FROM "
                      "score_overrides o2 WHERE o2.call_id = o.call_id AND o2.category = "
                      "o.category) ORDER BY o.category",
-    /* the automatic score of an overridden category: its column for the old eight, else the
-     * stored result's (detail.categories.KEY.score; keys are [a-z0-9_]) */
-    [SQ_AGREEMENT] = "SELECT category, COUNT(*) AS n, COUNT(auto) AS compared, SUM(CASE WHEN "
-                     "auto = score THEN 1 ELSE 0 END) AS exact, SUM(CASE WHEN abs(auto - score) "
-                     "<= 1 THEN 1 ELSE 0 END) AS within_one, SUM(abs(auto - score)) AS "
-                     "abs_diff_sum FROM (SELECT o.category, o.score, CASE o.category WHEN "
-                     "'greeting' THEN sc.greeting WHEN 'customer_id' THEN sc.customer_id WHEN "
-                     "'needs' THEN sc.needs WHEN 'product' THEN sc.product WHEN 'communication' "
-                     "THEN sc.communication WHEN 'resolution' THEN sc.resolution WHEN 'closing' "
-                     "THEN sc.closing WHEN 'compliance' THEN sc.compliance ELSE CASE WHEN "
-                     "json_valid(sc.detail) THEN json_extract(sc.detail, '$.categories.' || "
-                     "o.category || '.score') END END AS auto FROM score_overrides o JOIN calls c "
-                     "ON c.id = o.call_id JOIN scores sc ON sc.call_id = o.call_id WHERE c.day >= "
-                     "$1 AND c.day <= $2 AND o.id = (SELECT MAX(id) FROM score_overrides o2 WHERE "
-                     "o2.call_id = o.call_id AND o2.category = o.category)) GROUP BY category "
-                     "ORDER BY category",
+    [SQ_AGREEMENT] = AGREEMENT_SQL("CASE WHEN json_valid(sc.detail) THEN json_extract(sc.detail, "
+                                   "'$.categories.' || o.category || '.score') END"),
 };
 
 /* PostgreSQL's form of the queries whose SQLite form it does not read (NULL: the same). The search
@@ -147,21 +148,9 @@ static const char *const k_sql_pg[SQ_N] = {
                   "AND ($2::text IS NULL OR c.day >= $2) AND ($3::text IS NULL OR c.day <= $3) AND "
                   "($4::text IS NULL OR c.agent_user = $4) AND ($5::text IS NULL OR c.campaign_id "
                   "= $5) ORDER BY c.call_date DESC NULLS LAST, c.id DESC, f.seg LIMIT $6",
-    [SQ_AGREEMENT] = "SELECT category, COUNT(*) AS n, COUNT(auto) AS compared, SUM(CASE WHEN "
-                     "auto = score THEN 1 ELSE 0 END) AS exact, SUM(CASE WHEN abs(auto - score) "
-                     "<= 1 THEN 1 ELSE 0 END) AS within_one, SUM(abs(auto - score)) AS "
-                     "abs_diff_sum FROM (SELECT o.category, o.score, CASE o.category WHEN "
-                     "'greeting' THEN sc.greeting WHEN 'customer_id' THEN sc.customer_id WHEN "
-                     "'needs' THEN sc.needs WHEN 'product' THEN sc.product WHEN 'communication' "
-                     "THEN sc.communication WHEN 'resolution' THEN sc.resolution WHEN 'closing' "
-                     "THEN sc.closing WHEN 'compliance' THEN sc.compliance ELSE CASE WHEN "
-                     "jsonb_typeof(sc.detail::jsonb -> 'categories' -> o.category -> 'score') = "
-                     "'number' THEN (sc.detail::jsonb -> 'categories' -> o.category ->> "
-                     "'score')::double precision END END AS auto FROM score_overrides o JOIN calls "
-                     "c ON c.id = o.call_id JOIN scores sc ON sc.call_id = o.call_id WHERE c.day >= "
-                     "$1 AND c.day <= $2 AND o.id = (SELECT MAX(id) FROM score_overrides o2 WHERE "
-                     "o2.call_id = o.call_id AND o2.category = o.category)) x GROUP BY category "
-                     "ORDER BY category",
+    [SQ_AGREEMENT] = AGREEMENT_SQL("CASE WHEN jsonb_typeof(sc.detail::jsonb -> 'categories' -> "
+                                   "o.category -> 'score') = 'number' THEN (sc.detail::jsonb -> "
+                                   "'categories' -> o.category ->> 'score')::double precision END"),
 };
 
 int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,
