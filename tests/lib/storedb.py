@@ -27,15 +27,13 @@ The dialects differ in a few places the tests need; the connection says how (bot
 As a command (for shell tests): storedb.py STORE SQL [PARAM...] prints the rows, the columns
 joined by '|', NULL as nothing; on an error, the message on stderr and status 1.
 """
-import glob
-import json
 import os
 import re
-import shutil
 import sqlite3
-import subprocess
 import sys
 import urllib.parse
+# PostgreSQL's modules (glob, json, shutil, subprocess) are imported where they are used: a
+# test polling a SQLite store from the shell starts this file many times
 
 Error = sqlite3.Error
 Row = sqlite3.Row
@@ -91,6 +89,8 @@ def connect(store, readonly=False):
 def find_psql():
     """psql: $CALLQA_PSQL, else the newest /usr/lib/postgresql/*/bin/psql (Debian's psql in
     PATH is a Perl wrapper that costs a tenth of a second a run), else psql in PATH."""
+    import glob
+    import shutil
     p = os.environ.get("CALLQA_PSQL")
     if not p:
         found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"),
@@ -212,6 +212,7 @@ def _plain(v):
 
 
 def _convert(v, typ):
+    import json
     if v is None:
         return None
     if typ in ("double precision", "real"):
@@ -263,6 +264,7 @@ class PgCursor:
         self._pos = 0
 
     def execute(self, sql, params=()):
+        import json
         if isinstance(params, dict):
             raise sqlite3.ProgrammingError("named parameters: use ? placeholders")
         q, sets = translate(sql.strip().rstrip(";").rstrip(), tuple(params))
@@ -335,6 +337,7 @@ class PgConnection:
         self.psql = find_psql()
 
     def _run(self, script, sets):
+        import subprocess
         if self.closed:
             raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
         env = dict(os.environ, PGCLIENTENCODING="UTF8", PGAPPNAME="storedb",
