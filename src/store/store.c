@@ -462,8 +462,7 @@ static int count_end(store *s, job_state st, const char *stage, const char *mess
  * in one statement (a round trip each would cost PostgreSQL more than the rest of the job's
  * counting): every bucket whose bound is at least the time, +Inf, _sum, _count. The bounds are
  * STORE_LATENCY_BUCKETS, written out. */
-static const double k_latency_le[] = STORE_LATENCY_BUCKETS;
-_Static_assert(sizeof(k_latency_le) / sizeof(k_latency_le[0]) == 10,
+_Static_assert(sizeof((double[])STORE_LATENCY_BUCKETS) / sizeof(double) == 10,
                "the histogram's statement below names each bound of STORE_LATENCY_BUCKETS");
 #define LE_ROW(v) "('qa_queue_to_complete_seconds_bucket', 'le=\"" #v "\"', " #v "), "
 static int count_complete(store *s, int64_t job_id, double now)
