@@ -479,6 +479,7 @@ static int64_t pg_changes(void *h)
 static int pg_begin(void *h)
 {
     pgdb *d = h;
+    d->committing = false; /* a COMMIT lost earlier says nothing about this transaction */
     int rc = command(d, "BEGIN");
     d->in_tx = rc == DB_OK;
     return rc;
