@@ -22,6 +22,8 @@
 #   pg_cleanup                     for an EXIT trap: stops the server if it runs (immediate),
 #                                  removes what pg_start made outside DIR; safe to call twice
 #   pg_pid                         the postmaster's pid (empty when not running)
+# A watchdog started with the server shuts it down (immediate) once the test's shell ($$) is
+# gone, however it ended (a SIGKILL, a ctest time-out): no server outlives its test.
 # Functions return non-zero with the reason (and initdb's or the server's log) on stderr.
 
 pg_bindir() { # the folder of initdb, pg_ctl, postgres; non-zero when there is none
@@ -121,9 +123,21 @@ host all all 127.0.0.1/32 trust
 EOF
 }
 
+pg__watchdog() { # one per cluster: outside the test's process tree (setsid, parent gone)
+    [ -s "$PG_HOME/watchdog.pid" ] && kill -0 "$(cat "$PG_HOME/watchdog.pid")" 2> /dev/null && return 0
+    (
+        setsid sh -c 'while kill -0 "$1" 2> /dev/null; do sleep 2; done
+            p=$(head -n 1 "$2/data/postmaster.pid" 2> /dev/null)
+            [ -n "$p" ] && kill -0 "$p" 2> /dev/null && kill -QUIT "$p"' pg-watchdog "$$" "$PG_HOME" \
+            < /dev/null > /dev/null 2>&1 &
+        echo $! > "$PG_HOME/watchdog.pid"
+    )
+}
+
 pg__ctl_start() {
     (cd "$PG_HOME" && pg__as "$PG_BIN/pg_ctl" -D "$PG_HOME/data" -l "$PG_HOME/server.log" -w -t 30 start) \
-        < /dev/null > "$PG_HOME/pg_ctl.log" 2>&1
+        < /dev/null > "$PG_HOME/pg_ctl.log" 2>&1 || return 1
+    pg__watchdog
 }
 
 pg_start() { # pg_start DIR

@@ -6,7 +6,7 @@
 #   - storedb on it and on a SQLite file: the same rows and types back (tests/pg/storedb_check.py);
 #   - pg_restart: same port, same data, a new server; pg_kill: every server process gone, the
 #     store unreachable, then started again with what was committed before the kill;
-#   - pg_stop, pg_cleanup; store_lib's test_store and store_copy; a missing PostgreSQL is a
+#   - pg_stop, pg_cleanup; a test killed (SIGKILL) leaves no server; store_lib's test_store and store_copy; a missing PostgreSQL is a
 #     skip (77), not a failure.
 #   usage: test_pg_lib.sh
 set -u
@@ -91,6 +91,26 @@ check "pg_stop: no server left (status $?)" test -z "$(pg_pid)"
 check "pg_stop: the port is closed" sh -c "! $SQ '$PG_URI' 'SELECT 1' 2> /dev/null"
 pg_cleanup
 check "pg_cleanup after pg_stop: nothing to do, status 0" test $? = 0
+
+# the watchdog: a test shell killed (SIGKILL: no trap runs) leaves no server behind
+mkdir -p "$T/wd"
+sh -c '. "$1/pg_lib.sh"; pg_start "$2" > "$2/start.log" 2>&1 || exit 1; pg_pid > "$2/pid"; exec sleep 300' \
+    _ "$HERE" "$T/wd" &
+WD_SH=$!
+for _ in $(seq 1 150); do
+    [ -s "$T/wd/pid" ] && break
+    sleep 0.1
+done
+WD_PG=$(cat "$T/wd/pid" 2> /dev/null)
+kill -KILL "$WD_SH"
+wait "$WD_SH" 2> /dev/null
+gone=""
+for _ in $(seq 1 100); do
+    [ -n "$WD_PG" ] && ! kill -0 "$WD_PG" 2> /dev/null && gone=1 && break
+    sleep 0.1
+done
+check "a test killed with its server running: the watchdog stops the server (pid ${WD_PG:-none})" \
+    test -n "$gone"
 
 # store_lib.sh: the selector
 out=$(
