@@ -729,8 +729,16 @@ static int busy_count(const worker *w)
     return n;
 }
 
+/* Results of the children, waiting up to timeout_ms for one; with no child running, the wait
+ * itself (the pool would return at once, and the main loop would spin on the claim, the load
+ * and the store). A signal ends the wait early. */
 static void drain(worker *w, int timeout_ms)
 {
+    if (!busy_count(w)) {
+        struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        return;
+    }
     proc_done done[64];
     int n = proc_pool_wait(w->pool, NULL, 0, done, w->c->jobs < 64 ? w->c->jobs : 64,
                            timeout_ms);
