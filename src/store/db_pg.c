@@ -15,7 +15,6 @@
  * nothing of the transaction was kept.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <math.h>
@@ -236,15 +235,22 @@ static int alive(pgdb *d)
     return 0;
 }
 
-/* After a failed command: was the connection lost? (The transaction, if any, is gone with it.) */
-static void note_failure(pgdb *d, const char *what)
+/* A failed command's result r: its message kept, a lost connection noted (the transaction, if
+ * any, is gone with it; the first reconnection is tried at once); DB_BUSY for a serialization
+ * failure, a deadlock or a lock not available, else DB_ERROR. */
+static int failed(pgdb *d, const PGresult *r)
 {
-    keep_err(d, what, PQerrorMessage(d->c));
+    const char *m = PQresultErrorMessage(r);
+    keep_err(d, NULL, m && *m ? m : PQerrorMessage(d->c));
     if (PQstatus(d->c) != CONNECTION_OK) {
         d->lost = true;
         d->in_tx = false;
-        d->retry_at = 0; /* the first reconnection is tried at once */
+        d->retry_at = 0;
     }
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    return state && (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
+               ? DB_BUSY
+               : DB_ERROR;
 }
 
 /* A command without parameters or rows. */
@@ -256,16 +262,9 @@ static int command(pgdb *d, const char *sql)
     }
     PGresult *r = PQexec(d->c, sql);
     ExecStatusType st = PQresultStatus(r);
-    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? DB_OK : DB_ERROR;
-    if (rc != DB_OK) {
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        note_failure(d, NULL);
-        if (state &&
-            (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03")))
-            rc = DB_BUSY;
-    } else {
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? DB_OK : failed(d, r);
+    if (rc == DB_OK)
         d->lost = false;
-    }
     PQclear(r);
     return rc;
 }
@@ -357,15 +356,10 @@ static int pg_step(db_stmt *ds)
             PQexecParams(d->c, s->sql, s->n, s->types, (const char *const *)s->val, NULL, NULL, 0);
         ExecStatusType st = PQresultStatus(s->res);
         if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-            const char *state = PQresultErrorField(s->res, PG_DIAG_SQLSTATE);
-            bool busy = state && (!strcmp(state, "40001") || !strcmp(state, "40P01") ||
-                                  !strcmp(state, "55P03"));
-            keep_err(d, NULL, PQresultErrorMessage(s->res));
-            if (PQstatus(d->c) != CONNECTION_OK)
-                note_failure(d, NULL);
+            int rc = failed(d, s->res);
             PQclear(s->res);
             s->res = NULL;
-            return busy ? DB_BUSY : DB_ERROR;
+            return rc;
         }
         d->lost = false;
         const char *t = PQcmdTuples(s->res);
@@ -386,16 +380,27 @@ static bool have_row(pg_stmt *s, int i)
     return s->res && s->row >= 0 && s->row < s->rows && i >= 0 && i < PQnfields(s->res);
 }
 
-static int64_t pg_col_int(db_stmt *ds, int i)
+static const char *pg_col_text(db_stmt *ds, int i)
 {
     pg_stmt *s = (pg_stmt *)ds;
     if (!have_row(s, i) || PQgetisnull(s->res, s->row, i))
+        return NULL;
+    return PQgetvalue(s->res, s->row, i);
+}
+
+static bool is_bool(db_stmt *ds, int i)
+{
+    return PQftype(((pg_stmt *)ds)->res, i) == OID_BOOL;
+}
+
+static int64_t pg_col_int(db_stmt *ds, int i)
+{
+    const char *v = pg_col_text(ds, i);
+    if (!v)
         return 0;
-    const char *v = PQgetvalue(s->res, s->row, i);
-    if (PQftype(s->res, i) == OID_BOOL)
+    if (is_bool(ds, i))
         return v[0] == 't';
     char *end;
-    errno = 0;
     long long x = strtoll(v, &end, 10);
     if (*end == '.' || *end == 'e' || *end == 'E') /* a real column read as an integer */
         return (int64_t)strtod(v, NULL);
@@ -404,21 +409,12 @@ static int64_t pg_col_int(db_stmt *ds, int i)
 
 static double pg_col_double(db_stmt *ds, int i)
 {
-    pg_stmt *s = (pg_stmt *)ds;
-    if (!have_row(s, i) || PQgetisnull(s->res, s->row, i))
+    const char *v = pg_col_text(ds, i);
+    if (!v)
         return 0;
-    const char *v = PQgetvalue(s->res, s->row, i);
-    if (PQftype(s->res, i) == OID_BOOL)
+    if (is_bool(ds, i))
         return v[0] == 't';
     return strtod(v, NULL);
-}
-
-static const char *pg_col_text(db_stmt *ds, int i)
-{
-    pg_stmt *s = (pg_stmt *)ds;
-    if (!have_row(s, i) || PQgetisnull(s->res, s->row, i))
-        return NULL;
-    return PQgetvalue(s->res, s->row, i);
 }
 
 static bool pg_col_null(db_stmt *ds, int i)
