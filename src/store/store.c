@@ -929,11 +929,8 @@ static int in_tx(store *s, const char *label, int (*f)(store *, void *), void *a
         }
         if (rc != STORE_ERR || !db_retryable(s->d) || attempt >= TX_RETRIES)
             break;
-        struct timespec ts = {0, 250000000L};
-        for (int k = 0; k < attempt; k++)
-            ts = (struct timespec){ts.tv_sec * 2 + (ts.tv_nsec * 2) / 1000000000L,
-                                   (ts.tv_nsec * 2) % 1000000000L};
-        nanosleep(&ts, NULL);
+        long ms = 250L << attempt;
+        nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
