@@ -391,6 +391,7 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_report(req *r, const char *data, size_t *size);
 /* A body of PATCH /api/qa/call/{id}/scores, checked: a JSON object of supervisor (1-128
  * bytes), comment (optional, up to 4000), scores ({key: integer 1-5}, 1-32 of them), nothing
  * else. The object (the caller's), or NULL with a sentence in why and the error's code

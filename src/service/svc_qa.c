@@ -23,6 +23,7 @@
 
 #include "svc.h"
 #include "../jobs/jobs.h"
+#include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
 static const char *const k_cats[8] = {"greeting", "customer_id", "needs",   "product",
@@ -1154,6 +1155,64 @@ static json_t *report_row(const store_val *c, int n, void *u)
     (void)u;
     const store_val *v = col(c, n, "report");
     return v && v->t == SV_TEXT ? json_string(v->s) : json_null();
+}
+
+/* A call's stored report in full (docs/report.md), for the timeline and the raw download, with
+ * the assessment by rules made from it (docs/assess.md): {call_id, recording_id, report,
+ * assessment: {engine, text, findings}}. 404 until the call is analysed. */
+enum MHD_Result svc_qa_report(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    store_val p[1] = {SV_S(r->param)};
+    json_t *a = query(r, SQ_CALL, p, 1, call_shape, NULL);
+    if (!a)
+        return store_failed(r);
+    json_t *id = json_object_get(json_array_get(a, 0), "call_id");
+    if (!json_is_integer(id)) {
+        json_decref(a);
+        svc_answer_error(r, 404, "not_found", "no call with recording_id or uniqueid %.64s",
+                         r->param);
+        return svc_send(r);
+    }
+    json_t *o = json_object();
+    json_object_set(o, "call_id", id);
+    json_object_set(o, "recording_id", json_object_get(json_array_get(a, 0), "recording_id"));
+    store_val q[1] = {SV_I(json_integer_value(id))};
+    json_decref(a);
+    json_t *rep = query(r, SQ_REPORT, q, 1, report_row, NULL);
+    if (!rep) {
+        json_decref(o);
+        return store_failed(r);
+    }
+    const char *text = json_string_value(json_array_get(rep, 0));
+    json_error_t jerr;
+    json_t *report = text ? json_loads(text, 0, &jerr) : NULL;
+    if (!report) {
+        json_decref(rep);
+        json_decref(o);
+        svc_answer_error(r, 404, "not_analysed", "call %.64s has no stored analysis yet", r->param);
+        return svc_send(r);
+    }
+    char *verdict = NULL, *findings = NULL, err[300];
+    json_t *as = json_object();
+    if (sc_assess_report(text, &verdict, &findings, err, sizeof(err)) == 0) {
+        json_object_set_new(as, "engine", json_string("rules"));
+        json_object_set_new(as, "text", json_string(verdict));
+        json_t *f = json_loads(findings, 0, &jerr);
+        json_object_set_new(as, "findings", f ? f : json_array());
+    } else {
+        json_object_set_new(as, "engine", json_null());
+        json_object_set_new(as, "error", json_string(err));
+    }
+    free(verdict);
+    free(findings);
+    json_decref(rep);
+    json_object_set_new(o, "report", report);
+    json_object_set_new(o, "assessment", as);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    svc_answer(r, 200, body, "application/json");
+    return svc_send(r);
 }
 
 /* A transcript made elsewhere (docs/transcription.md, "Import"), checked against the call's

@@ -684,6 +684,22 @@ static const svc_route k_routes[] = {
          "\"404\":{\"description\":\"no such call\"},"
          "\"503\":{\"description\":\"the store is unreachable\"}"
          "}}"},
+    {.method = "GET",
+     .path = "/api/qa/call/{id}/report",
+     .name = "qa_report",
+     .handle = svc_qa_report,
+     .openapi = "{\"summary\":\"A call's stored report in full (docs/report.md) and the assessment "
+                "by rules made from it (docs/assess.md)\","
+                "\"parameters\":["
+                "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"recording_id or uniqueid\"}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{call_id, recording_id, report, assessment: {engine: "
+                "rules, text, findings}}\"},"
+                "\"404\":{\"description\":\"no such call, or not analysed yet\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
     {.method = "POST",
      .path = "/api/qa/call/{id}/transcript",
      .name = "qa_transcript",
