@@ -1,7 +1,142 @@
 import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, onAuthLost, setCsrf } from './api.js';
+import { onLiveStatus, startLive, stopLive } from './live.js';
+import { useRoute } from './router.js';
+import { CallsView } from './views/calls.jsx';
+import { CallView } from './views/call.jsx';
+import { QaView, FlaggedView } from './views/qa.jsx';
+import { AgentView } from './views/agent.jsx';
+import { OpsView } from './views/ops.jsx';
+
+const THEME_KEY = 'callqa.theme';
+
+function applyTheme(t) {
+  if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
+  else delete document.documentElement.dataset.theme;
+}
+applyTheme(localStorage.getItem(THEME_KEY));
+
+function ThemeToggle() {
+  const [t, setT] = useState(localStorage.getItem(THEME_KEY) || 'auto');
+  const next = { auto: 'light', light: 'dark', dark: 'auto' };
+  return (
+    <button type="button" class="ghost" onClick={() => {
+      const n = next[t];
+      localStorage.setItem(THEME_KEY, n);
+      applyTheme(n);
+      setT(n);
+    }} title="Colour theme: automatic, light or dark">Theme: {t}</button>
+  );
+}
+
+function LiveStatus() {
+  const [s, setS] = useState('connecting');
+  useEffect(() => onLiveStatus(setS), []);
+  const text = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…' }[s];
+  return <span class={`live live-${s}`} role="status" aria-live="polite" data-live={s}>
+    <span aria-hidden="true">{s === 'live' ? '● ' : '○ '}</span>{text}</span>;
+}
+
+function Login({ reason, onDone }) {
+  const [token, setToken] = useState('');
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(e) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const s = await api('api/session', { method: 'POST', body: { token } });
+      setCsrf(s.csrf);
+      onDone(s);
+    } catch (err) {
+      setError(err.status === 401 ? 'That token is not the service\'s.' : err.message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <main id="main" class="login">
+      <h1>callqa</h1>
+      <form onSubmit={submit} aria-describedby="login-help">
+        {reason === 'expired' && <p class="notice" role="alert">Your session expired. Sign in again.</p>}
+        <p id="login-help">Sign in with the service's API token (the file named by <code>token_file</code>).
+          The browser keeps a session cookie, not the token.</p>
+        <label for="token">API token</label>
+        <input id="token" name="token" type="password" autocomplete="current-password" required
+          value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+        <button type="submit" disabled={busy || !token}>Sign in</button>
+        {error && <p class="error" role="alert">{error}</p>}
+      </form>
+    </main>
+  );
+}
+
+const NAV = [
+  ['calls', 'Calls'],
+  ['qa', 'QA summary'],
+  ['flagged', 'Flagged queue'],
+  ['ops', 'Operations'],
+];
+
+function Shell({ session, onLogout }) {
+  const { parts, query } = useRoute();
+  const view = parts[0] || 'calls';
+  useEffect(() => {
+    startLive();
+    return stopLive;
+  }, []);
+  let body;
+  if (view === 'call' && parts[1]) body = <CallView id={parts[1]} query={query} />;
+  else if (view === 'agent' && parts[1]) body = <AgentView agent={parts[1]} query={query} />;
+  else if (view === 'qa') body = <QaView query={query} />;
+  else if (view === 'flagged') body = <FlaggedView query={query} />;
+  else if (view === 'ops') body = <OpsView />;
+  else body = <CallsView query={query} />;
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
+      <header class="top">
+        <a class="brand" href="#/calls">callqa</a>
+        <nav aria-label="Views">
+          {NAV.map(([k, label]) => (
+            <a href={`#/${k}`} aria-current={view === k || (k === 'calls' && view === 'call') ? 'page' : undefined}>{label}</a>
+          ))}
+        </nav>
+        <span class="spacer" />
+        <LiveStatus />
+        <ThemeToggle />
+        {session.auth_required && <button type="button" class="ghost" onClick={onLogout}>Sign out</button>}
+      </header>
+      <main id="main" tabIndex={-1}>{body}</main>
+    </>
+  );
+}
 
 function App() {
-  return <main><h1>callqa</h1></main>;
+  const [session, setSession] = useState(null);
+  const [lost, setLost] = useState(null);
+  useEffect(() => {
+    onAuthLost((e) => {
+      stopLive();
+      setLost(e.code === 'session_expired' ? 'expired' : 'invalid');
+      setSession((s) => (s ? { ...s, authenticated: false } : s));
+    });
+    api('api/session').then(
+      (s) => { setCsrf(s.csrf); setSession(s); },
+      // a service without sessions (built before them): the API's own auth applies
+      () => setSession({ auth_required: false, authenticated: true, csrf: null }));
+  }, []);
+  if (!session) return <p class="loading" role="status">Loading…</p>;
+  if (session.auth_required && !session.authenticated)
+    return <Login reason={lost || session.reason} onDone={(s) => { setLost(null); setSession(s); }} />;
+  return <Shell session={session} onLogout={async () => {
+    try { await api('api/session', { method: 'DELETE' }); } catch { /* signed out anyway */ }
+    stopLive();
+    setSession({ ...session, authenticated: false });
+    setLost(null);
+  }} />;
 }
 
 render(<App />, document.getElementById('app'));

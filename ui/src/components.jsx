@@ -1,0 +1,98 @@
+import { useEffect, useRef, useState, useCallback } from 'preact/hooks';
+import uPlot from 'uplot';
+import { api, ApiError } from './api.js';
+import { NA, isNum } from './fmt.js';
+import { onJob } from './live.js';
+
+// GET path while mounted; again when path changes or reload() is called.
+export function useApi(path, { live = false } = {}) {
+  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const [tick, setTick] = useState(0);
+  const reload = useCallback(() => setTick((t) => t + 1), []);
+  useEffect(() => {
+    if (!path) return undefined;
+    const ctl = new AbortController();
+    setState((s) => ({ ...s, loading: true }));
+    api(path, { signal: ctl.signal }).then(
+      (data) => setState({ data, error: null, loading: false }),
+      (error) => {
+        if (error.name !== 'AbortError') setState({ data: null, error, loading: false });
+      });
+    return () => ctl.abort();
+  }, [path, tick]);
+  // a job's change re-reads the view (at most every 300 ms)
+  useEffect(() => {
+    if (!live) return undefined;
+    let t = null;
+    const off = onJob(() => {
+      if (!t) t = setTimeout(() => { t = null; reload(); }, 300);
+    });
+    return () => { off(); clearTimeout(t); };
+  }, [live, reload]);
+  return { ...state, reload };
+}
+
+// A value or "—" (not measured); the unit follows the number.
+export function V({ v, text }) {
+  if (v === null || v === undefined || (typeof v === 'number' && !isNum(v)))
+    return <span class="na" title="not measured">{NA}</span>;
+  return <span>{text !== undefined ? text : String(v)}</span>;
+}
+
+export function Loading({ what }) {
+  return <p class="loading" role="status">Loading {what}…</p>;
+}
+
+export function Failure({ error, what }) {
+  if (!error) return null;
+  const why = error instanceof ApiError ? `${error.message} (${error.status || 'no answer'})` : String(error.message || error);
+  return <p class="error" role="alert">Could not load {what}: {why}</p>;
+}
+
+// The problem badges: text, an icon-like letter and a colour (colour is never the only sign).
+const BADGE = {
+  one_way: ['One-way audio', '⇥'],
+  dead_air: ['Dead air', '∅'],
+  clipping: ['Clipping', '⩘'],
+  low_level: ['Low level', '↓'],
+  fake_stereo: ['Fake stereo', '='],
+  swapped_legs: ['Swapped legs', '⇄'],
+  mos_low: ['Low MOS', '♪'],
+  flagged: ['Flagged', '⚑'],
+};
+
+export function Badge({ code }) {
+  const [label, mark] = BADGE[code] || [code.replace(/_/g, ' '), '!'];
+  return <span class={`badge b-${code}`}><span aria-hidden="true">{mark} </span>{label}</span>;
+}
+
+// A uPlot chart (series and axes in opts, without width/height), resized with its box.
+export function Chart({ opts, data, height = 220, label, onCreate }) {
+  const box = useRef(null);
+  const plot = useRef(null);
+  useEffect(() => {
+    const el = box.current;
+    const p = new uPlot({ ...opts, width: Math.max(200, el.clientWidth), height }, data, el);
+    plot.current = p;
+    if (onCreate) onCreate(p);
+    const ro = new ResizeObserver(() => {
+      const w = Math.max(200, el.clientWidth);
+      if (w !== p.width) p.setSize({ width: w, height });
+    });
+    ro.observe(el);
+    return () => { ro.disconnect(); p.destroy(); plot.current = null; };
+  }, [opts, height]);
+  useEffect(() => {
+    if (plot.current) plot.current.setData(data);
+  }, [data]);
+  return <div class="chart" ref={box} role="img" aria-label={label} />;
+}
+
+// The theme's colours, read from the stylesheet for the charts.
+export function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+}
+
+export function Empty({ children }) {
+  return <p class="empty">{children}</p>;
+}

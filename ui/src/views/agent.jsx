@@ -1,0 +1,64 @@
+import { useMemo } from 'preact/hooks';
+import { enc, withQuery } from '../api.js';
+import { useApi, V, Chart, Loading, Failure, cssVar } from '../components.jsx';
+import { duration, fixed, isNum, pct, score } from '../fmt.js';
+import { go } from '../router.js';
+
+const dayTs = (d) => Date.parse(`${d}T12:00:00Z`) / 1000;
+
+function Trend({ trend }) {
+  const opts = useMemo(() => ({
+    scales: { x: { time: true }, calls: { range: (u, lo, hi) => [0, Math.max(1, hi)] }, score: { range: [0, 100] } },
+    axes: [{ stroke: cssVar('--muted') }, { scale: 'calls', label: 'calls', stroke: cssVar('--muted') },
+      { scale: 'score', side: 1, label: 'average score / 100', stroke: cssVar('--muted'), grid: { show: false } }],
+    series: [{},
+      { label: 'calls', scale: 'calls', stroke: cssVar('--c1'), width: 2, points: { show: true } },
+      { label: 'average score', scale: 'score', stroke: cssVar('--c2'), width: 2, dash: [6, 4], points: { show: true } }],
+  }), []);
+  const data = useMemo(() => [trend.map((t) => dayTs(t.date)), trend.map((t) => t.calls),
+    trend.map((t) => (isNum(t.avg_score) ? t.avg_score : null))], [trend]);
+  return <Chart opts={opts} data={data} height={220} label="The agent's calls and average score per day" />;
+}
+
+export function AgentView({ agent, query }) {
+  const days = query.days || '30';
+  const { data: a, error, loading } = useApi(withQuery(`api/qa/agent/${enc(agent)}`, { days }), { live: true });
+  return (
+    <section aria-labelledby="ag-h">
+      <p class="crumbs"><a href="#/qa">QA summary</a> › agent</p>
+      <h1 id="ag-h">Agent {a ? a.agent_name || a.agent_user : agent}{a && a.agent_name && <span class="sub"> ({a.agent_user})</span>}</h1>
+      <form class="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>Period <select value={days} onChange={(e) => go(['agent', agent], { days: e.currentTarget.value })}>
+          {['7', '30', '90', '365'].map((d) => <option value={d}>last {d} days</option>)}</select></label>
+        <a class="button ghost" href={`#/calls?agent=${enc(agent)}`}>This agent's calls</a>
+      </form>
+      <Failure error={error} what="the agent" />
+      {loading && !a && <Loading what="the agent" />}
+      {a && (
+        <>
+          <dl class="figures">
+            <dt>Period</dt><dd>{a.period_start} – {a.period_end}</dd>
+            <dt>Calls</dt><dd>{a.total_calls} ({a.analysed_calls} analysed, {a.skipped_calls} skipped, {a.error_calls} errors)</dd>
+            <dt>Average score</dt><dd>{score(a.avg_score)}{isNum(a.min_score) && ` (${fixed(a.min_score, 0)} – ${fixed(a.max_score, 0)})`}</dd>
+            <dt>Partial scores</dt><dd>{a.partial_scored_calls} calls, average {score(a.avg_partial_score)}</dd>
+            <dt>Flagged</dt><dd>{a.flagged_calls}</dd>
+            <dt>Talk / hold / dead air</dt><dd>{duration(a.talk_sec)} / {duration(a.hold_sec)} / {duration(a.dead_air_sec)}</dd>
+            <dt>One-way calls</dt><dd><V v={a.one_way_calls} /></dd>
+            <dt>Average MOS</dt><dd><V v={a.avg_mos} text={`${fixed(a.avg_mos, 2)} MOS`} /></dd>
+          </dl>
+          <h2>Trend</h2>
+          {a.trend && a.trend.length ? <Trend trend={a.trend} /> : <p class="note">No calls in this period.</p>}
+          <h2>Category averages</h2>
+          <table class="narrow">
+            <caption class="sr">Average score per scorecard category, out of 5</caption>
+            <thead><tr><th scope="col">Category</th><th scope="col">Average</th><th scope="col" aria-hidden="true"></th></tr></thead>
+            <tbody>{Object.entries(a.category_averages || {}).map(([k, v]) => (
+              <tr><th scope="row">{k.replace(/_/g, ' ')}</th>
+                <td class="num"><V v={v} text={`${fixed(v, 2)} / 5`} /></td>
+                <td class="bar-cell" aria-hidden="true">{isNum(v) && <span class="bar" style={{ width: pct(v / 5 * 100).replace(' ', '') }} />}</td></tr>))}</tbody>
+          </table>
+        </>
+      )}
+    </section>
+  );
+}

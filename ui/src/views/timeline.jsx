@@ -1,0 +1,219 @@
+// One call on one zoomable time axis: lanes per leg (level envelope, what the leg carries,
+// events, MOS windows), the call's overtalk and dead air, and a playhead that follows the player.
+// The envelope is drawn by uPlot; spans are elements of their own (focusable, labelled, each a
+// seek target), placed on the same axis.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import uPlot from 'uplot';
+import { clock, fixed, isNum } from '../fmt.js';
+import { cssVar } from '../components.jsx';
+
+const STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
+const CLASS_LABEL = { speech: 'speech', silence: 'silence', music: 'music', tone: 'tone', noise: 'noise' };
+const EVENT_LABEL = { hold: 'hold', ivr: 'IVR prompt', dtmf: 'DTMF', ringback: 'ringback', busy: 'busy tone', sit: 'SIT', tone: 'tone' };
+
+function legName(report, leg) {
+  const r = report[leg] && report[leg].role;
+  if (!report.has_legs) return 'Recording (mono)';
+  return `${r ? r[0].toUpperCase() + r.slice(1) : leg} (${leg})`;
+}
+
+export function legsOf(report) {
+  return ['inbound', 'outbound'].filter((l) => report && report[l]);
+}
+
+// Span elements of one lane within the view; each seeks to its start.
+function Spans({ items, view, width, onSeek, kind }) {
+  const span = view.t1 - view.t0;
+  const out = [];
+  for (const it of items) {
+    if (it.end < view.t0 || it.start > view.t1) continue;
+    const x0 = ((Math.max(it.start, view.t0) - view.t0) / span) * width;
+    const x1 = ((Math.min(it.end, view.t1) - view.t0) / span) * width;
+    const w = Math.max(it.min || 0, x1 - x0);
+    if (w < 0.5) continue;
+    const label = `${it.label}, ${clock(it.start)} to ${clock(it.end)}`;
+    out.push(
+      <button type="button" class={`span k-${it.kind}`} style={{ left: `${x0}px`, width: `${w}px` }}
+        data-kind={it.kind} data-start={it.start} data-end={it.end} aria-label={label} title={label + (it.title ? ` — ${it.title}` : '')}
+        onClick={(e) => { e.stopPropagation(); onSeek(it.start); }}>
+        {w > 34 ? <span class="t">{it.text !== undefined ? it.text : it.label}</span> : null}
+      </button>);
+  }
+  return <div class={`lane-track spans ${kind}`}>{out}</div>;
+}
+
+function Envelope({ values, step, view, width }) {
+  const box = useRef(null);
+  const plot = useRef(null);
+  const data = useMemo(() => {
+    const xs = new Float64Array(values.length);
+    const ys = new Array(values.length);
+    for (let i = 0; i < values.length; i++) { xs[i] = i * step; ys[i] = values[i]; }
+    return [xs, ys];
+  }, [values, step]);
+  useEffect(() => {
+    const p = new uPlot({
+      width: Math.max(50, width), height: 46, legend: { show: false }, cursor: { show: false },
+      select: { show: false }, pxAlign: 0,
+      scales: { x: { time: false, min: view.t0, max: view.t1 }, y: { range: [-70, 0] } },
+      axes: [{ show: false }, { show: false }],
+      series: [{}, { stroke: cssVar('--env'), fill: cssVar('--env-fill'), width: 1, points: { show: false } }],
+    }, data, box.current);
+    plot.current = p;
+    return () => { p.destroy(); plot.current = null; };
+  }, [data]);
+  useEffect(() => {
+    const p = plot.current;
+    if (!p) return;
+    if (Math.abs(p.width - width) > 0.5) p.setSize({ width: Math.max(50, width), height: 46 });
+    p.setScale('x', { min: view.t0, max: view.t1 });
+  }, [view.t0, view.t1, width]);
+  return <div class="lane-track env" ref={box} />;
+}
+
+function Axis({ view, width }) {
+  const span = view.t1 - view.t0;
+  const step = STEPS.find((s) => (s / span) * width >= 80) || STEPS[STEPS.length - 1];
+  const ticks = [];
+  for (let t = Math.ceil(view.t0 / step) * step; t <= view.t1 + 1e-9; t += step) {
+    ticks.push(<span class="tick" style={{ left: `${((t - view.t0) / span) * width}px` }}>{clock(t, step < 1 ? 1 : 0)}</span>);
+  }
+  return <div class="lane-track axis" aria-hidden="true">{ticks}</div>;
+}
+
+function Lane({ title, children, note }) {
+  return (
+    <div class="lane" role="group" aria-label={title}>
+      <div class="lane-title">{title}{note && <div class="sub">{note}</div>}</div>
+      {children}
+    </div>
+  );
+}
+
+export function Timeline({ report, envelope, envelopeError, time, onSeek }) {
+  const duration = report.duration || 0;
+  const [view, setView] = useState({ t0: 0, t1: Math.max(duration, 1) });
+  const [width, setWidth] = useState(600);
+  const tracks = useRef(null);
+  const drag = useRef(null);
+  useEffect(() => {
+    const el = tracks.current;
+    const ro = new ResizeObserver(() => setWidth(el.clientWidth - 150));
+    ro.observe(el);
+    setWidth(el.clientWidth - 150);
+    return () => ro.disconnect();
+  }, []);
+  const clampView = (t0, t1) => {
+    const minSpan = Math.min(2, duration || 2);
+    let s = Math.max(minSpan, Math.min(t1 - t0, duration));
+    let a = Math.max(0, Math.min(t0, duration - s));
+    return { t0: a, t1: a + s };
+  };
+  const zoom = (f, at) => setView((v) => {
+    const c = at !== undefined ? at : (v.t0 + v.t1) / 2;
+    return clampView(c - (c - v.t0) * f, c + (v.t1 - c) * f);
+  });
+  const pan = (f) => setView((v) => clampView(v.t0 + (v.t1 - v.t0) * f, v.t1 + (v.t1 - v.t0) * f));
+  const fit = () => setView({ t0: 0, t1: Math.max(duration, 1) });
+  const tOf = (clientX) => {
+    const r = tracks.current.getBoundingClientRect();
+    return view.t0 + ((clientX - r.left - 150) / width) * (view.t1 - view.t0);
+  };
+  // wheel: zoom around the pointer (needs a listener that may prevent scrolling)
+  useEffect(() => {
+    const el = tracks.current;
+    const onWheel = (e) => {
+      if (e.clientX - el.getBoundingClientRect().left < 150) return;
+      e.preventDefault();
+      zoom(e.deltaY > 0 ? 1.25 : 0.8, tOf(e.clientX));
+    };
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => el.removeEventListener('wheel', onWheel);
+  });
+  const onDown = (e) => {
+    if (e.button !== 0 || e.target.closest('button')) return;
+    drag.current = { x: e.clientX, view, moved: false };
+  };
+  const onMove = (e) => {
+    const d = drag.current;
+    if (!d) return;
+    const dx = e.clientX - d.x;
+    if (Math.abs(dx) > 3) d.moved = true;
+    if (d.moved) {
+      const dt = (-dx / width) * (d.view.t1 - d.view.t0);
+      setView(clampView(d.view.t0 + dt, d.view.t1 + dt));
+    }
+  };
+  const onUp = (e) => {
+    const d = drag.current;
+    drag.current = null;
+    if (d && !d.moved && e.clientX - tracks.current.getBoundingClientRect().left >= 150) {
+      const t = tOf(e.clientX);
+      if (t >= 0 && t <= duration) onSeek(t);
+    }
+  };
+  const onKey = (e) => {
+    const k = { '+': () => zoom(0.5), '=': () => zoom(0.5), '-': () => zoom(2), ArrowLeft: () => pan(-0.2), ArrowRight: () => pan(0.2), Home: fit };
+    if (k[e.key] && e.target === e.currentTarget) { e.preventDefault(); k[e.key](); }
+  };
+
+  const legs = legsOf(report);
+  const lanes = [];
+  lanes.push(<Lane title="Time"><Axis view={view} width={width} /></Lane>);
+  for (const leg of legs) {
+    const L = report[leg];
+    const name = legName(report, leg);
+    const env = envelope && envelope.legs && envelope.legs[leg];
+    lanes.push(
+      <Lane title={`${name}: level`} note="RMS, dBFS">
+        {env ? <Envelope values={env} step={envelope.step_sec} view={view} width={width} />
+          : <div class="lane-track note">{envelopeError || 'loading…'}</div>}
+      </Lane>);
+    const segs = ((L.timeline && L.timeline.segments) || []).map((s) => ({
+      kind: s.class, start: s.start, end: s.end, label: CLASS_LABEL[s.class] || s.class,
+      title: isNum(s.confidence) ? `confidence ${fixed(s.confidence, 2)}` : undefined,
+    }));
+    lanes.push(<Lane title={`${name}: sound`}><Spans items={segs} view={view} width={width} onSeek={onSeek} kind="sound" /></Lane>);
+    const evs = (report.events || []).filter((e) => e.leg === leg).map((e) => ({
+      kind: e.type, start: e.start, end: Math.max(e.end, e.start), min: 6,
+      label: EVENT_LABEL[e.type] || e.type, text: e.type === 'dtmf' ? `DTMF ${e.digits || ''}` : undefined,
+      title: e.digits ? `digits ${e.digits}` : undefined,
+    }));
+    lanes.push(<Lane title={`${name}: events`} note={evs.length ? undefined : 'none found'}><Spans items={evs} view={view} width={width} onSeek={onSeek} kind="events" /></Lane>);
+    const wins = (L.nisqa && L.nisqa.windows) || [];
+    const mosItems = wins.map((w) => ({
+      kind: !w.speech_sec ? 'mos-none' : w.mos < 2.5 ? 'mos-bad' : w.mos < 3.5 ? 'mos-fair' : 'mos-good',
+      start: w.start, end: w.end, label: w.speech_sec ? `MOS ${fixed(w.mos, 2)}` : 'no speech in this window',
+      text: w.speech_sec ? fixed(w.mos, 1) : '—',
+      title: w.speech_sec ? `${fixed(w.speech_sec, 1)} s of speech in the window` : `MOS ${fixed(w.mos, 2)} without speech: not weighed`,
+    }));
+    lanes.push(<Lane title={`${name}: MOS`} note={wins.length ? 'NISQA, per window' : (L.nisqa_note || 'not measured')}>
+      <Spans items={mosItems} view={view} width={width} onSeek={onSeek} kind="mos" /></Lane>);
+  }
+  const conv = report.conversation || {};
+  const both = [
+    ...(((conv.overtalk || {}).spans) || []).map((s) => ({ kind: 'overtalk', start: s.start, end: s.end, min: 3, label: 'overtalk' })),
+    ...(((conv.dead_air || {}).spans) || []).map((s) => ({ kind: 'dead_air', start: s.start, end: s.end, min: 3, label: 'dead air' })),
+  ];
+  if (report.has_legs)
+    lanes.push(<Lane title="Both: overtalk, dead air" note={both.length ? undefined : 'none found'}><Spans items={both} view={view} width={width} onSeek={onSeek} kind="conv" /></Lane>);
+  const playX = ((time - view.t0) / (view.t1 - view.t0)) * width;
+  return (
+    <section class="timeline" aria-labelledby="tl-h">
+      <div class="tl-head">
+        <h2 id="tl-h">Timeline</h2>
+        <span class="tl-range" role="status">{clock(view.t0, 1)} – {clock(view.t1, 1)} of {clock(duration, 1)}</span>
+        <button type="button" class="ghost" onClick={() => zoom(0.5)} aria-label="Zoom in">+ Zoom in</button>
+        <button type="button" class="ghost" onClick={() => zoom(2)} aria-label="Zoom out">− Zoom out</button>
+        <button type="button" class="ghost" onClick={fit}>Whole call</button>
+      </div>
+      <div class="tracks" ref={tracks} tabIndex={0} onKeyDown={onKey} onPointerDown={onDown} onPointerMove={onMove}
+        onPointerUp={onUp} onPointerLeave={() => { drag.current = null; }}
+        aria-label="Call timeline: click to seek, drag to pan, wheel or + and - to zoom, arrows to move"
+        data-t0={view.t0} data-t1={view.t1} data-width={width}>
+        {lanes}
+        {playX >= 0 && playX <= width && <div class="playhead" style={{ left: `${150 + playX}px` }} aria-hidden="true" />}
+      </div>
+    </section>
+  );
+}
