@@ -18,11 +18,18 @@ const browser = await launch();
 let bad = 0;
 for (const theme of ['light', 'dark']) {
   const { ctx, page, problems } = await watchedPage(browser, { colorScheme: theme });
+  if (process.env.TOKEN) { // sign in once per context
+    await page.goto(`${base}/#/calls`);
+    await page.waitForSelector('#token');
+    await page.fill('#token', process.env.TOKEN);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.calls tbody tr');
+  }
   for (const [name, hash, sel] of views) {
     await page.goto(`${base}/${hash}`);
     await page.waitForSelector(sel, { timeout: 10000 });
     await page.waitForTimeout(400);
-    await page.screenshot({ path: `${out}/${name}${theme === 'dark' ? '-dark' : ''}.png`, fullPage: name !== 'calls' });
+    await page.screenshot({ path: `${out}/${name}${theme === 'dark' ? '-dark' : ''}.png`, fullPage: true });
   }
   if (problems.length) { bad++; console.error(problems.join('\n')); }
   await ctx.close();

@@ -88,8 +88,8 @@ function Shell({ session, onLogout }) {
     return stopLive;
   }, []);
   let body;
-  if (view === 'call' && parts[1]) body = <CallView id={parts[1]} query={query} />;
-  else if (view === 'agent' && parts[1]) body = <AgentView agent={parts[1]} query={query} />;
+  if (view === 'call' && parts[1]) body = <CallView key={parts[1]} id={parts[1]} query={query} />;
+  else if (view === 'agent' && parts[1]) body = <AgentView key={parts[1]} agent={parts[1]} query={query} />;
   else if (view === 'qa') body = <QaView query={query} />;
   else if (view === 'flagged') body = <FlaggedView query={query} />;
   else if (view === 'ops') body = <OpsView />;

@@ -6,7 +6,7 @@ import { go } from '../router.js';
 
 const dayTs = (d) => Date.parse(`${d}T12:00:00Z`) / 1000;
 
-function Trend({ trend }) {
+function Trend({ trend, start, end }) {
   const opts = useMemo(() => ({
     scales: { x: { time: true }, calls: { range: (u, lo, hi) => [0, Math.max(1, hi)] }, score: { range: [0, 100] } },
     axes: [{ stroke: cssVar('--muted') }, { scale: 'calls', label: 'calls', stroke: cssVar('--muted') },
@@ -15,8 +15,19 @@ function Trend({ trend }) {
       { label: 'calls', scale: 'calls', stroke: cssVar('--c1'), width: 2, points: { show: true } },
       { label: 'average score', scale: 'score', stroke: cssVar('--c2'), width: 2, dash: [6, 4], points: { show: true } }],
   }), []);
-  const data = useMemo(() => [trend.map((t) => dayTs(t.date)), trend.map((t) => t.calls),
-    trend.map((t) => (isNum(t.avg_score) ? t.avg_score : null))], [trend]);
+  // every day of the period, a day without calls at 0 calls and no score
+  const data = useMemo(() => {
+    const by = new Map(trend.map((t) => [t.date, t]));
+    const xs = [], calls = [], avg = [];
+    for (let t = dayTs(start); t <= dayTs(end); t += 86400) {
+      const d = new Date(t * 1000).toISOString().slice(0, 10);
+      const r = by.get(d);
+      xs.push(t);
+      calls.push(r ? r.calls : 0);
+      avg.push(r && isNum(r.avg_score) ? r.avg_score : null);
+    }
+    return [xs, calls, avg];
+  }, [trend, start, end]);
   return <Chart opts={opts} data={data} height={220} label="The agent's calls and average score per day" />;
 }
 
@@ -47,7 +58,7 @@ export function AgentView({ agent, query }) {
             <dt>Average MOS</dt><dd><V v={a.avg_mos} text={`${fixed(a.avg_mos, 2)} MOS`} /></dd>
           </dl>
           <h2>Trend</h2>
-          {a.trend && a.trend.length ? <Trend trend={a.trend} /> : <p class="note">No calls in this period.</p>}
+          {a.trend && a.trend.length ? <Trend trend={a.trend} start={a.period_start} end={a.period_end} /> : <p class="note">No calls in this period.</p>}
           <h2>Category averages</h2>
           <table class="narrow">
             <caption class="sr">Average score per scorecard category, out of 5</caption>

@@ -1,0 +1,243 @@
+// The dashboard in a real browser (Debian's Chromium, driven by playwright-core) against a real
+// `callqa serve` on a store the worker filled from the corpus (fixture.sh). Each check prints
+// its figures; the first failure ends the run with exit 1.
+//   environment: BASE (the service's URL), TOKEN, CQ (callqa), DB (the store), DIR (scratch),
+//   CORPUS, CONFIG (the worker's settings), RESTART (a command that restarts the service),
+//   TTL_BASE (a second service whose sessions last TTL_SEC seconds)
+import { execFileSync, execSync } from 'node:child_process';
+import { launch, watchedPage } from './browser.mjs';
+
+const { BASE, TOKEN, CQ, DB, DIR, CORPUS, CONFIG, RESTART, TTL_BASE, TTL_SEC } = process.env;
+let passed = 0;
+function check(name, ok, detail = '') {
+  if (!ok) {
+    console.log(`FAIL: ${name}${detail ? ': ' + detail : ''}`);
+    process.exit(1);
+  }
+  passed++;
+  console.log(`ok: ${name}${detail ? ' (' + detail + ')' : ''}`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function apiGet(path) {
+  const r = await fetch(`${BASE}/${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  return r.json();
+}
+
+async function login(page, base = BASE, token = TOKEN) {
+  await page.goto(`${base}/#/calls`);
+  await page.waitForSelector('#token');
+  await page.fill('#token', token);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.calls tbody tr, .count');
+}
+
+async function rows(page) {
+  await page.waitForFunction(() => !document.querySelector('.loading'));
+  return page.$$eval('.calls tbody tr', (trs) => trs.map((tr) => tr.dataset.call));
+}
+
+async function waitRows(page, want, what) {
+  const t0 = Date.now();
+  let got = [];
+  while (Date.now() - t0 < 8000) {
+    got = await rows(page);
+    if (JSON.stringify([...got].sort()) === JSON.stringify([...want].sort())) return got;
+    await sleep(100);
+  }
+  check(what, false, `rows ${got.join(',')}, want ${want.join(',')}`);
+  return got;
+}
+
+const browser = await launch();
+const { page, problems } = await watchedPage(browser);
+await page.addInitScript(() => { window.__xss = undefined; });
+
+// ---- auth: the token once, then a session cookie the page cannot read
+await page.goto(`${BASE}/#/calls`);
+await page.waitForSelector('#token');
+check('without a session the dashboard asks for the token', true);
+await page.fill('#token', 'not-the-token');
+await page.click('button[type=submit]');
+await page.waitForSelector('.login .error');
+check('a wrong token is refused with a sentence', true, await page.textContent('.login .error'));
+await page.fill('#token', TOKEN);
+await page.click('button[type=submit]');
+await page.waitForSelector('.calls tbody tr');
+const cookies = await page.context().cookies();
+const sess = cookies.find((c) => c.name === 'callqa_session');
+check('the session cookie is httpOnly and SameSite=Strict', sess && sess.httpOnly && sess.sameSite === 'Strict',
+  sess ? `expires in ${Math.round(sess.expires - Date.now() / 1000)} s` : 'no cookie');
+check('the page cannot read the session cookie', !(await page.evaluate(() => document.cookie)).includes('callqa_session'));
+const csp = (await (await fetch(`${BASE}/`)).headers.get('content-security-policy')) || '';
+check("the page is served with script-src 'self'", csp.includes("script-src 'self'"), csp);
+
+// ---- every view loads without console errors
+const views = [['#/calls', '.calls tbody tr'], ['#/call/R04', '.span.k-hold'], ['#/call/R10', '.turn'],
+  ['#/call/R03', '.turn'], ['#/qa?days=30', 'table'], ['#/flagged?days=30', '.qitem'],
+  ['#/agent/ann', '.chart'], ['#/agent/bob', '.figures'], ['#/ops', '.tiles']];
+for (const [hash, sel] of views) {
+  await page.goto(`${BASE}/${hash}`);
+  await page.waitForSelector(sel, { timeout: 10000 });
+  await page.waitForTimeout(300);
+}
+check('every view loads with no console error', problems.length === 0, problems.join(' | ') || `${views.length} views`);
+
+// ---- filters change the rows, and live in the URL
+await page.goto(`${BASE}/#/calls`);
+const all = await rows(page);
+check('the calls list shows every call of the store', all.length === 14, `${all.length} rows`);
+await page.fill('input[name=agent]', 'ann');
+await page.click('.filters button[type=submit]');
+await waitRows(page, ['R01', 'R02', 'R09', 'R10'], 'the agent filter keeps ann\'s calls');
+check('the agent filter keeps ann\'s calls, and the URL holds it', page.url().includes('agent=ann'), page.url());
+await page.selectOption('select[name=flagged]', '1');
+await page.click('.filters button[type=submit]');
+await waitRows(page, ['R02', 'R10'], 'flagged and agent together');
+check('flagged and agent together', true, 'R02, R10');
+await page.goto(`${BASE}/#/calls?dtmf=1`);
+const dt = await rows(page);
+check('the DTMF filter', dt.includes('R06') && !dt.includes('R01'), dt.join(','));
+await page.goto(`${BASE}/#/calls?q=branch%20hours`);
+await waitRows(page, ['R10'], 'the transcript-words filter');
+check('the transcript-words filter finds the call that says it', true, 'R10');
+await page.goto(`${BASE}/#/calls?one_way=1`);
+const ow = await rows(page);
+check('the one-way filter', ow.includes('R02') && !ow.includes('R01'), ow.join(','));
+const badge = await page.textContent('tr[data-call=R02] .badge.b-one_way');
+check('the one-way call carries its badge in words', /one-way/i.test(badge || ''), badge);
+await page.goto(`${BASE}/#/calls?sort=duration&order=asc`);
+const byDur = await page.$$eval('.calls tbody tr td:nth-child(4)', (t) => t.map((x) => x.textContent));
+check('sorting by duration orders the rows', byDur.length > 3, byDur.slice(0, 4).join(' < '));
+
+// ---- the hold-music call: the hold lane against the labelled span (calls/labels.json)
+await page.goto(`${BASE}/#/call/R04`);
+await page.waitForSelector('.span.k-hold');
+const hold = await page.$eval('.span.k-hold', (el) => {
+  const tracks = el.closest('.tracks');
+  const track = el.closest('.lane-track').getBoundingClientRect();
+  const r = el.getBoundingClientRect();
+  const t0 = +tracks.dataset.t0, t1 = +tracks.dataset.t1;
+  const at = (x) => t0 + ((x - track.left) / track.width) * (t1 - t0);
+  return { start: +el.dataset.start, end: +el.dataset.end, drawnStart: at(r.left), drawnEnd: at(r.right) };
+});
+const LABEL = { start: 28.9342, end: 64.9343 };
+check('the hold lane matches the labelled hold within 1 s (data and drawing)',
+  Math.abs(hold.start - LABEL.start) < 1 && Math.abs(hold.end - LABEL.end) < 1 &&
+  Math.abs(hold.drawnStart - LABEL.start) < 1 && Math.abs(hold.drawnEnd - LABEL.end) < 1,
+  `drawn ${hold.drawnStart.toFixed(2)}-${hold.drawnEnd.toFixed(2)} s, label ${LABEL.start}-${LABEL.end} s`);
+const env = await page.$$('.lane-track.env canvas');
+check('the level envelope is drawn for both legs', env.length === 2, `${env.length} envelopes`);
+
+// ---- the GSM calls play (WAV49 through the service's transcode)
+for (const id of ['R11', 'R14']) {
+  await page.goto(`${BASE}/#/call/${id}`);
+  await page.waitForSelector('audio');
+  const res = await page.$eval('audio', async (a) => {
+    a.muted = true;
+    try { await a.play(); } catch (e) { return { error: String(e) }; }
+    const t0 = performance.now();
+    while (a.currentTime < 0.5 && performance.now() - t0 < 8000 && !a.error) await new Promise((r) => setTimeout(r, 50));
+    return { t: a.currentTime, duration: a.duration, error: a.error && a.error.code };
+  });
+  check(`the GSM call ${id} plays`, !res.error && res.t >= 0.5, JSON.stringify(res));
+}
+
+// ---- clicking a transcript turn seeks the player; playing highlights the turn
+await page.goto(`${BASE}/#/call/R10`);
+await page.waitForSelector('.turn .seek');
+const turn = 4;
+const start = await page.$eval(`.turn[data-turn="${turn}"]`, (li) => li.querySelector('.seek').textContent);
+await page.click(`.turn[data-turn="${turn}"] .seek`);
+const seek = await page.evaluate(() => new Promise((resolve) => {
+  const a = document.querySelector('audio');
+  const t0 = performance.now();
+  const poll = () => (a.currentTime > 0 || performance.now() - t0 > 5000 ? resolve(a.currentTime) : setTimeout(poll, 50));
+  poll();
+}));
+const want = await page.evaluate(async (id) => {
+  const r = await fetch(`api/qa/call/${id}`);
+  return (await r.json()).transcript_detail.turns;
+}, 'R10');
+check('clicking a transcript turn seeks the player to it', Math.abs(seek - want[turn].start) < 0.6,
+  `turn at ${start}, player at ${seek.toFixed(2)} s`);
+await page.waitForSelector(`.turn[data-turn="${turn}"].current`, { timeout: 5000 });
+check('the playing turn is highlighted', true);
+
+// ---- the review form, and CSRF
+await page.goto(`${BASE}/#/flagged?days=30`);
+await page.waitForSelector('.qitem[data-call=R02] button');
+const forged = await page.evaluate(async () => {
+  const r = await fetch('api/qa/call/R02/scores', { method: 'PATCH', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ supervisor: 'x', scores: { communication: 1 } }) });
+  return { status: r.status, body: await r.json() };
+});
+check('a review without the CSRF token is refused', forged.status === 403 && forged.body.code === 'csrf', JSON.stringify(forged));
+await page.click('.qitem[data-call=R02] button');
+await page.waitForSelector('.review input[name=communication]');
+await page.fill('.review input[name=communication]', '2');
+await page.fill('.review input[name=supervisor]', 'Sue <b>Reviewer</b>');
+await page.fill('.review textarea', 'checked by ear');
+await page.click('.review button[type=submit]');
+await page.waitForSelector('.review .ok');
+const ov = await apiGet('api/qa/call/R02');
+check('the review is saved with the reviewer\'s name', ov.overrides.communication &&
+  ov.overrides.communication.score === 2 && ov.overrides.communication.supervisor === 'Sue <b>Reviewer</b>',
+  JSON.stringify(ov.overrides.communication));
+
+// ---- live: a job completing appears without a reload
+await page.goto(`${BASE}/#/calls`);
+await page.waitForSelector('.live-live');
+await page.evaluate(() => { window.__sameDocument = true; });
+const form = new FormData();
+form.append('metadata', new Blob([JSON.stringify({ recording_id: 'R20', agent_user: 'fay', agent_name: 'Fay Live',
+  campaign_id: 'BANK', call_date: new Date().toISOString().slice(0, 10) + ' 17:00:00', tz: 'UTC' })], { type: 'application/json' }));
+form.append('audio', new Blob([execFileSync('cat', [`${CORPUS}/calls/call12_overtalk.wav`])]), 'call12.wav');
+const up = await fetch(`${BASE}/api/qa/calls`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: form });
+check('a new call is uploaded', up.status === 201, String(up.status));
+execFileSync(CQ, ['worker', '--db', DB, '--config', CONFIG, '--once', '--max-load', '0', '--no-idle'], { stdio: 'ignore' });
+const done = Date.now();
+await page.waitForSelector('tr[data-call=R20] .s-complete', { timeout: 5000 });
+const lag = (Date.now() - done) / 1000;
+check('the completed job appears within 2 s without a reload', lag <= 2 &&
+  await page.evaluate(() => window.__sameDocument === true), `${lag.toFixed(2)} s after the worker finished`);
+
+// ---- a service restart under the open page: it reconnects, and events flow again
+execSync(RESTART, { stdio: 'inherit' });
+await page.waitForSelector('.live-reconnecting, .live-connecting', { timeout: 10000 }).catch(() => {});
+await page.waitForSelector('.live-live', { timeout: 20000 });
+check('after a service restart the page reconnects to the event feed', await page.evaluate(() => window.__sameDocument === true));
+const form2 = new FormData();
+form2.append('metadata', new Blob([JSON.stringify({ recording_id: 'R21', agent_user: 'fay', campaign_id: 'BANK',
+  call_date: new Date().toISOString().slice(0, 10) + ' 17:30:00', tz: 'UTC' })], { type: 'application/json' }));
+form2.append('audio', new Blob([execFileSync('cat', [`${CORPUS}/calls/call01_normal.wav`])]), 'call01.wav');
+await fetch(`${BASE}/api/qa/calls`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` }, body: form2 });
+execFileSync(CQ, ['worker', '--db', DB, '--config', CONFIG, '--once', '--max-load', '0', '--no-idle'], { stdio: 'ignore' });
+await page.waitForSelector('tr[data-call=R21] .s-complete', { timeout: 5000 });
+check('a job completing after the restart appears without a reload', await page.evaluate(() => window.__sameDocument === true));
+
+// ---- injected names, campaigns, file names, transcript text: nothing ran
+for (const hash of ['#/calls', '#/call/R03', '#/call/R11', '#/agent/bob', '#/agent/carl', '#/agent/dan', '#/qa?days=30', '#/flagged?days=30']) {
+  await page.goto(`${BASE}/${hash}`);
+  await page.waitForTimeout(500);
+}
+const xss = await page.evaluate(() => window.__xss);
+const jsLinks = await page.$$eval('a[href]', (as) => as.filter((a) => /^\s*javascript:/i.test(a.getAttribute('href'))).length);
+check('no injected script ran (script, img onerror, svg onload, javascript: URLs)', xss === undefined && jsLinks === 0,
+  `window.__xss=${xss}, javascript: links ${jsLinks}`);
+const shown = await page.evaluate(async () => (await (await fetch('api/qa/call/R03')).json()).agent_name);
+check('the injected name is stored and shown as text', shown.includes('<script>'), shown);
+
+// ---- an expired session: the page asks for the token again and says why
+if (TTL_BASE) {
+  const { page: p2 } = await watchedPage(browser);
+  await login(p2, TTL_BASE);
+  await sleep((+TTL_SEC + 1) * 1000);
+  await p2.goto(`${TTL_BASE}/#/ops`);
+  await p2.waitForSelector('#token', { timeout: 10000 });
+  const note = await p2.textContent('.login').catch(() => '');
+  check('an expired session brings the sign-in back, saying it expired', /expired/i.test(note), note.slice(0, 80));
+}
+
+await browser.close();
+console.log(`${passed} checks passed`);
