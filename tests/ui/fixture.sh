@@ -56,6 +56,18 @@ up '{"recording_id":"R11","agent_user":"dan","agent_name":"'"$X4"'","campaign_id
 up '{"recording_id":"R12","agent_user":"dan","agent_name":"'"$X4"'","campaign_id":"SALES","call_date":"'"$D9"' 14:00:00","tz":"UTC"}' "audio=@$C/call09_noise.wav"
 up '{"recording_id":"R13","agent_user":"eve","agent_name":"Eve Park","campaign_id":"BANK","call_date":"'"$D1"' 15:00:00","tz":"UTC"}' "audio=@$C/call13_mono_diarization.wav"
 up '{"recording_id":"R14","agent_user":"eve","agent_name":"Eve Park","campaign_id":"BANK","call_date":"'"$D1"' 16:00:00","tz":"UTC"}' "audio=@$2/formats/ast_en_basic_pbx_ivr_main_gsm.wav"
+# the longest call the service allows (max_duration_sec, set to 30 minutes here): corpus calls
+# one after another, cut at exactly that length
+if [ "${CALLQA_UI_LONG:-0}" = 1 ]; then
+    sox "$C/call01_normal.wav" "$C/call02_one_way_audio.wav" "$C/call03_dead_air.wav" \
+        "$C/call04_hold_music.wav" "$C/call05_ringback_answer.wav" "$C/call06_ivr_dtmf.wav" \
+        "$C/call07_clipping.wav" "$C/call09_noise.wav" "$C/call12_overtalk.wav" -t wav -e u-law \
+        "$DIR/one.wav"
+    sox "$DIR/one.wav" "$DIR/one.wav" "$DIR/one.wav" "$DIR/one.wav" "$DIR/one.wav" -e u-law \
+        "$DIR/long.wav" trim 0 1800
+    rm -f "$DIR/one.wav"
+    up '{"recording_id":"RLONG","agent_user":"eve","agent_name":"Eve Park","campaign_id":"BANK","call_date":"'"$D0"' 07:00:00","tz":"UTC"}' "audio=@$DIR/long.wav"
+fi
 # the scorecard: the shipped card's acoustic categories only (no ASR or LLM reaches a test), so
 # that calls get a total and the weak ones are flagged
 python3 -c '
@@ -68,7 +80,7 @@ for c in card["categories"]:
     c["weight"] = 1.0 / len(card["categories"])
 json.dump(card, open(sys.argv[2], "w"), indent=1)
 ' "$HERE/../../scorecards/default.json" "$DIR/card.json"
-printf 'scorecard = %s\n' "$DIR/card.json" > "$DIR/worker.conf"
+printf 'scorecard = %s\nmax_duration_sec = 1800\n' "$DIR/card.json" > "$DIR/worker.conf"
 "$CQ" worker --db "$DB" --config "$DIR/worker.conf" --once --max-load 0 --no-idle \
     > "$DIR/fixture-worker.log" 2>&1 ||
     { echo "fixture: the worker failed: $(tail -5 "$DIR/fixture-worker.log")" >&2; exit 1; }

@@ -228,6 +228,23 @@ check('no injected script ran (script, img onerror, svg onload, javascript: URLs
 const shown = await page.evaluate(async () => (await (await fetch('api/qa/call/R03')).json()).agent_name);
 check('the injected name is stored and shown as text', shown.includes('<script>'), shown);
 
+// ---- the longest call the service allows (max_duration_sec = 1800 in this store's worker)
+{
+  const t0 = Date.now();
+  await page.goto(`${BASE}/#/call/RLONG`);
+  await page.waitForFunction(() => document.querySelectorAll('.lane-track.env canvas').length === 2 &&
+    document.querySelectorAll('.span').length > 0 && document.querySelector('.turns, .panel'), null, { timeout: 15000 });
+  const ms = Date.now() - t0;
+  const info = await page.evaluate(() => ({ spans: document.querySelectorAll('.span').length,
+    range: document.querySelector('.tl-range').textContent }));
+  await page.click('text=+ Zoom in');
+  await page.click('text=+ Zoom in');
+  const zoomed = await page.evaluate(() => document.querySelector('.tl-range').textContent);
+  check('the longest call allowed (30 min) renders its timeline, and zooms', /30:00/.test(info.range) && zoomed !== info.range,
+    `${ms} ms to ready, ${info.spans} spans drawn, ${info.range}, zoomed to ${zoomed}`);
+  check('the long call view has no console error', problems.length === 0, problems.join(' | '));
+}
+
 // ---- an expired session: the page asks for the token again and says why
 if (TTL_BASE) {
   const { page: p2 } = await watchedPage(browser);

@@ -26,7 +26,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-sh "$HERE/fixture.sh" "$CQ" "$CORPUS" "$T" || exit 1
+CALLQA_UI_LONG=1 sh "$HERE/fixture.sh" "$CQ" "$CORPUS" "$T" || exit 1
 umask 077
 echo "ui-test-token-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')" > "$T/token"
 umask 022
