@@ -102,6 +102,20 @@ void qa_figures_of(const cq_report *r, store_figures *f)
             f->tone_count += t == CQ_EV_RINGBACK || t == CQ_EV_BUSY || t == CQ_EV_SIT ||
                              t == CQ_EV_FAX;
         }
+    /* the dashboard's badges: the worst leg's clipping, and the quietest level of a leg that
+     * talked (5 % speech or more): its P.56 active speech level, else its RMS level */
+    for (int l = 0; l < 2; l++) {
+        if (!L[l])
+            continue;
+        if (L[l]->has_clipping_pct && (!f->has_clipping || L[l]->clipping_pct > f->clipping_pct))
+            f->has_clipping = true, f->clipping_pct = L[l]->clipping_pct;
+        const cq_level_result *lv = &L[l]->level;
+        bool lvl = L[l]->has_level && L[l]->has_vad && L[l]->speech_pct >= 5 &&
+                   (lv->has_active_level || lv->has_rms);
+        double db = lv->has_active_level ? lv->active_level_db : lv->rms_db;
+        if (lvl && (!f->has_level || db < f->level_db))
+            f->has_level = true, f->level_db = db;
+    }
     size_t k = 0;
     for (size_t i = 0; i < r->n_warnings && k < sizeof(f->warning_codes); i++)
         k += (size_t)snprintf(f->warning_codes + k, sizeof(f->warning_codes) - k, "%s%s",

@@ -404,6 +404,8 @@ enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_agreement(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_queue(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_errors(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_throughput(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_upload_start(req *r);
 enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size);
 

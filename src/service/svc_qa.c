@@ -703,6 +703,49 @@ enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size)
 
 /* ---- calls --------------------------------------------------------------------------------- */
 
+/* The dashboard's problem badges' thresholds (docs/service.md, "The calls list") */
+#define BADGE_DEAD_AIR_SEC 10.0 /* dead air in all, s */
+#define BADGE_CLIPPING_PCT 0.1  /* clipped samples of a leg, % (the assessment's "clipping") */
+#define BADGE_LEVEL_DB (-35.0)  /* a talking leg's speech level below it, dBFS ("too_quiet") */
+#define BADGE_MOS 3.0           /* a leg's NISQA MOS below it */
+
+static bool has_code(const char *codes, const char *code)
+{
+    size_t n = strlen(code);
+    for (const char *t = codes; t && *t;) {
+        size_t len = strcspn(t, ",");
+        if (len == n && !strncmp(t, code, n))
+            return true;
+        t += len + (t[len] == ',');
+    }
+    return false;
+}
+
+/* The problems of an analysed call, from its stored figures and warning codes. */
+static json_t *badges(const store_val *c, int n)
+{
+    json_t *b = json_array();
+    const store_val *w = col(c, n, "warning_codes");
+    const char *codes = w && w->t == SV_TEXT ? w->s : "";
+    if (!is_null(c, n, "one_way") && num(c, n, "one_way") != 0)
+        json_array_append_new(b, json_string("one_way"));
+    if (!is_null(c, n, "dead_air_sec") && num(c, n, "dead_air_sec") >= BADGE_DEAD_AIR_SEC)
+        json_array_append_new(b, json_string("dead_air"));
+    if (!is_null(c, n, "clipping_pct") && num(c, n, "clipping_pct") >= BADGE_CLIPPING_PCT)
+        json_array_append_new(b, json_string("clipping"));
+    if (!is_null(c, n, "level_db") && num(c, n, "level_db") < BADGE_LEVEL_DB)
+        json_array_append_new(b, json_string("low_level"));
+    /* sample-identical channels, or channels that correlate at 0.95 or more: one signal */
+    if (has_code(codes, "fake_stereo") || has_code(codes, "near_identical_legs"))
+        json_array_append_new(b, json_string("fake_stereo"));
+    if (has_code(codes, "legs_swapped"))
+        json_array_append_new(b, json_string("swapped_legs"));
+    if ((!is_null(c, n, "mos_in") && num(c, n, "mos_in") < BADGE_MOS) ||
+        (!is_null(c, n, "mos_out") && num(c, n, "mos_out") < BADGE_MOS))
+        json_array_append_new(b, json_string("mos_low"));
+    return b;
+}
+
 /* A call as the API shows it: the old service's fields, then callqa's. */
 static json_t *call_shape(const store_val *c, int n, void *u)
 {
@@ -746,7 +789,8 @@ static json_t *call_shape(const store_val *c, int n, void *u)
     json_object_set_new(o, "flagged", json_boolean(num(c, n, "flagged") != 0));
     /* callqa's */
     static const char *const ours[] = {"call_id", "source", "vicidial_id", "lead_id",
-                                       "campaign_name", "direction", "tz", "term_reason",
+                                       "campaign_name", "direction", "tz", "call_epoch",
+                                       "term_reason",
                                        "skip_reason", "error_stage", "error_message",
                                        "retry_count", "llm_model", "scorecard",
                                        "scorecard_hash", "provider_hash"};
@@ -767,8 +811,10 @@ static json_t *call_shape(const store_val *c, int n, void *u)
     json_object_set_new(o, "stages", stages ? stages : json_object());
     if (is_null(c, n, "legs")) {
         json_object_set_new(o, "analysis", json_null());
+        json_object_set_new(o, "badges", json_null());
         return o;
     }
+    json_object_set_new(o, "badges", badges(c, n));
     json_t *a = json_object();
     static const char *const fig[] = {"duration_sec", "legs", "speech_pct_in", "speech_pct_out",
                                       "mos_in", "mos_out", "talk_sec_in", "talk_sec_out",
@@ -1413,22 +1459,55 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
                                                  "analysing, ..., complete, skipped, error)");
         return svc_send(r);
     }
-    store_val p[11] = {SV_S(from), SV_S(to), SV_S(arg(r, "agent")), SV_S(arg(r, "campaign")),
+    const char *sort = arg(r, "sort"), *order = arg(r, "order");
+    store_calls_sort key = STORE_SORT_CALL_DATE;
+    if (sort) {
+        key = STORE_SORT_N;
+        for (int k = 0; k < STORE_SORT_N; k++)
+            if (!strcmp(sort, store_calls_sort_name((store_calls_sort)k)))
+                key = (store_calls_sort)k;
+        if (key == STORE_SORT_N) {
+            svc_answer_error(r, 400, "bad_argument",
+                             "sort must be call_date, agent_user, campaign_id, total_score, mos, "
+                             "duration, dead_air or call_length");
+            return svc_send(r);
+        }
+    }
+    if (order && strcmp(order, "asc") && strcmp(order, "desc")) {
+        svc_answer_error(r, 400, "bad_argument", "order must be asc or desc");
+        return svc_send(r);
+    }
+    bool asc = order && !strcmp(order, "asc");
+    /* q: the words of /api/qa/search, as its FTS5 query (PostgreSQL reads it the same way) */
+    const char *q = arg(r, "q");
+    char match[1200] = "";
+    if (q) {
+        fts_query(q, match, sizeof(match));
+        if (!match[0] || strlen(q) > 1000) {
+            svc_answer_error(r, 400, "bad_argument", "q: one or more words to find in the "
+                                                     "transcript (at most 1000 bytes; \"a "
+                                                     "phrase\" in double quotes)");
+            return svc_send(r);
+        }
+    }
+    store_val p[13] = {SV_S(from), SV_S(to), SV_S(arg(r, "agent")), SV_S(arg(r, "campaign")),
                        SV_S(state)};
+    p[11] = SV_S(q ? match : NULL);
     const char *ow = arg(r, "one_way"), *mos = arg(r, "mos_below"), *da = arg(r, "dead_air"),
-               *fl = arg(r, "flagged");
+               *fl = arg(r, "flagged"), *dt = arg(r, "dtmf");
     struct {
         const char *v;
         int idx;
         bool boolean;
-    } opt[] = {{ow, 5, true}, {mos, 6, false}, {da, 7, false}, {fl, 10, true}};
-    for (size_t k = 0; k < 4; k++) {
+    } opt[] = {{ow, 5, true}, {mos, 6, false}, {da, 7, false}, {fl, 10, true}, {dt, 12, true}};
+    for (size_t k = 0; k < sizeof(opt) / sizeof(opt[0]); k++) {
         if (!opt[k].v)
             continue;
         if (opt[k].boolean) {
             bool t = !strcmp(opt[k].v, "true") || !strcmp(opt[k].v, "1");
             if (!t && strcmp(opt[k].v, "false") && strcmp(opt[k].v, "0")) {
-                svc_answer_error(r, 400, "bad_argument", "one_way and flagged are true or false");
+                svc_answer_error(r, 400, "bad_argument",
+                                 "one_way, flagged and dtmf are true or false (1 or 0)");
                 return svc_send(r);
             }
             p[opt[k].idx] = SV_I(t ? 1 : 0);
@@ -1444,17 +1523,199 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
     }
     p[8] = SV_I(limit);
     p[9] = SV_I(offset);
-    json_t *a = query(r, SQ_CALLS, p, 11, call_shape, NULL);
+    rows rs = {json_array(), call_shape, NULL};
     int64_t total = 0;
-    if (!a || store_query(r->s->store, SQ_CALLS_COUNT, p, 11, count_row, &total) != 0) {
-        json_decref(a);
+    if (store_calls(r->s->store, key, asc, p, 13, collect, &rs) != 0 ||
+        store_query(r->s->store, SQ_CALLS_COUNT, p, 13, count_row, &total) != 0) {
+        json_decref(rs.arr);
         return store_failed(r);
     }
     json_t *o = json_object();
-    json_object_set_new(o, "calls", a);
+    json_object_set_new(o, "calls", rs.arr);
     json_object_set_new(o, "total", json_integer(total));
     json_object_set_new(o, "limit", json_integer(limit));
     json_object_set_new(o, "offset", json_integer(offset));
+    json_object_set_new(o, "sort", json_string(store_calls_sort_name(key)));
+    json_object_set_new(o, "order", json_string(asc ? "asc" : "desc"));
+    return send_json(r, 200, o);
+}
+
+/* ---- GET /api/qa/errors, /api/qa/throughput (the operations view) -------------------------- */
+
+/* The window of `hours` clock hours (UTC) that ends with the current one: its first hour's
+ * start. -1 with a 400 answer. */
+static int window_start(req *r, long *hours, double *since)
+{
+    if (int_arg(r, "hours", 24, 1, 720, hours))
+        return -1;
+    double hour = floor(svc_now_sec() / 3600.0) * 3600.0;
+    *since = hour - (double)(*hours - 1) * 3600.0;
+    return 0;
+}
+
+typedef struct err_acc {
+    json_t *groups; /* {"stage\x01reason": group} */
+    json_t *list;   /* the groups, first seen (newest) first */
+} err_acc;
+
+static int error_row(void *user, const store_val *c, int n)
+{
+    err_acc *a = user;
+    const store_val *st = col(c, n, "error_stage"), *msg = col(c, n, "error_message");
+    const char *stage = st && st->t == SV_TEXT ? st->s : "";
+    const char *m = msg && msg->t == SV_TEXT ? msg->s : "";
+    char why[32], key[96];
+    store_reason_class(m, why);
+    snprintf(key, sizeof(key), "%.60s\x01%s", stage, why);
+    json_t *g = json_object_get(a->groups, key);
+    if (!g) {
+        g = json_object();
+        json_object_set_new(g, "stage", text_json(stage));
+        json_object_set_new(g, "reason", json_string(why));
+        json_object_set_new(g, "n", json_integer(0));
+        json_object_set_new(g, "last_ts", val_json(col(c, n, "finished"), 3));
+        json_t *ex = json_object();
+        json_object_set_new(ex, "call_id", val_json(col(c, n, "call_id"), -1));
+        json_object_set_new(ex, "recording_id", val_json(col(c, n, "recording_id"), -1));
+        json_object_set_new(ex, "message", text_json(m));
+        json_object_set_new(g, "example", ex);
+        json_object_set(a->groups, key, g);
+        json_array_append_new(a->list, g);
+    }
+    json_object_set_new(g, "n", json_integer(json_integer_value(json_object_get(g, "n")) + 1));
+    return 0;
+}
+
+static int cmp_group(const void *x, const void *y)
+{
+    json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "n"));
+    json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "n"));
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* qa_retries_total{stage="...",reason="..."}: {stage, reason, n} */
+static int retry_counter(void *user, const char *name, const char *labels, double v)
+{
+    if (strcmp(name, "qa_retries_total"))
+        return 0;
+    char stage[64] = "", reason[64] = "";
+    const char *p = strstr(labels, "stage=\""), *q = strstr(labels, "reason=\"");
+    if (p)
+        snprintf(stage, sizeof(stage), "%.*s", (int)strcspn(p + 7, "\""), p + 7);
+    if (q)
+        snprintf(reason, sizeof(reason), "%.*s", (int)strcspn(q + 8, "\""), q + 8);
+    json_t *o = json_object();
+    json_object_set_new(o, "stage", text_json(stage));
+    json_object_set_new(o, "reason", text_json(reason));
+    json_object_set_new(o, "n", json_integer((json_int_t)v));
+    json_array_append_new(user, o);
+    return 0;
+}
+
+enum MHD_Result svc_qa_errors(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    long hours;
+    double since;
+    if (window_start(r, &hours, &since))
+        return svc_send(r);
+    err_acc a = {json_object(), json_array()};
+    store_val p[1] = {SV_D(since)};
+    json_t *retries = json_array();
+    int rc = store_query(r->s->store, SQ_ERRORS, p, 1, error_row, &a);
+    if (rc == 0)
+        rc = store_counters(r->s->store, retry_counter, retries);
+    json_decref(a.groups);
+    if (rc != 0) {
+        json_decref(a.list);
+        json_decref(retries);
+        return store_failed(r);
+    }
+    /* the most frequent first; among equals the newest first (qsort is not stable: by index) */
+    size_t ng = json_array_size(a.list);
+    json_t **g = ng ? malloc(ng * sizeof(*g)) : NULL;
+    json_t *sorted = json_array();
+    if (ng && g) {
+        for (size_t i = 0; i < ng; i++)
+            g[i] = json_array_get(a.list, i);
+        for (size_t i = 1; i < ng; i++) /* insertion sort: stable, and the groups are few */
+            for (size_t k = i; k > 0 && cmp_group(&g[k - 1], &g[k]) > 0; k--) {
+                json_t *t = g[k];
+                g[k] = g[k - 1];
+                g[k - 1] = t;
+            }
+        for (size_t i = 0; i < ng; i++)
+            json_array_append(sorted, g[i]);
+    }
+    free(g);
+    json_decref(a.list);
+    json_int_t total = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(sorted, i, v) total += json_integer_value(json_object_get(v, "n"));
+    json_t *o = json_object();
+    json_object_set_new(o, "hours", json_integer(hours));
+    json_object_set_new(o, "since", json_integer((json_int_t)since));
+    json_object_set_new(o, "total", json_integer(total));
+    json_object_set_new(o, "errors", sorted);
+    json_object_set_new(o, "retries", retries);
+    return send_json(r, 200, o);
+}
+
+typedef struct tp_acc {
+    double since;
+    long hours;
+    json_int_t (*n)[3]; /* per hour: complete, error, skipped */
+} tp_acc;
+
+static int throughput_row(void *user, const store_val *c, int n)
+{
+    tp_acc *a = user;
+    long h = (long)floor((num(c, n, "hour") - a->since) / 3600.0 + 0.5);
+    const store_val *st = col(c, n, "state");
+    if (h < 0 || h >= a->hours || !st || st->t != SV_TEXT)
+        return 0;
+    int k = !strcmp(st->s, "complete") ? 0 : !strcmp(st->s, "error") ? 1 : 2;
+    a->n[h][k] += (json_int_t)num(c, n, "n");
+    return 0;
+}
+
+enum MHD_Result svc_qa_throughput(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    long hours;
+    double since;
+    if (window_start(r, &hours, &since))
+        return svc_send(r);
+    tp_acc a = {since, hours, calloc((size_t)hours, sizeof(*a.n))};
+    if (!a.n) {
+        svc_answer_error(r, 500, "internal", "out of memory");
+        return svc_send(r);
+    }
+    store_val p[1] = {SV_D(since)};
+    if (store_query(r->s->store, SQ_THROUGHPUT, p, 1, throughput_row, &a) != 0) {
+        free(a.n);
+        return store_failed(r);
+    }
+    json_t *arr = json_array();
+    json_int_t tot[3] = {0, 0, 0};
+    for (long h = 0; h < hours; h++) {
+        json_t *b = json_object();
+        json_object_set_new(b, "hour", json_integer((json_int_t)since + (json_int_t)h * 3600));
+        static const char *const names[3] = {"complete", "error", "skipped"};
+        for (int k = 0; k < 3; k++) {
+            json_object_set_new(b, names[k], json_integer(a.n[h][k]));
+            tot[k] += a.n[h][k];
+        }
+        json_array_append_new(arr, b);
+    }
+    free(a.n);
+    json_t *o = json_object();
+    json_object_set_new(o, "hours", json_integer(hours));
+    json_object_set_new(o, "since", json_integer((json_int_t)since));
+    json_object_set_new(o, "buckets", arr);
+    json_object_set_new(o, "totals", json_pack("{sIsIsI}", "complete", tot[0], "error", tot[1],
+                                               "skipped", tot[2]));
     return send_json(r, 200, o);
 }
 

@@ -853,7 +853,9 @@ static const svc_route k_routes[] = {
      .path = "/api/qa/calls",
      .name = "qa_calls",
      .handle = svc_qa_calls,
-     .openapi = "{\"summary\":\"Calls, newest first, filtered and paged\","
+     .openapi = "{\"summary\":\"Calls, newest first (or in the order asked), filtered and paged; "
+                "each with its problem badges (one_way, dead_air, clipping, low_level, "
+                "fake_stereo, swapped_legs, mos_low; null when not analysed) and call_epoch\","
                 "\"parameters\":["
                 "{\"name\":\"from\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
                 "\"description\":\"first call day, YYYY-MM-DD\"},"
@@ -874,13 +876,25 @@ static const svc_route k_routes[] = {
                 "\"description\":\"dead air of at least this many seconds\"},"
                 "{\"name\":\"flagged\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
                 "\"description\":\"1 or 0\"},"
+                "{\"name\":\"dtmf\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"1: calls with DTMF digits; 0: analysed calls without\"},"
+                "{\"name\":\"q\",\"in\":\"query\",\"schema\":{\"type\":\"string\"},"
+                "\"description\":\"calls whose transcript holds these words (as /api/qa/search: "
+                "every word, \\\"a phrase\\\" in double quotes)\"},"
+                "{\"name\":\"sort\",\"in\":\"query\",\"schema\":{\"type\":\"string\","
+                "\"enum\":[\"call_date\",\"agent_user\",\"campaign_id\",\"total_score\",\"mos\","
+                "\"duration\",\"dead_air\",\"call_length\"],\"default\":\"call_date\"},"
+                "\"description\":\"the order's key (mos: the lower leg's); nulls last, ties by "
+                "call id\"},"
+                "{\"name\":\"order\",\"in\":\"query\",\"schema\":{\"type\":\"string\","
+                "\"enum\":[\"asc\",\"desc\"],\"default\":\"desc\"}},"
                 "{\"name\":\"limit\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":"
                 "50,\"minimum\":1,\"maximum\":500},\"description\":\"page size\"},"
                 "{\"name\":\"offset\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
                 "\"default\":0,\"minimum\":0},\"description\":\"rows to skip\"}"
                 "],"
                 "\"responses\":{"
-                "\"200\":{\"description\":\"{calls:[call], total, limit, offset}\"},"
+                "\"200\":{\"description\":\"{calls:[call], total, limit, offset, sort, order}\"},"
                 "\"400\":{\"description\":\"an argument out of range or malformed\"},"
                 "\"503\":{\"description\":\"the store is unreachable\"}"
                 "}}"},
@@ -911,6 +925,42 @@ static const svc_route k_routes[] = {
                 "done, the call in hand\","
                 "\"responses\":{"
                 "\"200\":{\"description\":\"{workers:[worker]}\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/errors",
+     .name = "qa_errors",
+     .handle = svc_qa_errors,
+     .openapi = "{\"summary\":\"Jobs that ended in error within the last hours, by stage and "
+                "reason (the message's words before its first ': '), the most frequent first, "
+                "each with n, last_ts and the newest example {call_id, recording_id, message}; "
+                "and the retries by stage and reason since the store began (qa_retries_total)\","
+                "\"parameters\":["
+                "{\"name\":\"hours\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
+                "\"default\":24,\"minimum\":1,\"maximum\":720},\"description\":\"the window: "
+                "this many clock hours (UTC), the current one last\"}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{hours, since, total, errors:[{stage, reason, n, "
+                "last_ts, example}], retries:[{stage, reason, n}]}\"},"
+                "\"400\":{\"description\":\"hours out of range\"},"
+                "\"503\":{\"description\":\"the store is unreachable\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/qa/throughput",
+     .name = "qa_throughput",
+     .handle = svc_qa_throughput,
+     .openapi = "{\"summary\":\"Jobs finished per UTC hour (complete, error, skipped), every "
+                "hour of the window present, the oldest first\","
+                "\"parameters\":["
+                "{\"name\":\"hours\",\"in\":\"query\",\"schema\":{\"type\":\"integer\","
+                "\"default\":24,\"minimum\":1,\"maximum\":720},\"description\":\"the window: "
+                "this many clock hours (UTC), the current one last\"}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{hours, since, buckets:[{hour (its start, UTC s), "
+                "complete, error, skipped}], totals}\"},"
+                "\"400\":{\"description\":\"hours out of range\"},"
                 "\"503\":{\"description\":\"the store is unreachable\"}"
                 "}}"},
     {.method = "GET",

@@ -1109,9 +1109,9 @@ static int analysed_tx(store *s, void *arg)
                        "validators, created, checked, report, duration_sec, legs, speech_pct_in, "
                        "speech_pct_out, mos_in, mos_out, one_way, talk_sec_in, talk_sec_out, "
                        "dead_air_sec, overtalk_sec, hold_sec, hold_count, tone_count, dtmf_count, "
-                       "warning_codes) SELECT id, source, recording_id, '', $2, 'pipeline', '', "
-                       "$3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-                       "$18, $19, $20 FROM calls WHERE id = $1 ON CONFLICT (call_id) WHERE "
+                       "warning_codes, clipping_pct, level_db) SELECT id, source, recording_id, '', "
+                       "$2, 'pipeline', '', $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                       "$14, $15, $16, $17, $18, $19, $20, $21, $22 FROM calls WHERE id = $1 ON CONFLICT (call_id) WHERE "
                        "call_id IS NOT NULL DO UPDATE SET engine = excluded.engine, created = "
                        "excluded.created, checked = excluded.checked, report = excluded.report, "
                        "duration_sec = excluded.duration_sec, legs = excluded.legs, "
@@ -1122,7 +1122,8 @@ static int analysed_tx(store *s, void *arg)
                        "= excluded.dead_air_sec, overtalk_sec = excluded.overtalk_sec, hold_sec = "
                        "excluded.hold_sec, hold_count = excluded.hold_count, tone_count = "
                        "excluded.tone_count, dtmf_count = excluded.dtmf_count, warning_codes = "
-                       "excluded.warning_codes");
+                       "excluded.warning_codes, clipping_pct = excluded.clipping_pct, level_db = "
+                       "excluded.level_db");
     if (!st)
         return STORE_ERR;
     const store_figures *f = a->f;
@@ -1156,6 +1157,14 @@ static int analysed_tx(store *s, void *arg)
     db_bind_int(st, 18, f->tone_count);
     db_bind_int(st, 19, f->dtmf_count);
     db_bind_text(st, 20, f->warning_codes);
+    if (f->has_clipping && isfinite(f->clipping_pct))
+        db_bind_double(st, 21, f->clipping_pct);
+    else
+        db_bind_null(st, 21);
+    if (f->has_level && isfinite(f->level_db))
+        db_bind_double(st, 22, f->level_db);
+    else
+        db_bind_null(st, 22);
     if (run(s, st, "storing an analysis") != 0 || event(s, a->l->call_id, a->next, a->now) != 0 ||
         rollup_call(s, a->l->call_id) != 0)
         return STORE_ERR;

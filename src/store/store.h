@@ -142,6 +142,11 @@ typedef struct store_figures {
     double dead_air_sec, overtalk_sec, hold_sec;
     int hold_count, tone_count, dtmf_count;
     char warning_codes[512];       /* comma-separated */
+    bool has_clipping;             /* clipping_pct is known */
+    double clipping_pct;           /* the larger of the legs' clipped samples, % */
+    bool has_level;                /* level_db is known */
+    double level_db;               /* the lower of the levels of the legs that talked: the P.56
+                                      active speech level, else the RMS level, dBFS */
 } store_figures;
 
 /* The analysis of a held job, in one transaction with its next state: the row replaces any
@@ -381,7 +386,10 @@ typedef enum store_qid {
     SQ_AGENT_DAYS,   /* agent, from, to: day, calls, analysed, ... as SQ_DAILY, of one agent */
     SQ_CALL,         /* id: a call by recording_id (or uniqueid), with its job and analysis */
     SQ_CALLS,        /* from, to, agent, campaign, state, one_way, mos_below, dead_air_min,
-                        limit, offset, flagged (NULL: no filter): the calls, newest first */
+                        limit, offset, flagged, match (the FTS5 query of SQ_SEARCH: calls with a
+                        transcript segment that matches), dtmf (1: with DTMF digits, 0: analysed
+                        without) (NULL: no filter): the calls, newest first (store_calls for
+                        the other orders) */
     SQ_CALLS_COUNT,  /* the same filters: total */
     SQ_QUEUE,        /* -: state, n */
     SQ_REPORT,       /* call id: report */
@@ -403,6 +411,10 @@ typedef enum store_qid {
     SQ_AGREEMENT,    /* from, to: per category with overrides (the newest per call, of calls of
                         those days): category, n (calls overridden), compared (of those with an
                         automatic score), exact, within_one, abs_diff_sum */
+    SQ_ERRORS,       /* since (UTC s): the jobs that ended in error since then, newest first:
+                        call_id, recording_id, error_stage, error_message, finished */
+    SQ_THROUGHPUT,   /* since (UTC s): jobs finished since then per UTC hour and final state
+                        (complete, error, skipped): hour (the hour's start, UTC s), state, n */
     SQ_N
 } store_qid;
 
@@ -411,6 +423,25 @@ typedef int (*store_row_fn)(void *user, const store_val *cols, int n);
 /* Run query q. 0, or -1 (store_errmsg). */
 int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,
                 void *user);
+/* The orders of the calls list (SQ_CALLS): each NULLS LAST in both directions, ties by call
+ * id in the same direction. mos is the lower of the legs' MOS; duration and dead_air are the
+ * analysis', call_length the dialer's length. */
+typedef enum store_calls_sort {
+    STORE_SORT_CALL_DATE = 0,
+    STORE_SORT_AGENT_USER,
+    STORE_SORT_CAMPAIGN_ID,
+    STORE_SORT_TOTAL_SCORE,
+    STORE_SORT_MOS,
+    STORE_SORT_DURATION,
+    STORE_SORT_DEAD_AIR,
+    STORE_SORT_CALL_LENGTH,
+    STORE_SORT_N
+} store_calls_sort;
+/* The sort's name as the API spells it ("call_date", ...); NULL out of range. */
+const char *store_calls_sort_name(store_calls_sort k);
+/* SQ_CALLS (its 13 parameters) in that order (asc: ascending). 0, or -1 (store_errmsg). */
+int store_calls(store *s, store_calls_sort k, bool asc, const store_val *params, int n_params,
+                store_row_fn fn, void *user);
 /* The store's size on disk, bytes. */
 int64_t store_size_bytes(store *s);
 

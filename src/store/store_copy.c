@@ -85,6 +85,8 @@ enum {
     K_END
 };
 static_assert(Q_QUERY_FIRST + SQ_N < Q_COPY_FIRST, "statement keys overlap");
+static_assert((int)K_END <= (int)Q_CALLS_FIRST && (int)Q_CALLS_FIRST + 2 * (int)STORE_SORT_N <= 256,
+              "statement keys overlap");
 static_assert(K_END <= 256, "statement keys past db.h's 256");
 
 /* The advisory lock of a copy into a database (store_schema.c's migration lock is 7461, 1). */

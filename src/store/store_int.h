@@ -84,7 +84,8 @@ enum {
     Q_PG_EVENT_LOCK,
     Q_PG_DAY_LOCK,
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
-    Q_COPY_FIRST = 128   /* store_copy.c's statements, up to 255 */
+    Q_COPY_FIRST = 128,  /* store_copy.c's statements */
+    Q_CALLS_FIRST = 224  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 255 */
 };
 
 int store__schema_latest(void);

@@ -25,15 +25,30 @@
     "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n, "         \
     "SUM(partial_n) AS partial_n, SUM(partial_sum) AS partial_sum"
 
-/* a NULL parameter is no filter; its CAST names its type for PostgreSQL, which cannot infer it
- * from `$n IS NULL` alone */
-#define CALL_FILTERS                                                                              \
+/* The calls list's filters (SQ_CALLS, SQ_CALLS_COUNT): a NULL parameter is no filter; its CAST
+ * names its type for PostgreSQL, which cannot infer it from `$n IS NULL` alone. The filters on
+ * the job, the analysis and the scores are EXISTS tests, so that a list without them reads
+ * calls alone; `match` is the dialect's transcript search (SQ_SEARCH's). */
+#define CALL_WHERE(match, a_idx, sc_idx)                                                          \
     " WHERE (CAST($1 AS TEXT) IS NULL OR c.day >= $1) AND (CAST($2 AS TEXT) IS NULL OR "          \
     "c.day <= $2) AND (CAST($3 AS TEXT) IS NULL OR c.agent_user = $3) AND (CAST($4 AS TEXT) IS "  \
-    "NULL OR c.campaign_id = $4) AND (CAST($5 AS TEXT) IS NULL OR j.state = $5) AND (CAST($6 AS " \
+    "NULL OR c.campaign_id = $4) AND (CAST($5 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM jobs j "   \
+    "WHERE j.call_id = c.id AND j.state = $5)) AND ((CAST($6 AS INTEGER) IS NULL AND CAST($7 AS " \
+    "DOUBLE PRECISION) IS NULL AND CAST($8 AS DOUBLE PRECISION) IS NULL AND CAST($13 AS INTEGER) " \
+    "IS NULL) OR EXISTS (SELECT 1 FROM analyses a" a_idx " WHERE a.call_id = c.id AND (CAST($6 AS " \
     "INTEGER) IS NULL OR a.one_way = $6) AND (CAST($7 AS DOUBLE PRECISION) IS NULL OR a.mos_in < " \
     "$7 OR a.mos_out < $7) AND (CAST($8 AS DOUBLE PRECISION) IS NULL OR a.dead_air_sec >= $8) "   \
-    "AND (CAST($11 AS INTEGER) IS NULL OR sc.flagged = $11)"
+    "AND (CAST($13 AS INTEGER) IS NULL OR (a.dtmf_count > 0) = ($13 = 1)))) AND (CAST($11 AS "    \
+    "INTEGER) IS NULL OR EXISTS (SELECT 1 FROM scores sc" sc_idx " WHERE sc.call_id = c.id AND "   \
+    "sc.flagged = "                                                                               \
+    "$11)) AND (CAST($12 AS TEXT) IS NULL OR c.id IN (" match "))"
+/* SQLite's planner takes the unique analyses_call and the scores' rowid, which read the wide
+ * rows, over the covering indexes unless told (PostgreSQL's costs find them) */
+#define LITE_WHERE CALL_WHERE(MATCH_LITE, " INDEXED BY analyses_list", " INDEXED BY scores_list")
+#define PG_WHERE CALL_WHERE(MATCH_PG, "", "")
+#define MATCH_LITE "SELECT call_id FROM transcript_fts WHERE transcript_fts MATCH $12"
+#define MATCH_PG                                                                                  \
+    "SELECT call_id FROM transcript_segments WHERE tsv @@ websearch_to_tsquery('simple', $12)"
 
 #define CALL_FROM                                                                                 \
     " FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "     \
@@ -42,12 +57,12 @@
 #define CALL_COLUMNS                                                                              \
     "c.id AS call_id, c.source, c.recording_id, c.uniqueid, c.vicidial_id, c.lead_id, "           \
     "c.agent_user, c.agent_name, c.campaign_id, c.campaign_name, c.direction, c.call_date, "      \
-    "c.tz, c.length_sec AS call_length, c.disposition AS call_status, c.term_reason, "            \
+    "c.tz, c.call_epoch, c.length_sec AS call_length, c.disposition AS call_status, c.term_reason, "            \
     "j.state AS processing_status, j.stages, j.skip_reason, j.error_stage, j.error_message, "     \
     "j.retry_count, j.queued, j.finished, a.duration_sec, a.legs, a.speech_pct_in, "              \
     "a.speech_pct_out, a.mos_in, a.mos_out, a.one_way, a.talk_sec_in, a.talk_sec_out, "           \
     "a.dead_air_sec, a.overtalk_sec, a.hold_sec, a.hold_count, a.tone_count, a.dtmf_count, "      \
-    "a.warning_codes, sc.total_score, sc.partial_score, sc.coverage, sc.flagged, "               \
+    "a.warning_codes, a.clipping_pct, a.level_db, sc.total_score, sc.partial_score, sc.coverage, sc.flagged, "               \
     "sc.flag_reason, sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "       \
     "sc.resolution, sc.closing, sc.compliance, sc.summary, sc.strengths, sc.improvements, "       \
     "sc.llm_provider, sc.llm_model, sc.created AS scored_at, sc.scorecard, sc.backend AS "        \
@@ -83,9 +98,8 @@ static const char *const k_sql[SQ_N] = {
                       "day >= $2 AND day <= $3 GROUP BY day ORDER BY day",
     [SQ_CALL] = "SELECT " CALL_COLUMNS CALL_FROM " WHERE c.recording_id = $1 OR c.uniqueid = $1 "
                 "ORDER BY c.id LIMIT 1",
-    [SQ_CALLS] = "SELECT " CALL_COLUMNS CALL_FROM CALL_FILTERS
-                 " ORDER BY c.call_date DESC NULLS LAST, c.id DESC LIMIT $9 OFFSET $10",
-    [SQ_CALLS_COUNT] = "SELECT COUNT(*) AS total" CALL_FROM CALL_FILTERS,
+    /* SQ_CALLS: store_calls */
+    [SQ_CALLS_COUNT] = "SELECT COUNT(*) AS total FROM calls c" LITE_WHERE,
     [SQ_QUEUE] = "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state ORDER BY state",
     [SQ_REPORT] = "SELECT report FROM analyses WHERE call_id = $1",
     /* the lowest first (the total, or the partial score of a call without one), ranked on the
@@ -132,6 +146,13 @@ static const char *const k_sql[SQ_N] = {
                      "o.category) ORDER BY o.category",
     [SQ_AGREEMENT] = AGREEMENT_SQL("CASE WHEN json_valid(sc.detail) THEN json_extract(sc.detail, "
                                    "'$.categories.' || o.category || '.score') END"),
+    /* read on the index jobs_finished (v7) */
+    [SQ_ERRORS] = "SELECT j.call_id, c.recording_id, j.error_stage, j.error_message, j.finished "
+                  "FROM jobs j JOIN calls c ON c.id = j.call_id WHERE j.finished >= $1 AND "
+                  "j.state = 'error' ORDER BY j.finished DESC, j.id DESC",
+    [SQ_THROUGHPUT] = "SELECT CAST(finished / 3600 AS INTEGER) * 3600 AS hour, state, COUNT(*) AS n "
+                      "FROM jobs WHERE finished >= $1 AND state IN ('complete', 'error', "
+                      "'skipped') GROUP BY 1, 2 ORDER BY 1, 2",
 };
 
 /* PostgreSQL's form of the queries whose SQLite form it does not read (NULL: the same). The search
@@ -151,17 +172,18 @@ static const char *const k_sql_pg[SQ_N] = {
     [SQ_AGREEMENT] = AGREEMENT_SQL("CASE WHEN jsonb_typeof(sc.detail::jsonb -> 'categories' -> "
                                    "o.category -> 'score') = 'number' THEN (sc.detail::jsonb -> "
                                    "'categories' -> o.category ->> 'score')::double precision END"),
+    [SQ_CALLS_COUNT] = "SELECT COUNT(*) AS total FROM calls c" PG_WHERE,
+    /* CAST AS bigint rounds in PostgreSQL: floor() for the hour's start */
+    [SQ_THROUGHPUT] = "SELECT CAST(floor(finished / 3600) * 3600 AS BIGINT) AS hour, state, "
+                      "COUNT(*) AS n FROM jobs WHERE finished >= $1 AND state IN ('complete', "
+                      "'error', 'skipped') GROUP BY 1, 2 ORDER BY 1, 2",
 };
 
-int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,
-                void *user)
+/* Run statement `key` (prepared from sql on first use) with the parameters, each row to fn. */
+static int run_query(store *s, int key, const char *sql, const store_val *params, int n_params,
+                     store_row_fn fn, void *user)
 {
-    if ((unsigned)q >= SQ_N)
-        return -1;
-    const char *sql = k_sql[q];
-    if (db_get_dialect(s->d) == DB_PG && k_sql_pg[q])
-        sql = k_sql_pg[q];
-    db_stmt *st = store__begin(s, Q_QUERY_FIRST + (int)q, sql);
+    db_stmt *st = store__begin(s, key, sql);
     if (!st)
         return -1;
     for (int i = 0; i < n_params; i++) {
@@ -199,6 +221,73 @@ int store_query(store *s, store_qid q, const store_val *params, int n_params, st
     int res = rc == DB_DONE ? 0 : store__fail(s, "querying");
     store__end(s, st);
     return res;
+}
+
+int store_query(store *s, store_qid q, const store_val *params, int n_params, store_row_fn fn,
+                void *user)
+{
+    if ((unsigned)q >= SQ_N)
+        return -1;
+    if (q == SQ_CALLS)
+        return store_calls(s, STORE_SORT_CALL_DATE, false, params, n_params, fn, user);
+    const char *sql = k_sql[q];
+    if (db_get_dialect(s->d) == DB_PG && k_sql_pg[q])
+        sql = k_sql_pg[q];
+    return run_query(s, Q_QUERY_FIRST + (int)q, sql, params, n_params, fn, user);
+}
+
+/* ---- the calls list in its orders ---------------------------------------------------------- */
+
+/* Each order's key: a column of calls (read on its index, v7), or the figure of the analysis or
+ * the scores row (read on their covering indexes, v7). */
+#define A_KEY(idx, expr) "(SELECT " expr " FROM analyses a" idx " WHERE a.call_id = c.id)"
+#define MOS_KEY "CASE WHEN a.mos_out IS NULL OR a.mos_in < a.mos_out THEN a.mos_in ELSE a.mos_out END"
+static const struct {
+    const char *name, *key, *key_lite;
+} k_sorts[STORE_SORT_N] = {
+    [STORE_SORT_CALL_DATE] = {"call_date", "c.call_date", NULL},
+    [STORE_SORT_AGENT_USER] = {"agent_user", "c.agent_user", NULL},
+    [STORE_SORT_CAMPAIGN_ID] = {"campaign_id", "c.campaign_id", NULL},
+    [STORE_SORT_TOTAL_SCORE] =
+        {"total_score", "(SELECT sc.total_score FROM scores sc WHERE sc.call_id = c.id)",
+         "(SELECT sc.total_score FROM scores sc INDEXED BY scores_list WHERE sc.call_id = c.id)"},
+    [STORE_SORT_MOS] = {"mos", A_KEY("", MOS_KEY), A_KEY(" INDEXED BY analyses_list", MOS_KEY)},
+    [STORE_SORT_DURATION] = {"duration", A_KEY("", "a.duration_sec"),
+                             A_KEY(" INDEXED BY analyses_list", "a.duration_sec")},
+    [STORE_SORT_DEAD_AIR] = {"dead_air", A_KEY("", "a.dead_air_sec"),
+                             A_KEY(" INDEXED BY analyses_list", "a.dead_air_sec")},
+    [STORE_SORT_CALL_LENGTH] = {"call_length", "c.length_sec", NULL},
+};
+#undef A_KEY
+#undef MOS_KEY
+
+const char *store_calls_sort_name(store_calls_sort k)
+{
+    return (unsigned)k < STORE_SORT_N ? k_sorts[k].name : NULL;
+}
+
+int store_calls(store *s, store_calls_sort k, bool asc, const store_val *params, int n_params,
+                store_row_fn fn, void *user)
+{
+    if ((unsigned)k >= STORE_SORT_N)
+        return -1;
+    /* the page's call ids first, on the key alone; then their rows */
+    const char *dir = asc ? "ASC" : "DESC";
+    bool pg = db_get_dialect(s->d) == DB_PG;
+    char sql[6144];
+    int len = snprintf(sql, sizeof(sql),
+                       "SELECT " CALL_COLUMNS " FROM (SELECT c.id AS pid, %s AS k FROM calls c%s "
+                       "ORDER BY k %s NULLS LAST, c.id %s LIMIT $9 OFFSET $10) p JOIN calls c ON "
+                       "c.id = p.pid JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON "
+                       "a.call_id = c.id LEFT JOIN scores sc ON sc.call_id = c.id LEFT JOIN "
+                       "transcripts t ON t.call_id = c.id ORDER BY p.k %s NULLS LAST, p.pid %s",
+                       !pg && k_sorts[k].key_lite ? k_sorts[k].key_lite : k_sorts[k].key,
+                       pg ? PG_WHERE : LITE_WHERE, dir, dir, dir, dir);
+    if (len < 0 || (size_t)len >= sizeof(sql))
+        return -1;
+    int key = k == STORE_SORT_CALL_DATE && !asc ? Q_QUERY_FIRST + (int)SQ_CALLS
+                                                : Q_CALLS_FIRST + 2 * (int)k + (asc ? 1 : 0);
+    return run_query(s, key, sql, params, n_params, fn, user);
 }
 
 int64_t store_size_bytes(store *s)

@@ -20,6 +20,11 @@
  *      supervisors' overrides (score_overrides: every one kept, the newest per call and
  *      category shown); one row per LLM request (llm_calls) for the daily caps; roll-ups count
  *      the partial scores too (partial_n, partial_sum)
+ *   7  the dashboard's calls list: analyses gain clipping_pct and level_db (for its problem
+ *      badges; filled from the reports already stored, on SQLite), and the indexes that keep
+ *      its orders fast (calls by date, campaign and length; covering indexes of the analysis'
+ *      and the scores' figures it sorts and filters on) and the operations view's (jobs by
+ *      their end). Version 6 is the call envelopes' (another branch); this one runs after it.
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -203,6 +208,33 @@ static const char *const k_v5[] = {
     NULL,
 };
 
+/* v7: the calls list (see the list at the top). A leg's level is its P.56 active speech level,
+ * else its RMS level, counted only for a leg with 5 % speech or more (as the worker does) */
+#define V7_LEVEL(leg)                                                                             \
+    "CASE WHEN json_extract(report, '$." leg ".speech_pct') >= 5 THEN COALESCE("                  \
+    "json_extract(report, '$." leg ".active_level_db'), json_extract(report, '$." leg ".rms_db')) " \
+    "END"
+static const char *const k_v7[] = {
+    "ALTER TABLE analyses ADD COLUMN clipping_pct REAL;",
+    "ALTER TABLE analyses ADD COLUMN level_db REAL;",
+    "UPDATE analyses SET"
+    " clipping_pct = CASE WHEN json_extract(report, '$.outbound.quality.clipping_pct') >"
+    " COALESCE(json_extract(report, '$.inbound.quality.clipping_pct'), -1) THEN"
+    " json_extract(report, '$.outbound.quality.clipping_pct') ELSE"
+    " json_extract(report, '$.inbound.quality.clipping_pct') END,"
+    " level_db = CASE WHEN " V7_LEVEL("outbound") " < COALESCE(" V7_LEVEL("inbound") ", 1e9)"
+    " THEN " V7_LEVEL("outbound") " ELSE " V7_LEVEL("inbound") " END"
+    " WHERE call_id IS NOT NULL AND json_valid(report);",
+    "CREATE INDEX calls_date ON calls (call_date);",
+    "CREATE INDEX calls_campaign_id ON calls (campaign_id);",
+    "CREATE INDEX calls_length ON calls (length_sec);",
+    "CREATE INDEX analyses_list ON analyses (call_id, one_way, dtmf_count, dead_air_sec,"
+    " duration_sec, mos_in, mos_out) WHERE call_id IS NOT NULL;",
+    "CREATE INDEX scores_list ON scores (call_id, total_score, flagged);",
+    "CREATE INDEX jobs_finished ON jobs (finished);",
+    NULL,
+};
+#undef V7_LEVEL
 
 /* ---- PostgreSQL ------------------------------------------------------------------------------ */
 
@@ -348,8 +380,25 @@ static const char *const k_pg5[] = {
     NULL,
 };
 
+/* v7: no filling of the new columns from stored reports (a report is TEXT, and one that is not
+ * JSON would stop the migration): calls analysed before it show no clipping or low-level badge
+ * until analysed again. PostgreSQL's indexes name the call id, which SQLite's carry anyway. */
+static const char *const k_pg7[] = {
+    "ALTER TABLE analyses ADD COLUMN clipping_pct DOUBLE PRECISION,"
+    " ADD COLUMN level_db DOUBLE PRECISION;",
+    "CREATE INDEX calls_date ON calls (call_date, id);",
+    "CREATE INDEX calls_campaign_id ON calls (campaign_id, id);",
+    "CREATE INDEX calls_length ON calls (length_sec, id);",
+    "CREATE INDEX analyses_list ON analyses (call_id, one_way, dtmf_count, dead_air_sec,"
+    " duration_sec, mos_in, mos_out) WHERE call_id IS NOT NULL;",
+    "CREATE INDEX scores_list ON scores (call_id, total_score, flagged);",
+    "CREATE INDEX jobs_finished ON jobs (finished);",
+    NULL,
+};
+
 static const migration k_migrations[] = {
-    {1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3}, {4, k_v4, k_pg4}, {5, k_v5, k_pg5}};
+    {1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3}, {4, k_v4, k_pg4}, {5, k_v5, k_pg5},
+    {7, k_v7, k_pg7}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

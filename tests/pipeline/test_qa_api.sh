@@ -204,6 +204,8 @@ assert len(names) >= 8 and not missing, (names, missing)
 ' "$(dirname "$0")/../../deploy/grafana-callqa.json" "$T/metrics.txt"
 check "every /api/qa answer equals the figures computed from the stored reports" \
     python3 "$(dirname "$0")/qa_check.py" "$DB" "$U"
+check "the calls list's orders, filters and badges, the errors and the throughput, against the store" \
+    python3 "$(dirname "$0")/qa_calls_check.py" "$DB" "$U"
 check "the service logged no error" sh -c "! grep -q '\"level\":\"error\"' '$T/serve.log'"
 # SIGTERM with an event stream open: the stream ends, the service exits 0 at once
 curl -sN "$U/api/qa/events" > /dev/null &
