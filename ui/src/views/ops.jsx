@@ -14,7 +14,7 @@ function Throughput({ buckets }) {
       { label: 'error', stroke: cssVar('--bad'), width: 2, dash: [4, 3], points: { show: true } },
       { label: 'skipped', stroke: cssVar('--muted'), width: 1, dash: [2, 3], points: { show: true } }],
   }), []);
-  const data = useMemo(() => [buckets.map((b) => b.ts), buckets.map((b) => b.complete),
+  const data = useMemo(() => [buckets.map((b) => b.hour), buckets.map((b) => b.complete),
     buckets.map((b) => b.error), buckets.map((b) => b.skipped)], [buckets]);
   return <Chart opts={opts} data={data} height={200} label="Jobs finished per hour: complete, error, skipped" />;
 }
