@@ -1,6 +1,6 @@
 # embed_ui.cmake - the dashboard's built files (ui/build.mjs's output) as a C source: each file's
 # name, Content-Type, bytes, length and ETag (the first 32 hex digits of its SHA-256), behind
-# svc_ui_assets() (src/service/svc.h). Rewrites OUT only when its content changes.
+# svc_ui_assets() (src/service/svc.h).
 #   cmake -DDIST=DIR -DOUT=FILE.c -P embed_ui.cmake       (the three files of DIR)
 #   cmake -DOUT=FILE.c -P embed_ui.cmake                  (no dashboard: an empty table)
 if(NOT OUT)
@@ -42,6 +42,10 @@ else()
   string(APPEND body "/* built without the dashboard (CQ_DASHBOARD OFF) */\n"
          "const svc_ui_asset *svc_ui_assets(size_t *n)\n{\n    *n = 0;\n    return NULL;\n}\n")
 endif()
-file(WRITE "${OUT}.tmp" "${body}")
-configure_file("${OUT}.tmp" "${OUT}" COPYONLY)
-file(REMOVE "${OUT}.tmp")
+if(DIST) # a build step: its output is newer than its inputs
+  file(WRITE "${OUT}" "${body}")
+else() # at configure time: unchanged, not compiled again
+  file(WRITE "${OUT}.tmp" "${body}")
+  configure_file("${OUT}.tmp" "${OUT}" COPYONLY)
+  file(REMOVE "${OUT}.tmp")
+endif()
