@@ -46,6 +46,8 @@ typedef struct svc_config {
     char token[256];               /* the token (from token_file) */
     char token_file[1024];
     bool auth_metrics;             /* /metrics needs the token too (default false) */
+    int session_ttl_sec;           /* the dashboard's session cookie lives this long; 28800 */
+    bool session_cookie_secure;    /* the cookie is marked Secure (HTTPS only); default false */
     size_t max_body;               /* bytes; default 100 MiB */
     double max_duration_sec;       /* default 4 h */
     int max_concurrent;            /* analyses at once; default: CPUs */
@@ -273,6 +275,7 @@ typedef struct svc {
     int nworkers;
     atomic_uint_fast64_t next_id;
     atomic_int inflight;
+    uint8_t session_key[32]; /* the session cookies' HMAC key (svc_session_key) */
 } svc;
 
 typedef enum job_kind { JOB_NONE, JOB_FETCH, JOB_UPLOAD } job_kind;
@@ -320,6 +323,7 @@ typedef struct req {
     int done; /* the worker left an answer */
     struct req *next;    /* in svc.pending */
     struct req *waiters; /* identical requests answered with this one's result */
+    char set_cookie[256]; /* a Set-Cookie header for the answer ("" none): the session routes */
 } req;
 
 /* Run until SIGTERM/SIGINT; in-flight requests finish. tick (optional) is called about once a
@@ -337,6 +341,13 @@ void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...
     __attribute__((format(printf, 4, 5)));
 /* Queue the answer on the connection. */
 enum MHD_Result svc_send(req *r);
+/* The request's Authorization: Bearer header against the token, in constant time: 1 the token,
+ * -1 another, 0 no such header. */
+int svc_bearer(const req *r);
+/* Queue resp (taken: destroyed here) with the headers every answer carries: X-Request-Id, the
+ * Content-Security-Policy and the other security headers, r->set_cookie. Every response of the
+ * service goes through here (svc_send, the event stream, the dashboard's assets). */
+enum MHD_Result svc_queue(req *r, unsigned status, struct MHD_Response *resp);
 
 /* ---- routes (svc_routes.c) ---------------------------------------------------------------- */
 
@@ -418,6 +429,66 @@ int svc_events_start(svc *s);
 void svc_events_stop(svc *s);
 void svc_events_free(svc *s);
 int svc_events_clients(svc *s); /* streams open */
+
+/* ---- the dashboard and its sessions (svc_ui.c) ---------------------------------------------- */
+
+/* One file of the dashboard, embedded at build time (cmake/embed_ui.cmake writes the table from
+ * ui/build.mjs's output). */
+typedef struct svc_ui_asset {
+    const char *name;          /* "index.html", "app.js", "app.css" */
+    const char *ctype;         /* its Content-Type */
+    const unsigned char *data; /* len bytes (static) */
+    size_t len;
+    const char *etag;          /* "\"<32 hex digits of its SHA-256>\"" */
+} svc_ui_asset;
+/* The embedded files, *n of them; NULL and 0 in a build without the dashboard (CQ_DASHBOARD
+ * OFF). Generated: svc_ui_assets.c in the build directory. */
+const svc_ui_asset *svc_ui_assets(size_t *n);
+/* GET / (index.html; without the dashboard, a plain page that says so) and GET /assets/{name}
+ * (app.js, app.css; others 404): ETag, If-None-Match (304), Cache-Control: no-cache. */
+enum MHD_Result svc_ui_index(req *r, const char *data, size_t *size);
+enum MHD_Result svc_ui_asset_get(req *r, const char *data, size_t *size);
+
+/* Sessions: the bearer token exchanged for a cookie, stateless (nothing stored: a restart keeps
+ * them, a new token ends them all). The cookie's value is v1.<expiry>.<nonce>.<mac>: expiry in
+ * Unix seconds (decimal), the nonce 16 random bytes (32 lower-case hex digits), mac the
+ * HMAC-SHA256 of "v1.<expiry>.<nonce>" under the session key (64 hex digits). The session's CSRF
+ * value is the HMAC-SHA256 of "csrf.<nonce>" under the same key (64 hex digits). */
+#define SVC_SESSION_COOKIE "callqa_session"
+#define SVC_SESSION_VALUE_MAX 128 /* bytes of a value we make, NUL included */
+typedef enum svc_session_state {
+    SVC_SESSION_VALID = 0,
+    SVC_SESSION_MISSING, /* no callqa_session cookie */
+    SVC_SESSION_INVALID, /* malformed, or a MAC that is not ours (another token, a forgery) */
+    SVC_SESSION_EXPIRED  /* ours, past its expiry */
+} svc_session_state;
+typedef struct svc_session {
+    int64_t expires; /* Unix s */
+    char csrf[65];   /* 64 hex digits */
+} svc_session;
+/* The session key from the bearer token: HMAC-SHA256(token, "callqa session key v1"). */
+void svc_session_key(const char *token, uint8_t key[32]);
+/* A cookie value expiring at `expires` with that nonce into value (n >= SVC_SESSION_VALUE_MAX),
+ * and its session. 0, or -1 when value is too small. */
+int svc_session_issue(const uint8_t key[32], int64_t expires, const uint8_t nonce[16],
+                      char *value, size_t n, svc_session *out);
+/* Check one cookie value of len bytes (any bytes): VALID (out filled), INVALID or EXPIRED (out's
+ * expiry filled). MACs are compared in constant time. */
+svc_session_state svc_session_verify(const uint8_t key[32], const char *value, size_t len,
+                                     int64_t now, svc_session *out);
+/* The session of a Cookie header (NULL: none): every callqa_session cookie in it is checked and
+ * the best state wins (VALID, then EXPIRED, then INVALID); MISSING when there is none. */
+svc_session_state svc_session_from_header(const uint8_t key[32], const char *cookie,
+                                          int64_t now, svc_session *out);
+/* Whether an Origin header (scheme://host[:port]) names the host and port of a Host header
+ * (host[:port]); a default port (80 for http, 443 for https) may be left out on either side.
+ * "null", a malformed Origin or a missing Host: false. */
+bool svc_same_origin(const char *origin, const char *host);
+/* GET, POST, DELETE /api/session (docs/service.md#sessions). */
+enum MHD_Result svc_session_get(req *r, const char *data, size_t *size);
+enum MHD_Result svc_session_post_start(req *r);
+enum MHD_Result svc_session_post(req *r, const char *data, size_t *size);
+enum MHD_Result svc_session_delete(req *r, const char *data, size_t *size);
 
 /* ---- GET /ai-analyze (svc_ai.c) --------------------------------------------------------- */
 

@@ -63,6 +63,10 @@ static const setting k_settings[] = {
     {"token_file", K_STR, F(token_file), sizeof(((svc_config *)0)->token_file), 0, 0, NULL, "",
      "the bearer token, in a file of mode 0600"},
     {"auth_metrics", K_BOOL, F(auth_metrics), 0, 0, 0, NULL, "false", "/metrics needs the token"},
+    {"session_ttl_sec", K_INT, F(session_ttl_sec), 0, 1, 366 * 86400, NULL, "28800",
+     "the dashboard's session cookie expires after this"},
+    {"session_cookie_secure", K_BOOL, F(session_cookie_secure), 0, 0, 0, NULL, "false",
+     "mark the session cookie Secure (served over HTTPS, e.g. behind a TLS proxy)"},
     {"model_dir", K_STR, F(model_dir), sizeof(((svc_config *)0)->model_dir), 0, 0, NULL,
      "$CALLQA_MODEL_DIR", "Silero VAD and NISQA models"},
     {"tmp_dir", K_STR, F(tmp_dir), sizeof(((svc_config *)0)->tmp_dir), 0, 0, NULL, "$TMPDIR",
@@ -222,6 +226,7 @@ void svc_config_defaults(svc_config *c)
     c->listen_port = 8080;
     snprintf(c->db_path, sizeof(c->db_path), "callqa.db");
     c->auth = true;
+    c->session_ttl_sec = 8 * 3600;
     c->max_body = 100u << 20;
     c->max_duration_sec = 4 * 3600.0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -254,11 +254,8 @@ enum MHD_Result svc_qa_events(req *r, const char *data, size_t *size)
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Accel-Buffering", "no"); /* nginx: pass it through */
-    MHD_add_response_header(resp, "X-Request-Id", r->id);
     r->status = 200;
-    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return svc_queue(r, MHD_HTTP_OK, resp);
 }
 
 int svc_events_start(svc *s)

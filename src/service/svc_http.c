@@ -14,12 +14,15 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <nettle/memops.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -94,24 +97,40 @@ enum MHD_Result svc_send(req *r)
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", r->ctype);
-    MHD_add_response_header(resp, "X-Request-Id", r->id);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     if (r->status == 503 || r->status == 429)
         MHD_add_response_header(resp, "Retry-After", "5");
     if (r->cache)
         MHD_add_response_header(resp, "X-Cache", r->cache);
-    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    return svc_queue(r, (unsigned)r->status, resp);
+}
+
+/* The dashboard runs scripts and styles of its own origin only, loads nothing from elsewhere,
+ * and is framed by nobody; the API's answers carry the same (a JSON answer opened in a browser
+ * runs nothing either). */
+static const char k_csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+                            "img-src 'self' data:; media-src 'self'; connect-src 'self'; "
+                            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                            "form-action 'self'";
+
+enum MHD_Result svc_queue(req *r, unsigned status, struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "X-Request-Id", r->id);
+    MHD_add_response_header(resp, "Content-Security-Policy", k_csp);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    if (r->set_cookie[0])
+        MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
+    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
 
-/* Authorization: Bearer <token>, compared in constant time, where the route asks for it. */
-static int authorized(req *r)
+/* Authorization: Bearer <token>, compared in constant time: 1 the token, -1 another, 0 none. */
+int svc_bearer(const req *r)
 {
     const svc_config *c = r->s->cfg;
-    svc_auth need = r->rt ? r->rt->auth : SVC_AUTH_TOKEN;
-    if (!c->auth || need == SVC_AUTH_NONE || (need == SVC_AUTH_METRICS && !c->auth_metrics))
-        return 1;
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7))
         return 0;
@@ -120,7 +139,69 @@ static int authorized(req *r)
     unsigned diff = (unsigned)(a ^ b);
     for (size_t i = 0; i < b; i++)
         diff |= (unsigned char)(i < a ? t[i] : 0) ^ (unsigned char)c->token[i];
-    return diff == 0;
+    return diff == 0 && b > 0 ? 1 : -1;
+}
+
+static bool unsafe_method(const char *m)
+{
+    return strcmp(m, "GET") && strcmp(m, "HEAD") && strcmp(m, "OPTIONS");
+}
+
+/* Whether the request may go on: 0, or -1 with its answer set.
+ * - An unsafe method (POST, PUT, PATCH, DELETE) whose Origin is not the Host it was sent to:
+ *   403 cross_origin (a page of another site; scripts send no Origin).
+ * - Where the route needs the token: the bearer header, or else a valid session cookie
+ *   (svc_ui.c), which with an unsafe method also needs X-CSRF-Token: the session's CSRF value
+ *   (403 csrf). An expired session: 401 session_expired; anything else: 401 unauthorized. */
+static int access_check(req *r)
+{
+    const svc_config *c = r->s->cfg;
+    bool unsafe = unsafe_method(r->method);
+    if (unsafe) {
+        const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+        const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+        if (origin && !svc_same_origin(origin, host)) {
+            svc_answer_error(r, 403, "cross_origin", "a %s from another origin is refused",
+                             r->method);
+            return -1;
+        }
+    }
+    svc_auth need = r->rt ? r->rt->auth : SVC_AUTH_TOKEN;
+    if (!c->auth || need == SVC_AUTH_NONE || (need == SVC_AUTH_METRICS && !c->auth_metrics))
+        return 0;
+    int bearer = svc_bearer(r);
+    if (bearer > 0)
+        return 0;
+    if (bearer < 0) {
+        svc_answer_error(r, 401, "unauthorized", "the bearer token is wrong");
+        return -1;
+    }
+    svc_session ss;
+    const char *ck = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Cookie");
+    switch (svc_session_from_header(r->s->session_key, ck, (int64_t)svc_now_sec(), &ss)) {
+    case SVC_SESSION_VALID: {
+        if (!unsafe)
+            return 0;
+        const char *x = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+        if (x && strlen(x) == 64 && memeql_sec(x, ss.csrf, 64))
+            return 0;
+        svc_answer_error(r, 403, "csrf", "X-CSRF-Token must carry the session's csrf value "
+                                         "(from POST or GET /api/session)");
+        return -1;
+    }
+    case SVC_SESSION_EXPIRED:
+        svc_answer_error(r, 401, "session_expired", "the session expired: log in again");
+        return -1;
+    case SVC_SESSION_INVALID:
+        svc_answer_error(r, 401, "unauthorized", "the session cookie is not valid (altered, or "
+                                                 "made under another token): log in again");
+        return -1;
+    case SVC_SESSION_MISSING:
+    default:
+        svc_answer_error(r, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' "
+                                                 "header or a session cookie is required");
+        return -1;
+    }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -154,11 +235,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->route = r->rt ? r->rt->name : "other";
         atomic_fetch_add(&s->inflight, 1);
         svc_metrics_inflight(1);
-        if (!authorized(r)) {
-            svc_answer_error(r, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' "
-                                                     "header is required");
+        if (access_check(r))
             return svc_send(r);
-        }
         if (!r->rt) {
             if (path_known)
                 svc_answer_error(r, 405, "method_not_allowed", "%s is not allowed on %s",
@@ -313,16 +391,42 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
         return 1;
     }
 
+    /* the session cookies' key: from the token; without auth a random one (nothing checks the
+     * sessions then) */
+    if (c->auth)
+        svc_session_key(c->token, s.session_key);
+    else if (getrandom(s.session_key, sizeof(s.session_key), 0) != (ssize_t)sizeof(s.session_key))
+        memset(s.session_key, 0, sizeof(s.session_key));
+    /* the listening socket is ours: SO_REUSEADDR (a restart binds while the last run's
+     * connections are in TIME_WAIT) and never SO_REUSEPORT, so that a second service on the same
+     * port is refused instead of sharing it */
+    int lfd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+        (v6 && setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+        bind(lfd, (struct sockaddr *)&addr,
+             v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) ||
+        listen(lfd, SOMAXCONN)) {
+        int e2 = errno;
+        fprintf(stderr, "callqa serve: cannot listen on %s: %s\n", shown,
+                e2 == EADDRINUSE ? "port in use (another program, or another callqa serve, "
+                                   "listens there)"
+                                 : strerror(e2));
+        if (lfd >= 0)
+            close(lfd);
+        return 1;
+    }
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG | v6,
-        (uint16_t)c->listen_port, NULL, NULL, on_request, &s, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
+        (uint16_t)c->listen_port, NULL, NULL, on_request, &s, MHD_OPTION_LISTEN_SOCKET, lfd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->request_timeout_sec,
         MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "callqa serve: cannot listen on %s: %s\n", shown, strerror(errno));
+        close(lfd);
         return 1;
     }
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s\",\"version\":"
@@ -338,7 +442,10 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
     }
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping\",\"signal\":%d,\"inflight\":%d}\n",
             sig, atomic_load(&s.inflight));
-    MHD_quiesce_daemon(d); /* no new connections; the open ones finish */
+    /* no new connections (the socket closed: the port is free); the open ones finish */
+    MHD_socket quiet = MHD_quiesce_daemon(d);
+    if (quiet != MHD_INVALID_SOCKET)
+        close(quiet);
     svc_events_stop(&s);   /* the event streams end */
     for (int i = 0; i < 600 && atomic_load(&s.inflight) > 0; i++)
         usleep(100000);

@@ -451,6 +451,80 @@ static const svc_route k_routes[] = {
          "\"200\":{\"description\":\"ok\"},"
          "\"503\":{\"description\":\"the store is unreachable, or the analysis host is down\"}"
          "}}"},
+    /* the dashboard (svc_ui.c): its files need no token, so that its login screen loads */
+    {.method = "GET",
+     .path = "/",
+     .auth = SVC_AUTH_NONE,
+     .name = "ui",
+     .handle = svc_ui_index,
+     .openapi = "{\"summary\":\"The dashboard's page (text/html); without the dashboard built in, "
+                "a plain-text note that says so\","
+                "\"responses\":{"
+                "\"200\":{\"description\":\"index.html, with an ETag\",\"content\":{"
+                "\"text/html\":{}}},"
+                "\"304\":{\"description\":\"If-None-Match named its ETag\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/assets/{name}",
+     .auth = SVC_AUTH_NONE,
+     .name = "ui_asset",
+     .handle = svc_ui_asset_get,
+     .openapi = "{\"summary\":\"The dashboard's script and stylesheet\","
+                "\"parameters\":["
+                "{\"name\":\"name\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":"
+                "\"string\",\"enum\":[\"app.js\",\"app.css\"]}}"
+                "],"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"the file, with an ETag\"},"
+                "\"304\":{\"description\":\"If-None-Match named its ETag\"},"
+                "\"404\":{\"description\":\"no such file\"}"
+                "}}"},
+    {.method = "GET",
+     .path = "/api/session",
+     .auth = SVC_AUTH_NONE,
+     .name = "session",
+     .handle = svc_session_get,
+     .openapi = "{\"summary\":\"The dashboard's session: whether the service needs auth, whether "
+                "this request is authenticated (the bearer token, or the session cookie), when the "
+                "session expires, its CSRF value, and why it is not authenticated\","
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{auth_required, authenticated, expires: Unix s or "
+                "null, csrf: string or null, reason: null, expired, invalid or missing}\"}"
+                "}}"},
+    {.method = "POST",
+     .path = "/api/session",
+     .auth = SVC_AUTH_NONE,
+     .name = "session_login",
+     .body = true,
+     .start = svc_session_post_start,
+     .handle = svc_session_post,
+     .openapi = "{\"summary\":\"Exchange the bearer token for a session cookie (callqa_session: "
+                "HttpOnly, SameSite=Strict, Path=/, Max-Age session_ttl_sec; Secure with "
+                "session_cookie_secure). Requests with the cookie are authenticated as with the "
+                "token; their POST, PATCH and DELETE also need X-CSRF-Token: the csrf value\","
+                "\"requestBody\":{\"content\":{\"application/json\":{\"schema\":{\"type\":"
+                "\"object\",\"required\":[\"token\"],\"properties\":{\"token\":{\"type\":"
+                "\"string\"}}}}}},"
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{authenticated: true, auth_required, expires, csrf} "
+                "and Set-Cookie (without auth: no cookie, no expires)\"},"
+                "\"400\":{\"description\":\"the body is not a JSON object\"},"
+                "\"401\":{\"description\":\"the token is missing or wrong\"},"
+                "\"403\":{\"description\":\"cross_origin: sent from a page of another "
+                "origin\"},"
+                "\"413\":{\"description\":\"a body over 8 KiB\"}"
+                "}}"},
+    {.method = "DELETE",
+     .path = "/api/session",
+     .auth = SVC_AUTH_NONE,
+     .name = "session_logout",
+     .handle = svc_session_delete,
+     .openapi = "{\"summary\":\"Log out: the session cookie is cleared (Max-Age=0). Sessions are "
+                "not stored: a copy of the cookie stays valid until it expires, or until the token "
+                "changes\","
+                "\"responses\":{"
+                "\"200\":{\"description\":\"{authenticated: false, auth_required}\"}"
+                "}}"},
     {.method = "GET",
      .path = "/analyze",
      .name = "analyze",
@@ -1045,8 +1119,9 @@ static const char k_openapi_base[] =
     "{\"openapi\":\"3.0.3\","
     "\"info\":{\"title\":\"callqa\",\"version\":\"\","
     "\"description\":\"Call-recording analysis. Reports are the JSON of `callqa analyze --json` "
-    "(docs/report.md). Errors are {\\\"error\\\": message, \\\"code\\\": name}. Every route but /health and "
-    "/metrics needs `Authorization: Bearer <token>` unless the service runs with --no-auth.\"},"
+    "(docs/report.md). Errors are {\\\"error\\\": message, \\\"code\\\": name}. Every route but /health, "
+    "/metrics, the dashboard's files and /api/session needs `Authorization: Bearer <token>` (or the "
+    "dashboard's session cookie, see POST /api/session) unless the service runs with --no-auth.\"},"
     "\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":\"http\",\"scheme\":\"bearer\"}},"
     "\"schemas\":{"
     "\"Error\":{\"type\":\"object\",\"required\":[\"error\",\"code\"],"
