@@ -38,10 +38,12 @@ start_service() { # start_service LOG [args...]: in the background, until /healt
     done
     return 1
 }
-stop_service() {
+stop_service() { # SIGTERM: exit 0 (under ASan, no leak either)
     kill -TERM "$SVC"
     wait "$SVC"
+    rc=$?
     SVC=""
+    check "SIGTERM: the service exits 0" [ "$rc" = 0 ]
 }
 req() { # req URL [curl args...]: the status; body in $T/body, headers in $T/headers
     u=$1
