@@ -1191,6 +1191,13 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
     }
     json_object_set_new(o, "score_detail", detail ? detail : json_null());
     json_object_set_new(o, "overrides", ov);
+    /* the recordings GET /api/qa/call/{id}/audio can serve (svc_audio.c) */
+    json_t *audio = json_is_integer(id) ? svc_audio_legs(r, json_integer_value(id)) : NULL;
+    if (!audio) {
+        json_decref(o);
+        return store_failed(r);
+    }
+    json_object_set_new(o, "audio", audio);
     return send_json(r, 200, o);
 }
 

@@ -774,6 +774,38 @@ static const svc_route k_routes[] = {
                 "\"404\":{\"description\":\"no such call, or not analysed yet\"},"
                 "\"503\":{\"description\":\"the store is unreachable\"}"
                 "}}"},
+     .path = "/api/qa/call/{id}/audio",
+     .name = "qa_audio",
+     .handle = svc_qa_audio,
+     .openapi =
+         "{\"summary\":\"A call's recording (by recording_id or uniqueid) for a player: WAV of "
+         "PCM, u-law or A-law, MP3, FLAC and Ogg as they are; GSM 06.10 (WAV49 or raw) and "
+         "other encodings transcoded to PCM16 WAV (kept in a cache under tmp_dir). One byte "
+         "range (Range: bytes=a-b, a-, -n) gives 206; several ranges or a malformed header, "
+         "the whole recording. ETag and If-None-Match; HEAD. Recordings on a recording server "
+         "(NAME:path) are not served (404 remote_audio)\","
+         "\"parameters\":["
+         "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
+         "{\"name\":\"leg\",\"in\":\"query\",\"schema\":{\"type\":\"string\",\"enum\":[\"in\","
+         "\"out\",\"mix\"]},\"description\":\"in: the caller's leg file, out: the agent's, mix: "
+         "the mixed or stereo file; default mix when the call has one, else in\"},"
+         "{\"name\":\"Range\",\"in\":\"header\",\"schema\":{\"type\":\"string\"}},"
+         "{\"name\":\"If-None-Match\",\"in\":\"header\",\"schema\":{\"type\":\"string\"}}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"the recording\",\"content\":{\"audio/wav\":{},"
+         "\"audio/mpeg\":{},\"audio/flac\":{},\"audio/ogg\":{}}},"
+         "\"206\":{\"description\":\"one range of it, with Content-Range\"},"
+         "\"304\":{\"description\":\"If-None-Match matches its ETag\"},"
+         "\"400\":{\"description\":\"leg is not in, out or mix (bad_leg)\"},"
+         "\"404\":{\"description\":\"no such call (not_found), the call has no such leg "
+         "(no_such_leg) or no recording (no_audio), the file is gone (audio_missing), or it is "
+         "on a recording server (remote_audio)\"},"
+         "\"415\":{\"description\":\"the decoder cannot read it (audio_unsupported)\"},"
+         "\"416\":{\"description\":\"the range starts past the end; Content-Range: bytes */size\"},"
+         "\"422\":{\"description\":\"a recording to transcode is longer than max_duration "
+         "(audio_too_long)\"}"
+         "}}"},
     {.method = "POST",
      .path = "/api/qa/call/{id}/transcript",
      .name = "qa_transcript",
