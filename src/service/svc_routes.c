@@ -774,6 +774,7 @@ static const svc_route k_routes[] = {
                 "\"404\":{\"description\":\"no such call, or not analysed yet\"},"
                 "\"503\":{\"description\":\"the store is unreachable\"}"
                 "}}"},
+    {.method = "GET",
      .path = "/api/qa/call/{id}/audio",
      .name = "qa_audio",
      .handle = svc_qa_audio,
