@@ -20,6 +20,10 @@
  *      supervisors' overrides (score_overrides: every one kept, the newest per call and
  *      category shown); one row per LLM request (llm_calls) for the daily caps; roll-ups count
  *      the partial scores too (partial_n, partial_sum)
+ *   6  level envelopes: call_envelopes, one row per call (the QA worker's analysis writes it
+ *      with the analysis, in the same transaction): the step in seconds and the legs as one
+ *      JSON object {leg: [level of each step in tenths of a dB FS, integers]}, kept apart from
+ *      the report so that reading a report does not read its envelope
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -203,6 +207,13 @@ static const char *const k_v5[] = {
     NULL,
 };
 
+/* v6: level envelopes (see the list at the top) */
+static const char *const k_v6[] = {
+    "CREATE TABLE call_envelopes ("
+    " call_id INTEGER PRIMARY KEY REFERENCES calls(id), step_sec REAL NOT NULL,"
+    " legs TEXT NOT NULL, created REAL NOT NULL);",
+    NULL,
+};
 
 /* ---- PostgreSQL ------------------------------------------------------------------------------ */
 
@@ -348,8 +359,15 @@ static const char *const k_pg5[] = {
     NULL,
 };
 
-static const migration k_migrations[] = {
-    {1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3}, {4, k_v4, k_pg4}, {5, k_v5, k_pg5}};
+static const char *const k_pg6[] = {
+    "CREATE TABLE call_envelopes ("
+    " call_id BIGINT PRIMARY KEY REFERENCES calls(id), step_sec DOUBLE PRECISION NOT NULL,"
+    " legs TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);",
+    NULL,
+};
+
+static const migration k_migrations[] = {{1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3},
+                                         {4, k_v4, k_pg4}, {5, k_v5, k_pg5}, {6, k_v6, k_pg6}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)
