@@ -1,8 +1,8 @@
 /*
  * cq_engine.h - the pipeline that turns one call into a report:
  *   decode (cq_audio) -> legs (stereo channels, leg files or a mono mix) -> the selected
- *   analyzers (levels, silence, vad, nisqa, quality, events, conversation; speech_audio on
- *   request), each leg streamed through them in blocks -> report (cq_report).
+ *   analyzers (levels, silence, vad, nisqa, quality, events, conversation; speech_audio and
+ *   envelope on request), each leg streamed through them in blocks -> report (cq_report).
  *
  * A cq_engine holds the parameters and the loaded models (Silero VAD, NISQA). It is immutable
  * after creation and may be shared by any number of threads, each analysing its own calls.
@@ -10,7 +10,8 @@
  * one VAD probability per 32 ms, NISQA windows, events), which grow with the recording's length
  * but not with its sample rate; NISQA's file mode holds its features for the whole leg (bounded
  * by nisqa_max_file_sec), and speech_audio keeps each leg's speech (bounded in memory by
- * speech_audio_mem_bytes, the rest in a temporary file).
+ * speech_audio_mem_bytes, the rest in a temporary file); the envelope keeps two bytes per leg
+ * and step.
  */
 #ifndef CQ_ENGINE_H
 #define CQ_ENGINE_H
@@ -49,6 +50,9 @@ typedef struct cq_engine_params {
     size_t speech_audio_mem_bytes;  /* speech_audio: bytes of a leg kept in memory, the rest in a
                                        temporary file; default 32 MiB */
     const char *tmp_dir;            /* where that file goes; NULL: $TMPDIR, else /tmp */
+    int envelope_ms;                /* the level envelope's step, ms (1-60000): each leg's RMS
+                                       level every envelope_ms (selects the envelope analyzer);
+                                       default 0 = off (50 when the analyzer is named alone) */
 } cq_engine_params;
 
 /* Defaults as documented above. */

@@ -45,8 +45,10 @@ typedef enum cq_analyzer {
     CQ_AN_EVENTS = 1u << 5,  /* DTMF, call-progress tones, hold music, IVR (runs the VAD too) */
     CQ_AN_CONVERSATION = 1u << 6, /* talk, overtalk, dead air, turns, one-way audio, leg checks
                                     (runs the VAD too; uses the events when they run) */
-    CQ_AN_SPEECH_AUDIO = 1u << 7 /* on request only: each leg's speech at 16 kHz handed over in
+    CQ_AN_SPEECH_AUDIO = 1u << 7, /* on request only: each leg's speech at 16 kHz handed over in
                                     the report (cq_speech_audio.h; runs the VAD too) */
+    CQ_AN_ENVELOPE = 1u << 8 /* on request only: each leg's RMS level every envelope_ms
+                                (cq_engine_params.envelope_ms; cq_leg_envelope) */
 } cq_analyzer;
 
 /* The analyzers selected by default (cq_analyzers_default() says the same at run time). */
@@ -203,6 +205,18 @@ CQ_API const char *cq_analyzer_at(size_t i, unsigned *bit);
 
 /* The analyzers selected when none are named (every one but those run only on request). */
 CQ_API unsigned cq_analyzers_default(void);
+
+/* The level envelope's floor, dBFS: a step of digital silence (or quieter than this) holds it,
+ * so that no value is -inf. */
+#define CQ_ENVELOPE_FLOOR_DB (-100.0)
+
+/* The level envelope of a leg (the envelope analyzer ran): the RMS level of each step of
+ * *step_sec seconds from the leg's start, in tenths of a dB FS (20 log10 RMS, as rms_db: a
+ * full-scale sine is -30, i.e. -3.0 dB FS), rounded, never under CQ_ENVELOPE_FLOOR_DB x 10; the
+ * last step may be shorter. *n = ceil(duration / step). NULL (with *n = 0) when the analyzer did
+ * not run. Valid until the report is destroyed. */
+CQ_API const int16_t *cq_leg_envelope(const cq_leg_report *l, double *step_sec, size_t *n)
+    CQ_NONNULL(1, 2, 3);
 
 #ifdef __cplusplus
 }

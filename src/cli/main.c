@@ -310,6 +310,8 @@ static void usage(FILE *f)
             "  --silence-noise DB     silencedetect noise threshold, dB FS (default -35)\n"
             "  --silence-duration S   shortest silence reported, seconds (default 0.5)\n"
             "  --max-duration S       refuse recordings longer than this (default 86400)\n"
+            "  --envelope MS          each leg's RMS level every MS ms in the report (the\n"
+            "                         envelope analyzer; default off)\n"
             "  --model-dir DIR        models (default $CALLQA_MODEL_DIR, else\n"
             "                         ~/.local/share/callqa/models; see models/README.md)\n"
             "  --vad-model VERSION    Silero VAD version directory (default v6.2; or v5.1.2)\n"
@@ -347,7 +349,7 @@ static int cmd_analyze(int argc, char **argv)
     enum {
         O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAP, O_SNOISE, O_SDUR, O_MAXDUR, O_NOISO,
         O_MODELDIR, O_VADMODEL, O_VTHR, O_VNEG, O_VMINSP, O_VMINSIL, O_VPAD, O_VMAXSP,
-        O_NQMODE, O_NQWIN
+        O_NQMODE, O_NQWIN, O_ENVELOPE
     };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
@@ -369,6 +371,7 @@ static int cmd_analyze(int argc, char **argv)
         {"vad-max-speech-sec", required_argument, NULL, O_VMAXSP},
         {"nisqa-mode", required_argument, NULL, O_NQMODE},
         {"nisqa-window-sec", required_argument, NULL, O_NQWIN},
+        {"envelope", required_argument, NULL, O_ENVELOPE},
         {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -450,6 +453,17 @@ static int cmd_analyze(int argc, char **argv)
                 return 2;
             }
             break;
+        case O_ENVELOPE: {
+            char *end = NULL;
+            errno = 0;
+            long ms = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || ms < 1 || ms > 60000) {
+                fprintf(stderr, "callqa: --envelope: expected a step of 1..60000 ms\n");
+                return 2;
+            }
+            ep.envelope_ms = (int)ms;
+            break;
+        }
         case O_VADMODEL: ep.vad_model = optarg; break;
         case O_VTHR:
         case O_VNEG:

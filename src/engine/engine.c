@@ -66,6 +66,7 @@ cq_engine_params cq_engine_default_params(void)
         .nisqa_threads = 1,
         .speech_audio_mem_bytes = (size_t)32 << 20,
         .tmp_dir = NULL,
+        .envelope_ms = 0,
     };
     p.speech = cq_speech_default_params();
     return p;
@@ -102,7 +103,8 @@ static bool params_valid(const cq_engine_params *p)
            (p->channel_map == CQ_MAP_IN_OUT || p->channel_map == CQ_MAP_OUT_IN) &&
            (p->nisqa_mode == CQ_NISQA_WINDOWED || p->nisqa_mode == CQ_NISQA_FILE) &&
            p->nisqa_window_sec >= 1 && p->nisqa_window_sec <= 600 && p->nisqa_max_file_sec > 0 &&
-           p->nisqa_threads >= 1 && p->nisqa_threads <= 64;
+           p->nisqa_threads >= 1 && p->nisqa_threads <= 64 && p->envelope_ms >= 0 &&
+           p->envelope_ms <= 60000;
 }
 
 cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
@@ -131,6 +133,11 @@ cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
     }
     e->p = *p;
     e->p.analyzers = cq__stages_close(p->analyzers);
+    /* the envelope runs when it has a step; named without one, it takes the usual 50 ms */
+    if (p->envelope_ms > 0)
+        e->p.analyzers |= CQ_AN_ENVELOPE;
+    else if (e->p.analyzers & CQ_AN_ENVELOPE)
+        e->p.envelope_ms = 50;
     e->vad_model_name = cq__strdup(vm);
     e->model_dir = p->model_dir ? cq__strdup(p->model_dir) : NULL;
     e->tmp_dir = p->tmp_dir ? cq__strdup(p->tmp_dir) : NULL;
@@ -189,6 +196,11 @@ int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
                             sp->min_silence_ms, sp->speech_pad_ms, sp->max_speech_sec,
                             (int)p->nisqa_mode, p->nisqa_window_sec, p->nisqa_max_file_sec,
                             e->nisqa ? cq_nisqa_model_sha256(e->nisqa) : "-");
+    if (text && (p->analyzers & CQ_AN_ENVELOPE)) { /* appended: other fingerprints unchanged */
+        char *more = cq__printf("%s|env%d", text, p->envelope_ms);
+        cq__free(text);
+        text = more;
+    }
     if (!text)
         return CQ_ERR_NOMEM;
     char hex[65];

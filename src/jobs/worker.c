@@ -7,13 +7,18 @@
  * server, then analysed, in the child: a crash there costs one call), renews the leases of the
  * calls in flight every third of a lease, and writes each result under its lease: the analysis
  * with the state it leads to in one transaction, then the stages that are not configured
- * (transcription, scoring) passed through one state change each. A write refused because the
+ * (transcription, scoring) passed through one state change each. The analysis asks the engine
+ * for each leg's level envelope (QA_ENVELOPE_MS); the parent takes it out of the report and
+ * stores it beside the analysis, in the same transaction (call_envelopes: the dashboard's
+ * timeline reads it, GET /api/qa/call/{id}/envelope), so that the stored report stays the size
+ * it was. A write refused because the
  * lease moved on drops the result: another worker has the call. On SIGTERM it stops claiming,
  * gives the calls in flight stop_grace_sec to finish, and releases the rest. The worker's row
  * in the store says what it does and why it pauses.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +33,49 @@
 #include "jobs.h"
 
 static volatile sig_atomic_t g_stop;
+
+#define QA_ENVELOPE_MS 50 /* the level envelope's step the analysis is asked for */
+
+/* The level envelope out of a report: each leg's "envelope" object removed; *legs (malloc'd)
+ * {leg: [tenths of a dB FS]} and *step_sec (seconds), or *legs NULL when the report has none.
+ * Returns the report without it (malloc'd), or NULL when the report is not JSON. */
+static char *envelope_split(const char *report, size_t len, char **legs, double *step_sec)
+{
+    *legs = NULL;
+    *step_sec = 0;
+    json_t *r = json_loadb(report, len, 0, NULL);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        return NULL;
+    }
+    json_t *out = json_object();
+    static const char *const names[2] = {"inbound", "outbound"};
+    for (int i = 0; i < 2; i++) {
+        json_t *leg = json_object_get(r, names[i]);
+        json_t *env = json_object_get(leg, "envelope");
+        json_t *db = json_object_get(env, "dbfs");
+        double step = json_number_value(json_object_get(env, "step_sec"));
+        if (json_is_array(db) && step > 0) {
+            json_t *tenths = json_array();
+            size_t k;
+            json_t *v;
+            json_array_foreach(db, k, v)
+                json_array_append_new(tenths, json_integer(lround(json_number_value(v) * 10)));
+            json_object_set_new(out, names[i], tenths);
+            *step_sec = step;
+        }
+        if (env)
+            json_object_del(leg, "envelope");
+    }
+    char *js = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    if (js && json_object_size(out) && !(*legs = json_dumps(out, JSON_COMPACT))) {
+        free(js);
+        js = NULL;
+    }
+    json_decref(out);
+    json_decref(r);
+    return js;
+}
 
 static void on_signal(int sig)
 {
@@ -627,10 +675,17 @@ static void finish(worker *w, const proc_done *d)
     qa_kill_point("analysed");
     int rc = STORE_OK;
     if (outcome == OUT_DONE) {
-        char *js = strndup(p, (size_t)jl);
-        rc = js ? store_job_analysed(w->st, &s->lease, w->engine_id, js, &f, JOB_TRANSCRIBING,
-                                     now_sec())
+        store_envelope env = {.call_id = call};
+        char *js = envelope_split(p, (size_t)jl, &env.legs, &env.step_sec);
+        if (!js) { /* not JSON: stored as it came, without an envelope */
+            logj("warn", "the report is not JSON: stored without its level envelope", call,
+                 NULL);
+            js = strndup(p, (size_t)jl);
+        }
+        rc = js ? store_job_analysed_env(w->st, &s->lease, w->engine_id, js, &f,
+                                         env.legs ? &env : NULL, JOB_TRANSCRIBING, now_sec())
                 : STORE_ERR;
+        free(env.legs);
         free(js);
         if (rc == STORE_OK && tx != TX_NONE)
             rc = transcribed(w, s, tx, tx_text);
@@ -788,6 +843,8 @@ int qa_worker_run(const qa_worker_config *c)
     else if (cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
         ep.model_dir = dir;
     ep.max_duration_sec = c->svc.max_duration_sec;
+    if (!ep.envelope_ms)
+        ep.envelope_ms = QA_ENVELOPE_MS; /* for the dashboard's timeline */
     w.asr_on = asr_config_from_svc(&c->svc, &w.asr) == 1;
     if (w.asr_on) { /* the speech and the events to leave out, from the analysis itself */
         asr_client *probe = asr_create(&w.asr, msg, sizeof(msg));

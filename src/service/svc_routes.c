@@ -807,6 +807,29 @@ static const svc_route k_routes[] = {
          "\"422\":{\"description\":\"a recording to transcode is longer than max_duration "
          "(audio_too_long)\"}"
          "}}"},
+    {.method = "GET",
+     .path = "/api/qa/call/{id}/envelope",
+     .name = "qa_envelope",
+     .handle = svc_qa_envelope,
+     .openapi =
+         "{\"summary\":\"A call's level envelope (by recording_id or uniqueid), for a timeline: "
+         "each leg's RMS level in dBFS (0.1 dB, floored at -100) every step_sec, as the QA worker "
+         "stored it (every 50 ms, source_step_sec); a leg with more steps than points is "
+         "decimated to equal runs of steps, each the largest of its run\","
+         "\"parameters\":["
+         "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"}},"
+         "{\"name\":\"points\",\"in\":\"query\",\"schema\":{\"type\":\"integer\",\"default\":"
+         "2000,\"minimum\":100,\"maximum\":20000},\"description\":\"at most this many values "
+         "per leg\"}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"{call_id, recording_id, duration_sec, source_step_sec, "
+         "step_sec, legs: {inbound, outbound (or the mono leg, inbound): [dBFS]}}\"},"
+         "\"400\":{\"description\":\"points out of range or malformed\"},"
+         "\"404\":{\"description\":\"no such call (not_found), or no envelope (no_envelope): "
+         "not analysed yet, or analysed before envelopes were kept\"},"
+         "\"503\":{\"description\":\"the store is unreachable\"}"
+         "}}"},
     {.method = "POST",
      .path = "/api/qa/call/{id}/transcript",
      .name = "qa_transcript",

@@ -4,7 +4,7 @@
  */
 #include "stage.h"
 
-extern const cq__stage cq__stage_levels, cq__stage_silence, cq__stage_vad, cq__stage_nisqa,
+extern const cq__stage cq__stage_levels, cq__stage_envelope, cq__stage_silence, cq__stage_vad, cq__stage_nisqa,
     cq__stage_quality, cq__stage_events, cq__stage_conversation, cq__stage_speech_audio;
 #ifdef CQ_TEST_STAGE
 extern const cq__stage cq__stage_test;
@@ -12,6 +12,7 @@ extern const cq__stage cq__stage_test;
 
 static const cq__stage *const k_stages[] = {
     &cq__stage_levels,       /* RMS, peak, DC, clipping, crest, P.56 */
+    &cq__stage_envelope,     /* on request: each leg's RMS level every envelope_ms */
     &cq__stage_silence,      /* FFmpeg silencedetect semantics */
     &cq__stage_vad,          /* speech activity: Silero VAD, or the DSP fallback */
     &cq__stage_nisqa,        /* speech quality: NISQA MOS and dimensions */

@@ -1096,7 +1096,40 @@ typedef struct analysed_args {
     const store_figures *f;
     job_state next;
     double now;
+    const store_envelope *env;
 } analysed_args;
+
+/* the call's envelope in place of any earlier one (in the caller's transaction); env->legs NULL:
+ * the earlier one goes */
+static int envelope_put(store *s, int64_t call_id, const store_envelope *env, double now)
+{
+    if (!env || !env->legs) {
+        db_stmt *st = stmt(s, Q_ENV_DEL, "DELETE FROM call_envelopes WHERE call_id = $1");
+        if (!st)
+            return STORE_ERR;
+        db_bind_int(st, 1, call_id);
+        return run(s, st, "removing a level envelope") ? STORE_ERR : STORE_OK;
+    }
+    db_stmt *st = stmt(s, Q_ENV_PUT,
+                       "INSERT INTO call_envelopes (call_id, step_sec, legs, created) SELECT id, "
+                       "$2, $3, $4 FROM calls WHERE id = $1 ON CONFLICT (call_id) DO UPDATE SET "
+                       "step_sec = excluded.step_sec, legs = excluded.legs, created = "
+                       "excluded.created");
+    if (!st)
+        return STORE_ERR;
+    db_bind_int(st, 1, call_id);
+    db_bind_double(st, 2, env->step_sec);
+    db_bind_text(st, 3, env->legs);
+    db_bind_double(st, 4, now);
+    if (run(s, st, "storing a level envelope") != 0)
+        return STORE_ERR;
+    if (db_changes(s->d) != 1) {
+        snprintf(s->err, sizeof(s->err), "storing a level envelope: no call %lld",
+                 (long long)call_id);
+        return STORE_ERR;
+    }
+    return STORE_OK;
+}
 
 static int analysed_tx(store *s, void *arg)
 {
@@ -1166,19 +1199,70 @@ static int analysed_tx(store *s, void *arg)
     else
         db_bind_null(st, 22);
     if (run(s, st, "storing an analysis") != 0 || event(s, a->l->call_id, a->next, a->now) != 0 ||
-        rollup_call(s, a->l->call_id) != 0)
+        rollup_call(s, a->l->call_id) != 0 ||
+        envelope_put(s, a->l->call_id, a->env, a->now) != STORE_OK)
         return STORE_ERR;
     return STORE_OK;
+}
+
+int store_job_analysed_env(store *s, store_lease *l, const char *engine, const char *report_json,
+                           const store_figures *f, const store_envelope *env, job_state next,
+                           double now)
+{
+    analysed_args a = {l, engine, report_json, f, next, now, env};
+    int rc = in_tx(s, "analysis", analysed_tx, &a);
+    if (rc == STORE_OK)
+        l->state = next;
+    return rc;
 }
 
 int store_job_analysed(store *s, store_lease *l, const char *engine, const char *report_json,
                        const store_figures *f, job_state next, double now)
 {
-    analysed_args a = {l, engine, report_json, f, next, now};
-    int rc = in_tx(s, "analysis", analysed_tx, &a);
-    if (rc == STORE_OK)
-        l->state = next;
-    return rc;
+    return store_job_analysed_env(s, l, engine, report_json, f, NULL, next, now);
+}
+
+typedef struct env_args {
+    const store_envelope *env;
+    double now;
+} env_args;
+
+static int env_put_tx(store *s, void *arg)
+{
+    env_args *a = arg;
+    return envelope_put(s, a->env->call_id, a->env, a->now);
+}
+
+int store_envelope_put(store *s, const store_envelope *env, double now)
+{
+    if (!env->legs || !(env->step_sec > 0) || !isfinite(env->step_sec)) {
+        snprintf(s->err, sizeof(s->err), "a level envelope needs legs and a step > 0");
+        return STORE_ERR;
+    }
+    env_args a = {env, now};
+    return in_tx(s, "envelope", env_put_tx, &a);
+}
+
+int store_envelope_get(store *s, int64_t call_id, store_envelope *out)
+{
+    memset(out, 0, sizeof(*out));
+    db_stmt *st = store__begin(s, Q_ENV_GET,
+                               "SELECT step_sec, legs FROM call_envelopes WHERE call_id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    int rc = db_step(st), res;
+    if (rc == DB_ROW) {
+        const char *legs = db_col_text(st, 1);
+        out->call_id = call_id;
+        out->step_sec = db_col_double(st, 0);
+        out->legs = strdup(legs ? legs : "{}");
+        res = out->legs ? 1 : -1;
+    } else {
+        res = rc == DB_DONE ? 0 : store__fail(s, "reading a level envelope");
+    }
+    store__end(s, st);
+    return res;
 }
 
 /* ---- transcripts --------------------------------------------------------------------------- */

@@ -154,6 +154,24 @@ typedef struct store_figures {
 int store_job_analysed(store *s, store_lease *l, const char *engine, const char *report_json,
                        const store_figures *f, job_state next, double now);
 
+/* A call's level envelope (call_envelopes, one per call): the step, s, and the legs as a JSON
+ * object {leg: [tenths of a dB FS, integers]} (the report's leg names: inbound, outbound). */
+typedef struct store_envelope {
+    int64_t call_id;
+    double step_sec;
+    char *legs; /* get: malloc'd, the caller frees it */
+} store_envelope;
+/* store_job_analysed with the call's envelope stored in the same transaction (replacing any
+ * earlier one); env NULL removes an earlier one, which no longer matches the analysis. */
+int store_job_analysed_env(store *s, store_lease *l, const char *engine, const char *report_json,
+                           const store_figures *f, const store_envelope *env, job_state next,
+                           double now);
+/* An envelope on its own, in place of any earlier one of the call: STORE_OK or STORE_ERR
+ * (no such call, a step that is not > 0, legs NULL). */
+int store_envelope_put(store *s, const store_envelope *env, double now);
+/* The call's envelope: 1 (out filled, out->legs to free), 0 none, -1 error. */
+int store_envelope_get(store *s, int64_t call_id, store_envelope *out);
+
 /* Jobs of calls queued since `since` (UTC s) back to pending, for a new configuration: those
  * not held by a worker. Returns how many, or -1. */
 int64_t store_requeue(store *s, double since, double now);

@@ -52,6 +52,7 @@ static const copy_table k_tables[] = {
     {"calls", "calls", "id", "id", true},
     {"jobs", "jobs", "id", "id", true},
     {"analyses", "analyses", "id", "id", true},
+    {"call_envelopes", "call_envelopes", "call_id", "call_id", false},
     {"transcripts", "transcripts", "call_id", "call_id", false},
     {"transcript_fts", "transcript_segments", "call_id, seg", "call_id, seg", false},
     {"scores", "scores", "call_id", "call_id", false},

@@ -83,6 +83,9 @@ enum {
     Q_SCHEMA_TABLE,
     Q_PG_EVENT_LOCK,
     Q_PG_DAY_LOCK,
+    Q_ENV_PUT,
+    Q_ENV_DEL,
+    Q_ENV_GET,
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
     Q_COPY_FIRST = 128,  /* store_copy.c's statements */
     Q_CALLS_FIRST = 224  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 255 */

@@ -20,11 +20,15 @@
  *      supervisors' overrides (score_overrides: every one kept, the newest per call and
  *      category shown); one row per LLM request (llm_calls) for the daily caps; roll-ups count
  *      the partial scores too (partial_n, partial_sum)
+ *   6  level envelopes: call_envelopes, one row per call (the QA worker's analysis writes it
+ *      with the analysis, in the same transaction): the step in seconds and the legs as one
+ *      JSON object {leg: [level of each step in tenths of a dB FS, integers]}, kept apart from
+ *      the report so that reading a report does not read its envelope
  *   7  the dashboard's calls list: analyses gain clipping_pct and level_db (for its problem
  *      badges; filled from the reports already stored, on SQLite), and the indexes that keep
  *      its orders fast (calls by date, campaign and length; covering indexes of the analysis'
  *      and the scores' figures it sorts and filters on) and the operations view's (jobs by
- *      their end). Version 6 is the call envelopes' (another branch); this one runs after it.
+ *      their end).
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -208,6 +212,14 @@ static const char *const k_v5[] = {
     NULL,
 };
 
+/* v6: level envelopes (see the list at the top) */
+static const char *const k_v6[] = {
+    "CREATE TABLE call_envelopes ("
+    " call_id INTEGER PRIMARY KEY REFERENCES calls(id), step_sec REAL NOT NULL,"
+    " legs TEXT NOT NULL, created REAL NOT NULL);",
+    NULL,
+};
+
 /* v7: the calls list (see the list at the top). A leg's level is its P.56 active speech level,
  * else its RMS level, counted only for a leg with 5 % speech or more (as the worker does) */
 #define V7_LEVEL(leg)                                                                             \
@@ -380,6 +392,14 @@ static const char *const k_pg5[] = {
     NULL,
 };
 
+static const char *const k_pg6[] = {
+    "CREATE TABLE call_envelopes ("
+    " call_id BIGINT PRIMARY KEY REFERENCES calls(id), step_sec DOUBLE PRECISION NOT NULL,"
+    " legs TEXT NOT NULL, created DOUBLE PRECISION NOT NULL);",
+    NULL,
+};
+
+
 /* v7: no filling of the new columns from stored reports (a report is TEXT, and one that is not
  * JSON would stop the migration): calls analysed before it show no clipping or low-level badge
  * until analysed again. PostgreSQL's indexes name the call id, which SQLite's carry anyway. */
@@ -398,7 +418,7 @@ static const char *const k_pg7[] = {
 
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3}, {4, k_v4, k_pg4}, {5, k_v5, k_pg5},
-    {7, k_v7, k_pg7}};
+    {6, k_v6, k_pg6}, {7, k_v7, k_pg7}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

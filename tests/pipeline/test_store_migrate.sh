@@ -11,7 +11,8 @@
 #     batch of the search rows committed; run again, it goes on from there and verifies;
 #   - every table's count equal on both sides (printed), `--verify-only` passes, a third run
 #     copies nothing, the id sequences were moved (a new upload on PostgreSQL gets the next id);
-#   - `callqa serve` on each store answers the same JSON to the QA API's routes;
+#   - `callqa serve` on each store answers the same JSON to the QA API's routes (level
+#     envelopes too);
 #   - refused: a missing source, an unreachable target, a target holding other rows, a second
 #     source into the same target; a value PostgreSQL cannot hold as it is (a fractional REAL
 #     in an INTEGER column) fails the verification, naming its table.
@@ -98,7 +99,8 @@ lite_counts() {
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 names = [("calls", "calls"), ("jobs", "jobs"), ("analyses", "analyses"),
-         ("transcripts", "transcripts"), ("transcript_fts", "transcript_segments"),
+         ("call_envelopes", "call_envelopes"), ("transcripts", "transcripts"),
+         ("transcript_fts", "transcript_segments"),
          ("scores", "scores"), ("score_overrides", "score_overrides"), ("llm_calls", "llm_calls"),
          ("workers", "workers"), ("ingest_sources", "ingest_sources"),
          ("job_events", "job_events"), ("daily_stats", "daily_stats"), ("counters", "counters")]
@@ -118,9 +120,9 @@ lite_n() { awk -v t="$1" '$1 == t { print $2 }' "$T/lite_counts.txt"; }
 check "the store holds several batches of calls, search rows, LLM calls and events" \
     test "$(lite_n calls)" -gt 2000 -a "$(lite_n transcript_segments)" -gt 1000 \
     -a "$(lite_n llm_calls)" -gt 1000 -a "$(lite_n job_events)" -gt 2000
-check "real content: scores, overrides, transcripts, workers" \
+check "real content: scores, overrides, transcripts, workers, level envelopes" \
     test "$(lite_n scores)" -gt 2000 -a "$(lite_n score_overrides)" -ge 8 \
-    -a "$(lite_n transcripts)" = 4 -a "$(lite_n workers)" -ge 2
+    -a "$(lite_n transcripts)" = 4 -a "$(lite_n workers)" -ge 2 -a "$(lite_n call_envelopes)" -ge 4
 check "the worker scored the uploaded calls" \
     test "$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT COUNT(*) FROM scores s JOIN calls c ON c.id = s.call_id WHERE c.source = 'upload'\").fetchone()[0])" "$S")" = 4
 
@@ -162,7 +164,7 @@ check "  the target then holds every transcript and no search row" \
 rc=$?
 cat "$T/run3.out"
 check "run 3 completes, every table verified (status 0)" test $rc = 0
-check "  13 tables verified" test "$(grep -c ' verified$' "$T/run3.out")" = 13
+check "  14 tables verified" test "$(grep -c ' verified$' "$T/run3.out")" = 14
 check "  it copied no call or transcript again" \
     sh -c "grep -q '^calls .* 0 copied now' '$T/run3.out' && grep -q '^transcripts .* 0 copied now' '$T/run3.out'"
 grep '"msg":"store migrated"' "$T/run3.err"
@@ -174,7 +176,7 @@ check "--verify-only passes" test $? = 0
 "$CQ" store migrate --from "$S" --to "$PGU" > "$T/run4.out" 2> "$T/run4.err"
 rc=$?
 check "a fourth run verifies and copies nothing" \
-    sh -c "[ $rc = 0 ] && [ \$(grep -c ' 0 copied now  verified' '$T/run4.out') = 13 ] && grep -q '\"copied\":0,' '$T/run4.err'"
+    sh -c "[ $rc = 0 ] && [ \$(grep -c ' 0 copied now  verified' '$T/run4.out') = 14 ] && grep -q '\"copied\":0,' '$T/run4.err'"
 pg_counts callqa > "$T/pg_counts2.txt"
 check "  the counts unchanged by it" cmp -s "$T/lite_counts.txt" "$T/pg_counts2.txt"
 cp "$S" "$T/copy-of-source.db"
@@ -203,6 +205,7 @@ $CHECK compare "$A" "$B" \
     "/api/qa/calls?one_way=1" "/api/qa/calls?mos_below=2.5&dead_air=10" \
     "/api/qa/call/R1" "/api/qa/call/R3" "/api/qa/call/R5" "/api/qa/call/5000001" \
     "/api/qa/call/5000010" "/api/qa/call/5000100" \
+    "/api/qa/call/R1/envelope" "/api/qa/call/R3/envelope?points=100" \
     "/api/qa/daily-summary" "/api/qa/daily-summary?date=$D7&days=7" \
     "/api/qa/agent/ann" "/api/qa/agent/1001?days=30" "/api/qa/flagged?days=30&limit=100" \
     "/api/qa/search?q=refund" "/api/qa/search?q=account%20balance&limit=200" \

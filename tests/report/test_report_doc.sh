@@ -2,7 +2,8 @@
 # test_report_doc.sh - every field of the reports is documented in docs/report.md, in the table of
 # the object it belongs to (check_report_doc.py): the report golden's reports (which the
 # report_golden test keeps equal to what the engine prints) and reports made now from the sample
-# call in the shapes the corpus lacks: a mono mix, two leg files, one leg bleeding into the other.
+# call in the shapes the corpus lacks: a mono mix, two leg files, one leg bleeding into the other,
+# a level envelope.
 #   test_report_doc.sh BUILD/callqa SOURCE_DIR
 set -u
 CQ=$1
@@ -22,8 +23,10 @@ sox -M "$T/in_echo.wav" "$T/out.wav" "$T/bleed.wav" 2> /dev/null
 {
     "$CQ" analyze --json -q "$S" "$T/mix.wav" "$T/bleed.wav"
     "$CQ" analyze --json -q --in "$T/in.wav" --out "$T/out.wav"
+    "$CQ" analyze --json -q --envelope 50 "$T/mix.wav"
 } > "$T/now.jsonl"
-check "four reports made" test "$(grep -c '"has_legs"' "$T/now.jsonl")" -eq 4
+check "five reports made" test "$(grep -c '"has_legs"' "$T/now.jsonl")" -eq 5
+check "one with a level envelope" grep -q '"envelope":{"step_sec":0.05,"dbfs":\[' "$T/now.jsonl"
 check "the echo call has a bleed object" grep -q '"bleed":{"from":"outbound"' "$T/now.jsonl"
 python3 "$SRC/tests/report/check_report_doc.py" "$SRC/docs/report.md" \
     "$SRC/tests/report/golden.jsonl" "$T/now.jsonl" > "$T/doc.txt"

@@ -5,7 +5,8 @@
  * orders claims; results and their state in one transaction, one result per call; roll-ups the
  * same however often they run, and a re-dated call leaves its old day; requeue; the ingest lease
  * and mark; the event feed; scores under the lease with their roll-ups, overrides and agreement,
- * LLM requests and their use; two workers racing for the same jobs each claim different ones. On
+ * LLM requests and their use; level envelopes with their analysis; two workers racing for the
+ * same jobs each claim different ones. On
  * SQLite, or on PostgreSQL with $CALLQA_TEST_STORE_URI.
  */
 #include "testutil.h"
@@ -876,6 +877,71 @@ static void test_scores(void **state)
     store_close(s);
 }
 
+/* Level envelopes: stored with the analysis in its transaction (a fenced write stores none),
+ * replaced by the next one, removed by an analysis without one; put on their own, refused for
+ * a call that does not exist. */
+static void test_envelopes(void **state)
+{
+    (void)state;
+    store *s = fresh("env.db");
+    store_call c1 = a_call("uk", "e1", "2026-11-20 10:00:00", "ann");
+    int64_t id1;
+    bool created;
+    assert_int_equal(store_call_put(s, &c1, 100, &id1, &created), 0);
+    store_envelope got;
+    assert_int_equal(store_envelope_get(s, id1, &got), 0);
+    assert_null(got.legs);
+    store_lease l;
+    assert_int_equal(store_job_claim(s, "w1", 200, 60, &l), 1);
+    store_figures f = {.legs = 2, .one_way = 0, .mos = {NAN, NAN}};
+    const char *legs = "{\"inbound\":[-1000,-231,-45],\"outbound\":[-1000,-1000,-600]}";
+    store_envelope env = {.call_id = l.call_id, .step_sec = 0.05, .legs = (char *)legs};
+    store_lease stale = l;
+    stale.token--;
+    assert_int_equal(store_job_analysed_env(s, &stale, "e1", "{}", &f, &env, JOB_TRANSCRIBING,
+                                            201),
+                     STORE_FENCED);
+    assert_int_equal(store_envelope_get(s, id1, &got), 0);
+    assert_int_equal(store_job_analysed_env(s, &l, "e1", "{}", &f, &env, JOB_TRANSCRIBING, 201),
+                     STORE_OK);
+    assert_int_equal(store_envelope_get(s, id1, &got), 1);
+    assert_int_equal(got.call_id, id1);
+    assert_true(got.step_sec == 0.05);
+    assert_string_equal(got.legs, legs);
+    free(got.legs);
+    char *row = sql_row("env.db", "SELECT call_id, step_sec, created FROM call_envelopes");
+    char want[64];
+    snprintf(want, sizeof(want), "%lld|0.05|201.0", (long long)id1);
+    assert_string_equal(row, want);
+    free(row);
+    /* on its own: replaced */
+    store_envelope e2 = {.call_id = id1, .step_sec = 0.1, .legs = "{\"inbound\":[-300]}"};
+    assert_int_equal(store_envelope_put(s, &e2, 300), STORE_OK);
+    assert_int_equal(store_envelope_get(s, id1, &got), 1);
+    assert_true(got.step_sec == 0.1);
+    assert_string_equal(got.legs, "{\"inbound\":[-300]}");
+    free(got.legs);
+    /* refused: no such call, no step, no legs */
+    store_envelope bad = e2;
+    bad.call_id = id1 + 1000;
+    assert_int_equal(store_envelope_put(s, &bad, 300), STORE_ERR);
+    assert_non_null(strstr(store_errmsg(s), "no call"));
+    bad = e2;
+    bad.step_sec = 0;
+    assert_int_equal(store_envelope_put(s, &bad, 300), STORE_ERR);
+    bad = e2;
+    bad.legs = NULL;
+    assert_int_equal(store_envelope_put(s, &bad, 300), STORE_ERR);
+    /* the call analysed again, without an envelope: the old one goes with the old analysis */
+    assert_int_equal(store_job_advance(s, &l, JOB_COMPLETE, "score", "not_configured", 250),
+                     STORE_OK);
+    assert_int_equal(store_requeue(s, 0, 400), 1);
+    assert_int_equal(store_job_claim(s, "w1", 401, 60, &l), 1);
+    assert_int_equal(store_job_analysed(s, &l, "e2", "{}", &f, JOB_TRANSCRIBING, 402), STORE_OK);
+    assert_int_equal(store_envelope_get(s, id1, &got), 0);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -890,6 +956,7 @@ int main(void)
         cmocka_unit_test(test_ingest_lease_and_events),
         cmocka_unit_test(test_transcripts),
         cmocka_unit_test(test_scores),
+        cmocka_unit_test(test_envelopes),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }
