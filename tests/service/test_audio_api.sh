@@ -12,6 +12,7 @@ if [ ! -d "$2/calls" ] || [ ! -f "$2/hold_music/moh_macroform_robot_dity.gsm" ];
     echo "SKIP: $2 is missing"
     exit 77
 fi
+# shellcheck disable=SC2034 # pipeline_lib.sh runs $CQ
 CQ=$1
 C=$2/calls
 T=$(mktemp -d)
@@ -163,10 +164,9 @@ wait $P
 check "raw GSM, 4 requests at once: each 200 with the same body" \
     sh -c "cat '$T'/r4.*.code | sort -u | grep -qx 200 && test \$(cat '$T'/r4.*.code | sort -u | wc -l) = 1 && test \$(md5sum '$T'/r4.? | cut -d' ' -f1 | sort -u | wc -l) = 1"
 check "raw GSM: a PCM16 WAV of the source's duration" pcm16_of "$T/r4.1" "$d4"
-ncache=$(ls "$T/tmp/callqa-audio" | grep -c '\.wav$')
+ncache=$(find "$T/tmp/callqa-audio" -name '*.wav' | wc -l)
 check "the cache holds the two transcodes and no temp file ($ncache: $(ls "$T/tmp/callqa-audio" | tr '\n' ' '))" \
     sh -c "test $ncache = 2 && ! ls '$T/tmp/callqa-audio' | grep -q part"
-before=$(ls -l --time-style=+%s.%N "$T/tmp/callqa-audio")
 s=$(get "$A/R4/audio")
 check "served again from the cache: the same body ($s)" cmp -s "$T/b" "$T/r4.1"
 
