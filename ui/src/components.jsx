@@ -14,9 +14,9 @@ export function useApi(path, { live = false } = {}) {
     const ctl = new AbortController();
     setState((s) => ({ ...s, loading: true }));
     api(path, { signal: ctl.signal }).then(
-      (data) => setState({ data, error: null, loading: false }),
+      (data) => setState({ data, error: null, loading: false, path }),
       (error) => {
-        if (error.name !== 'AbortError') setState({ data: null, error, loading: false });
+        if (error.name !== 'AbortError') setState({ data: null, error, loading: false, path });
       });
     return () => ctl.abort();
   }, [path, tick]);

@@ -10,6 +10,18 @@ import { AgentView } from './views/agent.jsx';
 import { OpsView } from './views/ops.jsx';
 
 const THEME_KEY = 'callqa.theme';
+const EXPIRES_KEY = 'callqa.session_expires';
+
+// The browser drops a session cookie at its Max-Age, so the service then sees none: the page
+// remembers when its session was to end, to say "expired" rather than ask as if never signed in.
+function sessionEnded() {
+  const e = +localStorage.getItem(EXPIRES_KEY);
+  return e > 0 && e <= Date.now() / 1000;
+}
+function rememberSession(s) {
+  if (s && s.expires) localStorage.setItem(EXPIRES_KEY, String(s.expires));
+  else localStorage.removeItem(EXPIRES_KEY);
+}
 
 function applyTheme(t) {
   if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
@@ -49,6 +61,7 @@ function Login({ reason, onDone }) {
     try {
       const s = await api('api/session', { method: 'POST', body: { token } });
       setCsrf(s.csrf);
+      rememberSession(s);
       onDone(s);
     } catch (err) {
       setError(err.status === 401 ? 'That token is not the service\'s.' : err.message);
@@ -120,11 +133,15 @@ function App() {
   useEffect(() => {
     onAuthLost((e) => {
       stopLive();
-      setLost(e.code === 'session_expired' ? 'expired' : 'invalid');
+      setLost(e.code === 'session_expired' || sessionEnded() ? 'expired' : 'invalid');
       setSession((s) => (s ? { ...s, authenticated: false } : s));
     });
     api('api/session').then(
-      (s) => { setCsrf(s.csrf); setSession(s); },
+      (s) => {
+        setCsrf(s.csrf);
+        if (s.auth_required && !s.authenticated && sessionEnded()) s = { ...s, reason: 'expired' };
+        setSession(s);
+      },
       // a service without sessions (built before them): the API's own auth applies
       () => setSession({ auth_required: false, authenticated: true, csrf: null }));
   }, []);
@@ -133,6 +150,7 @@ function App() {
     return <Login reason={lost || session.reason} onDone={(s) => { setLost(null); setSession(s); }} />;
   return <Shell session={session} onLogout={async () => {
     try { await api('api/session', { method: 'DELETE' }); } catch { /* signed out anyway */ }
+    rememberSession(null);
     stopLive();
     setSession({ ...session, authenticated: false });
     setLost(null);

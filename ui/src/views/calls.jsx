@@ -113,11 +113,11 @@ export function CallsView({ query }) {
   const args = {};
   for (const k of FILTERS) args[k] = query[k];
   const path = withQuery('api/qa/calls', { ...args, sort: query.sort, order: query.order, limit: PAGE, offset });
-  const { data, error, loading } = useApi(path, { live: true });
+  const { data, error, loading, path: shown } = useApi(path, { live: true });
   const total = data ? data.total : 0;
   const page = (o) => hrefOf(['calls'], { ...query, offset: o || undefined });
   return (
-    <section aria-labelledby="calls-h">
+    <section aria-labelledby="calls-h" data-ready={shown === path && !loading ? 'yes' : 'no'}>
       <h1 id="calls-h">Calls</h1>
       <Filters query={query} />
       <Failure error={error} what="the calls" />
