@@ -57,7 +57,7 @@ function Envelope({ values, step, view, width }) {
       select: { show: false }, pxAlign: 0,
       scales: { x: { time: false, min: view.t0, max: view.t1 }, y: { range: [-70, 0] } },
       axes: [{ show: false }, { show: false }],
-      series: [{}, { stroke: cssVar('--env'), fill: cssVar('--env-fill'), width: 1, points: { show: false } }],
+      series: [{}, { stroke: cssVar('--env'), fill: cssVar('--env-fill'), fillTo: -70, width: 1, points: { show: false } }],
     }, data, box.current);
     plot.current = p;
     return () => { p.destroy(); plot.current = null; };
