@@ -11,6 +11,7 @@
 #ifndef CQ_SVC_H
 #define CQ_SVC_H
 
+#include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -335,6 +336,9 @@ double svc_now_sec(void);  /* wall clock, s */
 double svc_mono_sec(void); /* monotonic, s */
 /* s as a JSON string literal, malloc'd. */
 char *svc_json_str(const char *s);
+/* Text as a JSON string; bytes that are not UTF-8 read as Latin-1 (what dialers store), never
+ * refused. */
+json_t *svc_json_text(const char *s);
 /* Leave the answer on the request (body taken), or an error {"error", "code"}. */
 void svc_answer(req *r, int status, char *body, const char *ctype);
 void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...)

@@ -45,29 +45,6 @@ static int take_call(void *user, const store_val *c, int n)
     return 1; /* the first row is the call */
 }
 
-/* Text as a JSON string; bytes that are not UTF-8 read as Latin-1 (as the other QA routes). */
-static json_t *text_json(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    size_t n = strlen(s), k = 0;
-    char *o = malloc(2 * n + 1);
-    if (!o)
-        return json_null();
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x80) {
-            o[k++] = (char)*p;
-        } else {
-            o[k++] = (char)(0xc0 | (*p >> 6));
-            o[k++] = (char)(0x80 | (*p & 0x3f));
-        }
-    }
-    j = json_stringn(o, k);
-    free(o);
-    return j ? j : json_null();
-}
-
 /* One leg's values, every `per` steps' largest, as dBFS with 0.1 dB. */
 static json_t *decimated(const json_t *tenths, size_t per)
 {
@@ -152,7 +129,7 @@ enum MHD_Result svc_qa_envelope(req *r, const char *data, size_t *size)
     json_decref(legs);
     json_t *o = json_object();
     json_object_set_new(o, "call_id", json_integer((json_int_t)cr.call_id));
-    json_object_set_new(o, "recording_id", text_json(cr.recording_id));
+    json_object_set_new(o, "recording_id", svc_json_text(cr.recording_id));
     json_object_set_new(o, "duration_sec", cr.has_duration && isfinite(cr.duration_sec)
                                                ? json_real(round(cr.duration_sec * 1e6) / 1e6)
                                                : json_null());

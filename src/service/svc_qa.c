@@ -71,7 +71,7 @@ static int utf8_seq(const unsigned char *p)
 
 /* Text as a JSON string. Dialer databases hold UTF-8, or Latin-1 in older installations: bytes
  * that are not UTF-8 are read as Latin-1, so that a name is shown rather than dropped. */
-static json_t *text_json(const char *s)
+json_t *svc_json_text(const char *s)
 {
     json_t *j = json_string(s);
     if (j)
@@ -101,7 +101,7 @@ static json_t *val_json(const store_val *v, int prec)
     switch (v->t) {
     case SV_INT: return json_integer((json_int_t)v->i);
     case SV_REAL: return prec >= 0 ? round_or_null(true, v->d, prec) : json_real(v->d);
-    case SV_TEXT: return text_json(v->s);
+    case SV_TEXT: return svc_json_text(v->s);
     default: return json_null();
     }
 }
@@ -468,9 +468,9 @@ static enum MHD_Result days_answer(req *r, bool trends)
             for (int i = 0; i < best.n; i++)
                 if (!strcmp(best.d[i].day, day))
                     b = &best.d[i];
-            json_object_set_new(o, "top_agent", b ? text_json(b->top) : json_null());
+            json_object_set_new(o, "top_agent", b ? svc_json_text(b->top) : json_null());
             json_object_set_new(o, "top_score", round_or_null(b != NULL, b ? b->top_avg : 0, 1));
-            json_object_set_new(o, "bottom_agent", b ? text_json(b->bottom) : json_null());
+            json_object_set_new(o, "bottom_agent", b ? svc_json_text(b->bottom) : json_null());
             json_object_set_new(o, "bottom_score",
                                 round_or_null(b != NULL, b ? b->bottom_avg : 0, 1));
             json_object_set_new(o, "category_averages",
@@ -571,7 +571,7 @@ enum MHD_Result svc_qa_agent(req *r, const char *data, size_t *size)
         return store_failed(r);
     }
     json_t *o = json_object();
-    json_object_set_new(o, "agent_user", text_json(agent));
+    json_object_set_new(o, "agent_user", svc_json_text(agent));
     json_object_set_new(o, "agent_name", name[0] ? json_string(name) : json_null());
     json_object_set_new(o, "period_start", json_string(from));
     json_object_set_new(o, "period_end", json_string(to));
@@ -898,15 +898,21 @@ static int score_of(req *r, int64_t call_id, json_t **detail)
     return sr.found ? 1 : 0;
 }
 
-/* The call of r->param: its id, or -1 with a 404 answer set, or -2 when the store failed. */
-static int64_t call_of(req *r)
+/* The call of r->param: its id, or -1 with a 404 answer set, or -2 when the store failed. With
+ * row, the call as GET /api/qa/call/{id} shapes it too (the caller's reference; NULL unless the
+ * id is returned). */
+static int64_t call_of(req *r, json_t **row)
 {
+    if (row)
+        *row = NULL;
     store_val p[1] = {SV_S(r->param)};
     json_t *a = query(r, SQ_CALL, p, 1, call_shape, NULL);
     if (!a)
         return -2;
     json_t *id = json_object_get(json_array_get(a, 0), "call_id");
     int64_t v = json_is_integer(id) ? (int64_t)json_integer_value(id) : -1;
+    if (row && v >= 0)
+        *row = json_incref(json_array_get(a, 0));
     json_decref(a);
     if (v < 0)
         svc_answer_error(r, 404, "not_found", "no call with recording_id or uniqueid %.64s",
@@ -1037,7 +1043,7 @@ enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size)
            *scores = json_object_get(b, "scores");
     const char *k;
     json_t *v;
-    int64_t call_id = call_of(r);
+    int64_t call_id = call_of(r, NULL);
     if (call_id < 0) {
         json_decref(b);
         return call_id == -2 ? store_failed(r) : svc_send(r);
@@ -1216,22 +1222,15 @@ static json_t *report_row(const store_val *c, int n, void *u)
 enum MHD_Result svc_qa_report(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
-    store_val p[1] = {SV_S(r->param)};
-    json_t *a = query(r, SQ_CALL, p, 1, call_shape, NULL);
-    if (!a)
-        return store_failed(r);
-    json_t *id = json_object_get(json_array_get(a, 0), "call_id");
-    if (!json_is_integer(id)) {
-        json_decref(a);
-        svc_answer_error(r, 404, "not_found", "no call with recording_id or uniqueid %.64s",
-                         r->param);
-        return svc_send(r);
-    }
+    json_t *row;
+    int64_t call_id = call_of(r, &row);
+    if (call_id < 0)
+        return call_id == -2 ? store_failed(r) : svc_send(r);
     json_t *o = json_object();
-    json_object_set(o, "call_id", id);
-    json_object_set(o, "recording_id", json_object_get(json_array_get(a, 0), "recording_id"));
-    store_val q[1] = {SV_I(json_integer_value(id))};
-    json_decref(a);
+    json_object_set_new(o, "call_id", json_integer((json_int_t)call_id));
+    json_object_set(o, "recording_id", json_object_get(row, "recording_id"));
+    json_decref(row);
+    store_val q[1] = {SV_I(call_id)};
     json_t *rep = query(r, SQ_REPORT, q, 1, report_row, NULL);
     if (!rep) {
         json_decref(o);
@@ -1281,19 +1280,9 @@ enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)
                                           "with speakers, or OpenAI verbose_json with ?speaker=)");
         return svc_send(r);
     }
-    store_val p[1] = {SV_S(r->param)};
-    json_t *a = query(r, SQ_CALL, p, 1, call_shape, NULL);
-    if (!a)
-        return store_failed(r);
-    json_t *id = json_object_get(json_array_get(a, 0), "call_id");
-    if (!json_is_integer(id)) {
-        json_decref(a);
-        svc_answer_error(r, 404, "not_found", "no call with recording_id or uniqueid %.64s",
-                         r->param);
-        return svc_send(r);
-    }
-    int64_t call_id = (int64_t)json_integer_value(id);
-    json_decref(a);
+    int64_t call_id = call_of(r, NULL);
+    if (call_id < 0)
+        return call_id == -2 ? store_failed(r) : svc_send(r);
     store_val q[1] = {SV_I(call_id)};
     json_t *rep = query(r, SQ_REPORT, q, 1, report_row, NULL);
     if (!rep)
@@ -1577,14 +1566,14 @@ static int error_row(void *user, const store_val *c, int n)
     json_t *g = json_object_get(a->groups, key);
     if (!g) {
         g = json_object();
-        json_object_set_new(g, "stage", text_json(stage));
+        json_object_set_new(g, "stage", svc_json_text(stage));
         json_object_set_new(g, "reason", json_string(why));
         json_object_set_new(g, "n", json_integer(0));
         json_object_set_new(g, "last_ts", val_json(col(c, n, "finished"), 3));
         json_t *ex = json_object();
         json_object_set_new(ex, "call_id", val_json(col(c, n, "call_id"), -1));
         json_object_set_new(ex, "recording_id", val_json(col(c, n, "recording_id"), -1));
-        json_object_set_new(ex, "message", text_json(m));
+        json_object_set_new(ex, "message", svc_json_text(m));
         json_object_set_new(g, "example", ex);
         json_object_set(a->groups, key, g);
         json_array_append_new(a->list, g);
@@ -1612,8 +1601,8 @@ static int retry_counter(void *user, const char *name, const char *labels, doubl
     if (q)
         snprintf(reason, sizeof(reason), "%.*s", (int)strcspn(q + 8, "\""), q + 8);
     json_t *o = json_object();
-    json_object_set_new(o, "stage", text_json(stage));
-    json_object_set_new(o, "reason", text_json(reason));
+    json_object_set_new(o, "stage", svc_json_text(stage));
+    json_object_set_new(o, "reason", svc_json_text(reason));
     json_object_set_new(o, "n", json_integer((json_int_t)v));
     json_array_append_new(user, o);
     return 0;
