@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, useCallback } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState, useCallback } from 'preact/hooks';
 import uPlot from 'uplot';
 import { api, ApiError } from './api.js';
 import { NA, isNum } from './fmt.js';
@@ -95,4 +95,24 @@ export function cssVar(name) {
 
 export function Empty({ children }) {
   return <p class="empty">{children}</p>;
+}
+
+// A day (YYYY-MM-DD) as the Unix time of its noon, UTC: the charts' day axis.
+export const dayTs = (d) => Date.parse(`${d}T12:00:00Z`) / 1000;
+
+// Calls and the average score per day, on two scales: days [{date, calls, avg}] (avg null: no
+// score that day, a gap in the line). callsLabel names what the calls are.
+export function DailyScoreChart({ days, callsLabel, label }) {
+  const opts = useMemo(() => ({
+    scales: { x: { time: true }, calls: { range: (u, lo, hi) => [0, Math.max(1, hi)] }, score: { range: [0, 100] } },
+    axes: [{ stroke: cssVar('--muted') },
+      { scale: 'calls', label: 'calls', stroke: cssVar('--muted') },
+      { scale: 'score', side: 1, label: 'average score / 100', stroke: cssVar('--muted'), grid: { show: false } }],
+    series: [{},
+      { label: callsLabel, scale: 'calls', stroke: cssVar('--c1'), width: 2, points: { show: true } },
+      { label: 'average score', scale: 'score', stroke: cssVar('--c2'), width: 2, dash: [6, 4], points: { show: true } }],
+  }), [callsLabel]);
+  const data = useMemo(() => [days.map((d) => dayTs(d.date)), days.map((d) => d.calls),
+    days.map((d) => (isNum(d.avg) ? d.avg : null))], [days]);
+  return <Chart opts={opts} data={data} height={220} label={label} />;
 }

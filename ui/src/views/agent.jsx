@@ -1,34 +1,22 @@
 import { useMemo } from 'preact/hooks';
 import { enc, withQuery } from '../api.js';
-import { useApi, V, Chart, Loading, Failure, cssVar } from '../components.jsx';
+import { useApi, V, Loading, Failure, DailyScoreChart, dayTs } from '../components.jsx';
 import { duration, fixed, isNum, pct, score } from '../fmt.js';
 import { go } from '../router.js';
 
-const dayTs = (d) => Date.parse(`${d}T12:00:00Z`) / 1000;
-
+// every day of the period, a day without calls at 0 calls and no score
 function Trend({ trend, start, end }) {
-  const opts = useMemo(() => ({
-    scales: { x: { time: true }, calls: { range: (u, lo, hi) => [0, Math.max(1, hi)] }, score: { range: [0, 100] } },
-    axes: [{ stroke: cssVar('--muted') }, { scale: 'calls', label: 'calls', stroke: cssVar('--muted') },
-      { scale: 'score', side: 1, label: 'average score / 100', stroke: cssVar('--muted'), grid: { show: false } }],
-    series: [{},
-      { label: 'calls', scale: 'calls', stroke: cssVar('--c1'), width: 2, points: { show: true } },
-      { label: 'average score', scale: 'score', stroke: cssVar('--c2'), width: 2, dash: [6, 4], points: { show: true } }],
-  }), []);
-  // every day of the period, a day without calls at 0 calls and no score
-  const data = useMemo(() => {
+  const days = useMemo(() => {
     const by = new Map(trend.map((t) => [t.date, t]));
-    const xs = [], calls = [], avg = [];
+    const out = [];
     for (let t = dayTs(start); t <= dayTs(end); t += 86400) {
-      const d = new Date(t * 1000).toISOString().slice(0, 10);
-      const r = by.get(d);
-      xs.push(t);
-      calls.push(r ? r.calls : 0);
-      avg.push(r && isNum(r.avg_score) ? r.avg_score : null);
+      const date = new Date(t * 1000).toISOString().slice(0, 10);
+      const r = by.get(date);
+      out.push({ date, calls: r ? r.calls : 0, avg: r ? r.avg_score : null });
     }
-    return [xs, calls, avg];
+    return out;
   }, [trend, start, end]);
-  return <Chart opts={opts} data={data} height={220} label="The agent's calls and average score per day" />;
+  return <DailyScoreChart days={days} callsLabel="calls" label="The agent's calls and average score per day" />;
 }
 
 export function AgentView({ agent, query }) {

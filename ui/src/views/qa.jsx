@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, enc, withQuery } from '../api.js';
-import { useApi, V, Badge, Chart, Loading, Failure, Empty, cssVar } from '../components.jsx';
+import { useApi, V, Badge, Loading, Failure, Empty, DailyScoreChart } from '../components.jsx';
 import { callTime, duration, fixed, isNum, score, withUnit } from '../fmt.js';
 import { go } from '../router.js';
 
@@ -14,22 +14,9 @@ function DaysPicker({ value, choices, onPick, label = 'Period' }) {
   );
 }
 
-const dayTs = (d) => Date.parse(`${d}T12:00:00Z`) / 1000;
-
 function SummaryChart({ rows }) {
-  const opts = useMemo(() => ({
-    legend: { show: true },
-    scales: { x: { time: true }, calls: { range: (u, lo, hi) => [0, Math.max(1, hi)] }, score: { range: [0, 100] } },
-    axes: [{ stroke: cssVar('--muted') },
-      { scale: 'calls', label: 'calls', stroke: cssVar('--muted') },
-      { scale: 'score', side: 1, label: 'average score / 100', stroke: cssVar('--muted'), grid: { show: false } }],
-    series: [{},
-      { label: 'calls analysed', scale: 'calls', stroke: cssVar('--c1'), width: 2, points: { show: true } },
-      { label: 'average score', scale: 'score', stroke: cssVar('--c2'), width: 2, dash: [6, 4], points: { show: true }, spanGaps: false }],
-  }), []);
-  const data = useMemo(() => [rows.map((r) => dayTs(r.date)), rows.map((r) => r.analysed_calls),
-    rows.map((r) => (isNum(r.avg_score) ? r.avg_score : null))], [rows]);
-  return <Chart opts={opts} data={data} height={220} label="Calls analysed and the average score per day" />;
+  const days = useMemo(() => rows.map((r) => ({ date: r.date, calls: r.analysed_calls, avg: r.avg_score })), [rows]);
+  return <DailyScoreChart days={days} callsLabel="calls analysed" label="Calls analysed and the average score per day" />;
 }
 
 export function QaView({ query }) {
