@@ -662,6 +662,22 @@ static cq_audio *open_wav(cq_audio *a, cq_err *err)
     return a;
 }
 
+/* Whether the file reads as headerless GSM 06.10 whatever its name (an upload kept under
+ * another name): whole 33-byte frames, at least 4, the first 64 each opening with the signature
+ * nibble 0xD. */
+static bool looks_raw_gsm(const src *s)
+{
+    if (s->size < 4 * 33 || s->size % 33 != 0)
+        return false;
+    int64_t frames = s->size / 33 < 64 ? s->size / 33 : 64;
+    for (int64_t k = 0; k < frames; k++) {
+        uint8_t b;
+        if (src_pread(s, &b, 1, k * 33) != 1 || (b & 0xF0) != 0xD0)
+            return false;
+    }
+    return true;
+}
+
 static cq_audio *open_common(cq_audio *a, cq_err *err)
 {
     uint8_t head[12] = {0};
@@ -690,7 +706,7 @@ static cq_audio *open_common(cq_audio *a, cq_err *err)
         cq__err_set(err, CQ_ERR_FORMAT, "%s: truncated WAV header (%lld bytes)", a->name,
                     (long long)a->s.size);
         goto fail;
-    } else if (has_ext(a->name, ".gsm")) {
+    } else if (has_ext(a->name, ".gsm") || looks_raw_gsm(&a->s)) {
         /* headerless GSM 6.10 as Asterisk writes it: 33-byte frames of 160 samples at 8 kHz */
         if (a->s.size < 33) {
             cq__err_set(err, CQ_ERR_EMPTY, "%s: raw GSM file shorter than one frame (%lld bytes)",

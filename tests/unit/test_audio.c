@@ -551,6 +551,39 @@ static void expect_open_error(const char *path, int code, const char *msg)
     assert_non_null(strstr(err.msg, msg));
 }
 
+/* Headerless GSM 06.10 is known by its frames as well as by its .gsm name: an upload the service
+ * keeps as NAME.rec decodes as the same file named .gsm does; bytes that only have the size of
+ * whole frames are not taken for GSM. */
+static void test_raw_gsm_by_content(void **state)
+{
+    (void)state;
+    char *gsm = tu_path(tu_dir(), "bycontent.gsm"), *rec = tu_path(tu_dir(), "bycontent.rec");
+    float *x = test_signal(FRAMES, 1, false);
+    assert_int_equal(tu_write(gsm, SF_FORMAT_RAW | SF_FORMAT_GSM610, RATE, 1, x, FRAMES), 0);
+    size_t n = 0;
+    unsigned char *bytes = tu_read_file(gsm, &n);
+    assert_non_null(bytes);
+    assert_int_equal(tu_write_bytes(rec, bytes, n), 0);
+    float *a = NULL, *b = NULL;
+    int64_t na = decode_three_ways(gsm, "bycontent.gsm", false, &a);
+    int64_t nb = decode_three_ways(rec, "bycontent.rec", false, &b);
+    assert_int_equal(na, nb);
+    assert_true(na > 0);
+    assert_memory_equal(a, b, (size_t)na * sizeof(float));
+    cq_err err;
+    cq_audio *h = cq_audio_open(rec, &err);
+    assert_non_null(h);
+    assert_int_equal(cq_audio_get_info(h)->encoding, CQ_ENC_GSM610);
+    cq_audio_close(h);
+    print_message("raw GSM named .rec: %lld frames, equal to the same file named .gsm\n",
+                  (long long)nb);
+    /* whole frames, but one frame lacks the signature: not GSM, not audio */
+    bytes[5 * 33] = 0x10;
+    assert_int_equal(tu_write_bytes(rec, bytes, n), 0);
+    expect_open_error(rec, CQ_ERR_FORMAT, "not a recognised audio file");
+    free(a), free(b), free(bytes), free(x), free(gsm), free(rec);
+}
+
 static void test_not_audio(void **state)
 {
     (void)state;
@@ -600,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_formats_match_libsndfile),
         cmocka_unit_test(test_wav_headers_match_libsndfile),
         cmocka_unit_test(test_gsm_wav_whole_blocks),
+        cmocka_unit_test(test_raw_gsm_by_content),
         cmocka_unit_test(test_bad_headers),
         cmocka_unit_test(test_data_size_beyond_file),
         cmocka_unit_test(test_nonfinite_floats),
