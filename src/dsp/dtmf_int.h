@@ -19,14 +19,19 @@ typedef struct cq__dtmf_digit {
 /* Called for each digit once it has ended (and been accepted). */
 typedef void (*cq__dtmf_report)(void *user, const cq__dtmf_digit *d);
 
-cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user); /* NULL: out of memory */
-void cq__dtmf_destroy(cq__dtmf *d);                            /* NULL: no-op */
+/* cancel: judge the digits on the voice-cancelled signal (dtmf.c). NULL: out of memory */
+cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, int cancel);
+void cq__dtmf_destroy(cq__dtmf *d); /* NULL: no-op */
 
 /* Add 8 kHz samples (full scale 1.0); digits that end are reported from inside. */
 void cq__dtmf_push(cq__dtmf *d, const float *x, size_t n);
 
 /* The stream ended: a digit still sounding is judged and reported, ending at the last sample. */
 void cq__dtmf_finish(cq__dtmf *d);
+
+/* The earliest first sample of any digit still to be reported (sample count; the digits
+ * found so far and later ones start there or later). */
+uint64_t cq__dtmf_floor(const cq__dtmf *d);
 
 /* Whether a digit candidate is sounding at the last sample pushed. */
 int cq__dtmf_active(const cq__dtmf *d);
