@@ -127,16 +127,19 @@ static void quiet_notice(void *arg, const char *message)
     (void)message; /* NOTICEs (e.g. "relation already exists, skipping") are not errors */
 }
 
-/* The session: UTC, no notices; and no parallel query unless the server's configuration or the
- * URI's options= chose it: callqa's queries read thousands of rows, where starting parallel
- * workers costs more than it saves (the API's daily summary: 140 ms with two workers, 35 ms
- * without, on a 2-CPU machine; BENCHMARKS.md). */
+/* The session: UTC, no notices; and neither parallel query nor JIT compilation unless the
+ * server's configuration or the URI's options= chose them: callqa's queries read thousands of
+ * rows, where starting parallel workers costs more than it saves (the API's daily summary: 140
+ * ms with two workers, 35 ms without, on a 2-CPU machine), and where compiling a plan costs
+ * more than running it (the calls list filtered by DTMF and sorted by duration, 100,000 calls:
+ * 526 ms with JIT, of which 244 ms compiling, 208 ms without; BENCHMARKS.md). */
 static int session_setup(pgdb *d)
 {
     PQsetNoticeProcessor(d->c, quiet_notice, NULL);
     PGresult *r = PQexec(d->c, "SET client_min_messages = warning; SET TIME ZONE 'UTC'; SELECT "
-                               "set_config(name, '0', false) FROM pg_settings WHERE name = "
-                               "'max_parallel_workers_per_gather' AND source = 'default'");
+                               "set_config(name, CASE name WHEN 'jit' THEN 'off' ELSE '0' END, "
+                               "false) FROM pg_settings WHERE name IN "
+                               "('max_parallel_workers_per_gather', 'jit') AND source = 'default'");
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok)
         keep_err(d, "setting up the session", PQerrorMessage(d->c));

@@ -239,27 +239,32 @@ int store_query(store *s, store_qid q, const store_val *params, int n_params, st
 /* ---- the calls list in its orders ---------------------------------------------------------- */
 
 /* Each order's key: a column of calls (read on its index, v7), or the figure of the analysis or
- * the scores row (read on their covering indexes, v7). */
+ * the scores row. SQLite reads that figure per call on the covering indexes (v7); PostgreSQL
+ * joins the table once (`pg_join`: a hash join, where a look-up per call of a filtered list
+ * cost it 200 ms at 100,000 calls; BENCHMARKS.md). */
 #define A_KEY(idx, expr) "(SELECT " expr " FROM analyses a" idx " WHERE a.call_id = c.id)"
-#define MOS_KEY "CASE WHEN a.mos_out IS NULL OR a.mos_in < a.mos_out THEN a.mos_in ELSE a.mos_out END"
+#define MOS_OF(t) "CASE WHEN " t ".mos_out IS NULL OR " t ".mos_in < " t ".mos_out THEN " t ".mos_in ELSE " t ".mos_out END"
+#define A_JOIN " LEFT JOIN analyses ka ON ka.call_id = c.id"
 static const struct {
-    const char *name, *key, *key_lite;
+    const char *name, *key, *key_lite, *pg_join;
 } k_sorts[STORE_SORT_N] = {
-    [STORE_SORT_CALL_DATE] = {"call_date", "c.call_date", NULL},
-    [STORE_SORT_AGENT_USER] = {"agent_user", "c.agent_user", NULL},
-    [STORE_SORT_CAMPAIGN_ID] = {"campaign_id", "c.campaign_id", NULL},
+    [STORE_SORT_CALL_DATE] = {"call_date", "c.call_date", NULL, NULL},
+    [STORE_SORT_AGENT_USER] = {"agent_user", "c.agent_user", NULL, NULL},
+    [STORE_SORT_CAMPAIGN_ID] = {"campaign_id", "c.campaign_id", NULL, NULL},
     [STORE_SORT_TOTAL_SCORE] =
-        {"total_score", "(SELECT sc.total_score FROM scores sc WHERE sc.call_id = c.id)",
-         "(SELECT sc.total_score FROM scores sc INDEXED BY scores_list WHERE sc.call_id = c.id)"},
-    [STORE_SORT_MOS] = {"mos", A_KEY("", MOS_KEY), A_KEY(" INDEXED BY analyses_list", MOS_KEY)},
-    [STORE_SORT_DURATION] = {"duration", A_KEY("", "a.duration_sec"),
-                             A_KEY(" INDEXED BY analyses_list", "a.duration_sec")},
-    [STORE_SORT_DEAD_AIR] = {"dead_air", A_KEY("", "a.dead_air_sec"),
-                             A_KEY(" INDEXED BY analyses_list", "a.dead_air_sec")},
-    [STORE_SORT_CALL_LENGTH] = {"call_length", "c.length_sec", NULL},
+        {"total_score", "ks.total_score",
+         "(SELECT sc.total_score FROM scores sc INDEXED BY scores_list WHERE sc.call_id = c.id)",
+         " LEFT JOIN scores ks ON ks.call_id = c.id"},
+    [STORE_SORT_MOS] = {"mos", MOS_OF("ka"), A_KEY(" INDEXED BY analyses_list", MOS_OF("a")), A_JOIN},
+    [STORE_SORT_DURATION] = {"duration", "ka.duration_sec",
+                             A_KEY(" INDEXED BY analyses_list", "a.duration_sec"), A_JOIN},
+    [STORE_SORT_DEAD_AIR] = {"dead_air", "ka.dead_air_sec",
+                             A_KEY(" INDEXED BY analyses_list", "a.dead_air_sec"), A_JOIN},
+    [STORE_SORT_CALL_LENGTH] = {"call_length", "c.length_sec", NULL, NULL},
 };
 #undef A_KEY
-#undef MOS_KEY
+#undef MOS_OF
+#undef A_JOIN
 
 const char *store_calls_sort_name(store_calls_sort k)
 {
@@ -276,12 +281,13 @@ int store_calls(store *s, store_calls_sort k, bool asc, const store_val *params,
     bool pg = db_get_dialect(s->d) == DB_PG;
     char sql[6144];
     int len = snprintf(sql, sizeof(sql),
-                       "SELECT " CALL_COLUMNS " FROM (SELECT c.id AS pid, %s AS k FROM calls c%s "
+                       "SELECT " CALL_COLUMNS " FROM (SELECT c.id AS pid, %s AS k FROM calls c%s%s "
                        "ORDER BY k %s NULLS LAST, c.id %s LIMIT $9 OFFSET $10) p JOIN calls c ON "
                        "c.id = p.pid JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON "
                        "a.call_id = c.id LEFT JOIN scores sc ON sc.call_id = c.id LEFT JOIN "
                        "transcripts t ON t.call_id = c.id ORDER BY p.k %s NULLS LAST, p.pid %s",
                        !pg && k_sorts[k].key_lite ? k_sorts[k].key_lite : k_sorts[k].key,
+                       pg && k_sorts[k].pg_join ? k_sorts[k].pg_join : "",
                        pg ? PG_WHERE : LITE_WHERE, dir, dir, dir, dir);
     if (len < 0 || (size_t)len >= sizeof(sql))
         return -1;
