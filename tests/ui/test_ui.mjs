@@ -134,6 +134,22 @@ check('the hold lane matches the labelled hold within 1 s (data and drawing)',
   Math.abs(hold.start - LABEL.start) < 1 && Math.abs(hold.end - LABEL.end) < 1 &&
   Math.abs(hold.drawnStart - LABEL.start) < 1 && Math.abs(hold.drawnEnd - LABEL.end) < 1,
   `drawn ${hold.drawnStart.toFixed(2)}-${hold.drawnEnd.toFixed(2)} s, label ${LABEL.start}-${LABEL.end} s`);
+// a span is a button: a click, or Enter on it, seeks the player to its start
+const playerAt = (above) => page.evaluate((min) => new Promise((resolve) => {
+  const a = document.querySelector('audio');
+  const t0 = performance.now();
+  const poll = () => (a.currentTime > min || performance.now() - t0 > 5000 ? resolve(a.currentTime) : setTimeout(poll, 50));
+  poll();
+}), above);
+await page.click('.span.k-hold');
+const clicked = await playerAt(1);
+await page.evaluate(() => { const a = document.querySelector('audio'); a.pause(); a.currentTime = 0; });
+await page.focus('.span.k-hold');
+await page.keyboard.press('Enter');
+const keyed = await playerAt(1);
+await page.evaluate(() => document.querySelector('audio').pause());
+check('a span seeks the player to its start, by click and by Enter', Math.abs(clicked - hold.start) < 0.6 && Math.abs(keyed - hold.start) < 0.6,
+  `hold from ${hold.start.toFixed(2)} s: clicked ${clicked.toFixed(2)} s, Enter ${keyed.toFixed(2)} s`);
 const env = await page.$$('.lane-track.env canvas');
 check('the level envelope is drawn for both legs', env.length === 2, `${env.length} envelopes`);
 

@@ -21,22 +21,41 @@ export class ApiError extends Error {
   }
 }
 
+// GETs started before the page has drawn anything (the session, the data of the view the URL
+// opens): the first api() call for the same path takes the answer, when it is a success;
+// anything else is asked again by that call, as if never fetched early.
+const early = new Map();
+
+export function prefetch(path) {
+  if (!early.has(path))
+    early.set(path, fetch(path, { headers: { Accept: 'application/json' }, credentials: 'same-origin' }).catch(() => null));
+}
+
 export async function api(path, { method = 'GET', body, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
-  let r;
-  try {
-    r = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-      signal,
-    });
-  } catch (e) {
-    if (e.name === 'AbortError') throw e;
-    throw new ApiError(0, 'unreachable', 'the service cannot be reached');
+  let r = null;
+  if (method === 'GET' && early.has(path)) {
+    const p = early.get(path);
+    early.delete(path);
+    r = await p;
+    if (signal && signal.aborted) throw new DOMException('aborted', 'AbortError');
+    if (r && !r.ok) r = null;
+  }
+  if (!r) {
+    try {
+      r = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+        signal,
+      });
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      throw new ApiError(0, 'unreachable', 'the service cannot be reached');
+    }
   }
   const type = r.headers.get('content-type') || '';
   const data = type.includes('json') ? await r.json().catch(() => null) : null;

@@ -1,10 +1,10 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, onAuthLost, setCsrf } from './api.js';
+import { api, onAuthLost, prefetch, setCsrf } from './api.js';
 import { onLiveStatus, startLive, stopLive } from './live.js';
-import { useRoute } from './router.js';
+import { parseHash, useRoute } from './router.js';
 import { CallsView } from './views/calls.jsx';
-import { CallView } from './views/call.jsx';
+import { CallView, callPaths } from './views/call.jsx';
 import { QaView, FlaggedView } from './views/qa.jsx';
 import { AgentView } from './views/agent.jsx';
 import { OpsView } from './views/ops.jsx';
@@ -157,4 +157,10 @@ function App() {
   }} />;
 }
 
+// a call's URL opened in a new tab: its data is asked for beside the session, not after it
+prefetch('api/session');
+{
+  const { parts } = parseHash();
+  if (parts[0] === 'call' && parts[1]) Object.values(callPaths(parts[1])).forEach(prefetch);
+}
 render(<App />, document.getElementById('app'));

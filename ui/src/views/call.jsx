@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { enc } from '../api.js';
 import { useApi, V, Badge, Loading, Failure } from '../components.jsx';
 import { callTime, clock, duration, fixed, isNum, mos, pct, score, withUnit } from '../fmt.js';
@@ -6,12 +6,15 @@ import { Timeline } from './timeline.jsx';
 
 const LEG_LABEL = { mix: 'Both sides (the recording)', in: 'Customer leg (inbound)', out: 'Agent leg (outbound)' };
 
-function Player({ id, audio, audioRef, onTime }) {
+function Player({ id, audio, audioRef, onTime, seconds }) {
   const legs = (audio && audio.legs) || [];
   const [leg, setLeg] = useState((audio && audio.default) || legs[0] || null);
+  const [loaded, setLoaded] = useState(false);
   useEffect(() => {
     const a = audioRef.current;
     if (!a) return undefined;
+    const meta = () => setLoaded(true);
+    a.addEventListener('loadedmetadata', meta);
     const on = () => onTime(a.currentTime);
     a.addEventListener('timeupdate', on);
     a.addEventListener('seeked', on);
@@ -22,15 +25,16 @@ function Player({ id, audio, audioRef, onTime }) {
     a.addEventListener('play', play);
     a.addEventListener('pause', stop);
     a.addEventListener('ended', stop);
-    return () => { stop(); a.removeEventListener('timeupdate', on); a.removeEventListener('seeked', on);
+    return () => { stop(); a.removeEventListener('loadedmetadata', meta); a.removeEventListener('timeupdate', on); a.removeEventListener('seeked', on);
       a.removeEventListener('play', play); a.removeEventListener('pause', stop); a.removeEventListener('ended', stop); };
   }, [leg]);
   if (!audio) return <p class="note">Playback: this service does not serve recordings yet.</p>;
   if (!legs.length) return <p class="note">Playback: no recording is on hand for this call.</p>;
   return (
     <div class="player">
-      <audio ref={audioRef} controls preload="metadata" src={`api/qa/call/${enc(id)}/audio?leg=${leg}`}
+      <audio ref={audioRef} controls preload="none" src={`api/qa/call/${enc(id)}/audio?leg=${leg}`}
         aria-label={`Recording: ${LEG_LABEL[leg] || leg}`} />
+      {!loaded && <span class="sub">{isNum(seconds) ? `${duration(seconds)}; ` : ''}loaded when played</span>}
       {legs.length > 1 && (
         <label>Play <select value={leg} onChange={(e) => {
           const a = audioRef.current;
@@ -54,21 +58,21 @@ function Transcript({ detail, time, onSeek }) {
     if (el && (el.offsetTop < box.scrollTop || el.offsetTop + el.offsetHeight > box.scrollTop + box.clientHeight))
       box.scrollTop = el.offsetTop - box.clientHeight / 3;
   }, [cur]);
+  // the turns are drawn again when the current one changes, not at every frame of the playback
+  const items = useMemo(() => turns.map((t, i) => (
+    <li data-turn={i} class={`turn sp-${t.speaker}${i === cur ? ' current' : ''}`} aria-current={i === cur ? 'true' : undefined}>
+      <button type="button" class="seek" onClick={() => onSeek(t.start)} aria-label={`Play from ${clock(t.start)}`}>{clock(t.start)}</button>
+      <span class="who">{t.speaker}</span>
+      <span class="text">{t.text}</span>
+    </li>
+  )), [detail, cur, onSeek]);
   if (!detail) return <section class="panel"><h2>Transcript</h2><p class="note">No transcript for this call (transcription not configured, or not done yet).</p></section>;
   return (
     <section class="panel" aria-labelledby="tx-h">
       <h2 id="tx-h">Transcript</h2>
       <p class="sub">{detail.engine}{detail.model ? ` · ${detail.model}` : ''}{detail.language ? ` · ${detail.language}` : ''} · {detail.word_count} words
         {detail.guard && isNum(detail.guard.hallucination_rate) && ` · ${pct(detail.guard.hallucination_rate * 100)} of words flagged by the guard`}</p>
-      <ol class="turns" ref={list}>
-        {turns.map((t, i) => (
-          <li data-turn={i} class={`turn sp-${t.speaker}${i === cur ? ' current' : ''}`} aria-current={i === cur ? 'true' : undefined}>
-            <button type="button" class="seek" onClick={() => onSeek(t.start)} aria-label={`Play from ${clock(t.start)}`}>{clock(t.start)}</button>
-            <span class="who">{t.speaker}</span>
-            <span class="text">{t.text}</span>
-          </li>
-        ))}
-      </ol>
+      <ol class="turns" ref={list}>{items}</ol>
     </section>
   );
 }
@@ -155,26 +159,39 @@ function Figures({ call, report }) {
   );
 }
 
+// What the call view reads: the call, its report, and its envelope at most 20,000 points a leg
+// (every 50 ms step of a call up to 1,000 s), the three asked for at once.
+export function callPaths(id) {
+  const base = `api/qa/call/${enc(id)}`;
+  return { call: base, report: `${base}/report`, envelope: `${base}/envelope?points=20000` };
+}
+
 export function CallView({ id }) {
-  const call = useApi(`api/qa/call/${enc(id)}`, { live: true });
-  const rep = useApi(`api/qa/call/${enc(id)}/report`);
-  const duration_ = rep.data && rep.data.report && rep.data.report.duration;
-  const points = isNum(duration_) ? Math.min(20000, Math.max(100, Math.ceil(duration_ / 0.05))) : null;
-  const env = useApi(points ? `api/qa/call/${enc(id)}/envelope?points=${points}` : null);
+  const paths = callPaths(id);
+  const call = useApi(paths.call, { live: true });
+  const rep = useApi(paths.report);
+  const env = useApi(paths.envelope);
   const [time, setTime] = useState(0);
   const audioRef = useRef(null);
-  const seek = (t) => {
+  const seek = useCallback((t) => {
     setTime(t);
     const a = audioRef.current;
     if (a) {
       a.currentTime = t;
       if (a.paused) a.play().catch(() => { /* the user starts it */ });
     }
-  };
+  }, []);
   const c = call.data;
   const envError = env.error ? (env.error.code === 'no_envelope' || env.error.status === 404
     ? 'No level envelope stored for this call (analysed before envelopes were kept).' : env.error.message) : null;
   const badges = useMemo(() => (c && c.badges) || [], [c]);
+  // what does not follow the playback is kept from one frame to the next
+  const card = useMemo(() => c && <Scorecard detail={c.score_detail} overrides={c.overrides} onSeek={seek} />, [c, seek]);
+  const rest = useMemo(() => (
+    <>
+      {c && <section class="panel"><h2>Figures</h2><Figures call={c} report={rep.data && rep.data.report} /></section>}
+      <Assessment rep={rep.data} />
+    </>), [c, rep.data]);
   return (
     <article class="call" aria-labelledby="call-h">
       <p class="crumbs"><a href="#/calls">Calls</a> › {id}</p>
@@ -193,18 +210,17 @@ export function CallView({ id }) {
           <p><a class="button ghost" href={`api/qa/call/${enc(id)}/report`} download={`callqa-${c.recording_id}.json`}>Download the report (JSON)</a></p>
         </header>
       )}
-      {c && <Player id={id} audio={c.audio} audioRef={audioRef} onTime={setTime} />}
+      {c && <Player id={id} audio={c.audio} audioRef={audioRef} onTime={setTime} seconds={(c.analysis || {}).duration_sec} />}
       {rep.error && rep.error.status === 404 && <p class="note">Not analysed yet: the timeline appears once the analysis is stored.</p>}
       {rep.error && rep.error.status !== 404 && <Failure error={rep.error} what="the report" />}
       {rep.data && <Timeline report={rep.data.report} envelope={env.data} envelopeError={envError} time={time} onSeek={seek} />}
       {c && (
         <div class="cols">
           <Transcript detail={c.transcript_detail} time={time} onSeek={seek} />
-          <Scorecard detail={c.score_detail} overrides={c.overrides} onSeek={seek} />
+          {card}
         </div>
       )}
-      {c && <section class="panel"><h2>Figures</h2><Figures call={c} report={rep.data && rep.data.report} /></section>}
-      <Assessment rep={rep.data} />
+      {rest}
     </article>
   );
 }

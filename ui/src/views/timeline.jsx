@@ -1,8 +1,11 @@
 // One call on one zoomable time axis: lanes per leg (level envelope, what the leg carries,
 // events, MOS windows), the call's overtalk and dead air, and a playhead that follows the player.
 // The envelope is drawn by uPlot; spans are elements of their own (focusable, labelled, each a
-// seek target), placed on the same axis.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+// seek target), placed on the same axis. Sounds and MOS windows under THIN pixels at the current
+// zoom are painted on one canvas per lane instead (a click there seeks like any click on the
+// axis; zooming in makes them buttons): a 30-minute call has hundreds of such slivers, too
+// narrow to aim at. Events, overtalk and dead air (drawn at least `min` px wide) stay buttons.
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { clock, fixed, isNum } from '../fmt.js';
 import { cssVar } from '../components.jsx';
@@ -21,25 +24,70 @@ export function legsOf(report) {
   return ['inbound', 'outbound'].filter((l) => report && report[l]);
 }
 
+const THIN = 8;
+const THIN_HEIGHT = 20; // the canvas's bitmap: stretched to the lane's height by app.css
+// the colours of each kind of span, for the canvas: app.css's .k-* background, and the border
+// the MOS windows have (drawn as their left edge)
+const KIND_COLOUR = { speech: ['--speech'], silence: ['--silence'], music: ['--music'], tone: ['--tone'],
+  noise: ['--noise'], 'mos-good': ['--good-bg', '--good'], 'mos-fair': ['--warn-bg', '--warn'],
+  'mos-bad': ['--bad-bg', '--bad'], 'mos-none': ['--bg', '--line'] };
+
+function ThinSpans({ thin, width }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const c = ref.current;
+    const dpr = window.devicePixelRatio || 1;
+    const h = THIN_HEIGHT; // not the lane's height: reading it would force a layout per lane
+    c.width = Math.round(width * dpr);
+    c.height = Math.round(h * dpr);
+    const g = c.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, width, h);
+    const style = getComputedStyle(document.documentElement);
+    const colour = (v) => (v && style.getPropertyValue(v).trim()) || null;
+    const colours = {};
+    for (const [x, w, kind] of thin) {
+      const [fill, edge] = colours[kind] || (colours[kind] = (KIND_COLOUR[kind] || ['--noise']).map(colour));
+      g.fillStyle = fill || '#888';
+      g.fillRect(x, 0, Math.max(w, 0.5), h);
+      if (edge && w >= 2) {
+        g.fillStyle = edge;
+        g.fillRect(x, 0, 1, h);
+      }
+    }
+  }, [thin, width]);
+  return <canvas ref={ref} class="thin" aria-hidden="true" />;
+}
+
 // Span elements of one lane within the view; each seeks to its start.
 function Spans({ items, view, width, onSeek, kind }) {
   const span = view.t1 - view.t0;
   const out = [];
+  const thin = [];
   for (const it of items) {
     if (it.end < view.t0 || it.start > view.t1) continue;
     const x0 = ((Math.max(it.start, view.t0) - view.t0) / span) * width;
     const x1 = ((Math.min(it.end, view.t1) - view.t0) / span) * width;
     const w = Math.max(it.min || 0, x1 - x0);
-    if (w < 0.5) continue;
+    if (w < THIN && !it.min) {
+      thin.push([x0, w, it.kind]);
+      continue;
+    }
     const label = `${it.label}, ${clock(it.start)} to ${clock(it.end)}`;
     out.push(
-      <button type="button" class={`span k-${it.kind}`} style={{ left: `${x0}px`, width: `${w}px` }}
-        data-kind={it.kind} data-start={it.start} data-end={it.end} aria-label={label} title={label + (it.title ? ` — ${it.title}` : '')}
-        onClick={(e) => { e.stopPropagation(); onSeek(it.start); }}>
+      <button type="button" class={`span k-${it.kind}`} style={`left:${x0}px;width:${w}px`}
+        data-kind={it.kind} data-start={it.start} data-end={it.end} aria-label={label} title={label + (it.title ? ` — ${it.title}` : '')}>
         {w > 34 ? <span class="t">{it.text !== undefined ? it.text : it.label}</span> : null}
       </button>);
   }
-  return <div class={`lane-track spans ${kind}`}>{out}</div>;
+  // one listener for the lane's buttons (a click, or Enter or Space on one), not one each
+  const onClick = (e) => {
+    const b = e.target.closest('.span');
+    if (!b) return;
+    e.stopPropagation();
+    onSeek(+b.dataset.start);
+  };
+  return <div class={`lane-track spans ${kind}`} onClick={onClick}>{thin.length > 0 && <ThinSpans thin={thin} width={width} />}{out}</div>;
 }
 
 function Envelope({ values, step, view, width }) {
@@ -90,13 +138,66 @@ function Lane({ title, children, note }) {
   );
 }
 
+// Each leg's level lane (its envelope, when it has come).
+function levelLanes(report, envelope, envelopeError, view, width) {
+  return legsOf(report).map((leg) => {
+    const env = envelope && envelope.legs && envelope.legs[leg];
+    return (
+      <Lane title={`${legName(report, leg)}: level`} note="RMS, dBFS">
+        {env ? <Envelope values={env} step={envelope.step_sec} view={view} width={width} />
+          : <div class="lane-track note">{envelopeError || 'loading…'}</div>}
+      </Lane>);
+  });
+}
+
+// The lanes of spans: per leg its sounds, events and MOS windows (an array a leg), then overtalk
+// and dead air across both legs (the last item, null without legs).
+function spanLanes(report, view, width, onSeek) {
+  const lanes = [];
+  for (const leg of legsOf(report)) {
+    const L = report[leg];
+    const name = legName(report, leg);
+    const segs = ((L.timeline && L.timeline.segments) || []).map((s) => ({
+      kind: s.class, start: s.start, end: s.end, label: CLASS_LABEL[s.class] || s.class,
+      title: isNum(s.confidence) ? `confidence ${fixed(s.confidence, 2)}` : undefined,
+    }));
+    const mine = [];
+    mine.push(<Lane title={`${name}: sound`}><Spans items={segs} view={view} width={width} onSeek={onSeek} kind="sound" /></Lane>);
+    const evs = (report.events || []).filter((e) => e.leg === leg).map((e) => ({
+      kind: e.type, start: e.start, end: Math.max(e.end, e.start), min: 6,
+      label: EVENT_LABEL[e.type] || e.type, text: e.type === 'dtmf' ? `DTMF ${e.digits || ''}` : undefined,
+      title: e.digits ? `digits ${e.digits}` : undefined,
+    }));
+    mine.push(<Lane title={`${name}: events`} note={evs.length ? undefined : 'none found'}><Spans items={evs} view={view} width={width} onSeek={onSeek} kind="events" /></Lane>);
+    const wins = (L.nisqa && L.nisqa.windows) || [];
+    const mosItems = wins.map((w) => ({
+      kind: !w.speech_sec ? 'mos-none' : w.mos < 2.5 ? 'mos-bad' : w.mos < 3.5 ? 'mos-fair' : 'mos-good',
+      start: w.start, end: w.end, label: w.speech_sec ? `MOS ${fixed(w.mos, 2)}` : 'no speech in this window',
+      text: w.speech_sec ? fixed(w.mos, 1) : '—',
+      title: w.speech_sec ? `${fixed(w.speech_sec, 1)} s of speech in the window` : `MOS ${fixed(w.mos, 2)} without speech: not weighed`,
+    }));
+    mine.push(<Lane title={`${name}: MOS`} note={wins.length ? 'NISQA, per window' : (L.nisqa_note || 'not measured')}>
+      <Spans items={mosItems} view={view} width={width} onSeek={onSeek} kind="mos" /></Lane>);
+    lanes.push(mine);
+  }
+  const conv = report.conversation || {};
+  const both = [
+    ...(((conv.overtalk || {}).spans) || []).map((s) => ({ kind: 'overtalk', start: s.start, end: s.end, min: 3, label: 'overtalk' })),
+    ...(((conv.dead_air || {}).spans) || []).map((s) => ({ kind: 'dead_air', start: s.start, end: s.end, min: 3, label: 'dead air' })),
+  ];
+  lanes.push(report.has_legs
+    ? <Lane title="Both: overtalk, dead air" note={both.length ? undefined : 'none found'}><Spans items={both} view={view} width={width} onSeek={onSeek} kind="conv" /></Lane>
+    : null);
+  return lanes;
+}
+
 export function Timeline({ report, envelope, envelopeError, time, onSeek }) {
   const duration = report.duration || 0;
   const [view, setView] = useState({ t0: 0, t1: Math.max(duration, 1) });
-  const [width, setWidth] = useState(600);
+  const [width, setWidth] = useState(0); // 0 until measured: the lanes are drawn once, at their width
   const tracks = useRef(null);
   const drag = useRef(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const el = tracks.current;
     const ro = new ResizeObserver(() => setWidth(el.clientWidth - 150));
     ro.observe(el);
@@ -157,46 +258,17 @@ export function Timeline({ report, envelope, envelopeError, time, onSeek }) {
     if (k[e.key] && e.target === e.currentTarget) { e.preventDefault(); k[e.key](); }
   };
 
-  const legs = legsOf(report);
-  const lanes = [];
-  lanes.push(<Lane title="Time"><Axis view={view} width={width} /></Lane>);
-  for (const leg of legs) {
-    const L = report[leg];
-    const name = legName(report, leg);
-    const env = envelope && envelope.legs && envelope.legs[leg];
-    lanes.push(
-      <Lane title={`${name}: level`} note="RMS, dBFS">
-        {env ? <Envelope values={env} step={envelope.step_sec} view={view} width={width} />
-          : <div class="lane-track note">{envelopeError || 'loading…'}</div>}
-      </Lane>);
-    const segs = ((L.timeline && L.timeline.segments) || []).map((s) => ({
-      kind: s.class, start: s.start, end: s.end, label: CLASS_LABEL[s.class] || s.class,
-      title: isNum(s.confidence) ? `confidence ${fixed(s.confidence, 2)}` : undefined,
-    }));
-    lanes.push(<Lane title={`${name}: sound`}><Spans items={segs} view={view} width={width} onSeek={onSeek} kind="sound" /></Lane>);
-    const evs = (report.events || []).filter((e) => e.leg === leg).map((e) => ({
-      kind: e.type, start: e.start, end: Math.max(e.end, e.start), min: 6,
-      label: EVENT_LABEL[e.type] || e.type, text: e.type === 'dtmf' ? `DTMF ${e.digits || ''}` : undefined,
-      title: e.digits ? `digits ${e.digits}` : undefined,
-    }));
-    lanes.push(<Lane title={`${name}: events`} note={evs.length ? undefined : 'none found'}><Spans items={evs} view={view} width={width} onSeek={onSeek} kind="events" /></Lane>);
-    const wins = (L.nisqa && L.nisqa.windows) || [];
-    const mosItems = wins.map((w) => ({
-      kind: !w.speech_sec ? 'mos-none' : w.mos < 2.5 ? 'mos-bad' : w.mos < 3.5 ? 'mos-fair' : 'mos-good',
-      start: w.start, end: w.end, label: w.speech_sec ? `MOS ${fixed(w.mos, 2)}` : 'no speech in this window',
-      text: w.speech_sec ? fixed(w.mos, 1) : '—',
-      title: w.speech_sec ? `${fixed(w.speech_sec, 1)} s of speech in the window` : `MOS ${fixed(w.mos, 2)} without speech: not weighed`,
-    }));
-    lanes.push(<Lane title={`${name}: MOS`} note={wins.length ? 'NISQA, per window' : (L.nisqa_note || 'not measured')}>
-      <Spans items={mosItems} view={view} width={width} onSeek={onSeek} kind="mos" /></Lane>);
-  }
-  const conv = report.conversation || {};
-  const both = [
-    ...(((conv.overtalk || {}).spans) || []).map((s) => ({ kind: 'overtalk', start: s.start, end: s.end, min: 3, label: 'overtalk' })),
-    ...(((conv.dead_air || {}).spans) || []).map((s) => ({ kind: 'dead_air', start: s.start, end: s.end, min: 3, label: 'dead air' })),
-  ];
-  if (report.has_legs)
-    lanes.push(<Lane title="Both: overtalk, dead air" note={both.length ? undefined : 'none found'}><Spans items={both} view={view} width={width} onSeek={onSeek} kind="conv" /></Lane>);
+  // the lanes are built again only when what they draw changes: while the recording plays, the
+  // time moves every frame and only the playhead follows it
+  const seekRef = useRef(onSeek);
+  seekRef.current = onSeek;
+  const seekTo = useCallback((t) => seekRef.current(t), []);
+  // (each kind on its own, so that the envelope's arrival does not build the spans again)
+  const levels = useMemo(() => (width > 0 ? levelLanes(report, envelope, envelopeError, view, width) : []),
+    [report, envelope, envelopeError, view, width]);
+  const spans = useMemo(() => (width > 0 ? spanLanes(report, view, width, seekTo) : []), [report, view, width, seekTo]);
+  const axis = useMemo(() => width > 0 && <Lane title="Time"><Axis view={view} width={width} /></Lane>, [view, width]);
+  const lanes = width > 0 ? [axis, ...levels.flatMap((lv, i) => [lv, ...spans[i]]), spans[spans.length - 1]] : null;
   const playX = ((time - view.t0) / (view.t1 - view.t0)) * width;
   return (
     <section class="timeline" aria-labelledby="tl-h">
