@@ -37,7 +37,7 @@
  *     harmonics must not stand 15 dB over the points halfway between them.
  * Two digits that overlap in time: the longer one is kept.
  *
- * VOICE CANCELLING (cq__dtmf_create's `cancel`; tones.c runs one receiver of each kind)
+ * VOICE CANCELLING (cq__dtmf_create with a twin; tones.c runs one receiver of each kind)
  * Voiced speech is locally periodic. Every 5 ms the local period T (70-500 Hz) is the lag of
  * least symmetric comb residual sum (x[m] - (x[m - T] + x[m + T]) / 2)^2 over 20 ms of the
  * signal with the 8 DTMF frequencies notched (so the tones do not bias it) and differenced
@@ -78,6 +78,7 @@
 #define NFAR 8
 #define NF (24 + 8 * NFAR) /* nominal, -1.5 %, +1.5 %, then the points around each */
 #define NFP 96             /* NF padded for the vector loop */
+#define NEAR 24            /* the lanes every frame reads: nominal and 1.5 % either side */
 #define NREC 64            /* frames kept */
 #define HIST 2048          /* samples kept: the window, and a run for the harmonic test */
 #define NPEND 16
@@ -168,29 +169,31 @@ struct cq__dtmf {
     int npend;
     run held; /* an accepted digit not reported yet (sym 0: none) */
     float harm_x[HIST];
-    /* voice cancelling (cancel != 0) */
+    /* voice cancelling (cancel != 0): the half-band output is the twin's (dhist) */
     int cancel;
+    const cq__dtmf *twin;
     double fr[NF];
     float nc[8][3], nz[8][2]; /* DTMF notches before the pitch estimate */
     float nhist[DHIST];       /* the notched signal */
     float nprev;
     float yhist[DHIST];        /* the voice-cancelled signal */
     uint64_t ypos;             /* samples of yhist produced */
-    float g[8][NFP];           /* the tone gains of the last 8 segments (ring by segment) */
+    float g[8][NEAR];          /* the tone gains of the last 8 segments (ring by segment) */
     float wseg[8];             /* the window's sum over each segment of a frame */
     float ftab[FPH + 1][NTAP]; /* fractional-delay taps, by phase */
 };
 
 static void frac_taps_exact(double frac, float *h);
 
-cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, int cancel)
+cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, const cq__dtmf *twin)
 {
     cq__dtmf *d = cq__calloc(1, sizeof(*d));
     if (!d)
         return NULL;
     d->report = report;
     d->user = user;
-    d->cancel = cancel != 0;
+    d->cancel = twin != NULL;
+    d->twin = twin;
     double *fr = d->fr, wsum = 0;
     for (int k = 0; k < 8; k++) {
         fr[k] = k_freq[k];
@@ -237,7 +240,7 @@ cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, int cancel)
     for (int i = 0; i < DNW; i++)
         d->wseg[i / SEG] += d->win[i];
     d->ypos = 2 * SEG * 8;
-    if (cancel)
+    if (twin)
         for (int i = 0; i <= FPH; i++)
             frac_taps_exact((double)i / FPH, d->ftab[i]);
     return d;
@@ -506,23 +509,24 @@ static void end_run(cq__dtmf *d, int q)
     d->act[q].sym = 0;
 }
 
-/* The readings of the window x (Goertzel, one lane per frequency: the lanes are independent,
- * so the inner loop vectorises): powers pw[NF]; the DFT at the 8 frequencies, with the phase
- * taken at the window's last sample, in re[8], im[8]; the window's power in *e. */
+/* The readings of the window x at the 8 frequencies and 1.5 % either side (Goertzel, one lane
+ * per frequency: the lanes are independent, so the inner loop vectorises): powers pw[0..NEAR);
+ * the DFT at the 8 frequencies, with the phase taken at the window's last sample, in re[8],
+ * im[8]; the window's power in *e. */
 CQ_CLONES static void read_frame(const cq__dtmf *d, const float *x, double *pw, double *e,
                                  double *re, double *im)
 {
-    float s1[NFP] = {0}, s2[NFP] = {0}, es = 0;
+    float s1[NEAR] = {0}, s2[NEAR] = {0}, es = 0;
     for (int i = 0; i < DNW; i++) {
         const float v = x[i] * d->win[i];
         es += v * v;
-        for (int k = 0; k < NFP; k++) {
+        for (int k = 0; k < NEAR; k++) {
             float s = v + d->coef[k] * s1[k] - s2[k];
             s2[k] = s1[k];
             s1[k] = s;
         }
     }
-    for (int k = 0; k < NF; k++) {
+    for (int k = 0; k < NEAR; k++) {
         double a = s1[k], b = s2[k];
         pw[k] = d->norm * (a * a + b * b - 2 * d->cosw[k] * a * b);
         if (k < 8) { /* s1 - e^{-jw} s2 */
@@ -531,6 +535,26 @@ CQ_CLONES static void read_frame(const cq__dtmf *d, const float *x, double *pw, 
         }
     }
     *e = es / d->w2sum;
+}
+
+/* The readings of the window x at the points around each frequency, pw[NEAR..NF): only the
+ * frames that can be part of a run read them (the band share; `frame`). */
+CQ_CLONES static void read_far(const cq__dtmf *d, const float *x, double *pw)
+{
+    float s1[NF - NEAR] = {0}, s2[NF - NEAR] = {0};
+    const float *coef = d->coef + NEAR;
+    for (int i = 0; i < DNW; i++) {
+        const float v = x[i] * d->win[i];
+        for (int k = 0; k < NF - NEAR; k++) {
+            float s = v + coef[k] * s1[k] - s2[k];
+            s2[k] = s1[k];
+            s1[k] = s;
+        }
+    }
+    for (int k = 0; k < NF - NEAR; k++) {
+        double a = s1[k], b = s2[k];
+        pw[NEAR + k] = d->norm * (a * a + b * b - 2 * d->cosw[NEAR + k] * a * b);
+    }
 }
 
 /* The modified Bessel function I0 (its series), for the Kaiser window. */
@@ -608,6 +632,23 @@ CQ_CLONES static void comb_residuals(const float *xc, double en, double *dn)
     }
 }
 
+/* The local pitch period of the pitch window xc (power en): the first local minimum of the
+ * comb residual under VOICED, TMIN ... TMAX, refined by a parabola; 0 when there is none
+ * (unvoiced). */
+static double pitch_period(const float *xc, double en)
+{
+    double dn[TMAX + 2];
+    comb_residuals(xc, en, dn);
+    for (int tau = TMIN; tau <= TMAX; tau++) {
+        if (dn[tau] < VOICED && dn[tau] <= dn[tau - 1] && dn[tau] <= dn[tau + 1]) {
+            double a = dn[tau - 1], b = dn[tau], e = dn[tau + 1], den = a - 2 * b + e;
+            double off = den > 0 ? 0.5 * (a - e) / den : 0;
+            return tau + fmin(0.5, fmax(-0.5, off));
+        }
+    }
+    return 0;
+}
+
 /* One segment of the voice canceller: the local pitch period T of the notched signal (the lag
  * of least symmetric comb residual), then y[m] = x[m] minus the mean of x at m +- T, m +- 2T,
  * which removes every harmonic of a voice of period T and passes a tone of frequency f with
@@ -624,30 +665,10 @@ static void cancel_segment(cq__dtmf *d)
     double en = 0;
     for (int j = 0; j < PW; j++)
         en += (double)xc[j] * xc[j];
-    double dn[TMAX + 2];
-    comb_residuals(xc, en, dn);
-    double T = 0;
-    if (en > PW * 1e-9) {
-        int best = -1;
-        for (int tau = TMIN; tau <= TMAX; tau++) {
-            if (dn[tau] < VOICED && dn[tau] <= dn[tau - 1] && dn[tau] <= dn[tau + 1]) {
-                best = tau;
-                break;
-            }
-        }
-        if (best > 0) {
-            double a = dn[best - 1], b = dn[best], e = dn[best + 1], den = a - 2 * b + e;
-            double off = den > 0 ? 0.5 * (a - e) / den : 0;
-            if (off > 0.5)
-                off = 0.5;
-            if (off < -0.5)
-                off = -0.5;
-            T = best + off;
-        }
-    }
+    const double T = en > PW * 1e-9 ? pitch_period(xc, en) : 0;
     float *g = d->g[(m0 / SEG) % 8];
     if (T <= 0) {
-        for (int k = 0; k < NFP; k++)
+        for (int k = 0; k < NEAR; k++)
             g[k] = 1;
         for (int i = 0; i < SEG; i++)
             d->yhist[(m0 + (uint64_t)i) % DHIST] = d->dhist[(m0 + (uint64_t)i) % DHIST];
@@ -655,16 +676,20 @@ static void cancel_segment(cq__dtmf *d)
     }
     const double cp = 0.5 / NPER; /* the weight of each of the 2 NPER periods */
     /* the nominal lanes and those 1.5 % either side: the gain at the nominal frequency (a
-     * tone near it passes with about that gain; its peak is sought at the same weights); the
-     * points around: the cancelled signal as it is (what is left of the voice) */
-    for (int k = 0; k < 24; k++) {
-        double gs = 1;
-        for (int p = 1; p <= NPER; p++)
-            gs -= 2 * cp * cos(2 * PI * k_freq[k % 8] * p * T / DRATE);
-        g[k] = (float)gs;
+     * tone near it passes with about that gain; its peak is sought at the same weights) */
+    double gain[8]; /* 1 - 2 cp sum over p of cos(p th), the cosines by their recurrence */
+    for (int k = 0; k < 8; k++) {
+        const double th = 2 * PI * k_freq[k] * T / DRATE, c1 = cos(th);
+        double gs = 1, cos_prev = 1, cos_p = c1;
+        for (int p = 1; p <= NPER; p++) {
+            gs -= 2 * cp * cos_p;
+            const double cos_next = 2 * c1 * cos_p - cos_prev;
+            cos_prev = cos_p, cos_p = cos_next;
+        }
+        gain[k] = gs;
     }
-    for (int k = 24; k < NFP; k++)
-        g[k] = 1;
+    for (int k = 0; k < NEAR; k++)
+        g[k] = (float)gain[k % 8];
     float yv[SEG], us[SEG];
     for (int i = 0; i < SEG; i++)
         yv[i] = d->dhist[(m0 + (uint64_t)i) % DHIST];
@@ -681,23 +706,18 @@ static void cancel_segment(cq__dtmf *d)
 
 /* read_frame on the voice-cancelled signal: lane k weighs each sample by its segment's tone
  * gain (a matched estimate of a tone through the canceller) and is normalised by the window's
- * sum of the squared gains. */
-CQ_CLONES static void read_frame_g(const cq__dtmf *d, const float *x, const float (*g)[NFP],
+ * sum of the squared gains. (The points around read the cancelled signal as it is: read_far.) */
+CQ_CLONES static void read_frame_g(const cq__dtmf *d, const float *x, const float (*g)[NEAR],
                                    double *pw, double *e, double *re, double *im, double *gm)
 {
-    float s1[NFP] = {0}, s2[NFP] = {0}, es = 0;
+    float s1[NEAR] = {0}, s2[NEAR] = {0}, es = 0;
     for (int sgi = 0; sgi < DNW / SEG; sgi++) {
         const float *gs = g[sgi];
         for (int i = sgi * SEG; i < (sgi + 1) * SEG; i++) {
             const float v = x[i] * d->win[i];
             es += v * v;
-            for (int k = 0; k < 24; k++) { /* weighed by the gain */
+            for (int k = 0; k < NEAR; k++) {
                 float s = v * gs[k] + d->coef[k] * s1[k] - s2[k];
-                s2[k] = s1[k];
-                s1[k] = s;
-            }
-            for (int k = 24; k < NFP; k++) { /* as it is */
-                float s = v + d->coef[k] * s1[k] - s2[k];
                 s2[k] = s1[k];
                 s1[k] = s;
             }
@@ -706,7 +726,7 @@ CQ_CLONES static void read_frame_g(const cq__dtmf *d, const float *x, const floa
     double wsum = 0;
     for (int sgi = 0; sgi < DNW / SEG; sgi++)
         wsum += d->wseg[sgi];
-    for (int k = 0; k < NF; k++) {
+    for (int k = 0; k < NEAR; k++) {
         double sg = 0;
         for (int sgi = 0; sgi < DNW / SEG; sgi++)
             sg += d->wseg[sgi] * (double)g[sgi][k] * g[sgi][k];
@@ -735,12 +755,12 @@ static void frame(cq__dtmf *d)
         cancel_segment(d);
         d->ypos += SEG;
         wend = d->ypos;
-        float g[DNW / SEG][NFP];
+        float g[DNW / SEG][NEAR];
         for (int i = 0; i < DNW; i++)
             x[i] = d->yhist[(wend - DNW + (uint64_t)i) % DHIST];
         for (int sgi = 0; sgi < DNW / SEG; sgi++)
             memcpy(g[sgi], d->g[((wend - DNW) / SEG + (uint64_t)sgi) % 8], sizeof(g[0]));
-        read_frame_g(d, x, (const float(*)[NFP])g, pw, &e, rex, imx, gm);
+        read_frame_g(d, x, (const float(*)[NEAR])g, pw, &e, rex, imx, gm);
     } else {
         for (int i = 0; i < DNW; i++)
             x[i] = d->dhist[(d->dpos - DNW + (uint64_t)i) % DHIST];
@@ -749,13 +769,21 @@ static void frame(cq__dtmf *d)
     int tonal[8];
     for (int k = 0; k < 8; k++)
         tonal[k] = pw[k] >= d->min_pw && peaks_here(pw, k) && gm[k] >= GAIN_MIN;
+    /* the points around the frequencies, for the band share of a run's frames: read when the
+     * frame has a tonal row and column (a run starts or goes on) or a run is open (it may span
+     * this frame) */
+    int far = (tonal[0] | tonal[1] | tonal[2] | tonal[3]) && (tonal[4] | tonal[5] | tonal[6] | tonal[7]);
+    for (int q = 0; q < 16 && !far; q++)
+        far = d->act[q].sym != 0;
     frec *fr = &d->rec[d->nfr % NREC];
     fr->band = 0;
+    if (far)
+        read_far(d, x, pw);
     for (int k = 0; k < 8; k++) {
         fr->pw[k] = (float)pw[k];
         fr->band += (float)pw[k];
-        for (int j = 0; j < NFAR; j++)
-            fr->band += (float)pw[24 + NFAR * k + j];
+        for (int j = 0; j < NFAR && far; j++)
+            fr->band += (float)pw[NEAR + NFAR * k + j];
     }
     fr->centre = d->pos - DELAY - NW / 2 - 2 * (d->dpos - wend);
     fr->tonal = 0;
@@ -819,11 +847,14 @@ void cq__dtmf_push(cq__dtmf *d, const float *x, size_t n)
     for (size_t i = 0; i < n; i++) {
         d->hist[d->pos % HIST] = x[i];
         d->pos++;
-        d->fir[d->firw] = d->fir[d->firw + NHB] = x[i];
-        d->firw = d->firw + 1 == NHB ? 0 : d->firw + 1;
+        if (!d->twin) {
+            d->fir[d->firw] = d->fir[d->firw + NHB] = x[i];
+            d->firw = d->firw + 1 == NHB ? 0 : d->firw + 1;
+        }
         if (d->pos & 1)
             continue;
-        const float hv = halfband(d);
+        /* the twin was given these samples first: its output for this one is in its ring */
+        const float hv = d->twin ? d->twin->dhist[d->dpos % DHIST] : halfband(d);
         if (d->cancel) { /* the DTMF frequencies notched, for the pitch estimate */
             float v = hv;
             for (int k = 0; k < 8; k++) {

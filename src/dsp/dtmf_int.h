@@ -19,8 +19,11 @@ typedef struct cq__dtmf_digit {
 /* Called for each digit once it has ended (and been accepted). */
 typedef void (*cq__dtmf_report)(void *user, const cq__dtmf_digit *d);
 
-/* cancel: judge the digits on the voice-cancelled signal (dtmf.c). NULL: out of memory */
-cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, int cancel);
+/* twin NULL: a receiver on the signal. Else one that judges the digits on the voice-cancelled
+ * signal (dtmf.c), reading the half-band output of `twin`, a receiver on the signal that is
+ * pushed the same samples just before it (at most DHIST / 2 samples ahead). NULL: out of
+ * memory */
+cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, const cq__dtmf *twin);
 void cq__dtmf_destroy(cq__dtmf *d); /* NULL: no-op */
 
 /* Add 8 kHz samples (full scale 1.0); digits that end are reported from inside. */

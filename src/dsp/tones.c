@@ -370,8 +370,8 @@ cq_tones *cq_tones_create(int *err)
         goto done;
     }
     dtmf_rx_set_realtime_callback(t->dtmf, dtmf_report, t);
-    if (!(t->rx2 = cq__dtmf_create(rx2_report, t, 0)) ||
-        !(t->rx3 = cq__dtmf_create(rx3_report, t, 1))) {
+    if (!(t->rx2 = cq__dtmf_create(rx2_report, t, NULL)) ||
+        !(t->rx3 = cq__dtmf_create(rx3_report, t, t->rx2))) {
         rc = CQ_ERR_NOMEM;
         goto done;
     }
