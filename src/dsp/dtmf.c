@@ -169,10 +169,8 @@ struct cq__dtmf {
     int npend;
     run held; /* an accepted digit not reported yet (sym 0: none) */
     float harm_x[HIST];
-    /* voice cancelling (cancel != 0): the half-band output is the twin's (dhist) */
-    int cancel;
+    /* voice cancelling (twin != NULL): the half-band output is the twin's (dhist) */
     const cq__dtmf *twin;
-    double fr[NF];
     float nc[8][3], nz[8][2]; /* DTMF notches before the pitch estimate */
     float nhist[DHIST];       /* the notched signal */
     float nprev;
@@ -192,9 +190,8 @@ cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, const cq__dtmf *tw
         return NULL;
     d->report = report;
     d->user = user;
-    d->cancel = twin != NULL;
     d->twin = twin;
-    double *fr = d->fr, wsum = 0;
+    double fr[NF], wsum = 0;
     for (int k = 0; k < 8; k++) {
         fr[k] = k_freq[k];
         fr[8 + k] = k_freq[k] * (1 - FTOL);
@@ -383,7 +380,7 @@ static int judge(cq__dtmf *d, const run *u)
             pmax[g] = fmax(pmax[g], f->pw[ks[g]]);
         }
     }
-    const double min_dom = d->cancel ? CANCEL_DOM_DB * span : 0;
+    const double min_dom = d->twin ? CANCEL_DOM_DB * span : 0;
     if (bshare / span <= MIN_BAND_SHARE || dom[0] <= min_dom || dom[1] <= min_dom)
         return 0;
     /* row and column rise and fall together */
@@ -396,7 +393,7 @@ static int judge(cq__dtmf *d, const run *u)
         comod += fabs(fmax(a, -6) - fmax(b, -6));
         ncm++;
     }
-    if (!ncm || comod / ncm >= (d->cancel ? CANCEL_COMOD_DB : MAX_COMOD_DB))
+    if (!ncm || comod / ncm >= (d->twin ? CANCEL_COMOD_DB : MAX_COMOD_DB))
         return 0;
     /* each tone stands clear of its level before or after the run */
     for (int g = 0; g < 2; g++) {
@@ -416,7 +413,7 @@ static int judge(cq__dtmf *d, const run *u)
         if (fabs(f2[1] - f2[0]) >= MAX_GLIDE_PCT)
             return 0;
         fmeas[g] = k_freq[ks[g]] * (1 + 0.5 * (f2[0] + f2[1]) / 100);
-        if (d->cancel && fabs(0.5 * (f2[0] + f2[1])) > CANCEL_FTOL_PCT)
+        if (d->twin && fabs(0.5 * (f2[0] + f2[1])) > CANCEL_FTOL_PCT)
             return 0;
     }
     /* no other row (column) that holds its frequency peaks within AMB_DB of the tone */
@@ -749,7 +746,7 @@ static void frame(cq__dtmf *d)
     float x[DNW];
     double pw[NF], e, rex[8], imx[8], gm[8] = {1, 1, 1, 1, 1, 1, 1, 1};
     uint64_t wend = d->dpos; /* the window's end (samples at DRATE) */
-    if (d->cancel) {
+    if (d->twin) {
         if (d->dpos < d->ypos + AHEAD)
             return;
         cancel_segment(d);
@@ -855,7 +852,7 @@ void cq__dtmf_push(cq__dtmf *d, const float *x, size_t n)
             continue;
         /* the twin was given these samples first: its output for this one is in its ring */
         const float hv = d->twin ? d->twin->dhist[d->dpos % DHIST] : halfband(d);
-        if (d->cancel) { /* the DTMF frequencies notched, for the pitch estimate */
+        if (d->twin) { /* the DTMF frequencies notched, for the pitch estimate */
             float v = hv;
             for (int k = 0; k < 8; k++) {
                 float y = v + d->nz[k][0];
