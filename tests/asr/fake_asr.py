@@ -17,6 +17,8 @@ requests.jsonl  one JSON object per request, written when the answer is out (flu
                 key nor the header's value), violations (strings: whatever is not as the real
                 protocol requires), fault (the --fail kind applied, or null), status (null when
                 the socket was closed without an answer), response (what kind of body was sent),
+                t_received/t_answered (wall-clock seconds when the request line arrived and when
+                the answer's headers went out; t_answered null without an answer),
                 sent (the segments and words the answer carried, chunk-relative, exactly as
                 sent; words null when the answer had none, word_times false when the words had
                 no real times), injected (see halluc below).
@@ -112,6 +114,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import zlib
 from array import array
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -707,6 +710,7 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(body, str):
             body = body.encode("utf-8")
         rec["status"] = status
+        rec["t_answered"] = time.time()
         rec["response"] = kind or ("json" if ctype == "application/json" else ctype)
         rec["response_bytes"] = len(body)
         try:
@@ -761,7 +765,8 @@ class Handler(BaseHTTPRequestHandler):
         rec = {"n": fake.next_n(), "method": self.command, "path": u.path,
                "query": parse_qs(u.query, keep_blank_values=True), "endpoint": None,
                "fields": {}, "file": None, "auth": "not_required", "violations": [],
-               "fault": None, "status": None, "response": None, "sent": None, "injected": []}
+               "fault": None, "status": None, "response": None, "sent": None, "injected": [],
+               "t_received": time.time(), "t_answered": None}
         try:
             self.route(rec, u.path)
         except (ConnectionError, socket.timeout) as e:
