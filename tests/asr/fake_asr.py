@@ -18,7 +18,8 @@ requests.jsonl  one JSON object per request, written when the answer is out (flu
                 protocol requires), fault (the --fail kind applied, or null), status (null when
                 the socket was closed without an answer), response (what kind of body was sent),
                 t_received/t_answered (wall-clock seconds when the request line arrived and when
-                the answer's headers went out; t_answered null without an answer),
+                the answer had been written, or its writing failed; t_answered null without an
+                answer),
                 sent (the segments and words the answer carried, chunk-relative, exactly as
                 sent; words null when the answer had none, word_times false when the words had
                 no real times), injected (see halluc below).
@@ -710,7 +711,6 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(body, str):
             body = body.encode("utf-8")
         rec["status"] = status
-        rec["t_answered"] = time.time()
         rec["response"] = kind or ("json" if ctype == "application/json" else ctype)
         rec["response_bytes"] = len(body)
         try:
@@ -727,8 +727,10 @@ class Handler(BaseHTTPRequestHandler):
             if self.command != "HEAD":
                 self.wfile.write(body)
             self.wfile.flush()
+            rec["t_answered"] = time.time()
             return True
         except OSError as e:
+            rec["t_answered"] = time.time()
             rec["write_error"] = type(e).__name__
             self.close_connection = True
             return False
