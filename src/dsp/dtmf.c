@@ -59,6 +59,23 @@
  * 2 dB over the rest of its group on average, and each lies within 0.5 % of nominal (the
  * digits this receiver alone would take wrongly, or from music and speech, were voice
  * harmonics 0.3-0.8 % off; a digit further off is left to the other receivers).
+ *
+ * THE GATED FIT (the voice-cancelled receiver, on runs the tests refuse)
+ * A key is two sines at fixed frequencies that start and stop together. A tone gated to
+ * [a, b) comes through the canceller as e^{jwm} (g(m) - sum_p (g(m + pT) e^{jwpT} +
+ * g(m - pT) e^{-jwpT}) / 4), g the gate: where the tone sits on a voice harmonic the comb nulls
+ * it inside the gate, but within 2T of its ends the comb reads the tone on one side and not on
+ * the other, so the gated tone is never all lost; a voice harmonic that goes on across the gate
+ * is not gated. Each run of MIN_FRAMES and a core that the tests refuse, on the signal (the
+ * twin's) or here, is kept; once the samples 25 ms past it are in, the cancelled signal over its
+ * span and 2 TMAX around is high-passed at 500 Hz and fitted by least squares with the 8 tones so
+ * gated (a cosine and a sine each, through the same high-pass), the gate's ends sought within
+ * 10 ms of the run's. It is a digit when row and column each stand 6 dB over the rest of their
+ * groups, the weaker no more than 1 dB under what is left, each 9 dB over its own fit over 25 ms
+ * before or after the gate, and the two do not both sit on voice harmonics (fit_accepts; a
+ * voice makes both then). Reported over the gate. Measured on tests/unit/test_dtmf_speech.c
+ * and the corpus (docs/events.md): of the runs refused on the corpus's speech, music and calls
+ * that pass the other three, the weaker tone stood at best 2.9 dB under what is left.
  */
 #include <math.h>
 #include <string.h>
@@ -121,6 +138,23 @@
 #define GAIN_MIN 0.35 /* under this mean squared gain a tone is not judged */
 /* samples needed after a segment's start (the pitch window and the comb's reach) */
 #define AHEAD (SEG + NPER * TMAX + NTAP / 2 + 3)
+#define NREFUSED 16 /* refused runs kept for the gated fit */
+#define NSEGR 64    /* segments whose period is kept (more than DHIST samples) */
+
+/* the gated fit (voice-cancelled receiver: a run the tests refuse) */
+#define FIT_MAX_SPAN 480 /* the longest run it is tried on, samples at DRATE (120 ms) */
+#define FIT_REACH (NPER * TMAX + 2)
+#define FIT_SHIFT 40     /* the gate's ends are sought this far either side (10 ms), */
+#define FIT_STEP 20      /* in steps of 5 ms */
+#define FIT_MIN_GATE 120 /* the shortest gate, samples at DRATE (30 ms) */
+#define FIT_EDGE 100     /* the windows before and after the gate, samples at DRATE (25 ms) */
+#define FIT_AFTER (FIT_SHIFT + FIT_EDGE + FIT_REACH) /* samples needed after a run's end */
+#define FIT_WARM 32 /* samples the high-pass runs before the fit's window */
+#define FIT_DOM_DB 6.0
+#define FIT_SNR_DB (-1.0)
+#define FIT_EDGE_DB 9.0
+#define FIT_GAIN 0.5
+#define FIT_HOPE_DB 6.0 /* further than this from a limit on the run's span: no search */
 
 static const int k_freq[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
 static const double k_far[NFAR] = {-130, -105, -80, -60, 60, 80, 105, 130};
@@ -168,6 +202,14 @@ struct cq__dtmf {
     run pend[NPEND]; /* closed runs waiting for the frames after them */
     int npend;
     run held; /* an accepted digit not reported yet (sym 0: none) */
+    /* runs the tests refused (judge_tests 0), for the voice-cancelled receiver to fit: a ring,
+     * and how many were put there; that receiver's count of those it took from its twin's ring
+     * and from its own */
+    struct {
+        run u;
+        uint64_t end; /* its last frame's centre */
+    } refused[NREFUSED];
+    uint64_t nrefused, ntaken, ntaken_own; /* taken: from the twin's ring, from its own */
     float harm_x[HIST];
     /* voice cancelling (twin != NULL): the half-band output is the twin's (dhist) */
     const cq__dtmf *twin;
@@ -177,6 +219,7 @@ struct cq__dtmf {
     float yhist[DHIST];        /* the voice-cancelled signal */
     uint64_t ypos;             /* samples of yhist produced */
     float g[8][NEAR];          /* the tone gains of the last 8 segments (ring by segment) */
+    float tper[NSEGR];         /* each segment's period T (0: unvoiced; ring by segment) */
     float wseg[8];             /* the window's sum over each segment of a frame */
     float ftab[FPH + 1][NTAP]; /* fractional-delay taps, by phase */
 };
@@ -349,11 +392,256 @@ static double pair_level(const cq__dtmf *d, const run *u, uint64_t i)
     return fmin(rec_pw(d, i, u->r), rec_pw(d, i, u->c));
 }
 
-/* Is the closed run u a digit? (The tests in the header comment.) */
-static int judge(cq__dtmf *d, const run *u)
+/* The cancelled signal's basis for the 8 tones gated to [ga, gb) at sample m (at DRATE): the
+ * real and imaginary parts of e^{jwm} (g(m) - cp sum_p (g(m + pT) e^{jwpT} + g(m - pT)
+ * e^{-jwpT})), g the gate, in v[k] and v[8 + k]; e[k] = e^{jwm} and, for the segment's T,
+ * ep[k][p] = e^{jwpT}, are the caller's. */
+static void fit_basis(double m, double T, double ga, double gb, const double (*e)[2],
+                      const double (*ep)[NPER][2], double *v)
+{
+    const double cp = 0.5 / NPER;
+    const int in = m >= ga && m < gb;
+    for (int k = 0; k < 8; k++) {
+        double sr = in, si = 0;
+        for (int p = 0; p < NPER && T > 0; p++) {
+            const double L = (p + 1) * T;
+            if (m + L >= ga && m + L < gb)
+                sr -= cp * ep[k][p][0], si -= cp * ep[k][p][1];
+            if (m - L >= ga && m - L < gb)
+                sr -= cp * ep[k][p][0], si += cp * ep[k][p][1];
+        }
+        v[k] = e[k][0] * sr - e[k][1] * si;
+        v[8 + k] = e[k][1] * sr + e[k][0] * si;
+    }
+}
+
+/* Solve the 16 x 16 normal equations G c = r in place (Cholesky, a small ridge); 0: singular. */
+static int solve16(double (*G)[16], double *r)
+{
+    double tr = 0;
+    for (int i = 0; i < 16; i++)
+        tr += G[i][i];
+    for (int i = 0; i < 16; i++)
+        G[i][i] += 1e-9 * tr / 16 + 1e-30;
+    for (int j = 0; j < 16; j++) {
+        double s = G[j][j];
+        for (int k = 0; k < j; k++)
+            s -= G[j][k] * G[j][k];
+        if (s <= 0)
+            return 0;
+        G[j][j] = sqrt(s);
+        for (int i = j + 1; i < 16; i++) {
+            double t = G[i][j];
+            for (int k = 0; k < j; k++)
+                t -= G[i][k] * G[j][k];
+            G[i][j] = t / G[j][j];
+        }
+    }
+    for (int i = 0; i < 16; i++) { /* L z = r, then L' c = z */
+        for (int k = 0; k < i; k++)
+            r[i] -= G[i][k] * r[k];
+        r[i] /= G[i][i];
+    }
+    for (int i = 15; i >= 0; i--) {
+        for (int k = i + 1; k < 16; k++)
+            r[i] -= G[k][i] * r[k];
+        r[i] /= G[i][i];
+    }
+    return 1;
+}
+
+/*
+ * The gated fit: the voice-cancelled signal over [ga, gb) and FIT_REACH around it, fitted by
+ * least squares with the 8 tones gated to [ga, gb) as they come through the canceller (fit_basis;
+ * near the gate's ends the comb reads a tone on one side and not the other, so a tone that sits
+ * on a voice harmonic is not nulled there). amp[k]: the tones' amplitudes; *res: the power of
+ * what is left over the gate, high-passed at 500 Hz (the voice under the DTMF bands is no
+ * measure of what competes with the tones). 0: the samples are no longer (or not yet) kept.
+ */
+static int gated_fit(const cq__dtmf *d, uint64_t ga, uint64_t gb, double *amp, double *res)
+{
+    if (ga < FIT_REACH + FIT_WARM + 2 * SEG || gb + FIT_REACH > d->ypos ||
+        d->ypos - (ga - FIT_REACH - FIT_WARM) > DHIST - 2 * SEG)
+        return 0;
+    const uint64_t lo = ga - FIT_REACH, hi = gb + FIT_REACH, l0 = lo - FIT_WARM;
+    const double fa = (double)ga - 0.5, fb = (double)gb - 0.5;
+    /* a 4th-order high-pass at 500 Hz (a Butterworth biquad twice) on the signal and on every
+     * column of the basis alike: the voice under the DTMF bands, what the comb leaves of it
+     * the strongest, is kept out of the fit and of what is left */
+    const double c5 = cos(2 * PI * 500 / DRATE), al = sin(2 * PI * 500 / DRATE) / sqrt(2.0);
+    const double hb0 = (1 + c5) / 2 / (1 + al), hb1 = -(1 + c5) / (1 + al),
+                 ha1 = -2 * c5 / (1 + al), ha2 = (1 - al) / (1 + al);
+    double G[16][16] = {{0}}, r[16] = {0}, e[8][2], rot[8][2], ep[8][NPER][2], v[17];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < 8; k++) {
+            const double w = 2 * PI * k_freq[k] / DRATE; /* phases from l0: amplitudes count */
+            e[k][0] = 1, e[k][1] = 0;
+            rot[k][0] = cos(w), rot[k][1] = sin(w);
+        }
+        double z[17][2][4] = {{{0}}}; /* per column (16 = the signal): x1 x2 y1 y2 per stage */
+        double acc = 0, Tprev = -1;
+        for (uint64_t m = l0; m < hi; m++) {
+            const double T = d->tper[(m / SEG) % NSEGR];
+            if (T != Tprev) {
+                for (int k = 0; k < 8; k++)
+                    for (int p = 0; p < NPER; p++) {
+                        const double th = 2 * PI * k_freq[k] * (p + 1) * T / DRATE;
+                        ep[k][p][0] = cos(th), ep[k][p][1] = sin(th);
+                    }
+                Tprev = T;
+            }
+            fit_basis((double)m, T, fa, fb, (const double(*)[2])e, (const double(*)[NPER][2])ep, v);
+            v[16] = d->yhist[m % DHIST];
+            for (int i = 0; i < 17; i++)
+                for (int st = 0; st < 2; st++) {
+                    double *q = z[i][st];
+                    const double h = hb0 * (v[i] + q[1]) + hb1 * q[0] - ha1 * q[2] - ha2 * q[3];
+                    q[1] = q[0], q[0] = v[i], q[3] = q[2], q[2] = h;
+                    v[i] = h;
+                }
+            for (int k = 0; k < 8; k++) {
+                const double c = e[k][0] * rot[k][0] - e[k][1] * rot[k][1];
+                e[k][1] = e[k][0] * rot[k][1] + e[k][1] * rot[k][0];
+                e[k][0] = c;
+            }
+            if (m < lo)
+                continue;
+            if (!pass) {
+                for (int i = 0; i < 16; i++) {
+                    r[i] += v[i] * v[16];
+                    for (int j = 0; j <= i; j++)
+                        G[i][j] += v[i] * v[j];
+                }
+            } else if (m >= ga && m < gb) {
+                double q = v[16];
+                for (int i = 0; i < 16; i++)
+                    q -= r[i] * v[i];
+                acc += q * q;
+            }
+        }
+        if (!pass) {
+            for (int i = 0; i < 16; i++)
+                for (int j = i + 1; j < 16; j++)
+                    G[i][j] = G[j][i];
+            if (!solve16(G, r))
+                return 0;
+        } else {
+            *res = acc / (double)(gb - ga);
+        }
+    }
+    for (int k = 0; k < 8; k++)
+        amp[k] = hypot(r[k], r[8 + k]);
+    return 1;
+}
+
+/* The mean squared comb gain at DTMF frequency k over [ga, gb), every half segment (1 where
+ * unvoiced; near 0 on a voice harmonic). */
+static double gate_gain(const cq__dtmf *d, int k, uint64_t ga, uint64_t gb)
+{
+    double gs = 0;
+    int ns = 0;
+    for (uint64_t m = ga; m < gb; m += SEG / 2, ns++) {
+        const double T = d->tper[(m / SEG) % NSEGR], th = 2 * PI * k_freq[k] * T / DRATE;
+        const double gain = T > 0 ? 1 - (cos(th) + cos(2 * th)) / 2 : 1;
+        gs += gain * gain;
+    }
+    return ns ? gs / ns : 0;
+}
+
+/* The tests of fit_accepts on the fit amp / res of the gate [ga, gb) that need no other fit:
+ * the key's dominance in its groups (dB, the lesser of the two) and its weaker tone against
+ * what is left (dB). */
+static void fit_reading(const run *u, const double *amp, double res, double *dom, double *snr)
+{
+    const int ks[2] = {u->r, u->c};
+    *dom = 1e9;
+    for (int g = 0; g < 2; g++) {
+        double other = 0;
+        for (int k = 4 * g; k < 4 * g + 4; k++)
+            if (k != ks[g])
+                other = fmax(other, amp[k]);
+        *dom = fmin(*dom, db(amp[ks[g]] * amp[ks[g]]) - db(other * other));
+    }
+    const double weak = fmin(amp[u->r], amp[u->c]);
+    *snr = db(weak * weak / 2) - db(res);
+}
+
+/*
+ * Is a run the tests refused a digit by the gated fit? The gate starts as the run's span (its
+ * first and last frames' centres, NW / 4 either side); each end is then sought within FIT_SHIFT,
+ * one after the other, where the key's two tones explain the most (amplitude squared times the
+ * gate's length: a gate too long dilutes them, one too short leaves part out). On that gate:
+ *   - the row and the column are each FIT_DOM_DB over the rest of their groups;
+ *   - the weaker stands FIT_SNR_DB over what is left of the signal over the gate;
+ *   - each stands FIT_EDGE_DB over its fitted level over FIT_EDGE before or after the gate (a
+ *     key is pressed and released);
+ *   - the two do not both sit on harmonics of the voice under them (the mean squared comb gain
+ *     of the one further from them at least FIT_GAIN): a voice makes both then.
+ * b8: the run's last frame's centre. On a yes, *dg is the digit over the gate.
+ */
+static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_digit *dg)
+{
+    const uint64_t a8 = u->start;
+    uint64_t ga = ((a8 > NW / 4 ? a8 - NW / 4 : 0) + DELAY) / 2, gb = (b8 + NW / 4 + DELAY) / 2;
+    if (gb <= ga || gb - ga > FIT_MAX_SPAN || ga < FIT_SHIFT)
+        return 0;
+    /* first, what needs no search: both tones on voice harmonics, or a fit on the run's own
+     * span too far from the limits for 10 ms either way to reach them */
+    double amp[8], res = 0, dom, snr;
+    if (fmax(gate_gain(d, u->r, ga, gb), gate_gain(d, u->c, ga, gb)) < FIT_GAIN ||
+        !gated_fit(d, ga, gb, amp, &res))
+        return 0;
+    fit_reading(u, amp, res, &dom, &snr);
+    if (dom < FIT_DOM_DB - FIT_HOPE_DB || snr < FIT_SNR_DB - FIT_HOPE_DB)
+        return 0;
+    for (int end = 0; end < 2; end++) {
+        double best = -1;
+        uint64_t at = end ? gb : ga;
+        for (int s = -FIT_SHIFT; s <= FIT_SHIFT; s += FIT_STEP) {
+            const uint64_t at0 = end ? gb : ga,
+                           moved = s < 0 ? at0 - (uint64_t)-s : at0 + (uint64_t)s;
+            const uint64_t a = end ? ga : moved, b = end ? moved : gb;
+            if (b < a + FIT_MIN_GATE || !gated_fit(d, a, b, amp, &res))
+                continue;
+            double sc = (amp[u->r] * amp[u->r] + amp[u->c] * amp[u->c]) * (double)(b - a);
+            if (sc > best)
+                best = sc, at = end ? b : a;
+        }
+        if (best < 0)
+            return 0;
+        if (end)
+            gb = at;
+        else
+            ga = at;
+    }
+    if (!gated_fit(d, ga, gb, amp, &res))
+        return 0;
+    fit_reading(u, amp, res, &dom, &snr);
+    if (dom < FIT_DOM_DB || snr < FIT_SNR_DB ||
+        fmax(gate_gain(d, u->r, ga, gb), gate_gain(d, u->c, ga, gb)) < FIT_GAIN)
+        return 0;
+    double pre[8], post[8], r2;
+    const int okp = gated_fit(d, ga - FIT_EDGE, ga, pre, &r2),
+              okq = gated_fit(d, gb, gb + FIT_EDGE, post, &r2);
+    const int ks[2] = {u->r, u->c};
+    for (int g = 0; g < 2; g++) {
+        const double around = okp && okq ? fmin(pre[ks[g]], post[ks[g]])
+                              : okp      ? pre[ks[g]]
+                              : okq      ? post[ks[g]]
+                                         : 0;
+        if (db(amp[ks[g]] * amp[ks[g]]) - db(around * around) < FIT_EDGE_DB)
+            return 0;
+    }
+    *dg = (cq__dtmf_digit){u->sym, 2 * ga > DELAY ? 2 * ga - DELAY : 0, 2 * gb - DELAY};
+    return 1;
+}
+
+/* Is the closed run u a digit? (The tests in the header comment.) 1 yes, 0 no, -1 too short for
+ * any of them. */
+static int judge_tests(cq__dtmf *d, const run *u)
 {
     if (u->frames < MIN_FRAMES)
-        return 0;
+        return -1;
     const int ks[2] = {u->r, u->c};
     /* the core: the frames where the pair is within CORE_DB of its peak */
     run w = *u;
@@ -366,7 +654,7 @@ static int judge(cq__dtmf *d, const run *u)
         w.last--;
     const double span = (double)(w.last - w.first + 1);
     if (span < MIN_CORE)
-        return 0; /* under about 22 ms (Q.24: a tone of 20 ms or less is no digit) */
+        return -1; /* under about 22 ms (Q.24: a tone of 20 ms or less is no digit) */
     double bshare = 0, dom[2] = {0, 0}, pmax[2] = {0, 0};
     for (uint64_t i = w.first; i <= w.last; i++) {
         const frec *f = &d->rec[i % NREC];
@@ -438,6 +726,18 @@ static int judge(cq__dtmf *d, const run *u)
     return harmonic_db(d, u, fmeas) < MAX_HARM_DB;
 }
 
+/* Is the closed run u a digit by the tests? One of MIN_FRAMES and a core that they refuse is
+ * kept for the gated fit (take_refused). */
+static int judge(cq__dtmf *d, const run *u)
+{
+    const int t = judge_tests(d, u);
+    if (t == 0) {
+        d->refused[d->nrefused % NREFUSED].u = *u;
+        d->refused[d->nrefused++ % NREFUSED].end = d->rec[u->last % NREC].centre;
+    }
+    return t > 0;
+}
+
 static void report(cq__dtmf *d, const run *u, int final)
 {
     const uint64_t q = NW / 4;
@@ -490,6 +790,30 @@ static void judge_pending(cq__dtmf *d, int final)
     }
     d->npend = w;
     release(d, final);
+}
+
+/* The runs that either receiver refused, fitted here once the samples after them are in
+ * (voice-cancelled receiver): a digit the fit accepts is reported over the gate it found. A
+ * ring overrun (more than NREFUSED waiting) loses the oldest. */
+static void take_refused(cq__dtmf *d, int final)
+{
+    const cq__dtmf *const rings[2] = {d->twin, d};
+    for (int w = 0; w < 2; w++) {
+        const cq__dtmf *t = rings[w];
+        uint64_t *taken = w ? &d->ntaken_own : &d->ntaken;
+        if (t->nrefused - *taken > NREFUSED)
+            *taken = t->nrefused - NREFUSED;
+        while (*taken < t->nrefused) {
+            const run *u = &t->refused[*taken % NREFUSED].u;
+            const uint64_t end = t->refused[*taken % NREFUSED].end;
+            if (!final && (end + NW / 4 + DELAY) / 2 + FIT_AFTER > d->ypos)
+                break;
+            (*taken)++;
+            cq__dtmf_digit dg;
+            if (fit_accepts(d, u, end, &dg))
+                d->report(d->user, &dg);
+        }
+    }
 }
 
 static void end_run(cq__dtmf *d, int q)
@@ -664,6 +988,7 @@ static void cancel_segment(cq__dtmf *d)
         en += (double)xc[j] * xc[j];
     const double T = en > PW * 1e-9 ? pitch_period(xc, en) : 0;
     float *g = d->g[(m0 / SEG) % 8];
+    d->tper[(m0 / SEG) % NSEGR] = (float)T;
     if (T <= 0) {
         for (int k = 0; k < NEAR; k++)
             g[k] = 1;
@@ -769,7 +1094,8 @@ static void frame(cq__dtmf *d)
     /* the points around the frequencies, for the band share of a run's frames: read when the
      * frame has a tonal row and column (a run starts or goes on) or a run is open (it may span
      * this frame) */
-    int far = (tonal[0] | tonal[1] | tonal[2] | tonal[3]) && (tonal[4] | tonal[5] | tonal[6] | tonal[7]);
+    int far =
+        (tonal[0] | tonal[1] | tonal[2] | tonal[3]) && (tonal[4] | tonal[5] | tonal[6] | tonal[7]);
     for (int q = 0; q < 16 && !far; q++)
         far = d->act[q].sym != 0;
     frec *fr = &d->rec[d->nfr % NREC];
@@ -825,6 +1151,8 @@ static void frame(cq__dtmf *d)
         }
     }
     judge_pending(d, 0);
+    if (d->twin)
+        take_refused(d, 0);
 }
 
 /* The half-band filter's output at the last sample (the filter is symmetric: the order of
@@ -877,6 +1205,8 @@ void cq__dtmf_finish(cq__dtmf *d)
     for (int q = 0; q < 16; q++)
         end_run(d, q);
     judge_pending(d, 1);
+    if (d->twin)
+        take_refused(d, 1);
 }
 
 int cq__dtmf_active(const cq__dtmf *d)
@@ -884,7 +1214,8 @@ int cq__dtmf_active(const cq__dtmf *d)
     for (int q = 0; q < 16; q++)
         if (d->act[q].sym && d->act[q].frames >= MIN_FRAMES)
             return 1;
-    return d->npend > 0 || d->held.sym;
+    return d->npend > 0 || d->held.sym ||
+           (d->twin && (d->ntaken < d->twin->nrefused || d->ntaken_own < d->nrefused));
 }
 
 uint64_t cq__dtmf_floor(const cq__dtmf *d)
@@ -900,5 +1231,14 @@ uint64_t cq__dtmf_floor(const cq__dtmf *d)
             f = d->pend[i].start;
     if (d->held.sym && d->held.start < f)
         f = d->held.start;
-    return f > NW / 4 ? f - NW / 4 : 0;
+    for (int w = 0; w < 2 && d->twin; w++) { /* the refused runs not yet fitted */
+        const cq__dtmf *t = w ? d : d->twin;
+        uint64_t i = w ? d->ntaken_own : d->ntaken;
+        if (t->nrefused - i > NREFUSED)
+            i = t->nrefused - NREFUSED;
+        for (; i < t->nrefused; i++)
+            if (t->refused[i % NREFUSED].u.start < f)
+                f = t->refused[i % NREFUSED].u.start;
+    }
+    return f > NW / 4 + FIT_SHIFT * 2 ? f - NW / 4 - FIT_SHIFT * 2 : 0;
 }
