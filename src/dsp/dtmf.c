@@ -66,11 +66,12 @@
  * g(m - pT) e^{-jwpT}) / 4), g the gate: where the tone sits on a voice harmonic the comb nulls
  * it inside the gate, but within 2T of its ends the comb reads the tone on one side and not on
  * the other, so the gated tone is never all lost; a voice harmonic that goes on across the gate
- * is not gated. Each run of MIN_FRAMES and a core that the tests refuse, on the signal (the
- * twin's) or here, is kept; once the samples 25 ms past it are in, the cancelled signal over its
- * span and 2 TMAX around is high-passed at 500 Hz and fitted by least squares with the 8 tones so
- * gated (a cosine and a sine each, through the same high-pass), the gate's ends sought within
- * 10 ms of the run's. It is a digit when row and column each stand 6 dB over the rest of their
+ * is not gated. Each run of 5 frames or more that the tests refuse or are too short for, on the
+ * signal (the twin's) or here, is kept; once the samples 25 ms past it are in, the cancelled
+ * signal over its span and 2 TMAX around is high-passed at 500 Hz and fitted by least squares
+ * with the 8 tones so gated (a cosine and a sine each, through the same high-pass), the gate's
+ * ends sought from 10 ms outside the run's to 20 ms inside; a gate under 35 ms is no digit (Q.24:
+ * 20 ms is none). It is a digit when row and column each stand 6 dB over the rest of their
  * groups, the weaker no more than 1 dB under what is left, each 9 dB over its own fit over 25 ms
  * before or after the gate, and the two do not both sit on voice harmonics (fit_accepts; a
  * voice makes both then). Reported over the gate. Measured on tests/unit/test_dtmf_speech.c
@@ -142,11 +143,13 @@
 #define NSEGR 64    /* segments whose period is kept (more than DHIST samples) */
 
 /* the gated fit (voice-cancelled receiver: a run the tests refuse) */
-#define FIT_MAX_SPAN 480 /* the longest run it is tried on, samples at DRATE (120 ms) */
+#define FIT_MIN_FRAMES 5 /* the shortest run it is tried on, frames */
+#define FIT_MAX_SPAN 480 /* the longest, samples at DRATE (120 ms) */
 #define FIT_REACH (NPER * TMAX + 2)
 #define FIT_SHIFT 40     /* the gate's ends are sought this far either side (10 ms), */
 #define FIT_STEP 20      /* in steps of 5 ms */
-#define FIT_MIN_GATE 120 /* the shortest gate, samples at DRATE (30 ms) */
+#define FIT_MIN_GATE 60  /* the shortest gate tried, samples at DRATE (15 ms) */
+#define FIT_MIN_TONE 140 /* and the shortest taken (35 ms; Q.24: 40 ms is a digit, 20 ms not) */
 #define FIT_EDGE 100     /* the windows before and after the gate, samples at DRATE (25 ms) */
 #define FIT_AFTER (FIT_SHIFT + FIT_EDGE + FIT_REACH) /* samples needed after a run's end */
 #define FIT_WARM 32 /* samples the high-pass runs before the fit's window */
@@ -202,9 +205,9 @@ struct cq__dtmf {
     run pend[NPEND]; /* closed runs waiting for the frames after them */
     int npend;
     run held; /* an accepted digit not reported yet (sym 0: none) */
-    /* runs the tests refused (judge_tests 0), for the voice-cancelled receiver to fit: a ring,
-     * and how many were put there; that receiver's count of those it took from its twin's ring
-     * and from its own */
+    /* runs the tests refused or were too short for, for the voice-cancelled receiver to fit: a
+     * ring, and how many were put there; that receiver's count of those it took from its twin's
+     * ring and from its own */
     struct {
         run u;
         uint64_t end; /* its last frame's centre */
@@ -568,9 +571,10 @@ static void fit_reading(const run *u, const double *amp, double res, double *dom
 
 /*
  * Is a run the tests refused a digit by the gated fit? The gate starts as the run's span (its
- * first and last frames' centres, NW / 4 either side); each end is then sought within FIT_SHIFT,
- * one after the other, where the key's two tones explain the most (amplitude squared times the
- * gate's length: a gate too long dilutes them, one too short leaves part out). On that gate:
+ * first and last frames' centres, NW / 4 either side); each end is then sought from FIT_SHIFT
+ * outside to twice that inside, one after the other, where the key's two tones explain the most
+ * (amplitude squared times the gate's length: a gate too long dilutes them, one too short leaves
+ * part out). A gate under FIT_MIN_TONE is no digit. On that gate:
  *   - the row and the column are each FIT_DOM_DB over the rest of their groups;
  *   - the weaker stands FIT_SNR_DB over what is left of the signal over the gate;
  *   - each stands FIT_EDGE_DB over its fitted level over FIT_EDGE before or after the gate (a
@@ -597,7 +601,9 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
     for (int end = 0; end < 2; end++) {
         double best = -1;
         uint64_t at = end ? gb : ga;
-        for (int s = -FIT_SHIFT; s <= FIT_SHIFT; s += FIT_STEP) {
+        /* out by FIT_SHIFT, in by twice that (a run's frames outlast a short tone) */
+        for (int s = end ? -2 * FIT_SHIFT : -FIT_SHIFT; s <= (end ? FIT_SHIFT : 2 * FIT_SHIFT);
+             s += FIT_STEP) {
             const uint64_t at0 = end ? gb : ga,
                            moved = s < 0 ? at0 - (uint64_t)-s : at0 + (uint64_t)s;
             const uint64_t a = end ? ga : moved, b = end ? moved : gb;
@@ -614,7 +620,7 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
         else
             ga = at;
     }
-    if (!gated_fit(d, ga, gb, amp, &res))
+    if (gb < ga + FIT_MIN_TONE || !gated_fit(d, ga, gb, amp, &res))
         return 0;
     fit_reading(u, amp, res, &dom, &snr);
     if (dom < FIT_DOM_DB || snr < FIT_SNR_DB ||
@@ -726,12 +732,12 @@ static int judge_tests(cq__dtmf *d, const run *u)
     return harmonic_db(d, u, fmeas) < MAX_HARM_DB;
 }
 
-/* Is the closed run u a digit by the tests? One of MIN_FRAMES and a core that they refuse is
- * kept for the gated fit (take_refused). */
+/* Is the closed run u a digit by the tests? One of FIT_MIN_FRAMES that they refuse, or that is
+ * too short for them, is kept for the gated fit (take_refused). */
 static int judge(cq__dtmf *d, const run *u)
 {
     const int t = judge_tests(d, u);
-    if (t == 0) {
+    if (t == 0 || (t < 0 && u->frames >= FIT_MIN_FRAMES)) {
         d->refused[d->nrefused % NREFUSED].u = *u;
         d->refused[d->nrefused++ % NREFUSED].end = d->rec[u->last % NREC].centre;
     }
