@@ -156,7 +156,7 @@
 #define FIT_DOM_DB 6.0
 #define FIT_SNR_DB (-1.0)
 #define FIT_EDGE_DB 9.0
-#define FIT_GAIN 0.5
+#define FIT_GAIN 0.7
 #define FIT_HOPE_DB 6.0 /* further than this from a limit on the run's span: no search */
 
 static const int k_freq[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
