@@ -21,7 +21,8 @@ typedef void (*cq__dtmf_report)(void *user, const cq__dtmf_digit *d);
 
 /* twin NULL: a receiver on the signal. Else one that judges the digits on the voice-cancelled
  * signal (dtmf.c), reading the half-band output of `twin`, a receiver on the signal that is
- * pushed the same samples just before it (at most DHIST / 2 samples ahead). NULL: out of
+ * pushed the same samples just before it (at most DHIST / 2 samples ahead), and that also
+ * gives the runs `twin` and it refuse the gated fit (reporting those it accepts). NULL: out of
  * memory */
 cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, const cq__dtmf *twin);
 void cq__dtmf_destroy(cq__dtmf *d); /* NULL: no-op */
