@@ -19,7 +19,7 @@
  *     test prints how far, and with CQ_DTMF_GOAL=1 in the environment it fails on it.
  *   - talk-off: no digit on any speech, conversation, quality, VAD, prompt, format or hold
  *     music file of the corpus, nor on any call leg but call06's customer, who keys 8275#
- *     (each channel).
+ *     (each channel), nor on the sample call (samples/sample-call.wav, both legs).
  * `test_dtmf_speech corpus` runs the corpus tests; it exits 77 (skip) without ../shared.
  */
 #include "testutil.h"
@@ -345,6 +345,32 @@ static int is_audio(const char *name)
     return d && (!strcmp(d, ".wav") || !strcmp(d, ".gsm") || !strcmp(d, ".mp3"));
 }
 
+/* Talk-off on one recording, each channel but `skip_ch` (-1: none): digits found are added to
+ * *bad (and printed), the audio to *secs and *legs. */
+static void talk_off_file(const char *path, const char *label, int skip_ch, int *bad, double *secs,
+                          int *legs)
+{
+    int nc = 1;
+    for (int ch = 0; ch < nc; ch++) {
+        size_t n;
+        float *x = load8k(path, ch, &n, &nc);
+        if (ch == skip_ch) {
+            free(x);
+            continue;
+        }
+        char got[256];
+        double at[256];
+        size_t nd = detect(x, n, got, at, sizeof(got) - 1);
+        if (nd) {
+            print_message("talk-off: %s channel %d: '%s' at %.2f s\n", label, ch + 1, got, at[0]);
+            *bad += (int)nd;
+        }
+        *secs += (double)n / RATE;
+        (*legs)++;
+        free(x);
+    }
+}
+
 static void test_talk_off(void **state)
 {
     (void)state;
@@ -361,28 +387,14 @@ static void test_talk_off(void **state)
         assert_true(nn >= 0);
         for (int i = 0; i < nn; i++) {
             if (is_audio(names[i]->d_name)) {
-                char *path = tu_path(dir, names[i]->d_name);
-                int nc = 1;
-                for (int ch = 0; ch < nc; ch++) {
-                    size_t n;
-                    float *x = load8k(path, ch, &n, &nc);
-                    if (!strcmp(names[i]->d_name, "call06_ivr_dtmf.wav") && ch == 0) {
-                        free(x); /* the customer keys 8275# here (calls/labels.json) */
-                        continue;
-                    }
-                    char got[256];
-                    double at[256];
-                    size_t nd = detect(x, n, got, at, sizeof(got) - 1);
-                    if (nd) {
-                        print_message("talk-off: %s/%s channel %d: '%s' at %.2f s\n", dirs[d],
-                                      names[i]->d_name, ch + 1, got, at[0]);
-                        bad += (int)nd;
-                    }
-                    secs += (double)n / RATE;
-                    legs++;
-                    free(x);
-                }
+                char *path = tu_path(dir, names[i]->d_name), *label = NULL;
+                if (asprintf(&label, "%s/%s", dirs[d], names[i]->d_name) < 0)
+                    fail();
+                /* call06's customer keys 8275# (calls/labels.json) */
+                talk_off_file(path, label, strcmp(names[i]->d_name, "call06_ivr_dtmf.wav") ? -1 : 0,
+                              &bad, &secs, &legs);
                 files++;
+                free(label);
                 free(path);
             }
             free(names[i]);
@@ -390,6 +402,10 @@ static void test_talk_off(void **state)
         free(names);
         free(dir);
     }
+    /* and the sample call of the quick start (both legs synthesised speech, no key pressed) */
+    talk_off_file(CQ_SOURCE_DIR "/samples/sample-call.wav", "samples/sample-call.wav", -1, &bad,
+                  &secs, &legs);
+    files++;
     print_message("talk-off: %d digits on %d files (%d channels, %.0f s of speech, prompts, "
                   "music and calls)\n",
                   bad, files, legs, secs);
