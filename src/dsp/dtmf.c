@@ -395,6 +395,21 @@ static double pair_level(const cq__dtmf *d, const run *u, uint64_t i)
     return fmin(rec_pw(d, i, u->r), rec_pw(d, i, u->c));
 }
 
+/* The voice canceller's real gain at DTMF frequency k for the period T (samples at DRATE):
+ * 1 - 2 cp sum over p = 1..NPER of cos(p th), th = 2 pi f T, the cosines by their recurrence
+ * (cp = 1 / (2 NPER), the weight of each of the 2 NPER periods). */
+static double comb_gain(int k, double T)
+{
+    const double cp = 0.5 / NPER, c1 = cos(2 * PI * k_freq[k] * T / DRATE);
+    double gs = 1, cos_prev = 1, cos_p = c1;
+    for (int p = 1; p <= NPER; p++) {
+        gs -= 2 * cp * cos_p;
+        const double cos_next = 2 * c1 * cos_p - cos_prev;
+        cos_prev = cos_p, cos_p = cos_next;
+    }
+    return gs;
+}
+
 /* The cancelled signal's basis for the 8 tones gated to [ga, gb) at sample m (at DRATE): the
  * real and imaginary parts of e^{jwm} (g(m) - cp sum_p (g(m + pT) e^{jwpT} + g(m - pT)
  * e^{-jwpT})), g the gate, in v[k] and v[8 + k]; e[k] = e^{jwm} and, for the segment's T,
@@ -544,8 +559,7 @@ static double gate_gain(const cq__dtmf *d, int k, uint64_t ga, uint64_t gb)
     double gs = 0;
     int ns = 0;
     for (uint64_t m = ga; m < gb; m += SEG / 2, ns++) {
-        const double T = d->tper[(m / SEG) % NSEGR], th = 2 * PI * k_freq[k] * T / DRATE;
-        const double gain = T > 0 ? 1 - (cos(th) + cos(2 * th)) / 2 : 1;
+        const double T = d->tper[(m / SEG) % NSEGR], gain = T > 0 ? comb_gain(k, T) : 1;
         gs += gain * gain;
     }
     return ns ? gs / ns : 0;
@@ -798,6 +812,13 @@ static void judge_pending(cq__dtmf *d, int final)
     release(d, final);
 }
 
+/* The first of t's refused runs from `taken` on that its ring still holds (an overrun loses the
+ * oldest). */
+static uint64_t refused_kept(const cq__dtmf *t, uint64_t taken)
+{
+    return t->nrefused - taken > NREFUSED ? t->nrefused - NREFUSED : taken;
+}
+
 /* The runs that either receiver refused, fitted here once the samples after them are in
  * (voice-cancelled receiver): a digit the fit accepts is reported over the gate it found. A
  * ring overrun (more than NREFUSED waiting) loses the oldest. */
@@ -807,8 +828,7 @@ static void take_refused(cq__dtmf *d, int final)
     for (int w = 0; w < 2; w++) {
         const cq__dtmf *t = rings[w];
         uint64_t *taken = w ? &d->ntaken_own : &d->ntaken;
-        if (t->nrefused - *taken > NREFUSED)
-            *taken = t->nrefused - NREFUSED;
+        *taken = refused_kept(t, *taken);
         while (*taken < t->nrefused) {
             const run *u = &t->refused[*taken % NREFUSED].u;
             const uint64_t end = t->refused[*taken % NREFUSED].end;
@@ -1005,17 +1025,9 @@ static void cancel_segment(cq__dtmf *d)
     const double cp = 0.5 / NPER; /* the weight of each of the 2 NPER periods */
     /* the nominal lanes and those 1.5 % either side: the gain at the nominal frequency (a
      * tone near it passes with about that gain; its peak is sought at the same weights) */
-    double gain[8]; /* 1 - 2 cp sum over p of cos(p th), the cosines by their recurrence */
-    for (int k = 0; k < 8; k++) {
-        const double th = 2 * PI * k_freq[k] * T / DRATE, c1 = cos(th);
-        double gs = 1, cos_prev = 1, cos_p = c1;
-        for (int p = 1; p <= NPER; p++) {
-            gs -= 2 * cp * cos_p;
-            const double cos_next = 2 * c1 * cos_p - cos_prev;
-            cos_prev = cos_p, cos_p = cos_next;
-        }
-        gain[k] = gs;
-    }
+    double gain[8];
+    for (int k = 0; k < 8; k++)
+        gain[k] = comb_gain(k, T);
     for (int k = 0; k < NEAR; k++)
         g[k] = (float)gain[k % 8];
     float yv[SEG], us[SEG];
@@ -1239,10 +1251,7 @@ uint64_t cq__dtmf_floor(const cq__dtmf *d)
         f = d->held.start;
     for (int w = 0; w < 2 && d->twin; w++) { /* the refused runs not yet fitted */
         const cq__dtmf *t = w ? d : d->twin;
-        uint64_t i = w ? d->ntaken_own : d->ntaken;
-        if (t->nrefused - i > NREFUSED)
-            i = t->nrefused - NREFUSED;
-        for (; i < t->nrefused; i++)
+        for (uint64_t i = refused_kept(t, w ? d->ntaken_own : d->ntaken); i < t->nrefused; i++)
             if (t->refused[i % NREFUSED].u.start < f)
                 f = t->refused[i % NREFUSED].u.start;
     }
