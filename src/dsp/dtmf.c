@@ -446,8 +446,8 @@ static void fit_basis(double m, double T, double ga, double gb, const double (*e
 
 /* The same for each tone times u = (m - mc) / h, its change across the gate (mc the gate's
  * centre, h half its length), in v[16 + k] and v[24 + k]. Apart from fit_basis so that the
- * gate search's fits, which need no slopes, keep theirs inlined (one function for both made
- * the events analyzer 30 % slower on hold music, bench_events). */
+ * gate search's fits, which need no slopes, keep theirs inlined (with this loop inside it, gcc
+ * stopped inlining fit_basis: the events analyzer 30 % slower on hold music, bench_events). */
 static void fit_basis_slopes(double m, double T, double ga, double gb, const double (*e)[2],
                              const double (*ep)[NPER][2], double mc, double h, double *v)
 {
