@@ -84,7 +84,11 @@
  * voice swells, fades or sits a little off the DTMF frequency (over a 50 ms gate, 0.3 is a
  * tone 1.9 Hz off: 0.1-0.3 %). Of the corpus's runs that pass every other test but the level,
  * the steadiest pair had |rho| 0.54. A key further off nominal than that (Q.24 allows 1.5 %;
- * keypad chips on a 3.58 MHz crystal are up to 0.7 % off) is held to the 1 dB rule.
+ * keypad chips on a 3.58 MHz crystal are up to 0.7 % off) is held to the 1 dB rule. The same
+ * reading settles a rival row (column) within 6 dB of the key's: the key is taken when it leads
+ * it, both its tones hold within |rho| 0.2 and every such rival changes by 0.5 or more (a voice
+ * harmonic; a real key on the rival row would be steady). Among the runs of the test's mixtures
+ * that would have been wrong digits, the steadiest key with an unsteady rival had |rho| 0.32.
  */
 #include <math.h>
 #include <string.h>
@@ -165,6 +169,8 @@
 #define FIT_SNR_DB (-1.0)
 #define FIT_STEADY_SNR_DB (-10.0) /* a steady pair (FIT_STEADY) may stand this low */
 #define FIT_STEADY 0.3            /* |rho| of both tones: change over the half gate */
+#define FIT_STEADY_KEY 0.2 /* a steady pair (|rho|) may lead a rival by less than FIT_DOM_DB, */
+#define FIT_UNSTEADY 0.5   /* when every such rival changes this much or more */
 #define FIT_EDGE_DB 9.0
 #define FIT_GAIN 0.7
 #define FIT_HOPE_DB 6.0 /* further than this from a limit on the run's span: no search */
@@ -647,13 +653,25 @@ static void fit_reading(const run *u, const double *amp, double res, double *dom
 }
 
 /* Do the key's two tones hold steady over the gate [ga, gb), at their nominal frequencies: does
- * each change by at most FIT_STEADY (|rho|, gated_fit) from the gate's centre to its ends? */
-static int fit_steady(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb)
+ * each change by at most `limit` (|rho|, fit_columns) from the gate's centre to its ends? With
+ * amp (the gated fit's amplitudes), also: does every other tone of their groups that comes
+ * within FIT_DOM_DB of the key's change by FIT_UNSTEADY or more (a voice harmonic, not a key)? */
+static int fit_steady(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb, double limit,
+                      const double *amp)
 {
-    double amp[8], res, rho[8][2];
-    return fit_columns(d, ga, gb, NFIT, amp, &res, rho) &&
-           hypot(rho[u->r][0], rho[u->r][1]) <= FIT_STEADY &&
-           hypot(rho[u->c][0], rho[u->c][1]) <= FIT_STEADY;
+    double a2[8], res, rho[8][2];
+    if (!fit_columns(d, ga, gb, NFIT, a2, &res, rho))
+        return 0;
+    const int ks[2] = {u->r, u->c};
+    for (int g = 0; g < 2; g++) {
+        if (hypot(rho[ks[g]][0], rho[ks[g]][1]) > limit)
+            return 0;
+        for (int k = 4 * g; k < 4 * g + 4 && amp; k++)
+            if (k != ks[g] && db(amp[ks[g]] * amp[ks[g]]) - db(amp[k] * amp[k]) < FIT_DOM_DB &&
+                hypot(rho[k][0], rho[k][1]) < FIT_UNSTEADY)
+                return 0;
+    }
+    return 1;
 }
 
 /*
@@ -662,7 +680,8 @@ static int fit_steady(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb)
  * outside to twice that inside, one after the other, where the key's two tones explain the most
  * (amplitude squared times the gate's length: a gate too long dilutes them, one too short leaves
  * part out). A gate under FIT_MIN_TONE is no digit. On that gate:
- *   - the row and the column are each FIT_DOM_DB over the rest of their groups;
+ *   - the row and the column are each FIT_DOM_DB over the rest of their groups, or lead them
+ *     and hold within FIT_STEADY_KEY while every rival within FIT_DOM_DB does not (fit_steady);
  *   - the weaker stands FIT_SNR_DB over what is left of the signal over the gate, or
  *     FIT_STEADY_SNR_DB when both hold steady (fit_steady);
  *   - each stands FIT_EDGE_DB over its fitted level over FIT_EDGE before or after the gate (a
@@ -713,9 +732,10 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
     if (gb < ga + FIT_MIN_TONE || !gated_fit(d, ga, gb, amp, &res))
         return 0;
     fit_reading(u, amp, res, &dom, &snr);
-    if (dom < FIT_DOM_DB || snr < FIT_STEADY_SNR_DB ||
+    if (dom < 0 || snr < FIT_STEADY_SNR_DB ||
         fmax(gate_gain(d, u->r, ga, gb), gate_gain(d, u->c, ga, gb)) < FIT_GAIN ||
-        (snr < FIT_SNR_DB && !fit_steady(d, u, ga, gb)))
+        (snr < FIT_SNR_DB && !fit_steady(d, u, ga, gb, FIT_STEADY, NULL)) ||
+        (dom < FIT_DOM_DB && !fit_steady(d, u, ga, gb, FIT_STEADY_KEY, amp)))
         return 0;
     double pre[8], post[8], r2;
     const int okp = gated_fit(d, ga - FIT_EDGE, ga, pre, &r2),
