@@ -73,7 +73,8 @@
  * ends sought from 10 ms outside the run's to 20 ms inside; a gate under 35 ms is no digit (Q.24:
  * 20 ms is none). It is a digit when row and column each stand 6 dB over the rest of their
  * groups, the weaker no more than 1 dB under what is left, each 9 dB over its own fit over 25 ms
- * before or after the gate, and the two do not both sit on voice harmonics (fit_accepts; a
+ * before or after the gate (fitted beside the gate's tones, whose comb echoes reach into those
+ * 25 ms), and the two do not both sit on voice harmonics (fit_accepts; a
  * voice makes both then). Reported over the gate. Measured on tests/unit/test_dtmf_speech.c
  * and the corpus (docs/events.md): of the runs refused on the corpus's speech, music and calls
  * that pass the other three, the weaker tone stood at best 2.9 dB under what is left.
@@ -513,24 +514,27 @@ static int solve_fit(double (*G)[NFIT], double *r, int n)
 
 /*
  * The gated fit: the voice-cancelled signal over [ga, gb) and FIT_REACH around it, fitted by
- * least squares with the 8 tones gated to [ga, gb) as they come through the canceller (fit_basis;
- * near the gate's ends the comb reads a tone on one side and not the other, so a tone that sits
- * on a voice harmonic is not nulled there). amp[k]: the tones' amplitudes; *res: the power of
- * what is left over the gate, high-passed at 500 Hz (the voice under the DTMF bands is no
- * measure of what competes with the tones). With `rho` (not NULL) each tone's change across
- * the gate is fitted as well (fit_basis's slope columns): rho[k] = D / C, C the tone's complex
- * amplitude and D its slope's, so that the tone at the gate's ends is C (1 +- rho): a key held
- * steady at its nominal frequency has rho near 0, a tone df off turns by 2 pi df (gb - ga) / 2
- * radians there (Im rho), one that swells or fades by Re rho. 0: the samples are no longer (or
- * not yet) kept.
+ * least squares with the 8 tones gated to [ga, gb) as they come through the canceller
+ * (fit_basis; near the gate's ends the comb reads a tone on one side and not the other, so a
+ * tone that sits on a voice harmonic is not nulled there). amp[k]: the tones' amplitudes; *res:
+ * the power of what is left over the gate, high-passed at 500 Hz (the voice under the DTMF
+ * bands is no measure of what competes with the tones). With `beside` ({ka, kb}; nc = NFIT),
+ * the 8 tones gated to [ka, kb) are fitted beside them (the window then covers both gates).
+ * With `rho` (not NULL; nc = NFIT) each tone's change across the gate is fitted as well
+ * (fit_basis_slopes): rho[k] = D / C, C the tone's complex amplitude and D its
+ * slope's, so that the tone at the gate's ends is C (1 +- rho): a key held steady at its
+ * nominal frequency has rho near 0, a tone df off turns by 2 pi df (gb - ga) / 2 radians there
+ * (Im rho), one that swells or fades by Re rho. 0: the samples are no longer (or not yet) kept.
  */
-static int fit_columns(const cq__dtmf *d, uint64_t ga, uint64_t gb, const int nc, double *amp,
-                       double *res, double (*rho)[2])
+static int fit_columns(const cq__dtmf *d, uint64_t ga, uint64_t gb, const uint64_t *beside,
+                       const int nc, double *amp, double *res, double (*rho)[2])
 {
-    if (ga < FIT_REACH + FIT_WARM + 2 * SEG || gb + FIT_REACH > d->ypos ||
-        d->ypos - (ga - FIT_REACH - FIT_WARM) > DHIST - 2 * SEG)
+    const uint64_t wa = beside && beside[0] < ga ? beside[0] : ga,
+                   wb = beside && beside[1] > gb ? beside[1] : gb;
+    if (wa < FIT_REACH + FIT_WARM + 2 * SEG || wb + FIT_REACH > d->ypos ||
+        d->ypos - (wa - FIT_REACH - FIT_WARM) > DHIST - 2 * SEG)
         return 0;
-    const uint64_t lo = ga - FIT_REACH, hi = gb + FIT_REACH, l0 = lo - FIT_WARM;
+    const uint64_t lo = wa - FIT_REACH, hi = wb + FIT_REACH, l0 = lo - FIT_WARM;
     const double fa = (double)ga - 0.5, fb = (double)gb - 0.5;
     /* a 4th-order high-pass at 500 Hz (a Butterworth biquad twice) on the signal and on every
      * column of the basis alike: the voice under the DTMF bands, what the comb leaves of it
@@ -562,7 +566,10 @@ static int fit_columns(const cq__dtmf *d, uint64_t ga, uint64_t gb, const int nc
                 Tprev = T;
             }
             fit_basis((double)m, T, fa, fb, (const double(*)[2])e, (const double(*)[NPER][2])ep, v);
-            if (nc > 16)
+            if (beside)
+                fit_basis((double)m, T, (double)beside[0] - 0.5, (double)beside[1] - 0.5,
+                          (const double(*)[2])e, (const double(*)[NPER][2])ep, v + 16);
+            else if (nc > 16)
                 fit_basis_slopes((double)m, T, fa, fb, (const double(*)[2])e,
                                  (const double(*)[NPER][2])ep, mc, hh, v);
             v[nc] = d->yhist[m % DHIST];
@@ -605,7 +612,7 @@ static int fit_columns(const cq__dtmf *d, uint64_t ga, uint64_t gb, const int nc
     }
     for (int k = 0; k < 8; k++) {
         amp[k] = hypot(r[k], r[8 + k]);
-        if (nc > 16) { /* D / C, C = r[k] - j r[8 + k] and D = r[16 + k] - j r[24 + k] */
+        if (rho) { /* D / C, C = r[k] - j r[8 + k] and D = r[16 + k] - j r[24 + k] */
             const double cr = r[k], ci = -r[8 + k], dr = r[16 + k], di = -r[24 + k];
             const double n2 = cr * cr + ci * ci + 1e-30;
             rho[k][0] = (dr * cr + di * ci) / n2;
@@ -618,7 +625,7 @@ static int fit_columns(const cq__dtmf *d, uint64_t ga, uint64_t gb, const int nc
 /* The gated fit of the 8 tones alone (fit_columns without their slopes). */
 static int gated_fit(const cq__dtmf *d, uint64_t ga, uint64_t gb, double *amp, double *res)
 {
-    return fit_columns(d, ga, gb, 16, amp, res, NULL);
+    return fit_columns(d, ga, gb, NULL, 16, amp, res, NULL);
 }
 
 /* The mean squared comb gain at DTMF frequency k over [ga, gb), every half segment (1 where
@@ -660,7 +667,7 @@ static int fit_steady(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb,
                       const double *amp)
 {
     double a2[8], res, rho[8][2];
-    if (!fit_columns(d, ga, gb, NFIT, a2, &res, rho))
+    if (!fit_columns(d, ga, gb, NULL, NFIT, a2, &res, rho))
         return 0;
     const int ks[2] = {u->r, u->c};
     for (int g = 0; g < 2; g++) {
@@ -737,9 +744,12 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
         (snr < FIT_SNR_DB && !fit_steady(d, u, ga, gb, FIT_STEADY, NULL)) ||
         (dom < FIT_DOM_DB && !fit_steady(d, u, ga, gb, FIT_STEADY_KEY, amp)))
         return 0;
+    /* the windows before and after the gate fitted beside the gate's own tones, whose comb
+     * echoes reach 2 TMAX into them */
     double pre[8], post[8], r2;
-    const int okp = gated_fit(d, ga - FIT_EDGE, ga, pre, &r2),
-              okq = gated_fit(d, gb, gb + FIT_EDGE, post, &r2);
+    const uint64_t key[2] = {ga, gb};
+    const int okp = fit_columns(d, ga - FIT_EDGE, ga, key, NFIT, pre, &r2, NULL),
+              okq = fit_columns(d, gb, gb + FIT_EDGE, key, NFIT, post, &r2, NULL);
     const int ks[2] = {u->r, u->c};
     for (int g = 0; g < 2; g++) {
         const double around = okp && okq ? fmin(pre[ks[g]], post[ks[g]])
