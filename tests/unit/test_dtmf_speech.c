@@ -13,9 +13,9 @@
  * pauses and breaths alike. Each sequence is scored in order: found = the longest run of the
  * expected symbols the detector reports in order; wrong = every other digit it reports (a wrong
  * or an extra digit, anywhere in the file). Counts are printed per file and level.
- *   - never a wrong digit at any level, and no fewer digits than measured (860, 797 and 704 of
+ *   - never a wrong digit at any level, and no fewer digits than measured (862, 799 and 706 of
  *     880: 98 % at 0 dB, 91 % at -7 dB, 80 % at -12 dB; docs/events.md). The goal of issue 12
- *     (every sequence 16/16 at 0 dB, 15/16 at -7 dB) is not met (39 and 30 of 55 sequences): the
+ *     (every sequence 16/16 at 0 dB, 15/16 at -7 dB) is not met (40 and 30 of 55 sequences): the
  *     test prints how far, and with CQ_DTMF_GOAL=1 in the environment it fails on it.
  *   - talk-off: no digit on any speech, conversation, quality, VAD, prompt, format or hold
  *     music file of the corpus, nor on any call leg but call06's customer, who keys 8275#
@@ -326,15 +326,16 @@ static void test_dtmf_under_speech(void **state)
                   all[0].min_found == 16 ? "met" : "NOT MET", all[0].perfect, all[0].sequences,
                   all[1].min_found >= 15 ? "met" : "NOT MET", all[1].at15, all[1].sequences);
     /* what holds: never a wrong digit, and no fewer digits than measured (docs/events.md:
-     * 860, 797 and 704 of 880; without the steady-pair rules of the gated fit 856, 788 and 696;
+     * 862, 799 and 706 of 880; without the steady-pair rules of the gated fit and its edge
+     * windows fitted beside the gate's tones 856, 788 and 696;
      * without the gated fit 832, 746 and 656; libspandsp's receiver
      * and ours on the signal alone found 801, 673 and 554; libspandsp's alone 666, 529 and
      * 433) */
     for (int l = 0; l < N_LEVELS; l++)
         assert_int_equal(all[l].wrong, 0);
-    assert_true(all[0].found >= 856);
-    assert_true(all[1].found >= 791);
-    assert_true(all[2].found >= 698);
+    assert_true(all[0].found >= 858);
+    assert_true(all[1].found >= 793);
+    assert_true(all[2].found >= 700);
     const char *want_goal = getenv("CQ_DTMF_GOAL");
     if (want_goal && *want_goal == '1')
         assert_true(goal);
