@@ -175,7 +175,7 @@
 #define FIT_EDGE_DB 9.0
 #define FIT_GAIN 0.7
 #define FIT_HOPE_DB 6.0 /* further than this from a limit on the run's span: no search */
-#define NFIT 32         /* columns of the fit with the tones' slopes */
+#define NFIT 32         /* columns of the fit with the tones' slopes, or with a second gate's */
 
 static const int k_freq[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
 static const double k_far[NFAR] = {-130, -105, -80, -60, 60, 80, 105, 130};
