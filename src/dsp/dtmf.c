@@ -740,9 +740,11 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
         return 0;
     fit_reading(u, amp, res, &dom, &snr);
     if (dom < 0 || snr < FIT_STEADY_SNR_DB ||
-        fmax(gate_gain(d, u->r, ga, gb), gate_gain(d, u->c, ga, gb)) < FIT_GAIN ||
-        (snr < FIT_SNR_DB && !fit_steady(d, u, ga, gb, FIT_STEADY, NULL)) ||
-        (dom < FIT_DOM_DB && !fit_steady(d, u, ga, gb, FIT_STEADY_KEY, amp)))
+        fmax(gate_gain(d, u->r, ga, gb), gate_gain(d, u->c, ga, gb)) < FIT_GAIN)
+        return 0;
+    const int rival = dom < FIT_DOM_DB; /* (FIT_STEADY_KEY < FIT_STEADY) */
+    if ((rival || snr < FIT_SNR_DB) &&
+        !fit_steady(d, u, ga, gb, rival ? FIT_STEADY_KEY : FIT_STEADY, rival ? amp : NULL))
         return 0;
     /* the windows before and after the gate fitted beside the gate's own tones, whose comb
      * echoes reach 2 TMAX into them */
