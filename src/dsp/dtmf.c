@@ -153,7 +153,9 @@
 /* samples needed after a segment's start (the pitch window and the comb's reach) */
 #define AHEAD (SEG + NPER * TMAX + NTAP / 2 + 3)
 #define NREFUSED 16 /* refused runs kept for the gated fit */
-#define NSEGR 64    /* segments whose period is kept (more than DHIST samples) */
+#define YHIST 8192  /* samples of the voice-cancelled signal kept (2 s; a train's slots, tones.c)  \
+                     */
+#define NSEGR (YHIST / SEG + 8) /* segments whose period is kept (more than YHIST samples) */
 
 /* the gated fit (voice-cancelled receiver: a run the tests refuse) */
 #define FIT_MIN_FRAMES 5 /* the shortest run it is tried on, frames */
@@ -174,8 +176,14 @@
 #define FIT_UNSTEADY 0.5   /* when every such rival changes this much or more */
 #define FIT_EDGE_DB 9.0
 #define FIT_GAIN 0.7
-#define FIT_HOPE_DB 6.0 /* further than this from a limit on the run's span: no search */
-#define NFIT 32         /* columns of the fit with the tones' slopes, or with a second gate's */
+#define FIT_HOPE_DB 6.0      /* further than this from a limit on the run's span: no search */
+#define SLOT_SNR_DB (-10.0)  /* a train's slot (cq__dtmf_probe): the weaker tone this low, */
+#define SLOT_DOM_DB 6.0      /* the key this over the rest of its groups, */
+#define SLOT_STEADY 0.4      /* both tones within this (|rho|) */
+#define SLOT_FREE_SNR_DB 3.0 /* when the weaker stands under this */
+#define SLOT_SHIFT 40        /* the gate's ends sought this far either way (10 ms), */
+#define SLOT_STEP 10         /* in steps of 2.5 ms */
+#define NFIT 32 /* columns of the fit with the tones' slopes, or with a second gate's */
 
 static const int k_freq[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
 static const double k_far[NFAR] = {-130, -105, -80, -60, 60, 80, 105, 130};
@@ -237,7 +245,7 @@ struct cq__dtmf {
     float nc[8][3], nz[8][2]; /* DTMF notches before the pitch estimate */
     float nhist[DHIST];       /* the notched signal */
     float nprev;
-    float yhist[DHIST];        /* the voice-cancelled signal */
+    float *yhist;              /* the voice-cancelled signal (YHIST samples) */
     uint64_t ypos;             /* samples of yhist produced */
     float g[8][NEAR];          /* the tone gains of the last 8 segments (ring by segment) */
     float tper[NSEGR];         /* each segment's period T (0: unvoiced; ring by segment) */
@@ -301,6 +309,10 @@ cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, const cq__dtmf *tw
     for (int i = 0; i < DNW; i++)
         d->wseg[i / SEG] += d->win[i];
     d->ypos = 2 * SEG * 8;
+    if (twin && !(d->yhist = cq__calloc(YHIST, sizeof(float)))) {
+        cq__free(d);
+        return NULL;
+    }
     if (twin)
         for (int i = 0; i <= FPH; i++)
             frac_taps_exact((double)i / FPH, d->ftab[i]);
@@ -309,6 +321,8 @@ cq__dtmf *cq__dtmf_create(cq__dtmf_report report, void *user, const cq__dtmf *tw
 
 void cq__dtmf_destroy(cq__dtmf *d)
 {
+    if (d)
+        cq__free(d->yhist);
     cq__free(d);
 }
 
@@ -526,13 +540,20 @@ static int solve_fit(double (*G)[NFIT], double *r, int n)
  * nominal frequency has rho near 0, a tone df off turns by 2 pi df (gb - ga) / 2 radians there
  * (Im rho), one that swells or fades by Re rho. 0: the samples are no longer (or not yet) kept.
  */
+/* Are the samples a fit over [wa, wb) reads kept (the comb's reach and the high-pass's warm-up
+ * around it)? */
+static int fit_kept(const cq__dtmf *d, uint64_t wa, uint64_t wb)
+{
+    return wa >= FIT_REACH + FIT_WARM + 2 * SEG && wb + FIT_REACH <= d->ypos &&
+           d->ypos - (wa - FIT_REACH - FIT_WARM) <= YHIST - 2 * SEG;
+}
+
 static int fit_columns(const cq__dtmf *d, uint64_t ga, uint64_t gb, const uint64_t *beside,
                        const int nc, double *amp, double *res, double (*rho)[2])
 {
     const uint64_t wa = beside && beside[0] < ga ? beside[0] : ga,
                    wb = beside && beside[1] > gb ? beside[1] : gb;
-    if (wa < FIT_REACH + FIT_WARM + 2 * SEG || wb + FIT_REACH > d->ypos ||
-        d->ypos - (wa - FIT_REACH - FIT_WARM) > DHIST - 2 * SEG)
+    if (!fit_kept(d, wa, wb))
         return 0;
     const uint64_t lo = wa - FIT_REACH, hi = wb + FIT_REACH, l0 = lo - FIT_WARM;
     const double fa = (double)ga - 0.5, fb = (double)gb - 0.5;
@@ -572,7 +593,7 @@ static int fit_columns(const cq__dtmf *d, uint64_t ga, uint64_t gb, const uint64
             else if (nc > 16)
                 fit_basis_slopes((double)m, T, fa, fb, (const double(*)[2])e,
                                  (const double(*)[NPER][2])ep, mc, hh, v);
-            v[nc] = d->yhist[m % DHIST];
+            v[nc] = d->yhist[m % YHIST];
             for (int i = 0; i <= nc; i++)
                 for (int st = 0; st < 2; st++) {
                     double *q = z[i][st];
@@ -681,6 +702,27 @@ static int fit_steady(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb,
     return 1;
 }
 
+/* Does each of the key's tones (amp: the gated fit on [ga, gb)) stand FIT_EDGE_DB over its own
+ * fit over FIT_EDGE before or after the gate (a key is pressed and released)? Those windows are
+ * fitted beside the gate's own tones, whose comb echoes reach 2 TMAX into them. */
+static int fit_edges(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb, const double *amp)
+{
+    double pre[8], post[8], r2;
+    const uint64_t key[2] = {ga, gb};
+    const int okp = fit_columns(d, ga - FIT_EDGE, ga, key, NFIT, pre, &r2, NULL),
+              okq = fit_columns(d, gb, gb + FIT_EDGE, key, NFIT, post, &r2, NULL);
+    const int ks[2] = {u->r, u->c};
+    for (int g = 0; g < 2; g++) {
+        const double around = okp && okq ? fmin(pre[ks[g]], post[ks[g]])
+                              : okp      ? pre[ks[g]]
+                              : okq      ? post[ks[g]]
+                                         : 0;
+        if (db(amp[ks[g]] * amp[ks[g]]) - db(around * around) < FIT_EDGE_DB)
+            return 0;
+    }
+    return 1;
+}
+
 /*
  * Is a run the tests refused a digit by the gated fit? The gate starts as the run's span (its
  * first and last frames' centres, NW / 4 either side); each end is then sought from FIT_SHIFT
@@ -746,21 +788,8 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
     if ((rival || snr < FIT_SNR_DB) &&
         !fit_steady(d, u, ga, gb, rival ? FIT_STEADY_KEY : FIT_STEADY, rival ? amp : NULL))
         return 0;
-    /* the windows before and after the gate fitted beside the gate's own tones, whose comb
-     * echoes reach 2 TMAX into them */
-    double pre[8], post[8], r2;
-    const uint64_t key[2] = {ga, gb};
-    const int okp = fit_columns(d, ga - FIT_EDGE, ga, key, NFIT, pre, &r2, NULL),
-              okq = fit_columns(d, gb, gb + FIT_EDGE, key, NFIT, post, &r2, NULL);
-    const int ks[2] = {u->r, u->c};
-    for (int g = 0; g < 2; g++) {
-        const double around = okp && okq ? fmin(pre[ks[g]], post[ks[g]])
-                              : okp      ? pre[ks[g]]
-                              : okq      ? post[ks[g]]
-                                         : 0;
-        if (db(amp[ks[g]] * amp[ks[g]]) - db(around * around) < FIT_EDGE_DB)
-            return 0;
-    }
+    if (!fit_edges(d, u, ga, gb, amp))
+        return 0;
     *dg = (cq__dtmf_digit){u->sym, 2 * ga > DELAY ? 2 * ga - DELAY : 0, 2 * gb - DELAY};
     return 1;
 }
@@ -853,6 +882,60 @@ static int judge_tests(cq__dtmf *d, const run *u)
     if (amb >= MAX_AMB * span)
         return 0;
     return harmonic_db(d, u, fmeas) < MAX_HARM_DB;
+}
+
+/* The key of the strongest row and column of a fit's amplitudes. */
+static run strongest(const double *amp)
+{
+    run u = {.r = 0, .c = 4};
+    for (int k = 1; k < 4; k++) {
+        u.r = amp[k] > amp[u.r] ? k : u.r;
+        u.c = amp[4 + k] > amp[u.c] ? 4 + k : u.c;
+    }
+    u.sym = k_keys[4 * u.r + u.c - 4];
+    return u;
+}
+
+/* A slot of a train (tones.c): is there a key over the gate [a, b) (8 kHz samples)? Where the
+ * neighbours place a digit, the gate is known and one fit is tried, not the search over every
+ * run: the tests are those of fit_accepts, looser (measured in docs/events.md). */
+int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b)
+{
+    uint64_t ga = (a + DELAY) / 2, gb = (b + DELAY) / 2;
+    double amp[8], res, dom, snr;
+    if (!d->twin || ga < FIT_EDGE + SLOT_SHIFT ||
+        !fit_kept(d, ga - FIT_EDGE - SLOT_SHIFT, gb + FIT_EDGE + SLOT_SHIFT))
+        return -1; /* the samples are not (or no longer) kept */
+    /* each end sought SLOT_SHIFT either way, one after the other, where the strongest row and
+     * column explain the most (as in fit_accepts) */
+    for (int end = 0; end < 2; end++) {
+        double best = -1;
+        uint64_t at = end ? gb : ga;
+        for (int sh = -SLOT_SHIFT; sh <= SLOT_SHIFT; sh += SLOT_STEP) {
+            const uint64_t x = (uint64_t)((int64_t)(end ? gb : ga) + sh);
+            const uint64_t p = end ? ga : x, q = end ? x : gb;
+            if (q < p + FIT_MIN_TONE || !gated_fit(d, p, q, amp, &res))
+                continue;
+            const run v = strongest(amp);
+            const double sc = (amp[v.r] * amp[v.r] + amp[v.c] * amp[v.c]) * (double)(q - p);
+            if (sc > best)
+                best = sc, at = x;
+        }
+        if (best < 0)
+            return 0;
+        if (end)
+            gb = at;
+        else
+            ga = at;
+    }
+    if (!gated_fit(d, ga, gb, amp, &res))
+        return 0;
+    const run u = strongest(amp);
+    fit_reading(&u, amp, res, &dom, &snr);
+    if (snr < SLOT_SNR_DB || dom < SLOT_DOM_DB ||
+        (snr < SLOT_FREE_SNR_DB && !fit_steady(d, &u, ga, gb, SLOT_STEADY, NULL)))
+        return 0;
+    return fit_edges(d, &u, ga, gb, amp) ? u.sym : 0;
 }
 
 /* Is the closed run u a digit by the tests? One of FIT_MIN_FRAMES that they refuse, or that is
@@ -1128,7 +1211,7 @@ static void cancel_segment(cq__dtmf *d)
         for (int k = 0; k < NEAR; k++)
             g[k] = 1;
         for (int i = 0; i < SEG; i++)
-            d->yhist[(m0 + (uint64_t)i) % DHIST] = d->dhist[(m0 + (uint64_t)i) % DHIST];
+            d->yhist[(m0 + (uint64_t)i) % YHIST] = d->dhist[(m0 + (uint64_t)i) % DHIST];
         return;
     }
     const double cp = 0.5 / NPER; /* the weight of each of the 2 NPER periods */
@@ -1149,7 +1232,7 @@ static void cancel_segment(cq__dtmf *d)
     }
     for (int i = 0; i < SEG; i++) {
         const uint64_t m = m0 + (uint64_t)i;
-        d->yhist[m % DHIST] = yv[i];
+        d->yhist[m % YHIST] = yv[i];
     }
 }
 
@@ -1206,7 +1289,7 @@ static void frame(cq__dtmf *d)
         wend = d->ypos;
         float g[DNW / SEG][NEAR];
         for (int i = 0; i < DNW; i++)
-            x[i] = d->yhist[(wend - DNW + (uint64_t)i) % DHIST];
+            x[i] = d->yhist[(wend - DNW + (uint64_t)i) % YHIST];
         for (int sgi = 0; sgi < DNW / SEG; sgi++)
             memcpy(g[sgi], d->g[((wend - DNW) / SEG + (uint64_t)sgi) % 8], sizeof(g[0]));
         read_frame_g(d, x, (const float(*)[NEAR])g, pw, &e, rex, imx, gm);

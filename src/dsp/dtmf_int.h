@@ -37,6 +37,11 @@ void cq__dtmf_finish(cq__dtmf *d);
  * found so far and later ones start there or later). */
 uint64_t cq__dtmf_floor(const cq__dtmf *d);
 
+/* A slot of a train of digits (tones.c): the key a receiver made with a twin hears over [a, b)
+ * (samples), by looser tests than those of its runs (dtmf.c): its symbol, 0 for none, -1 when
+ * the samples are not (or no longer) kept (about 2 s are). */
+int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b);
+
 /* Whether a digit candidate is sounding at the last sample pushed. */
 int cq__dtmf_active(const cq__dtmf *d);
 
