@@ -90,6 +90,15 @@
  * it, both its tones hold within |rho| 0.2 and every such rival changes by 0.5 or more (a voice
  * harmonic; a real key on the rival row would be steady). Among the runs of the test's mixtures
  * that would have been wrong digits, the steadiest key with an unsteady rival had |rho| 0.32.
+ *
+ * A TRAIN'S SLOTS (cq__dtmf_probe; tones.c finds the trains)
+ * Where a train of digits sent at a fixed cadence has an empty slot, the gate is known: one
+ * fit there (its ends sought 10 ms either way) needs less evidence than the search over every
+ * run. The strongest row and column each 6 dB over the rest of their groups, the weaker tone
+ * no more than 10 dB under what is left, both steady within |rho| 0.4 when it stands under
+ * 3 dB, each 9 dB over its fit before or after the gate; no harmonic test. With a lead of 3 dB
+ * and |rho| asked only under -1 dB, none of 107 964 gates along the corpus's speech, music and
+ * calls passed, but three buried keys in the test's slots were misread (docs/events.md).
  */
 #include <math.h>
 #include <string.h>
