@@ -162,8 +162,9 @@
 /* samples needed after a segment's start (the pitch window and the comb's reach) */
 #define AHEAD (SEG + NPER * TMAX + NTAP / 2 + 3)
 #define NREFUSED 16 /* refused runs kept for the gated fit */
-#define YHIST 8192  /* samples of the voice-cancelled signal kept (2 s; a train's slots, tones.c)  \
-                     */
+#define YHIST                                                                                      \
+    8192 /* samples of the voice-cancelled signal kept (2 s; a train's slots, tones.c)             \
+          */
 #define NSEGR (YHIST / SEG + 8) /* segments whose period is kept (more than YHIST samples) */
 
 /* the gated fit (voice-cancelled receiver: a run the tests refuse) */
@@ -732,6 +733,48 @@ static int fit_edges(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb, 
     return 1;
 }
 
+/* The key of the strongest row and column of a fit's amplitudes. */
+static run strongest(const double *amp)
+{
+    run u = {.r = 0, .c = 4};
+    for (int k = 1; k < 4; k++) {
+        u.r = amp[k] > amp[u.r] ? k : u.r;
+        u.c = amp[4 + k] > amp[u.c] ? 4 + k : u.c;
+    }
+    u.sym = k_keys[4 * u.r + u.c - 4];
+    return u;
+}
+
+/* Seek the gate [*ga, *gb)'s ends, one after the other, from `out` outside to `in` inside in
+ * steps of `step`, where the key's two tones explain the most (amplitude squared times the
+ * gate's length: a gate too long dilutes them, one too short leaves part out); gates under
+ * min_gate are not tried. u: the key, or NULL for the strongest row and column of each gate.
+ * 0: no gate could be fitted. */
+static int gate_search(const cq__dtmf *d, const run *u, int out, int in, int step, int min_gate,
+                       uint64_t *ga, uint64_t *gb)
+{
+    double amp[8], res;
+    for (int end = 0; end < 2; end++) {
+        double best = -1;
+        const uint64_t at0 = end ? *gb : *ga;
+        uint64_t at = at0;
+        for (int s = end ? -in : -out; s <= (end ? out : in); s += step) {
+            const uint64_t x = s < 0 ? at0 - (uint64_t)-s : at0 + (uint64_t)s;
+            const uint64_t a = end ? *ga : x, b = end ? x : *gb;
+            if (b < a + (uint64_t)min_gate || !gated_fit(d, a, b, amp, &res))
+                continue;
+            const run v = u ? *u : strongest(amp);
+            const double sc = (amp[v.r] * amp[v.r] + amp[v.c] * amp[v.c]) * (double)(b - a);
+            if (sc > best)
+                best = sc, at = x;
+        }
+        if (best < 0)
+            return 0;
+        *(end ? gb : ga) = at;
+    }
+    return 1;
+}
+
 /*
  * Is a run the tests refused a digit by the gated fit? The gate starts as the run's span (its
  * first and last frames' centres, NW / 4 either side); each end is then sought from FIT_SHIFT
@@ -765,28 +808,9 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
     fit_reading(u, amp, res, &dom, &snr);
     if (dom < FIT_DOM_DB - FIT_HOPE_DB || snr < FIT_SNR_DB - FIT_HOPE_DB)
         return 0;
-    for (int end = 0; end < 2; end++) {
-        double best = -1;
-        uint64_t at = end ? gb : ga;
-        /* out by FIT_SHIFT, in by twice that (a run's frames outlast a short tone) */
-        for (int s = end ? -2 * FIT_SHIFT : -FIT_SHIFT; s <= (end ? FIT_SHIFT : 2 * FIT_SHIFT);
-             s += FIT_STEP) {
-            const uint64_t at0 = end ? gb : ga,
-                           moved = s < 0 ? at0 - (uint64_t)-s : at0 + (uint64_t)s;
-            const uint64_t a = end ? ga : moved, b = end ? moved : gb;
-            if (b < a + FIT_MIN_GATE || !gated_fit(d, a, b, amp, &res))
-                continue;
-            double sc = (amp[u->r] * amp[u->r] + amp[u->c] * amp[u->c]) * (double)(b - a);
-            if (sc > best)
-                best = sc, at = end ? b : a;
-        }
-        if (best < 0)
-            return 0;
-        if (end)
-            gb = at;
-        else
-            ga = at;
-    }
+    /* out by FIT_SHIFT, in by twice that (a run's frames outlast a short tone) */
+    if (!gate_search(d, u, FIT_SHIFT, 2 * FIT_SHIFT, FIT_STEP, FIT_MIN_GATE, &ga, &gb))
+        return 0;
     if (gb < ga + FIT_MIN_TONE || !gated_fit(d, ga, gb, amp, &res))
         return 0;
     fit_reading(u, amp, res, &dom, &snr);
@@ -893,18 +917,6 @@ static int judge_tests(cq__dtmf *d, const run *u)
     return harmonic_db(d, u, fmeas) < MAX_HARM_DB;
 }
 
-/* The key of the strongest row and column of a fit's amplitudes. */
-static run strongest(const double *amp)
-{
-    run u = {.r = 0, .c = 4};
-    for (int k = 1; k < 4; k++) {
-        u.r = amp[k] > amp[u.r] ? k : u.r;
-        u.c = amp[4 + k] > amp[u.c] ? 4 + k : u.c;
-    }
-    u.sym = k_keys[4 * u.r + u.c - 4];
-    return u;
-}
-
 /* A slot of a train (tones.c): is there a key over the gate [a, b) (8 kHz samples)? Where the
  * neighbours place a digit, the gate is known and one fit is tried, not the search over every
  * run: the tests are those of fit_accepts, looser (measured in docs/events.md). */
@@ -915,28 +927,9 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b)
     if (!d->twin || ga < FIT_EDGE + SLOT_SHIFT ||
         !fit_kept(d, ga - FIT_EDGE - SLOT_SHIFT, gb + FIT_EDGE + SLOT_SHIFT))
         return -1; /* the samples are not (or no longer) kept */
-    /* each end sought SLOT_SHIFT either way, one after the other, where the strongest row and
-     * column explain the most (as in fit_accepts) */
-    for (int end = 0; end < 2; end++) {
-        double best = -1;
-        uint64_t at = end ? gb : ga;
-        for (int sh = -SLOT_SHIFT; sh <= SLOT_SHIFT; sh += SLOT_STEP) {
-            const uint64_t x = (uint64_t)((int64_t)(end ? gb : ga) + sh);
-            const uint64_t p = end ? ga : x, q = end ? x : gb;
-            if (q < p + FIT_MIN_TONE || !gated_fit(d, p, q, amp, &res))
-                continue;
-            const run v = strongest(amp);
-            const double sc = (amp[v.r] * amp[v.r] + amp[v.c] * amp[v.c]) * (double)(q - p);
-            if (sc > best)
-                best = sc, at = x;
-        }
-        if (best < 0)
-            return 0;
-        if (end)
-            gb = at;
-        else
-            ga = at;
-    }
+    /* each end sought SLOT_SHIFT either way, where the strongest row and column explain most */
+    if (!gate_search(d, NULL, SLOT_SHIFT, SLOT_SHIFT, SLOT_STEP, FIT_MIN_TONE, &ga, &gb))
+        return 0;
     if (!gated_fit(d, ga, gb, amp, &res))
         return 0;
     const run u = strongest(amp);
