@@ -50,47 +50,36 @@
 #include "dtmf_int.h"
 
 #define RATE 8000
-#define FR 160 /* frame, samples */
+#define FR 160                /* frame, samples */
 #define MIN_DB -50.0
-#define RUN_HOLD_DB 10.0 /* a run goes on through tonal frames this far under MIN_DB */
+#define RUN_HOLD_DB 10.0      /* a run goes on through tonal frames this far under MIN_DB */
 #define FRAME_PURITY 0.6
-#define RUN_PURITY 0.7 /* share of a run's power within RUN_BAND_HZ of its tone */
-#define RUN_PEAK 0.35  /* share at the tone's nominal frequencies themselves */
+#define RUN_PURITY 0.7        /* share of a run's power within RUN_BAND_HZ of its tone */
+#define RUN_PEAK 0.35         /* share at the tone's nominal frequencies themselves */
 #define RUN_BAND_HZ 50.0
-#define RUN_MAX (RATE / 4) /* samples kept to name a run: its first 0.25 s */
-#define CHAIN_GAP_SEC 6.0  /* bursts further apart are separate */
-#define DTMF_GAP_SEC 2.0   /* digits closer than this form one event */
-#define DTMF_LAG 240       /* samples from a digit's edge to libspandsp's report of it */
-#define DTMF_QUEUE 16      /* digits waiting to be taken in order */
-#define TRAIN_PMIN 0.06    /* a train's digits start every 60-160 ms (s) */
+#define RUN_MAX (RATE / 4)    /* samples kept to name a run: its first 0.25 s */
+#define CHAIN_GAP_SEC 6.0     /* bursts further apart are separate */
+#define DTMF_GAP_SEC 2.0      /* digits closer than this form one event */
+#define DTMF_LAG 240          /* samples from a digit's edge to libspandsp's report of it */
+#define DTMF_QUEUE 16         /* digits waiting to be taken in order */
+#define TRAIN_PMIN 0.06       /* a train's digits start every 60-160 ms (s) */
 #define TRAIN_PMAX 0.16
-#define TRAIN_TOL 0.012      /* each midpoint within this of the train's cadence (s) */
-#define TRAIN_MIN_TONE 0.036 /* the shortest gate probed (s; 35 ms at the fit's rate) */
-#define TRAIN_KEEP 16        /* digits taken that a train is sought among */
-#define TRAIN_MAX_TONE 0.12  /* the longest tone of a train helped (s) */
-#define TRAIN_HOLD (3 * TRAIN_PMAX + 0.02) /* a digit waits this long for the train it starts */
-#define TRAIN_AFTER 0.1                    /* a slot is probed this long after its end (s) */
-#define DTMF_BAND_Q 5.0 /* the DTMF receiver hears 8 bands, 140-330 Hz wide (see below) */
+#define TRAIN_TOL 0.012       /* each midpoint within this of the train's cadence (s) */
+#define TRAIN_MIN_TONE 0.036  /* the shortest gate probed (s; 35 ms at the fit's rate) */
+#define TRAIN_KEEP 16         /* digits taken that a train is sought among */
+#define TRAIN_MAX_TONE 0.12   /* the longest tone of a train helped (s) */
+/* a digit waits this long for the train it starts */
+#define TRAIN_HOLD (3 * TRAIN_PMAX + 0.02)
+#define TRAIN_AFTER 0.1       /* a slot is probed this long after its end (s) */
+#define DTMF_BAND_Q 5.0       /* the DTMF receiver hears 8 bands, 140-330 Hz wide (see below) */
 
 typedef struct tone_id {
     double f1, f2; /* f2 = 0 for a single frequency */
 } tone_id;
 
 enum {
-    T_NA_RING,
-    T_NA_BUSY,
-    T_UK_RING,
-    T_UK_BUSY,
-    T_EU,
-    T_SIT1A,
-    T_SIT1B,
-    T_SIT2A,
-    T_SIT2B,
-    T_SIT3,
-    T_CNG,
-    T_CED,
-    T_DIAL,
-    N_IDS
+    T_NA_RING, T_NA_BUSY, T_UK_RING, T_UK_BUSY, T_EU, T_SIT1A, T_SIT1B, T_SIT2A, T_SIT2B,
+    T_SIT3, T_CNG, T_CED, T_DIAL, N_IDS
 };
 
 static const tone_id k_ids[N_IDS] = {
@@ -116,80 +105,73 @@ typedef struct seg {
 
 struct cq_tones {
     dtmf_rx_state_t *dtmf;
-    uint64_t pos; /* samples pushed */
+    uint64_t pos;              /* samples pushed */
     float frame[FR];
     int nframe;
     float win[FR];
     double win_sum, win2_sum;
     /* the frame bank: every distinct table frequency, one Goertzel lane each */
-    float bank_c[NBANK];    /* 2 cos(w) */
-    double bank_sin[NBANK]; /* sin(w) */
-    int id_lane[N_IDS][2];  /* lanes of each table tone's components (-1: none) */
+    float bank_c[NBANK];       /* 2 cos(w) */
+    double bank_sin[NBANK];    /* sin(w) */
+    int id_lane[N_IDS][2];     /* lanes of each table tone's components (-1: none) */
     /* the current run of tonal frames */
     int in_run, gap_frames;
-    double run_f; /* centre frequency of the tone the run began with */
+    double run_f;              /* centre frequency of the tone the run began with */
     uint64_t run_start, run_end;
-    float *run; /* its first RUN_MAX samples */
+    float *run;                /* its first RUN_MAX samples */
     size_t run_len;
     seg *segs;
     size_t nsegs, capsegs;
-    size_t judged; /* segs before this one have been matched to cadences */
+    size_t judged;             /* segs before this one have been matched to cadences */
     /* DTMF digits as they start and stop; digits closer than DTMF_GAP_SEC gather in dtmf_ev */
-    int digit; /* current digit, 0 when none */
+    int digit;                 /* current digit, 0 when none */
     uint64_t digit_start;
     cq_tone_event dtmf_ev;
     int dtmf_open;
-    cq__dtmf *rx2; /* our receiver, for digits under speech (dtmf.c) */
-    cq__dtmf *rx3; /* the same on the voice-cancelled signal */
+    cq__dtmf *rx2;             /* our receiver, for digits under speech (dtmf.c) */
+    cq__dtmf *rx3;             /* the same on the voice-cancelled signal */
     struct {
         double a, b;
-    } recent[TRAIN_KEEP]; /* the last digits taken (s): to merge the receivers' reports,
-                           * and for trains */
+    } recent[TRAIN_KEEP];      /* the last digits taken (s): to merge the receivers' reports,
+                                * and for trains */
     int nrecent;
     struct {
         char symbol;
         int exact; /* its span is the key's (not from the voice-cancelled signal) */
         double a, b;
-    } queue[DTMF_QUEUE]; /* digits reported, in order of start, until no receiver can
-                          * report one that starts earlier */
+    } queue[DTMF_QUEUE];       /* digits reported, in order of start, until no receiver can
+                                * report one that starts earlier */
     int nqueue;
-    double probed;      /* the start (s) of the last slot of a train probed (train_fill) */
-    int closing;        /* the stream ended: a digit still on ends at its last sample */
-    float band_c[3][8]; /* the DTMF bands: b0 (= -b2), a1, a2 of each resonator */
-    float band_z[2][8]; /* their states (transposed direct form II) */
+    int closing;               /* the stream ended: a digit still on ends at its last sample */
+    float band_c[3][8];        /* the DTMF bands: b0 (= -b2), a1, a2 of each resonator */
+    float band_z[2][8];        /* their states (transposed direct form II) */
     /* fax tones confirmed by libspandsp's detectors (times in s) */
     modem_connect_tones_rx_state_t *cng, *ced;
     double *fax_at[2];
     size_t nfax[2], capfax[2];
-    cq_tone_event *ev;  /* in the order they were settled */
-    cq_tone_event *box; /* for the next poll: settled events and open ones */
+    cq_tone_event *ev;         /* in the order they were settled */
+    cq_tone_event *box;        /* for the next poll: settled events and open ones */
     size_t nbox, capbox;
-    cq_tone_event *polled; /* what the last poll handed out */
+    cq_tone_event *polled;     /* what the last poll handed out */
     size_t cappolled;
-    size_t announced;      /* 1 + the first segment of the chain last announced open */
-    cq_tone_event *sorted; /* the same in time order, from cq_tones_finish */
+    double probed;             /* the start (s) of the last slot of a train probed */
+    size_t announced;          /* 1 + the first segment of the chain last announced open */
+    cq_tone_event *sorted;     /* the same in time order, from cq_tones_finish */
     size_t nev, capev;
     int finished;
-    int nomem; /* an allocation inside a callback failed */
+    int nomem;                 /* an allocation inside a callback failed */
 };
 
 const char *cq_tone_kind_name(cq_tone_kind k)
 {
     switch (k) {
-    case CQ_TONE_DTMF:
-        return "dtmf";
-    case CQ_TONE_RINGBACK:
-        return "ringback";
-    case CQ_TONE_BUSY:
-        return "busy";
-    case CQ_TONE_CONGESTION:
-        return "congestion";
-    case CQ_TONE_SIT:
-        return "sit";
-    case CQ_TONE_FAX_CNG:
-        return "fax_cng";
-    case CQ_TONE_FAX_CED:
-        return "fax_ced";
+    case CQ_TONE_DTMF: return "dtmf";
+    case CQ_TONE_RINGBACK: return "ringback";
+    case CQ_TONE_BUSY: return "busy";
+    case CQ_TONE_CONGESTION: return "congestion";
+    case CQ_TONE_SIT: return "sit";
+    case CQ_TONE_FAX_CNG: return "fax_cng";
+    case CQ_TONE_FAX_CED: return "fax_ced";
     }
     return "unknown";
 }
@@ -215,7 +197,8 @@ static int keep_event(cq_tones *t, const cq_tone_event *e)
 static int add_event(cq_tones *t, cq_tone_kind k, double a, double b, const char *region,
                      int cycles)
 {
-    cq_tone_event e = {.kind = k, .start_sec = a, .end_sec = b, .region = region, .cycles = cycles};
+    cq_tone_event e = {.kind = k, .start_sec = a, .end_sec = b, .region = region,
+                       .cycles = cycles};
     return keep_event(t, &e);
 }
 
@@ -272,13 +255,13 @@ static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact)
  * those queued, in order of start, are searched for three or more whose midpoints are 1-3
  * times one period P (TRAIN_PMIN-TRAIN_PMAX, within TRAIN_TOL) apart, tones no longer than
  * TRAIN_MAX_TONE (the receivers' spans of one tone differ by up to 30 ms; their midpoints
- * agree). Digits wait TRAIN_HOLD in the queue, so that the slot before a train is probed before
- * its first digit is taken. Its cadence (a least-squares line through the digits' midpoints) places
- * the slots it leaves empty, one before it and one after it; each is probed once (cq__dtmf_probe on
+ * agree). The train's cadence (a least-squares line through the digits' midpoints) places the
+ * slots it leaves empty, one before it and one after it; each is probed once (cq__dtmf_probe on
  * the voice-cancelled receiver, whose tests for a known gate are looser than for its runs)
  * when no receiver can report a digit there any more, and a key it hears there is queued. A
- * digit found extends the train by a slot. On `final` the slots are probed if their samples
- * are in.
+ * digit found extends the train by a slot. Digits wait TRAIN_HOLD in the queue, so that the
+ * slot before a train is probed before its first digit is taken. On `final` the slots are
+ * probed if their samples are in.
  */
 static void train_fill(cq_tones *t, double floor_s, int final)
 {
@@ -516,8 +499,7 @@ cq_tones *cq_tones_create(int *err)
             if (f <= 0)
                 continue;
             int l = 0;
-            while (l < lanes &&
-                   fabs(t->bank_sin[l] - sin(2 * 3.14159265358979323846 * f / RATE)) > 1e-12)
+            while (l < lanes && fabs(t->bank_sin[l] - sin(2 * 3.14159265358979323846 * f / RATE)) > 1e-12)
                 l++;
             if (l == lanes) { /* a new frequency (the table has 14 distinct ones) */
                 t->bank_c[l] = (float)(2 * cos(2 * 3.14159265358979323846 * f / RATE));
@@ -730,7 +712,8 @@ static int close_run(cq_tones *t)
         return CQ_OK;
     if (cq__grow((void **)&t->segs, &t->capsegs, t->nsegs + 1, sizeof(seg)) != CQ_OK)
         return CQ_ERR_NOMEM;
-    t->segs[t->nsegs++] = (seg){id, (double)t->run_start / RATE, (double)t->run_end / RATE};
+    t->segs[t->nsegs++] =
+        (seg){id, (double)t->run_start / RATE, (double)t->run_end / RATE};
     return CQ_OK;
 }
 
@@ -792,9 +775,9 @@ static int end_frame(cq_tones *t)
 }
 
 /*
- * What libspandsp's DTMF receiver hears: the sum of 8 band-pass resonators, one on each DTMF
- * frequency (Q 5: 140 Hz wide at 697 Hz, 330 Hz at 1633 Hz; 0 dB at each). libspandsp's receiver
- * asks that the two tones carry 82 % (-0.85 dB) of a 12.75 ms block's energy, a fixed test its
+ * What libspandsp's DTMF receiver hears: the sum of 8 band-pass resonators, one on each DTMF frequency
+ * (Q 5: 140 Hz wide at 697 Hz, 330 Hz at 1633 Hz; 0 dB at each). libspandsp's receiver asks
+ * that the two tones carry 82 % (-0.85 dB) of a 12.75 ms block's energy, a fixed test its
  * settings do not reach: under speech at the tone's level most blocks fail it, and a 50 ms
  * digit has three. Speech outside the DTMF bands (its pitch, first formant and highs) is kept
  * out of that energy; a digit passes through unchanged. Measured on the corpus
@@ -909,94 +892,39 @@ static int match_chain(const cq_tones *t, const seg *s, size_t n, cq_tone_event 
     switch (id) {
     case T_NA_RING:
         if (matches(on, off, m, 2.0, 4.0, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "na",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "na", .cycles = cycles}, 1;
         break;
     case T_NA_BUSY:
         if (m >= 2 && matches(on, off, m, 0.5, 0.5, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "na",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY, .start_sec = a, .end_sec = b, .region = "na", .cycles = cycles}, 1;
         if (m >= 3 && matches(on, off, m, 0.25, 0.25, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_CONGESTION,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "na",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_CONGESTION, .start_sec = a, .end_sec = b, .region = "na", .cycles = cycles}, 1;
         break;
     case T_UK_RING:
         if (double_ring(on, off, m))
-            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "uk",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "uk", .cycles = cycles}, 1;
         break;
     case T_UK_BUSY: /* 400 Hz alone: busy, or the double ring of networks that ring on 400 Hz */
         if (m >= 2 && matches(on, off, m, 0.375, 0.375, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "uk",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY, .start_sec = a, .end_sec = b, .region = "uk", .cycles = cycles}, 1;
         if (double_ring(on, off, m))
-            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "uk",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "uk", .cycles = cycles}, 1;
         break;
     case T_EU:
         if (matches(on, off, m, 1.0, 4.0, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "eu",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "eu", .cycles = cycles}, 1;
         if (m >= 2 && matches(on, off, m, 0.5, 0.5, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "eu",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY, .start_sec = a, .end_sec = b, .region = "eu", .cycles = cycles}, 1;
         if (m >= 3 && matches(on, off, m, 0.25, 0.25, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_CONGESTION,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "eu",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_CONGESTION, .start_sec = a, .end_sec = b, .region = "eu", .cycles = cycles}, 1;
         break;
     case T_CNG:
         if (matches(on, off, m, 0.5, 3.0, 0.25) && fax_confirmed(t, 0, a, b))
-            return *e = (cq_tone_event){.kind = CQ_TONE_FAX_CNG,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "itu",
-                                        .cycles = cycles},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_FAX_CNG, .start_sec = a, .end_sec = b, .region = "itu", .cycles = cycles}, 1;
         break;
     case T_CED:
         if (on[0] >= 2.4 && fax_confirmed(t, 1, a, b))
-            return *e = (cq_tone_event){.kind = CQ_TONE_FAX_CED,
-                                        .start_sec = a,
-                                        .end_sec = b,
-                                        .region = "itu",
-                                        .cycles = 1},
-                   1;
+            return *e = (cq_tone_event){.kind = CQ_TONE_FAX_CED, .start_sec = a, .end_sec = b, .region = "itu", .cycles = 1}, 1;
         break;
     default:
         break;
@@ -1036,7 +964,8 @@ static int settle(cq_tones *t, int final)
     }
     flush_digits(t, final);
     if (t->dtmf_open && (final || now - t->dtmf_ev.end_sec >= DTMF_GAP_SEC) && !t->digit &&
-        !t->nqueue && !cq__dtmf_active(t->rx2) && !cq__dtmf_active(t->rx3) &&
+        !t->nqueue &&
+        !cq__dtmf_active(t->rx2) && !cq__dtmf_active(t->rx3) &&
         commit_dtmf(t) != CQ_OK)
         return CQ_ERR_NOMEM;
     while (t->judged < t->nsegs) {
