@@ -162,9 +162,8 @@
 /* samples needed after a segment's start (the pitch window and the comb's reach) */
 #define AHEAD (SEG + NPER * TMAX + NTAP / 2 + 3)
 #define NREFUSED 16 /* refused runs kept for the gated fit */
-#define YHIST                                                                                      \
-    8192 /* samples of the voice-cancelled signal kept (2 s; a train's slots, tones.c)             \
-          */
+/* samples of the voice-cancelled signal kept (2 s at DRATE: a train's slots, tones.c) */
+#define YHIST 8192
 #define NSEGR (YHIST / SEG + 8) /* segments whose period is kept (more than YHIST samples) */
 
 /* the gated fit (voice-cancelled receiver: a run the tests refuse) */
@@ -536,6 +535,14 @@ static int solve_fit(double (*G)[NFIT], double *r, int n)
     return 1;
 }
 
+/* Are the samples a fit over [wa, wb) reads kept (the comb's reach and the high-pass's warm-up
+ * around it)? */
+static int fit_kept(const cq__dtmf *d, uint64_t wa, uint64_t wb)
+{
+    return wa >= FIT_REACH + FIT_WARM + 2 * SEG && wb + FIT_REACH <= d->ypos &&
+           d->ypos - (wa - FIT_REACH - FIT_WARM) <= YHIST - 2 * SEG;
+}
+
 /*
  * The gated fit: the voice-cancelled signal over [ga, gb) and FIT_REACH around it, fitted by
  * least squares with the 8 tones gated to [ga, gb) as they come through the canceller
@@ -550,14 +557,6 @@ static int solve_fit(double (*G)[NFIT], double *r, int n)
  * nominal frequency has rho near 0, a tone df off turns by 2 pi df (gb - ga) / 2 radians there
  * (Im rho), one that swells or fades by Re rho. 0: the samples are no longer (or not yet) kept.
  */
-/* Are the samples a fit over [wa, wb) reads kept (the comb's reach and the high-pass's warm-up
- * around it)? */
-static int fit_kept(const cq__dtmf *d, uint64_t wa, uint64_t wb)
-{
-    return wa >= FIT_REACH + FIT_WARM + 2 * SEG && wb + FIT_REACH <= d->ypos &&
-           d->ypos - (wa - FIT_REACH - FIT_WARM) <= YHIST - 2 * SEG;
-}
-
 static int fit_columns(const cq__dtmf *d, uint64_t ga, uint64_t gb, const uint64_t *beside,
                        const int nc, double *amp, double *res, double (*rho)[2])
 {
@@ -749,9 +748,10 @@ static run strongest(const double *amp)
  * steps of `step`, where the key's two tones explain the most (amplitude squared times the
  * gate's length: a gate too long dilutes them, one too short leaves part out); gates under
  * min_gate are not tried. u: the key, or NULL for the strongest row and column of each gate.
- * 0: no gate could be fitted. */
+ * best_amp / best_res: the gated fit of the gate found (the last end's best). 0: no gate could
+ * be fitted. */
 static int gate_search(const cq__dtmf *d, const run *u, int out, int in, int step, int min_gate,
-                       uint64_t *ga, uint64_t *gb)
+                       uint64_t *ga, uint64_t *gb, double *best_amp, double *best_res)
 {
     double amp[8], res;
     for (int end = 0; end < 2; end++) {
@@ -765,8 +765,11 @@ static int gate_search(const cq__dtmf *d, const run *u, int out, int in, int ste
                 continue;
             const run v = u ? *u : strongest(amp);
             const double sc = (amp[v.r] * amp[v.r] + amp[v.c] * amp[v.c]) * (double)(b - a);
-            if (sc > best)
+            if (sc > best) {
                 best = sc, at = x;
+                memcpy(best_amp, amp, sizeof(amp));
+                *best_res = res;
+            }
         }
         if (best < 0)
             return 0;
@@ -778,9 +781,8 @@ static int gate_search(const cq__dtmf *d, const run *u, int out, int in, int ste
 /*
  * Is a run the tests refused a digit by the gated fit? The gate starts as the run's span (its
  * first and last frames' centres, NW / 4 either side); each end is then sought from FIT_SHIFT
- * outside to twice that inside, one after the other, where the key's two tones explain the most
- * (amplitude squared times the gate's length: a gate too long dilutes them, one too short leaves
- * part out). A gate under FIT_MIN_TONE is no digit. On that gate:
+ * outside to twice that inside (gate_search). A gate under FIT_MIN_TONE is no digit. On that
+ * gate:
  *   - the row and the column are each FIT_DOM_DB over the rest of their groups, or lead them
  *     and hold within FIT_STEADY_KEY while every rival within FIT_DOM_DB does not (fit_steady);
  *   - the weaker stands FIT_SNR_DB over what is left of the signal over the gate, or
@@ -809,9 +811,8 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
     if (dom < FIT_DOM_DB - FIT_HOPE_DB || snr < FIT_SNR_DB - FIT_HOPE_DB)
         return 0;
     /* out by FIT_SHIFT, in by twice that (a run's frames outlast a short tone) */
-    if (!gate_search(d, u, FIT_SHIFT, 2 * FIT_SHIFT, FIT_STEP, FIT_MIN_GATE, &ga, &gb))
-        return 0;
-    if (gb < ga + FIT_MIN_TONE || !gated_fit(d, ga, gb, amp, &res))
+    if (!gate_search(d, u, FIT_SHIFT, 2 * FIT_SHIFT, FIT_STEP, FIT_MIN_GATE, &ga, &gb, amp, &res) ||
+        gb < ga + FIT_MIN_TONE)
         return 0;
     fit_reading(u, amp, res, &dom, &snr);
     if (dom < 0 || snr < FIT_STEADY_SNR_DB ||
@@ -928,9 +929,7 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b)
         !fit_kept(d, ga - FIT_EDGE - SLOT_SHIFT, gb + FIT_EDGE + SLOT_SHIFT))
         return -1; /* the samples are not (or no longer) kept */
     /* each end sought SLOT_SHIFT either way, where the strongest row and column explain most */
-    if (!gate_search(d, NULL, SLOT_SHIFT, SLOT_SHIFT, SLOT_STEP, FIT_MIN_TONE, &ga, &gb))
-        return 0;
-    if (!gated_fit(d, ga, gb, amp, &res))
+    if (!gate_search(d, NULL, SLOT_SHIFT, SLOT_SHIFT, SLOT_STEP, FIT_MIN_TONE, &ga, &gb, amp, &res))
         return 0;
     const run u = strongest(amp);
     fit_reading(&u, amp, res, &dom, &snr);
