@@ -95,8 +95,8 @@ CQ_API CQ_NODISCARD int cq_classifier_push_vad(cq_classifier *c, const float *pr
 
 /* Events since the last poll (valid until the next poll or destroy). An event is handed out
  * open, with end_sec < 0, as soon as it is recognised — a hold once 3 s confirm it, a tone
- * once its bursts match a cadence, a DTMF string at each digit (the digits so far) — and
- * again, complete, when it ends. cq_classifier_events() has only the complete ones. */
+ * once its bursts match a cadence, a DTMF string at each digit (the digits so far, cq_tones.h)
+ * — and again, complete, when it ends. cq_classifier_events() has only the complete ones. */
 CQ_API CQ_NODISCARD int cq_classifier_poll(cq_classifier *c, const cq_call_event **ev, size_t *n)
     CQ_NONNULL(1, 2, 3);
 

@@ -11,7 +11,8 @@
  *
  * Streaming: push samples as they come and poll for events. An event is handed out open as
  * soon as it is recognised (a chain of bursts that already matches a cadence; each DTMF digit
- * as it ends, with the digits so far), and complete once nothing more can join it (a cadence
+ * as it ends, with the digits so far, where a digit found later in an empty slot of a train
+ * of digits is inserted in its place), and complete once nothing more can join it (a cadence
  * 6 s after its last burst; DTMF after 2 s without a digit). cq_tones_finish closes all.
  * Fax tones need both our cadence match and libspandsp's CNG / ANS receiver.
  */

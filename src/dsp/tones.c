@@ -68,8 +68,6 @@
 #define TRAIN_MIN_TONE 0.036  /* the shortest gate probed (s; 35 ms at the fit's rate) */
 #define TRAIN_KEEP 16         /* digits taken that a train is sought among */
 #define TRAIN_MAX_TONE 0.12   /* the longest tone of a train helped (s) */
-/* a digit waits this long for the train it starts */
-#define TRAIN_HOLD (3 * TRAIN_PMAX + 0.02)
 #define TRAIN_AFTER 0.1       /* a slot is probed this long after its end (s) */
 #define DTMF_BAND_Q 5.0       /* the DTMF receiver hears 8 bands, 140-330 Hz wide (see below) */
 
@@ -211,16 +209,42 @@ static int commit_dtmf(cq_tones *t)
     return keep_event(t, &t->dtmf_ev);
 }
 
-/* A digit taken into the DTMF event (in order of start; merged in queue_digit). */
-static void take_digit(cq_tones *t, char symbol, double a, double b)
+/* Where a digit starting at `a` goes among those taken: how many taken digits of the open
+ * event start after it (0: it follows them all), or -1 when that is not in the open event
+ * (which has no room, or began before the digits remembered in `recent`). */
+static int digit_place(const cq_tones *t, double a)
 {
-    memmove(t->recent + 1, t->recent, sizeof(t->recent[0]) * (TRAIN_KEEP - 1));
-    t->recent[0].a = a, t->recent[0].b = b;
+    int later = 0;
+    while (later < t->nrecent && t->recent[later].a > a)
+        later++;
+    if (!later)
+        return 0;
+    if (!t->dtmf_open || strlen(t->dtmf_ev.digits) + 1 >= sizeof(t->dtmf_ev.digits) ||
+        later == TRAIN_KEEP || t->recent[later - 1].a < t->dtmf_ev.start_sec)
+        return -1;
+    return later;
+}
+
+/* A digit taken into the DTMF event: after those taken (later = 0; merged in queue_digit), or,
+ * a train's slot heard once later digits were taken, before the last `later` of them
+ * (digit_place). The open event is handed out again, with the digits so far. */
+static void take_digit(cq_tones *t, char symbol, double a, double b, int later)
+{
+    memmove(t->recent + later + 1, t->recent + later,
+            sizeof(t->recent[0]) * (size_t)(TRAIN_KEEP - 1 - later));
+    t->recent[later].a = a, t->recent[later].b = b;
     if (t->nrecent < TRAIN_KEEP)
         t->nrecent++;
     cq_tone_event *e = &t->dtmf_ev;
     size_t l = strlen(e->digits);
-    if (t->dtmf_open && a - e->end_sec < DTMF_GAP_SEC && l + 1 < sizeof(e->digits)) {
+    if (later > 0) {
+        char *at = e->digits + l - (size_t)later;
+        memmove(at + 1, at, (size_t)later + 1);
+        *at = symbol;
+        e->start_sec = fmin(e->start_sec, a);
+        e->end_sec = fmax(e->end_sec, b);
+        e->cycles++;
+    } else if (t->dtmf_open && a - e->end_sec < DTMF_GAP_SEC && l + 1 < sizeof(e->digits)) {
         e->digits[l] = symbol;
         e->digits[l + 1] = 0;
         if (b > e->end_sec)
@@ -258,10 +282,10 @@ static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact)
  * agree). The train's cadence (a least-squares line through the digits' midpoints) places the
  * slots it leaves empty, one before it and one after it; each is probed once (cq__dtmf_probe on
  * the voice-cancelled receiver, whose tests for a known gate are looser than for its runs)
- * when no receiver can report a digit there any more, and a key it hears there is queued. A
- * digit found extends the train by a slot. Digits wait TRAIN_HOLD in the queue, so that the
- * slot before a train is probed before its first digit is taken. On `final` the slots are
- * probed if their samples are in.
+ * when no receiver can report a digit there any more. A key it hears there is queued, or, when
+ * later digits were taken already (the slot before a train is known only once the train's
+ * third digit is), taken in its place among them. A digit found extends the train by a slot.
+ * On `final` the slots are probed if their samples are in.
  */
 static void train_fill(cq_tones *t, double floor_s, int final)
 {
@@ -312,8 +336,9 @@ static void train_fill(cq_tones *t, double floor_s, int final)
         }
         for (int k = -1; k <= slot[i1] + 1; k++) {
             const double a = mid0 + k * Pf - len / 2, b = a + len;
-            /* a slot before the last digit taken is past (digits are taken in order) */
-            int taken = a <= t->probed + TRAIN_TOL || (t->nrecent && a <= t->recent[0].a);
+            /* probed already, or before the digits that could place it */
+            const int later = digit_place(t, a);
+            int taken = a <= t->probed + TRAIN_TOL || later < 0;
             for (int i = 0; i < n && !taken; i++) /* a digit is there */
                 taken = fabs(M[i] - (a + b) / 2) < Pf / 2;
             if (taken)
@@ -324,7 +349,10 @@ static void train_fill(cq_tones *t, double floor_s, int final)
             const int sym =
                 a > 0 ? cq__dtmf_probe(t->rx3, (uint64_t)(a * RATE), (uint64_t)(b * RATE)) : -1;
             if (sym > 0) {
-                queue_digit(t, (char)sym, a, b, 0);
+                if (later > 0)
+                    take_digit(t, (char)sym, a, b, later);
+                else
+                    queue_digit(t, (char)sym, a, b, 0);
                 train_fill(t, floor_s, final); /* the train may now reach further */
                 return;
             }
@@ -339,10 +367,9 @@ static void flush_digits(cq_tones *t, int final)
 {
     const double fl = final ? 1e300 : dtmf_floor(t);
     train_fill(t, fl, final);
-    const double f = final ? 1e300 : fl - TRAIN_HOLD;
     int n = 0;
-    while (n < t->nqueue && t->queue[n].a <= f) {
-        take_digit(t, t->queue[n].symbol, t->queue[n].a, t->queue[n].b);
+    while (n < t->nqueue && t->queue[n].a <= fl) {
+        take_digit(t, t->queue[n].symbol, t->queue[n].a, t->queue[n].b, 0);
         n++;
     }
     memmove(t->queue, t->queue + n, sizeof(t->queue[0]) * (size_t)(t->nqueue - n));
@@ -378,7 +405,7 @@ static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact)
         i = -1; /* the merged digit may now overlap others */
     }
     if (t->nqueue == DTMF_QUEUE) { /* full: the oldest goes now */
-        take_digit(t, t->queue[0].symbol, t->queue[0].a, t->queue[0].b);
+        take_digit(t, t->queue[0].symbol, t->queue[0].a, t->queue[0].b, 0);
         memmove(t->queue, t->queue + 1, sizeof(t->queue[0]) * (DTMF_QUEUE - 1));
         t->nqueue--;
     }
