@@ -42,6 +42,13 @@ uint64_t cq__dtmf_floor(const cq__dtmf *d);
  * the samples are not (or no longer) kept (about 2 s are). */
 int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b);
 
+/* The span [*a, *b) (samples) of a digit `sym` any receiver reported, made the key's own: each
+ * end moved by up to 20 ms to where the key's two tones explain the most of the signal with the
+ * voice cancelled (the receivers' spans of one tone differ by up to 30 ms). 1: done; -1: not
+ * yet (its samples are not all in); 0: left as it was (they are no longer kept, or no gate
+ * fits). */
+int cq__dtmf_refine(const cq__dtmf *d, char sym, uint64_t *a, uint64_t *b);
+
 /* Whether a digit candidate is sounding at the last sample pushed. */
 int cq__dtmf_active(const cq__dtmf *d);
 
