@@ -1,4 +1,4 @@
-# tests/lib.sh - shared by the shell tests: TAP-style checks.
+# tests/lib.sh - shared by the shell tests: TAP-style checks, and waits for the servers they start.
 #   . "$(dirname "$0")/../lib.sh"; check NAME COMMAND...; ...; finish WHAT
 fails=0
 n=0
@@ -22,4 +22,12 @@ wait_port() { # wait_port PORTFILE ERRFILE: until a fake server started in the b
     done
     echo "the fake did not start: $(cat "$2")"
     exit 1
+}
+wait_http() { # wait_http PORT: until something answers HTTP on 127.0.0.1:PORT (python3 can take
+    # seconds to start on a loaded machine; 30 s at most); 1 if nothing did
+    for _ in $(seq 1 300); do
+        curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }

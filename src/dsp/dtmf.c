@@ -677,6 +677,13 @@ static double gate_gain(const cq__dtmf *d, int k, uint64_t ga, uint64_t gb)
     return ns ? gs / ns : 0;
 }
 
+/* Do the key u's two tones both sit on harmonics of the voice over [ga, gb) (the mean squared
+ * comb gain of the better placed one under FIT_GAIN)? A voice makes both then. */
+static int on_harmonics(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb)
+{
+    return fmax(gate_gain(d, u->r, ga, gb), gate_gain(d, u->c, ga, gb)) < FIT_GAIN;
+}
+
 /* The tests of fit_accepts on the fit amp / res of the gate [ga, gb) that need no other fit:
  * the key's dominance in its groups (dB, the lesser of the two) and its weaker tone against
  * what is left (dB). */
@@ -810,8 +817,7 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
      * steady pair's 10 dB: searching down to that took 1-2 more of 880 digits at -7 and -12 dB
      * for 30 % more CPU on hold music, whose notes make many such runs) */
     double amp[8], res = 0, dom, snr;
-    if (fmax(gate_gain(d, u->r, ga, gb), gate_gain(d, u->c, ga, gb)) < FIT_GAIN ||
-        !gated_fit(d, ga, gb, amp, &res))
+    if (on_harmonics(d, u, ga, gb) || !gated_fit(d, ga, gb, amp, &res))
         return 0;
     fit_reading(u, amp, res, &dom, &snr);
     if (dom < FIT_DOM_DB - FIT_HOPE_DB || snr < FIT_SNR_DB - FIT_HOPE_DB)
@@ -821,8 +827,7 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
         gb < ga + FIT_MIN_TONE)
         return 0;
     fit_reading(u, amp, res, &dom, &snr);
-    if (dom < 0 || snr < FIT_STEADY_SNR_DB ||
-        fmax(gate_gain(d, u->r, ga, gb), gate_gain(d, u->c, ga, gb)) < FIT_GAIN)
+    if (dom < 0 || snr < FIT_STEADY_SNR_DB || on_harmonics(d, u, ga, gb))
         return 0;
     const int rival = dom < FIT_DOM_DB; /* (FIT_STEADY_KEY < FIT_STEADY) */
     if ((rival || snr < FIT_SNR_DB) &&
@@ -941,8 +946,7 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b)
     fit_reading(&u, amp, res, &dom, &snr);
     if (snr < SLOT_SNR_DB || dom < SLOT_DOM_DB ||
         (snr < SLOT_FREE_SNR_DB && !fit_steady(d, &u, ga, gb, SLOT_STEADY, NULL)) ||
-        (snr < SLOT_HARM_DB &&
-         fmax(gate_gain(d, u.r, ga, gb), gate_gain(d, u.c, ga, gb)) < FIT_GAIN))
+        (snr < SLOT_HARM_DB && on_harmonics(d, &u, ga, gb)))
         return 0;
     return fit_edges(d, &u, ga, gb, amp) ? u.sym : 0;
 }

@@ -426,7 +426,6 @@ static void flush_digits(cq_tones *t, int final)
  * long tone in pieces). */
 static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact)
 {
-
     for (int i = 0; i < t->nrecent; i++)
         if (fmin(b, t->recent[i].b) - fmax(a, t->recent[i].a) >= 0.01)
             return;
@@ -529,7 +528,6 @@ static int fax_confirmed(const cq_tones *t, int which, double a, double b)
 
 cq_tones *cq_tones_create(int *err)
 {
-
     int rc = CQ_OK;
     cq_tones *t = cq__calloc(1, sizeof(*t));
     if (!t || !(t->run = cq__malloc(sizeof(float) * RUN_MAX))) {

@@ -48,14 +48,6 @@ xcache() { # the X-Cache header of the answer NAME
 metric() { # metric NAME-AND-LABELS: its value on /metrics
     curl -s "$U/metrics" | awk -v m="$1" '$1 == m { print $2 }'
 }
-wait_port() { # until something answers HTTP on port $1 (python3 can take seconds to start on a
-    # loaded machine: 30 s at most)
-    for _ in $(seq 1 300); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # ---- the recording server: the ORIG legs of calls 01, 02, 03 ----
 R=$T/www/RECORDINGS
@@ -68,7 +60,7 @@ done
 HP=$(port 1)
 (cd "$T/www" && exec python3 -m http.server "$HP" --bind 127.0.0.1 > "$T/httpd.log" 2>&1) &
 PIDS="$PIDS $!"
-wait_port "$HP" || { echo "the recording server did not start: $(cat "$T/httpd.log")"; exit 1; }
+wait_http "$HP" || { echo "the recording server did not start: $(cat "$T/httpd.log")"; exit 1; }
 
 AP=$(port 2)
 U="http://127.0.0.1:$AP"

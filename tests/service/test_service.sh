@@ -39,14 +39,6 @@ status_of() { # status_of URL [curl args...]: the HTTP status; the body in $T/bo
 children_of() { # the pids whose parent is $1
     awk -v p="$1" '/^PPid:/ && $2 == p { split(FILENAME, a, "/"); print a[3] }' /proc/[0-9]*/status 2>/dev/null
 }
-wait_port() { # until something answers HTTP on port $1 (python3 can take seconds to start on a
-    # loaded machine: 30 s at most)
-    for _ in $(seq 1 300); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # ---- the recording server's tree ----
 R=$T/www/RECORDINGS
@@ -75,7 +67,7 @@ while True:
     time.sleep(30); c.close()
 ' "$SP" > /dev/null 2>&1 &
 PIDS="$PIDS $!"
-wait_port "$HP" || { echo "the recording server did not start: $(cat "$T/httpd.log")"; exit 1; }
+wait_http "$HP" || { echo "the recording server did not start: $(cat "$T/httpd.log")"; exit 1; }
 
 # ---- the service ----
 mkdir -p "$T/tmp"
