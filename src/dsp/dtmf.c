@@ -97,11 +97,15 @@
  * run. The strongest row and column each 6 dB over the rest of their groups, the weaker tone
  * no more than 10 dB under what is left, both steady within |rho| 0.4 when it stands under
  * 3 dB, not both on harmonics of the voice (the runs' test) when it stands under -4 dB, each
- * 9 dB over its fit before or after the gate. Gates of 50 ms every 25 ms along the corpus's
- * speech, music, prompts and calls: 8 of 106 900 pass (15 without the harmonic test); a train
- * has one or two such slots with no key (docs/events.md). A digit that makes a train is placed
- * by its key's own span (cq__dtmf_refine: the same gate search, 20 ms either way, for the
- * reported key).
+ * 9 dB over its fit before or after the gate. A slot between two of the train's digits
+ * (`between`), where a key is all but certain, may take a key that changes more or leads less:
+ * the weaker tone no more than 6 dB under what is left, each 15 dB over its fit before or after
+ * the gate, and either 6 dB clear with |rho| up to 1.0 or 3 dB clear with |rho| up to 0.5
+ * (what is left of a voice near a tone moves the fit's slopes; a key sits in the gate alone).
+ * Gates of 50 ms every 25 ms along the corpus's speech, music, prompts and calls: 8 of 106 900
+ * pass as a train's end slots (15 without the harmonic test), 16 as slots between its digits
+ * (docs/events.md). A digit that makes a train is placed by its key's own span
+ * (cq__dtmf_refine: the same gate search, 20 ms either way, for the reported key).
  */
 #include <math.h>
 #include <string.h>
@@ -188,16 +192,21 @@
 #define FIT_UNSTEADY 0.5   /* when every such rival changes this much or more */
 #define FIT_EDGE_DB 9.0
 #define FIT_GAIN 0.7
-#define FIT_HOPE_DB 6.0      /* further than this from a limit on the run's span: no search */
-#define SLOT_SNR_DB (-10.0)  /* a train's slot (cq__dtmf_probe): the weaker tone this low, */
-#define SLOT_DOM_DB 6.0      /* the key this over the rest of its groups, */
-#define SLOT_STEADY 0.4      /* both tones within this (|rho|) */
-#define SLOT_FREE_SNR_DB 3.0 /* when the weaker stands under this */
-#define SLOT_HARM_DB (-4.0)  /* under this, not both on harmonics of the voice (FIT_GAIN) */
-#define SLOT_SHIFT 40        /* the gate's ends sought this far either way (10 ms), */
-#define SLOT_STEP 10         /* in steps of 2.5 ms */
-#define REFINE_SHIFT 80      /* a digit's span (cq__dtmf_refine): ends sought 20 ms either way, */
-#define REFINE_MIN 80        /* gates of 20 ms or more */
+#define FIT_HOPE_DB 6.0        /* further than this from a limit on the run's span: no search */
+#define SLOT_SNR_DB (-10.0)    /* a train's slot (cq__dtmf_probe): the weaker tone this low, */
+#define SLOT_DOM_DB 6.0        /* the key this over the rest of its groups, */
+#define SLOT_STEADY 0.4        /* both tones within this (|rho|) */
+#define SLOT_FREE_SNR_DB 3.0   /* when the weaker stands under this */
+#define SLOT_HARM_DB (-4.0)    /* under this, not both on harmonics of the voice (FIT_GAIN) */
+#define SLOT_IN_SNR_DB (-6.0)  /* a slot between two of the train's digits: the weaker this high */
+#define SLOT_IN_EDGE_DB 15.0   /* and each this over its fit before or after the gate, */
+#define SLOT_IN_STEADY 1.0     /* a key SLOT_DOM_DB clear may change this much (|rho|), */
+#define SLOT_IN_DOM_DB 3.0     /* one this clear */
+#define SLOT_IN_KEY_STEADY 0.5 /* this much */
+#define SLOT_SHIFT 40          /* the gate's ends sought this far either way (10 ms), */
+#define SLOT_STEP 10           /* in steps of 2.5 ms */
+#define REFINE_SHIFT 80        /* a digit's span (cq__dtmf_refine): ends sought 20 ms either way, */
+#define REFINE_MIN 80          /* gates of 20 ms or more */
 #define NFIT 32 /* columns of the fit with the tones' slopes, or with a second gate's */
 
 static const int k_freq[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
@@ -727,7 +736,8 @@ static int fit_steady(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb,
 /* Does each of the key's tones (amp: the gated fit on [ga, gb)) stand FIT_EDGE_DB over its own
  * fit over FIT_EDGE before or after the gate (a key is pressed and released)? Those windows are
  * fitted beside the gate's own tones, whose comb echoes reach 2 TMAX into them. */
-static int fit_edges(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb, const double *amp)
+static int fit_edges(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb, const double *amp,
+                     double edge_db)
 {
     double pre[8], post[8], r2;
     const uint64_t key[2] = {ga, gb};
@@ -739,7 +749,7 @@ static int fit_edges(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb, 
                               : okp      ? pre[ks[g]]
                               : okq      ? post[ks[g]]
                                          : 0;
-        if (db(amp[ks[g]] * amp[ks[g]]) - db(around * around) < FIT_EDGE_DB)
+        if (db(amp[ks[g]] * amp[ks[g]]) - db(around * around) < edge_db)
             return 0;
     }
     return 1;
@@ -833,7 +843,7 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
     if ((rival || snr < FIT_SNR_DB) &&
         !fit_steady(d, u, ga, gb, rival ? FIT_STEADY_KEY : FIT_STEADY, rival ? amp : NULL))
         return 0;
-    if (!fit_edges(d, u, ga, gb, amp))
+    if (!fit_edges(d, u, ga, gb, amp, FIT_EDGE_DB))
         return 0;
     *dg = (cq__dtmf_digit){u->sym, 2 * ga > DELAY ? 2 * ga - DELAY : 0, 2 * gb - DELAY};
     return 1;
@@ -931,8 +941,9 @@ static int judge_tests(cq__dtmf *d, const run *u)
 
 /* A slot of a train (tones.c): is there a key over the gate [a, b) (8 kHz samples)? Where the
  * neighbours place a digit, the gate is known and one fit is tried, not the search over every
- * run: the tests are those of fit_accepts, looser (measured in docs/events.md). */
-int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b)
+ * run: the tests are those of fit_accepts, looser, and looser still `between` two digits of the
+ * train (measured in docs/events.md). */
+int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between)
 {
     uint64_t ga = (a + DELAY) / 2, gb = (b + DELAY) / 2;
     double amp[8], res, dom, snr;
@@ -944,11 +955,21 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b)
         return 0;
     const run u = strongest(amp);
     fit_reading(&u, amp, res, &dom, &snr);
-    if (snr < SLOT_SNR_DB || dom < SLOT_DOM_DB ||
-        (snr < SLOT_FREE_SNR_DB && !fit_steady(d, &u, ga, gb, SLOT_STEADY, NULL)) ||
+    if (snr < SLOT_SNR_DB || dom < SLOT_IN_DOM_DB ||
         (snr < SLOT_HARM_DB && on_harmonics(d, &u, ga, gb)))
         return 0;
-    return fit_edges(d, &u, ga, gb, amp) ? u.sym : 0;
+    if (dom >= SLOT_DOM_DB &&
+        (snr >= SLOT_FREE_SNR_DB || fit_steady(d, &u, ga, gb, SLOT_STEADY, NULL)))
+        return fit_edges(d, &u, ga, gb, amp, FIT_EDGE_DB) ? u.sym : 0;
+    /* between two digits: a key that changes more (what is left of a voice near its tones
+     * moves the fit's slopes), or leads its groups by less, but stands clearer of the gate's
+     * surroundings */
+    if (!between || snr < SLOT_IN_SNR_DB)
+        return 0;
+    const double steady = dom >= SLOT_DOM_DB ? SLOT_IN_STEADY : SLOT_IN_KEY_STEADY;
+    if (!fit_steady(d, &u, ga, gb, steady, NULL))
+        return 0;
+    return fit_edges(d, &u, ga, gb, amp, SLOT_IN_EDGE_DB) ? u.sym : 0;
 }
 
 int cq__dtmf_refine(const cq__dtmf *d, char sym, uint64_t *a, uint64_t *b)

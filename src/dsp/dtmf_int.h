@@ -38,9 +38,10 @@ void cq__dtmf_finish(cq__dtmf *d);
 uint64_t cq__dtmf_floor(const cq__dtmf *d);
 
 /* A slot of a train of digits (tones.c): the key a receiver made with a twin hears over [a, b)
- * (samples), by looser tests than those of its runs (dtmf.c): its symbol, 0 for none, -1 when
- * the samples are not (or no longer) kept (about 2 s are). */
-int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b);
+ * (samples), by looser tests than those of its runs (dtmf.c), looser still when the slot lies
+ * `between` two of the train's digits: its symbol, 0 for none, -1 when the samples are not (or
+ * no longer) kept (about 2 s are). */
+int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between);
 
 /* The span [*a, *b) (samples) of a digit `sym` any receiver reported, made the key's own: each
  * end moved by up to 20 ms to where the key's two tones explain the most of the signal with the

@@ -11,7 +11,7 @@
  * 880 digits each): libspandsp's alone 76 / 60 / 49 %, ours on the signal alone 88 / 74 / 61 %,
  * libspandsp's and ours on the signal 91 / 76 / 63 %, all three 95 / 85 / 75 %, with the
  * gated fit of the runs ours refuse (dtmf.c) 98 / 91 / 80 %, and with the empty slots of trains
- * probed (train_fill) 99 / 93 / 85 % (870 / 822 / 750), never a wrong digit, and no digit on
+ * probed (train_fill) 99 / 95 / 88 % (874 / 834 / 772), never a wrong digit, and no digit on
  * the corpus's speech, music and calls.
  *
  * DESIGN
@@ -67,8 +67,10 @@
 #define TRAIN_TOL 0.012       /* each midpoint within this of the train's cadence (s) */
 #define TRAIN_MIN_TONE 0.036  /* the shortest gate probed (s; 35 ms at the fit's rate) */
 #define TRAIN_KEEP 16         /* digits taken that a train is sought among */
+#define TRAIN_GAP 3           /* a train's digits are 1 to this many periods apart */
 #define TRAIN_MAX_TONE 0.12   /* the longest tone of a train helped (s) */
-#define TRAIN_AFTER 0.1       /* a slot is probed this long after its end (s) */
+#define TRAIN_AFTER 0.1       /* a slot is probed this long after its end (s), */
+#define TRAIN_LATE 0.45       /* and not later than this (the 0.5 s of cq_tones_poll) */
 #define DTMF_BAND_Q 5.0       /* the DTMF receiver hears 8 bands, 140-330 Hz wide (see below) */
 
 typedef struct tone_id {
@@ -156,6 +158,7 @@ struct cq_tones {
     cq_tone_event *polled;     /* what the last poll handed out */
     size_t cappolled;
     double probed;             /* the start (s) of the last slot of a train probed */
+    double probed_in;          /* and of the last probed between two of its digits */
     size_t announced;          /* 1 + the first segment of the chain last announced open */
     cq_tone_event *sorted;     /* the same in time order, from cq_tones_finish */
     size_t nev, capev;
@@ -279,17 +282,17 @@ static double dtmf_floor(const cq_tones *t)
 
 static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact);
 
-/* Are the digits i0..i1 whose midpoints are M a train with spacings of 1-3 times p? Their slot
- * numbers (from 0) go in slot; a least-squares line through the midpoints against them gives
- * the period *P and the first slot's midpoint *mid0, and every midpoint must lie within
- * TRAIN_TOL of it. */
+/* Are the digits i0..i1 whose midpoints are M a train with spacings of 1 to TRAIN_GAP times p?
+ * Their slot numbers (from 0) go in slot; a least-squares line through the midpoints against
+ * them gives the period *P and the first slot's midpoint *mid0, and every midpoint must lie
+ * within TRAIN_TOL of it. */
 static int train_fits(const double *M, int i0, int i1, double p, int *slot, double *P,
                       double *mid0)
 {
     double sn = 0, sm = 0, snn = 0, snm = 0;
     for (int i = i0; i <= i1; i++) {
         const double k = i == i0 ? 0 : round((M[i] - M[i - 1]) / p);
-        if (i > i0 && (k < 1 || k > 3))
+        if (i > i0 && (k < 1 || k > TRAIN_GAP))
             return 0;
         slot[i] = i == i0 ? 0 : slot[i - 1] + (int)k;
         sn += slot[i], sm += M[i], snn += slot[i] * slot[i], snm += slot[i] * M[i];
@@ -319,17 +322,20 @@ static void key_span(cq_tones *t, heard *h)
 
 /*
  * A train: digits that a dialer or an IVR sends at a fixed cadence. The digits taken last and
- * those queued, in order of start, are searched for three or more whose midpoints are 1-3
- * times one period P (TRAIN_PMIN-TRAIN_PMAX) apart, each within TRAIN_TOL of a least-squares
- * line through them (the cadence), tones no longer than TRAIN_MAX_TONE. A digit is placed by
- * its key's own span (key_span), not by the receiver's: their spans of one tone differ by up to
- * 30 ms, and split a train where a midpoint is 10 ms off. The cadence places the slots the
- * train leaves empty, one before it and one after it; each is probed once (cq__dtmf_probe on
- * the voice-cancelled receiver, whose tests for a known gate are looser than for its runs)
- * when no receiver can report a digit there any more. A key it hears there is queued, or, when
- * later digits were taken already (the slot before a train is known only once the train's
- * third digit is), taken in its place among them. A digit found extends the train by a slot.
- * On `final` the slots are probed if their samples are in.
+ * those queued, in order of start, are searched for three or more whose midpoints are 1 to
+ * TRAIN_GAP times one period P (TRAIN_PMIN-TRAIN_PMAX) apart, each within TRAIN_TOL of a
+ * least-squares line through them (the cadence), tones no longer than TRAIN_MAX_TONE. A digit
+ * is placed by its key's own span (key_span), not by the receiver's: their spans of one tone
+ * differ by up to 30 ms, and split a train where a midpoint is 10 ms off. The cadence places
+ * the slots the train leaves empty, two before it and two after it (as many as it may skip
+ * within); each is probed (cq__dtmf_probe on the voice-cancelled receiver, whose tests for a
+ * known gate are looser than for its runs) when no receiver can report a digit there any more,
+ * and once more, by the looser tests for a slot between two digits, when the train grows past
+ * a slot probed at its end (most empty slots within a train are first probed at its end). A
+ * slot is not probed once its end is TRAIN_LATE behind. A key it hears there is queued, or,
+ * when later digits were taken already (the slot before a train is known only once the
+ * train's third digit is), taken in its place among them. A digit found extends the train by a
+ * slot. On `final` the slots are probed if their samples are in.
  */
 static void train_fill(cq_tones *t, double floor_s, int final)
 {
@@ -345,8 +351,8 @@ static void train_fill(cq_tones *t, double floor_s, int final)
     }
     const double now = (double)t->pos / RATE;
     for (int i0 = 0; i0 + 2 < n;) {
-        /* the longest run of digits from i0 whose spacings are 1-3 times the smallest, each
-         * within TRAIN_TOL of the cadence */
+        /* the longest run of digits from i0 whose spacings are 1 to TRAIN_GAP times the
+         * smallest, each within TRAIN_TOL of the cadence */
         int i1 = i0 + 1, slot[TRAIN_KEEP + DTMF_QUEUE];
         double P = M[i1] - M[i0], Pf, mid0;
         while (i1 + 1 < n) {
@@ -375,20 +381,25 @@ static void train_fill(cq_tones *t, double floor_s, int final)
             i0 = i1;
             continue;
         }
-        for (int k = -1; k <= slot[i1] + 1; k++) {
+        for (int k = -(TRAIN_GAP - 1); k <= slot[i1] + TRAIN_GAP - 1; k++) {
             const double a = mid0 + k * Pf - len / 2, b = a + len;
-            /* probed already, or before the digits that could place it */
-            const int later = digit_place(t, a);
-            int taken = a <= t->probed + TRAIN_TOL || later < 0;
+            /* probed already (a slot probed at the train's end is probed again once digits
+             * follow it), or before the digits that could place it */
+            const int later = digit_place(t, a), between = k > 0 && k < slot[i1];
+            int taken = a <= (between ? t->probed_in : t->probed) + TRAIN_TOL || later < 0 ||
+                        now - b > TRAIN_LATE;
             for (int i = 0; i < n && !taken; i++) /* a digit is there */
                 taken = fabs(M[i] - (a + b) / 2) < Pf / 2;
             if (taken)
                 continue;
             if (!final && (b > floor_s || b + TRAIN_AFTER > now))
                 return; /* a receiver may still report one there, or its samples are not in */
-            t->probed = a;
+            t->probed = fmax(t->probed, a);
+            if (between)
+                t->probed_in = a;
             const int sym =
-                a > 0 ? cq__dtmf_probe(t->rx3, (uint64_t)(a * RATE), (uint64_t)(b * RATE)) : -1;
+                a > 0 ? cq__dtmf_probe(t->rx3, (uint64_t)(a * RATE), (uint64_t)(b * RATE), between)
+                      : -1;
             if (sym > 0) {
                 const heard h = {.symbol = (char)sym, .a = a, .b = b, .ka = a, .kb = b};
                 if (later > 0)
