@@ -335,7 +335,7 @@ static void key_span(cq_tones *t, heard *h)
  * slot is not probed once its end is TRAIN_LATE behind. A key it hears there is queued, or,
  * when later digits were taken already (the slot before a train is known only once the
  * train's third digit is), taken in its place among them. A digit found extends the train by a
- * slot. On `final` the slots are probed if their samples are in.
+ * slot. On `final` the slots not TRAIN_LATE behind are probed if their samples are in.
  */
 static void train_fill(cq_tones *t, double floor_s, int final)
 {
@@ -384,7 +384,7 @@ static void train_fill(cq_tones *t, double floor_s, int final)
         for (int k = -(TRAIN_GAP - 1); k <= slot[i1] + TRAIN_GAP - 1; k++) {
             const double a = mid0 + k * Pf - len / 2, b = a + len;
             /* probed already (a slot probed at the train's end is probed again once digits
-             * follow it), or before the digits that could place it */
+             * follow it), before the digits that could place it, or too late to stream */
             const int later = digit_place(t, a), between = k > 0 && k < slot[i1];
             int taken = a <= (between ? t->probed_in : t->probed) + TRAIN_TOL || later < 0 ||
                         now - b > TRAIN_LATE;
