@@ -550,6 +550,18 @@ static int solve_fit(double (*G)[NFIT], double *r, int n)
     return 1;
 }
 
+/* A sample of the 8 kHz signal at the fit's rate (DRATE, the half-band filter's delay counted),
+ * and back. */
+static uint64_t half_rate(uint64_t x)
+{
+    return (x + DELAY) / 2;
+}
+
+static uint64_t full_rate(uint64_t g)
+{
+    return 2 * g > DELAY ? 2 * g - DELAY : 0;
+}
+
 /* Are the samples a fit over [wa, wb) reads kept (the comb's reach and the high-pass's warm-up
  * around it)? */
 static int fit_kept(const cq__dtmf *d, uint64_t wa, uint64_t wb)
@@ -711,20 +723,31 @@ static void fit_reading(const run *u, const double *amp, double res, double *dom
     *snr = db(weak * weak / 2) - db(res);
 }
 
-/* Do the key's two tones hold steady over the gate [ga, gb), at their nominal frequencies: does
- * each change by at most `limit` (|rho|, fit_columns) from the gate's centre to its ends? With
- * amp (the gated fit's amplitudes), also: does every other tone of their groups that comes
- * within FIT_DOM_DB of the key's change by FIT_UNSTEADY or more (a voice harmonic, not a key)? */
+/* How much the key's two tones change over the gate [ga, gb), from its centre to its ends: the
+ * larger |rho| of the two (fit_columns with the tones' slopes; at their nominal frequencies),
+ * every tone's rho in `rho`. -1: the samples are no longer (or not yet) kept. */
+static double key_change(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb,
+                         double (*rho)[2])
+{
+    double a2[8], res;
+    if (!fit_columns(d, ga, gb, NULL, NFIT, a2, &res, rho))
+        return -1;
+    return fmax(hypot(rho[u->r][0], rho[u->r][1]), hypot(rho[u->c][0], rho[u->c][1]));
+}
+
+/* Do the key's two tones hold steady over the gate [ga, gb): does each change by at most
+ * `limit` (key_change)? With amp (the gated fit's amplitudes), also: does every other tone of
+ * their groups that comes within FIT_DOM_DB of the key's change by FIT_UNSTEADY or more (a voice
+ * harmonic, not a key)? */
 static int fit_steady(const cq__dtmf *d, const run *u, uint64_t ga, uint64_t gb, double limit,
                       const double *amp)
 {
-    double a2[8], res, rho[8][2];
-    if (!fit_columns(d, ga, gb, NULL, NFIT, a2, &res, rho))
+    double rho[8][2];
+    const double change = key_change(d, u, ga, gb, rho);
+    if (change < 0 || change > limit)
         return 0;
     const int ks[2] = {u->r, u->c};
     for (int g = 0; g < 2; g++) {
-        if (hypot(rho[ks[g]][0], rho[ks[g]][1]) > limit)
-            return 0;
         for (int k = 4 * g; k < 4 * g + 4 && amp; k++)
             if (k != ks[g] && db(amp[ks[g]] * amp[ks[g]]) - db(amp[k] * amp[k]) < FIT_DOM_DB &&
                 hypot(rho[k][0], rho[k][1]) < FIT_UNSTEADY)
@@ -819,7 +842,7 @@ static int gate_search(const cq__dtmf *d, const run *u, int out, int in, int ste
 static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_digit *dg)
 {
     const uint64_t a8 = u->start;
-    uint64_t ga = ((a8 > NW / 4 ? a8 - NW / 4 : 0) + DELAY) / 2, gb = (b8 + NW / 4 + DELAY) / 2;
+    uint64_t ga = half_rate(a8 > NW / 4 ? a8 - NW / 4 : 0), gb = half_rate(b8 + NW / 4);
     if (gb <= ga || gb - ga > FIT_MAX_SPAN || ga < FIT_SHIFT)
         return 0;
     /* first, what needs no search: both tones on voice harmonics, or a fit on the run's own
@@ -845,7 +868,7 @@ static int fit_accepts(const cq__dtmf *d, const run *u, uint64_t b8, cq__dtmf_di
         return 0;
     if (!fit_edges(d, u, ga, gb, amp, FIT_EDGE_DB))
         return 0;
-    *dg = (cq__dtmf_digit){u->sym, 2 * ga > DELAY ? 2 * ga - DELAY : 0, 2 * gb - DELAY};
+    *dg = (cq__dtmf_digit){u->sym, full_rate(ga), full_rate(gb)};
     return 1;
 }
 
@@ -945,7 +968,7 @@ static int judge_tests(cq__dtmf *d, const run *u)
  * train (measured in docs/events.md). */
 int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between)
 {
-    uint64_t ga = (a + DELAY) / 2, gb = (b + DELAY) / 2;
+    uint64_t ga = half_rate(a), gb = half_rate(b);
     double amp[8], res, dom, snr;
     if (!d->twin || ga < FIT_EDGE + SLOT_SHIFT ||
         !fit_kept(d, ga - FIT_EDGE - SLOT_SHIFT, gb + FIT_EDGE + SLOT_SHIFT))
@@ -958,16 +981,21 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between)
     if (snr < SLOT_SNR_DB || dom < SLOT_IN_DOM_DB ||
         (snr < SLOT_HARM_DB && on_harmonics(d, &u, ga, gb)))
         return 0;
-    if (dom >= SLOT_DOM_DB &&
-        (snr >= SLOT_FREE_SNR_DB || fit_steady(d, &u, ga, gb, SLOT_STEADY, NULL)))
+    const int clear = dom >= SLOT_DOM_DB, loose = between && snr >= SLOT_IN_SNR_DB;
+    if (clear && snr >= SLOT_FREE_SNR_DB)
+        return fit_edges(d, &u, ga, gb, amp, FIT_EDGE_DB) ? u.sym : 0;
+    if (!clear && !loose)
+        return 0;
+    double rho[8][2];
+    const double change = key_change(d, &u, ga, gb, rho);
+    if (change < 0)
+        return 0;
+    if (clear && change <= SLOT_STEADY)
         return fit_edges(d, &u, ga, gb, amp, FIT_EDGE_DB) ? u.sym : 0;
     /* between two digits: a key that changes more (what is left of a voice near its tones
      * moves the fit's slopes), or leads its groups by less, but stands clearer of the gate's
      * surroundings */
-    if (!between || snr < SLOT_IN_SNR_DB)
-        return 0;
-    const double steady = dom >= SLOT_DOM_DB ? SLOT_IN_STEADY : SLOT_IN_KEY_STEADY;
-    if (!fit_steady(d, &u, ga, gb, steady, NULL))
+    if (!loose || change > (clear ? SLOT_IN_STEADY : SLOT_IN_KEY_STEADY))
         return 0;
     return fit_edges(d, &u, ga, gb, amp, SLOT_IN_EDGE_DB) ? u.sym : 0;
 }
@@ -975,7 +1003,7 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between)
 int cq__dtmf_refine(const cq__dtmf *d, char sym, uint64_t *a, uint64_t *b)
 {
     const char *k = strchr(k_keys, sym);
-    uint64_t ga = (*a + DELAY) / 2, gb = (*b + DELAY) / 2;
+    uint64_t ga = half_rate(*a), gb = half_rate(*b);
     double amp[8], res;
     if (!sym || !k || !d->twin || ga < REFINE_SHIFT)
         return 0;
@@ -986,8 +1014,8 @@ int cq__dtmf_refine(const cq__dtmf *d, char sym, uint64_t *a, uint64_t *b)
     const run u = {.sym = sym, .r = (int)(k - k_keys) / 4, .c = 4 + (int)(k - k_keys) % 4};
     if (!gate_search(d, &u, REFINE_SHIFT, REFINE_SHIFT, SLOT_STEP, REFINE_MIN, &ga, &gb, amp, &res))
         return 0;
-    *a = 2 * ga > DELAY ? 2 * ga - DELAY : 0;
-    *b = 2 * gb - DELAY;
+    *a = full_rate(ga);
+    *b = full_rate(gb);
     return 1;
 }
 
@@ -1077,7 +1105,7 @@ static void take_refused(cq__dtmf *d, int final)
         while (*taken < t->nrefused) {
             const run *u = &t->refused[*taken % NREFUSED].u;
             const uint64_t end = t->refused[*taken % NREFUSED].end;
-            if (!final && (end + NW / 4 + DELAY) / 2 + FIT_AFTER > d->ypos)
+            if (!final && half_rate(end + NW / 4) + FIT_AFTER > d->ypos)
                 break;
             (*taken)++;
             cq__dtmf_digit dg;

@@ -306,18 +306,19 @@ static int train_fits(const double *M, int i0, int i1, double p, int *slot, doub
     return 1;
 }
 
-/* The key's own span of a digit heard (cq__dtmf_refine), once its samples are in. */
-static void key_span(cq_tones *t, heard *h)
+/* The key's own span of a digit heard (cq__dtmf_refine, once its samples are in): its midpoint
+ * in *mid and its length in *len (s). */
+static void key_span(cq_tones *t, heard *h, double *mid, double *len)
 {
-    if (h->refined)
-        return;
-    uint64_t a = (uint64_t)(h->a * RATE), b = (uint64_t)(h->b * RATE);
-    const int r = cq__dtmf_refine(t->rx3, h->symbol, &a, &b);
-    if (r < 0)
-        return;
-    h->refined = 1;
-    if (r > 0)
-        h->ka = (double)a / RATE, h->kb = (double)b / RATE;
+    if (!h->refined) {
+        uint64_t a = (uint64_t)(h->a * RATE), b = (uint64_t)(h->b * RATE);
+        const int r = cq__dtmf_refine(t->rx3, h->symbol, &a, &b);
+        if (r >= 0)
+            h->refined = 1;
+        if (r > 0)
+            h->ka = (double)a / RATE, h->kb = (double)b / RATE;
+    }
+    *mid = (h->ka + h->kb) / 2, *len = h->kb - h->ka;
 }
 
 /*
@@ -341,14 +342,10 @@ static void train_fill(cq_tones *t, double floor_s, int final)
 {
     double M[TRAIN_KEEP + DTMF_QUEUE], L[TRAIN_KEEP + DTMF_QUEUE];
     int n = 0;
-    for (int i = t->nrecent - 1; i >= 0; i--) {
-        key_span(t, &t->recent[i]);
-        M[n] = (t->recent[i].ka + t->recent[i].kb) / 2, L[n++] = t->recent[i].kb - t->recent[i].ka;
-    }
-    for (int i = 0; i < t->nqueue; i++) {
-        key_span(t, &t->queue[i]);
-        M[n] = (t->queue[i].ka + t->queue[i].kb) / 2, L[n++] = t->queue[i].kb - t->queue[i].ka;
-    }
+    for (int i = t->nrecent - 1; i >= 0; i--, n++)
+        key_span(t, &t->recent[i], &M[n], &L[n]);
+    for (int i = 0; i < t->nqueue; i++, n++)
+        key_span(t, &t->queue[i], &M[n], &L[n]);
     const double now = (double)t->pos / RATE;
     for (int i0 = 0; i0 + 2 < n;) {
         /* the longest run of digits from i0 whose spacings are 1 to TRAIN_GAP times the
