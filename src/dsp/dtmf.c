@@ -203,11 +203,16 @@
 #define SLOT_IN_STEADY 1.0     /* a key SLOT_DOM_DB clear may change this much (|rho|), */
 #define SLOT_IN_DOM_DB 3.0     /* one this clear */
 #define SLOT_IN_KEY_STEADY 0.5 /* this much */
-#define SLOT_SHIFT 40          /* the gate's ends sought this far either way (10 ms), */
-#define SLOT_STEP 10           /* in steps of 2.5 ms */
-#define REFINE_SHIFT 80        /* a digit's span (cq__dtmf_refine): ends sought 20 ms either way, */
-#define REFINE_MIN 80          /* gates of 20 ms or more */
-#define NFIT 32 /* columns of the fit with the tones' slopes, or with a second gate's */
+#define SLOT_LEVEL_DB 3.0      /* a key at the train's level: each tone this near it, */
+#define SLOT_LEVEL_REST_DB 6.5 /* every other tone of its group this far under it, */
+#define SLOT_LEVEL_SNR_DB (-10.0) /* the weaker this high, */
+#define SLOT_LEVEL_STEADY 0.6     /* both steady within this (|rho|), */
+#define SLOT_LEVEL_EDGE_DB 6.0    /* and each this over its fit before or after the gate */
+#define SLOT_SHIFT 40             /* the gate's ends sought this far either way (10 ms), */
+#define SLOT_STEP 10              /* in steps of 2.5 ms */
+#define REFINE_SHIFT 80 /* a digit's span (cq__dtmf_refine): ends sought 20 ms either way, */
+#define REFINE_MIN 80   /* gates of 20 ms or more */
+#define NFIT 32         /* columns of the fit with the tones' slopes, or with a second gate's */
 
 static const int k_freq[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
 static const double k_far[NFAR] = {-130, -105, -80, -60, 60, 80, 105, 130};
@@ -962,11 +967,26 @@ static int judge_tests(cq__dtmf *d, const run *u)
     return harmonic_db(d, u, fmeas) < MAX_HARM_DB;
 }
 
+/* Does the key u sound at the train's level lv (its row's and column's amplitudes): each of its
+ * tones within SLOT_LEVEL_DB of it, every other tone of their groups SLOT_LEVEL_REST_DB or more
+ * under it? */
+static int at_level(const run *u, const double *amp, const double *lv)
+{
+    const int ks[2] = {u->r, u->c};
+    for (int g = 0; g < 2; g++)
+        for (int k = 4 * g; k < 4 * g + 4; k++) {
+            const double rel = db(amp[k] * amp[k]) - db(lv[g] * lv[g]);
+            if (k == ks[g] ? fabs(rel) > SLOT_LEVEL_DB : rel > -SLOT_LEVEL_REST_DB)
+                return 0;
+        }
+    return 1;
+}
+
 /* A slot of a train (tones.c): is there a key over the gate [a, b) (8 kHz samples)? Where the
  * neighbours place a digit, the gate is known and one fit is tried, not the search over every
  * run: the tests are those of fit_accepts, looser, and looser still `between` two digits of the
  * train (measured in docs/events.md). */
-int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between)
+int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between, const double *lv)
 {
     uint64_t ga = half_rate(a), gb = half_rate(b);
     double amp[8], res, dom, snr;
@@ -978,6 +998,13 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between)
         return 0;
     const run u = strongest(amp);
     fit_reading(&u, amp, res, &dom, &snr);
+    if (lv && snr >= SLOT_LEVEL_SNR_DB && at_level(&u, amp, lv)) {
+        double rho[8][2];
+        const double change = key_change(d, &u, ga, gb, rho);
+        if (change >= 0 && change <= SLOT_LEVEL_STEADY &&
+            fit_edges(d, &u, ga, gb, amp, SLOT_LEVEL_EDGE_DB))
+            return u.sym;
+    }
     if (snr < SLOT_SNR_DB || dom < SLOT_IN_DOM_DB ||
         (snr < SLOT_HARM_DB && on_harmonics(d, &u, ga, gb)))
         return 0;
@@ -1000,7 +1027,7 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between)
     return fit_edges(d, &u, ga, gb, amp, SLOT_IN_EDGE_DB) ? u.sym : 0;
 }
 
-int cq__dtmf_refine(const cq__dtmf *d, char sym, uint64_t *a, uint64_t *b)
+int cq__dtmf_refine(const cq__dtmf *d, char sym, uint64_t *a, uint64_t *b, double *lv)
 {
     const char *k = strchr(k_keys, sym);
     uint64_t ga = half_rate(*a), gb = half_rate(*b);
@@ -1016,6 +1043,7 @@ int cq__dtmf_refine(const cq__dtmf *d, char sym, uint64_t *a, uint64_t *b)
         return 0;
     *a = full_rate(ga);
     *b = full_rate(gb);
+    lv[0] = amp[u.r], lv[1] = amp[u.c];
     return 1;
 }
 

@@ -39,16 +39,18 @@ uint64_t cq__dtmf_floor(const cq__dtmf *d);
 
 /* A slot of a train of digits (tones.c): the key a receiver made with a twin hears over [a, b)
  * (samples), by looser tests than those of its runs (dtmf.c), looser still when the slot lies
- * `between` two of the train's digits: its symbol, 0 for none, -1 when the samples are not (or
- * no longer) kept (about 2 s are). */
-int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between);
+ * `between` two of the train's digits, or when its tones sound at lv, the train's level (its
+ * row's and column's amplitudes, from cq__dtmf_refine; NULL: not known): its symbol, 0 for
+ * none, -1 when the samples are not (or no longer) kept (about 2 s are). */
+int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between, const double *lv);
 
 /* The span [*a, *b) (samples) of a digit `sym` any receiver reported, made the key's own: each
  * end moved by up to 20 ms to where the key's two tones explain the most of the signal with the
- * voice cancelled (the receivers' spans of one tone differ by up to 30 ms). 1: done; -1: not
- * yet (its samples are not all in); 0: left as it was (they are no longer kept, or no gate
+ * voice cancelled (the receivers' spans of one tone differ by up to 30 ms), and the amplitudes
+ * of its row's and column's tones there in lv[0] and lv[1]. 1: done; -1: not yet (its samples
+ * are not all in); 0: left as it was, lv untouched (they are no longer kept, or no gate
  * fits). */
-int cq__dtmf_refine(const cq__dtmf *d, char sym, uint64_t *a, uint64_t *b);
+int cq__dtmf_refine(const cq__dtmf *d, char sym, uint64_t *a, uint64_t *b, double *lv);
 
 /* Whether a digit candidate is sounding at the last sample pushed. */
 int cq__dtmf_active(const cq__dtmf *d);
