@@ -363,7 +363,7 @@ static void test_dtmf_under_speech(void **state)
         free(sp);
     }
     for (int l = 0; l < N_LEVELS; l++)
-        print_message("DTMF under speech at %+g dB: %ld/%ld digits (%.0f %%), %d/%d sequences "
+        print_message("DTMF under speech at %+g dB: %ld/%ld digits (%.1f %%), %d/%d sequences "
                       "16/16, %d 15/16 or better, worst sequence %d/16, %ld wrong digits\n",
                       k_levels[l], all[l].found, all[l].expected,
                       100.0 * (double)all[l].found / (double)all[l].expected, all[l].perfect,
