@@ -323,6 +323,19 @@ static void key_span(cq_tones *t, heard *h, double *mid, double *len)
     *mid = (h->ka + h->kb) / 2, *len = h->kb - h->ka;
 }
 
+/* The median (the upper one of an even count) of v[0..n), n > 0, which it sorts. */
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++) {
+        const double x = v[i];
+        int j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+    return v[n / 2];
+}
+
 /* The train i0..i1's level: the median of its digits' row (lv[0]) and column (lv[1])
  * amplitudes, where measured (key_span); 0 where none is. A dialer or an IVR sends every digit
  * of a train at one level (its two tones each at their own), so a key in an empty slot sounds
@@ -332,15 +345,10 @@ static void train_level(const heard *const *H, int i0, int i1, double *lv)
     for (int g = 0; g < 2; g++) {
         double v[TRAIN_KEEP + DTMF_QUEUE];
         int nv = 0;
-        for (int i = i0; i <= i1; i++) {
-            if (H[i]->lv[g] <= 0)
-                continue;
-            int j = nv++;
-            for (; j > 0 && v[j - 1] > H[i]->lv[g]; j--)
-                v[j] = v[j - 1];
-            v[j] = H[i]->lv[g];
-        }
-        lv[g] = nv ? v[nv / 2] : 0;
+        for (int i = i0; i <= i1; i++)
+            if (H[i]->lv[g] > 0)
+                v[nv++] = H[i]->lv[g];
+        lv[g] = nv ? median(v, nv) : 0;
     }
 }
 
@@ -391,14 +399,8 @@ static void train_fill(cq_tones *t, double floor_s, int final)
         }
         /* the tones' median length */
         double lens[TRAIN_KEEP + DTMF_QUEUE];
-        int nl = 0;
-        for (int i = i0; i <= i1; i++) {
-            int j = nl++;
-            for (; j > 0 && lens[j - 1] > L[i]; j--)
-                lens[j] = lens[j - 1];
-            lens[j] = L[i];
-        }
-        const double len = fmax(lens[nl / 2], TRAIN_MIN_TONE);
+        memcpy(lens, L + i0, sizeof(lens[0]) * (size_t)(i1 - i0 + 1));
+        const double len = fmax(median(lens, i1 - i0 + 1), TRAIN_MIN_TONE);
         double lv[2];
         train_level(H, i0, i1, lv);
         if (len > TRAIN_MAX_TONE) {
