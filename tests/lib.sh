@@ -8,6 +8,9 @@ check() { # check NAME CONDITION...: one "ok N - NAME" or "not ok N - NAME" line
     shift
     if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
 }
+free_port() { # a port on 127.0.0.1 that is free now (the kernel's pick)
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 finish() { # finish WHAT: the plan line and the exit status
     echo "1..$n"
     [ $fails -eq 0 ] || { echo "$fails of $n $1 checks failed"; exit 1; }

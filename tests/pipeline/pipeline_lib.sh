@@ -1,11 +1,7 @@
 # pipeline_lib.sh - shared by the pipeline tests: a store filled through the upload route.
-#   . "$(dirname "$0")/pipeline_lib.sh"  (after $CQ and $T are set)
+#   . "$(dirname "$0")/pipeline_lib.sh"  (after tests/lib.sh, and $CQ and $T set)
 #   serve_start DB; upload RECORDING_ID PART...; serve_stop
 #   DB: a store (tests/lib/store_lib.sh: a file or a postgresql:// URI); logs go to $T
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 serve_start() { # serve_start DB: `callqa serve --db DB` on a free port; $U, $SERVE set
     PORT=$(free_port)

@@ -27,7 +27,7 @@ trap cleanup EXIT
 store_setup "$T"
 DB=$(test_store "$T" qa) || exit 1
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 U="http://127.0.0.1:$PORT"
 CALLQA_EVENTS_HEARTBEAT_SEC=1 "$CQ" serve --db "$DB" --no-auth --listen "127.0.0.1:$PORT" \
     > "$T/serve.log" 2>&1 &

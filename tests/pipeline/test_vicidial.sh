@@ -40,9 +40,6 @@ trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib/store_lib.sh"
 store_setup "$T"
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 q() { # q STORE SQL: the rows, columns joined by '|', one row a line
     store_sql "$1" "$2"
 }
@@ -263,7 +260,7 @@ check "the same recording id on two sources: two calls" \
 check "the mark is past the last row" test "$(q "$S" "SELECT mark FROM ingest_sources WHERE source = 'dialer1'")" = 16
 
 # ---- the QA API over what the dialer gave ----
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 "$CQ" serve --db "$S" --no-auth --listen "127.0.0.1:$PORT" > "$T/serve.log" 2>&1 &
 SERVE=$!
 PIDS="$PIDS $SERVE"
@@ -297,7 +294,7 @@ check "worker --once with a dialer in its settings: the scan, then the queue dra
     test $? -eq 0
 check "every dialer-1 call in the state the separate ingest and worker gave it" \
     test "$(states "$SCHED")" = "$(states "$S")"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 CALLQA_WORKER_JOBS=1 "$CQ" serve --config "$T/site.conf" --db "$SERVED" --no-auth \
     --listen "127.0.0.1:$PORT" > "$T/served.log" 2>&1 &
 SERVE=$!

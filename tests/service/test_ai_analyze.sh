@@ -33,9 +33,6 @@ trap cleanup EXIT
 . "$(dirname "$0")/../lib/store_lib.sh"
 store_setup "$T"
 DB=$(test_store "$T" store) || exit 1
-port() { # a free-ish port from the pid
-    echo $((20000 + ($$ * 11 + $1) % 20000))
-}
 json() { # json FILE PYTHON-EXPRESSION-ON-d
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
@@ -57,12 +54,12 @@ for c in 01_normal 02_one_way_audio 03_dead_air; do
     sox "$C/call$c.wav" -b 16 -e signed "$R/ORIG/c$n-in.wav" remix 1
     sox "$C/call$c.wav" -b 16 -e signed "$R/ORIG/c$n-out.wav" remix 2
 done
-HP=$(port 1)
+HP=$(free_port)
 (cd "$T/www" && exec python3 -m http.server "$HP" --bind 127.0.0.1 > "$T/httpd.log" 2>&1) &
 PIDS="$PIDS $!"
 wait_http "$HP" || { echo "the recording server did not start: $(cat "$T/httpd.log")"; exit 1; }
 
-AP=$(port 2)
+AP=$(free_port)
 U="http://127.0.0.1:$AP"
 start_service() { # start_service LOG [env assignments...]: the service, on a store kept between runs
     log=$1

@@ -22,7 +22,7 @@ TOKEN=a-test-token-0123456789
 printf '%s\n' "$TOKEN" > "$T/token"
 chmod 0600 "$T/token"
 mkdir -p "$T/models" # no models: nothing here analyses a call
-AP=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+AP=$(free_port)
 U="http://127.0.0.1:$AP"
 
 start_service() { # start_service LOG [args...]: in the background, until /health answers

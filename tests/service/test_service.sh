@@ -25,9 +25,6 @@ trap cleanup EXIT
 . "$(dirname "$0")/../lib/store_lib.sh"
 store_setup "$T"
 DB=$(test_store "$T" store) || exit 1
-port() { # a free-ish port from the pid
-    echo $((20000 + ($$ * 7 + $1) % 20000))
-}
 json() { # json FILE PYTHON-EXPRESSION-ON-d
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
@@ -52,11 +49,11 @@ head -c 44 "$R/ORIG/c1-in.wav" > "$R/ORIG/c4-out.wav"
 cp "$C/call14_vicidial-all.mp3" "$R/MP3/c14-all.mp3"
 cp "$C/call05_ringback_answer.wav" "$R/plain.wav"
 printf '<!DOCTYPE html><html><body>Not found</body></html>\n' > "$R/html-all.wav"
-HP=$(port 1)
+HP=$(free_port)
 (cd "$T/www" && exec python3 -m http.server "$HP" --bind 127.0.0.1 > "$T/httpd.log" 2>&1) &
 PIDS="$PIDS $!"
 # a server that answers headers, then stalls
-SP=$(port 2)
+SP=$(free_port)
 python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -71,7 +68,7 @@ wait_http "$HP" || { echo "the recording server did not start: $(cat "$T/httpd.l
 
 # ---- the service ----
 mkdir -p "$T/tmp"
-AP=$(port 3)
+AP=$(free_port)
 start_service() { # start_service LOG [args...]
     log=$1
     shift
