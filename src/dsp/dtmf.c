@@ -1004,9 +1004,9 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between, const
         return 0;
     const run u = strongest(amp);
     fit_reading(&u, amp, res, &dom, &snr);
+    double rho[8][2], change = -2; /* key_change, once it is read (-2: not yet) */
     if (lv && snr >= SLOT_LEVEL_SNR_DB && at_level(&u, amp, lv)) {
-        double rho[8][2];
-        const double change = key_change(d, &u, ga, gb, rho);
+        change = key_change(d, &u, ga, gb, rho);
         if (change >= 0 && change <= SLOT_LEVEL_STEADY &&
             fit_edges(d, &u, ga, gb, amp, SLOT_LEVEL_EDGE_DB))
             return u.sym;
@@ -1019,8 +1019,8 @@ int cq__dtmf_probe(const cq__dtmf *d, uint64_t a, uint64_t b, int between, const
         return fit_edges(d, &u, ga, gb, amp, FIT_EDGE_DB) ? u.sym : 0;
     if (!clear && !loose)
         return 0;
-    double rho[8][2];
-    const double change = key_change(d, &u, ga, gb, rho);
+    if (change < -1)
+        change = key_change(d, &u, ga, gb, rho);
     if (change < 0)
         return 0;
     if (clear && change <= SLOT_STEADY)
