@@ -401,12 +401,12 @@ static void train_fill(cq_tones *t, double floor_s, int final)
         double lens[TRAIN_KEEP + DTMF_QUEUE];
         memcpy(lens, L + i0, sizeof(lens[0]) * (size_t)(i1 - i0 + 1));
         const double len = fmax(median(lens, i1 - i0 + 1), TRAIN_MIN_TONE);
-        double lv[2];
-        train_level(H, i0, i1, lv);
         if (len > TRAIN_MAX_TONE) {
             i0 = i1;
             continue;
         }
+        double lv[2];
+        train_level(H, i0, i1, lv);
         for (int k = -(TRAIN_GAP - 1); k <= slot[i1] + TRAIN_GAP - 1; k++) {
             const double a = mid0 + k * Pf - len / 2, b = a + len;
             /* probed already (a slot probed at the train's end is probed again once digits
