@@ -12,10 +12,12 @@ C=$2/calls
 DIR=$3
 TR=${CALLQA_SHARED_DIR:-$2/..}/transcripts/transcript
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lib.sh
+. "$HERE/../lib.sh"
 export CALLQA_MODEL_DIR="${CALLQA_MODEL_DIR:-$2/../models}"
 mkdir -p "$DIR"
 DB=$DIR/store.db
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 U="http://127.0.0.1:$PORT"
 "$CQ" serve --db "$DB" --no-auth --listen "127.0.0.1:$PORT" > "$DIR/fixture-serve.log" 2>&1 &
 SERVE=$!

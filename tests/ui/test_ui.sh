@@ -8,6 +8,8 @@ set -u
 CQ=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 CORPUS=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/lib.sh
+. "$HERE/../lib.sh"
 if [ ! -d "$CORPUS/calls" ] || [ ! -d "$CORPUS/../models" ]; then
     echo "SKIP: $CORPUS or its models are missing"
     exit 77
@@ -30,7 +32,6 @@ CALLQA_UI_LONG=1 sh "$HERE/fixture.sh" "$CQ" "$CORPUS" "$T" || exit 1
 umask 077
 echo "ui-test-token-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')" > "$T/token"
 umask 022
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
 # the service, started (and restarted by the test) with the same settings
 cat > "$T/start.sh" <<EOS
