@@ -62,7 +62,17 @@ typedef enum cq_event_type {
     CQ_EV_IVR = 7
 } cq_event_type;
 
+/* Streaming (cq_classifier_poll): an event is handed out open once, as soon as it is
+ * recognised, then updated when what is known of it grows (each DTMF digit), then closed. */
+typedef enum cq_event_state {
+    CQ_EVENT_CLOSED = 0, /* complete: the only state cq_classifier_events() has */
+    CQ_EVENT_OPEN = 1,   /* begun (end_sec < 0) */
+    CQ_EVENT_UPDATE = 2  /* begun, more known (end_sec < 0): a DTMF event's digits so far */
+} cq_event_state;
+
 typedef struct cq_call_event {
+    unsigned id;          /* the same for an event's open, update and closed hand-outs (from 1) */
+    cq_event_state state;
     cq_event_type type;
     double start_sec, end_sec;
     char digits[64];    /* DTMF */
@@ -77,6 +87,7 @@ typedef struct cq_classify_params {
     double hold_min_sec;  /* shortest hold (3 s) */
     double hold_gap_sec;  /* music pieces closer than this are one hold (2 s) */
     bool have_vad;        /* probabilities will be pushed; false: no speech class (tones only) */
+    cq_tones_params tones; /* the DTMF receivers (cq_tones_default_params()) */
 } cq_classify_params;
 
 typedef struct cq_classifier cq_classifier;
@@ -95,8 +106,11 @@ CQ_API CQ_NODISCARD int cq_classifier_push_vad(cq_classifier *c, const float *pr
 
 /* Events since the last poll (valid until the next poll or destroy). An event is handed out
  * open, with end_sec < 0, as soon as it is recognised — a hold once 3 s confirm it, a tone
- * once its bursts match a cadence, a DTMF string at each digit (the digits so far, cq_tones.h)
- * — and again, complete, when it ends. cq_classifier_events() has only the complete ones. */
+ * once its bursts match a cadence, a SIT at its first three tones, a DTMF event at its first
+ * digit — updated when more is known (each later digit, with the digits so far: cq_tones.h),
+ * and again, complete, when it ends; every event opened is closed, by cq_classifier_finish at
+ * the latest. IVR, recognised from context once the stream ends, is handed out complete only.
+ * cq_classifier_events() has only the complete ones. */
 CQ_API CQ_NODISCARD int cq_classifier_poll(cq_classifier *c, const cq_call_event **ev, size_t *n)
     CQ_NONNULL(1, 2, 3);
 

@@ -50,6 +50,10 @@ typedef struct cq_engine_params {
     size_t speech_audio_mem_bytes;  /* speech_audio: bytes of a leg kept in memory, the rest in a
                                        temporary file; default 32 MiB */
     const char *tmp_dir;            /* where that file goes; NULL: $TMPDIR, else /tmp */
+    bool dtmf_speech;               /* events: our DTMF receiver for digits under speech too
+                                       (cq_tones_params); default false */
+    bool dtmf_voice_cancel;         /* events: and ours on the voice-cancelled signal; default
+                                       false */
     int envelope_ms;                /* the level envelope's step, ms (1-60000): each leg's RMS
                                        level every envelope_ms (selects the envelope analyzer);
                                        default 0 = off (50 when the analyzer is named alone) */

@@ -160,6 +160,8 @@ typedef struct cq_report {
     double nisqa_window_sec;
     double silence_noise_db; /* silencedetect parameters used */
     double silence_min_duration_sec;
+    bool dtmf_speech;        /* the DTMF receivers the events analyzer ran (cq_tones_params) */
+    bool dtmf_voice_cancel;
     bool has_conversation;   /* the conversation analyzer ran (two legs, or the mix) */
     cq_conversation conversation;
     bool has_xleg;           /* the two-leg audio checks ran (two legs) */

@@ -41,6 +41,7 @@ typedef enum cq_tone_kind {
 } cq_tone_kind;
 
 typedef struct cq_tone_event {
+    unsigned id;               /* the same for an event's open and complete hand-outs (from 1) */
     cq_tone_kind kind;
     double start_sec, end_sec; /* first tone on to last tone off */
     char digits[64];           /* DTMF: the digits in order; else "" */
@@ -50,8 +51,25 @@ typedef struct cq_tone_event {
                                   on; the complete event follows with open = false */
 } cq_tone_event;
 
-/* Create a detector for 8 kHz audio. NULL with *err (optional) on failure. */
-CQ_API cq_tones *cq_tones_create(int *err);
+/*
+ * Which DTMF receivers hear the leg. libspandsp's ITU-T Q.24 receiver always does: it finds
+ * digits keyed while the other party listens, through every codec, and no digit in hours of
+ * conversation (docs/events.md). Ours, made for digits keyed while someone talks, find more of
+ * those but also, rarely, a digit in plain conversation (talk-off: a false digit is worse than
+ * a missed one), so they run only on request.
+ */
+typedef struct cq_tones_params {
+    bool dtmf_speech;       /* our receiver on the signal; default false */
+    bool dtmf_voice_cancel; /* and ours on the voice-cancelled signal, with its gated fit and
+                               the empty slots of trains probed; implies dtmf_speech; default
+                               false */
+} cq_tones_params;
+
+CQ_API cq_tones_params cq_tones_default_params(void);
+
+/* Create a detector for 8 kHz audio (p NULL: the defaults). NULL with *err (optional) on
+ * failure. */
+CQ_API cq_tones *cq_tones_create(const cq_tones_params *p, int *err);
 CQ_API void cq_tones_destroy(cq_tones *t);
 
 /* Add 8 kHz samples (full scale 1.0). CQ_OK or CQ_ERR_NOMEM. */

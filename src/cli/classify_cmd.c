@@ -38,8 +38,9 @@ typedef struct stream {
 
 static void print_event(const cq_call_event *e, double at)
 {
-    printf("{\"type\":\"%s\"", cq_event_type_name(e->type));
-    printf(",\"state\":\"%s\"", e->end_sec < 0 ? "open" : "closed");
+    static const char *const states[] = {"closed", "open", "update"};
+    printf("{\"type\":\"%s\",\"id\":%u", cq_event_type_name(e->type), e->id);
+    printf(",\"state\":\"%s\"", states[e->state]);
     printf(",\"start\":%.3f", e->start_sec);
     if (e->end_sec >= 0)
         printf(",\"end\":%.3f", e->end_sec);
@@ -128,6 +129,8 @@ static void usage(FILE *f)
           "  --channel N    which channel of FILE (default 1)\n"
           "  --timeline     also print the speech/music/tone/noise/silence segments at the end\n"
           "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
+          "  --dtmf-speech, --dtmf-voice-cancel\n"
+          "                 the DTMF receivers for digits under speech, as callqa analyze's\n"
           "Prints one JSON line per event as soon as it is decided; \"at\" is how much audio\n"
           "had been read then (seconds). \"state\":\"open\" when an event is recognised (a hold, a tone\n"
           "cadence, each DTMF digit), \"closed\" when it is complete.\n",
@@ -136,16 +139,19 @@ static void usage(FILE *f)
 
 int cq_cli_classify(int argc, char **argv)
 {
-    enum { O_TIMELINE = 256, O_MODEL };
+    enum { O_TIMELINE = 256, O_MODEL, O_DTMFSP, O_DTMFVC };
     static const struct option opts[] = {{"rate", required_argument, NULL, 'r'},
                                          {"channel", required_argument, NULL, 'c'},
                                          {"timeline", no_argument, NULL, O_TIMELINE},
                                          {"model-dir", required_argument, NULL, O_MODEL},
+                                         {"dtmf-speech", no_argument, NULL, O_DTMFSP},
+                                         {"dtmf-voice-cancel", no_argument, NULL, O_DTMFVC},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     long rate = 8000, channel = 1;
     const char *model_dir = NULL;
     stream s = {0};
+    cq_classify_params cp = cq_classify_default_params();
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "r:c:h", opts, NULL)) != -1) {
@@ -165,6 +171,8 @@ int cq_cli_classify(int argc, char **argv)
         }
         case O_TIMELINE: s.timeline = 1; break;
         case O_MODEL: model_dir = optarg; break;
+        case O_DTMFSP: cp.tones.dtmf_speech = true; break;
+        case O_DTMFVC: cp.tones.dtmf_voice_cancel = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -212,7 +220,7 @@ int cq_cli_classify(int argc, char **argv)
     int rc = CQ_OK;
     s.vad = cq_vad_create(vm, CQ_CLASSIFY_RATE, &rc);
     if (s.vad)
-        s.cls = cq_classifier_create(NULL, &rc);
+        s.cls = cq_classifier_create(&cp, &rc);
     size_t block = (size_t)(rate * BLOCK_MS / 1000);
     if (s.cls && rate != CQ_CLASSIFY_RATE && (s.rs = cq_resample_create((double)rate, 8000, &rc))) {
         s.rscap = block * 8000 / (size_t)rate + 1024;

@@ -323,6 +323,11 @@ static void usage(FILE *f)
             "  --vad-max-speech-sec S split longer segments (default: no limit)\n"
             "  --nisqa-mode MODE      windowed (default: 8 s windows, speech-weighted) or file\n"
             "  --nisqa-window-sec S   window length for the windowed mode (default 8)\n"
+            "  --dtmf-speech          events: also our DTMF receiver for digits keyed while\n"
+            "                         someone talks (finds more, rarely a false digit in\n"
+            "                         conversation; default off: docs/events.md)\n"
+            "  --dtmf-voice-cancel    and ours on the voice-cancelled signal (implies\n"
+            "                         --dtmf-speech; default off)\n"
             "  --no-isolate           batches: analyse in threads of this process, without a\n"
             "                         child process per call (a decoder crash then ends the batch)\n"
             "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
@@ -349,7 +354,7 @@ static int cmd_analyze(int argc, char **argv)
     enum {
         O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAP, O_SNOISE, O_SDUR, O_MAXDUR, O_NOISO,
         O_MODELDIR, O_VADMODEL, O_VTHR, O_VNEG, O_VMINSP, O_VMINSIL, O_VPAD, O_VMAXSP,
-        O_NQMODE, O_NQWIN, O_ENVELOPE
+        O_NQMODE, O_NQWIN, O_ENVELOPE, O_DTMFSP, O_DTMFVC
     };
     static const struct option opts[] = {
         {"json", no_argument, NULL, O_JSON},
@@ -372,6 +377,8 @@ static int cmd_analyze(int argc, char **argv)
         {"nisqa-mode", required_argument, NULL, O_NQMODE},
         {"nisqa-window-sec", required_argument, NULL, O_NQWIN},
         {"envelope", required_argument, NULL, O_ENVELOPE},
+        {"dtmf-speech", no_argument, NULL, O_DTMFSP},
+        {"dtmf-voice-cancel", no_argument, NULL, O_DTMFVC},
         {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -465,6 +472,8 @@ static int cmd_analyze(int argc, char **argv)
             break;
         }
         case O_VADMODEL: ep.vad_model = optarg; break;
+        case O_DTMFSP: ep.dtmf_speech = true; break;
+        case O_DTMFVC: ep.dtmf_voice_cancel = true; break;
         case O_VTHR:
         case O_VNEG:
         case O_VMINSP:

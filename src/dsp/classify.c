@@ -73,6 +73,12 @@ struct cq_classifier {
     size_t npolled, cappolled;
     cq_class_seg *tl;
     size_t ntl, captl;
+    unsigned next_id;  /* event ids handed out */
+    unsigned hold_id;  /* the open hold's */
+    struct tone_ref {  /* a tone event handed out open: its id in cq_tones and here */
+        unsigned tone, id;
+    } *refs;
+    size_t nrefs, caprefs;
     int tail;          /* samples in the last, partial frame (0: it was whole) */
     int finished;
 };
@@ -80,7 +86,7 @@ struct cq_classifier {
 cq_classify_params cq_classify_default_params(void)
 {
     return (cq_classify_params){.silence_db = -40.0, .hold_min_sec = 3.0, .hold_gap_sec = 2.0,
-                                .have_vad = true};
+                                .have_vad = true, .tones = cq_tones_default_params()};
 }
 
 const char *cq_seg_class_name(cq_seg_class c)
@@ -115,7 +121,7 @@ cq_classifier *cq_classifier_create(const cq_classify_params *p, int *err)
         rc = CQ_ERR_INVALID;
         goto done;
     }
-    if (!(c->tones = cq_tones_create(&rc)))
+    if (!(c->tones = cq_tones_create(&c->p.tones, &rc)))
         goto done;
     rc = CQ_ERR_NOMEM;
     c->fin = fftwf_alloc_real(FRAME);
@@ -158,6 +164,7 @@ void cq_classifier_destroy(cq_classifier *c)
     cq__free(c->box);
     cq__free(c->polled);
     cq__free(c->tl);
+    cq__free(c->refs);
     cq__free(c);
 }
 
@@ -256,7 +263,7 @@ static int close_hold(cq_classifier *c)
     int rc = CQ_OK;
     size_t span = c->hold_last - c->hold_start;
     if (c->hold_state == 2 && span) {
-        cq_call_event e = {.type = CQ_EV_HOLD, .start_sec = frame_sec(c->hold_start),
+        cq_call_event e = {.id = c->hold_id, .type = CQ_EV_HOLD, .start_sec = frame_sec(c->hold_start),
                            .end_sec = frame_sec(c->hold_last),
                            .confidence = (double)c->hold_music / (double)span};
         rc = add_event(c, &e);
@@ -295,8 +302,9 @@ static int hold_step(cq_classifier *c, size_t i, int cls)
         if (c->hold_state == 1 && i + 1 - c->hold_start >= w && 2 * c->win_act > w &&
             (double)c->win_mus >= HOLD_CONFIRM * (double)c->win_act) {
             c->hold_state = 2;
-            cq_call_event e = {.type = CQ_EV_HOLD, .start_sec = frame_sec(c->hold_start),
-                               .end_sec = -1,
+            c->hold_id = ++c->next_id;
+            cq_call_event e = {.id = c->hold_id, .state = CQ_EVENT_OPEN, .type = CQ_EV_HOLD,
+                               .start_sec = frame_sec(c->hold_start), .end_sec = -1,
                                .confidence = (double)c->hold_music / (double)(i + 1 - c->hold_start)};
             return box_event(c, &e);
         }
@@ -385,12 +393,34 @@ static int run_decisions(cq_classifier *c, int final)
     return CQ_OK;
 }
 
-/* Tone events from cq_tones become call events. */
+/* The id here of tone event `tone` (cq_tones' id): handed out before (*seen), or new. */
+static int tone_id(cq_classifier *c, unsigned tone, unsigned *id, int *seen)
+{
+    for (size_t i = 0; i < c->nrefs; i++)
+        if (c->refs[i].tone == tone) {
+            *id = c->refs[i].id, *seen = 1;
+            return CQ_OK;
+        }
+    *seen = 0;
+    *id = ++c->next_id;
+    if (cq__grow((void **)&c->refs, &c->caprefs, c->nrefs + 1, sizeof(*c->refs)) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    c->refs[c->nrefs++] = (struct tone_ref){tone, *id};
+    return CQ_OK;
+}
+
+/* Tone events from cq_tones become call events: open the first time an event is handed out,
+ * an update when it is handed out open again (a DTMF event's next digit), closed when
+ * complete. */
 static int take_tones(cq_classifier *c, const cq_tone_event *te, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         cq_call_event e = {.start_sec = te[i].start_sec, .end_sec = te[i].end_sec,
                            .region = te[i].region, .cycles = te[i].cycles, .confidence = 1};
+        int seen;
+        if (tone_id(c, te[i].id, &e.id, &seen) != CQ_OK)
+            return CQ_ERR_NOMEM;
+        e.state = !te[i].open ? CQ_EVENT_CLOSED : seen ? CQ_EVENT_UPDATE : CQ_EVENT_OPEN;
         switch (te[i].kind) {
         case CQ_TONE_DTMF:
             e.type = CQ_EV_DTMF;
@@ -536,7 +566,8 @@ static int add_ivr(cq_classifier *c, double edge, int backwards)
     }
     if (a < 0 || b - a < 0.5)
         return CQ_OK;
-    cq_call_event e = {.type = CQ_EV_IVR, .start_sec = a, .end_sec = b, .confidence = 1};
+    cq_call_event e = {.id = ++c->next_id, .type = CQ_EV_IVR, .start_sec = a, .end_sec = b,
+                       .confidence = 1};
     return add_event(c, &e);
 }
 

@@ -59,7 +59,15 @@
 #define RUN_PEAK 0.35         /* share at the tone's nominal frequencies themselves */
 #define RUN_BAND_HZ 50.0
 #define RUN_MAX (RATE / 4)    /* samples kept to name a run: its first 0.25 s */
+#define MIN_RUN 8             /* frames: the shortest run named (0.16 s) */
+#define BRIDGE 4              /* frames: the longest gap a run goes on across (a lost packet or
+                                 three, zeroed; the shortest gap of a cadence is 0.16 s) */
+#define FRAG_EDGE (RATE / 10) /* a run starting this near the recording's start was cut by it */
 #define CHAIN_GAP_SEC 6.0     /* bursts further apart are separate */
+#define SLACK_SEC 0.07        /* a burst or gap may be this much further off nominal than the
+                                 cadence's tolerance: 1-3 frames of 20 ms lost, zeroed or cut out
+                                 of the recording */
+#define SIT_GAP 0.1           /* the longest gap between the tones of one SIT (s) */
 #define DTMF_GAP_SEC 2.0      /* digits closer than this form one event */
 #define DTMF_LAG 240          /* samples from a digit's edge to libspandsp's report of it */
 #define DTMF_QUEUE 16         /* digits waiting to be taken in order */
@@ -114,6 +122,13 @@ typedef struct seg {
     double start, end; /* s */
 } seg;
 
+/* A run too short to name that the recording's start (head) or end (tail) cut. */
+typedef struct frag {
+    float x[MIN_RUN * FR];
+    size_t n;          /* 0: none */
+    double start, end; /* s */
+} frag;
+
 struct cq_tones {
     dtmf_rx_state_t *dtmf;
     uint64_t pos;              /* samples pushed */
@@ -133,7 +148,14 @@ struct cq_tones {
     size_t run_len;
     seg *segs;
     size_t nsegs, capsegs;
-    size_t judged;             /* segs before this one have been matched to cadences */
+    /* the chain being matched to a cadence (settle): segs [c0, c1) of one tone */
+    size_t c0, c1;
+    int cad, phase;            /* its cadence (k_cad) and the pattern's phase at c0; -1: none yet */
+    unsigned cid;              /* its event's id, once announced */
+    double cstart;             /* its start: segs[c0]'s, or the head fragment's */
+    unsigned next_id;          /* event ids handed out */
+    frag head, tail;
+    int finishing;             /* cq_tones_finish is closing the last run */
     /* DTMF digits as they start and stop; digits closer than DTMF_GAP_SEC gather in dtmf_ev */
     int digit;                 /* current digit, 0 when none */
     uint64_t digit_start;
@@ -161,7 +183,6 @@ struct cq_tones {
     size_t cappolled;
     double probed;             /* the start (s) of the last slot of a train probed */
     double probed_in;          /* and of the last probed between two of its digits */
-    size_t announced;          /* 1 + the first segment of the chain last announced open */
     cq_tone_event *sorted;     /* the same in time order, from cq_tones_finish */
     size_t nev, capev;
     int finished;
@@ -198,14 +219,6 @@ static int keep_event(cq_tones *t, const cq_tone_event *e)
         return CQ_ERR_NOMEM;
     t->ev[t->nev++] = *e;
     return box_event(t, e);
-}
-
-static int add_event(cq_tones *t, cq_tone_kind k, double a, double b, const char *region,
-                     int cycles)
-{
-    cq_tone_event e = {.kind = k, .start_sec = a, .end_sec = b, .region = region,
-                       .cycles = cycles};
-    return keep_event(t, &e);
 }
 
 static int commit_dtmf(cq_tones *t)
@@ -264,7 +277,8 @@ static void take_digit(cq_tones *t, const heard *h, int later)
         if (commit_dtmf(t) != CQ_OK)
             t->nomem = 1;
         memset(e, 0, sizeof(*e));
-        *e = (cq_tone_event){.kind = CQ_TONE_DTMF, .start_sec = a, .end_sec = b, .cycles = 1};
+        *e = (cq_tone_event){.id = ++t->next_id, .kind = CQ_TONE_DTMF, .start_sec = a,
+                             .end_sec = b, .cycles = 1};
         e->digits[0] = symbol;
         t->dtmf_open = 1;
     }
@@ -278,8 +292,9 @@ static void take_digit(cq_tones *t, const heard *h, int later)
 static double dtmf_floor(const cq_tones *t)
 {
     double f = (double)(t->digit ? t->digit_start : t->pos) / RATE;
-    f = fmin(f, (double)cq__dtmf_floor(t->rx2) / RATE);
-    return fmin(f, (double)cq__dtmf_floor(t->rx3) / RATE);
+    if (t->rx2)
+        f = fmin(f, (double)cq__dtmf_floor(t->rx2) / RATE);
+    return t->rx3 ? fmin(f, (double)cq__dtmf_floor(t->rx3) / RATE) : f;
 }
 
 static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact);
@@ -446,7 +461,8 @@ static void train_fill(cq_tones *t, double floor_s, int final)
 static void flush_digits(cq_tones *t, int final)
 {
     const double fl = final ? 1e300 : dtmf_floor(t);
-    train_fill(t, fl, final);
+    if (t->rx3) /* the trains' slots are probed on the voice-cancelled signal */
+        train_fill(t, fl, final);
     int n = 0;
     while (n < t->nqueue && t->queue[n].a <= fl) {
         take_digit(t, &t->queue[n], 0);
@@ -564,28 +580,38 @@ static int fax_confirmed(const cq_tones *t, int which, double a, double b)
     return 0;
 }
 
-cq_tones *cq_tones_create(int *err)
+cq_tones_params cq_tones_default_params(void)
 {
+    return (cq_tones_params){.dtmf_speech = false, .dtmf_voice_cancel = false};
+}
+
+cq_tones *cq_tones_create(const cq_tones_params *p, int *err)
+{
+    const cq_tones_params par = p ? *p : cq_tones_default_params();
     int rc = CQ_OK;
     cq_tones *t = cq__calloc(1, sizeof(*t));
     if (!t || !(t->run = cq__malloc(sizeof(float) * RUN_MAX))) {
         rc = CQ_ERR_NOMEM;
         goto done;
     }
+    t->cad = -1;
     t->dtmf = dtmf_rx_init(NULL, NULL, NULL);
     if (!t->dtmf) {
         rc = CQ_ERR_NOMEM;
         goto done;
     }
     dtmf_rx_set_realtime_callback(t->dtmf, dtmf_report, t);
-    if (!(t->rx2 = cq__dtmf_create(rx2_report, t, NULL)) ||
-        !(t->rx3 = cq__dtmf_create(rx3_report, t, t->rx2))) {
+    /* ours only on request (cq_tones.h); the voice-cancelled receiver reads the other's
+     * half-band output */
+    if (((par.dtmf_speech || par.dtmf_voice_cancel) &&
+         !(t->rx2 = cq__dtmf_create(rx2_report, t, NULL))) ||
+        (par.dtmf_voice_cancel && !(t->rx3 = cq__dtmf_create(rx3_report, t, t->rx2)))) {
         rc = CQ_ERR_NOMEM;
         goto done;
     }
-    for (int b = 0; b < 8; b++) { /* constant-Q band-pass resonators, 0 dB at the centre */
-        static const double f[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
-        double w0 = 2 * 3.14159265358979323846 * f[b] / RATE, al = sin(w0) / (2 * DTMF_BAND_Q);
+    static const double band_f[8] = {697, 770, 852, 941, 1209, 1336, 1477, 1633};
+    for (int b = 0; b < 8; b++) { /* constant-Q band-pass resonators, 0 dB at each centre */
+        double w0 = 2 * 3.14159265358979323846 * band_f[b] / RATE, al = sin(w0) / (2 * DTMF_BAND_Q);
         t->band_c[0][b] = (float)(al / (1 + al));
         t->band_c[1][b] = (float)(-2 * cos(w0) / (1 + al));
         t->band_c[2][b] = (float)((1 - al) / (1 + al));
@@ -785,13 +811,55 @@ static int best_tone(const float *x, const float *w, size_t n, double wsum, doub
     return best;
 }
 
-/* A run of tonal frames ended: name it over its length and keep it as a segment. */
+/* The share of x[0..n)'s power (Hann-windowed) at the frequencies of table tone id, each
+ * component sought within 1.5 % of nominal; 0 when a component of a pair carries under 10 %
+ * of the pair. For the short pieces of a tone cut by the recording's ends. */
+static double tone_share(const float *x, size_t n, int id)
+{
+    float *w = cq__malloc(sizeof(float) * n);
+    if (!w || n < FR / 2) {
+        cq__free(w);
+        return 0;
+    }
+    double wsum = 0, w2sum = 0, pw = 0;
+    for (size_t i = 0; i < n; i++) {
+        w[i] = (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * (i + 0.5) / n));
+        wsum += w[i];
+        w2sum += (double)w[i] * w[i];
+        pw += (double)w[i] * w[i] * x[i] * x[i];
+    }
+    const double power = pw / w2sum;
+    double p0 = tone_power_near(x, w, n, wsum, k_ids[id].f1), p1 = 0;
+    if (k_ids[id].f2 > 0) {
+        p1 = tone_power_near(x, w, n, wsum, k_ids[id].f2);
+        if (p0 < 0.1 * (p0 + p1) || p1 < 0.1 * (p0 + p1))
+            p0 = p1 = 0;
+    }
+    cq__free(w);
+    return power > 0 ? (p0 + p1) / power : 0;
+}
+
+/* A run of tonal frames ended: name it over its length and keep it as a segment. A run too
+ * short to name that the recording's start or end cut is kept as the fragment there, to be
+ * joined to the cadence beside it (settle). */
 static int close_run(cq_tones *t)
 {
     t->in_run = 0;
     size_t n = t->run_len;
-    if (n < 10 * FR)
-        return CQ_OK; /* under 0.2 s: shorter than any burst the tables know (within 20 %) */
+    if (n < MIN_RUN * FR) {
+        /* under 0.16 s: shorter than any burst the tables know (within 20 %, and a lost 20 ms
+         * frame or three): unless the recording's own start or end cut it */
+        frag *f = t->run_start < FRAG_EDGE && !t->nsegs && !t->head.n ? &t->head
+                  : t->finishing                                      ? &t->tail
+                                                                      : NULL;
+        if (f && n) {
+            memcpy(f->x, t->run, n * sizeof(float));
+            f->n = n;
+            f->start = (double)t->run_start / RATE;
+            f->end = (double)t->run_end / RATE;
+        }
+        return CQ_OK;
+    }
     /* a Hann window over the run (computed on the fly through a scratch of the same length) */
     float *w = cq__malloc(sizeof(float) * n);
     if (!w)
@@ -866,7 +934,7 @@ static int end_frame(cq_tones *t)
         t->run_end = t->pos;
         for (int i = 0; i < FR && t->run_len < RUN_MAX; i++)
             t->run[t->run_len++] = t->frame[i];
-    } else if (t->in_run && ++t->gap_frames > 1) {
+    } else if (t->in_run && ++t->gap_frames > BRIDGE) {
         /* drop the bridged frame's samples: the run ended at run_end */
         size_t keep = (size_t)(t->run_end - t->run_start);
         if (t->run_len > keep)
@@ -881,11 +949,15 @@ static int end_frame(cq_tones *t)
 
 /*
  * What libspandsp's DTMF receiver hears: the sum of 8 band-pass resonators, one on each DTMF frequency
- * (Q 5: 140 Hz wide at 697 Hz, 330 Hz at 1633 Hz; 0 dB at each). libspandsp's receiver asks
+ * (Q 5: 140 Hz wide at 697 Hz, 330 Hz at 1633 Hz; each 0 dB at its centre). The bands
+ * overlap, so the sum reads a DTMF tone 5.4-7.7 dB over its level, the rows up to 2.3 dB more
+ * than the columns: the receiver takes keys whose column is up to 5 dB under the row or 3 dB
+ * over it (Q.24 asks for 8 and 4). Summed to read each tone at 0 dB, it took 7 and 3.5 dB,
+ * lost the digits at -50 dBFS, and made a 'D' of call06's hold music: kept as it is. libspandsp's receiver asks
  * that the two tones carry 82 % (-0.85 dB) of a 12.75 ms block's energy, a fixed test its
  * settings do not reach: under speech at the tone's level most blocks fail it, and a 50 ms
  * digit has three. Speech outside the DTMF bands (its pitch, first formant and highs) is kept
- * out of that energy; a digit passes through unchanged. Measured on the corpus
+ * out of that energy. Measured on the corpus
  * (tests/unit/test_dtmf_speech.c, 880 digits per level): found under speech at 0 / -7 /
  * -12 dB, spandsp alone 52 / 39 / 33 %; with its dial-tone notches 54 / 40 / 33 %; twist 8-12
  * dB, reverse twist 4-8 dB and threshold -50 to -42 dBm0 changed nothing (-30 dBm0 lost
@@ -935,8 +1007,10 @@ int cq_tones_push(cq_tones *t, const float *x, size_t n)
             dtmf_rx(t->dtmf, band16, FR / 2);
             t->pos += FR / 2;
             dtmf_rx(t->dtmf, band16 + FR / 2, FR / 2);
-            cq__dtmf_push(t->rx2, t->frame, FR);
-            cq__dtmf_push(t->rx3, t->frame, FR);
+            if (t->rx2)
+                cq__dtmf_push(t->rx2, t->frame, FR);
+            if (t->rx3)
+                cq__dtmf_push(t->rx3, t->frame, FR);
             modem_connect_tones_rx(t->cng, s16, FR);
             modem_connect_tones_rx(t->ced, s16, FR);
             t->nframe = 0;
@@ -949,111 +1023,274 @@ int cq_tones_push(cq_tones *t, const float *x, size_t n)
     return CQ_OK;
 }
 
-static int within(double v, double want, double tol)
+/*
+ * CADENCES. The named runs (segs) are taken in order into a chain: runs of one tone (the SIT's
+ * three tones count as one), each under CHAIN_GAP_SEC after the last. A chain is matched to a
+ * cadence of the tables (k_cad) as it grows:
+ *   - every burst and gap within the cadence's tolerance of nominal, or within SLACK_SEC more
+ *     (a lost packet or three shorten one), the first burst shorter when the recording starts
+ *     inside it, the last shorter once the chain is complete (the call was answered, or the
+ *     recording ended);
+ *   - more of them within the tolerance than only within the slack, at least one whole burst
+ *     within it, and the cadence's least number of bursts (two for busy, three for congestion,
+ *     one for a ringback or CNG; a SIT needs its three tones in order).
+ * A chain that no cadence can still match loses its first burst until one can. Once matched,
+ * the event is handed out open (with its id) and the chain grows while each burst keeps the
+ * cadence; a burst that breaks it, another tone, CHAIN_GAP_SEC without a burst, or the end of
+ * the stream completes the event, and the next burst starts a chain of its own. So a signal
+ * that goes on for many periods is one event whatever happens to one of its bursts, and what
+ * the stream opens is what the batch reports: every event opened is completed, with its id,
+ * and nothing is reported that was not opened first. A fragment of a burst too short to name
+ * (under 0.16 s) that the recording's start or end cut joins the chain beside it when it holds
+ * the chain's tone and its gap fits, so that an event reaches back to where the tone began and
+ * on to where it ended.
+ */
+typedef struct cadence {
+    int id;               /* the tone (T_SIT1A: the SIT's tones) */
+    cq_tone_kind kind;
+    const char *region;
+    int n;                /* on/off pairs in the pattern */
+    double on[2], off[2]; /* s */
+    double tol;           /* share of nominal */
+    int min_bursts;
+} cadence;
+
+static const cadence k_cad[] = {
+    {T_NA_RING, CQ_TONE_RINGBACK, "na", 1, {2.0}, {4.0}, 0.2, 1},
+    {T_NA_BUSY, CQ_TONE_BUSY, "na", 1, {0.5}, {0.5}, 0.2, 2},
+    {T_NA_BUSY, CQ_TONE_CONGESTION, "na", 1, {0.25}, {0.25}, 0.2, 3},
+    {T_UK_RING, CQ_TONE_RINGBACK, "uk", 2, {0.4, 0.4}, {0.2, 2.0}, 0.25, 2},
+    {T_UK_BUSY, CQ_TONE_BUSY, "uk", 1, {0.375}, {0.375}, 0.2, 2},
+    /* 400 Hz alone: the double ring of networks that ring on 400 Hz too */
+    {T_UK_BUSY, CQ_TONE_RINGBACK, "uk", 2, {0.4, 0.4}, {0.2, 2.0}, 0.25, 2},
+    {T_EU, CQ_TONE_RINGBACK, "eu", 1, {1.0}, {4.0}, 0.2, 1},
+    {T_EU, CQ_TONE_BUSY, "eu", 1, {0.5}, {0.5}, 0.2, 2},
+    {T_EU, CQ_TONE_CONGESTION, "eu", 1, {0.25}, {0.25}, 0.2, 3},
+    {T_CNG, CQ_TONE_FAX_CNG, "itu", 1, {0.5}, {3.0}, 0.25, 1},
+    /* CED: 2.6-4 s of 2100 Hz (T.30), repeated or not: checked by ced_fits */
+    {T_CED, CQ_TONE_FAX_CED, "itu", 1, {0}, {0}, 0, 1},
+    /* SIT: 913.8 or 985.2, then 1370.6 or 1428.5, then 1776.7 Hz: checked by sit_fits */
+    {T_SIT1A, CQ_TONE_SIT, "itu", 0, {0}, {0}, 0, 3},
+};
+#define N_CAD ((int)(sizeof(k_cad) / sizeof(k_cad[0])))
+
+/* Which of the SIT's three tones a table tone is, or -1. */
+static int sit_index(int id)
+{
+    return id == T_SIT1A || id == T_SIT1B ? 0 : id == T_SIT2A || id == T_SIT2B ? 1 : id == T_SIT3 ? 2 : -1;
+}
+
+/* The chain a tone belongs to: the SIT's tones are one. */
+static int family(int id)
+{
+    return sit_index(id) >= 0 ? T_SIT1A : id;
+}
+
+static int strict_fit(double v, double want, double tol)
 {
     return fabs(v - want) <= tol * want;
 }
 
-/* Every burst near on_s (the last may be cut short: answered, or the end of the recording)
- * and every gap near off_s. */
-static int matches(const double *on, const double *off, size_t m, double on_s, double off_s,
-                   double tol)
+static int loose_fit(double v, double want, double tol)
 {
+    return fabs(v - want) <= tol * want + SLACK_SEC;
+}
+
+/* How bursts s[0..m) fit the cadence c from phase ph of its pattern: -1 not at all; else
+ * 2 when it is matched (the tests of the comment above), 1 when it may still become so.
+ * head: s[0] may be cut short; tail: s[m - 1] may. */
+static int pattern_fits(const seg *s, size_t m, const cadence *c, int ph, int head, int tail)
+{
+    int strict = 0, loose = 0, whole = 0;
     for (size_t i = 0; i < m; i++) {
-        int last = i + 1 == m;
-        if (!within(on[i], on_s, tol) && !(last && m > 1 && on[i] < on_s * (1 + tol)))
-            return 0;
-        if (!last && !within(off[i], off_s, tol))
-            return 0;
+        const double on = s[i].end - s[i].start, want = c->on[((size_t)ph + i) % (size_t)c->n];
+        const int cut = (i == 0 && head) || (i + 1 == m && tail);
+        if (strict_fit(on, want, c->tol))
+            strict++, whole++;
+        else if (cut && on < want * (1 + c->tol))
+            ;
+        else if (loose_fit(on, want, c->tol))
+            loose++;
+        else
+            return -1;
+        if (i + 1 == m)
+            break;
+        const double gap = s[i + 1].start - s[i].end, want_off = c->off[((size_t)ph + i) % (size_t)c->n];
+        if (strict_fit(gap, want_off, c->tol))
+            strict++;
+        else if (loose_fit(gap, want_off, c->tol))
+            loose++;
+        else
+            return -1;
     }
-    return 1;
+    return whole && strict > loose && (int)m >= c->min_bursts ? 2 : 1;
 }
 
-/* The UK double ring: 0.4 s on, 0.2 off, 0.4 on, 2.0 off, within 25 % (the last burst may be
- * cut short). */
-static int double_ring(const double *on, const double *off, size_t m)
+/* CED: every whole burst 2.4 s or longer (T.30: 2.6-4 s), gaps under CHAIN_GAP_SEC. */
+static int ced_fits(const seg *s, size_t m, int head, int tail)
 {
-    int ok = m >= 2;
-    for (size_t i = 0; ok && i < m; i++) {
-        ok = within(on[i], 0.4, 0.25) || (i + 1 == m && on[i] < 0.5);
-        if (ok && i + 1 < m)
-            ok = within(off[i], i % 2 == 0 ? 0.2 : 2.0, 0.25);
-    }
-    return ok;
-}
-
-/* Does a chain of bursts of one tone match a cadence? Then *e is its event. */
-static int match_chain(const cq_tones *t, const seg *s, size_t n, cq_tone_event *e)
-{
-    int id = s[0].id;
-    double on[256], off[256];
-    size_t m = n < 256 ? n : 256;
+    int whole = 0;
     for (size_t i = 0; i < m; i++) {
-        on[i] = s[i].end - s[i].start;
-        off[i] = i + 1 < m ? s[i + 1].start - s[i].end : 0;
+        const int cut = (i == 0 && head) || (i + 1 == m && tail);
+        if (s[i].end - s[i].start >= 2.4)
+            whole++;
+        else if (!cut && i + 1 < m)
+            return -1;
     }
-    double a = s[0].start, b = s[m - 1].end;
-    int cycles = (int)m;
-    switch (id) {
-    case T_NA_RING:
-        if (matches(on, off, m, 2.0, 4.0, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "na", .cycles = cycles}, 1;
-        break;
-    case T_NA_BUSY:
-        if (m >= 2 && matches(on, off, m, 0.5, 0.5, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY, .start_sec = a, .end_sec = b, .region = "na", .cycles = cycles}, 1;
-        if (m >= 3 && matches(on, off, m, 0.25, 0.25, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_CONGESTION, .start_sec = a, .end_sec = b, .region = "na", .cycles = cycles}, 1;
-        break;
-    case T_UK_RING:
-        if (double_ring(on, off, m))
-            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "uk", .cycles = cycles}, 1;
-        break;
-    case T_UK_BUSY: /* 400 Hz alone: busy, or the double ring of networks that ring on 400 Hz */
-        if (m >= 2 && matches(on, off, m, 0.375, 0.375, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY, .start_sec = a, .end_sec = b, .region = "uk", .cycles = cycles}, 1;
-        if (double_ring(on, off, m))
-            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "uk", .cycles = cycles}, 1;
-        break;
-    case T_EU:
-        if (matches(on, off, m, 1.0, 4.0, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_RINGBACK, .start_sec = a, .end_sec = b, .region = "eu", .cycles = cycles}, 1;
-        if (m >= 2 && matches(on, off, m, 0.5, 0.5, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_BUSY, .start_sec = a, .end_sec = b, .region = "eu", .cycles = cycles}, 1;
-        if (m >= 3 && matches(on, off, m, 0.25, 0.25, 0.2))
-            return *e = (cq_tone_event){.kind = CQ_TONE_CONGESTION, .start_sec = a, .end_sec = b, .region = "eu", .cycles = cycles}, 1;
-        break;
-    case T_CNG:
-        if (matches(on, off, m, 0.5, 3.0, 0.25) && fax_confirmed(t, 0, a, b))
-            return *e = (cq_tone_event){.kind = CQ_TONE_FAX_CNG, .start_sec = a, .end_sec = b, .region = "itu", .cycles = cycles}, 1;
-        break;
-    case T_CED:
-        if (on[0] >= 2.4 && fax_confirmed(t, 1, a, b))
-            return *e = (cq_tone_event){.kind = CQ_TONE_FAX_CED, .start_sec = a, .end_sec = b, .region = "itu", .cycles = 1}, 1;
-        break;
-    default:
-        break;
-    }
-    return 0;
+    return whole ? 2 : 1;
 }
 
-/* Cadence of a chain of bursts of one tone: event or nothing. */
-static int judge_chain(cq_tones *t, const seg *s, size_t n)
+/* SIT: its tones in order, 0.15-0.5 s each, under SIT_GAP apart within one SIT (after a third
+ * tone, the next SIT may follow up to CHAIN_GAP_SEC later); matched once three tones in order
+ * are in, the first of them the SIT's first. */
+static int sit_fits(const seg *s, size_t m, int head, int tail)
 {
-    cq_tone_event e;
-    return match_chain(t, s, n, &e) ? keep_event(t, &e) : CQ_OK;
+    int run = 0, full = 0;
+    for (size_t i = 0; i < m; i++) {
+        const double on = s[i].end - s[i].start;
+        const int k = sit_index(s[i].id), cut = (i == 0 && head) || (i + 1 == m && tail);
+        if (on > 0.5 || (on < 0.15 && !cut))
+            return -1;
+        if (i > 0) {
+            const int prev = sit_index(s[i - 1].id);
+            if (k != (prev + 1) % 3 || (prev != 2 && s[i].start - s[i - 1].end >= SIT_GAP))
+                return -1;
+        }
+        run = k == 0 ? 1 : run ? run + 1 : 0;
+        full |= run == 3;
+    }
+    return full ? 2 : 1;
 }
 
-static int is_sit(const seg *s, int k)
+/* How the chain s[0..m) fits cadence k from phase ph (pattern_fits' answer). */
+static int cad_fits(const seg *s, size_t m, int k, int ph, int head, int tail)
 {
-    static const int ids[3][2] = {{T_SIT1A, T_SIT1B}, {T_SIT2A, T_SIT2B}, {T_SIT3, T_SIT3}};
-    return s->id == ids[k][0] || s->id == ids[k][1];
+    const cadence *c = &k_cad[k];
+    if (family(s[0].id) != c->id)
+        return -1;
+    if (c->kind == CQ_TONE_SIT)
+        return sit_fits(s, m, head, tail);
+    if (c->kind == CQ_TONE_FAX_CED)
+        return ced_fits(s, m, head, tail);
+    return pattern_fits(s, m, c, ph, head, tail);
+}
+
+/* The cadence and phase that match segs [c0, c1) (*cad, *ph; 2), or whether one still may
+ * (1) or none can (-1). tail: the chain is complete, its last burst may be cut short. */
+static int chain_match(const cq_tones *t, int tail, int *cad, int *ph)
+{
+    const seg *s = t->segs + t->c0;
+    const size_t m = t->c1 - t->c0;
+    const int head = t->c0 == 0 && s[0].start * RATE < FRAG_EDGE;
+    int best = -1;
+    for (int k = 0; k < N_CAD; k++)
+        for (int p = 0; p < (k_cad[k].n > 1 ? k_cad[k].n : 1); p++) {
+            int r = cad_fits(s, m, k, p, head, tail);
+            if (r == 2 && k_cad[k].kind == CQ_TONE_FAX_CNG &&
+                !fax_confirmed(t, 0, s[0].start, s[m - 1].end))
+                r = 1; /* libspandsp's receiver has not (yet) heard it */
+            if (r == 2 && k_cad[k].kind == CQ_TONE_FAX_CED &&
+                !fax_confirmed(t, 1, s[0].start, s[m - 1].end))
+                r = 1;
+            if (r == 2) {
+                *cad = k, *ph = p;
+                return 2;
+            }
+            best = r > best ? r : best;
+        }
+    return best;
+}
+
+/* Whether the fragment f holds the tone the chain's first (before = 1) or last burst s
+ * implies next to it, and sits where the cadence puts it: then the chain reaches it. */
+static int frag_fits(const frag *f, const seg *s, const cadence *c, int ph, int before)
+{
+    if (!f->n)
+        return 0;
+    const double gap = before ? s->start - f->end : f->start - s->end;
+    if (gap < 0)
+        return 0;
+    if (c->kind == CQ_TONE_SIT) {
+        const int k = (sit_index(s->id) + (before ? 2 : 1)) % 3;
+        static const int ids[3][2] = {{T_SIT1A, T_SIT1B}, {T_SIT2A, T_SIT2B}, {T_SIT3, T_SIT3}};
+        const int between = before ? k == 2 : sit_index(s->id) == 2;
+        if (gap >= (between ? CHAIN_GAP_SEC : SIT_GAP))
+            return 0;
+        return tone_share(f->x, f->n, ids[k][0]) >= 0.5 || tone_share(f->x, f->n, ids[k][1]) >= 0.5;
+    }
+    if (c->kind == CQ_TONE_FAX_CED) {
+        if (gap >= CHAIN_GAP_SEC)
+            return 0;
+    } else {
+        /* the gap before the chain's first burst ends the pattern's previous step */
+        const int step = before ? (ph + c->n - 1) % c->n : ph;
+        if (!loose_fit(gap, c->off[step], c->tol))
+            return 0;
+    }
+    return tone_share(f->x, f->n, c->id) >= 0.5;
+}
+
+/* The chain as an event: its first burst's start (or the head fragment's) to its last
+ * burst's end (or, once the stream ended, the tail fragment's). */
+static cq_tone_event chain_event(const cq_tones *t, int with_tail)
+{
+    const cadence *c = &k_cad[t->cad];
+    const seg *last = &t->segs[t->c1 - 1];
+    double b = last->end;
+    int cycles = (int)(t->c1 - t->c0) + (t->cstart < t->segs[t->c0].start);
+    if (with_tail) {
+        const int ph_last = (t->phase + (int)(t->c1 - t->c0) - 1) % (c->n > 0 ? c->n : 1);
+        if (frag_fits(&t->tail, last, c, ph_last, 0))
+            b = t->tail.end, cycles++;
+    }
+    if (c->kind == CQ_TONE_SIT || c->kind == CQ_TONE_FAX_CED) { /* SITs, CED tones */
+        int n = 0;
+        for (size_t i = t->c0; i < t->c1; i++)
+            n += c->kind == CQ_TONE_SIT ? sit_index(t->segs[i].id) == 0 : 1;
+        cycles = n ? n : 1;
+    }
+    return (cq_tone_event){.id = t->cid, .kind = c->kind, .start_sec = t->cstart, .end_sec = b,
+                           .region = c->region, .cycles = cycles};
+}
+
+/* The chain matched: its event is handed out open. */
+static int announce(cq_tones *t)
+{
+    const cadence *c = &k_cad[t->cad];
+    t->cstart = t->segs[t->c0].start;
+    if (t->c0 == 0 && frag_fits(&t->head, &t->segs[0], c, t->phase, 1))
+        t->cstart = t->head.start;
+    t->cid = ++t->next_id;
+    cq_tone_event e = chain_event(t, 0);
+    e.open = true;
+    return box_event(t, &e);
+}
+
+/* The chain can grow no more: its event, if it has one, is complete (matched now at the
+ * latest, with its last burst allowed short); the next chain starts after it. */
+static int close_chain(cq_tones *t, int final)
+{
+    int rc = CQ_OK;
+    while (t->cad < 0 && t->c0 < t->c1) { /* not matched while it grew: perhaps now */
+        if (chain_match(t, 1, &t->cad, &t->phase) == 2) {
+            rc = announce(t);
+            break;
+        }
+        t->c0++;
+    }
+    if (t->cad >= 0 && rc == CQ_OK) {
+        cq_tone_event e = chain_event(t, final);
+        rc = keep_event(t, &e);
+    }
+    t->c0 = t->c1;
+    t->cad = -1;
+    return rc;
 }
 
 /*
- * Match the segments not judged yet to SIT and to the cadence tables. A chain is judged once
- * it can no longer grow: a different tone follows it, CHAIN_GAP_SEC passed since its last
- * burst, or the stream ended (`final`).
+ * Take the segments not yet in a chain into chains (above); complete the chain that can grow
+ * no more: another tone or CHAIN_GAP_SEC since its last burst (and no run under way), or the
+ * stream ended (`final`).
  */
 static int settle(cq_tones *t, int final)
 {
@@ -1064,53 +1301,47 @@ static int settle(cq_tones *t, int final)
         t->closing = 0;
     }
     if (final) {
-        cq__dtmf_finish(t->rx2);
-        cq__dtmf_finish(t->rx3);
+        if (t->rx2)
+            cq__dtmf_finish(t->rx2);
+        if (t->rx3)
+            cq__dtmf_finish(t->rx3);
     }
     flush_digits(t, final);
     if (t->dtmf_open && (final || now - t->dtmf_ev.end_sec >= DTMF_GAP_SEC) && !t->digit &&
         !t->nqueue &&
-        !cq__dtmf_active(t->rx2) && !cq__dtmf_active(t->rx3) &&
+        !(t->rx2 && cq__dtmf_active(t->rx2)) && !(t->rx3 && cq__dtmf_active(t->rx3)) &&
         commit_dtmf(t) != CQ_OK)
         return CQ_ERR_NOMEM;
-    while (t->judged < t->nsegs) {
-        size_t i = t->judged;
-        const seg *s = t->segs + i;
-        double open_until = t->segs[t->nsegs - 1].end; /* the last closed burst */
-        if (is_sit(s, 0)) {
-            /* SIT: three single tones in a row, 0.2-0.45 s each, gaps under 60 ms */
-            if (i + 2 >= t->nsegs && !final && (t->in_run || now - open_until < 0.5))
-                return CQ_OK; /* its other tones may still come */
-            int ok = i + 2 < t->nsegs;
-            for (int k = 0; ok && k < 3; k++)
-                ok = is_sit(s + k, k) && s[k].end - s[k].start >= 0.2 &&
-                     s[k].end - s[k].start <= 0.45 && (k == 2 || s[k + 1].start - s[k].end < 0.06);
-            if (ok) {
-                if (add_event(t, CQ_TONE_SIT, s[0].start, s[2].end, "itu", 1) != CQ_OK)
-                    return CQ_ERR_NOMEM;
-                t->judged = i + 3;
+    while (t->c1 < t->nsegs) {
+        const seg *s = &t->segs[t->c1];
+        if (t->c1 > t->c0 && (family(s->id) != family(t->segs[t->c0].id) ||
+                              s->start - t->segs[t->c1 - 1].end > CHAIN_GAP_SEC)) {
+            if (close_chain(t, 0) != CQ_OK) /* another tone, or too far */
+                return CQ_ERR_NOMEM;
+            continue;
+        }
+        t->c1++;
+        if (t->cad >= 0) { /* matched: the burst keeps the cadence, or the event is complete */
+            if (cad_fits(t->segs + t->c0, t->c1 - t->c0, t->cad, t->phase,
+                         t->c0 == 0 && t->segs[0].start * RATE < FRAG_EDGE, 0) == 2)
                 continue;
-            }
+            t->c1--;
+            if (close_chain(t, 0) != CQ_OK)
+                return CQ_ERR_NOMEM;
+            continue;
         }
-        size_t j = i + 1;
-        while (j < t->nsegs && t->segs[j].id == s->id &&
-               t->segs[j].start - t->segs[j - 1].end <= CHAIN_GAP_SEC)
-            j++;
-        if (j == t->nsegs && !final && (t->in_run || now - open_until <= CHAIN_GAP_SEC)) {
-            /* the chain may grow: announce it (once) as soon as it matches a cadence */
-            cq_tone_event e;
-            if (t->announced != i + 1 && match_chain(t, s, j - i, &e)) {
-                t->announced = i + 1;
-                e.open = true;
-                if (box_event(t, &e) != CQ_OK)
-                    return CQ_ERR_NOMEM;
-            }
-            return CQ_OK;
-        }
-        if (judge_chain(t, s, j - i) != CQ_OK)
+        int r;
+        while ((r = chain_match(t, 0, &t->cad, &t->phase)) < 0 && t->c0 + 1 < t->c1)
+            t->c0++; /* no cadence can start with the first burst */
+        if (r < 0)
+            t->c0 = t->c1;
+        else if (r == 2 && announce(t) != CQ_OK)
             return CQ_ERR_NOMEM;
-        t->judged = j;
     }
+    if (t->c0 < t->c1 &&
+        (final || (!t->in_run && now - t->segs[t->c1 - 1].end > CHAIN_GAP_SEC)) &&
+        close_chain(t, final) != CQ_OK)
+        return CQ_ERR_NOMEM;
     return CQ_OK;
 }
 
@@ -1128,6 +1359,7 @@ int cq_tones_poll(cq_tones *t, const cq_tone_event **events, size_t *n)
 int cq_tones_finish(cq_tones *t, const cq_tone_event **events, size_t *n)
 {
     if (!t->finished) {
+        t->finishing = 1;
         if (t->in_run && close_run(t) != CQ_OK)
             return CQ_ERR_NOMEM;
         if (settle(t, 1) != CQ_OK)
@@ -1157,6 +1389,6 @@ size_t cq_tones_runs(const cq_tones *t, cq_tone_run *out, size_t max)
 
 bool cq_tones_active(const cq_tones *t)
 {
-    return t->in_run || t->digit != 0 || t->nqueue || cq__dtmf_active(t->rx2) ||
-           cq__dtmf_active(t->rx3);
+    return t->in_run || t->digit != 0 || t->nqueue || (t->rx2 && cq__dtmf_active(t->rx2)) ||
+           (t->rx3 && cq__dtmf_active(t->rx3));
 }

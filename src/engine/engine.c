@@ -201,6 +201,11 @@ int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
         cq__free(text);
         text = more;
     }
+    if (text && (p->analyzers & CQ_AN_EVENTS) && (p->dtmf_speech || p->dtmf_voice_cancel)) {
+        char *more = cq__printf("%s|dtmf%d%d", text, p->dtmf_speech, p->dtmf_voice_cancel);
+        cq__free(text);
+        text = more;
+    }
     if (!text)
         return CQ_ERR_NOMEM;
     char hex[65];
@@ -620,6 +625,8 @@ static int report_start(const cq_engine *e, cq_report *r)
     r->nisqa_mode = e->p.nisqa_mode;
     r->nisqa_window_sec = e->p.nisqa_window_sec;
     r->silence_noise_db = e->p.silence_noise_db;
+    r->dtmf_speech = e->p.dtmf_speech || e->p.dtmf_voice_cancel;
+    r->dtmf_voice_cancel = e->p.dtmf_voice_cancel;
     r->silence_min_duration_sec = e->p.silence_min_duration_sec;
     for (size_t i = 0; i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);

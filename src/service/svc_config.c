@@ -213,6 +213,10 @@ static const setting k_settings[] = {
      "NISQA over windows or the whole leg (--nisqa-mode)"},
     {"nisqa_window_sec", K_DOUBLE, F(engine.nisqa_window_sec), 0, 1, 600, NULL, "8",
      "NISQA window length (--nisqa-window-sec)"},
+    {"dtmf_speech", K_BOOL, F(engine.dtmf_speech), 0, 0, 0, NULL, "false",
+     "our DTMF receiver for digits under speech too (--dtmf-speech)"},
+    {"dtmf_voice_cancel", K_BOOL, F(engine.dtmf_voice_cancel), 0, 0, 0, NULL, "false",
+     "and ours on the voice-cancelled signal (--dtmf-voice-cancel)"},
 };
 #define N_SETTINGS (sizeof(k_settings) / sizeof(k_settings[0]))
 

@@ -15,13 +15,16 @@ typedef struct events_state {
 
 static int create(void **st, const cq__stage_ctx *c)
 {
-    (void)c;
     events_state *s = cq__calloc(1, sizeof(*s));
     if (!s)
         return CQ_ERR_NOMEM;
     *st = s;
     int rc = CQ_OK;
-    s->cls = cq_classifier_create(NULL, &rc);
+    const cq_engine_params *ep = cq_engine_get_params(c->engine);
+    cq_classify_params p = cq_classify_default_params();
+    p.tones.dtmf_speech = ep->dtmf_speech;
+    p.tones.dtmf_voice_cancel = ep->dtmf_voice_cancel;
+    s->cls = cq_classifier_create(&p, &rc);
     return s->cls ? CQ_OK : rc;
 }
 
@@ -117,6 +120,19 @@ static void free_leg(cq_leg_report *l)
 {
     cq__free(l->events);
     cq__free(l->timeline);
+}
+
+/* The DTMF receivers, shown whether the stage ran or not (null: it did not). */
+static void json_engine(const cq_report *r, json_t *eng)
+{
+    if (!(r->analyzers & CQ_AN_EVENTS)) {
+        json_object_set_new(eng, "events", json_null());
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "dtmf_speech", json_boolean(r->dtmf_speech));
+    json_object_set_new(o, "dtmf_voice_cancel", json_boolean(r->dtmf_voice_cancel));
+    json_object_set_new(eng, "events", o);
 }
 
 static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
@@ -244,6 +260,7 @@ const cq__stage cq__stage_events = {
     .summarize = summarize,
     .free_leg = free_leg,
     .json_leg = json_leg,
+    .json_engine = json_engine,
     .json_call = json_call,
     .text_section = text_section,
 };

@@ -20,7 +20,7 @@ after_by_at_most() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { exit !(a >= b &&
 # call, the agent's channel, labelled music end, reference VAD speech onset after it
 while read -r file ch mend onset; do
     line=$(sox "$C/$file" -t raw -r 8000 -e signed -b 16 -c 1 - remix "$ch" 2>/dev/null |
-        "$CQ" classify --rate 8000 - 2>/dev/null | grep '"type":"hold","state":"closed"' | head -1)
+        "$CQ" classify --rate 8000 - 2>/dev/null | grep '"type":"hold","id":[0-9]*,"state":"closed"' | head -1)
     end=$(printf '%s' "$line" | sed -n 's/.*"end":\([0-9.]*\).*/\1/p')
     at=$(printf '%s' "$line" | sed -n 's/.*"at":\([0-9.]*\).*/\1/p')
     check "$file: hold ends at ${end:-none} (labelled $mend)" within "${end:-0}" "$mend" 0.5
@@ -35,8 +35,8 @@ LIST
 # DTMF: each digit is printed as it ends (the open string), within 0.1 s of audio
 sox "$C/calls/call06_ivr_dtmf.wav" -t raw -r 8000 -e signed -b 16 -c 1 - remix 1 2>/dev/null |
     "$CQ" classify --rate 8000 - 2>/dev/null > "${TMPDIR:-/tmp}/cq_classify_$$.jsonl"
-first=$(grep '"type":"dtmf","state":"open"' "${TMPDIR:-/tmp}/cq_classify_$$.jsonl" | head -1)
-closed=$(grep '"type":"dtmf","state":"closed"' "${TMPDIR:-/tmp}/cq_classify_$$.jsonl")
+first=$(grep '"type":"dtmf","id":[0-9]*,"state":"open"' "${TMPDIR:-/tmp}/cq_classify_$$.jsonl" | head -1)
+closed=$(grep '"type":"dtmf","id":[0-9]*,"state":"closed"' "${TMPDIR:-/tmp}/cq_classify_$$.jsonl")
 rm -f "${TMPDIR:-/tmp}/cq_classify_$$.jsonl"
 fat=$(printf '%s' "$first" | sed -n 's/.*"at":\([0-9.]*\).*/\1/p')
 # the first digit (8) sounds 26.1019-26.2019 (labels.json: tone_ms 100, gap_ms 100)

@@ -34,6 +34,21 @@
 
 static const char k_symbols[] = "0123456789*#ABCD";
 
+/* The receivers under test (cq_tones.h): libspandsp's alone by default; the corpus tests run
+ * each of the three configurations in turn. */
+static cq_tones_params g_tp;
+
+static const struct receivers {
+    const char *name;
+    bool speech, cancel;
+    long floor[3]; /* digits found of 880 at 0, -7 and -12 dB, at least (docs/events.md) */
+} k_receivers[] = {
+    {"libspandsp's Q.24 receiver (the default)", false, false, {666, 529, 433}},
+    {"and ours on the signal (dtmf_speech)", true, false, {801, 673, 554}},
+    {"and ours on the voice-cancelled signal (dtmf_voice_cancel)", true, true, {872, 833, 779}},
+};
+#define N_RECEIVERS (sizeof(k_receivers) / sizeof(k_receivers[0]))
+
 /* Row and column frequencies of a symbol. */
 static void dtmf_freqs(char c, double *lo, double *hi)
 {
@@ -99,7 +114,7 @@ static size_t detect(const float *x, size_t n, char *digits, double *at, double 
                      size_t max)
 {
     int e = 0;
-    cq_tones *t = cq_tones_create(&e);
+    cq_tones *t = cq_tones_create(&g_tp, &e);
     assert_non_null(t);
     size_t nd = 0, ev0 = 0, evlen = 0; /* the open event's digits: digits[ev0 .. ev0 + evlen) */
     char closed[1024] = "";
@@ -174,7 +189,7 @@ static void synth_digits(const char *keys, int on_ms, int off_ms, double level_d
         p += (size_t)(on_ms + off_ms) * 8;
     }
     int e = 0;
-    cq_tones *t = cq_tones_create(&e);
+    cq_tones *t = cq_tones_create(&g_tp, &e);
     assert_non_null(t);
     assert_int_equal(cq_tones_push(t, x, n), CQ_OK);
     const cq_tone_event *ev;
@@ -196,31 +211,49 @@ static void test_q24(void **state)
         int on_ms, off_ms;
         double level_db, twist_db, ff;
         const char *want;
+        bool speech; /* with our receiver too (dtmf_speech) */
     } cases[] = {
-        {"40 ms on, 40 ms off", "0123456789*#ABCD", 40, 40, -20, 0, 1, "0123456789*#ABCD"},
-        {"40 ms on, 45 ms off", "0123456789*#ABCD", 40, 45, -20, 0, 1, "0123456789*#ABCD"},
-        {"a key repeated, 40 ms pauses", "5555", 40, 40, -20, 0, 1, "5555"},
-        {"-10 dBFS", "0123456789*#ABCD", 50, 50, -10, 0, 1, "0123456789*#ABCD"},
-        {"-50 dBFS", "0123456789*#ABCD", 50, 50, -50, 0, 1, "0123456789*#ABCD"},
-        {"+1.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 1.015, "0123456789*#ABCD"},
-        {"-1.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 0.985, "0123456789*#ABCD"},
-        {"+3.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 1.035, ""},
-        {"-3.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 0.965, ""},
-        {"column 7.5 dB under the row", "0123456789*#ABCD", 50, 50, -20, -7.5, 1,
-         "0123456789*#ABCD"},
-        {"column 3.5 dB over the row", "0123456789*#ABCD", 50, 50, -20, 3.5, 1, "0123456789*#ABCD"},
-        {"column 12 dB under the row", "0123456789*#ABCD", 50, 50, -20, -12, 1, ""},
-        {"column 8 dB over the row", "0123456789*#ABCD", 50, 50, -20, 8, 1, ""},
-        {"20 ms tones", "0123456789*#ABCD", 20, 80, -20, 0, 1, ""},
-        {"20 ms tones, another phase", "0123456789*#ABCD", 20, 85, -20, 0, 1, ""},
+        {"40 ms on, 40 ms off", "0123456789*#ABCD", 40, 40, -20, 0, 1, "0123456789*#ABCD", 0},
+        {"40 ms on, 45 ms off", "0123456789*#ABCD", 40, 45, -20, 0, 1, "0123456789*#ABCD", 0},
+        {"a key repeated, 40 ms pauses", "5555", 40, 40, -20, 0, 1, "5555", 0},
+        {"-10 dBFS", "0123456789*#ABCD", 50, 50, -10, 0, 1, "0123456789*#ABCD", 0},
+        {"-50 dBFS", "0123456789*#ABCD", 50, 50, -50, 0, 1, "0123456789*#ABCD", 0},
+        /* libspandsp's receiver takes every key up to 1.2 % off nominal; at 1.5 % (Q.24's
+         * limit) it misses some of the 1477 and 1633 Hz column, which ours finds */
+        {"+1.2 %", "0123456789*#ABCD", 50, 50, -20, 0, 1.012, "0123456789*#ABCD", 0},
+        {"-1.2 %", "0123456789*#ABCD", 50, 50, -20, 0, 0.988, "0123456789*#ABCD", 0},
+        {"+1.5 %, dtmf_speech", "0123456789*#ABCD", 50, 50, -20, 0, 1.015, "0123456789*#ABCD", 1},
+        {"-1.5 %, dtmf_speech", "0123456789*#ABCD", 50, 50, -20, 0, 0.985, "0123456789*#ABCD", 1},
+        {"+3.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 1.035, "", 0},
+        {"-3.5 %", "0123456789*#ABCD", 50, 50, -20, 0, 0.965, "", 0},
+        {"+3.5 %, dtmf_speech", "0123456789*#ABCD", 50, 50, -20, 0, 1.035, "", 1},
+        /* Q.24 (North America) asks for 8 dB under and 4 dB over: the sum of the DTMF bands
+         * that libspandsp's receiver hears reads the rows up to 2.3 dB louder than the columns
+         * (tones.c), so it takes 5 dB under and 3 dB over; ours 7.5 and 3.5 */
+        {"column 5 dB under the row", "0123456789*#ABCD", 50, 50, -20, -5, 1, "0123456789*#ABCD",
+         0},
+        {"column 3 dB over the row", "0123456789*#ABCD", 50, 50, -20, 3, 1, "0123456789*#ABCD", 0},
+        {"column 7.5 dB under, dtmf_speech", "0123456789*#ABCD", 50, 50, -20, -7.5, 1,
+         "0123456789*#ABCD", 1},
+        {"column 3.5 dB over, dtmf_speech", "0123456789*#ABCD", 50, 50, -20, 3.5, 1,
+         "0123456789*#ABCD", 1},
+        {"column 12 dB under the row", "0123456789*#ABCD", 50, 50, -20, -12, 1, "", 0},
+        {"column 8 dB over the row", "0123456789*#ABCD", 50, 50, -20, 8, 1, "", 0},
+        {"column 12 dB under, dtmf_speech", "0123456789*#ABCD", 50, 50, -20, -12, 1, "", 1},
+        {"20 ms tones", "0123456789*#ABCD", 20, 80, -20, 0, 1, "", 0},
+        {"20 ms tones, another phase", "0123456789*#ABCD", 20, 85, -20, 0, 1, "", 0},
+        {"20 ms tones, dtmf_speech", "0123456789*#ABCD", 20, 80, -20, 0, 1, "", 1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char got[128];
+        g_tp = cq_tones_default_params();
+        g_tp.dtmf_speech = cases[i].speech;
         synth_digits(cases[i].keys, cases[i].on_ms, cases[i].off_ms, cases[i].level_db,
                      cases[i].twist_db, cases[i].ff, got, sizeof(got));
-        print_message("%-32s want '%s' got '%s'\n", cases[i].what, cases[i].want, got);
+        print_message("%-34s want '%s' got '%s'\n", cases[i].what, cases[i].want, got);
         assert_string_equal(got, cases[i].want);
     }
+    g_tp = cq_tones_default_params();
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -266,10 +299,12 @@ static const char *const k_speech[] = {
 static const double k_levels[] = {0, -7, -12};
 #define N_LEVELS 3
 
-static void test_dtmf_under_speech(void **state)
+/* The 880 digits of each level under the corpus's speech, heard by the receivers of r. */
+static void under_speech(const struct receivers *r)
 {
-    (void)state;
-    level_stats all[N_LEVELS];
+    g_tp = (cq_tones_params){.dtmf_speech = r->speech, .dtmf_voice_cancel = r->cancel};
+    print_message("== %s\n", r->name);
+    static level_stats all[N_LEVELS];
     for (int l = 0; l < N_LEVELS; l++)
         all[l] = (level_stats){.min_found = 16};
     print_message("%-42s %7s %6s %5s  %-22s %-22s %-22s\n", "speech file", "active", "secs", "seqs",
@@ -383,30 +418,19 @@ static void test_dtmf_under_speech(void **state)
         assert_true(all[l].nlat[0] > 0 && all[l].lat[0][all[l].nlat[0] - 1] <= 0.5);
         assert_true(!all[l].nlat[1] || all[l].lat[1][all[l].nlat[1] - 1] <= 0.5);
     }
-    /* the goal (issue 12): every sequence 16/16 at 0 dB and 15/16 at -7 dB */
-    const int goal = all[0].min_found == 16 && all[1].min_found >= 15;
-    print_message("goal 16/16 at 0 dB: %s (%d/%d sequences); 15/16 at -7 dB: %s (%d/%d)\n",
-                  all[0].min_found == 16 ? "met" : "NOT MET", all[0].perfect, all[0].sequences,
-                  all[1].min_found >= 15 ? "met" : "NOT MET", all[1].at15, all[1].sequences);
-    /* what holds: never a wrong digit, and no fewer digits than measured (docs/events.md:
-     * 876, 839 and 785 of 880; without the train's level in its slots 874, 834 and 772;
-     * with a train's end slots and the slots between its digits
-     * probed alike, one slot past either end, 870, 822 and 750; with the trains placed by the
-     * receivers' spans of their digits
-     * 868, 816 and 745; without the slots of trains 862, 799 and 706; without the
-     * steady-pair rules of the gated fit and its edge
-     * windows fitted beside the gate's tones 856, 788 and 696;
-     * without the gated fit 832, 746 and 656; libspandsp's receiver
-     * and ours on the signal alone found 801, 673 and 554; libspandsp's alone 666, 529 and
-     * 433) */
-    for (int l = 0; l < N_LEVELS; l++)
+    /* never a wrong digit, and no fewer digits than measured (docs/events.md) */
+    for (int l = 0; l < N_LEVELS; l++) {
         assert_int_equal(all[l].wrong, 0);
-    assert_true(all[0].found >= 872);
-    assert_true(all[1].found >= 833);
-    assert_true(all[2].found >= 779);
-    const char *want_goal = getenv("CQ_DTMF_GOAL");
-    if (want_goal && *want_goal == '1')
-        assert_true(goal);
+        assert_true(all[l].found >= r->floor[l]);
+    }
+}
+
+static void test_dtmf_under_speech(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_RECEIVERS; i++)
+        under_speech(&k_receivers[i]);
+    g_tp = cq_tones_default_params();
 }
 
 static int is_audio(const char *name)
@@ -441,9 +465,9 @@ static void talk_off_file(const char *path, const char *label, int skip_ch, int 
     }
 }
 
-static void test_talk_off(void **state)
+static void talk_off(const struct receivers *r)
 {
-    (void)state;
+    g_tp = (cq_tones_params){.dtmf_speech = r->speech, .dtmf_voice_cancel = r->cancel};
     static const char *const dirs[] = {"speech",      "conversations", "quality",    "vad",
                                        "ivr_prompts", "formats",       "hold_music", "calls"};
     int files = 0, legs = 0, bad = 0;
@@ -476,11 +500,19 @@ static void test_talk_off(void **state)
     talk_off_file(CQ_SOURCE_DIR "/samples/sample-call.wav", "samples/sample-call.wav", -1, &bad,
                   &secs, &legs);
     files++;
-    print_message("talk-off: %d digits on %d files (%d channels, %.0f s of speech, prompts, "
-                  "music and calls)\n",
-                  bad, files, legs, secs);
+    print_message("talk-off, %s: %d digits on %d files (%d channels, %.0f s of speech, "
+                  "prompts, music and calls)\n",
+                  r->name, bad, files, legs, secs);
     assert_true(files >= 80);
     assert_int_equal(bad, 0);
+}
+
+static void test_talk_off(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_RECEIVERS; i++)
+        talk_off(&k_receivers[i]);
+    g_tp = cq_tones_default_params();
 }
 
 static const struct CMUnitTest k_logic[] = {
