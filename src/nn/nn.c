@@ -57,11 +57,42 @@ typedef int v8i __attribute__((vector_size(32)));
 #define LD(v, ptr) memcpy(&(v), (ptr), sizeof(v8f))
 #define ST(ptr, v) memcpy((ptr), &(v), sizeof(v8f))
 
+#define NARROW_K 512 /* the longest K the narrow case below takes */
+
 CQ_CLONES
 void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
               size_t ldb, float *C, size_t ldc, int accumulate)
 {
     const v8f z = {0};
+    if (N < 8 && K <= NARROW_K) {
+        /* under 8 columns (a network run on one chunk at a time, as a live stream is): each
+         * element a dot product along K, 8 lanes wide, the columns of B copied contiguous */
+        float bt[7 * NARROW_K];
+        for (size_t c = 0; c < N; c++)
+            for (size_t k = 0; k < K; k++)
+                bt[c * K + k] = B[k * ldb + c];
+        for (size_t r = 0; r < M; r++) {
+            const float *a = A + r * lda;
+            for (size_t c = 0; c < N; c++) {
+                const float *bb = bt + c * K;
+                v8f acc = z;
+                size_t k = 0;
+                for (; k + 8 <= K; k += 8) {
+                    v8f va, vb;
+                    LD(va, a + k);
+                    LD(vb, bb + k);
+                    acc += va * vb;
+                }
+                float sum = 0;
+                for (int h = 0; h < 8; h++)
+                    sum += acc[h];
+                for (; k < K; k++)
+                    sum += a[k] * bb[k];
+                C[r * ldc + c] = accumulate ? C[r * ldc + c] + sum : sum;
+            }
+        }
+        return;
+    }
     size_t i = 0;
     for (; i + 4 <= M; i += 4) {
         size_t j = 0;

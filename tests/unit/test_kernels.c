@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "../../src/dsp/kernels_int.h"
+#include "../../src/nn/nn_int.h"
 
 static float *signal(size_t n, tu_rng *rng)
 {
@@ -122,10 +123,52 @@ static void test_real_recording(void **state)
     free(path);
 }
 
+/* The networks' matrix product against its scalar version: every shape path (16- and 8-column
+ * blocks, their remainders, the narrow case of under 8 columns with K up to 512 and beyond it,
+ * rows left over from blocks of 4), strided operands, and accumulation. */
+static void test_gemm(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels gemm");
+    static const size_t shapes[][3] = {
+        {130, 4, 128}, {128, 4, 195}, {64, 2, 384}, {64, 1, 192}, {512, 1, 128}, {7, 3, 600},
+        {5, 7, 513}, {130, 128, 128}, {33, 29, 17}, {4, 8, 1}, {1, 1, 1}, {9, 23, 70},
+    };
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        const size_t lda = K + 3, ldb = N + 5, ldc = N + 2;
+        float *A = malloc(M * lda * sizeof(float)), *B = malloc(K * ldb * sizeof(float));
+        float *C1 = malloc(M * ldc * sizeof(float)), *C2 = malloc(M * ldc * sizeof(float));
+        for (size_t i = 0; i < M * lda; i++)
+            A[i] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i < K * ldb; i++)
+            B[i] = (float)tu_gauss(&rng);
+        for (int acc = 0; acc < 2; acc++) {
+            for (size_t i = 0; i < M * ldc; i++)
+                C1[i] = C2[i] = (float)i;
+            cq__gemm(M, N, K, A, lda, B, ldb, C1, ldc, acc);
+            cq__gemm_ref(M, N, K, A, lda, B, ldb, C2, ldc, acc);
+            for (size_t i = 0; i < M; i++)
+                for (size_t j = 0; j < ldc; j++) {
+                    const float a = C1[i * ldc + j], b = C2[i * ldc + j];
+                    /* sums of K products of unit normals: rounding within 1e-5 sqrt(K) */
+                    assert_true(fabsf(a - b) <= 1e-5f * sqrtf((float)K) * (1 + fabsf(b)));
+                    if (j >= N) /* nothing beyond the N columns is touched */
+                        assert_true(a == (float)(i * ldc + j));
+                }
+        }
+        free(A);
+        free(B);
+        free(C1);
+        free(C2);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_gemm),
         cmocka_unit_test(test_real_recording),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
