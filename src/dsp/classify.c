@@ -11,8 +11,9 @@
  * A frame is decided LOOKAHEAD frames after it arrives: music when at least half of the active
  * non-speech frames within LOOKAHEAD frames either side are music-like, else noise. The hold
  * state machine runs on the decided frames, so streaming and whole-file analysis give the same
- * events. At the end, frames inside tone runs and DTMF digits become "tone" in the timeline,
- * and holds that are mostly tone are dropped.
+ * events; a hold is not confirmed where half the frames that would confirm it sound a table
+ * tone or a DTMF digit (a busy tone through GSM 06.10 has persistent peaks too). At the end,
+ * frames inside tone runs and DTMF digits become "tone" in the timeline.
  */
 #include <fftw3.h>
 #include <math.h>
@@ -42,6 +43,7 @@
 typedef struct frame {
     float db;
     uint8_t musicish; /* own spectral evidence */
+    uint8_t tonal;    /* a table tone or a DTMF digit sounds at its end (cq_tones_active) */
     uint8_t cls;      /* decided class */
     uint8_t own;      /* class from the frame's own evidence alone */
 } frame;
@@ -64,7 +66,8 @@ struct cq_classifier {
     /* hold state: 0 none, 1 music seen, 2 hold reported as started */
     int hold_state;
     size_t hold_start, hold_last, hold_alive, hold_music, speech_run;
-    size_t win_act, win_mus; /* active non-speech and music-like frames of the last hold_min */
+    size_t win_act, win_mus, win_ton; /* active non-speech, music-like and tonal frames of the
+                                         last hold_min */
     cq_call_event *ev; /* final events */
     size_t nev, capev;
     cq_call_event *box; /* events not polled yet */
@@ -287,9 +290,9 @@ static int hold_step(cq_classifier *c, size_t i, int cls)
 {
     const size_t w = (size_t)(c->p.hold_min_sec * RATE / FRAME);
     if (is_active_nonspeech(c, i))
-        c->win_act++, c->win_mus += c->fr[i].musicish;
+        c->win_act++, c->win_mus += c->fr[i].musicish, c->win_ton += c->fr[i].tonal;
     if (i >= w && is_active_nonspeech(c, i - w))
-        c->win_act--, c->win_mus -= c->fr[i - w].musicish;
+        c->win_act--, c->win_mus -= c->fr[i - w].musicish, c->win_ton -= c->fr[i - w].tonal;
     if (cls == CQ_CLS_MUSIC) {
         if (!c->hold_state) {
             c->hold_state = 1;
@@ -300,7 +303,8 @@ static int hold_step(cq_classifier *c, size_t i, int cls)
         c->hold_last = c->hold_alive = i + 1;
         c->speech_run = 0;
         if (c->hold_state == 1 && i + 1 - c->hold_start >= w && 2 * c->win_act > w &&
-            (double)c->win_mus >= HOLD_CONFIRM * (double)c->win_act) {
+            (double)c->win_mus >= HOLD_CONFIRM * (double)c->win_act &&
+            2 * c->win_ton < c->win_act) {
             c->hold_state = 2;
             c->hold_id = ++c->next_id;
             cq_call_event e = {.id = c->hold_id, .state = CQ_EVENT_OPEN, .type = CQ_EV_HOLD,
@@ -445,11 +449,13 @@ int cq_classifier_push_audio(cq_classifier *c, const float *x, size_t n)
 {
     if (c->finished)
         return CQ_ERR_INVALID;
-    int rc = cq_tones_push(c->tones, x, n);
-    if (rc != CQ_OK)
-        return rc;
+    /* the tones hear each frame's samples first: a frame is tonal when a tone sounds at its end
+     * (so whatever the pushes' sizes) */
+    int rc = CQ_OK;
     while (n) {
         size_t k = (size_t)(FRAME - c->nbuf) < n ? (size_t)(FRAME - c->nbuf) : n;
+        if ((rc = cq_tones_push(c->tones, x, k)) != CQ_OK)
+            return rc;
         memcpy(c->buf + c->nbuf, x, k * sizeof(float));
         c->nbuf += (int)k, x += k, n -= k;
         if (c->nbuf < FRAME)
@@ -457,7 +463,8 @@ int cq_classifier_push_audio(cq_classifier *c, const float *x, size_t n)
         c->nbuf = 0;
         if (cq__grow((void **)&c->fr, &c->capfr, c->nfr + 1, sizeof(frame)) != CQ_OK)
             return CQ_ERR_NOMEM;
-        frame_features(c, &c->fr[c->nfr++]);
+        frame_features(c, &c->fr[c->nfr]);
+        c->fr[c->nfr++].tonal = cq_tones_active(c->tones);
     }
     const cq_tone_event *te;
     size_t nte;
@@ -581,7 +588,8 @@ int cq_classifier_finish(cq_classifier *c)
         memset(c->buf + c->nbuf, 0, (size_t)(FRAME - c->nbuf) * sizeof(float));
         if (cq__grow((void **)&c->fr, &c->capfr, c->nfr + 1, sizeof(frame)) != CQ_OK)
             return CQ_ERR_NOMEM;
-        frame_features(c, &c->fr[c->nfr++]);
+        frame_features(c, &c->fr[c->nfr]);
+        c->fr[c->nfr++].tonal = cq_tones_active(c->tones);
     }
     if (c->p.have_vad && c->nvad < c->nfr) { /* probabilities that never came: none */
         if (cq__grow((void **)&c->vad, &c->capvad, c->nfr, sizeof(float)) != CQ_OK)
@@ -615,21 +623,6 @@ int cq_classifier_finish(cq_classifier *c)
     for (size_t k = 0; k < nall; k++)
         if (all[k].kind == CQ_TONE_DTMF)
             mark_tone(c, all[k].start_sec, all[k].end_sec);
-    /* a "hold" that is mostly tone was a tone */
-    size_t w = 0;
-    for (size_t k = 0; k < c->nev; k++) {
-        cq_call_event *e = &c->ev[k];
-        if (e->type == CQ_EV_HOLD) {
-            size_t i0 = (size_t)(e->start_sec * RATE / FRAME), i1 = (size_t)(e->end_sec * RATE / FRAME);
-            size_t tone = 0;
-            for (size_t i = i0; i < i1 && i < c->ndecided; i++)
-                tone += c->fr[i].cls == CQ_CLS_TONE;
-            if (2 * tone > i1 - i0)
-                continue;
-        }
-        c->ev[w++] = *e;
-    }
-    c->nev = w;
     /* inside a hold, what is not speech or tone is the music's (quiet, percussive passages) */
     for (size_t k = 0; k < c->nev; k++) {
         if (c->ev[k].type != CQ_EV_HOLD)

@@ -62,7 +62,11 @@
 #define MIN_RUN 8             /* frames: the shortest run named (0.16 s) */
 #define BRIDGE 4              /* frames: the longest gap a run goes on across (a lost packet or
                                  three, zeroed; the shortest gap of a cadence is 0.16 s) */
-#define FRAG_EDGE (RATE / 10) /* a run starting this near the recording's start was cut by it */
+#define EDGE_N 16             /* frames at either end of a run whose levels place its edges */
+#define EDGE_DB 12.0          /* a run's edge: the first (last) frame within this of the loudest
+                                 of the first (last) EDGE_N (a codec smears a burst's edges) */
+#define FRAG_EDGE (RATE / 4)  /* a run starting this near the recording's start may have been cut
+                                 by it (an MP3 decoder alone delays the audio by 0.14 s) */
 #define CHAIN_GAP_SEC 6.0     /* bursts further apart are separate */
 #define SLACK_SEC 0.07        /* a burst or gap may be this much further off nominal than the
                                  cadence's tolerance: 1-3 frames of 20 ms lost, zeroed or cut out
@@ -144,6 +148,12 @@ struct cq_tones {
     int in_run, gap_frames;
     double run_f;              /* centre frequency of the tone the run began with */
     uint64_t run_start, run_end;
+    uint64_t run_x0;           /* the sample run[0] is (run_start before its edge is placed) */
+    struct edge {              /* the run's first and last tonal frames: level and span */
+        float db;
+        uint64_t a, b;
+    } head_fr[EDGE_N], tail_fr[EDGE_N];
+    int nhead_fr, ntail_fr;    /* tail_fr is a ring: the last EDGE_N frames, ntail_fr taken */
     float *run;                /* its first RUN_MAX samples */
     size_t run_len;
     seg *segs;
@@ -839,25 +849,72 @@ static double tone_share(const float *x, size_t n, int id)
     return power > 0 ? (p0 + p1) / power : 0;
 }
 
+/* The run's first n samples as the fragment f, placed where they sound, to 5 ms: blocks within
+ * EDGE_DB of the loudest. Pieces under 20 ms are not kept (through a codec they cannot be
+ * told from its smear). */
+static void keep_frag(cq_tones *t, frag *f, size_t n)
+{
+    enum { B = RATE / 200 };
+    if (n > sizeof(f->x) / sizeof(f->x[0]))
+        n = sizeof(f->x) / sizeof(f->x[0]);
+    double db[sizeof(f->x) / sizeof(f->x[0]) / B], top = -200;
+    const size_t nb = n / B;
+    for (size_t k = 0; k < nb; k++) {
+        double e = 0;
+        for (size_t i = 0; i < B; i++)
+            e += (double)t->run[k * B + i] * t->run[k * B + i];
+        db[k] = 10 * log10(e / B + 1e-20);
+        top = fmax(top, db[k]);
+    }
+    size_t a = 0, b = nb;
+    while (a < nb && db[a] < top - EDGE_DB)
+        a++;
+    while (b > a && db[b - 1] < top - EDGE_DB)
+        b--;
+    if ((b - a) * B < RATE / 50)
+        return;
+    memcpy(f->x, t->run, n * sizeof(float));
+    f->n = n;
+    f->start = (double)(t->run_x0 + a * B) / RATE;
+    f->end = (double)(t->run_x0 + b * B) / RATE;
+}
+
 /* A run of tonal frames ended: name it over its length and keep it as a segment. A run too
  * short to name that the recording's start or end cut is kept as the fragment there, to be
  * joined to the cadence beside it (settle). */
 static int close_run(cq_tones *t)
 {
     t->in_run = 0;
+    /* the edges: MP3 and GSM 06.10 smear a burst over 40-60 ms either side, still at the
+     * tone's frequency, tens of dB down */
+    float top = -200;
+    for (int k = 0; k < t->nhead_fr; k++)
+        top = fmaxf(top, t->head_fr[k].db);
+    for (int k = 0; k < t->nhead_fr; k++)
+        if (t->head_fr[k].db >= top - EDGE_DB) {
+            t->run_start = t->head_fr[k].a;
+            break;
+        }
+    const int nt = t->ntail_fr < EDGE_N ? t->ntail_fr : EDGE_N;
+    top = -200;
+    for (int k = 0; k < nt; k++)
+        top = fmaxf(top, t->tail_fr[k].db);
+    for (int k = 0; k < nt; k++) { /* from the last frame back */
+        const struct edge *e = &t->tail_fr[(t->ntail_fr - 1 - k) % EDGE_N];
+        if (e->db >= top - EDGE_DB) {
+            t->run_end = e->b > t->run_start ? e->b : t->run_end;
+            break;
+        }
+    }
     size_t n = t->run_len;
-    if (n < MIN_RUN * FR) {
+    if (t->run_end - t->run_start < MIN_RUN * FR) {
         /* under 0.16 s: shorter than any burst the tables know (within 20 %, and a lost 20 ms
          * frame or three): unless the recording's own start or end cut it */
         frag *f = t->run_start < FRAG_EDGE && !t->nsegs && !t->head.n ? &t->head
                   : t->finishing                                      ? &t->tail
                                                                       : NULL;
-        if (f && n) {
-            memcpy(f->x, t->run, n * sizeof(float));
-            f->n = n;
-            f->start = (double)t->run_start / RATE;
-            f->end = (double)t->run_end / RATE;
-        }
+        if (f && n)
+            keep_frag(t, f, n);
         return CQ_OK;
     }
     /* a Hann window over the run (computed on the fly through a scratch of the same length) */
@@ -927,9 +984,14 @@ static int end_frame(cq_tones *t)
     if (tonal) {
         if (!t->in_run) {
             t->in_run = 1;
-            t->run_start = fstart;
+            t->run_start = t->run_x0 = fstart;
             t->run_len = 0;
+            t->nhead_fr = t->ntail_fr = 0;
         }
+        const struct edge e = {(float)(10 * log10(p + 1e-20)), fstart, t->pos};
+        if (t->nhead_fr < EDGE_N)
+            t->head_fr[t->nhead_fr++] = e;
+        t->tail_fr[t->ntail_fr++ % EDGE_N] = e;
         t->gap_frames = 0;
         t->run_end = t->pos;
         for (int i = 0; i < FR && t->run_len < RUN_MAX; i++)
@@ -1032,8 +1094,8 @@ int cq_tones_push(cq_tones *t, const float *x, size_t n)
  *     inside it, the last shorter once the chain is complete (the call was answered, or the
  *     recording ended);
  *   - more of them within the tolerance than only within the slack, at least one whole burst
- *     within it, and the cadence's least number of bursts (two for busy, three for congestion,
- *     one for a ringback or CNG; a SIT needs its three tones in order).
+ *     within it, and the cadence's least number of bursts (two for busy and congestion, one for
+ *     a ringback or CNG; a SIT needs its three tones in order).
  * A chain that no cadence can still match loses its first burst until one can. Once matched,
  * the event is handed out open (with its id) and the chain grows while each burst keeps the
  * cadence; a burst that breaks it, another tone, CHAIN_GAP_SEC without a burst, or the end of
@@ -1058,14 +1120,14 @@ typedef struct cadence {
 static const cadence k_cad[] = {
     {T_NA_RING, CQ_TONE_RINGBACK, "na", 1, {2.0}, {4.0}, 0.2, 1},
     {T_NA_BUSY, CQ_TONE_BUSY, "na", 1, {0.5}, {0.5}, 0.2, 2},
-    {T_NA_BUSY, CQ_TONE_CONGESTION, "na", 1, {0.25}, {0.25}, 0.2, 3},
+    {T_NA_BUSY, CQ_TONE_CONGESTION, "na", 1, {0.25}, {0.25}, 0.2, 2},
     {T_UK_RING, CQ_TONE_RINGBACK, "uk", 2, {0.4, 0.4}, {0.2, 2.0}, 0.25, 2},
     {T_UK_BUSY, CQ_TONE_BUSY, "uk", 1, {0.375}, {0.375}, 0.2, 2},
     /* 400 Hz alone: the double ring of networks that ring on 400 Hz too */
     {T_UK_BUSY, CQ_TONE_RINGBACK, "uk", 2, {0.4, 0.4}, {0.2, 2.0}, 0.25, 2},
     {T_EU, CQ_TONE_RINGBACK, "eu", 1, {1.0}, {4.0}, 0.2, 1},
     {T_EU, CQ_TONE_BUSY, "eu", 1, {0.5}, {0.5}, 0.2, 2},
-    {T_EU, CQ_TONE_CONGESTION, "eu", 1, {0.25}, {0.25}, 0.2, 3},
+    {T_EU, CQ_TONE_CONGESTION, "eu", 1, {0.25}, {0.25}, 0.2, 2},
     {T_CNG, CQ_TONE_FAX_CNG, "itu", 1, {0.5}, {3.0}, 0.25, 1},
     /* CED: 2.6-4 s of 2100 Hz (T.30), repeated or not: checked by ced_fits */
     {T_CED, CQ_TONE_FAX_CED, "itu", 1, {0}, {0}, 0, 1},
@@ -1097,9 +1159,11 @@ static int loose_fit(double v, double want, double tol)
 }
 
 /* How bursts s[0..m) fit the cadence c from phase ph of its pattern: -1 not at all; else
- * 2 when it is matched (the tests of the comment above), 1 when it may still become so.
- * head: s[0] may be cut short; tail: s[m - 1] may. */
-static int pattern_fits(const seg *s, size_t m, const cadence *c, int ph, int head, int tail)
+ * 2 when it is matched (the tests of the comment above), 1 when it may still become so; *score
+ * is the bursts and gaps within the tolerance less those only within the slack. head: s[0] may
+ * be cut short; tail: s[m - 1] may. */
+static int pattern_fits(const seg *s, size_t m, const cadence *c, int ph, int head, int tail,
+                        int *score)
 {
     int strict = 0, loose = 0, whole = 0;
     for (size_t i = 0; i < m; i++) {
@@ -1123,6 +1187,7 @@ static int pattern_fits(const seg *s, size_t m, const cadence *c, int ph, int he
         else
             return -1;
     }
+    *score = strict - loose;
     return whole && strict > loose && (int)m >= c->min_bursts ? 2 : 1;
 }
 
@@ -1162,42 +1227,49 @@ static int sit_fits(const seg *s, size_t m, int head, int tail)
     return full ? 2 : 1;
 }
 
-/* How the chain s[0..m) fits cadence k from phase ph (pattern_fits' answer). */
-static int cad_fits(const seg *s, size_t m, int k, int ph, int head, int tail)
+/* How the chain s[0..m) fits cadence k from phase ph (pattern_fits' answer and *score). */
+static int cad_fits(const seg *s, size_t m, int k, int ph, int head, int tail, int *score)
 {
     const cadence *c = &k_cad[k];
+    *score = 0;
     if (family(s[0].id) != c->id)
         return -1;
     if (c->kind == CQ_TONE_SIT)
         return sit_fits(s, m, head, tail);
     if (c->kind == CQ_TONE_FAX_CED)
         return ced_fits(s, m, head, tail);
-    return pattern_fits(s, m, c, ph, head, tail);
+    return pattern_fits(s, m, c, ph, head, tail, score);
 }
 
 /* The cadence and phase that match segs [c0, c1) (*cad, *ph; 2), or whether one still may
- * (1) or none can (-1). tail: the chain is complete, its last burst may be cut short. */
+ * (1) or none can (-1). While the chain grows, a match is taken only when no other cadence
+ * could still fit (two bursts of a 400 Hz tone, one of them smeared by a codec, may fit both the
+ * UK busy tone and the double ring: the next burst tells); once it is complete (tail: its last
+ * burst may be cut short), the match with the most bursts and gaps within the tolerance. */
 static int chain_match(const cq_tones *t, int tail, int *cad, int *ph)
 {
     const seg *s = t->segs + t->c0;
     const size_t m = t->c1 - t->c0;
     const int head = t->c0 == 0 && s[0].start * RATE < FRAG_EDGE;
-    int best = -1;
+    int best = -1, viable = 0, best_score = 0, bk = -1, bp = 0;
     for (int k = 0; k < N_CAD; k++)
         for (int p = 0; p < (k_cad[k].n > 1 ? k_cad[k].n : 1); p++) {
-            int r = cad_fits(s, m, k, p, head, tail);
+            int score, r = cad_fits(s, m, k, p, head, tail, &score);
             if (r == 2 && k_cad[k].kind == CQ_TONE_FAX_CNG &&
                 !fax_confirmed(t, 0, s[0].start, s[m - 1].end))
                 r = 1; /* libspandsp's receiver has not (yet) heard it */
             if (r == 2 && k_cad[k].kind == CQ_TONE_FAX_CED &&
                 !fax_confirmed(t, 1, s[0].start, s[m - 1].end))
                 r = 1;
-            if (r == 2) {
-                *cad = k, *ph = p;
-                return 2;
-            }
+            viable += r >= 1;
+            if (r == 2 && (best < 2 || score > best_score))
+                bk = k, bp = p, best_score = score;
             best = r > best ? r : best;
         }
+    if (best == 2 && !tail && viable > 1)
+        return 1; /* another cadence may still fit: the next burst tells */
+    if (best == 2)
+        *cad = bk, *ph = bp;
     return best;
 }
 
@@ -1322,8 +1394,11 @@ static int settle(cq_tones *t, int final)
         }
         t->c1++;
         if (t->cad >= 0) { /* matched: the burst keeps the cadence, or the event is complete */
+            /* (the stream's last burst may be cut short by its end) */
+            int score;
             if (cad_fits(t->segs + t->c0, t->c1 - t->c0, t->cad, t->phase,
-                         t->c0 == 0 && t->segs[0].start * RATE < FRAG_EDGE, 0) == 2)
+                         t->c0 == 0 && t->segs[0].start * RATE < FRAG_EDGE,
+                         final && t->c1 == t->nsegs, &score) == 2)
                 continue;
             t->c1--;
             if (close_chain(t, 0) != CQ_OK)
