@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""suite_check.py - the checks of the events suites (tests/events/test_*.sh).
+
+    suite_check.py talkoff MANIFEST REPORTS.jsonl
+        The talk-off suite: no dtmf, ringback, busy, sit or fax event on any call; hold only on
+        the calls over hold music. MANIFEST (events_mkcalls talkoff) names each PCM call, its
+        kind, talkers and length; the codec versions of a call are FILE_alaw.wav, FILE_ulaw.wav,
+        FILE_gsm.wav and FILE_mp3.mp3. Prints the hours and counts per codec and kind, and every
+        event that should not be there, with its time.
+
+    suite_check.py signals TRUTH REPORTS.jsonl
+        The long-signal suite: TRUTH has one line per file, "FILE TYPE SIGNAL REGION START END"
+        (SIGNAL, REGION '-' for any): the file must have exactly one event, of that type, signal
+        and region, its start within 0.3 s of START and its end within 0.5 s of END.
+
+    suite_check.py stream EVENTS_MD REPORTS.jsonl STREAM_DIR
+        The stream and the batch agree: for every report, each leg's `callqa classify
+        --channel N` output (STREAM_DIR/BASENAME.chN.jsonl) against the report's events of that
+        leg. Every event the stream hands out is opened once (its first line), may be updated,
+        and is closed once (its last line); the closed events equal the report's, one to one:
+        the same type, signal, region and digits, starts within 50 ms, ends within 100 ms, and
+        each open line's start within 50 ms of the report's. The differences allowed are the
+        table under "## Stream and batch" in docs/events.md (EVENTS_MD), read here.
+
+Exit status 0 when every check holds, 1 otherwise, 2 on bad input.
+"""
+import collections
+import json
+import os
+import re
+import sys
+
+TONES = ("dtmf", "ringback", "busy", "sit", "fax")
+CODECS = ("pcm", "alaw", "ulaw", "gsm", "mp3")
+
+
+def reports(path):
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            if "error" in r and "events" not in r:
+                sys.exit("%s: %s" % (r.get("file"), r["error"]))
+            out[os.path.basename(r["file"])] = r
+    return out
+
+
+def codec_of(name):
+    base, ext = os.path.splitext(name)
+    for c in CODECS[1:]:
+        if base.endswith("_" + c):
+            return c, base[: -len(c) - 1] + ".wav"
+    return "pcm", name
+
+
+def talkoff(manifest, rep_path):
+    calls = {}
+    with open(manifest, encoding="utf-8") as f:
+        for line in f:
+            name, kind, a, b, db, secs = line.split()
+            calls[name] = (kind, a, b, float(db), float(secs))
+    reps = reports(rep_path)
+    talkers = set()
+    for kind, a, b, _, _ in calls.values():
+        talkers.update([b] if kind != "talk" else [a, b])
+    hours = collections.Counter()
+    files = collections.Counter()
+    counts = collections.Counter()
+    bad = []
+    seen = set()
+    for name, r in sorted(reps.items()):
+        codec, pcm = codec_of(name)
+        if pcm not in calls:
+            sys.exit("%s: not in the manifest" % name)
+        seen.add((pcm, codec))
+        kind = calls[pcm][0]
+        hours[(codec, kind)] += r.get("duration") or 0
+        files[(codec, kind)] += 1
+        for e in r.get("events") or []:
+            counts[(codec, e["type"])] += 1
+            if e["type"] in TONES or (e["type"] == "hold" and kind != "hold"):
+                bad.append("%-60s %-8s %7.2f-%7.2f %s" % (name, e["type"], e["start"], e["end"],
+                                                          e.get("digits") or e.get("signal") or ""))
+    missing = [(c, k) for c in calls for k in CODECS if (c, k) not in seen]
+    total = sum(hours.values()) / 3600
+    print("talkers: %d (%s)" % (len(talkers), ", ".join(sorted(talkers))))
+    print("%-6s %-5s %6s %7s   %s" % ("codec", "kind", "files", "hours", "events"))
+    for codec in CODECS:
+        for kind in ("talk", "hold", "ivr"):
+            if files[(codec, kind)]:
+                print("%-6s %-5s %6d %7.3f" % (codec, kind, files[(codec, kind)],
+                                               hours[(codec, kind)] / 3600))
+        ev = ", ".join("%s %d" % (t, counts[(codec, t)]) for t in TONES + ("hold", "ivr"))
+        print("%-6s events: %s" % (codec, ev))
+    print("all: %d files, %.2f hours of calls" % (len(reps), total))
+    for b in bad:
+        print("TALK-OFF " + b)
+    if missing:
+        print("MISSING %d reports, e.g. %s %s" % (len(missing), *missing[0]))
+    print("%d tone events where none sounds (dtmf, ringback, busy, sit, fax), %d holds off hold "
+          "music" % (sum(1 for b in bad if " hold " not in b[60:70]),
+                     sum(1 for b in bad if " hold " in b[60:70])))
+    return 0 if not bad and not missing else 1
+
+
+def signals(truth, rep_path):
+    reps = reports(rep_path)
+    ok = 0
+    fails = []
+    per = collections.Counter()
+    good = collections.Counter()
+    worst = [0.0, 0.0]
+    with open(truth, encoding="utf-8") as f:
+        rows = [line.split() for line in f if line.strip()]
+    for name, typ, sig, reg, a, b in rows:
+        a, b = float(a), float(b)
+        r = reps.get(name)
+        group = re.sub(r"_\d+$", "", os.path.splitext(name)[0].rsplit("_", 1)[0])
+        per[group] += 1
+        if r is None:
+            fails.append("%s: no report" % name)
+            continue
+        ev = r.get("events") or []
+        want = [e for e in ev if e["type"] == typ and (sig == "-" or e.get("signal") == sig) and
+                (reg == "-" or e.get("region") == reg)]
+        desc = "; ".join("%s %s %s %.2f-%.2f" % (e["type"], e.get("signal") or "",
+                                                  e.get("region") or "", e["start"], e["end"])
+                         for e in ev) or "no event"
+        if len(ev) != 1 or len(want) != 1:
+            fails.append("%-44s want %s %s %s %.2f-%.2f, got %s" % (name, typ, sig, reg, a, b, desc))
+            continue
+        e = want[0]
+        da, db = e["start"] - a, e["end"] - b
+        worst = [max(worst[0], abs(da)), max(worst[1], abs(db))]
+        if abs(da) > 0.3 or abs(db) > 0.5:
+            fails.append("%-44s want %s %.2f-%.2f, got %.2f-%.2f (start %+.2f, end %+.2f)" %
+                         (name, typ, a, b, e["start"], e["end"], da, db))
+            continue
+        ok += 1
+        good[group] += 1
+    print("%-28s %6s %6s" % ("signal / codec", "files", "found"))
+    for g in sorted(per):
+        print("%-28s %6d %6d" % (g, per[g], good[g]))
+    print("all: %d of %d found once, spanning the signal (worst start %.3f s, end %.3f s)" %
+          (ok, len(rows), worst[0], worst[1]))
+    for f in fails:
+        print("MISS " + f)
+    return 0 if not fails else 1
+
+
+def allowed(md):
+    """The table under "## Stream and batch": rows | `type` | `difference` | why |."""
+    text = open(md, encoding="utf-8").read()
+    m = re.search(r"^## Stream and batch\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not m:
+        sys.exit("%s: no section '## Stream and batch'" % md)
+    rows = {}
+    for line in m.group(1).splitlines():
+        c = re.match(r"\|\s*`(\w+)`\s*\|\s*`(\w+)`\s*\|", line)
+        if c:
+            rows[c.group(1)] = c.group(2)
+    known = {"closed_only"}
+    for t, d in rows.items():
+        if d not in known:
+            sys.exit("%s: unknown difference %s for %s" % (md, d, t))
+    return rows
+
+
+def same(b, s, start_tol=0.05, end_tol=0.1):
+    if b["type"] != s["type"]:
+        return False
+    for k in ("signal", "region", "digits"):
+        if (b.get(k) or "") != (s.get(k) or ""):
+            return False
+    return abs(b["start"] - s["start"]) <= start_tol and abs(b["end"] - s["end"]) <= end_tol
+
+
+def stream(md, rep_path, sdir):
+    allow = allowed(md)
+    reps = reports(rep_path)
+    legs = checked = 0
+    diffs = []
+    nev = collections.Counter()
+    for name, r in sorted(reps.items()):
+        stereo = r.get("has_legs") and r.get("outbound") is not None
+        for ch, leg in ((1, "inbound"), (2, "outbound")) if stereo else ((1, "inbound"),):
+            path = os.path.join(sdir, "%s.ch%d.jsonl" % (name, ch))
+            try:
+                with open(path, encoding="utf-8") as f:
+                    lines = [json.loads(x) for x in f if x.startswith("{\"type\"")]
+            except OSError as e:
+                diffs.append("%s ch%d: no stream output (%s)" % (name, ch, e))
+                continue
+            legs += 1
+            batch = [e for e in (r.get("events") or []) if e.get("leg") == leg]
+            by_id = collections.OrderedDict()
+            for x in lines:
+                by_id.setdefault(x["id"], []).append(x)
+            closed = []
+            for i, seq in by_id.items():
+                typ = seq[0]["type"]
+                states = [x["state"] for x in seq]
+                if allow.get(typ) == "closed_only" and states == ["closed"]:
+                    closed.append((seq[-1], None))
+                    continue
+                if (states[0] != "open" or states[-1] != "closed" or
+                        any(s != "update" for s in states[1:-1]) or
+                        any(x["type"] != typ for x in seq)):
+                    diffs.append("%s ch%d: event %s %s: %s" % (name, ch, i, typ, " ".join(states)))
+                    continue
+                closed.append((seq[-1], seq[0]))
+            left = list(batch)
+            for c, o in closed:
+                nev[c["type"]] += 1
+                k = next((j for j, b in enumerate(left) if same(b, c)), None)
+                if k is None:
+                    diffs.append("%s ch%d: the stream's %s %.3f-%.3f %s is not in the batch" %
+                                 (name, ch, c["type"], c["start"], c["end"], c.get("digits") or ""))
+                    continue
+                if o is not None and abs(o["start"] - left[k]["start"]) > 0.05:
+                    diffs.append("%s ch%d: %s opened at start %.3f, the batch's starts %.3f" %
+                                 (name, ch, c["type"], o["start"], left[k]["start"]))
+                del left[k]
+            for b in left:
+                diffs.append("%s ch%d: the batch's %s %.3f-%.3f %s is not in the stream" %
+                             (name, ch, b["type"], b["start"], b["end"], b.get("digits") or ""))
+        checked += 1
+    print("stream and batch: %d files, %d legs, events %s; %d differences" %
+          (checked, legs, dict(sorted(nev.items())), len(diffs)))
+    for d in diffs:
+        print("DIFF " + d)
+    return 0 if not diffs else 1
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "talkoff":
+        return talkoff(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "signals":
+        return signals(argv[2], argv[3])
+    if len(argv) == 5 and argv[1] == "stream":
+        return stream(argv[2], argv[3], argv[4])
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
