@@ -85,8 +85,9 @@ CQ_API CQ_NODISCARD int cq_tones_poll(cq_tones *t, const cq_tone_event **events,
 CQ_API CQ_NODISCARD int cq_tones_finish(cq_tones *t, const cq_tone_event **events, size_t *n)
     CQ_NONNULL(1, 2, 3);
 
-/* The runs of tone (any table tone, before cadence matching) found so far: up to max of them
- * into out, in time order; returns how many there are. */
+/* The runs of tone (any table tone, before cadence matching) found so far, and the pieces of
+ * a burst at the recording's ends that an event took: up to max of them into out, in time
+ * order; returns how many there are. */
 typedef struct cq_tone_run {
     double start_sec, end_sec;
 } cq_tone_run;

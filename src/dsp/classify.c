@@ -561,7 +561,9 @@ static int add_ivr(cq_classifier *c, double edge, int backwards)
     } else {
         for (size_t k = 0; k < c->ntl; k++) {
             const cq_class_seg *s = &c->tl[k];
-            if (s->end_sec <= edge || s->cls != CQ_CLS_SPEECH)
+            /* (speech that began during the SIT is not an announcement after it: through
+             * MP3, the VAD hears the tones' smear as speech) */
+            if (s->end_sec <= edge || s->cls != CQ_CLS_SPEECH || (a < 0 && s->start_sec < edge - 0.1))
                 continue;
             if (s->start_sec - edge >= IVR_GAP_SEC)
                 break;

@@ -128,7 +128,7 @@ typedef struct seg {
 
 /* A run too short to name that the recording's start (head) or end (tail) cut. */
 typedef struct frag {
-    float x[MIN_RUN * FR];
+    float x[(MIN_RUN + 1) * FR];
     size_t n;          /* 0: none */
     double start, end; /* s */
 } frag;
@@ -149,6 +149,8 @@ struct cq_tones {
     double run_f;              /* centre frequency of the tone the run began with */
     uint64_t run_start, run_end;
     uint64_t run_x0;           /* the sample run[0] is (run_start before its edge is placed) */
+    float prev[FR];            /* the frame before the last (a run's onset may lie in it) */
+    float run_pre[FR];         /* the frame before the run's first */
     struct edge {              /* the run's first and last tonal frames: level and span */
         float db;
         uint64_t a, b;
@@ -165,7 +167,8 @@ struct cq_tones {
     double cstart;             /* its start: segs[c0]'s, or the head fragment's */
     unsigned next_id;          /* event ids handed out */
     frag head, tail;
-    int finishing;             /* cq_tones_finish is closing the last run */
+    seg used[2];               /* the head and the tail fragment, when a chain took them */
+    uint64_t stream_end;       /* samples in the stream, once it ended (0 before) */
     /* DTMF digits as they start and stop; digits closer than DTMF_GAP_SEC gather in dtmf_ev */
     int digit;                 /* current digit, 0 when none */
     uint64_t digit_start;
@@ -849,34 +852,41 @@ static double tone_share(const float *x, size_t n, int id)
     return power > 0 ? (p0 + p1) / power : 0;
 }
 
-/* The run's first n samples as the fragment f, placed where they sound, to 5 ms: blocks within
- * EDGE_DB of the loudest. Pieces under 20 ms are not kept (through a codec they cannot be
- * told from its smear). */
+/* The run's first n samples as the fragment f, the part that sounds, to 2.5 ms: blocks within
+ * 6 dB of the loudest. Pieces under 20 ms are not kept (through a codec they cannot be told
+ * from its smear). */
 static void keep_frag(cq_tones *t, frag *f, size_t n)
 {
-    enum { B = RATE / 200 };
-    if (n > sizeof(f->x) / sizeof(f->x[0]))
-        n = sizeof(f->x) / sizeof(f->x[0]);
-    double db[sizeof(f->x) / sizeof(f->x[0]) / B], top = -200;
+    enum { B = RATE / 400 };
+    /* the frame before the run's first too: a piece of a tone that starts late in a frame
+     * does not make it tonal */
+    float x[sizeof(f->x) / sizeof(f->x[0])];
+    const size_t pre = t->run_x0 >= FR ? FR : 0;
+    if (n > sizeof(x) / sizeof(x[0]) - pre)
+        n = sizeof(x) / sizeof(x[0]) - pre;
+    memcpy(x, t->run_pre, pre * sizeof(float));
+    memcpy(x + pre, t->run, n * sizeof(float));
+    n += pre;
+    double db[sizeof(x) / sizeof(x[0]) / B], top = -200;
     const size_t nb = n / B;
     for (size_t k = 0; k < nb; k++) {
         double e = 0;
         for (size_t i = 0; i < B; i++)
-            e += (double)t->run[k * B + i] * t->run[k * B + i];
+            e += (double)x[k * B + i] * x[k * B + i];
         db[k] = 10 * log10(e / B + 1e-20);
         top = fmax(top, db[k]);
     }
     size_t a = 0, b = nb;
-    while (a < nb && db[a] < top - EDGE_DB)
+    while (a < nb && db[a] < top - 6)
         a++;
-    while (b > a && db[b - 1] < top - EDGE_DB)
+    while (b > a && db[b - 1] < top - 6)
         b--;
     if ((b - a) * B < RATE / 50)
         return;
-    memcpy(f->x, t->run, n * sizeof(float));
-    f->n = n;
-    f->start = (double)(t->run_x0 + a * B) / RATE;
-    f->end = (double)(t->run_x0 + b * B) / RATE;
+    memcpy(f->x, x + a * B, (b - a) * B * sizeof(float));
+    f->n = (b - a) * B;
+    f->start = (double)(t->run_x0 - pre + a * B) / RATE;
+    f->end = (double)(t->run_x0 - pre + b * B) / RATE;
 }
 
 /* A run of tonal frames ended: name it over its length and keep it as a segment. A run too
@@ -885,6 +895,8 @@ static void keep_frag(cq_tones *t, frag *f, size_t n)
 static int close_run(cq_tones *t)
 {
     t->in_run = 0;
+    if (t->stream_end && t->run_end > t->stream_end) /* the padding of the last frame */
+        t->run_end = t->stream_end;
     /* the edges: MP3 and GSM 06.10 smear a burst over 40-60 ms either side, still at the
      * tone's frequency, tens of dB down */
     float top = -200;
@@ -910,10 +922,10 @@ static int close_run(cq_tones *t)
     if (t->run_end - t->run_start < MIN_RUN * FR) {
         /* under 0.16 s: shorter than any burst the tables know (within 20 %, and a lost 20 ms
          * frame or three): unless the recording's own start or end cut it */
-        frag *f = t->run_start < FRAG_EDGE && !t->nsegs && !t->head.n ? &t->head
-                  : t->finishing                                      ? &t->tail
-                                                                      : NULL;
-        if (f && n)
+        /* the first run at the start may be the head; the last short run, the tail (once the
+         * stream ends, if it is near the end) */
+        frag *f = t->run_start < FRAG_EDGE && !t->nsegs && !t->head.n ? &t->head : &t->tail;
+        if (n)
             keep_frag(t, f, n);
         return CQ_OK;
     }
@@ -986,6 +998,7 @@ static int end_frame(cq_tones *t)
             t->in_run = 1;
             t->run_start = t->run_x0 = fstart;
             t->run_len = 0;
+            memcpy(t->run_pre, t->prev, sizeof(t->prev));
             t->nhead_fr = t->ntail_fr = 0;
         }
         const struct edge e = {(float)(10 * log10(p + 1e-20)), fstart, t->pos};
@@ -1001,11 +1014,14 @@ static int end_frame(cq_tones *t)
         size_t keep = (size_t)(t->run_end - t->run_start);
         if (t->run_len > keep)
             t->run_len = keep;
-        return close_run(t);
+        const int rc = close_run(t);
+        memcpy(t->prev, t->frame, sizeof(t->prev));
+        return rc;
     } else if (t->in_run) {
         for (int i = 0; i < FR && t->run_len < RUN_MAX; i++)
             t->run[t->run_len++] = t->frame[i]; /* a bridged frame */
     }
+    memcpy(t->prev, t->frame, sizeof(t->prev));
     return CQ_OK;
 }
 
@@ -1092,7 +1108,7 @@ int cq_tones_push(cq_tones *t, const float *x, size_t n)
  *   - every burst and gap within the cadence's tolerance of nominal, or within SLACK_SEC more
  *     (a lost packet or three shorten one), the first burst shorter when the recording starts
  *     inside it, the last shorter once the chain is complete (the call was answered, or the
- *     recording ended);
+ *     recording ended); a gap may span one lost burst of a cadence of one burst and one gap;
  *   - more of them within the tolerance than only within the slack, at least one whole burst
  *     within it, and the cadence's least number of bursts (two for busy and congestion, one for
  *     a ringback or CNG; a SIT needs its three tones in order).
@@ -1182,7 +1198,10 @@ static int pattern_fits(const seg *s, size_t m, const cadence *c, int ph, int he
         const double gap = s[i + 1].start - s[i].end, want_off = c->off[((size_t)ph + i) % (size_t)c->n];
         if (strict_fit(gap, want_off, c->tol))
             strict++;
-        else if (loose_fit(gap, want_off, c->tol))
+        else if (loose_fit(gap, want_off, c->tol) ||
+                 /* a burst lost (a codec at a low level, a word over it) in a pattern of one
+                  * burst and one gap: the gap spans it */
+                 (c->n == 1 && loose_fit(gap, 2 * want_off + c->on[0], c->tol)))
             loose++;
         else
             return -1;
@@ -1310,7 +1329,7 @@ static cq_tone_event chain_event(const cq_tones *t, int with_tail)
     const seg *last = &t->segs[t->c1 - 1];
     double b = last->end;
     int cycles = (int)(t->c1 - t->c0) + (t->cstart < t->segs[t->c0].start);
-    if (with_tail) {
+    if (with_tail && t->tail.end * RATE + FRAG_EDGE >= (double)t->pos) {
         const int ph_last = (t->phase + (int)(t->c1 - t->c0) - 1) % (c->n > 0 ? c->n : 1);
         if (frag_fits(&t->tail, last, c, ph_last, 0))
             b = t->tail.end, cycles++;
@@ -1330,8 +1349,10 @@ static int announce(cq_tones *t)
 {
     const cadence *c = &k_cad[t->cad];
     t->cstart = t->segs[t->c0].start;
-    if (t->c0 == 0 && frag_fits(&t->head, &t->segs[0], c, t->phase, 1))
+    if (t->c0 == 0 && frag_fits(&t->head, &t->segs[0], c, t->phase, 1)) {
         t->cstart = t->head.start;
+        t->used[0] = (seg){t->segs[0].id, t->head.start, t->head.end};
+    }
     t->cid = ++t->next_id;
     cq_tone_event e = chain_event(t, 0);
     e.open = true;
@@ -1352,6 +1373,8 @@ static int close_chain(cq_tones *t, int final)
     }
     if (t->cad >= 0 && rc == CQ_OK) {
         cq_tone_event e = chain_event(t, final);
+        if (e.end_sec > t->segs[t->c1 - 1].end)
+            t->used[1] = (seg){t->segs[t->c1 - 1].id, t->tail.start, t->tail.end};
         rc = keep_event(t, &e);
     }
     t->c0 = t->c1;
@@ -1434,7 +1457,20 @@ int cq_tones_poll(cq_tones *t, const cq_tone_event **events, size_t *n)
 int cq_tones_finish(cq_tones *t, const cq_tone_event **events, size_t *n)
 {
     if (!t->finished) {
-        t->finishing = 1;
+        if (t->nframe) {
+            /* the last, partial frame, zero-padded: a tone's last piece may be all in it (for
+             * the call-progress tones; the DTMF receivers end with the stream as they are) */
+            const uint64_t end = t->pos;
+            memset(t->frame + t->nframe, 0, sizeof(float) * (size_t)(FR - t->nframe));
+            t->pos += (uint64_t)(FR - t->nframe);
+            t->stream_end = end;
+            const int rc = end_frame(t);
+            t->pos = end;
+            t->nframe = 0;
+            if (rc != CQ_OK)
+                return rc;
+        }
+        t->stream_end = t->pos;
         if (t->in_run && close_run(t) != CQ_OK)
             return CQ_ERR_NOMEM;
         if (settle(t, 1) != CQ_OK)
@@ -1457,9 +1493,17 @@ int cq_tones_finish(cq_tones *t, const cq_tone_event **events, size_t *n)
 
 size_t cq_tones_runs(const cq_tones *t, cq_tone_run *out, size_t max)
 {
-    for (size_t i = 0; i < t->nsegs && i < max; i++)
-        out[i] = (cq_tone_run){t->segs[i].start, t->segs[i].end};
-    return t->nsegs;
+    size_t n = 0;
+    const int head = t->used[0].end > 0, tail = t->used[1].end > 0;
+    if (head && n < max)
+        out[n] = (cq_tone_run){t->used[0].start, t->used[0].end};
+    n += head;
+    for (size_t i = 0; i < t->nsegs; i++, n++)
+        if (n < max)
+            out[n] = (cq_tone_run){t->segs[i].start, t->segs[i].end};
+    if (tail && n < max)
+        out[n] = (cq_tone_run){t->used[1].start, t->used[1].end};
+    return n + tail;
 }
 
 bool cq_tones_active(const cq_tones *t)

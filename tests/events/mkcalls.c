@@ -559,8 +559,8 @@ static int talkoff(const char *corpus, const char *dir, const char *skip)
 
 /*
  * One long signal from one period of it: `period` (8 kHz), its tones at the spans on[k][0..1]
- * (s). 2-15 periods from a random point of one; a gain step of 6 dB up or down at a random
- * point of the middle half; 1-3 frames of 20 ms lost, each zeroed or cut out. Writes the file
+ * (s). 2-15 periods from a random point of one, at -15 to +6 dB from the period's level; a gain
+ * step of 6 dB up or down at a random point of the middle half; 1-3 frames of 20 ms lost, each zeroed or cut out. Writes the file
  * and prints "NAME START END PERIODS": the first and last sample a tone sounds in (a piece of
  * a burst under 20 ms that the recording's start or end leaves does not count: through a codec
  * no receiver can name it).
@@ -582,11 +582,12 @@ static int signal_file(const char *period_path, const char *dir, const char *nam
         for (int s = 0; s < non; s++)
             tone[i] |= k >= (size_t)(on[s][0] * RATE) && k < (size_t)(on[s][1] * RATE);
     }
-    /* the level: the period's, then 6 dB up or down from a point of the middle half on */
+    /* the level: the period's (-20 dBFS peak) moved by -15 to +6 dB, then 6 dB up or down
+     * from a point of the middle half on */
     const size_t step = (size_t)(uniform(0.25, 0.75) * (double)n);
-    const double g = pow(10, (urand() < 0.5 ? 6.0 : -6.0) / 20);
-    for (size_t i = step; i < n; i++)
-        x[i] = (float)(x[i] * g);
+    const double g0 = pow(10, uniform(-15, 6) / 20), g = g0 * pow(10, (urand() < 0.5 ? 6.0 : -6.0) / 20);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(x[i] * (i < step ? g0 : g));
     /* 1-3 frames of 20 ms lost: zeroed (no concealment) or cut out of the recording */
     size_t m = n;
     const int drops = 1 + (int)(urand() * 3);
