@@ -261,7 +261,8 @@ static int digit_place(const cq_tones *t, double a)
 
 /* A digit taken into the DTMF event: after those taken (later = 0; merged in queue_digit), or,
  * a train's slot heard once later digits were taken, before the last `later` of them
- * (digit_place). The open event is handed out again, with the digits so far. */
+ * (digit_place). The open event is handed out again, with the digits so far (an update:
+ * cq_classify.h). */
 static void take_digit(cq_tones *t, const heard *h, int later)
 {
     const char symbol = h->symbol;
@@ -1417,11 +1418,11 @@ static int settle(cq_tones *t, int final)
         }
         t->c1++;
         if (t->cad >= 0) { /* matched: the burst keeps the cadence, or the event is complete */
-            /* (the stream's last burst may be cut short by its end) */
+            /* (the newest burst may be cut short, by the answer or the stream's end: when
+             * another follows, it is judged whole with the rest) */
             int score;
             if (cad_fits(t->segs + t->c0, t->c1 - t->c0, t->cad, t->phase,
-                         t->c0 == 0 && t->segs[0].start * RATE < FRAG_EDGE,
-                         final && t->c1 == t->nsegs, &score) == 2)
+                         t->c0 == 0 && t->segs[0].start * RATE < FRAG_EDGE, 1, &score) == 2)
                 continue;
             t->c1--;
             if (close_chain(t, 0) != CQ_OK)
