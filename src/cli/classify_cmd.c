@@ -7,9 +7,10 @@
  *
  * The audio is read in blocks of 20 ms, resampled to 8 kHz when needed, given to the VAD
  * (Silero when the model is installed, else the DSP fallback) chunk by chunk and to the
- * classifier; every event is printed with "at", the audio time read when it was printed: once
- * "open" as soon as it is recognised (a hold, a ringback, each DTMF digit) and once "closed"
- * when it is complete.
+ * classifier; every event is printed with its "id" and "at", the audio time read when it was
+ * printed: once "open" as soon as it is recognised (a hold, a ringback, a SIT, the first DTMF
+ * digit), "update" when more is known (each later digit, with the digits so far), and once
+ * "closed" when it is complete. The closed events are callqa analyze's (docs/events.md).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -131,9 +132,12 @@ static void usage(FILE *f)
           "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
           "  --dtmf-speech, --dtmf-voice-cancel\n"
           "                 the DTMF receivers for digits under speech, as callqa analyze's\n"
+          "                 (default off)\n"
           "Prints one JSON line per event as soon as it is decided; \"at\" is how much audio\n"
-          "had been read then (seconds). \"state\":\"open\" when an event is recognised (a hold, a tone\n"
-          "cadence, each DTMF digit), \"closed\" when it is complete.\n",
+          "had been read then (seconds). \"state\":\"open\" once when an event is recognised (a\n"
+          "hold, a tone cadence, a SIT, the first DTMF digit), \"update\" when more is known (the\n"
+          "DTMF digits so far), \"closed\" once when it is complete; an event's lines share\n"
+          "its \"id\".\n",
           f);
 }
 

@@ -32,7 +32,7 @@ calls/call06_ivr_dtmf.wav 2 50.7009 51.234
 calls/call14_vicidial-out.wav 1 57.4032 59.266
 LIST
 
-# DTMF: each digit is printed as it ends (the open string), within 0.1 s of audio
+# DTMF: the first digit is printed (open) as it ends, within 0.1 s of audio; the closed line has them all
 sox "$C/calls/call06_ivr_dtmf.wav" -t raw -r 8000 -e signed -b 16 -c 1 - remix 1 2>/dev/null |
     "$CQ" classify --rate 8000 - 2>/dev/null > "${TMPDIR:-/tmp}/cq_classify_$$.jsonl"
 first=$(grep '"type":"dtmf","id":[0-9]*,"state":"open"' "${TMPDIR:-/tmp}/cq_classify_$$.jsonl" | head -1)

@@ -63,6 +63,15 @@ check "--in/--out exits 0" test $? -eq 0
 check "--only levels leaves silence null" grep -q '"silence":null' "$T/pair.json"
 "$CQ" analyze --json -q --channel-map out,in "$SAMPLE" > "$T/map.json"
 check "--channel-map out,in" grep -q '"channel_map":"out,in"' "$T/map.json"
+# the DTMF receivers: libspandsp's alone by default, ours on request (and in the fingerprint)
+"$CQ" analyze --json -q --only events "$SAMPLE" > "$T/ev0.json"
+check "DTMF: our receivers are off by default" \
+    grep -q '"events":{"dtmf_speech":false,"dtmf_voice_cancel":false}' "$T/ev0.json"
+"$CQ" analyze --json -q --only events --dtmf-voice-cancel "$SAMPLE" > "$T/ev1.json"
+check "--dtmf-voice-cancel brings both of ours" \
+    grep -q '"events":{"dtmf_speech":true,"dtmf_voice_cancel":true}' "$T/ev1.json"
+"$CQ" classify --dtmf-speech "$SAMPLE" > /dev/null 2>&1
+check "classify takes --dtmf-speech" test $? -eq 0
 
 # a WAV analysis does not load libsndfile and its codecs; a GSM file loads it when it needs it
 check "callqa is not linked with libsndfile" sh -c "! ldd '$CQ' | grep -q sndfile"
