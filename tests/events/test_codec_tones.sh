@@ -17,18 +17,9 @@ set -u
 CQ=$1
 SRC=$2
 C=$3
-if [ ! -f "$C/calls/labels.json" ] || [ ! -d "$C/../models" ]; then
-    echo "SKIP: $C (the shared corpus) or $C/../models is missing"
-    exit 77
-fi
-command -v sox >/dev/null || { echo "FAIL: sox is not installed (scripts/deps)"; exit 1; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-if ! sox -R -n -r 8000 -c 1 "$T/probe.mp3" synth 0.1 sine 400 2>/dev/null; then
-    echo "FAIL: sox cannot write MP3 (Debian: libsox-fmt-mp3; scripts/deps installs it)"
-    exit 1
-fi
-rm -f "$T/probe.mp3"
+# shellcheck source=tests/events/events_lib.sh
+. "$SRC/tests/events/events_lib.sh"
+events_need "$C" calls/labels.json
 W=$T/set
 mkdir -p "$W" "$T/parts"
 SPEC=$T/spec

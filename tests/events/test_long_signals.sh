@@ -21,17 +21,9 @@ SRC=$3
 C=$4
 VARIANTS=${VARIANTS:-6}
 T0=$(date +%s)
-if [ ! -f "$C/tones/baresip_busy_us.wav" ] || [ ! -d "$C/../models" ]; then
-    echo "SKIP: $C (the shared corpus) or $C/../models is missing"
-    exit 77
-fi
-command -v sox >/dev/null || { echo "FAIL: sox is not installed (scripts/deps)"; exit 1; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-if ! sox -R -n -r 8000 -c 1 "$T/probe.mp3" synth 0.1 sine 400 2>/dev/null; then
-    echo "FAIL: sox cannot write MP3 (Debian: libsox-fmt-mp3; scripts/deps installs it)"
-    exit 1
-fi
+# shellcheck source=tests/events/events_lib.sh
+. "$SRC/tests/events/events_lib.sh"
+events_need "$C" tones/baresip_busy_us.wav
 W=$T/set
 mkdir -p "$W" "$T/periods"
 : > "$T/truth0"
@@ -134,12 +126,7 @@ for seed in $(seq 1 "$VARIANTS"); do
     done
 done
 
-# the codecs, two files at a time
-(cd "$W" && ls ./*.wav) | xargs -P 2 -I{} sh -c '
-    b=$(basename "{}" .wav); cd "$1" &&
-    sox -V1 -R "$b.wav" -e a-law "${b}_alaw.wav" && sox -V1 -R "$b.wav" -e u-law "${b}_ulaw.wav" &&
-    sox -V1 -R "$b.wav" -e gsm-full-rate "${b}_gsm.wav" && sox -V1 -R "$b.wav" -C 32 "${b}_mp3.mp3"' sh "$W" ||
-    { echo "FAIL: sox could not encode the set"; exit 1; }
+events_codecs "$W"
 awk '{ b = $1; sub(/\.wav$/, "", b); print; print b "_alaw.wav", $2, $3, $4, $5, $6, $7
        print b "_ulaw.wav", $2, $3, $4, $5, $6, $7; print b "_gsm.wav", $2, $3, $4, $5, $6, $7
        print b "_mp3.mp3", $2, $3, $4, $5, $6, $7 }' "$T/truth0" | cut -d' ' -f1-6 > "$T/truth"
@@ -153,9 +140,6 @@ st=$?
 [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp -r "$W" "$T/truth" "$T/reports.jsonl" "$KEEP/"
 python3 "$SRC/tests/events/suite_check.py" signals "$T/truth" "$T/reports.jsonl" || st=1
 # the stream, file by file, against the batch
-mkdir -p "$T/stream"
-(cd "$W" && ls) | xargs -P 2 -I{} sh -c '"$1" classify "$2/{}" > "$3/{}.ch1.jsonl" 2>/dev/null' sh "$CQ" "$W" "$T/stream" ||
-    { echo "FAIL: callqa classify failed"; st=1; }
-python3 "$SRC/tests/events/suite_check.py" stream "$SRC/docs/events.md" "$T/reports.jsonl" "$T/stream" || st=1
+events_stream "$CQ" "$W" "$T/reports.jsonl" "$SRC" || st=1
 echo "long signals: $(( ($(date +%s) - T0) / 60 )) min $(( ($(date +%s) - T0) % 60 )) s"
 exit $st

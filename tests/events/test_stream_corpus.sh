@@ -8,12 +8,9 @@ set -u
 CQ=$1
 SRC=$2
 C=$3
-if [ ! -f "$C/manifest.json" ] || [ ! -d "$C/../models" ]; then
-    echo "SKIP: $C (the shared corpus) or $C/../models is missing"
-    exit 77
-fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+# shellcheck source=tests/events/events_lib.sh
+. "$SRC/tests/events/events_lib.sh"
+events_need "$C" manifest.json
 mkdir -p "$T/files" "$T/stream"
 for f in "$C"/*/*.wav "$C"/*/*.mp3 "$C"/*/*.gsm; do
     [ -f "$f" ] || continue

@@ -1,0 +1,40 @@
+# events_lib.sh - sourced by the events suites (tests/events/test_*.sh): what they need before
+# they start, and the codecs call recordings are stored in.
+
+# events_need CORPUS_DIR FILE: exit 77 (skip) without CORPUS_DIR/FILE or the models beside the
+# corpus; fail without sox or its MP3 writer; T = a temporary directory, removed at exit.
+events_need() {
+    if [ ! -f "$1/$2" ] || [ ! -d "$1/../models" ]; then
+        echo "SKIP: $1 (the shared corpus) or $1/../models is missing"
+        exit 77
+    fi
+    command -v sox >/dev/null || { echo "FAIL: sox is not installed (scripts/deps)"; exit 1; }
+    T=$(mktemp -d)
+    # shellcheck disable=SC2064 # T is fixed from here on
+    trap "rm -rf '$T'" EXIT
+    if ! sox -R -n -r 8000 -c 1 "$T/probe.mp3" synth 0.1 sine 400 2>/dev/null; then
+        echo "FAIL: sox cannot write MP3 (Debian: libsox-fmt-mp3; scripts/deps installs it)"
+        exit 1
+    fi
+    rm -f "$T/probe.mp3"
+}
+
+# events_codecs DIR: every DIR/NAME.wav also as NAME_alaw.wav, NAME_ulaw.wav, NAME_gsm.wav
+# (GSM 06.10, WAV49) and NAME_mp3.mp3 (32 kbit/s), with sox, two files at a time.
+events_codecs() {
+    (cd "$1" && ls ./*.wav) | xargs -P 2 -I{} sh -c '
+        b=$(basename "{}" .wav); cd "$1" &&
+        sox -V1 -R "$b.wav" -e a-law "${b}_alaw.wav" && sox -V1 -R "$b.wav" -e u-law "${b}_ulaw.wav" &&
+        sox -V1 -R "$b.wav" -e gsm-full-rate "${b}_gsm.wav" && sox -V1 -R "$b.wav" -C 32 "${b}_mp3.mp3"' sh "$1" ||
+        { echo "FAIL: sox could not encode the set"; exit 1; }
+}
+
+# events_stream CQ DIR REPORTS SRC: `callqa classify` on every file of DIR (channel 1), two at
+# a time, checked against the batch's REPORTS (suite_check.py stream). Returns 1 on a
+# difference or a failed run.
+events_stream() {
+    mkdir -p "$T/stream"
+    (cd "$2" && ls) | xargs -P 2 -I{} sh -c '"$1" classify "$2/{}" > "$3/{}.ch1.jsonl" 2>/dev/null' \
+        sh "$1" "$2" "$T/stream" || { echo "FAIL: callqa classify failed"; return 1; }
+    python3 "$4/tests/events/suite_check.py" stream "$4/docs/events.md" "$3" "$T/stream"
+}
