@@ -1938,6 +1938,52 @@ int store_ingest_mark(store *s, const char *source, int64_t *mark)
     return rc == DB_ROW || rc == DB_DONE ? 0 : -1;
 }
 
+int store_root_add(store *s, const char *root, const char *source, double now)
+{
+    db_stmt *st = store__begin(s, Q_ROOT_ADD,
+                               "INSERT INTO audio_roots (root, source, added) VALUES ($1, $2, $3) "
+                               "ON CONFLICT (root) DO NOTHING");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, root);
+    db_bind_text(st, 2, source);
+    db_bind_double(st, 3, now);
+    int rc = db_step(st);
+    store__end(s, st);
+    return rc == DB_DONE ? 0 : -1;
+}
+
+int store_roots(store *s, char (**roots)[4096], int *n)
+{
+    *roots = NULL;
+    *n = 0;
+    db_stmt *st = store__begin(s, Q_ROOT_LIST, "SELECT root FROM audio_roots ORDER BY root");
+    if (!st)
+        return -1;
+    int rc, cap = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        const char *r = db_col_text(st, 0);
+        if (!r || strlen(r) >= sizeof(**roots))
+            continue;
+        if (*n == cap) {
+            char(*nr)[4096] = realloc(*roots, (size_t)(cap = cap ? 2 * cap : 8) * sizeof(**roots));
+            if (!nr) {
+                rc = DB_ERROR;
+                break;
+            }
+            *roots = nr;
+        }
+        snprintf((*roots)[(*n)++], sizeof(**roots), "%s", r);
+    }
+    store__end(s, st);
+    if (rc != DB_DONE) {
+        free(*roots);
+        *roots = NULL, *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
 int store_ingest_set_mark(store *s, const char *source, const char *owner, int64_t token,
                           int64_t mark, double now)
 {

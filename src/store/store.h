@@ -220,6 +220,11 @@ int store_ingest_release(store *s, const char *source, const char *owner);
 int store_ingest_mark(store *s, const char *source, int64_t *mark);
 int store_ingest_set_mark(store *s, const char *source, const char *owner, int64_t token,
                           int64_t mark, double now); /* STORE_FENCED when the lease moved on */
+/* The folders recordings may be read from (migration 8): `root`, an absolute real path, as
+ * `source` registered it (a watched folder, the upload folder). */
+int store_root_add(store *s, const char *root, const char *source, double now);
+/* All of them: *roots (free()) holds *n paths. */
+int store_roots(store *s, char (**roots)[4096], int *n);
 /* Calls of the source still open (their dialer row may change) that are younger than
  * `since` (UTC s): their recording ids. */
 int store_ingest_open_calls(store *s, const char *source, double since, char (**ids)[65],

@@ -65,6 +65,7 @@ static const copy_table k_tables[] = {
      "day COLLATE \"C\", source COLLATE \"C\", agent_user COLLATE \"C\", campaign_id COLLATE \"C\"",
      false},
     {"counters", "counters", "name, labels", "name COLLATE \"C\", labels COLLATE \"C\"", false},
+    {"audio_roots", "audio_roots", "root", "root COLLATE \"C\"", false},
 };
 #define N_TABLES (sizeof(k_tables) / sizeof(k_tables[0]))
 

@@ -62,6 +62,8 @@ enum {
     Q_INGEST_RELEASE,
     Q_INGEST_MARK,
     Q_INGEST_SET_MARK,
+    Q_ROOT_ADD,
+    Q_ROOT_LIST,
     Q_INGEST_OPEN,
     Q_EVENTS_SINCE,
     Q_EVENTS_LAST,
@@ -88,7 +90,7 @@ enum {
     Q_ENV_GET,
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
     Q_COPY_FIRST = 128,  /* store_copy.c's statements */
-    Q_CALLS_FIRST = 224  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 255 */
+    Q_CALLS_FIRST = 240  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 255 */
 };
 
 int store__schema_latest(void);

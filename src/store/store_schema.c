@@ -29,6 +29,9 @@
  *      its orders fast (calls by date, campaign and length; covering indexes of the analysis'
  *      and the scores' figures it sorts and filters on) and the operations view's (jobs by
  *      their end).
+ *   8  audio_roots: the folders recordings may be read from, as the ingests that put them there
+ *      registered them (a watched folder, the upload folder), beside those the settings name:
+ *      the worker and the service open a recording only beneath one of them
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -416,9 +419,20 @@ static const char *const k_pg7[] = {
     NULL,
 };
 
+static const char *const k_v8[] = {
+    "CREATE TABLE audio_roots (root TEXT PRIMARY KEY, source TEXT NOT NULL, added REAL NOT NULL);",
+    NULL,
+};
+
+static const char *const k_pg8[] = {
+    "CREATE TABLE audio_roots (root TEXT PRIMARY KEY, source TEXT NOT NULL,"
+    " added DOUBLE PRECISION NOT NULL);",
+    NULL,
+};
+
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3}, {4, k_v4, k_pg4}, {5, k_v5, k_pg5},
-    {6, k_v6, k_pg6}, {7, k_v7, k_pg7}};
+    {6, k_v6, k_pg6}, {7, k_v7, k_pg7}, {8, k_v8, k_pg8}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)
