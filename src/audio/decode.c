@@ -778,7 +778,9 @@ cq_audio *cq_audio_open(const char *path, cq_err *err)
         cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
-    a->s.fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* non-blocking until its type is known: opening a FIFO (or a device) for reading would
+     * wait for a writer, and a recording is a regular file */
+    a->s.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (a->s.fd < 0) {
         int e = errno;
         cq__err_set(err, e == ENOENT ? CQ_ERR_NOT_FOUND : CQ_ERR_IO, "%s: %s", path, strerror(e));
@@ -795,6 +797,11 @@ cq_audio *cq_audio_open(const char *path, cq_err *err)
     }
     if (!S_ISREG(st.st_mode)) {
         cq__err_set(err, CQ_ERR_INVALID, "%s: not a regular file", path);
+        goto fail;
+    }
+    int fl = fcntl(a->s.fd, F_GETFL);
+    if (fl < 0 || fcntl(a->s.fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        cq__err_set(err, CQ_ERR_IO, "%s: %s", path, strerror(errno));
         goto fail;
     }
     a->s.size = st.st_size;

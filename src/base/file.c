@@ -3,10 +3,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base_int.h"
 
@@ -14,9 +16,13 @@ int cq__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *n, 
 {
     *out = NULL;
     *n = 0;
-    FILE *f = fopen(path, "rb");
+    /* non-blocking until its type is known (a FIFO would wait for a writer) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
         int e = errno;
+        if (fd >= 0)
+            close(fd);
         return cq__err_set(err, e == ENOENT ? CQ_ERR_NOT_FOUND : CQ_ERR_IO, "%s: %s", path,
                            strerror(e));
     }
@@ -29,6 +35,9 @@ int cq__read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *n, 
     else if ((uint64_t)st.st_size > max_bytes)
         rc = cq__err_set(err, CQ_ERR_TOO_LARGE, "%s: %lld bytes is over the %zu-byte limit", path,
                          (long long)st.st_size, max_bytes);
+    int fl = fcntl(fd, F_GETFL);
+    if (rc == CQ_OK && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0))
+        rc = cq__err_set(err, CQ_ERR_IO, "%s: %s", path, strerror(errno));
     uint8_t *buf = NULL;
     if (rc == CQ_OK && !(buf = cq__malloc((size_t)st.st_size)))
         rc = cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", path);

@@ -575,12 +575,21 @@ static void settled(watcher *w, wfile *f, const struct stat *st)
 static void look(watcher *w, wfile *f, double now)
 {
     struct stat st;
-    if (stat(f->path, &st) != 0) {
+    /* lstat: a symbolic link created in the folder, or moved into it, is not followed (it
+     * could name any file the watcher can read); neither is a FIFO or a device */
+    if (lstat(f->path, &st) != 0) {
         if (errno == ENOENT)
             forget(w, f, "a file vanished before it was complete: forgotten");
         return;
     }
     if (!S_ISREG(st.st_mode)) {
+        char more[PATH_MAX + 64], p[PATH_MAX + 8];
+        snprintf(more, sizeof(more), "\"file\":%s",
+                 ingest_json_str(f->path, p, sizeof(p)));
+        ingest_log("warn", w->c->source,
+                   S_ISLNK(st.st_mode) ? "a symbolic link is not followed: not taken"
+                                       : "not a regular file (a FIFO, a device): not taken",
+                   more);
         pending_drop(w, f);
         f->state = F_DONE;
         return;
@@ -595,8 +604,22 @@ static void look(watcher *w, wfile *f, double now)
 static void seen(watcher *w, const char *path, bool complete, bool at_start)
 {
     ingest_watch_name nm;
-    if (ingest_watch_parse_name(base_of(path), &nm, NULL) != 1)
-        return; /* not audio, or a temporary name (taken when renamed) */
+    const char *why = NULL;
+    if (ingest_watch_parse_name(base_of(path), &nm, &why) != 1) {
+        /* not audio, or a temporary name (taken when renamed): silently; a name no ingest can
+         * carry (a control character: a newline would split the logs and the listings) is
+         * said, once, so that nothing goes unnoticed */
+        if (why && strstr(why, "control character") && !file_find(w, path)) {
+            char more[PATH_MAX * 6 + 64], p[PATH_MAX * 6 + 8];
+            snprintf(more, sizeof(more), "\"file\":%s", ingest_json_str(path, p, sizeof(p)));
+            ingest_log("warn", w->c->source, "a file name with a control character: not taken "
+                       "(rename it)", more);
+            wfile *f = file_add(w, path); /* said once: remembered, never pending */
+            if (f)
+                f->state = F_DONE;
+        }
+        return;
+    }
     wfile *f = file_find(w, path);
     if (f && f->state != F_PENDING)
         return;
@@ -873,6 +896,13 @@ int ingest_watch_run(const ingest_watch_config *c)
     char msg[1200];
     if (!(w->st = store_open(c->store, msg, sizeof(msg)))) {
         fprintf(stderr, "callqa ingest watch: the store %s: %s\n", c->store, msg);
+        watcher_free(w);
+        return 1;
+    }
+    /* the worker and the service read recordings only beneath the folders registered (or
+     * configured): this one is */
+    if (store_root_add(w->st, w->root, c->source, ingest_now()) != 0) {
+        fprintf(stderr, "callqa ingest watch: the store %s: %s\n", c->store, store_errmsg(w->st));
         watcher_free(w);
         return 1;
     }

@@ -197,6 +197,7 @@ typedef struct job_arg {
     const asr_config *asr; /* NULL: transcription is not configured */
     const qa_scoring *scoring; /* NULL: scoring is off */
     llm_budget budget;         /* the LLM's use today and the caps */
+    const svc_roots *roots;    /* the folders recordings are read from */
     store_call call;
 } job_arg;
 
@@ -357,10 +358,45 @@ static void analyse_in_child(void *arg, int fd)
     }
     if (note[0])
         src.note = note;
+    if (!have_fetch) {
+        /* the local files as a caller or the dialer placed them: each opened beneath the
+         * configured folders, with no symbolic link below them, regular (a FIFO in its place
+         * never blocks), and handed to the engine as that open file */
+        const char **paths[3] = {&src.path, &src.in_path, &src.out_path};
+        const char **names[3] = {&src.source_name, &src.in_name, &src.out_name};
+        static char proc[3][40];
+        for (int k = 0; k < 3; k++) {
+            if (!*paths[k])
+                continue;
+            char why[300];
+            int f = svc_open_recording(j->roots, *paths[k], why, sizeof(why));
+            if (f < 0) {
+                snprintf(msg, sizeof(msg), "refused: %s: %s", *paths[k], why);
+                cq_legs_resolved_free(&lr);
+                answer(fd, OUT_FAIL, NULL, msg, NULL);
+                return;
+            }
+            snprintf(proc[k], sizeof(proc[k]), "/proc/self/fd/%d", f);
+            if (!*names[k])
+                *names[k] = *paths[k];
+            *paths[k] = proc[k]; /* the child ends with the job: its fds with it */
+        }
+    }
     cq_report *rep = NULL;
     cq_err err;
     cq_err_clear(&err);
     int rc = cq_engine_analyze(j->e, &src, &rep, &err);
+    if (rc != CQ_OK && !have_fetch) /* the error names the file, not the fd it was read by */
+        for (int k = 0; k < 3; k++) {
+            const char *orig = k == 0 ? src.source_name : k == 1 ? src.in_name : src.out_name;
+            const char *fdp = k == 0 ? src.path : k == 1 ? src.in_path : src.out_path;
+            char *at = fdp && orig ? strstr(err.msg, fdp) : NULL;
+            if (at) {
+                char rest[sizeof(err.msg)];
+                snprintf(rest, sizeof(rest), "%s", at + strlen(fdp));
+                snprintf(at, sizeof(err.msg) - (size_t)(at - err.msg), "%s%s", orig, rest);
+            }
+        }
     if (have_fetch)
         svc_fetched_cleanup(&fetched);
     cq_legs_resolved_free(&lr);
@@ -413,6 +449,7 @@ typedef struct wslot {
 
 typedef struct worker {
     const qa_worker_config *c;
+    svc_roots *roots;
     store *st;
     cq_engine *engine;
     char engine_id[32];
@@ -733,10 +770,11 @@ static int fill(worker *w)
             return got < 0 ? -1 : any;
         qa_kill_point("claimed");
         any = 1;
+        svc_roots_load(w->roots, &w->c->svc, w->c->recordings_dir, w->st); /* registered since? */
         s->arg = (job_arg){.e = w->engine, .c = w->c, .engine_id = w->engine_id,
                            .asr = w->asr_on ? &w->asr : NULL,
                            .scoring = w->scoring.on ? &w->scoring : NULL,
-                           .budget = budget_now(w)};
+                           .budget = budget_now(w), .roots = w->roots};
         if (store_call_get(w->st, s->lease.call_id, &s->arg.call) != 1) {
             fail(w, s, "analyse", "store: the call's row could not be read", true);
             continue;
@@ -831,8 +869,13 @@ int qa_worker_run(const qa_worker_config *c)
     }
     worker w = {.c = c};
     char msg[1200];
+    if (!(w.roots = malloc(sizeof(*w.roots)))) {
+        fprintf(stderr, "callqa worker: out of memory\n");
+        return 1;
+    }
     if (!(w.st = store_open(c->db, msg, sizeof(msg)))) {
         fprintf(stderr, "callqa worker: store: %s\n", msg);
+        free(w.roots);
         return 1;
     }
     cq_engine_params ep = c->svc.engine;
@@ -851,6 +894,7 @@ int qa_worker_run(const qa_worker_config *c)
         if (!probe) {
             fprintf(stderr, "callqa worker: transcription: %s\n", msg);
             store_close(w.st);
+            free(w.roots);
             return 2;
         }
         asr_destroy(probe);
@@ -860,6 +904,7 @@ int qa_worker_run(const qa_worker_config *c)
     if (qa_scoring_setup(&c->svc, &w.scoring, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa worker: scoring: %s\n", msg);
         store_close(w.st);
+        free(w.roots);
         return 2;
     }
     int e = 0;
@@ -867,6 +912,7 @@ int qa_worker_run(const qa_worker_config *c)
         cq_engine_fingerprint(w.engine, w.engine_id, sizeof(w.engine_id)) != CQ_OK) {
         fprintf(stderr, "callqa worker: cannot start the engine: %s\n", cq_strerror(e));
         store_close(w.st);
+        free(w.roots);
         return 1;
     }
     svc_fetch_global_init();
@@ -938,5 +984,6 @@ int qa_worker_run(const qa_worker_config *c)
     cq_engine_destroy(w.engine);
     qa_scoring_free(&w.scoring);
     store_close(w.st);
+    free(w.roots);
     return rc;
 }

@@ -65,6 +65,8 @@ typedef struct svc_config {
     int threads;                   /* HTTP threads; default: CPUs */
     char model_dir[1024];          /* "" = $CALLQA_MODEL_DIR or the default */
     char tmp_dir[1024];            /* temp files; default $TMPDIR or /tmp */
+    char audio_dirs[4096];         /* more folders recordings may be read from (watched folders
+                                      register themselves in the store); comma-separated */
     char upload_dir[1024];         /* recordings uploaded to /api/qa/calls; default UPLOADS
                                       beside the store */
     double events_heartbeat_sec;   /* /api/qa/events: a comment line after this long without an
@@ -170,6 +172,30 @@ typedef struct svc_candidate {
     bool mixed;       /* a mix of both parties */
 } svc_candidate;
 int svc_candidates(const char *file, svc_candidate *out, int max);
+
+/* A name (a source, a recording id: up to 64 bytes) as a file name: A-Z a-z 0-9 _ - and '.'
+ * (not first) as they are, every other byte as %XX. Reversible, so two names never share a
+ * file. */
+#define SVC_NAME_ENC (64 * 3 + 1)
+void svc_name_encode(const char *in, char *out, size_t n);
+/* Where uploads are kept: upload_dir, else uploads/ beside the store's file; "" for a store
+ * that is no file (PostgreSQL), which needs upload_dir set. */
+void svc_upload_dir(const svc_config *c, char *out, size_t n);
+
+/* The folders recordings may be read from: recordings_dir, upload_dir, audio_dirs and the
+ * roots the ingests registered in the store (each its real path; one that does not exist is
+ * left out). */
+#define SVC_MAX_ROOTS 64
+typedef struct svc_roots {
+    char dir[SVC_MAX_ROOTS][4096];
+    int n;
+} svc_roots;
+/* more: one folder more (the worker's recordings_dir) or NULL; st may be NULL */
+void svc_roots_load(svc_roots *r, const svc_config *c, const char *more, store *st);
+/* Open a recording that a caller or the dialer placed, for reading: it must lie beneath one of
+ * the roots, be reached with no symbolic link below the root, and be a regular file (opened
+ * without waiting, so a FIFO never blocks). The fd, or -1 with why[] set. */
+int svc_open_recording(const svc_roots *r, const char *path, char *why, size_t n);
 
 /* ---- retrieval (svc_fetch.c) ------------------------------------------------------------ */
 
@@ -277,7 +303,14 @@ typedef struct svc {
     atomic_uint_fast64_t next_id;
     atomic_int inflight;
     uint8_t session_key[32]; /* the session cookies' HMAC key (svc_session_key) */
+    svc_roots *roots;        /* the folders recordings are read from (svc_open_recording) */
+    pthread_mutex_t roots_mu;
+    double roots_loaded;     /* when (monotonic s): a miss reloads them at most once a second */
 } svc;
+
+/* svc_open_recording on the service's roots, reloaded from the store once when the path is
+ * beneath none of them (a folder watched since the service started). */
+int svc_open_local(svc *s, const char *path, char *why, size_t n);
 
 typedef enum job_kind { JOB_NONE, JOB_FETCH, JOB_UPLOAD } job_kind;
 

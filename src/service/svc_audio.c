@@ -754,20 +754,27 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
                          "recording servers yet", k_leg_names[leg], r->param, srv->name);
         return svc_send(r);
     }
-    char path[2100];
+    char path[2100], why[300];
     local_path(cfg, ref, path, sizeof(path));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* opened as the worker opens it: beneath the configured folders, no symbolic link, a
+     * regular file, and without waiting (a FIFO put in its place would block this thread) */
+    int fd = svc_open_local(r->s, path, why, sizeof(why));
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        st.st_size < CQ_LEGS_STUB_BYTES) {
-        bool stub = fd >= 0 && S_ISREG(st.st_mode);
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < CQ_LEGS_STUB_BYTES) {
+        bool stub = fd >= 0;
         if (fd >= 0)
             close(fd);
+        else if (strcmp(why, "no such file")) /* the log has the path; the answer names none */
+            fprintf(stderr, "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"warn\",\"msg\":\"a "
+                            "recording is refused: %s\",\"call\":%lld}\n",
+                    svc_now_sec(), r->id, why, (long long)c.id);
         svc_answer_error(r, 404, "audio_missing", "the '%s' recording of call %.64s is %s",
                          k_leg_names[leg], r->param,
                          stub ? "a stub of a failed recording (no audio)"
-                              : "no longer on disk (removed or moved since the call was "
-                                "queued)");
+                         : !strcmp(why, "no such file")
+                             ? "no longer on disk (removed or moved since the call was queued)"
+                             : "not readable: it is not a regular file beneath the folders "
+                               "recordings are read from (a symbolic link, a FIFO?)");
         return svc_send(r);
     }
     uint8_t head[4096];

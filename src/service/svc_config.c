@@ -71,6 +71,9 @@ static const setting k_settings[] = {
      "$CALLQA_MODEL_DIR", "Silero VAD and NISQA models"},
     {"tmp_dir", K_STR, F(tmp_dir), sizeof(((svc_config *)0)->tmp_dir), 0, 0, NULL, "$TMPDIR",
      "temporary files (fetched recordings, uploads)"},
+    {"audio_dirs", K_STR, F(audio_dirs), sizeof(((svc_config *)0)->audio_dirs), 0, 0, NULL, "",
+     "more folders recordings may be read from, comma-separated (recordings_dir, upload_dir and "
+     "the watched folders are)"},
     {"upload_dir", K_STR, F(upload_dir), sizeof(((svc_config *)0)->upload_dir), 0, 0, NULL,
      "DB-uploads", "recordings uploaded to /api/qa/calls, kept for the worker"},
     {"events_heartbeat_sec", K_DOUBLE, F(events_heartbeat_sec), 0, 1, 3600, NULL, "15",

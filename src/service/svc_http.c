@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -369,6 +370,22 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
         cq_engine_destroy(s.engine);
         return 1;
     }
+    /* the folders recordings are read from; the upload folder is one, registered for the
+     * worker (which may run with other settings) */
+    if (!(s.roots = malloc(sizeof(*s.roots)))) {
+        fprintf(stderr, "callqa serve: out of memory\n");
+        store_close(s.store);
+        svc_isolate_stop(s.iso);
+        cq_engine_destroy(s.engine);
+        return 1;
+    }
+    pthread_mutex_init(&s.roots_mu, NULL);
+    char updir[1024], up[4096];
+    svc_upload_dir(c, updir, sizeof(updir));
+    if (updir[0] && (mkdir(updir, 0750) == 0 || errno == EEXIST) && realpath(updir, up))
+        store_root_add(s.store, up, "upload", svc_now_sec());
+    svc_roots_load(s.roots, c, NULL, s.store);
+    s.roots_loaded = svc_mono_sec();
     /* GET /ai-analyze's LLM (none: by rules); bad LLM settings stop the service here */
     if (svc_ai_start(&s, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa serve: %s\n", msg);
@@ -456,6 +473,7 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
     svc_ai_stop(&s);
     store_close(s.store);
     cq_engine_destroy(s.engine);
+    free(s.roots);
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
     return 0;
 }

@@ -1,12 +1,179 @@
 /*
  * svc_names.c - what a request may name: recording files (no paths, no traversal, no
  * encoded tricks) and recording servers (configured names only), and the ViciDial candidates
- * for a name.
+ * for a name; and what the service and the worker may open of what a caller or the dialer
+ * placed on disk: a regular file beneath one of the configured folders, reached without a
+ * symbolic link below the folder, opened without waiting (a FIFO would block a thread).
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "svc.h"
+
+/* ---- the names of stored files ------------------------------------------------------------- */
+
+void svc_name_encode(const char *in, char *out, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && k + 4 <= n; p++) {
+        const int keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                         (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+                         (*p == '.' && p != (const unsigned char *)in);
+        if (keep) {
+            out[k++] = (char)*p;
+        } else {
+            out[k++] = '%';
+            out[k++] = hex[*p >> 4];
+            out[k++] = hex[*p & 15];
+        }
+    }
+    if (n)
+        out[k < n ? k : n - 1] = 0;
+}
+
+void svc_upload_dir(const svc_config *c, char *out, size_t n)
+{
+    if (c->upload_dir[0]) {
+        snprintf(out, n, "%s", c->upload_dir);
+        return;
+    }
+    if (strstr(c->db_path, "://")) {
+        snprintf(out, n, "%s", "");
+        return;
+    }
+    const char *slash = strrchr(c->db_path, '/');
+    if (slash)
+        snprintf(out, n, "%.*s/uploads", (int)(slash - c->db_path), c->db_path);
+    else
+        snprintf(out, n, "uploads");
+}
+
+/* ---- the folders recordings may be read from ---------------------------------------------- */
+
+static void roots_add(svc_roots *r, const char *dir)
+{
+    if (!dir || !*dir || r->n >= SVC_MAX_ROOTS)
+        return;
+    char real[PATH_MAX];
+    if (!realpath(dir, real)) /* a folder that is not there (yet): nothing beneath it opens */
+        return;
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->dir[i], real))
+            return;
+    snprintf(r->dir[r->n++], sizeof(r->dir[0]), "%s", real);
+}
+
+void svc_roots_load(svc_roots *r, const svc_config *c, const char *more, store *st)
+{
+    memset(r, 0, sizeof(*r));
+    char up[1024];
+    svc_upload_dir(c, up, sizeof(up));
+    roots_add(r, c->recordings_dir);
+    roots_add(r, more);
+    roots_add(r, up);
+    char list[sizeof(c->audio_dirs)];
+    snprintf(list, sizeof(list), "%s", c->audio_dirs);
+    for (char *save = NULL, *d = strtok_r(list, ",", &save); d; d = strtok_r(NULL, ",", &save))
+        roots_add(r, d);
+    char(*reg)[4096] = NULL;
+    int n = 0;
+    if (st && store_roots(st, &reg, &n) == 0)
+        for (int i = 0; i < n; i++)
+            roots_add(r, reg[i]);
+    free(reg);
+}
+
+/* The part of path beneath root (real, absolute), or NULL. */
+static const char *beneath(const char *path, const char *root)
+{
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/')
+        return path[0] == '/' ? path + 1 : NULL;
+    return !strncmp(path, root, n) && path[n] == '/' ? path + n + 1 : NULL;
+}
+
+int svc_open_recording(const svc_roots *r, const char *path, char *why, size_t n)
+{
+    char abs[PATH_MAX + 8];
+    if (path[0] == '/') {
+        snprintf(abs, sizeof(abs), "%s", path);
+    } else { /* relative to where we run: as realpath would see it */
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            snprintf(why, n, "the working directory cannot be read");
+            return -1;
+        }
+        snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
+    }
+    const char *rel = NULL;
+    int root = -1;
+    for (int i = 0; i < r->n && !rel; i++)
+        if ((rel = beneath(abs, r->dir[i])))
+            root = i;
+    if (!rel) {
+        snprintf(why, n, "outside the folders recordings are read from");
+        return -1;
+    }
+    int dir = open(r->dir[root], O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) {
+        snprintf(why, n, "its folder cannot be opened: %s", strerror(errno));
+        return -1;
+    }
+    char part[PATH_MAX + 8];
+    snprintf(part, sizeof(part), "%s", rel);
+    char *save = NULL, *comp = strtok_r(part, "/", &save);
+    while (comp) {
+        char *next = strtok_r(NULL, "/", &save);
+        if (!strcmp(comp, ".") || !strcmp(comp, "..")) {
+            close(dir);
+            snprintf(why, n, "the path holds '%s'", comp);
+            return -1;
+        }
+        /* O_NOFOLLOW: a symbolic link is refused, not followed (O_NONBLOCK: a FIFO is opened
+         * without waiting for a writer, then refused) */
+        int fd = next ? openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                      : openat(dir, comp, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+        int e = errno;
+        struct stat st;
+        if (fd < 0) {
+            bool link = fstatat(dir, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+            close(dir);
+            if (link)
+                snprintf(why, n, "a symbolic link is not followed");
+            else
+                snprintf(why, n, "%s", e == ENOENT ? "no such file" : strerror(e));
+            return -1;
+        }
+        close(dir);
+        dir = fd;
+        if (!next) {
+            int fl;
+            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                snprintf(why, n, "not a regular file");
+                return -1;
+            }
+            if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+                close(fd);
+                snprintf(why, n, "%s", strerror(errno));
+                return -1;
+            }
+            return fd;
+        }
+        comp = next;
+    }
+    close(dir);
+    snprintf(why, n, "no file named");
+    return -1;
+}
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -104,4 +271,18 @@ int svc_candidates(const char *file, svc_candidate *out, int max)
         }
     }
     return n;
+}
+
+int svc_open_local(svc *s, const char *path, char *why, size_t n)
+{
+    pthread_mutex_lock(&s->roots_mu);
+    int fd = svc_open_recording(s->roots, path, why, n);
+    if (fd < 0 && !strcmp(why, "outside the folders recordings are read from") &&
+        svc_mono_sec() - s->roots_loaded >= 1) {
+        svc_roots_load(s->roots, s->cfg, NULL, s->store);
+        s->roots_loaded = svc_mono_sec();
+        fd = svc_open_recording(s->roots, path, why, n);
+    }
+    pthread_mutex_unlock(&s->roots_mu);
+    return fd;
 }

@@ -1881,25 +1881,6 @@ static int file_id(const char *path, char out[17])
     return 0;
 }
 
-/* Where uploads are kept: upload_dir, else UPLOADS beside the store's file; "" for a store
- * that is no file (PostgreSQL), which needs upload_dir set. */
-static void upload_dir(const svc_config *c, char *out, size_t n)
-{
-    if (c->upload_dir[0]) {
-        snprintf(out, n, "%s", c->upload_dir);
-        return;
-    }
-    if (strstr(c->db_path, "://")) {
-        snprintf(out, n, "%s", "");
-        return;
-    }
-    const char *slash = strrchr(c->db_path, '/');
-    if (slash)
-        snprintf(out, n, "%.*s/uploads", (int)(slash - c->db_path), c->db_path);
-    else
-        snprintf(out, n, "uploads");
-}
-
 enum MHD_Result svc_qa_upload_start(req *r)
 {
     return svc_body_start(r);
@@ -1949,35 +1930,31 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
     }
     /* keep the audio where the worker finds it: UPLOADS/SOURCE/ID[-in|-out].wav */
     char dir[1024], path[3][1024];
-    upload_dir(r->s->cfg, dir, sizeof(dir));
+    svc_upload_dir(r->s->cfg, dir, sizeof(dir));
     if (!dir[0]) {
         svc_answer_error(r, 503, "unavailable",
                          "uploads need the upload_dir setting with a PostgreSQL store: a "
                          "directory every worker can read");
         return svc_send(r);
     }
-    if (strlen(dir) + strlen(c.source) + strlen(c.recording_id) + 16 >= sizeof(path[0])) {
+    if (strlen(dir) + 2 * SVC_NAME_ENC + 16 >= sizeof(path[0])) {
         svc_answer_error(r, 500, "internal", "upload_dir is too long a path");
         return svc_send(r);
     }
     mkdir(dir, 0750);
-    char sdir[1024];
-    snprintf(sdir, sizeof(sdir), "%s/%s", dir, c.source);
-    for (char *q = sdir + strlen(dir) + 1; *q; q++) /* one directory level, whatever the name */
-        if (*q == '/' || (*q == '.' && q == sdir + strlen(dir) + 1))
-            *q = '_';
+    /* one directory level per source and one file per recording, each named by a reversible
+     * encoding of the name (svc_name_encode): two names never share a file */
+    char sdir[1024], src_enc[SVC_NAME_ENC], id_enc[SVC_NAME_ENC];
+    svc_name_encode(c.source, src_enc, sizeof(src_enc));
+    svc_name_encode(c.recording_id, id_enc, sizeof(id_enc));
+    snprintf(sdir, sizeof(sdir), "%s/%s", dir, src_enc);
     mkdir(sdir, 0750);
     static const char *const suffix[3] = {"-in", "-out", ""};
     for (int p = 0; p < 3; p++) {
         path[p][0] = 0;
         if (!r->part_path[p][0])
             continue;
-        char safe[70];
-        snprintf(safe, sizeof(safe), "%s", c.recording_id);
-        for (char *q = safe; *q; q++)
-            if (*q == '/' || *q == '\\' || (q == safe && *q == '.'))
-                *q = '_';
-        int k = snprintf(path[p], sizeof(path[p]), "%s/%s%s.rec", sdir, safe, suffix[p]);
+        int k = snprintf(path[p], sizeof(path[p]), "%s/%s%s.rec", sdir, id_enc, suffix[p]);
         if (k < 0 || (size_t)k >= sizeof(path[p])) { /* checked above; never */
             svc_answer_error(r, 500, "internal", "upload_dir is too long a path");
             return svc_send(r);

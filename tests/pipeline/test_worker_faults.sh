@@ -175,7 +175,8 @@ db.execute("UPDATE calls SET audio = '', audio_in = '/nonexistent/g1-in.wav', "
            "audio_out = '/nonexistent/g1-out.wav' WHERE recording_id = 'G1'")
 db.commit()
 PY
-worker "$db"
+# the folder the dialer's mix is in is one recordings are read from (audio_dirs)
+CALLQA_AUDIO_DIRS="$T/mix" worker "$db"
 check "leg files gone: the mix is analysed and the report says why; a call with no file left ends in error 'missing'" \
     python3 - "$db" <<'PY'
 import json, storedb, sys
