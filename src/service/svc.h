@@ -47,6 +47,8 @@ typedef struct svc_config {
     char token[256];               /* the token (from token_file) */
     char token_file[1024];
     bool auth_metrics;             /* /metrics needs the token too (default false) */
+    char allowed_hosts[1024];      /* Host names answered beside the listen address, localhost
+                                      and the loopback addresses; comma-separated */
     int session_ttl_sec;           /* the dashboard's session cookie lives this long; 28800 */
     bool session_cookie_secure;    /* the cookie is marked Secure (HTTPS only); default false */
     size_t max_body;               /* bytes; default 100 MiB */
@@ -322,7 +324,9 @@ typedef struct req {
     char id[24];
     int slot; /* of the worker running its job */
     char method[8];
-    char path[256];
+    char path[256];    /* as sent (percent-encoded; no query) */
+    bool started;      /* its headers were seen (on_request's first call) */
+    bool close;        /* the connection is closed after the answer */
     const char *param; /* the route's path parameter ({id}) in param_buf, or NULL */
     char param_buf[256];
     const char *route; /* name for the logs and metrics */
@@ -556,6 +560,10 @@ svc_session_state svc_session_from_header(const uint8_t key[32], const char *coo
  * (host[:port]); a default port (80 for http, 443 for https) may be left out on either side.
  * "null", a malformed Origin or a missing Host: false. */
 bool svc_same_origin(const char *origin, const char *host);
+/* Whether a request's Host names this service: the listen address, localhost, the loopback
+ * addresses or an allowed_hosts name, with the listening port or none (a name a browser was
+ * pointed at by another site's DNS, the rebinding attack, is not). */
+bool svc_host_allowed(const svc_config *c, const char *host);
 /* GET, POST, DELETE /api/session (docs/service.md#sessions). */
 enum MHD_Result svc_session_get(req *r, const char *data, size_t *size);
 enum MHD_Result svc_session_post_start(req *r);

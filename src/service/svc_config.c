@@ -63,6 +63,9 @@ static const setting k_settings[] = {
     {"token_file", K_STR, F(token_file), sizeof(((svc_config *)0)->token_file), 0, 0, NULL, "",
      "the bearer token, in a file of mode 0600"},
     {"auth_metrics", K_BOOL, F(auth_metrics), 0, 0, 0, NULL, "false", "/metrics needs the token"},
+    {"allowed_hosts", K_STR, F(allowed_hosts), sizeof(((svc_config *)0)->allowed_hosts), 0, 0,
+     NULL, "", "Host names answered beside the listen address, localhost and the loopback "
+     "addresses (others get 421), comma-separated"},
     {"session_ttl_sec", K_INT, F(session_ttl_sec), 0, 1, 366 * 86400, NULL, "28800",
      "the dashboard's session cookie expires after this"},
     {"session_cookie_secure", K_BOOL, F(session_cookie_secure), 0, 0, 0, NULL, "false",

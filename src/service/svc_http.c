@@ -103,6 +103,8 @@ enum MHD_Result svc_send(req *r)
         MHD_add_response_header(resp, "Retry-After", "5");
     if (r->cache)
         MHD_add_response_header(resp, "X-Cache", r->cache);
+    if (r->close) /* after this answer, nothing more is read from the connection */
+        MHD_add_response_header(resp, "Connection", "close");
     return svc_queue(r, (unsigned)r->status, resp);
 }
 
@@ -149,8 +151,9 @@ static bool unsafe_method(const char *m)
 }
 
 /* Whether the request may go on: 0, or -1 with its answer set.
- * - An unsafe method (POST, PUT, PATCH, DELETE) whose Origin is not the Host it was sent to:
- *   403 cross_origin (a page of another site; scripts send no Origin).
+ * - An unsafe method (POST, PUT, PATCH, DELETE) whose Origin is not the Host it was sent to
+ *   (framing_check has made sure the Host is this service's), or whose Sec-Fetch-Site is
+ *   another site's: 403 cross_origin (a page of another site; scripts send neither).
  * - Where the route needs the token: the bearer header, or else a valid session cookie
  *   (svc_ui.c), which with an unsafe method also needs X-CSRF-Token: the session's CSRF value
  *   (403 csrf). An expired session: 401 session_expired; anything else: 401 unauthorized. */
@@ -161,7 +164,12 @@ static int access_check(req *r)
     if (unsafe) {
         const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
         const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
-        if (origin && !svc_same_origin(origin, host)) {
+        /* a browser names where a request comes from (Origin; Sec-Fetch-Site): another
+         * site's page may not change anything here, with or without auth (a script sends
+         * neither) */
+        const char *site = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+        if ((origin && !svc_same_origin(origin, host)) ||
+            (site && strcmp(site, "same-origin") && strcmp(site, "none"))) {
             svc_answer_error(r, 403, "cross_origin", "a %s from another origin is refused",
                              r->method);
             return -1;
@@ -205,6 +213,103 @@ static int access_check(req *r)
     }
 }
 
+/* The request line's target as sent, before libmicrohttpd decodes it: routes are matched on
+ * it, so that an id holding an encoded '/' (a%2Fb) is one path segment. Its req is made here
+ * (libmicrohttpd hands it to on_request and on_completed). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls, (void)conn;
+    req *r = calloc(1, sizeof(*r));
+    if (r)
+        snprintf(r->path, sizeof(r->path), "%.*s", (int)strcspn(uri, "?"), uri);
+    return r;
+}
+
+/* Percent-decode s[0..n) into out: -1 on a malformed escape or a NUL byte. */
+static int pct_decode(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k + 1 >= cap)
+            return -1;
+        if (s[i] != '%') {
+            out[k++] = s[i];
+            continue;
+        }
+        int v = 0;
+        for (int d = 1; d <= 2; d++) {
+            char c = i + (size_t)d < n ? s[i + (size_t)d] : 0;
+            int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (x < 0)
+                return -1;
+            v = v * 16 + x;
+        }
+        if (!v)
+            return -1;
+        out[k++] = (char)v;
+        i += 2;
+    }
+    out[k] = 0;
+    return 0;
+}
+
+typedef struct framing {
+    int content_length;      /* Content-Length headers */
+    char first_cl[32];
+    bool cl_differ;          /* two of them disagree */
+    bool transfer_encoding;  /* Transfer-Encoding present */
+    int hosts;               /* Host headers */
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    framing *f = cls;
+    if (!strcasecmp(key, "Content-Length")) {
+        if (f->content_length++ == 0)
+            snprintf(f->first_cl, sizeof(f->first_cl), "%s", value ? value : "");
+        else if (strcmp(f->first_cl, value ? value : ""))
+            f->cl_differ = true;
+    } else if (!strcasecmp(key, "Transfer-Encoding")) {
+        f->transfer_encoding = true;
+    } else if (!strcasecmp(key, "Host")) {
+        f->hosts++;
+    }
+    return MHD_YES;
+}
+
+/* The request's framing and Host, before anything else: 0, or -1 with the answer set (and the
+ * connection to be closed after it).
+ * - Two Content-Length headers that differ, or Content-Length with Transfer-Encoding: 400
+ *   ambiguous_framing (a proxy in front that reads the framing the other way would see the
+ *   bytes after it as a second request: smuggling). Two Host headers: 400 too.
+ * - A Host that is not this service (svc_host_allowed): 421 misdirected (a browser sent here by
+ *   another site's DNS, the rebinding attack, names that site). */
+static int framing_check(req *r)
+{
+    framing f;
+    memset(&f, 0, sizeof(f));
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.cl_differ || (f.content_length && f.transfer_encoding) || f.hosts > 1) {
+        r->close = true;
+        svc_answer_error(r, 400, "ambiguous_framing",
+                         f.hosts > 1 ? "two Host headers" : f.cl_differ
+                             ? "two Content-Length headers that differ"
+                             : "Content-Length and Transfer-Encoding together");
+        return -1;
+    }
+    const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+    if (host && !svc_host_allowed(r->s->cfg, host)) {
+        r->close = true;
+        svc_answer_error(r, 421, "misdirected", "this service does not answer for that Host "
+                         "(the setting allowed_hosts names the ones it does)");
+        return -1;
+    }
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -213,29 +318,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     svc *s = cls;
     req *r = *con_cls;
-    if (!r) { /* the headers are in */
-        if (!(r = calloc(1, sizeof(*r))))
-            return MHD_NO;
-        *con_cls = r;
+    if (!r && !(r = *con_cls = on_uri(NULL, url, conn)))
+        return MHD_NO;
+    if (!r->started) { /* the headers are in */
+        r->started = true;
         r->s = s;
         r->conn = conn;
         r->t0 = svc_mono_sec();
         snprintf(r->id, sizeof(r->id), "%08llx",
                  (unsigned long long)atomic_fetch_add(&s->next_id, 1));
         snprintf(r->method, sizeof(r->method), "%.7s", method);
-        snprintf(r->path, sizeof(r->path), "%.255s", url);
         bool path_known = false;
         const char *param = NULL;
         size_t param_len = 0;
         r->rt = svc_route_find(!strcmp(method, "HEAD") ? "GET" : method, r->path, &param,
                                &param_len, &path_known);
-        if (param) { /* its own string: a suffix may follow it in the path */
-            snprintf(r->param_buf, sizeof(r->param_buf), "%.*s", (int)param_len, param);
-            r->param = r->param_buf;
-        }
         r->route = r->rt ? r->rt->name : "other";
         atomic_fetch_add(&s->inflight, 1);
         svc_metrics_inflight(1);
+        if (framing_check(r))
+            return svc_send(r);
+        if (param) { /* its own string, decoded: it may hold any byte but NUL */
+            if (pct_decode(param, param_len, r->param_buf, sizeof(r->param_buf))) {
+                svc_answer_error(r, 400, "bad_path", "the path's parameter is not "
+                                 "percent-encoded properly (or holds a NUL byte)");
+                return svc_send(r);
+            }
+            r->param = r->param_buf;
+        }
         if (access_check(r))
             return svc_send(r);
         if (!r->rt) {
@@ -274,6 +384,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req *r = *con_cls;
     if (!r)
         return;
+    if (!r->started) { /* the request line came, never the rest of its headers */
+        free(r);
+        *con_cls = NULL;
+        return;
+    }
     double dt = svc_mono_sec() - r->t0;
     int status = r->status ? r->status : 499;
     svc_metrics_request(r->route, status, dt);
@@ -440,7 +555,7 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->request_timeout_sec,
         MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
-        MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "callqa serve: cannot listen on %s: %s\n", shown, strerror(errno));
         close(lfd);

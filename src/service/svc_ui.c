@@ -234,6 +234,32 @@ bool svc_same_origin(const char *origin, const char *host)
     return ohl == hhl && !strncasecmp(oh, hh, ohl) && op == hp;
 }
 
+bool svc_host_allowed(const svc_config *c, const char *host)
+{
+    const char *h;
+    size_t hl;
+    unsigned port;
+    if (!host || split_host(host, strlen(host), &h, &hl, &port))
+        return false;
+    if (hl >= 2 && h[0] == '[') /* [::1] */
+        h++, hl -= 2;
+    if (port && port != (unsigned)c->listen_port)
+        return false;
+    /* the listen address, localhost and the loopback addresses, and the allowed_hosts */
+    char list[sizeof(c->allowed_hosts) + 128];
+    snprintf(list, sizeof(list), "localhost,127.0.0.1,::1,%s,%s", c->listen_addr, c->allowed_hosts);
+    for (char *save = NULL, *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        while (*a == ' ')
+            a++;
+        size_t al = strlen(a);
+        while (al && a[al - 1] == ' ')
+            al--;
+        if (al == hl && !strncasecmp(a, h, hl))
+            return true;
+    }
+    return false;
+}
+
 /* ---- the session routes ------------------------------------------------------------------- */
 
 static char *session_json(const svc_config *c, bool authenticated, int64_t expires,

@@ -281,7 +281,7 @@ check "after the crash the next analysis succeeds" sh -c "[ $s = 200 ] && grep -
 python3 -c '
 import select, socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b"POST /analyze?name=slow.wav HTTP/1.1\r\nHost: x\r\nContent-Type: audio/wav\r\n"
+s.sendall(b"POST /analyze?name=slow.wav HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\n"
           b"Content-Length: 100000\r\n\r\n")
 t0, got = time.time(), b""
 while time.time() - t0 < 10:
