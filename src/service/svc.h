@@ -47,6 +47,12 @@ typedef struct svc_config {
     char token[256];               /* the token (from token_file) */
     char token_file[1024];
     bool auth_metrics;             /* /metrics needs the token too (default false) */
+    double header_timeout_sec;     /* a request's headers must all be in within this; 10 */
+    int max_pending_per_client;    /* connections one address may hold still sending headers;
+                                      past it its oldest is cut (503); 16 */
+    double login_window_sec;       /* failed logins counted over this; 60 */
+    int login_max_failures;        /* per client address in the window, then 429; 10 */
+    int login_max_failures_account; /* per account (the token) from all addresses; 100 */
     char allowed_hosts[1024];      /* Host names answered beside the listen address, localhost
                                       and the loopback addresses; comma-separated */
     int session_ttl_sec;           /* the dashboard's session cookie lives this long; 28800 */
@@ -306,9 +312,30 @@ typedef struct svc {
     atomic_int inflight;
     uint8_t session_key[32]; /* the session cookies' HMAC key (svc_session_key) */
     svc_roots *roots;        /* the folders recordings are read from (svc_open_recording) */
+    struct svc_guard *guard; /* pending connections and logins (svc_guard.c) */
     pthread_mutex_t roots_mu;
     double roots_loaded;     /* when (monotonic s): a miss reloads them at most once a second */
 } svc;
+
+/* ---- the guard (svc_guard.c) ----------------------------------------------------------------- */
+
+typedef struct svc_guard svc_guard;
+svc_guard *svc_guard_create(const svc_config *c);
+void svc_guard_destroy(svc_guard *g);
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls: the guard) */
+void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                      enum MHD_ConnectionNotificationCode toe);
+/* A request's headers are in: false when the guard has cut the connection already. */
+bool svc_guard_headers(svc_guard *g, struct MHD_Connection *conn);
+/* A request ended: the connection, kept alive, waits for the next one's headers. */
+void svc_guard_request_done(svc_guard *g, struct MHD_Connection *conn);
+/* Once a second: the header deadline. */
+void svc_guard_tick(svc_guard *g);
+/* Seconds before a login from this client (or to this account; NULL: the client only) may be
+ * tried again; 0 now. */
+double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const char *account);
+void svc_guard_login_failed(svc_guard *g, struct MHD_Connection *conn, const char *account);
+void svc_metrics_guard(const char *reason);
 
 /* svc_open_recording on the service's roots, reloaded from the store once when the path is
  * beneath none of them (a folder watched since the service started). */

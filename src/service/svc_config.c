@@ -63,6 +63,17 @@ static const setting k_settings[] = {
     {"token_file", K_STR, F(token_file), sizeof(((svc_config *)0)->token_file), 0, 0, NULL, "",
      "the bearer token, in a file of mode 0600"},
     {"auth_metrics", K_BOOL, F(auth_metrics), 0, 0, 0, NULL, "false", "/metrics needs the token"},
+    {"header_timeout_sec", K_DOUBLE, F(header_timeout_sec), 0, 0.5, 3600, NULL, "10",
+     "a request's headers must all be in within this (else 408, the connection closed)"},
+    {"max_pending_per_client", K_INT, F(max_pending_per_client), 0, 1, 100000, NULL, "16",
+     "connections one address may hold still sending their headers; past it its oldest is "
+     "cut with 503"},
+    {"login_window_sec", K_DOUBLE, F(login_window_sec), 0, 1, 86400, NULL, "60",
+     "failed logins (a wrong token, at /api/session or as a bearer) are counted over this"},
+    {"login_max_failures", K_INT, F(login_max_failures), 0, 1, 1000000, NULL, "10",
+     "failed logins from one address in the window, then 429 until it has passed"},
+    {"login_max_failures_account", K_INT, F(login_max_failures_account), 0, 1, 1000000, NULL,
+     "100", "failed logins to the one account (the token) from all addresses in the window"},
     {"allowed_hosts", K_STR, F(allowed_hosts), sizeof(((svc_config *)0)->allowed_hosts), 0, 0,
      NULL, "", "Host names answered beside the listen address, localhost and the loopback "
      "addresses (others get 421), comma-separated"},
@@ -237,6 +248,11 @@ void svc_config_defaults(svc_config *c)
     snprintf(c->db_path, sizeof(c->db_path), "callqa.db");
     c->auth = true;
     c->session_ttl_sec = 8 * 3600;
+    c->header_timeout_sec = 10;
+    c->max_pending_per_client = 16;
+    c->login_window_sec = 60;
+    c->login_max_failures = 10;
+    c->login_max_failures_account = 100;
     c->max_body = 100u << 20;
     c->max_duration_sec = 4 * 3600.0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -179,9 +179,18 @@ static int access_check(req *r)
     if (!c->auth || need == SVC_AUTH_NONE || (need == SVC_AUTH_METRICS && !c->auth_metrics))
         return 0;
     int bearer = svc_bearer(r);
+    if (bearer != 0) { /* a token given: counted against its client when wrong (svc_guard.c) */
+        double wait = svc_guard_login_wait(r->s->guard, r->conn, NULL);
+        if (wait > 0) {
+            svc_answer_error(r, 429, "too_many_logins", "too many failed logins: try again in "
+                             "%.0f s", wait + 0.5);
+            return -1;
+        }
+    }
     if (bearer > 0)
         return 0;
     if (bearer < 0) {
+        svc_guard_login_failed(r->s->guard, r->conn, NULL);
         svc_answer_error(r, 401, "unauthorized", "the bearer token is wrong");
         return -1;
     }
@@ -321,6 +330,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r && !(r = *con_cls = on_uri(NULL, url, conn)))
         return MHD_NO;
     if (!r->started) { /* the headers are in */
+        if (!svc_guard_headers(s->guard, conn))
+            return MHD_NO; /* the guard cut it already (its deadline, its client's cap) */
         r->started = true;
         r->s = s;
         r->conn = conn;
@@ -379,7 +390,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     svc *s = cls;
     req *r = *con_cls;
     if (!r)
@@ -389,6 +399,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         *con_cls = NULL;
         return;
     }
+    svc_guard_request_done(s->guard, conn);
     double dt = svc_mono_sec() - r->t0;
     int status = r->status ? r->status : 499;
     svc_metrics_request(r->route, status, dt);
@@ -495,6 +506,14 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
         return 1;
     }
     pthread_mutex_init(&s.roots_mu, NULL);
+    if (!(s.guard = svc_guard_create(c))) {
+        fprintf(stderr, "callqa serve: out of memory\n");
+        free(s.roots);
+        store_close(s.store);
+        svc_isolate_stop(s.iso);
+        cq_engine_destroy(s.engine);
+        return 1;
+    }
     char updir[1024], up[4096];
     svc_upload_dir(c, updir, sizeof(updir));
     if (updir[0] && (mkdir(updir, 0750) == 0 || errno == EEXIST) && realpath(updir, up))
@@ -555,7 +574,8 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->request_timeout_sec,
         MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s,
+        MHD_OPTION_NOTIFY_CONNECTION, svc_guard_notify, s.guard, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "callqa serve: cannot listen on %s: %s\n", shown, strerror(errno));
         close(lfd);
@@ -566,6 +586,7 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
             shown, cq_version(), c->auth ? "true" : "false", c->n_servers);
     int sig = 0;
     for (;;) {
+        svc_guard_tick(s.guard);
         if (tick)
             tick(tick_arg);
         sig = sigtimedwait(&sigs, NULL, &(struct timespec){1, 0});
@@ -582,6 +603,7 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
     for (int i = 0; i < 600 && atomic_load(&s.inflight) > 0; i++)
         usleep(100000);
     MHD_stop_daemon(d);
+    svc_guard_destroy(s.guard);
     svc_events_free(&s);
     svc_jobs_stop(&s);
     svc_isolate_stop(s.iso);

@@ -60,7 +60,20 @@ static struct {
     hist stage[3]; /* fetch, analyze, store */
     uint64_t ai[4][2];  /* GET /ai-analyze: by engine (k_ai_engines) and made/stored */
     uint64_t ai_fallback;
+    uint64_t guard[3]; /* k_guard_reasons */
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static const char *const k_guard_reasons[3] = {"header_timeout", "too_many_pending",
+                                               "login_failed"};
+
+void svc_metrics_guard(const char *reason)
+{
+    pthread_mutex_lock(&g.mu);
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(reason, k_guard_reasons[i]))
+            g.guard[i]++;
+    pthread_mutex_unlock(&g.mu);
+}
 
 void svc_metrics_request(const char *route, int status, double seconds)
 {
@@ -305,6 +318,12 @@ char *svc_metrics_render(store *st)
                "the LLM failed or a daily cap was reached.\n"
                "# TYPE callqa_ai_llm_fallbacks_total counter\n"
                "callqa_ai_llm_fallbacks_total %llu\n", (unsigned long long)g.ai_fallback);
+    fprintf(f, "# HELP callqa_guard_total Connections cut before their headers were in (the "
+               "header deadline, a client's cap of pending connections) and failed logins.\n"
+               "# TYPE callqa_guard_total counter\n");
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "callqa_guard_total{reason=\"%s\"} %llu\n", k_guard_reasons[i],
+                (unsigned long long)g.guard[i]);
     fprintf(f, "# HELP callqa_inflight_requests Requests being served now.\n"
                "# TYPE callqa_inflight_requests gauge\n"
                "callqa_inflight_requests %d\n", g.inflight);

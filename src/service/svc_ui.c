@@ -354,6 +354,14 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
         svc_answer(r, 200, b, "application/json");
         return svc_send(r);
     }
+    /* too many wrong tokens from this client, or to this account, of late: 429 until the
+     * window has passed, whatever this one says (svc_guard.c) */
+    double wait = svc_guard_login_wait(r->s->guard, r->conn, "token");
+    if (wait > 0) {
+        svc_answer_error(r, 429, "too_many_logins", "too many failed logins: try again in %.0f s",
+                         wait + 0.5);
+        return svc_send(r);
+    }
     json_error_t je;
     json_t *doc = r->upload_len ? json_loadb(r->upload, r->upload_len, 0, &je) : NULL;
     if (r->upload_len && !json_is_object(doc)) {
@@ -369,6 +377,7 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
     bool ok = t && tl == kl && tl > 0 && memeql_sec(t, c->token, kl);
     json_decref(doc);
     if (!ok) {
+        svc_guard_login_failed(r->s->guard, r->conn, "token");
         svc_answer_error(r, 401, "unauthorized", "the token is missing or wrong");
         return svc_send(r);
     }
