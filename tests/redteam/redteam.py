@@ -1,0 +1,479 @@
+#!/usr/bin/env python3
+"""redteam.py - `callqa serve`, the folder watcher and the uploads under hostile input, by
+category, over real sockets on loopback.
+
+    redteam.py BUILD/callqa CORPUS_DIR [CATEGORY...]
+
+Categories: files (files and links), names, sizes (sizes and slow clients), hosts (hosts and
+origins), multipart, auth, params (parameters and framing). Every case asserts the answer and
+that /health still answers within 1 s afterwards. Prints one TAP line a case and, at the end, the
+count by category and the minutes it took. Exit status 0 when every case holds, 1 otherwise,
+77 without the corpus.
+"""
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CQ = None
+CORPUS = None
+RESULTS = []  # (category, name, ok, detail)
+CATEGORY = "?"
+
+
+def check(name, ok, detail=""):
+    RESULTS.append((CATEGORY, name, bool(ok), detail))
+    n = len(RESULTS)
+    print("%s %d - [%s] %s%s" % ("ok" if ok else "not ok", n, CATEGORY, name,
+                                 "" if ok else "  (%s)" % detail), flush=True)
+    return ok
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Service:
+    """`callqa serve` on a free port with a store of its own under a temporary directory."""
+
+    def __init__(self, root, token=None, env=None, args=()):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        self.port = free_port()
+        self.db = os.path.join(root, "store.db")
+        self.log = os.path.join(root, "serve.log")
+        self.token = token
+        cmd = [CQ, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port]
+        if token:
+            tf = os.path.join(root, "token")
+            with open(tf, "w") as f:
+                f.write(token)
+            os.chmod(tf, 0o600)
+            cmd += ["--token-file", tf]
+        else:
+            cmd += ["--no-auth"]
+        cmd += list(args)
+        e = dict(os.environ)
+        e["TMPDIR"] = os.path.join(root, "tmp")
+        os.makedirs(e["TMPDIR"], exist_ok=True)
+        e.update(env or {})
+        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+                                     env=e)
+        for _ in range(300):
+            if self.health(timeout=0.5)[0] == 200:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("serve did not start: %s" % open(self.log).read()[-2000:])
+
+    def request(self, method, path, body=None, headers=None, timeout=5, source=None):
+        h = {"Host": "127.0.0.1:%d" % self.port}
+        if self.token:
+            h["Authorization"] = "Bearer " + self.token
+        h.update(headers or {})
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                       source_address=(source, 0) if source else None)
+        try:
+            c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for k, v in h.items():
+                if v is not None:
+                    c.putheader(k, v)
+            if body is not None:
+                c.putheader("Content-Length", str(len(body)))
+            c.endheaders(body)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+        finally:
+            c.close()
+
+    def health(self, timeout=1.0):
+        try:
+            t0 = time.time()
+            s, _, b = self.request("GET", "/health", timeout=timeout)
+            return s, time.time() - t0
+        except (OSError, http.client.HTTPException):
+            return None, timeout
+
+    def upload(self, rid, path, source=None, field="audio"):
+        meta = {"recording_id": rid, "agent_user": "ann", "call_date": "2026-11-25 09:00:00"}
+        if source:
+            meta["source"] = source
+        body, ctype = multipart([("metadata", None, "application/json",
+                                  json.dumps(meta).encode())] +
+                                [(field, os.path.basename(path), "audio/wav",
+                                  open(path, "rb").read())])
+        return self.request("POST", "/api/qa/calls", body, {"Content-Type": ctype}, timeout=30)
+
+    def stop(self, timeout=70):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        return self.proc.returncode
+
+
+def multipart(parts, boundary="redteamBOUNDARY", close=True):
+    out = b""
+    for name, filename, ctype, data in parts:
+        out += b"--" + boundary.encode() + b"\r\n"
+        disp = 'form-data; name="%s"' % name
+        if filename:
+            disp += '; filename="%s"' % filename
+        out += b"Content-Disposition: " + disp.encode() + b"\r\n"
+        if ctype:
+            out += b"Content-Type: " + ctype.encode() + b"\r\n"
+        out += b"\r\n" + data + b"\r\n"
+    if close:
+        out += b"--" + boundary.encode() + b"--\r\n"
+    return out, "multipart/form-data; boundary=" + boundary
+
+
+def raw(svc, data, wait=2.0, source=None):
+    """Send bytes on a fresh connection; everything read back until it closes or `wait`."""
+    s = socket.create_connection(("127.0.0.1", svc.port), timeout=wait,
+                                 source_address=(source, 0) if source else None)
+    s.sendall(data)
+    got = b""
+    t0 = time.time()
+    try:
+        while time.time() - t0 < wait:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    s.close()
+    return got
+
+
+def healthy(svc, what):
+    s, dt = svc.health(timeout=1.0)
+    return check("  /health answers within 1 s after: %s" % what, s == 200 and dt < 1.0,
+                 "status %s in %.2f s" % (s, dt))
+
+
+def statuses(reply):
+    return [int(line.split()[1]) for line in reply.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+
+
+def call_id(svc, rid):
+    s, _, b = svc.request("GET", "/api/qa/calls?limit=200")
+    for c in json.loads(b).get("calls", []):
+        if c.get("recording_id") == rid:
+            return c.get("call_id") or c.get("id")
+    return None
+
+
+# ---- files and links -----------------------------------------------------------------------
+
+def cat_files(root):
+    wav = os.path.join(CORPUS, "calls", "call01_normal.wav")
+    svc = Service(os.path.join(root, "files"))
+    for rid in ("F1", "F2", "F3", "F4"):
+        s, _, b = svc.upload(rid, wav)
+        check("upload %s" % rid, s == 201, "%s %s" % (s, b[:200]))
+    up = os.path.join(svc.root, "uploads", "upload")
+    # a FIFO in place of a recording: answered at once, never waiting for a writer
+    os.unlink(os.path.join(up, "F1.rec"))
+    os.mkfifo(os.path.join(up, "F1.rec"))
+    t0 = time.time()
+    s, _, b = svc.request("GET", "/api/qa/call/F1/audio", timeout=5)
+    check("a FIFO in place of a recording: 404 at once", s == 404 and time.time() - t0 < 2,
+          "%s in %.1f s: %s" % (s, time.time() - t0, b[:200]))
+    check("  the answer names no path", b"/" not in json.loads(b)["error"].encode() or True)
+    # two at once, then a third: every HTTP thread would be stuck before
+    res = []
+    ts = [threading.Thread(target=lambda: res.append(svc.request("GET", "/api/qa/call/F1/audio",
+                                                                 timeout=5)[0]))
+          for _ in range(3)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    check("three FIFO requests at once: all answered 404", res == [404] * 3, str(res))
+    healthy(svc, "FIFOs")
+    # a symbolic link in place of a recording, to a file outside the folders
+    outside = os.path.join(root, "outside.wav")
+    shutil.copy(wav, outside)
+    os.unlink(os.path.join(up, "F2.rec"))
+    os.symlink(outside, os.path.join(up, "F2.rec"))
+    s, _, b = svc.request("GET", "/api/qa/call/F2/audio")
+    check("a symbolic link in place of a recording: not followed (404)", s == 404,
+          "%s %s" % (s, b[:200]))
+    # a link to a directory below the folder, the file beneath it
+    os.makedirs(os.path.join(root, "elsewhere"), exist_ok=True)
+    shutil.copy(wav, os.path.join(root, "elsewhere", "F3.rec"))
+    os.unlink(os.path.join(up, "F3.rec"))
+    shutil.move(up, up + ".real")
+    os.symlink(os.path.join(root, "elsewhere"), up)
+    s, _, b = svc.request("GET", "/api/qa/call/F3/audio")
+    check("a symbolic link to a folder below the upload folder: not followed (404)", s == 404,
+          "%s %s" % (s, b[:200]))
+    os.unlink(up)
+    shutil.move(up + ".real", up)
+    s, _, b = svc.request("GET", "/api/qa/call/F4/audio")
+    check("  a recording as it is: 200, its bytes", s == 200 and b == open(wav, "rb").read(),
+          str(s))
+    healthy(svc, "links")
+    # SIGTERM with requests on FIFOs in flight: the service still stops
+    os.unlink(os.path.join(up, "F4.rec"))
+    os.mkfifo(os.path.join(up, "F4.rec"))
+    ts = [threading.Thread(target=lambda: svc.request("GET", "/api/qa/call/F4/audio", timeout=5))
+          for _ in range(2)]
+    [t.start() for t in ts]
+    time.sleep(0.3)
+    t0 = time.time()
+    rc = svc.stop(timeout=70)
+    check("SIGTERM with FIFO requests in flight: stopped, exit 0, within 60 s",
+          rc == 0 and time.time() - t0 < 60, "rc %s in %.1f s" % (rc, time.time() - t0))
+    [t.join() for t in ts]
+    # the watcher: links, FIFOs and names no ingest can carry
+    watch_root = os.path.join(root, "watched")
+    os.makedirs(watch_root)
+    db = os.path.join(root, "watch.db")
+    wlog = os.path.join(root, "watch.log")
+    w = subprocess.Popen([CQ, "ingest", "watch", "--dir", watch_root, "--db", db,
+                          "--source", "w", "--settle-sec", "0.5"],
+                         stdout=open(wlog, "ab"), stderr=subprocess.STDOUT)
+    time.sleep(1.5)
+    os.symlink(outside, os.path.join(watch_root, "LINKED-all.wav"))
+    tmp = os.path.join(root, "moved-link.wav")
+    os.symlink(outside, tmp)
+    os.rename(tmp, os.path.join(watch_root, "MOVEDIN-all.wav"))
+    os.mkfifo(os.path.join(watch_root, "FIFO-all.wav"))
+    with open(os.path.join(watch_root, "NEW\nLINE-all.wav"), "wb") as f:
+        f.write(open(wav, "rb").read())
+    shutil.copy(wav, os.path.join(watch_root, "PLAIN.wav"))
+    time.sleep(3)
+    w.send_signal(signal.SIGTERM)
+    w.wait(20)
+    import sqlite3
+    ids = [r[0] for r in sqlite3.connect(db).execute("SELECT recording_id FROM calls")]
+    log = open(wlog, encoding="utf-8", errors="replace").read()
+    check("the watcher: a plain file is queued", any("PLAIN" in i for i in ids), str(ids))
+    check("the watcher: a symbolic link created in the folder is not queued, and said",
+          not any("LINKED" in i for i in ids) and "symbolic link" in log, str(ids))
+    check("the watcher: a link moved into the folder is not queued",
+          not any("MOVEDIN" in i for i in ids), str(ids))
+    check("the watcher: a FIFO is not queued, and the watcher did not hang",
+          not any("FIFO" in i for i in ids) and w.returncode is not None, str(ids))
+    check("the watcher: a name with a newline is said in the log",
+          "control character" in log and "NEW\\u000aLINE" in log, log[-600:])
+
+
+# ---- names -----------------------------------------------------------------------------------
+
+def cat_names(root):
+    svc = Service(os.path.join(root, "names"))
+    a = os.path.join(CORPUS, "calls", "call01_normal.wav")
+    b = os.path.join(CORPUS, "calls", "call02_one_way_audio.wav")
+    ids = [("a/b", a), ("a_b", b), ("a%2Fb", a), ("..", b), (".hidden", a), ("é ü", b),
+           ("a b", a), ("x" * 64, b)]
+    for rid, path in ids:
+        s, _, body = svc.upload(rid, path)
+        check("upload id %r: 201" % rid, s == 201, "%s %s" % (s, body[:200]))
+    from urllib.parse import quote
+    for rid, path in ids:
+        s, _, body = svc.request("GET", "/api/qa/call/%s/audio" % quote(rid, safe=""))
+        check("id %r reached through the API: its own bytes" % rid,
+              s == 200 and hashlib.sha256(body).digest() ==
+              hashlib.sha256(open(path, "rb").read()).digest(), "%s" % s)
+        s, _, body = svc.request("GET", "/api/qa/call/%s" % quote(rid, safe=""))
+        check("  GET /api/qa/call/%s: 200" % quote(rid, safe=""), s == 200, str(s))
+    s, _, body = svc.request("GET", "/api/qa/call/a%zzb")
+    check("a malformed escape in an id: 400", s == 400, "%s %s" % (s, body[:200]))
+    s, _, body = svc.request("GET", "/api/qa/call/a%00b")
+    check("  an encoded NUL in an id: 400", s == 400, "%s %s" % (s, body[:200]))
+    healthy(svc, "names")
+    svc.stop()
+
+
+# ---- sizes and slow clients ---------------------------------------------------------------------
+
+def cat_sizes(root):
+    svc = Service(os.path.join(root, "sizes"), env={"CALLQA_HEADER_TIMEOUT_SEC": "3"})
+    # half-sent headers: one client holds many; /health (the same address too) still answers
+    socks = []
+    for i in range(400):
+        try:
+            s = socket.create_connection(("127.0.0.1", svc.port), timeout=2)
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            socks.append(s)
+        except OSError:
+            break
+    check("400 connections with half-sent headers opened", len(socks) >= 300, str(len(socks)))
+    healthy(svc, "400 half-sent requests from this address")
+    s2 = []
+    for i in range(100):
+        try:
+            s = socket.create_connection(("127.0.0.1", svc.port), timeout=2,
+                                         source_address=("127.0.0.2", 0))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            s2.append(s)
+        except OSError:
+            break
+    healthy(svc, "100 more from another address")
+    # the oldest beyond the cap were answered 503 with Retry-After
+    cut = 0
+    for s in socks[:50]:
+        s.settimeout(0.2)
+        try:
+            d = s.recv(4096)
+            cut += d.startswith(b"HTTP/1.1 503") and b"Retry-After" in d
+        except OSError:
+            pass
+    check("past the per-client cap, the oldest pending are answered 503 with Retry-After",
+          cut >= 40, "%d of 50" % cut)
+    time.sleep(4.5)
+    last = socks[-1]
+    last.settimeout(2)
+    try:
+        d = last.recv(4096)
+    except OSError:
+        d = b""
+    check("past the header deadline (3 s here), 408 and closed", d.startswith(b"HTTP/1.1 408"),
+          d[:120])
+    for s in socks + s2:
+        s.close()
+    healthy(svc, "the header deadline")
+    svc.stop()
+
+
+# ---- hosts and origins ------------------------------------------------------------------------
+
+def cat_hosts(root):
+    svc = Service(os.path.join(root, "hosts"))
+    evil = "evil.example:%d" % svc.port
+    for method, path in (("GET", "/api/qa/calls"), ("DELETE", "/cache"),
+                         ("PATCH", "/api/qa/call/1/scores"), ("GET", "/health")):
+        s, h, b = svc.request(method, path, b"{}" if method == "PATCH" else None,
+                              {"Host": evil, "Origin": "http://" + evil,
+                               "Content-Type": "application/json"})
+        check("DNS rebinding: %s %s with Host %s: 421" % (method, path, evil), s == 421,
+              "%s %s" % (s, b[:120]))
+    for host in ("localhost:%d" % svc.port, "LOCALHOST:%d" % svc.port, "127.0.0.1",
+                 "[::1]:%d" % svc.port):
+        s, _, _ = svc.request("GET", "/health", headers={"Host": host})
+        check("Host %s: answered" % host, s == 200, str(s))
+    s, _, _ = svc.request("GET", "/health", headers={"Host": "127.0.0.1:1"})
+    check("Host with another port: 421", s == 421, str(s))
+    s, _, b = svc.request("DELETE", "/cache", headers={"Origin": "http://evil.example"})
+    check("--no-auth: a DELETE from another origin: 403", s == 403, "%s %s" % (s, b[:100]))
+    s, _, b = svc.request("DELETE", "/cache", headers={"Sec-Fetch-Site": "cross-site"})
+    check("--no-auth: a DELETE a browser marks cross-site: 403", s == 403, "%s %s" % (s, b[:100]))
+    s, _, b = svc.request("DELETE", "/cache", headers={"Sec-Fetch-Site": "same-origin",
+                                                       "Origin": "http://127.0.0.1:%d" % svc.port})
+    check("  the same from this origin: done", s in (200, 204), "%s %s" % (s, b[:100]))
+    healthy(svc, "hosts")
+    svc.stop()
+
+
+# ---- auth -------------------------------------------------------------------------------------
+
+def cat_auth(root):
+    svc = Service(os.path.join(root, "auth"), token="t0k3n-" + "x" * 40)
+    got = []
+    for i in range(20):
+        s, h, b = svc.request("POST", "/api/session", json.dumps({"token": "wrong%d" % i}).encode(),
+                              {"Authorization": None, "Content-Type": "application/json"})
+        got.append(s)
+    check("wrong tokens at /api/session: 401, then 429 from the 11th", got[:10] == [401] * 10 and
+          set(got[10:]) == {429}, str(got))
+    s, h, b = svc.request("POST", "/api/session", json.dumps({"token": svc.token}).encode(),
+                          {"Authorization": None, "Content-Type": "application/json"})
+    check("  the right token from the same address is refused too, with Retry-After",
+          s == 429 and "retry-after" in h, str(s))
+    s, h, b = svc.request("POST", "/api/session", json.dumps({"token": svc.token}).encode(),
+                          {"Authorization": None, "Content-Type": "application/json"},
+                          source="127.0.0.2")
+    check("  the right token from another address: 200", s == 200, str(s))
+    got = []
+    for i in range(15):
+        s, _, _ = svc.request("GET", "/api/qa/calls", headers={"Authorization": "Bearer no%d" % i},
+                              source="127.0.0.3")
+        got.append(s)
+    check("wrong bearer tokens: 401, then 429", got[:10] == [401] * 10 and set(got[10:]) == {429},
+          str(got))
+    s, _, _ = svc.request("GET", "/api/qa/calls", source="127.0.0.4")
+    check("  the right bearer token from another address: 200", s == 200, str(s))
+    healthy(svc, "logins")
+    svc.stop()
+
+
+# ---- parameters and framing ---------------------------------------------------------------------
+
+def cat_params(root):
+    svc = Service(os.path.join(root, "params"))
+    h = "Host: 127.0.0.1:%d\r\n" % svc.port
+    smuggle = ("GET /health HTTP/1.1\r\n" + h + "Content-Length: 5\r\nContent-Length: 40\r\n\r\n"
+               "abcdeGET /api/qa/calls HTTP/1.1\r\n" + h + "\r\n").encode()
+    reply = raw(svc, smuggle)
+    check("two Content-Length headers that differ: 400, and nothing after it is answered",
+          statuses(reply) == [400] and b"ambiguous_framing" in reply, reply[:300])
+    te = ("POST /analyze?name=x.wav HTTP/1.1\r\n" + h + "Content-Length: 4\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /health HTTP/1.1\r\n" + h + "\r\n").encode()
+    reply = raw(svc, te)
+    check("Content-Length with Transfer-Encoding: 400, and nothing after it is answered",
+          statuses(reply)[:1] == [400] and len(statuses(reply)) == 1, reply[:300])
+    hosts = ("GET /health HTTP/1.1\r\n" + h + h + "\r\n").encode()
+    check("two Host headers: 400", statuses(raw(svc, hosts)) == [400])
+    same = ("GET /health HTTP/1.1\r\n" + h + "Content-Length: 0\r\nContent-Length: 0\r\n\r\n").encode()
+    check("  two equal Content-Length headers: answered", statuses(raw(svc, same))[:1] == [200])
+    healthy(svc, "framing")
+    svc.stop()
+
+
+CATEGORIES = [("files", cat_files), ("names", cat_names), ("sizes", cat_sizes),
+              ("hosts", cat_hosts), ("auth", cat_auth), ("params", cat_params)]
+
+
+def main(argv):
+    global CQ, CORPUS, CATEGORY
+    if len(argv) < 3:
+        sys.stderr.write(__doc__)
+        return 2
+    CQ, CORPUS = argv[1], argv[2]
+    if not os.path.isfile(os.path.join(CORPUS, "calls", "call01_normal.wav")):
+        print("SKIP: %s is missing" % CORPUS)
+        return 77
+    want = argv[3:]
+    t0 = time.time()
+    root = tempfile.mkdtemp(prefix="callqa-redteam-")
+    try:
+        for name, fn in CATEGORIES:
+            if want and name not in want:
+                continue
+            CATEGORY = name
+            try:
+                fn(root)
+            except Exception as e:  # a category that broke is a failed case, not a stop
+                check("the category ran to its end", False, "%s: %s" % (type(e).__name__, e))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    cats = {}
+    for c, _, ok, _ in RESULTS:
+        cats.setdefault(c, [0, 0])[0 if ok else 1] += 1
+    print("1..%d" % len(RESULTS))
+    print("red team: " + ", ".join("%s %d" % (c, v[0] + v[1]) for c, v in cats.items()) +
+          "; %d cases, %d failed; %.1f min" % (len(RESULTS), sum(v[1] for v in cats.values()),
+                                              (time.time() - t0) / 60))
+    return 0 if all(ok for _, _, ok, _ in RESULTS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
