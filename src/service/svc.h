@@ -58,12 +58,17 @@ typedef struct svc_config {
     int session_ttl_sec;           /* the dashboard's session cookie lives this long; 28800 */
     bool session_cookie_secure;    /* the cookie is marked Secure (HTTPS only); default false */
     size_t max_body;               /* bytes; default 100 MiB */
+    size_t max_transcript;         /* bytes: the largest transcript imported; default 16 MiB */
+    size_t max_body_memory;        /* bytes of request bodies held in memory by all requests
+                                      together; default 256 MiB */
     double max_duration_sec;       /* default 4 h */
     int max_concurrent;            /* analyses at once; default: CPUs */
     int max_queue;                 /* analyses waiting; beyond: 503; default 32 */
     double request_timeout_sec;    /* default 300 */
     double upload_timeout_sec;     /* a whole POST body; beyond: 408 and the connection closed;
                                       default 120 */
+    double upload_idle_sec;        /* a body that stops coming this long: the connection is
+                                      closed (its temporary files removed); default 30 */
     double analysis_timeout_sec;   /* one analysis; its process is killed beyond; default 300 */
     bool isolate;                  /* analyses in child processes (default true) */
     double fetch_timeout_sec;      /* whole download; default 60 */
@@ -313,6 +318,7 @@ typedef struct svc {
     uint8_t session_key[32]; /* the session cookies' HMAC key (svc_session_key) */
     svc_roots *roots;        /* the folders recordings are read from (svc_open_recording) */
     struct svc_guard *guard; /* pending connections and logins (svc_guard.c) */
+    atomic_size_t body_bytes; /* request bodies held in memory now (max_body_memory) */
     pthread_mutex_t roots_mu;
     double roots_loaded;     /* when (monotonic s): a miss reloads them at most once a second */
 } svc;
@@ -383,7 +389,9 @@ typedef struct req {
     size_t part_len[3];
     char *meta;             /* multipart 'metadata' */
     size_t meta_len;
-    int multipart, bad_multipart;
+    int multipart, bad_multipart, duplicate_part, over_budget;
+    size_t body_limit; /* this route's largest body (0: max_body) */
+    unsigned part_seen; /* the parts begun: in, out, audio, metadata (bits 0-3) */
     char upload_name[256];
     int done; /* the worker left an answer */
     struct req *next;    /* in svc.pending */
@@ -403,6 +411,9 @@ char *svc_json_str(const char *s);
 /* Text as a JSON string; bytes that are not UTF-8 read as Latin-1 (what dialers store), never
  * refused. */
 json_t *svc_json_text(const char *s);
+/* A message fit for an answer: each absolute path becomes its file name, each URL "(the
+ * recording server)"; the log keeps the message whole. */
+void svc_redact(const char *in, char *out, size_t n);
 /* Leave the answer on the request (body taken), or an error {"error", "code"}. */
 void svc_answer(req *r, int status, char *body, const char *ctype);
 void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...)
@@ -471,6 +482,7 @@ enum MHD_Result svc_qa_envelope(req *r, const char *data, size_t *size); /* svc_
 enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_transcript_start(req *r);
 enum MHD_Result svc_qa_report(req *r, const char *data, size_t *size);
 /* A body of PATCH /api/qa/call/{id}/scores, checked: a JSON object of supervisor (1-128
  * bytes), comment (optional, up to 4000), scores ({key: integer 1-5}, 1-32 of them), nothing

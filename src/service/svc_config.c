@@ -189,6 +189,10 @@ static const setting k_settings[] = {
     {"max_queue", K_INT, F(max_queue), 0, 0, 100000, NULL, "32", "analyses waiting"},
     {"threads", K_INT, F(threads), 0, 1, 256, NULL, "CPUs", "HTTP event-loop threads"},
     {"max_body_mb", K_MB, F(max_body), 0, 1, 1 << 20, NULL, "100", "largest upload, MiB"},
+    {"max_transcript_mb", K_MB, F(max_transcript), 0, 1, 1 << 20, NULL, "16",
+     "largest transcript imported (POST /api/qa/call/{id}/transcript), MiB"},
+    {"max_body_memory_mb", K_MB, F(max_body_memory), 0, 1, 1 << 20, NULL, "256",
+     "request bodies held in memory by all requests together, MiB; past it 503"},
     {"max_duration_sec", K_DOUBLE, F(max_duration_sec), 0, 1, 86400 * 7, NULL, "14400",
      "longest recording analysed"},
     {"max_recording_mb", K_MB, F(max_recording), 0, 1, 1 << 20, NULL, "200",
@@ -201,6 +205,8 @@ static const setting k_settings[] = {
      "an idle client connection is closed after this"},
     {"upload_timeout_sec", K_DOUBLE, F(upload_timeout_sec), 0, 0.1, 86400, NULL, "120",
      "a whole upload must arrive within this"},
+    {"upload_idle_sec", K_DOUBLE, F(upload_idle_sec), 0, 1, 3600, NULL, "30",
+     "an upload that stops coming this long is dropped, its temporary files removed"},
     {"analysis_timeout_sec", K_DOUBLE, F(analysis_timeout_sec), 0, 0.1, 86400, NULL, "300",
      "one analysis; its process is killed beyond this"},
     {"isolate", K_BOOL, F(isolate), 0, 0, 0, NULL, "true",
@@ -254,6 +260,8 @@ void svc_config_defaults(svc_config *c)
     c->login_max_failures = 10;
     c->login_max_failures_account = 100;
     c->max_body = 100u << 20;
+    c->max_body_memory = 256u << 20;
+    c->max_transcript = 16u << 20;
     c->max_duration_sec = 4 * 3600.0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     c->max_concurrent = cpus > 0 ? (int)cpus : 2;
@@ -262,6 +270,7 @@ void svc_config_defaults(svc_config *c)
     c->request_timeout_sec = 300;
     c->analysis_timeout_sec = 300;
     c->upload_timeout_sec = 120;
+    c->upload_idle_sec = 30;
     c->isolate = true;
     c->fetch_timeout_sec = 60;
     c->fetch_connect_sec = 5;

@@ -74,13 +74,64 @@ void svc_answer(req *r, int status, char *body /* taken */, const char *ctype)
     r->ctype = ctype;
 }
 
+void svc_redact(const char *in, char *out, size_t n)
+{
+    size_t k = 0;
+    const char *p = in;
+    while (*p && k + 1 < n) {
+        if (*p == ' ' || (p > in && p[-1] != ' ')) { /* inside a word, or a space: as it is */
+            out[k++] = *p++;
+            continue;
+        }
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        size_t wl = (size_t)(e - p), lead = 0;
+        while (lead < wl && strchr("'\"(<[", p[lead]))
+            lead++;
+        size_t tail = 0;
+        while (tail < wl - lead && strchr("'\")>],;:.", p[wl - 1 - tail]))
+            tail++;
+        const char *w = p + lead;
+        size_t core = wl - lead - tail;
+        const char *scheme = core > 3 ? memmem(w, core, "://", 3) : NULL;
+        const char *slash = core > 1 && w[0] == '/' ? memchr(w + 1, '/', core - 1) : NULL;
+        char rep[300];
+        if (scheme) { /* a URL: the recording server's, which the log names */
+            snprintf(rep, sizeof(rep), "%.*s(the recording server)%.*s", (int)lead, p, (int)tail,
+                     w + core);
+        } else if (slash) { /* an absolute path: its file name only */
+            const char *base = w + core;
+            while (base > w && base[-1] != '/')
+                base--;
+            snprintf(rep, sizeof(rep), "%.*s%.*s%.*s", (int)lead, p, (int)(w + core - base), base,
+                     (int)tail, w + core);
+        } else {
+            snprintf(rep, sizeof(rep), "%.*s", (int)(wl < sizeof(rep) - 1 ? wl : sizeof(rep) - 1), p);
+        }
+        for (const char *q = rep; *q && k + 1 < n; q++)
+            out[k++] = *q;
+        p = e;
+    }
+    out[k] = 0;
+}
+
 void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...)
 {
-    char msg[600];
+    char full[600], msg[600];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(full, sizeof(full), fmt, ap);
     va_end(ap);
+    /* an answer names no server path and no upstream URL: the log has them */
+    svc_redact(full, msg, sizeof(msg));
+    if (strcmp(full, msg)) {
+        char *j = svc_json_str(full);
+        fprintf(stderr, "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"info\",\"msg\":\"an answer's "
+                        "paths and URLs left out\",\"full\":%s}\n",
+                svc_now_sec(), r->id, j ? j : "null");
+        free(j);
+    }
     char *m = svc_json_str(msg), *body = NULL;
     if (!m || asprintf(&body, "{\"error\":%s,\"code\":\"%s\"}", m, code) < 0)
         body = NULL;
@@ -419,6 +470,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         MHD_destroy_post_processor(r->pp);
     if (r->have_cached)
         store_result_free(&r->cached);
+    if (r->upload_cap)
+        atomic_fetch_sub(&s->body_bytes, r->upload_cap);
     free(r->upload);
     free(r->body);
     free(r);

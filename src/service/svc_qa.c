@@ -12,7 +12,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,14 @@ json_t *svc_json_text(const char *s)
     j = json_stringn(o, k);
     free(o);
     return j ? j : json_null();
+}
+
+/* A stored message as an answer shows it: no server path, no URL (svc_redact). */
+static json_t *redacted(const char *s)
+{
+    char out[1200];
+    svc_redact(s, out, sizeof(out));
+    return svc_json_text(out);
 }
 
 /* A row value as JSON; prec >= 0 rounds reals. */
@@ -794,8 +804,14 @@ static json_t *call_shape(const store_val *c, int n, void *u)
                                        "skip_reason", "error_stage", "error_message",
                                        "retry_count", "llm_model", "scorecard",
                                        "scorecard_hash", "provider_hash"};
-    for (size_t k = 0; k < sizeof(ours) / sizeof(ours[0]); k++)
-        json_object_set_new(o, ours[k], val_json(col(c, n, ours[k]), -1));
+    for (size_t k = 0; k < sizeof(ours) / sizeof(ours[0]); k++) {
+        const store_val *v = col(c, n, ours[k]);
+        if (v && v->t == SV_TEXT && (!strcmp(ours[k], "error_message") ||
+                                     !strcmp(ours[k], "skip_reason")))
+            json_object_set_new(o, ours[k], redacted(v->s));
+        else
+            json_object_set_new(o, ours[k], val_json(v, -1));
+    }
     json_object_set_new(o, "partial_score", val_json(col(c, n, "partial_score"), 1));
     json_object_set_new(o, "coverage", val_json(col(c, n, "coverage"), 2));
     if (is_null(c, n, "topic_class")) {
@@ -1269,31 +1285,33 @@ enum MHD_Result svc_qa_report(req *r, const char *data, size_t *size)
 
 /* A transcript made elsewhere (docs/transcription.md, "Import"), checked against the call's
  * analysed speech when there is one, stored in place of any earlier one. */
-enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)
+/* The import of r's transcript, its answer set (never sent: the event-loop thread sends it when
+ * the connection is resumed). */
+static void transcript_answer(req *r)
 {
-    if (*size)
-        return svc_body_piece(r, data, size);
-    if (svc_body_done(r))
-        return svc_send(r);
-    if (r->multipart || !r->upload_len) {
-        svc_answer_error(r, 400, "empty", "send the transcript as a JSON body (callqa's segments "
-                                          "with speakers, or OpenAI verbose_json with ?speaker=)");
-        return svc_send(r);
+    json_t *row = NULL;
+    int64_t call_id = call_of(r, &row);
+    json_decref(row);
+    if (call_id < 0) {
+        if (call_id == -2)
+            svc_answer_error(r, 500, "store", "the store could not answer: %s",
+                             store_errmsg(r->s->store));
+        return;
     }
-    int64_t call_id = call_of(r, NULL);
-    if (call_id < 0)
-        return call_id == -2 ? store_failed(r) : svc_send(r);
     store_val q[1] = {SV_I(call_id)};
     json_t *rep = query(r, SQ_REPORT, q, 1, report_row, NULL);
-    if (!rep)
-        return store_failed(r);
+    if (!rep) {
+        svc_answer_error(r, 500, "store", "the store could not answer: %s",
+                         store_errmsg(r->s->store));
+        return;
+    }
     const char *report = json_string_value(json_array_get(rep, 0));
     tx_transcript t;
     char err[400];
     if (tx_import(r->upload, r->upload_len, arg(r, "speaker"), report, &t, err, sizeof(err)) != 0) {
         json_decref(rep);
         svc_answer_error(r, 400, "bad_transcript", "%s", err);
-        return svc_send(r);
+        return;
     }
     json_decref(rep);
     char *js = tx_to_json(&t);
@@ -1307,13 +1325,70 @@ enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)
     if (rc != 0) {
         free(js);
         if (rc == -2)
-            return store_failed(r);
-        svc_answer_error(r, 500, "internal", "out of memory");
+            svc_answer_error(r, 500, "store", "the store could not answer: %s",
+                             store_errmsg(r->s->store));
+        else
+            svc_answer_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    svc_answer(r, 200, js, "application/json");
+}
+
+#define MAX_IMPORTS 2 /* transcripts imported at once; more wait their turn with 503 */
+static atomic_int g_imports;
+
+static void *transcript_job(void *arg)
+{
+    req *r = arg;
+    transcript_answer(r);
+    /* a big transcript's parse takes hundreds of MiB: given back now, not at exit */
+    free(r->upload);
+    atomic_fetch_sub(&r->s->body_bytes, r->upload_cap);
+    r->upload = NULL, r->upload_len = r->upload_cap = 0;
+    malloc_trim(0);
+    atomic_fetch_sub(&g_imports, 1);
+    MHD_resume_connection(r->conn);
+    return NULL;
+}
+
+enum MHD_Result svc_qa_transcript_start(req *r)
+{
+    r->body_limit = r->s->cfg->max_transcript;
+    return svc_body_start(r);
+}
+
+/* POST /api/qa/call/{id}/transcript: the body read here; the import, which may take seconds
+ * and hundreds of MiB for a big transcript, on a thread of its own while the connection
+ * waits (the event-loop threads keep answering everyone else). */
+enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)
+{
+    if (*size)
+        return svc_body_piece(r, data, size);
+    if (svc_body_done(r))
+        return svc_send(r);
+    if (r->multipart || !r->upload_len) {
+        svc_answer_error(r, 400, "empty", "send the transcript as a JSON body (callqa's segments "
+                                          "with speakers, or OpenAI verbose_json with ?speaker=)");
         return svc_send(r);
     }
-    json_t *o = json_loads(js, 0, NULL);
-    free(js);
-    return send_json(r, 200, o ? o : json_null());
+    if (atomic_fetch_add(&g_imports, 1) >= MAX_IMPORTS) {
+        atomic_fetch_sub(&g_imports, 1);
+        svc_answer_error(r, 503, "busy", "%d transcripts are being imported already: try again "
+                                         "in a few seconds", MAX_IMPORTS);
+        return svc_send(r);
+    }
+    pthread_attr_t at;
+    pthread_t t;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    MHD_suspend_connection(r->conn);
+    if (pthread_create(&t, &at, transcript_job, r) != 0) {
+        atomic_fetch_sub(&g_imports, 1);
+        svc_answer_error(r, 503, "busy", "no thread could be started for the import");
+        MHD_resume_connection(r->conn);
+    }
+    pthread_attr_destroy(&at);
+    return MHD_YES; /* answered when the import is done (on_request sends it) */
 }
 
 /* ---- GET /api/qa/search -------------------------------------------------------------------- */
@@ -1573,7 +1648,7 @@ static int error_row(void *user, const store_val *c, int n)
         json_t *ex = json_object();
         json_object_set_new(ex, "call_id", val_json(col(c, n, "call_id"), -1));
         json_object_set_new(ex, "recording_id", val_json(col(c, n, "recording_id"), -1));
-        json_object_set_new(ex, "message", svc_json_text(m));
+        json_object_set_new(ex, "message", redacted(m));
         json_object_set_new(g, "example", ex);
         json_object_set(a->groups, key, g);
         json_array_append_new(a->list, g);

@@ -269,8 +269,19 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
                                const char *filename, const char *ctype, const char *enc,
                                const char *data, uint64_t off, size_t size)
 {
-    (void)kind, (void)filename, (void)ctype, (void)enc, (void)off;
+    (void)kind, (void)filename, (void)ctype, (void)enc;
     req *r = cls;
+    /* a part begins at offset 0: a second part of a name already seen is refused (50,000
+     * 'audio' parts were joined into one file) */
+    const int idx = !strcmp(key, "metadata") ? 3 : !strcmp(key, "in") ? 0 : !strcmp(key, "out") ? 1
+                    : !strcmp(key, "audio") ? 2 : -1;
+    if (idx >= 0 && off == 0) {
+        if (r->part_seen & (1u << idx)) {
+            r->bad_multipart = 1, r->duplicate_part = 1;
+            return MHD_NO;
+        }
+        r->part_seen |= 1u << idx;
+    }
     if (!strcmp(key, "metadata")) {
         if (r->meta_len + size > SVC_MAX_METADATA) {
             r->bad_multipart = 1;
@@ -313,11 +324,18 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
 
 enum MHD_Result svc_body_start(req *r)
 {
+    /* a client that stops sending a body is let go after upload_idle_sec of silence (its
+     * temporary files go with the request), not after the connection's idle limit */
+    MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned)(r->s->cfg->upload_idle_sec + 0.999));
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
-    if (cl && strtoull(cl, NULL, 10) > r->s->cfg->max_body) {
-        svc_answer_error(r, 413, "too_large", "the upload is over the %zu MiB limit",
-                         r->s->cfg->max_body >> 20);
+    if (!r->body_limit)
+        r->body_limit = r->s->cfg->max_body;
+    if (cl && strtoull(cl, NULL, 10) > r->body_limit) {
+        r->close = true; /* its body is not read */
+        svc_answer_error(r, 413, "too_large", "the body is over the %zu MiB limit",
+                         r->body_limit >> 20);
         return svc_send(r);
     }
     if (ct && !strncasecmp(ct, "multipart/form-data", 19)) {
@@ -332,6 +350,8 @@ enum MHD_Result svc_body_start(req *r)
 
 enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size)
 {
+    if (!r->body_limit)
+        r->body_limit = r->s->cfg->max_body;
     if (svc_mono_sec() - r->t0 > r->s->cfg->upload_timeout_sec) {
         /* a body that trickles in is cut: libmicrohttpd 0.9.75 cannot send an answer before the
          * body is complete, so the connection is closed (logged and counted as 408) */
@@ -343,16 +363,26 @@ enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size)
         if (!r->upload_too_large && !r->bad_multipart &&
             MHD_post_process(r->pp, data, *size) != MHD_YES && !r->upload_too_large)
             r->bad_multipart = 1;
-    } else if (!r->upload_too_large) {
-        if (r->upload_len + *size > r->s->cfg->max_body) {
+    } else if (!r->upload_too_large && !r->over_budget) {
+        if (r->upload_len + *size > r->body_limit) {
             r->upload_too_large = 1;
         } else {
             if (r->upload_len + *size > r->upload_cap) {
                 size_t cap = (r->upload_len + *size) * 2;
-                if (cap > r->s->cfg->max_body)
-                    cap = r->s->cfg->max_body;
+                if (cap > r->body_limit)
+                    cap = r->body_limit;
+                /* the bodies held in memory by all requests together stay within
+                 * max_body_memory_mb: past it, this one is drained and answered 503 */
+                size_t more = cap - r->upload_cap;
+                if (atomic_fetch_add(&r->s->body_bytes, more) + more > r->s->cfg->max_body_memory) {
+                    atomic_fetch_sub(&r->s->body_bytes, more);
+                    r->over_budget = 1;
+                    *size = 0;
+                    return MHD_YES;
+                }
                 char *nb = realloc(r->upload, cap);
                 if (!nb) {
+                    atomic_fetch_sub(&r->s->body_bytes, more);
                     r->upload_too_large = 1;
                     *size = 0;
                     return MHD_YES;
@@ -374,11 +404,27 @@ int svc_body_done(req *r)
             fclose(r->part[p]);
             r->part[p] = NULL;
         }
+    /* the parser, done with: it says whether the body reached its closing boundary */
+    bool unfinished = false;
+    if (r->pp) {
+        unfinished = MHD_destroy_post_processor(r->pp) != MHD_YES;
+        r->pp = NULL;
+    }
     if (r->upload_too_large)
-        svc_answer_error(r, 413, "too_large", "the upload is over the %zu MiB limit",
-                         r->s->cfg->max_body >> 20);
+        svc_answer_error(r, 413, "too_large", "the body is over the %zu MiB limit",
+                         (r->body_limit ? r->body_limit : r->s->cfg->max_body) >> 20);
+    else if (r->over_budget)
+        svc_answer_error(r, 503, "busy", "the uploads being received hold the %zu MiB they may "
+                         "hold in memory: try again in a few seconds",
+                         r->s->cfg->max_body_memory >> 20);
+    else if (r->duplicate_part)
+        svc_answer_error(r, 400, "bad_multipart", "a part of the same name came twice ('in', "
+                                                  "'out', 'audio' and 'metadata' come once)");
     else if (r->bad_multipart)
         svc_answer_error(r, 400, "bad_multipart", "the multipart body could not be parsed");
+    else if (unfinished && r->multipart)
+        svc_answer_error(r, 400, "bad_multipart", "the multipart body ended before its closing "
+                                                  "boundary (a cut upload)");
     else
         return 0;
     return -1;
@@ -834,7 +880,7 @@ static const svc_route k_routes[] = {
      .path = "/api/qa/call/{id}/transcript",
      .name = "qa_transcript",
      .body = true,
-     .start = svc_body_start,
+     .start = svc_qa_transcript_start,
      .handle = svc_qa_transcript,
      .openapi =
          "{\"summary\":\"Attach a transcript made elsewhere to a call (by recording_id or "
