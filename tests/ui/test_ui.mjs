@@ -84,6 +84,16 @@ for (const [hash, sel] of views) {
   await page.waitForTimeout(300);
 }
 check('every view loads with no console error', problems.length === 0, problems.join(' | ') || `${views.length} views`);
+// a link with broken percent-encoding (cut or hand-edited) draws a page, not an uncaught error
+problems.length = 0;
+for (const hash of ['#/call/50%', '#/agent/%E0%A4%A', '#/calls?agent=%zz']) {
+  await page.goto(`${BASE}/${hash}`);
+  await page.waitForSelector('main, .calls, .error, section', { timeout: 10000 });
+  await page.waitForTimeout(300);
+}
+check('links with broken percent-encoding: no uncaught error', !problems.some((p) => p.startsWith('pageerror')),
+  problems.join(' | ') || '3 links');
+problems.length = 0;
 
 // ---- filters change the rows, and live in the URL
 await page.goto(`${BASE}/#/calls`);

@@ -2,10 +2,20 @@
 // view is a link that can be bookmarked and shared.
 import { useEffect, useState } from 'preact/hooks';
 
+// A segment as it was meant: percent-decoded, or, where its encoding is broken (a hand-edited
+// or cut link: #/call/50%), as it stands, rather than an uncaught URIError and a blank page.
+function decodePart(p) {
+  try {
+    return decodeURIComponent(p);
+  } catch (e) {
+    return p;
+  }
+}
+
 export function parseHash(hash = location.hash) {
   const h = hash.replace(/^#/, '') || '/calls';
   const [path, query = ''] = h.split('?');
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = path.split('/').filter(Boolean).map(decodePart);
   return { parts, query: Object.fromEntries(new URLSearchParams(query)) };
 }
 
