@@ -4,8 +4,8 @@ category, over real sockets on loopback.
 
     redteam.py BUILD/callqa CORPUS_DIR [CATEGORY...]
 
-Categories: files (files and links), names, sizes (sizes and slow clients), hosts (hosts and
-origins), multipart, auth, params (parameters and framing). Every case asserts the answer and
+Categories: files (files and links), names, sizes (slow clients), bodies (sizes, imports and
+what answers say), hosts (hosts and origins), multipart, auth, params (parameters and framing). Every case asserts the answer and
 that /health still answers within 1 s afterwards. Prints one TAP line a case and, at the end, the
 count by category and the minutes it took. Exit status 0 when every case holds, 1 otherwise,
 77 without the corpus.
@@ -91,7 +91,10 @@ class Service:
                     c.putheader(k, v)
             if body is not None:
                 c.putheader("Content-Length", str(len(body)))
-            c.endheaders(body)
+            try:
+                c.endheaders(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # answered (and closed) before the whole body was read: the answer is in
             r = c.getresponse()
             data = r.read()
             return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
@@ -438,8 +441,141 @@ def cat_params(root):
     svc.stop()
 
 
+
+# ---- multipart --------------------------------------------------------------------------------
+
+def cat_multipart(root):
+    svc = Service(os.path.join(root, "multipart"), env={"CALLQA_UPLOAD_IDLE_SEC": "2"})
+    wav = open(os.path.join(CORPUS, "calls", "call01_normal.wav"), "rb").read()
+    meta = json.dumps({"recording_id": "M1", "agent_user": "ann"}).encode()
+    tmp = os.path.join(svc.root, "tmp")
+
+    def post(body, ctype):
+        return svc.request("POST", "/api/qa/calls", body, {"Content-Type": ctype}, timeout=30)
+
+    body, ct = multipart([("metadata", None, "application/json", meta)] +
+                         [("audio", "a.wav", "audio/wav", b"RIFF")] * 500)
+    s, _, b = post(body, ct)
+    check("500 'audio' parts: 400, not one file of them", s == 400 and b"same name" in b,
+          "%s %s" % (s, b[:160]))
+    body, ct = multipart([("metadata", None, "application/json", meta),
+                          ("metadata", None, "application/json", meta),
+                          ("audio", "a.wav", "audio/wav", wav)])
+    s, _, b = post(body, ct)
+    check("  two 'metadata' parts: 400", s == 400, "%s %s" % (s, b[:160]))
+    body, ct = multipart([("metadata", None, "application/json", meta),
+                          ("in", "i.wav", "audio/wav", wav), ("in", "i2.wav", "audio/wav", wav),
+                          ("out", "o.wav", "audio/wav", wav)])
+    s, _, b = post(body, ct)
+    check("  two 'in' parts: 400", s == 400, "%s %s" % (s, b[:160]))
+    body, ct = multipart([("metadata", None, "application/json", meta),
+                          ("audio", "a.wav", "audio/wav", wav)], close=False)
+    s, _, b = post(body[: len(body) // 2], ct)
+    check("a body cut in half, no closing boundary: 400", s == 400 and b"closing boundary" in b,
+          "%s %s" % (s, b[:160]))
+    body, ct = multipart([("metadata", None, "application/json", meta),
+                          ("audio", "a.wav", "audio/wav", wav)], close=False)
+    s, _, b = post(body, ct)
+    check("  a whole part but no closing boundary: 400", s == 400, "%s %s" % (s, b[:160]))
+    s, _, b = post(*multipart([("metadata", None, "application/json", meta),
+                               ("audio", "a.wav", "audio/wav", wav)]))
+    check("  the same upload, whole: 201", s == 201, "%s %s" % (s, b[:160]))
+    # an upload abandoned halfway: its temporary file is gone within the idle limit (2 s here)
+    body, ct = multipart([("metadata", None, "application/json", meta),
+                          ("audio", "a.wav", "audio/wav", wav)])
+    c = socket.create_connection(("127.0.0.1", svc.port))
+    c.sendall(("POST /api/qa/calls HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: %s\r\n"
+               "Content-Length: %d\r\n\r\n" % (svc.port, ct, len(body))).encode() +
+              body[: len(body) // 2])
+    time.sleep(0.5)
+    during = [f for f in os.listdir(tmp) if f.startswith("callqa-upload-")]
+    time.sleep(3.5)
+    after = [f for f in os.listdir(tmp) if f.startswith("callqa-upload-")]
+    check("an abandoned upload: its temporary file is removed within the idle limit",
+          during and not after, "during %s, after %s" % (during, after))
+    c.close()
+    c = socket.create_connection(("127.0.0.1", svc.port))
+    c.sendall(("POST /api/qa/calls HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: %s\r\n"
+               "Content-Length: %d\r\n\r\n" % (svc.port, ct, len(body))).encode() +
+              body[: len(body) // 2])
+    time.sleep(0.5)
+    c.close()
+    time.sleep(0.5)
+    after = [f for f in os.listdir(tmp) if f.startswith("callqa-upload-")]
+    check("  a client that goes away mid-upload: its temporary file goes at once", not after,
+          str(after))
+    healthy(svc, "multipart")
+    svc.stop()
+
+
+# ---- bodies, imports and what answers say -------------------------------------------------------
+
+def cat_bodies(root):
+    svc = Service(os.path.join(root, "bodies"), env={"CALLQA_MAX_TRANSCRIPT_MB": "2",
+                                                      "CALLQA_MAX_BODY_MEMORY_MB": "4"},
+                  args=["--recording-server", "far=http://127.0.0.1:%d/rec" % free_port()])
+    wav = os.path.join(CORPUS, "calls", "call01_normal.wav")
+    s, _, b = svc.upload("B1", wav)
+    check("upload B1", s == 201, "%s %s" % (s, b[:120]))
+    big = json.dumps({"segments": [{"speaker": "agent", "start": i, "end": i + 0.5,
+                                     "text": "hello " * 20} for i in range(20000)]}).encode()
+    s, _, b = svc.request("POST", "/api/qa/call/B1/transcript", big,
+                          {"Content-Type": "application/json"}, timeout=30)
+    check("a transcript over max_transcript_mb: 413 at once", s == 413, "%s %s" % (s, b[:120]))
+    mid = json.dumps({"segments": [{"speaker": "agent", "start": i, "end": i + 0.5,
+                                     "text": "hello there"} for i in range(12000)]}).encode()
+    res = {}
+    t = threading.Thread(target=lambda: res.update(r=svc.request(
+        "POST", "/api/qa/call/B1/transcript", mid, {"Content-Type": "application/json"},
+        timeout=60)))
+    t.start()
+    time.sleep(0.2)
+    healthy(svc, "a transcript import in progress")
+    t.join()
+    check("  a transcript within the limit: imported (200)", res.get("r", [0])[0] == 200,
+          str(res.get("r", [0])[0]))
+    # bodies held in memory together: 4 MiB here; a fifth concurrent 1.2 MiB body is refused
+    blob = open(wav, "rb").read()
+    blob = (blob * (1 + 1300000 // len(blob)))[:1300000]
+    conns = []
+    for i in range(4):
+        c = socket.create_connection(("127.0.0.1", svc.port))
+        c.sendall(("POST /analyze?name=m%d.wav HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                   "Content-Type: audio/wav\r\nContent-Length: %d\r\n\r\n" %
+                   (i, svc.port, len(blob) + 10)).encode() + blob)
+        conns.append(c)
+    time.sleep(0.5)
+    s, h, b = svc.request("POST", "/analyze?name=last.wav", blob, {"Content-Type": "audio/wav"},
+                          timeout=30)
+    check("bodies in memory over max_body_memory_mb: 503 with Retry-After",
+          s == 503 and "retry-after" in h, "%s %s" % (s, b[:160]))
+    for c in conns:
+        c.close()
+    time.sleep(0.5)
+    # what answers say: no server path, no upstream URL
+    up = os.path.join(svc.root, "uploads", "upload", "B1.rec")
+    os.unlink(up)
+    with open(up, "wb") as f:
+        f.write(b"not audio at all" * 100)
+    w = subprocess.run([CQ, "worker", "--db", svc.db, "--once"], capture_output=True, timeout=120,
+                       env=dict(os.environ, CALLQA_UPLOAD_DIR=os.path.join(svc.root, "uploads")))
+    s, _, b = svc.request("GET", "/api/qa/errors?hours=720")
+    check("  the worker failed B1 on its file (the error the next checks look at)",
+          s == 200 and json.loads(b).get("total", 0) >= 1, "%s %s %s" % (s, b[:200], w.stderr[-300:]))
+    for path in ("/api/qa/errors?hours=720", "/api/qa/calls", "/api/qa/call/B1"):
+        s, _, b = svc.request("GET", path)
+        check("%s names no server path" % path.split("?")[0],
+              s == 200 and svc.root.encode() not in b and b"/tmp/" not in b, "%s %s" % (s, b[:300]))
+    s, _, b = svc.request("GET", "/analyze?server=far&file=x-all.wav", timeout=60)
+    check("a recording server that fails: the answer names no URL", s in (502, 504) and
+          b"http" not in b and b"127.0.0.1" not in b, "%s %s" % (s, b[:300]))
+    healthy(svc, "bodies")
+    svc.stop()
+
+
 CATEGORIES = [("files", cat_files), ("names", cat_names), ("sizes", cat_sizes),
-              ("hosts", cat_hosts), ("auth", cat_auth), ("params", cat_params)]
+              ("bodies", cat_bodies), ("hosts", cat_hosts), ("multipart", cat_multipart),
+              ("auth", cat_auth), ("params", cat_params)]
 
 
 def main(argv):
