@@ -53,6 +53,8 @@ typedef struct svc_config {
     double login_window_sec;       /* failed logins counted over this; 60 */
     int login_max_failures;        /* per client address in the window, then 429; 10 */
     int login_max_failures_account; /* per account (the token) from all addresses; 100 */
+    char trusted_proxies[1024];    /* addresses of proxies whose X-Forwarded-For names the client
+                                      (the login limits); comma-separated */
     char allowed_hosts[1024];      /* Host names answered beside the listen address, localhost
                                       and the loopback addresses; comma-separated */
     int session_ttl_sec;           /* the dashboard's session cookie lives this long; 28800 */

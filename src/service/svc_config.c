@@ -74,6 +74,9 @@ static const setting k_settings[] = {
      "failed logins from one address in the window, then 429 until it has passed"},
     {"login_max_failures_account", K_INT, F(login_max_failures_account), 0, 1, 1000000, NULL,
      "100", "failed logins to the one account (the token) from all addresses in the window"},
+    {"trusted_proxies", K_STR, F(trusted_proxies), sizeof(((svc_config *)0)->trusted_proxies), 0,
+     0, NULL, "", "addresses of proxies in front whose X-Forwarded-For names the client (for "
+     "the login limits), comma-separated"},
     {"allowed_hosts", K_STR, F(allowed_hosts), sizeof(((svc_config *)0)->allowed_hosts), 0, 0,
      NULL, "", "Host names answered beside the listen address, localhost and the loopback "
      "addresses (others get 421), comma-separated"},

@@ -21,7 +21,8 @@
  *   - Logins: failed attempts per client address and per account are counted in a window
  *     (login_window_sec); past login_max_failures from one address, or
  *     login_max_failures_account to the account from all, 429 with Retry-After until the
- *     window has passed (svc_guard_login_*). The bearer tokens of scripts count against their
+ *     window has passed (svc_guard_login_*); behind a proxy named in trusted_proxies the
+ *     client is the last address of its X-Forwarded-For. The bearer tokens of scripts count against their
  *     address only (account NULL): an account's lock would let anyone stop every integration.
  */
 #define _GNU_SOURCE
@@ -247,12 +248,39 @@ static login_slot *slot_of(svc_guard *g, const char *key, double now, bool make)
     return s;
 }
 
+/* Whether addr is one of the trusted proxies (a comma-separated list). */
+static bool trusted(const char *list, const char *addr)
+{
+    size_t n = strlen(addr);
+    for (const char *p = list; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t l = strcspn(p, ", ");
+        if (l && l == n && !strncmp(p, addr, n))
+            return true;
+        p += l;
+    }
+    return false;
+}
+
+/* The client a login comes from: the peer, or, when the peer is a trusted proxy (nginx in
+ * front: every client would be 127.0.0.1), the last address its X-Forwarded-For adds. */
 static void login_keys(struct MHD_Connection *conn, const char *account, char ip[80],
-                       char acct[80])
+                       char acct[80], const svc_config *c)
 {
     const union MHD_ConnectionInfo *ai = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char a[64];
     addr_of(ai ? ai->client_addr : NULL, a, sizeof(a));
+    const char *xff = c->trusted_proxies[0] && trusted(c->trusted_proxies, a)
+                          ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For")
+                          : NULL;
+    if (xff) {
+        const char *last = strrchr(xff, ',');
+        last = last ? last + 1 : xff;
+        while (*last == ' ')
+            last++;
+        snprintf(a, sizeof(a), "%.*s", (int)strcspn(last, " "), last);
+    }
     snprintf(ip, 80, "ip:%s", a);
     snprintf(acct, 80, "acct:%.70s", account && *account ? account : "-");
 }
@@ -260,7 +288,7 @@ static void login_keys(struct MHD_Connection *conn, const char *account, char ip
 double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const char *account)
 {
     char ip[80], acct[80];
-    login_keys(conn, account, ip, acct);
+    login_keys(conn, account, ip, acct, g->cfg);
     const double now = svc_mono_sec();
     double wait = 0;
     pthread_mutex_lock(&g->mu);
@@ -280,7 +308,7 @@ double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const cha
 void svc_guard_login_failed(svc_guard *g, struct MHD_Connection *conn, const char *account)
 {
     char ip[80], acct[80];
-    login_keys(conn, account, ip, acct);
+    login_keys(conn, account, ip, acct, g->cfg);
     const double now = svc_mono_sec();
     pthread_mutex_lock(&g->mu);
     const char *keys[2] = {ip, acct};
