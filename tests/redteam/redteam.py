@@ -303,7 +303,8 @@ def cat_names(root):
     s, _, body = svc.request("GET", "/api/qa/call/a%00b")
     check("  an encoded NUL in an id: 400", s == 400, "%s %s" % (s, body[:200]))
     healthy(svc, "names")
-    svc.stop()
+    rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
 
 # ---- sizes and slow clients ---------------------------------------------------------------------
@@ -354,7 +355,8 @@ def cat_sizes(root):
     for s in socks + s2:
         s.close()
     healthy(svc, "the header deadline")
-    svc.stop()
+    rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
 
 # ---- hosts and origins ------------------------------------------------------------------------
@@ -383,7 +385,8 @@ def cat_hosts(root):
                                                        "Origin": "http://127.0.0.1:%d" % svc.port})
     check("  the same from this origin: done", s in (200, 204), "%s %s" % (s, b[:100]))
     healthy(svc, "hosts")
-    svc.stop()
+    rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
 
 # ---- auth -------------------------------------------------------------------------------------
@@ -415,7 +418,8 @@ def cat_auth(root):
     s, _, _ = svc.request("GET", "/api/qa/calls", source="127.0.0.4")
     check("  the right bearer token from another address: 200", s == 200, str(s))
     healthy(svc, "logins")
-    svc.stop()
+    rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
 
 # ---- parameters and framing ---------------------------------------------------------------------
@@ -438,7 +442,8 @@ def cat_params(root):
     same = ("GET /health HTTP/1.1\r\n" + h + "Content-Length: 0\r\nContent-Length: 0\r\n\r\n").encode()
     check("  two equal Content-Length headers: answered", statuses(raw(svc, same))[:1] == [200])
     healthy(svc, "framing")
-    svc.stop()
+    rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
 
 
@@ -505,7 +510,8 @@ def cat_multipart(root):
     check("  a client that goes away mid-upload: its temporary file goes at once", not after,
           str(after))
     healthy(svc, "multipart")
-    svc.stop()
+    rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
 
 # ---- bodies, imports and what answers say -------------------------------------------------------
@@ -570,7 +576,8 @@ def cat_bodies(root):
     check("a recording server that fails: the answer names no URL", s in (502, 504) and
           b"http" not in b and b"127.0.0.1" not in b, "%s %s" % (s, b[:300]))
     healthy(svc, "bodies")
-    svc.stop()
+    rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
 
 CATEGORIES = [("files", cat_files), ("names", cat_names), ("sizes", cat_sizes),
