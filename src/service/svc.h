@@ -413,6 +413,9 @@ char *svc_json_str(const char *s);
 /* Text as a JSON string; bytes that are not UTF-8 read as Latin-1 (what dialers store), never
  * refused. */
 json_t *svc_json_text(const char *s);
+/* Percent-decode s[0..n) into out (NUL-terminated): -1 on a malformed escape, an encoded NUL
+ * or no room. */
+int svc_pct_decode(const char *s, size_t n, char *out, size_t cap);
 /* A message fit for an answer: each absolute path becomes its file name, each URL "(the
  * recording server)"; the log keeps the message whole. */
 void svc_redact(const char *in, char *out, size_t n);

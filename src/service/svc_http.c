@@ -94,7 +94,7 @@ void svc_redact(const char *in, char *out, size_t n)
             tail++;
         const char *w = p + lead;
         size_t core = wl - lead - tail;
-        const char *scheme = core > 3 ? memmem(w, core, "://", 3) : NULL;
+        const char *scheme = core >= 3 ? memmem(w, core, "://", 3) : NULL;
         const char *slash = core > 1 && w[0] == '/' ? memchr(w + 1, '/', core - 1) : NULL;
         char rep[300];
         if (scheme) { /* a URL: the recording server's, which the log names */
@@ -285,8 +285,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     return r;
 }
 
-/* Percent-decode s[0..n) into out: -1 on a malformed escape or a NUL byte. */
-static int pct_decode(const char *s, size_t n, char *out, size_t cap)
+int svc_pct_decode(const char *s, size_t n, char *out, size_t cap)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -401,7 +400,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (framing_check(r))
             return svc_send(r);
         if (param) { /* its own string, decoded: it may hold any byte but NUL */
-            if (pct_decode(param, param_len, r->param_buf, sizeof(r->param_buf))) {
+            if (svc_pct_decode(param, param_len, r->param_buf, sizeof(r->param_buf))) {
                 svc_answer_error(r, 400, "bad_path", "the path's parameter is not "
                                  "percent-encoded properly (or holds a NUL byte)");
                 return svc_send(r);

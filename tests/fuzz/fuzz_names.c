@@ -14,6 +14,11 @@
  * (ingest_watch_parse_name): a taken name gives a recording id of 1-64 bytes that is the name's
  * start (or a prefix, '~' and a hash), a known kind, a date that is a real one and an agent only
  * with it, and its other leg's name gives the same recording; a name not taken says why.
+ * Stored names and answers (case 7): an upload's name encoded (svc_name_encode) holds only
+ * [A-Za-z0-9._%-], no '/' and no leading '.', and decodes back to the name (two names never
+ * share a file); a path parameter decodes (svc_pct_decode) with no NUL, or is refused; a
+ * message made fit for an answer (svc_redact) holds no "://" and no "/x/" path; a Host is
+ * judged without a crash (svc_host_allowed).
  * The first byte picks the parser; the rest is its input.
  */
 #include <ctype.h>
@@ -161,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     svc_config c;
     svc_config_defaults(&c);
     char msg[1200];
-    switch (data[0] % 7) {
+    switch (data[0] % 8) {
     case 0: {
         const char *why = NULL;
         if (svc_check_file(s, &why) == 0) {
@@ -214,6 +219,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 4: check_uri(s); break;
     case 5: check_location(s); break;
     case 6: check_watch_name(s); break;
+    case 7: {
+        char enc[SVC_NAME_ENC], dec[SVC_NAME_ENC], red[600];
+        char name[65];
+        snprintf(name, sizeof(name), "%s", s);
+        svc_name_encode(name, enc, sizeof(enc));
+        for (const char *p = enc; *p; p++)
+            if (!isalnum((unsigned char)*p) && !strchr("._%-", *p))
+                __builtin_trap();
+        if (enc[0] == '.' || svc_pct_decode(enc, strlen(enc), dec, sizeof(dec)) != 0 ||
+            strcmp(dec, name))
+            __builtin_trap();
+        if (svc_pct_decode(s, strlen(s), dec, sizeof(dec)) == 0 && strlen(dec) > strlen(s))
+            __builtin_trap();
+        svc_redact(s, red, sizeof(red));
+        if (strstr(red, "://"))
+            __builtin_trap();
+        for (const char *w = red; *w;) { /* a word that is a path left whole: /a/b */
+            while (*w == ' ')
+                w++;
+            size_t wl = strcspn(w, " "), lead = 0;
+            while (lead < wl && strchr("'\"(<[", w[lead]))
+                lead++;
+            if (lead < wl && w[lead] == '/' && memchr(w + lead + 1, '/', wl - lead - 1))
+                __builtin_trap();
+            w += wl;
+        }
+        (void)svc_host_allowed(&c, s);
+        break;
+    }
     default: {
         char path[64];
         snprintf(path, sizeof(path), "/tmp/callqa-fuzz-config-%d", (int)getpid());
