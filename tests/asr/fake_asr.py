@@ -1161,15 +1161,21 @@ def main():
         f.write("%d\n" % port)
     os.replace(tmp, args.port_file)
 
+    # The handler only sets a flag: it runs in the main thread between two bytecodes, so taking
+    # a lock there (Event.set) would deadlock when the main thread already holds it (inside
+    # Event.wait), and the process would never exit. time.sleep is interrupted by the signal.
+    stopping = []
+
     def on_signal(_sig, _frame):
-        fake.stop.set()
+        stopping.append(True)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     t.start()
-    while not fake.stop.wait(0.2):
-        pass
+    while not stopping:
+        time.sleep(0.1)
+    fake.stop.set()  # handlers waiting out a fault return now
     srv.shutdown()
     srv.server_close()
     with fake.lock:

@@ -650,11 +650,17 @@ def main():
     with open(tmp, "w") as f:
         f.write(str(srv.server_address[1]))
     os.rename(tmp, args.port_file)
-    signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=srv.shutdown).start())
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    # The handler only sets a flag (it runs in the main thread between two bytecodes: starting a
+    # thread or taking any lock there can deadlock against the main thread's own); the server
+    # runs in a thread of its own and is shut down from here.
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *a: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *a: stopping.append(True))
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    t.start()
+    while not stopping:
+        time.sleep(0.1)
+    srv.shutdown()
     return 0
 
 
