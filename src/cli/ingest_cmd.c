@@ -88,7 +88,7 @@ static bool source_ok(const char *s)
  * `callqa worker` and `callqa serve` run on a schedule. 0, or -1 having said why. */
 static int from_settings(ingest_vicidial_config *c, bool *have_uri)
 {
-    const svc_config *s = &c->svc;
+    const cfg_settings *s = &c->svc;
     char msg[600];
     if (s->vicidial[0]) {
         if (ingest_db_uri_parse(s->vicidial, &c->db, msg, sizeof(msg)) != 0) {
@@ -172,11 +172,11 @@ static int ingest_vicidial_cmd(int argc, char **argv)
     /* the settings (the config file, then CALLQA_* variables), the flags over them */
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--config") &&
-            svc_config_load_file(&c->svc, argv[i + 1], msg, sizeof(msg)) != 0) {
+            cfg_load_file(&c->svc, argv[i + 1], msg, sizeof(msg)) != 0) {
             fprintf(stderr, "callqa ingest: %s\n", msg);
             goto out;
         }
-    if (svc_config_load_env(&c->svc, msg, sizeof(msg)) != 0) {
+    if (cfg_load_env(&c->svc, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa ingest: environment: %s\n", msg);
         goto out;
     }
@@ -209,7 +209,7 @@ static int ingest_vicidial_cmd(int argc, char **argv)
             snprintf(c->recordings_dir, sizeof(c->recordings_dir), "%s", optarg);
             break;
         case O_SERVER:
-            if (svc_config_add_server(&c->svc, optarg, msg, sizeof(msg)) != 0) {
+            if (cfg_add_server(&c->svc, optarg, msg, sizeof(msg)) != 0) {
                 fprintf(stderr, "callqa ingest: %s\n", msg);
                 goto out;
             }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "callqa/callqa.h"
+#include "../config/cfg_engine.h"
 #include "classify_cmd.h"
 #include "plan.h"
 #include "../proc/proc.h"
@@ -306,36 +307,20 @@ static void usage(FILE *f)
             "  --only LIST            analyzers to run, from: %s\n"
             "                         (default: all but those run only on request)\n"
             "  --in FILE --out FILE   a call given as inbound (caller) and outbound (agent) legs\n"
-            "  --channel-map MAP      stereo channels: in,out (default: ch1 = inbound) or out,in\n"
-            "  --silence-noise DB     silencedetect noise threshold, dB FS (default -35)\n"
-            "  --silence-duration S   shortest silence reported, seconds (default 0.5)\n"
             "  --max-duration S       refuse recordings longer than this (default 86400)\n"
             "  --envelope MS          each leg's RMS level every MS ms in the report (the\n"
             "                         envelope analyzer; default off)\n"
-            "  --model-dir DIR        models (default $CALLQA_MODEL_DIR, else\n"
-            "                         ~/.local/share/callqa/models; see models/README.md)\n"
-            "  --vad-model VERSION    Silero VAD version directory (default v6.2; or v5.1.2)\n"
-            "  --vad-threshold P      speech probability threshold (default 0.5)\n"
-            "  --vad-neg-threshold P  end-of-speech threshold (default threshold - 0.15)\n"
-            "  --vad-min-speech-ms N  shortest speech segment (default 250)\n"
-            "  --vad-min-silence-ms N shortest pause that ends a segment (default 300)\n"
-            "  --vad-speech-pad-ms N  padding on each side of a segment (default 30)\n"
-            "  --vad-max-speech-sec S split longer segments (default: no limit)\n"
-            "  --nisqa-mode MODE      windowed (default: 8 s windows, speech-weighted) or file\n"
-            "  --nisqa-window-sec S   window length for the windowed mode (default 8)\n"
-            "  --dtmf-speech          events: also our DTMF receiver for digits keyed while\n"
-            "                         someone talks (finds more, rarely a false digit in\n"
-            "                         conversation; default off: docs/events.md)\n"
-            "  --dtmf-voice-cancel    and ours on the voice-cancelled signal (implies\n"
-            "                         --dtmf-speech; default off)\n"
             "  --no-isolate           batches: analyse in threads of this process, without a\n"
             "                         child process per call (a decoder crash then ends the batch)\n"
             "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
             "  -q, --quiet            no progress bar and no closing summary\n"
             "  -h, --help             this text\n"
             "\n"
-            "Exit status: 0 all calls analysed, 1 some failed, 2 usage error.\n",
+            "the analysis (the settings of docs/config.md under their flags; the models:\n"
+            "$CALLQA_MODEL_DIR, else ~/.local/share/callqa/models, models/README.md):\n",
             names);
+    cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
+    fprintf(f, "\nExit status: 0 all calls analysed, 1 some failed, 2 usage error.\n");
 }
 
 static int parse_double(const char *s, double *out)
@@ -351,44 +336,34 @@ static int parse_double(const char *s, double *out)
 
 static int cmd_analyze(int argc, char **argv)
 {
-    enum {
-        O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAP, O_SNOISE, O_SDUR, O_MAXDUR, O_NOISO,
-        O_MODELDIR, O_VADMODEL, O_VTHR, O_VNEG, O_VMINSP, O_VMINSIL, O_VPAD, O_VMAXSP,
-        O_NQMODE, O_NQWIN, O_ENVELOPE, O_DTMFSP, O_DTMFVC
-    };
-    static const struct option opts[] = {
+    enum { O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAXDUR, O_NOISO, O_ENVELOPE, O_CFG = 1000 };
+    static const struct option own[] = {
         {"json", no_argument, NULL, O_JSON},
         {"only", required_argument, NULL, O_ONLY},
         {"in", required_argument, NULL, O_IN},
         {"out", required_argument, NULL, O_OUT},
-        {"channel-map", required_argument, NULL, O_MAP},
-        {"silence-noise", required_argument, NULL, O_SNOISE},
-        {"silence-duration", required_argument, NULL, O_SDUR},
         {"max-duration", required_argument, NULL, O_MAXDUR},
         {"no-isolate", no_argument, NULL, O_NOISO},
-        {"model-dir", required_argument, NULL, O_MODELDIR},
-        {"vad-model", required_argument, NULL, O_VADMODEL},
-        {"vad-threshold", required_argument, NULL, O_VTHR},
-        {"vad-neg-threshold", required_argument, NULL, O_VNEG},
-        {"vad-min-speech-ms", required_argument, NULL, O_VMINSP},
-        {"vad-min-silence-ms", required_argument, NULL, O_VMINSIL},
-        {"vad-speech-pad-ms", required_argument, NULL, O_VPAD},
-        {"vad-max-speech-sec", required_argument, NULL, O_VMAXSP},
-        {"nisqa-mode", required_argument, NULL, O_NQMODE},
-        {"nisqa-window-sec", required_argument, NULL, O_NQWIN},
         {"envelope", required_argument, NULL, O_ENVELOPE},
-        {"dtmf-speech", no_argument, NULL, O_DTMFSP},
-        {"dtmf-voice-cancel", no_argument, NULL, O_DTMFVC},
         {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
     };
+    enum { N_OWN = sizeof(own) / sizeof(own[0]) };
+    struct option opts[N_OWN + 64]; /* ours, then the analysis settings' flags (config.h) */
+    memcpy(opts, own, sizeof(own));
+    if (cfg_flag_options(CFG_FLAGS_ANALYSIS, opts + N_OWN, 64, O_CFG) < 0) {
+        fprintf(stderr, "callqa: too many flags\n");
+        return 2;
+    }
+    cfg_settings set;
+    cfg_defaults(&set);
     cq_engine_params ep = cq_engine_default_params();
     int json = 0, quiet = 0, isolate = 1;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     const char *in = NULL, *out = NULL;
     cq_err err;
+    char msg[400];
     int c;
     while ((c = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -401,30 +376,6 @@ static int cmd_analyze(int argc, char **argv)
             break;
         case O_IN: in = optarg; break;
         case O_OUT: out = optarg; break;
-        case O_MAP:
-            if (!strcmp(optarg, "in,out"))
-                ep.channel_map = CQ_MAP_IN_OUT;
-            else if (!strcmp(optarg, "out,in"))
-                ep.channel_map = CQ_MAP_OUT_IN;
-            else {
-                fprintf(stderr, "callqa: --channel-map: expected in,out or out,in, got '%s'\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case O_SNOISE:
-            if (parse_double(optarg, &ep.silence_noise_db) || !(ep.silence_noise_db < 0)) {
-                fprintf(stderr, "callqa: --silence-noise: expected a negative dB value\n");
-                return 2;
-            }
-            break;
-        case O_SDUR:
-            if (parse_double(optarg, &ep.silence_min_duration_sec) ||
-                !(ep.silence_min_duration_sec > 0)) {
-                fprintf(stderr, "callqa: --silence-duration: expected seconds > 0\n");
-                return 2;
-            }
-            break;
         case O_MAXDUR:
             if (parse_double(optarg, &ep.max_duration_sec) || !(ep.max_duration_sec > 0)) {
                 fprintf(stderr, "callqa: --max-duration: expected seconds > 0\n");
@@ -442,24 +393,6 @@ static int cmd_analyze(int argc, char **argv)
             break;
         }
         case O_NOISO: isolate = 0; break;
-        case O_MODELDIR: ep.model_dir = optarg; break;
-        case O_NQMODE:
-            if (!strcmp(optarg, "windowed"))
-                ep.nisqa_mode = CQ_NISQA_WINDOWED;
-            else if (!strcmp(optarg, "file"))
-                ep.nisqa_mode = CQ_NISQA_FILE;
-            else {
-                fprintf(stderr, "callqa: --nisqa-mode: expected windowed or file\n");
-                return 2;
-            }
-            break;
-        case O_NQWIN:
-            if (parse_double(optarg, &ep.nisqa_window_sec) || ep.nisqa_window_sec < 1 ||
-                ep.nisqa_window_sec > 600) {
-                fprintf(stderr, "callqa: --nisqa-window-sec: expected 1..600 seconds\n");
-                return 2;
-            }
-            break;
         case O_ENVELOPE: {
             char *end = NULL;
             errno = 0;
@@ -471,39 +404,20 @@ static int cmd_analyze(int argc, char **argv)
             ep.envelope_ms = (int)ms;
             break;
         }
-        case O_VADMODEL: ep.vad_model = optarg; break;
-        case O_DTMFSP: ep.dtmf_speech = true; break;
-        case O_DTMFVC: ep.dtmf_voice_cancel = true; break;
-        case O_VTHR:
-        case O_VNEG:
-        case O_VMINSP:
-        case O_VMINSIL:
-        case O_VPAD:
-        case O_VMAXSP: {
-            double v;
-            if (parse_double(optarg, &v) || v < 0 || v > 1e6) {
-                fprintf(stderr, "callqa: %s: expected a number >= 0\n", argv[optind - 1]);
-                return 2;
-            }
-            if (c == O_VTHR)
-                ep.speech.threshold = (float)v;
-            else if (c == O_VNEG)
-                ep.speech.neg_threshold = (float)v;
-            else if (c == O_VMINSP)
-                ep.speech.min_speech_ms = (int)v;
-            else if (c == O_VMINSIL)
-                ep.speech.min_silence_ms = (int)v;
-            else if (c == O_VPAD)
-                ep.speech.speech_pad_ms = (int)v;
-            else
-                ep.speech.max_speech_sec = v;
-            break;
-        }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: {
+            int r = cfg_set_flag(&set, c, O_CFG, optarg, msg, sizeof(msg));
+            if (r < 0)
+                fprintf(stderr, "callqa: %s\n", msg);
+            else if (r > 0)
+                usage(stderr);
+            if (r != 0)
+                return 2;
+        }
         }
     }
+    cfg_engine_params(&set, &ep);
     if (!in != !out) {
         fprintf(stderr, "callqa: --in and --out go together (inbound and outbound leg files)\n");
         return 2;

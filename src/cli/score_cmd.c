@@ -44,7 +44,7 @@ static void usage(FILE *f)
 static char *load(const char *what, const char *path, size_t *len)
 {
     char err[600];
-    char *b = svc_read_file(path, (size_t)64 << 20, len, err, sizeof(err));
+    char *b = cfg_read_file(path, (size_t)64 << 20, len, err, sizeof(err));
     if (!b)
         fprintf(stderr, "callqa score: %s: %s\n", what, err);
     return b;
@@ -163,14 +163,14 @@ int cq_cli_score(int argc, char **argv)
     char err[600];
     size_t tlen = 0, rlen = 0;
     char *tbody = NULL, *report = NULL, *result = NULL, *attempts = NULL;
-    svc_config cfg;
-    svc_config_defaults(&cfg);
+    cfg_settings cfg;
+    cfg_defaults(&cfg);
     qa_scoring sc = {0};
     tx_transcript tx = {0};
     bool tx_made = false;
     sc_text text = {0};
-    if ((config && svc_config_load_file(&cfg, config, err, sizeof(err))) ||
-        svc_config_load_env(&cfg, err, sizeof(err))) {
+    if ((config && cfg_load_file(&cfg, config, err, sizeof(err))) ||
+        cfg_load_env(&cfg, err, sizeof(err))) {
         fprintf(stderr, "callqa score: %s\n", err);
         return 2;
     }

@@ -65,16 +65,16 @@ int cq_cli_serve(int argc, char **argv)
         {"help-settings", no_argument, NULL, O_SETTINGS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    svc_config c;
-    svc_config_defaults(&c);
+    cfg_settings c;
+    cfg_defaults(&c);
     char msg[1200];
     /* the config file first, the environment over it, then the flags over both */
     for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--config") && svc_config_load_file(&c, argv[i + 1], msg, sizeof(msg))) {
+        if (!strcmp(argv[i], "--config") && cfg_load_file(&c, argv[i + 1], msg, sizeof(msg))) {
             fprintf(stderr, "callqa serve: %s\n", msg);
             return 2;
         }
-    if (svc_config_load_env(&c, msg, sizeof(msg))) {
+    if (cfg_load_env(&c, msg, sizeof(msg))) {
         fprintf(stderr, "callqa serve: environment: %s\n", msg);
         return 2;
     }
@@ -100,7 +100,7 @@ int cq_cli_serve(int argc, char **argv)
             break;
         }
         case O_SERVER:
-            if (svc_config_add_server(&c, optarg, msg, sizeof(msg))) {
+            if (cfg_add_server(&c, optarg, msg, sizeof(msg))) {
                 fprintf(stderr, "callqa serve: %s\n", msg);
                 return 2;
             }
@@ -138,7 +138,7 @@ int cq_cli_serve(int argc, char **argv)
             return 0;
         }
         case O_SETTINGS:
-            svc_config_print(stdout);
+            cfg_print(stdout);
             return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -150,7 +150,7 @@ int cq_cli_serve(int argc, char **argv)
     }
     if (no_auth)
         c.auth = false;
-    if (c.auth && svc_config_read_token(&c, msg, sizeof(msg))) {
+    if (c.auth && cfg_read_token(&c, msg, sizeof(msg))) {
         fprintf(stderr, "callqa serve: %s\n", msg);
         return 2;
     }

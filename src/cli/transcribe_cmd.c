@@ -15,8 +15,8 @@
 #include <time.h>
 
 #include "../clients/asr.h"
+#include "../config/cfg_engine.h"
 #include "../jobs/jobs.h"
-#include "../service/svc.h"
 #include "serve_cmd.h"
 
 static void usage(FILE *f)
@@ -30,25 +30,18 @@ static void usage(FILE *f)
             "Whisper-class server, and add the transcript to the report (docs/transcription.md).\n"
             "\n"
             "options:\n"
-            "  --asr-url URL          the server: OpenAI-compatible base URL (e.g.\n"
-            "                         http://host:8000/v1), or whisper.cpp's (http://host:8080)\n"
-            "  --asr-protocol P       openai (default) or whispercpp\n"
-            "  --asr-model M          the model name (openai: required)\n"
-            "  --asr-key-file F       the API key, in a file of mode 0600\n"
-            "  --asr-language L       auto (default) or an ISO 639-1 code\n"
-            "  --asr-prompt TEXT      vocabulary and style hint\n"
-            "  --asr-timeout S        per request (default 120)\n"
-            "  --asr-retries N        after the first attempt (default 3)\n"
-            "  --asr-concurrency N    requests at once (default 2)\n"
-            "  --asr-include-ivr      send IVR prompts too\n"
             "  --json                 one JSON object per call per line (docs/report.md)\n"
             "  --in FILE --out FILE   a call given as inbound and outbound legs\n"
-            "  --channel-map MAP      stereo channels: in,out (default) or out,in\n"
-            "  --model-dir DIR        models (default $CALLQA_MODEL_DIR)\n"
             "  --only LIST            analyzers (callqa analyze --help); the VAD, the events\n"
             "                         and the speech audio always run\n"
             "  -q, --quiet            no closing summary\n"
             "\n"
+            "the server (the asr_* settings of docs/config.md; --asr-url: an OpenAI-compatible\n"
+            "base URL, e.g. http://host:8000/v1, or whisper.cpp's, http://host:8080):\n");
+    cfg_flag_help(f, CFG_FLAGS_ASR);
+    fprintf(f, "\nthe analysis (as callqa analyze):\n");
+    cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
+    fprintf(f, "\n"
             "Exit status: 0 all calls transcribed, 1 some failed, 2 usage error.\n");
 }
 
@@ -133,89 +126,35 @@ static int one_call(const cq_engine *e, asr_client *asr, const asr_config *ac, c
 
 int cq_cli_transcribe(int argc, char **argv)
 {
-    enum {
-        O_TR = 256, O_URL, O_PROTO, O_MODEL, O_KEY, O_LANG, O_PROMPT, O_TIMEOUT, O_RETRIES,
-        O_CONC, O_IVR, O_JSON, O_IN, O_OUT, O_MAP, O_MODELDIR, O_ONLY
-    };
-    static const struct option opts[] = {
+    enum { O_TR = 256, O_JSON, O_IN, O_OUT, O_ONLY, O_CFG = 1000 };
+    static const struct option own[] = {
         {"transcribe", no_argument, NULL, O_TR},
-        {"asr-url", required_argument, NULL, O_URL},
-        {"asr-protocol", required_argument, NULL, O_PROTO},
-        {"asr-model", required_argument, NULL, O_MODEL},
-        {"asr-key-file", required_argument, NULL, O_KEY},
-        {"asr-language", required_argument, NULL, O_LANG},
-        {"asr-prompt", required_argument, NULL, O_PROMPT},
-        {"asr-timeout", required_argument, NULL, O_TIMEOUT},
-        {"asr-retries", required_argument, NULL, O_RETRIES},
-        {"asr-concurrency", required_argument, NULL, O_CONC},
-        {"asr-include-ivr", no_argument, NULL, O_IVR},
         {"json", no_argument, NULL, O_JSON},
         {"in", required_argument, NULL, O_IN},
         {"out", required_argument, NULL, O_OUT},
-        {"channel-map", required_argument, NULL, O_MAP},
-        {"model-dir", required_argument, NULL, O_MODELDIR},
         {"only", required_argument, NULL, O_ONLY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
     };
-    asr_config ac = asr_default_config();
+    enum { N_OWN = sizeof(own) / sizeof(own[0]) };
+    struct option opts[N_OWN + 64]; /* ours, then the settings' flags (config.h) */
+    memcpy(opts, own, sizeof(own));
+    if (cfg_flag_options(CFG_FLAGS_ANALYSIS | CFG_FLAGS_ASR, opts + N_OWN, 64, O_CFG) < 0) {
+        fprintf(stderr, "callqa: too many flags\n");
+        return 2;
+    }
+    static cfg_settings set; /* 40 KiB */
+    cfg_defaults(&set);
     cq_engine_params ep = cq_engine_default_params();
     int json = 0, quiet = 0, c;
     const char *in = NULL, *out = NULL;
-    double v;
-#define TEXT(field, what)                                                                          \
-    do {                                                                                           \
-        if (strlen(optarg) >= sizeof(ac.field)) {                                                  \
-            fprintf(stderr, "callqa: %s: too long (at most %zu bytes)\n", what,                   \
-                    sizeof(ac.field) - 1);                                                         \
-            return 2;                                                                              \
-        }                                                                                          \
-        memcpy(ac.field, optarg, strlen(optarg) + 1);                                              \
-    } while (0)
+    char msg[600];
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
         case O_TR: break;
-        case O_URL: TEXT(url, "--asr-url"); break;
-        case O_MODEL: TEXT(model, "--asr-model"); break;
-        case O_KEY: TEXT(key_file, "--asr-key-file"); break;
-        case O_LANG: TEXT(language, "--asr-language"); break;
-        case O_PROMPT: TEXT(prompt, "--asr-prompt"); break;
-        case O_PROTO:
-            if (asr_protocol_parse(optarg, &ac.protocol) != 0) {
-                fprintf(stderr, "callqa: --asr-protocol: expected openai or whispercpp\n");
-                return 2;
-            }
-            break;
-        case O_TIMEOUT:
-            if (cq_cli_number("callqa analyze", "--asr-timeout", optarg, 1, 3600, &ac.timeout_sec) != 0)
-                return 2;
-            break;
-        case O_RETRIES:
-            if (cq_cli_number("callqa analyze", "--asr-retries", optarg, 0, 20, &v) != 0)
-                return 2;
-            ac.retries = (int)v;
-            break;
-        case O_CONC:
-            if (cq_cli_number("callqa analyze", "--asr-concurrency", optarg, 1, 32, &v) != 0)
-                return 2;
-            ac.concurrency = (int)v;
-            break;
-        case O_IVR: ac.plan.include_ivr = true; break;
         case O_JSON: json = 1; break;
         case O_IN: in = optarg; break;
         case O_OUT: out = optarg; break;
-        case O_MAP:
-            if (!strcmp(optarg, "in,out"))
-                ep.channel_map = CQ_MAP_IN_OUT;
-            else if (!strcmp(optarg, "out,in"))
-                ep.channel_map = CQ_MAP_OUT_IN;
-            else {
-                fprintf(stderr, "callqa: --channel-map: expected in,out or out,in\n");
-                return 2;
-            }
-            break;
-        case O_MODELDIR: ep.model_dir = optarg; break;
         case O_ONLY: {
             cq_err e;
             if (cq_analyzers_parse(optarg, &ep.analyzers, &e) != CQ_OK) {
@@ -226,10 +165,20 @@ int cq_cli_transcribe(int argc, char **argv)
         }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        default: {
+            int r = cfg_set_flag(&set, c, O_CFG, optarg, msg, sizeof(msg));
+            if (r < 0)
+                fprintf(stderr, "callqa: %s\n", msg);
+            else if (r > 0)
+                usage(stderr);
+            if (r != 0)
+                return 2;
+        }
         }
     }
-#undef TEXT
+    cfg_engine_params(&set, &ep);
+    asr_config ac;
+    (void)asr_config_from_settings(&set, &ac);
     if (!ac.url[0]) {
         fprintf(stderr, "callqa: --transcribe needs --asr-url\n");
         return 2;
@@ -238,7 +187,6 @@ int cq_cli_transcribe(int argc, char **argv)
         fprintf(stderr, "callqa: give FILE... or --in and --out\n");
         return 2;
     }
-    char msg[600];
     asr_client *asr = asr_create(&ac, msg, sizeof(msg));
     if (!asr) {
         fprintf(stderr, "callqa: %s\n", msg);
@@ -255,7 +203,7 @@ int cq_cli_transcribe(int argc, char **argv)
         asr_destroy(asr);
         return 1;
     }
-    svc_fetch_global_init();
+    rec_fetch_global_init();
     int failed = 0, n = 0;
     if (in) {
         failed += one_call(e, asr, &ac, NULL, in, out, json);
@@ -333,7 +281,7 @@ int cq_cli_transcript(int argc, char **argv)
     const char *file = argv[optind + 1];
     char err[600];
     size_t len = 0;
-    char *body = svc_read_file(file, (size_t)64 << 20, &len, err, sizeof(err));
+    char *body = cfg_read_file(file, (size_t)64 << 20, &len, err, sizeof(err));
     if (!body) {
         fprintf(stderr, "callqa transcript: %s\n", err);
         return 1;

@@ -102,11 +102,11 @@ int cq_cli_worker(int argc, char **argv)
     char msg[1200];
     for (int i = 1; i + 1 < argc; i++) /* the config file first, the flags over it */
         if (!strcmp(argv[i], "--config") &&
-            svc_config_load_file(&c.svc, argv[i + 1], msg, sizeof(msg))) {
+            cfg_load_file(&c.svc, argv[i + 1], msg, sizeof(msg))) {
             fprintf(stderr, "callqa worker: %s\n", msg);
             return 2;
         }
-    if (svc_config_load_env(&c.svc, msg, sizeof(msg))) {
+    if (cfg_load_env(&c.svc, msg, sizeof(msg))) {
         fprintf(stderr, "callqa worker: environment: %s\n", msg);
         return 2;
     }
@@ -123,7 +123,7 @@ int cq_cli_worker(int argc, char **argv)
             break;
         case O_ONCE: c.once = true; break;
         case O_SERVER:
-            if (svc_config_add_server(&c.svc, optarg, msg, sizeof(msg))) {
+            if (cfg_add_server(&c.svc, optarg, msg, sizeof(msg))) {
                 fprintf(stderr, "callqa worker: %s\n", msg);
                 return 2;
             }
@@ -164,7 +164,7 @@ int cq_cli_worker(int argc, char **argv)
         case O_NOINGEST: no_ingest = true; break;
         case O_ONLY: {
             cq_err err;
-            if (cq_analyzers_parse(optarg, &c.svc.engine.analyzers, &err) != CQ_OK) {
+            if (cq_analyzers_parse(optarg, &c.analyzers, &err) != CQ_OK) {
                 fprintf(stderr, "callqa worker: --only: %s\n", err.msg);
                 return 2;
             }

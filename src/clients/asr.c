@@ -15,7 +15,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "../service/svc.h"
 #include "cl_http.h"
 
 #define MAX_BACKOFF_SEC 30.0
@@ -28,25 +27,37 @@ struct asr_client {
     atomic_long requests;
 };
 
-asr_config asr_default_config(void)
+/* What the settings do not set. */
+static asr_config base_config(void)
 {
     asr_config c;
     memset(&c, 0, sizeof(c));
-    c.protocol = ASR_OPENAI;
-    snprintf(c.language, sizeof(c.language), "auto");
     c.connect_timeout_sec = 10;
-    c.timeout_sec = 120;
-    c.retries = 3;
     c.backoff_sec = 1;
-    c.concurrency = 2;
     c.max_response = (size_t)8 << 20;
     c.plan = tx_plan_default_params();
     return c;
 }
 
-int asr_config_from_svc(const svc_config *s, asr_config *out)
+static asr_config k_default;
+
+static void defaults_once(void)
 {
-    *out = asr_default_config();
+    static cfg_settings s;
+    cfg_defaults(&s);
+    (void)asr_config_from_settings(&s, &k_default);
+}
+
+asr_config asr_default_config(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, defaults_once); /* the settings' defaults (config.h), read once */
+    return k_default;
+}
+
+int asr_config_from_settings(const cfg_settings *s, asr_config *out)
+{
+    *out = base_config();
 #define COPY(dst, src)                                                                             \
     do {                                                                                           \
         size_t n_ = strnlen(src, sizeof(dst) - 1);                                                 \
@@ -183,7 +194,7 @@ asr_client *asr_create(const asr_config *c, char *err, size_t errsz)
         a->c.url[--ul] = 0;
     if (a->c.concurrency < 1)
         a->c.concurrency = 1;
-    if (c->key_file[0] && svc_read_secret(c->key_file, a->key, sizeof(a->key), err, errsz) != 0) {
+    if (c->key_file[0] && cfg_read_secret(c->key_file, a->key, sizeof(a->key), err, errsz) != 0) {
         free(a);
         return NULL;
     }

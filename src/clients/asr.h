@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../service/svc.h"
+#include "../config/config.h"
 #include "../transcript/transcript.h"
 
 typedef enum asr_protocol { ASR_OPENAI = 0, ASR_WHISPERCPP = 1 } asr_protocol;
@@ -51,7 +51,7 @@ asr_config asr_default_config(void);
 
 /* The service's settings (asr_url, asr_protocol, ...: docs/config.md) as a client's
  * configuration: 1 when asr_url is set (transcription on), 0 when it is not. */
-int asr_config_from_svc(const svc_config *s, asr_config *out);
+int asr_config_from_settings(const cfg_settings *s, asr_config *out);
 
 /* A language per campaign, "CAMPAIGN=xx,CAMPAIGN=yy" (ISO 639-1 codes): 0 when well formed
  * (also ""), or -1 with err. */

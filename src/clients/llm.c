@@ -15,13 +15,13 @@
 #include <jansson.h>
 #include <math.h>
 #include <nettle/sha2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../schema/js.h"
-#include "../service/svc.h"
 #include "cl_http.h"
 
 #define MAX_BACKOFF_SEC 30.0
@@ -53,19 +53,30 @@ const char *llm_provider_name(llm_provider p)
     return p == LLM_ANTHROPIC ? "anthropic" : p == LLM_GEMINI ? "gemini" : "openai";
 }
 
-llm_provider_config llm_default_provider_config(void)
+static llm_provider_config k_default;
+
+static void llm_defaults_once(void)
 {
+    static cfg_settings s;
+    cfg_defaults(&s);
     llm_provider_config c;
     memset(&c, 0, sizeof(c));
     c.provider = LLM_OPENAI;
-    c.connect_timeout_sec = 10;
-    c.timeout_sec = 120;
-    c.retries = 2;
+    c.connect_timeout_sec = s.llm_connect_timeout_sec;
+    c.timeout_sec = s.llm_timeout_sec;
+    c.retries = s.llm_retries;
     c.backoff_sec = 1;
-    c.max_tokens = 2048;
-    c.temperature = 0;
+    c.max_tokens = s.llm_max_tokens;
+    c.temperature = s.llm_temperature;
     c.max_response = (size_t)4 << 20;
-    return c;
+    k_default = c;
+}
+
+llm_provider_config llm_default_provider_config(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, llm_defaults_once); /* the settings' defaults (config.h), read once */
+    return k_default;
 }
 
 static void hash_provider(struct sha256_ctx *ctx, const llm_provider_config *p)
@@ -95,26 +106,26 @@ void llm_config_hash(const llm_config *c, char out[65])
 static int check_provider(const llm_provider_config *p, const char *which, char *err, size_t errsz)
 {
     if (strncmp(p->url, "http://", 7) && strncmp(p->url, "https://", 8))
-        return svc_fail(err, errsz, "the %s LLM URL must begin with http:// or https:// (got "
+        return cfg_fail(err, errsz, "the %s LLM URL must begin with http:// or https:// (got "
                                     "'%.200s')", which, p->url);
     if (!p->model[0])
-        return svc_fail(err, errsz, "the %s LLM needs a model name", which);
+        return cfg_fail(err, errsz, "the %s LLM needs a model name", which);
     for (const char *m = p->model; *m; m++)
         if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') || (*m >= '0' && *m <= '9') ||
               strchr("._-:/@", *m)))
-            return svc_fail(err, errsz, "the %s LLM's model name may hold letters, digits and "
+            return cfg_fail(err, errsz, "the %s LLM's model name may hold letters, digits and "
                                         "._-:/@ only", which);
     if (p->provider == LLM_GEMINI && (strchr(p->model, '/') || strchr(p->model, ':')))
-        return svc_fail(err, errsz, "the %s Gemini model is a bare name (gemini-2.5-flash, not "
+        return cfg_fail(err, errsz, "the %s Gemini model is a bare name (gemini-2.5-flash, not "
                                     "models/...)", which);
     if (p->provider != LLM_OPENAI && !p->key_file[0])
-        return svc_fail(err, errsz, "the %s LLM (%s) needs a key file", which,
+        return cfg_fail(err, errsz, "the %s LLM (%s) needs a key file", which,
                         llm_provider_name(p->provider));
     if (p->max_tokens < 1 || p->max_tokens > 1000000)
-        return svc_fail(err, errsz, "the %s LLM's max_tokens must be 1-1000000", which);
+        return cfg_fail(err, errsz, "the %s LLM's max_tokens must be 1-1000000", which);
     if (p->temperature > 2 || !(p->timeout_sec > 0) || p->retries < 0 || p->retries > 10 ||
         p->price_in < 0 || p->price_out < 0 || p->max_response < 1024)
-        return svc_fail(err, errsz, "the %s LLM's temperature (<= 2), timeout (> 0), retries "
+        return cfg_fail(err, errsz, "the %s LLM's temperature (<= 2), timeout (> 0), retries "
                                     "(0-10), prices (>= 0) or answer limit is out of range", which);
     return 0;
 }
@@ -136,7 +147,7 @@ llm_client *llm_create(const llm_config *c, char *err, size_t errsz)
         while (ul && ps[i]->url[ul - 1] == '/')
             ps[i]->url[--ul] = 0;
         if (ps[i]->key_file[0] &&
-            svc_read_secret(ps[i]->key_file, l->key[i], sizeof(l->key[i]), err, errsz) != 0) {
+            cfg_read_secret(ps[i]->key_file, l->key[i], sizeof(l->key[i]), err, errsz) != 0) {
             llm_destroy(l);
             return NULL;
         }

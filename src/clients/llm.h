@@ -32,7 +32,7 @@
  * no request is sent and LLM_CAP is returned with the reason.
  *
  * Only the configured URL is contacted: no redirects, no proxy from the environment. Keys are
- * read from files of mode 0600 (svc_read_secret) and never appear in a message or a record.
+ * read from files of mode 0600 (cfg_read_secret) and never appear in a message or a record.
  *
  * Thread safety: a client is read-only after llm_create; llm_call may run on several threads.
  */
@@ -41,6 +41,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "../config/config.h"
+#include "../store/store.h"
 
 typedef enum llm_provider { LLM_ANTHROPIC = 0, LLM_OPENAI = 1, LLM_GEMINI = 2 } llm_provider;
 
@@ -196,5 +200,22 @@ void llm_parsed_free(llm_parsed *p);
  * with err (a malformed tool or schema, out of memory). */
 char *llm_request_body(const llm_provider_config *pc, const llm_request *rq, char *err,
                        size_t errsz);
+
+/* ---- the settings, the daily budget and the store's records (llm_use.c) -------------------- */
+
+/* The LLM client's configuration from the settings (llm_* keys): 1 configured, 0 not
+ * configured (no llm_provider and no other llm_ setting that needs one), -1 bad settings (err
+ * says which). The deeper checks (URL, model name, key file) are llm_create's. */
+int llm_config_from_settings(const cfg_settings *c, llm_config *out, char *err, size_t errsz);
+/* Today's use (local date, from the store's LLM records) and the daily caps. 0, or -1 when the
+ * store could not say (then the budget holds the caps and no use). */
+int llm_budget_today(const cfg_settings *c, store *st, double now, llm_budget *out);
+/* An llm_record_fn: each attempt into the store (store_llm_record) with this purpose. */
+typedef struct llm_store_rec {
+    store *st;
+    const char *purpose; /* "ai-analyze", "score", ... */
+    int64_t call_id;     /* <= 0 none */
+} llm_store_rec;
+void llm_record_to_store(const llm_attempt *a, void *user);
 
 #endif /* CQ_LLM_H */

@@ -18,7 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../service/svc.h"
+#include "../clients/recording.h"
+#include "../config/config.h"
 #include "../store/store.h"
 
 /* ---- the database URI (source.c) --------------------------------------------------------- */
@@ -69,7 +70,7 @@ int ingest_audio_local(const char *dir, const char *name, ingest_audio *out);
  * host is the URL's and whose base URL the URL's path is under; ref = "NAME:RELPATH" (RELPATH
  * after the base). 0, or -1 with why (a sentence: "recording on an unconfigured server HOST",
  * ...); nothing is fetched. */
-int ingest_audio_remote(const svc_config *cfg, const char *location, char *ref, size_t refsz,
+int ingest_audio_remote(const cfg_settings *cfg, const char *location, char *ref, size_t refsz,
                         char *why, size_t whysz);
 
 /* ---- logs (source.c): one JSON line per event ------------------------------------------- */
@@ -91,7 +92,7 @@ typedef struct ingest_vicidial_config {
     char password_file[1024];  /* --vicidial-password-file (mode 0600 or stricter) */
     char source[65];           /* the source's name in the store; default: the DB host */
     char recordings_dir[1024]; /* the dialer's recordings on local disk ("" none) */
-    svc_config svc;            /* the recording servers (--recording-server NAME=URL) */
+    cfg_settings svc;            /* the recording servers (--recording-server NAME=URL) */
     char store[1024];          /* --db */
     int min_length_sec;        /* shorter calls are enqueued skipped (default 30) */
     char campaigns[INGEST_MAX_FILTER][21]; /* outbound calls of these campaigns only */

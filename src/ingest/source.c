@@ -60,47 +60,47 @@ int ingest_db_uri_parse(const char *uri, ingest_db_uri *out, char *msg, size_t m
     else if (!strncasecmp(p, "mariadb://", 10))
         p += 10;
     else
-        return svc_fail(msg, msgsz, "the database URI must be mysql://USER@HOST[:PORT]/DB");
+        return cfg_fail(msg, msgsz, "the database URI must be mysql://USER@HOST[:PORT]/DB");
     const char *slash = strchr(p, '/');
     if (!slash)
-        return svc_fail(msg, msgsz,
+        return cfg_fail(msg, msgsz,
                         "the database URI names no database: mysql://USER@HOST[:PORT]/DB");
     const char *at = memrchr(p, '@', (size_t)(slash - p));
     if (!at || at == p)
-        return svc_fail(msg, msgsz, "the database URI names no user: mysql://USER@HOST[:PORT]/DB");
+        return cfg_fail(msg, msgsz, "the database URI names no user: mysql://USER@HOST[:PORT]/DB");
     if (memchr(p, ':', (size_t)(at - p)))
-        return svc_fail(msg, msgsz,
+        return cfg_fail(msg, msgsz,
                         "a password in the database URI is refused: put it in the "
                         "password file (--vicidial-password-file)");
     if (pct_decode(p, at, out->user, sizeof(out->user)) != 0 || !out->user[0])
-        return svc_fail(msg, msgsz,
+        return cfg_fail(msg, msgsz,
                         "the database URI's user is not a valid name (1-128 bytes, "
                         "%%XX escapes, no control characters)");
     const char *h = at + 1, *hend;
     if (*h == '[') {
         const char *rb = memchr(h, ']', (size_t)(slash - h));
         if (!rb || rb == h + 1)
-            return svc_fail(msg, msgsz, "the database URI's IPv6 address has no closing ']'");
+            return cfg_fail(msg, msgsz, "the database URI's IPv6 address has no closing ']'");
         for (const char *q = h + 1; q < rb; q++)
             if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.')
-                return svc_fail(msg, msgsz, "the database URI's IPv6 address is malformed");
+                return cfg_fail(msg, msgsz, "the database URI's IPv6 address is malformed");
         if ((size_t)(rb - h - 1) >= sizeof(out->host))
-            return svc_fail(msg, msgsz, "the database URI's host is too long");
+            return cfg_fail(msg, msgsz, "the database URI's host is too long");
         memcpy(out->host, h + 1, (size_t)(rb - h - 1));
         hend = rb + 1;
         if (hend != slash && *hend != ':')
-            return svc_fail(msg, msgsz, "the database URI's host is malformed");
+            return cfg_fail(msg, msgsz, "the database URI's host is malformed");
     } else {
         hend = h;
         while (hend < slash && *hend != ':')
             hend++;
         if (hend == h)
-            return svc_fail(msg, msgsz, "the database URI names no host");
+            return cfg_fail(msg, msgsz, "the database URI names no host");
         if ((size_t)(hend - h) >= sizeof(out->host))
-            return svc_fail(msg, msgsz, "the database URI's host is too long");
+            return cfg_fail(msg, msgsz, "the database URI's host is too long");
         for (const char *q = h; q < hend; q++)
             if (!isalnum((unsigned char)*q) && *q != '.' && *q != '-' && *q != '_')
-                return svc_fail(msg, msgsz,
+                return cfg_fail(msg, msgsz,
                                 "the database URI's host is not a host name or address");
         memcpy(out->host, h, (size_t)(hend - h));
     }
@@ -108,22 +108,22 @@ int ingest_db_uri_parse(const char *uri, ingest_db_uri *out, char *msg, size_t m
         const char *q = hend + 1;
         unsigned long port = 0;
         if (q == slash)
-            return svc_fail(msg, msgsz, "the database URI's port is empty");
+            return cfg_fail(msg, msgsz, "the database URI's port is empty");
         for (; q < slash; q++) {
             if (!isdigit((unsigned char)*q) || (port = port * 10 + (unsigned)(*q - '0')) > 65535)
-                return svc_fail(msg, msgsz, "the database URI's port must be 1-65535");
+                return cfg_fail(msg, msgsz, "the database URI's port must be 1-65535");
         }
         if (port == 0)
-            return svc_fail(msg, msgsz, "the database URI's port must be 1-65535");
+            return cfg_fail(msg, msgsz, "the database URI's port must be 1-65535");
         out->port = (unsigned)port;
     }
     const char *d = slash + 1;
     size_t dl = strlen(d);
     if (dl == 0 || dl >= sizeof(out->db))
-        return svc_fail(msg, msgsz, "the database URI's database name must be 1-64 characters");
+        return cfg_fail(msg, msgsz, "the database URI's database name must be 1-64 characters");
     for (size_t i = 0; i < dl; i++)
         if (!isalnum((unsigned char)d[i]) && d[i] != '_' && d[i] != '$')
-            return svc_fail(msg, msgsz,
+            return cfg_fail(msg, msgsz,
                             "the database URI's database name may hold only "
                             "[A-Za-z0-9_$] (no options after it)");
     memcpy(out->db, d, dl);
@@ -302,24 +302,24 @@ static bool rel_ok(const char *rel)
     return rel[strlen(rel) - 1] != '/';
 }
 
-int ingest_audio_remote(const svc_config *cfg, const char *location, char *ref, size_t refsz,
+int ingest_audio_remote(const cfg_settings *cfg, const char *location, char *ref, size_t refsz,
                         char *why, size_t whysz)
 {
     ref[0] = 0;
     size_t sl = scheme_len(location);
     if (!sl)
-        return svc_fail(why, whysz, "recording location '%.300s' is not an http(s) URL", location);
+        return cfg_fail(why, whysz, "recording location '%.300s' is not an http(s) URL", location);
     const char *auth = location + sl;
     size_t al = strcspn(auth, "/?#");
     if (al == 0 || memchr(auth, '@', al))
-        return svc_fail(why, whysz, "recording location '%.300s' has no plain host", location);
+        return cfg_fail(why, whysz, "recording location '%.300s' has no plain host", location);
     /* the host: [v6] or up to the port */
     char host[256];
     const char *hend;
     if (auth[0] == '[') {
         const char *rb = memchr(auth, ']', al);
         if (!rb)
-            return svc_fail(why, whysz, "recording location '%.300s' has a malformed host",
+            return cfg_fail(why, whysz, "recording location '%.300s' has a malformed host",
                             location);
         hend = rb + 1;
     } else {
@@ -328,12 +328,12 @@ int ingest_audio_remote(const svc_config *cfg, const char *location, char *ref, 
             hend = auth + al;
     }
     if ((size_t)(hend - auth) >= sizeof(host))
-        return svc_fail(why, whysz, "recording location '%.300s' has a malformed host", location);
+        return cfg_fail(why, whysz, "recording location '%.300s' has a malformed host", location);
     memcpy(host, auth, (size_t)(hend - auth));
     host[hend - auth] = 0;
-    const svc_server *near = NULL;
+    const cfg_server *near = NULL;
     for (int i = 0; i < cfg->n_servers; i++) {
-        const svc_server *s = &cfg->servers[i];
+        const cfg_server *s = &cfg->servers[i];
         if (strcasecmp(s->host, host))
             continue;
         near = s;
@@ -345,22 +345,22 @@ int ingest_audio_remote(const svc_config *cfg, const char *location, char *ref, 
             continue;
         const char *rel = auth + bl + 1;
         if (!rel_ok(rel))
-            return svc_fail(why, whysz,
+            return cfg_fail(why, whysz,
                             "recording location '%.300s' is not a plain file path under "
                             "the recording server %s",
                             location, s->name);
         if (snprintf(ref, refsz, "%s:%s", s->name, rel) >= (int)refsz) {
             ref[0] = 0;
-            return svc_fail(why, whysz, "recording location '%.300s' is too long", location);
+            return cfg_fail(why, whysz, "recording location '%.300s' is too long", location);
         }
         return 0;
     }
     if (near)
-        return svc_fail(why, whysz,
+        return cfg_fail(why, whysz,
                         "recording at '%.300s' is not under the recording server %s "
                         "(%.300s)",
                         location, near->name, near->base);
-    return svc_fail(why, whysz, "recording on an unconfigured server %.200s", host);
+    return cfg_fail(why, whysz, "recording on an unconfigured server %.200s", host);
 }
 
 /* ---- logs --------------------------------------------------------------------------------- */

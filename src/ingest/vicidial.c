@@ -211,7 +211,7 @@ static int db_connect(ingest_vicidial *v, char *msg, size_t n, unsigned *err)
     *err = 0;
     if (!(v->m = mysql_init(NULL))) {
         *err = CR_OUT_OF_MEMORY;
-        return svc_fail(msg, n, "out of memory");
+        return cfg_fail(msg, n, "out of memory");
     }
     unsigned connect_sec = 10, io_sec = 120;
     my_bool no = 0;
@@ -223,7 +223,7 @@ static int db_connect(ingest_vicidial *v, char *msg, size_t n, unsigned *err)
     mysql_optionsv(v->m, MYSQL_OPT_RECONNECT, &no);
     if (!mysql_real_connect(v->m, u->host, u->user, v->password, u->db, u->port, NULL, 0)) {
         *err = mysql_errno(v->m);
-        svc_fail(msg, n, "cannot connect to the ViciDial database %s@%s:%u/%s: %s%s%s", u->user,
+        cfg_fail(msg, n, "cannot connect to the ViciDial database %s@%s:%u/%s: %s%s%s", u->user,
                  u->host, u->port, u->db, mysql_error(v->m),
                  *err == ER_ACCESS_DENIED_ERROR || *err == ER_DBACCESS_DENIED_ERROR
                      ? " (check the user and the password in "
@@ -241,7 +241,7 @@ static int db_connect(ingest_vicidial *v, char *msg, size_t n, unsigned *err)
     static const char ro_sql[] = "SET SESSION TRANSACTION READ ONLY";
     if (!ro || mysql_stmt_prepare(ro, ro_sql, sizeof(ro_sql) - 1) || mysql_stmt_execute(ro)) {
         *err = ro ? mysql_stmt_errno(ro) : CR_OUT_OF_MEMORY;
-        svc_fail(msg, n, "the ViciDial database %s:%u: %s", u->host, u->port,
+        cfg_fail(msg, n, "the ViciDial database %s:%u: %s", u->host, u->port,
                  ro ? mysql_stmt_error(ro) : "out of memory");
         if (ro)
             mysql_stmt_close(ro);
@@ -257,7 +257,7 @@ static int db_connect(ingest_vicidial *v, char *msg, size_t n, unsigned *err)
             mysql_stmt_bind_param(v->q[i], v->param[i]) ||
             mysql_stmt_bind_result(v->q[i], v->result)) {
             *err = v->q[i] ? mysql_stmt_errno(v->q[i]) : CR_OUT_OF_MEMORY;
-            svc_fail(msg, n,
+            cfg_fail(msg, n,
                      "the ViciDial database %s:%u/%s: reading recording_log and the call "
                      "logs: %s (error %u)",
                      u->host, u->port, u->db, v->q[i] ? mysql_stmt_error(v->q[i]) : "out of memory",
@@ -291,9 +291,9 @@ static int renew(ingest_vicidial *v, bool force, char *msg, size_t n)
     int64_t token;
     int got = store_ingest_lease(v->st, v->c->source, v->owner, now, v->c->lease_sec, &token);
     if (got < 0)
-        return svc_fail(msg, n, "the store: %s", store_errmsg(v->st));
+        return cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
     if (got == 0)
-        return svc_fail(msg, n, "the scan lease of source %s was taken by another process",
+        return cfg_fail(msg, n, "the scan lease of source %s was taken by another process",
                         v->c->source);
     v->token = token;
     v->leased = now;
@@ -319,9 +319,9 @@ static int run(ingest_vicidial *v, int q, char *msg, size_t n)
         }
         for (;;) {
             if (!retryable(e))
-                return svc_fail(msg, n, "%s", why);
+                return cfg_fail(msg, n, "%s", why);
             if (ingest_now() - first > v->c->retry_sec)
-                return svc_fail(msg, n, "gave up after %.0f s of retries: %s", v->c->retry_sec,
+                return cfg_fail(msg, n, "gave up after %.0f s of retries: %s", v->c->retry_sec,
                                 why);
             char more[1200], jb[1000];
             snprintf(more, sizeof(more), "\"retry_in_sec\":%.1f,\"error\":%s", delay,
@@ -334,7 +334,7 @@ static int run(ingest_vicidial *v, int q, char *msg, size_t n)
             db_close(v);
             nap(v, delay);
             if (stopping(v))
-                return svc_fail(msg, n, "stopped while the ViciDial database was unreachable");
+                return cfg_fail(msg, n, "stopped while the ViciDial database was unreachable");
             delay = delay * 2 > 30 ? 30 : delay * 2;
             v->stats->retries++;
             if (renew(v, false, msg, n) != 0)
@@ -497,7 +497,7 @@ static int put_row(ingest_vicidial *v, bool aged, bool was_open, char *msg, size
     int64_t id;
     bool created;
     if (store_call_put(v->st, &c, ingest_now(), &id, &created) != 0)
-        return svc_fail(msg, n, "the store refused call %s: %s", c.recording_id,
+        return cfg_fail(msg, n, "the store refused call %s: %s", c.recording_id,
                         store_errmsg(v->st));
     s->created += created;
     s->updated += !created;
@@ -538,7 +538,7 @@ static int revisit_open(ingest_vicidial *v, char *msg, size_t n)
     if (store_ingest_open_calls(v->st, v->c->source, now - v->c->open_row_hours * 3600, &young,
                                 &ny) != 0 ||
         store_ingest_open_calls(v->st, v->c->source, 0, &all, &na) != 0) {
-        rc = svc_fail(msg, n, "the store: %s", store_errmsg(v->st));
+        rc = cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
         goto out;
     }
     for (int i = 0; i < na && !stopping(v) && rc == 0; i++) {
@@ -563,7 +563,7 @@ static int revisit_open(ingest_vicidial *v, char *msg, size_t n)
             int64_t id;
             bool created;
             if (store_call_put(v->st, &c, ingest_now(), &id, &created) != 0)
-                rc = svc_fail(msg, n, "the store: %s", store_errmsg(v->st));
+                rc = cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
             else
                 v->stats->closed++, v->stats->skipped++;
         }
@@ -606,7 +606,7 @@ static int read_late(ingest_vicidial *v, int64_t mark, char *msg, size_t n)
         store_call known;
         int k = store_call_find(v->st, v->c->source, rid, &known);
         if (k < 0) {
-            rc = svc_fail(msg, n, "the store: %s", store_errmsg(v->st));
+            rc = cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
             break;
         }
         if (k == 1)
@@ -627,7 +627,7 @@ static int read_new(ingest_vicidial *v, char *msg, size_t n)
 {
     int64_t mark;
     if (store_ingest_mark(v->st, v->c->source, &mark) != 0)
-        return svc_fail(msg, n, "the store: %s", store_errmsg(v->st));
+        return cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
     v->stats->mark = mark;
     if (read_late(v, mark, msg, n) != 0)
         return -1;
@@ -652,12 +652,12 @@ static int read_new(ingest_vicidial *v, char *msg, size_t n)
             int sm =
                 store_ingest_set_mark(v->st, v->c->source, v->owner, v->token, last, ingest_now());
             if (sm == STORE_FENCED)
-                return svc_fail(msg, n,
+                return cfg_fail(msg, n,
                                 "the scan lease of source %s was lost: the mark stays at "
                                 "%lld",
                                 v->c->source, (long long)mark);
             if (sm != STORE_OK)
-                return svc_fail(msg, n, "the store: %s", store_errmsg(v->st));
+                return cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
             mark = last;
             v->stats->mark = mark;
         }
@@ -677,7 +677,7 @@ int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, s
     int64_t token;
     int got = store_ingest_lease(v->st, v->c->source, v->owner, ingest_now(), v->c->lease_sec, &token);
     if (got < 0)
-        return svc_fail(msg, n, "the store: %s", store_errmsg(v->st));
+        return cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
     if (got == 0) {
         st->busy = true;
         return 0;
@@ -696,11 +696,11 @@ int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, s
 void ingest_vicidial_defaults(ingest_vicidial_config *c)
 {
     memset(c, 0, sizeof(*c));
-    svc_config_defaults(&c->svc);
-    c->min_length_sec = 30;
+    cfg_defaults(&c->svc);
+    c->min_length_sec = c->svc.vicidial_min_length_sec; /* the settings' defaults */
     c->batch = 1000;
     c->open_row_hours = 6;
-    c->interval_sec = 300;
+    c->interval_sec = c->svc.ingest_interval_sec;
     c->retry_sec = 300;
     c->lease_sec = 120;
     c->lookback = 1000;
@@ -711,7 +711,7 @@ ingest_vicidial *ingest_vicidial_create(const ingest_vicidial_config *c,
 {
     ingest_vicidial *v = calloc(1, sizeof(*v));
     if (!v) {
-        svc_fail(msg, n, "out of memory");
+        cfg_fail(msg, n, "out of memory");
         return NULL;
     }
     v->c = c;
@@ -724,12 +724,12 @@ ingest_vicidial *ingest_vicidial_create(const ingest_vicidial_config *c,
     gethostname(host, sizeof(host) - 1);
     snprintf(v->owner, sizeof(v->owner), "ingest:%s:%d", host, (int)getpid());
     unsigned e;
-    if (svc_read_secret(c->password_file, v->password, sizeof(v->password), msg, n) != 0 ||
+    if (cfg_read_secret(c->password_file, v->password, sizeof(v->password), msg, n) != 0 ||
         db_connect(v, msg, n, &e) != 0)
         goto fail;
     char smsg[1200];
     if (!(v->st = store_open(c->store, smsg, sizeof(smsg)))) {
-        svc_fail(msg, n, "the store %s: %s", c->store, smsg);
+        cfg_fail(msg, n, "the store %s: %s", c->store, smsg);
         goto fail;
     }
     return v;

@@ -14,7 +14,8 @@
 #include "callqa/callqa.h"
 #include "../clients/llm.h"
 #include "../scoring/scoring.h"
-#include "../service/svc.h"
+#include "../clients/recording.h"
+#include "../config/config.h"
 #include "../store/store.h"
 
 typedef struct qa_worker_config {
@@ -35,7 +36,8 @@ typedef struct qa_worker_config {
                                    ingest's rule decides) */
     double analysis_timeout_sec; /* an analysis child is killed past it (default 900) */
     char recordings_dir[1024];  /* relative audio paths resolve under it */
-    svc_config svc;             /* recording servers, fetch limits, tmp_dir, the analysis */
+    cfg_settings svc;           /* recording servers, fetch limits, tmp_dir, the analysis */
+    unsigned analyzers;         /* CQ_AN_* of --only; 0: the engine's default */
     double stop_grace_sec;      /* on SIGTERM, running calls get this long to finish before
                                    they are released (default 30) */
     void (*tick)(void *arg);    /* when set, called every turn of the loop (about once a
@@ -82,7 +84,7 @@ typedef struct qa_scoring {
 /* The card, topics and LLM of the settings, loaded and checked (a bad card or topics file, LLM
  * settings that cannot work, a key file that cannot be read: -1 with err, and the worker does
  * not start). Scoring off: 0 with on false. */
-int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t errsz);
+int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t errsz);
 void qa_scoring_free(qa_scoring *s);
 
 /* A call scored from its words (NULL: no transcript) and report (JSON, or NULL): rules and

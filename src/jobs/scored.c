@@ -13,7 +13,7 @@
 
 #include "jobs.h"
 
-int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t errsz)
+int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
     out->on = c->scoring;
@@ -21,7 +21,7 @@ int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t err
         return 0;
     size_t len = 0;
     char *text =
-        c->scorecard[0] ? svc_read_file(c->scorecard, (size_t)16 << 20, &len, err, errsz) : NULL;
+        c->scorecard[0] ? cfg_read_file(c->scorecard, (size_t)16 << 20, &len, err, errsz) : NULL;
     if (c->scorecard[0] && !text)
         return -1;
     const char *card = text ? text : sc_default_card(&len);
@@ -33,7 +33,7 @@ int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t err
         return -1;
     }
     if (c->topics_file[0]) {
-        char *t = svc_read_file(c->topics_file, (size_t)16 << 20, &len, err, errsz);
+        char *t = cfg_read_file(c->topics_file, (size_t)16 << 20, &len, err, errsz);
         if (!t) {
             qa_scoring_free(out);
             return -1;
@@ -46,7 +46,7 @@ int qa_scoring_setup(const svc_config *c, qa_scoring *out, char *err, size_t err
             return -1;
         }
     }
-    int lc = svc_llm_config(c, &out->llm, why, sizeof(why));
+    int lc = llm_config_from_settings(c, &out->llm, why, sizeof(why));
     if (lc < 0) {
         snprintf(err, errsz, "llm: %s", why);
         qa_scoring_free(out);

@@ -30,6 +30,7 @@
 
 #include "../clients/asr.h"
 #include "../proc/proc.h"
+#include "../config/cfg_engine.h"
 #include "jobs.h"
 
 static volatile sig_atomic_t g_stop;
@@ -122,7 +123,7 @@ void qa_worker_defaults(qa_worker_config *c)
     c->idle = true;
     c->analysis_timeout_sec = 900;
     c->stop_grace_sec = 30;
-    svc_config_defaults(&c->svc);
+    cfg_defaults(&c->svc);
 }
 
 /* ---- figures ------------------------------------------------------------------------------- */
@@ -197,7 +198,7 @@ typedef struct job_arg {
     const asr_config *asr; /* NULL: transcription is not configured */
     const qa_scoring *scoring; /* NULL: scoring is off */
     llm_budget budget;         /* the LLM's use today and the caps */
-    const svc_roots *roots;    /* the folders recordings are read from */
+    const rec_roots *roots;    /* the folders recordings are read from */
     store_call call;
 } job_arg;
 
@@ -228,7 +229,7 @@ static long long stub_size(const char *path)
 }
 
 /* "NAME:REL" names a file on recording server NAME: the server, and REL's file name. */
-static const svc_server *remote(const qa_worker_config *c, const char *ref, const char **file)
+static const cfg_server *remote(const qa_worker_config *c, const char *ref, const char **file)
 {
     const char *colon = strchr(ref, ':');
     if (!colon || colon == ref || colon - ref > 64 || !strncmp(colon, "://", 3))
@@ -237,7 +238,7 @@ static const svc_server *remote(const qa_worker_config *c, const char *ref, cons
     snprintf(name, sizeof(name), "%.*s", (int)(colon - ref), ref);
     const char *slash = strrchr(colon + 1, '/');
     *file = slash ? slash + 1 : colon + 1;
-    return svc_find_server(&c->svc, name);
+    return cfg_find_server(&c->svc, name);
 }
 
 /* The child's answer: the outcome, the figures, a message, the report, then the transcript
@@ -303,17 +304,17 @@ static void analyse_in_child(void *arg, int fd)
     cq_call_src src = {.name = call->recording_id};
     cq_legs_resolved lr;
     memset(&lr, 0, sizeof(lr));
-    svc_fetched fetched;
+    rec_fetched fetched;
     bool have_fetch = false;
     const char *file = NULL;
-    const svc_server *srv = call->audio[0] ? remote(c, call->audio, &file) : NULL;
-    if (srv) { /* the recording server: legs first, then the mix (svc_fetch's candidates) */
-        svc_fetch_status st = svc_fetch(&c->svc, srv, file, &fetched, msg, sizeof(msg));
-        if (st != SVC_FETCH_OK) {
+    const cfg_server *srv = call->audio[0] ? remote(c, call->audio, &file) : NULL;
+    if (srv) { /* the recording server: legs first, then the mix (rec_fetch's candidates) */
+        rec_fetch_status st = rec_fetch(&c->svc, srv, file, &fetched, msg, sizeof(msg));
+        if (st != REC_FETCH_OK) {
             char why[5000];
             snprintf(why, sizeof(why), "fetch: %s", msg);
-            answer(fd, st == SVC_FETCH_NOT_FOUND ? OUT_FAIL : OUT_RETRY, NULL,
-                   st == SVC_FETCH_NOT_FOUND ? "missing: the recording server has no such "
+            answer(fd, st == REC_FETCH_NOT_FOUND ? OUT_FAIL : OUT_RETRY, NULL,
+                   st == REC_FETCH_NOT_FOUND ? "missing: the recording server has no such "
                                                "recording"
                                              : why,
                    NULL);
@@ -369,7 +370,7 @@ static void analyse_in_child(void *arg, int fd)
             if (!*paths[k])
                 continue;
             char why[300];
-            int f = svc_open_recording(j->roots, *paths[k], why, sizeof(why));
+            int f = rec_open(j->roots, *paths[k], why, sizeof(why));
             if (f < 0) {
                 snprintf(msg, sizeof(msg), "refused: %s: %s", *paths[k], why);
                 cq_legs_resolved_free(&lr);
@@ -398,7 +399,7 @@ static void analyse_in_child(void *arg, int fd)
             }
         }
     if (have_fetch)
-        svc_fetched_cleanup(&fetched);
+        rec_fetched_cleanup(&fetched);
     cq_legs_resolved_free(&lr);
     if (rc != CQ_OK) {
         int out = rc == CQ_ERR_EMPTY                         ? OUT_SKIP
@@ -449,7 +450,7 @@ typedef struct wslot {
 
 typedef struct worker {
     const qa_worker_config *c;
-    svc_roots *roots;
+    rec_roots *roots;
     store *st;
     cq_engine *engine;
     char engine_id[32];
@@ -615,7 +616,7 @@ static double child_limit(const worker *w)
 static llm_budget budget_now(worker *w)
 {
     llm_budget b = {0};
-    if (w->scoring.llm_on && svc_llm_budget(&w->c->svc, w->st, now_sec(), &b) != 0)
+    if (w->scoring.llm_on && llm_budget_today(&w->c->svc, w->st, now_sec(), &b) != 0)
         logj("warn", "the store could not count today's LLM use", 0, NULL);
     return b;
 }
@@ -770,7 +771,7 @@ static int fill(worker *w)
             return got < 0 ? -1 : any;
         qa_kill_point("claimed");
         any = 1;
-        svc_roots_load(w->roots, &w->c->svc, w->c->recordings_dir, w->st); /* registered since? */
+        rec_roots_load(w->roots, &w->c->svc, w->c->recordings_dir, w->st); /* registered since? */
         s->arg = (job_arg){.e = w->engine, .c = w->c, .engine_id = w->engine_id,
                            .asr = w->asr_on ? &w->asr : NULL,
                            .scoring = w->scoring.on ? &w->scoring : NULL,
@@ -878,17 +879,17 @@ int qa_worker_run(const qa_worker_config *c)
         free(w.roots);
         return 1;
     }
-    cq_engine_params ep = c->svc.engine;
-    ep.vad_model = c->svc.vad_model;
+    cq_engine_params ep = cq_engine_default_params();
+    if (c->analyzers)
+        ep.analyzers = c->analyzers;
+    cfg_engine_params(&c->svc, &ep);
     char dir[4096];
-    if (c->svc.model_dir[0])
-        ep.model_dir = c->svc.model_dir;
-    else if (cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
+    if (!ep.model_dir && cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
         ep.model_dir = dir;
     ep.max_duration_sec = c->svc.max_duration_sec;
     if (!ep.envelope_ms)
         ep.envelope_ms = QA_ENVELOPE_MS; /* for the dashboard's timeline */
-    w.asr_on = asr_config_from_svc(&c->svc, &w.asr) == 1;
+    w.asr_on = asr_config_from_settings(&c->svc, &w.asr) == 1;
     if (w.asr_on) { /* the speech and the events to leave out, from the analysis itself */
         asr_client *probe = asr_create(&w.asr, msg, sizeof(msg));
         if (!probe) {
@@ -915,7 +916,7 @@ int qa_worker_run(const qa_worker_config *c)
         free(w.roots);
         return 1;
     }
-    svc_fetch_global_init();
+    rec_fetch_global_init();
     w.pool = proc_pool_create(c->jobs);
     w.slots = calloc((size_t)c->jobs, sizeof(wslot));
     if (!w.pool || !w.slots) {

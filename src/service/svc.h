@@ -5,7 +5,7 @@
  * cq_engine_analyze like the CLI.
  *
  *   request -> svc_http.c (auth, route table) -> svc_routes.c (checks, store: cached?)
- *           -> svc_jobs.c (queue, workers: svc_fetch, isolated analysis, store) -> response;
+ *           -> svc_jobs.c (queue, workers: rec_fetch, isolated analysis, store) -> response;
  *   metrics all along.
  */
 #ifndef CQ_SVC_H
@@ -22,225 +22,9 @@
 
 #include "callqa/callqa.h"
 #include "../clients/llm.h"
+#include "../clients/recording.h"
+#include "../config/config.h"
 #include "../store/store.h"
-
-#define SVC_MAX_SERVERS 64
-
-/* ---- configuration (svc_config.c) -------------------------------------------------------- */
-
-typedef struct svc_server {
-    char name[65];   /* [A-Za-z0-9_-]{1,64} */
-    char base[1024]; /* http(s)://host[:port]/path, no trailing slash */
-    char host[256];  /* the host part, for the redirect rule */
-} svc_server;
-
-typedef struct svc_config {
-    cq_engine_params engine;       /* the analysis settings (silence_noise, vad_*, nisqa_*, ...);
-                                      engine.model_dir points at model_dir or is NULL */
-    char vad_model[32];            /* engine.vad_model points here */
-    char listen_addr[64];          /* default 127.0.0.1 */
-    int listen_port;               /* default 8080 */
-    svc_server servers[SVC_MAX_SERVERS];
-    int n_servers;
-    char db_path[1024];            /* default ./callqa.db */
-    bool auth;                     /* bearer tokens required (default true) */
-    char token[256];               /* the token (from token_file) */
-    char token_file[1024];
-    bool auth_metrics;             /* /metrics needs the token too (default false) */
-    double header_timeout_sec;     /* a request's headers must all be in within this; 10 */
-    int max_pending_per_client;    /* connections one address may hold still sending headers;
-                                      past it its oldest is cut (503); 16 */
-    double login_window_sec;       /* failed logins counted over this; 60 */
-    int login_max_failures;        /* per client address in the window, then 429; 10 */
-    int login_max_failures_account; /* per account (the token) from all addresses; 100 */
-    char trusted_proxies[1024];    /* addresses of proxies whose X-Forwarded-For names the client
-                                      (the login limits); comma-separated */
-    char allowed_hosts[1024];      /* Host names answered beside the listen address, localhost
-                                      and the loopback addresses; comma-separated */
-    int session_ttl_sec;           /* the dashboard's session cookie lives this long; 28800 */
-    bool session_cookie_secure;    /* the cookie is marked Secure (HTTPS only); default false */
-    size_t max_body;               /* bytes; default 100 MiB */
-    size_t max_transcript;         /* bytes: the largest transcript imported; default 16 MiB */
-    size_t max_body_memory;        /* bytes of request bodies held in memory by all requests
-                                      together; default 256 MiB */
-    double max_duration_sec;       /* default 4 h */
-    int max_concurrent;            /* analyses at once; default: CPUs */
-    int max_queue;                 /* analyses waiting; beyond: 503; default 32 */
-    double request_timeout_sec;    /* default 300 */
-    double upload_timeout_sec;     /* a whole POST body; beyond: 408 and the connection closed;
-                                      default 120 */
-    double upload_idle_sec;        /* a body that stops coming this long: the connection is
-                                      closed (its temporary files removed); default 30 */
-    double analysis_timeout_sec;   /* one analysis; its process is killed beyond; default 300 */
-    bool isolate;                  /* analyses in child processes (default true) */
-    double fetch_timeout_sec;      /* whole download; default 60 */
-    double fetch_connect_sec;      /* default 5 */
-    size_t max_recording;          /* bytes per fetched file; default 200 MiB */
-    double freshness_sec;          /* cached results served without asking; default 60 */
-    int threads;                   /* HTTP threads; default: CPUs */
-    char model_dir[1024];          /* "" = $CALLQA_MODEL_DIR or the default */
-    char tmp_dir[1024];            /* temp files; default $TMPDIR or /tmp */
-    char audio_dirs[4096];         /* more folders recordings may be read from (watched folders
-                                      register themselves in the store); comma-separated */
-    char upload_dir[1024];         /* recordings uploaded to /api/qa/calls; default UPLOADS
-                                      beside the store */
-    double events_heartbeat_sec;   /* /api/qa/events: a comment line after this long without an
-                                      event; default 15 */
-    int events_max_clients;        /* event streams open at once; default 64 */
-    double events_keep_days;       /* job events kept for clients that reconnect; default 7 */
-    /* the QA pipeline: what `callqa serve` and `callqa worker` run beside them */
-    int worker_jobs;               /* serve: an embedded worker's slots; default 0 (none) */
-    char recordings_dir[1024];     /* the dialer's recordings on local disk ("" none) */
-    char vicidial[512];            /* a ViciDial database scanned on a schedule ("" none) */
-    char vicidial_password_file[1024];
-    char vicidial_source[65];      /* "" = the database host */
-    char vicidial_tz[64];          /* "" = the system's zone */
-    int vicidial_min_length_sec;   /* default 30 */
-    double ingest_interval_sec;    /* between scheduled scans; default 300 */
-    /* transcription (docs/transcription.md): the worker sends each call's speech when set */
-    char asr_url[512];             /* "" = no transcription */
-    int asr_protocol;              /* 0 openai (default), 1 whispercpp (asr_protocol) */
-    char asr_model[128];
-    char asr_key_file[1024];
-    char asr_language[16];         /* "auto" (default) or ISO 639-1 */
-    char asr_campaign_languages[1024]; /* "CAMPAIGN=xx,...": a language per campaign */
-    char asr_prompt[1024];
-    double asr_timeout_sec;        /* per request; default 120 */
-    int asr_retries;               /* default 3 */
-    int asr_concurrency;           /* default 2 */
-    bool asr_include_ivr;
-    /* scoring (docs/scoring.md): the worker scores each call on the card */
-    bool scoring;                  /* default true */
-    char scorecard[1024];          /* "" = the shipped default card */
-    char topics_file[1024];        /* "" = no topics */
-    /* the LLM (docs/llm.md): GET /ai-analyze, and scoring's llm categories; "" provider: none */
-    char llm_provider[16];         /* anthropic, openai, gemini, or "" */
-    char llm_url[512];
-    char llm_model[128];
-    char llm_key_file[1024];
-    double llm_connect_timeout_sec; /* default 10 */
-    double llm_timeout_sec;        /* per request; default 120 */
-    int llm_retries;               /* default 2 */
-    int llm_max_tokens;            /* default 2048 */
-    double llm_temperature;        /* default 0; < 0: none sent */
-    double llm_price_in, llm_price_out; /* USD per million tokens */
-    char llm_fallback_provider[16];
-    char llm_fallback_url[512];
-    char llm_fallback_model[128];
-    char llm_fallback_key_file[1024];
-    double llm_fallback_price_in, llm_fallback_price_out;
-    double llm_daily_token_cap;    /* input + output tokens a day; 0: none */
-    double llm_daily_cost_cap;     /* USD a day; 0: none */
-} svc_config;
-
-void svc_config_defaults(svc_config *c);
-/* Every setting with its default and meaning, as docs/config.md lists them (--help-settings). */
-void svc_config_print(FILE *f);
-/* "NAME=URL": add a recording server. 0, or -1 with msg. */
-int svc_config_add_server(svc_config *c, const char *spec, char *msg, size_t msgsz);
-
-/* msg = the formatted sentence; returns -1 (for `return svc_fail(msg, n, "...", ...)`). */
-int svc_fail(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* A secret (a password, an API key) from a file that only its owner may read: a regular file of
- * mode 0600 or stricter, not a symbolic link, its first line (without the line end), 1 to n-1
- * bytes. 0, or -1 with msg (never the secret). */
-int svc_read_secret(const char *path, char *out, size_t n, char *msg, size_t msgsz);
-/* A whole file ("-": standard input) of at most max bytes, NUL-terminated (malloc'd; *len
- * bytes), or NULL with msg: a scorecard, a topics file, a transcript, a report. */
-char *svc_read_file(const char *path, size_t max, size_t *len, char *msg, size_t msgsz);
-/* One config file (key = value lines, see docs/config.md), then CALLQA_* environment. */
-int svc_config_load_file(svc_config *c, const char *path, char *msg, size_t msgsz);
-int svc_config_load_env(svc_config *c, char *msg, size_t msgsz);
-/* Read the bearer token from token_file (must be a regular file of mode 0600 or stricter). */
-int svc_config_read_token(svc_config *c, char *msg, size_t msgsz);
-
-/* ---- the LLM's settings (svc_llm.c) ------------------------------------------------------ */
-
-/* The LLM client's configuration from the settings (llm_* keys): 1 configured, 0 not
- * configured (no llm_provider and no other llm_ setting that needs one), -1 bad settings (err
- * says which). The deeper checks (URL, model name, key file) are llm_create's. */
-int svc_llm_config(const svc_config *c, llm_config *out, char *err, size_t errsz);
-/* Today's use (local date, from the store's LLM records) and the daily caps. 0, or -1 when the
- * store could not say (then the budget holds the caps and no use). */
-int svc_llm_budget(const svc_config *c, store *st, double now, llm_budget *out);
-/* An llm_record_fn: each attempt into the store (store_llm_record) with this purpose. */
-typedef struct svc_llm_rec {
-    store *st;
-    const char *purpose; /* "ai-analyze", "score", ... */
-    int64_t call_id;     /* <= 0 none */
-} svc_llm_rec;
-void svc_llm_record(const llm_attempt *a, void *user);
-
-/* ---- names (svc_names.c) ---------------------------------------------------------------- */
-
-/* A recording file name as ViciDial writes them: 1-255 of [A-Za-z0-9._+-], not starting
- * with '.', no "..", ending in an audio extension. 0 ok, -1 with a reason. */
-int svc_check_file(const char *file, const char **why);
-/* The configured server of that name, or NULL (names only: never a URL or an address). */
-const svc_server *svc_find_server(const svc_config *c, const char *name);
-
-/* The files to try for a requested name, in order. */
-typedef struct svc_candidate {
-    char rel[2][600]; /* one file, or the in/out pair (rel[1] != "") */
-    const char *what; /* "ORIG legs", "-all.wav", "MP3/-all.mp3", "as named" (static) */
-    bool mixed;       /* a mix of both parties */
-} svc_candidate;
-int svc_candidates(const char *file, svc_candidate *out, int max);
-
-/* A name (a source, a recording id: up to 64 bytes) as a file name: A-Z a-z 0-9 _ - and '.'
- * (not first) as they are, every other byte as %XX. Reversible, so two names never share a
- * file. */
-#define SVC_NAME_ENC (64 * 3 + 1)
-void svc_name_encode(const char *in, char *out, size_t n);
-/* Where uploads are kept: upload_dir, else uploads/ beside the store's file; "" for a store
- * that is no file (PostgreSQL), which needs upload_dir set. */
-void svc_upload_dir(const svc_config *c, char *out, size_t n);
-
-/* The folders recordings may be read from: recordings_dir, upload_dir, audio_dirs and the
- * roots the ingests registered in the store (each its real path; one that does not exist is
- * left out). */
-#define SVC_MAX_ROOTS 64
-typedef struct svc_roots {
-    char dir[SVC_MAX_ROOTS][4096];
-    int n;
-} svc_roots;
-/* more: one folder more (the worker's recordings_dir) or NULL; st may be NULL */
-void svc_roots_load(svc_roots *r, const svc_config *c, const char *more, store *st);
-/* Open a recording that a caller or the dialer placed, for reading: it must lie beneath one of
- * the roots, be reached with no symbolic link below the root, and be a regular file (opened
- * without waiting, so a FIFO never blocks). The fd, or -1 with why[] set. */
-int svc_open_recording(const svc_roots *r, const char *path, char *why, size_t n);
-
-/* ---- retrieval (svc_fetch.c) ------------------------------------------------------------ */
-
-typedef enum svc_fetch_status {
-    SVC_FETCH_OK = 0,
-    SVC_FETCH_NOT_FOUND,  /* no candidate exists */
-    SVC_FETCH_NOT_MODIFIED,
-    SVC_FETCH_TOO_LARGE,
-    SVC_FETCH_TIMEOUT,
-    SVC_FETCH_BAD_UPSTREAM, /* HTML, a redirect, a 5xx, a broken connection */
-    SVC_FETCH_INTERNAL
-} svc_fetch_status;
-
-typedef struct svc_fetched {
-    svc_candidate cand;       /* what was used */
-    char path[2][1100];       /* temp files (removed by svc_fetched_cleanup) */
-    char url[2][1700];
-    char validators[512];     /* ETag / Last-Modified of the files, for revalidation */
-    char identity[160];       /* content identity: validators, else the files' sha256 */
-} svc_fetched;
-
-/* Fetch the recording named `file` from `srv`: the first candidate that exists (legs over
- * 100 bytes each). msg says why on failure. */
-svc_fetch_status svc_fetch(const svc_config *c, const svc_server *srv, const char *file,
-                           svc_fetched *out, char *msg, size_t msgsz);
-/* Ask whether the files behind `validators` changed (conditional GETs, bodies not kept). */
-svc_fetch_status svc_revalidate(const svc_config *c, const svc_server *srv,
-                                const char *validators, char *msg, size_t msgsz);
-void svc_fetched_cleanup(svc_fetched *f);
-void svc_fetch_global_init(void);
 
 /* ---- isolated analyses (svc_isolate.c) ---------------------------------------------------- */
 
@@ -298,7 +82,7 @@ char *svc_metrics_render(store *st);
 /* ---- the server (svc_http.c) --------------------------------------------------------------- */
 
 typedef struct svc {
-    const svc_config *cfg;
+    const cfg_settings *cfg;
     cq_engine *engine;
     svc_isolate *iso; /* analyses in child processes; NULL: in this process */
     store *store;
@@ -318,7 +102,7 @@ typedef struct svc {
     atomic_uint_fast64_t next_id;
     atomic_int inflight;
     uint8_t session_key[32]; /* the session cookies' HMAC key (svc_session_key) */
-    svc_roots *roots;        /* the folders recordings are read from (svc_open_recording) */
+    rec_roots *roots;        /* the folders recordings are read from (rec_open) */
     struct svc_guard *guard; /* pending connections and logins (svc_guard.c) */
     atomic_size_t body_bytes; /* request bodies held in memory now (max_body_memory) */
     pthread_mutex_t roots_mu;
@@ -328,7 +112,7 @@ typedef struct svc {
 /* ---- the guard (svc_guard.c) ----------------------------------------------------------------- */
 
 typedef struct svc_guard svc_guard;
-svc_guard *svc_guard_create(const svc_config *c);
+svc_guard *svc_guard_create(const cfg_settings *c);
 void svc_guard_destroy(svc_guard *g);
 /* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls: the guard) */
 void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -345,9 +129,8 @@ double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const cha
 void svc_guard_login_failed(svc_guard *g, struct MHD_Connection *conn, const char *account);
 void svc_metrics_guard(const char *reason);
 
-/* svc_open_recording on the service's roots, reloaded from the store once when the path is
+/* rec_open on the service's roots, reloaded from the store once when the path is
  * beneath none of them (a folder watched since the service started). */
-int svc_open_local(svc *s, const char *path, char *why, size_t n);
 
 typedef enum job_kind { JOB_NONE, JOB_FETCH, JOB_UPLOAD } job_kind;
 
@@ -372,7 +155,7 @@ typedef struct req {
     const char *ctype;
     const char *cache; /* "hit", "revalidated", "miss", or NULL */
     /* GET /analyze */
-    const svc_server *srv;
+    const cfg_server *srv;
     char file[256];
     int refresh;
     store_result cached;
@@ -404,7 +187,7 @@ typedef struct req {
 /* Run until SIGTERM/SIGINT; in-flight requests finish. tick (optional) is called about once a
  * second on the main thread while the service runs (the command's sidecars). Returns a process
  * exit status. */
-int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg);
+int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg);
 
 double svc_now_sec(void);  /* wall clock, s */
 double svc_mono_sec(void); /* monotonic, s */
@@ -607,7 +390,7 @@ bool svc_same_origin(const char *origin, const char *host);
 /* Whether a request's Host names this service: the listen address, localhost, the loopback
  * addresses or an allowed_hosts name, with the listening port or none (a name a browser was
  * pointed at by another site's DNS, the rebinding attack, is not). */
-bool svc_host_allowed(const svc_config *c, const char *host);
+bool svc_host_allowed(const cfg_settings *c, const char *host);
 /* GET, POST, DELETE /api/session (docs/service.md#sessions). */
 enum MHD_Result svc_session_get(req *r, const char *data, size_t *size);
 enum MHD_Result svc_session_post_start(req *r);

@@ -31,15 +31,15 @@ int svc_ai_start(svc *s, char *msg, size_t msgsz)
 {
     llm_config lc;
     char err[600];
-    int got = svc_llm_config(s->cfg, &lc, err, sizeof(err));
+    int got = llm_config_from_settings(s->cfg, &lc, err, sizeof(err));
     if (got < 0)
-        return svc_fail(msg, msgsz, "the LLM settings: %s", err);
+        return cfg_fail(msg, msgsz, "the LLM settings: %s", err);
     if (got == 0) {
         snprintf(s->ai_engine, sizeof(s->ai_engine), "ai-rules");
         return 0;
     }
     if (!(s->llm = llm_create(&lc, err, sizeof(err))))
-        return svc_fail(msg, msgsz, "the LLM: %s", err);
+        return cfg_fail(msg, msgsz, "the LLM: %s", err);
     char hash[65];
     llm_config_hash(&lc, hash);
     snprintf(s->ai_engine, sizeof(s->ai_engine), "ai-llm-%.16s", hash);
@@ -118,13 +118,13 @@ static int ask_llm(req *r, const char *report, char **text, char **model, char *
     llm_message m = {.role = LLM_USER, .text = user};
     llm_request rq = {.system = sys, .messages = &m, .n_messages = 1};
     llm_budget b;
-    if (svc_llm_budget(s->cfg, s->store, svc_now_sec(), &b) != 0)
+    if (llm_budget_today(s->cfg, s->store, svc_now_sec(), &b) != 0)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's use today is not "
                         "known (the store); the caps count from 0\"}\n", r->id);
-    svc_llm_rec rec = {s->store, "ai-analyze", 0};
+    llm_store_rec rec = {s->store, "ai-analyze", 0};
     llm_response out;
     memset(&out, 0, sizeof(out));
-    llm_status st = llm_call(s->llm, &rq, &b, svc_llm_record, &rec, &out, why, whysz);
+    llm_status st = llm_call(s->llm, &rq, &b, llm_record_to_store, &rec, &out, why, whysz);
     free(sys);
     free(user);
     int rc = -1;

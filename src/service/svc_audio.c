@@ -190,18 +190,18 @@ static const char *ref_of(const store_call *c, int leg)
 }
 
 /* "NAME:REL" on a configured recording server (the worker's rule): its server, else NULL */
-static const svc_server *remote_server(const svc_config *c, const char *ref)
+static const cfg_server *remote_server(const cfg_settings *c, const char *ref)
 {
     const char *colon = strchr(ref, ':');
     if (!colon || colon == ref || colon - ref > 64 || !strncmp(colon, "://", 3))
         return NULL;
     char name[65];
     snprintf(name, sizeof(name), "%.*s", (int)(colon - ref), ref);
-    return svc_find_server(c, name);
+    return cfg_find_server(c, name);
 }
 
 /* a local reference as a path: relative ones under recordings_dir (as the worker has it) */
-static void local_path(const svc_config *c, const char *ref, char *out, size_t n)
+static void local_path(const cfg_settings *c, const char *ref, char *out, size_t n)
 {
     if (ref[0] == '/' || !c->recordings_dir[0])
         snprintf(out, n, "%s", ref);
@@ -209,7 +209,7 @@ static void local_path(const svc_config *c, const char *ref, char *out, size_t n
         snprintf(out, n, "%s/%s", c->recordings_dir, ref);
 }
 
-static bool servable(const svc_config *cfg, const char *ref)
+static bool servable(const cfg_settings *cfg, const char *ref)
 {
     if (!ref[0] || remote_server(cfg, ref))
         return false;
@@ -295,14 +295,14 @@ static int transcode(int in_fd, uint64_t size, bool raw_gsm, int out_fd, double 
 {
     void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, in_fd, 0);
     if (map == MAP_FAILED)
-        return svc_fail(msg, msgsz, "the recording could not be read: %s", strerror(errno)),
+        return cfg_fail(msg, msgsz, "the recording could not be read: %s", strerror(errno)),
                TC_IO;
     cq_err err;
     cq_audio *a = cq_audio_open_memory(map, (size_t)size, raw_gsm ? "recording.gsm" : "recording",
                                        &err);
     if (!a) {
         munmap(map, (size_t)size);
-        return svc_fail(msg, msgsz, "the recording could not be decoded: %s", err.msg),
+        return cfg_fail(msg, msgsz, "the recording could not be decoded: %s", err.msg),
                TC_UNREADABLE;
     }
     const cq_audio_info *in = cq_audio_get_info(a);
@@ -319,21 +319,21 @@ static int transcode(int in_fd, uint64_t size, bool raw_gsm, int out_fd, double 
     wav_header(h, rate, ch, 0);
     if (!f || !s || write_all(out_fd, h, sizeof(h))) {
         rc = TC_IO;
-        svc_fail(msg, msgsz, "the transcoded audio could not be written: %s",
+        cfg_fail(msg, msgsz, "the transcoded audio could not be written: %s",
                  f && s ? strerror(errno) : "out of memory");
     }
     while (rc == TC_OK) {
         int64_t got = cq_audio_read(a, f, BLOCK, &err);
         if (got < 0) {
             rc = TC_UNREADABLE;
-            svc_fail(msg, msgsz, "the recording could not be decoded: %s", err.msg);
+            cfg_fail(msg, msgsz, "the recording could not be decoded: %s", err.msg);
             break;
         }
         if (got == 0)
             break;
         if (frames + (uint64_t)got > max_frames) {
             rc = TC_TOO_LONG;
-            svc_fail(msg, msgsz, "the recording is longer than %.0f s (max_duration)", max_sec);
+            cfg_fail(msg, msgsz, "the recording is longer than %.0f s (max_duration)", max_sec);
             break;
         }
         size_t n = (size_t)got * (size_t)ch;
@@ -345,7 +345,7 @@ static int transcode(int in_fd, uint64_t size, bool raw_gsm, int out_fd, double 
         }
         if (write_all(out_fd, s, 2 * n)) {
             rc = TC_IO;
-            svc_fail(msg, msgsz, "the transcoded audio could not be written: %s",
+            cfg_fail(msg, msgsz, "the transcoded audio could not be written: %s",
                      strerror(errno));
         }
         frames += (uint64_t)got;
@@ -354,7 +354,7 @@ static int transcode(int in_fd, uint64_t size, bool raw_gsm, int out_fd, double 
         wav_header(h, rate, ch, (uint32_t)(frames * (uint64_t)ch * 2));
         if (pwrite(out_fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
             rc = TC_IO;
-            svc_fail(msg, msgsz, "the transcoded audio could not be written: %s",
+            cfg_fail(msg, msgsz, "the transcoded audio could not be written: %s",
                      strerror(errno));
         }
     }
@@ -433,13 +433,13 @@ static void cache_evict(const char *dir, const char *keep)
 
 /* The cache's file for the recording at path (st its stat): its directory, name and ETag;
  * 0, or 500 with msg when the directory cannot be made. */
-static int cache_name(const svc_config *cfg, const char *path, const struct stat *st, char *dir,
+static int cache_name(const cfg_settings *cfg, const char *path, const struct stat *st, char *dir,
                       size_t dirsz, char *hex /* [33] */, char *etag, size_t etagsz, char *msg,
                       size_t msgsz)
 {
     snprintf(dir, dirsz, "%s/callqa-audio", cfg->tmp_dir[0] ? cfg->tmp_dir : "/tmp");
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return svc_fail(msg, msgsz, "the transcode cache under tmp_dir cannot be made: %s",
+        return cfg_fail(msg, msgsz, "the transcode cache under tmp_dir cannot be made: %s",
                         strerror(errno)),
                500;
     /* its identity: the file's path, size, mtime and inode (and this transcoder's version) */
@@ -461,7 +461,7 @@ static int cache_name(const svc_config *cfg, const char *path, const struct stat
 
 /* Transcode src (st its stat) into dir/hex.wav: written to a temp name, renamed into place,
  * the cache trimmed. 0 with *out (an open descriptor), or an HTTP status with msg. */
-static int cache_make(const svc_config *cfg, const char *dir, const char *hex, int src,
+static int cache_make(const cfg_settings *cfg, const char *dir, const char *hex, int src,
                       const struct stat *st, bool raw_gsm, int *out, char *msg, size_t msgsz)
 {
     char final[1200], tmp[1200];
@@ -469,13 +469,13 @@ static int cache_make(const svc_config *cfg, const char *dir, const char *hex, i
     snprintf(tmp, sizeof(tmp), "%s/%s.XXXXXX.part", dir, hex);
     int fd = mkostemps(tmp, 5, O_CLOEXEC);
     if (fd < 0)
-        return svc_fail(msg, msgsz, "the transcode cache under tmp_dir cannot be written: %s",
+        return cfg_fail(msg, msgsz, "the transcode cache under tmp_dir cannot be written: %s",
                         strerror(errno)),
                500;
     int rc = transcode(src, (uint64_t)st->st_size, raw_gsm, fd, cfg->max_duration_sec, msg,
                        msgsz);
     if (rc == TC_OK && rename(tmp, final) != 0) {
-        svc_fail(msg, msgsz, "the transcoded audio could not be kept: %s", strerror(errno));
+        cfg_fail(msg, msgsz, "the transcoded audio could not be kept: %s", strerror(errno));
         rc = TC_IO;
     }
     if (rc != TC_OK) {
@@ -499,7 +499,7 @@ static int cache_make(const svc_config *cfg, const char *dir, const char *hex, i
 typedef struct tc_job {
     req *r;
     char rid[24];
-    const svc_config *cfg;
+    const cfg_settings *cfg;
     char dir[1100], hex[33];
     int src;
     struct stat st;
@@ -690,10 +690,26 @@ static enum MHD_Result transcode_failed(req *r, int leg, int status, const char 
     return svc_send(r);
 }
 
+/* A recording on local disk (rec_open), the folders read again at most once a second when it
+ * lies outside them (a folder registered since). */
+static int svc_open_local(svc *s, const char *path, char *why, size_t n)
+{
+    pthread_mutex_lock(&s->roots_mu);
+    int fd = rec_open(s->roots, path, why, n);
+    if (fd < 0 && !strcmp(why, "outside the folders recordings are read from") &&
+        svc_mono_sec() - s->roots_loaded >= 1) {
+        rec_roots_load(s->roots, s->cfg, NULL, s->store);
+        s->roots_loaded = svc_mono_sec();
+        fd = rec_open(s->roots, path, why, n);
+    }
+    pthread_mutex_unlock(&s->roots_mu);
+    return fd;
+}
+
 enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
-    const svc_config *cfg = r->s->cfg;
+    const cfg_settings *cfg = r->s->cfg;
     pthread_mutex_lock(&g_mu);
     tc_job *done = job_of(r);
     pthread_mutex_unlock(&g_mu);
@@ -747,7 +763,7 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
                                                         : "the leg out only");
         return svc_send(r);
     }
-    const svc_server *srv = remote_server(cfg, ref);
+    const cfg_server *srv = remote_server(cfg, ref);
     if (srv) {
         svc_answer_error(r, 404, "remote_audio", "the '%s' recording of call %.64s is on "
                          "recording server %s: the service does not serve recordings from "

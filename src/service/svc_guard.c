@@ -56,11 +56,11 @@ struct svc_guard {
     pthread_mutex_t mu;
     gconn *head;
     int n;
-    const svc_config *cfg;
+    const cfg_settings *cfg;
     login_slot logins[LOGIN_SLOTS];
 };
 
-svc_guard *svc_guard_create(const svc_config *c)
+svc_guard *svc_guard_create(const cfg_settings *c)
 {
     svc_guard *g = calloc(1, sizeof(*g));
     if (!g)
@@ -266,7 +266,7 @@ static bool trusted(const char *list, const char *addr)
 /* The client a login comes from: the peer, or, when the peer is a trusted proxy (nginx in
  * front: every client would be 127.0.0.1), the last address its X-Forwarded-For adds. */
 static void login_keys(struct MHD_Connection *conn, const char *account, char ip[80],
-                       char acct[80], const svc_config *c)
+                       char acct[80], const cfg_settings *c)
 {
     const union MHD_ConnectionInfo *ai = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char a[64];

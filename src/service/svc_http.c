@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../config/cfg_engine.h"
 #include "svc.h"
 
 double svc_now_sec(void)
@@ -184,7 +185,7 @@ enum MHD_Result svc_queue(req *r, unsigned status, struct MHD_Response *resp)
 /* Authorization: Bearer <token>, compared in constant time: 1 the token, -1 another, 0 none. */
 int svc_bearer(const req *r)
 {
-    const svc_config *c = r->s->cfg;
+    const cfg_settings *c = r->s->cfg;
     const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7))
         return 0;
@@ -210,7 +211,7 @@ static bool unsafe_method(const char *m)
  *   (403 csrf). An expired session: 401 session_expired; anything else: 401 unauthorized. */
 static int access_check(req *r)
 {
-    const svc_config *c = r->s->cfg;
+    const cfg_settings *c = r->s->cfg;
     bool unsafe = unsafe_method(r->method);
     if (unsafe) {
         const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
@@ -481,7 +482,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- life cycle --------------------------------------------------------------------------- */
 
-int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
+int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
 {
     svc s;
     memset(&s, 0, sizeof(s));
@@ -513,13 +514,11 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
         return 1;
     }
     free(doc);
-    svc_fetch_global_init();
-    cq_engine_params ep = c->engine; /* the analysis settings, as the command line has them */
-    ep.vad_model = c->vad_model;
+    rec_fetch_global_init();
+    cq_engine_params ep = cq_engine_default_params();
+    cfg_engine_params(c, &ep); /* the analysis settings, as the command line has them */
     char dir[4096];
-    if (c->model_dir[0])
-        ep.model_dir = c->model_dir;
-    else if (cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
+    if (!ep.model_dir && cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
         ep.model_dir = dir;
     ep.max_duration_sec = c->max_duration_sec;
     int e = 0;
@@ -567,10 +566,10 @@ int svc_run(const svc_config *c, void (*tick)(void *arg), void *tick_arg)
         return 1;
     }
     char updir[1024], up[4096];
-    svc_upload_dir(c, updir, sizeof(updir));
+    rec_upload_dir(c, updir, sizeof(updir));
     if (updir[0] && (mkdir(updir, 0750) == 0 || errno == EEXIST) && realpath(updir, up))
         store_root_add(s.store, up, "upload", svc_now_sec());
-    svc_roots_load(s.roots, c, NULL, s.store);
+    rec_roots_load(s.roots, c, NULL, s.store);
     s.roots_loaded = svc_mono_sec();
     /* GET /ai-analyze's LLM (none: by rules); bad LLM settings stop the service here */
     if (svc_ai_start(&s, msg, sizeof(msg)) != 0) {

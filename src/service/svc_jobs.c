@@ -84,7 +84,7 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
 static void run_fetch_job(req *r)
 {
     svc *s = r->s;
-    const svc_config *c = s->cfg;
+    const cfg_settings *c = s->cfg;
     char msg[700];
     if (r->report_fresh) { /* GET /ai-analyze of a fresh stored report: its assessment only */
         r->cache = "miss";
@@ -92,8 +92,8 @@ static void run_fetch_job(req *r)
         return;
     }
     if (r->have_cached && !r->refresh) {
-        svc_fetch_status st = svc_revalidate(c, r->srv, r->cached.validators, msg, sizeof(msg));
-        if (st == SVC_FETCH_NOT_MODIFIED) {
+        rec_fetch_status st = rec_revalidate(c, r->srv, r->cached.validators, msg, sizeof(msg));
+        if (st == REC_FETCH_NOT_MODIFIED) {
             store_result_touch(s->store, r->cached.id, svc_now_sec());
             svc_metrics_cache(true);
             if (r->ai) {
@@ -112,16 +112,16 @@ static void run_fetch_job(req *r)
     }
     svc_metrics_cache(false);
     r->cache = "miss";
-    svc_fetched f;
+    rec_fetched f;
     double tf = svc_mono_sec();
-    svc_fetch_status st = svc_fetch(c, r->srv, r->file, &f, msg, sizeof(msg));
+    rec_fetch_status st = rec_fetch(c, r->srv, r->file, &f, msg, sizeof(msg));
     svc_metrics_stage("fetch", svc_mono_sec() - tf);
     switch (st) {
-    case SVC_FETCH_OK: break;
-    case SVC_FETCH_NOT_FOUND: svc_answer_error(r, 404, "not_found", "%s", msg); return;
-    case SVC_FETCH_TOO_LARGE: svc_answer_error(r, 502, "recording_too_large", "%s", msg); return;
-    case SVC_FETCH_TIMEOUT: svc_answer_error(r, 504, "upstream_timeout", "%s", msg); return;
-    case SVC_FETCH_BAD_UPSTREAM: svc_answer_error(r, 502, "bad_upstream", "%s", msg); return;
+    case REC_FETCH_OK: break;
+    case REC_FETCH_NOT_FOUND: svc_answer_error(r, 404, "not_found", "%s", msg); return;
+    case REC_FETCH_TOO_LARGE: svc_answer_error(r, 502, "recording_too_large", "%s", msg); return;
+    case REC_FETCH_TIMEOUT: svc_answer_error(r, 504, "upstream_timeout", "%s", msg); return;
+    case REC_FETCH_BAD_UPSTREAM: svc_answer_error(r, 502, "bad_upstream", "%s", msg); return;
     default: svc_answer_error(r, 500, "internal", "%s", msg); return;
     }
     char note[1600] = "";
@@ -142,7 +142,7 @@ static void run_fetch_job(req *r)
         src.path = f.path[0], src.source_name = f.url[0];
     }
     analyze_into(r, &src, r->srv->name, r->file, f.identity, f.validators, f.cand.what);
-    svc_fetched_cleanup(&f);
+    rec_fetched_cleanup(&f);
 }
 
 static void run_upload_job(req *r)
@@ -246,7 +246,7 @@ enum MHD_Result svc_enqueue(req *r, job_kind kind)
 
 int svc_jobs_start(svc *s)
 {
-    const svc_config *c = s->cfg;
+    const cfg_settings *c = s->cfg;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->queue = calloc((size_t)(c->max_queue + c->max_concurrent), sizeof(req *));

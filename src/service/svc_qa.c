@@ -2005,23 +2005,23 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
     }
     /* keep the audio where the worker finds it: UPLOADS/SOURCE/ID[-in|-out].wav */
     char dir[1024], path[3][1024];
-    svc_upload_dir(r->s->cfg, dir, sizeof(dir));
+    rec_upload_dir(r->s->cfg, dir, sizeof(dir));
     if (!dir[0]) {
         svc_answer_error(r, 503, "unavailable",
                          "uploads need the upload_dir setting with a PostgreSQL store: a "
                          "directory every worker can read");
         return svc_send(r);
     }
-    if (strlen(dir) + 2 * SVC_NAME_ENC + 16 >= sizeof(path[0])) {
+    if (strlen(dir) + 2 * REC_NAME_ENC + 16 >= sizeof(path[0])) {
         svc_answer_error(r, 500, "internal", "upload_dir is too long a path");
         return svc_send(r);
     }
     mkdir(dir, 0750);
     /* one directory level per source and one file per recording, each named by a reversible
-     * encoding of the name (svc_name_encode): two names never share a file */
-    char sdir[1024], src_enc[SVC_NAME_ENC], id_enc[SVC_NAME_ENC];
-    svc_name_encode(c.source, src_enc, sizeof(src_enc));
-    svc_name_encode(c.recording_id, id_enc, sizeof(id_enc));
+     * encoding of the name (rec_name_encode): two names never share a file */
+    char sdir[1024], src_enc[REC_NAME_ENC], id_enc[REC_NAME_ENC];
+    rec_name_encode(c.source, src_enc, sizeof(src_enc));
+    rec_name_encode(c.recording_id, id_enc, sizeof(id_enc));
     snprintf(sdir, sizeof(sdir), "%s/%s", dir, src_enc);
     mkdir(sdir, 0750);
     static const char *const suffix[3] = {"-in", "-out", ""};

@@ -64,7 +64,7 @@ static int check_server_file(req *r, const char *server, const char *file)
         svc_answer_error(r, 400, "bad_file", "arguments must not contain NUL bytes");
         return -1;
     }
-    if (!(r->srv = svc_find_server(r->s->cfg, server))) {
+    if (!(r->srv = cfg_find_server(r->s->cfg, server))) {
         char shown[80];
         snprintf(shown, sizeof(shown), "%.64s", server);
         svc_answer_error(r, 404, "unknown_server", "unknown recording server '%s' (servers are "
@@ -72,7 +72,7 @@ static int check_server_file(req *r, const char *server, const char *file)
         return -1;
     }
     const char *why = NULL;
-    if (svc_check_file(file, &why)) {
+    if (rec_check_file(file, &why)) {
         svc_answer_error(r, 400, "bad_file", "%s", why);
         return -1;
     }
@@ -135,11 +135,11 @@ static enum MHD_Result route_cache_delete(req *r, const char *data, size_t *size
             return svc_send(r);
         }
         const char *why = NULL;
-        if (strcmp(server, UPLOAD_SERVER) && !svc_find_server(s->cfg, server)) {
+        if (strcmp(server, UPLOAD_SERVER) && !cfg_find_server(s->cfg, server)) {
             svc_answer_error(r, 404, "unknown_server", "unknown recording server");
             return svc_send(r);
         }
-        if (svc_check_file(file, &why)) {
+        if (rec_check_file(file, &why)) {
             svc_answer_error(r, 400, "bad_file", "%s", why);
             return svc_send(r);
         }
@@ -448,7 +448,7 @@ static enum MHD_Result route_analyze_post_start(req *r)
 {
     const char *name = arg(r->conn, "name");
     const char *why = NULL;
-    if (name && svc_check_file(name, &why)) {
+    if (name && rec_check_file(name, &why)) {
         svc_answer_error(r, 400, "bad_file", "name: %s", why);
         return svc_send(r);
     }

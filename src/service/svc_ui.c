@@ -234,7 +234,7 @@ bool svc_same_origin(const char *origin, const char *host)
     return ohl == hhl && !strncasecmp(oh, hh, ohl) && op == hp;
 }
 
-bool svc_host_allowed(const svc_config *c, const char *host)
+bool svc_host_allowed(const cfg_settings *c, const char *host)
 {
     const char *h;
     size_t hl;
@@ -262,7 +262,7 @@ bool svc_host_allowed(const svc_config *c, const char *host)
 
 /* ---- the session routes ------------------------------------------------------------------- */
 
-static char *session_json(const svc_config *c, bool authenticated, int64_t expires,
+static char *session_json(const cfg_settings *c, bool authenticated, int64_t expires,
                           const char *csrf, const char *reason)
 {
     char *b = NULL, exp[32], cs[80], rs[32];
@@ -285,7 +285,7 @@ static void noauth_csrf(const svc *s, char out[65])
 enum MHD_Result svc_session_get(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
-    const svc_config *c = r->s->cfg;
+    const cfg_settings *c = r->s->cfg;
     char *b;
     if (!c->auth) {
         char csrf[65];
@@ -343,7 +343,7 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
         *size = 0;
         return MHD_YES;
     }
-    const svc_config *c = r->s->cfg;
+    const cfg_settings *c = r->s->cfg;
     char csrf[65];
     if (!c->auth) { /* no token to exchange, no cookie: the page goes on */
         noauth_csrf(r->s, csrf);

@@ -1,6 +1,6 @@
 /*
  * fuzz_names.c - libFuzzer harness over what a request, an operator or a dialer can name:
- * recording file names (svc_check_file) and the candidates built from accepted ones,
+ * recording file names (rec_check_file) and the candidates built from accepted ones,
  * recording-server specs (NAME=URL), the config file parser, the route table's dispatch (a
  * method, a space, a path), the ingest's database URI (mysql://USER@HOST:PORT/DB) and a
  * dialer's recording location mapped onto the configured recording servers (with its file
@@ -14,7 +14,7 @@
  * (ingest_watch_parse_name): a taken name gives a recording id of 1-64 bytes that is the name's
  * start (or a prefix, '~' and a hash), a known kind, a date that is a real one and an agent only
  * with it, and its other leg's name gives the same recording; a name not taken says why.
- * Stored names and answers (case 7): an upload's name encoded (svc_name_encode) holds only
+ * Stored names and answers (case 7): an upload's name encoded (rec_name_encode) holds only
  * [A-Za-z0-9._%-], no '/' and no leading '.', and decodes back to the name (two names never
  * share a file); a path parameter decodes (svc_pct_decode) with no NUL, or is refused; a
  * message made fit for an answer (svc_redact) holds no "://" and no "/x/" path; a Host is
@@ -79,11 +79,11 @@ static void check_uri(const char *s)
 
 static void check_location(const char *s)
 {
-    svc_config c;
-    svc_config_defaults(&c);
+    cfg_settings c;
+    cfg_defaults(&c);
     char msg[600], ref[1100], why[256];
-    if (svc_config_add_server(&c, "a=http://h/RECORDINGS", msg, sizeof(msg)) ||
-        svc_config_add_server(&c, "b=https://rec.example:8443/x/y/", msg, sizeof(msg)))
+    if (cfg_add_server(&c, "a=http://h/RECORDINGS", msg, sizeof(msg)) ||
+        cfg_add_server(&c, "b=https://rec.example:8443/x/y/", msg, sizeof(msg)))
         __builtin_trap();
     if (ingest_audio_remote(&c, s, ref, sizeof(ref), why, sizeof(why)) != 0) {
         if (!why[0] || ref[0])
@@ -163,17 +163,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(s, data + 1, size - 1);
     s[size - 1] = 0;
-    svc_config c;
-    svc_config_defaults(&c);
+    cfg_settings c;
+    cfg_defaults(&c);
     char msg[1200];
     switch (data[0] % 8) {
     case 0: {
         const char *why = NULL;
-        if (svc_check_file(s, &why) == 0) {
+        if (rec_check_file(s, &why) == 0) {
             if (strchr(s, '/') || strstr(s, "..") || strchr(s, '%') || s[0] == '.' || !*s)
                 __builtin_trap();
-            svc_candidate cand[4];
-            int n = svc_candidates(s, cand, 4);
+            rec_candidate cand[4];
+            int n = rec_candidates(s, cand, 4);
             if (n < 1 || n > 4)
                 __builtin_trap();
             for (int i = 0; i < n; i++) {
@@ -187,8 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 1:
-        if (svc_config_add_server(&c, s, msg, sizeof(msg)) == 0) {
-            const svc_server *sv = &c.servers[0];
+        if (cfg_add_server(&c, s, msg, sizeof(msg)) == 0) {
+            const cfg_server *sv = &c.servers[0];
             if (strncmp(sv->base, "http://", 7) && strncmp(sv->base, "https://", 8))
                 __builtin_trap();
             if (!sv->host[0] || strpbrk(sv->host, "/?#@"))
@@ -220,10 +220,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 5: check_location(s); break;
     case 6: check_watch_name(s); break;
     case 7: {
-        char enc[SVC_NAME_ENC], dec[SVC_NAME_ENC], red[600];
+        char enc[REC_NAME_ENC], dec[REC_NAME_ENC], red[600];
         char name[65];
         snprintf(name, sizeof(name), "%s", s);
-        svc_name_encode(name, enc, sizeof(enc));
+        rec_name_encode(name, enc, sizeof(enc));
         for (const char *p = enc; *p; p++)
             if (!isalnum((unsigned char)*p) && !strchr("._%-", *p))
                 __builtin_trap();
@@ -255,7 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (f) {
             fwrite(s, 1, size - 1, f);
             fclose(f);
-            (void)svc_config_load_file(&c, path, msg, sizeof(msg));
+            (void)cfg_load_file(&c, path, msg, sizeof(msg));
             unlink(path);
         }
         break;

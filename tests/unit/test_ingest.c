@@ -71,18 +71,18 @@ static void test_secret(void **state)
     fputs("s3cret word\nsecond line\n", f);
     fclose(f);
     chmod(path, 0600);
-    assert_int_equal(svc_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), 0);
+    assert_int_equal(cfg_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), 0);
     assert_string_equal(pw, "s3cret word");
     chmod(path, 0640);
-    assert_int_equal(svc_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
+    assert_int_equal(cfg_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
     assert_non_null(strstr(msg, "mode 0600"));
     assert_null(strstr(msg, "s3cret"));
     f = fopen(path, "w");
     fclose(f);
     chmod(path, 0400);
-    assert_int_equal(svc_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
+    assert_int_equal(cfg_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
     unlink(path);
-    assert_int_equal(svc_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
+    assert_int_equal(cfg_read_secret(path, pw, sizeof(pw), msg, sizeof(msg)), -1);
     rmdir(dir);
 }
 
@@ -173,13 +173,13 @@ static void test_local(void **state)
 static void test_remote(void **state)
 {
     (void)state;
-    svc_config c;
-    svc_config_defaults(&c);
+    cfg_settings c;
+    cfg_defaults(&c);
     char msg[600], ref[1100], why[256];
-    assert_int_equal(svc_config_add_server(&c, "uk=http://10.0.0.5/RECORDINGS", msg, sizeof(msg)),
+    assert_int_equal(cfg_add_server(&c, "uk=http://10.0.0.5/RECORDINGS", msg, sizeof(msg)),
                      0);
     assert_int_equal(
-        svc_config_add_server(&c, "us=https://rec.example.com:8443/vd/RECORDINGS/", msg,
+        cfg_add_server(&c, "us=https://rec.example.com:8443/vd/RECORDINGS/", msg,
                               sizeof(msg)),
         0);
     assert_int_equal(ingest_audio_remote(&c, "http://10.0.0.5/RECORDINGS/MP3/x-all.mp3", ref,

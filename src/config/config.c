@@ -1,10 +1,11 @@
 /*
- * svc_config.c - the service's settings: one table lists each setting once (its name, type,
- * bounds, default and meaning), and drives the config file, the CALLQA_* environment, the
- * defaults, --help-settings and the check of docs/config.md; `NAME=URL` recording servers; the
- * bearer token file. The analysis settings (silence_*, vad_*, nisqa_*, channel_map) are the
- * engine's parameters, with the same names and defaults as the command line's flags, so that
- * `GET /analyze` and `callqa analyze` agree whatever they are set to.
+ * config.c - the settings (config.h): one table lists each setting once (its name, type,
+ * bounds, default, flag and meaning), and drives the defaults, the config file, the CALLQA_*
+ * environment, the subcommands' flags and their --help lines, --help-settings and the check of
+ * docs/config.md; `NAME=URL` recording servers; the bearer token file; secrets and small files
+ * read safely. The analysis settings (silence_*, vad_*, nisqa_*, channel_map, dtmf_*) are the
+ * engine's parameters under the command line's flag names, so that `GET /analyze`, the worker
+ * and `callqa analyze` agree whatever they are set to. It calls libc only.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -19,7 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "config.h"
 
 typedef enum kind {
     K_DOUBLE,  /* double */
@@ -36,31 +40,46 @@ typedef enum kind {
 typedef struct setting {
     const char *key;
     kind kind;
-    size_t off;     /* in svc_config */
+    size_t off;     /* in cfg_settings */
     size_t size;    /* K_STR */
     double lo, hi;  /* numbers */
     const char *const *names; /* K_ENUM */
-    const char *dflt;         /* as shown: the default */
+    const char *dflt;         /* the default as shown, and as set unless `value` is given */
     const char *help;
+    const char *flag;         /* the command-line flag (without "--"), or NULL */
+    unsigned groups;          /* CFG_FLAGS_*: the subcommands that take the flag */
+    const char *value;        /* the default as set when it differs from what is shown: "" (an
+                                 empty text, a 0), CPUS (the CPUs online), TMPDIR ($TMPDIR or
+                                 /tmp); NULL: dflt */
+    const char *arg;          /* the flag's argument in --help (NULL: from the type) */
 } setting;
 
-#define F(field) offsetof(svc_config, field)
+#define CPUS "\x01cpus"
+#define TMPDIR "\x01tmpdir"
+#define AN(fl, a) .flag = fl, .groups = CFG_FLAGS_ANALYSIS, .arg = a
+#define ASR(fl, a) .flag = fl, .groups = CFG_FLAGS_ASR, .arg = a
+
+#define F(field) offsetof(cfg_settings, field)
 
 static const char *const k_nisqa_modes[] = {"windowed", "file", NULL};
 static const char *const k_channel_maps[] = {"in,out", "out,in", NULL};
 static const char *const k_asr_protocols[] = {"openai", "whispercpp", NULL};
 
+/* The entries name their first nine fields in order and the rest (flag, groups, value, arg) by
+ * designator where they have them: the others are zero on purpose. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const setting k_settings[] = {
     /* listening and access */
-    {"listen", K_STR, F(listen_addr), sizeof(((svc_config *)0)->listen_addr), 0, 0, NULL,
+    {"listen", K_STR, F(listen_addr), sizeof(((cfg_settings *)0)->listen_addr), 0, 0, NULL,
      "127.0.0.1", "the IPv4 or IPv6 address to listen on"},
     {"port", K_INT, F(listen_port), 0, 1, 65535, NULL, "8080", "TCP port"},
     {"recording_server", K_SERVER, 0, 0, 0, 0, NULL, "none",
      "a ViciDial recording server as NAME=URL (repeatable)"},
-    {"db", K_STR, F(db_path), sizeof(((svc_config *)0)->db_path), 0, 0, NULL, "callqa.db",
+    {"db", K_STR, F(db_path), sizeof(((cfg_settings *)0)->db_path), 0, 0, NULL, "callqa.db",
      "the SQLite results store"},
     {"auth", K_BOOL, F(auth), 0, 0, 0, NULL, "true", "require the bearer token"},
-    {"token_file", K_STR, F(token_file), sizeof(((svc_config *)0)->token_file), 0, 0, NULL, "",
+    {"token_file", K_STR, F(token_file), sizeof(((cfg_settings *)0)->token_file), 0, 0, NULL, "",
      "the bearer token, in a file of mode 0600"},
     {"auth_metrics", K_BOOL, F(auth_metrics), 0, 0, 0, NULL, "false", "/metrics needs the token"},
     {"header_timeout_sec", K_DOUBLE, F(header_timeout_sec), 0, 0.5, 3600, NULL, "10",
@@ -74,25 +93,26 @@ static const setting k_settings[] = {
      "failed logins from one address in the window, then 429 until it has passed"},
     {"login_max_failures_account", K_INT, F(login_max_failures_account), 0, 1, 1000000, NULL,
      "100", "failed logins to the one account (the token) from all addresses in the window"},
-    {"trusted_proxies", K_STR, F(trusted_proxies), sizeof(((svc_config *)0)->trusted_proxies), 0,
+    {"trusted_proxies", K_STR, F(trusted_proxies), sizeof(((cfg_settings *)0)->trusted_proxies), 0,
      0, NULL, "", "addresses of proxies in front whose X-Forwarded-For names the client (for "
      "the login limits), comma-separated"},
-    {"allowed_hosts", K_STR, F(allowed_hosts), sizeof(((svc_config *)0)->allowed_hosts), 0, 0,
+    {"allowed_hosts", K_STR, F(allowed_hosts), sizeof(((cfg_settings *)0)->allowed_hosts), 0, 0,
      NULL, "", "Host names answered beside the listen address, localhost and the loopback "
      "addresses (others get 421), comma-separated"},
     {"session_ttl_sec", K_INT, F(session_ttl_sec), 0, 1, 366 * 86400, NULL, "28800",
      "the dashboard's session cookie expires after this"},
     {"session_cookie_secure", K_BOOL, F(session_cookie_secure), 0, 0, 0, NULL, "false",
      "mark the session cookie Secure (served over HTTPS, e.g. behind a TLS proxy)"},
-    {"model_dir", K_STR, F(model_dir), sizeof(((svc_config *)0)->model_dir), 0, 0, NULL,
-     "$CALLQA_MODEL_DIR", "Silero VAD and NISQA models"},
-    {"tmp_dir", K_STR, F(tmp_dir), sizeof(((svc_config *)0)->tmp_dir), 0, 0, NULL, "$TMPDIR",
-     "temporary files (fetched recordings, uploads)"},
-    {"audio_dirs", K_STR, F(audio_dirs), sizeof(((svc_config *)0)->audio_dirs), 0, 0, NULL, "",
+    {"model_dir", K_STR, F(model_dir), sizeof(((cfg_settings *)0)->model_dir), 0, 0, NULL,
+     "$CALLQA_MODEL_DIR", "Silero VAD and NISQA models", AN("model-dir", "DIR"), .value = ""},
+    {"tmp_dir", K_STR, F(tmp_dir), sizeof(((cfg_settings *)0)->tmp_dir), 0, 0, NULL, "$TMPDIR",
+     "temporary files (fetched recordings, uploads)", .value = TMPDIR},
+    {"audio_dirs", K_STR, F(audio_dirs), sizeof(((cfg_settings *)0)->audio_dirs), 0, 0, NULL, "",
      "more folders recordings may be read from, comma-separated (recordings_dir, upload_dir and "
      "the watched folders are)"},
-    {"upload_dir", K_STR, F(upload_dir), sizeof(((svc_config *)0)->upload_dir), 0, 0, NULL,
-     "DB-uploads", "recordings uploaded to /api/qa/calls, kept for the worker"},
+    {"upload_dir", K_STR, F(upload_dir), sizeof(((cfg_settings *)0)->upload_dir), 0, 0, NULL,
+     "uploads beside the store", "recordings uploaded to /api/qa/calls, kept for the worker",
+     .value = ""},
     {"events_heartbeat_sec", K_DOUBLE, F(events_heartbeat_sec), 0, 1, 3600, NULL, "15",
      "/api/qa/events: a comment line after this long without an event"},
     {"events_max_clients", K_INT, F(events_max_clients), 0, 1, 4096, NULL, "64",
@@ -102,58 +122,58 @@ static const setting k_settings[] = {
     /* the QA pipeline (docs/pipeline.md) */
     {"worker_jobs", K_INT, F(worker_jobs), 0, 0, 64, NULL, "0",
      "callqa serve: an embedded QA worker with this many slots (0: none)"},
-    {"recordings_dir", K_STR, F(recordings_dir), sizeof(((svc_config *)0)->recordings_dir), 0, 0,
+    {"recordings_dir", K_STR, F(recordings_dir), sizeof(((cfg_settings *)0)->recordings_dir), 0, 0,
      NULL, "", "the dialer's recordings on local disk (the worker, the ingest)"},
-    {"vicidial", K_STR, F(vicidial), sizeof(((svc_config *)0)->vicidial), 0, 0, NULL, "",
+    {"vicidial", K_STR, F(vicidial), sizeof(((cfg_settings *)0)->vicidial), 0, 0, NULL, "",
      "a ViciDial database, mysql://USER@HOST[:PORT]/DB, scanned on a schedule"},
     {"vicidial_password_file", K_STR, F(vicidial_password_file),
-     sizeof(((svc_config *)0)->vicidial_password_file), 0, 0, NULL, "",
+     sizeof(((cfg_settings *)0)->vicidial_password_file), 0, 0, NULL, "",
      "its password, in a file of mode 0600"},
-    {"vicidial_source", K_STR, F(vicidial_source), sizeof(((svc_config *)0)->vicidial_source), 0,
-     0, NULL, "the DB host", "the dialer's name in the store"},
-    {"vicidial_tz", K_STR, F(vicidial_tz), sizeof(((svc_config *)0)->vicidial_tz), 0, 0, NULL,
-     "the system's", "the dialer's IANA time zone"},
+    {"vicidial_source", K_STR, F(vicidial_source), sizeof(((cfg_settings *)0)->vicidial_source), 0,
+     0, NULL, "the database host", "the dialer's name in the store", .value = ""},
+    {"vicidial_tz", K_STR, F(vicidial_tz), sizeof(((cfg_settings *)0)->vicidial_tz), 0, 0, NULL,
+     "the system's", "the dialer's IANA time zone", .value = ""},
     {"vicidial_min_length_sec", K_INT, F(vicidial_min_length_sec), 0, 0, 86400, NULL, "30",
      "shorter calls are enqueued skipped"},
     {"ingest_interval_sec", K_DOUBLE, F(ingest_interval_sec), 0, 5, 86400, NULL, "300",
      "between the scheduled scans of the dialer"},
     /* transcription (docs/transcription.md) */
-    {"asr_url", K_STR, F(asr_url), sizeof(((svc_config *)0)->asr_url), 0, 0, NULL, "",
-     "a Whisper-class server: the worker transcribes each call's speech (\"\": no)"},
+    {"asr_url", K_STR, F(asr_url), sizeof(((cfg_settings *)0)->asr_url), 0, 0, NULL, "",
+     "a Whisper-class server: the worker transcribes each call's speech (\"\": no)", ASR("asr-url", "URL")},
     {"asr_protocol", K_ENUM, F(asr_protocol), 0, 0, 0, k_asr_protocols, "openai",
-     "openai (POST URL/audio/transcriptions) or whispercpp"},
-    {"asr_model", K_STR, F(asr_model), sizeof(((svc_config *)0)->asr_model), 0, 0, NULL, "",
-     "the model name (openai: required)"},
-    {"asr_key_file", K_STR, F(asr_key_file), sizeof(((svc_config *)0)->asr_key_file), 0, 0, NULL,
-     "", "the API key, in a file of mode 0600"},
-    {"asr_language", K_STR, F(asr_language), sizeof(((svc_config *)0)->asr_language), 0, 0, NULL,
-     "auto", "auto, or an ISO 639-1 code sent with each request"},
+     "openai (POST URL/audio/transcriptions) or whispercpp", ASR("asr-protocol", "P")},
+    {"asr_model", K_STR, F(asr_model), sizeof(((cfg_settings *)0)->asr_model), 0, 0, NULL, "",
+     "the model name (openai: required)", ASR("asr-model", "NAME")},
+    {"asr_key_file", K_STR, F(asr_key_file), sizeof(((cfg_settings *)0)->asr_key_file), 0, 0, NULL,
+     "", "the API key, in a file of mode 0600", ASR("asr-key-file", "FILE")},
+    {"asr_language", K_STR, F(asr_language), sizeof(((cfg_settings *)0)->asr_language), 0, 0, NULL,
+     "auto", "auto, or an ISO 639-1 code sent with each request", ASR("asr-language", "LANG")},
     {"asr_campaign_languages", K_STR, F(asr_campaign_languages),
-     sizeof(((svc_config *)0)->asr_campaign_languages), 0, 0, NULL, "",
+     sizeof(((cfg_settings *)0)->asr_campaign_languages), 0, 0, NULL, "",
      "a language per campaign, CAMPAIGN=xx,... (ISO 639-1; others: asr_language)"},
-    {"asr_prompt", K_STR, F(asr_prompt), sizeof(((svc_config *)0)->asr_prompt), 0, 0, NULL, "",
-     "a vocabulary and style hint"},
-    {"asr_timeout_sec", K_DOUBLE, F(asr_timeout_sec), 0, 1, 3600, NULL, "120", "per request"},
-    {"asr_retries", K_INT, F(asr_retries), 0, 0, 20, NULL, "3", "after a request's first attempt"},
+    {"asr_prompt", K_STR, F(asr_prompt), sizeof(((cfg_settings *)0)->asr_prompt), 0, 0, NULL, "",
+     "a vocabulary and style hint", ASR("asr-prompt", "TEXT")},
+    {"asr_timeout_sec", K_DOUBLE, F(asr_timeout_sec), 0, 1, 3600, NULL, "120", "per request", ASR("asr-timeout", "S")},
+    {"asr_retries", K_INT, F(asr_retries), 0, 0, 20, NULL, "3", "after a request's first attempt", ASR("asr-retries", "N")},
     {"asr_concurrency", K_INT, F(asr_concurrency), 0, 1, 32, NULL, "2",
-     "requests at once for one call"},
+     "requests at once for one call", ASR("asr-concurrency", "N")},
     {"asr_include_ivr", K_BOOL, F(asr_include_ivr), 0, 0, 0, NULL, "false",
-     "send IVR prompts too"},
+     "send IVR prompts too", ASR("asr-include-ivr", NULL)},
     /* scoring (docs/scoring.md) */
     {"scoring", K_BOOL, F(scoring), 0, 0, 0, NULL, "true",
      "the worker scores each call on the scorecard (rules and acoustics; an LLM when set)"},
-    {"scorecard", K_STR, F(scorecard), sizeof(((svc_config *)0)->scorecard), 0, 0, NULL, "",
-     "the scorecard file (\"\": the shipped 8-category card)"},
-    {"topics_file", K_STR, F(topics_file), sizeof(((svc_config *)0)->topics_file), 0, 0, NULL, "",
+    {"scorecard", K_STR, F(scorecard), sizeof(((cfg_settings *)0)->scorecard), 0, 0, NULL,
+     "the shipped card", "the scorecard file (\"\": the shipped 8-category card)", .value = ""},
+    {"topics_file", K_STR, F(topics_file), sizeof(((cfg_settings *)0)->topics_file), 0, 0, NULL, "",
      "a topics file: each call's topic (\"\": none)"},
     /* the LLM (docs/llm.md): GET /ai-analyze's assessment */
-    {"llm_provider", K_STR, F(llm_provider), sizeof(((svc_config *)0)->llm_provider), 0, 0, NULL,
+    {"llm_provider", K_STR, F(llm_provider), sizeof(((cfg_settings *)0)->llm_provider), 0, 0, NULL,
      "", "anthropic, openai (any OpenAI-compatible server) or gemini (\"\": no LLM)"},
-    {"llm_url", K_STR, F(llm_url), sizeof(((svc_config *)0)->llm_url), 0, 0, NULL, "",
+    {"llm_url", K_STR, F(llm_url), sizeof(((cfg_settings *)0)->llm_url), 0, 0, NULL, "",
      "the provider's base URL"},
-    {"llm_model", K_STR, F(llm_model), sizeof(((svc_config *)0)->llm_model), 0, 0, NULL, "",
+    {"llm_model", K_STR, F(llm_model), sizeof(((cfg_settings *)0)->llm_model), 0, 0, NULL, "",
      "the model name"},
-    {"llm_key_file", K_STR, F(llm_key_file), sizeof(((svc_config *)0)->llm_key_file), 0, 0, NULL,
+    {"llm_key_file", K_STR, F(llm_key_file), sizeof(((cfg_settings *)0)->llm_key_file), 0, 0, NULL,
      "", "the API key, in a file of mode 0600 (openai: optional)"},
     {"llm_connect_timeout_sec", K_DOUBLE, F(llm_connect_timeout_sec), 0, 0.1, 600, NULL, "10",
      "connect timeout to the LLM"},
@@ -169,14 +189,14 @@ static const setting k_settings[] = {
     {"llm_price_out", K_DOUBLE, F(llm_price_out), 0, 0, 1e6, NULL, "0",
      "USD per million output tokens"},
     {"llm_fallback_provider", K_STR, F(llm_fallback_provider),
-     sizeof(((svc_config *)0)->llm_fallback_provider), 0, 0, NULL, "",
+     sizeof(((cfg_settings *)0)->llm_fallback_provider), 0, 0, NULL, "",
      "a second provider, tried when the first fails (\"\": none)"},
-    {"llm_fallback_url", K_STR, F(llm_fallback_url), sizeof(((svc_config *)0)->llm_fallback_url),
+    {"llm_fallback_url", K_STR, F(llm_fallback_url), sizeof(((cfg_settings *)0)->llm_fallback_url),
      0, 0, NULL, "", "its base URL"},
     {"llm_fallback_model", K_STR, F(llm_fallback_model),
-     sizeof(((svc_config *)0)->llm_fallback_model), 0, 0, NULL, "", "its model"},
+     sizeof(((cfg_settings *)0)->llm_fallback_model), 0, 0, NULL, "", "its model"},
     {"llm_fallback_key_file", K_STR, F(llm_fallback_key_file),
-     sizeof(((svc_config *)0)->llm_fallback_key_file), 0, 0, NULL, "", "its key file (0600)"},
+     sizeof(((cfg_settings *)0)->llm_fallback_key_file), 0, 0, NULL, "", "its key file (0600)"},
     {"llm_fallback_price_in", K_DOUBLE, F(llm_fallback_price_in), 0, 0, 1e6, NULL, "0",
      "its USD per million input tokens"},
     {"llm_fallback_price_out", K_DOUBLE, F(llm_fallback_price_out), 0, 0, 1e6, NULL, "0",
@@ -188,9 +208,9 @@ static const setting k_settings[] = {
     /* limits */
     {"freshness_sec", K_DOUBLE, F(freshness_sec), 0, 0, 86400 * 365, NULL, "60",
      "stored results served without asking the recording server"},
-    {"max_concurrent", K_INT, F(max_concurrent), 0, 1, 256, NULL, "CPUs", "analyses at once"},
+    {"max_concurrent", K_INT, F(max_concurrent), 0, 1, 256, NULL, "CPUs", "analyses at once", .value = CPUS},
     {"max_queue", K_INT, F(max_queue), 0, 0, 100000, NULL, "32", "analyses waiting"},
-    {"threads", K_INT, F(threads), 0, 1, 256, NULL, "CPUs", "HTTP event-loop threads"},
+    {"threads", K_INT, F(threads), 0, 1, 256, NULL, "CPUs", "HTTP event-loop threads", .value = CPUS},
     {"max_body_mb", K_MB, F(max_body), 0, 1, 1 << 20, NULL, "100", "largest upload, MiB"},
     {"max_transcript_mb", K_MB, F(max_transcript), 0, 1, 1 << 20, NULL, "16",
      "largest transcript imported (POST /api/qa/call/{id}/transcript), MiB"},
@@ -215,93 +235,149 @@ static const setting k_settings[] = {
     {"isolate", K_BOOL, F(isolate), 0, 0, 0, NULL, "true",
      "each analysis in a child process of the analysis host"},
     /* the analysis: the engine's parameters, named as the command line's flags */
-    {"silence_noise", K_DOUBLE, F(engine.silence_noise_db), 0, -199, -0.001, NULL, "-35",
-     "silencedetect noise threshold, dBFS (--silence-noise)"},
-    {"silence_duration", K_DOUBLE, F(engine.silence_min_duration_sec), 0, 0.001, 86399, NULL,
-     "0.5", "shortest silence reported, s (--silence-duration)"},
-    {"channel_map", K_ENUM, F(engine.channel_map), 0, 0, 0, k_channel_maps, "in,out",
-     "stereo channels (--channel-map)"},
-    {"vad_model", K_STR, F(vad_model), sizeof(((svc_config *)0)->vad_model), 0, 0, NULL, "v6.2",
-     "Silero VAD version directory (--vad-model)"},
-    {"vad_threshold", K_FLOAT, F(engine.speech.threshold), 0, 0.01, 0.99, NULL, "0.5",
-     "speech probability threshold (--vad-threshold)"},
-    {"vad_neg_threshold", K_FLOAT, F(engine.speech.neg_threshold), 0, 0, 0.99, NULL,
-     "threshold - 0.15", "end-of-speech threshold (--vad-neg-threshold)"},
-    {"vad_min_speech_ms", K_INT, F(engine.speech.min_speech_ms), 0, 0, 1000000, NULL, "250",
-     "shortest speech segment (--vad-min-speech-ms)"},
-    {"vad_min_silence_ms", K_INT, F(engine.speech.min_silence_ms), 0, 0, 1000000, NULL, "300",
-     "shortest pause that ends a segment (--vad-min-silence-ms)"},
-    {"vad_speech_pad_ms", K_INT, F(engine.speech.speech_pad_ms), 0, 0, 1000000, NULL, "30",
-     "padding on each side of a segment (--vad-speech-pad-ms)"},
-    {"vad_max_speech_sec", K_SEC_INF, F(engine.speech.max_speech_sec), 0, 0.1, 1e6, NULL,
-     "none", "split longer segments (--vad-max-speech-sec)"},
-    {"nisqa_mode", K_ENUM, F(engine.nisqa_mode), 0, 0, 0, k_nisqa_modes, "windowed",
-     "NISQA over windows or the whole leg (--nisqa-mode)"},
-    {"nisqa_window_sec", K_DOUBLE, F(engine.nisqa_window_sec), 0, 1, 600, NULL, "8",
-     "NISQA window length (--nisqa-window-sec)"},
-    {"dtmf_speech", K_BOOL, F(engine.dtmf_speech), 0, 0, 0, NULL, "false",
-     "our DTMF receiver for digits under speech too (--dtmf-speech)"},
-    {"dtmf_voice_cancel", K_BOOL, F(engine.dtmf_voice_cancel), 0, 0, 0, NULL, "false",
-     "and ours on the voice-cancelled signal (--dtmf-voice-cancel)"},
+    {"silence_noise", K_DOUBLE, F(analysis.silence_noise_db), 0, -199, -0.001, NULL, "-35",
+     "silencedetect noise threshold, dBFS", AN("silence-noise", "DB")},
+    {"silence_duration", K_DOUBLE, F(analysis.silence_min_duration_sec), 0, 0.001, 86399, NULL,
+     "0.5", "shortest silence reported, s", AN("silence-duration", "S")},
+    {"channel_map", K_ENUM, F(analysis.channel_map), 0, 0, 0, k_channel_maps, "in,out",
+     "stereo channels", AN("channel-map", "MAP")},
+    {"vad_model", K_STR, F(analysis.vad_model), sizeof(((cfg_settings *)0)->analysis.vad_model), 0, 0, NULL, "v6.2",
+     "Silero VAD version directory", AN("vad-model", "VERSION")},
+    {"vad_threshold", K_FLOAT, F(analysis.vad_threshold), 0, 0.01, 0.99, NULL, "0.5",
+     "speech probability threshold", AN("vad-threshold", "P")},
+    {"vad_neg_threshold", K_FLOAT, F(analysis.vad_neg_threshold), 0, 0, 0.99, NULL,
+     "threshold - 0.15", "end-of-speech threshold", AN("vad-neg-threshold", "P"), .value = "-1"},
+    {"vad_min_speech_ms", K_INT, F(analysis.vad_min_speech_ms), 0, 0, 1000000, NULL, "250",
+     "shortest speech segment", AN("vad-min-speech-ms", "N")},
+    {"vad_min_silence_ms", K_INT, F(analysis.vad_min_silence_ms), 0, 0, 1000000, NULL, "300",
+     "shortest pause that ends a segment", AN("vad-min-silence-ms", "N")},
+    {"vad_speech_pad_ms", K_INT, F(analysis.vad_speech_pad_ms), 0, 0, 1000000, NULL, "30",
+     "padding on each side of a segment", AN("vad-speech-pad-ms", "N")},
+    {"vad_max_speech_sec", K_SEC_INF, F(analysis.vad_max_speech_sec), 0, 0.1, 1e6, NULL,
+     "none", "split longer segments", AN("vad-max-speech-sec", "S")},
+    {"nisqa_mode", K_ENUM, F(analysis.nisqa_mode), 0, 0, 0, k_nisqa_modes, "windowed",
+     "NISQA over windows or the whole leg", AN("nisqa-mode", "MODE")},
+    {"nisqa_window_sec", K_DOUBLE, F(analysis.nisqa_window_sec), 0, 1, 600, NULL, "8",
+     "NISQA window length", AN("nisqa-window-sec", "S")},
+    {"dtmf_speech", K_BOOL, F(analysis.dtmf_speech), 0, 0, 0, NULL, "false",
+     "our DTMF receiver for digits under speech too", AN("dtmf-speech", NULL)},
+    {"dtmf_voice_cancel", K_BOOL, F(analysis.dtmf_voice_cancel), 0, 0, 0, NULL, "false",
+     "and ours on the voice-cancelled signal", AN("dtmf-voice-cancel", NULL)},
 };
+#pragma GCC diagnostic pop
 #define N_SETTINGS (sizeof(k_settings) / sizeof(k_settings[0]))
 
-void svc_config_defaults(svc_config *c)
+static int set_one(cfg_settings *c, const setting *st, const char *v, bool checked, char *msg,
+                   size_t msgsz);
+
+static const char *type_name(kind k)
 {
-    memset(c, 0, sizeof(*c));
-    c->engine = cq_engine_default_params();
-    snprintf(c->vad_model, sizeof(c->vad_model), "%s", c->engine.vad_model);
-    c->engine.vad_model = c->vad_model;
-    snprintf(c->listen_addr, sizeof(c->listen_addr), "127.0.0.1");
-    c->listen_port = 8080;
-    snprintf(c->db_path, sizeof(c->db_path), "callqa.db");
-    c->auth = true;
-    c->session_ttl_sec = 8 * 3600;
-    c->header_timeout_sec = 10;
-    c->max_pending_per_client = 16;
-    c->login_window_sec = 60;
-    c->login_max_failures = 10;
-    c->login_max_failures_account = 100;
-    c->max_body = 100u << 20;
-    c->max_body_memory = 256u << 20;
-    c->max_transcript = 16u << 20;
-    c->max_duration_sec = 4 * 3600.0;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    c->max_concurrent = cpus > 0 ? (int)cpus : 2;
-    c->threads = c->max_concurrent;
-    c->max_queue = 32;
-    c->request_timeout_sec = 300;
-    c->analysis_timeout_sec = 300;
-    c->upload_timeout_sec = 120;
-    c->upload_idle_sec = 30;
-    c->isolate = true;
-    c->fetch_timeout_sec = 60;
-    c->fetch_connect_sec = 5;
-    c->max_recording = 200u << 20;
-    c->freshness_sec = 60;
-    c->events_heartbeat_sec = 15;
-    c->events_max_clients = 64;
-    c->events_keep_days = 7;
-    c->vicidial_min_length_sec = 30;
-    c->ingest_interval_sec = 300;
-    snprintf(c->asr_language, sizeof(c->asr_language), "auto");
-    c->asr_timeout_sec = 120;
-    c->asr_retries = 3;
-    c->asr_concurrency = 2;
-    c->scoring = true;
-    c->llm_connect_timeout_sec = 10;
-    c->llm_timeout_sec = 120;
-    c->llm_retries = 2;
-    c->llm_max_tokens = 2048;
-    const char *t = getenv("TMPDIR");
-    snprintf(c->tmp_dir, sizeof(c->tmp_dir), "%s", t && *t ? t : "/tmp");
+    static const char *const names[] = {"number", "number", "integer", "MiB", "text",
+                                        "boolean", "choice", "server", "seconds or none"};
+    return names[k];
 }
 
-void svc_config_print(FILE *f)
+/* The meaning as printed: the help, and the flag when the setting has one. */
+static void meaning(const setting *st, char *out, size_t n)
 {
-    for (size_t i = 0; i < N_SETTINGS; i++)
-        fprintf(f, "  %-22s %-18s %s\n", k_settings[i].key, k_settings[i].dflt,
-                k_settings[i].help);
+    if (st->flag)
+        snprintf(out, n, "%s (--%s)", st->help, st->flag);
+    else
+        snprintf(out, n, "%s", st->help);
+}
+
+void cfg_print(FILE *f)
+{
+    char m[400];
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        meaning(&k_settings[i], m, sizeof(m));
+        fprintf(f, "  %-22s %-18s %s\n", k_settings[i].key, k_settings[i].dflt, m);
+    }
+}
+
+bool cfg_info_at(size_t i, cfg_info *out)
+{
+    if (i >= N_SETTINGS)
+        return false;
+    const setting *st = &k_settings[i];
+    *out = (cfg_info){.key = st->key, .flag = st->flag, .type = type_name(st->kind),
+                      .shown = st->dflt, .help = st->help, .lo = st->lo, .hi = st->hi,
+                      .groups = st->groups, .computed = st->value != NULL};
+    return true;
+}
+
+/* ---- flags ---------------------------------------------------------------------------------- */
+
+int cfg_flag_options(unsigned groups, struct option *opts, int max, int first_val)
+{
+    int n = 0;
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const setting *st = &k_settings[i];
+        if (!st->flag || !(st->groups & groups))
+            continue;
+        if (n + 1 >= max)
+            return -1;
+        opts[n++] = (struct option){st->flag, st->kind == K_BOOL ? no_argument : required_argument,
+                                    NULL, first_val + (int)i};
+    }
+    opts[n] = (struct option){NULL, 0, NULL, 0};
+    return n;
+}
+
+int cfg_set_flag(cfg_settings *c, int val, int first_val, const char *arg, char *msg,
+                 size_t msgsz)
+{
+    if (val < first_val || (size_t)(val - first_val) >= N_SETTINGS)
+        return 1;
+    const setting *st = &k_settings[val - first_val];
+    if (!st->flag)
+        return 1;
+    char m[400];
+    if (set_one(c, st, st->kind == K_BOOL ? "true" : arg, true, m, sizeof(m)) == 0)
+        return 0;
+    if (st->kind == K_ENUM) {
+        char list[200] = "";
+        for (int k = 0; st->names[k]; k++)
+            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+                     k ? (st->names[k + 1] ? ", " : " or ") : "", st->names[k]);
+        return cfg_fail(msg, msgsz, "--%s: expected %s, got '%s'", st->flag, list, arg);
+    }
+    if (st->kind == K_STR)
+        return cfg_fail(msg, msgsz, "--%s: too long (at most %zu bytes)", st->flag, st->size - 1);
+    if (st->kind == K_SEC_INF)
+        return cfg_fail(msg, msgsz, "--%s: expected %g..%g seconds or none, got '%s'", st->flag,
+                        st->lo, st->hi, arg);
+    return cfg_fail(msg, msgsz, "--%s: expected a%s %g..%g, got '%s'", st->flag,
+                    st->kind == K_INT ? "n integer" : " number", st->lo, st->hi, arg);
+}
+
+void cfg_flag_help(FILE *f, unsigned groups)
+{
+    enum { COL = 25, WIDTH = 92 };
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const setting *st = &k_settings[i];
+        if (!st->flag || !(st->groups & groups))
+            continue;
+        char head[64], text[400];
+        snprintf(head, sizeof(head), "--%s%s%s", st->flag, st->arg ? " " : "",
+                 st->arg ? st->arg : "");
+        snprintf(text, sizeof(text), "%s (default %s)", st->help,
+                 st->kind == K_BOOL ? "off" : *st->dflt ? st->dflt : "none");
+        int col = fprintf(f, "  %s", head);
+        const char *p = text;
+        while (*p) { /* the words from column COL, wrapped before WIDTH */
+            size_t w = strcspn(p, " ");
+            if (col >= COL && col + 1 + (int)w > WIDTH) {
+                fputc('\n', f);
+                col = 0;
+            }
+            col += fprintf(f, "%*s%.*s", col < COL ? COL - col : 1, "", (int)w, p);
+            p += w;
+            while (*p == ' ')
+                p++;
+        }
+        fputc('\n', f);
+    }
 }
 
 static int err(char *msg, size_t n, const char *fmt, const char *a, const char *b)
@@ -310,20 +386,20 @@ static int err(char *msg, size_t n, const char *fmt, const char *a, const char *
     return -1;
 }
 
-int svc_config_add_server(svc_config *c, const char *spec, char *msg, size_t msgsz)
+int cfg_add_server(cfg_settings *c, const char *spec, char *msg, size_t msgsz)
 {
     const char *eq = strchr(spec, '=');
     if (!eq || eq == spec || eq - spec > 64)
         return err(msg, msgsz, "recording server '%s': expected NAME=URL%s", spec, NULL);
-    if (c->n_servers == SVC_MAX_SERVERS)
+    if (c->n_servers == CFG_MAX_SERVERS)
         return err(msg, msgsz, "recording server '%s': more than 64 servers%s", spec, NULL);
-    svc_server *s = &c->servers[c->n_servers];
+    cfg_server *s = &c->servers[c->n_servers];
     memset(s, 0, sizeof(*s));
     memcpy(s->name, spec, (size_t)(eq - spec));
     for (const char *p = s->name; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
             return err(msg, msgsz, "recording server name '%s': use [A-Za-z0-9_-]%s", s->name, NULL);
-    if (svc_find_server(c, s->name))
+    if (cfg_find_server(c, s->name))
         return err(msg, msgsz, "recording server '%s' given twice%s", s->name, NULL);
     const char *url = eq + 1;
     size_t skip = !strncmp(url, "http://", 7) ? 7 : !strncmp(url, "https://", 8) ? 8 : 0;
@@ -342,6 +418,16 @@ int svc_config_add_server(svc_config *c, const char *spec, char *msg, size_t msg
     return 0;
 }
 
+const cfg_server *cfg_find_server(const cfg_settings *c, const char *name)
+{
+    if (!name)
+        return NULL;
+    for (int i = 0; i < c->n_servers; i++)
+        if (strcmp(c->servers[i].name, name) == 0)
+            return &c->servers[i];
+    return NULL;
+}
+
 static int parse_num(const char *v, double lo, double hi, double *out)
 {
     char *end;
@@ -353,19 +439,24 @@ static int parse_num(const char *v, double lo, double hi, double *out)
     return 0;
 }
 
-/* One setting by its key (file) name. */
-static int set_key(svc_config *c, const char *k, const char *v, char *msg, size_t msgsz)
+static const setting *find(const char *key)
 {
-    const setting *st = NULL;
-    for (size_t i = 0; i < N_SETTINGS && !st; i++)
-        if (!strcmp(k, k_settings[i].key))
-            st = &k_settings[i];
-    if (!st)
-        return err(msg, msgsz, "unknown setting '%s'%s", k, NULL);
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (!strcmp(key, k_settings[i].key))
+            return &k_settings[i];
+    return NULL;
+}
+
+/* One setting's value from its text; `checked`: within its bounds (a default may lie outside,
+ * as vad_neg_threshold's -1, "threshold - 0.15"). */
+static int set_one(cfg_settings *c, const setting *st, const char *v, bool checked, char *msg,
+                   size_t msgsz)
+{
+    const char *k = st->key;
     char *dst = (char *)c + st->off;
     double d;
     switch (st->kind) {
-    case K_SERVER: return svc_config_add_server(c, v, msg, msgsz);
+    case K_SERVER: return cfg_add_server(c, v, msg, msgsz);
     case K_STR:
         if (strlen(v) >= st->size)
             return err(msg, msgsz, "%s: '%s' is too long", k, v);
@@ -393,7 +484,7 @@ static int set_key(svc_config *c, const char *k, const char *v, char *msg, size_
         break;
     default: break;
     }
-    if (parse_num(v, st->lo, st->hi, &d))
+    if (parse_num(v, checked ? st->lo : -INFINITY, checked ? st->hi : INFINITY, &d))
         return err(msg, msgsz, "%s: '%s' is out of range", k, v);
     switch (st->kind) {
     case K_FLOAT: *(float *)dst = (float)d; break;
@@ -402,6 +493,36 @@ static int set_key(svc_config *c, const char *k, const char *v, char *msg, size_
     default: *(double *)dst = d; break;
     }
     return 0;
+}
+
+int cfg_set(cfg_settings *c, const char *key, const char *value, char *msg, size_t msgsz)
+{
+    const setting *st = find(key);
+    if (!st)
+        return err(msg, msgsz, "unknown setting '%s'%s", key, NULL);
+    return set_one(c, st, value, true, msg, msgsz);
+}
+
+void cfg_defaults(cfg_settings *c)
+{
+    memset(c, 0, sizeof(*c));
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    char n[32], msg[200];
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const setting *st = &k_settings[i];
+        const char *v = st->value ? st->value : st->dflt;
+        if (st->kind == K_SERVER || !*v)
+            continue; /* no server; "" is the zeroed value */
+        if (!strcmp(v, CPUS)) {
+            snprintf(n, sizeof(n), "%ld", cpus > 0 ? cpus : 2);
+            v = n;
+        } else if (!strcmp(v, TMPDIR)) {
+            v = getenv("TMPDIR");
+            if (!v || !*v)
+                v = "/tmp";
+        }
+        (void)set_one(c, st, v, false, msg, sizeof(msg)); /* the table's own: test_config */
+    }
 }
 
 static char *trim(char *s)
@@ -414,7 +535,7 @@ static char *trim(char *s)
     return s;
 }
 
-int svc_config_load_file(svc_config *c, const char *path, char *msg, size_t msgsz)
+int cfg_load_file(cfg_settings *c, const char *path, char *msg, size_t msgsz)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -434,7 +555,7 @@ int svc_config_load_file(svc_config *c, const char *path, char *msg, size_t msgs
         }
         *eq = 0;
         char m[512];
-        if (set_key(c, trim(s), trim(eq + 1), m, sizeof(m))) {
+        if (cfg_set(c, trim(s), trim(eq + 1), m, sizeof(m))) {
             snprintf(msg, msgsz, "%s:%d: %s", path, no, m);
             rc = -1;
         }
@@ -443,7 +564,7 @@ int svc_config_load_file(svc_config *c, const char *path, char *msg, size_t msgs
     return rc;
 }
 
-int svc_config_load_env(svc_config *c, char *msg, size_t msgsz)
+int cfg_load_env(cfg_settings *c, char *msg, size_t msgsz)
 {
     for (size_t i = 0; i < N_SETTINGS; i++) {
         if (k_settings[i].kind == K_SERVER)
@@ -452,13 +573,13 @@ int svc_config_load_env(svc_config *c, char *msg, size_t msgsz)
         for (size_t k = 0; k_settings[i].key[k] && k < 50; k++)
             env[7 + k] = (char)toupper((unsigned char)k_settings[i].key[k]), env[8 + k] = 0;
         const char *v = getenv(env);
-        if (v && set_key(c, k_settings[i].key, v, msg, msgsz))
+        if (v && set_one(c, &k_settings[i], v, true, msg, msgsz))
             return -1;
     }
     return 0;
 }
 
-int svc_config_read_token(svc_config *c, char *msg, size_t msgsz)
+int cfg_read_token(cfg_settings *c, char *msg, size_t msgsz)
 {
     if (!c->token_file[0])
         return err(msg, msgsz, "authentication is on but no token_file is set (or run with "
@@ -488,7 +609,7 @@ int svc_config_read_token(svc_config *c, char *msg, size_t msgsz)
 
 /* ---- secrets, and messages ------------------------------------------------------------------ */
 
-int svc_fail(char *msg, size_t n, const char *fmt, ...)
+int cfg_fail(char *msg, size_t n, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -497,7 +618,7 @@ int svc_fail(char *msg, size_t n, const char *fmt, ...)
     return -1;
 }
 
-char *svc_read_file(const char *path, size_t max, size_t *len, char *err, size_t errsz)
+char *cfg_read_file(const char *path, size_t max, size_t *len, char *err, size_t errsz)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) {
@@ -535,7 +656,7 @@ char *svc_read_file(const char *path, size_t max, size_t *len, char *err, size_t
     return b;
 }
 
-int svc_read_secret(const char *path, char *out, size_t n, char *msg, size_t msgsz)
+int cfg_read_secret(const char *path, char *out, size_t n, char *msg, size_t msgsz)
 {
     out[0] = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -544,12 +665,12 @@ int svc_read_secret(const char *path, char *out, size_t n, char *msg, size_t msg
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return svc_fail(msg, msgsz, "%s: %s", path,
+        return cfg_fail(msg, msgsz, "%s: %s", path,
                         e == ELOOP ? "a symbolic link (refused)" : strerror(e));
     }
     if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
         close(fd);
-        return svc_fail(msg, msgsz,
+        return cfg_fail(msg, msgsz,
                         "%s: a key or password file must be a regular file of mode 0600 or "
                         "stricter (others must not read it)",
                         path);
@@ -558,13 +679,13 @@ int svc_read_secret(const char *path, char *out, size_t n, char *msg, size_t msg
     ssize_t got = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (got < 0)
-        return svc_fail(msg, msgsz, "%s: %s", path, strerror(errno));
+        return cfg_fail(msg, msgsz, "%s: %s", path, strerror(errno));
     buf[got] = 0;
     size_t len = strcspn(buf, "\r\n");
     buf[len] = 0;
     if (len == 0 || len >= n || memchr(buf, 0, len) != NULL) {
         memset(buf, 0, sizeof(buf));
-        return svc_fail(msg, msgsz,
+        return cfg_fail(msg, msgsz,
                         "%s: a key or password file's first line must hold it "
                         "(1-%zu bytes)",
                         path, n - 1);

@@ -1,14 +1,14 @@
 /*
- * svc_llm.c - the LLM client's configuration from the service's settings (the llm_* keys of
+ * llm_use.c - the LLM client's configuration from the settings (the llm_* keys of
  * docs/config.md), today's use against the daily caps, and the record of every attempt in the
- * store: shared by GET /ai-analyze (svc_ai.c) and the worker's scoring.
+ * store: shared by the service's GET /ai-analyze and the worker's scoring.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "svc.h"
+#include "llm.h"
 
 /* One provider's block from its settings: 1 set, 0 nothing set, -1 with err. */
 static int provider_from(const char *which, const char *prov, const char *url, const char *model,
@@ -17,22 +17,22 @@ static int provider_from(const char *which, const char *prov, const char *url, c
 {
     if (!prov[0]) {
         if (url[0] || model[0] || key_file[0])
-            return svc_fail(err, errsz, "llm%s_url, llm%s_model or llm%s_key_file is set but "
+            return cfg_fail(err, errsz, "llm%s_url, llm%s_model or llm%s_key_file is set but "
                                         "llm%s_provider is not", which, which, which, which);
         return 0;
     }
     if (llm_provider_parse(prov, &out->provider) != 0)
-        return svc_fail(err, errsz, "llm%s_provider: '%s' is not anthropic, openai or gemini",
+        return cfg_fail(err, errsz, "llm%s_provider: '%s' is not anthropic, openai or gemini",
                         which, prov);
     if (!url[0])
-        return svc_fail(err, errsz, "llm%s_provider is %s but llm%s_url is not set", which, prov,
+        return cfg_fail(err, errsz, "llm%s_provider is %s but llm%s_url is not set", which, prov,
                         which);
     if (!model[0])
-        return svc_fail(err, errsz, "llm%s_provider is %s but llm%s_model is not set", which,
+        return cfg_fail(err, errsz, "llm%s_provider is %s but llm%s_model is not set", which,
                         prov, which);
     if (strlen(url) >= sizeof(out->url) || strlen(model) >= sizeof(out->model) ||
         strlen(key_file) >= sizeof(out->key_file))
-        return svc_fail(err, errsz, "llm%s_url, llm%s_model or llm%s_key_file is too long", which,
+        return cfg_fail(err, errsz, "llm%s_url, llm%s_model or llm%s_key_file is too long", which,
                         which, which);
     snprintf(out->url, sizeof(out->url), "%s", url);
     snprintf(out->model, sizeof(out->model), "%s", model);
@@ -40,7 +40,7 @@ static int provider_from(const char *which, const char *prov, const char *url, c
     return 1;
 }
 
-int svc_llm_config(const svc_config *c, llm_config *out, char *err, size_t errsz)
+int llm_config_from_settings(const cfg_settings *c, llm_config *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
     llm_provider_config p = llm_default_provider_config();
@@ -64,12 +64,12 @@ int svc_llm_config(const svc_config *c, llm_config *out, char *err, size_t errsz
     if (fb < 0)
         return -1;
     if (!prim && fb)
-        return svc_fail(err, errsz, "llm_fallback_provider is set but llm_provider is not");
+        return cfg_fail(err, errsz, "llm_fallback_provider is set but llm_provider is not");
     out->has_fallback = fb == 1;
     return prim;
 }
 
-int svc_llm_budget(const svc_config *c, store *st, double now, llm_budget *out)
+int llm_budget_today(const cfg_settings *c, store *st, double now, llm_budget *out)
 {
     memset(out, 0, sizeof(*out));
     out->token_cap = (long)c->llm_daily_token_cap;
@@ -88,11 +88,18 @@ int svc_llm_budget(const svc_config *c, store *st, double now, llm_budget *out)
     return 0;
 }
 
-void svc_llm_record(const llm_attempt *a, void *user)
+static double now_sec(void)
 {
-    const svc_llm_rec *r = user;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void llm_record_to_store(const llm_attempt *a, void *user)
+{
+    const llm_store_rec *r = user;
     store_llm_call c = {
-        .ts = svc_now_sec() - a->latency_sec,
+        .ts = now_sec() - a->latency_sec,
         .call_id = r->call_id,
         .purpose = r->purpose,
         .provider = a->provider,

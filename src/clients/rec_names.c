@@ -1,5 +1,5 @@
 /*
- * svc_names.c - what a request may name: recording files (no paths, no traversal, no
+ * rec_names.c - what a request may name: recording files (no paths, no traversal, no
  * encoded tricks) and recording servers (configured names only), and the ViciDial candidates
  * for a name; and what the service and the worker may open of what a caller or the dialer
  * placed on disk: a regular file beneath one of the configured folders, reached without a
@@ -15,11 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "recording.h"
 
 /* ---- the names of stored files ------------------------------------------------------------- */
 
-void svc_name_encode(const char *in, char *out, size_t n)
+void rec_name_encode(const char *in, char *out, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t k = 0;
@@ -39,7 +39,7 @@ void svc_name_encode(const char *in, char *out, size_t n)
         out[k < n ? k : n - 1] = 0;
 }
 
-void svc_upload_dir(const svc_config *c, char *out, size_t n)
+void rec_upload_dir(const cfg_settings *c, char *out, size_t n)
 {
     if (c->upload_dir[0]) {
         snprintf(out, n, "%s", c->upload_dir);
@@ -58,9 +58,9 @@ void svc_upload_dir(const svc_config *c, char *out, size_t n)
 
 /* ---- the folders recordings may be read from ---------------------------------------------- */
 
-static void roots_add(svc_roots *r, const char *dir)
+static void roots_add(rec_roots *r, const char *dir)
 {
-    if (!dir || !*dir || r->n >= SVC_MAX_ROOTS)
+    if (!dir || !*dir || r->n >= REC_MAX_ROOTS)
         return;
     char real[PATH_MAX];
     if (!realpath(dir, real)) /* a folder that is not there (yet): nothing beneath it opens */
@@ -71,11 +71,11 @@ static void roots_add(svc_roots *r, const char *dir)
     snprintf(r->dir[r->n++], sizeof(r->dir[0]), "%s", real);
 }
 
-void svc_roots_load(svc_roots *r, const svc_config *c, const char *more, store *st)
+void rec_roots_load(rec_roots *r, const cfg_settings *c, const char *more, store *st)
 {
     memset(r, 0, sizeof(*r));
     char up[1024];
-    svc_upload_dir(c, up, sizeof(up));
+    rec_upload_dir(c, up, sizeof(up));
     roots_add(r, c->recordings_dir);
     roots_add(r, more);
     roots_add(r, up);
@@ -100,7 +100,7 @@ static const char *beneath(const char *path, const char *root)
     return !strncmp(path, root, n) && path[n] == '/' ? path + n + 1 : NULL;
 }
 
-int svc_open_recording(const svc_roots *r, const char *path, char *why, size_t n)
+int rec_open(const rec_roots *r, const char *path, char *why, size_t n)
 {
     char abs[PATH_MAX + 8];
     if (path[0] == '/') {
@@ -181,7 +181,7 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int svc_check_file(const char *file, const char **why)
+int rec_check_file(const char *file, const char **why)
 {
     static const char *const exts[] = {".wav", ".mp3", ".gsm", ".ogg", ".flac", ".WAV", ".MP3"};
     size_t n = file ? strlen(file) : 0;
@@ -219,18 +219,8 @@ int svc_check_file(const char *file, const char **why)
     return -1;
 }
 
-const svc_server *svc_find_server(const svc_config *c, const char *name)
-{
-    if (!name)
-        return NULL;
-    for (int i = 0; i < c->n_servers; i++)
-        if (strcmp(c->servers[i].name, name) == 0)
-            return &c->servers[i];
-    return NULL;
-}
-
 /* NAME-all.wav / NAME-all.mp3: the legs first, then the mixes, then the name as given. */
-int svc_candidates(const char *file, svc_candidate *out, int max)
+int rec_candidates(const char *file, rec_candidate *out, int max)
 {
     int n = 0;
     size_t len = strlen(file);
@@ -271,18 +261,4 @@ int svc_candidates(const char *file, svc_candidate *out, int max)
         }
     }
     return n;
-}
-
-int svc_open_local(svc *s, const char *path, char *why, size_t n)
-{
-    pthread_mutex_lock(&s->roots_mu);
-    int fd = svc_open_recording(s->roots, path, why, n);
-    if (fd < 0 && !strcmp(why, "outside the folders recordings are read from") &&
-        svc_mono_sec() - s->roots_loaded >= 1) {
-        svc_roots_load(s->roots, s->cfg, NULL, s->store);
-        s->roots_loaded = svc_mono_sec();
-        fd = svc_open_recording(s->roots, path, why, n);
-    }
-    pthread_mutex_unlock(&s->roots_mu);
-    return fd;
 }

@@ -1,11 +1,11 @@
 /*
- * svc_fetch.c - recordings from ViciDial-style recording servers (libcurl).
+ * rec_fetch.c - recordings from ViciDial-style recording servers (libcurl).
  *
  * Only the configured base URLs are contacted: the request names a server and a file, both
- * checked (svc_names.c) before a URL is built; redirects are not followed; only http and
+ * checked (rec_names.c) before a URL is built; redirects are not followed; only http and
  * https. Each file streams to a temporary file (mkstemp in tmp_dir) with a size cap, a
  * connect timeout, a total timeout and a stall limit; temporary files are removed on every
- * path (svc_fetched_cleanup). An HTML answer (an error page served with 200) is refused.
+ * path (rec_fetched_cleanup). An HTML answer (an error page served with 200) is refused.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
@@ -17,7 +17,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "callqa/callqa.h"
+#include "recording.h"
 
 static void hex_of(const uint8_t d[SHA256_DIGEST_SIZE], char out[65])
 {
@@ -55,7 +56,7 @@ static int sha256_file(const char *path, char out[65])
     return 0;
 }
 
-void svc_fetch_global_init(void)
+void rec_fetch_global_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
@@ -119,20 +120,20 @@ static size_t on_header(char *p, size_t sz, size_t n, void *user)
 
 /* One GET. path: where the body goes (NULL: discarded). Returns the HTTP status, or -1 with
  * *st set to the failure. */
-static long get_one(const svc_config *c, const char *url, const char *path, const char *inm,
-                    const char *ims, hdrs *h, size_t *bytes, svc_fetch_status *st, char *msg,
+static long get_one(const cfg_settings *c, const char *url, const char *path, const char *inm,
+                    const char *ims, hdrs *h, size_t *bytes, rec_fetch_status *st, char *msg,
                     size_t msgsz)
 {
     CURL *k = curl_easy_init();
     if (!k) {
-        *st = SVC_FETCH_INTERNAL;
+        *st = REC_FETCH_INTERNAL;
         snprintf(msg, msgsz, "cannot start a transfer");
         return -1;
     }
     sink s = {.max = c->max_recording};
     if (path && !(s.f = fopen(path, "wb"))) {
         curl_easy_cleanup(k);
-        *st = SVC_FETCH_INTERNAL;
+        *st = REC_FETCH_INTERNAL;
         snprintf(msg, msgsz, "temporary file: %s", strerror(errno));
         return -1;
     }
@@ -169,7 +170,7 @@ static long get_one(const svc_config *c, const char *url, const char *path, cons
     curl_slist_free_all(hl);
     curl_easy_cleanup(k);
     if (s.f && fclose(s.f) != 0 && rc == CURLE_OK) {
-        *st = SVC_FETCH_INTERNAL;
+        *st = REC_FETCH_INTERNAL;
         snprintf(msg, msgsz, "temporary file: %s", strerror(errno));
         return -1;
     }
@@ -178,20 +179,20 @@ static long get_one(const svc_config *c, const char *url, const char *path, cons
         (strncasecmp(h->content_type, "text/html", 9) == 0 ||
          (s.nhead && (s.head[0] == '<' ||
                       (s.nhead >= 5 && !strncasecmp((const char *)s.head, "<!doc", 5)))))) {
-        *st = SVC_FETCH_BAD_UPSTREAM;
+        *st = REC_FETCH_BAD_UPSTREAM;
         snprintf(msg, msgsz, "%s answered with an HTML page, not a recording", url);
         return -1;
     }
     if (rc == CURLE_OK)
         return code;
     if (s.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-        *st = SVC_FETCH_TOO_LARGE;
+        *st = REC_FETCH_TOO_LARGE;
         snprintf(msg, msgsz, "%s is larger than the %zu MiB limit", url, c->max_recording >> 20);
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-        *st = SVC_FETCH_TIMEOUT;
+        *st = REC_FETCH_TIMEOUT;
         snprintf(msg, msgsz, "%s: the recording server did not answer in time", url);
     } else {
-        *st = SVC_FETCH_BAD_UPSTREAM;
+        *st = REC_FETCH_BAD_UPSTREAM;
         snprintf(msg, msgsz, "%s: %s", url, curl_easy_strerror(rc));
     }
     return -1;
@@ -213,7 +214,7 @@ static int validators_complete(const char *v)
     return lines > 0;
 }
 
-static int temp_path(const svc_config *c, char *out, size_t n)
+static int temp_path(const cfg_settings *c, char *out, size_t n)
 {
     snprintf(out, n, "%s/callqa-fetch-XXXXXX", c->tmp_dir);
     int fd = mkstemp(out);
@@ -225,7 +226,7 @@ static int temp_path(const svc_config *c, char *out, size_t n)
     return 0;
 }
 
-void svc_fetched_cleanup(svc_fetched *f)
+void rec_fetched_cleanup(rec_fetched *f)
 {
     for (int i = 0; i < 2; i++)
         if (f->path[i][0]) {
@@ -234,36 +235,36 @@ void svc_fetched_cleanup(svc_fetched *f)
         }
 }
 
-svc_fetch_status svc_fetch(const svc_config *c, const svc_server *srv, const char *file,
-                           svc_fetched *out, char *msg, size_t msgsz)
+rec_fetch_status rec_fetch(const cfg_settings *c, const cfg_server *srv, const char *file,
+                           rec_fetched *out, char *msg, size_t msgsz)
 {
     memset(out, 0, sizeof(*out));
-    svc_candidate cand[4];
-    int nc = svc_candidates(file, cand, 4);
+    rec_candidate cand[4];
+    int nc = rec_candidates(file, cand, 4);
     for (int i = 0; i < nc; i++) {
         int parts = cand[i].rel[1][0] ? 2 : 1, ok = 1;
-        svc_fetched f;
+        rec_fetched f;
         memset(&f, 0, sizeof(f));
         f.cand = cand[i];
         for (int p = 0; p < parts && ok; p++) {
             if (snprintf(f.url[p], sizeof(f.url[p]), "%s/%s", srv->base, cand[i].rel[p]) >=
                 (int)sizeof(f.url[p])) {
-                svc_fetched_cleanup(&f);
+                rec_fetched_cleanup(&f);
                 snprintf(msg, msgsz, "the recording's URL is too long");
-                return SVC_FETCH_INTERNAL;
+                return REC_FETCH_INTERNAL;
             }
             if (temp_path(c, f.path[p], sizeof(f.path[p])) != 0) {
-                svc_fetched_cleanup(&f);
+                rec_fetched_cleanup(&f);
                 snprintf(msg, msgsz, "cannot create a temporary file in %s: %s", c->tmp_dir,
                          strerror(errno));
-                return SVC_FETCH_INTERNAL;
+                return REC_FETCH_INTERNAL;
             }
             hdrs h;
             size_t bytes = 0;
-            svc_fetch_status st = SVC_FETCH_OK;
+            rec_fetch_status st = REC_FETCH_OK;
             long code = get_one(c, f.url[p], f.path[p], NULL, NULL, &h, &bytes, &st, msg, msgsz);
             if (code < 0) {
-                svc_fetched_cleanup(&f);
+                rec_fetched_cleanup(&f);
                 return st;
             }
             if (code == 404 || code == 410 || code == 403) {
@@ -271,10 +272,10 @@ svc_fetch_status svc_fetch(const svc_config *c, const svc_server *srv, const cha
                 break;
             }
             if (code != 200) {
-                svc_fetched_cleanup(&f);
+                rec_fetched_cleanup(&f);
                 snprintf(msg, msgsz, "%s: the recording server answered HTTP %ld", f.url[p],
                          code);
-                return SVC_FETCH_BAD_UPSTREAM;
+                return REC_FETCH_BAD_UPSTREAM;
             }
             /* ViciDial leaves stubs of failed recordings: legs must be over 100 bytes */
             if (parts == 2 && bytes <= 100) {
@@ -288,7 +289,7 @@ svc_fetch_status svc_fetch(const svc_config *c, const svc_server *srv, const cha
                 f.validators[0] = 0; /* too long to keep: no revalidation, only sha256 */
         }
         if (!ok) {
-            svc_fetched_cleanup(&f);
+            rec_fetched_cleanup(&f);
             continue;
         }
         /* identity: the validators when the server gives them, else the bytes' sha256 */
@@ -299,22 +300,22 @@ svc_fetch_status svc_fetch(const svc_config *c, const svc_server *srv, const cha
             char hex[2][65] = {"", ""};
             for (int p = 0; p < parts; p++)
                 if (sha256_file(f.path[p], hex[p]) != 0) {
-                    svc_fetched_cleanup(&f);
+                    rec_fetched_cleanup(&f);
                     snprintf(msg, msgsz, "cannot read back %s", f.url[p]);
-                    return SVC_FETCH_INTERNAL;
+                    return REC_FETCH_INTERNAL;
                 }
             char both[140];
             snprintf(both, sizeof(both), "%s%s", hex[0], hex[1]);
             sha256_text(both, f.identity);
         }
         *out = f;
-        return SVC_FETCH_OK;
+        return REC_FETCH_OK;
     }
     snprintf(msg, msgsz, "%s: no such recording on server '%s'", file, srv->name);
-    return SVC_FETCH_NOT_FOUND;
+    return REC_FETCH_NOT_FOUND;
 }
 
-svc_fetch_status svc_revalidate(const svc_config *c, const svc_server *srv,
+rec_fetch_status rec_revalidate(const cfg_settings *c, const cfg_server *srv,
                                 const char *validators, char *msg, size_t msgsz)
 {
     char buf[512];
@@ -324,23 +325,23 @@ svc_fetch_status svc_revalidate(const svc_config *c, const svc_server *srv,
     for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
         if (!t1 || !t2)
-            return SVC_FETCH_OK; /* no validators: treat as changed */
+            return REC_FETCH_OK; /* no validators: treat as changed */
         *t1 = *t2 = 0;
         const char *rel = line, *etag = t1 + 1, *lm = t2 + 1;
         if (!*etag && !*lm)
-            return SVC_FETCH_OK;
+            return REC_FETCH_OK;
         char url[1700];
         if (snprintf(url, sizeof(url), "%s/%s", srv->base, rel) >= (int)sizeof(url))
-            return SVC_FETCH_OK;
+            return REC_FETCH_OK;
         hdrs h;
         size_t bytes = 0;
-        svc_fetch_status st = SVC_FETCH_OK;
+        rec_fetch_status st = REC_FETCH_OK;
         long code = get_one(c, url, NULL, etag, lm, &h, &bytes, &st, msg, msgsz);
         if (code < 0)
             return st;
         if (code != 304)
-            return SVC_FETCH_OK; /* changed (or gone): analyse again */
+            return REC_FETCH_OK; /* changed (or gone): analyse again */
         asked++;
     }
-    return asked ? SVC_FETCH_NOT_MODIFIED : SVC_FETCH_OK;
+    return asked ? REC_FETCH_NOT_MODIFIED : REC_FETCH_OK;
 }

@@ -1,0 +1,193 @@
+/*
+ * config.h - the settings, on the ground floor: each one declared once in config.c's table (its
+ * name, type, bounds, default, command-line flag and line of documentation), and from it the
+ * defaults, the config file, the CALLQA_* environment, the flags of the subcommands that take
+ * them, `--help-settings`, and what docs/config.md is checked against (tests/unit/test_config.c).
+ * Beside them the reading of secrets and small files, and the failure formatter every room
+ * uses. It calls libc only, so that the clients, the ingest, the jobs and the service can all
+ * stand on it; the analysis settings reach the engine through cfg_engine.h, above it.
+ */
+#ifndef CQ_CONFIG_H
+#define CQ_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CFG_MAX_SERVERS 64
+
+/* The analysis: the engine's parameters that are settings, with the command line's flags. */
+typedef struct cfg_analysis {
+    double silence_noise_db, silence_min_duration_sec;
+    int channel_map; /* 0 in,out; 1 out,in */
+    char vad_model[32];
+    float vad_threshold, vad_neg_threshold; /* neg < 0: threshold - 0.15 */
+    int vad_min_speech_ms, vad_min_silence_ms, vad_speech_pad_ms;
+    double vad_max_speech_sec; /* +inf: no limit */
+    int nisqa_mode;            /* 0 windowed, 1 file */
+    double nisqa_window_sec;
+    bool dtmf_speech, dtmf_voice_cancel;
+} cfg_analysis;
+
+typedef struct cfg_server {
+    char name[65];   /* [A-Za-z0-9_-]{1,64} */
+    char base[1024]; /* http(s)://host[:port]/path, no trailing slash */
+    char host[256];  /* the host part, for the redirect rule */
+} cfg_server;
+
+typedef struct cfg_settings {
+    cfg_analysis analysis;         /* the engine's settings (cfg_engine.h) */
+    char listen_addr[64];
+    int listen_port;
+    cfg_server servers[CFG_MAX_SERVERS];
+    int n_servers;
+    char db_path[1024];
+    bool auth;                     /* bearer tokens required */
+    char token[256];               /* the token (from token_file) */
+    char token_file[1024];
+    bool auth_metrics;             /* /metrics needs the token too */
+    double header_timeout_sec;     /* a request's headers must all be in within this */
+    int max_pending_per_client;    /* connections one address may hold still sending headers;
+                                      past it its oldest is cut (503) */
+    double login_window_sec;       /* failed logins counted over this */
+    int login_max_failures;        /* per client address in the window, then 429 */
+    int login_max_failures_account; /* per account (the token) from all addresses */
+    char trusted_proxies[1024];    /* addresses of proxies whose X-Forwarded-For names the client
+                                      (the login limits); comma-separated */
+    char allowed_hosts[1024];      /* Host names answered beside the listen address, localhost
+                                      and the loopback addresses; comma-separated */
+    int session_ttl_sec;           /* the dashboard's session cookie lives this long */
+    bool session_cookie_secure;    /* the cookie is marked Secure (HTTPS only) */
+    size_t max_body;               /* bytes */
+    size_t max_transcript;         /* bytes: the largest transcript imported */
+    size_t max_body_memory;        /* bytes of request bodies held in memory by all requests
+                                      together */
+    double max_duration_sec;
+    int max_concurrent;            /* analyses at once */
+    int max_queue;                 /* analyses waiting; beyond: 503 */
+    double request_timeout_sec;
+    double upload_timeout_sec;     /* a whole POST body; beyond: 408 and the connection closed */
+    double upload_idle_sec;        /* a body that stops coming this long: the connection is
+                                      closed (its temporary files removed) */
+    double analysis_timeout_sec;   /* one analysis; its process is killed beyond */
+    bool isolate;                  /* analyses in child processes */
+    double fetch_timeout_sec;      /* whole download */
+    double fetch_connect_sec;
+    size_t max_recording;          /* bytes per fetched file */
+    double freshness_sec;          /* cached results served without asking */
+    int threads;                   /* HTTP threads */
+    char model_dir[1024];          /* "" = $CALLQA_MODEL_DIR or the default */
+    char tmp_dir[1024];            /* temp files */
+    char audio_dirs[4096];         /* more folders recordings may be read from (watched folders
+                                      register themselves in the store); comma-separated */
+    char upload_dir[1024];         /* recordings uploaded to /api/qa/calls */
+    double events_heartbeat_sec;   /* /api/qa/events: a comment line after this long without an
+                                      event */
+    int events_max_clients;        /* event streams open at once */
+    double events_keep_days;       /* job events kept for clients that reconnect */
+    /* the QA pipeline: what `callqa serve` and `callqa worker` run beside them */
+    int worker_jobs;               /* serve: an embedded worker's slots */
+    char recordings_dir[1024];     /* the dialer's recordings on local disk ("" none) */
+    char vicidial[512];            /* a ViciDial database scanned on a schedule ("" none) */
+    char vicidial_password_file[1024];
+    char vicidial_source[65];      /* "" = the database host */
+    char vicidial_tz[64];          /* "" = the system's zone */
+    int vicidial_min_length_sec;
+    double ingest_interval_sec;    /* between scheduled scans */
+    /* transcription (docs/transcription.md): the worker sends each call's speech when set */
+    char asr_url[512];             /* "" = no transcription */
+    int asr_protocol;              /* 0 openai, 1 whispercpp */
+    char asr_model[128];
+    char asr_key_file[1024];
+    char asr_language[16];         /* "auto" or ISO 639-1 */
+    char asr_campaign_languages[1024]; /* "CAMPAIGN=xx,...": a language per campaign */
+    char asr_prompt[1024];
+    double asr_timeout_sec;        /* per request */
+    int asr_retries;
+    int asr_concurrency;
+    bool asr_include_ivr;
+    /* scoring (docs/scoring.md): the worker scores each call on the card */
+    bool scoring;
+    char scorecard[1024];          /* "" = the shipped default card */
+    char topics_file[1024];        /* "" = no topics */
+    /* the LLM (docs/llm.md): GET /ai-analyze, and scoring's llm categories; "" provider: none */
+    char llm_provider[16];         /* anthropic, openai, gemini, or "" */
+    char llm_url[512];
+    char llm_model[128];
+    char llm_key_file[1024];
+    double llm_connect_timeout_sec;
+    double llm_timeout_sec;        /* per request */
+    int llm_retries;
+    int llm_max_tokens;
+    double llm_temperature;
+    double llm_price_in, llm_price_out; /* USD per million tokens */
+    char llm_fallback_provider[16];
+    char llm_fallback_url[512];
+    char llm_fallback_model[128];
+    char llm_fallback_key_file[1024];
+    double llm_fallback_price_in, llm_fallback_price_out;
+    double llm_daily_token_cap;    /* input + output tokens a day; 0: none */
+    double llm_daily_cost_cap;     /* USD a day; 0: none */
+} cfg_settings;
+
+/* Every setting at its default (the table's; "CPUs" and $TMPDIR read now). */
+void cfg_defaults(cfg_settings *c);
+/* One setting by its name (as in the config file). 0, or -1 with msg. */
+int cfg_set(cfg_settings *c, const char *key, const char *value, char *msg, size_t msgsz);
+/* One config file (key = value lines, see docs/config.md), then the CALLQA_* environment. */
+int cfg_load_file(cfg_settings *c, const char *path, char *msg, size_t msgsz);
+int cfg_load_env(cfg_settings *c, char *msg, size_t msgsz);
+/* Every setting with its default and meaning, as docs/config.md lists them (--help-settings). */
+void cfg_print(FILE *f);
+/* "NAME=URL": add a recording server. 0, or -1 with msg. */
+int cfg_add_server(cfg_settings *c, const char *spec, char *msg, size_t msgsz);
+/* The configured server of that name, or NULL (names only: never a URL or an address). */
+const cfg_server *cfg_find_server(const cfg_settings *c, const char *name);
+/* Read the bearer token from token_file (must be a regular file of mode 0600 or stricter). */
+int cfg_read_token(cfg_settings *c, char *msg, size_t msgsz);
+
+/* ---- settings as command-line flags -------------------------------------------------------- */
+
+/* The groups of settings a subcommand takes as flags. */
+enum { CFG_FLAGS_ANALYSIS = 1, CFG_FLAGS_ASR = 2 };
+struct option; /* <getopt.h> */
+/* The flags of the groups as getopt_long options, val = first_val + the setting's index, into
+ * opts (NULL-terminated; at most max entries with the terminator). The count, or -1 when max
+ * is too small. */
+int cfg_flag_options(unsigned groups, struct option *opts, int max, int first_val);
+/* The option val (as cfg_flag_options gave it) with its argument (NULL for a flag without
+ * one): 0; -1 with msg (the flag named); 1 when val is none of the settings' flags. */
+int cfg_set_flag(cfg_settings *c, int val, int first_val, const char *arg, char *msg,
+                 size_t msgsz);
+/* The flags' lines of a subcommand's --help: "  --FLAG ARG  meaning (default ...)". */
+void cfg_flag_help(FILE *f, unsigned groups);
+
+/* ---- the table, read by the tests ---------------------------------------------------------- */
+
+typedef struct cfg_info {
+    const char *key;   /* the name in a config file */
+    const char *flag;  /* the command-line flag without "--", or NULL */
+    const char *type;  /* "number", "integer", "MiB", "text", "boolean", "choice", "server",
+                          "seconds or none" */
+    const char *shown; /* the default as the docs show it */
+    const char *help;
+    double lo, hi;     /* numbers */
+    unsigned groups;   /* CFG_FLAGS_* */
+    bool computed;     /* the default is worked out (CPUs, $TMPDIR, ""), not `shown` parsed */
+} cfg_info;
+/* The i-th setting, or false past the last. */
+bool cfg_info_at(size_t i, cfg_info *out);
+
+/* ---- secrets, files, messages -------------------------------------------------------------- */
+
+/* msg = the formatted sentence; returns -1 (for `return cfg_fail(msg, n, "...", ...)`). */
+int cfg_fail(char *msg, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A secret (a password, an API key) from a file that only its owner may read: a regular file of
+ * mode 0600 or stricter, not a symbolic link, its first line (without the line end), 1 to n-1
+ * bytes. 0, or -1 with msg (never the secret). */
+int cfg_read_secret(const char *path, char *out, size_t n, char *msg, size_t msgsz);
+/* A whole file ("-": standard input) of at most max bytes, NUL-terminated (malloc'd; *len
+ * bytes), or NULL with msg: a scorecard, a topics file, a transcript, a report. */
+char *cfg_read_file(const char *path, size_t max, size_t *len, char *msg, size_t msgsz);
+
+#endif /* CQ_CONFIG_H */
