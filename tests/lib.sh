@@ -16,6 +16,19 @@ finish() { # finish WHAT: the plan line and the exit status
     [ $fails -eq 0 ] || { echo "$fails of $n $1 checks failed"; exit 1; }
     echo "all $n $1 checks passed"
 }
+stop_wait() { # stop_wait PID NAME: SIGTERM, then up to 10 s for it to end; a process still
+    # there is killed and counted as a failed check (never a test that hangs on its own harness)
+    kill "$1" 2> /dev/null
+    for _ in $(seq 1 100); do
+        kill -0 "$1" 2> /dev/null || { wait "$1" 2> /dev/null; return 0; }
+        sleep 0.1
+    done
+    echo "not ok - $2 (pid $1) did not stop within 10 s of SIGTERM: killed"
+    fails=$((fails + 1))
+    kill -KILL "$1" 2> /dev/null
+    wait "$1" 2> /dev/null
+    return 1
+}
 wait_port() { # wait_port PORTFILE ERRFILE: until a fake server started in the background has
     # written its port (python3 can take seconds to start on a loaded machine; 30 s at most),
     # or the test stops with the server's error output

@@ -18,7 +18,6 @@ fake_start() {
 }
 
 fake_stop() {
-    kill "$FAKE" 2> /dev/null
-    wait "$FAKE" 2> /dev/null
+    stop_wait "$FAKE" "the fake ASR server"
     FAKE=""
 }

@@ -36,8 +36,7 @@ fake_start() {
     URL="http://127.0.0.1:$(cat "$d/port")"
 }
 fake_stop() {
-    kill "$FAKE" 2>/dev/null
-    wait "$FAKE" 2>/dev/null
+    stop_wait "$FAKE" "the fake LLM server"
     FAKE=""
 }
 base() { if [ "$1" = openai ]; then echo "$URL/v1"; else echo "$URL"; fi; }
