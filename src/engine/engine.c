@@ -20,7 +20,6 @@
 #include "../base/base_int.h"
 #include "../stages/stage.h"
 #include "callqa/callqa.h"
-#include "engine_int.h"
 
 static const int k_stream_rate[CQ__N_STREAMS] = {0, 0, 8000, 16000};
 

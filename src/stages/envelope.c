@@ -18,7 +18,6 @@
 #include <stdint.h>
 
 #include "stage.h"
-#include "../engine/engine_int.h"
 
 extern const cq__stage cq__stage_envelope;
 

@@ -3,7 +3,6 @@
  * ITU-T P.56 active speech level of each leg, at its own rate (cq_level.h).
  */
 #include "stage.h"
-#include "../engine/engine_int.h"
 
 static int create(void **st, const cq__stage_ctx *c)
 {

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "stage.h"
-#include "../engine/engine_int.h"
 
 typedef struct nisqa_state {
     cq_nisqa *s;

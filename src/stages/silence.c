@@ -3,7 +3,6 @@
  * its own rate (cq_silence.h).
  */
 #include "stage.h"
-#include "../engine/engine_int.h"
 
 static int create(void **st, const cq__stage_ctx *c)
 {

@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #include "stage.h"
-#include "../engine/engine_int.h"
 
 #define RATE CQ_SPEECH_AUDIO_RATE
 #define VAD_RATE 8000

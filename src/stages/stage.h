@@ -31,6 +31,20 @@
 #include "../base/base_int.h"
 #include "callqa/callqa.h"
 
+/* The engine's object as the stages see it: the parameters they read, and the models the
+ * stages that need one load into it at cq_engine_create (src/engine/engine.c, above them, owns
+ * and frees it). */
+struct cq_engine {
+    cq_engine_params p;     /* p.analyzers: the selection with every stage it needs */
+    char *model_dir;        /* copies of the strings p points to */
+    char *vad_model_name;
+    char *tmp_dir;
+    cq_vad_model *vad;      /* NULL: the VAD runs its DSP fallback */
+    char *vad_status;       /* why, when vad is NULL and the VAD is selected */
+    cq_nisqa_model *nisqa;  /* NULL: no NISQA scores */
+    char *nisqa_status;     /* why, when nisqa is NULL and NISQA is selected */
+};
+
 /* The audio a stage reads. */
 typedef enum cq__stream {
     CQ__STREAM_NONE = 0, /* none: it works on other stages' results */
@@ -42,7 +56,7 @@ typedef enum cq__stream {
 
 /* What a stage's state is created with. */
 typedef struct cq__stage_ctx {
-    const cq_engine *engine;    /* parameters and loaded models (engine_int.h) */
+    const cq_engine *engine;    /* parameters and loaded models (struct cq_engine) */
     cq_report *report;          /* the report being filled (legs exist, results not yet) */
     int leg;                    /* per-leg state: 0 inbound, 1 outbound; per call: -1 */
     const cq_audio_info *info;  /* per leg: the leg's source format */

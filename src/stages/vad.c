@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "stage.h"
-#include "../engine/engine_int.h"
 
 #define VAD_RATE 8000 /* as the reference pipeline */
 #define BATCH_CHUNKS 32

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""check_includes.py - the floors of src/ (docs/ARCHITECTURE.md) held against the code.
+
+    check_includes.py SRC_ROOT [BUILD_DIR]
+
+Each folder of src/ is a room on a floor. A file may include the headers of its own room, of
+rooms on lower floors, and the library's public headers (include/callqa/: the report and the
+engine's API, the one contract every room may read). It never includes a header of a room on
+its own floor or above, and nothing outside src/service/ includes a service header except the
+service's two entry points (src/cli/serve_cmd.c, src/cli/service_main.c).
+
+Two readings: the #include lines of every source and header, and, with BUILD_DIR, the
+compiler's dependency files (gcc -MD, CMake's *.o.d), which list every header an object read,
+so that an include through another header is caught too. Prints each violation; exit 1 if any.
+"""
+import os
+import re
+import sys
+
+# floor of each room (folder under src/); rooms on one floor never include each other
+FLOORS = {
+    "base": 0, "config": 0, "store": 0, "proc": 0, "schema": 0,
+    "audio": 1, "dsp": 1,
+    "nn": 2, "call": 2,
+    "stages": 3,
+    "engine": 4,
+    "transcript": 5,
+    "scoring": 6, "clients": 6,
+    "jobs": 7, "ingest": 7,
+    "service": 8,
+    "cli": 9,
+}
+SERVICE_ENTRY = {"src/cli/serve_cmd.c", "src/cli/service_main.c"}
+INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def room_of(rel):
+    """The room of a path relative to the root (src/ROOM/...), 'public' for include/callqa,
+    or None."""
+    parts = rel.split("/")
+    if len(parts) >= 3 and parts[0] == "src":
+        return parts[1]
+    if rel.startswith("include/callqa/"):
+        return "public"
+    return None
+
+
+def allowed(src_rel, dst_rel):
+    """None when src_rel may include dst_rel, else why not."""
+    a, b = room_of(src_rel), room_of(dst_rel)
+    if b is None or b == "public" or a == b:
+        return None
+    if a not in FLOORS:
+        return "%s is in no room of the floors (add its folder to FLOORS)" % src_rel
+    if b not in FLOORS:
+        return "%s is in no room of the floors (add its folder to FLOORS)" % dst_rel
+    if b == "service" and src_rel not in SERVICE_ENTRY:
+        return "a service header outside src/service/ (only %s may)" % ", ".join(
+            sorted(SERVICE_ENTRY))
+    if FLOORS[b] > FLOORS[a]:
+        return "reaches up: %s (floor %d) -> %s (floor %d)" % (a, FLOORS[a], b, FLOORS[b])
+    if FLOORS[b] == FLOORS[a]:
+        return "a room of the same floor: %s -> %s (floor %d)" % (a, b, FLOORS[a])
+    return None
+
+
+def sources(root):
+    for top in ("src", "include"):
+        for d, _, files in os.walk(os.path.join(root, top)):
+            for f in files:
+                if f.endswith((".c", ".h")):
+                    yield os.path.join(d, f)
+
+
+def by_lines(root):
+    bad = []
+    n = 0
+    for path in sources(root):
+        rel = os.path.relpath(path, root)
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        for inc in INCLUDE_RE.findall(text):
+            n += 1
+            cand = os.path.normpath(os.path.join(os.path.dirname(path), inc))
+            if not os.path.exists(cand):
+                cand = os.path.normpath(os.path.join(root, "include", inc))
+            if not os.path.exists(cand):
+                continue  # a generated file or a system header in quotes
+            why = allowed(rel, os.path.relpath(cand, root))
+            if why:
+                bad.append("%s: #include \"%s\": %s" % (rel, inc, why))
+    return bad, n
+
+
+def current(d, obj):
+    """Whether the build still makes this object: CMake's target folder (T.dir) names it in
+    its build.make (a depfile left by a target that no longer has the source is not read)."""
+    t = d
+    while t and not t.endswith(".dir"):
+        t = os.path.dirname(t)
+    bm = os.path.join(t, "build.make")
+    if not t or not os.path.exists(bm):
+        return True  # another generator: every depfile counts
+    rel = os.path.relpath(os.path.join(d, obj), os.path.dirname(os.path.dirname(t)))
+    with open(bm, encoding="utf-8", errors="replace") as fh:
+        return rel in fh.read()
+
+
+def by_depfiles(root, build):
+    bad = []
+    n = 0
+    root = os.path.realpath(root)
+    for d, _, files in os.walk(build):
+        for f in files:
+            if not f.endswith(".o.d"):
+                continue
+            if not current(d, f[:-2]):
+                continue  # an object of a target that no longer builds it
+            with open(os.path.join(d, f), encoding="utf-8", errors="replace") as fh:
+                deps = fh.read().replace("\\\n", " ").split()
+            deps = [x for x in deps[1:] if not x.endswith(":")]
+            paths = [os.path.realpath(x) for x in deps]
+            if not paths or not paths[0].startswith(root + "/src/"):
+                continue  # tests, fuzzers, generated sources
+            src_rel = os.path.relpath(paths[0], root)
+            n += 1
+            for p in paths[1:]:
+                if not p.startswith(root + "/"):
+                    continue
+                why = allowed(src_rel, os.path.relpath(p, root))
+                if why:
+                    bad.append("%s (object %s) reads %s: %s" % (
+                        src_rel, f[:-2], os.path.relpath(p, root), why))
+    return sorted(set(bad)), n
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        print(__doc__.strip().split("\n")[2].strip())
+        return 2
+    root = sys.argv[1]
+    bad, n = by_lines(root)
+    print("include lines: %d read, %d against the floors" % (n, len(bad)))
+    if len(sys.argv) == 3:
+        dbad, dn = by_depfiles(root, sys.argv[2])
+        print("dependency files: %d objects of src/, %d against the floors" % (dn, len(dbad)))
+        if dn == 0:
+            print("no dependency file of src/ under %s (build first)" % sys.argv[2])
+            return 1
+        bad += dbad
+    for b in bad:
+        print("  " + b)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+#!/bin/sh
+# test_planted.sh - the structure checks fail when they should: each is run on a planted
+# violation and must report it (and pass on the tree as it is).
+#   - the include rule (check_includes.py): a client header that includes the jobs' header
+#     (a room reaching up), in a copy of the tree; and a dependency file that says a client
+#     object read svc.h through another header (an indirect include);
+#   - the settings (test_config): a copy of docs/config.md with a setting's row removed, a
+#     default changed, and a row for a setting that does not exist.
+#   usage: test_planted.sh SOURCE_DIR BUILD_DIR
+set -u
+SRC=$(cd "$1" && pwd)
+B=$(cd "$2" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib.sh"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+check "the include rule holds on the tree" python3 "$HERE/check_includes.py" "$SRC" "$B"
+mkdir -p "$T/tree"
+cp -r "$SRC/src" "$SRC/include" "$T/tree/"
+sed -i 's|#include "../config/config.h"|#include "../config/config.h"\n#include "../jobs/jobs.h"|' \
+    "$T/tree/src/clients/asr.h"
+python3 "$HERE/check_includes.py" "$T/tree" > "$T/up.out"
+check "planted: clients/asr.h including jobs.h fails the include rule" [ $? -eq 1 ]
+check "planted: ... and the failure names it" grep -q "src/clients/asr.h.*jobs/jobs.h.*reaches up" "$T/up.out"
+# an indirect include: a depfile of a client object that lists svc.h
+mkdir -p "$T/build/CMakeFiles/callqa_clients.dir/src/clients"
+{
+    echo "CMakeFiles/callqa_clients.dir/src/clients/asr.c.o: \\"
+    echo " $SRC/src/clients/asr.c $SRC/src/clients/asr.h \\"
+    echo " $SRC/src/service/svc.h"
+} > "$T/build/CMakeFiles/callqa_clients.dir/src/clients/asr.c.o.d"
+python3 "$HERE/check_includes.py" "$SRC" "$T/build" > "$T/dep.out"
+check "planted: a client object that read svc.h through a header fails the include rule" [ $? -eq 1 ]
+check "planted: ... and the failure names the object and the header" \
+    grep -q "src/clients/asr.c (object asr.c.o) reads src/service/svc.h" "$T/dep.out"
+
+check "the settings check passes on docs/config.md" "$B/tests/test_config" > /dev/null 2>&1
+grep -v '^| `vad_threshold`' "$SRC/docs/config.md" |
+    sed 's/^| `asr_retries` | \(.*\) | `3` |/| `asr_retries` | \1 | `4` |/' > "$T/config.md"
+echo '| `no_such_setting` | | `1` | planted |' >> "$T/config.md"
+"$B/tests/test_config" "$T/config.md" > "$T/cfg.out" 2>&1
+check "planted: docs/config.md without a row, with a wrong default and an unknown row fails" [ $? -ne 0 ]
+check "planted: ... naming the missing row" grep -q "vad_threshold: no row" "$T/cfg.out"
+check "planted: ... the wrong default" grep -q "asr_retries: default '3'" "$T/cfg.out"
+check "planted: ... and the unknown setting" grep -q "'no_such_setting', which is no setting" "$T/cfg.out"
+finish "planted violations"
