@@ -64,6 +64,9 @@ void svc_isolate_stop(svc_isolate *h);
 
 /* ---- metrics (svc_metrics.c) ------------------------------------------------------------- */
 
+/* Every route of the table (and "other") with its series from the start: requests{status 200}
+ * and the latency histogram at 0, so that a dashboard has a line and rate() a first sample. */
+void svc_metrics_routes(void);
 void svc_metrics_request(const char *route, int status, double seconds);
 void svc_metrics_analysis(const svc_figures *f, double seconds, bool ok);
 /* An analysis process that crashed (timeout false) or was stopped at its time limit. */

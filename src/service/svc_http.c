@@ -515,6 +515,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     }
     free(doc);
     rec_fetch_global_init();
+    svc_metrics_routes();
     cq_engine_params ep = cq_engine_default_params();
     cfg_engine_params(c, &ep); /* the analysis settings, as the command line has them */
     char dir[4096];

@@ -10,7 +10,8 @@
 
 #include "svc.h"
 
-#define MAX_SERIES 64
+#define MAX_SERIES 256
+#define MAX_ROUTES 64
 
 static const double k_time_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                         0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
@@ -51,7 +52,7 @@ static struct {
     pthread_mutex_t mu;
     series req[MAX_SERIES];
     int nreq;
-    route_hist lat[16];
+    route_hist lat[MAX_ROUTES];
     int nlat;
     uint64_t analyses_ok, analyses_failed, cache_hit, cache_miss;
     uint64_t killed_crash, killed_timeout;
@@ -75,6 +76,25 @@ void svc_metrics_guard(const char *reason)
     pthread_mutex_unlock(&g.mu);
 }
 
+void svc_metrics_routes(void)
+{
+    pthread_mutex_lock(&g.mu);
+    for (const svc_route *r = svc_route_table();; r++) {
+        const char *name = r->method ? r->name : "other";
+        int k = 0;
+        while (k < g.nlat && strcmp(g.lat[k].route, name))
+            k++;
+        if (k == g.nlat && g.nlat < MAX_ROUTES && g.nreq < MAX_SERIES) {
+            snprintf(g.lat[g.nlat++].route, sizeof(g.lat[k].route), "%s", name);
+            snprintf(g.req[g.nreq].route, sizeof(g.req[g.nreq].route), "%s", name);
+            g.req[g.nreq++].status = 200;
+        }
+        if (!r->method)
+            break;
+    }
+    pthread_mutex_unlock(&g.mu);
+}
+
 void svc_metrics_request(const char *route, int status, double seconds)
 {
     pthread_mutex_lock(&g.mu);
@@ -91,7 +111,7 @@ void svc_metrics_request(const char *route, int status, double seconds)
     int k = 0;
     while (k < g.nlat && strcmp(g.lat[k].route, route))
         k++;
-    if (k == g.nlat && g.nlat < 16)
+    if (k == g.nlat && g.nlat < MAX_ROUTES)
         snprintf(g.lat[g.nlat++].route, sizeof(g.lat[k].route), "%s", route);
     if (k < g.nlat)
         hist_add(&g.lat[k].h, k_time_buckets, N_TB, seconds);

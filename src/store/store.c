@@ -496,20 +496,98 @@ int store_counter_add(store *s, const char *name, const char *labels, double v)
     return rc;
 }
 
+/* The series every family has from the start, at 0 until its first event (so that a dashboard
+ * has a line and rate() a first sample): the known label values; a reason's own series starts
+ * with its first event, beside the stage's "other". */
+static const char *const k_zero_series[][2] = {
+    {"qa_errors_total", "stage=\"analyse\",reason=\"other\""},
+    {"qa_errors_total", "stage=\"score\",reason=\"other\""},
+    {"qa_errors_total", "stage=\"transcribe\",reason=\"other\""},
+    {"qa_jobs_finished_total", "state=\"complete\""},
+    {"qa_jobs_finished_total", "state=\"error\""},
+    {"qa_jobs_finished_total", "state=\"skipped\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"+Inf\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"60\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"300\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"900\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"1800\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"3600\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"7200\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"14400\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"28800\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"86400\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"172800\""},
+    {"qa_queue_to_complete_seconds_count", ""},
+    {"qa_queue_to_complete_seconds_sum", ""},
+    {"qa_retries_total", "stage=\"analyse\",reason=\"other\""},
+    {"qa_retries_total", "stage=\"score\",reason=\"other\""},
+    {"qa_retries_total", "stage=\"transcribe\",reason=\"other\""},
+    {"qa_skipped_total", "reason=\"other\""},
+    {"qa_worker_pauses_total", "reason=\"load\""},
+    {"qa_worker_pauses_total", "reason=\"window\""},
+};
+#define N_ZERO (sizeof(k_zero_series) / sizeof(k_zero_series[0]))
+
+typedef struct counter_row {
+    char *name, *labels;
+    double v;
+} counter_row;
+
+static int row_cmp(const void *a, const void *b)
+{
+    const counter_row *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->labels, y->labels);
+}
+
 int store_counters(store *s, store_counter_fn fn, void *user)
 {
     db_stmt *st = store__begin(s, Q_COUNTERS,
                                "SELECT name, labels, value FROM counters ORDER BY name, labels");
     if (!st)
         return -1;
-    int rc;
-    while ((rc = db_step(st)) == DB_ROW)
-        if (fn(user, db_col_text(st, 0), db_col_text(st, 1), db_col_double(st, 2)) != 0) {
-            rc = DB_DONE;
-            break;
+    counter_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    int rc, oom = 0;
+    while ((rc = db_step(st)) == DB_ROW && !oom) {
+        if (n == cap) {
+            counter_row *nr = realloc(rows, (cap = cap ? cap * 2 : 64) * sizeof(*rows));
+            if (!nr) {
+                oom = 1;
+                break;
+            }
+            rows = nr;
         }
-    int res = rc == DB_DONE ? 0 : store__fail(s, "reading the counters");
+        rows[n] = (counter_row){strdup(db_col_text(st, 0)), strdup(db_col_text(st, 1)),
+                                db_col_double(st, 2)};
+        oom = !rows[n].name || !rows[n].labels;
+        n++;
+    }
+    int res = rc == DB_DONE && !oom ? 0 : store__fail(s, "reading the counters");
     store__end(s, st);
+    /* the known series that have not had their first event yet, at 0 */
+    size_t have = n;
+    counter_row *nr = res == 0 ? realloc(rows, (n + N_ZERO + 1) * sizeof(*rows)) : NULL;
+    if (nr) {
+        rows = nr;
+        for (size_t z = 0; z < N_ZERO; z++) {
+            counter_row key = {(char *)k_zero_series[z][0], (char *)k_zero_series[z][1], 0};
+            bool found = false;
+            for (size_t i = 0; i < have && !found; i++)
+                found = row_cmp(&rows[i], &key) == 0;
+            if (!found)
+                rows[n++] = (counter_row){strdup(key.name), strdup(key.labels), 0};
+        }
+        qsort(rows, n, sizeof(*rows), row_cmp);
+    } else if (res == 0) {
+        res = store__fail(s, "reading the counters (out of memory)");
+    }
+    for (size_t i = 0; i < n && res == 0; i++)
+        if (rows[i].name && rows[i].labels && fn(user, rows[i].name, rows[i].labels, rows[i].v))
+            break;
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].name), free(rows[i].labels);
+    free(rows);
     return res;
 }
 

@@ -1,0 +1,93 @@
+#!/bin/sh
+# test_metrics.sh - the Grafana dashboard (deploy/grafana-callqa.json) against a callqa serve
+# that has just started on an empty store, scraped by a real Prometheus on loopback:
+#   - its first /metrics passes `promtool check metrics`, and holds a series of every metric a
+#     panel's expression reads, before any event (at 0);
+#   - Prometheus scrapes it every second; after a few scrapes every panel's expression, asked
+#     through Prometheus's HTTP API, answers with at least one series (no "No data").
+#   usage: test_metrics.sh BUILD/callqa SOURCE_DIR
+set -u
+CQ=$1
+SRC=$2
+for p in prometheus promtool curl python3; do
+    command -v "$p" > /dev/null || { echo "SKIP: $p is missing (scripts/deps installs it)"; exit 77; }
+done
+T=$(mktemp -d)
+SVC="" PROM=""
+cleanup() {
+    [ -n "$SVC" ] && kill "$SVC" 2> /dev/null
+    [ -n "$PROM" ] && kill "$PROM" 2> /dev/null
+    wait 2> /dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+. "$(dirname "$0")/../lib.sh"
+DASH=$SRC/deploy/grafana-callqa.json
+
+P=$(free_port)
+"$CQ" serve --listen "127.0.0.1:$P" --db "$T/callqa.db" --no-auth > "$T/serve.log" 2>&1 &
+SVC=$!
+for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$P/health" && break; sleep 0.1; done
+curl -s "http://127.0.0.1:$P/metrics" > "$T/first.txt"
+check "the first /metrics passes promtool check metrics" sh -c "promtool check metrics < '$T/first.txt'"
+check "every metric the dashboard reads has a series in the first /metrics, before any event" \
+    python3 - "$DASH" "$T/first.txt" <<'PY'
+import json, re, sys
+dash = json.dumps(json.load(open(sys.argv[1])))
+body = open(sys.argv[2]).read()
+names = sorted(set(re.findall(r"callqa_[a-z_]+", dash)))
+missing = [n for n in names if not re.search(r"^" + n + r"[{ ]", body, re.M)]
+print("%d metrics read by the panels, %d without a series: %s" % (len(names), len(missing), missing))
+sys.exit(1 if missing or len(names) < 15 else 0)
+PY
+
+# a real Prometheus scraping it every second
+PP=$(free_port)
+cat > "$T/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: callqa
+    static_configs:
+      - targets: ['127.0.0.1:$P']
+YML
+prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
+    --web.listen-address="127.0.0.1:$PP" > "$T/prometheus.log" 2>&1 &
+PROM=$!
+up=0
+for _ in $(seq 1 300); do
+    if curl -s "http://127.0.0.1:$PP/api/v1/query?query=up" | grep -q '"value":\[[0-9.]*,"1"\]'; then
+        up=1
+        break
+    fi
+    sleep 0.1
+done
+check "Prometheus scrapes the service" [ $up = 1 ]
+sleep 4 # a few scrapes, so that rate() and increase() have two samples
+check "every panel's expression answers with at least one series" \
+    python3 - "$DASH" "http://127.0.0.1:$PP" <<'PY'
+import json, sys, urllib.parse, urllib.request
+exprs = []
+def walk(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            (exprs.append(v) if k == "expr" else walk(v))
+    elif isinstance(o, list):
+        for v in o:
+            walk(v)
+walk(json.load(open(sys.argv[1])))
+empty = []
+for e in exprs:
+    url = sys.argv[2] + "/api/v1/query?" + urllib.parse.urlencode({"query": e})
+    r = json.load(urllib.request.urlopen(url, timeout=10))
+    if r.get("status") != "success" or not r["data"]["result"]:
+        empty.append(e)
+print("%d expressions, %d with no series: %s" % (len(exprs), len(empty), empty))
+sys.exit(1 if empty or len(exprs) < 20 else 0)
+PY
+stop_wait "$PROM" "prometheus"
+PROM=""
+stop_wait "$SVC" "callqa serve"
+SVC=""
+finish "metrics"
