@@ -55,9 +55,12 @@ int main(int argc, char **argv)
             sp[l][i] = (cq_conv_span){(double)L[l]->speech[i].start / 8000.0,
                                       (double)L[l]->speech[i].end / 8000.0};
         in[l] = (cq_conv_leg_in){.duration_sec = L[l]->duration_sec,
-                                 .speech_pct = L[l]->speech_pct, .speech = sp[l],
-                                 .n_speech = L[l]->n_speech, .events = L[l]->events,
-                                 .n_events = L[l]->n_events, .timeline = L[l]->timeline,
+                                 .speech_pct = L[l]->speech_pct,
+                                 .speech = sp[l],
+                                 .n_speech = L[l]->n_speech,
+                                 .events = L[l]->events,
+                                 .n_events = L[l]->n_events,
+                                 .timeline = L[l]->timeline,
                                  .n_timeline = L[l]->n_timeline};
     }
     /* both legs' samples */
@@ -83,9 +86,11 @@ int main(int argc, char **argv)
     cq_audio_close(a);
     cq_vad_model *vm = NULL;
     char path[4200];
-    snprintf(path, sizeof(path), "%s/silero_vad/v6.2/silero_vad.onnx", p.model_dir ? p.model_dir : ".");
+    snprintf(path, sizeof(path), "%s/silero_vad/v6.2/silero_vad.onnx",
+             p.model_dir ? p.model_dir : ".");
     vm = cq_vad_model_load(path, &err);
-    double *tc = malloc(sizeof(double) * (size_t)rounds), *tv = malloc(sizeof(double) * (size_t)rounds),
+    double *tc = malloc(sizeof(double) * (size_t)rounds),
+           *tv = malloc(sizeof(double) * (size_t)rounds),
            *tx = malloc(sizeof(double) * (size_t)rounds);
     size_t chunks = n / 256;
     float *probs = malloc((chunks + 1) * sizeof(float));
@@ -123,8 +128,8 @@ int main(int argc, char **argv)
     double c = median(tc, rounds), v = median(tv, rounds), xm = median(tx, rounds);
     printf("%s: %.1f s, VAD (%s, both legs) %.4f CPU s; call-level stage %.1f us = %.3f %% of "
            "the VAD; two-leg checks %.4f CPU s = %.1f %% of the VAD\n",
-           argv[1], (double)n / 8000, vm ? "Silero" : "DSP fallback", v, c * 1e6, 100 * c / v,
-           xm, 100 * xm / v);
+           argv[1], (double)n / 8000, vm ? "Silero" : "DSP fallback", v, c * 1e6, 100 * c / v, xm,
+           100 * xm / v);
     cq_vad_model_free(vm);
     cq_report_destroy(r);
     cq_engine_destroy(eng);

@@ -80,8 +80,8 @@ int main(int argc, char **argv)
     }
     qsort(t, (size_t)rounds, sizeof(double), bench_cmp_double);
     double sec = (double)n / 8000.0, med = t[rounds / 2];
-    printf("%s: %.1f s of audio, %zu events, median %.4f CPU s = %.6f CPU s per audio s\n",
-           argv[1], sec, nev, med, med / sec);
+    printf("%s: %.1f s of audio, %zu events, median %.4f CPU s = %.6f CPU s per audio s\n", argv[1],
+           sec, nev, med, med / sec);
     free(t);
     free(probs);
     free(x);

@@ -93,7 +93,8 @@ int main(int argc, char **argv)
             snprintf(groups[ng].name, sizeof(groups[ng].name), "%s", g);
             ng++;
         }
-        const cq_leg_report *ls[2] = {rs->inbound, rs->outbound}, *ld[2] = {rd->inbound, rd->outbound};
+        const cq_leg_report *ls[2] = {rs->inbound, rs->outbound},
+                            *ld[2] = {rd->inbound, rd->outbound};
         for (int l = 0; l < 2; l++) {
             if (!ls[l])
                 continue;

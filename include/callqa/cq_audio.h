@@ -43,7 +43,7 @@ typedef enum cq_encoding {
     CQ_ENC_ULAW = 8,
     CQ_ENC_ALAW = 9,
     CQ_ENC_GSM610 = 10,
-    CQ_ENC_MPEG = 11,   /* MP3 and other MPEG layers */
+    CQ_ENC_MPEG = 11, /* MP3 and other MPEG layers */
     CQ_ENC_VORBIS = 12,
     CQ_ENC_OPUS = 13,
     CQ_ENC_FLAC_16 = 14, /* FLAC, 16-bit or less */
@@ -82,8 +82,7 @@ CQ_API cq_audio *cq_audio_open(const char *path, cq_err *err) CQ_NONNULL(1);
  * Open an in-memory recording. `data` must stay valid and unchanged until cq_audio_close().
  * `name` (may be NULL) is used in messages and, by its extension, to recognise raw GSM.
  */
-CQ_API cq_audio *cq_audio_open_memory(const void *data, size_t size, const char *name,
-                                      cq_err *err);
+CQ_API cq_audio *cq_audio_open_memory(const void *data, size_t size, const char *name, cq_err *err);
 
 /* Stream properties; valid until cq_audio_close(). */
 CQ_API const cq_audio_info *cq_audio_get_info(const cq_audio *a) CQ_NONNULL(1);
@@ -100,9 +99,8 @@ CQ_API CQ_NODISCARD int64_t cq_audio_read(cq_audio *a, float *out, size_t max_fr
  * As cq_audio_read(), but channel c goes to out[c] (room for max_frames floats each; one array
  * per channel, none NULL). The engine reads this way: no separate deinterleave pass.
  */
-CQ_API CQ_NODISCARD int64_t cq_audio_read_planar(cq_audio *a, float *const out[],
-                                                 size_t max_frames, cq_err *err)
-    CQ_NONNULL(1, 2);
+CQ_API CQ_NODISCARD int64_t cq_audio_read_planar(cq_audio *a, float *const out[], size_t max_frames,
+                                                 cq_err *err) CQ_NONNULL(1, 2);
 
 /* Number of warnings noted so far (header repairs, replaced non-finite samples, ...). */
 CQ_API size_t cq_audio_warning_count(const cq_audio *a) CQ_NONNULL(1);

@@ -57,7 +57,7 @@ typedef enum cq_event_type {
     CQ_EV_RINGBACK = 2,
     CQ_EV_BUSY = 3, /* signal "busy" or "congestion" */
     CQ_EV_SIT = 4,
-    CQ_EV_FAX = 5,  /* signal "cng" or "ced" */
+    CQ_EV_FAX = 5, /* signal "cng" or "ced" */
     CQ_EV_HOLD = 6,
     CQ_EV_IVR = 7
 } cq_event_type;
@@ -71,7 +71,7 @@ typedef enum cq_event_state {
 } cq_event_state;
 
 typedef struct cq_call_event {
-    unsigned id;          /* the same for an event's open, update and closed hand-outs (from 1) */
+    unsigned id; /* the same for an event's open, update and closed hand-outs (from 1) */
     cq_event_state state;
     cq_event_type type;
     double start_sec, end_sec;
@@ -83,10 +83,10 @@ typedef struct cq_call_event {
 } cq_call_event;
 
 typedef struct cq_classify_params {
-    double silence_db;    /* non-speech frames below are silence (-40 dBFS) */
-    double hold_min_sec;  /* shortest hold (3 s) */
-    double hold_gap_sec;  /* music pieces closer than this are one hold (2 s) */
-    bool have_vad;        /* probabilities will be pushed; false: no speech class (tones only) */
+    double silence_db;     /* non-speech frames below are silence (-40 dBFS) */
+    double hold_min_sec;   /* shortest hold (3 s) */
+    double hold_gap_sec;   /* music pieces closer than this are one hold (2 s) */
+    bool have_vad;         /* probabilities will be pushed; false: no speech class (tones only) */
     cq_tones_params tones; /* the DTMF receivers (cq_tones_default_params()) */
 } cq_classify_params;
 

@@ -60,50 +60,50 @@ typedef struct cq_conv_span {
 /* One leg as the per-leg analyzers left it. */
 typedef struct cq_conv_leg_in {
     double duration_sec;
-    double speech_pct;             /* raw VAD figure */
-    const cq_conv_span *speech;    /* VAD speech segments, in time order */
+    double speech_pct;          /* raw VAD figure */
+    const cq_conv_span *speech; /* VAD speech segments, in time order */
     size_t n_speech;
-    const cq_call_event *events;   /* NULL/0 without the events analyzer */
+    const cq_call_event *events; /* NULL/0 without the events analyzer */
     size_t n_events;
-    const cq_class_seg *timeline;  /* NULL/0 without the events analyzer */
+    const cq_class_seg *timeline; /* NULL/0 without the events analyzer */
     size_t n_timeline;
 } cq_conv_leg_in;
 
 typedef struct cq_conv_params {
-    double dead_air_sec;      /* 5 */
-    double interrupt_min_sec; /* 0.5 */
-    double one_way_low_pct;   /* 5 */
-    double one_way_high_pct;  /* 20 */
-    double evidence_min_sec;  /* 2 */
+    double dead_air_sec;        /* 5 */
+    double interrupt_min_sec;   /* 0.5 */
+    double one_way_low_pct;     /* 5 */
+    double one_way_high_pct;    /* 20 */
+    double evidence_min_sec;    /* 2 */
     double monologue_pause_sec; /* 2: a pause this long or longer ends a monologue; > 0
                                    (INFINITY: a monologue is a whole turn) */
 } cq_conv_params;
 
 typedef struct cq_conv_leg {
-    double talk_sec;          /* speech minus IVR, hold and tones */
-    double talk_pct;          /* of the leg's duration */
-    double excluded_sec;      /* speech not counted as talk (IVR, hold, tones) */
-    double talk_listen_ratio; /* own talk / the other leg's talk; < 0 when the other is 0 */
+    double talk_sec;              /* speech minus IVR, hold and tones */
+    double talk_pct;              /* of the leg's duration */
+    double excluded_sec;          /* speech not counted as talk (IVR, hold, tones) */
+    double talk_listen_ratio;     /* own talk / the other leg's talk; < 0 when the other is 0 */
     double longest_monologue_sec; /* see "monologue" above */
     size_t turns;
-    size_t interruptions;     /* times this leg cut in on the other */
+    size_t interruptions; /* times this leg cut in on the other */
 } cq_conv_leg;
 
 typedef struct cq_interruption {
-    int by;                   /* 0 inbound, 1 outbound: who cut in */
-    double at_sec;            /* when the interrupter started */
+    int by;        /* 0 inbound, 1 outbound: who cut in */
+    double at_sec; /* when the interrupter started */
     double overlap_sec;
 } cq_interruption;
 
 typedef struct cq_evidence {
     double start_sec, end_sec;
-    int silent_leg;           /* 0 inbound, 1 outbound */
-    bool carried_known;       /* the silent leg has a timeline (events analyzer ran) */
-    cq_seg_class carried;     /* what the silent leg carried most of the span */
+    int silent_leg;       /* 0 inbound, 1 outbound */
+    bool carried_known;   /* the silent leg has a timeline (events analyzer ran) */
+    cq_seg_class carried; /* what the silent leg carried most of the span */
 } cq_evidence;
 
 typedef struct cq_conversation {
-    cq_conv_leg leg[2];       /* inbound, outbound */
+    cq_conv_leg leg[2]; /* inbound, outbound */
     cq_conv_span *overtalk;
     size_t n_overtalk;
     double overtalk_sec;
@@ -113,7 +113,7 @@ typedef struct cq_conversation {
     size_t n_dead_air;
     double dead_air_sec;
     size_t turns;
-    size_t n_latencies;       /* turn changes measured */
+    size_t n_latencies; /* turn changes measured */
     double latency_mean_sec, latency_p90_sec;
     double excluded_sec[2];   /* per leg: IVR + hold + tone time (whether or not the VAD saw
                                  speech there): neither talk nor dead air */
@@ -123,8 +123,8 @@ typedef struct cq_conversation {
     char one_way_detail[160]; /* the figures behind the rule */
     cq_evidence *evidence;
     size_t n_evidence;
-    bool swapped_suspected;   /* the inbound leg plays hold music and the outbound none: hold
-                                 music comes from the agent's side, so the legs look swapped */
+    bool swapped_suspected; /* the inbound leg plays hold music and the outbound none: hold
+                               music comes from the agent's side, so the legs look swapped */
     char swapped_detail[160];
 } cq_conversation;
 

@@ -29,34 +29,34 @@ extern "C" {
 typedef struct cq_engine cq_engine;
 
 typedef struct cq_engine_params {
-    unsigned analyzers;             /* CQ_AN_* bits; default cq_analyzers_default() (CQ_AN_ALL);
-                                       each brings the analyzers it needs (events and
-                                       conversation the VAD) */
-    double silence_noise_db;        /* silencedetect noise threshold, dB FS; default -35 */
+    unsigned analyzers;              /* CQ_AN_* bits; default cq_analyzers_default() (CQ_AN_ALL);
+                                        each brings the analyzers it needs (events and
+                                        conversation the VAD) */
+    double silence_noise_db;         /* silencedetect noise threshold, dB FS; default -35 */
     double silence_min_duration_sec; /* silencedetect duration, s; default 0.5 */
-    int clip_min_run;               /* consecutive full-scale samples that make clipping; 3 */
-    cq_channel_map channel_map;     /* stereo channel assignment; default CQ_MAP_IN_OUT */
-    double max_duration_sec;        /* longer recordings are refused; default 24 h */
-    size_t block_frames;            /* decode block, frames; default 4096 */
-    const char *model_dir;          /* models: <dir>/silero_vad/<vad_model>/silero_vad.onnx;
-                                       NULL: none (the VAD uses its DSP fallback) */
-    const char *vad_model;          /* Silero version directory; default "v6.2" */
-    cq_speech_params speech;        /* speech timestamps; default cq_speech_default_params() */
-    cq_nisqa_mode nisqa_mode;       /* default CQ_NISQA_WINDOWED */
-    double nisqa_window_sec;        /* windowed mode: window length, s; default 8 */
-    double nisqa_max_file_sec;      /* file mode refuses longer legs; default 1200 (20 min) */
-    int nisqa_threads;              /* threads NISQA's network may use per leg; default 1 (give
-                                       more only when calls do not already fill the cores) */
-    size_t speech_audio_mem_bytes;  /* speech_audio: bytes of a leg kept in memory, the rest in a
-                                       temporary file; default 32 MiB */
-    const char *tmp_dir;            /* where that file goes; NULL: $TMPDIR, else /tmp */
-    bool dtmf_speech;               /* events: our DTMF receiver for digits under speech too
-                                       (cq_tones_params); default false */
-    bool dtmf_voice_cancel;         /* events: and ours on the voice-cancelled signal; default
-                                       false */
-    int envelope_ms;                /* the level envelope's step, ms (1-60000): each leg's RMS
-                                       level every envelope_ms (selects the envelope analyzer);
-                                       default 0 = off (50 when the analyzer is named alone) */
+    int clip_min_run;                /* consecutive full-scale samples that make clipping; 3 */
+    cq_channel_map channel_map;      /* stereo channel assignment; default CQ_MAP_IN_OUT */
+    double max_duration_sec;         /* longer recordings are refused; default 24 h */
+    size_t block_frames;             /* decode block, frames; default 4096 */
+    const char *model_dir;           /* models: <dir>/silero_vad/<vad_model>/silero_vad.onnx;
+                                        NULL: none (the VAD uses its DSP fallback) */
+    const char *vad_model;           /* Silero version directory; default "v6.2" */
+    cq_speech_params speech;         /* speech timestamps; default cq_speech_default_params() */
+    cq_nisqa_mode nisqa_mode;        /* default CQ_NISQA_WINDOWED */
+    double nisqa_window_sec;         /* windowed mode: window length, s; default 8 */
+    double nisqa_max_file_sec;       /* file mode refuses longer legs; default 1200 (20 min) */
+    int nisqa_threads;               /* threads NISQA's network may use per leg; default 1 (give
+                                        more only when calls do not already fill the cores) */
+    size_t speech_audio_mem_bytes;   /* speech_audio: bytes of a leg kept in memory, the rest in a
+                                        temporary file; default 32 MiB */
+    const char *tmp_dir;             /* where that file goes; NULL: $TMPDIR, else /tmp */
+    bool dtmf_speech;                /* events: our DTMF receiver for digits under speech too
+                                        (cq_tones_params); default false */
+    bool dtmf_voice_cancel;          /* events: and ours on the voice-cancelled signal; default
+                                        false */
+    int envelope_ms;                 /* the level envelope's step, ms (1-60000): each leg's RMS
+                                        level every envelope_ms (selects the envelope analyzer);
+                                        default 0 = off (50 when the analyzer is named alone) */
 } cq_engine_params;
 
 /* Defaults as documented above. */
@@ -65,8 +65,8 @@ CQ_API cq_engine_params cq_engine_default_params(void);
 /*
  * Create an engine, loading the models it needs once (shared by every call it analyses).
  * A missing or unreadable model is not an error: the VAD then uses its DSP fallback, NISQA
- * scores are null, and cq_engine_vad_status() / cq_engine_nisqa_status() say why. NULL with *err (optional) = CQ_ERR_INVALID or
- * CQ_ERR_NOMEM on failure.
+ * scores are null, and cq_engine_vad_status() / cq_engine_nisqa_status() say why. NULL with *err
+ * (optional) = CQ_ERR_INVALID or CQ_ERR_NOMEM on failure.
  */
 CQ_API cq_engine *cq_engine_create(const cq_engine_params *p, int *err) CQ_NONNULL(1);
 

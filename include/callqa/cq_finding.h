@@ -32,16 +32,17 @@ typedef enum cq_value_type {
 } cq_value_type;
 
 typedef struct cq_value {
-    const char *key;  /* static: the name of the figure, with its unit (`lag_ms`) */
+    const char *key; /* static: the name of the figure, with its unit (`lag_ms`) */
     cq_value_type type;
-    double num;       /* CQ_VAL_NUMBER */
-    long long i;      /* CQ_VAL_INT, CQ_VAL_BOOL (0 or 1) */
-    char *str;        /* CQ_VAL_STRING */
-    int decimals;     /* CQ_VAL_NUMBER: places kept when rendered */
+    double num;   /* CQ_VAL_NUMBER */
+    long long i;  /* CQ_VAL_INT, CQ_VAL_BOOL (0 or 1) */
+    char *str;    /* CQ_VAL_STRING */
+    int decimals; /* CQ_VAL_NUMBER: places kept when rendered */
 } cq_value;
 
 /* Builders for tables of values (the string is copied when the value is stored). */
-#define CQ_VNUM(k, v, d) ((cq_value){.key = (k), .type = CQ_VAL_NUMBER, .num = (v), .decimals = (d)})
+#define CQ_VNUM(k, v, d)                                                                           \
+    ((cq_value){.key = (k), .type = CQ_VAL_NUMBER, .num = (v), .decimals = (d)})
 #define CQ_VINT(k, v) ((cq_value){.key = (k), .type = CQ_VAL_INT, .i = (long long)(v)})
 #define CQ_VBOOL(k, v) ((cq_value){.key = (k), .type = CQ_VAL_BOOL, .i = (v) ? 1 : 0})
 #define CQ_VSTR(k, v) ((cq_value){.key = (k), .type = CQ_VAL_STRING, .str = (char *)(v)})

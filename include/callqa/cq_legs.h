@@ -31,26 +31,26 @@ typedef enum cq_channel_map {
 
 /* A call to analyze. Exactly one of: `path`, (`in_path` and `out_path`), or `data`. */
 typedef struct cq_call_src {
-    const char *path;     /* one file: stereo (two legs) or mono (mixed audio) */
-    const char *in_path;  /* inbound (caller) leg file */
-    const char *out_path; /* outbound (agent) leg file */
-    const void *data;     /* one recording in memory (uploads, fuzzing) */
-    size_t size;          /* bytes at `data` */
-    const char *name;     /* the report's `file`; NULL: derived from the paths */
-    const char *note;     /* how the sources were chosen (cq_legs_resolved.note): copied
-                             into the report's warnings first; may be NULL */
-    const char *source_name; /* shown as the legs' `source` instead of path (e.g. the URL a
-                                service fetched it from); NULL: the path */
+    const char *path;               /* one file: stereo (two legs) or mono (mixed audio) */
+    const char *in_path;            /* inbound (caller) leg file */
+    const char *out_path;           /* outbound (agent) leg file */
+    const void *data;               /* one recording in memory (uploads, fuzzing) */
+    size_t size;                    /* bytes at `data` */
+    const char *name;               /* the report's `file`; NULL: derived from the paths */
+    const char *note;               /* how the sources were chosen (cq_legs_resolved.note): copied
+                                       into the report's warnings first; may be NULL */
+    const char *source_name;        /* shown as the legs' `source` instead of path (e.g. the URL a
+                                       service fetched it from); NULL: the path */
     const char *in_name, *out_name; /* the same for in_path and out_path */
 } cq_call_src;
 
 /* Result of resolving a path the way a user names a call. Strings are owned by the struct. */
 typedef struct cq_legs_resolved {
-    char *path;      /* the file to analyze when no leg files are used, else NULL */
-    char *in_path;   /* leg files when found (both or neither) */
+    char *path;    /* the file to analyze when no leg files are used, else NULL */
+    char *in_path; /* leg files when found (both or neither) */
     char *out_path;
-    char *name;      /* display name: the path as given */
-    char *note;      /* a sentence for the report's warnings (legs used, stubs skipped), or NULL */
+    char *name; /* display name: the path as given */
+    char *note; /* a sentence for the report's warnings (legs used, stubs skipped), or NULL */
 } cq_legs_resolved;
 
 /*

@@ -29,32 +29,32 @@ extern "C" {
 #define CQ_P56_THRESHOLDS 16
 
 typedef struct cq_level_params {
-    int sample_rate_hz;   /* > 0; used by P.56 (time constants) */
-    float clip_level;     /* |x| >= clip_level counts as at full scale (see cq_audio_info) */
-    int clip_min_run;     /* a clipped run is at least this many consecutive such samples; 3 */
-    bool p56;             /* compute the P.56 active speech level */
+    int sample_rate_hz; /* > 0; used by P.56 (time constants) */
+    float clip_level;   /* |x| >= clip_level counts as at full scale (see cq_audio_info) */
+    int clip_min_run;   /* a clipped run is at least this many consecutive such samples; 3 */
+    bool p56;           /* compute the P.56 active speech level */
 } cq_level_params;
 
 /* Results. Fields that are undefined for the input are flagged by the `has_*` booleans. */
 typedef struct cq_level_result {
-    uint64_t samples;        /* samples analysed */
-    double duration_sec;     /* samples / rate */
-    bool has_rms;            /* false for digital silence (all samples 0) or no samples */
-    double rms;              /* sqrt(mean(x^2)), linear */
-    double rms_db;           /* 20*log10(rms) */
-    double max_amplitude;    /* largest sample value (signed, as sox "Maximum amplitude") */
-    double min_amplitude;    /* smallest sample value (signed, as sox "Minimum amplitude") */
-    bool has_peak;           /* false when every sample is 0 */
-    double peak;             /* max |x| */
-    double peak_db;          /* 20*log10(peak) */
-    double dc_offset;        /* mean(x), linear, full scale = 1 */
-    bool has_crest;          /* has_rms && has_peak */
-    double crest_db;         /* peak_db - rms_db */
+    uint64_t samples;         /* samples analysed */
+    double duration_sec;      /* samples / rate */
+    bool has_rms;             /* false for digital silence (all samples 0) or no samples */
+    double rms;               /* sqrt(mean(x^2)), linear */
+    double rms_db;            /* 20*log10(rms) */
+    double max_amplitude;     /* largest sample value (signed, as sox "Maximum amplitude") */
+    double min_amplitude;     /* smallest sample value (signed, as sox "Minimum amplitude") */
+    bool has_peak;            /* false when every sample is 0 */
+    double peak;              /* max |x| */
+    double peak_db;           /* 20*log10(peak) */
+    double dc_offset;         /* mean(x), linear, full scale = 1 */
+    bool has_crest;           /* has_rms && has_peak */
+    double crest_db;          /* peak_db - rms_db */
     uint64_t clipped_samples; /* samples in runs of >= clip_min_run at |x| >= clip_level */
-    uint64_t clipped_runs;   /* number of such runs */
-    bool has_active_level;   /* P.56 ran and found active speech */
-    double active_level_db;  /* P.56 active speech level, dB full scale */
-    double activity_pct;     /* P.56 activity factor x 100 */
+    uint64_t clipped_runs;    /* number of such runs */
+    bool has_active_level;    /* P.56 ran and found active speech */
+    double active_level_db;   /* P.56 active speech level, dB full scale */
+    double activity_pct;      /* P.56 activity factor x 100 */
 } cq_level_result;
 
 /* Streaming state; treat as opaque (exposed so callers can keep it on the stack). */
@@ -64,12 +64,12 @@ typedef struct cq_level {
     double sum, sumsq;
     float maxv, minv;
     uint64_t clipped, clip_runs;
-    uint32_t clip_run;           /* length of the current run at full scale */
+    uint32_t clip_run; /* length of the current run at full scale */
     /* P.56 state */
-    float g, b;                  /* envelope filter: g = exp(-1/(fs*0.03)), b = 1 - g */
-    float p1, q1;                /* two-stage envelope */
-    uint64_t hang;               /* hangover in samples (0.2 s) */
-    int k;                       /* thresholds currently exceeded by the envelope */
+    float g, b;                              /* envelope filter: g = exp(-1/(fs*0.03)), b = 1 - g */
+    float p1, q1;                            /* two-stage envelope */
+    uint64_t hang;                           /* hangover in samples (0.2 s) */
+    int k;                                   /* thresholds currently exceeded by the envelope */
     uint64_t below_start[CQ_P56_THRESHOLDS]; /* start of the current run below c_j */
     bool exceeded[CQ_P56_THRESHOLDS];        /* c_j exceeded at least once */
     uint64_t inactive[CQ_P56_THRESHOLDS];    /* samples not counted active for c_j so far */

@@ -32,12 +32,12 @@ typedef struct cq_nisqa_model cq_nisqa_model;
 typedef struct cq_nisqa cq_nisqa;
 
 typedef struct cq_nisqa_scores {
-    double mos;           /* overall quality */
+    double mos; /* overall quality */
     double noisiness;
     double discontinuity;
     double coloration;
     double loudness;
-    size_t n_segments;    /* 15-frame segments the network saw */
+    size_t n_segments; /* 15-frame segments the network saw */
 } cq_nisqa_scores;
 
 /* Largest checkpoint accepted (nisqa.tar is 1 MB). */
@@ -45,8 +45,8 @@ typedef struct cq_nisqa_scores {
 
 /* Load a checkpoint; NULL with `err` set ("<path>: <reason>") on any problem. */
 CQ_API cq_nisqa_model *cq_nisqa_model_load(const char *path, cq_err *err) CQ_NONNULL(1);
-CQ_API cq_nisqa_model *cq_nisqa_model_load_memory(const void *data, size_t size,
-                                                  const char *name, cq_err *err);
+CQ_API cq_nisqa_model *cq_nisqa_model_load_memory(const void *data, size_t size, const char *name,
+                                                  cq_err *err);
 CQ_API void cq_nisqa_model_free(cq_nisqa_model *m);
 
 /* sha256 of the checkpoint file (64 hex digits). */
@@ -57,8 +57,8 @@ CQ_API const char *cq_nisqa_model_sha256(const cq_nisqa_model *m) CQ_NONNULL(1);
  * length it accepts (its memory grows with the clip: 48 floats per 10 ms of mel frames, and the
  * self-attention works on the whole clip). NULL with *err (optional) on failure.
  */
-CQ_API cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz,
-                                 double max_seconds, int *err);
+CQ_API cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz, double max_seconds,
+                                 int *err);
 CQ_API void cq_nisqa_destroy(cq_nisqa *s);
 
 /* Threads the network may use for one clip (1..64; default 1). The engine gives a call more

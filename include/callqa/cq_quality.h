@@ -32,28 +32,28 @@ typedef struct cq_span {
 } cq_span;
 
 typedef struct cq_quality_result {
-    const char *basis;        /* "vad": speech from the VAD's segments; "level": from frame
-                                 levels (no VAD); static string */
+    const char *basis; /* "vad": speech from the VAD's segments; "level": from frame
+                          levels (no VAD); static string */
     bool has_noise_floor;
-    double noise_floor_db;    /* dBFS: power mean of the non-speech frames (the loudest 10 %
-                                 of them left out: clicks, leaked speech) */
+    double noise_floor_db; /* dBFS: power mean of the non-speech frames (the loudest 10 %
+                              of them left out: clicks, leaked speech) */
     bool has_speech_level;
-    double speech_level_db;   /* dBFS: power mean of the speech frames */
+    double speech_level_db; /* dBFS: power mean of the speech frames */
     bool has_snr;
-    double snr_db;            /* dB: (speech power - noise power) / noise power; 0 when the
-                                 speech frames are no louder than the noise */
+    double snr_db; /* dB: (speech power - noise power) / noise power; 0 when the
+                      speech frames are no louder than the noise */
     bool has_bandwidth;
-    double bandwidth_hz;      /* highest frequency where the speech frames' long-term spectrum
-                                 is within 20 dB of its peak (above 150 Hz) */
-    size_t dropouts;          /* near-digital-silence gaps of 5-250 ms inside speech, between
-                                 louder audio (the signature of lost packets without
-                                 concealment) */
-    double dropout_ms;        /* their total length */
-    double dropouts_per_min;  /* per minute of speech */
+    double bandwidth_hz;     /* highest frequency where the speech frames' long-term spectrum
+                                is within 20 dB of its peak (above 150 Hz) */
+    size_t dropouts;         /* near-digital-silence gaps of 5-250 ms inside speech, between
+                                louder audio (the signature of lost packets without
+                                concealment) */
+    double dropout_ms;       /* their total length */
+    double dropouts_per_min; /* per minute of speech */
     bool has_drift;
-    double level_drift_db;    /* speech level of the last third of the speech time minus the
-                                 first third (needs 30 s of speech) */
-    double speech_sec;        /* speech time the figures are based on */
+    double level_drift_db; /* speech level of the last third of the speech time minus the
+                              first third (needs 30 s of speech) */
+    double speech_sec;     /* speech time the figures are based on */
 } cq_quality_result;
 
 /* A stream at `sample_rate_hz` (1000..384000). NULL with *err (optional) on failure. */
@@ -66,8 +66,7 @@ CQ_API CQ_NODISCARD int cq_quality_push(cq_quality *q, const float *x, size_t n)
 /* Compute the indicators. `speech` (n spans, sorted; may be NULL with use_speech false) are the
  * VAD's segments; without them speech is judged from the frame levels. */
 CQ_API CQ_NODISCARD int cq_quality_finish(cq_quality *q, const cq_span *speech, size_t n,
-                                          bool use_speech, cq_quality_result *out)
-    CQ_NONNULL(1, 5);
+                                          bool use_speech, cq_quality_result *out) CQ_NONNULL(1, 5);
 
 #ifdef __cplusplus
 }

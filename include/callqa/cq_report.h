@@ -47,13 +47,13 @@ typedef enum cq_analyzer {
                                     (runs the VAD too; uses the events when they run) */
     CQ_AN_SPEECH_AUDIO = 1u << 7, /* on request only: each leg's speech at 16 kHz handed over in
                                     the report (cq_speech_audio.h; runs the VAD too) */
-    CQ_AN_ENVELOPE = 1u << 8 /* on request only: each leg's RMS level every envelope_ms
-                                (cq_engine_params.envelope_ms; cq_leg_envelope) */
+    CQ_AN_ENVELOPE = 1u << 8      /* on request only: each leg's RMS level every envelope_ms
+                                     (cq_engine_params.envelope_ms; cq_leg_envelope) */
 } cq_analyzer;
 
 /* The analyzers selected by default (cq_analyzers_default() says the same at run time). */
-#define CQ_AN_ALL                                                                                 \
-    (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY | CQ_AN_EVENTS |     \
+#define CQ_AN_ALL                                                                                  \
+    (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY | CQ_AN_EVENTS |       \
      CQ_AN_CONVERSATION)
 
 /* Results of analyzers that keep them in a slot of their own rather than a field below
@@ -89,42 +89,42 @@ typedef struct cq_nisqa_window {
 
 /* One leg of a call. */
 typedef struct cq_leg_report {
-    char *source;            /* file the leg was decoded from */
-    int channel;             /* 1-based channel in that file; 0 = the file is mono */
-    cq_role role;            /* who speaks on it */
-    cq_audio_info format;    /* of the source file (strings static) */
-    double duration_sec;     /* frames / rate */
-    uint64_t frames;         /* samples in the leg */
-    bool has_level;          /* the levels analyzer ran */
+    char *source;         /* file the leg was decoded from */
+    int channel;          /* 1-based channel in that file; 0 = the file is mono */
+    cq_role role;         /* who speaks on it */
+    cq_audio_info format; /* of the source file (strings static) */
+    double duration_sec;  /* frames / rate */
+    uint64_t frames;      /* samples in the leg */
+    bool has_level;       /* the levels analyzer ran */
     cq_level_result level;
-    bool has_silence;        /* the silence analyzer ran */
+    bool has_silence; /* the silence analyzer ran */
     cq_silence_result silence;
-    bool has_vad;            /* the speech-activity analyzer ran */
+    bool has_vad;             /* the speech-activity analyzer ran */
     cq_vad_engine vad_engine; /* which engine produced the probabilities */
-    int vad_rate_hz;         /* rate the VAD ran at (8000; other rates are resampled) */
-    uint64_t vad_samples;    /* samples at vad_rate_hz */
-    size_t vad_chunk;        /* samples per probability */
-    float *vad_probs;        /* one speech probability per chunk (the last chunk zero-padded) */
+    int vad_rate_hz;          /* rate the VAD ran at (8000; other rates are resampled) */
+    uint64_t vad_samples;     /* samples at vad_rate_hz */
+    size_t vad_chunk;         /* samples per probability */
+    float *vad_probs;         /* one speech probability per chunk (the last chunk zero-padded) */
     size_t n_vad_probs;
-    cq_speech_seg *speech;   /* speech segments, in samples at vad_rate_hz */
+    cq_speech_seg *speech; /* speech segments, in samples at vad_rate_hz */
     size_t n_speech;
-    double speech_pct;       /* sum of segment lengths / vad_samples x 100 (raw VAD figure) */
-    bool has_nisqa;          /* NISQA scores exist for this leg */
-    cq_nisqa_scores nisqa;   /* file mode: of the leg; windowed: the speech-weighted mean */
+    double speech_pct;     /* sum of segment lengths / vad_samples x 100 (raw VAD figure) */
+    bool has_nisqa;        /* NISQA scores exist for this leg */
+    cq_nisqa_scores nisqa; /* file mode: of the leg; windowed: the speech-weighted mean */
     cq_nisqa_window *nisqa_windows; /* windowed mode: every window scored */
     size_t n_nisqa_windows;
-    bool nisqa_uniform;      /* windowed: no speech found (or no VAD): plain mean of windows */
-    char *nisqa_note;        /* why this leg has no scores (e.g. too short), or NULL */
-    bool has_quality;        /* the quality indicators ran */
+    bool nisqa_uniform; /* windowed: no speech found (or no VAD): plain mean of windows */
+    char *nisqa_note;   /* why this leg has no scores (e.g. too short), or NULL */
+    bool has_quality;   /* the quality indicators ran */
     cq_quality_result quality;
-    bool has_clipping_pct;   /* quality ran with levels */
-    double clipping_pct;     /* clipped samples / samples x 100 */
-    bool has_events;         /* the call-events analyzer ran */
-    cq_class_seg *timeline;  /* speech/music/tone/noise/silence segments */
+    bool has_clipping_pct;  /* quality ran with levels */
+    double clipping_pct;    /* clipped samples / samples x 100 */
+    bool has_events;        /* the call-events analyzer ran */
+    cq_class_seg *timeline; /* speech/music/tone/noise/silence segments */
     size_t n_timeline;
     double timeline_sec[CQ_CLS_COUNT]; /* total time of each class, s */
     cq_speech_audio *speech_audio; /* the speech_audio analyzer ran: the leg's speech at 16 kHz */
-    cq_call_event *events;   /* this leg's events, in time order */
+    cq_call_event *events;         /* this leg's events, in time order */
     size_t n_events;
     void *stage_data[CQ_STAGE_SLOTS]; /* owned by the analyzer of that slot */
 } cq_leg_report;
@@ -139,41 +139,41 @@ typedef struct cq_call_events_summary {
 } cq_call_events_summary;
 
 typedef struct cq_report {
-    char *file;              /* name of the call as given */
-    double duration_sec;     /* longest leg */
-    bool has_legs;           /* two legs (stereo or leg files); false: mono mixed audio */
-    const char *layout;      /* "stereo", "leg_files" or "mono_mix" (static) */
-    cq_channel_map channel_map; /* stereo only: which channel is inbound */
-    cq_leg_report *inbound;  /* never NULL in a finished report (the mix when !has_legs) */
-    cq_leg_report *outbound; /* NULL when !has_legs */
-    bool fake_stereo;        /* stereo file whose two channels are sample-identical */
-    unsigned analyzers;      /* CQ_AN_* bits that ran */
-    cq_vad_engine vad_engine; /* engine of the VAD (when it ran) */
-    const char *vad_version; /* "v6.2", "v5.1.2", "unknown"; NULL for the DSP fallback */
-    char vad_sha256[65];     /* model file sha256; "" for the DSP fallback */
-    char *vad_status;        /* why the fallback ran (owned), or NULL */
+    char *file;                     /* name of the call as given */
+    double duration_sec;            /* longest leg */
+    bool has_legs;                  /* two legs (stereo or leg files); false: mono mixed audio */
+    const char *layout;             /* "stereo", "leg_files" or "mono_mix" (static) */
+    cq_channel_map channel_map;     /* stereo only: which channel is inbound */
+    cq_leg_report *inbound;         /* never NULL in a finished report (the mix when !has_legs) */
+    cq_leg_report *outbound;        /* NULL when !has_legs */
+    bool fake_stereo;               /* stereo file whose two channels are sample-identical */
+    unsigned analyzers;             /* CQ_AN_* bits that ran */
+    cq_vad_engine vad_engine;       /* engine of the VAD (when it ran) */
+    const char *vad_version;        /* "v6.2", "v5.1.2", "unknown"; NULL for the DSP fallback */
+    char vad_sha256[65];            /* model file sha256; "" for the DSP fallback */
+    char *vad_status;               /* why the fallback ran (owned), or NULL */
     cq_speech_params speech_params; /* get_speech_timestamps parameters used */
-    bool nisqa_loaded;       /* the NISQA model was available */
+    bool nisqa_loaded;              /* the NISQA model was available */
     char nisqa_sha256[65];
-    char *nisqa_status;      /* why NISQA did not run (owned), or NULL */
+    char *nisqa_status; /* why NISQA did not run (owned), or NULL */
     cq_nisqa_mode nisqa_mode;
     double nisqa_window_sec;
     double silence_noise_db; /* silencedetect parameters used */
     double silence_min_duration_sec;
-    bool dtmf_speech;        /* the DTMF receivers the events analyzer ran (cq_tones_params) */
+    bool dtmf_speech; /* the DTMF receivers the events analyzer ran (cq_tones_params) */
     bool dtmf_voice_cancel;
-    bool has_conversation;   /* the conversation analyzer ran (two legs, or the mix) */
+    bool has_conversation; /* the conversation analyzer ran (two legs, or the mix) */
     cq_conversation conversation;
-    bool has_xleg;           /* the two-leg audio checks ran (two legs) */
+    bool has_xleg; /* the two-leg audio checks ran (two legs) */
     cq_xleg_result xleg;
-    bool has_call_events;    /* the events analyzer ran */
+    bool has_call_events; /* the events analyzer ran */
     cq_call_events_summary call_events;
-    int nisqa_legs;          /* legs with NISQA scores (0, 1 or 2) */
+    int nisqa_legs;             /* legs with NISQA scores (0, 1 or 2) */
     cq_nisqa_scores nisqa_mean; /* the mean of those legs' scores (n_segments unused) */
-    cq_warning *warnings;    /* about the input, in the order found */
+    cq_warning *warnings;       /* about the input, in the order found */
     size_t n_warnings;
     void *stage_data[CQ_STAGE_SLOTS]; /* call-level results of analyzers with a slot */
-    double analysis_time_sec; /* wall time of cq_engine_analyze() */
+    double analysis_time_sec;         /* wall time of cq_engine_analyze() */
 } cq_report;
 
 /* Free a report and everything it owns. NULL is a no-op. */

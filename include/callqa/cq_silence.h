@@ -25,10 +25,10 @@ extern "C" {
 #endif
 
 typedef struct cq_silence_params {
-    int sample_rate_hz;  /* > 0 */
-    double noise_db;     /* threshold in dB full scale, < 0; FFmpeg default -60, callqa -35 */
+    int sample_rate_hz;      /* > 0 */
+    double noise_db;         /* threshold in dB full scale, < 0; FFmpeg default -60, callqa -35 */
     double min_duration_sec; /* shortest silence reported, > 0; default 0.5 */
-    float scale;         /* decoder integer scale (cq_audio_info.silence_scale); 1 for float */
+    float scale;             /* decoder integer scale (cq_audio_info.silence_scale); 1 for float */
 } cq_silence_params;
 
 typedef struct cq_silence_span {
@@ -40,20 +40,20 @@ typedef struct cq_silence_span {
 typedef struct cq_silence_result {
     cq_silence_span *spans; /* owned by the result; free with cq_silence_result_free() */
     size_t count;
-    double total_sec;       /* sum of durations */
-    double ratio_pct;       /* total_sec / leg duration x 100 (0 for an empty leg) */
-    double longest_ms;      /* longest silence in milliseconds (0 if none) */
+    double total_sec;  /* sum of durations */
+    double ratio_pct;  /* total_sec / leg duration x 100 (0 for an empty leg) */
+    double longest_ms; /* longest silence in milliseconds (0 if none) */
 } cq_silence_result;
 
 typedef struct cq_silence {
     cq_silence_params p;
-    float thr;                /* linear threshold */
-    uint64_t need;            /* samples that make a silence */
-    uint64_t pos;             /* samples consumed so far */
-    uint64_t run;             /* current silent run length */
+    float thr;     /* linear threshold */
+    uint64_t need; /* samples that make a silence */
+    uint64_t pos;  /* samples consumed so far */
+    uint64_t run;  /* current silent run length */
     cq_silence_span *spans;
     size_t count, cap;
-    int status;               /* first error (CQ_ERR_NOMEM) or CQ_OK */
+    int status; /* first error (CQ_ERR_NOMEM) or CQ_OK */
 } cq_silence;
 
 /* Defaults: 8000 Hz, -35 dB, 0.5 s, scale 32767/32768 (16-bit decoders). */
@@ -70,8 +70,7 @@ CQ_API CQ_NODISCARD int cq_silence_push(cq_silence *st, const float *x, size_t n
  * Close a trailing silence at the end of the stream and move the list into `out`
  * (the state is left empty). Returns CQ_OK or the first error seen.
  */
-CQ_API CQ_NODISCARD int cq_silence_finish(cq_silence *st, cq_silence_result *out)
-    CQ_NONNULL(1, 2);
+CQ_API CQ_NODISCARD int cq_silence_finish(cq_silence *st, cq_silence_result *out) CQ_NONNULL(1, 2);
 
 /* Free what init/push allocated and a half-finished list. NULL is a no-op. */
 CQ_API void cq_silence_uninit(cq_silence *st);

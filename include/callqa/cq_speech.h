@@ -19,13 +19,13 @@ extern "C" {
 #endif
 
 typedef struct cq_speech_params {
-    float threshold;        /* speech when prob >= threshold; default 0.5 */
-    float neg_threshold;    /* silence when prob < neg_threshold; < 0 means
-                               max(threshold - 0.15, 0.01), Silero's default */
-    int min_speech_ms;      /* shorter segments are dropped; default 250 */
-    int min_silence_ms;     /* shorter pauses do not end a segment; default 300 */
-    int speech_pad_ms;      /* added on both sides of each segment; default 30 */
-    double max_speech_sec;  /* longer segments are split; default +inf (no limit) */
+    float threshold;       /* speech when prob >= threshold; default 0.5 */
+    float neg_threshold;   /* silence when prob < neg_threshold; < 0 means
+                              max(threshold - 0.15, 0.01), Silero's default */
+    int min_speech_ms;     /* shorter segments are dropped; default 250 */
+    int min_silence_ms;    /* shorter pauses do not end a segment; default 300 */
+    int speech_pad_ms;     /* added on both sides of each segment; default 30 */
+    double max_speech_sec; /* longer segments are split; default +inf (no limit) */
 } cq_speech_params;
 
 typedef struct cq_speech_seg {

@@ -55,8 +55,8 @@ CQ_API uint64_t cq_speech_audio_spilled_bytes(const cq_speech_audio *a) CQ_NONNU
  * CQ_ERR_IO (the temporary file could not be read).
  */
 CQ_API CQ_NODISCARD int cq_speech_audio_read(const cq_speech_audio *a, double start_sec,
-                                             double end_sec, int16_t *out, size_t max,
-                                             size_t *got) CQ_NONNULL(1, 4, 6);
+                                             double end_sec, int16_t *out, size_t max, size_t *got)
+    CQ_NONNULL(1, 4, 6);
 
 #ifdef __cplusplus
 }

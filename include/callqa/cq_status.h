@@ -45,8 +45,8 @@ typedef enum cq_status {
 
 /* An error record filled by functions that can fail on outside data. */
 typedef struct cq_err {
-    int code;                  /* a cq_status; CQ_OK when no error was recorded */
-    char msg[CQ_ERR_MSG_MAX];  /* "<file>: <reason>", NUL-terminated, empty when code == CQ_OK */
+    int code;                 /* a cq_status; CQ_OK when no error was recorded */
+    char msg[CQ_ERR_MSG_MAX]; /* "<file>: <reason>", NUL-terminated, empty when code == CQ_OK */
 } cq_err;
 
 /* Static English text for a status code; never NULL. */

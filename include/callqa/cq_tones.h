@@ -31,17 +31,17 @@ extern "C" {
 typedef struct cq_tones cq_tones;
 
 typedef enum cq_tone_kind {
-    CQ_TONE_DTMF = 1,     /* digits */
+    CQ_TONE_DTMF = 1, /* digits */
     CQ_TONE_RINGBACK = 2,
     CQ_TONE_BUSY = 3,
     CQ_TONE_CONGESTION = 4, /* reorder / fast busy */
-    CQ_TONE_SIT = 5,      /* special information tone (intercept, vacant, no circuit) */
-    CQ_TONE_FAX_CNG = 6,  /* calling fax, 1100 Hz */
-    CQ_TONE_FAX_CED = 7   /* answering fax/modem, 2100 Hz */
+    CQ_TONE_SIT = 5,        /* special information tone (intercept, vacant, no circuit) */
+    CQ_TONE_FAX_CNG = 6,    /* calling fax, 1100 Hz */
+    CQ_TONE_FAX_CED = 7     /* answering fax/modem, 2100 Hz */
 } cq_tone_kind;
 
 typedef struct cq_tone_event {
-    unsigned id;               /* the same for an event's open and complete hand-outs (from 1) */
+    unsigned id; /* the same for an event's open and complete hand-outs (from 1) */
     cq_tone_kind kind;
     double start_sec, end_sec; /* first tone on to last tone off */
     char digits[64];           /* DTMF: the digits in order; else "" */

@@ -44,8 +44,7 @@ CQ_API void cq_xleg_destroy(cq_xleg *x);
 
 /* Add 8 kHz samples of leg 0 (inbound) or 1 (outbound); the legs may arrive in any
  * interleaving, but each in order. Memory grows only with how far one leg runs ahead. */
-CQ_API CQ_NODISCARD int cq_xleg_push(cq_xleg *x, int leg, const float *s, size_t n)
-    CQ_NONNULL(1);
+CQ_API CQ_NODISCARD int cq_xleg_push(cq_xleg *x, int leg, const float *s, size_t n) CQ_NONNULL(1);
 
 /* End of both legs: the result. */
 CQ_API CQ_NODISCARD int cq_xleg_finish(cq_xleg *x, cq_xleg_result *r) CQ_NONNULL(1, 2);

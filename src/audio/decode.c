@@ -63,8 +63,8 @@ typedef sf_count_t (*sf_readf_short_fn)(SNDFILE *, short *, sf_count_t);
 typedef sf_count_t (*sf_read_raw_fn)(SNDFILE *, void *, sf_count_t);
 
 /* _Generic does not evaluate its operand: these name the functions without linking them. */
-#define CQ_SF_TYPE_CHECK(fn)                                                                      \
-    static_assert(_Generic(&fn, fn##_fn: 1, default: 0), #fn ": type differs from sndfile.h")
+#define CQ_SF_TYPE_CHECK(fn)                                                                       \
+    static_assert(_Generic(&fn, fn##_fn : 1, default : 0), #fn ": type differs from sndfile.h")
 CQ_SF_TYPE_CHECK(sf_open_virtual);
 CQ_SF_TYPE_CHECK(sf_close);
 CQ_SF_TYPE_CHECK(sf_strerror);
@@ -195,24 +195,24 @@ typedef enum wav_kind {
 
 struct cq_audio {
     src s;
-    const sf_api *sf_fn;   /* libsndfile's functions, when sf is open */
-    SNDFILE *sf;           /* libsndfile's handle, or NULL (PATH_WAV) */
+    const sf_api *sf_fn; /* libsndfile's functions, when sf is open */
+    SNDFILE *sf;         /* libsndfile's handle, or NULL (PATH_WAV) */
     cq_audio_info info;
-    char *name;            /* for messages */
-    int64_t frame_limit;   /* stop after this many frames (-1: none) */
-    int64_t delivered;     /* frames handed out */
-    uint64_t nonfinite;    /* replaced samples */
-    bool check_finite;     /* float/double encodings */
-    read_path path;        /* how samples are fetched (see read_core) */
-    wav_kind kind;         /* PATH_WAV: the sample encoding */
-    int wav_format;        /* PATH_WAV: the SF_FORMAT_* libsndfile would report */
-    int64_t data_off;      /* PATH_WAV: byte offset of the first frame */
-    size_t frame_bytes;    /* PATH_WAV: bytes per frame, channels * sample bytes */
-    float g711[256];       /* PATH_G711 and WAV_G711: byte -> sample, the G.711 expansion */
-    void *stage;           /* staging for raw bytes, shorts or interleaved floats */
-    size_t stage_cap;      /* bytes */
-    int status;            /* sticky read error */
-    bool big_endian;       /* RIFX */
+    char *name;          /* for messages */
+    int64_t frame_limit; /* stop after this many frames (-1: none) */
+    int64_t delivered;   /* frames handed out */
+    uint64_t nonfinite;  /* replaced samples */
+    bool check_finite;   /* float/double encodings */
+    read_path path;      /* how samples are fetched (see read_core) */
+    wav_kind kind;       /* PATH_WAV: the sample encoding */
+    int wav_format;      /* PATH_WAV: the SF_FORMAT_* libsndfile would report */
+    int64_t data_off;    /* PATH_WAV: byte offset of the first frame */
+    size_t frame_bytes;  /* PATH_WAV: bytes per frame, channels * sample bytes */
+    float g711[256];     /* PATH_G711 and WAV_G711: byte -> sample, the G.711 expansion */
+    void *stage;         /* staging for raw bytes, shorts or interleaved floats */
+    size_t stage_cap;    /* bytes */
+    int status;          /* sticky read error */
+    bool big_endian;     /* RIFX */
     char *warnings[MAX_WARNINGS];
     size_t n_warnings;
 };
@@ -290,8 +290,7 @@ static sf_count_t vio_tell(void *user)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void add_warning(cq_audio *a, const char *fmt, const char *arg1, long long n1,
-                        long long n2)
+static void add_warning(cq_audio *a, const char *fmt, const char *arg1, long long n1, long long n2)
 {
     if (a->n_warnings >= MAX_WARNINGS)
         return;
@@ -392,8 +391,7 @@ static void wav_classify(cq_audio *a, const uint8_t *f, size_t n, bool be)
         a->kind = WAV_G711;
         a->wav_format = container | (tag == WAVE_FORMAT_ALAW ? SF_FORMAT_ALAW : SF_FORMAT_ULAW);
         break;
-    default:
-        return;
+    default: return;
     }
     if (be)
         a->wav_format |= SF_ENDIAN_BIG;
@@ -437,8 +435,7 @@ static int wav_validate(cq_audio *a, bool be, cq_err *err)
             block_align = rd16(f + 12, be);
             have_fmt = true;
             if (channels == 0)
-                return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV header says 0 channels",
-                                   a->name);
+                return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV header says 0 channels", a->name);
             if (channels > CQ_AUDIO_MAX_CHANNELS)
                 return cq__err_set(err, CQ_ERR_UNSUPPORTED,
                                    "%s: %u channels; callqa analyses mono or stereo recordings",
@@ -465,12 +462,14 @@ static int wav_validate(cq_audio *a, bool be, cq_err *err)
             /* 0xFFFFFFFF and 0 are what recorders leave when they die before closing the file */
             if (size == 0xFFFFFFFFu || (size == 0 && avail > 0) || (int64_t)size > avail) {
                 if (size != 0xFFFFFFFFu && size != 0)
-                    add_warning(a, "%s: data chunk claims %lld bytes but only %lld follow; "
-                                   "decoded what is there",
+                    add_warning(a,
+                                "%s: data chunk claims %lld bytes but only %lld follow; "
+                                "decoded what is there",
                                 a->name, (long long)size, (long long)avail);
                 else
-                    add_warning(a, "%s: data chunk size field is %lld (unfinished recording?); "
-                                   "decoded the %lld bytes that follow",
+                    add_warning(a,
+                                "%s: data chunk size field is %lld (unfinished recording?); "
+                                "decoded the %lld bytes that follow",
                                 a->name, (long long)size, (long long)avail);
                 bytes = avail;
                 /* libsndfile is shown the true size (a size of 0 would decode nothing) */
@@ -502,8 +501,7 @@ static int wav_validate(cq_audio *a, bool be, cq_err *err)
         off += adv;
     }
     if (!have_fmt)
-        return cq__err_set(err, CQ_ERR_FORMAT, "%s: truncated WAV header (no fmt chunk)",
-                           a->name);
+        return cq__err_set(err, CQ_ERR_FORMAT, "%s: truncated WAV header (no fmt chunk)", a->name);
     if (!have_data)
         return cq__err_set(err, CQ_ERR_FORMAT, "%s: WAV file has no data chunk", a->name);
     return CQ_OK;
@@ -530,7 +528,7 @@ static const char *container_name(int major)
 /* Fill encoding, names, bits, clip level and silence scale from libsndfile's subtype. */
 static void describe(cq_audio_info *in, int sf_format)
 {
-    const float s16 = 32767.0f / 32768.0f;   /* FFmpeg decodes these to s16: noise * INT16_MAX */
+    const float s16 = 32767.0f / 32768.0f; /* FFmpeg decodes these to s16: noise * INT16_MAX */
     const float s32 = (float)(2147483647.0 / 2147483648.0); /* s32 decoders: noise * INT32_MAX */
     int major = sf_format & SF_FORMAT_TYPEMASK;
     int sub = sf_format & SF_FORMAT_SUBMASK;
@@ -850,22 +848,22 @@ static int ensure_stage(cq_audio *a, size_t bytes)
 }
 
 /* Write n = frames * ch values EXPR(k) (k = interleaved index) in the requested layout. */
-#define EMIT(EXPR)                                                                                \
-    do {                                                                                          \
-        if (inter) {                                                                              \
-            for (size_t k = 0; k < frames * ch; k++)                                              \
-                inter[k] = EXPR(k);                                                               \
-        } else if (ch == 1) {                                                                     \
-            float *o0 = planar[0];                                                                \
-            for (size_t k = 0; k < frames; k++)                                                   \
-                o0[k] = EXPR(k);                                                                  \
-        } else {                                                                                  \
-            float *o0 = planar[0], *o1 = planar[1];                                               \
-            for (size_t f = 0; f < frames; f++) {                                                 \
-                o0[f] = EXPR(2 * f);                                                              \
-                o1[f] = EXPR(2 * f + 1);                                                          \
-            }                                                                                     \
-        }                                                                                         \
+#define EMIT(EXPR)                                                                                 \
+    do {                                                                                           \
+        if (inter) {                                                                               \
+            for (size_t k = 0; k < frames * ch; k++)                                               \
+                inter[k] = EXPR(k);                                                                \
+        } else if (ch == 1) {                                                                      \
+            float *o0 = planar[0];                                                                 \
+            for (size_t k = 0; k < frames; k++)                                                    \
+                o0[k] = EXPR(k);                                                                   \
+        } else {                                                                                   \
+            float *o0 = planar[0], *o1 = planar[1];                                                \
+            for (size_t f = 0; f < frames; f++) {                                                  \
+                o0[f] = EXPR(2 * f);                                                               \
+                o1[f] = EXPR(2 * f + 1);                                                           \
+            }                                                                                      \
+        }                                                                                          \
     } while (0)
 
 /* Sample values, as libsndfile 1.2 computes them for its float read (src/pcm.c, float32.c,
@@ -1033,8 +1031,8 @@ static int64_t read_core(cq_audio *a, float *const *planar, float *inter, size_t
         int e = a->sf ? sf->error(a->sf) : SF_ERR_NO_ERROR;
         if (e != SF_ERR_NO_ERROR) {
             a->status = CQ_ERR_FORMAT;
-            return cq__err_set(err, a->status, "%s: decode error after %lld frames (%s)",
-                               a->name, (long long)a->delivered, sf->error_number(e));
+            return cq__err_set(err, a->status, "%s: decode error after %lld frames (%s)", a->name,
+                               (long long)a->delivered, sf->error_number(e));
         }
         return 0;
     }

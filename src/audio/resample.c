@@ -39,8 +39,7 @@ cq_resample *cq_resample_create(double in_rate_hz, double out_rate_hz, int *err)
     return r;
 }
 
-long cq_resample_process(cq_resample *r, const float *in, size_t n_in, float *out,
-                         size_t max_out)
+long cq_resample_process(cq_resample *r, const float *in, size_t n_in, float *out, size_t max_out)
 {
     size_t odone_total = 0;
     if (!in || !n_in) { /* flush, then drain what the filter still holds */

@@ -31,7 +31,7 @@ void *cq__malloc(size_t size);
 void *cq__calloc(size_t n, size_t size); /* zeroed; NULL on overflow */
 void *cq__realloc(void *ptr, size_t size);
 void cq__free(void *ptr);
-char *cq__strdup(const char *s);         /* NULL in, NULL out */
+char *cq__strdup(const char *s);                         /* NULL in, NULL out */
 char *cq__printf(const char *fmt, ...) CQ__PRINTF(1, 2); /* allocated, NULL on failure */
 
 /* Grow an array so that it holds at least `need` elements of `elem` bytes (capacity doubles).

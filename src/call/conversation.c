@@ -128,9 +128,12 @@ static void *append(void **arr, size_t n, size_t elem)
 
 cq_conv_params cq_conv_default_params(void)
 {
-    return (cq_conv_params){.dead_air_sec = 5.0, .interrupt_min_sec = 0.5,
-                            .one_way_low_pct = 5.0, .one_way_high_pct = 20.0,
-                            .evidence_min_sec = 2.0, .monologue_pause_sec = 2.0};
+    return (cq_conv_params){.dead_air_sec = 5.0,
+                            .interrupt_min_sec = 0.5,
+                            .one_way_low_pct = 5.0,
+                            .one_way_high_pct = 20.0,
+                            .evidence_min_sec = 2.0,
+                            .monologue_pause_sec = 2.0};
 }
 
 void cq_conversation_free(cq_conversation *c)
@@ -332,7 +335,8 @@ static int one_way(const cq_conv_leg_in *legs, int n_legs, const sset talk[2],
             c->one_way_rule = "not connected";
             snprintf(c->one_way_detail, sizeof(c->one_way_detail),
                      "%s on the %s leg at %.2f s: the call did not connect",
-                     has_event(&legs[l], CQ_EV_SIT, NULL) ? "special information tone" : "busy tone",
+                     has_event(&legs[l], CQ_EV_SIT, NULL) ? "special information tone"
+                                                          : "busy tone",
                      l ? "outbound" : "inbound", at);
             return CQ_OK;
         }
@@ -366,7 +370,8 @@ static int one_way(const cq_conv_leg_in *legs, int n_legs, const sset talk[2],
         c->one_way_rule = "dtmf";
         snprintf(c->one_way_detail, sizeof(c->one_way_detail),
                  "%s has %.1f %% speech, but its DTMF at %.2f s reached the recording: that "
-                 "direction carried audio", sname, pct[silent], at);
+                 "direction carried audio",
+                 sname, pct[silent], at);
         return CQ_OK;
     }
     double talk_pct = legs[!silent].duration_sec > 0
@@ -376,8 +381,8 @@ static int one_way(const cq_conv_leg_in *legs, int n_legs, const sset talk[2],
         c->one_way_rule = "prompts only";
         snprintf(c->one_way_detail, sizeof(c->one_way_detail),
                  "%s has %.1f %% speech but only %.1f %% is talk (the rest IVR, hold, tones): "
-                 "a caller listening to prompts is not one-way audio", tname, pct[!silent],
-                 talk_pct);
+                 "a caller listening to prompts is not one-way audio",
+                 tname, pct[!silent], talk_pct);
         return CQ_OK;
     }
     c->one_way = 1;
@@ -419,9 +424,9 @@ int cq_conversation_analyze(const cq_conv_leg_in *legs, int n_legs, const cq_con
         out->excluded_sec[l] = sset_total(&excl[l]);
     }
     for (int l = 0; l < n_legs; l++)
-        out->leg[l].talk_listen_ratio =
-            n_legs == 2 && out->leg[!l].talk_sec > 0 ? out->leg[l].talk_sec / out->leg[!l].talk_sec
-                                                     : -1;
+        out->leg[l].talk_listen_ratio = n_legs == 2 && out->leg[!l].talk_sec > 0
+                                            ? out->leg[l].talk_sec / out->leg[!l].talk_sec
+                                            : -1;
     /* overtalk and interruptions */
     if (n_legs == 2) {
         if ((rc = sset_intersect(&over, &talk[0], &talk[1])) != CQ_OK)
@@ -434,11 +439,12 @@ int cq_conversation_analyze(const cq_conv_leg_in *legs, int n_legs, const cq_con
             double st[2] = {0, 0}; /* the talk segment of each leg that holds the overlap */
             for (int l = 0; l < 2; l++)
                 for (size_t k = 0; k < talk[l].n; k++)
-                    if (talk[l].v[k].start_sec <= o->start_sec && talk[l].v[k].end_sec > o->start_sec)
+                    if (talk[l].v[k].start_sec <= o->start_sec &&
+                        talk[l].v[k].end_sec > o->start_sec)
                         st[l] = talk[l].v[k].start_sec;
             int by = st[1] > st[0] ? 1 : 0;
-            cq_interruption *it = append((void **)&out->interruptions, out->n_interruptions,
-                                         sizeof(*it));
+            cq_interruption *it =
+                append((void **)&out->interruptions, out->n_interruptions, sizeof(*it));
             if (!it) {
                 rc = CQ_ERR_NOMEM;
                 goto done;
@@ -481,7 +487,8 @@ int cq_conversation_analyze(const cq_conv_leg_in *legs, int n_legs, const cq_con
             out->swapped_suspected = true;
             snprintf(out->swapped_detail, sizeof(out->swapped_detail),
                      "the inbound leg carries %.1f s of hold music and the outbound leg none; "
-                     "hold music comes from the agent's side", hold[0]);
+                     "hold music comes from the agent's side",
+                     hold[0]);
         }
     }
     rc = one_way(legs, n_legs, talk, p, out);

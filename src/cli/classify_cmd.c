@@ -31,7 +31,7 @@ typedef struct stream {
     cq_resample *rs;
     float *rsbuf;
     size_t rscap;
-    uint64_t pushed;  /* 8 kHz samples given to the classifier */
+    uint64_t pushed; /* 8 kHz samples given to the classifier */
     float pend[CQ_CLASSIFY_FRAME];
     size_t npend;
     int timeline;
@@ -101,7 +101,8 @@ static int finish(stream *s)
 {
     int rc = CQ_OK;
     long got;
-    while (s->rs && rc == CQ_OK && (got = cq_resample_process(s->rs, NULL, 0, s->rsbuf, s->rscap)) > 0)
+    while (s->rs && rc == CQ_OK &&
+           (got = cq_resample_process(s->rs, NULL, 0, s->rsbuf, s->rscap)) > 0)
         rc = feed8k(s, s->rsbuf, (size_t)got);
     if (rc == CQ_OK && s->npend) { /* the last chunk, zero-padded, as the engine does */
         float p;
@@ -116,8 +117,7 @@ static int finish(stream *s)
         const cq_class_seg *tl = cq_classifier_timeline(s->cls, &n);
         for (size_t i = 0; i < n; i++)
             printf("{\"segment\":\"%s\",\"start\":%.3f,\"end\":%.3f,\"confidence\":%.2f}\n",
-                   cq_seg_class_name(tl[i].cls), tl[i].start_sec, tl[i].end_sec,
-                   tl[i].confidence);
+                   cq_seg_class_name(tl[i].cls), tl[i].start_sec, tl[i].end_sec, tl[i].confidence);
     }
     return rc;
 }

@@ -103,8 +103,10 @@ static int from_settings(ingest_vicidial_config *c, bool *have_uri)
         return -1;
     }
     if (s->vicidial_tz[0] && ingest_tz_check(s->vicidial_tz) != 0) {
-        fprintf(stderr, "callqa ingest: vicidial_tz '%s': not a time zone of the system's zone "
-                        "database\n", s->vicidial_tz);
+        fprintf(stderr,
+                "callqa ingest: vicidial_tz '%s': not a time zone of the system's zone "
+                "database\n",
+                s->vicidial_tz);
         return -1;
     }
     snprintf(c->password_file, sizeof(c->password_file), "%s", s->vicidial_password_file);
@@ -192,12 +194,8 @@ static int ingest_vicidial_cmd(int argc, char **argv)
             }
             have_uri = true;
             break;
-        case O_PASS:
-            snprintf(c->password_file, sizeof(c->password_file), "%s", optarg);
-            break;
-        case O_DB:
-            snprintf(c->store, sizeof(c->store), "%s", optarg);
-            break;
+        case O_PASS: snprintf(c->password_file, sizeof(c->password_file), "%s", optarg); break;
+        case O_DB: snprintf(c->store, sizeof(c->store), "%s", optarg); break;
         case O_SOURCE:
             if (!source_ok(optarg)) {
                 fprintf(stderr, "callqa ingest: --source '%s': 1-64 of [A-Za-z0-9_.:-]\n", optarg);
@@ -205,9 +203,7 @@ static int ingest_vicidial_cmd(int argc, char **argv)
             }
             snprintf(c->source, sizeof(c->source), "%s", optarg);
             break;
-        case O_DIR:
-            snprintf(c->recordings_dir, sizeof(c->recordings_dir), "%s", optarg);
-            break;
+        case O_DIR: snprintf(c->recordings_dir, sizeof(c->recordings_dir), "%s", optarg); break;
         case O_SERVER:
             if (cfg_add_server(&c->svc, optarg, msg, sizeof(msg)) != 0) {
                 fprintf(stderr, "callqa ingest: %s\n", msg);
@@ -247,14 +243,14 @@ static int ingest_vicidial_cmd(int argc, char **argv)
             c->batch = (int)d;
             break;
         case O_OPEN:
-            if (cq_cli_number("callqa ingest", "--open-row-hours", optarg, 0, 24 * 366, &c->open_row_hours))
+            if (cq_cli_number("callqa ingest", "--open-row-hours", optarg, 0, 24 * 366,
+                              &c->open_row_hours))
                 goto out;
             break;
-        case O_ONCE:
-            c->once = true;
-            break;
+        case O_ONCE: c->once = true; break;
         case O_INTERVAL:
-            if (cq_cli_number("callqa ingest", "--interval-sec", optarg, 1, 86400, &c->interval_sec))
+            if (cq_cli_number("callqa ingest", "--interval-sec", optarg, 1, 86400,
+                              &c->interval_sec))
                 goto out;
             break;
         case O_RETRY:
@@ -266,15 +262,12 @@ static int ingest_vicidial_cmd(int argc, char **argv)
                 goto out;
             c->lookback = (int64_t)d;
             break;
-        case O_CONFIG:
-            break; /* read above */
+        case O_CONFIG: break; /* read above */
         case 'h':
             usage(stdout);
             rc = 0;
             goto out;
-        default:
-            usage(stderr);
-            goto out;
+        default: usage(stderr); goto out;
         }
     }
     if (!c->store[0])
@@ -335,7 +328,8 @@ static int ingest_watch_cmd(int argc, char **argv)
                 return 2;
             break;
         case O_PAIR:
-            if (cq_cli_number("callqa ingest", "--pair-wait-sec", optarg, 0, 86400, &c.pair_wait_sec))
+            if (cq_cli_number("callqa ingest", "--pair-wait-sec", optarg, 0, 86400,
+                              &c.pair_wait_sec))
                 return 2;
             break;
         case O_MINSIZE:

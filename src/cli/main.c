@@ -43,7 +43,7 @@ typedef struct batch {
     const plan_call *calls;
     size_t n;
     int json;
-    int isolate;      /* one child process per call (batches), see call_in_child */
+    int isolate; /* one child process per call (batches), see call_in_child */
     result *res;
     atomic_size_t next;
     pthread_mutex_t mu;
@@ -75,7 +75,8 @@ static char *json_error_line(const char *file, const cq_err *err)
             else
                 *p++ = (char)*c;
         }
-        p += sprintf(p, k == 0 ? "\",\"error\":\"" : "\",\"code\":\"%s\"}", cq_status_name(err->code));
+        p += sprintf(p, k == 0 ? "\",\"error\":\"" : "\",\"code\":\"%s\"}",
+                     cq_status_name(err->code));
     }
     return s;
 }
@@ -94,8 +95,11 @@ static void analyze_call(const batch *b, size_t i, result *r)
     if (c->path) {
         rc = cq_legs_resolve(c->path, &lr, &err);
         if (rc == CQ_OK) {
-            cq_call_src src = {.path = lr.path, .in_path = lr.in_path, .out_path = lr.out_path,
-                               .name = lr.name, .note = lr.note};
+            cq_call_src src = {.path = lr.path,
+                               .in_path = lr.in_path,
+                               .out_path = lr.out_path,
+                               .name = lr.name,
+                               .note = lr.note};
             rc = cq_engine_analyze(b->engine, &src, &rep, &err);
         }
     } else {
@@ -164,11 +168,11 @@ static void child_result(const batch *b, const proc_done *d, result *r)
         err.code = CQ_ERR_INTERNAL;
         if (d->outcome == PROC_SIGNALED)
             snprintf(err.msg, sizeof(err.msg),
-                     "%s: the decoder crashed (signal %d, %s) on this file; skipped", name,
-                     d->code, strsignal(d->code));
+                     "%s: the decoder crashed (signal %d, %s) on this file; skipped", name, d->code,
+                     strsignal(d->code));
         else
-            snprintf(err.msg, sizeof(err.msg), "%s: the analysis process failed (status %d)",
-                     name, d->outcome == PROC_FAILED ? d->code : 0);
+            snprintf(err.msg, sizeof(err.msg), "%s: the analysis process failed (status %d)", name,
+                     d->outcome == PROC_FAILED ? d->code : 0);
         if (asprintf(&r->error, "callqa: %s", err.msg) < 0)
             r->error = NULL;
         if (b->json)
@@ -282,43 +286,44 @@ static void usage(FILE *f)
     const char *nm;
     for (size_t i = 0; (nm = cq_analyzer_at(i, NULL)) && k < sizeof(names); i++)
         k += (size_t)snprintf(names + k, sizeof(names) - k, "%s%s", i ? "," : "", nm);
-    fprintf(f,
-            "usage: callqa analyze [options] FILE|DIR...\n"
-            "       callqa analyze [options] --in INBOUND.wav --out OUTBOUND.wav\n"
-            "       callqa classify [--rate HZ] -|FILE   call events of a live stream\n"
-            "       callqa serve [options]                 the HTTP service (callqa serve --help)\n"
-            "       callqa worker --db STORE [options]     the QA worker (callqa worker --help)\n"
-            "       callqa requeue --db STORE --since DAY  analyse calls again\n"
-            "       callqa transcript import --db STORE --call ID FILE   attach a transcript\n"
-            "       callqa score --transcript FILE [--report FILE] [--scorecard FILE] [--json]\n"
-            "       callqa store migrate --from SQLITE_PATH --to postgresql://...   move a store\n"
-            "       callqa version\n"
-            "\n"
-            "Analyze call recordings: per-leg levels (RMS, peak, P.56 active level, clipping,\n"
-            "DC offset), silences (FFmpeg silencedetect semantics), speech activity (Silero\n"
-            "VAD, or a DSP fallback when the model is not installed), speech quality (NISQA,\n"
-            "when installed), call events (DTMF, tones, hold music), and the conversation\n"
-            "(talk, overtalk, dead air, one-way audio).\n"
-            "\n"
-            "options:\n"
-            "  --json                 one JSON object per call per line (docs/report.md)\n"
-            "  --transcribe           send the speech to an ASR server too (callqa analyze\n"
-            "                         --transcribe --help; docs/transcription.md)\n"
-            "  --only LIST            analyzers to run, from: %s\n"
-            "                         (default: all but those run only on request)\n"
-            "  --in FILE --out FILE   a call given as inbound (caller) and outbound (agent) legs\n"
-            "  --max-duration S       refuse recordings longer than this (default 86400)\n"
-            "  --envelope MS          each leg's RMS level every MS ms in the report (the\n"
-            "                         envelope analyzer; default off)\n"
-            "  --no-isolate           batches: analyse in threads of this process, without a\n"
-            "                         child process per call (a decoder crash then ends the batch)\n"
-            "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
-            "  -q, --quiet            no progress bar and no closing summary\n"
-            "  -h, --help             this text\n"
-            "\n"
-            "the analysis (the settings of docs/config.md under their flags; the models:\n"
-            "$CALLQA_MODEL_DIR, else ~/.local/share/callqa/models, models/README.md):\n",
-            names);
+    fprintf(
+        f,
+        "usage: callqa analyze [options] FILE|DIR...\n"
+        "       callqa analyze [options] --in INBOUND.wav --out OUTBOUND.wav\n"
+        "       callqa classify [--rate HZ] -|FILE   call events of a live stream\n"
+        "       callqa serve [options]                 the HTTP service (callqa serve --help)\n"
+        "       callqa worker --db STORE [options]     the QA worker (callqa worker --help)\n"
+        "       callqa requeue --db STORE --since DAY  analyse calls again\n"
+        "       callqa transcript import --db STORE --call ID FILE   attach a transcript\n"
+        "       callqa score --transcript FILE [--report FILE] [--scorecard FILE] [--json]\n"
+        "       callqa store migrate --from SQLITE_PATH --to postgresql://...   move a store\n"
+        "       callqa version\n"
+        "\n"
+        "Analyze call recordings: per-leg levels (RMS, peak, P.56 active level, clipping,\n"
+        "DC offset), silences (FFmpeg silencedetect semantics), speech activity (Silero\n"
+        "VAD, or a DSP fallback when the model is not installed), speech quality (NISQA,\n"
+        "when installed), call events (DTMF, tones, hold music), and the conversation\n"
+        "(talk, overtalk, dead air, one-way audio).\n"
+        "\n"
+        "options:\n"
+        "  --json                 one JSON object per call per line (docs/report.md)\n"
+        "  --transcribe           send the speech to an ASR server too (callqa analyze\n"
+        "                         --transcribe --help; docs/transcription.md)\n"
+        "  --only LIST            analyzers to run, from: %s\n"
+        "                         (default: all but those run only on request)\n"
+        "  --in FILE --out FILE   a call given as inbound (caller) and outbound (agent) legs\n"
+        "  --max-duration S       refuse recordings longer than this (default 86400)\n"
+        "  --envelope MS          each leg's RMS level every MS ms in the report (the\n"
+        "                         envelope analyzer; default off)\n"
+        "  --no-isolate           batches: analyse in threads of this process, without a\n"
+        "                         child process per call (a decoder crash then ends the batch)\n"
+        "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
+        "  -q, --quiet            no progress bar and no closing summary\n"
+        "  -h, --help             this text\n"
+        "\n"
+        "the analysis (the settings of docs/config.md under their flags; the models:\n"
+        "$CALLQA_MODEL_DIR, else ~/.local/share/callqa/models, models/README.md):\n",
+        names);
     cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
     fprintf(f, "\nExit status: 0 all calls analysed, 1 some failed, 2 usage error.\n");
 }
@@ -484,7 +489,8 @@ static int cmd_analyze(int argc, char **argv)
         return 2;
     }
     printer pr = {.bar = !quiet && n > 1 && isatty(STDERR_FILENO),
-                  .out_tty = isatty(STDOUT_FILENO), .t0 = t0};
+                  .out_tty = isatty(STDOUT_FILENO),
+                  .t0 = t0};
     if (b.isolate) {
         run_isolated(&b, jobs, &pr);
     } else {

@@ -19,8 +19,8 @@
 
 #include "callqa/cq_legs.h"
 
-static const char *const k_exts[] = {".wav", ".mp3", ".gsm", ".flac", ".ogg", ".oga", ".opus",
-                                     ".au",  ".aif", ".aiff", ".w64", ".caf", ".wave"};
+static const char *const k_exts[] = {".wav", ".mp3", ".gsm",  ".flac", ".ogg", ".oga", ".opus",
+                                     ".au",  ".aif", ".aiff", ".w64",  ".caf", ".wave"};
 
 static int is_audio_name(const char *name)
 {
@@ -138,7 +138,7 @@ int plan_calls(const plan_paths *pp, plan_call **out, size_t *n_out)
 {
     size_t n = pp->n;
     plan_call *calls = calloc(n ? n : 1, sizeof(*calls));
-    char (*real)[PATH_MAX] = calloc(n ? n : 1, PATH_MAX);
+    char(*real)[PATH_MAX] = calloc(n ? n : 1, PATH_MAX);
     unsigned char *used = calloc(n ? n : 1, 1);
     if (!calls || !real || !used) {
         free(calls), free(real), free(used);

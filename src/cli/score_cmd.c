@@ -126,33 +126,15 @@ int cq_cli_score(int argc, char **argv)
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
-        case 't':
-            tpath = optarg;
-            break;
-        case 'r':
-            rpath = optarg;
-            break;
-        case 'c':
-            cpath = optarg;
-            break;
-        case 'T':
-            topath = optarg;
-            break;
-        case 's':
-            speaker = optarg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        case 'C':
-            config = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        case 't': tpath = optarg; break;
+        case 'r': rpath = optarg; break;
+        case 'c': cpath = optarg; break;
+        case 'T': topath = optarg; break;
+        case 's': speaker = optarg; break;
+        case 'j': json = true; break;
+        case 'C': config = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
         }
     }
     if (!tpath || optind != argc) {

@@ -48,23 +48,34 @@ static void poll_sidecars(void *arg)
 
 int cq_cli_serve(int argc, char **argv)
 {
-    enum { O_CONFIG = 256, O_LISTEN, O_SERVER, O_DB, O_TOKEN, O_NOAUTH, O_MODEL, O_FRESH,
-           O_CONC, O_ROUTES, O_OPENAPI, O_SETTINGS };
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, O_CONFIG},
-        {"listen", required_argument, NULL, O_LISTEN},
-        {"recording-server", required_argument, NULL, O_SERVER},
-        {"db", required_argument, NULL, O_DB},
-        {"token-file", required_argument, NULL, O_TOKEN},
-        {"no-auth", no_argument, NULL, O_NOAUTH},
-        {"model-dir", required_argument, NULL, O_MODEL},
-        {"freshness-sec", required_argument, NULL, O_FRESH},
-        {"max-concurrent", required_argument, NULL, O_CONC},
-        {"list-routes", no_argument, NULL, O_ROUTES},
-        {"openapi", no_argument, NULL, O_OPENAPI},
-        {"help-settings", no_argument, NULL, O_SETTINGS},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    enum {
+        O_CONFIG = 256,
+        O_LISTEN,
+        O_SERVER,
+        O_DB,
+        O_TOKEN,
+        O_NOAUTH,
+        O_MODEL,
+        O_FRESH,
+        O_CONC,
+        O_ROUTES,
+        O_OPENAPI,
+        O_SETTINGS
+    };
+    static const struct option opts[] = {{"config", required_argument, NULL, O_CONFIG},
+                                         {"listen", required_argument, NULL, O_LISTEN},
+                                         {"recording-server", required_argument, NULL, O_SERVER},
+                                         {"db", required_argument, NULL, O_DB},
+                                         {"token-file", required_argument, NULL, O_TOKEN},
+                                         {"no-auth", no_argument, NULL, O_NOAUTH},
+                                         {"model-dir", required_argument, NULL, O_MODEL},
+                                         {"freshness-sec", required_argument, NULL, O_FRESH},
+                                         {"max-concurrent", required_argument, NULL, O_CONC},
+                                         {"list-routes", no_argument, NULL, O_ROUTES},
+                                         {"openapi", no_argument, NULL, O_OPENAPI},
+                                         {"help-settings", no_argument, NULL, O_SETTINGS},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     cfg_settings c;
     cfg_defaults(&c);
     char msg[1200];
@@ -137,9 +148,7 @@ int cq_cli_serve(int argc, char **argv)
             free(doc);
             return 0;
         }
-        case O_SETTINGS:
-            cfg_print(stdout);
-            return 0;
+        case O_SETTINGS: cfg_print(stdout); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -5,19 +5,18 @@
 #define CQ_CLI_SERVE_CMD_H
 
 int cq_cli_serve(int argc, char **argv);
-int cq_cli_worker(int argc, char **argv);  /* worker_cmd.c */
-int cq_cli_requeue(int argc, char **argv); /* worker_cmd.c */
-int cq_cli_ingest(int argc, char **argv);  /* ingest_cmd.c */
+int cq_cli_worker(int argc, char **argv);     /* worker_cmd.c */
+int cq_cli_requeue(int argc, char **argv);    /* worker_cmd.c */
+int cq_cli_ingest(int argc, char **argv);     /* ingest_cmd.c */
 int cq_cli_transcribe(int argc, char **argv); /* transcribe_cmd.c: analyze --transcribe */
-int cq_cli_transcript(int argc, char **argv);  /* transcribe_cmd.c: transcript import */
-int cq_cli_score(int argc, char **argv);       /* score_cmd.c */
-int cq_cli_store(int argc, char **argv);       /* store_cmd.c: store migrate */
+int cq_cli_transcript(int argc, char **argv); /* transcribe_cmd.c: transcript import */
+int cq_cli_score(int argc, char **argv);      /* score_cmd.c */
+int cq_cli_store(int argc, char **argv);      /* store_cmd.c: store migrate */
 
 /* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
  * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */
 int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
                   double *out);
-
 
 /* ---- sidecars (sidecar.c): other commands of this program in child processes ------------- */
 
@@ -38,8 +37,8 @@ typedef struct cq_sidecar {
 /* `callqa CMD...` with the options of the parent's command line (argc, argv) named in `share`
  * (NULL-terminated, e.g. "--config", "--db"; each with its value), then `extra` (NULL or
  * NULL-terminated). 0, or -1 when out of memory or arguments. */
-int cq_sidecar_init(cq_sidecar *s, const char *what, const char *const *cmd, int argc,
-                    char **argv, const char *const *share, const char *const *extra);
+int cq_sidecar_init(cq_sidecar *s, const char *what, const char *const *cmd, int argc, char **argv,
+                    const char *const *share, const char *const *extra);
 /* Start it if it is not running and its delay is over; notice (and log) that it ended. Call
  * every few seconds. */
 void cq_sidecar_poll(cq_sidecar *s);

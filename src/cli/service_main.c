@@ -28,7 +28,9 @@ int main(int argc, char **argv)
         return cq_cli_score(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "store"))
         return cq_cli_store(argc - 1, argv + 1);
-    fprintf(stderr, "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store [options]   (callqa serve "
-                    "--help, callqa worker --help, callqa ingest --help)\n");
+    fprintf(stderr,
+            "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store "
+            "[options]   (callqa serve "
+            "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;
 }

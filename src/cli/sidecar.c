@@ -37,8 +37,8 @@ static int option_is(const char *arg, const char *name)
     return !strncmp(arg, name, n) && (arg[n] == 0 || arg[n] == '=') ? 1 + (arg[n] == 0) : 0;
 }
 
-int cq_sidecar_init(cq_sidecar *s, const char *what, const char *const *cmd, int argc,
-                    char **argv, const char *const *share, const char *const *extra)
+int cq_sidecar_init(cq_sidecar *s, const char *what, const char *const *cmd, int argc, char **argv,
+                    const char *const *share, const char *const *extra)
 {
     memset(s, 0, sizeof(*s));
     s->what = what;

@@ -102,12 +102,9 @@ static int store_migrate(int argc, char **argv)
 {
     enum { O_FROM = 256, O_TO, O_VERIFY, O_BATCH, O_HELP };
     static const struct option opts[] = {
-        {"from", required_argument, NULL, O_FROM},
-        {"to", required_argument, NULL, O_TO},
-        {"verify-only", no_argument, NULL, O_VERIFY},
-        {"batch", required_argument, NULL, O_BATCH},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0},
+        {"from", required_argument, NULL, O_FROM},    {"to", required_argument, NULL, O_TO},
+        {"verify-only", no_argument, NULL, O_VERIFY}, {"batch", required_argument, NULL, O_BATCH},
+        {"help", no_argument, NULL, O_HELP},          {NULL, 0, NULL, 0},
     };
     const char *from = NULL, *to = NULL;
     store_copy_opts o = {0};
@@ -157,8 +154,8 @@ static int store_migrate(int argc, char **argv)
         if (o.verify_only)
             printf("%-16s %10" PRId64 " rows  verified\n", r.t[i].name, r.t[i].rows);
         else
-            printf("%-16s %10" PRId64 " rows  %10" PRId64 " copied now  verified\n",
-                   r.t[i].name, r.t[i].rows, r.t[i].copied);
+            printf("%-16s %10" PRId64 " rows  %10" PRId64 " copied now  verified\n", r.t[i].name,
+                   r.t[i].rows, r.t[i].copied);
     }
     printf("%d tables, %" PRId64 " rows, verified in %.1f s\n", r.n, rows, sec);
     fprintf(stderr,

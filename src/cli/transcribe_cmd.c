@@ -42,7 +42,7 @@ static void usage(FILE *f)
     fprintf(f, "\nthe analysis (as callqa analyze):\n");
     cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
     fprintf(f, "\n"
-            "Exit status: 0 all calls transcribed, 1 some failed, 2 usage error.\n");
+               "Exit status: 0 all calls transcribed, 1 some failed, 2 usage error.\n");
 }
 
 /* The text form: the report's text, then the dialogue. */
@@ -53,8 +53,8 @@ static void print_text(const cq_report *r, const tx_transcript *t)
         fputs(s, stdout);
     cq_report_free_string(s);
     printf("transcript (%s%s%s, language %s, %d requests, %.1f s of %.1f s sent):\n", t->engine,
-           t->model[0] ? " " : "", t->model, t->language[0] ? t->language : "unknown",
-           t->requests, t->legs[0].plan.sent_sec + (t->n_legs > 1 ? t->legs[1].plan.sent_sec : 0),
+           t->model[0] ? " " : "", t->model, t->language[0] ? t->language : "unknown", t->requests,
+           t->legs[0].plan.sent_sec + (t->n_legs > 1 ? t->legs[1].plan.sent_sec : 0),
            t->recorded_sec);
     for (size_t i = 0; i < t->n_turns; i++)
         printf("  [%7.2f-%7.2f] %-8s %s\n", t->turns[i].start, t->turns[i].end,
@@ -80,8 +80,11 @@ static int one_call(const cq_engine *e, asr_client *asr, const asr_config *ac, c
     if (path) {
         rc = cq_legs_resolve(path, &lr, &err);
         if (rc == CQ_OK) {
-            cq_call_src src = {.path = lr.path, .in_path = lr.in_path, .out_path = lr.out_path,
-                               .name = lr.name, .note = lr.note};
+            cq_call_src src = {.path = lr.path,
+                               .in_path = lr.in_path,
+                               .out_path = lr.out_path,
+                               .name = lr.name,
+                               .note = lr.note};
             rc = cq_engine_analyze(e, &src, &rep, &err);
         }
     } else {
@@ -128,12 +131,9 @@ int cq_cli_transcribe(int argc, char **argv)
 {
     enum { O_TR = 256, O_JSON, O_IN, O_OUT, O_ONLY, O_CFG = 1000 };
     static const struct option own[] = {
-        {"transcribe", no_argument, NULL, O_TR},
-        {"json", no_argument, NULL, O_JSON},
-        {"in", required_argument, NULL, O_IN},
-        {"out", required_argument, NULL, O_OUT},
-        {"only", required_argument, NULL, O_ONLY},
-        {"quiet", no_argument, NULL, 'q'},
+        {"transcribe", no_argument, NULL, O_TR},   {"json", no_argument, NULL, O_JSON},
+        {"in", required_argument, NULL, O_IN},     {"out", required_argument, NULL, O_OUT},
+        {"only", required_argument, NULL, O_ONLY}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
     };
     enum { N_OWN = sizeof(own) / sizeof(own[0]) };
@@ -242,7 +242,6 @@ static int report_row(void *user, const store_val *c, int n)
         f->report = strdup(c[0].s);
     return 1;
 }
-
 
 int cq_cli_transcript(int argc, char **argv)
 {

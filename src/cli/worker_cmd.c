@@ -70,9 +70,28 @@ static void tick_ingest(void *arg)
 
 int cq_cli_worker(int argc, char **argv)
 {
-    enum { O_DB = 256, O_JOBS, O_ONCE, O_SERVER, O_DIR, O_CONFIG, O_MODEL, O_LOAD, O_WINDOW,
-           O_TZ, O_CPUS, O_NOIDLE, O_MINLEN, O_LEASE, O_RETRIES, O_BACKOFF, O_TIMEOUT, O_ID, O_NOINGEST,
-           O_ONLY };
+    enum {
+        O_DB = 256,
+        O_JOBS,
+        O_ONCE,
+        O_SERVER,
+        O_DIR,
+        O_CONFIG,
+        O_MODEL,
+        O_LOAD,
+        O_WINDOW,
+        O_TZ,
+        O_CPUS,
+        O_NOIDLE,
+        O_MINLEN,
+        O_LEASE,
+        O_RETRIES,
+        O_BACKOFF,
+        O_TIMEOUT,
+        O_ID,
+        O_NOINGEST,
+        O_ONLY
+    };
     static const struct option opts[] = {
         {"db", required_argument, NULL, O_DB},
         {"jobs", required_argument, NULL, O_JOBS},
@@ -101,8 +120,7 @@ int cq_cli_worker(int argc, char **argv)
     qa_worker_defaults(&c);
     char msg[1200];
     for (int i = 1; i + 1 < argc; i++) /* the config file first, the flags over it */
-        if (!strcmp(argv[i], "--config") &&
-            cfg_load_file(&c.svc, argv[i + 1], msg, sizeof(msg))) {
+        if (!strcmp(argv[i], "--config") && cfg_load_file(&c.svc, argv[i + 1], msg, sizeof(msg))) {
             fprintf(stderr, "callqa worker: %s\n", msg);
             return 2;
         }
@@ -157,7 +175,8 @@ int cq_cli_worker(int argc, char **argv)
                 return 2;
             break;
         case O_TIMEOUT:
-            if (cq_cli_number("callqa worker", "--analysis-timeout-sec", optarg, 0.1, 86400, &c.analysis_timeout_sec))
+            if (cq_cli_number("callqa worker", "--analysis-timeout-sec", optarg, 0.1, 86400,
+                              &c.analysis_timeout_sec))
                 return 2;
             break;
         case O_ID: snprintf(c.id, sizeof(c.id), "%s", optarg); break;

@@ -107,8 +107,10 @@ int asr_campaign_languages_check(const char *map, char *err, size_t errsz)
         char code[8], iso[3];
         snprintf(code, sizeof(code), "%.*s", (int)(cl < 7 ? cl : 7), c);
         if (!nl || cl != 2 || tx_language_code(code, iso) != 0) {
-            snprintf(err, errsz, "asr_campaign_languages: '%.*s' is not CAMPAIGN=xx with an ISO "
-                                 "639-1 code", (int)(p - n < 80 ? p - n : 80), n);
+            snprintf(err, errsz,
+                     "asr_campaign_languages: '%.*s' is not CAMPAIGN=xx with an ISO "
+                     "639-1 code",
+                     (int)(p - n < 80 ? p - n : 80), n);
             return -1;
         }
     }
@@ -153,9 +155,14 @@ void asr_config_hash(const asr_config *c, char out[65])
     sha256_init(&ctx);
     char pad[32];
     snprintf(pad, sizeof(pad), "%.3f", c->plan.pad_sec);
-    const char *parts[] = {asr_protocol_name(c->protocol), c->url, c->model, c->language,
-                           c->campaign_languages, c->prompt,
-                           c->plan.include_ivr ? "ivr" : "no-ivr", pad};
+    const char *parts[] = {asr_protocol_name(c->protocol),
+                           c->url,
+                           c->model,
+                           c->language,
+                           c->campaign_languages,
+                           c->prompt,
+                           c->plan.include_ivr ? "ivr" : "no-ivr",
+                           pad};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         sha256_update(&ctx, strlen(parts[i]) + 1, (const uint8_t *)parts[i]); /* with the NUL */
     sha256_digest(&ctx, sizeof(d), d);
@@ -175,8 +182,8 @@ asr_client *asr_create(const asr_config *c, char *err, size_t errsz)
         return NULL;
     }
     char code[3];
-    if (strcmp(c->language, "auto") && (strlen(c->language) != 2 ||
-                                         tx_language_code(c->language, code) != 0)) {
+    if (strcmp(c->language, "auto") &&
+        (strlen(c->language) != 2 || tx_language_code(c->language, code) != 0)) {
         snprintf(err, errsz, "the ASR language must be auto or an ISO 639-1 code (got '%.20s')",
                  c->language);
         return NULL;
@@ -306,13 +313,14 @@ static verdict exchange(asr_client *a, const char *url, const unsigned char *wav
         return V_RETRY;
     }
     if (*code >= 500 || *code == 408) {
-        snprintf(err, errsz, "the ASR server failed (HTTP %ld%s%s)", *code, sm[0] ? ": " : "",
-                 sm);
+        snprintf(err, errsz, "the ASR server failed (HTTP %ld%s%s)", *code, sm[0] ? ": " : "", sm);
         return V_RETRY;
     }
     if (*code == 404) {
-        snprintf(err, errsz, "no such endpoint on the ASR server (HTTP 404 for %s): check the URL "
-                             "and the protocol", url);
+        snprintf(err, errsz,
+                 "no such endpoint on the ASR server (HTTP 404 for %s): check the URL "
+                 "and the protocol",
+                 url);
         return V_FINAL;
     }
     if (*code != 200) {
@@ -321,8 +329,9 @@ static verdict exchange(asr_client *a, const char *url, const unsigned char *wav
         return V_FINAL;
     }
     if (cl_looks_html(b, h)) {
-        snprintf(err, errsz, "the ASR server answered an HTML page, not JSON (a proxy or a wrong "
-                             "URL?)");
+        snprintf(err, errsz,
+                 "the ASR server answered an HTML page, not JSON (a proxy or a wrong "
+                 "URL?)");
         return V_RETRY;
     }
     return V_OK;
@@ -345,8 +354,8 @@ static int wait_ready(asr_client *a, char *err, size_t errsz)
         if (v == V_FINAL && code != 503)
             return -1;
         if (waited >= a->c.timeout_sec) {
-            snprintf(err, errsz, "the whisper.cpp server was not ready after %.0f s (%s)",
-                     waited, code == 503 ? "still loading its model" : "no answer");
+            snprintf(err, errsz, "the whisper.cpp server was not ready after %.0f s (%s)", waited,
+                     code == 503 ? "still loading its model" : "no answer");
             return -1;
         }
         cl_pause_sec(step);
@@ -377,9 +386,9 @@ int asr_send(asr_client *a, const unsigned char *wav, size_t len, const char *fi
         }
         if (v == V_OK) {
             char perr[300];
-            int rc = a->c.protocol == ASR_OPENAI ? tx_parse_openai(b.p, b.n, res, perr, sizeof(perr))
-                                                 : tx_parse_whispercpp(b.p, b.n, res, perr,
-                                                                       sizeof(perr));
+            int rc = a->c.protocol == ASR_OPENAI
+                         ? tx_parse_openai(b.p, b.n, res, perr, sizeof(perr))
+                         : tx_parse_whispercpp(b.p, b.n, res, perr, sizeof(perr));
             if (rc == 0) {
                 free(b.p);
                 return 0;
@@ -497,7 +506,8 @@ int asr_transcribe(asr_client *a, const cq_report *r, tx_transcript *t, char *er
         if (j->rc != 0) {
             if (!j->err[0])
                 continue; /* not sent: another chunk failed first */
-            snprintf(err, errsz, "%s (chunk %s)", j->err, t->legs[j->leg].plan.chunks[j->chunk].file);
+            snprintf(err, errsz, "%s (chunk %s)", j->err,
+                     t->legs[j->leg].plan.chunks[j->chunk].file);
             rc = -1;
             break;
         }
@@ -509,8 +519,10 @@ int asr_transcribe(asr_client *a, const cq_report *r, tx_transcript *t, char *er
         double s = 0;
         for (int i = 0; i < t->n_legs; i++)
             s += t->legs[i].plan.sent_sec;
-        snprintf(err, errsz, "the ASR server answered empty text for all %zu chunks of speech "
-                             "(%.1f s sent)", answered, s);
+        snprintf(err, errsz,
+                 "the ASR server answered empty text for all %zu chunks of speech "
+                 "(%.1f s sent)",
+                 answered, s);
         rc = -1;
     }
     for (size_t i = 0; i < u.n; i++) {

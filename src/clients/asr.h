@@ -31,19 +31,19 @@
 typedef enum asr_protocol { ASR_OPENAI = 0, ASR_WHISPERCPP = 1 } asr_protocol;
 
 typedef struct asr_config {
-    char url[512];         /* the server's base URL, e.g. http://10.0.0.5:8000/v1 (openai) */
+    char url[512]; /* the server's base URL, e.g. http://10.0.0.5:8000/v1 (openai) */
     asr_protocol protocol;
-    char model[128];       /* openai: the model name (required by the protocol) */
-    char key_file[1024];   /* "" for none */
-    char language[16];     /* "auto", or an ISO 639-1 code sent with each request */
+    char model[128];               /* openai: the model name (required by the protocol) */
+    char key_file[1024];           /* "" for none */
+    char language[16];             /* "auto", or an ISO 639-1 code sent with each request */
     char campaign_languages[1024]; /* "CAMPAIGN=xx,...": the language of those campaigns' calls */
-    char prompt[1024];     /* vocabulary and style hint ("" for none) */
-    double connect_timeout_sec; /* 10 */
-    double timeout_sec;    /* per request, 120 */
-    int retries;           /* after the first attempt, 3 */
-    double backoff_sec;    /* the first wait, doubled each time up to 30 s (1) */
-    int concurrency;       /* requests at once for one call (2) */
-    size_t max_response;   /* bytes (8 MiB) */
+    char prompt[1024];             /* vocabulary and style hint ("" for none) */
+    double connect_timeout_sec;    /* 10 */
+    double timeout_sec;            /* per request, 120 */
+    int retries;                   /* after the first attempt, 3 */
+    double backoff_sec;            /* the first wait, doubled each time up to 30 s (1) */
+    int concurrency;               /* requests at once for one call (2) */
+    size_t max_response;           /* bytes (8 MiB) */
     tx_plan_params plan;
 } asr_config;
 

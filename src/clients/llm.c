@@ -82,7 +82,8 @@ llm_provider_config llm_default_provider_config(void)
 static void hash_provider(struct sha256_ctx *ctx, const llm_provider_config *p)
 {
     char num[64];
-    snprintf(num, sizeof(num), "%d/%.3f", p->max_tokens, p->temperature < 0 ? -1.0 : p->temperature);
+    snprintf(num, sizeof(num), "%d/%.3f", p->max_tokens,
+             p->temperature < 0 ? -1.0 : p->temperature);
     const char *parts[] = {llm_provider_name(p->provider), p->url, p->model, num};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         sha256_update(ctx, strlen(parts[i]) + 1, (const uint8_t *)parts[i]); /* with the NUL */
@@ -106,18 +107,24 @@ void llm_config_hash(const llm_config *c, char out[65])
 static int check_provider(const llm_provider_config *p, const char *which, char *err, size_t errsz)
 {
     if (strncmp(p->url, "http://", 7) && strncmp(p->url, "https://", 8))
-        return cfg_fail(err, errsz, "the %s LLM URL must begin with http:// or https:// (got "
-                                    "'%.200s')", which, p->url);
+        return cfg_fail(err, errsz,
+                        "the %s LLM URL must begin with http:// or https:// (got "
+                        "'%.200s')",
+                        which, p->url);
     if (!p->model[0])
         return cfg_fail(err, errsz, "the %s LLM needs a model name", which);
     for (const char *m = p->model; *m; m++)
         if (!((*m >= 'a' && *m <= 'z') || (*m >= 'A' && *m <= 'Z') || (*m >= '0' && *m <= '9') ||
               strchr("._-:/@", *m)))
-            return cfg_fail(err, errsz, "the %s LLM's model name may hold letters, digits and "
-                                        "._-:/@ only", which);
+            return cfg_fail(err, errsz,
+                            "the %s LLM's model name may hold letters, digits and "
+                            "._-:/@ only",
+                            which);
     if (p->provider == LLM_GEMINI && (strchr(p->model, '/') || strchr(p->model, ':')))
-        return cfg_fail(err, errsz, "the %s Gemini model is a bare name (gemini-2.5-flash, not "
-                                    "models/...)", which);
+        return cfg_fail(err, errsz,
+                        "the %s Gemini model is a bare name (gemini-2.5-flash, not "
+                        "models/...)",
+                        which);
     if (p->provider != LLM_OPENAI && !p->key_file[0])
         return cfg_fail(err, errsz, "the %s LLM (%s) needs a key file", which,
                         llm_provider_name(p->provider));
@@ -125,8 +132,10 @@ static int check_provider(const llm_provider_config *p, const char *which, char 
         return cfg_fail(err, errsz, "the %s LLM's max_tokens must be 1-1000000", which);
     if (p->temperature > 2 || !(p->timeout_sec > 0) || p->retries < 0 || p->retries > 10 ||
         p->price_in < 0 || p->price_out < 0 || p->max_response < 1024)
-        return cfg_fail(err, errsz, "the %s LLM's temperature (<= 2), timeout (> 0), retries "
-                                    "(0-10), prices (>= 0) or answer limit is out of range", which);
+        return cfg_fail(err, errsz,
+                        "the %s LLM's temperature (<= 2), timeout (> 0), retries "
+                        "(0-10), prices (>= 0) or answer limit is out of range",
+                        which);
     return 0;
 }
 
@@ -193,7 +202,8 @@ void llm_parsed_free(llm_parsed *p)
     memset(p, 0, sizeof(*p));
 }
 
-static int perr(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int perr(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int perr(char *err, size_t errsz, const char *fmt, ...)
 {
     va_list ap;
@@ -241,8 +251,10 @@ static int add_call(llm_parsed *p, const char *id, const char *name, const json_
 static void usage(llm_parsed *p, const json_t *u, const char *in, const char *out)
 {
     const json_t *a = json_object_get(u, in), *b = json_object_get(u, out);
-    p->input_tokens = json_is_integer(a) && json_integer_value(a) > 0 ? (long)json_integer_value(a) : 0;
-    p->output_tokens = json_is_integer(b) && json_integer_value(b) > 0 ? (long)json_integer_value(b) : 0;
+    p->input_tokens =
+        json_is_integer(a) && json_integer_value(a) > 0 ? (long)json_integer_value(a) : 0;
+    p->output_tokens =
+        json_is_integer(b) && json_integer_value(b) > 0 ? (long)json_integer_value(b) : 0;
 }
 
 static int parse_anthropic(const json_t *j, llm_parsed *p, char *err, size_t errsz)
@@ -254,7 +266,8 @@ static int parse_anthropic(const json_t *j, llm_parsed *p, char *err, size_t err
     usage(p, json_object_get(j, "usage"), "input_tokens", "output_tokens");
     size_t i;
     json_t *b;
-    json_array_foreach(content, i, b) {
+    json_array_foreach(content, i, b)
+    {
         const char *type = json_string_value(json_object_get(b, "type"));
         if (!type)
             return perr(err, errsz, "content[%zu] has no type", i);
@@ -269,8 +282,10 @@ static int parse_anthropic(const json_t *j, llm_parsed *p, char *err, size_t err
                        *name = json_string_value(json_object_get(b, "name"));
             const json_t *in = json_object_get(b, "input");
             if (!id || !name || !json_is_object(in))
-                return perr(err, errsz, "content[%zu] (tool_use) needs id, name and an input "
-                                        "object", i);
+                return perr(err, errsz,
+                            "content[%zu] (tool_use) needs id, name and an input "
+                            "object",
+                            i);
             if (add_call(p, id, name, in, NULL) != 0)
                 return perr(err, errsz, "out of memory");
         } /* thinking and other blocks are not the answer */
@@ -296,7 +311,8 @@ static int parse_openai(const json_t *j, llm_parsed *p, char *err, size_t errsz)
         return perr(err, errsz, "the chat completion has no choices[0].message");
     usage(p, json_object_get(j, "usage"), "prompt_tokens", "completion_tokens");
     const char *fin = json_string_value(json_object_get(c0, "finish_reason"));
-    const json_t *content = json_object_get(msg, "content"), *refusal = json_object_get(msg, "refusal"),
+    const json_t *content = json_object_get(msg, "content"),
+                 *refusal = json_object_get(msg, "refusal"),
                  *tc = json_object_get(msg, "tool_calls");
     if (content && !json_is_null(content) && !json_is_string(content))
         return perr(err, errsz, "choices[0].message.content is not a string");
@@ -308,14 +324,17 @@ static int parse_openai(const json_t *j, llm_parsed *p, char *err, size_t errsz)
             return perr(err, errsz, "choices[0].message.tool_calls is not an array");
         size_t i;
         json_t *t;
-        json_array_foreach(tc, i, t) {
+        json_array_foreach(tc, i, t)
+        {
             const json_t *f = json_object_get(t, "function");
             const char *id = json_string_value(json_object_get(t, "id")),
                        *name = json_string_value(json_object_get(f, "name")),
                        *args = json_string_value(json_object_get(f, "arguments"));
             if (!name || !args)
-                return perr(err, errsz, "tool_calls[%zu] needs function.name and "
-                                        "function.arguments", i);
+                return perr(err, errsz,
+                            "tool_calls[%zu] needs function.name and "
+                            "function.arguments",
+                            i);
             if (add_call(p, id, name, NULL, args) != 0)
                 return perr(err, errsz, "out of memory");
         }
@@ -340,8 +359,8 @@ static int parse_gemini(const json_t *j, llm_parsed *p, char *err, size_t errsz)
 {
     usage(p, json_object_get(j, "usageMetadata"), "promptTokenCount", "candidatesTokenCount");
     const json_t *cands = json_object_get(j, "candidates");
-    const char *block = json_string_value(json_object_get(json_object_get(j, "promptFeedback"),
-                                                          "blockReason"));
+    const char *block =
+        json_string_value(json_object_get(json_object_get(j, "promptFeedback"), "blockReason"));
     if (!json_is_array(cands) || json_array_size(cands) == 0) {
         if (block) {
             p->stop = LLM_STOP_REFUSED;
@@ -357,7 +376,8 @@ static int parse_gemini(const json_t *j, llm_parsed *p, char *err, size_t errsz)
         return perr(err, errsz, "candidates[0].content.parts is not an array");
     size_t i;
     json_t *pt;
-    json_array_foreach(parts, i, pt) {
+    json_array_foreach(parts, i, pt)
+    {
         const json_t *t = json_object_get(pt, "text"), *fc = json_object_get(pt, "functionCall");
         if (json_is_true(json_object_get(pt, "thought")))
             continue; /* the model's thinking, not its answer */
@@ -632,8 +652,10 @@ static char *body_of(const llm_provider_config *pc, const llm_request *rq, const
         json_error_t je;
         json_t *params = t->parameters ? json_loads(t->parameters, 0, &je) : NULL;
         if (!name_ok(t->name) || !json_is_object(params)) {
-            snprintf(err, errsz, "tool %zu: a name of [A-Za-z0-9_-]{1,64} and a JSON schema object "
-                                 "of its arguments are needed", i);
+            snprintf(err, errsz,
+                     "tool %zu: a name of [A-Za-z0-9_-]{1,64} and a JSON schema object "
+                     "of its arguments are needed",
+                     i);
             json_decref(params);
             json_decref(tools);
             json_decref(schema);
@@ -647,8 +669,8 @@ static char *body_of(const llm_provider_config *pc, const llm_request *rq, const
                  put(d, "input_schema", params);
         } else if (pc->provider == LLM_OPENAI) {
             json_t *f = json_object();
-            ok = push(tools, d) && put(d, "type", json_string("function")) && put(d, "function", f) &&
-                 put(f, "name", json_string(t->name)) &&
+            ok = push(tools, d) && put(d, "type", json_string("function")) &&
+                 put(d, "function", f) && put(f, "name", json_string(t->name)) &&
                  put(f, "description", json_string(t->description ? t->description : "")) &&
                  put(f, "parameters", params);
         } else {
@@ -668,14 +690,16 @@ static char *body_of(const llm_provider_config *pc, const llm_request *rq, const
         if (ok && schema) {
             json_t *oc = json_object(), *f = json_object();
             ok = put(body, "output_config", oc) && put(oc, "format", f) &&
-                 put(f, "type", json_string("json_schema")) && json_object_set(f, "schema", schema) == 0;
+                 put(f, "type", json_string("json_schema")) &&
+                 json_object_set(f, "schema", schema) == 0;
         }
     } else if (ok && pc->provider == LLM_OPENAI) {
         /* OpenAI itself takes max_completion_tokens (its reasoning models refuse max_tokens);
          * the compatible servers (llama.cpp, Ollama, vLLM, Groq) read max_tokens */
         bool openai = strstr(pc->url, "://api.openai.com") != NULL;
         ok = put(body, "model", json_string(pc->model)) &&
-             put(body, openai ? "max_completion_tokens" : "max_tokens", json_integer(pc->max_tokens)) &&
+             put(body, openai ? "max_completion_tokens" : "max_tokens",
+                 json_integer(pc->max_tokens)) &&
              (pc->temperature < 0 || put(body, "temperature", json_real(pc->temperature))) &&
              openai_messages(body, rq, ms, n);
         if (ok && tools)
@@ -684,7 +708,8 @@ static char *body_of(const llm_provider_config *pc, const llm_request *rq, const
             json_t *rf = json_object(), *js = json_object();
             ok = put(body, "response_format", rf) && put(rf, "type", json_string("json_schema")) &&
                  put(rf, "json_schema", js) &&
-                 put(js, "name", json_string(name_ok(rq->schema_name) ? rq->schema_name : "answer")) &&
+                 put(js, "name",
+                     json_string(name_ok(rq->schema_name) ? rq->schema_name : "answer")) &&
                  put(js, "strict", json_true()) && json_object_set(js, "schema", schema) == 0;
         }
     } else if (ok) {
@@ -694,7 +719,8 @@ static char *body_of(const llm_provider_config *pc, const llm_request *rq, const
              (pc->temperature < 0 || put(gc, "temperature", json_real(pc->temperature)));
         if (ok && tools) {
             json_t *t = json_array(), *fd = json_object();
-            ok = put(body, "tools", t) && push(t, fd) && json_object_set(fd, "functionDeclarations", tools) == 0;
+            ok = put(body, "tools", t) && push(t, fd) &&
+                 json_object_set(fd, "functionDeclarations", tools) == 0;
         }
         if (ok && schema)
             ok = put(gc, "responseMimeType", json_string("application/json")) &&
@@ -707,12 +733,14 @@ static char *body_of(const llm_provider_config *pc, const llm_request *rq, const
     if (!text && ok)
         snprintf(err, errsz, "out of memory");
     else if (!text)
-        snprintf(err, errsz, "the request could not be built (out of memory, or text that is not "
-                             "UTF-8)");
+        snprintf(err, errsz,
+                 "the request could not be built (out of memory, or text that is not "
+                 "UTF-8)");
     return text;
 }
 
-char *llm_request_body(const llm_provider_config *pc, const llm_request *rq, char *err, size_t errsz)
+char *llm_request_body(const llm_provider_config *pc, const llm_request *rq, char *err,
+                       size_t errsz)
 {
     return body_of(pc, rq, rq->messages, rq->n_messages, err, errsz);
 }
@@ -773,7 +801,8 @@ static verdict exchange(const llm_provider_config *pc, const char *key, const ch
     curl_slist_free_all(hl);
     if (b->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(outcome, 24, "too_large");
-        snprintf(err, errsz, "the %s answer is over the %zu KiB limit", who, pc->max_response >> 10);
+        snprintf(err, errsz, "the %s answer is over the %zu KiB limit", who,
+                 pc->max_response >> 10);
         return V_FINAL;
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -806,8 +835,10 @@ static verdict exchange(const llm_provider_config *pc, const char *key, const ch
         return V_RETRY;
     }
     if (*code == 404) {
-        snprintf(err, errsz, "no such endpoint or model at %s (HTTP 404 for %s%s%s): check the URL, "
-                             "the provider and the model", who, url, sep, sm);
+        snprintf(err, errsz,
+                 "no such endpoint or model at %s (HTTP 404 for %s%s%s): check the URL, "
+                 "the provider and the model",
+                 who, url, sep, sm);
         return V_FINAL;
     }
     if (*code != 200) {
@@ -823,12 +854,13 @@ static verdict exchange(const llm_provider_config *pc, const char *key, const ch
     return V_OK;
 }
 
-/* ---- a call ----------------------------------------------------------------------------------- */
+/* ---- a call -----------------------------------------------------------------------------------
+ */
 
 typedef struct run {
     llm_client *l;
     const llm_request *rq;
-    json_t *schema;          /* parsed, or NULL */
+    json_t *schema; /* parsed, or NULL */
     const llm_budget *budget;
     llm_record_fn rec;
     void *user;
@@ -849,13 +881,17 @@ static int capped(const run *u, char *err, size_t errsz)
     long tokens = b->tokens_today + u->out->input_tokens + u->out->output_tokens;
     double cost = b->cost_today_usd + u->out->cost_usd;
     if (b->token_cap > 0 && tokens >= b->token_cap) {
-        snprintf(err, errsz, "llm_cap: the daily token cap is reached (%ld of %ld tokens used "
-                             "today)", tokens, b->token_cap);
+        snprintf(err, errsz,
+                 "llm_cap: the daily token cap is reached (%ld of %ld tokens used "
+                 "today)",
+                 tokens, b->token_cap);
         return 1;
     }
     if (b->cost_cap_usd > 0 && cost >= b->cost_cap_usd) {
-        snprintf(err, errsz, "llm_cap: the daily cost cap is reached (%.4f of %.4f USD spent "
-                             "today)", cost, b->cost_cap_usd);
+        snprintf(err, errsz,
+                 "llm_cap: the daily cost cap is reached (%.4f of %.4f USD spent "
+                 "today)",
+                 cost, b->cost_cap_usd);
         return 1;
     }
     return 0;
@@ -922,8 +958,10 @@ static const char *judge(const run *u, llm_parsed *p, char *why, size_t whysz)
                 return "invalid_json";
             }
             if (bad) {
-                snprintf(why, whysz, "the arguments of the call of '%.60s' do not follow its "
-                                     "schema: %s", p->calls[i].name, e);
+                snprintf(why, whysz,
+                         "the arguments of the call of '%.60s' do not follow its "
+                         "schema: %s",
+                         p->calls[i].name, e);
                 return "schema_invalid";
             }
         }
@@ -952,15 +990,21 @@ static const char *judge(const run *u, llm_parsed *p, char *why, size_t whysz)
     return "ok";
 }
 
-static void record(const run *u, const llm_provider_config *pc, bool fallback, bool repair,
-                   long in, long out, double sec, const char *outcome, long code)
+static void record(const run *u, const llm_provider_config *pc, bool fallback, bool repair, long in,
+                   long out, double sec, const char *outcome, long code)
 {
     if (!u->rec)
         return;
-    llm_attempt a = {.provider = llm_provider_name(pc->provider), .model = pc->model,
-                     .input_tokens = in, .output_tokens = out, .latency_sec = sec,
-                     .cost_usd = cost_of(pc, in, out), .outcome = outcome,
-                     .http_status = (int)code, .fallback = fallback, .repair = repair};
+    llm_attempt a = {.provider = llm_provider_name(pc->provider),
+                     .model = pc->model,
+                     .input_tokens = in,
+                     .output_tokens = out,
+                     .latency_sec = sec,
+                     .cost_usd = cost_of(pc, in, out),
+                     .outcome = outcome,
+                     .http_status = (int)code,
+                     .fallback = fallback,
+                     .repair = repair};
     u->rec(&a, u->user);
 }
 
@@ -1039,7 +1083,8 @@ static int one_provider(run *u, int which, char *err, size_t errsz)
         if (!strcmp(verdict_s, "ok")) {
             u->out->text = p.text, u->out->calls = p.calls, u->out->n_calls = p.n_calls;
             p.text = NULL, p.calls = NULL, p.n_calls = 0;
-            snprintf(u->out->provider, sizeof(u->out->provider), "%s", llm_provider_name(pc->provider));
+            snprintf(u->out->provider, sizeof(u->out->provider), "%s",
+                     llm_provider_name(pc->provider));
             snprintf(u->out->model, sizeof(u->out->model), "%s", pc->model);
             u->out->repaired = repair;
             llm_parsed_free(&p);

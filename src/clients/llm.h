@@ -54,19 +54,19 @@ const char *llm_provider_name(llm_provider p);
 
 typedef struct llm_provider_config {
     llm_provider provider;
-    char url[512];           /* base URL: https://api.anthropic.com, https://api.openai.com/v1,
-                                https://generativelanguage.googleapis.com, http://127.0.0.1:8080/v1 */
+    char url[512]; /* base URL: https://api.anthropic.com, https://api.openai.com/v1,
+                      https://generativelanguage.googleapis.com, http://127.0.0.1:8080/v1 */
     char model[128];
-    char key_file[1024];     /* "" for none (local openai-compatible servers only) */
+    char key_file[1024];        /* "" for none (local openai-compatible servers only) */
     double connect_timeout_sec; /* 10 */
-    double timeout_sec;      /* per request, 120 */
-    int retries;             /* after the first attempt, for transport faults, 429 and 5xx (2) */
-    double backoff_sec;      /* the first wait, doubled up to 30 s (1) */
-    int max_tokens;          /* the answer's limit (2048) */
-    double temperature;      /* 0-2, or < 0: not sent (0) */
-    double price_in;         /* USD per million input tokens (0: cost not known, counted 0) */
-    double price_out;        /* USD per million output tokens */
-    size_t max_response;     /* bytes (4 MiB) */
+    double timeout_sec;         /* per request, 120 */
+    int retries;                /* after the first attempt, for transport faults, 429 and 5xx (2) */
+    double backoff_sec;         /* the first wait, doubled up to 30 s (1) */
+    int max_tokens;             /* the answer's limit (2048) */
+    double temperature;         /* 0-2, or < 0: not sent (0) */
+    double price_in;            /* USD per million input tokens (0: cost not known, counted 0) */
+    double price_out;           /* USD per million output tokens */
+    size_t max_response;        /* bytes (4 MiB) */
 } llm_provider_config;
 
 typedef struct llm_config {
@@ -86,47 +86,47 @@ void llm_config_hash(const llm_config *c, char out[65]);
 typedef enum llm_role { LLM_USER = 0, LLM_ASSISTANT = 1, LLM_TOOL_RESULT = 2 } llm_role;
 
 typedef struct llm_tool_call {
-    char *id;        /* the provider's id (Gemini gives none: "call_N" made here) */
+    char *id; /* the provider's id (Gemini gives none: "call_N" made here) */
     char *name;
     char *arguments; /* JSON text of an object */
 } llm_tool_call;
 
 typedef struct llm_message {
     llm_role role;
-    const char *text;            /* the turn's text; a tool result's content (JSON or text) */
-    const llm_tool_call *calls;  /* LLM_ASSISTANT: the tool calls it made (may be 0) */
+    const char *text;           /* the turn's text; a tool result's content (JSON or text) */
+    const llm_tool_call *calls; /* LLM_ASSISTANT: the tool calls it made (may be 0) */
     size_t n_calls;
-    const char *tool_call_id;    /* LLM_TOOL_RESULT: the call answered */
-    const char *tool_name;       /* LLM_TOOL_RESULT: its tool's name (Gemini needs it) */
+    const char *tool_call_id; /* LLM_TOOL_RESULT: the call answered */
+    const char *tool_name;    /* LLM_TOOL_RESULT: its tool's name (Gemini needs it) */
 } llm_message;
 
 typedef struct llm_tool {
-    const char *name;        /* [A-Za-z0-9_-]{1,64} */
+    const char *name; /* [A-Za-z0-9_-]{1,64} */
     const char *description;
-    const char *parameters;  /* JSON schema text of the arguments (an object) */
+    const char *parameters; /* JSON schema text of the arguments (an object) */
 } llm_tool;
 
 typedef struct llm_request {
-    const char *system;            /* NULL for none */
-    const llm_message *messages;   /* at least one; the first is the user's */
+    const char *system;          /* NULL for none */
+    const llm_message *messages; /* at least one; the first is the user's */
     size_t n_messages;
     const llm_tool *tools;
     size_t n_tools;
-    const char *schema;            /* the answer's JSON schema (js.h subset), or NULL: text */
-    const char *schema_name;       /* [A-Za-z0-9_-]{1,64}, OpenAI's json_schema.name ("answer") */
+    const char *schema;      /* the answer's JSON schema (js.h subset), or NULL: text */
+    const char *schema_name; /* [A-Za-z0-9_-]{1,64}, OpenAI's json_schema.name ("answer") */
 } llm_request;
 
 /* ---- the answer and its records ------------------------------------------------------------- */
 
 typedef struct llm_response {
-    char *text;                  /* the answer's text (JSON text with a schema); NULL with calls */
-    llm_tool_call *calls;        /* tool calls, when the model asked for them */
+    char *text;           /* the answer's text (JSON text with a schema); NULL with calls */
+    llm_tool_call *calls; /* tool calls, when the model asked for them */
     size_t n_calls;
-    char provider[16], model[128]; /* who answered */
+    char provider[16], model[128];    /* who answered */
     long input_tokens, output_tokens; /* summed over every attempt of the call */
-    double cost_usd;             /* likewise */
-    int attempts;                /* HTTP requests sent */
-    bool repaired;               /* the answer came from the repair turn */
+    double cost_usd;                  /* likewise */
+    int attempts;                     /* HTTP requests sent */
+    bool repaired;                    /* the answer came from the repair turn */
 } llm_response;
 
 void llm_response_free(llm_response *r);
@@ -137,11 +137,11 @@ typedef struct llm_attempt {
     long input_tokens, output_tokens; /* 0 when the answer carried none */
     double latency_sec;
     double cost_usd;
-    const char *outcome;  /* ok, http_429, http_500 (any status), timeout, network, too_large,
-                             bad_response, refused, truncated, invalid_json, schema_invalid */
-    int http_status;      /* 0 when there was no answer */
-    bool fallback;        /* the fallback provider's attempt */
-    bool repair;          /* the repair turn */
+    const char *outcome; /* ok, http_429, http_500 (any status), timeout, network, too_large,
+                            bad_response, refused, truncated, invalid_json, schema_invalid */
+    int http_status;     /* 0 when there was no answer */
+    bool fallback;       /* the fallback provider's attempt */
+    bool repair;         /* the repair turn */
 } llm_attempt;
 
 typedef void (*llm_record_fn)(const llm_attempt *a, void *user);
@@ -175,18 +175,18 @@ llm_status llm_call(llm_client *c, const llm_request *rq, const llm_budget *budg
 /* ---- the wire formats, for tests and fuzzing ------------------------------------------------- */
 
 typedef enum llm_stop {
-    LLM_STOP_DONE = 0,   /* end_turn / stop / STOP */
-    LLM_STOP_TOOLS = 1,  /* the answer is tool calls */
+    LLM_STOP_DONE = 0,  /* end_turn / stop / STOP */
+    LLM_STOP_TOOLS = 1, /* the answer is tool calls */
     LLM_STOP_TRUNCATED = 2,
     LLM_STOP_REFUSED = 3
 } llm_stop;
 
 typedef struct llm_parsed {
-    char *text;            /* the text blocks joined (NULL when none) */
+    char *text; /* the text blocks joined (NULL when none) */
     llm_tool_call *calls;
     size_t n_calls;
     llm_stop stop;
-    char why[160];         /* refusal/truncation detail: the stop reason, the refusal text */
+    char why[160]; /* refusal/truncation detail: the stop reason, the refusal text */
     long input_tokens, output_tokens;
 } llm_parsed;
 

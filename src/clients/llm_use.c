@@ -12,13 +12,14 @@
 
 /* One provider's block from its settings: 1 set, 0 nothing set, -1 with err. */
 static int provider_from(const char *which, const char *prov, const char *url, const char *model,
-                         const char *key_file, llm_provider_config *out, char *err,
-                         size_t errsz)
+                         const char *key_file, llm_provider_config *out, char *err, size_t errsz)
 {
     if (!prov[0]) {
         if (url[0] || model[0] || key_file[0])
-            return cfg_fail(err, errsz, "llm%s_url, llm%s_model or llm%s_key_file is set but "
-                                        "llm%s_provider is not", which, which, which, which);
+            return cfg_fail(err, errsz,
+                            "llm%s_url, llm%s_model or llm%s_key_file is set but "
+                            "llm%s_provider is not",
+                            which, which, which, which);
         return 0;
     }
     if (llm_provider_parse(prov, &out->provider) != 0)
@@ -28,8 +29,8 @@ static int provider_from(const char *which, const char *prov, const char *url, c
         return cfg_fail(err, errsz, "llm%s_provider is %s but llm%s_url is not set", which, prov,
                         which);
     if (!model[0])
-        return cfg_fail(err, errsz, "llm%s_provider is %s but llm%s_model is not set", which,
-                        prov, which);
+        return cfg_fail(err, errsz, "llm%s_provider is %s but llm%s_model is not set", which, prov,
+                        which);
     if (strlen(url) >= sizeof(out->url) || strlen(model) >= sizeof(out->model) ||
         strlen(key_file) >= sizeof(out->key_file))
         return cfg_fail(err, errsz, "llm%s_url, llm%s_model or llm%s_key_file is too long", which,
@@ -58,9 +59,9 @@ int llm_config_from_settings(const cfg_settings *c, llm_config *out, char *err, 
                              &out->primary, err, errsz);
     if (prim < 0)
         return -1;
-    int fb = provider_from("_fallback", c->llm_fallback_provider, c->llm_fallback_url,
-                           c->llm_fallback_model, c->llm_fallback_key_file, &out->fallback, err,
-                           errsz);
+    int fb =
+        provider_from("_fallback", c->llm_fallback_provider, c->llm_fallback_url,
+                      c->llm_fallback_model, c->llm_fallback_key_file, &out->fallback, err, errsz);
     if (fb < 0)
         return -1;
     if (!prim && fb)

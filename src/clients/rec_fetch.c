@@ -273,8 +273,7 @@ rec_fetch_status rec_fetch(const cfg_settings *c, const cfg_server *srv, const c
             }
             if (code != 200) {
                 rec_fetched_cleanup(&f);
-                snprintf(msg, msgsz, "%s: the recording server answered HTTP %ld", f.url[p],
-                         code);
+                snprintf(msg, msgsz, "%s: the recording server answered HTTP %ld", f.url[p], code);
                 return REC_FETCH_BAD_UPSTREAM;
             }
             /* ViciDial leaves stubs of failed recordings: legs must be over 100 bytes */
@@ -284,8 +283,8 @@ rec_fetch_status rec_fetch(const cfg_settings *c, const cfg_server *srv, const c
             }
             size_t vl = strlen(f.validators);
             if (snprintf(f.validators + vl, sizeof(f.validators) - vl, "%s%s\t%s\t%s",
-                         vl ? "\n" : "", cand[i].rel[p], h.etag, h.last_modified) >=
-                (int)(sizeof(f.validators) - vl))
+                         vl ? "\n" : "", cand[i].rel[p], h.etag,
+                         h.last_modified) >= (int)(sizeof(f.validators) - vl))
                 f.validators[0] = 0; /* too long to keep: no revalidation, only sha256 */
         }
         if (!ok) {

@@ -203,8 +203,8 @@ int rec_check_file(const char *file, const char **why)
                  ch == '.' || ch == '_' || ch == '-' || ch == '+';
         if (!ok) {
             *why = ch == '/' || ch == '\\' ? "file must be a name, not a path"
-                   : ch == '%'              ? "file contains '%' (encoded twice?)"
-                                            : "file contains a character outside [A-Za-z0-9._+-]";
+                   : ch == '%'             ? "file contains '%' (encoded twice?)"
+                                           : "file contains a character outside [A-Za-z0-9._+-]";
             return -1;
         }
     }
@@ -224,7 +224,7 @@ int rec_candidates(const char *file, rec_candidate *out, int max)
 {
     int n = 0;
     size_t len = strlen(file);
-    const char *suffix = ends_with(file, "-all.wav") ? "-all.wav"
+    const char *suffix = ends_with(file, "-all.wav")   ? "-all.wav"
                          : ends_with(file, "-all.mp3") ? "-all.mp3"
                                                        : NULL;
     if (suffix && max >= 4) {

@@ -58,7 +58,7 @@ int rec_open(const rec_roots *r, const char *path, char *why, size_t n);
 
 typedef enum rec_fetch_status {
     REC_FETCH_OK = 0,
-    REC_FETCH_NOT_FOUND,  /* no candidate exists */
+    REC_FETCH_NOT_FOUND, /* no candidate exists */
     REC_FETCH_NOT_MODIFIED,
     REC_FETCH_TOO_LARGE,
     REC_FETCH_TIMEOUT,
@@ -67,11 +67,11 @@ typedef enum rec_fetch_status {
 } rec_fetch_status;
 
 typedef struct rec_fetched {
-    rec_candidate cand;       /* what was used */
-    char path[2][1100];       /* temp files (removed by rec_fetched_cleanup) */
+    rec_candidate cand; /* what was used */
+    char path[2][1100]; /* temp files (removed by rec_fetched_cleanup) */
     char url[2][1700];
-    char validators[512];     /* ETag / Last-Modified of the files, for revalidation */
-    char identity[160];       /* content identity: validators, else the files' sha256 */
+    char validators[512]; /* ETag / Last-Modified of the files, for revalidation */
+    char identity[160];   /* content identity: validators, else the files' sha256 */
 } rec_fetched;
 
 /* Fetch the recording named `file` from `srv`: the first candidate that exists (legs over

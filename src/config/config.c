@@ -26,32 +26,32 @@
 #include "config.h"
 
 typedef enum kind {
-    K_DOUBLE,  /* double */
-    K_FLOAT,   /* float */
-    K_INT,     /* int */
-    K_MB,      /* size_t bytes, given in MiB */
-    K_STR,     /* char[size] */
-    K_BOOL,    /* bool */
-    K_ENUM,    /* int, one of `names` */
-    K_SERVER,  /* NAME=URL, repeatable */
-    K_SEC_INF  /* double seconds, or "none" for no limit (+inf) */
+    K_DOUBLE, /* double */
+    K_FLOAT,  /* float */
+    K_INT,    /* int */
+    K_MB,     /* size_t bytes, given in MiB */
+    K_STR,    /* char[size] */
+    K_BOOL,   /* bool */
+    K_ENUM,   /* int, one of `names` */
+    K_SERVER, /* NAME=URL, repeatable */
+    K_SEC_INF /* double seconds, or "none" for no limit (+inf) */
 } kind;
 
 typedef struct setting {
     const char *key;
     kind kind;
-    size_t off;     /* in cfg_settings */
-    size_t size;    /* K_STR */
-    double lo, hi;  /* numbers */
+    size_t off;               /* in cfg_settings */
+    size_t size;              /* K_STR */
+    double lo, hi;            /* numbers */
     const char *const *names; /* K_ENUM */
     const char *dflt;         /* the default as shown, and as set unless `value` is given */
     const char *help;
-    const char *flag;         /* the command-line flag (without "--"), or NULL */
-    unsigned groups;          /* CFG_FLAGS_*: the subcommands that take the flag */
-    const char *value;        /* the default as set when it differs from what is shown: "" (an
-                                 empty text, a 0), CPUS (the CPUs online), TMPDIR ($TMPDIR or
-                                 /tmp); NULL: dflt */
-    const char *arg;          /* the flag's argument in --help (NULL: from the type) */
+    const char *flag;  /* the command-line flag (without "--"), or NULL */
+    unsigned groups;   /* CFG_FLAGS_*: the subcommands that take the flag */
+    const char *value; /* the default as set when it differs from what is shown: "" (an
+                          empty text, a 0), CPUS (the CPUs online), TMPDIR ($TMPDIR or
+                          /tmp); NULL: dflt */
+    const char *arg;   /* the flag's argument in --help (NULL: from the type) */
 } setting;
 
 #define CPUS "\x01cpus"
@@ -91,13 +91,15 @@ static const setting k_settings[] = {
      "failed logins (a wrong token, at /api/session or as a bearer) are counted over this"},
     {"login_max_failures", K_INT, F(login_max_failures), 0, 1, 1000000, NULL, "10",
      "failed logins from one address in the window, then 429 until it has passed"},
-    {"login_max_failures_account", K_INT, F(login_max_failures_account), 0, 1, 1000000, NULL,
-     "100", "failed logins to the one account (the token) from all addresses in the window"},
+    {"login_max_failures_account", K_INT, F(login_max_failures_account), 0, 1, 1000000, NULL, "100",
+     "failed logins to the one account (the token) from all addresses in the window"},
     {"trusted_proxies", K_STR, F(trusted_proxies), sizeof(((cfg_settings *)0)->trusted_proxies), 0,
-     0, NULL, "", "addresses of proxies in front whose X-Forwarded-For names the client (for "
+     0, NULL, "",
+     "addresses of proxies in front whose X-Forwarded-For names the client (for "
      "the login limits), comma-separated"},
     {"allowed_hosts", K_STR, F(allowed_hosts), sizeof(((cfg_settings *)0)->allowed_hosts), 0, 0,
-     NULL, "", "Host names answered beside the listen address, localhost and the loopback "
+     NULL, "",
+     "Host names answered beside the listen address, localhost and the loopback "
      "addresses (others get 421), comma-separated"},
     {"session_ttl_sec", K_INT, F(session_ttl_sec), 0, 1, 366 * 86400, NULL, "28800",
      "the dashboard's session cookie expires after this"},
@@ -139,7 +141,8 @@ static const setting k_settings[] = {
      "between the scheduled scans of the dialer"},
     /* transcription (docs/transcription.md) */
     {"asr_url", K_STR, F(asr_url), sizeof(((cfg_settings *)0)->asr_url), 0, 0, NULL, "",
-     "a Whisper-class server: the worker transcribes each call's speech (\"\": no)", ASR("asr-url", "URL")},
+     "a Whisper-class server: the worker transcribes each call's speech (\"\": no)",
+     ASR("asr-url", "URL")},
     {"asr_protocol", K_ENUM, F(asr_protocol), 0, 0, 0, k_asr_protocols, "openai",
      "openai (POST URL/audio/transcriptions) or whispercpp", ASR("asr-protocol", "P")},
     {"asr_model", K_STR, F(asr_model), sizeof(((cfg_settings *)0)->asr_model), 0, 0, NULL, "",
@@ -153,12 +156,14 @@ static const setting k_settings[] = {
      "a language per campaign, CAMPAIGN=xx,... (ISO 639-1; others: asr_language)"},
     {"asr_prompt", K_STR, F(asr_prompt), sizeof(((cfg_settings *)0)->asr_prompt), 0, 0, NULL, "",
      "a vocabulary and style hint", ASR("asr-prompt", "TEXT")},
-    {"asr_timeout_sec", K_DOUBLE, F(asr_timeout_sec), 0, 1, 3600, NULL, "120", "per request", ASR("asr-timeout", "S")},
-    {"asr_retries", K_INT, F(asr_retries), 0, 0, 20, NULL, "3", "after a request's first attempt", ASR("asr-retries", "N")},
+    {"asr_timeout_sec", K_DOUBLE, F(asr_timeout_sec), 0, 1, 3600, NULL, "120", "per request",
+     ASR("asr-timeout", "S")},
+    {"asr_retries", K_INT, F(asr_retries), 0, 0, 20, NULL, "3", "after a request's first attempt",
+     ASR("asr-retries", "N")},
     {"asr_concurrency", K_INT, F(asr_concurrency), 0, 1, 32, NULL, "2",
      "requests at once for one call", ASR("asr-concurrency", "N")},
-    {"asr_include_ivr", K_BOOL, F(asr_include_ivr), 0, 0, 0, NULL, "false",
-     "send IVR prompts too", ASR("asr-include-ivr", NULL)},
+    {"asr_include_ivr", K_BOOL, F(asr_include_ivr), 0, 0, 0, NULL, "false", "send IVR prompts too",
+     ASR("asr-include-ivr", NULL)},
     /* scoring (docs/scoring.md) */
     {"scoring", K_BOOL, F(scoring), 0, 0, 0, NULL, "true",
      "the worker scores each call on the scorecard (rules and acoustics; an LLM when set)"},
@@ -208,9 +213,11 @@ static const setting k_settings[] = {
     /* limits */
     {"freshness_sec", K_DOUBLE, F(freshness_sec), 0, 0, 86400 * 365, NULL, "60",
      "stored results served without asking the recording server"},
-    {"max_concurrent", K_INT, F(max_concurrent), 0, 1, 256, NULL, "CPUs", "analyses at once", .value = CPUS},
+    {"max_concurrent", K_INT, F(max_concurrent), 0, 1, 256, NULL, "CPUs", "analyses at once",
+     .value = CPUS},
     {"max_queue", K_INT, F(max_queue), 0, 0, 100000, NULL, "32", "analyses waiting"},
-    {"threads", K_INT, F(threads), 0, 1, 256, NULL, "CPUs", "HTTP event-loop threads", .value = CPUS},
+    {"threads", K_INT, F(threads), 0, 1, 256, NULL, "CPUs", "HTTP event-loop threads",
+     .value = CPUS},
     {"max_body_mb", K_MB, F(max_body), 0, 1, 1 << 20, NULL, "100", "largest upload, MiB"},
     {"max_transcript_mb", K_MB, F(max_transcript), 0, 1, 1 << 20, NULL, "16",
      "largest transcript imported (POST /api/qa/call/{id}/transcript), MiB"},
@@ -241,8 +248,8 @@ static const setting k_settings[] = {
      "0.5", "shortest silence reported, s", AN("silence-duration", "S")},
     {"channel_map", K_ENUM, F(analysis.channel_map), 0, 0, 0, k_channel_maps, "in,out",
      "stereo channels", AN("channel-map", "MAP")},
-    {"vad_model", K_STR, F(analysis.vad_model), sizeof(((cfg_settings *)0)->analysis.vad_model), 0, 0, NULL, "v6.2",
-     "Silero VAD version directory", AN("vad-model", "VERSION")},
+    {"vad_model", K_STR, F(analysis.vad_model), sizeof(((cfg_settings *)0)->analysis.vad_model), 0,
+     0, NULL, "v6.2", "Silero VAD version directory", AN("vad-model", "VERSION")},
     {"vad_threshold", K_FLOAT, F(analysis.vad_threshold), 0, 0.01, 0.99, NULL, "0.5",
      "speech probability threshold", AN("vad-threshold", "P")},
     {"vad_neg_threshold", K_FLOAT, F(analysis.vad_neg_threshold), 0, 0, 0.99, NULL,
@@ -253,8 +260,8 @@ static const setting k_settings[] = {
      "shortest pause that ends a segment", AN("vad-min-silence-ms", "N")},
     {"vad_speech_pad_ms", K_INT, F(analysis.vad_speech_pad_ms), 0, 0, 1000000, NULL, "30",
      "padding on each side of a segment", AN("vad-speech-pad-ms", "N")},
-    {"vad_max_speech_sec", K_SEC_INF, F(analysis.vad_max_speech_sec), 0, 0.1, 1e6, NULL,
-     "none", "split longer segments", AN("vad-max-speech-sec", "S")},
+    {"vad_max_speech_sec", K_SEC_INF, F(analysis.vad_max_speech_sec), 0, 0.1, 1e6, NULL, "none",
+     "split longer segments", AN("vad-max-speech-sec", "S")},
     {"nisqa_mode", K_ENUM, F(analysis.nisqa_mode), 0, 0, 0, k_nisqa_modes, "windowed",
      "NISQA over windows or the whole leg", AN("nisqa-mode", "MODE")},
     {"nisqa_window_sec", K_DOUBLE, F(analysis.nisqa_window_sec), 0, 1, 600, NULL, "8",
@@ -272,8 +279,9 @@ static int set_one(cfg_settings *c, const setting *st, const char *v, bool check
 
 static const char *type_name(kind k)
 {
-    static const char *const names[] = {"number", "number", "integer", "MiB", "text",
-                                        "boolean", "choice", "server", "seconds or none"};
+    static const char *const names[] = {"number", "number", "integer",
+                                        "MiB",    "text",   "boolean",
+                                        "choice", "server", "seconds or none"};
     return names[k];
 }
 
@@ -300,9 +308,15 @@ bool cfg_info_at(size_t i, cfg_info *out)
     if (i >= N_SETTINGS)
         return false;
     const setting *st = &k_settings[i];
-    *out = (cfg_info){.key = st->key, .flag = st->flag, .type = type_name(st->kind),
-                      .shown = st->dflt, .help = st->help, .lo = st->lo, .hi = st->hi,
-                      .groups = st->groups, .computed = st->value != NULL};
+    *out = (cfg_info){.key = st->key,
+                      .flag = st->flag,
+                      .type = type_name(st->kind),
+                      .shown = st->dflt,
+                      .help = st->help,
+                      .lo = st->lo,
+                      .hi = st->hi,
+                      .groups = st->groups,
+                      .computed = st->value != NULL};
     return true;
 }
 
@@ -324,8 +338,7 @@ int cfg_flag_options(unsigned groups, struct option *opts, int max, int first_va
     return n;
 }
 
-int cfg_set_flag(cfg_settings *c, int val, int first_val, const char *arg, char *msg,
-                 size_t msgsz)
+int cfg_set_flag(cfg_settings *c, int val, int first_val, const char *arg, char *msg, size_t msgsz)
 {
     if (val < first_val || (size_t)(val - first_val) >= N_SETTINGS)
         return 1;
@@ -362,7 +375,9 @@ void cfg_flag_help(FILE *f, unsigned groups)
         snprintf(head, sizeof(head), "--%s%s%s", st->flag, st->arg ? " " : "",
                  st->arg ? st->arg : "");
         snprintf(text, sizeof(text), "%s (default %s)", st->help,
-                 st->kind == K_BOOL ? "off" : *st->dflt ? st->dflt : "none");
+                 st->kind == K_BOOL ? "off"
+                 : *st->dflt        ? st->dflt
+                                    : "none");
         int col = fprintf(f, "  %s", head);
         const char *p = text;
         while (*p) { /* the words from column COL, wrapped before WIDTH */
@@ -398,14 +413,17 @@ int cfg_add_server(cfg_settings *c, const char *spec, char *msg, size_t msgsz)
     memcpy(s->name, spec, (size_t)(eq - spec));
     for (const char *p = s->name; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
-            return err(msg, msgsz, "recording server name '%s': use [A-Za-z0-9_-]%s", s->name, NULL);
+            return err(msg, msgsz, "recording server name '%s': use [A-Za-z0-9_-]%s", s->name,
+                       NULL);
     if (cfg_find_server(c, s->name))
         return err(msg, msgsz, "recording server '%s' given twice%s", s->name, NULL);
     const char *url = eq + 1;
     size_t skip = !strncmp(url, "http://", 7) ? 7 : !strncmp(url, "https://", 8) ? 8 : 0;
     if (!skip)
-        return err(msg, msgsz, "recording server '%s': the URL must start with http:// or "
-                               "https://%s", s->name, NULL);
+        return err(msg, msgsz,
+                   "recording server '%s': the URL must start with http:// or "
+                   "https://%s",
+                   s->name, NULL);
     size_t hl = strcspn(url + skip, "/:?#");
     if (hl == 0 || hl >= sizeof(s->host) || strpbrk(url, "?#@ \t"))
         return err(msg, msgsz, "recording server '%s': bad URL '%s'", s->name, url);
@@ -582,8 +600,10 @@ int cfg_load_env(cfg_settings *c, char *msg, size_t msgsz)
 int cfg_read_token(cfg_settings *c, char *msg, size_t msgsz)
 {
     if (!c->token_file[0])
-        return err(msg, msgsz, "authentication is on but no token_file is set (or run with "
-                               "--no-auth on a trusted network)%s%s", "", NULL);
+        return err(msg, msgsz,
+                   "authentication is on but no token_file is set (or run with "
+                   "--no-auth on a trusted network)%s%s",
+                   "", NULL);
     struct stat st;
     FILE *f = fopen(c->token_file, "r");
     if (!f || fstat(fileno(f), &st) != 0) {
@@ -593,8 +613,10 @@ int cfg_read_token(cfg_settings *c, char *msg, size_t msgsz)
     }
     if (!S_ISREG(st.st_mode) || (st.st_mode & 077)) {
         fclose(f);
-        return err(msg, msgsz, "%s: the token file must be a regular file of mode 0600 (others "
-                               "must not read it)%s", c->token_file, NULL);
+        return err(msg, msgsz,
+                   "%s: the token file must be a regular file of mode 0600 (others "
+                   "must not read it)%s",
+                   c->token_file, NULL);
     }
     char buf[512];
     size_t got = fread(buf, 1, sizeof(buf) - 1, f);

@@ -36,87 +36,87 @@ typedef struct cfg_server {
 } cfg_server;
 
 typedef struct cfg_settings {
-    cfg_analysis analysis;         /* the engine's settings (cfg_engine.h) */
+    cfg_analysis analysis; /* the engine's settings (cfg_engine.h) */
     char listen_addr[64];
     int listen_port;
     cfg_server servers[CFG_MAX_SERVERS];
     int n_servers;
     char db_path[1024];
-    bool auth;                     /* bearer tokens required */
-    char token[256];               /* the token (from token_file) */
+    bool auth;       /* bearer tokens required */
+    char token[256]; /* the token (from token_file) */
     char token_file[1024];
-    bool auth_metrics;             /* /metrics needs the token too */
-    double header_timeout_sec;     /* a request's headers must all be in within this */
-    int max_pending_per_client;    /* connections one address may hold still sending headers;
-                                      past it its oldest is cut (503) */
-    double login_window_sec;       /* failed logins counted over this */
-    int login_max_failures;        /* per client address in the window, then 429 */
+    bool auth_metrics;              /* /metrics needs the token too */
+    double header_timeout_sec;      /* a request's headers must all be in within this */
+    int max_pending_per_client;     /* connections one address may hold still sending headers;
+                                       past it its oldest is cut (503) */
+    double login_window_sec;        /* failed logins counted over this */
+    int login_max_failures;         /* per client address in the window, then 429 */
     int login_max_failures_account; /* per account (the token) from all addresses */
-    char trusted_proxies[1024];    /* addresses of proxies whose X-Forwarded-For names the client
-                                      (the login limits); comma-separated */
-    char allowed_hosts[1024];      /* Host names answered beside the listen address, localhost
-                                      and the loopback addresses; comma-separated */
-    int session_ttl_sec;           /* the dashboard's session cookie lives this long */
-    bool session_cookie_secure;    /* the cookie is marked Secure (HTTPS only) */
-    size_t max_body;               /* bytes */
-    size_t max_transcript;         /* bytes: the largest transcript imported */
-    size_t max_body_memory;        /* bytes of request bodies held in memory by all requests
-                                      together */
+    char trusted_proxies[1024];     /* addresses of proxies whose X-Forwarded-For names the client
+                                       (the login limits); comma-separated */
+    char allowed_hosts[1024];       /* Host names answered beside the listen address, localhost
+                                       and the loopback addresses; comma-separated */
+    int session_ttl_sec;            /* the dashboard's session cookie lives this long */
+    bool session_cookie_secure;     /* the cookie is marked Secure (HTTPS only) */
+    size_t max_body;                /* bytes */
+    size_t max_transcript;          /* bytes: the largest transcript imported */
+    size_t max_body_memory;         /* bytes of request bodies held in memory by all requests
+                                       together */
     double max_duration_sec;
-    int max_concurrent;            /* analyses at once */
-    int max_queue;                 /* analyses waiting; beyond: 503 */
+    int max_concurrent; /* analyses at once */
+    int max_queue;      /* analyses waiting; beyond: 503 */
     double request_timeout_sec;
-    double upload_timeout_sec;     /* a whole POST body; beyond: 408 and the connection closed */
-    double upload_idle_sec;        /* a body that stops coming this long: the connection is
-                                      closed (its temporary files removed) */
-    double analysis_timeout_sec;   /* one analysis; its process is killed beyond */
-    bool isolate;                  /* analyses in child processes */
-    double fetch_timeout_sec;      /* whole download */
+    double upload_timeout_sec;   /* a whole POST body; beyond: 408 and the connection closed */
+    double upload_idle_sec;      /* a body that stops coming this long: the connection is
+                                    closed (its temporary files removed) */
+    double analysis_timeout_sec; /* one analysis; its process is killed beyond */
+    bool isolate;                /* analyses in child processes */
+    double fetch_timeout_sec;    /* whole download */
     double fetch_connect_sec;
-    size_t max_recording;          /* bytes per fetched file */
-    double freshness_sec;          /* cached results served without asking */
-    int threads;                   /* HTTP threads */
-    char model_dir[1024];          /* "" = $CALLQA_MODEL_DIR or the default */
-    char tmp_dir[1024];            /* temp files */
-    char audio_dirs[4096];         /* more folders recordings may be read from (watched folders
-                                      register themselves in the store); comma-separated */
-    char upload_dir[1024];         /* recordings uploaded to /api/qa/calls */
-    double events_heartbeat_sec;   /* /api/qa/events: a comment line after this long without an
-                                      event */
-    int events_max_clients;        /* event streams open at once */
-    double events_keep_days;       /* job events kept for clients that reconnect */
+    size_t max_recording;        /* bytes per fetched file */
+    double freshness_sec;        /* cached results served without asking */
+    int threads;                 /* HTTP threads */
+    char model_dir[1024];        /* "" = $CALLQA_MODEL_DIR or the default */
+    char tmp_dir[1024];          /* temp files */
+    char audio_dirs[4096];       /* more folders recordings may be read from (watched folders
+                                    register themselves in the store); comma-separated */
+    char upload_dir[1024];       /* recordings uploaded to /api/qa/calls */
+    double events_heartbeat_sec; /* /api/qa/events: a comment line after this long without an
+                                    event */
+    int events_max_clients;      /* event streams open at once */
+    double events_keep_days;     /* job events kept for clients that reconnect */
     /* the QA pipeline: what `callqa serve` and `callqa worker` run beside them */
-    int worker_jobs;               /* serve: an embedded worker's slots */
-    char recordings_dir[1024];     /* the dialer's recordings on local disk ("" none) */
-    char vicidial[512];            /* a ViciDial database scanned on a schedule ("" none) */
+    int worker_jobs;           /* serve: an embedded worker's slots */
+    char recordings_dir[1024]; /* the dialer's recordings on local disk ("" none) */
+    char vicidial[512];        /* a ViciDial database scanned on a schedule ("" none) */
     char vicidial_password_file[1024];
-    char vicidial_source[65];      /* "" = the database host */
-    char vicidial_tz[64];          /* "" = the system's zone */
+    char vicidial_source[65]; /* "" = the database host */
+    char vicidial_tz[64];     /* "" = the system's zone */
     int vicidial_min_length_sec;
-    double ingest_interval_sec;    /* between scheduled scans */
+    double ingest_interval_sec; /* between scheduled scans */
     /* transcription (docs/transcription.md): the worker sends each call's speech when set */
-    char asr_url[512];             /* "" = no transcription */
-    int asr_protocol;              /* 0 openai, 1 whispercpp */
+    char asr_url[512]; /* "" = no transcription */
+    int asr_protocol;  /* 0 openai, 1 whispercpp */
     char asr_model[128];
     char asr_key_file[1024];
-    char asr_language[16];         /* "auto" or ISO 639-1 */
+    char asr_language[16];             /* "auto" or ISO 639-1 */
     char asr_campaign_languages[1024]; /* "CAMPAIGN=xx,...": a language per campaign */
     char asr_prompt[1024];
-    double asr_timeout_sec;        /* per request */
+    double asr_timeout_sec; /* per request */
     int asr_retries;
     int asr_concurrency;
     bool asr_include_ivr;
     /* scoring (docs/scoring.md): the worker scores each call on the card */
     bool scoring;
-    char scorecard[1024];          /* "" = the shipped default card */
-    char topics_file[1024];        /* "" = no topics */
+    char scorecard[1024];   /* "" = the shipped default card */
+    char topics_file[1024]; /* "" = no topics */
     /* the LLM (docs/llm.md): GET /ai-analyze, and scoring's llm categories; "" provider: none */
-    char llm_provider[16];         /* anthropic, openai, gemini, or "" */
+    char llm_provider[16]; /* anthropic, openai, gemini, or "" */
     char llm_url[512];
     char llm_model[128];
     char llm_key_file[1024];
     double llm_connect_timeout_sec;
-    double llm_timeout_sec;        /* per request */
+    double llm_timeout_sec; /* per request */
     int llm_retries;
     int llm_max_tokens;
     double llm_temperature;
@@ -126,8 +126,8 @@ typedef struct cfg_settings {
     char llm_fallback_model[128];
     char llm_fallback_key_file[1024];
     double llm_fallback_price_in, llm_fallback_price_out;
-    double llm_daily_token_cap;    /* input + output tokens a day; 0: none */
-    double llm_daily_cost_cap;     /* USD a day; 0: none */
+    double llm_daily_token_cap; /* input + output tokens a day; 0: none */
+    double llm_daily_cost_cap;  /* USD a day; 0: none */
 } cfg_settings;
 
 /* Every setting at its default (the table's; "CPUs" and $TMPDIR read now). */
@@ -157,8 +157,7 @@ struct option; /* <getopt.h> */
 int cfg_flag_options(unsigned groups, struct option *opts, int max, int first_val);
 /* The option val (as cfg_flag_options gave it) with its argument (NULL for a flag without
  * one): 0; -1 with msg (the flag named); 1 when val is none of the settings' flags. */
-int cfg_set_flag(cfg_settings *c, int val, int first_val, const char *arg, char *msg,
-                 size_t msgsz);
+int cfg_set_flag(cfg_settings *c, int val, int first_val, const char *arg, char *msg, size_t msgsz);
 /* The flags' lines of a subcommand's --help: "  --FLAG ARG  meaning (default ...)". */
 void cfg_flag_help(FILE *f, unsigned groups);
 
@@ -171,9 +170,9 @@ typedef struct cfg_info {
                           "seconds or none" */
     const char *shown; /* the default as the docs show it */
     const char *help;
-    double lo, hi;     /* numbers */
-    unsigned groups;   /* CFG_FLAGS_* */
-    bool computed;     /* the default is worked out (CPUs, $TMPDIR, ""), not `shown` parsed */
+    double lo, hi;   /* numbers */
+    unsigned groups; /* CFG_FLAGS_* */
+    bool computed;   /* the default is worked out (CPUs, $TMPDIR, ""), not `shown` parsed */
 } cfg_info;
 /* The i-th setting, or false past the last. */
 bool cfg_info_at(size_t i, cfg_info *out);

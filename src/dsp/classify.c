@@ -26,9 +26,9 @@
 #define FRAME CQ_CLASSIFY_FRAME
 #define RATE CQ_CLASSIFY_RATE
 #define NBIN (FRAME / 2 + 1)
-#define LOOKAHEAD 8      /* frames: 0.256 s */
-#define BAND_LO 6        /* 187.5 Hz */
-#define BAND_HI 112      /* 3500 Hz */
+#define LOOKAHEAD 8 /* frames: 0.256 s */
+#define BAND_LO 6   /* 187.5 Hz */
+#define BAND_HI 112 /* 3500 Hz */
 #define PEAK_DB 15.0
 #define MIN_PEAKS 3
 #define MAX_FLATNESS 0.2
@@ -37,8 +37,10 @@
 #define IVR_GAP_SEC 0.5
 #define MUSIC_MAX_VAD 0.15 /* Silero reads 0.000-0.01 on the corpus's hold music */
 #define HOLD_CONFIRM 0.8
-#define LEAD_IN 78       /* frames (2.5 s) searched back from the speech that ends a hold */
-#define GAP_FRAMES 6     /* frames (0.19 s) of silence that separate hold and speech */ /* share of music-like frames that confirms a hold */
+#define LEAD_IN 78 /* frames (2.5 s) searched back from the speech that ends a hold */
+#define GAP_FRAMES                                                                                 \
+    6 /* frames (0.19 s) of silence that separate hold and speech */ /* share of music-like frames \
+                                                                        that confirms a hold */
 
 typedef struct frame {
     float db;
@@ -68,7 +70,7 @@ struct cq_classifier {
     size_t hold_start, hold_last, hold_alive, hold_music, speech_run;
     size_t win_act, win_mus, win_ton; /* active non-speech, music-like and tonal frames of the
                                          last hold_min */
-    cq_call_event *ev; /* final events */
+    cq_call_event *ev;                /* final events */
     size_t nev, capev;
     cq_call_event *box; /* events not polled yet */
     size_t nbox, capbox, boxed_from;
@@ -76,26 +78,28 @@ struct cq_classifier {
     size_t npolled, cappolled;
     cq_class_seg *tl;
     size_t ntl, captl;
-    unsigned next_id;  /* event ids handed out */
-    unsigned hold_id;  /* the open hold's */
-    struct tone_ref {  /* a tone event handed out open: its id in cq_tones and here */
+    unsigned next_id; /* event ids handed out */
+    unsigned hold_id; /* the open hold's */
+    struct tone_ref { /* a tone event handed out open: its id in cq_tones and here */
         unsigned tone, id;
-    } *refs;
+    } * refs;
     size_t nrefs, caprefs;
-    int tail;          /* samples in the last, partial frame (0: it was whole) */
+    int tail; /* samples in the last, partial frame (0: it was whole) */
     int finished;
 };
 
 cq_classify_params cq_classify_default_params(void)
 {
-    return (cq_classify_params){.silence_db = -40.0, .hold_min_sec = 3.0, .hold_gap_sec = 2.0,
-                                .have_vad = true, .tones = cq_tones_default_params()};
+    return (cq_classify_params){.silence_db = -40.0,
+                                .hold_min_sec = 3.0,
+                                .hold_gap_sec = 2.0,
+                                .have_vad = true,
+                                .tones = cq_tones_default_params()};
 }
 
 const char *cq_seg_class_name(cq_seg_class c)
 {
-    static const char *const names[CQ_CLS_COUNT] = {"silence", "speech", "music", "tone",
-                                                    "noise"};
+    static const char *const names[CQ_CLS_COUNT] = {"silence", "speech", "music", "tone", "noise"};
     return (unsigned)c < CQ_CLS_COUNT ? names[c] : "unknown";
 }
 
@@ -266,7 +270,9 @@ static int close_hold(cq_classifier *c)
     int rc = CQ_OK;
     size_t span = c->hold_last - c->hold_start;
     if (c->hold_state == 2 && span) {
-        cq_call_event e = {.id = c->hold_id, .type = CQ_EV_HOLD, .start_sec = frame_sec(c->hold_start),
+        cq_call_event e = {.id = c->hold_id,
+                           .type = CQ_EV_HOLD,
+                           .start_sec = frame_sec(c->hold_start),
                            .end_sec = frame_sec(c->hold_last),
                            .confidence = (double)c->hold_music / (double)span};
         rc = add_event(c, &e);
@@ -307,9 +313,13 @@ static int hold_step(cq_classifier *c, size_t i, int cls)
             2 * c->win_ton < c->win_act) {
             c->hold_state = 2;
             c->hold_id = ++c->next_id;
-            cq_call_event e = {.id = c->hold_id, .state = CQ_EVENT_OPEN, .type = CQ_EV_HOLD,
-                               .start_sec = frame_sec(c->hold_start), .end_sec = -1,
-                               .confidence = (double)c->hold_music / (double)(i + 1 - c->hold_start)};
+            cq_call_event e = {.id = c->hold_id,
+                               .state = CQ_EVENT_OPEN,
+                               .type = CQ_EV_HOLD,
+                               .start_sec = frame_sec(c->hold_start),
+                               .end_sec = -1,
+                               .confidence =
+                                   (double)c->hold_music / (double)(i + 1 - c->hold_start)};
             return box_event(c, &e);
         }
         return CQ_OK;
@@ -419,8 +429,11 @@ static int tone_id(cq_classifier *c, unsigned tone, unsigned *id, int *seen)
 static int take_tones(cq_classifier *c, const cq_tone_event *te, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        cq_call_event e = {.start_sec = te[i].start_sec, .end_sec = te[i].end_sec,
-                           .region = te[i].region, .cycles = te[i].cycles, .confidence = 1};
+        cq_call_event e = {.start_sec = te[i].start_sec,
+                           .end_sec = te[i].end_sec,
+                           .region = te[i].region,
+                           .cycles = te[i].cycles,
+                           .confidence = 1};
         int seen;
         if (tone_id(c, te[i].id, &e.id, &seen) != CQ_OK)
             return CQ_ERR_NOMEM;
@@ -563,7 +576,8 @@ static int add_ivr(cq_classifier *c, double edge, int backwards)
             const cq_class_seg *s = &c->tl[k];
             /* (speech that began during the SIT is not an announcement after it: through
              * MP3, the VAD hears the tones' smear as speech) */
-            if (s->end_sec <= edge || s->cls != CQ_CLS_SPEECH || (a < 0 && s->start_sec < edge - 0.1))
+            if (s->end_sec <= edge || s->cls != CQ_CLS_SPEECH ||
+                (a < 0 && s->start_sec < edge - 0.1))
                 continue;
             if (s->start_sec - edge >= IVR_GAP_SEC)
                 break;
@@ -575,8 +589,8 @@ static int add_ivr(cq_classifier *c, double edge, int backwards)
     }
     if (a < 0 || b - a < 0.5)
         return CQ_OK;
-    cq_call_event e = {.id = ++c->next_id, .type = CQ_EV_IVR, .start_sec = a, .end_sec = b,
-                       .confidence = 1};
+    cq_call_event e = {
+        .id = ++c->next_id, .type = CQ_EV_IVR, .start_sec = a, .end_sec = b, .confidence = 1};
     return add_event(c, &e);
 }
 

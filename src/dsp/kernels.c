@@ -21,7 +21,6 @@
 #include <emmintrin.h>
 #endif
 
-
 /* ---- scalar reference versions ------------------------------------------------------------- */
 
 void cq__k_stats_ref(const float *x, size_t n, cq__stats *acc)
@@ -99,8 +98,8 @@ typedef double v4d __attribute__((vector_size(32)));
 #endif
 
 /* |v| by clearing the sign bits */
-#define VABS8(v) ((v8f)((v8i)(v) & 0x7fffffff))
-#define VABS4(v) ((v4f)((v4i)(v) & 0x7fffffff))
+#define VABS8(v) ((v8f)((v8i)(v)&0x7fffffff))
+#define VABS4(v) ((v4f)((v4i)(v)&0x7fffffff))
 /* lane-wise max/min of 4 floats (SSE where present, else a select) */
 #if defined(__SSE__)
 #define VMAX4(a, b) ((v4f)__builtin_ia32_maxps((a), (b)))
@@ -152,11 +151,11 @@ void cq__k_stats(const float *x, size_t n, cq__stats *acc)
 
 /* In-block prefix scan of y[k] = g y[k-1] + u[k] with y[-1] = 0: a 4-sample scan in each half,
  * then the end of the lower half carried into the upper half (gup = {0,0,0,0,g,g2,g3,g4}). */
-#define SCAN8(v, z, g, g2, gup)                                                                   \
-    do {                                                                                          \
-        (v) += (g) * SHIFT1H(v, z);                                                               \
-        (v) += (g2) * SHIFT2H(v, z);                                                              \
-        (v) += (gup) * LANE3(v);                                                                  \
+#define SCAN8(v, z, g, g2, gup)                                                                    \
+    do {                                                                                           \
+        (v) += (g)*SHIFT1H(v, z);                                                                  \
+        (v) += (g2)*SHIFT2H(v, z);                                                                 \
+        (v) += (gup)*LANE3(v);                                                                     \
     } while (0)
 
 CQ_CLONES

@@ -50,7 +50,6 @@ size_t cq__k_find_outside_ref(const float *q, size_t n, float lo, float hi);
  * then continues at index + 1 with *run = 0). Returns n when the block ends first.
  */
 size_t cq__k_silence_next(const float *x, size_t n, float thr, uint64_t need, uint64_t *run);
-size_t cq__k_silence_next_ref(const float *x, size_t n, float thr, uint64_t need,
-                              uint64_t *run);
+size_t cq__k_silence_next_ref(const float *x, size_t n, float thr, uint64_t need, uint64_t *run);
 
 #endif /* CQ_KERNELS_INT_H */

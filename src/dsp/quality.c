@@ -18,13 +18,13 @@
 #include "../base/base_int.h"
 #include "callqa/cq_quality.h"
 
-#define CLASSES 64             /* 2 dB level classes from -128 dBFS */
+#define CLASSES 64 /* 2 dB level classes from -128 dBFS */
 #define CLASS_DB 2.0
 #define CLASS_FLOOR_DB -128.0
-#define QUIET 1e-4f            /* near digital silence */
+#define QUIET 1e-4f /* near digital silence */
 #define DROP_MIN_SEC 0.005
 #define DROP_MAX_SEC 0.250
-#define EDGE_SEC 0.020         /* audio before/after a dropout must be louder than: */
+#define EDGE_SEC 0.020 /* audio before/after a dropout must be louder than: */
 #define EDGE_DB -50.0
 
 typedef struct drop {
@@ -36,19 +36,19 @@ struct cq_quality {
     float *win, *fin, *frame;
     fftwf_complex *fout;
     fftwf_plan plan;
-    size_t nframe;                 /* samples in the current frame */
-    float *levels;                 /* dB per frame */
+    size_t nframe; /* samples in the current frame */
+    float *levels; /* dB per frame */
     size_t nlev, caplev;
-    double *spec;                  /* [CLASSES][bins] power sums */
+    double *spec; /* [CLASSES][bins] power sums */
     uint64_t count[CLASSES];
     /* dropouts */
-    uint64_t pos;                  /* samples seen */
-    int E;                         /* samples in the 20 ms edges */
-    double *ring;                  /* last E squares */
+    uint64_t pos; /* samples seen */
+    int E;        /* samples in the 20 ms edges */
+    double *ring; /* last E squares */
     double ring_sum;
-    uint64_t run;                  /* current quiet run */
-    double pre_sum;                /* sum of squares of the 20 ms before the current run */
-    int pending;                   /* a run waiting for its 20 ms after */
+    uint64_t run;   /* current quiet run */
+    double pre_sum; /* sum of squares of the 20 ms before the current run */
+    int pending;    /* a run waiting for its 20 ms after */
     uint64_t pend_start, pend_len, pend_after;
     double after_sum;
     drop *drops;
@@ -151,8 +151,8 @@ static int dropout_sample(cq_quality *q, float x)
                 if (cq__grow((void **)&q->drops, &q->capdrops, q->ndrops + 1, sizeof(drop)) !=
                     CQ_OK)
                     return CQ_ERR_NOMEM;
-                q->drops[q->ndrops++] = (drop){(double)q->pend_start / q->rate,
-                                               (double)q->pend_len / q->rate};
+                q->drops[q->ndrops++] =
+                    (drop){(double)q->pend_start / q->rate, (double)q->pend_len / q->rate};
             }
             q->pending = 0;
         }
@@ -274,8 +274,8 @@ int cq_quality_finish(cq_quality *q, const cq_span *speech, size_t nsp, bool use
         }
         if (cnt[0] && cnt[2]) {
             r->has_drift = true;
-            r->level_drift_db = 10.0 * log10(third[2] / (double)cnt[2]) -
-                                10.0 * log10(third[0] / (double)cnt[0]);
+            r->level_drift_db =
+                10.0 * log10(third[2] / (double)cnt[2]) - 10.0 * log10(third[0] / (double)cnt[0]);
         }
     }
     /* bandwidth: long-term spectrum of the frames within 10 dB of the speech level */

@@ -115,8 +115,7 @@ void cq_silence_result_free(cq_silence_result *r)
     memset(r, 0, sizeof(*r));
 }
 
-int cq_silence_compute(const float *x, size_t n, const cq_silence_params *p,
-                       cq_silence_result *out)
+int cq_silence_compute(const float *x, size_t n, const cq_silence_params *p, cq_silence_result *out)
 {
     cq_silence st;
     int rc = cq_silence_init(&st, p);

@@ -62,10 +62,10 @@ int cq_speech_timestamps(const float *probs, size_t n_chunks, size_t chunk_sampl
         !(p->max_speech_sec > 0) || (n_chunks && !probs))
         return CQ_ERR_INVALID;
     const double sr = sample_rate_hz;
-    const double neg = p->neg_threshold >= 0 ? p->neg_threshold
-                                             : fmax((double)p->threshold - 0.15, 0.01);
+    const double neg =
+        p->neg_threshold >= 0 ? p->neg_threshold : fmax((double)p->threshold - 0.15, 0.01);
     const float thr = p->threshold;
-    const double min_speech = sr * p->min_speech_ms / 1000.0;   /* compared as real numbers */
+    const double min_speech = sr * p->min_speech_ms / 1000.0; /* compared as real numbers */
     const double min_silence = sr * p->min_silence_ms / 1000.0;
     const double min_sil_at_max = sr * 98 / 1000.0;
     const int64_t pad = (int64_t)(sr * p->speech_pad_ms / 1000.0);

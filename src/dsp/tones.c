@@ -51,48 +51,64 @@
 #include "dtmf_int.h"
 
 #define RATE 8000
-#define FR 160                /* frame, samples */
+#define FR 160 /* frame, samples */
 #define MIN_DB -50.0
-#define RUN_HOLD_DB 10.0      /* a run goes on through tonal frames this far under MIN_DB */
+#define RUN_HOLD_DB 10.0 /* a run goes on through tonal frames this far under MIN_DB */
 #define FRAME_PURITY 0.6
-#define RUN_PURITY 0.7        /* share of a run's power within RUN_BAND_HZ of its tone */
-#define RUN_PEAK 0.35         /* share at the tone's nominal frequencies themselves */
+#define RUN_PURITY 0.7 /* share of a run's power within RUN_BAND_HZ of its tone */
+#define RUN_PEAK 0.35  /* share at the tone's nominal frequencies themselves */
 #define RUN_BAND_HZ 50.0
-#define RUN_MAX (RATE / 4)    /* samples kept to name a run: its first 0.25 s */
-#define MIN_RUN 8             /* frames: the shortest run named (0.16 s) */
-#define BRIDGE 4              /* frames: the longest gap a run goes on across (a lost packet or
-                                 three, zeroed; the shortest gap of a cadence is 0.16 s) */
-#define EDGE_N 16             /* frames at either end of a run whose levels place its edges */
-#define EDGE_DB 12.0          /* a run's edge: the first (last) frame within this of the loudest
-                                 of the first (last) EDGE_N (a codec smears a burst's edges) */
-#define FRAG_EDGE (RATE / 4)  /* a run starting this near the recording's start may have been cut
-                                 by it (an MP3 decoder alone delays the audio by 0.14 s) */
-#define CHAIN_GAP_SEC 6.0     /* bursts further apart are separate */
-#define SLACK_SEC 0.07        /* a burst or gap may be this much further off nominal than the
-                                 cadence's tolerance: 1-3 frames of 20 ms lost, zeroed or cut out
-                                 of the recording */
-#define SIT_GAP 0.1           /* the longest gap between the tones of one SIT (s) */
-#define DTMF_GAP_SEC 2.0      /* digits closer than this form one event */
-#define DTMF_LAG 240          /* samples from a digit's edge to libspandsp's report of it */
-#define DTMF_QUEUE 16         /* digits waiting to be taken in order */
-#define TRAIN_PMIN 0.06       /* a train's digits start every 60-160 ms (s) */
+#define RUN_MAX (RATE / 4) /* samples kept to name a run: its first 0.25 s */
+#define MIN_RUN 8          /* frames: the shortest run named (0.16 s) */
+#define BRIDGE                                                                                     \
+    4             /* frames: the longest gap a run goes on across (a lost packet or                \
+                     three, zeroed; the shortest gap of a cadence is 0.16 s) */
+#define EDGE_N 16 /* frames at either end of a run whose levels place its edges */
+#define EDGE_DB                                                                                    \
+    12.0 /* a run's edge: the first (last) frame within this of the loudest                        \
+            of the first (last) EDGE_N (a codec smears a burst's edges) */
+#define FRAG_EDGE                                                                                  \
+    (RATE / 4)            /* a run starting this near the recording's start may have been cut      \
+                             by it (an MP3 decoder alone delays the audio by 0.14 s) */
+#define CHAIN_GAP_SEC 6.0 /* bursts further apart are separate */
+#define SLACK_SEC                                                                                  \
+    0.07                 /* a burst or gap may be this much further off nominal than the           \
+                            cadence's tolerance: 1-3 frames of 20 ms lost, zeroed or cut out       \
+                            of the recording */
+#define SIT_GAP 0.1      /* the longest gap between the tones of one SIT (s) */
+#define DTMF_GAP_SEC 2.0 /* digits closer than this form one event */
+#define DTMF_LAG 240     /* samples from a digit's edge to libspandsp's report of it */
+#define DTMF_QUEUE 16    /* digits waiting to be taken in order */
+#define TRAIN_PMIN 0.06  /* a train's digits start every 60-160 ms (s) */
 #define TRAIN_PMAX 0.16
-#define TRAIN_TOL 0.012       /* each midpoint within this of the train's cadence (s) */
-#define TRAIN_MIN_TONE 0.036  /* the shortest gate probed (s; 35 ms at the fit's rate) */
-#define TRAIN_KEEP 16         /* digits taken that a train is sought among */
-#define TRAIN_GAP 3           /* a train's digits are 1 to this many periods apart */
-#define TRAIN_MAX_TONE 0.12   /* the longest tone of a train helped (s) */
-#define TRAIN_AFTER 0.1       /* a slot is probed this long after its end (s), */
-#define TRAIN_LATE 0.45       /* and not later than this (the 0.5 s of cq_tones_poll) */
-#define DTMF_BAND_Q 5.0       /* the DTMF receiver hears 8 bands, 140-330 Hz wide (see below) */
+#define TRAIN_TOL 0.012      /* each midpoint within this of the train's cadence (s) */
+#define TRAIN_MIN_TONE 0.036 /* the shortest gate probed (s; 35 ms at the fit's rate) */
+#define TRAIN_KEEP 16        /* digits taken that a train is sought among */
+#define TRAIN_GAP 3          /* a train's digits are 1 to this many periods apart */
+#define TRAIN_MAX_TONE 0.12  /* the longest tone of a train helped (s) */
+#define TRAIN_AFTER 0.1      /* a slot is probed this long after its end (s), */
+#define TRAIN_LATE 0.45      /* and not later than this (the 0.5 s of cq_tones_poll) */
+#define DTMF_BAND_Q 5.0      /* the DTMF receiver hears 8 bands, 140-330 Hz wide (see below) */
 
 typedef struct tone_id {
     double f1, f2; /* f2 = 0 for a single frequency */
 } tone_id;
 
 enum {
-    T_NA_RING, T_NA_BUSY, T_UK_RING, T_UK_BUSY, T_EU, T_SIT1A, T_SIT1B, T_SIT2A, T_SIT2B,
-    T_SIT3, T_CNG, T_CED, T_DIAL, N_IDS
+    T_NA_RING,
+    T_NA_BUSY,
+    T_UK_RING,
+    T_UK_BUSY,
+    T_EU,
+    T_SIT1A,
+    T_SIT1B,
+    T_SIT2A,
+    T_SIT2B,
+    T_SIT3,
+    T_CNG,
+    T_CED,
+    T_DIAL,
+    N_IDS
 };
 
 static const tone_id k_ids[N_IDS] = {
@@ -135,71 +151,71 @@ typedef struct frag {
 
 struct cq_tones {
     dtmf_rx_state_t *dtmf;
-    uint64_t pos;              /* samples pushed */
+    uint64_t pos; /* samples pushed */
     float frame[FR];
     int nframe;
     float win[FR];
     double win_sum, win2_sum;
     /* the frame bank: every distinct table frequency, one Goertzel lane each */
-    float bank_c[NBANK];       /* 2 cos(w) */
-    double bank_sin[NBANK];    /* sin(w) */
-    int id_lane[N_IDS][2];     /* lanes of each table tone's components (-1: none) */
+    float bank_c[NBANK];    /* 2 cos(w) */
+    double bank_sin[NBANK]; /* sin(w) */
+    int id_lane[N_IDS][2];  /* lanes of each table tone's components (-1: none) */
     /* the current run of tonal frames */
     int in_run, gap_frames;
-    double run_f;              /* centre frequency of the tone the run began with */
+    double run_f; /* centre frequency of the tone the run began with */
     uint64_t run_start, run_end;
-    uint64_t run_x0;           /* the sample run[0] is (run_start before its edge is placed) */
-    float prev[FR];            /* the frame before the last (a run's onset may lie in it) */
-    float run_pre[FR];         /* the frame before the run's first */
-    struct edge {              /* the run's first and last tonal frames: level and span */
+    uint64_t run_x0;   /* the sample run[0] is (run_start before its edge is placed) */
+    float prev[FR];    /* the frame before the last (a run's onset may lie in it) */
+    float run_pre[FR]; /* the frame before the run's first */
+    struct edge {      /* the run's first and last tonal frames: level and span */
         float db;
         uint64_t a, b;
     } head_fr[EDGE_N], tail_fr[EDGE_N];
-    int nhead_fr, ntail_fr;    /* tail_fr is a ring: the last EDGE_N frames, ntail_fr taken */
-    float *run;                /* its first RUN_MAX samples */
+    int nhead_fr, ntail_fr; /* tail_fr is a ring: the last EDGE_N frames, ntail_fr taken */
+    float *run;             /* its first RUN_MAX samples */
     size_t run_len;
     seg *segs;
     size_t nsegs, capsegs;
     /* the chain being matched to a cadence (settle): segs [c0, c1) of one tone */
     size_t c0, c1;
-    int cad, phase;            /* its cadence (k_cad) and the pattern's phase at c0; -1: none yet */
-    unsigned cid;              /* its event's id, once announced */
-    double cstart;             /* its start: segs[c0]'s, or the head fragment's */
-    unsigned next_id;          /* event ids handed out */
+    int cad, phase;   /* its cadence (k_cad) and the pattern's phase at c0; -1: none yet */
+    unsigned cid;     /* its event's id, once announced */
+    double cstart;    /* its start: segs[c0]'s, or the head fragment's */
+    unsigned next_id; /* event ids handed out */
     frag head, tail;
-    seg used[2];               /* the head and the tail fragment, when a chain took them */
-    uint64_t stream_end;       /* samples in the stream, once it ended (0 before) */
+    seg used[2];         /* the head and the tail fragment, when a chain took them */
+    uint64_t stream_end; /* samples in the stream, once it ended (0 before) */
     /* DTMF digits as they start and stop; digits closer than DTMF_GAP_SEC gather in dtmf_ev */
-    int digit;                 /* current digit, 0 when none */
+    int digit; /* current digit, 0 when none */
     uint64_t digit_start;
     cq_tone_event dtmf_ev;
     int dtmf_open;
-    cq__dtmf *rx2;             /* our receiver, for digits under speech (dtmf.c) */
-    cq__dtmf *rx3;             /* the same on the voice-cancelled signal */
-    heard recent[TRAIN_KEEP];  /* the last digits taken, latest first: to merge the receivers'
-                                * reports, and for trains */
+    cq__dtmf *rx2;            /* our receiver, for digits under speech (dtmf.c) */
+    cq__dtmf *rx3;            /* the same on the voice-cancelled signal */
+    heard recent[TRAIN_KEEP]; /* the last digits taken, latest first: to merge the receivers'
+                               * reports, and for trains */
     int nrecent;
-    heard queue[DTMF_QUEUE];   /* digits reported, in order of start, until no receiver can
-                                * report one that starts earlier */
+    heard queue[DTMF_QUEUE]; /* digits reported, in order of start, until no receiver can
+                              * report one that starts earlier */
     int nqueue;
-    int closing;               /* the stream ended: a digit still on ends at its last sample */
-    float band_c[3][8];        /* the DTMF bands: b0 (= -b2), a1, a2 of each resonator */
-    float band_z[2][8];        /* their states (transposed direct form II) */
+    int closing;        /* the stream ended: a digit still on ends at its last sample */
+    float band_c[3][8]; /* the DTMF bands: b0 (= -b2), a1, a2 of each resonator */
+    float band_z[2][8]; /* their states (transposed direct form II) */
     /* fax tones confirmed by libspandsp's detectors (times in s) */
     modem_connect_tones_rx_state_t *cng, *ced;
     double *fax_at[2];
     size_t nfax[2], capfax[2];
-    cq_tone_event *ev;         /* in the order they were settled */
-    cq_tone_event *box;        /* for the next poll: settled events and open ones */
+    cq_tone_event *ev;  /* in the order they were settled */
+    cq_tone_event *box; /* for the next poll: settled events and open ones */
     size_t nbox, capbox;
-    cq_tone_event *polled;     /* what the last poll handed out */
+    cq_tone_event *polled; /* what the last poll handed out */
     size_t cappolled;
-    double probed;             /* the start (s) of the last slot of a train probed */
-    double probed_in;          /* and of the last probed between two of its digits */
-    cq_tone_event *sorted;     /* the same in time order, from cq_tones_finish */
+    double probed;         /* the start (s) of the last slot of a train probed */
+    double probed_in;      /* and of the last probed between two of its digits */
+    cq_tone_event *sorted; /* the same in time order, from cq_tones_finish */
     size_t nev, capev;
     int finished;
-    int nomem;                 /* an allocation inside a callback failed */
+    int nomem; /* an allocation inside a callback failed */
 };
 
 const char *cq_tone_kind_name(cq_tone_kind k)
@@ -291,8 +307,8 @@ static void take_digit(cq_tones *t, const heard *h, int later)
         if (commit_dtmf(t) != CQ_OK)
             t->nomem = 1;
         memset(e, 0, sizeof(*e));
-        *e = (cq_tone_event){.id = ++t->next_id, .kind = CQ_TONE_DTMF, .start_sec = a,
-                             .end_sec = b, .cycles = 1};
+        *e = (cq_tone_event){
+            .id = ++t->next_id, .kind = CQ_TONE_DTMF, .start_sec = a, .end_sec = b, .cycles = 1};
         e->digits[0] = symbol;
         t->dtmf_open = 1;
     }
@@ -317,8 +333,7 @@ static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact)
  * Their slot numbers (from 0) go in slot; a least-squares line through the midpoints against
  * them gives the period *P and the first slot's midpoint *mid0, and every midpoint must lie
  * within TRAIN_TOL of it. */
-static int train_fits(const double *M, int i0, int i1, double p, int *slot, double *P,
-                      double *mid0)
+static int train_fits(const double *M, int i0, int i1, double p, int *slot, double *P, double *mid0)
 {
     double sn = 0, sm = 0, snn = 0, snm = 0;
     for (int i = i0; i <= i1; i++) {
@@ -421,8 +436,8 @@ static void train_fill(cq_tones *t, double floor_s, int final)
                 break;
             P = p2, i1++;
         }
-        if (i1 - i0 < 2 || !train_fits(M, i0, i1, P, slot, &Pf, &mid0) ||
-            Pf < TRAIN_PMIN || Pf > TRAIN_PMAX) {
+        if (i1 - i0 < 2 || !train_fits(M, i0, i1, P, slot, &Pf, &mid0) || Pf < TRAIN_PMIN ||
+            Pf > TRAIN_PMAX) {
             i0++;
             continue;
         }
@@ -452,10 +467,10 @@ static void train_fill(cq_tones *t, double floor_s, int final)
             t->probed = fmax(t->probed, a);
             if (between)
                 t->probed_in = a;
-            const int sym =
-                a > 0 ? cq__dtmf_probe(t->rx3, (uint64_t)(a * RATE), (uint64_t)(b * RATE), between,
-                                     lv[0] > 0 ? lv : NULL)
-                      : -1;
+            const int sym = a > 0
+                                ? cq__dtmf_probe(t->rx3, (uint64_t)(a * RATE), (uint64_t)(b * RATE),
+                                                 between, lv[0] > 0 ? lv : NULL)
+                                : -1;
             if (sym > 0) {
                 const heard h = {.symbol = (char)sym, .a = a, .b = b, .ka = a, .kb = b};
                 if (later > 0)
@@ -644,7 +659,8 @@ cq_tones *cq_tones_create(const cq_tones_params *p, int *err)
             if (f <= 0)
                 continue;
             int l = 0;
-            while (l < lanes && fabs(t->bank_sin[l] - sin(2 * 3.14159265358979323846 * f / RATE)) > 1e-12)
+            while (l < lanes &&
+                   fabs(t->bank_sin[l] - sin(2 * 3.14159265358979323846 * f / RATE)) > 1e-12)
                 l++;
             if (l == lanes) { /* a new frequency (the table has 14 distinct ones) */
                 t->bank_c[l] = (float)(2 * cos(2 * 3.14159265358979323846 * f / RATE));
@@ -955,8 +971,7 @@ static int close_run(cq_tones *t)
         return CQ_OK;
     if (cq__grow((void **)&t->segs, &t->capsegs, t->nsegs + 1, sizeof(seg)) != CQ_OK)
         return CQ_ERR_NOMEM;
-    t->segs[t->nsegs++] =
-        (seg){id, (double)t->run_start / RATE, (double)t->run_end / RATE};
+    t->segs[t->nsegs++] = (seg){id, (double)t->run_start / RATE, (double)t->run_end / RATE};
     return CQ_OK;
 }
 
@@ -1027,14 +1042,14 @@ static int end_frame(cq_tones *t)
 }
 
 /*
- * What libspandsp's DTMF receiver hears: the sum of 8 band-pass resonators, one on each DTMF frequency
- * (Q 5: 140 Hz wide at 697 Hz, 330 Hz at 1633 Hz; each 0 dB at its centre). The bands
+ * What libspandsp's DTMF receiver hears: the sum of 8 band-pass resonators, one on each DTMF
+ * frequency (Q 5: 140 Hz wide at 697 Hz, 330 Hz at 1633 Hz; each 0 dB at its centre). The bands
  * overlap, so the sum reads a DTMF tone 5.4-7.7 dB over its level, the rows up to 2.3 dB more
  * than the columns: the receiver takes keys whose column is up to 5 dB under the row or 3 dB
  * over it (Q.24 asks for 8 and 4). Summed to read each tone at 0 dB, it took 7 and 3.5 dB,
- * lost the digits at -50 dBFS, and made a 'D' of call06's hold music: kept as it is. libspandsp's receiver asks
- * that the two tones carry 82 % (-0.85 dB) of a 12.75 ms block's energy, a fixed test its
- * settings do not reach: under speech at the tone's level most blocks fail it, and a 50 ms
+ * lost the digits at -50 dBFS, and made a 'D' of call06's hold music: kept as it is. libspandsp's
+ * receiver asks that the two tones carry 82 % (-0.85 dB) of a 12.75 ms block's energy, a fixed test
+ * its settings do not reach: under speech at the tone's level most blocks fail it, and a 50 ms
  * digit has three. Speech outside the DTMF bands (its pitch, first formant and highs) is kept
  * out of that energy. Measured on the corpus
  * (tests/unit/test_dtmf_speech.c, 880 digits per level): found under speech at 0 / -7 /
@@ -1125,7 +1140,7 @@ int cq_tones_push(cq_tones *t, const float *x, size_t n)
  * on to where it ended.
  */
 typedef struct cadence {
-    int id;               /* the tone (T_SIT1A: the SIT's tones) */
+    int id; /* the tone (T_SIT1A: the SIT's tones) */
     cq_tone_kind kind;
     const char *region;
     int n;                /* on/off pairs in the pattern */
@@ -1156,7 +1171,10 @@ static const cadence k_cad[] = {
 /* Which of the SIT's three tones a table tone is, or -1. */
 static int sit_index(int id)
 {
-    return id == T_SIT1A || id == T_SIT1B ? 0 : id == T_SIT2A || id == T_SIT2B ? 1 : id == T_SIT3 ? 2 : -1;
+    return id == T_SIT1A || id == T_SIT1B   ? 0
+           : id == T_SIT2A || id == T_SIT2B ? 1
+           : id == T_SIT3                   ? 2
+                                            : -1;
 }
 
 /* The chain a tone belongs to: the SIT's tones are one. */
@@ -1196,7 +1214,8 @@ static int pattern_fits(const seg *s, size_t m, const cadence *c, int ph, int he
             return -1;
         if (i + 1 == m)
             break;
-        const double gap = s[i + 1].start - s[i].end, want_off = c->off[((size_t)ph + i) % (size_t)c->n];
+        const double gap = s[i + 1].start - s[i].end,
+                     want_off = c->off[((size_t)ph + i) % (size_t)c->n];
         if (strict_fit(gap, want_off, c->tol))
             strict++;
         else if (loose_fit(gap, want_off, c->tol) ||
@@ -1341,8 +1360,12 @@ static cq_tone_event chain_event(const cq_tones *t, int with_tail)
             n += c->kind == CQ_TONE_SIT ? sit_index(t->segs[i].id) == 0 : 1;
         cycles = n ? n : 1;
     }
-    return (cq_tone_event){.id = t->cid, .kind = c->kind, .start_sec = t->cstart, .end_sec = b,
-                           .region = c->region, .cycles = cycles};
+    return (cq_tone_event){.id = t->cid,
+                           .kind = c->kind,
+                           .start_sec = t->cstart,
+                           .end_sec = b,
+                           .region = c->region,
+                           .cycles = cycles};
 }
 
 /* The chain matched: its event is handed out open. */
@@ -1404,9 +1427,8 @@ static int settle(cq_tones *t, int final)
     }
     flush_digits(t, final);
     if (t->dtmf_open && (final || now - t->dtmf_ev.end_sec >= DTMF_GAP_SEC) && !t->digit &&
-        !t->nqueue &&
-        !(t->rx2 && cq__dtmf_active(t->rx2)) && !(t->rx3 && cq__dtmf_active(t->rx3)) &&
-        commit_dtmf(t) != CQ_OK)
+        !t->nqueue && !(t->rx2 && cq__dtmf_active(t->rx2)) &&
+        !(t->rx3 && cq__dtmf_active(t->rx3)) && commit_dtmf(t) != CQ_OK)
         return CQ_ERR_NOMEM;
     while (t->c1 < t->nsegs) {
         const seg *s = &t->segs[t->c1];
@@ -1437,8 +1459,7 @@ static int settle(cq_tones *t, int final)
         else if (r == 2 && announce(t) != CQ_OK)
             return CQ_ERR_NOMEM;
     }
-    if (t->c0 < t->c1 &&
-        (final || (!t->in_run && now - t->segs[t->c1 - 1].end > CHAIN_GAP_SEC)) &&
+    if (t->c0 < t->c1 && (final || (!t->in_run && now - t->segs[t->c1 - 1].end > CHAIN_GAP_SEC)) &&
         close_chain(t, final) != CQ_OK)
         return CQ_ERR_NOMEM;
     return CQ_OK;

@@ -11,12 +11,12 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-#define FLOOR_DOWN 0.2f      /* fraction of the gap closed per chunk when the level falls */
-#define FLOOR_UP_DB 0.02f    /* dB per chunk the floor may rise (about 0.6 dB/s at 8 kHz) */
-#define MIN_FLOOR_DB -70.0f  /* the floor never goes below this */
-#define SNR_MID_DB 10.0f     /* score 0.5 at this many dB above the floor */
+#define FLOOR_DOWN 0.2f     /* fraction of the gap closed per chunk when the level falls */
+#define FLOOR_UP_DB 0.02f   /* dB per chunk the floor may rise (about 0.6 dB/s at 8 kHz) */
+#define MIN_FLOOR_DB -70.0f /* the floor never goes below this */
+#define SNR_MID_DB 10.0f    /* score 0.5 at this many dB above the floor */
 #define SNR_SLOPE_DB 2.5f
-#define ABS_MID_DB -50.0f    /* and at this absolute level */
+#define ABS_MID_DB -50.0f /* and at this absolute level */
 #define ABS_SLOPE_DB 2.0f
 
 /* RBJ cookbook 2nd-order high/low-pass, Q = 1/sqrt(2). */

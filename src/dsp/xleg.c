@@ -27,12 +27,12 @@
 struct cq_xleg {
     float acc[2];
     int nacc[2];
-    float *buf[2];     /* 2 kHz samples from absolute index `base` on */
+    float *buf[2]; /* 2 kHz samples from absolute index `base` on */
     size_t len[2], cap[2];
     int64_t base;
-    int64_t next;      /* absolute index of the next outbound block */
+    int64_t next; /* absolute index of the next outbound block */
     double R[2 * LAG + 1];
-    double e[2];       /* energies over the blocks */
+    double e[2]; /* energies over the blocks */
     float *fa, *fb, *fr;
     fftwf_complex *FA, *FB;
     fftwf_plan pa, pb, pr;
@@ -154,8 +154,8 @@ int cq_xleg_push(cq_xleg *x, int leg, const float *s, size_t n)
 {
     if (leg != 0 && leg != 1)
         return CQ_ERR_INVALID;
-    if (cq__grow((void **)&x->buf[leg], &x->cap[leg], x->len[leg] + n / DEC + 1,
-                 sizeof(float)) != CQ_OK)
+    if (cq__grow((void **)&x->buf[leg], &x->cap[leg], x->len[leg] + n / DEC + 1, sizeof(float)) !=
+        CQ_OK)
         return CQ_ERR_NOMEM;
     float *dst = x->buf[leg] + x->len[leg];
     size_t i = 0;

@@ -44,7 +44,7 @@ typedef struct call_run {
     leg_run legs[2];
     void *st[CQ_STAGE_SLOTS]; /* per-call states */
     const char *failed;       /* the stage that failed, for the error message */
-    unsigned streams; /* 1 << cq__stream of every stream a selected stage reads */
+    unsigned streams;         /* 1 << cq__stream of every stream a selected stage reads */
 } call_run;
 
 cq_engine_params cq_engine_default_params(void)
@@ -94,11 +94,10 @@ static bool selected(const cq_engine *e, const cq__stage *s)
 
 static bool params_valid(const cq_engine_params *p)
 {
-    return !(p->analyzers & ~cq__stages_known()) && p->analyzers != 0 &&
-           p->silence_noise_db < 0 && p->silence_noise_db > -200 &&
-           p->silence_min_duration_sec > 0 && p->silence_min_duration_sec < 86400 &&
-           p->clip_min_run >= 1 && p->max_duration_sec > 0 && p->block_frames >= 64 &&
-           p->block_frames <= (1u << 20) &&
+    return !(p->analyzers & ~cq__stages_known()) && p->analyzers != 0 && p->silence_noise_db < 0 &&
+           p->silence_noise_db > -200 && p->silence_min_duration_sec > 0 &&
+           p->silence_min_duration_sec < 86400 && p->clip_min_run >= 1 && p->max_duration_sec > 0 &&
+           p->block_frames >= 64 && p->block_frames <= (1u << 20) &&
            (p->channel_map == CQ_MAP_IN_OUT || p->channel_map == CQ_MAP_OUT_IN) &&
            (p->nisqa_mode == CQ_NISQA_WINDOWED || p->nisqa_mode == CQ_NISQA_FILE) &&
            p->nisqa_window_sec >= 1 && p->nisqa_window_sec <= 600 && p->nisqa_max_file_sec > 0 &&
@@ -187,14 +186,13 @@ int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
 {
     const cq_engine_params *p = &e->p;
     const cq_speech_params *sp = &p->speech;
-    char *text = cq__printf("%s|%x|%.6g|%.6g|%d|%d|%s|%s|%.6g|%.6g|%d|%d|%d|%.6g|%d|%.6g|%.6g|%s",
-                            cq_version(), p->analyzers, p->silence_noise_db,
-                            p->silence_min_duration_sec, p->clip_min_run, (int)p->channel_map,
-                            e->vad_model_name, e->vad ? cq_vad_model_sha256(e->vad) : "-",
-                            (double)sp->threshold, (double)sp->neg_threshold, sp->min_speech_ms,
-                            sp->min_silence_ms, sp->speech_pad_ms, sp->max_speech_sec,
-                            (int)p->nisqa_mode, p->nisqa_window_sec, p->nisqa_max_file_sec,
-                            e->nisqa ? cq_nisqa_model_sha256(e->nisqa) : "-");
+    char *text = cq__printf(
+        "%s|%x|%.6g|%.6g|%d|%d|%s|%s|%.6g|%.6g|%d|%d|%d|%.6g|%d|%.6g|%.6g|%s", cq_version(),
+        p->analyzers, p->silence_noise_db, p->silence_min_duration_sec, p->clip_min_run,
+        (int)p->channel_map, e->vad_model_name, e->vad ? cq_vad_model_sha256(e->vad) : "-",
+        (double)sp->threshold, (double)sp->neg_threshold, sp->min_speech_ms, sp->min_silence_ms,
+        sp->speech_pad_ms, sp->max_speech_sec, (int)p->nisqa_mode, p->nisqa_window_sec,
+        p->nisqa_max_file_sec, e->nisqa ? cq_nisqa_model_sha256(e->nisqa) : "-");
     if (text && (p->analyzers & CQ_AN_ENVELOPE)) { /* appended: other fingerprints unchanged */
         char *more = cq__printf("%s|env%d", text, p->envelope_ms);
         cq__free(text);
@@ -258,11 +256,13 @@ static int leg_start(call_run *cr, leg_run *lr, int leg, const char *source, int
         const cq__stage *s = cq__stage_at(i);
         if (!selected(e, s) || s->per_call || !s->create)
             continue;
-        cq__stage_ctx c = {.engine = e, .report = cr->r, .leg = leg, .info = info,
-                           .rate_hz = s->stream >= CQ__STREAM_8K ? k_stream_rate[s->stream]
-                                                                 : lr->rate,
-                           .max_block = s->stream >= CQ__STREAM_8K ? lr->conv[s->stream].cap
-                                                                   : bf};
+        cq__stage_ctx c = {.engine = e,
+                           .report = cr->r,
+                           .leg = leg,
+                           .info = info,
+                           .rate_hz =
+                               s->stream >= CQ__STREAM_8K ? k_stream_rate[s->stream] : lr->rate,
+                           .max_block = s->stream >= CQ__STREAM_8K ? lr->conv[s->stream].cap : bf};
         if (c.max_block == 0)
             c.max_block = bf; /* the leg is at the stream's rate already */
         int rc = s->create(&lr->st[i], &c);
@@ -281,7 +281,9 @@ static int call_start(call_run *cr)
         const cq__stage *s = cq__stage_at(i);
         if (!selected(cr->e, s) || !s->per_call || !s->create)
             continue;
-        cq__stage_ctx c = {.engine = cr->e, .report = cr->r, .leg = -1,
+        cq__stage_ctx c = {.engine = cr->e,
+                           .report = cr->r,
+                           .leg = -1,
                            .rate_hz = k_stream_rate[s->stream],
                            .max_block = cr->e->p.block_frames};
         int rc = s->create(&cr->st[i], &c);
@@ -539,8 +541,7 @@ static int analyze_one_file(call_run *cr, const cq_call_src *src, cq_err *err)
  * the two-leg stages see both legs at once in bounded memory. A stereo leg file gives its first
  * channel.
  */
-static int analyze_leg_files(call_run *cr, const char *paths[2], const char *shown[2],
-                             cq_err *err)
+static int analyze_leg_files(call_run *cr, const char *paths[2], const char *shown[2], cq_err *err)
 {
     const cq_engine *e = cr->e;
     cq_report *r = cr->r;
@@ -652,10 +653,10 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
         return cq__err_set(err, CQ_ERR_INVALID,
                            "a call is one file, or an inbound and an outbound leg file");
     cq_report *r = cq__calloc(1, sizeof(*r));
-    const char *name = src->name       ? src->name
-                       : src->path     ? src->path
-                       : src->in_path  ? src->in_path
-                                       : "(upload)";
+    const char *name = src->name      ? src->name
+                       : src->path    ? src->path
+                       : src->in_path ? src->in_path
+                                      : "(upload)";
     if (!r || !(r->file = cq__strdup(name)) || report_start(e, r) != CQ_OK) {
         cq_report_destroy(r);
         return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);

@@ -80,8 +80,8 @@ int cq__warn(cq_report *r, const char *code, const cq_value *values, size_t n_va
         else
             w.n_values++;
     }
-    cq_warning *nw = rc == CQ_OK ? cq__realloc(r->warnings, (r->n_warnings + 1) * sizeof(*nw))
-                                 : NULL;
+    cq_warning *nw =
+        rc == CQ_OK ? cq__realloc(r->warnings, (r->n_warnings + 1) * sizeof(*nw)) : NULL;
     if (!nw) {
         cq_warning_clear(&w);
         return CQ_ERR_NOMEM;

@@ -35,7 +35,6 @@ typedef struct ingest_db_uri {
 /* Parse uri. 0, or -1 with msg saying what is wrong (a password in it is refused). */
 int ingest_db_uri_parse(const char *uri, ingest_db_uri *out, char *msg, size_t msgsz);
 
-
 /* ---- time zones (source.c) --------------------------------------------------------------- */
 
 /* An IANA zone name that exists in the system's zone database ($TZDIR or
@@ -92,7 +91,7 @@ typedef struct ingest_vicidial_config {
     char password_file[1024];  /* --vicidial-password-file (mode 0600 or stricter) */
     char source[65];           /* the source's name in the store; default: the DB host */
     char recordings_dir[1024]; /* the dialer's recordings on local disk ("" none) */
-    cfg_settings svc;            /* the recording servers (--recording-server NAME=URL) */
+    cfg_settings svc;          /* the recording servers (--recording-server NAME=URL) */
     char store[1024];          /* --db */
     int min_length_sec;        /* shorter calls are enqueued skipped (default 30) */
     char campaigns[INGEST_MAX_FILTER][21]; /* outbound calls of these campaigns only */

@@ -419,7 +419,7 @@ void ingest_log(const char *level, const char *source, const char *msg, const ch
 {
     char a[600], b[200];
     fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":%s,\"source\":%s%s%s}\n", ingest_now(),
-            level, ingest_json_str(msg, a, sizeof(a)), ingest_json_str(source, b, sizeof(b)), more ? "," : "",
-            more ? more : "");
+            level, ingest_json_str(msg, a, sizeof(a)), ingest_json_str(source, b, sizeof(b)),
+            more ? "," : "", more ? more : "");
     fflush(stderr);
 }

@@ -327,10 +327,10 @@ static int run(ingest_vicidial *v, int q, char *msg, size_t n)
             snprintf(more, sizeof(more), "\"retry_in_sec\":%.1f,\"error\":%s", delay,
                      ingest_json_str(why, jb, sizeof(jb)));
             ingest_log("warn", v->c->source,
-                 crashed_table(e) ? "a ViciDial table is marked as crashed: waiting for its "
-                                    "repair (mariadb-check --auto-repair)"
-                                  : "the ViciDial database connection is lost: reconnecting",
-                 more);
+                       crashed_table(e) ? "a ViciDial table is marked as crashed: waiting for its "
+                                          "repair (mariadb-check --auto-repair)"
+                                        : "the ViciDial database connection is lost: reconnecting",
+                       more);
             db_close(v);
             nap(v, delay);
             if (stopping(v))
@@ -675,7 +675,8 @@ int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, s
     memset(st, 0, sizeof(*st));
     v->stats = st;
     int64_t token;
-    int got = store_ingest_lease(v->st, v->c->source, v->owner, ingest_now(), v->c->lease_sec, &token);
+    int got =
+        store_ingest_lease(v->st, v->c->source, v->owner, ingest_now(), v->c->lease_sec, &token);
     if (got < 0)
         return cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
     if (got == 0) {
@@ -781,7 +782,8 @@ int ingest_vicidial_run(const ingest_vicidial_config *c)
     {
         char more[600], a[300], b[100];
         snprintf(more, sizeof(more), "\"database\":%s,\"tz\":%s,\"batch\":%d",
-                 ingest_json_str(c->db.host, a, sizeof(a)), ingest_json_str(v->tz, b, sizeof(b)), c->batch);
+                 ingest_json_str(c->db.host, a, sizeof(a)), ingest_json_str(v->tz, b, sizeof(b)),
+                 c->batch);
         ingest_log("info", c->source, "ingest started", more);
     }
     int rc = 0;
@@ -800,11 +802,13 @@ int ingest_vicidial_run(const ingest_vicidial_config *c)
                  (long long)st.mark, ingest_now() - t0);
         if (r != 0) {
             char err[2200], jb[2100];
-            snprintf(err, sizeof(err), "%s,\"error\":%s", more, ingest_json_str(msg, jb, sizeof(jb)));
+            snprintf(err, sizeof(err), "%s,\"error\":%s", more,
+                     ingest_json_str(msg, jb, sizeof(jb)));
             ingest_log("error", c->source, "scan failed", err);
             rc = 1;
         } else if (st.busy) {
-            ingest_log("info", c->source, "another process is scanning this source: nothing done", NULL);
+            ingest_log("info", c->source, "another process is scanning this source: nothing done",
+                       NULL);
             rc = 0;
         } else {
             ingest_log("info", c->source, "scan", more);

@@ -88,8 +88,7 @@ static void parse_vicidial(const char *stem, size_t n, ingest_watch_name *out)
     }
     unsigned y = dec(stem, 4), mo = dec(stem + 4, 2), d = dec(stem + 6, 2);
     unsigned h = dec(stem + 9, 2), mi = dec(stem + 11, 2), s = dec(stem + 13, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) || h > 23 || mi > 59 ||
-        s > 59)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) || h > 23 || mi > 59 || s > 59)
         return;
     snprintf(out->call_date, sizeof(out->call_date), "%04u-%02u-%02u %02u:%02u:%02u", y % 10000,
              mo % 100, d % 100, h % 100, mi % 100, s % 100);
@@ -211,7 +210,6 @@ int ingest_watch_settle(ingest_watch_obs *o, long long size, int64_t mtime_ns, d
 
 /* ---- logging ------------------------------------------------------------------------------- */
 
-
 /* ---- the watcher's state ------------------------------------------------------------------- */
 
 enum { F_PENDING = 0, F_GROUPED, F_DONE };
@@ -220,11 +218,11 @@ enum { SLOT_IN = 0, SLOT_OUT, SLOT_MIX, SLOT_PLAIN, N_SLOTS };
 /* A file seen: by its absolute path. */
 typedef struct wfile {
     char *path;
-    int state;           /* F_PENDING: not yet complete; F_GROUPED: in a group; F_DONE */
-    bool complete;       /* closed by its writer or renamed in: settled at the next look */
-    bool at_start;       /* found by the start-up read (its mtime starts the pair wait) */
+    int state;     /* F_PENDING: not yet complete; F_GROUPED: in a group; F_DONE */
+    bool complete; /* closed by its writer or renamed in: settled at the next look */
+    bool at_start; /* found by the start-up read (its mtime starts the pair wait) */
     ingest_watch_obs obs;
-    struct wfile *next;  /* hash chain */
+    struct wfile *next; /* hash chain */
 } wfile;
 
 /* The complete files of one recording. */
@@ -246,7 +244,7 @@ typedef struct watcher {
     struct {
         int wd;
         char *path;
-    } *wds;
+    } * wds;
     size_t n_wds, cap_wds;
     wfile **tab; /* hash table of the files seen */
     size_t tab_n, tab_cap;
@@ -433,7 +431,8 @@ static int put_group(watcher *w, group *g, ingest_watch_action a)
     bool created;
     if (store_call_put(w->st, &c, ingest_now(), &id, &created) != 0) {
         char more[300], jb[200];
-        snprintf(more, sizeof(more), "\"error\":%s", ingest_json_str(store_errmsg(w->st), jb, sizeof(jb)));
+        snprintf(more, sizeof(more), "\"error\":%s",
+                 ingest_json_str(store_errmsg(w->st), jb, sizeof(jb)));
         ingest_log("error", src, "the store refused a call", more);
         return -1;
     }
@@ -443,7 +442,8 @@ static int put_group(watcher *w, group *g, ingest_watch_action a)
     snprintf(more, sizeof(more),
              "\"recording_id\":%s,\"call_id\":%lld,\"created\":%s,\"audio\":%s,"
              "\"audio_in\":%s,\"audio_out\":%s,\"call_date\":%s,\"agent_user\":%s",
-             ingest_json_str(c.recording_id, j[0], sizeof(j[0])), (long long)id, created ? "true" : "false",
+             ingest_json_str(c.recording_id, j[0], sizeof(j[0])), (long long)id,
+             created ? "true" : "false",
              c.audio[0] ? ingest_json_str(c.audio, j[1], sizeof(j[1])) : "null",
              c.audio_in[0] ? ingest_json_str(c.audio_in, j[2], sizeof(j[2])) : "null",
              c.audio_out[0] ? ingest_json_str(c.audio_out, j[3], sizeof(j[3])) : "null",
@@ -455,16 +455,16 @@ static int put_group(watcher *w, group *g, ingest_watch_action a)
         snprintf(more2, sizeof(more2), "%s,\"missing\":%s,\"waited_sec\":%.0f", more,
                  ingest_json_str(missing, jm, sizeof(jm)), w->c->pair_wait_sec);
         ingest_log("warn", src,
-             "one leg only: the other did not come within the pair wait; enqueued to be "
-             "analysed as a mono recording",
-             more2);
+                   "one leg only: the other did not come within the pair wait; enqueued to be "
+                   "analysed as a mono recording",
+                   more2);
     } else {
         ingest_log("info", src,
-             !created                    ? "call updated: its pair is complete"
-             : a == INGEST_WATCH_PAIR    ? "enqueued: two legs"
-             : a == INGEST_WATCH_STUB    ? "enqueued: a stub (the worker skips it)"
-                                         : "enqueued",
-             more);
+                   !created                 ? "call updated: its pair is complete"
+                   : a == INGEST_WATCH_PAIR ? "enqueued: two legs"
+                   : a == INGEST_WATCH_STUB ? "enqueued: a stub (the worker skips it)"
+                                            : "enqueued",
+                   more);
     }
     return 0;
 }
@@ -486,7 +486,8 @@ static group *group_of(watcher *w, const ingest_watch_name *nm)
     int k = store_call_find(w->st, w->c->source, nm->recording_id, &known);
     if (k < 0) {
         char more[300], jb[200];
-        snprintf(more, sizeof(more), "\"error\":%s", ingest_json_str(store_errmsg(w->st), jb, sizeof(jb)));
+        snprintf(more, sizeof(more), "\"error\":%s",
+                 ingest_json_str(store_errmsg(w->st), jb, sizeof(jb)));
         ingest_log("warn", w->c->source, "the store: looking a call up failed", more);
     } else if (k == 1) {
         g->known = INGEST_WATCH_KNOWN;
@@ -534,8 +535,8 @@ static void settled(watcher *w, wfile *f, const struct stat *st)
     if (strlen(f->path) >= sizeof(((store_call *)0)->audio)) {
         char more[1200], jb[1100];
         snprintf(more, sizeof(more), "\"file\":%s", ingest_json_str(f->path, jb, sizeof(jb)));
-        ingest_log("warn", w->c->source, "not taken: its path is over 1023 bytes (the store's limit)",
-             more);
+        ingest_log("warn", w->c->source,
+                   "not taken: its path is over 1023 bytes (the store's limit)", more);
         f->state = F_DONE;
         return;
     }
@@ -552,9 +553,11 @@ static void settled(watcher *w, wfile *f, const struct stat *st)
     }
     if (g->path[s]) { /* the same recording's file twice (another folder): the first stays */
         char more[2400], ja[1100], jb[1100];
-        snprintf(more, sizeof(more), "\"file\":%s,\"kept\":%s", ingest_json_str(f->path, ja, sizeof(ja)),
+        snprintf(more, sizeof(more), "\"file\":%s,\"kept\":%s",
+                 ingest_json_str(f->path, ja, sizeof(ja)),
                  ingest_json_str(g->path[s], jb, sizeof(jb)));
-        ingest_log("info", w->c->source, "a second file of the same recording and kind: not used", more);
+        ingest_log("info", w->c->source, "a second file of the same recording and kind: not used",
+                   more);
         f->state = F_DONE;
         return;
     }
@@ -584,8 +587,7 @@ static void look(watcher *w, wfile *f, double now)
     }
     if (!S_ISREG(st.st_mode)) {
         char more[PATH_MAX + 64], p[PATH_MAX + 8];
-        snprintf(more, sizeof(more), "\"file\":%s",
-                 ingest_json_str(f->path, p, sizeof(p)));
+        snprintf(more, sizeof(more), "\"file\":%s", ingest_json_str(f->path, p, sizeof(p)));
         ingest_log("warn", w->c->source,
                    S_ISLNK(st.st_mode) ? "a symbolic link is not followed: not taken"
                                        : "not a regular file (a FIFO, a device): not taken",
@@ -595,8 +597,8 @@ static void look(watcher *w, wfile *f, double now)
         return;
     }
     int64_t m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    if (f->complete || ingest_watch_settle(&f->obs, (long long)st.st_size, m, now,
-                                           w->c->settle_sec) == 1)
+    if (f->complete ||
+        ingest_watch_settle(&f->obs, (long long)st.st_size, m, now, w->c->settle_sec) == 1)
         settled(w, f, &st);
 }
 
@@ -612,8 +614,10 @@ static void seen(watcher *w, const char *path, bool complete, bool at_start)
         if (why && strstr(why, "control character") && !file_find(w, path)) {
             char more[PATH_MAX * 6 + 64], p[PATH_MAX * 6 + 8];
             snprintf(more, sizeof(more), "\"file\":%s", ingest_json_str(path, p, sizeof(p)));
-            ingest_log("warn", w->c->source, "a file name with a control character: not taken "
-                       "(rename it)", more);
+            ingest_log("warn", w->c->source,
+                       "a file name with a control character: not taken "
+                       "(rename it)",
+                       more);
             wfile *f = file_add(w, path); /* said once: remembered, never pending */
             if (f)
                 f->state = F_DONE;
@@ -660,21 +664,23 @@ static void wd_drop(watcher *w, int wd)
 
 static void watch_dir(watcher *w, const char *path)
 {
-    int wd = inotify_add_watch(w->ifd, path,
-                               IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
-                                   IN_MOVED_FROM | IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW |
-                                   IN_EXCL_UNLINK);
+    int wd =
+        inotify_add_watch(w->ifd, path,
+                          IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+                              IN_DELETE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK);
     if (wd < 0) {
         int e = errno;
         if (e == ENOSPC && w->watch_limit_logged)
             return;
         w->watch_limit_logged |= e == ENOSPC;
         char more[1400], jb[1100], je[200];
-        snprintf(more, sizeof(more), "\"dir\":%s,\"error\":%s", ingest_json_str(path, jb, sizeof(jb)),
-                 ingest_json_str(e == ENOSPC ? "the inotify watch limit (fs.inotify.max_user_watches) is "
-                                    "reached: folders past it are seen by the rescans only"
-                                  : strerror(e),
-                      je, sizeof(je)));
+        snprintf(more, sizeof(more), "\"dir\":%s,\"error\":%s",
+                 ingest_json_str(path, jb, sizeof(jb)),
+                 ingest_json_str(e == ENOSPC
+                                     ? "the inotify watch limit (fs.inotify.max_user_watches) is "
+                                       "reached: folders past it are seen by the rescans only"
+                                     : strerror(e),
+                                 je, sizeof(je)));
         ingest_log("warn", w->c->source, "a folder cannot be watched", more);
         return;
     }
@@ -698,7 +704,8 @@ static void walk(watcher *w, const char *dir, bool at_start, int depth)
     DIR *d = opendir(dir);
     if (!d) {
         char more[1400], jb[1100], je[200];
-        snprintf(more, sizeof(more), "\"dir\":%s,\"error\":%s", ingest_json_str(dir, jb, sizeof(jb)),
+        snprintf(more, sizeof(more), "\"dir\":%s,\"error\":%s",
+                 ingest_json_str(dir, jb, sizeof(jb)),
                  ingest_json_str(strerror(errno), je, sizeof(je)));
         ingest_log("warn", w->c->source, "a folder cannot be read", more);
         return;
@@ -737,8 +744,8 @@ static void on_events(watcher *w)
             p += sizeof(*ev) + ev->len;
             if (ev->mask & IN_Q_OVERFLOW) {
                 w->n.overflow++;
-                ingest_log("warn", w->c->source, "the inotify queue overflowed: reading the tree again",
-                     NULL);
+                ingest_log("warn", w->c->source,
+                           "the inotify queue overflowed: reading the tree again", NULL);
                 walk(w, w->root, false, 0);
                 continue;
             }
@@ -936,8 +943,9 @@ int ingest_watch_run(const ingest_watch_config *c)
         snprintf(more, sizeof(more),
                  "\"dir\":%s,\"tz\":%s,\"settle_sec\":%g,\"pair_wait_sec\":%g,\"min_size\":%lld,"
                  "\"rescan_sec\":%g,\"once\":%s",
-                 ingest_json_str(w->root, a, sizeof(a)), ingest_json_str(w->tz, b, sizeof(b)), c->settle_sec,
-                 c->pair_wait_sec, c->min_size, c->rescan_sec, c->once ? "true" : "false");
+                 ingest_json_str(w->root, a, sizeof(a)), ingest_json_str(w->tz, b, sizeof(b)),
+                 c->settle_sec, c->pair_wait_sec, c->min_size, c->rescan_sec,
+                 c->once ? "true" : "false");
         ingest_log("info", c->source, "watch started", more);
     }
     double start = ingest_now(), look_every = look_interval();
@@ -968,9 +976,9 @@ int ingest_watch_run(const ingest_watch_config *c)
             int r = store_ingest_lease(w->st, c->source, w->owner, now, c->lease_sec, &token);
             if (r != 1) {
                 ingest_log("error", c->source,
-                     r == 0 ? "the source's lease was taken by another process: stopping"
-                            : "the store: renewing the source's lease failed: stopping",
-                     NULL);
+                           r == 0 ? "the source's lease was taken by another process: stopping"
+                                  : "the store: renewing the source's lease failed: stopping",
+                           NULL);
                 rc = 1;
                 break;
             }
@@ -995,11 +1003,11 @@ int ingest_watch_run(const ingest_watch_config *c)
              w->n.created, w->n.updated, w->n.known, w->n.lone, w->n.vanished, w->n.overflow,
              w->n_pending, w->n_groups);
     ingest_log("info", c->source,
-         w->n_pending || w->n_groups
-             ? "watch stopped: files not yet complete or waiting for a pair are left for the "
-               "next start"
-             : "watch stopped",
-         more);
+               w->n_pending || w->n_groups
+                   ? "watch stopped: files not yet complete or waiting for a pair are left for the "
+                     "next start"
+                   : "watch stopped",
+               more);
     watcher_free(w);
     return rc;
 }

@@ -19,29 +19,29 @@
 #include "../store/store.h"
 
 typedef struct qa_worker_config {
-    char db[1024];              /* the store */
-    char id[65];                /* the worker's id; "" = HOST:PID */
-    int jobs;                   /* analyses at once (default 1) */
-    bool once;                  /* drain the queue and exit (cron, tests) */
-    double lease_sec;           /* a job's lease, renewed every third of it (default 60) */
-    int max_retries;            /* retries of a failing stage before `error` (default 3) */
-    double backoff_sec;         /* the first retry's delay, doubled each time (default 30) */
-    double max_load;            /* pause while the 1-minute load average is above (default
-                                   2 x cores; 0 never pauses) */
-    char window[16];            /* "HH:MM-HH:MM": process only then (default: always) */
-    char tz[64];                /* the window's time zone (default: the system's) */
-    char cpus[128];             /* CPUs to run on, "0-1,3" (default: all) */
-    bool idle;                  /* SCHED_IDLE and the idle I/O class (default true) */
-    double min_length_sec;      /* calls shorter than this are skipped (default 0: the
-                                   ingest's rule decides) */
+    char db[1024];               /* the store */
+    char id[65];                 /* the worker's id; "" = HOST:PID */
+    int jobs;                    /* analyses at once (default 1) */
+    bool once;                   /* drain the queue and exit (cron, tests) */
+    double lease_sec;            /* a job's lease, renewed every third of it (default 60) */
+    int max_retries;             /* retries of a failing stage before `error` (default 3) */
+    double backoff_sec;          /* the first retry's delay, doubled each time (default 30) */
+    double max_load;             /* pause while the 1-minute load average is above (default
+                                    2 x cores; 0 never pauses) */
+    char window[16];             /* "HH:MM-HH:MM": process only then (default: always) */
+    char tz[64];                 /* the window's time zone (default: the system's) */
+    char cpus[128];              /* CPUs to run on, "0-1,3" (default: all) */
+    bool idle;                   /* SCHED_IDLE and the idle I/O class (default true) */
+    double min_length_sec;       /* calls shorter than this are skipped (default 0: the
+                                    ingest's rule decides) */
     double analysis_timeout_sec; /* an analysis child is killed past it (default 900) */
-    char recordings_dir[1024];  /* relative audio paths resolve under it */
-    cfg_settings svc;           /* recording servers, fetch limits, tmp_dir, the analysis */
-    unsigned analyzers;         /* CQ_AN_* of --only; 0: the engine's default */
-    double stop_grace_sec;      /* on SIGTERM, running calls get this long to finish before
-                                   they are released (default 30) */
-    void (*tick)(void *arg);    /* when set, called every turn of the loop (about once a
-                                   second): the command's own chores (its sidecars) */
+    char recordings_dir[1024];   /* relative audio paths resolve under it */
+    cfg_settings svc;            /* recording servers, fetch limits, tmp_dir, the analysis */
+    unsigned analyzers;          /* CQ_AN_* of --only; 0: the engine's default */
+    double stop_grace_sec;       /* on SIGTERM, running calls get this long to finish before
+                                    they are released (default 30) */
+    void (*tick)(void *arg);     /* when set, called every turn of the loop (about once a
+                                    second): the command's own chores (its sidecars) */
     void *tick_arg;
 } qa_worker_config;
 
@@ -73,12 +73,12 @@ void qa_stored_tx_free(qa_stored_tx *x);
 /* ---- the scoring stage (scored.c, docs/scoring.md) ----------------------------------------- */
 
 typedef struct qa_scoring {
-    bool on;            /* the `scoring` setting */
-    sc_card card;       /* the configured card, or the shipped default */
-    sc_topics *topics;  /* NULL without a topics_file */
-    bool llm_on;        /* an LLM is configured (llm_provider) */
+    bool on;           /* the `scoring` setting */
+    sc_card card;      /* the configured card, or the shipped default */
+    sc_topics *topics; /* NULL without a topics_file */
+    bool llm_on;       /* an LLM is configured (llm_provider) */
     llm_config llm;
-    char llm_hash[65];  /* llm_config_hash, stored with each result */
+    char llm_hash[65]; /* llm_config_hash, stored with each result */
 } qa_scoring;
 
 /* The card, topics and LLM of the settings, loaded and checked (a bad card or topics file, LLM

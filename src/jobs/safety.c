@@ -65,8 +65,8 @@ int qa_safety_apply(bool idle, const char *cpus, char *note, size_t n)
             snprintf(note, n, "cannot lower the CPU priority: %s", strerror(errno));
             return -1;
         }
-        if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT) ==
-            0)
+        if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+                    IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT) == 0)
             k += (size_t)snprintf(note + k, n - k, ", I/O idle");
         else
             k += (size_t)snprintf(note + k, n - k, ", I/O class unchanged (%s)", strerror(errno));

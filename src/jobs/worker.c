@@ -148,8 +148,8 @@ void qa_figures_of(const cq_report *r, store_figures *f)
         for (size_t i = 0; L[l] && i < L[l]->n_events; i++) {
             cq_event_type t = L[l]->events[i].type;
             f->dtmf_count += t == CQ_EV_DTMF;
-            f->tone_count += t == CQ_EV_RINGBACK || t == CQ_EV_BUSY || t == CQ_EV_SIT ||
-                             t == CQ_EV_FAX;
+            f->tone_count +=
+                t == CQ_EV_RINGBACK || t == CQ_EV_BUSY || t == CQ_EV_SIT || t == CQ_EV_FAX;
         }
     /* the dashboard's badges: the worst leg's clipping, and the quietest level of a leg that
      * talked (5 % speech or more): its P.56 active speech level, else its RMS level */
@@ -195,7 +195,7 @@ typedef struct job_arg {
     const cq_engine *e;
     const qa_worker_config *c;
     const char *engine_id;
-    const asr_config *asr; /* NULL: transcription is not configured */
+    const asr_config *asr;     /* NULL: transcription is not configured */
     const qa_scoring *scoring; /* NULL: scoring is off */
     llm_budget budget;         /* the LLM's use today and the caps */
     const rec_roots *roots;    /* the folders recordings are read from */
@@ -327,8 +327,9 @@ static void analyse_in_child(void *arg, int fd)
         } else {
             src.path = fetched.path[0], src.source_name = fetched.url[0];
             if (fetched.cand.mixed)
-                snprintf(note, sizeof(note), "the leg files are gone (ViciDial deletes them after "
-                                             "a day): analysed the mixed recording %s",
+                snprintf(note, sizeof(note),
+                         "the leg files are gone (ViciDial deletes them after "
+                         "a day): analysed the mixed recording %s",
                          fetched.cand.rel[0]);
         }
     } else {
@@ -341,8 +342,10 @@ static void analyse_in_child(void *arg, int fd)
             src.path = lr.path, src.in_path = lr.in_path, src.out_path = lr.out_path;
             src.note = lr.note;
             if (call->audio_in[0] && !lr.in_path)
-                snprintf(note, sizeof(note), "the leg files %s and %s are gone: analysed the "
-                                             "mixed recording", call->audio_in, call->audio_out);
+                snprintf(note, sizeof(note),
+                         "the leg files %s and %s are gone: analysed the "
+                         "mixed recording",
+                         call->audio_in, call->audio_out);
         } else if (call->audio[0] && stub_size(p_mix) >= 0) {
             /* what ViciDial leaves of a recording that failed: a header, no audio */
             snprintf(msg, sizeof(msg), "stub: %s is %lld bytes, a recording that failed", p_mix,
@@ -402,9 +405,9 @@ static void analyse_in_child(void *arg, int fd)
         rec_fetched_cleanup(&fetched);
     cq_legs_resolved_free(&lr);
     if (rc != CQ_OK) {
-        int out = rc == CQ_ERR_EMPTY                         ? OUT_SKIP
-                  : rc == CQ_ERR_NOMEM || rc == CQ_ERR_IO   ? OUT_RETRY
-                                                             : OUT_FAIL;
+        int out = rc == CQ_ERR_EMPTY                      ? OUT_SKIP
+                  : rc == CQ_ERR_NOMEM || rc == CQ_ERR_IO ? OUT_RETRY
+                                                          : OUT_FAIL;
         snprintf(msg, sizeof(msg), "%s: %s", failure_class(rc), err.msg);
         answer(fd, out, NULL, msg, NULL);
         return;
@@ -418,16 +421,16 @@ static void analyse_in_child(void *arg, int fd)
     } else {
         char *js = cq_report_to_json(rep);
         char why[800] = "";
-        char *tx = js && j->asr ? transcribe(j->asr, call->campaign_id, rep, why, sizeof(why))
-                                : NULL;
+        char *tx =
+            js && j->asr ? transcribe(j->asr, call->campaign_id, rep, why, sizeof(why)) : NULL;
         int32_t txo = !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED;
         /* scored when there is a report and the transcription (if any) did not fail */
         char swhy[600] = "";
         char *attempts = NULL;
-        char *sc = js && j->scoring && txo != TX_FAILED
-                       ? qa_score_call(j->scoring, js, tx, &j->budget, &attempts, swhy,
-                                       sizeof(swhy))
-                       : NULL;
+        char *sc =
+            js && j->scoring && txo != TX_FAILED
+                ? qa_score_call(j->scoring, js, tx, &j->budget, &attempts, swhy, sizeof(swhy))
+                : NULL;
         int32_t sco = !js || !j->scoring || txo == TX_FAILED ? TX_NONE : sc ? TX_OK : TX_FAILED;
         answer_tx(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js, txo,
                   tx ? tx : why, sco, sc ? sc : swhy, attempts);
@@ -467,9 +470,8 @@ typedef struct worker {
 /* One JSON log line; detail is already a JSON value (or NULL). */
 static void logj(const char *level, const char *msg, int64_t call, const char *detail)
 {
-    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":\"%s\",\"call\":%lld%s%s}\n",
-            now_sec(), level, msg, (long long)call, detail ? ",\"detail\":" : "",
-            detail ? detail : "");
+    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":\"%s\",\"call\":%lld%s%s}\n", now_sec(),
+            level, msg, (long long)call, detail ? ",\"detail\":" : "", detail ? detail : "");
 }
 
 /* detail as a JSON string into buf */
@@ -554,8 +556,8 @@ static int to_scoring(worker *w, wslot *s)
     int rc = STORE_OK;
     qa_kill_point("transcribing");
     if (s->lease.state <= JOB_TRANSCRIBING)
-        rc = store_job_advance(w->st, &s->lease, JOB_TRANSCRIBED, "transcribe",
-                               "not_configured", now_sec());
+        rc = store_job_advance(w->st, &s->lease, JOB_TRANSCRIBED, "transcribe", "not_configured",
+                               now_sec());
     if (rc == STORE_OK && s->lease.state <= JOB_TRANSCRIBED)
         rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, now_sec());
     qa_kill_point("scoring");
@@ -658,8 +660,8 @@ static void finish(worker *w, const proc_done *d)
                      w->asr_on ? " and transcription" : "",
                      w->scoring.llm_on ? " and the LLM's scoring" : "", child_limit(w));
         else if (d->outcome == PROC_SIGNALED)
-            snprintf(buf, sizeof(buf), "crashed: the analysis process died (signal %d, %s)", d->code,
-                     strsignal(d->code));
+            snprintf(buf, sizeof(buf), "crashed: the analysis process died (signal %d, %s)",
+                     d->code, strsignal(d->code));
         else
             snprintf(buf, sizeof(buf), "crashed: the analysis process failed (exit status %d)",
                      d->code);
@@ -716,8 +718,7 @@ static void finish(worker *w, const proc_done *d)
         store_envelope env = {.call_id = call};
         char *js = envelope_split(p, (size_t)jl, &env.legs, &env.step_sec);
         if (!js) { /* not JSON: stored as it came, without an envelope */
-            logj("warn", "the report is not JSON: stored without its level envelope", call,
-                 NULL);
+            logj("warn", "the report is not JSON: stored without its level envelope", call, NULL);
             js = strndup(p, (size_t)jl);
         }
         rc = js ? store_job_analysed_env(w->st, &s->lease, w->engine_id, js, &f,
@@ -747,8 +748,7 @@ static void finish(worker *w, const proc_done *d)
         fail(w, s, "analyse", msg ? msg : "other: the analysis failed", outcome == OUT_RETRY);
     }
     if (rc == STORE_FENCED)
-        logj("warn", "lease lost: the result is dropped (another worker has the call)", call,
-             NULL);
+        logj("warn", "lease lost: the result is dropped (another worker has the call)", call, NULL);
     else if (rc == STORE_ERR)
         logj("error", "the store refused a result", call,
              jstr(store_errmsg(w->st), buf, sizeof(buf)));
@@ -772,10 +772,13 @@ static int fill(worker *w)
         qa_kill_point("claimed");
         any = 1;
         rec_roots_load(w->roots, &w->c->svc, w->c->recordings_dir, w->st); /* registered since? */
-        s->arg = (job_arg){.e = w->engine, .c = w->c, .engine_id = w->engine_id,
+        s->arg = (job_arg){.e = w->engine,
+                           .c = w->c,
+                           .engine_id = w->engine_id,
                            .asr = w->asr_on ? &w->asr : NULL,
                            .scoring = w->scoring.on ? &w->scoring : NULL,
-                           .budget = budget_now(w), .roots = w->roots};
+                           .budget = budget_now(w),
+                           .roots = w->roots};
         if (store_call_get(w->st, s->lease.call_id, &s->arg.call) != 1) {
             fail(w, s, "analyse", "store: the call's row could not be read", true);
             continue;
@@ -790,8 +793,7 @@ static int fill(worker *w)
         /* analysed before (a crash, or a stage that failed): the rest of it; a transcription
          * or a score to make needs the analysis (and the speech audio) again, so the child
          * analyses the call once more */
-        if (s->lease.state != JOB_ANALYSING &&
-            !(w->asr_on && s->lease.state <= JOB_TRANSCRIBING) &&
+        if (s->lease.state != JOB_ANALYSING && !(w->asr_on && s->lease.state <= JOB_TRANSCRIBING) &&
             !(w->scoring.on && s->lease.state <= JOB_SCORING)) {
             if (scored(w, s, TX_NONE, NULL) == STORE_OK)
                 w->row.jobs_done++;
@@ -799,8 +801,8 @@ static int fill(worker *w)
                 logj("warn", "could not finish a call taken back", s->lease.call_id, NULL);
             continue;
         }
-        if (proc_pool_spawn(w->pool, (uint64_t)i, child_limit(w), analyse_in_child,
-                            &s->arg, NULL, 0) != 0) {
+        if (proc_pool_spawn(w->pool, (uint64_t)i, child_limit(w), analyse_in_child, &s->arg, NULL,
+                            0) != 0) {
             fail(w, s, "analyse", "spawn: cannot start an analysis process", true);
             continue;
         }
@@ -848,8 +850,7 @@ static void drain(worker *w, int timeout_ms)
         return;
     }
     proc_done done[64];
-    int n = proc_pool_wait(w->pool, NULL, 0, done, w->c->jobs < 64 ? w->c->jobs : 64,
-                           timeout_ms);
+    int n = proc_pool_wait(w->pool, NULL, 0, done, w->c->jobs < 64 ? w->c->jobs : 64, timeout_ms);
     for (int k = 0; k < n; k++) {
         finish(w, &done[k]);
         free(done[k].data);
@@ -858,7 +859,8 @@ static void drain(worker *w, int timeout_ms)
 
 int qa_worker_run(const qa_worker_config *c)
 {
-    if (c->jobs < 1 || c->jobs > 64 || !(c->lease_sec >= 3) || qa_in_window(c->window, c->tz, 0) < 0) {
+    if (c->jobs < 1 || c->jobs > 64 || !(c->lease_sec >= 3) ||
+        qa_in_window(c->window, c->tz, 0) < 0) {
         fprintf(stderr, "callqa worker: bad settings (jobs 1-64, lease_sec >= 3, window "
                         "HH:MM-HH:MM)\n");
         return 2;
@@ -937,8 +939,9 @@ int qa_worker_run(const qa_worker_config *c)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"worker started\",\"id\":\"%s\",\"jobs\":%d,"
-                    "\"engine\":\"%s\",\"scheduling\":\"%s\",\"max_load\":%.2f}\n",
+    fprintf(stderr,
+            "{\"level\":\"info\",\"msg\":\"worker started\",\"id\":\"%s\",\"jobs\":%d,"
+            "\"engine\":\"%s\",\"scheduling\":\"%s\",\"max_load\":%.2f}\n",
             w.row.id, c->jobs, w.engine_id, note, c->max_load);
     beat(&w, "running", "", true);
     int rc = 0;

@@ -34,9 +34,9 @@
 #define M_PI 3.14159265358979323846
 #endif
 
-#define N_OUT 5          /* mos, noisiness, discontinuity, coloration, loudness */
-#define CNN_BATCH 16     /* segments per CNN batch */
-#define ATT_BLOCK 64     /* query rows per attention block */
+#define N_OUT 5      /* mos, noisiness, discontinuity, coloration, loudness */
+#define CNN_BATCH 16 /* segments per CNN batch */
+#define ATT_BLOCK 64 /* query rows per attention block */
 #define BN_EPS 1e-5f
 #define LN_EPS 1e-5f
 
@@ -157,9 +157,10 @@ static int load_conv(loader *L, conv *c, int k, int cin, int cout, int kh, int k
             break;
     }
     int rc = c->w && c->b && bn[3] ? CQ_OK : L->err->code;
-    float *taps = rc == CQ_OK ? cq__malloc(sizeof(float) * (size_t)cout * (size_t)cin *
-                                           (size_t)kh * (size_t)kw)
-                              : NULL;
+    float *taps =
+        rc == CQ_OK
+            ? cq__malloc(sizeof(float) * (size_t)cout * (size_t)cin * (size_t)kh * (size_t)kw)
+            : NULL;
     if (rc == CQ_OK && !taps)
         rc = cq__err_set(L->err, CQ_ERR_NOMEM, "%s: out of memory", L->file);
     if (rc == CQ_OK) {
@@ -169,7 +170,9 @@ static int load_conv(loader *L, conv *c, int k, int cin, int cout, int kh, int k
             for (int i = 0; i < cin; i++)
                 for (int t = 0; t < kh * kw; t++)
                     taps[((size_t)o * (size_t)(kh * kw) + (size_t)t) * (size_t)cin + (size_t)i] =
-                        c->w[((size_t)o * (size_t)cin + (size_t)i) * (size_t)(kh * kw) + (size_t)t] * s;
+                        c->w[((size_t)o * (size_t)cin + (size_t)i) * (size_t)(kh * kw) +
+                             (size_t)t] *
+                        s;
             c->b[o] = (c->b[o] - bn[2][o]) * s + bn[1][o];
         }
         cq__free(c->w);
@@ -186,8 +189,8 @@ static int arg_int(loader *L, const cq__pv *args, const char *key, int lo, int h
     const cq__pv *v = cq__pv_get(args, key);
     if (!v || v->kind != CQ__PV_INT || v->i < lo || v->i > hi)
         return cq__err_set(L->err, CQ_ERR_UNSUPPORTED,
-                           "%s: checkpoint args: '%s' missing or not an integer in %d..%d",
-                           L->file, key, lo, hi);
+                           "%s: checkpoint args: '%s' missing or not an integer in %d..%d", L->file,
+                           key, lo, hi);
     *out = (int)v->i;
     return CQ_OK;
 }
@@ -196,7 +199,9 @@ static int arg_num(loader *L, const cq__pv *args, const char *key, double lo, do
                    double *out)
 {
     const cq__pv *v = cq__pv_get(args, key);
-    double x = v && v->kind == CQ__PV_INT ? (double)v->i : v && v->kind == CQ__PV_FLOAT ? v->f : NAN;
+    double x = v && v->kind == CQ__PV_INT     ? (double)v->i
+               : v && v->kind == CQ__PV_FLOAT ? v->f
+                                              : NAN;
     if (!(x >= lo && x <= hi))
         return cq__err_set(L->err, CQ_ERR_UNSUPPORTED,
                            "%s: checkpoint args: '%s' missing or out of range", L->file, key);
@@ -227,9 +232,8 @@ static int arg_pair(loader *L, const cq__pv *args, const char *key, int out[2])
         return CQ_OK;
     }
     if (v && (v->kind == CQ__PV_LIST || v->kind == CQ__PV_TUPLE) && v->n == 2 &&
-        v->items[0]->kind == CQ__PV_INT && v->items[1]->kind == CQ__PV_INT &&
-        v->items[0]->i > 0 && v->items[0]->i < 1000 && v->items[1]->i > 0 &&
-        v->items[1]->i < 1000) {
+        v->items[0]->kind == CQ__PV_INT && v->items[1]->kind == CQ__PV_INT && v->items[0]->i > 0 &&
+        v->items[0]->i < 1000 && v->items[1]->i > 0 && v->items[1]->i < 1000) {
         out[0] = (int)v->items[0]->i;
         out[1] = (int)v->items[1]->i;
         return CQ_OK;
@@ -243,7 +247,8 @@ static int load_model(cq_nisqa_model *m, loader *L, const cq__pv *args)
     int rc;
     int c1 = 0, c2 = 0, c3 = 0, k[2] = {0, 0}, nf = 0, nm = 0, sl = 0, sh = 0, tdd = 0, nh = 0;
     int nl = 0, ffh = 0, ah = 0;
-    if ((rc = arg_is(L, args, "model", "NISQA_DIM", 0)) || (rc = arg_is(L, args, "ms_sr", NULL, 1)) ||
+    if ((rc = arg_is(L, args, "model", "NISQA_DIM", 0)) ||
+        (rc = arg_is(L, args, "ms_sr", NULL, 1)) ||
         (rc = arg_is(L, args, "cnn_model", "adapt", 0)) ||
         (rc = arg_is(L, args, "cnn_fc_out_h", NULL, 1)) ||
         (rc = arg_is(L, args, "td", "self_att", 0)) ||
@@ -312,7 +317,8 @@ static int load_model(cq_nisqa_model *m, loader *L, const cq__pv *args)
         }
         for (int o = 0; o < 3 * tdd; o++)
             for (int j = 0; j < tdd; j++)
-                s->qkv.wt[(size_t)j * 3 * (size_t)tdd + (size_t)o] = w[(size_t)o * (size_t)tdd + (size_t)j];
+                s->qkv.wt[(size_t)j * 3 * (size_t)tdd + (size_t)o] =
+                    w[(size_t)o * (size_t)tdd + (size_t)j];
         cq__free(w);
         s->qkv.in = tdd, s->qkv.out = 3 * tdd;
         snprintf(p, sizeof(p), "time_dependency.model.layers.%d.linear1", i);
@@ -439,24 +445,25 @@ const char *cq_nisqa_model_sha256(const cq_nisqa_model *m)
     return m->sha256;
 }
 
-/* ---- streams: the log-mel front end ------------------------------------------------------------ */
+/* ---- streams: the log-mel front end ------------------------------------------------------------
+ */
 
 struct cq_nisqa {
     const cq_nisqa_model *m;
     int rate, hop, win, lpad, bins;
     uint64_t max_samples;
-    float *window;              /* [win]: periodic Hann */
-    int *band_lo, *band_hi;     /* mel band m covers bins [lo, hi) */
-    float *band_w;              /* weights, band after band */
+    float *window;          /* [win]: periodic Hann */
+    int *band_lo, *band_hi; /* mel band m covers bins [lo, hi) */
+    float *band_w;          /* weights, band after band */
     size_t *band_off;
-    float *buf;                 /* samples [base, base + len) */
+    float *buf; /* samples [base, base + len) */
     size_t len, cap;
     uint64_t base, received, next_frame;
-    float *fin;                 /* FFT input (fftwf_malloc) */
+    float *fin; /* FFT input (fftwf_malloc) */
     fftwf_complex *fout;
-    float *mel;                 /* [frames][n_mels] linear magnitude */
+    float *mel; /* [frames][n_mels] linear magnitude */
     size_t frames, mel_cap;
-    int threads;                /* for the network (cq_nisqa_set_threads) */
+    int threads; /* for the network (cq_nisqa_set_threads) */
 };
 
 /* librosa 0.8.1 (Slaney) mel scale */
@@ -517,8 +524,7 @@ static int make_filterbank(cq_nisqa *s)
     return CQ_OK;
 }
 
-cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz, double max_seconds,
-                          int *err)
+cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz, double max_seconds, int *err)
 {
     int rc = CQ_OK;
     cq_nisqa *s = NULL;
@@ -695,7 +701,8 @@ static void pad_input(const float *in, int c, int H, int W, int ph, int pw, int 
     memset(P, 0, sizeof(float) * (size_t)c * (size_t)Hp * (size_t)Wp * (size_t)nb);
     for (int ci = 0; ci < c; ci++)
         for (int y = 0; y < H; y++)
-            memcpy(P + (((size_t)ci * (size_t)Hp + (size_t)(y + ph)) * (size_t)Wp + (size_t)pw) * (size_t)nb,
+            memcpy(P + (((size_t)ci * (size_t)Hp + (size_t)(y + ph)) * (size_t)Wp + (size_t)pw) *
+                           (size_t)nb,
                    in + (((size_t)ci * (size_t)H + (size_t)y) * (size_t)W) * (size_t)nb,
                    sizeof(float) * (size_t)W * (size_t)nb);
 }
@@ -805,7 +812,8 @@ static void cnn_range(void *arg, size_t b0, size_t b1, int worker)
             for (int k = 0; k < S; k++)
                 for (int n = 0; n < nb; n++)
                     a[((size_t)r * (size_t)S + (size_t)k) * (size_t)nb + (size_t)n] =
-                        j->db[((s0 + (size_t)n) * (size_t)m->seg_hop + (size_t)k) * (size_t)M + (size_t)r];
+                        j->db[((s0 + (size_t)n) * (size_t)m->seg_hop + (size_t)k) * (size_t)M +
+                              (size_t)r];
         int H = M, W = S, Ho, Wo;
         conv_relu(&m->c[0], a, nb, H, W, P, b, &Ho, &Wo);
         adaptive_max(b, m->c[0].cout, nb, Ho, Wo, m->pool[0][0], m->pool[0][1], a);
@@ -824,8 +832,10 @@ static void cnn_range(void *arg, size_t b0, size_t b1, int worker)
         for (int c = 0; c < C; c++)
             for (int h = 0; h < Ho; h++)
                 for (int n = 0; n < nb; n++)
-                    j->feat[(s0 + (size_t)n) * (size_t)m->feat + (size_t)c * (size_t)Ho + (size_t)h] =
-                        b[(((size_t)c * (size_t)Ho + (size_t)h) * (size_t)Wo) * (size_t)nb + (size_t)n];
+                    j->feat[(s0 + (size_t)n) * (size_t)m->feat + (size_t)c * (size_t)Ho +
+                            (size_t)h] =
+                        b[(((size_t)c * (size_t)Ho + (size_t)h) * (size_t)Wo) * (size_t)nb +
+                          (size_t)n];
     }
 }
 
@@ -905,8 +915,7 @@ static void att_range(void *arg, size_t b0, size_t b1, int worker)
 }
 
 /* One post-norm transformer encoder layer over x [N][d], in place. */
-static int encoder_layer(const cq_nisqa_model *m, const salayer *L, float *x, size_t N,
-                         int threads)
+static int encoder_layer(const cq_nisqa_model *m, const salayer *L, float *x, size_t N, int threads)
 {
     const int d = m->d_model, nh = m->nhead, hd = d / nh;
     const size_t B = ATT_BLOCK, nblocks = (N + B - 1) / B;
@@ -915,9 +924,9 @@ static int encoder_layer(const cq_nisqa_model *m, const salayer *L, float *x, si
     if ((size_t)threads > nblocks)
         threads = (int)nblocks;
     float *qkv = cq__malloc(sizeof(float) * N * 3 * (size_t)d);
-    float *kt = cq__malloc(sizeof(float) * (size_t)hd * N);   /* one head's keys, transposed */
-    float *v = cq__malloc(sizeof(float) * N * (size_t)hd);    /* one head's values [N][hd] */
-    float *att = cq__malloc(sizeof(float) * N * (size_t)d);   /* heads concatenated */
+    float *kt = cq__malloc(sizeof(float) * (size_t)hd * N); /* one head's keys, transposed */
+    float *v = cq__malloc(sizeof(float) * N * (size_t)hd);  /* one head's values [N][hd] */
+    float *att = cq__malloc(sizeof(float) * N * (size_t)d); /* heads concatenated */
     float *tmp = cq__malloc(sizeof(float) * N * (size_t)(d > L->f1.out ? d : L->f1.out));
     float **scratch = cq__calloc(3 * (size_t)threads, sizeof(float *));
     int rc = qkv && kt && v && att && tmp && scratch ? CQ_OK : CQ_ERR_NOMEM;
@@ -935,7 +944,8 @@ static int encoder_layer(const cq_nisqa_model *m, const salayer *L, float *x, si
         for (size_t i = 0; i < N; i++)
             for (int c = 0; c < hd; c++) {
                 kt[(size_t)c * N + i] = qkv[i * 3 * (size_t)d + (size_t)d + (size_t)(h * hd + c)];
-                v[i * (size_t)hd + (size_t)c] = qkv[i * 3 * (size_t)d + 2 * (size_t)d + (size_t)(h * hd + c)];
+                v[i * (size_t)hd + (size_t)c] =
+                    qkv[i * 3 * (size_t)d + 2 * (size_t)d + (size_t)(h * hd + c)];
             }
         att_job j = {qkv, kt, v, att, scratch, N, d, hd, h, 1.0f / sqrtf((float)hd)};
         cq__parallel(threads, nblocks, att_range, &j);

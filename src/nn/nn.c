@@ -27,8 +27,7 @@ void cq__gemm_ref(size_t M, size_t N, size_t K, const float *A, size_t lda, cons
 }
 
 void cq__gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
-                       const float *const *Brows, float *C, size_t ldc, const float *bias,
-                       int relu)
+                       const float *const *Brows, float *C, size_t ldc, const float *bias, int relu)
 {
     for (size_t i = 0; i < M; i++) {
         for (size_t j = 0; j < N; j++) {
@@ -60,8 +59,8 @@ typedef int v8i __attribute__((vector_size(32)));
 #define NARROW_K 512 /* the longest K the narrow case below takes */
 
 CQ_CLONES
-void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-              size_t ldb, float *C, size_t ldc, int accumulate)
+void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
+              float *C, size_t ldc, int accumulate)
 {
     const v8f z = {0};
     if (N < 8 && K <= NARROW_K) {
@@ -232,8 +231,8 @@ void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
 
 #else
 
-void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-              size_t ldb, float *C, size_t ldc, int accumulate)
+void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
+              float *C, size_t ldc, int accumulate)
 {
     cq__gemm_ref(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }

@@ -11,8 +11,8 @@
  * C[M x N] = A[M x K] * B[K x N] (+ C when accumulate), all row-major with leading dimensions
  * lda, ldb, ldc (elements). Work is vectorised along N.
  */
-void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
-              size_t ldb, float *C, size_t ldc, int accumulate);
+void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
+              float *C, size_t ldc, int accumulate);
 void cq__gemm_ref(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
                   size_t ldb, float *C, size_t ldc, int accumulate);
 

@@ -17,9 +17,9 @@
 #include "../base/base_int.h"
 #include "onnx_int.h"
 
-#define MAX_DEPTH 16               /* nested subgraphs */
+#define MAX_DEPTH 16 /* nested subgraphs */
 #define MAX_TENSORS 100000
-#define MAX_ELEMENTS (64u << 20)   /* per tensor */
+#define MAX_ELEMENTS (64u << 20) /* per tensor */
 
 typedef struct pb {
     const uint8_t *p, *end;
@@ -62,8 +62,7 @@ static int pb_next(pb *r, uint32_t *field, int *wire, pb *sub, uint64_t *val)
     *field = (uint32_t)(key >> 3);
     *wire = (int)(key & 7);
     switch (*wire) {
-    case 0:
-        return pb_varint(r, val);
+    case 0: return pb_varint(r, val);
     case 1:
         if (r->end - r->p < 8)
             return -1;
@@ -88,8 +87,7 @@ static int pb_next(pb *r, uint32_t *field, int *wire, pb *sub, uint64_t *val)
         r->p += 4;
         return 0;
     }
-    default:
-        return -1; /* groups (3, 4) and reserved types */
+    default: return -1; /* groups (3, 4) and reserved types */
     }
 }
 
@@ -245,8 +243,8 @@ static int parse_tensor(ctx *c, pb r, const char *scope, const char *output)
                 goto fail;
             }
             for (size_t i = 0; i < count; i++) {
-                uint64_t x = (uint64_t)le32(raw.p + 8 * i) |
-                             (uint64_t)le32(raw.p + 8 * i + 4) << 32;
+                uint64_t x = (uint64_t)le32(raw.p + 8 * i) | (uint64_t)le32(raw.p + 8 * i + 4)
+                                                                 << 32;
                 t.i64[i] = (int64_t)x;
             }
         } else if (have_i) {

@@ -41,8 +41,7 @@ typedef struct cq__onnx {
 } cq__onnx;
 
 /* Parse `len` bytes. `name` is used in messages. On failure, everything is freed. */
-int cq__onnx_parse(const uint8_t *buf, size_t len, const char *name, cq__onnx *out,
-                   cq_err *err);
+int cq__onnx_parse(const uint8_t *buf, size_t len, const char *name, cq__onnx *out, cq_err *err);
 
 void cq__onnx_free(cq__onnx *m);
 

@@ -30,26 +30,26 @@
 #include "onnx_int.h"
 #include "../dsp/vad_int.h"
 
-#define BATCH 32  /* chunks per batch */
-#define FRAMES 4  /* STFT frames per chunk */
+#define BATCH 32 /* chunks per batch */
+#define FRAMES 4 /* STFT frames per chunk */
 #define HIDDEN 128
 #define GATES (4 * HIDDEN)
 
 typedef struct branch {
     int sr, chunk, ctx, nfft, hop, bins;
-    const float *basis;          /* [2 bins][nfft] */
-    const float *w[4], *b[4];    /* encoder conv weights [out][in * 3] and biases */
+    const float *basis;       /* [2 bins][nfft] */
+    const float *w[4], *b[4]; /* encoder conv weights [out][in * 3] and biases */
     int cin[4], cout[4], stride[4];
-    const float *wih;            /* [512][128] */
-    float *whh_t;                /* [128][512]: W_hh transposed for cq__gemv_t */
-    float *bias;                 /* [512]: b_ih + b_hh */
-    const float *wdec;           /* [128] */
+    const float *wih;  /* [512][128] */
+    float *whh_t;      /* [128][512]: W_hh transposed for cq__gemv_t */
+    float *bias;       /* [512]: b_ih + b_hh */
+    const float *wdec; /* [128] */
     float bdec;
 } branch;
 
 struct cq_vad_model {
-    cq__onnx onnx;               /* owns the tensors the branches point into */
-    branch br[2];                /* [0] = 8 kHz, [1] = 16 kHz */
+    cq__onnx onnx; /* owns the tensors the branches point into */
+    branch br[2];  /* [0] = 8 kHz, [1] = 16 kHz */
     char sha256[65];
     const char *version;
 };
@@ -69,8 +69,8 @@ static const float *weight(const cq__onnx *o, const char *scope, const char *nam
 {
     const cq__tensor *t = cq__onnx_find(o, scope, name);
     if (!t) {
-        cq__err_set(err, CQ_ERR_FORMAT, "%s: not a Silero VAD model (no tensor '%s' in %s)",
-                    file, name, scope);
+        cq__err_set(err, CQ_ERR_FORMAT, "%s: not a Silero VAD model (no tensor '%s' in %s)", file,
+                    name, scope);
         return NULL;
     }
     int nd = 0;
@@ -143,8 +143,7 @@ static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, co
     return CQ_OK;
 }
 
-cq_vad_model *cq_vad_model_load_memory(const void *data, size_t size, const char *name,
-                                       cq_err *err)
+cq_vad_model *cq_vad_model_load_memory(const void *data, size_t size, const char *name, cq_err *err)
 {
     const char *file = name ? name : "(model)";
     cq_err_clear(err);
@@ -164,8 +163,7 @@ cq_vad_model *cq_vad_model_load_memory(const void *data, size_t size, const char
     /* the top-level If compares `sr` with a scalar constant: its then-branch is that rate */
     const cq__tensor *sr = NULL;
     for (size_t i = 0; i < m->onnx.n && !sr; i++)
-        if (!*m->onnx.t[i].scope && m->onnx.t[i].dtype == CQ__ONNX_INT64 &&
-            m->onnx.t[i].count == 1)
+        if (!*m->onnx.t[i].scope && m->onnx.t[i].dtype == CQ__ONNX_INT64 && m->onnx.t[i].count == 1)
             sr = &m->onnx.t[i];
     if (!sr || sr->i64[0] != 16000) {
         cq__err_set(err, CQ_ERR_FORMAT,
@@ -217,16 +215,16 @@ const char *cq_vad_model_version(const cq_vad_model *m)
 /* ---- streams ------------------------------------------------------------------------------- */
 
 struct cq_vad {
-    const branch *b;           /* NULL for the DSP fallback */
+    const branch *b; /* NULL for the DSP fallback */
     cq_vad_engine engine;
     size_t chunk;
-    float ctx[64];             /* the last ctx samples of the previous chunk */
+    float ctx[64]; /* the last ctx samples of the previous chunk */
     float h[HIDDEN], c[HIDDEN];
-    float *xp;                 /* [BATCH][chunk + 2 ctx]: context ++ chunk ++ reflection */
-    float *cols;               /* im2col scratch */
-    float *act[2];             /* activations, ping-pong */
-    float *gx;                 /* [GATES][BATCH] */
-    cq__vad_dsp dsp;           /* fallback state */
+    float *xp;       /* [BATCH][chunk + 2 ctx]: context ++ chunk ++ reflection */
+    float *cols;     /* im2col scratch */
+    float *act[2];   /* activations, ping-pong */
+    float *gx;       /* [GATES][BATCH] */
+    cq__vad_dsp dsp; /* fallback state */
 };
 
 cq_vad *cq_vad_create(const cq_vad_model *m, int sample_rate_hz, int *err)
@@ -252,8 +250,8 @@ cq_vad *cq_vad_create(const cq_vad_model *m, int sample_rate_hz, int *err)
     v->b = &m->br[sample_rate_hz == 8000 ? 0 : 1];
     const branch *b = v->b;
     size_t n4 = (size_t)FRAMES * BATCH;
-    size_t cols = (size_t)b->nfft * n4;                    /* STFT frames */
-    size_t c0 = (size_t)b->bins * 3 * n4;                  /* encoder 0 */
+    size_t cols = (size_t)b->nfft * n4;   /* STFT frames */
+    size_t c0 = (size_t)b->bins * 3 * n4; /* encoder 0 */
     if (c0 > cols)
         cols = c0;
     v->xp = cq__malloc(sizeof(float) * BATCH * (v->chunk + 2 * (size_t)b->ctx));
@@ -337,7 +335,8 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
     /* inputs: context ++ chunk, then reflect-pad right by C */
     for (int j = 0; j < nb; j++) {
         float *xp = v->xp + (size_t)j * (size_t)L;
-        memcpy(xp, j == 0 ? v->ctx : x + (size_t)j * (size_t)n - (size_t)C, sizeof(float) * (size_t)C);
+        memcpy(xp, j == 0 ? v->ctx : x + (size_t)j * (size_t)n - (size_t)C,
+               sizeof(float) * (size_t)C);
         memcpy(xp + C, x + (size_t)j * (size_t)n, sizeof(float) * (size_t)n);
         for (int k = 0; k < C; k++)
             xp[n + C + k] = xp[n + C - 2 - k];

@@ -28,9 +28,9 @@ struct cq__torchzip {
     const char *name;
     zentry *e;
     size_t ne;
-    char *root;     /* "archive" in "archive/data.pkl" */
+    char *root; /* "archive" in "archive/data.pkl" */
     cq__pv *top;
-    void **allocs;  /* every allocation of the unpickled values */
+    void **allocs; /* every allocation of the unpickled values */
     size_t nalloc, capalloc;
 };
 
@@ -289,24 +289,18 @@ static int run_pickle(vm *m)
         case '.': /* STOP */
             m->z->top = pop(m);
             return m->z->top ? CQ_OK : BAD(m, "pickle ends without a value");
-        case '(':
-            rc = push(m, &m->mark);
-            break;
-        case '}':
-            rc = push(m, newv(m, CQ__PV_DICT));
-            break;
-        case ']':
-            rc = push(m, newv(m, CQ__PV_LIST));
-            break;
-        case ')':
-            rc = push(m, newv(m, CQ__PV_TUPLE));
-            break;
+        case '(': rc = push(m, &m->mark); break;
+        case '}': rc = push(m, newv(m, CQ__PV_DICT)); break;
+        case ']': rc = push(m, newv(m, CQ__PV_LIST)); break;
+        case ')': rc = push(m, newv(m, CQ__PV_TUPLE)); break;
         case 't': /* TUPLE */
             if (!(v = collect(m, CQ__PV_TUPLE)))
                 return BAD(m, "pickle tuple without a mark");
             rc = push(m, v);
             break;
-        case 0x85: case 0x86: case 0x87: { /* TUPLE1..3 */
+        case 0x85:
+        case 0x86:
+        case 0x87: { /* TUPLE1..3 */
             size_t k = (size_t)(op - 0x84);
             if (m->sp < k)
                 return BAD(m, "pickle stack underflow");
@@ -322,7 +316,9 @@ static int run_pickle(vm *m)
             rc = push(m, t);
             break;
         }
-        case 'q': case 'r': case 0x94: { /* BINPUT, LONG_BINPUT, MEMOIZE */
+        case 'q':
+        case 'r':
+        case 0x94: { /* BINPUT, LONG_BINPUT, MEMOIZE */
             if (op == 'q') {
                 if (need(m, 1))
                     return BAD(m, "truncated pickle");
@@ -347,7 +343,8 @@ static int run_pickle(vm *m)
             m->memo[n] = m->stack[m->sp - 1];
             break;
         }
-        case 'h': case 'j': /* BINGET, LONG_BINGET */
+        case 'h':
+        case 'j': /* BINGET, LONG_BINGET */
             if (need(m, op == 'h' ? 1 : 4))
                 return BAD(m, "truncated pickle");
             n = op == 'h' ? *m->p : le32(m->p);
@@ -356,7 +353,9 @@ static int run_pickle(vm *m)
                 return BAD(m, "pickle refers to an unknown memo entry");
             rc = push(m, m->memo[n]);
             break;
-        case 'J': case 'K': case 'M': { /* BININT, BININT1, BININT2 */
+        case 'J':
+        case 'K':
+        case 'M': { /* BININT, BININT1, BININT2 */
             size_t k = op == 'J' ? 4 : op == 'K' ? 1 : 2;
             if (need(m, k))
                 return BAD(m, "truncated pickle");
@@ -398,16 +397,18 @@ static int run_pickle(vm *m)
             rc = push(m, v);
             break;
         }
-        case 'N':
-            rc = push(m, newv(m, CQ__PV_NONE));
-            break;
-        case 0x88: case 0x89:
+        case 'N': rc = push(m, newv(m, CQ__PV_NONE)); break;
+        case 0x88:
+        case 0x89:
             if (!(v = newv(m, CQ__PV_BOOL)))
                 return NOMEM(m);
             v->i = op == 0x88;
             rc = push(m, v);
             break;
-        case 'X': case 0x8c: case 'U': case 'T': { /* unicode / byte strings */
+        case 'X':
+        case 0x8c:
+        case 'U':
+        case 'T': { /* unicode / byte strings */
             size_t k = op == 'X' || op == 'T' ? 4 : 1;
             if (need(m, k))
                 return BAD(m, "truncated pickle");
@@ -429,7 +430,8 @@ static int run_pickle(vm *m)
                 rc = append_items(m, m->stack[m->sp - 1], kv, 2, 1);
             }
             break;
-        case 'u': case 'e': { /* SETITEMS, APPENDS */
+        case 'u':
+        case 'e': { /* SETITEMS, APPENDS */
             long mk = find_mark(m);
             if (mk < 1)
                 return BAD(m, "pickle items without a mark");
@@ -457,7 +459,8 @@ static int run_pickle(vm *m)
             rc = push(m, v);
             break;
         }
-        case 'R': case 0x81: /* REDUCE, NEWOBJ */
+        case 'R':
+        case 0x81: /* REDUCE, NEWOBJ */
             if (!(b = pop(m)) || !(a = pop(m)))
                 return BAD(m, "pickle stack underflow");
             if (!(v = reduce(m, a, b)))
@@ -486,8 +489,8 @@ static int run_pickle(vm *m)
         }
         default:
             return cq__err_set(m->err, CQ_ERR_FORMAT,
-                               "%s: unsupported pickle opcode 0x%02x in the checkpoint",
-                               m->z->name, op);
+                               "%s: unsupported pickle opcode 0x%02x in the checkpoint", m->z->name,
+                               op);
         }
         if (rc != CQ_OK)
             return rc;
@@ -571,14 +574,14 @@ const cq__pv *cq__pv_get(const cq__pv *dict, const char *key)
     return NULL;
 }
 
-int cq__torchzip_tensor_f32(const cq__torchzip *z, const cq__pv *t, const int64_t *dims,
-                            int ndims, float *out, const char *what, cq_err *err)
+int cq__torchzip_tensor_f32(const cq__torchzip *z, const cq__pv *t, const int64_t *dims, int ndims,
+                            float *out, const char *what, cq_err *err)
 {
     if (!t || t->kind != CQ__PV_TENSOR)
         return cq__err_set(err, CQ_ERR_FORMAT, "%s: checkpoint has no tensor '%s'", z->name, what);
     if (strcmp(t->storage->dtype, "FloatStorage"))
-        return cq__err_set(err, CQ_ERR_FORMAT, "%s: tensor '%s' is %s, not float32", z->name,
-                           what, t->storage->dtype);
+        return cq__err_set(err, CQ_ERR_FORMAT, "%s: tensor '%s' is %s, not float32", z->name, what,
+                           t->storage->dtype);
     int ok = (int)t->n == ndims;
     for (int i = 0; ok && i < ndims; i++)
         ok = t->shape[i] == dims[i];
@@ -609,8 +612,8 @@ int cq__torchzip_tensor_f32(const cq__torchzip *z, const cq__pv *t, const int64_
                            z->name, what, path);
     if (t->i < 0 || t->i > INT64_MAX / 4 - count || (uint64_t)(t->i + count) * 4 > e->size)
         return cq__err_set(err, CQ_ERR_FORMAT,
-                           "%s: tensor '%s' reaches beyond its storage (%zu bytes)", z->name,
-                           what, e->size);
+                           "%s: tensor '%s' reaches beyond its storage (%zu bytes)", z->name, what,
+                           e->size);
     const uint8_t *src = e->data + (size_t)t->i * 4;
     for (int64_t i = 0; i < count; i++) {
         uint32_t bits = le32(src + 4 * i);

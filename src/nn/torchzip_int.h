@@ -35,16 +35,16 @@ typedef enum cq__pv_kind {
 typedef struct cq__pv cq__pv;
 struct cq__pv {
     cq__pv_kind kind;
-    int64_t i;        /* INT, BOOL; TENSOR: storage offset (elements) */
-    double f;         /* FLOAT */
-    const char *s;    /* STR, GLOBAL ("module name"); STORAGE: key; NUL-terminated */
-    size_t n;         /* items (TUPLE, LIST), pairs (DICT), dims (TENSOR) */
-    cq__pv **items;   /* TUPLE, LIST: n items; DICT: 2n (key, value, ...) */
-    int64_t *shape;   /* TENSOR: n dims */
-    int64_t *stride;  /* TENSOR */
-    cq__pv *storage;  /* TENSOR: its STORAGE */
-    const char *dtype;/* STORAGE: "FloatStorage", "LongStorage", ... */
-    int64_t numel;    /* STORAGE: elements */
+    int64_t i;         /* INT, BOOL; TENSOR: storage offset (elements) */
+    double f;          /* FLOAT */
+    const char *s;     /* STR, GLOBAL ("module name"); STORAGE: key; NUL-terminated */
+    size_t n;          /* items (TUPLE, LIST), pairs (DICT), dims (TENSOR) */
+    cq__pv **items;    /* TUPLE, LIST: n items; DICT: 2n (key, value, ...) */
+    int64_t *shape;    /* TENSOR: n dims */
+    int64_t *stride;   /* TENSOR */
+    cq__pv *storage;   /* TENSOR: its STORAGE */
+    const char *dtype; /* STORAGE: "FloatStorage", "LongStorage", ... */
+    int64_t numel;     /* STORAGE: elements */
 };
 
 typedef struct cq__torchzip cq__torchzip; /* the parsed checkpoint; owns every value */
@@ -65,7 +65,7 @@ const cq__pv *cq__pv_get(const cq__pv *dict, const char *key);
  * FloatStorage tensor of exactly `ndims` dims `dims` whose data lies inside its zip entry.
  * Returns CQ_OK or CQ_ERR_FORMAT with a message naming `what`.
  */
-int cq__torchzip_tensor_f32(const cq__torchzip *z, const cq__pv *t, const int64_t *dims,
-                            int ndims, float *out, const char *what, cq_err *err);
+int cq__torchzip_tensor_f32(const cq__torchzip *z, const cq__pv *t, const int64_t *dims, int ndims,
+                            float *out, const char *what, cq_err *err);
 
 #endif /* CQ_TORCHZIP_INT_H */

@@ -130,7 +130,9 @@ int proc_pool_spawn(proc_pool *p, uint64_t tag, double timeout_sec, proc_fn fn, 
     free(all);
     if (pid < 0)
         return -1;
-    p->kids[k] = (kid){.pid = pid, .fd = fd, .tag = tag,
+    p->kids[k] = (kid){.pid = pid,
+                       .fd = fd,
+                       .tag = tag,
                        .deadline = timeout_sec > 0 ? mono_sec() + timeout_sec : 0};
     p->running++;
     return 0;

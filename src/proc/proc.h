@@ -38,17 +38,17 @@ pid_t proc_spawn(proc_fn fn, void *arg, int *pipe_fd, const int *close_fds, size
 /* ---- a pool of one-job children ----------------------------------------------------------- */
 
 typedef enum proc_outcome {
-    PROC_DONE = 0,   /* exited with status 0: `data` holds its answer */
-    PROC_FAILED,     /* exited with another status (`code`) */
-    PROC_SIGNALED,   /* died of signal `code` */
-    PROC_TIMEOUT     /* killed at its deadline */
+    PROC_DONE = 0, /* exited with status 0: `data` holds its answer */
+    PROC_FAILED,   /* exited with another status (`code`) */
+    PROC_SIGNALED, /* died of signal `code` */
+    PROC_TIMEOUT   /* killed at its deadline */
 } proc_outcome;
 
 typedef struct proc_done {
-    uint64_t tag;         /* the caller's, from proc_pool_spawn */
+    uint64_t tag; /* the caller's, from proc_pool_spawn */
     proc_outcome outcome;
-    int code;             /* exit status or signal */
-    char *data;           /* what the child wrote (malloc'd, the caller frees; may be NULL) */
+    int code;   /* exit status or signal */
+    char *data; /* what the child wrote (malloc'd, the caller frees; may be NULL) */
     size_t len;
 } proc_done;
 

@@ -14,17 +14,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JS_MAX_DEPTH 10     /* nested schemas with properties or items */
-#define JS_MAX_PROPS 1000   /* properties in all */
-#define JS_MAX_ENUM 1000    /* enum values in all */
-#define JS_CHECK_DEPTH 64   /* the instance walk's own guard */
+#define JS_MAX_DEPTH 10   /* nested schemas with properties or items */
+#define JS_MAX_PROPS 1000 /* properties in all */
+#define JS_MAX_ENUM 1000  /* enum values in all */
+#define JS_CHECK_DEPTH 64 /* the instance walk's own guard */
 
-static const char *const k_types[] = {"object", "array",   "string", "number",
+static const char *const k_types[] = {"object",  "array",   "string", "number",
                                       "integer", "boolean", "null"};
-enum { T_OBJECT = 1, T_ARRAY = 2, T_STRING = 4, T_NUMBER = 8, T_INTEGER = 16, T_BOOLEAN = 32,
-       T_NULL = 64 };
+enum {
+    T_OBJECT = 1,
+    T_ARRAY = 2,
+    T_STRING = 4,
+    T_NUMBER = 8,
+    T_INTEGER = 16,
+    T_BOOLEAN = 32,
+    T_NULL = 64
+};
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errsz, const char *fmt, ...)
 {
     va_list ap;
@@ -77,7 +85,8 @@ static int type_mask(const json_t *t)
     int m = 0;
     size_t i;
     json_t *v;
-    json_array_foreach(t, i, v) {
+    json_array_foreach(t, i, v)
+    {
         int b = json_is_string(v) ? type_bit(json_string_value(v)) : 0;
         if (!b || (m & b))
             return 0; /* unknown, or twice */
@@ -95,19 +104,20 @@ typedef struct walk {
     int props, enums;
 } walk;
 
-static int supported(const json_t *s, const char *path, int depth, walk *w, char *err,
-                     size_t errsz)
+static int supported(const json_t *s, const char *path, int depth, walk *w, char *err, size_t errsz)
 {
-    static const char *const known[] = {"type",     "properties", "required", "additionalProperties",
-                                        "items",    "enum",       "minimum",  "maximum",
-                                        "minItems", "maxItems",   "maxLength", "description"};
+    static const char *const known[] = {
+        "type",     "properties", "required",  "additionalProperties",
+        "items",    "enum",       "minimum",   "maximum",
+        "minItems", "maxItems",   "maxLength", "description"};
     if (!json_is_object(s))
         return fail(err, errsz, "%s: a schema must be an object", path);
     if (depth > JS_MAX_DEPTH)
         return fail(err, errsz, "%s: nested more than %d levels deep", path, JS_MAX_DEPTH);
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)s, k, v) {
+    json_object_foreach((json_t *)s, k, v)
+    {
         bool ok = false;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]) && !ok; i++)
             ok = !strcmp(k, known[i]);
@@ -116,8 +126,10 @@ static int supported(const json_t *s, const char *path, int depth, walk *w, char
     }
     int m = type_mask(json_object_get(s, "type"));
     if (!m)
-        return fail(err, errsz, "%s: 'type' must be one of object, array, string, number, "
-                                "integer, boolean, null, or an array of them", path);
+        return fail(err, errsz,
+                    "%s: 'type' must be one of object, array, string, number, "
+                    "integer, boolean, null, or an array of them",
+                    path);
     const json_t *props = json_object_get(s, "properties"), *req = json_object_get(s, "required"),
                  *ap = json_object_get(s, "additionalProperties"),
                  *items = json_object_get(s, "items"), *en = json_object_get(s, "enum"),
@@ -133,20 +145,20 @@ static int supported(const json_t *s, const char *path, int depth, walk *w, char
         if (!json_is_false(ap))
             return fail(err, errsz, "%s: an object needs 'additionalProperties': false", path);
         if (!json_is_array(req) || json_array_size(req) != json_object_size(props))
-            return fail(err, errsz, "%s: 'required' must list every property (strict mode)",
-                        path);
+            return fail(err, errsz, "%s: 'required' must list every property (strict mode)", path);
         size_t i;
         json_t *r;
-        json_array_foreach(req, i, r) {
+        json_array_foreach(req, i, r)
+        {
             if (!json_is_string(r) || !json_object_get(props, json_string_value(r)))
-                return fail(err, errsz, "%s: 'required' names a property that is not there",
-                            path);
+                return fail(err, errsz, "%s: 'required' names a property that is not there", path);
             for (size_t j = 0; j < i; j++)
                 if (json_equal(r, json_array_get(req, j)))
                     return fail(err, errsz, "%s: 'required' names '%.40s' twice", path,
                                 json_string_value(r));
         }
-        json_object_foreach((json_t *)props, k, v) {
+        json_object_foreach((json_t *)props, k, v)
+        {
             if (++w->props > JS_MAX_PROPS)
                 return fail(err, errsz, "%s: more than %d properties in all", path, JS_MAX_PROPS);
             path_join(sub, sizeof(sub), path, ".%.40s", k);
@@ -154,8 +166,10 @@ static int supported(const json_t *s, const char *path, int depth, walk *w, char
                 return -1;
         }
     } else if (props || req || ap) {
-        return fail(err, errsz, "%s: 'properties', 'required' and 'additionalProperties' belong "
-                                "to an object", path);
+        return fail(err, errsz,
+                    "%s: 'properties', 'required' and 'additionalProperties' belong "
+                    "to an object",
+                    path);
     }
     if (m & T_ARRAY) {
         if (!items)
@@ -181,7 +195,8 @@ static int supported(const json_t *s, const char *path, int depth, walk *w, char
             return fail(err, errsz, "%s: 'enum' must be a non-empty array", path);
         size_t i;
         json_t *e;
-        json_array_foreach(en, i, e) {
+        json_array_foreach(en, i, e)
+        {
             if (json_is_object(e) || json_is_array(e))
                 return fail(err, errsz, "%s: 'enum' values must be scalars", path);
             if (++w->enums > JS_MAX_ENUM)
@@ -277,7 +292,8 @@ static bool in_enum(const json_t *en, const json_t *v)
 {
     size_t i;
     json_t *e;
-    json_array_foreach(en, i, e) {
+    json_array_foreach(en, i, e)
+    {
         if (json_is_number(e) && json_is_number(v)) {
             if (json_number_value(e) == json_number_value(v))
                 return true;
@@ -346,24 +362,29 @@ static int check(const json_t *s, const json_t *v, const char *path, int depth, 
                 return -1;
         }
     } else if (json_is_object(v)) {
-        const json_t *props = json_object_get(s, "properties"), *req = json_object_get(s, "required");
+        const json_t *props = json_object_get(s, "properties"),
+                     *req = json_object_get(s, "required");
         if (!json_is_object(props))
             return fail(err, errsz, "%s: the schema's object has no 'properties' (not supported)",
                         path);
         size_t i;
         json_t *r;
-        json_array_foreach(req, i, r) {
+        json_array_foreach(req, i, r)
+        {
             if (json_is_string(r) && !json_object_get(v, json_string_value(r)))
                 return fail(err, errsz, "%s: the required property '%.60s' is missing", path,
                             json_string_value(r));
         }
         const char *k;
         json_t *pv;
-        json_object_foreach((json_t *)v, k, pv) {
+        json_object_foreach((json_t *)v, k, pv)
+        {
             const json_t *ps = json_object_get(props, k);
             if (!ps)
-                return fail(err, errsz, "%s: the property '%.60s' is not allowed "
-                                        "(additionalProperties is false)", path, k);
+                return fail(err, errsz,
+                            "%s: the property '%.60s' is not allowed "
+                            "(additionalProperties is false)",
+                            path, k);
             path_join(sub, sizeof(sub), path, ".%.60s", k);
             if (check(ps, pv, sub, depth + 1, err, errsz) != 0)
                 return -1;
@@ -389,7 +410,8 @@ static json_t *wire(const json_t *s, unsigned drop, int depth)
         json_t *a = json_array();
         size_t i;
         json_t *v;
-        json_array_foreach(s, i, v) {
+        json_array_foreach(s, i, v)
+        {
             json_t *c = wire(v, drop, depth + 1);
             if (!a || !c || json_array_append_new(a, c) != 0) {
                 json_decref(a);
@@ -407,9 +429,10 @@ static json_t *wire(const json_t *s, unsigned drop, int depth)
     char note[256] = "";
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)s, k, v) {
-        bool bound = !strcmp(k, "minimum") || !strcmp(k, "maximum"),
-             len = !strcmp(k, "maxLength"), items = !strcmp(k, "minItems") || !strcmp(k, "maxItems");
+    json_object_foreach((json_t *)s, k, v)
+    {
+        bool bound = !strcmp(k, "minimum") || !strcmp(k, "maximum"), len = !strcmp(k, "maxLength"),
+             items = !strcmp(k, "minItems") || !strcmp(k, "maxItems");
         if ((bound && (drop & JS_DROP_BOUNDS)) || (len && (drop & JS_DROP_LENGTH)) ||
             (items && (drop & JS_DROP_ITEMS))) {
             if (json_is_number(v)) {
@@ -421,13 +444,14 @@ static json_t *wire(const json_t *s, unsigned drop, int depth)
             continue;
         }
         /* a property named like a keyword is still a property: only schemas are rewritten */
-        json_t *c = !strcmp(k, "enum") || !strcmp(k, "required") ? json_deep_copy(v)
+        json_t *c = !strcmp(k, "enum") || !strcmp(k, "required")    ? json_deep_copy(v)
                     : !strcmp(k, "properties") && json_is_object(v) ? json_object()
                                                                     : wire(v, drop, depth + 1);
         if (c && !strcmp(k, "properties") && json_is_object(v)) {
             const char *pk;
             json_t *pv;
-            json_object_foreach(v, pk, pv) {
+            json_object_foreach(v, pk, pv)
+            {
                 json_t *pc = wire(pv, drop, depth + 1);
                 if (!pc || json_object_set_new(c, pk, pc) != 0) {
                     json_decref(c);

@@ -90,11 +90,8 @@ static int named_metric(const json_t *r, int i, double *v)
                  *rl = json_object_get(conv, "response_latency"), *ag = conv_leg(r, "agent"),
                  *cu = conv_leg(r, "customer"), *ce = json_object_get(r, "call_events");
     switch (i) {
-    case 0:
-        *v = dur;
-        return has_dur;
-    case 1:
-        return num(json_object_get(ov, "total_sec"), v);
+    case 0: *v = dur; return has_dur;
+    case 1: return num(json_object_get(ov, "total_sec"), v);
     case 2:
         if (!has_dur || !num(json_object_get(ov, "total_sec"), &a))
             return 0;
@@ -105,28 +102,20 @@ static int named_metric(const json_t *r, int i, double *v)
             return 0;
         *v = (double)json_array_size(json_object_get(conv, "interruptions"));
         return 1;
-    case 4:
-        return num(json_object_get(ag, "interruptions"), v);
-    case 5:
-        return num(json_object_get(da, "total_sec"), v);
-    case 6:
-        return num(json_object_get(da, "count"), v);
-    case 7:
-        return num(json_object_get(rl, "mean_sec"), v);
-    case 8:
-        return num(json_object_get(rl, "p90_sec"), v);
+    case 4: return num(json_object_get(ag, "interruptions"), v);
+    case 5: return num(json_object_get(da, "total_sec"), v);
+    case 6: return num(json_object_get(da, "count"), v);
+    case 7: return num(json_object_get(rl, "mean_sec"), v);
+    case 8: return num(json_object_get(rl, "p90_sec"), v);
     case 9:
         if (!num(json_object_get(ag, "talk_sec"), &a) ||
             !num(json_object_get(cu, "talk_sec"), &b) || a + b <= 0)
             return 0;
         *v = 100 * a / (a + b);
         return 1;
-    case 10:
-        return num(json_object_get(ag, "longest_monologue_sec"), v);
-    case 11:
-        return num(json_object_get(ce, "hold_total_sec"), v);
-    case 12:
-        return num(json_object_get(ce, "hold_count"), v);
+    case 10: return num(json_object_get(ag, "longest_monologue_sec"), v);
+    case 11: return num(json_object_get(ce, "hold_total_sec"), v);
+    case 12: return num(json_object_get(ce, "hold_count"), v);
     }
     return 0;
 }

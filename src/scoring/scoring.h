@@ -21,13 +21,13 @@
 typedef enum sc_method { SC_ACOUSTIC = 0, SC_RULES = 1, SC_LLM = 2 } sc_method;
 
 typedef struct sc_category {
-    char key[33];      /* [a-z0-9_]{1,32} */
+    char key[33]; /* [a-z0-9_]{1,32} */
     char name[81];
-    double weight;     /* > 0; the card's weights sum to 1 */
-    double lo, hi;     /* the scale (default 1-5) */
+    double weight; /* > 0; the card's weights sum to 1 */
+    double lo, hi; /* the scale (default 1-5) */
     sc_method method;
-    bool critical;     /* a failed critical item sets the total to 0 and flags the call */
-    char *spec;        /* the method's own settings, as JSON text (malloc'd) */
+    bool critical; /* a failed critical item sets the total to 0 and flags the call */
+    char *spec;    /* the method's own settings, as JSON text (malloc'd) */
 } sc_category;
 
 typedef struct sc_card {
@@ -35,8 +35,8 @@ typedef struct sc_card {
     double flag_threshold; /* default 60 */
     sc_category cats[SC_MAX_CATEGORIES];
     int n;
-    char hash[65];         /* SHA-256 of the card's text */
-    char *vars;            /* the card's vars as JSON text, or NULL (malloc'd) */
+    char hash[65]; /* SHA-256 of the card's text */
+    char *vars;    /* the card's vars as JSON text, or NULL (malloc'd) */
 } sc_card;
 
 /* Load a card from its JSON text:
@@ -60,11 +60,11 @@ typedef struct sc_result {
 } sc_result;
 
 typedef struct sc_totals {
-    bool has_total;       /* every category scored */
-    double total;         /* 20 x sum(weight x score on 1-5), 0-100; 0 after a critical failure */
-    bool has_partial;     /* at least one category scored */
-    double partial;       /* the same over the scored categories, normalised by their weight */
-    double coverage;      /* the weight scored, 0-1 */
+    bool has_total;   /* every category scored */
+    double total;     /* 20 x sum(weight x score on 1-5), 0-100; 0 after a critical failure */
+    bool has_partial; /* at least one category scored */
+    double partial;   /* the same over the scored categories, normalised by their weight */
+    double coverage;  /* the weight scored, 0-1 */
     bool flagged;
     char flag_reason[512]; /* "" when not flagged */
 } sc_totals;
@@ -87,10 +87,10 @@ typedef struct sc_utt {
 } sc_utt;
 
 typedef struct sc_text {
-    sc_utt *u;          /* in time order */
+    sc_utt *u; /* in time order */
     size_t n;
-    double duration;    /* the call's length, s (the recording's, else the last word's end) */
-    bool separated;     /* the speakers are on legs of their own (no SC_MIXED utterance) */
+    double duration; /* the call's length, s (the recording's, else the last word's end) */
+    bool separated;  /* the speakers are on legs of their own (no SC_MIXED utterance) */
 } sc_text;
 
 struct tx_transcript;
@@ -100,8 +100,7 @@ struct tx_transcript;
 int sc_text_from_transcript(const struct tx_transcript *t, double duration, sc_text *out);
 /* The same from the report's transcript block (JSON: legs[] with role and segments[] of start,
  * end and text), as the store keeps it. 0, or -1 with err. */
-int sc_text_from_block(const char *block, double duration, sc_text *out, char *err,
-                       size_t errsz);
+int sc_text_from_block(const char *block, double duration, sc_text *out, char *err, size_t errsz);
 void sc_text_free(sc_text *t);
 
 /* One piece of evidence from the transcript. */
@@ -126,29 +125,29 @@ void sc_quote_free(sc_quote *q);
 typedef struct sc_metric {
     char name[64]; /* the report's path, e.g. "conversation.overtalk_sec" */
     double value;
-    bool known;    /* false: the report had null there (never shown as 0) */
+    bool known; /* false: the report had null there (never shown as 0) */
 } sc_metric;
 
 typedef struct sc_cat_result {
     sc_result r;
     sc_method method;
-    char engine[32];       /* "rules", "acoustic", or the LLM provider's name */
-    char reason[320];      /* short; for an unscored category: "not scored: no LLM configured" */
+    char engine[32];  /* "rules", "acoustic", or the LLM provider's name */
+    char reason[320]; /* short; for an unscored category: "not scored: no LLM configured" */
     sc_quote *quotes;
     size_t n_quotes;
     sc_metric *metrics;
     size_t n_metrics;
-    int quotes_dropped;    /* quotes an LLM gave that are not in the transcript */
-    bool no_evidence;      /* scored, but nothing checkable backs it */
+    int quotes_dropped; /* quotes an LLM gave that are not in the transcript */
+    bool no_evidence;   /* scored, but nothing checkable backs it */
 } sc_cat_result;
 
 #define SC_MAX_TOPIC_PHRASES 8
 
 typedef struct sc_topic {
-    bool known;            /* false: no topics file, or nothing matched */
+    bool known; /* false: no topics file, or nothing matched */
     char cls[64], subclass[64];
-    double confidence;     /* 0-1 */
-    char engine[32];       /* "rules" or the LLM provider's name */
+    double confidence;                   /* 0-1 */
+    char engine[32];                     /* "rules" or the LLM provider's name */
     char *phrases[SC_MAX_TOPIC_PHRASES]; /* what decided it, verbatim from the transcript */
     int n_phrases;
 } sc_topic;
@@ -160,7 +159,7 @@ typedef struct sc_call {
     char card_hash[65];     /* the scorecard's SHA-256 */
     char provider_hash[65]; /* SHA-256 of the LLM configuration used ("" without one) */
     char llm_provider[32], llm_model[128]; /* "" when no LLM answered */
-    char *summary;          /* NULL when none */
+    char *summary;                         /* NULL when none */
     char *strengths[5], *improvements[5];
     int n_strengths, n_improvements;
     sc_topic topic;
@@ -220,8 +219,7 @@ void sc_llm_prompt_free(sc_llm_prompt *p);
  * category's scale refuses the answer (-1 with err, call unchanged); summary, strengths,
  * improvements; the topic when asked. engine = provider. 0 or -1 with err. */
 int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, const char *answer,
-                 const char *provider, const char *model, sc_call *call, char *err,
-                 size_t errsz);
+                 const char *provider, const char *model, sc_call *call, char *err, size_t errsz);
 
 /* The totals and flags of call (sc_totals_of over its categories). */
 void sc_finish(const sc_card *c, sc_call *call);
@@ -250,7 +248,6 @@ int sc_assess_report(const char *report_json, char **text, char **findings, char
  * knowledge) and user (the report's figures and the rules' findings as JSON inside
  * <call_report> ... </call_report>; '<' and '>' inside the data are \u-escaped, so nothing in
  * the report can close the block). Both malloc'd. 0, or -1 with err (both NULL). */
-int sc_assess_prompt(const char *report_json, char **system, char **user, char *err,
-                     size_t errsz);
+int sc_assess_prompt(const char *report_json, char **system, char **user, char *err, size_t errsz);
 
 #endif /* CQ_SCORING_H */

@@ -51,13 +51,12 @@ typedef enum svc_iso_outcome {
 /* Fork the analysis host with `slots` slots (one per worker thread). Call it before the
  * process starts any thread. NULL with msg on failure. */
 typedef struct svc_isolate svc_isolate;
-svc_isolate *svc_isolate_start(const cq_engine *e, int slots, double timeout_sec,
-                               size_t max_data, char *msg, size_t msgsz);
+svc_isolate *svc_isolate_start(const cq_engine *e, int slots, double timeout_sec, size_t max_data,
+                               char *msg, size_t msgsz);
 /* Analyse src in a child of the host; only the worker owning `slot` calls this with it.
  * DONE: *rc is the engine's status; CQ_OK gives *json (malloc'd) and fig; else msg says. */
-svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src,
-                                    int *rc, char **json, svc_figures *fig, char *msg,
-                                    size_t msgsz);
+svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src, int *rc,
+                                    char **json, svc_figures *fig, char *msg, size_t msgsz);
 bool svc_isolate_up(const svc_isolate *h);
 /* Close every slot and wait for the host to finish its analyses and exit. */
 void svc_isolate_stop(svc_isolate *h);
@@ -91,25 +90,28 @@ typedef struct svc {
     store *store;
     struct svc_events *events; /* GET /api/qa/events (svc_events.c) */
     char engine_version[32];
-    llm_client *llm;       /* GET /ai-analyze's LLM; NULL: the assessment by rules */
-    char ai_engine[32];    /* the stored assessments' engine: "ai-rules" or "ai-llm-<hash>" */
+    llm_client *llm;    /* GET /ai-analyze's LLM; NULL: the assessment by rules */
+    char ai_engine[32]; /* the stored assessments' engine: "ai-rules" or "ai-llm-<hash>" */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct req **queue;
-    struct req *pending;  /* GET /analyze jobs queued or running (coalescing), linked by next */
+    struct req *pending; /* GET /analyze jobs queued or running (coalescing), linked by next */
     int qhead, qlen;
     int stopping;
     pthread_t *workers;
-    struct slot { struct svc *s; int k; } *slots; /* worker k owns analysis slot k */
+    struct slot {
+        struct svc *s;
+        int k;
+    } * slots; /* worker k owns analysis slot k */
     int nworkers;
     atomic_uint_fast64_t next_id;
     atomic_int inflight;
-    uint8_t session_key[32]; /* the session cookies' HMAC key (svc_session_key) */
-    rec_roots *roots;        /* the folders recordings are read from (rec_open) */
-    struct svc_guard *guard; /* pending connections and logins (svc_guard.c) */
+    uint8_t session_key[32];  /* the session cookies' HMAC key (svc_session_key) */
+    rec_roots *roots;         /* the folders recordings are read from (rec_open) */
+    struct svc_guard *guard;  /* pending connections and logins (svc_guard.c) */
     atomic_size_t body_bytes; /* request bodies held in memory now (max_body_memory) */
     pthread_mutex_t roots_mu;
-    double roots_loaded;     /* when (monotonic s): a miss reloads them at most once a second */
+    double roots_loaded; /* when (monotonic s): a miss reloads them at most once a second */
 } svc;
 
 /* ---- the guard (svc_guard.c) ----------------------------------------------------------------- */
@@ -172,18 +174,18 @@ typedef struct req {
     size_t upload_len, upload_cap;
     int upload_too_large;
     struct MHD_PostProcessor *pp;
-    FILE *part[3];          /* multipart 'in', 'out', 'audio' */
+    FILE *part[3]; /* multipart 'in', 'out', 'audio' */
     char part_path[3][1100];
     size_t part_len[3];
-    char *meta;             /* multipart 'metadata' */
+    char *meta; /* multipart 'metadata' */
     size_t meta_len;
     int multipart, bad_multipart, duplicate_part, over_budget;
-    size_t body_limit; /* this route's largest body (0: max_body) */
+    size_t body_limit;  /* this route's largest body (0: max_body) */
     unsigned part_seen; /* the parts begun: in, out, audio, metadata (bits 0-3) */
     char upload_name[256];
-    int done; /* the worker left an answer */
-    struct req *next;    /* in svc.pending */
-    struct req *waiters; /* identical requests answered with this one's result */
+    int done;             /* the worker left an answer */
+    struct req *next;     /* in svc.pending */
+    struct req *waiters;  /* identical requests answered with this one's result */
     char set_cookie[256]; /* a Set-Cookie header for the answer ("" none): the session routes */
 } req;
 
@@ -229,11 +231,11 @@ typedef enum svc_auth {
 
 /* One route: everything the server, the logs and /openapi.json know of it. */
 typedef struct svc_route {
-    const char *method;  /* "GET" (HEAD is served as GET), "POST", "PATCH", "DELETE" */
-    const char *path;    /* "/calls/{id}": a path parameter only as the last segment */
+    const char *method; /* "GET" (HEAD is served as GET), "POST", "PATCH", "DELETE" */
+    const char *path;   /* "/calls/{id}": a path parameter only as the last segment */
     svc_auth auth;
-    const char *name;    /* for the logs and the metrics */
-    bool body;           /* takes a request body (others' bodies are ignored) */
+    const char *name; /* for the logs and the metrics */
+    bool body;        /* takes a request body (others' bodies are ignored) */
     /* the headers are in (optional): refuse early, or prepare for a body */
     enum MHD_Result (*start)(req *r);
     /* the body is in (with a body: called with each piece, then with *size 0) */
@@ -299,9 +301,9 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size);
 #define SVC_AUDIO_CACHE_BYTES ((uint64_t)1 << 30)
 
 typedef enum svc_range {
-    SVC_RANGE_NONE = 0,       /* no Range, or one to ignore: the whole body (200) */
-    SVC_RANGE_OK,             /* one range, [*first, *last] inside the body (206) */
-    SVC_RANGE_UNSATISFIABLE   /* it starts past the end, a suffix of 0, an empty body (416) */
+    SVC_RANGE_NONE = 0,     /* no Range, or one to ignore: the whole body (200) */
+    SVC_RANGE_OK,           /* one range, [*first, *last] inside the body (206) */
+    SVC_RANGE_UNSATISFIABLE /* it starts past the end, a suffix of 0, an empty body (416) */
 } svc_range;
 /* A Range header (h; NULL: none) against a body of size bytes (RFC 9110 14.1.2): "bytes=a-b"
  * (b past the end: to the end), "bytes=a-", "bytes=-n" (the last n bytes). Another unit,
@@ -314,7 +316,7 @@ typedef enum svc_audio_kind {
     SVC_AUDIO_MP3,
     SVC_AUDIO_FLAC,
     SVC_AUDIO_OGG,
-    SVC_AUDIO_RAW_GSM     /* headerless GSM 06.10 frames: transcoded */
+    SVC_AUDIO_RAW_GSM /* headerless GSM 06.10 frames: transcoded */
 } svc_audio_kind;
 /* What a recording holds, from its first n bytes (h) and its size: never from its name. A
  * WAV of GSM 06.10 (WAV49) or any encoding but PCM, float and G.711 is SVC_AUDIO_DECODE. Pure. */
@@ -345,7 +347,7 @@ typedef struct svc_ui_asset {
     const char *ctype;         /* its Content-Type */
     const unsigned char *data; /* len bytes (static) */
     size_t len;
-    const char *etag;          /* "\"<32 hex digits of its SHA-256>\"" */
+    const char *etag; /* "\"<32 hex digits of its SHA-256>\"" */
 } svc_ui_asset;
 /* The embedded files, *n of them; NULL and 0 in a build without the dashboard (CQ_DASHBOARD
  * OFF). Generated: svc_ui_assets.c in the build directory. */
@@ -376,16 +378,16 @@ typedef struct svc_session {
 void svc_session_key(const char *token, uint8_t key[32]);
 /* A cookie value expiring at `expires` with that nonce into value (n >= SVC_SESSION_VALUE_MAX),
  * and its session. 0, or -1 when value is too small. */
-int svc_session_issue(const uint8_t key[32], int64_t expires, const uint8_t nonce[16],
-                      char *value, size_t n, svc_session *out);
+int svc_session_issue(const uint8_t key[32], int64_t expires, const uint8_t nonce[16], char *value,
+                      size_t n, svc_session *out);
 /* Check one cookie value of len bytes (any bytes): VALID (out filled), INVALID or EXPIRED (out's
  * expiry filled). MACs are compared in constant time. */
 svc_session_state svc_session_verify(const uint8_t key[32], const char *value, size_t len,
                                      int64_t now, svc_session *out);
 /* The session of a Cookie header (NULL: none): every callqa_session cookie in it is checked and
  * the best state wins (VALID, then EXPIRED, then INVALID); MISSING when there is none. */
-svc_session_state svc_session_from_header(const uint8_t key[32], const char *cookie,
-                                          int64_t now, svc_session *out);
+svc_session_state svc_session_from_header(const uint8_t key[32], const char *cookie, int64_t now,
+                                          svc_session *out);
 /* Whether an Origin header (scheme://host[:port]) names the host and port of a Host header
  * (host[:port]); a default port (80 for http, 443 for https) may be left out on either side.
  * "null", a malformed Origin or a missing Host: false. */

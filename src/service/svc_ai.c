@@ -119,8 +119,10 @@ static int ask_llm(req *r, const char *report, char **text, char **model, char *
     llm_request rq = {.system = sys, .messages = &m, .n_messages = 1};
     llm_budget b;
     if (llm_budget_today(s->cfg, s->store, svc_now_sec(), &b) != 0)
-        fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's use today is not "
-                        "known (the store); the caps count from 0\"}\n", r->id);
+        fprintf(stderr,
+                "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's use today is not "
+                "known (the store); the caps count from 0\"}\n",
+                r->id);
     llm_store_rec rec = {s->store, "ai-analyze", 0};
     llm_response out;
     memset(&out, 0, sizeof(out));
@@ -176,8 +178,10 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id)
         if (ask_llm(r, report, &text, &model, provider, sizeof(provider), why, sizeof(why)) != 0) {
             fallback = true;
             snprintf(provider, sizeof(provider), "rules");
-            fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM failed; the "
-                            "assessment is by rules\"}\n", r->id);
+            fprintf(stderr,
+                    "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM failed; the "
+                    "assessment is by rules\"}\n",
+                    r->id);
         }
     }
     const char *ai_text = text ? text : rules;
@@ -199,8 +203,10 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id)
         row.created = row.checked = svc_now_sec();
         row.report = js;
         if (!js || store_result_put(s->store, &row, NULL) != 0)
-            fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused an "
-                            "assessment\"}\n", r->id);
+            fprintf(stderr,
+                    "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused an "
+                    "assessment\"}\n",
+                    r->id);
         free(js);
     }
     char *b = answer_json(ai_text, model, has_legs, svc_mono_sec() - r->t0, provider, findings,

@@ -276,7 +276,7 @@ static void wav_header(uint8_t h[44], int rate, int ch, uint32_t data_bytes)
     memcpy(h, "RIFF....WAVEfmt ....", 20);
     for (int i = 0; i < 4; i++)
         h[4 + i] = (uint8_t)(v[0] >> (8 * i)), h[16 + i] = (uint8_t)(v[1] >> (8 * i));
-    h[20] = 1, h[21] = 0;                                      /* PCM */
+    h[20] = 1, h[21] = 0; /* PCM */
     h[22] = (uint8_t)ch, h[23] = 0;
     for (int i = 0; i < 4; i++)
         h[24 + i] = (uint8_t)((uint32_t)rate >> (8 * i)), h[28 + i] = (uint8_t)(v[2] >> (8 * i));
@@ -290,16 +290,15 @@ enum { TC_OK = 0, TC_UNREADABLE = -1, TC_TOO_LONG = -2, TC_IO = -3 };
 
 /* The recording on in_fd (size bytes) decoded by cq_audio into a PCM16 WAV on out_fd, its
  * channels and rate kept. TC_*, with a sentence in msg naming no path. */
-static int transcode(int in_fd, uint64_t size, bool raw_gsm, int out_fd, double max_sec,
-                     char *msg, size_t msgsz)
+static int transcode(int in_fd, uint64_t size, bool raw_gsm, int out_fd, double max_sec, char *msg,
+                     size_t msgsz)
 {
     void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, in_fd, 0);
     if (map == MAP_FAILED)
-        return cfg_fail(msg, msgsz, "the recording could not be read: %s", strerror(errno)),
-               TC_IO;
+        return cfg_fail(msg, msgsz, "the recording could not be read: %s", strerror(errno)), TC_IO;
     cq_err err;
-    cq_audio *a = cq_audio_open_memory(map, (size_t)size, raw_gsm ? "recording.gsm" : "recording",
-                                       &err);
+    cq_audio *a =
+        cq_audio_open_memory(map, (size_t)size, raw_gsm ? "recording.gsm" : "recording", &err);
     if (!a) {
         munmap(map, (size_t)size);
         return cfg_fail(msg, msgsz, "the recording could not be decoded: %s", err.msg),
@@ -345,8 +344,7 @@ static int transcode(int in_fd, uint64_t size, bool raw_gsm, int out_fd, double 
         }
         if (write_all(out_fd, s, 2 * n)) {
             rc = TC_IO;
-            cfg_fail(msg, msgsz, "the transcoded audio could not be written: %s",
-                     strerror(errno));
+            cfg_fail(msg, msgsz, "the transcoded audio could not be written: %s", strerror(errno));
         }
         frames += (uint64_t)got;
     }
@@ -354,8 +352,7 @@ static int transcode(int in_fd, uint64_t size, bool raw_gsm, int out_fd, double 
         wav_header(h, rate, ch, (uint32_t)(frames * (uint64_t)ch * 2));
         if (pwrite(out_fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
             rc = TC_IO;
-            cfg_fail(msg, msgsz, "the transcoded audio could not be written: %s",
-                     strerror(errno));
+            cfg_fail(msg, msgsz, "the transcoded audio could not be written: %s", strerror(errno));
         }
     }
     free(f);
@@ -450,7 +447,10 @@ static int cache_name(const cfg_settings *cfg, const char *path, const struct st
     struct sha256_ctx ctx;
     uint8_t dg[SHA256_DIGEST_SIZE];
     sha256_init(&ctx);
-    sha256_update(&ctx, kl < 0 ? 0 : (size_t)kl < sizeof(key) ? (size_t)kl : sizeof(key) - 1,
+    sha256_update(&ctx,
+                  kl < 0                     ? 0
+                  : (size_t)kl < sizeof(key) ? (size_t)kl
+                                             : sizeof(key) - 1,
                   (const uint8_t *)key);
     sha256_digest(&ctx, sizeof(dg), dg);
     for (int i = 0; i < 16; i++)
@@ -472,8 +472,7 @@ static int cache_make(const cfg_settings *cfg, const char *dir, const char *hex,
         return cfg_fail(msg, msgsz, "the transcode cache under tmp_dir cannot be written: %s",
                         strerror(errno)),
                500;
-    int rc = transcode(src, (uint64_t)st->st_size, raw_gsm, fd, cfg->max_duration_sec, msg,
-                       msgsz);
+    int rc = transcode(src, (uint64_t)st->st_size, raw_gsm, fd, cfg->max_duration_sec, msg, msgsz);
     if (rc == TC_OK && rename(tmp, final) != 0) {
         cfg_fail(msg, msgsz, "the transcoded audio could not be kept: %s", strerror(errno));
         rc = TC_IO;
@@ -655,8 +654,10 @@ static enum MHD_Result serve_fd(req *r, int fd, const char *ctype, const char *e
     if (k == SVC_RANGE_UNSATISFIABLE) {
         close(fd);
         char body[200];
-        snprintf(body, sizeof(body), "{\"error\":\"the range is outside the recording's %" PRIu64
-                                     " bytes\",\"code\":\"range_not_satisfiable\"}", size);
+        snprintf(body, sizeof(body),
+                 "{\"error\":\"the range is outside the recording's %" PRIu64
+                 " bytes\",\"code\":\"range_not_satisfiable\"}",
+                 size);
         struct MHD_Response *resp =
             MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
         snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
@@ -713,7 +714,7 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
     pthread_mutex_lock(&g_mu);
     tc_job *done = job_of(r);
     pthread_mutex_unlock(&g_mu);
-    if (done) { /* resumed: the transcode is done */
+    if (done) {          /* resumed: the transcode is done */
         if (!done->done) /* not resumed by job_run: cannot happen, wait for it */
             return MHD_YES;
         int out = done->out, status = done->status, leg = done->leg;
@@ -731,8 +732,9 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
             if (!strcmp(lg, k_leg_names[l]))
                 leg = l;
         if (leg < 0) {
-            svc_answer_error(r, 400, "bad_leg", "leg is in (the caller's leg), out (the "
-                                                "agent's) or mix (the mixed or stereo file)");
+            svc_answer_error(r, 400, "bad_leg",
+                             "leg is in (the caller's leg), out (the "
+                             "agent's) or mix (the mixed or stereo file)");
             return svc_send(r);
         }
     }
@@ -758,16 +760,18 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
         svc_answer_error(r, 404, "no_such_leg", "call %.64s has no '%s' leg: it has %s", r->param,
                          k_leg_names[leg],
                          c.audio_in[0] && c.audio_out[0] ? "the legs in and out"
-                         : c.audio[0]                   ? "a mixed or stereo recording (mix)"
-                         : c.audio_in[0]                ? "the leg in only"
-                                                        : "the leg out only");
+                         : c.audio[0]                    ? "a mixed or stereo recording (mix)"
+                         : c.audio_in[0]                 ? "the leg in only"
+                                                         : "the leg out only");
         return svc_send(r);
     }
     const cfg_server *srv = remote_server(cfg, ref);
     if (srv) {
-        svc_answer_error(r, 404, "remote_audio", "the '%s' recording of call %.64s is on "
+        svc_answer_error(r, 404, "remote_audio",
+                         "the '%s' recording of call %.64s is on "
                          "recording server %s: the service does not serve recordings from "
-                         "recording servers yet", k_leg_names[leg], r->param, srv->name);
+                         "recording servers yet",
+                         k_leg_names[leg], r->param, srv->name);
         return svc_send(r);
     }
     char path[2100], why[300];
@@ -781,8 +785,9 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
         if (fd >= 0)
             close(fd);
         else if (strcmp(why, "no such file")) /* the log has the path; the answer names none */
-            fprintf(stderr, "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"warn\",\"msg\":\"a "
-                            "recording is refused: %s\",\"call\":%lld}\n",
+            fprintf(stderr,
+                    "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"warn\",\"msg\":\"a "
+                    "recording is refused: %s\",\"call\":%lld}\n",
                     svc_now_sec(), r->id, why, (long long)c.id);
         svc_answer_error(r, 404, "audio_missing", "the '%s' recording of call %.64s is %s",
                          k_leg_names[leg], r->param,
@@ -803,8 +808,8 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
     }
     char etag[80], msg[600], dir[1100], hex[33];
     if (kind == SVC_AUDIO_DECODE || kind == SVC_AUDIO_RAW_GSM) {
-        int status = cache_name(cfg, path, &st, dir, sizeof(dir), hex, etag, sizeof(etag), msg,
-                                sizeof(msg));
+        int status =
+            cache_name(cfg, path, &st, dir, sizeof(dir), hex, etag, sizeof(etag), msg, sizeof(msg));
         if (status) {
             close(fd);
             return transcode_failed(r, leg, status, msg);
@@ -862,12 +867,13 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
             return MHD_YES; /* the connection is resumed when it is done: this handler again */
         free(j);
         close(fd);
-        svc_answer_error(r, 503, "busy", "%d recordings are being transcoded already: try again "
-                                         "in a few seconds", MAX_TRANSCODES);
+        svc_answer_error(r, 503, "busy",
+                         "%d recordings are being transcoded already: try again "
+                         "in a few seconds",
+                         MAX_TRANSCODES);
         return svc_send(r);
     }
     snprintf(etag, sizeof(etag), "\"%jx-%jx.%lx-%jx\"", (uintmax_t)st.st_size,
-             (uintmax_t)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec,
-             (uintmax_t)st.st_ino);
+             (uintmax_t)st.st_mtim.tv_sec, (unsigned long)st.st_mtim.tv_nsec, (uintmax_t)st.st_ino);
     return serve_fd(r, fd, svc_audio_ctype(kind), etag);
 }

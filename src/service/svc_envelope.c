@@ -119,20 +119,19 @@ enum MHD_Result svc_qa_envelope(req *r, const char *data, size_t *size)
     size_t longest = 0;
     const char *name;
     json_t *vals;
-    json_object_foreach(legs, name, vals)
-        if (json_array_size(vals) > longest)
-            longest = json_array_size(vals);
+    json_object_foreach(legs, name, vals) if (json_array_size(vals) > longest) longest =
+        json_array_size(vals);
     size_t per = longest > (size_t)points ? (longest + (size_t)points - 1) / (size_t)points : 1;
     json_t *out_legs = json_object();
-    json_object_foreach(legs, name, vals)
-        json_object_set_new(out_legs, name, decimated(vals, per));
+    json_object_foreach(legs, name, vals) json_object_set_new(out_legs, name, decimated(vals, per));
     json_decref(legs);
     json_t *o = json_object();
     json_object_set_new(o, "call_id", json_integer((json_int_t)cr.call_id));
     json_object_set_new(o, "recording_id", svc_json_text(cr.recording_id));
-    json_object_set_new(o, "duration_sec", cr.has_duration && isfinite(cr.duration_sec)
-                                               ? json_real(round(cr.duration_sec * 1e6) / 1e6)
-                                               : json_null());
+    json_object_set_new(o, "duration_sec",
+                        cr.has_duration && isfinite(cr.duration_sec)
+                            ? json_real(round(cr.duration_sec * 1e6) / 1e6)
+                            : json_null());
     json_object_set_new(o, "source_step_sec", json_real(env.step_sec));
     json_object_set_new(o, "step_sec", json_real(round(env.step_sec * (double)per * 1e6) / 1e6));
     json_object_set_new(o, "legs", out_legs);

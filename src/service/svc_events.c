@@ -27,8 +27,8 @@
 typedef struct sub {
     struct svc_events *h;
     struct MHD_Connection *conn;
-    int64_t after;     /* the last event id it has been given */
-    char *buf;         /* what it has not been sent yet */
+    int64_t after; /* the last event id it has been given */
+    char *buf;     /* what it has not been sent yet */
     size_t len, cap, off;
     double last_write; /* monotonic s */
     bool suspended, overflow;

@@ -22,8 +22,8 @@
  *     (login_window_sec); past login_max_failures from one address, or
  *     login_max_failures_account to the account from all, 429 with Retry-After until the
  *     window has passed (svc_guard_login_*); behind a proxy named in trusted_proxies the
- *     client is the last address of its X-Forwarded-For. The bearer tokens of scripts count against their
- *     address only (account NULL): an account's lock would let anyone stop every integration.
+ *     client is the last address of its X-Forwarded-For. The bearer tokens of scripts count against
+ * their address only (account NULL): an account's lock would let anyone stop every integration.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -39,10 +39,10 @@ typedef struct gconn {
     struct gconn *next, *prev;
     MHD_socket fd;
     char ip[64];
-    double since;  /* connected, or its last request ended (monotonic s) */
-    bool pending;  /* its current request's headers are not all in */
-    bool served;   /* a request was answered on it already (kept alive) */
-    bool cut;      /* the guard shut it down */
+    double since; /* connected, or its last request ended (monotonic s) */
+    bool pending; /* its current request's headers are not all in */
+    bool served;  /* a request was answered on it already (kept alive) */
+    bool cut;     /* the guard shut it down */
 } gconn;
 
 #define LOGIN_SLOTS 256
@@ -140,8 +140,10 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
     gconn *c = calloc(1, sizeof(*c));
     if (!c)
         return; /* not guarded: it still has the server's own limits */
-    const union MHD_ConnectionInfo *fi = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    const union MHD_ConnectionInfo *ai = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ai =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (!fi) {
         free(c);
         return;
@@ -176,7 +178,8 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 
 bool svc_guard_headers(svc_guard *g, struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *si = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *si =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     gconn *c = si ? si->socket_context : NULL;
     if (!c)
         return true;
@@ -189,7 +192,8 @@ bool svc_guard_headers(svc_guard *g, struct MHD_Connection *conn)
 
 void svc_guard_request_done(svc_guard *g, struct MHD_Connection *conn)
 {
-    const union MHD_ConnectionInfo *si = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *si =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     gconn *c = si ? si->socket_context : NULL;
     if (!c)
         return;
@@ -212,8 +216,7 @@ void svc_guard_tick(svc_guard *g)
                 cut(c, 0, NULL, NULL, NULL);
             } else {
                 char m[120];
-                snprintf(m, sizeof(m), "the request's headers did not arrive within %.0f s",
-                         limit);
+                snprintf(m, sizeof(m), "the request's headers did not arrive within %.0f s", limit);
                 cut(c, 408, "Request Timeout", "header_timeout", m);
                 svc_metrics_guard("header_timeout");
             }
@@ -265,10 +268,11 @@ static bool trusted(const char *list, const char *addr)
 
 /* The client a login comes from: the peer, or, when the peer is a trusted proxy (nginx in
  * front: every client would be 127.0.0.1), the last address its X-Forwarded-For adds. */
-static void login_keys(struct MHD_Connection *conn, const char *account, char ip[80],
-                       char acct[80], const cfg_settings *c)
+static void login_keys(struct MHD_Connection *conn, const char *account, char ip[80], char acct[80],
+                       const cfg_settings *c)
 {
-    const union MHD_ConnectionInfo *ai = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ai =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char a[64];
     addr_of(ai ? ai->client_addr : NULL, a, sizeof(a));
     const char *xff = c->trusted_proxies[0] && trusted(c->trusted_proxies, a)

@@ -108,7 +108,8 @@ void svc_redact(const char *in, char *out, size_t n)
             snprintf(rep, sizeof(rep), "%.*s%.*s%.*s", (int)lead, p, (int)(w + core - base), base,
                      (int)tail, w + core);
         } else {
-            snprintf(rep, sizeof(rep), "%.*s", (int)(wl < sizeof(rep) - 1 ? wl : sizeof(rep) - 1), p);
+            snprintf(rep, sizeof(rep), "%.*s", (int)(wl < sizeof(rep) - 1 ? wl : sizeof(rep) - 1),
+                     p);
         }
         for (const char *q = rep; *q && k + 1 < n; q++)
             out[k++] = *q;
@@ -128,8 +129,9 @@ void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...
     svc_redact(full, msg, sizeof(msg));
     if (strcmp(full, msg)) {
         char *j = svc_json_str(full);
-        fprintf(stderr, "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"info\",\"msg\":\"an answer's "
-                        "paths and URLs left out\",\"full\":%s}\n",
+        fprintf(stderr,
+                "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"info\",\"msg\":\"an answer's "
+                "paths and URLs left out\",\"full\":%s}\n",
                 svc_now_sec(), r->id, j ? j : "null");
         free(j);
     }
@@ -234,8 +236,10 @@ static int access_check(req *r)
     if (bearer != 0) { /* a token given: counted against its client when wrong (svc_guard.c) */
         double wait = svc_guard_login_wait(r->s->guard, r->conn, NULL);
         if (wait > 0) {
-            svc_answer_error(r, 429, "too_many_logins", "too many failed logins: try again in "
-                             "%.0f s", wait + 0.5);
+            svc_answer_error(r, 429, "too_many_logins",
+                             "too many failed logins: try again in "
+                             "%.0f s",
+                             wait + 0.5);
             return -1;
         }
     }
@@ -255,21 +259,24 @@ static int access_check(req *r)
         const char *x = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
         if (x && strlen(x) == 64 && memeql_sec(x, ss.csrf, 64))
             return 0;
-        svc_answer_error(r, 403, "csrf", "X-CSRF-Token must carry the session's csrf value "
-                                         "(from POST or GET /api/session)");
+        svc_answer_error(r, 403, "csrf",
+                         "X-CSRF-Token must carry the session's csrf value "
+                         "(from POST or GET /api/session)");
         return -1;
     }
     case SVC_SESSION_EXPIRED:
         svc_answer_error(r, 401, "session_expired", "the session expired: log in again");
         return -1;
     case SVC_SESSION_INVALID:
-        svc_answer_error(r, 401, "unauthorized", "the session cookie is not valid (altered, or "
-                                                 "made under another token): log in again");
+        svc_answer_error(r, 401, "unauthorized",
+                         "the session cookie is not valid (altered, or "
+                         "made under another token): log in again");
         return -1;
     case SVC_SESSION_MISSING:
     default:
-        svc_answer_error(r, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' "
-                                                 "header or a session cookie is required");
+        svc_answer_error(r, 401, "unauthorized",
+                         "a valid 'Authorization: Bearer <token>' "
+                         "header or a session cookie is required");
         return -1;
     }
 }
@@ -299,8 +306,10 @@ int svc_pct_decode(const char *s, size_t n, char *out, size_t cap)
         int v = 0;
         for (int d = 1; d <= 2; d++) {
             char c = i + (size_t)d < n ? s[i + (size_t)d] : 0;
-            int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                    : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            int x = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : -1;
             if (x < 0)
                 return -1;
             v = v * 16 + x;
@@ -315,11 +324,11 @@ int svc_pct_decode(const char *s, size_t n, char *out, size_t cap)
 }
 
 typedef struct framing {
-    int content_length;      /* Content-Length headers */
+    int content_length; /* Content-Length headers */
     char first_cl[32];
-    bool cl_differ;          /* two of them disagree */
-    bool transfer_encoding;  /* Transfer-Encoding present */
-    int hosts;               /* Host headers */
+    bool cl_differ;         /* two of them disagree */
+    bool transfer_encoding; /* Transfer-Encoding present */
+    int hosts;              /* Host headers */
 } framing;
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -355,15 +364,16 @@ static int framing_check(req *r)
     if (f.cl_differ || (f.content_length && f.transfer_encoding) || f.hosts > 1) {
         r->close = true;
         svc_answer_error(r, 400, "ambiguous_framing",
-                         f.hosts > 1 ? "two Host headers" : f.cl_differ
-                             ? "two Content-Length headers that differ"
-                             : "Content-Length and Transfer-Encoding together");
+                         f.hosts > 1   ? "two Host headers"
+                         : f.cl_differ ? "two Content-Length headers that differ"
+                                       : "Content-Length and Transfer-Encoding together");
         return -1;
     }
     const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
     if (host && !svc_host_allowed(r->s->cfg, host)) {
         r->close = true;
-        svc_answer_error(r, 421, "misdirected", "this service does not answer for that Host "
+        svc_answer_error(r, 421, "misdirected",
+                         "this service does not answer for that Host "
                          "(the setting allowed_hosts names the ones it does)");
         return -1;
     }
@@ -371,9 +381,8 @@ static int framing_check(req *r)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     svc *s = cls;
@@ -402,7 +411,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return svc_send(r);
         if (param) { /* its own string, decoded: it may hold any byte but NUL */
             if (svc_pct_decode(param, param_len, r->param_buf, sizeof(r->param_buf))) {
-                svc_answer_error(r, 400, "bad_path", "the path's parameter is not "
+                svc_answer_error(r, 400, "bad_path",
+                                 "the path's parameter is not "
                                  "percent-encoded properly (or holds a NUL byte)");
                 return svc_send(r);
             }
@@ -412,8 +422,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return svc_send(r);
         if (!r->rt) {
             if (path_known)
-                svc_answer_error(r, 405, "method_not_allowed", "%s is not allowed on %s",
-                                 r->method, r->path);
+                svc_answer_error(r, 405, "method_not_allowed", "%s is not allowed on %s", r->method,
+                                 r->path);
             else
                 svc_answer_error(r, 404, "no_route", "no such endpoint: %s", r->path);
             return svc_send(r);
@@ -454,8 +464,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     double dt = svc_mono_sec() - r->t0;
     int status = r->status ? r->status : 499;
     svc_metrics_request(r->route, status, dt);
-    fprintf(stderr, "{\"ts\":%.3f,\"id\":\"%s\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
-                    "\"ms\":%.2f%s%s%s%s}\n",
+    fprintf(stderr,
+            "{\"ts\":%.3f,\"id\":\"%s\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
+            "\"ms\":%.2f%s%s%s%s}\n",
             svc_now_sec(), r->id, r->method, r->route, status, dt * 1000,
             r->cache ? ",\"cache\":\"" : "", r->cache ? r->cache : "", r->cache ? "\"" : "",
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
@@ -524,8 +535,10 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     ep.max_duration_sec = c->max_duration_sec;
     int e = 0;
     if (!(s.engine = cq_engine_create(&ep, &e))) {
-        fprintf(stderr, "callqa serve: cannot start the engine: %s (check the analysis "
-                        "settings)\n", cq_strerror(e));
+        fprintf(stderr,
+                "callqa serve: cannot start the engine: %s (check the analysis "
+                "settings)\n",
+                cq_strerror(e));
         return 1;
     }
     /* stored results are reused only by an engine of the same version and settings */
@@ -589,8 +602,10 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (svc_jobs_start(&s) != 0 || svc_events_start(&s) != 0) {
-        fprintf(stderr, "callqa serve: cannot start the workers or the event stream (out of "
-                        "memory, or the store: %s)\n", store_errmsg(s.store));
+        fprintf(stderr,
+                "callqa serve: cannot start the workers or the event stream (out of "
+                "memory, or the store: %s)\n",
+                store_errmsg(s.store));
         return 1;
     }
 
@@ -623,18 +638,18 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG | v6,
         (uint16_t)c->listen_port, NULL, NULL, on_request, &s, MHD_OPTION_LISTEN_SOCKET, lfd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->request_timeout_sec,
-        MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)c->request_timeout_sec, MHD_OPTION_CONNECTION_LIMIT, 4096u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s,
         MHD_OPTION_NOTIFY_CONNECTION, svc_guard_notify, s.guard, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "callqa serve: cannot listen on %s: %s\n", shown, strerror(errno));
         close(lfd);
         return 1;
     }
-    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s\",\"version\":"
-                    "\"%s\",\"auth\":%s,\"servers\":%d}\n",
+    fprintf(stderr,
+            "{\"level\":\"info\",\"msg\":\"listening\",\"addr\":\"%s\",\"version\":"
+            "\"%s\",\"auth\":%s,\"servers\":%d}\n",
             shown, cq_version(), c->auth ? "true" : "false", c->n_servers);
     int sig = 0;
     for (;;) {
@@ -651,7 +666,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     MHD_socket quiet = MHD_quiesce_daemon(d);
     if (quiet != MHD_INVALID_SOCKET)
         close(quiet);
-    svc_events_stop(&s);   /* the event streams end */
+    svc_events_stop(&s); /* the event streams end */
     for (int i = 0; i < 600 && atomic_load(&s.inflight) > 0; i++)
         usleep(100000);
     MHD_stop_daemon(d);

@@ -45,7 +45,7 @@
 struct svc_isolate {
     pid_t host;
     int nslots;
-    int *fd;           /* the service's end of each slot; -1 once closed */
+    int *fd; /* the service's end of each slot; -1 once closed */
     double timeout_sec;
 };
 
@@ -204,9 +204,15 @@ static void host_spawn(const cq_engine *e, proc_pool *pool, int nslots, int *soc
         goto out;
     }
     analysis an = {.e = e,
-                   .src = {.path = str[0], .in_path = str[1], .out_path = str[2],
-                           .name = str[3], .note = str[4], .source_name = str[5],
-                           .in_name = str[6], .out_name = str[7], .data = data,
+                   .src = {.path = str[0],
+                           .in_path = str[1],
+                           .out_path = str[2],
+                           .name = str[3],
+                           .note = str[4],
+                           .source_name = str[5],
+                           .in_name = str[6],
+                           .out_name = str[7],
+                           .data = data,
                            .size = (size_t)dlen}};
     /* the child keeps no slot: the service's and the other workers' are not its business */
     if (proc_pool_spawn(pool, (uint64_t)k, timeout, child_run, &an, sock, (size_t)nslots) != 0) {
@@ -243,8 +249,7 @@ static void host_finish(int *sock, const proc_done *d, double timeout)
         break;
     }
     if (outcome != SVC_ISO_DONE) {
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"%s\",\"slot\":%d}\n", msg,
-                (int)d->tag);
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"%s\",\"slot\":%d}\n", msg, (int)d->tag);
         answer_slot(sock, (int)d->tag, outcome, msg, strlen(msg) + 1);
     } else {
         answer_slot(sock, (int)d->tag, outcome, d->data, d->len);
@@ -305,8 +310,8 @@ static void host_main(void *arg, int fd)
 
 /* ---- the service's side ------------------------------------------------------------------- */
 
-svc_isolate *svc_isolate_start(const cq_engine *e, int nslots, double timeout_sec,
-                               size_t max_data, char *msg, size_t msgsz)
+svc_isolate *svc_isolate_start(const cq_engine *e, int nslots, double timeout_sec, size_t max_data,
+                               char *msg, size_t msgsz)
 {
     svc_isolate *h = calloc(1, sizeof(*h));
     int *host_end = calloc((size_t)nslots, sizeof(int));
@@ -329,8 +334,8 @@ svc_isolate *svc_isolate_start(const cq_engine *e, int nslots, double timeout_se
     }
     fflush(NULL);
     /* the host keeps only its own ends */
-    host_args ha = {.e = e, .nslots = nslots, .sock = host_end, .timeout = timeout_sec,
-                    .max_data = max_data};
+    host_args ha = {
+        .e = e, .nslots = nslots, .sock = host_end, .timeout = timeout_sec, .max_data = max_data};
     h->host = proc_spawn(host_main, &ha, NULL, h->fd, (size_t)nslots);
     if (h->host < 0) {
         snprintf(msg, msgsz, "cannot fork the analysis host: %s", strerror(errno));
@@ -354,9 +359,8 @@ fail:
     return NULL;
 }
 
-svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src,
-                                    int *rc, char **json, svc_figures *fig, char *msg,
-                                    size_t msgsz)
+svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src, int *rc,
+                                    char **json, svc_figures *fig, char *msg, size_t msgsz)
 {
     *json = NULL;
     *rc = CQ_ERR_INTERNAL;
@@ -368,9 +372,8 @@ svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src 
         return SVC_ISO_DOWN;
     }
     uint32_t hdr[2] = {REQ_MAGIC, N_STR};
-    const char *str[N_STR] = {src->path,        src->in_path,     src->out_path,
-                              src->name,        src->note,        src->source_name,
-                              src->in_name,     src->out_name};
+    const char *str[N_STR] = {src->path, src->in_path,     src->out_path, src->name,
+                              src->note, src->source_name, src->in_name,  src->out_name};
     uint64_t dlen = src->data ? src->size : 0;
     int bad = proc_write_all(fd, hdr, sizeof(hdr));
     for (int i = 0; i < N_STR && !bad; i++)

@@ -40,8 +40,10 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
             if (how == SVC_ISO_TIMEOUT)
                 svc_answer_error(r, 504, "analysis_timeout", "%s: %s", file, msg);
             else
-                svc_answer_error(r, 500, "analysis_crashed", "%s: %s on this recording; the service "
-                             "goes on", file, msg);
+                svc_answer_error(r, 500, "analysis_crashed",
+                                 "%s: %s on this recording; the service "
+                                 "goes on",
+                                 file, msg);
             return;
         }
     } else {
@@ -71,8 +73,10 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
     int put = store_result_put(s->store, &row, &id);
     svc_metrics_stage("store", svc_mono_sec() - ts);
     if (put != 0)
-        fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused a "
-                        "result\"}\n", r->id);
+        fprintf(stderr,
+                "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused a "
+                "result\"}\n",
+                r->id);
     if (r->ai) { /* GET /ai-analyze: the report's assessment is the answer */
         svc_ai_answer(r, js, put == 0 ? id : 0);
         free(js);
@@ -129,7 +133,8 @@ static void run_fetch_job(req *r)
         snprintf(note, sizeof(note), "%s: analysed the ViciDial legs %s and %s", r->file,
                  f.cand.rel[0], f.cand.rel[1]);
     else if (f.cand.mixed)
-        snprintf(note, sizeof(note), "%s: only the mixed recording %s was found (ViciDial "
+        snprintf(note, sizeof(note),
+                 "%s: only the mixed recording %s was found (ViciDial "
                  "removes the ORIG legs after a day): one-way audio cannot be judged",
                  r->file, f.cand.rel[0]);
     else
@@ -152,16 +157,21 @@ static void run_upload_job(req *r)
     snprintf(hex, sizeof(hex), "upload:%s", r->id);
     if (r->multipart) {
         if (!r->part_path[0][0] || !r->part_path[1][0]) {
-            svc_answer_error(r, 400, "bad_multipart", "multipart upload needs both an 'in' and an "
-                                                  "'out' part");
+            svc_answer_error(r, 400, "bad_multipart",
+                             "multipart upload needs both an 'in' and an "
+                             "'out' part");
             return;
         }
-        cq_call_src src = {.in_path = r->part_path[0], .out_path = r->part_path[1],
-                           .name = r->upload_name, .in_name = "upload:in",
+        cq_call_src src = {.in_path = r->part_path[0],
+                           .out_path = r->part_path[1],
+                           .name = r->upload_name,
+                           .in_name = "upload:in",
                            .out_name = "upload:out"};
         analyze_into(r, &src, UPLOAD_SERVER, r->upload_name, hex, "", "upload legs");
     } else {
-        cq_call_src src = {.data = r->upload, .size = r->upload_len, .name = r->upload_name,
+        cq_call_src src = {.data = r->upload,
+                           .size = r->upload_len,
+                           .name = r->upload_name,
                            .source_name = "upload"};
         analyze_into(r, &src, UPLOAD_SERVER, r->upload_name, hex, "", "upload");
     }
@@ -228,7 +238,7 @@ enum MHD_Result svc_enqueue(req *r, job_kind kind)
     if (s->qlen >= cap || s->stopping) {
         pthread_mutex_unlock(&s->mu);
         svc_answer_error(r, 503, "busy", "%d analyses are running or waiting; try again shortly",
-                     s->qlen);
+                         s->qlen);
         return svc_send(r);
     }
     r->job = kind;

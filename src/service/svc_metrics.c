@@ -14,7 +14,7 @@
 #define MAX_ROUTES 64
 
 static const double k_time_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                        0.25,   0.5,   1,      2.5,   5,    10,    30,    60};
+                                        0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
 #define N_TB (sizeof(k_time_buckets) / sizeof(k_time_buckets[0]))
 static const double k_mos_buckets[] = {1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5};
 #define N_MB (sizeof(k_mos_buckets) / sizeof(k_mos_buckets[0]))
@@ -58,8 +58,8 @@ static struct {
     uint64_t killed_crash, killed_timeout;
     int inflight;
     hist analysis, mos, speech;
-    hist stage[3]; /* fetch, analyze, store */
-    uint64_t ai[4][2];  /* GET /ai-analyze: by engine (k_ai_engines) and made/stored */
+    hist stage[3];     /* fetch, analyze, store */
+    uint64_t ai[4][2]; /* GET /ai-analyze: by engine (k_ai_engines) and made/stored */
     uint64_t ai_fallback;
     uint64_t guard[3]; /* k_guard_reasons */
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -189,8 +189,8 @@ void svc_metrics_inflight(int delta)
     pthread_mutex_unlock(&g.mu);
 }
 
-static void put_hist(FILE *f, const char *name, const char *labels, const hist *h,
-                     const double *b, size_t nb)
+static void put_hist(FILE *f, const char *name, const char *labels, const hist *h, const double *b,
+                     size_t nb)
 {
     uint64_t cum = 0;
     for (size_t i = 0; i < nb; i++) {
@@ -201,8 +201,7 @@ static void put_hist(FILE *f, const char *name, const char *labels, const hist *
     cum += h->counts[nb];
     fprintf(f, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, *labels ? "," : "",
             (unsigned long long)cum);
-    fprintf(f, "%s_sum%s%s%s %.6f\n", name, *labels ? "{" : "", labels, *labels ? "}" : "",
-            h->sum);
+    fprintf(f, "%s_sum%s%s%s %.6f\n", name, *labels ? "{" : "", labels, *labels ? "}" : "", h->sum);
     fprintf(f, "%s_count%s%s%s %llu\n", name, *labels ? "{" : "", labels, *labels ? "}" : "",
             (unsigned long long)h->n);
 }
@@ -220,8 +219,9 @@ static const family k_families[] = {
     {"qa_skipped_total", "counter", "Jobs skipped, by reason."},
     {"qa_queue_to_complete_seconds", "histogram", "Time from queued to complete."},
     {"qa_worker_pauses_total", "counter", "Times a worker paused, by reason (load, window)."},
-    {"qa_llm_requests_total", "counter", "LLM requests (each attempt), by purpose, provider and "
-                                         "outcome."},
+    {"qa_llm_requests_total", "counter",
+     "LLM requests (each attempt), by purpose, provider and "
+     "outcome."},
     {"qa_llm_tokens_total", "counter", "LLM tokens, by provider and direction."},
     {"qa_llm_cost_usd_total", "counter", "LLM cost in USD (from the configured prices)."},
     {"qa_llm_latency_seconds", "summary", "LLM request latency, by provider."},
@@ -242,12 +242,12 @@ static int put_counter(void *user, const char *name, const char *labels, double 
     if (!fam)
         return 0; /* a counter of a newer callqa: not described here */
     if (o->family != fam->name) {
-        fprintf(o->f, "# HELP callqa_%s %s\n# TYPE callqa_%s %s\n", fam->name, fam->help,
-                fam->name, fam->type);
+        fprintf(o->f, "# HELP callqa_%s %s\n# TYPE callqa_%s %s\n", fam->name, fam->help, fam->name,
+                fam->type);
         o->family = fam->name;
     }
-    fprintf(o->f, "callqa_%s%s%s%s %.17g\n", name, *labels ? "{" : "", labels,
-            *labels ? "}" : "", v);
+    fprintf(o->f, "callqa_%s%s%s%s %.17g\n", name, *labels ? "{" : "", labels, *labels ? "}" : "",
+            v);
     return 0;
 }
 
@@ -279,14 +279,18 @@ static int qa_section(FILE *f, store *st)
         }
     }
     free(w);
-    fprintf(f, "# HELP callqa_qa_workers Workers by state (gone: no heartbeat for %d s).\n"
-               "# TYPE callqa_qa_workers gauge\n", STORE_WORKER_GONE_SEC);
+    fprintf(f,
+            "# HELP callqa_qa_workers Workers by state (gone: no heartbeat for %d s).\n"
+            "# TYPE callqa_qa_workers gauge\n",
+            STORE_WORKER_GONE_SEC);
     for (int k = 0; k < 4; k++)
         fprintf(f, "callqa_qa_workers{state=\"%s\"} %d\n", states[k], by_state[k]);
-    fprintf(f, "# HELP callqa_qa_workers_paused Workers paused now, by reason.\n"
-               "# TYPE callqa_qa_workers_paused gauge\n"
-               "callqa_qa_workers_paused{reason=\"load\"} %d\n"
-               "callqa_qa_workers_paused{reason=\"window\"} %d\n", load, window);
+    fprintf(f,
+            "# HELP callqa_qa_workers_paused Workers paused now, by reason.\n"
+            "# TYPE callqa_qa_workers_paused gauge\n"
+            "callqa_qa_workers_paused{reason=\"load\"} %d\n"
+            "callqa_qa_workers_paused{reason=\"window\"} %d\n",
+            load, window);
     counter_out o = {f, NULL};
     return store_counters(st, put_counter, &o);
 }
@@ -302,8 +306,8 @@ char *svc_metrics_render(store *st)
     fprintf(f, "# HELP callqa_http_requests_total HTTP requests by route and status.\n"
                "# TYPE callqa_http_requests_total counter\n");
     for (int i = 0; i < g.nreq; i++)
-        fprintf(f, "callqa_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-                g.req[i].route, g.req[i].status, (unsigned long long)g.req[i].n);
+        fprintf(f, "callqa_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", g.req[i].route,
+                g.req[i].status, (unsigned long long)g.req[i].n);
     fprintf(f, "# HELP callqa_http_request_seconds HTTP request latency by route.\n"
                "# TYPE callqa_http_request_seconds histogram\n");
     for (int k = 0; k < g.nlat; k++) {
@@ -311,21 +315,24 @@ char *svc_metrics_render(store *st)
         snprintf(lab, sizeof(lab), "route=\"%s\"", g.lat[k].route);
         put_hist(f, "callqa_http_request_seconds", lab, &g.lat[k].h, k_time_buckets, N_TB);
     }
-    fprintf(f, "# HELP callqa_analyses_total Analyses run, by result.\n"
-               "# TYPE callqa_analyses_total counter\n"
-               "callqa_analyses_total{result=\"ok\"} %llu\n"
-               "callqa_analyses_total{result=\"failed\"} %llu\n",
+    fprintf(f,
+            "# HELP callqa_analyses_total Analyses run, by result.\n"
+            "# TYPE callqa_analyses_total counter\n"
+            "callqa_analyses_total{result=\"ok\"} %llu\n"
+            "callqa_analyses_total{result=\"failed\"} %llu\n",
             (unsigned long long)g.analyses_ok, (unsigned long long)g.analyses_failed);
-    fprintf(f, "# HELP callqa_analysis_processes_lost_total Analysis processes that crashed or "
-               "were stopped at the time limit.\n"
-               "# TYPE callqa_analysis_processes_lost_total counter\n"
-               "callqa_analysis_processes_lost_total{reason=\"crash\"} %llu\n"
-               "callqa_analysis_processes_lost_total{reason=\"timeout\"} %llu\n",
+    fprintf(f,
+            "# HELP callqa_analysis_processes_lost_total Analysis processes that crashed or "
+            "were stopped at the time limit.\n"
+            "# TYPE callqa_analysis_processes_lost_total counter\n"
+            "callqa_analysis_processes_lost_total{reason=\"crash\"} %llu\n"
+            "callqa_analysis_processes_lost_total{reason=\"timeout\"} %llu\n",
             (unsigned long long)g.killed_crash, (unsigned long long)g.killed_timeout);
-    fprintf(f, "# HELP callqa_cache_requests_total Cached results asked for, by outcome.\n"
-               "# TYPE callqa_cache_requests_total counter\n"
-               "callqa_cache_requests_total{outcome=\"hit\"} %llu\n"
-               "callqa_cache_requests_total{outcome=\"miss\"} %llu\n",
+    fprintf(f,
+            "# HELP callqa_cache_requests_total Cached results asked for, by outcome.\n"
+            "# TYPE callqa_cache_requests_total counter\n"
+            "callqa_cache_requests_total{outcome=\"hit\"} %llu\n"
+            "callqa_cache_requests_total{outcome=\"miss\"} %llu\n",
             (unsigned long long)g.cache_hit, (unsigned long long)g.cache_miss);
     fprintf(f, "# HELP callqa_ai_assessments_total GET /ai-analyze answers, by engine and "
                "whether the stored assessment was served.\n"
@@ -334,19 +341,23 @@ char *svc_metrics_render(store *st)
         for (int h = 0; h < 2; h++)
             fprintf(f, "callqa_ai_assessments_total{engine=\"%s\",cache=\"%s\"} %llu\n",
                     k_ai_engines[i], h ? "hit" : "miss", (unsigned long long)g.ai[i][h]);
-    fprintf(f, "# HELP callqa_ai_llm_fallbacks_total GET /ai-analyze assessments by rules because "
-               "the LLM failed or a daily cap was reached.\n"
-               "# TYPE callqa_ai_llm_fallbacks_total counter\n"
-               "callqa_ai_llm_fallbacks_total %llu\n", (unsigned long long)g.ai_fallback);
+    fprintf(f,
+            "# HELP callqa_ai_llm_fallbacks_total GET /ai-analyze assessments by rules because "
+            "the LLM failed or a daily cap was reached.\n"
+            "# TYPE callqa_ai_llm_fallbacks_total counter\n"
+            "callqa_ai_llm_fallbacks_total %llu\n",
+            (unsigned long long)g.ai_fallback);
     fprintf(f, "# HELP callqa_guard_total Connections cut before their headers were in (the "
                "header deadline, a client's cap of pending connections) and failed logins.\n"
                "# TYPE callqa_guard_total counter\n");
     for (int i = 0; i < 3; i++)
         fprintf(f, "callqa_guard_total{reason=\"%s\"} %llu\n", k_guard_reasons[i],
                 (unsigned long long)g.guard[i]);
-    fprintf(f, "# HELP callqa_inflight_requests Requests being served now.\n"
-               "# TYPE callqa_inflight_requests gauge\n"
-               "callqa_inflight_requests %d\n", g.inflight);
+    fprintf(f,
+            "# HELP callqa_inflight_requests Requests being served now.\n"
+            "# TYPE callqa_inflight_requests gauge\n"
+            "callqa_inflight_requests %d\n",
+            g.inflight);
     fprintf(f, "# HELP callqa_analysis_seconds Time of one analysis (fetch, decode, analyse, "
                "store).\n# TYPE callqa_analysis_seconds histogram\n");
     put_hist(f, "callqa_analysis_seconds", "", &g.analysis, k_time_buckets, N_TB);
@@ -365,8 +376,10 @@ char *svc_metrics_render(store *st)
     put_hist(f, "callqa_leg_speech_pct", "", &g.speech, k_pct_buckets, N_PB);
     pthread_mutex_unlock(&g.mu);
     int qa = st ? qa_section(f, st) : 0;
-    fprintf(f, "# HELP callqa_store_up Whether the store answered this scrape.\n"
-               "# TYPE callqa_store_up gauge\ncallqa_store_up %d\n", qa == 0);
+    fprintf(f,
+            "# HELP callqa_store_up Whether the store answered this scrape.\n"
+            "# TYPE callqa_store_up gauge\ncallqa_store_up %d\n",
+            qa == 0);
     fclose(f);
     return buf;
 }

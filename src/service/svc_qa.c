@@ -28,8 +28,8 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
-static const char *const k_cats[8] = {"greeting", "customer_id", "needs",   "product",
-                                      "communication", "resolution", "closing", "compliance"};
+static const char *const k_cats[8] = {"greeting",      "customer_id", "needs",   "product",
+                                      "communication", "resolution",  "closing", "compliance"};
 
 /* ---- answers ------------------------------------------------------------------------------- */
 
@@ -61,7 +61,10 @@ static int utf8_seq(const unsigned char *p)
 {
     if (p[0] < 0x80)
         return 1;
-    int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    int n = p[0] >= 0xf0 && p[0] <= 0xf4  ? 4
+            : p[0] >= 0xe0                ? 3
+            : p[0] >= 0xc2 && p[0] < 0xe0 ? 2
+                                          : 0;
     for (int i = 1; i < n; i++)
         if ((p[i] & 0xc0) != 0x80)
             return 0;
@@ -312,8 +315,7 @@ static int best_row(void *user, const store_val *c, int n)
         snprintf(d->top, sizeof(d->top), "%s", ag->s);
         d->top_avg = avg;
     }
-    if (!d->have || avg < d->bottom_avg ||
-        (avg == d->bottom_avg && strcmp(ag->s, d->bottom) < 0)) {
+    if (!d->have || avg < d->bottom_avg || (avg == d->bottom_avg && strcmp(ag->s, d->bottom) < 0)) {
         snprintf(d->bottom, sizeof(d->bottom), "%s", ag->s);
         d->bottom_avg = avg;
     }
@@ -472,8 +474,7 @@ static enum MHD_Result days_answer(req *r, bool trends)
             json_object_set_new(o, "scored_calls", json_integer((json_int_t)scored));
             json_object_set_new(o, "avg_score",
                                 round_or_null(scored > 0, num(v, n, "score_sum") / scored, 1));
-            json_object_set_new(o, "flagged_calls",
-                                json_integer((json_int_t)num(v, n, "flagged")));
+            json_object_set_new(o, "flagged_calls", json_integer((json_int_t)num(v, n, "flagged")));
             const day_best *b = NULL;
             for (int i = 0; i < best.n; i++)
                 if (!strcmp(best.d[i].day, day))
@@ -483,8 +484,7 @@ static enum MHD_Result days_answer(req *r, bool trends)
             json_object_set_new(o, "bottom_agent", b ? svc_json_text(b->bottom) : json_null());
             json_object_set_new(o, "bottom_score",
                                 round_or_null(b != NULL, b ? b->bottom_avg : 0, 1));
-            json_object_set_new(o, "category_averages",
-                                raw ? categories(v, n) : null_categories());
+            json_object_set_new(o, "category_averages", raw ? categories(v, n) : null_categories());
         }
         partial_figures(o, v, n);
         analysis_figures(o, v, n);
@@ -531,8 +531,8 @@ static int agent_day(void *user, const store_val *c, int n)
         a->max = num(c, n, "score_max");
     a->have_min = a->have_min || !is_null(c, n, "score_min");
     for (int i = 0; i < n; i++)
-        if (strstr(c[i].name, "_sum") || (strlen(c[i].name) > 2 &&
-                                          !strcmp(c[i].name + strlen(c[i].name) - 2, "_n"))) {
+        if (strstr(c[i].name, "_sum") ||
+            (strlen(c[i].name) > 2 && !strcmp(c[i].name + strlen(c[i].name) - 2, "_n"))) {
             json_t *prev = json_object_get(a->cat_raw, c[i].name);
             double v = (prev ? json_number_value(prev) : 0) + num(c, n, c[i].name);
             json_object_set_new(a->cat_raw, c[i].name, json_real(v));
@@ -547,7 +547,8 @@ static int agent_day(void *user, const store_val *c, int n)
     const store_val *day = col(c, n, "day");
     json_object_set_new(t, "date", day ? val_json(day, -1) : json_null());
     json_object_set_new(t, "calls", json_integer((json_int_t)calls));
-    json_object_set_new(t, "avg_score", round_or_null(scored > 0, num(c, n, "score_sum") / scored, 1));
+    json_object_set_new(t, "avg_score",
+                        round_or_null(scored > 0, num(c, n, "score_sum") / scored, 1));
     json_array_append_new(a->trend, t);
     return 0;
 }
@@ -617,14 +618,13 @@ static json_t *flagged_shape(const store_val *c, int n, void *u)
 {
     (void)u;
     json_t *o = json_object();
-    static const char *const keys[] = {"recording_id", "agent_user",    "agent_name",
-                                       "campaign_id",  "call_date",     "call_length",
-                                       "total_score",  "flag_reason",   "summary",
-                                       "partial_score", "coverage"};
+    static const char *const keys[] = {
+        "recording_id", "agent_user",  "agent_name", "campaign_id",   "call_date", "call_length",
+        "total_score",  "flag_reason", "summary",    "partial_score", "coverage"};
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
         const store_val *v = col(c, n, keys[k]);
         int prec = !strcmp(keys[k], "total_score") || !strcmp(keys[k], "partial_score") ? 1
-                   : !strcmp(keys[k], "coverage")                                      ? 2
+                   : !strcmp(keys[k], "coverage")                                       ? 2
                                                                                         : -1;
         json_object_set_new(o, keys[k], v ? val_json(v, prec) : json_null());
     }
@@ -671,11 +671,12 @@ static json_t *leader_shape(const store_val *c, int n, void *u)
     json_object_set_new(o, "agent_user", val_json(col(c, n, "agent_user"), -1));
     json_object_set_new(o, "agent_name", val_json(col(c, n, "agent_name"), -1));
     json_object_set_new(o, "calls", json_integer((json_int_t)calls));
-    json_object_set_new(o, "avg_score", round_or_null(calls > 0, num(c, n, "score_sum") / calls, 1));
-    json_object_set_new(o, "min_score", round_or_null(!is_null(c, n, "score_min"),
-                                                      num(c, n, "score_min"), 1));
-    json_object_set_new(o, "max_score", round_or_null(!is_null(c, n, "score_max"),
-                                                      num(c, n, "score_max"), 1));
+    json_object_set_new(o, "avg_score",
+                        round_or_null(calls > 0, num(c, n, "score_sum") / calls, 1));
+    json_object_set_new(o, "min_score",
+                        round_or_null(!is_null(c, n, "score_min"), num(c, n, "score_min"), 1));
+    json_object_set_new(o, "max_score",
+                        round_or_null(!is_null(c, n, "score_max"), num(c, n, "score_max"), 1));
     json_object_set_new(o, "flagged", json_integer((json_int_t)num(c, n, "flagged")));
     return o;
 }
@@ -761,9 +762,9 @@ static json_t *call_shape(const store_val *c, int n, void *u)
 {
     (void)u;
     json_t *o = json_object();
-    static const char *const ids[] = {"recording_id", "uniqueid", "agent_user", "agent_name",
-                                      "campaign_id", "call_date", "call_length", "call_status",
-                                      "processing_status"};
+    static const char *const ids[] = {"recording_id", "uniqueid",    "agent_user",
+                                      "agent_name",   "campaign_id", "call_date",
+                                      "call_length",  "call_status", "processing_status"};
     for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
         const store_val *v = col(c, n, ids[k]);
         json_object_set_new(o, ids[k], v ? val_json(v, -1) : json_null());
@@ -777,8 +778,8 @@ static json_t *call_shape(const store_val *c, int n, void *u)
     }
     /* scored: the call has a scores row (its total may still be null: a category not judged) */
     bool scored = !is_null(c, n, "scored_at");
-    json_object_set_new(o, "total_score", round_or_null(!is_null(c, n, "total_score"),
-                                                        num(c, n, "total_score"), 1));
+    json_object_set_new(o, "total_score",
+                        round_or_null(!is_null(c, n, "total_score"), num(c, n, "total_score"), 1));
     if (scored) {
         json_t *sc = json_object();
         for (int k = 0; k < 8; k++)
@@ -798,16 +799,16 @@ static json_t *call_shape(const store_val *c, int n, void *u)
     }
     json_object_set_new(o, "flagged", json_boolean(num(c, n, "flagged") != 0));
     /* callqa's */
-    static const char *const ours[] = {"call_id", "source", "vicidial_id", "lead_id",
-                                       "campaign_name", "direction", "tz", "call_epoch",
-                                       "term_reason",
-                                       "skip_reason", "error_stage", "error_message",
-                                       "retry_count", "llm_model", "scorecard",
-                                       "scorecard_hash", "provider_hash"};
+    static const char *const ours[] = {
+        "call_id",       "source",      "vicidial_id", "lead_id",
+        "campaign_name", "direction",   "tz",          "call_epoch",
+        "term_reason",   "skip_reason", "error_stage", "error_message",
+        "retry_count",   "llm_model",   "scorecard",   "scorecard_hash",
+        "provider_hash"};
     for (size_t k = 0; k < sizeof(ours) / sizeof(ours[0]); k++) {
         const store_val *v = col(c, n, ours[k]);
-        if (v && v->t == SV_TEXT && (!strcmp(ours[k], "error_message") ||
-                                     !strcmp(ours[k], "skip_reason")))
+        if (v && v->t == SV_TEXT &&
+            (!strcmp(ours[k], "error_message") || !strcmp(ours[k], "skip_reason")))
             json_object_set_new(o, ours[k], redacted(v->s));
         else
             json_object_set_new(o, ours[k], val_json(v, -1));
@@ -832,10 +833,10 @@ static json_t *call_shape(const store_val *c, int n, void *u)
     }
     json_object_set_new(o, "badges", badges(c, n));
     json_t *a = json_object();
-    static const char *const fig[] = {"duration_sec", "legs", "speech_pct_in", "speech_pct_out",
-                                      "mos_in", "mos_out", "talk_sec_in", "talk_sec_out",
-                                      "dead_air_sec", "overtalk_sec", "hold_sec", "hold_count",
-                                      "tone_count", "dtmf_count"};
+    static const char *const fig[] = {
+        "duration_sec", "legs",        "speech_pct_in", "speech_pct_out", "mos_in",
+        "mos_out",      "talk_sec_in", "talk_sec_out",  "dead_air_sec",   "overtalk_sec",
+        "hold_sec",     "hold_count",  "tone_count",    "dtmf_count"};
     for (size_t k = 0; k < sizeof(fig) / sizeof(fig[0]); k++)
         json_object_set_new(a, fig[k], val_json(col(c, n, fig[k]), 2));
     json_object_set_new(a, "one_way",
@@ -973,8 +974,7 @@ static bool is_text(json_t *v, size_t max)
            strlen(json_string_value(v)) == json_string_length(v); /* no NUL inside */
 }
 
-json_t *svc_qa_scores_parse(const char *body, size_t len, char *why, size_t n,
-                            const char **code)
+json_t *svc_qa_scores_parse(const char *body, size_t len, char *why, size_t n, const char **code)
 {
     json_error_t je;
     json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
@@ -1044,8 +1044,9 @@ enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size)
     if (svc_body_done(r))
         return svc_send(r);
     if (r->multipart || !r->upload_len) {
-        svc_answer_error(r, 400, "empty", "send a JSON body: {\"supervisor\": name, \"comment\": "
-                                          "text, \"scores\": {category: 1-5, ...}}");
+        svc_answer_error(r, 400, "empty",
+                         "send a JSON body: {\"supervisor\": name, \"comment\": "
+                         "text, \"scores\": {category: 1-5, ...}}");
         return svc_send(r);
     }
     char why[200];
@@ -1070,8 +1071,10 @@ enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size)
         json_decref(b);
         if (got < 0)
             return store_failed(r);
-        svc_answer_error(r, 409, "not_scored", "call %.64s has no scores yet: there is nothing "
-                                               "to override", r->param);
+        svc_answer_error(r, 409, "not_scored",
+                         "call %.64s has no scores yet: there is nothing "
+                         "to override",
+                         r->param);
         return svc_send(r);
     }
     json_t *allowed = allowed_categories(detail);
@@ -1099,9 +1102,9 @@ enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size)
         cats[n] = k, vals[n] = (int)json_integer_value(v), n++;
     }
     json_decref(allowed);
-    int rc = store_score_overrides(r->s->store, call_id, cats, vals, n, json_string_value(sup),
-                                   json_is_string(com) ? json_string_value(com) : NULL,
-                                   svc_now_sec());
+    int rc =
+        store_score_overrides(r->s->store, call_id, cats, vals, n, json_string_value(sup),
+                              json_is_string(com) ? json_string_value(com) : NULL, svc_now_sec());
     json_decref(b);
     if (rc < 0)
         return store_failed(r);
@@ -1367,14 +1370,17 @@ enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)
     if (svc_body_done(r))
         return svc_send(r);
     if (r->multipart || !r->upload_len) {
-        svc_answer_error(r, 400, "empty", "send the transcript as a JSON body (callqa's segments "
-                                          "with speakers, or OpenAI verbose_json with ?speaker=)");
+        svc_answer_error(r, 400, "empty",
+                         "send the transcript as a JSON body (callqa's segments "
+                         "with speakers, or OpenAI verbose_json with ?speaker=)");
         return svc_send(r);
     }
     if (atomic_fetch_add(&g_imports, 1) >= MAX_IMPORTS) {
         atomic_fetch_sub(&g_imports, 1);
-        svc_answer_error(r, 503, "busy", "%d transcripts are being imported already: try again "
-                                         "in a few seconds", MAX_IMPORTS);
+        svc_answer_error(r, 503, "busy",
+                         "%d transcripts are being imported already: try again "
+                         "in a few seconds",
+                         MAX_IMPORTS);
         return svc_send(r);
     }
     pthread_attr_t at;
@@ -1457,8 +1463,7 @@ static int search_row(void *user, const store_val *c, int n)
             return 1;
         a->last = json_object();
         json_object_set_new(a->last, "call_id", json_integer(id));
-        static const char *const k[] = {"recording_id", "agent_user", "campaign_id",
-                                        "call_date"};
+        static const char *const k[] = {"recording_id", "agent_user", "campaign_id", "call_date"};
         for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
             json_object_set_new(a->last, k[i], val_json(col(c, n, k[i]), -1));
         json_object_set_new(a->last, "hits", json_array());
@@ -1487,8 +1492,9 @@ enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size)
     char match[1200];
     fts_query(q ? q : "", match, sizeof(match));
     if (!match[0] || strlen(q) > 1000) {
-        svc_answer_error(r, 400, "bad_argument", "q: one or more words to find (at most 1000 "
-                                                 "bytes; \"a phrase\" in double quotes)");
+        svc_answer_error(r, 400, "bad_argument",
+                         "q: one or more words to find (at most 1000 "
+                         "bytes; \"a phrase\" in double quotes)");
         return svc_send(r);
     }
     if ((from && !valid_date(from)) || (to && !valid_date(to))) {
@@ -1496,8 +1502,9 @@ enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size)
         return svc_send(r);
     }
     search_acc acc = {.calls = json_array(), .max_calls = (size_t)limit};
-    store_val p[6] = {SV_S(match), SV_S(from), SV_S(to), SV_S(arg(r, "agent")),
-                      SV_S(arg(r, "campaign")), SV_I(limit * 50)};
+    store_val p[6] = {
+        SV_S(match),     SV_S(from), SV_S(to), SV_S(arg(r, "agent")), SV_S(arg(r, "campaign")),
+        SV_I(limit * 50)};
     if (store_query(r->s->store, SQ_SEARCH, p, 6, search_row, &acc) != 0) {
         json_decref(acc.calls);
         return store_failed(r);
@@ -1526,8 +1533,9 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
         return svc_send(r);
     }
     if (state && job_state_parse(state) < 0) {
-        svc_answer_error(r, 400, "bad_argument", "state must be a job state (pending, "
-                                                 "analysing, ..., complete, skipped, error)");
+        svc_answer_error(r, 400, "bad_argument",
+                         "state must be a job state (pending, "
+                         "analysing, ..., complete, skipped, error)");
         return svc_send(r);
     }
     const char *sort = arg(r, "sort"), *order = arg(r, "order");
@@ -1555,9 +1563,10 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
     if (q) {
         fts_query(q, match, sizeof(match));
         if (!match[0] || strlen(q) > 1000) {
-            svc_answer_error(r, 400, "bad_argument", "q: one or more words to find in the "
-                                                     "transcript (at most 1000 bytes; \"a "
-                                                     "phrase\" in double quotes)");
+            svc_answer_error(r, 400, "bad_argument",
+                             "q: one or more words to find in the "
+                             "transcript (at most 1000 bytes; \"a "
+                             "phrase\" in double quotes)");
             return svc_send(r);
         }
     }
@@ -1785,8 +1794,8 @@ enum MHD_Result svc_qa_throughput(req *r, const char *data, size_t *size)
     json_object_set_new(o, "hours", json_integer(hours));
     json_object_set_new(o, "since", json_integer((json_int_t)since));
     json_object_set_new(o, "buckets", arr);
-    json_object_set_new(o, "totals", json_pack("{sIsIsI}", "complete", tot[0], "error", tot[1],
-                                               "skipped", tot[2]));
+    json_object_set_new(
+        o, "totals", json_pack("{sIsIsI}", "complete", tot[0], "error", tot[1], "skipped", tot[2]));
     return send_json(r, 200, o);
 }
 
@@ -1968,14 +1977,16 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
     if (svc_body_done(r))
         return svc_send(r);
     if (!r->multipart) {
-        svc_answer_error(r, 400, "bad_multipart", "send multipart/form-data: a 'metadata' JSON "
-                                                  "part and 'audio', or 'in' and 'out'");
+        svc_answer_error(r, 400, "bad_multipart",
+                         "send multipart/form-data: a 'metadata' JSON "
+                         "part and 'audio', or 'in' and 'out'");
         return svc_send(r);
     }
     bool mix = r->part_path[2][0], legs = r->part_path[0][0] && r->part_path[1][0];
     if (mix == legs || (!legs && (r->part_path[0][0] || r->part_path[1][0]))) {
-        svc_answer_error(r, 400, "bad_multipart", "give either an 'audio' part or both 'in' and "
-                                                  "'out'");
+        svc_answer_error(r, 400, "bad_multipart",
+                         "give either an 'audio' part or both 'in' and "
+                         "'out'");
         return svc_send(r);
     }
     store_call c;

@@ -18,11 +18,12 @@
 
 static char *row_json(const store_result *row)
 {
-    char *srv = svc_json_str(row->server), *file = svc_json_str(row->file), *src = svc_json_str(row->source),
-         *out = NULL;
+    char *srv = svc_json_str(row->server), *file = svc_json_str(row->file),
+         *src = svc_json_str(row->source), *out = NULL;
     if (srv && file && src &&
-        asprintf(&out, "{\"id\":%lld,\"server\":%s,\"file\":%s,\"source\":%s,\"created\":%.3f,"
-                       "\"checked\":%.3f,\"report\":%s}",
+        asprintf(&out,
+                 "{\"id\":%lld,\"server\":%s,\"file\":%s,\"source\":%s,\"created\":%.3f,"
+                 "\"checked\":%.3f,\"report\":%s}",
                  (long long)row->id, srv, file, src, row->created, row->checked, row->report) < 0)
         out = NULL;
     free(srv);
@@ -67,8 +68,10 @@ static int check_server_file(req *r, const char *server, const char *file)
     if (!(r->srv = cfg_find_server(r->s->cfg, server))) {
         char shown[80];
         snprintf(shown, sizeof(shown), "%.64s", server);
-        svc_answer_error(r, 404, "unknown_server", "unknown recording server '%s' (servers are "
-                     "named in the configuration; URLs and addresses are not accepted)", shown);
+        svc_answer_error(r, 404, "unknown_server",
+                         "unknown recording server '%s' (servers are "
+                         "named in the configuration; URLs and addresses are not accepted)",
+                         shown);
         return -1;
     }
     const char *why = NULL;
@@ -95,7 +98,8 @@ static enum MHD_Result analyze_get(req *r, int ai)
     if (got < 0)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"store lookup failed\"}\n",
                 r->id);
-    if (r->have_cached && !r->refresh && svc_now_sec() - r->cached.checked < s->cfg->freshness_sec) {
+    if (r->have_cached && !r->refresh &&
+        svc_now_sec() - r->cached.checked < s->cfg->freshness_sec) {
         svc_metrics_cache(true);
         if (ai) { /* the report is at hand: its stored assessment, or a job to make one */
             if (svc_ai_serve_stored(r, r->cached.id))
@@ -130,8 +134,9 @@ static enum MHD_Result route_cache_delete(req *r, const char *data, size_t *size
     int64_t n;
     if (server || file) {
         if (!server || !file) {
-            svc_answer_error(r, 400, "missing_argument", "give both 'server' and 'file', or neither "
-                                                     "(to delete everything)");
+            svc_answer_error(r, 400, "missing_argument",
+                             "give both 'server' and 'file', or neither "
+                             "(to delete everything)");
             return svc_send(r);
         }
         const char *why = NULL;
@@ -177,7 +182,7 @@ static enum MHD_Result calls(req *r, const char *id_part)
         }
         if (got != 1) {
             svc_answer_error(r, got == 0 ? 404 : 500, got == 0 ? "not_found" : "store",
-                         "no stored call %lld", id);
+                             "no stored call %lld", id);
             return svc_send(r);
         }
         svc_answer(r, 200, row_json(&row), "application/json");
@@ -250,12 +255,15 @@ static enum MHD_Result route_health(req *r, const char *data, size_t *size)
     int host_ok = !s->iso || svc_isolate_up(s->iso);
     int ok = store_ok && host_ok;
     if (v && n &&
-        asprintf(&b, "{\"status\":\"%s\",\"version\":\"%s\",\"models\":{\"vad\":%s,\"vad_loaded\":"
-                     "%s,\"nisqa\":%s,\"nisqa_loaded\":%s},\"store\":\"%s\",\"analyses\":\"%s\","
-                     "\"servers\":%d}",
+        asprintf(&b,
+                 "{\"status\":\"%s\",\"version\":\"%s\",\"models\":{\"vad\":%s,\"vad_loaded\":"
+                 "%s,\"nisqa\":%s,\"nisqa_loaded\":%s},\"store\":\"%s\",\"analyses\":\"%s\","
+                 "\"servers\":%d}",
                  ok ? "ok" : "degraded", cq_version(), v, vad ? "false" : "true", n,
                  nq ? "false" : "true", store_ok ? "ok" : "unreachable",
-                 !s->iso ? "in-process" : host_ok ? "isolated" : "host down",
+                 !s->iso   ? "in-process"
+                 : host_ok ? "isolated"
+                           : "host down",
                  s->cfg->n_servers) < 0)
         b = NULL;
     free(v);
@@ -273,8 +281,11 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
     req *r = cls;
     /* a part begins at offset 0: a second part of a name already seen is refused (50,000
      * 'audio' parts were joined into one file) */
-    const int idx = !strcmp(key, "metadata") ? 3 : !strcmp(key, "in") ? 0 : !strcmp(key, "out") ? 1
-                    : !strcmp(key, "audio") ? 2 : -1;
+    const int idx = !strcmp(key, "metadata") ? 3
+                    : !strcmp(key, "in")     ? 0
+                    : !strcmp(key, "out")    ? 1
+                    : !strcmp(key, "audio")  ? 2
+                                             : -1;
     if (idx >= 0 && off == 0) {
         if (r->part_seen & (1u << idx)) {
             r->bad_multipart = 1, r->duplicate_part = 1;
@@ -414,17 +425,20 @@ int svc_body_done(req *r)
         svc_answer_error(r, 413, "too_large", "the body is over the %zu MiB limit",
                          (r->body_limit ? r->body_limit : r->s->cfg->max_body) >> 20);
     else if (r->over_budget)
-        svc_answer_error(r, 503, "busy", "the uploads being received hold the %zu MiB they may "
+        svc_answer_error(r, 503, "busy",
+                         "the uploads being received hold the %zu MiB they may "
                          "hold in memory: try again in a few seconds",
                          r->s->cfg->max_body_memory >> 20);
     else if (r->duplicate_part)
-        svc_answer_error(r, 400, "bad_multipart", "a part of the same name came twice ('in', "
-                                                  "'out', 'audio' and 'metadata' come once)");
+        svc_answer_error(r, 400, "bad_multipart",
+                         "a part of the same name came twice ('in', "
+                         "'out', 'audio' and 'metadata' come once)");
     else if (r->bad_multipart)
         svc_answer_error(r, 400, "bad_multipart", "the multipart body could not be parsed");
     else if (unfinished && r->multipart)
-        svc_answer_error(r, 400, "bad_multipart", "the multipart body ended before its closing "
-                                                  "boundary (a cut upload)");
+        svc_answer_error(r, 400, "bad_multipart",
+                         "the multipart body ended before its closing "
+                         "boundary (a cut upload)");
     else
         return 0;
     return -1;
@@ -437,8 +451,9 @@ static enum MHD_Result route_analyze_post(req *r, const char *data, size_t *size
     if (svc_body_done(r))
         return svc_send(r);
     if (!r->multipart && r->upload_len == 0) {
-        svc_answer_error(r, 400, "empty", "the upload is empty (send the recording as the body, "
-                                          "or multipart/form-data with 'in' and 'out' parts)");
+        svc_answer_error(r, 400, "empty",
+                         "the upload is empty (send the recording as the body, "
+                         "or multipart/form-data with 'in' and 'out' parts)");
         return svc_send(r);
     }
     return svc_enqueue(r, JOB_UPLOAD);
@@ -738,7 +753,8 @@ static const svc_route k_routes[] = {
          "],"
          "\"responses\":{"
          "\"200\":{\"description\":\"[{date, total_calls, scored_calls, avg_score, flagged_calls, "
-         "top_agent, top_score, bottom_agent, bottom_score, category_averages, partial_scored_calls, "
+         "top_agent, top_score, bottom_agent, bottom_score, category_averages, "
+         "partial_scored_calls, "
          "avg_partial_score, analysed, skipped, errors, talk_sec, hold_sec, dead_air_sec, "
          "one_way_calls, avg_mos}], oldest first; null "
          "where there is no data\"},"
@@ -808,18 +824,19 @@ static const svc_route k_routes[] = {
      .path = "/api/qa/call/{id}/report",
      .name = "qa_report",
      .handle = svc_qa_report,
-     .openapi = "{\"summary\":\"A call's stored report in full (docs/report.md) and the assessment "
-                "by rules made from it (docs/assess.md)\","
-                "\"parameters\":["
-                "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"},"
-                "\"description\":\"recording_id or uniqueid\"}"
-                "],"
-                "\"responses\":{"
-                "\"200\":{\"description\":\"{call_id, recording_id, report, assessment: {engine: "
-                "rules, text, findings}}\"},"
-                "\"404\":{\"description\":\"no such call, or not analysed yet\"},"
-                "\"503\":{\"description\":\"the store is unreachable\"}"
-                "}}"},
+     .openapi =
+         "{\"summary\":\"A call's stored report in full (docs/report.md) and the assessment "
+         "by rules made from it (docs/assess.md)\","
+         "\"parameters\":["
+         "{\"name\":\"id\",\"in\":\"path\",\"required\":true,\"schema\":{\"type\":\"string\"},"
+         "\"description\":\"recording_id or uniqueid\"}"
+         "],"
+         "\"responses\":{"
+         "\"200\":{\"description\":\"{call_id, recording_id, report, assessment: {engine: "
+         "rules, text, findings}}\"},"
+         "\"404\":{\"description\":\"no such call, or not analysed yet\"},"
+         "\"503\":{\"description\":\"the store is unreachable\"}"
+         "}}"},
     {.method = "GET",
      .path = "/api/qa/call/{id}/audio",
      .name = "qa_audio",
@@ -1221,8 +1238,10 @@ static const char k_openapi_base[] =
     "{\"openapi\":\"3.0.3\","
     "\"info\":{\"title\":\"callqa\",\"version\":\"\","
     "\"description\":\"Call-recording analysis. Reports are the JSON of `callqa analyze --json` "
-    "(docs/report.md). Errors are {\\\"error\\\": message, \\\"code\\\": name}. Every route but /health, "
-    "/metrics, the dashboard's files and /api/session needs `Authorization: Bearer <token>` (or the "
+    "(docs/report.md). Errors are {\\\"error\\\": message, \\\"code\\\": name}. Every route but "
+    "/health, "
+    "/metrics, the dashboard's files and /api/session needs `Authorization: Bearer <token>` (or "
+    "the "
     "dashboard's session cookie, see POST /api/session) unless the service runs with --no-auth.\"},"
     "\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":\"http\",\"scheme\":\"bearer\"}},"
     "\"schemas\":{"
@@ -1246,7 +1265,8 @@ static const char k_openapi_base[] =
     "\"llm_error\":{\"type\":\"string\",\"description\":\"why the LLM's answer is not used "
     "(llm_cap: ... at a daily cap); the text is then by rules\"}}},"
     "\"StoredCall\":{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
-    "\"server\":{\"type\":\"string\"},\"file\":{\"type\":\"string\"},\"source\":{\"type\":\"string\"},"
+    "\"server\":{\"type\":\"string\"},\"file\":{\"type\":\"string\"},\"source\":{\"type\":"
+    "\"string\"},"
     "\"created\":{\"type\":\"number\"},\"checked\":{\"type\":\"number\"},"
     "\"report\":{\"$ref\":\"#/components/schemas/Report\"}}}}},"
     "\"security\":[{\"bearer\":[]}],\"paths\":{}}";
@@ -1264,8 +1284,8 @@ char *svc_openapi(char *msg, size_t msgsz)
     for (const svc_route *r = k_routes; r->method; r++) {
         json_t *op = json_loads(r->openapi, 0, &je);
         if (!op || !json_is_object(op)) {
-            snprintf(msg, msgsz, "openapi: %s %s: %s", r->method, r->path, op ? "not an object"
-                                                                              : je.text);
+            snprintf(msg, msgsz, "openapi: %s %s: %s", r->method, r->path,
+                     op ? "not an object" : je.text);
             json_decref(op);
             json_decref(doc);
             return NULL;

@@ -77,8 +77,8 @@ static void csrf_of(const uint8_t key[32], const char *nonce_hex, char out[65])
     hmac_hex(key, 32, "csrf.", 5, nonce_hex, 32, out);
 }
 
-int svc_session_issue(const uint8_t key[32], int64_t expires, const uint8_t nonce[16],
-                      char *value, size_t n, svc_session *out)
+int svc_session_issue(const uint8_t key[32], int64_t expires, const uint8_t nonce[16], char *value,
+                      size_t n, svc_session *out)
 {
     char nonce_hex[33], mac[65];
     to_hex(nonce, 16, nonce_hex);
@@ -98,8 +98,7 @@ svc_session_state svc_session_verify(const uint8_t key[32], const char *value, s
     memset(out, 0, sizeof(*out));
     /* v1.EXPIRY.NONCE.MAC: EXPIRY 1-12 digits without a leading zero, NONCE 32 and MAC 64
      * lower-case hex digits */
-    if (len < 3 + 1 + 1 + 32 + 1 + 64 || len > 3 + 12 + 1 + 32 + 1 + 64 ||
-        memcmp(value, "v1.", 3))
+    if (len < 3 + 1 + 1 + 32 + 1 + 64 || len > 3 + 12 + 1 + 32 + 1 + 64 || memcmp(value, "v1.", 3))
         return SVC_SESSION_INVALID;
     size_t i = 3;
     int64_t expires = 0;
@@ -128,8 +127,8 @@ static int state_rank(svc_session_state s)
     return s == SVC_SESSION_VALID ? 3 : s == SVC_SESSION_EXPIRED ? 2 : s == SVC_SESSION_INVALID;
 }
 
-svc_session_state svc_session_from_header(const uint8_t key[32], const char *cookie,
-                                          int64_t now, svc_session *out)
+svc_session_state svc_session_from_header(const uint8_t key[32], const char *cookie, int64_t now,
+                                          svc_session *out)
 {
     svc_session_state best = SVC_SESSION_MISSING;
     memset(out, 0, sizeof(*out));
@@ -269,8 +268,9 @@ static char *session_json(const cfg_settings *c, bool authenticated, int64_t exp
     snprintf(exp, sizeof(exp), expires > 0 ? "%lld" : "null", (long long)expires);
     snprintf(cs, sizeof(cs), csrf ? "\"%s\"" : "null", csrf ? csrf : "");
     snprintf(rs, sizeof(rs), reason ? "\"%s\"" : "null", reason ? reason : "");
-    if (asprintf(&b, "{\"auth_required\":%s,\"authenticated\":%s,\"expires\":%s,\"csrf\":%s,"
-                     "\"reason\":%s}",
+    if (asprintf(&b,
+                 "{\"auth_required\":%s,\"authenticated\":%s,\"expires\":%s,\"csrf\":%s,"
+                 "\"reason\":%s}",
                  c->auth ? "true" : "false", authenticated ? "true" : "false", exp, cs, rs) < 0)
         b = NULL;
     return b;
@@ -348,8 +348,8 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
     if (!c->auth) { /* no token to exchange, no cookie: the page goes on */
         noauth_csrf(r->s, csrf);
         char *b = NULL;
-        if (asprintf(&b, "{\"authenticated\":true,\"auth_required\":false,\"csrf\":\"%s\"}",
-                     csrf) < 0)
+        if (asprintf(&b, "{\"authenticated\":true,\"auth_required\":false,\"csrf\":\"%s\"}", csrf) <
+            0)
             b = NULL;
         svc_answer(r, 200, b, "application/json");
         return svc_send(r);
@@ -366,13 +366,13 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
     json_t *doc = r->upload_len ? json_loadb(r->upload, r->upload_len, 0, &je) : NULL;
     if (r->upload_len && !json_is_object(doc)) {
         json_decref(doc);
-        svc_answer_error(r, 400, "bad_json", "the body is not a JSON object: send "
-                                             "{\"token\": \"<the API token>\"}");
+        svc_answer_error(r, 400, "bad_json",
+                         "the body is not a JSON object: send "
+                         "{\"token\": \"<the API token>\"}");
         return svc_send(r);
     }
     const char *t = json_string_value(json_object_get(doc, "token"));
-    size_t tl = t ? json_string_length(json_object_get(doc, "token")) : 0,
-           kl = strlen(c->token);
+    size_t tl = t ? json_string_length(json_object_get(doc, "token")) : 0, kl = strlen(c->token);
     /* constant time in the token's content; its length is not a secret worth hiding */
     bool ok = t && tl == kl && tl > 0 && memeql_sec(t, c->token, kl);
     json_decref(doc);
@@ -395,8 +395,9 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
     }
     set_cookie(r, value, (long long)ttl);
     char *b = NULL;
-    if (asprintf(&b, "{\"authenticated\":true,\"auth_required\":true,\"expires\":%lld,"
-                     "\"csrf\":\"%s\"}",
+    if (asprintf(&b,
+                 "{\"authenticated\":true,\"auth_required\":true,\"expires\":%lld,"
+                 "\"csrf\":\"%s\"}",
                  (long long)expires, ss.csrf) < 0)
         b = NULL;
     svc_answer(r, 200, b, "application/json");

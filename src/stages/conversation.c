@@ -54,10 +54,14 @@ static int conversation(cq_report *r)
         for (size_t i = 0; i < lg->n_speech; i++)
             sp[l][i] = (cq_conv_span){(double)lg->speech[i].start / lg->vad_rate_hz,
                                       (double)lg->speech[i].end / lg->vad_rate_hz};
-        in[l] = (cq_conv_leg_in){.duration_sec = lg->duration_sec, .speech_pct = lg->speech_pct,
-                                 .speech = sp[l], .n_speech = lg->n_speech,
-                                 .events = lg->events, .n_events = lg->n_events,
-                                 .timeline = lg->timeline, .n_timeline = lg->n_timeline};
+        in[l] = (cq_conv_leg_in){.duration_sec = lg->duration_sec,
+                                 .speech_pct = lg->speech_pct,
+                                 .speech = sp[l],
+                                 .n_speech = lg->n_speech,
+                                 .events = lg->events,
+                                 .n_events = lg->n_events,
+                                 .timeline = lg->timeline,
+                                 .n_timeline = lg->n_timeline};
     }
     if (rc == CQ_OK && (rc = cq_conversation_analyze(in, n, NULL, &r->conversation)) == CQ_OK)
         r->has_conversation = true;
@@ -139,16 +143,17 @@ static void one_way_into(json_t *o, const cq_report *r)
     }
     json_object_set_new(o, "one_way_audio",
                         c->one_way < 0 ? json_null() : json_boolean(c->one_way == 1));
-    json_object_set_new(o, "one_way_direction",
-                        c->one_way == 1 ? json_string(c->one_way_silent_leg ? "outbound_silent"
-                                                                            : "inbound_silent")
-                                        : json_null());
+    json_object_set_new(
+        o, "one_way_direction",
+        c->one_way == 1 ? json_string(c->one_way_silent_leg ? "outbound_silent" : "inbound_silent")
+                        : json_null());
     json_t *w = json_object();
     json_object_set_new(w, "rule", json_string(c->one_way_rule));
     json_object_set_new(w, "detail", json_string(c->one_way_detail));
-    json_object_set_new(w, "silent_leg", c->one_way_silent_leg >= 0
-                                             ? json_string(cq__leg_name(c->one_way_silent_leg))
-                                             : json_null());
+    json_object_set_new(w, "silent_leg",
+                        c->one_way_silent_leg >= 0
+                            ? json_string(cq__leg_name(c->one_way_silent_leg))
+                            : json_null());
     json_t *ev = json_array();
     for (size_t i = 0; i < c->n_evidence; i++) {
         const cq_evidence *e = &c->evidence[i];
@@ -273,11 +278,14 @@ static void text_section(const cq_report *r, cq__sb *b)
     const int n = r->outbound ? 2 : 1;
     cq__sb_printf(b, "\n  conversation:\n");
     cq__sb_printf(b, "    one-way audio: %s (%s%s%s)\n",
-                  c->one_way < 0 ? "cannot be judged" : c->one_way ? "YES" : "no",
+                  c->one_way < 0 ? "cannot be judged"
+                  : c->one_way   ? "YES"
+                                 : "no",
                   c->one_way_rule, c->one_way_detail[0] ? ": " : "", c->one_way_detail);
     for (int l = 0; l < n; l++)
-        cq__sb_printf(b, "    %-9s talk %.1f s (%.0f%%), %zu turns, longest %.1f s, "
-                         "%zu interruptions\n",
+        cq__sb_printf(b,
+                      "    %-9s talk %.1f s (%.0f%%), %zu turns, longest %.1f s, "
+                      "%zu interruptions\n",
                       n == 2 ? cq__leg_name(l) : "mix", c->leg[l].talk_sec, c->leg[l].talk_pct,
                       c->leg[l].turns, c->leg[l].longest_monologue_sec, c->leg[l].interruptions);
     if (n == 2)

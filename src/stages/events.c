@@ -154,7 +154,8 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
     }
     json_t *tot = json_object();
     for (int c = 0; c < CQ_CLS_COUNT; c++)
-        json_object_set_new(tot, cq_seg_class_name((cq_seg_class)c), cq__jnum(l->timeline_sec[c], 3));
+        json_object_set_new(tot, cq_seg_class_name((cq_seg_class)c),
+                            cq__jnum(l->timeline_sec[c], 3));
     json_object_set_new(tlo, "seconds", tot);
     json_object_set_new(tlo, "frame_ms", json_integer(CQ_CLASSIFY_FRAME * 1000 / CQ_CLASSIFY_RATE));
     json_object_set_new(tlo, "segments", segs);

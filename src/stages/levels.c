@@ -88,9 +88,9 @@ static void text_rows(const cq_report *r, cq__text *t)
         snprintf(c[5][i], 64, "%llu in %llu runs", (unsigned long long)lv->clipped_samples,
                  (unsigned long long)lv->clipped_runs);
     }
-    static const char *const labels[6] = {"RMS level",    "peak (sample)",
-                                          "active speech level (P.56)", "crest factor",
-                                          "DC offset",    "clipped samples"};
+    static const char *const labels[6] = {
+        "RMS level",    "peak (sample)", "active speech level (P.56)",
+        "crest factor", "DC offset",     "clipped samples"};
     for (int k = 0; k < 6; k++)
         cq__text_row(t, labels[k], (const char *[2]){c[k][0], c[k][1]});
 }

@@ -98,10 +98,9 @@ static int create(void **st, const cq__stage_ctx *c)
     n->rate = c->rate_hz;
     n->win_len = (uint64_t)(e->p.nisqa_window_sec * c->rate_hz);
     int err = CQ_OK;
-    n->s = cq_nisqa_create(e->nisqa, c->rate_hz,
-                           n->mode == CQ_NISQA_FILE ? e->p.nisqa_max_file_sec
-                                                    : e->p.nisqa_window_sec + 1.0,
-                           &err);
+    n->s = cq_nisqa_create(
+        e->nisqa, c->rate_hz,
+        n->mode == CQ_NISQA_FILE ? e->p.nisqa_max_file_sec : e->p.nisqa_window_sec + 1.0, &err);
     if (!n->s)
         return err;
     cq_nisqa_set_threads(n->s, e->p.nisqa_threads);
@@ -311,8 +310,7 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
 {
     (void)leg;
     json_object_set_new(o, "nisqa", leg_scores_json(r, l));
-    json_object_set_new(o, "nisqa_note",
-                        l->nisqa_note ? json_string(l->nisqa_note) : json_null());
+    json_object_set_new(o, "nisqa_note", l->nisqa_note ? json_string(l->nisqa_note) : json_null());
 }
 
 /* the old service's nisqa{}: the mean of the legs' scores, and each leg's MOS */
@@ -347,12 +345,13 @@ static void json_engine(const cq_report *r, json_t *eng)
     json_t *n = json_object();
     json_object_set_new(n, "model", json_string("nisqa.tar (NISQA v2, NISQA_DIM)"));
     json_object_set_new(n, "model_sha256", json_string(r->nisqa_sha256));
-    json_object_set_new(n, "licence", json_string("weights CC BY-NC-SA 4.0 (non-commercial); "
-                                                  "code MIT; Gabriel Mittag et al."));
+    json_object_set_new(n, "licence",
+                        json_string("weights CC BY-NC-SA 4.0 (non-commercial); "
+                                    "code MIT; Gabriel Mittag et al."));
     json_object_set_new(n, "mode", json_string(mode_name(r->nisqa_mode)));
-    json_object_set_new(n, "window_sec", r->nisqa_mode == CQ_NISQA_FILE
-                                             ? json_null()
-                                             : cq__jnum(r->nisqa_window_sec, 3));
+    json_object_set_new(n, "window_sec",
+                        r->nisqa_mode == CQ_NISQA_FILE ? json_null()
+                                                       : cq__jnum(r->nisqa_window_sec, 3));
     json_object_set_new(eng, "nisqa", n);
 }
 

@@ -61,7 +61,8 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
                         cq__jnum_or_null(q->has_speech_level, q->speech_level_db, 2));
     json_object_set_new(qo, "snr_db", cq__jnum_or_null(q->has_snr, q->snr_db, 2));
     json_object_set_new(qo, "bandwidth_hz", cq__jnum_or_null(q->has_bandwidth, q->bandwidth_hz, 1));
-    json_object_set_new(qo, "clipping_pct", cq__jnum_or_null(l->has_clipping_pct, l->clipping_pct, 4));
+    json_object_set_new(qo, "clipping_pct",
+                        cq__jnum_or_null(l->has_clipping_pct, l->clipping_pct, 4));
     json_object_set_new(qo, "dropouts", json_integer((json_int_t)q->dropouts));
     json_object_set_new(qo, "dropout_ms", cq__jnum(q->dropout_ms, 1));
     json_object_set_new(qo, "dropouts_per_min", cq__jnum(q->dropouts_per_min, 3));

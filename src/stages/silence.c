@@ -120,7 +120,8 @@ static void text_section(const cq_report *r, cq__sb *b)
             cq__sb_printf(b, "    %9.2f - %9.2f  (%.2f s)\n", s->spans[k].start_sec,
                           s->spans[k].end_sec, s->spans[k].duration_sec);
         if (s->count > show)
-            cq__sb_printf(b, "    ... %zu more (the JSON report lists them all)\n", s->count - show);
+            cq__sb_printf(b, "    ... %zu more (the JSON report lists them all)\n",
+                          s->count - show);
     }
 }
 

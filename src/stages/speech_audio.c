@@ -9,8 +9,9 @@
  * further from a chunk whose probability is at least neg_threshold than the segment padding
  * plus the shortest pause that ends a segment (Silero's rules, src/dsp/speech.c). So the 16 kHz
  * samples wait in a short queue until the probabilities around them are known; those within
- * `reach` (padding + min_silence + 100 ms) of such a chunk are kept, the others dropped. Every speech segment then lies inside what is kept, with room to spare, in memory
- * that grows with the speech and not with the leg.
+ * `reach` (padding + min_silence + 100 ms) of such a chunk are kept, the others dropped. Every
+ * speech segment then lies inside what is kept, with room to spare, in memory that grows with the
+ * speech and not with the leg.
  *
  * What is kept goes into blocks of 512 KiB that never move, up to speech_audio_mem_bytes; the
  * rest into a temporary file opened in tmp_dir and unlinked at once, so nothing is left behind
@@ -41,23 +42,23 @@ struct cq_speech_audio {
     int16_t **blocks; /* the first cap_mem of them, in blocks that never move */
     size_t n_blocks;
     size_t n_mem, cap_mem;
-    int fd;           /* the rest; -1 until needed */
+    int fd; /* the rest; -1 until needed */
     uint64_t n_file;
-    run *runs;        /* in time order */
+    run *runs; /* in time order */
     size_t n_runs, cap_runs;
-    uint64_t n;       /* samples of the leg */
+    uint64_t n; /* samples of the leg */
     cq_speech_span *spans;
     size_t n_spans;
     /* while streaming */
     char *tmp_dir;
-    int16_t *q;       /* leg samples [q_start, q_start + n_q) waiting for the VAD, at q + q_off */
+    int16_t *q; /* leg samples [q_start, q_start + n_q) waiting for the VAD, at q + q_off */
     size_t q_off, n_q, cap_q;
     uint64_t q_start;
-    uint64_t reach;   /* samples kept either side of a chunk at or over neg_threshold */
-    double neg;       /* neg_threshold */
+    uint64_t reach; /* samples kept either side of a chunk at or over neg_threshold */
+    double neg;     /* neg_threshold */
     size_t probs_seen;
     uint64_t keep_until; /* keep samples before this (the last active chunk's reach) */
-    bool in_report;   /* moved into its leg report, which frees it */
+    bool in_report;      /* moved into its leg report, which frees it */
 };
 
 static void product_free(cq_speech_audio *a)
@@ -93,8 +94,8 @@ static int create(void **st, const cq__stage_ctx *c)
     if (!a->tmp_dir)
         return CQ_ERR_NOMEM;
     if (access(a->tmp_dir, W_OK | X_OK) != 0) { /* say so now, not an hour into a long leg */
-        cq__log(CQ_LOG_ERROR, "speech audio: cannot write temporary files in %s: %s",
-                a->tmp_dir, strerror(errno));
+        cq__log(CQ_LOG_ERROR, "speech audio: cannot write temporary files in %s: %s", a->tmp_dir,
+                strerror(errno));
         return CQ_ERR_IO;
     }
     return CQ_OK;
@@ -113,8 +114,8 @@ static int open_spill(cq_speech_audio *a)
     if (a->fd >= 0)
         unlink(path);
     else
-        cq__log(CQ_LOG_ERROR, "speech audio: cannot create a temporary file in %s: %s",
-                a->tmp_dir, strerror(errno));
+        cq__log(CQ_LOG_ERROR, "speech audio: cannot create a temporary file in %s: %s", a->tmp_dir,
+                strerror(errno));
     cq__free(path);
     return rc;
 }
@@ -158,8 +159,8 @@ static int keep(cq_speech_audio *a, uint64_t start, const int16_t *x, size_t n)
     while (n && a->n_mem < a->cap_mem) {
         size_t off = a->n_mem % BLOCK_SAMPLES;
         if (off == 0) { /* a new block, no larger than the limit leaves room for */
-            size_t want = a->cap_mem - a->n_mem < BLOCK_SAMPLES ? a->cap_mem - a->n_mem
-                                                                : BLOCK_SAMPLES;
+            size_t want =
+                a->cap_mem - a->n_mem < BLOCK_SAMPLES ? a->cap_mem - a->n_mem : BLOCK_SAMPLES;
             int16_t **nb = cq__realloc(a->blocks, (a->n_blocks + 1) * sizeof(*nb));
             if (!nb)
                 return CQ_ERR_NOMEM;
@@ -321,8 +322,8 @@ static int load(const cq_speech_audio *a, uint64_t at, int16_t *out, size_t n)
         out += m, at += m, n -= m;
     }
     while (n) {
-        ssize_t r = pread(a->fd, out, n * sizeof(int16_t),
-                          (off_t)((at - a->n_mem) * sizeof(int16_t)));
+        ssize_t r =
+            pread(a->fd, out, n * sizeof(int16_t), (off_t)((at - a->n_mem) * sizeof(int16_t)));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0 || r % (ssize_t)sizeof(int16_t))
@@ -333,8 +334,8 @@ static int load(const cq_speech_audio *a, uint64_t at, int16_t *out, size_t n)
     return CQ_OK;
 }
 
-int cq_speech_audio_read(const cq_speech_audio *a, double start_sec, double end_sec,
-                         int16_t *out, size_t max, size_t *got)
+int cq_speech_audio_read(const cq_speech_audio *a, double start_sec, double end_sec, int16_t *out,
+                         size_t max, size_t *got)
 {
     *got = 0;
     if (!(end_sec >= start_sec) || !(start_sec >= 0) || !isfinite(end_sec))

@@ -35,14 +35,14 @@
  * stages that need one load into it at cq_engine_create (src/engine/engine.c, above them, owns
  * and frees it). */
 struct cq_engine {
-    cq_engine_params p;     /* p.analyzers: the selection with every stage it needs */
-    char *model_dir;        /* copies of the strings p points to */
+    cq_engine_params p; /* p.analyzers: the selection with every stage it needs */
+    char *model_dir;    /* copies of the strings p points to */
     char *vad_model_name;
     char *tmp_dir;
-    cq_vad_model *vad;      /* NULL: the VAD runs its DSP fallback */
-    char *vad_status;       /* why, when vad is NULL and the VAD is selected */
-    cq_nisqa_model *nisqa;  /* NULL: no NISQA scores */
-    char *nisqa_status;     /* why, when nisqa is NULL and NISQA is selected */
+    cq_vad_model *vad;     /* NULL: the VAD runs its DSP fallback */
+    char *vad_status;      /* why, when vad is NULL and the VAD is selected */
+    cq_nisqa_model *nisqa; /* NULL: no NISQA scores */
+    char *nisqa_status;    /* why, when nisqa is NULL and NISQA is selected */
 };
 
 /* The audio a stage reads. */
@@ -56,12 +56,12 @@ typedef enum cq__stream {
 
 /* What a stage's state is created with. */
 typedef struct cq__stage_ctx {
-    const cq_engine *engine;    /* parameters and loaded models (struct cq_engine) */
-    cq_report *report;          /* the report being filled (legs exist, results not yet) */
-    int leg;                    /* per-leg state: 0 inbound, 1 outbound; per call: -1 */
-    const cq_audio_info *info;  /* per leg: the leg's source format */
-    int rate_hz;                /* the rate of the stream the stage reads (per leg) */
-    size_t max_block;           /* the largest push the state will get, in samples */
+    const cq_engine *engine;   /* parameters and loaded models (struct cq_engine) */
+    cq_report *report;         /* the report being filled (legs exist, results not yet) */
+    int leg;                   /* per-leg state: 0 inbound, 1 outbound; per call: -1 */
+    const cq_audio_info *info; /* per leg: the leg's source format */
+    int rate_hz;               /* the rate of the stream the stage reads (per leg) */
+    size_t max_block;          /* the largest push the state will get, in samples */
 } cq__stage_ctx;
 
 /* Rows of the text report's leg table: one label, one cell per leg. */

@@ -4,8 +4,9 @@
  */
 #include "stage.h"
 
-extern const cq__stage cq__stage_levels, cq__stage_envelope, cq__stage_silence, cq__stage_vad, cq__stage_nisqa,
-    cq__stage_quality, cq__stage_events, cq__stage_conversation, cq__stage_speech_audio;
+extern const cq__stage cq__stage_levels, cq__stage_envelope, cq__stage_silence, cq__stage_vad,
+    cq__stage_nisqa, cq__stage_quality, cq__stage_events, cq__stage_conversation,
+    cq__stage_speech_audio;
 #ifdef CQ_TEST_STAGE
 extern const cq__stage cq__stage_test;
 #endif

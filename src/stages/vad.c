@@ -31,8 +31,7 @@ static int load(cq_engine *e)
                                    "fallback, not Silero");
         return e->vad_status ? CQ_OK : CQ_ERR_NOMEM;
     }
-    char *path = cq__printf("%s/silero_vad/%s/silero_vad.onnx", e->model_dir,
-                            e->vad_model_name);
+    char *path = cq__printf("%s/silero_vad/%s/silero_vad.onnx", e->model_dir, e->vad_model_name);
     if (!path)
         return CQ_ERR_NOMEM;
     cq_err err;
@@ -110,8 +109,8 @@ static int run_pending(vad_state *v, cq_leg_report *l, bool all)
     }
     if (!whole)
         return CQ_OK;
-    if (cq__grow((void **)&l->vad_probs, &v->probs_cap, l->n_vad_probs + whole,
-                 sizeof(float)) != CQ_OK)
+    if (cq__grow((void **)&l->vad_probs, &v->probs_cap, l->n_vad_probs + whole, sizeof(float)) !=
+        CQ_OK)
         return CQ_ERR_NOMEM;
     int rc = cq_vad_process(v->vad, v->pend, whole, l->vad_probs + l->n_vad_probs);
     if (rc != CQ_OK)
@@ -229,19 +228,17 @@ static void json_engine(const cq_report *r, json_t *eng)
         return;
     }
     json_t *v = vad_json(r);
-    json_object_set_new(v, "version", r->vad_engine == CQ_VAD_SILERO
-                                          ? json_string(r->vad_version)
-                                          : json_null());
-    json_object_set_new(v, "status", r->vad_status ? json_string(r->vad_status)
-                                                   : json_string("Silero VAD loaded"));
+    json_object_set_new(v, "version",
+                        r->vad_engine == CQ_VAD_SILERO ? json_string(r->vad_version) : json_null());
+    json_object_set_new(
+        v, "status", r->vad_status ? json_string(r->vad_status) : json_string("Silero VAD loaded"));
     json_object_set_new(v, "rate", json_integer(VAD_RATE));
     const cq_speech_params *sp = &r->speech_params;
     json_t *pp = json_object();
     json_object_set_new(pp, "threshold", cq__jnum(sp->threshold, 6));
-    json_object_set_new(pp, "neg_threshold",
-                        cq__jnum(sp->neg_threshold >= 0 ? sp->neg_threshold
-                                                        : fmax(sp->threshold - 0.15, 0.01),
-                                 6));
+    json_object_set_new(
+        pp, "neg_threshold",
+        cq__jnum(sp->neg_threshold >= 0 ? sp->neg_threshold : fmax(sp->threshold - 0.15, 0.01), 6));
     json_object_set_new(pp, "min_speech_ms", json_integer(sp->min_speech_ms));
     json_object_set_new(pp, "min_silence_ms", json_integer(sp->min_silence_ms));
     json_object_set_new(pp, "speech_pad_ms", json_integer(sp->speech_pad_ms));

@@ -448,18 +448,15 @@ static int pg_col_type(db_stmt *ds, int i)
     case OID_INT2:
     case OID_INT4:
     case OID_INT8:
-    case OID_OID:
-        return DB_T_INT;
+    case OID_OID: return DB_T_INT;
     case OID_FLOAT4:
-    case OID_FLOAT8:
-        return DB_T_REAL;
+    case OID_FLOAT8: return DB_T_REAL;
     case OID_NUMERIC: {
         /* a sum of integers is numeric: an integer when it has no fraction, as SQLite gives */
         const char *v = PQgetvalue(s->res, s->row, i);
         return strpbrk(v, ".eEN") ? DB_T_REAL : DB_T_INT;
     }
-    default:
-        return DB_T_TEXT;
+    default: return DB_T_TEXT;
     }
 }
 

@@ -168,14 +168,10 @@ static const char *lite_col_name(db_stmt *s, int i)
 static int lite_col_type(db_stmt *s, int i)
 {
     switch (sqlite3_column_type(L(s)->st, i)) {
-    case SQLITE_INTEGER:
-        return DB_T_INT;
-    case SQLITE_FLOAT:
-        return DB_T_REAL;
-    case SQLITE_NULL:
-        return DB_T_NULL;
-    default:
-        return DB_T_TEXT;
+    case SQLITE_INTEGER: return DB_T_INT;
+    case SQLITE_FLOAT: return DB_T_REAL;
+    case SQLITE_NULL: return DB_T_NULL;
+    default: return DB_T_TEXT;
     }
 }
 

@@ -23,9 +23,9 @@
 
 #include "store_int.h"
 
-static const char *const k_states[JOB_N_STATES] = {
-    "pending", "analysing", "transcribing", "transcribed", "scoring", "complete", "skipped",
-    "error"};
+static const char *const k_states[JOB_N_STATES] = {"pending",     "analysing", "transcribing",
+                                                   "transcribed", "scoring",   "complete",
+                                                   "skipped",     "error"};
 
 const char *job_state_name(job_state st)
 {
@@ -153,7 +153,8 @@ int store_schema_version(store *s)
 
 /* ---- stored results ------------------------------------------------------------------------ */
 
-#define RESULT_COLS "id, server, file, identity, engine, source, validators, created, checked, report"
+#define RESULT_COLS                                                                                \
+    "id, server, file, identity, engine, source, validators, created, checked, report"
 
 static int read_result(db_stmt *st, store_result *r)
 {
@@ -181,7 +182,7 @@ void store_result_free(store_result *r)
 static int one_result(store *s, db_stmt *st, store_result *out)
 {
     int rc = db_step(st);
-    int res = rc == DB_ROW ? (read_result(st, out) == 0 ? 1 : -1)
+    int res = rc == DB_ROW    ? (read_result(st, out) == 0 ? 1 : -1)
               : rc == DB_DONE ? 0
                               : store__fail(s, "reading a stored result");
     store__end(s, st);
@@ -282,11 +283,11 @@ int store_result_list(store *s, double since, int limit, store_result **rows, in
 
 int64_t store_result_delete(store *s, const char *server, const char *file)
 {
-    db_stmt *st = server ? store__begin(s, Q_RES_DEL_ONE,
-                                        "DELETE FROM analyses WHERE server = $1 AND file = $2 "
-                                        "AND call_id IS NULL")
-                         : store__begin(s, Q_RES_DEL_ALL,
-                                        "DELETE FROM analyses WHERE call_id IS NULL");
+    db_stmt *st =
+        server ? store__begin(s, Q_RES_DEL_ONE,
+                              "DELETE FROM analyses WHERE server = $1 AND file = $2 "
+                              "AND call_id IS NULL")
+               : store__begin(s, Q_RES_DEL_ALL, "DELETE FROM analyses WHERE call_id IS NULL");
     if (!st)
         return -1;
     if (server) {
@@ -302,8 +303,8 @@ int64_t store_result_delete(store *s, const char *server, const char *file)
 /* ---- calls --------------------------------------------------------------------------------- */
 
 #define CALL_COLS                                                                                  \
-    "id, source, recording_id, vicidial_id, uniqueid, lead_id, agent_user, agent_name, "         \
-    "campaign_id, campaign_name, direction, call_date, tz, call_epoch, length_sec, "             \
+    "id, source, recording_id, vicidial_id, uniqueid, lead_id, agent_user, agent_name, "           \
+    "campaign_id, campaign_name, direction, call_date, tz, call_epoch, length_sec, "               \
     "disposition, term_reason, audio, audio_in, audio_out, orig_deadline, open"
 
 static void read_call(db_stmt *st, store_call *c)
@@ -402,8 +403,8 @@ static int event(store *s, int64_t call_id, job_state st, double now)
 {
     if (events_lock(s) != 0)
         return -1;
-    db_stmt *e = stmt(s, Q_EVENT_INSERT,
-                      "INSERT INTO job_events (ts, call_id, state) VALUES ($1, $2, $3)");
+    db_stmt *e =
+        stmt(s, Q_EVENT_INSERT, "INSERT INTO job_events (ts, call_id, state) VALUES ($1, $2, $3)");
     if (!e)
         return -1;
     db_bind_double(e, 1, now);
@@ -471,15 +472,18 @@ static int count_complete(store *s, int64_t job_id, double now)
         s, Q_JOB_QUEUED,
         "INSERT INTO counters (name, labels, value) SELECT column1, column2, CASE WHEN column1 = "
         "'qa_queue_to_complete_seconds_sum' THEN COALESCE((SELECT CASE WHEN $2 > queued THEN $2 - "
-        "queued ELSE 0 END FROM jobs WHERE id = $1), 0) ELSE 1 END FROM (VALUES " LE_ROW(60) LE_ROW(300)
-            LE_ROW(900) LE_ROW(1800) LE_ROW(3600) LE_ROW(7200) LE_ROW(14400) LE_ROW(28800)
-                LE_ROW(86400) LE_ROW(172800)
-        "('qa_queue_to_complete_seconds_bucket', 'le=\"+Inf\"', -1), "
-        "('qa_queue_to_complete_seconds_sum', '', -1), "
-        "('qa_queue_to_complete_seconds_count', '', -1), "
-        "('qa_jobs_finished_total', 'state=\"complete\"', -1)) AS b WHERE column3 < 0 OR "
-        "column3 >= COALESCE((SELECT CASE WHEN $2 > queued THEN $2 - queued ELSE 0 END FROM jobs "
-        "WHERE id = $1), 0) ON CONFLICT (name, labels) DO UPDATE SET value = counters.value + excluded.value");
+        "queued ELSE 0 END FROM jobs WHERE id = $1), 0) ELSE 1 END FROM (VALUES " LE_ROW(60)
+            LE_ROW(300) LE_ROW(900) LE_ROW(1800) LE_ROW(3600) LE_ROW(7200) LE_ROW(14400)
+                LE_ROW(28800) LE_ROW(86400)
+                    LE_ROW(172800) "('qa_queue_to_complete_seconds_bucket', 'le=\"+Inf\"', -1), "
+                                   "('qa_queue_to_complete_seconds_sum', '', -1), "
+                                   "('qa_queue_to_complete_seconds_count', '', -1), "
+                                   "('qa_jobs_finished_total', 'state=\"complete\"', -1)) AS b "
+                                   "WHERE column3 < 0 OR "
+                                   "column3 >= COALESCE((SELECT CASE WHEN $2 > queued THEN $2 - "
+                                   "queued ELSE 0 END FROM jobs "
+                                   "WHERE id = $1), 0) ON CONFLICT (name, labels) DO UPDATE SET "
+                                   "value = counters.value + excluded.value");
     if (!st)
         return -1;
     db_bind_int(st, 1, job_id);
@@ -720,8 +724,8 @@ int store_call_put(store *s, const store_call *c, double now, int64_t *id, bool 
          * counted in is recomputed too when its day, agent or campaign moved */
         rollup_key was;
         memset(&was, 0, sizeof(was));
-        db_stmt *od = stmt(s, Q_CALL_ID,
-                           "SELECT id FROM calls WHERE source = $1 AND recording_id = $2");
+        db_stmt *od =
+            stmt(s, Q_CALL_ID, "SELECT id FROM calls WHERE source = $1 AND recording_id = $2");
         if (!od)
             goto fail;
         db_bind_text(od, 1, c->source);
@@ -840,17 +844,17 @@ static int claim_tx(store *s, void *arg)
     claim_args *a = arg;
     a->found = false; /* a transaction run again starts afresh (in_tx) */
 #define CLAIM_SQL(lock)                                                                            \
-    "UPDATE jobs SET state = CASE WHEN state = 'pending' THEN 'analysing' ELSE state END, "       \
-    "retry_count = retry_count + CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END, "           \
-    "lease_owner = $1, lease_expires = $2 + $3, lease_token = lease_token + 1, heartbeat = $2, "  \
-    "started = COALESCE(started, $2), updated = $2 WHERE id = (SELECT id FROM jobs WHERE state "  \
-    "IN ('pending', 'analysing', 'transcribing', 'transcribed', 'scoring') AND next_attempt <= "  \
-    "$2 AND (lease_owner IS NULL OR lease_expires < $2) ORDER BY priority, id LIMIT 1" lock ") "  \
+    "UPDATE jobs SET state = CASE WHEN state = 'pending' THEN 'analysing' ELSE state END, "        \
+    "retry_count = retry_count + CASE WHEN lease_owner IS NOT NULL THEN 1 ELSE 0 END, "            \
+    "lease_owner = $1, lease_expires = $2 + $3, lease_token = lease_token + 1, heartbeat = $2, "   \
+    "started = COALESCE(started, $2), updated = $2 WHERE id = (SELECT id FROM jobs WHERE state "   \
+    "IN ('pending', 'analysing', 'transcribing', 'transcribed', 'scoring') AND next_attempt <= "   \
+    "$2 AND (lease_owner IS NULL OR lease_expires < $2) ORDER BY priority, id LIMIT 1" lock ") "   \
     "RETURNING id, call_id, state, lease_token, retry_count"
     /* PostgreSQL: workers claim at the same time, each skipping the rows another is taking
      * (SQLite's one writer needs no such clause) */
-    db_stmt *st = stmt(s, Q_JOB_CLAIM,
-                       STORE_SQL(s, CLAIM_SQL(""), CLAIM_SQL(" FOR UPDATE SKIP LOCKED")));
+    db_stmt *st =
+        stmt(s, Q_JOB_CLAIM, STORE_SQL(s, CLAIM_SQL(""), CLAIM_SQL(" FOR UPDATE SKIP LOCKED")));
     if (!st)
         return STORE_ERR;
     db_bind_text(st, 1, a->worker);
@@ -875,8 +879,7 @@ static int claim_tx(store *s, void *arg)
     return a->found && event(s, out->call_id, out->state, a->now) != 0 ? STORE_ERR : STORE_OK;
 }
 
-int store_job_claim(store *s, const char *worker, double now, double lease_sec,
-                    store_lease *out)
+int store_job_claim(store *s, const char *worker, double now, double lease_sec, store_lease *out)
 {
     claim_args a = {worker, now, lease_sec, out, false};
     int rc = in_tx(s, "claim", claim_tx, &a);
@@ -897,7 +900,7 @@ int store_job_renew(store *s, const store_lease *l, double now, double lease_sec
     db_bind_double(st, 4, lease_sec);
     db_bind_text(st, 5, l->worker);
     int rc = db_step(st);
-    int res = rc != DB_DONE ? store__fail(s, "renewing a lease")
+    int res = rc != DB_DONE           ? store__fail(s, "renewing a lease")
               : db_changes(s->d) == 1 ? STORE_OK
                                       : STORE_FENCED;
     store__end(s, st);
@@ -916,8 +919,8 @@ static char *stages_with(store *s, int64_t job_id, const char *stage, const char
         return NULL;
     db_bind_int(st, 1, job_id);
     int rc = db_step(st);
-    json_t *o = rc == DB_ROW ? json_loads(db_col_text(st, 0) ? db_col_text(st, 0) : "{}", 0, NULL)
-                             : NULL;
+    json_t *o =
+        rc == DB_ROW ? json_loads(db_col_text(st, 0) ? db_col_text(st, 0) : "{}", 0, NULL) : NULL;
     db_reset(st);
     if (rc != DB_ROW && rc != DB_DONE) {
         store__fail(s, "reading a job's stages");
@@ -1055,7 +1058,7 @@ int store_job_release(store *s, const store_lease *l, double now)
     db_bind_int(st, 2, l->token);
     db_bind_double(st, 3, now);
     int rc = db_step(st);
-    int res = rc != DB_DONE ? store__fail(s, "releasing a job")
+    int res = rc != DB_DONE           ? store__fail(s, "releasing a job")
               : db_changes(s->d) == 1 ? STORE_OK
                                       : STORE_FENCED;
     store__end(s, st);
@@ -1099,9 +1102,9 @@ static int fail_tx(store *s, void *arg)
         return store__fail(s, "failing a job");
     if (n != 1)
         return STORE_FENCED;
-    if (!a->retry && (event(s, l->call_id, JOB_ERROR, a->now) != 0 ||
-                      rollup_call(s, l->call_id) != 0 ||
-                      count_end(s, JOB_ERROR, a->stage, a->message) != 0))
+    if (!a->retry &&
+        (event(s, l->call_id, JOB_ERROR, a->now) != 0 || rollup_call(s, l->call_id) != 0 ||
+         count_end(s, JOB_ERROR, a->stage, a->message) != 0))
         return STORE_ERR;
     if (a->retry) {
         char lab[128], why[32];
@@ -1117,8 +1120,8 @@ int store_job_fail(store *s, const store_lease *l, const char *stage, const char
                    bool retryable, int max_retries, double backoff_sec, double now)
 {
     bool retry = retryable && l->retry_count < max_retries;
-    fail_args a = {l, stage, message, retry,
-                   retry ? now + backoff_sec * pow(2, l->retry_count) : now, now};
+    fail_args a = {
+        l, stage, message, retry, retry ? now + backoff_sec * pow(2, l->retry_count) : now, now};
     return in_tx(s, "fail", fail_tx, &a);
 }
 
@@ -1215,26 +1218,28 @@ static int analysed_tx(store *s, void *arg)
     int rc = fenced_move(s, a->l, a->next, "analyse", "done", a->now);
     if (rc != STORE_OK)
         return rc;
-    db_stmt *st = stmt(s, Q_ANALYSIS_UPSERT,
-                       "INSERT INTO analyses (call_id, server, file, identity, engine, source, "
-                       "validators, created, checked, report, duration_sec, legs, speech_pct_in, "
-                       "speech_pct_out, mos_in, mos_out, one_way, talk_sec_in, talk_sec_out, "
-                       "dead_air_sec, overtalk_sec, hold_sec, hold_count, tone_count, dtmf_count, "
-                       "warning_codes, clipping_pct, level_db) SELECT id, source, recording_id, '', "
-                       "$2, 'pipeline', '', $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-                       "$14, $15, $16, $17, $18, $19, $20, $21, $22 FROM calls WHERE id = $1 ON CONFLICT (call_id) WHERE "
-                       "call_id IS NOT NULL DO UPDATE SET engine = excluded.engine, created = "
-                       "excluded.created, checked = excluded.checked, report = excluded.report, "
-                       "duration_sec = excluded.duration_sec, legs = excluded.legs, "
-                       "speech_pct_in = excluded.speech_pct_in, speech_pct_out = "
-                       "excluded.speech_pct_out, mos_in = excluded.mos_in, mos_out = "
-                       "excluded.mos_out, one_way = excluded.one_way, talk_sec_in = "
-                       "excluded.talk_sec_in, talk_sec_out = excluded.talk_sec_out, dead_air_sec "
-                       "= excluded.dead_air_sec, overtalk_sec = excluded.overtalk_sec, hold_sec = "
-                       "excluded.hold_sec, hold_count = excluded.hold_count, tone_count = "
-                       "excluded.tone_count, dtmf_count = excluded.dtmf_count, warning_codes = "
-                       "excluded.warning_codes, clipping_pct = excluded.clipping_pct, level_db = "
-                       "excluded.level_db");
+    db_stmt *st =
+        stmt(s, Q_ANALYSIS_UPSERT,
+             "INSERT INTO analyses (call_id, server, file, identity, engine, source, "
+             "validators, created, checked, report, duration_sec, legs, speech_pct_in, "
+             "speech_pct_out, mos_in, mos_out, one_way, talk_sec_in, talk_sec_out, "
+             "dead_air_sec, overtalk_sec, hold_sec, hold_count, tone_count, dtmf_count, "
+             "warning_codes, clipping_pct, level_db) SELECT id, source, recording_id, '', "
+             "$2, 'pipeline', '', $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+             "$14, $15, $16, $17, $18, $19, $20, $21, $22 FROM calls WHERE id = $1 ON CONFLICT "
+             "(call_id) WHERE "
+             "call_id IS NOT NULL DO UPDATE SET engine = excluded.engine, created = "
+             "excluded.created, checked = excluded.checked, report = excluded.report, "
+             "duration_sec = excluded.duration_sec, legs = excluded.legs, "
+             "speech_pct_in = excluded.speech_pct_in, speech_pct_out = "
+             "excluded.speech_pct_out, mos_in = excluded.mos_in, mos_out = "
+             "excluded.mos_out, one_way = excluded.one_way, talk_sec_in = "
+             "excluded.talk_sec_in, talk_sec_out = excluded.talk_sec_out, dead_air_sec "
+             "= excluded.dead_air_sec, overtalk_sec = excluded.overtalk_sec, hold_sec = "
+             "excluded.hold_sec, hold_count = excluded.hold_count, tone_count = "
+             "excluded.tone_count, dtmf_count = excluded.dtmf_count, warning_codes = "
+             "excluded.warning_codes, clipping_pct = excluded.clipping_pct, level_db = "
+             "excluded.level_db");
     if (!st)
         return STORE_ERR;
     const store_figures *f = a->f;
@@ -1324,8 +1329,8 @@ int store_envelope_put(store *s, const store_envelope *env, double now)
 int store_envelope_get(store *s, int64_t call_id, store_envelope *out)
 {
     memset(out, 0, sizeof(*out));
-    db_stmt *st = store__begin(s, Q_ENV_GET,
-                               "SELECT step_sec, legs FROM call_envelopes WHERE call_id = $1");
+    db_stmt *st =
+        store__begin(s, Q_ENV_GET, "SELECT step_sec, legs FROM call_envelopes WHERE call_id = $1");
     if (!st)
         return -1;
     db_bind_int(st, 1, call_id);
@@ -1456,9 +1461,9 @@ int store_transcript_put(store *s, const store_transcript *t, double now)
 
 /* ---- scores -------------------------------------------------------------------------------- */
 
-const char *const store_score_cats[STORE_SCORE_CATS] = {
-    "greeting", "customer_id", "needs", "product", "communication", "resolution", "closing",
-    "compliance"};
+const char *const store_score_cats[STORE_SCORE_CATS] = {"greeting", "customer_id",   "needs",
+                                                        "product",  "communication", "resolution",
+                                                        "closing",  "compliance"};
 
 int store_score_cat(const char *key)
 {
@@ -1659,16 +1664,16 @@ static int override_tx(store *s, void *arg)
 }
 
 int store_score_overrides(store *s, int64_t call_id, const char *const *categories,
-                          const int *scores, size_t n, const char *supervisor,
-                          const char *comment, double now)
+                          const int *scores, size_t n, const char *supervisor, const char *comment,
+                          double now)
 {
     const char *why = !supervisor || !*supervisor ? "the supervisor's name is required"
                       : n == 0                    ? "no category given"
                                                   : NULL;
     for (size_t i = 0; !why && i < n; i++)
-        why = !valid_key(categories[i])          ? "a category key is [a-z0-9_]{1,32}"
-              : scores[i] < 1 || scores[i] > 5   ? "a score is 1 to 5"
-                                                 : NULL;
+        why = !valid_key(categories[i])        ? "a category key is [a-z0-9_]{1,32}"
+              : scores[i] < 1 || scores[i] > 5 ? "a score is 1 to 5"
+                                               : NULL;
     if (why) {
         pthread_mutex_lock(&s->mu);
         snprintf(s->err, sizeof(s->err), "storing overrides: %s", why);
@@ -2004,8 +2009,8 @@ int store_ingest_release(store *s, const char *source, const char *owner)
 int store_ingest_mark(store *s, const char *source, int64_t *mark)
 {
     *mark = 0;
-    db_stmt *st = store__begin(s, Q_INGEST_MARK,
-                               "SELECT mark FROM ingest_sources WHERE source = $1");
+    db_stmt *st =
+        store__begin(s, Q_INGEST_MARK, "SELECT mark FROM ingest_sources WHERE source = $1");
     if (!st)
         return -1;
     db_bind_text(st, 1, source);
@@ -2077,7 +2082,7 @@ int store_ingest_set_mark(store *s, const char *source, const char *owner, int64
     db_bind_int(st, 4, mark);
     db_bind_double(st, 5, now);
     int rc = db_step(st);
-    int res = rc != DB_DONE ? store__fail(s, "moving a source's mark")
+    int res = rc != DB_DONE           ? store__fail(s, "moving a source's mark")
               : db_changes(s->d) == 1 ? STORE_OK
                                       : STORE_FENCED;
     store__end(s, st);
@@ -2172,33 +2177,33 @@ int64_t store_events_prune(store *s, double before)
 /* A roll-up row from the calls, jobs and analyses it covers; the WHERE clause follows. */
 #define ROLLUP_SELECT                                                                              \
     "INSERT INTO daily_stats (day, source, agent_user, campaign_id, queued, analysed, skipped, "   \
-    "errored, talk_sec, hold_sec, dead_air_sec, one_way_calls, mos_sum, mos_n, scored, "          \
-    "score_sum, score_min, score_max, flagged, cat_greeting_sum, cat_greeting_n, "                \
-    "cat_customer_id_sum, cat_customer_id_n, cat_needs_sum, cat_needs_n, cat_product_sum, "       \
-    "cat_product_n, cat_communication_sum, cat_communication_n, cat_resolution_sum, "             \
-    "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n, "   \
-    "partial_n, partial_sum) "                                                                    \
-    "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "           \
-    "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "               \
-    "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "                                        \
-    "COALESCE(SUM(COALESCE(a.talk_sec_in, 0) + COALESCE(a.talk_sec_out, 0)), 0), "               \
-    "COALESCE(SUM(a.hold_sec), 0), COALESCE(SUM(a.dead_air_sec), 0), "                            \
-    "SUM(CASE WHEN a.one_way = 1 THEN 1 ELSE 0 END), "                                            \
-    "COALESCE(SUM(CASE WHEN a.mos_in IS NOT NULL AND a.mos_out IS NOT NULL THEN (a.mos_in "       \
-    "+ a.mos_out) / 2 ELSE COALESCE(a.mos_in, a.mos_out) END), 0), "                              \
-    "COUNT(COALESCE(a.mos_in, a.mos_out)), "                                                      \
-    "COUNT(sc.total_score), COALESCE(SUM(sc.total_score), 0), MIN(sc.total_score), "              \
-    "MAX(sc.total_score), COALESCE(SUM(sc.flagged), 0), "                                         \
-    "COALESCE(SUM(sc.greeting), 0), COUNT(sc.greeting), "                                         \
-    "COALESCE(SUM(sc.customer_id), 0), COUNT(sc.customer_id), "                                  \
-    "COALESCE(SUM(sc.needs), 0), COUNT(sc.needs), "                                               \
-    "COALESCE(SUM(sc.product), 0), COUNT(sc.product), "                                           \
-    "COALESCE(SUM(sc.communication), 0), COUNT(sc.communication), "                               \
-    "COALESCE(SUM(sc.resolution), 0), COUNT(sc.resolution), "                                     \
-    "COALESCE(SUM(sc.closing), 0), COUNT(sc.closing), "                                           \
-    "COALESCE(SUM(sc.compliance), 0), COUNT(sc.compliance), "                                     \
-    "COUNT(sc.partial_score), COALESCE(SUM(sc.partial_score), 0) "                                \
-    "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "      \
+    "errored, talk_sec, hold_sec, dead_air_sec, one_way_calls, mos_sum, mos_n, scored, "           \
+    "score_sum, score_min, score_max, flagged, cat_greeting_sum, cat_greeting_n, "                 \
+    "cat_customer_id_sum, cat_customer_id_n, cat_needs_sum, cat_needs_n, cat_product_sum, "        \
+    "cat_product_n, cat_communication_sum, cat_communication_n, cat_resolution_sum, "              \
+    "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n, "     \
+    "partial_n, partial_sum) "                                                                     \
+    "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "            \
+    "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "                \
+    "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "                                         \
+    "COALESCE(SUM(COALESCE(a.talk_sec_in, 0) + COALESCE(a.talk_sec_out, 0)), 0), "                 \
+    "COALESCE(SUM(a.hold_sec), 0), COALESCE(SUM(a.dead_air_sec), 0), "                             \
+    "SUM(CASE WHEN a.one_way = 1 THEN 1 ELSE 0 END), "                                             \
+    "COALESCE(SUM(CASE WHEN a.mos_in IS NOT NULL AND a.mos_out IS NOT NULL THEN (a.mos_in "        \
+    "+ a.mos_out) / 2 ELSE COALESCE(a.mos_in, a.mos_out) END), 0), "                               \
+    "COUNT(COALESCE(a.mos_in, a.mos_out)), "                                                       \
+    "COUNT(sc.total_score), COALESCE(SUM(sc.total_score), 0), MIN(sc.total_score), "               \
+    "MAX(sc.total_score), COALESCE(SUM(sc.flagged), 0), "                                          \
+    "COALESCE(SUM(sc.greeting), 0), COUNT(sc.greeting), "                                          \
+    "COALESCE(SUM(sc.customer_id), 0), COUNT(sc.customer_id), "                                    \
+    "COALESCE(SUM(sc.needs), 0), COUNT(sc.needs), "                                                \
+    "COALESCE(SUM(sc.product), 0), COUNT(sc.product), "                                            \
+    "COALESCE(SUM(sc.communication), 0), COUNT(sc.communication), "                                \
+    "COALESCE(SUM(sc.resolution), 0), COUNT(sc.resolution), "                                      \
+    "COALESCE(SUM(sc.closing), 0), COUNT(sc.closing), "                                            \
+    "COALESCE(SUM(sc.compliance), 0), COUNT(sc.compliance), "                                      \
+    "COUNT(sc.partial_score), COALESCE(SUM(sc.partial_score), 0) "                                 \
+    "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "       \
     "LEFT JOIN scores sc ON sc.call_id = c.id "
 #define ROLLUP_GROUP_BY                                                                            \
     " GROUP BY c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, '')"
@@ -2254,15 +2259,15 @@ static int rollup_group(store *s, const rollup_key *k)
     db_bind_text(del, 4, k->campaign);
     if (run(s, del, "clearing a roll-up row") != 0)
         return -1;
-    /* `agent_user IS NULLIF($3, '')` (a call's empty fields are stored NULL, store__bind_opt)
-     * lets SQLite find the group's calls on the index calls_day (day, agent_user): with the
-     * agent inside COALESCE it ranked them on calls_open (source), every call of the source */
+        /* `agent_user IS NULLIF($3, '')` (a call's empty fields are stored NULL, store__bind_opt)
+         * lets SQLite find the group's calls on the index calls_day (day, agent_user): with the
+         * agent inside COALESCE it ranked them on calls_open (source), every call of the source */
 #define ROLLUP_GROUP_SQL(is)                                                                       \
     ROLLUP_SELECT "WHERE c.day = $1 AND c.agent_user " is " NULLIF($3, '') AND c.source = $2 AND " \
                   "COALESCE(c.campaign_id, '') = $4" ROLLUP_GROUP_BY
-    db_stmt *ins = stmt(s, Q_ROLLUP_GROUP_INSERT,
-                        STORE_SQL(s, ROLLUP_GROUP_SQL("IS"),
-                                  ROLLUP_GROUP_SQL("IS NOT DISTINCT FROM")));
+    db_stmt *ins =
+        stmt(s, Q_ROLLUP_GROUP_INSERT,
+             STORE_SQL(s, ROLLUP_GROUP_SQL("IS"), ROLLUP_GROUP_SQL("IS NOT DISTINCT FROM")));
     if (!ins)
         return -1;
     db_bind_text(ins, 1, k->day);

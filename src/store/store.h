@@ -20,9 +20,9 @@ typedef struct store store;
 /* Open (creating and migrating as needed) "PATH" or "sqlite:PATH". NULL with msg. */
 store *store_open(const char *uri, char *msg, size_t msgsz);
 void store_close(store *s);
-int store_ping(store *s);             /* 0 reachable */
-int store_schema_version(store *s);   /* the version the store is at */
-const char *store_errmsg(store *s);   /* the last database error, for logs */
+int store_ping(store *s);           /* 0 reachable */
+int store_schema_version(store *s); /* the version the store is at */
+const char *store_errmsg(store *s); /* the last database error, for logs */
 
 /* ---- stored results of the service's /analyze (calls of no source) ------------------------- */
 
@@ -51,24 +51,24 @@ void store_result_free(store_result *r);
  * negative numbers are unknown (stored as NULL). */
 typedef struct store_call {
     int64_t id;
-    char source[65];         /* the configured name of the dialer, folder or "upload" */
-    char recording_id[65];   /* unique within the source */
+    char source[65];       /* the configured name of the dialer, folder or "upload" */
+    char recording_id[65]; /* unique within the source */
     char vicidial_id[65], uniqueid[65], lead_id[32];
     char agent_user[65], agent_name[256];
-    char campaign_id[65];    /* the campaign (outbound) or in-group (inbound) */
+    char campaign_id[65]; /* the campaign (outbound) or in-group (inbound) */
     char campaign_name[256];
-    char direction[16];      /* "inbound", "outbound" or "" */
-    char call_date[20];      /* "YYYY-MM-DD HH:MM:SS", the dialer's local time */
-    char tz[64];             /* the source's IANA time zone */
-    double call_epoch;       /* UTC seconds; < 0 unknown */
-    int length_sec;          /* < 0 unknown */
+    char direction[16]; /* "inbound", "outbound" or "" */
+    char call_date[20]; /* "YYYY-MM-DD HH:MM:SS", the dialer's local time */
+    char tz[64];        /* the source's IANA time zone */
+    double call_epoch;  /* UTC seconds; < 0 unknown */
+    int length_sec;     /* < 0 unknown */
     char disposition[33], term_reason[33];
-    char audio[1024];        /* the recording: a path, or NAME:RELATIVE on recording server NAME */
+    char audio[1024]; /* the recording: a path, or NAME:RELATIVE on recording server NAME */
     char audio_in[1024], audio_out[1024]; /* its leg files, when known (paths or NAME:...) */
-    double orig_deadline;    /* when the dialer deletes the leg files (UTC s); <= 0 none */
-    bool open;               /* the dialer may still change the row (recording in progress):
-                                the job cannot be claimed until the call is put closed */
-    char skip_reason[128];   /* enqueue only: non-empty, the job starts `skipped` with it */
+    double orig_deadline;  /* when the dialer deletes the leg files (UTC s); <= 0 none */
+    bool open;             /* the dialer may still change the row (recording in progress):
+                              the job cannot be claimed until the call is put closed */
+    char skip_reason[128]; /* enqueue only: non-empty, the job starts `skipped` with it */
 } store_call;
 
 /* Enqueue, idempotently: a new call is inserted with a pending job (*created true); a call
@@ -103,9 +103,9 @@ int job_state_parse(const char *name); /* -1 when unknown */
  * taken by another worker: the fencing token moved on). */
 typedef struct store_lease {
     int64_t job_id, call_id;
-    int64_t token;     /* the fencing token of this claim */
+    int64_t token; /* the fencing token of this claim */
     char worker[65];
-    job_state state;   /* where the job stands */
+    job_state state; /* where the job stands */
     int retry_count;
 } store_lease;
 
@@ -114,8 +114,7 @@ enum { STORE_OK = 0, STORE_FENCED = 1, STORE_ERR = -1 };
 /* Claim the most urgent claimable job (pending, or mid-way with its lease expired, its next
  * attempt due): calls whose leg files the dialer deletes soonest first, then in order queued.
  * 1 with *out, 0 none, -1 error. A job taken back from a worker that lost it counts a retry. */
-int store_job_claim(store *s, const char *worker, double now, double lease_sec,
-                    store_lease *out);
+int store_job_claim(store *s, const char *worker, double now, double lease_sec, store_lease *out);
 /* Extend the lease (heartbeat). STORE_OK, STORE_FENCED, STORE_ERR. */
 int store_job_renew(store *s, const store_lease *l, double now, double lease_sec);
 /* Move to `to`, recording a stage's outcome (`stage` may be NULL) in the call's stages:
@@ -134,19 +133,19 @@ int store_job_skip(store *s, const store_lease *l, const char *reason, double no
 /* What the queryable columns of an analysis hold (from the report). Negative or NaN: unknown. */
 typedef struct store_figures {
     double duration_sec;
-    int legs;                      /* 1 (a mono mix) or 2 */
-    double speech_pct[2];          /* inbound, outbound */
+    int legs;             /* 1 (a mono mix) or 2 */
+    double speech_pct[2]; /* inbound, outbound */
     double mos[2];
-    int one_way;                   /* 1, 0, or -1 unknown */
+    int one_way; /* 1, 0, or -1 unknown */
     double talk_sec[2];
     double dead_air_sec, overtalk_sec, hold_sec;
     int hold_count, tone_count, dtmf_count;
-    char warning_codes[512];       /* comma-separated */
-    bool has_clipping;             /* clipping_pct is known */
-    double clipping_pct;           /* the larger of the legs' clipped samples, % */
-    bool has_level;                /* level_db is known */
-    double level_db;               /* the lower of the levels of the legs that talked: the P.56
-                                      active speech level, else the RMS level, dBFS */
+    char warning_codes[512]; /* comma-separated */
+    bool has_clipping;       /* clipping_pct is known */
+    double clipping_pct;     /* the larger of the legs' clipped samples, % */
+    bool has_level;          /* level_db is known */
+    double level_db;         /* the lower of the levels of the legs that talked: the P.56
+                                active speech level, else the RMS level, dBFS */
 } store_figures;
 
 /* The analysis of a held job, in one transaction with its next state: the row replaces any
@@ -181,7 +180,7 @@ typedef struct store_job {
     int64_t id, call_id;
     job_state state;
     int retry_count;
-    char stages[512];              /* JSON object */
+    char stages[512]; /* JSON object */
     char skip_reason[256], error_stage[32], error_message[512];
     double queued, started, finished, updated; /* <= 0 unknown */
     char worker[65];
@@ -197,10 +196,10 @@ typedef struct store_worker {
     char id[65], host[128];
     int pid;
     double started, heartbeat;
-    char state[16];          /* "running", "paused", "stopped" */
+    char state[16]; /* "running", "paused", "stopped" */
     char pause_reason[128];
     int64_t jobs_done;
-    int64_t current_call;    /* <= 0 none */
+    int64_t current_call; /* <= 0 none */
 } store_worker;
 int store_worker_put(store *s, const store_worker *w);
 int store_worker_list(store *s, store_worker **out, int *n);
@@ -227,8 +226,7 @@ int store_root_add(store *s, const char *root, const char *source, double now);
 int store_roots(store *s, char (**roots)[4096], int *n);
 /* Calls of the source still open (their dialer row may change) that are younger than
  * `since` (UTC s): their recording ids. */
-int store_ingest_open_calls(store *s, const char *source, double since, char (**ids)[65],
-                            int *n);
+int store_ingest_open_calls(store *s, const char *source, double since, char (**ids)[65], int *n);
 
 /* ---- job events (the service's event stream) ---------------------------------------------- */
 
@@ -260,7 +258,10 @@ int store_rollup_day(store *s, const char *day);
  *   qa_skipped_total{reason}             jobs skipped
  *   qa_queue_to_complete_seconds         a histogram (_bucket{le}, _sum, _count)
  * A reason is the class a message starts with ("missing: ...": missing), else "other". */
-#define STORE_LATENCY_BUCKETS {60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800}
+#define STORE_LATENCY_BUCKETS                                                                      \
+    {                                                                                              \
+        60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800                                \
+    }
 /* Add v to counter name{labels} (labels: Prometheus label pairs, "" none): the worker's pauses. */
 int store_counter_add(store *s, const char *name, const char *labels, double v);
 typedef int (*store_counter_fn)(void *user, const char *name, const char *labels, double v);
@@ -281,10 +282,10 @@ typedef struct store_tx_segment {
 
 typedef struct store_transcript {
     int64_t call_id;
-    const char *engine;      /* "openai", "whispercpp", "import" */
+    const char *engine;           /* "openai", "whispercpp", "import" */
     const char *model, *language; /* NULL when unknown */
     int64_t word_count;
-    double seconds;          /* transcription time; NaN when unknown */
+    double seconds; /* transcription time; NaN when unknown */
     double audio_sent_sec, audio_recorded_sec, hallucination_rate; /* NaN when unknown */
     const char *config_hash; /* the backend configuration's (asr_config_hash), or "import" */
     const char *text;        /* the whole text: one "speaker: text" line per turn */
@@ -317,10 +318,10 @@ int store_score_cat(const char *key);
  * may be NULL (or "") for none. */
 typedef struct store_score {
     bool has_total;
-    double total_score;      /* 0-100, when every category was scored */
+    double total_score; /* 0-100, when every category was scored */
     bool has_partial;
-    double partial_score;    /* 0-100 over the categories scored */
-    double coverage;         /* the weight scored, 0-1 */
+    double partial_score; /* 0-100 over the categories scored */
+    double coverage;      /* the weight scored, 0-1 */
     bool flagged;
     const char *flag_reason;
     bool has_cat[STORE_SCORE_CATS];
@@ -329,12 +330,12 @@ typedef struct store_score {
     const char *summary;
     const char *strengths, *improvements; /* JSON arrays of strings */
     const char *llm_provider, *llm_model; /* the LLM that answered */
-    const char *scorecard;      /* the card's name */
-    const char *backend;        /* what judged it: "rules", or the LLM provider */
-    const char *scorecard_hash; /* SHA-256 of the card's text */
-    const char *provider_hash;  /* SHA-256 of the LLM configuration ("" without one) */
+    const char *scorecard;                /* the card's name */
+    const char *backend;                  /* what judged it: "rules", or the LLM provider */
+    const char *scorecard_hash;           /* SHA-256 of the card's text */
+    const char *provider_hash;            /* SHA-256 of the LLM configuration ("" without one) */
     const char *topic_class, *topic_subclass;
-    const char *detail;         /* the whole result (sc_call_to_json): a JSON object */
+    const char *detail; /* the whole result (sc_call_to_json): a JSON object */
 } store_score;
 
 /* The scoring stage's result under the lease: the scores row (replacing any earlier one of the
@@ -349,8 +350,8 @@ int store_job_scored(store *s, store_lease *l, const store_score *sc, double now
  * score is 1-5; supervisor is required, comment may be NULL. All of them or none are stored.
  * 1 stored, 0 the call has no scores yet (or no such call), -1 error. */
 int store_score_overrides(store *s, int64_t call_id, const char *const *categories,
-                          const int *scores, size_t n, const char *supervisor,
-                          const char *comment, double now);
+                          const int *scores, size_t n, const char *supervisor, const char *comment,
+                          double now);
 /* The same for one category. */
 int store_score_override(store *s, int64_t call_id, const char *category, int score,
                          const char *supervisor, const char *comment, double now);
@@ -359,14 +360,14 @@ int store_score_override(store *s, int64_t call_id, const char *category, int sc
 
 /* One attempt at an LLM (a retry is another row). Negative numbers are unknown (NULL). */
 typedef struct store_llm_call {
-    double ts;               /* when it was sent, UTC s */
-    int64_t call_id;         /* the call it was for; <= 0 none (/ai-analyze, /ask) */
-    const char *purpose;     /* "score", "topic", "ai-analyze", "ask", ... */
-    const char *provider;    /* the configured provider's name */
+    double ts;            /* when it was sent, UTC s */
+    int64_t call_id;      /* the call it was for; <= 0 none (/ai-analyze, /ask) */
+    const char *purpose;  /* "score", "topic", "ai-analyze", "ask", ... */
+    const char *provider; /* the configured provider's name */
     const char *model;
     int64_t input_tokens, output_tokens;
     double latency_sec, cost_usd;
-    const char *outcome;     /* "ok", or the failure's class: "timeout", "http_429", "refusal" */
+    const char *outcome; /* "ok", or the failure's class: "timeout", "http_429", "refusal" */
 } store_llm_call;
 
 /* Record it, with the counters (docs/pipeline.md, "Metrics"): qa_llm_requests_total{purpose,
@@ -398,46 +399,46 @@ static inline store_val store_text_val(const char *s)
 
 /* The queries, each with its parameters in order ($1, $2, ...). Days are "YYYY-MM-DD". */
 typedef enum store_qid {
-    SQ_HEALTH = 0,   /* -: total_calls, complete_calls, last_processed (UTC s or null) */
-    SQ_DAILY,        /* from, to[, campaign]: one row per day with calls: day, total_calls,
-                        analysed, skipped, errors, talk_sec, hold_sec, dead_air_sec,
-                        one_way_calls, mos_sum, mos_n, scored (calls with a total), score_sum,
-                        score_min, score_max, flagged, KEY_sum and KEY_n of each category of
-                        store_score_cats (only the calls that scored it), partial_n,
-                        partial_sum */
-    SQ_AGENT,        /* agent: agent_name (the latest known) */
-    SQ_AGENT_DAYS,   /* agent, from, to: day, calls, analysed, ... as SQ_DAILY, of one agent */
-    SQ_CALL,         /* id: a call by recording_id (or uniqueid), with its job and analysis */
-    SQ_CALLS,        /* from, to, agent, campaign, state, one_way, mos_below, dead_air_min,
-                        limit, offset, flagged, match (the FTS5 query of SQ_SEARCH: calls with a
-                        transcript segment that matches), dtmf (1: with DTMF digits, 0: analysed
-                        without) (NULL: no filter): the calls, newest first (store_calls for
-                        the other orders) */
-    SQ_CALLS_COUNT,  /* the same filters: total */
-    SQ_QUEUE,        /* -: state, n */
-    SQ_REPORT,       /* call id: report */
-    SQ_FLAGGED,      /* from, to, agent, campaign, limit: flagged calls, lowest total (or
-                        partial score, without a total) first */
-    SQ_LEADERBOARD,  /* from, to, min_calls: per agent: agent_user, agent_name, calls,
-                        score_sum, score_min, score_max, flagged */
-    SQ_DAY_AGENTS,   /* from, to, min_calls: per day and agent with scored calls: day,
-                        agent_user, n, score_sum */
-    SQ_TRANSCRIPT,   /* call id: text, detail, language, word_count, seconds */
-    SQ_SEARCH,       /* match (FTS5), from, to, agent, campaign, limit: the segments that
-                        match, newest call first: call_id, recording_id, agent_user,
-                        campaign_id, call_date, segment, speaker, start, end, text, marked (the
-                        text with each hit between \x02 and \x03) */
-    SQ_SCORE,        /* call id: the scores row: scorecard, backend, scorecard_hash,
-                        provider_hash, topic_class, topic_subclass, detail (JSON text) */
-    SQ_OVERRIDES,    /* call id: the newest override per category: category, score,
-                        supervisor, comment, created (UTC s), ordered by category */
-    SQ_AGREEMENT,    /* from, to: per category with overrides (the newest per call, of calls of
-                        those days): category, n (calls overridden), compared (of those with an
-                        automatic score), exact, within_one, abs_diff_sum */
-    SQ_ERRORS,       /* since (UTC s): the jobs that ended in error since then, newest first:
-                        call_id, recording_id, error_stage, error_message, finished */
-    SQ_THROUGHPUT,   /* since (UTC s): jobs finished since then per UTC hour and final state
-                        (complete, error, skipped): hour (the hour's start, UTC s), state, n */
+    SQ_HEALTH = 0,  /* -: total_calls, complete_calls, last_processed (UTC s or null) */
+    SQ_DAILY,       /* from, to[, campaign]: one row per day with calls: day, total_calls,
+                       analysed, skipped, errors, talk_sec, hold_sec, dead_air_sec,
+                       one_way_calls, mos_sum, mos_n, scored (calls with a total), score_sum,
+                       score_min, score_max, flagged, KEY_sum and KEY_n of each category of
+                       store_score_cats (only the calls that scored it), partial_n,
+                       partial_sum */
+    SQ_AGENT,       /* agent: agent_name (the latest known) */
+    SQ_AGENT_DAYS,  /* agent, from, to: day, calls, analysed, ... as SQ_DAILY, of one agent */
+    SQ_CALL,        /* id: a call by recording_id (or uniqueid), with its job and analysis */
+    SQ_CALLS,       /* from, to, agent, campaign, state, one_way, mos_below, dead_air_min,
+                       limit, offset, flagged, match (the FTS5 query of SQ_SEARCH: calls with a
+                       transcript segment that matches), dtmf (1: with DTMF digits, 0: analysed
+                       without) (NULL: no filter): the calls, newest first (store_calls for
+                       the other orders) */
+    SQ_CALLS_COUNT, /* the same filters: total */
+    SQ_QUEUE,       /* -: state, n */
+    SQ_REPORT,      /* call id: report */
+    SQ_FLAGGED,     /* from, to, agent, campaign, limit: flagged calls, lowest total (or
+                       partial score, without a total) first */
+    SQ_LEADERBOARD, /* from, to, min_calls: per agent: agent_user, agent_name, calls,
+                       score_sum, score_min, score_max, flagged */
+    SQ_DAY_AGENTS,  /* from, to, min_calls: per day and agent with scored calls: day,
+                       agent_user, n, score_sum */
+    SQ_TRANSCRIPT,  /* call id: text, detail, language, word_count, seconds */
+    SQ_SEARCH,      /* match (FTS5), from, to, agent, campaign, limit: the segments that
+                       match, newest call first: call_id, recording_id, agent_user,
+                       campaign_id, call_date, segment, speaker, start, end, text, marked (the
+                       text with each hit between \x02 and \x03) */
+    SQ_SCORE,       /* call id: the scores row: scorecard, backend, scorecard_hash,
+                       provider_hash, topic_class, topic_subclass, detail (JSON text) */
+    SQ_OVERRIDES,   /* call id: the newest override per category: category, score,
+                       supervisor, comment, created (UTC s), ordered by category */
+    SQ_AGREEMENT,   /* from, to: per category with overrides (the newest per call, of calls of
+                       those days): category, n (calls overridden), compared (of those with an
+                       automatic score), exact, within_one, abs_diff_sum */
+    SQ_ERRORS,      /* since (UTC s): the jobs that ended in error since then, newest first:
+                       call_id, recording_id, error_stage, error_message, finished */
+    SQ_THROUGHPUT,  /* since (UTC s): jobs finished since then per UTC hour and final state
+                       (complete, error, skipped): hour (the hour's start, UTC s), state, n */
     SQ_N
 } store_qid;
 

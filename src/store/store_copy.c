@@ -369,17 +369,10 @@ static int check_target(copier *c)
 static void bind_from(db_stmt *to, int n, db_stmt *from, int i)
 {
     switch (db_col_type(from, i)) {
-    case DB_T_INT:
-        db_bind_int(to, n, db_col_int(from, i));
-        break;
-    case DB_T_REAL:
-        db_bind_double(to, n, db_col_double(from, i));
-        break;
-    case DB_T_TEXT:
-        db_bind_text(to, n, db_col_text(from, i));
-        break;
-    default:
-        db_bind_null(to, n);
+    case DB_T_INT: db_bind_int(to, n, db_col_int(from, i)); break;
+    case DB_T_REAL: db_bind_double(to, n, db_col_double(from, i)); break;
+    case DB_T_TEXT: db_bind_text(to, n, db_col_text(from, i)); break;
+    default: db_bind_null(to, n);
     }
 }
 
@@ -540,12 +533,8 @@ static void hash_value(struct sha256_ctx *h, db_stmt *st, int i)
     char b[48];
     int n;
     switch (db_col_type(st, i)) {
-    case DB_T_NULL:
-        sha256_update(h, 1, (const uint8_t *)"N");
-        return;
-    case DB_T_INT:
-        n = snprintf(b, sizeof(b), "I%" PRId64 ";", db_col_int(st, i));
-        break;
+    case DB_T_NULL: sha256_update(h, 1, (const uint8_t *)"N"); return;
+    case DB_T_INT: n = snprintf(b, sizeof(b), "I%" PRId64 ";", db_col_int(st, i)); break;
     case DB_T_REAL: {
         double v = db_col_double(st, i);
         if (isfinite(v) && v == trunc(v) && fabs(v) < 9.2e18)

@@ -9,77 +9,80 @@
 
 #include "store_int.h"
 
-#define DAY_FIGURES                                                                               \
-    "SUM(queued) AS total_calls, SUM(analysed) AS analysed, SUM(skipped) AS skipped, "            \
+#define DAY_FIGURES                                                                                \
+    "SUM(queued) AS total_calls, SUM(analysed) AS analysed, SUM(skipped) AS skipped, "             \
     "SUM(errored) AS errors, SUM(talk_sec) AS talk_sec, SUM(hold_sec) AS hold_sec, "               \
-    "SUM(dead_air_sec) AS dead_air_sec, SUM(one_way_calls) AS one_way_calls, SUM(mos_sum) AS "   \
-    "mos_sum, SUM(mos_n) AS mos_n, SUM(scored) AS scored, SUM(score_sum) AS score_sum, "          \
-    "MIN(score_min) AS score_min, MAX(score_max) AS score_max, SUM(flagged) AS flagged, "         \
-    "SUM(cat_greeting_sum) AS greeting_sum, SUM(cat_greeting_n) AS greeting_n, "                  \
-    "SUM(cat_customer_id_sum) AS customer_id_sum, SUM(cat_customer_id_n) AS customer_id_n, "      \
-    "SUM(cat_needs_sum) AS needs_sum, SUM(cat_needs_n) AS needs_n, "                              \
-    "SUM(cat_product_sum) AS product_sum, SUM(cat_product_n) AS product_n, "                      \
-    "SUM(cat_communication_sum) AS communication_sum, SUM(cat_communication_n) AS "               \
-    "communication_n, SUM(cat_resolution_sum) AS resolution_sum, SUM(cat_resolution_n) AS "       \
-    "resolution_n, SUM(cat_closing_sum) AS closing_sum, SUM(cat_closing_n) AS closing_n, "        \
-    "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n, "         \
+    "SUM(dead_air_sec) AS dead_air_sec, SUM(one_way_calls) AS one_way_calls, SUM(mos_sum) AS "     \
+    "mos_sum, SUM(mos_n) AS mos_n, SUM(scored) AS scored, SUM(score_sum) AS score_sum, "           \
+    "MIN(score_min) AS score_min, MAX(score_max) AS score_max, SUM(flagged) AS flagged, "          \
+    "SUM(cat_greeting_sum) AS greeting_sum, SUM(cat_greeting_n) AS greeting_n, "                   \
+    "SUM(cat_customer_id_sum) AS customer_id_sum, SUM(cat_customer_id_n) AS customer_id_n, "       \
+    "SUM(cat_needs_sum) AS needs_sum, SUM(cat_needs_n) AS needs_n, "                               \
+    "SUM(cat_product_sum) AS product_sum, SUM(cat_product_n) AS product_n, "                       \
+    "SUM(cat_communication_sum) AS communication_sum, SUM(cat_communication_n) AS "                \
+    "communication_n, SUM(cat_resolution_sum) AS resolution_sum, SUM(cat_resolution_n) AS "        \
+    "resolution_n, SUM(cat_closing_sum) AS closing_sum, SUM(cat_closing_n) AS closing_n, "         \
+    "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n, "           \
     "SUM(partial_n) AS partial_n, SUM(partial_sum) AS partial_sum"
 
 /* The calls list's filters (SQ_CALLS, SQ_CALLS_COUNT): a NULL parameter is no filter; its CAST
  * names its type for PostgreSQL, which cannot infer it from `$n IS NULL` alone. The filters on
  * the job, the analysis and the scores are EXISTS tests, so that a list without them reads
  * calls alone; `match` is the dialect's transcript search (SQ_SEARCH's). */
-#define CALL_WHERE(match, a_idx, sc_idx)                                                          \
-    " WHERE (CAST($1 AS TEXT) IS NULL OR c.day >= $1) AND (CAST($2 AS TEXT) IS NULL OR "          \
-    "c.day <= $2) AND (CAST($3 AS TEXT) IS NULL OR c.agent_user = $3) AND (CAST($4 AS TEXT) IS "  \
+#define CALL_WHERE(match, a_idx, sc_idx)                                                           \
+    " WHERE (CAST($1 AS TEXT) IS NULL OR c.day >= $1) AND (CAST($2 AS TEXT) IS NULL OR "           \
+    "c.day <= $2) AND (CAST($3 AS TEXT) IS NULL OR c.agent_user = $3) AND (CAST($4 AS TEXT) IS "   \
     "NULL OR c.campaign_id = $4) AND (CAST($5 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM jobs j "   \
-    "WHERE j.call_id = c.id AND j.state = $5)) AND ((CAST($6 AS INTEGER) IS NULL AND CAST($7 AS " \
+    "WHERE j.call_id = c.id AND j.state = $5)) AND ((CAST($6 AS INTEGER) IS NULL AND CAST($7 AS "  \
     "DOUBLE PRECISION) IS NULL AND CAST($8 AS DOUBLE PRECISION) IS NULL AND CAST($13 AS INTEGER) " \
-    "IS NULL) OR EXISTS (SELECT 1 FROM analyses a" a_idx " WHERE a.call_id = c.id AND (CAST($6 AS " \
+    "IS NULL) OR EXISTS (SELECT 1 FROM analyses a" a_idx                                           \
+    " WHERE a.call_id = c.id AND (CAST($6 AS "                                                     \
     "INTEGER) IS NULL OR a.one_way = $6) AND (CAST($7 AS DOUBLE PRECISION) IS NULL OR a.mos_in < " \
-    "$7 OR a.mos_out < $7) AND (CAST($8 AS DOUBLE PRECISION) IS NULL OR a.dead_air_sec >= $8) "   \
-    "AND (CAST($13 AS INTEGER) IS NULL OR (a.dtmf_count > 0) = ($13 = 1)))) AND (CAST($11 AS "    \
+    "$7 OR a.mos_out < $7) AND (CAST($8 AS DOUBLE PRECISION) IS NULL OR a.dead_air_sec >= $8) "    \
+    "AND (CAST($13 AS INTEGER) IS NULL OR (a.dtmf_count > 0) = ($13 = 1)))) AND (CAST($11 AS "     \
     "INTEGER) IS NULL OR EXISTS (SELECT 1 FROM scores sc" sc_idx " WHERE sc.call_id = c.id AND "   \
-    "sc.flagged = "                                                                               \
+    "sc.flagged = "                                                                                \
     "$11)) AND (CAST($12 AS TEXT) IS NULL OR c.id IN (" match "))"
 /* SQLite's planner takes the unique analyses_call and the scores' rowid, which read the wide
  * rows, over the covering indexes unless told (PostgreSQL's costs find them) */
 #define LITE_WHERE CALL_WHERE(MATCH_LITE, " INDEXED BY analyses_list", " INDEXED BY scores_list")
 #define PG_WHERE CALL_WHERE(MATCH_PG, "", "")
 #define MATCH_LITE "SELECT call_id FROM transcript_fts WHERE transcript_fts MATCH $12"
-#define MATCH_PG                                                                                  \
+#define MATCH_PG                                                                                   \
     "SELECT call_id FROM transcript_segments WHERE tsv @@ websearch_to_tsquery('simple', $12)"
 
-#define CALL_FROM                                                                                 \
-    " FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "     \
+#define CALL_FROM                                                                                  \
+    " FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "      \
     "LEFT JOIN scores sc ON sc.call_id = c.id LEFT JOIN transcripts t ON t.call_id = c.id"
 
-#define CALL_COLUMNS                                                                              \
-    "c.id AS call_id, c.source, c.recording_id, c.uniqueid, c.vicidial_id, c.lead_id, "           \
-    "c.agent_user, c.agent_name, c.campaign_id, c.campaign_name, c.direction, c.call_date, "      \
-    "c.tz, c.call_epoch, c.length_sec AS call_length, c.disposition AS call_status, c.term_reason, "            \
-    "j.state AS processing_status, j.stages, j.skip_reason, j.error_stage, j.error_message, "     \
-    "j.retry_count, j.queued, j.finished, a.duration_sec, a.legs, a.speech_pct_in, "              \
-    "a.speech_pct_out, a.mos_in, a.mos_out, a.one_way, a.talk_sec_in, a.talk_sec_out, "           \
-    "a.dead_air_sec, a.overtalk_sec, a.hold_sec, a.hold_count, a.tone_count, a.dtmf_count, "      \
-    "a.warning_codes, a.clipping_pct, a.level_db, sc.total_score, sc.partial_score, sc.coverage, sc.flagged, "               \
-    "sc.flag_reason, sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "       \
-    "sc.resolution, sc.closing, sc.compliance, sc.summary, sc.strengths, sc.improvements, "       \
-    "sc.llm_provider, sc.llm_model, sc.created AS scored_at, sc.scorecard, sc.backend AS "        \
-    "score_backend, sc.scorecard_hash, sc.provider_hash, sc.topic_class, sc.topic_subclass, "     \
+#define CALL_COLUMNS                                                                               \
+    "c.id AS call_id, c.source, c.recording_id, c.uniqueid, c.vicidial_id, c.lead_id, "            \
+    "c.agent_user, c.agent_name, c.campaign_id, c.campaign_name, c.direction, c.call_date, "       \
+    "c.tz, c.call_epoch, c.length_sec AS call_length, c.disposition AS call_status, "              \
+    "c.term_reason, "                                                                              \
+    "j.state AS processing_status, j.stages, j.skip_reason, j.error_stage, j.error_message, "      \
+    "j.retry_count, j.queued, j.finished, a.duration_sec, a.legs, a.speech_pct_in, "               \
+    "a.speech_pct_out, a.mos_in, a.mos_out, a.one_way, a.talk_sec_in, a.talk_sec_out, "            \
+    "a.dead_air_sec, a.overtalk_sec, a.hold_sec, a.hold_count, a.tone_count, a.dtmf_count, "       \
+    "a.warning_codes, a.clipping_pct, a.level_db, sc.total_score, sc.partial_score, sc.coverage, " \
+    "sc.flagged, "                                                                                 \
+    "sc.flag_reason, sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "        \
+    "sc.resolution, sc.closing, sc.compliance, sc.summary, sc.strengths, sc.improvements, "        \
+    "sc.llm_provider, sc.llm_model, sc.created AS scored_at, sc.scorecard, sc.backend AS "         \
+    "score_backend, sc.scorecard_hash, sc.provider_hash, sc.topic_class, sc.topic_subclass, "      \
     "t.text AS transcript, t.language, t.word_count, t.seconds AS transcription_time"
 
 /* the agreement of overrides with the automatic scores; `auto` is the automatic score of an
  * overridden category: its column for the old eight, else the stored result's
  * (detail.categories.KEY.score; keys are [a-z0-9_]), read by each dialect's JSON functions */
-#define AGREEMENT_SQL(detail_score)                                                               \
-    "SELECT category, COUNT(*) AS n, COUNT(auto) AS compared, SUM(CASE WHEN auto = score THEN 1 " \
-    "ELSE 0 END) AS exact, SUM(CASE WHEN abs(auto - score) <= 1 THEN 1 ELSE 0 END) AS "           \
+#define AGREEMENT_SQL(detail_score)                                                                \
+    "SELECT category, COUNT(*) AS n, COUNT(auto) AS compared, SUM(CASE WHEN auto = score THEN 1 "  \
+    "ELSE 0 END) AS exact, SUM(CASE WHEN abs(auto - score) <= 1 THEN 1 ELSE 0 END) AS "            \
     "within_one, SUM(abs(auto - score)) AS abs_diff_sum FROM (SELECT o.category, o.score, CASE "   \
-    "o.category WHEN 'greeting' THEN sc.greeting WHEN 'customer_id' THEN sc.customer_id WHEN "    \
-    "'needs' THEN sc.needs WHEN 'product' THEN sc.product WHEN 'communication' THEN "             \
-    "sc.communication WHEN 'resolution' THEN sc.resolution WHEN 'closing' THEN sc.closing WHEN "  \
-    "'compliance' THEN sc.compliance ELSE " detail_score " END AS auto FROM score_overrides o "   \
+    "o.category WHEN 'greeting' THEN sc.greeting WHEN 'customer_id' THEN sc.customer_id WHEN "     \
+    "'needs' THEN sc.needs WHEN 'product' THEN sc.product WHEN 'communication' THEN "              \
+    "sc.communication WHEN 'resolution' THEN sc.resolution WHEN 'closing' THEN sc.closing WHEN "   \
+    "'compliance' THEN sc.compliance ELSE " detail_score " END AS auto FROM score_overrides o "    \
     "JOIN calls c ON c.id = o.call_id JOIN scores sc ON sc.call_id = o.call_id WHERE c.day >= $1 " \
     "AND c.day <= $2 AND o.id = (SELECT MAX(id) FROM score_overrides o2 WHERE o2.call_id = "       \
     "o.call_id AND o2.category = o.category)) x GROUP BY category ORDER BY category"
@@ -150,9 +153,10 @@ static const char *const k_sql[SQ_N] = {
     [SQ_ERRORS] = "SELECT j.call_id, c.recording_id, j.error_stage, j.error_message, j.finished "
                   "FROM jobs j JOIN calls c ON c.id = j.call_id WHERE j.finished >= $1 AND "
                   "j.state = 'error' ORDER BY j.finished DESC, j.id DESC",
-    [SQ_THROUGHPUT] = "SELECT CAST(finished / 3600 AS INTEGER) * 3600 AS hour, state, COUNT(*) AS n "
-                      "FROM jobs WHERE finished >= $1 AND state IN ('complete', 'error', "
-                      "'skipped') GROUP BY 1, 2 ORDER BY 1, 2",
+    [SQ_THROUGHPUT] =
+        "SELECT CAST(finished / 3600 AS INTEGER) * 3600 AS hour, state, COUNT(*) AS n "
+        "FROM jobs WHERE finished >= $1 AND state IN ('complete', 'error', "
+        "'skipped') GROUP BY 1, 2 ORDER BY 1, 2",
 };
 
 /* PostgreSQL's form of the queries whose SQLite form it does not read (NULL: the same). The search
@@ -243,7 +247,9 @@ int store_query(store *s, store_qid q, const store_val *params, int n_params, st
  * joins the table once (`pg_join`: a hash join, where a look-up per call of a filtered list
  * cost it 200 ms at 100,000 calls; BENCHMARKS.md). */
 #define A_KEY(idx, expr) "(SELECT " expr " FROM analyses a" idx " WHERE a.call_id = c.id)"
-#define MOS_OF(t) "CASE WHEN " t ".mos_out IS NULL OR " t ".mos_in < " t ".mos_out THEN " t ".mos_in ELSE " t ".mos_out END"
+#define MOS_OF(t)                                                                                  \
+    "CASE WHEN " t ".mos_out IS NULL OR " t ".mos_in < " t ".mos_out THEN " t ".mos_in ELSE " t    \
+    ".mos_out END"
 #define A_JOIN " LEFT JOIN analyses ka ON ka.call_id = c.id"
 static const struct {
     const char *name, *key, *key_lite, *pg_join;
@@ -255,7 +261,8 @@ static const struct {
         {"total_score", "ks.total_score",
          "(SELECT sc.total_score FROM scores sc INDEXED BY scores_list WHERE sc.call_id = c.id)",
          " LEFT JOIN scores ks ON ks.call_id = c.id"},
-    [STORE_SORT_MOS] = {"mos", MOS_OF("ka"), A_KEY(" INDEXED BY analyses_list", MOS_OF("a")), A_JOIN},
+    [STORE_SORT_MOS] = {"mos", MOS_OF("ka"), A_KEY(" INDEXED BY analyses_list", MOS_OF("a")),
+                        A_JOIN},
     [STORE_SORT_DURATION] = {"duration", "ka.duration_sec",
                              A_KEY(" INDEXED BY analyses_list", "a.duration_sec"), A_JOIN},
     [STORE_SORT_DEAD_AIR] = {"dead_air", "ka.dead_air_sec",

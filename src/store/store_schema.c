@@ -225,9 +225,10 @@ static const char *const k_v6[] = {
 
 /* v7: the calls list (see the list at the top). A leg's level is its P.56 active speech level,
  * else its RMS level, counted only for a leg with 5 % speech or more (as the worker does) */
-#define V7_LEVEL(leg)                                                                             \
-    "CASE WHEN json_extract(report, '$." leg ".speech_pct') >= 5 THEN COALESCE("                  \
-    "json_extract(report, '$." leg ".active_level_db'), json_extract(report, '$." leg ".rms_db')) " \
+#define V7_LEVEL(leg)                                                                              \
+    "CASE WHEN json_extract(report, '$." leg ".speech_pct') >= 5 THEN COALESCE("                   \
+    "json_extract(report, '$." leg ".active_level_db'), json_extract(report, '$." leg              \
+    ".rms_db')) "                                                                                  \
     "END"
 static const char *const k_v7[] = {
     "ALTER TABLE analyses ADD COLUMN clipping_pct REAL;",
@@ -237,9 +238,11 @@ static const char *const k_v7[] = {
     " COALESCE(json_extract(report, '$.inbound.quality.clipping_pct'), -1) THEN"
     " json_extract(report, '$.outbound.quality.clipping_pct') ELSE"
     " json_extract(report, '$.inbound.quality.clipping_pct') END,"
-    " level_db = CASE WHEN " V7_LEVEL("outbound") " < COALESCE(" V7_LEVEL("inbound") ", 1e9)"
-    " THEN " V7_LEVEL("outbound") " ELSE " V7_LEVEL("inbound") " END"
-    " WHERE call_id IS NOT NULL AND json_valid(report);",
+    " level_db = CASE WHEN " V7_LEVEL("outbound") " < COALESCE(" V7_LEVEL(
+        "inbound") ", 1e9)"
+                   " THEN " V7_LEVEL("outbound") " ELSE " V7_LEVEL(
+                       "inbound") " END"
+                                  " WHERE call_id IS NOT NULL AND json_valid(report);",
     "CREATE INDEX calls_date ON calls (call_date);",
     "CREATE INDEX calls_campaign_id ON calls (campaign_id);",
     "CREATE INDEX calls_length ON calls (length_sec);",
@@ -402,7 +405,6 @@ static const char *const k_pg6[] = {
     NULL,
 };
 
-
 /* v7: no filling of the new columns from stored reports (a report is TEXT, and one that is not
  * JSON would stop the migration): calls analysed before it show no clipping or low-level badge
  * until analysed again. PostgreSQL's indexes name the call id, which SQLite's carry anyway. */
@@ -430,9 +432,9 @@ static const char *const k_pg8[] = {
     NULL,
 };
 
-static const migration k_migrations[] = {
-    {1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3}, {4, k_v4, k_pg4}, {5, k_v5, k_pg5},
-    {6, k_v6, k_pg6}, {7, k_v7, k_pg7}, {8, k_v8, k_pg8}};
+static const migration k_migrations[] = {{1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3},
+                                         {4, k_v4, k_pg4}, {5, k_v5, k_pg5}, {6, k_v6, k_pg6},
+                                         {7, k_v7, k_pg7}, {8, k_v8, k_pg8}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)
@@ -449,8 +451,8 @@ int store__schema_version(db *d)
     if (pg) {
         /* a store not yet migrated has no version table (and a role that may not create
          * tables must still be able to open a store that is up to date) */
-        db_stmt *t = db_stmt_get(d, Q_SCHEMA_TABLE,
-                                 "SELECT to_regclass('callqa_schema') IS NOT NULL");
+        db_stmt *t =
+            db_stmt_get(d, Q_SCHEMA_TABLE, "SELECT to_regclass('callqa_schema') IS NOT NULL");
         int rc = t ? db_step(t) : DB_ERROR;
         bool have = rc == DB_ROW && db_col_int(t, 0);
         if (t)
@@ -480,8 +482,10 @@ static int migrate_locked(db *d, char *msg, size_t msgsz)
         return -1;
     }
     if (have > store__schema_latest()) {
-        snprintf(msg, msgsz, "the store is at schema version %d, newer than this callqa knows "
-                             "(%d): use a newer callqa", have, store__schema_latest());
+        snprintf(msg, msgsz,
+                 "the store is at schema version %d, newer than this callqa knows "
+                 "(%d): use a newer callqa",
+                 have, store__schema_latest());
         return -1;
     }
     for (size_t i = 0; i < N_MIGRATIONS; i++) {
@@ -490,9 +494,11 @@ static int migrate_locked(db *d, char *msg, size_t msgsz)
             continue;
         char bump[160];
         if (pg)
-            snprintf(bump, sizeof(bump), "CREATE TABLE IF NOT EXISTS callqa_schema (version "
+            snprintf(bump, sizeof(bump),
+                     "CREATE TABLE IF NOT EXISTS callqa_schema (version "
                      "INTEGER NOT NULL); DELETE FROM callqa_schema; INSERT INTO callqa_schema "
-                     "VALUES (%d)", m->version);
+                     "VALUES (%d)",
+                     m->version);
         else
             snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", m->version);
         const char *const *steps = pg ? m->pg : m->steps;

@@ -125,7 +125,7 @@ typedef struct tx_leg {
     cq_role role;
     tx_span *speech; /* the leg's VAD speech segments, for the guard */
     size_t n_speech;
-    tx_plan plan;    /* the chunks sent (empty for an import) */
+    tx_plan plan; /* the chunks sent (empty for an import) */
     tx_segment *segs;
     size_t n, cap;
 } tx_leg;
@@ -144,14 +144,14 @@ typedef struct tx_turn {
 } tx_turn;
 
 typedef struct tx_transcript {
-    char engine[16];   /* "openai", "whispercpp", "import" */
-    char model[128];   /* "" when none */
-    char language[3];  /* ISO 639-1, "" when unknown */
+    char engine[16];  /* "openai", "whispercpp", "import" */
+    char model[128];  /* "" when none */
+    char language[3]; /* ISO 639-1, "" when unknown */
     tx_leg legs[2];
     int n_legs;
     double recorded_sec; /* the legs' durations */
     int requests;
-    double seconds;      /* wall time spent transcribing */
+    double seconds; /* wall time spent transcribing */
     tx_turn *turns;
     size_t n_turns;
     tx_dropped *dropped;
@@ -159,7 +159,7 @@ typedef struct tx_transcript {
     size_t words, flagged_words, dropped_words, dropped_segments;
     char warnings[4][160];
     int n_warnings;
-    bool unchecked; /* no speech to check against (an import without an analysis): no guard */
+    bool unchecked;  /* no speech to check against (an import without an analysis): no guard */
     bool plan_known; /* the audio was planned here (plan_params), not imported */
     tx_plan_params plan_params;
 } tx_transcript;

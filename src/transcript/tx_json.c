@@ -84,8 +84,8 @@ static json_t *block(const tx_transcript *t)
             json_object_set_new(jc, "end", sec(k->end));
             json_object_set_new(jc, "file", json_string(k->file));
             for (size_t j = 0; j < k->n_sent; j++)
-                json_array_append_new(parts, json_pack("[oo]", sec(k->sent[j].start),
-                                                       sec(k->sent[j].end)));
+                json_array_append_new(
+                    parts, json_pack("[oo]", sec(k->sent[j].start), sec(k->sent[j].end)));
             json_object_set_new(jc, "sent", parts);
             json_array_append_new(chunks, jc);
         }
@@ -117,8 +117,8 @@ static json_t *block(const tx_transcript *t)
     for (size_t i = 0; i < t->n_turns; i++) {
         const tx_turn *u = &t->turns[i];
         json_array_append_new(turns, json_pack("{s:s,s:o,s:o,s:o}", "speaker",
-                                               cq_role_name(u->role), "start", sec(u->start),
-                                               "end", sec(u->end), "text", text(u->text)));
+                                               cq_role_name(u->role), "start", sec(u->start), "end",
+                                               sec(u->end), "text", text(u->text)));
     }
     for (int i = 0; i < t->n_legs; i++)
         for (size_t s = 0; s < t->legs[i].n; s++) {
@@ -137,10 +137,10 @@ static json_t *block(const tx_transcript *t)
                         rate < 0 ? json_null() : json_real(round(rate * 10000.0) / 10000.0));
     for (size_t i = 0; i < t->n_dropped; i++) {
         const tx_dropped *d = &t->dropped[i];
-        json_array_append_new(dropped, json_pack("{s:s,s:o,s:o,s:o,s:s}", "role",
-                                                 cq_role_name(d->role), "start", sec(d->start),
-                                                 "end", sec(d->end), "text", text(d->text),
-                                                 "reason", d->reason));
+        json_array_append_new(dropped,
+                              json_pack("{s:s,s:o,s:o,s:o,s:s}", "role", cq_role_name(d->role),
+                                        "start", sec(d->start), "end", sec(d->end), "text",
+                                        text(d->text), "reason", d->reason));
     }
     json_object_set_new(g, "dropped", dropped);
     json_object_set_new(o, "guard", g);
@@ -215,7 +215,9 @@ static tx_leg *leg_of(tx_transcript *t, cq_role role)
     memset(L, 0, sizeof(*L));
     L->role = role;
     snprintf(L->name, sizeof(L->name), "%s",
-             role == CQ_ROLE_MIXED ? "mix" : role == CQ_ROLE_AGENT ? "outbound" : "inbound");
+             role == CQ_ROLE_MIXED   ? "mix"
+             : role == CQ_ROLE_AGENT ? "outbound"
+                                     : "inbound");
     return L;
 }
 
@@ -242,7 +244,8 @@ static void speech_from_report(tx_transcript *t, const char *report_json)
     const char *keys[2] = {"inbound", "outbound"};
     for (int k = 0; r && k < 2; k++) {
         const json_t *lg = json_object_get(r, keys[k]);
-        const json_t *role = json_object_get(lg, "role"), *sp = json_object_get(lg, "speech_segments");
+        const json_t *role = json_object_get(lg, "role"),
+                     *sp = json_object_get(lg, "speech_segments");
         cq_role ro;
         if (!json_is_string(role) || role_of(json_string_value(role), &ro) != 0 ||
             !json_is_array(sp))
@@ -325,8 +328,9 @@ int tx_import(const char *body, size_t len, const char *speaker, const char *rep
     } else { /* an OpenAI verbose_json answer for one leg */
         cq_role ro;
         if (!speaker || role_of(speaker, &ro) != 0) {
-            snprintf(err, errsz, "an OpenAI verbose_json transcript needs its speaker (agent, "
-                                 "customer or mixed)");
+            snprintf(err, errsz,
+                     "an OpenAI verbose_json transcript needs its speaker (agent, "
+                     "customer or mixed)");
             rc = -1;
         } else {
             tx_result res;

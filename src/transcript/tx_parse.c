@@ -28,31 +28,39 @@
 
 /* Whisper's languages: ISO 639-1 code and the English name its servers may answer with. */
 static const char k_lang[][2][16] = {
-    {"af", "afrikaans"}, {"am", "amharic"},    {"ar", "arabic"},     {"as", "assamese"},
-    {"az", "azerbaijani"}, {"ba", "bashkir"},  {"be", "belarusian"}, {"bg", "bulgarian"},
-    {"bn", "bengali"},   {"bo", "tibetan"},    {"br", "breton"},     {"bs", "bosnian"},
-    {"ca", "catalan"},   {"cs", "czech"},      {"cy", "welsh"},      {"da", "danish"},
-    {"de", "german"},    {"el", "greek"},      {"en", "english"},    {"es", "spanish"},
-    {"et", "estonian"},  {"eu", "basque"},     {"fa", "persian"},    {"fi", "finnish"},
-    {"fo", "faroese"},   {"fr", "french"},     {"gl", "galician"},   {"gu", "gujarati"},
-    {"ha", "hausa"},     {"he", "hebrew"},     {"hi", "hindi"},      {"hr", "croatian"},
-    {"ht", "haitian creole"}, {"hu", "hungarian"}, {"hy", "armenian"}, {"id", "indonesian"},
-    {"is", "icelandic"}, {"it", "italian"},    {"ja", "japanese"},   {"jw", "javanese"},
-    {"ka", "georgian"},  {"kk", "kazakh"},     {"km", "khmer"},      {"kn", "kannada"},
-    {"ko", "korean"},    {"la", "latin"},      {"lb", "luxembourgish"}, {"ln", "lingala"},
-    {"lo", "lao"},       {"lt", "lithuanian"}, {"lv", "latvian"},    {"mg", "malagasy"},
-    {"mi", "maori"},     {"mk", "macedonian"}, {"ml", "malayalam"},  {"mn", "mongolian"},
-    {"mr", "marathi"},   {"ms", "malay"},      {"mt", "maltese"},    {"my", "myanmar"},
-    {"ne", "nepali"},    {"nl", "dutch"},      {"nn", "nynorsk"},    {"no", "norwegian"},
-    {"oc", "occitan"},   {"pa", "punjabi"},    {"pl", "polish"},     {"ps", "pashto"},
-    {"pt", "portuguese"}, {"ro", "romanian"},  {"ru", "russian"},    {"sa", "sanskrit"},
-    {"sd", "sindhi"},    {"si", "sinhala"},    {"sk", "slovak"},     {"sl", "slovenian"},
-    {"sn", "shona"},     {"so", "somali"},     {"sq", "albanian"},   {"sr", "serbian"},
-    {"su", "sundanese"}, {"sv", "swedish"},    {"sw", "swahili"},    {"ta", "tamil"},
-    {"te", "telugu"},    {"tg", "tajik"},      {"th", "thai"},       {"tk", "turkmen"},
-    {"tl", "tagalog"},   {"tr", "turkish"},    {"tt", "tatar"},      {"uk", "ukrainian"},
-    {"ur", "urdu"},      {"uz", "uzbek"},      {"vi", "vietnamese"}, {"yi", "yiddish"},
-    {"yo", "yoruba"},    {"zh", "chinese"},    {"yue", "cantonese"},
+    {"af", "afrikaans"},  {"am", "amharic"},       {"ar", "arabic"},
+    {"as", "assamese"},   {"az", "azerbaijani"},   {"ba", "bashkir"},
+    {"be", "belarusian"}, {"bg", "bulgarian"},     {"bn", "bengali"},
+    {"bo", "tibetan"},    {"br", "breton"},        {"bs", "bosnian"},
+    {"ca", "catalan"},    {"cs", "czech"},         {"cy", "welsh"},
+    {"da", "danish"},     {"de", "german"},        {"el", "greek"},
+    {"en", "english"},    {"es", "spanish"},       {"et", "estonian"},
+    {"eu", "basque"},     {"fa", "persian"},       {"fi", "finnish"},
+    {"fo", "faroese"},    {"fr", "french"},        {"gl", "galician"},
+    {"gu", "gujarati"},   {"ha", "hausa"},         {"he", "hebrew"},
+    {"hi", "hindi"},      {"hr", "croatian"},      {"ht", "haitian creole"},
+    {"hu", "hungarian"},  {"hy", "armenian"},      {"id", "indonesian"},
+    {"is", "icelandic"},  {"it", "italian"},       {"ja", "japanese"},
+    {"jw", "javanese"},   {"ka", "georgian"},      {"kk", "kazakh"},
+    {"km", "khmer"},      {"kn", "kannada"},       {"ko", "korean"},
+    {"la", "latin"},      {"lb", "luxembourgish"}, {"ln", "lingala"},
+    {"lo", "lao"},        {"lt", "lithuanian"},    {"lv", "latvian"},
+    {"mg", "malagasy"},   {"mi", "maori"},         {"mk", "macedonian"},
+    {"ml", "malayalam"},  {"mn", "mongolian"},     {"mr", "marathi"},
+    {"ms", "malay"},      {"mt", "maltese"},       {"my", "myanmar"},
+    {"ne", "nepali"},     {"nl", "dutch"},         {"nn", "nynorsk"},
+    {"no", "norwegian"},  {"oc", "occitan"},       {"pa", "punjabi"},
+    {"pl", "polish"},     {"ps", "pashto"},        {"pt", "portuguese"},
+    {"ro", "romanian"},   {"ru", "russian"},       {"sa", "sanskrit"},
+    {"sd", "sindhi"},     {"si", "sinhala"},       {"sk", "slovak"},
+    {"sl", "slovenian"},  {"sn", "shona"},         {"so", "somali"},
+    {"sq", "albanian"},   {"sr", "serbian"},       {"su", "sundanese"},
+    {"sv", "swedish"},    {"sw", "swahili"},       {"ta", "tamil"},
+    {"te", "telugu"},     {"tg", "tajik"},         {"th", "thai"},
+    {"tk", "turkmen"},    {"tl", "tagalog"},       {"tr", "turkish"},
+    {"tt", "tatar"},      {"uk", "ukrainian"},     {"ur", "urdu"},
+    {"uz", "uzbek"},      {"vi", "vietnamese"},    {"yi", "yiddish"},
+    {"yo", "yoruba"},     {"zh", "chinese"},       {"yue", "cantonese"},
 };
 
 int tx_language_code(const char *said, char out[3])
@@ -178,11 +186,13 @@ static json_t *outer(const char *body, size_t len, tx_result *out, char *err, si
         fail(err, errsz, "the answer has neither segments nor text", NULL);
         return NULL;
     }
-    if (!segs && json_is_string(text) && strspn(json_string_value(text), " \t\r\n") !=
-                                             strlen(json_string_value(text))) {
+    if (!segs && json_is_string(text) &&
+        strspn(json_string_value(text), " \t\r\n") != strlen(json_string_value(text))) {
         json_decref(root);
-        fail(err, errsz, "the answer has text but no segments (response_format verbose_json "
-                         "not honoured)", NULL);
+        fail(err, errsz,
+             "the answer has text but no segments (response_format verbose_json "
+             "not honoured)",
+             NULL);
         return NULL;
     }
     const json_t *lang = json_object_get(root, "language");
@@ -201,8 +211,7 @@ static json_t *outer(const char *body, size_t len, tx_result *out, char *err, si
 }
 
 /* segment i of the answer: times, text, figures */
-static int segment(const json_t *js, tx_segment *s, bool minus_one_unknown, char *err,
-                   size_t errsz)
+static int segment(const json_t *js, tx_segment *s, bool minus_one_unknown, char *err, size_t errsz)
 {
     if (!json_is_object(js))
         return fail(err, errsz, "a segment is not an object", NULL);

@@ -29,18 +29,39 @@
 
 #include "transcript.h"
 
-#define TOL_SEC 0.15        /* how far from speech a word's middle may lie */
-#define CLAMP_TOL_SEC 0.02  /* how far past its chunk a time may lie before it is clamped */
-#define TURN_GAP_SEC 1.5    /* one speaker's segments closer than this are one turn */
+#define TOL_SEC 0.15       /* how far from speech a word's middle may lie */
+#define CLAMP_TOL_SEC 0.02 /* how far past its chunk a time may lie before it is clamped */
+#define TURN_GAP_SEC 1.5   /* one speaker's segments closer than this are one turn */
 
 static const char *const k_phrases[] = {
-    "thank you for watching", "thanks for watching", "thank you so much for watching",
-    "thank you very much for watching", "please subscribe", "please subscribe to my channel",
-    "like and subscribe", "don't forget to like and subscribe", "subscribe to my channel",
-    "subtitles by the amara org community", "subtitles by", "subtitled by", "captions by",
-    "transcribed by", "transcription by", "translated by", "amara org", "see you in the next video",
-    "see you next time", "thank you", "thanks", "you", "bye", "the end", "music", "applause",
-    "silence", "foreign",
+    "thank you for watching",
+    "thanks for watching",
+    "thank you so much for watching",
+    "thank you very much for watching",
+    "please subscribe",
+    "please subscribe to my channel",
+    "like and subscribe",
+    "don't forget to like and subscribe",
+    "subscribe to my channel",
+    "subtitles by the amara org community",
+    "subtitles by",
+    "subtitled by",
+    "captions by",
+    "transcribed by",
+    "transcription by",
+    "translated by",
+    "amara org",
+    "see you in the next video",
+    "see you next time",
+    "thank you",
+    "thanks",
+    "you",
+    "bye",
+    "the end",
+    "music",
+    "applause",
+    "silence",
+    "foreign",
 };
 
 static void seg_free(tx_segment *s)
@@ -71,8 +92,8 @@ int tx_transcript_init(tx_transcript *t, const cq_report *r, const tx_plan_param
             if (!L->speech)
                 return -1;
             for (size_t k = 0; k < lg->n_speech; k++)
-                L->speech[k] = (tx_span){(double)lg->speech[k].start / rate,
-                                         (double)lg->speech[k].end / rate};
+                L->speech[k] =
+                    (tx_span){(double)lg->speech[k].start / rate, (double)lg->speech[k].end / rate};
             L->n_speech = lg->n_speech;
         }
         if (plan && tx_plan_leg(lg, plan, &L->plan) != 0)
@@ -247,9 +268,8 @@ static int drop(tx_transcript *t, tx_segment *s, const char *reason)
     if (!nv)
         return -1;
     t->dropped = nv;
-    t->dropped[t->n_dropped++] =
-        (tx_dropped){.role = s->role, .start = s->start, .end = s->end, .text = s->text,
-                     .reason = reason};
+    t->dropped[t->n_dropped++] = (tx_dropped){
+        .role = s->role, .start = s->start, .end = s->end, .text = s->text, .reason = reason};
     s->text = NULL;
     t->dropped_segments++;
     return 0;
@@ -294,9 +314,8 @@ static int guard_leg(tx_transcript *t, tx_leg *L)
                    (s->n_words && flagged == s->n_words);
         const char *reason = !low                    ? NULL
                              : known_phrase(s->norm) ? "known_phrase"
-                             : repetition(s->norm) ||
-                                     (s->compression_ratio != TX_UNKNOWN &&
-                                      s->compression_ratio > 2.4)
+                             : repetition(s->norm) || (s->compression_ratio != TX_UNKNOWN &&
+                                                       s->compression_ratio > 2.4)
                                  ? "repetition"
                                  : NULL;
         t->words += n_words;
@@ -361,8 +380,8 @@ static int turns(tx_transcript *t)
             free(all);
             return -1;
         }
-        t->turns[t->n_turns++] = (tx_turn){.role = s->role, .start = s->start, .end = s->end,
-                                           .text = tx};
+        t->turns[t->n_turns++] =
+            (tx_turn){.role = s->role, .start = s->start, .end = s->end, .text = tx};
     }
     free(all);
     return 0;
@@ -385,12 +404,12 @@ double tx_hallucination_rate(const tx_transcript *t)
 
 /* ---- normalised text ----------------------------------------------------------------------- */
 
-static const char *const k_units[] = {"zero", "one", "two", "three", "four", "five", "six",
-                                      "seven", "eight", "nine", "ten", "eleven", "twelve",
-                                      "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-                                      "eighteen", "nineteen"};
-static const char *const k_tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty",
-                                     "seventy", "eighty", "ninety"};
+static const char *const k_units[] = {"zero",    "one",     "two",       "three",    "four",
+                                      "five",    "six",     "seven",     "eight",    "nine",
+                                      "ten",     "eleven",  "twelve",    "thirteen", "fourteen",
+                                      "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+static const char *const k_tens[] = {"",      "",      "twenty",  "thirty", "forty",
+                                     "fifty", "sixty", "seventy", "eighty", "ninety"};
 
 /* the value of a number word: 0-90, 100 (hundred), 1000, 1000000; -1 when not one */
 static long number_word(const char *w, size_t n)

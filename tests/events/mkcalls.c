@@ -38,12 +38,12 @@
 
 #define RATE 8000
 #define MAX_FILES 6
-#define TALK_DB -28.0    /* the passage's active level (dBFS) */
-#define FLOOR_DB -70.0   /* the noise floor (dBFS RMS) */
-#define PASSAGE_SEC 3.5  /* the passage read in one call */
-#define PHRASES 3        /* times the phrase is said, at most */
-#define PHRASE_MAX 2.0   /* the longest phrase said again and again (s) */
-#define HOLD_SLICE 15.0  /* s of hold music per call */
+#define TALK_DB -28.0   /* the passage's active level (dBFS) */
+#define FLOOR_DB -70.0  /* the noise floor (dBFS RMS) */
+#define PASSAGE_SEC 3.5 /* the passage read in one call */
+#define PHRASES 3       /* times the phrase is said, at most */
+#define PHRASE_MAX 2.0  /* the longest phrase said again and again (s) */
+#define HOLD_SLICE 15.0 /* s of hold music per call */
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -81,7 +81,8 @@ static double gauss(void)
     return sqrt(-2 * log(u + 1e-300)) * cos(2 * M_PI * v);
 }
 
-/* ---- audio ------------------------------------------------------------------------------------ */
+/* ---- audio ------------------------------------------------------------------------------------
+ */
 
 typedef struct buf {
     float *x;
@@ -171,10 +172,10 @@ static void write_wav(const char *path, const float *x, size_t n)
         h[28 + k] = (unsigned char)(v[5] >> (8 * k));
         h[40 + k] = (unsigned char)(v[7] >> (8 * k));
     }
-    h[20] = 1, h[21] = 0;   /* PCM */
-    h[22] = 1, h[23] = 0;   /* mono */
-    h[32] = 2, h[33] = 0;   /* block align */
-    h[34] = 16, h[35] = 0;  /* bits */
+    h[20] = 1, h[21] = 0;  /* PCM */
+    h[22] = 1, h[23] = 0;  /* mono */
+    h[32] = 2, h[33] = 0;  /* block align */
+    h[34] = 16, h[35] = 0; /* bits */
     memcpy(h + 36, "data", 4);
     fwrite(h, 1, 44, f);
     for (size_t i = 0; i < n; i++) {
@@ -195,7 +196,8 @@ static void add_floor(buf *b)
         b->x[i] += (float)(s * gauss());
 }
 
-/* ---- talkers ---------------------------------------------------------------------------------- */
+/* ---- talkers ----------------------------------------------------------------------------------
+ */
 
 /* A talker: recordings of one voice (or, for the two conversations, one speaker's turns). */
 typedef struct talker_src {
@@ -207,9 +209,11 @@ typedef struct talker_src {
 /* Named so the suite says who spoke. The P.862 reference recordings come from the ITU's
  * conformance set, which does not name its talkers: each is taken as one. */
 static const talker_src k_talkers[] = {
-    {"librivox", {"speech/ps_librivox_0870.wav", "speech/ps_librivox_0880.wav",
-                  "speech/ps_librivox_0890.wav"}, NULL},
-    {"cards", {"speech/ps_cards_001.wav", "speech/ps_cards_002.wav", "speech/ps_cards_003.wav"},
+    {"librivox",
+     {"speech/ps_librivox_0870.wav", "speech/ps_librivox_0880.wav", "speech/ps_librivox_0890.wav"},
+     NULL},
+    {"cards",
+     {"speech/ps_cards_001.wav", "speech/ps_cards_002.wav", "speech/ps_cards_003.wav"},
      NULL},
     {"goforward", {"speech/ps_goforward.wav"}, NULL},
     {"alsa", {"speech/alsa_front_left.wav", "speech/alsa_front_center.wav"}, NULL},
@@ -282,11 +286,13 @@ static int turns_of(const char *corpus, const char *from, double *a, double *b, 
             die("%s: %s", path, je.text);
         size_t i;
         json_t *row;
-        json_array_foreach(json_object_get(m, "files_list"), i, row) {
+        json_array_foreach(json_object_get(m, "files_list"), i, row)
+        {
             json_t *segs = json_object_get(json_object_get(row, "labels"), "speaker_segments");
             size_t k;
             json_t *s;
-            json_array_foreach(segs, k, s) {
+            json_array_foreach(segs, k, s)
+            {
                 if (n < max && !strcmp(json_string_value(json_array_get(s, 2)), from + 9))
                     a[n] = json_number_value(json_array_get(s, 0)),
                     b[n] = json_number_value(json_array_get(s, 1)), n++;
@@ -395,13 +401,14 @@ static talker load_talker(const char *corpus, const talker_src *src)
     return t;
 }
 
-/* ---- the talk-off calls ----------------------------------------------------------------------- */
+/* ---- the talk-off calls -----------------------------------------------------------------------
+ */
 
 /*
  * One call: A reads (its utterances from `first` on, PASSAGE_SEC of them or PHRASES utterances,
  * pauses of 0.15-0.6 s), and B says one phrase (its utterance `phrase`, up to PHRASE_MAX s)
- * after every utterance of A's: in the pause after it or over its end (half the time each, 0.2-1.0 s of overlap), the
- * passage going on 0.1-0.5 s after the phrase or over it. B at db against A.
+ * after every utterance of A's: in the pause after it or over its end (half the time each, 0.2-1.0
+ * s of overlap), the passage going on 0.1-0.5 s after the phrase or over it. B at db against A.
  */
 static buf conversation(const talker *A, const talker *B, int first, int phrase, double db)
 {
@@ -507,12 +514,16 @@ static int talkoff(const char *corpus, const char *dir, const char *skip)
     static const char *const music[] = {"hold_music/moh_macroform_cold_day.wav",
                                         "hold_music/moh_manolo_camp_morning_coffee.wav",
                                         "hold_music/moh_macroform_robot_dity.gsm"};
-    static const char *const prompts[] = {
-        "ivr_prompts/ast_en_basic_pbx_ivr_main.wav", "ivr_prompts/ast_en_queue_periodic_announce.wav",
-        "ivr_prompts/ast_en_dir_intro.wav", "ivr_prompts/ast_en_demo_congrats.wav",
-        "ivr_prompts/ast_en_vm_intro.wav", "ivr_prompts/ast_en_agent_user.wav",
-        "ivr_prompts/ast_en_ss_noservice.wav", "ivr_prompts/ast_es_queue_periodic_announce.wav",
-        "ivr_prompts/ast_en_tt_monkeys.wav", "ivr_prompts/ast_en_queue_youarenext.wav"};
+    static const char *const prompts[] = {"ivr_prompts/ast_en_basic_pbx_ivr_main.wav",
+                                          "ivr_prompts/ast_en_queue_periodic_announce.wav",
+                                          "ivr_prompts/ast_en_dir_intro.wav",
+                                          "ivr_prompts/ast_en_demo_congrats.wav",
+                                          "ivr_prompts/ast_en_vm_intro.wav",
+                                          "ivr_prompts/ast_en_agent_user.wav",
+                                          "ivr_prompts/ast_en_ss_noservice.wav",
+                                          "ivr_prompts/ast_es_queue_periodic_announce.wav",
+                                          "ivr_prompts/ast_en_tt_monkeys.wav",
+                                          "ivr_prompts/ast_en_queue_youarenext.wav"};
     /* each slice of music, and each prompt, once with one talker over it, the talker and the
      * level (0, +6, -6 dB against the backdrop's RMS) going round */
     static const double lv[3] = {0, 6, -6};
@@ -537,8 +548,8 @@ static int talkoff(const char *corpus, const char *dir, const char *skip)
             char name[256];
             snprintf(name, sizeof(name), "%s_%.*s_%zu_%s_%+.0f", is_music ? "hold" : "ivr",
                      (int)(strchr(base, '.') - base), base, at / RATE, t->name, db);
-            emit(man, dir, name, is_music ? "hold" : "ivr", is_music ? "music" : "prompt",
-                 t->name, db, &c, &total);
+            emit(man, dir, name, is_music ? "hold" : "ivr", is_music ? "music" : "prompt", t->name,
+                 db, &c, &total);
             ncalls++;
         }
         free(m.x);
@@ -554,16 +565,15 @@ static int talkoff(const char *corpus, const char *dir, const char *skip)
     return 0;
 }
 
-
 /* ---- the long signals ------------------------------------------------------------------------ */
 
 /*
  * One long signal from one period of it: `period` (8 kHz), its tones at the spans on[k][0..1]
  * (s). 2-15 periods from a random point of one, at -15 to +6 dB from the period's level; a gain
- * step of 6 dB up or down at a random point of the middle half; 1-3 frames of 20 ms lost, each zeroed or cut out. Writes the file
- * and prints "NAME START END PERIODS": the first and last sample a tone sounds in (a piece of
- * a burst under 20 ms that the recording's start or end leaves does not count: through a codec
- * no receiver can name it).
+ * step of 6 dB up or down at a random point of the middle half; 1-3 frames of 20 ms lost, each
+ * zeroed or cut out. Writes the file and prints "NAME START END PERIODS": the first and last sample
+ * a tone sounds in (a piece of a burst under 20 ms that the recording's start or end leaves does
+ * not count: through a codec no receiver can name it).
  */
 static int signal_file(const char *period_path, const char *dir, const char *name, uint64_t seed,
                        double on[][2], int non)
@@ -572,7 +582,8 @@ static int signal_file(const char *period_path, const char *dir, const char *nam
     for (int i = 0; i < 8; i++)
         (void)urand();
     buf per = load8k(period_path);
-    const size_t P = per.n, periods = 2 + (size_t)(urand() * 14), phase = (size_t)(urand() * (double)P);
+    const size_t P = per.n, periods = 2 + (size_t)(urand() * 14),
+                 phase = (size_t)(urand() * (double)P);
     const size_t n = periods * P;
     float *x = malloc(n * sizeof(float));
     uint8_t *tone = calloc(n, 1);
@@ -585,7 +596,8 @@ static int signal_file(const char *period_path, const char *dir, const char *nam
     /* the level: the period's (-20 dBFS peak) moved by -15 to +6 dB, then 6 dB up or down
      * from a point of the middle half on */
     const size_t step = (size_t)(uniform(0.25, 0.75) * (double)n);
-    const double g0 = pow(10, uniform(-15, 6) / 20), g = g0 * pow(10, (urand() < 0.5 ? 6.0 : -6.0) / 20);
+    const double g0 = pow(10, uniform(-15, 6) / 20),
+                 g = g0 * pow(10, (urand() < 0.5 ? 6.0 : -6.0) / 20);
     for (size_t i = 0; i < n; i++)
         x[i] = (float)(x[i] * (i < step ? g0 : g));
     /* 1-3 frames of 20 ms lost: zeroed (no concealment) or cut out of the recording */

@@ -170,8 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         sc_totals t;
         sc_totals_of(&c, r, &t);
-        if (c.n < 1 || c.n > SC_MAX_CATEGORIES || w < 1 - 1e-5 || w > 1 + 1e-5 ||
-            t.partial < 0 || t.partial > 100 + 1e-6 || t.coverage > 1 + 1e-6)
+        if (c.n < 1 || c.n > SC_MAX_CATEGORIES || w < 1 - 1e-5 || w > 1 + 1e-5 || t.partial < 0 ||
+            t.partial > 100 + 1e-6 || t.coverage > 1 + 1e-6)
             __builtin_trap();
         sc_card_free(&c);
     } else if (sel == 2) {

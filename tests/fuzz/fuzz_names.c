@@ -51,8 +51,8 @@ static void canonical_uri(const ingest_db_uri *u, char *out, size_t n)
     size_t k = (size_t)snprintf(out, n, "mysql://");
     for (const unsigned char *p = (const unsigned char *)u->user; *p && k + 4 < n; p++)
         k += (size_t)snprintf(out + k, n - k, isalnum(*p) ? "%c" : "%%%02X", *p);
-    snprintf(out + k, n - k, strchr(u->host, ':') ? "@[%s]:%u/%s" : "@%s:%u/%s", u->host,
-             u->port, u->db);
+    snprintf(out + k, n - k, strchr(u->host, ':') ? "@[%s]:%u/%s" : "@%s:%u/%s", u->host, u->port,
+             u->db);
 }
 
 static void check_uri(const char *s)
@@ -65,8 +65,9 @@ static void check_uri(const char *s)
         return;
     }
     if (!u.user[0] || !u.host[0] || !u.db[0] || u.port < 1 || u.port > 65535 ||
-        strpbrk(u.host, "/@?# ") || strspn(u.db, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
-                                                 "TUVWXYZ0123456789_$") != strlen(u.db))
+        strpbrk(u.host, "/@?# ") ||
+        strspn(u.db, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+                     "TUVWXYZ0123456789_$") != strlen(u.db))
         __builtin_trap();
     for (const unsigned char *p = (const unsigned char *)u.user; *p; p++)
         if (*p < 0x20 || *p == 0x7f)

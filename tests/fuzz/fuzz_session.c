@@ -78,8 +78,7 @@ static void check_value(const char *v, size_t len)
         if (s.expires || s.csrf[0])
             __builtin_trap();
         break;
-    default:
-        __builtin_trap(); /* a value is never MISSING */
+    default: __builtin_trap(); /* a value is never MISSING */
     }
 }
 
@@ -125,8 +124,8 @@ static void check_roundtrip(const uint8_t *d, size_t n)
         __builtin_trap();
     size_t len = strlen(v);
     svc_session_state st = svc_session_verify(key(), v, len, NOW, &back);
-    if (st != (expires > NOW ? SVC_SESSION_VALID : SVC_SESSION_EXPIRED) || back.expires != expires ||
-        (st == SVC_SESSION_VALID && strcmp(back.csrf, s.csrf)))
+    if (st != (expires > NOW ? SVC_SESSION_VALID : SVC_SESSION_EXPIRED) ||
+        back.expires != expires || (st == SVC_SESSION_VALID && strcmp(back.csrf, s.csrf)))
         __builtin_trap();
     /* in a Cookie header among others (the rest of the input, sanitised, as their values) */
     char h[600];

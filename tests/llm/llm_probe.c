@@ -86,15 +86,17 @@ static json_t *response_json(llm_status st, const llm_response *r, const char *e
 {
     json_t *calls = json_array();
     for (size_t i = 0; i < r->n_calls; i++)
-        json_array_append_new(calls, json_pack("{s:s, s:s, s:s}", "id", r->calls[i].id, "name",
-                                               r->calls[i].name, "arguments",
-                                               r->calls[i].arguments));
+        json_array_append_new(calls,
+                              json_pack("{s:s, s:s, s:s}", "id", r->calls[i].id, "name",
+                                        r->calls[i].name, "arguments", r->calls[i].arguments));
     return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:I, s:I, s:f, s:i, s:b, s:o}", "status",
-                     st == LLM_OK ? "ok" : st == LLM_CAP ? "cap" : "error", "err", err, "text",
-                     r->text, "provider", r->provider, "model", r->model, "input_tokens",
-                     (json_int_t)r->input_tokens, "output_tokens", (json_int_t)r->output_tokens,
-                     "cost_usd", r->cost_usd, "attempts", r->attempts, "repaired", r->repaired,
-                     "calls", calls);
+                     st == LLM_OK    ? "ok"
+                     : st == LLM_CAP ? "cap"
+                                     : "error",
+                     "err", err, "text", r->text, "provider", r->provider, "model", r->model,
+                     "input_tokens", (json_int_t)r->input_tokens, "output_tokens",
+                     (json_int_t)r->output_tokens, "cost_usd", r->cost_usd, "attempts", r->attempts,
+                     "repaired", r->repaired, "calls", calls);
 }
 
 int main(int argc, char **argv)
@@ -106,22 +108,59 @@ int main(int argc, char **argv)
     llm_budget b = {0};
     const char *transcript = NULL, *cardf = NULL;
     bool tools = false, schema = true;
-    enum { O_P = 1, O_U, O_M, O_K, O_R, O_T, O_FP, O_FU, O_FM, O_FK, O_PI, O_PO, O_TT, O_TC,
-           O_CT, O_CC, O_TR, O_CA, O_TO, O_NS, O_MX };
-    static const struct option opts[] = {
-        {"provider", 1, 0, O_P}, {"url", 1, 0, O_U}, {"model", 1, 0, O_M},
-        {"key-file", 1, 0, O_K}, {"retries", 1, 0, O_R}, {"timeout", 1, 0, O_T},
-        {"fallback-provider", 1, 0, O_FP}, {"fallback-url", 1, 0, O_FU},
-        {"fallback-model", 1, 0, O_FM}, {"fallback-key-file", 1, 0, O_FK},
-        {"price-in", 1, 0, O_PI}, {"price-out", 1, 0, O_PO}, {"tokens-today", 1, 0, O_TT},
-        {"token-cap", 1, 0, O_TC}, {"cost-today", 1, 0, O_CT}, {"cost-cap", 1, 0, O_CC},
-        {"transcript", 1, 0, O_TR}, {"card", 1, 0, O_CA}, {"tools", 0, 0, O_TO},
-        {"no-schema", 0, 0, O_NS}, {"max-response", 1, 0, O_MX}, {0, 0, 0, 0}};
+    enum {
+        O_P = 1,
+        O_U,
+        O_M,
+        O_K,
+        O_R,
+        O_T,
+        O_FP,
+        O_FU,
+        O_FM,
+        O_FK,
+        O_PI,
+        O_PO,
+        O_TT,
+        O_TC,
+        O_CT,
+        O_CC,
+        O_TR,
+        O_CA,
+        O_TO,
+        O_NS,
+        O_MX
+    };
+    static const struct option opts[] = {{"provider", 1, 0, O_P},
+                                         {"url", 1, 0, O_U},
+                                         {"model", 1, 0, O_M},
+                                         {"key-file", 1, 0, O_K},
+                                         {"retries", 1, 0, O_R},
+                                         {"timeout", 1, 0, O_T},
+                                         {"fallback-provider", 1, 0, O_FP},
+                                         {"fallback-url", 1, 0, O_FU},
+                                         {"fallback-model", 1, 0, O_FM},
+                                         {"fallback-key-file", 1, 0, O_FK},
+                                         {"price-in", 1, 0, O_PI},
+                                         {"price-out", 1, 0, O_PO},
+                                         {"tokens-today", 1, 0, O_TT},
+                                         {"token-cap", 1, 0, O_TC},
+                                         {"cost-today", 1, 0, O_CT},
+                                         {"cost-cap", 1, 0, O_CC},
+                                         {"transcript", 1, 0, O_TR},
+                                         {"card", 1, 0, O_CA},
+                                         {"tools", 0, 0, O_TO},
+                                         {"no-schema", 0, 0, O_NS},
+                                         {"max-response", 1, 0, O_MX},
+                                         {0, 0, 0, 0}};
     int o;
 #define STR(dst) snprintf(dst, sizeof(dst), "%s", optarg)
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case O_P: if (llm_provider_parse(optarg, &c.primary.provider)) return 2; break;
+        case O_P:
+            if (llm_provider_parse(optarg, &c.primary.provider))
+                return 2;
+            break;
         case O_U: STR(c.primary.url); break;
         case O_M: STR(c.primary.model); break;
         case O_K: STR(c.primary.key_file); break;
@@ -145,7 +184,9 @@ int main(int argc, char **argv)
         case O_CA: cardf = optarg; break;
         case O_TO: tools = true; break;
         case O_NS: schema = false; break;
-        case O_MX: c.primary.max_response = c.fallback.max_response = strtoul(optarg, NULL, 10); break;
+        case O_MX:
+            c.primary.max_response = c.fallback.max_response = strtoul(optarg, NULL, 10);
+            break;
         default: return 2;
         }
     }
@@ -208,11 +249,13 @@ int main(int argc, char **argv)
     json_decref(res);
     if (st == LLM_OK && r.n_calls) {
         /* the tool's result back, in the next turn */
-        llm_message turns[3] = {first,
-                                {.role = LLM_ASSISTANT, .text = r.text, .calls = r.calls,
-                                 .n_calls = r.n_calls},
-                                {.role = LLM_TOOL_RESULT, .text = "{\"balance\": 12.5}",
-                                 .tool_call_id = r.calls[0].id, .tool_name = r.calls[0].name}};
+        llm_message turns[3] = {
+            first,
+            {.role = LLM_ASSISTANT, .text = r.text, .calls = r.calls, .n_calls = r.n_calls},
+            {.role = LLM_TOOL_RESULT,
+             .text = "{\"balance\": 12.5}",
+             .tool_call_id = r.calls[0].id,
+             .tool_name = r.calls[0].name}};
         llm_request rq2 = rq;
         rq2.messages = turns;
         rq2.n_messages = 3;

@@ -135,9 +135,15 @@ int main(int argc, char **argv)
         while (i < n && ids[i] != l.call_id)
             i++;
         json_t *c = json_array_get(calls, i);
-        store_figures f = {.duration_sec = 60, .legs = 2, .speech_pct = {40, 40},
-                           .mos = {NAN, NAN}, .one_way = 0, .talk_sec = {20, 20},
-                           .dead_air_sec = 1, .overtalk_sec = 0, .hold_sec = 0};
+        store_figures f = {.duration_sec = 60,
+                           .legs = 2,
+                           .speech_pct = {40, 40},
+                           .mos = {NAN, NAN},
+                           .one_way = 0,
+                           .talk_sec = {20, 20},
+                           .dead_air_sec = 1,
+                           .overtalk_sec = 0,
+                           .hold_sec = 0};
         json_t *sp = json_object_get(c, "score");
         int r = store_job_analysed(s, &l, "seed", "{}", &f, JOB_TRANSCRIBING, now);
         if (r == STORE_OK)
@@ -145,9 +151,9 @@ int main(int argc, char **argv)
         if (r == STORE_OK)
             r = store_job_advance(s, &l, JOB_SCORING, NULL, NULL, now);
         if (r == STORE_OK)
-            r = json_is_object(sp) ? score_call(s, &l, sp, now)
-                                   : store_job_advance(s, &l, JOB_COMPLETE, "score",
-                                                       "not_configured", now);
+            r = json_is_object(sp)
+                    ? score_call(s, &l, sp, now)
+                    : store_job_advance(s, &l, JOB_COMPLETE, "score", "not_configured", now);
         if (r != STORE_OK) {
             fprintf(stderr, "qa_seed: call %s: %s\n", text(c, "recording_id"), store_errmsg(s));
             rc = 1;

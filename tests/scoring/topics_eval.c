@@ -58,7 +58,8 @@ typedef struct confusion {
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: topics_eval TOPICS CALLS_DIR TRANSCRIPTS_DIR LABELS [MIN_HELDOUT]\n");
+        fprintf(stderr,
+                "usage: topics_eval TOPICS CALLS_DIR TRANSCRIPTS_DIR LABELS [MIN_HELDOUT]\n");
         return 2;
     }
     char path[4096];
@@ -96,8 +97,8 @@ int main(int argc, char **argv)
             const char *sid = json_string_value(json_array_get(sids, i));
             snprintf(path, sizeof(path), "%s/metadata/%s.json", argv[3], sid);
             json_t *meta = json_load_file(path, 0, &je);
-            const char *truth = json_string_value(json_object_get(
-                json_array_get(json_object_get(meta, "tasks"), 0), "task_type"));
+            const char *truth = json_string_value(
+                json_object_get(json_array_get(json_object_get(meta, "tasks"), 0), "task_type"));
             snprintf(path, sizeof(path), "%s/%s.json", argv[2], sid);
             char *body = slurp(path, &len);
             if (!truth || !body) {
@@ -128,7 +129,8 @@ int main(int argc, char **argv)
             printf("\n");
             if (!ok) {
                 int c = 0;
-                while (c < nconf[h] && (strcmp(conf[h][c].truth, truth) || strcmp(conf[h][c].got, g)))
+                while (c < nconf[h] &&
+                       (strcmp(conf[h][c].truth, truth) || strcmp(conf[h][c].got, g)))
                     c++;
                 if (c == nconf[h] && c < 64) {
                     snprintf(conf[h][c].truth, sizeof(conf[h][c].truth), "%s", truth);

@@ -45,7 +45,8 @@ static inline size_t tu_ref_vad(json_t *golden, const char *src, int channel, cq
 {
     size_t idx;
     json_t *g;
-    json_array_foreach(golden, idx, g) {
+    json_array_foreach(golden, idx, g)
+    {
         const char *s = json_string_value(json_object_get(g, "source"));
         json_t *ch = json_object_get(g, "channel");
         int c = json_is_string(ch) ? atoi(json_string_value(ch)) : (int)json_integer_value(ch);
@@ -54,7 +55,8 @@ static inline size_t tu_ref_vad(json_t *golden, const char *src, int channel, cq
         json_t *ts = json_object_get(json_object_get(g, "vad"), "timestamps_sec");
         size_t n = 0, i;
         json_t *t;
-        json_array_foreach(ts, i, t) {
+        json_array_foreach(ts, i, t)
+        {
             if (n < max)
                 out[n++] = (cq_conv_span){json_number_value(json_array_get(t, 0)),
                                           json_number_value(json_array_get(t, 1))};

@@ -24,8 +24,8 @@ static float *test_signal(size_t frames, int channels, bool fine)
     float *x = malloc(frames * (size_t)channels * sizeof(float));
     for (size_t i = 0; i < frames; i++)
         for (int c = 0; c < channels; c++) {
-            double v = 0.3 * sin(2 * M_PI * (300 + 200 * c) * (double)i / RATE) +
-                       0.05 * tu_gauss(&rng);
+            double v =
+                0.3 * sin(2 * M_PI * (300 + 200 * c) * (double)i / RATE) + 0.05 * tu_gauss(&rng);
             x[i * (size_t)channels + (size_t)c] = fine ? (float)v : tu_q16(v);
         }
     if (fine && frames >= 4) {
@@ -119,7 +119,8 @@ static int64_t decode_three_ways(const char *path, const char *label, bool own, 
     /* planar reads hold the same samples, channel by channel */
     cq_audio *pl = cq_audio_open(path, &err);
     assert_non_null(pl);
-    float *ch0 = malloc((size_t)n * sizeof(float) + 4), *ch1 = malloc((size_t)n * sizeof(float) + 4);
+    float *ch0 = malloc((size_t)n * sizeof(float) + 4),
+          *ch1 = malloc((size_t)n * sizeof(float) + 4);
     size_t at = 0;
     for (;;) {
         float *const planes[2] = {ch0 + at, ch1 + at};
@@ -214,8 +215,8 @@ static void test_formats_match_libsndfile(void **state)
         const fmt_case *c = &cases[k];
         char *path = tu_path(tu_dir(), c->name);
         int sub = c->sf_format & SF_FORMAT_SUBMASK;
-        bool fine = sub == SF_FORMAT_PCM_24 || sub == SF_FORMAT_PCM_32 ||
-                    sub == SF_FORMAT_FLOAT || sub == SF_FORMAT_DOUBLE;
+        bool fine = sub == SF_FORMAT_PCM_24 || sub == SF_FORMAT_PCM_32 || sub == SF_FORMAT_FLOAT ||
+                    sub == SF_FORMAT_DOUBLE;
         float *x = test_signal(FRAMES, c->channels, fine);
         if (tu_write(path, c->sf_format, RATE, c->channels, x, FRAMES) != 0) {
             if (c->own) /* every WAV encoding is writable by libsndfile 1.2 */
@@ -276,8 +277,9 @@ static void test_formats_match_libsndfile(void **state)
 static void test_wav_headers_match_libsndfile(void **state)
 {
     (void)state;
-    static const uint8_t ext_ambi[] = {22, 0, 16, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0x21, 0x07, 0xd3, 0x11,
-                                       0x86, 0x44, 0xc8, 0xc1, 0xca, 0, 0, 0}; /* Ambisonic B */
+    static const uint8_t ext_ambi[] = {22,   0,    16,   0,    4,    0,    0,    0,    1,
+                                       0,    0,    0,    0x21, 0x07, 0xd3, 0x11, 0x86, 0x44,
+                                       0xc8, 0xc1, 0xca, 0,    0,    0}; /* Ambisonic B */
     static const uint8_t cb0[] = {0, 0};
     const uint16_t EXT = 0xFFFE;
     const wav_parts cases[] = {
@@ -292,8 +294,8 @@ static void test_wav_headers_match_libsndfile(void **state)
         {"list_before", .tag = 1, .channels = 2, .block_align = 8, .bits = 32, .list_before = true,
          .data_size = 4000, .payload = 4000, .list_after = true, .own = true},
         {"second_fmt", .tag = 7, .channels = 1, .block_align = 1, .bits = 8, .fmt_extra = cb0,
-         .fmt_extra_n = 2, .second_fmt = true, .data_size = 999, .payload = 999,
-         .list_after = true, .own = true},
+         .fmt_extra_n = 2, .second_fmt = true, .data_size = 999, .payload = 999, .list_after = true,
+         .own = true},
         {"u8_odd_pad", .tag = 1, .channels = 1, .block_align = 1, .bits = 8, .data_size = 1001,
          .payload = 1001, .list_after = true, .own = true},
         {"s16_odd_pad", .tag = 1, .channels = 1, .block_align = 2, .bits = 16, .data_size = 1001,
@@ -304,19 +306,17 @@ static void test_wav_headers_match_libsndfile(void **state)
          .payload = 4000, .own = true},
         {"f64_riffx", .riffx = true, .tag = 3, .channels = 2, .block_align = 16, .bits = 64,
          .list_before = true, .data_size = 8000, .payload = 8000, .own = true},
-        {"ext_24in32", .tag = EXT, .ext_sub = 1, .ext_valid = 24, .channels = 2,
-         .block_align = 8, .bits = 32, .data_size = 4000, .payload = 4000, .own = true},
-        {"ext_float_riffx", .riffx = true, .tag = EXT, .ext_sub = 3, .ext_valid = 32,
-         .channels = 1, .block_align = 4, .bits = 32, .list_before = true, .data_size = 4000,
-         .payload = 4000, .list_after = true, .own = true},
+        {"ext_24in32", .tag = EXT, .ext_sub = 1, .ext_valid = 24, .channels = 2, .block_align = 8,
+         .bits = 32, .data_size = 4000, .payload = 4000, .own = true},
+        {"ext_float_riffx", .riffx = true, .tag = EXT, .ext_sub = 3, .ext_valid = 32, .channels = 1,
+         .block_align = 4, .bits = 32, .list_before = true, .data_size = 4000, .payload = 4000,
+         .list_after = true, .own = true},
         {"ext_alaw", .tag = EXT, .ext_sub = 6, .ext_valid = 8, .channels = 2, .block_align = 2,
          .bits = 8, .data_size = 2000, .payload = 2000, .own = true},
-        {"ext_ulaw_riffx", .riffx = true, .tag = EXT, .ext_sub = 7, .ext_valid = 8,
-         .channels = 1, .block_align = 1, .bits = 8, .data_size = 2000, .payload = 2000,
-         .own = true},
-        {"ext_s16_riffx", .riffx = true, .tag = EXT, .ext_sub = 1, .ext_valid = 16,
-         .channels = 2, .block_align = 4, .bits = 16, .data_size = 2000, .payload = 2000,
-         .own = true},
+        {"ext_ulaw_riffx", .riffx = true, .tag = EXT, .ext_sub = 7, .ext_valid = 8, .channels = 1,
+         .block_align = 1, .bits = 8, .data_size = 2000, .payload = 2000, .own = true},
+        {"ext_s16_riffx", .riffx = true, .tag = EXT, .ext_sub = 1, .ext_valid = 16, .channels = 2,
+         .block_align = 4, .bits = 16, .data_size = 2000, .payload = 2000, .own = true},
         /* left to libsndfile, which decodes them */
         {"pcm24_align4", .tag = 1, .channels = 1, .block_align = 4, .bits = 24, .data_size = 4000,
          .payload = 4000, .own = false},
@@ -328,9 +328,8 @@ static void test_wav_headers_match_libsndfile(void **state)
          .payload = 2000, .refused = true},
         {"ogg_in_data", .tag = 1, .channels = 1, .block_align = 2, .bits = 16, .data_size = 2000,
          .payload = 2000, .payload_head = "OggS", .refused = true},
-        {"ext_short_fmt", .tag = EXT, .channels = 1, .block_align = 2, .bits = 16,
-         .fmt_extra = cb0, .fmt_extra_n = 2, .data_size = 2000, .payload = 2000,
-         .refused = true},
+        {"ext_short_fmt", .tag = EXT, .channels = 1, .block_align = 2, .bits = 16, .fmt_extra = cb0,
+         .fmt_extra_n = 2, .data_size = 2000, .payload = 2000, .refused = true},
     };
     tu_rng seed = tu_rng_seed("test_wav_headers_match_libsndfile");
     static uint8_t buf[20000];
@@ -388,8 +387,7 @@ static void test_gsm_wav_whole_blocks(void **state)
 {
     (void)state;
     char *path = NULL;
-    if (asprintf(&path, "%s/corpus/formats/ast_en_basic_pbx_ivr_main_gsm.wav",
-                 tu_shared_dir()) < 0)
+    if (asprintf(&path, "%s/corpus/formats/ast_en_basic_pbx_ivr_main_gsm.wav", tu_shared_dir()) < 0)
         fail();
     if (!tu_exists(path)) {
         free(path);

@@ -82,11 +82,12 @@ static void test_wav_without_libsndfile(void **state)
     }
 
     /* the whole engine on a WAV call: levels and silence */
-    wav_parts call = {"call.wav", .tag = 1, .channels = 2, .block_align = 4, .bits = 16,
-                      .data_size = 16000, .payload = 16000};
+    wav_parts call = {"call.wav", .tag = 1,           .channels = 2,   .block_align = 4,
+                      .bits = 16, .data_size = 16000, .payload = 16000};
     size_t n = build_wav(buf, &call, &rng);
     cq_engine_params ep = cq_engine_default_params();
-    ep.analyzers = CQ_AN_LEVELS | CQ_AN_SILENCE; /* what `callqa analyze --only levels,silence` runs */
+    ep.analyzers =
+        CQ_AN_LEVELS | CQ_AN_SILENCE; /* what `callqa analyze --only levels,silence` runs */
     cq_err err;
     cq_engine *e = cq_engine_create(&ep, NULL);
     assert_non_null(e);
@@ -115,8 +116,8 @@ static void test_missing_library_named(void **state)
     /* a WAV file still decodes */
     static uint8_t buf[4000];
     tu_rng rng = {2};
-    wav_parts w = {"x.wav", .tag = 1, .channels = 1, .block_align = 2, .bits = 16,
-                   .data_size = 2000, .payload = 2000};
+    wav_parts w = {"x.wav",    .tag = 1,          .channels = 1,  .block_align = 2,
+                   .bits = 16, .data_size = 2000, .payload = 2000};
     size_t n = build_wav(buf, &w, &rng);
     a = cq_audio_open_memory(buf, n, "x.wav", &err);
     assert_non_null(a);

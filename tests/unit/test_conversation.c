@@ -79,7 +79,8 @@ static size_t load_calls(call *out, size_t max)
     assert_non_null(labels);
     size_t n = 0, i;
     json_t *c;
-    json_array_foreach(json_object_get(labels, "calls"), i, c) {
+    json_array_foreach(json_object_get(labels, "calls"), i, c)
+    {
         json_t *files = json_object_get(c, "files");
         const char *f0 = json_string_value(json_array_get(files, 0));
         const char *f1 = json_string_value(json_array_get(files, 1));
@@ -192,11 +193,11 @@ static void test_corpus_calls(void **state)
         if (c->swapped_suspected)
             bad++, print_message("%s: legs suspected swapped (%s)\n", name, c->swapped_detail);
         if (r->has_xleg && (r->xleg.near_identical || r->xleg.bleed_from >= 0))
-            bad++, print_message("%s: leg check fired (corr %.3f, bleed from %d, %.1f ms)\n",
-                                 name, r->xleg.corr_lag0, r->xleg.bleed_from,
-                                 r->xleg.bleed_lag_ms);
+            bad++, print_message("%s: leg check fired (corr %.3f, bleed from %d, %.1f ms)\n", name,
+                                 r->xleg.corr_lag0, r->xleg.bleed_from, r->xleg.bleed_lag_ms);
         print_message("%s: one-way %s, %zu overtalk, %zu dead air, peak leg correlation "
-                      "%.4f\n", name, c->one_way_rule, c->n_overtalk, c->n_dead_air,
+                      "%.4f\n",
+                      name, c->one_way_rule, c->n_overtalk, c->n_dead_air,
                       r->has_xleg && r->xleg.has ? r->xleg.peak_corr : 0.0);
     }
     free_calls(calls, n);
@@ -339,7 +340,8 @@ static void test_rules_by_hand(void **state)
     assert_true(fabs(c.leg[1].longest_monologue_sec - 10) < 1e-9);
     /* dead air: 12-20 (8 s) only; 8-10 is 2 s */
     assert_int_equal(c.n_dead_air, 1);
-    assert_true(fabs(c.dead_air[0].start_sec - 12) < 1e-9 && fabs(c.dead_air[0].end_sec - 20) < 1e-9);
+    assert_true(fabs(c.dead_air[0].start_sec - 12) < 1e-9 &&
+                fabs(c.dead_air[0].end_sec - 20) < 1e-9);
     assert_int_equal(c.one_way, 0);
     cq_conversation_free(&c);
 

@@ -377,8 +377,13 @@ static void test_findings_json(void **state)
         {.start_sec = -1, .end_sec = -1, .role = NULL, .quote = "thank you for calling"},
     };
     cq_value v[2] = {CQ_VNUM("overtalk_sec", 3.25, 2), {.key = "mos", .type = CQ_VAL_NULL}};
-    cq_finding f = {.code = "overtalk", .severity = CQ_SEV_MAJOR, .message = "talked over",
-                    .values = v, .n_values = 2, .evidence = ev, .n_evidence = 2};
+    cq_finding f = {.code = "overtalk",
+                    .severity = CQ_SEV_MAJOR,
+                    .message = "talked over",
+                    .values = v,
+                    .n_values = 2,
+                    .evidence = ev,
+                    .n_evidence = 2};
     char *js = cq_findings_to_json(&f, 1);
     assert_string_equal(js, "[{\"code\":\"overtalk\",\"severity\":\"major\",\"message\":"
                             "\"talked over\",\"values\":{\"overtalk_sec\":3.25,\"mos\":null},"

@@ -142,7 +142,7 @@ static void test_blocks(void **state)
     assert_int_equal(na, 23); /* 1.125 s */
     assert_int_equal(na, nb);
     assert_memory_equal(va, vb, na * sizeof(int16_t));
-    assert_true(va[2] < va[10] && va[10] < va[18]); /* louder along the noise */
+    assert_true(va[2] < va[10] && va[10] < va[18]);                 /* louder along the noise */
     assert_int_equal(va[na - 1], (int)(CQ_ENVELOPE_FLOOR_DB * 10)); /* the silent tail */
     cq_report_destroy(a);
     cq_report_destroy(b);
@@ -164,8 +164,8 @@ static void test_json(void **state)
     json_t *d = json_object_get(env, "dbfs");
     assert_int_equal(json_array_size(d), 5);
     assert_true(fabs(json_number_value(json_array_get(d, 0)) - -9.0) < 1e-9); /* 0.1 dB */
-    json_t *silent = json_object_get(json_object_get(json_object_get(o, "outbound"), "envelope"),
-                                     "dbfs");
+    json_t *silent =
+        json_object_get(json_object_get(json_object_get(o, "outbound"), "envelope"), "dbfs");
     assert_int_equal(json_array_size(silent), 5);
     assert_true(json_number_value(json_array_get(silent, 4)) == CQ_ENVELOPE_FLOOR_DB);
     json_t *an = json_object_get(json_object_get(o, "engine"), "analyzers");

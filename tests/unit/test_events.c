@@ -63,11 +63,11 @@ static char *corpus(const char *rel)
 
 typedef struct expect {
     const char *file;
-    int leg;               /* 0 inbound (channel 1, customer), 1 outbound */
+    int leg; /* 0 inbound (channel 1, customer), 1 outbound */
     cq_event_type type;
-    const char *digits;    /* dtmf */
-    const char *signal;    /* busy */
-    double start, end;     /* hold: labelled span (checked within 1 s); others: -1 */
+    const char *digits; /* dtmf */
+    const char *signal; /* busy */
+    double start, end;  /* hold: labelled span (checked within 1 s); others: -1 */
 } expect;
 
 /* From calls/labels.json and MANIFEST.md (tones/). */
@@ -138,9 +138,8 @@ static int check_file(const char *rel)
                 else
                     print_message("%s leg %d: %s %.3f-%.3f '%s' does not match the label "
                                   "(%.3f-%.3f '%s')\n",
-                                  rel, leg, cq_event_type_name(e->type), e->start_sec,
-                                  e->end_sec, e->digits, w->start, w->end,
-                                  w->digits ? w->digits : "");
+                                  rel, leg, cq_event_type_name(e->type), e->start_sec, e->end_sec,
+                                  e->digits, w->start, w->end, w->digits ? w->digits : "");
             }
             if (!matched && !(hold_music_file && e->type == CQ_EV_HOLD)) {
                 print_message("%s leg %d: unexpected %s event %.3f-%.3f %s\n", rel, leg,
@@ -149,8 +148,7 @@ static int check_file(const char *rel)
             }
         }
         for (size_t x = 0; x < N_EXPECT; x++)
-            if (!strcmp(k_expect[x].file, rel) && k_expect[x].leg == leg &&
-                want_found[x] != 1) {
+            if (!strcmp(k_expect[x].file, rel) && k_expect[x].leg == leg && want_found[x] != 1) {
                 print_message("%s leg %d: expected one %s event, found %d\n", rel, leg,
                               cq_event_type_name(k_expect[x].type), want_found[x]);
                 bad++;
@@ -173,8 +171,8 @@ static int check_file(const char *rel)
 static void test_corpus_events(void **state)
 {
     (void)state;
-    static const char *const dirs[] = {"calls", "tones", "hold_music", "ivr_prompts", "speech",
-                                       "quality", "vad", "formats", "conversations"};
+    static const char *const dirs[] = {"calls",   "tones", "hold_music", "ivr_prompts",  "speech",
+                                       "quality", "vad",   "formats",    "conversations"};
     int bad = 0, files = 0;
     for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
         char *dir = corpus(dirs[d]);
@@ -201,7 +199,8 @@ static void test_corpus_events(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* ---- timeline precision and recall ------------------------------------------------------------ */
+/* ---- timeline precision and recall ------------------------------------------------------------
+ */
 
 enum { T_SPEECH, T_MUSIC, T_TONE, T_OTHER, T_N };
 static const char *const k_tname[T_N] = {"speech", "music", "tone", "other"};
@@ -218,7 +217,8 @@ static int truth_at(double t, json_t *segs, const span *vad, size_t nvad)
 {
     size_t i;
     json_t *s;
-    json_array_foreach(segs, i, s) {
+    json_array_foreach(segs, i, s)
+    {
         double a = json_number_value(json_object_get(s, "start"));
         double b = json_number_value(json_object_get(s, "end"));
         if (t < a || t >= b)
@@ -274,7 +274,8 @@ static void test_timeline_precision_recall(void **state)
     double conf[T_N][T_N] = {{0}};
     size_t ci;
     json_t *call;
-    json_array_foreach(json_object_get(labels, "calls"), ci, call) {
+    json_array_foreach(json_object_get(labels, "calls"), ci, call)
+    {
         json_t *files = json_object_get(call, "files");
         const char *file = json_string_value(json_array_get(files, 0));
         const char *file2 = json_string_value(json_array_get(files, 1));
@@ -300,8 +301,8 @@ static void test_timeline_precision_recall(void **state)
             const cq_leg_report *l = leg == 0 ? r->inbound : r->outbound;
             span vad[512];
             size_t nvad = leg_files ? tu_ref_vad(golden, leg ? file2 : file, 0, vad, 512)
-                          : stereo ? tu_ref_vad(golden, file, leg + 1, vad, 512)
-                                   : tu_ref_vad(golden, file, 0, vad, 512);
+                          : stereo  ? tu_ref_vad(golden, file, leg + 1, vad, 512)
+                                    : tu_ref_vad(golden, file, 0, vad, 512);
             json_t *segs = json_object_get(legs, leg_names[leg]);
             json_t *both = NULL;
             if (!stereo) { /* a mono mix carries both parties' labels */
@@ -321,7 +322,8 @@ static void test_timeline_precision_recall(void **state)
         cq_report_destroy(r);
     }
     print_message("timeline confusion (seconds; rows truth, columns predicted):\n"
-                  "%-8s %9s %9s %9s %9s\n", "", k_tname[0], k_tname[1], k_tname[2], k_tname[3]);
+                  "%-8s %9s %9s %9s %9s\n",
+                  "", k_tname[0], k_tname[1], k_tname[2], k_tname[3]);
     for (int a = 0; a < T_N; a++)
         print_message("%-8s %9.2f %9.2f %9.2f %9.2f\n", k_tname[a], conf[a][0], conf[a][1],
                       conf[a][2], conf[a][3]);
@@ -330,8 +332,8 @@ static void test_timeline_precision_recall(void **state)
         for (int k = 0; k < T_N; k++)
             pred += conf[k][c], truth += conf[c][k];
         double prec = pred > 0 ? tp / pred : 0, rec = truth > 0 ? tp / truth : 0;
-        print_message("%s: precision %.3f recall %.3f (%.1f s labelled)\n", k_tname[c], prec,
-                      rec, truth);
+        print_message("%s: precision %.3f recall %.3f (%.1f s labelled)\n", k_tname[c], prec, rec,
+                      truth);
         assert_true(prec >= 0.9);
         assert_true(rec >= 0.9);
     }
@@ -340,7 +342,8 @@ static void test_timeline_precision_recall(void **state)
     free(lp);
 }
 
-/* ---- synthesised cadences --------------------------------------------------------------------- */
+/* ---- synthesised cadences ---------------------------------------------------------------------
+ */
 
 /* Bursts of f1(+f2) Hz: on/off pairs, `n` times, made with sox; returns the file. */
 static char *synth(const char *name, double f1, double f2, const double *cad, int ncad, int n)
@@ -357,9 +360,11 @@ static char *synth(const char *name, double f1, double f2, const double *cad, in
             char mix[64] = "";
             if (f2 > 0)
                 snprintf(mix, sizeof(mix), "sine %g", f2);
-            if (asprintf(&cmd, "sox -n -r 8000 -b 16 -c 1 -e signed %s synth %g sine %g %s "
-                               "remix - gain -n -12 pad 0 %g 2>/dev/null",
-                         pp, cad[c], f1, mix, cad[c + 1]) < 0 || system(cmd) != 0)
+            if (asprintf(&cmd,
+                         "sox -n -r 8000 -b 16 -c 1 -e signed %s synth %g sine %g %s "
+                         "remix - gain -n -12 pad 0 %g 2>/dev/null",
+                         pp, cad[c], f1, mix, cad[c + 1]) < 0 ||
+                system(cmd) != 0)
                 fail_msg("sox failed: %s", cmd);
             free(cmd);
             char *nl = NULL;
@@ -376,8 +381,7 @@ static char *synth(const char *name, double f1, double f2, const double *cad, in
     return out;
 }
 
-static void expect_one(const char *path, cq_event_type type, const char *region,
-                       const char *signal)
+static void expect_one(const char *path, cq_event_type type, const char *region, const char *signal)
 {
     cq_report *r = analyze_path(path);
     const cq_leg_report *l = r->inbound;
@@ -402,9 +406,9 @@ static void test_synthetic_cadences(void **state)
 {
     (void)state;
     static const double uk_ring[] = {0.4, 0.2, 0.4, 2.0}, uk_busy[] = {0.375, 0.375},
-                        eu_ring[] = {1.0, 4.0}, eu_busy[] = {0.5, 0.5},
-                        congestion[] = {0.25, 0.25}, cng[] = {0.5, 3.0}, ced[] = {3.3, 0.5},
-                        na_ring[] = {2.0, 4.0}, na_busy[] = {0.5, 0.5};
+                        eu_ring[] = {1.0, 4.0}, eu_busy[] = {0.5, 0.5}, congestion[] = {0.25, 0.25},
+                        cng[] = {0.5, 3.0}, ced[] = {3.3, 0.5}, na_ring[] = {2.0, 4.0},
+                        na_busy[] = {0.5, 0.5};
     char *p;
     expect_one(p = synth("uk_ring.wav", 400, 450, uk_ring, 4, 3), CQ_EV_RINGBACK, "uk", NULL);
     free(p);

@@ -52,8 +52,7 @@ static int check_leg(const char *src, int channel, json_t *g, const cq_leg_repor
     }
     double dur = json_number_value(json_object_get(sox, "duration"));
     if (fabs(l->duration_sec - dur) > 0.001) {
-        print_message("%s ch%d: duration %.6f vs sox %.6f\n", src, channel, l->duration_sec,
-                      dur);
+        print_message("%s ch%d: duration %.6f vs sox %.6f\n", src, channel, l->duration_sec, dur);
         bad++;
     }
     json_t *segs = json_object_get(json_object_get(g, "silence"), "segments");
@@ -68,8 +67,8 @@ static int check_leg(const char *src, int channel, json_t *g, const cq_leg_repor
         double ge = json_number_value(json_object_get(s, "end"));
         if (fabs(l->silence.spans[i].start_sec - gs) > 0.010 ||
             fabs(l->silence.spans[i].end_sec - ge) > 0.010) {
-            print_message("%s ch%d: silence %zu %.4f-%.4f vs ffmpeg %.4f-%.4f\n", src, channel,
-                          i, l->silence.spans[i].start_sec, l->silence.spans[i].end_sec, gs, ge);
+            print_message("%s ch%d: silence %zu %.4f-%.4f vs ffmpeg %.4f-%.4f\n", src, channel, i,
+                          l->silence.spans[i].start_sec, l->silence.spans[i].end_sec, gs, ge);
             bad++;
             break;
         }
@@ -79,8 +78,8 @@ static int check_leg(const char *src, int channel, json_t *g, const cq_leg_repor
 
 /* VAD parity of one leg: returns 1 if every probability is within 1e-4; *seg_ok set when the
  * segments match within one chunk; *worst updated. */
-static int check_vad(const char *src, int channel, json_t *g, const cq_leg_report *l,
-                     int *seg_ok, double *worst)
+static int check_vad(const char *src, int channel, json_t *g, const cq_leg_report *l, int *seg_ok,
+                     double *worst)
 {
     json_t *v = json_object_get(g, "vad");
     json_t *cp = json_object_get(v, "chunk_probs");
@@ -94,8 +93,8 @@ static int check_vad(const char *src, int channel, json_t *g, const cq_leg_repor
     if (w > *worst)
         *worst = w;
     if (!ok || w > 1e-4)
-        print_message("%s ch%d: VAD probabilities: %zu vs %zu chunks, worst %.3g\n", src,
-                      channel, l->n_vad_probs, n, w);
+        print_message("%s ch%d: VAD probabilities: %zu vs %zu chunks, worst %.3g\n", src, channel,
+                      l->n_vad_probs, n, w);
     json_t *ts = json_object_get(v, "timestamps_samples");
     *seg_ok = l->has_vad && json_array_size(ts) == l->n_speech;
     for (size_t i = 0; *seg_ok && i < l->n_speech; i++) {
@@ -170,8 +169,8 @@ static void test_golden_parity(void **state)
             snprintf(last_src, sizeof(last_src), "%s", src);
         }
         compared++;
-        if (rep && json_integer_value(json_object_get(json_object_get(g, "format"), "sr")) ==
-                       8000) {
+        if (rep &&
+            json_integer_value(json_object_get(json_object_get(g, "format"), "sr")) == 8000) {
             int seg_ok = 0;
             vad_legs++;
             vad_probs_ok += check_vad(src, channel, g, leg_of(rep, channel), &seg_ok, &worst_prob);

@@ -23,16 +23,14 @@ static void test_uri(void **state)
     (void)state;
     ingest_db_uri u;
     char msg[600];
-    assert_int_equal(ingest_db_uri_parse("mysql://cron@10.0.0.5:3307/asterisk", &u, msg,
-                                         sizeof(msg)),
-                     0);
+    assert_int_equal(
+        ingest_db_uri_parse("mysql://cron@10.0.0.5:3307/asterisk", &u, msg, sizeof(msg)), 0);
     assert_string_equal(u.user, "cron");
     assert_string_equal(u.host, "10.0.0.5");
     assert_int_equal(u.port, 3307);
     assert_string_equal(u.db, "asterisk");
-    assert_int_equal(ingest_db_uri_parse("MariaDB://qa%40x@[fd00::5]/asterisk", &u, msg,
-                                         sizeof(msg)),
-                     0);
+    assert_int_equal(
+        ingest_db_uri_parse("MariaDB://qa%40x@[fd00::5]/asterisk", &u, msg, sizeof(msg)), 0);
     assert_string_equal(u.user, "qa@x");
     assert_string_equal(u.host, "fd00::5");
     assert_int_equal(u.port, 3306);
@@ -142,7 +140,7 @@ static void test_local(void **state)
     assert_int_equal(ingest_audio_local(dir, "c1", &a), 1);
     assert_string_equal(a.audio, "MP3/c1-all.mp3");
     assert_string_equal(a.audio_in, "");
-    touch(dir, "c1-all.wav", 500); /* the WAV mix before the MP3 */
+    touch(dir, "c1-all.wav", 500);    /* the WAV mix before the MP3 */
     touch(dir, "ORIG/c1-in.wav", 44); /* a stub: not used */
     touch(dir, "ORIG/c1-out.wav", 500);
     assert_int_equal(ingest_audio_local(dir, "c1", &a), 1);
@@ -176,12 +174,9 @@ static void test_remote(void **state)
     cfg_settings c;
     cfg_defaults(&c);
     char msg[600], ref[1100], why[256];
-    assert_int_equal(cfg_add_server(&c, "uk=http://10.0.0.5/RECORDINGS", msg, sizeof(msg)),
-                     0);
+    assert_int_equal(cfg_add_server(&c, "uk=http://10.0.0.5/RECORDINGS", msg, sizeof(msg)), 0);
     assert_int_equal(
-        cfg_add_server(&c, "us=https://rec.example.com:8443/vd/RECORDINGS/", msg,
-                              sizeof(msg)),
-        0);
+        cfg_add_server(&c, "us=https://rec.example.com:8443/vd/RECORDINGS/", msg, sizeof(msg)), 0);
     assert_int_equal(ingest_audio_remote(&c, "http://10.0.0.5/RECORDINGS/MP3/x-all.mp3", ref,
                                          sizeof(ref), why, sizeof(why)),
                      0);
@@ -207,8 +202,8 @@ static void test_remote(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         why[0] = 0;
-        assert_int_equal(
-            ingest_audio_remote(&c, bad[i].loc, ref, sizeof(ref), why, sizeof(why)), -1);
+        assert_int_equal(ingest_audio_remote(&c, bad[i].loc, ref, sizeof(ref), why, sizeof(why)),
+                         -1);
         assert_string_equal(ref, "");
         if (!strstr(why, bad[i].says))
             fail_msg("%s: '%s' does not say '%s'", bad[i].loc, why, bad[i].says);
@@ -218,9 +213,8 @@ static void test_remote(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_uri),    cmocka_unit_test(test_secret),
-        cmocka_unit_test(test_tz),     cmocka_unit_test(test_local),
-        cmocka_unit_test(test_remote),
+        cmocka_unit_test(test_uri),   cmocka_unit_test(test_secret), cmocka_unit_test(test_tz),
+        cmocka_unit_test(test_local), cmocka_unit_test(test_remote),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

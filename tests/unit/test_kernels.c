@@ -131,8 +131,8 @@ static void test_gemm(void **state)
     (void)state;
     tu_rng rng = tu_rng_seed("kernels gemm");
     static const size_t shapes[][3] = {
-        {130, 4, 128}, {128, 4, 195}, {64, 2, 384}, {64, 1, 192}, {512, 1, 128}, {7, 3, 600},
-        {5, 7, 513}, {130, 128, 128}, {33, 29, 17}, {4, 8, 1}, {1, 1, 1}, {9, 23, 70},
+        {130, 4, 128}, {128, 4, 195},   {64, 2, 384}, {64, 1, 192}, {512, 1, 128}, {7, 3, 600},
+        {5, 7, 513},   {130, 128, 128}, {33, 29, 17}, {4, 8, 1},    {1, 1, 1},     {9, 23, 70},
     };
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
         const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];

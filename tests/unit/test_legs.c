@@ -33,7 +33,7 @@ static void test_kind(void **state)
     assert_int_equal(cq_legs_vicidial_kind("MP3/a-all.mp3", NULL), 'a');
     assert_int_equal(cq_legs_vicidial_kind("a-out.WAV", NULL), 'o');
     assert_int_equal(cq_legs_vicidial_kind("call.wav", NULL), 0);
-    assert_int_equal(cq_legs_vicidial_kind("-in.wav", NULL), 0);     /* no stem */
+    assert_int_equal(cq_legs_vicidial_kind("-in.wav", NULL), 0);      /* no stem */
     assert_int_equal(cq_legs_vicidial_kind("dir-in/x.wav", NULL), 0); /* not in the name */
     assert_int_equal(cq_legs_vicidial_kind("x-inside.wav", NULL), 0);
 }

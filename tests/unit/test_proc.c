@@ -96,7 +96,8 @@ static void test_extra_descriptors(void **state)
     assert_int_equal(write(fds[1], "x", 1), 1);
     struct pollfd pf = {.fd = fds[0], .events = POLLIN};
     proc_done d[2];
-    assert_int_equal(proc_pool_wait(p, &pf, 1, d, 2, -1), 0); /* no child ended, the pipe is ready */
+    assert_int_equal(proc_pool_wait(p, &pf, 1, d, 2, -1),
+                     0); /* no child ended, the pipe is ready */
     assert_true(pf.revents & POLLIN);
     proc_pool_destroy(p); /* kills the hanging child */
     close(fds[0]);
@@ -174,10 +175,8 @@ static void test_one_fork_site(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_outcomes),
-        cmocka_unit_test(test_extra_descriptors),
-        cmocka_unit_test(test_many_jobs),
-        cmocka_unit_test(test_string_framing),
+        cmocka_unit_test(test_outcomes),      cmocka_unit_test(test_extra_descriptors),
+        cmocka_unit_test(test_many_jobs),     cmocka_unit_test(test_string_framing),
         cmocka_unit_test(test_one_fork_site),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,8 +12,8 @@
 /* Band-limited "speech": equal tones every 200 Hz from 300 to 2900 Hz with random phases
  * (a flat spectrum that stops at 2.9 kHz), bursts of 1.5 s every 2 s, at `db` dBFS RMS, over
  * white noise at `noise_db`. */
-static float *make(size_t n, double db, double noise_db, double gain_slope_db_per_s,
-                   cq_span *spans, size_t *nsp, tu_rng *rng)
+static float *make(size_t n, double db, double noise_db, double gain_slope_db_per_s, cq_span *spans,
+                   size_t *nsp, tu_rng *rng)
 {
     float *x = malloc(n * sizeof(float));
     double ph[14];
@@ -74,8 +74,8 @@ static void test_dropouts(void **state)
     assert_int_equal(cq_quality_push(q, x, n), CQ_OK);
     cq_quality_result r;
     assert_int_equal(cq_quality_finish(q, &sp, 1, true, &r), CQ_OK);
-    print_message("dropouts %zu, %.1f ms, %.1f per minute of speech\n", r.dropouts,
-                  r.dropout_ms, r.dropouts_per_min);
+    print_message("dropouts %zu, %.1f ms, %.1f per minute of speech\n", r.dropouts, r.dropout_ms,
+                  r.dropouts_per_min);
     assert_int_equal(r.dropouts, 3);
     assert_true(fabs(r.dropout_ms - 60.0) < 1.0);
     /* the same gaps outside any speech span do not count */
@@ -139,7 +139,8 @@ static void test_corpus_labels(void **state)
     cq_report_destroy(r);
     /* call02: the customer leg is comfort noise at -65 dBFS */
     l = analyze_leg(e, "calls/call02_one_way_audio.wav", 1, &r);
-    print_message("call02 customer: noise floor %.1f dBFS (label -65)\n", l->quality.noise_floor_db);
+    print_message("call02 customer: noise floor %.1f dBFS (label -65)\n",
+                  l->quality.noise_floor_db);
     assert_true(l->quality.has_noise_floor && fabs(l->quality.noise_floor_db + 65.0) < 2.0);
     cq_report_destroy(r);
     /* call08: the customer speaks at -45 dBFS (active RMS) */

@@ -21,11 +21,13 @@ static const char k_schema[] =
     "\"summary\":{\"type\":[\"string\",\"null\"],\"maxLength\":10},"
     "\"tags\":{\"type\":\"array\",\"maxItems\":2,\"minItems\":1,\"items\":{\"type\":\"string\","
     "\"enum\":[\"a\",\"b\"]}},"
-    "\"categories\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"greeting\"],"
+    "\"categories\":{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"greeting\"]"
+    ","
     "\"properties\":{\"greeting\":{\"type\":\"object\",\"additionalProperties\":false,"
     "\"required\":[\"score\",\"evidence\"],\"properties\":{"
     "\"score\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":5,\"description\":\"1-5\"},"
-    "\"evidence\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"additionalProperties\":false,"
+    "\"evidence\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"additionalProperties\":"
+    "false,"
     "\"required\":[\"start\"],\"properties\":{\"start\":{\"type\":\"number\",\"minimum\":0}}}}"
     "}}}}}}";
 
@@ -55,7 +57,9 @@ static void check_msg(const char *instance, const char *want)
     json_decref(v);
 }
 
-#define GOOD "{\"summary\":null,\"tags\":[\"a\"],\"categories\":{\"greeting\":{\"score\":%s,\"evidence\":%s}}}"
+#define GOOD                                                                                       \
+    "{\"summary\":null,\"tags\":[\"a\"],\"categories\":{\"greeting\":{\"score\":%s,\"evidence\":%" \
+    "s}}}"
 
 static void instances(void **state)
 {
@@ -66,7 +70,8 @@ static void instances(void **state)
     snprintf(b, sizeof(b), GOOD, "4.0", "[]"); /* an integral real is an integer */
     check_msg(b, NULL);
     check_msg("{\"summary\":\"h\\u00e9llo w\\u00f6rl\",\"tags\":[\"a\",\"b\"],"
-              "\"categories\":{\"greeting\":{\"score\":1,\"evidence\":[]}}}", NULL); /* 12 bytes, 10 characters */
+              "\"categories\":{\"greeting\":{\"score\":1,\"evidence\":[]}}}",
+              NULL); /* 12 bytes, 10 characters */
     snprintf(b, sizeof(b), GOOD, "7", "[]");
     check_msg(b, "$.categories.greeting.score: 7 is above the maximum 5");
     snprintf(b, sizeof(b), GOOD, "0", "[]");
@@ -85,16 +90,20 @@ static void instances(void **state)
     check_msg("{\"summary\":null,\"tags\":[\"a\"],\"categories\":{}}",
               "$.categories: the required property 'greeting' is missing");
     check_msg("{\"summary\":null,\"tags\":[\"c\"],\"categories\":{\"greeting\":{\"score\":1,"
-              "\"evidence\":[]}}}", "$.tags[0]: 'c' is not one of the allowed values");
+              "\"evidence\":[]}}}",
+              "$.tags[0]: 'c' is not one of the allowed values");
     check_msg("{\"summary\":null,\"tags\":[\"a\",\"a\",\"b\"],\"categories\":{\"greeting\":{"
-              "\"score\":1,\"evidence\":[]}}}", "$.tags: 3 items, more than maxItems 2");
+              "\"score\":1,\"evidence\":[]}}}",
+              "$.tags: 3 items, more than maxItems 2");
     check_msg("{\"summary\":null,\"tags\":[],\"categories\":{\"greeting\":{"
-              "\"score\":1,\"evidence\":[]}}}", "$.tags: 0 items, fewer than minItems 1");
+              "\"score\":1,\"evidence\":[]}}}",
+              "$.tags: 0 items, fewer than minItems 1");
     check_msg("{\"summary\":\"eleven char\",\"tags\":[\"a\"],\"categories\":{\"greeting\":{"
               "\"score\":1,\"evidence\":[]}}}",
               "$.summary: a string of 11 characters, longer than maxLength 10");
     check_msg("{\"summary\":5,\"tags\":[\"a\"],\"categories\":{\"greeting\":{"
-              "\"score\":1,\"evidence\":[]}}}", "$.summary: expected string or null, got integer 5");
+              "\"score\":1,\"evidence\":[]}}}",
+              "$.summary: expected string or null, got integer 5");
     check_msg("[1]", "$: expected object, got array an array");
 }
 
@@ -189,8 +198,8 @@ static void wire(void **state)
                   "\"properties\":{\"minimum\":{\"type\":\"integer\",\"maximum\":3}}}");
     w = js_wire_schema(k, JS_DROP_BOUNDS);
     assert_non_null(json_object_get(json_object_get(w, "properties"), "minimum"));
-    assert_null(json_object_get(json_object_get(json_object_get(w, "properties"), "minimum"),
-                                "maximum"));
+    assert_null(
+        json_object_get(json_object_get(json_object_get(w, "properties"), "minimum"), "maximum"));
     json_decref(w);
     json_decref(k);
     json_decref(s);

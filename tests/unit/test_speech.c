@@ -148,12 +148,12 @@ static void test_max_speech_cuts_at_longest_pause(void **state)
     char a[201];
     memset(a, '-', 200), a[200] = 0;
     memset(a + 10, '#', 60);
-    memset(a + 25, '-', 5);  /* a 160 ms pause at chunk 25 */
-    memset(a + 40, '-', 8);  /* a 256 ms pause at chunk 40: the longest */
+    memset(a + 25, '-', 5); /* a 160 ms pause at chunk 25 */
+    memset(a + 40, '-', 8); /* a 256 ms pause at chunk 40: the longest */
     size_t m = segs_of(a, &sp, &s);
     assert_true(m >= 2);
     assert_int_equal(s[0].start, 10 * W);
-    assert_int_equal(s[0].end, 40 * W); /* cut where the longest pause began */
+    assert_int_equal(s[0].end, 40 * W);   /* cut where the longest pause began */
     assert_int_equal(s[1].start, 48 * W); /* and resumed where it ended */
     cq_speech_free(s);
 }

@@ -231,7 +231,8 @@ static void test_corpus_spans_kept(void **state)
     cq_engine_destroy(e);
     free(dir);
     print_message("%zu corpus calls: all %zu speech segments inside the kept audio; %.1f %% of "
-                  "the legs' audio kept\n", calls, spans, 100.0 * (double)kept / (double)total);
+                  "the legs' audio kept\n",
+                  calls, spans, 100.0 * (double)kept / (double)total);
     assert_true(calls >= 13 && spans > 50);
 }
 

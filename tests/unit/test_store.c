@@ -152,8 +152,9 @@ static void test_migrate_wave1(void **state)
     /* its queryable columns were filled from the report */
     assert_int_equal(sqlite3_open(p, &h), SQLITE_OK);
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(h, "SELECT duration_sec, legs, mos_in, mos_out, one_way, "
-                                           "dead_air_sec FROM analyses WHERE id = 7",
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT duration_sec, legs, mos_in, mos_out, one_way, "
+                                        "dead_air_sec FROM analyses WHERE id = 7",
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -214,7 +215,7 @@ static void test_leases_and_fencing(void **state)
     store_lease l1, l2;
     assert_int_equal(store_job_claim(s, "w1", 200, 30, &l1), 1);
     assert_int_equal(l1.state, JOB_ANALYSING);
-    assert_int_equal(store_job_claim(s, "w2", 210, 30, &l2), 0); /* held */
+    assert_int_equal(store_job_claim(s, "w2", 210, 30, &l2), 0);  /* held */
     assert_int_equal(store_job_renew(s, &l1, 220, 30), STORE_OK); /* until 250 */
     assert_int_equal(store_job_claim(s, "w2", 240, 30, &l2), 0);
     /* w1 stops answering: past its lease, w2 takes the call back (a retry counted) */
@@ -393,20 +394,25 @@ static void test_results_and_rollups(void **state)
     store_lease l;
     for (int k = 0; k < 2; k++) {
         assert_int_equal(store_job_claim(s, "w", 200, 30, &l), 1);
-        store_figures f = {.duration_sec = 60, .legs = 2, .mos = {3.0, k ? NAN : 4.0},
-                           .one_way = k, .talk_sec = {10, 20}, .dead_air_sec = 5,
-                           .overtalk_sec = 1, .hold_sec = k ? 30 : 0};
-        assert_int_equal(store_job_analysed(s, &l, "e1", "{\"duration\":60}", &f,
-                                            JOB_TRANSCRIBING, 201),
-                         STORE_OK);
+        store_figures f = {.duration_sec = 60,
+                           .legs = 2,
+                           .mos = {3.0, k ? NAN : 4.0},
+                           .one_way = k,
+                           .talk_sec = {10, 20},
+                           .dead_air_sec = 5,
+                           .overtalk_sec = 1,
+                           .hold_sec = k ? 30 : 0};
+        assert_int_equal(
+            store_job_analysed(s, &l, "e1", "{\"duration\":60}", &f, JOB_TRANSCRIBING, 201),
+            STORE_OK);
         /* a worker killed after its result, before the state's next step: a second result of
          * the same call replaces the first, never adds one */
-        assert_int_equal(store_job_analysed(s, &l, "e1", "{\"duration\":60}", &f,
-                                            JOB_TRANSCRIBING, 202),
-                         STORE_OK);
-        assert_int_equal(store_job_advance(s, &l, JOB_TRANSCRIBED, "transcribe",
-                                           "not_configured", 203),
-                         STORE_OK);
+        assert_int_equal(
+            store_job_analysed(s, &l, "e1", "{\"duration\":60}", &f, JOB_TRANSCRIBING, 202),
+            STORE_OK);
+        assert_int_equal(
+            store_job_advance(s, &l, JOB_TRANSCRIBED, "transcribe", "not_configured", 203),
+            STORE_OK);
         assert_int_equal(store_job_advance(s, &l, JOB_COMPLETE, "score", "not_configured", 204),
                          STORE_OK);
     }
@@ -422,9 +428,8 @@ static void test_results_and_rollups(void **state)
     free(hist);
     store_job j;
     assert_int_equal(store_job_get(s, l.call_id, &j), 1);
-    assert_string_equal(j.stages,
-                        "{\"analyse\":\"done\",\"transcribe\":\"not_configured\","
-                        "\"score\":\"not_configured\"}");
+    assert_string_equal(j.stages, "{\"analyse\":\"done\",\"transcribe\":\"not_configured\","
+                                  "\"score\":\"not_configured\"}");
     /* ann: 2 queued, 2 analysed; talk 60 s; one one-way call; MOS (3.5 + 3.0) over 2 calls;
      * bob: no MOS, so mos_n 0, never a 0 MOS */
     char *rows = sql_rows("roll.db",
@@ -541,13 +546,21 @@ static void test_transcripts(void **state)
     assert_int_equal(store_job_analysed(s, &l, "e1", "{}", &f, JOB_TRANSCRIBING, 201), STORE_OK);
     store_tx_segment segs[2] = {{"agent", 1.0, 3.5, "Thank you for calling ACME bank"},
                                 {"customer", 4.0, 6.0, "I want to close my account"}};
-    store_transcript t = {.call_id = l.call_id, .engine = "openai", .model = "whisper-1",
-                          .language = "en", .word_count = 12, .seconds = 1.5,
-                          .audio_sent_sec = 4.5, .audio_recorded_sec = 120,
-                          .hallucination_rate = 0, .config_hash = "abc",
+    store_transcript t = {.call_id = l.call_id,
+                          .engine = "openai",
+                          .model = "whisper-1",
+                          .language = "en",
+                          .word_count = 12,
+                          .seconds = 1.5,
+                          .audio_sent_sec = 4.5,
+                          .audio_recorded_sec = 120,
+                          .hallucination_rate = 0,
+                          .config_hash = "abc",
                           .text = "agent: Thank you for calling ACME bank\ncustomer: I want to "
                                   "close my account",
-                          .detail = "{}", .segs = segs, .n_segs = 2};
+                          .detail = "{}",
+                          .segs = segs,
+                          .n_segs = 2};
     store_lease stale = l;
     stale.token--;
     assert_int_equal(store_job_transcribed(s, &stale, &t, 202), STORE_FENCED);
@@ -561,7 +574,9 @@ static void test_transcripts(void **state)
     assert_int_equal(h.n, 1);
     assert_int_equal(h.call[0], l.call_id);
     assert_string_equal(h.speaker[0], "customer");
-    assert_string_equal(h.marked[0], "I want to \x02" "close\x03 my \x02" "account\x03");
+    assert_string_equal(h.marked[0], "I want to \x02"
+                                     "close\x03 my \x02"
+                                     "account\x03");
     /* again: replaced, the old words gone from search */
     segs[1].text = "I want to open a savings account";
     assert_int_equal(store_transcript_put(s, &t, 203), STORE_OK);
@@ -572,10 +587,17 @@ static void test_transcripts(void **state)
     /* another call's import; an agent filter */
     int64_t other = l.call_id == id1 ? id2 : id1;
     store_tx_segment s2[1] = {{"mixed", 0.5, 2.0, "savings rates are up"}};
-    store_transcript t2 = {.call_id = other, .engine = "import", .word_count = 4,
-                           .seconds = NAN, .audio_sent_sec = NAN, .audio_recorded_sec = NAN,
-                           .hallucination_rate = NAN, .config_hash = "import",
-                           .text = "mixed: savings rates are up", .detail = "{}", .segs = s2,
+    store_transcript t2 = {.call_id = other,
+                           .engine = "import",
+                           .word_count = 4,
+                           .seconds = NAN,
+                           .audio_sent_sec = NAN,
+                           .audio_recorded_sec = NAN,
+                           .hallucination_rate = NAN,
+                           .config_hash = "import",
+                           .text = "mixed: savings rates are up",
+                           .detail = "{}",
+                           .segs = s2,
                            .n_segs = 1};
     assert_int_equal(store_transcript_put(s, &t2, 204), STORE_OK);
     assert_int_equal(search(s, "\"savings\"", NULL, &h), 0);
@@ -648,9 +670,8 @@ static void to_scoring(store *s, store_lease *l, double t)
     assert_int_equal(store_job_claim(s, "w", t, 60, l), 1);
     store_figures f = {.legs = 2, .one_way = 0, .mos = {NAN, NAN}, .duration_sec = 60};
     assert_int_equal(store_job_analysed(s, l, "e1", "{}", &f, JOB_TRANSCRIBING, t + 1), STORE_OK);
-    assert_int_equal(store_job_advance(s, l, JOB_TRANSCRIBED, "transcribe", "not_configured",
-                                       t + 2),
-                     STORE_OK);
+    assert_int_equal(
+        store_job_advance(s, l, JOB_TRANSCRIBED, "transcribe", "not_configured", t + 2), STORE_OK);
     assert_int_equal(store_job_advance(s, l, JOB_SCORING, NULL, NULL, t + 3), STORE_OK);
 }
 
@@ -699,12 +720,22 @@ static void test_scores(void **state)
     /* A: every category (total 20 x 3.9 = 78) */
     store_lease la;
     to_scoring(s, &la, 200);
-    store_score a = {.has_total = true, .total_score = 78, .has_partial = true,
-                     .partial_score = 78, .coverage = 1, .summary = "Fine call.",
-                     .strengths = "[\"warm greeting\"]", .improvements = "[]",
-                     .llm_provider = "anthropic", .llm_model = "m1", .scorecard = "default",
-                     .backend = "anthropic", .scorecard_hash = "c0ffee", .provider_hash = "beef",
-                     .topic_class = "cards", .topic_subclass = "lost card",
+    store_score a = {.has_total = true,
+                     .total_score = 78,
+                     .has_partial = true,
+                     .partial_score = 78,
+                     .coverage = 1,
+                     .summary = "Fine call.",
+                     .strengths = "[\"warm greeting\"]",
+                     .improvements = "[]",
+                     .llm_provider = "anthropic",
+                     .llm_model = "m1",
+                     .scorecard = "default",
+                     .backend = "anthropic",
+                     .scorecard_hash = "c0ffee",
+                     .provider_hash = "beef",
+                     .topic_class = "cards",
+                     .topic_subclass = "lost card",
                      .detail = "{\"categories\":{\"greeting\":{\"score\":4}}}"};
     const double sa[8] = {4, 5, 3, 4, 4, 3, 5, 5};
     for (int k = 0; k < 8; k++)
@@ -732,9 +763,14 @@ static void test_scores(void **state)
     /* B: rules only; needs, product and resolution not scored: NULL, never 0 */
     store_lease lb;
     to_scoring(s, &lb, 300);
-    store_score b = {.has_partial = true, .partial_score = 58, .coverage = 0.5, .flagged = true,
+    store_score b = {.has_partial = true,
+                     .partial_score = 58,
+                     .coverage = 0.5,
+                     .flagged = true,
                      .flag_reason = "Score 58 below 60; critical: greeting, closing",
-                     .scorecard = "default", .backend = "rules", .scorecard_hash = "c0ffee",
+                     .scorecard = "default",
+                     .backend = "rules",
+                     .scorecard_hash = "c0ffee",
                      .detail = "{\"categories\":{\"needs\":{\"score\":null}}}"};
     const double sb[8] = {2, 3, NAN, NAN, 4, NAN, 1, 5};
     for (int k = 0; k < 8; k++)
@@ -798,8 +834,7 @@ static void test_scores(void **state)
     assert_int_equal(store_score_override(s, la.call_id, "greeting", 6, "sue", NULL, 500), -1);
     assert_int_equal(store_score_override(s, la.call_id, "greeting", 3, "", NULL, 500), -1);
     assert_int_equal(store_score_override(s, la.call_id, "Greeting!", 3, "sue", NULL, 500), -1);
-    assert_int_equal(store_score_override(s, la.call_id, "greeting", 3, "sue", "too kind", 500),
-                     1);
+    assert_int_equal(store_score_override(s, la.call_id, "greeting", 3, "sue", "too kind", 500), 1);
     const char *cats[2] = {"greeting", "customer_id"};
     const int sc2[2] = {4, 5};
     assert_int_equal(store_score_overrides(s, la.call_id, cats, sc2, 2, "tom", NULL, 501), 1);
@@ -834,13 +869,24 @@ static void test_scores(void **state)
     /* LLM requests: one row each, a day's use for the caps, the counters */
     struct tm tm = {.tm_year = 126, .tm_mon = 10, .tm_mday = 20, .tm_hour = 12, .tm_isdst = -1};
     double noon = (double)mktime(&tm);
-    store_llm_call r1 = {.ts = noon, .call_id = la.call_id, .purpose = "score",
-                         .provider = "anthropic", .model = "m1", .input_tokens = 1200,
-                         .output_tokens = 300, .latency_sec = 2.5, .cost_usd = 0.012,
+    store_llm_call r1 = {.ts = noon,
+                         .call_id = la.call_id,
+                         .purpose = "score",
+                         .provider = "anthropic",
+                         .model = "m1",
+                         .input_tokens = 1200,
+                         .output_tokens = 300,
+                         .latency_sec = 2.5,
+                         .cost_usd = 0.012,
                          .outcome = "ok"};
-    store_llm_call r2 = {.ts = noon + 60, .purpose = "ai-analyze", .provider = "my \"llm\"",
-                         .input_tokens = -1, .output_tokens = -1, .latency_sec = 30,
-                         .cost_usd = -1, .outcome = "timeout"};
+    store_llm_call r2 = {.ts = noon + 60,
+                         .purpose = "ai-analyze",
+                         .provider = "my \"llm\"",
+                         .input_tokens = -1,
+                         .output_tokens = -1,
+                         .latency_sec = 30,
+                         .cost_usd = -1,
+                         .outcome = "timeout"};
     store_llm_call r3 = r1;
     r3.ts = noon + 86400;
     assert_int_equal(store_llm_record(s, &r1), 0);
@@ -862,17 +908,18 @@ static void test_scores(void **state)
                                   "SELECT name || '{' || labels || '}=', value FROM counters "
                                   "WHERE name LIKE 'qa_llm%' ORDER BY name, labels",
                                   "", 100);
-    assert_string_equal(llm_counters,
-               "qa_llm_cost_usd_total{provider=\"anthropic\"}=0.024;"
-               "qa_llm_latency_seconds_count{provider=\"anthropic\"}=2.0;"
-               "qa_llm_latency_seconds_count{provider=\"my__llm_\"}=1.0;"
-               "qa_llm_latency_seconds_sum{provider=\"anthropic\"}=5.0;"
-               "qa_llm_latency_seconds_sum{provider=\"my__llm_\"}=30.0;"
-               "qa_llm_requests_total{purpose=\"ai-analyze\",provider=\"my__llm_\",outcome="
-               "\"timeout\"}=1.0;"
-               "qa_llm_requests_total{purpose=\"score\",provider=\"anthropic\",outcome=\"ok\"}=2.0;"
-               "qa_llm_tokens_total{provider=\"anthropic\",direction=\"input\"}=2400.0;"
-               "qa_llm_tokens_total{provider=\"anthropic\",direction=\"output\"}=600.0");
+    assert_string_equal(
+        llm_counters,
+        "qa_llm_cost_usd_total{provider=\"anthropic\"}=0.024;"
+        "qa_llm_latency_seconds_count{provider=\"anthropic\"}=2.0;"
+        "qa_llm_latency_seconds_count{provider=\"my__llm_\"}=1.0;"
+        "qa_llm_latency_seconds_sum{provider=\"anthropic\"}=5.0;"
+        "qa_llm_latency_seconds_sum{provider=\"my__llm_\"}=30.0;"
+        "qa_llm_requests_total{purpose=\"ai-analyze\",provider=\"my__llm_\",outcome="
+        "\"timeout\"}=1.0;"
+        "qa_llm_requests_total{purpose=\"score\",provider=\"anthropic\",outcome=\"ok\"}=2.0;"
+        "qa_llm_tokens_total{provider=\"anthropic\",direction=\"input\"}=2400.0;"
+        "qa_llm_tokens_total{provider=\"anthropic\",direction=\"output\"}=600.0");
     free(llm_counters);
     store_close(s);
 }
@@ -898,8 +945,7 @@ static void test_envelopes(void **state)
     store_envelope env = {.call_id = l.call_id, .step_sec = 0.05, .legs = (char *)legs};
     store_lease stale = l;
     stale.token--;
-    assert_int_equal(store_job_analysed_env(s, &stale, "e1", "{}", &f, &env, JOB_TRANSCRIBING,
-                                            201),
+    assert_int_equal(store_job_analysed_env(s, &stale, "e1", "{}", &f, &env, JOB_TRANSCRIBING, 201),
                      STORE_FENCED);
     assert_int_equal(store_envelope_get(s, id1, &got), 0);
     assert_int_equal(store_job_analysed_env(s, &l, "e1", "{}", &f, &env, JOB_TRANSCRIBING, 201),

@@ -35,12 +35,12 @@ static void test_range_one(void **st)
     range_is("bytes=500-5000", 1000, SVC_RANGE_OK, 500, 999); /* past the end: to the end */
     range_is("bytes=500-", 1000, SVC_RANGE_OK, 500, 999);
     range_is("bytes=0-", 1000, SVC_RANGE_OK, 0, 999);
-    range_is("bytes=-10", 1000, SVC_RANGE_OK, 990, 999);     /* the last 10 */
+    range_is("bytes=-10", 1000, SVC_RANGE_OK, 990, 999); /* the last 10 */
     range_is("bytes=-1000", 1000, SVC_RANGE_OK, 0, 999);
-    range_is("bytes=-5000", 1000, SVC_RANGE_OK, 0, 999);     /* more than there is: all */
-    range_is("Bytes = 1-2 ", 1000, SVC_RANGE_OK, 1, 2);      /* unit any case, spaces */
-    range_is("bytes=18446744073709551614-", UINT64_MAX, SVC_RANGE_OK,
-             18446744073709551614u, 18446744073709551614u);
+    range_is("bytes=-5000", 1000, SVC_RANGE_OK, 0, 999); /* more than there is: all */
+    range_is("Bytes = 1-2 ", 1000, SVC_RANGE_OK, 1, 2);  /* unit any case, spaces */
+    range_is("bytes=18446744073709551614-", UINT64_MAX, SVC_RANGE_OK, 18446744073709551614u,
+             18446744073709551614u);
 }
 
 static void test_range_unsatisfiable(void **st)
@@ -100,9 +100,11 @@ static void test_sniff(void **st)
     assert_int_equal(svc_audio_sniff(h, wav_head(h, 6, 0, 0), 5000), SVC_AUDIO_WAV); /* A-law */
     assert_int_equal(svc_audio_sniff(h, wav_head(h, 3, 0, 0), 5000), SVC_AUDIO_WAV);
     assert_int_equal(svc_audio_sniff(h, wav_head(h, 0xFFFE, 0, 1), 5000), SVC_AUDIO_WAV);
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 0x31, 0, 0), 5000), SVC_AUDIO_DECODE); /* WAV49 */
+    assert_int_equal(svc_audio_sniff(h, wav_head(h, 0x31, 0, 0), 5000),
+                     SVC_AUDIO_DECODE); /* WAV49 */
     assert_int_equal(svc_audio_sniff(h, wav_head(h, 0x31, 1, 0), 5000), SVC_AUDIO_DECODE);
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 0x11, 0, 0), 5000), SVC_AUDIO_DECODE); /* ADPCM */
+    assert_int_equal(svc_audio_sniff(h, wav_head(h, 0x11, 0, 0), 5000),
+                     SVC_AUDIO_DECODE);                               /* ADPCM */
     assert_int_equal(svc_audio_sniff(h, 20, 5000), SVC_AUDIO_DECODE); /* fmt cut off */
     assert_int_equal(svc_audio_sniff((const uint8_t *)"ID3\x04\0\0\0\0\0\x10", 10, 5000),
                      SVC_AUDIO_MP3);

@@ -72,7 +72,8 @@ static void test_refused(void **state)
         {"{\"topics\": [{\"class\": \"a\", \"subclass\": \"b\", \"phrases\": [\"card\"]},"
          "{\"class\": \"a\", \"subclass\": \"c\", \"phrases\": [\"Card\"]}]}",
          "the phrase \"card\" is in both a/b and a/c"},
-        {"{\"topics\": [{\"class\": \"a\", \"subclass\": \"b\", \"weight\": 0, \"phrases\": [\"x\"]}]}",
+        {"{\"topics\": [{\"class\": \"a\", \"subclass\": \"b\", \"weight\": 0, \"phrases\": "
+         "[\"x\"]}]}",
          "topic a/b: weight must be a number above 0"},
         {"{\"topics\": [{\"class\": \"a\", \"subclass\": \"b\", \"phrases\": [{\"phrase\": \"x\","
          " \"weight\": -1}]}]}",
@@ -97,17 +98,19 @@ static void test_refused(void **state)
     memset(longp, 'a', 201);
     longp[201] = 0;
     snprintf(big, sizeof(big),
-             "{\"topics\": [{\"class\": \"a\", \"subclass\": \"b\", \"phrases\": [\"%s\"]}]}", longp);
+             "{\"topics\": [{\"class\": \"a\", \"subclass\": \"b\", \"phrases\": [\"%s\"]}]}",
+             longp);
     char err[300] = "";
     assert_null(sc_topics_load(big, strlen(big), err, sizeof(err)));
     assert_non_null(strstr(err, "longer than 200 bytes"));
     longp[64] = 0;
     snprintf(big, sizeof(big),
-             "{\"topics\": [{\"class\": \"%s\", \"subclass\": \"b\", \"phrases\": [\"x\"]}]}", longp);
+             "{\"topics\": [{\"class\": \"%s\", \"subclass\": \"b\", \"phrases\": [\"x\"]}]}",
+             longp);
     assert_null(sc_topics_load(big, strlen(big), err, sizeof(err)));
     assert_non_null(strstr(err, "class must be a string of 1-63 bytes"));
-    size_t l = (size_t)snprintf(big, sizeof(big),
-                                "{\"topics\": [{\"class\": \"a\", \"subclass\": \"b\", \"phrases\": [");
+    size_t l = (size_t)snprintf(
+        big, sizeof(big), "{\"topics\": [{\"class\": \"a\", \"subclass\": \"b\", \"phrases\": [");
     for (int i = 0; i < 65; i++)
         l += (size_t)snprintf(big + l, sizeof(big) - l, "%s\"w%d\"", i ? "," : "", i);
     snprintf(big + l, sizeof(big) - l, "]}]}");
@@ -142,8 +145,8 @@ static void test_shipped(void **state)
     fclose(f);
     buf[n] = 0;
     sc_topics *t = load(buf);
-    static const char *const tasks[] = {"check balance",  "pay bill",      "transfer money",
-                                        "replace card",   "reset password", "order checks",
+    static const char *const tasks[] = {"check balance",        "pay bill",        "transfer money",
+                                        "replace card",         "reset password",  "order checks",
                                         "schedule appointment", "get branch hours"};
     char *js = sc_topics_list_json(t);
     for (size_t i = 0; i < 8; i++) {

@@ -17,7 +17,7 @@
 
 #include "../../src/transcript/transcript.h"
 
-#define S(x) ((uint64_t)llround((x) * 8000.0)) /* seconds as samples at the VAD's 8 kHz */
+#define S(x) ((uint64_t)llround((x)*8000.0)) /* seconds as samples at the VAD's 8 kHz */
 
 /* a leg with speech segments (seconds) and events */
 static cq_leg_report leg_with(const double (*sp)[2], size_t n, cq_call_event *ev, size_t ne,
@@ -140,7 +140,8 @@ static void test_parse_openai(void **state)
     assert_int_equal(r.n, 0);
     tx_result_free(&r);
     const char *bad[] = {
-        "{\"error\":{\"message\":\"Incorrect API key provided\",\"type\":\"invalid_request_error\"}}",
+        "{\"error\":{\"message\":\"Incorrect API key "
+        "provided\",\"type\":\"invalid_request_error\"}}",
         "<html><body>502 Bad Gateway</body></html>",
         "{\"text\":\"Hello\",\"segments\":[{\"start\":0,",
         "{\"text\":\"Hello\"}",
@@ -164,9 +165,12 @@ static void test_parse_whispercpp(void **state)
     const char *timed =
         "{\"task\":\"transcribe\",\"language\":\"english\",\"duration\":3,\"text\":\" Hello, "
         "world.\",\"segments\":[{\"id\":0,\"text\":\" Hello, world.\",\"start\":0.0,\"end\":2.0,"
-        "\"tokens\":[1,2,3,4,5],\"words\":[{\"word\":\" Hel\",\"start\":0.1,\"end\":0.3,\"t_dtw\":-1,"
-        "\"probability\":0.9},{\"word\":\"lo\",\"start\":0.3,\"end\":0.5,\"t_dtw\":-1,\"probability\":"
-        "0.7},{\"word\":\",\",\"start\":0.5,\"end\":0.52,\"t_dtw\":-1,\"probability\":0.95},{\"word\":"
+        "\"tokens\":[1,2,3,4,5],\"words\":[{\"word\":\" "
+        "Hel\",\"start\":0.1,\"end\":0.3,\"t_dtw\":-1,"
+        "\"probability\":0.9},{\"word\":\"lo\",\"start\":0.3,\"end\":0.5,\"t_dtw\":-1,"
+        "\"probability\":"
+        "0.7},{\"word\":\",\",\"start\":0.5,\"end\":0.52,\"t_dtw\":-1,\"probability\":0.95},{"
+        "\"word\":"
         "\" world\",\"start\":0.8,\"end\":1.2,\"t_dtw\":-1,\"probability\":0.99},{\"word\":\".\","
         "\"start\":1.2,\"end\":1.25,\"t_dtw\":-1,\"probability\":0.98}],\"temperature\":0.0,"
         "\"avg_logprob\":-0.3}]}";
@@ -203,8 +207,8 @@ static void test_language(void **state)
 {
     (void)state;
     char c[3];
-    const char *ok[][2] = {{"english", "en"}, {"English", "en"}, {"en", "en"}, {"en-US", "en"},
-                           {"pt_BR", "pt"}, {"spanish", "es"}, {"chinese", "zh"}};
+    const char *ok[][2] = {{"english", "en"}, {"English", "en"}, {"en", "en"},     {"en-US", "en"},
+                           {"pt_BR", "pt"},   {"spanish", "es"}, {"chinese", "zh"}};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         assert_int_equal(tx_language_code(ok[i][0], c), 0);
         assert_string_equal(c, ok[i][1]);
@@ -273,8 +277,10 @@ static void seg(tx_result *r, double a, double b, const char *text, int words)
         size_t i = 0;
         for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save), i++) {
             double d = (b - a) / (double)n;
-            s->words[i] = (tx_word){.start = a + d * (double)i, .end = a + d * (double)(i + 1),
-                                    .text = strdup(w), .probability = TX_UNKNOWN};
+            s->words[i] = (tx_word){.start = a + d * (double)i,
+                                    .end = a + d * (double)(i + 1),
+                                    .text = strdup(w),
+                                    .probability = TX_UNKNOWN};
         }
         s->n_words = n;
         free(copy);
@@ -290,11 +296,11 @@ static void test_guard(void **state)
     memset(&r, 0, sizeof(r));
     r.segs = calloc(8, sizeof(*r.segs));
     snprintf(r.language, sizeof(r.language), "english");
-    seg(&r, 0.5, 4.5, "Thank you for calling how can I help", 1);  /* speech: kept */
-    seg(&r, 6.5, 9.0, "Thank you for watching.", 1);                /* silence, stock: dropped */
-    seg(&r, 10.2, 14.8, "I would like to check my balance", 1);     /* speech: kept */
-    seg(&r, 16.0, 19.0, "you you you you you you", 1);              /* silence, a loop: dropped */
-    seg(&r, 16.5, 18.5, "Really", 1);                               /* silence: flagged, kept */
+    seg(&r, 0.5, 4.5, "Thank you for calling how can I help", 1); /* speech: kept */
+    seg(&r, 6.5, 9.0, "Thank you for watching.", 1);              /* silence, stock: dropped */
+    seg(&r, 10.2, 14.8, "I would like to check my balance", 1);   /* speech: kept */
+    seg(&r, 16.0, 19.0, "you you you you you you", 1);            /* silence, a loop: dropped */
+    seg(&r, 16.5, 18.5, "Really", 1);                             /* silence: flagged, kept */
     seg(&r, 14.0, 21.5, "Bye now", 1); /* past the chunk: clamped, the last word flagged */
     assert_int_equal(tx_add_chunk(&t, 0, 0, &r), 0);
     assert_int_equal(r.n, 0);
@@ -345,9 +351,12 @@ static void test_guard(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plan),          cmocka_unit_test(test_parse_openai),
-        cmocka_unit_test(test_parse_whispercpp), cmocka_unit_test(test_language),
-        cmocka_unit_test(test_normalize),     cmocka_unit_test(test_guard),
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_parse_openai),
+        cmocka_unit_test(test_parse_whispercpp),
+        cmocka_unit_test(test_language),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_guard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,8 +15,8 @@ static char *model_path(const char *version)
     if (md && *md) {
         if (asprintf(&p, "%s/silero_vad/%s/silero_vad.onnx", md, version) < 0)
             return NULL;
-    } else if (asprintf(&p, "%s/models/silero_vad/%s/silero_vad.onnx", tu_shared_dir(),
-                        version) < 0) {
+    } else if (asprintf(&p, "%s/models/silero_vad/%s/silero_vad.onnx", tu_shared_dir(), version) <
+               0) {
         return NULL;
     }
     return p;
@@ -87,8 +87,8 @@ static void compare_with_reference(const char *version, const char *corpus, int 
         double d = fabs(r - p[k++]);
         worst = d > worst ? d : worst;
     }
-    print_message("%s %d Hz %s: %zu chunks, worst difference from PyTorch %.3g\n", version,
-                  rate, corpus, k, worst);
+    print_message("%s %d Hz %s: %zu chunks, worst difference from PyTorch %.3g\n", version, rate,
+                  corpus, k, worst);
     assert_int_equal(k, nc);
     assert_true(worst < 1e-4);
     free(txt), free(refp), free(p), free(x);
@@ -106,8 +106,8 @@ static void test_v5_8k(void **state)
 static void test_16k(void **state)
 {
     (void)state;
-    compare_with_reference("v6.2", "speech/ps_goforward.wav", 1,
-                           "silero_v6.2_16k_ps_goforward.txt", 16000);
+    compare_with_reference("v6.2", "speech/ps_goforward.wav", 1, "silero_v6.2_16k_ps_goforward.txt",
+                           16000);
     compare_with_reference("v5.1.2", "speech/ps_goforward.wav", 1,
                            "silero_v5.1.2_16k_ps_goforward.txt", 16000);
 }
@@ -200,7 +200,8 @@ static void test_broken_models(void **state)
     unsigned char *bad = malloc(n);
     memcpy(bad, good, n);
     /* the TensorProto's name field: key 0x42 (field 8, bytes), length 21 */
-    const unsigned char name[] = "\x42\x15" "decoder.rnn.weight_hh";
+    const unsigned char name[] = "\x42\x15"
+                                 "decoder.rnn.weight_hh";
     const unsigned char dims[] = {0x08, 0x80, 0x04, 0x08, 0x80, 0x01};
     const unsigned char packed[] = {0x0a, 0x04, 0x80, 0x04, 0x80, 0x01};
     unsigned char *at = find(bad, n, name, sizeof(name) - 1);
@@ -237,7 +238,9 @@ static void test_dsp_fallback(void **state)
     float *x = malloc(n * sizeof(float));
     for (size_t i = 0; i < n; i++) {
         double t = (double)i / 8000;
-        double s = (t >= 2 && t < 4) ? 0.1 * sin(2 * M_PI * 500 * t) * (1 + 0.5 * sin(2 * M_PI * 4 * t)) : 0;
+        double s = (t >= 2 && t < 4)
+                       ? 0.1 * sin(2 * M_PI * 500 * t) * (1 + 0.5 * sin(2 * M_PI * 4 * t))
+                       : 0;
         x[i] = (float)(s + 3e-4 * tu_gauss(&rng));
     }
     size_t nc = n / 256;
@@ -266,10 +269,8 @@ static const struct CMUnitTest k_logic[] = {
     cmocka_unit_test(test_dsp_fallback),
 };
 static const struct CMUnitTest k_corpus[] = {
-    cmocka_unit_test(test_v5_8k),
-    cmocka_unit_test(test_16k),
-    cmocka_unit_test(test_model_identity),
-    cmocka_unit_test(test_batching_and_reset),
+    cmocka_unit_test(test_v5_8k),          cmocka_unit_test(test_16k),
+    cmocka_unit_test(test_model_identity), cmocka_unit_test(test_batching_and_reset),
     cmocka_unit_test(test_broken_models),
 };
 TU_MAIN(k_logic, k_corpus)

@@ -38,8 +38,8 @@ static void test_names(void **state)
         {"20230229-120000_555_ann.wav", "20230229-120000_555_ann", INGEST_WATCH_PLAIN, "", ""},
         {"20240105-246000_555.wav", "20240105-246000_555", INGEST_WATCH_PLAIN, "", ""},
         {"20240105-093000_55x5_ann.wav", "20240105-093000_55x5_ann", INGEST_WATCH_PLAIN, "", ""},
-        {"20240105-093000_555_ann_bob.wav", "20240105-093000_555_ann_bob", INGEST_WATCH_PLAIN,
-         "", ""},
+        {"20240105-093000_555_ann_bob.wav", "20240105-093000_555_ann_bob", INGEST_WATCH_PLAIN, "",
+         ""},
         {"20240105-093000_555_.wav", "20240105-093000_555_", INGEST_WATCH_PLAIN, "", ""},
         {"20240105_093000_555.wav", "20240105_093000_555", INGEST_WATCH_PLAIN, "", ""},
         {"call01_normal.wav", "call01_normal", INGEST_WATCH_PLAIN, "", ""},
@@ -105,40 +105,44 @@ static void test_names(void **state)
 static void test_decide(void **state)
 {
     (void)state;
-    enum { I = INGEST_WATCH_IN, O = INGEST_WATCH_OUT, M = INGEST_WATCH_MIX,
-           P = INGEST_WATCH_PLAIN, K = INGEST_WATCH_KNOWN };
+    enum {
+        I = INGEST_WATCH_IN,
+        O = INGEST_WATCH_OUT,
+        M = INGEST_WATCH_MIX,
+        P = INGEST_WATCH_PLAIN,
+        K = INGEST_WATCH_KNOWN
+    };
     static const struct {
         unsigned have, stubs, known;
         double first, now;
         ingest_watch_action want;
         double wake;
     } k[] = {
-        {I | O, 0, 0, 100, 100, INGEST_WATCH_PAIR, 0},       /* legs pair at once */
-        {I | O | M, 0, 0, 100, 100, INGEST_WATCH_PAIR, 0},   /* legs win over the mix */
-        {I, 0, 0, 100, 150, INGEST_WATCH_WAIT, 220},         /* a lone leg waits */
+        {I | O, 0, 0, 100, 100, INGEST_WATCH_PAIR, 0},     /* legs pair at once */
+        {I | O | M, 0, 0, 100, 100, INGEST_WATCH_PAIR, 0}, /* legs win over the mix */
+        {I, 0, 0, 100, 150, INGEST_WATCH_WAIT, 220},       /* a lone leg waits */
         {O, 0, 0, 100, 219.9, INGEST_WATCH_WAIT, 220},
-        {I, 0, 0, 100, 220, INGEST_WATCH_LONE, 0},           /* then goes alone */
-        {O, I, 0, 100, 220, INGEST_WATCH_LONE, 0},           /* a stub leg is no leg */
+        {I, 0, 0, 100, 220, INGEST_WATCH_LONE, 0}, /* then goes alone */
+        {O, I, 0, 100, 220, INGEST_WATCH_LONE, 0}, /* a stub leg is no leg */
         {I, O, 0, 100, 150, INGEST_WATCH_WAIT, 220},
-        {M, 0, 0, 100, 150, INGEST_WATCH_WAIT, 220},         /* a mix waits for legs */
+        {M, 0, 0, 100, 150, INGEST_WATCH_WAIT, 220}, /* a mix waits for legs */
         {M, 0, 0, 100, 220, INGEST_WATCH_WHOLE, 0},
-        {M | I, 0, 0, 100, 220, INGEST_WATCH_WHOLE, 0},      /* mix + one leg: the mix */
-        {P, 0, 0, 100, 100, INGEST_WATCH_WHOLE, 0},          /* a plain file at once */
-        {0, P, 0, 100, 150, INGEST_WATCH_WAIT, 220},         /* stubs only: wait, then a stub */
+        {M | I, 0, 0, 100, 220, INGEST_WATCH_WHOLE, 0}, /* mix + one leg: the mix */
+        {P, 0, 0, 100, 100, INGEST_WATCH_WHOLE, 0},     /* a plain file at once */
+        {0, P, 0, 100, 150, INGEST_WATCH_WAIT, 220},    /* stubs only: wait, then a stub */
         {0, I | O, 0, 100, 220, INGEST_WATCH_STUB, 0},
-        {0, 0, 0, 100, 220, INGEST_WATCH_NOTHING, 0},        /* every file vanished */
+        {0, 0, 0, 100, 220, INGEST_WATCH_NOTHING, 0},             /* every file vanished */
         {I | O, 0, K | I | O, 100, 100, INGEST_WATCH_NOTHING, 0}, /* stored: a restart */
-        {I | O, 0, K, 100, 100, INGEST_WATCH_PAIR, 0},       /* stored lone leg: the pair */
-        {I, 0, K, 100, 100, INGEST_WATCH_NOTHING, 0},        /* stored: no wait, nothing */
+        {I | O, 0, K, 100, 100, INGEST_WATCH_PAIR, 0},            /* stored lone leg: the pair */
+        {I, 0, K, 100, 100, INGEST_WATCH_NOTHING, 0},             /* stored: no wait, nothing */
         {M, 0, K | I | O, 100, 300, INGEST_WATCH_NOTHING, 0},
         {P, 0, K, 100, 100, INGEST_WATCH_NOTHING, 0},
         {I, 0, 0, 100, 100, INGEST_WATCH_WAIT, 220},
     };
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
         double wake = -1;
-        ingest_watch_action a =
-            ingest_watch_decide(k[i].have, k[i].stubs, k[i].known, k[i].first, k[i].now, 120,
-                                &wake);
+        ingest_watch_action a = ingest_watch_decide(k[i].have, k[i].stubs, k[i].known, k[i].first,
+                                                    k[i].now, 120, &wake);
         if (a != k[i].want || wake != k[i].wake)
             fail_msg("case %zu: action %d wake %g, want %d wake %g", i, a, wake, k[i].want,
                      k[i].wake);

@@ -197,20 +197,23 @@ static inline int tu_exists(const char *path)
  * ../shared (the corpus, the reference outputs, the models). The corpus group exits 77 (ctest's
  * SKIP) when ../shared is missing. A group with no test is not registered (tests/CMakeLists.txt).
  */
-#define TU_NONE {.name = NULL} /* the only entry of an empty group */
+#define TU_NONE                                                                                    \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    } /* the only entry of an empty group */
 #define TU_MAIN(logic, corpus) TU_MAIN_SETUP(logic, corpus, tu_group_setup, tu_group_teardown)
 /* ... with a group setup and teardown of the program's own (they must not need ../shared) */
-#define TU_MAIN_SETUP(logic, corpus, setup, teardown)                                             \
-    int main(int argc, char **argv)                                                               \
-    {                                                                                             \
-        return tu_run(argc, argv, logic, logic[0].name ? sizeof(logic) / sizeof(logic[0]) : 0,    \
-                      corpus, corpus[0].name ? sizeof(corpus) / sizeof(corpus[0]) : 0, setup,     \
-                      teardown);                                                                  \
+#define TU_MAIN_SETUP(logic, corpus, setup, teardown)                                              \
+    int main(int argc, char **argv)                                                                \
+    {                                                                                              \
+        return tu_run(argc, argv, logic, logic[0].name ? sizeof(logic) / sizeof(logic[0]) : 0,     \
+                      corpus, corpus[0].name ? sizeof(corpus) / sizeof(corpus[0]) : 0, setup,      \
+                      teardown);                                                                   \
     }
 
 static inline int tu_run(int argc, char **argv, const struct CMUnitTest *logic, size_t n_logic,
-                         const struct CMUnitTest *corpus, size_t n_corpus,
-                         CMFixtureFunction setup, CMFixtureFunction teardown)
+                         const struct CMUnitTest *corpus, size_t n_corpus, CMFixtureFunction setup,
+                         CMFixtureFunction teardown)
 {
     if (argc > 1 && !strcmp(argv[1], "corpus")) {
         char *c = NULL, *m = NULL;

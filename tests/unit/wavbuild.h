@@ -14,22 +14,22 @@
 /* A WAV file from its parts: the fmt chunk body, chunks before and after data, the payload. */
 typedef struct wav_parts {
     const char *name;
-    bool riffx;                /* big-endian RIFX */
+    bool riffx; /* big-endian RIFX */
     uint16_t tag, channels, block_align, bits;
-    const uint8_t *fmt_extra;  /* bytes after the 16-byte fmt body (cbSize and on) */
+    const uint8_t *fmt_extra; /* bytes after the 16-byte fmt body (cbSize and on) */
     size_t fmt_extra_n;
-    bool second_fmt;           /* a second, different fmt chunk before data (we ignore it;
-                                  libsndfile stops reading the header there) */
-    bool list_before;          /* an odd-sized LIST chunk (with its pad byte) before data */
-    uint32_t data_size;        /* the size field (0: an unfinished recording, which we repair
-                                  and libsndfile reads as empty); the payload is `payload` bytes */
+    bool second_fmt;    /* a second, different fmt chunk before data (we ignore it;
+                           libsndfile stops reading the header there) */
+    bool list_before;   /* an odd-sized LIST chunk (with its pad byte) before data */
+    uint32_t data_size; /* the size field (0: an unfinished recording, which we repair
+                           and libsndfile reads as empty); the payload is `payload` bytes */
     size_t payload;
-    const char *payload_head;  /* 4 bytes to start the payload with, or NULL */
-    bool list_after;           /* a LIST chunk after data (after the pad byte of an odd size) */
-    uint16_t ext_sub;          /* WAVE_FORMAT_EXTENSIBLE sub-format tag (0: use fmt_extra) */
-    uint16_t ext_valid;        /* and its valid bits */
-    bool own;                  /* expected: callqa decodes it (else libsndfile) */
-    bool refused;              /* expected: libsndfile and callqa refuse it */
+    const char *payload_head; /* 4 bytes to start the payload with, or NULL */
+    bool list_after;          /* a LIST chunk after data (after the pad byte of an odd size) */
+    uint16_t ext_sub;         /* WAVE_FORMAT_EXTENSIBLE sub-format tag (0: use fmt_extra) */
+    uint16_t ext_valid;       /* and its valid bits */
+    bool own;                 /* expected: callqa decodes it (else libsndfile) */
+    bool refused;             /* expected: libsndfile and callqa refuse it */
 } wav_parts;
 
 static inline void put16(uint8_t *p, uint16_t v, bool be)
