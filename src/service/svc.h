@@ -262,7 +262,57 @@ const svc_route *svc_route_table(void);
  * valid JSON. */
 char *svc_openapi(char *msg, size_t msgsz);
 
-/* ---- the QA API (svc_qa.c): handlers of the /api/qa routes ----------------------------------- */
+/* ---- the QA API (svc_qa*.c): handlers of the /api/qa routes ---------------------------------- */
+
+/* The parts the resources share (svc_qa.c): the old eight categories, answers, arguments, the
+ * store's rows as JSON, the figures of a day. */
+extern const char *const svc_qa_cats[8];
+typedef struct svc_qa_rows {
+    json_t *arr;
+    json_t *(*shape)(const store_val *cols, int n, void *u);
+    void *u;
+} svc_qa_rows;
+
+typedef struct svc_qa_day_best {
+    char day[11];
+    char top[65], bottom[65]; /* agent ids */
+    double top_avg, bottom_avg;
+    bool have;
+} svc_qa_day_best;
+
+typedef struct svc_qa_best_list {
+    svc_qa_day_best *d;
+    int n, cap;
+} svc_qa_best_list;
+
+enum MHD_Result svc_qa_send(req *r, int status, json_t *o);
+enum MHD_Result svc_qa_store_failed(req *r);
+json_t *svc_qa_round(bool has, double v, int decimals);
+json_t *svc_qa_redacted(const char *s);
+json_t *svc_qa_val(const store_val *v, int prec);
+const store_val *svc_qa_col(const store_val *cols, int n, const char *name);
+double svc_qa_num(const store_val *cols, int n, const char *name);
+bool svc_qa_is_null(const store_val *cols, int n, const char *name);
+const char *svc_qa_arg(req *r, const char *k);
+int svc_qa_int_arg(req *r, const char *k, long dflt, long lo, long hi, long *out);
+bool svc_qa_valid_date(const char *s);
+void svc_qa_day_back(int back, char out[11]);
+void svc_qa_day_next(const char *d, char out[11]);
+int svc_qa_collect(void *user, const store_val *cols, int n);
+json_t *svc_qa_query(req *r, store_qid q, const store_val *p, int np,
+                     json_t *(*shape)(const store_val *, int, void *), void *u);
+json_t *svc_qa_categories(const store_val *c, int n);
+json_t *svc_qa_null_categories(void);
+void svc_qa_analysis_figures(json_t *o, const store_val *c, int n);
+void svc_qa_partial_figures(json_t *o, const store_val *c, int n);
+int svc_qa_best_row(void *user, const store_val *c, int n);
+void svc_qa_local_time(double t, char out[20]);
+json_t *svc_qa_call_shape(const store_val *c, int n, void *u);
+json_t *svc_qa_overrides_of(req *r, int64_t call_id);
+int svc_qa_score_of(req *r, int64_t call_id, json_t **detail);
+int64_t svc_qa_call_of(req *r, json_t **row);
+void svc_qa_fts_query(const char *q, char *out, size_t n);
+
 
 enum MHD_Result svc_qa_health(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_daily(req *r, const char *data, size_t *size);

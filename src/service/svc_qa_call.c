@@ -1,0 +1,251 @@
+/*
+ * svc_qa_call.c - one call: GET /api/qa/call/{id} (its row, scores, overrides and transcript),
+ * GET /api/qa/call/{id}/report (the stored report), and POST /api/qa/call/{id}/transcript (a
+ * transcript imported on a thread of its own, at most two at a time; the import itself is the
+ * jobs' (qa_stored_tx), so that the worker and the API store a transcript the same way).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <malloc.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "svc.h"
+#include "../jobs/jobs.h"
+#include "../scoring/scoring.h"
+#include "../transcript/transcript.h"
+
+
+/* the stored transcript block, parsed */
+static json_t *detail_row(const store_val *c, int n, void *u)
+{
+    (void)u;
+    const store_val *d = svc_qa_col(c, n, "detail");
+    json_t *v = d && d->t == SV_TEXT ? json_loads(d->s, 0, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    store_val p[1] = {SV_S(r->param)};
+    json_t *a = svc_qa_query(r, SQ_CALL, p, 1, svc_qa_call_shape, NULL);
+    if (!a)
+        return svc_qa_store_failed(r);
+    if (!json_array_size(a)) {
+        json_decref(a);
+        svc_answer_error(r, 404, "not_found", "no call with recording_id or uniqueid %.64s",
+                         r->param);
+        return svc_send(r);
+    }
+    json_t *o = json_incref(json_array_get(a, 0));
+    json_decref(a);
+    /* the transcript's segments, words, turns and guard (docs/transcription.md) */
+    json_t *id = json_object_get(o, "call_id");
+    if (json_is_integer(id) && !json_is_null(json_object_get(o, "transcript"))) {
+        store_val q[1] = {SV_I(json_integer_value(id))};
+        json_t *t = svc_qa_query(r, SQ_TRANSCRIPT, q, 1, detail_row, NULL);
+        json_t *d = t && json_array_size(t) ? json_incref(json_array_get(t, 0)) : NULL;
+        json_decref(t);
+        json_object_set_new(o, "transcript_detail", d ? d : json_null());
+    }
+    /* the stored result in full, and the supervisors' overrides beside the automatic scores */
+    json_t *detail = NULL, *ov = NULL;
+    int got = json_is_integer(id) ? svc_qa_score_of(r, json_integer_value(id), &detail) : 0;
+    if (got >= 0 && json_is_integer(id))
+        ov = svc_qa_overrides_of(r, json_integer_value(id));
+    if (got < 0 || !ov) {
+        json_decref(detail);
+        json_decref(o);
+        return svc_qa_store_failed(r);
+    }
+    json_object_set_new(o, "score_detail", detail ? detail : json_null());
+    json_object_set_new(o, "overrides", ov);
+    /* the recordings GET /api/qa/call/{id}/audio can serve (svc_audio.c) */
+    json_t *audio = json_is_integer(id) ? svc_audio_legs(r, json_integer_value(id)) : NULL;
+    if (!audio) {
+        json_decref(o);
+        return svc_qa_store_failed(r);
+    }
+    json_object_set_new(o, "audio", audio);
+    return svc_qa_send(r, 200, o);
+}
+
+/* ---- POST /api/qa/call/{id}/transcript --------------------------------------------------- */
+
+static json_t *report_row(const store_val *c, int n, void *u)
+{
+    (void)u;
+    const store_val *v = svc_qa_col(c, n, "report");
+    return v && v->t == SV_TEXT ? json_string(v->s) : json_null();
+}
+
+/* A call's stored report in full (docs/report.md), for the timeline and the raw download, with
+ * the assessment by rules made from it (docs/assess.md): {call_id, recording_id, report,
+ * assessment: {engine, text, findings}}. 404 until the call is analysed. */
+enum MHD_Result svc_qa_report(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    json_t *row;
+    int64_t call_id = svc_qa_call_of(r, &row);
+    if (call_id < 0)
+        return call_id == -2 ? svc_qa_store_failed(r) : svc_send(r);
+    json_t *o = json_object();
+    json_object_set_new(o, "call_id", json_integer((json_int_t)call_id));
+    json_object_set(o, "recording_id", json_object_get(row, "recording_id"));
+    json_decref(row);
+    store_val q[1] = {SV_I(call_id)};
+    json_t *rep = svc_qa_query(r, SQ_REPORT, q, 1, report_row, NULL);
+    if (!rep) {
+        json_decref(o);
+        return svc_qa_store_failed(r);
+    }
+    const char *text = json_string_value(json_array_get(rep, 0));
+    json_error_t jerr;
+    json_t *report = text ? json_loads(text, 0, &jerr) : NULL;
+    if (!report) {
+        json_decref(rep);
+        json_decref(o);
+        svc_answer_error(r, 404, "not_analysed", "call %.64s has no stored analysis yet", r->param);
+        return svc_send(r);
+    }
+    char *verdict = NULL, *findings = NULL, err[300];
+    json_t *as = json_object();
+    if (sc_assess_report(text, &verdict, &findings, err, sizeof(err)) == 0) {
+        json_object_set_new(as, "engine", json_string("rules"));
+        json_object_set_new(as, "text", json_string(verdict));
+        json_t *f = json_loads(findings, 0, &jerr);
+        json_object_set_new(as, "findings", f ? f : json_array());
+    } else {
+        json_object_set_new(as, "engine", json_null());
+        json_object_set_new(as, "error", json_string(err));
+    }
+    free(verdict);
+    free(findings);
+    json_decref(rep);
+    json_object_set_new(o, "report", report);
+    json_object_set_new(o, "assessment", as);
+    char *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    svc_answer(r, 200, body, "application/json");
+    return svc_send(r);
+}
+
+/* A transcript made elsewhere (docs/transcription.md, "Import"), checked against the call's
+ * analysed speech when there is one, stored in place of any earlier one. */
+/* The import of r's transcript, its answer set (never sent: the event-loop thread sends it when
+ * the connection is resumed). */
+static void transcript_answer(req *r)
+{
+    json_t *row = NULL;
+    int64_t call_id = svc_qa_call_of(r, &row);
+    json_decref(row);
+    if (call_id < 0) {
+        if (call_id == -2)
+            svc_answer_error(r, 500, "store", "the store could not answer: %s",
+                             store_errmsg(r->s->store));
+        return;
+    }
+    store_val q[1] = {SV_I(call_id)};
+    json_t *rep = svc_qa_query(r, SQ_REPORT, q, 1, report_row, NULL);
+    if (!rep) {
+        svc_answer_error(r, 500, "store", "the store could not answer: %s",
+                         store_errmsg(r->s->store));
+        return;
+    }
+    const char *report = json_string_value(json_array_get(rep, 0));
+    tx_transcript t;
+    char err[400];
+    if (tx_import(r->upload, r->upload_len, svc_qa_arg(r, "speaker"), report, &t, err, sizeof(err)) != 0) {
+        json_decref(rep);
+        svc_answer_error(r, 400, "bad_transcript", "%s", err);
+        return;
+    }
+    json_decref(rep);
+    char *js = tx_to_json(&t);
+    tx_transcript_free(&t);
+    qa_stored_tx st;
+    int rc = js ? qa_stored_tx_from_json(js, "import", call_id, &st, err, sizeof(err)) : -1;
+    if (rc == 0) {
+        rc = store_transcript_put(r->s->store, &st.t, svc_now_sec()) == STORE_OK ? 0 : -2;
+        qa_stored_tx_free(&st);
+    }
+    if (rc != 0) {
+        free(js);
+        if (rc == -2)
+            svc_answer_error(r, 500, "store", "the store could not answer: %s",
+                             store_errmsg(r->s->store));
+        else
+            svc_answer_error(r, 500, "internal", "out of memory");
+        return;
+    }
+    svc_answer(r, 200, js, "application/json");
+}
+
+#define MAX_IMPORTS 2 /* transcripts imported at once; more wait their turn with 503 */
+static atomic_int g_imports;
+
+static void *transcript_job(void *arg)
+{
+    req *r = arg;
+    transcript_answer(r);
+    /* a big transcript's parse takes hundreds of MiB: given back now, not at exit */
+    free(r->upload);
+    atomic_fetch_sub(&r->s->body_bytes, r->upload_cap);
+    r->upload = NULL, r->upload_len = r->upload_cap = 0;
+    malloc_trim(0);
+    atomic_fetch_sub(&g_imports, 1);
+    MHD_resume_connection(r->conn);
+    return NULL;
+}
+
+enum MHD_Result svc_qa_transcript_start(req *r)
+{
+    r->body_limit = r->s->cfg->max_transcript;
+    return svc_body_start(r);
+}
+
+/* POST /api/qa/call/{id}/transcript: the body read here; the import, which may take seconds
+ * and hundreds of MiB for a big transcript, on a thread of its own while the connection
+ * waits (the event-loop threads keep answering everyone else). */
+enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)
+{
+    if (*size)
+        return svc_body_piece(r, data, size);
+    if (svc_body_done(r))
+        return svc_send(r);
+    if (r->multipart || !r->upload_len) {
+        svc_answer_error(r, 400, "empty",
+                         "send the transcript as a JSON body (callqa's segments "
+                         "with speakers, or OpenAI verbose_json with ?speaker=)");
+        return svc_send(r);
+    }
+    if (atomic_fetch_add(&g_imports, 1) >= MAX_IMPORTS) {
+        atomic_fetch_sub(&g_imports, 1);
+        svc_answer_error(r, 503, "busy",
+                         "%d transcripts are being imported already: try again "
+                         "in a few seconds",
+                         MAX_IMPORTS);
+        return svc_send(r);
+    }
+    pthread_attr_t at;
+    pthread_t t;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    MHD_suspend_connection(r->conn);
+    if (pthread_create(&t, &at, transcript_job, r) != 0) {
+        atomic_fetch_sub(&g_imports, 1);
+        svc_answer_error(r, 503, "busy", "no thread could be started for the import");
+        MHD_resume_connection(r->conn);
+    }
+    pthread_attr_destroy(&at);
+    return MHD_YES; /* answered when the import is done (on_request sends it) */
+}
