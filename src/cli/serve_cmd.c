@@ -29,6 +29,8 @@ static void usage(FILE *f)
           "  --max-concurrent N         analyses at once (default: CPUs)\n"
           "  --list-routes              print the routes and exit\n"
           "  --openapi                  print /openapi.json and exit\n"
+          "  --check-openapi FILE       check an API description against the route table (every\n"
+          "                             route documented with its auth, nothing else) and exit\n"
           "  --help-settings            every setting of the config file, with its default\n"
           "Environment: CALLQA_<SETTING> overrides the file (e.g. CALLQA_PORT=9000).\n",
           f);
@@ -59,23 +61,26 @@ int cq_cli_serve(int argc, char **argv)
         O_FRESH,
         O_CONC,
         O_ROUTES,
+        O_CHECK_OPENAPI,
         O_OPENAPI,
         O_SETTINGS
     };
-    static const struct option opts[] = {{"config", required_argument, NULL, O_CONFIG},
-                                         {"listen", required_argument, NULL, O_LISTEN},
-                                         {"recording-server", required_argument, NULL, O_SERVER},
-                                         {"db", required_argument, NULL, O_DB},
-                                         {"token-file", required_argument, NULL, O_TOKEN},
-                                         {"no-auth", no_argument, NULL, O_NOAUTH},
-                                         {"model-dir", required_argument, NULL, O_MODEL},
-                                         {"freshness-sec", required_argument, NULL, O_FRESH},
-                                         {"max-concurrent", required_argument, NULL, O_CONC},
-                                         {"list-routes", no_argument, NULL, O_ROUTES},
-                                         {"openapi", no_argument, NULL, O_OPENAPI},
-                                         {"help-settings", no_argument, NULL, O_SETTINGS},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, O_CONFIG},
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"recording-server", required_argument, NULL, O_SERVER},
+        {"db", required_argument, NULL, O_DB},
+        {"token-file", required_argument, NULL, O_TOKEN},
+        {"no-auth", no_argument, NULL, O_NOAUTH},
+        {"model-dir", required_argument, NULL, O_MODEL},
+        {"freshness-sec", required_argument, NULL, O_FRESH},
+        {"max-concurrent", required_argument, NULL, O_CONC},
+        {"list-routes", no_argument, NULL, O_ROUTES},
+        {"check-openapi", required_argument, NULL, O_CHECK_OPENAPI},
+        {"openapi", no_argument, NULL, O_OPENAPI},
+        {"help-settings", no_argument, NULL, O_SETTINGS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     cfg_settings c;
     cfg_defaults(&c);
     char msg[1200];
@@ -138,6 +143,19 @@ int cq_cli_serve(int argc, char **argv)
             for (const svc_route *r = svc_route_table(); r->method; r++)
                 printf("%s %s\n", r->method, r->path);
             return 0;
+        case O_CHECK_OPENAPI: {
+            size_t len;
+            char *text = cfg_read_file(optarg, (size_t)16 << 20, &len, msg, sizeof(msg));
+            char *doc = text ? svc_openapi_check(text, len, msg, sizeof(msg)) : NULL;
+            free(text);
+            if (!doc) {
+                fprintf(stderr, "callqa serve: %s: %s\n", optarg, msg);
+                return 1;
+            }
+            free(doc);
+            printf("%s: every route documented with its auth, and nothing else\n", optarg);
+            return 0;
+        }
         case O_OPENAPI: {
             char *doc = svc_openapi(msg, sizeof(msg));
             if (!doc) {

@@ -240,7 +240,6 @@ typedef struct svc_route {
     enum MHD_Result (*start)(req *r);
     /* the body is in (with a body: called with each piece, then with *size 0) */
     enum MHD_Result (*handle)(req *r, const char *data, size_t *size);
-    const char *openapi; /* the OpenAPI operation object, JSON */
 } svc_route;
 
 #define SVC_MAX_METADATA 65536
@@ -258,9 +257,12 @@ const svc_route *svc_route_find(const char *method, const char *path, const char
                                 size_t *param_len, bool *path_known);
 /* The routes, in order, NULL-terminated by a route with method NULL. */
 const svc_route *svc_route_table(void);
-/* /openapi.json built from the route table, malloc'd; NULL (with msg) when a fragment is not
- * valid JSON. */
+/* /openapi.json: docs/openapi.json as the build compiled it in, with this version, malloc'd; NULL
+ * (with msg) when it is not valid JSON, or when it and the route table differ: a route it does
+ * not document, an operation no route has, a route whose auth it gives otherwise. */
 char *svc_openapi(char *msg, size_t msgsz);
+/* The same check of another document (text[0..len)): `callqa serve --check-openapi FILE`. */
+char *svc_openapi_check(const char *text, size_t len, char *msg, size_t msgsz);
 
 /* ---- the QA API (svc_qa*.c): handlers of the /api/qa routes ---------------------------------- */
 
@@ -312,7 +314,6 @@ json_t *svc_qa_overrides_of(req *r, int64_t call_id);
 int svc_qa_score_of(req *r, int64_t call_id, json_t **detail);
 int64_t svc_qa_call_of(req *r, json_t **row);
 void svc_qa_fts_query(const char *q, char *out, size_t n);
-
 
 enum MHD_Result svc_qa_health(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_daily(req *r, const char *data, size_t *size);

@@ -35,9 +35,8 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
-
 const char *const svc_qa_cats[8] = {"greeting",      "customer_id", "needs",   "product",
-                                      "communication", "resolution",  "closing", "compliance"};
+                                    "communication", "resolution",  "closing", "compliance"};
 
 /* ---- answers ------------------------------------------------------------------------------- */
 
@@ -208,7 +207,6 @@ void svc_qa_day_next(const char *d, char out[11])
 
 /* ---- collecting rows ----------------------------------------------------------------------- */
 
-
 int svc_qa_collect(void *user, const store_val *cols, int n)
 {
     svc_qa_rows *r = user;
@@ -253,7 +251,8 @@ json_t *svc_qa_null_categories(void)
 /* What callqa adds to a day's (or period's) figures: the analysis. */
 void svc_qa_analysis_figures(json_t *o, const store_val *c, int n)
 {
-    json_object_set_new(o, "analysed_calls", json_integer((json_int_t)svc_qa_num(c, n, "analysed")));
+    json_object_set_new(o, "analysed_calls",
+                        json_integer((json_int_t)svc_qa_num(c, n, "analysed")));
     json_object_set_new(o, "skipped_calls", json_integer((json_int_t)svc_qa_num(c, n, "skipped")));
     json_object_set_new(o, "error_calls", json_integer((json_int_t)svc_qa_num(c, n, "errors")));
     /* times and one-way calls are of the analysed calls: none analysed, no figure */
@@ -262,7 +261,8 @@ void svc_qa_analysis_figures(json_t *o, const store_val *c, int n)
     json_object_set_new(o, "hold_sec", svc_qa_round(any, svc_qa_num(c, n, "hold_sec"), 1));
     json_object_set_new(o, "dead_air_sec", svc_qa_round(any, svc_qa_num(c, n, "dead_air_sec"), 1));
     json_object_set_new(o, "one_way_calls",
-                        any ? json_integer((json_int_t)svc_qa_num(c, n, "one_way_calls")) : json_null());
+                        any ? json_integer((json_int_t)svc_qa_num(c, n, "one_way_calls"))
+                            : json_null());
     double mn = svc_qa_num(c, n, "mos_n");
     json_object_set_new(o, "avg_mos", svc_qa_round(mn > 0, svc_qa_num(c, n, "mos_sum") / mn, 2));
 }
@@ -276,8 +276,6 @@ void svc_qa_partial_figures(json_t *o, const store_val *c, int n)
     json_object_set_new(o, "avg_partial_score",
                         svc_qa_round(pn > 0, svc_qa_num(c, n, "partial_sum") / pn, 1));
 }
-
-
 
 /* The best and worst agent of each day among those with enough scored calls. */
 int svc_qa_best_row(void *user, const store_val *c, int n)

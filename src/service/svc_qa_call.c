@@ -23,7 +23,6 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
-
 /* the stored transcript block, parsed */
 static json_t *detail_row(const store_val *c, int n, void *u)
 {
@@ -164,7 +163,8 @@ static void transcript_answer(req *r)
     const char *report = json_string_value(json_array_get(rep, 0));
     tx_transcript t;
     char err[400];
-    if (tx_import(r->upload, r->upload_len, svc_qa_arg(r, "speaker"), report, &t, err, sizeof(err)) != 0) {
+    if (tx_import(r->upload, r->upload_len, svc_qa_arg(r, "speaker"), report, &t, err,
+                  sizeof(err)) != 0) {
         json_decref(rep);
         svc_answer_error(r, 400, "bad_transcript", "%s", err);
         return;

@@ -23,7 +23,6 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
-
 /* ---- calls --------------------------------------------------------------------------------- */
 
 /* The dashboard's problem badges' thresholds (docs/service.md, "The calls list") */
@@ -52,9 +51,11 @@ static json_t *badges(const store_val *c, int n)
     const char *codes = w && w->t == SV_TEXT ? w->s : "";
     if (!svc_qa_is_null(c, n, "one_way") && svc_qa_num(c, n, "one_way") != 0)
         json_array_append_new(b, json_string("one_way"));
-    if (!svc_qa_is_null(c, n, "dead_air_sec") && svc_qa_num(c, n, "dead_air_sec") >= BADGE_DEAD_AIR_SEC)
+    if (!svc_qa_is_null(c, n, "dead_air_sec") &&
+        svc_qa_num(c, n, "dead_air_sec") >= BADGE_DEAD_AIR_SEC)
         json_array_append_new(b, json_string("dead_air"));
-    if (!svc_qa_is_null(c, n, "clipping_pct") && svc_qa_num(c, n, "clipping_pct") >= BADGE_CLIPPING_PCT)
+    if (!svc_qa_is_null(c, n, "clipping_pct") &&
+        svc_qa_num(c, n, "clipping_pct") >= BADGE_CLIPPING_PCT)
         json_array_append_new(b, json_string("clipping"));
     if (!svc_qa_is_null(c, n, "level_db") && svc_qa_num(c, n, "level_db") < BADGE_LEVEL_DB)
         json_array_append_new(b, json_string("low_level"));
@@ -86,16 +87,19 @@ json_t *svc_qa_call_shape(const store_val *c, int n, void *u)
     if (!svc_qa_is_null(c, n, "word_count")) {
         json_object_set_new(o, "language", svc_qa_val(svc_qa_col(c, n, "language"), -1));
         json_object_set_new(o, "word_count", svc_qa_val(svc_qa_col(c, n, "word_count"), -1));
-        json_object_set_new(o, "transcription_time", svc_qa_val(svc_qa_col(c, n, "transcription_time"), 3));
+        json_object_set_new(o, "transcription_time",
+                            svc_qa_val(svc_qa_col(c, n, "transcription_time"), 3));
     }
     /* scored: the call has a scores row (its total may still be null: a category not judged) */
     bool scored = !svc_qa_is_null(c, n, "scored_at");
-    json_object_set_new(o, "total_score",
-                        svc_qa_round(!svc_qa_is_null(c, n, "total_score"), svc_qa_num(c, n, "total_score"), 1));
+    json_object_set_new(
+        o, "total_score",
+        svc_qa_round(!svc_qa_is_null(c, n, "total_score"), svc_qa_num(c, n, "total_score"), 1));
     if (scored) {
         json_t *sc = json_object();
         for (int k = 0; k < 8; k++)
-            json_object_set_new(sc, svc_qa_cats[k], svc_qa_val(svc_qa_col(c, n, svc_qa_cats[k]), -1));
+            json_object_set_new(sc, svc_qa_cats[k],
+                                svc_qa_val(svc_qa_col(c, n, svc_qa_cats[k]), -1));
         json_object_set_new(o, "scores", sc);
     } else {
         json_object_set_new(o, "scores", json_null());
@@ -152,8 +156,9 @@ json_t *svc_qa_call_shape(const store_val *c, int n, void *u)
     for (size_t k = 0; k < sizeof(fig) / sizeof(fig[0]); k++)
         json_object_set_new(a, fig[k], svc_qa_val(svc_qa_col(c, n, fig[k]), 2));
     json_object_set_new(a, "one_way",
-                        svc_qa_is_null(c, n, "one_way") ? json_null()
-                                                 : json_boolean(svc_qa_num(c, n, "one_way") != 0));
+                        svc_qa_is_null(c, n, "one_way")
+                            ? json_null()
+                            : json_boolean(svc_qa_num(c, n, "one_way") != 0));
     const store_val *w = svc_qa_col(c, n, "warning_codes");
     json_t *codes = json_array();
     if (w && w->t == SV_TEXT && *w->s) {
@@ -169,7 +174,6 @@ json_t *svc_qa_call_shape(const store_val *c, int n, void *u)
     return o;
 }
 
-
 static int count_row(void *user, const store_val *c, int n)
 {
     *(int64_t *)user = n > 0 ? (int64_t)svc_qa_num(c, n, c[0].name) : 0;
@@ -180,9 +184,11 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
     long limit, offset;
-    if (svc_qa_int_arg(r, "limit", 50, 1, 500, &limit) || svc_qa_int_arg(r, "offset", 0, 0, 100000000, &offset))
+    if (svc_qa_int_arg(r, "limit", 50, 1, 500, &limit) ||
+        svc_qa_int_arg(r, "offset", 0, 0, 100000000, &offset))
         return svc_send(r);
-    const char *from = svc_qa_arg(r, "from"), *to = svc_qa_arg(r, "to"), *state = svc_qa_arg(r, "state");
+    const char *from = svc_qa_arg(r, "from"), *to = svc_qa_arg(r, "to"),
+               *state = svc_qa_arg(r, "state");
     if ((from && !svc_qa_valid_date(from)) || (to && !svc_qa_valid_date(to))) {
         svc_answer_error(r, 400, "bad_argument", "from and to must be YYYY-MM-DD");
         return svc_send(r);
@@ -225,11 +231,12 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
             return svc_send(r);
         }
     }
-    store_val p[13] = {SV_S(from), SV_S(to), SV_S(svc_qa_arg(r, "agent")), SV_S(svc_qa_arg(r, "campaign")),
-                       SV_S(state)};
+    store_val p[13] = {SV_S(from), SV_S(to), SV_S(svc_qa_arg(r, "agent")),
+                       SV_S(svc_qa_arg(r, "campaign")), SV_S(state)};
     p[11] = SV_S(q ? match : NULL);
-    const char *ow = svc_qa_arg(r, "one_way"), *mos = svc_qa_arg(r, "mos_below"), *da = svc_qa_arg(r, "dead_air"),
-               *fl = svc_qa_arg(r, "flagged"), *dt = svc_qa_arg(r, "dtmf");
+    const char *ow = svc_qa_arg(r, "one_way"), *mos = svc_qa_arg(r, "mos_below"),
+               *da = svc_qa_arg(r, "dead_air"), *fl = svc_qa_arg(r, "flagged"),
+               *dt = svc_qa_arg(r, "dtmf");
     struct {
         const char *v;
         int idx;

@@ -22,7 +22,6 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
-
 /* ---- scores: a call's detail and overrides, PATCH .../scores, GET /api/qa/agreement -------- */
 
 /* the newest override of each category: {category: {score, supervisor, comment, created}} */

@@ -22,7 +22,6 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
-
 /* ---- GET /api/qa/search -------------------------------------------------------------------- */
 
 /* q as an FTS5 query: each word, and each "quoted phrase", a string of its own (so that no
@@ -128,9 +127,12 @@ enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size)
         return svc_send(r);
     }
     search_acc acc = {.calls = json_array(), .max_calls = (size_t)limit};
-    store_val p[6] = {
-        SV_S(match),     SV_S(from), SV_S(to), SV_S(svc_qa_arg(r, "agent")), SV_S(svc_qa_arg(r, "campaign")),
-        SV_I(limit * 50)};
+    store_val p[6] = {SV_S(match),
+                      SV_S(from),
+                      SV_S(to),
+                      SV_S(svc_qa_arg(r, "agent")),
+                      SV_S(svc_qa_arg(r, "campaign")),
+                      SV_I(limit * 50)};
     if (store_query(r->s->store, SQ_SEARCH, p, 6, search_row, &acc) != 0) {
         json_decref(acc.calls);
         return svc_qa_store_failed(r);

@@ -23,7 +23,6 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
-
 /* ---- GET /api/qa/daily-summary, /api/qa/trends ---------------------------------------------- */
 
 typedef struct day_rows {
@@ -117,16 +116,21 @@ static enum MHD_Result days_answer(req *r, bool trends)
         json_object_set_new(o, "date", json_string(day));
         if (trends) {
             json_object_set_new(o, "calls", json_integer((json_int_t)calls));
-            json_object_set_new(o, "avg_score",
-                                svc_qa_round(scored > 0, svc_qa_num(v, n, "score_sum") / scored, 1));
-            json_object_set_new(o, "flagged", json_integer((json_int_t)svc_qa_num(v, n, "flagged")));
-            json_object_set_new(o, "categories", raw ? svc_qa_categories(v, n) : svc_qa_null_categories());
+            json_object_set_new(
+                o, "avg_score",
+                svc_qa_round(scored > 0, svc_qa_num(v, n, "score_sum") / scored, 1));
+            json_object_set_new(o, "flagged",
+                                json_integer((json_int_t)svc_qa_num(v, n, "flagged")));
+            json_object_set_new(o, "categories",
+                                raw ? svc_qa_categories(v, n) : svc_qa_null_categories());
         } else {
             json_object_set_new(o, "total_calls", json_integer((json_int_t)calls));
             json_object_set_new(o, "scored_calls", json_integer((json_int_t)scored));
-            json_object_set_new(o, "avg_score",
-                                svc_qa_round(scored > 0, svc_qa_num(v, n, "score_sum") / scored, 1));
-            json_object_set_new(o, "flagged_calls", json_integer((json_int_t)svc_qa_num(v, n, "flagged")));
+            json_object_set_new(
+                o, "avg_score",
+                svc_qa_round(scored > 0, svc_qa_num(v, n, "score_sum") / scored, 1));
+            json_object_set_new(o, "flagged_calls",
+                                json_integer((json_int_t)svc_qa_num(v, n, "flagged")));
             const svc_qa_day_best *b = NULL;
             for (int i = 0; i < best.n; i++)
                 if (!strcmp(best.d[i].day, day))
@@ -136,7 +140,8 @@ static enum MHD_Result days_answer(req *r, bool trends)
             json_object_set_new(o, "bottom_agent", b ? svc_json_text(b->bottom) : json_null());
             json_object_set_new(o, "bottom_score",
                                 svc_qa_round(b != NULL, b ? b->bottom_avg : 0, 1));
-            json_object_set_new(o, "category_averages", raw ? svc_qa_categories(v, n) : svc_qa_null_categories());
+            json_object_set_new(o, "category_averages",
+                                raw ? svc_qa_categories(v, n) : svc_qa_null_categories());
         }
         svc_qa_partial_figures(o, v, n);
         svc_qa_analysis_figures(o, v, n);
@@ -177,9 +182,11 @@ static int agent_day(void *user, const store_val *c, int n)
     double calls = svc_qa_num(c, n, "total_calls"), scored = svc_qa_num(c, n, "scored");
     a->calls += calls, a->scored += scored, a->score_sum += svc_qa_num(c, n, "score_sum");
     a->flagged += svc_qa_num(c, n, "flagged");
-    if (!svc_qa_is_null(c, n, "score_min") && (!a->have_min || svc_qa_num(c, n, "score_min") < a->min))
+    if (!svc_qa_is_null(c, n, "score_min") &&
+        (!a->have_min || svc_qa_num(c, n, "score_min") < a->min))
         a->min = svc_qa_num(c, n, "score_min");
-    if (!svc_qa_is_null(c, n, "score_max") && (!a->have_min || svc_qa_num(c, n, "score_max") > a->max))
+    if (!svc_qa_is_null(c, n, "score_max") &&
+        (!a->have_min || svc_qa_num(c, n, "score_max") > a->max))
         a->max = svc_qa_num(c, n, "score_max");
     a->have_min = a->have_min || !svc_qa_is_null(c, n, "score_min");
     for (int i = 0; i < n; i++)
@@ -194,7 +201,8 @@ static int agent_day(void *user, const store_val *c, int n)
     a->hold += svc_qa_num(c, n, "hold_sec"), a->dead += svc_qa_num(c, n, "dead_air_sec");
     a->one_way += svc_qa_num(c, n, "one_way_calls");
     a->mos_sum += svc_qa_num(c, n, "mos_sum"), a->mos_n += svc_qa_num(c, n, "mos_n");
-    a->partial_n += svc_qa_num(c, n, "partial_n"), a->partial_sum += svc_qa_num(c, n, "partial_sum");
+    a->partial_n += svc_qa_num(c, n, "partial_n"),
+        a->partial_sum += svc_qa_num(c, n, "partial_sum");
     json_t *t = json_object();
     const store_val *day = svc_qa_col(c, n, "day");
     json_object_set_new(t, "date", day ? svc_qa_val(day, -1) : json_null());
@@ -293,13 +301,14 @@ enum MHD_Result svc_qa_flagged(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
     long days, limit;
-    if (svc_qa_int_arg(r, "days", 7, 1, 90, &days) || svc_qa_int_arg(r, "limit", 50, 1, 500, &limit))
+    if (svc_qa_int_arg(r, "days", 7, 1, 90, &days) ||
+        svc_qa_int_arg(r, "limit", 50, 1, 500, &limit))
         return svc_send(r);
     char from[11], to[11];
     svc_qa_day_back((int)days - 1, from);
     svc_qa_day_back(0, to);
-    store_val p[5] = {SV_S(from), SV_S(to), SV_S(svc_qa_arg(r, "agent")), SV_S(svc_qa_arg(r, "campaign")),
-                      SV_I(limit)};
+    store_val p[5] = {SV_S(from), SV_S(to), SV_S(svc_qa_arg(r, "agent")),
+                      SV_S(svc_qa_arg(r, "campaign")), SV_I(limit)};
     json_t *a = svc_qa_query(r, SQ_FLAGGED, p, 5, flagged_shape, NULL);
     return a ? svc_qa_send(r, 200, a) : svc_qa_store_failed(r);
 }
@@ -325,10 +334,12 @@ static json_t *leader_shape(const store_val *c, int n, void *u)
     json_object_set_new(o, "calls", json_integer((json_int_t)calls));
     json_object_set_new(o, "avg_score",
                         svc_qa_round(calls > 0, svc_qa_num(c, n, "score_sum") / calls, 1));
-    json_object_set_new(o, "min_score",
-                        svc_qa_round(!svc_qa_is_null(c, n, "score_min"), svc_qa_num(c, n, "score_min"), 1));
-    json_object_set_new(o, "max_score",
-                        svc_qa_round(!svc_qa_is_null(c, n, "score_max"), svc_qa_num(c, n, "score_max"), 1));
+    json_object_set_new(
+        o, "min_score",
+        svc_qa_round(!svc_qa_is_null(c, n, "score_min"), svc_qa_num(c, n, "score_min"), 1));
+    json_object_set_new(
+        o, "max_score",
+        svc_qa_round(!svc_qa_is_null(c, n, "score_max"), svc_qa_num(c, n, "score_max"), 1));
     json_object_set_new(o, "flagged", json_integer((json_int_t)svc_qa_num(c, n, "flagged")));
     return o;
 }
@@ -337,7 +348,8 @@ enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
     long days, min_calls;
-    if (svc_qa_int_arg(r, "days", 7, 1, 90, &days) || svc_qa_int_arg(r, "min_calls", 5, 1, 100000, &min_calls))
+    if (svc_qa_int_arg(r, "days", 7, 1, 90, &days) ||
+        svc_qa_int_arg(r, "min_calls", 5, 1, 100000, &min_calls))
         return svc_send(r);
     char from[11], to[11];
     svc_qa_day_back((int)days - 1, from);
@@ -363,7 +375,6 @@ enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size)
     json_decref(a);
     return svc_qa_send(r, 200, out);
 }
-
 
 /* ---- GET /api/qa/errors, /api/qa/throughput (the operations view) -------------------------- */
 

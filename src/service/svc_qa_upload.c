@@ -22,7 +22,6 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
-
 /* ---- POST /api/qa/calls -------------------------------------------------------------------- */
 
 /* The metadata part into c; -1 with the reason. */

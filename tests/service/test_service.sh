@@ -244,7 +244,7 @@ want = {tuple(l.split()) for l in open(sys.argv[2]) if l.strip()}
 assert have == want, (have ^ want)
 ' "$T/body" "$T/routes"
 "$CQ" serve --openapi > "$T/openapi.json"
-check "docs/openapi.json is the document the route table makes, and the one served" python3 -c '
+check "docs/openapi.json is the document served at /openapi.json" python3 -c '
 import json, sys
 a, b, c = (json.load(open(p)) for p in sys.argv[1:4])
 assert a == b == c
