@@ -386,7 +386,7 @@ static void leg_quality(as_ctx *c, const char *leg)
         if (!num(L, "rms_db", &lvl))
             what = NULL;
     }
-    if (what && lvl < -35) {
+    if (what && lvl < SC_QUIET_DB) {
         as_finding *f = add(c, SEV_PROBLEM, "too_quiet",
                             json_pack("{s:s, s:f, s:s}", "leg", leg, "level_db", lvl, "measure",
                                       what[0] == 's' ? "active_level_db" : "rms_db"),
@@ -394,7 +394,7 @@ static void leg_quality(as_ctx *c, const char *leg)
                             "is too quiet).",
                             Sd, what, lvl);
         shortname(f, "quiet audio on %s", sd);
-    } else if (what && lvl > -10) {
+    } else if (what && lvl > SC_LOUD_DB) {
         as_finding *f = add(c, SEV_PROBLEM, "too_loud",
                             json_pack("{s:s, s:f, s:s}", "leg", leg, "level_db", lvl, "measure",
                                       what[0] == 's' ? "active_level_db" : "rms_db"),
@@ -404,7 +404,7 @@ static void leg_quality(as_ctx *c, const char *leg)
         shortname(f, "loud audio on %s", sd);
     }
     double clip;
-    if (num(L, "quality.clipping_pct", &clip) && clip >= 0.1) {
+    if (num(L, "quality.clipping_pct", &clip) && clip >= SC_CLIPPING_PCT) {
         as_finding *f = add(c, SEV_PROBLEM, "clipping",
                             json_pack("{s:s, s:f}", "leg", leg, "clipping_pct", clip),
                             "%s was distorted: %.1f %% of its samples were clipped.", Sd, clip);
@@ -1047,4 +1047,73 @@ done:
     json_decref(data);
     json_decref(r);
     return rc;
+}
+
+/* ---- the problem badges --------------------------------------------------------------------- */
+
+typedef struct badge_rule {
+    const char *code, *rule, *unit;
+    double threshold; /* NAN: none */
+} badge_rule;
+
+static const badge_rule k_badges[] = {
+    {"one_way", "one leg silent while the other talks (the conversation's one-way audio)", NULL,
+     NAN},
+    {"dead_air", "dead air in all at least the threshold", "s", SC_DEAD_AIR_SEC},
+    {"clipping", "a leg's clipped samples at least the threshold", "%", SC_CLIPPING_PCT},
+    {"low_level", "a talking leg's speech level below the threshold", "dBFS", SC_QUIET_DB},
+    {"fake_stereo", "both channels one signal (sample-identical, or correlated at 0.95 or more)",
+     NULL, NAN},
+    {"swapped_legs", "the channels' parties swapped (the channel map is likely wrong)", NULL, NAN},
+    {"mos_low", "a leg's NISQA MOS below the threshold", NULL, SC_LOW_MOS},
+};
+#define N_BADGES (sizeof(k_badges) / sizeof(k_badges[0]))
+_Static_assert(N_BADGES <= SC_MAX_BADGES, "SC_MAX_BADGES holds every badge");
+
+/* code among the comma-separated codes */
+static bool in_codes(const char *codes, const char *code)
+{
+    size_t n = strlen(code);
+    for (const char *t = codes; t && *t;) {
+        size_t len = strcspn(t, ",");
+        if (len == n && !strncmp(t, code, n))
+            return true;
+        t += len + (t[len] == ',');
+    }
+    return false;
+}
+
+int sc_badges(const sc_badge_figures *f, const char *out[SC_MAX_BADGES])
+{
+    const char *w = f->warning_codes ? f->warning_codes : "";
+    bool on[N_BADGES] = {
+        !isnan(f->one_way) && f->one_way != 0,
+        f->dead_air_sec >= SC_DEAD_AIR_SEC, /* NAN compares false: no badge */
+        f->clipping_pct >= SC_CLIPPING_PCT,
+        f->level_db < SC_QUIET_DB,
+        in_codes(w, "fake_stereo") || in_codes(w, "near_identical_legs"),
+        in_codes(w, "legs_swapped"),
+        f->mos_in < SC_LOW_MOS || f->mos_out < SC_LOW_MOS,
+    };
+    int n = 0;
+    for (size_t i = 0; i < N_BADGES; i++)
+        if (on[i])
+            out[n++] = k_badges[i].code;
+    return n;
+}
+
+char *sc_badges_json(void)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < N_BADGES; i++) {
+        const badge_rule *b = &k_badges[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:o}", "code", b->code, "rule",
+                                           b->rule, "threshold",
+                                           isnan(b->threshold) ? json_null()
+                                                               : json_real(b->threshold),
+                                           "unit", b->unit ? json_string(b->unit) : json_null()));
+    }
+    char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return s;
 }

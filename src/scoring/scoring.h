@@ -230,6 +230,32 @@ void sc_finish(const sc_card *c, sc_call *call);
  * summary, strengths, improvements, llm_provider, llm_model. A score not judged is null. */
 char *sc_call_to_json(const sc_card *c, const sc_call *call);
 
+/* ---- the thresholds a call is judged by, and its problem badges (sc_assess.c) --------------- */
+
+/* What the assessment calls a problem of a leg, and the calls list's badges with it: one place
+ * for the findings of /ai-analyze, the badges of /api/qa/calls and, through GET
+ * /api/qa/badges, the dashboard's legend. */
+#define SC_QUIET_DB (-35.0)   /* a talking leg's speech level below it: too quiet */
+#define SC_LOUD_DB (-10.0)    /* above it: too loud */
+#define SC_CLIPPING_PCT 0.1   /* clipped samples of a leg, %, from it: clipping */
+#define SC_LOW_MOS 3.0        /* a leg's NISQA MOS below it: low MOS */
+#define SC_DEAD_AIR_SEC 10.0  /* dead air in all, s, from it: dead air */
+
+/* A call's stored figures (NAN: not measured) and its report's warning codes (comma-separated,
+ * "" none). */
+typedef struct sc_badge_figures {
+    double one_way; /* 1 one-way audio, 0 not */
+    double dead_air_sec, clipping_pct, level_db, mos_in, mos_out;
+    const char *warning_codes;
+} sc_badge_figures;
+#define SC_MAX_BADGES 8
+/* The call's badges, as codes (static strings) into out[SC_MAX_BADGES], in the order of
+ * sc_badges_json's table. Their count. */
+int sc_badges(const sc_badge_figures *f, const char *out[SC_MAX_BADGES]);
+/* The badges and their rules, [{code, rule, threshold (null: none), unit}], JSON text
+ * (malloc'd), or NULL when out of memory. */
+char *sc_badges_json(void);
+
 /* ---- /ai-analyze without an LLM, and the prompt for one (sc_assess.c) ---------------------- */
 
 /* The assessment of a callqa report (`callqa analyze --json`, one call) by fixed rules that

@@ -324,6 +324,7 @@ enum MHD_Result svc_qa_leaderboard(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_envelope(req *r, const char *data, size_t *size); /* svc_envelope.c */
 enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size);
+enum MHD_Result svc_qa_badges(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_transcript_start(req *r);

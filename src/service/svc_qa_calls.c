@@ -25,49 +25,39 @@
 
 /* ---- calls --------------------------------------------------------------------------------- */
 
-/* The dashboard's problem badges' thresholds (docs/service.md, "The calls list") */
-#define BADGE_DEAD_AIR_SEC 10.0 /* dead air in all, s */
-#define BADGE_CLIPPING_PCT 0.1  /* clipped samples of a leg, % (the assessment's "clipping") */
-#define BADGE_LEVEL_DB (-35.0)  /* a talking leg's speech level below it, dBFS ("too_quiet") */
-#define BADGE_MOS 3.0           /* a leg's NISQA MOS below it */
-
-static bool has_code(const char *codes, const char *code)
-{
-    size_t n = strlen(code);
-    for (const char *t = codes; t && *t;) {
-        size_t len = strcspn(t, ",");
-        if (len == n && !strncmp(t, code, n))
-            return true;
-        t += len + (t[len] == ',');
-    }
-    return false;
-}
-
-/* The problems of an analysed call, from its stored figures and warning codes. */
+/* The problems of an analysed call, from its stored figures and warning codes: the
+ * assessment's rules (sc_badges). */
 static json_t *badges(const store_val *c, int n)
 {
-    json_t *b = json_array();
     const store_val *w = svc_qa_col(c, n, "warning_codes");
-    const char *codes = w && w->t == SV_TEXT ? w->s : "";
-    if (!svc_qa_is_null(c, n, "one_way") && svc_qa_num(c, n, "one_way") != 0)
-        json_array_append_new(b, json_string("one_way"));
-    if (!svc_qa_is_null(c, n, "dead_air_sec") &&
-        svc_qa_num(c, n, "dead_air_sec") >= BADGE_DEAD_AIR_SEC)
-        json_array_append_new(b, json_string("dead_air"));
-    if (!svc_qa_is_null(c, n, "clipping_pct") &&
-        svc_qa_num(c, n, "clipping_pct") >= BADGE_CLIPPING_PCT)
-        json_array_append_new(b, json_string("clipping"));
-    if (!svc_qa_is_null(c, n, "level_db") && svc_qa_num(c, n, "level_db") < BADGE_LEVEL_DB)
-        json_array_append_new(b, json_string("low_level"));
-    /* sample-identical channels, or channels that correlate at 0.95 or more: one signal */
-    if (has_code(codes, "fake_stereo") || has_code(codes, "near_identical_legs"))
-        json_array_append_new(b, json_string("fake_stereo"));
-    if (has_code(codes, "legs_swapped"))
-        json_array_append_new(b, json_string("swapped_legs"));
-    if ((!svc_qa_is_null(c, n, "mos_in") && svc_qa_num(c, n, "mos_in") < BADGE_MOS) ||
-        (!svc_qa_is_null(c, n, "mos_out") && svc_qa_num(c, n, "mos_out") < BADGE_MOS))
-        json_array_append_new(b, json_string("mos_low"));
+#define FIG(name) (svc_qa_is_null(c, n, name) ? NAN : svc_qa_num(c, n, name))
+    sc_badge_figures f = {.one_way = FIG("one_way"),
+                          .dead_air_sec = FIG("dead_air_sec"),
+                          .clipping_pct = FIG("clipping_pct"),
+                          .level_db = FIG("level_db"),
+                          .mos_in = FIG("mos_in"),
+                          .mos_out = FIG("mos_out"),
+                          .warning_codes = w && w->t == SV_TEXT ? w->s : ""};
+#undef FIG
+    const char *codes[SC_MAX_BADGES];
+    int k = sc_badges(&f, codes);
+    json_t *b = json_array();
+    for (int i = 0; i < k; i++)
+        json_array_append_new(b, json_string(codes[i]));
     return b;
+}
+
+/* GET /api/qa/badges: the badges and their rules, as the calls list applies them. */
+enum MHD_Result svc_qa_badges(req *r, const char *data, size_t *size)
+{
+    (void)data, (void)size;
+    char *s = sc_badges_json();
+    if (!s) {
+        svc_answer_error(r, 500, "internal", "out of memory");
+        return svc_send(r);
+    }
+    svc_answer(r, 200, s, "application/json");
+    return svc_send(r);
 }
 
 /* A call as the API shows it: the old service's fields, then callqa's. */

@@ -596,6 +596,7 @@ static const svc_route k_routes[] = {
      .name = "qa_queue_status",
      .handle = svc_qa_queue},
     {.method = "GET", .path = "/api/qa/calls", .name = "qa_calls", .handle = svc_qa_calls},
+    {.method = "GET", .path = "/api/qa/badges", .name = "qa_badges", .handle = svc_qa_badges},
     {.method = "POST",
      .path = "/api/qa/calls",
      .name = "qa_upload",

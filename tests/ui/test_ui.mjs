@@ -118,6 +118,14 @@ const ow = await rows(page);
 check('the one-way filter', ow.includes('R02') && !ow.includes('R01'), ow.join(','));
 const badge = await page.textContent('tr[data-call=R02] .badge.b-one_way');
 check('the one-way call carries its badge in words', /one-way/i.test(badge || ''), badge);
+// a badge's title is its rule, read from GET /api/qa/badges (the assessment's thresholds)
+const rules = await (await page.request.get(`${BASE}/api/qa/badges`)).json();
+const mosRule = rules.find((b) => b.code === 'mos_low');
+check('GET /api/qa/badges gives each badge its rule and threshold', rules.length >= 7 && mosRule
+  && mosRule.threshold === 3, JSON.stringify(mosRule));
+await page.waitForFunction(() => document.querySelector('tr[data-call=R02] .badge.b-one_way').title !== '');
+const title = await page.getAttribute('tr[data-call=R02] .badge.b-one_way', 'title');
+check('a badge\'s title is its rule from the API', title === rules.find((b) => b.code === 'one_way').rule, title);
 await page.goto(`${BASE}/#/calls?sort=duration&order=asc`);
 await page.waitForFunction(() => document.querySelectorAll('.calls tbody tr').length === 15);
 const byDur = await page.$$eval('.calls tbody tr td:nth-child(4)', (t) => t.map((x) => x.textContent));

@@ -61,9 +61,31 @@ const BADGE = {
   flagged: ['Flagged', '⚑'],
 };
 
+// Each badge's rule, from GET /api/qa/badges (the assessment's thresholds, which the calls list
+// applies): read once, shown as the badge's title.
+let badgeRules = null;
+let badgeWait = null;
+function useBadgeRules() {
+  const [rules, setRules] = useState(badgeRules);
+  useEffect(() => {
+    if (badgeRules) return undefined;
+    badgeWait = badgeWait || api('api/qa/badges').then((list) => {
+      badgeRules = Object.fromEntries(list.map((b) => [b.code, b.threshold === null ? b.rule
+        : `${b.rule}: ${b.threshold}${b.unit ? ` ${b.unit}` : ''}`]));
+      return badgeRules;
+    }, () => { badgeWait = null; return null; });
+    let live = true;
+    badgeWait.then((r) => { if (live && r) setRules(r); });
+    return () => { live = false; };
+  }, []);
+  return rules;
+}
+
 export function Badge({ code }) {
+  const rules = useBadgeRules();
   const [label, mark] = BADGE[code] || [code.replace(/_/g, ' '), '!'];
-  return <span class={`badge b-${code}`}><span aria-hidden="true">{mark} </span>{label}</span>;
+  return <span class={`badge b-${code}`} title={(rules && rules[code]) || undefined}>
+    <span aria-hidden="true">{mark} </span>{label}</span>;
 }
 
 // A uPlot chart (series and axes in opts, without width/height), resized with its box.
