@@ -1107,11 +1107,10 @@ char *sc_badges_json(void)
     json_t *a = json_array();
     for (size_t i = 0; a && i < N_BADGES; i++) {
         const badge_rule *b = &k_badges[i];
-        json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:o}", "code", b->code, "rule",
-                                           b->rule, "threshold",
-                                           isnan(b->threshold) ? json_null()
-                                                               : json_real(b->threshold),
-                                           "unit", b->unit ? json_string(b->unit) : json_null()));
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:o, s:o}", "code", b->code, "rule", b->rule, "threshold",
+                         isnan(b->threshold) ? json_null() : json_real(b->threshold), "unit",
+                         b->unit ? json_string(b->unit) : json_null()));
     }
     char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
     json_decref(a);

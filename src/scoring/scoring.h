@@ -235,11 +235,11 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call);
 /* What the assessment calls a problem of a leg, and the calls list's badges with it: one place
  * for the findings of /ai-analyze, the badges of /api/qa/calls and, through GET
  * /api/qa/badges, the dashboard's legend. */
-#define SC_QUIET_DB (-35.0)   /* a talking leg's speech level below it: too quiet */
-#define SC_LOUD_DB (-10.0)    /* above it: too loud */
-#define SC_CLIPPING_PCT 0.1   /* clipped samples of a leg, %, from it: clipping */
-#define SC_LOW_MOS 3.0        /* a leg's NISQA MOS below it: low MOS */
-#define SC_DEAD_AIR_SEC 10.0  /* dead air in all, s, from it: dead air */
+#define SC_QUIET_DB (-35.0)  /* a talking leg's speech level below it: too quiet */
+#define SC_LOUD_DB (-10.0)   /* above it: too loud */
+#define SC_CLIPPING_PCT 0.1  /* clipped samples of a leg, %, from it: clipping */
+#define SC_LOW_MOS 3.0       /* a leg's NISQA MOS below it: low MOS */
+#define SC_DEAD_AIR_SEC 10.0 /* dead air in all, s, from it: dead air */
 
 /* A call's stored figures (NAN: not measured) and its report's warning codes (comma-separated,
  * "" none). */
