@@ -1,11 +1,11 @@
 /*
  * svc.h - the service (`callqa serve`), internal to the program: configuration, name checks,
  * recording retrieval, the results store, metrics, isolated analyses, the HTTP server, its
- * routes and its jobs. The library (include/callqa) knows nothing of it; it calls
+ * routes and its queue of analyses. The library (include/callqa) knows nothing of it; it calls
  * cq_engine_analyze like the CLI.
  *
  *   request -> svc_http.c (auth, route table) -> svc_routes.c (checks, store: cached?)
- *           -> svc_jobs.c (queue, workers: rec_fetch, isolated analysis, store) -> response;
+ *           -> svc_analyses.c (queue, workers: rec_fetch, isolated analysis, store) -> response;
  *   metrics all along.
  */
 #ifndef CQ_SVC_H
@@ -95,7 +95,7 @@ typedef struct svc {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct req **queue;
-    struct req *pending; /* GET /analyze jobs queued or running (coalescing), linked by next */
+    struct req *pending; /* GET /analyze requests queued or running (coalescing), linked by next */
     int qhead, qlen;
     int stopping;
     pthread_t *workers;
@@ -137,7 +137,7 @@ void svc_metrics_guard(const char *reason);
 /* rec_open on the service's roots, reloaded from the store once when the path is
  * beneath none of them (a folder watched since the service started). */
 
-typedef enum job_kind { JOB_NONE, JOB_FETCH, JOB_UPLOAD } job_kind;
+typedef enum svc_work { SVC_WORK_NONE, SVC_WORK_FETCH, SVC_WORK_UPLOAD } svc_work;
 
 /* One request, from its headers to its completion (libmicrohttpd's con_cls). */
 typedef struct req {
@@ -145,7 +145,7 @@ typedef struct req {
     struct MHD_Connection *conn;
     const struct svc_route *rt; /* NULL: no such route */
     char id[24];
-    int slot; /* of the worker running its job */
+    int slot; /* of the analysis thread running it */
     char method[8];
     char path[256];    /* as sent (percent-encoded; no query) */
     bool started;      /* its headers were seen (on_request's first call) */
@@ -169,7 +169,7 @@ typedef struct req {
     int ai;
     int report_fresh; /* cached is fresh: no fetch, only the assessment */
     /* POST /analyze */
-    job_kind job;
+    svc_work work;
     char *upload;
     size_t upload_len, upload_cap;
     int upload_too_large;
@@ -470,13 +470,13 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id);
 /* A stored row that is an assessment, not a report (GET /calls leaves it out). */
 bool svc_ai_is_row(const store_result *row);
 
-/* ---- jobs (svc_jobs.c) -------------------------------------------------------------------- */
+/* ---- the queue of analyses (svc_analyses.c) ------------------------------------------------ */
 
-/* Queue r for a worker (the connection is suspended), or answer 503. A GET /analyze for a
- * call that is already being fetched and analysed waits for that job instead. */
-enum MHD_Result svc_enqueue(req *r, job_kind kind);
-/* Start, stop the worker threads (max_concurrent). */
-int svc_jobs_start(svc *s);
-void svc_jobs_stop(svc *s);
+/* Queue r for an analysis thread (the connection is suspended), or answer 503. A GET /analyze
+ * for a call that is already being fetched and analysed waits for that analysis instead. */
+enum MHD_Result svc_enqueue(req *r, svc_work kind);
+/* Start, stop the analysis threads (max_concurrent). */
+int svc_analyses_start(svc *s);
+void svc_analyses_stop(svc *s);
 
 #endif /* CQ_SVC_H */

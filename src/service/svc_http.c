@@ -6,7 +6,7 @@
  * libmicrohttpd runs `threads` event-loop threads (epoll, keep-alive). When a request's headers
  * are in, its route is found in the table (svc_routes.c) and its auth checked; cheap routes
  * (health, metrics, cached results, the store) answer on the event-loop thread. A request that
- * needs the network or an analysis is suspended and handed to the workers (svc_jobs.c), which
+ * needs the network or an analysis is suspended and handed to the workers (svc_analyses.c), which
  * leave the answer on it and resume it. Every response carries X-Request-Id; every request ends
  * in one JSON log line on stderr and in the metrics. SIGTERM/SIGINT: stop accepting, let the
  * in-flight requests finish, exit 0.
@@ -439,7 +439,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return svc_send(r);
     }
-    if (r->job) /* resumed before the worker finished: cannot happen, be safe */
+    if (r->work) /* resumed before its analysis finished: cannot happen, be safe */
         return MHD_YES;
     if (*upload_data_size && !r->rt->body) {
         *upload_data_size = 0; /* bodies of other routes are ignored */
@@ -601,7 +601,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (svc_jobs_start(&s) != 0 || svc_events_start(&s) != 0) {
+    if (svc_analyses_start(&s) != 0 || svc_events_start(&s) != 0) {
         fprintf(stderr,
                 "callqa serve: cannot start the workers or the event stream (out of "
                 "memory, or the store: %s)\n",
@@ -672,7 +672,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     MHD_stop_daemon(d);
     svc_guard_destroy(s.guard);
     svc_events_free(&s);
-    svc_jobs_stop(&s);
+    svc_analyses_stop(&s);
     svc_isolate_stop(s.iso);
     svc_ai_stop(&s);
     store_close(s.store);

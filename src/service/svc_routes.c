@@ -105,13 +105,13 @@ static enum MHD_Result analyze_get(req *r, int ai)
             if (svc_ai_serve_stored(r, r->cached.id))
                 return svc_send(r);
             r->report_fresh = 1;
-            return svc_enqueue(r, JOB_FETCH);
+            return svc_enqueue(r, SVC_WORK_FETCH);
         }
         r->cache = "hit";
         svc_answer(r, 200, strdup(r->cached.report), "application/json");
         return svc_send(r);
     }
-    return svc_enqueue(r, JOB_FETCH);
+    return svc_enqueue(r, SVC_WORK_FETCH);
 }
 
 static enum MHD_Result route_analyze_get(req *r, const char *data, size_t *size)
@@ -456,7 +456,7 @@ static enum MHD_Result route_analyze_post(req *r, const char *data, size_t *size
                          "or multipart/form-data with 'in' and 'out' parts)");
         return svc_send(r);
     }
-    return svc_enqueue(r, JOB_UPLOAD);
+    return svc_enqueue(r, SVC_WORK_UPLOAD);
 }
 
 static enum MHD_Result route_analyze_post_start(req *r)

@@ -1,10 +1,10 @@
 /*
- * svc_jobs.c - the service's long work: a bounded queue of suspended requests and a pool of
- * `max_concurrent` workers that fetch recordings, analyse them (in the analysis host's children,
- * svc_isolate.c) and store the results, then resume the request with its answer; for GET
+ * svc_analyses.c - the service's long work: a bounded queue of suspended requests and a pool of
+ * `max_concurrent` analysis threads that fetch recordings, analyse them (in the analysis host's
+ * children, svc_isolate.c) and store the results, then resume the request with its answer; for GET
  * /ai-analyze, the answer is the report's assessment (svc_ai.c: the LLM is called here, never
  * on the HTTP threads). Identical GET /analyze (or /ai-analyze) requests in flight share one
- * job.
+ * analysis. (A "job" is the QA worker's, a row of the store's queue: these are requests.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -85,7 +85,7 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
     svc_answer(r, 200, js, "application/json");
 }
 
-static void run_fetch_job(req *r)
+static void run_fetch(req *r)
 {
     svc *s = r->s;
     const cfg_settings *c = s->cfg;
@@ -150,7 +150,7 @@ static void run_fetch_job(req *r)
     rec_fetched_cleanup(&f);
 }
 
-static void run_upload_job(req *r)
+static void run_upload(req *r)
 {
     svc_metrics_cache(false);
     char hex[80];
@@ -177,7 +177,7 @@ static void run_upload_job(req *r)
     }
 }
 
-static void *worker(void *arg)
+static void *analysis_thread(void *arg)
 {
     struct slot *me = arg;
     svc *s = me->s;
@@ -194,10 +194,10 @@ static void *worker(void *arg)
         s->qlen--;
         pthread_mutex_unlock(&s->mu);
         r->slot = me->k;
-        if (r->job == JOB_FETCH)
-            run_fetch_job(r);
+        if (r->work == SVC_WORK_FETCH)
+            run_fetch(r);
         else
-            run_upload_job(r);
+            run_upload(r);
         pthread_mutex_lock(&s->mu);
         for (req **pp = &s->pending; *pp; pp = &(*pp)->next)
             if (*pp == r) {
@@ -220,15 +220,15 @@ static void *worker(void *arg)
     }
 }
 
-enum MHD_Result svc_enqueue(req *r, job_kind kind)
+enum MHD_Result svc_enqueue(req *r, svc_work kind)
 {
     svc *s = r->s;
     int cap = s->cfg->max_queue + s->cfg->max_concurrent;
     pthread_mutex_lock(&s->mu);
-    if (kind == JOB_FETCH && !s->stopping)
+    if (kind == SVC_WORK_FETCH && !s->stopping)
         for (req *p = s->pending; p; p = p->next)
             if (p->srv == r->srv && !strcmp(p->file, r->file) && p->ai == r->ai) {
-                r->job = kind;
+                r->work = kind;
                 MHD_suspend_connection(r->conn);
                 r->next = p->waiters;
                 p->waiters = r;
@@ -241,9 +241,9 @@ enum MHD_Result svc_enqueue(req *r, job_kind kind)
                          s->qlen);
         return svc_send(r);
     }
-    r->job = kind;
+    r->work = kind;
     MHD_suspend_connection(r->conn);
-    if (kind == JOB_FETCH) {
+    if (kind == SVC_WORK_FETCH) {
         r->next = s->pending;
         s->pending = r;
     }
@@ -254,7 +254,7 @@ enum MHD_Result svc_enqueue(req *r, job_kind kind)
     return MHD_YES;
 }
 
-int svc_jobs_start(svc *s)
+int svc_analyses_start(svc *s)
 {
     const cfg_settings *c = s->cfg;
     pthread_mutex_init(&s->mu, NULL);
@@ -266,13 +266,13 @@ int svc_jobs_start(svc *s)
         return -1;
     for (int i = 0; i < c->max_concurrent; i++) {
         s->slots[i] = (struct slot){s, i};
-        if (pthread_create(&s->workers[s->nworkers], NULL, worker, &s->slots[i]) == 0)
+        if (pthread_create(&s->workers[s->nworkers], NULL, analysis_thread, &s->slots[i]) == 0)
             s->nworkers++;
     }
     return s->nworkers ? 0 : -1;
 }
 
-void svc_jobs_stop(svc *s)
+void svc_analyses_stop(svc *s)
 {
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
