@@ -1,6 +1,13 @@
 /*
- * base_int.h - library-internal helpers shared by every module (not part of the public API):
- * the allocation funnel, error records, logging and small string helpers.
+ * base_int.h - library-internal helpers shared by every room of the library (audio, dsp, nn,
+ * call, stages, engine; not part of the public API): the allocation funnel, error records,
+ * logging, small string helpers, a whole file read with a size limit, sha256 in hex, the FFTW
+ * planner's lock and a monotonic clock.
+ *
+ * It calls no other room: libc, pthread and nettle (sha256) only, with the public types of
+ * cq_base.h and cq_status.h. It is on the ground floor because everything the library allocates
+ * goes through it, so that the out-of-memory tests can fail any allocation of any room. The
+ * rooms above the engine do not include it: they stand on config.h and libc.
  */
 #ifndef CQ_BASE_INT_H
 #define CQ_BASE_INT_H

@@ -3,9 +3,10 @@
  * name, type, bounds, default, command-line flag and line of documentation), and from it the
  * defaults, the config file, the CALLQA_* environment, the flags of the subcommands that take
  * them, `--help-settings`, and what docs/config.md is checked against (tests/unit/test_config.c).
- * Beside them the reading of secrets and small files, and the failure formatter every room
- * uses. It calls libc only, so that the clients, the ingest, the jobs and the service can all
- * stand on it; the analysis settings reach the engine through cfg_engine.h, above it.
+ * Beside them the reading of secrets and small files, and the failure formatter (cfg_fail) of
+ * the clients, the ingest and the service. It calls no other room, libc only, so that the
+ * clients, the ingest, the jobs, the service and the command line can all stand on it; the
+ * analysis settings reach the engine through cfg_engine.h, above it.
  */
 #ifndef CQ_CONFIG_H
 #define CQ_CONFIG_H

@@ -3,7 +3,7 @@
  * service's analysis host and the QA worker isolate each call this way, so that a crash or a
  * runaway in a decoding library fails one call and not the process that asked.
  *
- *   proc_spawn       the one place the program forks (tests/cli/test_proc.sh checks it);
+ *   proc_spawn       the one place the program forks (tests/unit/test_proc.c checks it);
  *   proc_pool        children that each run one job, write their answer to a pipe and exit; the
  *                    pool collects the answer, reaps the child, kills it at its deadline, and
  *                    says how it ended;
@@ -15,6 +15,10 @@
  * any worker, the service's analysis host): a lock another thread holds at fork time (an
  * allocator's, a library's) stays held forever in the child. Children die with their parent
  * (PR_SET_PDEATHSIG). A pool belongs to one thread.
+ *
+ * It calls no other room: libc only. It is on the ground floor so that the command line's
+ * batches, the QA worker (src/jobs/) and the service's analysis host (src/service/svc_isolate.c)
+ * all fork through one place.
  */
 #ifndef CQ_PROC_H
 #define CQ_PROC_H

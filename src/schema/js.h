@@ -21,6 +21,10 @@
  * maxLength): js_wire_schema gives the copy to send, the bounds moved into the description, and
  * the answer is still checked here against the full schema.
  *
+ * It calls no other room: jansson only. It is on the ground floor because it knows no provider
+ * and no HTTP: the LLM client (src/clients/llm.c) checks its schemas and every answer with it,
+ * and it is tested on its own (tests/unit/test_schema.c).
+ *
  * Thread safety: pure functions.
  */
 #ifndef CQ_JS_H

@@ -1,9 +1,17 @@
 /*
- * store.h - where callqa keeps what it knows: calls and their jobs, analyses, workers, ingest
- * positions, daily roll-ups, and the service's stored results. One interface for every part of
- * the program (service, worker, ingest); SQLite now, PostgreSQL behind the same functions
- * (db.h). Only src/store/ includes a database header. docs/pipeline.md describes the states and
- * leases; the schema is versioned (store_schema.c) and every older version is migrated on open.
+ * store.h - where callqa keeps what it knows: calls and their jobs, analyses and level
+ * envelopes, transcripts, scores and supervisors' overrides, workers, ingest positions and the
+ * folders recordings may be read from, job events, daily roll-ups, the pipeline's counters, LLM
+ * requests, and the service's stored results. One interface for every part of the program
+ * (service, worker, ingest, clients, command line); SQLite or PostgreSQL behind the same
+ * functions (db.h: the URI picks). docs/pipeline.md describes the states and leases; the schema
+ * is versioned (store_schema.c) and every older version is migrated on open.
+ *
+ * It calls no other room: SQLite (libsqlite3), PostgreSQL (libpq), jansson and nettle (the
+ * copy's checksums). It is on the ground floor as the only code with a database header (only
+ * src/store/ includes one), so that the SQL, the schema and the two dialects stay in one room and
+ * the rooms above keep their state through one interface, none of them knowing which database
+ * it is.
  *
  * Thread safety: a store is one connection under a mutex; share it between threads freely.
  * Several processes may open the same store (SQLite: WAL and a busy timeout).
