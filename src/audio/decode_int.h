@@ -1,5 +1,14 @@
 /*
- * decode_int.h - library-internal hooks of src/audio/decode.c (not part of the public API).
+ * decode_int.h - library-internal hooks of src/audio/decode.c (not part of the public API), for
+ * the tests (tests/unit/test_audio.c, test_audio_lazy.c).
+ *
+ * The room src/audio/ reads recordings: decode.c (cq_audio.h: WAV PCM, float and G.711 by our
+ * own code, every other format through libsndfile), legs.c (cq_legs.h: a call's leg files as
+ * ViciDial names them) and resample.c (cq_resample.h). It calls base only, with libsoxr and,
+ * at run time, libsndfile (dlopen when a file needs it; only its header is read at build time).
+ * It is on floor 1 because it turns files into samples and knows nothing of what is done with
+ * them: the engine decodes through it, the rooms above reach it through the public API, and the
+ * analyzers (src/dsp/) never see a file.
  */
 #ifndef CQ_DECODE_INT_H
 #define CQ_DECODE_INT_H

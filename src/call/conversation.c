@@ -8,6 +8,14 @@
  * sets are small (a segment every few seconds), so the operations are linear merges and the
  * whole stage costs microseconds per call. Turns and monologues are one pass over both legs'
  * talk in start order.
+ *
+ * ROOM
+ * src/call/ is this file alone. It calls base (allocation) and reads the per-leg analyzers'
+ * results in their public types (speech spans; cq_classify.h's events and timelines); no
+ * library but libm. It is on floor 2 because it sees both legs at once and no audio: it works
+ * on what the analyzers below it found, so it is tested on hand-made spans
+ * (tests/unit/test_conversation.c), and the conversation stage (src/stages/conversation.c)
+ * feeds it.
  */
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /*
  * dtmf_int.h - the DTMF receiver of cq_tones (library-internal): digits on one 8 kHz leg,
- * found under speech (design and measurements in dtmf.c and docs/events.md).
+ * found under speech (design and measurements in dtmf.c and docs/events.md). Used by tones.c
+ * only, which runs these receivers beside libspandsp's.
  */
 #ifndef CQ_DTMF_INT_H
 #define CQ_DTMF_INT_H

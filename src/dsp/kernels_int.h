@@ -1,10 +1,20 @@
 /*
- * kernels_int.h - the per-sample loops of the level and silence analyzers.
+ * kernels_int.h - the per-sample loops of the level and silence analyzers (written in kernels.c,
+ * used by level.c and silence.c).
  *
  * Each kernel has a plain scalar version (`_ref`, the specification) and a fast version used by
  * the analyzers. The fast versions use GNU C vector extensions (gcc, clang); on x86-64 with gcc
  * they are compiled twice, for the baseline and for x86-64-v3 (AVX2 + FMA), and the CPU picks
  * at load time. tests/unit/test_kernels.c checks fast against scalar on real and random audio.
+ *
+ * The room src/dsp/ holds the analyzers of one leg's samples: levels (level.c, with these
+ * kernels), silence, the VAD's DSP fallback (vad_dsp.c) and speech segments from the VAD's
+ * probabilities (speech.c), tones and DTMF (tones.c, dtmf.c), quality indicators, the timeline
+ * and call events (classify.c), and two legs compared (xleg.c). It calls base only, with FFTW
+ * (libfftw3f: classify.c, quality.c, xleg.c) and libspandsp (tones.c). It is on floor 1 because
+ * it works on samples in memory: no files, no models, no network, so each analyzer is tested on
+ * synthetic and recorded signals and the stages (src/stages/) feed it block by block through
+ * the public headers. Above it only nn includes one of its headers (vad_int.h).
  */
 #ifndef CQ_KERNELS_INT_H
 #define CQ_KERNELS_INT_H

@@ -7,6 +7,9 @@
  * logistic curve. Speech timestamps are then made from the scores exactly as from Silero's
  * probabilities. It cannot tell speech from music or tones; docs/vad.md gives its measured
  * agreement with Silero.
+ *
+ * Used by vad_dsp.c and by src/nn/silero.c (cq_vad falls back to it): the one header of this
+ * room that a room above includes.
  */
 #ifndef CQ_VAD_INT_H
 #define CQ_VAD_INT_H

@@ -11,6 +11,16 @@
  * finish and each stage may sum the legs up. The engine knows no analyzer by name: the stage
  * table is the whole list. Two checks belong to the decoding itself and stay here: stereo
  * channels that are sample-identical (fake stereo), and the warnings about the sources.
+ *
+ * ROOM
+ * src/engine/ is this file and report.c (the report's frame and its renderers), the code behind
+ * cq_engine.h and cq_report.h. It calls the stage table (src/stages/stage.h), base, audio
+ * through the public API (cq_audio.h to decode, cq_resample.h for the 8 and 16 kHz streams) and
+ * dsp's cq_speech.h (the VAD's parameters, checked at create), with jansson (report.c); libsoxr
+ * and libsndfile only through audio. It is on floor 4, above the stages it runs, with no network
+ * and no store: files or a buffer in, a report out, so the command line, the worker and the
+ * service all analyse a call the same way (cq_engine_analyze) and it is tested on recordings
+ * alone.
  */
 #include <math.h>
 #include <stdio.h>

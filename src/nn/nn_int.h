@@ -1,6 +1,15 @@
 /*
  * nn_int.h - dense kernels for the neural models: matrix products in float with vector
  * kernels (scalar reference versions are the specification; tests compare the two).
+ *
+ * The room src/nn/ runs callqa's neural models natively: readers of the model files (onnx.c,
+ * torchzip.c), Silero VAD (silero.c, cq_vad.h), NISQA (nisqa.c, cq_nisqa.h) and these kernels
+ * (nn.c). It calls base (a model file read whole with a size limit, the FFTW planner's lock)
+ * and dsp's VAD interface (vad_int.h: the fallback when no Silero model is installed), with
+ * FFTW (libfftw3f: NISQA's spectrum) and pthread (cq__parallel). It is on floor 2, above dsp
+ * for that fallback and below the stages, which load the models into the engine and run them.
+ * No network and no ONNX or PyTorch runtime: a model is a file read and checked field by field
+ * (tests/fuzz/ feeds the readers hostile ones).
  */
 #ifndef CQ_NN_INT_H
 #define CQ_NN_INT_H

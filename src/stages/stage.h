@@ -19,6 +19,15 @@
  *   destroy(state)
  * The report's renderers then ask every stage, selected or not, for its JSON fields (null when it
  * did not run) and its lines of text; cq_report_destroy asks it to free what it put there.
+ *
+ * ROOM
+ * src/stages/ is one file per stage and the table (stages.c). A stage calls its analyzer through
+ * the public API: dsp's (cq_level.h, cq_silence.h, cq_speech.h, cq_quality.h, cq_classify.h,
+ * cq_xleg.h), nn's (cq_vad.h, cq_nisqa.h) and call's (cq_conversation.h); speech_audio.c is
+ * itself the code behind cq_speech_audio.h. It calls base too, with jansson for the renderers.
+ * It is on floor 3, above the analyzers it wraps and below the engine, which walks the table
+ * and owns struct cq_engine, declared here so that the stages can read its parameters and the
+ * models they load into it.
  */
 #ifndef CQ_STAGE_H
 #define CQ_STAGE_H
