@@ -16,6 +16,12 @@
  * Retry-After when given), 5xx, and an answer that is not the protocol's JSON; a 401/403 or any
  * other 4xx is final. Answers over max_response bytes are refused.
  *
+ * It calls the settings (config.h: the key file) and the transcript module (the plan, a chunk's
+ * WAV, the servers' answers parsed), through cl_http.h, with libcurl and nettle (the
+ * configuration's hash). It is in src/clients/, floor 6, with the other code that talks to
+ * servers, so that the transcript module below it stays pure and the worker and the command line
+ * above it share one client.
+ *
  * Thread safety: asr_send may run on several threads with one client (asr_transcribe does, up
  * to `concurrency`).
  */

@@ -5,6 +5,10 @@
  * proxy from the environment, http and https only, timeouts, a maximum answer size), a
  * server's error message read from its answer, a secret scrubbed out of a message, and waits.
  *
+ * It calls no other room, libcurl only (callqa.h gives the User-Agent's version). It is in
+ * src/clients/, floor 6, so that the limits on what the ASR and LLM clients send and receive
+ * over HTTP are written once; rec_fetch.c sets its own, as a recording streams to a file.
+ *
  * Thread safety: no shared state; each transfer has its own body and headers.
  */
 #ifndef CQ_CL_HTTP_H

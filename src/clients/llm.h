@@ -1,6 +1,7 @@
 /*
  * llm.h - the LLM client: one interface over three providers' HTTP APIs (libcurl, jansson),
- * used by scoring now and by /ask later. docs/llm.md.
+ * used by the worker's scoring (src/jobs/scored.c) and the service's GET /ai-analyze
+ * (src/service/svc_ai.c). docs/llm.md.
  *
  *   anthropic  POST {url}/v1/messages, x-api-key + anthropic-version: 2023-06-01; the answer's
  *              schema in output_config.format {type: json_schema, schema}; stop_reason
@@ -33,6 +34,12 @@
  *
  * Only the configured URL is contacted: no redirects, no proxy from the environment. Keys are
  * read from files of mode 0600 (cfg_read_secret) and never appear in a message or a record.
+ *
+ * It calls the settings (config.h: providers, key files, caps), the store (llm_use.c: today's
+ * use, a record of each attempt) and the schema checker (src/schema/js.h), through cl_http.h,
+ * with libcurl, jansson and nettle (the configuration's hash). It is in src/clients/, floor 6,
+ * with the other code that talks to servers: scoring, beside it, writes the requests and reads
+ * the answers without any network, and the worker and the service, above both, join the two.
  *
  * Thread safety: a client is read-only after llm_create; llm_call may run on several threads.
  */

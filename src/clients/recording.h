@@ -6,6 +6,11 @@
  * under, and the opening of a recording on local disk beneath the configured folders only, with
  * no symbolic link below them and never a FIFO (rec_names.c). It stands on the settings and the
  * store (the folders the ingests registered); nothing here knows HTTP serving.
+ *
+ * It calls config.h (the configured servers and folders) and the store (store_roots), with
+ * libcurl and nettle (a fetched file's identity) in rec_fetch.c. It is in src/clients/, floor 6,
+ * with the other code that talks to servers, below the worker and the service, which open and
+ * fetch recordings the same way through it.
  */
 #ifndef CQ_RECORDING_H
 #define CQ_RECORDING_H

@@ -1,8 +1,17 @@
 /*
  * scoring.h - a call scored on a weighted scorecard: the card a user edits (JSON), checked when
- * it is loaded, and the totals and flags of a call's category results. Pure: no network, no
- * store (docs/scoring.md). The categories' own methods (acoustic thresholds, transcript rules,
- * an LLM's rubric) fill the category results; this module adds them up.
+ * it is loaded, and the totals and flags of a call's category results (docs/scoring.md). The
+ * categories' methods are here too: acoustic thresholds on the report's figures and transcript
+ * rules (sc_rules.c), and an LLM's rubric, as the request to send and the answer taken in
+ * (sc_llm.c; src/clients/llm.h sends it). Beside the card: call topics (sc_topics.c), and the
+ * assessment of a report without an LLM, with the thresholds and problem badges the calls list
+ * shares (sc_assess.c).
+ *
+ * It calls the transcript module (a call's words) and nothing else of the program, with
+ * jansson, nettle (the card's hash) and libc's regex. It is on floor 6, above the transcript;
+ * pure: no network, no store, so it is tested from JSON fixtures and hand-made cards
+ * (tests/unit/test_scoring.c, tests/scoring/), and the worker and the service, above it, join it
+ * to the LLM client and the store.
  *
  * The old scorer's formula (../shared/reference/compat-api.md): each category 1-5,
  * total = 20 x sum(weight x score), flagged below the threshold (60), "Score NN below 60", and
@@ -119,7 +128,7 @@ int sc_quote_check(const sc_text *t, const char *speaker, double start, double e
                    const char *quote, double tol, sc_quote *out);
 void sc_quote_free(sc_quote *q);
 
-/* ---- a call's result (sc_call.c) ---------------------------------------------------------- */
+/* ---- a call's result (sc_score.c) --------------------------------------------------------- */
 
 /* A measured figure a score was judged on. */
 typedef struct sc_metric {
