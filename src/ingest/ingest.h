@@ -7,6 +7,13 @@
  * enqueues the recordings written into a folder, once each is complete, pairing -in/-out legs;
  * docs/pipeline.md, "Folder watch".
  *
+ * It calls the store (calls enqueued, the source's lease and mark, the folders it registers) and
+ * the settings (config.h: the password file, the recording servers), with libmariadb
+ * (vicidial.c) and inotify (watch.c); of the public API only cq_legs.h's size of a
+ * failed-recording stub. It is on floor 7: it fills the store the worker reads and never
+ * analyses, fetches or serves a recording, so it runs as a command of its own (`callqa ingest`;
+ * `callqa serve` and `callqa worker` schedule the ViciDial one).
+ *
  * Thread safety: the time-zone functions set the process's TZ while they run (the ingest is
  * single-threaded); the rest keeps no global state.
  */

@@ -1,8 +1,16 @@
 /*
  * jobs.h - the QA worker: it claims jobs from the store, analyses each call in a child process
- * (src/proc/), passes the stages that are not configured, and writes every result under its
- * lease; and the production safety that keeps it from hurting live calls on a dialer box
- * (idle scheduling, a CPU set, a load ceiling, a processing window). docs/pipeline.md.
+ * (src/proc/), transcribes and scores it when that is configured (and passes those stages when
+ * not), and writes every result under its lease; and the production safety that keeps it from
+ * hurting live calls on a dialer box (idle scheduling, a CPU set, a load ceiling, a processing
+ * window). docs/pipeline.md.
+ *
+ * It calls the engine (its public API: the analysis, in the child), the clients (recording.h:
+ * the call's audio opened or fetched; asr.h: the transcription; llm.h: scoring's LLM
+ * categories), scoring, the transcript module (the transcript block as JSON), the store, proc
+ * and the settings (config.h, cfg_engine.h), with jansson. It is on floor 7, above every room it
+ * joins: the pipeline's order and its leases live here. The service reuses its transcript
+ * import (qa_stored_tx), the command line that and its scoring (qa_scoring_setup).
  */
 #ifndef CQ_JOBS_H
 #define CQ_JOBS_H

@@ -1,11 +1,24 @@
 /*
- * svc.h - the service (`callqa serve`), internal to the program: configuration, name checks,
- * recording retrieval, the results store, metrics, isolated analyses, the HTTP server, its
- * routes and its queue of analyses. The library (include/callqa) knows nothing of it; it calls
+ * svc.h - the service (`callqa serve`), internal to the program: the HTTP layer only. The server
+ * on libmicrohttpd with its guard and sessions (svc_http.c, svc_guard.c, svc_ui.c), the route
+ * table, checked against docs/openapi.json (svc_routes.c), the QA API's handlers (svc_qa*.c,
+ * svc_audio.c, svc_envelope.c, svc_events.c), GET /analyze's and /ai-analyze's queue and its
+ * analysis threads (svc_analyses.c, svc_ai.c), analyses in child processes (svc_isolate.c) and the
+ * metrics (svc_metrics.c). The library (include/callqa) knows nothing of it; it calls
  * cq_engine_analyze like the CLI.
  *
+ * It calls the engine (its public API: analyses, and cq_audio to transcode a recording for the
+ * browser), jobs (a transcript imported as the worker stores it), scoring (the assessment, the
+ * badges), the transcript module, the clients (recording.h: names, local folders, recording
+ * servers; llm.h: /ai-analyze's LLM), the store, proc (the analysis host) and the settings
+ * (config.h, cfg_engine.h), with libmicrohttpd, jansson and nettle (sessions' HMAC, ETags). It
+ * is on floor 8 because the work on a call (analysis, recordings, transcripts, scores, the store)
+ * is done in the rooms below it, which the command line and the worker use without HTTP;
+ * outside src/service/ only src/cli/serve_cmd.c and src/cli/service_main.c may include this
+ * header (tests/arch/check_includes.py).
+ *
  *   request -> svc_http.c (auth, route table) -> svc_routes.c (checks, store: cached?)
- *           -> svc_analyses.c (queue, workers: rec_fetch, isolated analysis, store) -> response;
+ *           -> svc_analyses.c (queue, threads: rec_fetch, isolated analysis, store) -> response;
  *   metrics all along.
  */
 #ifndef CQ_SVC_H
@@ -133,9 +146,6 @@ void svc_guard_tick(svc_guard *g);
 double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const char *account);
 void svc_guard_login_failed(svc_guard *g, struct MHD_Connection *conn, const char *account);
 void svc_metrics_guard(const char *reason);
-
-/* rec_open on the service's roots, reloaded from the store once when the path is
- * beneath none of them (a folder watched since the service started). */
 
 typedef enum svc_work { SVC_WORK_NONE, SVC_WORK_FETCH, SVC_WORK_UPLOAD } svc_work;
 

@@ -519,7 +519,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     }
     char shown[80]; /* ADDR:PORT, [ADDR]:PORT for IPv6 */
     snprintf(shown, sizeof(shown), v6 ? "[%s]:%d" : "%s:%d", c->listen_addr, c->listen_port);
-    char *doc = svc_openapi(msg, sizeof(msg)); /* the route table's fragments are sound */
+    char *doc = svc_openapi(msg, sizeof(msg)); /* docs/openapi.json and the route table agree */
     if (!doc) {
         fprintf(stderr, "callqa serve: %s\n", msg);
         return 1;

@@ -1,7 +1,9 @@
 /*
- * svc_routes.c - the service's routes, declared once: method, path, auth, handler and OpenAPI
- * fragment in one table, from which the server dispatches and /openapi.json is built
- * (docs/openapi.json is that document, checked by tests/service/test_service.sh).
+ * svc_routes.c - the service's routes, declared once: method, path, auth and handler in one
+ * table, from which the server dispatches. docs/openapi.json, compiled into the service, is the
+ * API's description: it is checked against the table when the service starts (every route
+ * documented with its auth, no operation without a route; `serve --check-openapi FILE` checks
+ * another) and served as /openapi.json with this version (tests/service/test_openapi.sh).
  */
 #define _GNU_SOURCE
 #include <errno.h>
