@@ -1,6 +1,8 @@
-/* serve_cmd.h - the commands of the callqa-service program: serve (serve_cmd.c), worker and
- * requeue (worker_cmd.c), ingest (ingest_cmd.c), analyze --transcribe (transcribe_cmd.c), store
- * migrate (store_cmd.c). */
+/* serve_cmd.h - the commands of the callqa-service program, run by service_main.c: serve
+ * (serve_cmd.c), worker and requeue (worker_cmd.c), ingest (ingest_cmd.c), analyze --transcribe
+ * and transcript import (transcribe_cmd.c), score (score_cmd.c), store migrate (store_cmd.c);
+ * and the sidecars serve and worker run beside them (sidecar.c). serve_cmd.c is the one file
+ * outside src/service/ that includes svc.h. */
 #ifndef CQ_CLI_SERVE_CMD_H
 #define CQ_CLI_SERVE_CMD_H
 

@@ -1,6 +1,6 @@
 /*
  * service_main.c - the callqa-service program: the commands that need the service's libraries
- * (libmicrohttpd, libcurl, SQLite, libmariadb): serve, worker, requeue, ingest, analyze
+ * (libmicrohttpd, libcurl, SQLite, libpq, libmariadb): serve, worker, requeue, ingest, analyze
  * --transcribe, transcript import, score and store migrate. `callqa serve
  * ...` runs `callqa-service serve ...`, so that an analysis from the command line loads none of
  * them.
