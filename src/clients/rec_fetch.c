@@ -151,6 +151,7 @@ static long get_one(const cfg_settings *c, const char *url, const char *path, co
     curl_easy_setopt(k, CURLOPT_URL, url);
     curl_easy_setopt(k, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(k, CURLOPT_PROXY, ""); /* never a proxy from the environment */
     curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->fetch_connect_sec * 1000));
     curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, (long)(c->fetch_timeout_sec * 1000));

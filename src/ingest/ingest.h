@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../clients/recording.h"
 #include "../config/config.h"
 #include "../store/store.h"
 
