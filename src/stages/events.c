@@ -20,7 +20,7 @@ static int create(void **st, const cq__stage_ctx *c)
         return CQ_ERR_NOMEM;
     *st = s;
     int rc = CQ_OK;
-    const cq_engine_params *ep = cq_engine_get_params(c->engine);
+    const cq_engine_params *ep = &c->engine->p;
     cq_classify_params p = cq_classify_default_params();
     p.tones.dtmf_speech = ep->dtmf_speech;
     p.tones.dtmf_voice_cancel = ep->dtmf_voice_cancel;

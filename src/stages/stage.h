@@ -74,7 +74,11 @@ typedef struct cq__stage_ctx {
 } cq__stage_ctx;
 
 /* Rows of the text report's leg table: one label, one cell per leg. */
-typedef struct cq__text cq__text;
+/* The text report being written: its buffer, and whether it has two leg columns. */
+typedef struct cq__text {
+    cq__sb *b;
+    int n_legs;
+} cq__text;
 void cq__text_row(cq__text *t, const char *label, const char *cell[2]);
 
 typedef struct cq__stage {
