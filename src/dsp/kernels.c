@@ -10,6 +10,16 @@
  * multiply-add per block remains on the serial chain.
  * The silence scan tests 8 samples at a time and only looks at individual samples when a
  * block holds a sample at or above the threshold.
+ * The Goertzel bank's lanes are independent recurrences, s = v g + c s1 - s2, each a serial
+ * chain of a multiply, an add and a subtract per sample. The fast version keeps up to 8 vectors
+ * of 8 lanes in registers through the whole stretch, so that their chains overlap, two samples
+ * a round (the roles of s1 and s2 swap, no state moves) and a row of gains loaded once per row;
+ * the count of vectors, the gain and the energy are constants of each instantiation of one
+ * inlined loop. The single Goertzel is one such chain: its scalar loop is its fast version.
+ * The Goertzel kernels took over loops of dtmf.c and tones.c, which gcc compiles without
+ * contraction (-std=c11), and compute exactly what those did: gcc compiles them here without it
+ * too (NO_CONTRACT), though the rest of this file may fuse multiply-adds. (clang's
+ * -ffp-contract=fast overrides its pragmas: under clang they may fuse.)
  */
 #include "kernels_int.h"
 #include "../base/base_int.h"
@@ -19,6 +29,15 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+
+/* The Goertzel kernels without fused multiply-adds (see the top of this file). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_CONTRACT_BEGIN _Pragma("GCC push_options") _Pragma("GCC optimize(\"fp-contract=off\")")
+#define NO_CONTRACT_END _Pragma("GCC pop_options")
+#else
+#define NO_CONTRACT_BEGIN
+#define NO_CONTRACT_END
 #endif
 
 /* ---- scalar reference versions ------------------------------------------------------------- */
@@ -74,6 +93,40 @@ size_t cq__k_silence_next_ref(const float *x, size_t n, float thr, uint64_t need
     *runp = run;
     return n;
 }
+
+NO_CONTRACT_BEGIN
+
+void cq__k_goertzel_ref(const float *x, const float *w, size_t n, double c, double *s1p,
+                        double *s2p)
+{
+    double s1 = *s1p, s2 = *s2p;
+    for (size_t i = 0; i < n; i++) {
+        const double v = w ? (double)w[i] * x[i] : x[i];
+        const double s = v + c * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    *s1p = s1;
+    *s2p = s2;
+}
+
+void cq__k_goertzel_bank_ref(const float *x, const float *w, size_t n, const float *c, size_t nk,
+                             const float *g, size_t gseg, float *s1, float *s2, float *e)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float v = x[i] * w[i];
+        const float *gi = g ? g + i / gseg * nk : NULL; /* this sample's row of gains */
+        if (e)
+            *e += v * v;
+        for (size_t k = 0; k < nk; k++) {
+            const float s = (gi ? v * gi[k] : v) + c[k] * s1[k] - s2[k];
+            s2[k] = s1[k];
+            s1[k] = s;
+        }
+    }
+}
+
+NO_CONTRACT_END
 
 /* ---- fast versions ------------------------------------------------------------------------- */
 
@@ -263,7 +316,133 @@ size_t cq__k_silence_next(const float *x, size_t n, float thr, uint64_t need, ui
     return i + r;
 }
 
+NO_CONTRACT_BEGIN
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* One sample v through nv vectors of lanes: b = v g + c a - b, so b becomes the new s1 and a
+ * is the new s2 (the caller swaps the roles of a and b instead of moving the state). */
+INLINE void bank_step(float v, const v8f *a, v8f *b, const v8f *cv, const v8f *gv, const int nv,
+                      const int gained)
+{
+    for (int j = 0; j < nv; j++) {
+        if (gained)
+            b[j] = v * gv[j] + cv[j] * a[j] - b[j];
+        else
+            b[j] = v + cv[j] * a[j] - b[j]; /* v in every lane */
+    }
+}
+
+/* Lanes [0, 8 nv) of the bank over x[0..n), two samples a round; nv, gained (g is not NULL)
+ * and summed (e is not NULL) are constants where it is inlined. The arithmetic is the scalar
+ * version's, lane by lane and in its order. */
+INLINE void bank_block(const float *x, const float *w, size_t n, const float *c, size_t nk,
+                       const float *g, size_t gseg, float *s1, float *s2, float *e, const int nv,
+                       const int gained, const int summed)
+{
+    v8f a[8], b[8], cv[8], gv[8];
+    for (int j = 0; j < nv; j++) {
+        memcpy(&a[j], s1 + 8 * j, sizeof(v8f));
+        memcpy(&b[j], s2 + 8 * j, sizeof(v8f));
+        memcpy(&cv[j], c + 8 * j, sizeof(v8f));
+    }
+    float es = summed ? *e : 0;
+    const size_t run = gained ? gseg : n; /* samples under one row of gains */
+    for (size_t i0 = 0; i0 < n; i0 += run, g += gained ? nk : 0) {
+        const size_t end = n - i0 < run ? n : i0 + run;
+        if (gained)
+            for (int j = 0; j < nv; j++)
+                memcpy(&gv[j], g + 8 * j, sizeof(v8f));
+        size_t i = i0;
+        for (; i + 2 <= end; i += 2) {
+            const float v0 = x[i] * w[i], v1 = x[i + 1] * w[i + 1];
+            if (summed) {
+                es += v0 * v0;
+                es += v1 * v1;
+            }
+            bank_step(v0, a, b, cv, gv, nv, gained);
+            bank_step(v1, b, a, cv, gv, nv, gained);
+        }
+        if (i < end) {
+            const float v = x[i] * w[i];
+            if (summed)
+                es += v * v;
+            bank_step(v, a, b, cv, gv, nv, gained);
+            for (int j = 0; j < nv; j++) {
+                const v8f t = a[j];
+                a[j] = b[j];
+                b[j] = t;
+            }
+        }
+    }
+    for (int j = 0; j < nv; j++) {
+        memcpy(s1 + 8 * j, &a[j], sizeof(v8f));
+        memcpy(s2 + 8 * j, &b[j], sizeof(v8f));
+    }
+    if (summed)
+        *e = es;
+}
+
+/* bank_block with the gain and the energy as the caller has them */
+INLINE void bank_vectors(const float *x, const float *w, size_t n, const float *c, size_t nk,
+                         const float *g, size_t gseg, float *s1, float *s2, float *e, const int nv)
+{
+    if (g && e)
+        bank_block(x, w, n, c, nk, g, gseg, s1, s2, e, nv, 1, 1);
+    else if (g)
+        bank_block(x, w, n, c, nk, g, gseg, s1, s2, e, nv, 1, 0);
+    else if (e)
+        bank_block(x, w, n, c, nk, g, gseg, s1, s2, e, nv, 0, 1);
+    else
+        bank_block(x, w, n, c, nk, g, gseg, s1, s2, e, nv, 0, 0);
+}
+
+CQ_CLONES
+void cq__k_goertzel_bank(const float *x, const float *w, size_t n, const float *c, size_t nk,
+                         const float *g, size_t gseg, float *s1, float *s2, float *e)
+{
+    /* the lanes in blocks of 8, 4 or fewer vectors */
+    size_t k = 0;
+    while (nk - k >= 8) {
+        const size_t left = (nk - k) / 8, nv = left >= 8 ? 8 : left >= 4 ? 4 : left;
+        const float *gk = g ? g + k : NULL;
+        float *a = s1 + k, *b = s2 + k;
+        switch (nv) {
+        case 8: bank_vectors(x, w, n, c + k, nk, gk, gseg, a, b, e, 8); break;
+        case 4: bank_vectors(x, w, n, c + k, nk, gk, gseg, a, b, e, 4); break;
+        case 3: bank_vectors(x, w, n, c + k, nk, gk, gseg, a, b, e, 3); break;
+        case 2: bank_vectors(x, w, n, c + k, nk, gk, gseg, a, b, e, 2); break;
+        default: bank_vectors(x, w, n, c + k, nk, gk, gseg, a, b, e, 1); break;
+        }
+        e = NULL; /* summed once */
+        k += 8 * nv;
+    }
+    /* then the lanes that fill no vector, one at a time */
+    for (; k < nk; k++) {
+        float a = s1[k], b = s2[k];
+        for (size_t i = 0; i < n; i++) {
+            const float v = x[i] * w[i];
+            if (e)
+                *e += v * v;
+            const float s = (g ? v * g[i / gseg * nk + k] : v) + c[k] * a - b;
+            b = a;
+            a = s;
+        }
+        s1[k] = a;
+        s2[k] = b;
+        e = NULL;
+    }
+}
+
+NO_CONTRACT_END
+
 #else /* no vector extensions: the scalar versions are the fast ones */
+
+void cq__k_goertzel_bank(const float *x, const float *w, size_t n, const float *c, size_t nk,
+                         const float *g, size_t gseg, float *s1, float *s2, float *e)
+{
+    cq__k_goertzel_bank_ref(x, w, n, c, nk, g, gseg, s1, s2, e);
+}
 
 void cq__k_stats(const float *x, size_t n, cq__stats *acc)
 {
@@ -286,3 +465,9 @@ size_t cq__k_find_outside(const float *q, size_t n, float lo, float hi)
 }
 
 #endif
+
+/* One recurrence: the scalar loop is the fast version (see the top of this file). */
+void cq__k_goertzel(const float *x, const float *w, size_t n, double c, double *s1, double *s2)
+{
+    cq__k_goertzel_ref(x, w, n, c, s1, s2);
+}

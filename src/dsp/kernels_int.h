@@ -1,11 +1,14 @@
 /*
- * kernels_int.h - the per-sample loops of the level and silence analyzers (written in kernels.c,
- * used by level.c and silence.c).
+ * kernels_int.h - the per-sample loops of the level and silence analyzers (used by level.c and
+ * silence.c), and the Goertzel filters of the tone and DTMF receivers (tones.c, dtmf.c); all
+ * written in kernels.c.
  *
  * Each kernel has a plain scalar version (`_ref`, the specification) and a fast version used by
  * the analyzers. The fast versions use GNU C vector extensions (gcc, clang); on x86-64 with gcc
  * they are compiled twice, for the baseline and for x86-64-v3 (AVX2 + FMA), and the CPU picks
- * at load time. tests/unit/test_kernels.c checks fast against scalar on real and random audio.
+ * at load time. The Goertzel kernels compute exactly what their scalar versions do, in the same
+ * order and without fused multiply-adds (the receivers' readings do not depend on the CPU).
+ * tests/unit/test_kernels.c checks fast against scalar on real and random audio.
  *
  * The room src/dsp/ holds the analyzers of one leg's samples: levels (level.c, with these
  * kernels), silence, the VAD's DSP fallback (vad_dsp.c) and speech segments from the VAD's
@@ -61,5 +64,28 @@ size_t cq__k_find_outside_ref(const float *q, size_t n, float lo, float hi);
  */
 size_t cq__k_silence_next(const float *x, size_t n, float thr, uint64_t need, uint64_t *run);
 size_t cq__k_silence_next_ref(const float *x, size_t n, float thr, uint64_t need, uint64_t *run);
+
+/*
+ * Goertzel filter at one frequency, in double: for each sample, v = w[i] x[i] (x[i] when w is
+ * NULL), s = v + c s1 - s2, then s2 = s1, s1 = s; c = 2 cos(2 pi f / rate). The state *s1, *s2
+ * is carried between calls (0, 0 at the start of a window). At the window's end the DFT at f,
+ * with the phase taken at its last sample, is s1 - e^{-jw} s2. One recurrence, whose latency
+ * bounds it: the scalar loop is the fast version.
+ */
+void cq__k_goertzel(const float *x, const float *w, size_t n, double c, double *s1, double *s2);
+void cq__k_goertzel_ref(const float *x, const float *w, size_t n, double c, double *s1, double *s2);
+
+/*
+ * A bank of nk Goertzel filters (lanes) over one windowed stretch, in float: for each sample,
+ * v = x[i] w[i]; *e += v^2 when e is not NULL; then for each lane k, s = v g + c[k] s1[k] -
+ * s2[k], s2[k] = s1[k], s1[k] = s, where g is the lane's gain for that sample: g[r nk + k] for
+ * the samples r gseg ... (r + 1) gseg - 1 (rows of nk gains, gseg >= 1), or no gain (v) when g
+ * is NULL. s1[0..nk), s2[0..nk) and *e are carried between calls. The fast version keeps the
+ * lanes in registers, 8 to a vector, and equals the scalar version bit for bit.
+ */
+void cq__k_goertzel_bank(const float *x, const float *w, size_t n, const float *c, size_t nk,
+                         const float *g, size_t gseg, float *s1, float *s2, float *e);
+void cq__k_goertzel_bank_ref(const float *x, const float *w, size_t n, const float *c, size_t nk,
+                             const float *g, size_t gseg, float *s1, float *s2, float *e);
 
 #endif /* CQ_KERNELS_INT_H */

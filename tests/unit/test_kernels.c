@@ -1,6 +1,7 @@
 /*
  * test_kernels.c - the fast kernels against their scalar versions, on random signals and on
- * a real recording from the corpus when ../shared is present.
+ * a real recording from the corpus when ../shared is present; the Goertzel kernels also on a
+ * pure tone, whose power they must read.
  */
 #include "testutil.h"
 
@@ -17,6 +18,66 @@ static float *signal(size_t n, tu_rng *rng)
         x[i] = tu_q16(amp * tu_gauss(rng));
     }
     return x;
+}
+
+/*
+ * The Goertzel kernels against their scalar versions on frames of x: every block size of the
+ * bank's fast version (lane counts up to 88, in vectors of 8 and a remainder), with and without
+ * gains and energy, a frame read in two calls (the state carried), and an odd frame length (the
+ * fast version reads two samples a round). Tolerance 0: the fast versions compute the scalar
+ * versions' operations in their order, without fused multiply-adds, so they must agree bit
+ * for bit (the receivers' readings, and so the reports, depend on it).
+ */
+static void check_goertzel(const float *x, size_t n, tu_rng *rng)
+{
+    enum { FRAME = 161, SEGS = 20, MAXK = 88, ROWS = FRAME / SEGS + 1 };
+    float w[FRAME], c[MAXK], g[ROWS * MAXK];
+    for (int i = 0; i < FRAME; i++)
+        w[i] = (float)(0.5 - 0.5 * cos(2 * M_PI * (i + 0.5) / FRAME));
+    for (int k = 0; k < MAXK; k++) /* 100 Hz to 3.6 kHz at 8 kHz, as the receivers' lanes */
+        c[k] = (float)(2 * cos(2 * M_PI * (100 + 40 * k) / 8000.0));
+    for (int i = 0; i < ROWS * MAXK; i++)
+        g[i] = (float)(1.56 * tu_uniform(rng)); /* dtmf.c's comb gains: 0 to 1.56 */
+    const size_t lanes[] = {1, 7, 8, 9, 16, 24, 31, 32, 40, 64, 71, 88};
+    const size_t len = n < FRAME ? n : FRAME, step = n > len ? 1 + (n - len) / 16 : 1;
+    size_t frames = 0;
+    for (size_t off = 0; off + len <= n; off += step) {
+        const float *xf = x + off;
+        frames++;
+        for (size_t l = 0; l < sizeof(lanes) / sizeof(lanes[0]); l++) {
+            const size_t nk = lanes[l];
+            for (int mode = 0; mode < 4; mode++) { /* bit 0: gains; bit 1: energy */
+                const float *gm = mode & 1 ? g : NULL;
+                float a1[MAXK] = {0}, a2[MAXK] = {0}, b1[MAXK] = {0}, b2[MAXK] = {0};
+                float ea = 0.25f, eb = 0.25f;
+                /* in two calls, split at a row of gains (3 rows of SEGS) */
+                const size_t cut = len < 3 * SEGS ? len : 3 * SEGS;
+                cq__k_goertzel_bank(xf, w, cut, c, nk, gm, SEGS, a1, a2, mode & 2 ? &ea : NULL);
+                cq__k_goertzel_bank(xf + cut, w + cut, len - cut, c, nk, gm ? gm + 3 * nk : NULL,
+                                    SEGS, a1, a2, mode & 2 ? &ea : NULL);
+                cq__k_goertzel_bank_ref(xf, w, cut, c, nk, gm, SEGS, b1, b2, mode & 2 ? &eb : NULL);
+                cq__k_goertzel_bank_ref(xf + cut, w + cut, len - cut, c, nk,
+                                        gm ? gm + 3 * nk : NULL, SEGS, b1, b2,
+                                        mode & 2 ? &eb : NULL);
+                assert_memory_equal(a1, b1, sizeof(a1));
+                assert_memory_equal(a2, b2, sizeof(a2));
+                assert_memory_equal(&ea, &eb, sizeof(ea));
+            }
+        }
+        /* the single Goertzel, windowed and not, at the lanes' frequencies */
+        for (int k = 0; k < MAXK; k += 11) {
+            for (int win = 0; win < 2; win++) {
+                double a1 = 0, a2 = 0, b1 = 0, b2 = 0;
+                cq__k_goertzel(xf, win ? w : NULL, len, c[k], &a1, &a2);
+                cq__k_goertzel_ref(xf, win ? w : NULL, len, c[k], &b1, &b2);
+                assert_memory_equal(&a1, &b1, sizeof(a1));
+                assert_memory_equal(&a2, &b2, sizeof(a2));
+            }
+        }
+        if (len == 0)
+            break;
+    }
+    assert_true(frames > 0);
 }
 
 static void check_all(const float *x, size_t n)
@@ -88,6 +149,9 @@ static void check_all(const float *x, size_t n)
         }
         (void)events;
     }
+
+    tu_rng rng = tu_rng_seed("kernels goertzel gains");
+    check_goertzel(x, n, &rng);
 }
 
 static void test_random(void **state)
@@ -164,11 +228,83 @@ static void test_gemm(void **state)
     }
 }
 
+/* Power of a Goertzel state in the receivers' normalisation: a sine of power P under a window
+ * of sum ws reads P. */
+static double goertzel_power(double s1, double s2, double c, double ws)
+{
+    return 2 * (s1 * s1 + s2 * s2 - c * s1 * s2) / (ws * ws);
+}
+
+/*
+ * A pure tone reads its power: a sine of amplitude 0.5 (power 0.125) at 1 kHz, 100 whole
+ * periods under a periodic Hann window (and under none), sits on a bin, so the reading at its
+ * frequency is exact but for rounding: within 1e-6 relative for the double Goertzel, 1e-4 for
+ * the float bank (float rounding over 800 samples; it reads 1e-6 off). In the bank, a lane
+ * with gain 0.5 reads a quarter of it; lanes 2 bins (20 Hz) or far off read under 1e-5 of it
+ * (the window's nulls and sidelobes), lanes 1.5 bins off the window's leak there, 0.0288 of
+ * it (within 1e-4); the energy is the windowed samples' sum of squares within 1e-5 relative,
+ * and each lane reads what the double Goertzel reads at its (float) frequency within 1e-4 of
+ * the tone's power.
+ */
+static void test_goertzel_tone(void **state)
+{
+    (void)state;
+    enum { N = 800 };
+    const double amp = 0.5, P = amp * amp / 2, f = 1000, rate = 8000;
+    float x[N], w[N];
+    double ws = 0, e2 = 0;
+    for (int i = 0; i < N; i++) {
+        x[i] = (float)(amp * cos(2 * M_PI * f * i / rate + 0.3));
+        w[i] = (float)(0.5 - 0.5 * cos(2 * M_PI * i / N));
+        ws += w[i];
+        e2 += ((double)x[i] * w[i]) * ((double)x[i] * w[i]);
+    }
+    /* the double Goertzel, under the window and under none */
+    const double c = 2 * cos(2 * M_PI * f / rate);
+    double s1 = 0, s2 = 0;
+    cq__k_goertzel(x, w, N, c, &s1, &s2);
+    const double pw = goertzel_power(s1, s2, c, ws);
+    s1 = s2 = 0;
+    cq__k_goertzel(x, NULL, N, c, &s1, &s2);
+    const double pr = goertzel_power(s1, s2, c, N);
+    print_message("goertzel: tone of power %.6f reads %.9f (Hann), %.9f (none)\n", P, pw, pr);
+    assert_true(fabs(pw - P) <= 1e-6 * P);
+    assert_true(fabs(pr - P) <= 1e-6 * P);
+    /* the bank: at the tone (gain 1 and 0.5), 2 bins off, 1.5 bins off; in rows of 100 */
+    enum { K = 8, SEG = 100 };
+    const double lf[K] = {f, f, f + 20, f - 20, f + 15, f - 15, 2 * f, 600};
+    float cb[K], g[N / SEG * K], b1[K] = {0}, b2[K] = {0}, e = 0;
+    for (int k = 0; k < K; k++)
+        cb[k] = (float)(2 * cos(2 * M_PI * lf[k] / rate));
+    for (int r = 0; r < N / SEG; r++)
+        for (int k = 0; k < K; k++)
+            g[r * K + k] = k == 1 ? 0.5f : 1.0f;
+    cq__k_goertzel_bank(x, w, N, cb, K, g, SEG, b1, b2, &e);
+    double p[K];
+    for (int k = 0; k < K; k++)
+        p[k] = goertzel_power(b1[k], b2[k], cb[k], ws);
+    print_message("goertzel bank: %.7f %.7f %.3g %.3g %.5f %.5f %.3g %.3g; energy %.7g of %.7g\n",
+                  p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], e, e2);
+    assert_true(fabs(p[0] - P) <= 1e-4 * P);
+    assert_true(fabs(p[1] - 0.25 * P) <= 1e-4 * P);
+    assert_true(p[2] <= 1e-5 * P && p[3] <= 1e-5 * P && p[6] <= 1e-5 * P && p[7] <= 1e-5 * P);
+    assert_true(fabs(p[4] - 0.0288 * P) <= 1e-4 * P && fabs(p[5] - 0.0288 * P) <= 1e-4 * P);
+    assert_true(fabs(e - e2) <= 1e-5 * e2);
+    /* each lane against the double Goertzel at the lane's own coefficient */
+    for (int k = 0; k < K; k++) {
+        double d1 = 0, d2 = 0;
+        cq__k_goertzel(x, w, N, cb[k], &d1, &d2);
+        const double pd = goertzel_power(d1, d2, cb[k], ws) * (k == 1 ? 0.25 : 1);
+        assert_true(fabs(p[k] - pd) <= 1e-4 * P);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random),
         cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_goertzel_tone),
         cmocka_unit_test(test_real_recording),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
