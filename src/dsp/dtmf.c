@@ -3,10 +3,10 @@
  * libspandsp's; see tones.c).
  *
  * DESIGN
- * Frames: 40 ms Hann windows every 5 ms, read (Goertzel) at the 8 DTMF frequencies, 1.5 %
- * either side of each, and 8 points 60-130 Hz either side of each (the rest of the DTMF bands),
- * at 4 kHz: a half-band filter (79 taps, -0.5 dB at 1.8 kHz, -78 dB from 2.3 kHz) halves the
- * rate first, which halves the cost.
+ * Frames: 40 ms Hann windows every 5 ms, read (a bank of Goertzel lanes, kernels.c) at the 8
+ * DTMF frequencies, 1.5 % either side of each, and 8 points 60-130 Hz either side of each (the
+ * rest of the DTMF bands), at 4 kHz: a half-band filter (79 taps, -0.5 dB at 1.8 kHz, -78 dB
+ * from 2.3 kHz) halves the rate first, which halves the cost.
  *   - A symbol is *plausible* in a frame when its row and its column each peak within 1.5 % of
  *     nominal (Q.24's tolerance; a parabola through the three readings), both are above
  *     -60 dBFS, the twist is within Q.24's limits (column up to 8 dB under the row, up to 4 dB
@@ -118,6 +118,7 @@
 
 #include "../base/base_int.h"
 #include "dtmf_int.h"
+#include "kernels_int.h"
 
 #define RATE 8000
 #define PI 3.14159265358979323846
@@ -130,7 +131,6 @@
 #define HOP 40     /* 5 ms */
 #define NFAR 8
 #define NF (24 + 8 * NFAR) /* nominal, -1.5 %, +1.5 %, then the points around each */
-#define NFP 96             /* NF padded for the vector loop */
 #define NEAR 24            /* the lanes every frame reads: nominal and 1.5 % either side */
 #define NREC 64            /* frames kept */
 #define HIST 2048          /* samples kept: the window, and a run for the harmonic test */
@@ -244,7 +244,7 @@ typedef struct run {
 struct cq__dtmf {
     cq__dtmf_report report;
     void *user;
-    float coef[NFP]; /* 2 cos(w) of each lane (Goertzel) */
+    float coef[NF]; /* 2 cos(w) of each lane (Goertzel) */
     double cosw[NF], sinw[NF];
     float win[DNW];
     float
@@ -372,16 +372,12 @@ static double db(double p)
 }
 
 /* Power at f (Hz) of x[0..n), already windowed by a window of sum ws, in the frames'
- * normalisation. */
+ * normalisation (Goertzel). */
 static double seg_power(const float *x, int n, double ws, double f)
 {
     const double c = 2 * cos(2 * PI * f / RATE);
     double s1 = 0, s2 = 0;
-    for (int i = 0; i < n; i++) {
-        double v = x[i] + c * s1 - s2;
-        s2 = s1;
-        s1 = v;
-    }
+    cq__k_goertzel(x, NULL, (size_t)n, c, &s1, &s2);
     double re = s1 - s2 * c / 2, im = s2 * sin(2 * PI * f / RATE);
     return 2 * (re * re + im * im) / (ws * ws);
 }
@@ -1163,23 +1159,15 @@ static void end_run(cq__dtmf *d, int q)
     d->act[q].sym = 0;
 }
 
-/* The readings of the window x at the 8 frequencies and 1.5 % either side (Goertzel, one lane
- * per frequency: the lanes are independent, so the inner loop vectorises): powers pw[0..NEAR);
- * the DFT at the 8 frequencies, with the phase taken at the window's last sample, in re[8],
- * im[8]; the window's power in *e. */
-CQ_CLONES static void read_frame(const cq__dtmf *d, const float *x, double *pw, double *e,
-                                 double *re, double *im)
+/* The readings of the window x at the 8 frequencies and 1.5 % either side (a bank of Goertzel
+ * lanes, one per frequency: cq__k_goertzel_bank): powers pw[0..NEAR); the DFT at the 8
+ * frequencies, with the phase taken at the window's last sample, in re[8], im[8]; the window's
+ * power in *e. */
+static void read_frame(const cq__dtmf *d, const float *x, double *pw, double *e, double *re,
+                       double *im)
 {
     float s1[NEAR] = {0}, s2[NEAR] = {0}, es = 0;
-    for (int i = 0; i < DNW; i++) {
-        const float v = x[i] * d->win[i];
-        es += v * v;
-        for (int k = 0; k < NEAR; k++) {
-            float s = v + d->coef[k] * s1[k] - s2[k];
-            s2[k] = s1[k];
-            s1[k] = s;
-        }
-    }
+    cq__k_goertzel_bank(x, d->win, DNW, d->coef, NEAR, NULL, 0, s1, s2, &es);
     for (int k = 0; k < NEAR; k++) {
         double a = s1[k], b = s2[k];
         pw[k] = d->norm * (a * a + b * b - 2 * d->cosw[k] * a * b);
@@ -1193,18 +1181,10 @@ CQ_CLONES static void read_frame(const cq__dtmf *d, const float *x, double *pw, 
 
 /* The readings of the window x at the points around each frequency, pw[NEAR..NF): only the
  * frames that can be part of a run read them (the band share; `frame`). */
-CQ_CLONES static void read_far(const cq__dtmf *d, const float *x, double *pw)
+static void read_far(const cq__dtmf *d, const float *x, double *pw)
 {
     float s1[NF - NEAR] = {0}, s2[NF - NEAR] = {0};
-    const float *coef = d->coef + NEAR;
-    for (int i = 0; i < DNW; i++) {
-        const float v = x[i] * d->win[i];
-        for (int k = 0; k < NF - NEAR; k++) {
-            float s = v + coef[k] * s1[k] - s2[k];
-            s2[k] = s1[k];
-            s1[k] = s;
-        }
-    }
+    cq__k_goertzel_bank(x, d->win, DNW, d->coef + NEAR, NF - NEAR, NULL, 0, s1, s2, NULL);
     for (int k = 0; k < NF - NEAR; k++) {
         double a = s1[k], b = s2[k];
         pw[NEAR + k] = d->norm * (a * a + b * b - 2 * d->cosw[NEAR + k] * a * b);
@@ -1352,24 +1332,14 @@ static void cancel_segment(cq__dtmf *d)
 }
 
 /* read_frame on the voice-cancelled signal: lane k weighs each sample by its segment's tone
- * gain (a matched estimate of a tone through the canceller) and is normalised by the window's
- * sum of the squared gains. (The points around read the cancelled signal as it is: read_far.) */
-CQ_CLONES static void read_frame_g(const cq__dtmf *d, const float *x, const float (*g)[NEAR],
-                                   double *pw, double *e, double *re, double *im, double *gm)
+ * gain (a matched estimate of a tone through the canceller: the bank's rows of gains, one per
+ * segment) and is normalised by the window's sum of the squared gains. (The points around read
+ * the cancelled signal as it is: read_far.) */
+static void read_frame_g(const cq__dtmf *d, const float *x, const float (*g)[NEAR], double *pw,
+                         double *e, double *re, double *im, double *gm)
 {
     float s1[NEAR] = {0}, s2[NEAR] = {0}, es = 0;
-    for (int sgi = 0; sgi < DNW / SEG; sgi++) {
-        const float *gs = g[sgi];
-        for (int i = sgi * SEG; i < (sgi + 1) * SEG; i++) {
-            const float v = x[i] * d->win[i];
-            es += v * v;
-            for (int k = 0; k < NEAR; k++) {
-                float s = v * gs[k] + d->coef[k] * s1[k] - s2[k];
-                s2[k] = s1[k];
-                s1[k] = s;
-            }
-        }
-    }
+    cq__k_goertzel_bank(x, d->win, DNW, d->coef, NEAR, g[0], SEG, s1, s2, &es);
     double wsum = 0;
     for (int sgi = 0; sgi < DNW / SEG; sgi++)
         wsum += d->wseg[sgi];
