@@ -17,7 +17,7 @@
  *
  * DESIGN
  * Frames: 20 ms (160 samples), Hann window. For every tone the tables know (a single frequency
- * or a pair), the frame's power at those frequencies (Goertzel, normalised so a pure tone of
+ * or a pair), the frame's power at those frequencies (Goertzel lanes, kernels.c: a pure tone of
  * power P reads P) over the frame's power is its purity; a frame at -50 dBFS or louder whose
  * best purity reaches 0.6 is "tonal" (within a run, at -60 dBFS or louder: at low levels GSM
  * 06.10 moves a steady tone's frame level by +-6 dB). 20 ms cannot tell 440 from 450 Hz, so a
@@ -49,6 +49,7 @@
 #include "../base/base_int.h"
 #include "callqa/cq_tones.h"
 #include "dtmf_int.h"
+#include "kernels_int.h"
 
 #define RATE 8000
 #define FR 160 /* frame, samples */
@@ -712,29 +713,17 @@ static double tone_power(const float *x, const float *w, size_t n, double wsum, 
 {
     const double c = 2 * cos(2 * 3.14159265358979323846 * f / RATE);
     double s1 = 0, s2 = 0;
-    for (size_t i = 0; i < n; i++) {
-        double s = (w ? w[i] : 1.0) * x[i] + c * s1 - s2;
-        s2 = s1;
-        s1 = s;
-    }
+    cq__k_goertzel(x, w, n, c, &s1, &s2);
     double re = s1 - s2 * c / 2, im = s2 * sin(2 * 3.14159265358979323846 * f / RATE);
     return 2 * (re * re + im * im) / (wsum * wsum);
 }
 
-/* The table tone that best explains x (purity), or -1. */
-/* Every lane of the frame bank over one windowed frame, in one pass: the lanes are
- * independent, so the inner loop vectorises. Powers in tone_power's normalisation. */
-CQ_CLONES static void bank_powers(const cq_tones *t, const float *x, float *pw)
+/* Every lane of the frame bank over one windowed frame, in one pass (cq__k_goertzel_bank).
+ * Powers in tone_power's normalisation. */
+static void bank_powers(const cq_tones *t, const float *x, float *pw)
 {
     float s1[NBANK] = {0}, s2[NBANK] = {0};
-    for (int i = 0; i < FR; i++) {
-        const float v = x[i] * t->win[i];
-        for (int k = 0; k < NBANK; k++) {
-            float s = v + t->bank_c[k] * s1[k] - s2[k];
-            s2[k] = s1[k];
-            s1[k] = s;
-        }
-    }
+    cq__k_goertzel_bank(x, t->win, FR, t->bank_c, NBANK, NULL, 0, s1, s2, NULL);
     const double norm = 2 / (t->win_sum * t->win_sum);
     for (int k = 0; k < NBANK; k++) {
         double re = s1[k] - s2[k] * t->bank_c[k] / 2, im = s2[k] * t->bank_sin[k];
