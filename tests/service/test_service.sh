@@ -69,10 +69,12 @@ wait_http "$HP" || { echo "the recording server did not start: $(cat "$T/httpd.l
 # ---- the service ----
 mkdir -p "$T/tmp"
 AP=$(free_port)
-start_service() { # start_service LOG [args...]
+start_service() { # start_service LOG [args...]; a proxy in the environment that goes nowhere:
+    # the recording servers are reached directly all the same (never through a proxy)
     log=$1
     shift
-    CALLQA_TMP_DIR="$T/tmp" CALLQA_FETCH_TIMEOUT_SEC=3 CALLQA_MAX_BODY_MB=20 "$CQ" serve \
+    http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
+        CALLQA_TMP_DIR="$T/tmp" CALLQA_FETCH_TIMEOUT_SEC=3 CALLQA_MAX_BODY_MB=20 "$CQ" serve \
         --listen "127.0.0.1:$AP" --recording-server "uk=http://127.0.0.1:$HP/RECORDINGS" \
         --recording-server "stall=http://127.0.0.1:$SP/RECORDINGS" --db "$DB" "$@" \
         > /dev/null 2> "$log" &
