@@ -26,7 +26,7 @@ W=bench/out
 mkdir -p "$W"
 sh bench/make-inputs.sh "$C" "$W" > /dev/null
 T=$(mktemp -d)
-trap 'kill $(cat "$T/pids" 2>/dev/null) 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $(cat "$T/pids" 2>/dev/null) 2>/dev/null || true; rm -rf "$T"' EXIT
 
 now() { date +%s.%N; }
 secs() { # secs CMD...: wall seconds of one run
@@ -69,6 +69,7 @@ m_cached() { # BUILD: requests per second
     (cd "$T/s/www" && exec python3 -m http.server 28181 --bind 127.0.0.1 > /dev/null 2>&1) &
     web=$!
     echo $web >> "$T/pids"
+    for _ in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:28181/ && break; sleep 0.1; done
     "$1/callqa" serve --listen 127.0.0.1:28180 --no-auth --db "$T/s/db" --freshness-sec 86400 \
         --recording-server uk=http://127.0.0.1:28181/RECORDINGS 2> /dev/null &
     svc=$!
