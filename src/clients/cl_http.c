@@ -69,13 +69,19 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *user)
     return len;
 }
 
-void cl_http_setup(CURL *k, const char *url, const cl_limits *lim, cl_body *b, cl_hdrs *h)
+void cl_http_base(CURL *k, const char *url)
 {
     curl_easy_setopt(k, CURLOPT_URL, url);
     curl_easy_setopt(k, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(k, CURLOPT_PROXY, ""); /* never a proxy from the environment */
     curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(k, CURLOPT_USERAGENT, "callqa/" CQ_VERSION_STRING);
+}
+
+void cl_http_setup(CURL *k, const char *url, const cl_limits *lim, cl_body *b, cl_hdrs *h)
+{
+    cl_http_base(k, url);
     curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, (long)(lim->connect_timeout_sec * 1000));
     curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, (long)(lim->timeout_sec * 1000));
     curl_easy_setopt(k, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)lim->max_response);
@@ -83,7 +89,6 @@ void cl_http_setup(CURL *k, const char *url, const cl_limits *lim, cl_body *b, c
     curl_easy_setopt(k, CURLOPT_WRITEDATA, b);
     curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(k, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(k, CURLOPT_USERAGENT, "callqa/" CQ_VERSION_STRING);
 }
 
 void cl_scrub(const char *secret, char *msg)

@@ -39,8 +39,10 @@ typedef struct cl_limits {
     size_t max_response; /* bytes */
 } cl_limits;
 
-/* Set on k: the URL, no redirects, http/https only, no proxy (the environment's is ignored),
- * no signals, the timeouts and size limit, the body and header sinks, the user agent. */
+/* What every request of callqa has, set on k: the URL, no redirects, http/https only, no proxy
+ * (the environment's is ignored), no signals, the user agent. */
+void cl_http_base(CURL *k, const char *url);
+/* cl_http_base, and the timeouts and size limit, the body and header sinks. */
 void cl_http_setup(CURL *k, const char *url, const cl_limits *lim, cl_body *b, cl_hdrs *h);
 
 /* The server's error message from an error answer ({"error": {"message": ...}} as OpenAI,

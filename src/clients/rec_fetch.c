@@ -17,7 +17,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "callqa/callqa.h"
+#include "cl_http.h"
 #include "recording.h"
 
 static void hex_of(const uint8_t d[SHA256_DIGEST_SIZE], char out[65])
@@ -148,11 +148,7 @@ static long get_one(const cfg_settings *c, const char *url, const char *path, co
         snprintf(line, sizeof(line), "If-Modified-Since: %s", ims);
         hl = curl_slist_append(hl, line);
     }
-    curl_easy_setopt(k, CURLOPT_URL, url);
-    curl_easy_setopt(k, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(k, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(k, CURLOPT_PROXY, ""); /* never a proxy from the environment */
-    curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
+    cl_http_base(k, url); /* no redirects, http(s) only, no proxy from the environment */
     curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->fetch_connect_sec * 1000));
     curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, (long)(c->fetch_timeout_sec * 1000));
     curl_easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, 1024L); /* a stalled server: < 1 KiB/s */
@@ -162,7 +158,6 @@ static long get_one(const cfg_settings *c, const char *url, const char *path, co
     curl_easy_setopt(k, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(k, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(k, CURLOPT_HEADERDATA, h);
-    curl_easy_setopt(k, CURLOPT_USERAGENT, "callqa/" CQ_VERSION_STRING);
     if (hl)
         curl_easy_setopt(k, CURLOPT_HTTPHEADER, hl);
     CURLcode rc = curl_easy_perform(k);
