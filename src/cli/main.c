@@ -356,8 +356,7 @@ static int cmd_analyze(int argc, char **argv)
     };
     enum { N_OWN = sizeof(own) / sizeof(own[0]) };
     struct option opts[N_OWN + 64]; /* ours, then the analysis settings' flags (config.h) */
-    memcpy(opts, own, sizeof(own));
-    if (cfg_flag_options(CFG_FLAGS_ANALYSIS, opts + N_OWN, 64, O_CFG) < 0) {
+    if (cfg_flag_options(own, N_OWN, CFG_FLAGS_ANALYSIS, opts, N_OWN + 64, O_CFG) < 0) {
         fprintf(stderr, "callqa: too many flags\n");
         return 2;
     }

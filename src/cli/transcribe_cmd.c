@@ -138,12 +138,12 @@ int cq_cli_transcribe(int argc, char **argv)
     };
     enum { N_OWN = sizeof(own) / sizeof(own[0]) };
     struct option opts[N_OWN + 64]; /* ours, then the settings' flags (config.h) */
-    memcpy(opts, own, sizeof(own));
-    if (cfg_flag_options(CFG_FLAGS_ANALYSIS | CFG_FLAGS_ASR, opts + N_OWN, 64, O_CFG) < 0) {
+    if (cfg_flag_options(own, N_OWN, CFG_FLAGS_ANALYSIS | CFG_FLAGS_ASR, opts, N_OWN + 64, O_CFG) <
+        0) {
         fprintf(stderr, "callqa: too many flags\n");
         return 2;
     }
-    static cfg_settings set; /* 40 KiB */
+    static cfg_settings set; /* 110 KiB: not on the stack */
     cfg_defaults(&set);
     cq_engine_params ep = cq_engine_default_params();
     int json = 0, quiet = 0, c;

@@ -322,9 +322,14 @@ bool cfg_info_at(size_t i, cfg_info *out)
 
 /* ---- flags ---------------------------------------------------------------------------------- */
 
-int cfg_flag_options(unsigned groups, struct option *opts, int max, int first_val)
+int cfg_flag_options(const struct option *own, int n_own, unsigned groups, struct option *opts,
+                     int max, int first_val)
 {
+    if (n_own >= max)
+        return -1;
     int n = 0;
+    for (; n < n_own; n++)
+        opts[n] = own[n];
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const setting *st = &k_settings[i];
         if (!st->flag || !(st->groups & groups))

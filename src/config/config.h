@@ -152,10 +152,11 @@ int cfg_read_token(cfg_settings *c, char *msg, size_t msgsz);
 /* The groups of settings a subcommand takes as flags. */
 enum { CFG_FLAGS_ANALYSIS = 1, CFG_FLAGS_ASR = 2 };
 struct option; /* <getopt.h> */
-/* The flags of the groups as getopt_long options, val = first_val + the setting's index, into
- * opts (NULL-terminated; at most max entries with the terminator). The count, or -1 when max
- * is too small. */
-int cfg_flag_options(unsigned groups, struct option *opts, int max, int first_val);
+/* A command's getopt_long options: its own (n_own of them), then the flags of the groups, val =
+ * first_val + the setting's index, into opts (NULL-terminated; at most max entries with the
+ * terminator). The count, or -1 when max is too small. */
+int cfg_flag_options(const struct option *own, int n_own, unsigned groups, struct option *opts,
+                     int max, int first_val);
 /* The option val (as cfg_flag_options gave it) with its argument (NULL for a flag without
  * one): 0; -1 with msg (the flag named); 1 when val is none of the settings' flags. */
 int cfg_set_flag(cfg_settings *c, int val, int first_val, const char *arg, char *msg, size_t msgsz);
