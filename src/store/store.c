@@ -510,17 +510,7 @@ static const char *const k_zero_series[][2] = {
     {"qa_jobs_finished_total", "state=\"complete\""},
     {"qa_jobs_finished_total", "state=\"error\""},
     {"qa_jobs_finished_total", "state=\"skipped\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"+Inf\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"60\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"300\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"900\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"1800\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"3600\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"7200\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"14400\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"28800\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"86400\""},
-    {"qa_queue_to_complete_seconds_bucket", "le=\"172800\""},
+    {"qa_queue_to_complete_seconds_bucket", "le=\"+Inf\""}, /* and one per bound, below */
     {"qa_queue_to_complete_seconds_count", ""},
     {"qa_queue_to_complete_seconds_sum", ""},
     {"qa_retries_total", "stage=\"analyse\",reason=\"other\""},
@@ -531,6 +521,8 @@ static const char *const k_zero_series[][2] = {
     {"qa_worker_pauses_total", "reason=\"window\""},
 };
 #define N_ZERO (sizeof(k_zero_series) / sizeof(k_zero_series[0]))
+static const double k_latency_bounds[] = STORE_LATENCY_BUCKETS;
+#define N_BOUNDS (sizeof(k_latency_bounds) / sizeof(k_latency_bounds[0]))
 
 typedef struct counter_row {
     char *name, *labels;
@@ -571,11 +563,16 @@ int store_counters(store *s, store_counter_fn fn, void *user)
     store__end(s, st);
     /* the known series that have not had their first event yet, at 0 */
     size_t have = n;
-    counter_row *nr = res == 0 ? realloc(rows, (n + N_ZERO + 1) * sizeof(*rows)) : NULL;
+    counter_row *nr = res == 0 ? realloc(rows, (n + N_ZERO + N_BOUNDS + 1) * sizeof(*rows)) : NULL;
     if (nr) {
         rows = nr;
-        for (size_t z = 0; z < N_ZERO; z++) {
-            counter_row key = {(char *)k_zero_series[z][0], (char *)k_zero_series[z][1], 0};
+        for (size_t z = 0; z < N_ZERO + N_BOUNDS; z++) {
+            char le[40]; /* the histogram's bounds as count_complete writes them */
+            if (z >= N_ZERO)
+                snprintf(le, sizeof(le), "le=\"%g\"", k_latency_bounds[z - N_ZERO]);
+            counter_row key = {z < N_ZERO ? (char *)k_zero_series[z][0]
+                                          : "qa_queue_to_complete_seconds_bucket",
+                               z < N_ZERO ? (char *)k_zero_series[z][1] : le, 0};
             bool found = false;
             for (size_t i = 0; i < have && !found; i++)
                 found = row_cmp(&rows[i], &key) == 0;
