@@ -4,10 +4,11 @@
  *   callqa analyze [options] FILE|DIR...     one report per call
  *   callqa analyze [options] --in A --out B  a call given as two leg files
  *
- * Batches run --jobs calls at once, each in a child process of its own (see call_in_child), or
- * with --no-isolate on worker threads sharing one engine; reports are printed in input order
- * as they complete. A failing call prints one error line
- * and the batch goes on; the exit status is 1 if any call failed, 2 on a usage error.
+ * A batch's calls wait in a proc_queue; -j N of them run at once, each in a child process of
+ * its own under the child host (proc_host_run, as the QA worker's and the service's analyses
+ * do; see call_in_child), or with --no-isolate on threads sharing one engine. Reports are
+ * printed in input order as they complete. A failing call prints one error line and the batch
+ * goes on; the exit status is 1 if any call failed, 2 on a usage error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,7 +16,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,7 @@
 #include "plan.h"
 #include "../proc/proc.h"
 
-#define MAX_JOBS 256
+#define MAX_PARALLEL 256 /* -j */
 
 typedef struct result {
     char *text;       /* rendered report (text or JSON line), or NULL */
@@ -45,10 +45,17 @@ typedef struct batch {
     int json;
     int isolate; /* one child process per call (batches), see call_in_child */
     result *res;
-    atomic_size_t next;
+    proc_queue *queue; /* the calls not yet started (pointers into calls) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } batch;
+
+/* Reports are printed in input order: everything done from `printed` on goes out now. */
+typedef struct printer {
+    size_t printed, failed;
+    double audio, last_bar, t0;
+    int bar, out_tty;
+} printer;
 
 static double now_sec(void)
 {
@@ -129,21 +136,22 @@ static void analyze_call(const batch *b, size_t i, result *r)
  * only. The children are forked by the main thread of a process that has started no thread of
  * its own. A child sends audio_sec, text and error back through its pipe.
  */
-typedef struct call_job {
-    const batch *b;
-    size_t i;
-} call_job;
+typedef struct isolated {
+    batch *b;
+    printer *pr;
+    size_t i; /* the call the child about to start runs */
+} isolated;
 
 static void call_in_child(void *arg, int fd)
 {
-    const call_job *j = arg;
-    const plan_call *pc = &j->b->calls[j->i];
+    const isolated *iso = arg;
+    const plan_call *pc = &iso->b->calls[iso->i];
     /* fault injection for tests/cli/test_cli.sh: crash on calls whose name contains it */
     const char *crash = getenv("CALLQA_TEST_CRASH_ON");
     if (crash && *crash && strstr(pc->path ? pc->path : pc->in, crash))
         raise(SIGSEGV);
     result cr = {0};
-    analyze_call(j->b, j->i, &cr);
+    analyze_call(iso->b, iso->i, &cr);
     proc_write_all(fd, &cr.audio_sec, sizeof(cr.audio_sec));
     proc_write_str(fd, cr.text);
     proc_write_str(fd, cr.error);
@@ -156,23 +164,25 @@ static void child_result(const batch *b, const proc_done *d, result *r)
 {
     const plan_call *pc = &b->calls[d->tag];
     const char *name = pc->path ? pc->path : pc->in;
-    const char *p = d->data, *end = d->data + d->len;
-    if (d->outcome == PROC_DONE && d->len >= sizeof(double)) {
-        memcpy(&r->audio_sec, p, sizeof(double));
-        p += sizeof(double);
-        proc_parse_str(&p, end, &r->text);
-        proc_parse_str(&p, end, &r->error);
-    } else {
+    proc_reader rd = proc_reader_of(d->data, d->len);
+    if (d->outcome == PROC_DONE) {
+        proc_read_val(&rd, &r->audio_sec, sizeof(r->audio_sec));
+        r->text = proc_read_str(&rd);
+        r->error = proc_read_str(&rd);
+    }
+    if (d->outcome != PROC_DONE || proc_reader_end(&rd) != 0) {
+        free(r->text);
+        free(r->error);
+        r->text = r->error = NULL;
+        r->audio_sec = 0;
+        char why[160] = "sent a truncated answer";
+        if (d->outcome != PROC_DONE)
+            proc_done_why(d, 0, why, sizeof(why));
         cq_err err;
         cq_err_clear(&err);
         err.code = CQ_ERR_INTERNAL;
-        if (d->outcome == PROC_SIGNALED)
-            snprintf(err.msg, sizeof(err.msg),
-                     "%s: the decoder crashed (signal %d, %s) on this file; skipped", name, d->code,
-                     strsignal(d->code));
-        else
-            snprintf(err.msg, sizeof(err.msg), "%s: the analysis process failed (status %d)", name,
-                     d->outcome == PROC_FAILED ? d->code : 0);
+        snprintf(err.msg, sizeof(err.msg), "%s: the analysis process %s on this file; skipped",
+                 name, why);
         if (asprintf(&r->error, "callqa: %s", err.msg) < 0)
             r->error = NULL;
         if (b->json)
@@ -191,15 +201,13 @@ static void run_call(batch *b, size_t i)
     pthread_mutex_unlock(&b->mu);
 }
 
-static void *worker(void *arg)
+static void *batch_thread(void *arg)
 {
     batch *b = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&b->next, 1);
-        if (i >= b->n)
-            return NULL;
-        run_call(b, i);
-    }
+    const plan_call *pc;
+    while ((pc = proc_queue_pop(b->queue, 0)))
+        run_call(b, (size_t)(pc - b->calls));
+    return NULL;
 }
 
 static void progress(size_t done, size_t n, double audio, double t0)
@@ -211,13 +219,6 @@ static void progress(size_t done, size_t n, double audio, double t0)
             now_sec() - t0);
     fflush(stderr);
 }
-
-/* Reports are printed in input order: everything done from `printed` on goes out now. */
-typedef struct printer {
-    size_t printed, failed;
-    double audio, last_bar, t0;
-    int bar, out_tty;
-} printer;
 
 static void print_ready(batch *b, printer *pr)
 {
@@ -249,34 +250,45 @@ static void print_ready(batch *b, printer *pr)
     }
 }
 
-/* Isolated batch: up to `jobs` children at once, all forked from this (only) thread. */
-static void run_isolated(batch *b, long jobs, printer *pr)
+/* The child host's queue: the next call of the batch, in a child of its own. */
+static proc_next isolated_next(void *ctx, proc_task *t)
 {
-    proc_pool *pool = proc_pool_create((int)jobs);
-    call_job *jobv = calloc(b->n ? b->n : 1, sizeof(call_job));
-    proc_done done[MAX_JOBS];
-    size_t next = 0;
-    while (next < b->n || (pool && proc_pool_running(pool) > 0)) {
-        while (next < b->n && (!pool || proc_pool_running(pool) < jobs)) {
-            if (jobv)
-                jobv[next] = (call_job){b, next};
-            if (!pool || !jobv ||
-                proc_pool_spawn(pool, next, 0, call_in_child, &jobv[next], NULL, 0) != 0) {
-                analyze_call(b, next, &b->res[next]); /* no process to spare: here, unisolated */
-                b->res[next].done = 1;
-            }
-            next++;
+    isolated *iso = ctx;
+    const plan_call *pc = proc_queue_pop(iso->b->queue, 0);
+    if (!pc)
+        return PROC_NEXT_DRAINED;
+    iso->i = (size_t)(pc - iso->b->calls); /* the child forks with its own copy of *iso */
+    *t = (proc_task){.tag = iso->i, .fn = call_in_child, .arg = iso};
+    return PROC_NEXT_TASK;
+}
+
+static void isolated_done(void *ctx, const proc_done *d)
+{
+    isolated *iso = ctx;
+    result *r = &iso->b->res[d->tag];
+    if (d->outcome == PROC_NOT_STARTED) /* no process to spare: here, unisolated */
+        analyze_call(iso->b, (size_t)d->tag, r);
+    else
+        child_result(iso->b, d, r);
+    r->done = 1;
+    print_ready(iso->b, iso->pr);
+}
+
+/* Isolated batch: up to `parallel` children at once, all forked from this (only) thread. */
+static void run_isolated(batch *b, long parallel, printer *pr)
+{
+    isolated iso = {.b = b, .pr = pr};
+    proc_limits lim = {.children = (int)parallel};
+    proc_host_ops ops = {.next = isolated_next, .done = isolated_done};
+    if (proc_host_run(&lim, &ops, &iso) != 0) { /* no memory for the host: here, one by one */
+        const plan_call *pc;
+        while ((pc = proc_queue_pop(b->queue, 0))) {
+            size_t i = (size_t)(pc - b->calls);
+            analyze_call(b, i, &b->res[i]);
+            b->res[i].done = 1;
         }
-        print_ready(b, pr);
-        int n = pool ? proc_pool_wait(pool, NULL, 0, done, MAX_JOBS, -1) : 0;
-        for (int k = 0; k < n; k++) {
-            child_result(b, &done[k], &b->res[done[k].tag]);
-            free(done[k].data);
-        }
-        print_ready(b, pr);
     }
-    proc_pool_destroy(pool);
-    free(jobv);
+    print_ready(b, pr);
 }
 
 static void usage(FILE *f)
@@ -364,7 +376,7 @@ static int cmd_analyze(int argc, char **argv)
     cfg_defaults(&set);
     cq_engine_params ep = cq_engine_default_params();
     int json = 0, quiet = 0, isolate = 1;
-    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    long parallel = sysconf(_SC_NPROCESSORS_ONLN);
     const char *in = NULL, *out = NULL;
     cq_err err;
     char msg[400];
@@ -389,9 +401,9 @@ static int cmd_analyze(int argc, char **argv)
         case 'j': {
             char *end = NULL;
             errno = 0;
-            jobs = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || jobs < 1 || jobs > MAX_JOBS) {
-                fprintf(stderr, "callqa: --jobs: expected 1..%d\n", MAX_JOBS);
+            parallel = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || parallel < 1 || parallel > MAX_PARALLEL) {
+                fprintf(stderr, "callqa: --parallel: expected 1..%d\n", MAX_PARALLEL);
                 return 2;
             }
             break;
@@ -450,11 +462,11 @@ static int cmd_analyze(int argc, char **argv)
         calls[0] = (plan_call){.in = in, .out = out};
         n++;
     }
-    if ((size_t)jobs > n)
-        jobs = (long)(n ? n : 1);
+    if ((size_t)parallel > n)
+        parallel = (long)(n ? n : 1);
     /* cores the calls leave idle go to NISQA's network */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    ep.nisqa_threads = ncpu > jobs ? (int)(ncpu / jobs) : 1;
+    ep.nisqa_threads = ncpu > parallel ? (int)(ncpu / parallel) : 1;
     if (ep.nisqa_threads > 64)
         ep.nisqa_threads = 64;
 
@@ -477,13 +489,15 @@ static int cmd_analyze(int argc, char **argv)
 
     batch b = {.engine = engine, .calls = calls, .n = n, .json = json, .isolate = isolate && n > 1};
     b.res = calloc(n ? n : 1, sizeof(result));
+    b.queue = proc_queue_create(n ? n : 1);
+    for (size_t i = 0; b.queue && i < n; i++)
+        proc_queue_push(b.queue, (void *)&calls[i]);
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
-    atomic_init(&b.next, 0);
-    pthread_t tids[MAX_JOBS];
+    pthread_t tids[MAX_PARALLEL];
     long started = 0;
     double t0 = now_sec();
-    if (!b.res) {
+    if (!b.res || !b.queue) {
         fprintf(stderr, "callqa: out of memory\n");
         return 2;
     }
@@ -491,14 +505,14 @@ static int cmd_analyze(int argc, char **argv)
                   .out_tty = isatty(STDOUT_FILENO),
                   .t0 = t0};
     if (b.isolate) {
-        run_isolated(&b, jobs, &pr);
+        run_isolated(&b, parallel, &pr);
     } else {
-        if (jobs > 1) /* one job (or one call): no thread to start, it runs here */
-            for (long j = 0; j < jobs; j++)
-                if (pthread_create(&tids[j], NULL, worker, &b) == 0)
+        if (parallel > 1) /* one at a time (or one call): no thread to start, it runs here */
+            for (long j = 0; j < parallel; j++)
+                if (pthread_create(&tids[j], NULL, batch_thread, &b) == 0)
                     started++;
         if (started == 0 && n)
-            worker(&b);
+            batch_thread(&b);
         while (pr.printed < n) {
             pthread_mutex_lock(&b.mu);
             while (!b.res[pr.printed].done)
@@ -518,12 +532,13 @@ static int cmd_analyze(int argc, char **argv)
     if (!quiet)
         fprintf(stderr,
                 "callqa: %zu call%s, %zu failed, %.3f h of audio in %.2f s (%.0fx real time, "
-                "%ld job%s)\n",
+                "%ld at once)\n",
                 n, n == 1 ? "" : "s", failed, audio / 3600.0, wall, wall > 0 ? audio / wall : 0.0,
-                jobs, jobs == 1 ? "" : "s");
+                parallel);
     pthread_mutex_destroy(&b.mu);
     pthread_cond_destroy(&b.cv);
     free(b.res);
+    proc_queue_destroy(b.queue);
     free(calls);
     plan_paths_free(&pp);
     cq_engine_destroy(engine);

@@ -2,9 +2,10 @@
  * worker.c - `callqa worker`: jobs from the store, each call analysed in a child process.
  *
  * DESIGN
- * One thread. The loop claims jobs while it has room and is not paused (load, window), hands
- * each to a child of a proc_pool (the call's audio found on disk or fetched from its recording
- * server, then analysed, in the child: a crash there costs one call), renews the leases of the
+ * One thread. The loop is the program's one child host (proc_host_run, src/proc/): its queue
+ * is the store's jobs, claimed while it has room and is not paused (load, window); each runs in
+ * a child (the call's audio found on disk or fetched from its recording server, then analysed,
+ * in the child: a crash there costs one call). Each turn it renews the leases of the
  * calls in flight every third of a lease, and writes each result under its lease: the analysis
  * with the state it leads to in one transaction, then the stages that are not configured
  * (transcription, scoring) passed through one state change each. The analysis asks the engine
@@ -253,12 +254,11 @@ static void answer_tx(int fd, int32_t outcome, const store_figures *f, const cha
         memset(&none, 0, sizeof(none));
         f = &none;
     }
-    uint64_t jl = json ? strlen(json) : 0;
     if (proc_write_all(fd, &outcome, sizeof(outcome)) || proc_write_all(fd, f, sizeof(*f)) ||
-        proc_write_str(fd, msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
-        (jl && proc_write_all(fd, json, (size_t)jl)) || proc_write_all(fd, &tx, sizeof(tx)) ||
-        proc_write_str(fd, tx_text) || proc_write_all(fd, &sc, sizeof(sc)) ||
-        proc_write_str(fd, score_text) || proc_write_str(fd, attempts))
+        proc_write_str(fd, msg) || proc_write_blob(fd, json, json ? strlen(json) : 0) ||
+        proc_write_all(fd, &tx, sizeof(tx)) || proc_write_str(fd, tx_text) ||
+        proc_write_all(fd, &sc, sizeof(sc)) || proc_write_str(fd, score_text) ||
+        proc_write_str(fd, attempts))
         _exit(3);
 }
 
@@ -446,6 +446,7 @@ static void analyse_in_child(void *arg, int fd)
 
 typedef struct wslot {
     bool busy;
+    uint64_t tag; /* its child's, unique in the run: a killed child's ending names no other */
     store_lease lease;
     job_arg arg;
     double renewed;
@@ -457,7 +458,9 @@ typedef struct worker {
     store *st;
     cq_engine *engine;
     char engine_id[32];
-    proc_pool *pool;
+    proc_host *host;   /* while the loop runs */
+    uint64_t tags;     /* the last child's tag */
+    double stop_until; /* stopping: when the calls still in flight are given back */
     wslot *slots;
     store_worker row;
     double last_beat;
@@ -465,6 +468,7 @@ typedef struct worker {
     bool asr_on;
     char asr_hash[65];
     qa_scoring scoring; /* scoring.on: the scoring stage runs */
+    char why[160];      /* why it does not claim now ("" when it may) */
 } worker;
 
 /* One JSON log line; detail is already a JSON value (or NULL). */
@@ -646,64 +650,49 @@ static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
 }
 
 /* A child ended: its answer (or how it died) into the store. */
-static void finish(worker *w, const proc_done *d)
+static void finish(void *ctx, const proc_done *d)
 {
-    wslot *s = &w->slots[d->tag];
-    if (!s->busy)
+    worker *w = ctx;
+    wslot *s = NULL;
+    for (int i = 0; i < w->c->jobs && !s; i++)
+        if (w->slots[i].busy && w->slots[i].tag == d->tag)
+            s = &w->slots[i];
+    if (!s) /* killed: its lease was lost, or given back at shutdown */
         return;
     s->busy = false;
     int64_t call = s->lease.call_id;
-    char buf[800];
+    char buf[800], why[160];
     if (d->outcome != PROC_DONE) {
+        proc_done_why(d, child_limit(w), why, sizeof(why));
         if (d->outcome == PROC_TIMEOUT)
-            snprintf(buf, sizeof(buf), "timeout: the analysis%s%s ran past %.0f s and was stopped",
+            snprintf(buf, sizeof(buf), "timeout: the analysis%s%s %s",
                      w->asr_on ? " and transcription" : "",
-                     w->scoring.llm_on ? " and the LLM's scoring" : "", child_limit(w));
-        else if (d->outcome == PROC_SIGNALED)
-            snprintf(buf, sizeof(buf), "crashed: the analysis process died (signal %d, %s)",
-                     d->code, strsignal(d->code));
+                     w->scoring.llm_on ? " and the LLM's scoring" : "", why);
+        else if (d->outcome == PROC_NOT_STARTED)
+            snprintf(buf, sizeof(buf), "spawn: the analysis process %s", why);
         else
-            snprintf(buf, sizeof(buf), "crashed: the analysis process failed (exit status %d)",
-                     d->code);
+            snprintf(buf, sizeof(buf), "crashed: the analysis process %s", why);
         /* a runaway analysis is not retried; with transcription or an LLM, a slow server may
          * be why */
         fail(w, s, "analyse", buf, d->outcome != PROC_TIMEOUT || w->asr_on || w->scoring.llm_on);
         return;
     }
-    const char *p = d->data, *end = d->data + d->len;
-    int32_t outcome;
+    /* the outcome, the figures, the message, the report (p, jl bytes), the transcript's outcome
+     * and text, the score's outcome and text, the LLM's attempts */
+    proc_reader rd = proc_reader_of(d->data, d->len);
+    int32_t outcome, tx, sc;
     store_figures f;
-    char *msg = NULL;
-    uint64_t jl = 0;
-    if ((size_t)(end - p) < sizeof(outcome) + sizeof(f)) {
-        fail(w, s, "analyse", "crashed: the analysis process sent a truncated answer", true);
-        return;
-    }
-    memcpy(&outcome, p, sizeof(outcome)), p += sizeof(outcome);
-    memcpy(&f, p, sizeof(f)), p += sizeof(f);
-    int32_t tx = TX_NONE, sc = TX_NONE;
-    char *tx_text = NULL, *score_text = NULL, *attempts = NULL;
-    /* the message, the report (p, jl bytes), the transcript's outcome and text, the score's
-     * outcome and text, the LLM's attempts */
-    bool bad = proc_parse_str(&p, end, &msg) != 0 || (size_t)(end - p) < sizeof(jl);
-    if (!bad) {
-        memcpy(&jl, p, sizeof(jl));
-        p += sizeof(jl);
-        bad = jl > (uint64_t)(end - p) || (size_t)(end - p) - (size_t)jl < sizeof(tx);
-    }
-    if (!bad) {
-        const char *q = p + jl;
-        memcpy(&tx, q, sizeof(tx));
-        q += sizeof(tx);
-        bad = proc_parse_str(&q, end, &tx_text) != 0 || (size_t)(end - q) < sizeof(sc);
-        if (!bad) {
-            memcpy(&sc, q, sizeof(sc));
-            q += sizeof(sc);
-            bad = proc_parse_str(&q, end, &score_text) != 0 ||
-                  proc_parse_str(&q, end, &attempts) != 0 || q != end;
-        }
-    }
-    if (bad) {
+    size_t jl;
+    proc_read_val(&rd, &outcome, sizeof(outcome));
+    proc_read_val(&rd, &f, sizeof(f));
+    char *msg = proc_read_str(&rd);
+    const char *p = proc_read_blob(&rd, &jl);
+    proc_read_val(&rd, &tx, sizeof(tx));
+    char *tx_text = proc_read_str(&rd);
+    proc_read_val(&rd, &sc, sizeof(sc));
+    char *score_text = proc_read_str(&rd);
+    char *attempts = proc_read_str(&rd);
+    if (proc_reader_end(&rd) != 0) {
         free(msg);
         free(tx_text);
         free(score_text);
@@ -758,22 +747,49 @@ static void finish(worker *w, const proc_done *d)
     free(attempts);
 }
 
-/* Claim and start calls while there is room. 1 when something was claimed, 0 none, -1 error. */
-static int fill(worker *w)
+static int busy_count(const worker *w)
 {
-    int any = 0;
-    for (int i = 0; i < w->c->jobs && !g_stop; i++) {
-        wslot *s = &w->slots[i];
-        if (s->busy)
-            continue;
-        int got = store_job_claim(w->st, w->row.id, now_sec(), w->c->lease_sec, &s->lease);
-        if (got <= 0)
-            return got < 0 ? -1 : any;
+    int n = 0;
+    for (int i = 0; i < w->c->jobs; i++)
+        n += w->slots[i].busy;
+    return n;
+}
+
+/* The child host's queue: the next call claimed from the store that needs a child (a call a
+ * claim can finish without one is finished here); none while paused or stopping. In --once
+ * runs, the queue is drained when nothing can be claimed and nothing runs. */
+static proc_next next_call(void *ctx, proc_task *t)
+{
+    worker *w = ctx;
+    const qa_worker_config *c = w->c;
+    if (g_stop)
+        return PROC_NEXT_DRAINED;
+    int busy = busy_count(w);
+    if (w->why[0]) {
+        if (c->once && !busy && !strncmp(w->why, "window: ", 8)) {
+            logj("info", "outside the window: nothing done", 0, NULL);
+            return PROC_NEXT_DRAINED; /* a run from cron outside the window does nothing */
+        }
+        return PROC_NEXT_WAIT;
+    }
+    wslot *s = NULL;
+    for (int i = 0; i < c->jobs && !s; i++)
+        if (!w->slots[i].busy)
+            s = &w->slots[i];
+    while (s && !g_stop) {
+        int got = store_job_claim(w->st, w->row.id, now_sec(), c->lease_sec, &s->lease);
+        if (got <= 0) {
+            if (got < 0) {
+                char msg[1200];
+                logj("error", "the store refused a claim", 0,
+                     jstr(store_errmsg(w->st), msg, sizeof(msg)));
+            }
+            break;
+        }
         qa_kill_point("claimed");
-        any = 1;
-        rec_roots_load(w->roots, &w->c->svc, w->c->recordings_dir, w->st); /* registered since? */
+        rec_roots_load(w->roots, &c->svc, c->recordings_dir, w->st); /* registered since? */
         s->arg = (job_arg){.e = w->engine,
-                           .c = w->c,
+                           .c = c,
                            .engine_id = w->engine_id,
                            .asr = w->asr_on ? &w->asr : NULL,
                            .scoring = w->scoring.on ? &w->scoring : NULL,
@@ -783,7 +799,7 @@ static int fill(worker *w)
             fail(w, s, "analyse", "store: the call's row could not be read", true);
             continue;
         }
-        if (s->lease.retry_count > w->c->max_retries) {
+        if (s->lease.retry_count > c->max_retries) {
             char m[160];
             snprintf(m, sizeof(m), "lost: the call was lost by %d workers (crashes or kills)",
                      s->lease.retry_count);
@@ -801,15 +817,15 @@ static int fill(worker *w)
                 logj("warn", "could not finish a call taken back", s->lease.call_id, NULL);
             continue;
         }
-        if (proc_pool_spawn(w->pool, (uint64_t)i, child_limit(w), analyse_in_child, &s->arg, NULL,
-                            0) != 0) {
-            fail(w, s, "analyse", "spawn: cannot start an analysis process", true);
-            continue;
-        }
         s->busy = true;
+        s->tag = ++w->tags;
         s->renewed = now_sec();
+        *t = (proc_task){.tag = s->tag, .fn = analyse_in_child, .arg = &s->arg};
+        return PROC_NEXT_TASK;
     }
-    return any;
+    if (g_stop)
+        return PROC_NEXT_DRAINED;
+    return c->once && !busy ? PROC_NEXT_DRAINED : PROC_NEXT_WAIT;
 }
 
 /* Renew the leases in flight; a lost one kills its child (its result would be refused). */
@@ -825,36 +841,40 @@ static void renew(worker *w)
             s->renewed = now;
         } else if (rc == STORE_FENCED) {
             logj("warn", "lease lost: the call is dropped", s->lease.call_id, NULL);
-            proc_pool_kill(w->pool, (uint64_t)i);
+            proc_host_kill(w->host, s->tag);
             s->busy = false;
         }
     }
 }
 
-static int busy_count(const worker *w)
+/* Each turn of the child host: the embedding's tick, the pause and the heartbeat, the leases;
+ * stopping, the calls still in flight past stop_grace_sec are given back. The longest wait
+ * before the next turn. */
+static int turn(void *ctx, proc_host *h)
 {
-    int n = 0;
-    for (int i = 0; i < w->c->jobs; i++)
-        n += w->slots[i].busy;
-    return n;
-}
-
-/* Results of the children, waiting up to timeout_ms for one; with no child running, the wait
- * itself (the pool would return at once, and the main loop would spin on the claim, the load
- * and the store). A signal ends the wait early. */
-static void drain(worker *w, int timeout_ms)
-{
-    if (!busy_count(w)) {
-        struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        return;
+    worker *w = ctx;
+    const qa_worker_config *c = w->c;
+    w->host = h;
+    if (c->tick)
+        c->tick(c->tick_arg);
+    if (!g_stop) {
+        pause_reason(w, w->why, sizeof(w->why));
+        beat(w, w->why[0] ? "paused" : "running", w->why, false);
+    } else {
+        /* stopping: the calls in flight finish within the grace, the rest are given back */
+        if (w->stop_until == 0)
+            w->stop_until = now_sec() + c->stop_grace_sec;
+        if (now_sec() >= w->stop_until)
+            for (int i = 0; i < c->jobs; i++)
+                if (w->slots[i].busy) {
+                    proc_host_kill(h, w->slots[i].tag);
+                    store_job_release(w->st, &w->slots[i].lease, now_sec());
+                    logj("info", "released at shutdown", w->slots[i].lease.call_id, NULL);
+                    w->slots[i].busy = false;
+                }
     }
-    proc_done done[64];
-    int n = proc_pool_wait(w->pool, NULL, 0, done, w->c->jobs < 64 ? w->c->jobs : 64, timeout_ms);
-    for (int k = 0; k < n; k++) {
-        finish(w, &done[k]);
-        free(done[k].data);
-    }
+    renew(w);
+    return g_stop ? 500 : busy_count(w) ? 1000 : c->once ? 200 : 2000;
 }
 
 int qa_worker_run(const qa_worker_config *c)
@@ -919,9 +939,8 @@ int qa_worker_run(const qa_worker_config *c)
         return 1;
     }
     rec_fetch_global_init();
-    w.pool = proc_pool_create(c->jobs);
     w.slots = calloc((size_t)c->jobs, sizeof(wslot));
-    if (!w.pool || !w.slots) {
+    if (!w.slots) {
         fprintf(stderr, "callqa worker: out of memory\n");
         return 1;
     }
@@ -944,43 +963,15 @@ int qa_worker_run(const qa_worker_config *c)
             "\"engine\":\"%s\",\"scheduling\":\"%s\",\"max_load\":%.2f}\n",
             w.row.id, c->jobs, w.engine_id, note, c->max_load);
     beat(&w, "running", "", true);
+    /* the store's jobs, each call in a child of the program's one child host */
+    proc_limits lim = {
+        .children = c->jobs, .timeout_sec = child_limit(&w), .max_answer = PROC_ANSWER_LIMIT};
+    proc_host_ops ops = {.next = next_call, .done = finish, .tick = turn};
     int rc = 0;
-    while (!g_stop) {
-        if (c->tick)
-            c->tick(c->tick_arg);
-        char why[160];
-        pause_reason(&w, why, sizeof(why));
-        beat(&w, why[0] ? "paused" : "running", why, false);
-        int claimed = 0;
-        if (!why[0] && (claimed = fill(&w)) < 0) {
-            logj("error", "the store refused a claim", 0,
-                 jstr(store_errmsg(w.st), msg, sizeof(msg)));
-            claimed = 0;
-        }
-        int busy = busy_count(&w);
-        if (c->once && !busy && !claimed && !why[0])
-            break; /* nothing left that can be claimed now */
-        if (c->once && !busy && !strncmp(why, "window: ", 8)) {
-            logj("info", "outside the window: nothing done", 0, NULL);
-            break; /* a run from cron outside the window does nothing */
-        }
-        renew(&w);
-        drain(&w, busy ? 1000 : c->once ? 200 : 2000);
+    if (proc_host_run(&lim, &ops, &w) != 0) {
+        fprintf(stderr, "callqa worker: out of memory\n");
+        rc = 1;
     }
-    /* stopping: the calls in flight finish within the grace, the rest are given back */
-    double until = now_sec() + c->stop_grace_sec;
-    while (busy_count(&w) && now_sec() < until) {
-        renew(&w);
-        drain(&w, 500);
-    }
-    for (int i = 0; i < c->jobs; i++)
-        if (w.slots[i].busy) {
-            proc_pool_kill(w.pool, (uint64_t)i);
-            store_job_release(w.st, &w.slots[i].lease, now_sec());
-            logj("info", "released at shutdown", w.slots[i].lease.call_id, NULL);
-            w.slots[i].busy = false;
-        }
-    proc_pool_destroy(w.pool);
     beat(&w, "stopped", "", true);
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"worker stopped\",\"id\":\"%s\",\"done\":%lld}\n",
             w.row.id, (long long)w.row.jobs_done);

@@ -252,16 +252,16 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
 
 /* ---- a parallel loop ------------------------------------------------------------------------ */
 
-typedef struct par_job {
+typedef struct par_share {
     cq__range_fn fn;
     void *ctx;
     size_t begin, end;
     int worker;
-} par_job;
+} par_share;
 
 static void *par_run(void *arg)
 {
-    par_job *j = arg;
+    par_share *j = arg;
     j->fn(j->ctx, j->begin, j->end, j->worker);
     return NULL;
 }
@@ -278,19 +278,19 @@ void cq__parallel(int threads, size_t n, cq__range_fn fn, void *ctx)
         fn(ctx, 0, n, 0);
         return;
     }
-    par_job jobs[MAX_THREADS];
+    par_share shares[MAX_THREADS];
     pthread_t tid[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     for (int t = 0; t < threads; t++)
-        jobs[t] = (par_job){fn, ctx, n * (size_t)t / (size_t)threads,
-                            n * (size_t)(t + 1) / (size_t)threads, t};
+        shares[t] = (par_share){fn, ctx, n * (size_t)t / (size_t)threads,
+                                n * (size_t)(t + 1) / (size_t)threads, t};
     for (int t = 1; t < threads; t++)
-        started[t] = pthread_create(&tid[t], NULL, par_run, &jobs[t]) == 0;
-    par_run(&jobs[0]);
+        started[t] = pthread_create(&tid[t], NULL, par_run, &shares[t]) == 0;
+    par_run(&shares[0]);
     for (int t = 1; t < threads; t++) {
         if (started[t])
             pthread_join(tid[t], NULL);
         else
-            par_run(&jobs[t]); /* could not start: run it here */
+            par_run(&shares[t]); /* could not start: run it here */
     }
 }

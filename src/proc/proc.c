@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -52,20 +53,21 @@ pid_t proc_spawn(proc_fn fn, void *arg, int *pipe_fd, const int *close_fds, size
     return pid;
 }
 
-/* ---- a pool of one-job children ----------------------------------------------------------- */
+/* ---- a pool of one-task children ----------------------------------------------------------- */
 
 typedef struct kid {
     pid_t pid; /* 0: free */
     int fd;
     uint64_t tag;
-    double deadline; /* 0: none */
-    int killed;
+    double deadline;     /* 0: none */
+    proc_outcome killed; /* PROC_DONE, or why it was killed */
     char *buf;
     size_t len, cap;
 } kid;
 
 struct proc_pool {
     int max, running;
+    size_t max_answer; /* 0: no limit */
     kid *kids;
     struct pollfd *pf; /* the children's pipes, then the caller's descriptors */
     int n_pf;          /* room in pf */
@@ -79,7 +81,7 @@ static double mono_sec(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-proc_pool *proc_pool_create(int max)
+proc_pool *proc_pool_create(int max, size_t max_answer)
 {
     proc_pool *p = calloc(1, sizeof(*p));
     if (!p || max < 1 || !(p->kids = calloc((size_t)max, sizeof(kid))) ||
@@ -88,6 +90,7 @@ proc_pool *proc_pool_create(int max)
         return NULL;
     }
     p->max = max;
+    p->max_answer = max_answer;
     return p;
 }
 
@@ -101,7 +104,7 @@ void proc_pool_kill(proc_pool *p, uint64_t tag)
     for (int k = 0; k < p->max; k++)
         if (p->kids[k].pid && p->kids[k].tag == tag && !p->kids[k].killed) {
             kill(p->kids[k].pid, SIGKILL);
-            p->kids[k].killed = 1;
+            p->kids[k].killed = PROC_KILLED;
         }
 }
 
@@ -148,7 +151,7 @@ static void reap(proc_pool *p, int k, proc_done *d)
         ;
     *d = (proc_done){.tag = c->tag, .data = c->buf, .len = c->len};
     if (c->killed)
-        d->outcome = PROC_TIMEOUT, d->code = SIGKILL;
+        d->outcome = c->killed, d->code = SIGKILL;
     else if (WIFSIGNALED(st))
         d->outcome = PROC_SIGNALED, d->code = WTERMSIG(st);
     else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
@@ -179,7 +182,7 @@ int proc_pool_wait(proc_pool *p, struct pollfd *extra, int n_extra, proc_done *d
         if (c->deadline && !c->killed) {
             if (c->deadline <= now) {
                 kill(c->pid, SIGKILL); /* its pipe closes: reaped below as a timeout */
-                c->killed = 1;
+                c->killed = PROC_TIMEOUT;
             } else if (wait < 0 || c->deadline - now < wait) {
                 wait = c->deadline - now;
             }
@@ -201,8 +204,12 @@ int proc_pool_wait(proc_pool *p, struct pollfd *extra, int n_extra, proc_done *d
         if (!(p->pf[i].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
             continue;
         kid *c = &p->kids[map[i]];
-        if (proc_read_more(c->fd, &c->buf, &c->len, &c->cap))
+        if (proc_read_more(c->fd, &c->buf, &c->len, &c->cap)) {
             reap(p, map[i], &done[got++]);
+        } else if (p->max_answer && c->len > p->max_answer && !c->killed) {
+            kill(c->pid, SIGKILL); /* its pipe closes: reaped on a later wait */
+            c->killed = PROC_OVERSIZE;
+        }
     }
     return got;
 }
@@ -263,6 +270,73 @@ int proc_write_str(int fd, const char *s)
 {
     uint64_t n = s ? strlen(s) + 1 : 0;
     return proc_write_all(fd, &n, sizeof(n)) || (n && proc_write_all(fd, s, (size_t)n)) ? -1 : 0;
+}
+
+int proc_write_blob(int fd, const void *p, size_t n)
+{
+    uint64_t n64 = n;
+    return proc_write_all(fd, &n64, sizeof(n64)) || (n && proc_write_all(fd, p, n)) ? -1 : 0;
+}
+
+proc_reader proc_reader_of(const char *data, size_t len)
+{
+    return (proc_reader){.p = data, .end = data ? data + len : NULL, .bad = 0};
+}
+
+void proc_read_val(proc_reader *r, void *out, size_t n)
+{
+    if (r->bad || !r->p || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        memset(out, 0, n);
+        return;
+    }
+    memcpy(out, r->p, n);
+    r->p += n;
+}
+
+char *proc_read_str(proc_reader *r)
+{
+    char *s = NULL;
+    if (r->bad || !r->p || proc_parse_str(&r->p, r->end, &s) != 0)
+        r->bad = 1;
+    return s;
+}
+
+const char *proc_read_blob(proc_reader *r, size_t *n)
+{
+    uint64_t len = 0;
+    *n = 0;
+    proc_read_val(r, &len, sizeof(len));
+    if (r->bad || len > (uint64_t)(r->end - r->p)) {
+        r->bad = 1;
+        return NULL;
+    }
+    const char *b = r->p;
+    r->p += len;
+    *n = (size_t)len;
+    return b;
+}
+
+int proc_reader_end(const proc_reader *r)
+{
+    return r->bad || r->p != r->end ? -1 : 0;
+}
+
+void proc_done_why(const proc_done *d, double timeout_sec, char *buf, size_t n)
+{
+    switch (d->outcome) {
+    case PROC_DONE: snprintf(buf, n, "ended normally"); break;
+    case PROC_FAILED: snprintf(buf, n, "failed (exit status %d)", d->code); break;
+    case PROC_SIGNALED:
+        snprintf(buf, n, "died (signal %d, %s)", d->code, strsignal(d->code));
+        break;
+    case PROC_TIMEOUT:
+        snprintf(buf, n, "ran past its %.1f s limit and was stopped", timeout_sec);
+        break;
+    case PROC_KILLED: snprintf(buf, n, "was stopped"); break;
+    case PROC_OVERSIZE: snprintf(buf, n, "wrote an answer too large and was stopped"); break;
+    case PROC_NOT_STARTED: snprintf(buf, n, "could not be started (%s)", strerror(d->code)); break;
+    }
 }
 
 int proc_parse_str(const char **p, const char *end, char **out)

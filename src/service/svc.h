@@ -37,6 +37,7 @@
 #include "../clients/llm.h"
 #include "../clients/recording.h"
 #include "../config/config.h"
+#include "../proc/proc.h"
 #include "../store/store.h"
 
 /* ---- isolated analyses (svc_isolate.c) ---------------------------------------------------- */
@@ -103,13 +104,11 @@ typedef struct svc {
     store *store;
     struct svc_events *events; /* GET /api/qa/events (svc_events.c) */
     char engine_version[32];
-    llm_client *llm;    /* GET /ai-analyze's LLM; NULL: the assessment by rules */
-    char ai_engine[32]; /* the stored assessments' engine: "ai-rules" or "ai-llm-<hash>" */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct req **queue;
-    struct req *pending; /* GET /analyze requests queued or running (coalescing), linked by next */
-    int qhead, qlen;
+    llm_client *llm;      /* GET /ai-analyze's LLM; NULL: the assessment by rules */
+    char ai_engine[32];   /* the stored assessments' engine: "ai-rules" or "ai-llm-<hash>" */
+    proc_queue *requests; /* suspended requests waiting for an analysis thread */
+    pthread_mutex_t mu;   /* pending, stopping, and pushing onto requests */
+    struct req *pending;  /* GET /analyze requests queued or running (coalescing), linked by next */
     int stopping;
     pthread_t *workers;
     struct slot {

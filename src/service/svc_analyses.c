@@ -1,10 +1,12 @@
 /*
- * svc_analyses.c - the service's long work: a bounded queue of suspended requests and a pool of
- * `max_concurrent` analysis threads that fetch recordings, analyse them (in the analysis host's
- * children, svc_isolate.c) and store the results, then resume the request with its answer; for GET
- * /ai-analyze, the answer is the report's assessment (svc_ai.c: the LLM is called here, never
- * on the HTTP threads). Identical GET /analyze (or /ai-analyze) requests in flight share one
- * analysis. (A "job" is the QA worker's, a row of the store's queue: these are requests.)
+ * svc_analyses.c - the service's long work: suspended requests wait in a bounded proc_queue
+ * (src/proc/, the queue a batch's calls wait in) for one of `max_concurrent` analysis threads,
+ * which fetches the recording, has it analysed (in the analysis host's children, svc_isolate.c,
+ * under the program's one child host) and stores the result, then resumes the request with its
+ * answer; for GET /ai-analyze, the answer is the report's assessment (svc_ai.c: the LLM is
+ * called here, never on the HTTP threads). Identical GET /analyze (or /ai-analyze) requests in
+ * flight share one analysis. A full queue answers 503. (A "job" is the QA worker's, a row of the
+ * store's queue: these are requests.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -181,18 +183,8 @@ static void *analysis_thread(void *arg)
 {
     struct slot *me = arg;
     svc *s = me->s;
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (!s->qlen && !s->stopping)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (!s->qlen && s->stopping) {
-            pthread_mutex_unlock(&s->mu);
-            return NULL;
-        }
-        req *r = s->queue[s->qhead];
-        s->qhead = (s->qhead + 1) % (s->cfg->max_queue + s->cfg->max_concurrent);
-        s->qlen--;
-        pthread_mutex_unlock(&s->mu);
+    req *r;
+    while ((r = proc_queue_pop(s->requests, 1))) { /* NULL: stopping, and nothing left */
         r->slot = me->k;
         if (r->work == SVC_WORK_FETCH)
             run_fetch(r);
@@ -218,13 +210,14 @@ static void *analysis_thread(void *arg)
         }
         MHD_resume_connection(r->conn);
     }
+    return NULL;
 }
 
 enum MHD_Result svc_enqueue(req *r, svc_work kind)
 {
     svc *s = r->s;
-    int cap = s->cfg->max_queue + s->cfg->max_concurrent;
-    pthread_mutex_lock(&s->mu);
+    size_t cap = (size_t)(s->cfg->max_queue + s->cfg->max_concurrent);
+    pthread_mutex_lock(&s->mu); /* the only pusher: a push under it finds the room it saw */
     if (kind == SVC_WORK_FETCH && !s->stopping)
         for (req *p = s->pending; p; p = p->next)
             if (p->srv == r->srv && !strcmp(p->file, r->file) && p->ai == r->ai) {
@@ -235,10 +228,11 @@ enum MHD_Result svc_enqueue(req *r, svc_work kind)
                 pthread_mutex_unlock(&s->mu);
                 return MHD_YES;
             }
-    if (s->qlen >= cap || s->stopping) {
+    size_t waiting = proc_queue_len(s->requests);
+    if (waiting >= cap || s->stopping) {
         pthread_mutex_unlock(&s->mu);
-        svc_answer_error(r, 503, "busy", "%d analyses are running or waiting; try again shortly",
-                         s->qlen);
+        svc_answer_error(r, 503, "busy", "%zu analyses are running or waiting; try again shortly",
+                         waiting);
         return svc_send(r);
     }
     r->work = kind;
@@ -247,9 +241,7 @@ enum MHD_Result svc_enqueue(req *r, svc_work kind)
         r->next = s->pending;
         s->pending = r;
     }
-    s->queue[(s->qhead + s->qlen) % cap] = r;
-    s->qlen++;
-    pthread_cond_signal(&s->cv);
+    proc_queue_push(s->requests, r); /* suspended first: a thread may take it at once */
     pthread_mutex_unlock(&s->mu);
     return MHD_YES;
 }
@@ -258,11 +250,10 @@ int svc_analyses_start(svc *s)
 {
     const cfg_settings *c = s->cfg;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    s->queue = calloc((size_t)(c->max_queue + c->max_concurrent), sizeof(req *));
+    s->requests = proc_queue_create((size_t)(c->max_queue + c->max_concurrent));
     s->workers = calloc((size_t)c->max_concurrent, sizeof(pthread_t));
     s->slots = calloc((size_t)c->max_concurrent, sizeof(*s->slots));
-    if (!s->queue || !s->workers || !s->slots)
+    if (!s->requests || !s->workers || !s->slots)
         return -1;
     for (int i = 0; i < c->max_concurrent; i++) {
         s->slots[i] = (struct slot){s, i};
@@ -276,13 +267,13 @@ void svc_analyses_stop(svc *s)
 {
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
-    pthread_cond_broadcast(&s->cv);
+    if (s->requests)
+        proc_queue_close(s->requests); /* the threads finish what is queued, then end */
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i], NULL);
-    free(s->queue);
+    proc_queue_destroy(s->requests);
     free(s->workers);
     free(s->slots);
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
 }

@@ -15,10 +15,12 @@
  *
  *   worker thread --request--> host --fork--> child --pipe--> host --answer--> worker thread
  *
- * The host and its children ignore SIGTERM/SIGINT: on shutdown the service drains its requests
- * and closes the slots; the host exits when every slot is closed. The host and the children are
- * started by src/proc/ (proc_spawn, proc_pool), as the CLI's batch children are; a child dies
- * with the host. Frames are native-endian: both ends are the same program.
+ * The host's loop is the program's one child host (proc_host_run in src/proc/, as the CLI's
+ * batches and the QA worker run theirs): its queue is the slots with a request waiting, its
+ * limits one child per slot, analysis_timeout_sec and the answer's size. The host and its
+ * children ignore SIGTERM/SIGINT: on shutdown the service drains its requests and closes the
+ * slots; the host exits when every slot is closed. A child dies with the host. Frames are
+ * native-endian (src/proc/'s framing): both ends are the same program.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -155,10 +157,9 @@ static void child_run(void *arg, int fd)
     char *js, msg[600];
     svc_figures fig;
     int32_t rc = svc_analyze_here(an->e, &an->src, &js, &fig, msg, sizeof(msg));
-    uint64_t jl = js ? strlen(js) : 0;
     int bad = proc_write_all(fd, &rc, sizeof(rc)) || proc_write_all(fd, &fig, sizeof(fig)) ||
-              proc_write_str(fd, rc == CQ_OK ? NULL : msg) || proc_write_all(fd, &jl, sizeof(jl)) ||
-              (jl && proc_write_all(fd, js, (size_t)jl));
+              proc_write_str(fd, rc == CQ_OK ? NULL : msg) ||
+              proc_write_blob(fd, js, js ? strlen(js) : 0);
     free(js); /* freed, so that leak checkers see a clean child */
     _exit(bad ? 3 : 0);
 }
@@ -185,74 +186,9 @@ static void answer_slot(int *sock, int k, uint32_t outcome, const void *body, ui
 {
     uint32_t hdr[2] = {ANS_MAGIC, outcome};
     if (sock[k] >= 0 &&
-        (proc_write_all(sock[k], hdr, sizeof(hdr)) || proc_write_all(sock[k], &n, sizeof(n)) ||
-         proc_write_all(sock[k], body, (size_t)n))) {
+        (proc_write_all(sock[k], hdr, sizeof(hdr)) || proc_write_blob(sock[k], body, (size_t)n))) {
         close(sock[k]);
         sock[k] = -1;
-    }
-}
-
-/* A request came in on slot k: start its analysis, or answer at once why not. */
-static void host_spawn(const cq_engine *e, proc_pool *pool, int nslots, int *sock, int k,
-                       double timeout, size_t max_data)
-{
-    char *str[N_STR] = {0}, *data = NULL;
-    uint64_t dlen = 0;
-    if (read_request(sock[k], max_data, str, &data, &dlen)) {
-        close(sock[k]); /* the service went away, or spoke nonsense: this slot is done */
-        sock[k] = -1;
-        goto out;
-    }
-    analysis an = {.e = e,
-                   .src = {.path = str[0],
-                           .in_path = str[1],
-                           .out_path = str[2],
-                           .name = str[3],
-                           .note = str[4],
-                           .source_name = str[5],
-                           .in_name = str[6],
-                           .out_name = str[7],
-                           .data = data,
-                           .size = (size_t)dlen}};
-    /* the child keeps no slot: the service's and the other workers' are not its business */
-    if (proc_pool_spawn(pool, (uint64_t)k, timeout, child_run, &an, sock, (size_t)nslots) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "cannot start an analysis process: %s", strerror(errno));
-        answer_slot(sock, k, SVC_ISO_DOWN, msg, strlen(msg) + 1);
-    }
-out:
-    for (int i = 0; i < N_STR; i++)
-        free(str[i]);
-    free(data);
-}
-
-/* The analysis of slot d->tag ended: answer the slot with what it wrote, or how it ended. */
-static void host_finish(int *sock, const proc_done *d, double timeout)
-{
-    char msg[200];
-    uint32_t outcome = SVC_ISO_DONE;
-    switch (d->outcome) {
-    case PROC_DONE: break;
-    case PROC_TIMEOUT:
-        outcome = SVC_ISO_TIMEOUT;
-        snprintf(msg, sizeof(msg), "the analysis ran past its %.1f s limit and was stopped",
-                 timeout);
-        break;
-    case PROC_SIGNALED:
-        outcome = SVC_ISO_CRASHED;
-        snprintf(msg, sizeof(msg), "the analysis process died (signal %d, %s)", d->code,
-                 strsignal(d->code));
-        break;
-    default:
-        outcome = SVC_ISO_CRASHED;
-        snprintf(msg, sizeof(msg), "the analysis process failed (exit status %d)", d->code);
-        break;
-    }
-    if (outcome != SVC_ISO_DONE) {
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"%s\",\"slot\":%d}\n", msg, (int)d->tag);
-        answer_slot(sock, (int)d->tag, outcome, msg, strlen(msg) + 1);
-    } else {
-        answer_slot(sock, (int)d->tag, outcome, d->data, d->len);
     }
 }
 
@@ -262,7 +198,97 @@ typedef struct host_args {
     int *sock; /* the host's end of each slot */
     double timeout;
     size_t max_data;
+    /* the host's own state */
+    struct pollfd *pf; /* the idle slots, watched for a request */
+    int *busy;         /* the slot's analysis is running */
+    char *str[N_STR];  /* the request being started */
+    char *data;
+    analysis an;
 } host_args;
+
+static void request_free(host_args *h)
+{
+    for (int i = 0; i < N_STR; i++) {
+        free(h->str[i]);
+        h->str[i] = NULL;
+    }
+    free(h->data);
+    h->data = NULL;
+}
+
+/* The host's queue: the next slot with a request waiting, as a task; the slot then waits for
+ * its answer before it may ask again. */
+static proc_next host_next(void *ctx, proc_task *t)
+{
+    host_args *h = ctx;
+    int open = 0;
+    for (int k = 0; k < h->nslots; k++) {
+        open += h->sock[k] >= 0;
+        if (h->busy[k] || h->sock[k] < 0 ||
+            !(h->pf[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+            continue;
+        h->pf[k].revents = 0;
+        request_free(h); /* the previous request's strings: its child has its own copy */
+        uint64_t dlen = 0;
+        if (read_request(h->sock[k], h->max_data, h->str, &h->data, &dlen)) {
+            close(h->sock[k]); /* the service went away, or spoke nonsense: the slot is done */
+            h->sock[k] = -1;
+            open--;
+            continue;
+        }
+        char **str = h->str;
+        h->an = (analysis){.e = h->e,
+                           .src = {.path = str[0],
+                                   .in_path = str[1],
+                                   .out_path = str[2],
+                                   .name = str[3],
+                                   .note = str[4],
+                                   .source_name = str[5],
+                                   .in_name = str[6],
+                                   .out_name = str[7],
+                                   .data = h->data,
+                                   .size = (size_t)dlen}};
+        h->busy[k] = 1;
+        /* the child keeps no slot: the service's and the other workers' are not its business */
+        *t = (proc_task){.tag = (uint64_t)k,
+                         .fn = child_run,
+                         .arg = &h->an,
+                         .close_fds = h->sock,
+                         .n_close = (size_t)h->nslots};
+        return PROC_NEXT_TASK;
+    }
+    return open ? PROC_NEXT_WAIT : PROC_NEXT_DRAINED;
+}
+
+/* The idle slots, watched for their next request. */
+static int host_watch(void *ctx, struct pollfd **pf)
+{
+    host_args *h = ctx;
+    for (int k = 0; k < h->nslots; k++)
+        h->pf[k] = (struct pollfd){.fd = h->busy[k] ? -1 : h->sock[k], .events = POLLIN};
+    *pf = h->pf;
+    return h->nslots;
+}
+
+/* The analysis of slot d->tag ended: answer the slot with what it wrote, or how it ended. */
+static void host_done(void *ctx, const proc_done *d)
+{
+    host_args *h = ctx;
+    int k = (int)d->tag;
+    h->busy[k] = 0;
+    if (d->outcome == PROC_DONE) {
+        answer_slot(h->sock, k, SVC_ISO_DONE, d->data, d->len);
+        return;
+    }
+    char why[160], msg[200];
+    proc_done_why(d, h->timeout, why, sizeof(why));
+    uint32_t outcome = d->outcome == PROC_TIMEOUT       ? SVC_ISO_TIMEOUT
+                       : d->outcome == PROC_NOT_STARTED ? SVC_ISO_DOWN
+                                                        : SVC_ISO_CRASHED;
+    snprintf(msg, sizeof(msg), "the analysis process %s", why);
+    fprintf(stderr, "{\"level\":\"error\",\"msg\":\"%s\",\"slot\":%d}\n", msg, k);
+    answer_slot(h->sock, k, outcome, msg, strlen(msg) + 1);
+}
 
 /* The analysis host: one analysis at a time per slot, each in a child of its own. */
 static void host_main(void *arg, int fd)
@@ -272,40 +298,18 @@ static void host_main(void *arg, int fd)
     signal(SIGTERM, SIG_IGN); /* the service drains, then closes the slots */
     signal(SIGINT, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
-    proc_pool *pool = proc_pool_create(h->nslots);
-    struct pollfd *pf = calloc((size_t)h->nslots, sizeof(struct pollfd));
-    proc_done *done = calloc((size_t)h->nslots, sizeof(proc_done));
-    int *busy = calloc((size_t)h->nslots, sizeof(int));
-    if (!pool || !pf || !done || !busy)
+    h->pf = calloc((size_t)h->nslots, sizeof(struct pollfd));
+    h->busy = calloc((size_t)h->nslots, sizeof(int));
+    if (!h->pf || !h->busy)
         _exit(1);
-    for (;;) {
-        int open = 0;
-        for (int k = 0; k < h->nslots; k++) { /* a slot waits for its answer before asking again */
-            pf[k] = (struct pollfd){.fd = busy[k] ? -1 : h->sock[k], .events = POLLIN};
-            open += h->sock[k] >= 0;
-        }
-        if (!open && !proc_pool_running(pool))
-            break;
-        int n = proc_pool_wait(pool, pf, h->nslots, done, h->nslots, -1);
-        for (int i = 0; i < n; i++) {
-            host_finish(h->sock, &done[i], h->timeout);
-            busy[done[i].tag] = 0;
-            free(done[i].data);
-        }
-        for (int k = 0; k < h->nslots; k++) {
-            if (busy[k] || h->sock[k] < 0 ||
-                !(pf[k].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
-                continue;
-            int before = proc_pool_running(pool);
-            host_spawn(h->e, pool, h->nslots, h->sock, k, h->timeout, h->max_data);
-            busy[k] = proc_pool_running(pool) > before;
-        }
-    }
-    proc_pool_destroy(pool);
-    free(pf);
-    free(done);
-    free(busy);
-    _exit(0);
+    proc_limits lim = {
+        .children = h->nslots, .timeout_sec = h->timeout, .max_answer = PROC_ANSWER_LIMIT};
+    proc_host_ops ops = {.next = host_next, .done = host_done, .watch = host_watch};
+    int rc = proc_host_run(&lim, &ops, h);
+    request_free(h);
+    free(h->pf);
+    free(h->busy);
+    _exit(rc ? 1 : 0);
 }
 
 /* ---- the service's side ------------------------------------------------------------------- */
@@ -378,8 +382,7 @@ svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src 
     int bad = proc_write_all(fd, hdr, sizeof(hdr));
     for (int i = 0; i < N_STR && !bad; i++)
         bad = proc_write_str(fd, str[i]);
-    bad = bad || proc_write_all(fd, &dlen, sizeof(dlen)) ||
-          (dlen && proc_write_all(fd, src->data, dlen));
+    bad = bad || proc_write_blob(fd, src->data, (size_t)dlen);
     /* the host answers within the timeout; the margin covers a loaded machine */
     double deadline = mono_sec() + h->timeout_sec + 30;
     uint32_t ans[2];
@@ -402,36 +405,31 @@ svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src 
                : ans[1] == SVC_ISO_DOWN  ? SVC_ISO_DOWN
                                          : SVC_ISO_CRASHED;
     }
-    /* {int32 rc, figures, error string, u64 len + json} as child_run wrote it */
-    const char *p = body, *end = body + n;
+    /* {int32 rc, figures, error string, the report} as child_run wrote it */
+    proc_reader rd = proc_reader_of(body, (size_t)n);
     int32_t r32;
-    uint64_t jl;
-    char *why = NULL;
-    if ((size_t)(end - p) < sizeof(r32) + sizeof(*fig))
-        goto short_answer;
-    memcpy(&r32, p, sizeof(r32)), p += sizeof(r32);
-    memcpy(fig, p, sizeof(*fig)), p += sizeof(*fig);
-    if (proc_parse_str(&p, end, &why))
-        goto short_answer;
+    size_t jl;
+    proc_read_val(&rd, &r32, sizeof(r32));
+    proc_read_val(&rd, fig, sizeof(*fig));
+    char *why = proc_read_str(&rd);
+    const char *js = proc_read_blob(&rd, &jl);
+    if (proc_reader_end(&rd) != 0) {
+        free(why);
+        free(body);
+        memset(fig, 0, sizeof(*fig));
+        snprintf(msg, msgsz, "the analysis process sent a truncated answer");
+        return SVC_ISO_CRASHED;
+    }
     if (why)
         snprintf(msg, msgsz, "%s", why);
     free(why);
-    if ((size_t)(end - p) < sizeof(jl))
-        goto short_answer;
-    memcpy(&jl, p, sizeof(jl)), p += sizeof(jl);
-    if (jl != (uint64_t)(end - p))
-        goto short_answer;
     *rc = r32;
-    if (r32 == CQ_OK && !(*json = strndup(p, (size_t)jl))) {
+    if (r32 == CQ_OK && !(*json = strndup(js, jl))) {
         *rc = CQ_ERR_NOMEM;
         snprintf(msg, msgsz, "out of memory");
     }
     free(body);
     return SVC_ISO_DONE;
-short_answer:
-    free(body);
-    snprintf(msg, msgsz, "the analysis process sent a truncated answer");
-    return SVC_ISO_CRASHED;
 }
 
 bool svc_isolate_up(const svc_isolate *h)
