@@ -309,6 +309,7 @@ static void usage(FILE *f)
         "       callqa transcript import --db STORE --call ID FILE   attach a transcript\n"
         "       callqa score --transcript FILE [--report FILE] [--scorecard FILE] [--json]\n"
         "       callqa store migrate --from SQLITE_PATH --to postgresql://...   move a store\n"
+        "       callqa sip [--json] CAPTURE          a capture's RTP streams (pcap, pcapng)\n"
         "       callqa version\n"
         "\n"
         "Analyze call recordings: per-leg levels (RMS, peak, P.56 active level, clipping,\n"
@@ -588,7 +589,7 @@ int main(int argc, char **argv)
         return cq_cli_classify(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve") || !strcmp(argv[1], "worker") || !strcmp(argv[1], "requeue") ||
         !strcmp(argv[1], "ingest") || !strcmp(argv[1], "transcript") || !strcmp(argv[1], "score") ||
-        !strcmp(argv[1], "store"))
+        !strcmp(argv[1], "store") || !strcmp(argv[1], "sip"))
         return run_service(argv);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("callqa %s\n", cq_version());

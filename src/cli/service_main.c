@@ -1,7 +1,7 @@
 /*
  * service_main.c - the callqa-service program: the commands that need the service's libraries
- * (libmicrohttpd, libcurl, SQLite, libpq, libmariadb): serve, worker, requeue, ingest, analyze
- * --transcribe, transcript import, score and store migrate. `callqa serve
+ * (libmicrohttpd, libcurl, SQLite, libpq, libmariadb, libpcap): serve, worker, requeue, ingest,
+ * analyze --transcribe, transcript import, score, store migrate and sip. `callqa serve
  * ...` runs `callqa-service serve ...`, so that an analysis from the command line loads none of
  * them.
  */
@@ -28,8 +28,10 @@ int main(int argc, char **argv)
         return cq_cli_score(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "store"))
         return cq_cli_store(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "sip"))
+        return cq_cli_sip(argc - 1, argv + 1);
     fprintf(stderr,
-            "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store "
+            "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store|sip "
             "[options]   (callqa serve "
             "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;

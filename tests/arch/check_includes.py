@@ -25,6 +25,7 @@ FLOORS = {
     "stages": 3,
     "engine": 4,
     "transcript": 5,
+    "net": 5,
     "scoring": 6, "clients": 6,
     "jobs": 7, "ingest": 7,
     "service": 8,

@@ -1,0 +1,483 @@
+/*
+ * capture.c - a capture taken apart: libpcap reads pcap and pcapng (and says what it cannot
+ * read), then this file walks each frame's link layer (Ethernet with VLAN tags, Linux cooked
+ * v1 and v2, raw IP, BSD loopback), IPv4 and IPv6 (extension headers skipped), puts fragmented
+ * datagrams back together within a byte budget, and hands each UDP datagram to the decoders
+ * above it (rtp.c). Every length is checked against the bytes captured: a frame cut short is
+ * counted, never read past.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_int.h"
+
+net_limits net_default_limits(void)
+{
+    return (net_limits){.max_packets = 20000000, .max_streams = 100000, .max_frag_bytes = 8 << 20};
+}
+
+/* ---- addresses ------------------------------------------------------------------------------ */
+
+const char *net_addr_str(const net_addr *a, char *buf, size_t n)
+{
+    if (a->family == 4) {
+        snprintf(buf, n, "%u.%u.%u.%u", a->a[0], a->a[1], a->a[2], a->a[3]);
+        return buf;
+    }
+    /* RFC 5952: lower case, the longest run of two or more zero groups as "::" */
+    uint16_t g[8];
+    for (int i = 0; i < 8; i++)
+        g[i] = (uint16_t)(a->a[2 * i] << 8 | a->a[2 * i + 1]);
+    int best = -1, best_len = 1;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && g[j] == 0)
+            j++;
+        if (j - i > best_len)
+            best = i, best_len = j - i;
+        i = j > i ? j : i + 1;
+    }
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < 8 && k < n; i++) {
+        if (i == best) {
+            k += (size_t)snprintf(buf + k, n - k, "::");
+            i += best_len - 1;
+            continue;
+        }
+        k += (size_t)snprintf(buf + k, n - k, "%s%x", k && buf[k - 1] != ':' ? ":" : "", g[i]);
+    }
+    return buf;
+}
+
+bool net_addr_equal(const net_addr *a, const net_addr *b)
+{
+    return a->family == b->family && !memcmp(a->a, b->a, a->family == 4 ? 4 : 16);
+}
+
+bool net_addr_private(const net_addr *a)
+{
+    const uint8_t *b = a->a;
+    if (a->family == 4)
+        return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
+               (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254) || b[0] == 127;
+    static const uint8_t loop6[16] = {[15] = 1};
+    return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
+           !memcmp(b, loop6, 16);
+}
+
+/* ---- IP fragments --------------------------------------------------------------------------- */
+
+/* A datagram being put back together: its bytes so far, and which 8-byte units are in. */
+typedef struct frag {
+    struct frag *next;
+    net_addr src, dst;
+    uint32_t id;
+    uint8_t proto;
+    double first_rel;
+    size_t total; /* known once the last fragment came; 0 before */
+    size_t have;  /* bytes in */
+    uint8_t data[65536];
+    uint8_t got[65536 / 8 / 8];
+} frag;
+
+typedef struct walker {
+    net_capture *c;
+    const net_limits *lim;
+    frag *frags;
+    size_t frag_bytes; /* held by frags (each counts its full buffer) */
+    uint64_t num;
+    double t0;
+    int have_t0;
+} walker;
+
+#define FRAG_KEEP_SEC 30.0 /* a datagram still incomplete after this much capture time is dropped  \
+                            */
+
+static void frag_drop(walker *w, frag **pp)
+{
+    frag *f = *pp;
+    *pp = f->next;
+    w->frag_bytes -= sizeof(frag);
+    free(f);
+}
+
+static void udp_in(walker *w, const net_udp *u)
+{
+    if (net__rtp_looks_like(u->data, u->len))
+        net__rtp_packet(w->c, w->lim, u);
+}
+
+static void transport(walker *w, double ts, const net_addr *src, const net_addr *dst, uint8_t proto,
+                      const uint8_t *p, size_t n)
+{
+    if (proto == 6) {
+        w->c->tcp++;
+        return;
+    }
+    if (proto != 17)
+        return;
+    if (n < 8) {
+        w->c->truncated++;
+        return;
+    }
+    w->c->udp++;
+    size_t ulen = (size_t)(p[4] << 8 | p[5]);
+    if (ulen < 8) {
+        w->c->truncated++;
+        return;
+    }
+    size_t body = ulen - 8 <= n - 8 ? ulen - 8 : n - 8; /* a snapped datagram: what there is */
+    net_udp u = {.ts = ts,
+                 .rel = ts - w->t0,
+                 .num = w->num,
+                 .src = *src,
+                 .dst = *dst,
+                 .sport = (uint16_t)(p[0] << 8 | p[1]),
+                 .dport = (uint16_t)(p[2] << 8 | p[3]),
+                 .data = p + 8,
+                 .len = body};
+    if (ulen - 8 > n - 8)
+        w->c->truncated++;
+    udp_in(w, &u);
+}
+
+/* A fragment of (src, dst, id, proto) at byte offset `off`; `more` unless it is the last. */
+static void fragment(walker *w, double ts, const net_addr *src, const net_addr *dst, uint32_t id,
+                     uint8_t proto, size_t off, bool more, const uint8_t *p, size_t n)
+{
+    net_capture *c = w->c;
+    c->fragments++;
+    double rel = ts - w->t0;
+    for (frag **pp = &w->frags; *pp;) { /* the old ones will not be completed now */
+        if (rel - (*pp)->first_rel > FRAG_KEEP_SEC) {
+            c->frag_dropped++;
+            frag_drop(w, pp);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+    if (off + n > 65535 || (more && n % 8)) {
+        c->frag_dropped++;
+        return;
+    }
+    frag *f = w->frags;
+    while (f && !(f->id == id && f->proto == proto && net_addr_equal(&f->src, src) &&
+                  net_addr_equal(&f->dst, dst)))
+        f = f->next;
+    if (!f) {
+        if (w->frag_bytes + sizeof(frag) > w->lim->max_frag_bytes || !(f = calloc(1, sizeof(*f)))) {
+            c->frag_dropped++;
+            return;
+        }
+        *f = (frag){
+            .next = w->frags, .src = *src, .dst = *dst, .id = id, .proto = proto, .first_rel = rel};
+        w->frags = f;
+        w->frag_bytes += sizeof(frag);
+    }
+    memcpy(f->data + off, p, n);
+    for (size_t u = off / 8; u < (off + n + 7) / 8; u++) {
+        if (!(f->got[u / 8] & (1u << (u % 8))))
+            f->have += 8;
+        f->got[u / 8] |= (uint8_t)(1u << (u % 8));
+    }
+    if (!more)
+        f->total = off + n;
+    if (!f->total || f->have < (f->total + 7) / 8 * 8)
+        return;
+    for (size_t u = 0; u < (f->total + 7) / 8; u++) /* every unit up to the end */
+        if (!(f->got[u / 8] & (1u << (u % 8))))
+            return;
+    c->reassembled++;
+    transport(w, ts, &f->src, &f->dst, f->proto, f->data, f->total);
+    for (frag **pp = &w->frags; *pp; pp = &(*pp)->next)
+        if (*pp == f) {
+            frag_drop(w, pp);
+            break;
+        }
+}
+
+/* ---- IP ------------------------------------------------------------------------------------- */
+
+static void ipv4(walker *w, double ts, const uint8_t *p, size_t n)
+{
+    if (n < 20 || (p[0] >> 4) != 4 || (size_t)(p[0] & 15) * 4 < 20) {
+        w->c->truncated++;
+        return;
+    }
+    size_t hl = (size_t)(p[0] & 15) * 4, tot = (size_t)(p[2] << 8 | p[3]);
+    if (tot < hl || hl > n) {
+        w->c->truncated++;
+        return;
+    }
+    if (tot < n)
+        n = tot; /* the link's padding is not the datagram's */
+    net_addr src = {.family = 4}, dst = {.family = 4};
+    memcpy(src.a, p + 12, 4);
+    memcpy(dst.a, p + 16, 4);
+    uint16_t fl = (uint16_t)(p[6] << 8 | p[7]);
+    bool more = fl & 0x2000;
+    size_t off = (size_t)(fl & 0x1fff) * 8;
+    if (more || off) {
+        if (tot > n) { /* a fragment cut by the snap length cannot be put back */
+            w->c->truncated++;
+            w->c->frag_dropped++;
+            return;
+        }
+        fragment(w, ts, &src, &dst, (uint32_t)(p[4] << 8 | p[5]), p[9], off, more, p + hl, n - hl);
+        return;
+    }
+    transport(w, ts, &src, &dst, p[9], p + hl, n - hl);
+}
+
+static void ipv6(walker *w, double ts, const uint8_t *p, size_t n)
+{
+    if (n < 40 || (p[0] >> 4) != 6) {
+        w->c->truncated++;
+        return;
+    }
+    size_t plen = (size_t)(p[4] << 8 | p[5]);
+    if (40 + plen < n)
+        n = 40 + plen;
+    net_addr src = {.family = 6}, dst = {.family = 6};
+    memcpy(src.a, p + 8, 16);
+    memcpy(dst.a, p + 24, 16);
+    uint8_t nh = p[6];
+    size_t off = 40;
+    for (int hops = 0; hops < 8; hops++) {
+        if (nh == 0 || nh == 43 || nh == 60) { /* hop-by-hop, routing, destination options */
+            if (off + 8 > n) {
+                w->c->truncated++;
+                return;
+            }
+            nh = p[off];
+            off += ((size_t)p[off + 1] + 1) * 8;
+            continue;
+        }
+        if (nh == 44) { /* fragment */
+            if (off + 8 > n) {
+                w->c->truncated++;
+                return;
+            }
+            uint16_t fo = (uint16_t)(p[off + 2] << 8 | p[off + 3]);
+            uint32_t id = (uint32_t)p[off + 4] << 24 | (uint32_t)p[off + 5] << 16 |
+                          (uint32_t)p[off + 6] << 8 | p[off + 7];
+            uint8_t inner = p[off];
+            off += 8;
+            fragment(w, ts, &src, &dst, id, inner, (size_t)(fo & 0xfff8), fo & 1, p + off, n - off);
+            return;
+        }
+        break;
+    }
+    if (off > n) {
+        w->c->truncated++;
+        return;
+    }
+    transport(w, ts, &src, &dst, nh, p + off, n - off);
+}
+
+static void ip(walker *w, double ts, const uint8_t *p, size_t n)
+{
+    if (n && (p[0] >> 4) == 4)
+        ipv4(w, ts, p, n);
+    else if (n && (p[0] >> 4) == 6)
+        ipv6(w, ts, p, n);
+    else
+        w->c->not_ip++;
+}
+
+static void by_ethertype(walker *w, double ts, unsigned type, const uint8_t *p, size_t n)
+{
+    if (type == 0x0800)
+        ipv4(w, ts, p, n);
+    else if (type == 0x86dd)
+        ipv6(w, ts, p, n);
+    else
+        w->c->not_ip++;
+}
+
+/* ---- frames --------------------------------------------------------------------------------- */
+
+static void frame(walker *w, int dlt, double ts, const uint8_t *p, size_t n)
+{
+    switch (dlt) {
+    case DLT_EN10MB: {
+        if (n < 14) {
+            w->c->truncated++;
+            return;
+        }
+        unsigned type = (unsigned)(p[12] << 8 | p[13]);
+        size_t off = 14;
+        while ((type == 0x8100 || type == 0x88a8 || type == 0x9100) && off + 4 <= n) {
+            type = (unsigned)(p[off + 2] << 8 | p[off + 3]); /* a VLAN tag */
+            off += 4;
+        }
+        by_ethertype(w, ts, type, p + off, n - off);
+        return;
+    }
+    case DLT_LINUX_SLL:
+        if (n < 16) {
+            w->c->truncated++;
+            return;
+        }
+        by_ethertype(w, ts, (unsigned)(p[14] << 8 | p[15]), p + 16, n - 16);
+        return;
+#ifdef DLT_LINUX_SLL2
+    case DLT_LINUX_SLL2:
+        if (n < 20) {
+            w->c->truncated++;
+            return;
+        }
+        by_ethertype(w, ts, (unsigned)(p[0] << 8 | p[1]), p + 20, n - 20);
+        return;
+#endif
+    case DLT_RAW:
+#ifdef DLT_IPV4
+    case DLT_IPV4:
+    case DLT_IPV6:
+#endif
+        ip(w, ts, p, n);
+        return;
+    case DLT_NULL:
+    case DLT_LOOP:
+        if (n < 4) {
+            w->c->truncated++;
+            return;
+        }
+        ip(w, ts, p + 4, n - 4); /* the family word's byte order differs: the IP version says */
+        return;
+    default: w->c->not_ip++; return;
+    }
+}
+
+/* ---- reading -------------------------------------------------------------------------------- */
+
+/* What a file libpcap refused is, from its first bytes. */
+static const char *refused_kind(const uint8_t *m, size_t n)
+{
+    if (n >= 4 && !memcmp(m, "GMBU", 4))
+        return "a Microsoft Network Monitor 2.x capture (.cap): libpcap cannot read it; save "
+               "it as pcap or pcapng (Wireshark: File > Save As)";
+    if (n >= 4 && !memcmp(m, "RTSS", 4))
+        return "a Microsoft Network Monitor 1.x capture: libpcap cannot read it; save it as "
+               "pcap or pcapng";
+    if (n >= 4 && !memcmp(m, "XCP\0", 4))
+        return "a NetXRay / Sniffer capture: libpcap cannot read it; save it as pcap or pcapng";
+    if (n >= 10 && !memcmp(m, "snoop\0\0\0", 8))
+        return "a Solaris snoop capture: libpcap cannot read it; save it as pcap or pcapng";
+    return NULL;
+}
+
+static int walk(pcap_t *pc, const net_limits *lim, net_capture **out, char *err, size_t errsz)
+{
+    net_capture *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    walker w = {.c = c, .lim = lim};
+    c->linktype = pcap_datalink(pc);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int r;
+    while ((r = pcap_next_ex(pc, &h, &data)) == 1) {
+        if (c->packets >= lim->max_packets) {
+            c->cut = true;
+            break;
+        }
+        double ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec * 1e-9;
+        if (!w.have_t0)
+            w.t0 = ts, w.have_t0 = 1, c->first_ts = ts;
+        c->last_ts = ts;
+        c->packets++;
+        c->bytes += h->caplen;
+        w.num = c->packets;
+        frame(&w, c->linktype, ts, data, h->caplen);
+    }
+    if (r == PCAP_ERROR) /* a damaged record: what came before it stands, and it is said */
+        snprintf(err, errsz, "the capture is damaged after packet %llu: %s",
+                 (unsigned long long)c->packets, pcap_geterr(pc));
+    while (w.frags) {
+        c->frag_dropped++;
+        frag_drop(&w, &w.frags);
+    }
+    net__rtp_finish(c);
+    *out = c;
+    return 0;
+}
+
+static int read_pcap(FILE *f, const char *path, const net_limits *lim, net_capture **out, char *err,
+                     size_t errsz)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    uint8_t magic[16];
+    size_t got = 0;
+    net_limits dl = net_default_limits();
+    if (!lim)
+        lim = &dl;
+    *out = NULL;
+    err[0] = 0;
+    FILE *peek = f ? f : fopen(path, "rb");
+    if (!peek) {
+        snprintf(err, errsz, "cannot open the capture: %s", strerror(errno));
+        return -1;
+    }
+    got = fread(magic, 1, sizeof(magic), peek);
+    if (f)
+        rewind(f);
+    else
+        fclose(peek);
+    if (got == 0) {
+        snprintf(err, errsz, "the capture is empty");
+        return -1;
+    }
+    pcap_t *pc =
+        f ? pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, ebuf)
+          : pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    if (!pc) {
+        if (f)
+            fclose(f); /* libpcap closes it only once it has taken it */
+        const char *kind = refused_kind(magic, got);
+        if (kind)
+            snprintf(err, errsz, "%s", kind);
+        else
+            snprintf(err, errsz, "not a capture libpcap can read (pcap or pcapng): %s", ebuf);
+        return -1;
+    }
+    int rc = walk(pc, lim, out, err, errsz);
+    pcap_close(pc); /* closes f too */
+    return rc;
+}
+
+int net_capture_read_path(const char *path, const net_limits *lim, net_capture **out, char *err,
+                          size_t errsz)
+{
+    return read_pcap(NULL, path, lim, out, err, errsz);
+}
+
+int net_capture_read_mem(const void *bytes, size_t len, const net_limits *lim, net_capture **out,
+                         char *err, size_t errsz)
+{
+    *out = NULL;
+    if (!len) {
+        snprintf(err, errsz, "the capture is empty");
+        return -1;
+    }
+    FILE *f = fmemopen((void *)bytes, len, "rb");
+    if (!f) {
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    return read_pcap(f, NULL, lim, out, err, errsz);
+}
+
+void net_capture_free(net_capture *c)
+{
+    if (!c)
+        return;
+    net__rtp_free(c);
+    free(c);
+}

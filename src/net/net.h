@@ -1,0 +1,110 @@
+/*
+ * net.h - the network side of a call, from bytes: a capture (pcap or pcapng, read through
+ * libpcap) taken apart down to UDP, IP fragments put back together, and the RTP streams in it
+ * with their loss, delay and jitter as Wireshark's RTP analysis defines them
+ * (docs/network.md), so that a VoIP engineer reads the same figures in both tools.
+ *
+ * Pure functions over bytes, like an analyzer: no network, no store, no printing, no settings.
+ * Every count and buffer is bounded (net_limits); what does not fit is counted and said, never
+ * silently dropped. It stands on libc and libpcap only. Prefix net_; the room is on the floor
+ * of the transcript (docs/ARCHITECTURE.md): the command line and the service read it.
+ */
+#ifndef CQ_NET_H
+#define CQ_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- limits ---------------------------------------------------------------------------------- */
+
+typedef struct net_limits {
+    uint64_t max_packets;  /* packets read before the capture is cut (it says so) */
+    size_t max_streams;    /* RTP streams followed; packets of further streams are counted */
+    size_t max_frag_bytes; /* bytes of IP fragments waiting for the rest of their datagram */
+} net_limits;
+
+/* 20 M packets, 100,000 streams, 8 MiB of fragments. */
+net_limits net_default_limits(void);
+
+/* ---- addresses ------------------------------------------------------------------------------- */
+
+typedef struct net_addr {
+    uint8_t family; /* 4 or 6 */
+    uint8_t a[16];  /* IPv4 in the first 4 bytes */
+} net_addr;
+
+#define NET_ADDR_STRLEN 46
+/* "10.0.2.15" or "2001:db8::1" into buf (NET_ADDR_STRLEN bytes). */
+const char *net_addr_str(const net_addr *a, char *buf, size_t n);
+bool net_addr_equal(const net_addr *a, const net_addr *b);
+/* RFC 1918, RFC 6598 (carrier-grade NAT), link-local, loopback, IPv6 ULA and link-local. */
+bool net_addr_private(const net_addr *a);
+
+/* ---- RTP streams ----------------------------------------------------------------------------- */
+
+#define NET_MAX_PTS 8 /* payload types named per stream */
+
+/* One RTP stream: the packets of one SSRC from one address and port to another. Times are
+ * seconds from the capture's first packet; delays and jitter in milliseconds; a figure that
+ * no packet gave is -1 (min) or 0 (mean, max) as Wireshark prints it, and `has_jitter` false
+ * when the clock rate was unknown for every packet. */
+typedef struct net_rtp_stream {
+    net_addr src, dst;
+    uint16_t sport, dport;
+    uint32_t ssrc;
+    uint8_t pts[NET_MAX_PTS]; /* payload types seen, in order of first appearance */
+    int n_pts;
+    double start_sec, end_sec;
+    uint64_t packets;
+    int64_t expected; /* from the first to the last sequence number, wraps counted */
+    int64_t lost;     /* expected - packets: negative when packets came twice */
+    uint32_t seq_errors;
+    double min_delta_ms, mean_delta_ms, max_delta_ms;
+    double min_jitter_ms, mean_jitter_ms, max_jitter_ms;
+    bool has_jitter;
+    bool problem;             /* Wireshark's "Problems?" mark: a sequence error, a payload type
+                                 change, a wrong timestamp */
+    uint32_t clock_rate;      /* Hz of the regular payload; 0 unknown */
+    struct net_rtp_state *st; /* the analysis's running state (net_ internal) */
+} net_rtp_stream;
+
+/* Wireshark's short name of a static payload type ("g711U", "g711A", "g729", "CN", ...), or
+ * NULL for a dynamic or unassigned one. */
+const char *net_pt_name(unsigned pt);
+/* The clock rate of a static payload type, 0 when none is defined. */
+uint32_t net_pt_clock_rate(unsigned pt);
+
+/* ---- a capture ------------------------------------------------------------------------------- */
+
+typedef struct net_capture {
+    int linktype;             /* libpcap's DLT_ of the (first) interface */
+    uint64_t packets;         /* packets read */
+    uint64_t bytes;           /* their captured bytes */
+    double first_ts, last_ts; /* epoch seconds of the first and the last packet */
+    uint64_t udp, tcp;        /* datagrams and segments seen */
+    uint64_t not_ip;          /* frames of another protocol or link type */
+    uint64_t truncated;       /* frames cut short by the snap length or malformed */
+    uint64_t fragments;       /* IP fragments seen */
+    uint64_t reassembled;     /* datagrams put back together from them */
+    uint64_t frag_dropped;    /* fragments given up (over the limit, or never completed) */
+    uint64_t streams_dropped; /* RTP packets of streams past max_streams */
+    bool cut;                 /* max_packets reached: the rest of the capture was not read */
+    net_rtp_stream *streams;
+    size_t n_streams;
+    struct net_rtp_index *rtp_index; /* net_ internal */
+} net_capture;
+
+/* Read a whole capture (pcap or pcapng; a Microsoft Network Monitor or other file libpcap
+ * refuses is an error naming what it is). lim NULL: net_default_limits(). 0 with *out the
+ * capture (net_capture_free), and err "" or a warning (a record damaged part way: what came
+ * before it is read); or -1 with *out NULL and the reason in err. */
+int net_capture_read_path(const char *path, const net_limits *lim, net_capture **out, char *err,
+                          size_t errsz);
+/* The same from bytes in memory (an upload; the fuzz harness). */
+int net_capture_read_mem(const void *bytes, size_t len, const net_limits *lim, net_capture **out,
+                         char *err, size_t errsz);
+void net_capture_free(net_capture *c);
+
+#endif /* CQ_NET_H */

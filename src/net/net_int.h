@@ -1,0 +1,28 @@
+/*
+ * net_int.h - what the files of src/net/ share among themselves (not part of net.h's API).
+ */
+#ifndef CQ_NET_INT_H
+#define CQ_NET_INT_H
+
+#include "net.h"
+
+/* One UDP datagram of the capture, as the decoders above UDP see it. */
+typedef struct net_udp {
+    double ts;    /* epoch seconds */
+    double rel;   /* seconds from the capture's first packet */
+    uint64_t num; /* the frame's number, from 1 */
+    net_addr src, dst;
+    uint16_t sport, dport;
+    const uint8_t *data;
+    size_t len;
+} net_udp;
+
+/* The RTP analysis (rtp.c): is this datagram RTP by the header's shape? */
+bool net__rtp_looks_like(const uint8_t *p, size_t n);
+/* One RTP packet into its stream (created as needed). */
+void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u);
+/* After the last packet: each stream's closing figures. */
+void net__rtp_finish(net_capture *c);
+void net__rtp_free(net_capture *c);
+
+#endif /* CQ_NET_INT_H */

@@ -1,0 +1,353 @@
+/*
+ * rtp.c - RTP streams: which datagrams are RTP, and each stream's packets, loss, delay and
+ * jitter as Wireshark's RTP analysis (`tshark -z rtp,streams`) defines them, so that the two
+ * tools agree figure for figure (docs/network.md gives the definitions and the tests that hold
+ * them: tests/net/).
+ *
+ *   loss     the expected count runs from the first to the last sequence number, with a wrap
+ *            counted each time the number falls below the first one (RFC 3550 A.1's cycles);
+ *            lost = expected - received, negative when packets came twice;
+ *   delta    the arrival time since the stream's previous packet;
+ *   jitter   RFC 3550's J += (|D| - J) / 16, in ms, where D is the arrival time against the
+ *            time the RTP timestamp says (the clock rate of the payload type), taken from the
+ *            previous packet; a payload without a known clock rate has no jitter.
+ *
+ * The maxima and minima take only regular packets: not the first, not one with the marker bit
+ * (a talk spurt's start), not comfort noise or the packet after it, not one whose timestamp
+ * went backwards. Streams live in a table hashed on (source, destination, ports, SSRC), at
+ * most net_limits.max_streams of them.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_int.h"
+
+typedef struct net_rtp_state {
+    bool first_done;
+    uint16_t start_seq, stop_seq, seq_num;
+    uint32_t cycles;
+    bool under;
+    double start_time, time; /* ms since the capture's start: the first and the last packet */
+    uint32_t first_timestamp, timestamp;
+    double lastnominaltime;
+    int pt, reg_pt;
+    double jitter, delta;
+    double sum_delta;
+    uint64_t n_delta, n_regular;
+    uint32_t hash;
+} net_rtp_state;
+
+/* ---- payload types (RFC 3551 and Wireshark's short names) ---------------------------------- */
+
+typedef struct pt_info {
+    const char *name;
+    uint32_t rate;
+} pt_info;
+
+static const pt_info k_pt[35] = {
+    [0] = {"g711U", 8000},
+    [1] = {"fs-1016", 8000},
+    [2] = {"g721", 8000},
+    [3] = {"GSM", 8000},
+    [4] = {"g723", 8000},
+    [5] = {"DVI4 8k", 8000},
+    [6] = {"DVI4 16k", 16000},
+    [7] = {"Exp. from Xerox PARC", 8000},
+    [8] = {"g711A", 8000},
+    [9] = {"g722", 8000},
+    [10] = {"16-bit audio, stereo", 44100},
+    [11] = {"16-bit audio, monaural", 44100},
+    [12] = {"QCELP", 8000},
+    [13] = {"CN", 8000},
+    [14] = {"MPEG-I/II Audio", 90000},
+    [15] = {"g728", 8000},
+    [16] = {"DVI4 11k", 11025},
+    [17] = {"DVI4 22k", 22050},
+    [18] = {"g729", 8000},
+    [19] = {"CN(old)", 8000},
+    [25] = {"CellB", 90000},
+    [26] = {"JPEG", 90000},
+    [28] = {"NV", 90000},
+    [31] = {"h261", 90000},
+    [32] = {"MPEG-I/II Video", 90000},
+    [33] = {"MPEG-II streams", 90000},
+    [34] = {"h263", 90000},
+};
+
+const char *net_pt_name(unsigned pt)
+{
+    return pt < 35 ? k_pt[pt].name : NULL;
+}
+
+uint32_t net_pt_clock_rate(unsigned pt)
+{
+    return pt < 35 && k_pt[pt].name ? k_pt[pt].rate : 0;
+}
+
+#define PT_CN 13
+#define PT_CN_OLD 19
+
+/* ---- which datagrams are RTP ---------------------------------------------------------------- */
+
+bool net__rtp_looks_like(const uint8_t *p, size_t n)
+{
+    if (n < 12 || (p[0] >> 6) != 2)
+        return false;
+    unsigned pt = p[1] & 0x7f;
+    if (pt >= 72 && pt <= 76) /* RTCP's packet types 200-204 with the marker bit */
+        return false;
+    size_t hdr = 12 + (size_t)(p[0] & 15) * 4;
+    if (hdr > n)
+        return false;
+    if (p[0] & 0x10) { /* a header extension: its length must fit */
+        if (hdr + 4 > n)
+            return false;
+        hdr += 4 + (size_t)(p[hdr + 2] << 8 | p[hdr + 3]) * 4;
+        if (hdr > n)
+            return false;
+    }
+    if (p[0] & 0x20) { /* padding: the last byte counts it, header excluded */
+        if (p[n - 1] == 0 || hdr + p[n - 1] > n)
+            return false;
+    }
+    return true;
+}
+
+/* ---- the streams ---------------------------------------------------------------------------- */
+
+static uint32_t mix(uint32_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u; /* FNV-1a */
+    return h;
+}
+
+static uint32_t key_hash(const net_udp *u, uint32_t ssrc)
+{
+    uint32_t h = 2166136261u;
+    h = mix(h, u->src.a, 16);
+    h = mix(h, u->dst.a, 16);
+    uint8_t k[9] = {u->src.family,         (uint8_t)(u->sport >> 8),
+                    (uint8_t)u->sport,     (uint8_t)(u->dport >> 8),
+                    (uint8_t)u->dport,     (uint8_t)(ssrc >> 24),
+                    (uint8_t)(ssrc >> 16), (uint8_t)(ssrc >> 8),
+                    (uint8_t)ssrc};
+    return mix(h, k, sizeof(k));
+}
+
+static bool same_stream(const net_rtp_stream *s, const net_udp *u, uint32_t ssrc)
+{
+    return s->ssrc == ssrc && s->sport == u->sport && s->dport == u->dport &&
+           net_addr_equal(&s->src, &u->src) && net_addr_equal(&s->dst, &u->dst);
+}
+
+/* The capture's streams by their key: open addressing, stream index + 1 (0: empty). */
+struct net_rtp_index {
+    size_t *slot;
+    size_t cap; /* a power of two */
+    size_t cap_streams;
+};
+
+static struct net_rtp_index *table_of(net_capture *c, bool create)
+{
+    if (!c->rtp_index && create)
+        c->rtp_index = calloc(1, sizeof(*c->rtp_index));
+    return c->rtp_index;
+}
+
+static bool grow_table(struct net_rtp_index *tb, net_capture *c)
+{
+    size_t ncap = tb->cap ? tb->cap * 2 : 64;
+    size_t *ns = calloc(ncap, sizeof(size_t));
+    if (!ns)
+        return false;
+    for (size_t i = 0; i < c->n_streams; i++) {
+        size_t k = c->streams[i].st->hash & (ncap - 1);
+        while (ns[k])
+            k = (k + 1) & (ncap - 1);
+        ns[k] = i + 1;
+    }
+    free(tb->slot);
+    tb->slot = ns;
+    tb->cap = ncap;
+    return true;
+}
+
+static net_rtp_stream *find_or_add(net_capture *c, const net_limits *lim, const net_udp *u,
+                                   uint32_t ssrc)
+{
+    struct net_rtp_index *tb = table_of(c, true);
+    if (!tb)
+        return NULL;
+    uint32_t h = key_hash(u, ssrc);
+    if (tb->cap) {
+        for (size_t k = h & (tb->cap - 1); tb->slot[k]; k = (k + 1) & (tb->cap - 1)) {
+            net_rtp_stream *s = &c->streams[tb->slot[k] - 1];
+            if (s->st->hash == h && same_stream(s, u, ssrc))
+                return s;
+        }
+    }
+    if (c->n_streams >= lim->max_streams)
+        return NULL;
+    if ((c->n_streams + 1) * 2 > tb->cap && !grow_table(tb, c))
+        return NULL;
+    if (c->n_streams == tb->cap_streams) {
+        size_t nc = tb->cap_streams ? tb->cap_streams * 2 : 16;
+        net_rtp_stream *ns = realloc(c->streams, nc * sizeof(*ns));
+        if (!ns)
+            return NULL;
+        c->streams = ns;
+        tb->cap_streams = nc;
+    }
+    net_rtp_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->hash = h;
+    net_rtp_stream *s = &c->streams[c->n_streams];
+    *s = (net_rtp_stream){.src = u->src,
+                          .dst = u->dst,
+                          .sport = u->sport,
+                          .dport = u->dport,
+                          .ssrc = ssrc,
+                          .min_delta_ms = -1,
+                          .min_jitter_ms = -1,
+                          .st = st};
+    size_t k = h & (tb->cap - 1);
+    while (tb->slot[k])
+        k = (k + 1) & (tb->cap - 1);
+    tb->slot[k] = ++c->n_streams;
+    return s;
+}
+
+static void note_pt(net_rtp_stream *s, int pt)
+{
+    for (int i = 0; i < s->n_pts; i++)
+        if (s->pts[i] == pt)
+            return;
+    if (s->n_pts < NET_MAX_PTS)
+        s->pts[s->n_pts++] = (uint8_t)pt;
+}
+
+/* ---- one packet ----------------------------------------------------------------------------- */
+
+void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
+{
+    const uint8_t *p = u->data;
+    uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
+    net_rtp_stream *s = find_or_add(c, lim, u, ssrc);
+    if (!s) {
+        c->streams_dropped++;
+        return;
+    }
+    net_rtp_state *st = s->st;
+    bool marker = p[1] & 0x80;
+    int pt = p[1] & 0x7f;
+    uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
+    uint32_t ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+    double now = u->rel * 1000.0;
+    note_pt(s, pt);
+    s->packets++;
+    s->end_sec = u->rel;
+    if (!st->first_done) {
+        st->first_done = true;
+        st->start_seq = st->stop_seq = st->seq_num = seq;
+        st->start_time = st->time = now;
+        st->first_timestamp = st->timestamp = ts;
+        st->pt = st->reg_pt = pt;
+        s->start_sec = u->rel;
+        return;
+    }
+    /* wraps: the number fell below the first one */
+    if (seq < st->start_seq && !st->under) {
+        st->cycles++;
+        st->under = true;
+    } else if (seq == 0 && st->stop_seq == 65535 && !st->under) {
+        st->cycles++;
+        st->under = true;
+    } else if (seq > st->start_seq && st->under) {
+        st->under = false;
+    }
+    /* in sequence, lost (a jump forward, or far back: a wrap whose packets were lost), or late
+     * and duplicated */
+    bool wrong_seq = false;
+    if ((uint16_t)(st->seq_num + 1) == seq) {
+        st->seq_num = seq;
+    } else if ((int)st->seq_num + 1 < (int)seq || (int)st->seq_num - (int)seq > 0xff00) {
+        st->seq_num = seq;
+        wrong_seq = true;
+    } else {
+        wrong_seq = true;
+    }
+    if (wrong_seq) {
+        s->seq_errors++;
+        s->problem = true;
+    }
+    bool cn = pt == PT_CN || pt == PT_CN_OLD;
+    bool follow_cn = st->pt == PT_CN || st->pt == PT_CN_OLD;
+    st->pt = pt;
+    uint32_t rate = net_pt_clock_rate((unsigned)pt);
+    double delta = now - st->time;
+    st->sum_delta += delta;
+    st->n_delta++;
+    double nominal = (double)(uint32_t)(ts - st->first_timestamp);
+    if (rate) {
+        s->clock_rate = rate;
+        nominal /= rate / 1000.0;
+        double expected = st->time + (nominal - st->lastnominaltime);
+        double diff = fabs(now - expected);
+        st->jitter = (15 * st->jitter + diff) / 16;
+        st->lastnominaltime = nominal;
+    }
+    bool wrong_ts = false;
+    if (marker && !(ts > st->timestamp)) {
+        wrong_ts = true;
+        s->problem = true;
+    }
+    if (!marker && !cn && !wrong_ts && !follow_cn) { /* a regular packet */
+        if (delta > s->max_delta_ms)
+            s->max_delta_ms = delta;
+        if (s->min_delta_ms < 0 || delta < s->min_delta_ms)
+            s->min_delta_ms = delta;
+        if (rate) {
+            s->has_jitter = true;
+            if (st->jitter > s->max_jitter_ms)
+                s->max_jitter_ms = st->jitter;
+            if (s->min_jitter_ms < 0 || st->jitter < s->min_jitter_ms)
+                s->min_jitter_ms = st->jitter;
+            /* the mean over the packets so far, this one's weight one in (packets) */
+            s->mean_jitter_ms =
+                (s->mean_jitter_ms * (double)(s->packets - 1) + st->jitter) / (double)s->packets;
+        }
+    }
+    if (!cn)
+        st->reg_pt = pt;
+    st->time = now;
+    st->timestamp = ts;
+    st->stop_seq = seq;
+}
+
+void net__rtp_finish(net_capture *c)
+{
+    for (size_t i = 0; i < c->n_streams; i++) {
+        net_rtp_stream *s = &c->streams[i];
+        net_rtp_state *st = s->st;
+        s->expected = (int64_t)st->stop_seq + (int64_t)st->cycles * 65536 - st->start_seq + 1;
+        s->lost = s->expected - (int64_t)s->packets;
+        s->mean_delta_ms = st->n_delta ? st->sum_delta / (double)st->n_delta : 0;
+        if (s->max_delta_ms < 0)
+            s->max_delta_ms = 0;
+    }
+}
+
+void net__rtp_free(net_capture *c)
+{
+    for (size_t i = 0; i < c->n_streams; i++)
+        free(c->streams[i].st);
+    free(c->streams);
+    struct net_rtp_index *tb = table_of(c, false);
+    if (tb)
+        free(tb->slot);
+    free(tb);
+}
