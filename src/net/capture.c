@@ -94,8 +94,9 @@ typedef struct walker {
     int have_t0;
 } walker;
 
-#define FRAG_KEEP_SEC 30.0 /* a datagram still incomplete after this much capture time is dropped  \
-                            */
+#define FRAG_KEEP_SEC                                                                              \
+    30.0 /* a datagram still incomplete after this much capture time is dropped                    \
+          */
 
 static void frag_drop(walker *w, frag **pp)
 {

@@ -289,8 +289,6 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
     st->pt = pt;
     uint32_t rate = net_pt_clock_rate((unsigned)pt);
     double delta = now - st->time;
-    st->sum_delta += delta;
-    st->n_delta++;
     double nominal = (double)(uint32_t)(ts - st->first_timestamp);
     if (rate) {
         s->clock_rate = rate;
@@ -306,6 +304,8 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
         s->problem = true;
     }
     if (!marker && !cn && !wrong_ts && !follow_cn) { /* a regular packet */
+        st->sum_delta += delta;
+        st->n_delta++;
         if (delta > s->max_delta_ms)
             s->max_delta_ms = delta;
         if (s->min_delta_ms < 0 || delta < s->min_delta_ms)

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""gen_pcap.py - RTP captures with what a network does to a call, written as pcap (or pcapng).
+
+usage: gen_pcap.py KIND OUT [SEED]
+
+KIND is one of:
+  clean      one G.711 u-law stream, 20 ms packets, 10 s, a little arrival jitter
+  loss       the same with 5 % of the packets lost at random
+  burst      losses in bursts (a Gilbert model: good 98 %, bad 40 % staying)
+  jitter     arrival jitter up to 30 ms, packets in order
+  reorder    some packets swapped with the next
+  dup        some packets sent twice
+  ssrc       the SSRC (and the sequence) changes half-way
+  wrap       the sequence number wraps past 65535, with a loss across the wrap
+  tswrap     the RTP timestamp wraps past 2^32
+  marker     talk spurts: silence gaps, each restart with the marker bit
+  cn         comfort noise packets (PT 13) in the silences
+  twoway     two streams, one each way, A-law
+  frag       the stream carried in IPv4 fragments (every 3rd datagram split in two)
+  ipv6       the stream over IPv6
+  vlan       Ethernet with an 802.1Q tag
+  sll        Linux cooked capture (v1)
+  pcapng     the clean stream written as pcapng
+  many N     N streams (N from the KIND's argument, e.g. "many:10000"), 3 packets each
+
+Arrival times are the send times plus the network's delay; the figures a tool should print
+follow from them. SEED makes a run repeatable (default 1).
+"""
+import random
+import struct
+import sys
+
+ETH_SRC = b"\x02\x00\x00\x00\x00\x01"
+ETH_DST = b"\x02\x00\x00\x00\x00\x02"
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4(src, dst, proto, payload, ident=0, flags_off=0):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, flags_off, 64, proto,
+                      0, bytes(src), bytes(dst))
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    return hdr + payload
+
+
+def udp(sport, dport, payload):
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+def rtp(pt, seq, ts, ssrc, payload, marker=False):
+    return struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF,
+                       ts & 0xFFFFFFFF, ssrc) + payload
+
+
+class Writer:
+    def __init__(self, path, link="eth", ng=False):
+        self.f = open(path, "wb")
+        self.link, self.ng = link, ng
+        lt = {"eth": 1, "sll": 113, "raw": 101}[link]
+        if ng:
+            shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1) + struct.pack("<I", 28)
+            idb_body = struct.pack("<HHI", lt, 0, 65535) + struct.pack("<HHB3x", 9, 1, 9) + \
+                struct.pack("<HH", 0, 0)  # if_tsresol = 10^-9, end of options
+            total = 8 + len(idb_body) + 4
+            idb = struct.pack("<II", 1, total) + idb_body + struct.pack("<I", total)
+            self.f.write(shb + idb)
+        else:
+            self.f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 65535, lt))  # ns pcap
+
+    def frame(self, t, ip_bytes, v6=False, vlan=False):
+        et = 0x86DD if v6 else 0x0800
+        if self.link == "eth":
+            if vlan:
+                data = ETH_DST + ETH_SRC + struct.pack("!HHH", 0x8100, 42, et) + ip_bytes
+            else:
+                data = ETH_DST + ETH_SRC + struct.pack("!H", et) + ip_bytes
+        elif self.link == "sll":
+            data = struct.pack("!HHH8sH", 0, 1, 6, ETH_SRC + b"\0\0", et) + ip_bytes
+        else:
+            data = ip_bytes
+        ns = int(round(t * 1e9))
+        if self.ng:
+            pad = (4 - len(data) % 4) % 4
+            body = struct.pack("<IIIII", 0, ns >> 32, ns & 0xFFFFFFFF, len(data), len(data)) + \
+                data + b"\0" * pad
+            blk = struct.pack("<II", 6, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+            self.f.write(blk)
+        else:
+            self.f.write(struct.pack("<IIII", ns // 1000000000, ns % 1000000000, len(data),
+                                     len(data)) + data)
+
+    def close(self):
+        self.f.close()
+
+
+A = (10, 0, 0, 1)
+B = (192, 0, 2, 7)
+A6 = bytes.fromhex("20010db8000000000000000000000001")
+B6 = bytes.fromhex("20010db8000000000000000000000002")
+
+
+def stream_packets(rng, kind, n=500, pt=0, ssrc=0x11223344, seq0=1000, ts0=160000, start=1.0):
+    """(arrival, rtp bytes) in arrival order."""
+    out = []
+    seq, ts = seq0, ts0
+    bad = False
+    talk_gap = False
+    for i in range(n):
+        send = start + i * 0.020
+        payload = bytes([0xFF]) * 160
+        marker = False
+        this_pt = pt
+        lost = False
+        if kind == "loss" and rng.random() < 0.05:
+            lost = True
+        if kind == "burst":
+            bad = rng.random() < (0.40 if bad else 0.02)
+            lost = bad
+        if kind == "marker" and i % 100 in range(40, 60):
+            lost = True  # a silence: nothing sent, the sequence goes on
+            talk_gap = True
+            seq -= 1  # not sent, not counted: the next packet follows on in sequence
+        elif kind == "marker" and talk_gap:
+            marker, talk_gap = True, False
+        if kind == "cn" and i % 100 in range(40, 60):
+            if i % 100 == 40:
+                this_pt, payload = 13, b"\x40"
+            else:
+                lost = True
+                seq -= 1
+        if kind == "ssrc" and i == n // 2:
+            ssrc, seq = ssrc ^ 0x5A5A5A5A, 30000
+        delay = 0.030 + (rng.random() * 0.030 if kind == "jitter" else rng.random() * 0.002)
+        pkt = rtp(this_pt, seq, ts, ssrc, payload, marker)
+        if not lost:
+            out.append([send + delay, pkt])
+            if kind == "dup" and rng.random() < 0.03:
+                out.append([send + delay + 0.0005, pkt])
+        seq = (seq + 1) & 0xFFFF
+        ts = (ts + 160) & 0xFFFFFFFF
+    if kind == "reorder":
+        for i in range(5, len(out) - 1, 37):
+            out[i][1], out[i + 1][1] = out[i + 1][1], out[i][1]
+    out.sort(key=lambda x: x[0])
+    return out
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    kind, path = sys.argv[1], sys.argv[2]
+    rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    link = "sll" if kind == "sll" else "eth"
+    w = Writer(path, link=link, ng=(kind == "pcapng"))
+    if kind.startswith("many"):
+        n = int(kind.split(":")[1]) if ":" in kind else 10000
+        t = 1.0
+        for k in range(3):
+            for s in range(n):
+                port = 10000 + 2 * (s % 25000)
+                src = (10, 1 + s // 25000, (s >> 8) & 255, s & 255)
+                t += 0.00001
+                w.frame(t, ipv4(src, B, 17, udp(port, 20000,
+                                                rtp(0, 100 + k, 1000 + 160 * k, 0x1000 + s,
+                                                    b"\xff" * 160))))
+        w.close()
+        return 0
+    base = {"wrap": dict(seq0=65535 - 250), "tswrap": dict(ts0=0xFFFFFFFF - 160 * 100)}
+    flows = [(A, B, 40000, 20000, stream_packets(rng, kind, **base.get(kind, {})))]
+    if kind == "twoway":
+        flows = [(A, B, 40000, 20000, stream_packets(rng, kind, pt=8)),
+                 (B, A, 20000, 40000, stream_packets(rng, kind, pt=8, ssrc=0x55667788))]
+    if kind == "wrap":  # a loss across the wrap
+        flows[0][4][:] = [p for p in flows[0][4]
+                          if struct.unpack("!H", p[1][2:4])[0] not in (65535, 0, 1)]
+    events = []
+    for src, dst, sp, dp, pkts in flows:
+        for t, b in pkts:
+            events.append((t, src, dst, sp, dp, b))
+    events.sort(key=lambda e: e[0])
+    ident = 1
+    for i, (t, src, dst, sp, dp, b) in enumerate(events):
+        dgram = udp(sp, dp, b)
+        if kind == "ipv6":
+            ip6 = struct.pack("!IHBB16s16s", 0x60000000, len(dgram), 17, 64, A6, B6) + dgram
+            w.frame(t, ip6, v6=True)
+        elif kind == "frag" and i % 3 == 0:
+            first = dgram[:96]  # a multiple of 8
+            w.frame(t, ipv4(src, dst, 17, first, ident, 0x2000))
+            w.frame(t + 0.0001, ipv4(src, dst, 17, dgram[96:], ident, 96 // 8))
+            ident += 1
+        else:
+            w.frame(t, ipv4(src, dst, 17, dgram, ident), vlan=(kind == "vlan"))
+            ident += 1
+    w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

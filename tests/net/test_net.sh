@@ -1,0 +1,80 @@
+#!/bin/sh
+# test_net.sh - the network side of a call (src/net/, `callqa sip`) against tshark on the same
+# captures: every capture of the corpus but the NetMon one (refused by name), and captures made
+# here with what a network does to a call (tests/net/gen_pcap.py: random and bursty loss,
+# jitter, reordering, duplicates, an SSRC change, a sequence wrap, a timestamp wrap, talk spurts,
+# comfort noise, two ways, IP fragments, IPv6, VLAN, Linux cooked, pcapng). Per stream: packets,
+# lost, min/mean/max delta and jitter, the problem mark (tests/net/compare_tshark.py). Then
+# bad input: 10,000 streams, a capture cut short, garbage, an empty file, a missing one.
+#   usage: test_net.sh BUILD_DIR CORPUS_DIR
+. "$(dirname "$0")/../lib.sh"
+CQ=$1/callqa
+SVC=$1/callqa-service
+P=$2/pcaps
+HERE=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+command -v tshark > /dev/null || { echo "tshark is needed (scripts/deps installs it)"; exit 1; }
+
+# the corpus, against tshark
+caps=$(ls "$P"/*.pcap "$P"/*.pcapng | grep -v protos_c07)
+python3 "$HERE/compare_tshark.py" "$SVC" $caps > "$T/corpus.out" 2>&1
+cat "$T/corpus.out"
+check "corpus: every stream's figures equal tshark's" sh -c "! grep -q '^DIFF\|^ERROR' '$T/corpus.out'"
+check "corpus: $(echo "$caps" | wc -l) captures compared" [ "$(grep -c '^SAME' "$T/corpus.out")" = "$(echo "$caps" | wc -l)" ]
+
+# the NetMon capture: refused, and the error says what it is
+"$CQ" sip "$P/protos_c07_sip_r2.cap" > "$T/netmon.out" 2> "$T/netmon.err"
+rc=$?
+check "NetMon capture refused (exit 1)" [ "$rc" = 1 ]
+check "the error names Network Monitor" grep -q "Microsoft Network Monitor" "$T/netmon.err"
+
+# generated captures, against tshark
+kinds="clean loss burst jitter reorder dup ssrc wrap tswrap marker cn twoway frag ipv6 vlan sll pcapng"
+for k in $kinds; do
+    python3 "$HERE/gen_pcap.py" "$k" "$T/$k.pcap" || echo "gen_pcap.py $k failed"
+done
+python3 "$HERE/compare_tshark.py" "$SVC" $(for k in $kinds; do echo "$T/$k.pcap"; done) > "$T/gen.out" 2>&1
+cat "$T/gen.out"
+check "generated: every stream's figures equal tshark's" sh -c "! grep -q '^DIFF\|^ERROR' '$T/gen.out'"
+check "generated: $(echo $kinds | wc -w) captures compared" [ "$(grep -c '^SAME' "$T/gen.out")" = "$(echo $kinds | wc -w)" ]
+"$CQ" sip --json "$T/loss.pcap" > "$T/loss.json"
+check "loss: lost packets counted" python3 -c "
+import json,sys; s=json.load(open('$T/loss.json'))['streams'][0]
+sys.exit(not (s['lost'] > 10 and s['problem'] and s['lost'] == s['expected'] - s['packets']))"
+"$CQ" sip --json "$T/dup.pcap" > "$T/dup.json"
+check "duplicates: loss negative" python3 -c "
+import json,sys; s=json.load(open('$T/dup.json'))['streams'][0]; sys.exit(not s['lost'] < 0)"
+"$CQ" sip --json "$T/frag.pcap" > "$T/frag.json"
+check "fragments: put back together, none dropped" python3 -c "
+import json,sys; d=json.load(open('$T/frag.json')); c=d['counts']
+sys.exit(not (c['reassembled'] > 100 and c['fragments_dropped'] == 0 and d['streams'][0]['packets'] == 500))"
+
+# 10,000 streams
+python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
+"$CQ" sip --json "$T/many.pcap" > "$T/many.json"
+check "10,000 streams, each of 3 packets" python3 -c "
+import json,sys; d=json.load(open('$T/many.json'))
+sys.exit(not (len(d['streams']) == 10000 and all(s['packets'] == 3 for s in d['streams'])))"
+
+# bad input: a clear error, no crash
+head -c 5000 "$T/clean.pcap" > "$T/cut.pcap"
+"$CQ" sip --json "$T/cut.pcap" > "$T/cut.json" 2> "$T/cut.err"
+check "a capture cut short: read up to the cut (exit 0)" python3 -c "
+import json,sys; d=json.load(open('$T/cut.json')); sys.exit(not (d['packets'] >= 20 and len(d['streams']) == 1))"
+head -c 3000 /dev/urandom > "$T/garbage.pcap"
+"$CQ" sip "$T/garbage.pcap" > /dev/null 2> "$T/garbage.err"
+rc=$?
+check "garbage: exit 1, not a capture" sh -c "[ $rc = 1 ] && grep -q 'not a capture libpcap can read' '$T/garbage.err'"
+: > "$T/empty.pcap"
+"$CQ" sip "$T/empty.pcap" > /dev/null 2> "$T/empty.err"
+rc=$?
+check "empty: exit 1, says so" sh -c "[ $rc = 1 ] && grep -q 'empty' '$T/empty.err'"
+"$CQ" sip "$T/none.pcap" > /dev/null 2> "$T/none.err"
+rc=$?
+check "missing: exit 1, says so" sh -c "[ $rc = 1 ] && grep -q 'No such file' '$T/none.err'"
+"$CQ" sip > /dev/null 2>&1
+rc=$?
+check "no file: usage, exit 2" [ "$rc" = 2 ]
+finish network
