@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +21,25 @@ static void usage(FILE *f)
                "  --json    one JSON object (docs/network.md)\n");
 }
 
-/* "g711A, telephone-event": the names of a stream's payload types, as Wireshark writes them. */
+/* "g711A, CN": the names of a stream's payload types in increasing number, as Wireshark
+ * writes them. */
 static void payloads(const net_rtp_stream *s, char *buf, size_t n)
 {
     size_t k = 0;
     buf[0] = 0;
-    for (int i = 0; i < s->n_pts && k < n; i++) {
-        const char *name = net_pt_name(s->pts[i]);
+    for (unsigned pt = 0; pt < 128 && k < n; pt++) {
+        bool seen = false;
+        for (int i = 0; i < s->n_pts; i++)
+            seen |= s->pts[i] == pt;
+        if (!seen)
+            continue;
+        const char *name = net_pt_name(pt);
         char dyn[24];
         if (!name) {
-            snprintf(dyn, sizeof(dyn), "PT%u", s->pts[i]);
+            snprintf(dyn, sizeof(dyn), "RTPType-%u", pt);
             name = dyn;
         }
-        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "", name);
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? ", " : "", name);
     }
 }
 

@@ -92,6 +92,8 @@ typedef struct walker {
     uint64_t num;
     double t0;
     int have_t0;
+    int64_t t0_sec, t0_nsec; /* the first frame's time */
+    double rel, rel_ms;      /* this frame's, from it */
 } walker;
 
 #define FRAG_KEEP_SEC                                                                              \
@@ -133,7 +135,8 @@ static void transport(walker *w, double ts, const net_addr *src, const net_addr 
     }
     size_t body = ulen - 8 <= n - 8 ? ulen - 8 : n - 8; /* a snapped datagram: what there is */
     net_udp u = {.ts = ts,
-                 .rel = ts - w->t0,
+                 .rel = w->rel,
+                 .rel_ms = w->rel_ms,
                  .num = w->num,
                  .src = *src,
                  .dst = *dst,
@@ -152,7 +155,7 @@ static void fragment(walker *w, double ts, const net_addr *src, const net_addr *
 {
     net_capture *c = w->c;
     c->fragments++;
-    double rel = ts - w->t0;
+    double rel = w->rel;
     for (frag **pp = &w->frags; *pp;) { /* the old ones will not be completed now */
         if (rel - (*pp)->first_rel > FRAG_KEEP_SEC) {
             c->frag_dropped++;
@@ -292,6 +295,11 @@ static void ip(walker *w, double ts, const uint8_t *p, size_t n)
 
 static void by_ethertype(walker *w, double ts, unsigned type, const uint8_t *p, size_t n)
 {
+    if (type == 0x8864 && n >= 8) { /* a PPPoE session: its header, then PPP's protocol */
+        unsigned proto = (unsigned)(p[6] << 8 | p[7]);
+        type = proto == 0x0021 ? 0x0800 : proto == 0x0057 ? 0x86dd : 0;
+        p += 8, n -= 8;
+    }
     if (type == 0x0800)
         ipv4(w, ts, p, n);
     else if (type == 0x86dd)
@@ -390,8 +398,15 @@ static int walk(pcap_t *pc, const net_limits *lim, net_capture **out, char *err,
             break;
         }
         double ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec * 1e-9;
-        if (!w.have_t0)
+        if (!w.have_t0) {
             w.t0 = ts, w.have_t0 = 1, c->first_ts = ts;
+            w.t0_sec = h->ts.tv_sec, w.t0_nsec = h->ts.tv_usec;
+        }
+        int64_t rs = (int64_t)h->ts.tv_sec - w.t0_sec, rn = (int64_t)h->ts.tv_usec - w.t0_nsec;
+        if (rn < 0)
+            rs--, rn += 1000000000;
+        w.rel = (double)rs + (double)rn * 1e-9;
+        w.rel_ms = (double)rs * 1000.0 + (double)rn / 1e6;
         c->last_ts = ts;
         c->packets++;
         c->bytes += h->caplen;

@@ -10,6 +10,8 @@
 typedef struct net_udp {
     double ts;    /* epoch seconds */
     double rel;   /* seconds from the capture's first packet */
+    double rel_ms; /* the same in ms, from whole seconds and nanoseconds as Wireshark computes it
+                      (secs * 1000.0 + nsecs / 1e6), so that 3-decimal figures agree */
     uint64_t num; /* the frame's number, from 1 */
     net_addr src, dst;
     uint16_t sport, dport;

@@ -25,17 +25,15 @@
 #include "net_int.h"
 
 typedef struct net_rtp_state {
-    bool first_done;
-    uint16_t start_seq, stop_seq, seq_num;
+    uint16_t start_seq, stop_seq, last_seq;
     uint32_t cycles;
     bool under;
-    double start_time, time; /* ms since the capture's start: the first and the last packet */
-    uint32_t first_timestamp, timestamp;
-    double lastnominaltime;
-    int pt, reg_pt;
-    double jitter, delta;
-    double sum_delta;
-    uint64_t n_delta, n_regular;
+    double t_last; /* ms since the capture's first frame: the last packet in time sequence */
+    uint32_t ts_first;
+    double last_nominal;
+    int pt_cur;
+    double delta, jitter;
+    uint64_t total; /* packets before this one, of every kind */
     uint32_t hash;
 } net_rtp_state;
 
@@ -56,10 +54,10 @@ static const pt_info k_pt[35] = {
     [6] = {"DVI4 16k", 16000},
     [7] = {"Exp. from Xerox PARC", 8000},
     [8] = {"g711A", 8000},
-    [9] = {"g722", 8000},
+    [9] = {"g722", 8000}, /* RFC 3551: G.722's RTP clock is 8000 Hz */
     [10] = {"16-bit audio, stereo", 44100},
     [11] = {"16-bit audio, monaural", 44100},
-    [12] = {"QCELP", 8000},
+    [12] = {"Qualcomm", 8000},
     [13] = {"CN", 8000},
     [14] = {"MPEG-I/II Audio", 90000},
     [15] = {"g728", 8000},
@@ -78,7 +76,19 @@ static const pt_info k_pt[35] = {
 
 const char *net_pt_name(unsigned pt)
 {
-    return pt < 35 ? k_pt[pt].name : NULL;
+    if (pt < 35 && k_pt[pt].name)
+        return k_pt[pt].name;
+    if (pt >= 72 && pt <= 76)
+        return "Reserved for RTCP conflict avoidance";
+    if (pt < 96)
+        return "Unassigned";
+    /* without an SDP map: RFC 2198 redundancy at 99, RFC 4733 events at 100 and 101, as
+     * Wireshark's defaults take them */
+    if (pt == 99)
+        return "rtp.rfc2198";
+    if (pt == 100 || pt == 101)
+        return "rtpevent";
+    return NULL; /* RTPType-<n> */
 }
 
 uint32_t net_pt_clock_rate(unsigned pt)
@@ -97,6 +107,8 @@ bool net__rtp_looks_like(const uint8_t *p, size_t n)
         return false;
     unsigned pt = p[1] & 0x7f;
     if (pt >= 72 && pt <= 76) /* RTCP's packet types 200-204 with the marker bit */
+        return false;
+    if ((p[1] & 0x80) && pt >= 64 && pt <= 95) /* RTCP's 192-223 (RTCP multiplexed, RFC 5761) */
         return false;
     size_t hdr = 12 + (size_t)(p[0] & 15) * 4;
     if (hdr > n)
@@ -232,6 +244,14 @@ static void note_pt(net_rtp_stream *s, int pt)
 
 /* ---- one packet ----------------------------------------------------------------------------- */
 
+/* Is the timestamp ahead of the stream's first one, by less than half the 32-bit range? */
+static bool in_time_sequence(uint32_t ts, uint32_t first)
+{
+    if (ts >= first)
+        return ts - first < 0x80000000u;
+    return (uint64_t)(0xffffffffu - first) + ts < 0x80000000u;
+}
+
 void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
 {
     const uint8_t *p = u->data;
@@ -244,88 +264,86 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
     net_rtp_state *st = s->st;
     bool marker = p[1] & 0x80;
     int pt = p[1] & 0x7f;
-    uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
+    int seq = p[2] << 8 | p[3];
     uint32_t ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
-    double now = u->rel * 1000.0;
+    double now = u->rel_ms;
     note_pt(s, pt);
     s->packets++;
     s->end_sec = u->rel;
-    if (!st->first_done) {
-        st->first_done = true;
-        st->start_seq = st->stop_seq = st->seq_num = seq;
-        st->start_time = st->time = now;
-        st->first_timestamp = st->timestamp = ts;
-        st->pt = st->reg_pt = pt;
+    if (s->packets == 1) {
+        st->start_seq = st->stop_seq = st->last_seq = (uint16_t)seq;
+        st->t_last = now;
+        st->ts_first = ts;
+        st->pt_cur = pt;
+        st->total = 1;
         s->start_sec = u->rel;
         return;
     }
-    /* wraps: the number fell below the first one */
-    if (seq < st->start_seq && !st->under) {
+    bool in_seq = in_time_sequence(ts, st->ts_first);
+    bool wrong = !in_seq; /* a timestamp more than half the range behind the first one */
+    /* wraps, for the expected count: the number fell below the first one */
+    if (in_seq && seq < st->start_seq && !st->under) {
         st->cycles++;
         st->under = true;
-    } else if (seq == 0 && st->stop_seq == 65535 && !st->under) {
+    } else if (in_seq && seq == 0 && st->stop_seq == 65535 && !st->under) {
         st->cycles++;
         st->under = true;
-    } else if (seq > st->start_seq && st->under) {
+    } else if (in_seq && seq > st->start_seq && st->under) {
         st->under = false;
     }
-    /* in sequence, lost (a jump forward, or far back: a wrap whose packets were lost), or late
-     * and duplicated */
-    bool wrong_seq = false;
-    if ((uint16_t)(st->seq_num + 1) == seq) {
-        st->seq_num = seq;
-    } else if ((int)st->seq_num + 1 < (int)seq || (int)st->seq_num - (int)seq > 0xff00) {
-        st->seq_num = seq;
-        wrong_seq = true;
-    } else {
-        wrong_seq = true;
-    }
-    if (wrong_seq) {
+    /* the sequence: the next one; a jump forward (lost) or far back (a wrap whose packets were
+     * lost); or late and duplicated */
+    int last = st->last_seq;
+    if (in_seq && (last + 1 == seq || (last == 65535 && seq == 0))) {
+        st->last_seq = (uint16_t)seq;
+    } else if (in_seq && (last + 1 < seq || last - seq > 0xff00)) {
+        st->last_seq = (uint16_t)seq;
         s->seq_errors++;
-        s->problem = true;
+        wrong = true;
+    } else if (last + 1 > seq) {
+        s->seq_errors++;
+        wrong = true;
     }
+    if (wrong)
+        s->problem = true;
     bool cn = pt == PT_CN || pt == PT_CN_OLD;
-    bool follow_cn = st->pt == PT_CN || st->pt == PT_CN_OLD;
-    st->pt = pt;
+    bool follows_cn = st->pt_cur == PT_CN || st->pt_cur == PT_CN_OLD;
+    st->pt_cur = pt;
     uint32_t rate = net_pt_clock_rate((unsigned)pt);
-    double delta = now - st->time;
-    double nominal = (double)(uint32_t)(ts - st->first_timestamp);
-    if (rate) {
-        s->clock_rate = rate;
-        nominal /= rate / 1000.0;
-        double expected = st->time + (nominal - st->lastnominaltime);
-        double diff = fabs(now - expected);
-        st->jitter = (15 * st->jitter + diff) / 16;
-        st->lastnominaltime = nominal;
+    double cur_jitter = 0;
+    if (in_seq) {
+        st->delta = now - st->t_last;
+        if (rate) {
+            /* the clock in whole kHz, as Wireshark divides (44100 Hz: 44) */
+            double nominal = (double)(uint32_t)(ts - st->ts_first) / (double)(rate / 1000);
+            double expected = st->t_last + (nominal - st->last_nominal);
+            st->jitter = (15 * st->jitter + fabs(now - expected)) / 16;
+            cur_jitter = st->jitter;
+            st->last_nominal = nominal;
+            s->clock_rate = rate;
+        }
     }
-    bool wrong_ts = false;
-    if (marker && !(ts > st->timestamp)) {
-        wrong_ts = true;
-        s->problem = true;
-    }
-    if (!marker && !cn && !wrong_ts && !follow_cn) { /* a regular packet */
-        st->sum_delta += delta;
-        st->n_delta++;
-        if (delta > s->max_delta_ms)
-            s->max_delta_ms = delta;
-        if (s->min_delta_ms < 0 || delta < s->min_delta_ms)
-            s->min_delta_ms = delta;
+    if (!marker && !cn && !follows_cn && in_seq) { /* a regular packet */
+        double n = (double)st->total;
+        if (st->delta > s->max_delta_ms)
+            s->max_delta_ms = st->delta;
+        if (s->min_delta_ms < 0 || st->delta < s->min_delta_ms)
+            s->min_delta_ms = st->delta;
+        /* a running mean whose divisor counts every earlier packet, regular or not */
+        s->mean_delta_ms = (s->mean_delta_ms * (n - 1) + st->delta) / n;
         if (rate) {
             s->has_jitter = true;
             if (st->jitter > s->max_jitter_ms)
                 s->max_jitter_ms = st->jitter;
             if (s->min_jitter_ms < 0 || st->jitter < s->min_jitter_ms)
                 s->min_jitter_ms = st->jitter;
-            /* the mean over the packets so far, this one's weight one in (packets) */
-            s->mean_jitter_ms =
-                (s->mean_jitter_ms * (double)(s->packets - 1) + st->jitter) / (double)s->packets;
+            s->mean_jitter_ms = (s->mean_jitter_ms * (n - 1) + cur_jitter) / n;
         }
     }
-    if (!cn)
-        st->reg_pt = pt;
-    st->time = now;
-    st->timestamp = ts;
-    st->stop_seq = seq;
+    if (in_seq)
+        st->t_last = now;
+    st->stop_seq = (uint16_t)seq;
+    st->total++;
 }
 
 void net__rtp_finish(net_capture *c)
@@ -335,9 +353,6 @@ void net__rtp_finish(net_capture *c)
         net_rtp_state *st = s->st;
         s->expected = (int64_t)st->stop_seq + (int64_t)st->cycles * 65536 - st->start_seq + 1;
         s->lost = s->expected - (int64_t)s->packets;
-        s->mean_delta_ms = st->n_delta ? st->sum_delta / (double)st->n_delta : 0;
-        if (s->max_delta_ms < 0)
-            s->max_delta_ms = 0;
     }
 }
 
