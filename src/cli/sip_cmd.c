@@ -78,11 +78,83 @@ static json_t *stream_json(const net_rtp_stream *s)
     return o;
 }
 
+/* A string off the wire as JSON: as it is when it is UTF-8, else each byte above 0x7f as
+ * U+FFFD (as Wireshark shows it). */
+static json_t *wire_str(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    size_t n = strlen(s), k = 0;
+    char *t = malloc(3 * n + 1);
+    if (!t)
+        return json_string("");
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x80) {
+            t[k++] = s[i];
+        } else {
+            memcpy(t + k, "\xef\xbf\xbd", 3);
+            k += 3;
+        }
+    }
+    t[k] = 0;
+    j = json_string(t);
+    free(t);
+    return j ? j : json_string("");
+}
+
+static json_t *sip_json(const net_sip_msg *m)
+{
+    char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN];
+    json_t *o = json_pack("{s:I,s:f,s:s,s:i,s:s,s:i,s:s,s:I,s:I}", "frame", (json_int_t)m->frame,
+                          "time_sec", m->rel_sec, "src", net_addr_str(&m->src, a, sizeof(a)),
+                          "src_port", m->sport, "dst", net_addr_str(&m->dst, b, sizeof(b)),
+                          "dst_port", m->dport, "transport", m->tcp ? "tcp" : "udp", "cseq",
+                          (json_int_t)m->cseq, "body_bytes", (json_int_t)m->body_len);
+    json_object_set_new(o, "call_id", wire_str(m->call_id));
+    json_object_set_new(o, "cseq_method", wire_str(m->cseq_method));
+    json_object_set_new(o, "from", wire_str(m->from));
+    json_object_set_new(o, "to", wire_str(m->to));
+    if (m->request) {
+        json_object_set_new(o, "method", wire_str(m->method));
+        json_object_set_new(o, "uri", wire_str(m->uri));
+    } else {
+        json_object_set_new(o, "status", json_integer(m->status));
+        json_object_set_new(o, "reason", wire_str(m->reason));
+    }
+    return o;
+}
+
+/* Messages per request method and per status code, retransmissions included. */
+static json_t *sip_counts(const net_capture *c)
+{
+    json_t *methods = json_object(), *codes = json_object();
+    for (size_t i = 0; i < c->n_sip; i++) {
+        const net_sip_msg *m = &c->sip[i];
+        char key[16];
+        const char *k = m->method;
+        if (!m->request) {
+            snprintf(key, sizeof(key), "%d", m->status);
+            k = key;
+        }
+        json_t *obj = m->request ? methods : codes, *name = wire_str(k);
+        const char *kk = json_string_value(name);
+        json_object_set_new(obj, kk,
+                            json_integer(json_integer_value(json_object_get(obj, kk)) + 1));
+        json_decref(name);
+    }
+    return json_pack("{s:I,s:o,s:o}", "messages", (json_int_t)c->n_sip, "requests", methods,
+                     "responses", codes);
+}
+
 static json_t *capture_json(const net_capture *c, const char *file, const char *warning)
 {
     json_t *streams = json_array();
     for (size_t i = 0; i < c->n_streams; i++)
         json_array_append_new(streams, stream_json(&c->streams[i]));
+    json_t *sip = json_array();
+    for (size_t i = 0; i < c->n_sip; i++)
+        json_array_append_new(sip, sip_json(&c->sip[i]));
     json_t *o = json_pack(
         "{s:s,s:i,s:I,s:I,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b},s:o}", "file", file,
         "linktype", c->linktype, "packets", (json_int_t)c->packets, "bytes", (json_int_t)c->bytes,
@@ -92,13 +164,31 @@ static json_t *capture_json(const net_capture *c, const char *file, const char *
         (json_int_t)c->reassembled, "fragments_dropped", (json_int_t)c->frag_dropped,
         "streams_dropped", (json_int_t)c->streams_dropped, "cut", c->cut, "streams", streams);
     json_object_set_new(o, "warning", warning && *warning ? json_string(warning) : json_null());
+    json_object_set_new(o, "sip", sip);
+    json_object_set_new(o, "sip_counts", sip_counts(c));
+    json_object_set_new(json_object_get(o, "counts"), "sip_dropped",
+                        json_integer((json_int_t)c->sip_dropped));
+    json_object_set_new(json_object_get(o, "counts"), "tcp_gaps",
+                        json_integer((json_int_t)c->tcp_gaps));
     return o;
 }
 
 static void print_text(const net_capture *c, const char *file)
 {
-    printf("%s: %llu packets, %.3f s, %zu RTP stream%s\n", file, (unsigned long long)c->packets,
-           c->packets ? c->last_ts - c->first_ts : 0.0, c->n_streams, c->n_streams == 1 ? "" : "s");
+    printf("%s: %llu packets, %.3f s, %zu SIP message%s, %zu RTP stream%s\n", file,
+           (unsigned long long)c->packets, c->packets ? c->last_ts - c->first_ts : 0.0, c->n_sip,
+           c->n_sip == 1 ? "" : "s", c->n_streams, c->n_streams == 1 ? "" : "s");
+    for (size_t i = 0; i < c->n_sip; i++) {
+        const net_sip_msg *m = &c->sip[i];
+        char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN], what[96];
+        if (m->request)
+            snprintf(what, sizeof(what), "%.80s", m->method);
+        else
+            snprintf(what, sizeof(what), "%d %.60s", m->status, m->reason);
+        printf("%10.6f %15s:%-5u -> %15s:%-5u %s %-28s %s\n", m->rel_sec,
+               net_addr_str(&m->src, a, sizeof(a)), m->sport, net_addr_str(&m->dst, b, sizeof(b)),
+               m->dport, m->tcp ? "tcp" : "udp", what, m->call_id);
+    }
     if (!c->n_streams)
         return;
     printf("%12s %12s %15s %5s %15s %5s %10s %22s %6s %12s %9s %9s %9s %9s %1s\n", "start", "end",

@@ -16,7 +16,11 @@
 
 net_limits net_default_limits(void)
 {
-    return (net_limits){.max_packets = 20000000, .max_streams = 100000, .max_frag_bytes = 8 << 20};
+    return (net_limits){.max_packets = 20000000,
+                        .max_streams = 100000,
+                        .max_frag_bytes = 8 << 20,
+                        .max_sip = 200000,
+                        .max_sip_bytes = 64 << 20};
 }
 
 /* ---- addresses ------------------------------------------------------------------------------ */
@@ -110,8 +114,35 @@ static void frag_drop(walker *w, frag **pp)
 
 static void udp_in(walker *w, const net_udp *u)
 {
+    if (net__sip_udp(w->c, w->lim, u))
+        return;
     if (net__rtp_looks_like(u->data, u->len))
         net__rtp_packet(w->c, w->lim, u);
+}
+
+static void tcp_in(walker *w, double ts, const net_addr *src, const net_addr *dst, const uint8_t *p,
+                   size_t n)
+{
+    if (n < 20 || (size_t)(p[12] >> 4) * 4 < 20 || (size_t)(p[12] >> 4) * 4 > n) {
+        w->c->truncated++;
+        return;
+    }
+    size_t off = (size_t)(p[12] >> 4) * 4;
+    net_tcp t = {.u = {.ts = ts,
+                       .rel = w->rel,
+                       .rel_ms = w->rel_ms,
+                       .num = w->num,
+                       .src = *src,
+                       .dst = *dst,
+                       .sport = (uint16_t)(p[0] << 8 | p[1]),
+                       .dport = (uint16_t)(p[2] << 8 | p[3]),
+                       .data = p + off,
+                       .len = n - off},
+                 .seq = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7],
+                 .syn = p[13] & 0x02,
+                 .fin = p[13] & 0x01,
+                 .rst = p[13] & 0x04};
+    net__sip_tcp(w->c, w->lim, &t);
 }
 
 static void transport(walker *w, double ts, const net_addr *src, const net_addr *dst, uint8_t proto,
@@ -119,6 +150,7 @@ static void transport(walker *w, double ts, const net_addr *src, const net_addr 
 {
     if (proto == 6) {
         w->c->tcp++;
+        tcp_in(w, ts, src, dst, p, n);
         return;
     }
     if (proto != 17)
@@ -495,5 +527,6 @@ void net_capture_free(net_capture *c)
     if (!c)
         return;
     net__rtp_free(c);
+    net__sip_free(c);
     free(c);
 }

@@ -23,9 +23,11 @@ typedef struct net_limits {
     uint64_t max_packets;  /* packets read before the capture is cut (it says so) */
     size_t max_streams;    /* RTP streams followed; packets of further streams are counted */
     size_t max_frag_bytes; /* bytes of IP fragments waiting for the rest of their datagram */
+    size_t max_sip;        /* SIP messages kept; further ones are counted */
+    size_t max_sip_bytes;  /* bytes of SIP text kept, and of TCP streams being reassembled */
 } net_limits;
 
-/* 20 M packets, 100,000 streams, 8 MiB of fragments. */
+/* 20 M packets, 100,000 streams, 8 MiB of fragments, 200,000 SIP messages in 64 MiB. */
 net_limits net_default_limits(void);
 
 /* ---- addresses ------------------------------------------------------------------------------- */
@@ -76,6 +78,38 @@ const char *net_pt_name(unsigned pt);
 /* The clock rate of a static payload type, 0 when none is defined. */
 uint32_t net_pt_clock_rate(unsigned pt);
 
+/* ---- SIP messages --------------------------------------------------------------------------- */
+
+#define NET_SIP_MAX 65536 /* bytes of one message, headers and body */
+
+/* One SIP message as it crossed the wire (RFC 3261 section 7): its first line and the headers a
+ * dialog needs, in their compact forms too. Strings are NUL-terminated copies (empty when the
+ * header is absent); `text` is the whole message. */
+typedef struct net_sip_msg {
+    uint64_t frame; /* of the packet that completed it */
+    double rel_sec;
+    net_addr src, dst;
+    uint16_t sport, dport;
+    bool tcp;
+    bool request;
+    char *method; /* a request's method as written, e.g. "INVITE" */
+    char *uri;    /* a request's Request-URI */
+    int status;   /* a response's code */
+    char *reason; /* a response's reason phrase */
+    char *call_id, *from, *to, *via, *contact, *user_agent, *content_type, *reason_hdr;
+    uint32_t cseq;
+    char *cseq_method;
+    const char *body; /* into text; NULL without one */
+    size_t body_len;
+    char *text;
+    size_t len;
+} net_sip_msg;
+
+/* The value of header `name` (or its compact form `compact`, 0 for none) in a SIP message's
+ * text, into buf (folded lines joined); NULL when absent. The first of several. */
+const char *net_sip_header(const net_sip_msg *m, const char *name, char compact, char *buf,
+                           size_t n);
+
 /* ---- a capture ------------------------------------------------------------------------------- */
 
 typedef struct net_capture {
@@ -90,10 +124,16 @@ typedef struct net_capture {
     uint64_t reassembled;     /* datagrams put back together from them */
     uint64_t frag_dropped;    /* fragments given up (over the limit, or never completed) */
     uint64_t streams_dropped; /* RTP packets of streams past max_streams */
+    uint64_t sip_dropped;     /* SIP messages past max_sip or max_sip_bytes */
+    uint64_t tcp_gaps;        /* TCP streams resynchronised after a gap in their bytes */
     bool cut;                 /* max_packets reached: the rest of the capture was not read */
     net_rtp_stream *streams;
     size_t n_streams;
     struct net_rtp_index *rtp_index; /* net_ internal */
+    net_sip_msg *sip;                /* in capture order */
+    size_t n_sip;
+    size_t sip_bytes;
+    struct net_tcp_flows *tcp_flows; /* net_ internal */
 } net_capture;
 
 /* Read a whole capture (pcap or pcapng; a Microsoft Network Monitor or other file libpcap

@@ -8,16 +8,28 @@
 
 /* One UDP datagram of the capture, as the decoders above UDP see it. */
 typedef struct net_udp {
-    double ts;    /* epoch seconds */
-    double rel;   /* seconds from the capture's first packet */
+    double ts;     /* epoch seconds */
+    double rel;    /* seconds from the capture's first packet */
     double rel_ms; /* the same in ms, from whole seconds and nanoseconds as Wireshark computes it
                       (secs * 1000.0 + nsecs / 1e6), so that 3-decimal figures agree */
-    uint64_t num; /* the frame's number, from 1 */
+    uint64_t num;  /* the frame's number, from 1 */
     net_addr src, dst;
     uint16_t sport, dport;
     const uint8_t *data;
     size_t len;
 } net_udp;
+
+/* One TCP segment's payload, for the SIP over TCP reassembly (sip.c). */
+typedef struct net_tcp {
+    net_udp u; /* addresses, ports, time, payload */
+    uint32_t seq;
+    bool syn, fin, rst;
+} net_tcp;
+
+/* SIP (sip.c): a datagram or a segment that may hold SIP messages. UDP: true when it was SIP. */
+bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u);
+void net__sip_tcp(net_capture *c, const net_limits *lim, const net_tcp *t);
+void net__sip_free(net_capture *c);
 
 /* The RTP analysis (rtp.c): is this datagram RTP by the header's shape? */
 bool net__rtp_looks_like(const uint8_t *p, size_t n);

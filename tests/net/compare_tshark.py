@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""compare_tshark.py - callqa's RTP streams against tshark's on the same capture.
+"""compare_tshark.py - callqa's RTP streams and SIP message counts against tshark's.
 
 usage: compare_tshark.py CALLQA_SERVICE CAPTURE...
+
+SIP: `tshark -q -z sip,stat` against `callqa sip --json`'s sip_counts: the number of messages,
+each request method's count and each status code's (a code tshark has no name for counted in
+its class, 199 ... 699, as tshark counts it).
 
 For each capture: `tshark -o rtp.heuristic_rtp:TRUE -q -z rtp,streams` and `callqa-service sip
 --json`, the streams matched by (source, port, destination, port, SSRC), and per stream:
@@ -41,8 +45,63 @@ def ours(tool, path):
     if out.returncode != 0:
         raise RuntimeError("callqa sip failed on %s: %s" % (path, out.stderr.strip()))
     doc = json.loads(out.stdout)
-    return {(s["src"], s["src_port"], s["dst"], s["dst_port"], s["ssrc"].upper()): s
-            for s in doc["streams"]}
+    return doc, {(s["src"], s["src_port"], s["dst"], s["dst_port"], s["ssrc"].upper()): s
+                 for s in doc["streams"]}
+
+
+SIP_CODES = {999, 100, 180, 181, 182, 183, 199, 200, 202, 204, 299, 300, 301, 302, 305, 380, 399,
+             400, 401, 402, 403, 404, 405, 406, 407, 408, 410, 412, 413, 414, 415, 416, 420, 421,
+             422, 423, 428, 429, 430, 433, 436, 437, 438, 439, 440, 470, 480, 481, 482, 483, 484,
+             485, 486, 487, 488, 489, 491, 493, 494, 499, 500, 501, 502, 503, 504, 505, 513, 599,
+             600, 603, 604, 606, 607, 608, 699}
+
+
+def tshark_sip(path):
+    out = subprocess.run(["tshark", "-q", "-z", "sip,stat", "-r", path], capture_output=True,
+                         text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError("tshark failed on %s: %s" % (path, out.stderr.strip()))
+    total, codes, methods, part = 0, {}, {}, None
+    for line in out.stdout.splitlines():
+        m = re.match(r"Number of SIP messages: (\d+)", line)
+        if m:
+            total = int(m.group(1))
+        if line.startswith("* SIP Status Codes"):
+            part = codes
+        elif line.startswith("* List of SIP Request methods"):
+            part = methods
+        elif line.startswith("* "):
+            part = None
+        m = re.match(r"^  SIP (\d+) .* : +(\d+) Packets$", line)
+        if m and part is codes:
+            codes[m.group(1)] = int(m.group(2))
+            continue
+        m = re.match(r"^  (.+?) *: +(\d+) Packets$", line)
+        if m and part is methods:
+            methods[m.group(1)] = int(m.group(2))
+    return total, codes, methods
+
+
+def sip_diffs(tool_json, ts):
+    total, codes, methods = ts
+    mine = tool_json["sip_counts"]
+    diffs = []
+    if mine["messages"] != total:
+        diffs.append("messages %d != %d" % (total, mine["messages"]))
+    if mine["requests"] != methods:  # tshark shows each byte above 0x7f as U+FFFD
+        mine["requests"] = {"".join(c if ord(c) < 0x80 else "\ufffd" * len(c.encode("utf-8"))
+                                    for c in k): v for k, v in mine["requests"].items()}
+    if mine["requests"] != methods:
+        diffs.append("methods %s != %s" % (methods, mine["requests"]))
+    bucketed = {}
+    for code, n in mine["responses"].items():
+        c = int(code)
+        key = c if c in SIP_CODES else (c // 100 * 100 + 99 if 100 <= c < 700 else None)
+        if key is not None:
+            bucketed[str(key)] = bucketed.get(str(key), 0) + n
+    if bucketed != codes:
+        diffs.append("status codes %s != %s" % (codes, bucketed))
+    return diffs
 
 
 def num(v, none):
@@ -76,7 +135,8 @@ def main():
     tool, bad = sys.argv[1], 0
     for path in sys.argv[2:]:
         try:
-            ts, me = tshark_streams(path), ours(tool, path)
+            ts, (doc, me) = tshark_streams(path), ours(tool, path)
+            sip = tshark_sip(path)
         except (RuntimeError, ValueError) as e:
             print("ERROR %s" % e)
             return 2
@@ -90,8 +150,9 @@ def main():
                 d = compare(ts[k], me[k])
                 if d:
                     msgs.append("%s:%d > %s:%d %s: " % k + "; ".join(d))
+        msgs += ["SIP: " + d for d in sip_diffs(doc, sip)]
         bad += bool(msgs)
-        print("%s %s: %d streams%s" % ("DIFF" if msgs else "SAME", path, len(ts),
+        print("%s %s: %d streams, %d SIP messages%s" % ("DIFF" if msgs else "SAME", path, len(ts), sip[0],
                                        "".join("\n  " + m for m in msgs)))
     return 1 if bad else 0
 

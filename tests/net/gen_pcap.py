@@ -22,6 +22,8 @@ KIND is one of:
   sll        Linux cooked capture (v1)
   pcapng     the clean stream written as pcapng
   many N     N streams (N from the KIND's argument, e.g. "many:10000"), 3 packets each
+  big N      N packets of 200 calls' streams (400 streams, both ways, 20 ms each), in time order,
+             with 1 % loss (e.g. "big:2000000": about 430 MB), for bench/net.sh
 
 Arrival times are the send times plus the network's delay; the figures a tool should print
 follow from them. SEED makes a run repeatable (default 1).
@@ -160,6 +162,29 @@ def main():
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     link = "sll" if kind == "sll" else "eth"
     w = Writer(path, link=link, ng=(kind == "pcapng"))
+    if kind.startswith("big"):
+        n = int(kind.split(":")[1]) if ":" in kind else 1000000
+        body = b"\xd5" * 160
+        t, seqs = 1.0, [0] * 400
+        frames = []
+        for i in range(n):
+            s_ = i % 400
+            call, way = s_ // 2, s_ % 2
+            if i % 400 == 0:
+                t += 0.020
+            seq = seqs[s_]
+            seqs[s_] += 1
+            if rng.random() < 0.01:
+                continue
+            a = (10, 2, call // 250, call % 250 + 1)
+            b = (10, 3, call // 250, call % 250 + 1)
+            src, dst = (a, b) if way == 0 else (b, a)
+            sp, dp = (30000 + 2 * call, 40000 + 2 * call) if way == 0 else \
+                (40000 + 2 * call, 30000 + 2 * call)
+            pkt = ipv4(src, dst, 17, udp(sp, dp, rtp(8, seq, 160 * seq, 0x7000 + s_, body)))
+            w.frame(t + s_ * 0.00004 + rng.random() * 0.00003, pkt)
+        w.close()
+        return 0
     if kind.startswith("many"):
         n = int(kind.split(":")[1]) if ":" in kind else 10000
         t = 1.0

@@ -4,7 +4,8 @@
 # here with what a network does to a call (tests/net/gen_pcap.py: random and bursty loss,
 # jitter, reordering, duplicates, an SSRC change, a sequence wrap, a timestamp wrap, talk spurts,
 # comfort noise, two ways, IP fragments, IPv6, VLAN, Linux cooked, pcapng). Per stream: packets,
-# lost, min/mean/max delta and jitter, the problem mark (tests/net/compare_tshark.py). Then
+# lost, min/mean/max delta and jitter, the problem mark; the SIP messages per method and status
+# code (tests/net/compare_tshark.py). Then
 # bad input: 10,000 streams, a capture cut short, garbage, an empty file, a missing one.
 #   usage: test_net.sh BUILD_DIR CORPUS_DIR
 . "$(dirname "$0")/../lib.sh"
