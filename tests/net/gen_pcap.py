@@ -22,6 +22,9 @@ KIND is one of:
   sll        Linux cooked capture (v1)
   pcapng     the clean stream written as pcapng
   many N     N streams (N from the KIND's argument, e.g. "many:10000"), 3 packets each
+  sip        a call's SIP over UDP (INVITE, 100, 180, 200, ACK, BYE, 200, compact headers, a
+             folded line) and the same dialog's messages over TCP: one INVITE split across three
+             segments, two messages in one segment, a retransmitted segment
   big N      N packets of 200 calls' streams (400 streams, both ways, 20 ms each), in time order,
              with 1 % loss (e.g. "big:2000000": about 430 MB), for bench/net.sh
 
@@ -108,6 +111,55 @@ A6 = bytes.fromhex("20010db8000000000000000000000001")
 B6 = bytes.fromhex("20010db8000000000000000000000002")
 
 
+def tcp(sport, dport, seq, payload, flags=0x18):
+    return struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, flags, 65535, 0, 0) + payload
+
+
+def sip_msg(first, call, cseq, extra="", body=""):
+    h = [first, "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK%s" % call,
+         "f: <sip:alice@10.0.0.1>;tag=a1", "t: <sip:bob@192.0.2.7>",
+         "i: %s" % call, "CSeq: %s" % cseq, "Subject: a folded", "  header line"]
+    if extra:
+        h.append(extra)
+    if body:
+        h.append("c: application/sdp")
+    h.append("l: %d" % len(body))
+    return ("\r\n".join(h) + "\r\n\r\n" + body).encode()
+
+
+SDP = ("v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+       "m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
+       "a=rtpmap:101 telephone-event/8000\r\n")
+
+
+def sip_capture(w):
+    t, call = 1.0, "c1@10.0.0.1"
+    flow = [(A, B, "INVITE sip:bob@192.0.2.7 SIP/2.0", "1 INVITE", SDP),
+            (B, A, "SIP/2.0 100 Trying", "1 INVITE", ""),
+            (B, A, "SIP/2.0 180 Ringing", "1 INVITE", ""),
+            (B, A, "SIP/2.0 200 OK", "1 INVITE", SDP.replace("10.0.0.1", "192.0.2.7")),
+            (A, B, "ACK sip:bob@192.0.2.7 SIP/2.0", "1 ACK", ""),
+            (B, A, "BYE sip:alice@10.0.0.1 SIP/2.0", "2 BYE", ""),
+            (A, B, "SIP/2.0 200 OK", "2 BYE", "")]
+    for src, dst, first, cseq, body in flow:
+        t += 0.5
+        w.frame(t, ipv4(src, dst, 17, udp(5060, 5060, sip_msg(first, call, cseq, body=body))))
+    # over TCP: the INVITE in three segments, then 100 and 180 in one, a retransmission
+    call2 = "c2@10.0.0.1"
+    inv = sip_msg("INVITE sip:bob@192.0.2.7 SIP/2.0", call2, "1 INVITE", body=SDP)
+    seq = 1000
+    cuts = [0, 40, len(inv) - 30, len(inv)]
+    for a, b in zip(cuts, cuts[1:]):
+        t += 0.01
+        w.frame(t, ipv4(A, B, 6, tcp(40001, 5060, seq + a, inv[a:b])))
+    t += 0.01  # the middle segment again
+    w.frame(t, ipv4(A, B, 6, tcp(40001, 5060, seq + cuts[1], inv[cuts[1]:cuts[2]])))
+    both = sip_msg("SIP/2.0 100 Trying", call2, "1 INVITE") + \
+        sip_msg("SIP/2.0 180 Ringing", call2, "1 INVITE")
+    t += 0.01
+    w.frame(t, ipv4(B, A, 6, tcp(5060, 40001, 5000, both)))
+
+
 def stream_packets(rng, kind, n=500, pt=0, ssrc=0x11223344, seq0=1000, ts0=160000, start=1.0):
     """(arrival, rtp bytes) in arrival order."""
     out = []
@@ -162,6 +214,10 @@ def main():
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     link = "sll" if kind == "sll" else "eth"
     w = Writer(path, link=link, ng=(kind == "pcapng"))
+    if kind == "sip":
+        sip_capture(w)
+        w.close()
+        return 0
     if kind.startswith("big"):
         n = int(kind.split(":")[1]) if ":" in kind else 1000000
         body = b"\xd5" * 160

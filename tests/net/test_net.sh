@@ -3,7 +3,8 @@
 # captures: every capture of the corpus but the NetMon one (refused by name), and captures made
 # here with what a network does to a call (tests/net/gen_pcap.py: random and bursty loss,
 # jitter, reordering, duplicates, an SSRC change, a sequence wrap, a timestamp wrap, talk spurts,
-# comfort noise, two ways, IP fragments, IPv6, VLAN, Linux cooked, pcapng). Per stream: packets,
+# comfort noise, two ways, IP fragments, IPv6, VLAN, Linux cooked, pcapng, SIP over UDP and over
+# TCP split across segments). Per stream: packets,
 # lost, min/mean/max delta and jitter, the problem mark; the SIP messages per method and status
 # code (tests/net/compare_tshark.py). Then
 # bad input: 10,000 streams, a capture cut short, garbage, an empty file, a missing one.
@@ -32,7 +33,7 @@ check "NetMon capture refused (exit 1)" [ "$rc" = 1 ]
 check "the error names Network Monitor" grep -q "Microsoft Network Monitor" "$T/netmon.err"
 
 # generated captures, against tshark
-kinds="clean loss burst jitter reorder dup ssrc wrap tswrap marker cn twoway frag ipv6 vlan sll pcapng"
+kinds="clean loss burst jitter reorder dup ssrc wrap tswrap marker cn twoway frag ipv6 vlan sll pcapng sip"
 for k in $kinds; do
     python3 "$HERE/gen_pcap.py" "$k" "$T/$k.pcap" || echo "gen_pcap.py $k failed"
 done
@@ -51,6 +52,15 @@ import json,sys; s=json.load(open('$T/dup.json'))['streams'][0]; sys.exit(not s[
 check "fragments: put back together, none dropped" python3 -c "
 import json,sys; d=json.load(open('$T/frag.json')); c=d['counts']
 sys.exit(not (c['reassembled'] > 100 and c['fragments_dropped'] == 0 and d['streams'][0]['packets'] == 500))"
+
+"$CQ" sip --json "$T/sip.pcap" > "$T/sip.json"
+check "SIP over TCP: an INVITE across three segments (one resent) is one message; two in one segment are two" python3 -c "
+import json,sys; d=json.load(open('$T/sip.json')); t=[m for m in d['sip'] if m['transport'] == 'tcp']
+sys.exit(not ([m.get('method') or m.get('status') for m in t] == ['INVITE', 100, 180] and t[0]['body_bytes'] > 100
+              and d['counts']['tcp_gaps'] == 0))"
+check "SIP: compact and folded headers read" python3 -c "
+import json,sys; m=json.load(open('$T/sip.json'))['sip'][0]
+sys.exit(not (m['call_id'] == 'c1@10.0.0.1' and m['from'].startswith('<sip:alice') and m['cseq'] == 1 and m['cseq_method'] == 'INVITE'))"
 
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
