@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callqa/callqa.h"
 #include "../net/net.h"
 #include "serve_cmd.h"
 
@@ -147,6 +148,87 @@ static json_t *sip_counts(const net_capture *c)
                      "responses", codes);
 }
 
+static json_t *num_or_null(double v)
+{
+    return v >= 0 ? json_real(v) : json_null();
+}
+
+static json_t *sdp_json(const net_sdp *sd)
+{
+    if (!sd->present)
+        return json_null();
+    char a[NET_ADDR_STRLEN] = "";
+    json_t *codecs = json_array();
+    for (int i = 0; i < sd->n_pts; i++)
+        json_array_append_new(codecs, json_pack("{s:i,s:o,s:o}", "pt", sd->pts[i], "name",
+                                                wire_str(sd->names[i]), "rate",
+                                                sd->rates[i] ? json_integer(sd->rates[i])
+                                                             : json_null()));
+    json_t *o = json_pack("{s:o,s:i,s:o,s:o,s:o,s:s}", "address",
+                          sd->addr.family ? json_string(net_addr_str(&sd->addr, a, sizeof(a)))
+                                          : json_null(),
+                          "port", sd->port, "proto", wire_str(sd->proto), "codecs", codecs,
+                          "ptime", sd->ptime ? json_integer(sd->ptime) : json_null(),
+                          "direction", sd->direction);
+    json_object_set_new(o, "private", json_boolean(sd->addr.family && net_addr_private(&sd->addr)));
+    return o;
+}
+
+static json_t *dialog_json(const net_sip_dialog *d)
+{
+    static const char *const hang[] = {NULL, "caller", "callee", "rejected"};
+    char a[NET_ADDR_STRLEN + 8], b[NET_ADDR_STRLEN + 8], t[NET_ADDR_STRLEN];
+    snprintf(a, sizeof(a), "%s:%u", net_addr_str(&d->caller, t, sizeof(t)), d->caller_port);
+    snprintf(b, sizeof(b), "%s:%u", net_addr_str(&d->callee, t, sizeof(t)), d->callee_port);
+    json_t *msgs = json_array();
+    for (size_t i = 0; i < d->n_msgs; i++)
+        json_array_append_new(msgs, json_integer((json_int_t)d->msgs[i]));
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:s,s:s,s:f,s:f,s:o,s:o,s:o}", "call_id",
+                          wire_str(d->call_id), "method", wire_str(d->method), "from",
+                          wire_str(d->from), "to", wire_str(d->to), "caller", a, "callee", b,
+                          "start_sec", d->start_sec, "end_sec", d->end_sec, "pdd_sec",
+                          num_or_null(d->pdd_sec), "answer_sec", num_or_null(d->answer_sec),
+                          "talk_sec", num_or_null(d->talk_sec));
+    json_object_set_new(o, "final_status",
+                        d->final_status ? json_integer(d->final_status) : json_null());
+    json_object_set_new(o, "final_reason",
+                        d->final_reason ? wire_str(d->final_reason) : json_null());
+    json_object_set_new(o, "hangup",
+                        hang[d->hangup] ? json_string(hang[d->hangup]) : json_null());
+    json_object_set_new(o, "cancelled", json_boolean(d->cancelled));
+    json_object_set_new(o, "q850_cause",
+                        d->q850_cause >= 0 ? json_integer(d->q850_cause) : json_null());
+    json_object_set_new(o, "reason_text",
+                        d->reason_text[0] ? wire_str(d->reason_text) : json_null());
+    json_object_set_new(o, "challenges", json_integer(d->challenges));
+    json_object_set_new(o, "retransmissions", json_integer(d->retransmissions));
+    json_object_set_new(o, "ack_missing", json_boolean(d->ack_missing));
+    json_object_set_new(o, "on_hold", json_boolean(d->on_hold));
+    json_object_set_new(o, "resumed", json_boolean(d->resumed));
+    json_object_set_new(o, "offer", sdp_json(&d->offer));
+    json_object_set_new(o, "answer", sdp_json(&d->answer));
+    json_object_set_new(o, "info_digits",
+                        d->info_digits[0] ? json_string(d->info_digits) : json_null());
+    json_object_set_new(o, "messages", msgs);
+    return o;
+}
+
+/* The findings in the report's shape (cq_findings_to_json), each with its dialog's Call-ID. */
+static json_t *findings_json(const net_capture *c)
+{
+    char *s = cq_findings_to_json(c->findings, c->n_findings);
+    json_t *a = s ? json_loads(s, 0, NULL) : NULL;
+    cq_report_free_string(s);
+    if (!json_is_array(a)) {
+        json_decref(a);
+        return json_array();
+    }
+    for (size_t i = 0; i < json_array_size(a) && i < c->n_findings; i++)
+        json_object_set_new(json_array_get(a, i), "call_id",
+                            wire_str(c->dialogs[c->finding_dialog[i]].call_id));
+    return a;
+}
+
 static json_t *capture_json(const net_capture *c, const char *file, const char *warning)
 {
     json_t *streams = json_array();
@@ -165,6 +247,11 @@ static json_t *capture_json(const net_capture *c, const char *file, const char *
         "streams_dropped", (json_int_t)c->streams_dropped, "cut", c->cut, "streams", streams);
     json_object_set_new(o, "warning", warning && *warning ? json_string(warning) : json_null());
     json_object_set_new(o, "sip", sip);
+    json_t *dialogs = json_array();
+    for (size_t i = 0; i < c->n_dialogs; i++)
+        json_array_append_new(dialogs, dialog_json(&c->dialogs[i]));
+    json_object_set_new(o, "dialogs", dialogs);
+    json_object_set_new(o, "findings", findings_json(c));
     json_object_set_new(o, "sip_counts", sip_counts(c));
     json_object_set_new(json_object_get(o, "counts"), "sip_dropped",
                         json_integer((json_int_t)c->sip_dropped));
@@ -189,6 +276,11 @@ static void print_text(const net_capture *c, const char *file)
                net_addr_str(&m->src, a, sizeof(a)), m->sport, net_addr_str(&m->dst, b, sizeof(b)),
                m->dport, m->tcp ? "tcp" : "udp", what, m->call_id);
     }
+    if (c->n_findings)
+        printf("findings:\n");
+    for (size_t i = 0; i < c->n_findings; i++)
+        printf("  [%s] %s: %s\n", cq_severity_name(c->findings[i].severity), c->findings[i].code,
+               c->findings[i].message);
     if (!c->n_streams)
         return;
     printf("%12s %12s %15s %5s %15s %5s %10s %22s %6s %12s %9s %9s %9s %9s %1s\n", "start", "end",

@@ -453,6 +453,8 @@ static int walk(pcap_t *pc, const net_limits *lim, net_capture **out, char *err,
         frag_drop(&w, &w.frags);
     }
     net__rtp_finish(c);
+    net__dialogs(c);
+    net__findings(c);
     *out = c;
     return 0;
 }
@@ -527,6 +529,8 @@ void net_capture_free(net_capture *c)
     if (!c)
         return;
     net__rtp_free(c);
+    net__findings_free(c);
+    net__dialogs_free(c);
     net__sip_free(c);
     free(c);
 }

@@ -31,6 +31,13 @@ bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u);
 void net__sip_tcp(net_capture *c, const net_limits *lim, const net_tcp *t);
 void net__sip_free(net_capture *c);
 
+/* Dialogs (dialog.c): the messages grouped by Call-ID, and their facts. */
+void net__dialogs(net_capture *c);
+void net__dialogs_free(net_capture *c);
+/* Findings (findings.c): what the dialogs say. */
+void net__findings(net_capture *c);
+void net__findings_free(net_capture *c);
+
 /* The RTP analysis (rtp.c): is this datagram RTP by the header's shape? */
 bool net__rtp_looks_like(const uint8_t *p, size_t n);
 /* One RTP packet into its stream (created as needed). */

@@ -1,0 +1,318 @@
+/*
+ * dialog.c - a capture's SIP messages grouped into dialogs by Call-ID, what each dialog says
+ * about its call (the caller and the callee, post-dial delay, the answer, the final response,
+ * who hung up and why, challenges, retransmissions, a missing ACK, hold and resume, the SDP
+ * offer and answer, DTMF sent in SIP INFO), and the findings those facts support, each with its
+ * evidence: the messages' frames and times (docs/network.md names every code).
+ *
+ * Facts first, judgement second, both pure: the findings are in the report's shape (cq_finding)
+ * but are this room's memory, freed by net_capture_free.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_int.h"
+
+/* ---- Q.850 --------------------------------------------------------------------------------- */
+
+const char *net_q850_text(int cause)
+{
+    switch (cause) { /* ITU-T Q.850 (05/1998) Table 1 */
+    case 1: return "unallocated (unassigned) number";
+    case 2: return "no route to specified transit network";
+    case 3: return "no route to destination";
+    case 6: return "channel unacceptable";
+    case 16: return "normal call clearing";
+    case 17: return "user busy";
+    case 18: return "no user responding";
+    case 19: return "no answer from user (user alerted)";
+    case 20: return "subscriber absent";
+    case 21: return "call rejected";
+    case 22: return "number changed";
+    case 25: return "exchange routing error";
+    case 27: return "destination out of order";
+    case 28: return "invalid number format";
+    case 29: return "facility rejected";
+    case 31: return "normal, unspecified";
+    case 34: return "no circuit/channel available";
+    case 38: return "network out of order";
+    case 41: return "temporary failure";
+    case 42: return "switching equipment congestion";
+    case 44: return "requested circuit/channel not available";
+    case 47: return "resource unavailable, unspecified";
+    case 55: return "incoming calls barred within CUG";
+    case 57: return "bearer capability not authorized";
+    case 58: return "bearer capability not presently available";
+    case 63: return "service or option not available, unspecified";
+    case 65: return "bearer capability not implemented";
+    case 79: return "service or option not implemented, unspecified";
+    case 88: return "incompatible destination";
+    case 102: return "recovery on timer expiry";
+    case 111: return "protocol error, unspecified";
+    case 127: return "interworking, unspecified";
+    default: return NULL;
+    }
+}
+
+/* ---- grouping ------------------------------------------------------------------------------ */
+
+static uint32_t str_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static bool has_to_tag(const char *to)
+{
+    const char *t = strcasestr(to, ";tag=");
+    return t != NULL;
+}
+
+static bool same_end(const net_sip_msg *m, const net_addr *a, uint16_t port, bool src)
+{
+    return src ? net_addr_equal(&m->src, a) && m->sport == port
+               : net_addr_equal(&m->dst, a) && m->dport == port;
+}
+
+/* The Reason header: "Q.850;cause=16;text=\"...\"" into the cause and a text. */
+static void read_reason(const char *v, int *cause, char *text, size_t n)
+{
+    const char *q = strcasestr(v, "Q.850");
+    const char *c = q ? strcasestr(q, "cause=") : NULL;
+    if (c) {
+        *cause = atoi(c + 6);
+        const char *t = strcasestr(q, "text=\"");
+        if (t) {
+            t += 6;
+            const char *e = strchr(t, '"');
+            snprintf(text, n, "%.*s", (int)(e ? e - t : (long)strlen(t)), t);
+        } else {
+            const char *m = net_q850_text(*cause);
+            snprintf(text, n, "%s", m ? m : "");
+        }
+    } else if (*v && !text[0]) {
+        snprintf(text, n, "%s", v);
+    }
+}
+
+/* DTMF in a SIP INFO body: application/dtmf-relay ("Signal=5"), or application/dtmf ("5"). */
+static char info_digit(const net_sip_msg *m)
+{
+    if (!m->body || !m->body_len)
+        return 0;
+    if (strcasestr(m->content_type, "dtmf-relay")) {
+        const char *s = strcasestr(m->body, "Signal=");
+        if (s) {
+            s += 7;
+            while (*s == ' ')
+                s++;
+            char d = (char)toupper((unsigned char)*s);
+            if (isdigit((unsigned char)d) || d == '*' || d == '#' || (d >= 'A' && d <= 'D'))
+                return d;
+            if (!strncmp(s, "10", 2))
+                return '*';
+            if (!strncmp(s, "11", 2))
+                return '#';
+        }
+    } else if (strcasestr(m->content_type, "application/dtmf")) {
+        char d = (char)toupper((unsigned char)m->body[0]);
+        if (isdigit((unsigned char)d) || d == '*' || d == '#' || (d >= 'A' && d <= 'D'))
+            return d;
+    }
+    return 0;
+}
+
+/* Was this message seen before in the dialog: the same direction, CSeq and method or status? */
+static bool seen_before(const net_capture *c, const net_sip_dialog *d, size_t upto,
+                        const net_sip_msg *m)
+{
+    for (size_t i = 0; i < upto; i++) {
+        const net_sip_msg *o = &c->sip[d->msgs[i]];
+        if (o->request == m->request && o->cseq == m->cseq &&
+            !strcmp(o->cseq_method, m->cseq_method) && o->status == m->status &&
+            o->sport == m->sport && o->dport == m->dport && net_addr_equal(&o->src, &m->src) &&
+            net_addr_equal(&o->dst, &m->dst) && (!m->request || !strcmp(o->method, m->method)) &&
+            (m->request || m->status >= 200))
+            return true;
+    }
+    return false;
+}
+
+static void facts(const net_capture *c, net_sip_dialog *d)
+{
+    const net_sip_msg *first = &c->sip[d->msgs[0]];
+    d->call_id = first->call_id;
+    d->start_sec = first->rel_sec;
+    d->end_sec = c->sip[d->msgs[d->n_msgs - 1]].rel_sec;
+    d->pdd_sec = d->answer_sec = d->talk_sec = -1;
+    d->q850_cause = -1;
+    const net_sip_msg *req = NULL;
+    for (size_t i = 0; i < d->n_msgs && !req; i++)
+        if (c->sip[d->msgs[i]].request)
+            req = &c->sip[d->msgs[i]];
+    if (!req)
+        req = first;
+    d->method = req->request ? req->method : req->cseq_method;
+    d->from = req->from, d->to = req->to;
+    d->caller = req->request ? req->src : req->dst;
+    d->callee = req->request ? req->dst : req->src;
+    d->caller_port = req->request ? req->sport : req->dport;
+    d->callee_port = req->request ? req->dport : req->sport;
+    double t_invite = -1, t_answer = -1;
+    bool answered = false;
+    int n_info = 0;
+    for (size_t i = 0; i < d->n_msgs; i++) {
+        const net_sip_msg *m = &c->sip[d->msgs[i]];
+        bool again = seen_before(c, d, i, m);
+        d->retransmissions += again;
+        bool invite = !strcmp(m->cseq_method, "INVITE");
+        if (m->request && !strcmp(m->method, "INVITE")) {
+            net_sdp sdp;
+            bool has_sdp = m->body && net_sdp_parse(m->body, m->body_len, &sdp);
+            if (!has_to_tag(m->to)) { /* an initial INVITE (or one sent again, challenged) */
+                if (t_invite < 0)
+                    t_invite = m->rel_sec;
+                if (has_sdp && !d->offer.present)
+                    d->offer = sdp;
+            } else if (has_sdp && !again) { /* a re-INVITE: hold or resume */
+                bool hold = !strcmp(sdp.direction, "sendonly") ||
+                            !strcmp(sdp.direction, "inactive") || sdp.hold_addr;
+                if (hold)
+                    d->on_hold = true;
+                else if (d->on_hold)
+                    d->resumed = true;
+            }
+        }
+        if (!m->request && invite && !answered) {
+            if (m->status >= 180 && m->status < 190 && d->pdd_sec < 0 && t_invite >= 0)
+                d->pdd_sec = m->rel_sec - t_invite;
+            if (m->status == 183 && m->body && !d->answer.present)
+                net_sdp_parse(m->body, m->body_len, &d->answer);
+            if (m->status == 401 || m->status == 407)
+                d->challenges += !again;
+            if (m->status >= 200 && m->status < 300) {
+                answered = true;
+                t_answer = m->rel_sec;
+                d->final_status = m->status;
+                d->final_reason = m->reason;
+                if (t_invite >= 0)
+                    d->answer_sec = m->rel_sec - t_invite;
+                if (m->body) {
+                    net_sdp sdp;
+                    if (net_sdp_parse(m->body, m->body_len, &sdp))
+                        d->answer = sdp;
+                }
+            } else if (m->status >= 300) {
+                d->final_status = m->status;
+                d->final_reason = m->reason;
+                if (m->reason_hdr[0])
+                    read_reason(m->reason_hdr, &d->q850_cause, d->reason_text,
+                                sizeof(d->reason_text));
+            }
+        } else if (!m->request && !invite && !strcmp(d->method, m->cseq_method)) {
+            if (m->status == 401 || m->status == 407)
+                d->challenges += !again;
+            if (m->status >= 200 && !d->final_status)
+                d->final_status = m->status, d->final_reason = m->reason;
+            else if (m->status >= 200 && d->final_status >= 300)
+                d->final_status = m->status, d->final_reason = m->reason;
+        }
+        if (m->request && !strcmp(m->method, "CANCEL") && !again) {
+            d->cancelled = true; /* a pending INVITE (a branch, when another answered) */
+            if (!answered)
+                d->hangup = NET_HANGUP_CALLER;
+            if (m->reason_hdr[0])
+                read_reason(m->reason_hdr, &d->q850_cause, d->reason_text,
+                            sizeof(d->reason_text));
+        }
+        if (m->request && !strcmp(m->method, "BYE") && d->hangup == NET_HANGUP_NONE) {
+            d->hangup = same_end(m, &d->caller, d->caller_port, true) ||
+                                net_addr_equal(&m->src, &d->caller)
+                            ? NET_HANGUP_CALLER
+                            : NET_HANGUP_CALLEE;
+            if (t_answer >= 0)
+                d->talk_sec = m->rel_sec - t_answer;
+            if (m->reason_hdr[0])
+                read_reason(m->reason_hdr, &d->q850_cause, d->reason_text,
+                            sizeof(d->reason_text));
+        }
+        if (m->request && !strcmp(m->method, "INFO") && !again) {
+            char dg = info_digit(m);
+            if (dg && n_info < (int)sizeof(d->info_digits) - 1)
+                d->info_digits[n_info++] = dg;
+        }
+    }
+    if (d->hangup == NET_HANGUP_NONE && !answered && d->final_status >= 300 &&
+        !strcmp(d->method, "INVITE"))
+        d->hangup = NET_HANGUP_REJECTED;
+    /* a 2xx to an INVITE wants an ACK with its CSeq number (RFC 3261 section 13.2.2.4) */
+    for (size_t i = 0; i < d->n_msgs; i++) {
+        const net_sip_msg *m = &c->sip[d->msgs[i]];
+        if (m->request || m->status < 200 || m->status >= 300 || strcmp(m->cseq_method, "INVITE"))
+            continue;
+        bool acked = false;
+        for (size_t j = i + 1; j < d->n_msgs && !acked; j++) {
+            const net_sip_msg *a = &c->sip[d->msgs[j]];
+            acked = a->request && !strcmp(a->method, "ACK") && a->cseq == m->cseq;
+        }
+        if (!acked)
+            d->ack_missing = true;
+    }
+}
+
+void net__dialogs(net_capture *c)
+{
+    if (!c->n_sip)
+        return;
+    size_t nslot = 64;
+    while (nslot < c->n_sip * 2)
+        nslot *= 2;
+    size_t *slot = calloc(nslot, sizeof(size_t));
+    size_t *count = calloc(c->n_sip, sizeof(size_t));
+    size_t *of = calloc(c->n_sip, sizeof(size_t));
+    c->dialogs = calloc(c->n_sip, sizeof(net_sip_dialog));
+    if (!slot || !count || !of || !c->dialogs) {
+        free(slot), free(count), free(of), free(c->dialogs);
+        c->dialogs = NULL;
+        return;
+    }
+    for (size_t i = 0; i < c->n_sip; i++) { /* each message's dialog, by Call-ID */
+        const char *id = c->sip[i].call_id;
+        size_t k = str_hash(id) & (nslot - 1);
+        for (;; k = (k + 1) & (nslot - 1)) {
+            if (!slot[k]) {
+                slot[k] = ++c->n_dialogs;
+                c->dialogs[slot[k] - 1].call_id = id;
+                break;
+            }
+            if (!strcmp(c->dialogs[slot[k] - 1].call_id, id))
+                break;
+        }
+        of[i] = slot[k] - 1;
+        count[of[i]]++;
+    }
+    for (size_t d = 0; d < c->n_dialogs; d++)
+        c->dialogs[d].msgs = malloc((count[d] ? count[d] : 1) * sizeof(size_t));
+    for (size_t i = 0; i < c->n_sip; i++) {
+        net_sip_dialog *d = &c->dialogs[of[i]];
+        if (d->msgs)
+            d->msgs[d->n_msgs++] = i;
+    }
+    for (size_t d = 0; d < c->n_dialogs; d++)
+        if (c->dialogs[d].n_msgs)
+            facts(c, &c->dialogs[d]);
+    free(slot), free(count), free(of);
+}
+
+void net__dialogs_free(net_capture *c)
+{
+    for (size_t d = 0; d < c->n_dialogs; d++)
+        free(c->dialogs[d].msgs);
+    free(c->dialogs);
+}

@@ -1,0 +1,321 @@
+/*
+ * findings.c - what a capture's dialogs say went wrong (or right), as findings in the report's
+ * shape (cq_finding: code, severity, message, values, evidence), each message built from the
+ * dialog's facts (dialog.c) and each evidence a SIP message: its time and "frame N: <first
+ * line>". The codes are stable and listed in docs/network.md; the thresholds are here, named.
+ * The memory is this room's (malloc), freed by net_capture_free, never by cq_finding_clear.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_int.h"
+
+#define NET_SLOW_PDD_SEC 5.0 /* post-dial delay above this is slow (ITU-T E.721's 5-8 s) */
+#define NET_AUTH_LOOP 3      /* challenges without a success: an authentication loop */
+
+typedef struct builder {
+    net_capture *c;
+    const net_sip_dialog *d;
+} builder;
+
+static cq_finding *add(builder *b, const char *code, cq_severity sev, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static cq_finding *add(builder *b, const char *code, cq_severity sev, const char *fmt, ...)
+{
+    net_capture *c = b->c;
+    if (c->n_findings % 16 == 0) {
+        cq_finding *nf = realloc(c->findings, (c->n_findings + 16) * sizeof(*nf));
+        if (!nf)
+            return NULL;
+        c->findings = nf;
+        size_t *nd = realloc(c->finding_dialog, (c->n_findings + 16) * sizeof(*nd));
+        if (!nd)
+            return NULL;
+        c->finding_dialog = nd;
+    }
+    cq_finding *f = &c->findings[c->n_findings];
+    memset(f, 0, sizeof(*f));
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&f->message, fmt, ap) < 0)
+        f->message = NULL;
+    va_end(ap);
+    if (!f->message)
+        return NULL;
+    f->code = code;
+    f->severity = sev;
+    c->finding_dialog[c->n_findings++] = (size_t)(b->d - c->dialogs);
+    return f;
+}
+
+static void value(cq_finding *f, cq_value v)
+{
+    if (!f)
+        return;
+    cq_value *nv = realloc(f->values, (f->n_values + 1) * sizeof(*nv));
+    if (!nv)
+        return;
+    f->values = nv;
+    if (v.type == CQ_VAL_STRING && !(v.str = strdup(v.str ? v.str : "")))
+        v.type = CQ_VAL_NULL;
+    f->values[f->n_values++] = v;
+}
+
+/* The evidence of a SIP message: its time, and "frame N: <its first line>". */
+static void evidence(builder *b, cq_finding *f, const net_sip_msg *m)
+{
+    if (!f || !m)
+        return;
+    cq_finding_evidence *ne = realloc(f->evidence, (f->n_evidence + 1) * sizeof(*ne));
+    if (!ne)
+        return;
+    f->evidence = ne;
+    const char *eol = strpbrk(m->text, "\r\n");
+    int k = eol ? (int)(eol - m->text) : (int)strlen(m->text);
+    char *fig = NULL;
+    if (asprintf(&fig, "frame %llu: %.*s", (unsigned long long)m->frame, k > 200 ? 200 : k,
+                 m->text) < 0)
+        fig = NULL;
+    (void)b;
+    f->evidence[f->n_evidence++] = (cq_finding_evidence){
+        .start_sec = m->rel_sec, .end_sec = m->rel_sec, .role = NULL, .quote = NULL, .figure = fig};
+}
+
+/* The first message of the dialog that matches: a request of `method`, or a response of
+ * `status` (0: any final failure >= 300) to it. */
+static const net_sip_msg *find(const net_capture *c, const net_sip_dialog *d, const char *method,
+                               int status)
+{
+    for (size_t i = 0; i < d->n_msgs; i++) {
+        const net_sip_msg *m = &c->sip[d->msgs[i]];
+        if (!status && method && m->request && !strcmp(m->method, method))
+            return m;
+        if (status && !m->request && (status < 0 ? m->status >= 300 : m->status == status))
+            return m;
+    }
+    return NULL;
+}
+
+static const char *final_code(int st)
+{
+    switch (st) {
+    case 486:
+    case 600: return "sip_busy";
+    case 487: return "sip_cancelled";
+    case 408: return "sip_timeout";
+    case 503: return "sip_service_unavailable";
+    case 488:
+    case 606: return "sip_codec_mismatch";
+    case 404:
+    case 604: return "sip_not_found";
+    case 480: return "sip_unavailable";
+    case 603: return "sip_declined";
+    case 489: return "sip_bad_event";
+    case 401:
+    case 407: return "sip_auth_failed";
+    default: return st >= 500 && st < 600 ? "sip_server_error" : "sip_rejected";
+    }
+}
+
+static cq_severity final_severity(int st)
+{
+    switch (st) {
+    case 486:
+    case 600:
+    case 603:
+    case 480:
+    case 404:
+    case 604: return CQ_SEV_MINOR; /* the far end's answer, not a fault of the path */
+    case 487:
+    case 489: return CQ_SEV_INFO;
+    default: return CQ_SEV_MAJOR;
+    }
+}
+
+static void codecs_of(const net_sdp *s, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < s->n_pts && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ", " : "",
+                              s->names[i][0] ? s->names[i] : "?");
+}
+
+static void dialog_findings(net_capture *c, const net_sip_dialog *d)
+{
+    builder b = {c, d};
+    bool invite = !strcmp(d->method, "INVITE");
+    char who[160], cause[140] = "";
+    snprintf(who, sizeof(who), "%s %s", d->method, d->call_id);
+    if (d->q850_cause >= 0)
+        snprintf(cause, sizeof(cause), " (Q.850 cause %d: %s)", d->q850_cause, d->reason_text);
+    if (d->challenges) {
+        cq_finding *f = add(&b, "sip_auth_challenge", CQ_SEV_INFO,
+                            "%s was challenged for credentials %d time%s (401/407)%s", who,
+                            d->challenges, d->challenges == 1 ? "" : "s",
+                            d->final_status >= 200 && d->final_status < 300
+                                ? ", then accepted"
+                                : "");
+        value(f, CQ_VINT("challenges", d->challenges));
+        for (size_t i = 0; i < d->n_msgs; i++) {
+            const net_sip_msg *m = &c->sip[d->msgs[i]];
+            if (!m->request && (m->status == 401 || m->status == 407))
+                evidence(&b, f, m);
+        }
+        if (d->challenges >= NET_AUTH_LOOP && (d->final_status < 200 || d->final_status >= 300)) {
+            f = add(&b, "sip_auth_loop", CQ_SEV_MAJOR,
+                    "%s was challenged %d times and never accepted: the credentials are wrong, "
+                    "or the realm or nonce does not match",
+                    who, d->challenges);
+            value(f, CQ_VINT("challenges", d->challenges));
+            evidence(&b, f, find(c, d, NULL, d->final_status));
+        }
+    }
+    if (d->final_status >= 300) {
+        const char *code = final_code(d->final_status);
+        cq_finding *f;
+        if (!strcmp(code, "sip_codec_mismatch")) {
+            char offered[200];
+            codecs_of(&d->offer, offered, sizeof(offered));
+            f = add(&b, code, final_severity(d->final_status),
+                    "%s was refused with %d %s: no codec in common (offered: %s)", who,
+                    d->final_status, d->final_reason ? d->final_reason : "",
+                    offered[0] ? offered : "none");
+            value(f, CQ_VSTR("offered", offered));
+        } else if (!strcmp(code, "sip_cancelled")) {
+            f = NULL; /* said once below, with the CANCEL */
+        } else {
+            f = add(&b, code, final_severity(d->final_status), "%s ended with %d %s%s", who,
+                    d->final_status, d->final_reason ? d->final_reason : "", cause);
+        }
+        if (f) {
+            value(f, CQ_VINT("status", d->final_status));
+            if (d->q850_cause >= 0)
+                value(f, CQ_VINT("q850_cause", d->q850_cause));
+            evidence(&b, f, find(c, d, NULL, d->final_status));
+        }
+    }
+    if (d->cancelled || d->final_status == 487) {
+        const net_sip_msg *cm = find(c, d, "CANCEL", 0);
+        cq_finding *f = add(&b, "sip_cancelled", CQ_SEV_INFO,
+                            d->answer_sec >= 0 && d->cancelled
+                                ? "%s: a CANCEL ended a pending INVITE (another branch answered)"
+                                : "%s was cancelled by the caller before it was answered",
+                            who);
+        if (cm && d->pdd_sec >= 0)
+            value(f, CQ_VNUM("ring_sec", cm->rel_sec - d->start_sec - d->pdd_sec, 3));
+        evidence(&b, f, cm);
+        evidence(&b, f, find(c, d, NULL, 487));
+    }
+    if (invite && d->pdd_sec > NET_SLOW_PDD_SEC) {
+        cq_finding *f = add(&b, "sip_slow_pdd", CQ_SEV_MINOR,
+                            "%s: %.1f s from the INVITE to the first ringing (post-dial delay)",
+                            who, d->pdd_sec);
+        value(f, CQ_VNUM("pdd_sec", d->pdd_sec, 3));
+        evidence(&b, f, find(c, d, "INVITE", 0));
+    }
+    if (d->ack_missing) {
+        cq_finding *f = add(&b, "sip_ack_missing", CQ_SEV_MAJOR,
+                            "%s: a 2xx answer was never acknowledged (no ACK): the callee stops "
+                            "resending it after 32 s and ends the call",
+                            who);
+        for (size_t i = 0; i < d->n_msgs; i++) {
+            const net_sip_msg *m = &c->sip[d->msgs[i]];
+            if (!m->request && m->status >= 200 && m->status < 300 &&
+                !strcmp(m->cseq_method, "INVITE")) {
+                evidence(&b, f, m);
+                break;
+            }
+        }
+    }
+    if (d->on_hold) {
+        cq_finding *f = add(&b, "sip_hold", CQ_SEV_INFO, "%s: a re-INVITE put the call on hold%s",
+                            who, d->resumed ? ", and a later one resumed it" : "");
+        value(f, CQ_VBOOL("resumed", d->resumed));
+        for (size_t i = 0; i < d->n_msgs; i++) {
+            const net_sip_msg *m = &c->sip[d->msgs[i]];
+            if (m->request && !strcmp(m->method, "INVITE") && strcasestr(m->to, ";tag="))
+                evidence(&b, f, m);
+        }
+    }
+    /* SDP that points media at a private address, sent across a public boundary */
+    for (size_t i = 0; i < d->n_msgs; i++) {
+        const net_sip_msg *m = &c->sip[d->msgs[i]];
+        net_sdp s;
+        if (!m->body || !net_sdp_parse(m->body, m->body_len, &s) || s.hold_addr ||
+            !s.addr.family || !net_addr_private(&s.addr) ||
+            (net_addr_private(&m->src) && net_addr_private(&m->dst)))
+            continue;
+        char a[NET_ADDR_STRLEN], from[NET_ADDR_STRLEN];
+        cq_finding *f = add(&b, "sdp_private_address", CQ_SEV_MAJOR,
+                            "%s: the SDP sent from %s points media at the private address %s:%u; "
+                            "across a public network, audio sent there is lost (one-way audio "
+                            "risk: NAT without SIP ALG or media relay)",
+                            who, net_addr_str(&m->src, from, sizeof(from)),
+                            net_addr_str(&s.addr, a, sizeof(a)), s.port);
+        value(f, CQ_VSTR("address", a));
+        value(f, CQ_VINT("port", s.port));
+        evidence(&b, f, m);
+        break;
+    }
+    if (d->retransmissions) {
+        cq_finding *f = add(&b, "sip_retransmissions", CQ_SEV_MINOR,
+                            "%s: %d message%s sent again (a lost packet, or a peer slow to "
+                            "answer)",
+                            who, d->retransmissions, d->retransmissions == 1 ? " was" : "s were");
+        value(f, CQ_VINT("retransmissions", d->retransmissions));
+    }
+    if (d->info_digits[0]) {
+        cq_finding *f = add(&b, "sip_info_dtmf", CQ_SEV_INFO, "%s: DTMF sent in SIP INFO: %s", who,
+                            d->info_digits);
+        value(f, CQ_VSTR("digits", d->info_digits));
+        for (size_t i = 0; i < d->n_msgs; i++) {
+            const net_sip_msg *m = &c->sip[d->msgs[i]];
+            if (m->request && !strcmp(m->method, "INFO"))
+                evidence(&b, f, m);
+        }
+    }
+    if (invite && d->hangup == NET_HANGUP_CALLER && !d->cancelled) {
+        cq_finding *f = add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the caller hung up after %.1f s%s",
+                            who, d->talk_sec, cause);
+        value(f, CQ_VSTR("by", "caller"));
+        value(f, CQ_VNUM("talk_sec", d->talk_sec, 3));
+        evidence(&b, f, find(c, d, "BYE", 0));
+    } else if (invite && d->hangup == NET_HANGUP_CALLEE) {
+        cq_finding *f = add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the callee hung up after %.1f s%s",
+                            who, d->talk_sec, cause);
+        value(f, CQ_VSTR("by", "callee"));
+        value(f, CQ_VNUM("talk_sec", d->talk_sec, 3));
+        evidence(&b, f, find(c, d, "BYE", 0));
+    }
+}
+
+void net__findings(net_capture *c)
+{
+    for (size_t i = 0; i < c->n_dialogs; i++)
+        if (c->dialogs[i].n_msgs)
+            dialog_findings(c, &c->dialogs[i]);
+}
+
+void net__findings_free(net_capture *c)
+{
+    for (size_t i = 0; i < c->n_findings; i++) {
+        cq_finding *f = &c->findings[i];
+        free(f->message);
+        for (size_t k = 0; k < f->n_values; k++)
+            if (f->values[k].type == CQ_VAL_STRING)
+                free(f->values[k].str);
+        free(f->values);
+        for (size_t k = 0; k < f->n_evidence; k++) {
+            free(f->evidence[k].quote);
+            free(f->evidence[k].figure);
+        }
+        free(f->evidence);
+    }
+    free(c->findings);
+    free(c->finding_dialog);
+}
