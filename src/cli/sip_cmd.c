@@ -160,16 +160,14 @@ static json_t *sdp_json(const net_sdp *sd)
     char a[NET_ADDR_STRLEN] = "";
     json_t *codecs = json_array();
     for (int i = 0; i < sd->n_pts; i++)
-        json_array_append_new(codecs, json_pack("{s:i,s:o,s:o}", "pt", sd->pts[i], "name",
-                                                wire_str(sd->names[i]), "rate",
-                                                sd->rates[i] ? json_integer(sd->rates[i])
-                                                             : json_null()));
-    json_t *o = json_pack("{s:o,s:i,s:o,s:o,s:o,s:s}", "address",
-                          sd->addr.family ? json_string(net_addr_str(&sd->addr, a, sizeof(a)))
-                                          : json_null(),
-                          "port", sd->port, "proto", wire_str(sd->proto), "codecs", codecs,
-                          "ptime", sd->ptime ? json_integer(sd->ptime) : json_null(),
-                          "direction", sd->direction);
+        json_array_append_new(
+            codecs, json_pack("{s:i,s:o,s:o}", "pt", sd->pts[i], "name", wire_str(sd->names[i]),
+                              "rate", sd->rates[i] ? json_integer(sd->rates[i]) : json_null()));
+    json_t *o = json_pack(
+        "{s:o,s:i,s:o,s:o,s:o,s:s}", "address",
+        sd->addr.family ? json_string(net_addr_str(&sd->addr, a, sizeof(a))) : json_null(), "port",
+        sd->port, "proto", wire_str(sd->proto), "codecs", codecs, "ptime",
+        sd->ptime ? json_integer(sd->ptime) : json_null(), "direction", sd->direction);
     json_object_set_new(o, "private", json_boolean(sd->addr.family && net_addr_private(&sd->addr)));
     return o;
 }
@@ -183,18 +181,17 @@ static json_t *dialog_json(const net_sip_dialog *d)
     json_t *msgs = json_array();
     for (size_t i = 0; i < d->n_msgs; i++)
         json_array_append_new(msgs, json_integer((json_int_t)d->msgs[i]));
-    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:s,s:s,s:f,s:f,s:o,s:o,s:o}", "call_id",
-                          wire_str(d->call_id), "method", wire_str(d->method), "from",
-                          wire_str(d->from), "to", wire_str(d->to), "caller", a, "callee", b,
-                          "start_sec", d->start_sec, "end_sec", d->end_sec, "pdd_sec",
-                          num_or_null(d->pdd_sec), "answer_sec", num_or_null(d->answer_sec),
-                          "talk_sec", num_or_null(d->talk_sec));
+    json_t *o =
+        json_pack("{s:o,s:o,s:o,s:o,s:s,s:s,s:f,s:f,s:o,s:o,s:o}", "call_id", wire_str(d->call_id),
+                  "method", wire_str(d->method), "from", wire_str(d->from), "to", wire_str(d->to),
+                  "caller", a, "callee", b, "start_sec", d->start_sec, "end_sec", d->end_sec,
+                  "pdd_sec", num_or_null(d->pdd_sec), "answer_sec", num_or_null(d->answer_sec),
+                  "talk_sec", num_or_null(d->talk_sec));
     json_object_set_new(o, "final_status",
                         d->final_status ? json_integer(d->final_status) : json_null());
     json_object_set_new(o, "final_reason",
                         d->final_reason ? wire_str(d->final_reason) : json_null());
-    json_object_set_new(o, "hangup",
-                        hang[d->hangup] ? json_string(hang[d->hangup]) : json_null());
+    json_object_set_new(o, "hangup", hang[d->hangup] ? json_string(hang[d->hangup]) : json_null());
     json_object_set_new(o, "cancelled", json_boolean(d->cancelled));
     json_object_set_new(o, "q850_cause",
                         d->q850_cause >= 0 ? json_integer(d->q850_cause) : json_null());

@@ -228,19 +228,17 @@ static void facts(const net_capture *c, net_sip_dialog *d)
             if (!answered)
                 d->hangup = NET_HANGUP_CALLER;
             if (m->reason_hdr[0])
-                read_reason(m->reason_hdr, &d->q850_cause, d->reason_text,
-                            sizeof(d->reason_text));
+                read_reason(m->reason_hdr, &d->q850_cause, d->reason_text, sizeof(d->reason_text));
         }
         if (m->request && !strcmp(m->method, "BYE") && d->hangup == NET_HANGUP_NONE) {
-            d->hangup = same_end(m, &d->caller, d->caller_port, true) ||
-                                net_addr_equal(&m->src, &d->caller)
-                            ? NET_HANGUP_CALLER
-                            : NET_HANGUP_CALLEE;
+            d->hangup =
+                same_end(m, &d->caller, d->caller_port, true) || net_addr_equal(&m->src, &d->caller)
+                    ? NET_HANGUP_CALLER
+                    : NET_HANGUP_CALLEE;
             if (t_answer >= 0)
                 d->talk_sec = m->rel_sec - t_answer;
             if (m->reason_hdr[0])
-                read_reason(m->reason_hdr, &d->q850_cause, d->reason_text,
-                            sizeof(d->reason_text));
+                read_reason(m->reason_hdr, &d->q850_cause, d->reason_text, sizeof(d->reason_text));
         }
         if (m->request && !strcmp(m->method, "INFO") && !again) {
             char dg = info_digit(m);

@@ -154,12 +154,11 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
     if (d->q850_cause >= 0)
         snprintf(cause, sizeof(cause), " (Q.850 cause %d: %s)", d->q850_cause, d->reason_text);
     if (d->challenges) {
-        cq_finding *f = add(&b, "sip_auth_challenge", CQ_SEV_INFO,
-                            "%s was challenged for credentials %d time%s (401/407)%s", who,
-                            d->challenges, d->challenges == 1 ? "" : "s",
-                            d->final_status >= 200 && d->final_status < 300
-                                ? ", then accepted"
-                                : "");
+        cq_finding *f =
+            add(&b, "sip_auth_challenge", CQ_SEV_INFO,
+                "%s was challenged for credentials %d time%s (401/407)%s", who, d->challenges,
+                d->challenges == 1 ? "" : "s",
+                d->final_status >= 200 && d->final_status < 300 ? ", then accepted" : "");
         value(f, CQ_VINT("challenges", d->challenges));
         for (size_t i = 0; i < d->n_msgs; i++) {
             const net_sip_msg *m = &c->sip[d->msgs[i]];
@@ -242,13 +241,14 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                 evidence(&b, f, m);
         }
     }
-    /* SDP that points media at a private address, sent across a public boundary */
+    /* SDP that points media at a private address, arriving from a public one: a NAT rewrote the
+     * packet's addresses but not the SDP (captured inside the NAT, an ALG or a media relay may
+     * still fix it: not said) */
     for (size_t i = 0; i < d->n_msgs; i++) {
         const net_sip_msg *m = &c->sip[d->msgs[i]];
         net_sdp s;
-        if (!m->body || !net_sdp_parse(m->body, m->body_len, &s) || s.hold_addr ||
-            !s.addr.family || !net_addr_private(&s.addr) ||
-            (net_addr_private(&m->src) && net_addr_private(&m->dst)))
+        if (!m->body || !net_sdp_parse(m->body, m->body_len, &s) || s.hold_addr || !s.addr.family ||
+            !net_addr_private(&s.addr) || net_addr_private(&m->src))
             continue;
         char a[NET_ADDR_STRLEN], from[NET_ADDR_STRLEN];
         cq_finding *f = add(&b, "sdp_private_address", CQ_SEV_MAJOR,

@@ -118,17 +118,17 @@ const char *net_sip_header(const net_sip_msg *m, const char *name, char compact,
 
 /* The audio of an SDP body (RFC 4566, RFC 3264): where it wants media, and in what. */
 typedef struct net_sdp {
-    bool present;          /* an audio m= line was found */
-    net_addr addr;         /* c= (media level, else session level) */
-    uint16_t port;         /* m=audio's port; 0: the stream is refused */
-    char proto[24];        /* RTP/AVP, RTP/SAVP, ... */
+    bool present;            /* an audio m= line was found */
+    net_addr addr;           /* c= (media level, else session level) */
+    uint16_t port;           /* m=audio's port; 0: the stream is refused */
+    char proto[24];          /* RTP/AVP, RTP/SAVP, ... */
     int pts[NET_SDP_MAX_PT]; /* the m= line's payload types, in order of preference */
     int n_pts;
     char names[NET_SDP_MAX_PT][24]; /* their encoding names (rtpmap, else the static one) */
     uint32_t rates[NET_SDP_MAX_PT];
-    int ptime;             /* a=ptime, 0 when absent */
-    char direction[10];    /* sendrecv, sendonly, recvonly, inactive */
-    bool hold_addr;        /* c=0.0.0.0: the old way of putting a call on hold */
+    int ptime;          /* a=ptime, 0 when absent */
+    char direction[10]; /* sendrecv, sendonly, recvonly, inactive */
+    bool hold_addr;     /* c=0.0.0.0: the old way of putting a call on hold */
 } net_sdp;
 
 /* Parse the audio of an SDP body. false when it has no audio m= line. */
@@ -137,10 +137,10 @@ bool net_sdp_parse(const char *body, size_t len, net_sdp *out);
 /* ---- dialogs ------------------------------------------------------------------------------- */
 
 typedef enum net_hangup {
-    NET_HANGUP_NONE = 0,   /* not ended in the capture */
-    NET_HANGUP_CALLER,     /* the caller sent BYE, or CANCEL before an answer */
-    NET_HANGUP_CALLEE,     /* the callee sent BYE */
-    NET_HANGUP_REJECTED    /* never answered: a final response of 300 or above */
+    NET_HANGUP_NONE = 0, /* not ended in the capture */
+    NET_HANGUP_CALLER,   /* the caller sent BYE, or CANCEL before an answer */
+    NET_HANGUP_CALLEE,   /* the callee sent BYE */
+    NET_HANGUP_REJECTED  /* never answered: a final response of 300 or above */
 } net_hangup;
 
 /* The messages of one Call-ID, and what they say about the call. Times are seconds from the
@@ -149,26 +149,26 @@ typedef struct net_sip_dialog {
     const char *call_id; /* the messages' own */
     size_t *msgs;        /* indices into the capture's sip[], in capture order */
     size_t n_msgs;
-    const char *method;  /* the first request's method */
+    const char *method; /* the first request's method */
     const char *from, *to;
     net_addr caller, callee;
     uint16_t caller_port, callee_port;
     double start_sec, end_sec;
-    double pdd_sec;      /* INVITE to the first 18x (post-dial delay) */
-    double answer_sec;   /* INVITE to the 2xx */
-    double talk_sec;     /* the 2xx to the BYE */
-    int final_status;    /* the final response to the first INVITE (the last one, when it
-                            was challenged and sent again), 0 none */
+    double pdd_sec;    /* INVITE to the first 18x (post-dial delay) */
+    double answer_sec; /* INVITE to the 2xx */
+    double talk_sec;   /* the 2xx to the BYE */
+    int final_status;  /* the final response to the first INVITE (the last one, when it
+                          was challenged and sent again), 0 none */
     const char *final_reason;
     net_hangup hangup;
     bool cancelled;
-    int q850_cause;      /* Reason: Q.850;cause=N of the BYE, CANCEL or final response; -1 */
-    char reason_text[96]; /* its text= or the cause's meaning */
-    int challenges;      /* 401 and 407 answers */
-    int retransmissions; /* requests and final responses seen again */
-    bool ack_missing;    /* a 2xx to an INVITE with no ACK after it */
-    bool on_hold;        /* a re-INVITE set sendonly, inactive or c=0.0.0.0 */
-    bool resumed;        /* and a later one sendrecv again */
+    int q850_cause;        /* Reason: Q.850;cause=N of the BYE, CANCEL or final response; -1 */
+    char reason_text[96];  /* its text= or the cause's meaning */
+    int challenges;        /* 401 and 407 answers */
+    int retransmissions;   /* requests and final responses seen again */
+    bool ack_missing;      /* a 2xx to an INVITE with no ACK after it */
+    bool on_hold;          /* a re-INVITE set sendonly, inactive or c=0.0.0.0 */
+    bool resumed;          /* and a later one sendrecv again */
     net_sdp offer, answer; /* the first INVITE's, and its 2xx's (or 183's) */
     char info_digits[64];  /* DTMF carried in SIP INFO (application/dtmf-relay, dtmf) */
 } net_sip_dialog;
@@ -200,12 +200,12 @@ typedef struct net_capture {
     size_t n_sip;
     size_t sip_bytes;
     struct net_tcp_flows *tcp_flows; /* net_ internal */
-    net_sip_dialog *dialogs; /* in the order their first message came */
+    net_sip_dialog *dialogs;         /* in the order their first message came */
     size_t n_dialogs;
-    cq_finding *findings;    /* what the dialogs say (docs/network.md): net's memory, freed by
-                                net_capture_free (never by cq_finding_clear) */
+    cq_finding *findings; /* what the dialogs say (docs/network.md): net's memory, freed by
+                             net_capture_free (never by cq_finding_clear) */
     size_t n_findings;
-    size_t *finding_dialog;  /* the dialog of each finding */
+    size_t *finding_dialog; /* the dialog of each finding */
 } net_capture;
 
 /* Read a whole capture (pcap or pcapng; a Microsoft Network Monitor or other file libpcap

@@ -46,8 +46,7 @@ bool net_sdp_parse(const char *body, size_t len, net_sdp *out)
         if (n && p[n - 1] == '\r')
             n--;
         char line[512];
-        snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1),
-                 p);
+        snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), p);
         p = eol < end ? eol + 1 : end;
         if (strlen(line) < 2 || line[1] != '=')
             continue;

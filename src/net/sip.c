@@ -137,8 +137,8 @@ static char *dup_header(const net_sip_msg *m, const char *name, char compact)
 
 static void msg_free(net_sip_msg *m)
 {
-    char **f[] = {&m->method, &m->uri,     &m->reason,     &m->call_id,    &m->from,
-                  &m->to,     &m->via,     &m->contact,    &m->user_agent, &m->content_type,
+    char **f[] = {&m->method,     &m->uri,         &m->reason,  &m->call_id,    &m->from,
+                  &m->to,         &m->via,         &m->contact, &m->user_agent, &m->content_type,
                   &m->reason_hdr, &m->cseq_method, &m->text};
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
         free(*f[i]);
@@ -261,8 +261,8 @@ typedef struct tcp_flow {
     net_addr src, dst;
     uint16_t sport, dport;
     uint32_t next_seq;
-    bool live;  /* in step with a message boundary */
-    char *buf;  /* bytes not yet a whole message */
+    bool live; /* in step with a message boundary */
+    char *buf; /* bytes not yet a whole message */
     size_t len, cap;
     uint32_t hash;
 } tcp_flow;
@@ -350,7 +350,7 @@ static void drain(net_capture *c, const net_limits *lim, tcp_flow *f, const net_
         long k = line_len(p, n);
         bool request;
         if (k < 0)
-            break; /* the first line is not all here yet */
+            break;                         /* the first line is not all here yet */
         if (!first_line(p, k, &request)) { /* out of step: wait for the next message's start */
             off = f->len;
             f->live = false;
@@ -391,7 +391,7 @@ void net__sip_tcp(net_capture *c, const net_limits *lim, const net_tcp *seg)
     if (f->live) {
         int32_t d = (int32_t)(seg->seq - f->next_seq);
         if (d < 0) { /* a retransmission, whole or in part */
-            if ((size_t)-(int64_t)d >= n)
+            if ((size_t) - (int64_t)d >= n)
                 return;
             p += -d, n -= (size_t)-d;
         } else if (d > 0) { /* a hole: what was waiting cannot be completed */

@@ -25,6 +25,11 @@ KIND is one of:
   sip        a call's SIP over UDP (INVITE, 100, 180, 200, ACK, BYE, 200, compact headers, a
              folded line) and the same dialog's messages over TCP: one INVITE split across three
              segments, two messages in one segment, a retransmitted segment
+  sipcase:C  one call that fails one way, C one of: busy (486), cancel (CANCEL, 487),
+             timeout (408), carrier503 (503 with a Q.850 cause), noack (200 never ACKed),
+             hold (re-INVITE sendonly, then sendrecv), private (SDP c= 192.168.1.20 sent
+             from a public address), codec488 (488 to an offer of G.729 only), authloop (401
+             three times); each a fresh Call-ID, over UDP
   big N      N packets of 200 calls' streams (400 streams, both ways, 20 ms each), in time order,
              with 1 % loss (e.g. "big:2000000": about 430 MB), for bench/net.sh
 
@@ -160,6 +165,73 @@ def sip_capture(w):
     w.frame(t, ipv4(B, A, 6, tcp(5060, 40001, 5000, both)))
 
 
+PUB = (203, 0, 113, 5)
+
+
+def sip_case(w, case):
+    t, call = 1.0, "case-%s@203.0.113.5" % case
+    caller, callee = (A, B) if case != "private" else (PUB, B)
+    sdp_a = SDP.replace("10.0.0.1", "192.168.1.20" if case == "private" else "10.0.0.1")
+    if case == "codec488":
+        sdp_a = sdp_a.replace("RTP/AVP 0 101", "RTP/AVP 18").replace(
+            "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n",
+            "a=rtpmap:18 G729/8000\r\n")
+    inv = "INVITE sip:bob@192.0.2.7 SIP/2.0"
+
+    def send(src, dst, first, cseq, body="", extra="", dt=0.2):
+        nonlocal t
+        t += dt
+        w.frame(t, ipv4(src, dst, 17, udp(5060, 5060,
+                                          sip_msg(first, call, cseq, extra=extra, body=body))))
+
+    if case == "authloop":
+        for k in range(3):
+            send(caller, callee, inv, "%d INVITE" % (k + 1), sdp_a)
+            send(callee, caller, "SIP/2.0 401 Unauthorized", "%d INVITE" % (k + 1),
+                 extra='WWW-Authenticate: Digest realm="x", nonce="n%d"' % k)
+            send(caller, callee, "ACK sip:bob@192.0.2.7 SIP/2.0", "%d ACK" % (k + 1))
+        return
+    send(caller, callee, inv, "1 INVITE", sdp_a)
+    send(callee, caller, "SIP/2.0 100 Trying", "1 INVITE")
+    final = {"busy": "486 Busy Here", "timeout": "408 Request Timeout",
+             "carrier503": "503 Service Unavailable", "codec488": "488 Not Acceptable Here"}
+    if case in final:
+        if case != "codec488":
+            send(callee, caller, "SIP/2.0 180 Ringing", "1 INVITE", dt=1.5)
+        extra = 'Reason: Q.850;cause=34;text="No circuit/channel available"' \
+            if case == "carrier503" else ""
+        send(callee, caller, "SIP/2.0 " + final[case], "1 INVITE", extra=extra, dt=4.0)
+        send(caller, callee, "ACK sip:bob@192.0.2.7 SIP/2.0", "1 ACK")
+        return
+    send(callee, caller, "SIP/2.0 180 Ringing", "1 INVITE", dt=2.0)
+    if case == "cancel":
+        send(caller, callee, "CANCEL sip:bob@192.0.2.7 SIP/2.0", "1 CANCEL", dt=6.0)
+        send(callee, caller, "SIP/2.0 200 OK", "1 CANCEL")
+        send(callee, caller, "SIP/2.0 487 Request Terminated", "1 INVITE")
+        send(caller, callee, "ACK sip:bob@192.0.2.7 SIP/2.0", "1 ACK")
+        return
+    ok = SDP.replace("10.0.0.1", "192.0.2.7")
+    send(callee, caller, "SIP/2.0 200 OK", "1 INVITE", ok, dt=3.0)
+    if case == "noack":
+        for k in range(4):  # the 200 resent, never acknowledged
+            send(callee, caller, "SIP/2.0 200 OK", "1 INVITE", ok, dt=0.5 * 2 ** k)
+        send(callee, caller, "BYE sip:alice@10.0.0.1 SIP/2.0", "2 BYE", dt=1.0)
+        return
+    send(caller, callee, "ACK sip:bob@192.0.2.7 SIP/2.0", "1 ACK")
+    if case == "hold":
+        tagged = "t: <sip:bob@192.0.2.7>;tag=b1"
+        for k, d in ((2, "sendonly"), (3, "sendrecv")):
+            body = sdp_a + "a=%s\r\n" % d
+            msg = sip_msg(inv, call, "%d INVITE" % k, body=body).replace(
+                b"t: <sip:bob@192.0.2.7>", tagged.encode())
+            t += 5.0
+            w.frame(t, ipv4(caller, callee, 17, udp(5060, 5060, msg)))
+            send(callee, caller, "SIP/2.0 200 OK", "%d INVITE" % k, ok)
+            send(caller, callee, "ACK sip:bob@192.0.2.7 SIP/2.0", "%d ACK" % k)
+    send(caller, callee, "BYE sip:bob@192.0.2.7 SIP/2.0", "9 BYE", dt=10.0)
+    send(callee, caller, "SIP/2.0 200 OK", "9 BYE")
+
+
 def stream_packets(rng, kind, n=500, pt=0, ssrc=0x11223344, seq0=1000, ts0=160000, start=1.0):
     """(arrival, rtp bytes) in arrival order."""
     out = []
@@ -214,6 +286,10 @@ def main():
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     link = "sll" if kind == "sll" else "eth"
     w = Writer(path, link=link, ng=(kind == "pcapng"))
+    if kind.startswith("sipcase:"):
+        sip_case(w, kind.split(":")[1])
+        w.close()
+        return 0
     if kind == "sip":
         sip_capture(w)
         w.close()

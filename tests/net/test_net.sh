@@ -62,6 +62,44 @@ check "SIP: compact and folded headers read" python3 -c "
 import json,sys; m=json.load(open('$T/sip.json'))['sip'][0]
 sys.exit(not (m['call_id'] == 'c1@10.0.0.1' and m['from'].startswith('<sip:alice') and m['cseq'] == 1 and m['cseq_method'] == 'INVITE'))"
 
+# SIP failure classes, each on a trace built here, each with its finding (and no private-address
+# finding where the SDP comes from a private sender)
+for case in busy:sip_busy cancel:sip_cancelled timeout:sip_timeout carrier503:sip_service_unavailable \
+    noack:sip_ack_missing hold:sip_hold private:sdp_private_address codec488:sip_codec_mismatch \
+    authloop:sip_auth_loop; do
+    k=${case%%:*}
+    code=${case#*:}
+    python3 "$HERE/gen_pcap.py" "sipcase:$k" "$T/case-$k.pcap"
+    "$CQ" sip --json "$T/case-$k.pcap" > "$T/case-$k.json"
+    check "SIP $k: finding $code, with evidence" python3 -c "
+import json,sys; d=json.load(open('$T/case-$k.json')); f=[x for x in d['findings'] if x['code'] == '$code']
+priv=[x for x in d['findings'] if x['code'] == 'sdp_private_address']
+sys.exit(not (f and f[0]['evidence'] and f[0]['evidence'][0]['figure'].startswith('frame ')
+              and (len(priv) == 0) == ('$k' != 'private')))"
+done
+check "SIP 503: the Q.850 cause read" python3 -c "
+import json,sys; d=json.load(open('$T/case-carrier503.json'))['dialogs'][0]
+sys.exit(not (d['final_status'] == 503 and d['q850_cause'] == 34 and d['hangup'] == 'rejected' and d['pdd_sec'] > 1))"
+check "SIP hold: held, then resumed" python3 -c "
+import json,sys; d=json.load(open('$T/case-hold.json'))['dialogs'][0]
+sys.exit(not (d['on_hold'] and d['resumed'] and d['hangup'] == 'caller' and d['talk_sec'] > 10))"
+
+# the real captures' findings
+fnd() { # fnd CAPTURE CODE...: each code among the capture's findings
+    "$CQ" sip --json "$P/$1" > "$T/f.json"
+    shift
+    python3 -c "
+import json,sys; codes={f['code'] for f in json.load(open('$T/f.json'))['findings']}
+sys.exit(not set(sys.argv[1:]) <= codes)" "$@"
+}
+check "asterisk_b2bua: the 401 challenges, 404, 480 and 489" fnd asterisk_b2bua.pcapng sip_auth_challenge sip_not_found sip_unavailable sip_bad_event
+check "dtmf_sipinfo: the CANCEL and the SIP INFO digits" fnd dtmf_sipinfo.pcap sip_cancelled sip_info_dtmf
+"$CQ" sip --json "$P/dtmf_sipinfo.pcap" > "$T/info.json"
+check "dtmf_sipinfo: digits 1342" python3 -c "
+import json,sys; f=[x for x in json.load(open('$T/info.json'))['findings'] if x['code'] == 'sip_info_dtmf']
+sys.exit(not (f and f[0]['values']['digits'] == '1342' and len(f[0]['evidence']) == 4))"
+check "sip_dtmf2: the 603" fnd sip_dtmf2.pcap sip_declined
+
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
 "$CQ" sip --json "$T/many.pcap" > "$T/many.json"
