@@ -22,26 +22,24 @@ static void usage(FILE *f)
                "  --json    one JSON object (docs/network.md)\n");
 }
 
-/* "g711A, CN": the names of a stream's payload types in increasing number, as Wireshark
- * writes them. */
+/* "g711A, telephone-event": the names of a stream's payload types in increasing number, as
+ * Wireshark writes them. */
 static void payloads(const net_rtp_stream *s, char *buf, size_t n)
 {
     size_t k = 0;
     buf[0] = 0;
-    for (unsigned pt = 0; pt < 128 && k < n; pt++) {
-        bool seen = false;
-        for (int i = 0; i < s->n_pts; i++)
-            seen |= s->pts[i] == pt;
-        if (!seen)
-            continue;
-        const char *name = net_pt_name(pt);
-        char dyn[24];
-        if (!name) {
-            snprintf(dyn, sizeof(dyn), "RTPType-%u", pt);
-            name = dyn;
+    for (unsigned pt = 0; pt < 128 && k < n; pt++)
+        for (int i = 0; i < s->n_pts && k < n; i++) {
+            if (s->pts[i] != pt)
+                continue;
+            char dyn[24];
+            const char *name = s->pt_names[i];
+            if (!name[0]) {
+                snprintf(dyn, sizeof(dyn), "RTPType-%u", pt);
+                name = dyn;
+            }
+            k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? ", " : "", name);
         }
-        k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? ", " : "", name);
-    }
 }
 
 static json_t *stream_json(const net_rtp_stream *s)
@@ -76,6 +74,8 @@ static json_t *stream_json(const net_rtp_stream *s)
                         s->has_jitter ? json_real(s->max_jitter_ms) : json_null());
     json_object_set_new(o, "clock_rate", s->clock_rate ? json_integer(s->clock_rate) : json_null());
     json_object_set_new(o, "problem", json_boolean(s->problem));
+    json_object_set_new(o, "sdp", json_boolean(s->sdp_bound));
+    json_object_set_new(o, "digits", s->digits[0] ? json_string(s->digits) : json_null());
     return o;
 }
 
@@ -222,7 +222,9 @@ static json_t *findings_json(const net_capture *c)
     }
     for (size_t i = 0; i < json_array_size(a) && i < c->n_findings; i++)
         json_object_set_new(json_array_get(a, i), "call_id",
-                            wire_str(c->dialogs[c->finding_dialog[i]].call_id));
+                            c->finding_dialog[i] < c->n_dialogs
+                                ? wire_str(c->dialogs[c->finding_dialog[i]].call_id)
+                                : json_null());
     return a;
 }
 

@@ -532,5 +532,6 @@ void net_capture_free(net_capture *c)
     net__findings_free(c);
     net__dialogs_free(c);
     net__sip_free(c);
+    net__sdp_free(c);
     free(c);
 }

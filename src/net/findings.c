@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,7 @@ static cq_finding *add(builder *b, const char *code, cq_severity sev, const char
         return NULL;
     f->code = code;
     f->severity = sev;
-    c->finding_dialog[c->n_findings++] = (size_t)(b->d - c->dialogs);
+    c->finding_dialog[c->n_findings++] = b->d ? (size_t)(b->d - c->dialogs) : SIZE_MAX;
     return f;
 }
 
@@ -294,11 +295,41 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
     }
 }
 
+/* DTMF carried as RFC 4733 telephone events in an RTP stream. */
+static void stream_findings(net_capture *c)
+{
+    builder b = {c, NULL};
+    for (size_t i = 0; i < c->n_streams; i++) {
+        const net_rtp_stream *s = &c->streams[i];
+        if (!s->digits[0])
+            continue;
+        char a[NET_ADDR_STRLEN], d[NET_ADDR_STRLEN], *fig = NULL;
+        cq_finding *f = add(&b, "rtp_dtmf", CQ_SEV_INFO,
+                            "DTMF sent as RFC 4733 telephone events from %s:%u to %s:%u (SSRC "
+                            "0x%08X): %s",
+                            net_addr_str(&s->src, a, sizeof(a)), s->sport,
+                            net_addr_str(&s->dst, d, sizeof(d)), s->dport, s->ssrc, s->digits);
+        value(f, CQ_VSTR("digits", s->digits));
+        if (!f ||
+            asprintf(&fig, "stream 0x%08X %s:%u -> %s:%u", s->ssrc, a, s->sport, d, s->dport) < 0)
+            continue;
+        cq_finding_evidence *ne = realloc(f->evidence, sizeof(*ne));
+        if (!ne) {
+            free(fig);
+            continue;
+        }
+        f->evidence = ne;
+        f->evidence[f->n_evidence++] =
+            (cq_finding_evidence){.start_sec = s->start_sec, .end_sec = s->end_sec, .figure = fig};
+    }
+}
+
 void net__findings(net_capture *c)
 {
     for (size_t i = 0; i < c->n_dialogs; i++)
         if (c->dialogs[i].n_msgs)
             dialog_findings(c, &c->dialogs[i]);
+    stream_findings(c);
 }
 
 void net__findings_free(net_capture *c)

@@ -48,7 +48,7 @@ bool net_addr_private(const net_addr *a);
 
 /* ---- RTP streams ----------------------------------------------------------------------------- */
 
-#define NET_MAX_PTS 8 /* payload types named per stream */
+#define NET_MAX_PTS 16 /* payload types named per stream (more are counted, not named) */
 
 /* One RTP stream: the packets of one SSRC from one address and port to another. Times are
  * seconds from the capture's first packet; delays and jitter in milliseconds; a figure that
@@ -68,9 +68,14 @@ typedef struct net_rtp_stream {
     double min_delta_ms, mean_delta_ms, max_delta_ms;
     double min_jitter_ms, mean_jitter_ms, max_jitter_ms;
     bool has_jitter;
-    bool problem;             /* Wireshark's "Problems?" mark: a sequence error, a payload type
-                                 change, a wrong timestamp */
-    uint32_t clock_rate;      /* Hz of the regular payload; 0 unknown */
+    bool problem;        /* Wireshark's "Problems?" mark: a sequence error, a payload type
+                            change, a wrong timestamp */
+    uint32_t clock_rate; /* Hz of the regular payload; 0 unknown */
+    char pt_names[NET_MAX_PTS][24]; /* the name of each of pts[], fixed when it first came: the
+                                       SDP's rtpmap, else the static one, else Wireshark's
+                                       defaults (rtpevent, rtp.rfc2198), else "" */
+    bool sdp_bound;           /* its payload map came from an SDP seen before its first packet */
+    char digits[64];          /* RFC 4733 telephone events (DTMF 0-9 * # A-D), one per event */
     struct net_rtp_state *st; /* the analysis's running state (net_ internal) */
 } net_rtp_stream;
 
@@ -196,6 +201,7 @@ typedef struct net_capture {
     net_rtp_stream *streams;
     size_t n_streams;
     struct net_rtp_index *rtp_index; /* net_ internal */
+    struct net_sdp_maps *sdp_maps;   /* net_ internal: the SDPs seen so far, by address:port */
     net_sip_msg *sip;                /* in capture order */
     size_t n_sip;
     size_t sip_bytes;

@@ -38,6 +38,18 @@ void net__dialogs_free(net_capture *c);
 void net__findings(net_capture *c);
 void net__findings_free(net_capture *c);
 
+/* SDP payload maps (sdp.c): an SDP seen in a SIP message (a request, or a response below 400)
+ * maps dynamic payload types for the media sent to its address and port from then on. */
+void net__sdp_seen(net_capture *c, const net_sdp *sdp);
+/* The map for media from src:sport to dst:dport (the destination's SDP, else the source's), as
+ * an index + 1, or 0 when none. */
+size_t net__sdp_find(const net_capture *c, const net_addr *dst, uint16_t dport, const net_addr *src,
+                     uint16_t sport);
+/* Payload type pt in map `idx` (from net__sdp_find): its name and rate; false when the map
+ * does not have it. */
+bool net__sdp_pt(const net_capture *c, size_t idx, int pt, const char **name, uint32_t *rate);
+void net__sdp_free(net_capture *c);
+
 /* The RTP analysis (rtp.c): is this datagram RTP by the header's shape? */
 bool net__rtp_looks_like(const uint8_t *p, size_t n);
 /* One RTP packet into its stream (created as needed). */

@@ -19,6 +19,8 @@
  */
 #define _GNU_SOURCE
 #include <math.h>
+#include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +37,9 @@ typedef struct net_rtp_state {
     double delta, jitter;
     uint64_t total; /* packets before this one, of every kind */
     uint32_t hash;
+    size_t sdp; /* the SDP payload map bound at the first packet (net__sdp_find), 0 none */
+    bool have_event;
+    uint32_t event_ts; /* the RTP timestamp of the last telephone event */
 } net_rtp_state;
 
 /* ---- payload types (RFC 3551 and Wireshark's short names) ---------------------------------- */
@@ -217,6 +222,9 @@ static net_rtp_stream *find_or_add(net_capture *c, const net_limits *lim, const 
     if (!st)
         return NULL;
     st->hash = h;
+    /* an SDP seen before the stream's first packet maps its dynamic types for good; one seen
+     * after does not (as Wireshark binds a flow to its conversation at the first packet) */
+    st->sdp = net__sdp_find(c, &u->dst, u->dport, &u->src, u->sport);
     net_rtp_stream *s = &c->streams[c->n_streams];
     *s = (net_rtp_stream){.src = u->src,
                           .dst = u->dst,
@@ -225,6 +233,7 @@ static net_rtp_stream *find_or_add(net_capture *c, const net_limits *lim, const 
                           .ssrc = ssrc,
                           .min_delta_ms = -1,
                           .min_jitter_ms = -1,
+                          .sdp_bound = st->sdp != 0,
                           .st = st};
     size_t k = h & (tb->cap - 1);
     while (tb->slot[k])
@@ -233,13 +242,59 @@ static net_rtp_stream *find_or_add(net_capture *c, const net_limits *lim, const 
     return s;
 }
 
-static void note_pt(net_rtp_stream *s, int pt)
+/* A payload type's name and clock rate for this stream: static types by RFC 3551; dynamic ones
+ * from the stream's SDP map (a telephone event has no clock: no jitter), and without a map by
+ * Wireshark's defaults (100 and 101 events, 99 RFC 2198). *event: RFC 4733 events. */
+static uint32_t pt_info_of(const net_capture *c, const net_rtp_state *st, int pt, const char **name,
+                           bool *event)
+{
+    *event = false;
+    if (pt < 96) {
+        *name = net_pt_name((unsigned)pt);
+        return net_pt_clock_rate((unsigned)pt);
+    }
+    if (st->sdp) {
+        uint32_t rate;
+        if (!net__sdp_pt(c, st->sdp, pt, name, &rate)) {
+            *name = NULL; /* a map without it: RTPType-N */
+            return 0;
+        }
+        if (!strncasecmp(*name, "telephone-event", 15)) {
+            *event = true;
+            return 0;
+        }
+        return rate;
+    }
+    *name = net_pt_name((unsigned)pt);
+    *event = pt == 100 || pt == 101;
+    return 0;
+}
+
+static void note_pt(net_rtp_stream *s, int pt, const char *name)
 {
     for (int i = 0; i < s->n_pts; i++)
         if (s->pts[i] == pt)
             return;
-    if (s->n_pts < NET_MAX_PTS)
+    if (s->n_pts < NET_MAX_PTS) {
+        snprintf(s->pt_names[s->n_pts], sizeof(s->pt_names[0]), "%.23s", name ? name : "");
         s->pts[s->n_pts++] = (uint8_t)pt;
+    }
+}
+
+/* An RFC 4733 event packet: a new event (a new timestamp) with a DTMF code adds its digit. */
+static void event_packet(net_rtp_stream *s, net_rtp_state *st, const uint8_t *p, size_t n,
+                         uint32_t ts)
+{
+    size_t off = 12 + (size_t)(p[0] & 15) * 4;
+    if ((p[0] & 0x10) && off + 4 <= n)
+        off += 4 + (size_t)(p[off + 2] << 8 | p[off + 3]) * 4;
+    if (off + 4 > n || p[off] > 15 || (st->have_event && st->event_ts == ts))
+        return;
+    st->have_event = true;
+    st->event_ts = ts;
+    size_t k = strlen(s->digits);
+    if (k + 1 < sizeof(s->digits))
+        s->digits[k] = "0123456789*#ABCD"[p[off]], s -> digits[k + 1] = 0;
 }
 
 /* ---- one packet ----------------------------------------------------------------------------- */
@@ -267,7 +322,12 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
     int seq = p[2] << 8 | p[3];
     uint32_t ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
     double now = u->rel_ms;
-    note_pt(s, pt);
+    const char *pt_name;
+    bool event;
+    uint32_t rate = pt_info_of(c, st, pt, &pt_name, &event);
+    note_pt(s, pt, pt_name);
+    if (event)
+        event_packet(s, st, p, u->len, ts);
     s->packets++;
     s->end_sec = u->rel;
     if (s->packets == 1) {
@@ -309,7 +369,6 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
     bool cn = pt == PT_CN || pt == PT_CN_OLD;
     bool follows_cn = st->pt_cur == PT_CN || st->pt_cur == PT_CN_OLD;
     st->pt_cur = pt;
-    uint32_t rate = net_pt_clock_rate((unsigned)pt);
     double cur_jitter = 0;
     if (in_seq) {
         st->delta = now - st->t_last;

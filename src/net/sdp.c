@@ -133,3 +133,68 @@ bool net_sdp_parse(const char *body, size_t len, net_sdp *out)
     out->hold_addr = out->addr.family == 4 && !memcmp(out->addr.a, zero, 4);
     return true;
 }
+
+/* ---- the maps of a capture ------------------------------------------------------------------ */
+
+struct net_sdp_maps {
+    net_sdp *m;
+    size_t n, cap;
+};
+
+void net__sdp_seen(net_capture *c, const net_sdp *sdp)
+{
+    if (!sdp->present || !sdp->port || !sdp->addr.family)
+        return;
+    struct net_sdp_maps *t = c->sdp_maps;
+    if (!t && !(t = c->sdp_maps = calloc(1, sizeof(*t))))
+        return;
+    for (size_t i = 0; i < t->n; i++) /* a later SDP for the same address and port replaces it */
+        if (t->m[i].port == sdp->port && net_addr_equal(&t->m[i].addr, &sdp->addr)) {
+            t->m[i] = *sdp;
+            return;
+        }
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 16;
+        net_sdp *nm = realloc(t->m, nc * sizeof(*nm));
+        if (!nm)
+            return;
+        t->m = nm, t->cap = nc;
+    }
+    t->m[t->n++] = *sdp;
+}
+
+static size_t find_one(const struct net_sdp_maps *t, const net_addr *a, uint16_t port)
+{
+    for (size_t i = 0; t && i < t->n; i++)
+        if (t->m[i].port == port && net_addr_equal(&t->m[i].addr, a))
+            return i + 1;
+    return 0;
+}
+
+size_t net__sdp_find(const net_capture *c, const net_addr *dst, uint16_t dport, const net_addr *src,
+                     uint16_t sport)
+{
+    size_t k = find_one(c->sdp_maps, dst, dport);
+    return k ? k : find_one(c->sdp_maps, src, sport);
+}
+
+bool net__sdp_pt(const net_capture *c, size_t idx, int pt, const char **name, uint32_t *rate)
+{
+    if (!idx || !c->sdp_maps || idx > c->sdp_maps->n)
+        return false;
+    const net_sdp *s = &c->sdp_maps->m[idx - 1];
+    for (int i = 0; i < s->n_pts; i++)
+        if (s->pts[i] == pt && s->names[i][0]) {
+            *name = s->names[i];
+            *rate = s->rates[i];
+            return true;
+        }
+    return false;
+}
+
+void net__sdp_free(net_capture *c)
+{
+    if (c->sdp_maps)
+        free(c->sdp_maps->m);
+    free(c->sdp_maps);
+}

@@ -224,6 +224,10 @@ static bool keep(net_capture *c, const net_limits *lim, const net_udp *u, bool t
     }
     c->n_sip++;
     c->sip_bytes += n;
+    net_sdp sdp; /* an offer, or an answer below 400: media to its address maps its types */
+    if (m->body && (request || m->status < 400) && strcasestr(m->content_type, "application/sdp") &&
+        net_sdp_parse(m->body, m->body_len, &sdp))
+        net__sdp_seen(c, &sdp);
     return true;
 }
 

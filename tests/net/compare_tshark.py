@@ -110,6 +110,8 @@ def num(v, none):
 
 def compare(t, o):
     diffs = []
+    if t["payload"] != o["payload"]:
+        diffs.append("payload %r != %r" % (t["payload"], o["payload"]))
     if int(t["pkts"]) != o["packets"]:
         diffs.append("packets %s != %d" % (t["pkts"], o["packets"]))
     if int(t["lost"]) != o["lost"]:

@@ -98,7 +98,16 @@ check "dtmf_sipinfo: the CANCEL and the SIP INFO digits" fnd dtmf_sipinfo.pcap s
 check "dtmf_sipinfo: digits 1342" python3 -c "
 import json,sys; f=[x for x in json.load(open('$T/info.json'))['findings'] if x['code'] == 'sip_info_dtmf']
 sys.exit(not (f and f[0]['values']['digits'] == '1342' and len(f[0]['evidence']) == 4))"
-check "sip_dtmf2: the 603" fnd sip_dtmf2.pcap sip_declined
+check "sip_dtmf2: the 603 and the RFC 2833 digits" fnd sip_dtmf2.pcap sip_declined rtp_dtmf
+"$CQ" sip --json "$P/sip_dtmf2.pcap" > "$T/d2.json"
+check "sip_dtmf2: digits 6789123, the event type named by the SDP" python3 -c "
+import json,sys; d=json.load(open('$T/d2.json')); s=[x for x in d['streams'] if x['digits']]
+sys.exit(not (len(s) == 1 and s[0]['digits'] == '6789123' and s[0]['payload'] == 'g711A, telephone-event' and s[0]['sdp']))"
+for k in 0 1 2 3 4 5; do
+    "$CQ" sip --json "$P/sipp_dtmf_2833_$k.pcap" > "$T/e.json"
+    check "sipp_dtmf_2833_$k: digit $k (no SDP: PT 101 by default)" python3 -c "
+import json,sys; s=json.load(open('$T/e.json'))['streams']; sys.exit(not (s[0]['digits'] == '$k'))"
+done
 
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
