@@ -120,6 +120,23 @@ static void udp_in(walker *w, const net_udp *u)
         net__rtp_packet(w->c, w->lim, u);
 }
 
+/* A transport payload with its frame's time and number, and the ports at the header's start
+ * (UDP and TCP put them in the same place). */
+static net_udp payload_of(const walker *w, double ts, const net_addr *src, const net_addr *dst,
+                          const uint8_t *hdr, const uint8_t *data, size_t len)
+{
+    return (net_udp){.ts = ts,
+                     .rel = w->rel,
+                     .rel_ms = w->rel_ms,
+                     .num = w->num,
+                     .src = *src,
+                     .dst = *dst,
+                     .sport = (uint16_t)(hdr[0] << 8 | hdr[1]),
+                     .dport = (uint16_t)(hdr[2] << 8 | hdr[3]),
+                     .data = data,
+                     .len = len};
+}
+
 static void tcp_in(walker *w, double ts, const net_addr *src, const net_addr *dst, const uint8_t *p,
                    size_t n)
 {
@@ -128,16 +145,7 @@ static void tcp_in(walker *w, double ts, const net_addr *src, const net_addr *ds
         return;
     }
     size_t off = (size_t)(p[12] >> 4) * 4;
-    net_tcp t = {.u = {.ts = ts,
-                       .rel = w->rel,
-                       .rel_ms = w->rel_ms,
-                       .num = w->num,
-                       .src = *src,
-                       .dst = *dst,
-                       .sport = (uint16_t)(p[0] << 8 | p[1]),
-                       .dport = (uint16_t)(p[2] << 8 | p[3]),
-                       .data = p + off,
-                       .len = n - off},
+    net_tcp t = {.u = payload_of(w, ts, src, dst, p, p + off, n - off),
                  .seq = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7],
                  .syn = p[13] & 0x02,
                  .fin = p[13] & 0x01,
@@ -166,16 +174,7 @@ static void transport(walker *w, double ts, const net_addr *src, const net_addr 
         return;
     }
     size_t body = ulen - 8 <= n - 8 ? ulen - 8 : n - 8; /* a snapped datagram: what there is */
-    net_udp u = {.ts = ts,
-                 .rel = w->rel,
-                 .rel_ms = w->rel_ms,
-                 .num = w->num,
-                 .src = *src,
-                 .dst = *dst,
-                 .sport = (uint16_t)(p[0] << 8 | p[1]),
-                 .dport = (uint16_t)(p[2] << 8 | p[3]),
-                 .data = p + 8,
-                 .len = body};
+    net_udp u = payload_of(w, ts, src, dst, p, p + 8, body);
     if (ulen - 8 > n - 8)
         w->c->truncated++;
     udp_in(w, &u);
