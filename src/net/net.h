@@ -181,6 +181,33 @@ typedef struct net_sip_dialog {
 /* The meaning of a Q.850 cause (ITU-T Q.850 Table 1), or NULL. */
 const char *net_q850_text(int cause);
 
+/* ---- the E-model ---------------------------------------------------------------------------- */
+
+/* ITU-T G.107's planning parameters (names as in its Table 3; dB, ms, %). */
+typedef struct net_emodel {
+    double slr, rlr, stmr, lstr, ds, dr, telr, wepl;
+    double t, ta, tr; /* mean one-way delay, absolute delay, round-trip delay (ms) */
+    double ppl;       /* packet-loss probability (%) */
+    double burst_r;   /* burst ratio: 1 random loss, above 1 bursty */
+    double ie, bpl;   /* the codec's equipment impairment and packet-loss robustness */
+    double nc, nfor, ps, pr, a, qdu;
+} net_emodel;
+
+/* G.107 Table 3's defaults (they give R = 93.2). */
+net_emodel net_emodel_defaults(void);
+/* The transmission rating R (G.107 section 3). */
+double net_emodel_r(const net_emodel *e);
+/* The MOS R predicts (G.107 Annex B). */
+double net_emodel_mos(double r);
+
+/* A codec's planning values (ITU-T G.113 Appendix I). */
+typedef struct net_codec_plan {
+    const char *name; /* the SDP encoding name's prefix: PCMU, PCMA, G729, G723, GSM */
+    double ie, bpl;   /* bpl 0: not given by the table */
+    double algo_ms;   /* frame and look-ahead */
+} net_codec_plan;
+bool net_codec_planning(const char *name, net_codec_plan *out);
+
 /* ---- a capture ------------------------------------------------------------------------------- */
 
 typedef struct net_capture {
