@@ -76,6 +76,27 @@ static json_t *stream_json(const net_rtp_stream *s)
     json_object_set_new(o, "problem", json_boolean(s->problem));
     json_object_set_new(o, "sdp", json_boolean(s->sdp_bound));
     json_object_set_new(o, "digits", s->digits[0] ? json_string(s->digits) : json_null());
+    json_t *lh = json_array(), *dh = json_array();
+    for (int i = 0; i < NET_LOSS_BINS; i++)
+        json_array_append_new(lh, json_integer(s->loss_hist[i]));
+    for (int i = 0; i < NET_DV_BINS; i++)
+        json_array_append_new(dh, json_integer(s->dv_hist[i]));
+    json_object_set_new(o, "loss_runs", lh);
+    json_object_set_new(o, "delay_variation_10ms", dh);
+    json_t *q = json_null();
+    if (s->has_mos) {
+        static const char *const jb[NET_JB_N] = {"fixed_50ms", "fixed_200ms", "adaptive_500ms"};
+        json_t *bufs = json_object();
+        for (int i = 0; i < NET_JB_N; i++)
+            json_object_set_new(bufs, jb[i],
+                                json_pack("{s:f,s:f,s:f}", "mos", s->mos[i], "loss_pct",
+                                          s->jb_loss_pct[i], "delay_ms", s->jb_delay_ms[i]));
+        q = json_pack("{s:s,s:s,s:f,s:f,s:o,s:f,s:f}", "model", "ITU-T G.107 E-model", "codec",
+                      s->mos_codec, "network_loss_pct", s->net_loss_pct, "burst_ratio",
+                      s->burst_ratio, "jitter_buffers", bufs, "min_mos_10s", s->min_mos_10s,
+                      "min_mos_at_sec", s->min_mos_at_sec);
+    }
+    json_object_set_new(o, "network_mos", q);
     return o;
 }
 
@@ -284,19 +305,22 @@ static void print_text(const net_capture *c, const char *file)
         return;
     printf("%12s %12s %15s %5s %15s %5s %10s %22s %6s %12s %9s %9s %9s %9s %1s\n", "start", "end",
            "src", "port", "dst", "port", "ssrc", "payload", "pkts", "lost", "maxdelta", "maxjit",
-           "meanjit", "", "!");
+           "meanjit", "MOS", "!");
     for (size_t i = 0; i < c->n_streams; i++) {
         const net_rtp_stream *s = &c->streams[i];
         char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN], pl[160], lost[40];
         payloads(s, pl, sizeof(pl));
+        char mosbuf[16] = "-";
+        if (s->has_mos)
+            snprintf(mosbuf, sizeof(mosbuf), "%.2f", s->mos[0]);
         snprintf(lost, sizeof(lost), "%lld (%.1f%%)", (long long)s->lost,
                  s->expected ? 100.0 * (double)s->lost / (double)s->expected : 0.0);
         printf("%12.6f %12.6f %15s %5u %15s %5u 0x%08X %22s %6llu %12s %9.3f %9.3f %9.3f %9s %1s\n",
                s->start_sec, s->end_sec, net_addr_str(&s->src, a, sizeof(a)), s->sport,
                net_addr_str(&s->dst, b, sizeof(b)), s->dport, s->ssrc, pl,
                (unsigned long long)s->packets, lost, s->max_delta_ms,
-               s->has_jitter ? s->max_jitter_ms : 0.0, s->has_jitter ? s->mean_jitter_ms : 0.0, "",
-               s->problem ? "X" : "");
+               s->has_jitter ? s->max_jitter_ms : 0.0, s->has_jitter ? s->mean_jitter_ms : 0.0,
+               mosbuf, s->problem ? "X" : "");
     }
 }
 

@@ -20,7 +20,8 @@ net_limits net_default_limits(void)
                         .max_streams = 100000,
                         .max_frag_bytes = 8 << 20,
                         .max_sip = 200000,
-                        .max_sip_bytes = 64 << 20};
+                        .max_sip_bytes = 64 << 20,
+                        .max_rtp_bytes = (size_t)256 << 20};
 }
 
 /* ---- addresses ------------------------------------------------------------------------------ */
@@ -451,7 +452,7 @@ static int walk(pcap_t *pc, const net_limits *lim, net_capture **out, char *err,
         c->frag_dropped++;
         frag_drop(&w, &w.frags);
     }
-    net__rtp_finish(c);
+    net__rtp_finish(c, lim);
     net__dialogs(c);
     net__findings(c);
     *out = c;

@@ -67,8 +67,8 @@ double net_emodel_r(const net_emodel *e)
     double iq = 15 * log10(1 + pow(10, y) + pow(10, z));
     double is = iolr + ist + iq;
     /* 3.5: the delay impairment factor Id */
-    double terv = e->telr - 40 * log10((1 + e->t / 10) / (1 + e->t / 150)) +
-                  6 * exp(-0.3 * e->t * e->t);
+    double terv =
+        e->telr - 40 * log10((1 + e->t / 10) / (1 + e->t / 150)) + 6 * exp(-0.3 * e->t * e->t);
     if (e->stmr < 9)
         terv += ist / 2;
     double re = 80 + 2.5 * (terv - 14);

@@ -27,9 +27,13 @@ typedef struct net_limits {
     size_t max_frag_bytes; /* bytes of IP fragments waiting for the rest of their datagram */
     size_t max_sip;        /* SIP messages kept; further ones are counted */
     size_t max_sip_bytes;  /* bytes of SIP text kept, and of TCP streams being reassembled */
+    size_t max_rtp_bytes;  /* bytes of per-packet records kept for the network MOS */
+    double bpl;            /* the E-model's packet-loss robustness for every codec; 0: each
+                              codec's G.113 Appendix I value (4.3 where it gives none) */
 } net_limits;
 
-/* 20 M packets, 100,000 streams, 8 MiB of fragments, 200,000 SIP messages in 64 MiB. */
+/* 20 M packets, 100,000 streams, 8 MiB of fragments, 200,000 SIP messages in 64 MiB, 256 MiB
+ * of RTP packet records (10 M packets). */
 net_limits net_default_limits(void);
 
 /* ---- addresses ------------------------------------------------------------------------------- */
@@ -48,7 +52,10 @@ bool net_addr_private(const net_addr *a);
 
 /* ---- RTP streams ----------------------------------------------------------------------------- */
 
-#define NET_MAX_PTS 16 /* payload types named per stream (more are counted, not named) */
+#define NET_LOSS_BINS 10 /* consecutive-loss histogram: 1 ... 9, 10 or more */
+#define NET_DV_BINS 16   /* delay-variation histogram: 0-10 ms ... 140-150, 150 or more */
+#define NET_JB_N 3       /* jitter buffers simulated: fixed 50 ms, fixed 200 ms, adaptive to 500 */
+#define NET_MAX_PTS 16   /* payload types named per stream (more are counted, not named) */
 
 /* One RTP stream: the packets of one SSRC from one address and port to another. Times are
  * seconds from the capture's first packet; delays and jitter in milliseconds; a figure that
@@ -74,9 +81,21 @@ typedef struct net_rtp_stream {
     char pt_names[NET_MAX_PTS][24]; /* the name of each of pts[], fixed when it first came: the
                                        SDP's rtpmap, else the static one, else Wireshark's
                                        defaults (rtpevent, rtp.rfc2198), else "" */
-    bool sdp_bound;           /* its payload map came from an SDP seen before its first packet */
-    char digits[64];          /* RFC 4733 telephone events (DTMF 0-9 * # A-D), one per event */
-    struct net_rtp_state *st; /* the analysis's running state (net_ internal) */
+    bool sdp_bound;  /* its payload map came from an SDP seen before its first packet */
+    char digits[64]; /* RFC 4733 telephone events (DTMF 0-9 * # A-D), one per event */
+    /* the network's quality (rtp_quality.c, docs/network.md "Network MOS") */
+    uint32_t loss_hist[NET_LOSS_BINS]; /* runs of 1, 2, ... 9, and 10 or more lost packets */
+    uint32_t dv_hist[NET_DV_BINS];     /* |D| of consecutive packets: 10 ms bins, the last open */
+    bool has_mos;                      /* a codec with planning values and packets enough */
+    char mos_codec[16];                /* the codec the E-model took (PCMU, PCMA, G729, ...) */
+    double burst_ratio;                /* G.107's BurstR of the loss behind the 50 ms buffer */
+    double net_loss_pct;               /* lost in the network (sequence gaps), % of expected */
+    double jb_loss_pct[NET_JB_N];      /* the same plus packets too late for each jitter buffer */
+    double jb_delay_ms[NET_JB_N];      /* the buffer's mean delay */
+    double mos[NET_JB_N];              /* the E-model's MOS behind each jitter buffer */
+    double min_mos_10s;                /* the lowest MOS of a 10 s interval (the 50 ms buffer) */
+    double min_mos_at_sec;             /* that interval's start, capture time */
+    struct net_rtp_state *st;          /* the analysis's running state (net_ internal) */
 } net_rtp_stream;
 
 /* Wireshark's short name of a static payload type ("g711U", "g711A", "g729", "CN", ...), or
@@ -229,6 +248,7 @@ typedef struct net_capture {
     size_t n_streams;
     struct net_rtp_index *rtp_index; /* net_ internal */
     struct net_sdp_maps *sdp_maps;   /* net_ internal: the SDPs seen so far, by address:port */
+    size_t rtp_rec_bytes;            /* net_ internal: the packet records' bytes */
     net_sip_msg *sip;                /* in capture order */
     size_t n_sip;
     size_t sip_bytes;

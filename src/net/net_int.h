@@ -50,12 +50,24 @@ size_t net__sdp_find(const net_capture *c, const net_addr *dst, uint16_t dport, 
 bool net__sdp_pt(const net_capture *c, size_t idx, int pt, const char **name, uint32_t *rate);
 void net__sdp_free(net_capture *c);
 
+/* A voice packet as the network MOS needs it: sequence and timestamp extended past their
+ * wraps, and its arrival (ms from the capture's first frame). */
+typedef struct net_rtp_rec {
+    int64_t seq, ts;
+    double arrival_ms;
+} net_rtp_rec;
+
+/* The network's quality of one stream (rtp_quality.c): histograms, jitter buffers, the
+ * E-model's MOS. `full`: the records stopped at the budget (no MOS then). */
+void net__rtp_quality(const net_capture *c, const net_limits *lim, net_rtp_stream *s,
+                      net_rtp_rec *rec, size_t n, bool full);
+
 /* The RTP analysis (rtp.c): is this datagram RTP by the header's shape? */
 bool net__rtp_looks_like(const uint8_t *p, size_t n);
 /* One RTP packet into its stream (created as needed). */
 void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u);
 /* After the last packet: each stream's closing figures. */
-void net__rtp_finish(net_capture *c);
+void net__rtp_finish(net_capture *c, const net_limits *lim);
 void net__rtp_free(net_capture *c);
 
 #endif /* CQ_NET_INT_H */

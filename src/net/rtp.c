@@ -37,7 +37,12 @@ typedef struct net_rtp_state {
     double delta, jitter;
     uint64_t total; /* packets before this one, of every kind */
     uint32_t hash;
-    size_t sdp; /* the SDP payload map bound at the first packet (net__sdp_find), 0 none */
+    size_t sdp;       /* the SDP payload map bound at the first packet (net__sdp_find), 0 none */
+    net_rtp_rec *rec; /* every voice packet, for the network MOS (rtp_quality.c) */
+    size_t n_rec, cap_rec;
+    bool rec_full;           /* the capture's record budget ran out */
+    int64_t ext_seq, ext_ts; /* the last voice packet's, extended past their wraps */
+    bool ext_init;
     bool have_event;
     uint32_t event_ts; /* the RTP timestamp of the last telephone event */
 } net_rtp_state;
@@ -307,6 +312,37 @@ static bool in_time_sequence(uint32_t ts, uint32_t first)
     return (uint64_t)(0xffffffffu - first) + ts < 0x80000000u;
 }
 
+/* One packet's record for the network MOS: sequence and timestamp extended past their wraps
+ * (the nearest to the previous packet's), arrival in ms. Bounded by max_rtp_bytes. */
+static void record(net_capture *c, const net_limits *lim, net_rtp_state *st, uint16_t seq,
+                   uint32_t ts, double now)
+{
+    if (!st->ext_init) {
+        st->ext_init = true;
+        st->ext_seq = seq;
+        st->ext_ts = ts;
+    } else {
+        st->ext_seq += (int16_t)(uint16_t)(seq - (uint16_t)st->ext_seq);
+        st->ext_ts += (int32_t)(uint32_t)(ts - (uint32_t)st->ext_ts);
+    }
+    if (st->rec_full)
+        return;
+    if (st->n_rec == st->cap_rec) {
+        size_t nc = st->cap_rec ? st->cap_rec * 2 : 256;
+        size_t more = (nc - st->cap_rec) * sizeof(net_rtp_rec);
+        net_rtp_rec *nr = c->rtp_rec_bytes + more <= lim->max_rtp_bytes
+                              ? realloc(st->rec, nc * sizeof(*nr))
+                              : NULL;
+        if (!nr) {
+            st->rec_full = true;
+            return;
+        }
+        c->rtp_rec_bytes += more;
+        st->rec = nr, st->cap_rec = nc;
+    }
+    st->rec[st->n_rec++] = (net_rtp_rec){.seq = st->ext_seq, .ts = st->ext_ts, .arrival_ms = now};
+}
+
 void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
 {
     const uint8_t *p = u->data;
@@ -328,6 +364,9 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
     note_pt(s, pt, pt_name);
     if (event)
         event_packet(s, st, p, u->len, ts);
+    bool cn_or_event = event || pt == PT_CN || pt == PT_CN_OLD;
+    if (!cn_or_event) /* the voice packets: what the jitter buffer plays */
+        record(c, lim, st, (uint16_t)seq, ts, now);
     s->packets++;
     s->end_sec = u->rel;
     if (s->packets == 1) {
@@ -405,13 +444,16 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
     st->total++;
 }
 
-void net__rtp_finish(net_capture *c)
+void net__rtp_finish(net_capture *c, const net_limits *lim)
 {
     for (size_t i = 0; i < c->n_streams; i++) {
         net_rtp_stream *s = &c->streams[i];
         net_rtp_state *st = s->st;
         s->expected = (int64_t)st->stop_seq + (int64_t)st->cycles * 65536 - st->start_seq + 1;
         s->lost = s->expected - (int64_t)s->packets;
+        net__rtp_quality(c, lim, s, st->rec, st->n_rec, st->rec_full);
+        free(st->rec); /* the figures are made: the records go */
+        st->rec = NULL;
     }
 }
 

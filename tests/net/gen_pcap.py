@@ -8,6 +8,7 @@ KIND is one of:
   loss       the same with 5 % of the packets lost at random
   burst      losses in bursts (a Gilbert model: good 98 %, bad 40 % staying)
   jitter     arrival jitter up to 30 ms, packets in order
+  jitter120  arrival jitter up to 120 ms (a 50 ms buffer drops packets, a 200 ms one does not)
   reorder    some packets swapped with the next
   dup        some packets sent twice
   ssrc       the SSRC (and the sequence) changes half-way
@@ -263,7 +264,8 @@ def stream_packets(rng, kind, n=500, pt=0, ssrc=0x11223344, seq0=1000, ts0=16000
                 seq -= 1
         if kind == "ssrc" and i == n // 2:
             ssrc, seq = ssrc ^ 0x5A5A5A5A, 30000
-        delay = 0.030 + (rng.random() * 0.030 if kind == "jitter" else rng.random() * 0.002)
+        spread = {"jitter": 0.030, "jitter120": 0.120}.get(kind, 0.002)
+        delay = 0.030 + rng.random() * spread
         pkt = rtp(this_pt, seq, ts, ssrc, payload, marker)
         if not lost:
             out.append([send + delay, pkt])

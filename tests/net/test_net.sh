@@ -62,6 +62,29 @@ check "SIP: compact and folded headers read" python3 -c "
 import json,sys; m=json.load(open('$T/sip.json'))['sip'][0]
 sys.exit(not (m['call_id'] == 'c1@10.0.0.1' and m['from'].startswith('<sip:alice') and m['cseq'] == 1 and m['cseq_method'] == 'INVITE'))"
 
+# the network MOS (ITU-T G.107 behind three jitter buffers)
+python3 "$HERE/gen_pcap.py" jitter120 "$T/jitter120.pcap"
+for k in clean loss burst jitter120; do "$CQ" sip --json "$T/$k.pcap" > "$T/q-$k.json"; done
+"$CQ" sip --json "$P/sip_rtp_g729a.pcap" > "$T/q-g729.json"
+check "network MOS: clean G.711 near the E-model's best, no loss" python3 -c "
+import json,sys; q=json.load(open('$T/q-clean.json'))['streams'][0]['network_mos']; b=q['jitter_buffers']
+sys.exit(not (q['model'] == 'ITU-T G.107 E-model' and q['codec'] == 'PCMU' and 4.3 < b['fixed_50ms']['mos'] < 4.42
+              and b['fixed_50ms']['loss_pct'] == 0 and b['fixed_200ms']['mos'] < b['fixed_50ms']['mos']))"
+check "network MOS: random loss lowers it, runs of one" python3 -c "
+import json,sys; c=json.load(open('$T/q-clean.json'))['streams'][0]['network_mos']; s=json.load(open('$T/q-loss.json'))['streams'][0]
+q=s['network_mos']; sys.exit(not (q['jitter_buffers']['fixed_50ms']['mos'] < c['jitter_buffers']['fixed_50ms']['mos'] - 0.3
+              and s['loss_runs'][0] > 10 and abs(q['network_loss_pct'] - 100.0 * s['lost'] / s['expected']) < 0.01
+              and q['min_mos_10s'] <= q['jitter_buffers']['fixed_50ms']['mos'] + 1e-9))"
+check "network MOS: bursty loss has a burst ratio above 1" python3 -c "
+import json,sys; q=json.load(open('$T/q-burst.json'))['streams'][0]['network_mos']; sys.exit(not q['burst_ratio'] > 1.1)"
+check "network MOS: 120 ms of jitter: the 50 ms buffer drops packets, the 200 ms one none" python3 -c "
+import json,sys; s=json.load(open('$T/q-jitter120.json'))['streams'][0]; b=s['network_mos']['jitter_buffers']
+sys.exit(not (s['network_mos']['network_loss_pct'] == 0 and b['fixed_50ms']['loss_pct'] > 10 and b['fixed_200ms']['loss_pct'] == 0
+              and sum(s['delay_variation_10ms'][3:]) > 0))"
+check "network MOS: G.729 takes G.113's Ie 11" python3 -c "
+import json,sys; q=json.load(open('$T/q-g729.json'))['streams'][0]['network_mos']; c=json.load(open('$T/q-clean.json'))['streams'][0]['network_mos']
+sys.exit(not (q['codec'] == 'G729' and q['jitter_buffers']['fixed_50ms']['mos'] < c['jitter_buffers']['fixed_50ms']['mos'] - 0.2))"
+
 # SIP failure classes, each on a trace built here, each with its finding (and no private-address
 # finding where the SDP comes from a private sender)
 for case in busy:sip_busy cancel:sip_cancelled timeout:sip_timeout carrier503:sip_service_unavailable \
