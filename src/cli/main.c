@@ -309,7 +309,8 @@ static void usage(FILE *f)
         "       callqa transcript import --db STORE --call ID FILE   attach a transcript\n"
         "       callqa score --transcript FILE [--report FILE] [--scorecard FILE] [--json]\n"
         "       callqa store migrate --from SQLITE_PATH --to postgresql://...   move a store\n"
-        "       callqa sip [--json] CAPTURE          a capture's RTP streams (pcap, pcapng)\n"
+        "       callqa sip [--json] CAPTURE          a capture's SIP and RTP (pcap, pcapng)\n"
+        "       callqa analyze --pcap CAPTURE [options]   the call carried in a capture\n"
         "       callqa version\n"
         "\n"
         "Analyze call recordings: per-leg levels (RMS, peak, P.56 active level, clipping,\n"
@@ -581,8 +582,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "analyze")) {
         for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
-            if (!strcmp(argv[i], "--transcribe"))
-                return run_service(argv); /* the transcription client is libcurl's */
+            if (!strcmp(argv[i], "--transcribe") || !strcmp(argv[i], "--pcap") ||
+                !strncmp(argv[i], "--pcap=", 7))
+                return run_service(argv); /* libcurl's transcription client; libpcap */
         return cmd_analyze(argc - 1, argv + 1);
     }
     if (!strcmp(argv[1], "classify"))

@@ -7,14 +7,15 @@
 #define CQ_CLI_SERVE_CMD_H
 
 int cq_cli_serve(int argc, char **argv);
-int cq_cli_worker(int argc, char **argv);     /* worker_cmd.c */
-int cq_cli_requeue(int argc, char **argv);    /* worker_cmd.c */
-int cq_cli_ingest(int argc, char **argv);     /* ingest_cmd.c */
-int cq_cli_transcribe(int argc, char **argv); /* transcribe_cmd.c: analyze --transcribe */
-int cq_cli_transcript(int argc, char **argv); /* transcribe_cmd.c: transcript import */
-int cq_cli_score(int argc, char **argv);      /* score_cmd.c */
-int cq_cli_store(int argc, char **argv);      /* store_cmd.c: store migrate */
-int cq_cli_sip(int argc, char **argv);        /* sip_cmd.c: a capture's streams */
+int cq_cli_worker(int argc, char **argv);       /* worker_cmd.c */
+int cq_cli_requeue(int argc, char **argv);      /* worker_cmd.c */
+int cq_cli_ingest(int argc, char **argv);       /* ingest_cmd.c */
+int cq_cli_transcribe(int argc, char **argv);   /* transcribe_cmd.c: analyze --transcribe */
+int cq_cli_transcript(int argc, char **argv);   /* transcribe_cmd.c: transcript import */
+int cq_cli_score(int argc, char **argv);        /* score_cmd.c */
+int cq_cli_store(int argc, char **argv);        /* store_cmd.c: store migrate */
+int cq_cli_sip(int argc, char **argv);          /* sip_cmd.c: a capture's streams */
+int cq_cli_analyze_pcap(int argc, char **argv); /* sip_cmd.c: analyze --pcap */
 
 /* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
  * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */

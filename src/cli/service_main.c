@@ -20,8 +20,12 @@ int main(int argc, char **argv)
         return cq_cli_requeue(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "ingest"))
         return cq_cli_ingest(argc - 1, argv + 1);
-    if (argc >= 2 && !strcmp(argv[1], "analyze"))
+    if (argc >= 2 && !strcmp(argv[1], "analyze")) {
+        for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+            if (!strcmp(argv[i], "--pcap") || !strncmp(argv[i], "--pcap=", 7))
+                return cq_cli_analyze_pcap(argc - 1, argv + 1);
         return cq_cli_transcribe(argc - 1, argv + 1);
+    }
     if (argc >= 2 && !strcmp(argv[1], "transcript"))
         return cq_cli_transcript(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "score"))

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "callqa/callqa.h"
+#include "../config/cfg_engine.h"
+#include "../config/config.h"
 #include "../net/net.h"
 #include "serve_cmd.h"
 
@@ -363,4 +365,113 @@ int cq_cli_sip(int argc, char **argv)
     }
     net_capture_free(c);
     return 0;
+}
+
+/* ---- callqa analyze --pcap ------------------------------------------------------------------ */
+
+static void pcap_usage(FILE *f)
+{
+    fprintf(f, "usage: callqa analyze --pcap CAPTURE [--json] [--only LIST] [-q] [analysis "
+               "options]\n"
+               "  the call carried in a capture (its G.711 streams) through the same analysis\n"
+               "  as a recording; lost packets are silence, and the report says where\n");
+    cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
+}
+
+int cq_cli_analyze_pcap(int argc, char **argv)
+{
+    enum { O_PCAP = 256, O_JSON, O_ONLY, O_CFG = 1000 };
+    static const struct option own[] = {
+        {"pcap", required_argument, NULL, O_PCAP}, {"json", no_argument, NULL, O_JSON},
+        {"only", required_argument, NULL, O_ONLY}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+    };
+    enum { N_OWN = sizeof(own) / sizeof(own[0]) };
+    struct option opts[N_OWN + 64];
+    if (cfg_flag_options(own, N_OWN, CFG_FLAGS_ANALYSIS, opts, N_OWN + 64, O_CFG) < 0) {
+        fprintf(stderr, "callqa: too many flags\n");
+        return 2;
+    }
+    static cfg_settings set;
+    cfg_defaults(&set);
+    cq_engine_params ep = cq_engine_default_params();
+    int json = 0, quiet = 0, c;
+    const char *file = NULL;
+    char msg[600];
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case O_PCAP: file = optarg; break;
+        case O_JSON: json = 1; break;
+        case O_ONLY: {
+            cq_err e;
+            if (cq_analyzers_parse(optarg, &ep.analyzers, &e) != CQ_OK) {
+                fprintf(stderr, "callqa: --only: %s\n", e.msg);
+                return 2;
+            }
+            break;
+        }
+        case 'q': quiet = 1; break;
+        case 'h': pcap_usage(stdout); return 0;
+        default: {
+            int r = cfg_set_flag(&set, c, O_CFG, optarg, msg, sizeof(msg));
+            if (r < 0)
+                fprintf(stderr, "callqa: %s\n", msg);
+            else if (r > 0)
+                pcap_usage(stderr);
+            if (r != 0)
+                return 2;
+        }
+        }
+    }
+    if (!file || optind != argc) {
+        pcap_usage(stderr);
+        return 2;
+    }
+    cfg_engine_params(&set, &ep);
+    net_limits lim = net_default_limits();
+    lim.keep_audio = true;
+    net_capture *cap = NULL;
+    char err[512], note[1024];
+    if (net_capture_read_path(file, &lim, &cap, err, sizeof(err)) != 0) {
+        fprintf(stderr, "callqa: %s: %s\n", file, err);
+        return 1;
+    }
+    if (err[0] && !quiet)
+        fprintf(stderr, "callqa: %s: %s\n", file, err);
+    uint8_t *wav = NULL;
+    size_t len = 0;
+    int rc = net_call_wav(cap, &wav, &len, note, sizeof(note), err, sizeof(err));
+    net_capture_free(cap);
+    if (rc != 0) {
+        fprintf(stderr, "callqa: %s: %s\n", file, err);
+        return 1;
+    }
+    char model_dir[4096];
+    if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
+        ep.model_dir = model_dir;
+    int eerr = 0;
+    cq_engine *e = cq_engine_create(&ep, &eerr);
+    if (!e) {
+        fprintf(stderr, "callqa: cannot start the engine: %s\n", cq_strerror(eerr));
+        free(wav);
+        return 1;
+    }
+    cq_call_src src = {.data = wav, .size = len, .name = file, .note = note, .source_name = file};
+    cq_report *rep = NULL;
+    cq_err cerr;
+    cq_err_clear(&cerr);
+    rc = cq_engine_analyze(e, &src, &rep, &cerr);
+    if (rc == CQ_OK) {
+        char *t = json ? cq_report_to_json(rep) : cq_report_to_text(rep);
+        if (t)
+            printf("%s\n", t);
+        cq_report_free_string(t);
+    } else {
+        fprintf(stderr, "callqa: %s: %s\n", file, cerr.msg[0] ? cerr.msg : cq_strerror(rc));
+    }
+    cq_report_destroy(rep);
+    cq_engine_destroy(e);
+    free(wav);
+    return rc == CQ_OK ? 0 : 1;
 }

@@ -28,6 +28,7 @@ typedef struct net_limits {
     size_t max_sip;        /* SIP messages kept; further ones are counted */
     size_t max_sip_bytes;  /* bytes of SIP text kept, and of TCP streams being reassembled */
     size_t max_rtp_bytes;  /* bytes of per-packet records kept for the network MOS */
+    bool keep_audio;       /* keep G.711 payloads for net_call_wav (within max_rtp_bytes) */
     double bpl;            /* the E-model's packet-loss robustness for every codec; 0: each
                               codec's G.113 Appendix I value (4.3 where it gives none) */
 } net_limits;
@@ -271,5 +272,17 @@ int net_capture_read_path(const char *path, const net_limits *lim, net_capture *
 int net_capture_read_mem(const void *bytes, size_t len, const net_limits *lim, net_capture **out,
                          char *err, size_t errsz);
 void net_capture_free(net_capture *c);
+
+/* ---- the call's audio ------------------------------------------------------------------------ */
+
+/* The call carried in a capture (read with keep_audio) as one WAV in memory, for the engine:
+ * the longest G.711 stream and the one back (a stereo file: channel 1 the caller's, by the SDP
+ * offer when a dialog has one, else the stream that started first; channel 2 the other; mono
+ * when there is no stream back). Each packet goes where its RTP timestamp says, both legs on
+ * the capture's clock; what never came is G.711 silence, and *note says how much and where.
+ * Both legs in one law: a mu-law or A-law WAV of the captured bytes as they are (the engine
+ * decodes them as it decodes any such file); else 16-bit PCM. 0, or -1 with err. */
+int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, size_t note_n,
+                 char *err, size_t err_n);
 
 #endif /* CQ_NET_H */

@@ -55,12 +55,20 @@ void net__sdp_free(net_capture *c);
 typedef struct net_rtp_rec {
     int64_t seq, ts;
     double arrival_ms;
+    uint32_t off; /* its payload in the stream's audio bytes (keep_audio), or UINT32_MAX */
+    uint16_t len;
+    uint8_t pt;
 } net_rtp_rec;
+
+/* A stream's kept records and audio (rtp.c), for net_call_wav: records sorted by sequence,
+ * one per sequence number, after the capture is read. */
+void net__rtp_audio(const net_capture *c, const net_rtp_stream *s, const net_rtp_rec **rec,
+                    size_t *n, const uint8_t **audio);
 
 /* The network's quality of one stream (rtp_quality.c): histograms, jitter buffers, the
  * E-model's MOS. `full`: the records stopped at the budget (no MOS then). */
 void net__rtp_quality(const net_capture *c, const net_limits *lim, net_rtp_stream *s,
-                      net_rtp_rec *rec, size_t n, bool full);
+                      net_rtp_rec *rec, size_t *n, bool full);
 
 /* The RTP analysis (rtp.c): is this datagram RTP by the header's shape? */
 bool net__rtp_looks_like(const uint8_t *p, size_t n);

@@ -43,6 +43,8 @@ typedef struct net_rtp_state {
     bool rec_full;           /* the capture's record budget ran out */
     int64_t ext_seq, ext_ts; /* the last voice packet's, extended past their wraps */
     bool ext_init;
+    uint8_t *audio; /* G.711 payloads, when kept */
+    size_t audio_len, audio_cap;
     bool have_event;
     uint32_t event_ts; /* the RTP timestamp of the last telephone event */
 } net_rtp_state;
@@ -312,10 +314,20 @@ static bool in_time_sequence(uint32_t ts, uint32_t first)
     return (uint64_t)(0xffffffffu - first) + ts < 0x80000000u;
 }
 
+/* Where a packet's payload starts (the header, its CSRCs and extension); its padding is left in
+ * (G.711 voice is not padded). */
+static size_t payload_offset(const uint8_t *p, size_t n)
+{
+    size_t off = 12 + (size_t)(p[0] & 15) * 4;
+    if ((p[0] & 0x10) && off + 4 <= n)
+        off += 4 + (size_t)(p[off + 2] << 8 | p[off + 3]) * 4;
+    return off <= n ? off : n;
+}
+
 /* One packet's record for the network MOS: sequence and timestamp extended past their wraps
  * (the nearest to the previous packet's), arrival in ms. Bounded by max_rtp_bytes. */
 static void record(net_capture *c, const net_limits *lim, net_rtp_state *st, uint16_t seq,
-                   uint32_t ts, double now)
+                   uint32_t ts, double now, int pt, const uint8_t *payload, size_t plen)
 {
     if (!st->ext_init) {
         st->ext_init = true;
@@ -340,7 +352,31 @@ static void record(net_capture *c, const net_limits *lim, net_rtp_state *st, uin
         c->rtp_rec_bytes += more;
         st->rec = nr, st->cap_rec = nc;
     }
-    st->rec[st->n_rec++] = (net_rtp_rec){.seq = st->ext_seq, .ts = st->ext_ts, .arrival_ms = now};
+    net_rtp_rec r = {.seq = st->ext_seq,
+                     .ts = st->ext_ts,
+                     .arrival_ms = now,
+                     .off = UINT32_MAX,
+                     .pt = (uint8_t)pt};
+    if (lim->keep_audio && (pt == 0 || pt == 8) && plen && plen <= 65535 &&
+        st->audio_len + plen <= UINT32_MAX) {
+        if (st->audio_len + plen > st->audio_cap) {
+            size_t nc = (st->audio_len + plen) * 2;
+            uint8_t *na = c->rtp_rec_bytes + (nc - st->audio_cap) <= lim->max_rtp_bytes
+                              ? realloc(st->audio, nc)
+                              : NULL;
+            if (!na) {
+                st->rec_full = true;
+                return;
+            }
+            c->rtp_rec_bytes += nc - st->audio_cap;
+            st->audio = na, st->audio_cap = nc;
+        }
+        memcpy(st->audio + st->audio_len, payload, plen);
+        r.off = (uint32_t)st->audio_len;
+        r.len = (uint16_t)plen;
+        st->audio_len += plen;
+    }
+    st->rec[st->n_rec++] = r;
 }
 
 void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
@@ -366,7 +402,8 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
         event_packet(s, st, p, u->len, ts);
     bool cn_or_event = event || pt == PT_CN || pt == PT_CN_OLD;
     if (!cn_or_event) /* the voice packets: what the jitter buffer plays */
-        record(c, lim, st, (uint16_t)seq, ts, now);
+        record(c, lim, st, (uint16_t)seq, ts, now, pt, p + payload_offset(p, u->len),
+               u->len - payload_offset(p, u->len));
     s->packets++;
     s->end_sec = u->rel;
     if (s->packets == 1) {
@@ -451,16 +488,33 @@ void net__rtp_finish(net_capture *c, const net_limits *lim)
         net_rtp_state *st = s->st;
         s->expected = (int64_t)st->stop_seq + (int64_t)st->cycles * 65536 - st->start_seq + 1;
         s->lost = s->expected - (int64_t)s->packets;
-        net__rtp_quality(c, lim, s, st->rec, st->n_rec, st->rec_full);
-        free(st->rec); /* the figures are made: the records go */
-        st->rec = NULL;
+        net__rtp_quality(c, lim, s, st->rec, &st->n_rec, st->rec_full);
+        if (!lim->keep_audio) { /* the figures are made: the records go */
+            free(st->rec);
+            st->rec = NULL;
+            st->n_rec = 0;
+        }
     }
+}
+
+void net__rtp_audio(const net_capture *c, const net_rtp_stream *s, const net_rtp_rec **rec,
+                    size_t *n, const uint8_t **audio)
+{
+    (void)c;
+    *rec = s->st->rec;
+    *n = s->st->rec_full ? 0 : s->st->n_rec;
+    *audio = s->st->audio;
 }
 
 void net__rtp_free(net_capture *c)
 {
-    for (size_t i = 0; i < c->n_streams; i++)
+    for (size_t i = 0; i < c->n_streams; i++) {
+        if (c->streams[i].st) {
+            free(c->streams[i].st->rec);
+            free(c->streams[i].st->audio);
+        }
         free(c->streams[i].st);
+    }
     free(c->streams);
     struct net_rtp_index *tb = table_of(c, false);
     if (tb)

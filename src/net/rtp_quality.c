@@ -42,8 +42,8 @@ static int by_seq(const void *a, const void *b)
 /* The codec of the stream's voice, by its first payload type with planning values. */
 static bool codec_of(const net_rtp_stream *s, net_codec_plan *plan)
 {
-    static const char *const names[35] = {[0] = "PCMU", [3] = "GSM", [4] = "G723", [8] = "PCMA",
-                                           [18] = "G729"};
+    static const char *const names[35] = {
+        [0] = "PCMU", [3] = "GSM", [4] = "G723", [8] = "PCMA", [18] = "G729"};
     for (int i = 0; i < s->n_pts; i++) {
         const char *n = s->pts[i] < 35 ? names[s->pts[i]] : s->pt_names[i];
         if (n && n[0] && net_codec_planning(n, plan))
@@ -88,8 +88,9 @@ static double mos_of(const net_codec_plan *plan, double bpl, double ppl, double 
 }
 
 void net__rtp_quality(const net_capture *c, const net_limits *lim, net_rtp_stream *s,
-                      net_rtp_rec *rec, size_t n, bool full)
+                      net_rtp_rec *rec, size_t *n_io, bool full)
 {
+    size_t n = *n_io;
     (void)c;
     /* |D| of consecutive arrivals, in arrival order (the records are in it) */
     uint32_t rate = s->clock_rate;
@@ -106,7 +107,7 @@ void net__rtp_quality(const net_capture *c, const net_limits *lim, net_rtp_strea
     for (size_t i = 0; i < n; i++)
         if (!k || rec[i].seq != rec[k - 1].seq)
             rec[k++] = rec[i];
-    n = k;
+    n = *n_io = k;
     int64_t first = rec[0].seq, span = rec[n - 1].seq - first + 1;
     if (span < 2 || span > (int64_t)n * 64 + 1000)
         return; /* not a voice stream's sequence (a restart, a wild jump): no MOS */
@@ -157,12 +158,11 @@ void net__rtp_quality(const net_capture *c, const net_limits *lim, net_rtp_strea
             if (jb == 2) { /* the adaptive buffer follows the recent lateness */
                 recent[nrecent++ % JB_ADAPT_WINDOW] = late;
                 double peak = 0;
-                for (size_t r = 0; r < (nrecent < JB_ADAPT_WINDOW ? nrecent : JB_ADAPT_WINDOW);
-                     r++)
+                for (size_t r = 0; r < (nrecent < JB_ADAPT_WINDOW ? nrecent : JB_ADAPT_WINDOW); r++)
                     if (recent[r] > peak)
                         peak = recent[r];
                 target = peak + JB_ADAPT_MARGIN;
-                target = target < JB_ADAPT_MIN ? JB_ADAPT_MIN
+                target = target < JB_ADAPT_MIN   ? JB_ADAPT_MIN
                          : target > JB_ADAPT_MAX ? JB_ADAPT_MAX
                                                  : target;
             }

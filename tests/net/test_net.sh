@@ -132,6 +132,34 @@ for k in 0 1 2 3 4 5; do
 import json,sys; s=json.load(open('$T/e.json'))['streams']; sys.exit(not (s[0]['digits'] == '$k'))"
 done
 
+# a captured G.711 call analysed from its pcap equals the same bytes analysed as a WAV
+export CALLQA_MODEL_DIR="${CALLQA_MODEL_DIR:-$2/../models}"
+sox "$2/calls/call01_normal.wav" -e u-law "$T/c1u.wav"
+python3 "$HERE/wav_to_pcap.py" "$T/c1u.wav" "$T/c1u.pcap"
+"$CQ" analyze --json -q "$T/c1u.wav" > "$T/wav.json"
+"$CQ" analyze --pcap "$T/c1u.pcap" --json -q > "$T/pcap.json"
+same_legs() { # same_legs A.json B.json: both legs' every figure equal (names of the source aside)
+    python3 -c "
+import json,sys
+def strip(x):
+    if isinstance(x, dict): return {k: strip(v) for k, v in x.items() if k not in ('source', 'file')}
+    if isinstance(x, list): return [strip(v) for v in x]
+    return x
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+keys = ('inbound', 'outbound', 'conversation', 'events', 'call_events', 'one_way_audio', 'nisqa', 'duration')
+sys.exit(not all(strip(a.get(k)) == strip(b.get(k)) for k in keys) or a['inbound'] is None)" "$1" "$2"
+}
+check "analyze --pcap: a G.711 call's report equals its WAV's, leg for leg (every analyzer)" same_legs "$T/wav.json" "$T/pcap.json"
+check "analyze --pcap: the report says where its audio came from" grep -q 'from a capture: inbound leg 10.0.0.1:40000' "$T/pcap.json"
+python3 "$HERE/wav_to_pcap.py" "$T/c1u.wav" "$T/c1u-loss.pcap" 0.03
+"$CQ" analyze --pcap "$T/c1u-loss.pcap" --json -q --only levels > "$T/pcap-loss.json"
+check "analyze --pcap: lost packets are silence, counted in the report" python3 -c "
+import json,re,sys; d=json.load(open('$T/pcap-loss.json')); w=' '.join(d['warnings'])
+m=re.search(r'(\\d+) lost: silence in their place', w); sys.exit(not (m and int(m.group(1)) > 50 and d['inbound']['duration'] > 60))"
+"$CQ" analyze --pcap "$P/sip_rtp_g729a.pcap" -q > /dev/null 2> "$T/g729.err"
+rc=$?
+check "analyze --pcap: a capture with no G.711 stream is refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'no G.711' '$T/g729.err'"
+
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
 "$CQ" sip --json "$T/many.pcap" > "$T/many.json"
