@@ -8,6 +8,7 @@
  * a place no packet filled is G.711 silence, counted and said.
  */
 #define _GNU_SOURCE
+#include <bcg729/decoder.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,16 +46,25 @@ static int16_t alaw_lin(uint8_t a)
     return (int16_t)((a & 0x80) ? t : -t);
 }
 
+/* The samples a packet carries: G.711 a byte each; G.729 80 a 10-byte frame, and 80 of comfort
+ * noise for a 2-byte SID frame (G.729 Annex B). */
+static int64_t samples_of(const net_rtp_rec *r)
+{
+    if (r->pt == 18)
+        return (int64_t)(r->len / 10) * 80 + (r->len % 10 == 2 ? 80 : 0);
+    return r->len;
+}
+
 typedef struct leg {
     const net_rtp_stream *s;
     net_rtp_rec *rec; /* a sorted copy */
     size_t n;
     const uint8_t *audio;
-    int pt;                /* 0 mu-law, 8 A-law */
-    int64_t base;           /* its first sample's place on the call's clock */
-    uint64_t lost;          /* packets that never came (sequence gaps) */
-    uint64_t suppressed;    /* samples the sender sent no packet for (consecutive sequence
-                               numbers, a timestamp jump: silence suppression) */
+    int pt;              /* 0 mu-law, 8 A-law */
+    int64_t base;        /* its first sample's place on the call's clock */
+    uint64_t lost;       /* packets that never came (sequence gaps) */
+    uint64_t suppressed; /* samples the sender sent no packet for (consecutive sequence
+                            numbers, a timestamp jump: silence suppression) */
 } leg;
 
 static bool leg_of(const net_capture *c, const net_rtp_stream *s, leg *l)
@@ -96,6 +106,52 @@ static void put32(uint8_t *p, uint32_t v)
     put16(p, v & 0xffff), put16(p + 2, v >> 16);
 }
 
+/* A G.729 leg decoded (libbcg729) into 16-bit PCM at its places: each 10-byte frame 80
+ * samples; a lost packet's frames decoded as erased (the decoder conceals them). */
+static int render_g729(leg *l, uint8_t *pcm, unsigned char *seen, int64_t total, int nl, int i)
+{
+    bcg729DecoderChannelContextStruct *d = initBcg729DecoderChannel();
+    if (!d)
+        return -1;
+    int16_t out[80];
+    static const uint8_t none[10]; /* an erased frame's bits are not read: given all the same */
+    for (size_t k = 0; k < l->n; k++) {
+        const net_rtp_rec *r = &l->rec[k];
+        if (r->pt != 18)
+            continue;
+        int64_t at = l->base + (r->ts - l->rec[0].ts);
+        if (k && r->seq > l->rec[k - 1].seq + 1) { /* lost: concealed, frame by frame */
+            const net_rtp_rec *p = &l->rec[k - 1];
+            int64_t from = l->base + (p->ts - l->rec[0].ts) + samples_of(p);
+            for (int64_t x = from; x + 80 <= at && x - from < 8000; x += 80) {
+                bcg729Decoder(d, none, 10, 1, 0, 0, out);
+                for (int j = 0; j < 80; j++)
+                    if (x + j >= 0 && x + j < total && !seen[(x + j) * nl + i]) {
+                        seen[(x + j) * nl + i] = 1;
+                        memcpy(pcm + ((size_t)(x + j) * (size_t)nl + (size_t)i) * 2, &out[j], 2);
+                    }
+            }
+        }
+        const uint8_t *b = l->audio + r->off;
+        for (int f = 0; f * 10 + 2 <= r->len; f++) {
+            bool sid = r->len - f * 10 == 2;
+            bcg729Decoder(d, b + f * 10, sid ? 2 : 10, 0, sid, 0, out);
+            int64_t x0 = at + (int64_t)f * 80;
+            for (int j = 0; j < 80; j++) {
+                int64_t x = x0 + j;
+                if (x < 0 || x >= total || seen[x * nl + i])
+                    continue;
+                seen[x * nl + i] = 1;
+                memcpy(pcm + ((size_t)x * (size_t)nl + (size_t)i) * 2, &out[j], 2);
+            }
+            if (sid)
+                break;
+        }
+    }
+    closeBcg729DecoderChannel(d);
+    return 0;
+}
+
 int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, size_t note_n,
                  char *err, size_t err_n)
 {
@@ -113,7 +169,8 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
             a = s;
     }
     if (!a) {
-        snprintf(err, err_n, "the capture holds no G.711 (PCMU or PCMA) RTP stream to analyse");
+        snprintf(err, err_n,
+                 "the capture holds no G.711 (PCMU, PCMA) or G.729 RTP stream to analyse");
         return -1;
     }
     for (size_t i = 0; i < c->n_streams; i++) {
@@ -162,7 +219,7 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
         leg *l = &legs[i];
         l->base = (int64_t)((l->rec[0].arrival_ms - t0) * RATE / 1000.0 + 0.5);
         const net_rtp_rec *last = &l->rec[l->n - 1];
-        int64_t end = l->base + (last->ts - l->rec[0].ts) + last->len;
+        int64_t end = l->base + (last->ts - l->rec[0].ts) + samples_of(last);
         if (end > total)
             total = end;
     }
@@ -173,7 +230,8 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
                  (double)total / RATE, WAV_MAX_SEC / 3600);
         return -1;
     }
-    bool same_law = nl == 1 || legs[0].pt == legs[1].pt;
+    bool g729 = legs[0].pt == 18 || (nl == 2 && legs[1].pt == 18);
+    bool same_law = !g729 && (nl == 1 || legs[0].pt == legs[1].pt);
     size_t bps = same_law ? 1 : 2, data = (size_t)total * (size_t)nl * bps;
     uint8_t *w = calloc(1, 58 + data);
     unsigned char *seen = calloc((size_t)total * (size_t)nl, 1);
@@ -187,6 +245,16 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
     uint8_t *pcm = w + 58;
     for (int i = 0; i < nl; i++) {
         leg *l = &legs[i];
+        if (l->pt == 18) {
+            if (render_g729(l, pcm, seen, total, nl, i) != 0) {
+                free(w), free(seen);
+                for (int j = 0; j < nl; j++)
+                    free(legs[j].rec);
+                snprintf(err, err_n, "the G.729 decoder (libbcg729) cannot start");
+                return -1;
+            }
+            continue;
+        }
         for (size_t k = 0; k < l->n; k++) {
             const net_rtp_rec *r = &l->rec[k];
             if (r->pt != l->pt)
@@ -211,7 +279,7 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
     double first_loss = -1;
     for (int i = 0; i < nl; i++) { /* what no packet filled: the law's silence */
         leg *l = &legs[i];
-        uint8_t sil = l->pt == 0 ? 0xff : 0xd5;
+        uint8_t sil = l->pt == 0 ? 0xff : 0xd5; /* (PCM: the zeroed buffer's 0) */
         for (int64_t x = 0; same_law && x < total; x++)
             if (!seen[x * nl + i])
                 pcm[(size_t)x * (size_t)nl + (size_t)i] = sil;
@@ -219,17 +287,18 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
             const net_rtp_rec *p = &l->rec[k - 1], *r = &l->rec[k];
             if (r->seq > p->seq + 1) {
                 l->lost += (uint64_t)(r->seq - p->seq - 1);
-                double at = (double)(l->base + (p->ts - l->rec[0].ts) + p->len) / RATE;
+                double at = (double)(l->base + (p->ts - l->rec[0].ts) + samples_of(p)) / RATE;
                 if (first_loss < 0 || at < first_loss)
                     first_loss = at;
-            } else if (r->ts - p->ts > p->len) {
-                l->suppressed += (uint64_t)(r->ts - p->ts - p->len);
+            } else if (r->ts - p->ts > samples_of(p)) {
+                l->suppressed += (uint64_t)(r->ts - p->ts - samples_of(p));
             }
         }
     }
     free(seen);
     /* the header: RIFF, fmt (18 bytes: format 7 mu-law, 6 A-law, 1 PCM), data */
     uint16_t fmt = same_law ? (legs[0].pt == 0 ? 7 : 6) : 1;
+    static const char *const law[19] = {[0] = "PCMU", [8] = "PCMA", [18] = "G729"};
     memcpy(w, "RIFF", 4);
     put32(w + 4, (uint32_t)(38 + data));
     memcpy(w + 8, "WAVEfmt ", 8);
@@ -250,14 +319,19 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
     size_t k = (size_t)snprintf(note, note_n, "from a capture:");
     for (int i = 0; i < nl && k < note_n; i++) {
         const leg *l = &legs[i];
-        k += (size_t)snprintf(note + k, note_n - k, "%s %s leg %s:%u -> %s:%u (SSRC 0x%08X, %s, %zu packets",
-                              i ? ";" : "", nl == 1 ? "the" : i ? "outbound" : "inbound",
-                              net_addr_str(&l->s->src, ad[i], sizeof(ad[i])), l->s->sport,
-                              net_addr_str(&l->s->dst, bd[i], sizeof(bd[i])), l->s->dport,
-                              l->s->ssrc, l->pt == 0 ? "PCMU" : "PCMA", l->n);
+        k +=
+            (size_t)snprintf(note + k, note_n - k,
+                             "%s %s leg %s:%u -> %s:%u (SSRC 0x%08X, %s, %zu packets", i ? ";" : "",
+                             nl == 1 ? "the"
+                             : i     ? "outbound"
+                                     : "inbound",
+                             net_addr_str(&l->s->src, ad[i], sizeof(ad[i])), l->s->sport,
+                             net_addr_str(&l->s->dst, bd[i], sizeof(bd[i])), l->s->dport,
+                             l->s->ssrc, law[l->pt] ? law[l->pt] : "?", l->n);
         if (l->lost && k < note_n)
-            k += (size_t)snprintf(note + k, note_n - k, ", %llu lost: silence in their place",
-                                  (unsigned long long)l->lost);
+            k += (size_t)snprintf(note + k, note_n - k, ", %llu lost: %s in their place",
+                                  (unsigned long long)l->lost,
+                                  l->pt == 18 ? "the decoder's concealment" : "silence");
         if (l->suppressed && k < note_n)
             k += (size_t)snprintf(note + k, note_n - k,
                                   ", %.2f s not sent (silence suppression): silence",

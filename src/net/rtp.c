@@ -357,7 +357,7 @@ static void record(net_capture *c, const net_limits *lim, net_rtp_state *st, uin
                      .arrival_ms = now,
                      .off = UINT32_MAX,
                      .pt = (uint8_t)pt};
-    if (lim->keep_audio && (pt == 0 || pt == 8) && plen && plen <= 65535 &&
+    if (lim->keep_audio && (pt == 0 || pt == 8 || pt == 18) && plen && plen <= 65535 &&
         st->audio_len + plen <= UINT32_MAX) {
         if (st->audio_len + plen > st->audio_cap) {
             size_t nc = (st->audio_len + plen) * 2;

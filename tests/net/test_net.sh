@@ -156,9 +156,13 @@ python3 "$HERE/wav_to_pcap.py" "$T/c1u.wav" "$T/c1u-loss.pcap" 0.03
 check "analyze --pcap: lost packets are silence, counted in the report" python3 -c "
 import json,re,sys; d=json.load(open('$T/pcap-loss.json')); w=' '.join(d['warnings'])
 m=re.search(r'(\\d+) lost: silence in their place', w); sys.exit(not (m and int(m.group(1)) > 50 and d['inbound']['duration'] > 60))"
-"$CQ" analyze --pcap "$P/sip_rtp_g729a.pcap" -q > /dev/null 2> "$T/g729.err"
+"$CQ" analyze --pcap "$P/sip_rtp_g729a.pcap" --json -q --only levels > "$T/g729.json"
+check "analyze --pcap: G.729 decoded (libbcg729): the corpus call's 8.5 s, with sound in it" python3 -c "
+import json,sys; d=json.load(open('$T/g729.json')); l=d['inbound']
+sys.exit(not (8.3 < l['duration'] < 8.7 and l['rms_db'] > -50 and 'G729' in ' '.join(d['warnings'])))"
+"$CQ" analyze --pcap "$P/dtmf_sipinfo.pcap" -q > /dev/null 2> "$T/nortp.err"
 rc=$?
-check "analyze --pcap: a capture with no G.711 stream is refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'no G.711' '$T/g729.err'"
+check "analyze --pcap: a capture with no voice stream is refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'no G.711' '$T/nortp.err'"
 
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
