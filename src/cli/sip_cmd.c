@@ -19,8 +19,9 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: callqa sip [--json] CAPTURE.pcap|CAPTURE.pcapng\n"
-               "  the RTP streams of a capture: packets, loss, delay, jitter\n"
+    fprintf(f, "usage: callqa sip [--json] CAPTURE.pcap|CAPTURE.pcapng|SIP.txt\n"
+               "  a capture's SIP messages, dialogs, findings and RTP streams; or SIP as text\n"
+               "  (sngrep's text export, pjsip set logger, sip set debug, raw messages)\n"
                "  --json    one JSON object (docs/network.md)\n");
 }
 
@@ -326,6 +327,54 @@ static void print_text(const net_capture *c, const char *file)
     }
 }
 
+/* Is the file SIP text (no capture's magic, and its first bytes printable)? */
+static bool is_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false; /* libpcap says why */
+    unsigned char b[512];
+    size_t n = fread(b, 1, sizeof(b), f);
+    fclose(f);
+    if (n < 4)
+        return false;
+    static const unsigned char magic[][4] = {{0xd4, 0xc3, 0xb2, 0xa1},
+                                             {0xa1, 0xb2, 0xc3, 0xd4},
+                                             {0x4d, 0x3c, 0xb2, 0xa1},
+                                             {0xa1, 0xb2, 0x3c, 0x4d},
+                                             {0x0a, 0x0d, 0x0d, 0x0a}};
+    for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++)
+        if (!memcmp(b, magic[i], 4))
+            return false;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] < 0x09 || (b[i] > 0x0d && b[i] < 0x20 && b[i] != 0x1b))
+            return false;
+    return true;
+}
+
+#define SIP_TEXT_MAX ((size_t)64 << 20)
+
+static int read_text(const char *path, net_capture **c, char *err, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, n, "cannot open it");
+        return -1;
+    }
+    char *buf = malloc(SIP_TEXT_MAX);
+    size_t len = buf ? fread(buf, 1, SIP_TEXT_MAX, f) : 0;
+    bool more = buf && fgetc(f) != EOF;
+    fclose(f);
+    if (!buf || more) {
+        free(buf);
+        snprintf(err, n, buf ? "SIP text over 64 MiB" : "out of memory");
+        return -1;
+    }
+    int rc = net_sip_text_read(buf, len, NULL, c, err, n);
+    free(buf);
+    return rc;
+}
+
 int cq_cli_sip(int argc, char **argv)
 {
     int json = 0;
@@ -347,7 +396,9 @@ int cq_cli_sip(int argc, char **argv)
     const char *file = argv[optind];
     char err[512];
     net_capture *c = NULL;
-    if (net_capture_read_path(file, NULL, &c, err, sizeof(err)) != 0) {
+    int rc = is_text(file) ? read_text(file, &c, err, sizeof(err))
+                           : net_capture_read_path(file, NULL, &c, err, sizeof(err));
+    if (rc != 0) {
         fprintf(stderr, "callqa sip: %s: %s\n", file, err);
         return 1;
     }

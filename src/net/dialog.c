@@ -249,6 +249,8 @@ static void facts(const net_capture *c, net_sip_dialog *d)
     if (d->hangup == NET_HANGUP_NONE && !answered && d->final_status >= 300 &&
         !strcmp(d->method, "INVITE"))
         d->hangup = NET_HANGUP_REJECTED;
+    if (c->times_unknown) /* SIP text without timestamps */
+        d->pdd_sec = d->answer_sec = d->talk_sec = -1;
     /* a 2xx to an INVITE wants an ACK with its CSeq number (RFC 3261 section 13.2.2.4) */
     for (size_t i = 0; i < d->n_msgs; i++) {
         const net_sip_msg *m = &c->sip[d->msgs[i]];

@@ -154,6 +154,9 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
     snprintf(who, sizeof(who), "%s %s", d->method, d->call_id);
     if (d->q850_cause >= 0)
         snprintf(cause, sizeof(cause), " (Q.850 cause %d: %s)", d->q850_cause, d->reason_text);
+    char talk[40] = "";
+    if (d->talk_sec >= 0)
+        snprintf(talk, sizeof(talk), " after %.1f s", d->talk_sec);
     if (d->challenges) {
         cq_finding *f =
             add(&b, "sip_auth_challenge", CQ_SEV_INFO,
@@ -281,16 +284,18 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
         }
     }
     if (invite && d->hangup == NET_HANGUP_CALLER && !d->cancelled) {
-        cq_finding *f = add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the caller hung up after %.1f s%s",
-                            who, d->talk_sec, cause);
+        cq_finding *f =
+            add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the caller hung up%s%s", who, talk, cause);
         value(f, CQ_VSTR("by", "caller"));
-        value(f, CQ_VNUM("talk_sec", d->talk_sec, 3));
+        value(f, d->talk_sec >= 0 ? CQ_VNUM("talk_sec", d->talk_sec, 3)
+                                  : (cq_value){.key = "talk_sec", .type = CQ_VAL_NULL});
         evidence(&b, f, find(c, d, "BYE", 0));
     } else if (invite && d->hangup == NET_HANGUP_CALLEE) {
-        cq_finding *f = add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the callee hung up after %.1f s%s",
-                            who, d->talk_sec, cause);
+        cq_finding *f =
+            add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the callee hung up%s%s", who, talk, cause);
         value(f, CQ_VSTR("by", "callee"));
-        value(f, CQ_VNUM("talk_sec", d->talk_sec, 3));
+        value(f, d->talk_sec >= 0 ? CQ_VNUM("talk_sec", d->talk_sec, 3)
+                                  : (cq_value){.key = "talk_sec", .type = CQ_VAL_NULL});
         evidence(&b, f, find(c, d, "BYE", 0));
     }
 }

@@ -245,6 +245,7 @@ typedef struct net_capture {
     uint64_t sip_dropped;     /* SIP messages past max_sip or max_sip_bytes */
     uint64_t tcp_gaps;        /* TCP streams resynchronised after a gap in their bytes */
     bool cut;                 /* max_packets reached: the rest of the capture was not read */
+    bool times_unknown;       /* SIP text without timestamps: no durations */
     net_rtp_stream *streams;
     size_t n_streams;
     struct net_rtp_index *rtp_index; /* net_ internal */
@@ -272,6 +273,12 @@ int net_capture_read_path(const char *path, const net_limits *lim, net_capture *
 int net_capture_read_mem(const void *bytes, size_t len, const net_limits *lim, net_capture **out,
                          char *err, size_t errsz);
 void net_capture_free(net_capture *c);
+
+/* SIP messages from text (sngrep's text export, Asterisk's `pjsip set logger` or `sip set debug`
+ * output, raw messages one after another) as a capture of SIP only: its messages, dialogs and
+ * findings (no RTP). 0, or -1 with err. */
+int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_capture **out,
+                      char *err, size_t errsz);
 
 /* ---- the call's audio ------------------------------------------------------------------------ */
 

@@ -30,6 +30,9 @@ typedef struct net_tcp {
 bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u);
 void net__sip_tcp(net_capture *c, const net_limits *lim, const net_tcp *t);
 void net__sip_free(net_capture *c);
+/* One whole SIP message from elsewhere (a text export, a log): kept as a datagram's would be,
+ * its body cut at its Content-Length. false when it is not one. */
+bool net__sip_message(net_capture *c, const net_limits *lim, const net_udp *u, bool tcp);
 
 /* Dialogs (dialog.c): the messages grouped by Call-ID, and their facts. */
 void net__dialogs(net_capture *c);

@@ -259,6 +259,19 @@ bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u)
     return true;
 }
 
+bool net__sip_message(net_capture *c, const net_limits *lim, const net_udp *u, bool tcp)
+{
+    const char *p = (const char *)u->data;
+    long k = line_len(p, u->len);
+    bool request;
+    if (k < 0 || !first_line(p, k, &request))
+        return false;
+    size_t he = headers_end(p, u->len);
+    long cl = he ? content_length(p, he) : -1;
+    size_t n = he && cl >= 0 && he + (size_t)cl <= u->len ? he + (size_t)cl : u->len;
+    return keep(c, lim, u, tcp, p, n, he ? he : n);
+}
+
 /* ---- TCP ------------------------------------------------------------------------------------ */
 
 typedef struct tcp_flow {

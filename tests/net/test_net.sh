@@ -164,6 +164,38 @@ sys.exit(not (8.3 < l['duration'] < 8.7 and l['rms_db'] > -50 and 'G729' in ' '.
 rc=$?
 check "analyze --pcap: a capture with no voice stream is refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'no G.711' '$T/nortp.err'"
 
+# SIP as text: Asterisk's pjsip set logger and sip set debug, sngrep's text export, raw messages
+tx() { # tx FILE CODE...: the file read as SIP text, each code among its findings
+    "$CQ" sip --json "$HERE/text/$1" > "$T/tx.json"
+    shift
+    python3 -c "
+import json,sys; d=json.load(open('$T/tx.json')); codes={f['code'] for f in d['findings']}
+sys.exit(not (d['sip'] and set(sys.argv[1:]) <= codes))" "$@"
+}
+check "SIP text: pjsip set logger (486, the Q.850 cause, a private SDP address)" tx pjsip_logger.log sip_busy sdp_private_address
+check "SIP text: sip set debug, compact headers (CANCEL, 487)" tx sip_debug.log sip_cancelled
+check "SIP text: sngrep's export, with its times (503 after 7.5 s)" tx sngrep.txt sip_service_unavailable
+check "SIP text: raw messages (a REGISTER's auth loop)" tx raw.txt sip_auth_loop
+"$CQ" sip --json "$HERE/text/sngrep.txt" > "$T/sng.json"
+check "SIP text: times from sngrep; none invented for raw messages" python3 -c "
+import json,sys; d=json.load(open('$T/sng.json'))['dialogs'][0]; sys.exit(not (d['final_status'] == 503 and 7.4 < d['end_sec'] < 7.6))" 
+"$CQ" sip --json "$HERE/text/raw.txt" > "$T/raw.json"
+check "SIP text: raw messages have no durations" python3 -c "
+import json,sys; d=json.load(open('$T/raw.json'))['dialogs'][0]; sys.exit(not (d['pdd_sec'] is None and d['challenges'] == 3))"
+head -c 400 "$HERE/text/pjsip_logger.log" > "$T/cut.log"
+"$CQ" sip --json "$T/cut.log" > "$T/cut-log.json"
+check "SIP text cut short: what is there is read" python3 -c "
+import json,sys; d=json.load(open('$T/cut-log.json')); sys.exit(not (len(d['sip']) == 1 and d['sip'][0]['method'] == 'INVITE'))"
+printf 'hello\nthis is not SIP\n' > "$T/notsip.txt"
+"$CQ" sip "$T/notsip.txt" > /dev/null 2> "$T/notsip.err"
+rc=$?
+check "text that holds no SIP: exit 1, says so" sh -c "[ $rc = 1 ] && grep -q 'no SIP message found' '$T/notsip.err'"
+python3 -c "
+import sys; sys.stdout.write(('INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-Length: 0\r\n\r\n' * 1200000))" > "$T/huge.txt"
+"$CQ" sip "$T/huge.txt" > /dev/null 2> "$T/huge.err"
+rc=$?
+check "SIP text over 64 MiB: refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'over 64 MiB' '$T/huge.err'"
+
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
 "$CQ" sip --json "$T/many.pcap" > "$T/many.json"
