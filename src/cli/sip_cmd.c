@@ -231,6 +231,10 @@ static json_t *dialog_json(const net_sip_dialog *d)
     json_object_set_new(o, "info_digits",
                         d->info_digits[0] ? json_string(d->info_digits) : json_null());
     json_object_set_new(o, "messages", msgs);
+    json_t *st = json_array();
+    for (size_t i = 0; i < d->n_streams; i++)
+        json_array_append_new(st, json_integer((json_int_t)d->streams[i]));
+    json_object_set_new(o, "streams", st);
     return o;
 }
 

@@ -266,6 +266,29 @@ static void facts(const net_capture *c, net_sip_dialog *d)
     }
 }
 
+static bool at_sdp(const net_addr *a, uint16_t port, const net_sdp *sd)
+{
+    return sd->present && sd->port == port && net_addr_equal(&sd->addr, a);
+}
+
+/* A dialog's RTP streams: sent to or from the address and port of its SDP offer or answer. */
+static void link_streams(net_capture *c, net_sip_dialog *d)
+{
+    if (!d->offer.present && !d->answer.present)
+        return;
+    for (size_t i = 0; i < c->n_streams; i++) {
+        const net_rtp_stream *s = &c->streams[i];
+        if (!at_sdp(&s->dst, s->dport, &d->offer) && !at_sdp(&s->dst, s->dport, &d->answer) &&
+            !at_sdp(&s->src, s->sport, &d->offer) && !at_sdp(&s->src, s->sport, &d->answer))
+            continue;
+        size_t *ns = realloc(d->streams, (d->n_streams + 1) * sizeof(*ns));
+        if (!ns)
+            return;
+        d->streams = ns;
+        d->streams[d->n_streams++] = i;
+    }
+}
+
 void net__dialogs(net_capture *c)
 {
     if (!c->n_sip)
@@ -305,14 +328,18 @@ void net__dialogs(net_capture *c)
             d->msgs[d->n_msgs++] = i;
     }
     for (size_t d = 0; d < c->n_dialogs; d++)
-        if (c->dialogs[d].n_msgs)
+        if (c->dialogs[d].n_msgs) {
             facts(c, &c->dialogs[d]);
+            link_streams(c, &c->dialogs[d]);
+        }
     free(slot), free(count), free(of);
 }
 
 void net__dialogs_free(net_capture *c)
 {
-    for (size_t d = 0; d < c->n_dialogs; d++)
+    for (size_t d = 0; d < c->n_dialogs; d++) {
         free(c->dialogs[d].msgs);
+        free(c->dialogs[d].streams);
+    }
     free(c->dialogs);
 }

@@ -196,6 +196,9 @@ typedef struct net_sip_dialog {
     bool resumed;          /* and a later one sendrecv again */
     net_sdp offer, answer; /* the first INVITE's, and its 2xx's (or 183's) */
     char info_digits[64];  /* DTMF carried in SIP INFO (application/dtmf-relay, dtmf) */
+    size_t *streams;       /* its RTP streams (indices into the capture's streams): those sent
+                              to or from an address and port its SDP offer or answer gave */
+    size_t n_streams;
 } net_sip_dialog;
 
 /* The meaning of a Q.850 cause (ITU-T Q.850 Table 1), or NULL. */
