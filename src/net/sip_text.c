@@ -244,8 +244,9 @@ int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_c
         if (memchr(p, 0, n)) { /* binary: not a text export */
             free(r.msg);
             net_capture_free(c);
-            snprintf(err, errsz, "not SIP text: it holds NUL bytes (a capture libpcap cannot "
-                                 "read?)");
+            snprintf(err, errsz,
+                     "not SIP text: it holds NUL bytes (a capture libpcap cannot "
+                     "read?)");
             return -1;
         }
         if (marker(&r, p, n)) {
@@ -265,8 +266,9 @@ int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_c
     free(r.msg);
     if (!c->n_sip) {
         net_capture_free(c);
-        snprintf(err, errsz, "no SIP message found (raw messages, sngrep's text export, "
-                             "`pjsip set logger` or `sip set debug` output)");
+        snprintf(err, errsz,
+                 "no SIP message found (raw messages, sngrep's text export, "
+                 "`pjsip set logger` or `sip set debug` output)");
         return -1;
     }
     c->times_unknown = r.first_ts < 0;
