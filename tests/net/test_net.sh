@@ -151,6 +151,9 @@ sys.exit(not all(strip(a.get(k)) == strip(b.get(k)) for k in keys) or a['inbound
 }
 check "analyze --pcap: a G.711 call's report equals its WAV's, leg for leg (every analyzer)" same_legs "$T/wav.json" "$T/pcap.json"
 check "analyze --pcap: the report says where its audio came from" grep -q 'from a capture: inbound leg 10.0.0.1:40000' "$T/pcap.json"
+"$CQ" sip --json "$T/c1u.pcap" > "$T/c1u-sip.json"
+check "a dialog lists its streams: both ways, by its SDP offer's address" python3 -c "
+import json,sys; d=json.load(open('$T/c1u-sip.json')); sys.exit(not (sorted(d['dialogs'][0]['streams']) == [0, 1]))"
 python3 "$HERE/wav_to_pcap.py" "$T/c1u.wav" "$T/c1u-loss.pcap" 0.03
 "$CQ" analyze --pcap "$T/c1u-loss.pcap" --json -q --only levels > "$T/pcap-loss.json"
 check "analyze --pcap: lost packets are silence, counted in the report" python3 -c "
