@@ -22,6 +22,16 @@ int cq_cli_analyze_pcap(int argc, char **argv); /* sip_cmd.c: analyze --pcap */
 int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
                   double *out);
 
+/* An analysis command's flag that is not its own: --only (option o_only) into ep, or a
+ * setting's flag (options from o_cfg, config.h) into set. 0, or the exit status 2 having said
+ * why (a usage error prints usage) (worker_cmd.c). */
+#include <stdio.h>
+
+#include "callqa/callqa.h"
+#include "../config/config.h"
+int cq_cli_analysis_flag(int opt, int o_only, int o_cfg, const char *arg, cfg_settings *set,
+                         cq_engine_params *ep, void (*print_usage)(FILE *));
+
 /* ---- sidecars (sidecar.c): other commands of this program in child processes ------------- */
 
 #include <sys/types.h>

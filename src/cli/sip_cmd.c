@@ -452,31 +452,16 @@ int cq_cli_analyze_pcap(int argc, char **argv)
     cq_engine_params ep = cq_engine_default_params();
     int json = 0, quiet = 0, c;
     const char *file = NULL;
-    char msg[600];
     optind = 1;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
         case O_PCAP: file = optarg; break;
         case O_JSON: json = 1; break;
-        case O_ONLY: {
-            cq_err e;
-            if (cq_analyzers_parse(optarg, &ep.analyzers, &e) != CQ_OK) {
-                fprintf(stderr, "callqa: --only: %s\n", e.msg);
-                return 2;
-            }
-            break;
-        }
         case 'q': quiet = 1; break;
         case 'h': pcap_usage(stdout); return 0;
-        default: {
-            int r = cfg_set_flag(&set, c, O_CFG, optarg, msg, sizeof(msg));
-            if (r < 0)
-                fprintf(stderr, "callqa: %s\n", msg);
-            else if (r > 0)
-                pcap_usage(stderr);
-            if (r != 0)
+        default:
+            if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, pcap_usage))
                 return 2;
-        }
         }
     }
     if (!file || optind != argc) {

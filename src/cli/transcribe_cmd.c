@@ -155,25 +155,11 @@ int cq_cli_transcribe(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_IN: in = optarg; break;
         case O_OUT: out = optarg; break;
-        case O_ONLY: {
-            cq_err e;
-            if (cq_analyzers_parse(optarg, &ep.analyzers, &e) != CQ_OK) {
-                fprintf(stderr, "callqa: --only: %s\n", e.msg);
-                return 2;
-            }
-            break;
-        }
         case 'q': quiet = 1; break;
         case 'h': usage(stdout); return 0;
-        default: {
-            int r = cfg_set_flag(&set, c, O_CFG, optarg, msg, sizeof(msg));
-            if (r < 0)
-                fprintf(stderr, "callqa: %s\n", msg);
-            else if (r > 0)
-                usage(stderr);
-            if (r != 0)
+        default:
+            if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, usage))
                 return 2;
-        }
         }
     }
     cfg_engine_params(&set, &ep);

@@ -63,6 +63,26 @@ int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, d
     return 0;
 }
 
+/* serve_cmd.h */
+int cq_cli_analysis_flag(int opt, int o_only, int o_cfg, const char *arg, cfg_settings *set,
+                         cq_engine_params *ep, void (*print_usage)(FILE *))
+{
+    if (opt == o_only) {
+        cq_err e;
+        if (cq_analyzers_parse(arg, &ep->analyzers, &e) == CQ_OK)
+            return 0;
+        fprintf(stderr, "callqa: --only: %s\n", e.msg);
+        return 2;
+    }
+    char msg[600];
+    int r = cfg_set_flag(set, opt, o_cfg, arg, msg, sizeof(msg));
+    if (r < 0)
+        fprintf(stderr, "callqa: %s\n", msg);
+    else if (r > 0)
+        print_usage(stderr);
+    return r ? 2 : 0;
+}
+
 static void tick_ingest(void *arg)
 {
     cq_sidecar_poll(arg);

@@ -246,7 +246,9 @@ static long content_length(const char *p, size_t hdr_end)
 
 /* ---- UDP ------------------------------------------------------------------------------------ */
 
-bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u)
+/* A message of [u->data, +len) when its first line is SIP's: a datagram is kept whole (its
+ * body is the rest, as on the wire); text from elsewhere is cut at its Content-Length. */
+static bool one_message(net_capture *c, const net_limits *lim, const net_udp *u, bool tcp, bool cut)
 {
     const char *p = (const char *)u->data;
     long k = line_len(p, u->len);
@@ -254,22 +256,20 @@ bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u)
     if (k < 0 || !first_line(p, k, &request))
         return false;
     size_t he = headers_end(p, u->len);
-    size_t body = he ? he : u->len;
-    keep(c, lim, u, false, p, u->len, body);
+    long cl = cut && he ? content_length(p, he) : -1;
+    size_t n = cl >= 0 && he + (size_t)cl <= u->len ? he + (size_t)cl : u->len;
+    keep(c, lim, u, tcp, p, n, he ? he : n);
     return true;
+}
+
+bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u)
+{
+    return one_message(c, lim, u, false, false);
 }
 
 bool net__sip_message(net_capture *c, const net_limits *lim, const net_udp *u, bool tcp)
 {
-    const char *p = (const char *)u->data;
-    long k = line_len(p, u->len);
-    bool request;
-    if (k < 0 || !first_line(p, k, &request))
-        return false;
-    size_t he = headers_end(p, u->len);
-    long cl = he ? content_length(p, he) : -1;
-    size_t n = he && cl >= 0 && he + (size_t)cl <= u->len ? he + (size_t)cl : u->len;
-    return keep(c, lim, u, tcp, p, n, he ? he : n);
+    return one_message(c, lim, u, tcp, true);
 }
 
 /* ---- TCP ------------------------------------------------------------------------------------ */
