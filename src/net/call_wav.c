@@ -90,6 +90,16 @@ static bool leg_of(const net_capture *c, const net_rtp_stream *s, leg *l)
     return k > 0;
 }
 
+/* Was the stream's audio kept (G.711 or G.729, within the budget)? */
+static bool has_audio(const net_capture *c, const net_rtp_stream *s)
+{
+    const net_rtp_rec *r;
+    size_t n;
+    const uint8_t *au;
+    net__rtp_audio(c, s, &r, &n, &au);
+    return au && n;
+}
+
 static bool reverse_of(const net_rtp_stream *a, const net_rtp_stream *b)
 {
     return a->sport == b->dport && a->dport == b->sport && net_addr_equal(&a->src, &b->dst) &&
@@ -159,15 +169,9 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
     note[0] = 0;
     /* the longest G.711 voice stream, and the one back */
     const net_rtp_stream *a = NULL, *b = NULL;
-    for (size_t i = 0; i < c->n_streams; i++) {
-        const net_rtp_stream *s = &c->streams[i];
-        const net_rtp_rec *r;
-        size_t n;
-        const uint8_t *au;
-        net__rtp_audio(c, s, &r, &n, &au);
-        if (au && n && (!a || s->packets > a->packets))
-            a = s;
-    }
+    for (size_t i = 0; i < c->n_streams; i++)
+        if (has_audio(c, &c->streams[i]) && (!a || c->streams[i].packets > a->packets))
+            a = &c->streams[i];
     if (!a) {
         snprintf(err, err_n,
                  "the capture holds no G.711 (PCMU, PCMA) or G.729 RTP stream to analyse");
@@ -175,11 +179,7 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
     }
     for (size_t i = 0; i < c->n_streams; i++) {
         const net_rtp_stream *s = &c->streams[i];
-        const net_rtp_rec *r;
-        size_t n;
-        const uint8_t *au;
-        net__rtp_audio(c, s, &r, &n, &au);
-        if (s != a && au && n && reverse_of(a, s) && (!b || s->packets > b->packets))
+        if (s != a && has_audio(c, s) && reverse_of(a, s) && (!b || s->packets > b->packets))
             b = s;
     }
     /* the caller's stream first: the one from the SDP offer's address and port */

@@ -95,8 +95,6 @@ typedef struct walker {
     frag *frags;
     size_t frag_bytes; /* held by frags (each counts its full buffer) */
     uint64_t num;
-    double t0;
-    int have_t0;
     int64_t t0_sec, t0_nsec; /* the first frame's time */
     double rel, rel_ms;      /* this frame's, from it */
 } walker;
@@ -147,10 +145,7 @@ static void tcp_in(walker *w, double ts, const net_addr *src, const net_addr *ds
     }
     size_t off = (size_t)(p[12] >> 4) * 4;
     net_tcp t = {.u = payload_of(w, ts, src, dst, p, p + off, n - off),
-                 .seq = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7],
-                 .syn = p[13] & 0x02,
-                 .fin = p[13] & 0x01,
-                 .rst = p[13] & 0x04};
+                 .seq = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7]};
     net__sip_tcp(w->c, w->lim, &t);
 }
 
@@ -430,8 +425,8 @@ static int walk(pcap_t *pc, const net_limits *lim, net_capture **out, char *err,
             break;
         }
         double ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec * 1e-9;
-        if (!w.have_t0) {
-            w.t0 = ts, w.have_t0 = 1, c->first_ts = ts;
+        if (!c->packets) {
+            c->first_ts = ts;
             w.t0_sec = h->ts.tv_sec, w.t0_nsec = h->ts.tv_usec;
         }
         int64_t rs = (int64_t)h->ts.tv_sec - w.t0_sec, rn = (int64_t)h->ts.tv_usec - w.t0_nsec;

@@ -74,12 +74,6 @@ static bool has_to_tag(const char *to)
     return t != NULL;
 }
 
-static bool same_end(const net_sip_msg *m, const net_addr *a, uint16_t port, bool src)
-{
-    return src ? net_addr_equal(&m->src, a) && m->sport == port
-               : net_addr_equal(&m->dst, a) && m->dport == port;
-}
-
 /* The Reason header: "Q.850;cause=16;text=\"...\"" into the cause and a text. */
 static void read_reason(const char *v, int *cause, char *text, size_t n)
 {
@@ -231,10 +225,7 @@ static void facts(const net_capture *c, net_sip_dialog *d)
                 read_reason(m->reason_hdr, &d->q850_cause, d->reason_text, sizeof(d->reason_text));
         }
         if (m->request && !strcmp(m->method, "BYE") && d->hangup == NET_HANGUP_NONE) {
-            d->hangup =
-                same_end(m, &d->caller, d->caller_port, true) || net_addr_equal(&m->src, &d->caller)
-                    ? NET_HANGUP_CALLER
-                    : NET_HANGUP_CALLEE;
+            d->hangup = net_addr_equal(&m->src, &d->caller) ? NET_HANGUP_CALLER : NET_HANGUP_CALLEE;
             if (t_answer >= 0)
                 d->talk_sec = m->rel_sec - t_answer;
             if (m->reason_hdr[0])

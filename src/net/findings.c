@@ -67,7 +67,7 @@ static void value(cq_finding *f, cq_value v)
 }
 
 /* The evidence of a SIP message: its time, and "frame N: <its first line>". */
-static void evidence(builder *b, cq_finding *f, const net_sip_msg *m)
+static void evidence(cq_finding *f, const net_sip_msg *m)
 {
     if (!f || !m)
         return;
@@ -81,7 +81,6 @@ static void evidence(builder *b, cq_finding *f, const net_sip_msg *m)
     if (asprintf(&fig, "frame %llu: %.*s", (unsigned long long)m->frame, k > 200 ? 200 : k,
                  m->text) < 0)
         fig = NULL;
-    (void)b;
     f->evidence[f->n_evidence++] = (cq_finding_evidence){
         .start_sec = m->rel_sec, .end_sec = m->rel_sec, .role = NULL, .quote = NULL, .figure = fig};
 }
@@ -167,7 +166,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
         for (size_t i = 0; i < d->n_msgs; i++) {
             const net_sip_msg *m = &c->sip[d->msgs[i]];
             if (!m->request && (m->status == 401 || m->status == 407))
-                evidence(&b, f, m);
+                evidence(f, m);
         }
         if (d->challenges >= NET_AUTH_LOOP && (d->final_status < 200 || d->final_status >= 300)) {
             f = add(&b, "sip_auth_loop", CQ_SEV_MAJOR,
@@ -175,7 +174,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                     "or the realm or nonce does not match",
                     who, d->challenges);
             value(f, CQ_VINT("challenges", d->challenges));
-            evidence(&b, f, find(c, d, NULL, d->final_status));
+            evidence(f, find(c, d, NULL, d->final_status));
         }
     }
     if (d->final_status >= 300) {
@@ -199,7 +198,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
             value(f, CQ_VINT("status", d->final_status));
             if (d->q850_cause >= 0)
                 value(f, CQ_VINT("q850_cause", d->q850_cause));
-            evidence(&b, f, find(c, d, NULL, d->final_status));
+            evidence(f, find(c, d, NULL, d->final_status));
         }
     }
     if (d->cancelled || d->final_status == 487) {
@@ -211,15 +210,15 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                             who);
         if (cm && d->pdd_sec >= 0)
             value(f, CQ_VNUM("ring_sec", cm->rel_sec - d->start_sec - d->pdd_sec, 3));
-        evidence(&b, f, cm);
-        evidence(&b, f, find(c, d, NULL, 487));
+        evidence(f, cm);
+        evidence(f, find(c, d, NULL, 487));
     }
     if (invite && d->pdd_sec > NET_SLOW_PDD_SEC) {
         cq_finding *f = add(&b, "sip_slow_pdd", CQ_SEV_MINOR,
                             "%s: %.1f s from the INVITE to the first ringing (post-dial delay)",
                             who, d->pdd_sec);
         value(f, CQ_VNUM("pdd_sec", d->pdd_sec, 3));
-        evidence(&b, f, find(c, d, "INVITE", 0));
+        evidence(f, find(c, d, "INVITE", 0));
     }
     if (d->ack_missing) {
         cq_finding *f = add(&b, "sip_ack_missing", CQ_SEV_MAJOR,
@@ -230,7 +229,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
             const net_sip_msg *m = &c->sip[d->msgs[i]];
             if (!m->request && m->status >= 200 && m->status < 300 &&
                 !strcmp(m->cseq_method, "INVITE")) {
-                evidence(&b, f, m);
+                evidence(f, m);
                 break;
             }
         }
@@ -242,7 +241,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
         for (size_t i = 0; i < d->n_msgs; i++) {
             const net_sip_msg *m = &c->sip[d->msgs[i]];
             if (m->request && !strcmp(m->method, "INVITE") && strcasestr(m->to, ";tag="))
-                evidence(&b, f, m);
+                evidence(f, m);
         }
     }
     /* SDP that points media at a private address, arriving from a public one: a NAT rewrote the
@@ -263,7 +262,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                             net_addr_str(&s.addr, a, sizeof(a)), s.port);
         value(f, CQ_VSTR("address", a));
         value(f, CQ_VINT("port", s.port));
-        evidence(&b, f, m);
+        evidence(f, m);
         break;
     }
     if (d->retransmissions) {
@@ -280,23 +279,18 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
         for (size_t i = 0; i < d->n_msgs; i++) {
             const net_sip_msg *m = &c->sip[d->msgs[i]];
             if (m->request && !strcmp(m->method, "INFO"))
-                evidence(&b, f, m);
+                evidence(f, m);
         }
     }
-    if (invite && d->hangup == NET_HANGUP_CALLER && !d->cancelled) {
+    bool caller = d->hangup == NET_HANGUP_CALLER && !d->cancelled;
+    if (invite && (caller || d->hangup == NET_HANGUP_CALLEE)) {
+        const char *by = caller ? "caller" : "callee";
         cq_finding *f =
-            add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the caller hung up%s%s", who, talk, cause);
-        value(f, CQ_VSTR("by", "caller"));
+            add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the %s hung up%s%s", who, by, talk, cause);
+        value(f, CQ_VSTR("by", by));
         value(f, d->talk_sec >= 0 ? CQ_VNUM("talk_sec", d->talk_sec, 3)
                                   : (cq_value){.key = "talk_sec", .type = CQ_VAL_NULL});
-        evidence(&b, f, find(c, d, "BYE", 0));
-    } else if (invite && d->hangup == NET_HANGUP_CALLEE) {
-        cq_finding *f =
-            add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the callee hung up%s%s", who, talk, cause);
-        value(f, CQ_VSTR("by", "callee"));
-        value(f, d->talk_sec >= 0 ? CQ_VNUM("talk_sec", d->talk_sec, 3)
-                                  : (cq_value){.key = "talk_sec", .type = CQ_VAL_NULL});
-        evidence(&b, f, find(c, d, "BYE", 0));
+        evidence(f, find(c, d, "BYE", 0));
     }
 }
 

@@ -23,7 +23,6 @@ typedef struct net_udp {
 typedef struct net_tcp {
     net_udp u; /* addresses, ports, time, payload */
     uint32_t seq;
-    bool syn, fin, rst;
 } net_tcp;
 
 /* SIP (sip.c): a datagram or a segment that may hold SIP messages. UDP: true when it was SIP. */
@@ -70,8 +69,8 @@ void net__rtp_audio(const net_capture *c, const net_rtp_stream *s, const net_rtp
 
 /* The network's quality of one stream (rtp_quality.c): histograms, jitter buffers, the
  * E-model's MOS. `full`: the records stopped at the budget (no MOS then). */
-void net__rtp_quality(const net_capture *c, const net_limits *lim, net_rtp_stream *s,
-                      net_rtp_rec *rec, size_t *n, bool full);
+void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec, size_t *n,
+                      bool full);
 
 /* The RTP analysis (rtp.c): is this datagram RTP by the header's shape? */
 bool net__rtp_looks_like(const uint8_t *p, size_t n);

@@ -488,7 +488,7 @@ void net__rtp_finish(net_capture *c, const net_limits *lim)
         net_rtp_state *st = s->st;
         s->expected = (int64_t)st->stop_seq + (int64_t)st->cycles * 65536 - st->start_seq + 1;
         s->lost = s->expected - (int64_t)s->packets;
-        net__rtp_quality(c, lim, s, st->rec, &st->n_rec, st->rec_full);
+        net__rtp_quality(lim, s, st->rec, &st->n_rec, st->rec_full);
         if (!lim->keep_audio) { /* the figures are made: the records go */
             free(st->rec);
             st->rec = NULL;

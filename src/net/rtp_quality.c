@@ -87,11 +87,10 @@ static double mos_of(const net_codec_plan *plan, double bpl, double ppl, double 
     return net_emodel_mos(net_emodel_r(&e));
 }
 
-void net__rtp_quality(const net_capture *c, const net_limits *lim, net_rtp_stream *s,
-                      net_rtp_rec *rec, size_t *n_io, bool full)
+void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec, size_t *n_io,
+                      bool full)
 {
     size_t n = *n_io;
-    (void)c;
     /* |D| of consecutive arrivals, in arrival order (the records are in it) */
     uint32_t rate = s->clock_rate;
     for (size_t i = 1; rate && i < n; i++) {

@@ -13,15 +13,9 @@
 #include <string.h>
 
 #include "../../src/net/net.h"
+#include "fuzz_must.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* an oracle that holds under NDEBUG too (the replay runs in Release) */
-#define MUST(c)                                                                                    \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
