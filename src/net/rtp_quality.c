@@ -148,19 +148,24 @@ void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec
     for (int jb = 0; jb < NET_JB_N; jb++) {
         memset(lost, 1, (size_t)span);
         double target = jb == 0 ? 50 : jb == 1 ? 200 : 60, delay_sum = 0;
+        /* the largest lateness of the last JB_ADAPT_WINDOW packets: a monotonic queue of their
+         * indices (lateness decreasing from its head), each packet in and out once */
         double recent[JB_ADAPT_WINDOW];
-        size_t nrecent = 0;
+        size_t dq[JB_ADAPT_WINDOW + 1], head = 0, tail = 0;
         for (size_t i = 0; i < n; i++) {
             double late = rec[i].arrival_ms - (t0 + (double)(rec[i].ts - ts0) * 1000.0 / rate);
             delay_sum += target;
             lost[rec[i].seq - first] = late > target;
             if (jb == 2) { /* the adaptive buffer follows the recent lateness */
-                recent[nrecent++ % JB_ADAPT_WINDOW] = late;
-                double peak = 0;
-                for (size_t r = 0; r < (nrecent < JB_ADAPT_WINDOW ? nrecent : JB_ADAPT_WINDOW); r++)
-                    if (recent[r] > peak)
-                        peak = recent[r];
-                target = peak + JB_ADAPT_MARGIN;
+                recent[i % JB_ADAPT_WINDOW] = late;
+                while (tail > head &&
+                       recent[dq[(tail - 1) % (JB_ADAPT_WINDOW + 1)] % JB_ADAPT_WINDOW] <= late)
+                    tail--;
+                dq[tail++ % (JB_ADAPT_WINDOW + 1)] = i;
+                if (dq[head % (JB_ADAPT_WINDOW + 1)] + JB_ADAPT_WINDOW <= i)
+                    head++;
+                double peak = recent[dq[head % (JB_ADAPT_WINDOW + 1)] % JB_ADAPT_WINDOW];
+                target = (peak > 0 ? peak : 0) + JB_ADAPT_MARGIN;
                 target = target < JB_ADAPT_MIN   ? JB_ADAPT_MIN
                          : target > JB_ADAPT_MAX ? JB_ADAPT_MAX
                                                  : target;
