@@ -6,7 +6,7 @@
  *
  * Pure functions over bytes, like an analyzer: no network, no store, no printing, no settings.
  * Every count and buffer is bounded (net_limits); what does not fit is counted and said, never
- * silently dropped. It stands on libc and libpcap only. Prefix net_; the room is on the floor
+ * silently dropped. It stands on libc, libpcap, libbcg729 and jansson (for its JSON). Prefix net_; the room is on the floor
  * of the transcript (docs/ARCHITECTURE.md): the command line and the service read it.
  */
 #ifndef CQ_NET_H
@@ -294,5 +294,15 @@ int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_c
  * decodes them as it decodes any such file); else 16-bit PCM. 0, or -1 with err. */
 int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, size_t note_n,
                  char *err, size_t err_n);
+
+/* ---- as JSON ------------------------------------------------------------------------------- */
+
+struct json_t;
+/* The whole capture as one JSON object (docs/network.md names every key): file, counts, streams,
+ * sip, dialogs, findings, sip_counts; warning the reader's warning or null. Caller decrefs. */
+struct json_t *net_capture_json(const net_capture *c, const char *file, const char *warning);
+/* "g711A, telephone-event": a stream's payload names in increasing payload type, as Wireshark
+ * writes them (RTPType-N for an unnamed one). */
+void net_stream_payloads(const net_rtp_stream *s, char *buf, size_t n);
 
 #endif /* CQ_NET_H */

@@ -1,0 +1,275 @@
+/*
+ * net_json.c - a capture as JSON: its streams, SIP messages, dialogs and findings, under the keys
+ * docs/network.md names (`callqa sip --json`, POST /investigate). Strings off the wire that are
+ * not UTF-8 have each byte above 0x7f shown as U+FFFD, as Wireshark shows them.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callqa/callqa.h"
+#include "net_int.h"
+
+/* "g711A, telephone-event": the names of a stream's payload types in increasing number, as
+ * Wireshark writes them. */
+void net_stream_payloads(const net_rtp_stream *s, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (unsigned pt = 0; pt < 128 && k < n; pt++)
+        for (int i = 0; i < s->n_pts && k < n; i++) {
+            if (s->pts[i] != pt)
+                continue;
+            char dyn[24];
+            const char *name = s->pt_names[i];
+            if (!name[0]) {
+                snprintf(dyn, sizeof(dyn), "RTPType-%u", pt);
+                name = dyn;
+            }
+            k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? ", " : "", name);
+        }
+}
+
+static json_t *stream_json(const net_rtp_stream *s)
+{
+    char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN], ssrc[16], pl[160];
+    snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
+    net_stream_payloads(s, pl, sizeof(pl));
+    json_t *pts = json_array();
+    for (int i = 0; i < s->n_pts; i++)
+        json_array_append_new(pts, json_integer(s->pts[i]));
+    json_t *o = json_pack("{s:s,s:i,s:s,s:i,s:s,s:o,s:s,s:f,s:f,s:I,s:I,s:I,s:I}", "src",
+                          net_addr_str(&s->src, a, sizeof(a)), "src_port", s->sport, "dst",
+                          net_addr_str(&s->dst, b, sizeof(b)), "dst_port", s->dport, "ssrc", ssrc,
+                          "payload_types", pts, "payload", pl, "start_sec", s->start_sec, "end_sec",
+                          s->end_sec, "packets", (json_int_t)s->packets, "expected",
+                          (json_int_t)s->expected, "lost", (json_int_t)s->lost, "sequence_errors",
+                          (json_int_t)s->seq_errors);
+    json_object_set_new(o, "lost_pct",
+                        s->expected ? json_real(100.0 * (double)s->lost / (double)s->expected)
+                                    : json_null());
+    json_object_set_new(o, "min_delta_ms",
+                        s->min_delta_ms >= 0 ? json_real(s->min_delta_ms) : json_null());
+    json_object_set_new(o, "mean_delta_ms",
+                        s->packets > 1 ? json_real(s->mean_delta_ms) : json_null());
+    json_object_set_new(o, "max_delta_ms",
+                        s->min_delta_ms >= 0 ? json_real(s->max_delta_ms) : json_null());
+    json_object_set_new(o, "min_jitter_ms",
+                        s->has_jitter ? json_real(s->min_jitter_ms) : json_null());
+    json_object_set_new(o, "mean_jitter_ms",
+                        s->has_jitter ? json_real(s->mean_jitter_ms) : json_null());
+    json_object_set_new(o, "max_jitter_ms",
+                        s->has_jitter ? json_real(s->max_jitter_ms) : json_null());
+    json_object_set_new(o, "clock_rate", s->clock_rate ? json_integer(s->clock_rate) : json_null());
+    json_object_set_new(o, "problem", json_boolean(s->problem));
+    json_object_set_new(o, "sdp", json_boolean(s->sdp_bound));
+    json_object_set_new(o, "digits", s->digits[0] ? json_string(s->digits) : json_null());
+    json_t *lh = json_array(), *dh = json_array();
+    for (int i = 0; i < NET_LOSS_BINS; i++)
+        json_array_append_new(lh, json_integer(s->loss_hist[i]));
+    for (int i = 0; i < NET_DV_BINS; i++)
+        json_array_append_new(dh, json_integer(s->dv_hist[i]));
+    json_object_set_new(o, "loss_runs", lh);
+    json_object_set_new(o, "delay_variation_10ms", dh);
+    json_t *q = json_null();
+    if (s->has_mos) {
+        static const char *const jb[NET_JB_N] = {"fixed_50ms", "fixed_200ms", "adaptive_500ms"};
+        json_t *bufs = json_object();
+        for (int i = 0; i < NET_JB_N; i++)
+            json_object_set_new(bufs, jb[i],
+                                json_pack("{s:f,s:f,s:f}", "mos", s->mos[i], "loss_pct",
+                                          s->jb_loss_pct[i], "delay_ms", s->jb_delay_ms[i]));
+        q = json_pack("{s:s,s:s,s:f,s:f,s:o,s:f,s:f}", "model", "ITU-T G.107 E-model", "codec",
+                      s->mos_codec, "network_loss_pct", s->net_loss_pct, "burst_ratio",
+                      s->burst_ratio, "jitter_buffers", bufs, "min_mos_10s", s->min_mos_10s,
+                      "min_mos_at_sec", s->min_mos_at_sec);
+    }
+    json_object_set_new(o, "network_mos", q);
+    return o;
+}
+
+/* A string off the wire as JSON: as it is when it is UTF-8, else each byte above 0x7f as
+ * U+FFFD (as Wireshark shows it). */
+static json_t *wire_str(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    size_t n = strlen(s), k = 0;
+    char *t = malloc(3 * n + 1);
+    if (!t)
+        return json_string("");
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x80) {
+            t[k++] = s[i];
+        } else {
+            memcpy(t + k, "\xef\xbf\xbd", 3);
+            k += 3;
+        }
+    }
+    t[k] = 0;
+    j = json_string(t);
+    free(t);
+    return j ? j : json_string("");
+}
+
+static json_t *sip_json(const net_sip_msg *m)
+{
+    char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN];
+    json_t *o = json_pack("{s:I,s:f,s:s,s:i,s:s,s:i,s:s,s:I,s:I}", "frame", (json_int_t)m->frame,
+                          "time_sec", m->rel_sec, "src", net_addr_str(&m->src, a, sizeof(a)),
+                          "src_port", m->sport, "dst", net_addr_str(&m->dst, b, sizeof(b)),
+                          "dst_port", m->dport, "transport", m->tcp ? "tcp" : "udp", "cseq",
+                          (json_int_t)m->cseq, "body_bytes", (json_int_t)m->body_len);
+    json_object_set_new(o, "call_id", wire_str(m->call_id));
+    json_object_set_new(o, "cseq_method", wire_str(m->cseq_method));
+    json_object_set_new(o, "from", wire_str(m->from));
+    json_object_set_new(o, "to", wire_str(m->to));
+    if (m->request) {
+        json_object_set_new(o, "method", wire_str(m->method));
+        json_object_set_new(o, "uri", wire_str(m->uri));
+    } else {
+        json_object_set_new(o, "status", json_integer(m->status));
+        json_object_set_new(o, "reason", wire_str(m->reason));
+    }
+    return o;
+}
+
+/* Messages per request method and per status code, retransmissions included. */
+static json_t *sip_counts(const net_capture *c)
+{
+    json_t *methods = json_object(), *codes = json_object();
+    for (size_t i = 0; i < c->n_sip; i++) {
+        const net_sip_msg *m = &c->sip[i];
+        char key[16];
+        const char *k = m->method;
+        if (!m->request) {
+            snprintf(key, sizeof(key), "%d", m->status);
+            k = key;
+        }
+        json_t *obj = m->request ? methods : codes, *name = wire_str(k);
+        const char *kk = json_string_value(name);
+        json_object_set_new(obj, kk,
+                            json_integer(json_integer_value(json_object_get(obj, kk)) + 1));
+        json_decref(name);
+    }
+    return json_pack("{s:I,s:o,s:o}", "messages", (json_int_t)c->n_sip, "requests", methods,
+                     "responses", codes);
+}
+
+static json_t *num_or_null(double v)
+{
+    return v >= 0 ? json_real(v) : json_null();
+}
+
+static json_t *sdp_json(const net_sdp *sd)
+{
+    if (!sd->present)
+        return json_null();
+    char a[NET_ADDR_STRLEN] = "";
+    json_t *codecs = json_array();
+    for (int i = 0; i < sd->n_pts; i++)
+        json_array_append_new(
+            codecs, json_pack("{s:i,s:o,s:o}", "pt", sd->pts[i], "name", wire_str(sd->names[i]),
+                              "rate", sd->rates[i] ? json_integer(sd->rates[i]) : json_null()));
+    json_t *o = json_pack(
+        "{s:o,s:i,s:o,s:o,s:o,s:s}", "address",
+        sd->addr.family ? json_string(net_addr_str(&sd->addr, a, sizeof(a))) : json_null(), "port",
+        sd->port, "proto", wire_str(sd->proto), "codecs", codecs, "ptime",
+        sd->ptime ? json_integer(sd->ptime) : json_null(), "direction", sd->direction);
+    json_object_set_new(o, "private", json_boolean(sd->addr.family && net_addr_private(&sd->addr)));
+    return o;
+}
+
+static json_t *dialog_json(const net_sip_dialog *d)
+{
+    static const char *const hang[] = {NULL, "caller", "callee", "rejected"};
+    char a[NET_ADDR_STRLEN + 8], b[NET_ADDR_STRLEN + 8], t[NET_ADDR_STRLEN];
+    snprintf(a, sizeof(a), "%s:%u", net_addr_str(&d->caller, t, sizeof(t)), d->caller_port);
+    snprintf(b, sizeof(b), "%s:%u", net_addr_str(&d->callee, t, sizeof(t)), d->callee_port);
+    json_t *msgs = json_array();
+    for (size_t i = 0; i < d->n_msgs; i++)
+        json_array_append_new(msgs, json_integer((json_int_t)d->msgs[i]));
+    json_t *o =
+        json_pack("{s:o,s:o,s:o,s:o,s:s,s:s,s:f,s:f,s:o,s:o,s:o}", "call_id", wire_str(d->call_id),
+                  "method", wire_str(d->method), "from", wire_str(d->from), "to", wire_str(d->to),
+                  "caller", a, "callee", b, "start_sec", d->start_sec, "end_sec", d->end_sec,
+                  "pdd_sec", num_or_null(d->pdd_sec), "answer_sec", num_or_null(d->answer_sec),
+                  "talk_sec", num_or_null(d->talk_sec));
+    json_object_set_new(o, "final_status",
+                        d->final_status ? json_integer(d->final_status) : json_null());
+    json_object_set_new(o, "final_reason",
+                        d->final_reason ? wire_str(d->final_reason) : json_null());
+    json_object_set_new(o, "hangup", hang[d->hangup] ? json_string(hang[d->hangup]) : json_null());
+    json_object_set_new(o, "cancelled", json_boolean(d->cancelled));
+    json_object_set_new(o, "q850_cause",
+                        d->q850_cause >= 0 ? json_integer(d->q850_cause) : json_null());
+    json_object_set_new(o, "reason_text",
+                        d->reason_text[0] ? wire_str(d->reason_text) : json_null());
+    json_object_set_new(o, "challenges", json_integer(d->challenges));
+    json_object_set_new(o, "retransmissions", json_integer(d->retransmissions));
+    json_object_set_new(o, "ack_missing", json_boolean(d->ack_missing));
+    json_object_set_new(o, "on_hold", json_boolean(d->on_hold));
+    json_object_set_new(o, "resumed", json_boolean(d->resumed));
+    json_object_set_new(o, "offer", sdp_json(&d->offer));
+    json_object_set_new(o, "answer", sdp_json(&d->answer));
+    json_object_set_new(o, "info_digits",
+                        d->info_digits[0] ? json_string(d->info_digits) : json_null());
+    json_object_set_new(o, "messages", msgs);
+    json_t *st = json_array();
+    for (size_t i = 0; i < d->n_streams; i++)
+        json_array_append_new(st, json_integer((json_int_t)d->streams[i]));
+    json_object_set_new(o, "streams", st);
+    return o;
+}
+
+/* The findings in the report's shape (cq_findings_to_json), each with its dialog's Call-ID. */
+static json_t *findings_json(const net_capture *c)
+{
+    char *s = cq_findings_to_json(c->findings, c->n_findings);
+    json_t *a = s ? json_loads(s, 0, NULL) : NULL;
+    cq_report_free_string(s);
+    if (!json_is_array(a)) {
+        json_decref(a);
+        return json_array();
+    }
+    for (size_t i = 0; i < json_array_size(a) && i < c->n_findings; i++)
+        json_object_set_new(json_array_get(a, i), "call_id",
+                            c->finding_dialog[i] < c->n_dialogs
+                                ? wire_str(c->dialogs[c->finding_dialog[i]].call_id)
+                                : json_null());
+    return a;
+}
+
+json_t *net_capture_json(const net_capture *c, const char *file, const char *warning)
+{
+    json_t *streams = json_array();
+    for (size_t i = 0; i < c->n_streams; i++)
+        json_array_append_new(streams, stream_json(&c->streams[i]));
+    json_t *sip = json_array();
+    for (size_t i = 0; i < c->n_sip; i++)
+        json_array_append_new(sip, sip_json(&c->sip[i]));
+    json_t *o = json_pack(
+        "{s:s,s:i,s:I,s:I,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b},s:o}", "file", file,
+        "linktype", c->linktype, "packets", (json_int_t)c->packets, "bytes", (json_int_t)c->bytes,
+        "duration_sec", c->packets ? c->last_ts - c->first_ts : 0.0, "counts", "udp",
+        (json_int_t)c->udp, "tcp", (json_int_t)c->tcp, "not_ip", (json_int_t)c->not_ip, "truncated",
+        (json_int_t)c->truncated, "fragments", (json_int_t)c->fragments, "reassembled",
+        (json_int_t)c->reassembled, "fragments_dropped", (json_int_t)c->frag_dropped,
+        "streams_dropped", (json_int_t)c->streams_dropped, "cut", c->cut, "streams", streams);
+    json_object_set_new(o, "warning", warning && *warning ? json_string(warning) : json_null());
+    json_object_set_new(o, "sip", sip);
+    json_t *dialogs = json_array();
+    for (size_t i = 0; i < c->n_dialogs; i++)
+        json_array_append_new(dialogs, dialog_json(&c->dialogs[i]));
+    json_object_set_new(o, "dialogs", dialogs);
+    json_object_set_new(o, "findings", findings_json(c));
+    json_object_set_new(o, "sip_counts", sip_counts(c));
+    json_object_set_new(json_object_get(o, "counts"), "sip_dropped",
+                        json_integer((json_int_t)c->sip_dropped));
+    json_object_set_new(json_object_get(o, "counts"), "tcp_gaps",
+                        json_integer((json_int_t)c->tcp_gaps));
+    return o;
+}
+
