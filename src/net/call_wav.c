@@ -80,9 +80,22 @@ static bool leg_of(const net_capture *c, const net_rtp_stream *s, leg *l)
         return false;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (r[i].off != UINT32_MAX)
+        if (r[i].off != UINT32_MAX || !r[i].voice)
             l->rec[k++] = r[i];
     qsort(l->rec, k, sizeof(*r), by_seq);
+    /* the voice packets only, numbered past the events and comfort noise between them: a gap
+     * left is a packet lost; the time an event took is a timestamp jump (not sent) */
+    size_t v = 0;
+    int64_t skipped = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (!l->rec[i].voice) {
+            skipped += !i || l->rec[i].seq != l->rec[i - 1].seq;
+            continue;
+        }
+        l->rec[v] = l->rec[i];
+        l->rec[v++].seq -= skipped;
+    }
+    k = v;
     l->n = k;
     l->s = s;
     l->audio = audio;

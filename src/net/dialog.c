@@ -217,6 +217,11 @@ static void facts(const net_capture *c, net_sip_dialog *d)
             else if (m->status >= 200 && d->final_status >= 300)
                 d->final_status = m->status, d->final_reason = m->reason;
         }
+        if (m->request && !strcmp(m->method, "ACK") && answered && !d->offer.present && m->body) {
+            net_sdp sdp; /* a late offer: the INVITE had none, the ACK answers the 2xx's */
+            if (net_sdp_parse(m->body, m->body_len, &sdp))
+                d->offer = sdp;
+        }
         if (m->request && !strcmp(m->method, "CANCEL") && !again) {
             d->cancelled = true; /* a pending INVITE (a branch, when another answered) */
             if (!answered)

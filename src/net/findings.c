@@ -16,6 +16,22 @@
 
 #define NET_SLOW_PDD_SEC 5.0 /* post-dial delay above this is slow (ITU-T E.721's 5-8 s) */
 #define NET_AUTH_LOOP 3      /* challenges without a success: an authentication loop */
+/* A stream's network loss: 1 % is ten times ITU-T Y.1541's loss objective for VoIP (classes 0
+ * and 1: 1e-3); at 5 % random loss G.711 with concealment loses 15.8 points of R (G.113
+ * Appendix I, Bpl 25.1) and G.729A 36 (Bpl 19). */
+#define NET_LOSS_MINOR_PCT 1.0
+#define NET_LOSS_MAJOR_PCT 5.0
+/* The network MOS behind the adaptive jitter buffer: G.107 Annex B puts
+ * R 70 (MOS 3.6) at "some users dissatisfied" and R 60 (MOS 3.1) at "many". */
+#define NET_MOS_MINOR 3.6
+#define NET_MOS_MAJOR 3.1
+/* RFC 3550 jitter: 30 ms is the usual planning ceiling (a 50-60 ms buffer absorbs it); 100 ms
+ * outlasts most phones' adaptive buffers. */
+#define NET_JITTER_MINOR_MS 30.0
+#define NET_JITTER_MAJOR_MS 100.0
+/* An answered call talks this long before missing media is said */
+#define NET_MEDIA_MIN_TALK_SEC 2.0
+#define NET_MEDIA_MIN_PACKETS 10 /* a stream with fewer does not carry a direction's voice */
 
 typedef struct builder {
     net_capture *c;
@@ -294,40 +310,192 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
     }
 }
 
-/* DTMF carried as RFC 4733 telephone events in an RTP stream. */
+/* The evidence of a stream: its span, and "stream N 0xSSRC a:p -> b:p" (N its index in the
+ * capture's streams, as the JSON lists them). */
+static void stream_evidence(cq_finding *f, const net_capture *c, const net_rtp_stream *s)
+{
+    char a[NET_ADDR_STRLEN], d[NET_ADDR_STRLEN], *fig = NULL;
+    if (!f || asprintf(&fig, "stream %zu 0x%08X %s:%u -> %s:%u", (size_t)(s - c->streams), s->ssrc,
+                       net_addr_str(&s->src, a, sizeof(a)), s->sport,
+                       net_addr_str(&s->dst, d, sizeof(d)), s->dport) < 0)
+        return;
+    cq_finding_evidence *ne = realloc(f->evidence, (f->n_evidence + 1) * sizeof(*ne));
+    if (!ne) {
+        free(fig);
+        return;
+    }
+    f->evidence = ne;
+    f->evidence[f->n_evidence++] =
+        (cq_finding_evidence){.start_sec = s->start_sec, .end_sec = s->end_sec, .figure = fig};
+}
+
+/* "10.0.0.1:4000 -> 10.0.0.2:5000" of a stream, into buf. */
+static const char *stream_path(const net_rtp_stream *s, char *buf, size_t n)
+{
+    char a[NET_ADDR_STRLEN], d[NET_ADDR_STRLEN];
+    snprintf(buf, n, "%s:%u -> %s:%u", net_addr_str(&s->src, a, sizeof(a)), s->sport,
+             net_addr_str(&s->dst, d, sizeof(d)), s->dport);
+    return buf;
+}
+
+/* What the network did to each stream: DTMF as RFC 4733 events, loss, jitter, the network MOS. */
 static void stream_findings(net_capture *c)
 {
     builder b = {c, NULL};
     for (size_t i = 0; i < c->n_streams; i++) {
         const net_rtp_stream *s = &c->streams[i];
-        if (!s->digits[0])
-            continue;
-        char a[NET_ADDR_STRLEN], d[NET_ADDR_STRLEN], *fig = NULL;
-        cq_finding *f = add(&b, "rtp_dtmf", CQ_SEV_INFO,
-                            "DTMF sent as RFC 4733 telephone events from %s:%u to %s:%u (SSRC "
-                            "0x%08X): %s",
-                            net_addr_str(&s->src, a, sizeof(a)), s->sport,
-                            net_addr_str(&s->dst, d, sizeof(d)), s->dport, s->ssrc, s->digits);
-        value(f, CQ_VSTR("digits", s->digits));
-        if (!f ||
-            asprintf(&fig, "stream 0x%08X %s:%u -> %s:%u", s->ssrc, a, s->sport, d, s->dport) < 0)
-            continue;
-        cq_finding_evidence *ne = realloc(f->evidence, sizeof(*ne));
-        if (!ne) {
-            free(fig);
-            continue;
+        char path[2 * NET_ADDR_STRLEN + 20];
+        stream_path(s, path, sizeof(path));
+        if (s->digits[0]) {
+            cq_finding *f = add(&b, "rtp_dtmf", CQ_SEV_INFO,
+                                "DTMF sent as RFC 4733 telephone events from %s (SSRC 0x%08X): %s",
+                                path, s->ssrc, s->digits);
+            value(f, CQ_VSTR("digits", s->digits));
+            stream_evidence(f, c, s);
         }
-        f->evidence = ne;
-        f->evidence[f->n_evidence++] =
-            (cq_finding_evidence){.start_sec = s->start_sec, .end_sec = s->end_sec, .figure = fig};
+        if (s->packets < NET_MEDIA_MIN_PACKETS)
+            continue;
+        double loss = s->has_mos ? s->net_loss_pct
+                      : s->expected > 0 ? 100.0 * (double)s->lost / (double)s->expected
+                                        : 0;
+        if (loss >= NET_LOSS_MINOR_PCT) {
+            cq_finding *f =
+                add(&b, "rtp_loss", loss >= NET_LOSS_MAJOR_PCT ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
+                    "%.1f %% of the RTP packets from %s were lost in the network (%lld of %lld)",
+                    loss, path, (long long)s->lost, (long long)s->expected);
+            value(f, CQ_VNUM("loss_pct", loss, 2));
+            value(f, CQ_VINT("lost", s->lost));
+            value(f, CQ_VINT("expected", s->expected));
+            if (s->has_mos)
+                value(f, CQ_VNUM("burst_ratio", s->burst_ratio, 2));
+            stream_evidence(f, c, s);
+        }
+        if (s->has_jitter && s->max_jitter_ms >= NET_JITTER_MINOR_MS) {
+            cq_finding *f = add(
+                &b, "rtp_jitter",
+                s->max_jitter_ms >= NET_JITTER_MAJOR_MS ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
+                "RTP from %s: jitter up to %.1f ms (mean %.1f ms), more than a %s jitter buffer "
+                "absorbs",
+                path, s->max_jitter_ms, s->mean_jitter_ms,
+                s->max_jitter_ms >= NET_JITTER_MAJOR_MS ? "phone's adaptive" : "50 ms");
+            value(f, CQ_VNUM("max_jitter_ms", s->max_jitter_ms, 2));
+            value(f, CQ_VNUM("mean_jitter_ms", s->mean_jitter_ms, 2));
+            stream_evidence(f, c, s);
+        }
+        /* behind the adaptive buffer, as a phone plays it (the fixed 50 ms buffer's 10 s
+         * figures are VoIPmonitor's, kept as values: a stream that drifts fails them alone) */
+        double mos = s->has_mos ? s->mos[2] : 5;
+        if (s->has_mos && mos < NET_MOS_MINOR) {
+            cq_finding *f = add(
+                &b, "rtp_low_mos", mos < NET_MOS_MAJOR ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
+                "RTP from %s: network MOS %.2f (%s, E-model behind an adaptive jitter buffer); "
+                "behind a fixed 50 ms buffer, %.2f in its worst 10 s at %.1f s",
+                path, mos, s->mos_codec, s->min_mos_10s, s->min_mos_at_sec);
+            value(f, CQ_VNUM("mos", mos, 2));
+            value(f, CQ_VNUM("min_mos_10s", s->min_mos_10s, 2));
+            value(f, CQ_VNUM("min_mos_at_sec", s->min_mos_at_sec, 3));
+            value(f, CQ_VSTR("model", "ITU-T G.107 E-model"));
+            stream_evidence(f, c, s);
+        }
     }
+}
+
+/* The packets of a dialog's streams each way between two hosts: [0] from the host that sent
+ * the first stream, [1] back to it (by address: a sender need not send from the port it receives
+ * on). first[] the first stream each way. */
+static void dialog_media(const net_capture *c, const net_sip_dialog *d, uint64_t pk[2],
+                         const net_rtp_stream *first[2])
+{
+    pk[0] = pk[1] = 0;
+    first[0] = first[1] = NULL;
+    for (size_t i = 0; i < d->n_streams; i++) {
+        const net_rtp_stream *s = &c->streams[d->streams[i]];
+        if (s->packets < NET_MEDIA_MIN_PACKETS)
+            continue;
+        int dir = first[0] && net_addr_equal(&s->src, &first[0]->dst) &&
+                  net_addr_equal(&s->dst, &first[0]->src);
+        if (first[0] && !dir && !net_addr_equal(&s->src, &first[0]->src))
+            continue; /* another pair of hosts (a third party): not this question */
+        pk[dir] += s->packets;
+        if (!first[dir])
+            first[dir] = s;
+    }
+}
+
+/* Who a host is in a dialog: "caller" when it is the caller's media (offer) or signalling
+ * address, else "callee". */
+static const char *side_of(const net_sip_dialog *d, const net_addr *a)
+{
+    if (d->offer.present && net_addr_equal(a, &d->offer.addr))
+        return "caller";
+    if (d->answer.present && net_addr_equal(a, &d->answer.addr))
+        return "callee";
+    return net_addr_equal(a, &d->caller) ? "caller" : "callee";
+}
+
+/* An answered call whose media went one way only, or whose capture holds none of it; a stream
+ * whose SSRC changed mid-call. */
+static void media_findings(net_capture *c, const net_sip_dialog *d)
+{
+    builder b = {c, d};
+    if (strcmp(d->method, "INVITE") || d->final_status < 200 || d->final_status >= 300 ||
+        c->times_unknown || (d->talk_sec >= 0 && d->talk_sec < NET_MEDIA_MIN_TALK_SEC))
+        return;
+    uint64_t pk[2];
+    const net_rtp_stream *first[2];
+    dialog_media(c, d, pk, first);
+    if (!first[0]) {
+        if (c->n_streams || c->udp > c->n_sip) { /* a capture with media, but none of this call */
+            cq_finding *f = add(&b, "rtp_none", CQ_SEV_MINOR,
+                                "%s %s was answered but none of its RTP is in the capture (the "
+                                "media took another path, or was not captured)",
+                                d->method, d->call_id);
+            evidence(f, find(c, d, NULL, d->final_status));
+        }
+        return;
+    }
+    if (first[0] && !first[1]) {
+        char a[NET_ADDR_STRLEN], q[NET_ADDR_STRLEN];
+        const char *talker = side_of(d, &first[0]->src), *quiet = side_of(d, &first[0]->dst);
+        if (!strcmp(talker, quiet))
+            quiet = strcmp(talker, "caller") ? "caller" : "callee";
+        cq_finding *f =
+            add(&b, "rtp_one_way", CQ_SEV_MAJOR,
+                "%s %s: RTP flowed from the %s (%s, %llu packets) but none came back from the %s "
+                "(%s): one-way audio on the network, or a capture point that saw one direction "
+                "only",
+                d->method, d->call_id, talker, net_addr_str(&first[0]->src, a, sizeof(a)),
+                (unsigned long long)pk[0], quiet, net_addr_str(&first[0]->dst, q, sizeof(q)));
+        value(f, CQ_VSTR("silent", quiet));
+        value(f, CQ_VINT("packets", (int64_t)pk[0]));
+        stream_evidence(f, c, first[0]);
+    }
+    /* a second SSRC on the same path */
+    for (size_t i = 0; i < d->n_streams; i++)
+        for (size_t j = 0; j < i; j++) {
+            const net_rtp_stream *x = &c->streams[d->streams[j]], *y = &c->streams[d->streams[i]];
+            if (x->ssrc == y->ssrc || x->sport != y->sport || x->dport != y->dport ||
+                !net_addr_equal(&x->src, &y->src) || !net_addr_equal(&x->dst, &y->dst))
+                continue;
+            char path[2 * NET_ADDR_STRLEN + 20];
+            cq_finding *f = add(&b, "rtp_ssrc_change", CQ_SEV_INFO,
+                                "RTP from %s changed SSRC from 0x%08X to 0x%08X at %.1f s (a "
+                                "transfer, a media server taking over, or a restarted sender)",
+                                stream_path(y, path, sizeof(path)), x->ssrc, y->ssrc,
+                                y->start_sec);
+            stream_evidence(f, c, x);
+            stream_evidence(f, c, y);
+            break; /* once per new stream */
+        }
 }
 
 void net__findings(net_capture *c)
 {
     for (size_t i = 0; i < c->n_dialogs; i++)
-        if (c->dialogs[i].n_msgs)
+        if (c->dialogs[i].n_msgs) {
             dialog_findings(c, &c->dialogs[i]);
+            media_findings(c, &c->dialogs[i]);
+        }
     stream_findings(c);
 }
 

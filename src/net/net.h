@@ -58,6 +58,15 @@ bool net_addr_private(const net_addr *a);
 #define NET_JB_N 3       /* jitter buffers simulated: fixed 50 ms, fixed 200 ms, adaptive to 500 */
 #define NET_MAX_PTS 16   /* payload types named per stream (more are counted, not named) */
 
+/* One 10 s interval of a stream behind the fixed 50 ms jitter buffer (the last one may be 5 to
+ * 10 s): where the per-10 s MOS comes from, and what the recording's windows are held against. */
+typedef struct net_rtp_interval {
+    double start_sec, end_sec; /* capture time */
+    double net_loss_pct;       /* lost in the network (sequence numbers that never came) */
+    double loss_pct;           /* the same, or too late for the buffer */
+    double mos;                /* the E-model's MOS of the interval */
+} net_rtp_interval;
+
 /* One RTP stream: the packets of one SSRC from one address and port to another. Times are
  * seconds from the capture's first packet; delays and jitter in milliseconds; a figure that
  * no packet gave is -1 (min) or 0 (mean, max) as Wireshark prints it, and `has_jitter` false
@@ -96,6 +105,8 @@ typedef struct net_rtp_stream {
     double mos[NET_JB_N];              /* the E-model's MOS behind each jitter buffer */
     double min_mos_10s;                /* the lowest MOS of a 10 s interval (the 50 ms buffer) */
     double min_mos_at_sec;             /* that interval's start, capture time */
+    net_rtp_interval *intervals;       /* every 10 s interval, in time order (has_mos) */
+    size_t n_intervals;
     struct net_rtp_state *st;          /* the analysis's running state (net_ internal) */
 } net_rtp_stream;
 
@@ -194,7 +205,8 @@ typedef struct net_sip_dialog {
     bool ack_missing;      /* a 2xx to an INVITE with no ACK after it */
     bool on_hold;          /* a re-INVITE set sendonly, inactive or c=0.0.0.0 */
     bool resumed;          /* and a later one sendrecv again */
-    net_sdp offer, answer; /* the first INVITE's, and its 2xx's (or 183's) */
+    net_sdp offer, answer; /* the caller's (the first INVITE's; with a late offer, the ACK's)
+                              and the callee's (the 2xx's, or a 183's) */
     char info_digits[64];  /* DTMF carried in SIP INFO (application/dtmf-relay, dtmf) */
     size_t *streams;       /* its RTP streams (indices into the capture's streams): those sent
                               to or from an address and port its SDP offer or answer gave */

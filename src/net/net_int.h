@@ -60,6 +60,8 @@ typedef struct net_rtp_rec {
     uint32_t off; /* its payload in the stream's audio bytes (keep_audio), or UINT32_MAX */
     uint16_t len;
     uint8_t pt;
+    uint8_t voice; /* 0: a telephone event or comfort noise (it fills its sequence number, it
+                      is not played) */
 } net_rtp_rec;
 
 /* A stream's kept records and audio (rtp.c), for net_call_wav: records sorted by sequence,

@@ -84,6 +84,14 @@ static json_t *stream_json(const net_rtp_stream *s)
                       s->mos_codec, "network_loss_pct", s->net_loss_pct, "burst_ratio",
                       s->burst_ratio, "jitter_buffers", bufs, "min_mos_10s", s->min_mos_10s,
                       "min_mos_at_sec", s->min_mos_at_sec);
+        json_t *iv = json_array();
+        for (size_t i = 0; i < s->n_intervals; i++)
+            json_array_append_new(
+                iv, json_pack("{s:f,s:f,s:f,s:f,s:f}", "start_sec", s->intervals[i].start_sec,
+                              "end_sec", s->intervals[i].end_sec, "network_loss_pct",
+                              s->intervals[i].net_loss_pct, "loss_pct", s->intervals[i].loss_pct,
+                              "mos", s->intervals[i].mos));
+        json_object_set_new(q, "intervals_10s", iv);
     }
     json_object_set_new(o, "network_mos", q);
     return o;

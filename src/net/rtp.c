@@ -41,7 +41,7 @@ typedef struct net_rtp_state {
     net_rtp_rec *rec; /* every voice packet, for the network MOS (rtp_quality.c) */
     size_t n_rec, cap_rec;
     bool rec_full;           /* the capture's record budget ran out */
-    int64_t ext_seq, ext_ts; /* the last voice packet's, extended past their wraps */
+    int64_t ext_seq, ext_ts; /* the last packet's, extended past their wraps */
     bool ext_init;
     uint8_t *audio; /* G.711 payloads, when kept */
     size_t audio_len, audio_cap;
@@ -327,7 +327,8 @@ static size_t payload_offset(const uint8_t *p, size_t n)
 /* One packet's record for the network MOS: sequence and timestamp extended past their wraps
  * (the nearest to the previous packet's), arrival in ms. Bounded by max_rtp_bytes. */
 static void record(net_capture *c, const net_limits *lim, net_rtp_state *st, uint16_t seq,
-                   uint32_t ts, double now, int pt, const uint8_t *payload, size_t plen)
+                   uint32_t ts, double now, int pt, bool voice, const uint8_t *payload,
+                   size_t plen)
 {
     if (!st->ext_init) {
         st->ext_init = true;
@@ -356,8 +357,9 @@ static void record(net_capture *c, const net_limits *lim, net_rtp_state *st, uin
                      .ts = st->ext_ts,
                      .arrival_ms = now,
                      .off = UINT32_MAX,
-                     .pt = (uint8_t)pt};
-    if (lim->keep_audio && (pt == 0 || pt == 8 || pt == 18) && plen && plen <= 65535 &&
+                     .pt = (uint8_t)pt,
+                     .voice = voice};
+    if (lim->keep_audio && voice && (pt == 0 || pt == 8 || pt == 18) && plen && plen <= 65535 &&
         st->audio_len + plen <= UINT32_MAX) {
         if (st->audio_len + plen > st->audio_cap) {
             size_t nc = (st->audio_len + plen) * 2;
@@ -400,10 +402,11 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
     note_pt(s, pt, pt_name);
     if (event)
         event_packet(s, st, p, u->len, ts);
-    bool cn_or_event = event || pt == PT_CN || pt == PT_CN_OLD;
-    if (!cn_or_event) /* the voice packets: what the jitter buffer plays */
-        record(c, lim, st, (uint16_t)seq, ts, now, pt, p + payload_offset(p, u->len),
-               u->len - payload_offset(p, u->len));
+    /* every packet fills its sequence number; the voice packets are what the jitter buffer
+     * plays */
+    bool voice = !event && pt != PT_CN && pt != PT_CN_OLD;
+    record(c, lim, st, (uint16_t)seq, ts, now, pt, voice, p + payload_offset(p, u->len),
+           u->len - payload_offset(p, u->len));
     s->packets++;
     s->end_sec = u->rel;
     if (s->packets == 1) {
@@ -514,6 +517,7 @@ void net__rtp_free(net_capture *c)
             free(c->streams[i].st->audio);
         }
         free(c->streams[i].st);
+        free(c->streams[i].intervals);
     }
     free(c->streams);
     struct net_rtp_index *tb = table_of(c, false);

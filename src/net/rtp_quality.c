@@ -12,7 +12,8 @@
  *                  loss behind each buffer as Ppl, its burst ratio, and as delay the buffer's
  *                  mean delay + the codec's frame and look-ahead + the packet time (the network's
  *                  one-way delay is not in a capture taken at one point: not counted);
- *   per 10 s       the same for each 10 s of the stream behind the 50 ms buffer; the lowest.
+ *   per 10 s       the same for each 10 s of the stream behind the 50 ms buffer, each kept
+ *                  (intervals) and the lowest.
  *
  * The burst ratio is G.107's: the mean length of the loss runs over the mean length random loss
  * at the same rate would give, from the two-state Markov model, 1 / (p + q) (p: a loss after a
@@ -93,11 +94,16 @@ void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec
     size_t n = *n_io;
     /* |D| of consecutive arrivals, in arrival order (the records are in it) */
     uint32_t rate = s->clock_rate;
-    for (size_t i = 1; rate && i < n; i++) {
-        double d = (rec[i].arrival_ms - rec[i - 1].arrival_ms) -
-                   (double)(rec[i].ts - rec[i - 1].ts) * 1000.0 / rate;
-        int bin = (int)(fabs(d) / 10);
-        s->dv_hist[bin < NET_DV_BINS ? bin : NET_DV_BINS - 1]++;
+    for (size_t i = 0, prev = SIZE_MAX; rate && i < n; i++) {
+        if (!rec[i].voice)
+            continue;
+        if (prev != SIZE_MAX) {
+            double d = (rec[i].arrival_ms - rec[prev].arrival_ms) -
+                       (double)(rec[i].ts - rec[prev].ts) * 1000.0 / rate;
+            int bin = (int)(fabs(d) / 10);
+            s->dv_hist[bin < NET_DV_BINS ? bin : NET_DV_BINS - 1]++;
+        }
+        prev = i;
     }
     if (n < 2)
         return;
@@ -130,7 +136,7 @@ void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec
         double steps[64];
         size_t m = 0;
         for (size_t i = 1; i < n && m < 64; i++)
-            if (rec[i].seq == rec[i - 1].seq + 1)
+            if (rec[i].seq == rec[i - 1].seq + 1 && rec[i].voice && rec[i - 1].voice)
                 steps[m++] = (double)(rec[i].ts - rec[i - 1].ts) * 1000.0 / rate;
         for (size_t i = 1; i < m; i++) /* a small insertion sort */
             for (size_t j = i; j > 0 && steps[j] < steps[j - 1]; j--) {
@@ -140,11 +146,21 @@ void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec
         if (m && steps[m / 2] > 0 && steps[m / 2] <= 200)
             frame_ms = steps[m / 2];
     }
-    unsigned char *lost = malloc((size_t)span);
-    if (!lost)
+    size_t v0 = 0, n_voice = 0; /* the first voice packet: the buffer's clock starts there */
+    for (size_t i = n; i-- > 0;)
+        if (rec[i].voice)
+            v0 = i, n_voice++;
+    unsigned char *lost = n_voice ? malloc((size_t)span) : NULL,
+                  *gone = lost ? malloc((size_t)span) : NULL; /* never came */
+    if (!gone) {
+        free(lost);
         return;
-    double t0 = rec[0].arrival_ms;
-    int64_t ts0 = rec[0].ts;
+    }
+    memset(gone, 1, (size_t)span);
+    for (size_t i = 0; i < n; i++)
+        gone[rec[i].seq - first] = 0;
+    double t0 = rec[v0].arrival_ms;
+    int64_t ts0 = rec[v0].ts;
     for (int jb = 0; jb < NET_JB_N; jb++) {
         memset(lost, 1, (size_t)span);
         double target = jb == 0 ? 50 : jb == 1 ? 200 : 60, delay_sum = 0;
@@ -153,6 +169,10 @@ void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec
         double recent[JB_ADAPT_WINDOW];
         size_t dq[JB_ADAPT_WINDOW + 1], head = 0, tail = 0;
         for (size_t i = 0; i < n; i++) {
+            if (!rec[i].voice) { /* an event or comfort noise: present, not played */
+                lost[rec[i].seq - first] = 0;
+                continue;
+            }
             double late = rec[i].arrival_ms - (t0 + (double)(rec[i].ts - ts0) * 1000.0 / rate);
             delay_sum += target;
             lost[rec[i].seq - first] = late > target;
@@ -174,7 +194,7 @@ void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec
         double ppl, burst;
         loss_of(lost, (size_t)span, &ppl, &burst);
         s->jb_loss_pct[jb] = ppl;
-        s->jb_delay_ms[jb] = delay_sum / (double)n;
+        s->jb_delay_ms[jb] = delay_sum / (double)n_voice;
         double delay = s->jb_delay_ms[jb] + plan.algo_ms + frame_ms;
         s->mos[jb] = mos_of(&plan, lim->bpl, ppl, burst, delay);
         if (jb == 0) {
@@ -182,20 +202,33 @@ void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec
             /* each 10 s of the stream, behind the 50 ms buffer */
             int64_t per = (int64_t)(MOS_WINDOW_SEC * 1000 / frame_ms);
             s->min_mos_10s = 5;
+            free(s->intervals);
+            s->intervals = per > 0 ? calloc((size_t)(span / per + 1), sizeof(*s->intervals)) : NULL;
+            s->n_intervals = 0;
             for (int64_t w = 0; per > 0 && w < span; w += per) {
                 int64_t len = span - w < per ? span - w : per;
                 if (len < per / 2 && w > 0)
                     break; /* a last scrap shorter than 5 s says little */
-                double wp, wb;
+                double wp, wb, np, nb;
                 loss_of(lost + w, (size_t)len, &wp, &wb);
+                loss_of(gone + w, (size_t)len, &np, &nb);
                 double m = mos_of(&plan, lim->bpl, wp, wb, delay);
+                double at = (t0 + (double)w * frame_ms) / 1000.0;
                 if (m < s->min_mos_10s) {
                     s->min_mos_10s = m;
-                    s->min_mos_at_sec = (t0 + (double)w * frame_ms) / 1000.0;
+                    s->min_mos_at_sec = at;
                 }
+                if (s->intervals)
+                    s->intervals[s->n_intervals++] = (net_rtp_interval){
+                        .start_sec = at,
+                        .end_sec = at + (double)len * frame_ms / 1000.0,
+                        .net_loss_pct = np,
+                        .loss_pct = wp,
+                        .mos = m};
             }
         }
     }
     free(lost);
+    free(gone);
     s->has_mos = true;
 }
