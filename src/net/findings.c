@@ -38,38 +38,57 @@ typedef struct builder {
     const net_sip_dialog *d;
 } builder;
 
+cq_finding *net__finding_vadd(net_flist *l, size_t dialog, const char *code, cq_severity sev,
+                              const char *fmt, va_list ap)
+{
+    if (*l->n % 16 == 0) {
+        cq_finding *nf = realloc(*l->items, (*l->n + 16) * sizeof(*nf));
+        if (!nf)
+            return NULL;
+        *l->items = nf;
+        size_t *nd = realloc(*l->dialog, (*l->n + 16) * sizeof(*nd));
+        if (!nd)
+            return NULL;
+        *l->dialog = nd;
+    }
+    cq_finding *f = &(*l->items)[*l->n];
+    memset(f, 0, sizeof(*f));
+    if (vasprintf(&f->message, fmt, ap) < 0)
+        f->message = NULL;
+    if (!f->message)
+        return NULL;
+    f->code = code;
+    f->severity = sev;
+    (*l->dialog)[(*l->n)++] = dialog;
+    return f;
+}
+
+cq_finding *net__finding_add(net_flist *l, size_t dialog, const char *code, cq_severity sev,
+                             const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cq_finding *f = net__finding_vadd(l, dialog, code, sev, fmt, ap);
+    va_end(ap);
+    return f;
+}
+
 static cq_finding *add(builder *b, const char *code, cq_severity sev, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static cq_finding *add(builder *b, const char *code, cq_severity sev, const char *fmt, ...)
 {
     net_capture *c = b->c;
-    if (c->n_findings % 16 == 0) {
-        cq_finding *nf = realloc(c->findings, (c->n_findings + 16) * sizeof(*nf));
-        if (!nf)
-            return NULL;
-        c->findings = nf;
-        size_t *nd = realloc(c->finding_dialog, (c->n_findings + 16) * sizeof(*nd));
-        if (!nd)
-            return NULL;
-        c->finding_dialog = nd;
-    }
-    cq_finding *f = &c->findings[c->n_findings];
-    memset(f, 0, sizeof(*f));
+    net_flist l = {&c->findings, &c->n_findings, &c->finding_dialog};
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&f->message, fmt, ap) < 0)
-        f->message = NULL;
+    cq_finding *f = net__finding_vadd(&l, b->d ? (size_t)(b->d - c->dialogs) : SIZE_MAX, code, sev,
+                                      fmt, ap);
     va_end(ap);
-    if (!f->message)
-        return NULL;
-    f->code = code;
-    f->severity = sev;
-    c->finding_dialog[c->n_findings++] = b->d ? (size_t)(b->d - c->dialogs) : SIZE_MAX;
     return f;
 }
 
-static void value(cq_finding *f, cq_value v)
+void net__finding_value(cq_finding *f, cq_value v)
 {
     if (!f)
         return;
@@ -82,23 +101,36 @@ static void value(cq_finding *f, cq_value v)
     f->values[f->n_values++] = v;
 }
 
+void net__finding_figure(cq_finding *f, double start, double end, const char *fmt, ...)
+{
+    char *fig = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (!f || vasprintf(&fig, fmt, ap) < 0)
+        fig = NULL;
+    va_end(ap);
+    if (!fig)
+        return;
+    cq_finding_evidence *ne = realloc(f->evidence, (f->n_evidence + 1) * sizeof(*ne));
+    if (!ne) {
+        free(fig);
+        return;
+    }
+    f->evidence = ne;
+    f->evidence[f->n_evidence++] =
+        (cq_finding_evidence){.start_sec = start, .end_sec = end, .figure = fig};
+}
+
+
 /* The evidence of a SIP message: its time, and "frame N: <its first line>". */
 static void evidence(cq_finding *f, const net_sip_msg *m)
 {
     if (!f || !m)
         return;
-    cq_finding_evidence *ne = realloc(f->evidence, (f->n_evidence + 1) * sizeof(*ne));
-    if (!ne)
-        return;
-    f->evidence = ne;
     const char *eol = strpbrk(m->text, "\r\n");
     int k = eol ? (int)(eol - m->text) : (int)strlen(m->text);
-    char *fig = NULL;
-    if (asprintf(&fig, "frame %llu: %.*s", (unsigned long long)m->frame, k > 200 ? 200 : k,
-                 m->text) < 0)
-        fig = NULL;
-    f->evidence[f->n_evidence++] = (cq_finding_evidence){
-        .start_sec = m->rel_sec, .end_sec = m->rel_sec, .role = NULL, .quote = NULL, .figure = fig};
+    net__finding_figure(f, m->rel_sec, m->rel_sec, "frame %llu: %.*s", (unsigned long long)m->frame,
+                        k > 200 ? 200 : k, m->text);
 }
 
 /* The first message of the dialog that matches: a request of `method`, or a response of
@@ -178,7 +210,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                 "%s was challenged for credentials %d time%s (401/407)%s", who, d->challenges,
                 d->challenges == 1 ? "" : "s",
                 d->final_status >= 200 && d->final_status < 300 ? ", then accepted" : "");
-        value(f, CQ_VINT("challenges", d->challenges));
+        net__finding_value(f, CQ_VINT("challenges", d->challenges));
         for (size_t i = 0; i < d->n_msgs; i++) {
             const net_sip_msg *m = &c->sip[d->msgs[i]];
             if (!m->request && (m->status == 401 || m->status == 407))
@@ -189,7 +221,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                     "%s was challenged %d times and never accepted: the credentials are wrong, "
                     "or the realm or nonce does not match",
                     who, d->challenges);
-            value(f, CQ_VINT("challenges", d->challenges));
+            net__finding_value(f, CQ_VINT("challenges", d->challenges));
             evidence(f, find(c, d, NULL, d->final_status));
         }
     }
@@ -203,7 +235,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                     "%s was refused with %d %s: no codec in common (offered: %s)", who,
                     d->final_status, d->final_reason ? d->final_reason : "",
                     offered[0] ? offered : "none");
-            value(f, CQ_VSTR("offered", offered));
+            net__finding_value(f, CQ_VSTR("offered", offered));
         } else if (!strcmp(code, "sip_cancelled")) {
             f = NULL; /* said once below, with the CANCEL */
         } else {
@@ -211,9 +243,9 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                     d->final_status, d->final_reason ? d->final_reason : "", cause);
         }
         if (f) {
-            value(f, CQ_VINT("status", d->final_status));
+            net__finding_value(f, CQ_VINT("status", d->final_status));
             if (d->q850_cause >= 0)
-                value(f, CQ_VINT("q850_cause", d->q850_cause));
+                net__finding_value(f, CQ_VINT("q850_cause", d->q850_cause));
             evidence(f, find(c, d, NULL, d->final_status));
         }
     }
@@ -225,7 +257,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                                 : "%s was cancelled by the caller before it was answered",
                             who);
         if (cm && d->pdd_sec >= 0)
-            value(f, CQ_VNUM("ring_sec", cm->rel_sec - d->start_sec - d->pdd_sec, 3));
+            net__finding_value(f, CQ_VNUM("ring_sec", cm->rel_sec - d->start_sec - d->pdd_sec, 3));
         evidence(f, cm);
         evidence(f, find(c, d, NULL, 487));
     }
@@ -233,7 +265,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
         cq_finding *f = add(&b, "sip_slow_pdd", CQ_SEV_MINOR,
                             "%s: %.1f s from the INVITE to the first ringing (post-dial delay)",
                             who, d->pdd_sec);
-        value(f, CQ_VNUM("pdd_sec", d->pdd_sec, 3));
+        net__finding_value(f, CQ_VNUM("pdd_sec", d->pdd_sec, 3));
         evidence(f, find(c, d, "INVITE", 0));
     }
     if (d->ack_missing) {
@@ -253,7 +285,7 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
     if (d->on_hold) {
         cq_finding *f = add(&b, "sip_hold", CQ_SEV_INFO, "%s: a re-INVITE put the call on hold%s",
                             who, d->resumed ? ", and a later one resumed it" : "");
-        value(f, CQ_VBOOL("resumed", d->resumed));
+        net__finding_value(f, CQ_VBOOL("resumed", d->resumed));
         for (size_t i = 0; i < d->n_msgs; i++) {
             const net_sip_msg *m = &c->sip[d->msgs[i]];
             if (m->request && !strcmp(m->method, "INVITE") && strcasestr(m->to, ";tag="))
@@ -276,8 +308,8 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                             "risk: NAT without SIP ALG or media relay)",
                             who, net_addr_str(&m->src, from, sizeof(from)),
                             net_addr_str(&s.addr, a, sizeof(a)), s.port);
-        value(f, CQ_VSTR("address", a));
-        value(f, CQ_VINT("port", s.port));
+        net__finding_value(f, CQ_VSTR("address", a));
+        net__finding_value(f, CQ_VINT("port", s.port));
         evidence(f, m);
         break;
     }
@@ -286,12 +318,12 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
                             "%s: %d message%s sent again (a lost packet, or a peer slow to "
                             "answer)",
                             who, d->retransmissions, d->retransmissions == 1 ? " was" : "s were");
-        value(f, CQ_VINT("retransmissions", d->retransmissions));
+        net__finding_value(f, CQ_VINT("retransmissions", d->retransmissions));
     }
     if (d->info_digits[0]) {
         cq_finding *f = add(&b, "sip_info_dtmf", CQ_SEV_INFO, "%s: DTMF sent in SIP INFO: %s", who,
                             d->info_digits);
-        value(f, CQ_VSTR("digits", d->info_digits));
+        net__finding_value(f, CQ_VSTR("digits", d->info_digits));
         for (size_t i = 0; i < d->n_msgs; i++) {
             const net_sip_msg *m = &c->sip[d->msgs[i]];
             if (m->request && !strcmp(m->method, "INFO"))
@@ -303,8 +335,8 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
         const char *by = caller ? "caller" : "callee";
         cq_finding *f =
             add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the %s hung up%s%s", who, by, talk, cause);
-        value(f, CQ_VSTR("by", by));
-        value(f, d->talk_sec >= 0 ? CQ_VNUM("talk_sec", d->talk_sec, 3)
+        net__finding_value(f, CQ_VSTR("by", by));
+        net__finding_value(f, d->talk_sec >= 0 ? CQ_VNUM("talk_sec", d->talk_sec, 3)
                                   : (cq_value){.key = "talk_sec", .type = CQ_VAL_NULL});
         evidence(f, find(c, d, "BYE", 0));
     }
@@ -312,21 +344,12 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
 
 /* The evidence of a stream: its span, and "stream N 0xSSRC a:p -> b:p" (N its index in the
  * capture's streams, as the JSON lists them). */
-static void stream_evidence(cq_finding *f, const net_capture *c, const net_rtp_stream *s)
+void net__stream_evidence(cq_finding *f, const net_capture *c, const net_rtp_stream *s)
 {
-    char a[NET_ADDR_STRLEN], d[NET_ADDR_STRLEN], *fig = NULL;
-    if (!f || asprintf(&fig, "stream %zu 0x%08X %s:%u -> %s:%u", (size_t)(s - c->streams), s->ssrc,
-                       net_addr_str(&s->src, a, sizeof(a)), s->sport,
-                       net_addr_str(&s->dst, d, sizeof(d)), s->dport) < 0)
-        return;
-    cq_finding_evidence *ne = realloc(f->evidence, (f->n_evidence + 1) * sizeof(*ne));
-    if (!ne) {
-        free(fig);
-        return;
-    }
-    f->evidence = ne;
-    f->evidence[f->n_evidence++] =
-        (cq_finding_evidence){.start_sec = s->start_sec, .end_sec = s->end_sec, .figure = fig};
+    char a[NET_ADDR_STRLEN], d[NET_ADDR_STRLEN];
+    net__finding_figure(f, s->start_sec, s->end_sec, "stream %zu 0x%08X %s:%u -> %s:%u",
+                        (size_t)(s - c->streams), s->ssrc, net_addr_str(&s->src, a, sizeof(a)),
+                        s->sport, net_addr_str(&s->dst, d, sizeof(d)), s->dport);
 }
 
 /* "10.0.0.1:4000 -> 10.0.0.2:5000" of a stream, into buf. */
@@ -350,8 +373,8 @@ static void stream_findings(net_capture *c)
             cq_finding *f = add(&b, "rtp_dtmf", CQ_SEV_INFO,
                                 "DTMF sent as RFC 4733 telephone events from %s (SSRC 0x%08X): %s",
                                 path, s->ssrc, s->digits);
-            value(f, CQ_VSTR("digits", s->digits));
-            stream_evidence(f, c, s);
+            net__finding_value(f, CQ_VSTR("digits", s->digits));
+            net__stream_evidence(f, c, s);
         }
         if (s->packets < NET_MEDIA_MIN_PACKETS)
             continue;
@@ -363,12 +386,12 @@ static void stream_findings(net_capture *c)
                 add(&b, "rtp_loss", loss >= NET_LOSS_MAJOR_PCT ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
                     "%.1f %% of the RTP packets from %s were lost in the network (%lld of %lld)",
                     loss, path, (long long)s->lost, (long long)s->expected);
-            value(f, CQ_VNUM("loss_pct", loss, 2));
-            value(f, CQ_VINT("lost", s->lost));
-            value(f, CQ_VINT("expected", s->expected));
+            net__finding_value(f, CQ_VNUM("loss_pct", loss, 2));
+            net__finding_value(f, CQ_VINT("lost", s->lost));
+            net__finding_value(f, CQ_VINT("expected", s->expected));
             if (s->has_mos)
-                value(f, CQ_VNUM("burst_ratio", s->burst_ratio, 2));
-            stream_evidence(f, c, s);
+                net__finding_value(f, CQ_VNUM("burst_ratio", s->burst_ratio, 2));
+            net__stream_evidence(f, c, s);
         }
         if (s->has_jitter && s->max_jitter_ms >= NET_JITTER_MINOR_MS) {
             cq_finding *f = add(
@@ -378,9 +401,9 @@ static void stream_findings(net_capture *c)
                 "absorbs",
                 path, s->max_jitter_ms, s->mean_jitter_ms,
                 s->max_jitter_ms >= NET_JITTER_MAJOR_MS ? "phone's adaptive" : "50 ms");
-            value(f, CQ_VNUM("max_jitter_ms", s->max_jitter_ms, 2));
-            value(f, CQ_VNUM("mean_jitter_ms", s->mean_jitter_ms, 2));
-            stream_evidence(f, c, s);
+            net__finding_value(f, CQ_VNUM("max_jitter_ms", s->max_jitter_ms, 2));
+            net__finding_value(f, CQ_VNUM("mean_jitter_ms", s->mean_jitter_ms, 2));
+            net__stream_evidence(f, c, s);
         }
         /* behind the adaptive buffer, as a phone plays it (the fixed 50 ms buffer's 10 s
          * figures are VoIPmonitor's, kept as values: a stream that drifts fails them alone) */
@@ -391,11 +414,11 @@ static void stream_findings(net_capture *c)
                 "RTP from %s: network MOS %.2f (%s, E-model behind an adaptive jitter buffer); "
                 "behind a fixed 50 ms buffer, %.2f in its worst 10 s at %.1f s",
                 path, mos, s->mos_codec, s->min_mos_10s, s->min_mos_at_sec);
-            value(f, CQ_VNUM("mos", mos, 2));
-            value(f, CQ_VNUM("min_mos_10s", s->min_mos_10s, 2));
-            value(f, CQ_VNUM("min_mos_at_sec", s->min_mos_at_sec, 3));
-            value(f, CQ_VSTR("model", "ITU-T G.107 E-model"));
-            stream_evidence(f, c, s);
+            net__finding_value(f, CQ_VNUM("mos", mos, 2));
+            net__finding_value(f, CQ_VNUM("min_mos_10s", s->min_mos_10s, 2));
+            net__finding_value(f, CQ_VNUM("min_mos_at_sec", s->min_mos_at_sec, 3));
+            net__finding_value(f, CQ_VSTR("model", "ITU-T G.107 E-model"));
+            net__stream_evidence(f, c, s);
         }
     }
 }
@@ -403,8 +426,8 @@ static void stream_findings(net_capture *c)
 /* The packets of a dialog's streams each way between two hosts: [0] from the host that sent
  * the first stream, [1] back to it (by address: a sender need not send from the port it receives
  * on). first[] the first stream each way. */
-static void dialog_media(const net_capture *c, const net_sip_dialog *d, uint64_t pk[2],
-                         const net_rtp_stream *first[2])
+void net__dialog_media(const net_capture *c, const net_sip_dialog *d, uint64_t pk[2],
+                       const net_rtp_stream *first[2])
 {
     pk[0] = pk[1] = 0;
     first[0] = first[1] = NULL;
@@ -424,7 +447,7 @@ static void dialog_media(const net_capture *c, const net_sip_dialog *d, uint64_t
 
 /* Who a host is in a dialog: "caller" when it is the caller's media (offer) or signalling
  * address, else "callee". */
-static const char *side_of(const net_sip_dialog *d, const net_addr *a)
+const char *net__side_of(const net_sip_dialog *d, const net_addr *a)
 {
     if (d->offer.present && net_addr_equal(a, &d->offer.addr))
         return "caller";
@@ -443,7 +466,7 @@ static void media_findings(net_capture *c, const net_sip_dialog *d)
         return;
     uint64_t pk[2];
     const net_rtp_stream *first[2];
-    dialog_media(c, d, pk, first);
+    net__dialog_media(c, d, pk, first);
     if (!first[0]) {
         if (c->n_streams || c->udp > c->n_sip) { /* a capture with media, but none of this call */
             cq_finding *f = add(&b, "rtp_none", CQ_SEV_MINOR,
@@ -456,7 +479,7 @@ static void media_findings(net_capture *c, const net_sip_dialog *d)
     }
     if (first[0] && !first[1]) {
         char a[NET_ADDR_STRLEN], q[NET_ADDR_STRLEN];
-        const char *talker = side_of(d, &first[0]->src), *quiet = side_of(d, &first[0]->dst);
+        const char *talker = net__side_of(d, &first[0]->src), *quiet = net__side_of(d, &first[0]->dst);
         if (!strcmp(talker, quiet))
             quiet = strcmp(talker, "caller") ? "caller" : "callee";
         cq_finding *f =
@@ -466,9 +489,9 @@ static void media_findings(net_capture *c, const net_sip_dialog *d)
                 "only",
                 d->method, d->call_id, talker, net_addr_str(&first[0]->src, a, sizeof(a)),
                 (unsigned long long)pk[0], quiet, net_addr_str(&first[0]->dst, q, sizeof(q)));
-        value(f, CQ_VSTR("silent", quiet));
-        value(f, CQ_VINT("packets", (int64_t)pk[0]));
-        stream_evidence(f, c, first[0]);
+        net__finding_value(f, CQ_VSTR("silent", quiet));
+        net__finding_value(f, CQ_VINT("packets", (int64_t)pk[0]));
+        net__stream_evidence(f, c, first[0]);
     }
     /* a second SSRC on the same path */
     for (size_t i = 0; i < d->n_streams; i++)
@@ -483,8 +506,8 @@ static void media_findings(net_capture *c, const net_sip_dialog *d)
                                 "transfer, a media server taking over, or a restarted sender)",
                                 stream_path(y, path, sizeof(path)), x->ssrc, y->ssrc,
                                 y->start_sec);
-            stream_evidence(f, c, x);
-            stream_evidence(f, c, y);
+            net__stream_evidence(f, c, x);
+            net__stream_evidence(f, c, y);
             break; /* once per new stream */
         }
 }
@@ -501,8 +524,14 @@ void net__findings(net_capture *c)
 
 void net__findings_free(net_capture *c)
 {
-    for (size_t i = 0; i < c->n_findings; i++) {
-        cq_finding *f = &c->findings[i];
+    net__finding_list_free(c->findings, c->n_findings);
+    free(c->finding_dialog);
+}
+
+void net__finding_list_free(cq_finding *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cq_finding *f = &list[i];
         free(f->message);
         for (size_t k = 0; k < f->n_values; k++)
             if (f->values[k].type == CQ_VAL_STRING)
@@ -514,6 +543,5 @@ void net__findings_free(net_capture *c)
         }
         free(f->evidence);
     }
-    free(c->findings);
-    free(c->finding_dialog);
+    free(list);
 }

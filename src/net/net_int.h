@@ -4,6 +4,8 @@
 #ifndef CQ_NET_INT_H
 #define CQ_NET_INT_H
 
+#include <stdarg.h>
+
 #include "net.h"
 
 /* One UDP datagram of the capture, as the decoders above UDP see it. */
@@ -39,6 +41,31 @@ void net__dialogs_free(net_capture *c);
 /* Findings (findings.c): what the dialogs say. */
 void net__findings(net_capture *c);
 void net__findings_free(net_capture *c);
+
+/* A list of findings (net's memory) with the dialog of each (SIZE_MAX: none): the capture's, an
+ * investigation's. */
+typedef struct net_flist {
+    cq_finding **items;
+    size_t *n;
+    size_t **dialog;
+} net_flist;
+cq_finding *net__finding_add(net_flist *l, size_t dialog, const char *code, cq_severity sev,
+                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+cq_finding *net__finding_vadd(net_flist *l, size_t dialog, const char *code, cq_severity sev,
+                              const char *fmt, va_list ap);
+/* A value (a string is copied), an evidence with its figure; f NULL: nothing. */
+void net__finding_value(cq_finding *f, cq_value v);
+void net__finding_figure(cq_finding *f, double start, double end, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* The evidence of a stream: its span, "stream N 0xSSRC a:p -> b:p". */
+void net__stream_evidence(cq_finding *f, const net_capture *c, const net_rtp_stream *s);
+void net__finding_list_free(cq_finding *list, size_t n);
+/* The packets of a dialog's streams (10 packets or more) each way between two hosts: [0] from the
+ * host that sent the first, [1] back; first[] the first stream each way (NULL: none). */
+void net__dialog_media(const net_capture *c, const net_sip_dialog *d, uint64_t pk[2],
+                       const net_rtp_stream *first[2]);
+/* "caller" or "callee": who a host is in a dialog (its SDP, else its signalling address). */
+const char *net__side_of(const net_sip_dialog *d, const net_addr *a);
 
 /* SDP payload maps (sdp.c): an SDP seen in a SIP message (a request, or a response below 400)
  * maps dynamic payload types for the media sent to its address and port from then on. */
