@@ -82,8 +82,8 @@ static cq_finding *add(builder *b, const char *code, cq_severity sev, const char
     net_flist l = {&c->findings, &c->n_findings, &c->finding_dialog};
     va_list ap;
     va_start(ap, fmt);
-    cq_finding *f = net__finding_vadd(&l, b->d ? (size_t)(b->d - c->dialogs) : SIZE_MAX, code, sev,
-                                      fmt, ap);
+    cq_finding *f =
+        net__finding_vadd(&l, b->d ? (size_t)(b->d - c->dialogs) : SIZE_MAX, code, sev, fmt, ap);
     va_end(ap);
     return f;
 }
@@ -120,7 +120,6 @@ void net__finding_figure(cq_finding *f, double start, double end, const char *fm
     f->evidence[f->n_evidence++] =
         (cq_finding_evidence){.start_sec = start, .end_sec = end, .figure = fig};
 }
-
 
 /* The evidence of a SIP message: its time, and "frame N: <its first line>". */
 static void evidence(cq_finding *f, const net_sip_msg *m)
@@ -336,7 +335,8 @@ static void dialog_findings(net_capture *c, const net_sip_dialog *d)
         cq_finding *f =
             add(&b, "sip_hangup", CQ_SEV_INFO, "%s: the %s hung up%s%s", who, by, talk, cause);
         net__finding_value(f, CQ_VSTR("by", by));
-        net__finding_value(f, d->talk_sec >= 0 ? CQ_VNUM("talk_sec", d->talk_sec, 3)
+        net__finding_value(f, d->talk_sec >= 0
+                                  ? CQ_VNUM("talk_sec", d->talk_sec, 3)
                                   : (cq_value){.key = "talk_sec", .type = CQ_VAL_NULL});
         evidence(f, find(c, d, "BYE", 0));
     }
@@ -378,7 +378,7 @@ static void stream_findings(net_capture *c)
         }
         if (s->packets < NET_MEDIA_MIN_PACKETS)
             continue;
-        double loss = s->has_mos ? s->net_loss_pct
+        double loss = s->has_mos        ? s->net_loss_pct
                       : s->expected > 0 ? 100.0 * (double)s->lost / (double)s->expected
                                         : 0;
         if (loss >= NET_LOSS_MINOR_PCT) {
@@ -409,11 +409,11 @@ static void stream_findings(net_capture *c)
          * figures are VoIPmonitor's, kept as values: a stream that drifts fails them alone) */
         double mos = s->has_mos ? s->mos[2] : 5;
         if (s->has_mos && mos < NET_MOS_MINOR) {
-            cq_finding *f = add(
-                &b, "rtp_low_mos", mos < NET_MOS_MAJOR ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
-                "RTP from %s: network MOS %.2f (%s, E-model behind an adaptive jitter buffer); "
-                "behind a fixed 50 ms buffer, %.2f in its worst 10 s at %.1f s",
-                path, mos, s->mos_codec, s->min_mos_10s, s->min_mos_at_sec);
+            cq_finding *f =
+                add(&b, "rtp_low_mos", mos < NET_MOS_MAJOR ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
+                    "RTP from %s: network MOS %.2f (%s, E-model behind an adaptive jitter buffer); "
+                    "behind a fixed 50 ms buffer, %.2f in its worst 10 s at %.1f s",
+                    path, mos, s->mos_codec, s->min_mos_10s, s->min_mos_at_sec);
             net__finding_value(f, CQ_VNUM("mos", mos, 2));
             net__finding_value(f, CQ_VNUM("min_mos_10s", s->min_mos_10s, 2));
             net__finding_value(f, CQ_VNUM("min_mos_at_sec", s->min_mos_at_sec, 3));
@@ -479,7 +479,8 @@ static void media_findings(net_capture *c, const net_sip_dialog *d)
     }
     if (first[0] && !first[1]) {
         char a[NET_ADDR_STRLEN], q[NET_ADDR_STRLEN];
-        const char *talker = net__side_of(d, &first[0]->src), *quiet = net__side_of(d, &first[0]->dst);
+        const char *talker = net__side_of(d, &first[0]->src),
+                   *quiet = net__side_of(d, &first[0]->dst);
         if (!strcmp(talker, quiet))
             quiet = strcmp(talker, "caller") ? "caller" : "callee";
         cq_finding *f =
@@ -504,8 +505,7 @@ static void media_findings(net_capture *c, const net_sip_dialog *d)
             cq_finding *f = add(&b, "rtp_ssrc_change", CQ_SEV_INFO,
                                 "RTP from %s changed SSRC from 0x%08X to 0x%08X at %.1f s (a "
                                 "transfer, a media server taking over, or a restarted sender)",
-                                stream_path(y, path, sizeof(path)), x->ssrc, y->ssrc,
-                                y->start_sec);
+                                stream_path(y, path, sizeof(path)), x->ssrc, y->ssrc, y->start_sec);
             net__stream_evidence(f, c, x);
             net__stream_evidence(f, c, y);
             break; /* once per new stream */

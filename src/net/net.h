@@ -6,8 +6,9 @@
  *
  * Pure functions over bytes, like an analyzer: no network, no store, no printing, no settings.
  * Every count and buffer is bounded (net_limits); what does not fit is counted and said, never
- * silently dropped. It stands on libc, libpcap, libbcg729 and jansson (for its JSON). Prefix net_; the room is on the floor
- * of the transcript (docs/ARCHITECTURE.md): the command line and the service read it.
+ * silently dropped. It stands on libc, libpcap, libbcg729 and jansson (for its JSON). Prefix net_;
+ * the room is on the floor of the transcript (docs/ARCHITECTURE.md): the command line and the
+ * service read it.
  */
 #ifndef CQ_NET_H
 #define CQ_NET_H
@@ -107,7 +108,7 @@ typedef struct net_rtp_stream {
     double min_mos_at_sec;             /* that interval's start, capture time */
     net_rtp_interval *intervals;       /* every 10 s interval, in time order (has_mos) */
     size_t n_intervals;
-    struct net_rtp_state *st;          /* the analysis's running state (net_ internal) */
+    struct net_rtp_state *st; /* the analysis's running state (net_ internal) */
 } net_rtp_stream;
 
 /* Wireshark's short name of a static payload type ("g711U", "g711A", "g729", "CN", ...), or

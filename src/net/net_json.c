@@ -280,4 +280,3 @@ json_t *net_capture_json(const net_capture *c, const char *file, const char *war
                         json_integer((json_int_t)c->tcp_gaps));
     return o;
 }
-

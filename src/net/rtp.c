@@ -327,8 +327,7 @@ static size_t payload_offset(const uint8_t *p, size_t n)
 /* One packet's record for the network MOS: sequence and timestamp extended past their wraps
  * (the nearest to the previous packet's), arrival in ms. Bounded by max_rtp_bytes. */
 static void record(net_capture *c, const net_limits *lim, net_rtp_state *st, uint16_t seq,
-                   uint32_t ts, double now, int pt, bool voice, const uint8_t *payload,
-                   size_t plen)
+                   uint32_t ts, double now, int pt, bool voice, const uint8_t *payload, size_t plen)
 {
     if (!st->ext_init) {
         st->ext_init = true;

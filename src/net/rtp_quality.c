@@ -219,12 +219,12 @@ void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec
                     s->min_mos_at_sec = at;
                 }
                 if (s->intervals)
-                    s->intervals[s->n_intervals++] = (net_rtp_interval){
-                        .start_sec = at,
-                        .end_sec = at + (double)len * frame_ms / 1000.0,
-                        .net_loss_pct = np,
-                        .loss_pct = wp,
-                        .mos = m};
+                    s->intervals[s->n_intervals++] =
+                        (net_rtp_interval){.start_sec = at,
+                                           .end_sec = at + (double)len * frame_ms / 1000.0,
+                                           .net_loss_pct = np,
+                                           .loss_pct = wp,
+                                           .mos = m};
             }
         }
     }
