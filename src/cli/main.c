@@ -310,6 +310,7 @@ static void usage(FILE *f)
         "       callqa score --transcript FILE [--report FILE] [--scorecard FILE] [--json]\n"
         "       callqa store migrate --from SQLITE_PATH --to postgresql://...   move a store\n"
         "       callqa sip [--json] CAPTURE          a capture's SIP and RTP (pcap, pcapng)\n"
+        "       callqa investigate [--json] [--recording FILE] CAPTURE   why a call went wrong\n"
         "       callqa analyze --pcap CAPTURE [options]   the call carried in a capture\n"
         "       callqa version\n"
         "\n"
@@ -591,7 +592,8 @@ int main(int argc, char **argv)
         return cq_cli_classify(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve") || !strcmp(argv[1], "worker") || !strcmp(argv[1], "requeue") ||
         !strcmp(argv[1], "ingest") || !strcmp(argv[1], "transcript") || !strcmp(argv[1], "score") ||
-        !strcmp(argv[1], "store") || !strcmp(argv[1], "sip"))
+        !strcmp(argv[1], "store") || !strcmp(argv[1], "sip") ||
+        !strcmp(argv[1], "investigate"))
         return run_service(argv);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("callqa %s\n", cq_version());

@@ -34,8 +34,11 @@ int main(int argc, char **argv)
         return cq_cli_store(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "sip"))
         return cq_cli_sip(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "investigate"))
+        return cq_cli_investigate(argc - 1, argv + 1);
     fprintf(stderr,
-            "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store|sip "
+            "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store|sip|"
+            "investigate "
             "[options]   (callqa serve "
             "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;

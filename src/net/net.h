@@ -19,6 +19,8 @@
 #include <stdio.h>
 
 #include "callqa/cq_finding.h"
+#include "callqa/cq_engine.h"
+#include "callqa/cq_report.h"
 
 /* ---- limits ---------------------------------------------------------------------------------- */
 
@@ -308,14 +310,76 @@ int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_c
 int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, size_t note_n,
                  char *err, size_t err_n);
 
+/* ---- an investigation ------------------------------------------------------------------------ */
+
+/* Why a call went wrong (investigate.c, docs/network.md "POST /investigate"): the dialog looked
+ * at, the findings the cross-checks with the recording raise, and 2 to 4 plain sentences built
+ * from the facts. */
+typedef struct net_investigation {
+    size_t dialog;        /* the capture's dialog looked at; SIZE_MAX none */
+    cq_finding *findings; /* the investigation's own (net's memory) */
+    size_t n_findings;
+    size_t *finding_dialog;      /* SIZE_MAX: none */
+    struct json_t *cross_checks; /* NULL without both a capture and a recording */
+    char *explanation;
+} net_investigation;
+
+/* c: a capture or SIP text (NULL: none); rec: the call's recording analysed (NULL: none);
+ * status: the dialer's status (NULL: none). 0, or -1 out of memory; free with
+ * net_investigation_free. */
+int net_investigate(const net_capture *c, const cq_report *rec, const char *status,
+                    net_investigation *out);
+void net_investigation_free(net_investigation *inv);
+
+/* One investigation from its inputs (inv_run.c): `callqa investigate` and POST /investigate. */
+typedef struct net_inv_input {
+    const char *capture_path;  /* a pcap, pcapng or SIP text file; or */
+    const void *capture_bytes; /* the same in memory */
+    size_t capture_len;
+    const char *sip_text; /* SIP as text, when there is no capture */
+    size_t sip_len;
+    const cq_call_src *recording; /* the call's recording, analysed by the engine; NULL none */
+    const char *status;           /* the dialer's status; NULL none */
+    const net_limits *lim;        /* NULL: net_default_limits() */
+} net_inv_input;
+
+/* The answer (json: explanation, dialog, findings, dialogs, streams, sip, sip_counts, counts,
+ * cross_checks, warning, recording, recording_error, status): 0; or -1 with err when the capture
+ * or the SIP text cannot be read. A recording the engine refuses is said in recording_error,
+ * and the rest still answers. e may be NULL when there is no recording. */
+int net_investigate_run(const cq_engine *e, const net_inv_input *in, struct json_t **answer,
+                        char *err, size_t errsz);
+
+/* A capture or SIP text, told apart by their first bytes (pcap and pcapng magic numbers; text
+ * has no control bytes but tab, CR, LF, FF, VT and ESC). */
+bool net_looks_like_text(const void *bytes, size_t n);
+int net_read_any_path(const char *path, const net_limits *lim, net_capture **out, char *err,
+                      size_t errsz);
+int net_read_any_mem(const void *bytes, size_t len, const net_limits *lim, net_capture **out,
+                     char *err, size_t errsz);
+
+/* An LLM's explanation (the service calls the LLM; these are text): the system and user text
+ * that give it the facts of an investigation's answer (net_investigate_run's), not raw SIP; 0,
+ * or -1 out of memory. And its answer held to those facts: every number it writes must be one
+ * of the facts' numbers (as written, or rounded to the decimals it wrote; a standard's own
+ * number, G.711, Q.850, RFC 3550, is not a figure), and every code it cites (a word with an
+ * underscore) one of the findings' codes. 0 it holds, or -1 with why. */
+int net_explanation_prompt(const struct json_t *answer, char **system, char **user);
+int net_explanation_check(const char *text, const struct json_t *answer, char *why, size_t whysz);
+
 /* ---- as JSON ------------------------------------------------------------------------------- */
 
 struct json_t;
 /* The whole capture as one JSON object (docs/network.md names every key): file, counts, streams,
  * sip, dialogs, findings, sip_counts; warning the reader's warning or null. Caller decrefs. */
 struct json_t *net_capture_json(const net_capture *c, const char *file, const char *warning);
+/* A string off the wire as JSON: as it is when UTF-8, else each byte above 0x7f as U+FFFD. */
+struct json_t *net_json_wire(const char *s);
 /* "g711A, telephone-event": a stream's payload names in increasing payload type, as Wireshark
  * writes them (RTPType-N for an unnamed one). */
 void net_stream_payloads(const net_rtp_stream *s, char *buf, size_t n);
+/* An investigation: explanation, dialog, findings (the capture's and its own, each with its
+ * Call-ID), dialogs, streams, sip, sip_counts, counts, cross_checks. c may be NULL. */
+struct json_t *net_investigation_json(const net_capture *c, const net_investigation *inv);
 
 #endif /* CQ_NET_H */

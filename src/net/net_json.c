@@ -99,7 +99,7 @@ static json_t *stream_json(const net_rtp_stream *s)
 
 /* A string off the wire as JSON: as it is when it is UTF-8, else each byte above 0x7f as
  * U+FFFD (as Wireshark shows it). */
-static json_t *wire_str(const char *s)
+json_t *net_json_wire(const char *s)
 {
     json_t *j = json_string(s);
     if (j)
@@ -130,16 +130,16 @@ static json_t *sip_json(const net_sip_msg *m)
                           "src_port", m->sport, "dst", net_addr_str(&m->dst, b, sizeof(b)),
                           "dst_port", m->dport, "transport", m->tcp ? "tcp" : "udp", "cseq",
                           (json_int_t)m->cseq, "body_bytes", (json_int_t)m->body_len);
-    json_object_set_new(o, "call_id", wire_str(m->call_id));
-    json_object_set_new(o, "cseq_method", wire_str(m->cseq_method));
-    json_object_set_new(o, "from", wire_str(m->from));
-    json_object_set_new(o, "to", wire_str(m->to));
+    json_object_set_new(o, "call_id", net_json_wire(m->call_id));
+    json_object_set_new(o, "cseq_method", net_json_wire(m->cseq_method));
+    json_object_set_new(o, "from", net_json_wire(m->from));
+    json_object_set_new(o, "to", net_json_wire(m->to));
     if (m->request) {
-        json_object_set_new(o, "method", wire_str(m->method));
-        json_object_set_new(o, "uri", wire_str(m->uri));
+        json_object_set_new(o, "method", net_json_wire(m->method));
+        json_object_set_new(o, "uri", net_json_wire(m->uri));
     } else {
         json_object_set_new(o, "status", json_integer(m->status));
-        json_object_set_new(o, "reason", wire_str(m->reason));
+        json_object_set_new(o, "reason", net_json_wire(m->reason));
     }
     return o;
 }
@@ -156,7 +156,7 @@ static json_t *sip_counts(const net_capture *c)
             snprintf(key, sizeof(key), "%d", m->status);
             k = key;
         }
-        json_t *obj = m->request ? methods : codes, *name = wire_str(k);
+        json_t *obj = m->request ? methods : codes, *name = net_json_wire(k);
         const char *kk = json_string_value(name);
         json_object_set_new(obj, kk,
                             json_integer(json_integer_value(json_object_get(obj, kk)) + 1));
@@ -178,13 +178,14 @@ static json_t *sdp_json(const net_sdp *sd)
     char a[NET_ADDR_STRLEN] = "";
     json_t *codecs = json_array();
     for (int i = 0; i < sd->n_pts; i++)
-        json_array_append_new(
-            codecs, json_pack("{s:i,s:o,s:o}", "pt", sd->pts[i], "name", wire_str(sd->names[i]),
-                              "rate", sd->rates[i] ? json_integer(sd->rates[i]) : json_null()));
+        json_array_append_new(codecs,
+                              json_pack("{s:i,s:o,s:o}", "pt", sd->pts[i], "name",
+                                        net_json_wire(sd->names[i]), "rate",
+                                        sd->rates[i] ? json_integer(sd->rates[i]) : json_null()));
     json_t *o = json_pack(
         "{s:o,s:i,s:o,s:o,s:o,s:s}", "address",
         sd->addr.family ? json_string(net_addr_str(&sd->addr, a, sizeof(a))) : json_null(), "port",
-        sd->port, "proto", wire_str(sd->proto), "codecs", codecs, "ptime",
+        sd->port, "proto", net_json_wire(sd->proto), "codecs", codecs, "ptime",
         sd->ptime ? json_integer(sd->ptime) : json_null(), "direction", sd->direction);
     json_object_set_new(o, "private", json_boolean(sd->addr.family && net_addr_private(&sd->addr)));
     return o;
@@ -199,22 +200,22 @@ static json_t *dialog_json(const net_sip_dialog *d)
     json_t *msgs = json_array();
     for (size_t i = 0; i < d->n_msgs; i++)
         json_array_append_new(msgs, json_integer((json_int_t)d->msgs[i]));
-    json_t *o =
-        json_pack("{s:o,s:o,s:o,s:o,s:s,s:s,s:f,s:f,s:o,s:o,s:o}", "call_id", wire_str(d->call_id),
-                  "method", wire_str(d->method), "from", wire_str(d->from), "to", wire_str(d->to),
-                  "caller", a, "callee", b, "start_sec", d->start_sec, "end_sec", d->end_sec,
-                  "pdd_sec", num_or_null(d->pdd_sec), "answer_sec", num_or_null(d->answer_sec),
-                  "talk_sec", num_or_null(d->talk_sec));
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:s,s:s,s:f,s:f,s:o,s:o,s:o}", "call_id",
+                          net_json_wire(d->call_id), "method", net_json_wire(d->method), "from",
+                          net_json_wire(d->from), "to", net_json_wire(d->to), "caller", a, "callee",
+                          b, "start_sec", d->start_sec, "end_sec", d->end_sec, "pdd_sec",
+                          num_or_null(d->pdd_sec), "answer_sec", num_or_null(d->answer_sec),
+                          "talk_sec", num_or_null(d->talk_sec));
     json_object_set_new(o, "final_status",
                         d->final_status ? json_integer(d->final_status) : json_null());
     json_object_set_new(o, "final_reason",
-                        d->final_reason ? wire_str(d->final_reason) : json_null());
+                        d->final_reason ? net_json_wire(d->final_reason) : json_null());
     json_object_set_new(o, "hangup", hang[d->hangup] ? json_string(hang[d->hangup]) : json_null());
     json_object_set_new(o, "cancelled", json_boolean(d->cancelled));
     json_object_set_new(o, "q850_cause",
                         d->q850_cause >= 0 ? json_integer(d->q850_cause) : json_null());
     json_object_set_new(o, "reason_text",
-                        d->reason_text[0] ? wire_str(d->reason_text) : json_null());
+                        d->reason_text[0] ? net_json_wire(d->reason_text) : json_null());
     json_object_set_new(o, "challenges", json_integer(d->challenges));
     json_object_set_new(o, "retransmissions", json_integer(d->retransmissions));
     json_object_set_new(o, "ack_missing", json_boolean(d->ack_missing));
@@ -245,7 +246,7 @@ static json_t *findings_json(const net_capture *c)
     for (size_t i = 0; i < json_array_size(a) && i < c->n_findings; i++)
         json_object_set_new(json_array_get(a, i), "call_id",
                             c->finding_dialog[i] < c->n_dialogs
-                                ? wire_str(c->dialogs[c->finding_dialog[i]].call_id)
+                                ? net_json_wire(c->dialogs[c->finding_dialog[i]].call_id)
                                 : json_null());
     return a;
 }

@@ -65,12 +65,21 @@ typedef enum svc_iso_outcome {
 /* Fork the analysis host with `slots` slots (one per worker thread). Call it before the
  * process starts any thread. NULL with msg on failure. */
 typedef struct svc_isolate svc_isolate;
+/* An investigation's request (svc_investigate.c) worked out here: CQ_OK with *json (malloc'd),
+ * the answer before the LLM's part; CQ_ERR_FORMAT when its capture or SIP text cannot be read,
+ * with msg. */
+int svc_investigate_here(const cq_engine *e, const void *request, size_t len, char **json,
+                         char *msg, size_t msgsz);
 svc_isolate *svc_isolate_start(const cq_engine *e, int slots, double timeout_sec, size_t max_data,
                                char *msg, size_t msgsz);
 /* Analyse src in a child of the host; only the worker owning `slot` calls this with it.
  * DONE: *rc is the engine's status; CQ_OK gives *json (malloc'd) and fig; else msg says. */
 svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src, int *rc,
                                     char **json, svc_figures *fig, char *msg, size_t msgsz);
+/* The same for an investigation (svc_investigate.c): request its JSON; DONE: *rc CQ_OK gives
+ * *json, the answer before the LLM's part; else msg says. */
+svc_iso_outcome svc_isolate_investigate(svc_isolate *h, int slot, const char *request, int *rc,
+                                        char **json, char *msg, size_t msgsz);
 bool svc_isolate_up(const svc_isolate *h);
 /* Close every slot and wait for the host to finish its analyses and exit. */
 void svc_isolate_stop(svc_isolate *h);
@@ -146,7 +155,18 @@ double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const cha
 void svc_guard_login_failed(svc_guard *g, struct MHD_Connection *conn, const char *account);
 void svc_metrics_guard(const char *reason);
 
-typedef enum svc_work { SVC_WORK_NONE, SVC_WORK_FETCH, SVC_WORK_UPLOAD } svc_work;
+typedef enum svc_work {
+    SVC_WORK_NONE,
+    SVC_WORK_FETCH,
+    SVC_WORK_UPLOAD,
+    SVC_WORK_INVESTIGATE
+} svc_work;
+
+/* Multipart parts streamed to files (their index in req.part[]) and text fields kept in memory
+ * (req.field[]): docs/service.md names them. */
+enum { SVC_PART_IN, SVC_PART_OUT, SVC_PART_AUDIO, SVC_PART_CAPTURE, SVC_N_PARTS };
+enum { SVC_FIELD_SIP_TRACE, SVC_FIELD_CALL_INFO, SVC_FIELD_STATUS, SVC_N_FIELDS };
+#define SVC_MAX_FIELD ((size_t)4 << 20) /* bytes of one text field */
 
 /* One request, from its headers to its completion (libmicrohttpd's con_cls). */
 typedef struct req {
@@ -183,14 +203,19 @@ typedef struct req {
     size_t upload_len, upload_cap;
     int upload_too_large;
     struct MHD_PostProcessor *pp;
-    FILE *part[3]; /* multipart 'in', 'out', 'audio' */
-    char part_path[3][1100];
-    size_t part_len[3];
+    FILE *part[SVC_N_PARTS]; /* multipart files: 'in', 'out', 'audio' (or 'recording'),
+                                'capture' */
+    char part_path[SVC_N_PARTS][1100];
+    size_t part_len[SVC_N_PARTS];
     char *meta; /* multipart 'metadata' */
     size_t meta_len;
+    char *field[SVC_N_FIELDS]; /* multipart text: 'sip_trace', 'call_info', 'status' */
+    size_t field_len[SVC_N_FIELDS];
+    char *inv_request; /* POST /investigate: its request (svc_investigate.c) */
     int multipart, bad_multipart, duplicate_part, over_budget;
     size_t body_limit;  /* this route's largest body (0: max_body) */
-    unsigned part_seen; /* the parts begun: in, out, audio, metadata (bits 0-3) */
+    unsigned part_seen; /* the parts begun: in, out, audio, metadata, capture, sip_trace,
+                           call_info, status (bits 0-7) */
     char upload_name[256];
     int done;             /* the worker left an answer */
     struct req *next;     /* in svc.pending */
@@ -476,7 +501,13 @@ int svc_ai_serve_stored(req *r, int64_t report_id);
 /* The assessment of the report (row report_id; 0: not stored) made now, stored, and answered
  * on r. The LLM is called here: a worker only. */
 void svc_ai_answer(req *r, const char *report, int64_t report_id);
-/* A stored row that is an assessment, not a report (GET /calls leaves it out). */
+/* POST /investigate (svc_investigate.c): the route's start and body, and its work on an analysis
+ * thread. */
+enum MHD_Result svc_investigate_start(req *r);
+enum MHD_Result svc_investigate(req *r, const char *data, size_t *size);
+void svc_investigate_run(req *r);
+/* A stored row that is an assessment or an investigation (svc_investigate.c), not a report
+ * (GET /calls leaves it out). */
 bool svc_ai_is_row(const store_result *row);
 
 /* ---- the queue of analyses (svc_analyses.c) ------------------------------------------------ */

@@ -54,7 +54,7 @@ void svc_ai_stop(svc *s)
 
 bool svc_ai_is_row(const store_result *row)
 {
-    return !strcmp(row->source, AI_SOURCE);
+    return !strcmp(row->source, AI_SOURCE) || !strcmp(row->source, "investigate");
 }
 
 /* The answer: the stored fields, with the request's time and whether it came from the store. */

@@ -188,6 +188,8 @@ static void *analysis_thread(void *arg)
         r->slot = me->k;
         if (r->work == SVC_WORK_FETCH)
             run_fetch(r);
+        else if (r->work == SVC_WORK_INVESTIGATE)
+            svc_investigate_run(r);
         else
             run_upload(r);
         pthread_mutex_lock(&s->mu);

@@ -470,13 +470,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             svc_now_sec(), r->id, r->method, r->route, status, dt * 1000,
             r->cache ? ",\"cache\":\"" : "", r->cache ? r->cache : "", r->cache ? "\"" : "",
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < SVC_N_PARTS; p++) {
         if (r->part[p])
             fclose(r->part[p]);
         if (r->part_path[p][0])
             unlink(r->part_path[p]);
     }
     free(r->meta);
+    for (int f = 0; f < SVC_N_FIELDS; f++)
+        free(r->field[f]);
+    free(r->inv_request);
     if (r->pp)
         MHD_destroy_post_processor(r->pp);
     if (r->have_cached)

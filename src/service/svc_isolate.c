@@ -41,7 +41,7 @@
 
 #define REQ_MAGIC 0x51525143u /* "CQRQ" */
 #define ANS_MAGIC 0x53525143u /* "CQRS" */
-#define N_STR 8
+#define N_STR 9 /* the call source's 8 strings, and the kind of work ("" an analysis) */
 #define MAX_STR 65536u
 
 struct svc_isolate {
@@ -145,9 +145,10 @@ int svc_analyze_here(const cq_engine *e, const cq_call_src *src, char **json, sv
 typedef struct analysis {
     const cq_engine *e;
     cq_call_src src;
+    bool investigate; /* src.data is an investigation's request (svc_investigate.c) */
 } analysis;
 
-/* In the child: analyse, write {rc, figures, error, json} to fd. */
+/* In the child: analyse (or investigate), write {rc, figures, error, json} to fd. */
 static void child_run(void *arg, int fd)
 {
     const analysis *an = arg;
@@ -156,7 +157,10 @@ static void child_run(void *arg, int fd)
         raise(SIGSEGV);
     char *js, msg[600];
     svc_figures fig;
-    int32_t rc = svc_analyze_here(an->e, &an->src, &js, &fig, msg, sizeof(msg));
+    memset(&fig, 0, sizeof(fig));
+    int32_t rc = an->investigate ? svc_investigate_here(an->e, an->src.data, an->src.size, &js, msg,
+                                                        sizeof(msg))
+                                 : svc_analyze_here(an->e, &an->src, &js, &fig, msg, sizeof(msg));
     int bad = proc_write_all(fd, &rc, sizeof(rc)) || proc_write_all(fd, &fig, sizeof(fig)) ||
               proc_write_str(fd, rc == CQ_OK ? NULL : msg) ||
               proc_write_blob(fd, js, js ? strlen(js) : 0);
@@ -247,7 +251,8 @@ static proc_next host_next(void *ctx, proc_task *t)
                                    .in_name = str[6],
                                    .out_name = str[7],
                                    .data = h->data,
-                                   .size = (size_t)dlen}};
+                                   .size = (size_t)dlen},
+                           .investigate = str[8] && !strcmp(str[8], "investigate")};
         h->busy[k] = 1;
         /* the child keeps no slot: the service's and the other workers' are not its business */
         *t = (proc_task){.tag = (uint64_t)k,
@@ -363,8 +368,10 @@ fail:
     return NULL;
 }
 
-svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src, int *rc,
-                                    char **json, svc_figures *fig, char *msg, size_t msgsz)
+/* One request to slot's host and its answer: an analysis of src, or (kind "investigate") an
+ * investigation whose request is src->data. */
+static svc_iso_outcome ask(svc_isolate *h, int slot, const char *kind, const cq_call_src *src,
+                           int *rc, char **json, svc_figures *fig, char *msg, size_t msgsz)
 {
     *json = NULL;
     *rc = CQ_ERR_INTERNAL;
@@ -376,8 +383,8 @@ svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src 
         return SVC_ISO_DOWN;
     }
     uint32_t hdr[2] = {REQ_MAGIC, N_STR};
-    const char *str[N_STR] = {src->path, src->in_path,     src->out_path, src->name,
-                              src->note, src->source_name, src->in_name,  src->out_name};
+    const char *str[N_STR] = {src->path,        src->in_path, src->out_path, src->name, src->note,
+                              src->source_name, src->in_name, src->out_name, kind};
     uint64_t dlen = src->data ? src->size : 0;
     int bad = proc_write_all(fd, hdr, sizeof(hdr));
     for (int i = 0; i < N_STR && !bad; i++)
@@ -430,6 +437,20 @@ svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src 
     }
     free(body);
     return SVC_ISO_DONE;
+}
+
+svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src, int *rc,
+                                    char **json, svc_figures *fig, char *msg, size_t msgsz)
+{
+    return ask(h, slot, NULL, src, rc, json, fig, msg, msgsz);
+}
+
+svc_iso_outcome svc_isolate_investigate(svc_isolate *h, int slot, const char *request, int *rc,
+                                        char **json, char *msg, size_t msgsz)
+{
+    cq_call_src src = {.data = request, .size = strlen(request), .name = "investigate"};
+    svc_figures fig;
+    return ask(h, slot, "investigate", &src, rc, json, &fig, msg, msgsz);
 }
 
 bool svc_isolate_up(const svc_isolate *h)

@@ -12,6 +12,7 @@
 
 #define MAX_SERIES 256
 #define MAX_ROUTES 64
+#define N_STAGES 4 /* k_stages: fetch, analyze, store, investigate */
 
 static const double k_time_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                         0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
@@ -58,8 +59,8 @@ static struct {
     uint64_t killed_crash, killed_timeout;
     int inflight;
     hist analysis, mos, speech;
-    hist stage[3];     /* fetch, analyze, store */
-    uint64_t ai[4][2]; /* GET /ai-analyze: by engine (k_ai_engines) and made/stored */
+    hist stage[N_STAGES]; /* k_stages */
+    uint64_t ai[4][2];    /* GET /ai-analyze: by engine (k_ai_engines) and made/stored */
     uint64_t ai_fallback;
     uint64_t guard[3]; /* k_guard_reasons */
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -170,11 +171,11 @@ void svc_metrics_ai(const char *engine, bool hit, bool fallback)
         }
 }
 
-static const char *const k_stages[3] = {"fetch", "analyze", "store"};
+static const char *const k_stages[N_STAGES] = {"fetch", "analyze", "store", "investigate"};
 
 void svc_metrics_stage(const char *stage, double seconds)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < N_STAGES; i++)
         if (!strcmp(stage, k_stages[i])) {
             pthread_mutex_lock(&g.mu);
             hist_add(&g.stage[i], k_time_buckets, N_TB, seconds);
@@ -363,7 +364,7 @@ char *svc_metrics_render(store *st)
     put_hist(f, "callqa_analysis_seconds", "", &g.analysis, k_time_buckets, N_TB);
     fprintf(f, "# HELP callqa_stage_seconds Time of each stage of an analysis request.\n"
                "# TYPE callqa_stage_seconds histogram\n");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < N_STAGES; i++) {
         char lab[32];
         snprintf(lab, sizeof(lab), "stage=\"%s\"", k_stages[i]);
         put_hist(f, "callqa_stage_seconds", lab, &g.stage[i], k_time_buckets, N_TB);

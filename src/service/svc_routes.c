@@ -274,44 +274,71 @@ static enum MHD_Result route_health(req *r, const char *data, size_t *size)
     return svc_send(r);
 }
 
-/* multipart parts 'in', 'out' and 'audio' stream to temporary files, 'metadata' to memory */
+/* A text field's bytes, appended in memory within `cap`; -1 over it, or out of memory. */
+static int append_text(char **buf, size_t *len, size_t cap, const char *data, size_t size)
+{
+    if (*len + size > cap)
+        return -1;
+    char *nb = realloc(*buf, *len + size + 1);
+    if (!nb)
+        return -1;
+    *buf = nb;
+    memcpy(nb + *len, data, size);
+    *len += size;
+    nb[*len] = 0;
+    return 0;
+}
+
+/* multipart parts 'in', 'out', 'audio' (or 'recording') and 'capture' stream to temporary files;
+ * 'metadata', 'sip_trace', 'call_info' and 'status' to memory; other fields are ignored */
 static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
                                const char *filename, const char *ctype, const char *enc,
                                const char *data, uint64_t off, size_t size)
 {
     (void)kind, (void)filename, (void)ctype, (void)enc;
     req *r = cls;
+    static const struct {
+        const char *name;
+        int bit;   /* in part_seen */
+        int file;  /* its req.part[], or -1 */
+        int field; /* its req.field[], -1; -2: metadata */
+        size_t cap;
+    } parts[] = {
+        {"in", 0, SVC_PART_IN, -1, 0},
+        {"out", 1, SVC_PART_OUT, -1, 0},
+        {"audio", 2, SVC_PART_AUDIO, -1, 0},
+        {"recording", 2, SVC_PART_AUDIO, -1, 0},
+        {"metadata", 3, -1, -2, SVC_MAX_METADATA},
+        {"capture", 4, SVC_PART_CAPTURE, -1, 0},
+        {"sip_trace", 5, -1, SVC_FIELD_SIP_TRACE, SVC_MAX_FIELD},
+        {"call_info", 6, -1, SVC_FIELD_CALL_INFO, SVC_MAX_FIELD},
+        {"status", 7, -1, SVC_FIELD_STATUS, 256},
+    };
+    int k = -1;
+    for (int i = 0; i < (int)(sizeof(parts) / sizeof(parts[0])); i++)
+        if (!strcmp(key, parts[i].name))
+            k = i;
+    if (k < 0)
+        return MHD_YES;
     /* a part begins at offset 0: a second part of a name already seen is refused (50,000
      * 'audio' parts were joined into one file) */
-    const int idx = !strcmp(key, "metadata") ? 3
-                    : !strcmp(key, "in")     ? 0
-                    : !strcmp(key, "out")    ? 1
-                    : !strcmp(key, "audio")  ? 2
-                                             : -1;
-    if (idx >= 0 && off == 0) {
-        if (r->part_seen & (1u << idx)) {
+    if (off == 0) {
+        if (r->part_seen & (1u << parts[k].bit)) {
             r->bad_multipart = 1, r->duplicate_part = 1;
             return MHD_NO;
         }
-        r->part_seen |= 1u << idx;
+        r->part_seen |= 1u << parts[k].bit;
     }
-    if (!strcmp(key, "metadata")) {
-        if (r->meta_len + size > SVC_MAX_METADATA) {
+    if (parts[k].field != -1) {
+        int f = parts[k].field;
+        if (append_text(f == -2 ? &r->meta : &r->field[f],
+                        f == -2 ? &r->meta_len : &r->field_len[f], parts[k].cap, data, size)) {
             r->bad_multipart = 1;
             return MHD_NO;
         }
-        char *nm = realloc(r->meta, r->meta_len + size + 1);
-        if (!nm)
-            return MHD_NO;
-        r->meta = nm;
-        memcpy(r->meta + r->meta_len, data, size);
-        r->meta_len += size;
-        r->meta[r->meta_len] = 0;
         return MHD_YES;
     }
-    int p = !strcmp(key, "in") ? 0 : !strcmp(key, "out") ? 1 : !strcmp(key, "audio") ? 2 : -1;
-    if (p < 0)
-        return MHD_YES; /* other fields are ignored */
+    int p = parts[k].file;
     if (!r->part[p]) {
         if (r->part_path[p][0]) { /* a second part of the same name */
             r->bad_multipart = 1;
@@ -328,7 +355,10 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
         }
     }
     r->part_len[p] += size;
-    if (r->part_len[0] + r->part_len[1] + r->part_len[2] > r->s->cfg->max_body) {
+    size_t total = 0;
+    for (int i = 0; i < SVC_N_PARTS; i++)
+        total += r->part_len[i];
+    if (total > r->s->cfg->max_body) {
         r->upload_too_large = 1;
         return MHD_NO;
     }
@@ -412,7 +442,7 @@ enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size)
 
 int svc_body_done(req *r)
 {
-    for (int p = 0; p < 3; p++)
+    for (int p = 0; p < SVC_N_PARTS; p++)
         if (r->part[p]) {
             fclose(r->part[p]);
             r->part[p] = NULL;
@@ -433,8 +463,8 @@ int svc_body_done(req *r)
                          r->s->cfg->max_body_memory >> 20);
     else if (r->duplicate_part)
         svc_answer_error(r, 400, "bad_multipart",
-                         "a part of the same name came twice ('in', "
-                         "'out', 'audio' and 'metadata' come once)");
+                         "a part of the same name came twice (each part "
+                         "comes once; 'audio' and 'recording' are one part)");
     else if (r->bad_multipart)
         svc_answer_error(r, 400, "bad_multipart", "the multipart body could not be parsed");
     else if (unfinished && r->multipart)
@@ -540,6 +570,12 @@ static const svc_route k_routes[] = {
      .body = true,
      .start = route_analyze_post_start,
      .handle = route_analyze_post},
+    {.method = "POST",
+     .path = "/investigate",
+     .name = "investigate",
+     .body = true,
+     .start = svc_investigate_start,
+     .handle = svc_investigate},
     {.method = "DELETE", .path = "/cache", .name = "cache", .handle = route_cache_delete},
     {.method = "GET", .path = "/calls", .name = "calls", .handle = route_calls},
     {.method = "GET", .path = "/calls/{id}", .name = "call", .handle = route_call},

@@ -1,0 +1,127 @@
+/*
+ * investigate_cmd.c - `callqa investigate`: why a call went wrong, from its capture (or SIP as
+ * text), its recording and the dialer's status, as POST /investigate answers it (src/net/
+ * investigate.c; docs/network.md): 2 to 4 plain sentences built on the findings, then the
+ * findings; --json prints the route's answer. It runs in callqa-service (libpcap).
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callqa/callqa.h"
+#include "../config/cfg_engine.h"
+#include "../config/config.h"
+#include "../net/net.h"
+#include "serve_cmd.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: callqa investigate [--json] [--recording FILE | --in FILE --out FILE]\n"
+               "                          [--status STATUS] [analysis options] CAPTURE\n"
+               "  why the call went wrong: the capture's dialogs, streams and findings (CAPTURE:\n"
+               "  pcap, pcapng, or SIP as text), held against the call's recording when given\n"
+               "  --recording FILE   the call's recording (stereo or mono); --in/--out: its legs\n"
+               "  --status STATUS    the dialer's status for the call\n"
+               "  --json             the answer of POST /investigate (docs/network.md)\n");
+    cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
+}
+
+static void print_text(const json_t *o)
+{
+    printf("%s\n", json_string_value(json_object_get(o, "explanation")));
+    const json_t *w = json_object_get(o, "warning");
+    if (json_is_string(w))
+        printf("warning: %s\n", json_string_value(w));
+    const json_t *re = json_object_get(o, "recording_error");
+    if (json_is_string(re))
+        printf("the recording could not be analysed: %s\n", json_string_value(re));
+    const json_t *fs = json_object_get(o, "findings");
+    if (json_array_size(fs))
+        printf("\nfindings:\n");
+    size_t i;
+    const json_t *f;
+    json_array_foreach(fs, i, f)
+        printf("  [%s] %s: %s\n", json_string_value(json_object_get(f, "severity")),
+               json_string_value(json_object_get(f, "code")),
+               json_string_value(json_object_get(f, "message")));
+}
+
+int cq_cli_investigate(int argc, char **argv)
+{
+    enum { O_JSON = 256, O_REC, O_IN, O_OUT, O_STATUS, O_ONLY, O_CFG = 1000 };
+    static const struct option own[] = {
+        {"json", no_argument, NULL, O_JSON},
+        {"recording", required_argument, NULL, O_REC},
+        {"in", required_argument, NULL, O_IN},
+        {"out", required_argument, NULL, O_OUT},
+        {"status", required_argument, NULL, O_STATUS},
+        {"only", required_argument, NULL, O_ONLY},
+        {"help", no_argument, NULL, 'h'},
+    };
+    enum { N_OWN = sizeof(own) / sizeof(own[0]) };
+    struct option opts[N_OWN + 64];
+    if (cfg_flag_options(own, N_OWN, CFG_FLAGS_ANALYSIS, opts, N_OWN + 64, O_CFG) < 0) {
+        fprintf(stderr, "callqa: too many flags\n");
+        return 2;
+    }
+    static cfg_settings set;
+    cfg_defaults(&set);
+    cq_engine_params ep = cq_engine_default_params();
+    int json = 0, c;
+    const char *rec = NULL, *in = NULL, *out = NULL, *status = NULL;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON: json = 1; break;
+        case O_REC: rec = optarg; break;
+        case O_IN: in = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_STATUS: status = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default:
+            if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, usage))
+                return 2;
+        }
+    }
+    if (optind != argc - 1 || (rec && (in || out)) || (!in != !out)) {
+        usage(stderr);
+        return 2;
+    }
+    const char *file = argv[optind];
+    cq_engine *e = NULL;
+    cq_call_src src = {0};
+    if (rec || in) {
+        cfg_engine_params(&set, &ep);
+        char model_dir[4096];
+        if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
+            ep.model_dir = model_dir;
+        int eerr = 0;
+        if (!(e = cq_engine_create(&ep, &eerr))) {
+            fprintf(stderr, "callqa: cannot start the engine: %s\n", cq_strerror(eerr));
+            return 1;
+        }
+        src = rec ? (cq_call_src){.path = rec, .name = rec}
+                  : (cq_call_src){.in_path = in, .out_path = out, .name = in};
+    }
+    net_inv_input inp = {.capture_path = file, .recording = e ? &src : NULL, .status = status};
+    json_t *o = NULL;
+    char err[700];
+    int rc = net_investigate_run(e, &inp, &o, err, sizeof(err));
+    cq_engine_destroy(e);
+    if (rc != 0) {
+        fprintf(stderr, "callqa investigate: %s: %s\n", file, err);
+        return 1;
+    }
+    if (json) {
+        char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        if (s)
+            printf("%s\n", s);
+        free(s);
+    } else {
+        print_text(o);
+    }
+    json_decref(o);
+    return 0;
+}

@@ -1,0 +1,153 @@
+/*
+ * inv_run.c - one investigation from its inputs, as `callqa investigate` and POST /investigate
+ * run it: a capture (pcap, pcapng, or SIP as text: told apart by their first bytes) and/or SIP
+ * text, the call's recording through the engine (the library's public API), the dialer's
+ * status; then investigate.c's findings and sentences, as one JSON answer. No network, no store.
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callqa/callqa.h"
+#include "net_int.h"
+
+#define TEXT_MAX ((size_t)64 << 20)
+
+bool net_looks_like_text(const void *bytes, size_t n)
+{
+    const unsigned char *b = bytes;
+    if (n < 4)
+        return n > 0;
+    static const unsigned char magic[][4] = {{0xd4, 0xc3, 0xb2, 0xa1},
+                                             {0xa1, 0xb2, 0xc3, 0xd4},
+                                             {0x4d, 0x3c, 0xb2, 0xa1},
+                                             {0xa1, 0xb2, 0x3c, 0x4d},
+                                             {0x0a, 0x0d, 0x0d, 0x0a}};
+    for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++)
+        if (!memcmp(b, magic[i], 4))
+            return false;
+    for (size_t i = 0; i < n && i < 512; i++)
+        if (b[i] < 0x09 || (b[i] > 0x0d && b[i] < 0x20 && b[i] != 0x1b))
+            return false;
+    return true;
+}
+
+int net_read_any_mem(const void *bytes, size_t len, const net_limits *lim, net_capture **out,
+                     char *err, size_t errsz)
+{
+    if (!net_looks_like_text(bytes, len))
+        return net_capture_read_mem(bytes, len, lim, out, err, errsz);
+    if (len > TEXT_MAX) {
+        *out = NULL;
+        snprintf(err, errsz, "SIP text over %zu MiB", TEXT_MAX >> 20);
+        return -1;
+    }
+    return net_sip_text_read(bytes, len, lim, out, err, errsz);
+}
+
+int net_read_any_path(const char *path, const net_limits *lim, net_capture **out, char *err,
+                      size_t errsz)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) /* libpcap says why, in its words */
+        return net_capture_read_path(path, lim, out, err, errsz);
+    unsigned char head[512];
+    size_t n = fread(head, 1, sizeof(head), f);
+    if (!net_looks_like_text(head, n)) {
+        fclose(f);
+        return net_capture_read_path(path, lim, out, err, errsz);
+    }
+    char *buf = malloc(TEXT_MAX);
+    memcpy(buf ? buf : (char *)head, head, buf ? n : 0);
+    size_t len = buf ? n + fread(buf + n, 1, TEXT_MAX - n, f) : 0;
+    bool more = buf && fgetc(f) != EOF;
+    fclose(f);
+    if (!buf || more) {
+        free(buf);
+        snprintf(err, errsz, buf ? "SIP text over %zu MiB" : "out of memory", TEXT_MAX >> 20);
+        return -1;
+    }
+    int rc = net_sip_text_read(buf, len, lim, out, err, errsz);
+    free(buf);
+    return rc;
+}
+
+/* What the recording says, in brief: its layout, one-way verdict, NISQA per leg (named by its
+ * model) and the DTMF it heard. */
+static json_t *recording_json(const cq_report *r)
+{
+    json_t *o = json_pack("{s:s,s:f,s:s}", "file", r->file ? r->file : "", "duration_sec",
+                          r->duration_sec, "layout", r->layout ? r->layout : "");
+    const cq_conversation *cv = &r->conversation;
+    json_object_set_new(o, "one_way",
+                        !r->has_conversation || cv->one_way < 0 ? json_null()
+                                                                : json_boolean(cv->one_way == 1));
+    json_object_set_new(o, "silent_leg",
+                        r->has_conversation && cv->one_way == 1
+                            ? json_string(cv->one_way_silent_leg ? "outbound" : "inbound")
+                            : json_null());
+    json_t *q = json_object();
+    const cq_leg_report *L[2] = {r->inbound, r->outbound};
+    for (int l = 0; l < 2; l++)
+        if (L[l])
+            json_object_set_new(q,
+                                l             ? "outbound"
+                                : r->has_legs ? "inbound"
+                                              : "mixed",
+                                L[l]->has_nisqa ? json_real(L[l]->nisqa.mos) : json_null());
+    json_object_set_new(o, "speech_mos", json_pack("{s:s,s:o}", "model", "NISQA v2", "legs", q));
+    return o;
+}
+
+int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **answer, char *err,
+                        size_t errsz)
+{
+    *answer = NULL;
+    err[0] = 0;
+    net_limits lim = in->lim ? *in->lim : net_default_limits();
+    net_capture *c = NULL;
+    char warn[512] = "";
+    int rc = 0;
+    if (in->capture_path)
+        rc = net_read_any_path(in->capture_path, &lim, &c, warn, sizeof(warn));
+    else if (in->capture_bytes)
+        rc = net_read_any_mem(in->capture_bytes, in->capture_len, &lim, &c, warn, sizeof(warn));
+    else if (in->sip_text && in->sip_len)
+        rc = net_sip_text_read(in->sip_text, in->sip_len, &lim, &c, warn, sizeof(warn));
+    if (rc != 0) {
+        snprintf(err, errsz, "%s: %s",
+                 in->capture_path || in->capture_bytes ? "the capture" : "the SIP trace", warn);
+        return -1;
+    }
+    cq_report *rep = NULL;
+    char rec_err[600] = "";
+    if (in->recording) {
+        cq_err ce;
+        cq_err_clear(&ce);
+        int arc = cq_engine_analyze(e, in->recording, &rep, &ce);
+        if (arc != CQ_OK) {
+            snprintf(rec_err, sizeof(rec_err), "%s", ce.msg[0] ? ce.msg : cq_strerror(arc));
+            rep = NULL;
+        }
+    }
+    net_investigation inv;
+    if (net_investigate(c, rep, in->status, &inv) != 0) {
+        cq_report_destroy(rep);
+        net_capture_free(c);
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
+    json_t *o = net_investigation_json(c, &inv);
+    json_object_set_new(o, "warning", warn[0] ? json_string(warn) : json_null());
+    json_object_set_new(o, "recording", rep ? recording_json(rep) : json_null());
+    json_object_set_new(o, "recording_error", rec_err[0] ? json_string(rec_err) : json_null());
+    json_object_set_new(o, "status", in->status ? net_json_wire(in->status) : json_null());
+    net_investigation_free(&inv);
+    cq_report_destroy(rep);
+    net_capture_free(c);
+    *answer = o;
+    return 0;
+}

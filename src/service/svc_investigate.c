@@ -1,0 +1,342 @@
+/*
+ * svc_investigate.c - POST /investigate: why did this call go wrong (docs/service.md,
+ * docs/network.md). Two bodies:
+ *
+ *   application/json     the old service's {"sip_trace", "call_info", "status"}: at least one of
+ *                        the two texts, else 400;
+ *   multipart/form-data  'capture' (pcap, pcapng, or SIP as text), 'recording' (or 'audio'), or
+ *                        'in' and 'out' (the call's legs), and the text fields 'sip_trace',
+ *                        'call_info' and 'status': a capture, a SIP trace or a call_info, else 400.
+ *
+ * The HTTP thread turns the body into a request (the parts' temporary paths and the texts, as
+ * JSON) and queues it; an analysis thread looks for the same input's answer in the store, else
+ * has it worked out in a child of the analysis host (svc_isolate.c: a capture or a recording
+ * that crashes the parser costs one request, not the service), where the capture is read, the
+ * recording analysed and the two held together (src/net/inv_run.c). With an LLM configured,
+ * the thread then asks it for the explanation with the facts (not the raw text) and keeps its
+ * answer only when every number and code it cites is in the facts; the explanation built from
+ * the facts stays beside it. Answers are stored by a hash of the input (the texts and the
+ * files' bytes), the program's version and the LLM's configuration; one whose LLM failed is not.
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../net/net.h"
+#include "svc.h"
+
+#define INV_SERVER "investigate"
+
+/* ---- the request, on the HTTP thread ------------------------------------------------------------
+ */
+
+enum MHD_Result svc_investigate_start(req *r)
+{
+    return svc_body_start(r);
+}
+
+static void set_text(json_t *q, const char *key, const char *text, size_t len)
+{
+    if (text && len)
+        json_object_set_new(q, key, json_stringn_nocheck(text, len));
+}
+
+enum MHD_Result svc_investigate(req *r, const char *data, size_t *size)
+{
+    if (*size)
+        return svc_body_piece(r, data, size);
+    if (svc_body_done(r))
+        return svc_send(r);
+    json_t *q = json_object();
+    if (r->multipart) {
+        static const char *const files[SVC_N_PARTS] = {"in", "out", "recording", "capture"};
+        for (int p = 0; p < SVC_N_PARTS; p++)
+            if (r->part_path[p][0])
+                json_object_set_new(q, files[p], json_string(r->part_path[p]));
+        set_text(q, "sip_trace", r->field[SVC_FIELD_SIP_TRACE], r->field_len[SVC_FIELD_SIP_TRACE]);
+        set_text(q, "call_info", r->field[SVC_FIELD_CALL_INFO], r->field_len[SVC_FIELD_CALL_INFO]);
+        set_text(q, "status", r->field[SVC_FIELD_STATUS], r->field_len[SVC_FIELD_STATUS]);
+        if (!r->part_path[SVC_PART_IN][0] != !r->part_path[SVC_PART_OUT][0] ||
+            (r->part_path[SVC_PART_IN][0] && r->part_path[SVC_PART_AUDIO][0])) {
+            json_decref(q);
+            svc_answer_error(r, 400, "bad_multipart",
+                             "the recording comes as one 'recording' part, or as both 'in' "
+                             "and 'out'");
+            return svc_send(r);
+        }
+    } else {
+        json_error_t je;
+        json_t *b = r->upload_len ? json_loadb(r->upload, r->upload_len, 0, &je) : NULL;
+        if (!json_is_object(b)) {
+            json_decref(b);
+            json_decref(q);
+            svc_answer_error(r, 400, "bad_json",
+                             "send a JSON object {\"sip_trace\", \"call_info\", \"status\"}, "
+                             "or multipart/form-data with a 'capture' part");
+            return svc_send(r);
+        }
+        static const char *const keys[] = {"sip_trace", "call_info", "status"};
+        for (size_t k = 0; k < 3; k++) {
+            json_t *v = json_object_get(b, keys[k]);
+            if (v && !json_is_null(v) && !json_is_string(v)) {
+                json_decref(b);
+                json_decref(q);
+                svc_answer_error(r, 400, "bad_json", "%s must be a string", keys[k]);
+                return svc_send(r);
+            }
+            set_text(q, keys[k], json_string_value(v), json_string_length(v));
+        }
+        json_decref(b);
+    }
+    if (!json_object_get(q, "capture") && !json_object_get(q, "sip_trace") &&
+        !json_object_get(q, "call_info")) {
+        json_decref(q);
+        svc_answer_error(r, 400, "missing",
+                         "give a sip_trace or a call_info (or, as multipart, a 'capture')");
+        return svc_send(r);
+    }
+    r->inv_request = json_dumps(q, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(q);
+    if (!r->inv_request) {
+        svc_answer_error(r, 500, "internal", "out of memory");
+        return svc_send(r);
+    }
+    return svc_enqueue(r, SVC_WORK_INVESTIGATE);
+}
+
+/* ---- the work, in the analysis host's child -----------------------------------------------------
+ */
+
+int svc_investigate_here(const cq_engine *e, const void *request, size_t len, char **json,
+                         char *msg, size_t msgsz)
+{
+    *json = NULL;
+    json_t *q = json_loadb(request, len, 0, NULL);
+    if (!json_is_object(q)) {
+        json_decref(q);
+        snprintf(msg, msgsz, "a malformed investigation request");
+        return CQ_ERR_INTERNAL;
+    }
+    const char *rec = json_string_value(json_object_get(q, "recording"));
+    const char *in = json_string_value(json_object_get(q, "in"));
+    const char *out = json_string_value(json_object_get(q, "out"));
+    json_t *sip = json_object_get(q, "sip_trace");
+    cq_call_src src = {.path = rec,
+                       .in_path = in,
+                       .out_path = out,
+                       .name = "recording",
+                       .source_name = "upload:recording",
+                       .in_name = "upload:in",
+                       .out_name = "upload:out"};
+    net_inv_input inp = {.capture_path = json_string_value(json_object_get(q, "capture")),
+                         .sip_text = json_string_value(sip),
+                         .sip_len = json_string_length(sip),
+                         .recording = rec || (in && out) ? &src : NULL,
+                         .status = json_string_value(json_object_get(q, "status"))};
+    json_t *o = NULL;
+    int rc = net_investigate_run(e, &inp, &o, msg, msgsz) == 0 ? CQ_OK : CQ_ERR_FORMAT;
+    json_decref(q);
+    if (rc == CQ_OK) {
+        *json = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(o);
+        if (!*json) {
+            snprintf(msg, msgsz, "out of memory");
+            return CQ_ERR_NOMEM;
+        }
+    }
+    return rc;
+}
+
+/* ---- the answer, on an analysis thread ----------------------------------------------------------
+ */
+
+/* The input's hash: each key of the request (sorted) with its text, or its file's bytes. */
+static int input_hash(const char *request, char hex[65])
+{
+    json_t *q = json_loads(request, 0, NULL);
+    if (!q)
+        return -1;
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    const char *k;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(q, k, v)
+    {
+        bool file = !strcmp(k, "capture") || !strcmp(k, "recording") || !strcmp(k, "in") ||
+                    !strcmp(k, "out");
+        uint64_t n = strlen(k) + 1;
+        sha256_update(&ctx, sizeof(n), (const uint8_t *)&n);
+        sha256_update(&ctx, (size_t)n, (const uint8_t *)k);
+        if (!file) {
+            n = json_string_length(v);
+            sha256_update(&ctx, sizeof(n), (const uint8_t *)&n);
+            sha256_update(&ctx, (size_t)n, (const uint8_t *)json_string_value(v));
+            continue;
+        }
+        FILE *f = fopen(json_string_value(v), "rb");
+        if (!f) {
+            rc = -1;
+            break;
+        }
+        uint8_t buf[65536];
+        size_t got;
+        while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+            sha256_update(&ctx, got, buf);
+        fclose(f);
+    }
+    json_decref(q);
+    uint8_t dg[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof(dg), dg);
+    for (size_t i = 0; i < sizeof(dg); i++)
+        snprintf(hex + 2 * i, 3, "%02x", dg[i]);
+    return rc;
+}
+
+/* The LLM's explanation, held to the facts: 0 with *text and *model (malloc'd), or -1 with why
+ * (the call failed, or the answer cites what the facts do not hold). */
+static int ask_llm(req *r, const json_t *answer, char **text, char **model, char *why, size_t whysz)
+{
+    svc *s = r->s;
+    char *sys = NULL, *user = NULL;
+    *text = *model = NULL;
+    if (net_explanation_prompt(answer, &sys, &user) != 0) {
+        snprintf(why, whysz, "out of memory");
+        return -1;
+    }
+    llm_message m = {.role = LLM_USER, .text = user};
+    llm_request rq = {.system = sys, .messages = &m, .n_messages = 1};
+    llm_budget b;
+    if (llm_budget_today(s->cfg, s->store, svc_now_sec(), &b) != 0)
+        fprintf(stderr,
+                "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's use today is not "
+                "known (the store); the caps count from 0\"}\n",
+                r->id);
+    llm_store_rec rec = {s->store, "investigate", 0};
+    llm_response out;
+    memset(&out, 0, sizeof(out));
+    llm_status st = llm_call(s->llm, &rq, &b, llm_record_to_store, &rec, &out, why, whysz);
+    free(sys);
+    free(user);
+    int rc = -1;
+    if (st == LLM_OK) {
+        const char *t = out.text ? out.text : "";
+        while (*t == ' ' || *t == '\n' || *t == '\r' || *t == '\t')
+            t++;
+        size_t n = strlen(t);
+        while (n && (t[n - 1] == ' ' || t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == '\t'))
+            n--;
+        char *tx = n ? strndup(t, n) : NULL;
+        if (!n)
+            snprintf(why, whysz, "%s answered no text", out.provider);
+        else if (!tx)
+            snprintf(why, whysz, "out of memory");
+        else if (net_explanation_check(tx, answer, why, whysz) == 0 && (*model = strdup(out.model)))
+            *text = tx, tx = NULL, rc = 0;
+        free(tx);
+    }
+    llm_response_free(&out);
+    return rc;
+}
+
+void svc_investigate_run(req *r)
+{
+    svc *s = r->s;
+    char key[65], identity[160];
+    snprintf(identity, sizeof(identity), "investigate:%s", cq_version());
+    bool keyed = input_hash(r->inv_request, key) == 0;
+    store_result row;
+    if (keyed && store_result_latest(s->store, INV_SERVER, key, s->ai_engine, &row) == 1) {
+        json_t *o = strcmp(row.identity, identity) ? NULL : json_loads(row.report, 0, NULL);
+        store_result_free(&row);
+        if (json_is_object(o)) {
+            json_object_set_new(o, "analysis_time_sec", json_real(svc_mono_sec() - r->t0));
+            json_object_set_new(o, "cached", json_true());
+            r->cache = "hit";
+            svc_answer(r, 200, json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)),
+                       "application/json");
+            json_decref(o);
+            return;
+        }
+        json_decref(o);
+    }
+    r->cache = "miss";
+    char *js = NULL, msg[700] = "";
+    int rc;
+    double t0 = svc_mono_sec();
+    if (s->iso) {
+        svc_iso_outcome how =
+            svc_isolate_investigate(s->iso, r->slot, r->inv_request, &rc, &js, msg, sizeof(msg));
+        if (how != SVC_ISO_DONE) {
+            svc_metrics_stage("investigate", svc_mono_sec() - t0);
+            if (how == SVC_ISO_DOWN)
+                svc_answer_error(r, 503, "analysis_unavailable", "%s", msg);
+            else if (how == SVC_ISO_TIMEOUT)
+                svc_answer_error(r, 504, "analysis_timeout", "%s", msg);
+            else
+                svc_answer_error(r, 500, "analysis_crashed",
+                                 "%s on this input; the service goes on", msg);
+            return;
+        }
+    } else {
+        rc = svc_investigate_here(s->engine, r->inv_request, strlen(r->inv_request), &js, msg,
+                                  sizeof(msg));
+    }
+    svc_metrics_stage("investigate", svc_mono_sec() - t0);
+    json_t *o = rc == CQ_OK ? json_loads(js, 0, NULL) : NULL;
+    free(js);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        if (rc == CQ_OK)
+            svc_answer_error(r, 500, "internal", "the investigation's answer was not JSON");
+        else
+            svc_answer_error(r, rc == CQ_ERR_FORMAT ? 422 : 500,
+                             rc == CQ_ERR_FORMAT ? "bad_capture" : cq_status_name(rc), "%s", msg);
+        return;
+    }
+    json_object_set(o, "explanation_from_facts", json_object_get(o, "explanation"));
+    json_object_set_new(o, "explanation_source", json_string("facts"));
+    json_object_set_new(o, "model", json_null());
+    bool llm_failed = false;
+    if (s->llm) {
+        char *text, *model, why[600];
+        if (ask_llm(r, o, &text, &model, why, sizeof(why)) == 0) {
+            json_object_set_new(o, "explanation", json_string(text));
+            json_object_set_new(o, "explanation_source", json_string("llm"));
+            json_object_set_new(o, "model", json_string(model));
+            free(text);
+            free(model);
+        } else {
+            llm_failed = true;
+            json_object_set_new(o, "llm_error", json_string(why));
+            fprintf(stderr,
+                    "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's explanation was not "
+                    "used; the one from the facts is\"}\n",
+                    r->id);
+        }
+    }
+    if (keyed && !llm_failed) {
+        char *stored = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        store_result put = {0};
+        snprintf(put.server, sizeof(put.server), "%s", INV_SERVER);
+        snprintf(put.file, sizeof(put.file), "%s", key);
+        snprintf(put.identity, sizeof(put.identity), "%s", identity);
+        snprintf(put.engine, sizeof(put.engine), "%s", s->ai_engine);
+        snprintf(put.source, sizeof(put.source), "investigate");
+        put.created = put.checked = svc_now_sec();
+        put.report = stored;
+        if (!stored || store_result_put(s->store, &put, NULL) != 0)
+            fprintf(stderr,
+                    "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store refused an "
+                    "investigation\"}\n",
+                    r->id);
+        free(stored);
+    }
+    json_object_set_new(o, "analysis_time_sec", json_real(svc_mono_sec() - r->t0));
+    json_object_set_new(o, "cached", json_false());
+    svc_answer(r, 200, json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)), "application/json");
+    json_decref(o);
+}
