@@ -513,8 +513,13 @@ int net_investigate(const net_capture *c, const cq_report *rec, const char *stat
                 sig->message + 1, sig->code);
         say_media(&t, c, d);
     } else if (c && c->n_streams) {
-        say(&t, "The capture holds %zu RTP stream%s but no SIP dialog.", c->n_streams,
-            c->n_streams == 1 ? "" : "s");
+        const net_rtp_stream *s = &c->streams[0];
+        char a[NET_ADDR_STRLEN];
+        say(&t,
+            "The capture holds no SIP dialog, only RTP: the first stream, from %s, carried "
+            "%llu packets with %.1f %% lost.",
+            net_addr_str(&s->src, a, sizeof(a)), (unsigned long long)s->packets,
+            s->expected ? 100.0 * (double)s->lost / (double)s->expected : 0.0);
     }
     /* the recording's word, or the dialer's */
     const cq_finding *xf = NULL;
@@ -761,6 +766,8 @@ int net_explanation_check(const char *answer_text, const json_t *answer, char *w
                     p++;
                 continue;
             }
+            if (memchr(s, '.', (size_t)(p - s)) != memrchr(s, '.', (size_t)(p - s)))
+                continue; /* an address or a version (10.0.0.1): not a figure */
             if (!number_known(s, (size_t)(p - s), nums, n)) {
                 snprintf(why, whysz, "it cites %.*s, which is not in the facts",
                          (int)(p - s > 40 ? 40 : p - s), s);

@@ -58,6 +58,9 @@ requests take its list's kinds in order ("*" for a provider without a list); pas
   schema_invalid JSON without the schema's required properties ({"summary": "x"}).
   out_of_range   a valid answer whose scores are the scale's highest + 2.
   bad_quotes     a valid answer whose quotes were never said.
+  facts          (POST /investigate) a sentence citing the first finding's code and the first
+                 dialog's final status of the facts JSON in the first user turn.
+  invented       the same with a figure the facts do not hold (37.25 %).
   tool_call      a call of the request's first tool, arguments {"query": "balance"}.
   html           200 text/html.
 Usage: every answer counts 1000 input and 200 output tokens (in the provider's fields).
@@ -83,6 +86,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 NONCE = re.compile(r"<transcript-([0-9a-f]{16})>")
 USAGE_IN, USAGE_OUT = 1000, 200
 KINDS = ("valid", "429", "500", "timeout", "refusal", "truncated", "malformed", "schema_invalid",
+         "facts", "invented",
          "out_of_range", "bad_quotes", "tool_call", "html")
 
 
@@ -456,11 +460,28 @@ def check_block(system, user_texts, transcript, v):
 
 # ---- the answers -------------------------------------------------------------------------------
 
-def answer_text(kind, schema, tr):
+def facts_answer(kind, texts):
+    """POST /investigate's explanation, as a model reading the facts would write it: `facts`
+    cites the first finding's code and the first dialog's final status from the JSON after
+    "The facts of the call:"; `invented` cites a figure the facts do not hold."""
+    u = texts[0] if texts else ""
+    i = u.find("The facts of the call:")
+    facts = json.loads(u[i + len("The facts of the call:"):]) if i >= 0 else {}
+    f = (facts.get("findings") or [{}])[0]
+    d = (facts.get("dialogs") or [{}])[0]
+    if kind == "invented":
+        return "The carrier dropped 37.25 %% of the packets (%s)." % f.get("code", "rtp_loss")
+    return ("The call ended with SIP %s; the likely fault is the carrier's side (%s)."
+            % (d.get("final_status"), f.get("code")))
+
+
+def answer_text(kind, schema, tr, texts=()):
     if kind == "malformed":
         return "{not json"
     if kind == "schema_invalid":
         return json.dumps({"summary": "x"})
+    if kind in ("facts", "invented"):
+        return facts_answer(kind, texts)
     if schema is None:
         return "plain answer"
     mode = kind if kind in ("out_of_range", "bad_quotes") else "valid"
@@ -620,7 +641,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, raw=b"<html><body>proxy</body></html>", ctype="text/html")
             return
         text = answer_text(kind, schema, st.transcript if st.transcript is not None
-                           else block_transcript(texts))
+                           else block_transcript(texts), texts)
         model = args.model or body.get("model", "m")
         ans = (anthropic_answer if provider == "anthropic" else
                openai_answer if provider == "openai" else gemini_answer)(kind, text, tools, model)
