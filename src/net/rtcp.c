@@ -319,14 +319,6 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
             body -= h[len - 1];
         off += len;
         unsigned pt = h[1], count = h[0] & 31;
-        if (pt == PT_SDES) { /* the CNAMEs of the reports already taken from this packet */
-            for (size_t r = first_rep; r < c->n_rtcp_reports; r++) {
-                net_rtcp_report *rep = &c->rtcp_reports[r];
-                if (!rep->cname[0])
-                    sdes_ok(h + 4, body - 4, count, rep->ssrc, rep->cname, sizeof(rep->cname));
-            }
-            continue;
-        }
         if (pt != PT_SR && pt != PT_RR && pt != PT_XR)
             continue;
         net_rtcp_report *rep = &c->rtcp_reports[c->n_rtcp_reports++];
@@ -381,6 +373,21 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
                 o->rtt_sr_frame = back->frame;
             }
             rep->n_blocks++;
+        }
+    }
+    /* the senders' CNAMEs, from the SDES packets anywhere in the compound */
+    for (size_t off = 0; off + 4 <= n;) {
+        const uint8_t *h = p + off;
+        size_t len = ((size_t)be16(h + 2) + 1) * 4, body = len;
+        if (h[0] & 0x20)
+            body -= h[len - 1];
+        off += len;
+        if (h[1] != PT_SDES)
+            continue;
+        for (size_t r = first_rep; r < c->n_rtcp_reports; r++) {
+            net_rtcp_report *rep = &c->rtcp_reports[r];
+            if (!rep->cname[0])
+                sdes_ok(h + 4, body - 4, h[0] & 31, rep->ssrc, rep->cname, sizeof(rep->cname));
         }
     }
 }
