@@ -3,8 +3,8 @@
  * read), then this file walks each frame's link layer (Ethernet with VLAN tags, Linux cooked
  * v1 and v2, raw IP, BSD loopback), IPv4 and IPv6 (extension headers skipped), puts fragmented
  * datagrams back together within a byte budget, and hands each UDP datagram to the decoders
- * above it (sip.c, rtcp.c, rtp.c, in that order). Every length is checked against the bytes captured: a frame cut short is
- * counted, never read past.
+ * above it (sip.c, rtcp.c, rtp.c, in that order). Every length is checked against the bytes
+ * captured: a frame cut short is counted, never read past.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -3,8 +3,8 @@
  * shape (cq_finding: code, severity, message, values, evidence), each message built from the
  * dialog's facts (dialog.c) and each evidence a SIP message: its time and "frame N: <first
  * line>"; and what RTCP's receivers reported (loss, round trip, XR MOS), each evidence the
- * report's frame. The codes are stable and listed in docs/network.md; the thresholds are here, named.
- * The memory is this room's (malloc), freed by net_capture_free, never by cq_finding_clear.
+ * report's frame. The codes are stable and listed in docs/network.md; the thresholds are here,
+ * named. The memory is this room's (malloc), freed by net_capture_free, never by cq_finding_clear.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -340,8 +340,7 @@ static void stream_findings(net_capture *c)
 
 /* The evidence of an RTCP report: its time, and "frame N: RTCP RR from A:P (SSRC ...) about
  * SSRC ...: <what>". */
-static void rtcp_evidence(cq_finding *f, const net_rtcp_report *r, uint32_t about,
-                          const char *what)
+static void rtcp_evidence(cq_finding *f, const net_rtcp_report *r, uint32_t about, const char *what)
 {
     if (!f)
         return;
@@ -464,11 +463,10 @@ static void rtcp_findings(net_capture *c)
             const net_rtcp_report *r = &c->rtcp_reports[x->loss_rep];
             const net_rtcp_block *bl = &c->rtcp_blocks[x->loss_blk];
             double pct = 100.0 * bl->fraction_lost / 256.0;
-            cq_finding *f = add(&b, "rtcp_loss",
-                                pct > NET_RTCP_LOSS_MAJOR_PCT ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
-                                "its receiver %s:%u reported %.1f %% of %s lost (%d lost in all)",
-                                net_addr_str(&r->src, a, sizeof(a)), r->sport, pct, subject,
-                                bl->cum_lost);
+            cq_finding *f =
+                add(&b, "rtcp_loss", pct > NET_RTCP_LOSS_MAJOR_PCT ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
+                    "its receiver %s:%u reported %.1f %% of %s lost (%d lost in all)",
+                    net_addr_str(&r->src, a, sizeof(a)), r->sport, pct, subject, bl->cum_lost);
             value(f, CQ_VNUM("fraction_lost_pct", pct, 2));
             value(f, CQ_VINT("cumulative_lost", bl->cum_lost));
             snprintf(what, sizeof(what), "fraction lost %u/256 (%.1f %%), cumulative %d",
@@ -482,8 +480,7 @@ static void rtcp_findings(net_capture *c)
                                 bl->rtt_ms > NET_RTCP_RTT_MAJOR_MS ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
                                 "a round trip of %d ms between %s:%u and the sender of %s (RTCP "
                                 "LSR/DLSR; ITU-T G.114 plans for 150 ms one way)",
-                                bl->rtt_ms, net_addr_str(&r->src, a, sizeof(a)), r->sport,
-                                subject);
+                                bl->rtt_ms, net_addr_str(&r->src, a, sizeof(a)), r->sport, subject);
             value(f, CQ_VINT("rtt_ms", bl->rtt_ms));
             value(f, CQ_VINT("sr_frame", (long long)bl->rtt_sr_frame));
             snprintf(what, sizeof(what), "round trip %d ms (DLSR %.3f s, SR frame %llu)",
@@ -494,11 +491,11 @@ static void rtcp_findings(net_capture *c)
             const net_rtcp_report *r = &c->rtcp_reports[x->mos_rep];
             const net_rtcp_voip *v = &c->rtcp_voip[x->mos_blk];
             double mos = v->mos_lq_x10 / 10.0;
-            cq_finding *f = add(&b, "rtcp_xr_low_mos",
-                                mos < NET_XR_MOS_LQ_MAJOR ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
-                                "its receiver %s:%u rated %s at MOS-LQ %.1f (RTCP XR VoIP "
-                                "metrics)",
-                                net_addr_str(&r->src, a, sizeof(a)), r->sport, subject, mos);
+            cq_finding *f =
+                add(&b, "rtcp_xr_low_mos", mos < NET_XR_MOS_LQ_MAJOR ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
+                    "its receiver %s:%u rated %s at MOS-LQ %.1f (RTCP XR VoIP "
+                    "metrics)",
+                    net_addr_str(&r->src, a, sizeof(a)), r->sport, subject, mos);
             value(f, CQ_VNUM("mos_lq", mos, 1));
             if (v->mos_cq_x10 != NET_XR_NA)
                 value(f, CQ_VNUM("mos_cq", v->mos_cq_x10 / 10.0, 1));

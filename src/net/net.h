@@ -6,8 +6,9 @@
  *
  * Pure functions over bytes, like an analyzer: no network, no store, no printing, no settings.
  * Every count and buffer is bounded (net_limits); what does not fit is counted and said, never
- * silently dropped. It stands on libc, libpcap, libbcg729 and jansson (for its JSON). Prefix net_; the room is on the floor
- * of the transcript (docs/ARCHITECTURE.md): the command line and the service read it.
+ * silently dropped. It stands on libc, libpcap, libbcg729 and jansson (for its JSON). Prefix net_;
+ * the room is on the floor of the transcript (docs/ARCHITECTURE.md): the command line and the
+ * service read it.
  */
 #ifndef CQ_NET_H
 #define CQ_NET_H
@@ -71,9 +72,9 @@ typedef struct net_rtcp_remote {
     int32_t cum_lost;             /* the last block's cumulative count (signed) */
     double jitter_ms;             /* the last block's interarrival jitter, -1 unknown clock */
     double max_jitter_ms;
-    bool has_rtt;                 /* a block's LSR matched a captured SR */
-    int32_t rtt_ms, max_rtt_ms;   /* then the last and the largest round trip (may be < 0) */
-    double mos_lq, mos_cq;        /* the last XR VoIP-metrics MOS, -1 none or unavailable */
+    bool has_rtt;               /* a block's LSR matched a captured SR */
+    int32_t rtt_ms, max_rtt_ms; /* then the last and the largest round trip (may be < 0) */
+    double mos_lq, mos_cq;      /* the last XR VoIP-metrics MOS, -1 none or unavailable */
     double min_mos_lq;
 } net_rtcp_remote;
 
@@ -137,38 +138,38 @@ typedef enum net_rtcp_how {
 /* One report block of an SR or RR (RFC 3550 6.4.1): what the sender of the report received of
  * the source `ssrc`. */
 typedef struct net_rtcp_block {
-    uint32_t ssrc;          /* the source reported on (the reportee) */
-    uint8_t fraction_lost;  /* lost since the previous report, in 1/256 */
-    int32_t cum_lost;       /* since the beginning: signed 24 bits (duplicates make it < 0) */
-    uint32_t ext_high_seq;  /* cycles << 16 | highest sequence number received */
-    uint32_t jitter;        /* interarrival jitter, in the source's RTP timestamp units */
-    double jitter_ms;       /* the same in ms, by the clock rate of the captured stream; -1
-                               when no stream of that SSRC with a known clock rate was seen */
-    uint32_t lsr, dlsr;     /* last SR (NTP's middle 32 bits), and the delay since, 1/65536 s */
-    bool has_rtt;           /* LSR matched the last SR captured the other way */
-    int32_t rtt_ms;         /* arrival - that SR's capture - DLSR, in whole ms as Wireshark */
-    uint64_t rtt_sr_frame;  /* the SR's frame */
-    size_t stream;          /* the stream reported on: index in streams[] + 1, 0 none */
+    uint32_t ssrc;         /* the source reported on (the reportee) */
+    uint8_t fraction_lost; /* lost since the previous report, in 1/256 */
+    int32_t cum_lost;      /* since the beginning: signed 24 bits (duplicates make it < 0) */
+    uint32_t ext_high_seq; /* cycles << 16 | highest sequence number received */
+    uint32_t jitter;       /* interarrival jitter, in the source's RTP timestamp units */
+    double jitter_ms;      /* the same in ms, by the clock rate of the captured stream; -1
+                              when no stream of that SSRC with a known clock rate was seen */
+    uint32_t lsr, dlsr;    /* last SR (NTP's middle 32 bits), and the delay since, 1/65536 s */
+    bool has_rtt;          /* LSR matched the last SR captured the other way */
+    int32_t rtt_ms;        /* arrival - that SR's capture - DLSR, in whole ms as Wireshark */
+    uint64_t rtt_sr_frame; /* the SR's frame */
+    size_t stream;         /* the stream reported on: index in streams[] + 1, 0 none */
 } net_rtcp_block;
 
 #define NET_XR_NA INT16_MIN /* an RFC 3611 4.7 field whose value 127 says "unavailable" */
 
 /* An RFC 3611 4.7 VoIP Metrics block, decoded into units. */
 typedef struct net_rtcp_voip {
-    uint32_t ssrc;                  /* the source reported on */
-    size_t stream;                  /* index in streams[] + 1, 0 none */
-    uint8_t loss_rate, discard_rate;        /* in 1/256 of the packets expected */
-    uint8_t burst_density, gap_density;     /* in 1/256 of the packets in bursts, in gaps */
-    uint16_t burst_ms, gap_ms;              /* mean burst and gap durations */
-    uint16_t round_trip_ms, end_system_ms;  /* the reporter's round trip and end-system delay */
-    int16_t signal_dbm, noise_dbm;          /* dBm0, signed; NET_XR_NA */
-    int16_t rerl_db;                        /* residual echo return loss; NET_XR_NA */
-    uint8_t gmin;                           /* the gap threshold, in packets */
-    int16_t r_factor, ext_r_factor;         /* 0-100; NET_XR_NA */
-    int16_t mos_lq_x10, mos_cq_x10;         /* MOS times 10 (10-50); NET_XR_NA */
-    uint8_t plc;                            /* 0 unspecified, 1 disabled, 2 enhanced, 3 standard */
-    uint8_t jba;                            /* 0 unknown, 1 reserved, 2 non-adaptive, 3 adaptive */
-    uint8_t jb_rate;                        /* 0-15 */
+    uint32_t ssrc;                         /* the source reported on */
+    size_t stream;                         /* index in streams[] + 1, 0 none */
+    uint8_t loss_rate, discard_rate;       /* in 1/256 of the packets expected */
+    uint8_t burst_density, gap_density;    /* in 1/256 of the packets in bursts, in gaps */
+    uint16_t burst_ms, gap_ms;             /* mean burst and gap durations */
+    uint16_t round_trip_ms, end_system_ms; /* the reporter's round trip and end-system delay */
+    int16_t signal_dbm, noise_dbm;         /* dBm0, signed; NET_XR_NA */
+    int16_t rerl_db;                       /* residual echo return loss; NET_XR_NA */
+    uint8_t gmin;                          /* the gap threshold, in packets */
+    int16_t r_factor, ext_r_factor;        /* 0-100; NET_XR_NA */
+    int16_t mos_lq_x10, mos_cq_x10;        /* MOS times 10 (10-50); NET_XR_NA */
+    uint8_t plc;                           /* 0 unspecified, 1 disabled, 2 enhanced, 3 standard */
+    uint8_t jba;                           /* 0 unknown, 1 reserved, 2 non-adaptive, 3 adaptive */
+    uint8_t jb_rate;                       /* 0-15 */
     uint16_t jb_nominal_ms, jb_max_ms, jb_abs_max_ms;
 } net_rtcp_voip;
 
@@ -348,8 +349,8 @@ typedef struct net_capture {
     size_t n_rtcp_blocks;
     net_rtcp_voip *rtcp_voip;
     size_t n_rtcp_voip;
-    struct net_rtcp_state *rtcp_st;  /* net_ internal: the last SR of each direction */
-    net_sip_msg *sip;                /* in capture order */
+    struct net_rtcp_state *rtcp_st; /* net_ internal: the last SR of each direction */
+    net_sip_msg *sip;               /* in capture order */
     size_t n_sip;
     size_t sip_bytes;
     struct net_tcp_flows *tcp_flows; /* net_ internal */
@@ -394,7 +395,8 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
 
 struct json_t;
 /* The whole capture as one JSON object (docs/network.md names every key): file, counts, streams,
- * sip, dialogs, findings, sip_counts, rtcp; warning the reader's warning or null. Caller decrefs. */
+ * sip, dialogs, findings, sip_counts, rtcp; warning the reader's warning or null. Caller decrefs.
+ */
 struct json_t *net_capture_json(const net_capture *c, const char *file, const char *warning);
 /* "g711A, telephone-event": a stream's payload names in increasing payload type, as Wireshark
  * writes them (RTPType-N for an unnamed one). */

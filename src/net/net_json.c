@@ -1,7 +1,7 @@
 /*
- * net_json.c - a capture as JSON: its streams, SIP messages, dialogs, findings and RTCP reports, under the keys
- * docs/network.md names (`callqa sip --json`, POST /investigate). Strings off the wire that are
- * not UTF-8 have each byte above 0x7f shown as U+FFFD, as Wireshark shows them.
+ * net_json.c - a capture as JSON: its streams, SIP messages, dialogs, findings and RTCP reports,
+ * under the keys docs/network.md names (`callqa sip --json`, POST /investigate). Strings off the
+ * wire that are not UTF-8 have each byte above 0x7f shown as U+FFFD, as Wireshark shows them.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -288,14 +288,13 @@ static json_t *voip_json(const net_rtcp_voip *v)
 {
     static const char *const plc[] = {"unspecified", "disabled", "enhanced", "standard"};
     static const char *const jba[] = {"unknown", "reserved", "non-adaptive", "adaptive"};
-    json_t *o = json_pack("{s:o,s:o,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "ssrc", ssrc_json(v->ssrc),
-                          "stream", stream_ref(v->stream), "loss_rate_pct",
-                          100.0 * v->loss_rate / 256.0, "discard_rate_pct",
-                          100.0 * v->discard_rate / 256.0, "burst_density_pct",
-                          100.0 * v->burst_density / 256.0, "gap_density_pct",
-                          100.0 * v->gap_density / 256.0, "burst_duration_ms", v->burst_ms,
-                          "gap_duration_ms", v->gap_ms, "round_trip_delay_ms", v->round_trip_ms,
-                          "end_system_delay_ms", v->end_system_ms);
+    json_t *o = json_pack(
+        "{s:o,s:o,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "ssrc", ssrc_json(v->ssrc), "stream",
+        stream_ref(v->stream), "loss_rate_pct", 100.0 * v->loss_rate / 256.0, "discard_rate_pct",
+        100.0 * v->discard_rate / 256.0, "burst_density_pct", 100.0 * v->burst_density / 256.0,
+        "gap_density_pct", 100.0 * v->gap_density / 256.0, "burst_duration_ms", v->burst_ms,
+        "gap_duration_ms", v->gap_ms, "round_trip_delay_ms", v->round_trip_ms,
+        "end_system_delay_ms", v->end_system_ms);
     json_object_set_new(o, "signal_level_dbm", xr_val(v->signal_dbm, 1));
     json_object_set_new(o, "noise_level_dbm", xr_val(v->noise_dbm, 1));
     json_object_set_new(o, "rerl_db", xr_val(v->rerl_db, 1));
@@ -321,16 +320,18 @@ static json_t *report_json(const net_capture *c, const net_rtcp_report *r)
                           "time_sec", r->rel_sec, "src", net_addr_str(&r->src, a, sizeof(a)),
                           "src_port", r->sport, "dst", net_addr_str(&r->dst, b, sizeof(b)),
                           "dst_port", r->dport, "type",
-                          r->type == 200 ? "SR" : r->type == 201 ? "RR" : "XR", "ssrc",
-                          ssrc_json(r->ssrc), "found_by", how[r->how]);
+                          r->type == 200   ? "SR"
+                          : r->type == 201 ? "RR"
+                                           : "XR",
+                          "ssrc", ssrc_json(r->ssrc), "found_by", how[r->how]);
     json_object_set_new(o, "cname", r->cname[0] ? json_string(r->cname) : json_null());
     json_t *snd = json_null();
     if (r->type == 200)
         snd = json_pack("{s:I,s:I,s:f,s:I,s:I,s:I}", "ntp_msw", (json_int_t)r->ntp_msw, "ntp_lsw",
                         (json_int_t)r->ntp_lsw, "ntp_sec",
                         (double)r->ntp_msw + r->ntp_lsw / 4294967296.0, "rtp_timestamp",
-                        (json_int_t)r->rtp_ts, "packets", (json_int_t)r->sender_packets,
-                        "octets", (json_int_t)r->sender_octets);
+                        (json_int_t)r->rtp_ts, "packets", (json_int_t)r->sender_packets, "octets",
+                        (json_int_t)r->sender_octets);
     json_object_set_new(o, "sender", snd);
     json_t *blocks = json_array(), *voip = json_array();
     for (size_t k = 0; k < r->n_blocks; k++)
@@ -399,4 +400,3 @@ json_t *net_capture_json(const net_capture *c, const char *file, const char *war
     json_object_set_new(o, "rtcp", rtcp);
     return o;
 }
-

@@ -306,8 +306,8 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
               sizeof(net_rtcp_report), lim->max_rtcp) ||
         !grow((void **)&c->rtcp_blocks, &st->cap_blocks, c->n_rtcp_blocks + n_blk,
               sizeof(net_rtcp_block), lim->max_rtcp) ||
-        !grow((void **)&c->rtcp_voip, &st->cap_voip, c->n_rtcp_voip + n_voip,
-              sizeof(net_rtcp_voip), lim->max_rtcp)) {
+        !grow((void **)&c->rtcp_voip, &st->cap_voip, c->n_rtcp_voip + n_voip, sizeof(net_rtcp_voip),
+              lim->max_rtcp)) {
         c->rtcp_dropped += n_rep;
         return;
     }
@@ -361,7 +361,8 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
             net_rtcp_block *o = &c->rtcp_blocks[c->n_rtcp_blocks++];
             *o = (net_rtcp_block){.ssrc = be32(b),
                                   .fraction_lost = b[4],
-                                  .cum_lost = cum & 0x800000 ? (int32_t)cum - 0x1000000 : (int32_t)cum,
+                                  .cum_lost =
+                                      cum & 0x800000 ? (int32_t)cum - 0x1000000 : (int32_t)cum,
                                   .ext_high_seq = be32(b + 8),
                                   .jitter = be32(b + 12),
                                   .jitter_ms = -1,

@@ -52,12 +52,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < c->n_rtcp_blocks; i++) {
         const net_rtcp_block *b = &c->rtcp_blocks[i];
         MUST(b->cum_lost >= -(1 << 23) && b->cum_lost < (1 << 23));
-        MUST(b->stream <= c->n_streams && (!b->stream || c->streams[b->stream - 1].ssrc == b->ssrc));
+        MUST(b->stream <= c->n_streams &&
+             (!b->stream || c->streams[b->stream - 1].ssrc == b->ssrc));
         MUST(b->jitter_ms < 0 || (b->stream && c->streams[b->stream - 1].clock_rate));
     }
     for (size_t i = 0; i < c->n_rtcp_voip; i++) {
         const net_rtcp_voip *v = &c->rtcp_voip[i];
-        MUST(v->stream <= c->n_streams && (!v->stream || c->streams[v->stream - 1].ssrc == v->ssrc));
+        MUST(v->stream <= c->n_streams &&
+             (!v->stream || c->streams[v->stream - 1].ssrc == v->ssrc));
         MUST(v->plc <= 3 && v->jba <= 3 && v->jb_rate <= 15);
         MUST(v->mos_lq_x10 == NET_XR_NA || (v->mos_lq_x10 >= 0 && v->mos_lq_x10 <= 255));
     }
