@@ -25,6 +25,42 @@ static void usage(FILE *f)
                "  --json    one JSON object (docs/network.md)\n");
 }
 
+/* RTCP: the packets, then per stream what its receiver reported (the last report, the worst). */
+static void print_rtcp(const net_capture *c)
+{
+    if (!c->rtcp && !c->rtcp_bad)
+        return;
+    printf("RTCP: %llu packet%s, %zu report%s (SR, RR, XR)", (unsigned long long)c->rtcp,
+           c->rtcp == 1 ? "" : "s", c->n_rtcp_reports, c->n_rtcp_reports == 1 ? "" : "s");
+    if (c->rtcp_bad)
+        printf(", %llu malformed (not read)", (unsigned long long)c->rtcp_bad);
+    if (c->rtcp_dropped)
+        printf(", %llu over the limit (not kept)", (unsigned long long)c->rtcp_dropped);
+    printf("\n");
+    for (size_t i = 0; i < c->n_streams; i++) {
+        const net_rtp_stream *s = &c->streams[i];
+        const net_rtcp_remote *m = &s->rtcp;
+        if (!m->reports && !m->xr_reports)
+            continue;
+        char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN], jit[32] = "-", rtt[40] = "-", mos[40] = "-";
+        if (m->jitter_ms >= 0)
+            snprintf(jit, sizeof(jit), "%.1f ms", m->jitter_ms);
+        if (m->has_rtt)
+            snprintf(rtt, sizeof(rtt), "%d ms (max %d)", m->rtt_ms, m->max_rtt_ms);
+        if (m->mos_lq >= 0)
+            snprintf(mos, sizeof(mos), "%.1f", m->mos_lq);
+        printf("  0x%08X %s:%u -> %s:%u: ", s->ssrc, net_addr_str(&s->src, a, sizeof(a)), s->sport,
+               net_addr_str(&s->dst, b, sizeof(b)), s->dport);
+        if (m->reports)
+            printf("%u report%s, lost %.1f%% (max %.1f%%), %d in all, jitter %s, RTT %s",
+                   m->reports, m->reports == 1 ? "" : "s", m->fraction_lost_pct,
+                   m->max_fraction_lost_pct, m->cum_lost, jit, rtt);
+        if (m->xr_reports)
+            printf("%sXR MOS-LQ %s", m->reports ? ", " : "", mos);
+        printf("\n");
+    }
+}
+
 static void print_text(const net_capture *c, const char *file)
 {
     printf("%s: %llu packets, %.3f s, %zu SIP message%s, %zu RTP stream%s\n", file,
@@ -67,6 +103,7 @@ static void print_text(const net_capture *c, const char *file)
                s->has_jitter ? s->max_jitter_ms : 0.0, s->has_jitter ? s->mean_jitter_ms : 0.0,
                mosbuf, s->problem ? "X" : "");
     }
+    print_rtcp(c);
 }
 
 /* Is the file SIP text (no capture's magic, and its first bytes printable)? */

@@ -3,8 +3,8 @@
  * read), then this file walks each frame's link layer (Ethernet with VLAN tags, Linux cooked
  * v1 and v2, raw IP, BSD loopback), IPv4 and IPv6 (extension headers skipped), puts fragmented
  * datagrams back together within a byte budget, and hands each UDP datagram to the decoders
- * above it (rtp.c). Every length is checked against the bytes captured: a frame cut short is
- * counted, never read past.
+ * above it (sip.c, rtcp.c, rtp.c, in that order). Every length is checked against the bytes
+ * captured: a frame cut short is counted, never read past.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,7 +21,8 @@ net_limits net_default_limits(void)
                         .max_frag_bytes = 8 << 20,
                         .max_sip = 200000,
                         .max_sip_bytes = 64 << 20,
-                        .max_rtp_bytes = (size_t)256 << 20};
+                        .max_rtp_bytes = (size_t)256 << 20,
+                        .max_rtcp = 200000};
 }
 
 /* ---- addresses ------------------------------------------------------------------------------ */
@@ -96,6 +97,7 @@ typedef struct walker {
     size_t frag_bytes; /* held by frags (each counts its full buffer) */
     uint64_t num;
     int64_t t0_sec, t0_nsec; /* the first frame's time */
+    int64_t sec, nsec;       /* this frame's */
     double rel, rel_ms;      /* this frame's, from it */
 } walker;
 
@@ -115,6 +117,8 @@ static void udp_in(walker *w, const net_udp *u)
 {
     if (net__sip_udp(w->c, w->lim, u))
         return;
+    if (net__rtcp_udp(w->c, w->lim, u))
+        return;
     if (net__rtp_looks_like(u->data, u->len))
         net__rtp_packet(w->c, w->lim, u);
 }
@@ -128,6 +132,8 @@ static net_udp payload_of(const walker *w, double ts, const net_addr *src, const
                      .rel = w->rel,
                      .rel_ms = w->rel_ms,
                      .num = w->num,
+                     .sec = w->sec,
+                     .nsec = w->nsec,
                      .src = *src,
                      .dst = *dst,
                      .sport = (uint16_t)(hdr[0] << 8 | hdr[1]),
@@ -434,6 +440,7 @@ static int walk(pcap_t *pc, const net_limits *lim, net_capture **out, char *err,
             rs--, rn += 1000000000;
         w.rel = (double)rs + (double)rn * 1e-9;
         w.rel_ms = (double)rs * 1000.0 + (double)rn / 1e6;
+        w.sec = h->ts.tv_sec, w.nsec = h->ts.tv_usec; /* nanoseconds: opened with nano precision */
         c->last_ts = ts;
         c->packets++;
         c->bytes += h->caplen;
@@ -448,6 +455,7 @@ static int walk(pcap_t *pc, const net_limits *lim, net_capture **out, char *err,
         frag_drop(&w, &w.frags);
     }
     net__rtp_finish(c, lim);
+    net__rtcp_finish(c);
     net__dialogs(c);
     net__findings(c);
     *out = c;
@@ -524,6 +532,7 @@ void net_capture_free(net_capture *c)
     if (!c)
         return;
     net__rtp_free(c);
+    net__rtcp_free(c);
     net__findings_free(c);
     net__dialogs_free(c);
     net__sip_free(c);

@@ -2,8 +2,9 @@
  * findings.c - what a capture's dialogs say went wrong (or right), as findings in the report's
  * shape (cq_finding: code, severity, message, values, evidence), each message built from the
  * dialog's facts (dialog.c) and each evidence a SIP message: its time and "frame N: <first
- * line>". The codes are stable and listed in docs/network.md; the thresholds are here, named.
- * The memory is this room's (malloc), freed by net_capture_free, never by cq_finding_clear.
+ * line>"; and what RTCP's receivers reported (loss, round trip, XR MOS), each evidence the
+ * report's frame. The codes are stable and listed in docs/network.md; the thresholds are here,
+ * named. The memory is this room's (malloc), freed by net_capture_free, never by cq_finding_clear.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -16,11 +17,10 @@
 
 #define NET_SLOW_PDD_SEC 5.0 /* post-dial delay above this is slow (ITU-T E.721's 5-8 s) */
 #define NET_AUTH_LOOP 3      /* challenges without a success: an authentication loop */
-/* A stream's network loss: 1 % is ten times ITU-T Y.1541's loss objective for VoIP (classes 0
- * and 1: 1e-3); at 5 % random loss G.711 with concealment loses 15.8 points of R (G.113
- * Appendix I, Bpl 25.1) and G.729A 36 (Bpl 19). */
-#define NET_LOSS_MINOR_PCT 1.0
-#define NET_LOSS_MAJOR_PCT 5.0
+/* A stream's network loss, as RTCP's below: 3 % costs G.711 with concealment about 10 points of
+ * R (G.113 Appendix I, Bpl 25.1), 10 % about 27 (R near 66: "many users dissatisfied"). */
+#define NET_LOSS_MINOR_PCT 3.0
+#define NET_LOSS_MAJOR_PCT 10.0
 /* The network MOS behind the adaptive jitter buffer: G.107 Annex B puts
  * R 70 (MOS 3.6) at "some users dissatisfied" and R 60 (MOS 3.1) at "many". */
 #define NET_MOS_MINOR 3.6
@@ -32,6 +32,18 @@
 /* An answered call talks this long before missing media is said */
 #define NET_MEDIA_MIN_TALK_SEC 2.0
 #define NET_MEDIA_MIN_PACKETS 10 /* a stream with fewer does not carry a direction's voice */
+/* RTCP (docs/network.md "Findings" gives the reasons): a receiver's report of loss above 3 %
+ * (G.711 with concealment, G.113 Appendix I's Bpl 25.1: about 10 points of R), above 10 %
+ * major (about 27 points: R near 66, "many users dissatisfied" in G.109); a round trip above
+ * 300 ms (G.114's 150 ms one-way, both ways), above 800 ms major (G.114's 400 ms one-way, past
+ * which planning is unacceptable); an XR MOS-LQ below 3.6 (R 70 by G.107 Annex B, the lower
+ * bound of "satisfied"), below 3.1 major (R 60). */
+#define NET_RTCP_LOSS_PCT 3.0
+#define NET_RTCP_LOSS_MAJOR_PCT 10.0
+#define NET_RTCP_RTT_MS 300
+#define NET_RTCP_RTT_MAJOR_MS 800
+#define NET_XR_MOS_LQ 3.6
+#define NET_XR_MOS_LQ_MAJOR 3.1
 
 typedef struct builder {
     net_capture *c;
@@ -512,6 +524,179 @@ static void media_findings(net_capture *c, const net_sip_dialog *d)
         }
 }
 
+/* ---- RTCP ---------------------------------------------------------------------------------- */
+
+/* The evidence of an RTCP report: its time, and "frame N: RTCP RR from A:P (SSRC ...) about
+ * SSRC ...: <what>". */
+static void rtcp_evidence(cq_finding *f, const net_rtcp_report *r, uint32_t about, const char *what)
+{
+    char a[NET_ADDR_STRLEN];
+    net__finding_figure(f, r->rel_sec, r->rel_sec,
+                        "frame %llu: RTCP %s from %s:%u (SSRC 0x%08X) about SSRC 0x%08X: %s",
+                        (unsigned long long)r->frame,
+                        r->type == 200   ? "SR"
+                        : r->type == 201 ? "RR"
+                                         : "XR",
+                        net_addr_str(&r->src, a, sizeof(a)), r->sport, r->ssrc, about, what);
+}
+
+/* The dialog whose streams include stream `idx`, or NULL. */
+static const net_sip_dialog *dialog_of_stream(const net_capture *c, size_t idx)
+{
+    for (size_t i = 0; i < c->n_dialogs; i++)
+        for (size_t k = 0; k < c->dialogs[i].n_streams; k++)
+            if (c->dialogs[i].streams[k] == idx)
+                return &c->dialogs[i];
+    return NULL;
+}
+
+/* The worst a receiver reported of one source: by its stream when the stream was captured,
+ * else by the SSRC and the reporter's address. */
+typedef struct worst {
+    size_t stream; /* + 1; 0 none */
+    uint32_t ssrc;
+    net_addr by;
+    uint16_t by_port;
+    size_t loss_rep, loss_blk; /* the report and block of the largest fraction lost */
+    size_t rtt_rep, rtt_blk;   /* of the largest round trip */
+    size_t mos_rep, mos_blk;   /* of the lowest MOS-LQ */
+    bool has_loss, has_rtt, has_mos;
+} worst;
+
+/* The subject of a report: a captured stream's slot (w[stream - 1]), else one of the `extra`
+ * slots after the streams' (by SSRC and the reporter's address and port); NULL when those are
+ * all taken (*over counts it). */
+static worst *worst_of(worst *w, size_t n_streams, size_t *n_extra, size_t extra, size_t stream,
+                       uint32_t ssrc, const net_rtcp_report *r, size_t *over)
+{
+    if (stream) {
+        w[stream - 1].stream = stream;
+        w[stream - 1].ssrc = ssrc;
+        return &w[stream - 1];
+    }
+    worst *x = w + n_streams;
+    for (size_t i = 0; i < *n_extra; i++)
+        if (x[i].ssrc == ssrc && x[i].by_port == r->sport && net_addr_equal(&x[i].by, &r->src))
+            return &x[i];
+    if (*n_extra == extra) {
+        (*over)++;
+        return NULL;
+    }
+    x[*n_extra] = (worst){.ssrc = ssrc, .by = r->src, .by_port = r->sport};
+    return &x[(*n_extra)++];
+}
+
+static void rtcp_findings(net_capture *c)
+{
+    /* a slot per stream, and a few for sources whose stream was not captured */
+    enum { EXTRA = 1024 };
+    worst *w = calloc(c->n_streams + EXTRA, sizeof(*w));
+    size_t n_extra = 0, over = 0;
+    if (!w)
+        return;
+    for (size_t ri = 0; ri < c->n_rtcp_reports; ri++) {
+        const net_rtcp_report *r = &c->rtcp_reports[ri];
+        for (size_t k = 0; k < r->n_blocks; k++) {
+            const net_rtcp_block *b = &c->rtcp_blocks[r->first_block + k];
+            double pct = 100.0 * b->fraction_lost / 256.0;
+            const net_rtp_stream *s = b->stream ? &c->streams[b->stream - 1] : NULL;
+            bool cum = s && s->expected > 0 &&
+                       100.0 * b->cum_lost / (double)s->expected > NET_RTCP_LOSS_PCT;
+            bool loss = pct > NET_RTCP_LOSS_PCT || cum;
+            bool rtt = b->has_rtt && b->rtt_ms > NET_RTCP_RTT_MS;
+            if (!loss && !rtt)
+                continue;
+            worst *x = worst_of(w, c->n_streams, &n_extra, EXTRA, b->stream, b->ssrc, r, &over);
+            if (!x)
+                continue;
+            const net_rtcp_block *lb = x->has_loss ? &c->rtcp_blocks[x->loss_blk] : NULL;
+            if (loss && (!lb || b->fraction_lost > lb->fraction_lost ||
+                         (b->fraction_lost == lb->fraction_lost && b->cum_lost > lb->cum_lost)))
+                x->has_loss = true, x->loss_rep = ri, x->loss_blk = r->first_block + k;
+            if (rtt && (!x->has_rtt || b->rtt_ms > c->rtcp_blocks[x->rtt_blk].rtt_ms))
+                x->has_rtt = true, x->rtt_rep = ri, x->rtt_blk = r->first_block + k;
+        }
+        for (size_t k = 0; k < r->n_voip; k++) {
+            const net_rtcp_voip *v = &c->rtcp_voip[r->first_voip + k];
+            if (v->mos_lq_x10 == NET_XR_NA || v->mos_lq_x10 / 10.0 >= NET_XR_MOS_LQ)
+                continue;
+            worst *x = worst_of(w, c->n_streams, &n_extra, EXTRA, v->stream, v->ssrc, r, &over);
+            if (x && (!x->has_mos || v->mos_lq_x10 < c->rtcp_voip[x->mos_blk].mos_lq_x10))
+                x->has_mos = true, x->mos_rep = ri, x->mos_blk = r->first_voip + k;
+        }
+    }
+    for (size_t i = 0; i < c->n_streams + n_extra; i++) {
+        const worst *x = &w[i];
+        if (!x->has_loss && !x->has_rtt && !x->has_mos)
+            continue;
+        builder b = {c, x->stream ? dialog_of_stream(c, x->stream - 1) : NULL};
+        char subject[160], a[NET_ADDR_STRLEN], d[NET_ADDR_STRLEN], what[160];
+        if (x->stream) {
+            const net_rtp_stream *s = &c->streams[x->stream - 1];
+            snprintf(subject, sizeof(subject), "the stream from %s:%u to %s:%u (SSRC 0x%08X)",
+                     net_addr_str(&s->src, a, sizeof(a)), s->sport,
+                     net_addr_str(&s->dst, d, sizeof(d)), s->dport, s->ssrc);
+        } else {
+            snprintf(subject, sizeof(subject), "SSRC 0x%08X (its stream not captured)", x->ssrc);
+        }
+        if (x->has_loss) {
+            const net_rtcp_report *r = &c->rtcp_reports[x->loss_rep];
+            const net_rtcp_block *bl = &c->rtcp_blocks[x->loss_blk];
+            double pct = 100.0 * bl->fraction_lost / 256.0;
+            cq_finding *f =
+                add(&b, "rtcp_loss", pct > NET_RTCP_LOSS_MAJOR_PCT ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
+                    "its receiver %s:%u reported %.1f %% of %s lost (%d lost in all)",
+                    net_addr_str(&r->src, a, sizeof(a)), r->sport, pct, subject, bl->cum_lost);
+            net__finding_value(f, CQ_VNUM("fraction_lost_pct", pct, 2));
+            net__finding_value(f, CQ_VINT("cumulative_lost", bl->cum_lost));
+            snprintf(what, sizeof(what), "fraction lost %u/256 (%.1f %%), cumulative %d",
+                     bl->fraction_lost, pct, bl->cum_lost);
+            rtcp_evidence(f, r, bl->ssrc, what);
+        }
+        if (x->has_rtt) {
+            const net_rtcp_report *r = &c->rtcp_reports[x->rtt_rep];
+            const net_rtcp_block *bl = &c->rtcp_blocks[x->rtt_blk];
+            cq_finding *f = add(&b, "rtcp_rtt",
+                                bl->rtt_ms > NET_RTCP_RTT_MAJOR_MS ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
+                                "a round trip of %d ms between %s:%u and the sender of %s (RTCP "
+                                "LSR/DLSR; ITU-T G.114 plans for 150 ms one way)",
+                                bl->rtt_ms, net_addr_str(&r->src, a, sizeof(a)), r->sport, subject);
+            net__finding_value(f, CQ_VINT("rtt_ms", bl->rtt_ms));
+            net__finding_value(f, CQ_VINT("sr_frame", (long long)bl->rtt_sr_frame));
+            snprintf(what, sizeof(what), "round trip %d ms (DLSR %.3f s, SR frame %llu)",
+                     bl->rtt_ms, bl->dlsr / 65536.0, (unsigned long long)bl->rtt_sr_frame);
+            rtcp_evidence(f, r, bl->ssrc, what);
+        }
+        if (x->has_mos) {
+            const net_rtcp_report *r = &c->rtcp_reports[x->mos_rep];
+            const net_rtcp_voip *v = &c->rtcp_voip[x->mos_blk];
+            double mos = v->mos_lq_x10 / 10.0;
+            cq_finding *f =
+                add(&b, "rtcp_xr_low_mos", mos < NET_XR_MOS_LQ_MAJOR ? CQ_SEV_MAJOR : CQ_SEV_MINOR,
+                    "its receiver %s:%u rated %s at MOS-LQ %.1f (RTCP XR VoIP "
+                    "metrics)",
+                    net_addr_str(&r->src, a, sizeof(a)), r->sport, subject, mos);
+            net__finding_value(f, CQ_VNUM("mos_lq", mos, 1));
+            if (v->mos_cq_x10 != NET_XR_NA)
+                net__finding_value(f, CQ_VNUM("mos_cq", v->mos_cq_x10 / 10.0, 1));
+            if (v->r_factor != NET_XR_NA)
+                net__finding_value(f, CQ_VINT("r_factor", v->r_factor));
+            snprintf(what, sizeof(what), "MOS-LQ %.1f, loss rate %.1f %%, discard rate %.1f %%",
+                     mos, 100.0 * v->loss_rate / 256.0, 100.0 * v->discard_rate / 256.0);
+            rtcp_evidence(f, r, v->ssrc, what);
+        }
+    }
+    if (over) {
+        builder b = {c, NULL};
+        cq_finding *f = add(&b, "rtcp_more", CQ_SEV_INFO,
+                            "RTCP reports about %zu more sources not captured as streams crossed "
+                            "a threshold; they are not listed one by one",
+                            over);
+        net__finding_value(f, CQ_VINT("reports", over));
+    }
+    free(w);
+}
+
 void net__findings(net_capture *c)
 {
     for (size_t i = 0; i < c->n_dialogs; i++)
@@ -520,6 +705,7 @@ void net__findings(net_capture *c)
             media_findings(c, &c->dialogs[i]);
         }
     stream_findings(c);
+    rtcp_findings(c);
 }
 
 void net__findings_free(net_capture *c)

@@ -36,11 +36,11 @@
  * NISQA scores narrowband telephone speech lower than wideband: these are its own scale's. */
 #define XC_NISQA_LOW 2.5
 #define XC_NISQA_FINE 3.0
-/* The network in an interval: clean (every packet, MOS from 4.0) or at fault (loss from 1 %, or
- * MOS under 3.6: the thresholds of rtp_loss and rtp_low_mos). */
+/* The network in an interval: clean (under 0.5 % lost, MOS from 4.0) or at fault (loss from 3 %,
+ * or MOS under 3.6: the thresholds of rtp_loss and rtp_low_mos). */
 #define XC_NET_CLEAN_MOS 4.0
 #define XC_NET_CLEAN_LOSS 0.5
-#define XC_NET_BAD_LOSS 1.0
+#define XC_NET_BAD_LOSS 3.0
 #define XC_NET_BAD_MOS 3.6
 #define XC_MIN_SPEECH_SEC 1.0 /* of speech in a NISQA window for its score to count */
 

@@ -31,13 +31,15 @@ typedef struct net_limits {
     size_t max_sip;        /* SIP messages kept; further ones are counted */
     size_t max_sip_bytes;  /* bytes of SIP text kept, and of TCP streams being reassembled */
     size_t max_rtp_bytes;  /* bytes of per-packet records kept for the network MOS */
+    size_t max_rtcp;       /* RTCP reports kept (SR, RR, XR), and as many report blocks and as
+                              many XR VoIP-metrics blocks; further reports are counted */
     bool keep_audio;       /* keep G.711 payloads for net_call_wav (within max_rtp_bytes) */
     double bpl;            /* the E-model's packet-loss robustness for every codec; 0: each
                               codec's G.113 Appendix I value (4.3 where it gives none) */
 } net_limits;
 
 /* 20 M packets, 100,000 streams, 8 MiB of fragments, 200,000 SIP messages in 64 MiB, 256 MiB
- * of RTP packet records (10 M packets). */
+ * of RTP packet records (10 M packets), 200,000 RTCP reports. */
 net_limits net_default_limits(void);
 
 /* ---- addresses ------------------------------------------------------------------------------- */
@@ -69,6 +71,22 @@ typedef struct net_rtp_interval {
     double loss_pct;           /* the same, or too late for the buffer */
     double mos;                /* the E-model's MOS of the interval */
 } net_rtp_interval;
+/* What the far end said about a stream in RTCP (rtcp.c): the report blocks whose SSRC is the
+ * stream's, sent by its receiver (docs/network.md "RTCP"). A figure no report gave is -1. */
+typedef struct net_rtcp_remote {
+    uint32_t reports;             /* report blocks about it (SR and RR) */
+    uint32_t xr_reports;          /* XR VoIP-metrics blocks about it */
+    size_t last_report;           /* index in the capture's rtcp[] of the last block's report */
+    double fraction_lost_pct;     /* the last block's: 100 * fraction lost / 256 */
+    double max_fraction_lost_pct; /* the worst of them */
+    int32_t cum_lost;             /* the last block's cumulative count (signed) */
+    double jitter_ms;             /* the last block's interarrival jitter, -1 unknown clock */
+    double max_jitter_ms;
+    bool has_rtt;               /* a block's LSR matched a captured SR */
+    int32_t rtt_ms, max_rtt_ms; /* then the last and the largest round trip (may be < 0) */
+    double mos_lq, mos_cq;      /* the last XR VoIP-metrics MOS, -1 none or unavailable */
+    double min_mos_lq;
+} net_rtcp_remote;
 
 /* One RTP stream: the packets of one SSRC from one address and port to another. Times are
  * seconds from the capture's first packet; delays and jitter in milliseconds; a figure that
@@ -110,6 +128,7 @@ typedef struct net_rtp_stream {
     double min_mos_at_sec;             /* that interval's start, capture time */
     net_rtp_interval *intervals;       /* every 10 s interval, in time order (has_mos) */
     size_t n_intervals;
+    net_rtcp_remote rtcp;     /* what its receiver reported (rtcp.reports 0: nothing) */
     struct net_rtp_state *st; /* the analysis's running state (net_ internal) */
 } net_rtp_stream;
 
@@ -118,6 +137,71 @@ typedef struct net_rtp_stream {
 const char *net_pt_name(unsigned pt);
 /* The clock rate of a static payload type, 0 when none is defined. */
 uint32_t net_pt_clock_rate(unsigned pt);
+
+/* ---- RTCP ---------------------------------------------------------------------------------- */
+
+/* How a datagram was taken for RTCP. */
+typedef enum net_rtcp_how {
+    NET_RTCP_BY_SDP = 0, /* to or from the port one above an SDP's RTP port (RFC 3550 11) */
+    NET_RTCP_BY_MUX,     /* on an SDP's RTP port itself (RFC 5761 rtcp-mux) */
+    NET_RTCP_BY_SHAPE    /* anywhere: it starts with an SR or RR and is a valid compound */
+} net_rtcp_how;
+
+/* One report block of an SR or RR (RFC 3550 6.4.1): what the sender of the report received of
+ * the source `ssrc`. */
+typedef struct net_rtcp_block {
+    uint32_t ssrc;         /* the source reported on (the reportee) */
+    uint8_t fraction_lost; /* lost since the previous report, in 1/256 */
+    int32_t cum_lost;      /* since the beginning: signed 24 bits (duplicates make it < 0) */
+    uint32_t ext_high_seq; /* cycles << 16 | highest sequence number received */
+    uint32_t jitter;       /* interarrival jitter, in the source's RTP timestamp units */
+    double jitter_ms;      /* the same in ms, by the clock rate of the captured stream; -1
+                              when no stream of that SSRC with a known clock rate was seen */
+    uint32_t lsr, dlsr;    /* last SR (NTP's middle 32 bits), and the delay since, 1/65536 s */
+    bool has_rtt;          /* LSR matched the last SR captured the other way */
+    int32_t rtt_ms;        /* arrival - that SR's capture - DLSR, in whole ms as Wireshark */
+    uint64_t rtt_sr_frame; /* the SR's frame */
+    size_t stream;         /* the stream reported on: index in streams[] + 1, 0 none */
+} net_rtcp_block;
+
+#define NET_XR_NA INT16_MIN /* an RFC 3611 4.7 field whose value 127 says "unavailable" */
+
+/* An RFC 3611 4.7 VoIP Metrics block, decoded into units. */
+typedef struct net_rtcp_voip {
+    uint32_t ssrc;                         /* the source reported on */
+    size_t stream;                         /* index in streams[] + 1, 0 none */
+    uint8_t loss_rate, discard_rate;       /* in 1/256 of the packets expected */
+    uint8_t burst_density, gap_density;    /* in 1/256 of the packets in bursts, in gaps */
+    uint16_t burst_ms, gap_ms;             /* mean burst and gap durations */
+    uint16_t round_trip_ms, end_system_ms; /* the reporter's round trip and end-system delay */
+    int16_t signal_dbm, noise_dbm;         /* dBm0, signed; NET_XR_NA */
+    int16_t rerl_db;                       /* residual echo return loss; NET_XR_NA */
+    uint8_t gmin;                          /* the gap threshold, in packets */
+    int16_t r_factor, ext_r_factor;        /* 0-100; NET_XR_NA */
+    int16_t mos_lq_x10, mos_cq_x10;        /* MOS times 10 (10-50); NET_XR_NA */
+    uint8_t plc;                           /* 0 unspecified, 1 disabled, 2 enhanced, 3 standard */
+    uint8_t jba;                           /* 0 unknown, 1 reserved, 2 non-adaptive, 3 adaptive */
+    uint8_t jb_rate;                       /* 0-15 */
+    uint16_t jb_nominal_ms, jb_max_ms, jb_abs_max_ms;
+} net_rtcp_voip;
+
+/* One SR, RR or XR of a compound RTCP packet (RFC 3550 6.1), as received. Its report blocks are
+ * blocks[first_block .. first_block + n_blocks) of the capture's, its VoIP metrics
+ * voip[first_voip .. first_voip + n_voip). */
+typedef struct net_rtcp_report {
+    uint64_t frame;
+    double rel_sec;
+    net_addr src, dst;
+    uint16_t sport, dport;
+    uint8_t type;     /* 200 SR, 201 RR, 207 XR */
+    net_rtcp_how how; /* why the datagram was taken for RTCP */
+    uint32_t ssrc;    /* the report's sender */
+    /* an SR's sender info */
+    uint32_t ntp_msw, ntp_lsw, rtp_ts, sender_packets, sender_octets;
+    char cname[64]; /* the SDES CNAME of the sender in the same compound packet, or "" */
+    size_t first_block, n_blocks;
+    size_t first_voip, n_voip;
+} net_rtcp_report;
 
 /* ---- SIP messages --------------------------------------------------------------------------- */
 
@@ -262,6 +346,9 @@ typedef struct net_capture {
     uint64_t streams_dropped; /* RTP packets of streams past max_streams */
     uint64_t sip_dropped;     /* SIP messages past max_sip or max_sip_bytes */
     uint64_t tcp_gaps;        /* TCP streams resynchronised after a gap in their bytes */
+    uint64_t rtcp;            /* compound RTCP packets read */
+    uint64_t rtcp_bad;        /* datagrams shaped like RTCP that failed its checks (not RTCP) */
+    uint64_t rtcp_dropped;    /* RTCP reports past max_rtcp */
     bool cut;                 /* max_packets reached: the rest of the capture was not read */
     bool times_unknown;       /* SIP text without timestamps: no durations */
     net_rtp_stream *streams;
@@ -269,7 +356,14 @@ typedef struct net_capture {
     struct net_rtp_index *rtp_index; /* net_ internal */
     struct net_sdp_maps *sdp_maps;   /* net_ internal: the SDPs seen so far, by address:port */
     size_t rtp_rec_bytes;            /* net_ internal: the packet records' bytes */
-    net_sip_msg *sip;                /* in capture order */
+    net_rtcp_report *rtcp_reports;   /* in capture order */
+    size_t n_rtcp_reports;
+    net_rtcp_block *rtcp_blocks;
+    size_t n_rtcp_blocks;
+    net_rtcp_voip *rtcp_voip;
+    size_t n_rtcp_voip;
+    struct net_rtcp_state *rtcp_st; /* net_ internal: the last SR of each direction */
+    net_sip_msg *sip;               /* in capture order */
     size_t n_sip;
     size_t sip_bytes;
     struct net_tcp_flows *tcp_flows; /* net_ internal */
@@ -371,7 +465,8 @@ int net_explanation_check(const char *text, const struct json_t *answer, char *w
 
 struct json_t;
 /* The whole capture as one JSON object (docs/network.md names every key): file, counts, streams,
- * sip, dialogs, findings, sip_counts; warning the reader's warning or null. Caller decrefs. */
+ * sip, dialogs, findings, sip_counts, rtcp; warning the reader's warning or null. Caller decrefs.
+ */
 struct json_t *net_capture_json(const net_capture *c, const char *file, const char *warning);
 /* A string off the wire as JSON: as it is when UTF-8, else each byte above 0x7f as U+FFFD. */
 struct json_t *net_json_wire(const char *s);

@@ -15,6 +15,8 @@ typedef struct net_udp {
     double rel_ms; /* the same in ms, from whole seconds and nanoseconds as Wireshark computes it
                       (secs * 1000.0 + nsecs / 1e6), so that 3-decimal figures agree */
     uint64_t num;  /* the frame's number, from 1 */
+    int64_t sec;   /* the frame's capture time as libpcap gives it: whole seconds ... */
+    int64_t nsec;  /* ... and nanoseconds (the RTCP round trip is computed from these) */
     net_addr src, dst;
     uint16_t sport, dport;
     const uint8_t *data;
@@ -100,6 +102,17 @@ void net__rtp_audio(const net_capture *c, const net_rtp_stream *s, const net_rtp
  * E-model's MOS. `full`: the records stopped at the budget (no MOS then). */
 void net__rtp_quality(const net_limits *lim, net_rtp_stream *s, net_rtp_rec *rec, size_t *n,
                       bool full);
+
+/* RTCP (rtcp.c): a datagram that may be RTCP (docs/network.md "RTCP": by an SDP's port, by
+ * rtcp-mux, by its shape). true when it was taken for RTCP, or had RTCP's header and failed its
+ * checks (counted in rtcp_bad): either way it is not RTP. */
+bool net__rtcp_udp(net_capture *c, const net_limits *lim, const net_udp *u);
+/* After the RTP streams' closing figures: each report block linked to the stream it is about,
+ * its jitter in ms, and each stream's net_rtcp_remote. */
+void net__rtcp_finish(net_capture *c);
+void net__rtcp_free(net_capture *c);
+/* The SDP that announced RTP on addr:port (an index + 1, as net__sdp_find), 0 none. */
+size_t net__sdp_at(const net_capture *c, const net_addr *addr, uint16_t port);
 
 /* The RTP analysis (rtp.c): is this datagram RTP by the header's shape? */
 bool net__rtp_looks_like(const uint8_t *p, size_t n);

@@ -1,7 +1,7 @@
 /*
- * net_json.c - a capture as JSON: its streams, SIP messages, dialogs and findings, under the keys
- * docs/network.md names (`callqa sip --json`, POST /investigate). Strings off the wire that are
- * not UTF-8 have each byte above 0x7f shown as U+FFFD, as Wireshark shows them.
+ * net_json.c - a capture as JSON: its streams, SIP messages, dialogs, findings and RTCP reports,
+ * under the keys docs/network.md names (`callqa sip --json`, POST /investigate). Strings off the
+ * wire that are not UTF-8 have each byte above 0x7f shown as U+FFFD, as Wireshark shows them.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -29,6 +29,31 @@ void net_stream_payloads(const net_rtp_stream *s, char *buf, size_t n)
             }
             k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? ", " : "", name);
         }
+}
+
+static json_t *num_or_null(double v)
+{
+    return v >= 0 ? json_real(v) : json_null();
+}
+
+/* What the far end reported about a stream (net_rtcp_remote), null when nothing. */
+static json_t *remote_json(const net_rtcp_remote *m)
+{
+    if (!m->reports && !m->xr_reports)
+        return json_null();
+    json_t *o = json_pack("{s:I,s:I,s:I}", "reports", (json_int_t)m->reports, "xr_reports",
+                          (json_int_t)m->xr_reports, "last_report", (json_int_t)m->last_report);
+    json_object_set_new(o, "fraction_lost_pct", num_or_null(m->fraction_lost_pct));
+    json_object_set_new(o, "max_fraction_lost_pct", num_or_null(m->max_fraction_lost_pct));
+    json_object_set_new(o, "cumulative_lost", m->reports ? json_integer(m->cum_lost) : json_null());
+    json_object_set_new(o, "jitter_ms", num_or_null(m->jitter_ms));
+    json_object_set_new(o, "max_jitter_ms", num_or_null(m->max_jitter_ms));
+    json_object_set_new(o, "rtt_ms", m->has_rtt ? json_integer(m->rtt_ms) : json_null());
+    json_object_set_new(o, "max_rtt_ms", m->has_rtt ? json_integer(m->max_rtt_ms) : json_null());
+    json_object_set_new(o, "mos_lq", num_or_null(m->mos_lq));
+    json_object_set_new(o, "mos_cq", num_or_null(m->mos_cq));
+    json_object_set_new(o, "min_mos_lq", num_or_null(m->min_mos_lq));
+    return o;
 }
 
 static json_t *stream_json(const net_rtp_stream *s)
@@ -94,6 +119,7 @@ static json_t *stream_json(const net_rtp_stream *s)
         json_object_set_new(q, "intervals_10s", iv);
     }
     json_object_set_new(o, "network_mos", q);
+    json_object_set_new(o, "rtcp", remote_json(&s->rtcp));
     return o;
 }
 
@@ -166,11 +192,6 @@ static json_t *sip_counts(const net_capture *c)
                      "responses", codes);
 }
 
-static json_t *num_or_null(double v)
-{
-    return v >= 0 ? json_real(v) : json_null();
-}
-
 static json_t *sdp_json(const net_sdp *sd)
 {
     if (!sd->present)
@@ -233,6 +254,104 @@ static json_t *dialog_json(const net_sip_dialog *d)
     return o;
 }
 
+/* ---- RTCP ---------------------------------------------------------------------------------- */
+
+static json_t *ssrc_json(uint32_t ssrc)
+{
+    char b[16];
+    snprintf(b, sizeof(b), "0x%08X", ssrc);
+    return json_string(b);
+}
+
+static json_t *stream_ref(size_t stream)
+{
+    return stream ? json_integer((json_int_t)(stream - 1)) : json_null();
+}
+
+/* An RFC 3611 4.7 field that may be unavailable (127), scaled. */
+static json_t *xr_val(int16_t v, double scale)
+{
+    if (v == NET_XR_NA)
+        return json_null();
+    return scale == 1 ? json_integer(v) : json_real(v * scale);
+}
+
+static json_t *block_json(const net_rtcp_block *b)
+{
+    json_t *o = json_pack("{s:o,s:o,s:i,s:f,s:i,s:I,s:I}", "ssrc", ssrc_json(b->ssrc), "stream",
+                          stream_ref(b->stream), "fraction_lost", b->fraction_lost,
+                          "fraction_lost_pct", 100.0 * b->fraction_lost / 256.0, "cumulative_lost",
+                          b->cum_lost, "extended_highest_seq", (json_int_t)b->ext_high_seq,
+                          "jitter", (json_int_t)b->jitter);
+    json_object_set_new(o, "jitter_ms", num_or_null(b->jitter_ms));
+    json_object_set_new(o, "lsr", json_integer(b->lsr));
+    json_object_set_new(o, "dlsr", json_integer(b->dlsr));
+    json_object_set_new(o, "dlsr_sec", json_real(b->dlsr / 65536.0));
+    json_object_set_new(o, "rtt_ms", b->has_rtt ? json_integer(b->rtt_ms) : json_null());
+    json_object_set_new(o, "rtt_sr_frame",
+                        b->has_rtt ? json_integer((json_int_t)b->rtt_sr_frame) : json_null());
+    return o;
+}
+
+static json_t *voip_json(const net_rtcp_voip *v)
+{
+    static const char *const plc[] = {"unspecified", "disabled", "enhanced", "standard"};
+    static const char *const jba[] = {"unknown", "reserved", "non-adaptive", "adaptive"};
+    json_t *o = json_pack(
+        "{s:o,s:o,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "ssrc", ssrc_json(v->ssrc), "stream",
+        stream_ref(v->stream), "loss_rate_pct", 100.0 * v->loss_rate / 256.0, "discard_rate_pct",
+        100.0 * v->discard_rate / 256.0, "burst_density_pct", 100.0 * v->burst_density / 256.0,
+        "gap_density_pct", 100.0 * v->gap_density / 256.0, "burst_duration_ms", v->burst_ms,
+        "gap_duration_ms", v->gap_ms, "round_trip_delay_ms", v->round_trip_ms,
+        "end_system_delay_ms", v->end_system_ms);
+    json_object_set_new(o, "signal_level_dbm", xr_val(v->signal_dbm, 1));
+    json_object_set_new(o, "noise_level_dbm", xr_val(v->noise_dbm, 1));
+    json_object_set_new(o, "rerl_db", xr_val(v->rerl_db, 1));
+    json_object_set_new(o, "gmin", json_integer(v->gmin));
+    json_object_set_new(o, "r_factor", xr_val(v->r_factor, 1));
+    json_object_set_new(o, "ext_r_factor", xr_val(v->ext_r_factor, 1));
+    json_object_set_new(o, "mos_lq", xr_val(v->mos_lq_x10, 0.1));
+    json_object_set_new(o, "mos_cq", xr_val(v->mos_cq_x10, 0.1));
+    json_object_set_new(o, "plc", json_string(plc[v->plc & 3]));
+    json_object_set_new(o, "jba", json_string(jba[v->jba & 3]));
+    json_object_set_new(o, "jb_rate", json_integer(v->jb_rate));
+    json_object_set_new(o, "jb_nominal_ms", json_integer(v->jb_nominal_ms));
+    json_object_set_new(o, "jb_max_ms", json_integer(v->jb_max_ms));
+    json_object_set_new(o, "jb_abs_max_ms", json_integer(v->jb_abs_max_ms));
+    return o;
+}
+
+static json_t *report_json(const net_capture *c, const net_rtcp_report *r)
+{
+    static const char *const how[] = {"sdp", "rtcp-mux", "heuristic"};
+    char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN];
+    json_t *o = json_pack("{s:I,s:f,s:s,s:i,s:s,s:i,s:s,s:o,s:s}", "frame", (json_int_t)r->frame,
+                          "time_sec", r->rel_sec, "src", net_addr_str(&r->src, a, sizeof(a)),
+                          "src_port", r->sport, "dst", net_addr_str(&r->dst, b, sizeof(b)),
+                          "dst_port", r->dport, "type",
+                          r->type == 200   ? "SR"
+                          : r->type == 201 ? "RR"
+                                           : "XR",
+                          "ssrc", ssrc_json(r->ssrc), "found_by", how[r->how]);
+    json_object_set_new(o, "cname", r->cname[0] ? json_string(r->cname) : json_null());
+    json_t *snd = json_null();
+    if (r->type == 200)
+        snd = json_pack("{s:I,s:I,s:f,s:I,s:I,s:I}", "ntp_msw", (json_int_t)r->ntp_msw, "ntp_lsw",
+                        (json_int_t)r->ntp_lsw, "ntp_sec",
+                        (double)r->ntp_msw + r->ntp_lsw / 4294967296.0, "rtp_timestamp",
+                        (json_int_t)r->rtp_ts, "packets", (json_int_t)r->sender_packets, "octets",
+                        (json_int_t)r->sender_octets);
+    json_object_set_new(o, "sender", snd);
+    json_t *blocks = json_array(), *voip = json_array();
+    for (size_t k = 0; k < r->n_blocks; k++)
+        json_array_append_new(blocks, block_json(&c->rtcp_blocks[r->first_block + k]));
+    for (size_t k = 0; k < r->n_voip; k++)
+        json_array_append_new(voip, voip_json(&c->rtcp_voip[r->first_voip + k]));
+    json_object_set_new(o, "blocks", blocks);
+    json_object_set_new(o, "voip_metrics", voip);
+    return o;
+}
+
 /* The findings in the report's shape (cq_findings_to_json), each with its dialog's Call-ID. */
 static json_t *findings_json(const net_capture *c)
 {
@@ -279,5 +398,14 @@ json_t *net_capture_json(const net_capture *c, const char *file, const char *war
                         json_integer((json_int_t)c->sip_dropped));
     json_object_set_new(json_object_get(o, "counts"), "tcp_gaps",
                         json_integer((json_int_t)c->tcp_gaps));
+    json_object_set_new(json_object_get(o, "counts"), "rtcp", json_integer((json_int_t)c->rtcp));
+    json_object_set_new(json_object_get(o, "counts"), "rtcp_bad",
+                        json_integer((json_int_t)c->rtcp_bad));
+    json_object_set_new(json_object_get(o, "counts"), "rtcp_dropped",
+                        json_integer((json_int_t)c->rtcp_dropped));
+    json_t *rtcp = json_array();
+    for (size_t i = 0; i < c->n_rtcp_reports; i++)
+        json_array_append_new(rtcp, report_json(c, &c->rtcp_reports[i]));
+    json_object_set_new(o, "rtcp", rtcp);
     return o;
 }

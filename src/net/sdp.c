@@ -178,6 +178,11 @@ size_t net__sdp_find(const net_capture *c, const net_addr *dst, uint16_t dport, 
     return k ? k : find_one(c->sdp_maps, src, sport);
 }
 
+size_t net__sdp_at(const net_capture *c, const net_addr *addr, uint16_t port)
+{
+    return find_one(c->sdp_maps, addr, port);
+}
+
 bool net__sdp_pt(const net_capture *c, size_t idx, int pt, const char **name, uint32_t *rate)
 {
     if (!idx || !c->sdp_maps || idx > c->sdp_maps->n)

@@ -1,11 +1,12 @@
 /*
  * fuzz_net.c - libFuzzer harness over a capture as bytes (net_capture_read_mem: libpcap's pcap
- * and pcapng readers, then the link layers, IPv4 and IPv6, fragments and RTP streams of
- * src/net/), under small limits so that a run stays fast. Oracles: a capture read is
- * consistent (at most max_streams streams, each with at least one packet, lost = expected -
- * packets, a minimum never above its maximum, no figure NaN; frame times may go backwards, so
- * a stream's end may come before its start), every SIP message kept has its fields and its
- * text, and a refused capture says why.
+ * and pcapng readers, then the link layers, IPv4 and IPv6, fragments, RTP streams and RTCP's
+ * compound packets of src/net/), under small limits so that a run stays fast. Oracles: a
+ * capture read is consistent (at most max_streams streams, each with at least one packet, lost
+ * = expected - packets, a minimum never above its maximum, no figure NaN; frame times may go
+ * backwards, so a stream's end may come before its start), every SIP message kept has its
+ * fields and its text, every RTCP report's blocks are in the capture's arrays and link only to
+ * a stream of their SSRC, and a refused capture says why.
  */
 #include <math.h>
 #include <stddef.h>
@@ -19,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    net_limits lim = {.max_packets = 20000, .max_streams = 64, .max_frag_bytes = 1 << 20};
+    net_limits lim = {
+        .max_packets = 20000, .max_streams = 64, .max_frag_bytes = 1 << 20, .max_rtcp = 64};
     net_capture *c = NULL;
     char err[512];
     if (net_capture_read_mem(data, size, &lim, &c, err, sizeof(err)) != 0) {
@@ -34,6 +36,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         MUST(s->min_delta_ms < 0 || s->min_delta_ms <= s->max_delta_ms);
         MUST(!s->has_jitter || s->min_jitter_ms <= s->max_jitter_ms);
         MUST(s->n_pts >= 1 && s->n_pts <= NET_MAX_PTS);
+    }
+    /* RTCP: within the limit, each report's blocks inside the capture's arrays, each link to a
+     * stream whose SSRC is the block's, unavailable XR fields only where 127 can stand */
+    MUST(c->n_rtcp_reports <= lim.max_rtcp && c->n_rtcp_blocks <= lim.max_rtcp &&
+         c->n_rtcp_voip <= lim.max_rtcp);
+    for (size_t i = 0; i < c->n_rtcp_reports; i++) {
+        const net_rtcp_report *r = &c->rtcp_reports[i];
+        MUST(r->type == 200 || r->type == 201 || r->type == 207);
+        MUST(r->first_block + r->n_blocks <= c->n_rtcp_blocks);
+        MUST(r->first_voip + r->n_voip <= c->n_rtcp_voip);
+        MUST(r->type == 207 ? r->n_blocks == 0 : r->n_voip == 0);
+        MUST(memchr(r->cname, 0, sizeof(r->cname)) != NULL);
+    }
+    for (size_t i = 0; i < c->n_rtcp_blocks; i++) {
+        const net_rtcp_block *b = &c->rtcp_blocks[i];
+        MUST(b->cum_lost >= -(1 << 23) && b->cum_lost < (1 << 23));
+        MUST(b->stream <= c->n_streams &&
+             (!b->stream || c->streams[b->stream - 1].ssrc == b->ssrc));
+        MUST(b->jitter_ms < 0 || (b->stream && c->streams[b->stream - 1].clock_rate));
+    }
+    for (size_t i = 0; i < c->n_rtcp_voip; i++) {
+        const net_rtcp_voip *v = &c->rtcp_voip[i];
+        MUST(v->stream <= c->n_streams &&
+             (!v->stream || c->streams[v->stream - 1].ssrc == v->ssrc));
+        MUST(v->plc <= 3 && v->jba <= 3 && v->jb_rate <= 15);
+        MUST(v->mos_lq_x10 == NET_XR_NA || (v->mos_lq_x10 >= 0 && v->mos_lq_x10 <= 255));
+    }
+    for (size_t i = 0; i < c->n_streams; i++) {
+        const net_rtcp_remote *m = &c->streams[i].rtcp;
+        MUST(!m->reports || m->last_report < c->n_rtcp_reports);
+        MUST(m->max_fraction_lost_pct <= 100.0 && (!m->has_rtt || m->rtt_ms <= m->max_rtt_ms));
     }
     for (size_t i = 0; i < c->n_sip; i++) {
         const net_sip_msg *m = &c->sip[i];

@@ -31,6 +31,12 @@ KIND is one of:
              hold (re-INVITE sendonly, then sendrecv), private (SDP c= 192.168.1.20 sent
              from a public address), codec488 (488 to an offer of G.729 only), authloop (401
              three times); each a fresh Call-ID, over UDP
+  rtcp       a call (SIP with SDP) and its two G.711 streams, with RTCP on the ports one above:
+             SRs both ways every 2 s with report blocks of known loss, jitter, LSR and DLSR (round
+             trips of 80 ms, one of 500 ms), SDES CNAMEs, an RR of 15 % loss, an XR VoIP Metrics
+             block (MOS-LQ 3.3, RERL and ext. R factor unavailable), a BYE; and two malformed
+             packets (a length past the datagram, padding on a packet that is not the last)
+  rtcpmux    two streams with their RTCP on the RTP ports (RFC 5761), no SIP: SRs and RRs
   big N      N packets of 200 calls' streams (400 streams, both ways, 20 ms each), in time order,
              with 1 % loss (e.g. "big:2000000": about 430 MB), for bench/net.sh
 
@@ -233,6 +239,116 @@ def sip_case(w, case):
     send(callee, caller, "SIP/2.0 200 OK", "9 BYE")
 
 
+NTP_BASE = 3900000000  # an NTP second for the capture's time 0
+
+
+def ntp_of(t):
+    sec = NTP_BASE + int(t)
+    frac = int((t - int(t)) * 2 ** 32) & 0xFFFFFFFF
+    return sec, frac
+
+
+def rtcp_hdr(count, pt, body, padding=0):
+    n = 4 + len(body) + padding
+    assert n % 4 == 0
+    pad = b"\0" * (padding - 1) + bytes([padding]) if padding else b""
+    return struct.pack("!BBH", 0x80 | (0x20 if padding else 0) | count, pt, n // 4 - 1) + body + pad
+
+
+def rtcp_block(ssrc, frac, cum, ext, jitter, lsr, dlsr):
+    return struct.pack("!IB3sIIII", ssrc, frac, (cum & 0xFFFFFF).to_bytes(3, "big"), ext, jitter,
+                       lsr, dlsr)
+
+
+def rtcp_sr(ssrc, t, rtp_ts, pkts, octets, blocks=()):
+    msw, lsw = ntp_of(t)
+    body = struct.pack("!IIIIII", ssrc, msw, lsw, rtp_ts, pkts, octets) + b"".join(blocks)
+    return rtcp_hdr(len(blocks), 200, body)
+
+
+def rtcp_rr(ssrc, blocks=()):
+    return rtcp_hdr(len(blocks), 201, struct.pack("!I", ssrc) + b"".join(blocks))
+
+
+def rtcp_sdes(ssrc, cname):
+    chunk = struct.pack("!IBB", ssrc, 1, len(cname)) + cname.encode() + b"\0"
+    chunk += b"\0" * ((4 - len(chunk) % 4) % 4)
+    return rtcp_hdr(1, 202, chunk)
+
+
+def rtcp_bye(ssrc):
+    return rtcp_hdr(1, 203, struct.pack("!I", ssrc))
+
+
+def rtcp_xr_voip(sender, source, loss, discard, bdens, gdens, bdur, gdur, rtd, esd, sig, noise,
+                 rerl, gmin, r, extr, moslq, moscq, rxcfg, jbnom, jbmax, jbabs):
+    blk = struct.pack("!BBHIBBBBHHHHbbBBBBBBBBHHH", 7, 0, 8, source, loss, discard, bdens, gdens,
+                      bdur, gdur, rtd, esd, sig, noise, rerl, gmin, r, extr, moslq, moscq, rxcfg,
+                      0, jbnom, jbmax, jbabs)
+    return rtcp_hdr(0, 207, struct.pack("!I", sender) + blk)
+
+
+def middle(t):
+    msw, lsw = ntp_of(t)
+    return (msw & 0xFFFF) << 16 | lsw >> 16
+
+
+SSRC_A, SSRC_B = 0x11223344, 0x55667788
+
+
+def rtcp_call(rng, mux=False):
+    """(time, src, dst, sport, dport, udp payload) of a call with RTCP, in time order. The
+    capture point is at A: A's packets are captured as they leave, B's as they arrive, 40 ms
+    after B sent them; one of B's reports takes 460 ms to arrive (a round trip of 500 ms)."""
+    ev = []
+    pa = 40000 if mux else 40001
+    pb = 20000 if mux else 20001
+    if not mux:
+        call = "rtcp@10.0.0.1"
+        sdp_a = SDP.replace("m=audio 40000", "m=audio 40000")
+        sdp_b = SDP.replace("10.0.0.1", "192.0.2.7").replace("m=audio 40000", "m=audio 20000")
+        for t, src, dst, first, cseq, body in (
+                (0.2, A, B, "INVITE sip:bob@192.0.2.7 SIP/2.0", "1 INVITE", sdp_a),
+                (0.5, B, A, "SIP/2.0 200 OK", "1 INVITE", sdp_b),
+                (0.6, A, B, "ACK sip:bob@192.0.2.7 SIP/2.0", "1 ACK", "")):
+            ev.append((t, src, dst, 5060, 5060, sip_msg(first, call, cseq, body=body)))
+    for t, b in stream_packets(rng, "clean", pt=0, ssrc=SSRC_A):
+        ev.append((t - 0.030, A, B, 40000, 20000, b))  # captured as it leaves A
+    for t, b in stream_packets(rng, "clean", pt=0, ssrc=SSRC_B, seq0=5000, ts0=800):
+        ev.append((t + 0.010, B, A, 20000, 40000, b))
+    last_a, last_b = None, None  # A's last SR's time; B's, sent and received
+    for k in range(4):
+        ta = 2.0 + 2 * k
+        blocks = [rtcp_block(SSRC_B, 0, 0, 5000 + 100 * (k + 1), 16, middle(last_b[0]),
+                             int((ta - last_b[1]) * 65536))] if last_b else []
+        ev.append((ta, A, B, pa, pb, rtcp_sr(SSRC_A, ta, 160000 + 8000 * int(ta), 50 * (k + 1),
+                                             8000 * (k + 1), blocks) + rtcp_sdes(SSRC_A, "alice@10.0.0.1")))
+        last_a = ta
+        tb = ta + 0.040 + 0.5  # B got A's SR 40 ms later, and answers 0.5 s after that
+        delay = 0.460 if k == 2 else 0.040
+        frac, cum = (13, 25 * (k + 1)) if k < 3 else (40, 120)
+        blk = rtcp_block(SSRC_A, frac, cum, 1000 + 100 * (k + 1), 80 + 40 * k, middle(last_a),
+                         int(round(0.5 * 65536)))
+        if k == 3:  # an RR, then an XR with the VoIP metrics of A's stream
+            pkt = rtcp_rr(SSRC_B, [blk]) + rtcp_sdes(SSRC_B, "bob@192.0.2.7") + \
+                rtcp_xr_voip(SSRC_B, SSRC_A, 13, 3, 50, 5, 120, 3000, 80, 60, -20, -60, 127, 16,
+                             65, 127, 33, 32, 0xF5, 40, 80, 200)
+        else:
+            pkt = rtcp_sr(SSRC_B, tb, 800 + 8000 * int(tb), 50 * (k + 1), 8000 * (k + 1), [blk]) + \
+                rtcp_sdes(SSRC_B, "bob@192.0.2.7")
+            last_b = (tb, tb + delay)  # sent, and received at A
+        ev.append((tb + delay, B, A, pb, pa, pkt))
+    if not mux:
+        ev.append((9.9, A, B, pa, pb, rtcp_rr(SSRC_A) + rtcp_bye(SSRC_A)))
+        good = rtcp_sr(SSRC_A, 3.3, 0, 1, 160)
+        bad_len = good[:2] + struct.pack("!H", 12) + good[4:]  # says 52 bytes, holds 28
+        ev.append((3.3, A, B, pa, pb, bad_len))
+        pad_first = rtcp_hdr(0, 201, struct.pack("!I", SSRC_A), padding=4) + rtcp_bye(SSRC_A)
+        ev.append((3.4, A, B, pa, pb, pad_first))
+    ev.sort(key=lambda e: e[0])
+    return ev
+
+
 def stream_packets(rng, kind, n=500, pt=0, ssrc=0x11223344, seq0=1000, ts0=160000, start=1.0):
     """(arrival, rtp bytes) in arrival order."""
     out = []
@@ -294,6 +410,11 @@ def main():
         return 0
     if kind == "sip":
         sip_capture(w)
+        w.close()
+        return 0
+    if kind in ("rtcp", "rtcpmux"):
+        for i, (t, src, dst, sp, dp, b) in enumerate(rtcp_call(rng, mux=(kind == "rtcpmux"))):
+            w.frame(t, ipv4(src, dst, 17, udp(sp, dp, b), i + 1))
         w.close()
         return 0
     if kind.startswith("big"):

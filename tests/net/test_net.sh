@@ -4,9 +4,9 @@
 # here with what a network does to a call (tests/net/gen_pcap.py: random and bursty loss,
 # jitter, reordering, duplicates, an SSRC change, a sequence wrap, a timestamp wrap, talk spurts,
 # comfort noise, two ways, IP fragments, IPv6, VLAN, Linux cooked, pcapng, SIP over UDP and over
-# TCP split across segments). Per stream: packets,
+# TCP split across segments, RTCP with XR, RTCP multiplexed). Per stream: packets,
 # lost, min/mean/max delta and jitter, the problem mark; the SIP messages per method and status
-# code (tests/net/compare_tshark.py). Then
+# code (tests/net/compare_tshark.py); every RTCP report field by field (compare_rtcp.py). Then
 # bad input: 10,000 streams, a capture cut short, garbage, an empty file, a missing one.
 #   usage: test_net.sh BUILD_DIR CORPUS_DIR
 . "$(dirname "$0")/../lib.sh"
@@ -33,7 +33,7 @@ check "NetMon capture refused (exit 1)" [ "$rc" = 1 ]
 check "the error names Network Monitor" grep -q "Microsoft Network Monitor" "$T/netmon.err"
 
 # generated captures, against tshark
-kinds="clean loss burst jitter reorder dup ssrc wrap tswrap marker cn twoway frag ipv6 vlan sll pcapng sip"
+kinds="clean loss burst jitter reorder dup ssrc wrap tswrap marker cn twoway frag ipv6 vlan sll pcapng sip rtcp rtcpmux"
 for k in $kinds; do
     python3 "$HERE/gen_pcap.py" "$k" "$T/$k.pcap" || echo "gen_pcap.py $k failed"
 done
@@ -61,6 +61,37 @@ sys.exit(not ([m.get('method') or m.get('status') for m in t] == ['INVITE', 100,
 check "SIP: compact and folded headers read" python3 -c "
 import json,sys; m=json.load(open('$T/sip.json'))['sip'][0]
 sys.exit(not (m['call_id'] == 'c1@10.0.0.1' and m['from'].startswith('<sip:alice') and m['cseq'] == 1 and m['cseq_method'] == 'INVITE'))"
+
+# RTCP against tshark's decoding, field by field: the corpus and every generated capture
+python3 "$HERE/compare_rtcp.py" "$SVC" $caps $(for k in $kinds; do echo "$T/$k.pcap"; done) > "$T/rtcp.out" 2>&1
+cat "$T/rtcp.out"
+check "RTCP: every report, block, round trip and XR field equal to tshark's" sh -c "! grep -q '^DIFF\|^ERROR' '$T/rtcp.out'"
+check "RTCP: $(( $(echo "$caps" | wc -l) + $(echo $kinds | wc -w) )) captures compared" [ "$(grep -c '^SAME' "$T/rtcp.out")" = "$(( $(echo "$caps" | wc -l) + $(echo $kinds | wc -w) ))" ]
+check "RTCP: the corpus's 26 and 2 RTCP packets, with their round trips" sh -c "
+grep -q 'sip_call_rtp_g711.pcap: 26 RTCP packets, 2 malformed, 40 report blocks, 8 round trips' '$T/rtcp.out' &&
+grep -q 'sip_over_tcp.pcap: 2 RTCP packets, 0 malformed, 1 report blocks, 1 round trips' '$T/rtcp.out'"
+check "RTCP: the generated call's SR, RR, XR, round trips and two malformed packets" grep -q 'rtcp.pcap: 9 RTCP packets, 2 malformed, 7 report blocks, 7 round trips, 1 XR VoIP blocks' "$T/rtcp.out"
+"$CQ" sip --json "$T/rtcp.pcap" > "$T/rtcp.json"
+check "RTCP: found by the SDP's port + 1; CNAMEs; the XR's unavailable fields null" python3 -c "
+import json,sys; d=json.load(open('$T/rtcp.json')); r=d['rtcp']; x=[v for p in r for v in p['voip_metrics']][0]
+sys.exit(not (all(p['found_by'] == 'sdp' for p in r) and r[0]['cname'] == 'alice@10.0.0.1'
+              and x['rerl_db'] is None and x['ext_r_factor'] is None and x['mos_lq'] == 3.3 and x['signal_level_dbm'] == -20
+              and x['plc'] == 'standard' and x['jba'] == 'adaptive' and x['jb_abs_max_ms'] == 200 and d['counts']['rtcp_bad'] == 2))"
+check "RTCP: each stream has what its receiver reported (loss, jitter in ms, round trip, XR MOS)" python3 -c "
+import json,sys; s=json.load(open('$T/rtcp.json'))['streams']; a=[x for x in s if x['ssrc'] == '0x11223344'][0]['rtcp']
+sys.exit(not (a['reports'] == 4 and a['xr_reports'] == 1 and a['max_fraction_lost_pct'] == 15.625 and a['cumulative_lost'] == 120
+              and a['jitter_ms'] == 25.0 and a['rtt_ms'] == 80 and a['max_rtt_ms'] == 500 and a['mos_lq'] == 3.3))"
+check "RTCP findings: rtcp_loss (major), rtcp_rtt, rtcp_xr_low_mos, each with its report's frame" python3 -c "
+import json,sys; f={x['code']: x for x in json.load(open('$T/rtcp.json'))['findings']}
+ok = all(k in f and f[k]['evidence'][0]['figure'].startswith('frame ') for k in ('rtcp_loss', 'rtcp_rtt', 'rtcp_xr_low_mos'))
+sys.exit(not (ok and f['rtcp_loss']['severity'] == 'major' and f['rtcp_rtt']['values']['rtt_ms'] == 500
+              and f['rtcp_xr_low_mos']['values']['mos_lq'] == 3.3 and f['rtcp_loss']['call_id'] == 'rtcp@10.0.0.1'))"
+"$CQ" sip --json "$T/rtcpmux.pcap" > "$T/rtcpmux.json"
+check "RTCP multiplexed on the RTP ports: read, and the streams keep their packets" python3 -c "
+import json,sys; d=json.load(open('$T/rtcpmux.json'))
+sys.exit(not (d['counts']['rtcp'] == 8 and all(s['packets'] == 500 for s in d['streams']) and len(d['streams']) == 2))"
+"$CQ" sip "$T/rtcp.pcap" > "$T/rtcp.txt"
+check "callqa sip: the RTCP section" grep -q 'RTCP: 9 packets, 10 reports (SR, RR, XR), 2 malformed' "$T/rtcp.txt"
 
 # the network MOS (ITU-T G.107 behind three jitter buffers)
 python3 "$HERE/gen_pcap.py" jitter120 "$T/jitter120.pcap"
