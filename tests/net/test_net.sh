@@ -199,6 +199,54 @@ import sys; sys.stdout.write(('INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-L
 rc=$?
 check "SIP text over 64 MiB: refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'over 64 MiB' '$T/huge.err'"
 
+# ViciDial's call_info and carrier log (`callqa sip --call-info`): the old service's blocks, a
+# mysql table of vicidial_carrier_log rows, a tab-separated paste; garbage, empty, over the limit
+ci() { # ci FIXTURE: its call_info JSON into $T/ci.json
+    "$CQ" sip --json --call-info "$HERE/text/$1" > "$T/ci.json"
+}
+ci call_info_blocks.txt
+check "call_info blocks: every field read, findings carrier_congestion, carrier_sip_failure, carrier_q850, queue_long_wait" python3 -c "
+import json,sys; c=json.load(open('$T/ci.json'))['call_info']; r=c['carrier_log'][0]; codes=[f['code'] for f in c['findings']]
+sys.exit(not (len(c['carrier_log']) == 1 and r['dialstatus'] == 'CONGESTION' and r['hangup_cause'] == 34
+              and r['hangup_cause_text'] == 'no circuit/channel available' and r['sip_hangup_cause'] == 503
+              and r['sip_hangup_phrase'] == 'Service Unavailable' and r['uniqueid'] == '1714645800.4411'
+              and r['lead_id'] == 884213 and r['server_ip'] == '10.10.1.21' and r['dial_time'] == 4
+              and r['answered_time'] == 0 and r['channel'] == 'SIP/telco-a-0000a1f3'
+              and r['caller_code'] == 'V5021030000884213' and r['call_date'] == '2024-05-02 10:30:00'
+              and c['queue'] == {'queue': 'SALESQ', 'queue_seconds': 95.4, 'queue_position': 3}
+              and c['did'] == {'did_pattern': '8005551234', 'did_description': 'Spring promo line'}
+              and c['extra'][0]['key'] == 'agent_note' and c['invalid'] == []
+              and codes == ['carrier_congestion', 'carrier_sip_failure', 'carrier_q850', 'queue_long_wait']))"
+ci carrier_log_table.txt
+check "carrier log as a mysql table: 3 rows; BUSY/486/17, NOANSWER/487/19, an answered call with no finding" python3 -c "
+import json,sys; c=json.load(open('$T/ci.json'))['call_info']; r=c['carrier_log']
+f=[(x['code'], x['row'], x['severity']) for x in c['findings']]
+sys.exit(not ([x['dialstatus'] for x in r] == ['BUSY', 'NOANSWER', 'ANSWER'] and r[2]['answered_time'] == 184
+              and f == [('carrier_busy', 0, 'minor'), ('carrier_sip_failure', 0, 'minor'), ('carrier_q850', 0, 'minor'),
+                        ('carrier_no_answer', 1, 'minor'), ('carrier_sip_failure', 1, 'info'), ('carrier_q850', 1, 'minor')]))"
+ci carrier_log_tabs.txt
+check "carrier log tab-separated: CHANUNAVAIL and Q.850 38; 'abc' and 'WEIRD' kept as text and flagged, NULL absent" python3 -c "
+import json,sys; c=json.load(open('$T/ci.json'))['call_info']; r=c['carrier_log']; codes=[f['code'] for f in c['findings']]
+sys.exit(not (len(r) == 2 and r[0]['dialstatus'] == 'CHANUNAVAIL' and r[0]['sip_hangup_cause'] == 0
+              and r[0]['sip_hangup_reason'] == '' and r[1]['hangup_cause'] == 'abc' and r[1]['dialstatus'] == 'WEIRD'
+              and r[1]['caller_code'] is None and r[1]['dialstatus_meaning'] is None
+              and sorted(x['field'] for x in c['invalid']) == ['dialstatus', 'hangup_cause']
+              and codes == ['carrier_unavailable', 'carrier_q850', 'carrier_sip_failure', 'call_info_unparsed']))"
+"$CQ" sip --json --call-info "$HERE/text/call_info_blocks.txt" "$HERE/text/sngrep.txt" > "$T/ci-cap.json"
+check "call_info beside a capture: the capture's keys as before, and call_info" python3 -c "
+import json,sys; d=json.load(open('$T/ci-cap.json'))
+sys.exit(not (d['dialogs'][0]['final_status'] == 503 and d['call_info']['carrier_log'][0]['sip_hangup_cause'] == 503))"
+"$CQ" sip --call-info "$HERE/text/carrier_log_table.txt" > "$T/ci.txt"
+check "call_info as text: rows and findings" sh -c "grep -q 'carrier log row 3:' '$T/ci.txt' && grep -q '\[minor\] carrier_busy' '$T/ci.txt'"
+printf 'hello\nthis is not call info\n' > "$T/ci-garbage.txt"
+: > "$T/ci-empty.txt"
+python3 -c "import sys; sys.stdout.write('dialstatus: BUSY\n' * 20000)" > "$T/ci-huge.txt"
+for k in garbage:'no call_info field found' empty:'call_info is empty' huge:'call_info over 256 KiB'; do
+    "$CQ" sip --call-info "$T/ci-${k%%:*}.txt" > /dev/null 2> "$T/ci.err"
+    rc=$?
+    check "call_info ${k%%:*}: exit 1, says so" sh -c "[ $rc = 1 ] && grep -q '${k#*:}' '$T/ci.err'"
+done
+
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
 "$CQ" sip --json "$T/many.pcap" > "$T/many.json"
