@@ -167,7 +167,8 @@ sys.exit(not (8.3 < l['duration'] < 8.7 and l['rms_db'] > -50 and 'G729' in ' '.
 rc=$?
 check "analyze --pcap: a capture with no voice stream is refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'no G.711' '$T/nortp.err'"
 
-# SIP as text: Asterisk's pjsip set logger and sip set debug, sngrep's text export, raw messages
+# SIP as text: Asterisk's pjsip set logger and sip set debug, sngrep's text export, raw messages,
+# tshark's packet details
 tx() { # tx FILE CODE...: the file read as SIP text, each code among its findings
     "$CQ" sip --json "$HERE/text/$1" > "$T/tx.json"
     shift
@@ -185,6 +186,27 @@ import json,sys; d=json.load(open('$T/sng.json'))['dialogs'][0]; sys.exit(not (d
 "$CQ" sip --json "$HERE/text/raw.txt" > "$T/raw.json"
 check "SIP text: raw messages have no durations" python3 -c "
 import json,sys; d=json.load(open('$T/raw.json'))['dialogs'][0]; sys.exit(not (d['pdd_sec'] is None and d['challenges'] == 3))"
+# tshark's packet details as text: the same messages, dialogs and findings as the capture itself
+# (tests/net/compare_text.py): the fixtures (sip_dtmf2's two calls with -V, asterisk_b2bua's
+# SUBSCRIBE 404 and PUBLISH 489 with -P -V -x), then three corpus captures exported here whole
+# with -V and with -P -V -x
+check "tshark -V text (sip_dtmf2's two calls, SDP offer and answer): as the capture" sh -c "python3 '$HERE/compare_text.py' '$CQ' '$P/sip_dtmf2.pcap' '$HERE/text/tshark_V.txt' | tee '$T/ts.out' && grep -q '^SAME' '$T/ts.out'"
+check "tshark -P -V -x text (asterisk_b2bua's 404 and 489): as the capture" sh -c "python3 '$HERE/compare_text.py' '$CQ' '$P/asterisk_b2bua.pcapng' '$HERE/text/tshark_PVx.txt' | tee '$T/ts.out' && grep -q '^SAME' '$T/ts.out'"
+"$CQ" sip --json "$HERE/text/tshark_V.txt" > "$T/tsv.json"
+check "tshark -V text: the SDP rebuilt (a late offer in the 200: PCMA, PCMU, G729, telephone-event), frame numbers and capture times kept" python3 -c "
+import json,sys; d=json.load(open('$T/tsv.json')); g=[x for x in d['dialogs'] if x['final_status'] == 200][0]
+sys.exit(not ([c['name'] for c in g['answer']['codecs']] == ['PCMA', 'PCMU', 'G729', 'telephone-event'] and g['answer']['port'] == 4376 and g['pdd_sec'] is not None
+              and d['sip'][0]['frame'] > 1 and d['sip'][0]['time_sec'] > 0))"
+for cap in sip_dtmf2.pcap asterisk_b2bua.pcapng dtmf_sipinfo.pcap; do
+    for opt in "-V" "-P -V -x"; do
+        tshark -r "$P/$cap" -Y sip $opt > "$T/ts.txt" 2> /dev/null
+        check "tshark $opt text of $cap: as the capture" sh -c "python3 '$HERE/compare_text.py' '$CQ' '$P/$cap' '$T/ts.txt' | tee '$T/ts.out' && grep -q '^SAME' '$T/ts.out'"
+    done
+done
+tshark -r "$P/dtmf_sipinfo.pcap" -Y sip -x > "$T/ts-x.txt" 2> /dev/null
+"$CQ" sip "$T/ts-x.txt" > /dev/null 2> "$T/ts-x.err"
+rc=$?
+check "tshark -x alone (no details): exit 1, the error names tshark -V" sh -c "[ $rc = 1 ] && grep -q 'tshark -V' '$T/ts-x.err'"
 head -c 400 "$HERE/text/pjsip_logger.log" > "$T/cut.log"
 "$CQ" sip --json "$T/cut.log" > "$T/cut-log.json"
 check "SIP text cut short: what is there is read" python3 -c "
