@@ -147,7 +147,10 @@ static const field_def k_fields[] = {
     {"sip_hangup_cause", ROWF(sip_hangup_cause), K_SIPCODE, 699, {"sip_cause", "sip_code"}},
     {"sip_hangup_reason", ROWF(sip_hangup_reason), K_TEXT, 0, {"sip_reason"}},
     {"caller_code", ROWF(caller_code), K_TEXT, 0, {"callercode"}},
-    {"queue", TOPF(queue), K_TEXT, 0,
+    {"queue",
+     TOPF(queue),
+     K_TEXT,
+     0,
      {"queue_name", "campaign", "campaign_id", "ingroup", "in_group", "group_id"}},
     {"queue_seconds", TOPF(queue_seconds), K_DEC, 9999999.99, {"queue_time", "queue_sec"}},
     {"queue_position", TOPF(queue_position), K_INT, 65535, {"queue_pos", "position"}},
@@ -320,8 +323,8 @@ typedef struct parser {
     net_call_info *ci;
     unsigned line;
     char block[NET_CI_KEY_MAX]; /* the current block's name, "" outside any */
-    bool carrier;   /* the current block takes carrier fields (a carrier block, or none) */
-    long row;       /* the carrier row being filled, -1 none */
+    bool carrier; /* the current block takes carrier fields (a carrier block, or none) */
+    long row;     /* the carrier row being filled, -1 none */
     /* a table: its columns, by field (or -1 with the name kept for extras) */
     int n_cols; /* 0: no table */
     bool tabs;  /* tab-separated, else `|` */
@@ -634,7 +637,7 @@ static void parse_line(parser *ps, const char *p, size_t n)
         extra(ps, "", 0, p, n);
 }
 
-/* ---- findings ------------------------------------------------------------------------------- */
+/* ---- findings -------------------------------------------------------------------------------- */
 
 typedef struct fbuild {
     net_call_info *ci;
@@ -743,9 +746,9 @@ static void row_findings(net_call_info *ci, size_t i)
         char more[160] = "";
         if (r->dial_time.valid)
             snprintf(more, sizeof(more), " (dial_time %.0f s)", r->dial_time.num);
-        cq_finding *f = add(&b, dial_code[r->dial].code, dial_code[r->dial].sev, "%s: %s: %s%s",
-                            who, net_dialstatus_name(r->dial), net_dialstatus_meaning(r->dial),
-                            more);
+        cq_finding *f =
+            add(&b, dial_code[r->dial].code, dial_code[r->dial].sev, "%s: %s: %s%s", who,
+                net_dialstatus_name(r->dial), net_dialstatus_meaning(r->dial), more);
         value(f, CQ_VSTR("dialstatus", net_dialstatus_name(r->dial)));
         if (r->dial_time.valid)
             value(f, CQ_VINT("dial_time_sec", (long long)r->dial_time.num));
@@ -943,11 +946,11 @@ json_t *net_call_info_json(const net_call_info *ci)
             json_t *target = o ? o : !strncmp(f->name, "did", 3) ? did : queue;
             json_object_set_new(target, f->name, value_json(f, v));
             if (v->present && !v->valid)
-                json_array_append_new(
-                    invalid, json_pack("{s:s,s:o,s:o,s:i,s:b}", "field", f->name, "row",
-                                       o ? json_integer((json_int_t)r) : json_null(), "value",
-                                       net_json_wire(v->text), "line", (int)v->line, "cut",
-                                       v->cut));
+                json_array_append_new(invalid,
+                                      json_pack("{s:s,s:o,s:o,s:i,s:b}", "field", f->name, "row",
+                                                o ? json_integer((json_int_t)r) : json_null(),
+                                                "value", net_json_wire(v->text), "line",
+                                                (int)v->line, "cut", v->cut));
         }
         if (!o)
             continue;
@@ -962,10 +965,10 @@ json_t *net_call_info_json(const net_call_info *ci)
     json_t *extra = json_array();
     for (size_t i = 0; i < ci->n_extra; i++) {
         const net_ci_extra *e = &ci->extra[i];
-        json_array_append_new(extra, json_pack("{s:s,s:o,s:o,s:i,s:b}", "block", e->block, "key",
-                                               net_json_wire(e->key), "value",
-                                               net_json_wire(e->value), "line", (int)e->line,
-                                               "cut", e->cut));
+        json_array_append_new(extra,
+                              json_pack("{s:s,s:o,s:o,s:i,s:b}", "block", e->block, "key",
+                                        net_json_wire(e->key), "value", net_json_wire(e->value),
+                                        "line", (int)e->line, "cut", e->cut));
     }
     char *fs = cq_findings_to_json(ci->findings, ci->n_findings);
     json_t *fa = fs ? json_loads(fs, 0, NULL) : NULL;
@@ -979,8 +982,8 @@ json_t *net_call_info_json(const net_call_info *ci)
                             ci->finding_row[i] < ci->n_rows
                                 ? json_integer((json_int_t)ci->finding_row[i])
                                 : json_null());
-    return json_pack("{s:o,s:I,s:o,s:o,s:o,s:o,s:I,s:o}", "carrier_log", rows, "carrier_rows_dropped",
-                     (json_int_t)ci->rows_dropped, "queue", queue, "did", did, "invalid", invalid,
-                     "extra", extra, "extra_dropped", (json_int_t)ci->extra_dropped, "findings",
-                     fa);
+    return json_pack("{s:o,s:I,s:o,s:o,s:o,s:o,s:I,s:o}", "carrier_log", rows,
+                     "carrier_rows_dropped", (json_int_t)ci->rows_dropped, "queue", queue, "did",
+                     did, "invalid", invalid, "extra", extra, "extra_dropped",
+                     (json_int_t)ci->extra_dropped, "findings", fa);
 }

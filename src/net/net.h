@@ -367,7 +367,7 @@ int net_read_any_mem(const void *bytes, size_t len, const net_limits *lim, net_c
 int net_explanation_prompt(const struct json_t *answer, char **system, char **user);
 int net_explanation_check(const char *text, const struct json_t *answer, char *why, size_t whysz);
 
-/* ---- ViciDial's call_info and carrier log --------------------------------------------------- */
+/* ---- ViciDial's call_info and carrier log ---------------------------------------------------- */
 
 /* What a dialer knows about a call, as people paste it (docs/network.md "ViciDial's call_info
  * and carrier log"): the old service's call_info text in blocks (`CARRIER LOG:`, `QUEUE DATA:`,
@@ -455,18 +455,17 @@ typedef struct net_call_info {
     net_ci_value did_description; /* its description */
     net_ci_extra extra[NET_CI_MAX_EXTRA];
     size_t n_extra;
-    size_t extra_dropped;   /* pairs and lines past NET_CI_MAX_EXTRA */
-    size_t n_invalid;       /* values kept as text because they did not parse */
-    cq_finding *findings;   /* docs/network.md: freed by net_call_info_free */
+    size_t extra_dropped; /* pairs and lines past NET_CI_MAX_EXTRA */
+    size_t n_invalid;     /* values kept as text because they did not parse */
+    cq_finding *findings; /* docs/network.md: freed by net_call_info_free */
     size_t n_findings;
-    size_t *finding_row;    /* the row of each finding, SIZE_MAX for none */
+    size_t *finding_row; /* the row of each finding, SIZE_MAX for none */
 } net_call_info;
 
 /* Parse call_info text (at most NET_CI_MAX_BYTES) into *out (caller's storage, overwritten)
  * with its findings. 0, or -1 with the reason in err (empty, over the limit, binary, or no
  * field found) and *out empty. Either way net_call_info_free(out) may be called. */
-int net_call_info_parse(const char *text, size_t len, net_call_info *out, char *err,
-                        size_t errsz);
+int net_call_info_parse(const char *text, size_t len, net_call_info *out, char *err, size_t errsz);
 /* Free the findings; *ci is left empty. NULL is a no-op. */
 void net_call_info_free(net_call_info *ci);
 

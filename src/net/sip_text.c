@@ -37,7 +37,7 @@ typedef struct reader {
     net_addr src, dst;
     uint16_t sport, dport;
     bool tcp;
-    double ts; /* epoch seconds, or -1 */
+    double ts;  /* epoch seconds, or -1 */
     double rel; /* seconds since the capture's first frame when the text says (tshark), or -1 */
     double first_ts;
     uint64_t num;
@@ -233,7 +233,7 @@ static bool is_sip_first_line(const char *p, size_t n)
     return n > 8 && !memcmp(e - 8, " SIP/2.0", 8) && isupper((unsigned char)p[0]);
 }
 
-/* ---- tshark's packet details ------------------------------------------------------------------ */
+/* ---- tshark's packet details ----------------------------------------------------------------- */
 
 /* "Frame 12: 596 bytes on wire (...)": a frame of tshark -V; its number, or 0. */
 static uint64_t tshark_frame(const char *p, size_t n)
@@ -399,6 +399,13 @@ static bool tshark_sdp_line(const char *p, size_t n, char *out, size_t outsz)
     return true;
 }
 
+/* Does the line [t, +tn) start with `lit`? (A line is not NUL-terminated.) */
+static bool starts(const char *t, size_t tn, const char *lit)
+{
+    size_t k = strlen(lit);
+    return tn >= k && !memcmp(t, lit, k);
+}
+
 /* One line of tshark's details. */
 static void tshark_line(reader *r, tmsg *m, const char *p, size_t n)
 {
@@ -426,15 +433,15 @@ static void tshark_line(reader *r, tmsg *m, const char *p, size_t n)
     size_t vn;
     if (depth == 0) {
         tshark_flush(r, m);
-        if (!strncmp(t, "Internet Protocol Version ", 26)) {
+        if (starts(t, tn, "Internet Protocol Version ")) {
             net_addr a, b;
             const char *w;
             size_t wn;
             if (tshark_item(t, tn, "Src: ", &v, &vn) && tshark_item(t, tn, "Dst: ", &w, &wn) &&
                 tshark_addr(v, vn, &a) && tshark_addr(w, wn, &b))
                 r->src = a, r->dst = b;
-        } else if (!strncmp(t, "User Datagram Protocol, ", 24) ||
-                   !strncmp(t, "Transmission Control Protocol, ", 31)) {
+        } else if (starts(t, tn, "User Datagram Protocol, ") ||
+                   starts(t, tn, "Transmission Control Protocol, ")) {
             uint16_t s = 0, d = 0;
             const char *w;
             size_t wn;
@@ -444,31 +451,30 @@ static void tshark_line(reader *r, tmsg *m, const char *p, size_t n)
                 r->sport = s, r->dport = d;
                 r->tcp = t[0] == 'T';
             }
-        } else if (!strncmp(t, "Session Initiation Protocol", 27)) {
+        } else if (starts(t, tn, "Session Initiation Protocol")) {
             m->open = true;
         }
         return;
     }
     if (!m->open) { /* the frame's own lines: its times */
-        if (depth == 1 && !strncmp(t, "Epoch Time: ", 12))
+        if (depth == 1 && starts(t, tn, "Epoch Time: "))
             r->ts = tshark_secs(t + 12, t + tn);
-        else if (depth == 1 && r->ts < 0 && !strncmp(t, "Arrival Time: ", 14))
+        else if (depth == 1 && r->ts < 0 && starts(t, tn, "Arrival Time: "))
             r->ts = tshark_arrival(t + 14, tn - 14);
-        else if (depth == 1 && !strncmp(t, "[Time since reference or first frame: ", 38))
+        else if (depth == 1 && starts(t, tn, "[Time since reference or first frame: "))
             r->rel = tshark_secs(t + 38, t + tn);
         return;
     }
-    if (tn > 11 && !strncmp(t, "[truncated]", 11)) /* a label over tshark's 240 bytes */
+    if (tn > 11 && starts(t, tn, "[truncated]")) /* a label over tshark's 240 bytes */
         t += 11, tn -= 11;
     if (depth == 1) {
         m->sub = 0;
-        if ((!strncmp(t, "Request-Line: ", 14) || !strncmp(t, "Status-Line: ", 13)) &&
-            !m->first[0]) {
+        if ((starts(t, tn, "Request-Line: ") || starts(t, tn, "Status-Line: ")) && !m->first[0]) {
             size_t k = t[0] == 'R' ? 14 : 13;
             snprintf(m->first, sizeof(m->first), "%.*s", (int)(tn - k), t + k);
-        } else if (!strncmp(t, "Message Header", 14)) {
+        } else if (starts(t, tn, "Message Header")) {
             m->sub = 1;
-        } else if (!strncmp(t, "Message Body", 12)) {
+        } else if (starts(t, tn, "Message Body")) {
             m->sub = 2;
         }
         return;
@@ -491,7 +497,7 @@ static void tshark_line(reader *r, tmsg *m, const char *p, size_t n)
         } else if (tn >= 2 && !memcmp(t + tn - 2, "\\n", 2)) {
             if (depth == m->text_depth)
                 tappend(&m->body, &m->body_len, t, tn - 2);
-        } else if (!strncmp(t, "Line-based text data", 20)) {
+        } else if (starts(t, tn, "Line-based text data")) {
             m->text_depth = depth + 1;
         } else if (tshark_sdp_line(t, tn, line, sizeof(line))) {
             tappend(&m->body, &m->body_len, line, strlen(line));

@@ -41,9 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t invalid = 0;
     for (size_t r = 0; r < ci.n_rows; r++) {
         const net_carrier_row *w = &ci.rows[r];
-        const net_ci_value *v[] = {&w->uniqueid,         &w->call_date,    &w->server_ip,
-                                   &w->lead_id,          &w->hangup_cause, &w->dialstatus,
-                                   &w->channel,          &w->dial_time,    &w->answered_time,
+        const net_ci_value *v[] = {&w->uniqueid,         &w->call_date,         &w->server_ip,
+                                   &w->lead_id,          &w->hangup_cause,      &w->dialstatus,
+                                   &w->channel,          &w->dial_time,         &w->answered_time,
                                    &w->sip_hangup_cause, &w->sip_hangup_reason, &w->caller_code};
         for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
             invalid += check_value(v[i]);
@@ -52,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              (w->sip_hangup_cause.num >= 100 && w->sip_hangup_cause.num <= 699));
         MUST(w->dialstatus.valid == (w->dial != NET_DIAL_NONE));
     }
-    const net_ci_value *top[] = {&ci.queue, &ci.queue_seconds, &ci.queue_position,
-                                 &ci.did_pattern, &ci.did_description};
+    const net_ci_value *top[] = {&ci.queue, &ci.queue_seconds, &ci.queue_position, &ci.did_pattern,
+                                 &ci.did_description};
     for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
         invalid += check_value(top[i]);
     MUST(invalid == ci.n_invalid);

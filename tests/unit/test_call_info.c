@@ -253,10 +253,14 @@ static void test_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_blocks),          cmocka_unit_test(test_pairs_on_one_line),
-        cmocka_unit_test(test_invalid_kept),    cmocka_unit_test(test_tabs_and_null),
-        cmocka_unit_test(test_mysql_table_and_vertical), cmocka_unit_test(test_bounds),
-        cmocka_unit_test(test_refused),         cmocka_unit_test(test_tables),
+        cmocka_unit_test(test_blocks),
+        cmocka_unit_test(test_pairs_on_one_line),
+        cmocka_unit_test(test_invalid_kept),
+        cmocka_unit_test(test_tabs_and_null),
+        cmocka_unit_test(test_mysql_table_and_vertical),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_tables),
         cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
