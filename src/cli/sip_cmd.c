@@ -1,8 +1,10 @@
 /*
- * sip_cmd.c - `callqa sip [--json] CAPTURE`: what a capture holds on the network side, read by
- * src/net/ (pcap or pcapng through libpcap): the RTP streams with their packets, loss, delay
- * and jitter, as a table or, with --json, as one JSON object (docs/network.md names every key).
- * It runs in callqa-service, so that `callqa analyze` never loads libpcap.
+ * sip_cmd.c - `callqa sip [--json] [--call-info FILE] CAPTURE`: what a capture holds on the
+ * network side, read by src/net/ (pcap or pcapng through libpcap): the RTP streams with their
+ * packets, loss, delay and jitter, as a table or, with --json, as one JSON object
+ * (docs/network.md names every key); with --call-info, the dialer's call_info or carrier log
+ * rows too (or alone), parsed, with their findings. It runs in callqa-service, so that
+ * `callqa analyze` never loads libpcap.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -19,10 +21,15 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: callqa sip [--json] CAPTURE.pcap|CAPTURE.pcapng|SIP.txt\n"
+    fprintf(f, "usage: callqa sip [--json] [--call-info FILE] CAPTURE.pcap|CAPTURE.pcapng|SIP.txt\n"
+               "       callqa sip [--json] --call-info FILE\n"
                "  a capture's SIP messages, dialogs, findings and RTP streams; or SIP as text\n"
-               "  (sngrep's text export, pjsip set logger, sip set debug, raw messages)\n"
-               "  --json    one JSON object (docs/network.md)\n");
+               "  (sngrep's text export, pjsip set logger, sip set debug, raw messages,\n"
+               "  tshark -V's packet details)\n"
+               "  --json             one JSON object (docs/network.md)\n"
+               "  --call-info FILE   the dialer's call_info (CARRIER LOG:, QUEUE DATA:, DID\n"
+               "                     ROUTING: blocks) or vicidial_carrier_log rows as mysql\n"
+               "                     prints them: its fields and findings (key call_info)\n");
 }
 
 /* RTCP: the packets, then per stream what its receiver reported (the last report, the worst). */
@@ -154,46 +161,136 @@ static int read_text(const char *path, net_capture **c, char *err, size_t n)
     return rc;
 }
 
+/* The call_info file, parsed (at most NET_CI_MAX_BYTES: the parser says when it is over). */
+static int read_call_info(const char *path, net_call_info *ci, char *err, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, n, "cannot open it");
+        return -1;
+    }
+    char *buf = malloc(NET_CI_MAX_BYTES + 1);
+    size_t len = buf ? fread(buf, 1, NET_CI_MAX_BYTES + 1, f) : 0;
+    fclose(f);
+    if (!buf) {
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    int rc = net_call_info_parse(buf, len, ci, err, n);
+    free(buf);
+    return rc;
+}
+
+static void print_value(const char *key, const net_ci_value *v, const char *meaning)
+{
+    if (!v->present)
+        return;
+    printf("  %-18s %s%s%s%s%s\n", key, v->text, meaning ? " (" : "", meaning ? meaning : "",
+           meaning ? ")" : "", v->valid ? "" : "  [not read: kept as text]");
+}
+
+static void print_call_info(const net_call_info *ci, const char *file)
+{
+    printf("call info %s: %zu carrier log row%s\n", file, ci->n_rows, ci->n_rows == 1 ? "" : "s");
+    for (size_t i = 0; i < ci->n_rows; i++) {
+        const net_carrier_row *r = &ci->rows[i];
+        printf("carrier log row %zu:\n", i + 1);
+        print_value("uniqueid", &r->uniqueid, NULL);
+        print_value("call_date", &r->call_date, NULL);
+        print_value("server_ip", &r->server_ip, NULL);
+        print_value("lead_id", &r->lead_id, NULL);
+        print_value("dialstatus", &r->dialstatus, net_dialstatus_meaning(r->dial));
+        print_value("hangup_cause", &r->hangup_cause, r->hangup_text);
+        print_value("sip_hangup_cause", &r->sip_hangup_cause, r->sip_phrase);
+        print_value("sip_hangup_reason", &r->sip_hangup_reason, NULL);
+        print_value("channel", &r->channel, NULL);
+        print_value("dial_time", &r->dial_time, NULL);
+        print_value("answered_time", &r->answered_time, NULL);
+        print_value("caller_code", &r->caller_code, NULL);
+    }
+    if (ci->rows_dropped)
+        printf("  (%zu more rows not kept)\n", ci->rows_dropped);
+    if (ci->queue.present || ci->queue_seconds.present || ci->queue_position.present)
+        printf("queue:\n");
+    print_value("queue", &ci->queue, NULL);
+    print_value("queue_seconds", &ci->queue_seconds, NULL);
+    print_value("queue_position", &ci->queue_position, NULL);
+    if (ci->did_pattern.present || ci->did_description.present)
+        printf("DID:\n");
+    print_value("did_pattern", &ci->did_pattern, NULL);
+    print_value("did_description", &ci->did_description, NULL);
+    if (ci->n_extra)
+        printf("other:\n");
+    for (size_t i = 0; i < ci->n_extra; i++)
+        printf("  %-18s %s\n", ci->extra[i].key[0] ? ci->extra[i].key : "-", ci->extra[i].value);
+    if (ci->n_findings)
+        printf("findings:\n");
+    for (size_t i = 0; i < ci->n_findings; i++)
+        printf("  [%s] %s: %s\n", cq_severity_name(ci->findings[i].severity), ci->findings[i].code,
+               ci->findings[i].message);
+}
+
 int cq_cli_sip(int argc, char **argv)
 {
     int json = 0;
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {0, 0, 0, 0}};
+    const char *ci_file = NULL;
+    static const struct option opts[] = {{"json", no_argument, NULL, 'J'},
+                                         {"call-info", required_argument, NULL, 'C'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'J': json = 1; break;
+        case 'C': ci_file = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (optind != argc - 1) {
+    if (optind != argc - 1 && !(ci_file && optind == argc)) {
         usage(stderr);
         return 2;
     }
-    const char *file = argv[optind];
+    const char *file = optind < argc ? argv[optind] : NULL;
     char err[512];
-    net_capture *c = NULL;
-    int rc = is_text(file) ? read_text(file, &c, err, sizeof(err))
-                           : net_capture_read_path(file, NULL, &c, err, sizeof(err));
-    if (rc != 0) {
-        fprintf(stderr, "callqa sip: %s: %s\n", file, err);
+    static net_call_info ci; /* 40 KiB: not on the stack */
+    if (ci_file && read_call_info(ci_file, &ci, err, sizeof(err)) != 0) {
+        fprintf(stderr, "callqa sip: %s: %s\n", ci_file, err);
         return 1;
     }
-    if (err[0])
-        fprintf(stderr, "callqa sip: %s: %s\n", file, err);
+    net_capture *c = NULL;
+    if (file) {
+        int rc = is_text(file) ? read_text(file, &c, err, sizeof(err))
+                               : net_capture_read_path(file, NULL, &c, err, sizeof(err));
+        if (rc != 0) {
+            fprintf(stderr, "callqa sip: %s: %s\n", file, err);
+            net_call_info_free(&ci);
+            return 1;
+        }
+        if (err[0])
+            fprintf(stderr, "callqa sip: %s: %s\n", file, err);
+    }
     if (json) {
-        json_t *o2 = net_capture_json(c, file, err);
+        json_t *o2 = c ? net_capture_json(c, file, err) : json_object();
+        if (ci_file) {
+            json_t *cj = net_call_info_json(&ci);
+            json_object_set_new(cj, "file", json_string(ci_file));
+            json_object_set_new(o2, "call_info", cj);
+        }
         char *s = json_dumps(o2, JSON_COMPACT | JSON_REAL_PRECISION(10));
         if (s)
             printf("%s\n", s);
         free(s);
         json_decref(o2);
     } else {
-        print_text(c, file);
+        if (c)
+            print_text(c, file);
+        if (ci_file)
+            print_call_info(&ci, ci_file);
     }
     net_capture_free(c);
+    net_call_info_free(&ci);
     return 0;
 }
 

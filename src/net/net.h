@@ -461,6 +461,108 @@ int net_read_any_mem(const void *bytes, size_t len, const net_limits *lim, net_c
 int net_explanation_prompt(const struct json_t *answer, char **system, char **user);
 int net_explanation_check(const char *text, const struct json_t *answer, char *why, size_t whysz);
 
+/* ---- ViciDial's call_info and carrier log ---------------------------------------------------- */
+
+/* What a dialer knows about a call, as people paste it (docs/network.md "ViciDial's call_info
+ * and carrier log"): the old service's call_info text in blocks (`CARRIER LOG:`, `QUEUE DATA:`,
+ * `DID ROUTING:`) of `key: value` or `key=value` pairs, and rows of ViciDial's
+ * vicidial_carrier_log as the mysql client prints them (a `| col | col |` table, tab-separated
+ * with a header line, or `\G`'s `*** 1. row ***` blocks). Everything is kept in the struct
+ * itself (fixed sizes, no allocation but the findings). */
+
+#define NET_CI_MAX_BYTES ((size_t)256 << 10) /* call_info text read at most (256 KiB) */
+#define NET_CI_VALUE_MAX 128                 /* bytes of a value kept, its NUL included */
+#define NET_CI_KEY_MAX 48                    /* bytes of an unknown key kept, its NUL included */
+#define NET_CI_MAX_ROWS 16                   /* carrier log rows kept; more are counted */
+#define NET_CI_MAX_EXTRA 32                  /* other pairs and lines kept; more are counted */
+#define NET_QUEUE_LONG_SEC 60.0              /* a wait in queue above this: queue_long_wait */
+
+/* One value as it was written. A value that does not parse as its field's kind (a number, an
+ * address, a date, a dial status) is kept as text with `valid` false, never turned into 0. */
+typedef struct net_ci_value {
+    bool present;                /* given (a table's NULL is not) */
+    bool valid;                  /* parsed as its field says (a text field: whenever present) */
+    bool cut;                    /* longer than NET_CI_VALUE_MAX - 1 bytes: cut there */
+    unsigned line;               /* its line in the text, from 1 */
+    double num;                  /* a number field's value, when valid */
+    char text[NET_CI_VALUE_MAX]; /* as written, trimmed of spaces and quotes */
+} net_ci_value;
+
+/* Asterisk's Dial() outcome (${DIALSTATUS}), as ViciDial logs it. */
+typedef enum net_dialstatus {
+    NET_DIAL_NONE = 0, /* not given, or not one of these (then its value is not valid) */
+    NET_DIAL_ANSWER,
+    NET_DIAL_BUSY,
+    NET_DIAL_NOANSWER,
+    NET_DIAL_CANCEL,
+    NET_DIAL_CONGESTION,
+    NET_DIAL_CHANUNAVAIL,
+    NET_DIAL_DONTCALL,
+    NET_DIAL_TORTURE,
+    NET_DIAL_INVALIDARGS
+} net_dialstatus;
+
+/* "BUSY", ...; NULL for NET_DIAL_NONE. */
+const char *net_dialstatus_name(net_dialstatus d);
+/* Its plain meaning ("the far end was busy"), NULL for NET_DIAL_NONE. */
+const char *net_dialstatus_meaning(net_dialstatus d);
+/* The reason phrase of a SIP status code (RFC 3261 section 21: "Busy Here"), or NULL. */
+const char *net_sip_status_phrase(int code);
+
+/* One row of vicidial_carrier_log (a `CARRIER LOG:` block is one row), its columns by name. */
+typedef struct net_carrier_row {
+    net_ci_value uniqueid;          /* Asterisk's uniqueid, epoch.sequence */
+    net_ci_value call_date;         /* YYYY-MM-DD HH:MM:SS, the dialer's clock */
+    net_ci_value server_ip;         /* the dialer that placed the call */
+    net_ci_value lead_id;           /* the lead dialled */
+    net_ci_value hangup_cause;      /* Q.850 cause, 0-127 (0: none recorded) */
+    net_ci_value dialstatus;        /* Dial()'s outcome: see `dial` */
+    net_ci_value channel;           /* the Asterisk channel, e.g. SIP/carrier-0000001a */
+    net_ci_value dial_time;         /* seconds from the dial to the answer or the end */
+    net_ci_value answered_time;     /* seconds the call was up after the answer */
+    net_ci_value sip_hangup_cause;  /* SIP status code, 0 or 100-699 (0: none recorded) */
+    net_ci_value sip_hangup_reason; /* its reason phrase as the carrier sent it */
+    net_ci_value caller_code;       /* ViciDial's call identifier (V..., M..., Y...) */
+    net_dialstatus dial;            /* dialstatus read */
+    const char *hangup_text;        /* static: net_q850_text(hangup_cause), or NULL */
+    const char *sip_phrase;         /* static: net_sip_status_phrase(sip_hangup_cause), or NULL */
+} net_carrier_row;
+
+/* A pair (or a line) the parser has no field for, kept so that nothing is lost. */
+typedef struct net_ci_extra {
+    char block[NET_CI_KEY_MAX];   /* the block it was in: "carrier_log", "queue_data",
+                                     "did_routing", "table", another header, or "" */
+    char key[NET_CI_KEY_MAX];     /* as written; "" for a line that was not a pair */
+    char value[NET_CI_VALUE_MAX]; /* as written, trimmed */
+    unsigned line;                /* from 1 */
+    bool cut;                     /* key or value cut at its size */
+} net_ci_extra;
+
+typedef struct net_call_info {
+    net_carrier_row rows[NET_CI_MAX_ROWS]; /* in the order they came */
+    size_t n_rows;
+    size_t rows_dropped;          /* rows past NET_CI_MAX_ROWS */
+    net_ci_value queue;           /* the queue (in-group) or campaign */
+    net_ci_value queue_seconds;   /* seconds the caller waited in queue */
+    net_ci_value queue_position;  /* the caller's place in the queue, from 1 */
+    net_ci_value did_pattern;     /* the DID the call came in on */
+    net_ci_value did_description; /* its description */
+    net_ci_extra extra[NET_CI_MAX_EXTRA];
+    size_t n_extra;
+    size_t extra_dropped; /* pairs and lines past NET_CI_MAX_EXTRA */
+    size_t n_invalid;     /* values kept as text because they did not parse */
+    cq_finding *findings; /* docs/network.md: freed by net_call_info_free */
+    size_t n_findings;
+    size_t *finding_row; /* the row of each finding, SIZE_MAX for none */
+} net_call_info;
+
+/* Parse call_info text (at most NET_CI_MAX_BYTES) into *out (caller's storage, overwritten)
+ * with its findings. 0, or -1 with the reason in err (empty, over the limit, binary, or no
+ * field found) and *out empty. Either way net_call_info_free(out) may be called. */
+int net_call_info_parse(const char *text, size_t len, net_call_info *out, char *err, size_t errsz);
+/* Free the findings; *ci is left empty. NULL is a no-op. */
+void net_call_info_free(net_call_info *ci);
+
 /* ---- as JSON ------------------------------------------------------------------------------- */
 
 struct json_t;
@@ -476,5 +578,8 @@ void net_stream_payloads(const net_rtp_stream *s, char *buf, size_t n);
 /* An investigation: explanation, dialog, findings (the capture's and its own, each with its
  * Call-ID), dialogs, streams, sip, sip_counts, counts, cross_checks. c may be NULL. */
 struct json_t *net_investigation_json(const net_capture *c, const net_investigation *inv);
+/* Parsed call_info as one JSON object (docs/network.md names every key): carrier_log[],
+ * queue, did, invalid[], extra[], findings[]. Caller decrefs. */
+struct json_t *net_call_info_json(const net_call_info *ci);
 
 #endif /* CQ_NET_H */

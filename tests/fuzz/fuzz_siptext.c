@@ -1,9 +1,10 @@
 /*
  * fuzz_siptext.c - libFuzzer harness over SIP as text (net_sip_text_read: sngrep's export,
- * pjsip set logger, sip set debug, raw messages; then the SIP parser, SDP, dialogs and findings
- * of src/net/). Oracles: a text read has at least one message, each with its fields and its
- * text within the limit; every dialog's messages are messages of the capture, in order; every
- * finding has a code, a message and evidence it can print; text refused says why.
+ * pjsip set logger, sip set debug, raw messages, tshark -V's packet details; then the SIP
+ * parser, SDP, dialogs and findings of src/net/). Oracles: a text read has at least one
+ * message, each with its fields and its text within the limit; every dialog's messages are
+ * messages of the capture, in order; every finding has a code, a message and evidence it can
+ * print; text refused says why.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -198,7 +198,8 @@ sys.exit(not (8.3 < l['duration'] < 8.7 and l['rms_db'] > -50 and 'G729' in ' '.
 rc=$?
 check "analyze --pcap: a capture with no voice stream is refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'no G.711' '$T/nortp.err'"
 
-# SIP as text: Asterisk's pjsip set logger and sip set debug, sngrep's text export, raw messages
+# SIP as text: Asterisk's pjsip set logger and sip set debug, sngrep's text export, raw messages,
+# tshark's packet details
 tx() { # tx FILE CODE...: the file read as SIP text, each code among its findings
     "$CQ" sip --json "$HERE/text/$1" > "$T/tx.json"
     shift
@@ -216,6 +217,27 @@ import json,sys; d=json.load(open('$T/sng.json'))['dialogs'][0]; sys.exit(not (d
 "$CQ" sip --json "$HERE/text/raw.txt" > "$T/raw.json"
 check "SIP text: raw messages have no durations" python3 -c "
 import json,sys; d=json.load(open('$T/raw.json'))['dialogs'][0]; sys.exit(not (d['pdd_sec'] is None and d['challenges'] == 3))"
+# tshark's packet details as text: the same messages, dialogs and findings as the capture itself
+# (tests/net/compare_text.py): the fixtures (sip_dtmf2's two calls with -V, asterisk_b2bua's
+# SUBSCRIBE 404 and PUBLISH 489 with -P -V -x), then three corpus captures exported here whole
+# with -V and with -P -V -x
+check "tshark -V text (sip_dtmf2's two calls, SDP offer and answer): as the capture" sh -c "python3 '$HERE/compare_text.py' '$CQ' '$P/sip_dtmf2.pcap' '$HERE/text/tshark_V.txt' | tee '$T/ts.out' && grep -q '^SAME' '$T/ts.out'"
+check "tshark -P -V -x text (asterisk_b2bua's 404 and 489): as the capture" sh -c "python3 '$HERE/compare_text.py' '$CQ' '$P/asterisk_b2bua.pcapng' '$HERE/text/tshark_PVx.txt' | tee '$T/ts.out' && grep -q '^SAME' '$T/ts.out'"
+"$CQ" sip --json "$HERE/text/tshark_V.txt" > "$T/tsv.json"
+check "tshark -V text: the SDP rebuilt (a late offer in the 200: PCMA, PCMU, G729, telephone-event), frame numbers and capture times kept" python3 -c "
+import json,sys; d=json.load(open('$T/tsv.json')); g=[x for x in d['dialogs'] if x['final_status'] == 200][0]
+sys.exit(not ([c['name'] for c in g['answer']['codecs']] == ['PCMA', 'PCMU', 'G729', 'telephone-event'] and g['answer']['port'] == 4376 and g['pdd_sec'] is not None
+              and d['sip'][0]['frame'] > 1 and d['sip'][0]['time_sec'] > 0))"
+for cap in sip_dtmf2.pcap asterisk_b2bua.pcapng dtmf_sipinfo.pcap; do
+    for opt in "-V" "-P -V -x"; do
+        tshark -r "$P/$cap" -Y sip $opt > "$T/ts.txt" 2> /dev/null
+        check "tshark $opt text of $cap: as the capture" sh -c "python3 '$HERE/compare_text.py' '$CQ' '$P/$cap' '$T/ts.txt' | tee '$T/ts.out' && grep -q '^SAME' '$T/ts.out'"
+    done
+done
+tshark -r "$P/dtmf_sipinfo.pcap" -Y sip -x > "$T/ts-x.txt" 2> /dev/null
+"$CQ" sip "$T/ts-x.txt" > /dev/null 2> "$T/ts-x.err"
+rc=$?
+check "tshark -x alone (no details): exit 1, the error names tshark -V" sh -c "[ $rc = 1 ] && grep -q 'tshark -V' '$T/ts-x.err'"
 head -c 400 "$HERE/text/pjsip_logger.log" > "$T/cut.log"
 "$CQ" sip --json "$T/cut.log" > "$T/cut-log.json"
 check "SIP text cut short: what is there is read" python3 -c "
@@ -229,6 +251,54 @@ import sys; sys.stdout.write(('INVITE sip:a@b SIP/2.0\r\nCall-ID: x\r\nContent-L
 "$CQ" sip "$T/huge.txt" > /dev/null 2> "$T/huge.err"
 rc=$?
 check "SIP text over 64 MiB: refused, saying so" sh -c "[ $rc = 1 ] && grep -q 'over 64 MiB' '$T/huge.err'"
+
+# ViciDial's call_info and carrier log (`callqa sip --call-info`): the old service's blocks, a
+# mysql table of vicidial_carrier_log rows, a tab-separated paste; garbage, empty, over the limit
+ci() { # ci FIXTURE: its call_info JSON into $T/ci.json
+    "$CQ" sip --json --call-info "$HERE/text/$1" > "$T/ci.json"
+}
+ci call_info_blocks.txt
+check "call_info blocks: every field read, findings carrier_congestion, carrier_sip_failure, carrier_q850, queue_long_wait" python3 -c "
+import json,sys; c=json.load(open('$T/ci.json'))['call_info']; r=c['carrier_log'][0]; codes=[f['code'] for f in c['findings']]
+sys.exit(not (len(c['carrier_log']) == 1 and r['dialstatus'] == 'CONGESTION' and r['hangup_cause'] == 34
+              and r['hangup_cause_text'] == 'no circuit/channel available' and r['sip_hangup_cause'] == 503
+              and r['sip_hangup_phrase'] == 'Service Unavailable' and r['uniqueid'] == '1714645800.4411'
+              and r['lead_id'] == 884213 and r['server_ip'] == '10.10.1.21' and r['dial_time'] == 4
+              and r['answered_time'] == 0 and r['channel'] == 'SIP/telco-a-0000a1f3'
+              and r['caller_code'] == 'V5021030000884213' and r['call_date'] == '2024-05-02 10:30:00'
+              and c['queue'] == {'queue': 'SALESQ', 'queue_seconds': 95.4, 'queue_position': 3}
+              and c['did'] == {'did_pattern': '8005551234', 'did_description': 'Spring promo line'}
+              and c['extra'][0]['key'] == 'agent_note' and c['invalid'] == []
+              and codes == ['carrier_congestion', 'carrier_sip_failure', 'carrier_q850', 'queue_long_wait']))"
+ci carrier_log_table.txt
+check "carrier log as a mysql table: 3 rows; BUSY/486/17, NOANSWER/487/19, an answered call with no finding" python3 -c "
+import json,sys; c=json.load(open('$T/ci.json'))['call_info']; r=c['carrier_log']
+f=[(x['code'], x['row'], x['severity']) for x in c['findings']]
+sys.exit(not ([x['dialstatus'] for x in r] == ['BUSY', 'NOANSWER', 'ANSWER'] and r[2]['answered_time'] == 184
+              and f == [('carrier_busy', 0, 'minor'), ('carrier_sip_failure', 0, 'minor'), ('carrier_q850', 0, 'minor'),
+                        ('carrier_no_answer', 1, 'minor'), ('carrier_sip_failure', 1, 'info'), ('carrier_q850', 1, 'minor')]))"
+ci carrier_log_tabs.txt
+check "carrier log tab-separated: CHANUNAVAIL and Q.850 38; 'abc' and 'WEIRD' kept as text and flagged, NULL absent" python3 -c "
+import json,sys; c=json.load(open('$T/ci.json'))['call_info']; r=c['carrier_log']; codes=[f['code'] for f in c['findings']]
+sys.exit(not (len(r) == 2 and r[0]['dialstatus'] == 'CHANUNAVAIL' and r[0]['sip_hangup_cause'] == 0
+              and r[0]['sip_hangup_reason'] == '' and r[1]['hangup_cause'] == 'abc' and r[1]['dialstatus'] == 'WEIRD'
+              and r[1]['caller_code'] is None and r[1]['dialstatus_meaning'] is None
+              and sorted(x['field'] for x in c['invalid']) == ['dialstatus', 'hangup_cause']
+              and codes == ['carrier_unavailable', 'carrier_q850', 'carrier_sip_failure', 'call_info_unparsed']))"
+"$CQ" sip --json --call-info "$HERE/text/call_info_blocks.txt" "$HERE/text/sngrep.txt" > "$T/ci-cap.json"
+check "call_info beside a capture: the capture's keys as before, and call_info" python3 -c "
+import json,sys; d=json.load(open('$T/ci-cap.json'))
+sys.exit(not (d['dialogs'][0]['final_status'] == 503 and d['call_info']['carrier_log'][0]['sip_hangup_cause'] == 503))"
+"$CQ" sip --call-info "$HERE/text/carrier_log_table.txt" > "$T/ci.txt"
+check "call_info as text: rows and findings" sh -c "grep -q 'carrier log row 3:' '$T/ci.txt' && grep -q '\[minor\] carrier_busy' '$T/ci.txt'"
+printf 'hello\nthis is not call info\n' > "$T/ci-garbage.txt"
+: > "$T/ci-empty.txt"
+python3 -c "import sys; sys.stdout.write('dialstatus: BUSY\n' * 20000)" > "$T/ci-huge.txt"
+for k in garbage:'no call_info field found' empty:'call_info is empty' huge:'call_info over 256 KiB'; do
+    "$CQ" sip --call-info "$T/ci-${k%%:*}.txt" > /dev/null 2> "$T/ci.err"
+    rc=$?
+    check "call_info ${k%%:*}: exit 1, says so" sh -c "[ $rc = 1 ] && grep -q '${k#*:}' '$T/ci.err'"
+done
 
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
