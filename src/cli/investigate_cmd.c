@@ -19,11 +19,13 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: callqa investigate [--json] [--recording FILE | --in FILE --out FILE]\n"
-               "                          [--status STATUS] [analysis options] CAPTURE\n"
+               "                          [--status STATUS] [--call-info FILE] [analysis options]\n"
+               "                          CAPTURE\n"
                "  why the call went wrong: the capture's dialogs, streams and findings (CAPTURE:\n"
                "  pcap, pcapng, or SIP as text), held against the call's recording when given\n"
                "  --recording FILE   the call's recording (stereo or mono); --in/--out: its legs\n"
                "  --status STATUS    the dialer's status for the call\n"
+               "  --call-info FILE   the dialer's call_info (carrier log, queue, DID) as text\n"
                "  --json             the answer of POST /investigate (docs/network.md)\n");
     cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
 }
@@ -50,7 +52,7 @@ static void print_text(const json_t *o)
 
 int cq_cli_investigate(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_REC, O_IN, O_OUT, O_STATUS, O_ONLY, O_CFG = 1000 };
+    enum { O_JSON = 256, O_REC, O_IN, O_OUT, O_STATUS, O_CI, O_ONLY, O_CFG = 1000 };
     static const struct option own[] = {
         {"json", no_argument, NULL, O_JSON},
         {"recording", required_argument, NULL, O_REC},
@@ -58,6 +60,7 @@ int cq_cli_investigate(int argc, char **argv)
         {"out", required_argument, NULL, O_OUT},
         {"status", required_argument, NULL, O_STATUS},
         {"only", required_argument, NULL, O_ONLY},
+        {"call-info", required_argument, NULL, O_CI},
         {"help", no_argument, NULL, 'h'},
     };
     enum { N_OWN = sizeof(own) / sizeof(own[0]) };
@@ -70,7 +73,7 @@ int cq_cli_investigate(int argc, char **argv)
     cfg_defaults(&set);
     cq_engine_params ep = cq_engine_default_params();
     int json = 0, c;
-    const char *rec = NULL, *in = NULL, *out = NULL, *status = NULL;
+    const char *rec = NULL, *in = NULL, *out = NULL, *status = NULL, *ci_path = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -79,6 +82,7 @@ int cq_cli_investigate(int argc, char **argv)
         case O_IN: in = optarg; break;
         case O_OUT: out = optarg; break;
         case O_STATUS: status = optarg; break;
+        case O_CI: ci_path = optarg; break;
         case 'h': usage(stdout); return 0;
         default:
             if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, usage))
@@ -105,11 +109,32 @@ int cq_cli_investigate(int argc, char **argv)
         src = rec ? (cq_call_src){.path = rec, .name = rec}
                   : (cq_call_src){.in_path = in, .out_path = out, .name = in};
     }
-    net_inv_input inp = {.capture_path = file, .recording = e ? &src : NULL, .status = status};
+    char *ci = NULL;
+    size_t ci_len = 0;
+    if (ci_path) {
+        FILE *f = fopen(ci_path, "rb");
+        ci = f ? malloc(NET_CI_MAX_BYTES + 1) : NULL;
+        ci_len = ci ? fread(ci, 1, NET_CI_MAX_BYTES + 1, f) : 0;
+        if (f)
+            fclose(f);
+        if (!ci || ci_len > NET_CI_MAX_BYTES) {
+            fprintf(stderr, "callqa investigate: %s: %s\n", ci_path,
+                    !f ? "cannot open it" : "over the call_info limit");
+            free(ci);
+            cq_engine_destroy(e);
+            return 1;
+        }
+    }
+    net_inv_input inp = {.capture_path = file,
+                         .recording = e ? &src : NULL,
+                         .status = status,
+                         .call_info = ci,
+                         .call_info_len = ci_len};
     json_t *o = NULL;
     char err[700];
     int rc = net_investigate_run(e, &inp, &o, err, sizeof(err));
     cq_engine_destroy(e);
+    free(ci);
     if (rc != 0) {
         fprintf(stderr, "callqa investigate: %s: %s\n", file, err);
         return 1;

@@ -133,14 +133,31 @@ int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **an
             rep = NULL;
         }
     }
+    net_call_info ci;
+    memset(&ci, 0, sizeof(ci));
+    char ci_err[300] = "";
+    bool have_ci =
+        in->call_info && in->call_info_len &&
+        net_call_info_parse(in->call_info, in->call_info_len, &ci, ci_err, sizeof(ci_err)) == 0;
     net_investigation inv;
-    if (net_investigate(c, rep, in->status, &inv) != 0) {
+    if (net_investigate(c, rep, have_ci ? &ci : NULL, in->status, &inv) != 0) {
+        net_call_info_free(&ci);
         cq_report_destroy(rep);
         net_capture_free(c);
         snprintf(err, errsz, "out of memory");
         return -1;
     }
     json_t *o = net_investigation_json(c, &inv);
+    json_t *cij = have_ci ? net_call_info_json(&ci) : NULL;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(cij, "findings"), i, f)
+        json_array_append(json_object_get(o, "findings"), f); /* each with its `row` */
+    json_object_set_new(o, "call_info", cij ? cij : json_null());
+    json_object_set_new(o, "call_info_error",
+                        in->call_info && in->call_info_len && !have_ci ? json_string(ci_err)
+                                                                       : json_null());
+    net_call_info_free(&ci);
     json_object_set_new(o, "warning", warn[0] ? json_string(warn) : json_null());
     json_object_set_new(o, "recording", rep ? recording_json(rep) : json_null());
     json_object_set_new(o, "recording_error", rec_err[0] ? json_string(rec_err) : json_null());

@@ -471,8 +471,37 @@ void net_investigation_free(net_investigation *inv)
     memset(inv, 0, sizeof(*inv));
 }
 
-int net_investigate(const net_capture *c, const cq_report *rec, const char *status,
-                    net_investigation *out)
+/* What the dialer's carrier log says, in one sentence: the first row's dial status, Q.850 and
+ * SIP causes, and the call_info's worst finding. */
+static void say_carrier(text *t, const net_call_info *ci)
+{
+    if (!ci || !ci->n_rows)
+        return;
+    const net_carrier_row *r = &ci->rows[0];
+    char dial[160] = "", q850[160] = "", sip[160] = "", code[64] = "";
+    if (r->dial != NET_DIAL_NONE)
+        snprintf(dial, sizeof(dial), " %s: %s", net_dialstatus_name(r->dial),
+                 net_dialstatus_meaning(r->dial));
+    if (r->hangup_cause.valid && r->hangup_cause.num > 0)
+        snprintf(q850, sizeof(q850), "; hangup cause %.0f%s%s%s", r->hangup_cause.num,
+                 r->hangup_text ? " (" : "", r->hangup_text ? r->hangup_text : "",
+                 r->hangup_text ? ")" : "");
+    if (r->sip_hangup_cause.valid && r->sip_hangup_cause.num > 0)
+        snprintf(sip, sizeof(sip), "; SIP %.0f%s%s", r->sip_hangup_cause.num,
+                 r->sip_phrase ? " " : "", r->sip_phrase ? r->sip_phrase : "");
+    const cq_finding *w = NULL;
+    for (size_t k = 0; k < ci->n_findings; k++)
+        if (!w || ci->findings[k].severity > w->severity)
+            w = &ci->findings[k];
+    if (w && w->severity > CQ_SEV_INFO)
+        snprintf(code, sizeof(code), " (%s)", w->code);
+    if (dial[0] || q850[0] || sip[0])
+        say(t, "The dialer's carrier log says%s%s%s%s.", dial[0] ? dial : " the call ended", q850,
+            sip, code);
+}
+
+int net_investigate(const net_capture *c, const cq_report *rec, const net_call_info *ci,
+                    const char *status, net_investigation *out)
 {
     memset(out, 0, sizeof(*out));
     out->dialog = primary_dialog(c);
@@ -529,6 +558,7 @@ int net_investigate(const net_capture *c, const cq_report *rec, const char *stat
             xf = &out->findings[k];
     if (xf && xf->severity > CQ_SEV_INFO)
         say(&t, "The recording: %s (%s).", xf->message, xf->code);
+    say_carrier(&t, ci);
     if (status && *status && t.sentences < 4)
         say(&t, "The dialer's status for the call is %s.", status);
     if (t.sentences < 2)

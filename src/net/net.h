@@ -418,11 +418,12 @@ typedef struct net_investigation {
     char *explanation;
 } net_investigation;
 
-/* c: a capture or SIP text (NULL: none); rec: the call's recording analysed (NULL: none);
- * status: the dialer's status (NULL: none). 0, or -1 out of memory; free with
- * net_investigation_free. */
-int net_investigate(const net_capture *c, const cq_report *rec, const char *status,
-                    net_investigation *out);
+struct net_call_info;
+/* c: a capture or SIP text (NULL: none); rec: the call's recording analysed (NULL: none); ci:
+ * the dialer's call_info (NULL: none); status: the dialer's status (NULL: none). 0, or -1 out of
+ * memory; free with net_investigation_free. */
+int net_investigate(const net_capture *c, const cq_report *rec, const struct net_call_info *ci,
+                    const char *status, net_investigation *out);
 void net_investigation_free(net_investigation *inv);
 
 /* One investigation from its inputs (inv_run.c): `callqa investigate` and POST /investigate. */
@@ -432,15 +433,17 @@ typedef struct net_inv_input {
     size_t capture_len;
     const char *sip_text; /* SIP as text, when there is no capture */
     size_t sip_len;
+    const char *call_info; /* the dialer's call_info text (net_call_info_parse); NULL none */
+    size_t call_info_len;
     const cq_call_src *recording; /* the call's recording, analysed by the engine; NULL none */
     const char *status;           /* the dialer's status; NULL none */
     const net_limits *lim;        /* NULL: net_default_limits() */
 } net_inv_input;
 
 /* The answer (json: explanation, dialog, findings, dialogs, streams, sip, sip_counts, counts,
- * cross_checks, warning, recording, recording_error, status): 0; or -1 with err when the capture
- * or the SIP text cannot be read. A recording the engine refuses is said in recording_error,
- * and the rest still answers. e may be NULL when there is no recording. */
+ * cross_checks, warning, recording, recording_error, call_info, call_info_error, status): 0; or -1
+ * with err when the capture or the SIP text cannot be read. A recording the engine refuses is said
+ * in recording_error, and the rest still answers. e may be NULL when there is no recording. */
 int net_investigate_run(const cq_engine *e, const net_inv_input *in, struct json_t **answer,
                         char *err, size_t errsz);
 

@@ -134,6 +134,8 @@ int svc_investigate_here(const cq_engine *e, const void *request, size_t len, ch
     net_inv_input inp = {.capture_path = json_string_value(json_object_get(q, "capture")),
                          .sip_text = json_string_value(sip),
                          .sip_len = json_string_length(sip),
+                         .call_info = json_string_value(json_object_get(q, "call_info")),
+                         .call_info_len = json_string_length(json_object_get(q, "call_info")),
                          .recording = rec || (in && out) ? &src : NULL,
                          .status = json_string_value(json_object_get(q, "status"))};
     json_t *o = NULL;

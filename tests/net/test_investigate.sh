@@ -198,6 +198,9 @@ ok = ok and any(f['code'] == 'sip_service_unavailable' and f['values']['q850_cau
 ok = ok and '503' in d['explanation'] and 'sip_service_unavailable' in d['explanation'] and 'CONGESTION' in d['explanation']
 sys.exit(not ok)"
 check "the old JSON body: the explanation holds to its facts" holds "$T/o1.json"
+check "the old JSON body: its call_info read, with its findings" has "$T/o1.json" carrier_congestion carrier_q850
+check "the old JSON body: the explanation says what the carrier log says" \
+    grep -q "carrier log says CONGESTION" "$T/o1.json"
 s=$(post_json o2 "$T/old.json")
 check "the same input again: the stored answer (X-Cache hit, cached true)" sh -c \
     "[ $s = 200 ] && [ '$(xcache o2)' = hit ] && python3 -c \"import json; d=json.load(open('$T/o2.json')); assert d['cached'] is True\""
