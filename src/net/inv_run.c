@@ -61,7 +61,8 @@ int net_read_any_path(const char *path, const net_limits *lim, net_capture **out
         return net_capture_read_path(path, lim, out, err, errsz);
     }
     char *buf = malloc(TEXT_MAX);
-    memcpy(buf ? buf : (char *)head, head, buf ? n : 0);
+    if (buf)
+        memcpy(buf, head, n);
     size_t len = buf ? n + fread(buf + n, 1, TEXT_MAX - n, f) : 0;
     bool more = buf && fgetc(f) != EOF;
     fclose(f);

@@ -38,10 +38,14 @@ enum MHD_Result svc_investigate_start(req *r)
     return svc_body_start(r);
 }
 
+/* A text for the request: as it is when UTF-8, else each byte above 0x7f as U+FFFD (the SIP and
+ * call_info readers take ASCII; a name in Latin-1 stays readable). */
 static void set_text(json_t *q, const char *key, const char *text, size_t len)
 {
-    if (text && len)
-        json_object_set_new(q, key, json_stringn_nocheck(text, len));
+    if (!text || !len)
+        return;
+    json_t *v = json_stringn(text, len);
+    json_object_set_new(q, key, v ? v : net_json_wire(text));
 }
 
 enum MHD_Result svc_investigate(req *r, const char *data, size_t *size)
