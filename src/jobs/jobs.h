@@ -7,7 +7,8 @@
  *
  * It calls the engine (its public API: the analysis, in the child), the clients (recording.h:
  * the call's audio opened or fetched; asr.h: the transcription; llm.h: scoring's LLM
- * categories), scoring, the transcript module (the transcript block as JSON), the store, proc
+ * categories), scoring, the transcript module (the transcript block as JSON), the network room
+ * (a capture beside the recording: network.c), the store, proc
  * and the settings (config.h, cfg_engine.h), with jansson. It is on floor 7, above every room it
  * joins: the pipeline's order and its leases live here. The service reuses its transcript
  * import (qa_stored_tx), the command line that and its scoring (qa_scoring_setup).
@@ -54,6 +55,13 @@ typedef struct qa_worker_config {
 } qa_worker_config;
 
 void qa_worker_defaults(qa_worker_config *c);
+
+/* A call's capture beside its recording (network.c): 1 with *out the investigation's answer for
+ * the report's `network` key and f's network MOS and model set; 0 when there is none; -1 with
+ * why when it is there but cannot be opened or read. */
+struct json_t;
+int qa_network_of(const rec_roots *roots, const char *rec_path, const cq_report *rep,
+                  store_figures *f, struct json_t **out, char *why, size_t n);
 
 /* Run until SIGTERM/SIGINT (or, with `once`, until nothing is claimable). Returns an exit
  * status: 0, 1 on a store or engine failure, 2 on a bad setting. */

@@ -166,6 +166,9 @@ void qa_figures_of(const cq_report *r, store_figures *f)
         if (lvl && (!f->has_level || db < f->level_db))
             f->has_level = true, f->level_db = db;
     }
+    f->net_mos = NAN; /* a capture beside the recording sets it (network.c) */
+    if (!isnan(f->mos[0]) || !isnan(f->mos[1]))
+        snprintf(f->mos_model, sizeof(f->mos_model), "NISQA v2");
     size_t k = 0;
     for (size_t i = 0; i < r->n_warnings && k < sizeof(f->warning_codes); i++)
         k += (size_t)snprintf(f->warning_codes + k, sizeof(f->warning_codes) - k, "%s%s",
@@ -420,7 +423,28 @@ static void analyse_in_child(void *arg, int fd)
         answer(fd, OUT_SKIP, &f, msg, NULL);
     } else {
         char *js = cq_report_to_json(rep);
+        bool mine = false; /* js is ours (free), not the library's (cq_report_free_string) */
         char why[800] = "";
+        /* a capture beside a local recording: its findings and cross-checks in the report */
+        json_t *net = NULL;
+        char nwhy[700];
+        const char *rec_path = call->audio[0] ? p_mix : p_in; /* the call's own names */
+        int nrc = js && !have_fetch
+                      ? qa_network_of(j->roots, rec_path, rep, &f, &net, nwhy, sizeof(nwhy))
+                      : 0;
+        if (nrc != 0) {
+            json_t *r = json_loads(js, 0, NULL);
+            json_object_set_new(r, nrc > 0 ? "network" : "network_error",
+                                nrc > 0 ? net : json_string(nwhy));
+            char *with =
+                json_is_object(r) ? json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+            json_decref(r);
+            if (with) { /* the library's string back to the library; ours from here on */
+                cq_report_free_string(js);
+                js = with;
+                mine = true;
+            }
+        }
         char *tx =
             js && j->asr ? transcribe(j->asr, call->campaign_id, rep, why, sizeof(why)) : NULL;
         int32_t txo = !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED;
@@ -437,7 +461,10 @@ static void analyse_in_child(void *arg, int fd)
         free(attempts);
         free(sc);
         free(tx);
-        cq_report_free_string(js);
+        if (mine)
+            free(js);
+        else
+            cq_report_free_string(js);
     }
     cq_report_destroy(rep);
 }

@@ -1053,19 +1053,25 @@ done:
 
 typedef struct badge_rule {
     const char *code, *rule, *unit;
-    double threshold; /* NAN: none */
+    double threshold;  /* NAN: none */
+    const char *model; /* a MOS threshold's model: each model has its own scale and threshold */
 } badge_rule;
 
 static const badge_rule k_badges[] = {
     {"one_way", "one leg silent while the other talks (the conversation's one-way audio)", NULL,
-     NAN},
-    {"dead_air", "dead air in all at least the threshold", "s", SC_DEAD_AIR_SEC},
-    {"clipping", "a leg's clipped samples at least the threshold", "%", SC_CLIPPING_PCT},
-    {"low_level", "a talking leg's speech level below the threshold", "dBFS", SC_QUIET_DB},
+     NAN, NULL},
+    {"dead_air", "dead air in all at least the threshold", "s", SC_DEAD_AIR_SEC, NULL},
+    {"clipping", "a leg's clipped samples at least the threshold", "%", SC_CLIPPING_PCT, NULL},
+    {"low_level", "a talking leg's speech level below the threshold", "dBFS", SC_QUIET_DB, NULL},
     {"fake_stereo", "both channels one signal (sample-identical, or correlated at 0.95 or more)",
-     NULL, NAN},
-    {"swapped_legs", "the channels' parties swapped (the channel map is likely wrong)", NULL, NAN},
-    {"mos_low", "a leg's NISQA MOS below the threshold", NULL, SC_LOW_MOS},
+     NULL, NAN, NULL},
+    {"swapped_legs", "the channels' parties swapped (the channel map is likely wrong)", NULL, NAN,
+     NULL},
+    {"mos_low", "a leg's NISQA MOS below the threshold", NULL, SC_LOW_MOS, "NISQA v2"},
+    {"network_mos_low",
+     "the network MOS of the call's capture (its lowest stream, behind an adaptive jitter "
+     "buffer) below the threshold",
+     NULL, SC_LOW_NET_MOS, "ITU-T G.107 E-model"},
 };
 #define N_BADGES (sizeof(k_badges) / sizeof(k_badges[0]))
 _Static_assert(N_BADGES <= SC_MAX_BADGES, "SC_MAX_BADGES holds every badge");
@@ -1094,6 +1100,7 @@ int sc_badges(const sc_badge_figures *f, const char *out[SC_MAX_BADGES])
         in_codes(w, "fake_stereo") || in_codes(w, "near_identical_legs"),
         in_codes(w, "legs_swapped"),
         f->mos_in < SC_LOW_MOS || f->mos_out < SC_LOW_MOS,
+        f->net_mos < SC_LOW_NET_MOS,
     };
     int n = 0;
     for (size_t i = 0; i < N_BADGES; i++)
@@ -1108,9 +1115,10 @@ char *sc_badges_json(void)
     for (size_t i = 0; a && i < N_BADGES; i++) {
         const badge_rule *b = &k_badges[i];
         json_array_append_new(
-            a, json_pack("{s:s, s:s, s:o, s:o}", "code", b->code, "rule", b->rule, "threshold",
+            a, json_pack("{s:s, s:s, s:o, s:o, s:o}", "code", b->code, "rule", b->rule, "threshold",
                          isnan(b->threshold) ? json_null() : json_real(b->threshold), "unit",
-                         b->unit ? json_string(b->unit) : json_null()));
+                         b->unit ? json_string(b->unit) : json_null(), "model",
+                         b->model ? json_string(b->model) : json_null()));
     }
     char *s = a ? json_dumps(a, JSON_COMPACT) : NULL;
     json_decref(a);

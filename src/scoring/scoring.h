@@ -248,6 +248,7 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call);
 #define SC_LOUD_DB (-10.0)   /* above it: too loud */
 #define SC_CLIPPING_PCT 0.1  /* clipped samples of a leg, %, from it: clipping */
 #define SC_LOW_MOS 3.0       /* a leg's NISQA MOS below it: low MOS */
+#define SC_LOW_NET_MOS 3.6   /* the network's E-model MOS below it (R 70, G.107 Annex B) */
 #define SC_DEAD_AIR_SEC 10.0 /* dead air in all, s, from it: dead air */
 
 /* A call's stored figures (NAN: not measured) and its report's warning codes (comma-separated,
@@ -255,13 +256,15 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call);
 typedef struct sc_badge_figures {
     double one_way; /* 1 one-way audio, 0 not */
     double dead_air_sec, clipping_pct, level_db, mos_in, mos_out;
+    double net_mos; /* the network's MOS (the E-model's), NAN without a capture */
     const char *warning_codes;
 } sc_badge_figures;
 #define SC_MAX_BADGES 8
 /* The call's badges, as codes (static strings) into out[SC_MAX_BADGES], in the order of
  * sc_badges_json's table. Their count. */
 int sc_badges(const sc_badge_figures *f, const char *out[SC_MAX_BADGES]);
-/* The badges and their rules, [{code, rule, threshold (null: none), unit}], JSON text
+/* The badges and their rules, [{code, rule, threshold (null: none), unit, model (the MOS model a
+ * threshold is on's, else null)}], JSON text
  * (malloc'd), or NULL when out of memory. */
 char *sc_badges_json(void);
 

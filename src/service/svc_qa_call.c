@@ -23,6 +23,8 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
+static json_t *report_row(const store_val *c, int n, void *u);
+
 /* the stored transcript block, parsed */
 static json_t *detail_row(const store_val *c, int n, void *u)
 {
@@ -75,6 +77,23 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
         return svc_qa_store_failed(r);
     }
     json_object_set_new(o, "audio", audio);
+    /* the call's capture, when one lay beside its recording (src/jobs/network.c): the findings,
+     * dialogs, streams and cross-checks the worker stored in the report's `network` key */
+    json_t *net = json_null(), *net_err = json_null();
+    if (json_is_integer(id) && !json_is_null(json_object_get(o, "analysis"))) {
+        store_val q[1] = {SV_I(json_integer_value(id))};
+        json_t *rep = svc_qa_query(r, SQ_REPORT, q, 1, report_row, NULL);
+        const char *text = json_string_value(json_array_get(rep, 0));
+        json_t *report = text ? json_loads(text, 0, NULL) : NULL;
+        if (json_is_object(json_object_get(report, "network")))
+            net = json_incref(json_object_get(report, "network"));
+        if (json_is_string(json_object_get(report, "network_error")))
+            net_err = svc_qa_redacted(json_string_value(json_object_get(report, "network_error")));
+        json_decref(report);
+        json_decref(rep);
+    }
+    json_object_set_new(o, "network", net);
+    json_object_set_new(o, "network_error", net_err);
     return svc_qa_send(r, 200, o);
 }
 

@@ -37,6 +37,7 @@ static json_t *badges(const store_val *c, int n)
                           .level_db = FIG("level_db"),
                           .mos_in = FIG("mos_in"),
                           .mos_out = FIG("mos_out"),
+                          .net_mos = FIG("net_mos"),
                           .warning_codes = w && w->t == SV_TEXT ? w->s : ""};
 #undef FIG
     const char *codes[SC_MAX_BADGES];
@@ -160,6 +161,18 @@ json_t *svc_qa_call_shape(const store_val *c, int n, void *u)
         }
     }
     json_object_set_new(a, "warning_codes", codes);
+    /* each MOS beside its model and the threshold of that model's badge */
+    json_t *sp =
+        json_pack("{s:o,s:o,s:o,s:f}", "model", svc_qa_val(svc_qa_col(c, n, "mos_model"), -1),
+                  "inbound", svc_qa_val(svc_qa_col(c, n, "mos_in"), 2), "outbound",
+                  svc_qa_val(svc_qa_col(c, n, "mos_out"), 2), "low_below", SC_LOW_MOS);
+    json_t *nm =
+        svc_qa_is_null(c, n, "net_mos")
+            ? json_null()
+            : json_pack("{s:o,s:o,s:f}", "model", svc_qa_val(svc_qa_col(c, n, "net_mos_model"), -1),
+                        "mos", svc_qa_val(svc_qa_col(c, n, "net_mos"), 2), "low_below",
+                        SC_LOW_NET_MOS);
+    json_object_set_new(a, "mos", json_pack("{s:o,s:o}", "speech", sp, "network", nm));
     json_object_set_new(o, "analysis", a);
     return o;
 }

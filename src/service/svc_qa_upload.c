@@ -1,6 +1,7 @@
 /*
  * svc_qa_upload.c - POST /api/qa/calls: a recording uploaded with its metadata (multipart,
- * streamed to temporary files), stored under a name that no other upload shares
+ * streamed to temporary files; a 'capture' part is kept beside the audio, where the worker
+ * looks for it), stored under a name that no other upload shares
  * (rec_name_encode), and enqueued for the worker like any ingested call.
  */
 #define _GNU_SOURCE
@@ -229,6 +230,26 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
             }
             r->part_path[p][0] = 0; /* moved: not removed at the end of the request */
         }
+    /* the call's capture beside its audio, named as the worker looks for it (ID.pcap, or
+     * ID.pcapng for a pcapng: src/jobs/network.c) */
+    bool capture = false;
+    if (!found && r->part_path[SVC_PART_CAPTURE][0]) {
+        unsigned char magic[4] = {0};
+        FILE *cf = fopen(r->part_path[SVC_PART_CAPTURE], "rb");
+        size_t got = cf ? fread(magic, 1, 4, cf) : 0;
+        if (cf)
+            fclose(cf);
+        bool ng = got == 4 && !memcmp(magic, "\x0a\x0d\x0d\x0a", 4);
+        char cpath[1280];
+        snprintf(cpath, sizeof(cpath), "%s/%s.%s", sdir, id_enc, ng ? "pcapng" : "pcap");
+        if (rename(r->part_path[SVC_PART_CAPTURE], cpath) != 0) {
+            svc_answer_error(r, 500, "internal", "the capture could not be kept: %s",
+                             strerror(errno));
+            return svc_send(r);
+        }
+        r->part_path[SVC_PART_CAPTURE][0] = 0;
+        capture = true;
+    }
     int64_t id = known.id;
     bool created = false;
     if (!found && store_call_put(r->s->store, &c, svc_now_sec(), &id, &created) != 0)
@@ -238,6 +259,7 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
     json_object_set_new(o, "source", json_string(c.source));
     json_object_set_new(o, "recording_id", json_string(c.recording_id));
     json_object_set_new(o, "created", json_boolean(created));
+    json_object_set_new(o, "capture", json_boolean(capture));
     store_job j;
     json_object_set_new(o, "processing_status",
                         store_job_get(r->s->store, id, &j) == 1

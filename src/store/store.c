@@ -1221,9 +1221,11 @@ static int analysed_tx(store *s, void *arg)
              "validators, created, checked, report, duration_sec, legs, speech_pct_in, "
              "speech_pct_out, mos_in, mos_out, one_way, talk_sec_in, talk_sec_out, "
              "dead_air_sec, overtalk_sec, hold_sec, hold_count, tone_count, dtmf_count, "
-             "warning_codes, clipping_pct, level_db) SELECT id, source, recording_id, '', "
+             "warning_codes, clipping_pct, level_db, mos_model, net_mos, net_mos_model) "
+             "SELECT id, source, recording_id, '', "
              "$2, 'pipeline', '', $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-             "$14, $15, $16, $17, $18, $19, $20, $21, $22 FROM calls WHERE id = $1 ON CONFLICT "
+             "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25 FROM calls WHERE id = $1 "
+             "ON CONFLICT "
              "(call_id) WHERE "
              "call_id IS NOT NULL DO UPDATE SET engine = excluded.engine, created = "
              "excluded.created, checked = excluded.checked, report = excluded.report, "
@@ -1236,7 +1238,8 @@ static int analysed_tx(store *s, void *arg)
              "excluded.hold_sec, hold_count = excluded.hold_count, tone_count = "
              "excluded.tone_count, dtmf_count = excluded.dtmf_count, warning_codes = "
              "excluded.warning_codes, clipping_pct = excluded.clipping_pct, level_db = "
-             "excluded.level_db");
+             "excluded.level_db, mos_model = excluded.mos_model, net_mos = excluded.net_mos, "
+             "net_mos_model = excluded.net_mos_model");
     if (!st)
         return STORE_ERR;
     const store_figures *f = a->f;
@@ -1278,6 +1281,18 @@ static int analysed_tx(store *s, void *arg)
         db_bind_double(st, 22, f->level_db);
     else
         db_bind_null(st, 22);
+    /* each MOS with its model; a model without its figure is not stored */
+    if (f->mos_model[0] && (isfinite(f->mos[0]) || isfinite(f->mos[1])))
+        db_bind_text(st, 23, f->mos_model);
+    else
+        db_bind_null(st, 23);
+    if (isfinite(f->net_mos) && f->net_mos_model[0]) {
+        db_bind_double(st, 24, f->net_mos);
+        db_bind_text(st, 25, f->net_mos_model);
+    } else {
+        db_bind_null(st, 24);
+        db_bind_null(st, 25);
+    }
     if (run(s, st, "storing an analysis") != 0 || event(s, a->l->call_id, a->next, a->now) != 0 ||
         rollup_call(s, a->l->call_id) != 0 ||
         envelope_put(s, a->l->call_id, a->env, a->now) != STORE_OK)

@@ -154,6 +154,9 @@ typedef struct store_figures {
     bool has_level;          /* level_db is known */
     double level_db;         /* the lower of the levels of the legs that talked: the P.56
                                 active speech level, else the RMS level, dBFS */
+    char mos_model[32];      /* the model of mos[] ("NISQA v2"); "" when no leg has one */
+    double net_mos;          /* the network's MOS (NaN: no capture, or no stream with one) */
+    char net_mos_model[32];  /* its model ("ITU-T G.107 E-model") */
 } store_figures;
 
 /* The analysis of a held job, in one transaction with its next state: the row replaces any

@@ -64,7 +64,8 @@
     "j.retry_count, j.queued, j.finished, a.duration_sec, a.legs, a.speech_pct_in, "               \
     "a.speech_pct_out, a.mos_in, a.mos_out, a.one_way, a.talk_sec_in, a.talk_sec_out, "            \
     "a.dead_air_sec, a.overtalk_sec, a.hold_sec, a.hold_count, a.tone_count, a.dtmf_count, "       \
-    "a.warning_codes, a.clipping_pct, a.level_db, sc.total_score, sc.partial_score, sc.coverage, " \
+    "a.warning_codes, a.clipping_pct, a.level_db, a.mos_model, a.net_mos, a.net_mos_model, "       \
+    "sc.total_score, sc.partial_score, sc.coverage, "                                              \
     "sc.flagged, "                                                                                 \
     "sc.flag_reason, sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "        \
     "sc.resolution, sc.closing, sc.compliance, sc.summary, sc.strengths, sc.improvements, "        \

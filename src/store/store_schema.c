@@ -432,9 +432,27 @@ static const char *const k_pg8[] = {
     NULL,
 };
 
+/* v9: every stored MOS names its model: the speech quality's (mos_in, mos_out: NISQA, which is
+ * all earlier rows hold) and the network's (net_mos: the E-model's, of a call analysed with its
+ * capture; docs/pipeline.md). */
+static const char *const k_v9[] = {
+    "ALTER TABLE analyses ADD COLUMN mos_model TEXT;",
+    "ALTER TABLE analyses ADD COLUMN net_mos REAL;",
+    "ALTER TABLE analyses ADD COLUMN net_mos_model TEXT;",
+    "UPDATE analyses SET mos_model = 'NISQA v2' WHERE mos_in IS NOT NULL OR mos_out IS NOT NULL;",
+    NULL,
+};
+
+static const char *const k_pg9[] = {
+    "ALTER TABLE analyses ADD COLUMN mos_model TEXT, ADD COLUMN net_mos DOUBLE PRECISION,"
+    " ADD COLUMN net_mos_model TEXT;",
+    "UPDATE analyses SET mos_model = 'NISQA v2' WHERE mos_in IS NOT NULL OR mos_out IS NOT NULL;",
+    NULL,
+};
+
 static const migration k_migrations[] = {{1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3},
                                          {4, k_v4, k_pg4}, {5, k_v5, k_pg5}, {6, k_v6, k_pg6},
-                                         {7, k_v7, k_pg7}, {8, k_v8, k_pg8}};
+                                         {7, k_v7, k_pg7}, {8, k_v8, k_pg8}, {9, k_v9, k_pg9}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

@@ -1,0 +1,110 @@
+/*
+ * network.c - a call's capture, when one lies beside its recording: the worker's child reads it
+ * (src/net/), looks at the dialog of this call, holds it against the analysed recording
+ * (net_investigate: the same findings and cross-checks as POST /investigate) and hands back the
+ * answer for the report's `network` key, and the network MOS for the store, named by its model.
+ *
+ * Beside the recording: the file the call was analysed from (the mix, or the inbound leg), with
+ * its extension (and a ViciDial leg's -in, -out or -all) replaced by .pcap or .pcapng, in the
+ * same folder (docs/pipeline.md). It is opened as the recordings are (rec_open: beneath the
+ * configured folders, no symbolic link, a regular file). A recording fetched from a recording
+ * server has no capture beside it.
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../net/net.h"
+#include "jobs.h"
+
+/* The capture paths to try for a recording: base.pcap and base.pcapng. */
+static int capture_paths(const char *rec, char out[2][4200])
+{
+    char base[4096];
+    if (!rec || !*rec || strlen(rec) >= sizeof(base))
+        return 0;
+    snprintf(base, sizeof(base), "%s", rec);
+    char *slash = strrchr(base, '/'), *dot = strrchr(base, '.');
+    if (dot && (!slash || dot > slash + 1))
+        *dot = 0;
+    size_t n = strlen(base);
+    static const char *const legs[] = {"-in", "-out", "-all"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t k = strlen(legs[i]);
+        if (n > k && !strcmp(base + n - k, legs[i]) && (!slash || base + n - k > slash + 1)) {
+            base[n - k] = 0;
+            break;
+        }
+    }
+    snprintf(out[0], sizeof(out[0]), "%s.pcap", base);
+    snprintf(out[1], sizeof(out[1]), "%s.pcapng", base);
+    return 2;
+}
+
+int qa_network_of(const rec_roots *roots, const char *rec_path, const cq_report *rep,
+                  store_figures *f, json_t **out, char *why, size_t n)
+{
+    *out = NULL;
+    why[0] = 0;
+    char paths[2][4200];
+    int np = capture_paths(rec_path, paths);
+    int fd = -1, k = 0;
+    for (; k < np && fd < 0; k++) {
+        if (access(paths[k], F_OK) != 0)
+            continue;
+        char w[300];
+        fd = rec_open(roots, paths[k], w, sizeof(w));
+        if (fd < 0) {
+            snprintf(why, n, "%s: %s", paths[k], w);
+            return -1;
+        }
+    }
+    if (fd < 0)
+        return 0;
+    const char *path = paths[k - 1];
+    char proc[40], err[600];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    net_capture *c = NULL;
+    int rc = net_read_any_path(proc, NULL, &c, err, sizeof(err));
+    close(fd);
+    if (rc != 0) {
+        snprintf(why, n, "%s: %s", path, err);
+        return -1;
+    }
+    net_investigation inv;
+    if (net_investigate(c, rep, NULL, NULL, &inv) != 0) {
+        net_capture_free(c);
+        snprintf(why, n, "out of memory");
+        return -1;
+    }
+    json_t *o = net_investigation_json(c, &inv);
+    const char *slash = strrchr(path, '/');
+    json_object_set_new(o, "capture", json_string(slash ? slash + 1 : path));
+    json_object_set_new(o, "warning", err[0] ? net_json_wire(err) : json_null());
+    /* the network MOS of the call: the lowest of its dialog's streams, behind the adaptive
+     * buffer (as rtp_low_mos reads it) */
+    double lowest = NAN;
+    if (inv.dialog != SIZE_MAX) {
+        const net_sip_dialog *d = &c->dialogs[inv.dialog];
+        for (size_t i = 0; i < d->n_streams; i++) {
+            const net_rtp_stream *s = &c->streams[d->streams[i]];
+            if (s->has_mos && (isnan(lowest) || s->mos[2] < lowest))
+                lowest = s->mos[2];
+        }
+    }
+    f->net_mos = lowest;
+    snprintf(f->net_mos_model, sizeof(f->net_mos_model), "%s",
+             isnan(lowest) ? "" : "ITU-T G.107 E-model");
+    json_object_set_new(
+        o, "network_mos",
+        isnan(lowest) ? json_null()
+                      : json_pack("{s:s,s:f}", "model", "ITU-T G.107 E-model", "mos", lowest));
+    net_investigation_free(&inv);
+    net_capture_free(c);
+    *out = o;
+    return 1;
+}
