@@ -10,6 +10,9 @@
 #     the findings and every number they write among the facts' numbers;
 #   - the route: the old JSON body (SIP text, call_info, status), a pcap upload with its
 #     recording, the answers stored by the input's hash, bad input (400, 422 naming NetMon);
+#   - the QA system: a capture uploaded with a call or lying beside it in a watched folder, read
+#     by the worker: /api/qa/call/{id}'s network, each MOS with its model and threshold, the
+#     network_mos_low badge, a capture that cannot be read;
 #   - with the fake LLM: the facts (not the raw SIP) in its prompt, its answer kept when it
 #     holds to them, refused with llm_error when it cites a figure they do not hold, and the
 #     explanation from the facts always beside it.
@@ -231,6 +234,66 @@ check "a part twice: 400" [ "$s" = 400 ]
 s=$(post_form m6 -F "status=X")
 check "a form with neither capture, sip_trace nor call_info: 400" [ "$s" = 400 ]
 check "the service is still up after the bad input" curl -sf -o /dev/null "$U/health"
+stop_wait "$SVCP" service
+
+# ---- in the QA system: a capture uploaded with the call, or lying beside it in a watched folder ----
+start_service "$T/serve-qa.log" || { echo "the service did not start: $(cat "$T/serve-qa.log")"; exit 1; }
+up() { # up RECORDING_ID PART...: POST /api/qa/calls; the answer in $T/up-RECORDING_ID.json
+    rid=$1
+    shift
+    parts=""
+    for p in "$@"; do parts="$parts -F $p"; done
+    # shellcheck disable=SC2086 # the parts are words on purpose
+    curl -s -o "$T/up-$rid.json" -w '%{http_code}' \
+        -F "metadata={\"recording_id\":\"$rid\",\"agent_user\":\"a1\"};type=application/json" \
+        $parts "$U/api/qa/calls"
+}
+python3 "$HERE/wav_to_pcap.py" "$T/c01_normal.wav" "$T/c01bad.pcap" 0.12 --answer
+s1=$(up q-oneway "audio=@$T/c02_one_way_audio.wav" "capture=@$T/c02.pcap")
+s2=$(up q-lossy "audio=@$T/c01_normal.wav" "capture=@$T/c01bad.pcap")
+s3=$(up q-plain "audio=@$T/c01_normal.wav")
+printf 'not a capture at all\0\1\2' > "$T/junk.pcap"
+s4=$(up q-junk "audio=@$T/c06_ivr_dtmf.wav" "capture=@$T/junk.pcap")
+check "uploads with and without a capture: 201, the capture kept ($s1 $s2 $s3 $s4)" python3 -c "
+import json,sys; a=[json.load(open('$T/up-%s.json' % r)) for r in ('q-oneway','q-lossy','q-plain','q-junk')]
+sys.exit(not ('$s1 $s2 $s3 $s4' == '201 201 201 201' and [x['capture'] for x in a] == [True, True, False, True]))"
+# the watched folder: a recording and its capture beside it (a capture alone is not a call)
+W=$T/watched
+mkdir -p "$W"
+cp "$T/c02_one_way_audio.wav" "$W/w-77.wav"
+cp "$T/c02.pcap" "$W/w-77.pcap"
+"$CQ" ingest watch --dir "$W" --db "$DB" --settle-sec 0.2 --once > "$T/watch.log" 2>&1
+check "the watched folder: one call (the capture beside it is not a recording)" \
+    grep -q '"recording_id":"w-77"\|w-77' "$T/watch.log"
+"$CQ" worker --once --db "$DB" > "$T/worker.log" 2>&1
+check "the worker analyses every call" sh -c "[ \$(grep -c '\"complete\"' '$T/worker.log') -ge 5 ]"
+callj() { curl -s -o "$T/call-$1.json" "$U/api/qa/call/$1"; }
+for r in q-oneway q-lossy q-plain q-junk w-77; do callj "$r"; done
+check "a call with its capture: the network's findings and cross-checks in /api/qa/call/{id}" python3 -c "
+import json,sys; d=json.load(open('$T/call-q-oneway.json')); n=d['network']
+sys.exit(not (n and 'xcheck_recording_one_way' in [f['code'] for f in n['findings']] and n['dialogs'] and n['streams']
+ and n['explanation'] and n['capture'].endswith('.pcap') and d['network_error'] is None))"
+check "each MOS beside its model and its own threshold" python3 -c "
+import json,sys; m=json.load(open('$T/call-q-oneway.json'))['analysis']['mos']; print('#', m)
+sys.exit(not (m['speech']['model'] == 'NISQA v2' and m['speech']['low_below'] == 3.0 and isinstance(m['speech']['outbound'], float)
+ and m['network']['model'] == 'ITU-T G.107 E-model' and m['network']['low_below'] == 3.6 and m['network']['mos'] > 4))"
+check "12 % loss on the capture: network_mos_low on the E-model's threshold, rtp_loss in the findings" python3 -c "
+import json,sys; d=json.load(open('$T/call-q-lossy.json')); m=d['analysis']['mos']['network']; print('#', m, d['badges'])
+sys.exit(not (m['mos'] < 3.6 and 'network_mos_low' in d['badges'] and 'rtp_loss' in [f['code'] for f in d['network']['findings']]))"
+check "a call without a capture: network null, no network MOS (not 0), no network badge" python3 -c "
+import json,sys; d=json.load(open('$T/call-q-plain.json'))
+sys.exit(not (d['network'] is None and d['analysis']['mos']['network'] is None and 'network_mos_low' not in d['badges']))"
+check "a capture that cannot be read: network_error says why, the call is still analysed" python3 -c "
+import json,sys; d=json.load(open('$T/call-q-junk.json')); print('#', d['network_error'])
+sys.exit(not (d['network'] is None and d['network_error'] and d['processing_status'] == 'complete'))"
+check "the watched folder's call: its capture beside it read" python3 -c "
+import json,sys; d=json.load(open('$T/call-w-77.json'))
+sys.exit(not (d['network'] and 'xcheck_recording_one_way' in [f['code'] for f in d['network']['findings']]))"
+curl -s -o "$T/badges.json" "$U/api/qa/badges"
+check "the badges name the model of each MOS threshold" python3 -c "
+import json,sys; b={x['code']: x for x in json.load(open('$T/badges.json'))}
+sys.exit(not (b['mos_low']['model'] == 'NISQA v2' and b['network_mos_low']['model'] == 'ITU-T G.107 E-model'
+ and b['network_mos_low']['threshold'] == 3.6 and b['dead_air']['model'] is None))"
 stop_wait "$SVCP" service
 
 # ---- with the fake LLM ----
