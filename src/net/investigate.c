@@ -126,6 +126,10 @@ static const cq_finding *worst_of(const net_capture *c, size_t d, const char *pr
     return w;
 }
 
+/* Decimals for a duration in a sentence: 0.1 s, and 0.01 s under a second (a 20 ms answer is
+ * not "0.0 s"). */
+#define DEC(v) ((v) < 1 ? 2 : 1)
+
 /* The call's outcome: who, what answer, how long. */
 static void say_outcome(text *t, const net_capture *c, const net_sip_dialog *d)
 {
@@ -137,10 +141,10 @@ static void say_outcome(text *t, const net_capture *c, const net_sip_dialog *d)
     if (d->final_status >= 200 && d->final_status < 300) {
         char pdd[48] = "", end[200];
         if (d->pdd_sec >= 0)
-            snprintf(pdd, sizeof(pdd), " (post-dial delay %.1f s)", d->pdd_sec);
+            snprintf(pdd, sizeof(pdd), " (post-dial delay %.*f s)", DEC(d->pdd_sec), d->pdd_sec);
         if (d->hangup == NET_HANGUP_CALLER || d->hangup == NET_HANGUP_CALLEE)
-            snprintf(end, sizeof(end), "; the %s hung up after %.1f s of talk%s",
-                     d->hangup == NET_HANGUP_CALLER ? "caller" : "callee",
+            snprintf(end, sizeof(end), "; the %s hung up after %.*f s of talk%s",
+                     d->hangup == NET_HANGUP_CALLER ? "caller" : "callee", DEC(d->talk_sec),
                      d->talk_sec >= 0 ? d->talk_sec : 0, cause);
         else
             snprintf(end, sizeof(end), " and was still up when the capture ended");
@@ -149,9 +153,9 @@ static void say_outcome(text *t, const net_capture *c, const net_sip_dialog *d)
                 d->final_status, d->final_reason ? d->final_reason : "",
                 d->hangup == NET_HANGUP_NONE ? "" : " and ended with a BYE");
         else
-            say(t, "The call %s from %s to %s was answered with %d %s %.1f s after the INVITE%s%s.",
+            say(t, "The call %s from %s to %s was answered with %d %s %.*f s after the INVITE%s%s.",
                 d->call_id, from, to, d->final_status, d->final_reason ? d->final_reason : "",
-                d->answer_sec >= 0 ? d->answer_sec : 0, pdd, end);
+                DEC(d->answer_sec), d->answer_sec >= 0 ? d->answer_sec : 0, pdd, end);
     } else if (d->final_status == 487 || (d->cancelled && d->final_status < 200)) {
         say(t,
             "The caller cancelled the call %s from %s to %s before it was answered (487, "
@@ -161,7 +165,8 @@ static void say_outcome(text *t, const net_capture *c, const net_sip_dialog *d)
         const cq_finding *f = worst_of(c, (size_t)(d - c->dialogs), "sip_", NULL);
         char secs[48] = "";
         if (!c->times_unknown && d->end_sec >= d->start_sec)
-            snprintf(secs, sizeof(secs), " after %.1f s", d->end_sec - d->start_sec);
+            snprintf(secs, sizeof(secs), " after %.*f s", DEC(d->end_sec - d->start_sec),
+                     d->end_sec - d->start_sec);
         say(t, "The call %s from %s to %s ended with SIP %d %s%s%s%s%s%s.", d->call_id, from, to,
             d->final_status, d->final_reason ? d->final_reason : "", secs, cause, f ? " (" : "",
             f ? f->code : "", f ? ")" : "");
