@@ -374,11 +374,13 @@ static const char *stream_path(const net_rtp_stream *s, char *buf, size_t n)
 }
 
 /* What the network did to each stream: DTMF as RFC 4733 events, loss, jitter, the network MOS. */
+static const net_sip_dialog *dialog_of_stream(const net_capture *c, size_t idx);
+
 static void stream_findings(net_capture *c)
 {
-    builder b = {c, NULL};
     for (size_t i = 0; i < c->n_streams; i++) {
         const net_rtp_stream *s = &c->streams[i];
+        builder b = {c, dialog_of_stream(c, i)}; /* its call's, when a dialog's SDP names it */
         char path[2 * NET_ADDR_STRLEN + 20];
         stream_path(s, path, sizeof(path));
         if (s->digits[0]) {

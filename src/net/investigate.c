@@ -207,7 +207,7 @@ static void say_media(text *t, const net_capture *c, const net_sip_dialog *d)
                  (unsigned long long)pk[i], loss, s->has_jitter ? s->max_jitter_ms : 0, mos);
     }
     const cq_finding *bad =
-        worst_of(c, SIZE_MAX, "rtp_", (const char *const[]){"rtp_one_way", NULL});
+        worst_of(c, (size_t)(d - c->dialogs), "rtp_", (const char *const[]){"rtp_one_way", NULL});
     char codes[80] = "";
     if (bad)
         snprintf(codes, sizeof(codes), " (%s)", bad->code);
