@@ -404,6 +404,37 @@ int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_c
 int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, size_t note_n,
                  char *err, size_t err_n);
 
+/* ---- a dialog matched to a stored call ------------------------------------------------------- */
+
+/* What the QA system knows of a call (its store's metadata, or the uploader's word); NULL or ""
+ * strings and negative numbers are unknown. */
+typedef struct net_call_hint {
+    const char *call_id;     /* a SIP Call-ID given by the uploader */
+    const char *uniqueid;    /* Asterisk's uniqueid, "epoch.sequence" */
+    const char *caller_code; /* ViciDial's vicidial_id / caller code, e.g. V1125230001000012345 */
+    const char *phone;       /* the number dialled or calling (its digits are compared) */
+    double epoch;            /* the call's start, UTC seconds; < 0 unknown */
+    double length_sec;       /* the call's length; < 0 unknown */
+} net_call_hint;
+
+typedef struct net_call_match {
+    size_t dialog;    /* the capture's dialog; SIZE_MAX none */
+    const char *rule; /* static: "call_id", "uniqueid", "caller_code", "time", "only_call"; NULL */
+    char detail[160]; /* why, in a phrase ("INVITE 2.1 s before the call's start, talk 61.0 s
+                         against 60 s"), or why none matched ("3 INVITE dialogs; none within the
+                         call's time") */
+    int candidates;   /* the INVITE dialogs the deciding step chose among: 1 for an identifier
+                         or the only call, those within the time window for time; with no match,
+                         those within the window when there were any, else every INVITE dialog */
+} net_call_match;
+
+/* The INVITE dialog of capture c (NULL: none) that is the call h describes (NULL: nothing
+ * known), by the rule of match.c (docs/network.md "A dialog matched to a stored call"): the
+ * first of call_id, uniqueid, caller_code, time, only_call that finds exactly one. 1 with
+ * out->dialog, or 0 with out->dialog SIZE_MAX and out->detail saying why. Pure; each message's
+ * header text is read a bounded number of times. */
+int net_match_call(const net_capture *c, const net_call_hint *h, net_call_match *out);
+
 /* ---- an investigation ------------------------------------------------------------------------ */
 
 /* Why a call went wrong (investigate.c, docs/network.md "POST /investigate"): the dialog looked
