@@ -451,10 +451,11 @@ typedef struct net_investigation {
 
 struct net_call_info;
 /* c: a capture or SIP text (NULL: none); rec: the call's recording analysed (NULL: none); ci:
- * the dialer's call_info (NULL: none); status: the dialer's status (NULL: none). 0, or -1 out of
- * memory; free with net_investigation_free. */
+ * the dialer's call_info (NULL: none); status: the dialer's status (NULL: none); dialog: the
+ * capture's dialog to look at (net_match_call's), SIZE_MAX (or out of range): the one with the
+ * most severe finding. 0, or -1 out of memory; free with net_investigation_free. */
 int net_investigate(const net_capture *c, const cq_report *rec, const struct net_call_info *ci,
-                    const char *status, net_investigation *out);
+                    const char *status, size_t dialog, net_investigation *out);
 void net_investigation_free(net_investigation *inv);
 
 /* One investigation from its inputs (inv_run.c): `callqa investigate` and POST /investigate. */
@@ -469,10 +470,12 @@ typedef struct net_inv_input {
     const cq_call_src *recording; /* the call's recording, analysed by the engine; NULL none */
     const char *status;           /* the dialer's status; NULL none */
     const net_limits *lim;        /* NULL: net_default_limits() */
+    const net_call_hint *hint;    /* the stored call: net_match_call picks the dialog; NULL none */
 } net_inv_input;
 
-/* The answer (json: explanation, dialog, findings, dialogs, streams, sip, sip_counts, counts,
- * cross_checks, warning, recording, recording_error, call_info, call_info_error, status): 0; or -1
+/* The answer (json: explanation, dialog, match, findings, dialogs, streams, sip, sip_counts,
+ * counts, cross_checks, warning, recording, recording_error, call_info, call_info_error, status;
+ * match: {dialog, rule, detail, candidates} with a hint, else null): 0; or -1
  * with err when the capture or the SIP text cannot be read. A recording the engine refuses is said
  * in recording_error, and the rest still answers. e may be NULL when there is no recording. */
 int net_investigate_run(const cq_engine *e, const net_inv_input *in, struct json_t **answer,
