@@ -158,20 +158,44 @@ static double talk_of(const net_sip_dialog *d)
     return -1;
 }
 
-/* A note appended to the detail ("; " between), within its size. */
-static void note(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Why the steps before the deciding one did not decide: one note a step. */
+typedef struct notes {
+    char s[4][112];
+    int n;
+} notes;
 
-static void note(char *buf, size_t n, const char *fmt, ...)
+static void note(notes *ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void note(notes *ns, const char *fmt, ...)
 {
-    size_t k = strlen(buf);
-    if (k + 3 >= n)
+    if (ns->n >= 4)
         return;
-    if (k)
-        buf[k++] = ';', buf[k++] = ' ', buf[k] = 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf + k, n - k, fmt, ap);
+    vsnprintf(ns->s[ns->n++], sizeof(ns->s[0]), fmt, ap);
     va_end(ap);
+}
+
+/* The notes after the detail's head, between open and close, "; " between them: the later ones
+ * first kept (the later a step, the nearer it came), "..." for those before that do not fit. */
+static void with_notes(char *d, size_t cap, const notes *ns, const char *open, const char *close)
+{
+    size_t k = strlen(d), need = strlen(open) + strlen(close);
+    int from = ns->n;
+    while (from > 0) {
+        size_t add = strlen(ns->s[from - 1]) + (from < ns->n ? 2 : 0); /* it and its "; " */
+        if (k + need + add + (from > 1 ? 5 : 0) >= cap)                /* "...; " before */
+            break;
+        need += add;
+        from--;
+    }
+    if (from == ns->n)
+        return;
+    k += (size_t)snprintf(d + k, cap - k, "%s%s", open, from ? "...; " : "");
+    for (int i = from; i < ns->n && k < cap; i++)
+        k += (size_t)snprintf(d + k, cap - k, "%s%s", i > from ? "; " : "", ns->s[i]);
+    if (k < cap)
+        snprintf(d + k, cap - k, "%s", close);
 }
 
 /* An identifier in a header of the INVITE dialogs' messages: the count of dialogs holding it,
@@ -202,10 +226,10 @@ static int by_header(const net_capture *c, const char *w, size_t *best, char *hd
 
 /* The time step: 1 and *best when it decides; else its note says why. */
 static int by_time(const net_capture *c, const net_call_hint *h, size_t *best, int *cands,
-                   char *detail, size_t dn, char *notes, size_t nn)
+                   char *detail, size_t dn, notes *ns)
 {
     if (c->times_unknown) {
-        note(notes, nn, "the trace has no times");
+        note(ns, "the trace has no times");
         return 0;
     }
     char phone[MATCH_PHONE_MAX] = "";
@@ -229,7 +253,7 @@ static int by_time(const net_capture *c, const net_call_hint *h, size_t *best, i
     }
     *cands = in;
     if (!in) {
-        note(notes, nn, "none within the call's time");
+        note(ns, "none within the call's time");
         return 0;
     }
     bool by_number = with_number > 0;
@@ -264,7 +288,7 @@ static int by_time(const net_capture *c, const net_call_hint *h, size_t *best, i
         else
             snprintf(why, sizeof(why), "talk %.1f s and %.1f s against %.0f s", bt, nt,
                      h->length_sec);
-        note(notes, nn, "%d within the call's time%s, %s", n,
+        note(ns, "%d within the call's time%s, %s", n,
              by_number  ? " with the number"
              : phone[0] ? " (none with the number)"
                         : "",
@@ -288,11 +312,18 @@ static int by_time(const net_capture *c, const net_call_hint *h, size_t *best, i
     return 1;
 }
 
+/* A match: what the steps before it did not find, in brackets after its detail. 1. */
+static int decided(net_call_match *out, const notes *ns)
+{
+    with_notes(out->detail, sizeof(out->detail), ns, " (", ")");
+    return 1;
+}
+
 int net_match_call(const net_capture *c, const net_call_hint *h, net_call_match *out)
 {
     memset(out, 0, sizeof(*out));
     out->dialog = SIZE_MAX;
-    char notes[120] = ""; /* why the steps before did not decide */
+    notes ns = {.n = 0};
     int invites = 0;
     size_t only = SIZE_MAX;
     for (size_t i = 0; c && i < c->n_dialogs; i++)
@@ -315,7 +346,7 @@ int net_match_call(const net_capture *c, const net_call_hint *h, net_call_match 
                 snprintf(out->detail, sizeof(out->detail), "Call-ID %.120s as given", h->call_id);
                 return 1;
             }
-        note(notes, sizeof(notes), "the Call-ID not among them");
+        note(&ns, "Call-ID not found");
     }
     /* 2. the uniqueid, 3. the caller code: in a header */
     const char *ids[2] = {h->uniqueid, h->caller_code};
@@ -331,31 +362,33 @@ int net_match_call(const net_capture *c, const net_call_hint *h, net_call_match 
             out->dialog = b, out->rule = rule[r], out->candidates = 1;
             snprintf(out->detail, sizeof(out->detail), "%s %.40s in %s of the %s", what[r], ids[r],
                      hdr, msg);
-            return 1;
+            return decided(out, &ns);
         }
         if (hits)
-            note(notes, sizeof(notes), "%s in %d INVITE dialogs", what[r], hits);
+            note(&ns, "%s in %d dialogs", what[r], hits);
         else
-            note(notes, sizeof(notes), "%s in no INVITE dialog", what[r]);
+            note(&ns, "%s in none", what[r]);
     }
     /* 4. the time, the number, the length */
+    if (h->epoch < 0 && h->phone && h->phone[0])
+        note(&ns, "a number without the call's time");
     if (h->epoch >= 0) {
         size_t b = SIZE_MAX;
         int cands = 0;
-        if (by_time(c, h, &b, &cands, out->detail, sizeof(out->detail), notes, sizeof(notes))) {
+        if (by_time(c, h, &b, &cands, out->detail, sizeof(out->detail), &ns)) {
             out->dialog = b, out->rule = "time", out->candidates = cands;
-            return 1;
+            return decided(out, &ns);
         }
         out->candidates = cands ? cands : invites;
     }
     /* 5. the only call */
     if (invites == 1) {
         out->dialog = only, out->rule = "only_call", out->candidates = 1;
-        snprintf(out->detail, sizeof(out->detail), "the capture's only INVITE dialog%s%s%s",
-                 notes[0] ? " (" : "", notes, notes[0] ? ")" : "");
-        return 1;
+        snprintf(out->detail, sizeof(out->detail), "the capture's only INVITE dialog");
+        return decided(out, &ns);
     }
-    snprintf(out->detail, sizeof(out->detail), "%d INVITE dialogs%s%s", invites,
-             notes[0] ? "; " : "", notes[0] ? notes : ", nothing given to tell them apart");
+    snprintf(out->detail, sizeof(out->detail), "%d INVITE dialogs%s", invites,
+             ns.n ? "" : ", nothing given to tell them apart");
+    with_notes(out->detail, sizeof(out->detail), &ns, "; ", "");
     return 0;
 }
