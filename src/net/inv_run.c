@@ -154,8 +154,8 @@ int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **an
     if (in->hint)
         net_match_call(c, in->hint, &match);
     net_investigation inv;
-    if (net_investigate(c, rep, have_ci ? &ci : NULL, in->status,
-                        in->hint ? match.dialog : SIZE_MAX, &inv) != 0) {
+    if (net_investigate_dialog(c, in->hint ? match.dialog : SIZE_MAX, rep, have_ci ? &ci : NULL,
+                               in->status, &inv) != 0) {
         net_call_info_free(&ci);
         cq_report_destroy(rep);
         net_capture_free(c);

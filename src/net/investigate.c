@@ -502,7 +502,13 @@ static void say_carrier(text *t, const net_call_info *ci)
 }
 
 int net_investigate(const net_capture *c, const cq_report *rec, const net_call_info *ci,
-                    const char *status, size_t dialog, net_investigation *out)
+                    const char *status, net_investigation *out)
+{
+    return net_investigate_dialog(c, SIZE_MAX, rec, ci, status, out);
+}
+
+int net_investigate_dialog(const net_capture *c, size_t dialog, const cq_report *rec,
+                           const net_call_info *ci, const char *status, net_investigation *out)
 {
     memset(out, 0, sizeof(*out));
     out->dialog = c && dialog < c->n_dialogs ? dialog : primary_dialog(c);

@@ -451,11 +451,16 @@ typedef struct net_investigation {
 
 struct net_call_info;
 /* c: a capture or SIP text (NULL: none); rec: the call's recording analysed (NULL: none); ci:
- * the dialer's call_info (NULL: none); status: the dialer's status (NULL: none); dialog: the
- * capture's dialog to look at (net_match_call's), SIZE_MAX (or out of range): the one with the
- * most severe finding. 0, or -1 out of memory; free with net_investigation_free. */
+ * the dialer's call_info (NULL: none); status: the dialer's status (NULL: none). The dialog
+ * looked at is the one with the most severe finding. 0, or -1 out of memory; free with
+ * net_investigation_free. */
 int net_investigate(const net_capture *c, const cq_report *rec, const struct net_call_info *ci,
-                    const char *status, size_t dialog, net_investigation *out);
+                    const char *status, net_investigation *out);
+/* The same, looking at the capture's dialog `dialog` (net_match_call's); SIZE_MAX (or out of
+ * range): the one with the most severe finding, as net_investigate. */
+int net_investigate_dialog(const net_capture *c, size_t dialog, const cq_report *rec,
+                           const struct net_call_info *ci, const char *status,
+                           net_investigation *out);
 void net_investigation_free(net_investigation *inv);
 
 /* One investigation from its inputs (inv_run.c): `callqa investigate` and POST /investigate. */
