@@ -4,8 +4,11 @@
  * investigate.c; docs/network.md): 2 to 4 plain sentences built on the findings, then the
  * findings; --json prints the route's answer. It runs in callqa-service (libpcap).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +21,51 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: callqa investigate [--json] [--recording FILE | --in FILE --out FILE]\n"
-               "                          [--status STATUS] [--call-info FILE] [analysis options]\n"
-               "                          CAPTURE\n"
-               "  why the call went wrong: the capture's dialogs, streams and findings (CAPTURE:\n"
-               "  pcap, pcapng, or SIP as text), held against the call's recording when given\n"
-               "  --recording FILE   the call's recording (stereo or mono); --in/--out: its legs\n"
-               "  --status STATUS    the dialer's status for the call\n"
-               "  --call-info FILE   the dialer's call_info (carrier log, queue, DID) as text\n"
-               "  --json             the answer of POST /investigate (docs/network.md)\n");
+    fprintf(f,
+            "usage: callqa investigate [--json] [--recording FILE | --in FILE --out FILE]\n"
+            "                          [--status STATUS] [--call-info FILE] [--call-id ID]\n"
+            "                          [--uniqueid ID] [--caller-code CODE] [--phone NUMBER]\n"
+            "                          [--call-epoch SECONDS] [--length SECONDS]\n"
+            "                          [analysis options] CAPTURE\n"
+            "  why the call went wrong: the capture's dialogs, streams and findings (CAPTURE:\n"
+            "  pcap, pcapng, or SIP as text), held against the call's recording when given\n"
+            "  --recording FILE   the call's recording (stereo or mono); --in/--out: its legs\n"
+            "  --status STATUS    the dialer's status for the call\n"
+            "  --call-info FILE   the dialer's call_info (carrier log, queue, DID) as text\n"
+            "  --call-id, --uniqueid, --caller-code, --phone, --call-epoch, --length\n"
+            "                     the stored call (its SIP Call-ID, Asterisk uniqueid, ViciDial\n"
+            "                     caller code, number, start in UTC epoch seconds, length in\n"
+            "                     seconds): the dialog looked at is the one they match\n"
+            "  --json             the answer of POST /investigate (docs/network.md)\n");
     cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
+}
+
+/* A number of seconds from 0 ("1714645800", "61.5") into *v. */
+static bool seconds_of(const char *s, double *v)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(x) || x < 0)
+        return false;
+    *v = x;
+    return true;
 }
 
 static void print_text(const json_t *o)
 {
     printf("%s\n", json_string_value(json_object_get(o, "explanation")));
+    const json_t *m = json_object_get(o, "match");
+    if (json_is_object(m)) {
+        const json_t *d = json_object_get(m, "dialog");
+        if (json_is_integer(d))
+            printf("the call is dialog %lld, by %s: %s\n", (long long)json_integer_value(d),
+                   json_string_value(json_object_get(m, "rule")),
+                   json_string_value(json_object_get(m, "detail")));
+        else
+            printf("no dialog matched the call: %s\n",
+                   json_string_value(json_object_get(m, "detail")));
+    }
     const json_t *w = json_object_get(o, "warning");
     if (json_is_string(w))
         printf("warning: %s\n", json_string_value(w));
@@ -52,7 +85,22 @@ static void print_text(const json_t *o)
 
 int cq_cli_investigate(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_REC, O_IN, O_OUT, O_STATUS, O_CI, O_ONLY, O_CFG = 1000 };
+    enum {
+        O_JSON = 256,
+        O_REC,
+        O_IN,
+        O_OUT,
+        O_STATUS,
+        O_CI,
+        O_ONLY,
+        O_CALL_ID,
+        O_UNIQUEID,
+        O_CALLER_CODE,
+        O_PHONE,
+        O_EPOCH,
+        O_LENGTH,
+        O_CFG = 1000
+    };
     static const struct option own[] = {
         {"json", no_argument, NULL, O_JSON},
         {"recording", required_argument, NULL, O_REC},
@@ -61,6 +109,12 @@ int cq_cli_investigate(int argc, char **argv)
         {"status", required_argument, NULL, O_STATUS},
         {"only", required_argument, NULL, O_ONLY},
         {"call-info", required_argument, NULL, O_CI},
+        {"call-id", required_argument, NULL, O_CALL_ID},
+        {"uniqueid", required_argument, NULL, O_UNIQUEID},
+        {"caller-code", required_argument, NULL, O_CALLER_CODE},
+        {"phone", required_argument, NULL, O_PHONE},
+        {"call-epoch", required_argument, NULL, O_EPOCH},
+        {"length", required_argument, NULL, O_LENGTH},
         {"help", no_argument, NULL, 'h'},
     };
     enum { N_OWN = sizeof(own) / sizeof(own[0]) };
@@ -74,6 +128,8 @@ int cq_cli_investigate(int argc, char **argv)
     cq_engine_params ep = cq_engine_default_params();
     int json = 0, c;
     const char *rec = NULL, *in = NULL, *out = NULL, *status = NULL, *ci_path = NULL;
+    net_call_hint hint = {.epoch = -1, .length_sec = -1};
+    bool hinted = false;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -83,6 +139,19 @@ int cq_cli_investigate(int argc, char **argv)
         case O_OUT: out = optarg; break;
         case O_STATUS: status = optarg; break;
         case O_CI: ci_path = optarg; break;
+        case O_CALL_ID: hint.call_id = optarg, hinted = true; break;
+        case O_UNIQUEID: hint.uniqueid = optarg, hinted = true; break;
+        case O_CALLER_CODE: hint.caller_code = optarg, hinted = true; break;
+        case O_PHONE: hint.phone = optarg, hinted = true; break;
+        case O_EPOCH:
+        case O_LENGTH:
+            if (!seconds_of(optarg, c == O_EPOCH ? &hint.epoch : &hint.length_sec)) {
+                fprintf(stderr, "callqa investigate: --%s wants seconds (a number from 0): %s\n",
+                        c == O_EPOCH ? "call-epoch" : "length", optarg);
+                return 2;
+            }
+            hinted = true;
+            break;
         case 'h': usage(stdout); return 0;
         default:
             if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, usage))
@@ -129,7 +198,8 @@ int cq_cli_investigate(int argc, char **argv)
                          .recording = e ? &src : NULL,
                          .status = status,
                          .call_info = ci,
-                         .call_info_len = ci_len};
+                         .call_info_len = ci_len,
+                         .hint = hinted ? &hint : NULL};
     json_t *o = NULL;
     char err[700];
     int rc = net_investigate_run(e, &inp, &o, err, sizeof(err));

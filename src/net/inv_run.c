@@ -2,7 +2,8 @@
  * inv_run.c - one investigation from its inputs, as `callqa investigate` and POST /investigate
  * run it: a capture (pcap, pcapng, or SIP as text: told apart by their first bytes) and/or SIP
  * text, the call's recording through the engine (the library's public API), the dialer's
- * status; then investigate.c's findings and sentences, as one JSON answer. No network, no store.
+ * status, the stored call's identifiers and times (match.c picks its dialog); then
+ * investigate.c's findings and sentences, as one JSON answer. No network, no store.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -103,6 +104,15 @@ static json_t *recording_json(const cq_report *r)
     return o;
 }
 
+/* Which dialog is the stored call, and by what rule (match.c). */
+static json_t *match_json(const net_call_match *m)
+{
+    return json_pack("{s:o,s:o,s:s,s:i}", "dialog",
+                     m->dialog != SIZE_MAX ? json_integer((json_int_t)m->dialog) : json_null(),
+                     "rule", m->rule ? json_string(m->rule) : json_null(), "detail", m->detail,
+                     "candidates", m->candidates);
+}
+
 int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **answer, char *err,
                         size_t errsz)
 {
@@ -140,8 +150,12 @@ int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **an
     bool have_ci =
         in->call_info && in->call_info_len &&
         net_call_info_parse(in->call_info, in->call_info_len, &ci, ci_err, sizeof(ci_err)) == 0;
+    net_call_match match;
+    if (in->hint)
+        net_match_call(c, in->hint, &match);
     net_investigation inv;
-    if (net_investigate(c, rep, have_ci ? &ci : NULL, in->status, &inv) != 0) {
+    if (net_investigate_dialog(c, in->hint ? match.dialog : SIZE_MAX, rep, have_ci ? &ci : NULL,
+                               in->status, &inv) != 0) {
         net_call_info_free(&ci);
         cq_report_destroy(rep);
         net_capture_free(c);
@@ -149,6 +163,7 @@ int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **an
         return -1;
     }
     json_t *o = net_investigation_json(c, &inv);
+    json_object_set_new(o, "match", in->hint ? match_json(&match) : json_null());
     json_t *cij = have_ci ? net_call_info_json(&ci) : NULL;
     size_t i;
     json_t *f;

@@ -4,8 +4,9 @@
  * joined into findings and 2 to 4 plain sentences that cite the codes and durations
  * (docs/network.md, "POST /investigate").
  *
- * The call looked at is one dialog: the INVITE dialog with the most severe finding (the first
- * such; without an INVITE, the first dialog). The cross-checks hold the recording against it:
+ * The call looked at is one dialog: the one the caller names (match.c's, for a stored call),
+ * else the INVITE dialog with the most severe finding (the first such; without an INVITE, the
+ * first dialog). The cross-checks hold the recording against it:
  *
  *   one-way      the recording's one-way verdict (its conversation analysis) against the RTP
  *                each way: audio silent in the recording while RTP flowed both ways points to
@@ -508,8 +509,14 @@ static void say_carrier(text *t, const net_call_info *ci)
 int net_investigate(const net_capture *c, const cq_report *rec, const net_call_info *ci,
                     const char *status, net_investigation *out)
 {
+    return net_investigate_dialog(c, SIZE_MAX, rec, ci, status, out);
+}
+
+int net_investigate_dialog(const net_capture *c, size_t dialog, const cq_report *rec,
+                           const net_call_info *ci, const char *status, net_investigation *out)
+{
     memset(out, 0, sizeof(*out));
-    out->dialog = primary_dialog(c);
+    out->dialog = c && dialog < c->n_dialogs ? dialog : primary_dialog(c);
     const net_sip_dialog *d = out->dialog != SIZE_MAX ? &c->dialogs[out->dialog] : NULL;
     xcheck x = {{&out->findings, &out->n_findings, &out->finding_dialog}, c, out->dialog};
     if (rec && c) {

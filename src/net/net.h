@@ -404,6 +404,37 @@ int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_c
 int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, size_t note_n,
                  char *err, size_t err_n);
 
+/* ---- a dialog matched to a stored call ------------------------------------------------------- */
+
+/* What the QA system knows of a call (its store's metadata, or the uploader's word); NULL or ""
+ * strings and negative numbers are unknown. */
+typedef struct net_call_hint {
+    const char *call_id;     /* a SIP Call-ID given by the uploader */
+    const char *uniqueid;    /* Asterisk's uniqueid, "epoch.sequence" */
+    const char *caller_code; /* ViciDial's vicidial_id / caller code, e.g. V1125230001000012345 */
+    const char *phone;       /* the number dialled or calling (its digits are compared) */
+    double epoch;            /* the call's start, UTC seconds; < 0 unknown */
+    double length_sec;       /* the call's length; < 0 unknown */
+} net_call_hint;
+
+typedef struct net_call_match {
+    size_t dialog;    /* the capture's dialog; SIZE_MAX none */
+    const char *rule; /* static: "call_id", "uniqueid", "caller_code", "time", "only_call"; NULL */
+    char detail[160]; /* why, in a phrase ("INVITE 2.1 s before the call's start, talk 61.0 s
+                         against 60 s"), or why none matched ("3 INVITE dialogs; none within the
+                         call's time") */
+    int candidates;   /* the INVITE dialogs the deciding step chose among: 1 for an identifier
+                         or the only call, those within the time window for time; with no match,
+                         those within the window when there were any, else every INVITE dialog */
+} net_call_match;
+
+/* The INVITE dialog of capture c (NULL: none) that is the call h describes (NULL: nothing
+ * known), by the rule of match.c (docs/network.md "A dialog matched to a stored call"): the
+ * first of call_id, uniqueid, caller_code, time, only_call that finds exactly one. 1 with
+ * out->dialog, or 0 with out->dialog SIZE_MAX and out->detail saying why. Pure; each message's
+ * header text is read a bounded number of times. */
+int net_match_call(const net_capture *c, const net_call_hint *h, net_call_match *out);
+
 /* ---- an investigation ------------------------------------------------------------------------ */
 
 /* Why a call went wrong (investigate.c, docs/network.md "POST /investigate"): the dialog looked
@@ -420,10 +451,16 @@ typedef struct net_investigation {
 
 struct net_call_info;
 /* c: a capture or SIP text (NULL: none); rec: the call's recording analysed (NULL: none); ci:
- * the dialer's call_info (NULL: none); status: the dialer's status (NULL: none). 0, or -1 out of
- * memory; free with net_investigation_free. */
+ * the dialer's call_info (NULL: none); status: the dialer's status (NULL: none). The dialog
+ * looked at is the one with the most severe finding. 0, or -1 out of memory; free with
+ * net_investigation_free. */
 int net_investigate(const net_capture *c, const cq_report *rec, const struct net_call_info *ci,
                     const char *status, net_investigation *out);
+/* The same, looking at the capture's dialog `dialog` (net_match_call's); SIZE_MAX (or out of
+ * range): the one with the most severe finding, as net_investigate. */
+int net_investigate_dialog(const net_capture *c, size_t dialog, const cq_report *rec,
+                           const struct net_call_info *ci, const char *status,
+                           net_investigation *out);
 void net_investigation_free(net_investigation *inv);
 
 /* One investigation from its inputs (inv_run.c): `callqa investigate` and POST /investigate. */
@@ -438,10 +475,12 @@ typedef struct net_inv_input {
     const cq_call_src *recording; /* the call's recording, analysed by the engine; NULL none */
     const char *status;           /* the dialer's status; NULL none */
     const net_limits *lim;        /* NULL: net_default_limits() */
+    const net_call_hint *hint;    /* the stored call: net_match_call picks the dialog; NULL none */
 } net_inv_input;
 
-/* The answer (json: explanation, dialog, findings, dialogs, streams, sip, sip_counts, counts,
- * cross_checks, warning, recording, recording_error, call_info, call_info_error, status): 0; or -1
+/* The answer (json: explanation, dialog, match, findings, dialogs, streams, sip, sip_counts,
+ * counts, cross_checks, warning, recording, recording_error, call_info, call_info_error, status;
+ * match: {dialog, rule, detail, candidates} with a hint, else null): 0; or -1
  * with err when the capture or the SIP text cannot be read. A recording the engine refuses is said
  * in recording_error, and the rest still answers. e may be NULL when there is no recording. */
 int net_investigate_run(const cq_engine *e, const net_inv_input *in, struct json_t **answer,

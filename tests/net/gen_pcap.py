@@ -31,6 +31,16 @@ KIND is one of:
              hold (re-INVITE sendonly, then sendrecv), private (SDP c= 192.168.1.20 sent
              from a public address), codec488 (488 to an offer of G.729 only), authloop (401
              three times); each a fresh Call-ID, over UDP
+  calls      several calls in one capture, for matching a dialog to a stored call: four INVITE
+             dialogs from 2024-05-02 10:30:00 UTC (1714645800) at +0, +30, +200 and +210 s, to
+             913125550101 ... 913125550104, talk 60, 45, 30 and 90 s; the first's INVITE carries
+             X-Asterisk-Uniqueid 1714645800.4411, the second's From display name is the ViciDial
+             caller code V0502103030000884213, the third's INVITE and the fourth's 200 both carry
+             uniqueid 1714646000.4420 (a B2BUA's two legs), the fourth's SDP session name is
+             1714646999.5555 (a body, not a header); an OPTIONS at +100 s with its own
+             X-Asterisk-Uniqueid 1714646100.4430 (not an INVITE dialog)
+  manycalls N  N such calls (e.g. "manycalls:10000"), one a second, each INVITE with its
+             X-Asterisk-Uniqueid 1714645800.N
   rtcp       a call (SIP with SDP) and its two G.711 streams, with RTCP on the ports one above:
              SRs both ways every 2 s with report blocks of known loss, jitter, LSR and DLSR (round
              trips of 80 ms, one of 500 ms), SDES CNAMEs, an RR of 15 % loss, an XR VoIP Metrics
@@ -239,6 +249,65 @@ def sip_case(w, case):
     send(callee, caller, "SIP/2.0 200 OK", "9 BYE")
 
 
+CALLS_T0 = 1714645800.0  # 2024-05-02 10:30:00 UTC
+
+
+def call_msg(first, call, cseq, frm, to, extra=(), body=""):
+    h = [first, "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK%s-%s" % (call, cseq.replace(" ", "")),
+         "From: %s;tag=f%s" % (frm, call[:4]), "To: %s" % to, "Call-ID: %s" % call,
+         "CSeq: %s" % cseq] + list(extra)
+    if body:
+        h.append("Content-Type: application/sdp")
+    h.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(h) + "\r\n\r\n" + body).encode()
+
+
+def one_call(call, t, number, ring, talk, frm='"Sales" <sip:8005550000@10.0.0.1>',
+             invite_extra=(), ok_extra=(), sdp=SDP):
+    """(time, src, dst, payload) of an answered call that the caller hangs up."""
+    uri = "sip:%s@192.0.2.7" % number
+    to = "<%s>" % uri
+    to_tag = to + ";tag=t" + call[:4]
+    ok_sdp = sdp.replace("10.0.0.1", "192.0.2.7")
+    return [(t, A, B, call_msg("INVITE %s SIP/2.0" % uri, call, "1 INVITE", frm, to, invite_extra, sdp)),
+            (t + 0.05, B, A, call_msg("SIP/2.0 100 Trying", call, "1 INVITE", frm, to)),
+            (t + 0.5, B, A, call_msg("SIP/2.0 180 Ringing", call, "1 INVITE", frm, to_tag)),
+            (t + ring, B, A, call_msg("SIP/2.0 200 OK", call, "1 INVITE", frm, to_tag, ok_extra, ok_sdp)),
+            (t + ring + 0.05, A, B, call_msg("ACK %s SIP/2.0" % uri, call, "1 ACK", frm, to_tag)),
+            (t + ring + talk, A, B, call_msg("BYE %s SIP/2.0" % uri, call, "2 BYE", frm, to_tag)),
+            (t + ring + talk + 0.05, B, A, call_msg("SIP/2.0 200 OK", call, "2 BYE", frm, to_tag))]
+
+
+def calls_capture(w):
+    t0 = CALLS_T0
+    ev = one_call("a-1@10.0.0.1", t0, "913125550101", 5.0, 60.0,
+                  invite_extra=["X-Asterisk-Uniqueid: 1714645800.4411"])
+    ev += one_call("b-2@10.0.0.1", t0 + 30, "913125550102", 8.0, 45.0,
+                   frm='"V0502103030000884213" <sip:8005550000@10.0.0.1>')
+    ev += one_call("c-3@10.0.0.1", t0 + 200, "913125550103", 4.0, 30.0,
+                   invite_extra=["X-Asterisk-Uniqueid: 1714646000.4420"])
+    ev += one_call("d-4@10.0.0.1", t0 + 210, "913125550104", 6.0, 90.0,
+                   ok_extra=["X-VICIDIAL-uniqueid: 1714646000.4420"],
+                   sdp=SDP.replace("s=-", "s=1714646999.5555"))
+    frm, to = "<sip:8005550000@10.0.0.1>", "<sip:192.0.2.7>"
+    ev += [(t0 + 100, A, B, call_msg("OPTIONS sip:192.0.2.7 SIP/2.0", "opt-0@10.0.0.1", "1 OPTIONS",
+                                     frm, to, ["X-Asterisk-Uniqueid: 1714646100.4430"])),
+           (t0 + 100.02, B, A, call_msg("SIP/2.0 200 OK", "opt-0@10.0.0.1", "1 OPTIONS", frm, to))]
+    ev.sort(key=lambda e: e[0])
+    for i, (t, src, dst, b) in enumerate(ev):
+        w.frame(t, ipv4(src, dst, 17, udp(5060, 5060, b), i + 1))
+
+
+def many_calls(w, n):
+    ev = []
+    for k in range(n):
+        ev += one_call("m-%d@10.0.0.1" % k, CALLS_T0 + k, "91312555%04d" % (k % 10000), 3.0,
+                       20.0 + k % 50, invite_extra=["X-Asterisk-Uniqueid: 1714645800.%d" % k])
+    ev.sort(key=lambda e: e[0])
+    for i, (t, src, dst, b) in enumerate(ev):
+        w.frame(t, ipv4(src, dst, 17, udp(5060, 5060, b), i & 0xFFFF))
+
+
 NTP_BASE = 3900000000  # an NTP second for the capture's time 0
 
 
@@ -406,6 +475,14 @@ def main():
     w = Writer(path, link=link, ng=(kind == "pcapng"))
     if kind.startswith("sipcase:"):
         sip_case(w, kind.split(":")[1])
+        w.close()
+        return 0
+    if kind == "calls":
+        calls_capture(w)
+        w.close()
+        return 0
+    if kind.startswith("manycalls"):
+        many_calls(w, int(kind.split(":")[1]) if ":" in kind else 10000)
         w.close()
         return 0
     if kind == "sip":

@@ -300,6 +300,67 @@ for k in garbage:'no call_info field found' empty:'call_info is empty' huge:'cal
     check "call_info ${k%%:*}: exit 1, says so" sh -c "[ $rc = 1 ] && grep -q '${k#*:}' '$T/ci.err'"
 done
 
+# a dialog matched to a stored call (`callqa investigate --call-id/--uniqueid/--caller-code/--phone/
+# --call-epoch/--length`): tests/net/gen_pcap.py's `calls` (4 INVITE dialogs at +0, +30, +200,
+# +210 s from 1714645800, an OPTIONS at +100 s: dialogs 0, 1, 3, 4 and 2), each rule, the steps
+# that fall through, the ambiguous and the unmatched, SIP text with no times, 10,000 calls
+python3 "$HERE/gen_pcap.py" calls "$T/calls.pcap"
+match() { # match CAPTURE WANT_DIALOG WANT_RULE DETAIL_PART [FLAG...]: the answer's match, and
+    # the dialog looked at is the matched one (or, with none, the one chosen as without a hint)
+    cap=$1 want=$2 rule=$3 part=$4
+    shift 4
+    "$CQ" investigate --json "$@" "$cap" > "$T/m.json" || return 1
+    python3 - "$T/m.json" "$want" "$rule" "$part" <<'EOF2'
+import json, sys
+d = json.load(open(sys.argv[1])); m = d["match"]; want, rule, part = sys.argv[2:5]
+print("#", m)
+ok = m["dialog"] == (None if want == "none" else int(want)) and m["rule"] == (None if rule == "none" else rule)
+ok = ok and part in m["detail"] and isinstance(m["candidates"], int)
+if m["dialog"] is not None:
+    ok = ok and d["dialog"] == m["dialog"] and d["dialogs"][m["dialog"]]["call_id"] in d["explanation"]
+sys.exit(not ok)
+EOF2
+}
+T0=1714645800
+check "match: call_id (c-3, dialog 3)" match "$T/calls.pcap" 3 call_id "Call-ID c-3@10.0.0.1 as given" --call-id c-3@10.0.0.1
+check "match: uniqueid in the INVITE's X-Asterisk-Uniqueid (dialog 0)" match "$T/calls.pcap" 0 uniqueid "in X-Asterisk-Uniqueid of the INVITE" --uniqueid 1714645800.4411
+check "match: a Call-ID not in the capture falls to the uniqueid" match "$T/calls.pcap" 0 uniqueid "X-Asterisk-Uniqueid" --call-id nowhere@x --uniqueid 1714645800.4411
+check "match: caller_code in the From display name (dialog 1)" match "$T/calls.pcap" 1 caller_code "caller code V0502103030000884213 in From of the INVITE" --caller-code V0502103030000884213
+check "match: time, two INVITEs in the window, the number picks dialog 4" match "$T/calls.pcap" 4 time "INVITE 4.0 s after the call's start, number 3125550104 in Request-URI" --call-epoch $((T0 + 206)) --phone 3125550104
+check "match: time, two INVITEs in the window, the talk nearest the length picks dialog 3" match "$T/calls.pcap" 3 time "INVITE 6.0 s before the call's start, talk 30.0 s against 31 s" --call-epoch $((T0 + 206)) --length 31
+check "match: a uniqueid in two dialogs (a B2BUA's legs) falls to the time" match "$T/calls.pcap" 3 time "talk 30.0 s against 30 s" --uniqueid 1714646000.4420 --call-epoch $((T0 + 206)) --length 30
+check "match: a caller code in no dialog falls to the time, the number (in the Request-URI) picks dialog 1" match "$T/calls.pcap" 1 time "number 3125550102" --caller-code V0000000000000000001 --call-epoch $((T0 + 35)) --phone 3125550102
+check "match: ambiguous: a uniqueid in two dialogs, nothing else" match "$T/calls.pcap" none none "4 INVITE dialogs; uniqueid in 2 dialogs" --uniqueid 1714646000.4420
+check "match: ambiguous: two in the window, no number, no length" match "$T/calls.pcap" none none "2 within the call's time, no length to tell them apart" --call-epoch $((T0 + 206))
+check "match: ambiguous: talk 30 and 90 s equally far from 60 s (a tie)" match "$T/calls.pcap" none none "talk 30.0 s and 90.0 s against 60 s" --call-epoch $((T0 + 206)) --length 60
+check "match: no match after every step: the later steps' notes kept whole, the first left as ..." match "$T/calls.pcap" none none "4 INVITE dialogs; ...; uniqueid in 2 dialogs; caller code in none; 2 within the call's time (none with the number), talk 30.0 s and 90.0 s against 60 s" --call-id nowhere@x --uniqueid 1714646000.4420 --caller-code V0000000000000000001 --call-epoch $((T0 + 206)) --phone 3125550102 --length 60
+check "match: no match: no INVITE within the call's time" match "$T/calls.pcap" none none "4 INVITE dialogs; none within the call's time" --call-epoch $((T0 + 3600))
+check "match: no match: a uniqueid only in a body (SDP) is not read" match "$T/calls.pcap" none none "uniqueid in none" --uniqueid 1714646999.5555
+check "match: no match: a uniqueid only in an OPTIONS (not an INVITE dialog)" match "$T/calls.pcap" none none "uniqueid in none" --uniqueid 1714646100.4430
+check "match: no match: a uniqueid's prefix is not the uniqueid" match "$T/calls.pcap" none none "uniqueid in none" --uniqueid 1714645800.441
+check "match: only_call, saying what did not match" match "$T/case-busy.pcap" 0 only_call "the capture's only INVITE dialog (Call-ID not found" --call-id nowhere@x
+check "match: SIP text with no times: only_call, saying so" match "$HERE/text/sip_debug.log" 0 only_call "the trace has no times" --call-epoch $T0
+check "match: no INVITE dialog" match "$HERE/text/raw.txt" none none "no INVITE dialog in the capture" --uniqueid 1
+"$CQ" investigate --json "$T/calls.pcap" > "$T/m.json"
+check "match: null without a hint" python3 -c "
+import json,sys; sys.exit(json.load(open('$T/m.json'))['match'] is not None)"
+"$CQ" investigate --caller-code V0502103030000884213 "$T/calls.pcap" > "$T/m.txt"
+check "match: the text names the dialog and the rule" grep -q "the call is dialog 1, by caller_code" "$T/m.txt"
+"$CQ" investigate --length abc "$T/calls.pcap" > /dev/null 2>&1
+rc=$?
+check "match: --length abc: usage, exit 2" [ "$rc" = 2 ]
+python3 "$HERE/gen_pcap.py" manycalls:10000 "$T/manycalls.pcap"
+s0=$(date +%s.%N)
+"$CQ" investigate --json --uniqueid 1714645800.9999 "$T/manycalls.pcap" > "$T/many-m.json"
+s1=$(date +%s.%N)
+"$CQ" investigate --json --caller-code V0000000000000000001 --call-epoch $((T0 + 4200)) --length 40 "$T/manycalls.pcap" > "$T/many-t.json"
+s2=$(date +%s.%N)
+echo "# 10,000 calls: investigate with a uniqueid $(awk "BEGIN{print $s1 - $s0}") s, with a caller code found nowhere and a time $(awk "BEGIN{print $s2 - $s1}") s"
+check "match: 10,000 calls, the uniqueid of the last, and the time and length" python3 -c "
+import json,sys; a=json.load(open('$T/many-m.json'))['match']; b=json.load(open('$T/many-t.json'))['match']
+sys.exit(not (a['dialog'] == 9999 and a['rule'] == 'uniqueid' and b['rule'] == 'time' and b['candidates'] == 66
+              and b['dialog'] == 4170))"
+
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
 "$CQ" sip --json "$T/many.pcap" > "$T/many.json"
