@@ -3,6 +3,7 @@ import { enc } from '../api.js';
 import { useApi, V, Badge, Loading, Failure, MosValue } from '../components.jsx';
 import { callTime, clock, duration, fixed, isNum, pct, score, withUnit } from '../fmt.js';
 import { Timeline } from './timeline.jsx';
+import { Network } from './network.jsx';
 
 const LEG_LABEL = { mix: 'Both sides (the recording)', in: 'Customer leg (inbound)', out: 'Agent leg (outbound)' };
 
@@ -199,6 +200,7 @@ export function CallView({ id }) {
     <>
       {c && <section class="panel"><h2>Figures</h2><Figures call={c} report={rep.data && rep.data.report} /></section>}
       <Assessment rep={rep.data} />
+      {c && <Network call={c} />}
     </>), [c, rep.data]);
   return (
     <article class="call" aria-labelledby="call-h">
