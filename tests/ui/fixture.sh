@@ -1,7 +1,8 @@
 #!/bin/sh
 # fixture.sh - a store for the dashboard's browser tests and screenshots, filled the way a site
 # fills it: corpus calls uploaded to `callqa serve` (POST /api/qa/calls) with agents, campaigns
-# and days, some names carrying script injections; `callqa worker --once` analyses and scores
+# and days, some names carrying script injections, one call with a capture of its network side
+# and one with a capture that cannot be read; `callqa worker --once` analyses and scores
 # them; real bank-call transcripts are attached to some (callqa transcript import).
 #   usage: fixture.sh BUILD/callqa CORPUS_DIR DIR
 # Leaves DIR/store.db, and the service's token in DIR/token (mode 0600). Exits non-zero with the
@@ -45,12 +46,18 @@ X2='<img src=x onerror=\"window.__xss=2\">'
 X3='<svg onload=\"window.__xss=3\">'
 X4='javascript:window.__xss=4'
 up '{"recording_id":"R01","uniqueid":"1700000001.1","agent_user":"ann","agent_name":"Ann Smith","campaign_id":"BANK","campaign_name":"Card services","direction":"inbound","call_date":"'"$D0"' 09:00:00","tz":"America/New_York","length_sec":64,"disposition":"SALE"}' "audio=@$C/call01_normal.wav"
-up '{"recording_id":"R02","agent_user":"ann","agent_name":"Ann Smith","campaign_id":"BANK","call_date":"'"$D0"' 10:00:00","tz":"America/New_York","length_sec":55}' "audio=@$C/call02_one_way_audio.wav"
+# the one-way call with the network side of it: its recording in mu-law and a capture of the
+# call made from it (SIP INVITE, 200 OK, ACK and RTP both ways), uploaded together
+sox "$C/call02_one_way_audio.wav" -e u-law "$DIR/call02.wav"
+python3 "$HERE/../net/wav_to_pcap.py" "$DIR/call02.wav" "$DIR/call02.pcap" --answer
+up '{"recording_id":"R02","agent_user":"ann","agent_name":"Ann Smith","campaign_id":"BANK","call_date":"'"$D0"' 10:00:00","tz":"America/New_York","length_sec":55}' "audio=@$DIR/call02.wav" "capture=@$DIR/call02.pcap"
 up '{"recording_id":"R03","agent_user":"bob","agent_name":"'"$X1"'","campaign_id":"BANK","campaign_name":"'"$X2"'","call_date":"'"$D1"' 11:00:00","tz":"Europe/London","disposition":"NI"}' "audio=@$C/call03_dead_air.wav"
 up '{"recording_id":"R04","agent_user":"bob","agent_name":"'"$X1"'","campaign_id":"SALES","direction":"outbound","call_date":"'"$D1"' 12:00:00","tz":"Europe/London"}' "audio=@$C/call04_hold_music.wav"
 up '{"recording_id":"R05","agent_user":"zoe","agent_name":"Zoë Ålund","campaign_id":"SALES","call_date":"'"$D2"' 08:00:00","tz":"Europe/Stockholm"}' "audio=@$C/call05_ringback_answer.wav"
 up '{"recording_id":"R06","agent_user":"zoe","agent_name":"Zoë Ålund","campaign_id":"SALES","call_date":"'"$D2"' 09:00:00","tz":"Europe/Stockholm"}' "audio=@$C/call06_ivr_dtmf.wav"
-up '{"recording_id":"R07","agent_user":"carl","agent_name":"'"$X3"'","campaign_id":"BANK","call_date":"'"$D0"' 11:00:00"}' "audio=@$C/call07_clipping.wav"
+# a capture that cannot be read (the start of a WAV file): the call is analysed, and says why
+head -c 2048 "$C/call07_clipping.wav" > "$DIR/call07.pcap"
+up '{"recording_id":"R07","agent_user":"carl","agent_name":"'"$X3"'","campaign_id":"BANK","call_date":"'"$D0"' 11:00:00"}' "audio=@$C/call07_clipping.wav" "capture=@$DIR/call07.pcap"
 up '{"recording_id":"R08","agent_user":"carl","agent_name":"'"$X3"'","campaign_id":"BANK","call_date":"'"$D0"' 12:00:00"}' "audio=@$C/call08_low_level.wav"
 up '{"recording_id":"R09","agent_user":"ann","agent_name":"Ann Smith","campaign_id":"SALES","call_date":"'"$D1"' 13:00:00","tz":"America/New_York"}' "audio=@$C/call12_overtalk.wav"
 up '{"recording_id":"R10","agent_user":"ann","agent_name":"Ann Smith","campaign_id":"BANK","call_date":"'"$D0"' 13:00:00","tz":"America/New_York"}' "in=@$C/call14_vicidial-in.wav" "out=@$C/call14_vicidial-out.wav"

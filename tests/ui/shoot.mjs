@@ -9,6 +9,7 @@ const views = [
   ['calls', '#/calls', '.calls tbody tr'],
   ['call', '#/call/R04', '.span.k-hold'],
   ['call-transcript', '#/call/R10', '.turn'],
+  ['call-network', '#/call/R02', 'svg.ladder .msg'],
   ['qa', '#/qa?days=14', 'table'],
   ['flagged', '#/flagged?days=30', '.qitem'],
   ['agent', '#/agent/ann', '.chart'],

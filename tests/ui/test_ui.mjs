@@ -76,7 +76,7 @@ check("the page is served with script-src 'self'", csp.includes("script-src 'sel
 // ---- every view loads without console errors (the refused sign-in above logged its 401)
 problems.length = 0;
 const views = [['#/calls', '.calls tbody tr'], ['#/call/R04', '.span.k-hold'], ['#/call/R10', '.turn'],
-  ['#/call/R03', '.turn'], ['#/qa?days=30', 'table'], ['#/flagged?days=30', '.qitem'],
+  ['#/call/R03', '.turn'], ['#/call/R02', 'svg.ladder .msg'], ['#/call/R07', '.net-error'], ['#/qa?days=30', 'table'], ['#/flagged?days=30', '.qitem'],
   ['#/agent/ann', '.chart'], ['#/agent/bob', '.figures'], ['#/ops', '.tiles']];
 for (const [hash, sel] of views) {
   await page.goto(`${BASE}/${hash}`);
@@ -170,6 +170,123 @@ check('a span seeks the player to its start, by click and by Enter', Math.abs(cl
   `hold from ${hold.start.toFixed(2)} s: clicked ${clicked.toFixed(2)} s, Enter ${keyed.toFixed(2)} s`);
 const env = await page.$$('.lane-track.env canvas');
 check('the level envelope is drawn for both legs', env.length === 2, `${env.length} envelopes`);
+
+// ---- the network side: R02 was uploaded with a capture of its call (tests/net/wav_to_pcap.py
+// --answer: INVITE, 200 OK, ACK and RTP both ways), R07 with one that cannot be read, R01 without
+{
+  const api = await apiGet('api/qa/call/R02');
+  const net = api.network;
+  check('the call uploaded with a capture has its network side', net && Number.isInteger(net.dialog) && !api.network_error,
+    net ? `capture ${net.capture}, dialog ${net.dialog} of ${net.dialogs.length}` : String(api.network_error));
+  await page.goto(`${BASE}/#/call/R02`);
+  await page.waitForSelector('.network svg.ladder .msg');
+  const lad = await page.$eval('.network svg.ladder', (svg) => {
+    const life = [...svg.querySelectorAll('[data-col] line.life')].map((l) => +l.getAttribute('x1'));
+    const heads = [...svg.querySelectorAll('.col-head')].map((t) => t.textContent);
+    const rows = [...svg.querySelectorAll('.msg')].map((g) => {
+      const line = g.querySelector('line.arrow');
+      const tip = +g.querySelector('polygon.head').getAttribute('points').split(/[ ,]/)[0];
+      return { label: g.querySelector('text.label').textContent, time: g.querySelector('.t-time').textContent,
+        from: +g.dataset.from, to: +g.dataset.to, dir: g.dataset.dir, x1: +line.getAttribute('x1'), tip,
+        aria: g.getAttribute('aria-label'), title: g.querySelector('title').textContent, role: g.getAttribute('role') };
+    });
+    return { life, heads, rows, role: svg.getAttribute('role'), label: svg.getAttribute('aria-label') };
+  });
+  const dlg = net.dialogs[net.dialog];
+  check('the ladder has a column per address:port, the caller first', lad.heads.join(' | ') === `${dlg.caller} | ${dlg.callee}`,
+    lad.heads.join(' | '));
+  const seen = lad.rows.map((r) => `${r.time} ${r.label} ${r.dir}`);
+  check('the ladder\'s rows: INVITE right, 200 OK left, ACK right, with their times from the first message',
+    seen.join(', ') === '0.000 INVITE right, 0.400 200 OK left, 0.410 ACK right', seen.join(', '));
+  // drawn as they say: each arrow leaves its sender's lifeline and its head touches the receiver's
+  const drawn = lad.rows.every((r) => Math.abs(r.x1 - lad.life[r.from]) < 1 && Math.abs(r.tip - lad.life[r.to]) < 4 &&
+    (r.dir === 'right' ? lad.life[r.to] > lad.life[r.from] : lad.life[r.to] < lad.life[r.from]));
+  check('each arrow is drawn from the sender\'s lifeline to the receiver\'s', drawn,
+    lad.rows.map((r) => `${r.label}: ${r.x1}→${r.tip}`).join(', '));
+  check('each ladder row is a list item labelled (and titled) with its whole text',
+    lad.role === 'list' && lad.rows.every((r) => r.role === 'listitem' && r.aria === r.title) &&
+    lad.rows[0].aria.startsWith(`0.000 s: INVITE from ${dlg.caller} to ${dlg.callee}`), lad.rows[0].aria);
+  const streams = await page.$$eval('.network table.streams tbody tr', (trs) => trs.map((tr) => ({
+    i: +tr.dataset.stream, cells: [...tr.children].map((c) => c.textContent.trim()) })));
+  const want = dlg.streams.map((i) => {
+    const s = net.streams[i];
+    const ad = s.network_mos.jitter_buffers.adaptive_500ms;
+    return { i, route: `${s.src}:${s.src_port} → ${s.dst}:${s.dst_port}`, packets: String(s.packets),
+      lost: `${s.lost_pct.toFixed(1)} %`, jitter: `${s.max_jitter_ms.toFixed(1)} ms`, mos: `${ad.mos.toFixed(2)} MOS`, model: s.network_mos.model };
+  });
+  const sameStreams = streams.length === 2 && want.every((w, k) => {
+    const c = streams[k].cells;
+    return streams[k].i === w.i && c[0] === w.route && c[2].startsWith('PCMU') && c[3] === w.packets && c[4].startsWith(w.lost) &&
+      c[5] === w.jitter && c[6].startsWith(w.mos) && c[6].endsWith('ITU-T G.107 E-model') && c[7] === '—';
+  });
+  check('the RTP streams: both ways, with codec, packets, loss, jitter and the E-model MOS behind the adaptive buffer',
+    sameStreams, streams.map((s) => s.cells.join(' | ')).join(' ; '));
+  const finds = await page.$$eval('.net-findings li', (lis) => lis.map((li) => `${li.querySelector('.sev').textContent} ${li.dataset.code}`));
+  check('the findings of the call: the recording is one-way while RTP flowed both ways',
+    finds.includes('major xcheck_recording_one_way'), finds.join(', '));
+  const expl = await page.textContent('.network .explanation');
+  check('the investigation\'s explanation is shown', expl === net.explanation, expl.slice(0, 80) + '…');
+  // the two MOS, each beside its model and judged on its own threshold
+  const m = api.analysis.mos;
+  const fig = await page.$eval('.figures', (dl) => {
+    const v = (n) => { const e = dl.querySelector(`[data-mos="${n}"]`); return e && { text: e.textContent, low: e.dataset.low, colour: getComputedStyle(e).color }; };
+    const model = (n) => { const e = dl.querySelector(`[data-model="${n}"]`); return e && e.textContent; };
+    return { in: v('speech-in'), out: v('speech-out'), net: v('network'), speech: model('speech'), network: model('network') };
+  });
+  const lowOk = (f, v, t) => f && f.text.startsWith(`${v.toFixed(2)} MOS`) && f.low === (v < t ? 'yes' : 'no');
+  check('the speech MOS (customer, agent) beside its model, each against NISQA\'s threshold',
+    fig.speech === 'NISQA v2' && m.speech.model === 'NISQA v2' && lowOk(fig.in, m.speech.inbound, m.speech.low_below) &&
+    lowOk(fig.out, m.speech.outbound, m.speech.low_below), `${fig.in.text} / ${fig.out.text} ${fig.speech}, low below ${m.speech.low_below}`);
+  check('the network MOS beside its model, against the E-model\'s threshold',
+    fig.network === 'ITU-T G.107 E-model' && m.network && lowOk(fig.net, m.network.mos, m.network.low_below),
+    `${fig.net.text} ${fig.network}, low below ${m.network && m.network.low_below}`);
+  check('a low MOS and a good one are told apart by colour and in words', fig.in.low === 'yes' && fig.net.low === 'no' &&
+    fig.in.colour !== fig.net.colour && /low/.test(fig.in.text), `${fig.in.text} ${fig.in.colour}, ${fig.net.text} ${fig.net.colour}`);
+
+  // a call without a capture: no Network section, no network MOS, the speech MOS still named
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.figures [data-model=speech]');
+  await page.waitForTimeout(300);
+  const none = await page.evaluate(() => ({ section: !!document.querySelector('.network, #net-h'),
+    netMos: !!document.querySelector('.figures [data-mos=network]'), model: document.querySelector('[data-model=speech]').textContent }));
+  check('a call without a capture has no Network section and no network MOS', !none.section && !none.netMos && none.model === 'NISQA v2',
+    JSON.stringify(none));
+  // a capture that could not be read: said plainly
+  const r07 = await apiGet('api/qa/call/R07');
+  await page.goto(`${BASE}/#/call/R07`);
+  await page.waitForSelector('.network .net-error');
+  const why = await page.textContent('.network .net-error');
+  check('a capture that could not be read: the reason is shown', r07.network === null && r07.network_error &&
+    why.includes(r07.network_error) && !(await page.$('.network svg.ladder')), why);
+
+  // a dialog of thousands of messages draws the first 200 and says how many more; a method and a
+  // reason from the wire holding markup are shown as text
+  const big = JSON.parse(JSON.stringify(api));
+  const bn = big.network;
+  const bd = bn.dialogs[bn.dialog];
+  const base = bd.messages.map((i) => bn.sip[i]);
+  bd.messages = [];
+  for (let k = 0; k < 1500; k++) {
+    const m0 = { ...base[k % base.length], time_sec: k * 0.02 };
+    if (k === 1) { m0.reason = '<img src=x onerror="window.__xss=5">'; }
+    if (k === 2) { m0.method = '<script>window.__xss=6</script>'; }
+    bn.sip.push(m0);
+    bd.messages.push(bn.sip.length - 1);
+  }
+  const only = (u) => new URL(u).pathname.endsWith('/api/qa/call/R02');
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(big) }));
+  const t0 = Date.now();
+  await page.goto(`${BASE}/#/call/R02`);
+  await page.waitForSelector('.network .ladder-more');
+  const cut = await page.evaluate(() => ({ rows: document.querySelectorAll('svg.ladder .msg').length,
+    more: document.querySelector('.ladder-more').textContent, label: document.querySelector('svg.ladder .msg[data-row="1"] text.label').textContent,
+    xss: window.__xss, imgs: document.querySelectorAll('.network img, .network script').length }));
+  await page.unroute(only);
+  check('a dialog of 1,500 messages draws the first 200 rows and says how many more', cut.rows === 200 && /1500 messages/.test(cut.more) &&
+    /1300 more/.test(cut.more), `${cut.rows} rows in ${Date.now() - t0} ms: ${cut.more}`);
+  check('markup in a SIP reason or method is shown as text', cut.xss === undefined && cut.imgs === 0 && cut.label.includes('<img'),
+    cut.label);
+}
 
 // ---- the GSM calls play (WAV49 through the service's transcode)
 for (const id of ['R11', 'R14']) {

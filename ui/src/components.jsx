@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState, useCallback } from 'preact/hooks';
 import uPlot from 'uplot';
 import { api, ApiError } from './api.js';
-import { NA, isNum } from './fmt.js';
+import { NA, isNum, mos } from './fmt.js';
 import { onJob } from './live.js';
 
 // GET path while mounted; again when path changes or reload() is called.
@@ -39,6 +39,21 @@ export function V({ v, text }) {
   return <span>{text !== undefined ? text : String(v)}</span>;
 }
 
+// A MOS coloured against its own model's threshold (the colour is not the only sign: a low one
+// is marked "low" in words, and the title gives the threshold); without a threshold, not judged.
+export function MosValue({ v, lowBelow, name }) {
+  if (!isNum(v)) return <V v={null} />;
+  const judged = isNum(lowBelow);
+  const low = judged && v < lowBelow;
+  const rule = judged ? `low below ${lowBelow.toFixed(1)} on this model's scale` : undefined;
+  return (
+    <span class={`mosv${judged ? (low ? ' mos-low' : ' mos-ok') : ''}`} data-mos={name}
+      data-low={judged ? (low ? 'yes' : 'no') : undefined} title={rule}>
+      {mos(v)}{low && <span class="mos-mark"> (low)</span>}
+    </span>
+  );
+}
+
 export function Loading({ what }) {
   return <p class="loading" role="status">Loading {what}…</p>;
 }
@@ -58,6 +73,7 @@ const BADGE = {
   fake_stereo: ['Fake stereo', '='],
   swapped_legs: ['Swapped legs', '⇄'],
   mos_low: ['Low MOS', '♪'],
+  network_mos_low: ['Low network MOS', '≈'],
   flagged: ['Flagged', '⚑'],
 };
 
@@ -70,8 +86,8 @@ function useBadgeRules() {
   useEffect(() => {
     if (badgeRules) return undefined;
     badgeWait = badgeWait || api('api/qa/badges').then((list) => {
-      badgeRules = Object.fromEntries(list.map((b) => [b.code, b.threshold === null ? b.rule
-        : `${b.rule}: ${b.threshold}${b.unit ? ` ${b.unit}` : ''}`]));
+      badgeRules = Object.fromEntries(list.map((b) => [b.code, (b.threshold === null ? b.rule
+        : `${b.rule}: ${b.threshold}${b.unit ? ` ${b.unit}` : ''}`) + (b.model ? ` (${b.model})` : '')]));
       return badgeRules;
     }, () => { badgeWait = null; return null; });
     let live = true;

@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { enc } from '../api.js';
-import { useApi, V, Badge, Loading, Failure } from '../components.jsx';
-import { callTime, clock, duration, fixed, isNum, mos, pct, score, withUnit } from '../fmt.js';
+import { useApi, V, Badge, Loading, Failure, MosValue } from '../components.jsx';
+import { callTime, clock, duration, fixed, isNum, pct, score, withUnit } from '../fmt.js';
 import { Timeline } from './timeline.jsx';
+import { Network } from './network.jsx';
 
 const LEG_LABEL = { mix: 'Both sides (the recording)', in: 'Customer leg (inbound)', out: 'Agent leg (outbound)' };
 
@@ -145,11 +146,19 @@ function Assessment({ rep }) {
 function Figures({ call, report }) {
   const a = call.analysis || {};
   const f = report && report.format;
+  // each MOS beside its model, judged on its own model's threshold
+  const m = a.mos || {};
+  const sp = m.speech || { model: null, inbound: a.mos_in, outbound: a.mos_out, low_below: null };
+  const nm = m.network || null;
   return (
     <dl class="figures">
       <dt>Duration</dt><dd>{duration(a.duration_sec)}</dd>
       <dt>Format</dt><dd>{f ? `${f.container} ${f.encoding}, ${f.sample_rate} Hz, ${f.channels} ch` : '—'}</dd>
-      <dt>MOS customer / agent</dt><dd>{mos(a.mos_in)} / {mos(a.mos_out)}</dd>
+      <dt>Speech MOS customer / agent</dt>
+      <dd><MosValue v={sp.inbound} lowBelow={sp.low_below} name="speech-in" /> / <MosValue v={sp.outbound} lowBelow={sp.low_below} name="speech-out" />
+        {' '}<span class="model" data-model="speech">{sp.model || 'model not recorded'}</span></dd>
+      {nm && <><dt>Network MOS</dt>
+        <dd><MosValue v={nm.mos} lowBelow={nm.low_below} name="network" />{' '}<span class="model" data-model="network">{nm.model || 'model not recorded'}</span></dd></>}
       <dt>Talk customer / agent</dt><dd>{withUnit(a.talk_sec_in, 's')} / {withUnit(a.talk_sec_out, 's')}</dd>
       <dt>Overtalk</dt><dd>{withUnit(a.overtalk_sec, 's')}</dd>
       <dt>Dead air</dt><dd>{withUnit(a.dead_air_sec, 's')}</dd>
@@ -191,6 +200,7 @@ export function CallView({ id }) {
     <>
       {c && <section class="panel"><h2>Figures</h2><Figures call={c} report={rep.data && rep.data.report} /></section>}
       <Assessment rep={rep.data} />
+      {c && <Network call={c} />}
     </>), [c, rep.data]);
   return (
     <article class="call" aria-labelledby="call-h">
