@@ -60,8 +60,8 @@ void qa_worker_defaults(qa_worker_config *c);
  * the report's `network` key and f's network MOS and model set; 0 when there is none; -1 with
  * why when it is there but cannot be opened or read. */
 struct json_t;
-int qa_network_of(const rec_roots *roots, const char *rec_path, const cq_report *rep,
-                  store_figures *f, struct json_t **out, char *why, size_t n);
+int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
+                  const cq_report *rep, store_figures *f, struct json_t **out, char *why, size_t n);
 
 /* Run until SIGTERM/SIGINT (or, with `once`, until nothing is claimable). Returns an exit
  * status: 0, 1 on a store or engine failure, 2 on a bad setting. */

@@ -1,6 +1,8 @@
 /*
  * network.c - a call's capture, when one lies beside its recording: the worker's child reads it
- * (src/net/), looks at the dialog of this call, holds it against the analysed recording
+ * (src/net/), looks at the dialog of this call (net_match_call: its uniqueid, its ViciDial id
+ * as the caller code, its start and length; else the investigation's own choice), holds it
+ * against the analysed recording
  * (net_investigate: the same findings and cross-checks as POST /investigate) and hands back the
  * answer for the report's `network` key, and the network MOS for the store, named by its model.
  *
@@ -45,8 +47,8 @@ static int capture_paths(const char *rec, char out[2][4200])
     return 2;
 }
 
-int qa_network_of(const rec_roots *roots, const char *rec_path, const cq_report *rep,
-                  store_figures *f, json_t **out, char *why, size_t n)
+int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
+                  const cq_report *rep, store_figures *f, json_t **out, char *why, size_t n)
 {
     *out = NULL;
     why[0] = 0;
@@ -75,8 +77,16 @@ int qa_network_of(const rec_roots *roots, const char *rec_path, const cq_report 
         snprintf(why, n, "%s: %s", path, err);
         return -1;
     }
+    /* the stored call's dialog, by its identifiers and times (match.c); else the investigation's
+     * own choice */
+    net_call_hint hint = {.uniqueid = call->uniqueid,
+                          .caller_code = call->vicidial_id,
+                          .epoch = call->call_epoch,
+                          .length_sec = call->length_sec};
+    net_call_match m;
+    net_match_call(c, &hint, &m);
     net_investigation inv;
-    if (net_investigate(c, rep, NULL, NULL, &inv) != 0) {
+    if (net_investigate_dialog(c, m.dialog, rep, NULL, NULL, &inv) != 0) {
         net_capture_free(c);
         snprintf(why, n, "out of memory");
         return -1;
@@ -85,6 +95,7 @@ int qa_network_of(const rec_roots *roots, const char *rec_path, const cq_report 
     const char *slash = strrchr(path, '/');
     json_object_set_new(o, "capture", json_string(slash ? slash + 1 : path));
     json_object_set_new(o, "warning", err[0] ? net_json_wire(err) : json_null());
+    json_object_set_new(o, "match", net_call_match_json(&m));
     /* the network MOS of the call: the lowest of its dialog's streams, behind the adaptive
      * buffer (as rtp_low_mos reads it) */
     double lowest = NAN;

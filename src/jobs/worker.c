@@ -430,7 +430,7 @@ static void analyse_in_child(void *arg, int fd)
         char nwhy[700];
         const char *rec_path = call->audio[0] ? p_mix : p_in; /* the call's own names */
         int nrc = js && !have_fetch
-                      ? qa_network_of(j->roots, rec_path, rep, &f, &net, nwhy, sizeof(nwhy))
+                      ? qa_network_of(j->roots, rec_path, call, rep, &f, &net, nwhy, sizeof(nwhy))
                       : 0;
         if (nrc != 0) {
             json_t *r = json_loads(js, 0, NULL);

@@ -104,8 +104,7 @@ static json_t *recording_json(const cq_report *r)
     return o;
 }
 
-/* Which dialog is the stored call, and by what rule (match.c). */
-static json_t *match_json(const net_call_match *m)
+json_t *net_call_match_json(const net_call_match *m)
 {
     return json_pack("{s:o,s:o,s:s,s:i}", "dialog",
                      m->dialog != SIZE_MAX ? json_integer((json_int_t)m->dialog) : json_null(),
@@ -163,7 +162,7 @@ int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **an
         return -1;
     }
     json_t *o = net_investigation_json(c, &inv);
-    json_object_set_new(o, "match", in->hint ? match_json(&match) : json_null());
+    json_object_set_new(o, "match", in->hint ? net_call_match_json(&match) : json_null());
     json_t *cij = have_ci ? net_call_info_json(&ci) : NULL;
     size_t i;
     json_t *f;

@@ -434,6 +434,8 @@ typedef struct net_call_match {
  * out->dialog, or 0 with out->dialog SIZE_MAX and out->detail saying why. Pure; each message's
  * header text is read a bounded number of times. */
 int net_match_call(const net_capture *c, const net_call_hint *h, net_call_match *out);
+/* A match as JSON: {dialog (null: none), rule, detail, candidates}. */
+struct json_t *net_call_match_json(const net_call_match *m);
 
 /* ---- an investigation ------------------------------------------------------------------------ */
 

@@ -6,7 +6,11 @@
  *                        the two texts, else 400;
  *   multipart/form-data  'capture' (pcap, pcapng, or SIP as text), 'recording' (or 'audio'), or
  *                        'in' and 'out' (the call's legs), and the text fields 'sip_trace',
- *                        'call_info' and 'status': a capture, a SIP trace or a call_info, else 400.
+ *                        'call_info' and 'status': a capture, a SIP trace or a call_info, else 400;
+ *                        'metadata' (JSON) may name the call.
+ *
+ * Either may name the call in a capture of many: call_id, uniqueid, caller_code, phone (strings),
+ * call_epoch, length_sec (numbers), as net_match_call reads them.
  *
  * The HTTP thread turns the body into a request (the parts' temporary paths and the texts, as
  * JSON) and queues it; an analysis thread looks for the same input's answer in the store, else
@@ -48,6 +52,35 @@ static void set_text(json_t *q, const char *key, const char *text, size_t len)
     json_object_set_new(q, key, v ? v : net_json_wire(text));
 }
 
+/* The stored call's identifiers and times, to pick its dialog in a capture of many
+ * (net_match_call): from the JSON body, or the multipart 'metadata' part. NULL when none is given;
+ * "" with why when one is malformed. */
+static json_t *hint_of(const json_t *b, const char **why)
+{
+    static const char *const texts[] = {"call_id", "uniqueid", "caller_code", "phone"};
+    static const char *const nums[] = {"call_epoch", "length_sec"};
+    json_t *h = json_object();
+    for (size_t k = 0; k < 4; k++) {
+        const json_t *v = json_object_get(b, texts[k]);
+        if (v && !json_is_null(v) && !json_is_string(v))
+            *why = "call_id, uniqueid, caller_code and phone are strings";
+        else if (json_string_length(v))
+            json_object_set(h, texts[k], (json_t *)v);
+    }
+    for (size_t k = 0; k < 2; k++) {
+        const json_t *v = json_object_get(b, nums[k]);
+        if (v && !json_is_null(v) && !json_is_number(v))
+            *why = "call_epoch and length_sec are numbers";
+        else if (v && json_is_number(v))
+            json_object_set(h, nums[k], (json_t *)v);
+    }
+    if (!json_object_size(h)) {
+        json_decref(h);
+        return NULL;
+    }
+    return h;
+}
+
 enum MHD_Result svc_investigate(req *r, const char *data, size_t *size)
 {
     if (*size)
@@ -63,6 +96,22 @@ enum MHD_Result svc_investigate(req *r, const char *data, size_t *size)
         set_text(q, "sip_trace", r->field[SVC_FIELD_SIP_TRACE], r->field_len[SVC_FIELD_SIP_TRACE]);
         set_text(q, "call_info", r->field[SVC_FIELD_CALL_INFO], r->field_len[SVC_FIELD_CALL_INFO]);
         set_text(q, "status", r->field[SVC_FIELD_STATUS], r->field_len[SVC_FIELD_STATUS]);
+        if (r->meta) {
+            json_t *m = json_loads(r->meta, 0, NULL);
+            const char *why = NULL;
+            bool object = json_is_object(m);
+            json_t *h = object ? hint_of(m, &why) : NULL;
+            json_decref(m);
+            if (!object || why) {
+                json_decref(h);
+                json_decref(q);
+                svc_answer_error(r, 400, "bad_metadata", "%s",
+                                 why ? why : "metadata is not a JSON object");
+                return svc_send(r);
+            }
+            if (h)
+                json_object_set_new(q, "hint", h);
+        }
         if (!r->part_path[SVC_PART_IN][0] != !r->part_path[SVC_PART_OUT][0] ||
             (r->part_path[SVC_PART_IN][0] && r->part_path[SVC_PART_AUDIO][0])) {
             json_decref(q);
@@ -93,7 +142,17 @@ enum MHD_Result svc_investigate(req *r, const char *data, size_t *size)
             }
             set_text(q, keys[k], json_string_value(v), json_string_length(v));
         }
+        const char *why = NULL;
+        json_t *h = hint_of(b, &why);
         json_decref(b);
+        if (why) {
+            json_decref(h);
+            json_decref(q);
+            svc_answer_error(r, 400, "bad_json", "%s", why);
+            return svc_send(r);
+        }
+        if (h)
+            json_object_set_new(q, "hint", h);
     }
     if (!json_object_get(q, "capture") && !json_object_get(q, "sip_trace") &&
         !json_object_get(q, "call_info")) {
@@ -128,6 +187,17 @@ int svc_investigate_here(const cq_engine *e, const void *request, size_t len, ch
     const char *in = json_string_value(json_object_get(q, "in"));
     const char *out = json_string_value(json_object_get(q, "out"));
     json_t *sip = json_object_get(q, "sip_trace");
+    const json_t *h = json_object_get(q, "hint");
+    net_call_hint hint = {.call_id = json_string_value(json_object_get(h, "call_id")),
+                          .uniqueid = json_string_value(json_object_get(h, "uniqueid")),
+                          .caller_code = json_string_value(json_object_get(h, "caller_code")),
+                          .phone = json_string_value(json_object_get(h, "phone")),
+                          .epoch = json_is_number(json_object_get(h, "call_epoch"))
+                                       ? json_number_value(json_object_get(h, "call_epoch"))
+                                       : -1,
+                          .length_sec = json_is_number(json_object_get(h, "length_sec"))
+                                            ? json_number_value(json_object_get(h, "length_sec"))
+                                            : -1};
     cq_call_src src = {.path = rec,
                        .in_path = in,
                        .out_path = out,
@@ -141,7 +211,8 @@ int svc_investigate_here(const cq_engine *e, const void *request, size_t len, ch
                          .call_info = json_string_value(json_object_get(q, "call_info")),
                          .call_info_len = json_string_length(json_object_get(q, "call_info")),
                          .recording = rec || (in && out) ? &src : NULL,
-                         .status = json_string_value(json_object_get(q, "status"))};
+                         .status = json_string_value(json_object_get(q, "status")),
+                         .hint = h ? &hint : NULL};
     json_t *o = NULL;
     int rc = net_investigate_run(e, &inp, &o, msg, msgsz) == 0 ? CQ_OK : CQ_ERR_FORMAT;
     json_decref(q);

@@ -231,6 +231,14 @@ s=$(post_form m4 -F "capture=@$T/c02.pcap" -F "in=@$T/c02_one_way_audio.wav")
 check "an 'in' part without 'out': 400" [ "$s" = 400 ]
 s=$(post_form m5 -F "capture=@$T/c02.pcap" -F "capture=@$T/c02.pcap")
 check "a part twice: 400" [ "$s" = 400 ]
+python3 "$HERE/gen_pcap.py" calls "$T/calls.pcap"
+s=$(post_form m7 -F "capture=@$T/calls.pcap" -F 'metadata={"uniqueid": "1714645800.4411"};type=application/json')
+check "a capture of many calls with the call named in 'metadata': its dialog matched by uniqueid" python3 -c "
+import json,sys; d=json.load(open('$T/m7.json')); m=d['match']; print('#', m)
+sys.exit(not ($s == 200 and m['rule'] == 'uniqueid' and m['dialog'] == 0 and d['dialog'] == 0))"
+printf '{"sip_trace": "x", "call_epoch": "soon"}' > "$T/badhint.json"
+s=$(post_json b4 "$T/badhint.json")
+check "a hint of the wrong type: 400" [ "$s" = 400 ]
 s=$(post_form m6 -F "status=X")
 check "a form with neither capture, sip_trace nor call_info: 400" [ "$s" = 400 ]
 check "the service is still up after the bad input" curl -sf -o /dev/null "$U/health"
