@@ -180,19 +180,12 @@ int cq_cli_investigate(int argc, char **argv)
     }
     char *ci = NULL;
     size_t ci_len = 0;
-    if (ci_path) {
-        FILE *f = fopen(ci_path, "rb");
-        ci = f ? malloc(NET_CI_MAX_BYTES + 1) : NULL;
-        ci_len = ci ? fread(ci, 1, NET_CI_MAX_BYTES + 1, f) : 0;
-        if (f)
-            fclose(f);
-        if (!ci || ci_len > NET_CI_MAX_BYTES) {
-            fprintf(stderr, "callqa investigate: %s: %s\n", ci_path,
-                    !f ? "cannot open it" : "over the call_info limit");
-            free(ci);
-            cq_engine_destroy(e);
-            return 1;
-        }
+    char err[700];
+    if (ci_path &&
+        !(ci = cfg_read_file(ci_path, NET_CI_MAX_BYTES + 1, &ci_len, err, sizeof(err)))) {
+        fprintf(stderr, "callqa investigate: %s\n", err);
+        cq_engine_destroy(e);
+        return 1;
     }
     net_inv_input inp = {.capture_path = file,
                          .recording = e ? &src : NULL,
@@ -201,7 +194,6 @@ int cq_cli_investigate(int argc, char **argv)
                          .call_info_len = ci_len,
                          .hint = hinted ? &hint : NULL};
     json_t *o = NULL;
-    char err[700];
     int rc = net_investigate_run(e, &inp, &o, err, sizeof(err));
     cq_engine_destroy(e);
     free(ci);

@@ -113,70 +113,18 @@ static void print_text(const net_capture *c, const char *file)
     print_rtcp(c);
 }
 
-/* Is the file SIP text (no capture's magic, and its first bytes printable)? */
-static bool is_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false; /* libpcap says why */
-    unsigned char b[512];
-    size_t n = fread(b, 1, sizeof(b), f);
-    fclose(f);
-    if (n < 4)
-        return false;
-    static const unsigned char magic[][4] = {{0xd4, 0xc3, 0xb2, 0xa1},
-                                             {0xa1, 0xb2, 0xc3, 0xd4},
-                                             {0x4d, 0x3c, 0xb2, 0xa1},
-                                             {0xa1, 0xb2, 0x3c, 0x4d},
-                                             {0x0a, 0x0d, 0x0d, 0x0a}};
-    for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++)
-        if (!memcmp(b, magic[i], 4))
-            return false;
-    for (size_t i = 0; i < n; i++)
-        if (b[i] < 0x09 || (b[i] > 0x0d && b[i] < 0x20 && b[i] != 0x1b))
-            return false;
-    return true;
-}
-
-#define SIP_TEXT_MAX ((size_t)64 << 20)
-
-static int read_text(const char *path, net_capture **c, char *err, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, n, "cannot open it");
-        return -1;
-    }
-    char *buf = malloc(SIP_TEXT_MAX);
-    size_t len = buf ? fread(buf, 1, SIP_TEXT_MAX, f) : 0;
-    bool more = buf && fgetc(f) != EOF;
-    fclose(f);
-    if (!buf || more) {
-        free(buf);
-        snprintf(err, n, buf ? "SIP text over 64 MiB" : "out of memory");
-        return -1;
-    }
-    int rc = net_sip_text_read(buf, len, NULL, c, err, n);
-    free(buf);
-    return rc;
-}
-
-/* The call_info file, parsed (at most NET_CI_MAX_BYTES: the parser says when it is over). */
+/* The call_info file, parsed (at most NET_CI_MAX_BYTES); err names the file. */
 static int read_call_info(const char *path, net_call_info *ci, char *err, size_t n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, n, "cannot open it");
+    size_t len;
+    char *buf =
+        cfg_read_file(path, NET_CI_MAX_BYTES + 1, &len, err, n); /* the parser says "over" */
+    if (!buf)
         return -1;
-    }
-    char *buf = malloc(NET_CI_MAX_BYTES + 1);
-    size_t len = buf ? fread(buf, 1, NET_CI_MAX_BYTES + 1, f) : 0;
-    fclose(f);
-    if (!buf) {
-        snprintf(err, n, "out of memory");
-        return -1;
-    }
-    int rc = net_call_info_parse(buf, len, ci, err, n);
+    char why[400];
+    int rc = net_call_info_parse(buf, len, ci, why, sizeof(why));
+    if (rc != 0)
+        snprintf(err, n, "%s: %s", path, why);
     free(buf);
     return rc;
 }
@@ -256,13 +204,12 @@ int cq_cli_sip(int argc, char **argv)
     char err[512];
     static net_call_info ci; /* 40 KiB: not on the stack */
     if (ci_file && read_call_info(ci_file, &ci, err, sizeof(err)) != 0) {
-        fprintf(stderr, "callqa sip: %s: %s\n", ci_file, err);
+        fprintf(stderr, "callqa sip: %s\n", err);
         return 1;
     }
     net_capture *c = NULL;
     if (file) {
-        int rc = is_text(file) ? read_text(file, &c, err, sizeof(err))
-                               : net_capture_read_path(file, NULL, &c, err, sizeof(err));
+        int rc = net_read_any_path(file, NULL, &c, err, sizeof(err));
         if (rc != 0) {
             fprintf(stderr, "callqa sip: %s: %s\n", file, err);
             net_call_info_free(&ci);

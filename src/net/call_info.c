@@ -647,61 +647,22 @@ typedef struct fbuild {
 static cq_finding *add(fbuild *b, const char *code, cq_severity sev, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* a finding on the call_info's list (net_flist: findings.c's builder), with its row */
 static cq_finding *add(fbuild *b, const char *code, cq_severity sev, const char *fmt, ...)
 {
-    net_call_info *ci = b->ci;
-    if (ci->n_findings % 8 == 0) {
-        cq_finding *nf = realloc(ci->findings, (ci->n_findings + 8) * sizeof(*nf));
-        if (!nf)
-            return NULL;
-        ci->findings = nf;
-        size_t *nr = realloc(ci->finding_row, (ci->n_findings + 8) * sizeof(*nr));
-        if (!nr)
-            return NULL;
-        ci->finding_row = nr;
-    }
-    cq_finding *f = &ci->findings[ci->n_findings];
-    memset(f, 0, sizeof(*f));
+    net_flist l = {&b->ci->findings, &b->ci->n_findings, &b->ci->finding_row};
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&f->message, fmt, ap) < 0)
-        f->message = NULL;
+    cq_finding *f = net__finding_vadd(&l, b->row, code, sev, fmt, ap);
     va_end(ap);
-    if (!f->message)
-        return NULL;
-    f->code = code;
-    f->severity = sev;
-    ci->finding_row[ci->n_findings++] = b->row;
     return f;
-}
-
-static void value(cq_finding *f, cq_value v)
-{
-    if (!f)
-        return;
-    cq_value *nv = realloc(f->values, (f->n_values + 1) * sizeof(*nv));
-    if (!nv)
-        return;
-    f->values = nv;
-    if (v.type == CQ_VAL_STRING && !(v.str = strdup(v.str ? v.str : "")))
-        v.type = CQ_VAL_NULL;
-    f->values[f->n_values++] = v;
 }
 
 /* The evidence of a value: "call_info line N: key value", not tied to the call's clock. */
 static void evidence(cq_finding *f, const char *key, const net_ci_value *v)
 {
-    if (!f || !v->present)
-        return;
-    cq_finding_evidence *ne = realloc(f->evidence, (f->n_evidence + 1) * sizeof(*ne));
-    if (!ne)
-        return;
-    f->evidence = ne;
-    char *fig = NULL;
-    if (asprintf(&fig, "call_info line %u: %s %s", v->line, key, v->text) < 0)
-        fig = NULL;
-    f->evidence[f->n_evidence++] =
-        (cq_finding_evidence){.start_sec = -1, .end_sec = -1, .figure = fig};
+    if (v->present)
+        net__finding_figure(f, -1, -1, "call_info line %u: %s %s", v->line, key, v->text);
 }
 
 static cq_severity sip_severity(int st)
@@ -749,9 +710,9 @@ static void row_findings(net_call_info *ci, size_t i)
         cq_finding *f =
             add(&b, dial_code[r->dial].code, dial_code[r->dial].sev, "%s: %s: %s%s", who,
                 net_dialstatus_name(r->dial), net_dialstatus_meaning(r->dial), more);
-        value(f, CQ_VSTR("dialstatus", net_dialstatus_name(r->dial)));
+        net__finding_value(f, CQ_VSTR("dialstatus", net_dialstatus_name(r->dial)));
         if (r->dial_time.valid)
-            value(f, CQ_VINT("dial_time_sec", (long long)r->dial_time.num));
+            net__finding_value(f, CQ_VINT("dial_time_sec", (long long)r->dial_time.num));
         evidence(f, "dialstatus", &r->dialstatus);
     }
     if (r->sip_hangup_cause.valid && r->sip_hangup_cause.num >= 400) {
@@ -763,8 +724,8 @@ static void row_findings(net_call_info *ci, size_t i)
             snprintf(said, sizeof(said), " (the carrier said \"%s\")", r->sip_hangup_reason.text);
         cq_finding *f = add(&b, "carrier_sip_failure", sip_severity(st),
                             "%s: the call ended with SIP %d %s%s", who, st, phrase, said);
-        value(f, CQ_VINT("sip_hangup_cause", st));
-        value(f, CQ_VSTR("phrase", r->sip_phrase ? r->sip_phrase : ""));
+        net__finding_value(f, CQ_VINT("sip_hangup_cause", st));
+        net__finding_value(f, CQ_VSTR("phrase", r->sip_phrase ? r->sip_phrase : ""));
         evidence(f, "sip_hangup_cause", &r->sip_hangup_cause);
         evidence(f, "sip_hangup_reason", &r->sip_hangup_reason);
     }
@@ -775,8 +736,8 @@ static void row_findings(net_call_info *ci, size_t i)
         cq_finding *f = add(&b, "carrier_q850", q <= 31 ? CQ_SEV_MINOR : CQ_SEV_MAJOR,
                             "%s: Q.850 hangup cause %d: %s", who, q,
                             r->hangup_text ? r->hangup_text : "a cause Q.850 does not name");
-        value(f, CQ_VINT("hangup_cause", q));
-        value(f, CQ_VSTR("text", r->hangup_text ? r->hangup_text : ""));
+        net__finding_value(f, CQ_VINT("hangup_cause", q));
+        net__finding_value(f, CQ_VSTR("text", r->hangup_text ? r->hangup_text : ""));
         evidence(f, "hangup_cause", &r->hangup_cause);
     }
 }
@@ -802,9 +763,9 @@ static void findings(net_call_info *ci)
                             "the caller waited %.1f s in queue%s%s%s (more than %.0f s)",
                             ci->queue_seconds.num, ci->queue.present ? " " : "",
                             ci->queue.present ? ci->queue.text : "", pos, NET_QUEUE_LONG_SEC);
-        value(f, CQ_VNUM("queue_seconds", ci->queue_seconds.num, 2));
+        net__finding_value(f, CQ_VNUM("queue_seconds", ci->queue_seconds.num, 2));
         if (ci->queue_position.valid)
-            value(f, CQ_VINT("queue_position", (long long)ci->queue_position.num));
+            net__finding_value(f, CQ_VINT("queue_position", (long long)ci->queue_position.num));
         evidence(f, "queue_seconds", &ci->queue_seconds);
     }
     if (!ci->n_invalid)
@@ -816,7 +777,7 @@ static void findings(net_call_info *ci)
         if (pass == 1) {
             f = add(&b, "call_info_unparsed", CQ_SEV_INFO, "%zu value%s kept as text, not read: %s",
                     ci->n_invalid, ci->n_invalid == 1 ? "" : "s", list);
-            value(f, CQ_VINT("values", ci->n_invalid));
+            net__finding_value(f, CQ_VINT("values", ci->n_invalid));
             if (!f)
                 return;
         }
@@ -891,20 +852,7 @@ void net_call_info_free(net_call_info *ci)
 {
     if (!ci)
         return;
-    for (size_t i = 0; i < ci->n_findings; i++) {
-        cq_finding *f = &ci->findings[i];
-        free(f->message);
-        for (size_t k = 0; k < f->n_values; k++)
-            if (f->values[k].type == CQ_VAL_STRING)
-                free(f->values[k].str);
-        free(f->values);
-        for (size_t k = 0; k < f->n_evidence; k++) {
-            free(f->evidence[k].quote);
-            free(f->evidence[k].figure);
-        }
-        free(f->evidence);
-    }
-    free(ci->findings);
+    net__finding_list_free(ci->findings, ci->n_findings);
     free(ci->finding_row);
     memset(ci, 0, sizeof(*ci));
 }

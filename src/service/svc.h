@@ -501,6 +501,11 @@ int svc_ai_serve_stored(req *r, int64_t report_id);
 /* The assessment of the report (row report_id; 0: not stored) made now, stored, and answered
  * on r. The LLM is called here: a worker only. */
 void svc_ai_answer(req *r, const char *report, int64_t report_id);
+/* One LLM request of the service (svc_ai.c): today's budget, the call recorded in the store under
+ * `purpose`, the answer's text trimmed. 0 with *text and *model (malloc'd) and the provider's
+ * name in provider (NULL: not wanted), or -1 with why. On an analysis thread only. */
+int svc_llm_text(req *r, const char *purpose, const char *system, const char *user, char **text,
+                 char **model, char *provider, size_t provsz, char *why, size_t whysz);
 /* POST /investigate (svc_investigate.c): the route's start and body, and its work on an analysis
  * thread. */
 enum MHD_Result svc_investigate_start(req *r);

@@ -107,28 +107,23 @@ int svc_ai_serve_stored(req *r, int64_t report_id)
     return served;
 }
 
-/* The LLM's text for this report: 0 with *text and *model (malloc'd), or -1 with why. */
-static int ask_llm(req *r, const char *report, char **text, char **model, char *provider,
-                   size_t provsz, char *why, size_t whysz)
+int svc_llm_text(req *r, const char *purpose, const char *system, const char *user, char **text,
+                 char **model, char *provider, size_t provsz, char *why, size_t whysz)
 {
     svc *s = r->s;
-    char *sys = NULL, *user = NULL;
-    if (sc_assess_prompt(report, &sys, &user, why, whysz) != 0)
-        return -1;
+    *text = *model = NULL;
     llm_message m = {.role = LLM_USER, .text = user};
-    llm_request rq = {.system = sys, .messages = &m, .n_messages = 1};
+    llm_request rq = {.system = system, .messages = &m, .n_messages = 1};
     llm_budget b;
     if (llm_budget_today(s->cfg, s->store, svc_now_sec(), &b) != 0)
         fprintf(stderr,
                 "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's use today is not "
                 "known (the store); the caps count from 0\"}\n",
                 r->id);
-    llm_store_rec rec = {s->store, "ai-analyze", 0};
+    llm_store_rec rec = {s->store, purpose, 0};
     llm_response out;
     memset(&out, 0, sizeof(out));
     llm_status st = llm_call(s->llm, &rq, &b, llm_record_to_store, &rec, &out, why, whysz);
-    free(sys);
-    free(user);
     int rc = -1;
     if (st == LLM_OK) {
         const char *t = out.text ? out.text : "";
@@ -140,7 +135,8 @@ static int ask_llm(req *r, const char *report, char **text, char **model, char *
         if (!n) {
             snprintf(why, whysz, "%s answered no text", out.provider);
         } else if ((*text = strndup(t, n)) && (*model = strdup(out.model))) {
-            snprintf(provider, provsz, "%s", out.provider);
+            if (provider)
+                snprintf(provider, provsz, "%s", out.provider);
             rc = 0;
         } else {
             free(*text);
@@ -149,6 +145,19 @@ static int ask_llm(req *r, const char *report, char **text, char **model, char *
         }
     }
     llm_response_free(&out);
+    return rc;
+}
+
+/* The LLM's text for this report: 0 with *text and *model (malloc'd), or -1 with why. */
+static int ask_llm(req *r, const char *report, char **text, char **model, char *provider,
+                   size_t provsz, char *why, size_t whysz)
+{
+    char *sys = NULL, *user = NULL;
+    if (sc_assess_prompt(report, &sys, &user, why, whysz) != 0)
+        return -1;
+    int rc = svc_llm_text(r, "ai-analyze", sys, user, text, model, provider, provsz, why, whysz);
+    free(sys);
+    free(user);
     return rc;
 }
 

@@ -277,45 +277,21 @@ static int input_hash(const char *request, char hex[65])
  * (the call failed, or the answer cites what the facts do not hold). */
 static int ask_llm(req *r, const json_t *answer, char **text, char **model, char *why, size_t whysz)
 {
-    svc *s = r->s;
     char *sys = NULL, *user = NULL;
     *text = *model = NULL;
     if (net_explanation_prompt(answer, &sys, &user) != 0) {
         snprintf(why, whysz, "out of memory");
         return -1;
     }
-    llm_message m = {.role = LLM_USER, .text = user};
-    llm_request rq = {.system = sys, .messages = &m, .n_messages = 1};
-    llm_budget b;
-    if (llm_budget_today(s->cfg, s->store, svc_now_sec(), &b) != 0)
-        fprintf(stderr,
-                "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's use today is not "
-                "known (the store); the caps count from 0\"}\n",
-                r->id);
-    llm_store_rec rec = {s->store, "investigate", 0};
-    llm_response out;
-    memset(&out, 0, sizeof(out));
-    llm_status st = llm_call(s->llm, &rq, &b, llm_record_to_store, &rec, &out, why, whysz);
+    int rc = svc_llm_text(r, "investigate", sys, user, text, model, NULL, 0, why, whysz);
     free(sys);
     free(user);
-    int rc = -1;
-    if (st == LLM_OK) {
-        const char *t = out.text ? out.text : "";
-        while (*t == ' ' || *t == '\n' || *t == '\r' || *t == '\t')
-            t++;
-        size_t n = strlen(t);
-        while (n && (t[n - 1] == ' ' || t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == '\t'))
-            n--;
-        char *tx = n ? strndup(t, n) : NULL;
-        if (!n)
-            snprintf(why, whysz, "%s answered no text", out.provider);
-        else if (!tx)
-            snprintf(why, whysz, "out of memory");
-        else if (net_explanation_check(tx, answer, why, whysz) == 0 && (*model = strdup(out.model)))
-            *text = tx, tx = NULL, rc = 0;
-        free(tx);
+    if (rc == 0 && net_explanation_check(*text, answer, why, whysz) != 0) {
+        free(*text);
+        free(*model);
+        *text = *model = NULL;
+        rc = -1;
     }
-    llm_response_free(&out);
     return rc;
 }
 
