@@ -230,7 +230,8 @@ int svc_investigate_here(const cq_engine *e, const void *request, size_t len, ch
 /* ---- the answer, on an analysis thread ----------------------------------------------------------
  */
 
-/* The input's hash: each key of the request (sorted) with its text, or its file's bytes. */
+/* The input's hash: each key of the request (sorted) with its text (the hint as JSON), or its
+ * file's bytes. */
 static int input_hash(const char *request, char hex[65])
 {
     json_t *q = json_loads(request, 0, NULL);
@@ -248,10 +249,13 @@ static int input_hash(const char *request, char hex[65])
         uint64_t n = strlen(k) + 1;
         sha256_update(&ctx, sizeof(n), (const uint8_t *)&n);
         sha256_update(&ctx, (size_t)n, (const uint8_t *)k);
-        if (!file) {
-            n = json_string_length(v);
+        if (!file) { /* a text as it is; the hint (an object) as sorted, compact JSON */
+            char *dump = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+            const char *t = json_is_string(v) ? json_string_value(v) : dump ? dump : "";
+            n = json_is_string(v) ? json_string_length(v) : strlen(t);
             sha256_update(&ctx, sizeof(n), (const uint8_t *)&n);
-            sha256_update(&ctx, (size_t)n, (const uint8_t *)json_string_value(v));
+            sha256_update(&ctx, (size_t)n, (const uint8_t *)t);
+            free(dump);
             continue;
         }
         FILE *f = fopen(json_string_value(v), "rb");

@@ -236,6 +236,10 @@ s=$(post_form m7 -F "capture=@$T/calls.pcap" -F 'metadata={"uniqueid": "17146458
 check "a capture of many calls with the call named in 'metadata': its dialog matched by uniqueid" python3 -c "
 import json,sys; d=json.load(open('$T/m7.json')); m=d['match']; print('#', m)
 sys.exit(not ($s == 200 and m['rule'] == 'uniqueid' and m['dialog'] == 0 and d['dialog'] == 0))"
+s=$(post_form m8 -F "capture=@$T/calls.pcap" -F 'metadata={"uniqueid": "1714646000.4420", "call_epoch": 0};type=application/json')
+check "the same capture naming another call: not the stored answer of the first" python3 -c "
+import json,sys; d=json.load(open('$T/m8.json')); print('#', d['match'])
+sys.exit(not ($s == 200 and d['cached'] is False and d['match']['dialog'] != 0))"
 printf '{"sip_trace": "x", "call_epoch": "soon"}' > "$T/badhint.json"
 s=$(post_json b4 "$T/badhint.json")
 check "a hint of the wrong type: 400" [ "$s" = 400 ]
