@@ -19,9 +19,22 @@ trap 'rm -rf "$T"' EXIT
 
 command -v tshark > /dev/null || { echo "tshark is needed (scripts/deps installs it)"; exit 1; }
 
-# the corpus, against tshark
+# the comparisons with tshark run side by side (each is mostly tshark on one core): the corpus
+# now, the generated captures and RTCP once those are made; each is waited for before its checks
 caps=$(ls "$P"/*.pcap "$P"/*.pcapng | grep -v protos_c07)
-python3 "$HERE/compare_tshark.py" "$SVC" $caps > "$T/corpus.out" 2>&1
+python3 "$HERE/compare_tshark.py" "$SVC" $caps > "$T/corpus.out" 2>&1 &
+CORPUS_PID=$!
+kinds="clean loss burst jitter reorder dup ssrc wrap tswrap marker cn twoway frag ipv6 vlan sll pcapng sip rtcp rtcpmux"
+for k in $kinds; do
+    python3 "$HERE/gen_pcap.py" "$k" "$T/$k.pcap" || echo "gen_pcap.py $k failed"
+done
+python3 "$HERE/compare_tshark.py" "$SVC" $(for k in $kinds; do echo "$T/$k.pcap"; done) > "$T/gen.out" 2>&1 &
+GEN_PID=$!
+python3 "$HERE/compare_rtcp.py" "$SVC" $caps $(for k in $kinds; do echo "$T/$k.pcap"; done) > "$T/rtcp.out" 2>&1 &
+RTCP_PID=$!
+
+# the corpus, against tshark
+wait "$CORPUS_PID"
 cat "$T/corpus.out"
 check "corpus: every stream's figures equal tshark's" sh -c "! grep -q '^DIFF\|^ERROR' '$T/corpus.out'"
 check "corpus: $(echo "$caps" | wc -l) captures compared" [ "$(grep -c '^SAME' "$T/corpus.out")" = "$(echo "$caps" | wc -l)" ]
@@ -33,11 +46,7 @@ check "NetMon capture refused (exit 1)" [ "$rc" = 1 ]
 check "the error names Network Monitor" grep -q "Microsoft Network Monitor" "$T/netmon.err"
 
 # generated captures, against tshark
-kinds="clean loss burst jitter reorder dup ssrc wrap tswrap marker cn twoway frag ipv6 vlan sll pcapng sip rtcp rtcpmux"
-for k in $kinds; do
-    python3 "$HERE/gen_pcap.py" "$k" "$T/$k.pcap" || echo "gen_pcap.py $k failed"
-done
-python3 "$HERE/compare_tshark.py" "$SVC" $(for k in $kinds; do echo "$T/$k.pcap"; done) > "$T/gen.out" 2>&1
+wait "$GEN_PID"
 cat "$T/gen.out"
 check "generated: every stream's figures equal tshark's" sh -c "! grep -q '^DIFF\|^ERROR' '$T/gen.out'"
 check "generated: $(echo $kinds | wc -w) captures compared" [ "$(grep -c '^SAME' "$T/gen.out")" = "$(echo $kinds | wc -w)" ]
@@ -63,7 +72,7 @@ import json,sys; m=json.load(open('$T/sip.json'))['sip'][0]
 sys.exit(not (m['call_id'] == 'c1@10.0.0.1' and m['from'].startswith('<sip:alice') and m['cseq'] == 1 and m['cseq_method'] == 'INVITE'))"
 
 # RTCP against tshark's decoding, field by field: the corpus and every generated capture
-python3 "$HERE/compare_rtcp.py" "$SVC" $caps $(for k in $kinds; do echo "$T/$k.pcap"; done) > "$T/rtcp.out" 2>&1
+wait "$RTCP_PID"
 cat "$T/rtcp.out"
 check "RTCP: every report, block, round trip and XR field equal to tshark's" sh -c "! grep -q '^DIFF\|^ERROR' '$T/rtcp.out'"
 check "RTCP: $(( $(echo "$caps" | wc -l) + $(echo $kinds | wc -w) )) captures compared" [ "$(grep -c '^SAME' "$T/rtcp.out")" = "$(( $(echo "$caps" | wc -l) + $(echo $kinds | wc -w) ))" ]
