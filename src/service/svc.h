@@ -211,7 +211,8 @@ typedef struct req {
     size_t meta_len;
     char *field[SVC_N_FIELDS]; /* multipart text: 'sip_trace', 'call_info', 'status' */
     size_t field_len[SVC_N_FIELDS];
-    char *inv_request; /* POST /investigate: its request (svc_investigate.c) */
+    size_t field_bytes; /* the multipart text parts' bytes, counted in svc.body_bytes */
+    char *inv_request;  /* POST /investigate: its request (svc_investigate.c) */
     int multipart, bad_multipart, duplicate_part, over_budget;
     size_t body_limit;  /* this route's largest body (0: max_body) */
     unsigned part_seen; /* the parts begun: in, out, audio, metadata, capture, sip_trace,

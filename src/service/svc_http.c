@@ -486,6 +486,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         store_result_free(&r->cached);
     if (r->upload_cap)
         atomic_fetch_sub(&s->body_bytes, r->upload_cap);
+    if (r->field_bytes)
+        atomic_fetch_sub(&s->body_bytes, r->field_bytes);
     free(r->upload);
     free(r->body);
     free(r);

@@ -331,6 +331,13 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
     }
     if (parts[k].field != -1) {
         int f = parts[k].field;
+        /* text held in memory counts against max_body_memory, as a body in memory does */
+        if (atomic_fetch_add(&r->s->body_bytes, size) + size > r->s->cfg->max_body_memory) {
+            atomic_fetch_sub(&r->s->body_bytes, size);
+            r->over_budget = 1;
+            return MHD_NO;
+        }
+        r->field_bytes += size;
         if (append_text(f == -2 ? &r->meta : &r->field[f],
                         f == -2 ? &r->meta_len : &r->field_len[f], parts[k].cap, data, size)) {
             r->bad_multipart = 1;

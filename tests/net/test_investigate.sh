@@ -247,6 +247,14 @@ s=$(post_form m6 -F "status=X")
 check "a form with neither capture, sip_trace nor call_info: 400" [ "$s" = 400 ]
 check "the service is still up after the bad input" curl -sf -o /dev/null "$U/health"
 stop_wait "$SVCP" service
+# text parts are held in memory: they count against max_body_memory_mb, as a body does
+start_service "$T/serve-mem.log" CALLQA_MAX_BODY_MEMORY_MB=1 ||
+    { echo "the service did not start: $(cat "$T/serve-mem.log")"; exit 1; }
+python3 -c "import sys; sys.stdout.write('INVITE sip:a@b SIP/2.0\r\n' * 70000)" > "$T/big-trace.txt"
+s=$(post_form m9 -F "sip_trace=<$T/big-trace.txt")
+check "a text part over the memory held for bodies: 503 busy, not held" sh -c "[ $s = 503 ] && grep -q busy '$T/m9.json'"
+check "the service is still up" curl -sf -o /dev/null "$U/health"
+stop_wait "$SVCP" service
 
 # ---- in the QA system: a capture uploaded with the call, or lying beside it in a watched folder ----
 start_service "$T/serve-qa.log" || { echo "the service did not start: $(cat "$T/serve-qa.log")"; exit 1; }
