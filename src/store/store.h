@@ -254,6 +254,34 @@ int store_events_last(store *s, int64_t *id);
 /* Forget the events older than `before` (UTC s): how many, or -1. */
 int64_t store_events_prune(store *s, double before);
 
+/* ---- read-only queries (store_ro.c; POST /ask, docs/ask.md) -----------------------------------
+ */
+
+/* A connection of its own to a SQLite store on which no query can write, whoever wrote it: opened
+ * read-only and defensive, an authorizer that allows SELECT, the allow-listed columns
+ * ("table.column" or "table.*") and functions only, one statement, sqlite3_stmt_readonly, a time
+ * limit. */
+typedef struct store_ro store_ro;
+typedef struct store_ro_limits {
+    int max_rows;       /* 0: 50 */
+    size_t max_bytes;   /* of the values; 0: 1 MiB */
+    double timeout_sec; /* 0: 10 */
+} store_ro_limits;
+typedef struct store_ro_result {
+    char *json;      /* {"columns": [...], "rows": [[...]], "truncated": bool} (free with
+                        store_ro_result_free) */
+    int rows;        /* rows returned */
+    bool truncated;  /* cut at max_rows or max_bytes */
+    char layer[24];  /* refused: "authorizer", "prepare", "one_statement", "readonly",
+                        "timeout", "engine" */
+    char error[300]; /* why */
+} store_ro_result;
+store_ro *store_ro_open_sqlite(const char *path, const char *const *allow, char *msg, size_t n);
+/* 0 with out->json; -1 refused or failed, out->layer and out->error say which and why. */
+int store_ro_query(store_ro *r, const char *sql, const store_ro_limits *lim, store_ro_result *out);
+void store_ro_result_free(store_ro_result *out);
+void store_ro_close(store_ro *r);
+
 /* ---- roll-ups ----------------------------------------------------------------------------- */
 
 /* Recompute the daily roll-ups of one day (all sources, agents and campaigns) from the calls,
