@@ -352,10 +352,9 @@ static json_t *xc_windows(xcheck *x, const cq_report *r, const net_sip_dialog *d
         cq_finding *f = net__finding_add(
             &x->out, x->d, "xcheck_quality_not_network", CQ_SEV_MINOR,
             "in %d interval%s of 10 s (the first at %.0f s of the recording) the speech quality "
-            "was "
-            "low (NISQA under %.1f) while the network delivered its packets (network MOS %.1f or "
-            "more): the cause is in the audio itself (its source, a transcoder, levels, echo), "
-            "not the network",
+            "was low (NISQA under %.1f) while the network delivered its packets (network MOS "
+            "%.1f or more): the cause is in the audio itself (its source, a transcoder, levels, "
+            "echo), not the network",
             before, before == 1 ? "" : "s", before_at, XC_NISQA_LOW, XC_NET_CLEAN_MOS);
         net__finding_value(f, CQ_VINT("intervals", before));
         net__finding_figure(f, before_at, before_at + 10, "recording %.0f-%.0f s", before_at,

@@ -218,6 +218,19 @@ static bool compound_ok(const uint8_t *p, size_t n, bool first_any)
 
 /* ---- keeping what a compound packet says ---------------------------------------------------- */
 
+/* The packet of a compound compound_ok accepted at *off: its header, with its body's length
+ * (header included, padding excluded) in *body; *off moves past it. NULL past the last. */
+static const uint8_t *next_packet(const uint8_t *p, size_t n, size_t *off, size_t *body)
+{
+    if (*off + 4 > n)
+        return NULL;
+    const uint8_t *h = p + *off;
+    size_t len = ((size_t)be16(h + 2) + 1) * 4;
+    *body = h[0] & 0x20 ? len - h[len - 1] : len;
+    *off += len;
+    return h;
+}
+
 static bool grow(void **arr, size_t *cap, size_t need, size_t elem, size_t limit)
 {
     if (need <= *cap)
@@ -286,17 +299,15 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
     size_t n = u->len;
     /* first count what this packet adds, so that it is kept whole or not at all */
     size_t n_rep = 0, n_blk = 0, n_voip = 0;
-    for (size_t off = 0; off + 4 <= n; off += ((size_t)be16(p + off + 2) + 1) * 4) {
-        unsigned pt = p[off + 1];
+    size_t off = 0, body;
+    for (const uint8_t *h; (h = next_packet(p, n, &off, &body));) {
+        unsigned pt = h[1];
         if (pt == PT_SR || pt == PT_RR) {
-            n_rep++, n_blk += p[off] & 31;
+            n_rep++, n_blk += h[0] & 31;
         } else if (pt == PT_XR) {
             n_rep++;
-            size_t len = ((size_t)be16(p + off + 2) + 1) * 4;
-            if (p[off] & 0x20)
-                len -= p[off + len - 1];
-            for (size_t k = off + 8; k + 4 <= off + len; k += 4 + (size_t)be16(p + k + 2) * 4)
-                n_voip += p[k] == XR_VOIP;
+            for (size_t k = 8; k + 4 <= body; k += 4 + (size_t)be16(h + k + 2) * 4)
+                n_voip += h[k] == XR_VOIP;
         }
     }
     if (!n_rep)
@@ -312,12 +323,8 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
         return;
     }
     size_t first_rep = c->n_rtcp_reports;
-    for (size_t off = 0; off + 4 <= n;) {
-        const uint8_t *h = p + off;
-        size_t len = ((size_t)be16(h + 2) + 1) * 4, body = len;
-        if (h[0] & 0x20)
-            body -= h[len - 1];
-        off += len;
+    off = 0;
+    for (const uint8_t *h; (h = next_packet(p, n, &off, &body));) {
         unsigned pt = h[1], count = h[0] & 31;
         if (pt != PT_SR && pt != PT_RR && pt != PT_XR)
             continue;
@@ -377,12 +384,8 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
         }
     }
     /* the senders' CNAMEs, from the SDES packets anywhere in the compound */
-    for (size_t off = 0; off + 4 <= n;) {
-        const uint8_t *h = p + off;
-        size_t len = ((size_t)be16(h + 2) + 1) * 4, body = len;
-        if (h[0] & 0x20)
-            body -= h[len - 1];
-        off += len;
+    off = 0;
+    for (const uint8_t *h; (h = next_packet(p, n, &off, &body));) {
         if (h[1] != PT_SDES)
             continue;
         for (size_t r = first_rep; r < c->n_rtcp_reports; r++) {
