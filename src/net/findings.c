@@ -374,13 +374,17 @@ static const char *stream_path(const net_rtp_stream *s, char *buf, size_t n)
 }
 
 /* What the network did to each stream: DTMF as RFC 4733 events, loss, jitter, the network MOS. */
-static const net_sip_dialog *dialog_of_stream(const net_capture *c, size_t idx);
+/* The dialog of each stream (the first whose SDP names it), or NULL: owner[i] for stream i. */
+static const net_sip_dialog *dialog_of_stream(const net_capture *c, const size_t *owner, size_t i)
+{
+    return owner && owner[i] < c->n_dialogs ? &c->dialogs[owner[i]] : NULL;
+}
 
-static void stream_findings(net_capture *c)
+static void stream_findings(net_capture *c, const size_t *owner)
 {
     for (size_t i = 0; i < c->n_streams; i++) {
         const net_rtp_stream *s = &c->streams[i];
-        builder b = {c, dialog_of_stream(c, i)}; /* its call's, when a dialog's SDP names it */
+        builder b = {c, dialog_of_stream(c, owner, i)}; /* its call's, when an SDP names it */
         char path[2 * NET_ADDR_STRLEN + 20];
         stream_path(s, path, sizeof(path));
         if (s->digits[0]) {
@@ -542,16 +546,6 @@ static void rtcp_evidence(cq_finding *f, const net_rtcp_report *r, uint32_t abou
                         net_addr_str(&r->src, a, sizeof(a)), r->sport, r->ssrc, about, what);
 }
 
-/* The dialog whose streams include stream `idx`, or NULL. */
-static const net_sip_dialog *dialog_of_stream(const net_capture *c, size_t idx)
-{
-    for (size_t i = 0; i < c->n_dialogs; i++)
-        for (size_t k = 0; k < c->dialogs[i].n_streams; k++)
-            if (c->dialogs[i].streams[k] == idx)
-                return &c->dialogs[i];
-    return NULL;
-}
-
 /* The worst a receiver reported of one source: by its stream when the stream was captured,
  * else by the SSRC and the reporter's address. */
 typedef struct worst {
@@ -588,7 +582,7 @@ static worst *worst_of(worst *w, size_t n_streams, size_t *n_extra, size_t extra
     return &x[(*n_extra)++];
 }
 
-static void rtcp_findings(net_capture *c)
+static void rtcp_findings(net_capture *c, const size_t *owner)
 {
     /* a slot per stream, and a few for sources whose stream was not captured */
     enum { EXTRA = 1024 };
@@ -631,7 +625,7 @@ static void rtcp_findings(net_capture *c)
         const worst *x = &w[i];
         if (!x->has_loss && !x->has_rtt && !x->has_mos)
             continue;
-        builder b = {c, x->stream ? dialog_of_stream(c, x->stream - 1) : NULL};
+        builder b = {c, x->stream ? dialog_of_stream(c, owner, x->stream - 1) : NULL};
         char subject[160], a[NET_ADDR_STRLEN], d[NET_ADDR_STRLEN], what[160];
         if (x->stream) {
             const net_rtp_stream *s = &c->streams[x->stream - 1];
@@ -706,8 +700,16 @@ void net__findings(net_capture *c)
             dialog_findings(c, &c->dialogs[i]);
             media_findings(c, &c->dialogs[i]);
         }
-    stream_findings(c);
-    rtcp_findings(c);
+    /* each stream's dialog, once (NULL when out of memory: the findings name no dialog) */
+    size_t *owner = malloc((c->n_streams ? c->n_streams : 1) * sizeof(*owner));
+    for (size_t i = 0; owner && i < c->n_streams; i++)
+        owner[i] = SIZE_MAX;
+    for (size_t i = c->n_dialogs; owner && i-- > 0;) /* the first dialog naming it wins */
+        for (size_t k = 0; k < c->dialogs[i].n_streams; k++)
+            owner[c->dialogs[i].streams[k]] = i;
+    stream_findings(c, owner);
+    rtcp_findings(c, owner);
+    free(owner);
 }
 
 void net__findings_free(net_capture *c)
