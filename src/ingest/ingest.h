@@ -10,7 +10,7 @@
  * It calls the store (calls enqueued, the source's lease and mark, the folders it registers) and
  * the settings (config.h: the password file, the recording servers), with libmariadb
  * (vicidial.c) and inotify (watch.c); of the public API only cq_legs.h's size of a
- * failed-recording stub. It is on floor 7: it fills the store the worker reads and never
+ * failed-recording stub. It is on floor 8: it fills the store the worker reads and never
  * analyses, fetches or serves a recording, so it runs as a command of its own (`callqa ingest`;
  * `callqa serve` and `callqa worker` schedule the ViciDial one).
  *

@@ -9,7 +9,7 @@
  * the call's audio opened or fetched; asr.h: the transcription; llm.h: scoring's LLM
  * categories), scoring, the transcript module (the transcript block as JSON), the network room
  * (a capture beside the recording: network.c), the store, proc
- * and the settings (config.h, cfg_engine.h), with jansson. It is on floor 7, above every room it
+ * and the settings (config.h, cfg_engine.h), with jansson. It is on floor 8, above every room it
  * joins: the pipeline's order and its leases live here. The service reuses its transcript
  * import (qa_stored_tx), the command line that and its scoring (qa_scoring_setup).
  */

@@ -12,7 +12,7 @@
  * badges), the transcript module, the clients (recording.h: names, local folders, recording
  * servers; llm.h: /ai-analyze's LLM), the store, proc (the analysis host) and the settings
  * (config.h, cfg_engine.h), with libmicrohttpd, jansson and nettle (sessions' HMAC, ETags). It
- * is on floor 8 because the work on a call (analysis, recordings, transcripts, scores, the store)
+ * is on floor 9 because the work on a call (analysis, recordings, transcripts, scores, the store)
  * is done in the rooms below it, which the command line and the worker use without HTTP;
  * outside src/service/ only src/cli/serve_cmd.c and src/cli/service_main.c may include this
  * header (tests/arch/check_includes.py).

@@ -1,316 +1,67 @@
 /*
- * store_ro.c - read-only queries over a SQLite store, for a caller that runs SQL it did not write
- * (POST /ask's QA-store source; docs/ask.md). Writes are impossible by construction, in layers
- * that each hold on their own, the database engine's first:
- *
- *   open           a connection of its own, SQLITE_OPEN_READONLY, PRAGMA query_only,
- *                  SQLITE_DBCONFIG_DEFENSIVE, no extension loading, no fts3_tokenizer, no
- *                  attached database (SQLITE_LIMIT_ATTACHED 0), trusted_schema off;
- *   authorizer     only SELECT, reads of the allow-listed table.column pairs of the main
- *                  database (a name that is none of its tables or views is a CTE's or a
- *                  subquery's, whose own reads are checked one by one), the allow-listed
- *                  functions, recursive CTEs (cut off by the time limit); everything else
- *                  (ATTACH, PRAGMA, writes, transactions, DDL) denied while the statement is
- *                  prepared;
- *   one_statement  exactly one statement: nothing but white space and comments after it;
- *   readonly       sqlite3_stmt_readonly;
- *   timeout        a progress handler that interrupts the statement past its time;
- *   rows, bytes    the answer cut at its caps (said, not failed).
- *
- * The refusing layer is named in the result. This file is the store's: only store code includes a
- * database header.
+ * store_ro.c - read-only query connections (POST /ask's SQL sources; docs/ask.md): what every
+ * backend shares. Each backend (store_ro_sqlite.c, store_ro_pg.c, store_ro_my.c) makes writes
+ * impossible by construction in layers of its database engine, and names the layer that refused
+ * a query; this file calls them and holds their small common helpers.
  */
 #define _GNU_SOURCE
-#include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "store.h"
+#include "store_ro_int.h"
 
-struct store_ro {
-    sqlite3 *h;
-    char **allow; /* "table.column" or "table.*", lower case */
-    size_t n_allow;
-    char denied[200]; /* the authorizer's last reason */
-    char **tables;    /* the store's tables and views now (a name not among them is a CTE's or
-                         a subquery's, whose own reads are authorized one by one) */
-    size_t n_tables;
-    double deadline; /* monotonic seconds; the progress handler's */
-};
-
-/* the functions a query may call: aggregates, scalars over values, dates; nothing that reads
- * files, loads code, allocates at will (zeroblob, randomblob) or reaches the engine's state */
-static const char *const k_functions[] = {
-    "count",  "sum",       "avg",    "min",      "max",       "total",    "group_concat", "round",
-    "abs",    "coalesce",  "ifnull", "nullif",   "iif",       "lower",    "upper",        "length",
-    "substr", "substring", "trim",   "ltrim",    "rtrim",     "replace",  "instr",        "like",
-    "glob",   "date",      "time",   "datetime", "julianday", "strftime", "unixepoch",    "printf",
-    "format", "cast",      "typeof", NULL};
-
-static double mono(void)
+double store_ro_mono(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static bool allowed_column(const store_ro *r, const char *table, const char *column)
-{
-    char key[300];
-    for (size_t i = 0; i < r->n_allow; i++) {
-        const char *a = r->allow[i];
-        snprintf(key, sizeof(key), "%s.*", table);
-        if (!strcasecmp(a, key))
-            return true;
-        snprintf(key, sizeof(key), "%s.%s", table, column);
-        if (column[0] && !strcasecmp(a, key))
-            return true;
-        /* count(*) reads no column: the table is enough when any of its columns is allowed */
-        if (!column[0] && !strncasecmp(a, table, strlen(table)) && a[strlen(table)] == '.')
-            return true;
-    }
-    return false;
-}
-
-static int authorize(void *u, int action, const char *a1, const char *a2, const char *db,
-                     const char *trigger);
-
-/* A table or view of the store (or its schema table): not a CTE's or a subquery's name. */
-static bool real_table(const store_ro *r, const char *name)
-{
-    if (!strncasecmp(name, "sqlite_", 7))
-        return true;
-    for (size_t i = 0; i < r->n_tables; i++)
-        if (!strcasecmp(r->tables[i], name))
-            return true;
-    return false;
-}
-
-static void tables_free(store_ro *r)
-{
-    for (size_t i = 0; i < r->n_tables; i++)
-        free(r->tables[i]);
-    free(r->tables);
-    r->tables = NULL;
-    r->n_tables = 0;
-}
-
-/* The store's tables and views, read again before each query (another process may have added
- * one since), with the authorizer off for this one statement of our own. -1 when they cannot be
- * read: the query is then refused. */
-static int tables_load(store_ro *r)
-{
-    tables_free(r);
-    sqlite3_set_authorizer(r->h, NULL, NULL);
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(
-        r->h, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')", -1, &st, NULL);
-    while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-        char **nt = realloc(r->tables, (r->n_tables + 1) * sizeof(*nt));
-        const char *name = (const char *)sqlite3_column_text(st, 0);
-        if (!nt || !name || !(nt[r->n_tables] = strdup(name))) {
-            if (nt)
-                r->tables = nt;
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        r->tables = nt;
-        r->n_tables++;
-    }
-    sqlite3_finalize(st);
-    sqlite3_set_authorizer(r->h, authorize, r);
-    return rc == SQLITE_OK ? 0 : -1;
-}
-
-static int authorize(void *u, int action, const char *a1, const char *a2, const char *db,
-                     const char *trigger)
-{
-    (void)trigger;
-    store_ro *r = u;
-    switch (action) {
-    case SQLITE_SELECT:
-    case SQLITE_RECURSIVE: return SQLITE_OK;
-    case SQLITE_READ:
-        if ((!db || !strcmp(db, "main")) && a1 &&
-            (allowed_column(r, a1, a2 ? a2 : "") || !real_table(r, a1)))
-            return SQLITE_OK;
-        snprintf(r->denied, sizeof(r->denied), "reading %s.%s is not allowed", a1 ? a1 : "?",
-                 a2 && *a2 ? a2 : "*");
-        return SQLITE_DENY;
-    case SQLITE_FUNCTION:
-        for (const char *const *f = k_functions; *f; f++)
-            if (a2 && !strcasecmp(a2, *f))
-                return SQLITE_OK;
-        snprintf(r->denied, sizeof(r->denied), "the function %s is not allowed", a2 ? a2 : "?");
-        return SQLITE_DENY;
-    default:
-        snprintf(r->denied, sizeof(r->denied), "action %d (%s%s%s) is not allowed: only SELECT",
-                 action, a1 ? a1 : "", a2 ? " " : "", a2 ? a2 : "");
-        return SQLITE_DENY;
-    }
-}
-
-static int progress(void *u)
-{
-    const store_ro *r = u;
-    return mono() > r->deadline; /* non-zero interrupts the statement */
-}
-
-void store_ro_close(store_ro *r)
-{
-    if (!r)
-        return;
-    sqlite3_close(r->h);
-    tables_free(r);
-    for (size_t i = 0; i < r->n_allow; i++)
-        free(r->allow[i]);
-    free(r->allow);
-    free(r);
-}
-
-store_ro *store_ro_open_sqlite(const char *path, const char *const *allow, char *msg, size_t n)
-{
-    store_ro *r = calloc(1, sizeof(*r));
-    if (!r) {
-        snprintf(msg, n, "out of memory");
-        return NULL;
-    }
-    for (const char *const *a = allow; a && *a; a++)
-        r->n_allow++;
-    r->allow = calloc(r->n_allow + 1, sizeof(char *));
-    for (size_t i = 0; r->allow && i < r->n_allow; i++)
-        if (!(r->allow[i] = strdup(allow[i])))
-            r->n_allow = i;
-    int on = 0;
-    if (!r->allow ||
-        sqlite3_open_v2(path, &r->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-            SQLITE_OK ||
-        sqlite3_db_config(r->h, SQLITE_DBCONFIG_DEFENSIVE, 1, &on) != SQLITE_OK || !on ||
-        sqlite3_db_config(r->h, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, &on) != SQLITE_OK || on ||
-        sqlite3_db_config(r->h, SQLITE_DBCONFIG_ENABLE_FTS3_TOKENIZER, 0, &on) != SQLITE_OK || on ||
-        sqlite3_db_config(r->h, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, &on) != SQLITE_OK || on ||
-        sqlite3_exec(r->h, "PRAGMA query_only = 1;", NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_busy_timeout(r->h, 2000) != SQLITE_OK) {
-        snprintf(msg, n, "%s: %s", path, r->h ? sqlite3_errmsg(r->h) : "out of memory");
-        store_ro_close(r);
-        return NULL;
-    }
-    sqlite3_limit(r->h, SQLITE_LIMIT_ATTACHED, 0);
-    sqlite3_limit(r->h, SQLITE_LIMIT_SQL_LENGTH, 100000);
-    sqlite3_limit(r->h, SQLITE_LIMIT_LENGTH, 10000000);
-    /* set last: the pragmas above ran before it */
-    sqlite3_set_authorizer(r->h, authorize, r);
-    sqlite3_progress_handler(r->h, 1000, progress, r);
-    return r;
-}
-
-static int refuse(store_ro_result *out, const char *layer, const char *fmt, const char *why)
+int store_ro_refuse(store_ro_result *out, const char *layer, const char *fmt, const char *why)
 {
     snprintf(out->layer, sizeof(out->layer), "%s", layer);
     snprintf(out->error, sizeof(out->error), fmt, why);
     return -1;
 }
 
-/* One value as JSON: integer, real, text (bytes that are not UTF-8 are refused by jansson:
- * null then), a blob as its length. */
-static json_t *value_of(sqlite3_stmt *st, int i, size_t *bytes)
+store_ro_limits store_ro_limits_of(const store_ro_limits *lim)
 {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER: *bytes += 8; return json_integer(sqlite3_column_int64(st, i));
-    case SQLITE_FLOAT: *bytes += 8; return json_real(sqlite3_column_double(st, i));
-    case SQLITE_TEXT: {
-        int len = sqlite3_column_bytes(st, i);
-        *bytes += (size_t)len;
-        json_t *s = json_stringn((const char *)sqlite3_column_text(st, i), (size_t)len);
-        return s ? s : json_null();
-    }
-    case SQLITE_BLOB:
-        *bytes += 8;
-        return json_pack("{s:i}", "blob_bytes", sqlite3_column_bytes(st, i));
-    default: return json_null();
-    }
+    store_ro_limits l = lim ? *lim : (store_ro_limits){0};
+    if (l.max_rows <= 0)
+        l.max_rows = 50;
+    if (!l.max_bytes)
+        l.max_bytes = 1 << 20;
+    if (l.timeout_sec <= 0)
+        l.timeout_sec = 10;
+    if (l.max_estimate <= 0)
+        l.max_estimate = 1e6;
+    return l;
+}
+
+const char *store_ro_kind(const store_ro *r)
+{
+    return r ? r->kind : "";
 }
 
 int store_ro_query(store_ro *r, const char *sql, const store_ro_limits *lim, store_ro_result *out)
 {
     memset(out, 0, sizeof(*out));
-    r->denied[0] = 0;
-    sqlite3_stmt *st = NULL;
-    const char *tail = NULL;
-    if (tables_load(r) != 0)
-        return refuse(out, "authorizer", "%s", "the store's tables cannot be listed");
-    r->deadline = mono() + (lim->timeout_sec > 0 ? lim->timeout_sec : 10);
-    int rc = sqlite3_prepare_v3(r->h, sql, -1, 0, &st, &tail);
-    if (rc != SQLITE_OK) {
-        const char *why = r->denied[0] ? r->denied : sqlite3_errmsg(r->h);
-        bool auth = rc == SQLITE_AUTH || r->denied[0];
-        return refuse(out, auth ? "authorizer" : "prepare", "%s", why);
-    }
-    if (!st)
-        return refuse(out, "one_statement", "%s", "no statement");
-    /* nothing after the one statement but white space and comments */
-    for (const char *p = tail; p && *p;) {
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ';') {
-            p++;
-        } else if (p[0] == '-' && p[1] == '-') {
-            p += strcspn(p, "\n");
-        } else if (p[0] == '/' && p[1] == '*') {
-            const char *e = strstr(p + 2, "*/");
-            p = e ? e + 2 : p + strlen(p);
-        } else {
-            sqlite3_finalize(st);
-            return refuse(out, "one_statement", "%s", "more than one statement");
-        }
-    }
-    if (!sqlite3_stmt_readonly(st)) {
-        sqlite3_finalize(st);
-        return refuse(out, "readonly", "%s", "the statement would write");
-    }
-    json_t *cols = json_array(), *rows = json_array();
-    int nc = sqlite3_column_count(st);
-    for (int i = 0; i < nc; i++)
-        json_array_append_new(cols, json_string(sqlite3_column_name(st, i)));
-    size_t bytes = 0;
-    int max_rows = lim->max_rows > 0 ? lim->max_rows : 50;
-    size_t max_bytes = lim->max_bytes ? lim->max_bytes : 1 << 20;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->rows >= max_rows || bytes > max_bytes) {
-            out->truncated = true;
-            break;
-        }
-        json_t *row = json_array();
-        for (int i = 0; i < nc; i++)
-            json_array_append_new(row, value_of(st, i, &bytes));
-        json_array_append_new(rows, row);
-        out->rows++;
-    }
-    int failed = rc != SQLITE_ROW && rc != SQLITE_DONE;
-    bool interrupted = rc == SQLITE_INTERRUPT;
-    char why[300];
-    snprintf(why, sizeof(why), "%s", sqlite3_errmsg(r->h));
-    sqlite3_finalize(st);
-    if (failed) {
-        json_decref(cols);
-        json_decref(rows);
-        if (interrupted) {
-            char t[64];
-            snprintf(t, sizeof(t), "%.1f", lim->timeout_sec > 0 ? lim->timeout_sec : 10.0);
-            return refuse(out, "timeout", "cut off after its %s s", t);
-        }
-        return refuse(out, "engine", "%s", why);
-    }
-    json_t *o =
-        json_pack("{s:o,s:o,s:b}", "columns", cols, "rows", rows, "truncated", out->truncated);
-    out->json = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return out->json ? 0 : refuse(out, "engine", "%s", "out of memory");
+    if (!sql || !*sql)
+        return store_ro_refuse(out, "one_statement", "%s", "no statement");
+    store_ro_limits l = store_ro_limits_of(lim);
+    return r->query(r, sql, &l, out);
 }
 
 void store_ro_result_free(store_ro_result *out)
 {
     free(out->json);
     out->json = NULL;
+}
+
+void store_ro_close(store_ro *r)
+{
+    if (r)
+        r->close(r);
 }

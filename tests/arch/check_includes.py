@@ -27,9 +27,10 @@ FLOORS = {
     "transcript": 5,
     "net": 5,
     "scoring": 6, "clients": 6,
-    "jobs": 7, "ingest": 7,
-    "service": 8,
-    "cli": 9,
+    "ask": 7,
+    "jobs": 8, "ingest": 8,
+    "service": 9,
+    "cli": 10,
 }
 SERVICE_ENTRY = {"src/cli/serve_cmd.c", "src/cli/service_main.c"}
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

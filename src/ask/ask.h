@@ -1,0 +1,56 @@
+/*
+ * ask.h - POST /ask (docs/ask.md): a question over the QA store, ViciDial's database and
+ * Prometheus, answered by an LLM that asks for data. The model's queries run only through a
+ * read-only layer per source, enforced by the database engine itself (src/store/store.h,
+ * store_ro_*), with the lexical pre-check of this room as a first filter only.
+ *
+ * The room sits on its own floor between the clients and scoring (below) and the jobs, ingest and
+ * the service (above): it uses the LLM and HTTP clients and the store, and knows nothing of HTTP
+ * serving.
+ */
+#ifndef CQ_ASK_H
+#define CQ_ASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../store/store.h"
+
+/* ---- the lexical pre-check (ask_lex.c) -------------------------------------------------------- */
+
+/* 0 when sql reads as exactly one SELECT or WITH statement with none of the words of writes,
+ * files, locks, sleeps or settings outside its string literals; -1 with why. A first filter
+ * only: every engine layer holds with it switched off (ask_lexical = false). */
+int ask_lex_check(const char *sql, char *why, size_t n);
+
+/* ---- Prometheus (ask_prom.c) ------------------------------------------------------------------ */
+
+typedef struct ask_prom_config {
+    char url[512];        /* the server's base URL, http(s)://host:port[/prefix] */
+    double max_range_sec; /* query_range: end - start at most this (default 7 days) */
+    double min_step_sec;  /* query_range: a step at least this (default 60 s) */
+    int max_points;       /* query_range: (end - start) / step at most this (default 1100) */
+    int max_series;       /* series in an answer (default 50); more: truncated */
+    double timeout_sec;   /* per query (default 10), also sent as the query's timeout */
+    size_t max_bytes;     /* of the server's answer (default 4 MiB) */
+} ask_prom_config;
+
+void ask_prom_defaults(ask_prom_config *c);
+
+typedef struct ask_prom_query {
+    const char *query; /* PromQL */
+    const char *start; /* NULL or "" for an instant query; else a Unix time, RFC 3339, "now" or
+                          "now-DURATION" (5m, 2h, 1d...) */
+    const char *end;   /* likewise; NULL or "": now */
+    const char *step;  /* a duration (30s, 5m) or seconds */
+    const char *time;  /* an instant query's time (as start); NULL or "": now */
+    double now;        /* the Unix time "now" means */
+} ask_prom_query;
+
+/* Run q on /api/v1/query (no start) or /api/v1/query_range. 0 with out->json
+ * ({"resultType": ..., "series": [{"metric": {...}, "values": [[t, "v"], ...]}],
+ * "truncated": bool}) and out->rows (series); -1 with out->layer ("range", "step", "points",
+ * "series", "timeout", "prometheus", "source") and out->error. */
+int ask_prom_run(const ask_prom_config *c, const ask_prom_query *q, store_ro_result *out);
+
+#endif /* CQ_ASK_H */
