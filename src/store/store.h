@@ -308,7 +308,7 @@ store_ro *store_ro_open_pg(const store_ro_pg_config *c, char *msg, size_t n);
 /* MariaDB: ViciDial's database, on a replica. */
 typedef struct store_ro_my_config {
     const char *host;
-    unsigned port;            /* 0: 3306 */
+    unsigned port; /* 0: 3306 */
     const char *user, *password, *db;
     const char *const *allow; /* "table.column" or "table.*": the columns the account may read */
     const char *const *never; /* "table.column": credential columns, refused whatever allow says */
@@ -457,6 +457,22 @@ int store_llm_record(store *s, const store_llm_call *c);
 /* The tokens (input + output) and cost of one day's requests (local date, YYYY-MM-DD): for the
  * daily caps. Unknown figures count 0. 0 or -1. */
 int store_llm_usage_day(store *s, const char *day, long long *tokens, double *cost);
+
+/* ---- POST /ask's record (docs/ask.md) ---------------------------------------------------------
+ */
+
+typedef struct store_ask_row {
+    double ts;            /* when it was asked, UTC s */
+    const char *who;      /* who asked: the credential's kind and the client ("token 10.0.0.5") */
+    const char *question; /* the question, or the conversation's last user turn */
+    int status;           /* the HTTP status answered */
+    int rounds, queries, refused;
+    double elapsed_sec;
+    const char *error;  /* the failure, or NULL */
+    const char *detail; /* JSON: the queries as run, each with its source, rows, time, refusal */
+} store_ask_row;
+/* Record one /ask (its day: the local date of ts). 0 or -1. */
+int store_ask_record(store *s, const store_ask_row *a);
 
 /* ---- read-only queries for the API (store_query.c) --------------------------------------- */
 
