@@ -115,10 +115,8 @@ def inert(text):
 class State:
     def __init__(self, args):
         self.args = args
-        self.ask_plans = None
-        if args.ask_plan:
-            with open(args.ask_plan) as f:
-                self.ask_plans = json.load(f)
+        self.ask_plans, self.ask_mtime = None, None
+        self.reload_plans()
         self.lock = threading.Lock()
         self.n = 0
         self.pos = {}
@@ -136,6 +134,16 @@ class State:
             with open(args.transcript) as f:
                 self.transcript = json.load(f)
         self.log = open(os.path.join(args.log, "requests.jsonl"), "a")
+
+    def reload_plans(self):
+        """the /ask plans, read again when the file changed (a test may write new ones)"""
+        if not self.args.ask_plan:
+            return
+        m = os.stat(self.args.ask_plan).st_mtime_ns
+        if m != self.ask_mtime:
+            with open(self.args.ask_plan) as f:
+                self.ask_plans = json.load(f)
+            self.ask_mtime = m
 
     def next_kind(self, provider):
         with self.lock:
@@ -667,6 +675,8 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "timeout":
             time.sleep(args.sleep)
             kind = "valid"
+        with st.lock:
+            st.reload_plans()
         if st.ask_plans is not None and kind == "valid":
             got = fake_ask.respond(provider, body, st.ask_plans, tools, v)
             if got is not None:
