@@ -173,7 +173,8 @@ static const char k_prom_schema[] =
     "\"string\", \"description\": \"a duration such as 5m\"}}, \"required\": [\"query\", "
     "\"start\", \"end\", \"step\"], \"additionalProperties\": false}";
 
-/* ---- one query -------------------------------------------------------------------------------- */
+/* ---- one query --------------------------------------------------------------------------------
+ */
 
 static void deny(store_ro_result *res, const char *layer, const char *fmt, const char *why)
 {
@@ -218,10 +219,11 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
     int rc = -1;
     if (over_limit) {
         deny(&res, "limit", "more than %s queries in one round",
-                        a->c.max_queries == 10 ? "10" : "the configured");
+             a->c.max_queries == 10 ? "10" : "the configured");
     } else if (!type) {
+        const char *inv = json_is_object(item) ? str_of(item, "invalid") : NULL;
         deny(&res, "source", "%s",
-                        "a query is an object with a type: callqa, mysql or prometheus");
+             inv ? inv : "a query is an object with a type: callqa, mysql or prometheus");
     } else if (!strcmp(type, "callqa") || !strcmp(type, "mysql")) {
         bool my = !strcmp(type, "mysql");
         store_ro *src = my ? a->vici : a->store;
@@ -234,8 +236,10 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
         if (!src) {
             deny(&res, "source", "the %s source is not configured", type);
         } else if (my && server && *server && strcmp(server, a->vicidial_name)) {
-            deny(&res, "source", "no mysql server '%s' (the configured one is named "
-                            "in the schema)", server);
+            deny(&res, "source",
+                 "no mysql server '%s' (the configured one is named "
+                 "in the schema)",
+                 server);
         } else if (!sql || !*sql) {
             deny(&res, "source", "%s", "the query has no sql");
         } else {
@@ -270,8 +274,7 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
         else
             rc = ask_prom_run(&a->prom, &pq, &res);
     } else {
-        deny(&res, "source", "no source type '%s': callqa, mysql or prometheus",
-                        type);
+        deny(&res, "source", "no source type '%s': callqa, mysql or prometheus", type);
     }
     double secs = mono() - t0;
     json_object_set_new(q, "source", source[0] ? json_string(source) : json_null());
@@ -320,8 +323,8 @@ static json_t *requests_in(const char *text)
         else if (json_is_object(v))
             json_array_append(items, v);
         else
-            json_array_append_new(items, json_pack("{s:s}", "invalid",
-                                                   "the data_request is not a JSON array"));
+            json_array_append_new(
+                items, json_pack("{s:s}", "invalid", "the data_request is not a JSON array"));
         json_decref(v);
         if (!e)
             break;
@@ -602,8 +605,8 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
         llm_response r;
         memset(&r, 0, sizeof(r));
         char why[600] = "";
-        llm_status st = llm_call(l->client, &rq, &l->budget, l->rec, l->rec_user, &r, why,
-                                 sizeof(why));
+        llm_status st =
+            llm_call(l->client, &rq, &l->budget, l->rec, l->rec_user, &r, why, sizeof(why));
         count_use(l, &r);
         tin += r.input_tokens;
         tout += r.output_tokens;
@@ -622,8 +625,8 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
         if (r.n_calls) { /* native tool calls: each call's arguments is one item */
             items = json_array();
             for (size_t k = 0; k < r.n_calls; k++) {
-                json_t *args = json_loads(r.calls[k].arguments ? r.calls[k].arguments : "",
-                                          0, NULL);
+                json_t *args =
+                    json_loads(r.calls[k].arguments ? r.calls[k].arguments : "", 0, NULL);
                 if (!json_is_object(args)) {
                     json_decref(args);
                     args = json_pack("{s:s}", "invalid", "the tool's arguments are not an object");
@@ -661,8 +664,7 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
         /* the assistant's turn and the results, as text for the conversation given back */
         char *req_text = inert_json(items), *said_text = NULL, *res_text = inert_json(results),
              *user_text = NULL;
-        if (asprintf(&said_text, "<data_request>%s</data_request>", req_text ? req_text : "[]") <
-            0)
+        if (asprintf(&said_text, "<data_request>%s</data_request>", req_text ? req_text : "[]") < 0)
             said_text = NULL;
         if (asprintf(&user_text, "<data_result round=\"%d\">%s</data_result>%s", out->rounds,
                      res_text ? res_text : "[]",
@@ -733,8 +735,9 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
     json_object_set_new(o, "rounds", json_integer(out->rounds));
     json_object_set_new(o, "model", json_string(model));
     json_object_set_new(o, "provider", json_string(provider));
-    json_object_set_new(o, "llm", json_pack("{s:I,s:I,s:f}", "input_tokens", (json_int_t)tin,
-                                            "output_tokens", (json_int_t)tout, "cost_usd", cost));
+    json_object_set_new(o, "llm",
+                        json_pack("{s:I,s:I,s:f}", "input_tokens", (json_int_t)tin, "output_tokens",
+                                  (json_int_t)tout, "cost_usd", cost));
     out->json = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(o);
     out->status = out->json ? 200 : 500;

@@ -117,8 +117,8 @@ int svc_ask_start(svc *s, char *msg, size_t msgsz)
     fprintf(stderr,
             "{\"level\":\"info\",\"msg\":\"POST /ask\",\"store\":%s,\"vicidial\":%s,"
             "\"prometheus\":%s,\"lexical\":%s}\n",
-            st ? "true" : "false", vici ? "true" : "false",
-            c->ask_prometheus[0] ? "true" : "false", c->ask_lexical ? "true" : "false");
+            st ? "true" : "false", vici ? "true" : "false", c->ask_prometheus[0] ? "true" : "false",
+            c->ask_lexical ? "true" : "false");
     return 0;
 }
 
