@@ -16,14 +16,20 @@
 
 #include "../store/store.h"
 
-/* ---- the lexical pre-check (ask_lex.c) -------------------------------------------------------- */
+/* ---- the lexical pre-check (ask_lex.c) --------------------------------------------------------
+ */
 
 /* 0 when sql reads as exactly one SELECT or WITH statement with none of the words of writes,
- * files, locks, sleeps or settings outside its string literals; -1 with why. A first filter
- * only: every engine layer holds with it switched off (ask_lexical = false). */
+ * files, locks, sleeps or settings outside its string literals, as SQLite, PostgreSQL and
+ * MariaDB each read it; -1 with why (NUL-terminated, cut to n bytes; why may be NULL). A first
+ * filter only: every engine layer holds with it switched off (ask_lexical = false). Thread-safe
+ * (no state). */
 int ask_lex_check(const char *sql, char *why, size_t n);
+/* The same over len bytes, which may hold a NUL (refused): for text that came with a length. */
+int ask_lex_check_len(const char *sql, size_t len, char *why, size_t n);
 
-/* ---- Prometheus (ask_prom.c) ------------------------------------------------------------------ */
+/* ---- Prometheus (ask_prom.c) ------------------------------------------------------------------
+ */
 
 typedef struct ask_prom_config {
     char url[512];        /* the server's base URL, http(s)://host:port[/prefix] */
