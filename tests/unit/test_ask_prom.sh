@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_ask_prom.sh - POST /ask's Prometheus source (src/ask/ask_prom.c) against Debian's real
 # prometheus on loopback, scraping itself every second under two jobs (so `up` has two series),
-# and against fake servers (python3): one that records the requests it gets and answers
-# (or redirects), one that accepts and never answers.
+# and against fake servers (python3): one that records the requests it gets and answers with a
+# canned answer (or redirects), one that accepts and never answers.
 #   - an instant query and a range query answer the same series and values as curl asking the
 #     HTTP API directly with the same times (Unix seconds, RFC 3339, "now-30s");
 #   - refused before anything is sent: a step under the minimum ("step"), a range over 7 days
@@ -12,6 +12,8 @@
 #   - a series cap of 1 on two series: one kept, truncated; an answer over max_bytes refused;
 #   - nothing listening ("prometheus", connection refused); a server that never answers
 #     ("timeout", within the timeout + 1 s);
+#   - Prometheus's own timeout error is "timeout"; an HTML page is "prometheus"; a native
+#     histogram's sample comes under "histograms";
 #   - the path is fixed: a query holding "../admin/tsdb/delete_series" goes escaped as the
 #     query parameter of /api/v1/query; a redirect to the admin API is not followed; a proxy in
 #     the environment is not used.
@@ -121,7 +123,7 @@ check "a scalar: one series with no labels and one value" \
     is "$T/x.json" 'r["rc"] == 0 and r["result"]["resultType"] == "scalar" and r["result"]["series"][0]["metric"] == {} and r["result"]["series"][0]["values"][0][1] == "2"'
 probe "$U" '"some text"' "time=$NOW" > "$T/x.json"
 check "a string: one series with no labels and one value" \
-    is "$T/x.json" 'r["rc"] == 0 and r["result"]["resultType"] == "string" and r["result"]["series"][0]["values"][0][1] == "some text"'
+    is "$T/x.json" 'r["rc"] == 0 and r["result"]["resultType"] == "string" and r["result"]["series"][0]["metric"] == {} and r["result"]["series"][0]["values"][0][1] == "some text"'
 probe "$U" 'up[10s]' "time=$NOW" > "$T/x.json"
 check "an instant query of a range vector: a matrix" \
     is "$T/x.json" 'r["rc"] == 0 and r["result"]["resultType"] == "matrix" and len(r["result"]["series"]) == 2'
@@ -178,6 +180,9 @@ check "nothing listening: \"prometheus\" (could not be reached)" \
 cat > "$T/fake.py" <<'PY'
 import socket, sys, threading
 mode, portfile, log = sys.argv[1], sys.argv[2], sys.argv[3]
+status = sys.argv[4] if len(sys.argv) > 4 else "200 OK"
+body = (open(sys.argv[5], "rb").read() if len(sys.argv) > 5
+        else b'{"status":"success","data":{"resultType":"vector","result":[]}}')
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0))
@@ -202,14 +207,13 @@ while True:
     if mode == "redirect":
         c.sendall(b"HTTP/1.1 302 Found\r\nLocation: /api/v1/admin/tsdb/delete_series?match[]=up\r\n"
                   b"Content-Length: 0\r\nConnection: close\r\n\r\n")
-    else:
-        body = b'{"status":"success","data":{"resultType":"vector","result":[]}}'
-        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+    else:  # the canned answer
+        c.sendall(b"HTTP/1.1 " + status.encode() + b"\r\nContent-Length: "
                   + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
     c.close()
 PY
-fake() { # fake MODE NAME: started in the background; its port in $T/NAME.port
-    python3 "$T/fake.py" "$1" "$T/$2.port" "$T/$2.log" 2> "$T/$2.err" &
+fake() { # fake MODE NAME [STATUS BODYFILE]: started in the background; its port in $T/NAME.port
+    python3 "$T/fake.py" "$1" "$T/$2.port" "$T/$2.log" ${3:+"$3"} ${4:+"$4"} 2> "$T/$2.err" &
     FAKES="$FAKES $!"
     wait_port "$T/$2.port" "$T/$2.err"
 }
@@ -254,6 +258,26 @@ print("    %s: %s; requests: %s" % (r.get("layer"), r.get("error"), lines))
 sys.exit(0 if r["rc"] == -1 and r["layer"] == "prometheus" and "302" in r["error"]
          and len(lines) == 1 and lines[0].startswith("GET /api/v1/query?") else 1)
 PY
+
+# canned answers: Prometheus's own timeout, an HTML page, native histograms
+printf '%s' '{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}' > "$T/tmo.body"
+fake record tmo "503 Service Unavailable" "$T/tmo.body"
+probe "http://127.0.0.1:$(cat "$T/tmo.port")" up > "$T/x.json"
+check "Prometheus's own timeout (HTTP 503, errorType timeout): \"timeout\" with its message" \
+    is "$T/x.json" 'r["rc"] == -1 and r["layer"] == "timeout" and "query timed out" in r["error"]'
+printf '%s' '<html><body>a login page</body></html>' > "$T/html.body"
+fake record html "200 OK" "$T/html.body"
+probe "http://127.0.0.1:$(cat "$T/html.port")" up > "$T/x.json"
+check "an HTML page: \"prometheus\" (not Prometheus's JSON)" \
+    is "$T/x.json" 'r["rc"] == -1 and r["layer"] == "prometheus" and "JSON" in r["error"]'
+printf '%s' '{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"h"},"histogram":[1700000000.5,{"count":"3","sum":"4.5","buckets":[[0,"0","1","3"]]}]},{"metric":{"__name__":"g"},"value":[1700000000.5,"7"]}]}}' > "$T/hist.body"
+fake record hist "200 OK" "$T/hist.body"
+probe "http://127.0.0.1:$(cat "$T/hist.port")" h > "$T/x.json"
+check "a native histogram's sample: under histograms, beside an empty values" \
+    is "$T/x.json" 'r["rc"] == 0 and r["result"]["series"][0]["values"] == [] and r["result"]["series"][0]["histograms"] == [[1700000000.5, {"count": "3", "sum": "4.5", "buckets": [[0, "0", "1", "3"]]}]] and r["result"]["series"][1]["values"] == [[1700000000.5, "7"]]'
+code=$(curl -s -o "$T/admin.out" -w '%{http_code}' -X POST "$U/api/v1/admin/tsdb/delete_series?match%5B%5D=up")
+check "Prometheus as started here keeps its admin API off (HTTP $code: $(cat "$T/admin.out"))" \
+    [ "$code" != 200 ] && [ "$code" != 204 ]
 
 stop_wait "$PROM" "prometheus"
 PROM=""
