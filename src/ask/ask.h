@@ -70,8 +70,7 @@ typedef struct ask_prom_query {
  * store_ro_result_free. Thread-safe (libcurl initialised by the program). */
 int ask_prom_run(const ask_prom_config *c, const ask_prom_query *q, store_ro_result *out);
 
-/* ---- what the model may read (ask_policy.c) ---------------------------------------------------
- */
+/* ---- what the model may read (ask_policy.c) ------------------------------------------------ */
 
 /* The default allow-lists ("table.column" or "table.*", NULL-terminated; docs/ask.md). */
 extern const char *const ask_store_allow_default[];
@@ -97,8 +96,7 @@ typedef struct ask_schema_in {
 } ask_schema_in;
 char *ask_schema_text(const ask_schema_in *in); /* malloc'd, or NULL */
 
-/* ---- the loop (ask.c) --------------------------------------------------------------------------
- */
+/* ---- the loop (ask.c) ---------------------------------------------------------------------- */
 
 typedef struct ask_config {
     int max_rounds;            /* rounds of data (3) */
