@@ -271,7 +271,8 @@ int64_t store_events_prune(store *s, double before);
  *               a read-only transaction, no multi-statements, max_statement_time and a KILL
  *               QUERY watchdog, an EXPLAIN estimate cap.
  * Layer names: "authorizer", "prepare", "one_statement", "readonly", "explain", "privilege",
- * "read_only_transaction", "timeout", "engine" (docs/ask.md says which backend uses which).
+ * "read_only_server", "read_only_transaction", "timeout", "allow_list", "engine" (docs/ask.md
+ * says which backend uses which).
  */
 typedef struct store_ro store_ro;
 typedef struct store_ro_limits {
@@ -308,7 +309,7 @@ store_ro *store_ro_open_pg(const store_ro_pg_config *c, char *msg, size_t n);
 /* MariaDB: ViciDial's database, on a replica. */
 typedef struct store_ro_my_config {
     const char *host;
-    unsigned port;            /* 0: 3306 */
+    unsigned port; /* 0: 3306 */
     const char *user, *password, *db;
     const char *const *allow; /* "table.column" or "table.*": the columns the account may read */
     const char *const *never; /* "table.column": credential columns, refused whatever allow says */
