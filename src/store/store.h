@@ -271,7 +271,8 @@ int64_t store_events_prune(store *s, double before);
  *               a read-only transaction, no multi-statements, max_statement_time and a KILL
  *               QUERY watchdog, an EXPLAIN estimate cap.
  * Layer names: "authorizer", "prepare", "one_statement", "readonly", "explain", "privilege",
- * "read_only_transaction", "timeout", "engine" (docs/ask.md says which backend uses which).
+ * "read_only_server", "read_only_transaction", "timeout", "allow_list", "engine" (docs/ask.md
+ * says which backend uses which).
  */
 typedef struct store_ro store_ro;
 typedef struct store_ro_limits {
