@@ -704,19 +704,17 @@ static bool sqlstate_is(const PGresult *res, const char *code)
     return s && !strcmp(s, code);
 }
 
-/* A failed step's result: refused by the layer its SQLSTATE names (the EXPLAIN step's other
- * failures are the statement's not being a query that can be planned: "explain"). Clears res;
- * returns -1. */
+/* A failed step's result: refused by the layer its SQLSTATE names; at the EXPLAIN step, a
+ * syntax error is the statement's not being a query EXPLAIN takes (SET, COPY, GRANT, ...):
+ * "explain". Clears res; returns -1. */
 static int refused(PGconn *c, PGresult *res, bool explain, const store_ro_limits *lim,
                    store_ro_result *out)
 {
     const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     char why[300];
     first_line(why, sizeof(why), m ? m : PQerrorMessage(c));
-    const char *layer = explain ? "explain" : "engine";
-    if (!PQresultErrorField(res, PG_DIAG_SQLSTATE))
-        layer = "engine"; /* not the server's answer: the connection was lost */
-    else if (sqlstate_is(res, "42501"))
+    const char *layer = "engine"; /* also a failure that is not the server's: a lost connection */
+    if (sqlstate_is(res, "42501"))
         layer = "privilege";
     else if (sqlstate_is(res, "25006"))
         layer = "read_only_transaction";
@@ -724,6 +722,8 @@ static int refused(PGconn *c, PGresult *res, bool explain, const store_ro_limits
         layer = "timeout";
     else if (sqlstate_is(res, "42601") && strstr(why, "multiple commands"))
         layer = "one_statement";
+    else if (sqlstate_is(res, "42601") && explain)
+        layer = "explain";
     else if (sqlstate_is(res, "42P01") || sqlstate_is(res, "42703") || sqlstate_is(res, "3F000"))
         layer = "allow_list"; /* no such view or column: the curated views do not hold it */
     PQclear(res);

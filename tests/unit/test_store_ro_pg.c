@@ -424,12 +424,13 @@ static void test_refused(void **state)
         {"SELECT query_to_xml('COPY calls TO ''" EVIL "''', true, false, '')", "engine", NULL},
         {"SELECT query_to_xml('SET ROLE callqa', true, false, '')", "engine", NULL},
         {"SELECT public.dblink_exec('dbname=callqa user=callqa', 'DELETE FROM calls')", "privilege",
-         "explain"},
+         "engine"},
         {"SELECT * FROM public.dblink('dbname=callqa user=callqa', 'SELECT agent_name FROM calls') "
          "AS"
          " t(a text)",
-         "privilege", "explain"},
+         "privilege", "engine"},
         {"SELECT public.cq_definer()", "privilege", NULL},
+        {"SELECT load_extension('/tmp/evil.so')", "engine", NULL},
         /* outside the curated views */
         {"SELECT * FROM public.calls", "privilege", NULL},
         {"SELECT agent_name FROM public.calls", "privilege", NULL},
