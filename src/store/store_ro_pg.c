@@ -146,6 +146,13 @@ static void quiet_notice(void *arg, const char *message)
                       checks that follow say what holds */
 }
 
+/* The server's message of a failed result (its primary text), else libpq's. */
+static void err_of(PGconn *c, const PGresult *r, char *out, size_t n)
+{
+    const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    first_line(out, n, m ? m : PQerrorMessage(c));
+}
+
 /* A command of our own (no parameters); true when it ran. */
 static bool run(PGconn *c, const char *sql, char *err, size_t n)
 {
@@ -153,8 +160,7 @@ static bool run(PGconn *c, const char *sql, char *err, size_t n)
     ExecStatusType st = PQresultStatus(r);
     bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (!ok && err)
-        first_line(err, n,
-                   PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
+        err_of(c, r, err, n);
     PQclear(r);
     return ok;
 }
@@ -166,7 +172,7 @@ static PGresult *rows_of(PGconn *c, const char *sql, int n, const char *const *v
     PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK)
         return r;
-    first_line(err, errn, PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r) : PQerrorMessage(c));
+    err_of(c, r, err, errn);
     PQclear(r);
     return NULL;
 }
@@ -399,11 +405,12 @@ static void step_f(ro_pg *r, const char *fmt, ...)
 /* The setup, as the store's account, in one transaction under an advisory lock (services
  * opening together set up one at a time): the schema, the role, the views, the role's
  * privileges, the functions out of its reach. A step the account may not take is skipped: the
- * checks (verify) then name what an administrator must run. -1 with msg for what no
- * administrator's SQL fixes (no store, an allow-list naming nothing of it, a view that cannot
- * be made); else 0, with *nsp (the store's schema) and *views (the views' names,
- * comma-separated) to free. */
-static int setup(ro_pg *r, const char *const *allow, char **nsp, char **views, char *msg, size_t n)
+ * checks (verify) then name what an administrator must run; views it cannot make are named in
+ * what, with the SQL in fix. -1 with msg for what no administrator's SQL fixes (no store, an
+ * allow-list naming nothing of it); else 0, with *nsp (the store's schema) and *views (the
+ * views' names, comma-separated) to free. */
+static int setup(ro_pg *r, const char *const *allow, char **nsp, char **views, sbuf *what,
+                 sbuf *fix, char *msg, size_t n)
 {
     char err[300];
     if (!run(r->c,
@@ -466,14 +473,15 @@ static int setup(ro_pg *r, const char *const *allow, char **nsp, char **views, c
         for (int i = 0; m && i < PQntuples(m); i++)
             step_f(r, "REVOKE %s FROM %s", PQgetvalue(m, i, 0), r->q_role);
         PQclear(m);
-        for (size_t i = 0; !rc && i < nv; i++)
+        /* the views, made by the store's account in their schema */
+        for (size_t i = 0; i < nv; i++)
             if (!view_make(r, &v[i], qs, err, sizeof(err))) {
-                snprintf(msg, n,
-                         "cannot make the view %s.%s: %s (the store's account makes the views in "
-                         "that schema: an administrator may run CREATE SCHEMA IF NOT EXISTS %s "
-                         "AUTHORIZATION %s; GRANT USAGE, CREATE ON SCHEMA %s TO %s;)",
-                         r->schema, v[i].table, err, r->q_schema, account, r->q_schema, account);
-                rc = -1;
+                sb_add(what, ", cannot be given its views (%s.%s: %s)", r->schema, v[i].table, err);
+                sb_add(fix,
+                       " CREATE SCHEMA IF NOT EXISTS %s AUTHORIZATION %s; GRANT USAGE, CREATE ON "
+                       "SCHEMA %s TO %s;",
+                       r->q_schema, account, r->q_schema, account);
+                break;
             }
     }
     sbuf list = {0};
@@ -547,10 +555,13 @@ static int setup(ro_pg *r, const char *const *allow, char **nsp, char **views, c
  * can execute none of the functions of k_risky_sql, it holds no privilege on any relation but
  * SELECT on the views, and it can read the views. 0, or -1 with msg naming what it can reach
  * and the SQL an administrator must run. */
-static int verify(ro_pg *r, const char *nsp, const char *views, char *msg, size_t n)
+static int verify(ro_pg *r, const char *nsp, const char *views, sbuf *what_, sbuf *fix_, char *msg,
+                  size_t n)
 {
     char err[300];
-    sbuf what = {0}, fix = {0};
+    sbuf what = *what_, fix = *fix_; /* the setup's findings first */
+    *what_ = (sbuf){0};
+    *fix_ = (sbuf){0};
     const char *pr[1] = {r->role};
     int rc = 0;
     if (!run(r->c, "BEGIN READ ONLY; SET LOCAL search_path = pg_catalog", err, sizeof(err))) {
@@ -710,9 +721,8 @@ static bool sqlstate_is(const PGresult *res, const char *code)
 static int refused(PGconn *c, PGresult *res, bool explain, const store_ro_limits *lim,
                    store_ro_result *out)
 {
-    const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
     char why[300];
-    first_line(why, sizeof(why), m ? m : PQerrorMessage(c));
+    err_of(c, res, why, sizeof(why));
     const char *layer = "engine"; /* also a failure that is not the server's: a lost connection */
     if (sqlstate_is(res, "42501"))
         layer = "privilege";
@@ -1006,11 +1016,14 @@ store_ro *store_ro_open_pg(const store_ro_pg_config *c, char *msg, size_t n)
     r->q_schema = r->schema ? quote_ident(r->c, r->schema) : NULL;
     r->q_role = r->role ? quote_ident(r->c, r->role) : NULL;
     char *nsp = NULL, *views = NULL;
+    sbuf what = {0}, fix = {0};
     int rc = -1;
     if (!r->q_schema || !r->q_role)
         snprintf(msg, n, "out of memory");
-    else if (setup(r, c->allow, &nsp, &views, msg, n) == 0)
-        rc = verify(r, nsp, views, msg, n);
+    else if (setup(r, c->allow, &nsp, &views, &what, &fix, msg, n) == 0)
+        rc = verify(r, nsp, views, &what, &fix, msg, n);
+    free(what.p);
+    free(fix.p);
     free(nsp);
     free(views);
     if (rc != 0) {
