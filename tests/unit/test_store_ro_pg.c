@@ -17,9 +17,11 @@
  */
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "../../src/store/store.h"
@@ -579,9 +581,9 @@ static const char k_admin_sql[] =
 /* A store's account that is no superuser (docs/scale.md's callqa_app), on a database as
  * PostgreSQL makes it (set_config, the large objects and dblink executable by PUBLIC): the open
  * is refused, naming what is missing and the SQL to run; docs/ask.md's SQL run, it opens. Then
- * set_config given back to PUBLIC: refused again, naming set_config, and the message's SQL is
- * enough. A role that may read a table of the store, and an allow-list naming no column of it,
- * are refused too. */
+ * each check of the open broken in turn by a superuser: refused, naming it, and the message's
+ * SQL is enough. An allow-list naming no column of the store, and a password file others may
+ * read, are refused too. */
 static void test_open_refuses(void **state)
 {
     (void)state;
@@ -632,36 +634,125 @@ static void test_open_refuses(void **state)
                     !strcmp(out.layer, "engine"));
     }
     store_ro_close(r);
-    /* set_config given back to PUBLIC: refused, naming it; the message's SQL suffices */
-    owner_exec("GRANT EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) TO PUBLIC");
-    r = store_ro_open_pg(&c, msg, sizeof(msg));
-    print_message("refused: %s\n", msg);
-    assert_null(r);
-    assert_non_null(strstr(msg, "can execute pg_catalog.set_config(text,text,boolean)"));
-    const char *sql = strstr(msg, "must run:");
-    assert_non_null(sql);
-    owner_exec(sql + strlen("must run:"));
-    r = store_ro_open_pg(&c, msg, sizeof(msg));
-    if (!r)
-        print_message("%s\n", msg);
-    assert_non_null(r);
-    assert_int_equal(store_ro_query(r, "SELECT set_config('role', 'cq_app', true)", &lim, &out),
-                     -1);
-    assert_string_equal(out.layer, "privilege");
-    store_ro_close(r);
-    /* a role that may read a table of the store directly is refused too */
-    owner_exec("GRANT SELECT ON public.jobs TO cq_reader");
-    assert_null(store_ro_open_pg(&c, msg, sizeof(msg)));
-    print_message("refused: %s\n", msg);
-    assert_non_null(strstr(msg, "holds privileges on public.jobs"));
-    owner_exec("REVOKE SELECT ON public.jobs FROM cq_reader");
-    /* and an allow-list naming nothing of the store */
+    /* each of these, made by a superuser, refuses the open, named in its message (the account
+     * cannot undo it), and the message's SQL is enough to open again */
+    static const struct {
+        const char *sql, *named;
+    } broken[] = {
+        {"GRANT EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) TO PUBLIC",
+         "can execute pg_catalog.set_config(text,text,boolean)"},
+        {"GRANT EXECUTE ON FUNCTION pg_catalog.lo_creat(integer) TO PUBLIC",
+         "can execute pg_catalog.lo_creat(integer)"},
+        {"GRANT EXECUTE ON FUNCTION public.cq_definer() TO PUBLIC",
+         "can execute public.cq_definer()"},
+        {"GRANT pg_read_server_files TO cq_reader", "is a member of pg_read_server_files"},
+        {"ALTER ROLE cq_reader CREATEDB", "is a superuser or may create roles or databases"},
+        {"REVOKE cq_reader FROM cq_app", "cannot be taken by the store's account cq_app"},
+        {"REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM cq_app",
+         "cannot be given its scope"},
+        {"GRANT SELECT ON public.jobs TO cq_reader", "holds privileges on public.jobs"},
+        {"GRANT SELECT (agent_name) ON public.calls TO PUBLIC", "holds privileges on public.calls"},
+    };
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        owner_exec(broken[i].sql);
+        r = store_ro_open_pg(&c, msg, sizeof(msg));
+        print_message("%s -> refused: %s\n", broken[i].sql, msg);
+        assert_null(r);
+        assert_non_null(strstr(msg, broken[i].named));
+        const char *sql = strstr(msg, "must run:");
+        assert_non_null(sql);
+        owner_exec(sql + strlen("must run:"));
+        r = store_ro_open_pg(&c, msg, sizeof(msg));
+        if (!r)
+            print_message("%s\n", msg);
+        assert_non_null(r);
+        assert_int_equal(store_ro_query(r, "SELECT set_config('role', 'cq_app', true)", &lim, &out),
+                         -1);
+        assert_string_equal(out.layer, "privilege");
+        store_ro_close(r);
+    }
+    /* an allow-list naming nothing of the store */
     static const char *const bad[] = {"calls.nosuch", NULL};
     c.allow = bad;
     assert_null(store_ro_open_pg(&c, msg, sizeof(msg)));
     print_message("refused: %s\n", msg);
     assert_non_null(strstr(msg, "calls.nosuch"));
+    /* a password file others may read */
+    char pf[] = "/tmp/cq-ro-pg-passXXXXXX";
+    int fd = mkstemp(pf);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "*:*:*:*:x\n", 10), 10);
+    close(fd);
+    chmod(pf, 0644);
+    char *with_pf = NULL;
+    assert_true(asprintf(&with_pf, "%s?passfile=%s", uri, pf) > 0);
+    c.conninfo = with_pf;
+    c.allow = k_allow;
+    assert_null(store_ro_open_pg(&c, msg, sizeof(msg)));
+    print_message("refused: %s\n", msg);
+    assert_non_null(strstr(msg, "may be read by others"));
+    unlink(pf);
+    free(with_pf);
     free(uri);
+}
+
+/* The views follow the allow-list: a column taken off is no longer read, a table taken off
+ * loses its view, and both come back with the list. */
+static void test_allow_changes(void **state)
+{
+    (void)state;
+    static const char *const narrow[] = {"calls.recording_id", NULL};
+    char msg[1024];
+    store_ro_pg_config c = {.conninfo = g_uri, .allow = narrow};
+    store_ro *r = store_ro_open_pg(&c, msg, sizeof(msg));
+    assert_non_null(r);
+    store_ro_limits lim = {.timeout_sec = 2};
+    store_ro_result out;
+    assert_int_equal(store_ro_query(r, "SELECT recording_id FROM calls ORDER BY 1", &lim, &out), 0);
+    assert_int_equal(out.rows, 4);
+    store_ro_result_free(&out);
+    assert_int_equal(store_ro_query(r, "SELECT agent_user FROM calls", &lim, &out), -1);
+    assert_string_equal(out.layer, "allow_list");
+    assert_int_equal(store_ro_query(r, "SELECT count(*) FROM analyses", &lim, &out), -1);
+    assert_string_equal(out.layer, "allow_list");
+    store_ro_close(r);
+    char *n = owner_sql("SELECT count(*) FROM pg_views WHERE schemaname = 'callqa_ask'");
+    assert_string_equal(n, "1");
+    free(n);
+    r = open_ro();
+    assert_int_equal(store_ro_query(r, "SELECT agent_user FROM calls ORDER BY 1", &lim, &out), 0);
+    assert_int_equal(out.rows, 4);
+    store_ro_result_free(&out);
+    assert_int_equal(store_ro_query(r, "SELECT count(*) FROM analyses", &lim, &out), 0);
+    assert_string_equal(out.json, "{\"columns\":[\"count\"],\"rows\":[[3]],\"truncated\":false}");
+    store_ro_result_free(&out);
+    store_ro_close(r);
+}
+
+/* Services that start together: four opens at once, each sets up in turn, all open. */
+static void *open_one(void *arg)
+{
+    char msg[1024];
+    store_ro_pg_config c = {.conninfo = g_uri, .allow = k_allow};
+    store_ro *r = store_ro_open_pg(&c, msg, sizeof(msg));
+    if (!r)
+        fprintf(stderr, "open: %s\n", msg);
+    *(bool *)arg = r != NULL;
+    store_ro_close(r);
+    return NULL;
+}
+
+static void test_open_together(void **state)
+{
+    (void)state;
+    pthread_t t[4];
+    bool ok[4] = {0};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, open_one, &ok[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(ok[i]);
+    }
 }
 
 /* A connection killed under it: the next query on a new one. */
@@ -691,6 +782,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads),           cmocka_unit_test(test_refused),
         cmocka_unit_test(test_read_only_alone), cmocka_unit_test(test_open_refuses),
+        cmocka_unit_test(test_allow_changes),   cmocka_unit_test(test_open_together),
         cmocka_unit_test(test_reconnect),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
