@@ -273,8 +273,7 @@ int64_t store_events_prune(store *s, double before);
  *               a read-only transaction, no multi-statements, max_statement_time and a KILL
  *               QUERY watchdog, an EXPLAIN estimate cap.
  * Layer names: "authorizer", "prepare", "one_statement", "readonly", "explain", "privilege",
- * "allow_list", "read_only_transaction", "timeout", "scope", "engine" (docs/ask.md says which
- * backend uses which).
+ * "read_only_transaction", "timeout", "engine" (docs/ask.md says which backend uses which).
  */
 typedef struct store_ro store_ro;
 typedef struct store_ro_limits {
