@@ -263,9 +263,11 @@ int64_t store_events_prune(store *s, double before);
  *               SELECT, the allow-listed columns ("table.column" or "table.*") and functions
  *               only, one statement, sqlite3_stmt_readonly, a time limit;
  *   postgresql  store_ro_pg.c: the QA store's curated views (a schema of views over the
- *               allow-listed columns, read by a role with SELECT on them only), BEGIN READ ONLY,
- *               SET LOCAL statement_timeout, the caller's scope as a bound parameter, one
- *               statement (the extended protocol), an EXPLAIN estimate cap;
+ *               allow-listed columns, read by a role with SELECT on them only, set_config, the
+ *               large objects, dblink and the server's files out of its reach, checked at
+ *               open), BEGIN READ ONLY, SET LOCAL statement_timeout, the caller's scope as a
+ *               bound parameter, one statement (the extended protocol) that returns rows, an
+ *               EXPLAIN estimate cap;
  *   mariadb     store_ro_my.c: ViciDial's database on a replica: an account checked at open to
  *               hold no write or FILE privilege and no readable column outside the allow-list,
  *               a read-only transaction, no multi-statements, max_statement_time and a KILL
@@ -282,7 +284,9 @@ typedef struct store_ro_limits {
     double max_estimate; /* the planner's row estimate above which a query is refused ("explain",
                             PostgreSQL and MariaDB); 0: 1e6 */
     const char *scope;   /* the caller's scope (JSON text, a bound parameter of the views), or
-                            NULL: every call */
+                            NULL: every call. PostgreSQL: {"campaigns": ["id", ...]}, the calls
+                            of those campaigns and the rows of those calls (refused, layer
+                            "scope", when it is anything else) */
 } store_ro_limits;
 typedef struct store_ro_result {
     char *json;      /* {"columns": [...], "rows": [[...]], "truncated": bool} (free with
@@ -296,7 +300,9 @@ typedef struct store_ro_result {
 /* SQLite: the store's file, the allow-list (NULL-terminated). NULL with msg. */
 store_ro *store_ro_open_sqlite(const char *path, const char *const *allow, char *msg, size_t n);
 
-/* PostgreSQL: the QA store through its curated views. */
+/* PostgreSQL: the QA store through its curated views, made (or brought up to date) at open by
+ * the store's account, with the role, then checked; NULL with msg naming what the role can
+ * reach and the SQL an administrator must run when the account may not do it all. */
 typedef struct store_ro_pg_config {
     const char *conninfo;     /* the store's PostgreSQL URI (its password from PGPASSFILE or
                                  the URI's password_file handling of db_pg.c) */
