@@ -203,6 +203,15 @@ void svc_ask_run(req *r)
     if (res.status == 200) {
         svc_answer(r, 200, res.json, "application/json");
         res.json = NULL;
+    } else if (!strcmp(res.code, "no_llm") || !strcmp(res.code, "no_sources")) {
+        /* our own sentences, whose /api/qa paths the redaction of svc_answer_error would cut */
+        json_t *o = json_pack("{s:s,s:s}", "error", res.error, "code", res.code);
+        char *b = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (b)
+            svc_answer(r, res.status, b, "application/json");
+        else
+            svc_answer_error(r, 500, "internal", "out of memory");
     } else {
         svc_answer_error(r, res.status ? res.status : 500, res.code[0] ? res.code : "internal",
                          "%s", res.error[0] ? res.error : "the request failed");

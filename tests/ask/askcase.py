@@ -397,8 +397,9 @@ def honest_run(url, log, store, mysql, prom, now):
               all(x["source"] for x in qs), json.dumps([x.get("source") for x in qs]))
     # the caps on rounds and queries
     st, a = post(url, {"question": "limits:rounds"})
-    check("four rounds asked: three run, then the answer", st == 200 and a["rounds"] == 3 and
-          a["queries_executed"] == 3 and len(a["queries"]) == 3 and a["answer"] == "r",
+    check("four rounds asked: three run, a fourth request for data not run, the model's text "
+          "answered without it", st == 200 and a["rounds"] == 3 and a["queries_executed"] == 3 and
+          len(a["queries"]) == 3 and "<data_request>" not in a["answer"],
           f"{st} {json.dumps(a)[:400]}")
     st, a = post(url, {"question": "limits:queries"})
     lim = [x for x in a.get("queries", []) if x.get("refused") and x["refused"]["layer"] == "limit"]

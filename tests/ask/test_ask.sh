@@ -89,7 +89,7 @@ $SQL -e "CREATE DATABASE asterisk CHARACTER SET utf8mb4" && $SQL asterisk < "$SH
     python3 "$HERE/askcase.py" vicidial-sql | $SQL asterisk || { echo "FAIL: ViciDial's schema and rows"; exit 1; }
 "$CQ" ask grants --user callqa_ask --host 127.0.0.1 > "$T/grants.sql"
 check "callqa ask grants: column-level SELECT only, no credential column" sh -c \
-    "grep -q 'GRANT SELECT (' $T/grants.sql && ! grep -Eiq 'pass|secret|phone_number|INSERT|UPDATE|ALL' $T/grants.sql"
+    "grep -q 'GRANT SELECT (' $T/grants.sql && ! grep -Eiq '\`(pass|pass_hash|phone_pass|ASTmgrSECRET|conf_secret|phone_number|lead_id)\`|INSERT|UPDATE|ALL PRIVILEGES' $T/grants.sql"
 $SQL -e "CREATE USER 'callqa_ask'@'127.0.0.1' IDENTIFIED BY 'ask-pw-1'; CREATE USER 'callqa_rw'@'127.0.0.1' IDENTIFIED BY 'ask-pw-2';
          GRANT SELECT, INSERT ON asterisk.* TO 'callqa_rw'@'127.0.0.1';" &&
     $SQL asterisk < "$T/grants.sql" || { echo "FAIL: the accounts"; exit 1; }
@@ -158,6 +158,16 @@ start_service() { # start_service STORE LOG [VAR=VALUE...]: 0 when /health answe
     done
     return 1
 }
+pin_time() { # pin_time SINCE: a second just after Prometheus's last good scrape of the service,
+    # once it has one after SINCE: the ordinary questions' Prometheus queries are pinned to it
+    for _ in $(seq 1 150); do
+        t=$(curl -s "$PROMU/api/v1/query" --data-urlencode 'query=max(timestamp(up{job="callqa"} == 1))' |
+            python3 -c 'import json, math, sys; r = json.load(sys.stdin)["data"]["result"]; print(math.ceil(float(r[0]["value"][1])) if r else 0)')
+        [ "$t" -gt "$1" ] && { echo "$t"; return 0; }
+        sleep 0.2
+    done
+    echo 0
+}
 stop_service() {
     [ -n "$SVC" ] && stop_wait "$SVC" "callqa serve"
     SVC=""
@@ -202,15 +212,16 @@ stamp "start checks"
 # ---- what must not change ----
 before_store=$(python3 "$HERE/askcase.py" checksum-store "$DB")
 before_my=$(my_sums)
-before_files=$(listing "$T/mysql/asterisk" "$T/files" /tmp/cq_ask_* "$PG_HOME")
+before_files=$(listing "$T/mysql/asterisk" "$T/files" /tmp/cq_ask_*)
 asks=0
 
 # ---- the SQLite store: red team with the lexical pre-check on, then off ----
 start_service "$DB" "$T/serve1.log" $OPENAI || { cat "$T/serve1.log"; echo "FAIL: the service did not start"; exit 1; }
 py redteam "$U" "$T/llm" sqlite on callqa,mysql,prometheus
 py turns "$U" "$T/llm"
-python3 "$HERE/askcase.py" plans "$T/plans.json" "$(($(date +%s) - 3))"
-py honest "$U" "$T/llm" "$DB" "$MYSQL_ROOT" "$PROMU" "$(($(date +%s) - 3))"
+PIN=$(pin_time "$(date +%s)")
+python3 "$HERE/askcase.py" plans "$T/plans.json" "$PIN"
+py honest "$U" "$T/llm" "$DB" "$MYSQL_ROOT" "$PROMU" "$PIN"
 stop_service
 stamp "SQLite, lexical on"
 start_service "$DB" "$T/serve2.log" $OPENAI CALLQA_ASK_LEXICAL=false || { cat "$T/serve2.log"; exit 1; }
@@ -231,12 +242,22 @@ check "every LLM request of /ask in llm_calls ($n_llm of $n_sent sent)" [ "$n_ll
 start_service "$PG_STORE" "$T/serve3.log" || { cat "$T/serve3.log"; echo "FAIL: the service on PostgreSQL"; exit 1; }
 stop_service
 python3 "$HERE/askcase.py" store-rows "$PG_STORE" || { echo "FAIL: the PostgreSQL store's rows"; exit 1; }
+# the views and the role are made at the first start with an LLM: the files are listed after it
+start_service "$PG_STORE" "$T/serve3b.log" $ANTHROPIC || { cat "$T/serve3b.log"; echo "FAIL: /ask's views on PostgreSQL"; exit 1; }
+stop_service
 before_pg=$(python3 "$HERE/askcase.py" checksum-store "$PG_STORE")
+pg_files() { # the cluster's file names, but what the server writes on its own (WAL, commit logs,
+    # statistics, free-space and visibility maps, the sorts' and hashes' temporary files, its
+    # pid and logs)
+    listing "$PG_HOME" | grep -v -E '/(pg_wal|pg_xact|pg_subtrans|pg_multixact|pg_stat[a-z_]*|pg_logical|log)/|/pgsql_tmp|postmaster\.|pg_internal\.init|_(fsm|vm)$'
+}
+before_pg_files=$(pg_files)
 start_service "$PG_STORE" "$T/serve4.log" $ANTHROPIC || { cat "$T/serve4.log"; echo "FAIL: the service on PostgreSQL"; exit 1; }
 py redteam "$U" "$T/llm" postgresql on callqa
 py turns "$U" "$T/llm"
-python3 "$HERE/askcase.py" plans "$T/plans.json" "$(($(date +%s) - 3))"
-py honest "$U" "$T/llm" "$PG_STORE" "$MYSQL_ROOT" "$PROMU" "$(($(date +%s) - 3))"
+PIN=$(pin_time "$(date +%s)")
+python3 "$HERE/askcase.py" plans "$T/plans.json" "$PIN"
+py honest "$U" "$T/llm" "$PG_STORE" "$MYSQL_ROOT" "$PROMU" "$PIN"
 stop_service
 stamp "PostgreSQL, lexical on"
 start_service "$PG_STORE" "$T/serve5.log" $ANTHROPIC CALLQA_ASK_LEXICAL=false || { cat "$T/serve5.log"; exit 1; }
@@ -250,11 +271,15 @@ check "PostgreSQL store: every table but the service's own records unchanged ($b
 # ---- ViciDial, files, Prometheus ----
 after_my=$(my_sums)
 check "ViciDial: every table's checksum unchanged" [ "$before_my" = "$after_my" ]
-after_files=$(listing "$T/mysql/asterisk" "$T/files" /tmp/cq_ask_* "$PG_HOME")
+after_files=$(listing "$T/mysql/asterisk" "$T/files" /tmp/cq_ask_*)
 echo "$before_files" > "$T/files.before"
 echo "$after_files" > "$T/files.after"
-check "no new file: MariaDB's database folder, its secure_file_priv folder, /tmp/cq_ask_*, PostgreSQL's data folder (names)" \
-    sh -c "diff $T/files.before $T/files.after | grep '^>' | grep -v -E 'pg_stat|pg_wal|pg_logical|pg_subtrans|pg_xact|pg_multixact|postmaster|/log/' > $T/files.new; [ ! -s $T/files.new ] || { cat $T/files.new; false; }"
+check "no new file: MariaDB's database folder, its secure_file_priv folder, /tmp/cq_ask_*" \
+    sh -c "diff $T/files.before $T/files.after > $T/files.new || { cat $T/files.new; false; }"
+echo "$before_pg_files" > "$T/pg.before"
+pg_files > "$T/pg.after"
+check "no new file in PostgreSQL's data folder (names; the server's own logs and maps aside)" \
+    sh -c "diff $T/pg.before $T/pg.after > $T/pg.new || { cat $T/pg.new; false; }"
 check "Prometheus: the series are all still there (no admin call got through)" sh -c \
     "curl -s '$PROMU/api/v1/query?query=count(up)' | grep -q '\"value\":\[[0-9.]*,\"2\"\]'"
 violations=$(python3 -c "
