@@ -234,7 +234,10 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
             json_object_set_new(q, "server", server ? json_string(server) : json_null());
         char why[300];
         if (!src) {
-            deny(&res, "source", "the %s source is not configured", type);
+            deny(&res, "source",
+                 "the %s source is not available (not configured, or not reachable "
+                 "when the service started)",
+                 type);
         } else if (my && server && *server && strcmp(server, a->vicidial_name)) {
             deny(&res, "source",
                  "no mysql server '%s' (the configured one is named "

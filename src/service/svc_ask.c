@@ -76,8 +76,18 @@ int svc_ask_start(svc *s, char *msg, size_t msgsz)
     if (c->ask_store && open_store(c, &st, msg, msgsz) != 0)
         return -1;
     if (c->ask_vicidial[0] && open_vicidial(c, &vici, msg, msgsz) != 0) {
-        store_ro_close(st);
-        return -1;
+        /* a replica that cannot be reached now does not stop the service (POST /ask runs without
+         * it); an account or a server that fails a check does */
+        if (!strstr(msg, "cannot connect to the ViciDial database")) {
+            store_ro_close(st);
+            return -1;
+        }
+        json_t *o = json_pack("{s:s,s:s,s:s}", "level", "warn", "msg",
+                              "POST /ask runs without ViciDial", "error", msg);
+        char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        fprintf(stderr, "%s\n", line ? line : "{\"level\":\"warn\"}");
+        free(line);
+        json_decref(o);
     }
     if (c->ask_prometheus[0]) {
         snprintf(prom.url, sizeof(prom.url), "%s", c->ask_prometheus);
@@ -111,7 +121,7 @@ int svc_ask_start(svc *s, char *msg, size_t msgsz)
     if (!(s->ask = ask_create(&ac, &src, err, sizeof(err)))) {
         store_ro_close(st);
         store_ro_close(vici);
-        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"POST /ask has no source: %s\"}\n", err);
+        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"POST /ask has no source\"}\n");
         return 0;
     }
     fprintf(stderr,
