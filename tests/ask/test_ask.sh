@@ -288,5 +288,7 @@ v = [r for r in map(json.loads, open('$T/llm/requests.jsonl')) if r.get('violati
 print(len(v)); [print('#', r['n'], r['violations']) for r in v[:5]]")
 check "the fake LLM saw no protocol violation: $(echo "$violations" | head -1)" [ "$(echo "$violations" | head -1)" = 0 ]
 echo "$violations" | tail -n +2
+check "no sanitizer report in any service's log (an ASan build of callqa)" sh -c \
+    "! grep -l 'Sanitizer' $T/serve*.log"
 stamp "done"
 finish "POST /ask"
