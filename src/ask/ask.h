@@ -75,10 +75,10 @@ int ask_prom_run(const ask_prom_config *c, const ask_prom_query *q, store_ro_res
 /* The default allow-lists ("table.column" or "table.*", NULL-terminated; docs/ask.md). */
 extern const char *const ask_store_allow_default[];
 extern const char *const ask_vicidial_allow_default[];
-/* ViciDial's named credential columns (store_ro_my_config.never). */
-extern const char *const ask_vicidial_never[];
-/* true when table.column is a credential column: one of the named ones, or a name that reads as a
- * credential (pass, *_pass, *password*, *secret*, *token*, *_key). Never readable. */
+/* true when table.column is a credential column: one of ViciDial's named ones
+ * (store_ro_vicidial_never: passwords, secrets, a lead's security phrase, the URL templates that
+ * carry API credentials), or a name that reads as a credential (pass, *_pass, *password*,
+ * *secret*, *token*, *_key). Never readable. */
 bool ask_never(const char *table, const char *column);
 /* defaults plus extra ("table.column,table.*", from the settings) as a NULL-terminated malloc'd
  * list (ask_allow_free). 0, or -1 with err: a malformed entry, or a credential column. */

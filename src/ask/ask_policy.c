@@ -148,41 +148,6 @@ const char *const ask_vicidial_allow_default[] = {"vicidial_log.uniqueid",
                                                   "recording_log.vicidial_id",
                                                   NULL};
 
-/* Named credential columns of ViciDial's schema: passwords and their hashes, secrets, a
- * customer's security phrase, and the URL templates installs fill with API credentials
- * (user=...&pass=...); ask_never also refuses any column whose name reads as a credential
- * (below), in any table of any source. */
-const char *const ask_vicidial_never[] = {"vicidial_users.pass",
-                                          "vicidial_users.pass_hash",
-                                          "vicidial_users.phone_pass",
-                                          "servers.ASTmgrSECRET",
-                                          "servers.conf_secret",
-                                          "vicidial_user_groups.webphone_systemkey_override",
-                                          "vicidial_user_groups.webphone_url_override",
-                                          "vicidial_list.security_phrase",
-                                          "vicidial_campaigns.web_form_address",
-                                          "vicidial_campaigns.web_form_address_two",
-                                          "vicidial_campaigns.web_form_address_three",
-                                          "vicidial_campaigns.qc_web_form_address",
-                                          "vicidial_campaigns.start_call_url",
-                                          "vicidial_campaigns.dispo_call_url",
-                                          "vicidial_campaigns.na_call_url",
-                                          "vicidial_campaigns.dead_trigger_url",
-                                          "vicidial_campaigns.pause_max_url",
-                                          "vicidial_campaigns.crm_login_address",
-                                          "vicidial_inbound_groups.web_form_address",
-                                          "vicidial_inbound_groups.web_form_address_two",
-                                          "vicidial_inbound_groups.web_form_address_three",
-                                          "vicidial_inbound_groups.qc_web_form_address",
-                                          "vicidial_inbound_groups.start_call_url",
-                                          "vicidial_inbound_groups.dispo_call_url",
-                                          "vicidial_inbound_groups.na_call_url",
-                                          "vicidial_inbound_groups.add_lead_url",
-                                          "vicidial_inbound_groups.enter_ingroup_url",
-                                          "vicidial_inbound_groups.waiting_call_url_on",
-                                          "vicidial_inbound_groups.waiting_call_url_off",
-                                          NULL};
-
 /* a column name that reads as a credential: pass, *_pass, pass_*, *password*, *secret*,
  * *token*, *_key, apikey... (qc_pass and force_change_password are flags, refused all the same:
  * a false refusal costs less than a credential read) */
@@ -207,7 +172,7 @@ bool ask_never(const char *table, const char *column)
         return false;
     char key[300];
     snprintf(key, sizeof(key), "%s.%s", table ? table : "", column);
-    for (const char *const *p = ask_vicidial_never; *p; p++)
+    for (const char *const *p = store_ro_vicidial_never; *p; p++)
         if (!strcasecmp(*p, key))
             return true;
     return credential_name(column);

@@ -58,7 +58,7 @@ static int open_vicidial(const cfg_settings *c, store_ro **out, char *msg, size_
                              .password = password,
                              .db = u.db,
                              .allow = (const char *const *)g_vici_allow,
-                             .never = ask_vicidial_never,
+                             .never = NULL, /* store_ro_vicidial_never is always applied */
                              .primary = c->ask_vicidial_primary};
     *out = store_ro_open_mariadb(&mc, err, sizeof(err));
     explicit_bzero(password, sizeof(password));

@@ -322,6 +322,9 @@ typedef struct store_ro_my_config {
     bool primary; /* true: the server may be a primary (not read-only): 2 s per statement */
 } store_ro_my_config;
 store_ro *store_ro_open_mariadb(const store_ro_my_config *c, char *msg, size_t n);
+/* ViciDial's credential columns ("table.column", NULL-terminated; docs/ask.md): refused by
+ * store_ro_open_mariadb whatever the allow-list and c->never say. */
+extern const char *const store_ro_vicidial_never[];
 
 /* The backend: "sqlite", "postgresql" or "mariadb". */
 const char *store_ro_kind(const store_ro *r);

@@ -51,36 +51,36 @@
 /* ViciDial's credential columns (../shared/vicidial/schema.sql), refused whatever the allow-list
  * and the caller's own list say: passwords and their hashes, secrets, a customer's security
  * phrase, and the URL templates installs fill with API credentials (user=...&pass=...). */
-static const char *const k_never[] = {"vicidial_users.pass",
-                                      "vicidial_users.pass_hash",
-                                      "vicidial_users.phone_pass",
-                                      "servers.ASTmgrSECRET",
-                                      "servers.conf_secret",
-                                      "vicidial_user_groups.webphone_systemkey_override",
-                                      "vicidial_list.security_phrase",
-                                      "vicidial_campaigns.web_form_address",
-                                      "vicidial_campaigns.web_form_address_two",
-                                      "vicidial_campaigns.web_form_address_three",
-                                      "vicidial_campaigns.qc_web_form_address",
-                                      "vicidial_campaigns.start_call_url",
-                                      "vicidial_campaigns.dispo_call_url",
-                                      "vicidial_campaigns.na_call_url",
-                                      "vicidial_campaigns.dead_trigger_url",
-                                      "vicidial_campaigns.pause_max_url",
-                                      "vicidial_campaigns.crm_login_address",
-                                      "vicidial_inbound_groups.web_form_address",
-                                      "vicidial_inbound_groups.web_form_address_two",
-                                      "vicidial_inbound_groups.web_form_address_three",
-                                      "vicidial_inbound_groups.qc_web_form_address",
-                                      "vicidial_inbound_groups.start_call_url",
-                                      "vicidial_inbound_groups.dispo_call_url",
-                                      "vicidial_inbound_groups.na_call_url",
-                                      "vicidial_inbound_groups.add_lead_url",
-                                      "vicidial_inbound_groups.enter_ingroup_url",
-                                      "vicidial_inbound_groups.waiting_call_url_on",
-                                      "vicidial_inbound_groups.waiting_call_url_off",
-                                      "vicidial_user_groups.webphone_url_override",
-                                      NULL};
+const char *const store_ro_vicidial_never[] = {"vicidial_users.pass",
+                                               "vicidial_users.pass_hash",
+                                               "vicidial_users.phone_pass",
+                                               "servers.ASTmgrSECRET",
+                                               "servers.conf_secret",
+                                               "vicidial_user_groups.webphone_systemkey_override",
+                                               "vicidial_list.security_phrase",
+                                               "vicidial_campaigns.web_form_address",
+                                               "vicidial_campaigns.web_form_address_two",
+                                               "vicidial_campaigns.web_form_address_three",
+                                               "vicidial_campaigns.qc_web_form_address",
+                                               "vicidial_campaigns.start_call_url",
+                                               "vicidial_campaigns.dispo_call_url",
+                                               "vicidial_campaigns.na_call_url",
+                                               "vicidial_campaigns.dead_trigger_url",
+                                               "vicidial_campaigns.pause_max_url",
+                                               "vicidial_campaigns.crm_login_address",
+                                               "vicidial_inbound_groups.web_form_address",
+                                               "vicidial_inbound_groups.web_form_address_two",
+                                               "vicidial_inbound_groups.web_form_address_three",
+                                               "vicidial_inbound_groups.qc_web_form_address",
+                                               "vicidial_inbound_groups.start_call_url",
+                                               "vicidial_inbound_groups.dispo_call_url",
+                                               "vicidial_inbound_groups.na_call_url",
+                                               "vicidial_inbound_groups.add_lead_url",
+                                               "vicidial_inbound_groups.enter_ingroup_url",
+                                               "vicidial_inbound_groups.waiting_call_url_on",
+                                               "vicidial_inbound_groups.waiting_call_url_off",
+                                               "vicidial_user_groups.webphone_url_override",
+                                               NULL};
 
 #define PRIMARY_SEC 2.0 /* per query on a primary */
 #define KILL_AFTER 0.5  /* the watchdog's KILL QUERY, past the time */
@@ -91,7 +91,8 @@ typedef struct ro_my {
     store_ro base; /* first: a store_ro * is a ro_my * */
     char *host, *user, *password, *db;
     unsigned port;
-    char **allow, **never; /* NULL-terminated; never holds k_never and the caller's */
+    char **allow,
+        **never; /* NULL-terminated; never holds store_ro_vicidial_never and the caller's */
     bool primary;
     MYSQL *m;                  /* NULL after a lost connection: made again at the next query */
     unsigned long long thread; /* the server's id of m's connection (KILL QUERY) */
@@ -985,7 +986,7 @@ store_ro *store_ro_open_mariadb(const store_ro_my_config *c, char *msg, size_t n
     r->port = c->port ? c->port : 3306;
     r->primary = c->primary;
     r->allow = strv_dup2(c->allow, NULL);
-    r->never = strv_dup2(k_never, c->never);
+    r->never = strv_dup2(store_ro_vicidial_never, c->never);
     char why[300];
     if (!r->host || !r->user || !r->password || !r->db || !r->allow || !r->never) {
         snprintf(msg, n, "out of memory");
