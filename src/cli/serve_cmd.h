@@ -17,6 +17,7 @@ int cq_cli_store(int argc, char **argv);        /* store_cmd.c: store migrate */
 int cq_cli_sip(int argc, char **argv);          /* sip_cmd.c: a capture's streams */
 int cq_cli_analyze_pcap(int argc, char **argv); /* sip_cmd.c: analyze --pcap */
 int cq_cli_investigate(int argc, char **argv);  /* investigate_cmd.c: why a call went wrong */
+int cq_cli_ask(int argc, char **argv);          /* ask_cmd.c: POST /ask's ViciDial grants */
 
 /* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
  * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */

@@ -1,9 +1,9 @@
 /*
  * service_main.c - the callqa-service program: the commands that need the service's libraries
  * (libmicrohttpd, libcurl, SQLite, libpq, libmariadb, libpcap): serve, worker, requeue, ingest,
- * analyze --transcribe, transcript import, score, store migrate and sip. `callqa serve
- * ...` runs `callqa-service serve ...`, so that an analysis from the command line loads none of
- * them.
+ * analyze --transcribe, transcript import, score, store migrate, sip, investigate and ask
+ * grants. `callqa serve ...` runs `callqa-service serve ...`, so that an analysis from the
+ * command line loads none of them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -36,9 +36,11 @@ int main(int argc, char **argv)
         return cq_cli_sip(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "investigate"))
         return cq_cli_investigate(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "ask"))
+        return cq_cli_ask(argc - 1, argv + 1);
     fprintf(stderr,
             "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store|sip|"
-            "investigate "
+            "investigate|ask "
             "[options]   (callqa serve "
             "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;

@@ -129,6 +129,27 @@ typedef struct cfg_settings {
     double llm_fallback_price_in, llm_fallback_price_out;
     double llm_daily_token_cap; /* input + output tokens a day; 0: none */
     double llm_daily_cost_cap;  /* USD a day; 0: none */
+    /* POST /ask (docs/ask.md) */
+    bool ask_store;          /* the QA store as the source "callqa" */
+    char ask_allow[2048];    /* columns added to the store's default allow-list */
+    char ask_pg_schema[64];  /* PostgreSQL: the curated views' schema */
+    char ask_pg_role[64];    /* PostgreSQL: the role that reads them */
+    char ask_vicidial[1024]; /* mysql://USER@HOST[:PORT]/DB: ViciDial's replica */
+    char ask_vicidial_password_file[1024];
+    char ask_vicidial_name[65];    /* its `server` key */
+    bool ask_vicidial_primary;     /* allow a primary (2 s per statement) */
+    char ask_vicidial_allow[2048]; /* columns added to ViciDial's default allow-list */
+    char ask_prometheus[512];      /* Prometheus's base URL */
+    int ask_max_rows;
+    int ask_max_bytes;
+    double ask_timeout_sec;
+    double ask_max_estimate;
+    int ask_max_rounds;
+    int ask_max_queries;
+    bool ask_lexical;
+    bool ask_tools;
+    double ask_prom_max_range_sec, ask_prom_min_step_sec;
+    int ask_prom_max_points, ask_prom_max_series;
 } cfg_settings;
 
 /* Every setting at its default (the table's; "CPUs" and $TMPDIR read now). */

@@ -215,11 +215,13 @@ static int db_connect(ingest_vicidial *v, char *msg, size_t n, unsigned *err)
     }
     unsigned connect_sec = 10, io_sec = 120;
     my_bool no = 0;
+    unsigned no_infile = 0; /* an unsigned int: libmariadb reads that many bytes (a my_bool 0
+                               left LOCAL INFILE on) */
     mysql_optionsv(v->m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_sec);
     mysql_optionsv(v->m, MYSQL_OPT_READ_TIMEOUT, &io_sec);
     mysql_optionsv(v->m, MYSQL_OPT_WRITE_TIMEOUT, &io_sec);
     mysql_optionsv(v->m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    mysql_optionsv(v->m, MYSQL_OPT_LOCAL_INFILE, &no);
+    mysql_optionsv(v->m, MYSQL_OPT_LOCAL_INFILE, &no_infile);
     mysql_optionsv(v->m, MYSQL_OPT_RECONNECT, &no);
     if (!mysql_real_connect(v->m, u->host, u->user, v->password, u->db, u->port, NULL, 0)) {
         *err = mysql_errno(v->m);

@@ -115,6 +115,7 @@ typedef struct svc {
     char engine_version[32];
     llm_client *llm;      /* GET /ai-analyze's LLM; NULL: the assessment by rules */
     char ai_engine[32];   /* the stored assessments' engine: "ai-rules" or "ai-llm-<hash>" */
+    struct ask *ask;      /* POST /ask (svc_ask.c); NULL: no LLM (503) */
     proc_queue *requests; /* suspended requests waiting for an analysis thread */
     pthread_mutex_t mu;   /* pending, stopping, and pushing onto requests */
     struct req *pending;  /* GET /analyze requests queued or running (coalescing), linked by next */
@@ -153,13 +154,17 @@ void svc_guard_tick(svc_guard *g);
  * tried again; 0 now. */
 double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const char *account);
 void svc_guard_login_failed(svc_guard *g, struct MHD_Connection *conn, const char *account);
+/* The client's address: the peer, or, when the peer is a trusted proxy (nginx in front: every
+ * client would be 127.0.0.1), the last address its X-Forwarded-For adds. */
+void svc_guard_client(const cfg_settings *c, struct MHD_Connection *conn, char *out, size_t n);
 void svc_metrics_guard(const char *reason);
 
 typedef enum svc_work {
     SVC_WORK_NONE,
     SVC_WORK_FETCH,
     SVC_WORK_UPLOAD,
-    SVC_WORK_INVESTIGATE
+    SVC_WORK_INVESTIGATE,
+    SVC_WORK_ASK
 } svc_work;
 
 /* Multipart parts streamed to files (their index in req.part[]) and text fields kept in memory
@@ -512,6 +517,14 @@ int svc_llm_text(req *r, const char *purpose, const char *system, const char *us
 enum MHD_Result svc_investigate_start(req *r);
 enum MHD_Result svc_investigate(req *r, const char *data, size_t *size);
 void svc_investigate_run(req *r);
+/* POST /ask (svc_ask.c): its sources opened from the settings when an LLM is configured (0, or -1
+ * with msg: a source's check failed, the service does not start), the route, and its work on an
+ * analysis thread. */
+int svc_ask_start(svc *s, char *msg, size_t msgsz);
+void svc_ask_stop(svc *s);
+enum MHD_Result svc_ask_route_start(req *r);
+enum MHD_Result svc_ask_route(req *r, const char *data, size_t *size);
+void svc_ask_run(req *r);
 /* A stored row that is an assessment or an investigation (svc_investigate.c), not a report
  * (GET /calls leaves it out). */
 bool svc_ai_is_row(const store_result *row);

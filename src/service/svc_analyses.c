@@ -190,6 +190,8 @@ static void *analysis_thread(void *arg)
             run_fetch(r);
         else if (r->work == SVC_WORK_INVESTIGATE)
             svc_investigate_run(r);
+        else if (r->work == SVC_WORK_ASK)
+            svc_ask_run(r);
         else
             run_upload(r);
         pthread_mutex_lock(&s->mu);

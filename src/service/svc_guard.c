@@ -266,15 +266,11 @@ static bool trusted(const char *list, const char *addr)
     return false;
 }
 
-/* The client a login comes from: the peer, or, when the peer is a trusted proxy (nginx in
- * front: every client would be 127.0.0.1), the last address its X-Forwarded-For adds. */
-static void login_keys(struct MHD_Connection *conn, const char *account, char ip[80], char acct[80],
-                       const cfg_settings *c)
+void svc_guard_client(const cfg_settings *c, struct MHD_Connection *conn, char *a, size_t n)
 {
     const union MHD_ConnectionInfo *ai =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    char a[64];
-    addr_of(ai ? ai->client_addr : NULL, a, sizeof(a));
+    addr_of(ai ? ai->client_addr : NULL, a, n);
     const char *xff = c->trusted_proxies[0] && trusted(c->trusted_proxies, a)
                           ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For")
                           : NULL;
@@ -283,8 +279,16 @@ static void login_keys(struct MHD_Connection *conn, const char *account, char ip
         last = last ? last + 1 : xff;
         while (*last == ' ')
             last++;
-        snprintf(a, sizeof(a), "%.*s", (int)strcspn(last, " "), last);
+        snprintf(a, n, "%.*s", (int)strcspn(last, " "), last);
     }
+}
+
+/* The client a login comes from: svc_guard_client. */
+static void login_keys(struct MHD_Connection *conn, const char *account, char ip[80], char acct[80],
+                       const cfg_settings *c)
+{
+    char a[64];
+    svc_guard_client(c, conn, a, sizeof(a));
     snprintf(ip, 80, "ip:%s", a);
     snprintf(acct, 80, "acct:%.70s", account && *account ? account : "-");
 }

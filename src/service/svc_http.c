@@ -593,6 +593,21 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     /* GET /ai-analyze's LLM (none: by rules); bad LLM settings stop the service here */
     if (svc_ai_start(&s, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa serve: %s\n", msg);
+        svc_guard_destroy(s.guard);
+        free(s.roots);
+        store_close(s.store);
+        svc_isolate_stop(s.iso);
+        cq_engine_destroy(s.engine);
+        return 1;
+    }
+    /* POST /ask's sources (with an LLM only): a source whose read-only checks fail stops the
+     * service here, with the reason */
+    if (svc_ask_start(&s, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "callqa serve: %s\n", msg);
+        svc_ask_stop(&s);
+        svc_ai_stop(&s);
+        svc_guard_destroy(s.guard);
+        free(s.roots);
         store_close(s.store);
         svc_isolate_stop(s.iso);
         cq_engine_destroy(s.engine);
@@ -679,6 +694,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     svc_events_free(&s);
     svc_analyses_stop(&s);
     svc_isolate_stop(s.iso);
+    svc_ask_stop(&s);
     svc_ai_stop(&s);
     store_close(s.store);
     cq_engine_destroy(s.engine);

@@ -226,6 +226,8 @@ static const family k_families[] = {
     {"qa_llm_tokens_total", "counter", "LLM tokens, by provider and direction."},
     {"qa_llm_cost_usd_total", "counter", "LLM cost in USD (from the configured prices)."},
     {"qa_llm_latency_seconds", "summary", "LLM request latency, by provider."},
+    {"qa_ask_requests_total", "counter", "POST /ask requests answered, by status."},
+    {"qa_ask_queries_refused_total", "counter", "POST /ask queries refused by a layer."},
 };
 
 typedef struct counter_out {

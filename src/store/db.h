@@ -29,6 +29,10 @@ enum { DB_OK = 0, DB_ROW = 1, DB_DONE = 2, DB_ERROR = -1, DB_BUSY = -2 };
 db *db_open(const char *uri, char *msg, size_t msgsz);
 /* Does the URI name a PostgreSQL store? */
 bool db_uri_is_pg(const char *uri);
+/* A PostgreSQL URI's password file (its passfile=, else PGPASSFILE), when there is one, must be
+ * its owner's alone: libpq would only warn and ignore it. 0, or -1 with msg (also for a URI
+ * libpq cannot parse). For the store's other connections (store_ro_pg.c). */
+int db_pg_check_passfile(const char *uri, char *msg, size_t msgsz);
 void db_close(db *d);
 db_dialect db_get_dialect(const db *d);
 /* The last error as a sentence. */

@@ -82,8 +82,8 @@ static void keep_err(pgdb *d, const char *what, const char *m)
     snprintf(d->err, sizeof(d->err), "%s%s%.*s", what ? what : "", what ? ": " : "", n, m);
 }
 
-/* The password file libpq will read, when there is one: it must be the owner's alone. */
-static int check_passfile(const char *uri, char *msg, size_t msgsz)
+/* The password file libpq will read, when there is one: it must be the owner's alone (db.h). */
+int db_pg_check_passfile(const char *uri, char *msg, size_t msgsz)
 {
     char *err = NULL;
     PQconninfoOption *opts = PQconninfoParse(uri, &err);
@@ -149,7 +149,7 @@ static int session_setup(pgdb *d)
 
 static void *pg_open(const char *uri, char *msg, size_t msgsz)
 {
-    if (check_passfile(uri, msg, msgsz) != 0)
+    if (db_pg_check_passfile(uri, msg, msgsz) != 0)
         return NULL;
     pgdb *d = calloc(1, sizeof(*d));
     if (!d || !(d->uri = strdup(uri))) {

@@ -1797,6 +1797,58 @@ int store_llm_record(store *s, const store_llm_call *c)
     return in_tx(s, "llm", llm_tx, &a) == STORE_OK ? 0 : -1;
 }
 
+typedef struct ask_args {
+    const store_ask_row *a;
+    char day[11];
+} ask_args;
+
+static int ask_tx(store *s, void *arg)
+{
+    const ask_args *x = arg;
+    const store_ask_row *a = x->a;
+    db_stmt *st = stmt(s, Q_ASK_PUT,
+                       "INSERT INTO ask_log (ts, day, who, question, status, rounds, queries, "
+                       "refused, elapsed_sec, error, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                       "$8, $9, $10, $11)");
+    if (!st)
+        return STORE_ERR;
+    db_bind_double(st, 1, a->ts);
+    db_bind_text(st, 2, x->day);
+    db_bind_text(st, 3, a->who ? a->who : "");
+    db_bind_text(st, 4, a->question ? a->question : "");
+    db_bind_int(st, 5, a->status);
+    db_bind_int(st, 6, a->rounds);
+    db_bind_int(st, 7, a->queries);
+    db_bind_int(st, 8, a->refused);
+    bind_num(st, 9, a->elapsed_sec >= 0 ? a->elapsed_sec : 0);
+    store__bind_opt(st, 10, a->error);
+    db_bind_text(st, 11, a->detail ? a->detail : "[]");
+    if (run(s, st, "recording an /ask") != 0)
+        return STORE_ERR;
+    char lab[64];
+    snprintf(lab, sizeof(lab), "status=\"%d\"", a->status);
+    if (counter_add(s, "qa_ask_requests_total", lab, 1) != 0 ||
+        (a->refused > 0 &&
+         counter_add(s, "qa_ask_queries_refused_total", "", (double)a->refused) != 0))
+        return STORE_ERR;
+    return STORE_OK;
+}
+
+int store_ask_record(store *s, const store_ask_row *a)
+{
+    ask_args x = {a, ""};
+    time_t t = (time_t)a->ts;
+    struct tm lt;
+    if (!isfinite(a->ts) || !localtime_r(&t, &lt) ||
+        strftime(x.day, sizeof(x.day), "%Y-%m-%d", &lt) != 10) {
+        pthread_mutex_lock(&s->mu);
+        snprintf(s->err, sizeof(s->err), "recording an /ask: its time is not a date");
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    return in_tx(s, "ask", ask_tx, &x) == STORE_OK ? 0 : -1;
+}
+
 int store_llm_usage_day(store *s, const char *day, long long *tokens, double *cost)
 {
     *tokens = 0;

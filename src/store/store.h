@@ -263,15 +263,18 @@ int64_t store_events_prune(store *s, double before);
  *               SELECT, the allow-listed columns ("table.column" or "table.*") and functions
  *               only, one statement, sqlite3_stmt_readonly, a time limit;
  *   postgresql  store_ro_pg.c: the QA store's curated views (a schema of views over the
- *               allow-listed columns, read by a role with SELECT on them only), BEGIN READ ONLY,
- *               SET LOCAL statement_timeout, the caller's scope as a bound parameter, one
- *               statement (the extended protocol), an EXPLAIN estimate cap;
+ *               allow-listed columns, read by a role with SELECT on them only, set_config, the
+ *               large objects, dblink and the server's files out of its reach, checked at
+ *               open), BEGIN READ ONLY, SET LOCAL statement_timeout, the caller's scope as a
+ *               bound parameter, one statement (the extended protocol) that returns rows, an
+ *               EXPLAIN estimate cap;
  *   mariadb     store_ro_my.c: ViciDial's database on a replica: an account checked at open to
  *               hold no write or FILE privilege and no readable column outside the allow-list,
  *               a read-only transaction, no multi-statements, max_statement_time and a KILL
  *               QUERY watchdog, an EXPLAIN estimate cap.
  * Layer names: "authorizer", "prepare", "one_statement", "readonly", "explain", "privilege",
- * "read_only_transaction", "timeout", "engine" (docs/ask.md says which backend uses which).
+ * "read_only_server", "read_only_transaction", "timeout", "allow_list", "engine" (docs/ask.md
+ * says which backend uses which).
  */
 typedef struct store_ro store_ro;
 typedef struct store_ro_limits {
@@ -281,7 +284,9 @@ typedef struct store_ro_limits {
     double max_estimate; /* the planner's row estimate above which a query is refused ("explain",
                             PostgreSQL and MariaDB); 0: 1e6 */
     const char *scope;   /* the caller's scope (JSON text, a bound parameter of the views), or
-                            NULL: every call */
+                            NULL: every call. PostgreSQL: {"campaigns": ["id", ...]}, the calls
+                            of those campaigns and the rows of those calls (refused, layer
+                            "scope", when it is anything else) */
 } store_ro_limits;
 typedef struct store_ro_result {
     char *json;      /* {"columns": [...], "rows": [[...]], "truncated": bool} (free with
@@ -295,7 +300,9 @@ typedef struct store_ro_result {
 /* SQLite: the store's file, the allow-list (NULL-terminated). NULL with msg. */
 store_ro *store_ro_open_sqlite(const char *path, const char *const *allow, char *msg, size_t n);
 
-/* PostgreSQL: the QA store through its curated views. */
+/* PostgreSQL: the QA store through its curated views, made (or brought up to date) at open by
+ * the store's account, with the role, then checked; NULL with msg naming what the role can
+ * reach and the SQL an administrator must run when the account may not do it all. */
 typedef struct store_ro_pg_config {
     const char *conninfo;     /* the store's PostgreSQL URI (its password from PGPASSFILE or
                                  the URI's password_file handling of db_pg.c) */
@@ -308,13 +315,16 @@ store_ro *store_ro_open_pg(const store_ro_pg_config *c, char *msg, size_t n);
 /* MariaDB: ViciDial's database, on a replica. */
 typedef struct store_ro_my_config {
     const char *host;
-    unsigned port;            /* 0: 3306 */
+    unsigned port; /* 0: 3306 */
     const char *user, *password, *db;
     const char *const *allow; /* "table.column" or "table.*": the columns the account may read */
     const char *const *never; /* "table.column": credential columns, refused whatever allow says */
     bool primary; /* true: the server may be a primary (not read-only): 2 s per statement */
 } store_ro_my_config;
 store_ro *store_ro_open_mariadb(const store_ro_my_config *c, char *msg, size_t n);
+/* ViciDial's credential columns ("table.column", NULL-terminated; docs/ask.md): refused by
+ * store_ro_open_mariadb whatever the allow-list and c->never say. */
+extern const char *const store_ro_vicidial_never[];
 
 /* The backend: "sqlite", "postgresql" or "mariadb". */
 const char *store_ro_kind(const store_ro *r);
@@ -457,6 +467,22 @@ int store_llm_record(store *s, const store_llm_call *c);
 /* The tokens (input + output) and cost of one day's requests (local date, YYYY-MM-DD): for the
  * daily caps. Unknown figures count 0. 0 or -1. */
 int store_llm_usage_day(store *s, const char *day, long long *tokens, double *cost);
+
+/* ---- POST /ask's record (docs/ask.md) ---------------------------------------------------------
+ */
+
+typedef struct store_ask_row {
+    double ts;            /* when it was asked, UTC s */
+    const char *who;      /* who asked: the credential's kind and the client ("token 10.0.0.5") */
+    const char *question; /* the question, or the conversation's last user turn */
+    int status;           /* the HTTP status answered */
+    int rounds, queries, refused;
+    double elapsed_sec;
+    const char *error;  /* the failure, or NULL */
+    const char *detail; /* JSON: the queries as run, each with its source, rows, time, refusal */
+} store_ask_row;
+/* Record one /ask (its day: the local date of ts). 0 or -1. */
+int store_ask_record(store *s, const store_ask_row *a);
 
 /* ---- read-only queries for the API (store_query.c) --------------------------------------- */
 

@@ -58,6 +58,7 @@ static const copy_table k_tables[] = {
     {"scores", "scores", "call_id", "call_id", false},
     {"score_overrides", "score_overrides", "id", "id", true},
     {"llm_calls", "llm_calls", "id", "id", true},
+    {"ask_log", "ask_log", "id", "id", true},
     {"workers", "workers", "id", "id COLLATE \"C\"", false},
     {"ingest_sources", "ingest_sources", "source", "source COLLATE \"C\"", false},
     {"job_events", "job_events", "id", "id", true},

@@ -82,6 +82,7 @@ enum {
     Q_OVR_PUT,
     Q_LLM_PUT,
     Q_LLM_DAY,
+    Q_ASK_PUT,
     Q_SCHEMA_TABLE,
     Q_PG_EVENT_LOCK,
     Q_PG_DAY_LOCK,

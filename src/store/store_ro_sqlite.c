@@ -1,7 +1,7 @@
 /*
- * store_ro_sqlite.c - read-only queries over a SQLite store, for a caller that runs SQL it did not write
- * (POST /ask's QA-store source; docs/ask.md). Writes are impossible by construction, in layers
- * that each hold on their own, the database engine's first:
+ * store_ro_sqlite.c - read-only queries over a SQLite store, for a caller that runs SQL it did not
+ * write (POST /ask's QA-store source; docs/ask.md). Writes are impossible by construction, in
+ * layers that each hold on their own, the database engine's first:
  *
  *   open           a connection of its own, SQLITE_OPEN_READONLY, PRAGMA query_only,
  *                  SQLITE_DBCONFIG_DEFENSIVE, no extension loading, no fts3_tokenizer, no
@@ -300,4 +300,3 @@ static int sqlite_query(store_ro *base, const char *sql, const store_ro_limits *
     json_decref(o);
     return out->json ? 0 : store_ro_refuse(out, "engine", "%s", "out of memory");
 }
-

@@ -65,6 +65,10 @@ requests take its list's kinds in order ("*" for a provider without a list); pas
   html           200 text/html.
 Usage: every answer counts 1000 input and 200 output tokens (in the provider's fields).
 
+POST /ask: with --ask-plan FILE, a request whose current question FILE holds is answered by its
+plan (tests/llm/fake_ask.py: data requests as <data_request> blocks or tool calls, round by
+round, then the plan's answer; what it received is recorded under "ask").
+
 What it records (DIR)
   requests.jsonl  one JSON object per request: n, provider, path, kind (the scenario's),
                   status, violations (strings), block (the transcript check: "ok", "absent" or
@@ -82,6 +86,9 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fake_ask  # noqa: E402  (POST /ask's plans, beside this file)
 
 NONCE = re.compile(r"<transcript-([0-9a-f]{16})>")
 USAGE_IN, USAGE_OUT = 1000, 200
@@ -108,6 +115,8 @@ def inert(text):
 class State:
     def __init__(self, args):
         self.args = args
+        self.ask_plans, self.ask_mtime = None, None
+        self.reload_plans()
         self.lock = threading.Lock()
         self.n = 0
         self.pos = {}
@@ -125,6 +134,16 @@ class State:
             with open(args.transcript) as f:
                 self.transcript = json.load(f)
         self.log = open(os.path.join(args.log, "requests.jsonl"), "a")
+
+    def reload_plans(self):
+        """the /ask plans, read again when the file changed (a test may write new ones)"""
+        if not self.args.ask_plan:
+            return
+        m = os.stat(self.args.ask_plan).st_mtime_ns
+        if m != self.ask_mtime:
+            with open(self.args.ask_plan) as f:
+                self.ask_plans = json.load(f)
+            self.ask_mtime = m
 
     def next_kind(self, provider):
         with self.lock:
@@ -537,6 +556,36 @@ def gemini_answer(kind, text, tools, model):
                             "index": 0}], "usageMetadata": usage, "modelVersion": model}
 
 
+def calls_answer(provider, text, calls, model):
+    """an answer with this text and these tool calls [(name, args)]"""
+    if provider == "anthropic":
+        content = ([{"type": "text", "text": text}] if text else []) + [
+            {"type": "tool_use", "id": f"toolu_{k:02d}", "name": n, "input": a}
+            for k, (n, a) in enumerate(calls)]
+        return {"id": "msg_01", "type": "message", "role": "assistant", "model": model,
+                "content": content, "stop_reason": "tool_use" if calls else "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": USAGE_IN, "output_tokens": USAGE_OUT}}
+    if provider == "openai":
+        msg = {"role": "assistant", "content": text or None, "refusal": None}
+        if calls:
+            msg["tool_calls"] = [{"id": f"call_{k:02d}", "type": "function",
+                                  "function": {"name": n, "arguments": json.dumps(a)}}
+                                 for k, (n, a) in enumerate(calls)]
+        return {"id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "message": msg, "logprobs": None,
+                             "finish_reason": "tool_calls" if calls else "stop"}],
+                "usage": {"prompt_tokens": USAGE_IN, "completion_tokens": USAGE_OUT,
+                          "total_tokens": USAGE_IN + USAGE_OUT}}
+    parts = ([{"text": text}] if text else []) + [{"functionCall": {"name": n, "args": a}}
+                                                  for n, a in calls]
+    return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP",
+                            "index": 0}],
+            "usageMetadata": {"promptTokenCount": USAGE_IN, "candidatesTokenCount": USAGE_OUT,
+                              "totalTokenCount": USAGE_IN + USAGE_OUT},
+            "modelVersion": model}
+
+
 ERRORS = {
     "anthropic": {429: ("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"),
                   529: ("overloaded_error", "Overloaded")},
@@ -626,6 +675,20 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "timeout":
             time.sleep(args.sleep)
             kind = "valid"
+        with st.lock:
+            st.reload_plans()
+        if st.ask_plans is not None and kind == "valid":
+            got = fake_ask.respond(provider, body, st.ask_plans, tools, v)
+            if got is not None:
+                text, calls, rec["ask"] = got
+                model = args.model or body.get("model", "m")
+                rec["status"] = 200
+                try:
+                    self.send(200, calls_answer(provider, text, calls, model))
+                except (BrokenPipeError, ConnectionResetError):
+                    rec["status"] = None
+                st.write(rec)
+                return
         if kind in ("429", "500"):
             status = int(kind)
             if provider == "anthropic" and status == 500:
@@ -662,6 +725,7 @@ def main():
     ap.add_argument("--scenario")
     ap.add_argument("--transcript")
     ap.add_argument("--sleep", type=float, default=5.0)
+    ap.add_argument("--ask-plan", help="POST /ask's plans (tests/llm/fake_ask.py)")
     args = ap.parse_args()
     os.makedirs(args.log, exist_ok=True)
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -1,0 +1,84 @@
+/*
+ * ask_cmd.c - `callqa ask grants`: the MariaDB statements that give POST /ask's ViciDial account
+ * exactly the columns of the allow-list (docs/ask.md): column-level SELECT, nothing else, so
+ * that the database engine itself refuses any other read. Credential columns cannot be added.
+ *
+ *   callqa ask grants [--user NAME] [--host HOST] [--db DB] [--allow table.column,...]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ask/ask.h"
+#include "serve_cmd.h"
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: callqa ask grants [--user NAME] [--host HOST] [--db DB] "
+                    "[--allow table.column,...]\n");
+    return 2;
+}
+
+/* a name MariaDB takes quoted: letters, digits, _ and $ (and % . - in a host) */
+static int plain(const char *s, const char *extra)
+{
+    if (!*s || strlen(s) > 64)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '$' || strchr(extra, *p)))
+            return 0;
+    return 1;
+}
+
+int cq_cli_ask(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "grants"))
+        return usage();
+    const char *user = "callqa_ask", *host = "%", *dbn = "asterisk", *extra = "";
+    for (int i = 2; i < argc; i++) {
+        const char **dst = !strcmp(argv[i], "--user")    ? &user
+                           : !strcmp(argv[i], "--host")  ? &host
+                           : !strcmp(argv[i], "--db")    ? &dbn
+                           : !strcmp(argv[i], "--allow") ? &extra
+                                                         : NULL;
+        if (!dst || i + 1 >= argc)
+            return usage();
+        *dst = argv[++i];
+    }
+    if (!plain(user, "") || !plain(host, "%.-:") || !plain(dbn, "")) {
+        fprintf(stderr, "callqa ask grants: the user, host and database are plain names\n");
+        return 2;
+    }
+    char **allow = NULL, err[300];
+    if (ask_allow_list(ask_vicidial_allow_default, extra, &allow, err, sizeof(err)) != 0) {
+        fprintf(stderr, "callqa ask grants: %s\n", err);
+        return 2;
+    }
+    printf("-- POST /ask's ViciDial account: SELECT on the allow-listed columns only "
+           "(docs/ask.md)\n");
+    for (size_t i = 0; allow[i]; i++) {
+        const char *dot = strchr(allow[i], '.');
+        size_t tl = (size_t)(dot - allow[i]);
+        int seen = 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !strncmp(allow[j], allow[i], tl + 1);
+        if (seen)
+            continue;
+        if (!strcmp(dot + 1, "*")) {
+            printf("GRANT SELECT ON `%s`.`%.*s` TO '%s'@'%s';\n", dbn, (int)tl, allow[i], user,
+                   host);
+            continue;
+        }
+        printf("GRANT SELECT (");
+        const char *sep = "";
+        for (size_t j = i; allow[j]; j++)
+            if (!strncmp(allow[j], allow[i], tl + 1)) {
+                printf("%s`%s`", sep, allow[j] + tl + 1);
+                sep = ", ";
+            }
+        printf(") ON `%s`.`%.*s` TO '%s'@'%s';\n", dbn, (int)tl, allow[i], user, host);
+    }
+    ask_allow_free(allow);
+    return 0;
+}
