@@ -15,6 +15,7 @@
  *   one_statement  exactly one statement: nothing but white space and comments after it;
  *   readonly       sqlite3_stmt_readonly;
  *   timeout        a progress handler that interrupts the statement past its time;
+ *   scope          a caller with a scope (limits.scope) is refused: nothing here narrows rows;
  *   rows, bytes    the answer cut at its caps (said, not failed).
  *
  * The refusing layer is named in the result. This file is the store's: only store code includes a
@@ -232,6 +233,12 @@ static int sqlite_query(store_ro *base, const char *sql, const store_ro_limits *
     r->denied[0] = 0;
     sqlite3_stmt *st = NULL;
     const char *tail = NULL;
+    /* no curated views here to narrow the rows to a caller's campaigns: a scoped caller is
+     * refused, never shown every call (PostgreSQL's views take the scope) */
+    if (lim->scope && strcmp(lim->scope, "*"))
+        return store_ro_refuse(out, "scope", "%s",
+                               "the SQLite store cannot narrow a query to the caller's scope "
+                               "(the PostgreSQL store's views do)");
     if (tables_load(r) != 0)
         return store_ro_refuse(out, "authorizer", "%s", "the store's tables cannot be listed");
     r->deadline = store_ro_mono() + (lim->timeout_sec > 0 ? lim->timeout_sec : 10);

@@ -163,6 +163,13 @@ static void test_reads(void **state)
     assert_int_equal(out.rows, 1);
     assert_true(out.truncated);
     store_ro_result_free(&out);
+    /* a caller narrowed to some campaigns is refused, never shown every call; "*" is every call */
+    lim.scope = "{\"campaigns\": [\"SALES\"]}";
+    assert_int_equal(store_ro_query(r, "SELECT id FROM calls", &lim, &out), -1);
+    assert_string_equal(out.layer, "scope");
+    lim.scope = "*";
+    assert_int_equal(store_ro_query(r, "SELECT agent_user FROM calls", &lim, &out), 0);
+    store_ro_result_free(&out);
     store_ro_close(r);
 }
 
