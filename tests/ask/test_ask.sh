@@ -18,6 +18,7 @@
 #     queries;
 #   - a conversation continued, a tampered one, malformed ones;
 #   - each /ask recorded in the store (ask_log) with its queries; the LLM's calls under "ask";
+#     the daily token cap answered 503 llm_cap;
 #   - the service refuses to start on a ViciDial account that may write, and on a primary
 #     without ask_vicidial_primary.
 #   usage: test_ask.sh BUILD/callqa SHARED_DIR
@@ -237,6 +238,12 @@ check "every /ask recorded in ask_log ($n_ask), with who asked and its queries" 
     "[ $n_ask -gt 150 ] && [ \$(python3 $SRC/tests/lib/storedb.py $DB \"SELECT COUNT(*) FROM ask_log WHERE who LIKE 'open 127.0.0.1' AND detail LIKE '[%'\") = $n_ask ]"
 n_llm=$(python3 "$SRC/tests/lib/storedb.py" "$DB" "SELECT COUNT(*) FROM llm_calls WHERE purpose = 'ask'")
 check "every LLM request of /ask in llm_calls ($n_llm of $n_sent sent)" [ "$n_llm" = "$n_sent" ]
+# the LLM's daily cap: today's requests above already hold more than 1000 tokens
+start_service "$DB" "$T/serve_cap.log" $OPENAI CALLQA_LLM_DAILY_TOKEN_CAP=1000 || { cat "$T/serve_cap.log"; exit 1; }
+s=$(curl -s -o "$T/cap.json" -w '%{http_code}' -H 'Content-Type: application/json' -d '{"question":"honest:calls per agent"}' "$U/ask")
+stop_service
+check "the LLM's daily token cap reached: 503 llm_cap, nothing sent" sh -c \
+    "[ $s = 503 ] && grep -q llm_cap $T/cap.json && [ \$(grep -c . $T/llm/requests.jsonl) = $n_sent ]"
 
 # ---- the PostgreSQL store ----
 start_service "$PG_STORE" "$T/serve3.log" || { cat "$T/serve3.log"; echo "FAIL: the service on PostgreSQL"; exit 1; }
