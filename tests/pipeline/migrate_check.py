@@ -44,6 +44,13 @@ def fill(path):
              None if i % 11 == 0 else (2 ** 40 + i if i % 13 == 0 else 100 + i),
              None if i % 17 == 0 else 7 * i, reals[i % len(reals)] * (i + 1),
              None if i % 2 else reals[(i + 3) % len(reals)], "ok" if i % 9 else "http_429"))
+    for i in range(130):  # POST /ask's record: who asked, the question, its queries (JSON)
+        db.execute("INSERT INTO ask_log (ts, day, who, question, status, rounds, queries, refused, "
+                   "elapsed_sec, error, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (base + i * 11.5, "2026-11-%02d" % (1 + i % 20), "token 10.0.0.%d" % (i % 250),
+                    "calls of Zoë's team «today»? %d" % i, 200 if i % 7 else 503, i % 4, i % 11,
+                    i % 3, reals[i % len(reals)], None if i % 7 else "llm_cap: the cap",
+                    '[{"round":1,"sql":"SELECT \'x\'"}]'))
     states = ["pending", "analysing", "transcribed", "scoring", "complete", "skipped", "error"]
     for i in range(2200):
         db.execute("INSERT INTO job_events (ts, call_id, state) VALUES (?, ?, ?)",
