@@ -101,8 +101,8 @@ typedef struct pv_span {
 typedef struct pv_redaction {
     pv_span *spans; /* one per hit, in the order of the call's clock */
     size_t n;
-    size_t counts[PV_N_TYPES]; /* hits per type */
-    size_t words;              /* words replaced */
+    size_t counts[PV_N_TYPES]; /* hits per type, in the words and in texts read as words */
+    size_t words;              /* the transcript's words replaced */
 } pv_redaction;
 
 /* Redacts t in place: each hit's words become "[TYPE]" (times kept), and every segment with a

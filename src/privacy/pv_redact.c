@@ -428,7 +428,8 @@ static int redact_text(char **text, const pv_settings *s, cq_role role, size_t *
         free(ps.texts[i]);
         ps.texts[i] = ph;
         changed = true;
-        (*words)++;
+        if (words)
+            (*words)++;
     }
     for (int t = 0; t < PV_N_TYPES; t++)
         counts[t] += h.counts[t];
@@ -454,9 +455,10 @@ static int cmp_span(const void *a, const void *b)
     return x->start < y->start ? -1 : x->start > y->start ? 1 : x->leg - y->leg;
 }
 
-int pv_redact_transcript(tx_transcript *t, const pv_settings *s, pv_redaction *out)
+/* one pass of the redaction over the words: hits, words replaced, segments and turns rebuilt,
+ * the spans appended to out; *found: the hits. 0, or -1 (out of memory). */
+static int pass(tx_transcript *t, const pv_settings *s, pv_redaction *out, size_t *found)
 {
-    memset(out, 0, sizeof(*out));
     stream st = {0};
     pseudo *ps[2] = {NULL, NULL};
     unsigned char *changed[2] = {NULL, NULL};
@@ -564,16 +566,13 @@ int pv_redact_transcript(tx_transcript *t, const pv_settings *s, pv_redaction *o
         free(tu->text);
         tu->text = nt;
     }
-    /* 6: the dropped segments, one by one */
-    for (size_t k = 0; k < t->n_dropped; k++)
-        if (t->dropped[k].text &&
-            redact_text(&t->dropped[k].text, s, t->dropped[k].role, out->counts, &out->words) != 0)
-            goto out;
-    /* 7: the spans */
+    /* 6: the spans */
+    *found = h.n;
     if (h.n) {
-        out->spans = malloc(h.n * sizeof(*out->spans));
-        if (!out->spans)
+        pv_span *ns = realloc(out->spans, (out->n + h.n) * sizeof(*ns));
+        if (!ns)
             goto out;
+        out->spans = ns;
     }
     for (size_t i = 0; i < h.n; i++) {
         const pv_hit *x = &h.hits[i];
@@ -585,8 +584,6 @@ int pv_redact_transcript(tx_transcript *t, const pv_settings *s, pv_redaction *o
                                          .end = x->end + s->guard_sec};
         out->counts[x->type]++;
     }
-    if (out->n > 1)
-        qsort(out->spans, out->n, sizeof(*out->spans), cmp_span);
     rc = 0;
 out:
     pseudos_free(t, ps);
@@ -595,9 +592,71 @@ out:
     free(st.w);
     free(st.at);
     pv_hits_free(&h);
-    if (rc)
-        pv_redaction_free(out);
     return rc;
+}
+
+static size_t luhn_runs_words(const pv_word *w, size_t n);
+static size_t luhn_runs_stream(const tx_transcript *t);
+
+/* a text redacted on its own until no Luhn-valid run is left in it (at most 4 times) */
+static int scrub(char **text, const pv_settings *s, cq_role role, pv_redaction *out)
+{
+    for (int k = 0; k < 4 && *text && pv_luhn_runs_text(*text) > 0; k++)
+        if (redact_text(text, s, role, out->counts, NULL) != 0)
+            return -1;
+    return 0;
+}
+
+int pv_redact_transcript(tx_transcript *t, const pv_settings *s, pv_redaction *out)
+{
+    memset(out, 0, sizeof(*out));
+    bool card = (s->types >> PV_CARD) & 1u;
+    /* the words: a second pass when a run changed by the first (a homophone that lost its
+     * neighbour) is a Luhn-valid one */
+    for (int k = 0; k < 4; k++) {
+        size_t found = 0;
+        if (pass(t, s, out, &found) != 0)
+            goto fail;
+        if (!card || !found || luhn_runs_stream(t) == 0)
+            break;
+    }
+    /* the texts, read as words, as a safety net: a segment's text or norm, a turn, a dropped
+     * segment in which the text's own words (or tx_normalize's) still make a Luhn-valid run */
+    for (int li = 0; li < t->n_legs && li < 2 && card; li++)
+        for (size_t k = 0; k < t->legs[li].n; k++) {
+            tx_segment *g = &t->legs[li].segs[k];
+            if (!g->text || pv_luhn_runs_text(g->text) == 0) {
+                if (g->norm && scrub(&g->norm, s, g->role, out) != 0)
+                    goto fail;
+                continue;
+            }
+            if (scrub(&g->text, s, g->role, out) != 0)
+                goto fail;
+            char *nn = norm_of(g->text);
+            if (!nn)
+                goto fail;
+            free(g->norm);
+            g->norm = nn;
+            if (scrub(&g->norm, s, g->role, out) != 0)
+                goto fail;
+        }
+    for (size_t u = 0; u < t->n_turns && card; u++)
+        if (scrub(&t->turns[u].text, s, t->turns[u].role, out) != 0)
+            goto fail;
+    /* the dropped segments, one by one */
+    for (size_t k = 0; k < t->n_dropped; k++) {
+        if (t->dropped[k].text &&
+            redact_text(&t->dropped[k].text, s, t->dropped[k].role, out->counts, NULL) != 0)
+            goto fail;
+        if (card && scrub(&t->dropped[k].text, s, t->dropped[k].role, out) != 0)
+            goto fail;
+    }
+    if (out->n > 1)
+        qsort(out->spans, out->n, sizeof(*out->spans), cmp_span);
+    return 0;
+fail:
+    pv_redaction_free(out);
+    return -1;
 }
 
 void pv_redaction_free(pv_redaction *r)
@@ -646,7 +705,8 @@ size_t pv_luhn_runs_text(const char *text)
     return found;
 }
 
-size_t pv_luhn_runs_transcript(const tx_transcript *t)
+/* the runs of a transcript's words, both legs as one stream */
+static size_t luhn_runs_stream(const tx_transcript *t)
 {
     size_t found = 0;
     stream st = {0};
@@ -656,6 +716,12 @@ size_t pv_luhn_runs_transcript(const tx_transcript *t)
     pseudos_free(t, ps);
     free(st.w);
     free(st.at);
+    return found;
+}
+
+size_t pv_luhn_runs_transcript(const tx_transcript *t)
+{
+    size_t found = luhn_runs_stream(t);
     for (int li = 0; li < t->n_legs && li < 2; li++)
         for (size_t k = 0; k < t->legs[li].n; k++) {
             const tx_segment *g = &t->legs[li].segs[k];
