@@ -25,6 +25,10 @@
  *     any cue): 4 digits that are a month and year (EXPIRY), 3 digits (CVV).
  *   - an amount (said with "hundred", "thousand", a currency) is never a CVV, expiry, SSN or
  *     phone.
+ *   - a card read in parts with the other speaker's words between ("sorry, go on"): up to four
+ *     runs of one speaker, 3-12 digits each, within 8 s of each other, nothing but the other
+ *     speaker's words between them, whose digits together
+ *     are 13-19 long, pass Luhn and have an issuer's prefix.
  *   - a phone or SSN read with a slip of the ASR inside ("two four sides four nine six ...")
  *     takes in a run of at most 3 digits just before it, one unknown word between.
  * The last four digits of a card ("ending in 4242") are not a card number: PCI DSS allows a
@@ -545,6 +549,61 @@ static int piece(piece_ctx *pc, size_t a, size_t b, bool after_card)
     return 0;
 }
 
+/* A card read in parts with the other speaker's words between ("sorry, go on"): up to four runs
+ * of one speaker, each of 3-12 digits, within 2 x join_gap_sec of each other with only the
+ * other speaker's words (and fillers) between them, whose digits
+ * together are 13-19 long, pass Luhn and have an issuer's prefix. done[k] is set for the runs
+ * taken. */
+static int joined_cards(piece_ctx *pc, unsigned char *done)
+{
+    det *d = pc->d;
+    const pv__runs *R = pc->R;
+    if (!on(d, PV_CARD))
+        return 0;
+    for (size_t k = 0; k < R->n; k++) {
+        const pv__run *a = &R->r[k];
+        if (done[k] || a->nd < 3 || a->nd > 12 || a->amount)
+            continue;
+        char dig[24];
+        size_t nd = 0, take[4], nt = 0, prev = k;
+        memcpy(dig, R->digits + a->d0, a->nd);
+        nd = a->nd;
+        take[nt++] = k;
+        for (size_t m = k + 1; m < R->n && nt < 4 && nd < 13; m++) {
+            const pv__run *b = &R->r[m];
+            if (b->leg != a->leg || done[m])
+                continue;
+            if (d->w[b->first].start - d->w[R->r[prev].last].end > 2 * d->s->join_gap_sec ||
+                b->nd < 3 || b->amount || nd + b->nd > 19)
+                break;
+            bool own = false, other = false; /* only the other speaker between them */
+            for (size_t i = R->r[prev].last + 1; i < b->first; i++) {
+                if (d->w[i].leg != a->leg)
+                    other = true;
+                else if (d->tok[i].kind != PV__FILLER)
+                    own = true;
+            }
+            if (own || !other)
+                break;
+            memcpy(dig + nd, R->digits + b->d0, b->nd);
+            nd += b->nd;
+            take[nt++] = m;
+            prev = m;
+        }
+        if (nt < 2 || nd < 13 || !issuer(dig, nd) || !pv_luhn(dig, nd))
+            continue;
+        int id = new_hit(d, PV_CARD, a->leg);
+        if (id < 0)
+            return -1;
+        for (size_t q = 0; q < nt; q++) {
+            claim(d, id, R->r[take[q]].first, R->r[take[q]].last);
+            done[take[q]] = 1;
+        }
+        pc->card_end[a->leg & 7] = d->w[R->r[take[nt - 1]].last].end;
+    }
+    return 0;
+}
+
 /* ---- word detectors ------------------------------------------------------------------------ */
 
 static const char *const k_tlds[] = {"com", "net", "org", "edu", "gov",  "io",  "co",  "uk",
@@ -662,23 +721,37 @@ static int emails(det *d)
     return 0;
 }
 
-/* the characters a word gives to a spelled code (IBAN, NI): letters and digits, upper case;
- * *spelled when it is one letter or digit words; 0 chars when it gives none */
-static size_t code_chars(const det *d, size_t i, char *out, size_t cap, bool *upper)
+/* the characters word i gives to a spelled code (IBAN, NI): letters and digits, upper case;
+ * *upper when written in capitals; *amb when it is "o" or "oh" (a letter or a zero); *used: the
+ * words it took ("forty two" takes two). 0 chars when it gives none. */
+static size_t code_chars(const det *d, size_t i, char *out, size_t cap, bool *upper, bool *amb,
+                         size_t *used)
 {
     const pv__tok *t = &d->tok[i];
     const char *raw = d->w[i].text ? d->w[i].text : "";
     size_t n = 0;
-    *upper = false;
+    *upper = *amb = false;
+    *used = i;
     switch (t->kind) {
-    case PV__UNIT:
+    case PV__UNIT: out[n++] = (char)('0' + t->val); return n;
     case PV__HOMO:
-        if (t->kind == PV__HOMO && strcmp(t->low, "oh") != 0 && strcmp(t->low, "o") != 0)
+        if (strcmp(t->low, "oh") != 0 && strcmp(t->low, "o") != 0)
             return 0;
-        out[n++] = (char)('0' + t->val);
+        *amb = true;
+        out[n++] = '0';
         return n;
     case PV__TEEN: out[n++] = '1', out[n++] = (char)('0' + t->val - 10); return n;
-    case PV__TENS: out[n++] = (char)('0' + t->val / 10), out[n++] = '0'; return n;
+    case PV__TENS: {
+        out[n++] = (char)('0' + t->val / 10);
+        size_t j = pv__next_same(d->w, d->n, i, d->w[i].leg);
+        if (j < d->n && d->tok[j].kind == PV__UNIT && d->tok[j].val > 0) {
+            out[n++] = (char)('0' + d->tok[j].val);
+            *used = j;
+        } else {
+            out[n++] = '0';
+        }
+        return n;
+    }
     default: break;
     }
     size_t L = strlen(t->low);
@@ -697,7 +770,7 @@ static size_t code_chars(const det *d, size_t i, char *out, size_t cap, bool *up
     for (const char *p = raw; *p; p++)
         if (islower((unsigned char)*p))
             up = false;
-    *upper = up && !has_digit ? true : (has_digit && up);
+    *upper = up;
     for (size_t k = 0; k < L && n < cap; k++)
         out[n++] = (char)toupper((unsigned char)t->low[k]);
     return n;
@@ -754,11 +827,13 @@ static bool ni_ok(const char *s)
     return s[8] >= 'A' && s[8] <= 'D';
 }
 
-/* IBANs and NI numbers: codes written or spelled from word i on */
+/* IBANs and NI numbers: codes written in capitals, or spelled letter by letter, from word i
+ * on. An "o" or "oh" next to a letter is the letter O, else a zero. */
 static int codes(det *d)
 {
     char buf[48];
     size_t endw[48];
+    bool amb[48];
     for (size_t i = 0; i < d->n; i++) {
         if (!free_word(d, i))
             continue;
@@ -767,27 +842,35 @@ static int codes(det *d)
         bool first_upper = false, spelled_prefix = false;
         while (k < d->n && n < 40 && free_word(d, k)) {
             char c[40];
-            bool up;
-            size_t m = code_chars(d, k, c, sizeof(c), &up);
+            bool up, am;
+            size_t used;
+            size_t m = code_chars(d, k, c, sizeof(c), &up, &am, &used);
             if (!m || n + m > 40)
                 break;
             if (k == i) {
-                first_upper = up;
+                first_upper = up && m >= 2 && isalpha((unsigned char)c[0]);
                 spelled_prefix = m == 1 && isalpha((unsigned char)c[0]);
+                if (!first_upper && !spelled_prefix)
+                    break;
             }
             for (size_t q = 0; q < m; q++) {
                 buf[n] = c[q];
-                endw[n++] = k;
+                amb[n] = am;
+                endw[n++] = used;
             }
-            size_t nx = pv__next_same(d->w, d->n, k, leg);
+            size_t nx = pv__next_same(d->w, d->n, used, leg);
             while (nx < d->n && d->tok[nx].kind == PV__FILLER)
                 nx = pv__next_same(d->w, d->n, nx, leg);
-            if (nx >= d->n || d->w[nx].start - d->w[k].end > d->s->join_gap_sec)
+            if (nx >= d->n || d->w[nx].start - d->w[used].end > d->s->join_gap_sec)
                 break;
             k = nx;
         }
         if (n < 9 || !isalpha((unsigned char)buf[0]) || !isalpha((unsigned char)buf[1]))
             continue;
+        for (size_t q = 0; q < n; q++)
+            if (amb[q] && ((q > 0 && !amb[q - 1] && isalpha((unsigned char)buf[q - 1])) ||
+                           (q + 1 < n && !amb[q + 1] && isalpha((unsigned char)buf[q + 1]))))
+                buf[q] = 'O';
         /* the longest IBAN that ends where a word ends */
         bool done = false;
         for (size_t L = n; L >= 15 && on(d, PV_IBAN); L--)
@@ -799,9 +882,8 @@ static int codes(det *d)
             }
         if (done || !on(d, PV_NATIONAL_ID))
             continue;
-        /* a UK NI number: written in capitals, or its prefix spelled letter by letter */
-        if ((first_upper || spelled_prefix) && (n == 9 || endw[9] != endw[8]) && ni_ok(buf) &&
-            (!spelled_prefix || endw[1] != endw[0]))
+        /* a UK NI number */
+        if ((n == 9 || endw[9] != endw[8]) && ni_ok(buf) && (!spelled_prefix || endw[1] != endw[0]))
             if (add_hit(d, PV_NATIONAL_ID, leg, i, endw[8], NULL) != 0)
                 return -1;
     }
@@ -895,10 +977,17 @@ int pv_detect(const pv_word *w, size_t n, const pv_settings *s, pv_hits *out)
         rc = pv__number_runs(w, n, tok, out->word_hit, s, &R);
     if (rc == 0) {
         piece_ctx pc = {.d = &d, .R = &R};
+        unsigned char *done = R.n ? calloc(R.n, 1) : NULL;
+        if (R.n && !done)
+            rc = -1;
+        if (rc == 0)
+            rc = joined_cards(&pc, done);
         for (size_t k = 0; k < R.n && rc == 0; k++) {
             pc.r = &R.r[k];
-            rc = piece(&pc, R.r[k].d0, R.r[k].d0 + R.r[k].nd, false);
+            if (!done[k])
+                rc = piece(&pc, R.r[k].d0, R.r[k].d0 + R.r[k].nd, false);
         }
+        free(done);
         pv__runs_free(&R);
     }
     free(tok);

@@ -426,8 +426,7 @@ static int expression(const ctx *c, size_t i, bool soft, pv__runs *r, size_t *en
         bool s2 = false;
         size_t j = cont(c, i, false, &s2);
         for (int m = 0; m < t->val; m++)
-            if (push_digit(r, (char)('0' + c->tok[j].val), i, j, soft && m == 0,
-                           c->tok[j].kind == PV__HOMO) != 0)
+            if (push_digit(r, (char)('0' + c->tok[j].val), i, j, soft && m == 0, false) != 0)
                 return -1;
         *end = j;
         return 0;
@@ -471,7 +470,8 @@ static int expression(const ctx *c, size_t i, bool soft, pv__runs *r, size_t *en
     }
     if (k == PV__A) /* "a" alone is a word: never reached (the caller checks) */
         return 0;
-    bool homo = c->tok[i].kind == PV__HOMO;
+    /* a homophone's digit may be left out of a number ("it's for 4111 ..."); "oh" may not */
+    bool homo = c->tok[i].kind == PV__HOMO && c->tok[i].val != 0;
     if (nd == 2 || v >= 10) { /* "forty" 40, "forty two" 42, "twelve" 12 */
         if (push_digit(r, (char)('0' + v / 10), i, e, soft, false) != 0)
             return -1;

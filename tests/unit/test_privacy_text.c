@@ -227,6 +227,8 @@ enum {
     SP_HOMO,   /* "for", "to", "ate" in place of some digits */
     SP_PAIRS,  /* "forty one eleven" */
     SP_MIXED,  /* some groups written, some spoken */
+    SP_ODD,    /* written groups of 1-5 digits, as an ASR cuts them: "411 11 1111111" */
+    SP_COMMA,  /* Whisper's thousands: "4,111,111,111,111,111" */
     SP_N
 };
 
@@ -243,6 +245,29 @@ static void speak(const char *d, int style, const int *groups, char *out, size_t
             strncat(out, " ", cap - strlen(out) - 1);                                              \
         strncat(out, (s), cap - strlen(out) - 1);                                                  \
     } while (0)
+    if (style == SP_ODD) {
+        for (size_t p = 0; p < n;) {
+            size_t len = 1 + (size_t)rn(5);
+            if (p + len > n)
+                len = n - p;
+            snprintf(b, sizeof(b), "%.*s", (int)len, d + p);
+            ADD(b);
+            p += len;
+        }
+        return;
+    }
+    if (style == SP_COMMA) {
+        size_t k = 0, first = n % 3 ? n % 3 : 3;
+        char word[64];
+        for (size_t p = 0; p < n; p++) {
+            if (p && (p - first) % 3 == 0 && p >= first)
+                word[k++] = ',';
+            word[k++] = d[p];
+        }
+        word[k] = 0;
+        ADD(word);
+        return;
+    }
     if (style == SP_GROUPS || style == SP_DASHED || style == SP_MIXED) {
         size_t p = 0;
         char word[64] = "";
@@ -341,6 +366,8 @@ static void split_words(const char *s, char *a, char *b)
 static void say_number(gcall *c, pv_type t, const char *speech, int how)
 {
     static const char *const bc[] = {"mm-hm", "okay", "yes", "uh-huh", "right"};
+    static const char *const cut[] = {"sorry could you repeat that", "sorry go on",
+                                      "hang on a second please", "wait say that again"};
     char a[1024], b[1024];
     split_words(speech, a, b);
     ent_begin(c, t);
@@ -350,11 +377,11 @@ static void say_number(gcall *c, pv_type t, const char *speech, int how)
         say(c, 0, a);
         pause_(c, 1.5 + rn(15) / 10.0);
         say(c, 0, b);
-    } else { /* across the agent's backchannel */
+    } else { /* across the agent's backchannel (2), or an interruption (3) */
         say(c, 0, a);
         int e = c->cur_ent;
         ent_end(c);
-        say(c, 1, PICK(bc));
+        say(c, 1, how == 2 ? PICK(bc) : PICK(cut));
         c->cur_ent = e;
         say(c, 0, b);
     }
@@ -405,7 +432,7 @@ static void gen_card(gcall *c, int set)
     speak(d, style, groups, sp, sizeof(sp));
     say(c, 1, set ? PICK(ask1) : PICK(ask0));
     say(c, 0, set ? PICK(lead1) : PICK(lead0));
-    say_number(c, PV_CARD, sp, rn(3));
+    say_number(c, PV_CARD, sp, rn(4));
     if (rn(2))
         say(c, 0, set ? "that's the lot" : "thanks");
 }
@@ -685,7 +712,7 @@ static void gen_dob(gcall *c, int set)
 static void gen_near(gcall *c, int set, int k)
 {
     char d[32], sp[512];
-    switch (k % 12) {
+    switch (k % 16) {
     case 0: { /* an order number */
         int len = 6 + rn(7);
         for (int i = 0; i < len; i++)
@@ -753,6 +780,36 @@ static void gen_near(gcall *c, int set, int k)
         say(c, 0,
             set ? "there were 3 charges of $45.99 and 2 of $12.50"
                 : "i have two cards and three accounts with you");
+        break;
+    case 12: /* an amount said with "thousand" */
+        say(c, 0,
+            set ? "the loan was four thousand one hundred and eleven pounds"
+                : "i moved one thousand two hundred and fifty dollars");
+        break;
+    case 13: { /* a Luhn-invalid 16-digit run across the agent's backchannel */
+        do {
+            for (int i = 0; i < 16; i++)
+                d[i] = (char)('0' + rn(10));
+            d[16] = 0;
+        } while (luhn(d));
+        speak(d, SP_DIGITS, NULL, sp, sizeof(sp));
+        char a[1024], b[1024];
+        split_words(sp, a, b);
+        sayf(c, 0, "%s %s", set ? "the membership number is" : "the serial is", a);
+        say(c, 1, "mm-hm");
+        say(c, 0, b);
+        break;
+    }
+    case 14: /* times and a callback */
+        say(c, 0,
+            set ? "you can call me back at five thirty or quarter past six"
+                : "ring me after two fifteen tomorrow");
+        break;
+    case 15: /* a partial card, like the bank calls' */
+        snprintf(sp, sizeof(sp), "%s %s %s %s %s", set ? "the last four are" : "it ends in",
+                 k_digit_words[rn(10)], k_digit_words[rn(10)], k_digit_words[rn(10)],
+                 k_digit_words[rn(10)]);
+        say(c, 0, sp);
         break;
     default: { /* a case number in groups, with a long pause */
         for (int i = 0; i < 10; i++)
@@ -904,11 +961,11 @@ static void test_corpus(void **state)
 {
     (void)state;
     tally dev = {0}, held = {0};
-    run_set(0, 0x5eed0001ULL, 30, &dev);
+    run_set(0, 0x5eed0001ULL, 40, &dev);
     print_table("development set (templates A, seed 0x5eed0001)", &dev);
     assert_true(dev.entity_calls >= 200 && dev.near_calls >= dev.entity_calls);
     assert_goals(&dev);
-    run_set(1, 0x0ddba11ULL, 20, &held);
+    run_set(1, 0x0ddba11ULL, 25, &held);
     print_table("held-out set (templates B, seed 0x0ddba11)", &held);
     assert_goals(&held);
 }
