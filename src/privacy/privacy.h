@@ -48,7 +48,7 @@ int pv_parse_types(const char *list, unsigned *mask, char *err, size_t errsz);
 typedef struct pv_settings {
     unsigned types;      /* the enabled types: bit 1u << pv_type (PV_ALL_TYPES) */
     double guard_sec;    /* each span widened by this on both sides, for audio (0.25 s) */
-    double join_gap_sec; /* a digit run goes on across a pause up to this (4 s) */
+    double join_gap_sec; /* a digit run goes on across a pause up to this (5 s) */
     double soft_gap_sec; /* a pause this long inside a run is a place a number may end,
                             as the other speaker's words and punctuation are (0.8 s) */
     int max_backchannel; /* the other speaker's words a run may go on across, if each is a

@@ -29,6 +29,8 @@
  *     runs of one speaker, 3-12 digits each, within 8 s of each other, nothing but the other
  *     speaker's words between them, whose digits together
  *     are 13-19 long, pass Luhn and have an issuer's prefix.
+ *   - a phone, SSN or SIN in context read in two parts with a pause longer than join_gap_sec
+ *     between them (and nothing else): the two runs together, within 2 x join_gap_sec.
  *   - a phone or SSN read with a slip of the ASR inside ("two four sides four nine six ...")
  *     takes in a run of at most 3 digits just before it, one unknown word between.
  * The last four digits of a card ("ending in 4242") are not a card number: PCI DSS allows a
@@ -268,6 +270,15 @@ static bool phrase_at(const det *d, const char *phrase, size_t p)
 static cue cue_before(const det *d, size_t i, size_t *at)
 {
     size_t lim = (size_t)d->s->context_words;
+    /* the other speaker's cue said over the first words of the number (crosstalk) */
+    for (size_t p = i + 1; p < d->n && d->w[p].start <= d->w[i].start + 1.0; p++)
+        if (d->w[p].leg != d->w[i].leg)
+            for (size_t c = 0; c < N_OF(k_cues); c++)
+                if (phrase_at(d, k_cues[c].phrase, p)) {
+                    if (at)
+                        *at = p;
+                    return k_cues[c].c;
+                }
     for (size_t k = 1; k <= lim && k <= i; k++) {
         size_t p = i - k;
         if (d->w[i].start - d->w[p].end > d->s->context_sec)
@@ -322,8 +333,62 @@ typedef struct piece_ctx {
     det *d;
     const pv__runs *R;
     const pv__run *r;
-    double card_end[8]; /* per leg (mod 8): when its last card ended */
+    double card_end[8];  /* per leg (mod 8): when its last card ended */
+    unsigned char *done; /* runs already judged */
 } piece_ctx;
+
+static int hit_digits_id(piece_ctx *pc, pv_type t, size_t a, size_t b, int *id);
+
+/* A number of a cued type read in two parts with a pause between them longer than a run goes
+ * on across ("four four two seven ... six nine nine oh"): the digits [a, b) of this run and
+ * the next run of the same speaker, nothing of theirs between (fillers aside), within
+ * 2 x join_gap_sec, when together they are min-max long and pass ok (NULL: any). Hit type t;
+ * *took set when it was. */
+static int join_next(piece_ctx *pc, size_t a, size_t b, size_t min, size_t max,
+                     bool (*ok)(const char *, size_t), pv_type t, bool *took)
+{
+    det *d = pc->d;
+    const pv__runs *R = pc->R;
+    const pv__run *r = pc->r;
+    size_t k = (size_t)(r - R->r);
+    *took = false;
+    if (b != r->d0 + r->nd)
+        return 0;
+    for (size_t m = k + 1; m < R->n; m++) {
+        const pv__run *x = &R->r[m];
+        if (x->leg != r->leg)
+            continue;
+        if (pc->done[m] || x->amount ||
+            d->w[x->first].start - d->w[r->last].end > 2 * d->s->join_gap_sec)
+            return 0;
+        for (size_t i = r->last + 1; i < x->first; i++)
+            if (d->w[i].leg == r->leg && d->tok[i].kind != PV__FILLER)
+                return 0;
+        size_t n = (b - a) + x->nd;
+        if (n < min || n > max || n > 24)
+            return 0;
+        char dig[24];
+        memcpy(dig, R->digits + a, b - a);
+        memcpy(dig + (b - a), R->digits + x->d0, x->nd);
+        if (ok && !ok(dig, n))
+            return 0;
+        int id;
+        if (hit_digits_id(pc, t, a, b, &id) != 0)
+            return -1;
+        if (id >= 0)
+            claim(d, id, x->first, x->last);
+        pc->done[m] = 1;
+        *took = true;
+        return 0;
+    }
+    return 0;
+}
+
+static bool ssn_ok9(const char *d, size_t n);
+static bool sin_ok9(const char *d, size_t n)
+{
+    return n == 9 && pv_luhn(d, 9);
+}
 
 static int hit_digits_id(piece_ctx *pc, pv_type t, size_t a, size_t b, int *id)
 {
@@ -346,6 +411,11 @@ static bool ssn_ok(const char *d)
 {
     int area = pre(d, 3), group = pre(d + 3, 2), serial = pre(d + 5, 4);
     return area != 0 && area != 666 && area < 900 && group != 0 && serial != 0;
+}
+
+static bool ssn_ok9(const char *d, size_t n)
+{
+    return n == 9 && ssn_ok(d);
 }
 
 static bool expiry_ok(const char *d, size_t n)
@@ -492,10 +562,10 @@ static int piece(piece_ctx *pc, size_t a, size_t b, bool after_card)
         if (expiry_ok(D, len))
             return hit_digits(pc, PV_EXPIRY, a, b);
         if (len == 2 || len == 4) { /* "december twenty seven" */
-            size_t m = first;
+            size_t m = first;       /* the month before it, fillers skipped */
             while (m > 0) {
                 m--;
-                if (d->w[m].leg == r->leg)
+                if (d->w[m].leg == r->leg && d->tok[m].kind != PV__FILLER)
                     break;
             }
             if (d->w[m].leg == r->leg && pv__month(d->tok[m].low) && free_word(d, m))
@@ -509,6 +579,13 @@ static int piece(piece_ctx *pc, size_t a, size_t b, bool after_card)
             return hit_digits(pc, PV_SSN, a, b);
         if (hl == 9 && ssn_ok(R->digits + h))
             return hit_digits(pc, PV_SSN, h, b);
+        if (len < 9) {
+            bool took;
+            if (join_next(pc, a, b, 9, 9, ssn_ok9, PV_SSN, &took) != 0)
+                return -1;
+            if (took)
+                return 0;
+        }
         if (len < 9 && len >= 6) { /* a slip of the ASR: the short run before joins it */
             int id;
             if (hit_digits_id(pc, PV_SSN, a, b, &id) != 0)
@@ -519,8 +596,19 @@ static int piece(piece_ctx *pc, size_t a, size_t b, bool after_card)
     case CUE_SIN:
         if (on(d, PV_NATIONAL_ID) && len == 9 && pv_luhn(D, 9))
             return hit_digits(pc, PV_NATIONAL_ID, a, b);
+        if (on(d, PV_NATIONAL_ID) && len < 9) {
+            bool took;
+            return join_next(pc, a, b, 9, 9, sin_ok9, PV_NATIONAL_ID, &took);
+        }
         return 0;
     case CUE_PHONE:
+        if (on(d, PV_PHONE) && len >= 3 && len < 7) {
+            bool took;
+            if (join_next(pc, a, b, 7, 15, NULL, PV_PHONE, &took) != 0)
+                return -1;
+            if (took)
+                return 0;
+        }
         if (on(d, PV_PHONE) && len >= 7 && len <= 15) {
             int id;
             if (hit_digits_id(pc, PV_PHONE, a, b, &id) != 0)
@@ -644,14 +732,24 @@ static bool joiner(const char *s)
            !strcmp(s, "hyphen") || !strcmp(s, "period") || !strcmp(s, "point");
 }
 
+/* the previous word of leg before i, fillers ("uh") skipped; (size_t)-1 when none */
 static size_t prev_leg(const det *d, size_t i, int leg)
 {
     while (i > 0) {
         i--;
-        if (d->w[i].leg == leg)
+        if (d->w[i].leg == leg && d->tok[i].kind != PV__FILLER)
             return i;
     }
     return (size_t)-1;
+}
+
+/* the next word of leg after i, fillers skipped; d->n when none */
+static size_t next_leg(const det *d, size_t i, int leg)
+{
+    size_t j = pv__next_same(d->w, d->n, i, leg);
+    while (j < d->n && d->tok[j].kind == PV__FILLER)
+        j = pv__next_same(d->w, d->n, j, leg);
+    return j;
 }
 
 static int emails(det *d)
@@ -670,16 +768,16 @@ static int emails(det *d)
         if (strcmp(s, "at") != 0)
             continue;
         /* the domain: label (dot label)+ ending in a TLD, or "gmail.com" */
-        size_t j = pv__next_same(d->w, d->n, i, leg), end = (size_t)-1;
+        size_t j = next_leg(d, i, leg), end = (size_t)-1;
         if (j < d->n && label(d->tok[j].low)) {
             if (ends_tld(d->tok[j].low))
                 end = j;
             size_t k = j;
             for (;;) {
-                size_t dt = pv__next_same(d->w, d->n, k, leg);
+                size_t dt = next_leg(d, k, leg);
                 if (dt >= d->n || strcmp(d->tok[dt].low, "dot") != 0)
                     break;
-                size_t l = pv__next_same(d->w, d->n, dt, leg);
+                size_t l = next_leg(d, dt, leg);
                 if (l >= d->n || !label(d->tok[l].low))
                     break;
                 k = l;
@@ -980,12 +1078,15 @@ int pv_detect(const pv_word *w, size_t n, const pv_settings *s, pv_hits *out)
         unsigned char *done = R.n ? calloc(R.n, 1) : NULL;
         if (R.n && !done)
             rc = -1;
+        pc.done = done;
         if (rc == 0)
             rc = joined_cards(&pc, done);
         for (size_t k = 0; k < R.n && rc == 0; k++) {
             pc.r = &R.r[k];
-            if (!done[k])
+            if (!done[k]) {
+                done[k] = 1;
                 rc = piece(&pc, R.r[k].d0, R.r[k].d0 + R.r[k].nd, false);
+            }
         }
         free(done);
         pv__runs_free(&R);

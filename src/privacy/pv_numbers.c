@@ -15,7 +15,7 @@
  *     "hundred" or "thousand" they are an amount: "two hundred and fifty" is 250, "four
  *     thousand one hundred eleven" is 4111; "a hundred" is 100.
  *   - A run is the number words of one speaker that follow each other, fillers allowed between
- *     them. It goes on across a pause of up to join_gap_sec (4 s), across the end of a segment
+ *     them. It goes on across a pause of up to join_gap_sec (5 s), across the end of a segment
  *     or a turn, and across the other speaker's words when they are at most max_backchannel (3)
  *     backchannels ("mm-hm", "okay", "yes", "right"): a customer reading a card in groups while
  *     the agent says "mm-hm" gives one run. Any other word of either speaker ends it.
@@ -286,7 +286,8 @@ static bool across(const ctx *c, size_t i, size_t j, int leg, bool *other)
     int k = 0;
     *other = false;
     for (size_t p = i + 1; p < j; p++) {
-        if (c->w[p].leg == leg)
+        /* the other speaker's words begun while this word was said are crosstalk */
+        if (c->w[p].leg == leg || c->w[p].start < c->w[i].end)
             continue;
         *other = true;
         if (!pv__backchannel(&c->tok[p]) || ++k > c->s->max_backchannel)
@@ -297,7 +298,7 @@ static bool across(const ctx *c, size_t i, size_t j, int leg, bool *other)
 
 /* The next word of the leg after i that may continue a run: fillers skipped (when allow_fill);
  * n when the run cannot go on. *soft set when a soft break lies between. */
-static size_t cont(const ctx *c, size_t i, bool allow_fill, bool *soft)
+static size_t cont_hard(const ctx *c, size_t i, bool allow_fill, bool *soft, bool *hard)
 {
     int leg = c->w[i].leg;
     size_t j = i;
@@ -316,10 +317,17 @@ static size_t cont(const ctx *c, size_t i, bool allow_fill, bool *soft)
             j = k;
             continue;
         }
-        *soft = filler || other || (c->tok[i].flags & PV__W_STOP) ||
+        *hard = other || (c->tok[i].flags & PV__W_STOP) ||
                 !(c->w[k].start - c->w[i].end < c->s->soft_gap_sec);
+        *soft = filler || *hard;
         return k;
     }
+}
+
+static size_t cont(const ctx *c, size_t i, bool allow_fill, bool *soft)
+{
+    bool hard;
+    return cont_hard(c, i, allow_fill, soft, &hard);
 }
 
 static int push_digit(pv__runs *r, char d, size_t w0, size_t w1, bool soft, bool homo)
@@ -375,10 +383,10 @@ static int push_value(pv__runs *r, long v, size_t w0, size_t w1, bool soft)
 static long below_100(const ctx *c, size_t i, size_t *end, int *ndig)
 {
     *end = i;
-    if (c->kind[i] == PV__TENS) {
-        bool soft = false;
-        size_t j = cont(c, i, false, &soft);
-        if (j < c->n && !soft && c->kind[j] == PV__UNIT && c->tok[j].val > 0 &&
+    if (c->kind[i] == PV__TENS) { /* "forty two", "twenty uh eight" */
+        bool soft = false, hard = false;
+        size_t j = cont_hard(c, i, true, &soft, &hard);
+        if (j < c->n && !hard && c->kind[j] == PV__UNIT && c->tok[j].val > 0 &&
             c->tok[j].kind == PV__UNIT) {
             *end = j, *ndig = 2;
             return c->tok[i].val + c->tok[j].val;
@@ -422,9 +430,9 @@ static int expression(const ctx *c, size_t i, bool soft, pv__runs *r, size_t *en
                 return -1;
         return 0;
     }
-    if (k == PV__MULT) { /* "double seven": the unit after it, twice */
+    if (k == PV__MULT) { /* "double seven", "double uh seven": the unit after it, twice */
         bool s2 = false;
-        size_t j = cont(c, i, false, &s2);
+        size_t j = cont(c, i, true, &s2);
         for (int m = 0; m < t->val; m++)
             if (push_digit(r, (char)('0' + c->tok[j].val), i, j, soft && m == 0, false) != 0)
                 return -1;
@@ -488,7 +496,7 @@ static bool starts(const ctx *c, size_t i)
         return true;
     if (k == PV__MULT || k == PV__A) { /* "double seven", "a hundred" */
         bool soft = false;
-        size_t j = cont(c, i, false, &soft);
+        size_t j = cont(c, i, k == PV__MULT, &soft);
         if (j >= c->n)
             return false;
         return k == PV__MULT ? c->kind[j] == PV__UNIT

@@ -49,7 +49,7 @@ pv_settings pv_default_settings(void)
 {
     return (pv_settings){.types = PV_ALL_TYPES,
                          .guard_sec = 0.25,
-                         .join_gap_sec = 4.0,
+                         .join_gap_sec = 5.0,
                          .soft_gap_sec = 0.8,
                          .max_backchannel = 3,
                          .context_words = 30,
