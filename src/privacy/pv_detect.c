@@ -26,7 +26,7 @@
  *   - an amount (said with "hundred", "thousand", a currency) is never a CVV, expiry, SSN or
  *     phone.
  *   - a card read in parts with the other speaker's words between ("sorry, go on"): up to four
- *     runs of one speaker, 3-12 digits each, within 8 s of each other, nothing but the other
+ *     runs of one speaker, 3-12 digits each, within 10 s of each other, nothing but the other
  *     speaker's words between them, whose digits together
  *     are 13-19 long, pass Luhn and have an issuer's prefix.
  *   - a phone, SSN or SIN in context read in two parts with a pause longer than join_gap_sec
