@@ -115,7 +115,8 @@ int pv_redact_transcript(tx_transcript *t, const pv_settings *s, pv_redaction *o
 void pv_redaction_free(pv_redaction *r);
 
 /* The Luhn-valid runs of 13-19 digits in a text, read as the normaliser reads words (spoken
- * digits, written groups): the verification of a redacted text. */
+ * digits, written groups) and read strictly (written digits with single separators between):
+ * the verification of a redacted text. */
 size_t pv_luhn_runs_text(const char *text);
 
 /* The same over every string of a transcript: words, segments' text and norm, turns, dropped

@@ -33,6 +33,8 @@
  *     between them (and nothing else): the two runs together, within 2 x join_gap_sec.
  *   - a phone or SSN read with a slip of the ASR inside ("two four sides four nine six ...")
  *     takes in a run of at most 3 digits just before it, one unknown word between.
+ * Last, the strict reading a verifier makes of a stored text: each leg's words joined, a
+ * written run of 13-19 digits (single separators between) that passes Luhn is a card too.
  * The last four digits of a card ("ending in 4242") are not a card number: PCI DSS allows a
  * truncated PAN to be shown, and they are left as they are.
  */
@@ -1047,6 +1049,68 @@ static int dobs(det *d)
     return 0;
 }
 
+/* ---- written runs ----------------------------------------------------------------------- */
+
+typedef struct strict_ctx {
+    det *d;
+    const size_t *wof; /* the word of each character of the joined text */
+    int leg;
+    int rc;
+} strict_ctx;
+
+static void strict_hit(void *user, size_t a, size_t b)
+{
+    strict_ctx *sc = user;
+    if (sc->rc == 0 && add_hit(sc->d, PV_CARD, sc->leg, sc->wof[a], sc->wof[b - 1], NULL) != 0)
+        sc->rc = -1;
+}
+
+/* The strict reading, as a verifier reads a stored text: each leg's words joined by single
+ * spaces, and a written run of 13-19 digits that passes Luhn (pv__written_luhn) is a card,
+ * whatever the normaliser read there ("3 oh 9" is 309 to it, two runs to a strict reader). */
+static int written_cards(det *d)
+{
+    if (!on(d, PV_CARD) || !d->n)
+        return 0;
+    size_t len = 0;
+    for (size_t i = 0; i < d->n; i++)
+        len += strlen(d->w[i].text ? d->w[i].text : "") + 1;
+    char *text = malloc(len + 1);
+    size_t *wof = malloc((len + 1) * sizeof(*wof));
+    if (!text || !wof) {
+        free(text);
+        free(wof);
+        return -1;
+    }
+    int rc = 0;
+    int legs[2] = {d->w[0].leg, d->w[0].leg};
+    for (size_t i = 0; i < d->n; i++)
+        if (d->w[i].leg != legs[0])
+            legs[1] = d->w[i].leg;
+    for (int li = 0; li < 2 && rc == 0; li++) {
+        if (li == 1 && legs[1] == legs[0])
+            break;
+        /* legs other than the first two are read with the second */
+        size_t k = 0;
+        for (size_t i = 0; i < d->n; i++) {
+            if (li == 0 ? d->w[i].leg != legs[0] : d->w[i].leg == legs[0])
+                continue;
+            const char *t = d->w[i].text ? d->w[i].text : "";
+            if (k)
+                wof[k] = i, text[k++] = ' ';
+            for (const char *p = t; *p; p++)
+                wof[k] = i, text[k++] = *p;
+        }
+        text[k] = 0;
+        strict_ctx sc = {d, wof, legs[li], 0};
+        pv__written_luhn(text, k, strict_hit, &sc);
+        rc = sc.rc;
+    }
+    free(text);
+    free(wof);
+    return rc;
+}
+
 /* ---- the entry point ----------------------------------------------------------------------- */
 
 int pv_detect(const pv_word *w, size_t n, const pv_settings *s, pv_hits *out)
@@ -1090,6 +1154,8 @@ int pv_detect(const pv_word *w, size_t n, const pv_settings *s, pv_hits *out)
         }
         free(done);
         pv__runs_free(&R);
+        if (rc == 0)
+            rc = written_cards(&d);
     }
     free(tok);
     if (rc)

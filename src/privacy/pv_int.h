@@ -92,4 +92,9 @@ int pv__month(const char *low);
 /* An ordinal day word ("first" .. "thirty first" parts, "1st", "23rd"): its value, else 0. */
 int pv__ordinal(const char *low);
 
+/* The strict reading of a text: runs of written digits with single separators (' ', '-', ',',
+ * '.') between them, nothing else (no spoken digit). For each run of 13-19 digits that passes
+ * Luhn, cb(user, first_char, end_char) is called; returns how many. */
+size_t pv__written_luhn(const char *s, size_t n, void (*cb)(void *, size_t, size_t), void *user);
+
 #endif /* CQ_PV_INT_H */

@@ -630,3 +630,30 @@ bool pv_luhn(const char *d, size_t n)
     }
     return n > 0 && sum % 10 == 0;
 }
+
+size_t pv__written_luhn(const char *s, size_t n, void (*cb)(void *, size_t, size_t), void *user)
+{
+    size_t found = 0, nd = 0, first = 0;
+    char d[24];
+    for (size_t i = 0; i <= n; i++) {
+        char c = i < n ? s[i] : 0;
+        if (c >= '0' && c <= '9') {
+            if (!nd)
+                first = i;
+            if (nd < sizeof(d))
+                d[nd] = c;
+            nd++;
+            continue;
+        }
+        if (nd && i + 1 < n && (c == ' ' || c == '-' || c == ',' || c == '.') && s[i + 1] >= '0' &&
+            s[i + 1] <= '9')
+            continue;
+        if (nd >= 13 && nd <= 19 && pv_luhn(d, nd)) {
+            found++;
+            if (cb)
+                cb(user, first, i);
+        }
+        nd = 0;
+    }
+    return found;
+}

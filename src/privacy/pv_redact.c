@@ -690,14 +690,14 @@ static size_t luhn_runs_words(const pv_word *w, size_t n)
 size_t pv_luhn_runs_text(const char *text)
 {
     pseudo ps;
-    size_t found = 0;
+    size_t found = text ? pv__written_luhn(text, strlen(text), NULL, NULL) : 0;
     if (split_words(text, &ps) == 0 && ps.n) {
         pv_word *w = malloc(ps.n * sizeof(*w));
         if (w) {
             for (size_t i = 0; i < ps.n; i++)
                 w[i] = (pv_word){
                     .text = ps.texts[i], .start = 0.3 * (double)i, .end = 0.3 * (double)i + 0.25};
-            found = luhn_runs_words(w, ps.n);
+            found += luhn_runs_words(w, ps.n);
         }
         free(w);
     }
@@ -711,8 +711,18 @@ static size_t luhn_runs_stream(const tx_transcript *t)
     size_t found = 0;
     stream st = {0};
     pseudo *ps[2] = {NULL, NULL};
-    if (build_stream(t, &st, ps, NULL) == 0)
+    if (build_stream(t, &st, ps, NULL) == 0) {
         found += luhn_runs_words(st.w, st.n);
+        for (int li = 0; li < 2; li++) { /* each leg's words joined, read strictly */
+            sb b = {0};
+            for (size_t i = 0; i < st.n; i++)
+                if (st.w[i].leg == li)
+                    sb_word(&b, st.w[i].text ? st.w[i].text : "");
+            if (b.p)
+                found += pv__written_luhn(b.p, b.n, NULL, NULL);
+            free(b.p);
+        }
+    }
     pseudos_free(t, ps);
     free(st.w);
     free(st.at);

@@ -877,6 +877,57 @@ static bool is_placeholder(const char *s)
     return s[0] == '[' && s[strlen(s) - 1] == ']';
 }
 
+/* written digit runs (single spaces, dashes, commas or points between digits) of 13-19 digits
+ * that pass Luhn in a string: a check of the redacted strings independent of the library's
+ * normaliser */
+static int written_luhn(const char *s)
+{
+    int found = 0;
+    char d[64];
+    size_t n = 0;
+    for (const char *p = s ? s : "";; p++) {
+        if (*p >= '0' && *p <= '9') {
+            if (n < sizeof(d) - 1)
+                d[n++] = *p;
+            continue;
+        }
+        if (n && (*p == ' ' || *p == '-' || *p == ',' || *p == '.') && p[1] >= '0' && p[1] <= '9')
+            continue;
+        if (n >= 13 && n <= 19) {
+            d[n] = 0;
+            found += luhn(d);
+            if (luhn(d) && getenv("PV_VERBOSE"))
+                printf("LUHN LEFT in \"%s\"\n", s);
+        }
+        n = 0;
+        if (!*p)
+            break;
+    }
+    return found;
+}
+
+static int written_luhn_transcript(const tx_transcript *t)
+{
+    int found = 0;
+    for (int li = 0; li < t->n_legs; li++) {
+        char all[8192] = "";
+        for (size_t k = 0; k < t->legs[li].n; k++) {
+            const tx_segment *g = &t->legs[li].segs[k];
+            found += written_luhn(g->text) + written_luhn(g->norm);
+            for (size_t j = 0; j < g->n_words; j++) {
+                strncat(all, g->words[j].text, sizeof(all) - strlen(all) - 2);
+                strcat(all, " ");
+            }
+        }
+        found += written_luhn(all);
+    }
+    for (size_t u = 0; u < t->n_turns; u++)
+        found += written_luhn(t->turns[u].text);
+    for (size_t k = 0; k < t->n_dropped; k++)
+        found += written_luhn(t->dropped[k].text);
+    return found;
+}
+
 /* the call redacted and scored; verbose prints what was missed or wrong */
 static void score_call(gcall *c, tally *tl, const char *name)
 {
@@ -930,7 +981,7 @@ static void score_call(gcall *c, tally *tl, const char *name)
         }
     }
     size_t left = pv_luhn_runs_transcript(&t);
-    tl->luhn_left += (int)left;
+    tl->luhn_left += (int)left + written_luhn_transcript(&t);
     pv_redaction_free(&r);
     tx_transcript_free(&t);
 }
@@ -950,7 +1001,8 @@ static void print_table(const char *title, const tally *tl)
         printf("  %-12s %8d %8d %8s %8d %8s\n", pv_type_name((pv_type)t), tl->ent[t], tl->found[t],
                rec, tl->spans[t], pre);
     }
-    printf("  Luhn-valid 13-19-digit runs left after redaction: %d\n", tl->luhn_left);
+    printf("  Luhn-valid 13-19-digit runs left after redaction (spoken or written): %d\n",
+           tl->luhn_left);
 }
 
 static void assert_goals(const tally *tl)
