@@ -857,11 +857,10 @@ static size_t code_chars(const det *d, size_t i, char *out, size_t cap, bool *up
     size_t L = strlen(t->low);
     if (!L || L > 34)
         return 0;
-    bool has_digit = false, all_alpha = true;
+    bool all_alpha = true;
     for (size_t k = 0; k < L; k++) {
         if (!isalnum((unsigned char)t->low[k]))
             return 0;
-        has_digit |= isdigit((unsigned char)t->low[k]) != 0;
         all_alpha &= isalpha((unsigned char)t->low[k]) != 0;
     }
     if (all_alpha && L > 4)
