@@ -27,7 +27,7 @@ FLOORS = {
     "transcript": 5,
     "net": 5,
     "scoring": 6, "clients": 6,
-    "ask": 7,
+    "ask": 7, "privacy": 7,
     "jobs": 8, "ingest": 8,
     "service": 9,
     "cli": 10,
