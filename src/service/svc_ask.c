@@ -1,8 +1,10 @@
 /*
  * svc_ask.c - POST /ask (docs/ask.md): the HTTP side of the ask room (src/ask/ask.h). At start,
- * with an LLM configured, each configured source is opened through its read-only layer; a source
- * whose checks fail (a ViciDial account that may write, a primary without ask_vicidial_primary,
- * a PostgreSQL role that can reach set_config) stops the service with the reason. The request's
+ * with an LLM configured, each configured source is opened through its read-only layer. A ViciDial
+ * source whose checks fail (an account that may write, a primary without ask_vicidial_primary)
+ * stops the service with the reason; a replica that cannot be reached, or a QA store whose
+ * read-only layer cannot be set up (a PostgreSQL account that may not make the views and the
+ * role), leaves /ask without that source, with the reason in the log. The request's
  * body is read here; the loop runs on an analysis thread, and each /ask is recorded in the store
  * (ask_log) with who asked, its queries and their refusals.
  */
@@ -65,6 +67,16 @@ static int open_vicidial(const cfg_settings *c, store_ro **out, char *msg, size_
     return *out ? 0 : cfg_fail(msg, n, "POST /ask's ViciDial source: %s", err);
 }
 
+/* A warning line of the log: what /ask runs without, and why (JSON-escaped). */
+static void warn_without(const char *what, const char *why)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s}", "level", "warn", "msg", what, "error", why);
+    char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    fprintf(stderr, "%s\n", line ? line : "{\"level\":\"warn\"}");
+    free(line);
+    json_decref(o);
+}
+
 int svc_ask_start(svc *s, char *msg, size_t msgsz)
 {
     const cfg_settings *c = s->cfg;
@@ -73,8 +85,16 @@ int svc_ask_start(svc *s, char *msg, size_t msgsz)
     store_ro *st = NULL, *vici = NULL;
     ask_prom_config prom;
     ask_prom_defaults(&prom);
-    if (c->ask_store && open_store(c, &st, msg, msgsz) != 0)
-        return -1;
+    /* the store source is on by default: when its read-only layer cannot be set up (a
+     * PostgreSQL account that may not make the views and the role), /ask runs without it and the
+     * log gives the reason and the SQL to run; the rest of the service is not held up by it.
+     * An allow-list that names a credential column is a setting's error: it stops the service. */
+    if (c->ask_store && open_store(c, &st, msg, msgsz) != 0) {
+        if (!strncmp(msg, "ask_allow", 9))
+            return -1;
+        warn_without("POST /ask runs without the QA store", msg);
+        st = NULL;
+    }
     if (c->ask_vicidial[0] && open_vicidial(c, &vici, msg, msgsz) != 0) {
         /* a replica that cannot be reached now does not stop the service (POST /ask runs without
          * it); an account or a server that fails a check does */
@@ -82,12 +102,7 @@ int svc_ask_start(svc *s, char *msg, size_t msgsz)
             store_ro_close(st);
             return -1;
         }
-        json_t *o = json_pack("{s:s,s:s,s:s}", "level", "warn", "msg",
-                              "POST /ask runs without ViciDial", "error", msg);
-        char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        fprintf(stderr, "%s\n", line ? line : "{\"level\":\"warn\"}");
-        free(line);
-        json_decref(o);
+        warn_without("POST /ask runs without ViciDial", msg);
     }
     if (c->ask_prometheus[0]) {
         snprintf(prom.url, sizeof(prom.url), "%s", c->ask_prometheus);
