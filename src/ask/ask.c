@@ -19,9 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "ask.h"
+#include "../clients/cl_http.h"
+#include "ask_int.h"
 
 #define MAX_TURNS 40
 #define MAX_QUESTION 8000
@@ -39,13 +39,6 @@ struct ask {
     bool has_prom;
     char *schema;
 };
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 ask *ask_create(const ask_config *c, const ask_sources *src, char *err, size_t n)
 {
@@ -176,12 +169,6 @@ static const char k_prom_schema[] =
 /* ---- one query --------------------------------------------------------------------------------
  */
 
-static void deny(store_ro_result *res, const char *layer, const char *fmt, const char *why)
-{
-    snprintf(res->layer, sizeof(res->layer), "%s", layer);
-    snprintf(res->error, sizeof(res->error), fmt, why);
-}
-
 static const char *str_of(const json_t *o, const char *k)
 {
     const json_t *v = json_object_get(o, k);
@@ -206,7 +193,7 @@ static const char *time_of(const json_t *o, const char *k, char *buf, size_t n)
 static void run_item(ask *a, const json_t *item, int round, int index, double now, json_t *queries,
                      json_t *results, int *executed, int *refused, bool over_limit)
 {
-    double t0 = mono();
+    double t0 = cl_now_sec();
     store_ro_result res;
     memset(&res, 0, sizeof(res));
     const char *type = json_is_object(item) ? str_of(item, "type") : NULL;
@@ -218,12 +205,11 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
     char source[96] = "";
     int rc = -1;
     if (over_limit) {
-        deny(&res, "limit", "more than %s queries in one round",
-             a->c.max_queries == 10 ? "10" : "the configured");
+        ask_refuse(&res, "limit", "more than %d queries in one round", a->c.max_queries);
     } else if (!type) {
         const char *inv = json_is_object(item) ? str_of(item, "invalid") : NULL;
-        deny(&res, "source", "%s",
-             inv ? inv : "a query is an object with a type: callqa, mysql or prometheus");
+        ask_refuse(&res, "source", "%s",
+                   inv ? inv : "a query is an object with a type: callqa, mysql or prometheus");
     } else if (!strcmp(type, "callqa") || !strcmp(type, "mysql")) {
         bool my = !strcmp(type, "mysql");
         store_ro *src = my ? a->vici : a->store;
@@ -234,22 +220,22 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
             json_object_set_new(q, "server", server ? json_string(server) : json_null());
         char why[300];
         if (!src) {
-            deny(&res, "source",
-                 "the %s source is not available (not configured, or not reachable "
-                 "when the service started)",
-                 type);
+            ask_refuse(&res, "source",
+                       "the %s source is not available (not configured, or not reachable "
+                       "when the service started)",
+                       type);
         } else if (my && server && *server && strcmp(server, a->vicidial_name)) {
-            deny(&res, "source",
-                 "no mysql server '%s' (the configured one is named "
-                 "in the schema)",
-                 server);
+            ask_refuse(&res, "source",
+                       "no mysql server '%s' (the configured one is named "
+                       "in the schema)",
+                       server);
         } else if (!sql || !*sql) {
-            deny(&res, "source", "%s", "the query has no sql");
+            ask_refuse(&res, "source", "%s", "the query has no sql");
         } else {
             snprintf(source, sizeof(source), "%s/%s", my ? a->vicidial_name : "callqa",
                      store_ro_kind(src));
             if (a->c.lexical && ask_lex_check(sql, why, sizeof(why)) != 0) {
-                deny(&res, "lexical", "%s", why);
+                ask_refuse(&res, "lexical", "%s", why);
             } else {
                 pthread_mutex_lock(mu);
                 rc = store_ro_query(src, sql, &a->c.lim, &res);
@@ -271,15 +257,15 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
                 json_object_set_new(q, keys[k], json_string(vals[k]));
         snprintf(source, sizeof(source), "prometheus");
         if (!a->has_prom)
-            deny(&res, "source", "%s", "the prometheus source is not configured");
+            ask_refuse(&res, "source", "%s", "the prometheus source is not configured");
         else if (!pq.query || !*pq.query)
-            deny(&res, "source", "%s", "the query has no PromQL");
+            ask_refuse(&res, "source", "%s", "the query has no PromQL");
         else
             rc = ask_prom_run(&a->prom, &pq, &res);
     } else {
-        deny(&res, "source", "no source type '%s': callqa, mysql or prometheus", type);
+        ask_refuse(&res, "source", "no source type '%s': callqa, mysql or prometheus", type);
     }
-    double secs = mono() - t0;
+    double secs = cl_now_sec() - t0;
     json_object_set_new(q, "source", source[0] ? json_string(source) : json_null());
     json_t *r = json_object();
     json_object_set_new(r, "n", json_integer(index));
@@ -295,7 +281,7 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
     } else {
         (*refused)++;
         if (!res.layer[0])
-            deny(&res, "engine", "%s", "the source's answer was not JSON");
+            ask_refuse(&res, "engine", "%s", "the source's answer was not JSON");
         json_object_set_new(q, "rows", json_null());
         json_object_set_new(q, "truncated", json_false());
         json_t *why = json_pack("{s:s,s:s}", "layer", res.layer, "error", res.error);
@@ -563,7 +549,7 @@ static void count_use(ask_llm *l, const llm_response *r)
 void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_result *out)
 {
     memset(out, 0, sizeof(*out));
-    double t0 = mono();
+    double t0 = cl_now_sec();
     turns t = {.conversation = json_array()};
     json_t *queries = json_array();
     char *sys = NULL, *answer = NULL;
@@ -732,7 +718,7 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
     json_t *o = json_object();
     json_object_set_new(o, "answer", json_string(answer));
     json_object_set_new(o, "queries_executed", json_integer(out->executed));
-    json_object_set_new(o, "elapsed_sec", json_real(mono() - t0));
+    json_object_set_new(o, "elapsed_sec", json_real(cl_now_sec() - t0));
     json_object_set(o, "conversation", t.conversation);
     json_object_set(o, "queries", queries);
     json_object_set_new(o, "rounds", json_integer(out->rounds));

@@ -14,7 +14,7 @@
  * gets the same timeout as a parameter and answers its own error first when it can. The answer
  * is cut to max_series series and given in one shape whatever its resultType.
  */
-#include "ask.h"
+#include "ask_int.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -40,7 +40,7 @@ void ask_prom_defaults(ask_prom_config *c)
     c->max_bytes = (size_t)4 << 20;
 }
 
-static int refuse(store_ro_result *out, const char *layer, const char *fmt, ...)
+int ask_refuse(store_ro_result *out, const char *layer, const char *fmt, ...)
 {
     snprintf(out->layer, sizeof(out->layer), "%s", layer);
     va_list ap;
@@ -269,20 +269,21 @@ static int read_answer(const ask_prom_config *c, long code, const cl_body *b, st
         cl_server_message(b, sm, sizeof(sm));
         json_decref(root);
         if (code >= 300 && code < 400)
-            return refuse(out, "prometheus",
-                          "HTTP %ld from Prometheus (redirects are not followed)", code);
+            return ask_refuse(out, "prometheus",
+                              "HTTP %ld from Prometheus (redirects are not followed)", code);
         if (code != 200)
-            return refuse(out, "prometheus", "HTTP %ld from Prometheus%s%s", code,
-                          sm[0] ? ": " : "", sm);
-        return refuse(out, "prometheus", "the answer is not Prometheus's JSON");
+            return ask_refuse(out, "prometheus", "HTTP %ld from Prometheus%s%s", code,
+                              sm[0] ? ": " : "", sm);
+        return ask_refuse(out, "prometheus", "the answer is not Prometheus's JSON");
     }
     if (strcmp(status, "success") || code != 200) {
         const char *type = json_string_value(json_object_get(root, "errorType"));
         const char *msg = json_string_value(json_object_get(root, "error"));
         /* Prometheus's own timeout (the query's timeout parameter, or its --query.timeout) */
         bool timeout = type && !strcmp(type, "timeout");
-        int rc = refuse(out, timeout ? "timeout" : "prometheus", "Prometheus (HTTP %ld, %s): %s",
-                        code, type ? type : "error", msg ? msg : "no message");
+        int rc =
+            ask_refuse(out, timeout ? "timeout" : "prometheus", "Prometheus (HTTP %ld, %s): %s",
+                       code, type ? type : "error", msg ? msg : "no message");
         json_decref(root);
         return rc;
     }
@@ -291,7 +292,7 @@ static int read_answer(const ask_prom_config *c, long code, const cl_body *b, st
     json_t *result = json_object_get(data, "result");
     if (!type || !result) {
         json_decref(root);
-        return refuse(out, "prometheus", "the answer has no data.resultType or data.result");
+        return ask_refuse(out, "prometheus", "the answer has no data.resultType or data.result");
     }
     json_t *series = json_array();
     size_t total = 0;
@@ -299,7 +300,7 @@ static int read_answer(const ask_prom_config *c, long code, const cl_body *b, st
         if (!json_is_array(result)) {
             json_decref(series);
             json_decref(root);
-            return refuse(out, "prometheus", "the answer's %s is not an array", type);
+            return ask_refuse(out, "prometheus", "the answer's %s is not an array", type);
         }
         total = json_array_size(result);
         for (size_t i = 0; i < total && i < (size_t)c->max_series; i++)
@@ -314,7 +315,7 @@ static int read_answer(const ask_prom_config *c, long code, const cl_body *b, st
         json_array_append_new(series, s);
     } else {
         json_decref(series);
-        int rc = refuse(out, "prometheus", "an unknown resultType '%.40s'", type);
+        int rc = ask_refuse(out, "prometheus", "an unknown resultType '%.40s'", type);
         json_decref(root);
         return rc;
     }
@@ -329,7 +330,7 @@ static int read_answer(const ask_prom_config *c, long code, const cl_body *b, st
     json_decref(o);
     json_decref(root);
     if (!out->json)
-        return refuse(out, "prometheus", "out of memory");
+        return ask_refuse(out, "prometheus", "out of memory");
     return 0;
 }
 
@@ -339,52 +340,54 @@ int ask_prom_run(const ask_prom_config *c, const ask_prom_query *q, store_ro_res
 {
     memset(out, 0, sizeof(*out));
     if (!url_ok(c->url))
-        return refuse(out, "source",
-                      "the Prometheus URL must be http:// or https:// with a host, and no query "
-                      "or fragment");
+        return ask_refuse(
+            out, "source",
+            "the Prometheus URL must be http:// or https:// with a host, and no query "
+            "or fragment");
     if (!(c->max_range_sec > 0) || !(c->min_step_sec > 0) || c->max_points < 1 ||
         c->max_series < 1 || !(c->timeout_sec > 0) || c->max_bytes < 1024)
-        return refuse(out, "source", "the Prometheus source's limits are out of range");
+        return ask_refuse(out, "source", "the Prometheus source's limits are out of range");
     size_t ql = q->query ? strlen(q->query) : 0;
     if (!ql || strspn(q->query, " \t\r\n") == ql)
-        return refuse(out, "source", "an empty query");
+        return ask_refuse(out, "source", "an empty query");
     if (ql > MAX_QUERY_BYTES)
-        return refuse(out, "source", "the query is %zu bytes, over %d", ql, MAX_QUERY_BYTES);
+        return ask_refuse(out, "source", "the query is %zu bytes, over %d", ql, MAX_QUERY_BYTES);
     double now = q->now > 0 ? q->now : (double)time(NULL);
     bool range = q->start && q->start[0];
     double start = 0, end = now, t = now, step = 0;
     if (!range) {
         if (q->time && q->time[0] && parse_time(q->time, now, &t) != 0)
-            return refuse(out, "range", "cannot read the time '%.60s'", q->time);
+            return ask_refuse(out, "range", "cannot read the time '%.60s'", q->time);
     } else {
         if (parse_time(q->start, now, &start) != 0)
-            return refuse(out, "range", "cannot read the start '%.60s'", q->start);
+            return ask_refuse(out, "range", "cannot read the start '%.60s'", q->start);
         if (q->end && q->end[0] && parse_time(q->end, now, &end) != 0)
-            return refuse(out, "range", "cannot read the end '%.60s'", q->end);
+            return ask_refuse(out, "range", "cannot read the end '%.60s'", q->end);
         if (end < start)
-            return refuse(out, "range", "the end is before the start");
+            return ask_refuse(out, "range", "the end is before the start");
         if (end - start > c->max_range_sec)
-            return refuse(out, "range", "the range is %.0f s, over %.0f s", end - start,
-                          c->max_range_sec);
+            return ask_refuse(out, "range", "the range is %.0f s, over %.0f s", end - start,
+                              c->max_range_sec);
         step = parse_duration(q->step);
         if (!(step > 0))
-            return refuse(out, "step", "a range query needs a step (30s, 5m, seconds): got '%.40s'",
-                          q->step ? q->step : "");
+            return ask_refuse(out, "step",
+                              "a range query needs a step (30s, 5m, seconds): got '%.40s'",
+                              q->step ? q->step : "");
         if (step < c->min_step_sec)
-            return refuse(out, "step", "the step is %g s, under %g s", step, c->min_step_sec);
+            return ask_refuse(out, "step", "the step is %g s, under %g s", step, c->min_step_sec);
         if ((end - start) / step > c->max_points)
-            return refuse(out, "points", "%.0f points per series, over %d: a longer step",
-                          floor((end - start) / step), c->max_points);
+            return ask_refuse(out, "points", "%.0f points per series, over %d: a longer step",
+                              floor((end - start) / step), c->max_points);
     }
 
     CURL *k = curl_easy_init();
     if (!k)
-        return refuse(out, "prometheus", "cannot start an HTTP transfer");
+        return ask_refuse(out, "prometheus", "cannot start an HTTP transfer");
     size_t ul = strlen(c->url), un = ul + 3 * ql + 512; /* escaping triples a byte at most */
     char *url = malloc(un), num[64];
     if (!url) {
         curl_easy_cleanup(k);
-        return refuse(out, "prometheus", "out of memory");
+        return ask_refuse(out, "prometheus", "out of memory");
     }
     while (ul && c->url[ul - 1] == '/')
         ul--;
@@ -411,7 +414,7 @@ int ask_prom_run(const ask_prom_config *c, const ask_prom_query *q, store_ro_res
     if (bad) {
         curl_easy_cleanup(k);
         free(url);
-        return refuse(out, "source", "the request does not fit its buffer");
+        return ask_refuse(out, "source", "the request does not fit its buffer");
     }
     cl_body b = {.max = c->max_bytes};
     cl_hdrs h = {.retry_after = -1};
@@ -428,15 +431,15 @@ int ask_prom_run(const ask_prom_config *c, const ask_prom_query *q, store_ro_res
     free(url);
     int ret;
     if (b.too_large || rc == CURLE_FILESIZE_EXCEEDED)
-        ret = refuse(out, "prometheus",
-                     "Prometheus's answer too large: over %zu bytes (a narrower query, fewer "
-                     "series or a longer step)",
-                     c->max_bytes);
+        ret = ask_refuse(out, "prometheus",
+                         "Prometheus's answer too large: over %zu bytes (a narrower query, fewer "
+                         "series or a longer step)",
+                         c->max_bytes);
     else if (rc == CURLE_OPERATION_TIMEDOUT)
-        ret = refuse(out, "timeout", "Prometheus did not answer within %g s", c->timeout_sec);
+        ret = ask_refuse(out, "timeout", "Prometheus did not answer within %g s", c->timeout_sec);
     else if (rc != CURLE_OK)
-        ret = refuse(out, "prometheus", "Prometheus could not be reached: %s",
-                     curl_easy_strerror(rc));
+        ret = ask_refuse(out, "prometheus", "Prometheus could not be reached: %s",
+                         curl_easy_strerror(rc));
     else
         ret = read_answer(c, code, &b, out);
     free(b.p);
