@@ -85,6 +85,10 @@ bool ask_never(const char *table, const char *column);
 int ask_allow_list(const char *const *defaults, const char *extra, char ***out, char *err,
                    size_t n);
 void ask_allow_free(char **l);
+/* Each table of an allow-list once, in the list's order, with its columns in the list's order
+ * ("*" for table.*): fn(user, table, columns, n). 0, or -1 (out of memory). */
+typedef void (*ask_table_fn)(void *user, const char *table, const char *const *columns, size_t n);
+int ask_allow_tables(const char *const *allow, ask_table_fn fn, void *user);
 
 /* The description of what may be read, given to the model in place of the raw schema. */
 typedef struct ask_schema_in {

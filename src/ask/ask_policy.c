@@ -280,32 +280,46 @@ static const table_note k_notes[] = {
     {"recording_log", "the recordings' index"},
 };
 
-/* Append "name(col, col, ...)" lines for the allow-list's tables. */
-static void describe(FILE *f, const char *const *allow)
+int ask_allow_tables(const char *const *allow, ask_table_fn fn, void *user)
 {
-    for (size_t i = 0; allow && allow[i]; i++) {
+    size_t n = 0;
+    while (allow && allow[n])
+        n++;
+    const char **cols = malloc((n ? n : 1) * sizeof(*cols));
+    if (!cols)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
         const char *dot = strchr(allow[i], '.');
-        if (!dot)
-            continue;
-        size_t tl = (size_t)(dot - allow[i]);
-        bool seen = false;
+        size_t tl = dot ? (size_t)(dot - allow[i]) : 0;
+        bool seen = !dot || tl >= 65;
         for (size_t j = 0; j < i && !seen; j++)
             seen = !strncmp(allow[j], allow[i], tl + 1);
         if (seen)
             continue;
-        fprintf(f, "- %.*s(", (int)tl, allow[i]);
-        const char *sep = "";
-        for (size_t j = i; allow[j]; j++)
-            if (!strncmp(allow[j], allow[i], tl + 1)) {
-                fprintf(f, "%s%s", sep, allow[j] + tl + 1);
-                sep = ", ";
-            }
-        fprintf(f, ")");
-        for (size_t k = 0; k < sizeof(k_notes) / sizeof(k_notes[0]); k++)
-            if (strlen(k_notes[k].table) == tl && !strncmp(k_notes[k].table, allow[i], tl))
-                fprintf(f, ": %s", k_notes[k].note);
-        fprintf(f, "\n");
+        char table[65];
+        snprintf(table, sizeof(table), "%.*s", (int)tl, allow[i]);
+        size_t k = 0;
+        for (size_t j = i; j < n; j++)
+            if (!strncmp(allow[j], allow[i], tl + 1))
+                cols[k++] = allow[j] + tl + 1;
+        fn(user, table, cols, k);
     }
+    free(cols);
+    return 0;
+}
+
+/* One "- name(col, col, ...): note" line of the description. */
+static void describe_table(void *user, const char *table, const char *const *cols, size_t n)
+{
+    FILE *f = user;
+    fprintf(f, "- %s(", table);
+    for (size_t j = 0; j < n; j++)
+        fprintf(f, "%s%s", j ? ", " : "", cols[j]);
+    fprintf(f, ")");
+    for (size_t k = 0; k < sizeof(k_notes) / sizeof(k_notes[0]); k++)
+        if (!strcmp(k_notes[k].table, table))
+            fprintf(f, ": %s", k_notes[k].note);
+    fprintf(f, "\n");
 }
 
 char *ask_schema_text(const ask_schema_in *in)
@@ -320,14 +334,14 @@ char *ask_schema_text(const ask_schema_in *in)
                 "Source \"callqa\" (the QA store; SQL of %s; only these tables and columns; a "
                 "table given with * has all its columns):\n",
                 in->store_dialect ? in->store_dialect : "SQLite");
-        describe(f, in->store_allow);
+        ask_allow_tables(in->store_allow, describe_table, f);
     }
     if (in->vicidial_allow) {
         fprintf(f,
                 "\nSource \"mysql\" with server \"%s\" (the ViciDial dialer's database, MariaDB "
                 "SQL; only these tables and columns):\n",
                 in->vicidial_name ? in->vicidial_name : "vicidial");
-        describe(f, in->vicidial_allow);
+        ask_allow_tables(in->vicidial_allow, describe_table, f);
     }
     if (in->prometheus)
         fprintf(f, "\nSource \"prometheus\" (PromQL over the service's metrics: callqa_* "

@@ -5,6 +5,7 @@
  *
  *   callqa ask grants [--user NAME] [--host HOST] [--db DB] [--allow table.column,...]
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,27 @@ static int plain(const char *s, const char *extra)
               *p == '_' || *p == '$' || strchr(extra, *p)))
             return 0;
     return 1;
+}
+
+typedef struct grant_to {
+    const char *user, *host, *db;
+} grant_to;
+
+/* One table's GRANT: the whole table for table.*, else its columns. */
+static void print_grant(void *u, const char *table, const char *const *cols, size_t n)
+{
+    const grant_to *to = u;
+    bool all = false;
+    for (size_t j = 0; j < n; j++)
+        all = all || !strcmp(cols[j], "*");
+    if (all) {
+        printf("GRANT SELECT ON `%s`.`%s` TO '%s'@'%s';\n", to->db, table, to->user, to->host);
+        return;
+    }
+    printf("GRANT SELECT (");
+    for (size_t j = 0; j < n; j++)
+        printf("%s`%s`", j ? ", " : "", cols[j]);
+    printf(") ON `%s`.`%s` TO '%s'@'%s';\n", to->db, table, to->user, to->host);
 }
 
 int cq_cli_ask(int argc, char **argv)
@@ -57,28 +79,10 @@ int cq_cli_ask(int argc, char **argv)
     }
     printf("-- POST /ask's ViciDial account: SELECT on the allow-listed columns only "
            "(docs/ask.md)\n");
-    for (size_t i = 0; allow[i]; i++) {
-        const char *dot = strchr(allow[i], '.');
-        size_t tl = (size_t)(dot - allow[i]);
-        int seen = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = !strncmp(allow[j], allow[i], tl + 1);
-        if (seen)
-            continue;
-        if (!strcmp(dot + 1, "*")) {
-            printf("GRANT SELECT ON `%s`.`%.*s` TO '%s'@'%s';\n", dbn, (int)tl, allow[i], user,
-                   host);
-            continue;
-        }
-        printf("GRANT SELECT (");
-        const char *sep = "";
-        for (size_t j = i; allow[j]; j++)
-            if (!strncmp(allow[j], allow[i], tl + 1)) {
-                printf("%s`%s`", sep, allow[j] + tl + 1);
-                sep = ", ";
-            }
-        printf(") ON `%s`.`%.*s` TO '%s'@'%s';\n", dbn, (int)tl, allow[i], user, host);
-    }
+    grant_to to = {user, host, dbn};
+    int rc = ask_allow_tables((const char *const *)allow, print_grant, &to);
     ask_allow_free(allow);
-    return 0;
+    if (rc != 0)
+        fprintf(stderr, "callqa ask grants: out of memory\n");
+    return rc != 0;
 }
