@@ -31,8 +31,9 @@ if [ ! -f "$SHARED/vicidial/schema.sql" ]; then
     echo "SKIP: $SHARED/vicidial/schema.sql is missing"
     exit 77
 fi
-PATH=$PATH:/usr/sbin
-for p in mariadbd mariadb-install-db mariadb prometheus curl python3; do
+. "$HERE/../lib/my_lib.sh"
+my_require
+for p in prometheus curl python3; do
     command -v "$p" > /dev/null 2>&1 || {
         echo "FAIL: $p is not installed (scripts/deps installs it)"
         exit 1
@@ -41,12 +42,11 @@ done
 T=$(mktemp -d)
 export ASK_OUT=$T
 PIDS=""
-DBPID=""
 SVC=""
 cleanup() {
     [ -n "$SVC" ] && kill "$SVC" 2> /dev/null
-    for p in $PIDS $DBPID; do kill "$p" 2> /dev/null; done
-    [ -n "$DBPID" ] && wait "$DBPID" 2> /dev/null
+    for p in $PIDS; do kill "$p" 2> /dev/null; done
+    my_stop
     pg_cleanup
     if [ -n "${CALLQA_TEST_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
 }
@@ -68,24 +68,9 @@ py() { # py COMMAND ARGS...: askcase.py's checks, numbered on from ours
 stamp() { echo "# $(($(date +%s) - T0)) s: $1"; }
 
 # ---- MariaDB: ViciDial's schema and rows; the account /ask reads with ----
-ROOTUSER=""
-[ "$(id -u)" -eq 0 ] && ROOTUSER=--user=root
-DBP=$(free_port)
-SOCK=$T/my.sock
-mariadb-install-db --no-defaults --datadir="$T/mysql" $ROOTUSER --auth-root-authentication-method=socket \
-    --skip-test-db > "$T/install.log" 2>&1 || { cat "$T/install.log"; echo "FAIL: mariadb-install-db"; exit 1; }
-mkdir -p "$T/files"
-mariadbd --no-defaults --datadir="$T/mysql" --socket="$SOCK" --port="$DBP" --bind-address=127.0.0.1 \
-    --pid-file="$T/my.pid" --log-error="$T/my.err" --skip-name-resolve --skip-log-bin \
-    --innodb-buffer-pool-size=16M --secure-file-priv="$T/files" $ROOTUSER &
-DBPID=$!
-up=0
-for _ in $(seq 1 150); do
-    mariadb --no-defaults -S "$SOCK" -uroot -e 'SELECT 1' > /dev/null 2>&1 && { up=1; break; }
-    sleep 0.1
-done
-[ $up = 1 ] || { cat "$T/my.err"; echo "FAIL: mariadbd did not start"; exit 1; }
-SQL="mariadb --no-defaults --default-character-set=utf8mb4 -S $SOCK -uroot"
+my_start "$T" || { echo "FAIL: mariadbd did not start"; exit 1; }
+DBP=$MY_PORT
+SQL=$MY_SQL
 $SQL -e "CREATE DATABASE asterisk CHARACTER SET utf8mb4" && $SQL asterisk < "$SHARED/vicidial/schema.sql" &&
     python3 "$HERE/askcase.py" vicidial-sql | $SQL asterisk || { echo "FAIL: ViciDial's schema and rows"; exit 1; }
 "$CQ" ask grants --user callqa_ask --host 127.0.0.1 > "$T/grants.sql"
@@ -98,7 +83,7 @@ $SQL -e "SET GLOBAL read_only = ON"
 printf 'ask-pw-1\n' > "$T/my.pw"
 printf 'ask-pw-2\n' > "$T/rw.pw"
 chmod 600 "$T/my.pw" "$T/rw.pw"
-MYSQL_ROOT="mariadb --no-defaults -S $SOCK -uroot asterisk"
+MYSQL_ROOT="mariadb --no-defaults -S $MY_SOCK -uroot asterisk"
 my_sums() { # every ViciDial table's checksum, as root
     tables=$($SQL -N asterisk -e "SHOW TABLES" | tr '\n' ',' | sed 's/,$//')
     $SQL -N asterisk -e "CHECKSUM TABLE $tables EXTENDED"
@@ -213,7 +198,7 @@ stamp "start checks"
 # ---- what must not change ----
 before_store=$(python3 "$HERE/askcase.py" checksum-store "$DB")
 before_my=$(my_sums)
-before_files=$(listing "$T/mysql/asterisk" "$T/files" /tmp/cq_ask_*)
+before_files=$(listing "$MY_DATADIR/asterisk" "$MY_FILES" /tmp/cq_ask_*)
 asks=0
 
 # ---- the SQLite store: red team with the lexical pre-check on, then off ----
@@ -278,7 +263,7 @@ check "PostgreSQL store: every table but the service's own records unchanged ($b
 # ---- ViciDial, files, Prometheus ----
 after_my=$(my_sums)
 check "ViciDial: every table's checksum unchanged" [ "$before_my" = "$after_my" ]
-after_files=$(listing "$T/mysql/asterisk" "$T/files" /tmp/cq_ask_*)
+after_files=$(listing "$MY_DATADIR/asterisk" "$MY_FILES" /tmp/cq_ask_*)
 echo "$before_files" > "$T/files.before"
 echo "$after_files" > "$T/files.after"
 check "no new file: MariaDB's database folder, its secure_file_priv folder, /tmp/cq_ask_*" \

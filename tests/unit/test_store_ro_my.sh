@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_store_ro_my.sh - the ViciDial read-only queries (src/store/store_ro_my.c) against a real
-# MariaDB started here under a temporary directory (as tests/pipeline/test_vicidial.sh does),
+# MariaDB started here under a temporary directory (tests/lib/my_lib.sh),
 # holding ViciDial's schema (../shared/vicidial/schema.sql) and rows made here, credentials among
 # them; the account callqa_ask with column-level SELECT on the default allow-list (docs/ask.md),
 # accounts that must be refused at open, read_only ON. Then the cmocka program, with the server's
@@ -13,48 +13,17 @@ if [ ! -f "$SHARED/vicidial/schema.sql" ]; then
     echo "SKIP: $SHARED/vicidial/schema.sql is missing"
     exit 77
 fi
-for p in mariadbd mariadb-install-db mariadb; do
-    command -v "$p" > /dev/null 2>&1 || [ -x "/usr/sbin/$p" ] || {
-        echo "FAIL: $p is not installed (scripts/deps installs mariadb-server)"
-        exit 1
-    }
-done
-PATH=$PATH:/usr/sbin
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/my_lib.sh"
+my_require
 T=$(mktemp -d)
-DBPID=""
 cleanup() {
-    if [ -n "$DBPID" ]; then
-        kill -CONT "$DBPID" 2> /dev/null
-        kill "$DBPID" 2> /dev/null
-        wait "$DBPID" 2> /dev/null
-    fi
+    my_stop
     if [ -n "${CALLQA_TEST_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
-. "$(dirname "$0")/../lib.sh"
-
-ROOTUSER=""
-[ "$(id -u)" -eq 0 ] && ROOTUSER=--user=root
-DBP=$(free_port)
-SOCK=$T/my.sock
-mkdir -p "$T/priv"
-mariadb-install-db --no-defaults --datadir="$T/mysql" $ROOTUSER --auth-root-authentication-method=socket \
-    --skip-test-db > "$T/install.log" 2>&1 || {
-    cat "$T/install.log"
-    echo "FAIL: mariadb-install-db"
-    exit 1
-}
-mariadbd --no-defaults --datadir="$T/mysql" --socket="$SOCK" --port="$DBP" --bind-address=127.0.0.1 \
-    --pid-file="$T/my.pid" --log-error="$T/my.err" --skip-name-resolve --skip-log-bin \
-    --innodb-buffer-pool-size=16M --secure-file-priv="$T/priv" $ROOTUSER &
-DBPID=$!
-up=""
-for _ in $(seq 1 150); do
-    mariadb --no-defaults -S "$SOCK" -uroot -e 'SELECT 1' > /dev/null 2>&1 && { up=1; break; }
-    sleep 0.1
-done
-[ -n "$up" ] || { cat "$T/my.err"; echo "FAIL: mariadbd did not start"; exit 1; }
-SQL="mariadb --no-defaults --default-character-set=utf8mb4 -S $SOCK -uroot"
+my_start "$T" || { echo "FAIL: mariadbd did not start"; exit 1; }
+DBP=$MY_PORT SOCK=$MY_SOCK DBPID=$MY_PID SQL=$MY_SQL
 $SQL -e "CREATE DATABASE asterisk CHARACTER SET utf8mb4" && $SQL asterisk < "$SHARED/vicidial/schema.sql" ||
     { echo "FAIL: loading the schema"; exit 1; }
 
@@ -115,5 +84,5 @@ $SQL -e "GRANT INSERT ON asterisk.vicidial_log TO 'callqa_ins'@'127.0.0.1';
          GRANT cq_writer TO 'callqa_role'@'127.0.0.1'; SET DEFAULT ROLE cq_writer FOR 'callqa_role'@'127.0.0.1';
          SET GLOBAL read_only = ON;" || { echo "FAIL: the accounts"; exit 1; }
 
-CQ_MY_PORT=$DBP CQ_MY_SOCK=$SOCK CQ_MY_PID=$DBPID CQ_MY_DATADIR=$T/mysql CQ_MY_PRIV=$T/priv \
+CQ_MY_PORT=$DBP CQ_MY_SOCK=$SOCK CQ_MY_PID=$DBPID CQ_MY_DATADIR=$MY_DATADIR CQ_MY_PRIV=$MY_FILES \
     CQ_MY_PASSWORD=$PW "$1"
