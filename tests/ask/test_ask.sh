@@ -32,6 +32,7 @@ if [ ! -f "$SHARED/vicidial/schema.sql" ]; then
     exit 77
 fi
 . "$HERE/../lib/my_lib.sh"
+. "$HERE/../lib/prom_lib.sh"
 my_require
 for p in prometheus curl python3; do
     command -v "$p" > /dev/null 2>&1 || {
@@ -47,6 +48,7 @@ cleanup() {
     [ -n "$SVC" ] && kill "$SVC" 2> /dev/null
     for p in $PIDS; do kill "$p" 2> /dev/null; done
     my_stop
+    prom_stop
     pg_cleanup
     if [ -n "${CALLQA_TEST_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
 }
@@ -99,22 +101,8 @@ pg_createdb store_pg || { echo "FAIL: createdb"; exit 1; }
 PG_STORE="postgresql://callqa@127.0.0.1:$PG_PORT/store_pg"
 AP=$(free_port)
 U="http://127.0.0.1:$AP"
-PP=$(free_port)
-PROMU="http://127.0.0.1:$PP"
-cat > "$T/prometheus.yml" << YML
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: callqa
-    static_configs:
-      - targets: ['127.0.0.1:$AP']
-  - job_name: prometheus
-    static_configs:
-      - targets: ['127.0.0.1:$PP']
-YML
-prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-    --web.listen-address="127.0.0.1:$PP" > "$T/prometheus.log" 2>&1 &
-PIDS="$PIDS $!"
+prom_start "$T" callqa="127.0.0.1:$AP" prometheus=self || { echo "FAIL: Prometheus did not start"; exit 1; }
+PROMU=$PROM_URL
 python3 "$HERE/askcase.py" plans "$T/plans.json" "$(date +%s)"
 python3 "$SRC/tests/llm/fake_llm.py" --log "$T/llm" --port-file "$T/llm.port" --model fake-ask \
     --ask-plan "$T/plans.json" 2> "$T/llm.err" &

@@ -22,6 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/prom_lib.sh"
 DASH=$SRC/deploy/grafana-callqa.json
 
 P=$(free_port)
@@ -42,19 +43,9 @@ sys.exit(1 if missing or len(names) < 15 else 0)
 PY
 
 # a real Prometheus scraping it every second
-PP=$(free_port)
-cat > "$T/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: callqa
-    static_configs:
-      - targets: ['127.0.0.1:$P']
-YML
-prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-    --web.listen-address="127.0.0.1:$PP" > "$T/prometheus.log" 2>&1 &
-PROM=$!
+prom_start "$T" callqa="127.0.0.1:$P" || { echo "FAIL: Prometheus did not start"; exit 1; }
+PP=$PROM_PORT
+PROM=$PROM_PID
 up=0
 for _ in $(seq 1 300); do
     if curl -s "http://127.0.0.1:$PP/api/v1/query?query=up" | grep -q '"value":\[[0-9.]*,"1"\]'; then

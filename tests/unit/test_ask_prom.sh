@@ -24,34 +24,21 @@ for p in prometheus curl python3; do
     command -v "$p" > /dev/null || { echo "SKIP: $p is missing (scripts/deps installs it)"; exit 77; }
 done
 T=$(mktemp -d)
-PROM="" FAKES=""
+FAKES=""
 cleanup() {
-    [ -n "$PROM" ] && kill "$PROM" 2> /dev/null
+    prom_stop
     for f in $FAKES; do kill "$f" 2> /dev/null; done
     wait 2> /dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib/prom_lib.sh"
 
 # a real Prometheus scraping itself every second, as two jobs
-PP=$(free_port)
-U=http://127.0.0.1:$PP
-cat > "$T/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: self
-    static_configs:
-      - targets: ['127.0.0.1:$PP']
-  - job_name: self_again
-    static_configs:
-      - targets: ['127.0.0.1:$PP']
-YML
-prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
-    --web.listen-address="127.0.0.1:$PP" > "$T/prometheus.log" 2>&1 &
-PROM=$!
+prom_start "$T" self=self self_again=self || { echo "FAIL: Prometheus did not start"; exit 1; }
+PP=$PROM_PORT
+U=$PROM_URL
 up=0
 for _ in $(seq 1 300); do
     if [ "$(curl -s "$U/api/v1/query?query=count(up)" | python3 -c \
@@ -279,6 +266,6 @@ code=$(curl -s -o "$T/admin.out" -w '%{http_code}' -X POST "$U/api/v1/admin/tsdb
 check "Prometheus as started here keeps its admin API off (HTTP $code: $(cat "$T/admin.out"))" \
     [ "$code" != 200 ] && [ "$code" != 204 ]
 
-stop_wait "$PROM" "prometheus"
-PROM=""
+stop_wait "$PROM_PID" "prometheus"
+PROM_PID=""
 finish "ask_prom"
