@@ -636,12 +636,13 @@ static void gen_iban(gcall *c, int set)
     if (style == 0) {
         strcpy(sp, x);
     } else if (style == 1) { /* Whisper: groups of 4 */
-        sp[0] = 0;
-        for (size_t i = 0; i < strlen(x); i += 4) {
-            if (i)
-                strcat(sp, " ");
-            strncat(sp, x + i, 4);
+        size_t n = strlen(x), o = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i && i % 4 == 0)
+                sp[o++] = ' ';
+            sp[o++] = x[i];
         }
+        sp[o] = 0;
     } else { /* spelled: letters one by one, digits as words */
         sp[0] = 0;
         for (size_t i = 0; i < strlen(x); i++) {
