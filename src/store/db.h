@@ -45,7 +45,7 @@ bool db_retryable(db *d);
 /* Statements without parameters, several separated by ';' (schema). DB_OK or DB_ERROR. */
 int db_exec(db *d, const char *sql);
 
-/* A statement, prepared once and kept by the connection under `key` (an index below 256 that
+/* A statement, prepared once and kept by the connection under `key` (an index below 384 that
  * names the statement: the same key must always name the same SQL). NULL on error. */
 db_stmt *db_stmt_get(db *d, int key, const char *sql);
 /* Bind parameter $n (1-based). Text is copied. */

@@ -10,7 +10,7 @@
 
 #include "db_int.h"
 
-#define MAX_STMTS 256
+#define MAX_STMTS 384
 
 typedef struct lite lite;
 

@@ -89,9 +89,20 @@ enum {
     Q_ENV_PUT,
     Q_ENV_DEL,
     Q_ENV_GET,
+    Q_USER_ADD,
+    Q_USER_BY_NAME,
+    Q_USER_BY_ID,
+    Q_USER_LIST,
+    Q_USER_DISABLE,
+    Q_USER_PASSWORD,
+    Q_TOKEN_ADD,
+    Q_TOKEN_USER,
+    Q_AUDIT_ADD,
+    Q_AUDIT_LIST,
+    Q_INT_LAST,          /* below Q_QUERY_FIRST */
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
     Q_COPY_FIRST = 128,  /* store_copy.c's statements */
-    Q_CALLS_FIRST = 240  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 255 */
+    Q_CALLS_FIRST = 320  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 383 */
 };
 
 int store__schema_latest(void);

@@ -19,7 +19,7 @@ import sys
 
 # floor of each room (folder under src/); rooms on one floor never include each other
 FLOORS = {
-    "base": 0, "config": 0, "store": 0, "proc": 0, "schema": 0,
+    "base": 0, "config": 0, "store": 0, "proc": 0, "schema": 0, "access": 0,
     "audio": 1, "dsp": 1,
     "nn": 2, "call": 2,
     "stages": 3,

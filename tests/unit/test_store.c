@@ -140,7 +140,7 @@ static void test_migrate_wave1(void **state)
     char msg[600];
     store *s = store_open(p, msg, sizeof(msg));
     assert_non_null(s);
-    assert_int_equal(store_schema_version(s), 10);
+    assert_int_equal(store_schema_version(s), 12);
     store_result r;
     assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
     assert_string_equal(r.server, "uk");
@@ -988,6 +988,77 @@ static void test_envelopes(void **state)
     store_close(s);
 }
 
+/* v12: users, their tokens' hashes, and the audit trail that the database itself keeps
+ * append-only (a trigger refuses UPDATE and DELETE, in SQLite and PostgreSQL alike). */
+static void test_users_and_audit(void **state)
+{
+    (void)state;
+    store *s = fresh("users.db");
+    int64_t id = 0, id2 = 0;
+    assert_int_equal(store_user_add(s, "ann", "agent", "", "$argon2id$fake", 100, &id), 0);
+    assert_true(id > 0);
+    assert_int_equal(store_user_add(s, "ann", "admin", "", NULL, 101, &id2), 1); /* taken */
+    assert_int_equal(store_user_add(s, "sue", "supervisor", "campaign:C1", NULL, 102, &id2), 0);
+    store_user u;
+    assert_int_equal(store_user_get(s, "ann", 0, &u), 1);
+    assert_int_equal(u.id, id);
+    assert_string_equal(u.role, "agent");
+    assert_string_equal(u.password, "$argon2id$fake");
+    assert_false(u.disabled);
+    assert_int_equal(store_user_get(s, NULL, id2, &u), 1);
+    assert_string_equal(u.name, "sue");
+    assert_string_equal(u.scopes, "campaign:C1");
+    assert_string_equal(u.password, ""); /* none */
+    assert_int_equal(store_user_get(s, "nobody", 0, &u), 0);
+    store_user *all = NULL;
+    int n = 0;
+    assert_int_equal(store_user_list(s, &all, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(all[0].name, "ann");
+    assert_string_equal(all[1].name, "sue");
+    free(all);
+    assert_int_equal(store_user_set_disabled(s, "ann", true), 1);
+    assert_int_equal(store_user_set_disabled(s, "nobody", true), 0);
+    assert_int_equal(store_user_get(s, "ann", 0, &u), 1);
+    assert_true(u.disabled);
+    assert_int_equal(store_user_set_password(s, "sue", "$argon2id$other"), 1);
+    assert_int_equal(store_token_add(s, id2, "ab12", "ci", 103), 0);
+    assert_int_equal(store_token_user(s, "ab12", &u), 1);
+    assert_string_equal(u.name, "sue");
+    assert_string_equal(u.password, "$argon2id$other");
+    assert_int_equal(store_token_user(s, "ab13", &u), 0);
+    assert_int_not_equal(store_token_add(s, id2, "ab12", "again", 104), 0); /* hashes unique */
+
+    store_audit_row a = {.ts = 200,
+                         .who = "sue",
+                         .role = "supervisor",
+                         .action = "listen",
+                         .target = "R1",
+                         .client = "127.0.0.1",
+                         .status = 200};
+    assert_int_equal(store_audit_append(s, &a), 0);
+    a.ts = 201, a.action = "search", a.target = "refund", a.client = NULL, a.status = 200;
+    assert_int_equal(store_audit_append(s, &a), 0);
+    char *rows = sql_rows("users.db",
+                          "SELECT who, action, target, client FROM audit_log ORDER BY id", "|", 10);
+    assert_string_equal(rows, "sue|listen|R1|127.0.0.1;sue|search|refund|null");
+    free(rows);
+    /* the database refuses to change or remove an entry, whoever asks */
+    char *u_ = store_uri("users.db"), msg[600];
+    db *d = db_open(u_, msg, sizeof(msg));
+    assert_non_null(d);
+    assert_int_not_equal(db_exec(d, "UPDATE audit_log SET who = 'x'"), DB_OK);
+    assert_non_null(strstr(db_errmsg(d), "append-only"));
+    assert_int_not_equal(db_exec(d, "DELETE FROM audit_log"), DB_OK);
+    assert_non_null(strstr(db_errmsg(d), "append-only"));
+    db_close(d);
+    free(u_);
+    rows = sql_rows("users.db", "SELECT COUNT(*), MIN(who), MAX(who) FROM audit_log", "|", 1);
+    assert_string_equal(rows, "2|sue|sue");
+    free(rows);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1003,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_transcripts),
         cmocka_unit_test(test_scores),
         cmocka_unit_test(test_envelopes),
+        cmocka_unit_test(test_users_and_audit),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }

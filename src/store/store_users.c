@@ -1,0 +1,226 @@
+/*
+ * store_users.c - the service's users, their API tokens (hashes only) and the audit trail
+ * (store.h). The audit trail has an INSERT and a SELECT here and nothing else: no code path of
+ * the store changes or removes an entry, and the schema's triggers refuse it (v12).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+_Static_assert(Q_INT_LAST < Q_QUERY_FIRST, "the store's statement keys stay below the API's");
+
+#define USER_COLS "id, name, role, scopes, password, disabled, created"
+
+static void user_row(db_stmt *st, int c0, store_user *u)
+{
+    memset(u, 0, sizeof(*u));
+    u->id = db_col_int(st, c0);
+    store__col_copy(st, c0 + 1, u->name, sizeof(u->name));
+    store__col_copy(st, c0 + 2, u->role, sizeof(u->role));
+    store__col_copy(st, c0 + 3, u->scopes, sizeof(u->scopes));
+    store__col_copy(st, c0 + 4, u->password, sizeof(u->password));
+    u->disabled = db_col_int(st, c0 + 5) != 0;
+    u->created = db_col_double(st, c0 + 6);
+}
+
+int store_user_add(store *s, const char *name, const char *role, const char *scopes,
+                   const char *password, double now, int64_t *id)
+{
+    db_stmt *st = store__begin(s, Q_USER_ADD,
+                               "INSERT INTO users (name, role, scopes, password, disabled, created)"
+                               " VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (name) DO NOTHING"
+                               " RETURNING id");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, name);
+    db_bind_text(st, 2, role);
+    db_bind_text(st, 3, scopes ? scopes : "");
+    db_bind_text(st, 4, password && *password ? password : NULL);
+    db_bind_double(st, 5, now);
+    int rc = db_step(st), res;
+    if (rc == DB_ROW) {
+        if (id)
+            *id = db_col_int(st, 0);
+        res = 0;
+    } else {
+        res = rc == DB_DONE ? 1 : store__fail(s, "adding a user");
+    }
+    store__end(s, st);
+    return res;
+}
+
+int store_user_get(store *s, const char *name, int64_t id, store_user *out)
+{
+    db_stmt *st =
+        name ? store__begin(s, Q_USER_BY_NAME, "SELECT " USER_COLS " FROM users WHERE name = $1")
+             : store__begin(s, Q_USER_BY_ID, "SELECT " USER_COLS " FROM users WHERE id = $1");
+    if (!st)
+        return -1;
+    if (name)
+        db_bind_text(st, 1, name);
+    else
+        db_bind_int(st, 1, id);
+    int rc = db_step(st), res;
+    if (rc == DB_ROW) {
+        user_row(st, 0, out);
+        res = 1;
+    } else {
+        res = rc == DB_DONE ? 0 : store__fail(s, "reading a user");
+    }
+    store__end(s, st);
+    return res;
+}
+
+int store_user_list(store *s, store_user **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    db_stmt *st = store__begin(s, Q_USER_LIST, "SELECT " USER_COLS " FROM users ORDER BY name");
+    if (!st)
+        return -1;
+    int rc, cap = 0, res = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (*n == cap) {
+            int nc = cap ? cap * 2 : 16;
+            store_user *nu = realloc(*out, sizeof(**out) * (size_t)nc);
+            if (!nu) {
+                res = -1;
+                snprintf(s->err, sizeof(s->err), "listing users: out of memory");
+                break;
+            }
+            *out = nu, cap = nc;
+        }
+        user_row(st, 0, &(*out)[(*n)++]);
+    }
+    if (res == 0 && rc != DB_DONE)
+        res = store__fail(s, "listing users");
+    store__end(s, st);
+    if (res) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return res;
+}
+
+/* An UPDATE of one user by name: 1 changed, 0 none, -1. */
+static int user_update(store *s, int key, const char *sql, const char *name, const char *text,
+                       int64_t v, const char *what)
+{
+    db_stmt *st = store__begin(s, key, sql);
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, name);
+    if (text)
+        db_bind_text(st, 2, text);
+    else
+        db_bind_int(st, 2, v);
+    int rc = db_step(st);
+    int res = rc == DB_DONE ? (db_changes(s->d) > 0 ? 1 : 0) : store__fail(s, what);
+    store__end(s, st);
+    return res;
+}
+
+int store_user_set_disabled(store *s, const char *name, bool disabled)
+{
+    return user_update(s, Q_USER_DISABLE, "UPDATE users SET disabled = $2 WHERE name = $1", name,
+                       NULL, disabled ? 1 : 0, "disabling a user");
+}
+
+int store_user_set_password(store *s, const char *name, const char *password)
+{
+    return user_update(s, Q_USER_PASSWORD, "UPDATE users SET password = $2 WHERE name = $1", name,
+                       password, 0, "setting a password");
+}
+
+int store_token_add(store *s, int64_t user_id, const char *hash, const char *label, double now)
+{
+    db_stmt *st = store__begin(s, Q_TOKEN_ADD,
+                               "INSERT INTO user_tokens (user_id, hash, label, created) VALUES "
+                               "($1, $2, $3, $4)");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, user_id);
+    db_bind_text(st, 2, hash);
+    db_bind_text(st, 3, label ? label : "");
+    db_bind_double(st, 4, now);
+    int rc = db_step(st);
+    int res = rc == DB_DONE ? 0 : store__fail(s, "keeping a token");
+    store__end(s, st);
+    return res;
+}
+
+int store_token_user(store *s, const char *hash, store_user *out)
+{
+    db_stmt *st = store__begin(s, Q_TOKEN_USER,
+                               "SELECT u.id, u.name, u.role, u.scopes, u.password, u.disabled, "
+                               "u.created FROM user_tokens t JOIN users u ON u.id = t.user_id "
+                               "WHERE t.hash = $1");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, hash);
+    int rc = db_step(st), res;
+    if (rc == DB_ROW) {
+        user_row(st, 0, out);
+        res = 1;
+    } else {
+        res = rc == DB_DONE ? 0 : store__fail(s, "reading a token");
+    }
+    store__end(s, st);
+    return res;
+}
+
+int store_audit_append(store *s, const store_audit_row *a)
+{
+    db_stmt *st = store__begin(s, Q_AUDIT_ADD,
+                               "INSERT INTO audit_log (ts, who, role, action, target, client, "
+                               "status) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    if (!st)
+        return -1;
+    db_bind_double(st, 1, a->ts);
+    db_bind_text(st, 2, a->who ? a->who : "-");
+    db_bind_text(st, 3, a->role ? a->role : "none");
+    db_bind_text(st, 4, a->action);
+    db_bind_text(st, 5, a->target);
+    db_bind_text(st, 6, a->client);
+    db_bind_int(st, 7, a->status);
+    int rc = db_step(st);
+    int res = rc == DB_DONE ? 0 : store__fail(s, "appending to the audit trail");
+    store__end(s, st);
+    return res;
+}
+
+int store_audit_list(store *s, int64_t after_id, double since, int limit, store_audit_fn fn,
+                     void *user)
+{
+    db_stmt *st = store__begin(s, Q_AUDIT_LIST,
+                               "SELECT id, ts, who, role, action, target, client, status FROM "
+                               "audit_log WHERE id > $1 AND ts >= $2 ORDER BY id LIMIT $3");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, after_id);
+    db_bind_double(st, 2, since);
+    db_bind_int(st, 3, limit > 0 ? limit : INT64_MAX);
+    int rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        store_audit_row a = {
+            .id = db_col_int(st, 0),
+            .ts = db_col_double(st, 1),
+            .who = db_col_text(st, 2),
+            .role = db_col_text(st, 3),
+            .action = db_col_text(st, 4),
+            .target = db_col_null(st, 5) ? NULL : db_col_text(st, 5),
+            .client = db_col_null(st, 6) ? NULL : db_col_text(st, 6),
+            .status = (int)db_col_int(st, 7),
+        };
+        if (fn(user, &a)) {
+            rc = DB_DONE;
+            break;
+        }
+    }
+    int res = rc == DB_DONE ? 0 : store__fail(s, "reading the audit trail");
+    store__end(s, st);
+    return res;
+}
