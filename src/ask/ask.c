@@ -190,8 +190,8 @@ static const char *time_of(const json_t *o, const char *k, char *buf, size_t n)
 
 /* Run one item the model asked for; append its entry to queries[] (the supervisor's) and its
  * result to results (the model's). */
-static void run_item(ask *a, const json_t *item, int round, int index, double now, json_t *queries,
-                     json_t *results, int *executed, int *refused, bool over_limit)
+static void run_item(ask *a, const ask_llm *l, const json_t *item, int round, int index, double now,
+                     json_t *queries, json_t *results, int *executed, int *refused, bool over_limit)
 {
     double t0 = cl_now_sec();
     store_ro_result res;
@@ -210,6 +210,11 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
         const char *inv = json_is_object(item) ? str_of(item, "invalid") : NULL;
         ask_refuse(&res, "source", "%s",
                    inv ? inv : "a query is an object with a type: callqa, mysql or prometheus");
+    } else if (l->scope && strcmp(type, "callqa")) {
+        ask_refuse(&res, "scope",
+                   "a caller limited to some calls may query the QA store only (the %s source "
+                   "has no scope)",
+                   type);
     } else if (!strcmp(type, "callqa") || !strcmp(type, "mysql")) {
         bool my = !strcmp(type, "mysql");
         store_ro *src = my ? a->vici : a->store;
@@ -238,7 +243,9 @@ static void run_item(ask *a, const json_t *item, int round, int index, double no
                 ask_refuse(&res, "lexical", "%s", why);
             } else {
                 pthread_mutex_lock(mu);
-                rc = store_ro_query(src, sql, &a->c.lim, &res);
+                store_ro_limits lim = a->c.lim;
+                lim.scope = l->scope;
+                rc = store_ro_query(src, sql, &lim, &res);
                 pthread_mutex_unlock(mu);
             }
         }
@@ -647,7 +654,7 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
         json_t *results = json_array();
         for (size_t k = 0; k < json_array_size(items); k++) {
             bool over = (int)k >= a->c.max_queries;
-            run_item(a, json_array_get(items, k), out->rounds, ++n_query, now, queries, results,
+            run_item(a, l, json_array_get(items, k), out->rounds, ++n_query, now, queries, results,
                      &out->executed, &out->refused, over);
         }
         /* the assistant's turn and the results, as text for the conversation given back */

@@ -133,6 +133,9 @@ typedef struct ask_llm {
     llm_budget budget; /* today's use and the caps; counted on by each call */
     llm_record_fn rec;
     void *rec_user;
+    const char *scope; /* the caller's scope, {"campaigns": [...]} (the QA store's views bind it;
+                          the dialer's database and Prometheus, which have none, are refused);
+                          NULL: every call */
 } ask_llm;
 
 typedef struct ask_result {

@@ -593,7 +593,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "serve") || !strcmp(argv[1], "worker") || !strcmp(argv[1], "requeue") ||
         !strcmp(argv[1], "ingest") || !strcmp(argv[1], "transcript") || !strcmp(argv[1], "score") ||
         !strcmp(argv[1], "store") || !strcmp(argv[1], "sip") || !strcmp(argv[1], "investigate") ||
-        !strcmp(argv[1], "ask"))
+        !strcmp(argv[1], "ask") || !strcmp(argv[1], "user"))
         return run_service(argv);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("callqa %s\n", cq_version());

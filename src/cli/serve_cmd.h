@@ -18,6 +18,8 @@ int cq_cli_sip(int argc, char **argv);          /* sip_cmd.c: a capture's stream
 int cq_cli_analyze_pcap(int argc, char **argv); /* sip_cmd.c: analyze --pcap */
 int cq_cli_investigate(int argc, char **argv);  /* investigate_cmd.c: why a call went wrong */
 int cq_cli_ask(int argc, char **argv);          /* ask_cmd.c: POST /ask's ViciDial grants */
+int cq_cli_user(int argc, char **argv);         /* user_cmd.c: the service's users */
+int cq_cli_store_audit(int argc, char **argv);  /* user_cmd.c: store audit */
 
 /* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
  * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */

@@ -38,9 +38,11 @@ int main(int argc, char **argv)
         return cq_cli_investigate(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "ask"))
         return cq_cli_ask(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "user"))
+        return cq_cli_user(argc - 1, argv + 1);
     fprintf(stderr,
             "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store|sip|"
-            "investigate|ask "
+            "investigate|ask|user "
             "[options]   (callqa serve "
             "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;

@@ -34,6 +34,7 @@
 #include <stdio.h>
 
 #include "callqa/callqa.h"
+#include "../access/access.h"
 #include "../clients/llm.h"
 #include "../clients/recording.h"
 #include "../config/config.h"
@@ -173,6 +174,16 @@ enum { SVC_PART_IN, SVC_PART_OUT, SVC_PART_AUDIO, SVC_PART_CAPTURE, SVC_N_PARTS 
 enum { SVC_FIELD_SIP_TRACE, SVC_FIELD_CALL_INFO, SVC_FIELD_STATUS, SVC_N_FIELDS };
 #define SVC_MAX_FIELD ((size_t)4 << 20) /* bytes of one text field */
 
+/* Who made a request (svc_access.c): filled by the central check before the route's handler. */
+typedef struct svc_caller {
+    acc_role role;            /* ACC_ROLE_NONE: no credential (open routes only) */
+    char name[65];            /* the user's name; "token": the shared token; "-": no auth */
+    int64_t user_id;          /* 0: not a user of the store */
+    acc_scope scope;          /* what of the calls it may see */
+    const char *agent_arg;    /* the 'agent' argument as the scope makes it (FILTER), or NULL */
+    const char *campaign_arg; /* the 'campaign' argument as the scope makes it, or NULL */
+} svc_caller;
+
 /* One request, from its headers to its completion (libmicrohttpd's con_cls). */
 typedef struct req {
     svc *s;
@@ -223,10 +234,13 @@ typedef struct req {
     unsigned part_seen; /* the parts begun: in, out, audio, metadata, capture, sip_trace,
                            call_info, status (bits 0-7) */
     char upload_name[256];
-    int done;             /* the worker left an answer */
-    struct req *next;     /* in svc.pending */
-    struct req *waiters;  /* identical requests answered with this one's result */
-    char set_cookie[256]; /* a Set-Cookie header for the answer ("" none): the session routes */
+    int done;               /* the worker left an answer */
+    struct req *next;       /* in svc.pending */
+    struct req *waiters;    /* identical requests answered with this one's result */
+    char set_cookie[320];   /* a Set-Cookie header for the answer ("" none): the session routes */
+    svc_caller who;         /* the caller (svc_access.c) */
+    char audit_target[256]; /* what the audit trail names (a query, a question, a user); "": the
+                               path's parameter */
 } req;
 
 /* Run until SIGTERM/SIGINT; in-flight requests finish. tick (optional) is called about once a
@@ -269,13 +283,35 @@ typedef enum svc_auth {
     SVC_AUTH_METRICS    /* only with auth_metrics */
 } svc_auth;
 
+/* The least role a route needs (access.h's order: agent < analyst < supervisor < admin). */
+#define SVC_ROLE_OPEN ACC_ROLE_NONE /* no credential: the routes of auth SVC_AUTH_NONE */
+#define SVC_ROLE_AGENT ACC_ROLE_AGENT
+#define SVC_ROLE_ANALYST ACC_ROLE_ANALYST
+#define SVC_ROLE_SUPERVISOR ACC_ROLE_SUPERVISOR
+#define SVC_ROLE_ADMIN ACC_ROLE_ADMIN
+
+/* How a route meets a caller whose scope is limited (agents; supervisors and analysts of some
+ * campaigns), checked in one place (svc_access.c) before its handler. */
+typedef enum svc_scope {
+    SVC_SCOPE_REFUSED = 0, /* a limited caller is refused (403 out_of_scope): the default */
+    SVC_SCOPE_ANY,         /* nothing of a call: any caller of the role */
+    SVC_SCOPE_CALL,        /* {id} is a call: one out of the scope is 404, as one that is not */
+    SVC_SCOPE_AGENT,       /* {agent_user}: an agent's own only; campaign-limited: refused */
+    SVC_SCOPE_FILTER,      /* the 'agent' and 'campaign' arguments are the scope's */
+    SVC_SCOPE_CAMPAIGN,    /* the 'campaign' argument is the scope's; agents refused */
+    SVC_SCOPE_HANDLER      /* the handler applies the scope itself (events, /ask) */
+} svc_scope;
+
 /* One route: everything the server, the logs and /openapi.json know of it. */
 typedef struct svc_route {
     const char *method; /* "GET" (HEAD is served as GET), "POST", "PATCH", "DELETE" */
     const char *path;   /* "/calls/{id}": a path parameter only as the last segment */
     svc_auth auth;
-    const char *name; /* for the logs and the metrics */
-    bool body;        /* takes a request body (others' bodies are ignored) */
+    acc_role role; /* the least role it needs: required of every route not SVC_AUTH_NONE */
+    svc_scope scope;
+    const char *audit; /* the audit trail's action (listen, search, ...), or NULL: not audited */
+    const char *name;  /* for the logs and the metrics */
+    bool body;         /* takes a request body (others' bodies are ignored) */
     /* the headers are in (optional): refuse early, or prepare for a body */
     enum MHD_Result (*start)(req *r);
     /* the body is in (with a body: called with each piece, then with *size 0) */
@@ -299,7 +335,8 @@ const svc_route *svc_route_find(const char *method, const char *path, const char
 const svc_route *svc_route_table(void);
 /* /openapi.json: docs/openapi.json as the build compiled it in, with this version, malloc'd; NULL
  * (with msg) when it is not valid JSON, or when it and the route table differ: a route it does
- * not document, an operation no route has, a route whose auth it gives otherwise. */
+ * not document, an operation no route has, a route whose auth or role (x-callqa-role: "none",
+ * "agent", "analyst", "supervisor", "admin") it gives otherwise, or a route without its role. */
 char *svc_openapi(char *msg, size_t msgsz);
 /* The same check of another document (text[0..len)): `callqa serve --check-openapi FILE`. */
 char *svc_openapi_check(const char *text, size_t len, char *msg, size_t msgsz);
@@ -455,7 +492,7 @@ enum MHD_Result svc_ui_asset_get(req *r, const char *data, size_t *size);
  * HMAC-SHA256 of "v1.<expiry>.<nonce>" under the session key (64 hex digits). The session's CSRF
  * value is the HMAC-SHA256 of "csrf.<nonce>" under the same key (64 hex digits). */
 #define SVC_SESSION_COOKIE "callqa_session"
-#define SVC_SESSION_VALUE_MAX 128 /* bytes of a value we make, NUL included */
+#define SVC_SESSION_VALUE_MAX 160 /* bytes of a value we make, NUL included */
 typedef enum svc_session_state {
     SVC_SESSION_VALID = 0,
     SVC_SESSION_MISSING, /* no callqa_session cookie */
@@ -464,9 +501,12 @@ typedef enum svc_session_state {
 } svc_session_state;
 typedef struct svc_session {
     int64_t expires; /* Unix s */
+    int64_t user_id; /* the store's user (v2), or 0: the shared token's session (v1) */
     char csrf[65];   /* 64 hex digits */
 } svc_session;
 /* The session key from the bearer token: HMAC-SHA256(token, "callqa session key v1"). */
+/* (A user's session, v2.<expiry>.<user id>.<nonce>.<mac>, names the user; the shared token's,
+ * v1, none: user_id 0.) */
 void svc_session_key(const char *token, uint8_t key[32]);
 /* A cookie value expiring at `expires` with that nonce into value (n >= SVC_SESSION_VALUE_MAX),
  * and its session. 0, or -1 when value is too small. */
@@ -474,6 +514,9 @@ int svc_session_issue(const uint8_t key[32], int64_t expires, const uint8_t nonc
                       size_t n, svc_session *out);
 /* Check one cookie value of len bytes (any bytes): VALID (out filled), INVALID or EXPIRED (out's
  * expiry filled). MACs are compared in constant time. */
+/* The same for a user of the store (user_id > 0: a v2 value; 0: as svc_session_issue). */
+int svc_session_issue_user(const uint8_t key[32], int64_t expires, int64_t user_id,
+                           const uint8_t nonce[16], char *value, size_t n, svc_session *out);
 svc_session_state svc_session_verify(const uint8_t key[32], const char *value, size_t len,
                                      int64_t now, svc_session *out);
 /* The session of a Cookie header (NULL: none): every callqa_session cookie in it is checked and
@@ -493,6 +536,23 @@ enum MHD_Result svc_session_get(req *r, const char *data, size_t *size);
 enum MHD_Result svc_session_post_start(req *r);
 enum MHD_Result svc_session_post(req *r, const char *data, size_t *size);
 enum MHD_Result svc_session_delete(req *r, const char *data, size_t *size);
+
+/* ---- users, roles, scopes and the audit trail (svc_access.c) -------------------------------- */
+
+/* Who the request is (r->who) and whether the route lets them in: its role, then its scope
+ * (svc_scope). 0, or -1 with the answer set (401, 403, 404, 429). Called once the route is
+ * found, for every request. */
+int svc_access(req *r);
+/* The route's audit entry, when it has an action and an answer (on the request's end). */
+void svc_audit(req *r);
+/* GET /api/qa/audit: the audit trail (admin), JSON or JSON lines (?format=jsonl). */
+enum MHD_Result svc_qa_audit(req *r, const char *data, size_t *size);
+/* POST /api/session with {"username", "password"}: the user's session, or the answer set.
+ * Returns 0 with *user filled when the password is right (the caller issues the cookie), 1 when
+ * the answer was set (401, 429, 500). */
+int svc_access_login(req *r, const char *username, const char *password, store_user *user);
+/* The role and scope of a session or token's user, for GET /api/session: 0, or -1 (none). */
+int svc_access_whoami(req *r, svc_caller *out);
 
 /* ---- GET /ai-analyze (svc_ai.c) --------------------------------------------------------- */
 

@@ -162,10 +162,44 @@ enum MHD_Result svc_ask_route_start(req *r)
     return svc_body_start(r);
 }
 
+/* The caller's scope as the QA store's views bind it ({"campaigns": [...]}), or NULL (every
+ * call); -1 with the answer set when a limited caller cannot be served: an agent (the views
+ * narrow by campaign, not by agent), or any limited caller on a SQLite store (whose read-only
+ * source refuses scopes). */
+static int ask_scope(req *r, char **out)
+{
+    *out = NULL;
+    const acc_scope *sc = &r->who.scope;
+    if (!sc->limited)
+        return 0;
+    const char *db = r->s->cfg->db_path;
+    bool pg = !strncmp(db, "postgresql://", 13) || !strncmp(db, "postgres://", 11);
+    if (sc->agent[0] || !pg) {
+        svc_answer_error(r, 403, "out_of_scope", "POST /ask is for callers who see every call%s",
+                         pg ? ", or callers limited to campaigns" : " (on a SQLite store)");
+        return -1;
+    }
+    json_t *a = json_array();
+    for (int i = 0; i < sc->n_campaigns; i++)
+        json_array_append_new(a, json_string(sc->campaigns[i]));
+    json_t *o = json_pack("{s:o}", "campaigns", a);
+    *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!*out) {
+        svc_answer_error(r, 500, "internal", "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 enum MHD_Result svc_ask_route(req *r, const char *data, size_t *size)
 {
     if (*size)
         return svc_body_piece(r, data, size);
+    char *scope = NULL;
+    if (ask_scope(r, &scope) != 0)
+        return svc_send(r);
+    free(scope);
     if (svc_body_done(r))
         return svc_send(r);
     if (r->multipart) {
@@ -190,7 +224,10 @@ void svc_ask_run(req *r)
     ask_result res;
     memset(&res, 0, sizeof(res));
     llm_store_rec rec = {s->store, "ask", 0};
-    ask_llm l = {.client = s->llm, .rec = llm_record_to_store, .rec_user = &rec};
+    char *scope = NULL;
+    if (ask_scope(r, &scope) != 0) /* checked when the body came: cannot fail here but for memory */
+        return;
+    ask_llm l = {.client = s->llm, .rec = llm_record_to_store, .rec_user = &rec, .scope = scope};
     if (s->llm && llm_budget_today(s->cfg, s->store, svc_now_sec(), &l.budget) != 0)
         fprintf(stderr,
                 "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's use today is not known "
@@ -209,6 +246,8 @@ void svc_ask_run(req *r)
     } else {
         ask_run(s->ask, &l, r->upload, r->upload_len, now, &res);
     }
+    free(scope);
+    snprintf(r->audit_target, sizeof(r->audit_target), "%.250s", res.question ? res.question : "");
     char who[160];
     who_of(r, who, sizeof(who));
     store_ask_row row = {.ts = now,

@@ -32,6 +32,7 @@ typedef struct sub {
     size_t len, cap, off;
     double last_write; /* monotonic s */
     bool suspended, overflow;
+    char agent[ACC_NAME_MAX]; /* non-empty: an agent's stream, only their calls' events */
     struct sub *next;
 } sub;
 
@@ -133,7 +134,9 @@ static void *hub(void *arg)
             int k = format_event(&ev[i], text, sizeof(text));
             for (sub *u = h->subs; u && k > 0; u = u->next)
                 if (ev[i].id > u->after && !u->overflow) {
-                    if (append(u, text, (size_t)k) == 0)
+                    if (u->agent[0] && strcmp(u->agent, ev[i].agent_user))
+                        u->after = ev[i].id; /* another agent's call: not theirs to see */
+                    else if (append(u, text, (size_t)k) == 0)
                         u->after = ev[i].id, u->last_write = now;
                 }
             if (ev[i].id > h->last)
@@ -220,11 +223,19 @@ enum MHD_Result svc_qa_events(req *r, const char *data, size_t *size)
         }
         after = v;
     }
+    /* a limited caller's stream (svc_access.c): an agent's carries their calls' events only;
+     * the events name no campaign, so a caller limited to campaigns has none */
+    if (r->who.scope.n_campaigns > 0) {
+        svc_answer_error(r, 403, "out_of_scope",
+                         "the event stream is for callers who see every call, or agents");
+        return svc_send(r);
+    }
     sub *u = calloc(1, sizeof(*u));
     if (!u) {
         svc_answer_error(r, 500, "internal", "out of memory");
         return svc_send(r);
     }
+    snprintf(u->agent, sizeof(u->agent), "%s", r->who.scope.agent);
     u->h = h;
     u->conn = r->conn;
     u->last_write = svc_mono_sec();

@@ -208,12 +208,12 @@ static bool unsafe_method(const char *m)
  * - An unsafe method (POST, PUT, PATCH, DELETE) whose Origin is not the Host it was sent to
  *   (framing_check has made sure the Host is this service's), or whose Sec-Fetch-Site is
  *   another site's: 403 cross_origin (a page of another site; scripts send neither).
- * - Where the route needs the token: the bearer header, or else a valid session cookie
- *   (svc_ui.c), which with an unsafe method also needs X-CSRF-Token: the session's CSRF value
- *   (403 csrf). An expired session: 401 session_expired; anything else: 401 unauthorized. */
+ * - Where the route needs a credential: the shared bearer token, a user's token, or else a valid
+ *   session cookie (svc_ui.c), which with an unsafe method also needs X-CSRF-Token: the
+ *   session's CSRF value (403 csrf). An expired session: 401 session_expired; anything else:
+ *   401 unauthorized. Then the route's role (403 forbidden) and scope (svc_access.c). */
 static int access_check(req *r)
 {
-    const cfg_settings *c = r->s->cfg;
     bool unsafe = unsafe_method(r->method);
     if (unsafe) {
         const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
@@ -229,56 +229,8 @@ static int access_check(req *r)
             return -1;
         }
     }
-    svc_auth need = r->rt ? r->rt->auth : SVC_AUTH_TOKEN;
-    if (!c->auth || need == SVC_AUTH_NONE || (need == SVC_AUTH_METRICS && !c->auth_metrics))
-        return 0;
-    int bearer = svc_bearer(r);
-    if (bearer != 0) { /* a token given: counted against its client when wrong (svc_guard.c) */
-        double wait = svc_guard_login_wait(r->s->guard, r->conn, NULL);
-        if (wait > 0) {
-            svc_answer_error(r, 429, "too_many_logins",
-                             "too many failed logins: try again in "
-                             "%.0f s",
-                             wait + 0.5);
-            return -1;
-        }
-    }
-    if (bearer > 0)
-        return 0;
-    if (bearer < 0) {
-        svc_guard_login_failed(r->s->guard, r->conn, NULL);
-        svc_answer_error(r, 401, "unauthorized", "the bearer token is wrong");
-        return -1;
-    }
-    svc_session ss;
-    const char *ck = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Cookie");
-    switch (svc_session_from_header(r->s->session_key, ck, (int64_t)svc_now_sec(), &ss)) {
-    case SVC_SESSION_VALID: {
-        if (!unsafe)
-            return 0;
-        const char *x = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-CSRF-Token");
-        if (x && strlen(x) == 64 && memeql_sec(x, ss.csrf, 64))
-            return 0;
-        svc_answer_error(r, 403, "csrf",
-                         "X-CSRF-Token must carry the session's csrf value "
-                         "(from POST or GET /api/session)");
-        return -1;
-    }
-    case SVC_SESSION_EXPIRED:
-        svc_answer_error(r, 401, "session_expired", "the session expired: log in again");
-        return -1;
-    case SVC_SESSION_INVALID:
-        svc_answer_error(r, 401, "unauthorized",
-                         "the session cookie is not valid (altered, or "
-                         "made under another token): log in again");
-        return -1;
-    case SVC_SESSION_MISSING:
-    default:
-        svc_answer_error(r, 401, "unauthorized",
-                         "a valid 'Authorization: Bearer <token>' "
-                         "header or a session cookie is required");
-        return -1;
-    }
+    /* who the caller is, and what the route lets them do (svc_access.c) */
+    return svc_access(r);
 }
 
 /* The request line's target as sent, before libmicrohttpd decodes it: routes are matched on
@@ -461,6 +413,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     }
     svc_guard_request_done(s->guard, conn);
+    svc_audit(r);
     double dt = svc_mono_sec() - r->t0;
     int status = r->status ? r->status : 499;
     svc_metrics_request(r->route, status, dt);
@@ -530,6 +483,10 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
         return 1;
     }
     free(doc);
+    if (acc_init() != 0) {
+        fprintf(stderr, "callqa serve: libsodium cannot be set up\n");
+        return 1;
+    }
     rec_fetch_global_init();
     svc_metrics_routes();
     cq_engine_params ep = cq_engine_default_params();

@@ -150,6 +150,11 @@ bool svc_qa_is_null(const store_val *cols, int n, const char *name)
 
 const char *svc_qa_arg(req *r, const char *k)
 {
+    /* a limited caller's list and search arguments are their scope's (svc_access.c) */
+    if (r->who.agent_arg && !strcmp(k, "agent"))
+        return r->who.agent_arg;
+    if (r->who.campaign_arg && !strcmp(k, "campaign"))
+        return r->who.campaign_arg;
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, k);
 }
 

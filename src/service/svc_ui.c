@@ -80,33 +80,60 @@ static void csrf_of(const uint8_t key[32], const char *nonce_hex, char out[65])
 int svc_session_issue(const uint8_t key[32], int64_t expires, const uint8_t nonce[16], char *value,
                       size_t n, svc_session *out)
 {
+    return svc_session_issue_user(key, expires, 0, nonce, value, n, out);
+}
+
+int svc_session_issue_user(const uint8_t key[32], int64_t expires, int64_t user_id,
+                           const uint8_t nonce[16], char *value, size_t n, svc_session *out)
+{
     char nonce_hex[33], mac[65];
     to_hex(nonce, 16, nonce_hex);
-    int k = snprintf(value, n, "v1.%lld.%s", (long long)expires, nonce_hex);
+    int k = user_id > 0 ? snprintf(value, n, "v2.%lld.%lld.%s", (long long)expires,
+                                   (long long)user_id, nonce_hex)
+                        : snprintf(value, n, "v1.%lld.%s", (long long)expires, nonce_hex);
     if (k < 0 || (size_t)k + 66 > n || n < SVC_SESSION_VALUE_MAX)
         return -1;
     hmac_hex(key, 32, value, (size_t)k, "", 0, mac);
     snprintf(value + k, n - (size_t)k, ".%s", mac);
     out->expires = expires;
+    out->user_id = user_id > 0 ? user_id : 0;
     csrf_of(key, nonce_hex, out->csrf);
     return 0;
+}
+
+/* 1-max decimal digits without a leading zero at value[*i], up to a '.': the number, or -1 */
+static int64_t digits(const char *value, size_t len, size_t *i, int max)
+{
+    size_t i0 = *i;
+    int64_t v = 0;
+    if (*i >= len || value[*i] == '0')
+        return -1;
+    while (*i < len && *i - i0 < (size_t)max && value[*i] >= '0' && value[*i] <= '9')
+        v = v * 10 + (value[(*i)++] - '0');
+    return *i == i0 || *i >= len || value[*i] != '.' ? -1 : v;
 }
 
 svc_session_state svc_session_verify(const uint8_t key[32], const char *value, size_t len,
                                      int64_t now, svc_session *out)
 {
     memset(out, 0, sizeof(*out));
-    /* v1.EXPIRY.NONCE.MAC: EXPIRY 1-12 digits without a leading zero, NONCE 32 and MAC 64
-     * lower-case hex digits */
-    if (len < 3 + 1 + 1 + 32 + 1 + 64 || len > 3 + 12 + 1 + 32 + 1 + 64 || memcmp(value, "v1.", 3))
+    /* v1.EXPIRY.NONCE.MAC (the shared token's) or v2.EXPIRY.USER.NONCE.MAC (a user's): EXPIRY
+     * 1-12 and USER 1-18 digits without a leading zero, NONCE 32 and MAC 64 lower-case hex
+     * digits */
+    bool v2 = len >= 3 && !memcmp(value, "v2.", 3);
+    if (len < 3 + 1 + 1 + 32 + 1 + 64 || len > 3 + 12 + 1 + 19 + 32 + 1 + 64 ||
+        (!v2 && memcmp(value, "v1.", 3)))
         return SVC_SESSION_INVALID;
     size_t i = 3;
-    int64_t expires = 0;
-    if (value[i] == '0')
+    int64_t expires = digits(value, len, &i, 12), user = 0;
+    if (expires < 0)
         return SVC_SESSION_INVALID;
-    while (i < len && i < 3 + 12 && value[i] >= '0' && value[i] <= '9')
-        expires = expires * 10 + (value[i++] - '0');
-    if (i == 3 || i + 1 + 32 + 1 + 64 != len || value[i] != '.')
+    if (v2) {
+        i++;
+        if ((user = digits(value, len, &i, 18)) < 0)
+            return SVC_SESSION_INVALID;
+    }
+    if (i + 1 + 32 + 1 + 64 != len)
         return SVC_SESSION_INVALID;
     const char *nonce = value + i + 1, *mac = nonce + 32 + 1;
     if (nonce[32] != '.' || !is_lower_hex(nonce, 32) || !is_lower_hex(mac, 64))
@@ -116,6 +143,7 @@ svc_session_state svc_session_verify(const uint8_t key[32], const char *value, s
     if (!memeql_sec(want, mac, 64))
         return SVC_SESSION_INVALID;
     out->expires = expires;
+    out->user_id = user;
     if (expires <= now)
         return SVC_SESSION_EXPIRED;
     csrf_of(key, nonce, out->csrf);
@@ -262,17 +290,23 @@ bool svc_host_allowed(const cfg_settings *c, const char *host)
 /* ---- the session routes ------------------------------------------------------------------- */
 
 static char *session_json(const cfg_settings *c, bool authenticated, int64_t expires,
-                          const char *csrf, const char *reason)
+                          const char *csrf, const char *reason, const svc_caller *who)
 {
     char *b = NULL, exp[32], cs[80], rs[32];
     snprintf(exp, sizeof(exp), expires > 0 ? "%lld" : "null", (long long)expires);
     snprintf(cs, sizeof(cs), csrf ? "\"%s\"" : "null", csrf ? csrf : "");
     snprintf(rs, sizeof(rs), reason ? "\"%s\"" : "null", reason ? reason : "");
+    /* who: the user's name and role, which the dashboard uses to hide what the role cannot use
+     * (the routes refuse it all the same) */
+    char *user = who ? svc_json_str(who->name) : NULL;
     if (asprintf(&b,
                  "{\"auth_required\":%s,\"authenticated\":%s,\"expires\":%s,\"csrf\":%s,"
-                 "\"reason\":%s}",
-                 c->auth ? "true" : "false", authenticated ? "true" : "false", exp, cs, rs) < 0)
+                 "\"reason\":%s,\"user\":%s,\"role\":%s%s%s,\"scoped\":%s}",
+                 c->auth ? "true" : "false", authenticated ? "true" : "false", exp, cs, rs,
+                 user ? user : "null", who ? "\"" : "", who ? acc_role_name(who->role) : "null",
+                 who ? "\"" : "", who && who->scope.limited ? "true" : "false") < 0)
         b = NULL;
+    free(user);
     return b;
 }
 
@@ -287,22 +321,28 @@ enum MHD_Result svc_session_get(req *r, const char *data, size_t *size)
     (void)data, (void)size;
     const cfg_settings *c = r->s->cfg;
     char *b;
+    svc_caller who;
+    bool known = svc_access_whoami(r, &who) == 0;
     if (!c->auth) {
         char csrf[65];
         noauth_csrf(r->s, csrf);
-        b = session_json(c, true, 0, csrf, NULL);
-    } else if (svc_bearer(r) > 0) {
-        b = session_json(c, true, 0, NULL, NULL);
+        b = session_json(c, true, 0, csrf, NULL, known ? &who : NULL);
+    } else if (svc_bearer(r) != 0) {
+        b = known ? session_json(c, true, 0, NULL, NULL, &who)
+                  : session_json(c, false, 0, NULL, "invalid", NULL);
     } else {
         svc_session ss;
         const char *ck = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Cookie");
         svc_session_state st =
             svc_session_from_header(r->s->session_key, ck, (int64_t)svc_now_sec(), &ss);
-        b = st == SVC_SESSION_VALID ? session_json(c, true, ss.expires, ss.csrf, NULL)
+        if (st == SVC_SESSION_VALID && !known) /* a user disabled since */
+            st = SVC_SESSION_INVALID;
+        b = st == SVC_SESSION_VALID ? session_json(c, true, ss.expires, ss.csrf, NULL, &who)
                                     : session_json(c, false, 0, NULL,
                                                    st == SVC_SESSION_EXPIRED   ? "expired"
                                                    : st == SVC_SESSION_INVALID ? "invalid"
-                                                                               : "missing");
+                                                                               : "missing",
+                                                   NULL);
     }
     svc_answer(r, 200, b, "application/json");
     return svc_send(r);
@@ -348,18 +388,12 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
     if (!c->auth) { /* no token to exchange, no cookie: the page goes on */
         noauth_csrf(r->s, csrf);
         char *b = NULL;
-        if (asprintf(&b, "{\"authenticated\":true,\"auth_required\":false,\"csrf\":\"%s\"}", csrf) <
-            0)
+        if (asprintf(&b,
+                     "{\"authenticated\":true,\"auth_required\":false,\"csrf\":\"%s\","
+                     "\"user\":\"-\",\"role\":\"admin\"}",
+                     csrf) < 0)
             b = NULL;
         svc_answer(r, 200, b, "application/json");
-        return svc_send(r);
-    }
-    /* too many wrong tokens from this client, or to this account, of late: 429 until the
-     * window has passed, whatever this one says (svc_guard.c) */
-    double wait = svc_guard_login_wait(r->s->guard, r->conn, "token");
-    if (wait > 0) {
-        svc_answer_error(r, 429, "too_many_logins", "too many failed logins: try again in %.0f s",
-                         wait + 0.5);
         return svc_send(r);
     }
     json_error_t je;
@@ -367,19 +401,46 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
     if (r->upload_len && !json_is_object(doc)) {
         json_decref(doc);
         svc_answer_error(r, 400, "bad_json",
-                         "the body is not a JSON object: send "
-                         "{\"token\": \"<the API token>\"}");
+                         "the body is not a JSON object: send {\"token\": \"<the API token>\"} "
+                         "or {\"username\": ..., \"password\": ...}");
         return svc_send(r);
     }
-    const char *t = json_string_value(json_object_get(doc, "token"));
-    size_t tl = t ? json_string_length(json_object_get(doc, "token")) : 0, kl = strlen(c->token);
-    /* constant time in the token's content; its length is not a secret worth hiding */
-    bool ok = t && tl == kl && tl > 0 && memeql_sec(t, c->token, kl);
-    json_decref(doc);
-    if (!ok) {
-        svc_guard_login_failed(r->s->guard, r->conn, "token");
-        svc_answer_error(r, 401, "unauthorized", "the token is missing or wrong");
-        return svc_send(r);
+    const char *username = json_string_value(json_object_get(doc, "username"));
+    int64_t user_id = 0;
+    store_user u;
+    if (username) { /* a user of the store: the password against its argon2id hash */
+        const char *pw = json_string_value(json_object_get(doc, "password"));
+        int rc = svc_access_login(r, username, pw ? pw : "", &u);
+        if (rc != 0) {
+            json_decref(doc);
+            return svc_send(r);
+        }
+        user_id = u.id;
+        json_decref(doc);
+    } else {
+        snprintf(r->audit_target, sizeof(r->audit_target), "token");
+        /* too many wrong tokens from this client, or to this account, of late: 429 until the
+         * window has passed, whatever this one says (svc_guard.c) */
+        double wait = svc_guard_login_wait(r->s->guard, r->conn, "token");
+        if (wait > 0) {
+            json_decref(doc);
+            svc_answer_error(r, 429, "too_many_logins",
+                             "too many failed logins: try again in %.0f s", wait + 0.5);
+            return svc_send(r);
+        }
+        const char *t = json_string_value(json_object_get(doc, "token"));
+        size_t tl = t ? json_string_length(json_object_get(doc, "token")) : 0,
+               kl = strlen(c->token);
+        /* constant time in the token's content; its length is not a secret worth hiding */
+        bool ok = t && tl == kl && tl > 0 && memeql_sec(t, c->token, kl);
+        json_decref(doc);
+        if (!ok) {
+            svc_guard_login_failed(r->s->guard, r->conn, "token");
+            svc_answer_error(r, 401, "unauthorized", "the token is missing or wrong");
+            return svc_send(r);
+        }
+        r->who.role = ACC_ROLE_ADMIN;
+        snprintf(r->who.name, sizeof(r->who.name), "token");
     }
     uint8_t nonce[16];
     if (getrandom(nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
@@ -389,17 +450,19 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
     int64_t ttl = c->session_ttl_sec, expires = (int64_t)svc_now_sec() + ttl;
     char value[SVC_SESSION_VALUE_MAX];
     svc_session ss;
-    if (svc_session_issue(r->s->session_key, expires, nonce, value, sizeof(value), &ss)) {
+    if (svc_session_issue_user(r->s->session_key, expires, user_id, nonce, value, sizeof(value),
+                               &ss)) {
         svc_answer_error(r, 500, "internal", "the session could not be made");
         return svc_send(r);
     }
     set_cookie(r, value, (long long)ttl);
-    char *b = NULL;
-    if (asprintf(&b,
-                 "{\"authenticated\":true,\"auth_required\":true,\"expires\":%lld,"
-                 "\"csrf\":\"%s\"}",
-                 (long long)expires, ss.csrf) < 0)
+    char *b = NULL, *name = svc_json_str(r->who.name);
+    if (name && asprintf(&b,
+                         "{\"authenticated\":true,\"auth_required\":true,\"expires\":%lld,"
+                         "\"csrf\":\"%s\",\"user\":%s,\"role\":\"%s\"}",
+                         (long long)expires, ss.csrf, name, acc_role_name(r->who.role)) < 0)
         b = NULL;
+    free(name);
     svc_answer(r, 200, b, "application/json");
     return svc_send(r);
 }

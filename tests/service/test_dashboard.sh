@@ -138,10 +138,11 @@ check "POST /api/session, a 100 kB body: 413" [ "$s" = 413 ]
 now=$(date +%s)
 s=$(req "$U/api/session" -X POST -H 'Content-Type: application/json' -d "{\"token\":\"$TOKEN\"}")
 check "POST /api/session, the token: 200" [ "$s" = 200 ]
-check "... authenticated, auth required, expires in 8 h, a 64-hex csrf" python3 -c '
+check "... authenticated, auth required, expires in 8 h, a 64-hex csrf, the shared token is admin" python3 -c '
 import json, re, sys
 d = json.load(open(sys.argv[1]))
-assert set(d) == {"authenticated", "auth_required", "expires", "csrf"}, d
+assert set(d) == {"authenticated", "auth_required", "expires", "csrf", "user", "role"}, d
+assert d["user"] == "token" and d["role"] == "admin", d
 assert d["authenticated"] is True and d["auth_required"] is True
 assert abs(d["expires"] - (int(sys.argv[2]) + 28800)) <= 2, d["expires"]
 assert re.fullmatch("[0-9a-f]{64}", d["csrf"])

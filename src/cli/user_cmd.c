@@ -1,0 +1,391 @@
+/*
+ * user_cmd.c - `callqa user add|list|disable|enable|password|token` (the service's users, in the
+ * store) and `callqa store audit` (the audit trail as JSON lines). docs/privacy.md, "Users,
+ * roles and access".
+ *
+ * A password is read from a file of mode 0600 (--password-file) or from standard input
+ * (--password-stdin), never from the command line, where ps and the shell's history would show
+ * it. A token is printed once, on standard output; the store keeps only its hash.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../access/access.h"
+#include "../config/config.h"
+#include "../store/store.h"
+#include "serve_cmd.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: callqa user COMMAND [NAME] [options]\n"
+          "\n"
+          "  add NAME --role ROLE [--scope SCOPE] [--password-file FILE | --password-stdin]\n"
+          "      a user: ROLE admin, supervisor, analyst or agent; SCOPE campaign:A,campaign:B\n"
+          "      (a supervisor's or analyst's campaigns; none: every call) or agent:X (an\n"
+          "      agent's agent_user when it is not their user name)\n"
+          "  list [--json]                       the users (never their passwords)\n"
+          "  disable NAME | enable NAME          a disabled user's sessions and tokens stop\n"
+          "  password NAME --password-file FILE | --password-stdin\n"
+          "  token NAME [--label TEXT]           a new API token, printed once\n"
+          "\n"
+          "  --db STORE       the store (a SQLite path or postgresql://...); else db_path of\n"
+          "                   --config FILE or CALLQA_DB_PATH\n"
+          "\n"
+          "A password file must be of mode 0600; its first line is the password (10 to 1000\n"
+          "bytes). Exit status: 0 done, 1 failed, 2 usage error.\n",
+          f);
+}
+
+typedef struct opts {
+    const char *cmd, *name, *role, *scope, *password_file, *label;
+    bool password_stdin, json, jsonl;
+    double since;
+    long long after;
+    char db[4096];
+} opts;
+
+static int parse(const char *prog, int argc, char **argv, opts *o, bool audit)
+{
+    enum {
+        O_DB = 256,
+        O_CONFIG,
+        O_ROLE,
+        O_SCOPE,
+        O_PWFILE,
+        O_PWSTDIN,
+        O_LABEL,
+        O_JSON,
+        O_JSONL,
+        O_SINCE,
+        O_AFTER,
+        O_HELP
+    };
+    static const struct option lo[] = {
+        {"db", required_argument, NULL, O_DB},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"role", required_argument, NULL, O_ROLE},
+        {"scope", required_argument, NULL, O_SCOPE},
+        {"password-file", required_argument, NULL, O_PWFILE},
+        {"password-stdin", no_argument, NULL, O_PWSTDIN},
+        {"label", required_argument, NULL, O_LABEL},
+        {"json", no_argument, NULL, O_JSON},
+        {"jsonl", no_argument, NULL, O_JSONL},
+        {"since", required_argument, NULL, O_SINCE},
+        {"after", required_argument, NULL, O_AFTER},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    char msg[1200];
+    cfg_settings *c = calloc(1, sizeof(*c));
+    if (!c)
+        return 1;
+    cfg_defaults(c);
+    c->db_path[0] = 0;
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config") && cfg_load_file(c, argv[i + 1], msg, sizeof(msg))) {
+            fprintf(stderr, "%s: %s\n", prog, msg);
+            free(c);
+            return 2;
+        }
+    if (cfg_load_env(c, msg, sizeof(msg))) {
+        fprintf(stderr, "%s: environment: %s\n", prog, msg);
+        free(c);
+        return 2;
+    }
+    snprintf(o->db, sizeof(o->db), "%s", c->db_path);
+    free(c);
+    int k;
+    double d;
+    opterr = 1;
+    optind = 1;
+    while ((k = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (k) {
+        case O_DB: snprintf(o->db, sizeof(o->db), "%s", optarg); break;
+        case O_CONFIG: break;
+        case O_ROLE: o->role = optarg; break;
+        case O_SCOPE: o->scope = optarg; break;
+        case O_PWFILE: o->password_file = optarg; break;
+        case O_PWSTDIN: o->password_stdin = true; break;
+        case O_LABEL: o->label = optarg; break;
+        case O_JSON: o->json = true; break;
+        case O_JSONL: o->jsonl = true; break;
+        case O_SINCE:
+            if (cq_cli_number(prog, "--since", optarg, 0, 1e12, &d))
+                return 2;
+            o->since = d;
+            break;
+        case O_AFTER:
+            if (cq_cli_number(prog, "--after", optarg, 0, 9e15, &d))
+                return 2;
+            o->after = (long long)d;
+            break;
+        case O_HELP: usage(stdout); return -1;
+        default: return 2;
+        }
+    }
+    if (!audit) {
+        if (optind >= argc)
+            return 2;
+        o->cmd = argv[optind++];
+        if (optind < argc)
+            o->name = argv[optind++];
+    }
+    if (optind != argc) {
+        fprintf(stderr,
+                "%s: unexpected argument '%s' (a password is never given here: use "
+                "--password-file or --password-stdin)\n",
+                prog, argv[optind]);
+        return 2;
+    }
+    if (!o->db[0]) {
+        fprintf(stderr, "%s: which store? give --db STORE (or --config FILE with db_path)\n", prog);
+        return 2;
+    }
+    return 0;
+}
+
+/* The password from the file (0600) or standard input's first line, hashed: 0, or 1. */
+static int read_password(const opts *o, char hash[ACC_PWHASH_MAX])
+{
+    char pw[ACC_PASSWORD_MAX + 2], msg[600];
+    if (o->password_file) {
+        if (cfg_read_secret(o->password_file, pw, sizeof(pw), msg, sizeof(msg))) {
+            fprintf(stderr, "callqa user: %s\n", msg);
+            return 1;
+        }
+    } else {
+        if (!fgets(pw, sizeof(pw), stdin)) {
+            fprintf(stderr, "callqa user: no password on standard input\n");
+            return 1;
+        }
+        pw[strcspn(pw, "\r\n")] = 0;
+    }
+    size_t n = strlen(pw);
+    int rc = 0;
+    if (n < ACC_PASSWORD_MIN || n > ACC_PASSWORD_MAX) {
+        fprintf(stderr, "callqa user: a password is %d to %d bytes\n", ACC_PASSWORD_MIN,
+                ACC_PASSWORD_MAX);
+        rc = 1;
+    } else if (acc_password_hash(pw, hash)) {
+        fprintf(stderr, "callqa user: the password could not be hashed (out of memory)\n");
+        rc = 1;
+    }
+    memset(pw, 0, sizeof(pw));
+    return rc;
+}
+
+static void print_json_str(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static int user_list(store *s, const opts *o)
+{
+    store_user *u = NULL;
+    int n = 0;
+    if (store_user_list(s, &u, &n)) {
+        fprintf(stderr, "callqa user list: %s\n", store_errmsg(s));
+        return 1;
+    }
+    if (o->json)
+        printf("[");
+    else
+        printf("%-24s %-10s %-8s %s\n", "NAME", "ROLE", "STATE", "SCOPE");
+    for (int i = 0; i < n; i++) {
+        if (o->json) {
+            printf("%s{\"name\":", i ? "," : "");
+            print_json_str(u[i].name);
+            printf(",\"role\":");
+            print_json_str(u[i].role);
+            printf(",\"scope\":");
+            print_json_str(u[i].scopes);
+            printf(",\"disabled\":%s,\"password\":%s,\"created\":%.3f}",
+                   u[i].disabled ? "true" : "false", u[i].password[0] ? "true" : "false",
+                   u[i].created);
+        } else {
+            printf("%-24s %-10s %-8s %s\n", u[i].name, u[i].role,
+                   u[i].disabled ? "disabled" : "enabled", u[i].scopes[0] ? u[i].scopes : "-");
+        }
+    }
+    if (o->json)
+        printf("]\n");
+    free(u);
+    return 0;
+}
+
+static int run(store *s, const opts *o)
+{
+    double now = (double)time(NULL);
+    char msg[300];
+    if (!strcmp(o->cmd, "list"))
+        return user_list(s, o);
+    if (!o->name) {
+        fprintf(stderr, "callqa user %s: which user?\n", o->cmd);
+        return 2;
+    }
+    if (!strcmp(o->cmd, "add")) {
+        acc_role role = acc_role_parse(o->role);
+        acc_scope sc;
+        if (!acc_user_name_ok(o->name)) {
+            fprintf(stderr, "callqa user add: a user name is 1-64 of A-Z a-z 0-9 . _ @ -\n");
+            return 2;
+        }
+        if (role == ACC_ROLE_NONE) {
+            fprintf(stderr, "callqa user add: --role admin, supervisor, analyst or agent\n");
+            return 2;
+        }
+        if (acc_scope_parse(o->scope, role, o->name, &sc, msg, sizeof(msg))) {
+            fprintf(stderr, "callqa user add: --scope: %s\n", msg);
+            return 2;
+        }
+        char hash[ACC_PWHASH_MAX] = "";
+        if ((o->password_file || o->password_stdin) && read_password(o, hash))
+            return 1;
+        int64_t id = 0;
+        int rc = store_user_add(s, o->name, acc_role_name(role), o->scope ? o->scope : "",
+                                hash[0] ? hash : NULL, now, &id);
+        if (rc == 1) {
+            fprintf(stderr, "callqa user add: there is a user %s already\n", o->name);
+            return 1;
+        }
+        if (rc) {
+            fprintf(stderr, "callqa user add: %s\n", store_errmsg(s));
+            return 1;
+        }
+        printf("added %s (%s%s%s)\n", o->name, acc_role_name(role), o->scope ? ", " : "",
+               o->scope ? o->scope : "");
+        return 0;
+    }
+    if (!strcmp(o->cmd, "disable") || !strcmp(o->cmd, "enable")) {
+        int rc = store_user_set_disabled(s, o->name, !strcmp(o->cmd, "disable"));
+        if (rc <= 0)
+            fprintf(stderr, "callqa user %s: %s\n", o->cmd,
+                    rc == 0 ? "no such user" : store_errmsg(s));
+        else
+            printf("%sd %s\n", o->cmd, o->name);
+        return rc == 1 ? 0 : 1;
+    }
+    if (!strcmp(o->cmd, "password")) {
+        char hash[ACC_PWHASH_MAX];
+        if (!o->password_file && !o->password_stdin) {
+            fprintf(stderr, "callqa user password: --password-file FILE or --password-stdin\n");
+            return 2;
+        }
+        if (read_password(o, hash))
+            return 1;
+        int rc = store_user_set_password(s, o->name, hash);
+        if (rc <= 0)
+            fprintf(stderr, "callqa user password: %s\n",
+                    rc == 0 ? "no such user" : store_errmsg(s));
+        return rc == 1 ? 0 : 1;
+    }
+    if (!strcmp(o->cmd, "token")) {
+        store_user u;
+        int got = store_user_get(s, o->name, 0, &u);
+        if (got != 1) {
+            fprintf(stderr, "callqa user token: %s\n", got == 0 ? "no such user" : store_errmsg(s));
+            return 1;
+        }
+        char token[ACC_TOKEN_LEN + 1], hash[ACC_TOKEN_HASH_LEN + 1];
+        if (acc_token_new(token, hash) || store_token_add(s, u.id, hash, o->label, now)) {
+            fprintf(stderr, "callqa user token: %s\n", store_errmsg(s));
+            return 1;
+        }
+        printf("%s\n", token);
+        fprintf(stderr,
+                "callqa user token: the token of %s, shown this once (the store keeps "
+                "only its hash)\n",
+                o->name);
+        return 0;
+    }
+    fprintf(stderr, "callqa user: unknown command %s\n", o->cmd);
+    usage(stderr);
+    return 2;
+}
+
+int cq_cli_user(int argc, char **argv)
+{
+    opts o;
+    memset(&o, 0, sizeof(o));
+    int rc = parse("callqa user", argc, argv, &o, false);
+    if (rc) {
+        if (rc > 0)
+            usage(stderr);
+        return rc < 0 ? 0 : rc;
+    }
+    if (acc_init()) {
+        fprintf(stderr, "callqa user: libsodium cannot be set up\n");
+        return 1;
+    }
+    char msg[1200];
+    store *s = store_open(o.db, msg, sizeof(msg));
+    if (!s) {
+        fprintf(stderr, "callqa user: store: %s\n", msg);
+        return 1;
+    }
+    rc = run(s, &o);
+    store_close(s);
+    return rc;
+}
+
+static int audit_line(void *user, const store_audit_row *a)
+{
+    (void)user;
+    printf("{\"id\":%" PRId64 ",\"ts\":%.3f,\"who\":", a->id, a->ts);
+    print_json_str(a->who ? a->who : "");
+    printf(",\"role\":");
+    print_json_str(a->role ? a->role : "");
+    printf(",\"action\":");
+    print_json_str(a->action ? a->action : "");
+    printf(",\"target\":");
+    if (a->target)
+        print_json_str(a->target);
+    else
+        printf("null");
+    printf(",\"client\":");
+    if (a->client)
+        print_json_str(a->client);
+    else
+        printf("null");
+    printf(",\"status\":%d}\n", a->status);
+    return 0;
+}
+
+int cq_cli_store_audit(int argc, char **argv)
+{
+    opts o;
+    memset(&o, 0, sizeof(o));
+    int rc = parse("callqa store audit", argc, argv, &o, true);
+    if (rc) {
+        if (rc > 0)
+            fprintf(stderr, "usage: callqa store audit --db STORE [--jsonl] [--since UNIX_S] "
+                            "[--after ID]\n  the audit trail, oldest first, one JSON object a "
+                            "line\n");
+        return rc < 0 ? 0 : rc;
+    }
+    char msg[1200];
+    store *s = store_open(o.db, msg, sizeof(msg));
+    if (!s) {
+        fprintf(stderr, "callqa store audit: store: %s\n", msg);
+        return 1;
+    }
+    rc = store_audit_list(s, o.after, o.since, 0, audit_line, NULL);
+    if (rc)
+        fprintf(stderr, "callqa store audit: %s\n", store_errmsg(s));
+    store_close(s);
+    return rc ? 1 : 0;
+}
