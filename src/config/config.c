@@ -92,7 +92,7 @@ static const setting k_settings[] = {
     {"login_max_failures", K_INT, F(login_max_failures), 0, 1, 1000000, NULL, "10",
      "failed logins from one address in the window, then 429 until it has passed"},
     {"login_max_failures_account", K_INT, F(login_max_failures_account), 0, 1, 1000000, NULL, "100",
-     "failed logins to the one account (the token) from all addresses in the window"},
+     "failed logins to one account (the token, or a user) from all addresses in the window"},
     {"trusted_proxies", K_STR, F(trusted_proxies), sizeof(((cfg_settings *)0)->trusted_proxies), 0,
      0, NULL, "",
      "addresses of proxies in front whose X-Forwarded-For names the client (for "
