@@ -181,7 +181,9 @@ int acc_token_hash(const char *token, size_t len, char hash[ACC_TOKEN_HASH_LEN +
 bool acc_user_name_ok(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n >= ACC_NAME_MAX)
+    /* "token" is the shared token's name in the audit trail and the login limits; a leading
+     * '-' would read as an option */
+    if (n == 0 || n >= ACC_NAME_MAX || !strcmp(name, "token") || name[0] == '-')
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];

@@ -78,7 +78,8 @@ int acc_token_new(char token[ACC_TOKEN_LEN + 1], char hash[ACC_TOKEN_HASH_LEN + 
  * shaped as one of ours (then it is no user's token). */
 int acc_token_hash(const char *token, size_t len, char hash[ACC_TOKEN_HASH_LEN + 1]);
 
-/* Whether a user name is acceptable: 1-64 bytes of [A-Za-z0-9._@-]. */
+/* Whether a user name is acceptable: 1-64 bytes of [A-Za-z0-9._@-], not starting with '-', and
+ * not "token" (the shared token's name). */
 bool acc_user_name_ok(const char *name);
 
 #endif /* CQ_ACCESS_H */

@@ -121,6 +121,9 @@ static void test_roles_and_scopes(void **state)
     assert_true(acc_user_name_ok("ann.lee@example"));
     assert_false(acc_user_name_ok("ann lee"));
     assert_false(acc_user_name_ok(""));
+    assert_false(acc_user_name_ok("token"));
+    assert_false(acc_user_name_ok("-"));
+    assert_false(acc_user_name_ok("--role"));
 }
 
 int main(void)

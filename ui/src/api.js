@@ -3,9 +3,20 @@
 
 let csrf = null;
 let authLost = null;
+let role = 'admin';
 
 export function setCsrf(token) {
   csrf = token;
+}
+
+// The caller's role, from /api/session: the views hide what it cannot use (the service refuses
+// it all the same). Roles are ordered agent < analyst < supervisor < admin.
+const RANK = { agent: 1, analyst: 2, supervisor: 3, admin: 4 };
+export function setRole(r) {
+  role = r && RANK[r] ? r : 'admin';
+}
+export function can(least) {
+  return RANK[role] >= RANK[least];
 }
 
 // Called with the error when the service answers 401 (the session expired or was refused).

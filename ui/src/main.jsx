@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, onAuthLost, prefetch, setCsrf } from './api.js';
+import { api, can, onAuthLost, prefetch, setCsrf, setRole } from './api.js';
 import { onLiveStatus, startLive, stopLive } from './live.js';
 import { parseHash, useRoute } from './router.js';
 import { CallsView } from './views/calls.jsx';
@@ -52,19 +52,25 @@ function LiveStatus() {
 
 function Login({ reason, onDone }) {
   const [token, setToken] = useState('');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const asUser = username !== '';
   async function submit(e) {
     e.preventDefault();
     setBusy(true);
     setError(null);
     try {
-      const s = await api('api/session', { method: 'POST', body: { token } });
+      const body = asUser ? { username, password } : { token };
+      const s = await api('api/session', { method: 'POST', body });
       setCsrf(s.csrf);
+      setRole(s.role);
       rememberSession(s);
       onDone(s);
     } catch (err) {
-      setError(err.status === 401 ? 'That token is not the service\'s.' : err.message);
+      setError(err.status === 401 ? (asUser ? 'That user name or password is wrong.' : 'That token is not the service\'s.')
+        : err.message);
     } finally {
       setBusy(false);
     }
@@ -74,38 +80,51 @@ function Login({ reason, onDone }) {
       <h1>callqa</h1>
       <form onSubmit={submit} aria-describedby="login-help">
         {reason === 'expired' && <p class="notice" role="alert">Your session expired. Sign in again.</p>}
-        <p id="login-help">Sign in with the service's API token (the file named by <code>token_file</code>).
-          The browser keeps a session cookie, not the token.</p>
+        <p id="login-help">Sign in with the service's API token (the file named by <code>token_file</code>),
+          or with your user name and password. The browser keeps a session cookie, not the token.</p>
         <label for="token">API token</label>
-        <input id="token" name="token" type="password" autocomplete="current-password" required
-          value={token} onInput={(e) => setToken(e.currentTarget.value)} />
-        <button type="submit" disabled={busy || !token}>Sign in</button>
+        <input id="token" name="token" type="password" autocomplete="current-password"
+          disabled={asUser} value={token} onInput={(e) => setToken(e.currentTarget.value)} />
+        <fieldset class="user-login">
+          <legend>Or as a user</legend>
+          <label for="username">User name</label>
+          <input id="username" name="username" autocomplete="username"
+            value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+          <label for="password">Password</label>
+          <input id="password" name="password" type="password" autocomplete="current-password"
+            value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+        </fieldset>
+        <button type="submit" disabled={busy || (asUser ? !password : !token)}>Sign in</button>
         {error && <p class="error" role="alert">{error}</p>}
       </form>
     </main>
   );
 }
 
+// Each view with the least role its routes need (docs/privacy.md): the others are not shown.
 const NAV = [
-  ['calls', 'Calls'],
-  ['qa', 'QA summary'],
-  ['flagged', 'Flagged queue'],
-  ['ops', 'Operations'],
+  ['calls', 'Calls', 'agent'],
+  ['qa', 'QA summary', 'analyst'],
+  ['flagged', 'Flagged queue', 'agent'],
+  ['ops', 'Operations', 'analyst'],
 ];
 
 function Shell({ session, onLogout }) {
   const { parts, query } = useRoute();
   const view = parts[0] || 'calls';
+  // the event stream: every call's, or an agent's own; a caller limited to campaigns has none
+  const live = !session.scoped || session.role === 'agent';
   useEffect(() => {
+    if (!live) return undefined;
     startLive();
     return stopLive;
-  }, []);
+  }, [live]);
   let body;
   if (view === 'call' && parts[1]) body = <CallView key={parts[1]} id={parts[1]} query={query} />;
   else if (view === 'agent' && parts[1]) body = <AgentView key={parts[1]} agent={parts[1]} query={query} />;
-  else if (view === 'qa') body = <QaView query={query} />;
+  else if (view === 'qa' && can('analyst')) body = <QaView query={query} />;
   else if (view === 'flagged') body = <FlaggedView query={query} />;
-  else if (view === 'ops') body = <OpsView />;
+  else if (view === 'ops' && can('analyst')) body = <OpsView />;
   else body = <CallsView query={query} />;
   return (
     <>
@@ -113,12 +132,14 @@ function Shell({ session, onLogout }) {
       <header class="top">
         <a class="brand" href="#/calls">callqa</a>
         <nav aria-label="Views">
-          {NAV.map(([k, label]) => (
+          {NAV.filter(([, , least]) => can(least)).map(([k, label]) => (
             <a href={`#/${k}`} aria-current={view === k || (k === 'calls' && view === 'call') ? 'page' : undefined}>{label}</a>
           ))}
         </nav>
         <span class="spacer" />
-        <LiveStatus />
+        {live && <LiveStatus />}
+        {session.user && session.user !== 'token' && session.user !== '-' &&
+          <span class="who" data-role={session.role}>{session.user} ({session.role})</span>}
         <ThemeToggle />
         {session.auth_required && <button type="button" class="ghost" onClick={onLogout}>Sign out</button>}
       </header>
@@ -139,6 +160,7 @@ function App() {
     api('api/session').then(
       (s) => {
         setCsrf(s.csrf);
+        setRole(s.role);
         if (s.auth_required && !s.authenticated && sessionEnded()) s = { ...s, reason: 'expired' };
         setSession(s);
       },

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'preact/hooks';
-import { api, enc, withQuery } from '../api.js';
+import { api, can, enc, withQuery } from '../api.js';
 import { useApi, V, Badge, Loading, Failure, Empty, DailyScoreChart } from '../components.jsx';
 import { callTime, duration, fixed, isNum, score, withUnit } from '../fmt.js';
 import { go } from '../router.js';
@@ -153,11 +153,11 @@ export function FlaggedView({ query }) {
                 <span>campaign {f.campaign_id || '—'}</span>
                 <span>{withUnit(f.call_length, 's', 0)}</span>
                 <span class="score"><Badge code="flagged" /> {score(isNum(f.total_score) ? f.total_score : f.partial_score)}</span>
-                <button type="button" aria-expanded={open === f.recording_id} onClick={() => setOpen(open === f.recording_id ? null : f.recording_id)}>
-                  {open === f.recording_id ? 'Close the review' : 'Review'}</button>
+                {can('supervisor') && <button type="button" aria-expanded={open === f.recording_id} onClick={() => setOpen(open === f.recording_id ? null : f.recording_id)}>
+                  {open === f.recording_id ? 'Close the review' : 'Review'}</button>}
               </div>
               <p class="sub">{f.flag_reason}{f.summary ? ` — ${f.summary}` : ''}</p>
-              {open === f.recording_id && <Review id={f.recording_id} onSaved={reload} />}
+              {open === f.recording_id && can('supervisor') && <Review id={f.recording_id} onSaved={reload} />}
             </li>))}
         </ul>
       )}
