@@ -405,6 +405,39 @@ problems.length = 0; // the refused review above logged its 403
   check('the long call view has no console error', problems.length === 0, problems.join(' | '));
 }
 
+// ---- a user of the store: an agent signs in by name and password, and the views follow the role
+{
+  const agents = await page.evaluate(async () => (await (await fetch('api/qa/calls?limit=100')).json()).calls
+    .map((c) => c.agent_user).filter((a) => a && /^[A-Za-z0-9._@][A-Za-z0-9._@-]*$/.test(a) && a !== 'token'));
+  const agent = agents[0];
+  execFileSync(CQ, ['user', 'add', agent, '--role', 'agent', '--password-stdin', '--db', DB],
+    { input: 'agent-password-123\n', stdio: ['pipe', 'ignore', 'ignore'] });
+  const { page: p3, problems: pr3 } = await watchedPage(browser);
+  await p3.goto(`${BASE}/#/calls`);
+  await p3.waitForSelector('#username');
+  await p3.fill('#username', agent);
+  await p3.fill('#password', 'agent-password-123');
+  await p3.click('button[type=submit]');
+  await p3.waitForSelector('section[data-ready=yes]');
+  const nav = await p3.$$eval('nav a', (as) => as.map((a) => a.textContent.trim()));
+  check(`an agent (${agent}) signed in by name: Calls and the flagged queue, no QA summary or operations`,
+    nav.includes('Calls') && nav.includes('Flagged queue') && !nav.includes('QA summary') && !nav.includes('Operations'),
+    nav.join(', '));
+  const who = await p3.textContent('.top .who').catch(() => '');
+  check('... the header names them and their role', who.includes(agent) && who.includes('agent'), who);
+  const mine = await p3.evaluate(async () => (await (await fetch('api/qa/calls?limit=100')).json()).calls.map((c) => c.agent_user));
+  check('... and the calls are their own only', mine.length > 0 && mine.every((a) => a === agent), mine.join(','));
+  await p3.goto(`${BASE}/#/flagged`);
+  await p3.waitForSelector('section[aria-labelledby=fl-h]');
+  await p3.waitForTimeout(500);
+  const reviews = await p3.$$eval('.qitem button', (bs) => bs.filter((b) => /Review/.test(b.textContent)).length);
+  check('... the flagged queue offers them no review form', reviews === 0, `${reviews} review buttons`);
+  await p3.goto(`${BASE}/#/ops`);
+  await p3.waitForTimeout(500);
+  check('... #/ops shows the calls instead, and nothing was refused on the way', pr3.length === 0, pr3.join(' | '));
+  await p3.close();
+}
+
 // ---- an expired session: the page asks for the token again and says why
 if (TTL_BASE) {
   const { page: p2 } = await watchedPage(browser);
