@@ -2,6 +2,8 @@
 """test_access.py - users, roles, scopes and the audit trail against the real service.
 
     test_access.py BUILD/callqa SOURCE_DIR
+    ACCESS_DB=postgresql://... ACCESS_LLM_URL=http://.../v1 test_access.py ...  (test_access_pg.sh:
+        the same on PostgreSQL, with POST /ask answered by the fake LLM's plan "which calls?")
 
 `callqa serve` on 127.0.0.1 with a SQLite store, its shared token and users made with
 `callqa user add` (admin, supervisor, analyst, two agents, an analyst limited to a campaign),
@@ -17,7 +19,10 @@ and C1) with a transcript each. Then:
 - logins by name and password (a session of the user's role, CSRF, the per-account limit, a
   disabled user), and a password never taken from the command line;
 - the audit trail: the listens, searches and logins above, admin only, as JSON and JSON lines,
-  `callqa store audit`, and the database refusing to change it.
+  `callqa store audit`, and the database refusing to change it;
+- on PostgreSQL, POST /ask through the QA store's views under the caller's scope: the campaign-
+  limited analyst's query returns her campaign's calls only and the dialer's source is refused
+  for her (layer "scope"), an admin's returns every call.
 Prints TAP lines; exits 1 on any failure.
 """
 import http.client
@@ -25,7 +30,7 @@ import json
 import os
 import re
 import socket
-import sqlite3
+import sqlite3  # noqa: F401 (storedb's errors are sqlite3's)
 import struct
 import subprocess
 import sys
@@ -34,8 +39,13 @@ import time
 import urllib.parse
 
 CQ, SRC = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+import storedb  # noqa: E402
+
 T = tempfile.mkdtemp(prefix="callqa-access-")
-DB = os.path.join(T, "access.db")
+DB = os.environ.get("ACCESS_DB") or os.path.join(T, "access.db")
+PG = storedb.is_pg(DB)
+LLM_URL = os.environ.get("ACCESS_LLM_URL")
 TOKEN = "shared-test-token-0123456789"
 PW = "a-long-password-1"
 n = 0
@@ -110,7 +120,7 @@ check("callqa user list: the users, their roles and scopes, no password or hash"
       {u["name"]: u["role"] for u in lst} == {k: v[0] for k, v in USERS.items()}
       and [u["scope"] for u in lst if u["name"] == "cara"] == ["campaign:C1"]
       and "argon2" not in r.stdout and PW not in r.stdout, r.stdout)
-con = sqlite3.connect(DB)
+con = storedb.connect(DB)
 rows = con.execute("SELECT password FROM users").fetchall()
 check("the store keeps argon2id strings, never a password",
       all(p.startswith("$argon2id$") for (p,) in rows) and not any(PW in p for (p,) in rows))
@@ -127,7 +137,10 @@ os.chmod(tokfile, 0o600)
 os.makedirs(os.path.join(T, "models"))
 PORT = free_port()
 env = dict(os.environ, CALLQA_MODEL_DIR=os.path.join(T, "models"), CALLQA_AUTH_METRICS="true",
-           CALLQA_LOGIN_MAX_FAILURES_ACCOUNT="3", CALLQA_LOGIN_MAX_FAILURES="1000", TMPDIR=T)
+           CALLQA_LOGIN_MAX_FAILURES_ACCOUNT="3", CALLQA_LOGIN_MAX_FAILURES="1000", TMPDIR=T,
+           CALLQA_UPLOAD_DIR=os.path.join(T, "uploads"))
+if LLM_URL:
+    env.update(CALLQA_LLM_PROVIDER="openai", CALLQA_LLM_URL=LLM_URL, CALLQA_LLM_MODEL="fake-ask")
 log = open(os.path.join(T, "serve.log"), "w")
 svc = subprocess.Popen([CQ, "serve", "--listen", "127.0.0.1:%d" % PORT, "--db", DB, "--token-file", tokfile],
                        stdout=log, stderr=log, env=env)
@@ -320,7 +333,7 @@ check("bob's event stream: his calls' events, none of ann's",
 s, b, _ = req("GET", "/api/qa/events?after=0", tokens["ana"], stream=True)
 check("an analyst's event stream has ann's call too", s == 200 and "RA1" in b, (s, b[:300]))
 s, b, _ = req("POST", "/ask", bob, {"question": "what did ann say on RA1?"})
-check("bob's POST /ask: refused (403 out_of_scope), on a SQLite store",
+check("bob's POST /ask: refused (403 out_of_scope): an agent has no /ask",
       s == 403 and isinstance(b, dict) and b.get("code") == "out_of_scope", (s, b))
 
 # the campaign-limited analyst
@@ -336,8 +349,33 @@ check("cara asks for campaign C2: 403 out_of_scope", s == 403 and b.get("code") 
 for path in ("/calls", "/api/qa/daily-summary", "/api/qa/events"):
     s, b, _ = req("GET", path, cara, stream=path.endswith("events"))
     check("cara: GET %s refused (403)" % path, s == 403, (s, b))
-s, b, _ = req("POST", "/ask", cara, {"question": "how many calls?"})
-check("cara's POST /ask on a SQLite store: 403", s == 403, (s, b))
+if not PG:
+    s, b, _ = req("POST", "/ask", cara, {"question": "which calls?"})
+    check("cara's POST /ask on a SQLite store: 403", s == 403, (s, b))
+else:
+    def ask_rows(tok, question):
+        s, b, _ = req("POST", "/ask", tok, {"question": question})
+        q = b.get("queries", []) if isinstance(b, dict) else []
+        return s, b, q
+
+    s, b, q = ask_rows(cara, "which calls? (cara)")
+    check("cara's POST /ask on PostgreSQL: 200, the QA store's query sees her campaign's 2 calls",
+          s == 200 and len(q) == 2 and q[0].get("type") == "callqa" and q[0].get("rows") == 2, (s, b))
+    check("... and the dialer's source is refused to her, layer scope",
+          len(q) == 2 and (q[1].get("refused") or {}).get("layer") == "scope", q)
+    s, b, q = ask_rows(tokens["ana"], "which calls? (ana)")
+    check("an unlimited analyst's POST /ask: the same query sees all 3 calls",
+          s == 200 and len(q) == 2 and q[0].get("rows") == 3 and (q[1].get("refused") or {}).get("layer") != "scope",
+          (s, b))
+    handed = {}
+    for line in open(os.path.join(os.environ["ACCESS_LLM_LOG"], "requests.jsonl")):
+        a = json.loads(line).get("ask") if line.strip() else None
+        for r in (a or {}).get("results", []):
+            if r.get("type") == "callqa" and "rows" in r:
+                handed[a["question"]] = sorted(x[0] for x in r["rows"])
+    check("the rows handed to the model: cara's RA1 and RB2 (C1), ana's all three",
+          handed.get("which calls? (cara)") == ["RA1", "RB2"] and handed.get("which calls? (ana)") == ["RA1", "RB1", "RB2"],
+          handed)
 
 # ---- logins by name and password ---------------------------------------------------------------
 s, b, h = req("POST", "/api/session", None, {"username": "ann", "password": PW})
@@ -411,13 +449,13 @@ check("callqa store audit: the same entries as JSON lines",
       r.returncode == 0 and [e["id"] for e in cl][:len(ent)] == [e["id"] for e in ent]
       and {k: v for k, v in cl[0].items() if k != "ts"} == {k: v for k, v in jl[0].items() if k != "ts"}
       and abs(cl[0]["ts"] - jl[0]["ts"]) < 0.001, (r.stderr, cl[:1], jl[:1]))
-con = sqlite3.connect(DB)
+con = storedb.connect(DB)
 for sql in ("UPDATE audit_log SET who = 'nobody'", "DELETE FROM audit_log"):
     try:
         con.execute(sql)
         con.commit()
         refused = False
-    except sqlite3.DatabaseError as e:
+    except storedb.Error as e:
         refused = "append-only" in str(e)
     check("the store refuses %s on the audit trail" % sql.split()[0], refused)
 count = con.execute("SELECT COUNT(*) FROM audit_log WHERE who = 'bob'").fetchone()[0]
