@@ -309,6 +309,8 @@ static void usage(FILE *f)
         "       callqa transcript import --db STORE --call ID FILE   attach a transcript\n"
         "       callqa score --transcript FILE [--report FILE] [--scorecard FILE] [--json]\n"
         "       callqa store migrate --from SQLITE_PATH --to postgresql://...   move a store\n"
+        "       callqa store audit --db STORE          the audit trail, as JSON lines\n"
+        "       callqa user add|list|disable|enable|password|token ... --db STORE   the service's users\n"
         "       callqa sip [--json] CAPTURE          a capture's SIP and RTP (pcap, pcapng)\n"
         "       callqa investigate [--json] [--recording FILE] CAPTURE   why a call went wrong\n"
         "       callqa analyze --pcap CAPTURE [options]   the call carried in a capture\n"
