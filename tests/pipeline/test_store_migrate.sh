@@ -103,7 +103,8 @@ names = [("calls", "calls"), ("jobs", "jobs"), ("analyses", "analyses"),
          ("transcript_fts", "transcript_segments"),
          ("scores", "scores"), ("score_overrides", "score_overrides"), ("llm_calls", "llm_calls"),
          ("workers", "workers"), ("ingest_sources", "ingest_sources"),
-         ("job_events", "job_events"), ("daily_stats", "daily_stats"), ("counters", "counters")]
+         ("job_events", "job_events"), ("daily_stats", "daily_stats"), ("counters", "counters"),
+         ("users", "users"), ("user_tokens", "user_tokens"), ("audit_log", "audit_log")]
 for lite, pg in names:
     print(pg, db.execute("SELECT COUNT(*) FROM %s" % lite).fetchone()[0])
 EOF
@@ -114,6 +115,13 @@ pg_count() { # pg_count DB TABLE
 pg_counts() { # pg_counts DB
     lite_counts | while read -r tbl _; do echo "$tbl $(pg_count "$1" "$tbl")"; done
 }
+# users, a token's hash and audit entries (docs/privacy.md): copied as the rest, the audit trail
+# by INSERTs only (PostgreSQL's trigger refuses the rest)
+printf 'a-long-password-1\n' | "$CQ" user add sue --role supervisor --scope campaign:C1 \
+    --password-stdin --db "$S" > /dev/null
+"$CQ" user token sue --db "$S" > /dev/null 2>&1
+python3 -c "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); d.executemany('INSERT INTO audit_log (ts, who, role, action, target, client, status) VALUES (?, ?, ?, ?, ?, ?, ?)', [(1e9 + i, 'sue', 'supervisor', 'listen', 'R%d' % i, '127.0.0.1', 200) for i in range(5)]); d.commit()" "$S"
+
 lite_counts > "$T/lite_counts.txt"
 echo "the SQLite store: $(tr '\n' ' ' < "$T/lite_counts.txt")"
 lite_n() { awk -v t="$1" '$1 == t { print $2 }' "$T/lite_counts.txt"; }
@@ -164,19 +172,24 @@ check "  the target then holds every transcript and no search row" \
 rc=$?
 cat "$T/run3.out"
 check "run 3 completes, every table verified (status 0)" test $rc = 0
-check "  16 tables verified" test "$(grep -c ' verified$' "$T/run3.out")" = 16
+check "  19 tables verified" test "$(grep -c ' verified$' "$T/run3.out")" = 19
 check "  it copied no call or transcript again" \
     sh -c "grep -q '^calls .* 0 copied now' '$T/run3.out' && grep -q '^transcripts .* 0 copied now' '$T/run3.out'"
 grep '"msg":"store migrated"' "$T/run3.err"
 pg_counts callqa > "$T/pg_counts.txt"
 echo "PostgreSQL:       $(tr '\n' ' ' < "$T/pg_counts.txt")"
 check "every table's count equal on both sides" cmp -s "$T/lite_counts.txt" "$T/pg_counts.txt"
+copied=$(pg_psql -At -c "SELECT (SELECT COUNT(*) FROM users) || '/' || (SELECT COUNT(*) FROM user_tokens) || '/' || (SELECT COUNT(*) FROM audit_log WHERE who = 'sue')")
+pg_psql -c "DELETE FROM audit_log" > "$T/audit_del.out" 2>&1
+del_rc=$?
+check "the user, their token's hash and the audit trail copied ($copied); PostgreSQL refuses to delete it" \
+    sh -c "[ '$copied' = 1/1/5 ] && [ $del_rc != 0 ] && grep -q append-only '$T/audit_del.out'"
 "$CQ" store migrate --from "$S" --to "$PGU" --verify-only > "$T/verify.out" 2> "$T/verify.err"
 check "--verify-only passes" test $? = 0
 "$CQ" store migrate --from "$S" --to "$PGU" > "$T/run4.out" 2> "$T/run4.err"
 rc=$?
 check "a fourth run verifies and copies nothing" \
-    sh -c "[ $rc = 0 ] && [ \$(grep -c ' 0 copied now  verified' '$T/run4.out') = 16 ] && grep -q '\"copied\":0,' '$T/run4.err'"
+    sh -c "[ $rc = 0 ] && [ \$(grep -c ' 0 copied now  verified' '$T/run4.out') = 19 ] && grep -q '\"copied\":0,' '$T/run4.err'"
 pg_counts callqa > "$T/pg_counts2.txt"
 check "  the counts unchanged by it" cmp -s "$T/lite_counts.txt" "$T/pg_counts2.txt"
 cp "$S" "$T/copy-of-source.db"
