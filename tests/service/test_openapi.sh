@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_openapi.sh - the API's description is a file, docs/openapi.json, compiled into the
 # service: /openapi.json (serve --openapi) is that file, and the service checks it against the
-# route table (every route documented, with its auth; no operation without a route). The check
+# route table (every route documented, with its auth and its role, x-callqa-role; no operation
+# without a route). The check
 # is shown failing on planted differences.
 #   usage: test_openapi.sh BUILD/callqa SOURCE_DIR
 set -u
@@ -36,6 +37,16 @@ check "planted: a route documented open that needs the token is refused" \
     plant open "d['paths']['/api/qa/calls']['get']['security'] = []" "GET /api/qa/calls has another auth"
 check "planted: a route documented as needing the token that is open is refused" \
     plant closed "del d['paths']['/health']['get']['security']" "GET /health has another auth"
+check "planted: a route given a lower role than the table's is refused" \
+    plant role "d['paths']['/api/qa/audit']['get']['x-callqa-role'] = 'analyst'" "GET /api/qa/audit has another x-callqa-role"
+check "planted: a route without its x-callqa-role is refused" \
+    plant norole "del d['paths']['/api/qa/call/{id}/audio']['get']['x-callqa-role']" "GET /api/qa/call/{id}/audio has another x-callqa-role"
+check "every operation of docs/openapi.json names its role" python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+roles = {op.get('x-callqa-role') for item in d['paths'].values() for op in item.values()}
+sys.exit(0 if roles <= {'none', 'agent', 'analyst', 'supervisor', 'admin'} else 1)
+" "$DOC"
 check "planted: an operation no route has is refused" \
     plant extra "d['paths']['/api/qa/nothing'] = {'get': {'responses': {}}}" "operations, the route table"
 finish "openapi"
