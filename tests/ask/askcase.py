@@ -12,7 +12,7 @@
                                              against the test's own query on each source
     askcase.py turns URL LOG                 continuation, a tampered conversation, bad ones
     askcase.py checksum-store STORE          a checksum of every table but the service's own
-                                             records (ask_log, llm_calls, counters)
+                                             records (ask_log, llm_calls, counters, audit_log)
 
 Every check prints one "ok N - ..." or "not ok N - ..." line on stdout (shared numbering with
 test_ask.sh through $ASK_CHECK_BASE, the number of the last check made before); the last line
@@ -464,7 +464,7 @@ def turns(url, log):
 
 # ---- writes -------------------------------------------------------------------------------------
 
-OWN = ("ask_log", "llm_calls", "counters", "callqa_schema")
+OWN = ("ask_log", "llm_calls", "counters", "callqa_schema", "audit_log")
 
 
 def checksum_store(store):
