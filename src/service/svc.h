@@ -182,6 +182,8 @@ typedef struct svc_caller {
     acc_scope scope;          /* what of the calls it may see */
     const char *agent_arg;    /* the 'agent' argument as the scope makes it (FILTER), or NULL */
     const char *campaign_arg; /* the 'campaign' argument as the scope makes it, or NULL */
+    char campaigns[ACC_MAX_CAMPAIGNS * (ACC_NAME_MAX * 2 + 3) + 3]; /* the scope's campaigns as
+                                a JSON array, for the lists' campaign set; "" none */
 } svc_caller;
 
 /* One request, from its headers to its completion (libmicrohttpd's con_cls). */
@@ -373,6 +375,9 @@ const store_val *svc_qa_col(const store_val *cols, int n, const char *name);
 double svc_qa_num(const store_val *cols, int n, const char *name);
 bool svc_qa_is_null(const store_val *cols, int n, const char *name);
 const char *svc_qa_arg(req *r, const char *k);
+/* The campaigns a list or search is limited to by the caller's scope: a JSON array of their ids
+ * (the store's campaign-set parameter), or NULL (no limit, or one campaign given as 'campaign'). */
+const char *svc_qa_campaigns(req *r);
 int svc_qa_int_arg(req *r, const char *k, long dflt, long lo, long hi, long *out);
 bool svc_qa_valid_date(const char *s);
 void svc_qa_day_back(int back, char out[11]);

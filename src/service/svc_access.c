@@ -132,8 +132,26 @@ static int out_of_scope(req *r, const char *why)
     return -1;
 }
 
-/* the 'campaign' argument within a campaign-limited scope */
-static int campaign_arg(req *r)
+/* The scope's campaigns as a JSON array into out (the store's campaign-set parameter): 0, or -1
+ * when it does not fit. */
+static int campaigns_json(const acc_scope *sc, char *out, size_t n)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < sc->n_campaigns; i++)
+        json_array_append_new(a, json_string(sc->campaigns[i]));
+    char *t = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    int rc = t && strlen(t) < n ? 0 : -1;
+    if (rc == 0)
+        memcpy(out, t, strlen(t) + 1);
+    free(t);
+    return rc;
+}
+
+/* The 'campaign' argument within a campaign-limited scope: one of the scope's; without it, a list
+ * or search (set true) reads the scope's campaigns as a set, and other figures (set false) the
+ * scope's one campaign (several: 400 campaign_required). */
+static int campaign_arg(req *r, bool set)
 {
     const acc_scope *sc = &r->who.scope;
     if (sc->n_campaigns == 0)
@@ -148,6 +166,12 @@ static int campaign_arg(req *r)
     if (sc->n_campaigns == 1) {
         r->who.campaign_arg = sc->campaigns[0];
         return 0;
+    }
+    if (set) {
+        if (campaigns_json(sc, r->who.campaigns, sizeof(r->who.campaigns)) == 0)
+            return 0;
+        svc_answer_error(r, 500, "internal", "the scope's campaigns could not be written");
+        return -1;
     }
     svc_answer_error(r, 400, "campaign_required",
                      "your scope has several campaigns: name one with 'campaign'");
@@ -207,11 +231,11 @@ static int scope_check(req *r)
     case SVC_SCOPE_FILTER:
         if (sc->agent[0])
             r->who.agent_arg = sc->agent;
-        return campaign_arg(r);
+        return campaign_arg(r, true);
     case SVC_SCOPE_CAMPAIGN:
         if (sc->agent[0])
             return out_of_scope(r, "these figures span agents: not for an agent's scope");
-        return campaign_arg(r);
+        return campaign_arg(r, false);
     case SVC_SCOPE_REFUSED:
     default:
         return out_of_scope(r, "this route is not limited to a scope: it needs a caller who may "

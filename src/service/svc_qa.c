@@ -158,6 +158,11 @@ const char *svc_qa_arg(req *r, const char *k)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, k);
 }
 
+const char *svc_qa_campaigns(req *r)
+{
+    return r->who.campaigns[0] ? r->who.campaigns : NULL;
+}
+
 /* An integer argument within [lo, hi] (default when absent). -1 with a 400 answer. */
 int svc_qa_int_arg(req *r, const char *k, long dflt, long lo, long hi, long *out)
 {

@@ -234,8 +234,9 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
             return svc_send(r);
         }
     }
-    store_val p[13] = {SV_S(from), SV_S(to), SV_S(svc_qa_arg(r, "agent")),
+    store_val p[14] = {SV_S(from), SV_S(to), SV_S(svc_qa_arg(r, "agent")),
                        SV_S(svc_qa_arg(r, "campaign")), SV_S(state)};
+    p[13] = SV_S(svc_qa_campaigns(r));
     p[11] = SV_S(q ? match : NULL);
     const char *ow = svc_qa_arg(r, "one_way"), *mos = svc_qa_arg(r, "mos_below"),
                *da = svc_qa_arg(r, "dead_air"), *fl = svc_qa_arg(r, "flagged"),
@@ -270,8 +271,8 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
     p[9] = SV_I(offset);
     svc_qa_rows rs = {json_array(), svc_qa_call_shape, NULL};
     int64_t total = 0;
-    if (store_calls(r->s->store, key, asc, p, 13, svc_qa_collect, &rs) != 0 ||
-        store_query(r->s->store, SQ_CALLS_COUNT, p, 13, count_row, &total) != 0) {
+    if (store_calls(r->s->store, key, asc, p, 14, svc_qa_collect, &rs) != 0 ||
+        store_query(r->s->store, SQ_CALLS_COUNT, p, 14, count_row, &total) != 0) {
         json_decref(rs.arr);
         return svc_qa_store_failed(r);
     }

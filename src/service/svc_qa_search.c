@@ -127,13 +127,14 @@ enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size)
         return svc_send(r);
     }
     search_acc acc = {.calls = json_array(), .max_calls = (size_t)limit};
-    store_val p[6] = {SV_S(match),
+    store_val p[7] = {SV_S(match),
                       SV_S(from),
                       SV_S(to),
                       SV_S(svc_qa_arg(r, "agent")),
                       SV_S(svc_qa_arg(r, "campaign")),
-                      SV_I(limit * 50)};
-    if (store_query(r->s->store, SQ_SEARCH, p, 6, search_row, &acc) != 0) {
+                      SV_I(limit * 50),
+                      SV_S(svc_qa_campaigns(r))};
+    if (store_query(r->s->store, SQ_SEARCH, p, 7, search_row, &acc) != 0) {
         json_decref(acc.calls);
         return svc_qa_store_failed(r);
     }

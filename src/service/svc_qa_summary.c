@@ -307,9 +307,13 @@ enum MHD_Result svc_qa_flagged(req *r, const char *data, size_t *size)
     char from[11], to[11];
     svc_qa_day_back((int)days - 1, from);
     svc_qa_day_back(0, to);
-    store_val p[5] = {SV_S(from), SV_S(to), SV_S(svc_qa_arg(r, "agent")),
-                      SV_S(svc_qa_arg(r, "campaign")), SV_I(limit)};
-    json_t *a = svc_qa_query(r, SQ_FLAGGED, p, 5, flagged_shape, NULL);
+    store_val p[6] = {SV_S(from),
+                      SV_S(to),
+                      SV_S(svc_qa_arg(r, "agent")),
+                      SV_S(svc_qa_arg(r, "campaign")),
+                      SV_I(limit),
+                      SV_S(svc_qa_campaigns(r))};
+    json_t *a = svc_qa_query(r, SQ_FLAGGED, p, 6, flagged_shape, NULL);
     return a ? svc_qa_send(r, 200, a) : svc_qa_store_failed(r);
 }
 

@@ -572,19 +572,22 @@ typedef enum store_qid {
     SQ_CALLS,       /* from, to, agent, campaign, state, one_way, mos_below, dead_air_min,
                        limit, offset, flagged, match (the FTS5 query of SQ_SEARCH: calls with a
                        transcript segment that matches), dtmf (1: with DTMF digits, 0: analysed
-                       without) (NULL: no filter): the calls, newest first (store_calls for
-                       the other orders) */
+                       without), campaigns (a JSON array of campaign ids: the calls of those
+                       only, a caller's scope) (NULL: no filter): the calls, newest first
+                       (store_calls for the other orders) */
     SQ_CALLS_COUNT, /* the same filters: total */
     SQ_QUEUE,       /* -: state, n */
     SQ_REPORT,      /* call id: report */
-    SQ_FLAGGED,     /* from, to, agent, campaign, limit: flagged calls, lowest total (or
+    SQ_FLAGGED,     /* from, to, agent, campaign, limit, campaigns (a JSON array, or NULL):
+                       flagged calls, lowest total (or
                        partial score, without a total) first */
     SQ_LEADERBOARD, /* from, to, min_calls: per agent: agent_user, agent_name, calls,
                        score_sum, score_min, score_max, flagged */
     SQ_DAY_AGENTS,  /* from, to, min_calls: per day and agent with scored calls: day,
                        agent_user, n, score_sum */
     SQ_TRANSCRIPT,  /* call id: text, detail, language, word_count, seconds */
-    SQ_SEARCH,      /* match (FTS5), from, to, agent, campaign, limit: the segments that
+    SQ_SEARCH,      /* match (FTS5), from, to, agent, campaign, limit, campaigns (a JSON array,
+                       or NULL): the segments that
                        match, newest call first: call_id, recording_id, agent_user,
                        campaign_id, call_date, segment, speaker, start, end, text, marked (the
                        text with each hit between \x02 and \x03) */
@@ -623,7 +626,7 @@ typedef enum store_calls_sort {
 } store_calls_sort;
 /* The sort's name as the API spells it ("call_date", ...); NULL out of range. */
 const char *store_calls_sort_name(store_calls_sort k);
-/* SQ_CALLS (its 13 parameters) in that order (asc: ascending). 0, or -1 (store_errmsg). */
+/* SQ_CALLS (its 14 parameters) in that order (asc: ascending). 0, or -1 (store_errmsg). */
 int store_calls(store *s, store_calls_sort k, bool asc, const store_val *params, int n_params,
                 store_row_fn fn, void *user);
 /* The store's size on disk, bytes. */

@@ -29,7 +29,7 @@
  * names its type for PostgreSQL, which cannot infer it from `$n IS NULL` alone. The filters on
  * the job, the analysis and the scores are EXISTS tests, so that a list without them reads
  * calls alone; `match` is the dialect's transcript search (SQ_SEARCH's). */
-#define CALL_WHERE(match, a_idx, sc_idx)                                                           \
+#define CALL_WHERE(match, a_idx, sc_idx, in_set)                                                   \
     " WHERE (CAST($1 AS TEXT) IS NULL OR c.day >= $1) AND (CAST($2 AS TEXT) IS NULL OR "           \
     "c.day <= $2) AND (CAST($3 AS TEXT) IS NULL OR c.agent_user = $3) AND (CAST($4 AS TEXT) IS "   \
     "NULL OR c.campaign_id = $4) AND (CAST($5 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM jobs j "   \
@@ -42,11 +42,16 @@
     "AND (CAST($13 AS INTEGER) IS NULL OR (a.dtmf_count > 0) = ($13 = 1)))) AND (CAST($11 AS "     \
     "INTEGER) IS NULL OR EXISTS (SELECT 1 FROM scores sc" sc_idx " WHERE sc.call_id = c.id AND "   \
     "sc.flagged = "                                                                                \
-    "$11)) AND (CAST($12 AS TEXT) IS NULL OR c.id IN (" match "))"
+    "$11)) AND (CAST($12 AS TEXT) IS NULL OR c.id IN (" match ")) AND (CAST($14 AS TEXT) IS NULL " \
+    "OR c.campaign_id IN (" in_set("$14") "))"
 /* SQLite's planner takes the unique analyses_call and the scores' rowid, which read the wide
  * rows, over the covering indexes unless told (PostgreSQL's costs find them) */
-#define LITE_WHERE CALL_WHERE(MATCH_LITE, " INDEXED BY analyses_list", " INDEXED BY scores_list")
-#define PG_WHERE CALL_WHERE(MATCH_PG, "", "")
+#define LITE_WHERE                                                                                 \
+    CALL_WHERE(MATCH_LITE, " INDEXED BY analyses_list", " INDEXED BY scores_list", IN_SET_LITE)
+#define PG_WHERE CALL_WHERE(MATCH_PG, "", "", IN_SET_PG)
+/* A set of campaigns (a caller's scope): a JSON array of their ids, bound as one parameter. */
+#define IN_SET_LITE(p) "SELECT value FROM json_each(" p ")"
+#define IN_SET_PG(p) "SELECT jsonb_array_elements_text(CAST(" p " AS TEXT)::jsonb)"
 #define MATCH_LITE "SELECT call_id FROM transcript_fts WHERE transcript_fts MATCH $12"
 #define MATCH_PG                                                                                   \
     "SELECT call_id FROM transcript_segments WHERE tsv @@ websearch_to_tsquery('simple', $12)"
@@ -109,18 +114,22 @@ static const char *const k_sql[SQ_N] = {
     /* the lowest first (the total, or the partial score of a call without one), ranked on the
      * index scores_flagged_rank alone (flagged, day, that score, the call id): only the rows
      * kept are read from scores and calls */
-    [SQ_FLAGGED] = "SELECT c.recording_id, c.agent_user, c.agent_name, c.campaign_id, c.call_date, "
-                   "c.length_sec AS call_length, sc.total_score, sc.partial_score, sc.coverage, "
-                   "sc.flag_reason, sc.summary, "
-                   "sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "
-                   "sc.resolution, sc.closing, sc.compliance FROM (SELECT call_id FROM scores "
-                   "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND (CAST($3 AS TEXT) IS NULL OR "
-                   "call_id IN (SELECT id FROM calls WHERE agent_user = $3)) AND (CAST($4 AS TEXT) "
-                   "IS NULL OR call_id IN "
-                   "(SELECT id FROM calls WHERE day >= $1 AND day <= $2 AND campaign_id = $4)) "
-                   "ORDER BY COALESCE(total_score, partial_score), call_id LIMIT $5) f JOIN scores "
-                   "sc ON sc.call_id = f.call_id JOIN calls c ON c.id = f.call_id ORDER BY "
-                   "COALESCE(sc.total_score, sc.partial_score), c.id",
+    [SQ_FLAGGED] =
+        "SELECT c.recording_id, c.agent_user, c.agent_name, c.campaign_id, c.call_date, "
+        "c.length_sec AS call_length, sc.total_score, sc.partial_score, sc.coverage, "
+        "sc.flag_reason, sc.summary, "
+        "sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "
+        "sc.resolution, sc.closing, sc.compliance FROM (SELECT call_id FROM scores "
+        "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND (CAST($3 AS TEXT) IS NULL OR "
+        "call_id IN (SELECT id FROM calls WHERE agent_user = $3)) AND (CAST($4 AS TEXT) "
+        "IS NULL OR call_id IN "
+        "(SELECT id FROM calls WHERE day >= $1 AND day <= $2 AND campaign_id = $4)) "
+        "AND (CAST($6 AS TEXT) IS NULL OR call_id IN (SELECT id FROM calls WHERE day "
+        ">= $1 AND day <= $2 AND campaign_id IN (" IN_SET_LITE(
+            "$6") "))) "
+                  "ORDER BY COALESCE(total_score, partial_score), call_id LIMIT $5) f JOIN scores "
+                  "sc ON sc.call_id = f.call_id JOIN calls c ON c.id = f.call_id ORDER BY "
+                  "COALESCE(sc.total_score, sc.partial_score), c.id",
     [SQ_LEADERBOARD] = "SELECT d.agent_user, (SELECT agent_name FROM calls WHERE agent_user = "
                        "d.agent_user AND agent_name IS NOT NULL ORDER BY id DESC LIMIT 1) AS "
                        "agent_name, SUM(d.scored) AS calls, SUM(d.score_sum) AS score_sum, "
@@ -140,8 +149,10 @@ static const char *const k_sql[SQ_N] = {
                   "\"end\", f.text, highlight(transcript_fts, 0, char(2), char(3)) AS marked FROM "
                   "transcript_fts f JOIN calls c ON c.id = f.call_id WHERE transcript_fts MATCH $1 "
                   "AND ($2 IS NULL OR c.day >= $2) AND ($3 IS NULL OR c.day <= $3) AND ($4 IS NULL "
-                  "OR c.agent_user = $4) AND ($5 IS NULL OR c.campaign_id = $5) ORDER BY "
-                  "c.call_date DESC NULLS LAST, c.id DESC, f.rowid LIMIT $6",
+                  "OR c.agent_user = $4) AND ($5 IS NULL OR c.campaign_id = $5) AND ($7 IS NULL "
+                  "OR c.campaign_id IN (" IN_SET_LITE(
+                      "$7") ")) ORDER BY "
+                            "c.call_date DESC NULLS LAST, c.id DESC, f.rowid LIMIT $6",
     [SQ_SCORE] = "SELECT scorecard, backend, scorecard_hash, provider_hash, topic_class, "
                  "topic_subclass, detail FROM scores WHERE call_id = $1",
     [SQ_OVERRIDES] = "SELECT o.category, o.score, o.supervisor, o.comment, o.created FROM "
@@ -165,6 +176,22 @@ static const char *const k_sql[SQ_N] = {
  * (each word or "phrase" quoted, all required), which websearch_to_tsquery reads the same way
  * and never refuses; ts_headline marks every hit in the whole text. */
 static const char *const k_sql_pg[SQ_N] = {
+    [SQ_FLAGGED] =
+        "SELECT c.recording_id, c.agent_user, c.agent_name, c.campaign_id, c.call_date, "
+        "c.length_sec AS call_length, sc.total_score, sc.partial_score, sc.coverage, "
+        "sc.flag_reason, sc.summary, "
+        "sc.greeting, sc.customer_id, sc.needs, sc.product, sc.communication, "
+        "sc.resolution, sc.closing, sc.compliance FROM (SELECT call_id FROM scores "
+        "WHERE flagged = 1 AND day >= $1 AND day <= $2 AND (CAST($3 AS TEXT) IS NULL OR "
+        "call_id IN (SELECT id FROM calls WHERE agent_user = $3)) AND (CAST($4 AS TEXT) "
+        "IS NULL OR call_id IN "
+        "(SELECT id FROM calls WHERE day >= $1 AND day <= $2 AND campaign_id = $4)) "
+        "AND (CAST($6 AS TEXT) IS NULL OR call_id IN (SELECT id FROM calls WHERE day "
+        ">= $1 AND day <= $2 AND campaign_id IN (" IN_SET_PG(
+            "$6") "))) "
+                  "ORDER BY COALESCE(total_score, partial_score), call_id LIMIT $5) f JOIN scores "
+                  "sc ON sc.call_id = f.call_id JOIN calls c ON c.id = f.call_id ORDER BY "
+                  "COALESCE(sc.total_score, sc.partial_score), c.id",
     [SQ_SEARCH] = "SELECT c.id AS call_id, c.recording_id, c.agent_user, c.campaign_id, "
                   "c.call_date, f.seg AS segment, f.speaker, f.t_start AS start, f.t_end AS "
                   "\"end\", f.text, ts_headline('simple', f.text, q, 'StartSel=' || chr(2) || "
@@ -173,7 +200,9 @@ static const char *const k_sql_pg[SQ_N] = {
                   "websearch_to_tsquery('simple', $1) q WHERE f.tsv @@ q "
                   "AND ($2::text IS NULL OR c.day >= $2) AND ($3::text IS NULL OR c.day <= $3) AND "
                   "($4::text IS NULL OR c.agent_user = $4) AND ($5::text IS NULL OR c.campaign_id "
-                  "= $5) ORDER BY c.call_date DESC NULLS LAST, c.id DESC, f.seg LIMIT $6",
+                  "= $5) AND ($7::text IS NULL OR c.campaign_id IN (" IN_SET_PG(
+                      "$7") ")) ORDER BY "
+                            "c.call_date DESC NULLS LAST, c.id DESC, f.seg LIMIT $6",
     [SQ_AGREEMENT] = AGREEMENT_SQL("CASE WHEN jsonb_typeof(sc.detail::jsonb -> 'categories' -> "
                                    "o.category -> 'score') = 'number' THEN (sc.detail::jsonb -> "
                                    "'categories' -> o.category ->> 'score')::double precision END"),

@@ -91,6 +91,7 @@ USERS = {  # name: (role, scope)
     "ann": ("agent", None),
     "bob": ("agent", None),
     "cara": ("analyst", "campaign:C1"),
+    "dana": ("supervisor", "campaign:C1,campaign:C2"),
     "eve": ("analyst", None),
 }
 pwfile = os.path.join(T, "pw")
@@ -218,7 +219,8 @@ if svc.poll() is not None:
     sys.exit(1)
 
 # three calls, uploaded with the shared token (admin)
-CALLS = {"RA1": ("ann", "C1", "UA1"), "RB1": ("bob", "C2", "UB1"), "RB2": ("bob", "C1", "UB2")}
+CALLS = {"RA1": ("ann", "C1", "UA1"), "RB1": ("bob", "C2", "UB1"), "RB2": ("bob", "C1", "UB2"),
+         "RC1": ("carl", "C3", "UC1")}
 audio = os.path.join(T, "tone.wav")
 wav(audio)
 today = time.strftime("%Y-%m-%d")
@@ -314,7 +316,7 @@ s, b, _ = req("GET", "/api/qa/calls?agent=ann", bob)
 check("bob lists calls with agent=ann: only his own (2)", s == 200 and agents_of(b) == ["bob"] and b.get("total") == 2,
       (s, b))
 s, b, _ = req("GET", "/api/qa/calls", tokens["ana"])
-check("an analyst lists every call (3)", s == 200 and b.get("total") == 3, (s, b))
+check("an analyst lists every call (4)", s == 200 and b.get("total") == 4, (s, b))
 s, b, _ = req("GET", "/api/qa/search?q=refund&agent=ann", bob)
 txt = json.dumps(b)
 check("bob searches 'refund' with agent=ann: his calls' segments only", s == 200 and "RA1" not in txt and "RB1" in txt,
@@ -324,7 +326,7 @@ s2, b2, _ = req("GET", "/api/qa/search?q=RA1", tokens["ana"])
 check("bob searches for the words of ann's call: nothing (an analyst finds it)",
       s == 200 and b.get("calls") == [] and s2 == 200 and len(b2.get("calls", [])) == 1, (s, b, s2, b2))
 s, b, _ = req("GET", "/api/qa/search?q=refund", tokens["ana"])
-check("an analyst's search finds all three calls", s == 200 and all(r in json.dumps(b) for r in CALLS), (s, b))
+check("an analyst's search finds all four calls", s == 200 and all(r in json.dumps(b) for r in CALLS), (s, b))
 s, b, _ = req("GET", "/api/qa/flagged?agent=ann", bob)
 check("bob's flagged list with agent=ann: nothing of ann's", s == 200 and "RA1" not in json.dumps(b), (s, b))
 s, b, _ = req("GET", "/api/qa/events?after=0", bob, stream=True)
@@ -364,8 +366,8 @@ else:
     check("... and the dialer's source is refused to her, layer scope",
           len(q) == 2 and (q[1].get("refused") or {}).get("layer") == "scope", q)
     s, b, q = ask_rows(tokens["ana"], "which calls? (ana)")
-    check("an unlimited analyst's POST /ask: the same query sees all 3 calls",
-          s == 200 and len(q) == 2 and q[0].get("rows") == 3 and (q[1].get("refused") or {}).get("layer") != "scope",
+    check("an unlimited analyst's POST /ask: the same query sees all 4 calls",
+          s == 200 and len(q) == 2 and q[0].get("rows") == 4 and (q[1].get("refused") or {}).get("layer") != "scope",
           (s, b))
     handed = {}
     for line in open(os.path.join(os.environ["ACCESS_LLM_LOG"], "requests.jsonl")):
@@ -373,9 +375,33 @@ else:
         for r in (a or {}).get("results", []):
             if r.get("type") == "callqa" and "rows" in r:
                 handed[a["question"]] = sorted(x[0] for x in r["rows"])
-    check("the rows handed to the model: cara's RA1 and RB2 (C1), ana's all three",
-          handed.get("which calls? (cara)") == ["RA1", "RB2"] and handed.get("which calls? (ana)") == ["RA1", "RB1", "RB2"],
+    check("the rows handed to the model: cara's RA1 and RB2 (C1), ana's all four",
+          handed.get("which calls? (cara)") == ["RA1", "RB2"]
+          and handed.get("which calls? (ana)") == ["RA1", "RB1", "RB2", "RC1"],
           handed)
+
+# a supervisor of two campaigns: the lists and the search read both, never a third
+dana = tokens["dana"]
+s, b, _ = req("GET", "/api/qa/calls", dana)
+check("dana (C1 and C2) lists the calls of both campaigns, not C3's",
+      s == 200 and sorted(c.get("recording_id") for c in b.get("calls", [])) == ["RA1", "RB1", "RB2"], (s, b))
+s, b, _ = req("GET", "/api/qa/calls?campaign=C2", dana)
+check("... one of them when she names it", s == 200 and [c.get("recording_id") for c in b.get("calls", [])] == ["RB1"],
+      (s, b))
+s, b, _ = req("GET", "/api/qa/search?q=refund", dana)
+txt = json.dumps(b)
+check("... her search finds the three, not RC1", s == 200 and "RB1" in txt and "RA1" in txt and "RC1" not in txt,
+      (s, txt[:300]))
+s, b, _ = req("GET", "/api/qa/flagged", dana)
+check("... her flagged queue answers (200)", s == 200, (s, b))
+s, b, _ = req("GET", "/api/qa/call/UC1/audio", dana)
+check("... RC1's audio by uniqueid: 404", s == 404, s)
+s, b, _ = req("GET", "/api/qa/calls?campaign=C3", dana)
+check("... campaign=C3: 403 out_of_scope", s == 403 and b.get("code") == "out_of_scope", (s, b))
+s, b, _ = req("GET", "/api/qa/trends", dana)
+check("... the trends of several campaigns need one named (400 campaign_required), one is served",
+      s == 400 and b.get("code") == "campaign_required" and req("GET", "/api/qa/trends?campaign=C1", dana)[0] == 200,
+      (s, b))
 
 # ---- logins by name and password ---------------------------------------------------------------
 s, b, h = req("POST", "/api/session", None, {"username": "ann", "password": PW})

@@ -524,8 +524,9 @@ static int hit_row(void *user, const store_val *c, int n)
 static int search(store *s, const char *match, const char *agent, hits *h)
 {
     memset(h, 0, sizeof(*h));
-    store_val p[6] = {SV_S(match), SV_S(NULL), SV_S(NULL), SV_S(agent), SV_S(NULL), SV_I(50)};
-    return store_query(s, SQ_SEARCH, p, 6, hit_row, h);
+    store_val p[7] = {SV_S(match), SV_S(NULL), SV_S(NULL), SV_S(agent),
+                      SV_S(NULL),  SV_I(50),   SV_S(NULL)};
+    return store_query(s, SQ_SEARCH, p, 7, hit_row, h);
 }
 
 /* A transcript stored under the lease (the job moves on), replaced by a second one (its search
