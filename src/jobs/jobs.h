@@ -93,6 +93,12 @@ int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_pla
  * strings wherever else a string holds them. *masked: the fields masked. 0, or -1 (memory). */
 int qa_redact_mask_report(struct json_t *report, size_t *masked);
 
+/* An imported transcript of a stored call redacted as its campaign asks (the call's campaign
+ * read from st): 1 redacted (*hits entities), 0 its campaign is not redacted, -1 with err (the
+ * store, or memory: t must not be stored). The audio copy is not redone. */
+int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, tx_transcript *t,
+                            size_t *hits, char *err, size_t n);
+
 typedef struct qa_redact_result {
     char state[8];    /* "ok", or "failed": held back from playback */
     char audio[1100]; /* the redacted copy, "" when none was written */

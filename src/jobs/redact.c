@@ -168,6 +168,34 @@ int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_pla
     return 0;
 }
 
+int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, tx_transcript *t,
+                            size_t *hits, char *err, size_t n)
+{
+    *hits = 0;
+    store_call call;
+    int got = store_call_get(st, call_id, &call);
+    if (got < 0) {
+        snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+        return -1;
+    }
+    qa_redact_plan p;
+    if (qa_redact_plan_of(c, got == 1 ? call.campaign_id : NULL, &p) != 0) {
+        snprintf(err, n, "the redaction settings are not valid");
+        return -1;
+    }
+    if (!p.on)
+        return 0;
+    pv_redaction r;
+    if (pv_redact_transcript(t, &p.pv, &r) != 0) {
+        snprintf(err, n, "out of memory (redacting the transcript)");
+        return -1;
+    }
+    for (int k = 0; k < PV_N_TYPES; k++)
+        *hits += r.counts[k];
+    pv_redaction_free(&r);
+    return 1;
+}
+
 /* ---- keyed digits in a report --------------------------------------------------------------- */
 
 typedef struct digit_list {
@@ -791,7 +819,10 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
     }
     /* the audio */
     json_t *au = json_object();
-    json_object_set_new(au, "mode", json_string(p->audio == 2 ? "tone" : p->audio == 1 ? "mute" : "off"));
+    json_object_set_new(au, "mode",
+                        json_string(p->audio == 2   ? "tone"
+                                    : p->audio == 1 ? "mute"
+                                                    : "off"));
     if (p->audio) {
         ivl_list iv = {0};
         size_t runs = 0, pauses = 0;
@@ -840,7 +871,8 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
             json_object_set_new(au, "file", json_string(path));
             json_object_set_new(vf, "dtmf_digits", json_integer((json_int_t)v.digits));
             if (v.digits)
-                json_object_set_new(vf, "dtmf_first_sec", json_real(round(v.digit_at * 1000) / 1000));
+                json_object_set_new(vf, "dtmf_first_sec",
+                                    json_real(round(v.digit_at * 1000) / 1000));
             json_object_set_new(vf, "intervals_checked", json_integer((json_int_t)v.ivl_checked));
             json_object_set_new(vf, "intervals_not_covered", json_integer((json_int_t)v.bad_ivl));
             ok = ok && v.digits == 0 && v.bad_ivl == 0;

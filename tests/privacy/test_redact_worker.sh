@@ -187,8 +187,17 @@ a = json.load(open(sys.argv[1]))["audio"]
 assert a["legs"] == ["mix"] and a["redacted"] is True, a
 ' "$T/b_call.json"
 
-# ---- nothing kept holds the card ---------------------------------------------------------------
+# ---- a transcript imported: redacted before it is stored ------------------------------------
+printf '%s' '{"segments": [{"speaker": "customer", "start": 57.3, "end": 59.2, "text": "card 4111 1111 1111 1111 thanks"}]}' > "$T/imp.json"
+check "import (POST): 200" [ "$(curl -s -o "$T/imp.out" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "@$T/imp.json" "$U/api/qa/call/B1/transcript")" = 200 ]
+check "import (POST): stored as [CARD]" sh -c "sqlite3 '$T/qa.db' 'SELECT text FROM transcripts WHERE call_id = $B' | grep -q '\[CARD\]' && ! grep -q 4111 '$T/imp.out'"
 serve_stop
+"$CQ" transcript import --db "$T/qa.db" --call B1 --config "$T/mute.conf" "$T/imp.json" > "$T/imp2.out" 2>&1
+check "import (CLI): stored as [CARD], and says so" sh -c "grep -q '1 entities redacted' '$T/imp2.out' && sqlite3 '$T/qa.db' 'SELECT text FROM transcripts WHERE call_id = $B' | grep -q '\[CARD\]'"
+"$CQ" transcript import --db "$T/qa.db" --call S1 --config "$T/mute.conf" "$T/imp.json" > "$T/imp3.out" 2>&1
+check "import (CLI) into SALES: kept as it came" sh -c "sqlite3 '$T/qa.db' 'SELECT text FROM transcripts WHERE call_id = $S' | grep -q '4111'"
+
+# ---- nothing kept holds the card ---------------------------------------------------------------
 sqlite3 "$T/qa.db" .dump > "$T/dump.sql"
 check "the fake LLM was asked (scoring ran on the redacted transcript)" \
     sh -c "ls '$T/llm'/body-*.json > /dev/null 2>&1"
@@ -203,8 +212,8 @@ check "no Luhn-valid run nor the card in the BANK call's rows, the logs, its LLM
     "$T/b.json" "$T/b.txt"
 sq "SELECT s.detail FROM scores s WHERE s.call_id = $B" > "$T/b_score.json"
 check "nor in its score" python3 "$HERE/luhn_scan.py" --planted "$CARD" "$T/b_score.json"
-check "the search index: the card's words found for SALES, not for BANK" \
-    [ "$(sq "SELECT COUNT(*) > 0 FROM transcript_fts WHERE transcript_fts MATCH 'four' AND call_id = $S")/$(sq "SELECT COUNT(*) FROM transcript_fts WHERE transcript_fts MATCH 'four' AND call_id = $B")" = 1/0 ]
+check "the search index: the card found for SALES, not for BANK" \
+    [ "$(sq "SELECT COUNT(*) > 0 FROM transcript_fts WHERE transcript_fts MATCH '4111' AND call_id = $S")/$(sq "SELECT COUNT(*) FROM transcript_fts WHERE transcript_fts MATCH 'four OR 4111' AND call_id = $B")" = 1/0 ]
 
 # ---- held back ---------------------------------------------------------------------------------
 sq "UPDATE analyses SET redaction = 'failed' WHERE call_id = $B"
