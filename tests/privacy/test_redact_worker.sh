@@ -187,6 +187,15 @@ a = json.load(open(sys.argv[1]))["audio"]
 assert a["legs"] == ["mix"] and a["redacted"] is True, a
 ' "$T/b_call.json"
 
+# ---- an analysis on demand: keyed digits masked before it is stored or answered --------------
+curl -s -o "$T/adhoc.json" -X POST --data-binary "@$C/call06_ivr_dtmf.wav" "$U/analyze?name=c6.wav"
+check "POST /analyze with redaction on: the digits masked in the answer" python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert [e["digits"] for e in r["events"] if e["type"] == "dtmf"] == ["*****"], r.get("events")
+' "$T/adhoc.json"
+check "... and in what was stored" sh -c "[ \$(sqlite3 '$T/qa.db' \"SELECT COUNT(*) FROM analyses WHERE call_id IS NULL AND report LIKE '%*****%'\") = 1 ] && ! sqlite3 '$T/qa.db' \"SELECT report FROM analyses WHERE call_id IS NULL\" | grep -q 8275"
+
 # ---- a transcript imported: redacted before it is stored ------------------------------------
 printf '%s' '{"segments": [{"speaker": "customer", "start": 57.3, "end": 59.2, "text": "card 4111 1111 1111 1111 thanks"}]}' > "$T/imp.json"
 check "import (POST): 200" [ "$(curl -s -o "$T/imp.out" -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "@$T/imp.json" "$U/api/qa/call/B1/transcript")" = 200 ]
