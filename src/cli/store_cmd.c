@@ -23,6 +23,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: callqa store migrate --from SQLITE_PATH --to postgresql://... [options]\n"
+          "       callqa store redact --db STORE --since DAY [--config FILE] [--dry-run]\n"
           "\n"
           "Copy every row of a SQLite store into a PostgreSQL store, then verify both hold the\n"
           "same (per table: the row count and a checksum). Run it again after an interruption:\n"
@@ -170,6 +171,8 @@ int cq_cli_store(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "migrate"))
         return store_migrate(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "redact"))
+        return cq_cli_store_redact(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;

@@ -99,6 +99,20 @@ int qa_redact_mask_report(struct json_t *report, size_t *masked);
 int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, tx_transcript *t,
                             size_t *hits, char *err, size_t n);
 
+/* A call stored before redaction was turned on, redacted now (callqa store redact): its
+ * transcript (when it holds something to redact), the keyed digits of its report (with a
+ * `redaction` object saying so), the strings of its score's detail (quotes, reasons). Its audio
+ * copy is not made here (the call analysed again makes it). */
+typedef struct qa_stored_redaction {
+    bool redacted;                  /* its campaign is redacted */
+    bool transcript, report, score; /* rewritten (or would be: dry) */
+    size_t counts[PV_N_TYPES];      /* entities in the transcript and the score */
+    size_t digits;                  /* report fields masked */
+} qa_stored_redaction;
+/* 1 done (or shown, dry), 0 its campaign is not redacted, -1 with err. */
+int qa_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry,
+                     qa_stored_redaction *out, char *err, size_t n);
+
 typedef struct qa_redact_result {
     char state[8];    /* "ok", or "failed": held back from playback */
     char audio[1100]; /* the redacted copy, "" when none was written */

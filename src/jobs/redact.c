@@ -888,3 +888,278 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
     snprintf(res->state, sizeof(res->state), "%s", ok ? "ok" : "failed");
     return o;
 }
+
+/* ---- calls already stored (callqa store redact) ---------------------------------------------- */
+
+typedef struct text_cell {
+    char *s;
+} text_cell;
+
+static int first_text(void *user, const store_val *c, int n)
+{
+    text_cell *t = user;
+    if (n > 0 && c[0].t == SV_TEXT && c[0].s && !t->s)
+        t->s = strdup(c[0].s);
+    return 1;
+}
+
+static int second_text(void *user, const store_val *c, int n)
+{
+    return n > 1 ? first_text(user, c + 1, n - 1) : 1;
+}
+
+static int score_detail(void *user, const store_val *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (c[i].name && !strcmp(c[i].name, "detail"))
+            return first_text(user, c + i, n - i);
+    return 1;
+}
+
+/* The stored transcript block as tx_import's format: each leg's segments with the leg's role
+ * as their speaker. NULL when it holds no segment (or memory). */
+static char *import_form(json_t *detail)
+{
+    json_t *segs = json_array();
+    size_t i, k;
+    json_t *leg, *g;
+    json_array_foreach(json_object_get(detail, "legs"), i, leg)
+    {
+        const char *role = json_string_value(json_object_get(leg, "role"));
+        json_array_foreach(json_object_get(leg, "segments"), k, g)
+        {
+            json_t *o = json_object();
+            json_object_set_new(o, "speaker", json_string(role ? role : "mixed"));
+            json_object_set(o, "start", json_object_get(g, "start"));
+            json_object_set(o, "end", json_object_get(g, "end"));
+            json_object_set(o, "text", json_object_get(g, "text"));
+            json_t *ws = json_object_get(g, "words");
+            if (json_array_size(ws)) {
+                json_t *wa = json_array();
+                size_t j;
+                json_t *w;
+                json_array_foreach(ws, j, w)
+                {
+                    json_t *x = json_object();
+                    json_object_set(x, "word", json_object_get(w, "word"));
+                    json_object_set(x, "start", json_object_get(w, "start"));
+                    json_object_set(x, "end", json_object_get(w, "end"));
+                    json_array_append_new(wa, x);
+                }
+                json_object_set_new(o, "words", wa);
+            }
+            json_array_append_new(segs, o);
+        }
+    }
+    char *out = NULL;
+    if (json_array_size(segs)) {
+        json_t *root = json_object();
+        json_object_set_new(root, "segments", segs);
+        out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(root);
+    } else {
+        json_decref(segs);
+    }
+    return out;
+}
+
+/* every string of v through pv_redact_string; *changed when one changed */
+static int redact_strings(json_t *v, const pv_settings *s, size_t *counts, bool *changed)
+{
+    if (json_is_object(v) || json_is_array(v)) {
+        const char *k;
+        json_t *x;
+        size_t i;
+        if (json_is_object(v)) {
+            json_object_foreach(v, k, x) if (redact_strings(x, s, counts, changed) != 0) return -1;
+        } else {
+            json_array_foreach(v, i, x) if (redact_strings(x, s, counts, changed) != 0) return -1;
+        }
+        return 0;
+    }
+    if (!json_is_string(v))
+        return 0;
+    char *t = strdup(json_string_value(v));
+    if (!t)
+        return -1;
+    const char *before = json_string_value(v);
+    if (pv_redact_string(&t, s, CQ_ROLE_MIXED, counts) != 0) {
+        free(t);
+        return -1;
+    }
+    if (strcmp(t, before)) {
+        json_string_set(v, t);
+        *changed = true;
+    }
+    free(t);
+    return 0;
+}
+
+/* The transcript of call_id redacted: 1 rewritten (or would be, dry), 0 nothing to redact or no
+ * transcript, -1 with err. */
+static int stored_transcript(const qa_redact_plan *p, store *st, int64_t call_id, bool dry,
+                             const char *report, size_t *counts, char *err, size_t n)
+{
+    text_cell det = {0};
+    store_val q[1] = {SV_I(call_id)};
+    if (store_query(st, SQ_TRANSCRIPT, q, 1, second_text, &det) != 0) {
+        snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+        return -1;
+    }
+    if (!det.s)
+        return 0;
+    json_t *d = json_loads(det.s, 0, NULL);
+    free(det.s);
+    char *imp = json_is_object(d) ? import_form(d) : NULL;
+    if (!imp) {
+        json_decref(d);
+        return 0;
+    }
+    tx_transcript t;
+    char why[400];
+    int rc = 0;
+    if (tx_import(imp, strlen(imp), NULL, report, &t, why, sizeof(why)) != 0) {
+        snprintf(err, n, "its transcript could not be read back: %s", why);
+        free(imp);
+        json_decref(d);
+        return -1;
+    }
+    free(imp);
+    pv_redaction r;
+    if (pv_redact_transcript(&t, &p->pv, &r) != 0) {
+        tx_transcript_free(&t);
+        json_decref(d);
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    size_t hits = 0;
+    for (int k = 0; k < PV_N_TYPES; k++)
+        hits += r.counts[k], counts[k] += r.counts[k];
+    pv_redaction_free(&r);
+    if (hits && !dry) {
+        /* the original block with the redacted legs' segments, turns and counts in place: its
+         * engine, model, chunks and plan stay as the ASR made them */
+        char *js = tx_to_json(&t);
+        json_t *nb = js ? json_loads(js, 0, NULL) : NULL;
+        free(js);
+        size_t i;
+        json_t *leg;
+        json_array_foreach(json_object_get(d, "legs"), i, leg)
+        {
+            json_t *nl = json_array_get(json_object_get(nb, "legs"), i);
+            if (nl)
+                json_object_set(leg, "segments", json_object_get(nl, "segments"));
+        }
+        json_object_set(d, "turns", json_object_get(nb, "turns"));
+        json_object_set(d, "word_count", json_object_get(nb, "word_count"));
+        json_decref(nb);
+        char *merged = nb ? json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+        qa_stored_tx sx;
+        if (!merged ||
+            qa_stored_tx_from_json(merged, "redacted", call_id, &sx, why, sizeof(why)) != 0) {
+            snprintf(err, n, "%s", merged ? why : "out of memory");
+            rc = -1;
+        } else {
+            if (store_transcript_put(st, &sx.t, (double)time(NULL)) != STORE_OK) {
+                snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+                rc = -1;
+            }
+            qa_stored_tx_free(&sx);
+        }
+        free(merged);
+    }
+    tx_transcript_free(&t);
+    json_decref(d);
+    return rc < 0 ? -1 : hits > 0;
+}
+
+int qa_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry,
+                     qa_stored_redaction *out, char *err, size_t n)
+{
+    memset(out, 0, sizeof(*out));
+    store_call call;
+    int got = store_call_get(st, call_id, &call);
+    if (got <= 0) {
+        snprintf(err, n, got < 0 ? "the store could not answer" : "no such call");
+        return -1;
+    }
+    qa_redact_plan p;
+    if (qa_redact_plan_of(c, call.campaign_id, &p) != 0) {
+        snprintf(err, n, "the redaction settings are not valid");
+        return -1;
+    }
+    if (!p.on)
+        return 0;
+    out->redacted = true;
+    text_cell rep = {0};
+    store_val q[1] = {SV_I(call_id)};
+    if (store_query(st, SQ_REPORT, q, 1, first_text, &rep) != 0) {
+        snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+        return -1;
+    }
+    int rc = stored_transcript(&p, st, call_id, dry, rep.s, out->counts, err, n);
+    if (rc < 0) {
+        free(rep.s);
+        return -1;
+    }
+    out->transcript = rc == 1;
+    /* the report: keyed digits masked, and what was done said */
+    json_t *r = rep.s ? json_loads(rep.s, 0, NULL) : NULL;
+    free(rep.s);
+    if (json_is_object(r)) {
+        if (qa_redact_mask_report(r, &out->digits) != 0) {
+            json_decref(r);
+            snprintf(err, n, "out of memory");
+            return -1;
+        }
+        json_t *ro = json_object();
+        json_object_set_new(ro, "types", types_json(p.pv.types));
+        json_object_set_new(ro, "counts", counts_json(out->counts));
+        json_object_set_new(ro, "digits_masked", json_integer((json_int_t)out->digits));
+        json_object_set_new(ro, "applied", json_string("callqa store redact"));
+        json_object_set_new(ro, "audio",
+                            json_string("no copy: analyse the call again "
+                                        "(callqa requeue) for its redacted audio"));
+        json_object_set_new(r, "redaction", ro);
+        char *js = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(r);
+        if (!js || (!dry && store_report_set(st, call_id, js) < 0)) {
+            snprintf(err, n, js ? "the store could not answer: %s" : "out of memory",
+                     store_errmsg(st));
+            free(js);
+            return -1;
+        }
+        free(js);
+        out->report = true;
+    } else {
+        json_decref(r);
+    }
+    /* the score: its quotes and reasons */
+    text_cell sc = {0};
+    if (store_query(st, SQ_SCORE, q, 1, score_detail, &sc) != 0) {
+        snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+        return -1;
+    }
+    json_t *d = sc.s ? json_loads(sc.s, 0, NULL) : NULL;
+    free(sc.s);
+    bool changed = false;
+    if (d && redact_strings(d, &p.pv, out->counts, &changed) != 0) {
+        json_decref(d);
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    if (changed) {
+        char *js = json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        if (!js || (!dry && store_score_detail_set(st, call_id, js) < 0)) {
+            snprintf(err, n, js ? "the store could not answer: %s" : "out of memory",
+                     store_errmsg(st));
+            free(js);
+            json_decref(d);
+            return -1;
+        }
+        free(js);
+        out->score = true;
+    }
+    json_decref(d);
+    return 1;
+}

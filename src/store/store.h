@@ -170,6 +170,14 @@ int store_job_analysed(store *s, store_lease *l, const char *engine, const char 
  * the redacted copy's path ("" none). 1, 0 (no analysis), -1. */
 int store_redaction_get(store *s, int64_t call_id, char state[8], char *audio, size_t n);
 
+/* The calls of call_date since_day ("YYYY-MM-DD") or later whose analysis has no redaction
+ * state (or that have no analysis): *ids (malloc'd), *n. 0, or -1. */
+int store_redact_candidates(store *s, const char *since_day, int64_t **ids, int *n);
+/* A call's stored report, and its score's detail, replaced (callqa store redact): 1, 0 (no such
+ * row), -1. */
+int store_report_set(store *s, int64_t call_id, const char *report);
+int store_score_detail_set(store *s, int64_t call_id, const char *detail);
+
 /* A call's level envelope (call_envelopes, one per call): the step, s, and the legs as a JSON
  * object {leg: [tenths of a dB FS, integers]} (the report's leg names: inbound, outbound). */
 typedef struct store_envelope {
