@@ -35,18 +35,15 @@ static void usage(FILE *f)
 
 static bool is_day(const char *s)
 {
-    return strlen(s) == 10 && s[4] == '-' && s[7] == '-' &&
-           strspn(s, "0123456789-") == 10;
+    return strlen(s) == 10 && s[4] == '-' && s[7] == '-' && strspn(s, "0123456789-") == 10;
 }
 
 int cq_cli_store_redact(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                         {"since", required_argument, NULL, 's'},
-                                         {"config", required_argument, NULL, 'f'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},     {"since", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'f'}, {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *db = NULL, *since = NULL, *config = NULL;
     bool dry = false;
     int c;
@@ -110,8 +107,8 @@ int cq_cli_store_redact(int argc, char **argv)
         for (int k = 0; k < PV_N_TYPES; k++)
             hits += r.counts[k], total[k] += r.counts[k];
         digits += r.digits;
-        printf("call %lld: %zu entities, %zu keyed-digit fields%s%s%s%s\n", (long long)ids[i],
-               hits, r.digits, dry ? " (dry run)" : "", r.transcript ? "; transcript" : "",
+        printf("call %lld: %zu entities, %zu keyed-digit fields%s%s%s%s\n", (long long)ids[i], hits,
+               r.digits, dry ? " (dry run)" : "", r.transcript ? "; transcript" : "",
                r.report ? "; report" : "", r.score ? "; score" : "");
     }
     printf("%s%d calls of %d since %s", dry ? "would redact " : "redacted ", done, n, since);

@@ -19,8 +19,11 @@
  * on the first channel). The intervals muted, on every channel (the other leg holds the same
  * words as echo or crosstalk):
  *   - each span of the transcript's redaction (its words' times with the guard band),
- *   - each DTMF event of the report (the events analyzer: libspandsp's receiver, whose talk-off
- *     was 0 in 22 h of conversation, docs/events.md), widened by the guard band,
+ *   - each DTMF run of the report (the events analyzer: libspandsp's receiver, whose talk-off
+ *     was 0 in 22 h of conversation, docs/events.md), and each run the recording holds for the
+ *     receivers at their most sensitive (both of ours beside libspandsp's: they hear digits
+ *     keyed under speech that the default misses; their rare talk-off only mutes a moment more),
+ *     each widened by the guard band; a run spans its train of digits, first to last,
  *   - with `redact_pause_code`, everything from the start of the run of keyed digits that
  *     holds it to the end of the run that holds `redact_resume_code` (or the call's end).
  * `tone` writes a 1 kHz sine at -20 dBFS there instead of silence (not a DTMF frequency).
@@ -613,26 +616,26 @@ static int write_copy(const cq_call_src *c, const ivl_list *iv, int mode, int fd
     return rc == 0 ? 0 : -1;
 }
 
-/* ---- verification of the copy ---------------------------------------------------------------- */
+/* ---- keyed digits heard: the receivers at their most sensitive ---------------------------------
+ */
 
-typedef struct verify_out {
-    size_t digits;      /* keyed digits heard in the copy */
-    double digit_at;    /* the first one's time */
-    size_t bad_ivl;     /* intervals holding something else than silence or the tone */
-    double bad_at;      /* the first one's start */
-    size_t ivl_checked; /* intervals checked */
-} verify_out;
-
-static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_out *v, char *why,
-                       size_t n)
+/* Every DTMF run in the file at path, on each channel at 8 kHz, through cq_tones with both of
+ * our receivers on (dtmf_speech, dtmf_voice_cancel) beside libspandsp's: each run's interval
+ * (widened by guard) appended to runs (when not NULL), *digits the digits heard, *first the
+ * first run's start (-1: none). With iv (and mode), each interval of iv is also checked to hold
+ * only what was written there (*bad: those that do not; *checked: those the file reached).
+ * 0, or -1 with why. */
+static int scan_file(const char *path, double guard, ivl_list *runs, size_t *digits, double *first,
+                     const ivl_list *iv, int mode, size_t *bad, size_t *checked, double *bad_at,
+                     char *why, size_t n)
 {
-    memset(v, 0, sizeof(*v));
-    v->digit_at = v->bad_at = -1;
+    *digits = 0;
+    *first = -1;
     cq_err e;
     cq_err_clear(&e);
     cq_audio *a = cq_audio_open(path, &e);
     if (!a) {
-        snprintf(why, n, "the copy could not be read back: %s", e.msg);
+        snprintf(why, n, "%s", e.msg);
         return -1;
     }
     const cq_audio_info *info = cq_audio_get_info(a);
@@ -653,26 +656,27 @@ static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_ou
         if (rc == 0 && rate != 8000 && !(rs[c] = cq_resample_create(rate, 8000, &err)))
             rc = -1;
     }
-    bool *ivl_bad = iv->n ? calloc(iv->n, sizeof(bool)) : NULL;
-    bool *ivl_seen = iv->n ? calloc(iv->n, sizeof(bool)) : NULL;
-    if (iv->n && (!ivl_bad || !ivl_seen))
+    size_t ni = iv ? iv->n : 0;
+    bool *ivl_bad = ni ? calloc(ni, sizeof(bool)) : NULL;
+    bool *ivl_seen = ni ? calloc(ni, sizeof(bool)) : NULL;
+    if (ni && (!ivl_bad || !ivl_seen))
         rc = -1;
     int64_t frame = 0;
     size_t k = 0;
     while (rc == 0) {
         int64_t got = cq_audio_read_planar(a, buf, RD_BLOCK, &e);
         if (got < 0) {
-            snprintf(why, n, "the copy could not be read back: %s", e.msg);
+            snprintf(why, n, "%s", e.msg);
             rc = -2;
             break;
         }
         if (got == 0)
             break;
-        for (int64_t i = 0; i < got; i++) {
+        for (int64_t i = 0; i < got && ni; i++) {
             double t = (double)(frame + i) / rate;
-            while (k < iv->n && iv->v[k].b <= t)
+            while (k < ni && iv->v[k].b <= t)
                 k++;
-            if (k < iv->n && iv->v[k].a <= t) {
+            if (k < ni && iv->v[k].a <= t) {
                 ivl_seen[k] = true;
                 int16_t want = covered(mode, frame + i, rate);
                 for (int c = 0; c < ch; c++)
@@ -703,19 +707,25 @@ static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_ou
             rc = -1;
             break;
         }
-        for (size_t i = 0; i < ne; i++)
+        for (size_t i = 0; i < ne && rc == 0; i++)
             if (ev[i].kind == CQ_TONE_DTMF && !ev[i].open) {
-                v->digits += strlen(ev[i].digits);
-                if (v->digit_at < 0 || ev[i].start_sec < v->digit_at)
-                    v->digit_at = ev[i].start_sec;
+                *digits += strlen(ev[i].digits);
+                if (*first < 0 || ev[i].start_sec < *first)
+                    *first = ev[i].start_sec;
+                if (runs &&
+                    ivl_add(runs, ev[i].start_sec - guard, ev[i].end_sec + guard, "dtmf") != 0)
+                    rc = -1;
             }
     }
-    for (size_t i = 0; i < iv->n && rc == 0; i++) {
-        v->ivl_checked += ivl_seen[i];
-        if (ivl_bad[i]) {
-            v->bad_ivl++;
-            if (v->bad_at < 0)
-                v->bad_at = iv->v[i].a;
+    if (ni && rc == 0) {
+        *bad = *checked = 0;
+        for (size_t i = 0; i < ni; i++) {
+            *checked += ivl_seen[i];
+            if (ivl_bad[i]) {
+                if (!*bad)
+                    *bad_at = iv->v[i].a;
+                (*bad)++;
+            }
         }
     }
     if (rc == -1)
@@ -730,6 +740,51 @@ static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_ou
     free(r8);
     cq_audio_close(a);
     return rc == 0 ? 0 : -1;
+}
+
+/* The keyed digits of the recording itself (each leg file, or the one file), heard by the
+ * sensitive receivers: their runs appended to iv. *runs: how many. 0, or -1 with why. */
+static int scan_source(const cq_call_src *src, double guard, ivl_list *iv, size_t *runs, char *why,
+                       size_t n)
+{
+    const char *p[2] = {src->path ? src->path : src->in_path, src->path ? NULL : src->out_path};
+    size_t before = iv->n;
+    for (int i = 0; i < 2; i++) {
+        if (!p[i])
+            continue;
+        size_t digits, bad, checked;
+        double first, bad_at;
+        char w[600];
+        if (scan_file(p[i], guard, iv, &digits, &first, NULL, 0, &bad, &checked, &bad_at, w,
+                      sizeof(w)) != 0) {
+            snprintf(why, n, "the recording could not be read again: %s", w);
+            return -1;
+        }
+    }
+    *runs = iv->n - before;
+    return 0;
+}
+
+typedef struct verify_out {
+    size_t digits;      /* keyed digits heard in the copy */
+    double digit_at;    /* the first one's time */
+    size_t bad_ivl;     /* intervals holding something else than silence or the tone */
+    double bad_at;      /* the first one's start */
+    size_t ivl_checked; /* intervals checked */
+} verify_out;
+
+static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_out *v, char *why,
+                       size_t n)
+{
+    memset(v, 0, sizeof(*v));
+    v->bad_at = -1;
+    char w[600];
+    if (scan_file(path, 0, NULL, &v->digits, &v->digit_at, iv, mode, &v->bad_ivl, &v->ivl_checked,
+                  &v->bad_at, w, sizeof(w)) != 0) {
+        snprintf(why, n, "the copy could not be read back: %s", w);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- the whole ------------------------------------------------------------------------------ */
@@ -827,14 +882,17 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
         ivl_list iv = {0};
         size_t runs = 0, pauses = 0;
         char why[1400] = "", dir[1040], path[1080], tmp[1100];
+        size_t heard = 0;
         int rc = intervals_of(p, rep, tr, &iv, &runs, &pauses);
+        if (rc == 0)
+            rc = scan_source(src, p->pv.guard_sec, &iv, &heard, why, sizeof(why));
         ivl_merge(&iv);
         redact_dir_of(c, db, dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/%lld.wav", dir, (long long)call_id);
         snprintf(tmp, sizeof(tmp), "%s/.%lld.wav.%d", dir, (long long)call_id, (int)getpid());
-        if (rc != 0)
+        if (rc != 0 && !why[0])
             snprintf(why, sizeof(why), "out of memory");
-        else if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        else if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST) {
             snprintf(why, sizeof(why), "redact_dir %s: %s", dir, strerror(errno));
             rc = -1;
         }
@@ -861,6 +919,7 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
             unlink(tmp);
         json_object_set_new(au, "intervals", json_integer((json_int_t)iv.n));
         json_object_set_new(au, "dtmf_runs", json_integer((json_int_t)runs));
+        json_object_set_new(au, "dtmf_runs_heard", json_integer((json_int_t)heard));
         json_object_set_new(au, "pauses", json_integer((json_int_t)pauses));
         double muted = 0;
         for (size_t i = 0; i < iv.n; i++)
