@@ -87,9 +87,9 @@ static void write_wav(const char *path, const float *x, size_t n)
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     uint32_t data = (uint32_t)(n * 2);
-    uint8_t h[44] = {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ',
-                     16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0, 2, 0, 16, 0,
-                     'd', 'a', 't', 'a', 0, 0, 0, 0};
+    uint8_t h[44] = {'R', 'I', 'F', 'F', 0,  0, 0,   0,   'W', 'A',  'V',  'E', 'f', 'm',  't',
+                     ' ', 16,  0,   0,   0,  1, 0,   1,   0,   0x40, 0x1f, 0,   0,   0x80, 0x3e,
+                     0,   0,   2,   0,   16, 0, 'd', 'a', 't', 'a',  0,    0,   0,   0};
     uint32_t riff = 36 + data;
     memcpy(h + 4, &riff, 4);
     memcpy(h + 40, &data, 4);
@@ -262,9 +262,12 @@ static void test_call06(void **state)
 }
 
 static const char *const k_speech[] = {
-    "speech/codec2_vk5qi.wav",     "speech/ps_librivox_0870.wav",
-    "speech/ps_librivox_0890.wav", "conversations/pyannote_sample.wav",
-    "conversations/paa_diarizationexample2.wav", "ivr_prompts/ast_en_basic_pbx_ivr_main.wav",
+    "speech/codec2_vk5qi.wav",
+    "speech/ps_librivox_0870.wav",
+    "speech/ps_librivox_0890.wav",
+    "conversations/pyannote_sample.wav",
+    "conversations/paa_diarizationexample2.wav",
+    "ivr_prompts/ast_en_basic_pbx_ivr_main.wav",
     "quality/p862_or105.wav",
 };
 #define N_SPEECH (sizeof(k_speech) / sizeof(k_speech[0]))
@@ -299,8 +302,8 @@ static void test_under_speech(void **state)
             float *x = malloc(n * sizeof(float));
             memcpy(x, sp, n * sizeof(float));
             truth t[1024];
-            size_t nt = mix_sequences(x, n, pow(10, (lr.active_level_db + levels[l]) / 20), t,
-                                      1024);
+            size_t nt =
+                mix_sequences(x, n, pow(10, (lr.active_level_db + levels[l]) / 20), t, 1024);
             char wav[600];
             snprintf(wav, sizeof(wav), "%s/mix.wav", dir);
             write_wav(wav, x, n);
