@@ -86,7 +86,8 @@ static void say(void *user, const store_deletion *d)
         if (d->status != 0)
             fprintf(f, "stored result: FAILED, nothing of it changed: %s\n", d->error);
         else
-            fprintf(f, "stored result: %" PRId64 " row%s\n", d->rows, st->dry ? " (due)" : " erased");
+            fprintf(f, "stored result: %" PRId64 " row%s\n", d->rows,
+                    st->dry ? " (due)" : " erased");
         return;
     }
     fprintf(f, "call %" PRId64, d->call_id);
@@ -196,10 +197,10 @@ static int run(int argc, char **argv, bool erase)
     const char *cmd = erase ? "callqa store erase" : "callqa store purge";
     enum { O_DRY = 256, O_NOW, O_DB, O_CONFIG, O_PHONE, O_LEAD, O_HELP };
     static const struct option opts[] = {
-        {"dry-run", no_argument, NULL, O_DRY},         {"now", required_argument, NULL, O_NOW},
-        {"db", required_argument, NULL, O_DB},         {"config", required_argument, NULL, O_CONFIG},
-        {"phone", required_argument, NULL, O_PHONE},   {"lead", required_argument, NULL, O_LEAD},
-        {"help", no_argument, NULL, O_HELP},           {NULL, 0, NULL, 0},
+        {"dry-run", no_argument, NULL, O_DRY},       {"now", required_argument, NULL, O_NOW},
+        {"db", required_argument, NULL, O_DB},       {"config", required_argument, NULL, O_CONFIG},
+        {"phone", required_argument, NULL, O_PHONE}, {"lead", required_argument, NULL, O_LEAD},
+        {"help", no_argument, NULL, O_HELP},         {NULL, 0, NULL, 0},
     };
     cfg_settings c;
     cfg_defaults(&c);
@@ -255,8 +256,9 @@ static int run(int argc, char **argv, bool erase)
         return 2;
     }
     if (erase && phone && store_phone_digits(phone, digits) != 0) {
-        fprintf(stderr, "%s: --phone: expected 6 to 20 digits (spaces, dashes, dots, brackets "
-                        "and a leading + allowed), not '%s'\n",
+        fprintf(stderr,
+                "%s: --phone: expected 6 to 20 digits (spaces, dashes, dots, brackets "
+                "and a leading + allowed), not '%s'\n",
                 cmd, phone);
         return 2;
     }
@@ -291,8 +293,9 @@ static int run(int argc, char **argv, bool erase)
         totals_line("erase", dry, &t);
         if (!t.calls)
             printf("no call of this caller in the store\n");
-        fprintf(stderr, "%s: the dialer's own recordings and database are not touched by callqa: "
-                        "erase them there, and in the backups (docs/privacy.md)\n",
+        fprintf(stderr,
+                "%s: the dialer's own recordings and database are not touched by callqa: "
+                "erase them there, and in the backups (docs/privacy.md)\n",
                 cmd);
     } else {
         rc = cq_retention_purge(s, &rt, now, dry, stdout);

@@ -15,7 +15,7 @@
 typedef struct cq_retention {
     store_retention r;
     store_file_roots roots;
-    char owned_buf[2][1024];                  /* the upload folder; a redacted copies' folder */
+    char owned_buf[2][1024];                     /* the upload folder; a redacted copies' folder */
     char protect_buf[CQ_RETAIN_MAX_ROOTS][1024]; /* recordings_dir, audio_dirs */
     const char *owned[3];
     const char *protect[CQ_RETAIN_MAX_ROOTS + 1];

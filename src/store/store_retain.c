@@ -222,8 +222,8 @@ int store_retain_parse(const char *setting, const char *text, store_retain_rule 
                 int dup = i + 1;
                 free(out);
                 *n = 0;
-                return fail_msg(msg, msgsz, "%s: item %d names '%.*s' as item %d did", setting,
-                                no, (int)(strchr(a, '=') - a), a, dup);
+                return fail_msg(msg, msgsz, "%s: item %d names '%.*s' as item %d did", setting, no,
+                                (int)(strchr(a, '=') - a), a, dup);
             }
         (*n)++;
         if (!comma)
@@ -422,8 +422,7 @@ static db_stmt *file_stmt(store *s, size_t i, bool clear)
         snprintf(sql, sizeof(sql), "UPDATE %s SET %s = NULL WHERE %s = $1", c->table, c->column,
                  c->key);
     else
-        snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = $1", c->column, c->table,
-                 c->key);
+        snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = $1", c->column, c->table, c->key);
     return get(s, R_FILE_FIRST + 2 * (int)i + (clear ? 1 : 0), sql);
 }
 
@@ -706,8 +705,9 @@ static char *strip_detail(const char *detail, bool quotes, bool llm, int *nq, in
         }
         const char *method = json_string_value(json_object_get(cat, "method"));
         json_t *reason = json_object_get(cat, "reason");
-        if (llm && method && !strcmp(method, "llm") && json_is_number(json_object_get(cat, "score")) &&
-            json_is_string(reason) && json_string_length(reason) > 0) {
+        if (llm && method && !strcmp(method, "llm") &&
+            json_is_number(json_object_get(cat, "score")) && json_is_string(reason) &&
+            json_string_length(reason) > 0) {
             json_object_set_new(cat, "reason", json_string(""));
             (*nl)++;
         }
@@ -772,8 +772,9 @@ static int strip_scores(store *s, int64_t call, bool quotes, bool llm, bool dry,
     char *nd = strip_detail(detail, quotes, llm, &q, &l, &bad);
     if (bad) {
         free(detail);
-        snprintf(s->err, sizeof(s->err), "a score's detail is not a JSON object: its words "
-                                         "cannot be taken out");
+        snprintf(s->err, sizeof(s->err),
+                 "a score's detail is not a JSON object: its words "
+                 "cannot be taken out");
         return -1;
     }
     if (llm)
@@ -1305,10 +1306,10 @@ static int erase_fn(store *s, void *arg, store_deletion *d)
     d->erased = true;
     d->kinds = (1u << STORE_KEEP_N) - 1;
     int64_t gone_fts = fts_delete(s, call);
-    int64_t gone_tx =
-        gone_fts < 0 ? -1
-                     : del_call(s, R_TX_DEL, "DELETE FROM transcripts WHERE call_id = $1", call,
-                                "deleting a transcript");
+    int64_t gone_tx = gone_fts < 0
+                          ? -1
+                          : del_call(s, R_TX_DEL, "DELETE FROM transcripts WHERE call_id = $1",
+                                     call, "deleting a transcript");
     if (gone_tx < 0)
         return -1;
     d->rows = gone_fts + gone_tx;
@@ -1375,13 +1376,12 @@ static int result_fn(store *s, void *arg, store_deletion *d)
     d->erased = true;
     if (a->dry || n == 0)
         return 0;
-    return log_row(s, a->now, 0, NULL, NULL, "result", "erasure",
-                   "{\"rows\":1,\"verified\":true}");
+    return log_row(s, a->now, 0, NULL, NULL, "result", "erasure", "{\"rows\":1,\"verified\":true}");
 }
 
 /* Ids of one statement's first column (with $1 text bound, when given), into a growing array. */
-static int ids_of(store *s, int key, const char *sql, const char *p1, bool with_text,
-                  int64_t **ids, char (**texts)[1100], int *n)
+static int ids_of(store *s, int key, const char *sql, const char *p1, bool with_text, int64_t **ids,
+                  char (**texts)[1100], int *n)
 {
     *ids = NULL;
     if (texts)
