@@ -1162,6 +1162,14 @@ int store_purge(store *s, const store_retention *r, const store_file_roots *root
             snprintf(d.campaign_id, sizeof(d.campaign_id), "%s", c->campaign);
             d.age_days = (now - c->t) / 86400.0;
             purge_arg a = {r, roots, c, now, dry_run};
+            /* reads first, outside a transaction: most calls have nothing due, and a write
+             * transaction (SQLite: the whole store's lock) is taken only for those that do */
+            store_deletion pre = d;
+            pthread_mutex_lock(&s->mu);
+            int pr = purge_one(s, r, roots, c, now, true, &pre);
+            pthread_mutex_unlock(&s->mu);
+            if (pr == 0 && !pre.kinds)
+                continue;
             d.status = call_tx(s, dry_run, purge_fn, &a, &d);
             if (d.status != 0)
                 d.kinds = 0, d.rows = d.search_rows = 0, d.files = d.quotes = d.llm_texts = 0;

@@ -36,7 +36,7 @@ static int g_failed, g_checks;
         bool ok_ = (cond);                                                                         \
         if (!ok_)                                                                                  \
             g_failed++;                                                                            \
-        printf("%s %d - ", ok_ ? "ok" : "not ok", g_checks);                                      \
+        printf("%s %d - ", ok_ ? "ok" : "not ok", g_checks);                                       \
         printf(__VA_ARGS__);                                                                       \
         printf("\n");                                                                              \
         fflush(stdout);                                                                            \
@@ -58,34 +58,165 @@ typedef struct fx {
     int files;
     const char *file; /* its recording's name */
     bool envelope, override;
-    int llm_rows;  /* old LLM requests (at the call's time) */
-    bool llm_new;  /* and one a day before NOW (its own time within the period) */
-    unsigned due;  /* what the purge must take, worked out by hand from the periods */
-    int erase;     /* which erasure takes it */
+    int llm_rows; /* old LLM requests (at the call's time) */
+    bool llm_new; /* and one a day before NOW (its own time within the period) */
+    unsigned due; /* what the purge must take, worked out by hand from the periods */
+    int erase;    /* which erasure takes it */
     int64_t id;
     char path[3][1200]; /* audio, audio_in, audio_out */
 } fx;
 
 static fx g_fx[] = {
-    {"a", "upload", "SALES", "101", 100, F_UP_LEGS, "a", true, true, 1, true,
-     A_AUDIO | A_TX | A_REPORT | A_LLM, E_NONE, 0, {""}},
-    {"b", "dialer1", "SALES", "102", 100, F_DIALER, "20260101-000000_4440001-all.wav", true, false,
-     1, false, A_TX | A_REPORT | A_LLM, E_NONE, 0, {""}},
-    {"c", "dialer1", "KEEP", "103", 400, F_DIALER, "20250101-000000_4440002-all.wav", false, false,
-     1, false, 0, E_NONE, 0, {""}},
-    {"d", "upload", "", "104", 10, F_UP_MONO, "d", false, false, 0, false, A_AUDIO, E_NONE, 0, {""}},
-    {"e", "dialer2", "SHORT", "105", 10, F_DIALER, "20260518-000000_4440003-all.wav", false, false,
-     0, false, A_TX, E_NONE, 0, {""}},
-    {"f", "dialer2", "SUPPORT", "106", 50, F_DIALER, "20260408-000000_4440004-all.wav", true,
-     false, 1, false, A_TX | A_LLM, E_NONE, 0, {""}},
-    {"g", "dialer1", "SALES", "777", 20, F_DIALER, "20260508-000000_5551234-all.wav", true, true,
-     1, false, 0, E_PHONE, 0, {""}},
-    {"h", "upload", "SALES", "778", 5, F_UP_MONO, "h_5551234", false, false, 0, false, 0,
-     E_PHONE, 0, {""}},
-    {"i", "dialer1", "SALES", "888", 20, F_DIALER, "20260508-000000_4440005-all.wav", false, false,
-     0, false, 0, E_LEAD, 0, {""}},
-    {"j", "dialer1", "SALES", "999", 20, F_DIALER, "20260508-000000_55512345-all.wav", false,
-     false, 0, false, 0, E_NONE, 0, {""}},
+    {"a",
+     "upload",
+     "SALES",
+     "101",
+     100,
+     F_UP_LEGS,
+     "a",
+     true,
+     true,
+     1,
+     true,
+     A_AUDIO | A_TX | A_REPORT | A_LLM,
+     E_NONE,
+     0,
+     {""}},
+    {"b",
+     "dialer1",
+     "SALES",
+     "102",
+     100,
+     F_DIALER,
+     "20260101-000000_4440001-all.wav",
+     true,
+     false,
+     1,
+     false,
+     A_TX | A_REPORT | A_LLM,
+     E_NONE,
+     0,
+     {""}},
+    {"c",
+     "dialer1",
+     "KEEP",
+     "103",
+     400,
+     F_DIALER,
+     "20250101-000000_4440002-all.wav",
+     false,
+     false,
+     1,
+     false,
+     0,
+     E_NONE,
+     0,
+     {""}},
+    {"d",
+     "upload",
+     "",
+     "104",
+     10,
+     F_UP_MONO,
+     "d",
+     false,
+     false,
+     0,
+     false,
+     A_AUDIO,
+     E_NONE,
+     0,
+     {""}},
+    {"e",
+     "dialer2",
+     "SHORT",
+     "105",
+     10,
+     F_DIALER,
+     "20260518-000000_4440003-all.wav",
+     false,
+     false,
+     0,
+     false,
+     A_TX,
+     E_NONE,
+     0,
+     {""}},
+    {"f",
+     "dialer2",
+     "SUPPORT",
+     "106",
+     50,
+     F_DIALER,
+     "20260408-000000_4440004-all.wav",
+     true,
+     false,
+     1,
+     false,
+     A_TX | A_LLM,
+     E_NONE,
+     0,
+     {""}},
+    {"g",
+     "dialer1",
+     "SALES",
+     "777",
+     20,
+     F_DIALER,
+     "20260508-000000_5551234-all.wav",
+     true,
+     true,
+     1,
+     false,
+     0,
+     E_PHONE,
+     0,
+     {""}},
+    {"h",
+     "upload",
+     "SALES",
+     "778",
+     5,
+     F_UP_MONO,
+     "h_5551234",
+     false,
+     false,
+     0,
+     false,
+     0,
+     E_PHONE,
+     0,
+     {""}},
+    {"i",
+     "dialer1",
+     "SALES",
+     "888",
+     20,
+     F_DIALER,
+     "20260508-000000_4440005-all.wav",
+     false,
+     false,
+     0,
+     false,
+     0,
+     E_LEAD,
+     0,
+     {""}},
+    {"j",
+     "dialer1",
+     "SALES",
+     "999",
+     20,
+     F_DIALER,
+     "20260508-000000_55512345-all.wav",
+     false,
+     false,
+     0,
+     false,
+     0,
+     E_NONE,
+     0,
+     {""}},
 };
 #define N_FX (sizeof(g_fx) / sizeof(g_fx[0]))
 
@@ -105,10 +236,10 @@ static fx *fx_by_id(int64_t id)
 /* A score's detail: with the transcript's words (quotes) and the LLM's text (llm) or without. */
 static char *detail_json(const fx *f, bool quotes, bool llm)
 {
-    json_t *o = json_pack(
-        "{s:n,s:f,s:f,s:b,s:n,s:{s:s,s:s,s:f},s:n,s:s,s:s}", "total_score", "partial_score", 80.0,
-        "coverage", 0.5, "flagged", 0, "flag_reason", "scorecard", "name", "t", "hash", "h",
-        "flag_threshold", 60.0, "provider_hash", "llm_provider", "fake", "llm_model", "m");
+    json_t *o = json_pack("{s:n,s:f,s:f,s:b,s:n,s:{s:s,s:s,s:f},s:n,s:s,s:s}", "total_score",
+                          "partial_score", 80.0, "coverage", 0.5, "flagged", 0, "flag_reason",
+                          "scorecard", "name", "t", "hash", "h", "flag_threshold", 60.0,
+                          "provider_hash", "llm_provider", "fake", "llm_model", "m");
     char q1[64], q2[64], ph[64], sum[80];
     snprintf(q1, sizeof(q1), "zq%sgreet hello", f->name);
     snprintf(q2, sizeof(q2), "zq%sneed please", f->name);
@@ -137,8 +268,8 @@ static char *detail_json(const fx *f, bool quotes, bool llm)
     if (quotes)
         json_array_append_new(phr, json_string(ph));
     json_object_set_new(o, "topic",
-                        json_pack("{s:s,s:s,s:f,s:s,s:o}", "class", "billing", "subclass",
-                                  "refund", "confidence", 0.9, "engine", "rules", "phrases", phr));
+                        json_pack("{s:s,s:s,s:f,s:s,s:o}", "class", "billing", "subclass", "refund",
+                                  "confidence", 0.9, "engine", "rules", "phrases", phr));
     json_object_set_new(o, "summary", llm ? json_string(sum) : json_null());
     json_object_set_new(o, "strengths", llm ? json_pack("[s]", "polite") : json_array());
     json_object_set_new(o, "improvements", llm ? json_pack("[s]", "faster") : json_array());
@@ -294,7 +425,8 @@ static int fill(store *s)
             if (store_llm_record(s, &lc) != 0)
                 return -1;
         }
-        if (f->override && store_score_override(s, f->id, "greeting", 3, "sup", "said zq", t + 9) != 1)
+        if (f->override &&
+            store_score_override(s, f->id, "greeting", 3, "sup", "said zq", t + 9) != 1)
             return -1;
         n++;
     }
@@ -443,7 +575,8 @@ static json_t *expected(stage sg, const char *table, const json_t *row, bool *lo
             return json_deep_copy(row);
         }
         if (!strcmp(table, "analyses") && json_is_null(json_object_get(row, "call_id")) &&
-            which == E_PHONE && strstr(json_string_value(json_object_get(row, "file")), "_5551234-"))
+            which == E_PHONE &&
+            strstr(json_string_value(json_object_get(row, "file")), "_5551234-"))
             return NULL;
         if (f && f->erase == which && strcmp(table, "workers"))
             return NULL;
@@ -594,7 +727,10 @@ static int log_lines(store *s, char out[64][48], int *n)
     *n = 0;
     for (int i = 0; i < got; i++) {
         fx *f = fx_by_id(rows[i].call_id);
-        snprintf(out[(*n)++], 48, "%s:%s:%s", f ? f->name : rows[i].call_id ? "?" : "-",
+        snprintf(out[(*n)++], 48, "%s:%s:%s",
+                 f                 ? f->name
+                 : rows[i].call_id ? "?"
+                                   : "-",
                  rows[i].what, rows[i].why);
     }
     qsort(out, (size_t)*n, 48, by_text);
@@ -655,10 +791,10 @@ int main(int argc, char **argv)
               rules[1].days[STORE_KEEP_REPORT] == 0,
           "periods parsed");
     free(rules);
-    static const char *const bad[] = {"SALES",        "SALES=",          "=audio:3",
-                                      "S=audio:x",    "S=audio:36501",   "S=voice:3",
-                                      "S=audio:3+",   "S=audio:3,",      "S=audio:1,S=llm:2",
-                                      "S=all:3+llm:4", "S A=audio:3",    NULL};
+    static const char *const bad[] = {"SALES",         "SALES=",        "=audio:3",
+                                      "S=audio:x",     "S=audio:36501", "S=voice:3",
+                                      "S=audio:3+",    "S=audio:3,",    "S=audio:1,S=llm:2",
+                                      "S=all:3+llm:4", "S A=audio:3",   NULL};
     for (int i = 0; bad[i]; i++) {
         int rc = store_retain_parse("retain_campaigns", bad[i], &rules, &nr, msg, sizeof(msg));
         CHECK(rc == -1 && strstr(msg, "retain_campaigns: item"), "refused '%s': %s", bad[i], msg);
@@ -677,8 +813,8 @@ int main(int argc, char **argv)
             CHECK(false, "search finds call %s's transcript before", g_fx[i].name);
     }
     json_t *before = dump();
-    CHECK(before && json_object_size(json_object_get(before, "calls")) == N_FX,
-          "dumped %zu tables", before ? json_object_size(before) : 0);
+    CHECK(before && json_object_size(json_object_get(before, "calls")) == N_FX, "dumped %zu tables",
+          before ? json_object_size(before) : 0);
 
     /* a dry run changes nothing, and says what is due */
     int rc = run_cli("purge --dry-run --now @1780000000", "dry.out");
@@ -743,9 +879,10 @@ int main(int argc, char **argv)
     char got[64][48];
     int ng = 0;
     static const char *const want_purge[] = {
-        "a:audio:retention", "a:llm:retention", "a:report:retention", "a:transcript:retention",
-        "b:llm:retention",   "b:report:retention", "b:transcript:retention", "d:audio:retention",
-        "e:transcript:retention", "f:llm:retention", "f:transcript:retention", NULL};
+        "a:audio:retention",      "a:llm:retention",        "a:report:retention",
+        "a:transcript:retention", "b:llm:retention",        "b:report:retention",
+        "b:transcript:retention", "d:audio:retention",      "e:transcript:retention",
+        "f:llm:retention",        "f:transcript:retention", NULL};
     CHECK(log_lines(s, got, &ng) == 0 && lines_are(got, ng, want_purge),
           "the deletions' log holds exactly the due deletions (%d rows)", ng);
 
@@ -792,19 +929,20 @@ int main(int argc, char **argv)
         row_int(row, "queued");
     json_object_foreach(json_object_get(after, "daily_stats"), key, row) q_after +=
         row_int(row, "queued");
-    CHECK(q_before - q_after == 2, "the roll-ups count the 2 erased calls no more (%" PRId64
-                                   " -> %" PRId64 ")",
-          q_before, q_after);
+    CHECK(q_before - q_after == 2,
+          "the roll-ups count the 2 erased calls no more (%" PRId64 " -> %" PRId64 ")", q_before,
+          q_after);
     {
         char w[40];
         snprintf(w, sizeof(w), "zqgneed");
         CHECK(search(w) == 0, "search finds nothing of an erased call");
     }
     static const char *const want_erase[] = {
-        "-:result:erasure", "a:audio:retention", "a:llm:retention", "a:report:retention",
-        "a:transcript:retention", "b:llm:retention", "b:report:retention",
-        "b:transcript:retention", "d:audio:retention", "e:transcript:retention",
-        "f:llm:retention", "f:transcript:retention", "g:call:erasure", "h:call:erasure", NULL};
+        "-:result:erasure",       "a:audio:retention",      "a:llm:retention",
+        "a:report:retention",     "a:transcript:retention", "b:llm:retention",
+        "b:report:retention",     "b:transcript:retention", "d:audio:retention",
+        "e:transcript:retention", "f:llm:retention",        "f:transcript:retention",
+        "g:call:erasure",         "h:call:erasure",         NULL};
     CHECK(log_lines(s, got, &ng) == 0 && lines_are(got, ng, want_erase),
           "the log gained the 2 calls and the stored result, with no identifier");
     store_deletion_row dr[64];
