@@ -147,6 +147,40 @@ int cq_retention_purge(store *s, const cq_retention *rt, double now, bool dry_ru
     return rc;
 }
 
+/* a failure of the scheduled purge, as a log line (no source or recording: logs travel) */
+static void log_failure(void *user, const store_deletion *d)
+{
+    (void)user;
+    if (d->status == 0)
+        return;
+    fprintf(stderr,
+            "{\"level\":\"error\",\"msg\":\"purge: a call failed, nothing of it "
+            "changed\",\"call\":%" PRId64 "}\n",
+            d->call_id);
+    fflush(stderr);
+}
+
+int cq_retention_purge_step(store *s, const cq_retention *rt, cq_purge_run *run, double budget_sec)
+{
+    if (!run->running) {
+        memset(run, 0, sizeof(*run));
+        run->running = true;
+        run->now = (double)time(NULL);
+    }
+    int rc = store_purge_step(s, &rt->r, &rt->roots, run->now, false, budget_sec, &run->cursor,
+                              log_failure, NULL, &run->tot);
+    if (rc != 0) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"purge stopped: the store failed\"}\n");
+        run->running = false;
+        return -1;
+    }
+    if (run->cursor)
+        return 0;
+    run->running = false;
+    totals_line("purge", false, &run->tot);
+    return 1;
+}
+
 /* TIME: YYYY-MM-DD[THH:MM:SS[Z]] in UTC, or @EPOCH. -1 when malformed. */
 static double parse_now(const char *v)
 {

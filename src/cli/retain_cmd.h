@@ -29,6 +29,18 @@ void cq_retention_free(cq_retention *rt);
  * 0 every due call done, -1 otherwise. */
 int cq_retention_purge(store *s, const cq_retention *rt, double now, bool dry_run, FILE *out);
 
+/* A scheduled purge, a part at a time (callqa worker's loop). */
+typedef struct cq_purge_run {
+    bool running;
+    int64_t cursor;
+    double now; /* the run's time, UTC s */
+    store_purge_totals tot;
+} cq_purge_run;
+/* Start a run (when none is running) or go on with it for budget_sec: 1 when it ended (its
+ * totals logged), 0 when it goes on at the next call, -1 when the store failed (logged; the run
+ * ends). Each call's failure is logged as it happens. */
+int cq_retention_purge_step(store *s, const cq_retention *rt, cq_purge_run *run, double budget_sec);
+
 /* `callqa store purge ...` and `callqa store erase ...` (argv[0] the command's name). */
 int cq_cli_store_purge(int argc, char **argv);
 int cq_cli_store_erase(int argc, char **argv);

@@ -86,13 +86,14 @@ int cq_cli_analysis_flag(int opt, int o_only, int o_cfg, const char *arg, cfg_se
 
 /* The worker's chores: the dialer's scan beside it, and the purge of what retention says is
  * due, every purge_interval_sec (the first a minute after the start), on a connection of its
- * own. */
+ * own, at most 2 s of it per turn of the loop. */
 typedef struct chores {
     cq_sidecar *ingest; /* NULL: none */
     bool purge;
     cq_retention rt;
     const char *db;
-    double interval, next; /* monotonic s */
+    double interval, next; /* monotonic s: the next run's start */
+    cq_purge_run run;
     store *st;
 } chores;
 
@@ -108,15 +109,17 @@ static void tick_chores(void *arg)
     chores *ch = arg;
     if (ch->ingest)
         cq_sidecar_poll(ch->ingest);
-    if (!ch->purge || mono_sec() < ch->next)
+    if (!ch->purge || (!ch->run.running && mono_sec() < ch->next))
         return;
-    ch->next = mono_sec() + ch->interval;
     char msg[1200];
     if (!ch->st && !(ch->st = store_open(ch->db, msg, sizeof(msg)))) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"purge: the store cannot be opened\"}\n");
+        ch->next = mono_sec() + ch->interval;
         return;
     }
-    (void)cq_retention_purge(ch->st, &ch->rt, (double)time(NULL), false, NULL);
+    /* a part at a time, so that the loop's other work (leases, claims) never waits long */
+    if (cq_retention_purge_step(ch->st, &ch->rt, &ch->run, 2.0) != 0)
+        ch->next = mono_sec() + ch->interval;
 }
 
 int cq_cli_worker(int argc, char **argv)

@@ -580,6 +580,13 @@ typedef struct store_purge_totals {
  * (store_errmsg). */
 int store_purge(store *s, const store_retention *r, const store_file_roots *roots, double now,
                 bool dry_run, store_deletion_fn fn, void *user, store_purge_totals *tot);
+/* The same a part at a time, for a loop that must not stop long: the calls after *cursor (0: from
+ * the first) until budget_sec has passed (0: no limit); *cursor is then where to go on, or 0 when
+ * the last call was seen. Adds to *tot (the caller zeroes it at the start of a run). 0, or -1
+ * when the store failed (a call's failure is said to fn and counted in tot->failed). */
+int store_purge_step(store *s, const store_retention *r, const store_file_roots *roots, double now,
+                     bool dry_run, double budget_sec, int64_t *cursor, store_deletion_fn fn,
+                     void *user, store_purge_totals *tot);
 
 /* One caller's calls, by one of: the lead id, or the phone number (its digits, 6 to 20: a run
  * of exactly those digits in the name of a recording file of the call, as ViciDial names

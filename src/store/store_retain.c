@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_int.h"
@@ -902,9 +903,10 @@ static int purge_one(store *s, const store_retention *r, const store_file_roots 
     if (lk <= 0)
         return lk;
     char det[256];
-    /* audio */
+    /* audio: the columns now, the files last, once every row change is checked */
+    static _Thread_local call_files f;
+    bool audio = false;
     if (due[STORE_KEEP_AUDIO]) {
-        call_files f;
         if (files_of(s, c->id, roots, &f) != 0)
             return -1;
         d->files_kept += f.kept;
@@ -913,19 +915,15 @@ static int purge_one(store *s, const store_retention *r, const store_file_roots 
             if (n < 0)
                 return -1;
             if (!dry) {
-                call_files again;
+                static _Thread_local call_files again;
                 if (files_of(s, c->id, roots, &again) != 0)
                     return -1;
                 if (any_clear(&again)) {
                     snprintf(s->err, sizeof(s->err), "a file column still names the file");
                     return -1;
                 }
-                if (delete_files(s, &f) != 0)
-                    return -1;
-                say_detail(det, sizeof(det), days[STORE_KEEP_AUDIO], age, 0, 0, f.n, 0);
-                if (log_row(s, now, c->id, c->source, c->rec, "audio", "retention", det) != 0)
-                    return -1;
             }
+            audio = true;
             d->kinds |= 1u << STORE_KEEP_AUDIO;
             d->files += f.n;
         }
@@ -1059,6 +1057,13 @@ static int purge_one(store *s, const store_retention *r, const store_file_roots 
             return -1;
         }
     }
+    if (audio && !dry) {
+        if (delete_files(s, &f) != 0)
+            return -1;
+        say_detail(det, sizeof(det), days[STORE_KEEP_AUDIO], age, 0, 0, f.n, 0);
+        if (log_row(s, now, c->id, c->source, c->rec, "audio", "retention", det) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -1135,22 +1140,33 @@ static int read_calls(store *s, double before, int64_t after_id, call_row *out, 
     return res;
 }
 
-int store_purge(store *s, const store_retention *r, const store_file_roots *roots, double now,
-                bool dry_run, store_deletion_fn fn, void *user, store_purge_totals *tot)
+static double mono_now(void)
 {
-    memset(tot, 0, sizeof(*tot));
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int store_purge_step(store *s, const store_retention *r, const store_file_roots *roots, double now,
+                     bool dry_run, double budget_sec, int64_t *cursor, store_deletion_fn fn,
+                     void *user, store_purge_totals *tot)
+{
     int min_days = shortest(r);
-    if (min_days <= 0)
+    if (min_days <= 0) {
+        *cursor = 0;
         return 0;
-    double before = now - min_days * 86400.0;
+    }
+    double before = now - min_days * 86400.0, t0 = mono_now();
     call_row *page = calloc(PAGE, sizeof(*page));
     if (!page) {
         snprintf(s->err, sizeof(s->err), "out of memory");
         return -1;
     }
-    int64_t after = 0;
-    int res = 0, n;
-    while ((res = read_calls(s, before, after, page, &n)) == 0 && n > 0) {
+    int64_t after = *cursor;
+    int res = 0, n = 0;
+    bool more = true;
+    while (more && (res = read_calls(s, before, after, page, &n)) == 0) {
+        more = n == PAGE;
         for (int i = 0; i < n; i++) {
             const call_row *c = &page[i];
             after = c->id;
@@ -1168,22 +1184,38 @@ int store_purge(store *s, const store_retention *r, const store_file_roots *root
             pthread_mutex_lock(&s->mu);
             int pr = purge_one(s, r, roots, c, now, true, &pre);
             pthread_mutex_unlock(&s->mu);
-            if (pr == 0 && !pre.kinds)
-                continue;
-            d.status = call_tx(s, dry_run, purge_fn, &a, &d);
-            if (d.status != 0)
-                d.kinds = 0, d.rows = d.search_rows = 0, d.files = d.quotes = d.llm_texts = 0;
+            if (pr == 0 && pre.kinds) {
+                d.status = call_tx(s, dry_run, purge_fn, &a, &d);
+                if (d.status != 0)
+                    d.kinds = 0, d.rows = d.search_rows = 0, d.files = d.quotes = d.llm_texts = 0;
+            } else if (pr != 0) {
+                d.status = -1;
+                snprintf(d.error, sizeof(d.error), "%s", s->err);
+            }
             if (d.kinds || d.status != 0) {
                 total(tot, &d);
                 if (fn)
                     fn(user, &d);
             }
+            if (budget_sec > 0 && mono_now() - t0 >= budget_sec) {
+                more = i + 1 < n || more;
+                goto out;
+            }
         }
-        if (n < PAGE)
-            break;
     }
+out:
     free(page);
-    return res != 0 || tot->failed ? -1 : 0;
+    *cursor = res == 0 && more ? after : 0;
+    return res;
+}
+
+int store_purge(store *s, const store_retention *r, const store_file_roots *roots, double now,
+                bool dry_run, store_deletion_fn fn, void *user, store_purge_totals *tot)
+{
+    memset(tot, 0, sizeof(*tot));
+    int64_t cursor = 0;
+    int rc = store_purge_step(s, r, roots, now, dry_run, 0, &cursor, fn, user, tot);
+    return rc != 0 || tot->failed ? -1 : 0;
 }
 
 /* ---- erasure -------------------------------------------------------------------------------- */
@@ -1301,7 +1333,7 @@ static int erase_fn(store *s, void *arg, store_deletion *d)
     if (rc != DB_ROW)
         return store__fail(s, "reading a call");
     store__rollup_key key;
-    call_files f;
+    static _Thread_local call_files f;
     char *text = NULL;
     if (store__call_key(s, call, &key) != 0 || files_of(s, call, a->roots, &f) != 0 ||
         tx_text(s, call, &text) != 0)

@@ -753,8 +753,9 @@ static bool lines_are(char got[64][48], int n, const char *const *want)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: test_retention CALLQA_BINARY\n");
+    bool fill_only = argc == 3 && !strcmp(argv[2], "--fill-only"); /* a store to try by hand */
+    if (argc != 2 && !fill_only) {
+        fprintf(stderr, "usage: test_retention CALLQA_BINARY [--fill-only]\n");
         return 2;
     }
     g_callqa = argv[1];
@@ -812,6 +813,11 @@ int main(int argc, char **argv)
         if (search(w) != 1)
             CHECK(false, "search finds call %s's transcript before", g_fx[i].name);
     }
+    if (fill_only) {
+        store_close(s);
+        printf("# filled: %s (settings %s)\n", g_uri, g_conf);
+        return g_failed ? 1 : 0;
+    }
     json_t *before = dump();
     CHECK(before && json_object_size(json_object_get(before, "calls")) == N_FX, "dumped %zu tables",
           before ? json_object_size(before) : 0);
@@ -833,6 +839,31 @@ int main(int argc, char **argv)
                 CHECK(false, "purge --dry-run left %s", g_fx[i].path[p]);
     free(out);
     json_decref(after);
+
+    /* the same, a part at a time (the worker's scheduled purge): each call once */
+    {
+        store_retention r = {.days = {90, 30, 60, 45}};
+        if (store_retain_parse("c", "KEEP=all:0, SHORT=transcript:5", &r.campaigns, &r.n_campaigns,
+                               msg, sizeof(msg)) ||
+            store_retain_parse("s", "upload=audio:7", &r.sources, &r.n_sources, msg, sizeof(msg)))
+            CHECK(false, "periods: %s", msg);
+        const char *owned[] = {g_up, NULL}, *protect[] = {g_dial, NULL};
+        store_file_roots roots = {owned, protect};
+        store_purge_totals t;
+        memset(&t, 0, sizeof(t));
+        int64_t cursor = 0;
+        int steps = 0, src = 0;
+        do
+            src |= store_purge_step(s, &r, &roots, NOW, true, 1e-9, &cursor, NULL, NULL, &t);
+        while (cursor && ++steps < 100);
+        after = dump();
+        CHECK(src == 0 && steps == (int)N_FX - 1 && t.calls == 5 && !t.failed && after &&
+                  json_equal(before, after),
+              "a dry run a call at a time: %d steps, %d calls due, nothing changed", steps,
+              t.calls);
+        json_decref(after);
+        store_retention_free(&r);
+    }
 
     /* the purge */
     rc = run_cli("purge --now 2026-05-28T20:26:40Z", "purge.out");
