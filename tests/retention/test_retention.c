@@ -8,7 +8,9 @@
  * before with exactly what is due taken out, as this test works it out on its own (the expected
  * changes are written here from the fixture, not from the code under test); --dry-run must change
  * nothing, files and search are checked, and the deletions' log must hold exactly the due
- * deletions.
+ * deletions. One call's purge fails (its score's detail made unreadable behind the API's back):
+ * it must be reported and keep every row and file while the others go on; and a purge killed
+ * at its first commit must leave every row as it was.
  *
  *   test_retention CALLQA_BINARY        (SQLite; CALLQA_TEST_STORE_URI: PostgreSQL instead)
  */
@@ -62,162 +64,29 @@ typedef struct fx {
     bool llm_new; /* and one a day before NOW (its own time within the period) */
     unsigned due; /* what the purge must take, worked out by hand from the periods */
     int erase;    /* which erasure takes it */
+    bool fails;   /* its purge must fail, changing nothing */
     int64_t id;
     char path[3][1200]; /* audio, audio_in, audio_out */
 } fx;
 
+/* clang-format off */
 static fx g_fx[] = {
-    {"a",
-     "upload",
-     "SALES",
-     "101",
-     100,
-     F_UP_LEGS,
-     "a",
-     true,
-     true,
-     1,
-     true,
-     A_AUDIO | A_TX | A_REPORT | A_LLM,
-     E_NONE,
-     0,
-     {""}},
-    {"b",
-     "dialer1",
-     "SALES",
-     "102",
-     100,
-     F_DIALER,
-     "20260101-000000_4440001-all.wav",
-     true,
-     false,
-     1,
-     false,
-     A_TX | A_REPORT | A_LLM,
-     E_NONE,
-     0,
-     {""}},
-    {"c",
-     "dialer1",
-     "KEEP",
-     "103",
-     400,
-     F_DIALER,
-     "20250101-000000_4440002-all.wav",
-     false,
-     false,
-     1,
-     false,
-     0,
-     E_NONE,
-     0,
-     {""}},
-    {"d",
-     "upload",
-     "",
-     "104",
-     10,
-     F_UP_MONO,
-     "d",
-     false,
-     false,
-     0,
-     false,
-     A_AUDIO,
-     E_NONE,
-     0,
-     {""}},
-    {"e",
-     "dialer2",
-     "SHORT",
-     "105",
-     10,
-     F_DIALER,
-     "20260518-000000_4440003-all.wav",
-     false,
-     false,
-     0,
-     false,
-     A_TX,
-     E_NONE,
-     0,
-     {""}},
-    {"f",
-     "dialer2",
-     "SUPPORT",
-     "106",
-     50,
-     F_DIALER,
-     "20260408-000000_4440004-all.wav",
-     true,
-     false,
-     1,
-     false,
-     A_TX | A_LLM,
-     E_NONE,
-     0,
-     {""}},
-    {"g",
-     "dialer1",
-     "SALES",
-     "777",
-     20,
-     F_DIALER,
-     "20260508-000000_5551234-all.wav",
-     true,
-     true,
-     1,
-     false,
-     0,
-     E_PHONE,
-     0,
-     {""}},
-    {"h",
-     "upload",
-     "SALES",
-     "778",
-     5,
-     F_UP_MONO,
-     "h_5551234",
-     false,
-     false,
-     0,
-     false,
-     0,
-     E_PHONE,
-     0,
-     {""}},
-    {"i",
-     "dialer1",
-     "SALES",
-     "888",
-     20,
-     F_DIALER,
-     "20260508-000000_4440005-all.wav",
-     false,
-     false,
-     0,
-     false,
-     0,
-     E_LEAD,
-     0,
-     {""}},
-    {"j",
-     "dialer1",
-     "SALES",
-     "999",
-     20,
-     F_DIALER,
-     "20260508-000000_55512345-all.wav",
-     false,
-     false,
-     0,
-     false,
-     0,
-     E_NONE,
-     0,
-     {""}},
+    /* name source     campaign   lead  age  files      file                               env    ovr    llm new    due                                erasure */
+    {"a", "upload",  "SALES",   "101", 100, F_UP_LEGS, "a",                               true,  true,  1, true,  A_AUDIO | A_TX | A_REPORT | A_LLM, E_NONE,  false, 0, {""}},
+    {"b", "dialer1", "SALES",   "102", 100, F_DIALER,  "20260101-000000_4440001-all.wav", true,  false, 1, false, A_TX | A_REPORT | A_LLM,           E_NONE,  false, 0, {""}},
+    {"c", "dialer1", "KEEP",    "103", 400, F_DIALER,  "20250101-000000_4440002-all.wav", false, false, 1, false, 0,                                 E_NONE,  false, 0, {""}},
+    {"d", "upload",  "",        "104", 10,  F_UP_MONO, "d",                               false, false, 0, false, A_AUDIO,                           E_NONE,  false, 0, {""}},
+    {"e", "dialer2", "SHORT",   "105", 10,  F_DIALER,  "20260518-000000_4440003-all.wav", false, false, 0, false, A_TX,                              E_NONE,  false, 0, {""}},
+    {"f", "dialer2", "SUPPORT", "106", 50,  F_DIALER,  "20260408-000000_4440004-all.wav", true,  false, 1, false, A_TX | A_LLM,                      E_NONE,  false, 0, {""}},
+    {"g", "dialer1", "SALES",   "777", 20,  F_DIALER,  "20260508-000000_5551234-all.wav", true,  true,  1, false, 0,                                 E_PHONE, false, 0, {""}},
+    {"h", "upload",  "SALES",   "778", 5,   F_UP_MONO, "h_5551234",                       false, false, 0, false, 0,                                 E_PHONE, false, 0, {""}},
+    {"i", "dialer1", "SALES",   "888", 20,  F_DIALER,  "20260508-000000_4440005-all.wav", false, false, 0, false, 0,                                 E_LEAD,  false, 0, {""}},
+    {"j", "dialer1", "SALES",   "999", 20,  F_DIALER,  "20260508-000000_55512345-all.wav", false, false, 0, false, 0,                                E_NONE,  false, 0, {""}},
+    /* everything due, but its score's detail is not JSON (put there behind the API's back): its
+     * purge fails, and nothing of it may change */
+    {"k", "upload",  "SALES",   "110", 100, F_UP_MONO, "k",                               true,  false, 1, false, 0,                                 E_NONE,  true,  0, {""}},
 };
+/* clang-format on */
 #define N_FX (sizeof(g_fx) / sizeof(g_fx[0]))
 
 static char g_dir[600], g_uri[1200], g_up[800], g_dial[800], g_conf[800];
@@ -552,7 +421,10 @@ static bool rows_equal(const char *table, const json_t *want, const json_t *got)
     json_t *gd = json_loads(json_string_value(json_object_get(g, "detail")), 0, NULL);
     json_object_del(w, "detail");
     json_object_del(g, "detail");
-    bool eq = json_equal(w, g) && wd && gd && json_equal(wd, gd);
+    bool eq = json_equal(w, g) && (wd && gd ? json_equal(wd, gd)
+                                            : !wd && !gd &&
+                                                  json_equal(json_object_get(want, "detail"),
+                                                             json_object_get(got, "detail")));
     json_decref(w), json_decref(g), json_decref(wd), json_decref(gd);
     return eq;
 }
@@ -665,13 +537,18 @@ static int compare(stage sg, const json_t *before, const json_t *after, const ch
 
 /* ---- the command line -------------------------------------------------------------------- */
 
-static int run_cli(const char *args, const char *out)
+static int run_cli_env(const char *env, const char *args, const char *out)
 {
     char cmd[4000];
-    snprintf(cmd, sizeof(cmd), "'%s' store %s --config '%s' --db '%s' > '%s/%s' 2> '%s/%s.err'",
-             g_callqa, args, g_conf, g_uri, g_dir, out, g_dir, out);
+    snprintf(cmd, sizeof(cmd), "%s '%s' store %s --config '%s' --db '%s' > '%s/%s' 2> '%s/%s.err'",
+             env, g_callqa, args, g_conf, g_uri, g_dir, out, g_dir, out);
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_cli(const char *args, const char *out)
+{
+    return run_cli_env("", args, out);
 }
 
 static char *slurp(const char *name)
@@ -813,6 +690,24 @@ int main(int argc, char **argv)
         if (search(w) != 1)
             CHECK(false, "search finds call %s's transcript before", g_fx[i].name);
     }
+    /* call k's score detail made unreadable behind the API's back: its purge must fail */
+    {
+        db *d = db_open(g_uri, msg, sizeof(msg));
+        db_stmt *st = d ? db_stmt_get(d, 1,
+                                      "UPDATE scores SET detail = 'not json' WHERE call_id "
+                                      "= $1")
+                        : NULL;
+        int64_t kid = 0;
+        for (size_t i = 0; i < N_FX; i++)
+            if (g_fx[i].fails)
+                kid = g_fx[i].id;
+        if (st)
+            db_bind_int(st, 1, kid);
+        CHECK(st && db_step(st) == DB_DONE, "call k's score detail is not JSON");
+        if (st)
+            db_reset(st);
+        db_close(d);
+    }
     if (fill_only) {
         store_close(s);
         printf("# filled: %s (settings %s)\n", g_uri, g_conf);
@@ -826,7 +721,10 @@ int main(int argc, char **argv)
     int rc = run_cli("purge --dry-run --now @1780000000", "dry.out");
     char *out = slurp("dry.out");
     json_t *after = dump();
-    CHECK(rc == 0, "purge --dry-run: exit 0 (%d)", rc);
+    CHECK(rc == 1, "purge --dry-run: exit 1, one call failed (%d)", rc);
+    CHECK(strstr(out, "(upload rec-k, campaign SALES, 100.0 days): FAILED, nothing of it changed: "
+                      "a score's detail is not a JSON object"),
+          "purge --dry-run names the call that would fail, and why");
     CHECK(after && json_equal(before, after), "purge --dry-run changed no row of any table");
     CHECK(strstr(out, " - due") && !strstr(out, "deleted"), "purge --dry-run says what is due");
     int lines = 0;
@@ -857,7 +755,7 @@ int main(int argc, char **argv)
             src |= store_purge_step(s, &r, &roots, NOW, true, 1e-9, &cursor, NULL, NULL, &t);
         while (cursor && ++steps < 100);
         after = dump();
-        CHECK(src == 0 && steps == (int)N_FX - 1 && t.calls == 5 && !t.failed && after &&
+        CHECK(src == 0 && steps == (int)N_FX - 1 && t.calls == 6 && t.failed == 1 && after &&
                   json_equal(before, after),
               "a dry run a call at a time: %d steps, %d calls due, nothing changed", steps,
               t.calls);
@@ -865,11 +763,24 @@ int main(int argc, char **argv)
         store_retention_free(&r);
     }
 
+    /* killed at its first commit (call a's): no row of it changed; its files, deleted just
+     * before the commit (they were due), are gone, and the next purge finds them so */
+    rc = run_cli_env("CALLQA_TEST_KILL_AT=commit:purge", "purge --now @1780000000", "kill.out");
+    after = dump();
+    CHECK(rc != 0, "purge killed at its first commit (%d)", rc);
+    CHECK(after && json_equal(before, after), "killed before its commit: no row of any table "
+                                              "changed");
+    CHECK(!exists(g_fx[0].path[1]) && exists(g_fx[3].path[0]),
+          "call a's files went before the commit; call d's were not reached");
+    json_decref(after);
+
     /* the purge */
     rc = run_cli("purge --now 2026-05-28T20:26:40Z", "purge.out");
     out = slurp("purge.out");
     printf("# %s", out);
-    CHECK(rc == 0, "purge: exit 0 (%d)", rc);
+    CHECK(rc == 1, "purge: exit 1, one call failed (%d)", rc);
+    CHECK(strstr(out, "rec-k") && strstr(out, "FAILED") && exists(g_fx[10].path[0]),
+          "call k failed, said so, and kept its file; the others went on");
     after = dump();
     CHECK(after && compare(S_PURGE, before, after, "purge") == 0,
           "purge: every table as before but exactly what was due");
@@ -923,8 +834,9 @@ int main(int argc, char **argv)
     rc = run_cli("purge --now @1780000000", "purge2.out");
     out = slurp("purge2.out");
     after = dump();
-    CHECK(rc == 0 && !out[0] && after && json_equal(before, after),
-          "a second purge finds nothing due and changes nothing");
+    CHECK(rc == 1 && !strchr(strchr(out, '\n') ? strchr(out, '\n') + 1 : "x", '\n') &&
+              strstr(out, "rec-k") && after && json_equal(before, after),
+          "a second purge finds nothing due but call k (failing again) and changes nothing");
     free(out);
     json_decref(after);
 
