@@ -89,6 +89,8 @@ bool qa_redact_any(const cfg_settings *c);
 /* The plan for a call of campaign (NULL or "": the `redact` setting alone). 0, or -1 on
  * settings qa_redact_check refuses. */
 int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_plan *p);
+/* The folder of the redacted copies: redact_dir, else redacted/ beside the store db. */
+void qa_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n);
 /* Keyed digits masked in a report, in place: each "...digits" string as '*'s, and those digit
  * strings wherever else a string holds them. *masked: the fields masked. 0, or -1 (memory). */
 int qa_redact_mask_report(struct json_t *report, size_t *masked);

@@ -817,8 +817,7 @@ static json_t *types_json(unsigned mask)
     return a;
 }
 
-/* "" = redacted/ beside the store */
-static void redact_dir_of(const cfg_settings *c, const char *db, char *out, size_t n)
+void qa_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n)
 {
     if (c->redact_dir[0]) {
         snprintf(out, n, "%s", c->redact_dir);
@@ -887,7 +886,7 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
         if (rc == 0)
             rc = scan_source(src, p->pv.guard_sec, &iv, &heard, why, sizeof(why));
         ivl_merge(&iv);
-        redact_dir_of(c, db, dir, sizeof(dir));
+        qa_redact_dir(c, db, dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/%lld.wav", dir, (long long)call_id);
         snprintf(tmp, sizeof(tmp), "%s/.%lld.wav.%d", dir, (long long)call_id, (int)getpid());
         if (rc != 0 && !why[0])

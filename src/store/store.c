@@ -593,9 +593,7 @@ int store_counters(store *s, store_counter_fn fn, void *user)
 }
 
 /* Which roll-up row a call counts in: its day, source, agent and campaign. */
-typedef struct rollup_key {
-    char day[16], source[65], agent[65], campaign[65];
-} rollup_key;
+typedef store__rollup_key rollup_key;
 
 static int rollup_group(store *s, const rollup_key *k);
 
@@ -618,6 +616,16 @@ static int call_key(store *s, int64_t call_id, rollup_key *k)
     }
     db_reset(st);
     return rc == DB_ROW || rc == DB_DONE ? 0 : store__fail(s, "reading a call's day");
+}
+
+int store__call_key(store *s, int64_t call_id, store__rollup_key *k)
+{
+    return call_key(s, call_id, k);
+}
+
+int store__rollup_group(store *s, const store__rollup_key *k)
+{
+    return rollup_group(s, k);
 }
 
 static int rollup_call(store *s, int64_t call_id)

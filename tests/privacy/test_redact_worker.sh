@@ -291,4 +291,12 @@ serve_stop
 "$CQ" store redact --db "$T/qa.db" --since "$(date +%F)" --config "$T/later.conf" > "$T/red2.out" 2>&1
 check "store redact again: nothing left to redact in the transcript" \
     sh -c "! grep -q 'transcript' '$T/red2.out' && grep -q 'redacted 1 calls' '$T/red2.out'"
+# ---- retention: the redacted copy is callqa's own audio, purged with it ----------------------
+cp "$T/later.conf" "$T/purge.conf"
+echo "retain_audio_days = 1" >> "$T/purge.conf"
+check "the copy is there before the purge" [ -f "$T/redacted/$B.wav" ]
+"$CQ" store purge --db "$T/qa.db" --config "$T/purge.conf" --now "$(date -u -d '+3 days' +%FT%TZ)" \
+    > "$T/purge.out" 2>&1
+check "store purge: the redacted copy deleted, its path cleared" \
+    sh -c "[ ! -e '$T/redacted/$B.wav' ] && [ \"\$(sqlite3 '$T/qa.db' 'SELECT COALESCE(redacted_audio, 0) FROM analyses WHERE call_id = $B')\" = 0 ]"
 finish "redaction in the pipeline"
