@@ -42,6 +42,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -945,6 +946,40 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
     json_object_set_new(o, "verify", vf);
     snprintf(res->state, sizeof(res->state), "%s", ok ? "ok" : "failed");
     return o;
+}
+
+int qa_redact_capture(const cfg_settings *c, const char *rec_path, char *why, size_t n)
+{
+    char up[1100], upr[PATH_MAX], paths[2][4200];
+    rec_upload_dir(c, up, sizeof(up));
+    if (!up[0] || !realpath(up, upr) || !rec_path)
+        return 0;
+    int np = qa_capture_paths(rec_path, paths), done = 0;
+    size_t ul = strlen(upr);
+    for (int k = 0; k < np; k++) {
+        char dir[4200], dr[PATH_MAX];
+        size_t pl = strnlen(paths[k], sizeof(dir) - 1);
+        memcpy(dir, paths[k], pl);
+        dir[pl] = 0;
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            snprintf(dir, sizeof(dir), ".");
+        else
+            *slash = 0;
+        struct stat st;
+        if (lstat(paths[k], &st) != 0 || !S_ISREG(st.st_mode) || !realpath(dir, dr))
+            continue;
+        /* beneath the upload folder only: the dialer's captures are never touched */
+        if (strncmp(dr, upr, ul) || (dr[ul] && dr[ul] != '/'))
+            continue;
+        if (unlink(paths[k]) != 0) {
+            snprintf(why, n, "the capture beside the upload could not be deleted: %s",
+                     strerror(errno));
+            return -1;
+        }
+        done = 1;
+    }
+    return done;
 }
 
 /* ---- calls already stored (callqa store redact) ---------------------------------------------- */

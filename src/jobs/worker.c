@@ -496,6 +496,22 @@ static void analyse_in_child(void *arg, int fd)
         int32_t txo = !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED;
         if (js && rp.on) { /* before anything of it leaves this process */
             char *red = redacted_report(j, js, &src, rep, &rp, have_t ? &t : NULL, &tr, &f);
+            /* an uploaded capture holds the call's audio in its RTP: not kept */
+            char cwhy[300];
+            int cap = nrc > 0 ? qa_redact_capture(&c->svc, rec_path, cwhy, sizeof(cwhy)) : 0;
+            if (cap != 0 && red) {
+                json_t *r = json_loads(red, 0, NULL);
+                json_object_set_new(json_object_get(r, "redaction"), "capture",
+                                    json_string(cap > 0 ? "deleted: an uploaded capture holds "
+                                                          "the call's audio"
+                                                        : cwhy));
+                if (cap < 0) /* kept unredacted: the check fails */
+                    snprintf(f.redaction, sizeof(f.redaction), "failed");
+                free(red);
+                red = json_is_object(r) ? json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10))
+                                        : NULL;
+                json_decref(r);
+            }
             if (mine)
                 free(js);
             else

@@ -114,10 +114,26 @@ check "a bad type stops the worker (exit 2), naming the setting and the type" \
 serve_start "$T/mute.conf"
 upload B1 BANK "$C/call06_ivr_dtmf.wav"
 upload S1 SALES "$C/call06_ivr_dtmf.wav"
+# a BANK call uploaded with its capture (SIP INFO digits 1342): the capture is not kept
+code=$(curl -s -o "$T/up.json" -w '%{http_code}' \
+    -F "metadata={\"recording_id\":\"B2\",\"agent_user\":\"ann\",\"campaign_id\":\"BANK\",\"call_date\":\"$(date +%F) 09:00:00\"};type=application/json" \
+    -F "audio=@$C/call06_ivr_dtmf.wav" -F "capture=@$SH/corpus/pcaps/dtmf_sipinfo.pcap" "$U/api/qa/calls")
+check "an upload with its capture: 201, the capture kept for the worker" \
+    sh -c "[ $code = 201 ] && grep -q '\"capture\":true' '$T/up.json'"
 worker "$T/mute.conf"
 B=$(sq "SELECT id FROM calls WHERE recording_id = 'B1'")
 S=$(sq "SELECT id FROM calls WHERE recording_id = 'S1'")
-check "both calls complete" [ "$(sq "SELECT COUNT(*) FROM jobs WHERE state = 'complete'")" = 2 ]
+B2=$(sq "SELECT id FROM calls WHERE recording_id = 'B2'")
+check "the three calls complete" [ "$(sq "SELECT COUNT(*) FROM jobs WHERE state = 'complete'")" = 3 ]
+sq "SELECT report FROM analyses WHERE call_id = $B2" > "$T/b2.json"
+check "BANK with a capture: its findings read, the capture deleted, its SIP INFO digits masked" python3 - "$T/b2.json" "$T" <<'EOF2'
+import glob, json, sys
+r = json.load(open(sys.argv[1]))
+assert "network" in r, list(r)
+assert r["redaction"]["capture"].startswith("deleted"), r["redaction"]
+assert "1342" not in open(sys.argv[1]).read()
+assert not glob.glob(sys.argv[2] + "/**/*.pcap", recursive=True), glob.glob(sys.argv[2] + "/**/*.pcap", recursive=True)
+EOF2
 check "BANK: redaction ok, a copy recorded" \
     [ "$(sq "SELECT redaction || '|' || redacted_audio FROM analyses WHERE call_id = $B")" = "ok|$T/redacted/$B.wav" ]
 check "SALES: not redacted" [ "$(sq "SELECT COALESCE(redaction, 'null') FROM analyses WHERE call_id = $S")" = null ]
