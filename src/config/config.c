@@ -64,6 +64,7 @@ typedef struct setting {
 static const char *const k_nisqa_modes[] = {"windowed", "file", NULL};
 static const char *const k_channel_maps[] = {"in,out", "out,in", NULL};
 static const char *const k_asr_protocols[] = {"openai", "whispercpp", NULL};
+static const char *const k_redact_audio[] = {"off", "mute", "tone", NULL};
 
 /* The entries name their first nine fields in order and the rest (flag, groups, value, arg) by
  * designator where they have them: the others are zero on purpose. */
@@ -121,6 +122,21 @@ static const setting k_settings[] = {
      "/api/qa/events: streams open at once"},
     {"events_keep_days", K_DOUBLE, F(events_keep_days), 0, 0.01, 3650, NULL, "7",
      "job events kept for event-stream clients that reconnect"},
+    /* retention (docs/privacy.md, "Retention and erasure") */
+    {"retain_audio_days", K_INT, F(retain_days[0]), 0, 0, 36500, NULL, "0",
+     "days callqa's own copies of recordings (uploads) are kept from the call (0: forever)"},
+    {"retain_transcript_days", K_INT, F(retain_days[1]), 0, 0, 36500, NULL, "0",
+     "days transcripts, their search rows and the scores' quotes are kept (0: forever)"},
+    {"retain_report_days", K_INT, F(retain_days[2]), 0, 0, 36500, NULL, "0",
+     "days analysis reports and level envelopes are kept (0: forever)"},
+    {"retain_llm_days", K_INT, F(retain_days[3]), 0, 0, 36500, NULL, "0",
+     "days LLM requests and the LLM's text in scores are kept (0: forever)"},
+    {"retain_campaigns", K_STR, F(retain_campaigns), sizeof(((cfg_settings *)0)->retain_campaigns),
+     0, 0, NULL, "", "periods per campaign: CAMPAIGN=KIND:DAYS[+KIND:DAYS...],..."},
+    {"retain_sources", K_STR, F(retain_sources), sizeof(((cfg_settings *)0)->retain_sources), 0, 0,
+     NULL, "", "periods per source: SOURCE=KIND:DAYS[+KIND:DAYS...],..."},
+    {"purge_interval_sec", K_DOUBLE, F(purge_interval_sec), 0, 60, 86400 * 7, NULL, "3600",
+     "callqa worker: between purges of what is due, when a period is set"},
     /* the QA pipeline (docs/pipeline.md) */
     {"worker_jobs", K_INT, F(worker_jobs), 0, 0, 64, NULL, "0",
      "callqa serve: an embedded QA worker with this many slots (0: none)"},
@@ -164,6 +180,24 @@ static const setting k_settings[] = {
      "requests at once for one call", ASR("asr-concurrency", "N")},
     {"asr_include_ivr", K_BOOL, F(asr_include_ivr), 0, 0, 0, NULL, "false", "send IVR prompts too",
      ASR("asr-include-ivr", NULL)},
+    /* redaction (docs/privacy.md) */
+    {"redact", K_STR, F(redact), sizeof(((cfg_settings *)0)->redact), 0, 0, NULL, "none",
+     "the entity types redacted from every campaign's transcripts before they are stored: card, "
+     "cvv, expiry, ssn, national_id, iban, email, phone, dob, all or none",
+     .value = ""},
+    {"redact_campaigns", K_STR, F(redact_campaigns), sizeof(((cfg_settings *)0)->redact_campaigns),
+     0, 0, NULL, "", "the types per campaign, CAMPAIGN=card+cvv,CAMPAIGN=all,... (others: redact)"},
+    {"redact_audio", K_ENUM, F(redact_audio), 0, 0, 0, k_redact_audio, "mute",
+     "a redacted call's audio: its spans and keyed digits muted, or replaced by a tone, in a "
+     "copy the dashboard serves; off: the recording is served as it is"},
+    {"redact_dir", K_STR, F(redact_dir), sizeof(((cfg_settings *)0)->redact_dir), 0, 0, NULL,
+     "redacted/ beside the store", "the folder of the redacted copies", .value = ""},
+    {"redact_pause_code", K_STR, F(redact_pause_code),
+     sizeof(((cfg_settings *)0)->redact_pause_code), 0, 0, NULL, "",
+     "keyed digits that pause the recording's audio (muted until the resume code)"},
+    {"redact_resume_code", K_STR, F(redact_resume_code),
+     sizeof(((cfg_settings *)0)->redact_resume_code), 0, 0, NULL, "",
+     "keyed digits that end a pause (none: the pause lasts to the call's end)"},
     /* scoring (docs/scoring.md) */
     {"scoring", K_BOOL, F(scoring), 0, 0, 0, NULL, "true",
      "the worker scores each call on the scorecard (rules and acoustics; an LLM when set)"},

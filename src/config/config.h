@@ -86,6 +86,12 @@ typedef struct cfg_settings {
                                     event */
     int events_max_clients;      /* event streams open at once */
     double events_keep_days;     /* job events kept for clients that reconnect */
+    /* retention (docs/privacy.md): days per kind (audio, transcript, report, llm; 0 forever)
+     * and the rules per campaign and source (store_retain_parse's syntax) */
+    int retain_days[4];
+    char retain_campaigns[2048];
+    char retain_sources[2048];
+    double purge_interval_sec; /* callqa worker: between purges */
     /* the QA pipeline: what `callqa serve` and `callqa worker` run beside them */
     int worker_jobs;           /* serve: an embedded worker's slots */
     char recordings_dir[1024]; /* the dialer's recordings on local disk ("" none) */
@@ -107,6 +113,12 @@ typedef struct cfg_settings {
     int asr_retries;
     int asr_concurrency;
     bool asr_include_ivr;
+    /* redaction (docs/privacy.md): what the worker removes before it stores */
+    char redact[256];            /* entity types for every campaign ("" or "none": off) */
+    char redact_campaigns[2048]; /* "CAMPAIGN=card+cvv,...": the types per campaign */
+    int redact_audio;            /* 0 off, 1 mute, 2 tone */
+    char redact_dir[1024];       /* the redacted copies ("" = redacted/ beside the store) */
+    char redact_pause_code[17], redact_resume_code[17]; /* DTMF markers ("" none) */
     /* scoring (docs/scoring.md): the worker scores each call on the card */
     bool scoring;
     char scorecard[1024];   /* "" = the shipped default card */

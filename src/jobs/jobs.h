@@ -25,6 +25,7 @@
 #include "../scoring/scoring.h"
 #include "../clients/recording.h"
 #include "../config/config.h"
+#include "../privacy/privacy.h"
 #include "../store/store.h"
 
 typedef struct qa_worker_config {
@@ -63,12 +64,77 @@ struct json_t;
 int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
                   const cq_report *rep, store_figures *f, struct json_t **out, char *why, size_t n);
 
+/* The capture paths beside a recording (base.pcap, base.pcapng): 2, or 0 for none. */
+int qa_capture_paths(const char *rec, char out[2][4200]);
+
 /* Run until SIGTERM/SIGINT (or, with `once`, until nothing is claimable). Returns an exit
  * status: 0, 1 on a store or engine failure, 2 on a bad setting. */
 int qa_worker_run(const qa_worker_config *c);
 
 /* The queryable figures of a report (store_figures). */
 void qa_figures_of(const cq_report *r, store_figures *f);
+
+/* ---- redaction (redact.c; docs/privacy.md) ------------------------------------------------ */
+
+/* What is removed from one call: its campaign's types, the audio copy's mode, the DTMF marks. */
+typedef struct qa_redact_plan {
+    bool on; /* a type is enabled for the call's campaign */
+    pv_settings pv;
+    int audio; /* 0 off, 1 mute, 2 tone (the redact_audio setting; 0 when not on) */
+    char pause[17], resume[17];
+} qa_redact_plan;
+
+/* The redaction settings checked (the types' names, the campaigns' map, the DTMF codes): 0, or
+ * -1 with err naming the setting. */
+int qa_redact_check(const cfg_settings *c, char *err, size_t n);
+/* Whether any campaign has a type enabled. */
+bool qa_redact_any(const cfg_settings *c);
+/* The plan for a call of campaign (NULL or "": the `redact` setting alone). 0, or -1 on
+ * settings qa_redact_check refuses. */
+int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_plan *p);
+/* The folder of the redacted copies: redact_dir, else redacted/ beside the store db. */
+void qa_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n);
+/* Keyed digits masked in a report, in place: each "...digits" string as '*'s, and those digit
+ * strings wherever else a string holds them. *masked: the fields masked. 0, or -1 (memory). */
+int qa_redact_mask_report(struct json_t *report, size_t *masked);
+
+/* An imported transcript of a stored call redacted as its campaign asks (the call's campaign
+ * read from st): 1 redacted (*hits entities), 0 its campaign is not redacted, -1 with err (the
+ * store, or memory: t must not be stored). The audio copy is not redone. */
+int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, tx_transcript *t,
+                            size_t *hits, char *err, size_t n);
+
+/* A call stored before redaction was turned on, redacted now (callqa store redact): its
+ * transcript (when it holds something to redact), the keyed digits of its report (with a
+ * `redaction` object saying so), the strings of its score's detail (quotes, reasons). Its audio
+ * copy is not made here (the call analysed again makes it). */
+typedef struct qa_stored_redaction {
+    bool redacted;                  /* its campaign is redacted */
+    bool transcript, report, score; /* rewritten (or would be: dry) */
+    size_t counts[PV_N_TYPES];      /* entities in the transcript and the score */
+    size_t digits;                  /* report fields masked */
+} qa_stored_redaction;
+/* 1 done (or shown, dry), 0 its campaign is not redacted, -1 with err. */
+int qa_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry,
+                     qa_stored_redaction *out, char *err, size_t n);
+
+typedef struct qa_redact_result {
+    char state[8];    /* "ok", or "failed": held back from playback */
+    char audio[1100]; /* the redacted copy, "" when none was written */
+} qa_redact_result;
+/* A redacted call's capture beside its recording (rec_path), when it lies in callqa's upload
+ * folder: deleted, for its RTP holds the call's audio unredacted. 1 deleted, 0 none there (or
+ * the dialer's, never touched), -1 with why. */
+int qa_redact_capture(const cfg_settings *c, const char *rec_path, char *why, size_t n);
+
+/* A call's redaction after its analysis and transcript (in the analysis child): the audio copy
+ * written under redact_dir (beside db when unset) and verified, the transcript (tx, already
+ * redacted, with tr its spans; tx NULL without a transcript) scanned again. Returns the report's
+ * `redaction` object (NULL when out of memory) and *res. */
+struct json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const char *db,
+                              int64_t call_id, const cq_call_src *src, const cq_report *rep,
+                              const tx_transcript *tx, const pv_redaction *tr, size_t digits_masked,
+                              qa_redact_result *res);
 
 /* ---- transcripts into the store (stored_tx.c) --------------------------------------------- */
 

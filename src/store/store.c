@@ -593,9 +593,7 @@ int store_counters(store *s, store_counter_fn fn, void *user)
 }
 
 /* Which roll-up row a call counts in: its day, source, agent and campaign. */
-typedef struct rollup_key {
-    char day[16], source[65], agent[65], campaign[65];
-} rollup_key;
+typedef store__rollup_key rollup_key;
 
 static int rollup_group(store *s, const rollup_key *k);
 
@@ -618,6 +616,16 @@ static int call_key(store *s, int64_t call_id, rollup_key *k)
     }
     db_reset(st);
     return rc == DB_ROW || rc == DB_DONE ? 0 : store__fail(s, "reading a call's day");
+}
+
+int store__call_key(store *s, int64_t call_id, store__rollup_key *k)
+{
+    return call_key(s, call_id, k);
+}
+
+int store__rollup_group(store *s, const store__rollup_key *k)
+{
+    return rollup_group(s, k);
 }
 
 static int rollup_call(store *s, int64_t call_id)
@@ -1221,10 +1229,12 @@ static int analysed_tx(store *s, void *arg)
              "validators, created, checked, report, duration_sec, legs, speech_pct_in, "
              "speech_pct_out, mos_in, mos_out, one_way, talk_sec_in, talk_sec_out, "
              "dead_air_sec, overtalk_sec, hold_sec, hold_count, tone_count, dtmf_count, "
-             "warning_codes, clipping_pct, level_db, mos_model, net_mos, net_mos_model) "
+             "warning_codes, clipping_pct, level_db, mos_model, net_mos, net_mos_model, redaction, "
+             "redacted_audio) "
              "SELECT id, source, recording_id, '', "
              "$2, 'pipeline', '', $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-             "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25 FROM calls WHERE id = $1 "
+             "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27 FROM calls "
+             "WHERE id = $1 "
              "ON CONFLICT "
              "(call_id) WHERE "
              "call_id IS NOT NULL DO UPDATE SET engine = excluded.engine, created = "
@@ -1239,7 +1249,8 @@ static int analysed_tx(store *s, void *arg)
              "excluded.tone_count, dtmf_count = excluded.dtmf_count, warning_codes = "
              "excluded.warning_codes, clipping_pct = excluded.clipping_pct, level_db = "
              "excluded.level_db, mos_model = excluded.mos_model, net_mos = excluded.net_mos, "
-             "net_mos_model = excluded.net_mos_model");
+             "net_mos_model = excluded.net_mos_model, redaction = excluded.redaction, "
+             "redacted_audio = excluded.redacted_audio");
     if (!st)
         return STORE_ERR;
     const store_figures *f = a->f;
@@ -1293,6 +1304,14 @@ static int analysed_tx(store *s, void *arg)
         db_bind_null(st, 24);
         db_bind_null(st, 25);
     }
+    if (f->redaction[0])
+        db_bind_text(st, 26, f->redaction);
+    else
+        db_bind_null(st, 26);
+    if (f->redacted_audio[0])
+        db_bind_text(st, 27, f->redacted_audio);
+    else
+        db_bind_null(st, 27);
     if (run(s, st, "storing an analysis") != 0 || event(s, a->l->call_id, a->next, a->now) != 0 ||
         rollup_call(s, a->l->call_id) != 0 ||
         envelope_put(s, a->l->call_id, a->env, a->now) != STORE_OK)
@@ -1358,6 +1377,91 @@ int store_envelope_get(store *s, int64_t call_id, store_envelope *out)
     }
     store__end(s, st);
     return res;
+}
+
+int store_redaction_get(store *s, int64_t call_id, char state[8], char *audio, size_t n)
+{
+    state[0] = 0;
+    if (n)
+        audio[0] = 0;
+    db_stmt *st = store__begin(s, Q_REDACTION_GET,
+                               "SELECT redaction, redacted_audio FROM analyses WHERE call_id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    int rc = db_step(st), res;
+    if (rc == DB_ROW) {
+        const char *r = db_col_text(st, 0), *a = db_col_text(st, 1);
+        snprintf(state, 8, "%s", r ? r : "");
+        snprintf(audio, n, "%s", a ? a : "");
+        res = 1;
+    } else {
+        res = rc == DB_DONE ? 0 : store__fail(s, "reading a call's redaction");
+    }
+    store__end(s, st);
+    return res;
+}
+
+int store_redact_candidates(store *s, const char *since_day, int64_t **ids, int *n)
+{
+    *ids = NULL;
+    *n = 0;
+    db_stmt *st = store__begin(s, Q_REDACT_CALLS,
+                               "SELECT c.id FROM calls c LEFT JOIN analyses a ON a.call_id = c.id "
+                               "WHERE substr(c.call_date, 1, 10) >= $1 AND a.redaction IS NULL "
+                               "ORDER BY c.id");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, since_day);
+    int rc, cap = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *v = realloc(*ids, (size_t)cap * sizeof(*v));
+            if (!v) {
+                store__end(s, st);
+                free(*ids);
+                *ids = NULL, *n = 0;
+                snprintf(s->err, sizeof(s->err), "out of memory");
+                return -1;
+            }
+            *ids = v;
+        }
+        (*ids)[(*n)++] = db_col_int(st, 0);
+    }
+    int res = rc == DB_DONE ? 0 : store__fail(s, "listing the calls to redact");
+    store__end(s, st);
+    if (res != 0) {
+        free(*ids);
+        *ids = NULL, *n = 0;
+    }
+    return res;
+}
+
+/* one UPDATE of a text column by call id: 1 (a row changed), 0 (none), -1 */
+static int set_text(store *s, int q, const char *sql, int64_t call_id, const char *v,
+                    const char *what)
+{
+    db_stmt *st = stmt(s, q, sql);
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    db_bind_text(st, 2, v);
+    if (run(s, st, what) != 0)
+        return -1;
+    return db_changes(s->d) > 0;
+}
+
+int store_report_set(store *s, int64_t call_id, const char *report)
+{
+    return set_text(s, Q_REPORT_SET, "UPDATE analyses SET report = $2 WHERE call_id = $1", call_id,
+                    report, "replacing a report");
+}
+
+int store_score_detail_set(store *s, int64_t call_id, const char *detail)
+{
+    return set_text(s, Q_SCORE_DETAIL_SET, "UPDATE scores SET detail = $2 WHERE call_id = $1",
+                    call_id, detail, "replacing a score's detail");
 }
 
 /* ---- transcripts --------------------------------------------------------------------------- */

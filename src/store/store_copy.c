@@ -67,6 +67,7 @@ static const copy_table k_tables[] = {
      false},
     {"counters", "counters", "name, labels", "name COLLATE \"C\", labels COLLATE \"C\"", false},
     {"audio_roots", "audio_roots", "root", "root COLLATE \"C\"", false},
+    {"deletions", "deletions", "id", "id", true},
     {"users", "users", "id", "id", true},
     {"user_tokens", "user_tokens", "id", "id", true},
     {"audit_log", "audit_log", "id", "id", true},
@@ -91,9 +92,10 @@ enum {
     K_END
 };
 static_assert(Q_QUERY_FIRST + SQ_N < Q_COPY_FIRST, "statement keys overlap");
-static_assert((int)K_END <= (int)Q_CALLS_FIRST && (int)Q_CALLS_FIRST + 2 * (int)STORE_SORT_N <= 384,
+static_assert((int)K_END <= (int)Q_CALLS_FIRST &&
+                  (int)Q_CALLS_FIRST + 2 * (int)STORE_SORT_N <= (int)Q_RETAIN_FIRST,
               "statement keys overlap");
-static_assert(K_END <= 384, "statement keys past db.h's 384");
+static_assert(K_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS");
 
 /* The advisory lock of a copy into a database (store_schema.c's migration lock is 7461, 1). */
 #define PG_COPY_LOCK "7461, 2"
