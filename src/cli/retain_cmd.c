@@ -336,8 +336,15 @@ static int run(int argc, char **argv, bool erase)
                 "%s: the dialer's own recordings and database are not touched by callqa: "
                 "erase them there, and in the backups (docs/privacy.md)\n",
                 cmd);
+        /* the audit trail names how many calls went, never the caller's number or lead */
+        char n[48];
+        snprintf(n, sizeof(n), "%lld calls", (long long)t.calls);
+        if (!dry)
+            cq_cli_audit(s, "erase", n, rc == 0);
     } else {
         rc = cq_retention_purge(s, &rt, now, dry, stdout);
+        if (!dry)
+            cq_cli_audit(s, "purge", NULL, rc == 0);
     }
     store_close(s);
     cq_retention_free(&rt);

@@ -6,6 +6,8 @@
 #ifndef CQ_CLI_SERVE_CMD_H
 #define CQ_CLI_SERVE_CMD_H
 
+#include <stdbool.h>
+
 int cq_cli_serve(int argc, char **argv);
 int cq_cli_worker(int argc, char **argv);       /* worker_cmd.c */
 int cq_cli_requeue(int argc, char **argv);      /* worker_cmd.c */
@@ -21,6 +23,10 @@ int cq_cli_investigate(int argc, char **argv);  /* investigate_cmd.c: why a call
 int cq_cli_ask(int argc, char **argv);          /* ask_cmd.c: POST /ask's ViciDial grants */
 int cq_cli_user(int argc, char **argv);         /* user_cmd.c: the service's users */
 int cq_cli_store_audit(int argc, char **argv);  /* user_cmd.c: store audit */
+/* One entry of the audit trail for a command run on the host (callqa store purge, erase): who is
+ * "host:<the system user>", the client "cli", the status 200 or 500 (user_cmd.c). */
+struct store;
+void cq_cli_audit(struct store *s, const char *action, const char *target, bool ok);
 
 /* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
  * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */
