@@ -148,11 +148,13 @@ svc = subprocess.Popen([CQ, "serve", "--listen", "127.0.0.1:%d" % PORT, "--db", 
 
 
 def stop():
+    """SIGTERM; the exit status (a sanitizer's report at exit makes it non-zero), -9 if killed"""
     svc.terminate()
     try:
-        svc.wait(10)
+        return svc.wait(30)
     except subprocess.TimeoutExpired:
         svc.kill()
+        return -9
 
 
 def sse(path, token, wait=2.0):
@@ -488,7 +490,10 @@ count = con.execute("SELECT COUNT(*) FROM audit_log WHERE who = 'bob'").fetchone
 con.close()
 check("bob's entries are all still there", count >= 10, count)
 
-stop()
+rc = stop()
+log.flush()
+check("the service stops on SIGTERM with status 0 (%s)" % rc, rc == 0,
+      open(os.path.join(T, "serve.log")).read()[-3000:])
 print("1..%d" % n)
 if fails:
     print("%d of %d access checks failed" % (fails, n))
