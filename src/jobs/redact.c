@@ -410,7 +410,7 @@ static int intervals_of(const qa_redact_plan *p, const cq_report *rep, const pv_
         rc = ivl_add(out, evs[i].a - p->pv.guard_sec, evs[i].b + p->pv.guard_sec, "dtmf");
         const char *d = evs[i].digits ? evs[i].digits : "";
         if (p->pause[0] && pause_at < 0 && strstr(d, p->pause)) {
-            pause_at = evs[i].a;
+            pause_at = evs[i].a - p->pv.guard_sec;
             /* a resume code after the pause code in the same run ends it there */
             const char *after = strstr(d, p->pause) + strlen(p->pause);
             if (p->resume[0] && strstr(after, p->resume)) {
