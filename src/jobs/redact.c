@@ -428,6 +428,23 @@ static int intervals_of(const qa_redact_plan *p, const cq_report *rep, const pv_
         rc = ivl_add(out, pause_at, rep->duration_sec + 1, "pause");
         (*pauses)++;
     }
+    /* the marks sent for the call, in time order: a pause to the next resume, or to the end */
+    bool paused = false;
+    double mark_at = 0;
+    for (int i = 0; i < p->n_marks && rc == 0; i++) {
+        if (p->mark_pause[i] && !paused) {
+            paused = true;
+            mark_at = p->mark_sec[i] - p->pv.guard_sec;
+        } else if (!p->mark_pause[i] && paused) {
+            rc = ivl_add(out, mark_at, p->mark_sec[i] + p->pv.guard_sec, "pause");
+            (*pauses)++;
+            paused = false;
+        }
+    }
+    if (rc == 0 && paused) {
+        rc = ivl_add(out, mark_at, rep->duration_sec + 1, "pause");
+        (*pauses)++;
+    }
     free(evs);
     return rc;
 }
@@ -940,6 +957,10 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
             ok = false;
         }
         free(iv.v);
+    }
+    if (p->marks_unplaced) { /* a pause asked for that the copy could not honour */
+        json_object_set_new(vf, "marks", json_string(p->marks_unplaced));
+        ok = false;
     }
     json_object_set_new(o, "audio", au);
     json_object_set_new(vf, "ok", json_boolean(ok));
