@@ -80,15 +80,21 @@ static int campaign_types(const char *map, const char *campaign, unsigned *mask,
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
-        if (!eq || eq == p || (size_t)(eq - p) > 64) {
+        /* the name, spaces around it ignored */
+        const char *ns = p, *ne = eq ? eq : p;
+        while (ns < ne && (*ns == ' ' || *ns == '\t'))
+            ns++;
+        while (ne > ns && (ne[-1] == ' ' || ne[-1] == '\t'))
+            ne--;
+        if (!eq || ne == ns || ne - ns > 64) {
             snprintf(err, n, "redact_campaigns: '%.*s' is not CAMPAIGN=TYPE+TYPE", (int)len, p);
             return -1;
         }
         char types[256], why[300];
         size_t tl = len - (size_t)(eq + 1 - p);
         if (tl >= sizeof(types)) {
-            snprintf(err, n, "redact_campaigns: the types of '%.*s' are too long", (int)(eq - p),
-                     p);
+            snprintf(err, n, "redact_campaigns: the types of '%.*s' are too long", (int)(ne - ns),
+                     ns);
             return -1;
         }
         for (size_t i = 0; i < tl; i++)
@@ -96,11 +102,11 @@ static int campaign_types(const char *map, const char *campaign, unsigned *mask,
         types[tl] = 0;
         unsigned m = 0;
         if (pv_parse_types(types, &m, why, sizeof(why)) != 0) {
-            snprintf(err, n, "redact_campaigns: %.*s: %s", (int)(eq - p), p, why);
+            snprintf(err, n, "redact_campaigns: %.*s: %s", (int)(ne - ns), ns, why);
             return -1;
         }
-        if (campaign && !found && strlen(campaign) == (size_t)(eq - p) &&
-            !memcmp(campaign, p, (size_t)(eq - p)))
+        if (campaign && !found && strlen(campaign) == (size_t)(ne - ns) &&
+            !memcmp(campaign, ns, (size_t)(ne - ns)))
             *mask = m, found = 1;
         p += len + (end ? 1 : 0);
     }
@@ -133,16 +139,20 @@ bool qa_redact_any(const cfg_settings *c)
     unsigned m = 0;
     if (c->redact[0] && pv_parse_types(c->redact, &m, NULL, 0) == 0 && m)
         return true;
-    /* any campaign with a type: the map's entries, each checked */
+    /* any campaign with a type: the map's entries, each looked up */
     const char *p = c->redact_campaigns;
     while (*p) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
-        char name[65];
-        if (eq && eq > p && (size_t)(eq - p) < sizeof(name)) {
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - p), p);
-            char err[300];
+        const char *ns = p, *ne = eq ? eq : p;
+        while (ns < ne && (*ns == ' ' || *ns == '\t'))
+            ns++;
+        while (ne > ns && (ne[-1] == ' ' || ne[-1] == '\t'))
+            ne--;
+        char name[65], err[300];
+        if (ne > ns && ne - ns < (ptrdiff_t)sizeof(name)) {
+            snprintf(name, sizeof(name), "%.*s", (int)(ne - ns), ns);
             if (campaign_types(c->redact_campaigns, name, &m, err, sizeof(err)) == 1 && m)
                 return true;
         }

@@ -96,7 +96,7 @@ llm_url = http://127.0.0.1:$(cat "$T/llm/port")/v1
 llm_model = fake-model
 llm_key_file = $T/key
 llm_retries = 0
-redact_campaigns = BANK=all,SALES=none
+redact_campaigns = BANK=all, SALES=none
 redact_dir = $T/redacted
 $2
 EOC
