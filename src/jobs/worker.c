@@ -817,6 +817,11 @@ static void finish(void *ctx, const proc_done *d)
     record_llm(w, call, attempts);
     qa_kill_point("analysed");
     int rc = STORE_OK;
+    if (outcome == OUT_DONE && !strcmp(f.redaction, "failed"))
+        logj("warn",
+             "the call failed its redaction check: its audio is held back (the report's "
+             "redaction.verify says why)",
+             call, NULL);
     if (outcome == OUT_DONE) {
         store_envelope env = {.call_id = call};
         char *js = envelope_split(p, (size_t)jl, &env.legs, &env.step_sec);
