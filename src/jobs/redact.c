@@ -175,6 +175,7 @@ int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_pla
     if (got == 0 && c->redact[0] && pv_parse_types(c->redact, &m, err, sizeof(err)) != 0)
         return -1;
     p->pv.types = m;
+    p->pv.guard_sec = c->redact_guard_sec;
     p->on = m != 0;
     p->audio = p->on ? c->redact_audio : 0;
     snprintf(p->pause, sizeof(p->pause), "%s", c->redact_pause_code);
