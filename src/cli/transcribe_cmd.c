@@ -232,22 +232,24 @@ static int report_row(void *user, const store_val *c, int n)
 int cq_cli_transcript(int argc, char **argv)
 {
     static const char usage_text[] =
-        "usage: callqa transcript import --db STORE --call ID [--speaker S] FILE|-\n"
+        "usage: callqa transcript import --db STORE --call ID [--speaker S] [--config FILE] "
+        "FILE|-\n"
         "Attach a transcript made elsewhere to a call of the store (ID: its recording_id or\n"
         "uniqueid), in place of any earlier one: callqa's format {\"segments\": [{\"speaker\",\n"
         "\"start\", \"end\", \"text\", \"words\"?}]}, or OpenAI verbose_json for the leg of\n"
         "--speaker agent|customer|mixed. It is checked against the call's analysed speech\n"
-        "when there is one (docs/transcription.md).\n";
+        "when there is one (docs/transcription.md). It is redacted as the call's campaign asks\n"
+        "(the redact settings of --config FILE and CALLQA_*; docs/privacy.md) before it is\n"
+        "stored.\n";
     if (argc < 2 || strcmp(argv[1], "import")) {
         fputs(usage_text, argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
         return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
     }
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                         {"call", required_argument, NULL, 'c'},
-                                         {"speaker", required_argument, NULL, 's'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *db = NULL, *call = NULL, *speaker = NULL;
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},      {"call", required_argument, NULL, 'c'},
+        {"speaker", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    const char *db = NULL, *call = NULL, *speaker = NULL, *config = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
@@ -255,6 +257,7 @@ int cq_cli_transcript(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'c': call = optarg; break;
         case 's': speaker = optarg; break;
+        case 'f': config = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: fputs(usage_text, stderr); return 2;
         }
@@ -265,6 +268,16 @@ int cq_cli_transcript(int argc, char **argv)
     }
     const char *file = argv[optind + 1];
     char err[600];
+    static cfg_settings set_; /* the redaction settings */
+    const cfg_settings *set = &set_;
+    cfg_defaults(&set_);
+    if ((config ? cfg_load_file(&set_, config, err, sizeof(err))
+                : cfg_load_env(&set_, err, sizeof(err))) != 0 ||
+        qa_redact_check(set, err, sizeof(err)) != 0) {
+        fprintf(stderr, "callqa transcript: %s\n", err);
+        return 2;
+    }
+    size_t hits = 0;
     size_t len = 0;
     char *body = cfg_read_file(file, (size_t)64 << 20, &len, err, sizeof(err));
     if (!body) {
@@ -291,6 +304,9 @@ int cq_cli_transcript(int argc, char **argv)
             fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
         } else if (tx_import(body, len, speaker, f.report, &t, err, sizeof(err)) != 0) {
             fprintf(stderr, "callqa transcript: %s: %s\n", file, err);
+        } else if (qa_redact_transcript_of(set, st, f.call_id, &t, &hits, err, sizeof(err)) < 0) {
+            fprintf(stderr, "callqa transcript: %s: not stored: %s\n", file, err);
+            tx_transcript_free(&t);
         } else {
             char *js = tx_to_json(&t);
             qa_stored_tx sx;
@@ -302,6 +318,8 @@ int cq_cli_transcript(int argc, char **argv)
                     if (!t.unchecked)
                         printf(", %zu flagged, %zu dropped (rate %.1f %%)\n", t.flagged_words,
                                t.dropped_words, rate >= 0 ? 100 * rate : 0.0);
+                    if (hits)
+                        printf("call %lld: %zu entities redacted\n", (long long)f.call_id, hits);
                     rc = 0;
                 } else {
                     fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));

@@ -64,6 +64,7 @@ typedef struct setting {
 static const char *const k_nisqa_modes[] = {"windowed", "file", NULL};
 static const char *const k_channel_maps[] = {"in,out", "out,in", NULL};
 static const char *const k_asr_protocols[] = {"openai", "whispercpp", NULL};
+static const char *const k_redact_audio[] = {"off", "mute", "tone", NULL};
 
 /* The entries name their first nine fields in order and the rest (flag, groups, value, arg) by
  * designator where they have them: the others are zero on purpose. */
@@ -164,6 +165,24 @@ static const setting k_settings[] = {
      "requests at once for one call", ASR("asr-concurrency", "N")},
     {"asr_include_ivr", K_BOOL, F(asr_include_ivr), 0, 0, 0, NULL, "false", "send IVR prompts too",
      ASR("asr-include-ivr", NULL)},
+    /* redaction (docs/privacy.md) */
+    {"redact", K_STR, F(redact), sizeof(((cfg_settings *)0)->redact), 0, 0, NULL, "none",
+     "the entity types redacted from every campaign's transcripts before they are stored: card, "
+     "cvv, expiry, ssn, national_id, iban, email, phone, dob, all or none",
+     .value = ""},
+    {"redact_campaigns", K_STR, F(redact_campaigns), sizeof(((cfg_settings *)0)->redact_campaigns),
+     0, 0, NULL, "", "the types per campaign, CAMPAIGN=card+cvv,CAMPAIGN=all,... (others: redact)"},
+    {"redact_audio", K_ENUM, F(redact_audio), 0, 0, 0, k_redact_audio, "mute",
+     "a redacted call's audio: its spans and keyed digits muted, or replaced by a tone, in a "
+     "copy the dashboard serves; off: the recording is served as it is"},
+    {"redact_dir", K_STR, F(redact_dir), sizeof(((cfg_settings *)0)->redact_dir), 0, 0, NULL,
+     "redacted/ beside the store", "the folder of the redacted copies", .value = ""},
+    {"redact_pause_code", K_STR, F(redact_pause_code),
+     sizeof(((cfg_settings *)0)->redact_pause_code), 0, 0, NULL, "",
+     "keyed digits that pause the recording's audio (muted until the resume code)"},
+    {"redact_resume_code", K_STR, F(redact_resume_code),
+     sizeof(((cfg_settings *)0)->redact_resume_code), 0, 0, NULL, "",
+     "keyed digits that end a pause (none: the pause lasts to the call's end)"},
     /* scoring (docs/scoring.md) */
     {"scoring", K_BOOL, F(scoring), 0, 0, 0, NULL, "true",
      "the worker scores each call on the scorecard (rules and acoustics; an LLM when set)"},

@@ -107,6 +107,12 @@ typedef struct cfg_settings {
     int asr_retries;
     int asr_concurrency;
     bool asr_include_ivr;
+    /* redaction (docs/privacy.md): what the worker removes before it stores */
+    char redact[256];            /* entity types for every campaign ("" or "none": off) */
+    char redact_campaigns[2048]; /* "CAMPAIGN=card+cvv,...": the types per campaign */
+    int redact_audio;            /* 0 off, 1 mute, 2 tone */
+    char redact_dir[1024];       /* the redacted copies ("" = redacted/ beside the store) */
+    char redact_pause_code[17], redact_resume_code[17]; /* DTMF markers ("" none) */
     /* scoring (docs/scoring.md): the worker scores each call on the card */
     bool scoring;
     char scorecard[1024];   /* "" = the shipped default card */

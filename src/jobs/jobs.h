@@ -25,6 +25,7 @@
 #include "../scoring/scoring.h"
 #include "../clients/recording.h"
 #include "../config/config.h"
+#include "../privacy/privacy.h"
 #include "../store/store.h"
 
 typedef struct qa_worker_config {
@@ -69,6 +70,47 @@ int qa_worker_run(const qa_worker_config *c);
 
 /* The queryable figures of a report (store_figures). */
 void qa_figures_of(const cq_report *r, store_figures *f);
+
+/* ---- redaction (redact.c; docs/privacy.md) ------------------------------------------------ */
+
+/* What is removed from one call: its campaign's types, the audio copy's mode, the DTMF marks. */
+typedef struct qa_redact_plan {
+    bool on; /* a type is enabled for the call's campaign */
+    pv_settings pv;
+    int audio; /* 0 off, 1 mute, 2 tone (the redact_audio setting; 0 when not on) */
+    char pause[17], resume[17];
+} qa_redact_plan;
+
+/* The redaction settings checked (the types' names, the campaigns' map, the DTMF codes): 0, or
+ * -1 with err naming the setting. */
+int qa_redact_check(const cfg_settings *c, char *err, size_t n);
+/* Whether any campaign has a type enabled. */
+bool qa_redact_any(const cfg_settings *c);
+/* The plan for a call of campaign (NULL or "": the `redact` setting alone). 0, or -1 on
+ * settings qa_redact_check refuses. */
+int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_plan *p);
+/* Keyed digits masked in a report, in place: each "...digits" string as '*'s, and those digit
+ * strings wherever else a string holds them. *masked: the fields masked. 0, or -1 (memory). */
+int qa_redact_mask_report(struct json_t *report, size_t *masked);
+
+/* An imported transcript of a stored call redacted as its campaign asks (the call's campaign
+ * read from st): 1 redacted (*hits entities), 0 its campaign is not redacted, -1 with err (the
+ * store, or memory: t must not be stored). The audio copy is not redone. */
+int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, tx_transcript *t,
+                            size_t *hits, char *err, size_t n);
+
+typedef struct qa_redact_result {
+    char state[8];    /* "ok", or "failed": held back from playback */
+    char audio[1100]; /* the redacted copy, "" when none was written */
+} qa_redact_result;
+/* A call's redaction after its analysis and transcript (in the analysis child): the audio copy
+ * written under redact_dir (beside db when unset) and verified, the transcript (tx, already
+ * redacted, with tr its spans; tx NULL without a transcript) scanned again. Returns the report's
+ * `redaction` object (NULL when out of memory) and *res. */
+struct json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const char *db,
+                              int64_t call_id, const cq_call_src *src, const cq_report *rep,
+                              const tx_transcript *tx, const pv_redaction *tr, size_t digits_masked,
+                              qa_redact_result *res);
 
 /* ---- transcripts into the store (stored_tx.c) --------------------------------------------- */
 

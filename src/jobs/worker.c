@@ -272,10 +272,14 @@ static void answer(int fd, int32_t outcome, const store_figures *f, const char *
 }
 
 /* The call's speech to the ASR server (in the child, after the analysis): the transcript block,
- * or NULL with why. */
+ * or NULL with why. With a redaction plan (rp on), the transcript is redacted before it is
+ * turned into the block: *t keeps it (for the verification; *have_t set, the caller frees it)
+ * and *tr its spans. */
 static char *transcribe(const asr_config *base, const char *campaign, const cq_report *rep,
+                        const qa_redact_plan *rp, tx_transcript *t, bool *have_t, pv_redaction *tr,
                         char *why, size_t n)
 {
+    *have_t = false;
     asr_config one = *base;
     char code[3];
     if (asr_campaign_language(base->campaign_languages, campaign, code) == 1)
@@ -284,15 +288,48 @@ static char *transcribe(const asr_config *base, const char *campaign, const cq_r
     asr_client *a = asr_create(ac, why, n);
     if (!a)
         return NULL;
-    tx_transcript t;
     char *js = NULL;
-    if (tx_transcript_init(&t, rep, &ac->plan) != 0)
+    if (tx_transcript_init(t, rep, &ac->plan) != 0) {
         snprintf(why, n, "out of memory");
-    else if (asr_transcribe(a, rep, &t, why, n) == 0 && !(js = tx_to_json(&t)))
-        snprintf(why, n, "out of memory");
-    tx_transcript_free(&t);
+    } else if (asr_transcribe(a, rep, t, why, n) == 0) {
+        if (rp->on && pv_redact_transcript(t, &rp->pv, tr) != 0)
+            snprintf(why, n, "out of memory (redacting the transcript)");
+        else if (!(js = tx_to_json(t)))
+            snprintf(why, n, "out of memory");
+    }
+    if (js && rp->on)
+        *have_t = true;
+    else
+        tx_transcript_free(t);
     asr_destroy(a);
     return js;
+}
+
+/* The report with its keyed digits masked and its `redaction` object (the audio copy written and
+ * verified: qa_redact_call), f's redaction state set: a JSON text (malloc'd), or NULL (memory). */
+static char *redacted_report(const job_arg *j, const char *js, const cq_call_src *src,
+                             const cq_report *rep, const qa_redact_plan *rp, const tx_transcript *t,
+                             const pv_redaction *tr, store_figures *f)
+{
+    json_t *r = json_loads(js, 0, NULL);
+    size_t masked = 0;
+    if (!json_is_object(r) || qa_redact_mask_report(r, &masked) != 0) {
+        json_decref(r);
+        return NULL;
+    }
+    qa_redact_result res;
+    json_t *ro =
+        qa_redact_call(rp, &j->c->svc, j->c->db, j->call.id, src, rep, t, tr, masked, &res);
+    if (!ro) {
+        json_decref(r);
+        return NULL;
+    }
+    json_object_set_new(r, "redaction", ro);
+    snprintf(f->redaction, sizeof(f->redaction), "%s", res.state);
+    snprintf(f->redacted_audio, sizeof(f->redacted_audio), "%s", res.audio);
+    char *out = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(r);
+    return out;
 }
 
 static void analyse_in_child(void *arg, int fd)
@@ -404,10 +441,10 @@ static void analyse_in_child(void *arg, int fd)
                 snprintf(at, sizeof(err.msg) - (size_t)(at - err.msg), "%s%s", orig, rest);
             }
         }
-    if (have_fetch)
-        rec_fetched_cleanup(&fetched);
-    cq_legs_resolved_free(&lr);
     if (rc != CQ_OK) {
+        if (have_fetch)
+            rec_fetched_cleanup(&fetched);
+        cq_legs_resolved_free(&lr);
         int out = rc == CQ_ERR_EMPTY                      ? OUT_SKIP
                   : rc == CQ_ERR_NOMEM || rc == CQ_ERR_IO ? OUT_RETRY
                                                           : OUT_FAIL;
@@ -445,9 +482,30 @@ static void analyse_in_child(void *arg, int fd)
                 mine = true;
             }
         }
-        char *tx =
-            js && j->asr ? transcribe(j->asr, call->campaign_id, rep, why, sizeof(why)) : NULL;
+        /* redaction: the campaign's types (the settings were checked at start) */
+        qa_redact_plan rp;
+        if (qa_redact_plan_of(&c->svc, call->campaign_id, &rp) != 0)
+            memset(&rp, 0, sizeof(rp));
+        tx_transcript t;
+        bool have_t = false;
+        pv_redaction tr;
+        memset(&tr, 0, sizeof(tr));
+        char *tx = js && j->asr ? transcribe(j->asr, call->campaign_id, rep, &rp, &t, &have_t, &tr,
+                                             why, sizeof(why))
+                                : NULL;
         int32_t txo = !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED;
+        if (js && rp.on) { /* before anything of it leaves this process */
+            char *red = redacted_report(j, js, &src, rep, &rp, have_t ? &t : NULL, &tr, &f);
+            if (mine)
+                free(js);
+            else
+                cq_report_free_string(js);
+            js = red;
+            mine = true;
+        }
+        pv_redaction_free(&tr);
+        if (have_t)
+            tx_transcript_free(&t);
         /* scored when there is a report and the transcription (if any) did not fail */
         char swhy[600] = "";
         char *attempts = NULL;
@@ -466,6 +524,9 @@ static void analyse_in_child(void *arg, int fd)
         else
             cq_report_free_string(js);
     }
+    if (have_fetch)
+        rec_fetched_cleanup(&fetched);
+    cq_legs_resolved_free(&lr);
     cq_report_destroy(rep);
 }
 
@@ -951,6 +1012,14 @@ int qa_worker_run(const qa_worker_config *c)
         asr_config_hash(&w.asr, w.asr_hash);
         ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS;
     }
+    if (qa_redact_check(&c->svc, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "callqa worker: %s\n", msg);
+        store_close(w.st);
+        free(w.roots);
+        return 2;
+    }
+    if (qa_redact_any(&c->svc) && ep.analyzers)
+        ep.analyzers |= CQ_AN_EVENTS; /* the keyed digits muted come from the events analyzer */
     if (qa_scoring_setup(&c->svc, &w.scoring, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa worker: scoring: %s\n", msg);
         store_close(w.st);

@@ -123,6 +123,11 @@ size_t pv_luhn_runs_text(const char *text);
  * segments. 0 after a redaction with PV_CARD enabled. */
 size_t pv_luhn_runs_transcript(const tx_transcript *t);
 
+/* The detectors over a transcript's words once more, changing nothing: the hits of s's types
+ * among them (a hit of placeholders only is not counted), or -1 (out of memory). 0 after
+ * pv_redact_transcript with the same settings: the verification of a stored transcript. */
+long pv_scan_transcript(const tx_transcript *t, const pv_settings *s);
+
 /* Luhn's check over n digits ('0'-'9'). */
 bool pv_luhn(const char *digits, size_t n);
 

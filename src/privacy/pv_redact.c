@@ -659,6 +659,34 @@ fail:
     return -1;
 }
 
+/* every word of the hit is a placeholder */
+static bool all_placeholders(const stream *st, const pv_hit *h)
+{
+    for (size_t i = h->first; i <= h->last && i < st->n; i++)
+        if (!st->w[i].text || placeholder(st->w[i].text) < 0)
+            return false;
+    return true;
+}
+
+long pv_scan_transcript(const tx_transcript *t, const pv_settings *s)
+{
+    stream st = {0};
+    pseudo *ps[2] = {NULL, NULL};
+    long found = -1;
+    pv_hits h;
+    if (build_stream(t, &st, ps, NULL) == 0 && pv_detect(st.w, st.n, s, &h) == 0) {
+        found = 0;
+        for (size_t i = 0; i < h.n; i++) /* a placeholder is what a hit left: not a new one */
+            if (!all_placeholders(&st, &h.hits[i]))
+                found++;
+        pv_hits_free(&h);
+    }
+    pseudos_free(t, ps);
+    free(st.w);
+    free(st.at);
+    return found;
+}
+
 void pv_redaction_free(pv_redaction *r)
 {
     free(r->spans);

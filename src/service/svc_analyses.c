@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../jobs/jobs.h"
 #include "svc.h"
 
 #define UPLOAD_SERVER "upload"
@@ -60,6 +61,18 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
         svc_answer_error(r, st, st == 422 ? "bad_recording" : cq_status_name(rc), "%s", msg);
         free(js);
         return;
+    }
+    if (qa_redact_any(s->cfg)) { /* keyed digits masked before they are stored or answered */
+        json_t *o = json_loads(js, 0, NULL);
+        char *m = json_is_object(o) && qa_redact_mask_report(o, NULL) == 0
+                      ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10))
+                      : NULL;
+        json_decref(o);
+        free(js);
+        if (!(js = m)) {
+            svc_answer_error(r, 500, "internal", "out of memory");
+            return;
+        }
     }
     store_result row = {0};
     snprintf(row.server, sizeof(row.server), "%s", server);

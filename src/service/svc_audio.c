@@ -33,6 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../jobs/jobs.h"
 #include "svc.h"
 
 /* ---- pure parts: Range, what a file holds ------------------------------------------------- */
@@ -237,6 +238,30 @@ static int find_call(req *r, store_call *c)
     return id > 0 ? store_call_get(r->s->store, id, c) : 0;
 }
 
+/* What a call's audio may be served as (docs/privacy.md): */
+enum {
+    RED_NONE = 0, /* the recording as it is: not redacted, nor in a campaign whose audio is */
+    RED_COPY,     /* the redacted copy (at *copy), and nothing else */
+    RED_HELD,     /* nothing: the redaction's check failed */
+    RED_PENDING,  /* nothing: its campaign's audio is redacted, and it has no copy yet */
+    RED_ERR       /* the store failed */
+};
+
+static int redaction_of(req *r, const store_call *c, char state[8], char *copy, size_t n)
+{
+    int got = store_redaction_get(r->s->store, c->id, state, copy, n);
+    if (got < 0)
+        return RED_ERR;
+    if (!strcmp(state, "failed"))
+        return RED_HELD;
+    if (!strcmp(state, "ok") && copy[0])
+        return RED_COPY;
+    qa_redact_plan p;
+    if (qa_redact_plan_of(r->s->cfg, c->campaign_id, &p) != 0 || (p.on && p.audio))
+        return RED_PENDING;
+    return RED_NONE;
+}
+
 json_t *svc_audio_legs(req *r, int64_t call_id)
 {
     store_call c;
@@ -245,12 +270,26 @@ json_t *svc_audio_legs(req *r, int64_t call_id)
         return NULL;
     json_t *legs = json_array(), *o = json_object();
     bool has[3] = {false, false, false};
-    for (int l = 0; l < 3 && got == 1; l++)
+    char state[8] = "", copy[1100];
+    int red = got == 1 ? redaction_of(r, &c, state, copy, sizeof(copy)) : RED_NONE;
+    if (red == RED_COPY) { /* the redacted copy only, both legs in one file */
+        json_array_append_new(legs, json_string(k_leg_names[LEG_MIX]));
+        json_object_set_new(o, "legs", legs);
+        json_object_set_new(o, "default", json_string(k_leg_names[LEG_MIX]));
+        json_object_set_new(o, "redacted", json_true());
+        return o;
+    }
+    for (int l = 0; l < 3 && got == 1 && red == RED_NONE; l++)
         if ((has[l] = servable(r->s->cfg, ref_of(&c, l))))
             json_array_append_new(legs, json_string(k_leg_names[l]));
     int def = has[LEG_MIX] ? LEG_MIX : has[LEG_IN] ? LEG_IN : has[LEG_OUT] ? LEG_OUT : -1;
     json_object_set_new(o, "legs", legs);
     json_object_set_new(o, "default", def >= 0 ? json_string(k_leg_names[def]) : json_null());
+    json_object_set_new(o, "redacted", json_false());
+    if (red == RED_HELD || red == RED_PENDING)
+        json_object_set_new(
+            o, "held_back",
+            json_string(red == RED_HELD ? "the redaction check failed" : "not redacted yet"));
     return o;
 }
 
@@ -748,6 +787,43 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
             svc_answer_error(r, 404, "not_found", "no call with recording_id or uniqueid %.64s",
                              r->param);
         return svc_send(r);
+    }
+    char state[8] = "", copy[1100];
+    switch (redaction_of(r, &c, state, copy, sizeof(copy))) {
+    case RED_ERR:
+        svc_answer_error(r, 500, "store", "the store could not answer: %s",
+                         store_errmsg(r->s->store));
+        return svc_send(r);
+    case RED_HELD:
+        svc_answer_error(r, 403, "held_back",
+                         "call %.64s failed its redaction check: its audio is held back "
+                         "(its report's redaction.verify says why)",
+                         r->param);
+        return svc_send(r);
+    case RED_PENDING:
+        svc_answer_error(r, 403, "not_redacted",
+                         "call %.64s is in a campaign whose audio is redacted, and it has no "
+                         "redacted copy yet",
+                         r->param);
+        return svc_send(r);
+    case RED_COPY: {
+        /* the copy the worker wrote (a path from the store, never from the request) */
+        int rfd = open(copy, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        struct stat rst;
+        if (rfd < 0 || fstat(rfd, &rst) != 0 || !S_ISREG(rst.st_mode)) {
+            if (rfd >= 0)
+                close(rfd);
+            svc_answer_error(r, 404, "audio_missing",
+                             "the redacted copy of call %.64s is no longer on disk", r->param);
+            return svc_send(r);
+        }
+        char retag[80];
+        snprintf(retag, sizeof(retag), "\"r%jx-%jx.%lx-%jx\"", (uintmax_t)rst.st_size,
+                 (uintmax_t)rst.st_mtim.tv_sec, (unsigned long)rst.st_mtim.tv_nsec,
+                 (uintmax_t)rst.st_ino);
+        return serve_fd(r, rfd, "audio/wav", retag);
+    }
+    default: break;
     }
     if (leg < 0) /* the mix when there is one, else the caller's leg */
         leg = c.audio[0] ? LEG_MIX : c.audio_in[0] ? LEG_IN : c.audio_out[0] ? LEG_OUT : -1;

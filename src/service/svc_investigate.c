@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "../net/net.h"
+#include "../jobs/jobs.h"
 #include "svc.h"
 
 #define INV_SERVER "investigate"
@@ -352,6 +353,12 @@ void svc_investigate_run(req *r)
         else
             svc_answer_error(r, rc == CQ_ERR_FORMAT ? 422 : 500,
                              rc == CQ_ERR_FORMAT ? "bad_capture" : cq_status_name(rc), "%s", msg);
+        return;
+    }
+    /* with redaction on, keyed digits masked before they are stored, answered or prompted */
+    if (qa_redact_any(s->cfg) && qa_redact_mask_report(o, NULL) != 0) {
+        json_decref(o);
+        svc_answer_error(r, 500, "internal", "out of memory");
         return;
     }
     json_object_set(o, "explanation_from_facts", json_object_get(o, "explanation"));

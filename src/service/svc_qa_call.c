@@ -189,6 +189,12 @@ static void transcript_answer(req *r)
         return;
     }
     json_decref(rep);
+    size_t hits = 0; /* redacted as the call's campaign asks, before it is stored */
+    if (qa_redact_transcript_of(r->s->cfg, r->s->store, call_id, &t, &hits, err, sizeof(err)) < 0) {
+        tx_transcript_free(&t);
+        svc_answer_error(r, 500, "redaction", "the transcript was not stored: %s", err);
+        return;
+    }
     char *js = tx_to_json(&t);
     tx_transcript_free(&t);
     qa_stored_tx st;

@@ -1221,10 +1221,12 @@ static int analysed_tx(store *s, void *arg)
              "validators, created, checked, report, duration_sec, legs, speech_pct_in, "
              "speech_pct_out, mos_in, mos_out, one_way, talk_sec_in, talk_sec_out, "
              "dead_air_sec, overtalk_sec, hold_sec, hold_count, tone_count, dtmf_count, "
-             "warning_codes, clipping_pct, level_db, mos_model, net_mos, net_mos_model) "
+             "warning_codes, clipping_pct, level_db, mos_model, net_mos, net_mos_model, redaction, "
+             "redacted_audio) "
              "SELECT id, source, recording_id, '', "
              "$2, 'pipeline', '', $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-             "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25 FROM calls WHERE id = $1 "
+             "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27 FROM calls "
+             "WHERE id = $1 "
              "ON CONFLICT "
              "(call_id) WHERE "
              "call_id IS NOT NULL DO UPDATE SET engine = excluded.engine, created = "
@@ -1239,7 +1241,8 @@ static int analysed_tx(store *s, void *arg)
              "excluded.tone_count, dtmf_count = excluded.dtmf_count, warning_codes = "
              "excluded.warning_codes, clipping_pct = excluded.clipping_pct, level_db = "
              "excluded.level_db, mos_model = excluded.mos_model, net_mos = excluded.net_mos, "
-             "net_mos_model = excluded.net_mos_model");
+             "net_mos_model = excluded.net_mos_model, redaction = excluded.redaction, "
+             "redacted_audio = excluded.redacted_audio");
     if (!st)
         return STORE_ERR;
     const store_figures *f = a->f;
@@ -1293,6 +1296,14 @@ static int analysed_tx(store *s, void *arg)
         db_bind_null(st, 24);
         db_bind_null(st, 25);
     }
+    if (f->redaction[0])
+        db_bind_text(st, 26, f->redaction);
+    else
+        db_bind_null(st, 26);
+    if (f->redacted_audio[0])
+        db_bind_text(st, 27, f->redacted_audio);
+    else
+        db_bind_null(st, 27);
     if (run(s, st, "storing an analysis") != 0 || event(s, a->l->call_id, a->next, a->now) != 0 ||
         rollup_call(s, a->l->call_id) != 0 ||
         envelope_put(s, a->l->call_id, a->env, a->now) != STORE_OK)
@@ -1355,6 +1366,29 @@ int store_envelope_get(store *s, int64_t call_id, store_envelope *out)
         res = out->legs ? 1 : -1;
     } else {
         res = rc == DB_DONE ? 0 : store__fail(s, "reading a level envelope");
+    }
+    store__end(s, st);
+    return res;
+}
+
+int store_redaction_get(store *s, int64_t call_id, char state[8], char *audio, size_t n)
+{
+    state[0] = 0;
+    if (n)
+        audio[0] = 0;
+    db_stmt *st = store__begin(s, Q_REDACTION_GET,
+                               "SELECT redaction, redacted_audio FROM analyses WHERE call_id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    int rc = db_step(st), res;
+    if (rc == DB_ROW) {
+        const char *r = db_col_text(st, 0), *a = db_col_text(st, 1);
+        snprintf(state, 8, "%s", r ? r : "");
+        snprintf(audio, n, "%s", a ? a : "");
+        res = 1;
+    } else {
+        res = rc == DB_DONE ? 0 : store__fail(s, "reading a call's redaction");
     }
     store__end(s, st);
     return res;

@@ -148,21 +148,27 @@ typedef struct store_figures {
     double talk_sec[2];
     double dead_air_sec, overtalk_sec, hold_sec;
     int hold_count, tone_count, dtmf_count;
-    char warning_codes[512]; /* comma-separated */
-    bool has_clipping;       /* clipping_pct is known */
-    double clipping_pct;     /* the larger of the legs' clipped samples, % */
-    bool has_level;          /* level_db is known */
-    double level_db;         /* the lower of the levels of the legs that talked: the P.56
-                                active speech level, else the RMS level, dBFS */
-    char mos_model[32];      /* the model of mos[] ("NISQA v2"); "" when no leg has one */
-    double net_mos;          /* the network's MOS (NaN: no capture, or no stream with one) */
-    char net_mos_model[32];  /* its model ("ITU-T G.107 E-model") */
+    char warning_codes[512];   /* comma-separated */
+    bool has_clipping;         /* clipping_pct is known */
+    double clipping_pct;       /* the larger of the legs' clipped samples, % */
+    bool has_level;            /* level_db is known */
+    double level_db;           /* the lower of the levels of the legs that talked: the P.56
+                                  active speech level, else the RMS level, dBFS */
+    char mos_model[32];        /* the model of mos[] ("NISQA v2"); "" when no leg has one */
+    double net_mos;            /* the network's MOS (NaN: no capture, or no stream with one) */
+    char net_mos_model[32];    /* its model ("ITU-T G.107 E-model") */
+    char redaction[8];         /* "ok", "failed" (held back from playback), "" not redacted */
+    char redacted_audio[1100]; /* the redacted copy of its audio, "" none */
 } store_figures;
 
 /* The analysis of a held job, in one transaction with its next state: the row replaces any
  * earlier analysis of the call (one per call), the day's roll-up is recomputed. */
 int store_job_analysed(store *s, store_lease *l, const char *engine, const char *report_json,
                        const store_figures *f, job_state next, double now);
+
+/* A call's redaction as its analysis stored it: state "ok", "failed" or "" (not redacted), and
+ * the redacted copy's path ("" none). 1, 0 (no analysis), -1. */
+int store_redaction_get(store *s, int64_t call_id, char state[8], char *audio, size_t n);
 
 /* A call's level envelope (call_envelopes, one per call): the step, s, and the legs as a JSON
  * object {leg: [tenths of a dB FS, integers]} (the report's leg names: inbound, outbound). */

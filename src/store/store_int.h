@@ -89,6 +89,7 @@ enum {
     Q_ENV_PUT,
     Q_ENV_DEL,
     Q_ENV_GET,
+    Q_REDACTION_GET,
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
     Q_COPY_FIRST = 128,  /* store_copy.c's statements */
     Q_CALLS_FIRST = 240  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 255 */

@@ -472,9 +472,23 @@ static const char *const k_pg10[] = {
     NULL,
 };
 
-static const migration k_migrations[] = {
-    {1, k_v1, k_pg1}, {2, k_v2, k_pg2}, {3, k_v3, k_pg3}, {4, k_v4, k_pg4}, {5, k_v5, k_pg5},
-    {6, k_v6, k_pg6}, {7, k_v7, k_pg7}, {8, k_v8, k_pg8}, {9, k_v9, k_pg9}, {10, k_v10, k_pg10}};
+/* v11: a redacted call's state ("ok", or "failed": held back from playback) and its redacted
+ * audio copy (docs/privacy.md). */
+static const char *const k_v11[] = {
+    "ALTER TABLE analyses ADD COLUMN redaction TEXT;",
+    "ALTER TABLE analyses ADD COLUMN redacted_audio TEXT;",
+    NULL,
+};
+
+static const char *const k_pg11[] = {
+    "ALTER TABLE analyses ADD COLUMN redaction TEXT, ADD COLUMN redacted_audio TEXT;",
+    NULL,
+};
+
+static const migration k_migrations[] = {{1, k_v1, k_pg1},    {2, k_v2, k_pg2},   {3, k_v3, k_pg3},
+                                         {4, k_v4, k_pg4},    {5, k_v5, k_pg5},   {6, k_v6, k_pg6},
+                                         {7, k_v7, k_pg7},    {8, k_v8, k_pg8},   {9, k_v9, k_pg9},
+                                         {10, k_v10, k_pg10}, {11, k_v11, k_pg11}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

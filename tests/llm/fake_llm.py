@@ -76,6 +76,7 @@ What it records (DIR)
                   tool_result (the ids/names of tool results received), repair (a turn after
                   the first assistant turn tells what was wrong), auth (ok, missing, wrong or
                   not_required; never the key).
+  body-NNNN.json  with --save-bodies: each request's body as received (tests search them).
 """
 import argparse
 import json
@@ -134,6 +135,7 @@ class State:
             with open(args.transcript) as f:
                 self.transcript = json.load(f)
         self.log = open(os.path.join(args.log, "requests.jsonl"), "a")
+        self.saved = 0
 
     def reload_plans(self):
         """the /ask plans, read again when the file changed (a test may write new ones)"""
@@ -634,6 +636,11 @@ class Handler(BaseHTTPRequestHandler):
         n = (st.n + 1)
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
+        if args.save_bodies:  # every body as received, for tests that search what was sent
+            with st.lock:
+                st.saved += 1
+                with open(os.path.join(args.log, "body-%04d.json" % st.saved), "wb") as f:
+                    f.write(raw)
         if provider is None:
             st.write({"n": n, "provider": None, "path": path, "status": 404,
                       "violations": ["unknown path"]})
@@ -727,6 +734,8 @@ def main():
     ap.add_argument("--scenario")
     ap.add_argument("--transcript")
     ap.add_argument("--sleep", type=float, default=5.0)
+    ap.add_argument("--save-bodies", action="store_true",
+                    help="write each request's body to body-NNNN.json in the log folder")
     ap.add_argument("--ask-plan", help="POST /ask's plans (tests/llm/fake_ask.py)")
     args = ap.parse_args()
     os.makedirs(args.log, exist_ok=True)

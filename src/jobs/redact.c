@@ -1,0 +1,890 @@
+/*
+ * redact.c - what the worker removes from a call before anything of it is kept: the entity
+ * types of its campaign (the settings `redact`, `redact_campaigns`), the keyed digits in its
+ * report, and, with `redact_audio`, a copy of its audio with every redacted span and every run
+ * of keyed digits muted or covered by a tone, checked again before it is served.
+ *
+ * DESIGN
+ * The transcript's text is redacted by the privacy room (pv_redact_transcript), in the analysis
+ * child, right after the ASR's answer is assembled: the worker's parent, the store, the logs and
+ * the LLM's prompts only ever see the redacted block.
+ *
+ * Keyed digits. Every string value of the report under a key ending in "digits" (the events'
+ * DTMF digits, a capture's RFC 4733 and SIP INFO digits) becomes as many '*'; every other string
+ * that holds one of those digit strings (two keys or more: the capture's findings name them in
+ * their messages) gets it masked the same way.
+ *
+ * The audio copy. The recording is decoded again (cq_audio) and written as 16-bit PCM WAV at its
+ * rate: one file of one or two channels as it came, or the two leg files side by side (inbound
+ * on the first channel). The intervals muted, on every channel (the other leg holds the same
+ * words as echo or crosstalk):
+ *   - each span of the transcript's redaction (its words' times with the guard band),
+ *   - each DTMF event of the report (the events analyzer: libspandsp's receiver, whose talk-off
+ *     was 0 in 22 h of conversation, docs/events.md), widened by the guard band,
+ *   - with `redact_pause_code`, everything from the start of the run of keyed digits that
+ *     holds it to the end of the run that holds `redact_resume_code` (or the call's end).
+ * `tone` writes a 1 kHz sine at -20 dBFS there instead of silence (not a DTMF frequency).
+ *
+ * Verification, on the file written, read back through the decoder:
+ *   - keyed digits: each channel (at 8 kHz) through cq_tones with both of our receivers on
+ *     (dtmf_speech and dtmf_voice_cancel: more sensitive under speech than the events
+ *     analyzer's default) beside libspandsp's: 0 digits anywhere in the copy;
+ *   - each interval holds only silence or the tone: every sample within 2 LSB of what was
+ *     written there;
+ *   - the transcript: no Luhn-valid 13-19-digit run (pv_luhn_runs_transcript) and no hit of an
+ *     enabled type when its redacted text is run through the detectors again.
+ * A call that fails is stored with redaction "failed": the service holds its audio back from
+ * playback and download (docs/privacy.md).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "callqa/cq_tones.h"
+#include "callqa/cq_resample.h"
+#include "jobs.h"
+
+#define RD_TONE_HZ 1000.0
+#define RD_TONE_AMP 0.1 /* -20 dBFS */
+#define RD_BLOCK 4096
+
+/* ---- settings ------------------------------------------------------------------------------- */
+
+static bool dtmf_code_ok(const char *s)
+{
+    for (; *s; s++)
+        if (!strchr("0123456789*#ABCD", *s))
+            return false;
+    return true;
+}
+
+/* The types for campaign in map ("CAMPAIGN=card+cvv,..."): 1 with *mask when listed, 0 when
+ * not, -1 with err on a malformed map (campaign NULL: only checked). */
+static int campaign_types(const char *map, const char *campaign, unsigned *mask, char *err,
+                          size_t n)
+{
+    int found = 0;
+    const char *p = map;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (!eq || eq == p || (size_t)(eq - p) > 64) {
+            snprintf(err, n, "redact_campaigns: '%.*s' is not CAMPAIGN=TYPE+TYPE", (int)len, p);
+            return -1;
+        }
+        char types[256], why[300];
+        size_t tl = len - (size_t)(eq + 1 - p);
+        if (tl >= sizeof(types)) {
+            snprintf(err, n, "redact_campaigns: the types of '%.*s' are too long", (int)(eq - p),
+                     p);
+            return -1;
+        }
+        for (size_t i = 0; i < tl; i++)
+            types[i] = eq[1 + i] == '+' ? ',' : eq[1 + i];
+        types[tl] = 0;
+        unsigned m = 0;
+        if (pv_parse_types(types, &m, why, sizeof(why)) != 0) {
+            snprintf(err, n, "redact_campaigns: %.*s: %s", (int)(eq - p), p, why);
+            return -1;
+        }
+        if (campaign && !found && strlen(campaign) == (size_t)(eq - p) &&
+            !memcmp(campaign, p, (size_t)(eq - p)))
+            *mask = m, found = 1;
+        p += len + (end ? 1 : 0);
+    }
+    return found;
+}
+
+int qa_redact_check(const cfg_settings *c, char *err, size_t n)
+{
+    unsigned m = 0;
+    char why[300];
+    if (c->redact[0] && pv_parse_types(c->redact, &m, why, sizeof(why)) != 0) {
+        snprintf(err, n, "redact: %s", why);
+        return -1;
+    }
+    if (campaign_types(c->redact_campaigns, NULL, &m, err, n) < 0)
+        return -1;
+    if (!dtmf_code_ok(c->redact_pause_code) || !dtmf_code_ok(c->redact_resume_code)) {
+        snprintf(err, n, "redact_pause_code and redact_resume_code are keyed digits: 0-9 * # A-D");
+        return -1;
+    }
+    if (c->redact_resume_code[0] && !c->redact_pause_code[0]) {
+        snprintf(err, n, "redact_resume_code is set without redact_pause_code");
+        return -1;
+    }
+    return 0;
+}
+
+bool qa_redact_any(const cfg_settings *c)
+{
+    unsigned m = 0;
+    if (c->redact[0] && pv_parse_types(c->redact, &m, NULL, 0) == 0 && m)
+        return true;
+    /* any campaign with a type: the map's entries, each checked */
+    const char *p = c->redact_campaigns;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        char name[65];
+        if (eq && eq > p && (size_t)(eq - p) < sizeof(name)) {
+            snprintf(name, sizeof(name), "%.*s", (int)(eq - p), p);
+            char err[300];
+            if (campaign_types(c->redact_campaigns, name, &m, err, sizeof(err)) == 1 && m)
+                return true;
+        }
+        p += len + (end ? 1 : 0);
+    }
+    return false;
+}
+
+int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->pv = pv_default_settings();
+    unsigned m = 0;
+    char err[300];
+    int got = campaign && campaign[0]
+                  ? campaign_types(c->redact_campaigns, campaign, &m, err, sizeof(err))
+                  : 0;
+    if (got < 0)
+        return -1;
+    if (got == 0 && c->redact[0] && pv_parse_types(c->redact, &m, err, sizeof(err)) != 0)
+        return -1;
+    p->pv.types = m;
+    p->on = m != 0;
+    p->audio = p->on ? c->redact_audio : 0;
+    snprintf(p->pause, sizeof(p->pause), "%s", c->redact_pause_code);
+    snprintf(p->resume, sizeof(p->resume), "%s", c->redact_resume_code);
+    return 0;
+}
+
+int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, tx_transcript *t,
+                            size_t *hits, char *err, size_t n)
+{
+    *hits = 0;
+    store_call call;
+    int got = store_call_get(st, call_id, &call);
+    if (got < 0) {
+        snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+        return -1;
+    }
+    qa_redact_plan p;
+    if (qa_redact_plan_of(c, got == 1 ? call.campaign_id : NULL, &p) != 0) {
+        snprintf(err, n, "the redaction settings are not valid");
+        return -1;
+    }
+    if (!p.on)
+        return 0;
+    pv_redaction r;
+    if (pv_redact_transcript(t, &p.pv, &r) != 0) {
+        snprintf(err, n, "out of memory (redacting the transcript)");
+        return -1;
+    }
+    for (int k = 0; k < PV_N_TYPES; k++)
+        *hits += r.counts[k];
+    pv_redaction_free(&r);
+    return 1;
+}
+
+/* ---- keyed digits in a report --------------------------------------------------------------- */
+
+typedef struct digit_list {
+    char **s;
+    size_t n, cap;
+} digit_list;
+
+static void mask_str(char *s)
+{
+    for (; *s; s++)
+        if (strchr("0123456789*#ABCD", *s))
+            *s = '*';
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* the "...digits" strings masked in place, their values collected */
+static int mask_digits(json_t *v, digit_list *d, size_t *masked)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+        {
+            if (json_is_string(x) && ends_with(k, "digits") && json_string_length(x)) {
+                if (json_string_length(x) >= 2) {
+                    if (d->n == d->cap) {
+                        size_t cap = d->cap ? d->cap * 2 : 8;
+                        char **s = realloc(d->s, cap * sizeof(*s));
+                        if (!s)
+                            return -1;
+                        d->s = s, d->cap = cap;
+                    }
+                    if (!(d->s[d->n] = strdup(json_string_value(x))))
+                        return -1;
+                    d->n++;
+                }
+                char *m = strdup(json_string_value(x));
+                if (!m)
+                    return -1;
+                mask_str(m);
+                json_string_set(x, m);
+                free(m);
+                (*masked)++;
+            } else if (mask_digits(x, d, masked) != 0) {
+                return -1;
+            }
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) if (mask_digits(x, d, masked) != 0) return -1;
+    }
+    return 0;
+}
+
+/* every other string holding one of the collected digit strings: it masked there */
+static int mask_mentions(json_t *v, const digit_list *d)
+{
+    if (json_is_object(v) || json_is_array(v)) {
+        const char *k;
+        json_t *x;
+        size_t i;
+        if (json_is_object(v)) {
+            json_object_foreach(v, k, x) if (mask_mentions(x, d) != 0) return -1;
+        } else {
+            json_array_foreach(v, i, x) if (mask_mentions(x, d) != 0) return -1;
+        }
+        return 0;
+    }
+    if (!json_is_string(v))
+        return 0;
+    const char *s = json_string_value(v);
+    char *copy = NULL;
+    for (size_t i = 0; i < d->n; i++) {
+        const char *hay = copy ? copy : s;
+        const char *at = strstr(hay, d->s[i]);
+        if (!at)
+            continue;
+        if (!copy && !(copy = strdup(s)))
+            return -1;
+        for (char *p = copy; (p = strstr(p, d->s[i]));) {
+            size_t l = strlen(d->s[i]);
+            memset(p, '*', l);
+            p += l;
+        }
+    }
+    if (copy) {
+        json_string_set(v, copy);
+        free(copy);
+    }
+    return 0;
+}
+
+int qa_redact_mask_report(json_t *report, size_t *masked)
+{
+    digit_list d = {0};
+    size_t m = 0;
+    int rc = mask_digits(report, &d, &m);
+    if (rc == 0)
+        rc = mask_mentions(report, &d);
+    for (size_t i = 0; i < d.n; i++)
+        free(d.s[i]);
+    free(d.s);
+    if (masked)
+        *masked = m;
+    return rc;
+}
+
+/* ---- the audio copy ------------------------------------------------------------------------- */
+
+typedef struct ivl {
+    double a, b;
+    const char *why; /* "span", "dtmf", "pause" */
+} ivl;
+
+typedef struct ivl_list {
+    ivl *v;
+    size_t n, cap;
+} ivl_list;
+
+static int ivl_add(ivl_list *l, double a, double b, const char *why)
+{
+    if (a < 0)
+        a = 0;
+    if (!(b > a))
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        ivl *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        l->v = v, l->cap = cap;
+    }
+    l->v[l->n++] = (ivl){a, b, why};
+    return 0;
+}
+
+static int by_start(const void *x, const void *y)
+{
+    const ivl *a = x, *b = y;
+    return a->a < b->a ? -1 : a->a > b->a;
+}
+
+/* sorted, overlapping ones merged */
+static void ivl_merge(ivl_list *l)
+{
+    if (!l->n)
+        return;
+    qsort(l->v, l->n, sizeof(*l->v), by_start);
+    size_t k = 0;
+    for (size_t i = 1; i < l->n; i++) {
+        if (l->v[i].a <= l->v[k].b) {
+            if (l->v[i].b > l->v[k].b)
+                l->v[k].b = l->v[i].b;
+        } else {
+            l->v[++k] = l->v[i];
+        }
+    }
+    l->n = k + 1;
+}
+
+/* The intervals of a call: the transcript's spans, the report's DTMF runs, the pauses. */
+static int intervals_of(const qa_redact_plan *p, const cq_report *rep, const pv_redaction *tr,
+                        ivl_list *out, size_t *dtmf_runs, size_t *pauses)
+{
+    *dtmf_runs = *pauses = 0;
+    for (size_t i = 0; tr && i < tr->n; i++)
+        if (ivl_add(out, tr->spans[i].start, tr->spans[i].end, "span") != 0)
+            return -1;
+    const cq_leg_report *L[2] = {rep->inbound, rep->outbound};
+    double pause_at = -1;
+    /* the DTMF events of both legs in the call's order (for the pause marks) */
+    typedef struct ev {
+        double a, b;
+        const char *digits;
+    } ev;
+    ev *evs = NULL;
+    size_t ne = 0, cap = 0;
+    for (int l = 0; l < 2; l++)
+        for (size_t i = 0; L[l] && i < L[l]->n_events; i++) {
+            const cq_call_event *e = &L[l]->events[i];
+            if (e->type != CQ_EV_DTMF)
+                continue;
+            if (ne == cap) {
+                cap = cap ? cap * 2 : 8;
+                ev *x = realloc(evs, cap * sizeof(*x));
+                if (!x) {
+                    free(evs);
+                    return -1;
+                }
+                evs = x;
+            }
+            evs[ne++] = (ev){e->start_sec, e->end_sec, e->digits};
+        }
+    for (size_t i = 1; i < ne; i++) /* insertion sort: a handful */
+        for (size_t j = i; j > 0 && evs[j].a < evs[j - 1].a; j--) {
+            ev t = evs[j];
+            evs[j] = evs[j - 1], evs[j - 1] = t;
+        }
+    int rc = 0;
+    for (size_t i = 0; i < ne && rc == 0; i++) {
+        (*dtmf_runs)++;
+        rc = ivl_add(out, evs[i].a - p->pv.guard_sec, evs[i].b + p->pv.guard_sec, "dtmf");
+        const char *d = evs[i].digits ? evs[i].digits : "";
+        if (p->pause[0] && pause_at < 0 && strstr(d, p->pause)) {
+            pause_at = evs[i].a;
+            /* a resume code after the pause code in the same run ends it there */
+            const char *after = strstr(d, p->pause) + strlen(p->pause);
+            if (p->resume[0] && strstr(after, p->resume)) {
+                rc = rc ? rc : ivl_add(out, pause_at, evs[i].b + p->pv.guard_sec, "pause");
+                (*pauses)++;
+                pause_at = -1;
+            }
+        } else if (pause_at >= 0 && p->resume[0] && strstr(d, p->resume)) {
+            rc = ivl_add(out, pause_at, evs[i].b + p->pv.guard_sec, "pause");
+            (*pauses)++;
+            pause_at = -1;
+        }
+    }
+    if (rc == 0 && pause_at >= 0) { /* never resumed: to the end */
+        rc = ivl_add(out, pause_at, rep->duration_sec + 1, "pause");
+        (*pauses)++;
+    }
+    free(evs);
+    return rc;
+}
+
+static void le16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    le16(p, v & 0xffff), le16(p + 2, v >> 16);
+}
+
+static void wav_header(uint8_t h[44], int rate, int ch, uint32_t data)
+{
+    memcpy(h, "RIFF", 4);
+    le32(h + 4, 36 + data);
+    memcpy(h + 8, "WAVEfmt ", 8);
+    le32(h + 16, 16);
+    le16(h + 20, 1);
+    le16(h + 22, (unsigned)ch);
+    le32(h + 24, (uint32_t)rate);
+    le32(h + 28, (uint32_t)(rate * ch * 2));
+    le16(h + 32, (unsigned)(ch * 2));
+    le16(h + 34, 16);
+    memcpy(h + 36, "data", 4);
+    le32(h + 40, data);
+}
+
+static int16_t to_s16(float x)
+{
+    float v = x * 32768.0f;
+    return v >= 32767.0f ? 32767 : v <= -32768.0f ? -32768 : (int16_t)lrintf(v);
+}
+
+/* what is written at frame i of an interval: 0, or the tone */
+static int16_t covered(int mode, int64_t i, int rate)
+{
+    if (mode != 2)
+        return 0;
+    return to_s16((float)(RD_TONE_AMP * sin(2 * M_PI * RD_TONE_HZ * (double)i / rate)));
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const uint8_t *p = buf;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+typedef struct src_pair {
+    cq_audio *a[2];
+    int n;        /* 1: one file (its channels), 2: two leg files */
+    int channels; /* written */
+    int rate;
+} src_pair;
+
+static void src_close(src_pair *s)
+{
+    for (int i = 0; i < 2; i++)
+        cq_audio_close(s->a[i]);
+}
+
+static int src_open(const cq_call_src *c, src_pair *s, char *why, size_t n)
+{
+    memset(s, 0, sizeof(*s));
+    cq_err e;
+    cq_err_clear(&e);
+    const char *p[2] = {c->path ? c->path : c->in_path, c->path ? NULL : c->out_path};
+    for (int i = 0; i < 2 && p[i]; i++) {
+        if (!(s->a[i] = cq_audio_open(p[i], &e))) {
+            snprintf(why, n, "the recording could not be read again: %s", e.msg);
+            src_close(s);
+            return -1;
+        }
+        s->n++;
+    }
+    if (!s->n) {
+        snprintf(why, n, "no recording");
+        return -1;
+    }
+    const cq_audio_info *i0 = cq_audio_get_info(s->a[0]);
+    s->rate = i0->sample_rate_hz;
+    s->channels = s->n == 2 ? 2 : i0->channels;
+    if (s->n == 2) {
+        const cq_audio_info *i1 = cq_audio_get_info(s->a[1]);
+        if (i1->sample_rate_hz != s->rate) {
+            snprintf(why, n, "the legs are at different rates (%d and %d Hz)", s->rate,
+                     i1->sample_rate_hz);
+            src_close(s);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The copy written to fd (a WAV header, then the frames): 0, or -1 with why. */
+static int write_copy(const cq_call_src *c, const ivl_list *iv, int mode, int fd, src_pair *s,
+                      char *why, size_t n)
+{
+    if (src_open(c, s, why, n) != 0)
+        return -1;
+    int ch = s->channels, rate = s->rate;
+    float *buf[2][2] = {{NULL, NULL}, {NULL, NULL}};
+    int16_t *out = malloc((size_t)RD_BLOCK * (size_t)ch * sizeof(*out));
+    int rc = out ? 0 : -1;
+    for (int f = 0; f < s->n && rc == 0; f++)
+        for (int k = 0; k < 2 && rc == 0; k++)
+            if (!(buf[f][k] = calloc(RD_BLOCK, sizeof(float))))
+                rc = -1;
+    uint8_t h[44];
+    wav_header(h, rate, ch, 0);
+    if (rc == 0 && write_all(fd, h, sizeof(h)) != 0) {
+        snprintf(why, n, "writing the copy: %s", strerror(errno));
+        rc = -2;
+    }
+    int64_t frame = 0;
+    uint64_t bytes = 0;
+    size_t k = 0; /* the interval at or after the current frame */
+    bool more[2] = {true, s->n == 2};
+    while (rc == 0 && (more[0] || more[1])) {
+        int64_t got[2] = {0, 0};
+        for (int f = 0; f < s->n; f++) {
+            if (!more[f])
+                continue;
+            cq_err e;
+            cq_err_clear(&e);
+            got[f] = cq_audio_read_planar(s->a[f], buf[f], RD_BLOCK, &e);
+            if (got[f] < 0) {
+                snprintf(why, n, "the recording could not be read again: %s", e.msg);
+                rc = -2;
+            } else if (got[f] == 0) {
+                more[f] = false;
+            }
+        }
+        int64_t m = got[0] > got[1] ? got[0] : got[1];
+        if (rc != 0 || m == 0)
+            break;
+        for (int64_t i = 0; i < m; i++) {
+            double t = (double)(frame + i) / rate;
+            while (k < iv->n && iv->v[k].b <= t)
+                k++;
+            bool cover = k < iv->n && iv->v[k].a <= t;
+            for (int c2 = 0; c2 < ch; c2++) {
+                float x;
+                if (s->n == 2)
+                    x = i < got[c2] ? buf[c2][0][i] : 0.0f;
+                else
+                    x = buf[0][c2][i];
+                out[i * ch + c2] = cover ? covered(mode, frame + i, rate) : to_s16(x);
+            }
+        }
+        size_t nb = (size_t)m * (size_t)ch * sizeof(int16_t);
+        if (write_all(fd, out, nb) != 0) {
+            snprintf(why, n, "writing the copy: %s", strerror(errno));
+            rc = -2;
+        }
+        frame += m;
+        bytes += nb;
+        if (bytes > 0xffffffd0u) {
+            snprintf(why, n, "the copy would be over 4 GiB");
+            rc = -2;
+        }
+    }
+    if (rc == -1)
+        snprintf(why, n, "out of memory");
+    if (rc == 0) {
+        wav_header(h, rate, ch, (uint32_t)bytes);
+        if (pwrite(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+            snprintf(why, n, "writing the copy: %s", strerror(errno));
+            rc = -2;
+        }
+    }
+    for (int f = 0; f < 2; f++)
+        for (int q = 0; q < 2; q++)
+            free(buf[f][q]);
+    free(out);
+    src_close(s);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- verification of the copy ---------------------------------------------------------------- */
+
+typedef struct verify_out {
+    size_t digits;      /* keyed digits heard in the copy */
+    double digit_at;    /* the first one's time */
+    size_t bad_ivl;     /* intervals holding something else than silence or the tone */
+    double bad_at;      /* the first one's start */
+    size_t ivl_checked; /* intervals checked */
+} verify_out;
+
+static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_out *v, char *why,
+                       size_t n)
+{
+    memset(v, 0, sizeof(*v));
+    v->digit_at = v->bad_at = -1;
+    cq_err e;
+    cq_err_clear(&e);
+    cq_audio *a = cq_audio_open(path, &e);
+    if (!a) {
+        snprintf(why, n, "the copy could not be read back: %s", e.msg);
+        return -1;
+    }
+    const cq_audio_info *info = cq_audio_get_info(a);
+    int ch = info->channels, rate = info->sample_rate_hz;
+    cq_tones_params tp = cq_tones_default_params();
+    tp.dtmf_speech = tp.dtmf_voice_cancel = true;
+    cq_tones *tn[2] = {NULL, NULL};
+    cq_resample *rs[2] = {NULL, NULL};
+    float *buf[2] = {NULL, NULL}, *r8 = NULL;
+    int rc = 0;
+    size_t r8cap = RD_BLOCK * 2 + 64;
+    if (!(r8 = malloc(r8cap * sizeof(float))))
+        rc = -1;
+    for (int c = 0; c < ch && rc == 0; c++) {
+        int err = 0;
+        if (!(buf[c] = malloc(RD_BLOCK * sizeof(float))) || !(tn[c] = cq_tones_create(&tp, &err)))
+            rc = -1;
+        if (rc == 0 && rate != 8000 && !(rs[c] = cq_resample_create(rate, 8000, &err)))
+            rc = -1;
+    }
+    bool *ivl_bad = iv->n ? calloc(iv->n, sizeof(bool)) : NULL;
+    bool *ivl_seen = iv->n ? calloc(iv->n, sizeof(bool)) : NULL;
+    if (iv->n && (!ivl_bad || !ivl_seen))
+        rc = -1;
+    int64_t frame = 0;
+    size_t k = 0;
+    while (rc == 0) {
+        int64_t got = cq_audio_read_planar(a, buf, RD_BLOCK, &e);
+        if (got < 0) {
+            snprintf(why, n, "the copy could not be read back: %s", e.msg);
+            rc = -2;
+            break;
+        }
+        if (got == 0)
+            break;
+        for (int64_t i = 0; i < got; i++) {
+            double t = (double)(frame + i) / rate;
+            while (k < iv->n && iv->v[k].b <= t)
+                k++;
+            if (k < iv->n && iv->v[k].a <= t) {
+                ivl_seen[k] = true;
+                int16_t want = covered(mode, frame + i, rate);
+                for (int c = 0; c < ch; c++)
+                    if (abs(to_s16(buf[c][i]) - want) > 2)
+                        ivl_bad[k] = true;
+            }
+        }
+        for (int c = 0; c < ch && rc == 0; c++) {
+            const float *x = buf[c];
+            size_t nx = (size_t)got;
+            if (rs[c]) {
+                long m = cq_resample_process(rs[c], buf[c], (size_t)got, r8, r8cap);
+                if (m < 0) {
+                    rc = -1;
+                    break;
+                }
+                x = r8, nx = (size_t)m;
+            }
+            if (nx && cq_tones_push(tn[c], x, nx) != CQ_OK)
+                rc = -1;
+        }
+        frame += got;
+    }
+    for (int c = 0; c < ch && rc == 0; c++) {
+        const cq_tone_event *ev;
+        size_t ne = 0;
+        if (cq_tones_finish(tn[c], &ev, &ne) != CQ_OK) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < ne; i++)
+            if (ev[i].kind == CQ_TONE_DTMF && !ev[i].open) {
+                v->digits += strlen(ev[i].digits);
+                if (v->digit_at < 0 || ev[i].start_sec < v->digit_at)
+                    v->digit_at = ev[i].start_sec;
+            }
+    }
+    for (size_t i = 0; i < iv->n && rc == 0; i++) {
+        v->ivl_checked += ivl_seen[i];
+        if (ivl_bad[i]) {
+            v->bad_ivl++;
+            if (v->bad_at < 0)
+                v->bad_at = iv->v[i].a;
+        }
+    }
+    if (rc == -1)
+        snprintf(why, n, "out of memory");
+    free(ivl_bad);
+    free(ivl_seen);
+    for (int c = 0; c < 2; c++) {
+        free(buf[c]);
+        cq_tones_destroy(tn[c]);
+        cq_resample_destroy(rs[c]);
+    }
+    free(r8);
+    cq_audio_close(a);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- the whole ------------------------------------------------------------------------------ */
+
+static json_t *counts_json(const size_t *counts)
+{
+    json_t *o = json_object();
+    for (int t = 0; t < PV_N_TYPES; t++)
+        if (counts[t]) {
+            char name[32];
+            snprintf(name, sizeof(name), "%s", pv_type_name((pv_type)t));
+            for (char *p = name; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+            json_object_set_new(o, name, json_integer((json_int_t)counts[t]));
+        }
+    return o;
+}
+
+static json_t *types_json(unsigned mask)
+{
+    json_t *a = json_array();
+    for (int t = 0; t < PV_N_TYPES; t++)
+        if (mask & (1u << t)) {
+            char name[32];
+            snprintf(name, sizeof(name), "%s", pv_type_name((pv_type)t));
+            for (char *p = name; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+            json_array_append_new(a, json_string(name));
+        }
+    return a;
+}
+
+/* "" = redacted/ beside the store */
+static void redact_dir_of(const cfg_settings *c, const char *db, char *out, size_t n)
+{
+    if (c->redact_dir[0]) {
+        snprintf(out, n, "%s", c->redact_dir);
+        return;
+    }
+    const char *slash = strrchr(db, '/');
+    if (slash)
+        snprintf(out, n, "%.*s/redacted", (int)(slash - db), db);
+    else
+        snprintf(out, n, "redacted");
+}
+
+json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const char *db,
+                       int64_t call_id, const cq_call_src *src, const cq_report *rep,
+                       const tx_transcript *tx, const pv_redaction *tr, size_t digits_masked,
+                       qa_redact_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    json_t *o = json_object();
+    json_object_set_new(o, "types", types_json(p->pv.types));
+    json_object_set_new(o, "counts", counts_json(tr ? tr->counts : (size_t[PV_N_TYPES]){0}));
+    json_t *spans = json_array();
+    for (size_t i = 0; tr && i < tr->n; i++) {
+        json_t *s = json_object();
+        json_t *t = types_json(1u << tr->spans[i].type);
+        json_object_set(s, "type", json_array_get(t, 0));
+        json_decref(t);
+        json_object_set_new(s, "leg", json_string(tr->spans[i].leg == 0 ? "inbound" : "outbound"));
+        json_object_set_new(s, "start", json_real(round(tr->spans[i].start * 1000) / 1000));
+        json_object_set_new(s, "end", json_real(round(tr->spans[i].end * 1000) / 1000));
+        json_array_append_new(spans, s);
+    }
+    json_object_set_new(o, "spans", spans);
+    json_object_set_new(o, "digits_masked", json_integer((json_int_t)digits_masked));
+    json_t *vf = json_object();
+    bool ok = true;
+    /* the text */
+    bool speech_types = (p->pv.types & PV_ALL_TYPES) != 0;
+    if (tx) {
+        size_t luhn = pv_luhn_runs_transcript(tx);
+        long again = pv_scan_transcript(tx, &p->pv);
+        json_object_set_new(vf, "luhn_runs", json_integer((json_int_t)luhn));
+        if (again < 0)
+            json_object_set_new(vf, "detector_hits", json_null());
+        else
+            json_object_set_new(vf, "detector_hits", json_integer((json_int_t)again));
+        ok = ok && luhn == 0 && again == 0;
+    } else {
+        json_object_set_new(vf, "luhn_runs", json_null());
+        json_object_set_new(vf, "detector_hits", json_null());
+        json_object_set_new(vf, "transcript", json_string("none: the speech was not checked"));
+        ok = ok && !speech_types;
+    }
+    /* the audio */
+    json_t *au = json_object();
+    json_object_set_new(au, "mode",
+                        json_string(p->audio == 2   ? "tone"
+                                    : p->audio == 1 ? "mute"
+                                                    : "off"));
+    if (p->audio) {
+        ivl_list iv = {0};
+        size_t runs = 0, pauses = 0;
+        char why[1400] = "", dir[1040], path[1080], tmp[1100];
+        int rc = intervals_of(p, rep, tr, &iv, &runs, &pauses);
+        ivl_merge(&iv);
+        redact_dir_of(c, db, dir, sizeof(dir));
+        snprintf(path, sizeof(path), "%s/%lld.wav", dir, (long long)call_id);
+        snprintf(tmp, sizeof(tmp), "%s/.%lld.wav.%d", dir, (long long)call_id, (int)getpid());
+        if (rc != 0)
+            snprintf(why, sizeof(why), "out of memory");
+        else if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            snprintf(why, sizeof(why), "redact_dir %s: %s", dir, strerror(errno));
+            rc = -1;
+        }
+        int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+        if (rc == 0 && fd < 0) {
+            snprintf(why, sizeof(why), "%s: %s", tmp, strerror(errno));
+            rc = -1;
+        }
+        src_pair sp;
+        if (rc == 0)
+            rc = write_copy(src, &iv, p->audio, fd, &sp, why, sizeof(why));
+        if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0) && rc == 0) {
+            snprintf(why, sizeof(why), "%s: %s", tmp, strerror(errno));
+            rc = -1;
+        }
+        verify_out v;
+        if (rc == 0)
+            rc = verify_copy(tmp, &iv, p->audio, &v, why, sizeof(why));
+        if (rc == 0 && rename(tmp, path) != 0) {
+            snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
+            rc = -1;
+        }
+        if (rc != 0)
+            unlink(tmp);
+        json_object_set_new(au, "intervals", json_integer((json_int_t)iv.n));
+        json_object_set_new(au, "dtmf_runs", json_integer((json_int_t)runs));
+        json_object_set_new(au, "pauses", json_integer((json_int_t)pauses));
+        double muted = 0;
+        for (size_t i = 0; i < iv.n; i++)
+            muted += iv.v[i].b - iv.v[i].a;
+        json_object_set_new(au, "covered_sec", json_real(round(muted * 1000) / 1000));
+        if (rc == 0) {
+            snprintf(res->audio, sizeof(res->audio), "%s", path);
+            json_object_set_new(au, "file", json_string(path));
+            json_object_set_new(vf, "dtmf_digits", json_integer((json_int_t)v.digits));
+            if (v.digits)
+                json_object_set_new(vf, "dtmf_first_sec",
+                                    json_real(round(v.digit_at * 1000) / 1000));
+            json_object_set_new(vf, "intervals_checked", json_integer((json_int_t)v.ivl_checked));
+            json_object_set_new(vf, "intervals_not_covered", json_integer((json_int_t)v.bad_ivl));
+            ok = ok && v.digits == 0 && v.bad_ivl == 0;
+        } else {
+            json_object_set_new(au, "error", json_string(why));
+            ok = false;
+        }
+        free(iv.v);
+    }
+    json_object_set_new(o, "audio", au);
+    json_object_set_new(vf, "ok", json_boolean(ok));
+    json_object_set_new(o, "verify", vf);
+    snprintf(res->state, sizeof(res->state), "%s", ok ? "ok" : "failed");
+    return o;
+}
