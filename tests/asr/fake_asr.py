@@ -658,8 +658,11 @@ def write_spelled(out, key):
         j = i
         while j < len(out) and spelt(out[j]["w"]):
             j += 1
-        if sum(len(out[k]["w"]) == 1 and out[k]["w"].isupper() for k in range(i, j)) >= 2 and \
-                rng.random() < 0.5:
+        if sum(len(out[k]["w"]) == 1 and out[k]["w"].isupper() for k in range(i, j)) >= 2:
+            if rng.random() < 0.5:  # this run stays spelled
+                res.extend(out[i:j])
+                i = j
+                continue
             chars = [(c, k) for k in range(i, j)
                      for c in (NUM_DIGIT[out[k]["w"]] if out[k]["w"] in NUM_DIGIT else out[k]["w"])]
             for p in range(0, len(chars), 4):

@@ -12,7 +12,8 @@ What it reads:
     that it came from (src), so that a stored word is traced back to what was said;
   - the store: each call's transcript (transcripts.detail) and its report (analyses.report),
     with the report's `redaction` object {types, counts, spans [{type, leg, start, end}],
-    audio, verify} and the redacted audio it names.
+    audio {mode, ..., file}, verify} and the redacted audio it names (16-bit PCM; two legs:
+    inbound, the customer, on the first channel).
 
 What it measures (printed as tables; --json writes the figures):
   text   an entity is redacted when every stored word that carries one of its digits (or, for
@@ -22,7 +23,7 @@ What it measures (printed as tables; --json writes the figures):
          placeholder runs of that type whose words came from an entity of that type / all
          placeholder runs of that type.
   audio  an entity is redacted when every one of its digits' true spans lies inside a span of
-         the report on its leg, and the redacted audio is silent (RMS <= -60 dBFS per 20 ms
+         the report on its leg (within 1 ms: the report rounds its times to 1 ms), and the redacted audio is silent (RMS <= -60 dBFS per 20 ms
          frame) or a single tone there. Precision per type: the report's spans of that type
          that overlap an entity of that type on their leg / all its spans of that type. Every
          span is also checked in the audio: silent or a tone.
@@ -50,6 +51,7 @@ TYPE_OF = {"CARD": "card", "CVV": "cvv", "EXPIRY": "expiry", "SSN": "ssn",
            "DOB": "dob"}
 ENTITY_TYPES = ["card", "cvv", "expiry", "ssn", "iban", "email", "phone"]
 MUTE_DB = -60.0
+TOL = 0.001  # the report's span times are rounded to 1 ms
 WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
          "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 
@@ -317,6 +319,7 @@ def main():
     stray, traced, untraced, no_tx, no_red, bad_spans, no_audio = 0, 0, 0, [], [], [], []
     hows = {}
     near_hit = {}
+    verify_failed = []
     for rid, detail, report in rows:
         c = truth.get(rid)
         if c is None:
@@ -351,8 +354,9 @@ def main():
                     traced += 1
                     sw = own[0][1]
                     m = PLACEHOLDER.match(w.get("word", "").strip())
+                    entry = (w["word"], sw["how"])
                     for s in sw["src"]:
-                        src_of.setdefault((role, s), []).append((w["word"], sw["how"]))
+                        src_of.setdefault((role, s), []).append(entry)
                     if m:
                         typ = TYPE_OF.get(m.group(1), m.group(1).lower())
                         if run and run["type"] == typ:
@@ -384,7 +388,14 @@ def main():
             hows[key][1] += 1
             hows[key][0] += ok
             said = " ".join(c["legs"][it["leg"]]["words"][k]["w"] for k in it["words"])
-            stored = " ".join(x[0] for g in heard for x in g)
+            seen, stored = set(), []
+            for g in heard:
+                for x in g:
+                    if id(x) not in seen:
+                        seen.add(id(x))
+                        stored.append(x[0])
+            stored = " ".join(dict.fromkeys(stored)) if len(set(stored)) < len(stored) and \
+                all(PLACEHOLDER.match(x) for x in stored) else " ".join(stored)
             text.add_entity(it["type"], ok, example="%s: said %r, stored %r" % (rid, said,
                                                                                 stored))
         for it in items:
@@ -411,10 +422,14 @@ def main():
                 if it["kind"] == "entity":
                     audio.add_entity(it["type"], False, example="%s: no redaction object" % rid)
             continue
+        if not (red.get("verify") or {}).get("ok"):
+            verify_failed.append("%s: %s" % (rid, json.dumps(red.get("verify"))))
         spans = [(leg_role(s.get("leg")), s.get("type"), float(s["start"]), float(s["end"]))
                  for s in red.get("spans", [])]
         chans, rate = None, None
         path = red.get("audio")
+        if isinstance(path, dict):  # {mode, intervals, ..., file}
+            path = path.get("file")
         if path and os.path.exists(path):
             chans, rate = read_wav(path)
         elif any(it["kind"] == "entity" for it in items):
@@ -426,7 +441,8 @@ def main():
         def quiet(role, a, b):
             if chans is None:
                 return False
-            x = chans[chan_of[role]][max(0, int(a * rate)):int(math.ceil(b * rate))]
+            a, b = a + TOL, b - TOL  # the report's times are rounded to 1 ms
+            x = chans[chan_of[role]][max(0, int(math.ceil(a * rate))):int(b * rate)]
             return is_quiet_or_tone(x)
 
         for role, typ, a, b in spans:
@@ -443,7 +459,7 @@ def main():
             ok = True
             worst = 0.0
             for a, b in it["digits"]:
-                inside = any(r == it["leg"] and s <= a + 1e-6 and b <= e + 1e-6
+                inside = any(r == it["leg"] and s <= a + TOL and b <= e + TOL
                              for r, _, s, e in spans)
                 if not inside:
                     ok = False
@@ -490,6 +506,9 @@ def main():
     for k, v in sorted(audio.misses.items()):
         for e in v[:4]:
             print("  audio miss (%s): %s" % (k, e))
+    print("calls whose redaction says verify.ok false: %d" % len(verify_failed))
+    for e in verify_failed[:5]:
+        print("  verify: %s" % e)
     for e in bad_spans[:5]:
         print("  span not silent: %s" % e)
     if args.json:
@@ -497,7 +516,7 @@ def main():
             json.dump({"label": args.label, "text": figs_text, "audio": figs_audio,
                        "traced": traced, "untraced": untraced, "stray": stray,
                        "no_transcript": no_tx, "no_redaction": no_red, "no_audio": no_audio,
-                       "bad_spans": bad_spans, "hows": hows, "near_hit": near_hit,
+                       "bad_spans": bad_spans, "verify_failed": verify_failed, "hows": hows, "near_hit": near_hit,
                        "luhn_store": [list(h) for h in store_hits],
                        "luhn_other": [list(h) for h in other_hits], "scanned": n_scanned,
                        "misses": {k: v[:20] for k, v in text.misses.items()},

@@ -154,6 +154,7 @@ check "every chunk traced to its own call (the fake matched each to the call it 
     fig 'd["untraced"] == 0 and d["traced"] > 0'
 check "every call has its redaction object and its redacted audio" \
     fig 'not d["no_redaction"] and not d["no_audio"]'
+check "every call's redaction says it verified (verify.ok)" fig 'not d["verify_failed"]'
 check "text: card, CVV and SSN recall >= 99 %" \
     fig 'all((d["text"][t]["recall"] or 0) >= 0.99 for t in ("card", "cvv", "ssn"))'
 check "text: every type's precision >= 95 %" \
