@@ -382,8 +382,8 @@ def main():
                 text.add_entity(it["type"], False, heard=False)
                 continue
             ok = all(PLACEHOLDER.match(x[0].strip()) for g in heard for x in g)
-            how = sorted({x[1] for g in heard for x in g})
-            key = "/".join(how)
+            how = sorted({x[1] for g in heard for x in g} - {"word"})
+            key = "%s %s" % (it["type"], "/".join(how) or "words")
             hows.setdefault(key, [0, 0])
             hows[key][1] += 1
             hows[key][0] += ok
@@ -468,9 +468,10 @@ def main():
                     worst = max(worst, (b - a) - cover)
                 elif not quiet(it["leg"], a, b):
                     ok = False
-            audio.add_entity(it["type"], ok, example="%s: %s %.2f-%.2f (%.2f s of a digit "
-                             "outside every span)" % (rid, it["value"] or it["source"],
-                                                      it["start"], it["end"], worst))
+            audio.add_entity(it["type"], ok, example="%s: %s %.2f-%.2f (%s)" % (
+                rid, it["value"] or it["source"], it["start"], it["end"],
+                "%.0f ms of a digit outside every span" % (1000 * worst) if worst > 0 else
+                "inside the spans, not silent"))
 
     figs_text = text.figures(ENTITY_TYPES)
     figs_audio = audio.figures(ENTITY_TYPES)
@@ -487,7 +488,7 @@ def main():
     print()
     print(table("audio%s: the redacted recording" % lab, figs_audio))
     print()
-    print("entities by how the ASR wrote them (text): " + ", ".join(
+    print("entities by type and how the ASR wrote their numbers (text): " + ", ".join(
         "%s %d/%d" % (k, v[0], v[1]) for k, v in sorted(hows.items())))
     print("near-misses with any word redacted (text): " + ", ".join(
         "%s %d/%d" % (k, v[0], v[1]) for k, v in sorted(near_hit.items())))
