@@ -14,6 +14,7 @@ int cq_cli_transcribe(int argc, char **argv);   /* transcribe_cmd.c: analyze --t
 int cq_cli_transcript(int argc, char **argv);   /* transcribe_cmd.c: transcript import */
 int cq_cli_score(int argc, char **argv);        /* score_cmd.c */
 int cq_cli_store(int argc, char **argv);        /* store_cmd.c: store migrate */
+int cq_cli_store_redact(int argc, char **argv); /* redact_cmd.c: store redact */
 int cq_cli_sip(int argc, char **argv);          /* sip_cmd.c: a capture's streams */
 int cq_cli_analyze_pcap(int argc, char **argv); /* sip_cmd.c: analyze --pcap */
 int cq_cli_investigate(int argc, char **argv);  /* investigate_cmd.c: why a call went wrong */

@@ -1,7 +1,7 @@
 /*
  * store_cmd.c - `callqa store migrate`: a SQLite store copied into a PostgreSQL one, resumable,
  * and verified by counts and checksums (store_copy, src/store/store_copy.c;
- * docs/scale.md).
+ * docs/scale.md); `callqa store purge` and `callqa store erase` are retain_cmd.c's.
  *
  *   callqa store migrate --from SQLITE_PATH --to postgresql://... [--verify-only] [--batch N]
  *
@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../store/store.h"
+#include "retain_cmd.h"
 #include "serve_cmd.h"
 
 #define MAX_TABLES 32
@@ -23,6 +24,9 @@
 static void usage(FILE *f)
 {
     fputs("usage: callqa store migrate --from SQLITE_PATH --to postgresql://... [options]\n"
+          "       callqa store redact --db STORE --since DAY [--config FILE] [--dry-run]\n"
+          "       callqa store purge [--dry-run] [--now TIME]    (callqa store purge --help)\n"
+          "       callqa store erase (--phone NUMBER | --lead ID) [--dry-run]\n"
           "\n"
           "Copy every row of a SQLite store into a PostgreSQL store, then verify both hold the\n"
           "same (per table: the row count and a checksum). Run it again after an interruption:\n"
@@ -170,6 +174,12 @@ int cq_cli_store(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "migrate"))
         return store_migrate(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "redact"))
+        return cq_cli_store_redact(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "purge"))
+        return cq_cli_store_purge(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "erase"))
+        return cq_cli_store_erase(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         usage(stdout);
         return 0;

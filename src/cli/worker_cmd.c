@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../jobs/jobs.h"
+#include "retain_cmd.h"
 #include "serve_cmd.h"
 
 static void usage(FILE *f)
@@ -83,9 +84,42 @@ int cq_cli_analysis_flag(int opt, int o_only, int o_cfg, const char *arg, cfg_se
     return r ? 2 : 0;
 }
 
-static void tick_ingest(void *arg)
+/* The worker's chores: the dialer's scan beside it, and the purge of what retention says is
+ * due, every purge_interval_sec (the first a minute after the start), on a connection of its
+ * own, at most 2 s of it per turn of the loop. */
+typedef struct chores {
+    cq_sidecar *ingest; /* NULL: none */
+    bool purge;
+    cq_retention rt;
+    const char *db;
+    double interval, next; /* monotonic s: the next run's start */
+    cq_purge_run run;
+    store *st;
+} chores;
+
+static double mono_sec(void)
 {
-    cq_sidecar_poll(arg);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void tick_chores(void *arg)
+{
+    chores *ch = arg;
+    if (ch->ingest)
+        cq_sidecar_poll(ch->ingest);
+    if (!ch->purge || (!ch->run.running && mono_sec() < ch->next))
+        return;
+    char msg[1200];
+    if (!ch->st && !(ch->st = store_open(ch->db, msg, sizeof(msg)))) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"purge: the store cannot be opened\"}\n");
+        ch->next = mono_sec() + ch->interval;
+        return;
+    }
+    /* a part at a time, so that the loop's other work (leases, claims) never waits long */
+    if (cq_retention_purge_step(ch->st, &ch->rt, &ch->run, 2.0) != 0)
+        ch->next = mono_sec() + ch->interval;
 }
 
 int cq_cli_worker(int argc, char **argv)
@@ -223,8 +257,21 @@ int cq_cli_worker(int argc, char **argv)
     }
     if (!c.recordings_dir[0])
         snprintf(c.recordings_dir, sizeof(c.recordings_dir), "%s", c.svc.recordings_dir);
-    if (!c.svc.vicidial[0] || no_ingest)
-        return qa_worker_run(&c);
+    chores ch = {.db = c.db, .interval = c.svc.purge_interval_sec};
+    if (cq_retention_init(&ch.rt, &c.svc, c.db, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "callqa worker: %s\n", msg);
+        return 2;
+    }
+    ch.purge = !c.once && store_retention_any(&ch.rt.r);
+    ch.next = mono_sec() + 60;
+    if (ch.purge)
+        c.tick = tick_chores, c.tick_arg = &ch;
+    if (!c.svc.vicidial[0] || no_ingest) {
+        int rc = qa_worker_run(&c);
+        store_close(ch.st);
+        cq_retention_free(&ch.rt);
+        return rc;
+    }
     /* the dialer's scan: before draining (--once), or on a schedule beside the worker */
     static const char *const k_cmd[] = {"ingest", "vicidial", NULL};
     static const char *const k_share[] = {"--config", "--db", "--recording-server",
@@ -233,15 +280,18 @@ int cq_cli_worker(int argc, char **argv)
     cq_sidecar ingest;
     if (cq_sidecar_init(&ingest, "ingest", k_cmd, argc, argv, k_share, c.once ? k_once : NULL)) {
         fprintf(stderr, "callqa worker: out of memory\n");
+        cq_retention_free(&ch.rt);
         return 1;
     }
     int scanned = 0;
     if (c.once)
         scanned = cq_sidecar_run_once(&ingest);
     else
-        c.tick = tick_ingest, c.tick_arg = &ingest;
+        ch.ingest = &ingest, c.tick = tick_chores, c.tick_arg = &ch;
     int rc = qa_worker_run(&c);
     cq_sidecar_free(&ingest);
+    store_close(ch.st);
+    cq_retention_free(&ch.rt);
     return rc ? rc : scanned ? 1 : 0;
 }
 

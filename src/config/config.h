@@ -86,6 +86,12 @@ typedef struct cfg_settings {
                                     event */
     int events_max_clients;      /* event streams open at once */
     double events_keep_days;     /* job events kept for clients that reconnect */
+    /* retention (docs/privacy.md): days per kind (audio, transcript, report, llm; 0 forever)
+     * and the rules per campaign and source (store_retain_parse's syntax) */
+    int retain_days[4];
+    char retain_campaigns[2048];
+    char retain_sources[2048];
+    double purge_interval_sec; /* callqa worker: between purges */
     /* the QA pipeline: what `callqa serve` and `callqa worker` run beside them */
     int worker_jobs;           /* serve: an embedded worker's slots */
     char recordings_dir[1024]; /* the dialer's recordings on local disk ("" none) */

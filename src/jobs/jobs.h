@@ -89,6 +89,8 @@ bool qa_redact_any(const cfg_settings *c);
 /* The plan for a call of campaign (NULL or "": the `redact` setting alone). 0, or -1 on
  * settings qa_redact_check refuses. */
 int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_plan *p);
+/* The folder of the redacted copies: redact_dir, else redacted/ beside the store db. */
+void qa_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n);
 /* Keyed digits masked in a report, in place: each "...digits" string as '*'s, and those digit
  * strings wherever else a string holds them. *masked: the fields masked. 0, or -1 (memory). */
 int qa_redact_mask_report(struct json_t *report, size_t *masked);
@@ -98,6 +100,20 @@ int qa_redact_mask_report(struct json_t *report, size_t *masked);
  * store, or memory: t must not be stored). The audio copy is not redone. */
 int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, tx_transcript *t,
                             size_t *hits, char *err, size_t n);
+
+/* A call stored before redaction was turned on, redacted now (callqa store redact): its
+ * transcript (when it holds something to redact), the keyed digits of its report (with a
+ * `redaction` object saying so), the strings of its score's detail (quotes, reasons). Its audio
+ * copy is not made here (the call analysed again makes it). */
+typedef struct qa_stored_redaction {
+    bool redacted;                  /* its campaign is redacted */
+    bool transcript, report, score; /* rewritten (or would be: dry) */
+    size_t counts[PV_N_TYPES];      /* entities in the transcript and the score */
+    size_t digits;                  /* report fields masked */
+} qa_stored_redaction;
+/* 1 done (or shown, dry), 0 its campaign is not redacted, -1 with err. */
+int qa_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry,
+                     qa_stored_redaction *out, char *err, size_t n);
 
 typedef struct qa_redact_result {
     char state[8];    /* "ok", or "failed": held back from playback */

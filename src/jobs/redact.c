@@ -19,8 +19,11 @@
  * on the first channel). The intervals muted, on every channel (the other leg holds the same
  * words as echo or crosstalk):
  *   - each span of the transcript's redaction (its words' times with the guard band),
- *   - each DTMF event of the report (the events analyzer: libspandsp's receiver, whose talk-off
- *     was 0 in 22 h of conversation, docs/events.md), widened by the guard band,
+ *   - each DTMF run of the report (the events analyzer: libspandsp's receiver, whose talk-off
+ *     was 0 in 22 h of conversation, docs/events.md), and each run the recording holds for the
+ *     receivers at their most sensitive (both of ours beside libspandsp's: they hear digits
+ *     keyed under speech that the default misses; their rare talk-off only mutes a moment more),
+ *     each widened by the guard band; a run spans its train of digits, first to last,
  *   - with `redact_pause_code`, everything from the start of the run of keyed digits that
  *     holds it to the end of the run that holds `redact_resume_code` (or the call's end).
  * `tone` writes a 1 kHz sine at -20 dBFS there instead of silence (not a DTMF frequency).
@@ -613,26 +616,26 @@ static int write_copy(const cq_call_src *c, const ivl_list *iv, int mode, int fd
     return rc == 0 ? 0 : -1;
 }
 
-/* ---- verification of the copy ---------------------------------------------------------------- */
+/* ---- keyed digits heard: the receivers at their most sensitive ---------------------------------
+ */
 
-typedef struct verify_out {
-    size_t digits;      /* keyed digits heard in the copy */
-    double digit_at;    /* the first one's time */
-    size_t bad_ivl;     /* intervals holding something else than silence or the tone */
-    double bad_at;      /* the first one's start */
-    size_t ivl_checked; /* intervals checked */
-} verify_out;
-
-static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_out *v, char *why,
-                       size_t n)
+/* Every DTMF run in the file at path, on each channel at 8 kHz, through cq_tones with both of
+ * our receivers on (dtmf_speech, dtmf_voice_cancel) beside libspandsp's: each run's interval
+ * (widened by guard) appended to runs (when not NULL), *digits the digits heard, *first the
+ * first run's start (-1: none). With iv (and mode), each interval of iv is also checked to hold
+ * only what was written there (*bad: those that do not; *checked: those the file reached).
+ * 0, or -1 with why. */
+static int scan_file(const char *path, double guard, ivl_list *runs, size_t *digits, double *first,
+                     const ivl_list *iv, int mode, size_t *bad, size_t *checked, double *bad_at,
+                     char *why, size_t n)
 {
-    memset(v, 0, sizeof(*v));
-    v->digit_at = v->bad_at = -1;
+    *digits = 0;
+    *first = -1;
     cq_err e;
     cq_err_clear(&e);
     cq_audio *a = cq_audio_open(path, &e);
     if (!a) {
-        snprintf(why, n, "the copy could not be read back: %s", e.msg);
+        snprintf(why, n, "%s", e.msg);
         return -1;
     }
     const cq_audio_info *info = cq_audio_get_info(a);
@@ -653,26 +656,27 @@ static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_ou
         if (rc == 0 && rate != 8000 && !(rs[c] = cq_resample_create(rate, 8000, &err)))
             rc = -1;
     }
-    bool *ivl_bad = iv->n ? calloc(iv->n, sizeof(bool)) : NULL;
-    bool *ivl_seen = iv->n ? calloc(iv->n, sizeof(bool)) : NULL;
-    if (iv->n && (!ivl_bad || !ivl_seen))
+    size_t ni = iv ? iv->n : 0;
+    bool *ivl_bad = ni ? calloc(ni, sizeof(bool)) : NULL;
+    bool *ivl_seen = ni ? calloc(ni, sizeof(bool)) : NULL;
+    if (ni && (!ivl_bad || !ivl_seen))
         rc = -1;
     int64_t frame = 0;
     size_t k = 0;
     while (rc == 0) {
         int64_t got = cq_audio_read_planar(a, buf, RD_BLOCK, &e);
         if (got < 0) {
-            snprintf(why, n, "the copy could not be read back: %s", e.msg);
+            snprintf(why, n, "%s", e.msg);
             rc = -2;
             break;
         }
         if (got == 0)
             break;
-        for (int64_t i = 0; i < got; i++) {
+        for (int64_t i = 0; i < got && ni; i++) {
             double t = (double)(frame + i) / rate;
-            while (k < iv->n && iv->v[k].b <= t)
+            while (k < ni && iv->v[k].b <= t)
                 k++;
-            if (k < iv->n && iv->v[k].a <= t) {
+            if (k < ni && iv->v[k].a <= t) {
                 ivl_seen[k] = true;
                 int16_t want = covered(mode, frame + i, rate);
                 for (int c = 0; c < ch; c++)
@@ -703,19 +707,25 @@ static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_ou
             rc = -1;
             break;
         }
-        for (size_t i = 0; i < ne; i++)
+        for (size_t i = 0; i < ne && rc == 0; i++)
             if (ev[i].kind == CQ_TONE_DTMF && !ev[i].open) {
-                v->digits += strlen(ev[i].digits);
-                if (v->digit_at < 0 || ev[i].start_sec < v->digit_at)
-                    v->digit_at = ev[i].start_sec;
+                *digits += strlen(ev[i].digits);
+                if (*first < 0 || ev[i].start_sec < *first)
+                    *first = ev[i].start_sec;
+                if (runs &&
+                    ivl_add(runs, ev[i].start_sec - guard, ev[i].end_sec + guard, "dtmf") != 0)
+                    rc = -1;
             }
     }
-    for (size_t i = 0; i < iv->n && rc == 0; i++) {
-        v->ivl_checked += ivl_seen[i];
-        if (ivl_bad[i]) {
-            v->bad_ivl++;
-            if (v->bad_at < 0)
-                v->bad_at = iv->v[i].a;
+    if (ni && rc == 0) {
+        *bad = *checked = 0;
+        for (size_t i = 0; i < ni; i++) {
+            *checked += ivl_seen[i];
+            if (ivl_bad[i]) {
+                if (!*bad)
+                    *bad_at = iv->v[i].a;
+                (*bad)++;
+            }
         }
     }
     if (rc == -1)
@@ -730,6 +740,51 @@ static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_ou
     free(r8);
     cq_audio_close(a);
     return rc == 0 ? 0 : -1;
+}
+
+/* The keyed digits of the recording itself (each leg file, or the one file), heard by the
+ * sensitive receivers: their runs appended to iv. *runs: how many. 0, or -1 with why. */
+static int scan_source(const cq_call_src *src, double guard, ivl_list *iv, size_t *runs, char *why,
+                       size_t n)
+{
+    const char *p[2] = {src->path ? src->path : src->in_path, src->path ? NULL : src->out_path};
+    size_t before = iv->n;
+    for (int i = 0; i < 2; i++) {
+        if (!p[i])
+            continue;
+        size_t digits, bad, checked;
+        double first, bad_at;
+        char w[600];
+        if (scan_file(p[i], guard, iv, &digits, &first, NULL, 0, &bad, &checked, &bad_at, w,
+                      sizeof(w)) != 0) {
+            snprintf(why, n, "the recording could not be read again: %s", w);
+            return -1;
+        }
+    }
+    *runs = iv->n - before;
+    return 0;
+}
+
+typedef struct verify_out {
+    size_t digits;      /* keyed digits heard in the copy */
+    double digit_at;    /* the first one's time */
+    size_t bad_ivl;     /* intervals holding something else than silence or the tone */
+    double bad_at;      /* the first one's start */
+    size_t ivl_checked; /* intervals checked */
+} verify_out;
+
+static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_out *v, char *why,
+                       size_t n)
+{
+    memset(v, 0, sizeof(*v));
+    v->bad_at = -1;
+    char w[600];
+    if (scan_file(path, 0, NULL, &v->digits, &v->digit_at, iv, mode, &v->bad_ivl, &v->ivl_checked,
+                  &v->bad_at, w, sizeof(w)) != 0) {
+        snprintf(why, n, "the copy could not be read back: %s", w);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- the whole ------------------------------------------------------------------------------ */
@@ -762,8 +817,7 @@ static json_t *types_json(unsigned mask)
     return a;
 }
 
-/* "" = redacted/ beside the store */
-static void redact_dir_of(const cfg_settings *c, const char *db, char *out, size_t n)
+void qa_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n)
 {
     if (c->redact_dir[0]) {
         snprintf(out, n, "%s", c->redact_dir);
@@ -827,14 +881,17 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
         ivl_list iv = {0};
         size_t runs = 0, pauses = 0;
         char why[1400] = "", dir[1040], path[1080], tmp[1100];
+        size_t heard = 0;
         int rc = intervals_of(p, rep, tr, &iv, &runs, &pauses);
+        if (rc == 0)
+            rc = scan_source(src, p->pv.guard_sec, &iv, &heard, why, sizeof(why));
         ivl_merge(&iv);
-        redact_dir_of(c, db, dir, sizeof(dir));
+        qa_redact_dir(c, db, dir, sizeof(dir));
         snprintf(path, sizeof(path), "%s/%lld.wav", dir, (long long)call_id);
         snprintf(tmp, sizeof(tmp), "%s/.%lld.wav.%d", dir, (long long)call_id, (int)getpid());
-        if (rc != 0)
+        if (rc != 0 && !why[0])
             snprintf(why, sizeof(why), "out of memory");
-        else if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        else if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST) {
             snprintf(why, sizeof(why), "redact_dir %s: %s", dir, strerror(errno));
             rc = -1;
         }
@@ -861,6 +918,7 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
             unlink(tmp);
         json_object_set_new(au, "intervals", json_integer((json_int_t)iv.n));
         json_object_set_new(au, "dtmf_runs", json_integer((json_int_t)runs));
+        json_object_set_new(au, "dtmf_runs_heard", json_integer((json_int_t)heard));
         json_object_set_new(au, "pauses", json_integer((json_int_t)pauses));
         double muted = 0;
         for (size_t i = 0; i < iv.n; i++)
@@ -887,4 +945,279 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
     json_object_set_new(o, "verify", vf);
     snprintf(res->state, sizeof(res->state), "%s", ok ? "ok" : "failed");
     return o;
+}
+
+/* ---- calls already stored (callqa store redact) ---------------------------------------------- */
+
+typedef struct text_cell {
+    char *s;
+} text_cell;
+
+static int first_text(void *user, const store_val *c, int n)
+{
+    text_cell *t = user;
+    if (n > 0 && c[0].t == SV_TEXT && c[0].s && !t->s)
+        t->s = strdup(c[0].s);
+    return 1;
+}
+
+static int second_text(void *user, const store_val *c, int n)
+{
+    return n > 1 ? first_text(user, c + 1, n - 1) : 1;
+}
+
+static int score_detail(void *user, const store_val *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (c[i].name && !strcmp(c[i].name, "detail"))
+            return first_text(user, c + i, n - i);
+    return 1;
+}
+
+/* The stored transcript block as tx_import's format: each leg's segments with the leg's role
+ * as their speaker. NULL when it holds no segment (or memory). */
+static char *import_form(json_t *detail)
+{
+    json_t *segs = json_array();
+    size_t i, k;
+    json_t *leg, *g;
+    json_array_foreach(json_object_get(detail, "legs"), i, leg)
+    {
+        const char *role = json_string_value(json_object_get(leg, "role"));
+        json_array_foreach(json_object_get(leg, "segments"), k, g)
+        {
+            json_t *o = json_object();
+            json_object_set_new(o, "speaker", json_string(role ? role : "mixed"));
+            json_object_set(o, "start", json_object_get(g, "start"));
+            json_object_set(o, "end", json_object_get(g, "end"));
+            json_object_set(o, "text", json_object_get(g, "text"));
+            json_t *ws = json_object_get(g, "words");
+            if (json_array_size(ws)) {
+                json_t *wa = json_array();
+                size_t j;
+                json_t *w;
+                json_array_foreach(ws, j, w)
+                {
+                    json_t *x = json_object();
+                    json_object_set(x, "word", json_object_get(w, "word"));
+                    json_object_set(x, "start", json_object_get(w, "start"));
+                    json_object_set(x, "end", json_object_get(w, "end"));
+                    json_array_append_new(wa, x);
+                }
+                json_object_set_new(o, "words", wa);
+            }
+            json_array_append_new(segs, o);
+        }
+    }
+    char *out = NULL;
+    if (json_array_size(segs)) {
+        json_t *root = json_object();
+        json_object_set_new(root, "segments", segs);
+        out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(root);
+    } else {
+        json_decref(segs);
+    }
+    return out;
+}
+
+/* every string of v through pv_redact_string; *changed when one changed */
+static int redact_strings(json_t *v, const pv_settings *s, size_t *counts, bool *changed)
+{
+    if (json_is_object(v) || json_is_array(v)) {
+        const char *k;
+        json_t *x;
+        size_t i;
+        if (json_is_object(v)) {
+            json_object_foreach(v, k, x) if (redact_strings(x, s, counts, changed) != 0) return -1;
+        } else {
+            json_array_foreach(v, i, x) if (redact_strings(x, s, counts, changed) != 0) return -1;
+        }
+        return 0;
+    }
+    if (!json_is_string(v))
+        return 0;
+    char *t = strdup(json_string_value(v));
+    if (!t)
+        return -1;
+    const char *before = json_string_value(v);
+    if (pv_redact_string(&t, s, CQ_ROLE_MIXED, counts) != 0) {
+        free(t);
+        return -1;
+    }
+    if (strcmp(t, before)) {
+        json_string_set(v, t);
+        *changed = true;
+    }
+    free(t);
+    return 0;
+}
+
+/* The transcript of call_id redacted: 1 rewritten (or would be, dry), 0 nothing to redact or no
+ * transcript, -1 with err. */
+static int stored_transcript(const qa_redact_plan *p, store *st, int64_t call_id, bool dry,
+                             const char *report, size_t *counts, char *err, size_t n)
+{
+    text_cell det = {0};
+    store_val q[1] = {SV_I(call_id)};
+    if (store_query(st, SQ_TRANSCRIPT, q, 1, second_text, &det) != 0) {
+        snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+        return -1;
+    }
+    if (!det.s)
+        return 0;
+    json_t *d = json_loads(det.s, 0, NULL);
+    free(det.s);
+    char *imp = json_is_object(d) ? import_form(d) : NULL;
+    if (!imp) {
+        json_decref(d);
+        return 0;
+    }
+    tx_transcript t;
+    char why[400];
+    int rc = 0;
+    if (tx_import(imp, strlen(imp), NULL, report, &t, why, sizeof(why)) != 0) {
+        snprintf(err, n, "its transcript could not be read back: %s", why);
+        free(imp);
+        json_decref(d);
+        return -1;
+    }
+    free(imp);
+    pv_redaction r;
+    if (pv_redact_transcript(&t, &p->pv, &r) != 0) {
+        tx_transcript_free(&t);
+        json_decref(d);
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    size_t hits = 0;
+    for (int k = 0; k < PV_N_TYPES; k++)
+        hits += r.counts[k], counts[k] += r.counts[k];
+    pv_redaction_free(&r);
+    if (hits && !dry) {
+        /* the original block with the redacted legs' segments, turns and counts in place: its
+         * engine, model, chunks and plan stay as the ASR made them */
+        char *js = tx_to_json(&t);
+        json_t *nb = js ? json_loads(js, 0, NULL) : NULL;
+        free(js);
+        size_t i;
+        json_t *leg;
+        json_array_foreach(json_object_get(d, "legs"), i, leg)
+        {
+            json_t *nl = json_array_get(json_object_get(nb, "legs"), i);
+            if (nl)
+                json_object_set(leg, "segments", json_object_get(nl, "segments"));
+        }
+        json_object_set(d, "turns", json_object_get(nb, "turns"));
+        json_object_set(d, "word_count", json_object_get(nb, "word_count"));
+        json_decref(nb);
+        char *merged = nb ? json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+        qa_stored_tx sx;
+        if (!merged ||
+            qa_stored_tx_from_json(merged, "redacted", call_id, &sx, why, sizeof(why)) != 0) {
+            snprintf(err, n, "%s", merged ? why : "out of memory");
+            rc = -1;
+        } else {
+            if (store_transcript_put(st, &sx.t, (double)time(NULL)) != STORE_OK) {
+                snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+                rc = -1;
+            }
+            qa_stored_tx_free(&sx);
+        }
+        free(merged);
+    }
+    tx_transcript_free(&t);
+    json_decref(d);
+    return rc < 0 ? -1 : hits > 0;
+}
+
+int qa_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry,
+                     qa_stored_redaction *out, char *err, size_t n)
+{
+    memset(out, 0, sizeof(*out));
+    store_call call;
+    int got = store_call_get(st, call_id, &call);
+    if (got <= 0) {
+        snprintf(err, n, got < 0 ? "the store could not answer" : "no such call");
+        return -1;
+    }
+    qa_redact_plan p;
+    if (qa_redact_plan_of(c, call.campaign_id, &p) != 0) {
+        snprintf(err, n, "the redaction settings are not valid");
+        return -1;
+    }
+    if (!p.on)
+        return 0;
+    out->redacted = true;
+    text_cell rep = {0};
+    store_val q[1] = {SV_I(call_id)};
+    if (store_query(st, SQ_REPORT, q, 1, first_text, &rep) != 0) {
+        snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+        return -1;
+    }
+    int rc = stored_transcript(&p, st, call_id, dry, rep.s, out->counts, err, n);
+    if (rc < 0) {
+        free(rep.s);
+        return -1;
+    }
+    out->transcript = rc == 1;
+    /* the report: keyed digits masked, and what was done said */
+    json_t *r = rep.s ? json_loads(rep.s, 0, NULL) : NULL;
+    free(rep.s);
+    if (json_is_object(r)) {
+        if (qa_redact_mask_report(r, &out->digits) != 0) {
+            json_decref(r);
+            snprintf(err, n, "out of memory");
+            return -1;
+        }
+        json_t *ro = json_object();
+        json_object_set_new(ro, "types", types_json(p.pv.types));
+        json_object_set_new(ro, "counts", counts_json(out->counts));
+        json_object_set_new(ro, "digits_masked", json_integer((json_int_t)out->digits));
+        json_object_set_new(ro, "applied", json_string("callqa store redact"));
+        json_object_set_new(ro, "audio",
+                            json_string("no copy: analyse the call again "
+                                        "(callqa requeue) for its redacted audio"));
+        json_object_set_new(r, "redaction", ro);
+        char *js = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(r);
+        if (!js || (!dry && store_report_set(st, call_id, js) < 0)) {
+            snprintf(err, n, js ? "the store could not answer: %s" : "out of memory",
+                     store_errmsg(st));
+            free(js);
+            return -1;
+        }
+        free(js);
+        out->report = true;
+    } else {
+        json_decref(r);
+    }
+    /* the score: its quotes and reasons */
+    text_cell sc = {0};
+    if (store_query(st, SQ_SCORE, q, 1, score_detail, &sc) != 0) {
+        snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
+        return -1;
+    }
+    json_t *d = sc.s ? json_loads(sc.s, 0, NULL) : NULL;
+    free(sc.s);
+    bool changed = false;
+    if (d && redact_strings(d, &p.pv, out->counts, &changed) != 0) {
+        json_decref(d);
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    if (changed) {
+        char *js = json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        if (!js || (!dry && store_score_detail_set(st, call_id, js) < 0)) {
+            snprintf(err, n, js ? "the store could not answer: %s" : "out of memory",
+                     store_errmsg(st));
+            free(js);
+            json_decref(d);
+            return -1;
+        }
+        free(js);
+        out->score = true;
+    }
+    json_decref(d);
+    return 1;
 }

@@ -128,6 +128,12 @@ size_t pv_luhn_runs_transcript(const tx_transcript *t);
  * pv_redact_transcript with the same settings: the verification of a stored transcript. */
 long pv_scan_transcript(const tx_transcript *t, const pv_settings *s);
 
+/* One text on its own (a quote kept elsewhere: a score's evidence), redacted in place as its
+ * words: the hits' words become "[TYPE]", then a Luhn-valid run left is redacted again (with
+ * PV_CARD). *text is replaced (malloc'd) when it changes; counts gets the hits. 0, or -1 (out
+ * of memory: *text unchanged or redacted, never freed). */
+int pv_redact_string(char **text, const pv_settings *s, cq_role role, size_t counts[PV_N_TYPES]);
+
 /* Luhn's check over n digits ('0'-'9'). */
 bool pv_luhn(const char *digits, size_t n);
 

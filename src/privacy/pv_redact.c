@@ -659,6 +659,24 @@ fail:
     return -1;
 }
 
+int pv_redact_string(char **text, const pv_settings *s, cq_role role, size_t counts[PV_N_TYPES])
+{
+    if (!*text)
+        return 0;
+    if (redact_text(text, s, role, counts, NULL) != 0)
+        return -1;
+    if ((s->types >> PV_CARD) & 1u) {
+        pv_redaction tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        int rc = scrub(text, s, role, &tmp);
+        for (int t = 0; t < PV_N_TYPES; t++)
+            counts[t] += tmp.counts[t];
+        pv_redaction_free(&tmp);
+        return rc;
+    }
+    return 0;
+}
+
 /* every word of the hit is a placeholder */
 static bool all_placeholders(const stream *st, const pv_hit *h)
 {

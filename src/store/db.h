@@ -45,8 +45,10 @@ bool db_retryable(db *d);
 /* Statements without parameters, several separated by ';' (schema). DB_OK or DB_ERROR. */
 int db_exec(db *d, const char *sql);
 
-/* A statement, prepared once and kept by the connection under `key` (an index below 256 that
- * names the statement: the same key must always name the same SQL). NULL on error. */
+/* A statement, prepared once and kept by the connection under `key` (an index below
+ * DB_MAX_STMTS that names the statement: the same key must always name the same SQL). NULL on
+ * error. */
+#define DB_MAX_STMTS 320
 db_stmt *db_stmt_get(db *d, int key, const char *sql);
 /* Bind parameter $n (1-based). Text is copied. */
 void db_bind_int(db_stmt *s, int n, int64_t v);

@@ -26,7 +26,7 @@
 
 #include "db_int.h"
 
-#define MAX_STMTS 256
+#define MAX_STMTS DB_MAX_STMTS
 #define MAX_PARAMS 40
 
 /* type OIDs (pg_type.h, stable across versions) */

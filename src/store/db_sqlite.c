@@ -10,7 +10,7 @@
 
 #include "db_int.h"
 
-#define MAX_STMTS 256
+#define MAX_STMTS DB_MAX_STMTS
 
 typedef struct lite lite;
 

@@ -593,9 +593,7 @@ int store_counters(store *s, store_counter_fn fn, void *user)
 }
 
 /* Which roll-up row a call counts in: its day, source, agent and campaign. */
-typedef struct rollup_key {
-    char day[16], source[65], agent[65], campaign[65];
-} rollup_key;
+typedef store__rollup_key rollup_key;
 
 static int rollup_group(store *s, const rollup_key *k);
 
@@ -618,6 +616,16 @@ static int call_key(store *s, int64_t call_id, rollup_key *k)
     }
     db_reset(st);
     return rc == DB_ROW || rc == DB_DONE ? 0 : store__fail(s, "reading a call's day");
+}
+
+int store__call_key(store *s, int64_t call_id, store__rollup_key *k)
+{
+    return call_key(s, call_id, k);
+}
+
+int store__rollup_group(store *s, const store__rollup_key *k)
+{
+    return rollup_group(s, k);
 }
 
 static int rollup_call(store *s, int64_t call_id)
@@ -1392,6 +1400,68 @@ int store_redaction_get(store *s, int64_t call_id, char state[8], char *audio, s
     }
     store__end(s, st);
     return res;
+}
+
+int store_redact_candidates(store *s, const char *since_day, int64_t **ids, int *n)
+{
+    *ids = NULL;
+    *n = 0;
+    db_stmt *st = store__begin(s, Q_REDACT_CALLS,
+                               "SELECT c.id FROM calls c LEFT JOIN analyses a ON a.call_id = c.id "
+                               "WHERE substr(c.call_date, 1, 10) >= $1 AND a.redaction IS NULL "
+                               "ORDER BY c.id");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, since_day);
+    int rc, cap = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *v = realloc(*ids, (size_t)cap * sizeof(*v));
+            if (!v) {
+                store__end(s, st);
+                free(*ids);
+                *ids = NULL, *n = 0;
+                snprintf(s->err, sizeof(s->err), "out of memory");
+                return -1;
+            }
+            *ids = v;
+        }
+        (*ids)[(*n)++] = db_col_int(st, 0);
+    }
+    int res = rc == DB_DONE ? 0 : store__fail(s, "listing the calls to redact");
+    store__end(s, st);
+    if (res != 0) {
+        free(*ids);
+        *ids = NULL, *n = 0;
+    }
+    return res;
+}
+
+/* one UPDATE of a text column by call id: 1 (a row changed), 0 (none), -1 */
+static int set_text(store *s, int q, const char *sql, int64_t call_id, const char *v,
+                    const char *what)
+{
+    db_stmt *st = stmt(s, q, sql);
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    db_bind_text(st, 2, v);
+    if (run(s, st, what) != 0)
+        return -1;
+    return db_changes(s->d) > 0;
+}
+
+int store_report_set(store *s, int64_t call_id, const char *report)
+{
+    return set_text(s, Q_REPORT_SET, "UPDATE analyses SET report = $2 WHERE call_id = $1", call_id,
+                    report, "replacing a report");
+}
+
+int store_score_detail_set(store *s, int64_t call_id, const char *detail)
+{
+    return set_text(s, Q_SCORE_DETAIL_SET, "UPDATE scores SET detail = $2 WHERE call_id = $1",
+                    call_id, detail, "replacing a score's detail");
 }
 
 /* ---- transcripts --------------------------------------------------------------------------- */

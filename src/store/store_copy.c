@@ -67,6 +67,7 @@ static const copy_table k_tables[] = {
      false},
     {"counters", "counters", "name, labels", "name COLLATE \"C\", labels COLLATE \"C\"", false},
     {"audio_roots", "audio_roots", "root", "root COLLATE \"C\"", false},
+    {"deletions", "deletions", "id", "id", true},
 };
 #define N_TABLES (sizeof(k_tables) / sizeof(k_tables[0]))
 

@@ -90,9 +90,13 @@ enum {
     Q_ENV_DEL,
     Q_ENV_GET,
     Q_REDACTION_GET,
+    Q_REDACT_CALLS,
+    Q_REPORT_SET,
+    Q_SCORE_DETAIL_SET,
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
     Q_COPY_FIRST = 128,  /* store_copy.c's statements */
-    Q_CALLS_FIRST = 240  /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 255 */
+    Q_CALLS_FIRST = 240, /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 255 */
+    Q_RETAIN_FIRST = 256 /* store_retain.c's statements, below DB_MAX_STMTS */
 };
 
 int store__schema_latest(void);
@@ -120,5 +124,13 @@ void store__kill_point(const char *kind, const char *label);
 void store__col_copy(db_stmt *st, int col, char *dst, size_t n);
 /* Bind text, "" as NULL. */
 void store__bind_opt(db_stmt *st, int n, const char *v);
+
+/* The roll-up row a call counts in, and its recomputation (store.c; in the caller's
+ * transaction, under the lock). */
+typedef struct store__rollup_key {
+    char day[16], source[65], agent[65], campaign[65];
+} store__rollup_key;
+int store__call_key(store *s, int64_t call_id, store__rollup_key *k);
+int store__rollup_group(store *s, const store__rollup_key *k);
 
 #endif /* CQ_STORE_INT_H */

@@ -259,4 +259,44 @@ for c in range(ch):
     assert pall > 0 and p1k / pall > 0.99, (c, p1k, pall)
 EOF
 fake_stop
+
+# ---- redaction turned on for SALES later: callqa store redact ------------------------------
+config "$T/later.conf" "redact_audio = mute
+redact = all"
+sed -i 's/^redact_campaigns = .*/redact_campaigns = BANK=all/' "$T/later.conf"
+sqlite3 "$T/qa.db" .dump > "$T/before.sql"
+"$CQ" store redact --db "$T/qa.db" --since "$(date +%F)" --config "$T/later.conf" --dry-run > "$T/dry.out" 2>&1
+sqlite3 "$T/qa.db" .dump > "$T/after_dry.sql"
+check "store redact --dry-run: says what it would do, changes nothing" \
+    sh -c "grep -q 'would redact 1 calls' '$T/dry.out' && cmp -s '$T/before.sql' '$T/after_dry.sql'"
+"$CQ" store redact --db "$T/qa.db" --since "$(date +%F)" --config "$T/later.conf" > "$T/red.out" 2>&1
+check "store redact: SALES redacted (its transcript and report)" \
+    sh -c "grep -q 'redacted 1 calls' '$T/red.out' && grep -q 'transcript; report' '$T/red.out'"
+sq "SELECT text FROM transcripts WHERE call_id = $S" > "$T/s2.txt"
+sq "SELECT report FROM analyses WHERE call_id = $S" > "$T/s2.json"
+check "store redact: SALES' transcript holds [CARD], the card gone from it and from its index" \
+    sh -c "grep -q '\[CARD\]' '$T/s2.txt' && ! grep -q 4111 '$T/s2.txt' && [ \$(sqlite3 '$T/qa.db' \"SELECT COUNT(*) FROM transcript_fts WHERE transcript_fts MATCH '4111' AND call_id = $S\") = 0 ]"
+check "store redact: SALES' report's digits masked, its redaction said" python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert [e["digits"] for e in r["events"] if e["type"] == "dtmf"] == ["*****"], r["events"]
+assert r["redaction"]["applied"] == "callqa store redact" and r["redaction"]["counts"]["card"] == 1, r["redaction"]
+' "$T/s2.json"
+check "store redact: nothing of SALES holds the card any more" python3 "$HERE/luhn_scan.py" \
+    --planted "$CARD" "$T/s2.txt" "$T/s2.json"
+serve_start "$T/later.conf"
+check "store redact: SALES' audio now held back until it is analysed again (not_redacted)" \
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$U/api/qa/call/S1/audio")" = 403 ]
+serve_stop
+"$CQ" store redact --db "$T/qa.db" --since "$(date +%F)" --config "$T/later.conf" > "$T/red2.out" 2>&1
+check "store redact again: nothing left to redact in the transcript" \
+    sh -c "! grep -q 'transcript' '$T/red2.out' && grep -q 'redacted 1 calls' '$T/red2.out'"
+# ---- retention: the redacted copy is callqa's own audio, purged with it ----------------------
+cp "$T/later.conf" "$T/purge.conf"
+echo "retain_audio_days = 1" >> "$T/purge.conf"
+check "the copy is there before the purge" [ -f "$T/redacted/$B.wav" ]
+"$CQ" store purge --db "$T/qa.db" --config "$T/purge.conf" --now "$(date -u -d '+3 days' +%FT%TZ)" \
+    > "$T/purge.out" 2>&1
+check "store purge: the redacted copy deleted, its path cleared" \
+    sh -c "[ ! -e '$T/redacted/$B.wav' ] && [ \"\$(sqlite3 '$T/qa.db' 'SELECT COALESCE(redacted_audio, 0) FROM analyses WHERE call_id = $B')\" = 0 ]"
 finish "redaction in the pipeline"

@@ -1,0 +1,124 @@
+/*
+ * redact_cmd.c - `callqa store redact`: the calls stored before redaction was turned on for
+ * their campaign, redacted now (qa_redact_stored, src/jobs/redact.c; docs/privacy.md).
+ *
+ *   callqa store redact --db STORE --since DAY [--config FILE] [--dry-run]
+ *
+ * One line per call redacted (or that would be), then the totals. Their audio copies are not
+ * made here: the service holds their audio back (not_redacted) until `callqa requeue` has them
+ * analysed again.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../jobs/jobs.h"
+#include "serve_cmd.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: callqa store redact --db STORE --since DAY [--config FILE] [--dry-run]\n"
+          "\n"
+          "Redact the calls of DAY (YYYY-MM-DD) and later that were stored before redaction was\n"
+          "turned on for their campaign (the redact settings of --config FILE and CALLQA_*;\n"
+          "docs/privacy.md): their transcript, the keyed digits of their report, the quotes of\n"
+          "their score. Their redacted audio is made when they are analysed again (callqa\n"
+          "requeue); until then the service holds their audio back.\n"
+          "\n"
+          "  --dry-run   show what would be redacted, change nothing\n"
+          "\n"
+          "Exit status: 0 done, 1 a call failed (the others are done), 2 usage error.\n",
+          f);
+}
+
+static bool is_day(const char *s)
+{
+    return strlen(s) == 10 && s[4] == '-' && s[7] == '-' && strspn(s, "0123456789-") == 10;
+}
+
+int cq_cli_store_redact(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},     {"since", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'f'}, {"dry-run", no_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    const char *db = NULL, *since = NULL, *config = NULL;
+    bool dry = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 's': since = optarg; break;
+        case 'f': config = optarg; break;
+        case 'n': dry = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!db || !since || optind != argc || !is_day(since)) {
+        if (since && !is_day(since))
+            fprintf(stderr, "callqa store redact: --since is a day, YYYY-MM-DD (got '%s')\n",
+                    since);
+        usage(stderr);
+        return 2;
+    }
+    static cfg_settings set;
+    char err[600];
+    cfg_defaults(&set);
+    if ((config ? cfg_load_file(&set, config, err, sizeof(err))
+                : cfg_load_env(&set, err, sizeof(err))) != 0 ||
+        qa_redact_check(&set, err, sizeof(err)) != 0) {
+        fprintf(stderr, "callqa store redact: %s\n", err);
+        return 2;
+    }
+    if (!qa_redact_any(&set)) {
+        fprintf(stderr, "callqa store redact: no campaign is redacted (redact, "
+                        "redact_campaigns): nothing to do\n");
+        return 2;
+    }
+    store *st = store_open(db, err, sizeof(err));
+    if (!st) {
+        fprintf(stderr, "callqa store redact: store: %s\n", err);
+        return 1;
+    }
+    int64_t *ids = NULL;
+    int n = 0, failed = 0, done = 0;
+    if (store_redact_candidates(st, since, &ids, &n) != 0) {
+        fprintf(stderr, "callqa store redact: store: %s\n", store_errmsg(st));
+        store_close(st);
+        return 1;
+    }
+    size_t total[PV_N_TYPES] = {0}, digits = 0;
+    for (int i = 0; i < n; i++) {
+        qa_stored_redaction r;
+        int rc = qa_redact_stored(&set, st, ids[i], dry, &r, err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "callqa store redact: call %lld: %s\n", (long long)ids[i], err);
+            failed++;
+            continue;
+        }
+        if (rc == 0)
+            continue;
+        done++;
+        size_t hits = 0;
+        for (int k = 0; k < PV_N_TYPES; k++)
+            hits += r.counts[k], total[k] += r.counts[k];
+        digits += r.digits;
+        printf("call %lld: %zu entities, %zu keyed-digit fields%s%s%s%s\n", (long long)ids[i], hits,
+               r.digits, dry ? " (dry run)" : "", r.transcript ? "; transcript" : "",
+               r.report ? "; report" : "", r.score ? "; score" : "");
+    }
+    printf("%s%d calls of %d since %s", dry ? "would redact " : "redacted ", done, n, since);
+    for (int k = 0; k < PV_N_TYPES; k++)
+        if (total[k])
+            printf(", %s %zu", pv_type_name((pv_type)k), total[k]);
+    printf(", keyed-digit fields %zu%s\n", digits, failed ? "" : "");
+    if (failed)
+        printf("%d calls failed (above)\n", failed);
+    free(ids);
+    store_close(st);
+    return failed ? 1 : 0;
+}

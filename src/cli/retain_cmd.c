@@ -1,0 +1,356 @@
+/*
+ * retain_cmd.c - `callqa store purge` and `callqa store erase` (docs/privacy.md, "Retention and
+ * erasure"), and the settings' retention for the worker's scheduled purge (retain_cmd.h).
+ *
+ *   callqa store purge [--dry-run] [--now TIME] [--db STORE] [--config FILE]
+ *   callqa store erase (--phone NUMBER | --lead ID) [--dry-run] [--db STORE] [--config FILE]
+ *
+ * Each call's line goes to stdout (what went, or with --dry-run what would go), the totals to
+ * stderr as a JSON line. Exit status 0 when everything due was deleted and verified, 1 when a
+ * call failed (nothing of it changed; the others done), 2 on a usage error.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../clients/recording.h"
+#include "../jobs/jobs.h"
+#include "retain_cmd.h"
+#include "serve_cmd.h"
+
+int cq_retention_init(cq_retention *rt, const cfg_settings *c, const char *db, char *msg,
+                      size_t msgsz)
+{
+    memset(rt, 0, sizeof(*rt));
+    for (int k = 0; k < STORE_KEEP_N && k < 4; k++)
+        rt->r.days[k] = c->retain_days[k];
+    if (store_retain_parse("retain_campaigns", c->retain_campaigns, &rt->r.campaigns,
+                           &rt->r.n_campaigns, msg, msgsz) != 0 ||
+        store_retain_parse("retain_sources", c->retain_sources, &rt->r.sources, &rt->r.n_sources,
+                           msg, msgsz) != 0) {
+        store_retention_free(&rt->r);
+        return -1;
+    }
+    /* callqa's own files: the uploads, and the redacted copies (docs/privacy.md) */
+    int no = 0;
+    rec_upload_dir(c, rt->owned_buf[0], sizeof(rt->owned_buf[0]));
+    if (rt->owned_buf[0][0])
+        rt->owned[no++] = rt->owned_buf[0];
+    qa_redact_dir(c, db, rt->owned_buf[1], sizeof(rt->owned_buf[1]));
+    if (rt->owned_buf[1][0])
+        rt->owned[no++] = rt->owned_buf[1];
+    rt->owned[no] = NULL;
+    /* the dialer's: never deleted, even beneath an owned folder */
+    int np = 0;
+    if (c->recordings_dir[0])
+        snprintf(rt->protect_buf[np++], sizeof(rt->protect_buf[0]), "%s", c->recordings_dir);
+    const char *p = c->audio_dirs;
+    while (*p && np < CQ_RETAIN_MAX_ROOTS) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n && (*p == ' ' || *p == '\t'))
+            p++, n--;
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n && n < sizeof(rt->protect_buf[0]))
+            snprintf(rt->protect_buf[np++], sizeof(rt->protect_buf[0]), "%.*s", (int)n, p);
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    for (int i = 0; i < np; i++)
+        rt->protect[i] = rt->protect_buf[i];
+    rt->protect[np] = NULL;
+    rt->roots.owned = rt->owned;
+    rt->roots.protect = rt->protect;
+    return 0;
+}
+
+void cq_retention_free(cq_retention *rt)
+{
+    if (rt)
+        store_retention_free(&rt->r);
+}
+
+typedef struct say_state {
+    FILE *out;
+    bool dry;
+} say_state;
+
+static void say(void *user, const store_deletion *d)
+{
+    say_state *st = user;
+    if (!st->out)
+        return;
+    FILE *f = st->out;
+    if (d->call_id <= 0) { /* a stored result of the service */
+        if (d->status != 0)
+            fprintf(f, "stored result: FAILED, nothing of it changed: %s\n", d->error);
+        else
+            fprintf(f, "stored result: %" PRId64 " row%s\n", d->rows,
+                    st->dry ? " (due)" : " erased");
+        return;
+    }
+    fprintf(f, "call %" PRId64, d->call_id);
+    if (d->source[0])
+        fprintf(f, " (%s %s%s%s, %.1f days)", d->source, d->recording_id,
+                d->campaign_id[0] ? ", campaign " : "", d->campaign_id, d->age_days);
+    if (d->status != 0) {
+        fprintf(f, ": FAILED, nothing of it changed: %s\n", d->error);
+        return;
+    }
+    if (d->erased) {
+        fprintf(f, ": every row, %" PRId64 " (%" PRId64 " search rows), %d file%s", d->rows,
+                d->search_rows, d->files, d->files == 1 ? "" : "s");
+    } else {
+        const char *sep = ": ";
+        if (d->kinds & (1u << STORE_KEEP_AUDIO)) {
+            fprintf(f, "%saudio %d file%s", sep, d->files, d->files == 1 ? "" : "s");
+            sep = "; ";
+        }
+        if (d->kinds & (1u << STORE_KEEP_TRANSCRIPT)) {
+            fprintf(f, "%stranscript (%" PRId64 " search rows), %d quote%s", sep, d->search_rows,
+                    d->quotes, d->quotes == 1 ? "" : "s");
+            sep = "; ";
+        }
+        if (d->kinds & (1u << STORE_KEEP_REPORT)) {
+            fprintf(f, "%sreport", sep);
+            sep = "; ";
+        }
+        if (d->kinds & (1u << STORE_KEEP_LLM))
+            fprintf(f, "%sllm (%d text%s)", sep, d->llm_texts, d->llm_texts == 1 ? "" : "s");
+    }
+    if (d->files_kept)
+        fprintf(f, " [%d of callqa's paths kept: beneath the dialer's folders or not a file]",
+                d->files_kept);
+    fprintf(f, st->dry ? " - due\n" : " - deleted, verified\n");
+}
+
+static void totals_line(const char *what, bool dry, const store_purge_totals *t)
+{
+    fprintf(stderr,
+            "{\"level\":\"%s\",\"msg\":\"%s%s\",\"calls\":%d,\"failed\":%d,\"rows\":%" PRId64
+            ",\"search_rows\":%" PRId64 ",\"files\":%d,\"quotes\":%d}\n",
+            t->failed ? "error" : "info", what, dry ? " (dry run: nothing changed)" : "", t->calls,
+            t->failed, t->rows, t->search_rows, t->files, t->quotes);
+    fflush(stderr);
+}
+
+int cq_retention_purge(store *s, const cq_retention *rt, double now, bool dry_run, FILE *out)
+{
+    say_state st = {out, dry_run};
+    store_purge_totals t;
+    int rc = store_purge(s, &rt->r, &rt->roots, now, dry_run, say, &st, &t);
+    if (rc != 0 && !t.failed)
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"purge\",\"error\":\"%s\"}\n",
+                store_errmsg(s));
+    totals_line("purge", dry_run, &t);
+    return rc;
+}
+
+/* a failure of the scheduled purge, as a log line (no source or recording: logs travel) */
+static void log_failure(void *user, const store_deletion *d)
+{
+    (void)user;
+    if (d->status == 0)
+        return;
+    fprintf(stderr,
+            "{\"level\":\"error\",\"msg\":\"purge: a call failed, nothing of it "
+            "changed\",\"call\":%" PRId64 "}\n",
+            d->call_id);
+    fflush(stderr);
+}
+
+int cq_retention_purge_step(store *s, const cq_retention *rt, cq_purge_run *run, double budget_sec)
+{
+    if (!run->running) {
+        memset(run, 0, sizeof(*run));
+        run->running = true;
+        run->now = (double)time(NULL);
+    }
+    int rc = store_purge_step(s, &rt->r, &rt->roots, run->now, false, budget_sec, &run->cursor,
+                              log_failure, NULL, &run->tot);
+    if (rc != 0) {
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"purge stopped: the store failed\"}\n");
+        run->running = false;
+        return -1;
+    }
+    if (run->cursor)
+        return 0;
+    run->running = false;
+    totals_line("purge", false, &run->tot);
+    return 1;
+}
+
+/* TIME: YYYY-MM-DD[THH:MM:SS[Z]] in UTC, or @EPOCH. -1 when malformed. */
+static double parse_now(const char *v)
+{
+    if (v[0] == '@') {
+        char *end;
+        double d = strtod(v + 1, &end);
+        return end != v + 1 && !*end && d >= 0 ? d : -1;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    const char *end = strptime(v, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!end) {
+        memset(&tm, 0, sizeof(tm));
+        end = strptime(v, "%Y-%m-%d", &tm);
+    }
+    if (!end || (*end && strcmp(end, "Z")))
+        return -1;
+    time_t t = timegm(&tm);
+    return t == (time_t)-1 ? -1 : (double)t;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: callqa store purge [--dry-run] [--now TIME] [--db STORE] [--config FILE]\n"
+          "       callqa store erase (--phone NUMBER | --lead ID) [--dry-run] [--db STORE]\n"
+          "                          [--config FILE]\n"
+          "\n"
+          "purge: delete what the retention settings (retain_*, docs/privacy.md) say is due:\n"
+          "per call, in one transaction, checked and logged in the store's deletions table.\n"
+          "erase: delete every row of one caller's calls, and callqa's own files of them.\n"
+          "The dialer's recordings and database are never touched.\n"
+          "\n"
+          "  --dry-run          say what would go; change nothing\n"
+          "  --now TIME         purge as at TIME: YYYY-MM-DD[THH:MM:SS[Z]] (UTC) or @EPOCH\n"
+          "  --phone NUMBER     the caller's number (6-20 digits): calls whose recording\n"
+          "                     file name holds exactly these digits\n"
+          "  --lead ID          the caller's lead id in the dialer\n"
+          "  --db STORE         the store (default: the db setting)\n"
+          "  --config FILE      settings (docs/config.md)\n"
+          "\n"
+          "Exit status: 0 done and verified, 1 a call failed (nothing of it changed), 2 usage.\n",
+          f);
+}
+
+/* purge (erase false) or erase, argv[0] being the command's name */
+static int run(int argc, char **argv, bool erase)
+{
+    const char *cmd = erase ? "callqa store erase" : "callqa store purge";
+    enum { O_DRY = 256, O_NOW, O_DB, O_CONFIG, O_PHONE, O_LEAD, O_HELP };
+    static const struct option opts[] = {
+        {"dry-run", no_argument, NULL, O_DRY},       {"now", required_argument, NULL, O_NOW},
+        {"db", required_argument, NULL, O_DB},       {"config", required_argument, NULL, O_CONFIG},
+        {"phone", required_argument, NULL, O_PHONE}, {"lead", required_argument, NULL, O_LEAD},
+        {"help", no_argument, NULL, O_HELP},         {NULL, 0, NULL, 0},
+    };
+    cfg_settings c;
+    cfg_defaults(&c);
+    char msg[1200];
+    for (int i = 1; i + 1 < argc; i++) /* the config file first, the flags over it */
+        if (!strcmp(argv[i], "--config") && cfg_load_file(&c, argv[i + 1], msg, sizeof(msg))) {
+            fprintf(stderr, "%s: %s\n", cmd, msg);
+            return 2;
+        }
+    if (cfg_load_env(&c, msg, sizeof(msg))) {
+        fprintf(stderr, "%s: environment: %s\n", cmd, msg);
+        return 2;
+    }
+    bool dry = false;
+    double now = (double)time(NULL);
+    const char *db = NULL, *phone = NULL, *lead = NULL;
+    int o;
+    opterr = 0;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case O_DRY: dry = true; break;
+        case O_NOW:
+            if (erase || (now = parse_now(optarg)) < 0) {
+                fprintf(stderr, "%s: --now: expected YYYY-MM-DD[THH:MM:SS[Z]] or @EPOCH%s\n", cmd,
+                        erase ? " (purge only)" : "");
+                return 2;
+            }
+            break;
+        case O_DB: db = optarg; break;
+        case O_CONFIG: break;
+        case O_PHONE: phone = optarg; break;
+        case O_LEAD: lead = optarg; break;
+        case O_HELP: usage(stdout); return 0;
+        default:
+            fprintf(stderr, "%s: unknown option or missing value: %s\n", cmd, argv[optind - 1]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", cmd, argv[optind]);
+        return 2;
+    }
+    char digits[24];
+    if (!erase && (phone || lead)) {
+        fprintf(stderr, "%s: --phone and --lead are erase's\n", cmd);
+        return 2;
+    }
+    if (erase && !phone == !lead) {
+        fprintf(stderr, "%s: give one of --phone NUMBER and --lead ID\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    if (erase && phone && store_phone_digits(phone, digits) != 0) {
+        fprintf(stderr,
+                "%s: --phone: expected 6 to 20 digits (spaces, dashes, dots, brackets "
+                "and a leading + allowed), not '%s'\n",
+                cmd, phone);
+        return 2;
+    }
+    if (erase && lead && !*lead) {
+        fprintf(stderr, "%s: --lead: empty\n", cmd);
+        return 2;
+    }
+    cq_retention rt;
+    if (cq_retention_init(&rt, &c, db ? db : c.db_path, msg, sizeof(msg)) != 0) {
+        fprintf(stderr, "%s: %s\n", cmd, msg);
+        return 2;
+    }
+    if (!erase && !store_retention_any(&rt.r)) {
+        fprintf(stderr, "%s: no retention period is set (retain_*): nothing is ever due\n", cmd);
+        cq_retention_free(&rt);
+        return 0;
+    }
+    store *s = store_open(db ? db : c.db_path, msg, sizeof(msg));
+    if (!s) {
+        fprintf(stderr, "%s: store: %s\n", cmd, msg);
+        cq_retention_free(&rt);
+        return 1;
+    }
+    int rc;
+    if (erase) {
+        say_state st = {stdout, dry};
+        store_erase_who who = {.lead_id = lead, .phone = phone};
+        store_purge_totals t;
+        rc = store_erase(s, &who, &rt.roots, now, dry, say, &st, &t);
+        if (rc != 0 && !t.failed)
+            fprintf(stderr, "%s: %s\n", cmd, store_errmsg(s));
+        totals_line("erase", dry, &t);
+        if (!t.calls)
+            printf("no call of this caller in the store\n");
+        fprintf(stderr,
+                "%s: the dialer's own recordings and database are not touched by callqa: "
+                "erase them there, and in the backups (docs/privacy.md)\n",
+                cmd);
+    } else {
+        rc = cq_retention_purge(s, &rt, now, dry, stdout);
+    }
+    store_close(s);
+    cq_retention_free(&rt);
+    return rc == 0 ? 0 : 1;
+}
+
+/* serve_cmd.h's cq_cli_store hands these over */
+int cq_cli_store_purge(int argc, char **argv)
+{
+    return run(argc, argv, false);
+}
+
+int cq_cli_store_erase(int argc, char **argv)
+{
+    return run(argc, argv, true);
+}

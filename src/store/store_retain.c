@@ -1,0 +1,1532 @@
+/*
+ * store_retain.c - retention and erasure (store.h, docs/privacy.md "Retention and erasure"):
+ * the periods' syntax, the purge of what is due, the erasure of one caller's calls, and the
+ * deletions' log (migration 12).
+ *
+ * DESIGN
+ * Each call is one transaction: it locks the call (PostgreSQL: FOR UPDATE; SQLite's BEGIN
+ * IMMEDIATE holds the whole store), works out what of it is due from what the rows hold now
+ * (so that two purges at once, or a purge and a worker, never delete twice or delete what a
+ * worker just wrote under a period that is not over), changes the rows, checks that the rows
+ * are gone and that the search finds none of the transcript's words for the call, deletes the
+ * files, checks they are gone, logs the deletion, and commits. Any failure rolls the call back
+ * and is reported; the other calls go on. A file deleted before a later failure stays deleted
+ * (it was due); its column still names it, and the next run finds it gone and clears it.
+ * A dry run is the same transaction, without the files' deletion and the log, rolled back:
+ * it says exactly what the run would do.
+ *
+ * The files callqa may delete are named by the file-path columns of k_file_columns (the
+ * recording's, and the redacted copy's), and only beneath an owned folder and
+ * not beneath a protected one, as the real path of its folder says; a symbolic link or anything
+ * but a regular file is not deleted.
+ */
+#define _GNU_SOURCE
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store_int.h"
+
+const char *const store_keep_names[STORE_KEEP_N] = {"audio", "transcript", "report", "llm"};
+
+/* ---- the file-path columns (the hook) ----------------------------------------------------- */
+
+/* A column holding the path of a file of the call: its table, the column that names the call
+ * there, and the column. Each is cleared (NULL) when its file goes. */
+typedef struct file_column {
+    const char *table, *key, *column;
+} file_column;
+static const file_column k_file_columns[] = {
+    {"calls", "id", "audio"},
+    {"calls", "id", "audio_in"},
+    {"calls", "id", "audio_out"},
+    {"analyses", "call_id", "redacted_audio"}, /* the redacted copy (docs/privacy.md) */
+};
+#define N_FILE_COLUMNS (sizeof(k_file_columns) / sizeof(k_file_columns[0]))
+#define MAX_FILE_COLUMNS 8
+
+/* Statement keys. */
+enum {
+    R_CANDIDATES = Q_RETAIN_FIRST,
+    R_LOCK_CALL,
+    R_CALL_INFO,
+    R_TX_TEXT,
+    R_TX_DEL,
+    R_FTS_DEL,
+    R_TX_LEFT,
+    R_FTS_MATCH,
+    R_SCORE_GET,
+    R_SCORE_SET,
+    R_REPORT_HAS,
+    R_REPORT_SET,
+    R_ENV_DEL,
+    R_LLM_COUNT,
+    R_LLM_DEL,
+    R_LOG,
+    R_DELETIONS,
+    R_ERASE_LEAD,
+    R_ERASE_IDS,
+    R_DEL_OVR,
+    R_DEL_SCORES,
+    R_DEL_ANALYSES,
+    R_DEL_EVENTS,
+    R_DEL_JOBS,
+    R_DEL_CALL,
+    R_DEL_LLM_ALL,
+    R_CALL_LEFT,
+    R_RESULT_SCAN,
+    R_RESULT_DEL,
+    R_RESULT_LEFT,
+    R_LOG_FORGET,
+    R_FILE_FIRST,
+    R_END = R_FILE_FIRST + 2 * MAX_FILE_COLUMNS
+};
+static_assert(N_FILE_COLUMNS <= MAX_FILE_COLUMNS, "more file columns than statement keys");
+static_assert(R_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS");
+
+#define TX_FTS_STRIDE 100000 /* as store.c: search rows of call c are rowids c * stride + i */
+#define PAGE 256             /* calls read at a time */
+#define MATCH_WORDS 5        /* words of a transcript searched for after its deletion */
+
+/* ---- the periods ---------------------------------------------------------------------------- */
+
+static int fail_msg(char *msg, size_t msgsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_msg(char *msg, size_t msgsz, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msgsz, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* the kind named by s[0..n): its index, STORE_KEEP_N for "all", -1 unknown */
+static int kind_of(const char *s, size_t n)
+{
+    for (int k = 0; k < STORE_KEEP_N; k++)
+        if (strlen(store_keep_names[k]) == n && !strncmp(s, store_keep_names[k], n))
+            return k;
+    return n == 3 && !strncmp(s, "all", 3) ? STORE_KEEP_N : -1;
+}
+
+/* one NAME=KIND:DAYS[+...] item, s[0..n) trimmed */
+static int parse_item(const char *setting, int no, const char *s, size_t n, store_retain_rule *r,
+                      char *msg, size_t msgsz)
+{
+    const char *eq = memchr(s, '=', n);
+    if (!eq)
+        return fail_msg(msg, msgsz, "%s: item %d '%.*s': expected NAME=KIND:DAYS", setting, no,
+                        (int)n, s);
+    size_t nl = (size_t)(eq - s);
+    if (nl == 0 || nl >= sizeof(r->name))
+        return fail_msg(msg, msgsz, "%s: item %d '%.*s': the name must be 1 to %zu bytes", setting,
+                        no, (int)n, s, sizeof(r->name) - 1);
+    for (size_t i = 0; i < nl; i++)
+        if (isspace((unsigned char)s[i]))
+            return fail_msg(msg, msgsz, "%s: item %d '%.*s': a space in the name", setting, no,
+                            (int)n, s);
+    memcpy(r->name, s, nl);
+    r->name[nl] = 0;
+    for (int k = 0; k < STORE_KEEP_N; k++)
+        r->days[k] = -1;
+    const char *p = eq + 1, *end = s + n;
+    if (p == end)
+        return fail_msg(msg, msgsz, "%s: item %d '%.*s': nothing after '='", setting, no, (int)n,
+                        s);
+    while (p < end) {
+        const char *plus = memchr(p, '+', (size_t)(end - p));
+        const char *pe = plus ? plus : end;
+        const char *colon = memchr(p, ':', (size_t)(pe - p));
+        int k = colon ? kind_of(p, (size_t)(colon - p)) : -1;
+        if (k < 0)
+            return fail_msg(msg, msgsz,
+                            "%s: item %d '%.*s': '%.*s' is not KIND:DAYS with KIND audio, "
+                            "transcript, report, llm or all",
+                            setting, no, (int)n, s, (int)(pe - p), p);
+        const char *d = colon + 1;
+        long days = 0;
+        if (d == pe || pe - d > 5)
+            days = -1;
+        for (const char *q = d; days >= 0 && q < pe; q++)
+            days = isdigit((unsigned char)*q) ? days * 10 + (*q - '0') : -1;
+        if (days < 0 || days > STORE_RETAIN_MAX_DAYS)
+            return fail_msg(msg, msgsz,
+                            "%s: item %d '%.*s': '%.*s' is not a number of days from 0 (forever) "
+                            "to %d",
+                            setting, no, (int)n, s, (int)(pe - d), d, STORE_RETAIN_MAX_DAYS);
+        for (int j = 0; j < STORE_KEEP_N; j++) {
+            if (k != STORE_KEEP_N && j != k)
+                continue;
+            if (r->days[j] >= 0)
+                return fail_msg(msg, msgsz, "%s: item %d '%.*s': %s is given twice", setting, no,
+                                (int)n, s, store_keep_names[j]);
+            r->days[j] = (int)days;
+        }
+        p = plus ? plus + 1 : end;
+        if (plus && p == end)
+            return fail_msg(msg, msgsz, "%s: item %d '%.*s': nothing after '+'", setting, no,
+                            (int)n, s);
+    }
+    return 0;
+}
+
+int store_retain_parse(const char *setting, const char *text, store_retain_rule **rules, int *n,
+                       char *msg, size_t msgsz)
+{
+    *rules = NULL;
+    *n = 0;
+    if (!text)
+        return 0;
+    const char *p = text;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (!*p)
+        return 0;
+    int cap = 1;
+    for (const char *q = p; *q; q++)
+        cap += *q == ',';
+    store_retain_rule *out = calloc((size_t)cap, sizeof(*out));
+    if (!out)
+        return fail_msg(msg, msgsz, "%s: out of memory", setting);
+    int no = 0;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        const char *e = comma ? comma : p + strlen(p);
+        const char *a = p, *b = e;
+        while (a < b && isspace((unsigned char)*a))
+            a++;
+        while (b > a && isspace((unsigned char)b[-1]))
+            b--;
+        no++;
+        if (a == b) {
+            free(out);
+            return fail_msg(msg, msgsz, "%s: item %d is empty", setting, no);
+        }
+        if (parse_item(setting, no, a, (size_t)(b - a), &out[*n], msg, msgsz) != 0) {
+            free(out);
+            *n = 0;
+            return -1;
+        }
+        for (int i = 0; i < *n; i++)
+            if (!strcmp(out[i].name, out[*n].name)) {
+                int dup = i + 1;
+                free(out);
+                *n = 0;
+                return fail_msg(msg, msgsz, "%s: item %d names '%.*s' as item %d did", setting, no,
+                                (int)(strchr(a, '=') - a), a, dup);
+            }
+        (*n)++;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    *rules = out;
+    return 0;
+}
+
+void store_retention_free(store_retention *r)
+{
+    if (!r)
+        return;
+    free(r->campaigns);
+    free(r->sources);
+    r->campaigns = r->sources = NULL;
+    r->n_campaigns = r->n_sources = 0;
+}
+
+bool store_retention_any(const store_retention *r)
+{
+    for (int k = 0; k < STORE_KEEP_N; k++)
+        if (r->days[k] > 0)
+            return true;
+    for (int i = 0; i < r->n_campaigns; i++)
+        for (int k = 0; k < STORE_KEEP_N; k++)
+            if (r->campaigns[i].days[k] > 0)
+                return true;
+    for (int i = 0; i < r->n_sources; i++)
+        for (int k = 0; k < STORE_KEEP_N; k++)
+            if (r->sources[i].days[k] > 0)
+                return true;
+    return false;
+}
+
+static const store_retain_rule *rule_of(const store_retain_rule *rs, int n, const char *name)
+{
+    if (!name || !*name)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(rs[i].name, name))
+            return &rs[i];
+    return NULL;
+}
+
+int store_retention_days(const store_retention *r, const char *source, const char *campaign,
+                         store_keep k)
+{
+    const store_retain_rule *c = rule_of(r->campaigns, r->n_campaigns, campaign);
+    if (c && c->days[k] >= 0)
+        return c->days[k];
+    const store_retain_rule *s = rule_of(r->sources, r->n_sources, source);
+    if (s && s->days[k] >= 0)
+        return s->days[k];
+    return r->days[k] > 0 ? r->days[k] : 0;
+}
+
+/* the shortest period set anywhere, days (0: none) */
+static int shortest(const store_retention *r)
+{
+    int m = 0;
+#define TAKE(d)                                                                                    \
+    do {                                                                                           \
+        if ((d) > 0 && (m == 0 || (d) < m))                                                        \
+            m = (d);                                                                               \
+    } while (0)
+    for (int k = 0; k < STORE_KEEP_N; k++) {
+        TAKE(r->days[k]);
+        for (int i = 0; i < r->n_campaigns; i++)
+            TAKE(r->campaigns[i].days[k]);
+        for (int i = 0; i < r->n_sources; i++)
+            TAKE(r->sources[i].days[k]);
+    }
+#undef TAKE
+    return m;
+}
+
+/* ---- files ------------------------------------------------------------------------------- */
+
+/* Is `real` (a real path) beneath the folder `root` (resolved here)? */
+static bool beneath(const char *real, const char *root)
+{
+    char rr[PATH_MAX];
+    if (!root || !*root || !realpath(root, rr))
+        return false;
+    size_t n = strlen(rr);
+    if (n == 1 && rr[0] == '/')
+        return true;
+    return !strncmp(real, rr, n) && real[n] == '/';
+}
+
+static bool beneath_any(const char *real, const char *const *roots)
+{
+    for (size_t i = 0; roots && roots[i]; i++)
+        if (beneath(real, roots[i]))
+            return true;
+    return false;
+}
+
+typedef enum file_kind {
+    F_NOT_OURS = 0, /* not beneath an owned folder (the dialer's, a recording server's): kept */
+    F_OURS,         /* a regular file beneath an owned folder: deleted */
+    F_GONE,         /* beneath an owned folder, already gone: only its column is cleared */
+    F_PROTECTED     /* beneath an owned folder but also a protected one, or not a regular file:
+                       kept */
+} file_kind;
+
+/* What a path names, by the real path of its folder (the file itself is not followed). */
+static file_kind classify(const store_file_roots *roots, const char *path, char real[PATH_MAX])
+{
+    if (!path || !*path || !roots || !roots->owned)
+        return F_NOT_OURS;
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX], rdir[PATH_MAX];
+    if (slash) {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof(dir))
+            return F_NOT_OURS;
+        memcpy(dir, path, n);
+        dir[n] = 0;
+        if (n == 0)
+            snprintf(dir, sizeof(dir), "/");
+    } else {
+        snprintf(dir, sizeof(dir), ".");
+    }
+    const char *base = slash ? slash + 1 : path;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !realpath(dir, rdir))
+        return F_NOT_OURS;
+    if (snprintf(real, PATH_MAX, "%s/%s", strcmp(rdir, "/") ? rdir : "", base) >= PATH_MAX)
+        return F_NOT_OURS;
+    if (!beneath_any(real, roots->owned))
+        return F_NOT_OURS;
+    if (beneath_any(real, roots->protect))
+        return F_PROTECTED;
+    struct stat sb;
+    if (lstat(real, &sb) != 0)
+        return errno == ENOENT ? F_GONE : F_PROTECTED;
+    return S_ISREG(sb.st_mode) ? F_OURS : F_PROTECTED;
+}
+
+/* The files of one call: the columns with a path of ours, and the files to delete. */
+#define MAX_CALL_FILES (MAX_FILE_COLUMNS * 3)
+typedef struct call_files {
+    bool clear[MAX_FILE_COLUMNS]; /* the column names a file of ours (there or gone) */
+    char path[MAX_CALL_FILES][PATH_MAX];
+    int n;    /* files to delete */
+    int kept; /* paths of ours left alone (protected, not a regular file) */
+} call_files;
+
+static void add_file(call_files *f, const char *real)
+{
+    for (int i = 0; i < f->n; i++)
+        if (!strcmp(f->path[i], real))
+            return;
+    if (f->n < MAX_CALL_FILES)
+        snprintf(f->path[f->n++], PATH_MAX, "%s", real);
+}
+
+/* An upload's capture, kept beside its audio (ID.rec, ID-in.rec, ID-out.rec: ID.pcap or
+ * ID.pcapng, src/service/svc_qa_upload.c). */
+static void add_capture(const store_file_roots *roots, const char *real, call_files *f)
+{
+    size_t n = strlen(real);
+    if (n < 5 || strcmp(real + n - 4, ".rec"))
+        return;
+    n -= 4;
+    if (n > 3 && !strncmp(real + n - 3, "-in", 3))
+        n -= 3;
+    else if (n > 4 && !strncmp(real + n - 4, "-out", 4))
+        n -= 4;
+    static const char *const ext[] = {".pcap", ".pcapng"};
+    for (int i = 0; i < 2; i++) {
+        char p[PATH_MAX], r[PATH_MAX];
+        if (snprintf(p, sizeof(p), "%.*s%s", (int)n, real, ext[i]) >= (int)sizeof(p))
+            continue;
+        if (classify(roots, p, r) == F_OURS)
+            add_file(f, r);
+    }
+}
+
+static db_stmt *get(store *s, int key, const char *sql)
+{
+    db_stmt *st = db_stmt_get(s->d, key, sql);
+    if (!st)
+        store__fail(s, "preparing a statement");
+    return st;
+}
+
+/* the SQL of a file column's statements (identifiers of k_file_columns only; values bound) */
+static db_stmt *file_stmt(store *s, size_t i, bool clear)
+{
+    const file_column *c = &k_file_columns[i];
+    char sql[256];
+    if (clear)
+        snprintf(sql, sizeof(sql), "UPDATE %s SET %s = NULL WHERE %s = $1", c->table, c->column,
+                 c->key);
+    else
+        snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = $1", c->column, c->table, c->key);
+    return get(s, R_FILE_FIRST + 2 * (int)i + (clear ? 1 : 0), sql);
+}
+
+/* The call's files of ours, from its file columns. 0 or -1. */
+static int files_of(store *s, int64_t call, const store_file_roots *roots, call_files *f)
+{
+    memset(f->clear, 0, sizeof(f->clear));
+    f->n = f->kept = 0;
+    for (size_t i = 0; i < N_FILE_COLUMNS; i++) {
+        db_stmt *st = file_stmt(s, i, false);
+        if (!st)
+            return -1;
+        db_bind_int(st, 1, call);
+        int rc = db_step(st);
+        char path[1100] = "";
+        if (rc == DB_ROW)
+            store__col_copy(st, 0, path, sizeof(path));
+        db_reset(st);
+        if (rc != DB_ROW && rc != DB_DONE)
+            return store__fail(s, "reading a call's files");
+        char real[PATH_MAX];
+        switch (classify(roots, path, real)) {
+        case F_OURS:
+            add_file(f, real);
+            add_capture(roots, real, f);
+            f->clear[i] = true;
+            break;
+        case F_GONE:
+            add_capture(roots, real, f);
+            f->clear[i] = true;
+            break;
+        case F_PROTECTED: f->kept++; break;
+        case F_NOT_OURS: break;
+        }
+    }
+    return 0;
+}
+
+static bool any_clear(const call_files *f)
+{
+    for (size_t i = 0; i < N_FILE_COLUMNS; i++)
+        if (f->clear[i])
+            return true;
+    return false;
+}
+
+/* Clear the columns of ours (in the transaction). Rows changed, or -1. */
+static int64_t clear_columns(store *s, int64_t call, const call_files *f)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < N_FILE_COLUMNS; i++) {
+        if (!f->clear[i])
+            continue;
+        db_stmt *st = file_stmt(s, i, true);
+        if (!st)
+            return -1;
+        db_bind_int(st, 1, call);
+        int rc = db_step(st);
+        db_reset(st);
+        if (rc != DB_DONE)
+            return store__fail(s, "clearing a call's file column");
+        n++;
+    }
+    return n;
+}
+
+/* Delete the files, then check each is gone. 0, or -1 with s->err. */
+static int delete_files(store *s, const call_files *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        if (unlink(f->path[i]) != 0 && errno != ENOENT) {
+            snprintf(s->err, sizeof(s->err), "deleting a file of the call: %s", strerror(errno));
+            return -1;
+        }
+        struct stat sb;
+        if (lstat(f->path[i], &sb) == 0 || errno != ENOENT) {
+            snprintf(s->err, sizeof(s->err), "a file of the call is still there after deletion");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- rows ----------------------------------------------------------------------------------- */
+
+/* A statement with the call bound as $1 run to its end: rows changed, or -1. */
+static int64_t del_call(store *s, int key, const char *sql, int64_t call, const char *what)
+{
+    db_stmt *st = get(s, key, sql);
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call);
+    int rc = db_step(st);
+    int64_t n = db_changes(s->d);
+    db_reset(st);
+    return rc == DB_DONE ? n : store__fail(s, what);
+}
+
+/* One integer from a statement with $1 = call and optional $2, $3 (NULL: unbound). -1 on error. */
+static int64_t count1(store *s, int key, const char *sql, int64_t call, const store_val *p2,
+                      const store_val *p3, int col)
+{
+    db_stmt *st = get(s, key, sql);
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call);
+    const store_val *ps[2] = {p2, p3};
+    for (int i = 0; i < 2; i++) {
+        if (!ps[i])
+            continue;
+        if (ps[i]->t == SV_INT)
+            db_bind_int(st, 2 + i, ps[i]->i);
+        else if (ps[i]->t == SV_REAL)
+            db_bind_double(st, 2 + i, ps[i]->d);
+        else
+            db_bind_text(st, 2 + i, ps[i]->s);
+    }
+    int rc = db_step(st);
+    int64_t v = rc == DB_ROW ? db_col_int(st, col) : -1;
+    db_reset(st);
+    if (rc != DB_ROW)
+        return store__fail(s, "counting a call's rows");
+    return v;
+}
+
+static bool is_pg(store *s)
+{
+    return db_get_dialect(s->d) == DB_PG;
+}
+
+/* the transcript's search rows of the call */
+static int64_t fts_count(store *s, int64_t call, int col)
+{
+    store_val lo = SV_I(call * TX_FTS_STRIDE), hi = SV_I((call + 1) * TX_FTS_STRIDE);
+    return count1(s, R_TX_LEFT,
+                  STORE_SQL(s,
+                            "SELECT (SELECT COUNT(*) FROM transcripts WHERE call_id = $1), "
+                            "(SELECT COUNT(*) FROM transcript_fts WHERE rowid >= $2 AND rowid < "
+                            "$3)",
+                            "SELECT (SELECT COUNT(*) FROM transcripts WHERE call_id = $1), "
+                            "(SELECT COUNT(*) FROM transcript_segments WHERE call_id = $1)"),
+                  call, is_pg(s) ? NULL : &lo, is_pg(s) ? NULL : &hi, col);
+}
+
+static int64_t fts_delete(store *s, int64_t call)
+{
+    db_stmt *st = get(s, R_FTS_DEL,
+                      STORE_SQL(s, "DELETE FROM transcript_fts WHERE rowid >= $1 AND rowid < $2",
+                                "DELETE FROM transcript_segments WHERE call_id = $1"));
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, is_pg(s) ? call : call * TX_FTS_STRIDE);
+    if (!is_pg(s))
+        db_bind_int(st, 2, (call + 1) * TX_FTS_STRIDE);
+    int rc = db_step(st);
+    int64_t n = db_changes(s->d);
+    db_reset(st);
+    return rc == DB_DONE ? n : store__fail(s, "deleting a transcript's search rows");
+}
+
+/* Up to MATCH_WORDS distinct words (letters and digits, 4 bytes or more, the longest first) of
+ * a text, for searching after its deletion. */
+typedef struct words {
+    char w[MATCH_WORDS][64];
+    int n;
+} words;
+
+static void words_of(const char *text, words *out)
+{
+    out->n = 0;
+    for (const char *p = text ? text : ""; *p;) {
+        while (*p && !(isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
+            p++;
+        const char *b = p;
+        while (*p && (isalnum((unsigned char)*p) || (unsigned char)*p >= 0x80))
+            p++;
+        size_t n = (size_t)(p - b);
+        if (n < 4 || n >= sizeof(out->w[0]))
+            continue;
+        bool dup = false;
+        for (int i = 0; i < out->n && !dup; i++)
+            dup = strlen(out->w[i]) == n && !strncmp(out->w[i], b, n);
+        if (dup)
+            continue;
+        int at = out->n;
+        if (out->n == MATCH_WORDS) { /* replace the shortest when longer */
+            at = 0;
+            for (int i = 1; i < out->n; i++)
+                if (strlen(out->w[i]) < strlen(out->w[at]))
+                    at = i;
+            if (strlen(out->w[at]) >= n)
+                continue;
+        } else {
+            out->n++;
+        }
+        memcpy(out->w[at], b, n);
+        out->w[at][n] = 0;
+    }
+}
+
+/* How many of the words the search still finds among the call's rows. -1 on error. */
+static int64_t search_finds(store *s, int64_t call, const words *w)
+{
+    int64_t found = 0;
+    for (int i = 0; i < w->n; i++) {
+        char q[80];
+        snprintf(q, sizeof(q), is_pg(s) ? "%s" : "\"%s\"", w->w[i]);
+        db_stmt *st =
+            get(s, R_FTS_MATCH,
+                STORE_SQL(s,
+                          "SELECT COUNT(*) FROM transcript_fts WHERE transcript_fts MATCH $1 AND "
+                          "rowid >= $2 AND rowid < $3",
+                          "SELECT COUNT(*) FROM transcript_segments WHERE tsv @@ "
+                          "plainto_tsquery('simple', $1) AND call_id = $2"));
+        if (!st)
+            return -1;
+        db_bind_text(st, 1, q);
+        db_bind_int(st, 2, is_pg(s) ? call : call * TX_FTS_STRIDE);
+        if (!is_pg(s))
+            db_bind_int(st, 3, (call + 1) * TX_FTS_STRIDE);
+        int rc = db_step(st);
+        if (rc == DB_ROW)
+            found += db_col_int(st, 0);
+        db_reset(st);
+        if (rc != DB_ROW)
+            return store__fail(s, "searching for a deleted transcript's words");
+    }
+    return found;
+}
+
+/* The transcript's text (malloc'd; NULL with *have false when there is none). -1 on error. */
+static int tx_text(store *s, int64_t call, char **text)
+{
+    *text = NULL;
+    db_stmt *st = get(s, R_TX_TEXT, "SELECT text FROM transcripts WHERE call_id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
+        const char *t = db_col_text(st, 0);
+        *text = strdup(t ? t : "");
+    }
+    db_reset(st);
+    if (rc != DB_ROW && rc != DB_DONE)
+        return store__fail(s, "reading a transcript");
+    return 0;
+}
+
+/* ---- the scores' words --------------------------------------------------------------------- */
+
+/* Take out of a score's detail the transcript's words (evidence quotes, topic phrases) and/or
+ * the LLM's text (summary, strengths, improvements, the reasons of the categories it scored).
+ * *nq, *nl: how many were taken. Returns the new detail (malloc'd) when anything was taken,
+ * NULL otherwise (*bad: the detail is not a JSON object). */
+static char *strip_detail(const char *detail, bool quotes, bool llm, int *nq, int *nl, bool *bad)
+{
+    *nq = *nl = 0;
+    *bad = false;
+    if (!detail)
+        return NULL;
+    json_t *o = json_loads(detail, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        *bad = true;
+        return NULL;
+    }
+    const char *key;
+    json_t *cat;
+    json_object_foreach(json_object_get(o, "categories"), key, cat)
+    {
+        json_t *ev = json_object_get(cat, "evidence");
+        for (size_t i = 0; quotes && json_is_array(ev) && i < json_array_size(ev);) {
+            if (json_object_get(json_array_get(ev, i), "quote")) {
+                json_array_remove(ev, i);
+                (*nq)++;
+            } else {
+                i++;
+            }
+        }
+        const char *method = json_string_value(json_object_get(cat, "method"));
+        json_t *reason = json_object_get(cat, "reason");
+        if (llm && method && !strcmp(method, "llm") &&
+            json_is_number(json_object_get(cat, "score")) && json_is_string(reason) &&
+            json_string_length(reason) > 0) {
+            json_object_set_new(cat, "reason", json_string(""));
+            (*nl)++;
+        }
+    }
+    json_t *ph = json_object_get(json_object_get(o, "topic"), "phrases");
+    if (quotes && json_is_array(ph) && json_array_size(ph) > 0) {
+        *nq += (int)json_array_size(ph);
+        json_array_clear(ph);
+    }
+    if (llm) {
+        if (json_is_string(json_object_get(o, "summary"))) {
+            json_object_set_new(o, "summary", json_null());
+            (*nl)++;
+        }
+        static const char *const lists[] = {"strengths", "improvements"};
+        for (int i = 0; i < 2; i++) {
+            json_t *a = json_object_get(o, lists[i]);
+            if (json_is_array(a) && json_array_size(a) > 0) {
+                json_array_clear(a);
+                (*nl)++;
+            }
+        }
+    }
+    char *out = *nq || *nl ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if ((*nq || *nl) && !out)
+        *bad = true;
+    return out;
+}
+
+static bool list_text(const char *v)
+{
+    if (!v || !*v)
+        return false;
+    while (isspace((unsigned char)*v))
+        v++;
+    return strcmp(v, "[]") != 0;
+}
+
+/* Strip the call's scores row (in the transaction; dry: count only). Adds to *nq, *nl.
+ * 0, or -1 with s->err. */
+static int strip_scores(store *s, int64_t call, bool quotes, bool llm, bool dry, int *nq, int *nl)
+{
+    db_stmt *st = get(s, R_SCORE_GET,
+                      "SELECT detail, summary, strengths, improvements FROM scores WHERE call_id "
+                      "= $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call);
+    int rc = db_step(st);
+    if (rc != DB_ROW) {
+        db_reset(st);
+        return rc == DB_DONE ? 0 : store__fail(s, "reading a call's scores");
+    }
+    const char *d = db_col_text(st, 0);
+    char *detail = d ? strdup(d) : NULL;
+    bool summary = !db_col_null(st, 1);
+    bool lists[2] = {list_text(db_col_text(st, 2)), list_text(db_col_text(st, 3))};
+    db_reset(st);
+    int q = 0, l = 0;
+    bool bad = false;
+    char *nd = strip_detail(detail, quotes, llm, &q, &l, &bad);
+    if (bad) {
+        free(detail);
+        snprintf(s->err, sizeof(s->err),
+                 "a score's detail is not a JSON object: its words "
+                 "cannot be taken out");
+        return -1;
+    }
+    if (llm)
+        l += (summary ? 1 : 0) + (lists[0] ? 1 : 0) + (lists[1] ? 1 : 0);
+    *nq += q;
+    *nl += l;
+    int res = 0;
+    if (!dry && (q || l)) {
+        st = get(s, R_SCORE_SET,
+                 "UPDATE scores SET detail = $2, summary = CASE WHEN $3 = 1 THEN NULL ELSE summary "
+                 "END, strengths = CASE WHEN $3 = 1 AND strengths IS NOT NULL THEN '[]' ELSE "
+                 "strengths END, improvements = CASE WHEN $3 = 1 AND improvements IS NOT NULL "
+                 "THEN '[]' ELSE improvements END WHERE call_id = $1");
+        if (!st) {
+            res = -1;
+        } else {
+            db_bind_int(st, 1, call);
+            db_bind_text(st, 2, nd ? nd : detail);
+            db_bind_int(st, 3, llm ? 1 : 0);
+            int r2 = db_step(st);
+            db_reset(st);
+            if (r2 != DB_DONE)
+                res = store__fail(s, "taking words out of a call's scores");
+        }
+    }
+    free(nd);
+    free(detail);
+    return res;
+}
+
+/* ---- the log ------------------------------------------------------------------------------- */
+
+static int log_row(store *s, double now, int64_t call, const char *source, const char *rec,
+                   const char *what, const char *why, const char *detail)
+{
+    db_stmt *st = get(s, R_LOG,
+                      "INSERT INTO deletions (ts, call_id, source, recording_id, what, why, "
+                      "detail) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    if (!st)
+        return -1;
+    db_bind_double(st, 1, now);
+    if (call > 0)
+        db_bind_int(st, 2, call);
+    else
+        db_bind_null(st, 2);
+    store__bind_opt(st, 3, source);
+    store__bind_opt(st, 4, rec);
+    db_bind_text(st, 5, what);
+    db_bind_text(st, 6, why);
+    db_bind_text(st, 7, detail);
+    int rc = db_step(st);
+    db_reset(st);
+    return rc == DB_DONE ? 0 : store__fail(s, "logging a deletion");
+}
+
+int store_deletions(store *s, int64_t after_id, store_deletion_row *out, int max, int *n)
+{
+    *n = 0;
+    db_stmt *st = store__begin(s, R_DELETIONS,
+                               "SELECT id, ts, call_id, source, recording_id, what, why, detail "
+                               "FROM deletions WHERE id > $1 ORDER BY id LIMIT $2");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, after_id);
+    db_bind_int(st, 2, max);
+    int rc;
+    while ((rc = db_step(st)) == DB_ROW && *n < max) {
+        store_deletion_row *r = &out[(*n)++];
+        memset(r, 0, sizeof(*r));
+        r->id = db_col_int(st, 0);
+        r->ts = db_col_double(st, 1);
+        r->call_id = db_col_null(st, 2) ? 0 : db_col_int(st, 2);
+        store__col_copy(st, 3, r->source, sizeof(r->source));
+        store__col_copy(st, 4, r->recording_id, sizeof(r->recording_id));
+        store__col_copy(st, 5, r->what, sizeof(r->what));
+        store__col_copy(st, 6, r->why, sizeof(r->why));
+        store__col_copy(st, 7, r->detail, sizeof(r->detail));
+    }
+    int res = rc == DB_ROW || rc == DB_DONE ? 0 : store__fail(s, "reading the deletions");
+    store__end(s, st);
+    return res;
+}
+
+/* ---- one call ------------------------------------------------------------------------------- */
+
+typedef struct call_row {
+    int64_t id;
+    char source[65], rec[65], campaign[65];
+    double t; /* the call's time, UTC s */
+} call_row;
+
+/* Lock the call for the transaction: 1 there, 0 gone, -1 error. */
+static int lock_call(store *s, int64_t call)
+{
+    int64_t n = count1(s, R_LOCK_CALL,
+                       STORE_SQL(s, "SELECT COUNT(*) FROM calls WHERE id = $1",
+                                 "SELECT COUNT(*) FROM (SELECT id FROM calls WHERE id = $1 FOR "
+                                 "UPDATE) c"),
+                       call, NULL, NULL, 0);
+    return n < 0 ? -1 : n > 0 ? 1 : 0;
+}
+
+static void say_detail(char *buf, size_t n, int days, double age, int64_t rows, int64_t search,
+                       int files, int quotes)
+{
+    snprintf(buf, n,
+             "{\"days\":%d,\"age_days\":%.1f,\"rows\":%" PRId64 ",\"search_rows\":%" PRId64
+             ",\"files\":%d,\"quotes\":%d,\"verified\":true}",
+             days, age, rows, search, files, quotes);
+}
+
+/* What is due of one call under the periods, done (or, dry, only found) in the transaction the
+ * caller holds; d says what. 0, or -1 with s->err (the caller rolls back). */
+static int purge_one(store *s, const store_retention *r, const store_file_roots *roots,
+                     const call_row *c, double now, bool dry, store_deletion *d)
+{
+    int days[STORE_KEEP_N];
+    bool due[STORE_KEEP_N];
+    double age = (now - c->t) / 86400.0;
+    for (int k = 0; k < STORE_KEEP_N; k++) {
+        days[k] = store_retention_days(r, c->source, c->campaign, (store_keep)k);
+        due[k] = days[k] > 0 && c->t + days[k] * 86400.0 <= now;
+    }
+    int lk = lock_call(s, c->id);
+    if (lk <= 0)
+        return lk;
+    char det[256];
+    /* audio: the columns now, the files last, once every row change is checked */
+    static _Thread_local call_files f;
+    bool audio = false;
+    if (due[STORE_KEEP_AUDIO]) {
+        if (files_of(s, c->id, roots, &f) != 0)
+            return -1;
+        d->files_kept += f.kept;
+        if (any_clear(&f)) {
+            int64_t n = dry ? 0 : clear_columns(s, c->id, &f);
+            if (n < 0)
+                return -1;
+            if (!dry) {
+                static _Thread_local call_files again;
+                if (files_of(s, c->id, roots, &again) != 0)
+                    return -1;
+                if (any_clear(&again)) {
+                    snprintf(s->err, sizeof(s->err), "a file column still names the file");
+                    return -1;
+                }
+            }
+            audio = true;
+            d->kinds |= 1u << STORE_KEEP_AUDIO;
+            d->files += f.n;
+        }
+    }
+    /* transcript, and the LLM's text (one pass over the scores for both) */
+    bool tx = due[STORE_KEEP_TRANSCRIPT], llm = due[STORE_KEEP_LLM];
+    int nq = 0, nl = 0;
+    if (tx || llm) {
+        char *text = NULL;
+        int64_t have_tx = 0, have_fts = 0, gone_tx = 0, gone_fts = 0;
+        words w = {.n = 0};
+        if (tx) {
+            if (tx_text(s, c->id, &text) != 0)
+                return -1;
+            words_of(text, &w);
+            free(text);
+            if ((have_tx = fts_count(s, c->id, 0)) < 0 || (have_fts = fts_count(s, c->id, 1)) < 0)
+                return -1;
+        }
+        if (strip_scores(s, c->id, tx, llm, dry, &nq, &nl) != 0)
+            return -1;
+        /* the transcript */
+        if (tx && !dry && (have_tx || have_fts)) {
+            if ((gone_fts = fts_delete(s, c->id)) < 0 ||
+                (gone_tx = del_call(s, R_TX_DEL, "DELETE FROM transcripts WHERE call_id = $1",
+                                    c->id, "deleting a transcript")) < 0)
+                return -1;
+            int64_t left_tx = fts_count(s, c->id, 0), left_fts = fts_count(s, c->id, 1);
+            int64_t found = search_finds(s, c->id, &w);
+            if (left_tx != 0 || left_fts != 0 || found != 0) {
+                if (left_tx >= 0 && left_fts >= 0 && found >= 0)
+                    snprintf(s->err, sizeof(s->err),
+                             "the transcript is still there after deletion (%" PRId64
+                             " rows, %" PRId64 " search rows, %" PRId64 " words found)",
+                             left_tx, left_fts, found);
+                return -1;
+            }
+        }
+        if (tx && (have_tx || have_fts || nq)) {
+            d->kinds |= 1u << STORE_KEEP_TRANSCRIPT;
+            d->rows += dry ? have_tx + have_fts : gone_tx + gone_fts;
+            d->search_rows += dry ? have_fts : gone_fts;
+            d->quotes += nq;
+            say_detail(det, sizeof(det), days[STORE_KEEP_TRANSCRIPT], age, gone_tx + gone_fts,
+                       gone_fts, 0, nq);
+            if (!dry &&
+                log_row(s, now, c->id, c->source, c->rec, "transcript", "retention", det) != 0)
+                return -1;
+        }
+    }
+    /* the report */
+    if (due[STORE_KEEP_REPORT]) {
+        store_val stub = SV_S(STORE_REPORT_REMOVED);
+        const char *has_sql = "SELECT (SELECT COUNT(*) FROM analyses WHERE call_id = $1 AND "
+                              "report <> $2), (SELECT COUNT(*) FROM call_envelopes WHERE "
+                              "call_id = $1)";
+        int64_t rep = count1(s, R_REPORT_HAS, has_sql, c->id, &stub, NULL, 0);
+        int64_t env = count1(s, R_REPORT_HAS, has_sql, c->id, &stub, NULL, 1);
+        if (rep < 0 || env < 0)
+            return -1;
+        if (rep || env) {
+            if (!dry) {
+                db_stmt *st = get(s, R_REPORT_SET,
+                                  "UPDATE analyses SET report = $2 WHERE call_id = $1 AND report "
+                                  "<> $2");
+                if (!st)
+                    return -1;
+                db_bind_int(st, 1, c->id);
+                db_bind_text(st, 2, STORE_REPORT_REMOVED);
+                int rc = db_step(st);
+                db_reset(st);
+                if (rc != DB_DONE)
+                    return store__fail(s, "removing a report");
+                if (del_call(s, R_ENV_DEL, "DELETE FROM call_envelopes WHERE call_id = $1", c->id,
+                             "deleting an envelope") < 0)
+                    return -1;
+                if (count1(s, R_REPORT_HAS, has_sql, c->id, &stub, NULL, 0) != 0 ||
+                    count1(s, R_REPORT_HAS, has_sql, c->id, &stub, NULL, 1) != 0) {
+                    snprintf(s->err, sizeof(s->err), "the report is still there after deletion");
+                    return -1;
+                }
+                say_detail(det, sizeof(det), days[STORE_KEEP_REPORT], age, rep + env, 0, 0, 0);
+                if (log_row(s, now, c->id, c->source, c->rec, "report", "retention", det) != 0)
+                    return -1;
+            }
+            d->kinds |= 1u << STORE_KEEP_REPORT;
+            d->rows += rep + env;
+        }
+    }
+    /* the LLM's requests (their own time past the period too) */
+    if (llm) {
+        double cutoff = now - days[STORE_KEEP_LLM] * 86400.0;
+        store_val cut = SV_D(cutoff);
+        const char *cnt_sql = "SELECT COUNT(*) FROM llm_calls WHERE call_id = $1 AND ts <= $2";
+        int64_t n = count1(s, R_LLM_COUNT, cnt_sql, c->id, &cut, NULL, 0);
+        if (n < 0)
+            return -1;
+        if (n && !dry) {
+            db_stmt *st =
+                get(s, R_LLM_DEL, "DELETE FROM llm_calls WHERE call_id = $1 AND ts <= $2");
+            if (!st)
+                return -1;
+            db_bind_int(st, 1, c->id);
+            db_bind_double(st, 2, cutoff);
+            int rc = db_step(st);
+            db_reset(st);
+            if (rc != DB_DONE)
+                return store__fail(s, "deleting LLM requests");
+            if (count1(s, R_LLM_COUNT, cnt_sql, c->id, &cut, NULL, 0) != 0) {
+                snprintf(s->err, sizeof(s->err), "LLM requests are still there after deletion");
+                return -1;
+            }
+        }
+        if (n || nl) {
+            d->kinds |= 1u << STORE_KEEP_LLM;
+            d->rows += n;
+            d->llm_texts += nl;
+            say_detail(det, sizeof(det), days[STORE_KEEP_LLM], age, n, 0, 0, nl);
+            if (!dry && log_row(s, now, c->id, c->source, c->rec, "llm", "retention", det) != 0)
+                return -1;
+        }
+    }
+    /* the scores' words, checked once both are out */
+    if (!dry && (nq || nl)) {
+        int q2 = 0, l2 = 0;
+        if (strip_scores(s, c->id, tx, llm, true, &q2, &l2) != 0)
+            return -1;
+        if (q2 || l2) {
+            snprintf(s->err, sizeof(s->err), "a score still holds %d quotes and %d LLM texts", q2,
+                     l2);
+            return -1;
+        }
+    }
+    if (audio && !dry) {
+        if (delete_files(s, &f) != 0)
+            return -1;
+        say_detail(det, sizeof(det), days[STORE_KEEP_AUDIO], age, 0, 0, f.n, 0);
+        if (log_row(s, now, c->id, c->source, c->rec, "audio", "retention", det) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A call in a transaction of its own: f's work kept unless dry or failed. */
+typedef int (*call_fn)(store *s, void *arg, store_deletion *d);
+static int call_tx(store *s, bool dry, call_fn f, void *arg, store_deletion *d)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    if (db_begin(s->d) != DB_OK) {
+        store__fail(s, "starting a transaction");
+    } else if ((rc = f(s, arg, d)) != 0 || dry) {
+        db_rollback(s->d);
+    } else if (store__kill_point("commit", "purge"), db_commit(s->d) != DB_OK) {
+        rc = store__fail(s, "committing");
+        db_rollback(s->d);
+    }
+    if (rc != 0)
+        snprintf(d->error, sizeof(d->error), "%s", s->err);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+typedef struct purge_arg {
+    const store_retention *r;
+    const store_file_roots *roots;
+    const call_row *c;
+    double now;
+    bool dry;
+} purge_arg;
+
+static int purge_fn(store *s, void *arg, store_deletion *d)
+{
+    purge_arg *a = arg;
+    return purge_one(s, a->r, a->roots, a->c, a->now, a->dry, d);
+}
+
+static void total(store_purge_totals *t, const store_deletion *d)
+{
+    t->calls++;
+    t->failed += d->status != 0;
+    if (d->status == 0) {
+        t->rows += d->rows;
+        t->search_rows += d->search_rows;
+        t->files += d->files;
+        t->quotes += d->quotes;
+    }
+}
+
+/* A page of calls older than `before`, after `after_id`. */
+static int read_calls(store *s, double before, int64_t after_id, call_row *out, int *n)
+{
+    *n = 0;
+    db_stmt *st = store__begin(
+        s, R_CANDIDATES,
+        "SELECT id, source, recording_id, COALESCE(campaign_id, ''), COALESCE(call_epoch, created) "
+        "FROM calls WHERE id > $1 AND COALESCE(call_epoch, created) <= $2 ORDER BY id LIMIT $3");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, after_id);
+    db_bind_double(st, 2, before);
+    db_bind_int(st, 3, PAGE);
+    int rc;
+    while ((rc = db_step(st)) == DB_ROW && *n < PAGE) {
+        call_row *c = &out[(*n)++];
+        c->id = db_col_int(st, 0);
+        store__col_copy(st, 1, c->source, sizeof(c->source));
+        store__col_copy(st, 2, c->rec, sizeof(c->rec));
+        store__col_copy(st, 3, c->campaign, sizeof(c->campaign));
+        c->t = db_col_double(st, 4);
+    }
+    int res = rc == DB_ROW || rc == DB_DONE ? 0 : store__fail(s, "reading the calls");
+    store__end(s, st);
+    return res;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int store_purge_step(store *s, const store_retention *r, const store_file_roots *roots, double now,
+                     bool dry_run, double budget_sec, int64_t *cursor, store_deletion_fn fn,
+                     void *user, store_purge_totals *tot)
+{
+    int min_days = shortest(r);
+    if (min_days <= 0) {
+        *cursor = 0;
+        return 0;
+    }
+    double before = now - min_days * 86400.0, t0 = mono_now();
+    call_row *page = calloc(PAGE, sizeof(*page));
+    if (!page) {
+        snprintf(s->err, sizeof(s->err), "out of memory");
+        return -1;
+    }
+    int64_t after = *cursor;
+    int res = 0, n = 0;
+    bool more = true;
+    while (more && (res = read_calls(s, before, after, page, &n)) == 0) {
+        more = n == PAGE;
+        for (int i = 0; i < n; i++) {
+            const call_row *c = &page[i];
+            after = c->id;
+            store_deletion d;
+            memset(&d, 0, sizeof(d));
+            d.call_id = c->id;
+            snprintf(d.source, sizeof(d.source), "%s", c->source);
+            snprintf(d.recording_id, sizeof(d.recording_id), "%s", c->rec);
+            snprintf(d.campaign_id, sizeof(d.campaign_id), "%s", c->campaign);
+            d.age_days = (now - c->t) / 86400.0;
+            purge_arg a = {r, roots, c, now, dry_run};
+            /* reads first, outside a transaction: most calls have nothing due, and a write
+             * transaction (SQLite: the whole store's lock) is taken only for those that do */
+            store_deletion pre = d;
+            pthread_mutex_lock(&s->mu);
+            int pr = purge_one(s, r, roots, c, now, true, &pre);
+            pthread_mutex_unlock(&s->mu);
+            if (pr == 0 && pre.kinds) {
+                d.status = call_tx(s, dry_run, purge_fn, &a, &d);
+                if (d.status != 0)
+                    d.kinds = 0, d.rows = d.search_rows = 0, d.files = d.quotes = d.llm_texts = 0;
+            } else if (pr != 0) {
+                d.status = -1;
+                snprintf(d.error, sizeof(d.error), "%s", s->err);
+            }
+            if (d.kinds || d.status != 0) {
+                total(tot, &d);
+                if (fn)
+                    fn(user, &d);
+            }
+            if (budget_sec > 0 && mono_now() - t0 >= budget_sec) {
+                more = i + 1 < n || more;
+                goto out;
+            }
+        }
+    }
+out:
+    free(page);
+    *cursor = res == 0 && more ? after : 0;
+    return res;
+}
+
+int store_purge(store *s, const store_retention *r, const store_file_roots *roots, double now,
+                bool dry_run, store_deletion_fn fn, void *user, store_purge_totals *tot)
+{
+    memset(tot, 0, sizeof(*tot));
+    int64_t cursor = 0;
+    int rc = store_purge_step(s, r, roots, now, dry_run, 0, &cursor, fn, user, tot);
+    return rc != 0 || tot->failed ? -1 : 0;
+}
+
+/* ---- erasure -------------------------------------------------------------------------------- */
+
+int store_phone_digits(const char *phone, char out[24])
+{
+    size_t n = 0;
+    for (const char *p = phone ? phone : ""; *p; p++) {
+        if (isdigit((unsigned char)*p)) {
+            if (n >= 20)
+                return -1;
+            out[n++] = *p;
+        } else if (!strchr(" -.()", *p) && !(*p == '+' && n == 0)) {
+            return -1;
+        }
+    }
+    out[n] = 0;
+    return n >= 6 ? 0 : -1;
+}
+
+/* Does the file name (the part after the last '/' or ':') hold a run of exactly these
+ * digits? */
+static bool name_has_number(const char *path, const char *digits)
+{
+    if (!path || !*path)
+        return false;
+    const char *base = path;
+    for (const char *p = path; *p; p++)
+        if (*p == '/' || *p == ':')
+            base = p + 1;
+    size_t dn = strlen(digits);
+    for (const char *p = base; *p;) {
+        if (!isdigit((unsigned char)*p)) {
+            p++;
+            continue;
+        }
+        const char *b = p;
+        while (isdigit((unsigned char)*p))
+            p++;
+        if ((size_t)(p - b) == dn && !strncmp(b, digits, dn))
+            return true;
+    }
+    return false;
+}
+
+/* Does one of the call's file columns name a file whose name carries the number? */
+static int call_has_number(store *s, int64_t call, const char *digits, bool *has)
+{
+    *has = false;
+    for (size_t i = 0; i < N_FILE_COLUMNS && !*has; i++) {
+        db_stmt *st = file_stmt(s, i, false);
+        if (!st)
+            return -1;
+        db_bind_int(st, 1, call);
+        int rc = db_step(st);
+        if (rc == DB_ROW)
+            *has = name_has_number(db_col_text(st, 0), digits);
+        db_reset(st);
+        if (rc != DB_ROW && rc != DB_DONE)
+            return store__fail(s, "reading a call's files");
+    }
+    return 0;
+}
+
+typedef struct erase_arg {
+    int64_t call;
+    const store_file_roots *roots;
+    double now;
+    bool dry;
+} erase_arg;
+
+static const struct {
+    int key;
+    const char *sql;
+} k_erase_del[] = {
+    {R_DEL_OVR, "DELETE FROM score_overrides WHERE call_id = $1"},
+    {R_DEL_SCORES, "DELETE FROM scores WHERE call_id = $1"},
+    {R_ENV_DEL, "DELETE FROM call_envelopes WHERE call_id = $1"},
+    {R_DEL_ANALYSES, "DELETE FROM analyses WHERE call_id = $1"},
+    {R_DEL_LLM_ALL, "DELETE FROM llm_calls WHERE call_id = $1"},
+    {R_DEL_EVENTS, "DELETE FROM job_events WHERE call_id = $1"},
+    {R_DEL_JOBS, "DELETE FROM jobs WHERE call_id = $1"},
+    {R_DEL_CALL, "DELETE FROM calls WHERE id = $1"},
+};
+
+#define CALL_LEFT_SQL                                                                              \
+    "SELECT (SELECT COUNT(*) FROM calls WHERE id = $1) + (SELECT COUNT(*) FROM jobs WHERE "        \
+    "call_id = $1) + (SELECT COUNT(*) FROM analyses WHERE call_id = $1) + (SELECT COUNT(*) FROM "  \
+    "call_envelopes WHERE call_id = $1) + (SELECT COUNT(*) FROM transcripts WHERE call_id = $1) "  \
+    "+ (SELECT COUNT(*) FROM scores WHERE call_id = $1) + (SELECT COUNT(*) FROM score_overrides "  \
+    "WHERE call_id = $1) + (SELECT COUNT(*) FROM llm_calls WHERE call_id = $1) + (SELECT "         \
+    "COUNT(*) FROM job_events WHERE call_id = $1)"
+
+static int erase_fn(store *s, void *arg, store_deletion *d)
+{
+    erase_arg *a = arg;
+    int64_t call = a->call;
+    int lk = lock_call(s, call);
+    if (lk <= 0)
+        return lk;
+    db_stmt *st = get(s, R_CALL_INFO,
+                      "SELECT source, recording_id, COALESCE(campaign_id, ''), "
+                      "COALESCE(call_epoch, created) FROM calls WHERE id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call);
+    int rc = db_step(st);
+    if (rc == DB_ROW) {
+        store__col_copy(st, 0, d->source, sizeof(d->source));
+        store__col_copy(st, 1, d->recording_id, sizeof(d->recording_id));
+        store__col_copy(st, 2, d->campaign_id, sizeof(d->campaign_id));
+        d->age_days = (a->now - db_col_double(st, 3)) / 86400.0;
+    }
+    db_reset(st);
+    if (rc != DB_ROW)
+        return store__fail(s, "reading a call");
+    store__rollup_key key;
+    static _Thread_local call_files f;
+    char *text = NULL;
+    if (store__call_key(s, call, &key) != 0 || files_of(s, call, a->roots, &f) != 0 ||
+        tx_text(s, call, &text) != 0)
+        return -1;
+    words w;
+    words_of(text, &w);
+    free(text);
+    d->files = f.n;
+    d->files_kept = f.kept;
+    d->erased = true;
+    d->kinds = (1u << STORE_KEEP_N) - 1;
+    int64_t gone_fts = fts_delete(s, call);
+    int64_t gone_tx = gone_fts < 0
+                          ? -1
+                          : del_call(s, R_TX_DEL, "DELETE FROM transcripts WHERE call_id = $1",
+                                     call, "deleting a transcript");
+    if (gone_tx < 0)
+        return -1;
+    d->rows = gone_fts + gone_tx;
+    d->search_rows = gone_fts;
+    for (size_t i = 0; i < sizeof(k_erase_del) / sizeof(k_erase_del[0]); i++) {
+        int64_t n = del_call(s, k_erase_del[i].key, k_erase_del[i].sql, call, "erasing a call");
+        if (n < 0)
+            return -1;
+        d->rows += n;
+    }
+    if (store__rollup_group(s, &key) != 0)
+        return -1;
+    /* the log of earlier deletions of the call keeps its number only */
+    db_stmt *fg = get(s, R_LOG_FORGET,
+                      "UPDATE deletions SET source = NULL, recording_id = NULL WHERE call_id = $1");
+    if (!fg)
+        return -1;
+    db_bind_int(fg, 1, call);
+    rc = db_step(fg);
+    db_reset(fg);
+    if (rc != DB_DONE)
+        return store__fail(s, "updating the deletions' log");
+    int64_t left = count1(s, R_CALL_LEFT, CALL_LEFT_SQL, call, NULL, NULL, 0);
+    int64_t left_fts = fts_count(s, call, 1), found = search_finds(s, call, &w);
+    if (left != 0 || left_fts != 0 || found != 0) {
+        if (left >= 0 && left_fts >= 0 && found >= 0)
+            snprintf(s->err, sizeof(s->err),
+                     "the call is still there after erasure (%" PRId64 " rows, %" PRId64
+                     " search rows, %" PRId64 " words found)",
+                     left, left_fts, found);
+        return -1;
+    }
+    if (a->dry)
+        return 0;
+    if (delete_files(s, &f) != 0)
+        return -1;
+    char det[200];
+    snprintf(det, sizeof(det),
+             "{\"rows\":%" PRId64 ",\"search_rows\":%" PRId64 ",\"files\":%d,\"verified\":true}",
+             d->rows, d->search_rows, d->files);
+    return log_row(s, a->now, call, NULL, NULL, "call", "erasure", det);
+}
+
+/* The service's stored results (calls of no source) whose file name carries the number. */
+typedef struct result_arg {
+    int64_t id;
+    double now;
+    bool dry;
+} result_arg;
+
+static int result_fn(store *s, void *arg, store_deletion *d)
+{
+    result_arg *a = arg;
+    int64_t n = del_call(s, R_RESULT_DEL, "DELETE FROM analyses WHERE id = $1 AND call_id IS NULL",
+                         a->id, "erasing a stored result");
+    if (n < 0)
+        return -1;
+    if (count1(s, R_RESULT_LEFT, "SELECT COUNT(*) FROM analyses WHERE id = $1", a->id, NULL, NULL,
+               0) != 0) {
+        snprintf(s->err, sizeof(s->err), "the stored result is still there after erasure");
+        return -1;
+    }
+    d->rows = n;
+    d->erased = true;
+    if (a->dry || n == 0)
+        return 0;
+    return log_row(s, a->now, 0, NULL, NULL, "result", "erasure", "{\"rows\":1,\"verified\":true}");
+}
+
+/* Ids of one statement's first column (with $1 text bound, when given), into a growing array. */
+static int ids_of(store *s, int key, const char *sql, const char *p1, bool with_text, int64_t **ids,
+                  char (**texts)[1100], int *n)
+{
+    *ids = NULL;
+    if (texts)
+        *texts = NULL;
+    *n = 0;
+    db_stmt *st = store__begin(s, key, sql);
+    if (!st)
+        return -1;
+    if (p1)
+        db_bind_text(st, 1, p1);
+    int cap = 0, rc, res = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            int64_t *ni = realloc(*ids, (size_t)cap * sizeof(**ids));
+            if (ni)
+                *ids = ni;
+            char(*nt)[1100] = with_text ? realloc(*texts, (size_t)cap * sizeof(**texts)) : NULL;
+            if (nt)
+                *texts = nt;
+            if (!ni || (with_text && !nt)) {
+                snprintf(s->err, sizeof(s->err), "out of memory");
+                res = -1;
+                break;
+            }
+        }
+        (*ids)[*n] = db_col_int(st, 0);
+        if (with_text)
+            store__col_copy(st, 1, (*texts)[*n], sizeof((*texts)[*n]));
+        (*n)++;
+    }
+    if (res == 0 && rc != DB_DONE)
+        res = store__fail(s, "reading the calls");
+    store__end(s, st);
+    return res;
+}
+
+int store_erase(store *s, const store_erase_who *who, const store_file_roots *roots, double now,
+                bool dry_run, store_deletion_fn fn, void *user, store_purge_totals *tot)
+{
+    memset(tot, 0, sizeof(*tot));
+    char digits[24] = "";
+    if (who->phone && store_phone_digits(who->phone, digits) != 0) {
+        snprintf(s->err, sizeof(s->err), "the phone number must be 6 to 20 digits");
+        return -1;
+    }
+    if (!who->phone == !(who->lead_id && *who->lead_id)) {
+        snprintf(s->err, sizeof(s->err), "one of a lead id and a phone number is needed");
+        return -1;
+    }
+    int64_t *ids = NULL;
+    int n = 0;
+    int res = who->phone
+                  ? ids_of(s, R_ERASE_IDS, "SELECT id FROM calls ORDER BY id", NULL, false, &ids,
+                           NULL, &n)
+                  : ids_of(s, R_ERASE_LEAD, "SELECT id FROM calls WHERE lead_id = $1 ORDER BY id",
+                           who->lead_id, false, &ids, NULL, &n);
+    for (int i = 0; res == 0 && i < n; i++) {
+        if (who->phone) {
+            bool has = false;
+            pthread_mutex_lock(&s->mu);
+            int r2 = call_has_number(s, ids[i], digits, &has);
+            pthread_mutex_unlock(&s->mu);
+            if (r2 != 0) {
+                res = -1;
+                break;
+            }
+            if (!has)
+                continue;
+        }
+        store_deletion d;
+        memset(&d, 0, sizeof(d));
+        d.call_id = ids[i];
+        erase_arg a = {ids[i], roots, now, dry_run};
+        d.status = call_tx(s, dry_run, erase_fn, &a, &d);
+        if (d.status != 0)
+            d.rows = d.search_rows = 0, d.files = 0;
+        if (d.erased || d.status != 0) {
+            total(tot, &d);
+            if (fn)
+                fn(user, &d);
+        }
+    }
+    free(ids);
+    if (res == 0 && who->phone) {
+        char(*files)[1100] = NULL;
+        res = ids_of(s, R_RESULT_SCAN,
+                     "SELECT id, file FROM analyses WHERE call_id IS NULL ORDER BY id", NULL, true,
+                     &ids, &files, &n);
+        for (int i = 0; res == 0 && i < n; i++) {
+            if (!name_has_number(files[i], digits))
+                continue;
+            store_deletion d;
+            memset(&d, 0, sizeof(d));
+            result_arg a = {ids[i], now, dry_run};
+            d.status = call_tx(s, dry_run, result_fn, &a, &d);
+            if (d.status != 0)
+                d.rows = 0;
+            total(tot, &d);
+            if (fn)
+                fn(user, &d);
+        }
+        free(files);
+        free(ids);
+    }
+    return res != 0 || tot->failed ? -1 : 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * fuzz_redact.c - libFuzzer harness over the worker's redaction parts that read what a caller or
+ * an operator controls (src/jobs/redact.c): the first byte picks one.
+ *   0  the settings: the rest as `redact_campaigns` (and as `redact`), checked; the plan of
+ *      a campaign named in it. Oracles: a map the check accepts gives every campaign a plan;
+ *      a campaign's plan is on exactly when its types are not empty.
+ *   1  a report (JSON) with its keyed digits masked. Oracles: every string under a key ending
+ *      in "digits" holds no digit nor # nor A-D afterwards and keeps its length; no string of
+ *      the report holds any such field's value (two characters or more, with a digit) after.
+ */
+#define _GNU_SOURCE
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/jobs/jobs.h"
+#include "fuzz_must.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool ends_digits(const char *k)
+{
+    size_t n = strlen(k);
+    return n >= 6 && !strcmp(k + n - 6, "digits");
+}
+
+/* the "...digits" values (before), each with its length */
+static void collect(json_t *v, char ***out, size_t *n)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, x)
+        {
+            if (json_is_string(x) && ends_digits(k)) {
+                *out = realloc(*out, (*n + 1) * sizeof(**out));
+                MUST(*out != NULL);
+                (*out)[(*n)++] = strdup(json_string_value(x));
+            } else {
+                collect(x, out, n);
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x) collect(x, out, n);
+    }
+}
+
+/* after: each "...digits" masked; no string holds a collected value with a digit */
+static void check(json_t *v, char **vals, size_t n)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, x)
+        {
+            if (json_is_string(x) && ends_digits(k))
+                for (const char *p = json_string_value(x); *p; p++)
+                    MUST(!strchr("0123456789#ABCD", *p));
+            check(x, vals, n);
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, x) check(x, vals, n);
+    } else if (json_is_string(v)) {
+        for (size_t j = 0; j < n; j++)
+            if (strlen(vals[j]) >= 2 && strpbrk(vals[j], "0123456789"))
+                MUST(!strstr(json_string_value(v), vals[j]));
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1 || size > 1 << 16)
+        return 0;
+    const char *s = (const char *)data + 1;
+    size_t n = size - 1;
+    if (data[0] % 2 == 0) {
+        static cfg_settings c;
+        cfg_defaults(&c);
+        if (n >= sizeof(c.redact_campaigns))
+            return 0;
+        memcpy(c.redact_campaigns, s, n);
+        c.redact_campaigns[n] = 0;
+        if (strlen(c.redact_campaigns) != n)
+            return 0;
+        char err[400];
+        memset(err, 'x', sizeof(err));
+        int rc = qa_redact_check(&c, err, sizeof(err));
+        MUST(rc == 0 || rc == -1);
+        qa_redact_plan p;
+        if (rc != 0) { /* refused: a message that says why */
+            MUST(memchr(err, 0, sizeof(err)) != NULL && err[0] != 0);
+            return 0;
+        }
+        (void)qa_redact_any(&c);
+        /* the first campaign named: its plan */
+        const char *eq = strchr(c.redact_campaigns, '=');
+        char name[65] = "";
+        if (eq && eq - c.redact_campaigns < 65)
+            memcpy(name, c.redact_campaigns, (size_t)(eq - c.redact_campaigns)),
+                name[eq - c.redact_campaigns] = 0;
+        MUST(qa_redact_plan_of(&c, name, &p) == 0);
+        MUST(p.on == (p.pv.types != 0));
+        MUST(qa_redact_plan_of(&c, NULL, &p) == 0 && !p.on); /* redact is empty */
+        return 0;
+    }
+    json_t *r = json_loadb(s, n, 0, NULL);
+    if (!r)
+        return 0;
+    char **vals = NULL;
+    size_t nv = 0;
+    collect(r, &vals, &nv);
+    size_t masked = 0;
+    MUST(qa_redact_mask_report(r, &masked) == 0);
+    check(r, vals, nv);
+    for (size_t i = 0; i < nv; i++)
+        free(vals[i]);
+    free(vals);
+    json_decref(r);
+    return 0;
+}
