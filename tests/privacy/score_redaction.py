@@ -320,6 +320,7 @@ def main():
     hows = {}
     near_hit = {}
     verify_failed = []
+    dtmf_runs, dtmf_calls = 0, []
     for rid, detail, report in rows:
         c = truth.get(rid)
         if c is None:
@@ -422,6 +423,11 @@ def main():
                 if it["kind"] == "entity":
                     audio.add_entity(it["type"], False, example="%s: no redaction object" % rid)
             continue
+        au = red.get("audio") if isinstance(red.get("audio"), dict) else {}
+        # nothing is keyed in this corpus: every DTMF run muted is talk-off of the receivers
+        dtmf_runs += int(au.get("dtmf_runs") or 0)
+        if au.get("dtmf_runs"):
+            dtmf_calls.append("%s: %d" % (rid, au["dtmf_runs"]))
         if not (red.get("verify") or {}).get("ok"):
             verify_failed.append("%s: %s" % (rid, json.dumps(red.get("verify"))))
         spans = [(leg_role(s.get("leg")), s.get("type"), float(s["start"]), float(s["end"]))
@@ -508,6 +514,9 @@ def main():
         for e in v[:4]:
             print("  audio miss (%s): %s" % (k, e))
     print("calls whose redaction says verify.ok false: %d" % len(verify_failed))
+    print("DTMF runs muted (nothing is keyed in these calls: talk-off): %d in %d calls%s" % (
+        dtmf_runs, len(dtmf_calls), (" (" + ", ".join(dtmf_calls[:8]) + ")") if dtmf_calls
+        else ""))
     for e in verify_failed[:5]:
         print("  verify: %s" % e)
     for e in bad_spans[:5]:
@@ -517,7 +526,8 @@ def main():
             json.dump({"label": args.label, "text": figs_text, "audio": figs_audio,
                        "traced": traced, "untraced": untraced, "stray": stray,
                        "no_transcript": no_tx, "no_redaction": no_red, "no_audio": no_audio,
-                       "bad_spans": bad_spans, "verify_failed": verify_failed, "hows": hows, "near_hit": near_hit,
+                       "bad_spans": bad_spans, "verify_failed": verify_failed,
+                       "dtmf_runs": dtmf_runs, "dtmf_calls": dtmf_calls, "hows": hows, "near_hit": near_hit,
                        "luhn_store": [list(h) for h in store_hits],
                        "luhn_other": [list(h) for h in other_hits], "scanned": n_scanned,
                        "misses": {k: v[:20] for k, v in text.misses.items()},
