@@ -47,6 +47,7 @@ trap cleanup EXIT
 ASR_DIR=$HERE/../asr
 . "$ASR_DIR/asr_lib.sh"
 . "$HERE/../pipeline/pipeline_lib.sh"
+unset CALLQA_TEST_STORE # the scoring reads the store's SQLite file itself
 . "$HERE/../lib/store_lib.sh"
 store_setup "$T"
 # Silero VAD only: NISQA, most of the analysis' time, has no bearing on redaction
