@@ -187,7 +187,12 @@ int cq_cli_worker(int argc, char **argv)
     optind = 1;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
-        case O_DB: snprintf(c.db, sizeof(c.db), "%s", optarg); break;
+        case O_DB:
+            snprintf(c.db, sizeof(c.db), "%s", optarg);
+            /* the store the settings name too: the folders beside it (the uploads, the
+             * redacted copies) are this store's */
+            snprintf(c.svc.db_path, sizeof(c.svc.db_path), "%s", optarg);
+            break;
         case O_JOBS:
             if (cq_cli_number("callqa worker", "--jobs", optarg, 1, 64, &d))
                 return 2;

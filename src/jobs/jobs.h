@@ -64,6 +64,9 @@ struct json_t;
 int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
                   const cq_report *rep, store_figures *f, struct json_t **out, char *why, size_t n);
 
+/* The capture paths beside a recording (base.pcap, base.pcapng): 2, or 0 for none. */
+int qa_capture_paths(const char *rec, char out[2][4200]);
+
 /* Run until SIGTERM/SIGINT (or, with `once`, until nothing is claimable). Returns an exit
  * status: 0, 1 on a store or engine failure, 2 on a bad setting. */
 int qa_worker_run(const qa_worker_config *c);
@@ -74,11 +77,17 @@ void qa_figures_of(const cq_report *r, store_figures *f);
 /* ---- redaction (redact.c; docs/privacy.md) ------------------------------------------------ */
 
 /* What is removed from one call: its campaign's types, the audio copy's mode, the DTMF marks. */
+#define QA_MAX_MARKS 32
 typedef struct qa_redact_plan {
     bool on; /* a type is enabled for the call's campaign */
     pv_settings pv;
     int audio; /* 0 off, 1 mute, 2 tone (the redact_audio setting; 0 when not on) */
     char pause[17], resume[17];
+    /* pause and resume marks sent for the call (POST /api/qa/marks), on the recording's clock */
+    int n_marks;
+    double mark_sec[QA_MAX_MARKS];
+    bool mark_pause[QA_MAX_MARKS];
+    const char *marks_unplaced; /* non-NULL: marks that could not be placed, and why */
 } qa_redact_plan;
 
 /* The redaction settings checked (the types' names, the campaigns' map, the DTMF codes): 0, or
@@ -119,6 +128,11 @@ typedef struct qa_redact_result {
     char state[8];    /* "ok", or "failed": held back from playback */
     char audio[1100]; /* the redacted copy, "" when none was written */
 } qa_redact_result;
+/* A redacted call's capture beside its recording (rec_path), when it lies in callqa's upload
+ * folder: deleted, for its RTP holds the call's audio unredacted. 1 deleted, 0 none there (or
+ * the dialer's, never touched), -1 with why. */
+int qa_redact_capture(const cfg_settings *c, const char *rec_path, char *why, size_t n);
+
 /* A call's redaction after its analysis and transcript (in the analysis child): the audio copy
  * written under redact_dir (beside db when unset) and verified, the transcript (tx, already
  * redacted, with tr its spans; tx NULL without a transcript) scanned again. Returns the report's

@@ -24,7 +24,7 @@
 #include "jobs.h"
 
 /* The capture paths to try for a recording: base.pcap and base.pcapng. */
-static int capture_paths(const char *rec, char out[2][4200])
+int qa_capture_paths(const char *rec, char out[2][4200])
 {
     char base[4096];
     if (!rec || !*rec || strlen(rec) >= sizeof(base))
@@ -53,7 +53,7 @@ int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call
     *out = NULL;
     why[0] = 0;
     char paths[2][4200];
-    int np = capture_paths(rec_path, paths);
+    int np = qa_capture_paths(rec_path, paths);
     int fd = -1, k = 0;
     for (; k < np && fd < 0; k++) {
         if (access(paths[k], F_OK) != 0)

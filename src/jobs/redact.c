@@ -42,6 +42,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -409,7 +410,7 @@ static int intervals_of(const qa_redact_plan *p, const cq_report *rep, const pv_
         rc = ivl_add(out, evs[i].a - p->pv.guard_sec, evs[i].b + p->pv.guard_sec, "dtmf");
         const char *d = evs[i].digits ? evs[i].digits : "";
         if (p->pause[0] && pause_at < 0 && strstr(d, p->pause)) {
-            pause_at = evs[i].a;
+            pause_at = evs[i].a - p->pv.guard_sec;
             /* a resume code after the pause code in the same run ends it there */
             const char *after = strstr(d, p->pause) + strlen(p->pause);
             if (p->resume[0] && strstr(after, p->resume)) {
@@ -425,6 +426,23 @@ static int intervals_of(const qa_redact_plan *p, const cq_report *rep, const pv_
     }
     if (rc == 0 && pause_at >= 0) { /* never resumed: to the end */
         rc = ivl_add(out, pause_at, rep->duration_sec + 1, "pause");
+        (*pauses)++;
+    }
+    /* the marks sent for the call, in time order: a pause to the next resume, or to the end */
+    bool paused = false;
+    double mark_at = 0;
+    for (int i = 0; i < p->n_marks && rc == 0; i++) {
+        if (p->mark_pause[i] && !paused) {
+            paused = true;
+            mark_at = p->mark_sec[i] - p->pv.guard_sec;
+        } else if (!p->mark_pause[i] && paused) {
+            rc = ivl_add(out, mark_at, p->mark_sec[i] + p->pv.guard_sec, "pause");
+            (*pauses)++;
+            paused = false;
+        }
+    }
+    if (rc == 0 && paused) {
+        rc = ivl_add(out, mark_at, rep->duration_sec + 1, "pause");
         (*pauses)++;
     }
     free(evs);
@@ -940,11 +958,49 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
         }
         free(iv.v);
     }
+    if (p->marks_unplaced) { /* a pause asked for that the copy could not honour */
+        json_object_set_new(vf, "marks", json_string(p->marks_unplaced));
+        ok = false;
+    }
     json_object_set_new(o, "audio", au);
     json_object_set_new(vf, "ok", json_boolean(ok));
     json_object_set_new(o, "verify", vf);
     snprintf(res->state, sizeof(res->state), "%s", ok ? "ok" : "failed");
     return o;
+}
+
+int qa_redact_capture(const cfg_settings *c, const char *rec_path, char *why, size_t n)
+{
+    char up[1100], upr[PATH_MAX], paths[2][4200];
+    rec_upload_dir(c, up, sizeof(up));
+    if (!up[0] || !realpath(up, upr) || !rec_path)
+        return 0;
+    int np = qa_capture_paths(rec_path, paths), done = 0;
+    size_t ul = strlen(upr);
+    for (int k = 0; k < np; k++) {
+        char dir[4200], dr[PATH_MAX];
+        size_t pl = strnlen(paths[k], sizeof(dir) - 1);
+        memcpy(dir, paths[k], pl);
+        dir[pl] = 0;
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            snprintf(dir, sizeof(dir), ".");
+        else
+            *slash = 0;
+        struct stat st;
+        if (lstat(paths[k], &st) != 0 || !S_ISREG(st.st_mode) || !realpath(dir, dr))
+            continue;
+        /* beneath the upload folder only: the dialer's captures are never touched */
+        if (strncmp(dr, upr, ul) || (dr[ul] && dr[ul] != '/'))
+            continue;
+        if (unlink(paths[k]) != 0) {
+            snprintf(why, n, "the capture beside the upload could not be deleted: %s",
+                     strerror(errno));
+            return -1;
+        }
+        done = 1;
+    }
+    return done;
 }
 
 /* ---- calls already stored (callqa store redact) ---------------------------------------------- */

@@ -68,6 +68,7 @@ static const copy_table k_tables[] = {
     {"counters", "counters", "name, labels", "name COLLATE \"C\", labels COLLATE \"C\"", false},
     {"audio_roots", "audio_roots", "root", "root COLLATE \"C\"", false},
     {"deletions", "deletions", "id", "id", true},
+    {"redact_marks", "redact_marks", "id", "id", true},
 };
 #define N_TABLES (sizeof(k_tables) / sizeof(k_tables[0]))
 
@@ -89,9 +90,10 @@ enum {
     K_END
 };
 static_assert(Q_QUERY_FIRST + SQ_N < Q_COPY_FIRST, "statement keys overlap");
-static_assert((int)K_END <= (int)Q_CALLS_FIRST && (int)Q_CALLS_FIRST + 2 * (int)STORE_SORT_N <= 256,
+static_assert((int)K_END <= (int)Q_CALLS_FIRST &&
+                  (int)Q_CALLS_FIRST + 2 * (int)STORE_SORT_N <= (int)Q_RETAIN_FIRST,
               "statement keys overlap");
-static_assert(K_END <= 256, "statement keys past db.h's 256");
+static_assert(K_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS");
 
 /* The advisory lock of a copy into a database (store_schema.c's migration lock is 7461, 1). */
 #define PG_COPY_LOCK "7461, 2"
