@@ -118,6 +118,7 @@ typedef struct cfg_settings {
     char redact_campaigns[2048]; /* "CAMPAIGN=card+cvv,...": the types per campaign */
     int redact_audio;            /* 0 off, 1 mute, 2 tone */
     char redact_dir[1024];       /* the redacted copies ("" = redacted/ beside the store) */
+    double redact_guard_sec;     /* spans widened by this on both sides in the audio */
     char redact_pause_code[17], redact_resume_code[17]; /* DTMF markers ("" none) */
     /* scoring (docs/scoring.md): the worker scores each call on the card */
     bool scoring;

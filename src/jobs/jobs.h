@@ -77,11 +77,17 @@ void qa_figures_of(const cq_report *r, store_figures *f);
 /* ---- redaction (redact.c; docs/privacy.md) ------------------------------------------------ */
 
 /* What is removed from one call: its campaign's types, the audio copy's mode, the DTMF marks. */
+#define QA_MAX_MARKS 32
 typedef struct qa_redact_plan {
     bool on; /* a type is enabled for the call's campaign */
     pv_settings pv;
     int audio; /* 0 off, 1 mute, 2 tone (the redact_audio setting; 0 when not on) */
     char pause[17], resume[17];
+    /* pause and resume marks sent for the call (POST /api/qa/marks), on the recording's clock */
+    int n_marks;
+    double mark_sec[QA_MAX_MARKS];
+    bool mark_pause[QA_MAX_MARKS];
+    const char *marks_unplaced; /* non-NULL: marks that could not be placed, and why */
 } qa_redact_plan;
 
 /* The redaction settings checked (the types' names, the campaigns' map, the DTMF codes): 0, or

@@ -80,15 +80,21 @@ static int campaign_types(const char *map, const char *campaign, unsigned *mask,
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
-        if (!eq || eq == p || (size_t)(eq - p) > 64) {
+        /* the name, spaces around it ignored */
+        const char *ns = p, *ne = eq ? eq : p;
+        while (ns < ne && (*ns == ' ' || *ns == '\t'))
+            ns++;
+        while (ne > ns && (ne[-1] == ' ' || ne[-1] == '\t'))
+            ne--;
+        if (!eq || ne == ns || ne - ns > 64) {
             snprintf(err, n, "redact_campaigns: '%.*s' is not CAMPAIGN=TYPE+TYPE", (int)len, p);
             return -1;
         }
         char types[256], why[300];
         size_t tl = len - (size_t)(eq + 1 - p);
         if (tl >= sizeof(types)) {
-            snprintf(err, n, "redact_campaigns: the types of '%.*s' are too long", (int)(eq - p),
-                     p);
+            snprintf(err, n, "redact_campaigns: the types of '%.*s' are too long", (int)(ne - ns),
+                     ns);
             return -1;
         }
         for (size_t i = 0; i < tl; i++)
@@ -96,11 +102,11 @@ static int campaign_types(const char *map, const char *campaign, unsigned *mask,
         types[tl] = 0;
         unsigned m = 0;
         if (pv_parse_types(types, &m, why, sizeof(why)) != 0) {
-            snprintf(err, n, "redact_campaigns: %.*s: %s", (int)(eq - p), p, why);
+            snprintf(err, n, "redact_campaigns: %.*s: %s", (int)(ne - ns), ns, why);
             return -1;
         }
-        if (campaign && !found && strlen(campaign) == (size_t)(eq - p) &&
-            !memcmp(campaign, p, (size_t)(eq - p)))
+        if (campaign && !found && strlen(campaign) == (size_t)(ne - ns) &&
+            !memcmp(campaign, ns, (size_t)(ne - ns)))
             *mask = m, found = 1;
         p += len + (end ? 1 : 0);
     }
@@ -133,16 +139,20 @@ bool qa_redact_any(const cfg_settings *c)
     unsigned m = 0;
     if (c->redact[0] && pv_parse_types(c->redact, &m, NULL, 0) == 0 && m)
         return true;
-    /* any campaign with a type: the map's entries, each checked */
+    /* any campaign with a type: the map's entries, each looked up */
     const char *p = c->redact_campaigns;
     while (*p) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
-        char name[65];
-        if (eq && eq > p && (size_t)(eq - p) < sizeof(name)) {
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - p), p);
-            char err[300];
+        const char *ns = p, *ne = eq ? eq : p;
+        while (ns < ne && (*ns == ' ' || *ns == '\t'))
+            ns++;
+        while (ne > ns && (ne[-1] == ' ' || ne[-1] == '\t'))
+            ne--;
+        char name[65], err[300];
+        if (ne > ns && ne - ns < (ptrdiff_t)sizeof(name)) {
+            snprintf(name, sizeof(name), "%.*s", (int)(ne - ns), ns);
             if (campaign_types(c->redact_campaigns, name, &m, err, sizeof(err)) == 1 && m)
                 return true;
         }
@@ -165,6 +175,7 @@ int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_pla
     if (got == 0 && c->redact[0] && pv_parse_types(c->redact, &m, err, sizeof(err)) != 0)
         return -1;
     p->pv.types = m;
+    p->pv.guard_sec = c->redact_guard_sec;
     p->on = m != 0;
     p->audio = p->on ? c->redact_audio : 0;
     snprintf(p->pause, sizeof(p->pause), "%s", c->redact_pause_code);
@@ -410,7 +421,7 @@ static int intervals_of(const qa_redact_plan *p, const cq_report *rep, const pv_
         rc = ivl_add(out, evs[i].a - p->pv.guard_sec, evs[i].b + p->pv.guard_sec, "dtmf");
         const char *d = evs[i].digits ? evs[i].digits : "";
         if (p->pause[0] && pause_at < 0 && strstr(d, p->pause)) {
-            pause_at = evs[i].a;
+            pause_at = evs[i].a - p->pv.guard_sec;
             /* a resume code after the pause code in the same run ends it there */
             const char *after = strstr(d, p->pause) + strlen(p->pause);
             if (p->resume[0] && strstr(after, p->resume)) {
@@ -426,6 +437,23 @@ static int intervals_of(const qa_redact_plan *p, const cq_report *rep, const pv_
     }
     if (rc == 0 && pause_at >= 0) { /* never resumed: to the end */
         rc = ivl_add(out, pause_at, rep->duration_sec + 1, "pause");
+        (*pauses)++;
+    }
+    /* the marks sent for the call, in time order: a pause to the next resume, or to the end */
+    bool paused = false;
+    double mark_at = 0;
+    for (int i = 0; i < p->n_marks && rc == 0; i++) {
+        if (p->mark_pause[i] && !paused) {
+            paused = true;
+            mark_at = p->mark_sec[i] - p->pv.guard_sec;
+        } else if (!p->mark_pause[i] && paused) {
+            rc = ivl_add(out, mark_at, p->mark_sec[i] + p->pv.guard_sec, "pause");
+            (*pauses)++;
+            paused = false;
+        }
+    }
+    if (rc == 0 && paused) {
+        rc = ivl_add(out, mark_at, rep->duration_sec + 1, "pause");
         (*pauses)++;
     }
     free(evs);
@@ -940,6 +968,10 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
             ok = false;
         }
         free(iv.v);
+    }
+    if (p->marks_unplaced) { /* a pause asked for that the copy could not honour */
+        json_object_set_new(vf, "marks", json_string(p->marks_unplaced));
+        ok = false;
     }
     json_object_set_new(o, "audio", au);
     json_object_set_new(vf, "ok", json_boolean(ok));

@@ -204,6 +204,8 @@ typedef struct job_arg {
     llm_budget budget;         /* the LLM's use today and the caps */
     const rec_roots *roots;    /* the folders recordings are read from */
     store_call call;
+    store_mark marks[QA_MAX_MARKS]; /* its pause and resume marks (redaction) */
+    int n_marks;                    /* -1: they could not be read */
 } job_arg;
 
 enum { TX_NONE = 0, TX_OK = 1, TX_FAILED = 2 };
@@ -486,6 +488,14 @@ static void analyse_in_child(void *arg, int fd)
         qa_redact_plan rp;
         if (qa_redact_plan_of(&c->svc, call->campaign_id, &rp) != 0)
             memset(&rp, 0, sizeof(rp));
+        if (j->n_marks < 0)
+            rp.marks_unplaced = "the call's pause marks could not be read from the store";
+        else if (j->n_marks > 0 && !(call->call_epoch > 0))
+            rp.marks_unplaced = "the call has pause marks but no start time to place them by";
+        for (int k = 0; k < j->n_marks && !rp.marks_unplaced; k++) {
+            rp.mark_sec[rp.n_marks] = j->marks[k].ts - call->call_epoch;
+            rp.mark_pause[rp.n_marks++] = j->marks[k].pause;
+        }
         tx_transcript t;
         bool have_t = false;
         pv_redaction tr;
@@ -807,6 +817,11 @@ static void finish(void *ctx, const proc_done *d)
     record_llm(w, call, attempts);
     qa_kill_point("analysed");
     int rc = STORE_OK;
+    if (outcome == OUT_DONE && !strcmp(f.redaction, "failed"))
+        logj("warn",
+             "the call failed its redaction check: its audio is held back (the report's "
+             "redaction.verify says why)",
+             call, NULL);
     if (outcome == OUT_DONE) {
         store_envelope env = {.call_id = call};
         char *js = envelope_split(p, (size_t)jl, &env.legs, &env.step_sec);
@@ -903,6 +918,10 @@ static proc_next next_call(void *ctx, proc_task *t)
             fail(w, s, "analyse", "store: the call's row could not be read", true);
             continue;
         }
+        s->arg.n_marks = qa_redact_any(&c->svc)
+                             ? store_marks_get(w->st, s->arg.call.recording_id,
+                                               s->arg.call.uniqueid, s->arg.marks, QA_MAX_MARKS)
+                             : 0;
         if (s->lease.retry_count > c->max_retries) {
             char m[160];
             snprintf(m, sizeof(m), "lost: the call was lost by %d workers (crashes or kills)",

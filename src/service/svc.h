@@ -418,6 +418,8 @@ enum MHD_Result svc_qa_report(req *r, const char *data, size_t *size);
 struct json_t;
 struct json_t *svc_qa_scores_parse(const char *body, size_t len, char *why, size_t n,
                                    const char **code);
+enum MHD_Result svc_qa_marks_start(req *r);
+enum MHD_Result svc_qa_marks(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_scores_start(req *r);
 enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size);
 enum MHD_Result svc_qa_agreement(req *r, const char *data, size_t *size);

@@ -274,3 +274,85 @@ enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)
     pthread_attr_destroy(&at);
     return MHD_YES; /* answered when the import is done (on_request sends it) */
 }
+
+/* ---- POST /api/qa/marks: pause and resume while a call is recorded (docs/privacy.md) -------- */
+
+#define MARKS_MAX_BODY 4096
+
+enum MHD_Result svc_qa_marks_start(req *r)
+{
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > MARKS_MAX_BODY) {
+        svc_answer_error(r, 413, "too_large", "the body is over %d KiB", MARKS_MAX_BODY >> 10);
+        return svc_send(r);
+    }
+    return svc_body_start(r);
+}
+
+/* {"call": the dialer's id of the call (its uniqueid or recording id), "mark": "pause" |
+ * "resume", "at": UTC seconds (optional: now)}: 201 with the mark as stored. */
+enum MHD_Result svc_qa_marks(req *r, const char *data, size_t *size)
+{
+    if (*size) {
+        if (r->upload_len + *size > MARKS_MAX_BODY) {
+            r->upload_too_large = 1;
+            *size = 0;
+            return MHD_YES;
+        }
+        return svc_body_piece(r, data, size);
+    }
+    if (r->upload_too_large && !r->multipart) {
+        svc_answer_error(r, 413, "too_large", "the body is over %d KiB", MARKS_MAX_BODY >> 10);
+        return svc_send(r);
+    }
+    if (svc_body_done(r))
+        return svc_send(r);
+    json_error_t je;
+    json_t *b = r->multipart || !r->upload_len
+                    ? NULL
+                    : json_loadb(r->upload, r->upload_len, JSON_REJECT_DUPLICATES, &je);
+    json_t *call = json_object_get(b, "call"), *mark = json_object_get(b, "mark"),
+           *at = json_object_get(b, "at");
+    const char *bad = NULL;
+    const char *k;
+    json_t *v;
+    if (!json_is_object(b))
+        bad = "send a JSON object: {\"call\": the dialer's uniqueid or recording id, \"mark\": "
+              "\"pause\" or \"resume\", \"at\": UTC seconds (optional)}";
+    else
+        json_object_foreach(b, k, v) if (strcmp(k, "call") && strcmp(k, "mark") && strcmp(k, "at"))
+            bad = "unknown field (call, mark, at)";
+    if (!bad &&
+        (!json_is_string(call) || !json_string_length(call) || json_string_length(call) > 64 ||
+         strlen(json_string_value(call)) != json_string_length(call)))
+        bad = "call must be the dialer's id of the call: a string of 1 to 64 bytes";
+    if (!bad && (!json_is_string(mark) || (strcmp(json_string_value(mark), "pause") &&
+                                           strcmp(json_string_value(mark), "resume"))))
+        bad = "mark must be \"pause\" or \"resume\"";
+    double now = svc_now_sec(), ts = now;
+    if (!bad && at && !json_is_null(at)) {
+        ts = json_number_value(at);
+        if (!json_is_number(at) || !(ts > now - 86400 * 7) || !(ts < now + 300))
+            bad = "at must be a time in UTC seconds within the last 7 days (and not ahead)";
+    }
+    if (bad) {
+        json_decref(b);
+        svc_answer_error(r, 400, "bad_mark", "%s", bad);
+        return svc_send(r);
+    }
+    char who[100], addr[64];
+    svc_guard_client(r->s->cfg, r->conn, addr, sizeof(addr));
+    snprintf(who, sizeof(who), "%s", addr[0] ? addr : "-");
+    bool pause = !strcmp(json_string_value(mark), "pause");
+    snprintf(r->audit_target, sizeof(r->audit_target), "%s", json_string_value(call));
+    if (store_mark_add(r->s->store, json_string_value(call), pause, ts, now, who) != 0) {
+        json_decref(b);
+        return svc_qa_store_failed(r);
+    }
+    json_t *o = json_object();
+    json_object_set(o, "call", call);
+    json_object_set_new(o, "mark", json_string(pause ? "pause" : "resume"));
+    json_object_set_new(o, "at", json_real(ts));
+    json_decref(b);
+    return svc_qa_send(r, 201, o);
+}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "svc.h"
+#include "../ingest/ingest.h"
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
@@ -160,6 +161,15 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
     if (r->meta && read_metadata(r->meta, &c, why, sizeof(why))) {
         svc_answer_error(r, 400, "bad_metadata", "%s", why);
         return svc_send(r);
+    }
+    if (c.call_date[0]) { /* its start in UTC, from the date in its zone (else the system's) */
+        char tz[64];
+        if (c.tz[0])
+            snprintf(tz, sizeof(tz), "%s", c.tz);
+        else
+            ingest_tz_system(tz, sizeof(tz));
+        if (ingest_local_to_utc(c.call_date, tz, &c.call_epoch) != 0)
+            c.call_epoch = -1;
     }
     if (!c.source[0])
         snprintf(c.source, sizeof(c.source), "upload");

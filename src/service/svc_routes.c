@@ -767,6 +767,17 @@ static const svc_route k_routes[] = {
      .body = true,
      .start = svc_qa_upload_start,
      .handle = svc_qa_upload},
+    /* marks only ever mute more of a call, and say nothing of one: an agent's desktop places
+     * them on the call in progress, which may not be stored yet */
+    {.method = "POST",
+     .path = "/api/qa/marks",
+     .name = "qa_marks",
+     .role = SVC_ROLE_AGENT,
+     .scope = SVC_SCOPE_ANY,
+     .audit = "mark",
+     .body = true,
+     .start = svc_qa_marks_start,
+     .handle = svc_qa_marks},
     {.method = "GET",
      .path = "/api/qa/workers",
      .name = "qa_workers",

@@ -1464,6 +1464,44 @@ int store_score_detail_set(store *s, int64_t call_id, const char *detail)
                     call_id, detail, "replacing a score's detail");
 }
 
+int store_mark_add(store *s, const char *call_ref, bool pause, double ts, double now,
+                   const char *who)
+{
+    db_stmt *st = stmt(s, Q_MARK_ADD,
+                       "INSERT INTO redact_marks (call_ref, mark, ts, created, who) VALUES ($1, "
+                       "$2, $3, $4, $5)");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, call_ref);
+    db_bind_text(st, 2, pause ? "pause" : "resume");
+    db_bind_double(st, 3, ts);
+    db_bind_double(st, 4, now);
+    db_bind_text(st, 5, who);
+    return run(s, st, "storing a pause mark") ? -1 : 0;
+}
+
+int store_marks_get(store *s, const char *ref1, const char *ref2, store_mark *out, int max)
+{
+    db_stmt *st = store__begin(s, Q_MARKS_GET,
+                               "SELECT mark, ts FROM redact_marks WHERE call_ref = $1 OR "
+                               "call_ref = $2 ORDER BY ts, id");
+    if (!st)
+        return -1;
+    db_bind_text(st, 1, ref1 && *ref1 ? ref1 : "\x01");
+    db_bind_text(st, 2, ref2 && *ref2 ? ref2 : "\x01");
+    int rc, n = 0;
+    while ((rc = db_step(st)) == DB_ROW)
+        if (n < max) {
+            const char *m = db_col_text(st, 0);
+            out[n].pause = m && !strcmp(m, "pause");
+            out[n].ts = db_col_double(st, 1);
+            n++;
+        }
+    int res = rc == DB_DONE ? n : store__fail(s, "reading a call's pause marks");
+    store__end(s, st);
+    return res;
+}
+
 /* ---- transcripts --------------------------------------------------------------------------- */
 
 #define TX_FTS_STRIDE 100000 /* search rows of call c: rowids c * stride + segment index */

@@ -178,6 +178,18 @@ int store_redact_candidates(store *s, const char *since_day, int64_t **ids, int 
 int store_report_set(store *s, int64_t call_id, const char *report);
 int store_score_detail_set(store *s, int64_t call_id, const char *detail);
 
+/* Pause and resume marks (redact_marks): sent for a call while it was recorded, by the dialer's
+ * id of the call (its uniqueid or recording id), at ts (UTC s). */
+typedef struct store_mark {
+    bool pause; /* else a resume */
+    double ts;
+} store_mark;
+int store_mark_add(store *s, const char *call_ref, bool pause, double ts, double now,
+                   const char *who); /* 0, -1 */
+/* The marks of a call known by either id (NULL or "": none), in time order: at most max into
+ * out; the count, or -1. */
+int store_marks_get(store *s, const char *ref1, const char *ref2, store_mark *out, int max);
+
 /* A call's level envelope (call_envelopes, one per call): the step, s, and the legs as a JSON
  * object {leg: [tenths of a dB FS, integers]} (the report's leg names: inbound, outbound). */
 typedef struct store_envelope {

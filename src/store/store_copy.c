@@ -68,6 +68,7 @@ static const copy_table k_tables[] = {
     {"counters", "counters", "name, labels", "name COLLATE \"C\", labels COLLATE \"C\"", false},
     {"audio_roots", "audio_roots", "root", "root COLLATE \"C\"", false},
     {"deletions", "deletions", "id", "id", true},
+    {"redact_marks", "redact_marks", "id", "id", true},
     {"users", "users", "id", "id", true},
     {"user_tokens", "user_tokens", "id", "id", true},
     {"audit_log", "audit_log", "id", "id", true},

@@ -93,6 +93,8 @@ enum {
     Q_REDACT_CALLS,
     Q_REPORT_SET,
     Q_SCORE_DETAIL_SET,
+    Q_MARK_ADD,
+    Q_MARKS_GET,
     Q_USER_ADD,
     Q_USER_BY_NAME,
     Q_USER_BY_ID,
@@ -105,9 +107,9 @@ enum {
     Q_AUDIT_LIST,
     Q_INT_LAST,          /* below Q_QUERY_FIRST */
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
-    Q_COPY_FIRST = 128,  /* store_copy.c's statements, up to 255 */
-    Q_CALLS_FIRST = 256, /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 271 */
-    Q_RETAIN_FIRST = 272 /* store_retain.c's statements, below DB_MAX_STMTS */
+    Q_COPY_FIRST = 128,  /* store_copy.c's statements: 6 per table and 7, up to 303 */
+    Q_CALLS_FIRST = 304, /* store_calls' orders (store_query.c): 2 x STORE_SORT_N, up to 335 */
+    Q_RETAIN_FIRST = 336 /* store_retain.c's statements, below DB_MAX_STMTS */
 };
 
 int store__schema_latest(void);

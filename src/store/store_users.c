@@ -1,7 +1,7 @@
 /*
  * store_users.c - the service's users, their API tokens (hashes only) and the audit trail
  * (store.h). The audit trail has an INSERT and a SELECT here and nothing else: no code path of
- * the store changes or removes an entry, and the schema's triggers refuse it (v13).
+ * the store changes or removes an entry, and the schema's triggers refuse it (v14).
  */
 #include <stdio.h>
 #include <stdlib.h>

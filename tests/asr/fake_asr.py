@@ -2,7 +2,8 @@
 """fake_asr.py - a protocol-faithful fake Whisper-class transcription server for callqa's tests.
 
     fake_asr.py --protocol openai|whispercpp --log DIR --port-file F [--mode MODE[,MODE...]]
-                [--key KEY] [--fail SPEC] [--stm FILE] [--loading N] [--max-body BYTES]
+                [--key KEY] [--fail SPEC] [--stm FILE] [--script FILE] [--loading N]
+                [--max-body BYTES]
 
 It listens on 127.0.0.1 (port 0: the kernel picks one), writes the port to F (F.tmp, then a
 rename), and serves until SIGTERM or SIGINT, then exits 0. Python 3 standard library only.
@@ -79,7 +80,7 @@ What callqa must send (checked here; a violation is logged, the request is still
   Content-Length body (chunked uploads get 411); no unknown fields. Bodies over --max-body
   (default 64 MiB) get 413.
 
-Content (--mode words|stm, plus halluc)
+Content (--mode words|stm|script, plus halluc)
   The chunk's audio is cut in 20 ms frames; a frame is voiced when its RMS is above -45 dBFS;
   voiced frames with gaps under 300 ms merge into regions; regions under 100 ms are dropped.
   words   one segment per region with one word per 0.4 s of it (alpha, bravo, ... cycling),
@@ -88,6 +89,33 @@ Content (--mode words|stm, plus halluc)
           line that overlaps the chunk (start/end from its filename) is a segment, its times
           made chunk-relative and clamped to the chunk; its words are spread evenly over the
           line's span, and the words whose middle lies outside the chunk are left out.
+  script  with --script FILE (tests/privacy/mkcorpus.py's script.json: calls, each with its
+          legs' words said {w, s, e, u} on the call's clock and each leg's level per 20 ms
+          frame): many calls against one server. The request names only the role and the
+          chunk's span, so the fake listens for the call: the five legs of that role whose
+          words' 20 ms frames agree best (Jaccard) with the chunk's voiced frames (over -45
+          dBFS) at the chunk's place on the clock are compared by the correlation of their
+          frame levels with the chunk's, and the best is taken (logged as `script`: call,
+          score, second best score and call). Each utterance (u) of that leg with its words'
+          middles inside the chunk is a segment ending in "."; the words are those said, with
+          the number modes below. script.jsonl in DIR logs each answer's words on the call's
+          clock with `src`, the indices of the words said that each came from, and `how`.
+          Number modes (only with script): a number phrase is a run of number words (digits,
+          "oh", teens, tens, hundred, thousand, double/triple + a digit, "and" inside an
+          amount) with gaps under 0.7 s.
+            spelled     as said ("four one one one").
+            written     as Whisper writes them: 16 digits "4111-1111-1111-1111", "4111 1111
+                        1111 1111" (four words), "4111111111111111" or "4,111,111,111,111,111";
+                        15 "3782 822463 10005"; 9 "123-45-6789"; 10 "555-123-4567"; 11 "07700
+                        900123"; other runs of 5+ one word or with thousands' commas; amounts
+                        "4,111" / "250"; spelled letters and digits "GB82 WEST 1234 ..." and
+                        spoken emails "john.smith@gmail.com", each half of the time.
+            homophones  spelled, with "four" as "for", "two" as "to"/"too", "eight" as "ate",
+                        "one" as "won", each 40 % of the time.
+            mixed       each number phrase one of the three (fixed by the call, leg,
+                        utterance and the phrase's place), plus written letters and emails.
+          jitter  each segment's words shifted by one offset of up to +/-0.25 s, and each word's
+                  start and end by up to +/-0.05 s more (so at most 0.3 s), kept in order.
   halluc  typical Whisper hallucinations on non-speech, on top of the content: in each
           unvoiced stretch of 0.8 s or more (digital zeros included) a known phrase (cycling
           from a start that the chunk's filename picks), except the second such stretch, which
@@ -147,7 +175,8 @@ LANGUAGES = {"en": "english", "es": "spanish", "fr": "french", "de": "german", "
              "sv": "swedish", "da": "danish", "fi": "finnish", "no": "norwegian", "uk": "ukrainian"}
 FAULTS = ("429", "500", "html", "badjson", "empty", "huge", "timeout", "close", "error200")
 VARIANTS = {"openai": ("openai", "groq", "vllm", "nogranularity"), "whispercpp": ("token-times",)}
-CONTENTS = ("words", "stm")
+CONTENTS = ("words", "stm", "script")
+NUMBERS = ("spelled", "written", "homophones", "mixed")
 HUGE_BYTES = 20 * 1024 * 1024
 TIMEOUT_SEC = 30.0
 DRAIN_MAX = 256 * 1024 * 1024  # a body over --max-body is read and dropped up to this
@@ -372,6 +401,352 @@ def hallucinations(regions, dur, filename):
     return out
 
 
+# ----------------------------------------------------------------------------- script
+
+NUM_DIGIT = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+             "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+NUM_TEEN = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+            "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+NUM_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+            "eighty": 80, "ninety": 90}
+HOMOPHONES = {"four": ["for"], "two": ["to", "too"], "eight": ["ate"], "one": ["won"]}
+TLD_WORDS = {"com", "net", "org", "io", "uk", "co", "de", "us"}
+RENDERINGS = ("spelled", "written", "homophones")
+FRAME = 0.02
+
+
+def hrng(*key):
+    """A random generator fixed by the key (the answer depends only on the request)."""
+    import random
+    return random.Random(zlib.crc32("\x1f".join(str(k) for k in key).encode("utf-8")))
+
+
+def load_script(path):
+    """The calls of a --script file (tests/privacy/mkcorpus.py's script.json): per call and
+    role, the words said [{w, s, e, u}], the 20 ms frames they cover, and the leg's level per
+    20 ms frame (env, dBFS)."""
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    legs = []
+    for c in doc["calls"]:
+        for role, leg in c["legs"].items():
+            ws = leg["words"]
+            if not ws:
+                continue
+            frames = set()
+            for w in ws:
+                frames.update(range(int(w["s"] / FRAME), int(w["e"] / FRAME) + 1))
+            legs.append({"call": c["id"], "role": role, "words": ws, "frames": frames,
+                         "env": leg.get("env", [])})
+    return legs
+
+
+def frame_levels(samples, rate):
+    """The level of each 20 ms frame, dBFS (digital silence: -100)."""
+    import math
+    flen = max(1, rate // 50)
+    out = []
+    for i in range(0, len(samples), flen):
+        f = samples[i:i + flen]
+        p = sum(map(operator.mul, f, f)) / len(f)
+        out.append(10 * math.log10(p / 32768.0 ** 2) if p > 0 else -100.0)
+    return out
+
+
+def corr(a, b):
+    n = min(len(a), len(b))
+    if n < 2:
+        return 0.0
+    a, b = a[:n], b[:n]
+    ma, mb = sum(a) / n, sum(b) / n
+    sab = sum((x - ma) * (y - mb) for x, y in zip(a, b))
+    saa = sum((x - ma) ** 2 for x in a)
+    sbb = sum((y - mb) ** 2 for y in b)
+    return sab / (saa * sbb) ** 0.5 if saa > 0 and sbb > 0 else 0.0
+
+
+def match_leg(legs, role, c0, samples, rate):
+    """(leg, score, second best score, its call): the script's leg of this role that sounds
+    like the chunk. The five legs whose words' 20 ms frames agree best (Jaccard) with the
+    chunk's voiced frames (over -45 dBFS), on the call's clock, are compared by the correlation
+    of their frames' levels with the chunk's; the best correlation wins."""
+    lev = frame_levels(samples, rate)
+    base = int(round(c0 / FRAME))
+    got = {base + i for i, x in enumerate(lev) if x > -45}
+    lo, hi = base, base + len(lev)
+    ranked = []
+    for leg in legs:
+        if role != "mixed" and leg["role"] != role:
+            continue
+        want = {f for f in leg["frames"] if lo <= f < hi}
+        union = len(got | want)
+        ranked.append((len(got & want) / union if union else 0.0, leg["call"], leg))
+    ranked.sort(key=lambda x: (-x[0], x[1]))
+    scored = []
+    for jac, _, leg in ranked[:5]:
+        env = leg["env"][lo:hi]
+        env = env + [-100.0] * (len(lev) - len(env))
+        scored.append((corr([max(x, -70.0) for x in lev], [max(x, -70.0) for x in env])
+                       if leg["env"] else jac, leg))
+    scored.sort(key=lambda x: -x[0])
+    if not scored:
+        return None, 0.0, 0.0, None
+    other = [x for x in scored[1:] if x[1]["call"] != scored[0][1]["call"]]
+    return (scored[0][1], scored[0][0], other[0][0] if other else 0.0,
+            other[0][1]["call"] if other else None)
+
+
+def number_phrases(ws):
+    """[(i, j)]: maximal runs ws[i:j] of number words (digits, oh, teens, tens, hundred,
+    thousand, double/triple + digit, "and" inside an amount), the gap between two words under
+    0.7 s. "oh" counts only beside another number word."""
+    def isnum(k):
+        w = ws[k]["w"].lower()
+        if w in NUM_DIGIT or w in NUM_TEEN or w in NUM_TENS or w in ("hundred", "thousand"):
+            return True
+        if w in ("double", "triple") and k + 1 < len(ws) and ws[k + 1]["w"] in NUM_DIGIT:
+            return True
+        if w == "and" and 0 < k < len(ws) - 1 and ws[k - 1]["w"] in ("hundred", "thousand") \
+                and (ws[k + 1]["w"] in NUM_DIGIT or ws[k + 1]["w"] in NUM_TEEN or
+                     ws[k + 1]["w"] in NUM_TENS):
+            return True
+        return False
+    out, i = [], 0
+    while i < len(ws):
+        if not isnum(i):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(ws) and isnum(j) and ws[j]["s"] - ws[j - 1]["e"] < 0.7:
+            j += 1
+        if j - i > 1 or ws[i]["w"] != "oh":
+            out.append((i, j))
+        i = j
+    return out
+
+
+def phrase_value(ws):
+    """('digits', [(digit, word index)...]) or ('amount', int) for a number phrase."""
+    names = [w["w"].lower() for w in ws]
+    if "hundred" in names or "thousand" in names:
+        total, cur = 0, 0
+        for n in names:
+            if n in NUM_DIGIT:
+                cur += int(NUM_DIGIT[n])
+            elif n in NUM_TEEN:
+                cur += NUM_TEEN[n]
+            elif n in NUM_TENS:
+                cur += NUM_TENS[n]
+            elif n == "hundred":
+                cur = (cur or 1) * 100
+            elif n == "thousand":
+                total += (cur or 1) * 1000
+                cur = 0
+        return "amount", total + cur
+    out, k = [], 0
+    while k < len(names):
+        n = names[k]
+        if n in ("double", "triple"):
+            d = NUM_DIGIT[names[k + 1]]
+            out += [(d, k), (d, k + 1)] + ([(d, k + 1)] if n == "triple" else [])
+            k += 2
+            continue
+        if n in NUM_TENS:
+            if k + 1 < len(names) and names[k + 1] in NUM_DIGIT and names[k + 1] not in ("zero",
+                                                                                        "oh"):
+                out += [(str(NUM_TENS[n])[0], k), (NUM_DIGIT[names[k + 1]], k + 1)]
+                k += 2
+                continue
+            out += [(c, k) for c in str(NUM_TENS[n])]
+        elif n in NUM_TEEN:
+            out += [(c, k) for c in str(NUM_TEEN[n])]
+        elif n in NUM_DIGIT:
+            out.append((NUM_DIGIT[n], k))
+        k += 1
+    return "digits", out
+
+
+def written_groups(n, rng):
+    """How Whisper writes a run of n digits: group sizes, and the joiner ('-', ' ' for
+    separate words, ',' for thousands, '' for one word)."""
+    if n == 16:
+        return [4, 4, 4, 4], rng.choice(["-", " ", "", ","])
+    if n == 15:
+        return [4, 6, 5], rng.choice(["-", " "])
+    if n in (13, 14, 19):
+        return [4] * (n // 4) + ([n % 4] if n % 4 else []), rng.choice([" ", "-", ""])
+    if n == 9:
+        return [3, 2, 4], rng.choice(["-", ""])
+    if n == 10:
+        return [3, 3, 4], rng.choice(["-", " ", ""])
+    if n == 11:
+        return [5, 6], rng.choice([" ", ""])
+    if n >= 5:
+        return [n], rng.choice(["", ","])
+    return [n], ""
+
+
+def write_digits(ds, rng):
+    """[(text, [word indices])] of a digit run written as Whisper writes it."""
+    groups, joiner = written_groups(len(ds), rng)
+    if joiner == ",":  # thousands: 4,111,111,111,111,111
+        s = "".join(d for d, _ in ds)
+        head = len(s) % 3 or 3
+        parts = [s[:head]] + [s[k:k + 3] for k in range(head, len(s), 3)]
+        return [(",".join(parts), sorted({k for _, k in ds}))]
+    out, p = [], 0
+    for g in groups:
+        out.append(("".join(d for d, _ in ds[p:p + g]), sorted({k for _, k in ds[p:p + g]})))
+        p += g
+    if joiner == " ":
+        return out
+    return [(joiner.join(t for t, _ in out), sorted({k for _, ks in out for k in ks}))]
+
+
+def render_segment(ws, modes, key):
+    """The words an ASR writes for the words said ws (one utterance): [{w, s, e, src, how}]
+    with src the indices into ws. Numbers spelled, written or with homophones, as modes say
+    (`mixed`: each number phrase picks one, by the key)."""
+    out = []
+    phrases = number_phrases(ws)
+    starts = {i: j for i, j in phrases}
+    i = 0
+    while i < len(ws):
+        if i not in starts:
+            out.append({"w": ws[i]["w"], "s": ws[i]["s"], "e": ws[i]["e"], "src": [i],
+                        "how": "word"})
+            i += 1
+            continue
+        j = starts[i]
+        rng = hrng(key, i)
+        how = rng.choice(RENDERINGS) if "mixed" in modes else \
+            next((m for m in RENDERINGS if m in modes), "spelled")
+        kind, val = phrase_value(ws[i:j])
+        if how == "written":
+            if kind == "amount":
+                items = [(format(val, ",") if val >= 1000 and rng.random() < 0.7 else str(val),
+                          list(range(j - i)))]
+            else:
+                items = write_digits(val, rng)
+            for text, ks in items:
+                src = [i + k for k in ks]
+                out.append({"w": text, "s": ws[src[0]]["s"], "e": ws[src[-1]]["e"], "src": src,
+                            "how": how})
+        else:
+            for k in range(i, j):
+                w = ws[k]["w"]
+                if how == "homophones" and w in HOMOPHONES and rng.random() < 0.4:
+                    w = rng.choice(HOMOPHONES[w])
+                out.append({"w": w, "s": ws[k]["s"], "e": ws[k]["e"], "src": [k], "how": how})
+        i = j
+    if "written" in modes or "mixed" in modes:
+        out = write_spelled(out, key)
+    return out
+
+
+def write_spelled(out, key):
+    """Whisper's writing of spelled letters and emails: runs of single capitals and digits
+    ("G B 8 2 W E S T ...") as groups of four ("GB82 WEST ..."), half of the time; "john dot
+    smith at gmail dot com" as john.smith@gmail.com, half of the time."""
+    rng = hrng(key, "spelled")
+    res, i = [], 0
+    while i < len(out):
+        w = out[i]["w"]
+        # letters and digits spelled one by one (an IBAN)
+        def spelt(x):
+            return (len(x) == 1 and x.isupper()) or x.isdigit() or x in NUM_DIGIT
+        j = i
+        while j < len(out) and spelt(out[j]["w"]):
+            j += 1
+        if sum(len(out[k]["w"]) == 1 and out[k]["w"].isupper() for k in range(i, j)) >= 2:
+            if rng.random() < 0.5:  # this run stays spelled
+                res.extend(out[i:j])
+                i = j
+                continue
+            chars = [(c, k) for k in range(i, j)
+                     for c in (NUM_DIGIT[out[k]["w"]] if out[k]["w"] in NUM_DIGIT else out[k]["w"])]
+            for p in range(0, len(chars), 4):
+                grp = chars[p:p + 4]
+                src = sorted({s for _, k in grp for s in out[k]["src"]})
+                res.append({"w": "".join(c for c, _ in grp), "s": out[grp[0][1]]["s"],
+                            "e": out[grp[-1][1]]["e"], "src": src, "how": "written"})
+            i = j
+            continue
+        if w == "at" and res and i + 3 < len(out) and out[i + 2]["w"] == "dot" and \
+                rng.random() < 0.5:
+            # the local part: back over "x dot y" / "x underscore y"
+            a = len(res) - 1
+            while a >= 2 and res[a - 1]["w"] in ("dot", "underscore"):
+                a -= 2
+            k = i + 1
+            dom = [out[k]]
+            while k + 2 < len(out) and out[k + 1]["w"] == "dot" and \
+                    out[k + 2]["w"] in TLD_WORDS:
+                dom += [out[k + 1], out[k + 2]]
+                k += 2
+            if len(dom) >= 3:
+                local = res[a:]
+                sym = {"dot": ".", "underscore": "_"}
+                text = "".join(sym.get(x["w"], x["w"]) for x in local) + "@" + \
+                    "".join(sym.get(x["w"], x["w"]) for x in dom)
+                src = [s for x in local + [out[i]] + dom for s in x["src"]]
+                del res[a:]
+                res.append({"w": text, "s": local[0]["s"], "e": dom[-1]["e"], "src": src,
+                            "how": "written"})
+                i = k + 1
+                continue
+        res.append(out[i])
+        i += 1
+    return res
+
+
+def content_script(fake, rec, info, samples, rate, dur):
+    """Segments from the --script file: the leg whose words match the chunk's audio, each of its
+    utterances inside the chunk a segment, its numbers rendered as the modes say, its times
+    jittered with `jitter`. What was sent is logged in script.jsonl with the words' sources."""
+    c0 = info["start"]
+    c1 = c0 + dur
+    leg, score, second, second_call = match_leg(fake.script, info["role"], c0, samples, rate)
+    rec["script"] = {"call": leg["call"] if leg else None, "score": round(score, 3),
+                     "second": round(second, 3), "second_call": second_call}
+    if leg is None:
+        return []
+    ws = leg["words"]
+    inside = [k for k, w in enumerate(ws) if c0 <= (w["s"] + w["e"]) / 2 < c1]
+    segs, log = [], []
+    by_u = {}
+    for k in inside:
+        by_u.setdefault(ws[k]["u"], []).append(k)
+    for u, ks in sorted(by_u.items()):
+        said = [ws[k] for k in ks]
+        key = "%s/%s/%d" % (leg["call"], leg["role"], u)
+        words = render_segment(said, fake.numbers, key)
+        if fake.jitter:
+            rng = hrng(key, "jitter")
+            shift = rng.uniform(-0.25, 0.25)
+            prev = 0.0
+            for w in words:
+                a = w["s"] + shift + rng.uniform(-0.05, 0.05)
+                b = w["e"] + shift + rng.uniform(-0.05, 0.05)
+                a = max(a, prev)
+                b = max(b, a + 0.02)
+                w["s"], w["e"] = a, b
+                prev = b
+        for w in words:
+            w["src"] = [ks[k] for k in w["src"]]
+        words[-1]["after"] = "."
+        sw = [{"w": w["w"], "after": w.get("after", ""),
+               "s": min(max(w["s"], c0), c1) - c0, "e": min(max(w["e"], c0), c1) - c0}
+              for w in words]
+        segs.append({"start": sw[0]["s"], "end": sw[-1]["e"], "words": sw, "kind": "speech"})
+        log.append({"u": u, "words": [{"word": w["w"], "start": round(x["s"] + c0, 3),
+                                       "end": round(x["e"] + c0, 3), "src": w["src"],
+                                       "how": w["how"]} for w, x in zip(words, sw)]})
+    fake.write_script({"n": rec["n"], "file": info["filename"], "call": leg["call"],
+                       "role": leg["role"], "score": round(score, 3), "segments": log})
+    return segs
+
+
 # ----------------------------------------------------------------------------- encoders
 
 def f32(x):
@@ -592,6 +967,8 @@ class Fake:
         self.token_times = False
         self.content = "words"
         self.halluc = False
+        self.numbers = set()
+        self.jitter = False
         for m in modes:
             if m in VARIANTS[args.protocol]:
                 if m == "token-times":
@@ -602,15 +979,28 @@ class Fake:
                 self.content = m
             elif m == "halluc":
                 self.halluc = True
+            elif m in NUMBERS:
+                self.numbers.add(m)
+            elif m == "jitter":
+                self.jitter = True
             else:
                 raise ValueError("mode %r is not one of %s for --protocol %s" % (
-                    m, ", ".join(VARIANTS[args.protocol] + CONTENTS + ("halluc",)),
+                    m, ", ".join(VARIANTS[args.protocol] + CONTENTS + ("halluc",) + NUMBERS +
+                                 ("jitter",)),
                     args.protocol))
         self.stm = None
         if self.content == "stm":
             if not args.stm:
                 raise ValueError("--mode stm needs --stm FILE")
             self.stm = parse_stm(args.stm)
+        self.script = None
+        if self.content == "script":
+            if not args.script:
+                raise ValueError("--mode script needs --script FILE")
+            self.script = load_script(args.script)
+        elif self.numbers or self.jitter:
+            raise ValueError("--mode %s needs --mode script" % ",".join(
+                sorted(self.numbers) + (["jitter"] if self.jitter else [])))
         self.key = args.key
         self.faults = parse_fail(args.fail or "")
         self.loading = args.loading
@@ -623,10 +1013,14 @@ class Fake:
         self.stop = threading.Event()
         self.log = open(os.path.join(args.log, "requests.jsonl"), "a", encoding="utf-8")
         self.injected = open(os.path.join(args.log, "injected.jsonl"), "a", encoding="utf-8")
+        self.script_log = open(os.path.join(args.log, "script.jsonl"), "a", encoding="utf-8") \
+            if self.script is not None else None
         self._huge = None
         self.config = {"protocol": self.protocol, "variant": self.variant,
                        "token_times": self.token_times, "content": self.content,
-                       "halluc": self.halluc, "stm": args.stm, "key_required": bool(self.key),
+                       "halluc": self.halluc, "stm": args.stm,
+                       "script": args.script, "numbers": sorted(self.numbers),
+                       "jitter": self.jitter, "key_required": bool(self.key),
                        "fail": args.fail or "", "loading": self.loading,
                        "max_body": self.max_body}
 
@@ -665,6 +1059,11 @@ class Fake:
             for r in recs:
                 self.injected.write(json.dumps(r, ensure_ascii=False) + "\n")
             self.injected.flush()
+
+    def write_script(self, rec):
+        with self.lock:
+            self.script_log.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self.script_log.flush()
 
     def huge(self, lang):
         if self._huge is None:
@@ -1042,6 +1441,13 @@ class Handler(BaseHTTPRequestHandler):
                 segs = []
             else:
                 segs = content_stm(fake.stm, info["start"], info["start"] + dur)
+        elif fake.content == "script":
+            if info["start"] is None:
+                rec["violations"].append("script content needs the chunk's start/end in its "
+                                         "name")
+                segs = []
+            else:
+                segs = content_script(fake, rec, info, samples, rate, dur)
         else:
             segs = content_words(regions)
         injected = []
@@ -1139,6 +1545,7 @@ def main():
     ap.add_argument("--key")
     ap.add_argument("--fail")
     ap.add_argument("--stm")
+    ap.add_argument("--script")
     ap.add_argument("--loading", type=int, default=0)
     ap.add_argument("--max-body", type=int, default=64 * 1024 * 1024)
     args = ap.parse_args()
@@ -1181,6 +1588,8 @@ def main():
     with fake.lock:
         fake.log.close()
         fake.injected.close()
+        if fake.script_log:
+            fake.script_log.close()
     return 0
 
 

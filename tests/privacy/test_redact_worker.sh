@@ -96,7 +96,7 @@ llm_url = http://127.0.0.1:$(cat "$T/llm/port")/v1
 llm_model = fake-model
 llm_key_file = $T/key
 llm_retries = 0
-redact_campaigns = BANK=all,SALES=none
+redact_campaigns = BANK=all, SALES=none
 redact_dir = $T/redacted
 $2
 EOC
@@ -120,11 +120,38 @@ code=$(curl -s -o "$T/up.json" -w '%{http_code}' \
     -F "audio=@$C/call06_ivr_dtmf.wav" -F "capture=@$SH/corpus/pcaps/dtmf_sipinfo.pcap" "$U/api/qa/calls")
 check "an upload with its capture: 201, the capture kept for the worker" \
     sh -c "[ $code = 201 ] && grep -q '\"capture\":true' '$T/up.json'"
+# a BANK call with pause and resume marks sent while it was recorded (POST /api/qa/marks)
+code=$(curl -s -o "$T/up.json" -w '%{http_code}' \
+    -F "metadata={\"recording_id\":\"B3\",\"uniqueid\":\"1764100000.42\",\"agent_user\":\"ann\",\"campaign_id\":\"BANK\",\"call_date\":\"$(date -d '-1 hour' '+%F %T')\"};type=application/json" \
+    -F "audio=@$C/call06_ivr_dtmf.wav" "$U/api/qa/calls")
+EPOCH=$(sq "SELECT call_epoch FROM calls WHERE recording_id = 'B3'")
+mark() { # mark BODY: the status
+    curl -s -o "$T/mark.json" -w '%{http_code}' -H 'Content-Type: application/json' -d "$1" "$U/api/qa/marks"
+}
+check "marks: a pause and a resume by the call's uniqueid (201)" sh -c "[ $code = 201 ] && \
+    [ \$(python3 -c 'import sys; print(float(sys.argv[1]) > 0)' '$EPOCH') = True ]"
+check "marks: pause at 40 s" [ "$(mark "{\"call\": \"1764100000.42\", \"mark\": \"pause\", \"at\": $(python3 -c "print($EPOCH + 40)")}")" = 201 ]
+check "marks: resume at 45 s" [ "$(mark "{\"call\": \"1764100000.42\", \"mark\": \"resume\", \"at\": $(python3 -c "print($EPOCH + 45)")}")" = 201 ]
+check "marks: a bad mark refused (400)" [ "$(mark '{"call": "x", "mark": "stop"}')" = 400 ]
+check "marks: a time ahead refused (400)" [ "$(mark "{\"call\": \"x\", \"mark\": \"pause\", \"at\": $(($(date +%s) + 3600))}")" = 400 ]
 worker "$T/mute.conf"
 B=$(sq "SELECT id FROM calls WHERE recording_id = 'B1'")
 S=$(sq "SELECT id FROM calls WHERE recording_id = 'S1'")
 B2=$(sq "SELECT id FROM calls WHERE recording_id = 'B2'")
-check "the three calls complete" [ "$(sq "SELECT COUNT(*) FROM jobs WHERE state = 'complete'")" = 3 ]
+check "the four calls complete" [ "$(sq "SELECT COUNT(*) FROM jobs WHERE state = 'complete'")" = 4 ]
+B3=$(sq "SELECT id FROM calls WHERE recording_id = 'B3'")
+sq "SELECT report FROM analyses WHERE call_id = $B3" > "$T/b3.json"
+check "marks: the copy silent from the pause to the resume (40-45 s), verified" python3 - "$T/redacted/$B3.wav" "$T/b3.json" <<'EOF2'
+import json, struct, sys, wave
+w = wave.open(sys.argv[1])
+rate, ch, n = w.getframerate(), w.getnchannels(), w.getnframes()
+x = struct.unpack("<%dh" % (n * ch), w.readframes(n))
+r = json.load(open(sys.argv[2]))["redaction"]
+assert r["audio"]["pauses"] == 1 and r["verify"]["ok"] is True, r
+seg = x[int(39.8 * rate) * ch:int(45.2 * rate) * ch]
+assert max(abs(v) for v in seg) == 0, "the paused span is not silent"
+assert max(abs(v) for v in x[int(36 * rate) * ch:int(39.5 * rate) * ch]) > 1000, "before the pause: silent"
+EOF2
 sq "SELECT report FROM analyses WHERE call_id = $B2" > "$T/b2.json"
 check "BANK with a capture: its findings read, the capture deleted, its SIP INFO digits masked" python3 - "$T/b2.json" "$T" <<'EOF2'
 import glob, json, sys

@@ -244,6 +244,87 @@ static void test_keyed_alone(void **state)
     tu_rmdir(dir);
 }
 
+/* keys (100 ms tones, 100 ms gaps) into x at t0, at amp per sine */
+static void key(float *x, size_t n, double t0, const char *keys, double amp)
+{
+    for (size_t d = 0; keys[d]; d++) {
+        double lo, hi;
+        dtmf_freqs(keys[d], &lo, &hi);
+        size_t a = (size_t)((t0 + 0.2 * (double)d) * RATE);
+        for (size_t i = 0; i < (size_t)(0.1 * RATE) && a + i < n; i++) {
+            double tt = (double)i / RATE;
+            x[a + i] += (float)(amp * (sin(2 * M_PI * lo * tt) + sin(2 * M_PI * hi * tt)));
+        }
+    }
+}
+
+/* The pause and resume codes: everything from the run holding the pause code to the end of
+ * the run holding the resume code is muted, the rest kept; without a resume, to the end. */
+static void test_pause_codes(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    cq_engine *e = events_engine();
+    size_t n = 20 * RATE;
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) /* a steady 300 Hz hum at -30 dBFS: never silent */
+        x[i] = (float)(0.045 * sin(2 * M_PI * 300 * (double)i / RATE));
+    key(x, n, 3.0, "*7", 0.2);
+    key(x, n, 12.0, "*8", 0.2);
+    char path[600];
+    snprintf(path, sizeof(path), "%s/pause.wav", dir);
+    write_wav(path, x, n);
+    static cfg_settings c;
+    cfg_defaults(&c);
+    snprintf(c.redact_dir, sizeof(c.redact_dir), "%s", dir);
+    for (int with_resume = 1; with_resume >= 0; with_resume--) {
+        qa_redact_plan p = {.on = true, .pv = pv_default_settings(), .audio = 1};
+        p.pv.types = 0;
+        snprintf(p.pause, sizeof(p.pause), "*7");
+        snprintf(p.resume, sizeof(p.resume), "%s", with_resume ? "*8" : "");
+        cq_call_src src = {.path = path, .name = path};
+        cq_report *rep = NULL;
+        cq_err err;
+        assert_int_equal(cq_engine_analyze(e, &src, &rep, &err), CQ_OK);
+        qa_redact_result res;
+        json_t *o = qa_redact_call(&p, &c, "x.db", 3 + with_resume, &src, rep, NULL, NULL, 0, &res);
+        assert_non_null(o);
+        assert_true(json_is_true(json_object_get(json_object_get(o, "verify"), "ok")));
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "audio"), "pauses")),
+                         1);
+        json_decref(o);
+        cq_report_destroy(rep);
+        size_t frames;
+        int ch;
+        int16_t *y = read_copy(res.audio, &frames, &ch);
+        assert_int_equal(frames, n);
+        /* muted: from the pause's run (3.0 s, less the guard) to the resume's end (12.3 s, plus
+         * the guard, less 20 ms for where the receiver puts the run's end), or to the end */
+        double end = with_resume ? 12.3 + 0.25 - 0.02 : 20.0;
+        size_t loud_in = 0, silent_out = 0;
+        for (size_t i = 0; i < frames; i++) {
+            double t = (double)i / RATE;
+            bool in = t >= 3.0 && t < end;
+            bool sure_out = t < 2.7 || t > end + 0.07; /* away from the edges */
+            if (in && y[i] != 0 && loud_in++ == 0)
+                print_message("first sound inside at %.3f s\n", t);
+            if (sure_out && y[i] == 0 && (i == 0 || y[i - 1] == 0) && i + 1 < frames &&
+                y[i + 1] == 0)
+                silent_out++;
+        }
+        print_message("pause *7 at 3.0 s, %s: %zu samples sound inside, %zu runs of silence "
+                      "outside\n",
+                      with_resume ? "resume *8 at 12.0 s" : "no resume", loud_in, silent_out);
+        assert_int_equal(loud_in, 0);
+        assert_int_equal(silent_out, 0);
+        free(y);
+        unlink(res.audio);
+    }
+    free(x);
+    cq_engine_destroy(e);
+    tu_rmdir(dir);
+}
+
 static void test_call06(void **state)
 {
     (void)state;
@@ -333,7 +414,8 @@ static void test_under_speech(void **state)
     tu_rmdir(dir);
 }
 
-static const struct CMUnitTest k_logic[] = {cmocka_unit_test(test_keyed_alone)};
+static const struct CMUnitTest k_logic[] = {cmocka_unit_test(test_keyed_alone),
+                                            cmocka_unit_test(test_pause_codes)};
 static const struct CMUnitTest k_corpus[] = {cmocka_unit_test(test_call06),
                                              cmocka_unit_test(test_under_speech)};
 TU_MAIN(k_logic, k_corpus)

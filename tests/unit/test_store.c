@@ -140,7 +140,7 @@ static void test_migrate_wave1(void **state)
     char msg[600];
     store *s = store_open(p, msg, sizeof(msg));
     assert_non_null(s);
-    assert_int_equal(store_schema_version(s), 13);
+    assert_int_equal(store_schema_version(s), 14);
     store_result r;
     assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
     assert_string_equal(r.server, "uk");
@@ -989,7 +989,7 @@ static void test_envelopes(void **state)
     store_close(s);
 }
 
-/* v13: users, their tokens' hashes, and the audit trail that the database itself keeps
+/* v14: users, their tokens' hashes, and the audit trail that the database itself keeps
  * append-only (a trigger refuses UPDATE and DELETE, in SQLite and PostgreSQL alike). */
 static void test_users_and_audit(void **state)
 {
