@@ -168,12 +168,11 @@ static const struct {
     {"half", CUE_NEG},
     {"past", CUE_NEG},
     {"minutes", CUE_NEG},
-    /* a question of time: the numbers that answer it are times ("what time suits you", "when
-     * did you call us"). Words said in passing ("today", "morning") are not cues: said between
-     * a phone's cue and its number, they would hide it. */
+    /* a question of time: the numbers that answer it are times ("what time suits you for the
+     * appointment"). Words said in passing ("today", "morning", "when") are not cues: said
+     * between a cue and its number ("valid until when"), they would hide the number. */
     {"time", CUE_NEG},
     {"appointment", CUE_NEG},
-    {"when", CUE_NEG},
 };
 
 typedef struct det {
