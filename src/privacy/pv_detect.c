@@ -168,6 +168,11 @@ static const struct {
     {"half", CUE_NEG},
     {"past", CUE_NEG},
     {"minutes", CUE_NEG},
+    /* a question of time: the numbers that answer it are times ("what time suits you for the
+     * appointment"). Words said in passing ("today", "morning", "when") are not cues: said
+     * between a cue and its number ("valid until when"), they would hide the number. */
+    {"time", CUE_NEG},
+    {"appointment", CUE_NEG},
 };
 
 typedef struct det {
@@ -654,6 +659,9 @@ static int joined_cards(piece_ctx *pc, unsigned char *done)
         const pv__run *a = &R->r[k];
         if (done[k] || a->nd < 3 || a->nd > 12 || a->amount)
             continue;
+        /* parts are a guess: not after a cue for something else ("the order number is") */
+        if (cue_before(d, a->first, NULL) == CUE_NEG)
+            continue;
         char dig[24];
         size_t nd = 0, take[4], nt = 0, prev = k;
         memcpy(dig, R->digits + a->d0, a->nd);
@@ -673,6 +681,11 @@ static int joined_cards(piece_ctx *pc, unsigned char *done)
                 else if (d->tok[i].kind != PV__FILLER)
                     own = true;
             }
+            /* nor across the other speaker's cue ("what time suits you?"): a new question */
+            size_t cue_at = 0;
+            if (!own && other && cue_before(d, b->first, &cue_at) != CUE_NONE &&
+                cue_at > R->r[prev].last)
+                own = true;
             if (own || !other)
                 break;
             memcpy(dig + nd, R->digits + b->d0, b->nd);
@@ -821,11 +834,25 @@ static int emails(det *d)
     return 0;
 }
 
+/* written digits with single separators between them, as an ASR groups them ("1234-5698",
+ * "89,370,400"): the separators '-', ',' and '.' only between two digits */
+static bool grouped_digits(const char *s)
+{
+    if (!isdigit((unsigned char)*s))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p) &&
+            (!strchr("-,.", *p) || !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[-1])))
+            return false;
+    return true;
+}
+
 /* the characters word i gives to a spelled code (IBAN, NI): letters and digits, upper case;
  * *upper when written in capitals; *amb when it is "o" or "oh" (a letter or a zero); *used: the
- * words it took ("forty two" takes two). 0 chars when it gives none. */
-static size_t code_chars(const det *d, size_t i, char *out, size_t cap, bool *upper, bool *amb,
-                         size_t *used)
+ * words it took ("forty two" takes two). in_run: the code has begun (a homophone of a digit,
+ * "too" or "ate", is one there). 0 chars when it gives none. */
+static size_t code_chars(const det *d, size_t i, bool in_run, char *out, size_t cap, bool *upper,
+                         bool *amb, size_t *used)
 {
     const pv__tok *t = &d->tok[i];
     const char *raw = d->w[i].text ? d->w[i].text : "";
@@ -835,8 +862,12 @@ static size_t code_chars(const det *d, size_t i, char *out, size_t cap, bool *up
     switch (t->kind) {
     case PV__UNIT: out[n++] = (char)('0' + t->val); return n;
     case PV__HOMO:
-        if (strcmp(t->low, "oh") != 0 && strcmp(t->low, "o") != 0)
-            return 0;
+        if (strcmp(t->low, "oh") != 0 && strcmp(t->low, "o") != 0) {
+            if (!in_run) /* "to", "for": words, unless among a code's characters */
+                return 0;
+            out[n++] = (char)('0' + t->val);
+            return n;
+        }
         *amb = true;
         out[n++] = '0';
         return n;
@@ -857,6 +888,11 @@ static size_t code_chars(const det *d, size_t i, char *out, size_t cap, bool *up
     size_t L = strlen(t->low);
     if (!L || L > 34)
         return 0;
+    if (t->ndig && grouped_digits(t->low)) { /* "1234-5698-7654-32", "89,370,400" */
+        for (size_t k = 0; k < t->ndig && n < cap; k++)
+            out[n++] = t->dig[k];
+        return n;
+    }
     bool all_alpha = true;
     for (size_t k = 0; k < L; k++) {
         if (!isalnum((unsigned char)t->low[k]))
@@ -943,7 +979,7 @@ static int codes(det *d)
             char c[40];
             bool up, am;
             size_t used;
-            size_t m = code_chars(d, k, c, sizeof(c), &up, &am, &used);
+            size_t m = code_chars(d, k, k != i, c, sizeof(c), &up, &am, &used);
             if (!m || n + m > 40)
                 break;
             if (k == i) {

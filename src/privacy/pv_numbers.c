@@ -386,8 +386,9 @@ static long below_100(const ctx *c, size_t i, size_t *end, int *ndig)
     if (c->kind[i] == PV__TENS) { /* "forty two", "twenty uh eight" */
         bool soft = false, hard = false;
         size_t j = cont_hard(c, i, true, &soft, &hard);
+        /* a homophone that counts as a digit joins too: "twenty ate" 28, "thirty won" 31 */
         if (j < c->n && !hard && c->kind[j] == PV__UNIT && c->tok[j].val > 0 &&
-            c->tok[j].kind == PV__UNIT) {
+            (c->tok[j].kind == PV__UNIT || c->tok[j].kind == PV__HOMO)) {
             *end = j, *ndig = 2;
             return c->tok[i].val + c->tok[j].val;
         }
