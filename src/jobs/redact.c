@@ -69,6 +69,21 @@ static bool dtmf_code_ok(const char *s)
     return true;
 }
 
+/* One entry of a "NAME=VALUE,..." map at p: its length (to the comma or the end), *eq its '='
+ * (NULL: none), and the name between *ns and *ne, spaces around it left out. */
+static size_t map_entry(const char *p, const char **eq, const char **ns, const char **ne)
+{
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    *eq = memchr(p, '=', len);
+    *ns = p, *ne = *eq ? *eq : p;
+    while (*ns < *ne && (**ns == ' ' || **ns == '\t'))
+        (*ns)++;
+    while (*ne > *ns && ((*ne)[-1] == ' ' || (*ne)[-1] == '\t'))
+        (*ne)--;
+    return len;
+}
+
 /* The types for campaign in map ("CAMPAIGN=card+cvv,..."): 1 with *mask when listed, 0 when
  * not, -1 with err on a malformed map (campaign NULL: only checked). */
 static int campaign_types(const char *map, const char *campaign, unsigned *mask, char *err,
@@ -77,15 +92,8 @@ static int campaign_types(const char *map, const char *campaign, unsigned *mask,
     int found = 0;
     const char *p = map;
     while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        /* the name, spaces around it ignored */
-        const char *ns = p, *ne = eq ? eq : p;
-        while (ns < ne && (*ns == ' ' || *ns == '\t'))
-            ns++;
-        while (ne > ns && (ne[-1] == ' ' || ne[-1] == '\t'))
-            ne--;
+        const char *eq, *ns, *ne;
+        size_t len = map_entry(p, &eq, &ns, &ne);
         if (!eq || ne == ns || ne - ns > 64) {
             snprintf(err, n, "redact_campaigns: '%.*s' is not CAMPAIGN=TYPE+TYPE", (int)len, p);
             return -1;
@@ -108,7 +116,7 @@ static int campaign_types(const char *map, const char *campaign, unsigned *mask,
         if (campaign && !found && strlen(campaign) == (size_t)(ne - ns) &&
             !memcmp(campaign, ns, (size_t)(ne - ns)))
             *mask = m, found = 1;
-        p += len + (end ? 1 : 0);
+        p += len + (p[len] ? 1 : 0);
     }
     return found;
 }
@@ -142,21 +150,15 @@ bool qa_redact_any(const cfg_settings *c)
     /* any campaign with a type: the map's entries, each looked up */
     const char *p = c->redact_campaigns;
     while (*p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        const char *ns = p, *ne = eq ? eq : p;
-        while (ns < ne && (*ns == ' ' || *ns == '\t'))
-            ns++;
-        while (ne > ns && (ne[-1] == ' ' || ne[-1] == '\t'))
-            ne--;
+        const char *eq, *ns, *ne;
+        size_t len = map_entry(p, &eq, &ns, &ne);
         char name[65], err[300];
         if (ne > ns && ne - ns < (ptrdiff_t)sizeof(name)) {
             snprintf(name, sizeof(name), "%.*s", (int)(ne - ns), ns);
             if (campaign_types(c->redact_campaigns, name, &m, err, sizeof(err)) == 1 && m)
                 return true;
         }
-        p += len + (end ? 1 : 0);
+        p += len + (p[len] ? 1 : 0);
     }
     return false;
 }

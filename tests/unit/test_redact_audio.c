@@ -24,63 +24,13 @@
 
 #include "callqa/callqa.h"
 #include "../../src/jobs/jobs.h"
+#include "dtmf_util.h"
 
 #define RATE 8000
 #define TONE (RATE / 20) /* 50 ms */
 #define SEQ_STRIDE 1.9
 
 static const char k_symbols[] = "0123456789*#ABCD";
-
-static void dtmf_freqs(char c, double *lo, double *hi)
-{
-    static const char keys[] = "123A456B789C*0#D";
-    static const double row[4] = {697, 770, 852, 941}, col[4] = {1209, 1336, 1477, 1633};
-    int i = (int)(strchr(keys, c) - keys);
-    *lo = row[i / 4];
-    *hi = col[i % 4];
-}
-
-/* channel 0 of a recording at 8 kHz (resampled when needed) */
-static float *load8k(const char *path, size_t *n)
-{
-    cq_err err;
-    cq_audio *a = cq_audio_open(path, &err);
-    if (!a)
-        fail_msg("%s", err.msg);
-    const cq_audio_info *info = cq_audio_get_info(a);
-    int nc = info->channels, rate = info->sample_rate_hz;
-    size_t cap = 1 << 16, len = 0;
-    float *x = malloc(cap * sizeof(float)), buf[4096 * 2];
-    int64_t got;
-    while ((got = cq_audio_read(a, buf, 4096, &err)) > 0) {
-        if (len + (size_t)got > cap) {
-            cap = 2 * (len + (size_t)got);
-            x = realloc(x, cap * sizeof(float));
-        }
-        for (int64_t i = 0; i < got; i++)
-            x[len++] = buf[i * nc];
-    }
-    assert_true(got == 0);
-    cq_audio_close(a);
-    if (rate == RATE) {
-        *n = len;
-        return x;
-    }
-    int e = 0;
-    cq_resample *r = cq_resample_create(rate, RATE, &e);
-    assert_non_null(r);
-    size_t ocap = (size_t)((double)len * RATE / rate) + 8192;
-    float *y = malloc(ocap * sizeof(float));
-    long k = cq_resample_process(r, x, len, y, ocap);
-    assert_true(k >= 0);
-    size_t olen = (size_t)k;
-    while ((k = cq_resample_process(r, NULL, 0, y + olen, ocap - olen)) > 0)
-        olen += (size_t)k;
-    cq_resample_destroy(r);
-    free(x);
-    *n = olen;
-    return y;
-}
 
 static void write_wav(const char *path, const float *x, size_t n)
 {
@@ -369,7 +319,7 @@ static void test_under_speech(void **state)
         if (asprintf(&path, "%s/corpus/%s", tu_shared_dir(), k_speech[f]) < 0)
             fail();
         size_t n;
-        float *sp = load8k(path, &n);
+        float *sp = load8k(path, 0, &n, NULL);
         free(path);
         cq_level_params lp = cq_level_default_params();
         cq_level_result lr;
