@@ -310,6 +310,8 @@ static void usage(FILE *f)
         "       callqa score --transcript FILE [--report FILE] [--scorecard FILE] [--json]\n"
         "       callqa store migrate --from SQLITE_PATH --to postgresql://...   move a store\n"
         "       callqa store audit --db STORE          the audit trail, as JSON lines\n"
+        "       callqa store redact|purge|erase ...    redact calls stored before, retention, "
+        "erasure\n"
         "       callqa user add|list|disable|enable|password|token ... --db STORE   the service's "
         "users\n"
         "       callqa sip [--json] CAPTURE          a capture's SIP and RTP (pcap, pcapng)\n"
