@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jobs/jobs.h"
 #include "../service/svc.h"
 #include "serve_cmd.h"
 
@@ -178,6 +179,10 @@ int cq_cli_serve(int argc, char **argv)
     if (no_auth)
         c.auth = false;
     if (c.auth && cfg_read_token(&c, msg, sizeof(msg))) {
+        fprintf(stderr, "callqa serve: %s\n", msg);
+        return 2;
+    }
+    if (qa_redact_check(&c, msg, sizeof(msg)) != 0) { /* what it serves depends on them */
         fprintf(stderr, "callqa serve: %s\n", msg);
         return 2;
     }

@@ -109,6 +109,9 @@ config "$T/bad.conf" "redact = card,pin"
     > "$T/bad.out" 2>&1
 check "a bad type stops the worker (exit 2), naming the setting and the type" \
     sh -c "[ $? -eq 2 ] && grep -q 'redact: .*pin' '$T/bad.out'"
+"$CQ" serve --db "$T/bad.db" --config "$T/bad.conf" --no-auth --listen "127.0.0.1:$(free_port)" \
+    > "$T/bad2.out" 2>&1
+check "... and the service" sh -c "[ $? -eq 2 ] && grep -q 'redact: .*pin' '$T/bad2.out'"
 
 # ---- two calls, one redacted -------------------------------------------------------------------
 serve_start "$T/mute.conf"
