@@ -820,31 +820,32 @@ static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_ou
 
 /* ---- the whole ------------------------------------------------------------------------------ */
 
+/* a type as the settings and the report name it: "card", "national_id" */
+static const char *type_key(pv_type t, char name[32])
+{
+    snprintf(name, 32, "%s", pv_type_name(t));
+    for (char *p = name; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    return name;
+}
+
 static json_t *counts_json(const size_t *counts)
 {
     json_t *o = json_object();
+    char name[32];
     for (int t = 0; t < PV_N_TYPES; t++)
-        if (counts[t]) {
-            char name[32];
-            snprintf(name, sizeof(name), "%s", pv_type_name((pv_type)t));
-            for (char *p = name; *p; p++)
-                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-            json_object_set_new(o, name, json_integer((json_int_t)counts[t]));
-        }
+        if (counts[t])
+            json_object_set_new(o, type_key((pv_type)t, name), json_integer((json_int_t)counts[t]));
     return o;
 }
 
 static json_t *types_json(unsigned mask)
 {
     json_t *a = json_array();
+    char name[32];
     for (int t = 0; t < PV_N_TYPES; t++)
-        if (mask & (1u << t)) {
-            char name[32];
-            snprintf(name, sizeof(name), "%s", pv_type_name((pv_type)t));
-            for (char *p = name; *p; p++)
-                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-            json_array_append_new(a, json_string(name));
-        }
+        if (mask & (1u << t))
+            json_array_append_new(a, json_string(type_key((pv_type)t, name)));
     return a;
 }
 
@@ -873,9 +874,8 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
     json_t *spans = json_array();
     for (size_t i = 0; tr && i < tr->n; i++) {
         json_t *s = json_object();
-        json_t *t = types_json(1u << tr->spans[i].type);
-        json_object_set(s, "type", json_array_get(t, 0));
-        json_decref(t);
+        char name[32];
+        json_object_set_new(s, "type", json_string(type_key(tr->spans[i].type, name)));
         json_object_set_new(s, "leg", json_string(tr->spans[i].leg == 0 ? "inbound" : "outbound"));
         json_object_set_new(s, "start", json_real(round(tr->spans[i].start * 1000) / 1000));
         json_object_set_new(s, "end", json_real(round(tr->spans[i].end * 1000) / 1000));

@@ -1391,9 +1391,8 @@ int store_redaction_get(store *s, int64_t call_id, char state[8], char *audio, s
     db_bind_int(st, 1, call_id);
     int rc = db_step(st), res;
     if (rc == DB_ROW) {
-        const char *r = db_col_text(st, 0), *a = db_col_text(st, 1);
-        snprintf(state, 8, "%s", r ? r : "");
-        snprintf(audio, n, "%s", a ? a : "");
+        store__col_copy(st, 0, state, 8);
+        store__col_copy(st, 1, audio, n);
         res = 1;
     } else {
         res = rc == DB_DONE ? 0 : store__fail(s, "reading a call's redaction");
