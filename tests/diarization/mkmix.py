@@ -7,7 +7,8 @@ truth as RTTM: the material the diarization is scored on (docs/diarization.md).
 The corpus calls' legs are stitched from several recordings, so a leg is not one speaker; these
 mixes take each talker from recordings of that talker only:
   - speech/: the Codec 2 off-air speaker (vk5qi), the LibriVox reader (three utterances);
-  - quality/: the P.862 originals (each or*.wav file taken as one talker: the files name none),
+  - quality/: the P.862 originals (each or*.wav file one talker, but for three pairs of files
+    that are one voice each: see TALKERS),
     the P.862 talkers af1 and am1 (two files each), VCTK p239 (WARP-Q);
   - conversations/: the two talkers of the pyannote call, cut by its RTTM (overlaps left out).
 The talkers are split in two fixed sets: `dev` (tuned on) and `heldout` (looked at last).
@@ -18,7 +19,8 @@ utterances in sequence (utterances are the talker's audio cut at pauses of 150 m
 listener) inside one turn in ten. Levels: both talkers at -26 dBFS active level, then the second
 at 0, +6 or -6 dB. Both go through the same channel: a 300-3400 Hz band-pass and one codec
 (16-bit PCM, u-law or GSM 06.10 in WAV), so the channel does not tell the talkers apart.
-`single`: calls of one talker only (the one-speaker rule), from both sets.
+`single` and `single-heldout`: calls of one talker only (the one-speaker rule), from the dev
+and the held-out talkers.
 
 Truth: each placed turn's speech, 10 ms frames over the talker's threshold (35 dB under its
 loud frames, 10 dB over its floor) with gaps
@@ -47,14 +49,18 @@ TALKERS = {
     "am1": ["quality/p862_u_am1s01.wav", "quality/p862_u_am1s02.wav"],
     "p239": ["quality/warpq_p239_021_ref.wav"],
 }
-for n in ("105", "109", "114", "129", "134", "137", "154", "155", "161", "166", "170", "179",
-          "221", "229"):
+for n in ("105", "129", "137", "155", "161", "170", "179", "221"):
     TALKERS["or" + n] = ["quality/p862_or%s.wav" % n]
+# The P.862 originals name no talker; three pairs of files are one voice each (their MFCC
+# statistics are as close as a talker's own two halves, and far closer than any other pair),
+# so each pair is one talker here.
+for a, b in (("109", "114"), ("134", "154"), ("166", "229")):
+    TALKERS["or%s+%s" % (a, b)] = ["quality/p862_or%s.wav" % a, "quality/p862_or%s.wav" % b]
 TALKERS["pyannote90"] = ["speaker90"]
 TALKERS["pyannote91"] = ["speaker91"]
 
 # Held out: looked at only after the method was fixed.
-HELDOUT = ["or134", "or166", "or221", "af1", "pyannote91", "or109"]
+HELDOUT = ["or134+154", "or166+229", "or221", "af1", "pyannote91", "or109+114"]
 
 
 def sox_read(path, extra=()):
@@ -270,18 +276,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--set", choices=["dev", "heldout", "single"], required=True)
+    ap.add_argument("--set", choices=["dev", "heldout", "single", "single-heldout"],
+                    required=True)
     ap.add_argument("--seed", type=int, default=38)
     ap.add_argument("--calls", type=int, default=24)
     a = ap.parse_args()
     rng = random.Random("%s:%d" % (a.set, a.seed))
     os.makedirs(a.out, exist_ok=True)
-    if a.set == "dev":
+    if a.set in ("dev", "single"):
         ids = [t for t in TALKERS if t not in HELDOUT]
-    elif a.set == "heldout":
-        ids = list(HELDOUT)
     else:
-        ids = list(TALKERS)
+        ids = list(HELDOUT)
     pool = {}
     for tid in ids:
         pieces = talker_audio(a.shared, tid)
@@ -295,7 +300,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for c in range(a.calls):
-            if a.set == "single":
+            if a.set.startswith("single"):
                 tids = [ids[c % len(ids)]]
                 g = 0.0
             else:
