@@ -24,24 +24,25 @@
 #define NFFT 256
 #define NBIN (NFFT / 2 + 1)
 #define NMEL 24
-#define NC 16                      /* c1..c16 */
-#define D (NC + 2)                 /* and log F0, and the level */
-#define PFRAME 320                 /* 40 ms for the pitch */
+#define NC 16      /* c1..c16 */
+#define D (NC + 2) /* and log F0, and the level */
+#define PFRAME 320 /* 40 ms for the pitch */
+#define HIST 4096  /* samples kept for the frames (>= PFRAME) */
 #define PFFT 512
 #define PBIN (PFFT / 2 + 1)
-#define LAG_MIN 20                 /* 400 Hz */
-#define LAG_MAX 133                /* 60 Hz */
-#define VOICED 0.45                /* normalised autocorrelation peak of a voiced frame */
-#define NTRI (D * (D + 1) / 2)     /* packed lower triangle */
-#define FRAME_SEC 0.01             /* hop */
-#define CENTER_SEC 0.0125          /* a frame's centre after its start */
-#define WEAK_DB 30.0               /* frames this far under the loud ones carry no voice */
-#define MIN_SEG_FRAMES 20          /* speech shorter than this is left to re-segmentation */
-#define MIN_SIDE 50                /* a change point leaves 0.5 s on each side */
-#define RIDGE 1e-3                 /* added to covariance diagonals (features have variance 1) */
-#define VAR_FLOOR 1e-2             /* GMM variance floor */
+#define LAG_MIN 20             /* 400 Hz */
+#define LAG_MAX 133            /* 60 Hz */
+#define VOICED 0.45            /* normalised autocorrelation peak of a voiced frame */
+#define NTRI (D * (D + 1) / 2) /* packed lower triangle */
+#define FRAME_SEC 0.01         /* hop */
+#define CENTER_SEC 0.0125      /* a frame's centre after its start */
+#define WEAK_DB 30.0           /* frames this far under the loud ones carry no voice */
+#define MIN_SEG_FRAMES 20      /* speech shorter than this is left to re-segmentation */
+#define MIN_SIDE 50            /* a change point leaves 0.5 s on each side */
+#define RIDGE 1e-3             /* added to covariance diagonals (features have variance 1) */
+#define VAR_FLOOR 1e-2         /* GMM variance floor */
 #define PI 3.14159265358979323846
-#define REASSIGN_ROUNDS 4          /* segment-level re-assignment passes per candidate */
+#define REASSIGN_ROUNDS 4 /* segment-level re-assignment passes per candidate */
 
 struct cq_diarizer {
     cq_diar_params p;
@@ -49,11 +50,12 @@ struct cq_diarizer {
     float *db; /* n_frames levels, dB */
     float *vo; /* n_frames voicing: the normalised autocorrelation's peak */
     size_t n_frames, cap;
-    float buf[FRAME]; /* the last FRAME pre-emphasised samples */
-    float raw[PFRAME]; /* the last PFRAME samples */
-    size_t fill;      /* samples in buf (< FRAME only at the start) */
-    size_t since;     /* samples since the last frame */
-    float prev;       /* the last raw sample, for pre-emphasis */
+    float pre[HIST]; /* pre-emphasised samples; [p - PFRAME, p) are the latest (zeros before
+                        the first) */
+    float raw[HIST]; /* the same samples as they came */
+    size_t at;       /* next write position in pre and raw */
+    uint64_t total;  /* samples pushed */
+    float prev;      /* the last raw sample, for pre-emphasis */
     float win[FRAME];
     float pwin[PFRAME];
     float pnorm[LAG_MAX + 2]; /* the window's own autocorrelation, per lag */
@@ -129,8 +131,8 @@ static bool params_ok(const cq_diar_params *p)
 {
     return p->piece_sec >= 0.5 && p->change_glr >= 0 && p->bic_lambda >= 0 &&
            p->min_second_sec >= 0 && p->min_coherence >= 0 && p->min_coherence <= 1 &&
-           p->gmm_components >= 1 && p->gmm_components <= 64 &&
-           p->iterations >= 0 && p->iterations <= 20 && p->switch_penalty >= 0;
+           p->gmm_components >= 1 && p->gmm_components <= 64 && p->iterations >= 0 &&
+           p->iterations <= 20 && p->switch_penalty >= 0;
 }
 
 cq_diarizer *cq_diarizer_create(const cq_diar_params *p, int *err)
@@ -145,6 +147,7 @@ cq_diarizer *cq_diarizer_create(const cq_diar_params *p, int *err)
     if (!d)
         goto nomem;
     d->p = dp;
+    d->at = PFRAME; /* zeros before the first sample */
     d->fin = fftwf_alloc_real(NFFT);
     d->fout = fftwf_alloc_complex(NBIN);
     d->pin = fftwf_alloc_real(PFFT);
@@ -210,7 +213,7 @@ static int add_frame(cq_diarizer *d)
     }
     double e = 0;
     for (int i = 0; i < FRAME; i++) {
-        d->fin[i] = d->buf[i] * d->win[i];
+        d->fin[i] = d->pre[d->at - FRAME + (size_t)i] * d->win[i];
         e += (double)d->fin[i] * d->fin[i];
     }
     for (int i = FRAME; i < NFFT; i++)
@@ -235,7 +238,7 @@ static int add_frame(cq_diarizer *d)
     d->db[d->n_frames] = (float)(10.0 * log10(e / FRAME + 1e-12));
     /* pitch: the autocorrelation of 40 ms (Hann), normalised by the window's own */
     for (int i = 0; i < PFRAME; i++)
-        d->pin[i] = d->raw[i] * d->pwin[i];
+        d->pin[i] = d->raw[d->at - PFRAME + (size_t)i] * d->pwin[i];
     for (int i = PFRAME; i < PFFT; i++)
         d->pin[i] = 0;
     fftwf_execute(d->pfwd);
@@ -278,23 +281,21 @@ static int add_frame(cq_diarizer *d)
 int cq_diarizer_push(cq_diarizer *d, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        float v = x[i] - 0.97f * d->prev;
-        d->prev = x[i];
-        memmove(d->raw, d->raw + 1, (PFRAME - 1) * sizeof(float));
-        d->raw[PFRAME - 1] = x[i];
-        if (d->fill < FRAME) {
-            d->buf[d->fill++] = v;
-        } else {
-            memmove(d->buf, d->buf + 1, (FRAME - 1) * sizeof(float));
-            d->buf[FRAME - 1] = v;
+        if (d->at == HIST) {
+            memmove(d->pre, d->pre + HIST - PFRAME, PFRAME * sizeof(float));
+            memmove(d->raw, d->raw + HIST - PFRAME, PFRAME * sizeof(float));
+            d->at = PFRAME;
         }
-        if (d->fill == FRAME && (d->n_frames == 0 ? d->since + 1 >= FRAME : ++d->since >= HOP)) {
-            d->since = 0;
+        d->pre[d->at] = x[i] - 0.97f * d->prev;
+        d->raw[d->at] = x[i];
+        d->prev = x[i];
+        d->at++;
+        d->total++;
+        /* frame k covers samples [HOP k, HOP k + FRAME) */
+        if (d->total >= FRAME && (d->total - FRAME) % HOP == 0) {
             int rc = add_frame(d);
             if (rc != CQ_OK)
                 return rc;
-        } else if (d->n_frames == 0) {
-            d->since++;
         }
     }
     return CQ_OK;
@@ -338,8 +339,8 @@ static double gstat_logdet(const gstat *g)
             double c = g->ss[k] / g->n - (g->s[i] / g->n) * (g->s[j] / g->n);
             a[i][j] = a[j][i] = c + (i == j ? RIDGE : 0);
         }
-    double ld = 0;
-    for (int j = 0; j < D; j++) { /* Cholesky, in place */
+    double prod = 1;
+    for (int j = 0; j < D; j++) { /* Cholesky, in place; the pivots' product is |covariance| */
         double s = a[j][j];
         for (int q = 0; q < j; q++)
             s -= a[j][q] * a[j][q];
@@ -347,7 +348,7 @@ static double gstat_logdet(const gstat *g)
             s = 1e-12;
         double l = sqrt(s);
         a[j][j] = l;
-        ld += 2.0 * log(l);
+        prod *= s; /* D pivots of at most ~1e3 and at least 1e-12 stay within double's range */
         for (int i = j + 1; i < D; i++) {
             double t = a[i][j];
             for (int q = 0; q < j; q++)
@@ -355,7 +356,7 @@ static double gstat_logdet(const gstat *g)
             a[i][j] = t / l;
         }
     }
-    return ld;
+    return log(prod);
 }
 
 /* GLR of one Gaussian for a and b together against one each. */
@@ -371,7 +372,8 @@ static double bic_penalty(double lambda, double n)
     return lambda * 0.5 * (D + NTRI) * log(n);
 }
 
-/* ---- pieces and clustering -------------------------------------------------------------------- */
+/* ---- pieces and clustering --------------------------------------------------------------------
+ */
 
 typedef struct piece {
     size_t a, b; /* speaker frames [a, b) of the normalised list */
@@ -380,9 +382,9 @@ typedef struct piece {
 
 typedef struct work {
     const cq_diar_params *p;
-    float *z;        /* n x D normalised features of the speaker frames */
-    size_t *frame;   /* their frame index */
-    size_t n;        /* speaker frames */
+    float *z;      /* n x D normalised features of the speaker frames */
+    size_t *frame; /* their frame index */
+    size_t n;      /* speaker frames */
     piece *pc;
     size_t n_pc, cap_pc;
     gstat *pre; /* prefix sums, one per frame of a segment (scratch) */
@@ -459,166 +461,133 @@ static int segment_pieces(work *w, size_t a, size_t b, size_t max_len)
     return cut(w, a, 0, len, max_len);
 }
 
+/*
+ * Agglomerative clustering of a sample of the pieces (at most MAX_SAMPLE or MAX_SAMPLE_GLR, evenly
+ * spread: the
+ * rest are placed by reassign()), down to two clusters, merging the closest pair first. Two
+ * distances: GLR minus the BIC penalty of full-covariance Gaussians (ward == NULL), or Ward's on
+ * the pieces' mean vectors weighed by ward[D]. Each row's nearest neighbour is cached, so a
+ * merge costs one pass over the clusters but for the rows that pointed at the merged pair.
+ * Pieces left out, and pieces of neither final cluster, get cluster -1.
+ */
+#define MAX_SAMPLE 600     /* Ward */
+#define MAX_SAMPLE_GLR 250 /* GLR: each distance is a Cholesky factorisation */
+
 typedef struct cluster {
     gstat g;
-    double ld;
+    double ld;        /* GLR: log-determinant */
+    double m[D], cnt; /* Ward: mean and frames */
     bool alive;
+    size_t nn; /* nearest alive neighbour, and its distance */
+    double nnd;
 } cluster;
 
-/* Agglomerative clustering of the pieces by delta-BIC (local penalty), down to two clusters.
- * On return pieces carry cluster 0 or 1 (or -1 for none), and *glr_out is the last pair's
- * GLR. */
-static int agglomerate(work *w, gstat *final, double *glr_out)
+static double cl_dist(const work *w, const cluster *a, const cluster *b, const double *ward)
 {
-    size_t n = w->n_pc;
+    if (!ward)
+        return glr(&a->g, a->ld, &b->g, b->ld) - bic_penalty(w->p->bic_lambda, a->g.n + b->g.n);
+    double q = 0;
+    for (int k = 0; k < D; k++) {
+        double t = (a->m[k] - b->m[k]) * ward[k];
+        q += t * t;
+    }
+    return q * a->cnt * b->cnt / (a->cnt + b->cnt);
+}
+
+static void cl_nearest(const work *w, cluster *c, size_t n, size_t i, const double *ward)
+{
+    c[i].nnd = DBL_MAX;
+    for (size_t j = 0; j < n; j++)
+        if (j != i && c[j].alive) {
+            double d = cl_dist(w, &c[i], &c[j], ward);
+            if (d < c[i].nnd) {
+                c[i].nnd = d;
+                c[i].nn = j;
+            }
+        }
+}
+
+static int agglomerate(work *w, const double *ward)
+{
+    size_t cap = ward ? MAX_SAMPLE : MAX_SAMPLE_GLR;
+    size_t n = w->n_pc < cap ? w->n_pc : cap;
     cluster *c = cq__calloc(n, sizeof(cluster));
-    double *dist = cq__malloc(n * n * sizeof(double));
-    int *map = cq__malloc(n * sizeof(int));
-    if (!c || !dist || !map) {
+    size_t *pick = cq__malloc(n * sizeof(size_t));
+    int *map = cq__malloc(w->n_pc * sizeof(int));
+    if (!c || !pick || !map) {
         cq__free(c);
-        cq__free(dist);
+        cq__free(pick);
         cq__free(map);
         return CQ_ERR_NOMEM;
     }
+    for (size_t i = 0; i < w->n_pc; i++)
+        map[i] = -1;
     for (size_t i = 0; i < n; i++) {
-        for (size_t f = w->pc[i].a; f < w->pc[i].b; f++)
+        pick[i] = n == w->n_pc ? i : (size_t)((double)i * (double)w->n_pc / (double)n);
+        const piece *pc = &w->pc[pick[i]];
+        for (size_t f = pc->a; f < pc->b; f++) {
             gstat_add_frame(&c[i].g, w->z + f * D);
-        c[i].ld = gstat_logdet(&c[i].g);
+            for (int k = 0; k < D; k++)
+                c[i].m[k] += w->z[f * D + k];
+        }
+        c[i].cnt = (double)(pc->b - pc->a);
+        for (int k = 0; k < D; k++)
+            c[i].m[k] /= c[i].cnt;
+        c[i].ld = ward ? 0 : gstat_logdet(&c[i].g);
         c[i].alive = true;
-        map[i] = (int)i;
+        map[pick[i]] = (int)i;
     }
     for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            dist[i * n + j] = dist[j * n + i] =
-                glr(&c[i].g, c[i].ld, &c[j].g, c[j].ld) -
-                bic_penalty(w->p->bic_lambda, c[i].g.n + c[j].g.n);
-    size_t alive = n;
-    while (alive > 2) {
-        double best = DBL_MAX;
-        size_t bi = 0, bj = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (!c[i].alive)
-                continue;
-            for (size_t j = i + 1; j < n; j++)
-                if (c[j].alive && dist[i * n + j] < best) {
-                    best = dist[i * n + j];
-                    bi = i;
-                    bj = j;
-                }
-        }
+        cl_nearest(w, c, n, i, ward);
+    for (size_t alive = n; alive > 2; alive--) {
+        size_t bi = SIZE_MAX;
+        for (size_t i = 0; i < n; i++)
+            if (c[i].alive && (bi == SIZE_MAX || c[i].nnd < c[bi].nnd))
+                bi = i;
+        size_t bj = c[bi].nn;
+        /* bi absorbs bj */
         gstat u;
         gstat_sum(&u, &c[bi].g, &c[bj].g);
         c[bi].g = u;
-        c[bi].ld = gstat_logdet(&u);
+        if (!ward)
+            c[bi].ld = gstat_logdet(&u);
+        for (int k = 0; k < D; k++)
+            c[bi].m[k] =
+                (c[bi].m[k] * c[bi].cnt + c[bj].m[k] * c[bj].cnt) / (c[bi].cnt + c[bj].cnt);
+        c[bi].cnt += c[bj].cnt;
         c[bj].alive = false;
-        for (size_t k = 0; k < n; k++)
+        for (size_t k = 0; k < w->n_pc; k++)
             if (map[k] == (int)bj)
                 map[k] = (int)bi;
-        alive--;
-        for (size_t k = 0; k < n; k++)
-            if (c[k].alive && k != bi)
-                dist[bi * n + k] = dist[k * n + bi] =
-                    glr(&c[bi].g, c[bi].ld, &c[k].g, c[k].ld) -
-                    bic_penalty(w->p->bic_lambda, c[bi].g.n + c[k].g.n);
+        for (size_t k = 0; k < n; k++) {
+            if (!c[k].alive || k == bi)
+                continue;
+            if (c[k].nn == bi || c[k].nn == bj) {
+                cl_nearest(w, c, n, k, ward);
+            } else {
+                double d = cl_dist(w, &c[k], &c[bi], ward);
+                if (d < c[k].nnd) {
+                    c[k].nnd = d;
+                    c[k].nn = bi;
+                }
+            }
+        }
+        cl_nearest(w, c, n, bi, ward);
     }
     int ids[2] = {-1, -1}, m = 0;
     for (size_t i = 0; i < n && m < 2; i++)
         if (c[i].alive)
             ids[m++] = (int)i;
-    for (size_t k = 0; k < n; k++)
-        w->pc[k].cluster = map[k] == ids[0] ? 0 : map[k] == ids[1] ? 1 : -1;
-    *glr_out = 0;
-    memset(final, 0, 2 * sizeof(gstat));
-    if (m == 2) {
-        final[0] = c[ids[0]].g;
-        final[1] = c[ids[1]].g;
-        *glr_out = glr(&c[ids[0]].g, c[ids[0]].ld, &c[ids[1]].g, c[ids[1]].ld);
-    } else if (m == 1) {
-        final[0] = c[ids[0]].g;
-    }
+    for (size_t k = 0; k < w->n_pc; k++)
+        w->pc[k].cluster = map[k] < 0 ? -1 : map[k] == ids[0] ? 0 : map[k] == ids[1] ? 1 : -1;
     cq__free(c);
-    cq__free(dist);
+    cq__free(pick);
     cq__free(map);
     return CQ_OK;
 }
 
-/* Ward's clustering of the pieces' mean vectors, down to two clusters; then the same final
- * statistics as agglomerate(). */
-static int ward(work *w, const double *wt, gstat *final, double *glr_out)
-{
-    size_t n = w->n_pc;
-    double *m = cq__calloc(n * D, sizeof(double)), *cnt = cq__calloc(n, sizeof(double));
-    int *map = cq__malloc(n * sizeof(int));
-    bool *alive = cq__malloc(n * sizeof(bool));
-    if (!m || !cnt || !map || !alive) {
-        cq__free(m);
-        cq__free(cnt);
-        cq__free(map);
-        cq__free(alive);
-        return CQ_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        for (size_t f = w->pc[i].a; f < w->pc[i].b; f++)
-            for (int k = 0; k < D; k++)
-                m[i * D + k] += w->z[f * D + k];
-        cnt[i] = (double)(w->pc[i].b - w->pc[i].a);
-        for (int k = 0; k < D; k++)
-            m[i * D + k] /= cnt[i];
-        map[i] = (int)i;
-        alive[i] = true;
-    }
-    for (size_t left = n; left > 2; left--) {
-        double best = DBL_MAX;
-        size_t bi = 0, bj = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (!alive[i])
-                continue;
-            for (size_t j = i + 1; j < n; j++) {
-                if (!alive[j])
-                    continue;
-                double q = 0;
-                for (int k = 0; k < D; k++) {
-                    double t = (m[i * D + k] - m[j * D + k]) * wt[k];
-                    q += t * t;
-                }
-                q *= cnt[i] * cnt[j] / (cnt[i] + cnt[j]);
-                if (q < best) {
-                    best = q;
-                    bi = i;
-                    bj = j;
-                }
-            }
-        }
-        for (int k = 0; k < D; k++)
-            m[bi * D + k] = (m[bi * D + k] * cnt[bi] + m[bj * D + k] * cnt[bj]) / (cnt[bi] + cnt[bj]);
-        cnt[bi] += cnt[bj];
-        alive[bj] = false;
-        for (size_t k = 0; k < n; k++)
-            if (map[k] == (int)bj)
-                map[k] = (int)bi;
-    }
-    int ids[2] = {-1, -1}, q = 0;
-    for (size_t i = 0; i < n && q < 2; i++)
-        if (alive[i])
-            ids[q++] = (int)i;
-    memset(final, 0, 2 * sizeof(gstat));
-    for (size_t k = 0; k < n; k++) {
-        int c = map[k] == ids[0] ? 0 : 1;
-        w->pc[k].cluster = c;
-        for (size_t f = w->pc[k].a; f < w->pc[k].b; f++)
-            gstat_add_frame(&final[c], w->z + f * D);
-    }
-    *glr_out = final[1].n > 0 ? glr(&final[0], gstat_logdet(&final[0]), &final[1],
-                                    gstat_logdet(&final[1]))
-                              : 0;
-    cq__free(m);
-    cq__free(cnt);
-    cq__free(map);
-    cq__free(alive);
-    return CQ_OK;
-}
-
-/* ---- Gaussian mixtures ------------------------------------------------------------------------- */
+/* ---- Gaussian mixtures -------------------------------------------------------------------------
+ */
 
 typedef struct gmm {
     int k;
@@ -737,7 +706,8 @@ static int gmm_train(gmm *g, const float *z, const size_t *idx, size_t n, int k,
     return CQ_OK;
 }
 
-/* ---- finish ------------------------------------------------------------------------------------ */
+/* ---- finish ------------------------------------------------------------------------------------
+ */
 
 static int cmp_float(const void *a, const void *b)
 {
@@ -805,10 +775,10 @@ static int push_seg(cq_diar_speaker *s, size_t *cap, double a, double b, double 
 }
 
 typedef struct vctx {
-    size_t n_sp;      /* speech frames (speaker and weak) */
-    size_t *sp;       /* their frame indices */
-    long *zrow;       /* row in z, or -1 for a weak frame */
-    double (*ll)[2];  /* per speech frame */
+    size_t n_sp;     /* speech frames (speaker and weak) */
+    size_t *sp;      /* their frame indices */
+    long *zrow;      /* row in z, or -1 for a weak frame */
+    double (*ll)[2]; /* per speech frame */
     unsigned char *lab;
 } vctx;
 
@@ -893,8 +863,8 @@ static int emit(const cq_diarizer *d, const vctx *v, const double (*speech)[2], 
             double c = v->sp[t] * FRAME_SEC + CENTER_SEC;
             if (cur >= 0 && l != cur) {
                 double at = c - FRAME_SEC / 2;
-                rc = push_seg(&out->speaker[cur], &cap[cur], start, at,
-                              all > 0 ? agree / all : 0.5);
+                rc =
+                    push_seg(&out->speaker[cur], &cap[cur], start, at, all > 0 ? agree / all : 0.5);
                 start = at;
                 agree = all = 0;
             }
@@ -933,8 +903,8 @@ static void piece_labels(const work *w, unsigned char *zlab)
  * split by voice keeps a segment (one person's utterance) on one side: near 1. A split by what
  * is said (the same voice's vowels against its fricatives) divides every segment: near 0.
  */
-static int coherence(const cq_diarizer *d, const work *w, const vctx *v,
-                     const unsigned char *zlab, double *out)
+static int coherence(const cq_diarizer *d, const work *w, const vctx *v, const unsigned char *zlab,
+                     double *out)
 {
     size_t *idx = cq__malloc((w->n + 1) * sizeof(size_t));
     gmm *g = cq__malloc(2 * sizeof(gmm));
@@ -1007,8 +977,8 @@ static int reassign(const cq_diarizer *d, work *w, int rounds)
     return rc;
 }
 
-int cq_diarizer_finish(cq_diarizer *d, const double (*speech)[2], size_t n_speech,
-                       int max_speakers, cq_diarization *out)
+int cq_diarizer_finish(cq_diarizer *d, const double (*speech)[2], size_t n_speech, int max_speakers,
+                       cq_diarization *out)
 {
     memset(out, 0, sizeof(*out));
     out->rule = "no speech";
@@ -1134,14 +1104,14 @@ int cq_diarizer_finish(cq_diarizer *d, const double (*speech)[2], size_t n_speec
         gstat f2[2];
         double g2 = 0, coh = 0;
         if (c == 0) {
-            rc = agglomerate(&w, f2, &g2);
+            rc = agglomerate(&w, NULL);
         } else {
             double wt[D];
             for (int k = 0; k < NC; k++)
                 wt[k] = 1;
             wt[NC] = k_wt[c][0];
             wt[NC + 1] = k_wt[c][1];
-            rc = ward(&w, wt, f2, &g2);
+            rc = agglomerate(&w, wt);
         }
         if (rc == CQ_OK)
             rc = reassign(d, &w, REASSIGN_ROUNDS);
@@ -1150,9 +1120,9 @@ int cq_diarizer_finish(cq_diarizer *d, const double (*speech)[2], size_t n_speec
             for (size_t i = 0; i < w.n_pc; i++)
                 for (size_t f = w.pc[i].a; f < w.pc[i].b && w.pc[i].cluster >= 0; f++)
                     gstat_add_frame(&f2[w.pc[i].cluster], w.z + f * D);
-            g2 = f2[0].n > 0 && f2[1].n > 0 ? glr(&f2[0], gstat_logdet(&f2[0]), &f2[1],
-                                                  gstat_logdet(&f2[1]))
-                                            : 0;
+            g2 = f2[0].n > 0 && f2[1].n > 0
+                     ? glr(&f2[0], gstat_logdet(&f2[0]), &f2[1], gstat_logdet(&f2[1]))
+                     : 0;
         }
         if (rc == CQ_OK && f2[0].n * FRAME_SEC >= d->p.min_second_sec &&
             f2[1].n * FRAME_SEC >= d->p.min_second_sec) {

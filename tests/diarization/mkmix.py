@@ -22,7 +22,8 @@ at 0, +6 or -6 dB. Both go through the same channel: a 300-3400 Hz band-pass and
 `single` and `single-heldout`: calls of one talker only (the one-speaker rule), from the dev
 and the held-out talkers.
 
-Truth: each placed turn's speech, 10 ms frames over the talker's threshold (35 dB under its
+Truth: for the pyannote talkers, their RTTM turns as placed; for the others, each placed turn's
+speech, 10 ms frames over the talker's threshold (35 dB under its
 loud frames, 10 dB over its floor) with gaps
 under 0.3 s filled and runs under 0.1 s dropped, as RTTM (SPEAKER id 1 start dur <NA> <NA> spk).
 Writes DIR/ID.wav, DIR/ID.rttm and DIR/mixes.tsv (ID, codec, gain_db, talkers). Python 3
@@ -212,11 +213,19 @@ class Talker:
             if sum(len(u) for u in out) > 6 * RATE:
                 break
         flat = []
+        self.last_spans = []
         for i, u in enumerate(out):
             if i:
                 flat.extend([0.0] * int(rng.uniform(0.1, 0.3) * RATE))
+            self.last_spans.append((len(flat), len(flat) + len(u)))
             flat.extend(u)
         return flat
+
+
+def spans_of(pieces, x, start_sec):
+    """The pieces take() put into x (cut to its length), on the call's clock."""
+    return [(start_sec + a / RATE, start_sec + min(b, len(x)) / RATE)
+            for a, b in pieces if a < len(x)]
 
 
 def make_call(rng, talkers, n_turns, gain_db):
@@ -239,20 +248,25 @@ def make_call(rng, talkers, n_turns, gain_db):
             if order[i] == order[i - 1]:
                 g = abs(g) + 0.5
             t = max(0, t + int(g * RATE))
-        placed.append((spk, t, x))
+        placed.append((spk, t, x, list(talkers[spk].last_spans)))
         if len(talkers) == 2 and rng.random() < 0.1 and len(x) > 2 * RATE:
             b = talkers[1 - spk].take(rng, 0.3)[:int(rng.uniform(0.3, 0.8) * RATE)]
-            placed.append((1 - spk, t + int(rng.uniform(0.5, len(x) / RATE - 0.9) * RATE), b))
+            placed.append((1 - spk, t + int(rng.uniform(0.5, len(x) / RATE - 0.9) * RATE), b,
+                           list(talkers[1 - spk].last_spans)))
         t += len(x)
     total = t + int(rng.uniform(0.5, 1.0) * RATE)
     mix = [0.0] * total
     truth = []
-    for spk, s, x in placed:
+    for spk, s, x, pieces in placed:
         lv = levels[spk] if len(talkers) == 2 else levels[0]
         xa = gain(x, lv - talkers[spk].level)
         for k, v in enumerate(xa):
             if s + k < total:
                 mix[s + k] += v
+        if talkers[spk].rttm:  # a turn of RTTM pieces: the pieces, less the pauses between
+            for a, b in spans_of(pieces, x, s / RATE):
+                truth.append((talkers[spk].tid, a, b))
+            continue
         thr = talkers[spk].thr + lv - talkers[spk].level
         for a, b in speech_spans(xa, s / RATE, lv, thr):
             truth.append((talkers[spk].tid, a, b))
@@ -290,8 +304,11 @@ def main():
     pool = {}
     for tid in ids:
         pieces = talker_audio(a.shared, tid)
-        utts = utterances(pieces)
+        # the pyannote talkers' pieces are their RTTM turns: speech as labelled, kept whole
+        rttm = tid.startswith("pyannote")
+        utts = pieces if rttm else utterances(pieces)
         tk = Talker(tid, utts)
+        tk.rttm = rttm
         tk.level = active_db([v for u in utts for v in u])
         tk.thr = max(threshold(frame_db(p)) for p in pieces)
         pool[tid] = tk
