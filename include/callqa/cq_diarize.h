@@ -104,15 +104,14 @@ CQ_API cq_diarizer *cq_diarizer_create(const cq_diar_params *p, int *err);
 CQ_API void cq_diarizer_destroy(cq_diarizer *d);
 
 /* Add samples, in order. Memory: 68 bytes per 10 ms of audio. */
-CQ_API CQ_NODISCARD int cq_diarizer_push(cq_diarizer *d, const float *x, size_t n)
-    CQ_NONNULL(1);
+CQ_API CQ_NODISCARD int cq_diarizer_push(cq_diarizer *d, const float *x, size_t n) CQ_NONNULL(1);
 
 /* The leg ended: diarize its speech (`speech`: the VAD's segments in seconds, in time order).
  * max_speakers 1 only makes the print (a leg known to hold one person). Fills *out (free with
  * cq_diarization_free). */
 CQ_API CQ_NODISCARD int cq_diarizer_finish(cq_diarizer *d, const double (*speech)[2],
-                                           size_t n_speech, int max_speakers,
-                                           cq_diarization *out) CQ_NONNULL(1, 5);
+                                           size_t n_speech, int max_speakers, cq_diarization *out)
+    CQ_NONNULL(1, 5);
 
 CQ_API void cq_diarization_free(cq_diarization *r);
 

@@ -612,8 +612,8 @@ static double gmm_ll(const gmm *g, const float *x)
     }
     double s = 0;
     for (int m = 0; m < g->k; m++)
-        s += exp(l[m] - best);
-    return best + log(s);
+        s += expf((float)(l[m] - best));
+    return best + logf((float)s);
 }
 
 static void gmm_consts(gmm *g)
@@ -675,7 +675,7 @@ static int gmm_train(gmm *g, const float *z, const size_t *idx, size_t n, int k,
                     best = l[m];
             }
             for (int m = 0; m < k; m++)
-                s += (l[m] = exp(l[m] - best));
+                s += (l[m] = expf((float)(l[m] - best)));
             for (int m = 0; m < k; m++) {
                 double r = l[m] / s, *a = acc + (size_t)m * (1 + 2 * D);
                 a[0] += r;

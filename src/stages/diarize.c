@@ -151,8 +151,8 @@ static void text_section(const cq_report *r, cq__sb *b)
                   CQ_DIARIZE_METHOD, d->n_speakers, d->confidence, d->rule, d->detail);
     for (int s = 0; s < d->n_speakers; s++)
         cq__sb_printf(b, "    S%d  talk %.1f s in %zu segments, first at %.1f s, confidence %.2f\n",
-                      s + 1, d->speaker[s].talk_sec, d->speaker[s].n_segs,
-                      d->speaker[s].first_sec, d->speaker[s].confidence);
+                      s + 1, d->speaker[s].talk_sec, d->speaker[s].n_segs, d->speaker[s].first_sec,
+                      d->speaker[s].confidence);
 }
 
 const cq__stage cq__stage_diarize = {
