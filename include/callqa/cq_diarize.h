@@ -58,7 +58,7 @@ typedef struct cq_diar_params {
     double min_coherence;  /* 0.6: the split's coherence for two speakers */
     int gmm_components;    /* 8 */
     int iterations;        /* 3 */
-    double switch_penalty; /* 12: log-likelihood paid per change of speaker */
+    double switch_penalty; /* 50: log-likelihood paid per change of speaker */
 } cq_diar_params;
 
 typedef struct cq_voiceprint {

@@ -76,7 +76,7 @@ cq_diar_params cq_diar_default_params(void)
                             .min_coherence = 0.6,
                             .gmm_components = 8,
                             .iterations = 3,
-                            .switch_penalty = 12.0};
+                            .switch_penalty = 50.0};
 }
 
 static double hz_to_mel(double f)
