@@ -52,7 +52,9 @@ static int num(const json_t *v, double *out)
     return isfinite(*out) ? 1 : 0;
 }
 
-/* the conversation block of the agent's / the customer's leg */
+/* the conversation block of the agent's / the customer's leg; on a mono mix diarized into
+ * speakers, the block of the speaker whose role was decided (the report's `roles`, which the
+ * worker adds: {"S1": {"role": "agent", ...}, ...}); NULL when no leg or speaker has the role */
 static const json_t *conv_leg(const json_t *r, const char *role)
 {
     const json_t *conv = json_object_get(r, "conversation");
@@ -62,6 +64,13 @@ static const json_t *conv_leg(const json_t *r, const char *role)
         if (json_is_object(L) && json_is_string(json_object_get(L, "role")) &&
             !strcmp(json_string_value(json_object_get(L, "role")), role))
             return json_object_get(conv, leg);
+    }
+    const json_t *sp = json_object_get(conv, "speakers"), *roles = json_object_get(r, "roles");
+    for (int i = 0; json_is_object(sp) && json_is_object(roles) && i < 2; i++) {
+        const char *id = i ? "S2" : "S1";
+        const json_t *who = json_object_get(json_object_get(roles, id), "role");
+        if (json_is_string(who) && !strcmp(json_string_value(who), role))
+            return json_object_get(sp, id);
     }
     return NULL;
 }
@@ -86,9 +95,11 @@ static int named_metric(const json_t *r, int i, double *v)
     const json_t *conv = json_object_get(r, "conversation");
     double dur = 0, a, b;
     bool has_dur = num(json_object_get(r, "duration"), &dur) && dur > 0;
+    const json_t *sp = json_object_get(conv, "speakers");
     const json_t *ov = json_object_get(conv, "overtalk"), *da = json_object_get(conv, "dead_air"),
-                 *rl = json_object_get(conv, "response_latency"), *ag = conv_leg(r, "agent"),
-                 *cu = conv_leg(r, "customer"), *ce = json_object_get(r, "call_events");
+                 *rl = json_object_get(json_is_object(sp) ? sp : conv, "response_latency"),
+                 *ag = conv_leg(r, "agent"), *cu = conv_leg(r, "customer"),
+                 *ce = json_object_get(r, "call_events");
     switch (i) {
     case 0: *v = dur; return has_dur;
     case 1: return num(json_object_get(ov, "total_sec"), v);

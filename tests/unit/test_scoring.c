@@ -385,6 +385,55 @@ static void test_acoustic(void **state)
     sc_card_free(&c);
 }
 
+/* A mono mix diarized into two speakers: the agent's figures are the speaker whose role was
+ * decided as agent; with no role decided they stay unmeasured. */
+static void test_acoustic_speakers(void **state)
+{
+    (void)state;
+    static const char card[] =
+        "{\"categories\": [{\"key\": \"communication\", \"weight\": 1, \"method\": \"acoustic\", "
+        "\"spec\": {\"deductions\": [{\"metric\": \"agent_talk_share_pct\", \"above\": 80, "
+        "\"points\": 1}, {\"metric\": \"response_latency_p90_sec\", \"above\": 3, \"points\": 1}, "
+        "{\"metric\": \"agent_longest_monologue_sec\", \"above\": 60, \"points\": 1}]}}]}";
+    sc_card c = card_of(card);
+    const char *conv =
+        "\"conversation\": {\"overtalk\": null, \"response_latency\": {\"p90_sec\": null}, "
+        "\"speakers\": {\"S1\": {\"talk_sec\": 10, \"longest_monologue_sec\": 5}, "
+        "\"S2\": {\"talk_sec\": 90, \"longest_monologue_sec\": 70}, "
+        "\"response_latency\": {\"p90_sec\": 4}}}";
+    char rep[1024];
+    /* S2 is the agent: 90 % of the talk (-1), p90 4 s (-1), monologue 70 s (-1): 2 */
+    snprintf(rep, sizeof(rep),
+             "{\"duration\": 120, \"has_legs\": false, %s, \"roles\": {\"S1\": {\"role\": "
+             "\"customer\"}, \"S2\": {\"role\": \"agent\"}}}",
+             conv);
+    sc_call call;
+    char err[200];
+    assert_int_equal(sc_score(&c, rep, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.scored && call.cats[0].r.score == 2);
+    assert_true(call.cats[0].metrics[0].known && fabs(call.cats[0].metrics[0].value - 90) < 1e-9);
+    sc_call_free(&call);
+    /* the roles swapped: the agent is S1 (10 %, 5 s): only the latency deducts */
+    snprintf(rep, sizeof(rep),
+             "{\"duration\": 120, \"has_legs\": false, %s, \"roles\": {\"S1\": {\"role\": "
+             "\"agent\"}, \"S2\": {\"role\": \"customer\"}}}",
+             conv);
+    assert_int_equal(sc_score(&c, rep, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.score == 4);
+    sc_call_free(&call);
+    /* no role decided: the agent's figures unmeasured, never guessed */
+    snprintf(rep, sizeof(rep),
+             "{\"duration\": 120, \"has_legs\": false, %s, \"roles\": {\"S1\": {\"role\": "
+             "\"unknown\"}, \"S2\": {\"role\": \"unknown\"}}}",
+             conv);
+    assert_int_equal(sc_score(&c, rep, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_false(call.cats[0].metrics[0].known);
+    assert_false(call.cats[0].metrics[2].known);
+    assert_true(call.cats[0].metrics[1].known);
+    sc_call_free(&call);
+    sc_card_free(&c);
+}
+
 static void test_bad_specs(void **state)
 {
     (void)state;
@@ -444,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_rules_long_utterance),
         cmocka_unit_test(test_rules_critical_and_injection),
         cmocka_unit_test(test_acoustic),
+        cmocka_unit_test(test_acoustic_speakers),
         cmocka_unit_test(test_bad_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
