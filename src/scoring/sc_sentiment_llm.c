@@ -94,8 +94,8 @@ json_t *sc_sentiment_schema(const sc_text *t)
     json_t *fig = sc_schema_obj(), *spk = sc_schema_obj(), *root = sc_schema_obj();
     if (!names || !fig || !spk || !root ||
         sc_schema_prop(fig, "quarter",
-                       json_pack("{s:s, s:i, s:i, s:s}", "type", "integer", "minimum", 1,
-                                 "maximum", 4, "description", "the quarter of the call, 1-4")) ||
+                       json_pack("{s:s, s:i, s:i, s:s}", "type", "integer", "minimum", 1, "maximum",
+                                 4, "description", "the quarter of the call, 1-4")) ||
         sc_schema_prop(fig, "value",
                        json_pack("{s:s, s:s}", "type", "number", "description",
                                  "from -5 (very negative) to +5 (very positive)")) ||
@@ -103,8 +103,8 @@ json_t *sc_sentiment_schema(const sc_text *t)
                        json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength", 300,
                                  "description", "words copied verbatim from that line")) ||
         sc_schema_prop(fig, "start",
-                       json_pack("{s:s, s:i, s:s}", "type", "number", "minimum", 0,
-                                 "description", "seconds from the call's start")) ||
+                       json_pack("{s:s, s:i, s:s}", "type", "number", "minimum", 0, "description",
+                                 "seconds from the call's start")) ||
         sc_schema_prop(fig, "end", json_pack("{s:s, s:i}", "type", "number", "minimum", 0))) {
         json_decref(names);
         json_decref(fig);
@@ -113,8 +113,9 @@ json_t *sc_sentiment_schema(const sc_text *t)
         return NULL;
     }
     if (sc_schema_prop(spk, "speaker", json_pack("{s:s, s:o}", "type", "string", "enum", names)) ||
-        sc_schema_prop(spk, "quarters",
-                       json_pack("{s:s, s:i, s:o}", "type", "array", "maxItems", 4, "items", fig))) {
+        sc_schema_prop(
+            spk, "quarters",
+            json_pack("{s:s, s:i, s:o}", "type", "array", "maxItems", 4, "items", fig))) {
         json_decref(spk);
         json_decref(root);
         return NULL;
@@ -320,26 +321,27 @@ json_t *sc_sentiment_json(const sc_sentiment *s)
                 last = q;
             }
             if (S->quotes[q].quote)
-                json_array_append_new(
-                    quotes, json_pack("{s:i,s:s,s:f,s:f}", "quarter", S->quotes[q].quarter,
-                                      "quote", S->quotes[q].quote, "start",
-                                      round(S->quotes[q].start * 1000) / 1000, "end",
-                                      round(S->quotes[q].end * 1000) / 1000));
+                json_array_append_new(quotes,
+                                      json_pack("{s:i,s:s,s:f,s:f}", "quarter",
+                                                S->quotes[q].quarter, "quote", S->quotes[q].quote,
+                                                "start", round(S->quotes[q].start * 1000) / 1000,
+                                                "end", round(S->quotes[q].end * 1000) / 1000));
         }
         json_array_append_new(
-            sps, json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "speaker", S->speaker, "source",
-                           s->source, "quarters", qs, "first", fig(first >= 0, S->q[first < 0 ? 0 : first]),
-                           "last", fig(last >= 0, S->q[last < 0 ? 0 : last]), "shift",
-                           fig(first >= 0, S->q[last < 0 ? 0 : last] - S->q[first < 0 ? 0 : first]),
-                           "quotes", quotes));
+            sps,
+            json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "speaker", S->speaker, "source", s->source,
+                      "quarters", qs, "first", fig(first >= 0, S->q[first < 0 ? 0 : first]), "last",
+                      fig(last >= 0, S->q[last < 0 ? 0 : last]), "shift",
+                      fig(first >= 0, S->q[last < 0 ? 0 : last] - S->q[first < 0 ? 0 : first]),
+                      "quotes", quotes));
         if (!strcmp(S->speaker, SC_CUSTOMER) && known >= 2) {
             json_decref(drop_flag);
             drop_flag = json_boolean(S->q[first] >= 0 && S->q[last] <= -2);
         }
     }
     return json_pack("{s:[ii],s:o,s:o,s:o}", "scale", (int)SC_SENT_MIN, (int)SC_SENT_MAX, "source",
-                     src ? src : json_null(), "speakers", sps ? sps : json_array(),
-                     "customer_drop", drop_flag);
+                     src ? src : json_null(), "speakers", sps ? sps : json_array(), "customer_drop",
+                     drop_flag);
 }
 
 json_t *sc_sent_checks_json(const sc_sent_checks *c)

@@ -60,8 +60,8 @@ void sc_summary_free(sc_summary *s)
 /* does the word ending just before p (exclusive) read as an abbreviation that takes a '.'? */
 static bool abbreviation(const char *text, const char *dot)
 {
-    static const char *const k[] = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "e.g", "i.e",
-                                    "a.m", "p.m", "etc."};
+    static const char *const k[] = {"mr", "mrs", "ms",  "dr",  "st",  "jr",  "sr",
+                                    "vs", "e.g", "i.e", "a.m", "p.m", "etc."};
     const char *b = dot;
     while (b > text && !isspace((unsigned char)b[-1]) && b[-1] != '(' && b[-1] != '"')
         b--;
@@ -125,11 +125,11 @@ json_t *sc_summary_schema(void)
     json_t *q = sc_schema_obj(), *o = sc_schema_obj();
     if (!q || !o ||
         sc_schema_prop(q, "speaker",
-                       json_pack("{s:s, s:[sss]}", "type", "string", "enum", SC_AGENT,
-                                 SC_CUSTOMER, SC_MIXED)) ||
+                       json_pack("{s:s, s:[sss]}", "type", "string", "enum", SC_AGENT, SC_CUSTOMER,
+                                 SC_MIXED)) ||
         sc_schema_prop(q, "start",
-                       json_pack("{s:s, s:i, s:s}", "type", "number", "minimum", 0,
-                                 "description", "seconds from the call's start")) ||
+                       json_pack("{s:s, s:i, s:s}", "type", "number", "minimum", 0, "description",
+                                 "seconds from the call's start")) ||
         sc_schema_prop(q, "end", json_pack("{s:s, s:i}", "type", "number", "minimum", 0)) ||
         sc_schema_prop(q, "quote",
                        json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength", 300,
@@ -140,16 +140,17 @@ json_t *sc_summary_schema(void)
         json_decref(o);
         return NULL;
     }
-    json_t *quotes =
-        json_pack("{s:s, s:i, s:o}", "type", "array", "maxItems", SC_SUMMARY_MAX_QUOTES, "items", q);
+    json_t *quotes = json_pack("{s:s, s:i, s:o}", "type", "array", "maxItems",
+                               SC_SUMMARY_MAX_QUOTES, "items", q);
     /* the outcome is a string, not an enum: another value refuses the summary here, not the
      * whole answer in the client's schema check */
     if (!quotes ||
         sc_schema_prop(o, "text",
                        json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength", 1000,
                                  "description", "2 to 4 sentences")) ||
-        sc_schema_prop(o, "reason", json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength",
-                                              300, "description", "why the customer called")) ||
+        sc_schema_prop(o, "reason",
+                       json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength", 300,
+                                 "description", "why the customer called")) ||
         sc_schema_prop(o, "outcome",
                        json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength", 20,
                                  "description",
@@ -293,11 +294,11 @@ json_t *sc_summary_json(const sc_summary *s)
         return json_null();
     json_t *q = json_array();
     for (size_t i = 0; q && i < s->n_quotes; i++)
-        json_array_append_new(
-            q, json_pack("{s:s,s:f,s:f,s:s,s:s}", "speaker", s->quotes[i].speaker, "start",
-                         round(s->quotes[i].start * 1000) / 1000, "end",
-                         round(s->quotes[i].end * 1000) / 1000, "quote", s->quotes[i].quote,
-                         "backs", s->backs_outcome[i] ? "outcome" : "reason"));
+        json_array_append_new(q, json_pack("{s:s,s:f,s:f,s:s,s:s}", "speaker", s->quotes[i].speaker,
+                                           "start", round(s->quotes[i].start * 1000) / 1000, "end",
+                                           round(s->quotes[i].end * 1000) / 1000, "quote",
+                                           s->quotes[i].quote, "backs",
+                                           s->backs_outcome[i] ? "outcome" : "reason"));
     const char *src = s->source == SC_SUMMARY_LLM     ? "llm"
                       : s->source == SC_SUMMARY_RULES ? "deterministic"
                                                       : NULL;
