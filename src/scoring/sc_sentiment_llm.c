@@ -242,7 +242,7 @@ int sc_sentiment_from_answer(const sc_text *t, const json_t *sent, const char *m
             } else if (v < SC_SENT_MIN || v > SC_SENT_MAX) {
                 rc = drop(chk, spk, jq, jv, quote, "the figure %g is outside -5..+5", v);
             } else if (si < 0) {
-                rc = drop(chk, spk, jq, jv, quote, "no speaker '%.9s' in the transcript",
+                rc = drop(chk, spk, jq, jv, quote, "no speaker '%.40s' in the transcript",
                           spk ? spk : "");
             } else if (!quote || !json_is_number(js) || !json_is_number(je)) {
                 rc = drop(chk, spk, jq, jv, quote, "no quote with its times");
