@@ -29,13 +29,13 @@ static const struct {
     double start, end;
     const char *text;
 } k_utts[] = {
-    {SC_AGENT, 0.5, 3.0, "Good morning, thank you for calling Harper Valley bank."},      /* q1 */
-    {SC_CUSTOMER, 3.5, 7.0, "Hi, I lost my debit card and I need a new one."},            /* q1 */
-    {SC_AGENT, 12.0, 16.0, "I can order a replacement card for you today."},             /* q2 */
-    {SC_CUSTOMER, 16.5, 18.0, "Thank you, that is great."},                              /* q2 */
-    {SC_CUSTOMER, 25.0, 29.0, "Wait, the fee is twenty dollars? That is ridiculous."},   /* q3 */
+    {SC_AGENT, 0.5, 3.0, "Good morning, thank you for calling Harper Valley bank."},       /* q1 */
+    {SC_CUSTOMER, 3.5, 7.0, "Hi, I lost my debit card and I need a new one."},             /* q1 */
+    {SC_AGENT, 12.0, 16.0, "I can order a replacement card for you today."},               /* q2 */
+    {SC_CUSTOMER, 16.5, 18.0, "Thank you, that is great."},                                /* q2 */
+    {SC_CUSTOMER, 25.0, 29.0, "Wait, the fee is twenty dollars? That is ridiculous."},     /* q3 */
     {SC_CUSTOMER, 31.0, 35.0, "I am closing my account, this is the worst service ever."}, /* q4 */
-    {SC_AGENT, 36.0, 39.5, "I am sorry, I will transfer you to a supervisor."},          /* q4 */
+    {SC_AGENT, 36.0, 39.5, "I am sorry, I will transfer you to a supervisor."},            /* q4 */
 };
 
 static sc_text make_text(bool mono)
@@ -99,13 +99,13 @@ static sc_summary summary_of(const sc_text *t, const char *json)
 }
 
 #define Q_REASON                                                                                   \
-    "{\"speaker\": \"customer\", \"start\": 3.5, \"end\": 7, \"quote\": \"I lost my debit "     \
+    "{\"speaker\": \"customer\", \"start\": 3.5, \"end\": 7, \"quote\": \"I lost my debit "        \
     "card\", \"backs\": \"reason\"}"
 #define Q_OUTCOME                                                                                  \
-    "{\"speaker\": \"agent\", \"start\": 36, \"end\": 39.5, \"quote\": \"I will transfer you "  \
+    "{\"speaker\": \"agent\", \"start\": 36, \"end\": 39.5, \"quote\": \"I will transfer you "     \
     "to a supervisor\", \"backs\": \"outcome\"}"
 #define SUMMARY(text, outcome, quotes)                                                             \
-    "{\"text\": \"" text "\", \"reason\": \"a lost debit card\", \"outcome\": \"" outcome         \
+    "{\"text\": \"" text "\", \"reason\": \"a lost debit card\", \"outcome\": \"" outcome          \
     "\", \"quotes\": [" quotes "]}"
 
 static void refused(const sc_text *t, const char *json, const char *why)
@@ -239,7 +239,7 @@ static json_t *sentiment_of(const sc_text *t, const char *json, sc_sentiment *s,
 }
 
 #define FIG(q, v, quote, s, e)                                                                     \
-    "{\"quarter\": " #q ", \"value\": " #v ", \"quote\": \"" quote "\", \"start\": " #s           \
+    "{\"quarter\": " #q ", \"value\": " #v ", \"quote\": \"" quote "\", \"start\": " #s            \
     ", \"end\": " #e "}"
 
 static double at(json_t *sp, int i)
@@ -260,21 +260,28 @@ static void sentiment(void **state)
     json_t *j = sentiment_of(
         &t,
         "{\"speakers\": ["
-        "{\"speaker\": \"customer\", \"quarters\": [" FIG(1, 1, "I lost my debit card", 3.5, 7) ","
-        FIG(2, 3, "that is great", 16.5, 18) "," FIG(3, -4, "That is ridiculous", 25, 29) ","
-        FIG(4, -5, "the worst service ever", 31, 35) "," /* kept: -5 is in range */
+        "{\"speaker\": \"customer\", \"quarters\": [" FIG(
+            1, 1, "I lost my debit card", 3.5,
+            7) "," FIG(2, 3, "that is great", 16.5,
+                       18) "," FIG(3, -4, "That is ridiculous", 25,
+                                   29) "," FIG(4, -5, "the worst service ever", 31,
+                                               35) ","    /* kept: -5 is in range */
         FIG(4, -2, "I am closing my account", 31, 35) "," /* a second figure for quarter 4 */
-        FIG(2, 5.5, "Thank you", 16.5, 18) ","          /* out of range */
-        FIG(0, 1, "Thank you", 16.5, 18) ","            /* no quarter 0 */
-        FIG(1.5, 1, "Thank you", 16.5, 18) "]},"         /* not a whole quarter */
-        "{\"speaker\": \"agent\", \"quarters\": [" FIG(1, 2, "thank you for calling", 0.5, 3) ","
-        FIG(2, 2, "that is great", 16.5, 18) ","        /* the customer's words */
-        FIG(3, 1, "I can order a replacement card", 12, 16) "," /* the agent's, in quarter 2 */
-        FIG(2, 1, "I can order a replacement card", 30, 32) "," /* quarter 2, at other times */
-        FIG(4, -5.01, "transfer you", 36, 39.5) ","     /* out of range */
-        FIG(4, 0, "I will transfer you to a supervisor", 36, 39.5) "]},"
-        "{\"speaker\": \"supervisor\", \"quarters\": [" FIG(4, 1, "transfer you", 36, 39.5) "]}"
-        "]}",
+        FIG(2, 5.5, "Thank you", 16.5, 18) ","            /* out of range */
+        FIG(0, 1, "Thank you", 16.5, 18) ","              /* no quarter 0 */
+        FIG(1.5, 1, "Thank you", 16.5, 18) "]},"          /* not a whole quarter */
+                                           "{\"speaker\": \"agent\", \"quarters\": [" FIG(
+                                               1, 2, "thank you for calling", 0.5,
+                                               3) "," FIG(2, 2, "that is great", 16.5,
+                                                          18) "," /* the customer's words */
+        FIG(3, 1, "I can order a replacement card", 12, 16) ","   /* the agent's, in quarter 2 */
+        FIG(2, 1, "I can order a replacement card", 30, 32) ","   /* quarter 2, at other times */
+        FIG(4, -5.01, "transfer you", 36, 39.5) ","               /* out of range */
+        FIG(4, 0, "I will transfer you to a supervisor", 36,
+            39.5) "]},"
+                  "{\"speaker\": \"supervisor\", \"quarters\": [" FIG(4, 1, "transfer you", 36,
+                                                                      39.5) "]}"
+                                                                            "]}",
         &s, &c);
     assert_non_null(j);
     assert_true(s.present);
@@ -298,10 +305,10 @@ static void sentiment(void **state)
     /* the JSON: the shape of docs/report.md */
     assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "scale"), 0)), -5);
     assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "scale"), 1)), 5);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(j, "source"), "name")), "llm");
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(j, "source"), "model")), "m-2");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "source"), "name")),
+                        "llm");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "source"), "model")),
+                        "m-2");
     json_t *sps = json_object_get(j, "speakers");
     assert_int_equal(json_array_size(sps), 2); /* the transcript's, in the order they speak */
     json_t *ag = json_array_get(sps, 0), *cu = json_array_get(sps, 1);
@@ -323,28 +330,29 @@ static void sentiment(void **state)
     assert_true(json_is_true(json_object_get(j, "customer_drop"))); /* +1 -> -5 */
     json_t *cj = sc_sent_checks_json(&c);
     assert_int_equal(json_array_size(json_object_get(cj, "dropped")), c.n_dropped);
-    assert_true(json_is_null(json_object_get(
-        json_array_get(json_object_get(cj, "dropped"), 2), "quarter"))); /* quarter 0: null */
+    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(cj, "dropped"), 2),
+                                             "quarter"))); /* quarter 0: null */
     json_decref(cj);
     json_decref(j);
     sc_sentiment_free(&s);
     sc_sent_checks_free(&c);
 
     /* the customer ends at -2 but started below 0: no drop; one quarter only: null */
-    j = sentiment_of(&t,
-                     "{\"speakers\": [{\"speaker\": \"customer\", \"quarters\": ["
-                     FIG(1, -1, "I lost my debit card", 3.5, 7) ","
-                     FIG(4, -2, "worst service", 31, 35) "]}]}",
-                     &s, &c);
+    j = sentiment_of(
+        &t,
+        "{\"speakers\": [{\"speaker\": \"customer\", \"quarters\": [" FIG(
+            1, -1, "I lost my debit card", 3.5, 7) "," FIG(4, -2, "worst service", 31, 35) "]}]}",
+        &s, &c);
     assert_true(json_is_false(json_object_get(j, "customer_drop")));
     json_t *a = json_array_get(json_object_get(j, "speakers"), 0);
-    assert_true(json_is_null(json_object_get(a, "first")) && json_is_null(json_object_get(a, "shift")));
+    assert_true(json_is_null(json_object_get(a, "first")) &&
+                json_is_null(json_object_get(a, "shift")));
     json_decref(j);
     sc_sentiment_free(&s);
     sc_sent_checks_free(&c);
     j = sentiment_of(&t,
-                     "{\"speakers\": [{\"speaker\": \"customer\", \"quarters\": ["
-                     FIG(4, -4, "worst service", 31, 35) "]}]}",
+                     "{\"speakers\": [{\"speaker\": \"customer\", \"quarters\": [" FIG(
+                         4, -4, "worst service", 31, 35) "]}]}",
                      &s, &c);
     assert_true(json_is_null(json_object_get(j, "customer_drop")));
     json_decref(j);
@@ -353,8 +361,8 @@ static void sentiment(void **state)
 
     /* nothing passes: not present, with why */
     j = sentiment_of(&t,
-                     "{\"speakers\": [{\"speaker\": \"agent\", \"quarters\": ["
-                     FIG(1, 9, "thank you for calling", 0.5, 3) "]}]}",
+                     "{\"speakers\": [{\"speaker\": \"agent\", \"quarters\": [" FIG(
+                         1, 9, "thank you for calling", 0.5, 3) "]}]}",
                      &s, &c);
     assert_true(json_is_null(j));
     assert_false(s.present);
@@ -368,8 +376,8 @@ static void sentiment(void **state)
     sc_sent_checks_free(&c);
     t.duration = 0;
     j = sentiment_of(&t,
-                     "{\"speakers\": [{\"speaker\": \"agent\", \"quarters\": ["
-                     FIG(1, 1, "thank you for calling", 0.5, 3) "]}]}",
+                     "{\"speakers\": [{\"speaker\": \"agent\", \"quarters\": [" FIG(
+                         1, 1, "thank you for calling", 0.5, 3) "]}]}",
                      &s, &c);
     assert_true(json_is_null(j));
     assert_string_equal(c.why, "the call has no duration to split in quarters");
@@ -380,11 +388,12 @@ static void sentiment(void **state)
     /* a mono mix: one speaker, "mixed", and no customer: customer_drop null */
     t = make_text(true);
     j = sentiment_of(&t,
-                     "{\"speakers\": [{\"speaker\": \"mixed\", \"quarters\": ["
-                     FIG(1, 1, "I lost my debit card", 3.5, 7) ","
-                     FIG(4, -4, "worst service", 31, 35) "]},"
-                     "{\"speaker\": \"customer\", \"quarters\": ["
-                     FIG(1, 1, "I lost my debit card", 3.5, 7) "]}]}",
+                     "{\"speakers\": [{\"speaker\": \"mixed\", \"quarters\": [" FIG(
+                         1, 1, "I lost my debit card", 3.5,
+                         7) "," FIG(4, -4, "worst service", 31,
+                                    35) "]},"
+                                        "{\"speaker\": \"customer\", \"quarters\": [" FIG(
+                                            1, 1, "I lost my debit card", 3.5, 7) "]}]}",
                      &s, &c);
     assert_int_equal(json_array_size(json_object_get(j, "speakers")), 1);
     assert_true(json_is_null(json_object_get(j, "customer_drop")));
