@@ -288,6 +288,49 @@ check('the level envelope is drawn for both legs', env.length === 2, `${env.leng
     cut.label);
 }
 
+// ---- the summary: its source named; the LLM's with its reason, outcome and quotes; a refusal said
+{
+  const r01 = await apiGet('api/qa/call/R01');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.summary');
+  const det = await page.evaluate(() => ({ source: document.querySelector('[data-summary-source]').dataset.summarySource,
+    label: document.querySelector('[data-summary-source]').textContent, text: document.querySelector('.summary .verdict').textContent,
+    refused: !!document.querySelector('.summary .refused') }));
+  const sm = r01.score_detail && r01.score_detail.summary;
+  check('without an LLM the summary is the deterministic assessment, labelled so', sm && sm.source === 'deterministic' &&
+    det.source === 'deterministic' && /deterministic/.test(det.label) && det.text === sm.text.replace(/\n/g, '') && !det.refused,
+    det.label);
+  const llm = JSON.parse(JSON.stringify(r01));
+  llm.score_detail.summary = { source: 'llm', model: 'fake-model', text: 'The customer <img src=x onerror="window.__xss=7">asked about a card. It was replaced.',
+    reason: 'a lost card', outcome: 'transferred', refused: null,
+    quotes: [{ speaker: 'customer', start: 3.8, end: 7.1, quote: 'I lost my card', backs: 'reason' },
+      { speaker: 'agent', start: 20.5, end: 25, quote: 'I will transfer you', backs: 'outcome' }] };
+  const only = (u) => new URL(u).pathname.endsWith('/api/qa/call/R01');
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(llm) }));
+  await page.goto(`${BASE}/#/calls`); // another view first: the same hash again loads nothing
+  await page.waitForSelector('.calls tbody tr');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.summary[data-source=llm]');
+  const got = await page.evaluate(() => ({ label: document.querySelector('[data-summary-source]').textContent,
+    outcome: document.querySelector('.summary [data-outcome]').textContent, seeks: document.querySelectorAll('.summary .evidence .seek').length,
+    quote: document.querySelector('.summary .evidence q').textContent, xss: window.__xss, imgs: document.querySelectorAll('.summary img').length }));
+  check('an LLM summary: labelled with its model, the outcome in words, each quote a seek button, markup shown as text',
+    got.label === 'LLM · fake-model' && got.outcome === 'transferred' && got.seeks === 2 && got.quote === 'I lost my card' &&
+    got.xss === undefined && got.imgs === 0, JSON.stringify(got));
+  llm.score_detail.summary = { ...sm, refused: 'the summary has 5 sentences (2 to 4 asked)' };
+  await page.unroute(only);
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(llm) }));
+  await page.goto(`${BASE}/#/calls`);
+  await page.waitForSelector('.calls tbody tr');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.summary .refused');
+  const ref = await page.evaluate(() => ({ source: document.querySelector('[data-summary-source]').dataset.summarySource,
+    note: document.querySelector('.summary .refused').textContent }));
+  await page.unroute(only);
+  check('a refused LLM summary: the deterministic one shown, and why the LLM\'s is not', ref.source === 'deterministic' &&
+    ref.note.includes('5 sentences (2 to 4 asked)'), ref.note);
+}
+
 // ---- the GSM calls play (WAV49 through the service's transcode)
 for (const id of ['R11', 'R14']) {
   await page.goto(`${BASE}/#/call/${id}`);
