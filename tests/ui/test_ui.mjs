@@ -329,6 +329,18 @@ check('the level envelope is drawn for both legs', env.length === 2, `${env.leng
   await page.unroute(only);
   check('a refused LLM summary: the deterministic one shown, and why the LLM\'s is not', ref.source === 'deterministic' &&
     ref.note.includes('5 sentences (2 to 4 asked)'), ref.note);
+  // a score stored before the checks: the LLM's free text, said to be unchecked
+  llm.score_detail.summary = 'An old summary in free text.';
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(llm) }));
+  await page.goto(`${BASE}/#/calls`);
+  await page.waitForSelector('.calls tbody tr');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.summary[data-source=unchecked]');
+  const old = await page.evaluate(() => ({ label: document.querySelector('[data-summary-source]').textContent,
+    text: document.querySelector('.summary .verdict').textContent }));
+  await page.unroute(only);
+  check('a summary stored before the checks: shown as the LLM\'s, unchecked', /unchecked/.test(old.label) &&
+    old.text === 'An old summary in free text.', old.label);
 }
 
 // ---- the GSM calls play (WAV49 through the service's transcode)

@@ -94,11 +94,14 @@ const OUTCOME = { resolved: 'resolved', follow_up: 'follow-up needed', transferr
 // against the transcript, or the deterministic assessment, always with its source named; the
 // reason an LLM's summary was not used, when one was asked.
 function Summary({ detail, onSeek }) {
-  const s = detail && detail.summary;
   if (!detail) return null;
+  // a score stored before summaries were checked holds the LLM's text alone: shown as such
+  const s = typeof detail.summary === 'string'
+    ? { source: 'unchecked', text: detail.summary, model: detail.llm_model } : detail.summary;
   if (!s) return <section class="panel summary" aria-labelledby="sum-h"><h2 id="sum-h">Summary</h2><p class="note">No summary: no LLM summary and no report to assess.</p></section>;
   const llm = s.source === 'llm';
-  const label = llm ? 'LLM' : s.source === 'deterministic' ? 'deterministic (rules, no LLM)' : 'none';
+  const label = llm ? 'LLM' : s.source === 'deterministic' ? 'deterministic (rules, no LLM)'
+    : s.source === 'unchecked' ? 'LLM, unchecked (stored before summaries were checked)' : 'none';
   return (
     <section class="panel summary" aria-labelledby="sum-h" data-source={s.source || 'none'}>
       <h2 id="sum-h">Summary <span class="model" data-summary-source={s.source || 'none'}>{label}{llm && s.model ? ` · ${s.model}` : ''}</span></h2>
