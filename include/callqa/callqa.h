@@ -26,6 +26,7 @@
 #include "cq_tones.h"
 #include "cq_classify.h"
 #include "cq_conversation.h"
+#include "cq_diarize.h"
 #include "cq_xleg.h"
 #include "cq_finding.h"
 #include "cq_speech_audio.h"

@@ -57,6 +57,12 @@ typedef struct cq_engine_params {
     int envelope_ms;                 /* the level envelope's step, ms (1-60000): each leg's RMS
                                         level every envelope_ms (selects the envelope analyzer);
                                         default 0 = off (50 when the analyzer is named alone) */
+    bool voiceprints;                /* diarize: put each speaker's voice print in the report
+                                        (biometric data: off by default) */
+    const char *diarization_model;   /* speaker-embedding model for the diarizer's features:
+                                        NULL or "none" (the MFCC method; no model is built in,
+                                        so any other name is refused) */
+    cq_diar_params diarization;      /* default cq_diar_default_params() */
 } cq_engine_params;
 
 /* Defaults as documented above. */

@@ -29,6 +29,7 @@
 #include "cq_xleg.h"
 #include "cq_finding.h"
 #include "cq_speech_audio.h"
+#include "cq_diarize.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,14 +48,17 @@ typedef enum cq_analyzer {
                                     (runs the VAD too; uses the events when they run) */
     CQ_AN_SPEECH_AUDIO = 1u << 7, /* on request only: each leg's speech at 16 kHz handed over in
                                     the report (cq_speech_audio.h; runs the VAD too) */
-    CQ_AN_ENVELOPE = 1u << 8      /* on request only: each leg's RMS level every envelope_ms
+    CQ_AN_ENVELOPE = 1u << 8,     /* on request only: each leg's RMS level every envelope_ms
                                      (cq_engine_params.envelope_ms; cq_leg_envelope) */
+    CQ_AN_DIARIZE = 1u << 9       /* who spoke when on a mono mix (cq_diarize.h; runs the VAD
+                                     too); on two legs, only each leg's voice print when
+                                     cq_engine_params.voiceprints asks for it */
 } cq_analyzer;
 
 /* The analyzers selected by default (cq_analyzers_default() says the same at run time). */
 #define CQ_AN_ALL                                                                                  \
     (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY | CQ_AN_EVENTS |       \
-     CQ_AN_CONVERSATION)
+     CQ_AN_CONVERSATION | CQ_AN_DIARIZE)
 
 /* Results of analyzers that keep them in a slot of their own rather than a field below
  * (indexed by the analyzer's position, see cq_analyzer_at). */
@@ -126,6 +130,8 @@ typedef struct cq_leg_report {
     cq_speech_audio *speech_audio; /* the speech_audio analyzer ran: the leg's speech at 16 kHz */
     cq_call_event *events;         /* this leg's events, in time order */
     size_t n_events;
+    bool has_diarization;             /* the diarize analyzer ran on this leg */
+    cq_diarization diarization;       /* a mono mix: its speakers; a leg of two: its print only */
     void *stage_data[CQ_STAGE_SLOTS]; /* owned by the analyzer of that slot */
 } cq_leg_report;
 
@@ -164,7 +170,12 @@ typedef struct cq_report {
     bool dtmf_voice_cancel;
     bool has_conversation; /* the conversation analyzer ran (two legs, or the mix) */
     cq_conversation conversation;
-    bool has_xleg; /* the two-leg audio checks ran (two legs) */
+    bool voiceprints;                     /* voice prints were asked for (diarize) */
+    bool has_speaker_conversation;        /* a mono mix diarized into two speakers: */
+    cq_conversation speaker_conversation; /* the conversation between them (leg 0 = speaker
+                                             S1, who spoke first; no overtalk: overlap is not
+                                             detected on one channel) */
+    bool has_xleg;                        /* the two-leg audio checks ran (two legs) */
     cq_xleg_result xleg;
     bool has_call_events; /* the events analyzer ran */
     cq_call_events_summary call_events;

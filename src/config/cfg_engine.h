@@ -30,6 +30,8 @@ static inline void cfg_engine_params(const cfg_settings *c, cq_engine_params *p)
     p->nisqa_window_sec = a->nisqa_window_sec;
     p->dtmf_speech = a->dtmf_speech;
     p->dtmf_voice_cancel = a->dtmf_voice_cancel;
+    p->diarization_model = a->diarization_model;
+    p->voiceprints = a->voiceprints;
     if (c->model_dir[0])
         p->model_dir = c->model_dir;
 }

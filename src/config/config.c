@@ -350,6 +350,12 @@ static const setting k_settings[] = {
      "our DTMF receiver for digits under speech too", AN("dtmf-speech", NULL)},
     {"dtmf_voice_cancel", K_BOOL, F(analysis.dtmf_voice_cancel), 0, 0, 0, NULL, "false",
      "and ours on the voice-cancelled signal", AN("dtmf-voice-cancel", NULL)},
+    {"diarization_model", K_STR, F(analysis.diarization_model),
+     sizeof(((cfg_settings *)0)->analysis.diarization_model), 0, 0, NULL, "none",
+     "speaker-embedding model for diarization: none (the MFCC method; no model is built in)",
+     AN("diarization-model", "NAME")},
+    {"voiceprints", K_BOOL, F(analysis.voiceprints), 0, 0, 0, NULL, "false",
+     "voice prints of the speakers in the report (biometric data)", AN("voiceprints", NULL)},
 };
 #pragma GCC diagnostic pop
 #define N_SETTINGS (sizeof(k_settings) / sizeof(k_settings[0]))

@@ -28,6 +28,8 @@ typedef struct cfg_analysis {
     int nisqa_mode;            /* 0 windowed, 1 file */
     double nisqa_window_sec;
     bool dtmf_speech, dtmf_voice_cancel;
+    char diarization_model[32]; /* "none": the MFCC method */
+    bool voiceprints;           /* the report carries voice prints (biometric) */
 } cfg_analysis;
 
 typedef struct cfg_server {

@@ -78,6 +78,7 @@ cq_engine_params cq_engine_default_params(void)
         .envelope_ms = 0,
     };
     p.speech = cq_speech_default_params();
+    p.diarization = cq_diar_default_params();
     return p;
 }
 
@@ -205,6 +206,14 @@ int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
         p->nisqa_max_file_sec, e->nisqa ? cq_nisqa_model_sha256(e->nisqa) : "-");
     if (text && (p->analyzers & CQ_AN_ENVELOPE)) { /* appended: other fingerprints unchanged */
         char *more = cq__printf("%s|env%d", text, p->envelope_ms);
+        cq__free(text);
+        text = more;
+    }
+    if (text && (p->analyzers & CQ_AN_DIARIZE)) {
+        const cq_diar_params *d = &p->diarization;
+        char *more = cq__printf("%s|dia%.6g,%.6g,%.6g,%.6g,%d,%d,%.6g,%d", text, d->piece_sec,
+                                d->change_glr, d->bic_lambda, d->min_second_sec, d->gmm_components,
+                                d->iterations, d->switch_penalty, p->voiceprints);
         cq__free(text);
         text = more;
     }

@@ -70,6 +70,42 @@ static int conversation(cq_report *r)
     return rc;
 }
 
+/* A mono mix diarized into two speakers: the conversation between them, each speaker taken as
+ * a leg with the mix's events and timeline (an IVR or hold on the mix is neither's talk). */
+static int speaker_conversation(cq_report *r)
+{
+    const cq_leg_report *m = r->inbound;
+    if (r->has_legs || !m->has_diarization || m->diarization.n_speakers != 2)
+        return CQ_OK;
+    cq_conv_leg_in in[2];
+    cq_conv_span *sp[2] = {NULL, NULL};
+    int rc = CQ_OK;
+    for (int s = 0; s < 2 && rc == CQ_OK; s++) {
+        const cq_diar_speaker *d = &m->diarization.speaker[s];
+        if (d->n_segs && !(sp[s] = cq__malloc(d->n_segs * sizeof(cq_conv_span)))) {
+            rc = CQ_ERR_NOMEM;
+            break;
+        }
+        for (size_t i = 0; i < d->n_segs; i++)
+            sp[s][i] = (cq_conv_span){d->segs[i].start_sec, d->segs[i].end_sec};
+        in[s] = (cq_conv_leg_in){
+            .duration_sec = m->duration_sec,
+            .speech_pct = m->duration_sec > 0 ? 100.0 * d->talk_sec / m->duration_sec : 0,
+            .speech = sp[s],
+            .n_speech = d->n_segs,
+            .events = m->events,
+            .n_events = m->n_events,
+            .timeline = m->timeline,
+            .n_timeline = m->n_timeline};
+    }
+    if (rc == CQ_OK &&
+        (rc = cq_conversation_analyze(in, 2, NULL, &r->speaker_conversation)) == CQ_OK)
+        r->has_speaker_conversation = true;
+    cq__free(sp[0]);
+    cq__free(sp[1]);
+    return rc;
+}
+
 static int warnings(cq_report *r)
 {
     int rc = CQ_OK;
@@ -115,12 +151,15 @@ static int finish(void *st, int leg, cq_report *r)
     int rc = st ? leg_checks(st, r) : CQ_OK;
     if (rc == CQ_OK)
         rc = conversation(r);
+    if (rc == CQ_OK)
+        rc = speaker_conversation(r);
     return rc == CQ_OK ? warnings(r) : rc;
 }
 
 static void free_call(cq_report *r)
 {
     cq_conversation_free(&r->conversation);
+    cq_conversation_free(&r->speaker_conversation);
 }
 
 static const char *excludes(const cq_report *r)
@@ -174,6 +213,41 @@ static json_t *spans_json(const cq_conv_span *s, size_t n)
     for (size_t i = 0; i < n; i++)
         json_array_append_new(a, cq__jspan(s[i].start_sec, s[i].end_sec));
     return a;
+}
+
+/* The diarized speakers' conversation: what works per leg, per speaker (no overtalk). */
+static json_t *speakers_json(const cq_report *r)
+{
+    if (!r->has_speaker_conversation)
+        return json_null();
+    const cq_conversation *c = &r->speaker_conversation;
+    json_t *o = json_object();
+    json_object_set_new(o, "source", json_string("diarization"));
+    json_object_set_new(o, "confidence", cq__jnum(r->inbound->diarization.confidence, 3));
+    for (int s = 0; s < 2; s++) {
+        const cq_conv_leg *g = &c->leg[s];
+        json_t *so = json_object();
+        json_object_set_new(so, "talk_sec", cq__jnum(g->talk_sec, 3));
+        json_object_set_new(so, "talk_pct", cq__jnum(g->talk_pct, 3));
+        json_object_set_new(so, "talk_listen_ratio",
+                            cq__jnum_or_null(g->talk_listen_ratio >= 0, g->talk_listen_ratio, 3));
+        json_object_set_new(so, "longest_monologue_sec", cq__jnum(g->longest_monologue_sec, 3));
+        json_object_set_new(so, "turns", json_integer((json_int_t)g->turns));
+        json_object_set_new(o, s ? "S2" : "S1", so);
+    }
+    json_object_set_new(o, "turns", json_integer((json_int_t)c->turns));
+    json_t *lat = json_object();
+    json_object_set_new(lat, "count", json_integer((json_int_t)c->n_latencies));
+    json_object_set_new(lat, "mean_sec", cq__jnum_or_null(c->n_latencies, c->latency_mean_sec, 3));
+    json_object_set_new(lat, "p90_sec", cq__jnum_or_null(c->n_latencies, c->latency_p90_sec, 3));
+    json_object_set_new(o, "response_latency", lat);
+    json_object_set_new(o, "overtalk", json_null());
+    json_object_set_new(o, "interruptions", json_null());
+    json_object_set_new(o, "note",
+                        json_string("from diarization of the mono mix: overlapped speech is not "
+                                    "detected, so overtalk and interruptions are not measured; "
+                                    "dead air is the mix's"));
+    return o;
 }
 
 static json_t *conversation_json(const cq_report *r)
@@ -231,6 +305,7 @@ static json_t *conversation_json(const cq_report *r)
     json_object_set_new(lat, "p90_sec", cq__jnum_or_null(c->n_latencies, c->latency_p90_sec, 3));
     json_object_set_new(o, "response_latency", lat);
     json_object_set_new(o, "excludes", json_string(excludes(r)));
+    json_object_set_new(o, "speakers", speakers_json(r));
     return o;
 }
 
@@ -298,13 +373,25 @@ static void text_section(const cq_report *r, cq__sb *b)
     if (c->n_latencies)
         cq__sb_printf(b, "    response latency: mean %.2f s, p90 %.2f s over %zu turn changes\n",
                       c->latency_mean_sec, c->latency_p90_sec, c->n_latencies);
+    if (r->has_speaker_conversation) {
+        const cq_conversation *s = &r->speaker_conversation;
+        cq__sb_printf(b, "    by speaker (diarization, confidence %.2f; no overtalk measured):\n",
+                      r->inbound->diarization.confidence);
+        for (int k = 0; k < 2; k++)
+            cq__sb_printf(b, "      S%d talk %.1f s (%.0f%%), %zu turns, longest %.1f s\n", k + 1,
+                          s->leg[k].talk_sec, s->leg[k].talk_pct, s->leg[k].turns,
+                          s->leg[k].longest_monologue_sec);
+        if (s->n_latencies)
+            cq__sb_printf(b, "      response latency: mean %.2f s, p90 %.2f s over %zu changes\n",
+                          s->latency_mean_sec, s->latency_p90_sec, s->n_latencies);
+    }
 }
 
 const cq__stage cq__stage_conversation = {
     .name = "conversation",
     .bit = CQ_AN_CONVERSATION,
     .needs = CQ_AN_VAD,
-    .uses = CQ_AN_EVENTS,
+    .uses = CQ_AN_EVENTS | CQ_AN_DIARIZE,
     .stream = CQ__STREAM_8K,
     .per_call = true,
     .create = create,

@@ -5,7 +5,7 @@
 #include "stage.h"
 
 extern const cq__stage cq__stage_levels, cq__stage_envelope, cq__stage_silence, cq__stage_vad,
-    cq__stage_nisqa, cq__stage_quality, cq__stage_events, cq__stage_conversation,
+    cq__stage_nisqa, cq__stage_quality, cq__stage_events, cq__stage_diarize, cq__stage_conversation,
     cq__stage_speech_audio;
 #ifdef CQ_TEST_STAGE
 extern const cq__stage cq__stage_test;
@@ -19,6 +19,7 @@ static const cq__stage *const k_stages[] = {
     &cq__stage_nisqa,        /* speech quality: NISQA MOS and dimensions */
     &cq__stage_quality,      /* model-free indicators */
     &cq__stage_events,       /* DTMF, tones, hold music, IVR; the leg timeline */
+    &cq__stage_diarize,      /* who spoke when on a mono mix; voice prints on request */
     &cq__stage_conversation, /* two-leg checks, talk, overtalk, dead air, one-way audio */
     &cq__stage_speech_audio, /* on request: each leg's speech at 16 kHz, for transcription */
 #ifdef CQ_TEST_STAGE

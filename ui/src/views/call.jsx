@@ -171,6 +171,22 @@ function Assessment({ rep }) {
   );
 }
 
+// A diarized mono mix: each speaker's talk and turns, with its role when one was decided, marked
+// as coming from diarization with its confidence.
+function Speakers({ report, roles }) {
+  const cs = report && report.conversation && report.conversation.speakers;
+  if (!cs) return null;
+  const name = (id) => {
+    const r = roles && roles[id];
+    return r && r.role !== 'unknown' ? `${id} (${r.role}, ${fixed(r.confidence, 2)})` : `${id} (role unknown)`;
+  };
+  return <>
+    <dt>Speakers (diarization, confidence {fixed(cs.confidence, 2)})</dt>
+    <dd>{['S1', 'S2'].map((id) => `${name(id)}: talk ${withUnit(cs[id].talk_sec, 's')}, ${cs[id].turns} turns`).join(' · ')}
+      {isNum(cs.response_latency.mean_sec) && ` · latency ${fixed(cs.response_latency.mean_sec, 2)} s`}</dd>
+  </>;
+}
+
 function Figures({ call, report }) {
   const a = call.analysis || {};
   const f = report && report.format;
@@ -188,6 +204,7 @@ function Figures({ call, report }) {
       {nm && <><dt>Network MOS</dt>
         <dd><MosValue v={nm.mos} lowBelow={nm.low_below} name="network" />{' '}<span class="model" data-model="network">{nm.model || 'model not recorded'}</span></dd></>}
       <dt>Talk customer / agent</dt><dd>{withUnit(a.talk_sec_in, 's')} / {withUnit(a.talk_sec_out, 's')}</dd>
+      <Speakers report={report} roles={call.roles} />
       <dt>Overtalk</dt><dd>{withUnit(a.overtalk_sec, 's')}</dd>
       <dt>Dead air</dt><dd>{withUnit(a.dead_air_sec, 's')}</dd>
       <dt>Hold</dt><dd>{withUnit(a.hold_sec, 's')}{isNum(a.hold_count) && ` (${a.hold_count} ${a.hold_count === 1 ? 'time' : 'times'})`}</dd>
@@ -252,7 +269,8 @@ export function CallView({ id }) {
       {c && <Player id={id} audio={c.audio} audioRef={audioRef} onTime={setTime} seconds={(c.analysis || {}).duration_sec} />}
       {rep.error && rep.error.status === 404 && <p class="note">Not analysed yet: the timeline appears once the analysis is stored.</p>}
       {rep.error && rep.error.status !== 404 && <Failure error={rep.error} what="the report" />}
-      {rep.data && <Timeline report={rep.data.report} envelope={env.data} envelopeError={envError} time={time} onSeek={seek} />}
+      {rep.data && <Timeline report={rep.data.report} roles={c && c.roles} sentiment={c && c.sentiment}
+        envelope={env.data} envelopeError={envError} time={time} onSeek={seek} />}
       {summary}
       {c && (
         <div class="cols">

@@ -1,5 +1,6 @@
 // One call on one zoomable time axis: lanes per leg (level envelope, what the leg carries,
-// events, MOS windows), the call's overtalk and dead air, and a playhead that follows the player.
+// events, MOS windows), the call's overtalk and dead air, a mono mix's speakers and the
+// sentiment per quarter, and a playhead that follows the player.
 // The envelope is drawn by uPlot; spans are elements of their own (focusable, labelled, each a
 // seek target), placed on the same axis. Sounds and MOS windows under THIN pixels at the current
 // zoom are painted on one canvas per lane instead (a click there seeks like any click on the
@@ -191,7 +192,49 @@ function spanLanes(report, view, width, onSeek) {
   return lanes;
 }
 
-export function Timeline({ report, envelope, envelopeError, time, onSeek }) {
+// A mono mix split into speakers (diarization): who spoke when, named by their role when one was
+// decided (roles: {S1: {role, confidence}, ...} from the stored analysis), with the method and
+// its confidence in the lane's note.
+function speakerLane(report, roles, view, width, onSeek) {
+  const d = report.diarization;
+  if (report.has_legs || !d) return null;
+  const who = (id) => {
+    const r = roles && roles[id];
+    return r && (r.role === 'agent' || r.role === 'customer') ? `${id} ${r.role}` : id;
+  };
+  const items = (report.speakers || []).flatMap((sp, i) => sp.segments.map((g) => ({
+    kind: `spk${i + 1}`, start: g.start, end: g.end, label: who(sp.id), text: who(sp.id),
+    title: `${who(sp.id)}: segment confidence ${fixed(g.confidence, 2)}`,
+  })));
+  const note = d.n_speakers === 2
+    ? `diarization, confidence ${fixed(d.confidence, 2)}; overlap not detected`
+    : `${d.n_speakers === 1 ? 'one voice found' : 'no speech'}: ${d.rule}`;
+  return <Lane title="Speakers (diarization)" note={note}><Spans items={items} view={view} width={width} onSeek={onSeek} kind="speakers" /></Lane>;
+}
+
+// Sentiment per speaker and quarter of the call (-5..+5), from the lexicon or the LLM as the
+// stored analysis says.
+function sentimentLane(sentiment, duration, roles, view, width, onSeek) {
+  if (!sentiment || !Array.isArray(sentiment.speakers) || !(duration > 0)) return null;
+  const q = duration / 4;
+  const items = [];
+  for (const sp of sentiment.speakers) {
+    (sp.quarters || []).forEach((v, i) => {
+      if (!isNum(v)) return;
+      const name = (roles && roles[sp.speaker] && roles[sp.speaker].role) || sp.speaker;
+      items.push({
+        kind: v <= -2 ? 'sent-neg' : v >= 2 ? 'sent-pos' : 'sent-neu', start: i * q, end: (i + 1) * q,
+        label: `${name} ${v > 0 ? '+' : ''}${fixed(v, 1)}`, text: `${name} ${v > 0 ? '+' : ''}${fixed(v, 1)}`,
+        title: `${name}, quarter ${i + 1}: ${fixed(v, 2)} on -5..+5 (${sp.source || (sentiment.source || {}).name || '?'})`,
+      });
+    });
+  }
+  const src = sentiment.source || {};
+  return <Lane title="Sentiment" note={`${src.name || '?'}${src.model ? ` (${src.model})` : ''}, -5..+5 per quarter`}>
+    <Spans items={items} view={view} width={width} onSeek={onSeek} kind="sentiment" /></Lane>;
+}
+
+export function Timeline({ report, roles, sentiment, envelope, envelopeError, time, onSeek }) {
   const duration = report.duration || 0;
   const [view, setView] = useState({ t0: 0, t1: Math.max(duration, 1) });
   const [width, setWidth] = useState(0); // 0 until measured: the lanes are drawn once, at their width
@@ -268,7 +311,10 @@ export function Timeline({ report, envelope, envelopeError, time, onSeek }) {
     [report, envelope, envelopeError, view, width]);
   const spans = useMemo(() => (width > 0 ? spanLanes(report, view, width, seekTo) : []), [report, view, width, seekTo]);
   const axis = useMemo(() => width > 0 && <Lane title="Time"><Axis view={view} width={width} /></Lane>, [view, width]);
-  const lanes = width > 0 ? [axis, ...levels.flatMap((lv, i) => [lv, ...spans[i]]), spans[spans.length - 1]] : null;
+  const extra = useMemo(() => (width > 0
+    ? [speakerLane(report, roles, view, width, seekTo), sentimentLane(sentiment, report.duration, roles, view, width, seekTo)]
+    : []), [report, roles, sentiment, view, width, seekTo]);
+  const lanes = width > 0 ? [axis, ...levels.flatMap((lv, i) => [lv, ...spans[i]]), spans[spans.length - 1], ...extra] : null;
   const playX = ((time - view.t0) / (view.t1 - view.t0)) * width;
   return (
     <section class="timeline" aria-labelledby="tl-h">
