@@ -341,6 +341,25 @@ check('the level envelope is drawn for both legs', env.length === 2, `${env.leng
   await page.unroute(only);
   check('a summary stored before the checks: shown as the LLM\'s, unchecked', /unchecked/.test(old.label) &&
     old.text === 'An old summary in free text.', old.label);
+  // the sentiment trend as the scoring stores it (docs/report.md): the timeline's lane names its
+  // source and draws a span per non-null quarter; a dropped (null) quarter draws nothing
+  const withSent = JSON.parse(JSON.stringify(r01));
+  withSent.sentiment = { scale: [-5, 5], source: { name: 'llm', model: 'fake-model' }, customer_drop: true,
+    speakers: [{ speaker: 'customer', source: 'llm', quarters: [1, null, -3, null], first: 1, last: -3, shift: -4,
+      quotes: [{ quarter: 1, quote: 'I lost my card', start: 3.8, end: 7.1 }, { quarter: 3, quote: 'this is ridiculous', start: 40, end: 42 }] }] };
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(withSent) }));
+  await page.goto(`${BASE}/#/calls`);
+  await page.waitForSelector('.calls tbody tr');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.lane[aria-label=Sentiment] .span');
+  const lane = await page.evaluate(() => {
+    const l = document.querySelector('.lane[aria-label=Sentiment]');
+    return { note: l.querySelector('.lane-title .sub').textContent, spans: l.querySelectorAll('.span').length,
+      neg: l.querySelectorAll('.span.k-sent-neg').length };
+  });
+  await page.unroute(only);
+  check('the LLM\'s sentiment trend on the timeline: its source named, one span per non-null quarter',
+    /llm \(fake-model\)/.test(lane.note) && lane.spans === 2 && lane.neg === 1, JSON.stringify(lane));
 }
 
 // ---- the GSM calls play (WAV49 through the service's transcode)
