@@ -183,6 +183,14 @@ void qa_scoring_free(qa_scoring *s);
 char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text *text,
                     const llm_budget *budget, char **attempts, char *why, size_t n);
 
+/* Which source gives the call's summary and sentiment (sources.c, the one place this is
+ * chosen). qa_summary_choose: the LLM's checked summary when it passed, else the deterministic
+ * assessment of the report (none without a report); 0, or -1 with why (the report could not be
+ * assessed: no summary). qa_sentiment_choose: the LLM's figures when at least one passed its
+ * checks, else lexicon's (taken over; NULL or not present: none) into call->sentiment. */
+int qa_summary_choose(const char *report_json, sc_call *call, char *why, size_t n);
+void qa_sentiment_choose(sc_call *call, sc_sentiment *lexicon);
+
 /* The same from the transcript block (NULL: none), as the worker's child has it. */
 char *qa_score_call(const qa_scoring *s, const char *report_json, const char *tx_block,
                     const llm_budget *budget, char **attempts, char *why, size_t n);

@@ -75,12 +75,17 @@ void qa_scoring_free(qa_scoring *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* the card's llm categories still unscored: "not scored: <why>" */
+/* the card's llm categories still unscored: "not scored: <why>"; the summary and the
+ * sentiment say why the LLM's are not there */
 static void llm_unscored(const sc_card *c, sc_call *call, const char *why)
 {
     for (int i = 0; i < c->n && i < call->n; i++)
         if (c->cats[i].method == SC_LLM && !call->cats[i].r.scored)
             snprintf(call->cats[i].reason, sizeof(call->cats[i].reason), "not scored: %.300s", why);
+    if (call->summary.source != SC_SUMMARY_LLM)
+        snprintf(call->summary.refused, sizeof(call->summary.refused), "%.390s", why);
+    call->sentiment_checks.asked = true;
+    snprintf(call->sentiment_checks.why, sizeof(call->sentiment_checks.why), "%.390s", why);
 }
 
 static void record_attempt(const llm_attempt *a, void *user)
@@ -161,6 +166,12 @@ char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text 
     if (sc_score(&s->card, report_json, text, s->topics, llm_why, &call, why, n) == 0) {
         if (s->llm_on && words)
             llm_part(s, report_json, text, budget, arr, &call);
+        char swhy[300];
+        if (qa_summary_choose(report_json, &call, swhy, sizeof(swhy)) != 0 &&
+            !call.summary.refused[0])
+            snprintf(call.summary.refused, sizeof(call.summary.refused),
+                     "no summary: the report could not be assessed: %.200s", swhy);
+        qa_sentiment_choose(&call, NULL); /* no lexicon on this path yet */
         sc_finish(&s->card, &call);
         if (!(js = sc_call_to_json(&s->card, &call)))
             snprintf(why, n, "out of memory");
@@ -262,7 +273,11 @@ int qa_stored_score_from_json(const char *detail, qa_stored_score *out, char *er
     const json_t *cats = json_object_get(o, "categories"), *card = json_object_get(o, "scorecard");
     for (int i = 0; i < STORE_SCORE_CATS; i++)
         s->has_cat[i] = num_of(json_object_get(cats, store_score_cats[i]), "score", &s->cat[i]);
-    s->summary = str_of(o, "summary");
+    /* the store's summary column: the LLM's checked summary only (the deterministic text is in
+     * the detail, labelled) */
+    const json_t *sm = json_object_get(o, "summary");
+    const char *src = str_of(sm, "source");
+    s->summary = src && !strcmp(src, "llm") ? str_of(sm, "text") : NULL;
     out->strengths = json_dumps(json_object_get(o, "strengths"), JSON_COMPACT);
     out->improvements = json_dumps(json_object_get(o, "improvements"), JSON_COMPACT);
     s->strengths = out->strengths, s->improvements = out->improvements;

@@ -40,4 +40,32 @@ int sc_add_metric(sc_cat_result *r, const char *name, bool known, double value);
  * never be a metric (checked at load with report NULL: 0 for a valid name). */
 int sc_metric_of(const json_t *report, const char *name, double *v);
 
+/* ---- the LLM's answer's parts (sc_llm.c, sc_summary.c, sc_sentiment_llm.c) ---------------- */
+
+/* {type: object, additionalProperties: false, required: [], properties: {}}, and a property
+ * added to it (required too; schema taken, NULL: -1). */
+json_t *sc_schema_obj(void);
+int sc_schema_prop(json_t *o, const char *name, json_t *schema);
+
+/* The answer's schema for the summary / the sentiment (over t's speakers). NULL: no memory. */
+json_t *sc_summary_schema(void);
+json_t *sc_sentiment_schema(const sc_text *t);
+/* The prompt's sentences asking for them. */
+extern const char sc_summary_ask[];
+extern const char sc_sentiment_ask[];
+
+/* The answer's `summary` (NULL: none) checked against t into out (cleared first): accepted
+ * (source LLM) or refused (source NONE, out->refused says why). 0, or -1 (out of memory). */
+int sc_summary_from_answer(const sc_text *t, const json_t *summary, const char *model,
+                           sc_summary *out);
+/* The answer's `sentiment` (NULL: none) checked against t: the figures that pass into out
+ * (source "llm"), the others into chk->dropped with why. 0, or -1 (out of memory). */
+int sc_sentiment_from_answer(const sc_text *t, const json_t *sentiment, const char *model,
+                             sc_sentiment *out, sc_sent_checks *chk);
+
+/* As the result's JSON (new references; NULL: no memory). */
+json_t *sc_summary_json(const sc_summary *s);
+json_t *sc_sentiment_json(const sc_sentiment *s);
+json_t *sc_sent_checks_json(const sc_sent_checks *c);
+
 #endif /* CQ_SC_INT_H */

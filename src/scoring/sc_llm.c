@@ -136,13 +136,13 @@ static long hi_of(const sc_category *c)
 }
 
 /* {type: t, ...} helpers for the schema */
-static json_t *obj_schema(void)
+json_t *sc_schema_obj(void)
 {
     return json_pack("{s:s, s:b, s:[], s:{}}", "type", "object", "additionalProperties", 0,
                      "required", "properties");
 }
 
-static int add_prop(json_t *o, const char *name, json_t *schema)
+int sc_schema_prop(json_t *o, const char *name, json_t *schema)
 {
     if (!schema)
         return -1;
@@ -160,18 +160,18 @@ static json_t *string_list(int max_items, int max_len)
 
 static json_t *evidence_schema(void)
 {
-    json_t *item = obj_schema();
+    json_t *item = sc_schema_obj();
     if (!item ||
-        add_prop(item, "speaker",
-                 json_pack("{s:s, s:[sss]}", "type", "string", "enum", SC_AGENT, SC_CUSTOMER,
-                           SC_MIXED)) ||
-        add_prop(item, "start",
-                 json_pack("{s:s, s:i, s:s}", "type", "number", "minimum", 0, "description",
-                           "seconds from the call's start")) ||
-        add_prop(item, "end", json_pack("{s:s, s:i}", "type", "number", "minimum", 0)) ||
-        add_prop(item, "quote",
-                 json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength", 300, "description",
-                           "words copied verbatim from that line"))) {
+        sc_schema_prop(item, "speaker",
+                       json_pack("{s:s, s:[sss]}", "type", "string", "enum", SC_AGENT, SC_CUSTOMER,
+                                 SC_MIXED)) ||
+        sc_schema_prop(item, "start",
+                       json_pack("{s:s, s:i, s:s}", "type", "number", "minimum", 0, "description",
+                                 "seconds from the call's start")) ||
+        sc_schema_prop(item, "end", json_pack("{s:s, s:i}", "type", "number", "minimum", 0)) ||
+        sc_schema_prop(item, "quote",
+                       json_pack("{s:s, s:i, s:s}", "type", "string", "maxLength", 300,
+                                 "description", "words copied verbatim from that line"))) {
         json_decref(item);
         return NULL;
     }
@@ -199,9 +199,10 @@ static json_t *distinct(const json_t *list, const char *key)
     return out;
 }
 
-static json_t *answer_schema(const sc_card *c, const json_t *topic_list, char *err, size_t errsz)
+static json_t *answer_schema(const sc_card *c, const sc_text *words, const json_t *topic_list,
+                             char *err, size_t errsz)
 {
-    json_t *root = obj_schema(), *cats = obj_schema();
+    json_t *root = sc_schema_obj(), *cats = sc_schema_obj();
     if (!root || !cats) {
         json_decref(root);
         json_decref(cats);
@@ -220,44 +221,45 @@ static json_t *answer_schema(const sc_card *c, const json_t *topic_list, char *e
                     k->lo, k->hi);
             return NULL;
         }
-        json_t *cat = obj_schema();
+        json_t *cat = sc_schema_obj();
         char d[160];
         snprintf(d, sizeof(d), "%s: a whole number from %ld to %ld", k->name, lo_of(k), hi_of(k));
         rc = !cat ||
-                     add_prop(cat, "score",
-                              json_pack("{s:s, s:i, s:i, s:s}", "type", "integer", "minimum",
-                                        (int)lo_of(k), "maximum", (int)hi_of(k), "description",
-                                        d)) ||
-                     add_prop(cat, "reason",
-                              json_pack("{s:s, s:i}", "type", "string", "maxLength", 300)) ||
-                     add_prop(cat, "evidence", evidence_schema()) || add_prop(cats, k->key, cat)
+                     sc_schema_prop(cat, "score",
+                                    json_pack("{s:s, s:i, s:i, s:s}", "type", "integer", "minimum",
+                                              (int)lo_of(k), "maximum", (int)hi_of(k),
+                                              "description", d)) ||
+                     sc_schema_prop(cat, "reason",
+                                    json_pack("{s:s, s:i}", "type", "string", "maxLength", 300)) ||
+                     sc_schema_prop(cat, "evidence", evidence_schema()) ||
+                     sc_schema_prop(cats, k->key, cat)
                  ? -1
                  : 0;
     }
     if (rc == 0)
-        rc = add_prop(root, "categories", cats) ||
-                     add_prop(root, "summary",
-                              json_pack("{s:s, s:i}", "type", "string", "maxLength", 1000)) ||
-                     add_prop(root, "strengths", string_list(5, 200)) ||
-                     add_prop(root, "improvements", string_list(5, 200))
+        rc = sc_schema_prop(root, "categories", cats) ||
+                     sc_schema_prop(root, "summary", sc_summary_schema()) ||
+                     sc_schema_prop(root, "sentiment", sc_sentiment_schema(words)) ||
+                     sc_schema_prop(root, "strengths", string_list(5, 200)) ||
+                     sc_schema_prop(root, "improvements", string_list(5, 200))
                  ? -1
                  : 0;
     else
         json_decref(cats);
     if (rc == 0 && topic_list) {
-        json_t *t = obj_schema();
+        json_t *t = sc_schema_obj();
         rc = !t ||
-                     add_prop(t, "class",
-                              json_pack("{s:s, s:o}", "type", "string", "enum",
-                                        distinct(topic_list, "class"))) ||
-                     add_prop(t, "subclass",
-                              json_pack("{s:s, s:o}", "type", "string", "enum",
-                                        distinct(topic_list, "subclass"))) ||
-                     add_prop(t, "confidence",
-                              json_pack("{s:s, s:i, s:i}", "type", "number", "minimum", 0,
-                                        "maximum", 1)) ||
-                     add_prop(t, "phrases", string_list(SC_MAX_TOPIC_PHRASES, 200)) ||
-                     add_prop(root, "topic", t)
+                     sc_schema_prop(t, "class",
+                                    json_pack("{s:s, s:o}", "type", "string", "enum",
+                                              distinct(topic_list, "class"))) ||
+                     sc_schema_prop(t, "subclass",
+                                    json_pack("{s:s, s:o}", "type", "string", "enum",
+                                              distinct(topic_list, "subclass"))) ||
+                     sc_schema_prop(t, "confidence",
+                                    json_pack("{s:s, s:i, s:i}", "type", "number", "minimum", 0,
+                                              "maximum", 1)) ||
+                     sc_schema_prop(t, "phrases", string_list(SC_MAX_TOPIC_PHRASES, 200)) ||
+                     sc_schema_prop(root, "topic", t)
                  ? -1
                  : 0;
     }
@@ -308,11 +310,9 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
                         const sc_topics *topics, sc_llm_prompt *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
-    int n_llm = 0;
+    int n_llm = 0; /* the summary and the sentiment are always asked: never nothing to ask */
     for (int i = 0; i < c->n; i++)
         n_llm += c->cats[i].method == SC_LLM;
-    if (!n_llm && !topics)
-        return 1;
     char nonce[17];
     if (nonce_hex(nonce) != 0)
         return sc_fail(err, errsz, "no random bytes for the data block's delimiter");
@@ -363,9 +363,11 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
                   "that line's speaker and its start and end seconds. Quote only words "
                   "that are in the transcript; a quote that is not there is discarded.\n",
                   MAX_QUOTES);
-    if (rc == 0)
-        sb_printf(&sys, "Also give a short summary of the call, up to 5 strengths and up to 5 "
-                        "improvements for the agent.\n");
+    if (rc == 0) {
+        sb_printf(&sys, "Give up to 5 strengths and up to 5 improvements for the agent.\n");
+        sb_add(&sys, sc_summary_ask, strlen(sc_summary_ask));
+        sb_add(&sys, sc_sentiment_ask, strlen(sc_sentiment_ask));
+    }
     if (rc == 0 && topics)
         sb_printf(&sys,
                   "Classify the call's topic: one of the class and subclass pairs listed "
@@ -403,7 +405,7 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
         sb_printf(&usr, "</transcript-%s>\n", nonce);
     }
     free(fig);
-    json_t *schema = rc == 0 ? answer_schema(c, topic_list, err, errsz) : NULL;
+    json_t *schema = rc == 0 ? answer_schema(c, t, topic_list, err, errsz) : NULL;
     json_decref(topic_list);
     if (rc == 0 && !schema)
         rc = -1;
@@ -563,15 +565,22 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
                 p->dropped++;
         }
     }
-    /* summary, strengths, improvements, topic */
-    char *summary = NULL, *strengths[5] = {0}, *improvements[5] = {0};
+    /* summary and sentiment (each checked on its own), strengths, improvements, topic */
+    char *strengths[5] = {0}, *improvements[5] = {0};
     int ns = 0, ni = 0;
+    sc_summary summary;
+    sc_sentiment sent;
+    sc_sent_checks checks;
+    memset(&summary, 0, sizeof(summary));
+    memset(&sent, 0, sizeof(sent));
+    memset(&checks, 0, sizeof(checks));
     sc_topic topic;
     memset(&topic, 0, sizeof(topic));
     bool new_topic = false;
     if (rc == 0) {
-        const char *s = json_string_value(json_object_get(a, "summary"));
-        if ((s && !(summary = strdup(s))) ||
+        if (sc_summary_from_answer(t, json_object_get(a, "summary"), model, &summary) != 0 ||
+            sc_sentiment_from_answer(t, json_object_get(a, "sentiment"), model, &sent, &checks) !=
+                0 ||
             strings_of(json_object_get(a, "strengths"), strengths, 5, &ns) != 0 ||
             strings_of(json_object_get(a, "improvements"), improvements, 5, &ni) != 0)
             rc = sc_fail(err, errsz, "out of memory");
@@ -607,7 +616,9 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
     json_decref(a);
     if (rc != 0) {
         pending_free(pend, np);
-        free(summary);
+        sc_summary_free(&summary);
+        sc_sentiment_free(&sent);
+        sc_sent_checks_free(&checks);
         for (int i = 0; i < ns; i++)
             free(strengths[i]);
         for (int i = 0; i < ni; i++)
@@ -636,8 +647,12 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         r->quotes_dropped = pend[i].dropped;
         r->no_evidence = pend[i].n_quotes == 0;
     }
-    free(call->summary);
+    sc_summary_free(&call->summary);
     call->summary = summary;
+    sc_sentiment_free(&call->sentiment_llm);
+    call->sentiment_llm = sent;
+    sc_sent_checks_free(&call->sentiment_checks);
+    call->sentiment_checks = checks;
     for (int i = 0; i < call->n_strengths; i++)
         free(call->strengths[i]);
     for (int i = 0; i < call->n_improvements; i++)

@@ -26,7 +26,10 @@ void sc_call_free(sc_call *c)
         return;
     for (int i = 0; i < c->n; i++)
         cat_result_free(&c->cats[i]);
-    free(c->summary);
+    sc_summary_free(&c->summary);
+    sc_sentiment_free(&c->sentiment_llm);
+    sc_sent_checks_free(&c->sentiment_checks);
+    sc_sentiment_free(&c->sentiment);
     for (int i = 0; i < c->n_strengths; i++)
         free(c->strengths[i]);
     for (int i = 0; i < c->n_improvements; i++)
@@ -177,7 +180,7 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call)
     } else {
         json_object_set_new(o, "topic", json_null());
     }
-    json_object_set_new(o, "summary", str_or_null(call->summary));
+    json_object_set_new(o, "summary", sc_summary_json(&call->summary));
     json_t *st = json_array(), *im = json_array();
     for (int i = 0; i < call->n_strengths; i++)
         json_array_append_new(st, json_string(call->strengths[i]));
@@ -185,6 +188,8 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call)
         json_array_append_new(im, json_string(call->improvements[i]));
     json_object_set_new(o, "strengths", st);
     json_object_set_new(o, "improvements", im);
+    json_object_set_new(o, "sentiment", sc_sentiment_json(&call->sentiment));
+    json_object_set_new(o, "sentiment_llm", sc_sent_checks_json(&call->sentiment_checks));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(o);
     return s;

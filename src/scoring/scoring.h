@@ -161,6 +161,105 @@ typedef struct sc_topic {
     int n_phrases;
 } sc_topic;
 
+/* ---- the call's summary (sc_summary.c) -------------------------------------------------------
+ * With an LLM: 2-4 sentences, the reason for the call and its outcome, the reason and the
+ * outcome each backed by quotes checked like the scorecard's evidence; an answer that fails any
+ * check is refused whole (never kept), with why. Without one, or after a refusal: the
+ * deterministic assessment of the report (sc_assess_report), labelled as such. */
+
+#define SC_SUMMARY_MIN_SENTENCES 2
+#define SC_SUMMARY_MAX_SENTENCES 4
+#define SC_SUMMARY_MAX_QUOTES 6
+
+typedef enum sc_summary_source {
+    SC_SUMMARY_NONE = 0,
+    SC_SUMMARY_LLM,
+    SC_SUMMARY_RULES
+} sc_summary_source;
+
+typedef struct sc_summary {
+    sc_summary_source source; /* NONE: no summary (no LLM's that passed, and no report) */
+    char model[128];          /* the LLM's model (source LLM) */
+    char *text;               /* malloc'd; NULL with source NONE */
+    char *reason;             /* the reason for the call (LLM), else NULL */
+    char outcome[16];         /* resolved, follow_up, transferred, unresolved (LLM), else "" */
+    sc_quote *quotes;         /* the LLM's quotes, checked */
+    bool *backs_outcome;      /* per quote: backs the outcome (else the reason) */
+    size_t n_quotes;
+    char refused[400]; /* why the LLM's summary is not the one given, "" when it is or none asked */
+} sc_summary;
+
+void sc_summary_free(sc_summary *s);
+/* The number of sentences of text, by the rule of docs/llm.md: a sentence ends at '.', '!' or
+ * '?' (a run of them, then any closing quote or bracket) followed by white space or the end; a
+ * '.' between two digits or after a listed abbreviation (Mr, Mrs, Ms, Dr, St, Jr, Sr, vs, e.g,
+ * i.e, a.m, p.m, No before a digit) ends nothing; words after the last end make one more. */
+int sc_sentences(const char *text);
+/* Is outcome one of the four? */
+bool sc_summary_outcome_ok(const char *outcome);
+/* The deterministic summary when s holds no LLM summary: the assessment of the report by rules
+ * (sc_assess_report's text), source RULES; s->refused is kept. No report: s stays NONE. 0, or -1
+ * with err (the report could not be assessed: s stays NONE). */
+int sc_summary_rules(const char *report_json, sc_summary *s, char *err, size_t errsz);
+
+/* ---- the sentiment trend (sc_sentiment_llm.c: the LLM's figures, checked) ------------------
+ * Per speaker, per quarter of the call (the duration split in 4 by time; an utterance counts in
+ * the quarter holding its midpoint), on -5..+5. The LLM gives each figure with a quote of that
+ * speaker in that quarter; a figure out of range, or whose quote is not that speaker's words in
+ * that quarter, is dropped with why (the quarter is then null, never 0). The lexicon fills the
+ * same shape with source "vader". */
+
+#define SC_SENT_MIN (-5.0)
+#define SC_SENT_MAX 5.0
+#define SC_SENT_SPEAKERS 4
+
+typedef struct sc_sent_quote {
+    int quarter; /* 1-4; 0: none */
+    double start, end;
+    char *quote; /* malloc'd */
+} sc_sent_quote;
+
+typedef struct sc_sent_speaker {
+    char speaker[10];
+    bool known[4];
+    double q[4];
+    sc_sent_quote quotes[4]; /* one per quarter at most, by quarter */
+} sc_sent_speaker;
+
+typedef struct sc_sent_drop {
+    char speaker[10];
+    int quarter; /* as given (may be out of 1-4) */
+    bool has_figure;
+    double figure; /* as given */
+    char *quote;   /* as given (malloc'd), NULL when none */
+    char why[200];
+} sc_sent_drop;
+
+typedef struct sc_sentiment {
+    bool present;    /* false: no figures from this source */
+    char source[16]; /* "llm", "vader" */
+    char model[128]; /* the LLM's model, "" for a lexicon */
+    sc_sent_speaker sp[SC_SENT_SPEAKERS];
+    int n;
+    int n_figures;
+} sc_sentiment;
+
+/* What became of the LLM's sentiment: asked, the figures dropped and why, used or not. */
+typedef struct sc_sent_checks {
+    bool asked;
+    char model[128];
+    sc_sent_drop *dropped;
+    size_t n_dropped;
+    bool used;     /* its figures are the ones shown */
+    char why[400]; /* why they are not ("" when used) */
+} sc_sent_checks;
+
+void sc_sentiment_free(sc_sentiment *s);
+void sc_sent_checks_free(sc_sent_checks *c);
+/* The quarter (1-4) of an utterance from start to end in a call of duration s; 0 when the
+ * duration is not > 0. */
+int sc_quarter_of(double start, double end, double duration);
+
 typedef struct sc_call {
     sc_cat_result cats[SC_MAX_CATEGORIES]; /* in the card's order */
     int n;
@@ -168,7 +267,10 @@ typedef struct sc_call {
     char card_hash[65];     /* the scorecard's SHA-256 */
     char provider_hash[65]; /* SHA-256 of the LLM configuration used ("" without one) */
     char llm_provider[32], llm_model[128]; /* "" when no LLM answered */
-    char *summary;                         /* NULL when none */
+    sc_summary summary;                    /* the LLM's checked summary, or the rules' */
+    sc_sentiment sentiment_llm;            /* the LLM's figures that passed the checks */
+    sc_sent_checks sentiment_checks;       /* what became of the LLM's sentiment */
+    sc_sentiment sentiment;                /* the figures shown (qa_sentiment_choose) */
     char *strengths[5], *improvements[5];
     int n_strengths, n_improvements;
     sc_topic topic;
@@ -216,8 +318,8 @@ typedef struct sc_llm_prompt {
     char *schema; /* the JSON schema the answer must follow (JSON text) */
 } sc_llm_prompt;
 
-/* The request for the card's `llm` categories (and the topic, when topics is not NULL). 0, 1
- * (the card has no llm category and no topics: nothing to ask), -1 with err. */
+/* The request for the card's `llm` categories (and the topic, when topics is not NULL), the
+ * call's summary and its sentiment trend (asked on every card). 0, or -1 with err. */
 int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_json,
                         const sc_topics *topics, sc_llm_prompt *out, char *err, size_t errsz);
 void sc_llm_prompt_free(sc_llm_prompt *p);
@@ -225,8 +327,11 @@ void sc_llm_prompt_free(sc_llm_prompt *p);
 /* The answer (JSON text already checked against the prompt's schema) into call: each llm
  * category's score, reason and quotes, each quote checked verbatim against t (not found:
  * dropped and counted; a score left with none is marked no_evidence); a score out of the
- * category's scale refuses the answer (-1 with err, call unchanged); summary, strengths,
- * improvements; the topic when asked. engine = provider. 0 or -1 with err. */
+ * category's scale refuses the answer (-1 with err, call unchanged); strengths, improvements;
+ * the topic when asked. The summary and the sentiment are checked on their own: a summary that
+ * fails a check is refused (call->summary.refused says why, nothing of it kept), a sentiment
+ * figure that fails one is dropped (call->sentiment_checks). engine = provider. 0 or -1 with
+ * err. */
 int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, const char *answer,
                  const char *provider, const char *model, sc_call *call, char *err, size_t errsz);
 
@@ -236,7 +341,10 @@ void sc_finish(const sc_card *c, sc_call *call);
 /* The result as JSON (malloc'd, NULL when out of memory): total_score, partial_score,
  * coverage, flagged, flag_reason, scorecard (name, hash), categories keyed by key (score,
  * method, engine, reason, evidence: quotes or metrics, quotes_dropped, no_evidence), topic,
- * summary, strengths, improvements, llm_provider, llm_model. A score not judged is null. */
+ * summary {source, model, text, reason, outcome, quotes, refused} (null: none), strengths,
+ * improvements, llm_provider, llm_model, sentiment (the shape of docs/report.md, null: none)
+ * and sentiment_llm (null when the LLM was not asked: {model, used, why, dropped}). A score not
+ * judged is null. */
 char *sc_call_to_json(const sc_card *c, const sc_call *call);
 
 /* ---- the thresholds a call is judged by, and its problem badges (sc_assess.c) --------------- */

@@ -68,6 +68,10 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
         json_decref(o);
         return svc_qa_store_failed(r);
     }
+    /* the call's sentiment trend, as the scoring stored it (the LLM's or the lexicon's, named in
+     * it), for the timeline's lane: null when there is none */
+    json_t *sent = json_object_get(detail, "sentiment");
+    json_object_set_new(o, "sentiment", json_is_object(sent) ? json_incref(sent) : json_null());
     json_object_set_new(o, "score_detail", detail ? detail : json_null());
     json_object_set_new(o, "overrides", ov);
     /* the recordings GET /api/qa/call/{id}/audio can serve (svc_audio.c) */

@@ -719,9 +719,34 @@ static char *strip_detail(const char *detail, bool quotes, bool llm, int *nq, in
         *nq += (int)json_array_size(ph);
         json_array_clear(ph);
     }
+    /* the summary's and the sentiment's quotes, and the quotes of the LLM's dropped figures */
+    json_t *sq = json_object_get(json_object_get(o, "summary"), "quotes");
+    if (quotes && json_is_array(sq) && json_array_size(sq) > 0) {
+        *nq += (int)json_array_size(sq);
+        json_array_clear(sq);
+    }
+    size_t k;
+    json_t *e;
+    json_array_foreach(json_object_get(json_object_get(o, "sentiment"), "speakers"), k, e)
+    {
+        json_t *q = json_object_get(e, "quotes");
+        if (quotes && json_is_array(q) && json_array_size(q) > 0) {
+            *nq += (int)json_array_size(q);
+            json_array_clear(q);
+        }
+    }
+    json_array_foreach(json_object_get(json_object_get(o, "sentiment_llm"), "dropped"), k, e)
+    {
+        if (quotes && json_is_string(json_object_get(e, "quote"))) {
+            json_object_set_new(e, "quote", json_null());
+            (*nq)++;
+        }
+    }
     if (llm) {
-        if (json_is_string(json_object_get(o, "summary"))) {
-            json_object_set_new(o, "summary", json_null());
+        const json_t *sm = json_object_get(o, "summary");
+        const char *src = json_string_value(json_object_get(sm, "source"));
+        if (json_is_string(sm) || (src && !strcmp(src, "llm"))) {
+            json_object_set_new(o, "summary", json_null()); /* the LLM's words */
             (*nl)++;
         }
         static const char *const lists[] = {"strengths", "improvements"};

@@ -6,8 +6,12 @@
  * as JSON, and a classified call's topic is one of the file's with a confidence in 0-1 and its
  * phrases verbatim in the call's text; a refused report says why and gives nothing; an
  * accepted one gives a verdict with 2-3 bullets and a findings array of {code, message,
- * values}; the prompt's data block is closed once, at its end. The first byte picks the
- * parser; the rest is its input.
+ * values}; the prompt's data block is closed once, at its end. And an LLM's answer taken in
+ * (sc_llm_apply on a card without llm categories): its summary is either kept, with 2-4
+ * sentences, one of the four outcomes, a reason, and quotes that are the call's words backing
+ * both the reason and the outcome, or refused whole with why; its sentiment keeps only figures
+ * in -5..+5, each with a quote of that speaker in that quarter, nothing else. The first byte
+ * picks the parser (0 topics, 1 report, 2 prompt, 3 answer); the rest is its input.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -78,6 +82,80 @@ done:
     sc_topics_free(t);
 }
 
+static const char k_card[] =
+    "{\"categories\": [{\"key\": \"a\", \"weight\": 1, \"method\": \"rules\", \"spec\": "
+    "{\"checks\": [{\"key\": \"x\", \"phrases\": [\"hello\"]}], \"levels\": [{\"score\": 5, "
+    "\"all\": [\"x\"]}]}}]}";
+
+static void answer(const char *s)
+{
+    sc_card card;
+    char err[300];
+    if (sc_card_load(k_card, strlen(k_card), &card, err, sizeof(err)) != 0)
+        __builtin_trap();
+    sc_text text;
+    memset(&text, 0, sizeof(text));
+    text.duration = 4;
+    text.separated = true;
+    sc_call call;
+    memset(&call, 0, sizeof(call));
+    text.u = calloc(3, sizeof(*text.u));
+    if (!text.u)
+        goto done;
+    for (size_t i = 0; i < 3; i++) { /* one line a quarter, the 4th empty */
+        strcpy(text.u[i].speaker, k_call[i][0]);
+        text.u[i].start = (double)i, text.u[i].end = (double)i + 1;
+        text.u[i].text = strdup(k_call[i][1]);
+        text.u[i].norm = tx_normalize(k_call[i][1]);
+        text.n++;
+        if (!text.u[i].text || !text.u[i].norm)
+            goto done;
+    }
+    if (sc_llm_apply(&card, &text, NULL, s, "p", "m", &call, err, sizeof(err)) != 0)
+        goto done;
+    const sc_summary *m = &call.summary;
+    if (m->source == SC_SUMMARY_LLM) {
+        int n = sc_sentences(m->text);
+        bool backs[2] = {false, false};
+        for (size_t i = 0; i < m->n_quotes; i++) {
+            backs[m->backs_outcome[i]] = true;
+            if (sc_quote_check(&text, m->quotes[i].speaker, m->quotes[i].start, m->quotes[i].end,
+                               m->quotes[i].quote, 0, NULL) != 0)
+                __builtin_trap();
+        }
+        if (n < 2 || n > 4 || !sc_summary_outcome_ok(m->outcome) || !m->reason || !backs[0] ||
+            !backs[1] || m->refused[0])
+            __builtin_trap();
+    } else if (m->source != SC_SUMMARY_NONE || !m->refused[0] || m->text || m->n_quotes) {
+        __builtin_trap();
+    }
+    const sc_sentiment *se = &call.sentiment_llm;
+    int figures = 0;
+    for (int i = 0; i < se->n; i++)
+        for (int q = 0; q < 4; q++) {
+            const sc_sent_speaker *sp = &se->sp[i];
+            if (!sp->known[q])
+                continue;
+            figures++;
+            const sc_sent_quote *x = &sp->quotes[q];
+            if (!(sp->q[q] >= SC_SENT_MIN && sp->q[q] <= SC_SENT_MAX) || x->quarter != q + 1 ||
+                sc_quarter_of(x->start, x->end, text.duration) != q + 1 ||
+                sc_quote_check(&text, sp->speaker, x->start, x->end, x->quote, 0, NULL) != 0)
+                __builtin_trap();
+        }
+    if (figures != se->n_figures || se->present != (figures > 0) ||
+        (!se->present && !call.sentiment_checks.why[0]))
+        __builtin_trap();
+    char *js = sc_call_to_json(&card, &call);
+    if (!js)
+        __builtin_trap();
+    free(js);
+done:
+    sc_call_free(&call);
+    sc_text_free(&text);
+    sc_card_free(&card);
+}
+
 static void report(const char *s)
 {
     char *text = NULL, *fj = NULL, err[300];
@@ -128,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    int sel = data[0] % 3;
+    int sel = data[0] % 4;
     const char *body = (const char *)data + 1;
     size_t n = size - 1;
     if (sel == 0) {
@@ -142,8 +220,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[n] = 0;
     if (sel == 1)
         report(s);
-    else
+    else if (sel == 2)
         prompt(s);
+    else
+        answer(s);
     free(s);
     return 0;
 }

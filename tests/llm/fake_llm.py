@@ -58,6 +58,20 @@ requests take its list's kinds in order ("*" for a provider without a list); pas
   schema_invalid JSON without the schema's required properties ({"summary": "x"}).
   out_of_range   a valid answer whose scores are the scale's highest + 2.
   bad_quotes     a valid answer whose quotes were never said.
+  A scoring answer's `summary` and `sentiment` (when the schema asks them) are made from the
+  transcript: 2 sentences, outcome resolved, the reason backed by the customer's first words and
+  the outcome by the agent's last; per speaker, per quarter (the figures' duration, else the
+  last line's end, in 4; a line in the quarter of its midpoint) the first 3 words of their
+  first line there, the agent +2, the customer +1 then -3. These kinds spoil one thing:
+  summary_bad_quote    the reason's quote never said
+  summary_sentences    5 sentences
+  summary_outcome      the outcome "escalated"
+  summary_unbacked     no quote backs the outcome
+  sentiment_bad_quote  the customer's first figure quotes words never said
+  sentiment_speaker    the customer's first figure quotes the agent's words
+  sentiment_quarter    the customer's first figure names the next quarter
+  sentiment_range      the agent's first figure 7, the customer's first -6
+  sentiment_none       every figure 9
   facts          (POST /investigate) a sentence citing the first finding's code and the first
                  dialog's final status of the facts JSON in the first user turn.
   invented       the same with a figure the facts do not hold (37.25 %).
@@ -95,7 +109,11 @@ NONCE = re.compile(r"<transcript-([0-9a-f]{16})>")
 USAGE_IN, USAGE_OUT = 1000, 200
 KINDS = ("valid", "429", "500", "timeout", "refusal", "truncated", "malformed", "schema_invalid",
          "facts", "invented",
-         "out_of_range", "bad_quotes", "tool_call", "html")
+         "out_of_range", "bad_quotes", "tool_call", "html") + \
+    ("summary_bad_quote", "summary_sentences", "summary_outcome", "summary_unbacked",
+     "sentiment_bad_quote", "sentiment_speaker", "sentiment_quarter", "sentiment_range",
+     "sentiment_none")
+SUMMARY_KINDS = tuple(k for k in KINDS if k.startswith(("summary_", "sentiment_")))
 
 
 def inert(text):
@@ -199,6 +217,90 @@ def first_agent(transcript):
     return None
 
 
+DURATION = [None]  # the call's duration the answer is made for (the figures' block, else the
+                   # last line's end): set by answer_text before make()
+
+
+def quarter(u, duration):
+    """the quarter of a line, as callqa counts it: the one holding its midpoint"""
+    q = int((u["start"] + u["end"]) / 2 * 4 // duration) + 1
+    return min(4, max(1, q))
+
+
+def words3(u):
+    return " ".join(u["text"].split()[:3])
+
+
+def make_summary(tr, mode):
+    """a summary as a careful model would write it: 2 sentences, the reason backed by the
+    customer's first words, the outcome by the agent's last; mode spoils one thing"""
+    tr = tr or []
+    cust = [u for u in tr if u["speaker"] == "customer" and len(u["text"].split()) >= 3]
+    agent = [u for u in tr if u["speaker"] == "agent" and len(u["text"].split()) >= 3]
+    quotes = []
+    if cust:
+        quotes.append({"speaker": "customer", "start": cust[0]["start"], "end": cust[0]["end"],
+                       "quote": words3(cust[0]), "backs": "reason"})
+    if agent:
+        quotes.append({"speaker": "agent", "start": agent[-1]["start"], "end": agent[-1]["end"],
+                       "quote": words3(agent[-1]), "backs": "outcome"})
+    text = ("The customer called about a lost debit card. "
+            "The agent replaced the card and the call ended politely.")
+    outcome = "resolved"
+    if mode == "summary_bad_quote" and quotes:
+        quotes[0]["quote"] = "my account was hacked"
+    elif mode == "summary_sentences":
+        text = ("The customer called. They had lost a card. The agent checked who they were. "
+                "A new card was ordered. The call ended.")
+    elif mode == "summary_outcome":
+        outcome = "escalated"
+    elif mode == "summary_unbacked":
+        quotes = [q for q in quotes if q["backs"] == "reason"]
+    return {"text": text, "reason": "a lost debit card", "outcome": outcome, "quotes": quotes}
+
+
+def make_sentiment(tr, mode, names):
+    """per speaker, per quarter where they speak: a figure and the first 3 words of their first
+    line there (the agent +2 throughout; the customer +1 first, then -3); mode spoils the
+    customer's first figure (or the agent's, for the range)"""
+    tr = tr or []
+    d = DURATION[0] or max([u["end"] for u in tr] or [1.0])
+    out = []
+    for name in names:
+        seen, figs = set(), []
+        for u in tr:
+            if u["speaker"] != name or not u["text"].split():
+                continue
+            q = quarter(u, d)
+            if q in seen:
+                continue
+            seen.add(q)
+            v = 2 if name != "customer" else (1 if not figs else -3)
+            figs.append({"quarter": q, "value": v, "quote": words3(u), "start": u["start"],
+                         "end": u["end"]})
+        if figs:
+            out.append({"speaker": name, "quarters": figs})
+    cust = next((e["quarters"] for e in out if e["speaker"] == "customer"), [])
+    agent = next((e["quarters"] for e in out if e["speaker"] == "agent"), [])
+    if mode == "sentiment_bad_quote" and cust:
+        cust[0]["quote"] = "this is an outrage"
+    elif mode == "sentiment_speaker" and cust and agent:
+        a = next((u for u in tr if u["speaker"] == "agent"), None)
+        cust[0].update({"quote": words3(a), "start": a["start"], "end": a["end"]})
+    elif mode == "sentiment_quarter" and cust:
+        cust[0]["quarter"] = cust[0]["quarter"] + 1 if cust[0]["quarter"] < 4 else 3
+    elif mode == "sentiment_range":
+        if agent:
+            agent[0]["value"] = 7
+        if cust:
+            cust[0]["value"] = -6
+    elif mode == "sentiment_none":
+        for e in out:
+            for f in e["quarters"]:
+                f["value"] = 9
+    return {"speakers": out}
+
+
 def make(s, tr, mode, key=""):
     """an instance of schema s; mode: valid, out_of_range, bad_quotes"""
     t = s.get("type")
@@ -214,6 +316,11 @@ def make(s, tr, mode, key=""):
                         "quote": "we never say these words"}
             return {"speaker": "agent", "start": u["start"], "end": u["end"],
                     "quote": " ".join(u["text"].split()[:3])}
+        if key == "summary" and set(props) >= {"text", "reason", "outcome", "quotes"}:
+            return make_summary(tr, mode)
+        if key == "sentiment" and set(props) == {"speakers"}:
+            names = props["speakers"]["items"]["properties"]["speaker"].get("enum", [])
+            return make_sentiment(tr, mode, names)
         return {k: make(p, tr, mode, k) for k, p in props.items()}
     if t == "array":
         n = 1 if s.get("maxItems", 1) >= 1 else 0
@@ -496,6 +603,17 @@ def facts_answer(kind, texts):
             % (d.get("final_status"), f.get("code")))
 
 
+def figures_duration(texts):
+    """the call's duration from the figures' block of the first user turn (None: not there)"""
+    u = texts[0] if texts else ""
+    m = re.search(r"<figures-([0-9a-f]{16})>\n(.*?)\n</figures-\1>", u, re.S)
+    try:
+        d = json.loads(m.group(2)).get("duration") if m else None
+    except ValueError:
+        return None
+    return d if isinstance(d, (int, float)) and d > 0 else None
+
+
 def answer_text(kind, schema, tr, texts=()):
     if kind == "malformed":
         return "{not json"
@@ -505,7 +623,8 @@ def answer_text(kind, schema, tr, texts=()):
         return facts_answer(kind, texts)
     if schema is None:
         return "plain answer"
-    mode = kind if kind in ("out_of_range", "bad_quotes") else "valid"
+    mode = kind if kind in ("out_of_range", "bad_quotes") + SUMMARY_KINDS else "valid"
+    DURATION[0] = figures_duration(texts)
     text = json.dumps(make(schema, tr, mode))
     return text[: len(text) // 2] if kind == "truncated" else text
 

@@ -5,9 +5,11 @@
 #     answer's quotes checked (the fake quotes the transcript's first agent words); the LLM's
 #     attempts stored with their tokens; the provider's configuration hash kept with the score;
 #     the fake's own checks of each request (schema, model, key, the transcript inside its data
-#     block) clean;
+#     block) clean; the summary and the sentiment the LLM's, checked, and served by
+#     GET /api/qa/call/{id} (score_detail, and sentiment for the timeline's lane);
 #   - a provider failing (HTTP 500 on every attempt): the job still complete, its llm categories
-#     "not scored: LLM failed: ...", a partial score, the failed attempts stored;
+#     "not scored: LLM failed: ...", a partial score, the failed attempts stored, the summary
+#     the deterministic assessment with the failure as why, no sentiment;
 #   - a daily token cap already reached: nothing sent, "not scored: llm_cap: ...".
 #   usage: test_worker_llm.sh BUILD/callqa SHARED_DIR
 set -u
@@ -110,6 +112,39 @@ for k in ("needs", "product", "resolution"):
     assert any("quote" in e for e in c["evidence"]) and not c.get("no_evidence"), c
 assert d["not_scored"] == [], d["not_scored"]
 ' "$T/ok.json"
+check "with an LLM: the summary the LLM's, checked (2 sentences, outcome, quotes of the call)" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["summary"]
+assert s["source"] == "llm" and s["model"] == "fake-model" and s["refused"] is None, s
+assert s["outcome"] == "resolved" and s["reason"] and len(s["quotes"]) == 2, s
+assert {q["backs"] for q in s["quotes"]} == {"reason", "outcome"}, s
+' "$T/ok.json"
+check "with an LLM: the store's summary column holds the LLM's checked text" [ "$(sq "$DB" "SELECT summary FROM scores")" = "The customer called about a lost debit card. The agent replaced the card and the call ended politely." ]
+check "with an LLM: the sentiment per speaker per quarter from the LLM, each figure quoted" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["sentiment"]
+assert s["scale"] == [-5, 5] and s["source"] == {"name": "llm", "model": "fake-model"}, s
+assert d["sentiment_llm"]["used"] is True and d["sentiment_llm"]["dropped"] == [], d["sentiment_llm"]
+assert s["speakers"], s
+for e in s["speakers"]:
+    assert e["source"] == "llm" and len(e["quarters"]) == 4, e
+    known = [i + 1 for i, v in enumerate(e["quarters"]) if v is not None]
+    assert known and sorted(q["quarter"] for q in e["quotes"]) == known, e
+    vals = [v for v in e["quarters"] if v is not None]  # the fake: agent +2, customer +1 then -3
+    assert vals == ([2] * len(vals) if e["speaker"] != "customer" else [1] + [-3] * (len(vals) - 1)), e
+' "$T/ok.json"
+serve_start "$DB"
+curl -s "$U/api/qa/call/ok1" > "$T/ok-call.json"
+serve_stop
+check "with an LLM: GET /api/qa/call/{id} serves the summary in score_detail and the sentiment for the lane" python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+d = c["score_detail"]
+assert d["summary"]["source"] == "llm" and c["summary"] == d["summary"]["text"], (c["summary"], d["summary"])
+assert c["sentiment"] == d["sentiment"] and c["sentiment"]["source"]["name"] == "llm", c["sentiment"]
+' "$T/ok-call.json"
 check "with an LLM: the fake found the request well formed (schema, key, model)" python3 -c '
 import json, sys
 rq = [json.loads(l) for l in open(sys.argv[1])]
@@ -132,6 +167,24 @@ d = json.load(open(sys.argv[1]))
 r = d["categories"]["needs"]["reason"]
 assert r.startswith("not scored: LLM failed:"), r
 ' "$T/fail.json"
+check "a failing LLM: the summary is the deterministic assessment, with the failure as why" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["summary"]
+assert s["source"] == "deterministic" and s["text"] and s["model"] is None, s
+assert s["refused"].startswith("LLM failed:"), s
+assert d["sentiment"] is None and d["sentiment_llm"]["used"] is False, d["sentiment_llm"]
+' "$T/fail.json"
+check "a failing LLM: the store's summary column stays empty (no LLM summary)" [ "$(sq "$DB" "SELECT COUNT(*) FROM scores WHERE summary IS NULL")" = 1 ]
+serve_start "$DB"
+curl -s "$U/api/qa/call/fail1" > "$T/fail-call.json"
+serve_stop
+check "a failing LLM: the call served with no sentiment (null, not zeros) and no summary column" python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["sentiment"] is None and c["summary"] is None, (c["sentiment"], c["summary"])
+assert c["score_detail"]["summary"]["source"] == "deterministic", c["score_detail"]["summary"]
+' "$T/fail-call.json"
 check "a failing LLM: the failed attempts stored (1 + 1 retry)" [ "$(sq "$DB" "SELECT COUNT(*) FROM llm_calls WHERE outcome != 'ok'")" = 2 ]
 
 # ---- a daily cap already reached ------------------------------------------------------------

@@ -139,9 +139,36 @@ static char *detail_json(const fx *f, bool quotes, bool llm)
     json_object_set_new(o, "topic",
                         json_pack("{s:s,s:s,s:f,s:s,s:o}", "class", "billing", "subclass", "refund",
                                   "confidence", 0.9, "engine", "rules", "phrases", phr));
-    json_object_set_new(o, "summary", llm ? json_string(sum) : json_null());
+    /* the LLM's summary (its words, and quotes of the call's) */
+    json_t *sq = json_array();
+    if (quotes)
+        json_array_append_new(sq, json_pack("{s:s,s:f,s:f,s:s,s:s}", "speaker", "customer", "start",
+                                            3.0, "end", 4.0, "quote", q2, "backs", "reason"));
+    json_object_set_new(o, "summary",
+                        llm ? json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:n}", "source", "llm", "model",
+                                        "m", "text", sum, "reason", "a refund", "outcome",
+                                        "resolved", "quotes", sq, "refused")
+                            : json_null());
+    if (!llm)
+        json_decref(sq);
     json_object_set_new(o, "strengths", llm ? json_pack("[s]", "polite") : json_array());
     json_object_set_new(o, "improvements", llm ? json_pack("[s]", "faster") : json_array());
+    /* the sentiment: its figures stay, its quotes are the call's words */
+    json_t *sent_q = json_array();
+    if (quotes)
+        json_array_append_new(sent_q, json_pack("{s:i,s:s,s:f,s:f}", "quarter", 1, "quote", q2,
+                                                "start", 3.0, "end", 4.0));
+    json_object_set_new(o, "sentiment",
+                        json_pack("{s:[ii],s:{s:s,s:s},s:[{s:s,s:s,s:[fnnn],s:f,s:f,s:f,s:o}],s:n}",
+                                  "scale", -5, 5, "source", "name", "llm", "model", "m", "speakers",
+                                  "speaker", "customer", "source", "llm", "quarters", 1.0, "first",
+                                  1.0, "last", 1.0, "shift", 0.0, "quotes", sent_q,
+                                  "customer_drop"));
+    json_object_set_new(o, "sentiment_llm",
+                        json_pack("{s:s,s:b,s:n,s:[{s:s,s:i,s:f,s:o,s:s}]}", "model", "m", "used",
+                                  1, "why", "dropped", "speaker", "customer", "quarter", 2, "value",
+                                  9.0, "quote", quotes ? json_string(q1) : json_null(), "why",
+                                  "the figure 9 is outside -5..+5"));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return s;
@@ -829,7 +856,7 @@ int main(int argc, char **argv)
     {
         scores++;
         fx *f = fx_by_id(row_int(row, "call_id"));
-        bool q = strstr(json_string_value(json_object_get(row, "detail")), "\"quote\"") != NULL;
+        bool q = strstr(json_string_value(json_object_get(row, "detail")), "\"quote\":\"") != NULL;
         if (f && (f->due & A_TX) && q)
             quoted++;
     }

@@ -288,6 +288,80 @@ check('the level envelope is drawn for both legs', env.length === 2, `${env.leng
     cut.label);
 }
 
+// ---- the summary: its source named; the LLM's with its reason, outcome and quotes; a refusal said
+{
+  const r01 = await apiGet('api/qa/call/R01');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.summary');
+  const det = await page.evaluate(() => ({ source: document.querySelector('[data-summary-source]').dataset.summarySource,
+    label: document.querySelector('[data-summary-source]').textContent, text: document.querySelector('.summary .verdict').textContent,
+    refused: !!document.querySelector('.summary .refused') }));
+  const sm = r01.score_detail && r01.score_detail.summary;
+  check('without an LLM the summary is the deterministic assessment, labelled so', sm && sm.source === 'deterministic' &&
+    det.source === 'deterministic' && /deterministic/.test(det.label) && det.text === sm.text.replace(/\n/g, '') && !det.refused,
+    det.label);
+  const llm = JSON.parse(JSON.stringify(r01));
+  llm.score_detail.summary = { source: 'llm', model: 'fake-model', text: 'The customer <img src=x onerror="window.__xss=7">asked about a card. It was replaced.',
+    reason: 'a lost card', outcome: 'transferred', refused: null,
+    quotes: [{ speaker: 'customer', start: 3.8, end: 7.1, quote: 'I lost my card', backs: 'reason' },
+      { speaker: 'agent', start: 20.5, end: 25, quote: 'I will transfer you', backs: 'outcome' }] };
+  const only = (u) => new URL(u).pathname.endsWith('/api/qa/call/R01');
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(llm) }));
+  await page.goto(`${BASE}/#/calls`); // another view first: the same hash again loads nothing
+  await page.waitForSelector('.calls tbody tr');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.summary[data-source=llm]');
+  const got = await page.evaluate(() => ({ label: document.querySelector('[data-summary-source]').textContent,
+    outcome: document.querySelector('.summary [data-outcome]').textContent, seeks: document.querySelectorAll('.summary .evidence .seek').length,
+    quote: document.querySelector('.summary .evidence q').textContent, xss: window.__xss, imgs: document.querySelectorAll('.summary img').length }));
+  check('an LLM summary: labelled with its model, the outcome in words, each quote a seek button, markup shown as text',
+    got.label === 'LLM · fake-model' && got.outcome === 'transferred' && got.seeks === 2 && got.quote === 'I lost my card' &&
+    got.xss === undefined && got.imgs === 0, JSON.stringify(got));
+  llm.score_detail.summary = { ...sm, refused: 'the summary has 5 sentences (2 to 4 asked)' };
+  await page.unroute(only);
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(llm) }));
+  await page.goto(`${BASE}/#/calls`);
+  await page.waitForSelector('.calls tbody tr');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.summary .refused');
+  const ref = await page.evaluate(() => ({ source: document.querySelector('[data-summary-source]').dataset.summarySource,
+    note: document.querySelector('.summary .refused').textContent }));
+  await page.unroute(only);
+  check('a refused LLM summary: the deterministic one shown, and why the LLM\'s is not', ref.source === 'deterministic' &&
+    ref.note.includes('5 sentences (2 to 4 asked)'), ref.note);
+  // a score stored before the checks: the LLM's free text, said to be unchecked
+  llm.score_detail.summary = 'An old summary in free text.';
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(llm) }));
+  await page.goto(`${BASE}/#/calls`);
+  await page.waitForSelector('.calls tbody tr');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.summary[data-source=unchecked]');
+  const old = await page.evaluate(() => ({ label: document.querySelector('[data-summary-source]').textContent,
+    text: document.querySelector('.summary .verdict').textContent }));
+  await page.unroute(only);
+  check('a summary stored before the checks: shown as the LLM\'s, unchecked', /unchecked/.test(old.label) &&
+    old.text === 'An old summary in free text.', old.label);
+  // the sentiment trend as the scoring stores it (docs/report.md): the timeline's lane names its
+  // source and draws a span per non-null quarter; a dropped (null) quarter draws nothing
+  const withSent = JSON.parse(JSON.stringify(r01));
+  withSent.sentiment = { scale: [-5, 5], source: { name: 'llm', model: 'fake-model' }, customer_drop: true,
+    speakers: [{ speaker: 'customer', source: 'llm', quarters: [1, null, -3, null], first: 1, last: -3, shift: -4,
+      quotes: [{ quarter: 1, quote: 'I lost my card', start: 3.8, end: 7.1 }, { quarter: 3, quote: 'this is ridiculous', start: 40, end: 42 }] }] };
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(withSent) }));
+  await page.goto(`${BASE}/#/calls`);
+  await page.waitForSelector('.calls tbody tr');
+  await page.goto(`${BASE}/#/call/R01`);
+  await page.waitForSelector('.lane[aria-label=Sentiment] .span');
+  const lane = await page.evaluate(() => {
+    const l = document.querySelector('.lane[aria-label=Sentiment]');
+    return { note: l.querySelector('.lane-title .sub').textContent, spans: l.querySelectorAll('.span').length,
+      neg: l.querySelectorAll('.span.k-sent-neg').length };
+  });
+  await page.unroute(only);
+  check('the LLM\'s sentiment trend on the timeline: its source named, one span per non-null quarter',
+    /llm \(fake-model\)/.test(lane.note) && lane.spans === 2 && lane.neg === 1, JSON.stringify(lane));
+}
+
 // ---- the GSM calls play (WAV49 through the service's transcode)
 for (const id of ['R11', 'R14']) {
   await page.goto(`${BASE}/#/call/${id}`);

@@ -135,11 +135,31 @@ static void prompt(void **state)
     sc_llm_prompt_free(&p);
     sc_llm_prompt_free(&q);
     sc_card_free(&c);
-    /* nothing to ask; a category without its rubric */
+    /* no llm category: the summary and the sentiment are still asked; the sentiment's speakers
+     * are the transcript's */
     c = card("{\"categories\": [{\"key\": \"a\", \"weight\": 1, \"method\": \"rules\", \"spec\": "
              "{\"checks\": [{\"key\": \"x\", \"phrases\": [\"hello\"]}], \"levels\": [{\"score\": "
              "5, \"all\": [\"x\"]}]}}]}");
-    assert_int_equal(sc_llm_prompt_build(&c, &t, NULL, NULL, &p, err, sizeof(err)), 1);
+    assert_int_equal(sc_llm_prompt_build(&c, &t, NULL, NULL, &p, err, sizeof(err)), 0);
+    assert_non_null(strstr(p.system, "2 to 4 sentences"));
+    assert_non_null(strstr(p.system, "each quarter of the call"));
+    s = json_loads(p.schema, 0, NULL);
+    assert_int_equal(js_schema_supported(s, err, sizeof(err)), 0);
+    json_t *props = json_object_get(s, "properties");
+    json_t *outcome = json_object_get(
+        json_object_get(json_object_get(props, "summary"), "properties"), "outcome");
+    assert_null(json_object_get(outcome, "enum")); /* checked here, not by the client */
+    json_t *spk = json_object_get(
+        json_object_get(json_object_get(json_object_get(props, "sentiment"), "properties"),
+                        "speakers"),
+        "items");
+    json_t *names =
+        json_object_get(json_object_get(json_object_get(spk, "properties"), "speaker"), "enum");
+    assert_int_equal(json_array_size(names), 2);
+    assert_string_equal(json_string_value(json_array_get(names, 0)), "agent");
+    assert_string_equal(json_string_value(json_array_get(names, 1)), "customer");
+    json_decref(s);
+    sc_llm_prompt_free(&p);
     sc_card_free(&c);
     /* a misspelt rubric: the card is refused when it is loaded */
     static const char misspelt[] = "{\"categories\": [{\"key\": \"a\", \"weight\": 1, "
@@ -188,7 +208,7 @@ static void apply(void **state)
                              "0-10: the answer is refused");
     assert_false(call.cats[1].r.scored);
     assert_string_equal(call.cats[1].reason, "not scored: no LLM configured");
-    assert_null(call.summary);
+    assert_int_equal(call.summary.source, SC_SUMMARY_NONE);
     snprintf(ans, sizeof(ans), k_answer, "2.5");
     assert_int_equal(sc_llm_apply(&c, &t, tp, ans, "openai", "m", &call, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not a whole number"));
@@ -217,7 +237,12 @@ static void apply(void **state)
     assert_int_equal(res->quotes_dropped, 1);
     assert_true(res->no_evidence);
     assert_false(call.cats[0].r.scored); /* the rules category untouched */
-    assert_string_equal(call.summary, "A card was ordered.");
+    /* a summary as a bare string (not the object asked): refused, with why */
+    assert_int_equal(call.summary.source, SC_SUMMARY_NONE);
+    assert_null(call.summary.text);
+    assert_string_equal(call.summary.refused, "the answer has no summary");
+    assert_true(call.sentiment_checks.asked);
+    assert_false(call.sentiment_llm.present);
     assert_int_equal(call.n_strengths, 1);
     assert_int_equal(call.n_improvements, 0);
     assert_string_equal(call.llm_provider, "openai");

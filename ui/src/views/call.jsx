@@ -88,6 +88,34 @@ function Evidence({ ev, onSeek }) {
   return <li>{JSON.stringify(ev)}</li>;
 }
 
+const OUTCOME = { resolved: 'resolved', follow_up: 'follow-up needed', transferred: 'transferred', unresolved: 'unresolved' };
+
+// The call's summary as the scoring stored it (docs/report.md, "summary"): the LLM's, checked
+// against the transcript, or the deterministic assessment, always with its source named; the
+// reason an LLM's summary was not used, when one was asked.
+function Summary({ detail, onSeek }) {
+  if (!detail) return null;
+  // a score stored before summaries were checked holds the LLM's text alone: shown as such
+  const s = typeof detail.summary === 'string'
+    ? { source: 'unchecked', text: detail.summary, model: detail.llm_model } : detail.summary;
+  if (!s) return <section class="panel summary" aria-labelledby="sum-h"><h2 id="sum-h">Summary</h2><p class="note">No summary: no LLM summary and no report to assess.</p></section>;
+  const llm = s.source === 'llm';
+  const label = llm ? 'LLM' : s.source === 'deterministic' ? 'deterministic (rules, no LLM)'
+    : s.source === 'unchecked' ? 'LLM, unchecked (stored before summaries were checked)' : 'none';
+  return (
+    <section class="panel summary" aria-labelledby="sum-h" data-source={s.source || 'none'}>
+      <h2 id="sum-h">Summary <span class="model" data-summary-source={s.source || 'none'}>{label}{llm && s.model ? ` · ${s.model}` : ''}</span></h2>
+      {s.text ? <div class="verdict">{s.text.split('\n').map((l) => <p>{l}</p>)}</div> : <p class="note">No summary.</p>}
+      {llm && <dl class="kv">
+        <dt>Reason for the call</dt><dd>{s.reason}</dd>
+        <dt>Outcome</dt><dd data-outcome={s.outcome}>{OUTCOME[s.outcome] || s.outcome}</dd>
+      </dl>}
+      {llm && s.quotes && s.quotes.length > 0 && <ul class="evidence">{s.quotes.map((q) => <Evidence ev={{ ...q, speaker: `${q.speaker} · ${q.backs}` }} onSeek={onSeek} />)}</ul>}
+      {s.refused && <p class="note refused">The LLM's summary is not shown: {s.refused}</p>}
+    </section>
+  );
+}
+
 function Scorecard({ detail, overrides, onSeek }) {
   if (!detail) return <section class="panel"><h2>Scorecard</h2><p class="note">Not scored yet.</p></section>;
   const cats = Object.entries(detail.categories || {});
@@ -213,6 +241,7 @@ export function CallView({ id }) {
   const badges = useMemo(() => (c && c.badges) || [], [c]);
   // what does not follow the playback is kept from one frame to the next
   const card = useMemo(() => c && <Scorecard detail={c.score_detail} overrides={c.overrides} onSeek={seek} />, [c, seek]);
+  const summary = useMemo(() => c && <Summary detail={c.score_detail} onSeek={seek} />, [c, seek]);
   const rest = useMemo(() => (
     <>
       {c && <section class="panel"><h2>Figures</h2><Figures call={c} report={rep.data && rep.data.report} /></section>}
@@ -242,6 +271,7 @@ export function CallView({ id }) {
       {rep.error && rep.error.status !== 404 && <Failure error={rep.error} what="the report" />}
       {rep.data && <Timeline report={rep.data.report} roles={c && c.roles} sentiment={c && c.sentiment}
         envelope={env.data} envelopeError={envError} time={time} onSeek={seek} />}
+      {summary}
       {c && (
         <div class="cols">
           <Transcript detail={c.transcript_detail} time={time} onSeek={seek} />
