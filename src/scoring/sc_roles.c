@@ -265,7 +265,8 @@ json_t *sc_roles_to_json(const sc_roles *r)
         json_object_set_new(s, "evidence", ev);
         json_object_set_new(o, k ? "S2" : "S1", s);
     }
-    json_object_set_new(o, "decided_by", r->decided_by[0] ? json_string(r->decided_by) : json_null());
+    json_object_set_new(o, "decided_by",
+                        r->decided_by[0] ? json_string(r->decided_by) : json_null());
     json_object_set_new(o, "rule", json_string(r->rule));
     return o;
 }

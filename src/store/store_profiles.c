@@ -180,19 +180,20 @@ int store_voice_profile_erase(store *s, const char *agent, bool dry_run, double 
         res = -1;
         if (del) {
             db_bind_text(del, 1, agent);
-            res = db_step(del) == DB_DONE ? 0 : store__fail(s, "deleting an agent's voice profiles");
+            res =
+                db_step(del) == DB_DONE ? 0 : store__fail(s, "deleting an agent's voice profiles");
             db_reset(del);
         }
-        json_t *d = json_pack("{s:s,s:o,s:I,s:I}", "what", "voice_profile", "campaigns",
-                              json_incref(camps), "profiles", (json_int_t)*n, "calls_in_them",
-                              (json_int_t)calls);
+        json_t *d =
+            json_pack("{s:s,s:o,s:I,s:I}", "what", "voice_profile", "campaigns", json_incref(camps),
+                      "profiles", (json_int_t)*n, "calls_in_them", (json_int_t)calls);
         char *detail = d ? json_dumps(d, JSON_COMPACT) : NULL;
         json_decref(d);
         db_stmt *lg = res == 0 && detail ? get(s, Q_VP_LOG,
-                                                "INSERT INTO deletions (ts, call_id, source, "
-                                                "recording_id, what, why, detail) VALUES ($1, "
-                                                "NULL, NULL, NULL, 'voice_profile', 'erasure', $2)")
-                                          : NULL;
+                                               "INSERT INTO deletions (ts, call_id, source, "
+                                               "recording_id, what, why, detail) VALUES ($1, "
+                                               "NULL, NULL, NULL, 'voice_profile', 'erasure', $2)")
+                                         : NULL;
         if (res == 0 && !lg)
             res = -1;
         if (lg) {

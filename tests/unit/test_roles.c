@@ -87,12 +87,13 @@ static void test_transcript(void **state)
     assert_true(r.confidence[0] > 0.8);
     assert_int_equal(count_kind(&r, "greeting", "S2 agent"), 3); /* thank you, this is, how can */
     assert_int_equal(count_kind(&r, "closing", "S2 agent"), 2);
-    assert_int_equal(count_kind(&r, "customer_phrase", "S2 agent"), 2); /* i'd like to, my account */
+    assert_int_equal(count_kind(&r, "customer_phrase", "S2 agent"),
+                     2); /* i'd like to, my account */
     /* "this is NAME from" with a two-word name; not with three */
-    assert_true(sc_roles_text_weight("this is anna maria from the bank", "S1", true, NULL, 0,
-                                     NULL) > 0);
-    assert_true(sc_roles_text_weight("this is not what i asked from you", "S1", true, NULL, 0,
-                                     NULL) == 0);
+    assert_true(
+        sc_roles_text_weight("this is anna maria from the bank", "S1", true, NULL, 0, NULL) > 0);
+    assert_true(
+        sc_roles_text_weight("this is not what i asked from you", "S1", true, NULL, 0, NULL) == 0);
     /* phrases on both sides: not clearly one, unknown */
     in.s[0].text = "how can i help you";
     in.s[1].text = "thank you for calling";
@@ -288,9 +289,12 @@ static void test_harper_valley(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_profile),         cmocka_unit_test(test_transcript),
-        cmocka_unit_test(test_weak_never_decides), cmocka_unit_test(test_conflict),
-        cmocka_unit_test(test_no_evidence),     cmocka_unit_test(test_harper_valley),
+        cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_transcript),
+        cmocka_unit_test(test_weak_never_decides),
+        cmocka_unit_test(test_conflict),
+        cmocka_unit_test(test_no_evidence),
+        cmocka_unit_test(test_harper_valley),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
