@@ -204,8 +204,9 @@ void qa_stored_score_free(qa_stored_score *x);
 
 /* ---- roles of a diarized mix, agents' voice profiles (roles.c) ----------------------------- */
 
-/* The least speech of an agent leg whose print is added to the agent's profile, s. */
-#define QA_PROFILE_MIN_SPEECH_SEC 8.0
+/* The least voiced speech (the print's speech_sec) of an agent leg whose print is added to the
+ * agent's profile, s: an 8 s P.862 recording has about 2 s. */
+#define QA_PROFILE_MIN_SPEECH_SEC 3.0
 
 /* Is campaign one of voice_profile_campaigns (agents' voice profiles on)? */
 bool qa_profile_campaign(const cfg_settings *c, const char *campaign);

@@ -47,7 +47,7 @@ static void test_profile(void **state)
     in.agent = "1001";
     in.profile_calls = 3;
     in.s[0].has_similarity = in.s[1].has_similarity = true;
-    in.s[0].similarity = -20, in.s[1].similarity = -5; /* S2 is the agent's voice */
+    in.s[0].similarity = -0.9, in.s[1].similarity = -0.15; /* S2 is the agent's voice */
     sc_roles r;
     sc_roles_decide(&in, &r);
     assert_int_equal(r.role[0], SC_ROLE_CUSTOMER);
@@ -57,14 +57,14 @@ static void test_profile(void **state)
     assert_int_equal(count_kind(&r, "profile", "S2 agent"), 1);
     assert_non_null(strstr(r.ev[0].detail, "voice profile of agent 1001 from 3 calls"));
     /* under the margin: listed, not deciding */
-    in.s[0].similarity = -7;
+    in.s[0].similarity = -0.3; /* closer by 0.15 only */
     sc_roles_decide(&in, &r);
     assert_int_equal(r.role[0], SC_ROLE_UNKNOWN);
     assert_int_equal(r.role[1], SC_ROLE_UNKNOWN);
     assert_true(isnan(r.confidence[0]) && isnan(r.confidence[1]));
     assert_int_equal(count_kind(&r, "profile", "none"), 1);
     /* one speaker compared only: no profile rule */
-    in.s[0].similarity = -30;
+    in.s[0].similarity = -3;
     in.s[1].has_similarity = false;
     sc_roles_decide(&in, &r);
     assert_int_equal(r.role[0], SC_ROLE_UNKNOWN);
@@ -146,7 +146,7 @@ static void test_conflict(void **state)
     in.agent = "7";
     in.profile_calls = 2;
     in.s[0].has_similarity = in.s[1].has_similarity = true;
-    in.s[0].similarity = -2, in.s[1].similarity = -25; /* profile: S1 */
+    in.s[0].similarity = -0.1, in.s[1].similarity = -0.8; /* profile: S1 */
     in.s[0].text = "i would like to ask about my account";
     in.s[1].text = "thank you for calling how can i help you"; /* transcript: S2 */
     sc_roles r;
@@ -157,7 +157,7 @@ static void test_conflict(void **state)
     assert_non_null(strstr(r.rule, "disagree"));
     assert_int_equal(count_kind(&r, "profile", "S1 agent"), 1);
     /* agreeing */
-    in.s[0].similarity = -25, in.s[1].similarity = -2;
+    in.s[0].similarity = -0.8, in.s[1].similarity = -0.1;
     sc_roles_decide(&in, &r);
     assert_int_equal(r.role[1], SC_ROLE_AGENT);
     assert_string_equal(r.decided_by, "profile+transcript");
