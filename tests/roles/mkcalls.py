@@ -13,7 +13,8 @@ never compared with the recording it was made from.
   - mono_AGENT_CUSTOMER.wav: a mono mix of the agent's second recording and a customer talker,
     cut in turns of 1.5-3 s (each recording played three times) at random and interleaved, the first speaker chosen at random
     (seeded); both through the same 300-3400 Hz band-pass, the customer at +-3 dB at random.
-Writes DIR/calls.tsv: file, layout, agent, customer, first (agent|customer).
+Writes DIR/calls.tsv: file, layout, agent, customer, first (agent|customer), and for each mix
+DIR/NAME.turns: each turn's talker (agent|customer), start and end on the mix's clock, s.
 """
 import argparse
 import os
@@ -105,17 +106,24 @@ def main():
                         n += 1
                 who = rng.choice(("agent", "customer"))
                 first_who = who
-                seq = []
+                seq, turns, at = [], [], 0.5
                 while pieces["agent"] or pieces["customer"]:
                     if pieces[who]:
-                        seq.append(pieces[who].pop(0))
+                        p = pieces[who].pop(0)
+                        seq.append(p)
+                        d = length(p)
+                        turns.append((who, at, at + d))
                         gap = t("gap_%d.wav" % len(seq))
                         silence(gap, rng.uniform(0.3, 0.9))
                         seq.append(gap)
+                        at += d + length(gap)
                     who = "customer" if who == "agent" else "agent"
                 name = "mono_%s_%s.wav" % (ag, cu)
                 silence(t("lead.wav"), 0.5)
                 sox(t("lead.wav"), *seq, os.path.join(a.out, name))
+                with open(os.path.join(a.out, name.replace(".wav", ".turns")), "w") as f:
+                    for w, s0, s1 in turns:
+                        f.write("%s\t%.3f\t%.3f\n" % (w, s0, s1))
                 rows.append((name, "mono", ag, cu, first_who))
     with open(os.path.join(a.out, "calls.tsv"), "w") as f:
         for r in rows:
