@@ -123,7 +123,14 @@ double sc_roles_text_weight(const char *text, const char *speaker, bool agent_si
             continue;
         w += agent_side ? AGENT_WEIGHT : CUSTOMER_WEIGHT;
         int dummy = 0;
-        add_ev(ev, max, n ? n : &dummy, tab[i].kind, sup, "%s said \"%s\"", speaker, tab[i].words);
+        char shown[64];
+        const char *star = strchr(tab[i].words, '*');
+        if (star) /* "this is * from" as "this is NAME from" */
+            snprintf(shown, sizeof(shown), "%.*sNAME%s", (int)(star - tab[i].words), tab[i].words,
+                     star + 1);
+        else
+            snprintf(shown, sizeof(shown), "%s", tab[i].words);
+        add_ev(ev, max, n ? n : &dummy, tab[i].kind, sup, "%s said \"%s\"", speaker, shown);
     }
     free(norm);
     return w;
@@ -186,9 +193,8 @@ void sc_roles_decide(const sc_role_input *in, sc_roles *out)
                                                                    : "none";
         bool ans = !isnan(in->answer_sec);
         add_ev(ev, max, n, "first_speaker", sup_first,
-               "S%d spoke first, %.1f s after %s; %s (listed, never deciding: a first speaker "
-               "is often not who the direction suggests)",
-               first + 1, ans ? at - in->answer_sec : at,
+               "S%d spoke first, %.1f s after %s; %s (listed, never deciding)", first + 1,
+               ans ? at - in->answer_sec : at,
                ans ? "the answer" : "the recording's start (the answer time is not known)",
                in->direction == SC_DIR_INBOUND ? "on an inbound call the agent usually greets first"
                : in->direction == SC_DIR_OUTBOUND

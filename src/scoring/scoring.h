@@ -332,7 +332,7 @@ typedef struct sc_role_input {
 
 typedef struct sc_role_evidence {
     char kind[16];     /* profile, greeting, closing, customer_phrase, first_speaker, talk_share */
-    char detail[200];  /* what was seen, with its figures or the phrase */
+    char detail[256];  /* what was seen, with its figures or the phrase */
     char supports[16]; /* "S1 agent", "S2 agent", or "none" */
 } sc_role_evidence;
 

@@ -13,6 +13,9 @@
 #     printed;
 #   - campaign SALES (profiles not on for it): no print kept, no profile made, and the roles of
 #     a mono mix are unknown (no transcript, no profile);
+#   - a transcript of a mix (the fake ASR server, the agent's greeting and closing and the
+#     customer's request said in their turns): SALES decided by the transcript, BANK by the
+#     profile and the transcript together, both right;
 #   - callqa store erase --agent: that agent's profiles gone, logged in deletions, the others
 #     kept.
 #   usage: test_roles_worker.sh BUILD/callqa SHARED_DIR
@@ -27,8 +30,10 @@ SH=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d)
 SERVE=""
+FAKE=""
 cleanup() {
     [ -n "$SERVE" ] && kill "$SERVE" 2> /dev/null
+    [ -n "$FAKE" ] && kill "$FAKE" 2> /dev/null
     [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
 }
 trap cleanup EXIT
@@ -164,6 +169,67 @@ check "still no voice print in any stored analysis, and no SALES profile" \
     test "$(sq "SELECT COUNT(*) FROM analyses WHERE report LIKE '%\"v\":[%'")/$(sq "SELECT COUNT(*) FROM voice_profiles WHERE campaign = 'SALES'")" = 0/0
 check "the mono mixes did not change the profiles (only two-leg calls enrol)" \
     test "$(sq "SELECT SUM(calls) FROM voice_profiles")" = 3
+
+# ---- a transcript: the agent's and the customer's phrases ----------------------------------------
+ASR_DIR=$HERE/../asr
+. "$ASR_DIR/asr_lib.sh"
+MIX=mono_am1_or105
+python3 - "$T/calls/$MIX.turns" > "$T/mix.stm" <<'EOF'
+import sys
+turns = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
+agent = ["thank you for calling first bank this is anna from support how can i help you today",
+         "okay let me look at that for you", "sure one moment please",
+         "i see the payment on the fourth", "that is all done now"]
+cust = ["hi i'd like to ask about my account", "yes that is right", "okay thanks",
+        "the one from last week", "great"]
+# the closing in the agent's turns of the call's last third (the transcription sends only
+# the VAD's speech: a turn may not be sent at all)
+end = float(turns[-1][2])
+na = nc = 0
+for i, (who, s, e) in enumerate(turns):
+    if who == "agent":
+        closing = float(s) > end * 2 / 3
+        text = "is there anything else i can help you with" if closing else agent[na % 5]
+        na += 1
+    else:
+        text = cust[nc % 5]
+        nc += 1
+    print("mix 1 %s %s %s %s" % (who, s, e, text))
+EOF
+fake_start "$T/asr" --protocol openai --mode openai,stm --stm "$T/mix.stm"
+cat > "$T/tx.conf" << EOC
+voice_profile_campaigns = BANK
+asr_url = $URL/v1
+asr_model = whisper-large-v3
+asr_language = en
+EOC
+upload T_BANK am1 BANK "$T/calls/$MIX.wav"
+upload T_SALES am1 SALES "$T/calls/$MIX.wav"
+worker "$T/tx.conf"
+report T_BANK
+report T_SALES
+FIRST=$(awk -F '\t' -v f="$MIX.wav" '$1 == f { print $5 }' "$T/calls/calls.tsv")
+check "with a transcript, the calls are complete and transcribed" \
+    test "$(sq "SELECT COUNT(*) FROM calls c JOIN jobs j ON j.call_id = c.id JOIN transcripts t ON t.call_id = c.id WHERE c.recording_id LIKE 'T_%' AND j.state = 'complete'")" = 2
+roles_of() { # roles_of ID EXPECTED-DECIDED-BY
+    python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))['report']
+ro = r['roles']
+truth = 'S1' if sys.argv[2] == 'agent' else 'S2'
+other = 'S2' if truth == 'S1' else 'S1'
+kinds = {e['kind'] for e in ro[truth]['evidence']}
+ok = (ro[truth]['role'] == 'agent' and ro[other]['role'] == 'customer'
+      and ro['decided_by'] == sys.argv[3] and {'greeting', 'closing', 'customer_phrase'} <= kinds)
+print(sys.argv[1].split('/')[-1], ro['decided_by'], ro['S1']['role'], ro['S1']['confidence'], ro['rule'])
+sys.exit(0 if ok else 1)
+" "$T/$1.json" "$FIRST" "$2"
+}
+check "SALES with a transcript: the agent right, decided by the greeting, closing and request" \
+    roles_of T_SALES transcript
+check "BANK with a transcript and the profile: the agent right, decided by both" \
+    roles_of T_BANK profile+transcript
+fake_stop
 
 # ---- erasure with the agent --------------------------------------------------------------------
 "$CQ" store erase --agent am1 --dry-run --db "$T/qa.db" > "$T/erase_dry.out" 2>&1
