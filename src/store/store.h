@@ -685,7 +685,9 @@ int store_voice_profile_get(store *s, const char *agent, const char *campaign,
 /* One call's print (dim numbers, made from speech_sec of speech) added to agent's profile in
  * campaign, in one transaction: the profile becomes the mean over its calls (created with this
  * print when there is none; a print of another dim replaces it). *calls (when not NULL) gets
- * the calls it now holds. 0, or -1. */
+ * the calls it now holds. An existing row is locked while it is updated (PostgreSQL: FOR
+ * UPDATE); two workers creating the same agent's first profile at once keep one of the two
+ * prints. 0, or -1. */
 int store_voice_profile_add(store *s, const char *agent, const char *campaign, const double *v,
                             int dim, double speech_sec, double now, int64_t *calls);
 /* Erase every voice profile of agent (every campaign), logged in the deletions table (what
