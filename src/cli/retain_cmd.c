@@ -332,6 +332,13 @@ static int run(int argc, char **argv, bool erase)
         fprintf(stderr, "%s: --phone, --lead and --agent are erase's\n", cmd);
         return 2;
     }
+    if (erase && agent && (phone || lead)) {
+        fprintf(stderr,
+                "%s: --agent erases an agent's voice profiles: not with --phone or "
+                "--lead\n",
+                cmd);
+        return 2;
+    }
     if (erase && agent)
         return erase_agent(cmd, &c, db, agent, dry);
     if (erase && !phone == !lead) { /* (--agent: erase_agent above) */

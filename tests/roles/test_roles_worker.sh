@@ -244,6 +244,9 @@ check "... and in the audit trail" \
     sh -c "sqlite3 '$T/qa.db' \"SELECT action || '|' || target FROM audit_log\" | grep -q '^erase|1 voice profiles'"
 "$CQ" store erase --agent am1 --db "$T/qa.db" > "$T/erase2.out" 2>&1
 check "erasing again: 0 profiles" grep -q 'agent am1: 0 voice profiles erased' "$T/erase2.out"
+"$CQ" store erase --agent af1 --lead 42 --db "$T/qa.db" > "$T/erase3.out" 2>&1
+check "erase --agent with --lead: refused (exit 2), nothing deleted" \
+    sh -c "[ $? = 2 ] && [ \$(sqlite3 '$T/qa.db' \"SELECT COUNT(*) FROM voice_profiles WHERE agent = 'af1'\") = 1 ]"
 
 kill "$SERVE" 2> /dev/null
 wait "$SERVE" 2> /dev/null
