@@ -9,7 +9,7 @@
 #     or written to the log;
 #   - the mono mixes of the same agents: no two-speaker mix gets a wrong agent, and those decided
 #     are decided by the profile, its evidence naming "voice profile of agent A from 1 call"
-#     (measured: 6 of 9 right, 3 unknown under the margin); the accuracy and the misses are
+#     (measured: 8 of 9 right, 1 unknown under the margin); the accuracy and the misses are
 #     printed;
 #   - campaign SALES (profiles not on for it): no print kept, no profile made, and the roles of
 #     a mono mix are unknown (no transcript, no profile);
@@ -144,7 +144,7 @@ print("roles by voice profile, mono mixes with a random first speaker: %d mixes,
 print("misses:" if misses else "misses: none")
 for m in misses:
     print("  " + m)
-# never wrong; the right agent on at least two thirds (measured: 6 of 9, the other 3 unknown:
+# never wrong; the right agent on at least two thirds (measured: 8 of 9, the other unknown:
 # docs/report.md "roles")
 sys.exit(0 if wrong == 0 and two >= 6 and right * 3 >= 2 * two else 1)
 EOF
