@@ -4,6 +4,8 @@
  *
  *   callqa store purge [--dry-run] [--now TIME] [--db STORE] [--config FILE]
  *   callqa store erase (--phone NUMBER | --lead ID) [--dry-run] [--db STORE] [--config FILE]
+ *   callqa store erase --agent ID [--dry-run] [--db STORE] [--config FILE]: the agent's voice
+ *   profiles (biometric data), every campaign's
  *
  * Each call's line goes to stdout (what went, or with --dry-run what would go), the totals to
  * stderr as a JSON line. Exit status 0 when everything due was deleted and verified, 1 when a
@@ -212,10 +214,12 @@ static void usage(FILE *f)
     fputs("usage: callqa store purge [--dry-run] [--now TIME] [--db STORE] [--config FILE]\n"
           "       callqa store erase (--phone NUMBER | --lead ID) [--dry-run] [--db STORE]\n"
           "                          [--config FILE]\n"
+          "       callqa store erase --agent ID [--dry-run] [--db STORE] [--config FILE]\n"
           "\n"
           "purge: delete what the retention settings (retain_*, docs/privacy.md) say is due:\n"
           "per call, in one transaction, checked and logged in the store's deletions table.\n"
-          "erase: delete every row of one caller's calls, and callqa's own files of them.\n"
+          "erase: delete every row of one caller's calls, and callqa's own files of them;\n"
+          "with --agent, an agent's voice profiles (every campaign's; the agent's calls stay).\n"
           "The dialer's recordings and database are never touched.\n"
           "\n"
           "  --dry-run          say what would go; change nothing\n"
@@ -223,6 +227,7 @@ static void usage(FILE *f)
           "  --phone NUMBER     the caller's number (6-20 digits): calls whose recording\n"
           "                     file name holds exactly these digits\n"
           "  --lead ID          the caller's lead id in the dialer\n"
+          "  --agent ID         the agent's user id in the dialer: its voice profiles\n"
           "  --db STORE         the store (default: the db setting)\n"
           "  --config FILE      settings (docs/config.md)\n"
           "\n"
@@ -230,16 +235,53 @@ static void usage(FILE *f)
           f);
 }
 
+/* An agent's voice profiles erased (store_voice_profile_erase): logged in the deletions table
+ * and the audit trail, which name the agent's profiles' count, never a print. */
+static int erase_agent(const char *cmd, const cfg_settings *c, const char *db, const char *agent,
+                       bool dry)
+{
+    if (!*agent) {
+        fprintf(stderr, "%s: --agent: empty\n", cmd);
+        return 2;
+    }
+    char msg[1200];
+    store *s = store_open(db ? db : c->db_path, msg, sizeof(msg));
+    if (!s) {
+        fprintf(stderr, "%s: store: %s\n", cmd, msg);
+        return 1;
+    }
+    int n = 0;
+    int rc = store_voice_profile_erase(s, agent, dry, (double)time(NULL), &n);
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", cmd, store_errmsg(s));
+    } else {
+        printf("agent %s: %d voice profile%s %s\n", agent, n, n == 1 ? "" : "s",
+               dry ? "would be erased (dry run)" : "erased");
+    }
+    if (!dry) {
+        char what[48];
+        snprintf(what, sizeof(what), "%d voice profiles", n);
+        cq_cli_audit(s, "erase", what, rc == 0);
+    }
+    store_close(s);
+    return rc == 0 ? 0 : 1;
+}
+
 /* purge (erase false) or erase, argv[0] being the command's name */
 static int run(int argc, char **argv, bool erase)
 {
     const char *cmd = erase ? "callqa store erase" : "callqa store purge";
-    enum { O_DRY = 256, O_NOW, O_DB, O_CONFIG, O_PHONE, O_LEAD, O_HELP };
+    enum { O_DRY = 256, O_NOW, O_DB, O_CONFIG, O_PHONE, O_LEAD, O_AGENT, O_HELP };
     static const struct option opts[] = {
-        {"dry-run", no_argument, NULL, O_DRY},       {"now", required_argument, NULL, O_NOW},
-        {"db", required_argument, NULL, O_DB},       {"config", required_argument, NULL, O_CONFIG},
-        {"phone", required_argument, NULL, O_PHONE}, {"lead", required_argument, NULL, O_LEAD},
-        {"help", no_argument, NULL, O_HELP},         {NULL, 0, NULL, 0},
+        {"dry-run", no_argument, NULL, O_DRY},
+        {"now", required_argument, NULL, O_NOW},
+        {"db", required_argument, NULL, O_DB},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"phone", required_argument, NULL, O_PHONE},
+        {"lead", required_argument, NULL, O_LEAD},
+        {"agent", required_argument, NULL, O_AGENT},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
     };
     cfg_settings c;
     cfg_defaults(&c);
@@ -255,7 +297,7 @@ static int run(int argc, char **argv, bool erase)
     }
     bool dry = false;
     double now = (double)time(NULL);
-    const char *db = NULL, *phone = NULL, *lead = NULL;
+    const char *db = NULL, *phone = NULL, *lead = NULL, *agent = NULL;
     int o;
     opterr = 0;
     optind = 1;
@@ -273,6 +315,7 @@ static int run(int argc, char **argv, bool erase)
         case O_CONFIG: break;
         case O_PHONE: phone = optarg; break;
         case O_LEAD: lead = optarg; break;
+        case O_AGENT: agent = optarg; break;
         case O_HELP: usage(stdout); return 0;
         default:
             fprintf(stderr, "%s: unknown option or missing value: %s\n", cmd, argv[optind - 1]);
@@ -285,11 +328,20 @@ static int run(int argc, char **argv, bool erase)
         return 2;
     }
     char digits[24];
-    if (!erase && (phone || lead)) {
-        fprintf(stderr, "%s: --phone and --lead are erase's\n", cmd);
+    if (!erase && (phone || lead || agent)) {
+        fprintf(stderr, "%s: --phone, --lead and --agent are erase's\n", cmd);
         return 2;
     }
-    if (erase && !phone == !lead) {
+    if (erase && agent && (phone || lead)) {
+        fprintf(stderr,
+                "%s: --agent erases an agent's voice profiles: not with --phone or "
+                "--lead\n",
+                cmd);
+        return 2;
+    }
+    if (erase && agent)
+        return erase_agent(cmd, &c, db, agent, dry);
+    if (erase && !phone == !lead) { /* (--agent: erase_agent above) */
         fprintf(stderr, "%s: give one of --phone NUMBER and --lead ID\n", cmd);
         usage(stderr);
         return 2;

@@ -187,6 +187,10 @@ static const setting k_settings[] = {
      .value = ""},
     {"redact_campaigns", K_STR, F(redact_campaigns), sizeof(((cfg_settings *)0)->redact_campaigns),
      0, 0, NULL, "", "the types per campaign, CAMPAIGN=card+cvv,CAMPAIGN=all,... (others: redact)"},
+    {"voice_profile_campaigns", K_STR, F(voice_profile_campaigns),
+     sizeof(((cfg_settings *)0)->voice_profile_campaigns), 0, 0, NULL, "",
+     "campaigns whose agents get a voice profile (biometric data), CAMPAIGN,CAMPAIGN,...; none "
+     "by default"},
     {"redact_audio", K_ENUM, F(redact_audio), 0, 0, 0, k_redact_audio, "mute",
      "a redacted call's audio: its spans and keyed digits muted, or replaced by a tone, in a "
      "copy the dashboard serves; off: the recording is served as it is"},

@@ -116,11 +116,13 @@ typedef struct cfg_settings {
     int asr_concurrency;
     bool asr_include_ivr;
     /* redaction (docs/privacy.md): what the worker removes before it stores */
-    char redact[256];            /* entity types for every campaign ("" or "none": off) */
-    char redact_campaigns[2048]; /* "CAMPAIGN=card+cvv,...": the types per campaign */
-    int redact_audio;            /* 0 off, 1 mute, 2 tone */
-    char redact_dir[1024];       /* the redacted copies ("" = redacted/ beside the store) */
-    double redact_guard_sec;     /* spans widened by this on both sides in the audio */
+    char redact[256];                   /* entity types for every campaign ("" or "none": off) */
+    char redact_campaigns[2048];        /* "CAMPAIGN=card+cvv,...": the types per campaign */
+    char voice_profile_campaigns[1024]; /* "CAMPAIGN,CAMPAIGN": agents' voice profiles (biometric
+                                           data, docs/privacy.md); "" none */
+    int redact_audio;                   /* 0 off, 1 mute, 2 tone */
+    char redact_dir[1024];              /* the redacted copies ("" = redacted/ beside the store) */
+    double redact_guard_sec;            /* spans widened by this on both sides in the audio */
     char redact_pause_code[17], redact_resume_code[17]; /* DTMF markers ("" none) */
     /* scoring (docs/scoring.md): the worker scores each call on the card */
     bool scoring;

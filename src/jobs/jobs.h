@@ -210,6 +210,36 @@ typedef struct qa_stored_score {
 int qa_stored_score_from_json(const char *detail, qa_stored_score *out, char *err, size_t errsz);
 void qa_stored_score_free(qa_stored_score *x);
 
+/* ---- roles of a diarized mix, agents' voice profiles (roles.c) ----------------------------- */
+
+/* The least voiced speech (the print's speech_sec) of an agent leg whose print is added to the
+ * agent's profile, s: an 8 s P.862 recording has about 2 s. */
+#define QA_PROFILE_MIN_SPEECH_SEC 3.0
+
+/* Is campaign one of voice_profile_campaigns (agents' voice profiles on)? */
+bool qa_profile_campaign(const cfg_settings *c, const char *campaign);
+
+/* A transcript speaker's label under the roles decided: "S1"/"S2" become "agent" or "customer"
+ * when that speaker's role is decided, and stay as they are otherwise (any other label too). */
+const char *qa_roles_speaker_label(const sc_roles *r, const char *speaker);
+/* Every speaker label of a transcript block (legs' role, segments' and turns' speaker) mapped
+ * by qa_roles_speaker_label, in place. */
+void qa_roles_label_transcript(struct json_t *tx, const sc_roles *r);
+
+/* The roles of a mono mix with two diarized speakers (the report's speakers[]): each speaker's
+ * words from the transcript block tx (NULL: none; a segment labelled S1/S2 is that speaker's,
+ * else the speaker whose diarized speech it overlaps most), its similarity to prof (NULL: no
+ * profile; needs the speakers' prints in the report), the call's direction, the answer time
+ * (call_events.time_to_answer_sec). Sets the report's `roles`, and labels tx's S1/S2 by them.
+ * 1 done, 0 not a two-speaker mix (nothing changed), -1 out of memory. */
+int qa_roles_of_call(struct json_t *report, struct json_t *tx, const store_call *call,
+                     const store_voice_profile *prof, sc_roles *out);
+
+/* The agent leg's voice print of a two-leg call (the leg whose role is agent) into v (*dim
+ * numbers) and *speech_sec: 1, or 0 when the report has none. strip: every print is taken out
+ * of the report too (legs' `voiceprint` removed, speakers' set to null). */
+int qa_voiceprint_take(struct json_t *report, bool strip, double *v, int *dim, double *speech_sec);
+
 /* Test hooks: when $CALLQA_TEST_KILL_AT names this point, the process kills itself (SIGKILL)
  * right there; when $CALLQA_TEST_STOP_AT does, it stops itself (SIGSTOP) there, the first time.
  * The store's commits have points too: "commit:LABEL" (store.c). */

@@ -206,6 +206,9 @@ typedef struct job_arg {
     store_call call;
     store_mark marks[QA_MAX_MARKS]; /* its pause and resume marks (redaction) */
     int n_marks;                    /* -1: they could not be read */
+    bool profiles;                  /* its campaign has agents' voice profiles on */
+    bool has_prof;                  /* prof is the call's agent's profile */
+    store_voice_profile prof;
 } job_arg;
 
 enum { TX_NONE = 0, TX_OK = 1, TX_FAILED = 2 };
@@ -249,10 +252,11 @@ static const cfg_server *remote(const qa_worker_config *c, const char *ref, cons
 
 /* The child's answer: the outcome, the figures, a message, the report, then the transcript
  * (TX_OK and the block, TX_FAILED and why, or TX_NONE), then the score (the same three), then
- * the LLM's attempts (a JSON array, or empty). */
+ * the LLM's attempts (a JSON array, or empty), then the agent leg's voice print for the agent's
+ * profile ({v, speech_sec}, or empty). */
 static void answer_tx(int fd, int32_t outcome, const store_figures *f, const char *msg,
                       const char *json, int32_t tx, const char *tx_text, int32_t sc,
-                      const char *score_text, const char *attempts)
+                      const char *score_text, const char *attempts, const char *print)
 {
     store_figures none;
     if (!f) {
@@ -263,14 +267,14 @@ static void answer_tx(int fd, int32_t outcome, const store_figures *f, const cha
         proc_write_str(fd, msg) || proc_write_blob(fd, json, json ? strlen(json) : 0) ||
         proc_write_all(fd, &tx, sizeof(tx)) || proc_write_str(fd, tx_text) ||
         proc_write_all(fd, &sc, sizeof(sc)) || proc_write_str(fd, score_text) ||
-        proc_write_str(fd, attempts))
+        proc_write_str(fd, attempts) || proc_write_str(fd, print))
         _exit(3);
 }
 
 static void answer(int fd, int32_t outcome, const store_figures *f, const char *msg,
                    const char *json)
 {
-    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL, TX_NONE, NULL, NULL);
+    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL, TX_NONE, NULL, NULL, NULL);
 }
 
 /* The call's speech to the ASR server (in the child, after the analysis): the transcript block,
@@ -331,6 +335,54 @@ static char *redacted_report(const job_arg *j, const char *js, const cq_call_src
     snprintf(f->redacted_audio, sizeof(f->redacted_audio), "%s", res.audio);
     char *out = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(r);
+    return out;
+}
+
+/* After the analysis and the transcript: the roles of a diarized mix's two speakers (the
+ * report's `roles`, the transcript's S1/S2 named by them: *tx replaced), and on a campaign with
+ * voice profiles the agent leg's print taken out for the parent (*print, malloc'd) and every
+ * print out of the report (unless the voiceprints setting asks for them in it). The report
+ * (malloc'd), or NULL when it is unchanged (or on an error: it is kept as it was). */
+static char *roles_step(const job_arg *j, const char *js, char **tx, char **print)
+{
+    json_t *r = json_loads(js, 0, NULL);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        return NULL;
+    }
+    json_t *t = *tx ? json_loads(*tx, 0, NULL) : NULL;
+    if (t && !json_is_object(t)) {
+        json_decref(t);
+        t = NULL;
+    }
+    sc_roles roles;
+    int rc = qa_roles_of_call(r, t, &j->call, j->has_prof ? &j->prof : NULL, &roles);
+    bool changed = rc == 1;
+    if (rc == 1 && t) {
+        char *nt = json_dumps(t, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        if (nt) {
+            free(*tx);
+            *tx = nt;
+        }
+    }
+    if (j->profiles) {
+        double v[STORE_VP_MAX_DIM], sp = 0;
+        int dim = 0;
+        bool strip = !j->c->svc.analysis.voiceprints;
+        if (qa_voiceprint_take(r, strip, v, &dim, &sp) == 1 && sp >= QA_PROFILE_MIN_SPEECH_SEC &&
+            j->call.agent_user[0]) {
+            json_t *a = json_array();
+            for (int i = 0; i < dim; i++)
+                json_array_append_new(a, json_real(v[i]));
+            json_t *p = json_pack("{s:o,s:f}", "v", a, "speech_sec", sp);
+            *print = p ? json_dumps(p, JSON_COMPACT | JSON_REAL_PRECISION(8)) : NULL;
+            json_decref(p);
+        }
+        changed = changed || strip;
+    }
+    char *out = changed ? json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(r);
+    json_decref(t);
     return out;
 }
 
@@ -532,6 +584,17 @@ static void analyse_in_child(void *arg, int fd)
         pv_redaction_free(&tr);
         if (have_t)
             tx_transcript_free(&t);
+        /* the roles of a diarized mix, before scoring reads the transcript's speakers */
+        char *print = NULL;
+        char *with_roles = js ? roles_step(j, js, &tx, &print) : NULL;
+        if (with_roles) {
+            if (mine)
+                free(js);
+            else
+                cq_report_free_string(js);
+            js = with_roles;
+            mine = true;
+        }
         /* scored when there is a report and the transcription (if any) did not fail */
         char swhy[600] = "";
         char *attempts = NULL;
@@ -541,7 +604,8 @@ static void analyse_in_child(void *arg, int fd)
                 : NULL;
         int32_t sco = !js || !j->scoring || txo == TX_FAILED ? TX_NONE : sc ? TX_OK : TX_FAILED;
         answer_tx(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js, txo,
-                  tx ? tx : why, sco, sc ? sc : swhy, attempts);
+                  tx ? tx : why, sco, sc ? sc : swhy, attempts, print);
+        free(print);
         free(attempts);
         free(sc);
         free(tx);
@@ -572,6 +636,8 @@ typedef struct worker {
     store *st;
     cq_engine *engine;
     char engine_id[32];
+    cq_engine *engine_vp; /* the same with voice prints: calls of voice_profile_campaigns */
+    char engine_vp_id[32];
     proc_host *host;   /* while the loop runs */
     uint64_t tags;     /* the last child's tag */
     double stop_until; /* stopping: when the calls still in flight are given back */
@@ -763,6 +829,33 @@ static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
     return rc;
 }
 
+/* A complete call's agent-leg print (the child's {v, speech_sec}) added to its agent's voice
+ * profile in its campaign. The log names the agent and the calls, never the print. */
+static void profile_add(worker *w, const wslot *s, const char *print)
+{
+    const store_call *c = &s->arg.call;
+    json_t *p = json_loads(print, 0, NULL);
+    const json_t *a = json_object_get(p, "v");
+    double v[STORE_VP_MAX_DIM];
+    int dim = 0;
+    for (size_t i = 0; i < json_array_size(a) && dim < STORE_VP_MAX_DIM; i++)
+        v[dim++] = json_number_value(json_array_get(a, i));
+    double sp = json_number_value(json_object_get(p, "speech_sec"));
+    json_decref(p);
+    int64_t calls = 0;
+    char d[400], a1[140], a2[140];
+    if (store_voice_profile_add(w->st, c->agent_user, c->campaign_id, v, dim, sp, now_sec(),
+                                &calls) != 0) {
+        logj("warn", "the store refused a voice profile's update", c->id,
+             jstr(store_errmsg(w->st), d, sizeof(d)));
+        return;
+    }
+    snprintf(d, sizeof(d), "{\"agent\":%s,\"campaign\":%s,\"calls\":%lld}",
+             jstr(c->agent_user, a1, sizeof(a1)), jstr(c->campaign_id, a2, sizeof(a2)),
+             (long long)calls);
+    logj("info", "voice profile updated", c->id, d);
+}
+
 /* A child ended: its answer (or how it died) into the store. */
 static void finish(void *ctx, const proc_done *d)
 {
@@ -806,11 +899,13 @@ static void finish(void *ctx, const proc_done *d)
     proc_read_val(&rd, &sc, sizeof(sc));
     char *score_text = proc_read_str(&rd);
     char *attempts = proc_read_str(&rd);
+    char *print = proc_read_str(&rd);
     if (proc_reader_end(&rd) != 0) {
         free(msg);
         free(tx_text);
         free(score_text);
         free(attempts);
+        free(print);
         fail(w, s, "analyse", "crashed: the analysis process sent a truncated answer", true);
         return;
     }
@@ -829,7 +924,7 @@ static void finish(void *ctx, const proc_done *d)
             logj("warn", "the report is not JSON: stored without its level envelope", call, NULL);
             js = strndup(p, (size_t)jl);
         }
-        rc = js ? store_job_analysed_env(w->st, &s->lease, w->engine_id, js, &f,
+        rc = js ? store_job_analysed_env(w->st, &s->lease, s->arg.engine_id, js, &f,
                                          env.legs ? &env : NULL, JOB_TRANSCRIBING, now_sec())
                 : STORE_ERR;
         free(env.legs);
@@ -843,11 +938,14 @@ static void finish(void *ctx, const proc_done *d)
             free(tx_text);
             free(score_text);
             free(attempts);
+            free(print);
             return;
         }
         if (rc == STORE_OK) {
             w->row.jobs_done++;
             logj("info", "complete", call, NULL);
+            if (print && *print)
+                profile_add(w, s, print);
         }
     } else if (outcome == OUT_SKIP) {
         rc = store_job_skip(w->st, &s->lease, msg ? msg : "skipped", now_sec());
@@ -864,6 +962,7 @@ static void finish(void *ctx, const proc_done *d)
     free(tx_text);
     free(score_text);
     free(attempts);
+    free(print);
 }
 
 static int busy_count(const worker *w)
@@ -917,6 +1016,19 @@ static proc_next next_call(void *ctx, proc_task *t)
         if (store_call_get(w->st, s->lease.call_id, &s->arg.call) != 1) {
             fail(w, s, "analyse", "store: the call's row could not be read", true);
             continue;
+        }
+        /* agents' voice profiles: the analysis with prints, and the agent's profile to compare */
+        s->arg.profiles = w->engine_vp && qa_profile_campaign(&c->svc, s->arg.call.campaign_id);
+        if (s->arg.profiles) {
+            s->arg.e = w->engine_vp;
+            s->arg.engine_id = w->engine_vp_id;
+            int g = s->arg.call.agent_user[0]
+                        ? store_voice_profile_get(w->st, s->arg.call.agent_user,
+                                                  s->arg.call.campaign_id, &s->arg.prof)
+                        : 0;
+            s->arg.has_prof = g == 1;
+            if (g < 0)
+                logj("warn", "the agent's voice profile could not be read", s->lease.call_id, NULL);
         }
         s->arg.n_marks = qa_redact_any(&c->svc)
                              ? store_marks_get(w->st, s->arg.call.recording_id,
@@ -1069,6 +1181,20 @@ int qa_worker_run(const qa_worker_config *c)
         free(w.roots);
         return 1;
     }
+    if (c->svc.voice_profile_campaigns[0]) { /* the same engine, with voice prints */
+        cq_engine_params vp = ep;
+        vp.voiceprints = true;
+        vp.analyzers |= CQ_AN_DIARIZE;
+        if (!(w.engine_vp = cq_engine_create(&vp, &e)) ||
+            cq_engine_fingerprint(w.engine_vp, w.engine_vp_id, sizeof(w.engine_vp_id)) != CQ_OK) {
+            fprintf(stderr, "callqa worker: cannot start the engine with voice prints: %s\n",
+                    cq_strerror(e));
+            cq_engine_destroy(w.engine);
+            store_close(w.st);
+            free(w.roots);
+            return 1;
+        }
+    }
     rec_fetch_global_init();
     w.slots = calloc((size_t)c->jobs, sizeof(wslot));
     if (!w.slots) {
@@ -1108,6 +1234,7 @@ int qa_worker_run(const qa_worker_config *c)
             w.row.id, (long long)w.row.jobs_done);
     free(w.slots);
     cq_engine_destroy(w.engine);
+    cq_engine_destroy(w.engine_vp);
     qa_scoring_free(&w.scoring);
     store_close(w.st);
     free(w.roots);

@@ -396,4 +396,81 @@ int sc_assess_report(const char *report_json, char **text, char **findings, char
  * the report can close the block). Both malloc'd. 0, or -1 with err (both NULL). */
 int sc_assess_prompt(const char *report_json, char **system, char **user, char *err, size_t errsz);
 
+/* ---- who is the agent of a diarized mono mix (sc_roles.c, docs/report.md "roles") ---------- */
+
+/* The voice-profile rule's margin: the agent's profile must be at least this much more alike
+ * (cq_voiceprint_similarity: minus the symmetric KL divergence per dimension, 0 = the same) to
+ * one speaker than to the other. Measured on 60 mixes of six agent voices with ten customers
+ * (tests/roles/measure_profiles.py, the profile from another recording of the agent): the
+ * agent closer by a median 0.45; the customer closer on 3 mixes (by 0.05, 0.17 and 0.38). At
+ * 0.25: 43 right, 1 wrong, 10 unknown of 54 two-speaker mixes (docs/report.md, "roles"). */
+#define SC_ROLE_PROFILE_MARGIN 0.25
+/* The transcript rule: the winning side's phrase weight at least this, and at least
+ * SC_ROLE_TEXT_RATIO times the other side's. */
+#define SC_ROLE_TEXT_MIN 2.0
+#define SC_ROLE_TEXT_RATIO 3.0
+#define SC_ROLE_MAX_EVIDENCE 24
+
+typedef enum sc_role { SC_ROLE_UNKNOWN = 0, SC_ROLE_AGENT = 1, SC_ROLE_CUSTOMER = 2 } sc_role;
+typedef enum sc_direction {
+    SC_DIR_UNKNOWN = 0,
+    SC_DIR_INBOUND = 1,
+    SC_DIR_OUTBOUND = 2
+} sc_direction;
+
+/* What is known of one diarized speaker (S1: index 0, spoke first; S2: index 1). */
+typedef struct sc_role_speaker {
+    double first_sec;    /* its first speech after the answer (or the call's start), s; NAN
+                            unknown */
+    double talk_sec;     /* its speech, s (< 0 unknown) */
+    const char *text;    /* the words it spoke (display text; NULL: no transcript) */
+    bool has_similarity; /* the call's agent has a voice profile, compared with this speaker */
+    double similarity;   /* cq_voiceprint_similarity(profile, speaker's print) */
+} sc_role_speaker;
+
+typedef struct sc_role_input {
+    sc_role_speaker s[2];
+    sc_direction direction;
+    double answer_sec;     /* call_events.time_to_answer_sec; NAN unknown */
+    const char *agent;     /* the profile's agent (for the evidence), NULL none */
+    int profile_calls;     /* the calls the profile was made from */
+    double profile_margin; /* 0: SC_ROLE_PROFILE_MARGIN */
+} sc_role_input;
+
+typedef struct sc_role_evidence {
+    char kind[16];     /* profile, greeting, closing, customer_phrase, first_speaker, talk_share */
+    char detail[256];  /* what was seen, with its figures or the phrase */
+    char supports[16]; /* "S1 agent", "S2 agent", or "none" */
+} sc_role_evidence;
+
+typedef struct sc_roles {
+    sc_role role[2];
+    double confidence[2]; /* 0..1; NAN when the role is unknown */
+    char decided_by[24];  /* "profile", "transcript", "profile+transcript", "" (unknown) */
+    char rule[240];       /* why it was decided, or why not */
+    sc_role_evidence ev[SC_ROLE_MAX_EVIDENCE];
+    int n_ev;
+} sc_roles;
+
+/* The roles of a two-speaker mix by the stated rules: (a) a voice profile decides when it is
+ * clearly closer to one speaker (profile_margin); (b) the transcript decides when the agent's
+ * phrases (greeting, closing) and the customer's phrases fall clearly on one side
+ * (SC_ROLE_TEXT_MIN, SC_ROLE_TEXT_RATIO); (c) who spoke first after the answer, with the
+ * direction, and the talk share are listed as evidence but never decide; (d) a profile and a
+ * transcript that disagree leave both unknown; (e) without deciding evidence both are unknown.
+ */
+void sc_roles_decide(const sc_role_input *in, sc_roles *out);
+const char *sc_role_name(sc_role r); /* "agent", "customer", "unknown" */
+
+/* The agent-side and customer-side phrase weight of a text (for tests and the docs' tables):
+ * the phrases found go into ev (when not NULL, up to max; *n counts them), supports naming
+ * speaker "S1" or "S2". */
+double sc_roles_text_weight(const char *text, const char *speaker, bool agent_side,
+                            sc_role_evidence *ev, int max, int *n);
+
+struct json_t;
+/* {S1: {role, confidence (null when unknown), evidence[]}, S2: {...}, decided_by, rule}
+ * (a new reference; NULL when out of memory). */
+struct json_t *sc_roles_to_json(const sc_roles *r);
+
 #endif /* CQ_SCORING_H */

@@ -664,6 +664,36 @@ int store_user_add(store *s, const char *name, const char *role, const char *sco
 int store_user_get(store *s, const char *name, int64_t id, store_user *out);
 /* Every user, by name (*out malloc'd, *n of them; free(*out)). 0 or -1. */
 int store_user_list(store *s, store_user **out, int *n);
+
+/* ---- agents' voice profiles (store_profiles.c; docs/privacy.md, "Agent voice profiles") -------
+ * Biometric data: an agent's voice profile per campaign, the running mean of the voice prints
+ * of the agent leg of the agent's two-leg calls (the worker adds them only for the campaigns of
+ * voice_profile_campaigns). */
+#define STORE_VP_MAX_DIM 64
+typedef struct store_voice_profile {
+    char agent[65], campaign[65];
+    double v[STORE_VP_MAX_DIM]; /* the mean print */
+    int dim;
+    int64_t calls;     /* the calls it was made from */
+    double speech_sec; /* their speech, s */
+    double updated;    /* UTC s */
+} store_voice_profile;
+
+/* The profile of agent in campaign: 1, 0 (none), -1. */
+int store_voice_profile_get(store *s, const char *agent, const char *campaign,
+                            store_voice_profile *out);
+/* One call's print (dim numbers, made from speech_sec of speech) added to agent's profile in
+ * campaign, in one transaction: the profile becomes the mean over its calls (created with this
+ * print when there is none; a print of another dim replaces it). *calls (when not NULL) gets
+ * the calls it now holds. An existing row is locked while it is updated (PostgreSQL: FOR
+ * UPDATE); two workers creating the same agent's first profile at once keep one of the two
+ * prints. 0, or -1. */
+int store_voice_profile_add(store *s, const char *agent, const char *campaign, const double *v,
+                            int dim, double speech_sec, double now, int64_t *calls);
+/* Erase every voice profile of agent (every campaign), logged in the deletions table (what
+ * "voice_profile", why "erasure", the campaigns and rows in its detail; no print). dry_run:
+ * only count. *n gets the profiles (that would be) deleted. 0, or -1. */
+int store_voice_profile_erase(store *s, const char *agent, bool dry_run, double now, int *n);
 /* Disable (or enable again) a user and so their sessions and tokens: 1 done, 0 no such user,
  * -1 error. */
 int store_user_set_disabled(store *s, const char *name, bool disabled);

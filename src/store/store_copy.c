@@ -72,6 +72,8 @@ static const copy_table k_tables[] = {
     {"users", "users", "id", "id", true},
     {"user_tokens", "user_tokens", "id", "id", true},
     {"audit_log", "audit_log", "id", "id", true},
+    {"voice_profiles", "voice_profiles", "agent, campaign",
+     "agent COLLATE \"C\", campaign COLLATE \"C\"", false},
 };
 #define N_TABLES (sizeof(k_tables) / sizeof(k_tables[0]))
 

@@ -105,6 +105,12 @@ enum {
     Q_TOKEN_USER,
     Q_AUDIT_ADD,
     Q_AUDIT_LIST,
+    Q_VP_GET,
+    Q_VP_LOCK,
+    Q_VP_AGENT,
+    Q_VP_PUT,
+    Q_VP_DEL,
+    Q_VP_LOG,
     Q_INT_LAST,          /* below Q_QUERY_FIRST */
     Q_QUERY_FIRST = 100, /* the API's queries (store_query.c) */
     Q_COPY_FIRST = 128,  /* store_copy.c's statements: 6 per table and 7, up to 303 */

@@ -41,6 +41,10 @@
  *      identifier but its number), what went, why, and what was removed and verified (JSON)
  *  14  users, their API tokens' hashes and the audit trail, append-only by triggers
  *      (store_users.c; docs/privacy.md, "Users, roles and access")
+ *  17  voice_profiles: an agent's voice profile per campaign (biometric data, only for the
+ *      campaigns of voice_profile_campaigns): the running mean of the agent leg's voice prints
+ *      of the agent's two-leg calls, the calls and speech it was made from, when it was last
+ *      updated (store_profiles.c; docs/privacy.md, "Agent voice profiles")
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -580,11 +584,29 @@ static const char *const k_pg14[] = {
     NULL,
 };
 
+/* v17: agents' voice profiles (store_profiles.c): the print is a JSON array of numbers, the
+ * running mean over `calls` calls. */
+static const char *const k_v17[] = {
+    "CREATE TABLE voice_profiles ("
+    " agent TEXT NOT NULL, campaign TEXT NOT NULL, print TEXT NOT NULL,"
+    " calls INTEGER NOT NULL, speech_sec REAL NOT NULL, updated REAL NOT NULL,"
+    " PRIMARY KEY (agent, campaign));",
+    NULL,
+};
+
+static const char *const k_pg17[] = {
+    "CREATE TABLE voice_profiles ("
+    " agent TEXT NOT NULL, campaign TEXT NOT NULL, print TEXT NOT NULL,"
+    " calls BIGINT NOT NULL, speech_sec DOUBLE PRECISION NOT NULL,"
+    " updated DOUBLE PRECISION NOT NULL, PRIMARY KEY (agent, campaign));",
+    NULL,
+};
+
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1},    {2, k_v2, k_pg2},    {3, k_v3, k_pg3},    {4, k_v4, k_pg4},
     {5, k_v5, k_pg5},    {6, k_v6, k_pg6},    {7, k_v7, k_pg7},    {8, k_v8, k_pg8},
     {9, k_v9, k_pg9},    {10, k_v10, k_pg10}, {11, k_v11, k_pg11}, {12, k_v12, k_pg12},
-    {13, k_v13, k_pg13}, {14, k_v14, k_pg14}};
+    {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {17, k_v17, k_pg17}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

@@ -140,7 +140,7 @@ static void test_migrate_wave1(void **state)
     char msg[600];
     store *s = store_open(p, msg, sizeof(msg));
     assert_non_null(s);
-    assert_int_equal(store_schema_version(s), 14);
+    assert_int_equal(store_schema_version(s), 17);
     store_result r;
     assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
     assert_string_equal(r.server, "uk");
@@ -1060,6 +1060,56 @@ static void test_users_and_audit(void **state)
     store_close(s);
 }
 
+/* v17: agents' voice profiles: the running mean per agent and campaign, one transaction per
+ * call; erased with the agent (every campaign), logged without the print. */
+static void test_voice_profiles(void **state)
+{
+    (void)state;
+    store *s = fresh("vp.db");
+    store_voice_profile p;
+    assert_int_equal(store_voice_profile_get(s, "ann", "BANK", &p), 0);
+    double a[3] = {1, 2, 3}, b[3] = {3, 4, 5}, c[3] = {5, 0, 1};
+    int64_t calls = 0;
+    assert_int_equal(store_voice_profile_add(s, "ann", "BANK", a, 3, 4.0, 100, &calls), 0);
+    assert_int_equal(calls, 1);
+    assert_int_equal(store_voice_profile_add(s, "ann", "BANK", b, 3, 6.0, 200, &calls), 0);
+    assert_int_equal(store_voice_profile_add(s, "ann", "BANK", c, 3, 2.0, 300, &calls), 0);
+    assert_int_equal(calls, 3);
+    assert_int_equal(store_voice_profile_get(s, "ann", "BANK", &p), 1);
+    assert_int_equal(p.dim, 3);
+    assert_int_equal(p.calls, 3);
+    assert_float_equal(p.v[0], 3.0, 1e-9); /* (1 + 3 + 5) / 3 */
+    assert_float_equal(p.v[1], 2.0, 1e-9);
+    assert_float_equal(p.v[2], 3.0, 1e-9);
+    assert_float_equal(p.speech_sec, 12.0, 1e-9);
+    assert_float_equal(p.updated, 300, 1e-9);
+    /* another campaign, another agent: profiles of their own */
+    assert_int_equal(store_voice_profile_add(s, "ann", "SALES", c, 3, 2.0, 300, NULL), 0);
+    assert_int_equal(store_voice_profile_add(s, "bob", "BANK", c, 3, 2.0, 300, NULL), 0);
+    assert_int_equal(store_voice_profile_get(s, "ann", "SALES", &p), 1);
+    assert_int_equal(p.calls, 1);
+    /* refused: no agent, a number that is not finite */
+    double bad[1] = {NAN};
+    assert_int_equal(store_voice_profile_add(s, "", "BANK", a, 3, 1, 1, NULL), -1);
+    assert_int_equal(store_voice_profile_add(s, "ann", "BANK", bad, 1, 1, 1, NULL), -1);
+    /* erasure: a dry run counts, the erasure deletes every campaign's and logs it */
+    int n = 0;
+    assert_int_equal(store_voice_profile_erase(s, "ann", true, 400, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_voice_profile_get(s, "ann", "BANK", &p), 1);
+    assert_int_equal(store_voice_profile_erase(s, "ann", false, 400, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_voice_profile_get(s, "ann", "BANK", &p), 0);
+    assert_int_equal(store_voice_profile_get(s, "ann", "SALES", &p), 0);
+    assert_int_equal(store_voice_profile_get(s, "bob", "BANK", &p), 1);
+    store_close(s);
+    char *rows =
+        sql_rows("vp.db", "SELECT what, why, call_id IS NULL, detail FROM deletions", "|", 5);
+    assert_string_equal(rows, "voice_profile|erasure|1|{\"what\":\"voice_profile\",\"campaigns\":"
+                              "[\"BANK\",\"SALES\"],\"profiles\":2,\"calls_in_them\":4}");
+    free(rows);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1076,6 +1126,7 @@ int main(void)
         cmocka_unit_test(test_scores),
         cmocka_unit_test(test_envelopes),
         cmocka_unit_test(test_users_and_audit),
+        cmocka_unit_test(test_voice_profiles),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
 }
