@@ -204,7 +204,7 @@ function Figures({ call, report }) {
       {nm && <><dt>Network MOS</dt>
         <dd><MosValue v={nm.mos} lowBelow={nm.low_below} name="network" />{' '}<span class="model" data-model="network">{nm.model || 'model not recorded'}</span></dd></>}
       <dt>Talk customer / agent</dt><dd>{withUnit(a.talk_sec_in, 's')} / {withUnit(a.talk_sec_out, 's')}</dd>
-      <Speakers report={report} roles={call.roles} />
+      <Speakers report={report} roles={report && report.roles} />
       <dt>Overtalk</dt><dd>{withUnit(a.overtalk_sec, 's')}</dd>
       <dt>Dead air</dt><dd>{withUnit(a.dead_air_sec, 's')}</dd>
       <dt>Hold</dt><dd>{withUnit(a.hold_sec, 's')}{isNum(a.hold_count) && ` (${a.hold_count} ${a.hold_count === 1 ? 'time' : 'times'})`}</dd>
@@ -269,7 +269,7 @@ export function CallView({ id }) {
       {c && <Player id={id} audio={c.audio} audioRef={audioRef} onTime={setTime} seconds={(c.analysis || {}).duration_sec} />}
       {rep.error && rep.error.status === 404 && <p class="note">Not analysed yet: the timeline appears once the analysis is stored.</p>}
       {rep.error && rep.error.status !== 404 && <Failure error={rep.error} what="the report" />}
-      {rep.data && <Timeline report={rep.data.report} roles={c && c.roles} sentiment={c && c.sentiment}
+      {rep.data && <Timeline report={rep.data.report} roles={rep.data.report && rep.data.report.roles} sentiment={c && c.sentiment}
         envelope={env.data} envelopeError={envError} time={time} onSeek={seek} />}
       {summary}
       {c && (
