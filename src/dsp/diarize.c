@@ -1217,7 +1217,6 @@ int cq_diarizer_finish(cq_diarizer *d, const double (*speech)[2], size_t n_speec
         out->rule = "one voice: re-segmentation gave all speech to one speaker";
         out->confidence = 0.5;
     }
-    double tw = 0, cw = 0;
     for (int s = 0; s < out->n_speakers; s++) {
         cq_diar_speaker *sp = &out->speaker[s];
         double w2 = 0, c2 = 0;
@@ -1228,8 +1227,6 @@ int cq_diarizer_finish(cq_diarizer *d, const double (*speech)[2], size_t n_speec
         }
         sp->confidence = w2 > 0 ? c2 / w2 : 0;
         sp->first_sec = sp->n_segs ? sp->segs[0].start_sec : 0;
-        tw += w2;
-        cw += c2;
     }
     if (out->n_speakers == 2)
         out->confidence = best_c;
