@@ -407,6 +407,8 @@ int sc_topics_classify(const sc_topics *t, const sc_text *text, sc_topic *out)
         double share = best / total,
                evidence = best >= TP_FULL_EVIDENCE ? 1 : best / TP_FULL_EVIDENCE;
         out->confidence = round(share * evidence * 1000) / 1000;
+        if (out->confidence < 0.001) /* some evidence, however little: never shown as none */
+            out->confidence = 0.001;
         for (size_t h = 0; h < nh && out->n_phrases < SC_MAX_TOPIC_PHRASES; h++) {
             char *span = verbatim_span(text->u[hits[h].utt].text, w->p[hits[h].phrase].norm);
             if (!span) {
