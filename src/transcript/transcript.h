@@ -142,8 +142,8 @@ typedef struct tx_leg {
     char speaker[12]; /* whose speech: the role's name ("customer", "agent", "mixed"), or a
                          diarized speaker of a mono mix ("S1", "S2"; the role stays "mixed") */
     int src;          /* the report's leg it is read from: 0 inbound (or the mix), 1 outbound */
-    tx_span *speech;  /* the leg's VAD speech segments (a diarized speaker: its segments), for
-                         the guard */
+    tx_span *speech;  /* the leg's VAD speech segments (a diarized speaker: its segments as far
+                         as they were sent), for the guard */
     size_t n_speech;
     tx_plan plan; /* the chunks sent (empty for an import) */
     tx_segment *segs;

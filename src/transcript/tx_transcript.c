@@ -74,6 +74,33 @@ static void seg_free(tx_segment *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* A diarized speaker's speech, for the guard: its segments as far as they were sent. A
+ * fragment the diarization gave it inside the other's turn, too short to be sent (under
+ * min_span_sec once the cut is made), is zeros in the chunk: a word there is not its. */
+static int sent_only(tx_leg *L)
+{
+    size_t n = 0, cap = L->n_speech + 1;
+    for (size_t c = 0; c < L->plan.n; c++)
+        cap += L->plan.chunks[c].n_sent;
+    tx_span *out = malloc(cap * sizeof(*out));
+    if (!out)
+        return -1;
+    for (size_t c = 0; c < L->plan.n; c++) {
+        const tx_chunk *k = &L->plan.chunks[c];
+        for (size_t j = 0; j < k->n_sent; j++)
+            for (size_t i = 0; i < L->n_speech && n < cap; i++) {
+                double a = fmax(L->speech[i].start, k->sent[j].start);
+                double b = fmin(L->speech[i].end, k->sent[j].end);
+                if (b > a)
+                    out[n++] = (tx_span){a, b};
+            }
+    }
+    free(L->speech);
+    L->speech = out;
+    L->n_speech = n;
+    return 0;
+}
+
 /* the two speakers of a diarized mono mix as legs S1 and S2 (planned when plan is not NULL) */
 static int init_speakers(tx_transcript *t, const cq_leg_report *lg, const tx_plan_params *plan)
 {
@@ -95,7 +122,7 @@ static int init_speakers(tx_transcript *t, const cq_leg_report *lg, const tx_pla
                 L->speech[k] = (tx_span){sp->segs[k].start_sec, sp->segs[k].end_sec};
             L->n_speech = sp->n_segs;
         }
-        if (plan && tx_plan_speaker(lg, s, plan, &L->plan) != 0)
+        if (plan && (tx_plan_speaker(lg, s, plan, &L->plan) != 0 || sent_only(L) != 0))
             return -1;
     }
     t->recorded_sec += lg->duration_sec;

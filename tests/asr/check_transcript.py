@@ -106,7 +106,7 @@ CHUNK_NAME = re.compile(r"^(agent|customer|mixed|S1|S2)_(\d+\.\d{3})_(\d+\.\d{3}
 def speaker(tl):
     """Whose speech a transcript leg holds: its speaker (S1, S2 of a diarized mono mix, else
     the role's name), or its role in a block without speakers."""
-    return tl.get("speaker") or tl.get("role")
+    return tl.get("speaker") or speaker(tl)
 
 
 class BadInput(Exception):
@@ -845,14 +845,14 @@ class Checker:
                     continue
                 n_w += 1
                 if ws is None or we is None:
-                    bad.append("%s word %r has no times" % (tl.get("role"), w.get("word")))
+                    bad.append("%s word %r has no times" % (speaker(tl), w.get("word")))
                     continue
                 m = [e for e in timed_words if e["norm"] == norm(w.get("word")) and
                      abs(e["start"] - ws) <= tol and abs(e["end"] - we) <= tol]
                 if not m:
                     near = min(timed_words, key=lambda e: abs(e["start"] - ws), default=None)
                     bad.append("%s word %r %.3f-%.3f s: none sent there%s" % (
-                        tl.get("role"), w.get("word"), ws, we,
+                        speaker(tl), w.get("word"), ws, we,
                         "" if near is None else " (nearest %r %.3f-%.3f s)" %
                         (near["text"], near["start"], near["end"])))
                     continue
@@ -872,11 +872,11 @@ class Checker:
                                                abs(e["end"] - s["end"])) for e in m))
                 else:
                     bad.append("%s segment %r %.3f-%.3f s: none sent there" %
-                               (tl.get("role"), s.get("text"), s["start"], s["end"]))
+                               (speaker(tl), s.get("text"), s["start"], s["end"]))
             used = set()
             for e in words:
                 if self.fate(tl, e, max(tol, HALLUC_TOL), used) == "lost":
-                    lost.append("%s %r %s" % (tl.get("role"), e["text"], "untimed" if e["start"]
+                    lost.append("%s %r %s" % (speaker(tl), e["text"], "untimed" if e["start"]
                                               is None else "%.3f s" % e["start"]))
         ok = not bad and not lost
         self.line(ok, "6", "words",
@@ -921,7 +921,7 @@ class Checker:
             elif f == "flagged":
                 n_flag += 1
             else:
-                missed.append("%s %s %r %.3f-%.3f s" % (tl.get("role"), it["kind"], it["text"], s, e))
+                missed.append("%s %s %r %.3f-%.3f s" % (speaker(tl), it["kind"], it["text"], s, e))
         # nothing injected passes only when nothing was sent (a call without speech)
         self.line(not missed and (items != [] or not self.chunks), "7", "halluc",
                   "injected %d (%s), dropped %d, flagged %d, missed %d" %
@@ -993,7 +993,7 @@ class Checker:
                 f = self.fate(tl, e, tol, used)
                 fates[f] += 1
                 if f != "kept":
-                    bad_list.append("%s %s %r %s" % (f, tl.get("role"), e["text"], "" if e["start"]
+                    bad_list.append("%s %s %r %s" % (f, speaker(tl), e["text"], "" if e["start"]
                                                     is None else "%.3f s" % e["start"]))
         n_bad = fates["flagged"] + fates["dropped"] + fates["lost"]
         pct = 100.0 * n_bad / total if total else 0.0
