@@ -106,7 +106,7 @@ CHUNK_NAME = re.compile(r"^(agent|customer|mixed|S1|S2)_(\d+\.\d{3})_(\d+\.\d{3}
 def speaker(tl):
     """Whose speech a transcript leg holds: its speaker (S1, S2 of a diarized mono mix, else
     the role's name), or its role in a block without speakers."""
-    return tl.get("speaker") or speaker(tl)
+    return tl.get("speaker") or tl.get("role")
 
 
 class BadInput(Exception):
