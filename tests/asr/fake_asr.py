@@ -586,7 +586,7 @@ def match_leg(legs, role, c0, samples, rate):
     lo, hi = base, base + len(lev)
     ranked = []
     for leg in legs:
-        if role != "mixed" and leg["role"] != role:
+        if role not in ("mixed", "S1", "S2") and leg["role"] != role:  # S1, S2: of a mix
             continue
         want = {f for f in leg["frames"] if lo <= f < hi}
         union = len(got | want)
