@@ -56,6 +56,9 @@ static void print_text(const cq_report *r, const tx_transcript *t)
            t->model[0] ? " " : "", t->model, t->language[0] ? t->language : "unknown", t->requests,
            t->legs[0].plan.sent_sec + (t->n_legs > 1 ? t->legs[1].plan.sent_sec : 0),
            t->recorded_sec);
+    if (t->diarized)
+        printf("  speakers S1 and S2 from diarization (confidence %.2f), their roles not known\n",
+               t->diar_confidence);
     for (size_t i = 0; i < t->n_turns; i++)
         printf("  [%7.2f-%7.2f] %-8s %s\n", t->turns[i].start, t->turns[i].end,
                t->turns[i].speaker[0] ? t->turns[i].speaker : cq_role_name(t->turns[i].role),
