@@ -1176,7 +1176,16 @@ static int stored_transcript(const qa_redact_plan *p, store *st, int64_t call_id
         json_t *leg;
         json_array_foreach(json_object_get(d, "legs"), i, leg)
         {
-            json_t *nl = json_array_get(json_object_get(nb, "legs"), i);
+            /* the redacted leg of the same speaker (a leg without segments has none there) */
+            json_t *nl = NULL, *x;
+            size_t k;
+            json_array_foreach(json_object_get(nb, "legs"), k, x)
+            {
+                if (json_equal(json_object_get(x, "speaker"), json_object_get(leg, "speaker")) ||
+                    (!json_object_get(leg, "speaker") &&
+                     json_equal(json_object_get(x, "role"), json_object_get(leg, "role"))))
+                    nl = x;
+            }
             if (nl)
                 json_object_set(leg, "segments", json_object_get(nl, "segments"));
         }
