@@ -59,6 +59,7 @@ static const char *speakers_from(const tx_transcript *t)
 static json_t *segment(const tx_segment *s)
 {
     json_t *o = json_object(), *ws = json_array();
+    json_object_set_new(o, "speaker", json_string(who(s->role, s->speaker)));
     json_object_set_new(o, "start", sec(s->start));
     json_object_set_new(o, "end", sec(s->end));
     json_object_set_new(o, "text", text(s->text));

@@ -172,6 +172,8 @@ def main():
     for sp, x in legs.items():
         for g in x.get("segments", []):
             n_seg += 1
+            need(g.get("speaker") == sp, "%s segment %.3f-%.3f says speaker %r"
+                 % (sp, g["start"], g["end"], g.get("speaker")))
             need(overlap([(g["start"], g["end"])], spans[sp]) >= g["end"] - g["start"] - 0.002,
                  "%s segment %.3f-%.3f outside its chunks" % (sp, g["start"], g["end"]))
     turns = t.get("turns", [])
