@@ -32,8 +32,8 @@ static void usage(FILE *f)
             "options:\n"
             "  --json                 one JSON object per call per line (docs/report.md)\n"
             "  --in FILE --out FILE   a call given as inbound and outbound legs\n"
-            "  --only LIST            analyzers (callqa analyze --help); the VAD, the events\n"
-            "                         and the speech audio always run\n"
+            "  --only LIST            analyzers (callqa analyze --help); the VAD, the events,\n"
+            "                         the speech audio and the diarization always run\n"
             "  -q, --quiet            no closing summary\n"
             "\n"
             "the server (the asr_* settings of docs/config.md; --asr-url: an OpenAI-compatible\n"
@@ -56,9 +56,13 @@ static void print_text(const cq_report *r, const tx_transcript *t)
            t->model[0] ? " " : "", t->model, t->language[0] ? t->language : "unknown", t->requests,
            t->legs[0].plan.sent_sec + (t->n_legs > 1 ? t->legs[1].plan.sent_sec : 0),
            t->recorded_sec);
+    if (t->diarized)
+        printf("  speakers S1 and S2 from diarization (confidence %.2f), their roles not known\n",
+               t->diar_confidence);
     for (size_t i = 0; i < t->n_turns; i++)
         printf("  [%7.2f-%7.2f] %-8s %s\n", t->turns[i].start, t->turns[i].end,
-               cq_role_name(t->turns[i].role), t->turns[i].text);
+               t->turns[i].speaker[0] ? t->turns[i].speaker : cq_role_name(t->turns[i].role),
+               t->turns[i].text);
     double rate = tx_hallucination_rate(t);
     if (rate >= 0)
         printf("  guard: %zu words, %zu flagged, %zu dropped in %zu segments (rate %.1f %%)\n",
@@ -178,7 +182,8 @@ int cq_cli_transcribe(int argc, char **argv)
         fprintf(stderr, "callqa: %s\n", msg);
         return 2;
     }
-    ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS;
+    /* a mono mix's two speakers are transcribed apart (docs/transcription.md) */
+    ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS | CQ_AN_DIARIZE;
     char model_dir[4096];
     if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
         ep.model_dir = model_dir;
@@ -237,7 +242,7 @@ int cq_cli_transcript(int argc, char **argv)
         "Attach a transcript made elsewhere to a call of the store (ID: its recording_id or\n"
         "uniqueid), in place of any earlier one: callqa's format {\"segments\": [{\"speaker\",\n"
         "\"start\", \"end\", \"text\", \"words\"?}]}, or OpenAI verbose_json for the leg of\n"
-        "--speaker agent|customer|mixed. It is checked against the call's analysed speech\n"
+        "--speaker agent|customer|mixed|S1|S2. It is checked against the call's analysed speech\n"
         "when there is one (docs/transcription.md). It is redacted as the call's campaign asks\n"
         "(the redact settings of --config FILE and CALLQA_*; docs/privacy.md) before it is\n"
         "stored.\n";

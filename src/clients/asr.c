@@ -437,7 +437,7 @@ typedef struct run {
 
 static void one(run *u, job *j)
 {
-    const cq_leg_report *lg = j->leg == 0 ? u->r->inbound : u->r->outbound;
+    const cq_leg_report *lg = u->t->legs[j->leg].src == 0 ? u->r->inbound : u->r->outbound;
     const tx_chunk *c = &u->t->legs[j->leg].plan.chunks[j->chunk];
     unsigned char *wav = NULL;
     size_t len = 0;

@@ -1044,7 +1044,7 @@ static int score_detail(void *user, const store_val *c, int n)
 }
 
 /* The stored transcript block as tx_import's format: each leg's segments with the leg's role
- * as their speaker. NULL when it holds no segment (or memory). */
+ * (or diarized speaker) as their speaker. NULL when it holds no segment (or memory). */
 static char *import_form(json_t *detail)
 {
     json_t *segs = json_array();
@@ -1052,7 +1052,10 @@ static char *import_form(json_t *detail)
     json_t *leg, *g;
     json_array_foreach(json_object_get(detail, "legs"), i, leg)
     {
-        const char *role = json_string_value(json_object_get(leg, "role"));
+        /* the leg's speaker (S1, S2 of a diarized mix, else its role's name) */
+        const char *role = json_string_value(json_object_get(leg, "speaker"));
+        if (!role)
+            role = json_string_value(json_object_get(leg, "role"));
         json_array_foreach(json_object_get(leg, "segments"), k, g)
         {
             json_t *o = json_object();
@@ -1173,7 +1176,16 @@ static int stored_transcript(const qa_redact_plan *p, store *st, int64_t call_id
         json_t *leg;
         json_array_foreach(json_object_get(d, "legs"), i, leg)
         {
-            json_t *nl = json_array_get(json_object_get(nb, "legs"), i);
+            /* the redacted leg of the same speaker (a leg without segments has none there) */
+            json_t *nl = NULL, *x;
+            size_t k;
+            json_array_foreach(json_object_get(nb, "legs"), k, x)
+            {
+                if (json_equal(json_object_get(x, "speaker"), json_object_get(leg, "speaker")) ||
+                    (!json_object_get(leg, "speaker") &&
+                     json_equal(json_object_get(x, "role"), json_object_get(leg, "role"))))
+                    nl = x;
+            }
             if (nl)
                 json_object_set(leg, "segments", json_object_get(nl, "segments"));
         }

@@ -64,7 +64,9 @@ int qa_stored_tx_from_json(const char *detail, const char *config_hash, int64_t 
     size_t m = 0;
     for (size_t i = 0; i < json_array_size(legs); i++) {
         const json_t *L = json_array_get(legs, i);
-        const char *role = str_or_null(L, "role");
+        const char *role = str_or_null(L, "speaker"); /* S1, S2 of a diarized mix, or the role */
+        if (!role)
+            role = str_or_null(L, "role");
         const json_t *segs = json_object_get(L, "segments");
         for (size_t j = 0; j < json_array_size(segs); j++) {
             const json_t *g = json_array_get(segs, j);

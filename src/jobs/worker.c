@@ -1157,7 +1157,8 @@ int qa_worker_run(const qa_worker_config *c)
         }
         asr_destroy(probe);
         asr_config_hash(&w.asr, w.asr_hash);
-        ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS;
+        /* the diarization: a mono mix's two speakers are transcribed apart */
+        ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS | CQ_AN_DIARIZE;
     }
     if (qa_redact_check(&c->svc, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa worker: %s\n", msg);

@@ -528,15 +528,16 @@ static int pass(tx_transcript *t, const pv_settings *s, pv_redaction *out, size_
             g->norm = nn;
         }
     }
-    /* 5: the turns of a changed segment rebuilt from their segments */
+    /* 5: the turns of a changed segment rebuilt from their segments (of the turn's speaker: S1
+     * and S2 of a diarized mix share a role) */
     for (size_t u = 0; u < t->n_turns; u++) {
         tx_turn *tu = &t->turns[u];
         bool any = false;
         for (int li = 0; li < t->n_legs && li < 2; li++)
             for (size_t k = 0; k < t->legs[li].n; k++) {
                 const tx_segment *g = &t->legs[li].segs[k];
-                if (g->role == tu->role && g->start >= tu->start && g->start <= tu->end &&
-                    changed[li][k])
+                if (g->role == tu->role && !strcmp(g->speaker, tu->speaker) &&
+                    g->start >= tu->start && g->start <= tu->end && changed[li][k])
                     any = true;
             }
         if (!any)
@@ -549,8 +550,9 @@ static int pass(tx_transcript *t, const pv_settings *s, pv_redaction *out, size_
             for (int li = 0; li < t->n_legs && li < 2; li++)
                 for (size_t k = 0; k < t->legs[li].n; k++) {
                     const tx_segment *g = &t->legs[li].segs[k];
-                    if (g->role != tu->role || g->start < tu->start || g->start > tu->end ||
-                        !g->text || !g->text[0] || g->start <= last)
+                    if (g->role != tu->role || strcmp(g->speaker, tu->speaker) != 0 ||
+                        g->start < tu->start || g->start > tu->end || !g->text || !g->text[0] ||
+                        g->start <= last)
                         continue;
                     if (!next || g->start < next->start)
                         next = g;

@@ -162,9 +162,10 @@ static json_t *evidence_schema(void)
 {
     json_t *item = sc_schema_obj();
     if (!item ||
+        /* S1, S2: the speakers of a diarized mono mix, whose roles are not known */
         sc_schema_prop(item, "speaker",
-                       json_pack("{s:s, s:[sss]}", "type", "string", "enum", SC_AGENT, SC_CUSTOMER,
-                                 SC_MIXED)) ||
+                       json_pack("{s:s, s:[sssss]}", "type", "string", "enum", SC_AGENT,
+                                 SC_CUSTOMER, SC_MIXED, "S1", "S2")) ||
         sc_schema_prop(item, "start",
                        json_pack("{s:s, s:i, s:s}", "type", "number", "minimum", 0, "description",
                                  "seconds from the call's start")) ||

@@ -603,7 +603,7 @@ static bool in_window(const check *c, const sc_text *t, const sc_utt *u, double 
 
 static bool speaker_ok(const sc_text *t, const sc_utt *u, const char *speaker)
 {
-    if (!strcmp(speaker, "any") || !strcmp(u->speaker, speaker))
+    if (!strcmp(speaker, "any") || !strcmp(u->speaker, speaker) || sc_role_unknown(u->speaker))
         return true;
     return !t->separated && !strcmp(u->speaker, SC_MIXED);
 }
@@ -761,6 +761,9 @@ int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report, 
                     sizeof(out->reason) - strlen(out->reason));
         if (!text->separated)
             append(out->reason, sizeof(out->reason), " (speakers not separated: one mixed leg)");
+        else if (text->roles_unknown)
+            append(out->reason, sizeof(out->reason),
+                   " (speakers S1 and S2 from diarization: their roles not known)");
         /* the evidence: what the level rests on, and what failed a critical item; a score
          * that rests on what was not found has no quote to show, and its reason says what was
          * looked for */

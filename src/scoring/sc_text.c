@@ -88,7 +88,24 @@ static int add_utt(sc_text *out, size_t *cap, const char *speaker, double start,
         return -1;
     if (!strcmp(speaker, SC_MIXED))
         out->separated = false;
+    else if (sc_role_unknown(speaker))
+        out->roles_unknown = true;
     return 0;
+}
+
+bool sc_role_unknown(const char *speaker)
+{
+    return strcmp(speaker, SC_AGENT) && strcmp(speaker, SC_CUSTOMER) && strcmp(speaker, SC_MIXED);
+}
+
+/* whose words a leg of the block holds: its speaker (S1, S2 of a diarized mix) when it has one
+ * of those, else its role */
+static const char *block_speaker(const json_t *L, const char *role)
+{
+    const char *sp = json_string_value(json_object_get(L, "speaker"));
+    if (sp && (!strcmp(sp, "S1") || !strcmp(sp, "S2")) && !strcmp(role, SC_MIXED))
+        return sp;
+    return role;
 }
 
 int sc_text_from_block(const char *block, double duration, sc_text *out, char *err, size_t errsz)
@@ -126,8 +143,8 @@ int sc_text_from_block(const char *block, double duration, sc_text *out, char *e
                 rc = -1;
                 break;
             }
-            int r = add_utt(out, &cap, role, json_number_value(a), json_number_value(e),
-                            json_string_value(t));
+            int r = add_utt(out, &cap, block_speaker(L, role), json_number_value(a),
+                            json_number_value(e), json_string_value(t));
             if (r < 0) {
                 snprintf(err, errsz, "out of memory");
                 rc = -1;
@@ -158,9 +175,10 @@ int sc_text_from_transcript(const tx_transcript *t, double duration, sc_text *ou
     double last = 0;
     for (int l = 0; l < t->n_legs; l++) {
         const tx_leg *L = &t->legs[l];
-        const char *who = L->role == CQ_ROLE_AGENT      ? SC_AGENT
-                          : L->role == CQ_ROLE_CUSTOMER ? SC_CUSTOMER
-                                                        : SC_MIXED;
+        const char *who = L->role == CQ_ROLE_AGENT                                   ? SC_AGENT
+                          : L->role == CQ_ROLE_CUSTOMER                              ? SC_CUSTOMER
+                          : (!strcmp(L->speaker, "S1") || !strcmp(L->speaker, "S2")) ? L->speaker
+                                                                                     : SC_MIXED;
         for (size_t i = 0; i < L->n; i++) {
             const tx_segment *s = &L->segs[i];
             if (!s->text || !s->text[0])
@@ -194,6 +212,9 @@ static bool speaker_matches(const sc_text *t, const sc_utt *u, const char *speak
     if (!speaker || !speaker[0] || !strcmp(speaker, "any"))
         return true;
     if (!strcmp(u->speaker, speaker))
+        return true;
+    /* a diarized speaker whose role is not known: whoever was named may have said it */
+    if (sc_role_unknown(u->speaker))
         return true;
     /* one leg holding both parties: whoever was named may have said it */
     return !t->separated && !strcmp(u->speaker, SC_MIXED);

@@ -88,7 +88,8 @@ void sc_totals_of(const sc_card *c, const sc_result *r, sc_totals *out);
 #define SC_MIXED "mixed" /* one leg holding both parties: speakers not separated */
 
 typedef struct sc_utt {
-    char speaker[10];  /* SC_AGENT, SC_CUSTOMER or SC_MIXED */
+    char speaker[10];  /* SC_AGENT, SC_CUSTOMER or SC_MIXED; or a diarized speaker of a mono
+                          mix ("S1", "S2") whose role is not known (sc_role_unknown) */
     double start, end; /* on the call's clock, s */
     char *text;        /* as transcribed (display text) */
     char *norm;        /* the words for rules: non-speech tags ([noise], <unk>, (music)) out,
@@ -98,9 +99,16 @@ typedef struct sc_utt {
 typedef struct sc_text {
     sc_utt *u; /* in time order */
     size_t n;
-    double duration; /* the call's length, s (the recording's, else the last word's end) */
-    bool separated;  /* the speakers are on legs of their own (no SC_MIXED utterance) */
+    double duration;    /* the call's length, s (the recording's, else the last word's end) */
+    bool separated;     /* the speakers are on legs of their own (no SC_MIXED utterance), or
+                           diarized apart (S1, S2) */
+    bool roles_unknown; /* some utterance's speaker is a diarized S1/S2 without a role: a rule
+                           or a quote that names agent or customer may match either */
 } sc_text;
+
+/* A speaker that is none of agent, customer, mixed: a diarized speaker (S1, S2) whose role is
+ * not known; rules and quotes naming a party accept its words, as said by either. */
+bool sc_role_unknown(const char *speaker);
 
 struct tx_transcript;
 /* The transcript's segments as utterances, in time order (dropped segments are not there).

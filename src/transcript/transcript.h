@@ -66,7 +66,17 @@ typedef struct tx_plan {
  * probability is lowest in its last third). The leg needs the VAD; without the events analyzer
  * nothing is excluded. 0, or -1 (out of memory). */
 int tx_plan_leg(const cq_leg_report *leg, const tx_plan_params *p, tx_plan *out);
+
+/* The chunks of speaker s (0: S1, who spoke first; 1: S2) of a mono mix the diarize analyzer
+ * split into two speakers: as tx_plan_leg, but from that speaker's segments only, each widened
+ * by pad_sec no further than the other speaker's segments, so that a request holds one
+ * speaker's speech (the other's turns inside a chunk are zeros, like a pause). The chunks are
+ * named "S1_START_END.wav". 0, or -1 (out of memory, or no two speakers). */
+int tx_plan_speaker(const cq_leg_report *leg, int s, const tx_plan_params *p, tx_plan *out);
 void tx_plan_free(tx_plan *p);
+
+/* The label of diarized speaker s: "S1" (s = 0, who spoke first), "S2" (s = 1). */
+void tx_speaker_id(int s, char out[4]);
 
 /* The chunk as a 16 kHz mono PCM16 WAV file in memory (malloc'd) from the leg's speech audio
  * (the speech_audio analyzer's product). 0, or -1 with err (out of memory, or the product does
@@ -99,7 +109,8 @@ typedef struct tx_segment {
     size_t n_words;
     double avg_logprob, compression_ratio, no_speech_prob; /* TX_UNKNOWN when not given */
     unsigned flags;
-    cq_role role; /* set when it joins a leg */
+    cq_role role;     /* set when it joins a leg */
+    char speaker[12]; /* set when it joins a leg: its leg's speaker (tx_leg.speaker) */
 } tx_segment;
 
 /* One response: the language as the server said it (a name or a code), its segments. */
@@ -128,7 +139,11 @@ int tx_language_code(const char *said, char out[3]);
 typedef struct tx_leg {
     char name[12]; /* "inbound", "outbound", "mix" */
     cq_role role;
-    tx_span *speech; /* the leg's VAD speech segments, for the guard */
+    char speaker[12]; /* whose speech: the role's name ("customer", "agent", "mixed"), or a
+                         diarized speaker of a mono mix ("S1", "S2"; the role stays "mixed") */
+    int src;          /* the report's leg it is read from: 0 inbound (or the mix), 1 outbound */
+    tx_span *speech;  /* the leg's VAD speech segments (a diarized speaker: its segments as far
+                         as they were sent), for the guard */
     size_t n_speech;
     tx_plan plan; /* the chunks sent (empty for an import) */
     tx_segment *segs;
@@ -137,6 +152,7 @@ typedef struct tx_leg {
 
 typedef struct tx_dropped {
     cq_role role;
+    char speaker[12];
     double start, end;
     char *text;
     const char *reason; /* static: "known_phrase", "repetition" */
@@ -144,6 +160,7 @@ typedef struct tx_dropped {
 
 typedef struct tx_turn {
     cq_role role;
+    char speaker[12]; /* as its segments' */
     double start, end;
     char *text;
 } tx_turn;
@@ -167,11 +184,16 @@ typedef struct tx_transcript {
     bool unchecked;  /* no speech to check against (an import without an analysis): no guard */
     bool plan_known; /* the audio was planned here (plan_params), not imported */
     tx_plan_params plan_params;
+    bool diarized;          /* the legs are the speakers S1 and S2 of a mono mix, from the
+                               diarize analyzer (speakers_from "diarization") */
+    double diar_confidence; /* the diarization's confidence (0..1) when diarized */
 } tx_transcript;
 
 /* A transcript for the report's legs: each leg's role, speech and (when plan is not NULL) its
- * chunks (tx_plan_leg); a mono mix gets the warning that both parties are one speaker. 0, or -1
- * (out of memory; t is left freeable). */
+ * chunks (tx_plan_leg). A mono mix that the diarize analyzer split into two speakers gives two
+ * legs, the speakers S1 and S2, each planned from its own segments (tx_plan_speaker) and checked
+ * against them; a mono mix of one speaker, or not diarized, is one `mixed` leg with the warning
+ * that both parties are one speaker. 0, or -1 (out of memory; t is left freeable). */
 int tx_transcript_init(tx_transcript *t, const cq_report *r, const tx_plan_params *plan);
 void tx_transcript_free(tx_transcript *t);
 
@@ -202,11 +224,13 @@ double tx_hallucination_rate(const tx_transcript *t);
 char *tx_to_json(const tx_transcript *t);
 
 /* A transcript made elsewhere, into t (engine "import"): callqa's own format
- *   {"segments": [{"speaker": "agent"|"customer"|"mixed", "start", "end", "text",
+ *   {"segments": [{"speaker": "agent"|"customer"|"mixed"|"S1"|"S2", "start", "end", "text",
  *                  "words": [{"word", "start", "end"}]}]}   (words optional)
- * or an OpenAI verbose_json answer for the leg of `speaker` ("agent", "customer" or "mixed").
- * Times are on the call's clock. report_json (the call's stored report, or NULL) gives each
- * leg's speech for the guard; without it the transcript is kept unchecked, with a warning.
+ * or an OpenAI verbose_json answer for the leg of `speaker` ("agent", "customer", "mixed", or a
+ * diarized speaker of a mono mix, "S1" or "S2"). Times are on the call's clock. report_json
+ * (the call's stored report, or NULL) gives each leg's speech for the guard (a diarized
+ * speaker's: its segments in the report's speakers[]); without it the transcript is kept
+ * unchecked, with a warning.
  * tx_finish is called. 0, or -1 with err. */
 int tx_import(const char *body, size_t len, const char *speaker, const char *report_json,
               tx_transcript *t, char *err, size_t errsz);

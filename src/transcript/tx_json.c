@@ -38,9 +38,28 @@ static json_t *text(const char *s)
     return v ? v : json_string("\xef\xbf\xbd"); /* not UTF-8: the replacement character */
 }
 
+/* whose words: the speaker's label, or the role's name */
+static const char *who(cq_role role, const char *speaker)
+{
+    return speaker && speaker[0] ? speaker : cq_role_name(role);
+}
+
+/* "legs": each leg one party; "diarization": the speakers S1 and S2 of a mono mix; "mix": a
+ * mono mix as one speaker */
+static const char *speakers_from(const tx_transcript *t)
+{
+    if (t->diarized)
+        return "diarization";
+    for (int i = 0; i < t->n_legs; i++)
+        if (t->legs[i].role == CQ_ROLE_MIXED)
+            return "mix";
+    return "legs";
+}
+
 static json_t *segment(const tx_segment *s)
 {
     json_t *o = json_object(), *ws = json_array();
+    json_object_set_new(o, "speaker", json_string(who(s->role, s->speaker)));
     json_object_set_new(o, "start", sec(s->start));
     json_object_set_new(o, "end", sec(s->end));
     json_object_set_new(o, "text", text(s->text));
@@ -77,6 +96,7 @@ static json_t *block(const tx_transcript *t)
         json_t *jl = json_object(), *chunks = json_array(), *segs = json_array();
         json_object_set_new(jl, "leg", json_string(L->name));
         json_object_set_new(jl, "role", json_string(cq_role_name(L->role)));
+        json_object_set_new(jl, "speaker", json_string(who(L->role, L->speaker)));
         for (size_t c = 0; c < L->plan.n; c++) {
             const tx_chunk *k = &L->plan.chunks[c];
             json_t *jc = json_object(), *parts = json_array();
@@ -111,14 +131,24 @@ static json_t *block(const tx_transcript *t)
         json_object_set_new(o, "plan", json_null());
     }
     json_object_set_new(o, "transcription_time", sec(t->seconds));
+    json_object_set_new(o, "speakers_from", json_string(speakers_from(t)));
+    if (t->diarized)
+        json_object_set_new(
+            o, "diarization",
+            json_pack("{s:s,s:o}", "method", CQ_DIARIZE_METHOD, "confidence",
+                      t->diar_confidence < 0
+                          ? json_null()
+                          : json_real(round(t->diar_confidence * 1000.0) / 1000.0)));
+    else
+        json_object_set_new(o, "diarization", json_null());
     json_object_set_new(o, "legs", legs);
     json_t *turns = json_array();
     size_t words = 0;
     for (size_t i = 0; i < t->n_turns; i++) {
         const tx_turn *u = &t->turns[i];
         json_array_append_new(turns, json_pack("{s:s,s:o,s:o,s:o}", "speaker",
-                                               cq_role_name(u->role), "start", sec(u->start), "end",
-                                               sec(u->end), "text", text(u->text)));
+                                               who(u->role, u->speaker), "start", sec(u->start),
+                                               "end", sec(u->end), "text", text(u->text)));
     }
     for (int i = 0; i < t->n_legs; i++)
         for (size_t s = 0; s < t->legs[i].n; s++) {
@@ -137,10 +167,10 @@ static json_t *block(const tx_transcript *t)
                         rate < 0 ? json_null() : json_real(round(rate * 10000.0) / 10000.0));
     for (size_t i = 0; i < t->n_dropped; i++) {
         const tx_dropped *d = &t->dropped[i];
-        json_array_append_new(dropped,
-                              json_pack("{s:s,s:o,s:o,s:o,s:s}", "role", cq_role_name(d->role),
-                                        "start", sec(d->start), "end", sec(d->end), "text",
-                                        text(d->text), "reason", d->reason));
+        json_array_append_new(
+            dropped, json_pack("{s:s,s:s,s:o,s:o,s:o,s:s}", "role", cq_role_name(d->role),
+                               "speaker", who(d->role, d->speaker), "start", sec(d->start), "end",
+                               sec(d->end), "text", text(d->text), "reason", d->reason));
     }
     json_object_set_new(g, "dropped", dropped);
     json_object_set_new(o, "guard", g);
@@ -203,21 +233,41 @@ static int role_of(const char *s, cq_role *out)
     return 0;
 }
 
-/* the transcript's leg of a role (made when missing) */
-static tx_leg *leg_of(tx_transcript *t, cq_role role)
+/* the speaker of an imported segment: a role, or a diarized speaker of a mono mix (S1, S2) */
+static int speaker_of(const char *s, cq_role *role, char spk[12])
+{
+    if (!strcmp(s, "S1") || !strcmp(s, "S2")) {
+        *role = CQ_ROLE_MIXED;
+        snprintf(spk, 12, "%s", s);
+        return 0;
+    }
+    if (role_of(s, role) != 0)
+        return -1;
+    snprintf(spk, 12, "%s", cq_role_name(*role));
+    return 0;
+}
+
+/* the transcript's leg of a speaker (made when missing) */
+static tx_leg *leg_of(tx_transcript *t, cq_role role, const char *spk)
 {
     for (int i = 0; i < t->n_legs; i++)
-        if (t->legs[i].role == role)
+        if (t->legs[i].role == role && !strcmp(t->legs[i].speaker, spk))
             return &t->legs[i];
     if (t->n_legs == 2)
         return NULL;
     tx_leg *L = &t->legs[t->n_legs++];
     memset(L, 0, sizeof(*L));
     L->role = role;
+    snprintf(L->speaker, sizeof(L->speaker), "%s", spk);
     snprintf(L->name, sizeof(L->name), "%s",
              role == CQ_ROLE_MIXED   ? "mix"
              : role == CQ_ROLE_AGENT ? "outbound"
                                      : "inbound");
+    L->src = role == CQ_ROLE_AGENT;
+    if (spk[0] == 'S') {
+        t->diarized = true;
+        t->diar_confidence = -1; /* not known here */
+    }
     return L;
 }
 
@@ -231,12 +281,27 @@ static int leg_push(tx_leg *L, tx_segment *s)
         L->segs = nv, L->cap = cap;
     }
     s->role = L->role;
+    snprintf(s->speaker, sizeof(s->speaker), "%s", L->speaker);
     L->segs[L->n++] = *s;
     memset(s, 0, sizeof(*s));
     return 0;
 }
 
-/* each leg's speech from the stored report (speech_segments of inbound/outbound, by role) */
+/* spans {start, end} of a JSON array into L->speech */
+static void speech_of(tx_leg *L, const json_t *sp)
+{
+    size_t n = json_array_size(sp);
+    L->speech = calloc(n + 1, sizeof(*L->speech));
+    for (size_t j = 0; L->speech && j < n; j++) {
+        const json_t *g = json_array_get(sp, j);
+        L->speech[j] = (tx_span){json_number_value(json_object_get(g, "start")),
+                                 json_number_value(json_object_get(g, "end"))};
+    }
+    L->n_speech = L->speech ? n : 0;
+}
+
+/* each leg's speech from the stored report (speech_segments of inbound/outbound, by role; a
+ * diarized speaker's segments from speakers[], by id) */
 static void speech_from_report(tx_transcript *t, const char *report_json)
 {
     json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
@@ -252,18 +317,30 @@ static void speech_from_report(tx_transcript *t, const char *report_json)
             continue;
         for (int i = 0; i < t->n_legs; i++) {
             tx_leg *L = &t->legs[i];
-            if (L->role != ro || L->speech)
+            if (L->role != ro || L->speech || strcmp(L->speaker, cq_role_name(ro)))
                 continue;
-            size_t n = json_array_size(sp);
-            L->speech = calloc(n + 1, sizeof(*L->speech));
-            for (size_t j = 0; L->speech && j < n; j++) {
-                const json_t *g = json_array_get(sp, j);
-                L->speech[j] = (tx_span){json_number_value(json_object_get(g, "start")),
-                                         json_number_value(json_object_get(g, "end"))};
-            }
-            L->n_speech = L->speech ? n : 0;
+            speech_of(L, sp);
             any = true;
         }
+    }
+    const json_t *spk = json_object_get(r, "speakers"), *one;
+    size_t k;
+    json_array_foreach(spk, k, one)
+    {
+        const char *id = json_string_value(json_object_get(one, "id"));
+        const json_t *sp = json_object_get(one, "segments");
+        for (int i = 0; id && json_is_array(sp) && i < t->n_legs; i++) {
+            tx_leg *L = &t->legs[i];
+            if (L->speech || strcmp(L->speaker, id))
+                continue;
+            speech_of(L, sp);
+            any = true;
+        }
+    }
+    if (t->diarized) { /* the diarization's confidence, from the report */
+        const json_t *c = json_object_get(json_object_get(r, "diarization"), "confidence");
+        if (json_is_number(c))
+            t->diar_confidence = json_number_value(c);
     }
     json_decref(r);
     if (!any) {
@@ -296,8 +373,10 @@ int tx_import(const char *body, size_t len, const char *speaker, const char *rep
         for (size_t i = 0; rc == 0 && i < json_array_size(segs); i++) {
             const json_t *g = json_array_get(segs, i), *sp = json_object_get(g, "speaker");
             cq_role ro;
-            if (!json_is_string(sp) || role_of(json_string_value(sp), &ro) != 0) {
-                snprintf(err, errsz, "segment %zu: speaker must be agent, customer or mixed", i);
+            char spk[12];
+            if (!json_is_string(sp) || speaker_of(json_string_value(sp), &ro, spk) != 0) {
+                snprintf(err, errsz,
+                         "segment %zu: speaker must be agent, customer, mixed, S1 or S2", i);
                 rc = -1;
                 break;
             }
@@ -317,7 +396,7 @@ int tx_import(const char *body, size_t len, const char *speaker, const char *rep
                 break;
             }
             free(txt);
-            tx_leg *L = leg_of(t, ro);
+            tx_leg *L = leg_of(t, ro, spk);
             for (size_t k = 0; rc == 0 && k < res.n; k++)
                 if (!L || leg_push(L, &res.segs[k]) != 0) {
                     snprintf(err, errsz, L ? "out of memory" : "more than two speakers");
@@ -327,10 +406,11 @@ int tx_import(const char *body, size_t len, const char *speaker, const char *rep
         }
     } else { /* an OpenAI verbose_json answer for one leg */
         cq_role ro;
-        if (!speaker || role_of(speaker, &ro) != 0) {
+        char spk[12];
+        if (!speaker || speaker_of(speaker, &ro, spk) != 0) {
             snprintf(err, errsz,
                      "an OpenAI verbose_json transcript needs its speaker (agent, "
-                     "customer or mixed)");
+                     "customer, mixed, S1 or S2)");
             rc = -1;
         } else {
             tx_result res;
@@ -342,7 +422,7 @@ int tx_import(const char *body, size_t len, const char *speaker, const char *rep
                 char code[3];
                 if (tx_language_code(res.language, code) == 0)
                     memcpy(t->language, code, 3);
-                tx_leg *L = leg_of(t, ro);
+                tx_leg *L = leg_of(t, ro, spk);
                 for (size_t k = 0; rc == 0 && k < res.n; k++)
                     if (leg_push(L, &res.segs[k]) != 0) {
                         snprintf(err, errsz, "out of memory");

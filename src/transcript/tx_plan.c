@@ -135,25 +135,30 @@ static int chunk_add(tx_chunk *c, double a, double b)
     return 0;
 }
 
-int tx_plan_leg(const cq_leg_report *leg, const tx_plan_params *p, tx_plan *out)
+/* The chunks of `vad` (speech of one speaker, in time order, padding of the VAD included): each
+ * span widened by pad_sec, minus `other` (another speaker's speech, kept out of these requests;
+ * may be empty) and minus the leg's excluded events, then cut into chunks named NAME_START_END. */
+static int plan_spans(const cq_leg_report *leg, const spans *vad, spans *other, const char *name,
+                      const tx_plan_params *p, tx_plan *out)
 {
     memset(out, 0, sizeof(*out));
-    spans speech = {0}, ex = {0}, left = {0}, vad = {0};
+    spans speech = {0}, ex = {0}, left = {0}, mine = {0};
     int rc = -1;
-    double rate = leg->vad_rate_hz > 0 ? leg->vad_rate_hz : 8000;
     double pad = fmin(fmax(p->pad_sec, 0), 0.3), dur = leg->duration_sec;
-    for (size_t i = 0; i < leg->n_speech; i++) {
-        double a = (double)leg->speech[i].start / rate, b = (double)leg->speech[i].end / rate;
-        if (!(b > a))
-            continue;
+    for (size_t i = 0; i < vad->n; i++) {
+        double a = vad->v[i].start, b = vad->v[i].end;
         out->speech_sec += b - a;
-        if (push(&vad, a, b) != 0)
-            goto done;
         a = fmax(0, a - pad), b = dur > 0 ? fmin(dur, b + pad) : b + pad;
         if (speech.n && a <= speech.v[speech.n - 1].end) /* widened into the one before */
             speech.v[speech.n - 1].end = fmax(speech.v[speech.n - 1].end, b);
         else if (push(&speech, a, b) != 0)
             goto done;
+    }
+    if (other->n) { /* the widening stops at the other speaker's speech */
+        if (subtract(&speech, other, 1e-6, &mine) != 0)
+            goto done;
+        spans t = speech;
+        speech = mine, mine = t;
     }
     for (size_t i = 0; i < leg->n_events; i++) {
         const cq_call_event *e = &leg->events[i];
@@ -164,8 +169,8 @@ int tx_plan_leg(const cq_leg_report *leg, const tx_plan_params *p, tx_plan *out)
     if (subtract(&speech, &ex, p->min_span_sec, &left) != 0)
         goto done;
     /* the VAD's speech under the excluded events (ex is sorted now; merged as it is read) */
-    for (size_t i = 0; i < vad.n; i++) {
-        double a = vad.v[i].start, b = vad.v[i].end, reach = a;
+    for (size_t i = 0; i < vad->n; i++) {
+        double a = vad->v[i].start, b = vad->v[i].end, reach = a;
         for (size_t k = 0; k < ex.n; k++) {
             double ea = fmax(ex.v[k].start, reach), eb = fmin(ex.v[k].end, b);
             if (eb > ea) {
@@ -177,11 +182,11 @@ int tx_plan_leg(const cq_leg_report *leg, const tx_plan_params *p, tx_plan *out)
     /* a piece left of the widening alone, beside an excluded event, holds no speech: out */
     size_t kept = 0;
     for (size_t i = 0, k = 0; i < left.n; i++) {
-        while (k < vad.n && vad.v[k].end <= left.v[i].start)
+        while (k < vad->n && vad->v[k].end <= left.v[i].start)
             k++;
         double in = 0;
-        for (size_t m = k; m < vad.n && vad.v[m].start < left.v[i].end; m++)
-            in += fmin(vad.v[m].end, left.v[i].end) - fmax(vad.v[m].start, left.v[i].start);
+        for (size_t m = k; m < vad->n && vad->v[m].start < left.v[i].end; m++)
+            in += fmin(vad->v[m].end, left.v[i].end) - fmax(vad->v[m].start, left.v[i].start);
         if (in >= p->min_span_sec)
             left.v[kept++] = left.v[i];
     }
@@ -215,18 +220,63 @@ int tx_plan_leg(const cq_leg_report *leg, const tx_plan_params *p, tx_plan *out)
         k->end = ceil(k->end * 1000.0) / 1000.0;
         for (size_t j = 0; j < k->n_sent; j++)
             out->sent_sec += k->sent[j].end - k->sent[j].start;
-        snprintf(k->file, sizeof(k->file), "%s_%.3f_%.3f.wav", cq_role_name(leg->role), k->start,
-                 k->end);
+        snprintf(k->file, sizeof(k->file), "%s_%.3f_%.3f.wav", name, k->start, k->end);
     }
     rc = 0;
 done:
     free(speech.v);
     free(ex.v);
     free(left.v);
-    free(vad.v);
+    free(mine.v);
     if (rc != 0)
         tx_plan_free(out);
     return rc;
+}
+
+int tx_plan_leg(const cq_leg_report *leg, const tx_plan_params *p, tx_plan *out)
+{
+    spans vad = {0}, none = {0};
+    double rate = leg->vad_rate_hz > 0 ? leg->vad_rate_hz : 8000;
+    for (size_t i = 0; i < leg->n_speech; i++) {
+        double a = (double)leg->speech[i].start / rate, b = (double)leg->speech[i].end / rate;
+        if (b > a && push(&vad, a, b) != 0) {
+            free(vad.v);
+            memset(out, 0, sizeof(*out));
+            return -1;
+        }
+    }
+    int rc = plan_spans(leg, &vad, &none, cq_role_name(leg->role), p, out);
+    free(vad.v);
+    return rc;
+}
+
+int tx_plan_speaker(const cq_leg_report *leg, int s, const tx_plan_params *p, tx_plan *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!leg->has_diarization || leg->diarization.n_speakers != 2 || s < 0 || s > 1)
+        return -1;
+    spans mine = {0}, other = {0};
+    int rc = -1;
+    for (int k = 0; k < 2; k++) {
+        const cq_diar_speaker *sp = &leg->diarization.speaker[k];
+        for (size_t i = 0; i < sp->n_segs; i++) {
+            double a = sp->segs[i].start_sec, b = sp->segs[i].end_sec;
+            if (b > a && push(k == s ? &mine : &other, a, b) != 0)
+                goto done;
+        }
+    }
+    char name[4];
+    tx_speaker_id(s, name);
+    rc = plan_spans(leg, &mine, &other, name, p, out);
+done:
+    free(mine.v);
+    free(other.v);
+    return rc;
+}
+
+void tx_speaker_id(int s, char out[4])
+{
+    out[0] = 'S', out[1] = (char)('1' + (s < 0 ? 0 : s > 8 ? 8 : s)), out[2] = 0;
 }
 
 void tx_plan_free(tx_plan *p)

@@ -74,10 +74,75 @@ static void seg_free(tx_segment *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* A diarized speaker's speech, for the guard: its segments as far as they were sent. A
+ * fragment the diarization gave it inside the other's turn, too short to be sent (under
+ * min_span_sec once the cut is made), is zeros in the chunk: a word there is not its. */
+static int sent_only(tx_leg *L)
+{
+    size_t n = 0, cap = L->n_speech + 1;
+    for (size_t c = 0; c < L->plan.n; c++)
+        cap += L->plan.chunks[c].n_sent;
+    tx_span *out = malloc(cap * sizeof(*out));
+    if (!out)
+        return -1;
+    for (size_t c = 0; c < L->plan.n; c++) {
+        const tx_chunk *k = &L->plan.chunks[c];
+        for (size_t j = 0; j < k->n_sent; j++)
+            for (size_t i = 0; i < L->n_speech && n < cap; i++) {
+                double a = fmax(L->speech[i].start, k->sent[j].start);
+                double b = fmin(L->speech[i].end, k->sent[j].end);
+                if (b > a)
+                    out[n++] = (tx_span){a, b};
+            }
+    }
+    free(L->speech);
+    L->speech = out;
+    L->n_speech = n;
+    return 0;
+}
+
+/* the two speakers of a diarized mono mix as legs S1 and S2 (planned when plan is not NULL) */
+static int init_speakers(tx_transcript *t, const cq_leg_report *lg, const tx_plan_params *plan)
+{
+    const cq_diarization *d = &lg->diarization;
+    for (int s = 0; s < 2; s++) {
+        tx_leg *L = &t->legs[t->n_legs++];
+        snprintf(L->name, sizeof(L->name), "mix");
+        L->role = lg->role;
+        L->src = 0;
+        char id[4];
+        tx_speaker_id(s, id);
+        snprintf(L->speaker, sizeof(L->speaker), "%s", id);
+        const cq_diar_speaker *sp = &d->speaker[s];
+        if (sp->n_segs) {
+            L->speech = malloc(sp->n_segs * sizeof(*L->speech));
+            if (!L->speech)
+                return -1;
+            for (size_t k = 0; k < sp->n_segs; k++)
+                L->speech[k] = (tx_span){sp->segs[k].start_sec, sp->segs[k].end_sec};
+            L->n_speech = sp->n_segs;
+        }
+        if (plan && (tx_plan_speaker(lg, s, plan, &L->plan) != 0 || sent_only(L) != 0))
+            return -1;
+    }
+    t->recorded_sec += lg->duration_sec;
+    t->diarized = true;
+    t->diar_confidence = d->confidence;
+    return 0;
+}
+
 int tx_transcript_init(tx_transcript *t, const cq_report *r, const tx_plan_params *plan)
 {
     memset(t, 0, sizeof(*t));
     const cq_leg_report *legs[2] = {r->inbound, r->outbound};
+    const cq_leg_report *mix = !r->has_legs ? r->inbound : NULL;
+    bool two = mix && mix->has_diarization && mix->diarization.n_speakers == 2;
+    if (plan) {
+        t->plan_known = true;
+        t->plan_params = *plan;
+    }
+    if (two)
+        return init_speakers(t, mix, plan);
     for (int i = 0; i < 2; i++) {
         const cq_leg_report *lg = legs[i];
         if (!lg)
@@ -85,6 +150,8 @@ int tx_transcript_init(tx_transcript *t, const cq_report *r, const tx_plan_param
         tx_leg *L = &t->legs[t->n_legs++];
         snprintf(L->name, sizeof(L->name), "%s", !r->has_legs ? "mix" : i ? "outbound" : "inbound");
         L->role = lg->role;
+        L->src = i;
+        snprintf(L->speaker, sizeof(L->speaker), "%s", cq_role_name(lg->role));
         t->recorded_sec += lg->duration_sec;
         double rate = lg->vad_rate_hz > 0 ? lg->vad_rate_hz : 8000;
         if (lg->n_speech) {
@@ -98,10 +165,6 @@ int tx_transcript_init(tx_transcript *t, const cq_report *r, const tx_plan_param
         }
         if (plan && tx_plan_leg(lg, plan, &L->plan) != 0)
             return -1;
-    }
-    if (plan) {
-        t->plan_known = true;
-        t->plan_params = *plan;
     }
     if (!r->has_legs && t->n_warnings < 4)
         snprintf(t->warnings[t->n_warnings++], sizeof(t->warnings[0]),
@@ -157,6 +220,7 @@ int tx_add_chunk(tx_transcript *t, int li, size_t ci, tx_result *res)
     for (size_t i = 0; i < res->n; i++) {
         tx_segment s = res->segs[i];
         s.role = L->role;
+        snprintf(s.speaker, sizeof(s.speaker), "%s", L->speaker);
         s.start = place(s.start, c->start, c->start, c->end, &s.flags);
         s.end = place(s.end, c->start, c->start, c->end, &s.flags);
         for (size_t k = 0; k < s.n_words; k++) {
@@ -268,8 +332,10 @@ static int drop(tx_transcript *t, tx_segment *s, const char *reason)
     if (!nv)
         return -1;
     t->dropped = nv;
-    t->dropped[t->n_dropped++] = (tx_dropped){
+    tx_dropped *d = &t->dropped[t->n_dropped++];
+    *d = (tx_dropped){
         .role = s->role, .start = s->start, .end = s->end, .text = s->text, .reason = reason};
+    snprintf(d->speaker, sizeof(d->speaker), "%s", s->speaker);
     s->text = NULL;
     t->dropped_segments++;
     return 0;
@@ -336,7 +402,11 @@ static int guard_leg(tx_transcript *t, tx_leg *L)
 static int cmp_turn(const void *a, const void *b)
 {
     const tx_segment *x = *(tx_segment *const *)a, *y = *(tx_segment *const *)b;
-    return x->start < y->start ? -1 : x->start > y->start ? 1 : (int)x->role - (int)y->role;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (x->role != y->role)
+        return (int)x->role - (int)y->role;
+    return strcmp(x->speaker, y->speaker);
 }
 
 static int turns(tx_transcript *t)
@@ -362,7 +432,8 @@ static int turns(tx_transcript *t)
         if (!s->text[0])
             continue;
         tx_turn *last = t->n_turns ? &t->turns[t->n_turns - 1] : NULL;
-        if (last && last->role == s->role && s->start - last->end < TURN_GAP_SEC) {
+        if (last && last->role == s->role && !strcmp(last->speaker, s->speaker) &&
+            s->start - last->end < TURN_GAP_SEC) {
             size_t a = strlen(last->text), b = strlen(s->text);
             char *nt = realloc(last->text, a + b + 2);
             if (!nt) {
@@ -380,8 +451,9 @@ static int turns(tx_transcript *t)
             free(all);
             return -1;
         }
-        t->turns[t->n_turns++] =
-            (tx_turn){.role = s->role, .start = s->start, .end = s->end, .text = tx};
+        tx_turn *u = &t->turns[t->n_turns++];
+        *u = (tx_turn){.role = s->role, .start = s->start, .end = s->end, .text = tx};
+        snprintf(u->speaker, sizeof(u->speaker), "%s", s->speaker);
     }
     free(all);
     return 0;

@@ -18,18 +18,20 @@ NAME      the call's name in labels.json (calls[].name, e.g. call04_hold_music);
 The transcript block (all times in seconds on the call's clock):
     {"engine", "model", "language", "audio_sent_sec", "audio_recorded_sec", "requests",
      "legs": [{"leg": inbound|outbound|mix, "role": customer|agent|mixed,
+               "speaker": the role's name, or S1|S2 (a diarized mono mix: two legs `mix`),
                "chunks": [{"start", "end", "file", "sent": [[s, e], ...]}],
                "segments": [{"start", "end", "text", "text_norm", "words": [{"word", "start",
                              "end", "probability"?, "flags"}], "flags"}]}],
      "turns": [...], "guard": {..., "dropped": [{"role", "start", "end", "text", "reason"}]},
      "warnings": [...]}
 A chunk's audio is the leg's audio resampled to 16 kHz inside its `sent` intervals and digital
-zeros elsewhere; chunk time t is call time `start` + t. A leg `mix` is the report's `inbound`.
+zeros elsewhere; chunk time t is call time `start` + t. A leg `mix` is the report's `inbound`
+(both legs S1 and S2 of a diarized mix are; check 5 covers their chunks together).
 
 Checks (one line each, with its figures; exit status 1 when one fails, 2 on bad input):
   0 chunks     the transcript's legs and chunks match the report and what the fake received:
                every chunk was received, every received file is a chunk, each chunk's name is
-               {role}_{start:.3f}_{end:.3f}.wav of its start/end, at most 30 s, every retry of a
+               {speaker}_{start:.3f}_{end:.3f}.wav of its start/end, at most 30 s, every retry of a
                chunk carried the same bytes, and the audio lies inside the chunk's `sent`.
   1 format     every request's audio is 16 kHz mono PCM16 and requests.jsonl has no violation
                and no request to an unexpected path.
@@ -98,7 +100,13 @@ COVERAGE_MIN = 95.0
 HALLUC_TOL = 0.050
 STM_MAX_PCT = 2.0
 NONSPEECH = ("music", "ringback", "busy", "sit", "dtmf", "fax")
-CHUNK_NAME = re.compile(r"^(agent|customer|mixed)_(\d+\.\d{3})_(\d+\.\d{3})\.wav$")
+CHUNK_NAME = re.compile(r"^(agent|customer|mixed|S1|S2)_(\d+\.\d{3})_(\d+\.\d{3})\.wav$")
+
+
+def speaker(tl):
+    """Whose speech a transcript leg holds: its speaker (S1, S2 of a diarized mono mix, else
+    the role's name), or its role in a block without speakers."""
+    return tl.get("speaker") or tl.get("role")
 
 
 class BadInput(Exception):
@@ -491,11 +499,11 @@ class Checker:
         outside, worst_out, n_st = 0, 0.0, 0
         for fn, (tl, rl, c) in self.chunks.items():
             m = CHUNK_NAME.match(fn)
-            if not m or m.group(1) != tl.get("role") or \
+            if not m or m.group(1) != speaker(tl) or \
                     abs(float(m.group(2)) - c["start"]) > 0.0005 or \
                     abs(float(m.group(3)) - c["end"]) > 0.0005:
-                bad.append("%s: name does not match role %s, %.4f-%.4f" %
-                           (fn, tl.get("role"), c["start"], c["end"]))
+                bad.append("%s: name does not match speaker %s, %.4f-%.4f" %
+                           (fn, speaker(tl), c["start"], c["end"]))
             if c["end"] - c["start"] > 30.0 + 0.01:
                 bad.append("%s: %.3f s long" % (fn, c["end"] - c["start"]))
             if fn not in self.received:
@@ -598,7 +606,7 @@ class Checker:
             segs = union([(s["start"] - pad - SPEECH_TOL, s["end"] + pad + SPEECH_TOL)
                           for s in rl.get("speech_segments") or []])
             for fn, (t, r, c) in sorted(self.chunks.items()):
-                if r is not rl or fn not in self.received:
+                if t is not tl or fn not in self.received:
                     continue
                 for a, b in self.call_stretches(fn):
                     n += 1
@@ -774,9 +782,9 @@ class Checker:
                 out.append((w, s, bool(w.get("flags")) or bool(s.get("flags"))))
         return out
 
-    def dropped(self, role):
+    def dropped(self, tl):
         return [d for d in (self.tr.get("guard") or {}).get("dropped") or []
-                if d.get("role") == role]
+                if (d.get("speaker") or d.get("role")) == speaker(tl)]
 
     def fate(self, tl, e, tol, used):
         """What became of a word the fake sent: kept, flagged, dropped or lost. Each transcript
@@ -808,7 +816,7 @@ class Checker:
             if not s.get("words") and e["norm"] in norm(s.get("text")).split() and \
                     at(s["start"], s["end"]):
                 return "flagged" if s.get("flags") else "kept"
-        for d in self.dropped(tl.get("role")):
+        for d in self.dropped(tl):
             if e["norm"] in norm(d.get("text")).split() and at(d["start"], d["end"]):
                 return "dropped"
         return "lost"
@@ -837,14 +845,14 @@ class Checker:
                     continue
                 n_w += 1
                 if ws is None or we is None:
-                    bad.append("%s word %r has no times" % (tl.get("role"), w.get("word")))
+                    bad.append("%s word %r has no times" % (speaker(tl), w.get("word")))
                     continue
                 m = [e for e in timed_words if e["norm"] == norm(w.get("word")) and
                      abs(e["start"] - ws) <= tol and abs(e["end"] - we) <= tol]
                 if not m:
                     near = min(timed_words, key=lambda e: abs(e["start"] - ws), default=None)
                     bad.append("%s word %r %.3f-%.3f s: none sent there%s" % (
-                        tl.get("role"), w.get("word"), ws, we,
+                        speaker(tl), w.get("word"), ws, we,
                         "" if near is None else " (nearest %r %.3f-%.3f s)" %
                         (near["text"], near["start"], near["end"])))
                     continue
@@ -864,11 +872,11 @@ class Checker:
                                                abs(e["end"] - s["end"])) for e in m))
                 else:
                     bad.append("%s segment %r %.3f-%.3f s: none sent there" %
-                               (tl.get("role"), s.get("text"), s["start"], s["end"]))
+                               (speaker(tl), s.get("text"), s["start"], s["end"]))
             used = set()
             for e in words:
                 if self.fate(tl, e, max(tol, HALLUC_TOL), used) == "lost":
-                    lost.append("%s %r %s" % (tl.get("role"), e["text"], "untimed" if e["start"]
+                    lost.append("%s %r %s" % (speaker(tl), e["text"], "untimed" if e["start"]
                                               is None else "%.3f s" % e["start"]))
         ok = not bad and not lost
         self.line(ok, "6", "words",
@@ -913,7 +921,7 @@ class Checker:
             elif f == "flagged":
                 n_flag += 1
             else:
-                missed.append("%s %s %r %.3f-%.3f s" % (tl.get("role"), it["kind"], it["text"], s, e))
+                missed.append("%s %s %r %.3f-%.3f s" % (speaker(tl), it["kind"], it["text"], s, e))
         # nothing injected passes only when nothing was sent (a call without speech)
         self.line(not missed and (items != [] or not self.chunks), "7", "halluc",
                   "injected %d (%s), dropped %d, flagged %d, missed %d" %
@@ -936,7 +944,7 @@ class Checker:
         def covers(a, b):
             return any(a - HALLUC_TOL <= x and y <= b + HALLUC_TOL for x, y in spans)
 
-        for d in self.dropped(tl.get("role")):
+        for d in self.dropped(tl):
             dt = norm(d.get("text"))
             if (dt == t and near(d["start"], d["end"])) or \
                     (re.search(r"(^| )%s( |$)" % re.escape(t), dt) and covers(d["start"], d["end"])):
@@ -985,7 +993,7 @@ class Checker:
                 f = self.fate(tl, e, tol, used)
                 fates[f] += 1
                 if f != "kept":
-                    bad_list.append("%s %s %r %s" % (f, tl.get("role"), e["text"], "" if e["start"]
+                    bad_list.append("%s %s %r %s" % (f, speaker(tl), e["text"], "" if e["start"]
                                                     is None else "%.3f s" % e["start"]))
         n_bad = fates["flagged"] + fates["dropped"] + fates["lost"]
         pct = 100.0 * n_bad / total if total else 0.0

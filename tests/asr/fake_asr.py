@@ -3,7 +3,7 @@
 
     fake_asr.py --protocol openai|whispercpp --log DIR --port-file F [--mode MODE[,MODE...]]
                 [--key KEY] [--fail SPEC] [--stm FILE] [--script FILE] [--loading N]
-                [--max-body BYTES]
+                [--max-body BYTES] [--rttm FILE [--rttm-tol SEC]]
 
 It listens on 127.0.0.1 (port 0: the kernel picks one), writes the port to F (F.tmp, then a
 rename), and serves until SIGTERM or SIGINT, then exits 0. Python 3 standard library only.
@@ -23,7 +23,9 @@ requests.jsonl  one JSON object per request, written when the answer is out (flu
                 answer),
                 sent (the segments and words the answer carried, chunk-relative, exactly as
                 sent; words null when the answer had none, word_times false when the words had
-                no real times), injected (see halluc below).
+                no real times), injected (see halluc below), audio (the parts of the chunk that
+                are not digital zeros, on the call's clock, to 5 ms: what callqa sent of the
+                leg; the rest of a chunk is zeros), truth (with --rttm, below).
 req-NNNN.wav    each received audio file, NNNN = the request's n.
 injected.jsonl  one line per injected hallucination: file, role, n, kind, text, start/end on the
                 call's clock (the chunk's start from its filename + the chunk time) and
@@ -34,6 +36,14 @@ Options: --key KEY requires `Authorization: Bearer KEY` (401 with OpenAI's bodie
 with --protocol whispercpp it stands for a reverse proxy in front of the server, whisper.cpp
 itself has no key); --loading N (whispercpp) answers 503 to the first N /health requests and
 to transcription requests until then; --max-body BYTES (default 64 MiB) answers 413 beyond it.
+
+One speaker per request (--rttm FILE: the reference speakers of the one call sent, as NIST RTTM
+SPEAKER lines, e.g. tests/diarization/mkmix.py's): each request's `truth` is {speakers: seconds
+of its audio (above) in the reference speech of each speaker where that speaker alone speaks,
+farther than 0.25 s (md-eval's collar) from any reference boundary; second_sec: the seconds of
+all but the speaker with the most; one_speaker: second_sec <= --rttm-tol SEC (default 0.5)}. A
+request for a diarized speaker (S1, S2) whose audio holds two reference speakers beyond that is
+logged here, and the test says whether that is callqa's cutting or the diarization's error.
 
 Sources of truth for the wire formats
 -------------------------------------
@@ -75,7 +85,8 @@ whisper.cpp (examples/server/server.cpp of ggml-org/whisper.cpp, the `vjson_form
 What callqa must send (checked here; a violation is logged, the request is still answered)
   16 kHz mono PCM16 WAV (RIFF/WAVE, `fmt ` with format tag 1, 1 channel, 16000 Hz, 16 bits,
   block align 2, byte rate 32000, a `data` chunk whose size matches the bytes present) of at
-  most 30.01 s, named {role}_{start:.3f}_{end:.3f}.wav (role agent, customer or mixed; start and
+  most 30.01 s, named {role}_{start:.3f}_{end:.3f}.wav (role agent, customer or mixed, or the
+  speaker S1 or S2 of a diarized mono mix; start and
   end on the call's clock, end - start = the audio's length); response_format verbose_json; a
   Content-Length body (chunked uploads get 411); no unknown fields. Bodies over --max-body
   (default 64 MiB) get 413.
@@ -88,7 +99,9 @@ Content (--mode words|stm|script, plus halluc)
   stm     with --stm FILE (NIST STM: file channel speaker start end [<label>] text): every STM
           line that overlaps the chunk (start/end from its filename) is a segment, its times
           made chunk-relative and clamped to the chunk; its words are spread evenly over the
-          line's span, and the words whose middle lies outside the chunk are left out.
+          line's span, and the words whose middle lies outside the chunk are left out. In a
+          chunk of one diarized speaker (S1, S2) the other speaker's turns are zeros, which a
+          recogniser does not hear: there the words whose middle lies in zeros are left out.
   script  with --script FILE (tests/privacy/mkcorpus.py's script.json: calls, each with its
           legs' words said {w, s, e, u} on the call's clock and each leg's level per 20 ms
           frame): many calls against one server. The request names only the role and the
@@ -151,7 +164,9 @@ from urllib.parse import parse_qs, urlsplit
 
 RATE = 16000
 MAX_CHUNK_SEC = 30.0
-CHUNK_NAME = re.compile(r"^(agent|customer|mixed)_(\d+\.\d{3})_(\d+\.\d{3})\.wav$")
+CHUNK_NAME = re.compile(r"^(agent|customer|mixed|S1|S2)_(\d+\.\d{3})_(\d+\.\d{3})\.wav$")
+AUDIO_FRAME_SEC = 0.005  # the resolution of `audio`: the parts of a chunk that are not zeros
+RTTM_COLLAR_SEC = 0.25   # around each reference boundary, as md-eval's collar
 NATO = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
         "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
         "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu"]
@@ -281,6 +296,97 @@ def voiced_regions(samples, rate):
     return [(a * 0.02, min(b * 0.02, dur)) for a, b in merged if (b - a) * 0.02 >= 0.1 - 1e-9]
 
 
+def audio_parts(samples, rate):
+    """[(start, end)] s of the chunk that are not digital zeros, in 5 ms frames (zero runs
+    shorter than a frame inside speech do not split a part)."""
+    flen = max(1, int(rate * AUDIO_FRAME_SEC))
+    out = []
+    n = len(samples)
+    for i in range(0, n, flen):
+        if any(samples[i:i + flen]):
+            a, b = i / rate, min(n, i + flen) / rate
+            if out and abs(out[-1][1] - a) < 1e-9:
+                out[-1][1] = b
+            else:
+                out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def parse_rttm(path):
+    """{speaker: [(start, end)]} of an RTTM file's SPEAKER lines."""
+    spk = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 8 and w[0] == "SPEAKER":
+                s, d = float(w[3]), float(w[4])
+                spk.setdefault(w[7], []).append((s, s + d))
+    return spk
+
+
+def inter(a, b):
+    """The intersection of two sorted lists of disjoint spans."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        s, e = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if e > s:
+            out.append((s, e))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def union(spans):
+    out = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def minus(a, b):
+    """Sorted disjoint spans a without the spans b."""
+    out = []
+    b = union(b)
+    for s, e in a:
+        for bs, be in b:
+            if be <= s or bs >= e:
+                continue
+            if bs > s:
+                out.append((s, bs))
+            s = max(s, be)
+            if s >= e:
+                break
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def rttm_scorable(spk):
+    """{speaker: spans where that speaker alone speaks, farther than the collar from any
+    reference boundary}."""
+    allspans = [x for v in spk.values() for x in v]
+    collars = [(t - RTTM_COLLAR_SEC, t + RTTM_COLLAR_SEC) for s, e in allspans for t in (s, e)]
+    out = {}
+    for name, v in spk.items():
+        mine = union(v)
+        others = [x for o, w in spk.items() if o != name for x in w]
+        out[name] = minus(minus(mine, others), collars)
+    return out
+
+
+def truth_of(scorable, parts, c0, tol):
+    spans = [(c0 + a, c0 + b) for a, b in parts]
+    secs = {k: round(sum(e - s for s, e in inter(spans, v)), 3) for k, v in scorable.items()}
+    ranked = sorted(secs.values(), reverse=True)
+    second = round(sum(ranked[1:]), 3)
+    return {"speakers": secs, "second_sec": second, "one_speaker": second <= tol}
+
+
 def unvoiced_stretches(regions, dur):
     out, t = [], 0.0
     for a, b in regions:
@@ -363,13 +469,17 @@ def parse_stm(path):
     return lines
 
 
-def content_stm(stm, c0, c1):
-    """Segments of the STM lines overlapping the call-clock span [c0, c1], chunk-relative."""
+def content_stm(stm, c0, c1, heard=None):
+    """Segments of the STM lines overlapping the call-clock span [c0, c1], chunk-relative;
+    with `heard` (chunk-relative spans), only the words whose middle lies in them."""
     segs = []
     for s, e, text in stm:
         if e <= c0 or s >= c1:
             continue
         ws = [w for w in spread(words_of(text), s, e) if c0 <= (w["s"] + w["e"]) / 2 < c1]
+        if heard is not None:
+            ws = [w for w in ws
+                  if any(a <= (w["s"] + w["e"]) / 2 - c0 < b for a, b in heard)]
         if not ws:
             continue
         for w in ws:
@@ -476,7 +586,7 @@ def match_leg(legs, role, c0, samples, rate):
     lo, hi = base, base + len(lev)
     ranked = []
     for leg in legs:
-        if role != "mixed" and leg["role"] != role:
+        if role not in ("mixed", "S1", "S2") and leg["role"] != role:  # S1, S2: of a mix
             continue
         want = {f for f in leg["frames"] if lo <= f < hi}
         union = len(got | want)
@@ -1001,6 +1111,8 @@ class Fake:
         elif self.numbers or self.jitter:
             raise ValueError("--mode %s needs --mode script" % ",".join(
                 sorted(self.numbers) + (["jitter"] if self.jitter else [])))
+        self.rttm = rttm_scorable(parse_rttm(args.rttm)) if args.rttm else None
+        self.rttm_tol = args.rttm_tol
         self.key = args.key
         self.faults = parse_fail(args.fail or "")
         self.loading = args.loading
@@ -1022,7 +1134,8 @@ class Fake:
                        "script": args.script, "numbers": sorted(self.numbers),
                        "jitter": self.jitter, "key_required": bool(self.key),
                        "fail": args.fail or "", "loading": self.loading,
-                       "max_body": self.max_body}
+                       "max_body": self.max_body, "rttm": args.rttm,
+                       "rttm_tol": self.rttm_tol}
 
     def next_n(self):
         with self.lock:
@@ -1416,7 +1529,7 @@ class Handler(BaseHTTPRequestHandler):
         fn = p["filename"] or ""
         m = CHUNK_NAME.match(fn)
         if not m:
-            v.append("filename %r does not match {agent|customer|mixed}_START_END.wav" % fn)
+            v.append("filename %r does not match {agent|customer|mixed|S1|S2}_START_END.wav" % fn)
         else:
             info["role"] = m.group(1)
             info["start"], info["end"] = float(m.group(2)), float(m.group(3))
@@ -1435,12 +1548,20 @@ class Handler(BaseHTTPRequestHandler):
         rate = info["wav"]["rate"] or RATE
         regions = voiced_regions(samples, rate)
         rec["voiced"] = [[round(a, 3), round(b, 3)] for a, b in regions]
+        parts = audio_parts(samples, rate)
+        if info["start"] is not None:
+            rec["audio"] = [[round(info["start"] + a, 3), round(info["start"] + b, 3)]
+                            for a, b in parts]
+            if fake.rttm is not None:
+                rec["truth"] = truth_of(fake.rttm, parts, info["start"], fake.rttm_tol)
         if fake.content == "stm":
             if info["start"] is None:
                 rec["violations"].append("stm content needs the chunk's start/end in its name")
                 segs = []
             else:
-                segs = content_stm(fake.stm, info["start"], info["start"] + dur)
+                one = info["role"] in ("S1", "S2")
+                segs = content_stm(fake.stm, info["start"], info["start"] + dur,
+                                   parts if one else None)
         elif fake.content == "script":
             if info["start"] is None:
                 rec["violations"].append("script content needs the chunk's start/end in its "
@@ -1548,6 +1669,8 @@ def main():
     ap.add_argument("--script")
     ap.add_argument("--loading", type=int, default=0)
     ap.add_argument("--max-body", type=int, default=64 * 1024 * 1024)
+    ap.add_argument("--rttm", help="the reference speakers of the call: one speaker per request")
+    ap.add_argument("--rttm-tol", type=float, default=0.5)
     args = ap.parse_args()
     if args.loading < 0 or args.max_body < 1:
         ap.error("--loading and --max-body must not be negative")

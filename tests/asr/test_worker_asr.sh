@@ -4,7 +4,8 @@
 # asr_url in its config file, then
 #   - each call complete with its transcript stored, and its job's stages saying so;
 #   - /api/qa/call/{id}: transcript (the text), language, word_count, transcription_time and
-#     the transcript's detail; /api/qa/search finds words with the segment, speaker, times and
+#     the transcript's detail; the mono call (call13, two talkers) transcribed per diarized
+#     speaker, S1 and S2, one speaker's chunk per request; /api/qa/search finds words with the segment, speaker, times and
 #     character offsets, filtered by agent;
 #   - the ASR server failing: retried, then the job in `error` with error_stage transcribing and
 #     the reason, its analysis kept; `callqa requeue` and a working server then complete it.
@@ -101,17 +102,28 @@ ok=t and t.startswith(("agent: ","customer: ")) and d["language"]=="en" and d["w
 det=d["transcript_detail"]; ok=ok and {l["role"] for l in det["legs"]}=={"customer","agent"}
 sys.exit(0 if ok else 1)' "$T/a2.json"
 curl -s "$U/api/qa/call/A3" > "$T/a3.json"
-check "a mono call: one mixed speaker, with the warning" python3 -c '
+check "a mono call of two speakers: transcribed per diarized speaker, S1 and S2" python3 -c '
 import json,sys
-d=json.load(open(sys.argv[1]))["transcript_detail"]
-sys.exit(0 if [l["role"] for l in d["legs"]]==["mixed"] and d["warnings"] else 1)' "$T/a3.json"
+c=json.load(open(sys.argv[1])); d=c["transcript_detail"]
+legs=[(l["role"], l["speaker"]) for l in d["legs"]]; print(legs, d["speakers_from"], d["diarization"])
+ok=legs==[("mixed","S1"),("mixed","S2")] and d["speakers_from"]=="diarization" and not d["warnings"]
+ok=ok and 0 < d["diarization"]["confidence"] <= 1 and {u["speaker"] for u in d["turns"]}=={"S1","S2"}
+ok=ok and all(x.split(": ")[0] in ("S1","S2") for x in c["transcript"].split("\n"))
+sys.exit(0 if ok else 1)' "$T/a3.json"
+check "a mono call of two speakers: each request a chunk of one speaker (S1_, S2_)" python3 -c '
+import json,sys
+d=json.load(open(sys.argv[2]))["transcript_detail"]
+files={c["file"] for l in d["legs"] for c in l["chunks"]}
+got={json.loads(x)["file"]["filename"] for x in open(sys.argv[1]) if json.loads(x).get("endpoint")=="transcribe"}
+print(len(files), "chunks of the mono call")
+sys.exit(0 if files and files <= got and all(f[:3] in ("S1_","S2_") for f in files) else 1)' "$T/ok/requests.jsonl" "$T/a3.json"
 curl -s "$U/api/qa/search?q=alpha%20bravo" > "$T/s1.json"
 check "/api/qa/search: every call, hits with offsets on the words" python3 -c '
 import json,sys
 d=json.load(open(sys.argv[1])); calls=d["calls"]
 hit=calls[0]["hits"][0]; t=hit["text"]; o=hit["offsets"]
 print(len(calls), "calls;", hit)
-ok=len(calls)==3 and all(t[a:b].lower() in ("alpha","bravo") for a,b in o) and len(o)>=2 and hit["speaker"] in ("agent","customer","mixed") and hit["end"]>hit["start"]
+ok=len(calls)==3 and all(t[a:b].lower() in ("alpha","bravo") for a,b in o) and len(o)>=2 and hit["speaker"] in ("agent","customer","mixed","S1","S2") and hit["end"]>hit["start"]
 sys.exit(0 if ok else 1)' "$T/s1.json"
 curl -s "$U/api/qa/search?q=%22alpha%20bravo%22&agent=nobody" > "$T/s2.json"
 check "/api/qa/search: an agent's filter" python3 -c 'import json,sys; sys.exit(0 if json.load(open(sys.argv[1]))["calls"]==[] else 1)' "$T/s2.json"

@@ -26,8 +26,9 @@ Truth: for the pyannote talkers, their RTTM turns as placed; for the others, eac
 speech, 10 ms frames over the talker's threshold (35 dB under its
 loud frames, 10 dB over its floor) with gaps
 under 0.3 s filled and runs under 0.1 s dropped, as RTTM (SPEAKER id 1 start dur <NA> <NA> spk).
-Writes DIR/ID.wav, DIR/ID.rttm and DIR/mixes.tsv (ID, codec, gain_db, talkers). Python 3
-standard library and sox.
+Writes DIR/ID.wav, DIR/ID.rttm and DIR/mixes.tsv (ID, codec, gain_db, talkers). The same
+arguments give the same files: sox runs in its repeatable mode (-R: the dither of its
+conversions is seeded). Python 3 standard library and sox.
 """
 import argparse
 import array
@@ -66,7 +67,7 @@ HELDOUT = ["or134+154", "or166+229", "or221", "af1", "pyannote91", "or109+114"]
 
 def sox_read(path, extra=()):
     """The file as 8 kHz mono int16 samples."""
-    out = subprocess.run(["sox", path, "-t", "raw", "-e", "signed", "-b", "16", "-c", "1",
+    out = subprocess.run(["sox", "-R", path, "-t", "raw", "-e", "signed", "-b", "16", "-c", "1",
                           "-r", str(RATE), "-"] + list(extra), check=True,
                          stdout=subprocess.PIPE).stdout
     a = array.array("h")
@@ -282,8 +283,8 @@ def write_wav(mix, path, codec, tmp):
         f.write(a.tobytes())
     enc = {"pcm": ["-e", "signed", "-b", "16"], "ulaw": ["-e", "u-law", "-b", "8"],
            "gsm": ["-e", "gsm-full-rate"]}[codec]
-    subprocess.run(["sox", "-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r", str(RATE),
-                    raw] + enc + [path, "sinc", "300-3400"], check=True)
+    subprocess.run(["sox", "-R", "-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r",
+                    str(RATE), raw] + enc + [path, "sinc", "300-3400"], check=True)
 
 
 def main():

@@ -1362,6 +1362,22 @@ static void test_transcript(void **state)
     assert_int_equal(pv_luhn_runs_transcript(&t), 0);
     pv_redaction_free(&r);
     tx_transcript_free(&t);
+    /* a diarized mix: S1's turn, rebuilt, holds S1's words only (S2's reply, which the server
+     * placed inside S1's segment's span, shares the role mixed) */
+    const char *imp =
+        "{\"segments\": [{\"speaker\": \"S1\", \"start\": 1, \"end\": 5, \"text\": "
+        "\"my card is 4111 1111 1111 1111 thanks\"}, {\"speaker\": \"S2\", \"start\": "
+        "3.2, \"end\": 3.6, \"text\": \"okay\"}]}";
+    char err[200];
+    assert_int_equal(tx_import(imp, strlen(imp), NULL, NULL, &t, err, sizeof(err)), 0);
+    assert_int_equal(t.n_turns, 2);
+    assert_int_equal(pv_redact_transcript(&t, &s, &r), 0);
+    assert_string_equal(t.turns[0].speaker, "S1");
+    assert_string_equal(t.turns[0].text, "my card is [CARD] thanks");
+    assert_string_equal(t.turns[1].speaker, "S2");
+    assert_string_equal(t.turns[1].text, "okay");
+    pv_redaction_free(&r);
+    tx_transcript_free(&t);
 }
 
 int main(void)

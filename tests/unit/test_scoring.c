@@ -273,6 +273,25 @@ static void test_rules_window_speaker(void **state)
     assert_true(call.cats[0].r.score == 5);
     assert_non_null(strstr(call.cats[0].reason, "speakers not separated"));
     sc_call_free(&call);
+    /* a diarized mix: S1 and S2 apart, their roles not known; a check on the agent's words
+     * matches either (neither is taken for the agent), and the reason says so */
+    const char *block =
+        "{\"speakers_from\": \"diarization\", \"legs\": [{\"leg\": \"mix\", \"role\": "
+        "\"mixed\", \"speaker\": \"S1\", \"segments\": [{\"start\": 4, \"end\": 5, \"text\": "
+        "\"Hi.\"}]}, {\"leg\": \"mix\", \"role\": \"mixed\", \"speaker\": \"S2\", \"segments\": "
+        "[{\"start\": 1, \"end\": 3, \"text\": \"Hello, this is Ann at ACME Bank.\"}]}]}";
+    sc_text td;
+    assert_int_equal(sc_text_from_block(block, 10, &td, err, sizeof(err)), 0);
+    assert_int_equal(td.n, 2);
+    assert_string_equal(td.u[0].speaker, "S2");
+    assert_string_equal(td.u[1].speaker, "S1");
+    assert_true(td.separated && td.roles_unknown);
+    assert_int_equal(sc_score(&c, NULL, &td, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.score == 5);
+    assert_non_null(strstr(call.cats[0].reason, "their roles not known"));
+    assert_string_equal(call.cats[0].quotes[0].speaker, "S2");
+    sc_call_free(&call);
+    sc_text_free(&td);
     /* no transcript: not scored, and said so */
     assert_int_equal(sc_score(&c, NULL, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
     sc_finish(&c, &call);

@@ -1,7 +1,8 @@
 /*
  * test_transcript.c - the transcript module (src/transcript/): the plan of what is sent, the
  * servers' answers (OpenAI verbose_json as OpenAI, Groq and vLLM write it; whisper.cpp's
- * server), languages, the normalised text, the clock, the guard and the turns.
+ * server), languages, the normalised text, the clock, the guard and the turns; a mono mix's
+ * two diarized speakers planned, checked and turned apart.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -348,6 +349,122 @@ static void test_guard(void **state)
     tx_transcript_free(&t);
 }
 
+/* A mono mix diarized into two speakers: S1 at 1-3 and 3.5-5, S2 at 3-3.5 (a short reply), 5-8
+ * and 12-14; the VAD's speech 1-8 and 12-14. */
+static void test_speakers(void **state)
+{
+    (void)state;
+    const double sp[][2] = {{1, 8}, {12, 14}};
+    cq_speech_seg buf[2];
+    cq_leg_report L = leg_with(sp, 2, NULL, 0, buf);
+    L.role = CQ_ROLE_MIXED;
+    cq_diar_seg s1[] = {{1, 3, 0.9}, {3.5, 5, 0.8}},
+                s2[] = {{3, 3.5, 0.6}, {5, 8, 0.9}, {12, 14, 1}};
+    L.has_diarization = true;
+    L.diarization.n_speakers = 2;
+    L.diarization.confidence = 0.8;
+    L.diarization.speaker[0] = (cq_diar_speaker){.segs = s1, .n_segs = 2};
+    L.diarization.speaker[1] = (cq_diar_speaker){.segs = s2, .n_segs = 3};
+    tx_plan_params p = tx_plan_default_params();
+    /* S1: widened to 0.8-3.2 and 3.3-5.2, then S2's segments taken out: 0.8-3 and 3.5-5 */
+    tx_plan plan;
+    assert_int_equal(tx_plan_speaker(&L, 0, &p, &plan), 0);
+    assert_int_equal(plan.n, 1);
+    assert_string_equal(plan.chunks[0].file, "S1_0.800_5.000.wav");
+    assert_int_equal(plan.chunks[0].n_sent, 2);
+    assert_true(fabs(plan.chunks[0].sent[0].end - 3) < 1e-9);
+    assert_true(fabs(plan.chunks[0].sent[1].start - 3.5) < 1e-9);
+    assert_true(fabs(plan.chunks[0].sent[1].end - 5) < 1e-9);
+    assert_true(fabs(plan.speech_sec - 3.5) < 1e-9);
+    tx_plan_free(&plan);
+    /* S2: 3-3.5 and 5-8.2 (a pause of 1.5 s: one chunk), then 11.8-14.2 (3.6 s later) */
+    assert_int_equal(tx_plan_speaker(&L, 1, &p, &plan), 0);
+    assert_int_equal(plan.n, 2);
+    assert_string_equal(plan.chunks[0].file, "S2_3.000_8.200.wav");
+    assert_string_equal(plan.chunks[1].file, "S2_11.800_14.200.wav");
+    for (size_t i = 0; i < plan.n; i++) /* nothing of S1's speech */
+        for (size_t k = 0; k < plan.chunks[i].n_sent; k++)
+            for (size_t j = 0; j < 2; j++)
+                assert_false(plan.chunks[i].sent[k].end > s1[j].start_sec + 1e-9 &&
+                             plan.chunks[i].sent[k].start < s1[j].end_sec - 1e-9);
+    tx_plan_free(&plan);
+    assert_int_equal(tx_plan_speaker(&L, 2, &p, &plan), -1);
+
+    /* the transcript: two legs of the mix, S1 and S2, each checked against its own segments */
+    cq_report r;
+    memset(&r, 0, sizeof(r));
+    r.inbound = &L;
+    tx_transcript t;
+    assert_int_equal(tx_transcript_init(&t, &r, &p), 0);
+    assert_int_equal(t.n_legs, 2);
+    assert_true(t.diarized);
+    assert_int_equal(t.n_warnings, 0);
+    assert_string_equal(t.legs[0].speaker, "S1");
+    assert_string_equal(t.legs[1].speaker, "S2");
+    assert_int_equal(t.legs[1].src, 0);
+    assert_int_equal(t.legs[1].n_speech, 3);
+    tx_result res;
+    memset(&res, 0, sizeof(res));
+    res.segs = calloc(4, sizeof(*res.segs));
+    seg(&res, 0.3, 2.1, "Hello this is Anna", 1); /* 1.1-2.9 on the clock */
+    seg(&res, 2.3, 2.6, "Really", 1);             /* 3.1-3.4: S2's reply, zeros to S1 */
+    assert_int_equal(tx_add_chunk(&t, 0, 0, &res), 0);
+    tx_result_free(&res);
+    memset(&res, 0, sizeof(res));
+    res.segs = calloc(4, sizeof(*res.segs));
+    seg(&res, 2.5, 4.5, "I would like to pay", 1); /* 5.5-7.5 */
+    assert_int_equal(tx_add_chunk(&t, 1, 0, &res), 0);
+    tx_result_free(&res);
+    assert_int_equal(tx_finish(&t), 0);
+    assert_true(t.legs[0].segs[1].flags & TX_F_OUTSIDE_SPEECH);
+    assert_int_equal(t.legs[0].segs[0].flags, 0);
+    assert_string_equal(t.legs[1].segs[0].speaker, "S2");
+    /* turns: S1 then S2, never merged across speakers */
+    assert_int_equal(t.n_turns, 2);
+    assert_string_equal(t.turns[0].speaker, "S1");
+    assert_string_equal(t.turns[1].speaker, "S2");
+    assert_string_equal(t.turns[1].text, "I would like to pay");
+    char *js = tx_to_json(&t);
+    assert_non_null(js);
+    assert_non_null(strstr(js, "\"speakers_from\":\"diarization\""));
+    assert_non_null(
+        strstr(js, "\"diarization\":{\"method\":\"" CQ_DIARIZE_METHOD "\",\"confidence\":0.8}"));
+    assert_non_null(strstr(js, "\"leg\":\"mix\",\"role\":\"mixed\",\"speaker\":\"S2\""));
+    assert_non_null(strstr(js, "{\"speaker\":\"S2\",\"start\":5.5,"));
+    assert_non_null(strstr(js, "\"file\":\"S1_0.800_5.000.wav\""));
+    /* stored and imported again (as the redaction does): the speakers stay */
+    char err[200];
+    const char *imp = "{\"segments\": [{\"speaker\": \"S1\", \"start\": 1.1, \"end\": 2.9, "
+                      "\"text\": \"Hello\"}, {\"speaker\": \"S2\", \"start\": 5.5, \"end\": "
+                      "7.5, \"text\": \"Yes\"}]}";
+    const char *rep = "{\"speakers\": [{\"id\": \"S1\", \"segments\": [{\"start\": 1, "
+                      "\"end\": 3}]}, {\"id\": \"S2\", \"segments\": [{\"start\": 5, \"end\": "
+                      "8}]}], \"diarization\": {\"confidence\": 0.7}}";
+    tx_transcript im;
+    assert_int_equal(tx_import(imp, strlen(imp), NULL, rep, &im, err, sizeof(err)), 0);
+    assert_int_equal(im.n_legs, 2);
+    assert_true(im.diarized && !im.unchecked);
+    assert_true(fabs(im.diar_confidence - 0.7) < 1e-9);
+    assert_int_equal(im.flagged_words, 0);
+    assert_string_equal(im.turns[1].speaker, "S2");
+    tx_transcript_free(&im);
+    free(js);
+    tx_transcript_free(&t);
+
+    /* one speaker: one mixed leg, with the warning, as before */
+    L.diarization.n_speakers = 1;
+    assert_int_equal(tx_transcript_init(&t, &r, &p), 0);
+    assert_int_equal(t.n_legs, 1);
+    assert_false(t.diarized);
+    assert_string_equal(t.legs[0].speaker, "mixed");
+    assert_int_equal(t.n_warnings, 1);
+    assert_string_equal(t.legs[0].plan.chunks[0].file, "mixed_0.800_8.200.wav");
+    js = tx_to_json(&t);
+    assert_non_null(strstr(js, "\"speakers_from\":\"mix\",\"diarization\":null"));
+    free(js);
+    tx_transcript_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_language),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_guard),
+        cmocka_unit_test(test_speakers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
