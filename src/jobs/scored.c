@@ -13,6 +13,34 @@
 
 #include "jobs.h"
 
+/* VADER's lexicon from the model directory; without it, why the sentiment is null */
+static void qa_vader_load(const char *model_dir, qa_scoring *out)
+{
+    char dir[4096], path[4200], why[400];
+    if (model_dir && model_dir[0])
+        snprintf(dir, sizeof(dir), "%s", model_dir);
+    else if (cq_model_dir_default(dir, sizeof(dir)) != CQ_OK) {
+        snprintf(out->vader_why, sizeof(out->vader_why),
+                 "the VADER lexicon is not installed: no model directory (set model_dir or "
+                 "CALLQA_MODEL_DIR, and run scripts/fetch-models)");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, SC_VADER_FILE);
+    size_t len = 0;
+    char *text = cfg_read_file(path, SC_VADER_MAX_BYTES, &len, why, sizeof(why));
+    if (!text) {
+        snprintf(out->vader_why, sizeof(out->vader_why),
+                 "the VADER lexicon is not installed (%.280s; scripts/fetch-models installs it)",
+                 why);
+        return;
+    }
+    out->vader = sc_vader_parse(text, len, why, sizeof(why));
+    free(text);
+    if (!out->vader)
+        snprintf(out->vader_why, sizeof(out->vader_why),
+                 "the VADER lexicon %.200s is refused: %.150s", path, why);
+}
+
 int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
@@ -46,6 +74,7 @@ int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t e
             return -1;
         }
     }
+    qa_vader_load(c->model_dir, out);
     int lc = llm_config_from_settings(c, &out->llm, why, sizeof(why));
     if (lc < 0) {
         snprintf(err, errsz, "llm: %s", why);
@@ -72,6 +101,7 @@ void qa_scoring_free(qa_scoring *s)
         return;
     sc_card_free(&s->card);
     sc_topics_free(s->topics);
+    sc_vader_free(s->vader);
     memset(s, 0, sizeof(*s));
 }
 
@@ -158,7 +188,9 @@ char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text 
         snprintf(why, n, "out of memory");
         return NULL;
     }
-    if (sc_score(&s->card, report_json, text, s->topics, llm_why, &call, why, n) == 0) {
+    if (sc_score(&s->card, report_json, text, s->topics, s->vader, llm_why, &call, why, n) == 0) {
+        if (!s->vader && s->vader_why[0])
+            snprintf(call.sentiment.why, sizeof(call.sentiment.why), "%.399s", s->vader_why);
         if (s->llm_on && words)
             llm_part(s, report_json, text, budget, arr, &call);
         sc_finish(&s->card, &call);
