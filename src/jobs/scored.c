@@ -307,6 +307,20 @@ int qa_stored_score_from_json(const char *detail, qa_stored_score *out, char *er
     const json_t *topic = json_object_get(o, "topic");
     s->topic_class = str_of(topic, "class");
     s->topic_subclass = str_of(topic, "subclass");
+    /* the customer's sentiment (docs/sentiment.md): its shift and drop, NULL when not known */
+    const json_t *sent = json_object_get(o, "sentiment"), *sp;
+    size_t i;
+    json_array_foreach(json_object_get(sent, "speakers"), i, sp)
+    {
+        if (!json_is_string(json_object_get(sp, "speaker")) ||
+            strcmp(json_string_value(json_object_get(sp, "speaker")), SC_CUSTOMER))
+            continue;
+        s->has_customer_shift = num_of(sp, "shift", &s->customer_shift);
+        break;
+    }
+    const json_t *drop = json_object_get(sent, "customer_drop");
+    s->has_customer_drop = json_is_boolean(drop);
+    s->customer_drop = json_is_true(drop);
     s->detail = detail;
     return 0;
 }

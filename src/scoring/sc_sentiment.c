@@ -102,8 +102,8 @@ int sc_sentiment_vader(const sc_vader *v, const sc_text *t, sc_sentiment *out)
     int cnt[SC_SENT_SPEAKERS][4] = {{0}};
     for (size_t i = 0; i < t->n; i++) {
         const sc_utt *u = &t->u[i];
-        if (!u->text || !u->norm || !u->norm[0])
-            continue; /* nothing said: a tag alone ([noise]) */
+        if (!u->text || !u->norm || !u->norm[0] || !isfinite(u->start) || !isfinite(u->end))
+            continue; /* nothing said (a tag alone: [noise]), or no time to place it */
         int k = speaker_index(out, u->speaker);
         if (k < 0)
             continue;
@@ -112,9 +112,8 @@ int sc_sentiment_vader(const sc_vader *v, const sc_text *t, sc_sentiment *out)
             sc_sentiment_free(out);
             return -1;
         }
-        double mid = (u->start + u->end) / 2;
-        int q = (int)floor(mid / (dur / 4));
-        q = q < 0 ? 0 : q > 3 ? 3 : q;
+        double at = floor((u->start / 2 + u->end / 2) / (dur / 4)); /* the midpoint's quarter */
+        int q = !(at >= 0) ? 0 : at > 3 ? 3 : (int)at;
         double d = u->end - u->start;
         d = d > 0 && isfinite(d) ? d : 0;
         wsum[k][q] += d * sv.compound;
@@ -128,6 +127,8 @@ int sc_sentiment_vader(const sc_vader *v, const sc_text *t, sc_sentiment *out)
                 continue;
             /* utterances without a length (a transcript without times) count equally */
             double mean = w[k][q] > 0 ? wsum[k][q] / w[k][q] : sum[k][q] / cnt[k][q];
+            if (!isfinite(mean))
+                mean = sum[k][q] / cnt[k][q];
             out->sp[k].has_q[q] = true;
             /* kept as shown (3 decimals), so that shift = last - first holds on the figures */
             out->sp[k].q[q] = round(SC_SENT_SCALE * mean * 1000) / 1000;
