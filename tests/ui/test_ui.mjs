@@ -84,6 +84,17 @@ for (const [hash, sel] of views) {
   await page.waitForTimeout(300);
 }
 check('every view loads with no console error', problems.length === 0, problems.join(' | ') || `${views.length} views`);
+// the sentiment: a call scored without the lexicon says why, with no figure in its place; the
+// agent view and the QA page show the customers' shift as not measured, never 0
+await page.goto(`${BASE}/#/call/R01`);
+await page.waitForSelector('.sentiment .note');
+const sentNote = await page.textContent('.sentiment .note');
+check('the sentiment panel says why there is no trend', /^Not measured: the VADER lexicon is not installed/.test(sentNote) &&
+  !(await page.$('.sentiment table')), sentNote);
+await page.goto(`${BASE}/#/agent/ann`);
+await page.waitForSelector('.figures .sentiment-shift');
+const shiftText = await page.textContent('.figures .sentiment-shift');
+check("the agent's customers' shift: not measured, over 0 calls", shiftText.startsWith('—') && /over 0 calls\); 0 ended low/.test(shiftText), shiftText);
 // a link with broken percent-encoding (cut or hand-edited) draws a page, not an uncaught error
 problems.length = 0;
 for (const hash of ['#/call/50%', '#/agent/%E0%A4%A', '#/calls?agent=%zz']) {
