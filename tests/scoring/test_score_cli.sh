@@ -93,6 +93,10 @@ want = None if len([v for v in c["quarters"] if v is not None]) < 2 else \
     (c["first"] >= 0 and c["last"] <= -2)
 assert s["customer_drop"] == want, (s["customer_drop"], c)
 ' "$T/out4.json"
+    CALLQA_MODEL_DIR=$T/models "$CQ" score --transcript "$T/call.json" > "$T/out4.txt"
+    check "the text form: the sentiment per speaker and quarter, the drop" sh -c "
+        grep -q '^sentiment        vader 1.1.3, -5..+5 per quarter of the call' '$T/out4.txt' &&
+        grep -Eq '^  customer +[-+][0-9]' '$T/out4.txt' && grep -q '^  customer drop  ' '$T/out4.txt'"
     printf 'good\tnot-a-number\n' > "$T/models/vader/vader_lexicon.txt"
     CALLQA_MODEL_DIR=$T/models "$CQ" score --transcript "$T/call.json" --json > "$T/out5.json"
     check "a malformed lexicon: sentiment null, refused with its line" python3 -c '
