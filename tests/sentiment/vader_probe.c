@@ -1,7 +1,7 @@
 /*
  * vader_probe.c - callqa's VADER (src/scoring/sc_vader.c) on texts, for test_vader.mjs: reads
- * the lexicon file and a JSON array of strings, prints a JSON array of the compound scores at
- * full precision, in the same order.
+ * the lexicon file and a JSON array of strings, prints a JSON array of [compound, neg, neu, pos]
+ * at full precision, one per text, in the same order.
  *   usage: vader_probe vader_lexicon.txt texts.json
  */
 #include <jansson.h>
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
             rc = 1;
             break;
         }
-        printf("%s%.17g", i ? "," : "", s.compound);
+        printf("%s[%.17g,%.17g,%.17g,%.17g]", i ? "," : "", s.compound, s.neg, s.neu, s.pos);
     }
     puts("]");
     json_decref(texts);

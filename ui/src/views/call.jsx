@@ -251,7 +251,8 @@ export function CallView({ id }) {
       {c && <Player id={id} audio={c.audio} audioRef={audioRef} onTime={setTime} seconds={(c.analysis || {}).duration_sec} />}
       {rep.error && rep.error.status === 404 && <p class="note">Not analysed yet: the timeline appears once the analysis is stored.</p>}
       {rep.error && rep.error.status !== 404 && <Failure error={rep.error} what="the report" />}
-      {rep.data && <Timeline report={rep.data.report} envelope={env.data} envelopeError={envError} time={time} onSeek={seek} />}
+      {rep.data && <Timeline report={rep.data.report} envelope={env.data} envelopeError={envError} time={time} onSeek={seek}
+        sentiment={c && c.score_detail ? c.score_detail.sentiment : null} />}
       {c && (
         <div class="cols">
           <Transcript detail={c.transcript_detail} time={time} onSeek={seek} />

@@ -7,7 +7,7 @@
 // narrow to aim at. Events, overtalk and dead air (drawn at least `min` px wide) stay buttons.
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import { clock, fixed, isNum } from '../fmt.js';
+import { clock, fixed, isNum, signed } from '../fmt.js';
 import { cssVar } from '../components.jsx';
 
 const STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
@@ -191,7 +191,26 @@ function spanLanes(report, view, width, onSeek) {
   return lanes;
 }
 
-export function Timeline({ report, envelope, envelopeError, time, onSeek }) {
+// The sentiment lanes (docs/sentiment.md): one per speaker of the scoring result, its four
+// quarters of the call coloured by VADER's usual cut (compound ±0.05, ±0.25 on this scale); a
+// quarter where the speaker said nothing is marked so, never 0.
+function sentimentLanes(sent, duration, view, width, onSeek) {
+  if (!sent || !(duration > 0)) return [];
+  return (sent.speakers || []).map((p) => {
+    const items = (p.quarters || []).map((q, i) => ({
+      kind: !isNum(q) ? 'sent-none' : q >= 0.25 ? 'sent-pos' : q <= -0.25 ? 'sent-neg' : 'sent-neu',
+      start: (duration * i) / 4, end: (duration * (i + 1)) / 4,
+      label: isNum(q) ? `${p.speaker}, quarter ${i + 1}: sentiment ${signed(q)} of ±5` : `${p.speaker}, quarter ${i + 1}: said nothing`,
+      text: isNum(q) ? signed(q) : '—',
+    }));
+    return (
+      <Lane title={`${p.speaker}: sentiment`} note={`${p.source}; shift ${signed(p.shift)}`}>
+        <Spans items={items} view={view} width={width} onSeek={onSeek} kind="sentiment" />
+      </Lane>);
+  });
+}
+
+export function Timeline({ report, envelope, envelopeError, time, onSeek, sentiment }) {
   const duration = report.duration || 0;
   const [view, setView] = useState({ t0: 0, t1: Math.max(duration, 1) });
   const [width, setWidth] = useState(0); // 0 until measured: the lanes are drawn once, at their width
@@ -268,7 +287,9 @@ export function Timeline({ report, envelope, envelopeError, time, onSeek }) {
     [report, envelope, envelopeError, view, width]);
   const spans = useMemo(() => (width > 0 ? spanLanes(report, view, width, seekTo) : []), [report, view, width, seekTo]);
   const axis = useMemo(() => width > 0 && <Lane title="Time"><Axis view={view} width={width} /></Lane>, [view, width]);
-  const lanes = width > 0 ? [axis, ...levels.flatMap((lv, i) => [lv, ...spans[i]]), spans[spans.length - 1]] : null;
+  const sents = useMemo(() => (width > 0 ? sentimentLanes(sentiment, duration, view, width, seekTo) : []),
+    [sentiment, duration, view, width, seekTo]);
+  const lanes = width > 0 ? [axis, ...levels.flatMap((lv, i) => [lv, ...spans[i]]), spans[spans.length - 1], ...sents] : null;
   const playX = ((time - view.t0) / (view.t1 - view.t0)) * width;
   return (
     <section class="timeline" aria-labelledby="tl-h">
