@@ -422,7 +422,8 @@ static int words_of(const char *text, size_t len, word **out, size_t *count)
             bare[bn++] = text[i];
     if (split(text, len, &tok, &nt) != 0 || split(bare, bn, &plain, &np) != 0)
         goto done;
-    qsort(plain, np, sizeof(*plain), span_cmp);
+    if (np > 1)
+        qsort(plain, np, sizeof(*plain), span_cmp);
     word *w = calloc(nt ? nt : 1, sizeof(*w));
     if (!w)
         goto done;
@@ -443,7 +444,7 @@ static int words_of(const char *text, size_t len, word **out, size_t *count)
             bool listed = false;
             for (int p = 0; punc_list[p] && !listed; p++)
                 listed = eq(ps[c], pl[c], punc_list[p]);
-            if (listed && bsearch(&cand[c], plain, np, sizeof(*plain), span_cmp)) {
+            if (listed && np && bsearch(&cand[c], plain, np, sizeof(*plain), span_cmp)) {
                 keep = cand[c];
                 break;
             }
