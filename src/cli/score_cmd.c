@@ -50,6 +50,43 @@ static char *load(const char *what, const char *path, size_t *len)
     return b;
 }
 
+/* a figure of the sentiment trend, signed, or "-" when null */
+static void signed_or_dash(const json_t *v)
+{
+    if (json_is_number(v))
+        printf(" %+6.2f", json_number_value(v));
+    else
+        printf("      -");
+}
+
+/* the sentiment trend (docs/sentiment.md): each speaker's quarters and shift, the drop */
+static void print_sentiment(const json_t *o)
+{
+    const json_t *s = json_object_get(o, "sentiment");
+    const char *st = json_string_value(json_object_get(o, "sentiment_status"));
+    if (!json_is_object(s)) {
+        printf("sentiment        not measured: %s\n", st ? st : "no sentiment in the result");
+        return;
+    }
+    printf("sentiment        %s, -5..+5 per quarter of the call\n", st ? st : "");
+    printf("  %-16s     Q1     Q2     Q3     Q4  shift\n", "speaker");
+    size_t i;
+    const json_t *p;
+    json_array_foreach(json_object_get(s, "speakers"), i, p)
+    {
+        printf("  %-16s", json_string_value(json_object_get(p, "speaker")));
+        for (size_t q = 0; q < 4; q++)
+            signed_or_dash(json_array_get(json_object_get(p, "quarters"), q));
+        signed_or_dash(json_object_get(p, "shift"));
+        printf("\n");
+    }
+    const json_t *d = json_object_get(s, "customer_drop");
+    printf("  customer drop  %s\n", json_is_true(d)    ? "yes: from >= 0 to <= -2"
+                                    : json_is_false(d) ? "no"
+                                                       : "not known (no customer, or fewer than "
+                                                         "two of its quarters)");
+}
+
 /* The text form, from the result's JSON. 0, or -1 (out of memory). */
 static int print_text(const char *result)
 {
@@ -104,6 +141,7 @@ static int print_text(const char *result)
                json_string_value(json_object_get(t, "subclass")),
                json_number_value(json_object_get(t, "confidence")),
                json_string_value(json_object_get(t, "engine")));
+    print_sentiment(o);
     json_decref(o);
     return 0;
 }

@@ -167,11 +167,15 @@ typedef struct qa_scoring {
     bool llm_on;       /* an LLM is configured (llm_provider) */
     llm_config llm;
     char llm_hash[65]; /* llm_config_hash, stored with each result */
+    sc_vader *vader;   /* VADER's lexicon from the model directory, or NULL: vader_why says why */
+    char vader_why[400];
 } qa_scoring;
 
 /* The card, topics and LLM of the settings, loaded and checked (a bad card or topics file, LLM
  * settings that cannot work, a key file that cannot be read: -1 with err, and the worker does
- * not start). Scoring off: 0 with on false. */
+ * not start). Scoring off: 0 with on false. VADER's lexicon is read from the model directory
+ * (model_dir, else $CALLQA_MODEL_DIR or the default) when it is there: a missing or bad one
+ * leaves the sentiment null with vader_why, and the worker starts. */
 int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t errsz);
 void qa_scoring_free(qa_scoring *s);
 
@@ -189,7 +193,7 @@ char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text 
  * assessed: no summary). qa_sentiment_choose: the LLM's figures when at least one passed its
  * checks, else lexicon's (taken over; NULL or not present: none) into call->sentiment. */
 int qa_summary_choose(const char *report_json, sc_call *call, char *why, size_t n);
-void qa_sentiment_choose(sc_call *call, sc_sentiment *lexicon);
+int qa_sentiment_choose(sc_call *call, const sc_text *t);
 
 /* The same from the transcript block (NULL: none), as the worker's child has it. */
 char *qa_score_call(const qa_scoring *s, const char *report_json, const char *tx_block,

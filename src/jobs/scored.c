@@ -13,6 +13,34 @@
 
 #include "jobs.h"
 
+/* VADER's lexicon from the model directory; without it, why the sentiment is null */
+static void qa_vader_load(const char *model_dir, qa_scoring *out)
+{
+    char dir[4096], path[4200], why[400];
+    if (model_dir && model_dir[0])
+        snprintf(dir, sizeof(dir), "%s", model_dir);
+    else if (cq_model_dir_default(dir, sizeof(dir)) != CQ_OK) {
+        snprintf(out->vader_why, sizeof(out->vader_why),
+                 "the VADER lexicon is not installed: no model directory (set model_dir or "
+                 "CALLQA_MODEL_DIR, and run scripts/fetch-models)");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/%s", dir, SC_VADER_FILE);
+    size_t len = 0;
+    char *text = cfg_read_file(path, SC_VADER_MAX_BYTES, &len, why, sizeof(why));
+    if (!text) {
+        snprintf(out->vader_why, sizeof(out->vader_why),
+                 "the VADER lexicon is not installed (%.280s; scripts/fetch-models installs it)",
+                 why);
+        return;
+    }
+    out->vader = sc_vader_parse(text, len, why, sizeof(why));
+    free(text);
+    if (!out->vader)
+        snprintf(out->vader_why, sizeof(out->vader_why),
+                 "the VADER lexicon %.200s is refused: %.150s", path, why);
+}
+
 int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
@@ -46,6 +74,7 @@ int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t e
             return -1;
         }
     }
+    qa_vader_load(c->model_dir, out);
     int lc = llm_config_from_settings(c, &out->llm, why, sizeof(why));
     if (lc < 0) {
         snprintf(err, errsz, "llm: %s", why);
@@ -72,6 +101,7 @@ void qa_scoring_free(qa_scoring *s)
         return;
     sc_card_free(&s->card);
     sc_topics_free(s->topics);
+    sc_vader_free(s->vader);
     memset(s, 0, sizeof(*s));
 }
 
@@ -163,7 +193,9 @@ char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text 
         snprintf(why, n, "out of memory");
         return NULL;
     }
-    if (sc_score(&s->card, report_json, text, s->topics, llm_why, &call, why, n) == 0) {
+    if (sc_score(&s->card, report_json, text, s->topics, s->vader, llm_why, &call, why, n) == 0) {
+        if (!s->vader && s->vader_why[0])
+            snprintf(call.sentiment.why, sizeof(call.sentiment.why), "%.399s", s->vader_why);
         if (s->llm_on && words)
             llm_part(s, report_json, text, budget, arr, &call);
         char swhy[300];
@@ -171,7 +203,8 @@ char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text 
             !call.summary.refused[0])
             snprintf(call.summary.refused, sizeof(call.summary.refused),
                      "no summary: the report could not be assessed: %.200s", swhy);
-        qa_sentiment_choose(&call, NULL); /* no lexicon on this path yet */
+        if (qa_sentiment_choose(&call, text) != 0)
+            snprintf(call.sentiment_checks.why, sizeof(call.sentiment_checks.why), "out of memory");
         sc_finish(&s->card, &call);
         if (!(js = sc_call_to_json(&s->card, &call)))
             snprintf(why, n, "out of memory");
@@ -290,6 +323,20 @@ int qa_stored_score_from_json(const char *detail, qa_stored_score *out, char *er
     const json_t *topic = json_object_get(o, "topic");
     s->topic_class = str_of(topic, "class");
     s->topic_subclass = str_of(topic, "subclass");
+    /* the customer's sentiment (docs/sentiment.md): its shift and drop, NULL when not known */
+    const json_t *sent = json_object_get(o, "sentiment"), *sp;
+    size_t i;
+    json_array_foreach(json_object_get(sent, "speakers"), i, sp)
+    {
+        if (!json_is_string(json_object_get(sp, "speaker")) ||
+            strcmp(json_string_value(json_object_get(sp, "speaker")), SC_CUSTOMER))
+            continue;
+        s->has_customer_shift = num_of(sp, "shift", &s->customer_shift);
+        break;
+    }
+    const json_t *drop = json_object_get(sent, "customer_drop");
+    s->has_customer_drop = json_is_boolean(drop);
+    s->customer_drop = json_is_true(drop);
     s->detail = detail;
     return 0;
 }

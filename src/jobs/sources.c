@@ -8,9 +8,11 @@
  *              (sc_assess_report), "source": "deterministic", with why the LLM's is not there;
  *              no report either: none. Never an invented summary.
  *   sentiment  the LLM's, when one was asked and at least one of its figures passed the checks
- *              (sc_sentiment_from_answer); else the lexicon's (the VADER path), when there is
- *              one; else none (null). The figures of one call come from one source, and each
- *              speaker's entry names it.
+ *              (sc_sentiment_from_answer); else the lexicon's (sc_sentiment_vader, which
+ *              sc_score ran), when it is installed; else none (null, with why). The figures of
+ *              one call come from one source, and each speaker's entry names it. The card's
+ *              sentiment figures (customer_sentiment_drop, _shift) are judged at sc_score, on
+ *              the lexicon's trend.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -25,18 +27,16 @@ int qa_summary_choose(const char *report_json, sc_call *call, char *why, size_t 
     return sc_summary_rules(report_json, &call->summary, why, n);
 }
 
-void qa_sentiment_choose(sc_call *call, sc_sentiment *lexicon)
+int qa_sentiment_choose(sc_call *call, const sc_text *t)
 {
+    if (!call->sentiment_llm.present)
+        return 0; /* the lexicon's trend (sc_score), or none with why */
+    sc_sentiment llm;
+    if (sc_llm_sentiment_to(&call->sentiment_llm, t ? t->duration : 0, &llm) != 0)
+        return -1;
     sc_sentiment_free(&call->sentiment);
-    if (call->sentiment_llm.present) {
-        call->sentiment = call->sentiment_llm;
-        memset(&call->sentiment_llm, 0, sizeof(call->sentiment_llm));
-        call->sentiment_checks.used = true;
-        call->sentiment_checks.why[0] = 0;
-        return;
-    }
-    if (lexicon && lexicon->present) {
-        call->sentiment = *lexicon;
-        memset(lexicon, 0, sizeof(*lexicon));
-    }
+    call->sentiment = llm;
+    call->sentiment_checks.used = true;
+    call->sentiment_checks.why[0] = 0;
+    return 0;
 }

@@ -131,8 +131,29 @@ static int named_metric(const json_t *r, int i, double *v)
     return 0;
 }
 
-int sc_metric_of(const json_t *report, const char *name, double *v)
+/* the customer's figures of the sentiment trend: 1 and *v when known */
+static int sentiment_metric(const sc_sentiment *s, bool drop, double *v)
 {
+    if (!s || !s->known)
+        return 0;
+    if (drop) {
+        if (s->customer_drop < 0)
+            return 0;
+        *v = s->customer_drop;
+        return 1;
+    }
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->sp[i].speaker, SC_CUSTOMER) && s->sp[i].has_first) {
+            *v = s->sp[i].shift;
+            return 1;
+        }
+    return 0;
+}
+
+int sc_metric_of(const json_t *report, const sc_sentiment *sent, const char *name, double *v)
+{
+    if (!strcmp(name, "customer_sentiment_drop") || !strcmp(name, "customer_sentiment_shift"))
+        return sentiment_metric(sent, name[19] == 'd', v);
     for (int i = 0; named[i]; i++)
         if (!strcmp(name, named[i]))
             return report ? named_metric(report, i, v) : 0;

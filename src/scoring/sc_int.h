@@ -24,10 +24,10 @@ typedef struct sc_spec sc_spec; /* a compiled rules / acoustic spec */
 sc_spec *sc_spec_compile(const sc_category *c, const json_t *vars, char *err, size_t errsz);
 void sc_spec_free(sc_spec *s);
 
-/* Judge category c with its compiled spec into out (report: the parsed report or NULL; text:
- * the words or NULL). 0, or -1 (out of memory). */
-int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report, const sc_text *text,
-                  sc_cat_result *out);
+/* Judge category c with its compiled spec into out (report: the parsed report or NULL; sent:
+ * the call's sentiment or NULL; text: the words or NULL). 0, or -1 (out of memory). */
+int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report,
+                  const sc_sentiment *sent, const sc_text *text, sc_cat_result *out);
 
 /* Add a quote / a metric to a category's evidence. 0 or -1 (out of memory). */
 int sc_add_quote(sc_cat_result *r, const char *speaker, double start, double end,
@@ -35,10 +35,12 @@ int sc_add_quote(sc_cat_result *r, const char *speaker, double start, double end
 int sc_add_metric(sc_cat_result *r, const char *name, bool known, double value);
 
 /* The metric `name` of the report: a named figure (docs/scoring.md: overtalk_pct,
- * agent_interruptions, dead_air_sec, ...) or a dotted path to a number ("conversation.turns").
- * 1 and *v when known; 0 when the report has null or nothing there; -1 for a name that can
- * never be a metric (checked at load with report NULL: 0 for a valid name). */
-int sc_metric_of(const json_t *report, const char *name, double *v);
+ * agent_interruptions, dead_air_sec, ...), one of the call's sentiment (customer_sentiment_drop
+ * 1 or 0, customer_sentiment_shift; from sent) or a dotted path to a number
+ * ("conversation.turns"). 1 and *v when known; 0 when the report (or sent) has null or nothing
+ * there, or is NULL; -1 for a name that can never be a metric (checked at load with report and
+ * sent NULL: 0 for a valid name). */
+int sc_metric_of(const json_t *report, const sc_sentiment *sent, const char *name, double *v);
 
 /* ---- the LLM's answer's parts (sc_llm.c, sc_summary.c, sc_sentiment_llm.c) ---------------- */
 
@@ -61,11 +63,10 @@ int sc_summary_from_answer(const sc_text *t, const json_t *summary, const char *
 /* The answer's `sentiment` (NULL: none) checked against t: the figures that pass into out
  * (source "llm"), the others into chk->dropped with why. 0, or -1 (out of memory). */
 int sc_sentiment_from_answer(const sc_text *t, const json_t *sentiment, const char *model,
-                             sc_sentiment *out, sc_sent_checks *chk);
+                             sc_llm_sentiment *out, sc_sent_checks *chk);
 
 /* As the result's JSON (new references; NULL: no memory). */
 json_t *sc_summary_json(const sc_summary *s);
-json_t *sc_sentiment_json(const sc_sentiment *s);
 json_t *sc_sent_checks_json(const sc_sent_checks *c);
 
 #endif /* CQ_SC_INT_H */

@@ -570,7 +570,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
     char *strengths[5] = {0}, *improvements[5] = {0};
     int ns = 0, ni = 0;
     sc_summary summary;
-    sc_sentiment sent;
+    sc_llm_sentiment sent;
     sc_sent_checks checks;
     memset(&summary, 0, sizeof(summary));
     memset(&sent, 0, sizeof(sent));
@@ -618,7 +618,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
     if (rc != 0) {
         pending_free(pend, np);
         sc_summary_free(&summary);
-        sc_sentiment_free(&sent);
+        sc_llm_sentiment_free(&sent);
         sc_sent_checks_free(&checks);
         for (int i = 0; i < ns; i++)
             free(strengths[i]);
@@ -650,7 +650,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
     }
     sc_summary_free(&call->summary);
     call->summary = summary;
-    sc_sentiment_free(&call->sentiment_llm);
+    sc_llm_sentiment_free(&call->sentiment_llm);
     call->sentiment_llm = sent;
     sc_sent_checks_free(&call->sentiment_checks);
     call->sentiment_checks = checks;

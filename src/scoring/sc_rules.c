@@ -512,7 +512,7 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
         if (m) {
             double dummy;
             if (!json_is_string(m) || strlen(json_string_value(m)) >= sizeof(D->metric) ||
-                sc_metric_of(NULL, json_string_value(m), &dummy) < 0)
+                sc_metric_of(NULL, NULL, json_string_value(m), &dummy) < 0)
                 return sc_fail(err, errsz, "%s: unknown metric \"%.60s\"", dw,
                                json_is_string(m) ? json_string_value(m) : "?");
             snprintf(D->metric, sizeof(D->metric), "%s", json_string_value(m));
@@ -729,8 +729,8 @@ static int quotes_of(const sc_spec *s, const sc_text *t, const found *f, const b
     return 0;
 }
 
-int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report, const sc_text *text,
-                  sc_cat_result *out)
+int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report,
+                  const sc_sentiment *sent, const sc_text *text, sc_cat_result *out)
 {
     found f[MAX_CHECKS];
     bool have_text = text && text->n > 0;
@@ -796,7 +796,7 @@ int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report, 
             continue;
         }
         double v = 0;
-        int k = report ? sc_metric_of(report, D->metric, &v) : 0;
+        int k = sc_metric_of(report, sent, D->metric, &v);
         bool seen = false;
         for (size_t m = 0; m < out->n_metrics && !seen; m++)
             seen = !strcmp(out->metrics[m].name, D->metric);

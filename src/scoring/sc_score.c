@@ -27,19 +27,20 @@ void sc_call_free(sc_call *c)
     for (int i = 0; i < c->n; i++)
         cat_result_free(&c->cats[i]);
     sc_summary_free(&c->summary);
-    sc_sentiment_free(&c->sentiment_llm);
+    sc_llm_sentiment_free(&c->sentiment_llm);
     sc_sent_checks_free(&c->sentiment_checks);
-    sc_sentiment_free(&c->sentiment);
     for (int i = 0; i < c->n_strengths; i++)
         free(c->strengths[i]);
     for (int i = 0; i < c->n_improvements; i++)
         free(c->improvements[i]);
     sc_topic_free(&c->topic);
+    sc_sentiment_free(&c->sentiment);
     memset(c, 0, sizeof(*c));
 }
 
 int sc_score(const sc_card *c, const char *report_json, const sc_text *text,
-             const sc_topics *topics, const char *llm_why, sc_call *out, char *err, size_t errsz)
+             const sc_topics *topics, const sc_vader *vader, const char *llm_why, sc_call *out,
+             char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
     json_t *report = NULL, *vars = NULL;
@@ -54,6 +55,13 @@ int sc_score(const sc_card *c, const char *report_json, const sc_text *text,
         return -1;
     }
     snprintf(out->card_hash, sizeof(out->card_hash), "%s", c->hash);
+    /* the sentiment first: the card's figures include the customer's drop and shift */
+    if (sc_sentiment_vader(vader, text, &out->sentiment) != 0) {
+        json_decref(report);
+        json_decref(vars);
+        snprintf(err, errsz, "out of memory");
+        return -1;
+    }
     int rc = 0;
     for (int i = 0; i < c->n && rc == 0; i++) {
         const sc_category *k = &c->cats[i];
@@ -71,7 +79,7 @@ int sc_score(const sc_card *c, const char *report_json, const sc_text *text,
             rc = -1;
             break;
         }
-        if (sc_spec_judge(s, k, report, text, r) != 0) {
+        if (sc_spec_judge(s, k, report, &out->sentiment, text, r) != 0) {
             snprintf(err, errsz, "out of memory");
             rc = -1;
         }
@@ -180,6 +188,14 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call)
     } else {
         json_object_set_new(o, "topic", json_null());
     }
+    json_t *sent = sc_sentiment_json(&call->sentiment);
+    if (!sent)
+        goto oom_o;
+    json_object_set_new(o, "sentiment", sent);
+    char status[260];
+    snprintf(status, sizeof(status), "%s %s", call->sentiment.name, call->sentiment.version);
+    json_object_set_new(o, "sentiment_status",
+                        json_string(call->sentiment.known ? status : call->sentiment.why));
     json_object_set_new(o, "summary", sc_summary_json(&call->summary));
     json_t *st = json_array(), *im = json_array();
     for (int i = 0; i < call->n_strengths; i++)
@@ -188,13 +204,13 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call)
         json_array_append_new(im, json_string(call->improvements[i]));
     json_object_set_new(o, "strengths", st);
     json_object_set_new(o, "improvements", im);
-    json_object_set_new(o, "sentiment", sc_sentiment_json(&call->sentiment));
     json_object_set_new(o, "sentiment_llm", sc_sent_checks_json(&call->sentiment_checks));
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(o);
     return s;
 oom:
-    json_decref(o);
     json_decref(cats);
+oom_o:
+    json_decref(o);
     return NULL;
 }

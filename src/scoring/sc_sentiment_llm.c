@@ -43,7 +43,7 @@ int sc_quarter_of(double start, double end, double duration)
     return q < 1 ? 1 : q > 4 ? 4 : q;
 }
 
-void sc_sentiment_free(sc_sentiment *s)
+void sc_llm_sentiment_free(sc_llm_sentiment *s)
 {
     if (!s)
         return;
@@ -188,7 +188,7 @@ static int find(const sc_text *t, const char *speaker, int q, double start, doub
     return best;
 }
 
-static int speaker_index(sc_sentiment *s, const char *speaker)
+static int speaker_index(sc_llm_sentiment *s, const char *speaker)
 {
     for (int i = 0; i < s->n; i++)
         if (!strcmp(s->sp[i].speaker, speaker))
@@ -197,13 +197,12 @@ static int speaker_index(sc_sentiment *s, const char *speaker)
 }
 
 int sc_sentiment_from_answer(const sc_text *t, const json_t *sent, const char *model,
-                             sc_sentiment *out, sc_sent_checks *chk)
+                             sc_llm_sentiment *out, sc_sent_checks *chk)
 {
     memset(out, 0, sizeof(*out));
     sc_sent_checks_free(chk);
     chk->asked = true;
     snprintf(chk->model, sizeof(chk->model), "%s", model ? model : "");
-    snprintf(out->source, sizeof(out->source), "llm");
     snprintf(out->model, sizeof(out->model), "%s", model ? model : "");
     char names[SC_SENT_SPEAKERS][10];
     out->n = speakers_of(t, names);
@@ -251,7 +250,7 @@ int sc_sentiment_from_answer(const sc_text *t, const json_t *sent, const char *m
                 size_t at = 0;
                 int m = find(t, spk, q, json_number_value(js), json_number_value(je), quote, &at);
                 const sc_utt *u = m >= 0 && m != M_NONE ? &t->u[at] : NULL;
-                sc_sent_speaker *S = &out->sp[si];
+                sc_llm_sent_speaker *S = &out->sp[si];
                 if (m < 0)
                     rc = -1;
                 else if (m == M_NONE)
@@ -282,7 +281,7 @@ int sc_sentiment_from_answer(const sc_text *t, const json_t *sent, const char *m
                 }
             }
             if (rc != 0) {
-                sc_sentiment_free(out);
+                sc_llm_sentiment_free(out);
                 return -1;
             }
         }
@@ -293,55 +292,48 @@ int sc_sentiment_from_answer(const sc_text *t, const json_t *sent, const char *m
     return 0;
 }
 
-/* ---- as JSON ----------------------------------------------------------------------------- */
+/* ---- as the call's trend ------------------------------------------------------------------ */
 
-static json_t *fig(bool known, double v)
+int sc_llm_sentiment_to(const sc_llm_sentiment *l, double duration, sc_sentiment *out)
 {
-    return known ? json_real(round(v * 100) / 100) : json_null();
-}
-
-json_t *sc_sentiment_json(const sc_sentiment *s)
-{
-    if (!s->present)
-        return json_null();
-    json_t *src = s->model[0] ? json_pack("{s:s,s:s}", "name", s->source, "model", s->model)
-                              : json_pack("{s:s,s:n}", "name", s->source, "model");
-    json_t *sps = json_array();
-    json_t *drop_flag = json_null();
-    for (int i = 0; sps && i < s->n; i++) {
-        const sc_sent_speaker *S = &s->sp[i];
-        json_t *qs = json_array(), *quotes = json_array();
-        int first = -1, last = -1, known = 0;
+    memset(out, 0, sizeof(*out));
+    out->customer_drop = -1;
+    out->known = true;
+    out->duration = duration;
+    snprintf(out->name, sizeof(out->name), "llm");
+    snprintf(out->version, sizeof(out->version), "%s", l->model);
+    for (int i = 0; i < l->n && i < SC_SENT_SPEAKERS; i++) {
+        const sc_llm_sent_speaker *L = &l->sp[i];
+        sc_sent_speaker *p = &out->sp[i];
+        snprintf(p->speaker, sizeof(p->speaker), "%s", L->speaker);
+        snprintf(p->source, sizeof(p->source), "llm");
+        size_t nq = 0;
         for (int q = 0; q < 4; q++) {
-            json_array_append_new(qs, fig(S->known[q], S->q[q]));
-            if (S->known[q]) {
-                known++;
-                if (first < 0)
-                    first = q;
-                last = q;
-            }
-            if (S->quotes[q].quote)
-                json_array_append_new(quotes,
-                                      json_pack("{s:i,s:s,s:f,s:f}", "quarter",
-                                                S->quotes[q].quarter, "quote", S->quotes[q].quote,
-                                                "start", round(S->quotes[q].start * 1000) / 1000,
-                                                "end", round(S->quotes[q].end * 1000) / 1000));
+            p->has_q[q] = L->known[q];
+            p->q[q] = L->q[q];
+            nq += L->quotes[q].quote != NULL;
         }
-        json_array_append_new(
-            sps,
-            json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "speaker", S->speaker, "source", s->source,
-                      "quarters", qs, "first", fig(first >= 0, S->q[first < 0 ? 0 : first]), "last",
-                      fig(last >= 0, S->q[last < 0 ? 0 : last]), "shift",
-                      fig(first >= 0, S->q[last < 0 ? 0 : last] - S->q[first < 0 ? 0 : first]),
-                      "quotes", quotes));
-        if (!strcmp(S->speaker, SC_CUSTOMER) && known >= 2) {
-            json_decref(drop_flag);
-            drop_flag = json_boolean(S->q[first] >= 0 && S->q[last] <= -2);
+        out->n = i + 1;
+        if (nq && !(p->quotes = calloc(nq, sizeof(*p->quotes)))) {
+            sc_sentiment_free(out);
+            return -1;
+        }
+        for (int q = 0; q < 4; q++) {
+            if (!L->quotes[q].quote)
+                continue;
+            sc_quote *d = &p->quotes[p->n_quotes];
+            snprintf(d->speaker, sizeof(d->speaker), "%s", L->speaker);
+            d->start = L->quotes[q].start;
+            d->end = L->quotes[q].end;
+            if (!(d->quote = strdup(L->quotes[q].quote))) {
+                sc_sentiment_free(out);
+                return -1;
+            }
+            p->n_quotes++;
         }
     }
-    return json_pack("{s:[ii],s:o,s:o,s:o}", "scale", (int)SC_SENT_MIN, (int)SC_SENT_MAX, "source",
-                     src ? src : json_null(), "speakers", sps ? sps : json_array(), "customer_drop",
-                     drop_flag);
+    sc_sentiment_finish(out);
+    return 0;
 }
 
 json_t *sc_sent_checks_json(const sc_sent_checks *c)

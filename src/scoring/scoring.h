@@ -136,6 +136,81 @@ int sc_quote_check(const sc_text *t, const char *speaker, double start, double e
                    const char *quote, double tol, sc_quote *out);
 void sc_quote_free(sc_quote *q);
 
+/* ---- sentiment: VADER's lexicon and rules (sc_vader.c), the trend of a call (sc_sentiment.c) */
+
+/* The lexicon file in the model directory, and the one scripts/fetch-models installs: the
+ * vader_lexicon.txt of the npm package vader-sentiment 1.1.3 (the lexicon is MIT, C.J. Hutto;
+ * the package an Apache-2.0 port). Another file loads too: its version is then "unknown". */
+#define SC_VADER_FILE "vader/vader_lexicon.txt"
+#define SC_VADER_SHA256 "ffb6117bfccf798a34e91d72f50604329946e6fd763668092618d5c5b340a298"
+#define SC_VADER_VERSION "1.1.3"
+#define SC_VADER_LICENCE "MIT lexicon; Apache-2.0 port"
+#define SC_VADER_MAX_BYTES (8 << 20)
+
+typedef struct sc_vader sc_vader; /* a loaded lexicon: read-only, shared by threads */
+
+/* The lexicon from its text: one entry a line, "word<TAB>mean<TAB>sd<TAB>[ratings]" (only the
+ * word and the mean are read; a word given twice keeps its later line, as the reference does).
+ * NULL with err (the line) for a line without a word and a mean in -4..4, a NUL byte, no entry,
+ * a text over SC_VADER_MAX_BYTES. */
+sc_vader *sc_vader_parse(const char *text, size_t len, char *err, size_t errsz);
+void sc_vader_free(sc_vader *v);
+size_t sc_vader_size(const sc_vader *v);         /* its entries */
+const char *sc_vader_sha256(const sc_vader *v);  /* of the file's bytes, hex */
+const char *sc_vader_version(const sc_vader *v); /* SC_VADER_VERSION for the pinned file, else
+                                                  * "unknown" */
+
+typedef struct sc_vader_scores {
+    double neg, neu, pos; /* the shares of the text's words, 0-1 */
+    double compound;      /* -1..1: the valences' sum with punctuation's emphasis, x/sqrt(x^2+15) */
+} sc_vader_scores;
+
+/* VADER's scores of a UTF-8 text, as the npm package vader-sentiment 1.1.3 gives them (its
+ * polarity_scores; this is not rounded). A text without words scores 0. 0, or -1 (out of
+ * memory). */
+int sc_vader_score(const sc_vader *v, const char *text, size_t len, sc_vader_scores *out);
+
+#define SC_SENT_SPEAKERS 4
+#define SC_SENT_SCALE 5.0 /* the trend's scale: -5..+5 */
+
+/* One speaker's sentiment over the call's four quarters (by time; an utterance counts in the
+ * quarter that holds its midpoint): SC_SENT_SCALE x the duration-weighted mean compound of its
+ * utterances there, or not known (has_q false) when it said nothing in that quarter. */
+typedef struct sc_sent_speaker {
+    char speaker[10]; /* SC_AGENT, SC_CUSTOMER, SC_MIXED, as the transcript labels it */
+    char source[16];  /* "vader", or what else gave the figures (an LLM's provider) */
+    bool has_q[4];
+    double q[4];
+    bool has_first;            /* at least one quarter known: first, last and shift are too */
+    double first, last, shift; /* first and last known quarter, shift = last - first */
+    sc_quote *quotes;          /* what backs the figures, when their source gives quotes */
+    size_t n_quotes;
+} sc_sent_speaker;
+
+typedef struct sc_sentiment {
+    bool known; /* false: `why` says why there is none (never zeros in its place) */
+    char why[400];
+    char name[16];     /* the source: "vader", "llm" */
+    char version[128]; /* the lexicon's package version; the LLM's model */
+    char licence[64];
+    sc_sent_speaker sp[SC_SENT_SPEAKERS];
+    int n;
+    int customer_drop; /* 1: the customer starts at >= 0 and ends at <= -2; 0: not; -1: null (no
+                        * customer, or fewer than two of its quarters known) */
+    double duration;   /* the call's, for the quotes' quarters (0: not known) */
+} sc_sentiment;
+
+/* The trend of the call's words by VADER (v NULL: not known, "the VADER lexicon is not
+ * installed ..."; no words or no duration: not known, with why). 0, or -1 (out of memory). */
+int sc_sentiment_vader(const sc_vader *v, const sc_text *t, sc_sentiment *out);
+/* first, last, shift of each speaker and customer_drop, from the quarters (for a source that
+ * fills the quarters itself). */
+void sc_sentiment_finish(sc_sentiment *s);
+void sc_sentiment_free(sc_sentiment *s);
+/* The "sentiment" object of docs/report.md (scale, source, speakers, customer_drop), or JSON
+ * null when not known; NULL when out of memory. The caller owns it (a jansson json_t *). */
+void *sc_sentiment_json(const sc_sentiment *s);
+
 /* ---- a call's result (sc_score.c) --------------------------------------------------------- */
 
 /* A measured figure a score was judged on. */
@@ -219,7 +294,6 @@ int sc_summary_rules(const char *report_json, sc_summary *s, char *err, size_t e
 
 #define SC_SENT_MIN (-5.0)
 #define SC_SENT_MAX 5.0
-#define SC_SENT_SPEAKERS 4
 
 typedef struct sc_sent_quote {
     int quarter; /* 1-4; 0: none */
@@ -227,12 +301,13 @@ typedef struct sc_sent_quote {
     char *quote; /* malloc'd */
 } sc_sent_quote;
 
-typedef struct sc_sent_speaker {
+/* The LLM's figures of one speaker, as they passed the checks. */
+typedef struct sc_llm_sent_speaker {
     char speaker[10];
     bool known[4];
     double q[4];
     sc_sent_quote quotes[4]; /* one per quarter at most, by quarter */
-} sc_sent_speaker;
+} sc_llm_sent_speaker;
 
 typedef struct sc_sent_drop {
     char speaker[10];
@@ -243,14 +318,14 @@ typedef struct sc_sent_drop {
     char why[200];
 } sc_sent_drop;
 
-typedef struct sc_sentiment {
-    bool present;    /* false: no figures from this source */
-    char source[16]; /* "llm", "vader" */
-    char model[128]; /* the LLM's model, "" for a lexicon */
-    sc_sent_speaker sp[SC_SENT_SPEAKERS];
+/* The LLM's sentiment, checked; shown through sc_llm_sentiment_to (the trend's one shape). */
+typedef struct sc_llm_sentiment {
+    bool present;    /* false: no figure passed the checks */
+    char model[128]; /* the LLM's model */
+    sc_llm_sent_speaker sp[SC_SENT_SPEAKERS];
     int n;
     int n_figures;
-} sc_sentiment;
+} sc_llm_sentiment;
 
 /* What became of the LLM's sentiment: asked, the figures dropped and why, used or not. */
 typedef struct sc_sent_checks {
@@ -262,8 +337,12 @@ typedef struct sc_sent_checks {
     char why[400]; /* why they are not ("" when used) */
 } sc_sent_checks;
 
-void sc_sentiment_free(sc_sentiment *s);
+void sc_llm_sentiment_free(sc_llm_sentiment *s);
 void sc_sent_checks_free(sc_sent_checks *c);
+/* The LLM's checked figures as the call's trend (sc_sentiment: source "llm", the model as its
+ * version, each figure's quote; first, last, shift and the customer's drop computed as the
+ * lexicon's are). duration: the call's, for the quotes' quarters. 0, or -1 (out of memory). */
+int sc_llm_sentiment_to(const sc_llm_sentiment *l, double duration, sc_sentiment *out);
 /* The quarter (1-4) of an utterance from start to end in a call of duration s; 0 when the
  * duration is not > 0. */
 int sc_quarter_of(double start, double end, double duration);
@@ -276,12 +355,14 @@ typedef struct sc_call {
     char provider_hash[65]; /* SHA-256 of the LLM configuration used ("" without one) */
     char llm_provider[32], llm_model[128]; /* "" when no LLM answered */
     sc_summary summary;                    /* the LLM's checked summary, or the rules' */
-    sc_sentiment sentiment_llm;            /* the LLM's figures that passed the checks */
+    sc_llm_sentiment sentiment_llm;        /* the LLM's figures that passed the checks */
     sc_sent_checks sentiment_checks;       /* what became of the LLM's sentiment */
-    sc_sentiment sentiment;                /* the figures shown (qa_sentiment_choose) */
     char *strengths[5], *improvements[5];
     int n_strengths, n_improvements;
     sc_topic topic;
+    sc_sentiment sentiment; /* the trend shown: the lexicon's (sc_sentiment_vader, at sc_score),
+                               replaced by the LLM's when it passed (qa_sentiment_choose); or
+                               not known, with why */
 } sc_call;
 
 void sc_call_free(sc_call *c);
@@ -313,10 +394,12 @@ void sc_topic_free(sc_topic *t);
 /* The categories that acoustics and rules can judge, from the report (JSON text, or NULL when
  * there is none) and the words (NULL when there is no transcript); `llm` categories are left
  * "not scored: <why>" (why: "no LLM configured", "llm_cap: ...", ...). Topics by rules when
- * topics is not NULL. The totals are not yet computed: call sc_finish after any LLM answer was
- * applied. 0, or -1 with err (out is left freeable). */
+ * topics is not NULL; the sentiment trend by VADER (vader NULL: not known, and why). The totals
+ * are not yet computed: call sc_finish after any LLM answer was applied. 0, or -1 with err (out is
+ * left freeable). */
 int sc_score(const sc_card *c, const char *report_json, const sc_text *text,
-             const sc_topics *topics, const char *llm_why, sc_call *out, char *err, size_t errsz);
+             const sc_topics *topics, const sc_vader *vader, const char *llm_why, sc_call *out,
+             char *err, size_t errsz);
 
 /* ---- the LLM's part (sc_llm.c): what to ask, and what to take from the answer ------------ */
 

@@ -389,6 +389,8 @@ json_t *svc_qa_categories(const store_val *c, int n);
 json_t *svc_qa_null_categories(void);
 void svc_qa_analysis_figures(json_t *o, const store_val *c, int n);
 void svc_qa_partial_figures(json_t *o, const store_val *c, int n);
+/* avg_customer_shift, customer_shift_calls, customer_drop_calls from the roll-ups' sums. */
+void svc_qa_sentiment_figures(json_t *o, const store_val *c, int n);
 int svc_qa_best_row(void *user, const store_val *c, int n);
 void svc_qa_local_time(double t, char out[20]);
 json_t *svc_qa_call_shape(const store_val *c, int n, void *u);

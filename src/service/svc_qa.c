@@ -277,6 +277,19 @@ void svc_qa_analysis_figures(json_t *o, const store_val *c, int n)
     json_object_set_new(o, "avg_mos", svc_qa_round(mn > 0, svc_qa_num(c, n, "mos_sum") / mn, 2));
 }
 
+/* The customers' sentiment over the calls (docs/sentiment.md): how many scored calls measured
+ * the customer's shift, its mean (-10..10 on the -5..+5 scale; null when none), and how many
+ * calls had the customer's drop. */
+void svc_qa_sentiment_figures(json_t *o, const store_val *c, int n)
+{
+    double sn = svc_qa_num(c, n, "customer_shift_n");
+    json_object_set_new(o, "customer_shift_calls", json_integer((json_int_t)sn));
+    json_object_set_new(o, "avg_customer_shift",
+                        svc_qa_round(sn > 0, svc_qa_num(c, n, "customer_shift_sum") / sn, 2));
+    json_object_set_new(o, "customer_drop_calls",
+                        json_integer((json_int_t)svc_qa_num(c, n, "customer_drops")));
+}
+
 /* What callqa adds to the scores: the partial scores (normalised over the categories scored),
  * which calls scored without an LLM have where the total is null. */
 void svc_qa_partial_figures(json_t *o, const store_val *c, int n)

@@ -144,6 +144,7 @@ static enum MHD_Result days_answer(req *r, bool trends)
                                 raw ? svc_qa_categories(v, n) : svc_qa_null_categories());
         }
         svc_qa_partial_figures(o, v, n);
+        svc_qa_sentiment_figures(o, v, n);
         svc_qa_analysis_figures(o, v, n);
         json_array_append_new(arr, o);
         svc_qa_day_next(day, day);
@@ -174,6 +175,7 @@ typedef struct agent_acc {
     json_t *cat_raw; /* sums and counts */
     double mos_sum, mos_n, analysed, skipped, errors, talk, hold, dead, one_way;
     double partial_n, partial_sum;
+    double shift_n, shift_sum, drops; /* the customers' sentiment */
 } agent_acc;
 
 static int agent_day(void *user, const store_val *c, int n)
@@ -203,6 +205,9 @@ static int agent_day(void *user, const store_val *c, int n)
     a->mos_sum += svc_qa_num(c, n, "mos_sum"), a->mos_n += svc_qa_num(c, n, "mos_n");
     a->partial_n += svc_qa_num(c, n, "partial_n"),
         a->partial_sum += svc_qa_num(c, n, "partial_sum");
+    a->shift_n += svc_qa_num(c, n, "customer_shift_n");
+    a->shift_sum += svc_qa_num(c, n, "customer_shift_sum");
+    a->drops += svc_qa_num(c, n, "customer_drops");
     json_t *t = json_object();
     const store_val *day = svc_qa_col(c, n, "day");
     json_object_set_new(t, "date", day ? svc_qa_val(day, -1) : json_null());
@@ -258,6 +263,10 @@ enum MHD_Result svc_qa_agent(req *r, const char *data, size_t *size)
     store_val pv[] = {{.name = "partial_n", .t = SV_REAL, .d = a.partial_n},
                       {.name = "partial_sum", .t = SV_REAL, .d = a.partial_sum}};
     svc_qa_partial_figures(o, pv, 2);
+    store_val sv[] = {{.name = "customer_shift_n", .t = SV_REAL, .d = a.shift_n},
+                      {.name = "customer_shift_sum", .t = SV_REAL, .d = a.shift_sum},
+                      {.name = "customer_drops", .t = SV_REAL, .d = a.drops}};
+    svc_qa_sentiment_figures(o, sv, 3);
     store_val av[] = {{.name = "analysed", .t = SV_REAL, .d = a.analysed},
                       {.name = "skipped", .t = SV_REAL, .d = a.skipped},
                       {.name = "errors", .t = SV_REAL, .d = a.errors},

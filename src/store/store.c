@@ -1690,6 +1690,8 @@ static int scored_tx(store *s, void *arg)
     for (int k = 0; !bad && k < STORE_SCORE_CATS; k++)
         if ((bad = bad_number(sc->has_cat[k], sc->cat[k], -1e9, 1e9)))
             which = store_score_cats[k];
+    if (!bad && (bad = bad_number(sc->has_customer_shift, sc->customer_shift, -10, 10)))
+        which = "customer_shift";
     if (bad) {
         snprintf(s->err, sizeof(s->err), "storing scores: %s is %s", which, bad);
         return STORE_ERR;
@@ -1699,29 +1701,32 @@ static int scored_tx(store *s, void *arg)
         rc = fenced_move(s, a->l, JOB_COMPLETE, "score", "done", a->now);
     if (rc != STORE_OK)
         return rc;
-    db_stmt *st = stmt(s, Q_SCORE_PUT,
-                       "INSERT INTO scores (call_id, day, scorecard, backend, total_score, "
-                       "partial_score, coverage, flagged, flag_reason, greeting, customer_id, "
-                       "needs, product, communication, resolution, closing, compliance, summary, "
-                       "strengths, improvements, llm_provider, llm_model, detail, created, "
-                       "scorecard_hash, provider_hash, topic_class, topic_subclass) SELECT id, "
-                       "day, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
-                       "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27 FROM calls WHERE id "
-                       "= $1 ON CONFLICT (call_id) DO UPDATE SET day = excluded.day, scorecard = "
-                       "excluded.scorecard, backend = excluded.backend, total_score = "
-                       "excluded.total_score, partial_score = excluded.partial_score, coverage = "
-                       "excluded.coverage, flagged = excluded.flagged, flag_reason = "
-                       "excluded.flag_reason, greeting = excluded.greeting, customer_id = "
-                       "excluded.customer_id, needs = excluded.needs, product = excluded.product, "
-                       "communication = excluded.communication, resolution = "
-                       "excluded.resolution, closing = excluded.closing, compliance = "
-                       "excluded.compliance, summary = excluded.summary, strengths = "
-                       "excluded.strengths, improvements = excluded.improvements, llm_provider = "
-                       "excluded.llm_provider, llm_model = excluded.llm_model, detail = "
-                       "excluded.detail, created = excluded.created, scorecard_hash = "
-                       "excluded.scorecard_hash, provider_hash = excluded.provider_hash, "
-                       "topic_class = excluded.topic_class, topic_subclass = "
-                       "excluded.topic_subclass");
+    db_stmt *st =
+        stmt(s, Q_SCORE_PUT,
+             "INSERT INTO scores (call_id, day, scorecard, backend, total_score, "
+             "partial_score, coverage, flagged, flag_reason, greeting, customer_id, "
+             "needs, product, communication, resolution, closing, compliance, summary, "
+             "strengths, improvements, llm_provider, llm_model, detail, created, "
+             "scorecard_hash, provider_hash, topic_class, topic_subclass, "
+             "customer_shift, customer_drop) SELECT id, "
+             "day, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+             "$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29 FROM calls WHERE id "
+             "= $1 ON CONFLICT (call_id) DO UPDATE SET day = excluded.day, scorecard = "
+             "excluded.scorecard, backend = excluded.backend, total_score = "
+             "excluded.total_score, partial_score = excluded.partial_score, coverage = "
+             "excluded.coverage, flagged = excluded.flagged, flag_reason = "
+             "excluded.flag_reason, greeting = excluded.greeting, customer_id = "
+             "excluded.customer_id, needs = excluded.needs, product = excluded.product, "
+             "communication = excluded.communication, resolution = "
+             "excluded.resolution, closing = excluded.closing, compliance = "
+             "excluded.compliance, summary = excluded.summary, strengths = "
+             "excluded.strengths, improvements = excluded.improvements, llm_provider = "
+             "excluded.llm_provider, llm_model = excluded.llm_model, detail = "
+             "excluded.detail, created = excluded.created, scorecard_hash = "
+             "excluded.scorecard_hash, provider_hash = excluded.provider_hash, "
+             "topic_class = excluded.topic_class, topic_subclass = "
+             "excluded.topic_subclass, customer_shift = excluded.customer_shift, "
+             "customer_drop = excluded.customer_drop");
     if (!st)
         return STORE_ERR;
     db_bind_int(st, 1, a->l->call_id);
@@ -1745,6 +1750,11 @@ static int scored_tx(store *s, void *arg)
     store__bind_opt(st, 25, sc->provider_hash);
     store__bind_opt(st, 26, sc->topic_class);
     store__bind_opt(st, 27, sc->topic_subclass);
+    bind_has(st, 28, sc->has_customer_shift, sc->customer_shift);
+    if (sc->has_customer_drop)
+        db_bind_int(st, 29, sc->customer_drop ? 1 : 0);
+    else
+        db_bind_null(st, 29);
     if (run(s, st, "storing scores") != 0 || event(s, a->l->call_id, JOB_COMPLETE, a->now) != 0 ||
         rollup_call(s, a->l->call_id) != 0 || count_complete(s, a->l->job_id, a->now) != 0)
         return STORE_ERR;
@@ -2387,7 +2397,7 @@ int64_t store_events_prune(store *s, double before)
     "cat_customer_id_sum, cat_customer_id_n, cat_needs_sum, cat_needs_n, cat_product_sum, "        \
     "cat_product_n, cat_communication_sum, cat_communication_n, cat_resolution_sum, "              \
     "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n, "     \
-    "partial_n, partial_sum) "                                                                     \
+    "partial_n, partial_sum, cust_shift_sum, cust_shift_n, cust_drops) "                           \
     "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "            \
     "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "                \
     "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "                                         \
@@ -2407,7 +2417,9 @@ int64_t store_events_prune(store *s, double before)
     "COALESCE(SUM(sc.resolution), 0), COUNT(sc.resolution), "                                      \
     "COALESCE(SUM(sc.closing), 0), COUNT(sc.closing), "                                            \
     "COALESCE(SUM(sc.compliance), 0), COUNT(sc.compliance), "                                      \
-    "COUNT(sc.partial_score), COALESCE(SUM(sc.partial_score), 0) "                                 \
+    "COUNT(sc.partial_score), COALESCE(SUM(sc.partial_score), 0), "                                \
+    "COALESCE(SUM(sc.customer_shift), 0), COUNT(sc.customer_shift), "                              \
+    "COALESCE(SUM(sc.customer_drop), 0) "                                                          \
     "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "       \
     "LEFT JOIN scores sc ON sc.call_id = c.id "
 #define ROLLUP_GROUP_BY                                                                            \

@@ -451,7 +451,11 @@ typedef struct store_score {
     const char *scorecard_hash;           /* SHA-256 of the card's text */
     const char *provider_hash;            /* SHA-256 of the LLM configuration ("" without one) */
     const char *topic_class, *topic_subclass;
-    const char *detail; /* the whole result (sc_call_to_json): a JSON object */
+    bool has_customer_shift;
+    double customer_shift;  /* the customer's sentiment, last - first quarter, -10..10 */
+    bool has_customer_drop; /* false: not known (NULL) */
+    bool customer_drop;     /* the customer went from >= 0 to <= -2 */
+    const char *detail;     /* the whole result (sc_call_to_json): a JSON object */
 } store_score;
 
 /* The scoring stage's result under the lease: the scores row (replacing any earlier one of the

@@ -23,7 +23,9 @@
     "communication_n, SUM(cat_resolution_sum) AS resolution_sum, SUM(cat_resolution_n) AS "        \
     "resolution_n, SUM(cat_closing_sum) AS closing_sum, SUM(cat_closing_n) AS closing_n, "         \
     "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n, "           \
-    "SUM(partial_n) AS partial_n, SUM(partial_sum) AS partial_sum"
+    "SUM(partial_n) AS partial_n, SUM(partial_sum) AS partial_sum, "                               \
+    "SUM(cust_shift_sum) AS customer_shift_sum, SUM(cust_shift_n) AS customer_shift_n, "           \
+    "SUM(cust_drops) AS customer_drops"
 
 /* The calls list's filters (SQ_CALLS, SQ_CALLS_COUNT): a NULL parameter is no filter; its CAST
  * names its type for PostgreSQL, which cannot infer it from `$n IS NULL` alone. The filters on

@@ -41,7 +41,10 @@
  *      identifier but its number), what went, why, and what was removed and verified (JSON)
  *  14  users, their API tokens' hashes and the audit trail, append-only by triggers
  *      (store_users.c; docs/privacy.md, "Users, roles and access")
- *  17  voice_profiles: an agent's voice profile per campaign (biometric data, only for the
+ *  15  the customer's sentiment per scored call (scores.customer_shift, customer_drop, from the
+ *      result's sentiment trend; docs/sentiment.md) and its roll-ups (daily_stats.cust_shift_sum,
+ *      cust_shift_n, cust_drops); rows rolled up before it count no shift until recomputed
+ *  16  voice_profiles: an agent's voice profile per campaign (biometric data, only for the
  *      campaigns of voice_profile_campaigns): the running mean of the agent leg's voice prints
  *      of the agent's two-leg calls, the calls and speech it was made from, when it was last
  *      updated (store_profiles.c; docs/privacy.md, "Agent voice profiles")
@@ -584,9 +587,29 @@ static const char *const k_pg14[] = {
     NULL,
 };
 
-/* v17: agents' voice profiles (store_profiles.c): the print is a JSON array of numbers, the
+/* v15: the customer's sentiment shift (-10..10, NULL: not measured) and drop (1, 0, NULL) of a
+ * scored call, and their sums in the roll-ups (docs/sentiment.md). */
+static const char *const k_v15[] = {
+    "ALTER TABLE scores ADD COLUMN customer_shift REAL;",
+    "ALTER TABLE scores ADD COLUMN customer_drop INTEGER;",
+    "ALTER TABLE daily_stats ADD COLUMN cust_shift_sum REAL NOT NULL DEFAULT 0;",
+    "ALTER TABLE daily_stats ADD COLUMN cust_shift_n INTEGER NOT NULL DEFAULT 0;",
+    "ALTER TABLE daily_stats ADD COLUMN cust_drops INTEGER NOT NULL DEFAULT 0;",
+    NULL,
+};
+
+static const char *const k_pg15[] = {
+    "ALTER TABLE scores ADD COLUMN customer_shift DOUBLE PRECISION,"
+    " ADD COLUMN customer_drop INTEGER;",
+    "ALTER TABLE daily_stats ADD COLUMN cust_shift_sum DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    " ADD COLUMN cust_shift_n BIGINT NOT NULL DEFAULT 0,"
+    " ADD COLUMN cust_drops BIGINT NOT NULL DEFAULT 0;",
+    NULL,
+};
+
+/* v16: agents' voice profiles (store_profiles.c): the print is a JSON array of numbers, the
  * running mean over `calls` calls. */
-static const char *const k_v17[] = {
+static const char *const k_v16[] = {
     "CREATE TABLE voice_profiles ("
     " agent TEXT NOT NULL, campaign TEXT NOT NULL, print TEXT NOT NULL,"
     " calls INTEGER NOT NULL, speech_sec REAL NOT NULL, updated REAL NOT NULL,"
@@ -594,7 +617,7 @@ static const char *const k_v17[] = {
     NULL,
 };
 
-static const char *const k_pg17[] = {
+static const char *const k_pg16[] = {
     "CREATE TABLE voice_profiles ("
     " agent TEXT NOT NULL, campaign TEXT NOT NULL, print TEXT NOT NULL,"
     " calls BIGINT NOT NULL, speech_sec DOUBLE PRECISION NOT NULL,"
@@ -606,7 +629,7 @@ static const migration k_migrations[] = {
     {1, k_v1, k_pg1},    {2, k_v2, k_pg2},    {3, k_v3, k_pg3},    {4, k_v4, k_pg4},
     {5, k_v5, k_pg5},    {6, k_v6, k_pg6},    {7, k_v7, k_pg7},    {8, k_v8, k_pg8},
     {9, k_v9, k_pg9},    {10, k_v10, k_pg10}, {11, k_v11, k_pg11}, {12, k_v12, k_pg12},
-    {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {17, k_v17, k_pg17}};
+    {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {15, k_v15, k_pg15}, {16, k_v16, k_pg16}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

@@ -45,7 +45,7 @@ static void score_block(const char *block)
         return;
     }
     sc_call call;
-    if (sc_score(&card, NULL, &text, NULL, NULL, &call, err, sizeof(err)) == 0) {
+    if (sc_score(&card, NULL, &text, NULL, NULL, NULL, &call, err, sizeof(err)) == 0) {
         sc_finish(&card, &call);
         for (int i = 0; i < call.n; i++)
             for (size_t q = 0; q < call.cats[i].n_quotes; q++) {

@@ -129,11 +129,11 @@ static void answer(const char *s)
     } else if (m->source != SC_SUMMARY_NONE || !m->refused[0] || m->text || m->n_quotes) {
         __builtin_trap();
     }
-    const sc_sentiment *se = &call.sentiment_llm;
+    const sc_llm_sentiment *se = &call.sentiment_llm;
     int figures = 0;
     for (int i = 0; i < se->n; i++)
         for (int q = 0; q < 4; q++) {
-            const sc_sent_speaker *sp = &se->sp[i];
+            const sc_llm_sent_speaker *sp = &se->sp[i];
             if (!sp->known[q])
                 continue;
             figures++;

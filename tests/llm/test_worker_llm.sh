@@ -92,9 +92,17 @@ FAIL=$(test_store "$T" fail) || exit 1
 CAP=$(test_store "$T" cap) || exit 1
 
 # ---- a working provider -------------------------------------------------------------------
+# (with VADER's lexicon in the model directory: the reference package's, which the build
+# installs in tests/sentiment/, beside the shared models)
+mkdir -p "$T/models/vader"
+for m in "$SH"/models/*; do ln -s "$m" "$T/models/$(basename "$m")"; done
+cp "$HERE/../sentiment/node_modules/vader-sentiment/vader_lexicon.txt" "$T/models/vader/" ||
+    echo "not ok - tests/sentiment/node_modules holds the reference lexicon (the build runs npm ci)"
 llm_start "$T/llm-ok" '{}'
 config "$T/ok.conf" "$LURL"
+CALLQA_MODEL_DIR="$T/models"
 worker "$OK" "$T/ok.conf"
+CALLQA_MODEL_DIR="$SH/models"
 llm_stop
 DB=$OK
 check "with an LLM: the job complete" [ "$(sq "$DB" "SELECT state FROM jobs")" = complete ]
@@ -145,6 +153,19 @@ d = c["score_detail"]
 assert d["summary"]["source"] == "llm" and c["summary"] == d["summary"]["text"], (c["summary"], d["summary"])
 assert c["sentiment"] == d["sentiment"] and c["sentiment"]["source"]["name"] == "llm", c["sentiment"]
 ' "$T/ok-call.json"
+check "the sentiment trend stored with the score (the LLM's, which passed), the customer's shift in its row and roll-up" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["sentiment"]
+assert d["sentiment_status"] == "llm fake-model" and s["source"]["name"] == "llm", d["sentiment_status"]
+sp = {p["speaker"]: p for p in s["speakers"]}
+assert set(sp) == {"customer", "agent"}, list(sp)
+c = sp["customer"]
+row = [None if v == "" else float(v) for v in sys.argv[2].split("|")]
+assert row[0] == c["shift"] and row[1] == (None if s["customer_drop"] is None else float(s["customer_drop"])), (row, c)
+assert sys.argv[3] == ("1" if c["shift"] is not None else "0"), sys.argv[3]
+' "$T/ok.json" "$(sq "$DB" "SELECT COALESCE(CAST(customer_shift AS TEXT), '') || '|' || COALESCE(CAST(customer_drop AS TEXT), '') FROM scores")" \
+    "$(sq "$DB" "SELECT SUM(cust_shift_n) FROM daily_stats")"
 check "with an LLM: the fake found the request well formed (schema, key, model)" python3 -c '
 import json, sys
 rq = [json.loads(l) for l in open(sys.argv[1])]

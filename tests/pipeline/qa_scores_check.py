@@ -121,6 +121,12 @@ calls = [
     ("S14", "carl", "SALES", D[3], score({"greeting": 5, "customer_id": 4, "communication": 3,
                                           "closing": 4, "compliance": 5})),
 ]
+# the customers' sentiment (docs/sentiment.md): a shift and a drop on some calls, null on others
+SENT = {"S1": (-2.5, True), "S3": (1.25, False), "S4": (-0.4, None), "S7": (None, None),
+        "S10": (0.3, False), "S12": (-6.0, True)}
+for rid, _, _, _, sc in calls:
+    if sc is not None and rid in SENT:
+        sc["customer_shift"], sc["customer_drop"] = SENT[rid]
 names = {"ann": "Ann Smith", "bob": "Bob Jones", "carl": "Carl", "zoe": "Zoë Ålund"}
 spec = {"calls": [{"recording_id": rid, "agent_user": ag, "agent_name": names[ag],
                    "campaign_id": camp, "call_date": f"{day} 10:{i:02d}:00", "length_sec": 60 + i,
@@ -189,6 +195,8 @@ try:
         """The score figures of a set of calls, by hand."""
         tots = [tot(c) for c in sel if tot(c) is not None]
         parts = [c["score"]["partial"] for c in sel if scored(c) and c["score"]["partial"] is not None]
+        shifts = [c["score"]["customer_shift"] for c in sel
+                  if scored(c) and c["score"].get("customer_shift") is not None]
         cats = {}
         for k in CATS:
             v = [cat(c, k) for c in sel if cat(c, k) is not None]
@@ -198,7 +206,9 @@ try:
                 "max": rnd(max(tots), 1) if tots else None,
                 "flagged": sum(1 for c in sel if scored(c) and c["score"]["flagged"]),
                 "cats": cats, "pn": len(parts),
-                "pavg": rnd(sum(parts) / len(parts), 1) if parts else None}
+                "pavg": rnd(sum(parts) / len(parts), 1) if parts else None,
+                "sn": len(shifts), "savg": rnd(sum(shifts) / len(shifts), 2) if shifts else None,
+                "drops": sum(1 for c in sel if scored(c) and c["score"].get("customer_drop"))}
 
     def check_cats(what, got, want):
         same(f"{what} keys", sorted(got), sorted(CATS))
@@ -226,6 +236,9 @@ try:
         same(f"{w}.flagged_calls", d["flagged_calls"], f["flagged"])
         same(f"{w}.partial_scored_calls", d["partial_scored_calls"], f["pn"])
         same(f"{w}.avg_partial_score", d["avg_partial_score"], f["pavg"])
+        same(f"{w}.customer_shift_calls", d["customer_shift_calls"], f["sn"])
+        same(f"{w}.avg_customer_shift", d["avg_customer_shift"], f["savg"])
+        same(f"{w}.customer_drop_calls", d["customer_drop_calls"], f["drops"])
         check_cats(f"{w}.category_averages", d["category_averages"], f["cats"])
         nulls_seen += sum(v is None for v in f["cats"].values())
         # top and bottom: agents with 3 or more calls with a total that day
@@ -247,6 +260,10 @@ try:
          (ds[0]["category_averages"]["needs"], ds[0]["category_averages"]["greeting"],
           ds[0]["avg_score"], ds[0]["scored_calls"], ds[0]["partial_scored_calls"]),
          (None, 5.0, None, 0, 1))
+    same("today's customers' shift: three calls measured it, one dropped",
+         (ds[-1]["customer_shift_calls"], ds[-1]["avg_customer_shift"],
+          ds[-1]["customer_drop_calls"]), (3, rnd((-2.5 + 1.25 - 0.4) / 3, 2), 1))
+    same("a day without a measured shift: null, not 0", ds[0]["avg_customer_shift"], None)
     print(f"ok - daily-summary: 4 days, {nulls_seen} null category averages")
 
     # /api/qa/trends, with and without a campaign
@@ -278,6 +295,9 @@ try:
         same(f"{w}.max_score", a["max_score"], f["max"])
         same(f"{w}.flagged_calls", a["flagged_calls"], f["flagged"])
         same(f"{w}.avg_partial_score", a["avg_partial_score"], f["pavg"])
+        same(f"{w}.customer_shift_calls", a["customer_shift_calls"], f["sn"])
+        same(f"{w}.avg_customer_shift", a["avg_customer_shift"], f["savg"])
+        same(f"{w}.customer_drop_calls", a["customer_drop_calls"], f["drops"])
         check_cats(f"{w}.category_averages", a["category_averages"], f["cats"])
         for t in a["trend"]:
             ts = [c for c in sel if c["day"] == t["date"]]

@@ -10,7 +10,8 @@
  *          "length_sec", "score": null | {"total", "partial", "coverage", "flagged",
  *          "flag_reason", "cats": {key: number|null}, "summary", "strengths", "improvements",
  *          "llm_provider", "llm_model", "scorecard", "backend", "scorecard_hash",
- *          "provider_hash", "topic": [class, subclass], "detail": {...}}}]}
+ *          "provider_hash", "topic": [class, subclass], "customer_shift": number|null,
+ *          "customer_drop": true|false|null, "detail": {...}}}]}
  *   A missing or null number is not scored (stored NULL).
  */
 #include <jansson.h>
@@ -76,6 +77,9 @@ static int score_call(store *s, store_lease *l, json_t *sp, double now)
     json_t *topic = json_object_get(sp, "topic");
     sc.topic_class = json_string_value(json_array_get(topic, 0));
     sc.topic_subclass = json_string_value(json_array_get(topic, 1));
+    sc.has_customer_shift = number(sp, "customer_shift", &sc.customer_shift);
+    sc.has_customer_drop = json_is_boolean(json_object_get(sp, "customer_drop"));
+    sc.customer_drop = json_is_true(json_object_get(sp, "customer_drop"));
     int rc = store_job_scored(s, l, &sc, now);
     free(strengths), free(improvements), free(detail);
     return rc;

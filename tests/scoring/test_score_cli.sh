@@ -61,6 +61,53 @@ assert {k: c["score"] for k, c in a["categories"].items()} == \
        {k: c["score"] for k, c in b["categories"].items()}
 ' "$T/out.json" "$T/out3.json"
 
+# the sentiment trend (docs/sentiment.md): without the lexicon, null with the reason; with the
+# lexicon of the reference npm package (installed by the build in tests/sentiment/), each
+# speaker's quarters, first/last/shift and the customer's drop, consistent with each other
+check "without VADER's lexicon: sentiment null, and why" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["sentiment"] is None, d["sentiment"]
+assert d["sentiment_status"].startswith("the VADER lexicon is not installed"), d["sentiment_status"]
+' "$T/out.json"
+LEX=$SRC/tests/sentiment/node_modules/vader-sentiment/vader_lexicon.txt
+if [ -f "$LEX" ]; then
+    mkdir -p "$T/models/vader"
+    cp "$LEX" "$T/models/vader/vader_lexicon.txt"
+    CALLQA_MODEL_DIR=$T/models "$CQ" score --transcript "$T/call.json" --json > "$T/out4.json"
+    check "with VADER's lexicon: the trend per speaker and quarter" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["sentiment"]
+assert d["sentiment_status"] == "vader 1.1.3", d["sentiment_status"]
+assert s["scale"] == [-5, 5] and s["source"] == {"name": "vader", "version": "1.1.3",
+                                                 "licence": "MIT lexicon; Apache-2.0 port"}, s
+assert [p["speaker"] for p in s["speakers"]] == ["customer", "agent"], s["speakers"]
+for p in s["speakers"]:
+    q = [v for v in p["quarters"] if v is not None]
+    assert len(p["quarters"]) == 4 and q and all(-5 <= v <= 5 for v in q), p
+    assert p["first"] == q[0] and p["last"] == q[-1], p
+    assert abs(p["shift"] - (p["last"] - p["first"])) < 1e-9 and p["quotes"] == [], p
+c = s["speakers"][0]
+want = None if len([v for v in c["quarters"] if v is not None]) < 2 else \
+    (c["first"] >= 0 and c["last"] <= -2)
+assert s["customer_drop"] == want, (s["customer_drop"], c)
+' "$T/out4.json"
+    CALLQA_MODEL_DIR=$T/models "$CQ" score --transcript "$T/call.json" > "$T/out4.txt"
+    check "the text form: the sentiment per speaker and quarter, the drop" sh -c "
+        grep -q '^sentiment        vader 1.1.3, -5..+5 per quarter of the call' '$T/out4.txt' &&
+        grep -Eq '^  customer +[-+][0-9]' '$T/out4.txt' && grep -q '^  customer drop  ' '$T/out4.txt'"
+    printf 'good\tnot-a-number\n' > "$T/models/vader/vader_lexicon.txt"
+    CALLQA_MODEL_DIR=$T/models "$CQ" score --transcript "$T/call.json" --json > "$T/out5.json"
+    check "a malformed lexicon: sentiment null, refused with its line" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["sentiment"] is None and "is refused: line 1" in d["sentiment_status"], d["sentiment_status"]
+' "$T/out5.json"
+else
+    check "tests/sentiment/node_modules holds the reference lexicon (the build runs npm ci)" false
+fi
+
 printf '{"categories": [{"key": "a", "weight": 0.5, "method": "llm", "spec": {"rubric": "r"}}]}' > "$T/bad1.json"
 "$CQ" score --transcript "$T/call.json" --scorecard "$T/bad1.json" > /dev/null 2> "$T/e1"
 check "a card whose weights do not sum to 1: exit 1, the reason" sh -c "[ $? = 1 ] && grep -q 'weights sum to 0.5' '$T/e1'"

@@ -84,6 +84,42 @@ for (const [hash, sel] of views) {
   await page.waitForTimeout(300);
 }
 check('every view loads with no console error', problems.length === 0, problems.join(' | ') || `${views.length} views`);
+// the sentiment: a call scored without the lexicon says why, with no figure in its place; the
+// agent view and the QA page show the customers' shift as not measured, never 0
+await page.goto(`${BASE}/#/call/R01`);
+await page.waitForSelector('.sentiment .note');
+const sentNote = await page.textContent('.sentiment .note');
+check('the sentiment panel says why there is no trend', /^Not measured: the VADER lexicon is not installed/.test(sentNote) &&
+  !(await page.$('.sentiment table')), sentNote);
+await page.goto(`${BASE}/#/agent/ann`);
+await page.waitForSelector('.figures .sentiment-shift');
+const shiftText = await page.textContent('.figures .sentiment-shift');
+check("the agent's customers' shift: not measured, over 0 calls", shiftText.startsWith('—') && /over 0 calls\); 0 ended low/.test(shiftText), shiftText);
+// a call with a sentiment trend (the fixture's calls are scored before their words arrive): the
+// call's answer with a trend put in by the test, drawn as the panel and one lane per speaker
+const fakeTrend = { scale: [-5, 5], source: { name: 'vader', version: '1.1.3', licence: 'MIT lexicon; Apache-2.0 port' },
+  speakers: [{ speaker: 'customer', source: 'vader', quarters: [1.5, null, -0.1, -2.4], first: 1.5, last: -2.4, shift: -3.9, quotes: [] },
+    { speaker: 'agent', source: 'vader', quarters: [2, 1, null, 0.5], first: 2, last: 0.5, shift: -1.5, quotes: [] }],
+  customer_drop: true };
+const r10 = /\/api\/qa\/call\/R10$/;
+await page.route(r10, async (route) => {
+  const resp = await route.fetch();
+  const body = await resp.json();
+  body.score_detail = { ...(body.score_detail || {}), sentiment: fakeTrend, sentiment_status: 'vader 1.1.3' };
+  await route.fulfill({ response: resp, json: body });
+});
+await page.goto(`${BASE}/#/call/R10`);
+await page.waitForSelector('.sentiment tr[data-speaker=customer]');
+const sentCells = await page.$$eval('.sentiment tr[data-speaker=customer] td', (t) => t.map((x) => x.textContent));
+const dropText = await page.textContent('.sentiment .drop');
+check('the sentiment panel: the quarters, a quarter without words as —, the shift, the drop',
+  JSON.stringify(sentCells) === JSON.stringify(['+1.50', '—', '−0.10', '−2.40', '−3.90']) && /ended low/.test(dropText),
+  `${sentCells.join(' ')}; ${dropText}`);
+await page.waitForSelector('.lane[aria-label="customer: sentiment"] .span');
+const sentLane = await page.$$eval('.lane[aria-label="customer: sentiment"] .span', (b) => b.map((x) => x.dataset.kind));
+check("the sentiment lane: the customer's quarters by sign, the silent one marked",
+  JSON.stringify(sentLane) === JSON.stringify(['sent-pos', 'sent-none', 'sent-neu', 'sent-neg']), sentLane.join(','));
+await page.unroute(r10);
 // a link with broken percent-encoding (cut or hand-edited) draws a page, not an uncaught error
 problems.length = 0;
 for (const hash of ['#/call/50%', '#/agent/%E0%A4%A', '#/calls?agent=%zz']) {
@@ -351,10 +387,11 @@ check('the level envelope is drawn for both legs', env.length === 2, `${env.leng
   await page.goto(`${BASE}/#/calls`);
   await page.waitForSelector('.calls tbody tr');
   await page.goto(`${BASE}/#/call/R01`);
-  await page.waitForSelector('.lane[aria-label=Sentiment] .span');
+  await page.waitForSelector('.lane[aria-label="customer: sentiment"] .span');
   const lane = await page.evaluate(() => {
-    const l = document.querySelector('.lane[aria-label=Sentiment]');
-    return { note: l.querySelector('.lane-title .sub').textContent, spans: l.querySelectorAll('.span').length,
+    const l = document.querySelector('.lane[aria-label="customer: sentiment"]');
+    return { note: l.querySelector('.lane-title .sub').textContent,
+      spans: l.querySelectorAll('.span:not(.k-sent-none)').length,
       neg: l.querySelectorAll('.span.k-sent-neg').length };
   });
   await page.unroute(only);

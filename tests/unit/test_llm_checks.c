@@ -227,7 +227,8 @@ static void summary(void **state)
 }
 
 /* the sentiment of the JSON text checked against t */
-static json_t *sentiment_of(const sc_text *t, const char *json, sc_sentiment *s, sc_sent_checks *c)
+static json_t *sentiment_of(const sc_text *t, const char *json, sc_llm_sentiment *s,
+                            sc_sent_checks *c)
 {
     json_t *j = json_loads(json, 0, NULL);
     if (!j)
@@ -235,7 +236,14 @@ static json_t *sentiment_of(const sc_text *t, const char *json, sc_sentiment *s,
     memset(c, 0, sizeof(*c));
     assert_int_equal(sc_sentiment_from_answer(t, j, "m-2", s, c), 0);
     json_decref(j);
-    return sc_sentiment_json(s);
+    if (!s->present)
+        return json_null();
+    sc_sentiment shown; /* as the worker shows it (qa_sentiment_choose) */
+    if (sc_llm_sentiment_to(s, t->duration, &shown) != 0)
+        return NULL;
+    json_t *out = sc_sentiment_json(&shown);
+    sc_sentiment_free(&shown);
+    return out;
 }
 
 #define FIG(q, v, quote, s, e)                                                                     \
@@ -254,7 +262,7 @@ static void sentiment(void **state)
 {
     (void)state;
     sc_text t = make_text(false);
-    sc_sentiment s;
+    sc_llm_sentiment s;
     sc_sent_checks c;
     /* every kind of figure: kept ones, and each refusal in turn */
     json_t *j = sentiment_of(
@@ -334,7 +342,7 @@ static void sentiment(void **state)
                                              "quarter"))); /* quarter 0: null */
     json_decref(cj);
     json_decref(j);
-    sc_sentiment_free(&s);
+    sc_llm_sentiment_free(&s);
     sc_sent_checks_free(&c);
 
     /* the customer ends at -2 but started below 0: no drop; one quarter only: null */
@@ -348,7 +356,7 @@ static void sentiment(void **state)
     assert_true(json_is_null(json_object_get(a, "first")) &&
                 json_is_null(json_object_get(a, "shift")));
     json_decref(j);
-    sc_sentiment_free(&s);
+    sc_llm_sentiment_free(&s);
     sc_sent_checks_free(&c);
     j = sentiment_of(&t,
                      "{\"speakers\": [{\"speaker\": \"customer\", \"quarters\": [" FIG(
@@ -356,7 +364,7 @@ static void sentiment(void **state)
                      &s, &c);
     assert_true(json_is_null(json_object_get(j, "customer_drop")));
     json_decref(j);
-    sc_sentiment_free(&s);
+    sc_llm_sentiment_free(&s);
     sc_sent_checks_free(&c);
 
     /* nothing passes: not present, with why */
@@ -367,12 +375,12 @@ static void sentiment(void **state)
     assert_true(json_is_null(j));
     assert_false(s.present);
     assert_string_equal(c.why, "no figure of the LLM's passed the checks");
-    sc_sentiment_free(&s);
+    sc_llm_sentiment_free(&s);
     sc_sent_checks_free(&c);
     j = sentiment_of(&t, "{\"speakers\": 3}", &s, &c);
     assert_true(json_is_null(j));
     assert_string_equal(c.why, "the answer has no sentiment");
-    sc_sentiment_free(&s);
+    sc_llm_sentiment_free(&s);
     sc_sent_checks_free(&c);
     t.duration = 0;
     j = sentiment_of(&t,
@@ -381,7 +389,7 @@ static void sentiment(void **state)
                      &s, &c);
     assert_true(json_is_null(j));
     assert_string_equal(c.why, "the call has no duration to split in quarters");
-    sc_sentiment_free(&s);
+    sc_llm_sentiment_free(&s);
     sc_sent_checks_free(&c);
     sc_text_free(&t);
 
@@ -400,7 +408,7 @@ static void sentiment(void **state)
     assert_int_equal(c.n_dropped, 1);
     assert_string_equal(c.dropped[0].why, "no speaker 'customer' in the transcript");
     json_decref(j);
-    sc_sentiment_free(&s);
+    sc_llm_sentiment_free(&s);
     sc_sent_checks_free(&c);
     sc_text_free(&t);
 }

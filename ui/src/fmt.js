@@ -41,6 +41,13 @@ export function clock(sec, digits = 1) {
   return `${neg ? '-' : ''}${h ? h + ':' + String(m).padStart(2, '0') : m}:${ss}`;
 }
 
+// a figure that has a sign, on a scale around 0 (sentiment): 1.25 -> "+1.25", -0.4 -> "−0.40"
+export function signed(v, digits = 2) {
+  if (!isNum(v)) return NA;
+  const t = Math.abs(v).toFixed(digits);
+  return `${Number(t) === 0 ? '' : v > 0 ? '+' : '−'}${t}`;
+}
+
 export function pct(v, digits = 0) {
   return isNum(v) ? `${v.toFixed(digits)} %` : NA;
 }

@@ -1,7 +1,7 @@
 import { useMemo } from 'preact/hooks';
 import { enc, withQuery } from '../api.js';
 import { useApi, V, Loading, Failure, DailyScoreChart, dayTs } from '../components.jsx';
-import { duration, fixed, isNum, pct, score } from '../fmt.js';
+import { duration, fixed, isNum, pct, score, signed } from '../fmt.js';
 import { go } from '../router.js';
 
 // every day of the period, a day without calls at 0 calls and no score
@@ -41,6 +41,8 @@ export function AgentView({ agent, query }) {
             <dt>Average score</dt><dd>{score(a.avg_score)}{isNum(a.min_score) && ` (${fixed(a.min_score, 0)} – ${fixed(a.max_score, 0)})`}</dd>
             <dt>Partial scores</dt><dd>{a.partial_scored_calls} calls, average {score(a.avg_partial_score)}</dd>
             <dt>Flagged</dt><dd>{a.flagged_calls}</dd>
+            <dt>Customers' sentiment shift</dt><dd class="sentiment-shift"><V v={a.avg_customer_shift} text={`${signed(a.avg_customer_shift)} on −5..+5`} />
+              {` (mean first-to-last quarter over ${a.customer_shift_calls} ${a.customer_shift_calls === 1 ? 'call' : 'calls'}); ${a.customer_drop_calls} ended low`}</dd>
             <dt>Talk / hold / dead air</dt><dd>{duration(a.talk_sec)} / {duration(a.hold_sec)} / {duration(a.dead_air_sec)}</dd>
             <dt>One-way calls</dt><dd><V v={a.one_way_calls} /></dd>
             <dt>Average MOS</dt><dd><V v={a.avg_mos} text={`${fixed(a.avg_mos, 2)} MOS`} /></dd>

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { enc } from '../api.js';
 import { useApi, V, Badge, Loading, Failure, MosValue } from '../components.jsx';
-import { callTime, clock, duration, fixed, isNum, pct, score, withUnit } from '../fmt.js';
+import { callTime, clock, duration, fixed, isNum, pct, score, signed, withUnit } from '../fmt.js';
 import { Timeline } from './timeline.jsx';
 import { Network } from './network.jsx';
 
@@ -145,6 +145,33 @@ function Scorecard({ detail, overrides, onSeek }) {
   );
 }
 
+// The sentiment trend of the scoring result (docs/sentiment.md): each speaker per quarter of
+// the call, the shift, the customer's drop; when there is none, why.
+function Sentiment({ detail }) {
+  if (!detail) return null;
+  const s = detail.sentiment;
+  if (!s) return <section class="panel sentiment" aria-labelledby="se-h"><h2 id="se-h">Sentiment</h2>
+    <p class="note">Not measured: {detail.sentiment_status || 'the result has no sentiment (scored before it was added)'}.</p></section>;
+  const src = s.source || {};
+  return (
+    <section class="panel sentiment" aria-labelledby="se-h">
+      <h2 id="se-h">Sentiment</h2>
+      <p class="sub">each speaker per quarter of the call, −5..+5 · {src.name} {src.version} ({src.licence})</p>
+      <table class="narrow">
+        <caption class="sr">Sentiment per speaker and quarter of the call, and the shift from the first to the last</caption>
+        <thead><tr><th scope="col">Speaker</th>{['Q1', 'Q2', 'Q3', 'Q4'].map((q) => <th scope="col">{q}</th>)}<th scope="col">Shift</th></tr></thead>
+        <tbody>{(s.speakers || []).map((p) => (
+          <tr data-speaker={p.speaker}><th scope="row">{p.speaker}<div class="sub">{p.source}</div></th>
+            {(p.quarters || []).map((q) => <td class="num"><V v={q} text={signed(q)} /></td>)}
+            <td class="num"><V v={p.shift} text={signed(p.shift)} /></td></tr>))}</tbody>
+      </table>
+      <p class="drop">{s.customer_drop === true ? 'The customer ended low: from 0 or above to −2 or below.'
+        : s.customer_drop === false ? 'The customer did not end low.'
+          : 'Customer drop not known (no customer speaker, or fewer than two of its quarters).'}</p>
+    </section>
+  );
+}
+
 function Assessment({ rep }) {
   if (!rep) return null;
   const r = rep.report;
@@ -244,6 +271,7 @@ export function CallView({ id }) {
   const summary = useMemo(() => c && <Summary detail={c.score_detail} onSeek={seek} />, [c, seek]);
   const rest = useMemo(() => (
     <>
+      {c && <Sentiment detail={c.score_detail} />}
       {c && <section class="panel"><h2>Figures</h2><Figures call={c} report={rep.data && rep.data.report} /></section>}
       <Assessment rep={rep.data} />
       {c && <Network call={c} />}
@@ -269,7 +297,8 @@ export function CallView({ id }) {
       {c && <Player id={id} audio={c.audio} audioRef={audioRef} onTime={setTime} seconds={(c.analysis || {}).duration_sec} />}
       {rep.error && rep.error.status === 404 && <p class="note">Not analysed yet: the timeline appears once the analysis is stored.</p>}
       {rep.error && rep.error.status !== 404 && <Failure error={rep.error} what="the report" />}
-      {rep.data && <Timeline report={rep.data.report} roles={rep.data.report && rep.data.report.roles} sentiment={c && c.sentiment}
+      {rep.data && <Timeline report={rep.data.report} roles={rep.data.report && rep.data.report.roles}
+        sentiment={c && (c.sentiment || (c.score_detail ? c.score_detail.sentiment : null))}
         envelope={env.data} envelopeError={envError} time={time} onSeek={seek} />}
       {summary}
       {c && (

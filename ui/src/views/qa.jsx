@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, can, enc, withQuery } from '../api.js';
 import { useApi, V, Badge, Loading, Failure, Empty, DailyScoreChart } from '../components.jsx';
-import { callTime, duration, fixed, isNum, score, withUnit } from '../fmt.js';
+import { callTime, duration, fixed, isNum, score, signed, withUnit } from '../fmt.js';
 import { go } from '../router.js';
 
 function DaysPicker({ value, choices, onPick, label = 'Period' }) {
@@ -38,7 +38,7 @@ export function QaView({ query }) {
         <div class="scroll"><table>
           <caption>Each day: calls, scores and sound, from the day's roll-up</caption>
           <thead><tr><th scope="col">Day</th><th scope="col">Analysed</th><th scope="col">Scored</th><th scope="col">Average score</th>
-            <th scope="col">Flagged</th><th scope="col">Skipped / errors</th><th scope="col">Talk</th><th scope="col">Hold</th>
+            <th scope="col">Flagged</th><th scope="col">Customer shift</th><th scope="col">Skipped / errors</th><th scope="col">Talk</th><th scope="col">Hold</th>
             <th scope="col">Dead air</th><th scope="col">One-way calls</th><th scope="col">Average MOS</th></tr></thead>
           <tbody>{[...rows].reverse().map((r) => (
             <tr>
@@ -47,6 +47,8 @@ export function QaView({ query }) {
               <td class="num">{r.scored_calls}</td>
               <td class="num">{score(r.avg_score)}</td>
               <td class="num">{r.flagged_calls ? <a href={`#/calls?from=${r.date}&to=${r.date}&flagged=1`}>{r.flagged_calls}</a> : 0}</td>
+              <td class="num" title={`the customers' mean sentiment shift (−5..+5 scale) over ${r.customer_shift_calls} calls; ${r.customer_drop_calls} ended low`}>
+                <V v={r.avg_customer_shift} text={signed(r.avg_customer_shift)} />{r.customer_drop_calls > 0 && ` (${r.customer_drop_calls} low)`}</td>
               <td class="num">{r.skipped_calls} / {r.error_calls}</td>
               <td class="num">{duration(r.talk_sec)}</td>
               <td class="num">{duration(r.hold_sec)}</td>

@@ -8,7 +8,7 @@
 // narrow to aim at. Events, overtalk and dead air (drawn at least `min` px wide) stay buttons.
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
-import { clock, fixed, isNum } from '../fmt.js';
+import { clock, fixed, isNum, signed } from '../fmt.js';
 import { cssVar } from '../components.jsx';
 
 const STEPS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
@@ -212,26 +212,26 @@ function speakerLane(report, roles, view, width, onSeek) {
   return <Lane title="Speakers (diarization)" note={note}><Spans items={items} view={view} width={width} onSeek={onSeek} kind="speakers" /></Lane>;
 }
 
-// Sentiment per speaker and quarter of the call (-5..+5), from the lexicon or the LLM as the
-// stored analysis says.
-function sentimentLane(sentiment, duration, roles, view, width, onSeek) {
-  if (!sentiment || !Array.isArray(sentiment.speakers) || !(duration > 0)) return null;
-  const q = duration / 4;
-  const items = [];
-  for (const sp of sentiment.speakers) {
-    (sp.quarters || []).forEach((v, i) => {
-      if (!isNum(v)) return;
-      const name = (roles && roles[sp.speaker] && roles[sp.speaker].role) || sp.speaker;
-      items.push({
-        kind: v <= -2 ? 'sent-neg' : v >= 2 ? 'sent-pos' : 'sent-neu', start: i * q, end: (i + 1) * q,
-        label: `${name} ${v > 0 ? '+' : ''}${fixed(v, 1)}`, text: `${name} ${v > 0 ? '+' : ''}${fixed(v, 1)}`,
-        title: `${name}, quarter ${i + 1}: ${fixed(v, 2)} on -5..+5 (${sp.source || (sentiment.source || {}).name || '?'})`,
-      });
-    });
-  }
-  const src = sentiment.source || {};
-  return <Lane title="Sentiment" note={`${src.name || '?'}${src.model ? ` (${src.model})` : ''}, -5..+5 per quarter`}>
-    <Spans items={items} view={view} width={width} onSeek={onSeek} kind="sentiment" /></Lane>;
+// The sentiment lanes (docs/sentiment.md): one per speaker of the scoring result, its four
+// quarters of the call coloured by VADER's usual cut (compound ±0.05, ±0.25 on this scale); a
+// quarter where the speaker said nothing is marked so, never 0.
+function sentimentLanes(sent, duration, roles, view, width, onSeek) {
+  if (!sent || !(duration > 0)) return [];
+  const model = sent.source && sent.source.model;
+  return (sent.speakers || []).map((p) => {
+    const r = roles && roles[p.speaker];
+    const who = r && (r.role === 'agent' || r.role === 'customer') ? `${p.speaker} ${r.role}` : p.speaker;
+    const items = (p.quarters || []).map((q, i) => ({
+      kind: !isNum(q) ? 'sent-none' : q >= 0.25 ? 'sent-pos' : q <= -0.25 ? 'sent-neg' : 'sent-neu',
+      start: (duration * i) / 4, end: (duration * (i + 1)) / 4,
+      label: isNum(q) ? `${who}, quarter ${i + 1}: sentiment ${signed(q)} of ±5` : `${who}, quarter ${i + 1}: said nothing`,
+      text: isNum(q) ? signed(q) : '—',
+    }));
+    return (
+      <Lane title={`${who}: sentiment`} note={`${p.source}${model ? ` (${model})` : ''}; shift ${signed(p.shift)}`}>
+        <Spans items={items} view={view} width={width} onSeek={onSeek} kind="sentiment" />
+      </Lane>);
+  });
 }
 
 export function Timeline({ report, roles, sentiment, envelope, envelopeError, time, onSeek }) {
@@ -312,8 +312,8 @@ export function Timeline({ report, roles, sentiment, envelope, envelopeError, ti
   const spans = useMemo(() => (width > 0 ? spanLanes(report, view, width, seekTo) : []), [report, view, width, seekTo]);
   const axis = useMemo(() => width > 0 && <Lane title="Time"><Axis view={view} width={width} /></Lane>, [view, width]);
   const extra = useMemo(() => (width > 0
-    ? [speakerLane(report, roles, view, width, seekTo), sentimentLane(sentiment, report.duration, roles, view, width, seekTo)]
-    : []), [report, roles, sentiment, view, width, seekTo]);
+    ? [speakerLane(report, roles, view, width, seekTo), ...sentimentLanes(sentiment, duration, roles, view, width, seekTo)]
+    : []), [report, roles, sentiment, duration, view, width, seekTo]);
   const lanes = width > 0 ? [axis, ...levels.flatMap((lv, i) => [lv, ...spans[i]]), spans[spans.length - 1], ...extra] : null;
   const playX = ((time - view.t0) / (view.t1 - view.t0)) * width;
   return (
