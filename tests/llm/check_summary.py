@@ -53,7 +53,7 @@ def sentiment(expect, dropped=()):
         assert sorted(q["quarter"] for q in e["quotes"]) == \
             [i + 1 for i, v in enumerate(qs) if v is not None], e["quotes"]
         for q in e["quotes"]:
-            assert set(q) == {"quarter", "quote", "start", "end"} and q["quote"], q
+            assert set(q) == {"quarter", "speaker", "quote", "start", "end"} and q["quote"], q
     c = [v for v in expect["customer"] if v is not None]
     want = (c[0] >= 0 and c[-1] <= -2) if len(c) >= 2 else None
     assert se["customer_drop"] is want, (se["customer_drop"], want)
