@@ -57,7 +57,16 @@ void qa_roles_label_transcript(json_t *tx, const sc_roles *r)
     json_t *L, *g;
     json_array_foreach(json_object_get(tx, "legs"), i, L)
     {
-        relabel(L, "role", r);
+        /* a diarized speaker's leg (role "mixed", speaker S1/S2) whose role was decided becomes
+         * that role's leg, so that scoring reads the agent's and the customer's words */
+        const char *sp = json_string_value(json_object_get(L, "speaker"));
+        const char *to = qa_roles_speaker_label(r, sp);
+        if (sp && to != sp) {
+            json_object_set_new(L, "role", json_string(to));
+            json_object_set_new(L, "speaker", json_string(to));
+        } else {
+            relabel(L, "role", r);
+        }
         json_array_foreach(json_object_get(L, "segments"), j, g) relabel(g, "speaker", r);
     }
     json_array_foreach(json_object_get(tx, "turns"), i, g) relabel(g, "speaker", r);

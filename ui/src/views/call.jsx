@@ -230,7 +230,9 @@ function Figures({ call, report }) {
         {' '}<span class="model" data-model="speech">{sp.model || 'model not recorded'}</span></dd>
       {nm && <><dt>Network MOS</dt>
         <dd><MosValue v={nm.mos} lowBelow={nm.low_below} name="network" />{' '}<span class="model" data-model="network">{nm.model || 'model not recorded'}</span></dd></>}
-      <dt>Talk customer / agent</dt><dd>{withUnit(a.talk_sec_in, 's')} / {withUnit(a.talk_sec_out, 's')}</dd>
+      {report && report.has_legs === false
+        ? <><dt>Talk (both, one mixed channel)</dt><dd>{withUnit(a.talk_sec_in, 's')}</dd></>
+        : <><dt>Talk customer / agent</dt><dd>{withUnit(a.talk_sec_in, 's')} / {withUnit(a.talk_sec_out, 's')}</dd></>}
       <Speakers report={report} roles={report && report.roles} />
       <dt>Overtalk</dt><dd>{withUnit(a.overtalk_sec, 's')}</dd>
       <dt>Dead air</dt><dd>{withUnit(a.dead_air_sec, 's')}</dd>
