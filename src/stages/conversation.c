@@ -37,6 +37,42 @@ static int leg_checks(cq_xleg *xl, cq_report *r)
     return CQ_OK;
 }
 
+/* One party's input to the conversation analysis: `n` spans of its speech (allocated into
+ * *sp, which the caller frees; span k from get(src, k)) with the events and timeline of the leg
+ * lg that carries it (a leg of two, or the mono mix a diarized speaker speaks on). */
+typedef cq_conv_span (*span_at)(const void *src, size_t k);
+
+static int party_in(const cq_leg_report *lg, double speech_pct, const void *src, size_t n,
+                    span_at get, cq_conv_span **sp, cq_conv_leg_in *in)
+{
+    if (n && !(*sp = cq__malloc(n * sizeof(cq_conv_span))))
+        return CQ_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        (*sp)[i] = get(src, i);
+    *in = (cq_conv_leg_in){.duration_sec = lg->duration_sec,
+                           .speech_pct = speech_pct,
+                           .speech = *sp,
+                           .n_speech = n,
+                           .events = lg->events,
+                           .n_events = lg->n_events,
+                           .timeline = lg->timeline,
+                           .n_timeline = lg->n_timeline};
+    return CQ_OK;
+}
+
+static cq_conv_span vad_span(const void *src, size_t k)
+{
+    const cq_leg_report *lg = src;
+    return (cq_conv_span){(double)lg->speech[k].start / lg->vad_rate_hz,
+                          (double)lg->speech[k].end / lg->vad_rate_hz};
+}
+
+static cq_conv_span diar_span(const void *src, size_t k)
+{
+    const cq_diar_speaker *d = src;
+    return (cq_conv_span){d->segs[k].start_sec, d->segs[k].end_sec};
+}
+
 /* Talk, overtalk, dead air, one-way audio from the legs' results. */
 static int conversation(cq_report *r)
 {
@@ -45,24 +81,8 @@ static int conversation(cq_report *r)
     cq_conv_leg_in in[2];
     cq_conv_span *sp[2] = {NULL, NULL};
     memset(in, 0, sizeof(in));
-    for (int l = 0; l < n && rc == CQ_OK; l++) {
-        const cq_leg_report *lg = L[l];
-        if (lg->n_speech && !(sp[l] = cq__malloc(lg->n_speech * sizeof(cq_conv_span)))) {
-            rc = CQ_ERR_NOMEM;
-            break;
-        }
-        for (size_t i = 0; i < lg->n_speech; i++)
-            sp[l][i] = (cq_conv_span){(double)lg->speech[i].start / lg->vad_rate_hz,
-                                      (double)lg->speech[i].end / lg->vad_rate_hz};
-        in[l] = (cq_conv_leg_in){.duration_sec = lg->duration_sec,
-                                 .speech_pct = lg->speech_pct,
-                                 .speech = sp[l],
-                                 .n_speech = lg->n_speech,
-                                 .events = lg->events,
-                                 .n_events = lg->n_events,
-                                 .timeline = lg->timeline,
-                                 .n_timeline = lg->n_timeline};
-    }
+    for (int l = 0; l < n && rc == CQ_OK; l++)
+        rc = party_in(L[l], L[l]->speech_pct, L[l], L[l]->n_speech, vad_span, &sp[l], &in[l]);
     if (rc == CQ_OK && (rc = cq_conversation_analyze(in, n, NULL, &r->conversation)) == CQ_OK)
         r->has_conversation = true;
     cq__free(sp[0]);
@@ -82,21 +102,8 @@ static int speaker_conversation(cq_report *r)
     int rc = CQ_OK;
     for (int s = 0; s < 2 && rc == CQ_OK; s++) {
         const cq_diar_speaker *d = &m->diarization.speaker[s];
-        if (d->n_segs && !(sp[s] = cq__malloc(d->n_segs * sizeof(cq_conv_span)))) {
-            rc = CQ_ERR_NOMEM;
-            break;
-        }
-        for (size_t i = 0; i < d->n_segs; i++)
-            sp[s][i] = (cq_conv_span){d->segs[i].start_sec, d->segs[i].end_sec};
-        in[s] = (cq_conv_leg_in){
-            .duration_sec = m->duration_sec,
-            .speech_pct = m->duration_sec > 0 ? 100.0 * d->talk_sec / m->duration_sec : 0,
-            .speech = sp[s],
-            .n_speech = d->n_segs,
-            .events = m->events,
-            .n_events = m->n_events,
-            .timeline = m->timeline,
-            .n_timeline = m->n_timeline};
+        double pct = m->duration_sec > 0 ? 100.0 * d->talk_sec / m->duration_sec : 0;
+        rc = party_in(m, pct, d, d->n_segs, diar_span, &sp[s], &in[s]);
     }
     if (rc == CQ_OK &&
         (rc = cq_conversation_analyze(in, 2, NULL, &r->speaker_conversation)) == CQ_OK)
