@@ -417,7 +417,7 @@ static void prefix_diff(gstat *out, const gstat *pre, size_t a, size_t b)
 
 /* Cut [a, b) (offsets into the segment starting at base) where the GLR is largest, while a
  * piece is longer than piece_sec or a change stands out. */
-static int cut(work *w, size_t base, size_t a, size_t b, size_t max_len)
+static int split_piece(work *w, size_t base, size_t a, size_t b, size_t max_len)
 {
     size_t len = b - a;
     if (len >= 2 * MIN_SIDE) {
@@ -435,8 +435,8 @@ static int cut(work *w, size_t base, size_t a, size_t b, size_t max_len)
             }
         }
         if (at && (len > max_len || best > w->p->change_glr)) {
-            int rc = cut(w, base, a, at, max_len);
-            return rc == CQ_OK ? cut(w, base, at, b, max_len) : rc;
+            int rc = split_piece(w, base, a, at, max_len);
+            return rc == CQ_OK ? split_piece(w, base, at, b, max_len) : rc;
         }
     }
     return add_piece(w, base + a, base + b);
@@ -458,7 +458,7 @@ static int segment_pieces(work *w, size_t a, size_t b, size_t max_len)
         w->pre[i + 1] = w->pre[i];
         gstat_add_frame(&w->pre[i + 1], w->z + (a + i) * D);
     }
-    return cut(w, a, 0, len, max_len);
+    return split_piece(w, a, 0, len, max_len);
 }
 
 /*

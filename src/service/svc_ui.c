@@ -102,7 +102,7 @@ int svc_session_issue_user(const uint8_t key[32], int64_t expires, int64_t user_
 }
 
 /* 1-max decimal digits without a leading zero at value[*i], up to a '.': the number, or -1 */
-static int64_t digits(const char *value, size_t len, size_t *i, int max)
+static int64_t number_at(const char *value, size_t len, size_t *i, int max)
 {
     size_t i0 = *i;
     int64_t v = 0;
@@ -125,12 +125,12 @@ svc_session_state svc_session_verify(const uint8_t key[32], const char *value, s
         (!v2 && memcmp(value, "v1.", 3)))
         return SVC_SESSION_INVALID;
     size_t i = 3;
-    int64_t expires = digits(value, len, &i, 12), user = 0;
+    int64_t expires = number_at(value, len, &i, 12), user = 0;
     if (expires < 0)
         return SVC_SESSION_INVALID;
     if (v2) {
         i++;
-        if ((user = digits(value, len, &i, 18)) < 0)
+        if ((user = number_at(value, len, &i, 18)) < 0)
             return SVC_SESSION_INVALID;
     }
     if (i + 1 + 32 + 1 + 64 != len)
