@@ -1,5 +1,5 @@
 /*
- * store_profiles.c - agents' voice profiles (store.h, schema v17): the running mean of an
+ * store_profiles.c - agents' voice profiles (store.h, schema v16): the running mean of an
  * agent's voice prints per campaign, updated in one transaction per call, and erased with the
  * agent (logged in the deletions table without the print). The print is kept as a JSON array of
  * numbers; nothing here writes it to a log.

@@ -1060,7 +1060,7 @@ static void test_users_and_audit(void **state)
     store_close(s);
 }
 
-/* v17: agents' voice profiles: the running mean per agent and campaign, one transaction per
+/* v16: agents' voice profiles: the running mean per agent and campaign, one transaction per
  * call; erased with the agent (every campaign), logged without the print. */
 static void test_voice_profiles(void **state)
 {
