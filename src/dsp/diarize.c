@@ -39,6 +39,7 @@
 #define WEAK_DB 30.0           /* frames this far under the loud ones carry no voice */
 #define MIN_SEG_FRAMES 20      /* speech shorter than this is left to re-segmentation */
 #define MIN_SIDE 50            /* a change point leaves 0.5 s on each side */
+#define MAX_RUN 3000           /* frames of one run cut into pieces at a time (30 s) */
 #define RIDGE 1e-3             /* added to covariance diagonals (features have variance 1) */
 #define VAR_FLOOR 1e-2         /* GMM variance floor */
 #define PI 3.14159265358979323846
@@ -1072,8 +1073,13 @@ int cq_diarizer_finish(cq_diarizer *d, const double (*speech)[2], size_t n_speec
                         a = (size_t)v.zrow[q];
                     b = (size_t)v.zrow[q] + 1;
                 }
-            if (a != SIZE_MAX && b - a >= MIN_SEG_FRAMES)
-                rc = segment_pieces(&w, a, b, max_len);
+            /* a long run (a monologue, music the VAD took for speech) in stretches of at most
+             * MAX_RUN frames: the prefix sums of a stretch are 1.5 kB a frame */
+            for (size_t c = a; a != SIZE_MAX && c < b && rc == CQ_OK; c += MAX_RUN) {
+                size_t e = b - c > MAX_RUN ? c + MAX_RUN : b;
+                if (e - c >= MIN_SEG_FRAMES)
+                    rc = segment_pieces(&w, c, e, max_len);
+            }
             run = t;
         }
     }
