@@ -2,24 +2,26 @@
  * cq_diarize.h - who spoke when on a mono leg that holds two people: two-speaker diarization
  * by signal processing, and voice prints for telling a known agent apart (docs/diarization.md).
  *
- * Method ("mfcc-glr-ahc+gmm-viterbi"):
+ * Method ("mfcc-glr-ahc+gmm-viterbi"; docs/diarization.md has it in full):
  *   1. features: 16 MFCCs (c1..c16) of 25 ms frames every 10 ms at 8 kHz, 24 mel bands over
- *      200-3600 Hz, pre-emphasis 0.97; frames inside the VAD's speech, and at most 30 dB under
- *      its loud frames, are the speaker's; their mean and spread are removed (the channel is
- *      one for both people, so what remains tells them apart);
- *   2. change points: each speech segment is cut into pieces of at most 2 s at the frame where
- *      the generalised likelihood ratio (GLR) of two full-covariance Gaussians against one is
- *      largest, when it passes a threshold;
- *   3. clustering: pieces are merged, the closest pair by GLR first, down to two clusters;
- *   4. one or two speakers: two when the final pair's Bayesian information criterion
- *      (delta-BIC: GLR minus lambda/2 x parameters x log frames) is positive and the smaller
- *      cluster holds at least min_second_sec of speech; else one (the rule is in the result);
+ *      200-3600 Hz, pre-emphasis 0.97, with log pitch and level; the voiced frames inside the
+ *      VAD's speech, at most 30 dB under its loud frames, are the speaker's; their mean and
+ *      spread are removed (the channel is one for both people, so what remains tells them apart);
+ *   2. pieces: each speech segment is cut into pieces of at most `piece_sec` where the GLR of
+ *      two full-covariance Gaussians against one is largest (also where it passes `change_glr`);
+ *   3. candidate splits in two: agglomerative clustering by GLR minus the BIC penalty, and by
+ *      Ward's criterion with four weightings of pitch and level; each refined piece by piece
+ *      with a Gaussian mixture per side;
+ *   4. one or two speakers: the candidate whose split best follows the VAD's segments (the
+ *      mixtures' log-likelihood ratios summed per segment, their magnitudes over the frames':
+ *      `coherence`) is kept; two speakers when it reaches `min_coherence` and both sides hold
+ *      `min_second_sec` of speech; else one (the rule is in the result);
  *   5. re-segmentation: a Gaussian mixture (diagonal, `gmm_components`) per speaker, trained by
  *      EM on its frames, then a Viterbi pass over the speech frames with a penalty per change
  *      of speaker; repeated `iterations` times.
- * Confidence of a segment: the logistic of the two speaker models' log-likelihood ratio summed
- * over its frames, divided by 10 for the frames' correlation. A speaker's is the talk-weighted
- * mean of its segments'; the result's is over both.
+ * Confidence of a segment: the share of its frames' likelihood evidence that agrees with its
+ * speaker. A speaker's is the talk-weighted mean of its segments'; the result's is the kept
+ * split's coherence.
  * Overlapped speech is not detected: one channel holds both voices and this method gives each
  * frame one speaker; the result says so (overlap_detected false).
  *
@@ -52,8 +54,8 @@ extern "C" {
 
 typedef struct cq_diar_params {
     double piece_sec;      /* 2: longest piece before clustering */
-    double change_glr;     /* 40: GLR (per piece) that cuts a segment at a change point */
-    double bic_lambda;     /* 1: the BIC's penalty weight */
+    double change_glr;     /* 300: GLR (per piece) that cuts a segment at a change point */
+    double bic_lambda;     /* 1: the BIC's penalty weight (the GLR clustering, delta_bic) */
     double min_second_sec; /* 3: the smaller side's speech for two speakers */
     double min_coherence;  /* 0.6: the split's coherence for two speakers */
     int gmm_components;    /* 8 */
@@ -85,9 +87,10 @@ typedef struct cq_diarization {
     int n_speakers;             /* 0 (no speech), 1 or 2 */
     cq_diar_speaker speaker[2]; /* speaker 0 spoke first */
     double speech_sec;          /* the VAD's speech that was diarized */
-    double confidence;          /* 0..1: over both speakers' segments; for one speaker, how
-                                   clearly the rule said one */
-    double delta_bic;           /* the final pair's delta-BIC per 1000 frames */
+    double confidence;          /* 0..1: two speakers, the kept split's coherence; one, 1 -
+                                   coherence when no split followed the segments, 0.5 when
+                                   there was too little speech to tell */
+    double delta_bic;           /* the kept split's delta-BIC per 1000 frames (reported) */
     double coherence;           /* how well the split follows the speech segments (0..1) */
     const char *rule;           /* why one or two speakers (static) */
     char detail[160];           /* the figures behind the rule */
