@@ -122,7 +122,7 @@ def main():
     need(len(reqs) == len(chunks) == t.get("requests"),
          "%d requests, %d chunks, transcript.requests %s" % (len(reqs), len(chunks),
                                                             t.get("requests")))
-    truth = scorable(read_rttm(a.rttm))
+    truth = scorable(fake().parse_rttm(a.rttm))
     second_total = scored = 0.0
     for q in reqs:
         fn = q["file"]["filename"]
@@ -207,22 +207,16 @@ def inter_spans(a, b):
     return out
 
 
-def read_rttm(path):
-    spk = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            w = line.split()
-            if len(w) >= 8 and w[0] == "SPEAKER":
-                s, d = float(w[3]), float(w[4])
-                spk.setdefault(w[7], []).append((s, s + d))
-    return spk
+def fake():
+    """The fake server's module: its RTTM reader and scorable spans are the check's too."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fake_asr  # noqa: E402
+    return fake_asr
 
 
 def scorable(spk):
     """As the fake's: each speaker's speech where it alone speaks, 0.25 s from boundaries."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import fake_asr  # noqa: E402  (the same definition as the fake's)
-    return fake_asr.rttm_scorable(spk)
+    return fake().rttm_scorable(spk)
 
 
 def report(bad):
