@@ -598,22 +598,32 @@ typedef struct gmm {
     double c[64];    /* log w - 0.5 (D log 2 pi + sum log var) */
 } gmm;
 
-static double gmm_ll(const gmm *g, const float *x)
+/* The components' likelihoods of x relative to the best one's (w[m] = exp(log l_m - best));
+ * returns their sum, *best the best log-likelihood. */
+static double gmm_weights(const gmm *g, const float *x, double *w, double *best)
 {
-    double best = -DBL_MAX, l[64];
+    double top = -DBL_MAX;
     for (int m = 0; m < g->k; m++) {
         float q = 0;
         for (int i = 0; i < D; i++) {
             float t = x[i] - g->mu[m][i];
             q += t * t * g->iv[m][i];
         }
-        l[m] = g->c[m] - 0.5 * q;
-        if (l[m] > best)
-            best = l[m];
+        w[m] = g->c[m] - 0.5 * q;
+        if (w[m] > top)
+            top = w[m];
     }
     double s = 0;
     for (int m = 0; m < g->k; m++)
-        s += expf((float)(l[m] - best));
+        s += (w[m] = expf((float)(w[m] - top)));
+    *best = top;
+    return s;
+}
+
+static double gmm_ll(const gmm *g, const float *x)
+{
+    double w[64], best;
+    double s = gmm_weights(g, x, w, &best);
     return best + logf((float)s);
 }
 
@@ -664,19 +674,8 @@ static int gmm_train(gmm *g, const float *z, const size_t *idx, size_t n, int k,
         memset(acc, 0, (size_t)k * (1 + 2 * D) * sizeof(double));
         for (size_t t = 0; t < n; t++) {
             const float *x = z + idx[t] * D;
-            double l[64], best = -DBL_MAX, s = 0;
-            for (int m = 0; m < k; m++) {
-                float q = 0;
-                for (int i = 0; i < D; i++) {
-                    float d = x[i] - g->mu[m][i];
-                    q += d * d * g->iv[m][i];
-                }
-                l[m] = g->c[m] - 0.5 * q;
-                if (l[m] > best)
-                    best = l[m];
-            }
-            for (int m = 0; m < k; m++)
-                s += (l[m] = expf((float)(l[m] - best)));
+            double l[64], best;
+            double s = gmm_weights(g, x, l, &best);
             for (int m = 0; m < k; m++) {
                 double r = l[m] / s, *a = acc + (size_t)m * (1 + 2 * D);
                 a[0] += r;
@@ -1182,19 +1181,10 @@ int cq_diarizer_finish(cq_diarizer *d, const double (*speech)[2], size_t n_speec
         rc = CQ_ERR_NOMEM;
         goto done;
     }
-    memset(zlab, 2, w.n);
-    for (size_t i = 0; i < w.n_pc; i++)
-        if (w.pc[i].cluster >= 0)
-            memset(zlab + w.pc[i].a, w.pc[i].cluster, w.pc[i].b - w.pc[i].a);
-    unsigned char last = 0;
-    for (size_t i = 0; i < w.n; i++) /* forward fill */
-        if (zlab[i] == 2)
-            zlab[i] = last;
-        else
-            last = zlab[i];
+    piece_labels(&w, zlab);
     for (size_t t = 0; t < v.n_sp; t++)
         init[t] = v.zrow[t] >= 0 ? zlab[v.zrow[t]] : 2;
-    last = 0;
+    unsigned char last = 0;
     for (size_t t = 0; t < v.n_sp; t++)
         if (init[t] == 2)
             init[t] = last;
