@@ -1043,56 +1043,6 @@ static int score_detail(void *user, const store_val *c, int n)
     return 1;
 }
 
-/* The stored transcript block as tx_import's format: each leg's segments with the leg's role
- * (or diarized speaker) as their speaker. NULL when it holds no segment (or memory). */
-static char *import_form(json_t *detail)
-{
-    json_t *segs = json_array();
-    size_t i, k;
-    json_t *leg, *g;
-    json_array_foreach(json_object_get(detail, "legs"), i, leg)
-    {
-        /* the leg's speaker (S1, S2 of a diarized mix, else its role's name) */
-        const char *role = json_string_value(json_object_get(leg, "speaker"));
-        if (!role)
-            role = json_string_value(json_object_get(leg, "role"));
-        json_array_foreach(json_object_get(leg, "segments"), k, g)
-        {
-            json_t *o = json_object();
-            json_object_set_new(o, "speaker", json_string(role ? role : "mixed"));
-            json_object_set(o, "start", json_object_get(g, "start"));
-            json_object_set(o, "end", json_object_get(g, "end"));
-            json_object_set(o, "text", json_object_get(g, "text"));
-            json_t *ws = json_object_get(g, "words");
-            if (json_array_size(ws)) {
-                json_t *wa = json_array();
-                size_t j;
-                json_t *w;
-                json_array_foreach(ws, j, w)
-                {
-                    json_t *x = json_object();
-                    json_object_set(x, "word", json_object_get(w, "word"));
-                    json_object_set(x, "start", json_object_get(w, "start"));
-                    json_object_set(x, "end", json_object_get(w, "end"));
-                    json_array_append_new(wa, x);
-                }
-                json_object_set_new(o, "words", wa);
-            }
-            json_array_append_new(segs, o);
-        }
-    }
-    char *out = NULL;
-    if (json_array_size(segs)) {
-        json_t *root = json_object();
-        json_object_set_new(root, "segments", segs);
-        out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        json_decref(root);
-    } else {
-        json_decref(segs);
-    }
-    return out;
-}
-
 /* every string of v through pv_redact_string; *changed when one changed */
 static int redact_strings(json_t *v, const pv_settings *s, size_t *counts, bool *changed)
 {
@@ -1139,22 +1089,17 @@ static int stored_transcript(const qa_redact_plan *p, store *st, int64_t call_id
     if (!det.s)
         return 0;
     json_t *d = json_loads(det.s, 0, NULL);
-    free(det.s);
-    char *imp = json_is_object(d) ? import_form(d) : NULL;
-    if (!imp) {
-        json_decref(d);
-        return 0;
-    }
     tx_transcript t;
     char why[400];
-    int rc = 0;
-    if (tx_import(imp, strlen(imp), NULL, report, &t, why, sizeof(why)) != 0) {
-        snprintf(err, n, "its transcript could not be read back: %s", why);
-        free(imp);
+    int got = json_is_object(d) ? tx_import_stored(det.s, report, &t, why, sizeof(why)) : 1;
+    free(det.s);
+    if (got != 0) {
+        if (got < 0)
+            snprintf(err, n, "its transcript could not be read back: %s", why);
         json_decref(d);
-        return -1;
+        return got < 0 ? -1 : 0;
     }
-    free(imp);
+    int rc = 0;
     pv_redaction r;
     if (pv_redact_transcript(&t, &p->pv, &r) != 0) {
         tx_transcript_free(&t);

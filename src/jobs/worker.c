@@ -209,6 +209,8 @@ typedef struct job_arg {
     bool profiles;                  /* its campaign has agents' voice profiles on */
     bool has_prof;                  /* prof is the call's agent's profile */
     store_voice_profile prof;
+    char *imported; /* without an ASR, the call's imported transcript (its stored block), or
+                       NULL: it is used in place of transcription, checked against this analysis */
 } job_arg;
 
 enum { TX_NONE = 0, TX_OK = 1, TX_FAILED = 2 };
@@ -309,6 +311,27 @@ static char *transcribe(const asr_config *base, const char *campaign, const cq_r
         tx_transcript_free(t);
     asr_destroy(a);
     return js;
+}
+
+/* A transcript imported before the call was analysed, read back and checked against the report:
+ * TX_OK with *out its block (malloc'd), TX_NONE when it holds no segment, TX_FAILED with why. */
+static int32_t imported(const char *block, const char *report_json, char **out, char *why, size_t n)
+{
+    tx_transcript t;
+    char err[400];
+    *out = NULL;
+    int rc = tx_import_stored(block, report_json, &t, err, sizeof(err));
+    if (rc > 0)
+        return TX_NONE;
+    if (rc < 0) {
+        snprintf(why, n, "the imported transcript: %s", err);
+        return TX_FAILED;
+    }
+    *out = tx_to_json(&t);
+    tx_transcript_free(&t);
+    if (!*out)
+        snprintf(why, n, "out of memory");
+    return *out ? TX_OK : TX_FAILED;
 }
 
 /* The report with its keyed digits masked and its `redaction` object (the audio copy written and
@@ -552,10 +575,15 @@ static void analyse_in_child(void *arg, int fd)
         bool have_t = false;
         pv_redaction tr;
         memset(&tr, 0, sizeof(tr));
-        char *tx = js && j->asr ? transcribe(j->asr, call->campaign_id, rep, &rp, &t, &have_t, &tr,
-                                             why, sizeof(why))
-                                : NULL;
-        int32_t txo = !js || !j->asr ? TX_NONE : tx ? TX_OK : TX_FAILED;
+        int32_t txo = TX_NONE;
+        char *tx = NULL;
+        if (js && j->imported) { /* imported before the analysis: checked against it now */
+            txo = imported(j->imported, js, &tx, why, sizeof(why));
+        } else if (js && j->asr) {
+            tx =
+                transcribe(j->asr, call->campaign_id, rep, &rp, &t, &have_t, &tr, why, sizeof(why));
+            txo = tx ? TX_OK : TX_FAILED;
+        }
         if (js && rp.on) { /* before anything of it leaves this process */
             char *red = redacted_report(j, js, &src, rep, &rp, have_t ? &t : NULL, &tr, &f);
             /* an uploaded capture holds the call's audio in its RTP: not kept */
@@ -807,6 +835,37 @@ static llm_budget budget_now(worker *w)
     return b;
 }
 
+/* The row's detail when its transcript was imported (engine "import"), into *user. */
+static int imported_row(void *user, const store_val *c, int n)
+{
+    char **out = user;
+    for (int i = 0; i < n && !*out; i++) {
+        if (!c[i].name || strcmp(c[i].name, "detail") || c[i].t != SV_TEXT || !c[i].s)
+            continue;
+        json_t *d = json_loads(c[i].s, 0, NULL);
+        const char *eng = json_string_value(json_object_get(d, "engine"));
+        if (eng && !strcmp(eng, "import"))
+            *out = strdup(c[i].s);
+        json_decref(d);
+    }
+    return 1;
+}
+
+/* The claimed call's imported transcript into s->arg.imported (NULL: none, or one of an ASR).
+ * 0, or -1 when the store could not answer. */
+static int imported_of(worker *w, wslot *s)
+{
+    store_val q[1] = {SV_I(s->lease.call_id)};
+    s->arg.imported = NULL;
+    if (store_query(w->st, SQ_TRANSCRIPT, q, 1, imported_row, &s->arg.imported) != 0) {
+        char msg[1200];
+        logj("error", "the store could not read a call's transcript", s->lease.call_id,
+             jstr(store_errmsg(w->st), msg, sizeof(msg)));
+        return -1;
+    }
+    return 0;
+}
+
 /* The transcription's result under the lease: the transcript and `transcribed`, or the stage's
  * failure (retried, then `error` with error_stage transcribing; the analysis is kept). */
 static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
@@ -820,7 +879,8 @@ static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
     }
     qa_stored_tx st;
     char err[300];
-    if (qa_stored_tx_from_json(text, w->asr_hash, s->lease.call_id, &st, err, sizeof(err)) != 0) {
+    const char *hash = s->arg.imported ? "import" : w->asr_hash; /* as `transcript import` */
+    if (qa_stored_tx_from_json(text, hash, s->lease.call_id, &st, err, sizeof(err)) != 0) {
         fail(w, s, "transcribing", err, true);
         return STORE_STAGE_FAILED;
     }
@@ -1006,6 +1066,7 @@ static proc_next next_call(void *ctx, proc_task *t)
         }
         qa_kill_point("claimed");
         rec_roots_load(w->roots, &c->svc, c->recordings_dir, w->st); /* registered since? */
+        free(s->arg.imported);
         s->arg = (job_arg){.e = w->engine,
                            .c = c,
                            .engine_id = w->engine_id,
@@ -1034,6 +1095,10 @@ static proc_next next_call(void *ctx, proc_task *t)
                              ? store_marks_get(w->st, s->arg.call.recording_id,
                                                s->arg.call.uniqueid, s->arg.marks, QA_MAX_MARKS)
                              : 0;
+        if (!w->asr_on && imported_of(w, s) != 0) {
+            fail(w, s, "analyse", "store: the call's transcript could not be read", true);
+            continue;
+        }
         if (s->lease.retry_count > c->max_retries) {
             char m[160];
             snprintf(m, sizeof(m), "lost: the call was lost by %d workers (crashes or kills)",
@@ -1044,7 +1109,8 @@ static proc_next next_call(void *ctx, proc_task *t)
         /* analysed before (a crash, or a stage that failed): the rest of it; a transcription
          * or a score to make needs the analysis (and the speech audio) again, so the child
          * analyses the call once more */
-        if (s->lease.state != JOB_ANALYSING && !(w->asr_on && s->lease.state <= JOB_TRANSCRIBING) &&
+        if (s->lease.state != JOB_ANALYSING &&
+            !((w->asr_on || s->arg.imported) && s->lease.state <= JOB_TRANSCRIBING) &&
             !(w->scoring.on && s->lease.state <= JOB_SCORING)) {
             if (scored(w, s, TX_NONE, NULL) == STORE_OK)
                 w->row.jobs_done++;
@@ -1233,6 +1299,8 @@ int qa_worker_run(const qa_worker_config *c)
     beat(&w, "stopped", "", true);
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"worker stopped\",\"id\":\"%s\",\"done\":%lld}\n",
             w.row.id, (long long)w.row.jobs_done);
+    for (int i = 0; i < c->jobs; i++)
+        free(w.slots[i].arg.imported);
     free(w.slots);
     cq_engine_destroy(w.engine);
     cq_engine_destroy(w.engine_vp);

@@ -448,3 +448,76 @@ int tx_import(const char *body, size_t len, const char *speaker, const char *rep
         tx_transcript_free(t);
     return rc;
 }
+
+/* The stored block as tx_import's format: each leg's segments with the leg's speaker (S1, S2 of
+ * a diarized mix, else its role's name). NULL when it holds no segment (or memory). */
+static char *import_form(const json_t *detail)
+{
+    json_t *segs = json_array();
+    size_t i, k;
+    const json_t *leg, *g;
+    json_array_foreach(json_object_get(detail, "legs"), i, leg)
+    {
+        const char *role = json_string_value(json_object_get(leg, "speaker"));
+        if (!role)
+            role = json_string_value(json_object_get(leg, "role"));
+        json_array_foreach(json_object_get(leg, "segments"), k, g)
+        {
+            json_t *o = json_object();
+            json_object_set_new(o, "speaker", json_string(role ? role : "mixed"));
+            json_object_set(o, "start", json_object_get(g, "start"));
+            json_object_set(o, "end", json_object_get(g, "end"));
+            json_object_set(o, "text", json_object_get(g, "text"));
+            const json_t *ws = json_object_get(g, "words"), *w;
+            if (json_array_size(ws)) {
+                json_t *wa = json_array();
+                size_t j;
+                json_array_foreach(ws, j, w)
+                {
+                    json_t *x = json_object();
+                    json_object_set(x, "word", json_object_get(w, "word"));
+                    json_object_set(x, "start", json_object_get(w, "start"));
+                    json_object_set(x, "end", json_object_get(w, "end"));
+                    json_array_append_new(wa, x);
+                }
+                json_object_set_new(o, "words", wa);
+            }
+            json_array_append_new(segs, o);
+        }
+    }
+    char *out = NULL;
+    if (json_array_size(segs)) {
+        json_t *root = json_object();
+        json_object_set_new(root, "segments", segs);
+        out = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(root);
+    } else {
+        json_decref(segs);
+    }
+    return out;
+}
+
+int tx_import_stored(const char *block_json, const char *report_json, tx_transcript *t, char *err,
+                     size_t errsz)
+{
+    memset(t, 0, sizeof(*t));
+    json_t *b = json_loads(block_json, 0, NULL);
+    if (!json_is_object(b)) {
+        json_decref(b);
+        snprintf(err, errsz, "the stored transcript is not a transcript block");
+        return -1;
+    }
+    char *imp = import_form(b);
+    const char *lang = json_string_value(json_object_get(b, "language"));
+    char code[3] = "";
+    if (lang && strlen(lang) == 2)
+        memcpy(code, lang, 3);
+    json_decref(b);
+    if (!imp)
+        return 1;
+    int rc = tx_import(imp, strlen(imp), NULL, report_json, t, err, errsz);
+    free(imp);
+    if (rc == 0 && !t->language[0])
+        memcpy(t->language, code, 3);
+    return rc;
+}

@@ -226,4 +226,28 @@ worker "$DB2" "$T/fixed.conf"
 fake_stop
 check "requeued with a working server: complete" [ "$(sq "$DB2" "SELECT state FROM jobs")" = complete ]
 check "requeued with a working server: transcribed" [ "$(sq "$DB2" "SELECT COUNT(*) FROM transcripts")" = 1 ]
+# ---- imported before the analysis: the worker checks it and scores with it, without an ASR -----
+DB4=$(test_store "$T" imported) || exit 1
+serve_start "$DB4"
+upload I1 "audio=@$C/call01_normal.wav"
+serve_stop
+"$CQ" transcript import --db "$DB4" --call I1 "$T/ours.json" > "$T/imp6.out" 2>&1
+check "import before the analysis: stored unchecked" grep -q "not checked: no analysis" "$T/imp6.out"
+: > "$T/none.conf"
+worker "$DB4" "$T/none.conf"
+check "import before the analysis: the call complete" [ "$(sq "$DB4" "SELECT state FROM jobs")" = complete ]
+check "import before the analysis: checked against the worker's analysis, still imported" python3 -c '
+import storedb,sys,json
+db=storedb.connect(sys.argv[1])
+r=db.execute("SELECT t.engine, t.config_hash, t.detail FROM transcripts t").fetchone()
+d=json.loads(r[2]); g=d["guard"]; print(r[0], r[1], g)
+ok=r[0]=="import" and r[1]=="import" and d["engine"]=="import" and g["words"]==20
+ok=ok and [x["reason"] for x in g["dropped"]]==["known_phrase"]
+sys.exit(0 if ok else 1)' "$DB4"
+check "import before the analysis: the scorecard read it (the greeting names the agent)" python3 -c '
+import storedb,sys,json
+db=storedb.connect(sys.argv[1])
+d=json.loads(db.execute("SELECT detail FROM scores").fetchone()[0])
+g=d["categories"]["greeting"]; print(g.get("score"), g.get("reason"))
+sys.exit(0 if g.get("score") in (4, 5) else 1)' "$DB4"
 finish "transcription (worker)"
