@@ -71,7 +71,7 @@ function Transcript({ detail, time, onSeek }) {
   return (
     <section class="panel" aria-labelledby="tx-h">
       <h2 id="tx-h">Transcript</h2>
-      <p class="sub">{detail.engine}{detail.model ? ` · ${detail.model}` : ''}{detail.language ? ` · ${detail.language}` : ''} · {detail.word_count} words
+      <p class="sub">{detail.engine === 'import' ? 'imported (made elsewhere, checked against the speech)' : detail.engine}{detail.model ? ` · ${detail.model}` : ''}{detail.language ? ` · ${detail.language}` : ''} · {detail.word_count} words
         {detail.guard && isNum(detail.guard.hallucination_rate) && ` · ${pct(detail.guard.hallucination_rate * 100)} of words flagged by the guard`}</p>
       <ol class="turns" ref={list}>{items}</ol>
     </section>
