@@ -112,6 +112,7 @@ done
 excludes=$(cat /etc/dpkg/dpkg.cfg /etc/dpkg/dpkg.cfg.d/* 2> /dev/null | grep -E '^path-(ex|in)clude' || true)
 where() { # where FILE: FILE as installed, or its copy in the package when dpkg leaves it out
     ex=0
+    # shellcheck disable=SC2254 # the rules are globs
     for rule in $(echo "$excludes" | tr ' ' '='); do
         case "$1" in
         ${rule#path-exclude=}) [ "${rule#path-exclude=}" != "$rule" ] && ex=1 ;;
