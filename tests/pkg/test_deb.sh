@@ -1,7 +1,8 @@
 #!/bin/sh
-# test_deb.sh - the Debian package's life on this machine (docs/install.md): two packages made by
-# cpack from the build directory's install tree, the previous version (VERSION~prev, with a
-# changed conffile) and the current one;
+# test_deb.sh - the Debian package's life on this machine (docs/install.md): cmake --install into a
+# staging folder (the units run the prefix's callqa; an edited callqa.conf is kept), then two
+# packages made by cpack from the build directory's install tree, the previous version
+# (VERSION~prev, with a changed conffile) and the current one;
 #   install the previous (dpkg -i): the user callqa, the files, the man page from the help text,
 #     the conffiles, /etc/callqa/callqa.conf read by callqa, the state directories, `callqa
 #     version`, the units (systemd-analyze verify where it is installed);
@@ -55,6 +56,30 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+
+# cmake --install, staged (DESTDIR) under another prefix: the units run that prefix's callqa, and
+# an edited callqa.conf is kept when installing again
+S=$T/stage
+if DESTDIR="$S" cmake --install "$B" --prefix /opt/callqa > "$T/install-tree.log" 2>&1; then
+    check "cmake --install: the programs, man pages, copyright under the prefix" sh -c "
+        [ -x '$S/opt/callqa/bin/callqa' ] && [ -x '$S/opt/callqa/bin/callqa-service' ] &&
+        [ -f '$S/opt/callqa/share/man/man1/callqa.1.gz' ] && [ -f '$S/opt/callqa/share/doc/callqa/copyright' ]"
+    check "cmake --install: /etc/callqa/callqa.conf, logrotate, sysusers.d, the units" sh -c "
+        [ -f '$S/etc/callqa/callqa.conf' ] && [ -f '$S/etc/logrotate.d/callqa' ] &&
+        [ -f '$S/usr/lib/sysusers.d/callqa.conf' ] && [ -f '$S/lib/systemd/system/callqa-ingest.service' ]"
+    check "cmake --install: the units run the prefix's callqa" sh -c "
+        grep -q '^ExecStart=/opt/callqa/bin/callqa serve ' '$S/lib/systemd/system/callqa.service' &&
+        grep -q '^ExecStart=/opt/callqa/bin/callqa worker ' '$S/lib/systemd/system/callqa-worker.service' &&
+        grep -q '^ExecStart=/opt/callqa/bin/callqa ingest ' '$S/lib/systemd/system/callqa-ingest.service'"
+    echo "# edited" >> "$S/etc/callqa/callqa.conf"
+    DESTDIR="$S" cmake --install "$B" --prefix /opt/callqa > "$T/install-tree2.log" 2>&1
+    check "cmake --install again: the edited callqa.conf is kept, the new one is callqa.conf.dist" sh -c "
+        grep -q '^# edited' '$S/etc/callqa/callqa.conf' && [ -f '$S/etc/callqa/callqa.conf.dist' ] &&
+        ! grep -q '^# edited' '$S/etc/callqa/callqa.conf.dist'"
+else
+    cat "$T/install-tree.log"
+    check "DESTDIR=... cmake --install" false
+fi
 
 VER=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$B/CPackConfig.cmake")
 REL=$(sed -n 's/^set(CPACK_DEBIAN_PACKAGE_RELEASE "\(.*\)")$/\1/p' "$B/CPackConfig.cmake")
