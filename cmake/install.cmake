@@ -16,7 +16,7 @@
 include(GNUInstallDirs)
 option(CQ_INSTALL_SYSTEM_FILES
        "cmake --install: also /etc/callqa, /etc/logrotate.d, the systemd units and sysusers.d" ON)
-# Debian 12 keeps the units of packages in /lib/systemd/system (lintian: /usr/lib is for trixie)
+# where the packages of Debian 12 put their units (/lib/systemd/system, as its debhelper does)
 set(CQ_SYSTEMD_UNIT_DIR "/lib/systemd/system" CACHE PATH "where the systemd units are installed")
 set(CQ_SYSUSERS_DIR "/usr/lib/sysusers.d" CACHE PATH "where the sysusers.d file is installed")
 set(CQ_PACKAGE_MAINTAINER "callqa maintainers <maintainers@users.noreply.b-seed-6a6126a1.example>"
