@@ -10,6 +10,7 @@
 #     beside it, the state is kept;
 #   remove: the programs go, the settings stay; purge: the settings, the state and the logs go,
 #     the units' state too (the user stays: docs/install.md);
+#   the user made without systemd-sysusers (adduser), and without adduser either (useradd);
 #   lintian on the current package: no E: line.
 # It installs and removes a package and a system user: it needs root (CI runs as root). Without
 # root, or with callqa already installed here, it is skipped (77), or fails in CI (CI=1). The
@@ -253,6 +254,20 @@ if [ $USER_BEFORE -eq 0 ]; then
         check "dpkg -i with systemd-sysusers failing" false
     fi
     dpkg --purge callqa > "$T/purge2.log" 2>&1 || { cat "$T/purge2.log"; echo "not ok - dpkg --purge"; }
+    # ... and without adduser either: the package's postinst run by itself, with a PATH of the
+    # tools it may use but systemd-sysusers, adduser and deb-systemd-helper
+    userdel callqa 2> /dev/null
+    getent group callqa > /dev/null && groupdel callqa
+    mkdir -p "$T/minbin"
+    for tool in sh getent groupadd useradd install chown chmod dpkg-statoverride dpkg; do
+        p=$(command -v $tool) && ln -sf "$p" "$T/minbin/$tool"
+    done
+    PATH="$T/minbin" sh "$T/ctl/postinst" configure > "$T/postinst3.log" 2>&1
+    check "neither systemd-sysusers nor adduser: postinst makes the user with useradd" sh -c \
+        "getent passwd callqa | grep -q '^callqa:x:[0-9]*:[0-9]*:callqa call-recording analysis:/var/lib/callqa:/usr/sbin/nologin\$' &&
+         [ \"\$(stat -c '%U:%G %a' /var/lib/callqa)\" = 'callqa:callqa 750' ]" ||
+        cat "$T/postinst3.log"
+    rm -rf /var/lib/callqa /var/log/callqa
 fi
 
 # ---- lintian ---------------------------------------------------------------------------------------
