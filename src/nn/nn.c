@@ -3,9 +3,14 @@
  *
  * DESIGN
  * The models run batches of audio chunks through convolutions written as matrix products
- * (im2col), so the weights are read once per batch, not once per chunk. The product keeps a
- * 4 x 16 tile of C in registers: per step of K it loads 16 values of a row of B and broadcasts
- * 4 values of A, 8 vector multiply-adds. Edges fall back to the scalar loop.
+ * (im2col), so the weights are read once per batch, not once per chunk. The product walks B in
+ * panels of 16 columns (K x 16 floats, which stay in the L1 cache) and passes every row of A
+ * over each panel, keeping a 6 x 16 tile of C in registers: per step of K it loads 16 values
+ * of a row of B and broadcasts 6 values of A, 12 vector multiply-adds (12 independent chains,
+ * enough to cover the latency of both FMA units). Rows left over take tiles of 4, 2 and 1;
+ * columns left over from panels of 16 and 8 take the scalar loop. Every element is summed
+ * along K in order, as the scalar version does. The recurrent product (cq__gemv_t) runs 64 rows
+ * at a time, eight independent chains.
  */
 #include <pthread.h>
 #include <string.h>
@@ -58,6 +63,60 @@ typedef int v8i __attribute__((vector_size(32)));
 
 #define NARROW_K 512 /* the longest K the narrow case below takes */
 
+#define INLINE static inline __attribute__((always_inline))
+
+/* C[R x 8 nv] += or = A[R x K] * B[K x 8 nv]: R rows of A against 8 or 16 columns of B, the
+ * tile in registers (R and nv are constants where this is inlined). Each element is summed
+ * along K in order, one multiply-add a step, as cq__gemm_ref does. */
+INLINE void gemm_tile(const int R, const int nv, size_t K, const float *A, size_t lda,
+                      const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    v8f t[6][2];
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < nv; h++)
+            t[r][h] = (v8f){0};
+    for (size_t k = 0; k < K; k++, B += ldb) {
+        v8f b[2];
+        for (int h = 0; h < nv; h++)
+            LD(b[h], B + 8 * h);
+        for (int r = 0; r < R; r++) {
+            const float a = A[(size_t)r * lda + k];
+            for (int h = 0; h < nv; h++)
+                t[r][h] += a * b[h];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < nv; h++) {
+            float *c = C + (size_t)r * ldc + 8 * (size_t)h;
+            if (accumulate) {
+                v8f old;
+                LD(old, c);
+                t[r][h] += old;
+            }
+            ST(c, t[r][h]);
+        }
+}
+
+/* All M rows against one panel of 8 nv columns: blocks of 6 rows (12 accumulators), then 4, 2
+ * and 1 for the rows left over. */
+INLINE void gemm_panel(size_t M, const int nv, size_t K, const float *A, size_t lda, const float *B,
+                       size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    size_t i = 0;
+    for (; i + 6 <= M; i += 6)
+        gemm_tile(6, nv, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+    if (i + 4 <= M) {
+        gemm_tile(4, nv, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+        i += 4;
+    }
+    if (i + 2 <= M) {
+        gemm_tile(2, nv, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+        i += 2;
+    }
+    if (i < M)
+        gemm_tile(1, nv, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+}
+
 CQ_CLONES
 void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
               float *C, size_t ldc, int accumulate)
@@ -92,61 +151,16 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
         }
         return;
     }
-    size_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        size_t j = 0;
-        for (; j + 16 <= N; j += 16) {
-            v8f c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-            const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-            const float *b = B + j;
-            for (size_t k = 0; k < K; k++, b += ldb) {
-                v8f b0, b1;
-                LD(b0, b);
-                LD(b1, b + 8);
-                c00 += a0[k] * b0, c01 += a0[k] * b1;
-                c10 += a1[k] * b0, c11 += a1[k] * b1;
-                c20 += a2[k] * b0, c21 += a2[k] * b1;
-                c30 += a3[k] * b0, c31 += a3[k] * b1;
-            }
-            float *c = C + i * ldc + j;
-            v8f t[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
-            for (int r = 0; r < 4; r++) {
-                for (int h = 0; h < 2; h++) {
-                    if (accumulate) {
-                        v8f old;
-                        LD(old, c + (size_t)r * ldc + 8 * (size_t)h);
-                        t[2 * r + h] += old;
-                    }
-                    ST(c + (size_t)r * ldc + 8 * (size_t)h, t[2 * r + h]);
-                }
-            }
-        }
-        for (; j + 8 <= N; j += 8) {
-            v8f c0 = z, c1 = z, c2 = z, c3 = z;
-            const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-            const float *b = B + j;
-            for (size_t k = 0; k < K; k++, b += ldb) {
-                v8f b0;
-                LD(b0, b);
-                c0 += a0[k] * b0, c1 += a1[k] * b0, c2 += a2[k] * b0, c3 += a3[k] * b0;
-            }
-            float *c = C + i * ldc + j;
-            v8f t[4] = {c0, c1, c2, c3};
-            for (int r = 0; r < 4; r++) {
-                if (accumulate) {
-                    v8f old;
-                    LD(old, c + (size_t)r * ldc);
-                    t[r] += old;
-                }
-                ST(c + (size_t)r * ldc, t[r]);
-            }
-        }
-        if (j < N)
-            cq__gemm_ref(4, N - j, K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc,
-                         accumulate);
+    /* column panels of B (K x 16 floats) stay in cache while every row of A passes over them */
+    size_t j = 0;
+    for (; j + 16 <= N; j += 16)
+        gemm_panel(M, 2, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+    if (j + 8 <= N) {
+        gemm_panel(M, 1, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+        j += 8;
     }
-    if (i < M)
-        cq__gemm_ref(M - i, N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+    if (j < N)
+        cq__gemm_ref(M, N - j, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
 }
 
 CQ_CLONES
@@ -209,21 +223,35 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
         }
 }
 
+/* y[i0 .. i0 + 8 nv) of cq__gemv_t: nv accumulators, the rows of At read 8 nv floats at a time
+ * (nv is a constant where this is inlined). Each element is summed along K in order. */
+INLINE void gemv_t_block(const int nv, size_t M, size_t K, const float *At, const float *x,
+                         float *y)
+{
+    v8f acc[8];
+    for (int h = 0; h < nv; h++)
+        LD(acc[h], y + 8 * h);
+    for (size_t k = 0; k < K; k++, At += M) {
+        const float xk = x[k];
+        for (int h = 0; h < nv; h++) {
+            v8f a;
+            LD(a, At + 8 * h);
+            acc[h] += xk * a;
+        }
+    }
+    for (int h = 0; h < nv; h++)
+        ST(y + 8 * h, acc[h]);
+}
+
 CQ_CLONES
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
 {
+    /* 64 rows at a time: eight independent chains of multiply-adds keep both FMA units busy */
     size_t i = 0;
-    for (; i + 32 <= M; i += 32) {
-        v8f y0, y1, y2, y3;
-        LD(y0, y + i), LD(y1, y + i + 8), LD(y2, y + i + 16), LD(y3, y + i + 24);
-        const float *a = At + i;
-        for (size_t k = 0; k < K; k++, a += M) {
-            v8f a0, a1, a2, a3;
-            LD(a0, a), LD(a1, a + 8), LD(a2, a + 16), LD(a3, a + 24);
-            y0 += x[k] * a0, y1 += x[k] * a1, y2 += x[k] * a2, y3 += x[k] * a3;
-        }
-        ST(y + i, y0), ST(y + i + 8, y1), ST(y + i + 16, y2), ST(y + i + 24, y3);
-    }
+    for (; i + 64 <= M; i += 64)
+        gemv_t_block(8, M, K, At + i, x, y + i);
+    for (; i + 8 <= M; i += 8)
+        gemv_t_block(1, M, K, At + i, x, y + i);
     for (; i < M; i++)
         for (size_t k = 0; k < K; k++)
             y[i] += At[k * M + i] * x[k];

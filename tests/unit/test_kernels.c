@@ -228,6 +228,37 @@ static void test_gemm(void **state)
     }
 }
 
+/* The recurrent product y += At^T x against its scalar version: blocks of 64 and 8 rows and
+ * the rows left over, K from 1 up; the same order of summation, so within rounding of FMA. */
+static void test_gemv_t(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels gemv_t");
+    static const size_t shapes[][2] = {{512, 128}, {513, 128}, {200, 3}, {64, 1},
+                                       {71, 17},   {7, 9},     {1, 300}, {129, 65}};
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const size_t M = shapes[s][0], K = shapes[s][1];
+        float *At = malloc(M * K * sizeof(float)), *x = malloc(K * sizeof(float));
+        float *y1 = malloc((M + 1) * sizeof(float)), *y2 = malloc((M + 1) * sizeof(float));
+        for (size_t i = 0; i < M * K; i++)
+            At[i] = (float)tu_gauss(&rng);
+        for (size_t k = 0; k < K; k++)
+            x[k] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i <= M; i++)
+            y1[i] = y2[i] = (float)tu_gauss(&rng);
+        const float guard = y1[M];
+        cq__gemv_t(M, K, At, x, y1);
+        cq__gemv_t_ref(M, K, At, x, y2);
+        for (size_t i = 0; i < M; i++)
+            assert_true(fabsf(y1[i] - y2[i]) <= 1e-5f * sqrtf((float)K) * (1 + fabsf(y2[i])));
+        assert_true(y1[M] == guard); /* nothing beyond the M rows is touched */
+        free(At);
+        free(x);
+        free(y1);
+        free(y2);
+    }
+}
+
 /* Power of a Goertzel state in the receivers' normalisation: a sine of power P under a window
  * of sum ws reads P. */
 static double goertzel_power(double s1, double s2, double c, double ws)
@@ -302,9 +333,8 @@ static void test_goertzel_tone(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random),
-        cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_goertzel_tone),
+        cmocka_unit_test(test_random),         cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemv_t),         cmocka_unit_test(test_goertzel_tone),
         cmocka_unit_test(test_real_recording),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
