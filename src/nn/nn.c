@@ -11,7 +11,11 @@
  * columns left over from panels of 16 and 8 take the scalar loop. Every element is summed
  * along K in order, as the scalar version does. The recurrent product (cq__gemv_t) runs 64 rows
  * at a time, eight independent chains.
+ *
+ * The LSTM cell's gates (cq__lstm_cell) run 8 units a vector with their own e^x (a polynomial
+ * after range reduction, see vexp) instead of libm's expf and tanhf one value at a time.
  */
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -49,6 +53,25 @@ void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *
     for (size_t k = 0; k < K; k++)
         for (size_t i = 0; i < M; i++)
             y[i] += At[k * M + i] * x[k];
+}
+
+static float sigmoid_ref(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+float cq__lstm_cell_ref(size_t n, const float *g, float *c, float *h, const float *w)
+{
+    float acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float ig = sigmoid_ref(g[i]), fg = sigmoid_ref(g[n + i]);
+        const float gg = tanhf(g[2 * n + i]), og = sigmoid_ref(g[3 * n + i]);
+        c[i] = fg * c[i] + ig * gg;
+        h[i] = og * tanhf(c[i]);
+        if (w)
+            acc += w[i] * (h[i] > 0 ? h[i] : 0);
+    }
+    return acc;
 }
 
 #if defined(__GNUC__)
@@ -257,6 +280,90 @@ void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
             y[i] += At[k * M + i] * x[k];
 }
 
+/*
+ * e^x in each lane, for the LSTM's gates: x clamped to [-87, 88] (the result stays a normal
+ * float), split as x = n ln2 + r with n an integer and |r| <= ln2 / 2 (ln2 in two parts, the
+ * first exact in float, so r is exact), e^r by its Taylor series to degree 7 (the remainder is
+ * under 6e-9 of e^r), times 2^n built in the exponent field. Rounding x log2(e) to the nearest
+ * integer: adding 1.5 * 2^23 leaves n in the low bits of the sum.
+ */
+INLINE void vexp(v8f *y, v8f x)
+{
+    const v8f lo = (v8f){0} - 87.0f, hi = (v8f){0} + 88.0f;
+    v8i m = (v8i)(x < lo);
+    x = (v8f)((m & (v8i)lo) | (~m & (v8i)x));
+    m = (v8i)(x > hi);
+    x = (v8f)((m & (v8i)hi) | (~m & (v8i)x));
+    const float shifter = 12582912.0f; /* 1.5 * 2^23 */
+    const v8f t = x * 1.44269504088896341f + shifter;
+    const v8f nf = t - shifter;
+    const v8i n = (v8i)t - (v8i)((v8f){0} + shifter);
+    const v8f r = (x - nf * 0.693359375f) - nf * -2.12194440054690583e-4f;
+    v8f p = (v8f){0} + 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    *y = p * (v8f)((n + 127) << 23);
+}
+
+/* 1 / (1 + e^-x) and tanh x = 1 - 2 / (1 + e^2x), lane by lane */
+INLINE void vsigmoid(v8f *y, v8f x)
+{
+    v8f e;
+    vexp(&e, -x);
+    *y = 1.0f / (1.0f + e);
+}
+
+INLINE void vtanh(v8f *y, v8f x)
+{
+    v8f e;
+    vexp(&e, x + x);
+    *y = 1.0f - 2.0f / (1.0f + e);
+}
+
+CQ_CLONES
+float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w)
+{
+    const v8f z = {0};
+    v8f acc = z;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f gi, gf, gg, go, cv, ig, fg, tg, og, tc;
+        LD(gi, g + i), LD(gf, g + n + i), LD(gg, g + 2 * n + i), LD(go, g + 3 * n + i);
+        LD(cv, c + i);
+        vsigmoid(&ig, gi);
+        vsigmoid(&fg, gf);
+        vtanh(&tg, gg);
+        vsigmoid(&og, go);
+        cv = fg * cv + ig * tg;
+        vtanh(&tc, cv);
+        const v8f hv = og * tc;
+        ST(c + i, cv);
+        ST(h + i, hv);
+        if (w) {
+            v8f wv;
+            LD(wv, w + i);
+            acc += wv * (v8f)((v8i)hv & (v8i)(hv > z));
+        }
+    }
+    float sum = 0;
+    for (int k = 0; k < 8; k++)
+        sum += acc[k];
+    if (i < n) {
+        /* the last n % 8 units: the reference on views that keep its gate offsets */
+        float gt[4 * 7];
+        const size_t rest = n - i;
+        for (size_t q = 0; q < 4; q++)
+            memcpy(gt + q * rest, g + q * n + i, rest * sizeof(float));
+        sum += cq__lstm_cell_ref(rest, gt, c + i, h + i, w ? w + i : NULL);
+    }
+    return sum;
+}
+
 #else
 
 void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
@@ -274,6 +381,11 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
                    const float *const *Brows, float *C, size_t ldc, const float *bias, int relu)
 {
     cq__gemm_rows_ref(M, N, K, A, lda, Brows, C, ldc, bias, relu);
+}
+
+float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w)
+{
+    return cq__lstm_cell_ref(n, g, c, h, w);
 }
 
 #endif

@@ -386,15 +386,7 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
         for (int i = 0; i < GATES; i++)
             g[i] = v->gx[(size_t)i * (size_t)nb + (size_t)j] + b->bias[i];
         cq__gemv_t(GATES, HIDDEN, b->whh_t, v->h, g);
-        float acc = b->bdec;
-        for (int i = 0; i < HIDDEN; i++) {
-            float ig = sigmoidf(g[i]), fg = sigmoidf(g[HIDDEN + i]);
-            float gg = tanhf(g[2 * HIDDEN + i]), og = sigmoidf(g[3 * HIDDEN + i]);
-            v->c[i] = fg * v->c[i] + ig * gg;
-            v->h[i] = og * tanhf(v->c[i]);
-            acc += b->wdec[i] * (v->h[i] > 0 ? v->h[i] : 0);
-        }
-        probs[j] = sigmoidf(acc);
+        probs[j] = sigmoidf(b->bdec + cq__lstm_cell(HIDDEN, g, v->c, v->h, b->wdec));
     }
 }
 
