@@ -34,6 +34,7 @@
 #define FRAMES 4 /* STFT frames per chunk */
 #define HIDDEN 128
 #define GATES (4 * HIDDEN)
+#define WHH_ROWS 64 /* W_hh in blocks of 64 rows, each transposed: [GATES / 64][HIDDEN][64] */
 
 typedef struct branch {
     int sr, chunk, ctx, nfft, hop, bins;
@@ -41,7 +42,7 @@ typedef struct branch {
     const float *w[4], *b[4]; /* encoder conv weights [out][in * 3] and biases */
     int cin[4], cout[4], stride[4];
     const float *wih;  /* [512][128] */
-    float *whh_t;      /* [128][512]: W_hh transposed for cq__gemv_t */
+    float *whh_t;      /* W_hh in blocks of WHH_ROWS rows, each transposed for cq__gemv_t */
     float *bias;       /* [512]: b_ih + b_hh */
     const float *wdec; /* [128] */
     float bdec;
@@ -138,7 +139,8 @@ static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, co
     for (int g = 0; g < GATES; g++) {
         b->bias[g] = bih[g] + bhh[g];
         for (int k = 0; k < HIDDEN; k++)
-            b->whh_t[k * GATES + g] = whh[g * HIDDEN + k];
+            b->whh_t[(g / WHH_ROWS) * WHH_ROWS * HIDDEN + k * WHH_ROWS + g % WHH_ROWS] =
+                whh[g * HIDDEN + k];
     }
     return CQ_OK;
 }
@@ -385,7 +387,8 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
         float g[GATES];
         for (int i = 0; i < GATES; i++)
             g[i] = v->gx[(size_t)i * (size_t)nb + (size_t)j] + b->bias[i];
-        cq__gemv_t(GATES, HIDDEN, b->whh_t, v->h, g);
+        for (int r = 0; r < GATES; r += WHH_ROWS)
+            cq__gemv_t(WHH_ROWS, HIDDEN, b->whh_t + (size_t)r * HIDDEN, v->h, g + r);
         probs[j] = sigmoidf(b->bdec + cq__lstm_cell(HIDDEN, g, v->c, v->h, b->wdec));
     }
 }
