@@ -74,6 +74,58 @@ float cq__lstm_cell_ref(size_t n, const float *g, float *c, float *h, const floa
     return acc;
 }
 
+void cq__im2col3_ref(const float *in, size_t cin, size_t ti, size_t to, size_t stride, size_t nb,
+                     float *cols)
+{
+    const size_t nin = nb * ti, nout = nb * to;
+    for (size_t c = 0; c < cin; c++)
+        for (size_t k = 0; k < 3; k++) {
+            float *dst = cols + (c * 3 + k) * nout;
+            const float *src = in + c * nin;
+            for (size_t j = 0; j < nb; j++)
+                for (size_t t = 0; t < to; t++) {
+                    /* input frame t stride + k - 1, zero outside the chunk's frames */
+                    const size_t s = t * stride + k;
+                    dst[j * to + t] = s >= 1 && s <= ti ? src[j * ti + s - 1] : 0.0f;
+                }
+        }
+}
+
+void cq__im2col3(const float *in, size_t cin, size_t ti, size_t to, size_t stride, size_t nb,
+                 float *cols)
+{
+    if (!to || !stride || (to - 1) * stride >= ti) {
+        cq__im2col3_ref(in, cin, ti, to, stride, nb, cols);
+        return;
+    }
+    /* the middle tap reads frame s = t stride, which exists; the outer taps s - 1 and s + 1
+     * fall outside the chunk only at t = 0 and at the end */
+    const size_t nin = nb * ti, nout = nb * to;
+    for (size_t c = 0; c < cin; c++) {
+        const float *src = in + c * nin;
+        float *d0 = cols + c * 3 * nout, *d1 = d0 + nout, *d2 = d1 + nout;
+        for (size_t j = 0; j < nb; j++, src += ti, d0 += to, d1 += to, d2 += to) {
+            d0[0] = 0.0f;
+            for (size_t t = 0; t < to; t++) {
+                const size_t s = t * stride;
+                if (t)
+                    d0[t] = src[s - 1];
+                d1[t] = src[s];
+                d2[t] = s + 1 < ti ? src[s + 1] : 0.0f;
+            }
+        }
+    }
+}
+
+void cq__bias_relu_ref(size_t M, size_t N, float *C, size_t ldc, const float *bias)
+{
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < N; j++) {
+            const float y = C[i * ldc + j] + bias[i];
+            C[i * ldc + j] = y > 0 ? y : 0.0f;
+        }
+}
+
 #if defined(__GNUC__)
 
 typedef float v8f __attribute__((vector_size(32)));
@@ -364,6 +416,28 @@ float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w
     return sum;
 }
 
+CQ_CLONES
+void cq__bias_relu(size_t M, size_t N, float *C, size_t ldc, const float *bias)
+{
+    const v8f z = {0};
+    for (size_t i = 0; i < M; i++) {
+        float *row = C + i * ldc;
+        const v8f b = z + bias[i];
+        size_t j = 0;
+        for (; j + 8 <= N; j += 8) {
+            v8f y;
+            LD(y, row + j);
+            y += b;
+            y = (v8f)((v8i)y & (v8i)(y > z));
+            ST(row + j, y);
+        }
+        for (; j < N; j++) {
+            const float y = row[j] + bias[i];
+            row[j] = y > 0 ? y : 0.0f;
+        }
+    }
+}
+
 #else
 
 void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
@@ -386,6 +460,11 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
 float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w)
 {
     return cq__lstm_cell_ref(n, g, c, h, w);
+}
+
+void cq__bias_relu(size_t M, size_t N, float *C, size_t ldc, const float *bias)
+{
+    cq__bias_relu_ref(M, N, C, ldc, bias);
 }
 
 #endif

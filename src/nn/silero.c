@@ -40,6 +40,7 @@ typedef struct branch {
     int sr, chunk, ctx, nfft, hop, bins;
     const float *basis;       /* [2 bins][nfft] */
     const float *w[4], *b[4]; /* encoder conv weights [out][in * 3] and biases */
+    float *wmid[4]; /* for a layer that sees one frame per chunk: its middle tap [out][in] */
     int cin[4], cout[4], stride[4];
     const float *wih;  /* [512][128] */
     float *whh_t;      /* W_hh in blocks of WHH_ROWS rows, each transposed for cq__gemv_t */
@@ -121,6 +122,17 @@ static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, co
             return CQ_ERR_FORMAT;
         b->cin[l] = cin[l], b->cout[l] = cout[l], b->stride[l] = stride[l];
     }
+    /* frames per chunk: 4 -> 4 -> 2 -> 1 -> 1. On one frame (padding 1) the outer taps see
+     * only zeros, so such a layer is a product with its middle tap and needs no im2col. */
+    for (int l = 0, ti = FRAMES; l < 4; ti = (ti - 1) / stride[l] + 1, l++) {
+        if (ti != 1)
+            continue;
+        if (!(b->wmid[l] = cq__malloc(sizeof(float) * (size_t)cout[l] * (size_t)cin[l])))
+            return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
+        for (int r = 0; r < cout[l]; r++)
+            for (int c = 0; c < cin[l]; c++)
+                b->wmid[l][r * cin[l] + c] = b->w[l][(r * cin[l] + c) * 3 + 1];
+    }
     int64_t dg[3] = {GATES, HIDDEN, 0}, dgb[2] = {GATES, 0};
     int64_t dd[4] = {1, HIDDEN, 1, 0}, ddb[2] = {1, 0};
     const float *whh, *bih, *bhh, *bdec;
@@ -199,6 +211,8 @@ void cq_vad_model_free(cq_vad_model *m)
     for (int i = 0; i < 2; i++) {
         cq__free(m->br[i].whh_t);
         cq__free(m->br[i].bias);
+        for (int l = 0; l < 4; l++)
+            cq__free(m->br[i].wmid[l]);
     }
     cq__onnx_free(&m->onnx);
     cq__free(m);
@@ -305,25 +319,6 @@ cq_vad_engine cq_vad_get_engine(const cq_vad *v)
     return v->engine;
 }
 
-/* im2col for conv1d kernel 3, padding 1: in [cin][nb * ti] (chunk-major columns) to
- * cols [cin * 3][nb * to]; frames never cross chunk boundaries. */
-static void im2col3(const float *in, int cin, int ti, int to, int stride, int nb, float *cols)
-{
-    const size_t nin = (size_t)nb * (size_t)ti, nout = (size_t)nb * (size_t)to;
-    for (int c = 0; c < cin; c++) {
-        for (int k = 0; k < 3; k++) {
-            float *dst = cols + ((size_t)c * 3 + (size_t)k) * nout;
-            const float *src = in + (size_t)c * nin;
-            for (int j = 0; j < nb; j++) {
-                for (int t = 0; t < to; t++) {
-                    int s = t * stride + k - 1;
-                    dst[j * to + t] = s >= 0 && s < ti ? src[j * ti + s] : 0.0f;
-                }
-            }
-        }
-    }
-}
-
 static float sigmoidf(float x)
 {
     return 1.0f / (1.0f + expf(-x));
@@ -366,16 +361,16 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
     for (int l = 0; l < 4; l++) {
         int to = (ti + 2 - 3) / b->stride[l] + 1;
         size_t nout = (size_t)nb * (size_t)to;
-        im2col3(in, b->cin[l], ti, to, b->stride[l], nb, v->cols);
-        cq__gemm((size_t)b->cout[l], nout, (size_t)b->cin[l] * 3, b->w[l], (size_t)b->cin[l] * 3,
-                 v->cols, nout, out, nout, 0);
-        for (int o = 0; o < b->cout[l]; o++) {
-            float *row = out + (size_t)o * nout, bias = b->b[l][o];
-            for (size_t i = 0; i < nout; i++) {
-                float y = row[i] + bias;
-                row[i] = y > 0 ? y : 0;
-            }
+        if (b->wmid[l]) { /* one frame per chunk: the middle tap alone */
+            cq__gemm((size_t)b->cout[l], nout, (size_t)b->cin[l], b->wmid[l], (size_t)b->cin[l], in,
+                     nout, out, nout, 0);
+        } else {
+            cq__im2col3(in, (size_t)b->cin[l], (size_t)ti, (size_t)to, (size_t)b->stride[l],
+                        (size_t)nb, v->cols);
+            cq__gemm((size_t)b->cout[l], nout, (size_t)b->cin[l] * 3, b->w[l],
+                     (size_t)b->cin[l] * 3, v->cols, nout, out, nout, 0);
         }
+        cq__bias_relu((size_t)b->cout[l], nout, out, nout, b->b[l]);
         float *t = in; /* the output feeds the next layer; the input buffer is free again */
         in = out;
         out = t;
