@@ -339,8 +339,9 @@ void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
  * under 6e-9 of e^r), times 2^n built in the exponent field. Rounding x log2(e) to the nearest
  * integer: adding 1.5 * 2^23 leaves n in the low bits of the sum.
  */
-INLINE void vexp(v8f *y, v8f x)
+INLINE void vexp(v8f *y, const v8f *xp)
 {
+    v8f x = *xp;
     const v8f lo = (v8f){0} - 87.0f, hi = (v8f){0} + 88.0f;
     v8i m = (v8i)(x < lo);
     x = (v8f)((m & (v8i)lo) | (~m & (v8i)x));
@@ -363,17 +364,19 @@ INLINE void vexp(v8f *y, v8f x)
 }
 
 /* 1 / (1 + e^-x) and tanh x = 1 - 2 / (1 + e^2x), lane by lane */
-INLINE void vsigmoid(v8f *y, v8f x)
+INLINE void vsigmoid(v8f *y, const v8f *x)
 {
+    const v8f m = -*x;
     v8f e;
-    vexp(&e, -x);
+    vexp(&e, &m);
     *y = 1.0f / (1.0f + e);
 }
 
-INLINE void vtanh(v8f *y, v8f x)
+INLINE void vtanh(v8f *y, const v8f *x)
 {
+    const v8f x2 = *x + *x;
     v8f e;
-    vexp(&e, x + x);
+    vexp(&e, &x2);
     *y = 1.0f - 2.0f / (1.0f + e);
 }
 
@@ -387,12 +390,12 @@ float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w
         v8f gi, gf, gg, go, cv, ig, fg, tg, og, tc;
         LD(gi, g + i), LD(gf, g + n + i), LD(gg, g + 2 * n + i), LD(go, g + 3 * n + i);
         LD(cv, c + i);
-        vsigmoid(&ig, gi);
-        vsigmoid(&fg, gf);
-        vtanh(&tg, gg);
-        vsigmoid(&og, go);
+        vsigmoid(&ig, &gi);
+        vsigmoid(&fg, &gf);
+        vtanh(&tg, &gg);
+        vsigmoid(&og, &go);
         cv = fg * cv + ig * tg;
-        vtanh(&tc, cv);
+        vtanh(&tc, &cv);
         const v8f hv = og * tc;
         ST(c + i, cv);
         ST(h + i, hv);
