@@ -91,6 +91,7 @@ void cq__im2col3_ref(const float *in, size_t cin, size_t ti, size_t to, size_t s
         }
 }
 
+CQ_CLONES
 void cq__im2col3(const float *in, size_t cin, size_t ti, size_t to, size_t stride, size_t nb,
                  float *cols)
 {
@@ -98,9 +99,44 @@ void cq__im2col3(const float *in, size_t cin, size_t ti, size_t to, size_t strid
         cq__im2col3_ref(in, cin, ti, to, stride, nb, cols);
         return;
     }
+    const size_t nin = nb * ti, nout = nb * to;
+    if (!nb)
+        return;
+    if (stride == 1 && to == ti) {
+        /* the middle tap is the input row; the outer ones are it shifted by one frame, with
+         * zeros where a chunk begins (tap 0) and ends (tap 2) */
+        for (size_t c = 0; c < cin; c++) {
+            const float *src = in + c * nin;
+            float *d0 = cols + c * 3 * nout, *d1 = d0 + nout, *d2 = d1 + nout;
+            memcpy(d0 + 1, src, (nout - 1) * sizeof(float));
+            memcpy(d1, src, nout * sizeof(float));
+            memcpy(d2, src + 1, (nout - 1) * sizeof(float));
+            for (size_t j = 0; j < nb; j++) {
+                d0[j * to] = 0.0f;
+                d2[j * to + to - 1] = 0.0f;
+            }
+        }
+        return;
+    }
+    if (stride == 2 && ti == 2 * to) {
+        /* output frame x = j to + t reads input frames 2x - 1, 2x, 2x + 1 of the row; only
+         * 2x - 1 can fall outside its chunk (t = 0) */
+        for (size_t c = 0; c < cin; c++) {
+            const float *src = in + c * nin;
+            float *d0 = cols + c * 3 * nout, *d1 = d0 + nout, *d2 = d1 + nout;
+            for (size_t x = 0; x < nout; x++) {
+                d1[x] = src[2 * x];
+                d2[x] = src[2 * x + 1];
+            }
+            d0[0] = 0.0f;
+            memcpy(d0 + 1, d2, (nout - 1) * sizeof(float));
+            for (size_t j = 1; j < nb; j++)
+                d0[j * to] = 0.0f;
+        }
+        return;
+    }
     /* the middle tap reads frame s = t stride, which exists; the outer taps s - 1 and s + 1
      * fall outside the chunk only at t = 0 and at the end */
-    const size_t nin = nb * ti, nout = nb * to;
     for (size_t c = 0; c < cin; c++) {
         const float *src = in + c * nin;
         float *d0 = cols + c * 3 * nout, *d1 = d0 + nout, *d2 = d1 + nout;

@@ -239,7 +239,8 @@ static void test_im2col3_bias_relu(void **state)
     static const size_t shapes[][5] = {/* cin, ti, to, stride, nb */
                                        {65, 4, 4, 1, 32}, {128, 4, 2, 2, 32}, {64, 2, 1, 2, 25},
                                        {64, 1, 1, 1, 7},  {3, 5, 5, 1, 3},    {5, 7, 3, 3, 2},
-                                       {2, 5, 3, 2, 1},   {1, 3, 4, 1, 2},    {3, 20, 20, 1, 2}};
+                                       {2, 5, 3, 2, 1},   {1, 3, 4, 1, 2},    {3, 20, 20, 1, 2},
+                                       {4, 6, 3, 2, 5},   {3, 1, 1, 2, 9},    {2, 3, 3, 1, 1}};
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
         const size_t cin = shapes[s][0], ti = shapes[s][1], to = shapes[s][2];
         const size_t stride = shapes[s][3], nb = shapes[s][4], n = cin * 3 * nb * to;
