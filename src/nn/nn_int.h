@@ -54,6 +54,10 @@ void cq__im2col3_ref(const float *in, size_t cin, size_t ti, size_t to, size_t s
 void cq__bias_relu(size_t M, size_t N, float *C, size_t ldc, const float *bias);
 void cq__bias_relu_ref(size_t M, size_t N, float *C, size_t ldc, const float *bias);
 
+/* out[i] = sqrt(re[i]^2 + im[i]^2): a spectrum's magnitude. */
+void cq__magnitude(size_t n, const float *re, const float *im, float *out);
+void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out);
+
 /*
  * One step of an LSTM cell of n units after its gate pre-activations g[4n] (W_ih x + W_hh h +
  * biases, PyTorch's gate order i, f, g, o): c = sigmoid(f) c + sigmoid(i) tanh(g),

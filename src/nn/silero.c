@@ -351,10 +351,7 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
     cq__gemm((size_t)2 * (size_t)b->bins, N4, (size_t)b->nfft, b->basis, (size_t)b->nfft, v->cols,
              N4, spec, N4, 0);
     float *mag = v->act[1]; /* [bins][N4] */
-    for (size_t i = 0; i < (size_t)b->bins * N4; i++) {
-        float re = spec[i], im = spec[(size_t)b->bins * N4 + i];
-        mag[i] = sqrtf(re * re + im * im);
-    }
+    cq__magnitude((size_t)b->bins * N4, spec, spec + (size_t)b->bins * N4, mag);
     /* encoder */
     float *in = mag, *out = v->act[0];
     int ti = FRAMES;

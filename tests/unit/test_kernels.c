@@ -267,6 +267,36 @@ static void test_im2col3_bias_relu(void **state)
     }
 }
 
+/* The spectrum's magnitude against its scalar version: lengths around the 8-lane vectors,
+ * values from tiny to large; sqrt is correctly rounded, so only the fused multiply-add in
+ * re^2 + im^2 can differ: within 2 ulp. */
+static void test_magnitude(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels magnitude");
+    static const size_t sizes[] = {8320, 1, 7, 8, 9, 65, 260};
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        const size_t n = sizes[s];
+        float *re = malloc(n * sizeof(float)), *im = malloc(n * sizeof(float));
+        float *m1 = malloc((n + 1) * sizeof(float)), *m2 = malloc((n + 1) * sizeof(float));
+        for (size_t i = 0; i < n; i++) {
+            const double scale = i % 3 == 0 ? 1e-6 : i % 3 == 1 ? 1 : 1e4;
+            re[i] = (float)(scale * tu_gauss(&rng));
+            im[i] = i % 11 == 0 ? 0.0f : (float)(scale * tu_gauss(&rng));
+        }
+        m1[n] = m2[n] = -1.0f;
+        cq__magnitude(n, re, im, m1);
+        cq__magnitude_ref(n, re, im, m2);
+        for (size_t i = 0; i < n; i++)
+            assert_true(fabsf(m1[i] - m2[i]) <= 2.4e-7f * m2[i]);
+        assert_true(m1[n] == -1.0f);
+        free(re);
+        free(im);
+        free(m1);
+        free(m2);
+    }
+}
+
 /* The recurrent product y += At^T x against its scalar version: blocks of 64 and 8 rows and
  * the rows left over, K from 1 up; the same order of summation, so within rounding of FMA. */
 static void test_gemv_t(void **state)
@@ -423,9 +453,13 @@ static void test_goertzel_tone(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random),         cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_gemv_t),         cmocka_unit_test(test_im2col3_bias_relu),
-        cmocka_unit_test(test_lstm_cell),      cmocka_unit_test(test_goertzel_tone),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemv_t),
+        cmocka_unit_test(test_magnitude),
+        cmocka_unit_test(test_im2col3_bias_relu),
+        cmocka_unit_test(test_lstm_cell),
+        cmocka_unit_test(test_goertzel_tone),
         cmocka_unit_test(test_real_recording),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
