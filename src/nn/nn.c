@@ -280,59 +280,103 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
         cq__gemm_ref(M, N - j, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
 }
 
+/* cq__gemm_rows' tile: C[R x 8 nv] = relu?(bias + A[R x K] * B) with row k of B at
+ * Brows[k] + j; as gemm_tile, each element summed along K in order after its bias. */
+INLINE void rows_tile(const int R, const int nv, size_t K, const float *A, size_t lda,
+                      const float *const *Brows, size_t j, float *C, size_t ldc, const float *bias,
+                      int relu)
+{
+    const v8f z = {0};
+    v8f t[6][2];
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < nv; h++)
+            t[r][h] = z + (bias ? bias[r] : 0.0f);
+    for (size_t k = 0; k < K; k++) {
+        v8f b[2];
+        for (int h = 0; h < nv; h++)
+            LD(b[h], Brows[k] + j + 8 * h);
+        for (int r = 0; r < R; r++) {
+            const float a = A[(size_t)r * lda + k];
+            for (int h = 0; h < nv; h++)
+                t[r][h] += a * b[h];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < nv; h++) {
+            if (relu)
+                t[r][h] = (v8f)((v8i)t[r][h] & (v8i)(t[r][h] > z));
+            ST(C + (size_t)r * ldc + 8 * (size_t)h, t[r][h]);
+        }
+}
+
+INLINE void rows_panel(size_t M, const int nv, size_t K, const float *A, size_t lda,
+                       const float *const *Brows, size_t j, float *C, size_t ldc, const float *bias,
+                       int relu)
+{
+    size_t i = 0;
+    for (; i + 6 <= M; i += 6)
+        rows_tile(6, nv, K, A + i * lda, lda, Brows, j, C + i * ldc, ldc, bias ? bias + i : NULL,
+                  relu);
+    if (i + 4 <= M) {
+        rows_tile(4, nv, K, A + i * lda, lda, Brows, j, C + i * ldc, ldc, bias ? bias + i : NULL,
+                  relu);
+        i += 4;
+    }
+    if (i + 2 <= M) {
+        rows_tile(2, nv, K, A + i * lda, lda, Brows, j, C + i * ldc, ldc, bias ? bias + i : NULL,
+                  relu);
+        i += 2;
+    }
+    if (i < M)
+        rows_tile(1, nv, K, A + i * lda, lda, Brows, j, C + i * ldc, ldc, bias ? bias + i : NULL,
+                  relu);
+}
+
 CQ_CLONES
 void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
                    const float *const *Brows, float *C, size_t ldc, const float *bias, int relu)
 {
     const v8f z = {0};
-    size_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-        float bi[4] = {0, 0, 0, 0};
-        if (bias)
-            bi[0] = bias[i], bi[1] = bias[i + 1], bi[2] = bias[i + 2], bi[3] = bias[i + 3];
-        size_t j = 0;
-        for (; j + 16 <= N; j += 16) {
-            v8f t[8] = {z + bi[0], z + bi[0], z + bi[1], z + bi[1],
-                        z + bi[2], z + bi[2], z + bi[3], z + bi[3]};
-            for (size_t k = 0; k < K; k++) {
-                v8f b0, b1;
-                LD(b0, Brows[k] + j);
-                LD(b1, Brows[k] + j + 8);
-                t[0] += a0[k] * b0, t[1] += a0[k] * b1;
-                t[2] += a1[k] * b0, t[3] += a1[k] * b1;
-                t[4] += a2[k] * b0, t[5] += a2[k] * b1;
-                t[6] += a3[k] * b0, t[7] += a3[k] * b1;
-            }
-            for (int r = 0; r < 8; r++) {
-                if (relu)
-                    t[r] = (v8f)((v8i)t[r] & (v8i)(t[r] > z));
-                ST(C + (i + (size_t)(r / 2)) * ldc + j + 8 * (size_t)(r % 2), t[r]);
-            }
-        }
-        for (; j + 8 <= N; j += 8) {
-            v8f t[4] = {z + bi[0], z + bi[1], z + bi[2], z + bi[3]};
-            for (size_t k = 0; k < K; k++) {
-                v8f b0;
-                LD(b0, Brows[k] + j);
-                t[0] += a0[k] * b0, t[1] += a1[k] * b0, t[2] += a2[k] * b0, t[3] += a3[k] * b0;
-            }
-            for (int r = 0; r < 4; r++) {
-                if (relu)
-                    t[r] = (v8f)((v8i)t[r] & (v8i)(t[r] > z));
-                ST(C + (i + (size_t)r) * ldc + j, t[r]);
+    if (N < 8 && K <= NARROW_K) {
+        /* under 8 columns (one chunk at a time): dot products along K, 8 lanes wide, on the
+         * columns of B gathered contiguous */
+        float bt[7 * NARROW_K];
+        for (size_t c = 0; c < N; c++)
+            for (size_t k = 0; k < K; k++)
+                bt[c * K + k] = Brows[k][c];
+        for (size_t r = 0; r < M; r++) {
+            const float *a = A + r * lda;
+            for (size_t c = 0; c < N; c++) {
+                const float *bb = bt + c * K;
+                v8f acc = z;
+                size_t k = 0;
+                for (; k + 8 <= K; k += 8) {
+                    v8f va, vb;
+                    LD(va, a + k);
+                    LD(vb, bb + k);
+                    acc += va * vb;
+                }
+                float sum = 0;
+                for (int h = 0; h < 8; h++)
+                    sum += acc[h];
+                for (; k < K; k++)
+                    sum += a[k] * bb[k];
+                sum += bias ? bias[r] : 0.0f;
+                C[r * ldc + c] = relu && sum < 0 ? 0.0f : sum;
             }
         }
-        for (; j < N; j++) /* tail columns */
-            for (int r = 0; r < 4; r++) {
-                float s2 = bi[r];
-                for (size_t k = 0; k < K; k++)
-                    s2 += A[(i + (size_t)r) * lda + k] * Brows[k][j];
-                C[(i + (size_t)r) * ldc + j] = relu && s2 < 0 ? 0.0f : s2;
-            }
+        return;
     }
-    for (; i < M; i++) /* tail rows */
-        for (size_t j = 0; j < N; j++) {
+    /* panels of 16 columns, as cq__gemm */
+    size_t j = 0;
+    for (; j + 16 <= N; j += 16)
+        rows_panel(M, 2, K, A, lda, Brows, j, C + j, ldc, bias, relu);
+    if (j + 8 <= N) {
+        rows_panel(M, 1, K, A, lda, Brows, j, C + j, ldc, bias, relu);
+        j += 8;
+    }
+    for (; j < N; j++) /* columns left over */
+        for (size_t i = 0; i < M; i++) {
             float s2 = bias ? bias[i] : 0.0f;
             for (size_t k = 0; k < K; k++)
                 s2 += A[i * lda + k] * Brows[k][j];

@@ -297,6 +297,58 @@ static void test_magnitude(void **state)
     }
 }
 
+/* The product on rows given by pointers (a convolution without im2col) against its scalar
+ * version: panels of 16 and 8 columns, columns left over, the narrow case under 8 columns,
+ * rows left over from tiles of 6; with and without bias and ReLU; rows of B taken from shifted
+ * and repeated places of one buffer, as the convolutions take them. */
+static void test_gemm_rows(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels gemm_rows");
+    static const size_t shapes[][3] = {{128, 32, 195}, {64, 32, 256}, {128, 25, 128}, {64, 1, 384},
+                                       {64, 2, 192},   {7, 3, 600},   {5, 7, 13},     {33, 29, 17},
+                                       {1, 1, 1},      {9, 23, 70},   {130, 16, 64},  {2, 8, 5}};
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        const size_t lda = K + 3, ldc = N + 2, nbuf = 4 * N + 64;
+        float *A = malloc(M * lda * sizeof(float)), *buf = malloc(nbuf * sizeof(float));
+        float *bias = malloc(M * sizeof(float));
+        float *C1 = malloc(M * ldc * sizeof(float)), *C2 = malloc(M * ldc * sizeof(float));
+        const float **rows = malloc(K * sizeof(*rows));
+        for (size_t i = 0; i < M * lda; i++)
+            A[i] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i < nbuf; i++)
+            buf[i] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i < M; i++)
+            bias[i] = (float)tu_gauss(&rng);
+        for (size_t k = 0; k < K; k++)
+            rows[k] = buf + (size_t)(tu_uniform(&rng) * (double)(nbuf - N));
+        for (int v = 0; v < 4; v++) {
+            const float *b = v & 1 ? bias : NULL;
+            const int relu = v >> 1;
+            for (size_t i = 0; i < M * ldc; i++)
+                C1[i] = C2[i] = (float)i;
+            cq__gemm_rows(M, N, K, A, lda, rows, C1, ldc, b, relu);
+            cq__gemm_rows_ref(M, N, K, A, lda, rows, C2, ldc, b, relu);
+            for (size_t i = 0; i < M; i++)
+                for (size_t j = 0; j < ldc; j++) {
+                    const float x = C1[i * ldc + j], y = C2[i * ldc + j];
+                    assert_true(fabsf(x - y) <= 1e-5f * sqrtf((float)K) * (1 + fabsf(y)));
+                    if (j >= N)
+                        assert_true(x == (float)(i * ldc + j));
+                    else if (relu)
+                        assert_true(x >= 0);
+                }
+        }
+        free(A);
+        free(buf);
+        free(bias);
+        free(C1);
+        free(C2);
+        free(rows);
+    }
+}
+
 /* The recurrent product y += At^T x against its scalar version: blocks of 64 and 8 rows and
  * the rows left over, K from 1 up; the same order of summation, so within rounding of FMA. */
 static void test_gemv_t(void **state)
@@ -453,13 +505,10 @@ static void test_goertzel_tone(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random),
-        cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_gemv_t),
-        cmocka_unit_test(test_magnitude),
-        cmocka_unit_test(test_im2col3_bias_relu),
-        cmocka_unit_test(test_lstm_cell),
-        cmocka_unit_test(test_goertzel_tone),
+        cmocka_unit_test(test_random),         cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemm_rows),      cmocka_unit_test(test_gemv_t),
+        cmocka_unit_test(test_magnitude),      cmocka_unit_test(test_im2col3_bias_relu),
+        cmocka_unit_test(test_lstm_cell),      cmocka_unit_test(test_goertzel_tone),
         cmocka_unit_test(test_real_recording),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
