@@ -2,15 +2,18 @@
  * nn.c - dense kernels (see nn_int.h).
  *
  * DESIGN
- * The models run batches of audio chunks through convolutions written as matrix products
- * (im2col), so the weights are read once per batch, not once per chunk. The product walks B in
- * panels of 16 columns (K x 16 floats, which stay in the L1 cache) and passes every row of A
- * over each panel, keeping a 6 x 16 tile of C in registers: per step of K it loads 16 values
- * of a row of B and broadcasts 6 values of A, 12 vector multiply-adds (12 independent chains,
- * enough to cover the latency of both FMA units). Rows left over take tiles of 4, 2 and 1;
- * columns left over from panels of 16 and 8 take the scalar loop. Every element is summed
- * along K in order, as the scalar version does. The recurrent product (cq__gemv_t) runs 64 rows
- * at a time, eight independent chains.
+ * The models run batches of audio chunks through convolutions written as matrix products (on
+ * rows given by pointers, cq__gemm_rows, or im2col), so the weights are read once per batch,
+ * not once per chunk. The product walks B in panels of 16 columns (K x 16 floats, which stay
+ * in the L1 cache) and passes every row of A over each panel, keeping a 6 x 16 tile of C in
+ * registers: per step of K it loads 16 values of a row of B and broadcasts 6 values of A, 12
+ * vector multiply-adds (12 independent chains, enough to cover the latency of both FMA
+ * units). cq__gemm_rows does the same on rows of B given by pointers, starting from the bias
+ * and applying the ReLU as it stores. Rows left over take tiles of 4, 2 and 1; columns left
+ * over from panels of 16 and 8 take the scalar loop; under 8 columns (one chunk at a time)
+ * each element is a dot product along K, 8 lanes wide. In the tiles every element is summed
+ * along K in order, as the scalar version does. The recurrent product (cq__gemv_t) runs 64
+ * rows at a time, eight independent chains.
  *
  * The LSTM cell's gates (cq__lstm_cell) run 8 units a vector with their own e^x (a polynomial
  * after range reduction, see vexp) instead of libm's expf and tanhf one value at a time.
@@ -72,94 +75,6 @@ float cq__lstm_cell_ref(size_t n, const float *g, float *c, float *h, const floa
             acc += w[i] * (h[i] > 0 ? h[i] : 0);
     }
     return acc;
-}
-
-void cq__im2col3_ref(const float *in, size_t cin, size_t ti, size_t to, size_t stride, size_t nb,
-                     float *cols)
-{
-    const size_t nin = nb * ti, nout = nb * to;
-    for (size_t c = 0; c < cin; c++)
-        for (size_t k = 0; k < 3; k++) {
-            float *dst = cols + (c * 3 + k) * nout;
-            const float *src = in + c * nin;
-            for (size_t j = 0; j < nb; j++)
-                for (size_t t = 0; t < to; t++) {
-                    /* input frame t stride + k - 1, zero outside the chunk's frames */
-                    const size_t s = t * stride + k;
-                    dst[j * to + t] = s >= 1 && s <= ti ? src[j * ti + s - 1] : 0.0f;
-                }
-        }
-}
-
-CQ_CLONES
-void cq__im2col3(const float *in, size_t cin, size_t ti, size_t to, size_t stride, size_t nb,
-                 float *cols)
-{
-    if (!to || !stride || (to - 1) * stride >= ti) {
-        cq__im2col3_ref(in, cin, ti, to, stride, nb, cols);
-        return;
-    }
-    const size_t nin = nb * ti, nout = nb * to;
-    if (!nb)
-        return;
-    if (stride == 1 && to == ti) {
-        /* the middle tap is the input row; the outer ones are it shifted by one frame, with
-         * zeros where a chunk begins (tap 0) and ends (tap 2) */
-        for (size_t c = 0; c < cin; c++) {
-            const float *src = in + c * nin;
-            float *d0 = cols + c * 3 * nout, *d1 = d0 + nout, *d2 = d1 + nout;
-            memcpy(d0 + 1, src, (nout - 1) * sizeof(float));
-            memcpy(d1, src, nout * sizeof(float));
-            memcpy(d2, src + 1, (nout - 1) * sizeof(float));
-            for (size_t j = 0; j < nb; j++) {
-                d0[j * to] = 0.0f;
-                d2[j * to + to - 1] = 0.0f;
-            }
-        }
-        return;
-    }
-    if (stride == 2 && ti == 2 * to) {
-        /* output frame x = j to + t reads input frames 2x - 1, 2x, 2x + 1 of the row; only
-         * 2x - 1 can fall outside its chunk (t = 0) */
-        for (size_t c = 0; c < cin; c++) {
-            const float *src = in + c * nin;
-            float *d0 = cols + c * 3 * nout, *d1 = d0 + nout, *d2 = d1 + nout;
-            for (size_t x = 0; x < nout; x++) {
-                d1[x] = src[2 * x];
-                d2[x] = src[2 * x + 1];
-            }
-            d0[0] = 0.0f;
-            memcpy(d0 + 1, d2, (nout - 1) * sizeof(float));
-            for (size_t j = 1; j < nb; j++)
-                d0[j * to] = 0.0f;
-        }
-        return;
-    }
-    /* the middle tap reads frame s = t stride, which exists; the outer taps s - 1 and s + 1
-     * fall outside the chunk only at t = 0 and at the end */
-    for (size_t c = 0; c < cin; c++) {
-        const float *src = in + c * nin;
-        float *d0 = cols + c * 3 * nout, *d1 = d0 + nout, *d2 = d1 + nout;
-        for (size_t j = 0; j < nb; j++, src += ti, d0 += to, d1 += to, d2 += to) {
-            d0[0] = 0.0f;
-            for (size_t t = 0; t < to; t++) {
-                const size_t s = t * stride;
-                if (t)
-                    d0[t] = src[s - 1];
-                d1[t] = src[s];
-                d2[t] = s + 1 < ti ? src[s + 1] : 0.0f;
-            }
-        }
-    }
-}
-
-void cq__bias_relu_ref(size_t M, size_t N, float *C, size_t ldc, const float *bias)
-{
-    for (size_t i = 0; i < M; i++)
-        for (size_t j = 0; j < N; j++) {
-            const float y = C[i * ldc + j] + bias[i];
-            C[i * ldc + j] = y > 0 ? y : 0.0f;
-        }
 }
 
 void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out)
@@ -506,28 +421,6 @@ float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w
 }
 
 CQ_CLONES
-void cq__bias_relu(size_t M, size_t N, float *C, size_t ldc, const float *bias)
-{
-    const v8f z = {0};
-    for (size_t i = 0; i < M; i++) {
-        float *row = C + i * ldc;
-        const v8f b = z + bias[i];
-        size_t j = 0;
-        for (; j + 8 <= N; j += 8) {
-            v8f y;
-            LD(y, row + j);
-            y += b;
-            y = (v8f)((v8i)y & (v8i)(y > z));
-            ST(row + j, y);
-        }
-        for (; j < N; j++) {
-            const float y = row[j] + bias[i];
-            row[j] = y > 0 ? y : 0.0f;
-        }
-    }
-}
-
-CQ_CLONES
 void cq__magnitude(size_t n, const float *re, const float *im, float *out)
 {
     /* the same loop: compiled for AVX2 and without errno, it becomes vsqrtps on 8 lanes */
@@ -557,11 +450,6 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
 float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w)
 {
     return cq__lstm_cell_ref(n, g, c, h, w);
-}
-
-void cq__bias_relu(size_t M, size_t N, float *C, size_t ldc, const float *bias)
-{
-    cq__bias_relu_ref(M, N, C, ldc, bias);
 }
 
 void cq__magnitude(size_t n, const float *re, const float *im, float *out)

@@ -40,20 +40,6 @@ void cq__gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y);
 void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y);
 
-/*
- * im2col for a conv1d of kernel 3, padding 1, over nb chunks of ti frames each (frames never
- * cross chunks): in [cin][nb * ti] to cols [cin * 3][nb * to], row c * 3 + k, column j * to + t
- * holding input frame t * stride + k - 1 of chunk j (0 outside 0..ti-1).
- */
-void cq__im2col3(const float *in, size_t cin, size_t ti, size_t to, size_t stride, size_t nb,
-                 float *cols);
-void cq__im2col3_ref(const float *in, size_t cin, size_t ti, size_t to, size_t stride, size_t nb,
-                     float *cols);
-
-/* C[i][j] = max(C[i][j] + bias[i], 0) over M rows of N (row i at C + i ldc). */
-void cq__bias_relu(size_t M, size_t N, float *C, size_t ldc, const float *bias);
-void cq__bias_relu_ref(size_t M, size_t N, float *C, size_t ldc, const float *bias);
-
 /* out[i] = sqrt(re[i]^2 + im[i]^2): a spectrum's magnitude. */
 void cq__magnitude(size_t n, const float *re, const float *im, float *out);
 void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out);

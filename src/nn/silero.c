@@ -13,9 +13,15 @@
  *            4 frames -> 4 -> 2 -> 1 -> 1;
  *   LSTM cell (128), PyTorch gate order i, f, g, o as stored in decoder.rnn.*;
  *   ReLU -> conv1d 128 -> 1 -> sigmoid = the speech probability.
- * Everything before the LSTM depends on the audio only, so chunks run in batches of up to 32:
- * the convolutions become matrix products (im2col) that read each weight once per batch; only
- * the recurrent product W_hh h runs chunk by chunk.
+ * Everything before the LSTM depends on the audio only, so chunks run in batches of up to 32
+ * and every layer is one matrix product over the batch, each weight read once per batch: the
+ * STFT on the batch's frames as columns; each encoder conv, per output frame, on the input
+ * frames its taps read (activations are stored frame-major, [channel][frame][chunk], so a
+ * frame's rows are runs of nb floats; taps that fall on the padding are skipped, the bias and
+ * ReLU applied in the product's store); the LSTM's input projection W_ih x for the batch.
+ * Only the recurrent product W_hh h (its weights in blocks read as one stream) and the gates
+ * (cq__lstm_cell, vectorised) run chunk by chunk. One chunk at a time (a live stream) takes
+ * the same path with nb = 1, where the products are dot products along K.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -34,13 +40,14 @@
 #define FRAMES 4 /* STFT frames per chunk */
 #define HIDDEN 128
 #define GATES (4 * HIDDEN)
+#define MAX_CIN 129 /* the widest encoder input: 129 bins at 16 kHz */
 #define WHH_ROWS 64 /* W_hh in blocks of 64 rows, each transposed: [GATES / 64][HIDDEN][64] */
 
 typedef struct branch {
     int sr, chunk, ctx, nfft, hop, bins;
     const float *basis;       /* [2 bins][nfft] */
     const float *w[4], *b[4]; /* encoder conv weights [out][in * 3] and biases */
-    float *wmid[4]; /* for a layer that sees one frame per chunk: its middle tap [out][in] */
+    float *wk[4];             /* the same weights tap-major: [out][3][in] */
     int cin[4], cout[4], stride[4];
     const float *wih;  /* [512][128] */
     float *whh_t;      /* W_hh in blocks of WHH_ROWS rows, each transposed for cq__gemv_t */
@@ -122,16 +129,14 @@ static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, co
             return CQ_ERR_FORMAT;
         b->cin[l] = cin[l], b->cout[l] = cout[l], b->stride[l] = stride[l];
     }
-    /* frames per chunk: 4 -> 4 -> 2 -> 1 -> 1. On one frame (padding 1) the outer taps see
-     * only zeros, so such a layer is a product with its middle tap and needs no im2col. */
-    for (int l = 0, ti = FRAMES; l < 4; ti = (ti - 1) / stride[l] + 1, l++) {
-        if (ti != 1)
-            continue;
-        if (!(b->wmid[l] = cq__malloc(sizeof(float) * (size_t)cout[l] * (size_t)cin[l])))
+    /* tap-major, so the taps a frame uses are one run of each row (see silero_batch) */
+    for (int l = 0; l < 4; l++) {
+        if (!(b->wk[l] = cq__malloc(sizeof(float) * 3 * (size_t)cout[l] * (size_t)cin[l])))
             return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
         for (int r = 0; r < cout[l]; r++)
             for (int c = 0; c < cin[l]; c++)
-                b->wmid[l][r * cin[l] + c] = b->w[l][(r * cin[l] + c) * 3 + 1];
+                for (int k = 0; k < 3; k++)
+                    b->wk[l][(r * 3 + k) * cin[l] + c] = b->w[l][(r * cin[l] + c) * 3 + k];
     }
     int64_t dg[3] = {GATES, HIDDEN, 0}, dgb[2] = {GATES, 0};
     int64_t dd[4] = {1, HIDDEN, 1, 0}, ddb[2] = {1, 0};
@@ -212,7 +217,7 @@ void cq_vad_model_free(cq_vad_model *m)
         cq__free(m->br[i].whh_t);
         cq__free(m->br[i].bias);
         for (int l = 0; l < 4; l++)
-            cq__free(m->br[i].wmid[l]);
+            cq__free(m->br[i].wk[l]);
     }
     cq__onnx_free(&m->onnx);
     cq__free(m);
@@ -236,11 +241,12 @@ struct cq_vad {
     size_t chunk;
     float ctx[64]; /* the last ctx samples of the previous chunk */
     float h[HIDDEN], c[HIDDEN];
-    float *xp;       /* [BATCH][chunk + 2 ctx]: context ++ chunk ++ reflection */
-    float *cols;     /* im2col scratch */
-    float *act[2];   /* activations, ping-pong */
-    float *gx;       /* [GATES][BATCH] */
-    cq__vad_dsp dsp; /* fallback state */
+    float *xp;                      /* [BATCH][chunk + 2 ctx]: context ++ chunk ++ reflection */
+    float *cols;                    /* the STFT's frames as columns */
+    const float *rows[3 * MAX_CIN]; /* a convolution's input rows, one for each tap it uses */
+    float *act[2];                  /* activations, ping-pong */
+    float *gx;                      /* [GATES][BATCH] */
+    cq__vad_dsp dsp;                /* fallback state */
 };
 
 cq_vad *cq_vad_create(const cq_vad_model *m, int sample_rate_hz, int *err)
@@ -266,10 +272,7 @@ cq_vad *cq_vad_create(const cq_vad_model *m, int sample_rate_hz, int *err)
     v->b = &m->br[sample_rate_hz == 8000 ? 0 : 1];
     const branch *b = v->b;
     size_t n4 = (size_t)FRAMES * BATCH;
-    size_t cols = (size_t)b->nfft * n4;   /* STFT frames */
-    size_t c0 = (size_t)b->bins * 3 * n4; /* encoder 0 */
-    if (c0 > cols)
-        cols = c0;
+    size_t cols = (size_t)b->nfft * n4; /* STFT frames */
     v->xp = cq__malloc(sizeof(float) * BATCH * (v->chunk + 2 * (size_t)b->ctx));
     v->cols = cq__malloc(sizeof(float) * cols);
     /* both activation buffers hold the largest layer: the STFT's 2 x bins rows */
@@ -340,37 +343,41 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
     }
     memcpy(v->ctx, x + (size_t)nb * (size_t)n - (size_t)C, sizeof(float) * (size_t)C);
 
-    /* STFT: frames as columns, basis as rows */
+    /* STFT: frames as columns, frame-major (column t nb + j is frame t of chunk j), the basis
+     * as rows */
     const size_t N4 = (size_t)nb * FRAMES;
     for (int k = 0; k < b->nfft; k++)
-        for (int j = 0; j < nb; j++)
-            for (int t = 0; t < FRAMES; t++)
-                v->cols[(size_t)k * N4 + (size_t)j * FRAMES + (size_t)t] =
+        for (int t = 0; t < FRAMES; t++)
+            for (int j = 0; j < nb; j++)
+                v->cols[(size_t)k * N4 + (size_t)t * (size_t)nb + (size_t)j] =
                     v->xp[(size_t)j * (size_t)L + (size_t)t * (size_t)b->hop + (size_t)k];
     float *spec = v->act[0];
     cq__gemm((size_t)2 * (size_t)b->bins, N4, (size_t)b->nfft, b->basis, (size_t)b->nfft, v->cols,
              N4, spec, N4, 0);
-    float *mag = v->act[1]; /* [bins][N4] */
+    float *mag = v->act[1]; /* [bins][FRAMES][nb] */
     cq__magnitude((size_t)b->bins * N4, spec, spec + (size_t)b->bins * N4, mag);
-    /* encoder */
+    /* encoder, activations [channels][frames][nb]: output frame t of a conv (kernel 3, padding
+     * 1) sums taps k = 0..2 over input frame t stride + k - 1. A tap outside the chunk's frames
+     * sees only the padding's zeros and is left out: the taps used are a run k0..k1, one run of
+     * each row of the tap-major weights, and their input rows are frames of the input. */
     float *in = mag, *out = v->act[0];
     int ti = FRAMES;
     for (int l = 0; l < 4; l++) {
-        int to = (ti + 2 - 3) / b->stride[l] + 1;
-        size_t nout = (size_t)nb * (size_t)to;
-        if (b->wmid[l]) { /* one frame per chunk: the middle tap alone */
-            cq__gemm((size_t)b->cout[l], nout, (size_t)b->cin[l], b->wmid[l], (size_t)b->cin[l], in,
-                     nout, out, nout, 0);
-        } else {
-            cq__im2col3(in, (size_t)b->cin[l], (size_t)ti, (size_t)to, (size_t)b->stride[l],
-                        (size_t)nb, v->cols);
-            cq__gemm((size_t)b->cout[l], nout, (size_t)b->cin[l] * 3, b->w[l],
-                     (size_t)b->cin[l] * 3, v->cols, nout, out, nout, 0);
+        const int to = (ti - 1) / b->stride[l] + 1, cin = b->cin[l];
+        for (int t = 0; t < to; t++) {
+            const int s = t * b->stride[l]; /* input frame of the middle tap */
+            const int k0 = s >= 1 ? 0 : 1, k1 = s + 1 < ti ? 2 : 1;
+            for (int k = k0; k <= k1; k++)
+                for (int c = 0; c < cin; c++)
+                    v->rows[(k - k0) * cin + c] =
+                        in + ((size_t)c * (size_t)ti + (size_t)(s + k - 1)) * (size_t)nb;
+            cq__gemm_rows((size_t)b->cout[l], (size_t)nb, (size_t)(k1 - k0 + 1) * (size_t)cin,
+                          b->wk[l] + (size_t)k0 * (size_t)cin, 3 * (size_t)cin, v->rows,
+                          out + (size_t)t * (size_t)nb, (size_t)to * (size_t)nb, b->b[l], 1);
         }
-        cq__bias_relu((size_t)b->cout[l], nout, out, nout, b->b[l]);
-        float *t = in; /* the output feeds the next layer; the input buffer is free again */
+        float *tmp = in; /* the output feeds the next layer; the input buffer is free again */
         in = out;
-        out = t;
+        out = tmp;
         ti = to;
     }
     /* in: [128][nb], one frame per chunk. LSTM input projection for the whole batch. */

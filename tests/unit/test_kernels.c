@@ -228,45 +228,6 @@ static void test_gemm(void **state)
     }
 }
 
-/* The convolutions' im2col (kernel 3, padding 1, frames per chunk) and the bias + ReLU after
- * them against their scalar versions: the encoder's shapes (4 -> 4, 4 -> 2, 2 -> 1, 1 -> 1
- * frames) and others (odd frame counts, stride 3, shapes the fast version hands to the scalar
- * one), odd channel and chunk counts. Both only move and compare values: equal bit for bit. */
-static void test_im2col3_bias_relu(void **state)
-{
-    (void)state;
-    tu_rng rng = tu_rng_seed("kernels im2col3");
-    static const size_t shapes[][5] = {/* cin, ti, to, stride, nb */
-                                       {65, 4, 4, 1, 32}, {128, 4, 2, 2, 32}, {64, 2, 1, 2, 25},
-                                       {64, 1, 1, 1, 7},  {3, 5, 5, 1, 3},    {5, 7, 3, 3, 2},
-                                       {2, 5, 3, 2, 1},   {1, 3, 4, 1, 2},    {3, 20, 20, 1, 2},
-                                       {4, 6, 3, 2, 5},   {3, 1, 1, 2, 9},    {2, 3, 3, 1, 1}};
-    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
-        const size_t cin = shapes[s][0], ti = shapes[s][1], to = shapes[s][2];
-        const size_t stride = shapes[s][3], nb = shapes[s][4], n = cin * 3 * nb * to;
-        float *in = malloc(cin * nb * ti * sizeof(float));
-        float *c1 = malloc((n + 1) * sizeof(float)), *c2 = malloc((n + 1) * sizeof(float));
-        for (size_t i = 0; i < cin * nb * ti; i++)
-            in[i] = (float)tu_gauss(&rng);
-        c1[n] = c2[n] = 7.0f;
-        cq__im2col3(in, cin, ti, to, stride, nb, c1);
-        cq__im2col3_ref(in, cin, ti, to, stride, nb, c2);
-        assert_memory_equal(c1, c2, (n + 1) * sizeof(float));
-        /* bias + ReLU over the columns as rows of cin * 3, a leading dimension one wider */
-        const size_t M = cin * 3, N = nb * to - (nb * to > 1), ld = nb * to;
-        float *bias = malloc(M * sizeof(float));
-        for (size_t i = 0; i < M; i++)
-            bias[i] = (float)tu_gauss(&rng);
-        cq__bias_relu(M, N, c1, ld, bias);
-        cq__bias_relu_ref(M, N, c2, ld, bias);
-        assert_memory_equal(c1, c2, (n + 1) * sizeof(float));
-        free(bias);
-        free(in);
-        free(c1);
-        free(c2);
-    }
-}
-
 /* The spectrum's magnitude against its scalar version: lengths around the 8-lane vectors,
  * values from tiny to large; sqrt is correctly rounded, so only the fused multiply-add in
  * re^2 + im^2 can differ: within 2 ulp. */
@@ -505,11 +466,10 @@ static void test_goertzel_tone(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random),         cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_gemm_rows),      cmocka_unit_test(test_gemv_t),
-        cmocka_unit_test(test_magnitude),      cmocka_unit_test(test_im2col3_bias_relu),
-        cmocka_unit_test(test_lstm_cell),      cmocka_unit_test(test_goertzel_tone),
-        cmocka_unit_test(test_real_recording),
+        cmocka_unit_test(test_random),        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemm_rows),     cmocka_unit_test(test_gemv_t),
+        cmocka_unit_test(test_magnitude),     cmocka_unit_test(test_lstm_cell),
+        cmocka_unit_test(test_goertzel_tone), cmocka_unit_test(test_real_recording),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
