@@ -46,6 +46,7 @@
 typedef struct branch {
     int sr, chunk, ctx, nfft, hop, bins;
     const float *basis;       /* [2 bins][nfft] */
+    float *fold;              /* NULL, or [2][bins][bins]: the basis folded (see fold_basis) */
     const float *w[4], *b[4]; /* encoder conv weights [out][in * 3] and biases */
     float *wk[4];             /* the same weights tap-major: [out][3][in] */
     int cin[4], cout[4], stride[4];
@@ -104,6 +105,34 @@ static const float *weight(const cq__onnx *o, const char *scope, const char *nam
     return t->f32;
 }
 
+/*
+ * A DFT basis is symmetric about the frame's middle: row b of the real half (cos) has
+ * basis[F - k] = basis[k], the imaginary half (sin) basis[F - k] = -basis[k], k = 1..F/2-1
+ * (the window, periodic Hann, is symmetric too). Then a frame x gives
+ *   re = w0 x0 + w[F/2] x[F/2] + sum over k = 1..F/2-1 of w[k] (x[k] + x[F-k]),
+ *   im = the same with x[k] - x[F-k],
+ * products over F/2 + 1 = bins folded samples instead of F: half the STFT's work. When the
+ * stored basis has that symmetry exactly (bit for bit; the official files do), b->fold holds
+ * the first bins columns of each half; otherwise b->fold stays NULL and the STFT takes the
+ * whole basis. Returns CQ_ERR_NOMEM or CQ_OK.
+ */
+static int fold_basis(branch *b)
+{
+    const int F = b->nfft, B = b->bins;
+    for (int r = 0; r < 2 * B; r++)
+        for (int k = 1; k < F / 2; k++) {
+            const float w = b->basis[r * F + k], m = b->basis[r * F + F - k];
+            if (r < B ? m != w : m != -w)
+                return CQ_OK;
+        }
+    if (!(b->fold = cq__malloc(sizeof(float) * 2 * (size_t)B * (size_t)B)))
+        return CQ_ERR_NOMEM;
+    for (int r = 0; r < 2 * B; r++)
+        memcpy(b->fold + (size_t)r * (size_t)B, b->basis + (size_t)r * (size_t)F,
+               sizeof(float) * (size_t)B);
+    return CQ_OK;
+}
+
 static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, const char *file,
                        cq_err *err)
 {
@@ -117,6 +146,8 @@ static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, co
     int64_t d[4] = {2 * b->bins, 1, b->nfft, 0};
     if (!(b->basis = weight(o, scope, "stft.forward_basis_buffer", d, file, err)))
         return CQ_ERR_FORMAT;
+    if (fold_basis(b) != CQ_OK)
+        return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
     const int cin[4] = {b->bins, 128, 64, 64}, cout[4] = {128, 64, 64, 128};
     const int stride[4] = {1, 2, 2, 1};
     for (int l = 0; l < 4; l++) {
@@ -216,6 +247,7 @@ void cq_vad_model_free(cq_vad_model *m)
     for (int i = 0; i < 2; i++) {
         cq__free(m->br[i].whh_t);
         cq__free(m->br[i].bias);
+        cq__free(m->br[i].fold);
         for (int l = 0; l < 4; l++)
             cq__free(m->br[i].wk[l]);
     }
@@ -272,7 +304,8 @@ cq_vad *cq_vad_create(const cq_vad_model *m, int sample_rate_hz, int *err)
     v->b = &m->br[sample_rate_hz == 8000 ? 0 : 1];
     const branch *b = v->b;
     size_t n4 = (size_t)FRAMES * BATCH;
-    size_t cols = (size_t)b->nfft * n4; /* STFT frames */
+    /* STFT frames: nfft rows, or twice bins folded */
+    size_t cols = (size_t)(b->nfft > 2 * b->bins ? b->nfft : 2 * b->bins) * n4;
     v->xp = cq__malloc(sizeof(float) * BATCH * (v->chunk + 2 * (size_t)b->ctx));
     v->cols = cq__malloc(sizeof(float) * cols);
     /* both activation buffers hold the largest layer: the STFT's 2 x bins rows */
@@ -344,16 +377,32 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
     memcpy(v->ctx, x + (size_t)nb * (size_t)n - (size_t)C, sizeof(float) * (size_t)C);
 
     /* STFT: frames as columns, frame-major (column t nb + j is frame t of chunk j), the basis
-     * as rows */
-    const size_t N4 = (size_t)nb * FRAMES;
-    for (int k = 0; k < b->nfft; k++)
-        for (int t = 0; t < FRAMES; t++)
-            for (int j = 0; j < nb; j++)
-                v->cols[(size_t)k * N4 + (size_t)t * (size_t)nb + (size_t)j] =
-                    v->xp[(size_t)j * (size_t)L + (size_t)t * (size_t)b->hop + (size_t)k];
+     * as rows; folded (fold_basis) when the basis allows */
+    const size_t N4 = (size_t)nb * FRAMES, F = (size_t)b->nfft, B = (size_t)b->bins;
     float *spec = v->act[0];
-    cq__gemm((size_t)2 * (size_t)b->bins, N4, (size_t)b->nfft, b->basis, (size_t)b->nfft, v->cols,
-             N4, spec, N4, 0);
+    if (b->fold) {
+        float *u = v->cols, *d = v->cols + B * N4; /* x[k] + x[F-k], x[k] - x[F-k] */
+        for (size_t t = 0; t < FRAMES; t++)
+            for (size_t j = 0; j < (size_t)nb; j++) {
+                const float *f = v->xp + j * (size_t)L + t * (size_t)b->hop;
+                const size_t col = t * (size_t)nb + j;
+                u[col] = d[col] = f[0];
+                u[(B - 1) * N4 + col] = d[(B - 1) * N4 + col] = f[F / 2];
+                for (size_t k = 1; k < F / 2; k++) {
+                    u[k * N4 + col] = f[k] + f[F - k];
+                    d[k * N4 + col] = f[k] - f[F - k];
+                }
+            }
+        cq__gemm(B, N4, B, b->fold, B, u, N4, spec, N4, 0);
+        cq__gemm(B, N4, B, b->fold + B * B, B, d, N4, spec + B * N4, N4, 0);
+    } else {
+        for (size_t k = 0; k < F; k++)
+            for (size_t t = 0; t < FRAMES; t++)
+                for (size_t j = 0; j < (size_t)nb; j++)
+                    v->cols[k * N4 + t * (size_t)nb + j] =
+                        v->xp[j * (size_t)L + t * (size_t)b->hop + k];
+        cq__gemm(2 * B, N4, F, b->basis, F, v->cols, N4, spec, N4, 0);
+    }
     float *mag = v->act[1]; /* [bins][FRAMES][nb] */
     cq__magnitude((size_t)b->bins * N4, spec, spec + (size_t)b->bins * N4, mag);
     /* encoder, activations [channels][frames][nb]: output frame t of a conv (kernel 3, padding
