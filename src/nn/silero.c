@@ -382,15 +382,14 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
     float *spec = v->act[0];
     if (b->fold) {
         float *u = v->cols, *d = v->cols + B * N4; /* x[k] + x[F-k], x[k] - x[F-k] */
-        for (size_t t = 0; t < FRAMES; t++)
-            for (size_t j = 0; j < (size_t)nb; j++) {
-                const float *f = v->xp + j * (size_t)L + t * (size_t)b->hop;
-                const size_t col = t * (size_t)nb + j;
-                u[col] = d[col] = f[0];
-                u[(B - 1) * N4 + col] = d[(B - 1) * N4 + col] = f[F / 2];
-                for (size_t k = 1; k < F / 2; k++) {
-                    u[k * N4 + col] = f[k] + f[F - k];
-                    d[k * N4 + col] = f[k] - f[F - k];
+        for (size_t k = 0; k < B; k++)             /* row by row: the writes run along the rows */
+            for (size_t t = 0; t < FRAMES; t++) {
+                const float *f = v->xp + t * (size_t)b->hop;
+                float *ur = u + k * N4 + t * (size_t)nb, *dr = d + k * N4 + t * (size_t)nb;
+                for (size_t j = 0; j < (size_t)nb; j++, f += L) {
+                    const float a = f[k], m = k && k < F / 2 ? f[F - k] : 0.0f;
+                    ur[j] = a + m;
+                    dr[j] = a - m;
                 }
             }
         cq__gemm(B, N4, B, b->fold, B, u, N4, spec, N4, 0);
