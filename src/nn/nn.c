@@ -149,11 +149,38 @@ INLINE void gemm_panel(size_t M, const int nv, size_t K, const float *A, size_t 
         gemm_tile(1, nv, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
 }
 
+/* s[r] = row r of A (R rows from a, lda apart) times bb[0..K): 8 lanes wide, the lanes summed
+ * in order, then the last K % 8 products. R (1 or 4) is a constant where this is inlined: four
+ * rows at a time share each load of bb and keep four chains of multiply-adds going. */
+INLINE void narrow_dot(const int R, const float *a, size_t lda, const float *bb, size_t K, float *s)
+{
+    v8f acc[4];
+    for (int r = 0; r < R; r++)
+        acc[r] = (v8f){0};
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        v8f vb;
+        LD(vb, bb + k);
+        for (int r = 0; r < R; r++) {
+            v8f va;
+            LD(va, a + (size_t)r * lda + k);
+            acc[r] += va * vb;
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float sum = 0;
+        for (int h = 0; h < 8; h++)
+            sum += acc[r][h];
+        for (size_t q = k; q < K; q++)
+            sum += a[(size_t)r * lda + q] * bb[q];
+        s[r] = sum;
+    }
+}
+
 CQ_CLONES
 void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
               float *C, size_t ldc, int accumulate)
 {
-    const v8f z = {0};
     if (N < 8 && K <= NARROW_K) {
         /* under 8 columns (a network run on one chunk at a time, as a live stream is): each
          * element a dot product along K, 8 lanes wide, the columns of B copied contiguous */
@@ -161,25 +188,20 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
         for (size_t c = 0; c < N; c++)
             for (size_t k = 0; k < K; k++)
                 bt[c * K + k] = B[k * ldb + c];
-        for (size_t r = 0; r < M; r++) {
-            const float *a = A + r * lda;
+        for (size_t r = 0; r < M;) {
+            const int R = M - r >= 4 ? 4 : 1;
             for (size_t c = 0; c < N; c++) {
-                const float *bb = bt + c * K;
-                v8f acc = z;
-                size_t k = 0;
-                for (; k + 8 <= K; k += 8) {
-                    v8f va, vb;
-                    LD(va, a + k);
-                    LD(vb, bb + k);
-                    acc += va * vb;
+                float s4[4];
+                if (R == 4)
+                    narrow_dot(4, A + r * lda, lda, bt + c * K, K, s4);
+                else
+                    narrow_dot(1, A + r * lda, lda, bt + c * K, K, s4);
+                for (int q = 0; q < R; q++) {
+                    float *cp = C + (r + (size_t)q) * ldc + c;
+                    *cp = accumulate ? *cp + s4[q] : s4[q];
                 }
-                float sum = 0;
-                for (int h = 0; h < 8; h++)
-                    sum += acc[h];
-                for (; k < K; k++)
-                    sum += a[k] * bb[k];
-                C[r * ldc + c] = accumulate ? C[r * ldc + c] + sum : sum;
             }
+            r += (size_t)R;
         }
         return;
     }
@@ -251,7 +273,6 @@ CQ_CLONES
 void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
                    const float *const *Brows, float *C, size_t ldc, const float *bias, int relu)
 {
-    const v8f z = {0};
     if (N < 8 && K <= NARROW_K) {
         /* under 8 columns (one chunk at a time): dot products along K, 8 lanes wide, on the
          * columns of B gathered contiguous */
@@ -259,26 +280,20 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
         for (size_t c = 0; c < N; c++)
             for (size_t k = 0; k < K; k++)
                 bt[c * K + k] = Brows[k][c];
-        for (size_t r = 0; r < M; r++) {
-            const float *a = A + r * lda;
+        for (size_t r = 0; r < M;) {
+            const int R = M - r >= 4 ? 4 : 1;
             for (size_t c = 0; c < N; c++) {
-                const float *bb = bt + c * K;
-                v8f acc = z;
-                size_t k = 0;
-                for (; k + 8 <= K; k += 8) {
-                    v8f va, vb;
-                    LD(va, a + k);
-                    LD(vb, bb + k);
-                    acc += va * vb;
+                float s4[4];
+                if (R == 4)
+                    narrow_dot(4, A + r * lda, lda, bt + c * K, K, s4);
+                else
+                    narrow_dot(1, A + r * lda, lda, bt + c * K, K, s4);
+                for (int q = 0; q < R; q++) {
+                    const float sum = s4[q] + (bias ? bias[r + (size_t)q] : 0.0f);
+                    C[(r + (size_t)q) * ldc + c] = relu && sum < 0 ? 0.0f : sum;
                 }
-                float sum = 0;
-                for (int h = 0; h < 8; h++)
-                    sum += acc[h];
-                for (; k < K; k++)
-                    sum += a[k] * bb[k];
-                sum += bias ? bias[r] : 0.0f;
-                C[r * ldc + c] = relu && sum < 0 ? 0.0f : sum;
             }
+            r += (size_t)R;
         }
         return;
     }
