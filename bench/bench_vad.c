@@ -3,8 +3,9 @@
  * given on the command line (mono, 8 or 16 kHz). Model load and decoding are outside the
  * timed region; the probabilities' hash is printed so a fast wrong answer shows.
  *
- *   bench_vad MODEL.onnx FILE.wav [RUNS [DUMP]]
- * DUMP: write the probabilities, one per line.
+ *   bench_vad MODEL.onnx FILE.wav [RUNS [DUMP [CHUNKS]]]
+ * DUMP: write the probabilities, one per line ("-": none). CHUNKS: hand the stream that many
+ * chunks per call (1: one at a time, as a live stream is; default: the whole file at once).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <sndfile.h>
@@ -19,7 +20,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_vad MODEL.onnx FILE.wav [RUNS]\n");
+        fprintf(stderr, "usage: bench_vad MODEL.onnx FILE.wav [RUNS [DUMP [CHUNKS]]]\n");
         return 2;
     }
     int runs = argc > 3 ? atoi(argv[3]) : 5;
@@ -47,13 +48,15 @@ int main(int argc, char **argv)
         return 1;
     }
     size_t ch = cq_vad_chunk_samples(v), nc = (n + ch - 1) / ch;
+    size_t per = argc > 5 && atoi(argv[5]) > 0 ? (size_t)atoi(argv[5]) : nc;
     float *p = malloc(nc * sizeof(float));
     double *t = malloc((size_t)runs * sizeof(double));
     for (int r = 0; r < runs; r++) {
         cq_vad_reset(v);
         double t0 = bench_cpu_sec();
-        if (cq_vad_process(v, x, nc, p) != CQ_OK)
-            return 1;
+        for (size_t s = 0; s < nc; s += per)
+            if (cq_vad_process(v, x + s * ch, nc - s < per ? nc - s : per, p + s) != CQ_OK)
+                return 1;
         t[r] = bench_cpu_sec() - t0;
     }
     qsort(t, (size_t)runs, sizeof(double), bench_cmp_double);
@@ -62,7 +65,7 @@ int main(int argc, char **argv)
         uint32_t q = (uint32_t)(p[i] * 1e4f + 0.5f); /* 1e-4 resolution */
         h = (h ^ q) * 1099511628211ull;
     }
-    if (argc > 4) {
+    if (argc > 4 && strcmp(argv[4], "-")) {
         FILE *d = fopen(argv[4], "w");
         for (size_t i = 0; d && i < nc; i++)
             fprintf(d, "%.8f\n", p[i]);
@@ -70,9 +73,9 @@ int main(int argc, char **argv)
             fclose(d);
     }
     double audio = (double)n / in.samplerate;
-    printf("silero-c %s %d Hz: audio %.1f s, %zu chunks, median %.4f s CPU, %.5f CPU s per "
-           "audio s, %.0fx real time, hash %016llx\n",
-           cq_vad_model_version(m), in.samplerate, audio, nc, t[runs / 2], t[runs / 2] / audio,
+    printf("silero-c %s %d Hz: audio %.1f s, %zu chunks (%zu a call), median %.4f s CPU, %.5f "
+           "CPU s per audio s, %.0fx real time, hash %016llx\n",
+           cq_vad_model_version(m), in.samplerate, audio, nc, per, t[runs / 2], t[runs / 2] / audio,
            audio / t[runs / 2], (unsigned long long)h);
     free(t), free(p), free(x);
     cq_vad_destroy(v);

@@ -2,11 +2,23 @@
  * nn.c - dense kernels (see nn_int.h).
  *
  * DESIGN
- * The models run batches of audio chunks through convolutions written as matrix products
- * (im2col), so the weights are read once per batch, not once per chunk. The product keeps a
- * 4 x 16 tile of C in registers: per step of K it loads 16 values of a row of B and broadcasts
- * 4 values of A, 8 vector multiply-adds. Edges fall back to the scalar loop.
+ * The models run batches of audio chunks through convolutions written as matrix products (on
+ * rows given by pointers, cq__gemm_rows, or im2col), so the weights are read once per batch,
+ * not once per chunk. The product walks B in panels of 16 columns (K x 16 floats, which stay
+ * in the L1 cache) and passes every row of A over each panel, keeping a 6 x 16 tile of C in
+ * registers: per step of K it loads 16 values of a row of B and broadcasts 6 values of A, 12
+ * vector multiply-adds (12 independent chains, enough to cover the latency of both FMA
+ * units). cq__gemm_rows does the same on rows of B given by pointers, starting from the bias
+ * and applying the ReLU as it stores. Rows left over take tiles of 4, 2 and 1; columns left
+ * over from panels of 16 and 8 take the scalar loop; under 8 columns (one chunk at a time)
+ * each element is a dot product along K, 8 lanes wide. In the tiles every element is summed
+ * along K in order, as the scalar version does. The recurrent product (cq__gemv_t) runs 64
+ * rows at a time, eight independent chains.
+ *
+ * The LSTM cell's gates (cq__lstm_cell) run 8 units a vector with their own e^x (a polynomial
+ * after range reduction, see vexp) instead of libm's expf and tanhf one value at a time.
  */
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -46,6 +58,31 @@ void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *
             y[i] += At[k * M + i] * x[k];
 }
 
+static float sigmoid_ref(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+float cq__lstm_cell_ref(size_t n, const float *g, float *c, float *h, const float *w)
+{
+    float acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float ig = sigmoid_ref(g[i]), fg = sigmoid_ref(g[n + i]);
+        const float gg = tanhf(g[2 * n + i]), og = sigmoid_ref(g[3 * n + i]);
+        c[i] = fg * c[i] + ig * gg;
+        h[i] = og * tanhf(c[i]);
+        if (w)
+            acc += w[i] * (h[i] > 0 ? h[i] : 0);
+    }
+    return acc;
+}
+
+void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = sqrtf(re[i] * re[i] + im[i] * im[i]);
+}
+
 #if defined(__GNUC__)
 
 typedef float v8f __attribute__((vector_size(32)));
@@ -58,11 +95,92 @@ typedef int v8i __attribute__((vector_size(32)));
 
 #define NARROW_K 512 /* the longest K the narrow case below takes */
 
+#define INLINE static inline __attribute__((always_inline))
+
+/* C[R x 8 nv] += or = A[R x K] * B[K x 8 nv]: R rows of A against 8 or 16 columns of B, the
+ * tile in registers (R and nv are constants where this is inlined). Each element is summed
+ * along K in order, one multiply-add a step, as cq__gemm_ref does. */
+INLINE void gemm_tile(const int R, const int nv, size_t K, const float *A, size_t lda,
+                      const float *B, size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    v8f t[6][2];
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < nv; h++)
+            t[r][h] = (v8f){0};
+    for (size_t k = 0; k < K; k++, B += ldb) {
+        v8f b[2];
+        for (int h = 0; h < nv; h++)
+            LD(b[h], B + 8 * h);
+        for (int r = 0; r < R; r++) {
+            const float a = A[(size_t)r * lda + k];
+            for (int h = 0; h < nv; h++)
+                t[r][h] += a * b[h];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < nv; h++) {
+            float *c = C + (size_t)r * ldc + 8 * (size_t)h;
+            if (accumulate) {
+                v8f old;
+                LD(old, c);
+                t[r][h] += old;
+            }
+            ST(c, t[r][h]);
+        }
+}
+
+/* All M rows against one panel of 8 nv columns: blocks of 6 rows (12 accumulators), then 4, 2
+ * and 1 for the rows left over. */
+INLINE void gemm_panel(size_t M, const int nv, size_t K, const float *A, size_t lda, const float *B,
+                       size_t ldb, float *C, size_t ldc, int accumulate)
+{
+    size_t i = 0;
+    for (; i + 6 <= M; i += 6)
+        gemm_tile(6, nv, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+    if (i + 4 <= M) {
+        gemm_tile(4, nv, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+        i += 4;
+    }
+    if (i + 2 <= M) {
+        gemm_tile(2, nv, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+        i += 2;
+    }
+    if (i < M)
+        gemm_tile(1, nv, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+}
+
+/* s[r] = row r of A (R rows from a, lda apart) times bb[0..K): 8 lanes wide, the lanes summed
+ * in order, then the last K % 8 products. R (1 or 4) is a constant where this is inlined: four
+ * rows at a time share each load of bb and keep four chains of multiply-adds going. */
+INLINE void narrow_dot(const int R, const float *a, size_t lda, const float *bb, size_t K, float *s)
+{
+    v8f acc[4];
+    for (int r = 0; r < R; r++)
+        acc[r] = (v8f){0};
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        v8f vb;
+        LD(vb, bb + k);
+        for (int r = 0; r < R; r++) {
+            v8f va;
+            LD(va, a + (size_t)r * lda + k);
+            acc[r] += va * vb;
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float sum = 0;
+        for (int h = 0; h < 8; h++)
+            sum += acc[r][h];
+        for (size_t q = k; q < K; q++)
+            sum += a[(size_t)r * lda + q] * bb[q];
+        s[r] = sum;
+    }
+}
+
 CQ_CLONES
 void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B, size_t ldb,
               float *C, size_t ldc, int accumulate)
 {
-    const v8f z = {0};
     if (N < 8 && K <= NARROW_K) {
         /* under 8 columns (a network run on one chunk at a time, as a live stream is): each
          * element a dot product along K, 8 lanes wide, the columns of B copied contiguous */
@@ -70,138 +188,125 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
         for (size_t c = 0; c < N; c++)
             for (size_t k = 0; k < K; k++)
                 bt[c * K + k] = B[k * ldb + c];
-        for (size_t r = 0; r < M; r++) {
-            const float *a = A + r * lda;
+        for (size_t r = 0; r < M;) {
+            const int R = M - r >= 4 ? 4 : 1;
             for (size_t c = 0; c < N; c++) {
-                const float *bb = bt + c * K;
-                v8f acc = z;
-                size_t k = 0;
-                for (; k + 8 <= K; k += 8) {
-                    v8f va, vb;
-                    LD(va, a + k);
-                    LD(vb, bb + k);
-                    acc += va * vb;
+                float s4[4];
+                if (R == 4)
+                    narrow_dot(4, A + r * lda, lda, bt + c * K, K, s4);
+                else
+                    narrow_dot(1, A + r * lda, lda, bt + c * K, K, s4);
+                for (int q = 0; q < R; q++) {
+                    float *cp = C + (r + (size_t)q) * ldc + c;
+                    *cp = accumulate ? *cp + s4[q] : s4[q];
                 }
-                float sum = 0;
-                for (int h = 0; h < 8; h++)
-                    sum += acc[h];
-                for (; k < K; k++)
-                    sum += a[k] * bb[k];
-                C[r * ldc + c] = accumulate ? C[r * ldc + c] + sum : sum;
             }
+            r += (size_t)R;
         }
         return;
     }
+    /* column panels of B (K x 16 floats) stay in cache while every row of A passes over them */
+    size_t j = 0;
+    for (; j + 16 <= N; j += 16)
+        gemm_panel(M, 2, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+    if (j + 8 <= N) {
+        gemm_panel(M, 1, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+        j += 8;
+    }
+    if (j < N)
+        cq__gemm_ref(M, N - j, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+}
+
+/* cq__gemm_rows' tile: C[R x 8 nv] = relu?(bias + A[R x K] * B) with row k of B at
+ * Brows[k] + j; as gemm_tile, each element summed along K in order after its bias. */
+INLINE void rows_tile(const int R, const int nv, size_t K, const float *A, size_t lda,
+                      const float *const *Brows, size_t j, float *C, size_t ldc, const float *bias,
+                      int relu)
+{
+    const v8f z = {0};
+    v8f t[6][2];
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < nv; h++)
+            t[r][h] = z + (bias ? bias[r] : 0.0f);
+    for (size_t k = 0; k < K; k++) {
+        v8f b[2];
+        for (int h = 0; h < nv; h++)
+            LD(b[h], Brows[k] + j + 8 * h);
+        for (int r = 0; r < R; r++) {
+            const float a = A[(size_t)r * lda + k];
+            for (int h = 0; h < nv; h++)
+                t[r][h] += a * b[h];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < nv; h++) {
+            if (relu)
+                t[r][h] = (v8f)((v8i)t[r][h] & (v8i)(t[r][h] > z));
+            ST(C + (size_t)r * ldc + 8 * (size_t)h, t[r][h]);
+        }
+}
+
+INLINE void rows_panel(size_t M, const int nv, size_t K, const float *A, size_t lda,
+                       const float *const *Brows, size_t j, float *C, size_t ldc, const float *bias,
+                       int relu)
+{
     size_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        size_t j = 0;
-        for (; j + 16 <= N; j += 16) {
-            v8f c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-            const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-            const float *b = B + j;
-            for (size_t k = 0; k < K; k++, b += ldb) {
-                v8f b0, b1;
-                LD(b0, b);
-                LD(b1, b + 8);
-                c00 += a0[k] * b0, c01 += a0[k] * b1;
-                c10 += a1[k] * b0, c11 += a1[k] * b1;
-                c20 += a2[k] * b0, c21 += a2[k] * b1;
-                c30 += a3[k] * b0, c31 += a3[k] * b1;
-            }
-            float *c = C + i * ldc + j;
-            v8f t[8] = {c00, c01, c10, c11, c20, c21, c30, c31};
-            for (int r = 0; r < 4; r++) {
-                for (int h = 0; h < 2; h++) {
-                    if (accumulate) {
-                        v8f old;
-                        LD(old, c + (size_t)r * ldc + 8 * (size_t)h);
-                        t[2 * r + h] += old;
-                    }
-                    ST(c + (size_t)r * ldc + 8 * (size_t)h, t[2 * r + h]);
-                }
-            }
-        }
-        for (; j + 8 <= N; j += 8) {
-            v8f c0 = z, c1 = z, c2 = z, c3 = z;
-            const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-            const float *b = B + j;
-            for (size_t k = 0; k < K; k++, b += ldb) {
-                v8f b0;
-                LD(b0, b);
-                c0 += a0[k] * b0, c1 += a1[k] * b0, c2 += a2[k] * b0, c3 += a3[k] * b0;
-            }
-            float *c = C + i * ldc + j;
-            v8f t[4] = {c0, c1, c2, c3};
-            for (int r = 0; r < 4; r++) {
-                if (accumulate) {
-                    v8f old;
-                    LD(old, c + (size_t)r * ldc);
-                    t[r] += old;
-                }
-                ST(c + (size_t)r * ldc, t[r]);
-            }
-        }
-        if (j < N)
-            cq__gemm_ref(4, N - j, K, A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc,
-                         accumulate);
+    for (; i + 6 <= M; i += 6)
+        rows_tile(6, nv, K, A + i * lda, lda, Brows, j, C + i * ldc, ldc, bias ? bias + i : NULL,
+                  relu);
+    if (i + 4 <= M) {
+        rows_tile(4, nv, K, A + i * lda, lda, Brows, j, C + i * ldc, ldc, bias ? bias + i : NULL,
+                  relu);
+        i += 4;
+    }
+    if (i + 2 <= M) {
+        rows_tile(2, nv, K, A + i * lda, lda, Brows, j, C + i * ldc, ldc, bias ? bias + i : NULL,
+                  relu);
+        i += 2;
     }
     if (i < M)
-        cq__gemm_ref(M - i, N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+        rows_tile(1, nv, K, A + i * lda, lda, Brows, j, C + i * ldc, ldc, bias ? bias + i : NULL,
+                  relu);
 }
 
 CQ_CLONES
 void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
                    const float *const *Brows, float *C, size_t ldc, const float *bias, int relu)
 {
-    const v8f z = {0};
-    size_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-        const float *a0 = A + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-        float bi[4] = {0, 0, 0, 0};
-        if (bias)
-            bi[0] = bias[i], bi[1] = bias[i + 1], bi[2] = bias[i + 2], bi[3] = bias[i + 3];
-        size_t j = 0;
-        for (; j + 16 <= N; j += 16) {
-            v8f t[8] = {z + bi[0], z + bi[0], z + bi[1], z + bi[1],
-                        z + bi[2], z + bi[2], z + bi[3], z + bi[3]};
-            for (size_t k = 0; k < K; k++) {
-                v8f b0, b1;
-                LD(b0, Brows[k] + j);
-                LD(b1, Brows[k] + j + 8);
-                t[0] += a0[k] * b0, t[1] += a0[k] * b1;
-                t[2] += a1[k] * b0, t[3] += a1[k] * b1;
-                t[4] += a2[k] * b0, t[5] += a2[k] * b1;
-                t[6] += a3[k] * b0, t[7] += a3[k] * b1;
+    if (N < 8 && K <= NARROW_K) {
+        /* under 8 columns (one chunk at a time): dot products along K, 8 lanes wide, on the
+         * columns of B gathered contiguous */
+        float bt[7 * NARROW_K];
+        for (size_t c = 0; c < N; c++)
+            for (size_t k = 0; k < K; k++)
+                bt[c * K + k] = Brows[k][c];
+        for (size_t r = 0; r < M;) {
+            const int R = M - r >= 4 ? 4 : 1;
+            for (size_t c = 0; c < N; c++) {
+                float s4[4];
+                if (R == 4)
+                    narrow_dot(4, A + r * lda, lda, bt + c * K, K, s4);
+                else
+                    narrow_dot(1, A + r * lda, lda, bt + c * K, K, s4);
+                for (int q = 0; q < R; q++) {
+                    const float sum = s4[q] + (bias ? bias[r + (size_t)q] : 0.0f);
+                    C[(r + (size_t)q) * ldc + c] = relu && sum < 0 ? 0.0f : sum;
+                }
             }
-            for (int r = 0; r < 8; r++) {
-                if (relu)
-                    t[r] = (v8f)((v8i)t[r] & (v8i)(t[r] > z));
-                ST(C + (i + (size_t)(r / 2)) * ldc + j + 8 * (size_t)(r % 2), t[r]);
-            }
+            r += (size_t)R;
         }
-        for (; j + 8 <= N; j += 8) {
-            v8f t[4] = {z + bi[0], z + bi[1], z + bi[2], z + bi[3]};
-            for (size_t k = 0; k < K; k++) {
-                v8f b0;
-                LD(b0, Brows[k] + j);
-                t[0] += a0[k] * b0, t[1] += a1[k] * b0, t[2] += a2[k] * b0, t[3] += a3[k] * b0;
-            }
-            for (int r = 0; r < 4; r++) {
-                if (relu)
-                    t[r] = (v8f)((v8i)t[r] & (v8i)(t[r] > z));
-                ST(C + (i + (size_t)r) * ldc + j, t[r]);
-            }
-        }
-        for (; j < N; j++) /* tail columns */
-            for (int r = 0; r < 4; r++) {
-                float s2 = bi[r];
-                for (size_t k = 0; k < K; k++)
-                    s2 += A[(i + (size_t)r) * lda + k] * Brows[k][j];
-                C[(i + (size_t)r) * ldc + j] = relu && s2 < 0 ? 0.0f : s2;
-            }
+        return;
     }
-    for (; i < M; i++) /* tail rows */
-        for (size_t j = 0; j < N; j++) {
+    /* panels of 16 columns, as cq__gemm */
+    size_t j = 0;
+    for (; j + 16 <= N; j += 16)
+        rows_panel(M, 2, K, A, lda, Brows, j, C + j, ldc, bias, relu);
+    if (j + 8 <= N) {
+        rows_panel(M, 1, K, A, lda, Brows, j, C + j, ldc, bias, relu);
+        j += 8;
+    }
+    for (; j < N; j++) /* columns left over */
+        for (size_t i = 0; i < M; i++) {
             float s2 = bias ? bias[i] : 0.0f;
             for (size_t k = 0; k < K; k++)
                 s2 += A[i * lda + k] * Brows[k][j];
@@ -209,24 +314,133 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
         }
 }
 
+/* y[i0 .. i0 + 8 nv) of cq__gemv_t: nv accumulators, the rows of At read 8 nv floats at a time
+ * (nv is a constant where this is inlined). Each element is summed along K in order. */
+INLINE void gemv_t_block(const int nv, size_t M, size_t K, const float *At, const float *x,
+                         float *y)
+{
+    v8f acc[8];
+    for (int h = 0; h < nv; h++)
+        LD(acc[h], y + 8 * h);
+    for (size_t k = 0; k < K; k++, At += M) {
+        const float xk = x[k];
+        for (int h = 0; h < nv; h++) {
+            v8f a;
+            LD(a, At + 8 * h);
+            acc[h] += xk * a;
+        }
+    }
+    for (int h = 0; h < nv; h++)
+        ST(y + 8 * h, acc[h]);
+}
+
 CQ_CLONES
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y)
 {
+    /* 64 rows at a time: eight independent chains of multiply-adds keep both FMA units busy */
     size_t i = 0;
-    for (; i + 32 <= M; i += 32) {
-        v8f y0, y1, y2, y3;
-        LD(y0, y + i), LD(y1, y + i + 8), LD(y2, y + i + 16), LD(y3, y + i + 24);
-        const float *a = At + i;
-        for (size_t k = 0; k < K; k++, a += M) {
-            v8f a0, a1, a2, a3;
-            LD(a0, a), LD(a1, a + 8), LD(a2, a + 16), LD(a3, a + 24);
-            y0 += x[k] * a0, y1 += x[k] * a1, y2 += x[k] * a2, y3 += x[k] * a3;
-        }
-        ST(y + i, y0), ST(y + i + 8, y1), ST(y + i + 16, y2), ST(y + i + 24, y3);
-    }
+    for (; i + 64 <= M; i += 64)
+        gemv_t_block(8, M, K, At + i, x, y + i);
+    for (; i + 8 <= M; i += 8)
+        gemv_t_block(1, M, K, At + i, x, y + i);
     for (; i < M; i++)
         for (size_t k = 0; k < K; k++)
             y[i] += At[k * M + i] * x[k];
+}
+
+/*
+ * e^x in each lane, for the LSTM's gates: x clamped to [-87, 88] (the result stays a normal
+ * float), split as x = n ln2 + r with n an integer and |r| <= ln2 / 2 (ln2 in two parts, the
+ * first exact in float, so r is exact), e^r by its Taylor series to degree 7 (the remainder is
+ * under 6e-9 of e^r), times 2^n built in the exponent field. Rounding x log2(e) to the nearest
+ * integer: adding 1.5 * 2^23 leaves n in the low bits of the sum.
+ */
+INLINE void vexp(v8f *y, const v8f *xp)
+{
+    v8f x = *xp;
+    const v8f lo = (v8f){0} - 87.0f, hi = (v8f){0} + 88.0f;
+    v8i m = (v8i)(x < lo);
+    x = (v8f)((m & (v8i)lo) | (~m & (v8i)x));
+    m = (v8i)(x > hi);
+    x = (v8f)((m & (v8i)hi) | (~m & (v8i)x));
+    const float shifter = 12582912.0f; /* 1.5 * 2^23 */
+    const v8f t = x * 1.44269504088896341f + shifter;
+    const v8f nf = t - shifter;
+    const v8i n = (v8i)t - (v8i)((v8f){0} + shifter);
+    const v8f r = (x - nf * 0.693359375f) - nf * -2.12194440054690583e-4f;
+    v8f p = (v8f){0} + 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    *y = p * (v8f)((n + 127) << 23);
+}
+
+/* 1 / (1 + e^-x) and tanh x = 1 - 2 / (1 + e^2x), lane by lane */
+INLINE void vsigmoid(v8f *y, const v8f *x)
+{
+    const v8f m = -*x;
+    v8f e;
+    vexp(&e, &m);
+    *y = 1.0f / (1.0f + e);
+}
+
+INLINE void vtanh(v8f *y, const v8f *x)
+{
+    const v8f x2 = *x + *x;
+    v8f e;
+    vexp(&e, &x2);
+    *y = 1.0f - 2.0f / (1.0f + e);
+}
+
+CQ_CLONES
+float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w)
+{
+    const v8f z = {0};
+    v8f acc = z;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v8f gi, gf, gg, go, cv, ig, fg, tg, og, tc;
+        LD(gi, g + i), LD(gf, g + n + i), LD(gg, g + 2 * n + i), LD(go, g + 3 * n + i);
+        LD(cv, c + i);
+        vsigmoid(&ig, &gi);
+        vsigmoid(&fg, &gf);
+        vtanh(&tg, &gg);
+        vsigmoid(&og, &go);
+        cv = fg * cv + ig * tg;
+        vtanh(&tc, &cv);
+        const v8f hv = og * tc;
+        ST(c + i, cv);
+        ST(h + i, hv);
+        if (w) {
+            v8f wv;
+            LD(wv, w + i);
+            acc += wv * (v8f)((v8i)hv & (v8i)(hv > z));
+        }
+    }
+    float sum = 0;
+    for (int k = 0; k < 8; k++)
+        sum += acc[k];
+    if (i < n) {
+        /* the last n % 8 units: the reference on views that keep its gate offsets */
+        float gt[4 * 7];
+        const size_t rest = n - i;
+        for (size_t q = 0; q < 4; q++)
+            memcpy(gt + q * rest, g + q * n + i, rest * sizeof(float));
+        sum += cq__lstm_cell_ref(rest, gt, c + i, h + i, w ? w + i : NULL);
+    }
+    return sum;
+}
+
+CQ_CLONES
+void cq__magnitude(size_t n, const float *re, const float *im, float *out)
+{
+    /* the same loop: compiled for AVX2 and without errno, it becomes vsqrtps on 8 lanes */
+    for (size_t i = 0; i < n; i++)
+        out[i] = sqrtf(re[i] * re[i] + im[i] * im[i]);
 }
 
 #else
@@ -246,6 +460,16 @@ void cq__gemm_rows(size_t M, size_t N, size_t K, const float *A, size_t lda,
                    const float *const *Brows, float *C, size_t ldc, const float *bias, int relu)
 {
     cq__gemm_rows_ref(M, N, K, A, lda, Brows, C, ldc, bias, relu);
+}
+
+float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w)
+{
+    return cq__lstm_cell_ref(n, g, c, h, w);
+}
+
+void cq__magnitude(size_t n, const float *re, const float *im, float *out)
+{
+    cq__magnitude_ref(n, re, im, out);
 }
 
 #endif

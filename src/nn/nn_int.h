@@ -40,6 +40,20 @@ void cq__gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y);
 void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y);
 
+/* out[i] = sqrt(re[i]^2 + im[i]^2): a spectrum's magnitude. */
+void cq__magnitude(size_t n, const float *re, const float *im, float *out);
+void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out);
+
+/*
+ * One step of an LSTM cell of n units after its gate pre-activations g[4n] (W_ih x + W_hh h +
+ * biases, PyTorch's gate order i, f, g, o): c = sigmoid(f) c + sigmoid(i) tanh(g),
+ * h = sigmoid(o) tanh(c), c[n] and h[n] updated in place. Returns sum w[k] max(h[k], 0) (a
+ * ReLU and a 1 x n output layer; 0 when w is NULL). The vector version computes e^x with a
+ * polynomial: within a few units in the last place of libm's, about 1e-7 absolute.
+ */
+float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w);
+float cq__lstm_cell_ref(size_t n, const float *g, float *c, float *h, const float *w);
+
 /* Work on items [begin, end) of a parallel loop; `worker` is 0..threads-1. */
 typedef void (*cq__range_fn)(void *ctx, size_t begin, size_t end, int worker);
 

@@ -13,9 +13,15 @@
  *            4 frames -> 4 -> 2 -> 1 -> 1;
  *   LSTM cell (128), PyTorch gate order i, f, g, o as stored in decoder.rnn.*;
  *   ReLU -> conv1d 128 -> 1 -> sigmoid = the speech probability.
- * Everything before the LSTM depends on the audio only, so chunks run in batches of up to 32:
- * the convolutions become matrix products (im2col) that read each weight once per batch; only
- * the recurrent product W_hh h runs chunk by chunk.
+ * Everything before the LSTM depends on the audio only, so chunks run in batches of up to 32
+ * and every layer is one matrix product over the batch, each weight read once per batch: the
+ * STFT on the batch's frames as columns; each encoder conv, per output frame, on the input
+ * frames its taps read (activations are stored frame-major, [channel][frame][chunk], so a
+ * frame's rows are runs of nb floats; taps that fall on the padding are skipped, the bias and
+ * ReLU applied in the product's store); the LSTM's input projection W_ih x for the batch.
+ * Only the recurrent product W_hh h (its weights in blocks read as one stream) and the gates
+ * (cq__lstm_cell, vectorised) run chunk by chunk. One chunk at a time (a live stream) takes
+ * the same path with nb = 1, where the products are dot products along K.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -34,14 +40,18 @@
 #define FRAMES 4 /* STFT frames per chunk */
 #define HIDDEN 128
 #define GATES (4 * HIDDEN)
+#define MAX_CIN 129 /* the widest encoder input: 129 bins at 16 kHz */
+#define WHH_ROWS 64 /* W_hh in blocks of 64 rows, each transposed: [GATES / 64][HIDDEN][64] */
 
 typedef struct branch {
     int sr, chunk, ctx, nfft, hop, bins;
     const float *basis;       /* [2 bins][nfft] */
+    float *fold;              /* NULL, or [2][bins][bins]: the basis folded (see fold_basis) */
     const float *w[4], *b[4]; /* encoder conv weights [out][in * 3] and biases */
+    float *wk[4];             /* the same weights tap-major: [out][3][in] */
     int cin[4], cout[4], stride[4];
     const float *wih;  /* [512][128] */
-    float *whh_t;      /* [128][512]: W_hh transposed for cq__gemv_t */
+    float *whh_t;      /* W_hh in blocks of WHH_ROWS rows, each transposed for cq__gemv_t */
     float *bias;       /* [512]: b_ih + b_hh */
     const float *wdec; /* [128] */
     float bdec;
@@ -95,6 +105,34 @@ static const float *weight(const cq__onnx *o, const char *scope, const char *nam
     return t->f32;
 }
 
+/*
+ * A DFT basis is symmetric about the frame's middle: row b of the real half (cos) has
+ * basis[F - k] = basis[k], the imaginary half (sin) basis[F - k] = -basis[k], k = 1..F/2-1
+ * (the window, periodic Hann, is symmetric too). Then a frame x gives
+ *   re = w0 x0 + w[F/2] x[F/2] + sum over k = 1..F/2-1 of w[k] (x[k] + x[F-k]),
+ *   im = the same with x[k] - x[F-k],
+ * products over F/2 + 1 = bins folded samples instead of F: half the STFT's work. When the
+ * stored basis has that symmetry exactly (bit for bit; the official files do), b->fold holds
+ * the first bins columns of each half; otherwise b->fold stays NULL and the STFT takes the
+ * whole basis. Returns CQ_ERR_NOMEM or CQ_OK.
+ */
+static int fold_basis(branch *b)
+{
+    const int F = b->nfft, B = b->bins;
+    for (int r = 0; r < 2 * B; r++)
+        for (int k = 1; k < F / 2; k++) {
+            const float w = b->basis[r * F + k], m = b->basis[r * F + F - k];
+            if (r < B ? m != w : m != -w)
+                return CQ_OK;
+        }
+    if (!(b->fold = cq__malloc(sizeof(float) * 2 * (size_t)B * (size_t)B)))
+        return CQ_ERR_NOMEM;
+    for (int r = 0; r < 2 * B; r++)
+        memcpy(b->fold + (size_t)r * (size_t)B, b->basis + (size_t)r * (size_t)F,
+               sizeof(float) * (size_t)B);
+    return CQ_OK;
+}
+
 static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, const char *file,
                        cq_err *err)
 {
@@ -108,6 +146,8 @@ static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, co
     int64_t d[4] = {2 * b->bins, 1, b->nfft, 0};
     if (!(b->basis = weight(o, scope, "stft.forward_basis_buffer", d, file, err)))
         return CQ_ERR_FORMAT;
+    if (fold_basis(b) != CQ_OK)
+        return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
     const int cin[4] = {b->bins, 128, 64, 64}, cout[4] = {128, 64, 64, 128};
     const int stride[4] = {1, 2, 2, 1};
     for (int l = 0; l < 4; l++) {
@@ -119,6 +159,15 @@ static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, co
             !(b->b[l] = weight(o, scope, bn, db, file, err)))
             return CQ_ERR_FORMAT;
         b->cin[l] = cin[l], b->cout[l] = cout[l], b->stride[l] = stride[l];
+    }
+    /* tap-major, so the taps a frame uses are one run of each row (see silero_batch) */
+    for (int l = 0; l < 4; l++) {
+        if (!(b->wk[l] = cq__malloc(sizeof(float) * 3 * (size_t)cout[l] * (size_t)cin[l])))
+            return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", file);
+        for (int r = 0; r < cout[l]; r++)
+            for (int c = 0; c < cin[l]; c++)
+                for (int k = 0; k < 3; k++)
+                    b->wk[l][(r * 3 + k) * cin[l] + c] = b->w[l][(r * cin[l] + c) * 3 + k];
     }
     int64_t dg[3] = {GATES, HIDDEN, 0}, dgb[2] = {GATES, 0};
     int64_t dd[4] = {1, HIDDEN, 1, 0}, ddb[2] = {1, 0};
@@ -138,7 +187,8 @@ static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, co
     for (int g = 0; g < GATES; g++) {
         b->bias[g] = bih[g] + bhh[g];
         for (int k = 0; k < HIDDEN; k++)
-            b->whh_t[k * GATES + g] = whh[g * HIDDEN + k];
+            b->whh_t[(g / WHH_ROWS) * WHH_ROWS * HIDDEN + k * WHH_ROWS + g % WHH_ROWS] =
+                whh[g * HIDDEN + k];
     }
     return CQ_OK;
 }
@@ -197,6 +247,9 @@ void cq_vad_model_free(cq_vad_model *m)
     for (int i = 0; i < 2; i++) {
         cq__free(m->br[i].whh_t);
         cq__free(m->br[i].bias);
+        cq__free(m->br[i].fold);
+        for (int l = 0; l < 4; l++)
+            cq__free(m->br[i].wk[l]);
     }
     cq__onnx_free(&m->onnx);
     cq__free(m);
@@ -220,11 +273,12 @@ struct cq_vad {
     size_t chunk;
     float ctx[64]; /* the last ctx samples of the previous chunk */
     float h[HIDDEN], c[HIDDEN];
-    float *xp;       /* [BATCH][chunk + 2 ctx]: context ++ chunk ++ reflection */
-    float *cols;     /* im2col scratch */
-    float *act[2];   /* activations, ping-pong */
-    float *gx;       /* [GATES][BATCH] */
-    cq__vad_dsp dsp; /* fallback state */
+    float *xp;                      /* [BATCH][chunk + 2 ctx]: context ++ chunk ++ reflection */
+    float *cols;                    /* the STFT's frames as columns */
+    const float *rows[3 * MAX_CIN]; /* a convolution's input rows, one for each tap it uses */
+    float *act[2];                  /* activations, ping-pong */
+    float *gx;                      /* [GATES][BATCH] */
+    cq__vad_dsp dsp;                /* fallback state */
 };
 
 cq_vad *cq_vad_create(const cq_vad_model *m, int sample_rate_hz, int *err)
@@ -250,10 +304,8 @@ cq_vad *cq_vad_create(const cq_vad_model *m, int sample_rate_hz, int *err)
     v->b = &m->br[sample_rate_hz == 8000 ? 0 : 1];
     const branch *b = v->b;
     size_t n4 = (size_t)FRAMES * BATCH;
-    size_t cols = (size_t)b->nfft * n4;   /* STFT frames */
-    size_t c0 = (size_t)b->bins * 3 * n4; /* encoder 0 */
-    if (c0 > cols)
-        cols = c0;
+    /* STFT frames: nfft rows, or twice bins folded */
+    size_t cols = (size_t)(b->nfft > 2 * b->bins ? b->nfft : 2 * b->bins) * n4;
     v->xp = cq__malloc(sizeof(float) * BATCH * (v->chunk + 2 * (size_t)b->ctx));
     v->cols = cq__malloc(sizeof(float) * cols);
     /* both activation buffers hold the largest layer: the STFT's 2 x bins rows */
@@ -303,25 +355,6 @@ cq_vad_engine cq_vad_get_engine(const cq_vad *v)
     return v->engine;
 }
 
-/* im2col for conv1d kernel 3, padding 1: in [cin][nb * ti] (chunk-major columns) to
- * cols [cin * 3][nb * to]; frames never cross chunk boundaries. */
-static void im2col3(const float *in, int cin, int ti, int to, int stride, int nb, float *cols)
-{
-    const size_t nin = (size_t)nb * (size_t)ti, nout = (size_t)nb * (size_t)to;
-    for (int c = 0; c < cin; c++) {
-        for (int k = 0; k < 3; k++) {
-            float *dst = cols + ((size_t)c * 3 + (size_t)k) * nout;
-            const float *src = in + (size_t)c * nin;
-            for (int j = 0; j < nb; j++) {
-                for (int t = 0; t < to; t++) {
-                    int s = t * stride + k - 1;
-                    dst[j * to + t] = s >= 0 && s < ti ? src[j * ti + s] : 0.0f;
-                }
-            }
-        }
-    }
-}
-
 static float sigmoidf(float x)
 {
     return 1.0f / (1.0f + expf(-x));
@@ -343,40 +376,56 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
     }
     memcpy(v->ctx, x + (size_t)nb * (size_t)n - (size_t)C, sizeof(float) * (size_t)C);
 
-    /* STFT: frames as columns, basis as rows */
-    const size_t N4 = (size_t)nb * FRAMES;
-    for (int k = 0; k < b->nfft; k++)
-        for (int j = 0; j < nb; j++)
-            for (int t = 0; t < FRAMES; t++)
-                v->cols[(size_t)k * N4 + (size_t)j * FRAMES + (size_t)t] =
-                    v->xp[(size_t)j * (size_t)L + (size_t)t * (size_t)b->hop + (size_t)k];
+    /* STFT: frames as columns, frame-major (column t nb + j is frame t of chunk j), the basis
+     * as rows; folded (fold_basis) when the basis allows */
+    const size_t N4 = (size_t)nb * FRAMES, F = (size_t)b->nfft, B = (size_t)b->bins;
     float *spec = v->act[0];
-    cq__gemm((size_t)2 * (size_t)b->bins, N4, (size_t)b->nfft, b->basis, (size_t)b->nfft, v->cols,
-             N4, spec, N4, 0);
-    float *mag = v->act[1]; /* [bins][N4] */
-    for (size_t i = 0; i < (size_t)b->bins * N4; i++) {
-        float re = spec[i], im = spec[(size_t)b->bins * N4 + i];
-        mag[i] = sqrtf(re * re + im * im);
+    if (b->fold) {
+        float *u = v->cols, *d = v->cols + B * N4; /* x[k] + x[F-k], x[k] - x[F-k] */
+        for (size_t k = 0; k < B; k++)             /* row by row: the writes run along the rows */
+            for (size_t t = 0; t < FRAMES; t++) {
+                const float *f = v->xp + t * (size_t)b->hop;
+                float *ur = u + k * N4 + t * (size_t)nb, *dr = d + k * N4 + t * (size_t)nb;
+                for (size_t j = 0; j < (size_t)nb; j++, f += L) {
+                    const float a = f[k], m = k && k < F / 2 ? f[F - k] : 0.0f;
+                    ur[j] = a + m;
+                    dr[j] = a - m;
+                }
+            }
+        cq__gemm(B, N4, B, b->fold, B, u, N4, spec, N4, 0);
+        cq__gemm(B, N4, B, b->fold + B * B, B, d, N4, spec + B * N4, N4, 0);
+    } else {
+        for (size_t k = 0; k < F; k++)
+            for (size_t t = 0; t < FRAMES; t++)
+                for (size_t j = 0; j < (size_t)nb; j++)
+                    v->cols[k * N4 + t * (size_t)nb + j] =
+                        v->xp[j * (size_t)L + t * (size_t)b->hop + k];
+        cq__gemm(2 * B, N4, F, b->basis, F, v->cols, N4, spec, N4, 0);
     }
-    /* encoder */
+    float *mag = v->act[1]; /* [bins][FRAMES][nb] */
+    cq__magnitude((size_t)b->bins * N4, spec, spec + (size_t)b->bins * N4, mag);
+    /* encoder, activations [channels][frames][nb]: output frame t of a conv (kernel 3, padding
+     * 1) sums taps k = 0..2 over input frame t stride + k - 1. A tap outside the chunk's frames
+     * sees only the padding's zeros and is left out: the taps used are a run k0..k1, one run of
+     * each row of the tap-major weights, and their input rows are frames of the input. */
     float *in = mag, *out = v->act[0];
     int ti = FRAMES;
     for (int l = 0; l < 4; l++) {
-        int to = (ti + 2 - 3) / b->stride[l] + 1;
-        size_t nout = (size_t)nb * (size_t)to;
-        im2col3(in, b->cin[l], ti, to, b->stride[l], nb, v->cols);
-        cq__gemm((size_t)b->cout[l], nout, (size_t)b->cin[l] * 3, b->w[l], (size_t)b->cin[l] * 3,
-                 v->cols, nout, out, nout, 0);
-        for (int o = 0; o < b->cout[l]; o++) {
-            float *row = out + (size_t)o * nout, bias = b->b[l][o];
-            for (size_t i = 0; i < nout; i++) {
-                float y = row[i] + bias;
-                row[i] = y > 0 ? y : 0;
-            }
+        const int to = (ti - 1) / b->stride[l] + 1, cin = b->cin[l];
+        for (int t = 0; t < to; t++) {
+            const int s = t * b->stride[l]; /* input frame of the middle tap */
+            const int k0 = s >= 1 ? 0 : 1, k1 = s + 1 < ti ? 2 : 1;
+            for (int k = k0; k <= k1; k++)
+                for (int c = 0; c < cin; c++)
+                    v->rows[(k - k0) * cin + c] =
+                        in + ((size_t)c * (size_t)ti + (size_t)(s + k - 1)) * (size_t)nb;
+            cq__gemm_rows((size_t)b->cout[l], (size_t)nb, (size_t)(k1 - k0 + 1) * (size_t)cin,
+                          b->wk[l] + (size_t)k0 * (size_t)cin, 3 * (size_t)cin, v->rows,
+                          out + (size_t)t * (size_t)nb, (size_t)to * (size_t)nb, b->b[l], 1);
         }
-        float *t = in; /* the output feeds the next layer; the input buffer is free again */
+        float *tmp = in; /* the output feeds the next layer; the input buffer is free again */
         in = out;
-        out = t;
+        out = tmp;
         ti = to;
     }
     /* in: [128][nb], one frame per chunk. LSTM input projection for the whole batch. */
@@ -385,16 +434,9 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
         float g[GATES];
         for (int i = 0; i < GATES; i++)
             g[i] = v->gx[(size_t)i * (size_t)nb + (size_t)j] + b->bias[i];
-        cq__gemv_t(GATES, HIDDEN, b->whh_t, v->h, g);
-        float acc = b->bdec;
-        for (int i = 0; i < HIDDEN; i++) {
-            float ig = sigmoidf(g[i]), fg = sigmoidf(g[HIDDEN + i]);
-            float gg = tanhf(g[2 * HIDDEN + i]), og = sigmoidf(g[3 * HIDDEN + i]);
-            v->c[i] = fg * v->c[i] + ig * gg;
-            v->h[i] = og * tanhf(v->c[i]);
-            acc += b->wdec[i] * (v->h[i] > 0 ? v->h[i] : 0);
-        }
-        probs[j] = sigmoidf(acc);
+        for (int r = 0; r < GATES; r += WHH_ROWS)
+            cq__gemv_t(WHH_ROWS, HIDDEN, b->whh_t + (size_t)r * HIDDEN, v->h, g + r);
+        probs[j] = sigmoidf(b->bdec + cq__lstm_cell(HIDDEN, g, v->c, v->h, b->wdec));
     }
 }
 

@@ -228,6 +228,170 @@ static void test_gemm(void **state)
     }
 }
 
+/* The spectrum's magnitude against its scalar version: lengths around the 8-lane vectors,
+ * values from tiny to large; sqrt is correctly rounded, so only the fused multiply-add in
+ * re^2 + im^2 can differ: within 2 ulp. */
+static void test_magnitude(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels magnitude");
+    static const size_t sizes[] = {8320, 1, 7, 8, 9, 65, 260};
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        const size_t n = sizes[s];
+        float *re = malloc(n * sizeof(float)), *im = malloc(n * sizeof(float));
+        float *m1 = malloc((n + 1) * sizeof(float)), *m2 = malloc((n + 1) * sizeof(float));
+        for (size_t i = 0; i < n; i++) {
+            const double scale = i % 3 == 0 ? 1e-6 : i % 3 == 1 ? 1 : 1e4;
+            re[i] = (float)(scale * tu_gauss(&rng));
+            im[i] = i % 11 == 0 ? 0.0f : (float)(scale * tu_gauss(&rng));
+        }
+        m1[n] = m2[n] = -1.0f;
+        cq__magnitude(n, re, im, m1);
+        cq__magnitude_ref(n, re, im, m2);
+        for (size_t i = 0; i < n; i++)
+            assert_true(fabsf(m1[i] - m2[i]) <= 2.4e-7f * m2[i]);
+        assert_true(m1[n] == -1.0f);
+        free(re);
+        free(im);
+        free(m1);
+        free(m2);
+    }
+}
+
+/* The product on rows given by pointers (a convolution without im2col) against its scalar
+ * version: panels of 16 and 8 columns, columns left over, the narrow case under 8 columns,
+ * rows left over from tiles of 6; with and without bias and ReLU; rows of B taken from shifted
+ * and repeated places of one buffer, as the convolutions take them. */
+static void test_gemm_rows(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels gemm_rows");
+    static const size_t shapes[][3] = {{128, 32, 195}, {64, 32, 256}, {128, 25, 128}, {64, 1, 384},
+                                       {64, 2, 192},   {7, 3, 600},   {5, 7, 13},     {33, 29, 17},
+                                       {1, 1, 1},      {9, 23, 70},   {130, 16, 64},  {2, 8, 5}};
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        const size_t lda = K + 3, ldc = N + 2, nbuf = 4 * N + 64;
+        float *A = malloc(M * lda * sizeof(float)), *buf = malloc(nbuf * sizeof(float));
+        float *bias = malloc(M * sizeof(float));
+        float *C1 = malloc(M * ldc * sizeof(float)), *C2 = malloc(M * ldc * sizeof(float));
+        const float **rows = malloc(K * sizeof(*rows));
+        for (size_t i = 0; i < M * lda; i++)
+            A[i] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i < nbuf; i++)
+            buf[i] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i < M; i++)
+            bias[i] = (float)tu_gauss(&rng);
+        for (size_t k = 0; k < K; k++)
+            rows[k] = buf + (size_t)(tu_uniform(&rng) * (double)(nbuf - N));
+        for (int v = 0; v < 4; v++) {
+            const float *b = v & 1 ? bias : NULL;
+            const int relu = v >> 1;
+            for (size_t i = 0; i < M * ldc; i++)
+                C1[i] = C2[i] = (float)i;
+            cq__gemm_rows(M, N, K, A, lda, rows, C1, ldc, b, relu);
+            cq__gemm_rows_ref(M, N, K, A, lda, rows, C2, ldc, b, relu);
+            for (size_t i = 0; i < M; i++)
+                for (size_t j = 0; j < ldc; j++) {
+                    const float x = C1[i * ldc + j], y = C2[i * ldc + j];
+                    assert_true(fabsf(x - y) <= 1e-5f * sqrtf((float)K) * (1 + fabsf(y)));
+                    if (j >= N)
+                        assert_true(x == (float)(i * ldc + j));
+                    else if (relu)
+                        assert_true(x >= 0);
+                }
+        }
+        free(A);
+        free(buf);
+        free(bias);
+        free(C1);
+        free(C2);
+        free(rows);
+    }
+}
+
+/* The recurrent product y += At^T x against its scalar version: blocks of 64 and 8 rows and
+ * the rows left over, K from 1 up; the same order of summation, so within rounding of FMA. */
+static void test_gemv_t(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels gemv_t");
+    static const size_t shapes[][2] = {{512, 128}, {513, 128}, {200, 3}, {64, 1},
+                                       {71, 17},   {7, 9},     {1, 300}, {129, 65}};
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const size_t M = shapes[s][0], K = shapes[s][1];
+        float *At = malloc(M * K * sizeof(float)), *x = malloc(K * sizeof(float));
+        float *y1 = malloc((M + 1) * sizeof(float)), *y2 = malloc((M + 1) * sizeof(float));
+        for (size_t i = 0; i < M * K; i++)
+            At[i] = (float)tu_gauss(&rng);
+        for (size_t k = 0; k < K; k++)
+            x[k] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i <= M; i++)
+            y1[i] = y2[i] = (float)tu_gauss(&rng);
+        const float guard = y1[M];
+        cq__gemv_t(M, K, At, x, y1);
+        cq__gemv_t_ref(M, K, At, x, y2);
+        for (size_t i = 0; i < M; i++)
+            assert_true(fabsf(y1[i] - y2[i]) <= 1e-5f * sqrtf((float)K) * (1 + fabsf(y2[i])));
+        assert_true(y1[M] == guard); /* nothing beyond the M rows is touched */
+        free(At);
+        free(x);
+        free(y1);
+        free(y2);
+    }
+}
+
+/*
+ * The LSTM cell's gates against the scalar version (libm's expf and tanhf): unit counts in
+ * vectors of 8 and a remainder, pre-activations from small to saturating (|g| up to 100), ten
+ * steps carrying c and h. The vector e^x is within a few ulp of libm's: h and c within 2e-6,
+ * the output layer's sum within 1e-5 (relative to the sum of |w|).
+ */
+static void test_lstm_cell(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels lstm_cell");
+    static const size_t sizes[] = {128, 1, 7, 8, 13, 64, 131, 200};
+    float worst_h = 0, worst_c = 0;
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        const size_t n = sizes[s];
+        float *g = malloc(4 * n * sizeof(float)), *w = malloc(n * sizeof(float));
+        float *c1 = calloc(n, sizeof(float)), *h1 = calloc(n, sizeof(float));
+        float *c2 = calloc(n, sizeof(float)), *h2 = calloc(n, sizeof(float));
+        float wsum = 0;
+        for (size_t i = 0; i < n; i++) {
+            w[i] = (float)tu_gauss(&rng);
+            wsum += fabsf(w[i]);
+        }
+        for (int step = 0; step < 10; step++) {
+            const double scale = step < 3 ? 1 : step < 6 ? 4 : step < 9 ? 12 : 100;
+            for (size_t i = 0; i < 4 * n; i++)
+                g[i] = (float)(scale * tu_gauss(&rng));
+            const float o1 = cq__lstm_cell(n, g, c1, h1, step % 2 ? NULL : w);
+            const float o2 = cq__lstm_cell_ref(n, g, c2, h2, step % 2 ? NULL : w);
+            for (size_t i = 0; i < n; i++) {
+                assert_true(fabsf(c1[i] - c2[i]) <= 2e-6f * (1 + fabsf(c2[i])));
+                assert_true(fabsf(h1[i] - h2[i]) <= 2e-6f);
+                worst_c = fmaxf(worst_c, fabsf(c1[i] - c2[i]) / (1 + fabsf(c2[i])));
+                worst_h = fmaxf(worst_h, fabsf(h1[i] - h2[i]));
+                /* both carry the reference's state on, so errors do not build up */
+                c1[i] = c2[i], h1[i] = h2[i];
+            }
+            if (step % 2)
+                assert_true(o1 == 0 && o2 == 0);
+            else
+                assert_true(fabsf(o1 - o2) <= 1e-5f * (1 + wsum));
+        }
+        free(g);
+        free(w);
+        free(c1);
+        free(h1);
+        free(c2);
+        free(h2);
+    }
+    print_message("lstm cell: worst h difference %.3g, c %.3g (relative)\n", worst_h, worst_c);
+}
+
 /* Power of a Goertzel state in the receivers' normalisation: a sine of power P under a window
  * of sum ws reads P. */
 static double goertzel_power(double s1, double s2, double c, double ws)
@@ -302,10 +466,10 @@ static void test_goertzel_tone(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random),
-        cmocka_unit_test(test_gemm),
-        cmocka_unit_test(test_goertzel_tone),
-        cmocka_unit_test(test_real_recording),
+        cmocka_unit_test(test_random),        cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_gemm_rows),     cmocka_unit_test(test_gemv_t),
+        cmocka_unit_test(test_magnitude),     cmocka_unit_test(test_lstm_cell),
+        cmocka_unit_test(test_goertzel_tone), cmocka_unit_test(test_real_recording),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * test_vad.c - Silero VAD in C against the official TorchScript models (v5.1.2 at 8 kHz, v6.2
  * and v5.1.2 at 16 kHz: tests/golden/silero_*.txt, made by scripts/make-vad-reference; v6.2 at
  * 8 kHz is covered by test_golden), batching and reset, broken model files made from a copy
- * at run time, and the DSP fallback.
+ * at run time, the STFT on a basis it cannot fold, and the DSP fallback.
  */
 #include "testutil.h"
 
@@ -225,6 +225,50 @@ static void test_broken_models(void **state)
     free(good);
 }
 
+/*
+ * The STFT without folding: the official basis is symmetric about the frame's middle, bit for
+ * bit, so it runs folded (half the products; silero.c, fold_basis). A copy of the model with
+ * one weight of the 8 kHz basis moved by one unit in the last place breaks that symmetry and
+ * runs on the whole basis: its probabilities must match the official model's within 1e-5.
+ */
+static void test_unfolded_basis(void **state)
+{
+    (void)state;
+    char *p = model_path("v6.2");
+    size_t n = 0;
+    unsigned char *bytes = tu_read_file(p, &n);
+    assert_non_null(bytes);
+    free(p);
+    /* the tensor's name (field 8), then its raw data (field 9) of 130 x 128 floats */
+    const unsigned char key[] = "\x42\x19stft.forward_basis_buffer\x4a\x80\x88\x04";
+    unsigned char *at = find(bytes, n, key, sizeof(key) - 1);
+    assert_non_null(at);
+    unsigned char *w = at + sizeof(key) - 1 + 127 * 4; /* row 0 (cos, bin 0), sample 127 */
+    w[0] ^= 1;                                         /* its lowest mantissa bit */
+    cq_err err;
+    cq_vad_model *odd = cq_vad_model_load_memory(bytes, n, "unfolded", &err);
+    assert_non_null(odd);
+    cq_vad_model *m = load("v6.2");
+    size_t len = 0;
+    int rate = 0;
+    float *x = corpus_leg("calls/call01_normal.wav", 1, &len, &rate);
+    const size_t nc = 400;
+    float *a = malloc(nc * sizeof(float)), *b = malloc(nc * sizeof(float));
+    cq_vad *va = cq_vad_create(m, 8000, NULL), *vb = cq_vad_create(odd, 8000, NULL);
+    assert_int_equal(cq_vad_process(va, x, nc, a), CQ_OK);
+    assert_int_equal(cq_vad_process(vb, x, nc, b), CQ_OK);
+    double worst = 0;
+    for (size_t i = 0; i < nc; i++)
+        worst = fmax(worst, fabs((double)a[i] - b[i]));
+    print_message("folded vs whole basis: worst difference %.3g\n", worst);
+    assert_true(worst < 1e-5);
+    cq_vad_destroy(va);
+    cq_vad_destroy(vb);
+    cq_vad_model_free(m);
+    cq_vad_model_free(odd);
+    free(a), free(b), free(x), free(bytes);
+}
+
 static void test_dsp_fallback(void **state)
 {
     (void)state;
@@ -271,6 +315,6 @@ static const struct CMUnitTest k_logic[] = {
 static const struct CMUnitTest k_corpus[] = {
     cmocka_unit_test(test_v5_8k),          cmocka_unit_test(test_16k),
     cmocka_unit_test(test_model_identity), cmocka_unit_test(test_batching_and_reset),
-    cmocka_unit_test(test_broken_models),
+    cmocka_unit_test(test_broken_models),  cmocka_unit_test(test_unfolded_basis),
 };
 TU_MAIN(k_logic, k_corpus)
