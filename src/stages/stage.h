@@ -48,10 +48,12 @@ struct cq_engine {
     char *model_dir;    /* copies of the strings p points to */
     char *vad_model_name;
     char *tmp_dir;
-    cq_vad_model *vad;     /* NULL: the VAD runs its DSP fallback */
-    char *vad_status;      /* why, when vad is NULL and the VAD is selected */
-    cq_nisqa_model *nisqa; /* NULL: no NISQA scores */
-    char *nisqa_status;    /* why, when nisqa is NULL and NISQA is selected */
+    cq_vad_model *vad;       /* NULL: the VAD runs its DSP fallback */
+    char *vad_status;        /* why, when vad is NULL and the VAD is selected */
+    cq_nisqa_model *nisqa;   /* NULL: no NISQA scores */
+    char *nisqa_status;      /* why, when nisqa is NULL and NISQA is selected */
+    cq_dnsmos_model *dnsmos; /* NULL: no DNSMOS scores */
+    char *dnsmos_status;     /* why, when dnsmos is NULL and DNSMOS is selected */
 };
 
 /* The audio a stage reads. */
