@@ -20,9 +20,10 @@
  * of 64 frames (each with the 4 frames of context either side it needs) into a buffer of frames
  * shared by the windows that cover them; a window takes its 900 frames from there except the 4 at
  * each edge, which it recomputes from its own first and last 8 frames with the zero rows at its
- * edges, layer by layer. Chunks run in parallel, then the windows that fit in the buffer, each on
- * one thread (pooling, the three small convolutions, the dense layers, and the P.808 network with
- * its mel front end).
+ * edges, layer by layer. Chunks run in parallel, then the windows that fit in the buffer, as two
+ * items each (the P.835 network's rest: pooling, the three small convolutions, the dense layers;
+ * and the P.808 network with its mel front end), each item on one thread. Every number is
+ * computed by one thread in a fixed order, so the scores do not depend on the thread count.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -796,15 +797,21 @@ static float p808_score(const job *j, const scratch *s, size_t s0)
     return y;
 }
 
-/* Windows [w_lo + begin, w_lo + end): the rest of the P.835 network and the P.808 network. */
+/* Items [begin, end) of the windows from w_lo: item 2 k is the rest of the P.835 network of
+ * window w_lo + k, item 2 k + 1 its P.808 network (two items a window, so that a lone window
+ * keeps two threads busy). */
 static void window_range(void *ctx, size_t begin, size_t end, int worker)
 {
     job *j = ctx;
     const scratch *s = &j->sc[worker];
     const cq_dnsmos_model *m = j->m;
-    float *edges = s->frames; /* 8 rows of TROW, before the features overwrite it */
-    for (size_t wi = j->w_lo + begin; wi < j->w_lo + end; wi++) {
-        size_t f = j->f0[wi];
+    float *edges = s->frames; /* 8 rows of TROW */
+    for (size_t item = begin; item < end; item++) {
+        size_t wi = j->w_lo + item / 2, f = j->f0[wi];
+        if (item % 2) {
+            j->w[wi].p808 = p808_score(j, s, f * HOP);
+            continue;
+        }
         trunk_edge(j, s, f, -1, edges);
         trunk_edge(j, s, f, +1, edges + 4 * TROW);
         /* pool the window's 900 x 161 frames (edges recomputed) into 450 x 80, padded */
@@ -850,7 +857,6 @@ static void window_range(void *ctx, size_t begin, size_t end, int worker)
         w->sig = cq_dnsmos_map_sig(y[0]);
         w->bak = cq_dnsmos_map_bak(y[1]);
         w->ovrl = cq_dnsmos_map_ovrl(y[2]);
-        w->p808 = p808_score(j, s, f * HOP);
     }
 }
 
@@ -914,7 +920,7 @@ int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x, size_t n, cq_dnsmo
             have_hi = need;
         }
         j.w_lo = i;
-        cq__parallel(threads, e - i, window_range, &j);
+        cq__parallel(threads, 2 * (e - i), window_range, &j);
         i = e;
     }
     double acc[7] = {0};
