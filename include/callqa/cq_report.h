@@ -209,6 +209,14 @@ typedef struct cq_report {
     double analysis_time_sec;         /* wall time of cq_engine_analyze() */
 } cq_report;
 
+/* The legs' MOS as the report's mos{} gives it, both legs from one model: NISQA's MOS when a
+ * leg has NISQA scores, else DNSMOS's P.835 OVRL. mos[0] inbound (the mix for mono files),
+ * mos[1] outbound; NAN for a leg without a MOS of that model. Returns the model's name
+ * (CQ_MOS_NAME_NISQA or CQ_MOS_NAME_DNSMOS, static) or NULL when no leg has a MOS. */
+#define CQ_MOS_NAME_NISQA "NISQA v2"
+#define CQ_MOS_NAME_DNSMOS "DNSMOS P.835 OVRL"
+CQ_API const char *cq_report_mos(const cq_report *r, double mos[2]) CQ_NONNULL(1, 2);
+
 /* Free a report and everything it owns. NULL is a no-op. */
 CQ_API void cq_report_destroy(cq_report *r);
 

@@ -11,6 +11,7 @@
  * do not count; a leg without speech, or without the VAD, gets the plain mean and says so);
  * `reference` reproduces the published script (windows every second, plain mean).
  */
+#include <math.h>
 #include <string.h>
 
 #include "stage.h"
@@ -289,45 +290,37 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
                         l->dnsmos_note ? json_string(l->dnsmos_note) : json_null());
 }
 
-/* The leg's MOS and the model that gave it: NISQA's when it has one, else DNSMOS's OVRL. */
-static json_t *leg_mos(const cq_leg_report *l, const char **model)
+const char *cq_report_mos(const cq_report *r, double mos[2])
 {
-    if (!l)
-        return json_null();
-    if (l->has_nisqa) {
-        *model = "NISQA v2";
-        return cq__jnum(l->nisqa.mos, 4);
+    const cq_leg_report *L[2] = {r->inbound, r->outbound};
+    bool nisqa = false, dnsmos = false;
+    for (int l = 0; l < 2; l++)
+        if (L[l])
+            nisqa = nisqa || L[l]->has_nisqa, dnsmos = dnsmos || L[l]->has_dnsmos;
+    for (int l = 0; l < 2; l++) {
+        mos[l] = NAN;
+        if (L[l] && nisqa && L[l]->has_nisqa)
+            mos[l] = L[l]->nisqa.mos;
+        else if (L[l] && !nisqa && L[l]->has_dnsmos)
+            mos[l] = L[l]->dnsmos.ovrl;
     }
-    if (l->has_dnsmos) {
-        *model = "DNSMOS P.835 OVRL";
-        return cq__jnum(l->dnsmos.ovrl, 4);
-    }
-    return json_null();
+    return nisqa ? CQ_MOS_NAME_NISQA : dnsmos ? CQ_MOS_NAME_DNSMOS : NULL;
 }
 
-/* mos{model, in, out}: the call's MOS per leg, both legs from one model (never a mix: when one
- * leg has NISQA and the other only DNSMOS, the DNSMOS leg's MOS is null). */
+/* mos{model, in, out}: the call's MOS per leg, both legs from one model (cq_report_mos: never a
+ * mix; when one leg has NISQA and the other only DNSMOS, the DNSMOS leg's MOS is null). */
 static void json_call(const cq_report *r, json_t *o)
 {
-    const char *mi = NULL, *mo = NULL;
-    json_t *in = leg_mos(r->inbound, &mi), *out = leg_mos(r->outbound, &mo);
-    if (mi && mo && strcmp(mi, mo)) { /* keep NISQA's */
-        if (!strcmp(mi, "NISQA v2")) {
-            json_decref(out), out = json_null(), mo = NULL;
-        } else {
-            json_decref(in), in = json_null(), mi = NULL;
-        }
-    }
-    const char *model = mi ? mi : mo;
+    double mos[2];
+    const char *model = cq_report_mos(r, mos);
     if (!model) {
-        json_decref(in), json_decref(out);
         json_object_set_new(o, "mos", json_null());
         return;
     }
     json_t *m = json_object();
     json_object_set_new(m, "model", json_string(model));
-    json_object_set_new(m, "in", in);
-    json_object_set_new(m, "out", out);
+    json_object_set_new(m, "in", cq__jnum(mos[0], 4));
+    json_object_set_new(m, "out", cq__jnum(mos[1], 4));
     json_object_set_new(o, "mos", m);
 }
 
