@@ -133,7 +133,10 @@ static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
     }
     if (cq__grow((void **)&d->x, &d->cap, d->n + len, sizeof(float)) != CQ_OK)
         return CQ_ERR_NOMEM;
-    memcpy(d->x + d->n, x, len * sizeof(float));
+    /* clipped to full scale, as a 16 kHz file would hold it (the resampler overshoots on
+     * clipped audio; SoX, which made the reference's 16 kHz legs, clips its output too) */
+    for (size_t i = 0; i < len; i++)
+        d->x[d->n + i] = x[i] > 1.0f ? 1.0f : x[i] < -1.0f ? -1.0f : x[i];
     d->n += len;
     return CQ_OK;
 }
