@@ -705,8 +705,8 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
     call_run cr = {.e = e, .r = r};
     for (size_t i = 0; i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (selected(e, s) && s->stream != CQ__STREAM_NONE)
-            cr.streams |= 1u << s->stream;
+        if (selected(e, s) && s->stream != CQ__STREAM_NONE && (!s->idle || !s->idle(e)))
+            cr.streams |= 1u << s->stream; /* an idle stage's stream is not made for it */
     }
     int rc = src->note ? cq__warn(r, "sources_chosen", NULL, 0, "%s", src->note) : CQ_OK;
     if (rc == CQ_OK && one) {

@@ -81,6 +81,11 @@ static void unload(cq_engine *e)
     e->dnsmos_status = NULL;
 }
 
+static bool idle(const cq_engine *e)
+{
+    return e->dnsmos == NULL; /* not wanted or not installed: no 16 kHz stream for it */
+}
+
 static int prepare(const cq_engine *e, cq_report *r)
 {
     r->dnsmos_loaded = e->dnsmos != NULL;
@@ -386,6 +391,7 @@ const cq__stage cq__stage_dnsmos = {
     .stream = CQ__STREAM_16K,
     .load = load,
     .unload = unload,
+    .idle = idle,
     .prepare = prepare,
     .create = create,
     .push = push,

@@ -96,6 +96,9 @@ typedef struct cq__stage {
      * stage then states why in the report); unload frees what load kept */
     int (*load)(cq_engine *e);
     void (*unload)(cq_engine *e);
+    /* true when the selected stage will read no audio with this engine (optional; e.g. its
+     * model is missing): the engine then makes no stream for it (no resampling) */
+    bool (*idle)(const cq_engine *e);
     /* before any audio of a call (optional): fill what the report states about this stage */
     int (*prepare)(const cq_engine *e, cq_report *r);
     /* the state (optional for stages without a stream): CQ_OK with *st set */
