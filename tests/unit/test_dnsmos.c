@@ -17,8 +17,9 @@
  *    environment scores every leg (docs/dnsmos.md quotes that run).
  *  - windowed mode on a corpus call through the engine: windows' parts tile the leg, the weights
  *    are the VAD speech in them, the clip is their weighted mean, the call's mos{} names
- *    DNSMOS; 1 and 3 threads give the same scores; mos_model auto picks NISQA when it is
- *    installed, DNSMOS when not.
+ *    DNSMOS (cq_report_mos, which the worker stores); 1 and 3 threads give the same scores;
+ *    mos_model auto picks NISQA when it is installed, DNSMOS when not; with both, the call's MOS
+ *    is NISQA's.
  *  - broken model files made from copies at run time (truncated, a weight renamed, missing).
  */
 #include "testutil.h"
@@ -376,6 +377,10 @@ static void test_windowed_engine(void **state)
     print_message("windowed: %zu windows, speech-weighted OVRL %.3f SIG %.3f BAK %.3f P.808 "
                   "%.3f\n",
                   d->n_windows, d->ovrl, d->sig, d->bak, d->p808_mos);
+    /* the worker stores these (analyses.mos_in, mos_out, mos_model) */
+    double lm[2];
+    assert_string_equal(cq_report_mos(r, lm), CQ_MOS_NAME_DNSMOS);
+    assert_true(lm[1] == d->ovrl && lm[0] == r->inbound->dnsmos.ovrl);
     char *js = cq_report_to_json(r);
     json_t *o = json_loads(js, 0, NULL);
     json_t *mos = json_object_get(o, "mos");
@@ -387,6 +392,24 @@ static void test_windowed_engine(void **state)
     assert_true(json_is_null(json_object_get(o, "nisqa")));
     json_decref(o);
     cq_report_free_string(js);
+    cq_report_destroy(r);
+    free(md);
+}
+
+/* mos_model both: both models score the legs, the call's MOS is NISQA's, never a mix */
+static void test_both(void **state)
+{
+    (void)state;
+    char *md = model_dir();
+    cq_engine_params ep = cq_engine_default_params();
+    ep.model_dir = md;
+    ep.analyzers = CQ_AN_NISQA | CQ_AN_DNSMOS | CQ_AN_VAD;
+    ep.mos_model = CQ_MOS_BOTH;
+    cq_report *r = analyze("calls/call11_sit_intercept.wav", &ep, NULL);
+    assert_true(r->inbound->has_nisqa && r->inbound->has_dnsmos);
+    double m[2];
+    assert_string_equal(cq_report_mos(r, m), CQ_MOS_NAME_NISQA);
+    assert_true(m[0] == r->inbound->nisqa.mos && m[1] == r->outbound->nisqa.mos);
     cq_report_destroy(r);
     free(md);
 }
@@ -534,8 +557,8 @@ static const struct CMUnitTest k_logic[] = {
     cmocka_unit_test(test_plan),
 };
 static const struct CMUnitTest k_corpus[] = {
-    cmocka_unit_test(test_broken_models),    cmocka_unit_test(test_mos_model),
-    cmocka_unit_test(test_threads),          cmocka_unit_test(test_windowed_engine),
-    cmocka_unit_test(test_reference_golden),
+    cmocka_unit_test(test_broken_models),   cmocka_unit_test(test_mos_model),
+    cmocka_unit_test(test_threads),         cmocka_unit_test(test_both),
+    cmocka_unit_test(test_windowed_engine), cmocka_unit_test(test_reference_golden),
 };
 TU_MAIN(k_logic, k_corpus)
