@@ -216,14 +216,10 @@ conv_rows_avx2(const cq__dn_conv *c, const float *in, int r0, int r1, int W, flo
     }
 }
 
+/* The CPU's features, as libgcc's constructor read them (no state of ours: no race). */
 static int have_avx2(void)
 {
-    static int v = -1;
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return v;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
 
