@@ -104,7 +104,8 @@ CQ_API CQ_NODISCARD int cq_dnsmos_plan(uint64_t n_samples, cq_dnsmos_mode mode,
 /*
  * Score a clip of n samples at 16 kHz (full scale 1.0) with up to `threads` threads (1..64).
  * CQ_OK with *out filled (free with cq_dnsmos_result_free), CQ_ERR_EMPTY for an empty clip,
- * CQ_ERR_NOMEM. `out` is left empty on failure.
+ * CQ_ERR_NOMEM. `out` is left empty on failure. What *out held before is overwritten, not
+ * freed (free a result before reusing it).
  */
 CQ_API CQ_NODISCARD int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x, size_t n,
                                         cq_dnsmos_mode mode, int threads, cq_dnsmos_result *out)

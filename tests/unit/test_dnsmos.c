@@ -445,7 +445,9 @@ static void test_threads(void **state)
         assert_true(a.windows[i].p808 == b.windows[i].p808);
     }
     print_message("1 and 3 threads: OVRL %.6f %.6f\n", a.ovrl, b.ovrl);
+    cq_dnsmos_result_free(&a);
     assert_int_equal(cq_dnsmos_score(m, x, 0, CQ_DNSMOS_REFERENCE, 1, &a), CQ_ERR_EMPTY);
+    assert_null(a.windows); /* left empty on failure */
     cq_dnsmos_result_free(&b);
     cq_dnsmos_model_free(m);
     free(x), free(md), free(dir), free(wav);
