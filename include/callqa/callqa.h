@@ -22,6 +22,7 @@
 #include "cq_vad.h"
 #include "cq_speech.h"
 #include "cq_nisqa.h"
+#include "cq_dnsmos.h"
 #include "cq_quality.h"
 #include "cq_tones.h"
 #include "cq_classify.h"

@@ -47,6 +47,12 @@ typedef struct cq_engine_params {
     double nisqa_max_file_sec;       /* file mode refuses longer legs; default 1200 (20 min) */
     int nisqa_threads;               /* threads NISQA's network may use per leg; default 1 (give
                                         more only when calls do not already fill the cores) */
+    cq_mos_model mos_model;          /* which model gives the MOS; default CQ_MOS_AUTO (NISQA
+                                        when it runs, else DNSMOS) */
+    cq_dnsmos_mode dnsmos_mode;      /* default CQ_DNSMOS_WINDOWED */
+    double dnsmos_max_file_sec;      /* DNSMOS holds the leg at 16 kHz (64 kB/s): longer legs
+                                        get no scores; default 7200 (2 h) */
+    int dnsmos_threads;              /* threads DNSMOS may use per leg; default 1 */
     size_t speech_audio_mem_bytes;   /* speech_audio: bytes of a leg kept in memory, the rest in a
                                         temporary file; default 32 MiB */
     const char *tmp_dir;             /* where that file goes; NULL: $TMPDIR, else /tmp */
@@ -86,6 +92,10 @@ CQ_API const char *cq_engine_vad_status(const cq_engine *e) CQ_NONNULL(1);
 /* Why NISQA does not run (model not installed, rejected), or NULL when it is loaded (or not
  * selected). Valid until destroy. */
 CQ_API const char *cq_engine_nisqa_status(const cq_engine *e) CQ_NONNULL(1);
+
+/* Why DNSMOS does not run (not installed, rejected, mos_model chose NISQA), or NULL when it is
+ * loaded (or not selected). Valid until destroy. */
+CQ_API const char *cq_engine_dnsmos_status(const cq_engine *e) CQ_NONNULL(1);
 
 /* Default model directory into buf: $CALLQA_MODEL_DIR, else
  * ${XDG_DATA_HOME:-$HOME/.local/share}/callqa/models. Returns CQ_OK, CQ_ERR_NOT_FOUND (no

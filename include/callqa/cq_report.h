@@ -23,6 +23,7 @@
 #include "cq_speech.h"
 #include "cq_vad.h"
 #include "cq_nisqa.h"
+#include "cq_dnsmos.h"
 #include "cq_quality.h"
 #include "cq_classify.h"
 #include "cq_conversation.h"
@@ -50,15 +51,17 @@ typedef enum cq_analyzer {
                                     the report (cq_speech_audio.h; runs the VAD too) */
     CQ_AN_ENVELOPE = 1u << 8,     /* on request only: each leg's RMS level every envelope_ms
                                      (cq_engine_params.envelope_ms; cq_leg_envelope) */
-    CQ_AN_DIARIZE = 1u << 9       /* who spoke when on a mono mix (cq_diarize.h; runs the VAD
+    CQ_AN_DIARIZE = 1u << 9,      /* who spoke when on a mono mix (cq_diarize.h; runs the VAD
                                      too); on two legs, only each leg's voice print when
                                      cq_engine_params.voiceprints asks for it */
+    CQ_AN_DNSMOS = 1u << 10       /* speech quality: DNSMOS P.835 and P.808 (needs the model;
+                                     cq_engine_params.mos_model says when it runs) */
 } cq_analyzer;
 
 /* The analyzers selected by default (cq_analyzers_default() says the same at run time). */
 #define CQ_AN_ALL                                                                                  \
     (CQ_AN_LEVELS | CQ_AN_SILENCE | CQ_AN_VAD | CQ_AN_NISQA | CQ_AN_QUALITY | CQ_AN_EVENTS |       \
-     CQ_AN_CONVERSATION | CQ_AN_DIARIZE)
+     CQ_AN_CONVERSATION | CQ_AN_DIARIZE | CQ_AN_DNSMOS)
 
 /* Results of analyzers that keep them in a slot of their own rather than a field below
  * (indexed by the analyzer's position, see cq_analyzer_at). */
@@ -69,6 +72,14 @@ typedef enum cq_nisqa_mode {
     CQ_NISQA_WINDOWED = 0, /* fixed windows along the leg, speech-weighted (constant memory) */
     CQ_NISQA_FILE = 1      /* the whole leg at once, as the reference pipeline */
 } cq_nisqa_mode;
+
+/* Which speech-quality model gives the legs' MOS (cq_engine_params.mos_model). */
+typedef enum cq_mos_model {
+    CQ_MOS_AUTO = 0,   /* NISQA when it runs (selected and installed), else DNSMOS */
+    CQ_MOS_DNSMOS = 1, /* DNSMOS only */
+    CQ_MOS_NISQA = 2,  /* NISQA only */
+    CQ_MOS_BOTH = 3    /* both; the MOS is NISQA's (DNSMOS when NISQA has none) */
+} cq_mos_model;
 
 /* Who a leg is: decided once, by the layout and the channel map, and used by every part of
  * callqa (transcripts, scores, the dashboard) with these words. */
@@ -117,9 +128,15 @@ typedef struct cq_leg_report {
     cq_nisqa_scores nisqa; /* file mode: of the leg; windowed: the speech-weighted mean */
     cq_nisqa_window *nisqa_windows; /* windowed mode: every window scored */
     size_t n_nisqa_windows;
-    bool nisqa_uniform; /* windowed: no speech found (or no VAD): plain mean of windows */
-    char *nisqa_note;   /* why this leg has no scores (e.g. too short), or NULL */
-    bool has_quality;   /* the quality indicators ran */
+    bool nisqa_uniform;        /* windowed: no speech found (or no VAD): plain mean of windows */
+    char *nisqa_note;          /* why this leg has no scores (e.g. too short), or NULL */
+    bool has_dnsmos;           /* DNSMOS scores exist for this leg */
+    cq_dnsmos_result dnsmos;   /* reference mode: the script's means; windowed: the clip scores
+                                  are the windows' mean weighted by their parts' speech */
+    double *dnsmos_weight_sec; /* windowed: each window's weight (speech s in its part) */
+    bool dnsmos_uniform;       /* windowed: no speech found (or no VAD): plain mean */
+    char *dnsmos_note;         /* why this leg has no DNSMOS scores, or NULL */
+    bool has_quality;          /* the quality indicators ran */
     cq_quality_result quality;
     bool has_clipping_pct;  /* quality ran with levels */
     double clipping_pct;    /* clipped samples / samples x 100 */
@@ -164,6 +181,11 @@ typedef struct cq_report {
     char *nisqa_status; /* why NISQA did not run (owned), or NULL */
     cq_nisqa_mode nisqa_mode;
     double nisqa_window_sec;
+    bool dnsmos_loaded;        /* the DNSMOS model was available and selected by mos_model */
+    char dnsmos_sha256[2][65]; /* sig_bak_ovr.onnx, model_v8.onnx */
+    char *dnsmos_status;       /* why DNSMOS did not run (owned), or NULL */
+    cq_dnsmos_mode dnsmos_mode;
+    cq_mos_model mos_model;  /* the setting */
     double silence_noise_db; /* silencedetect parameters used */
     double silence_min_duration_sec;
     bool dtmf_speech; /* the DTMF receivers the events analyzer ran (cq_tones_params) */
@@ -186,6 +208,14 @@ typedef struct cq_report {
     void *stage_data[CQ_STAGE_SLOTS]; /* call-level results of analyzers with a slot */
     double analysis_time_sec;         /* wall time of cq_engine_analyze() */
 } cq_report;
+
+/* The legs' MOS as the report's mos{} gives it, both legs from one model: NISQA's MOS when a
+ * leg has NISQA scores, else DNSMOS's P.835 OVRL. mos[0] inbound (the mix for mono files),
+ * mos[1] outbound; NAN for a leg without a MOS of that model. Returns the model's name
+ * (CQ_MOS_NAME_NISQA or CQ_MOS_NAME_DNSMOS, static) or NULL when no leg has a MOS. */
+#define CQ_MOS_NAME_NISQA "NISQA v2"
+#define CQ_MOS_NAME_DNSMOS "DNSMOS P.835 OVRL"
+CQ_API const char *cq_report_mos(const cq_report *r, double mos[2]) CQ_NONNULL(1, 2);
 
 /* Free a report and everything it owns. NULL is a no-op. */
 CQ_API void cq_report_destroy(cq_report *r);

@@ -258,7 +258,9 @@ static const table_note k_notes[] = {
               "time YYYY-MM-DD HH:MM:SS, call_epoch UTC seconds, length_sec the dialer's length, "
               "direction inbound or outbound, open 1 while the dialer's row may still change"},
     {"analyses", "the acoustic analysis of a call (call_id = calls.id): mos_in and mos_out are "
-                 "the speech quality per leg (NISQA, 1-5; mos_model names it), net_mos the "
+                 "the speech quality per leg (1-5; mos_model names the model, NISQA v2 or DNSMOS "
+                 "P.835 OVRL, whose scales differ: compare or average only rows of one "
+                 "mos_model), net_mos the "
                  "network's (ITU-T G.107 E-model, from a capture), one_way 1 for one-way audio, "
                  "seconds of talk, dead air, overtalk and hold"},
     {"jobs", "the QA pipeline's job of a call: state pending, running, complete, error or "
@@ -270,7 +272,8 @@ static const table_note k_notes[] = {
                     "transcripts.text)"},
     {"daily_stats", "the roll-up per day, source, agent and campaign: counts of calls queued, "
                     "analysed, skipped, errored; sums of talk, hold and dead air seconds; mos_sum "
-                    "/ mos_n is the mean MOS; score_sum / scored the mean score"},
+                    "/ mos_n is the mean NISQA MOS, dnsmos_sum / dnsmos_n the mean DNSMOS "
+                    "P.835 OVRL (never add the two); score_sum / scored the mean score"},
     {"vicidial_log", "outbound calls: one row per call, call_date local time, length_in_sec, "
                      "user the agent, status the disposition"},
     {"vicidial_closer_log", "inbound calls (closer/queue): queue_seconds is the caller's wait, "

@@ -28,6 +28,8 @@ static inline void cfg_engine_params(const cfg_settings *c, cq_engine_params *p)
     p->speech.max_speech_sec = a->vad_max_speech_sec;
     p->nisqa_mode = a->nisqa_mode ? CQ_NISQA_FILE : CQ_NISQA_WINDOWED;
     p->nisqa_window_sec = a->nisqa_window_sec;
+    p->mos_model = (cq_mos_model)a->mos_model;
+    p->dnsmos_mode = a->dnsmos_mode ? CQ_DNSMOS_REFERENCE : CQ_DNSMOS_WINDOWED;
     p->dtmf_speech = a->dtmf_speech;
     p->dtmf_voice_cancel = a->dtmf_voice_cancel;
     p->diarization_model = a->diarization_model;

@@ -62,6 +62,8 @@ typedef struct setting {
 #define F(field) offsetof(cfg_settings, field)
 
 static const char *const k_nisqa_modes[] = {"windowed", "file", NULL};
+static const char *const k_mos_models[] = {"auto", "dnsmos", "nisqa", "both", NULL};
+static const char *const k_dnsmos_modes[] = {"windowed", "reference", NULL};
 static const char *const k_channel_maps[] = {"in,out", "out,in", NULL};
 static const char *const k_asr_protocols[] = {"openai", "whispercpp", NULL};
 static const char *const k_redact_audio[] = {"off", "mute", "tone", NULL};
@@ -351,6 +353,11 @@ static const setting k_settings[] = {
      "NISQA over windows or the whole leg", AN("nisqa-mode", "MODE")},
     {"nisqa_window_sec", K_DOUBLE, F(analysis.nisqa_window_sec), 0, 1, 600, NULL, "8",
      "NISQA window length", AN("nisqa-window-sec", "S")},
+    {"mos_model", K_ENUM, F(analysis.mos_model), 0, 0, 0, k_mos_models, "auto",
+     "speech-quality model: auto (NISQA when installed, else DNSMOS), dnsmos, nisqa, both",
+     AN("mos-model", "MODEL")},
+    {"dnsmos_mode", K_ENUM, F(analysis.dnsmos_mode), 0, 0, 0, k_dnsmos_modes, "windowed",
+     "DNSMOS over consecutive windows, or as the published script", AN("dnsmos-mode", "MODE")},
     {"dtmf_speech", K_BOOL, F(analysis.dtmf_speech), 0, 0, 0, NULL, "false",
      "our DTMF receiver for digits under speech too", AN("dtmf-speech", NULL)},
     {"dtmf_voice_cancel", K_BOOL, F(analysis.dtmf_voice_cancel), 0, 0, 0, NULL, "false",

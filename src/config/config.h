@@ -27,6 +27,8 @@ typedef struct cfg_analysis {
     double vad_max_speech_sec; /* +inf: no limit */
     int nisqa_mode;            /* 0 windowed, 1 file */
     double nisqa_window_sec;
+    int mos_model;   /* cq_mos_model: 0 auto, 1 dnsmos, 2 nisqa, 3 both */
+    int dnsmos_mode; /* 0 windowed, 1 reference */
     bool dtmf_speech, dtmf_voice_cancel;
     char diarization_model[32]; /* "none": the MFCC method */
     bool voiceprints;           /* the report carries voice prints (biometric) */

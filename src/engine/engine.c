@@ -73,6 +73,10 @@ cq_engine_params cq_engine_default_params(void)
         .nisqa_window_sec = 8.0,
         .nisqa_max_file_sec = 1200.0,
         .nisqa_threads = 1,
+        .mos_model = CQ_MOS_AUTO,
+        .dnsmos_mode = CQ_DNSMOS_WINDOWED,
+        .dnsmos_max_file_sec = 7200.0,
+        .dnsmos_threads = 1,
         .speech_audio_mem_bytes = (size_t)32 << 20,
         .tmp_dir = NULL,
         .envelope_ms = 0,
@@ -112,8 +116,11 @@ static bool params_valid(const cq_engine_params *p)
            (p->channel_map == CQ_MAP_IN_OUT || p->channel_map == CQ_MAP_OUT_IN) &&
            (p->nisqa_mode == CQ_NISQA_WINDOWED || p->nisqa_mode == CQ_NISQA_FILE) &&
            p->nisqa_window_sec >= 1 && p->nisqa_window_sec <= 600 && p->nisqa_max_file_sec > 0 &&
-           p->nisqa_threads >= 1 && p->nisqa_threads <= 64 && p->envelope_ms >= 0 &&
-           p->envelope_ms <= 60000;
+           p->nisqa_threads >= 1 && p->nisqa_threads <= 64 && p->mos_model >= CQ_MOS_AUTO &&
+           p->mos_model <= CQ_MOS_BOTH &&
+           (p->dnsmos_mode == CQ_DNSMOS_WINDOWED || p->dnsmos_mode == CQ_DNSMOS_REFERENCE) &&
+           p->dnsmos_max_file_sec > 0 && p->dnsmos_threads >= 1 && p->dnsmos_threads <= 64 &&
+           p->envelope_ms >= 0 && p->envelope_ms <= 60000;
 }
 
 cq_engine *cq_engine_create(const cq_engine_params *p, int *err)
@@ -193,6 +200,11 @@ const char *cq_engine_nisqa_status(const cq_engine *e)
     return e->nisqa_status;
 }
 
+const char *cq_engine_dnsmos_status(const cq_engine *e)
+{
+    return e->dnsmos_status;
+}
+
 int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
 {
     const cq_engine_params *p = &e->p;
@@ -204,6 +216,14 @@ int cq_engine_fingerprint(const cq_engine *e, char *buf, size_t size)
         (double)sp->threshold, (double)sp->neg_threshold, sp->min_speech_ms, sp->min_silence_ms,
         sp->speech_pad_ms, sp->max_speech_sec, (int)p->nisqa_mode, p->nisqa_window_sec,
         p->nisqa_max_file_sec, e->nisqa ? cq_nisqa_model_sha256(e->nisqa) : "-");
+    if (text && (e->dnsmos || p->mos_model != CQ_MOS_AUTO)) { /* appended, as below */
+        char *more = cq__printf("%s|mos%d,%d,%.6g,%s,%s", text, (int)p->mos_model,
+                                (int)p->dnsmos_mode, p->dnsmos_max_file_sec,
+                                e->dnsmos ? cq_dnsmos_model_sha256(e->dnsmos, 0) : "-",
+                                e->dnsmos ? cq_dnsmos_model_sha256(e->dnsmos, 1) : "-");
+        cq__free(text);
+        text = more;
+    }
     if (text && (p->analyzers & CQ_AN_ENVELOPE)) { /* appended: other fingerprints unchanged */
         char *more = cq__printf("%s|env%d", text, p->envelope_ms);
         cq__free(text);
@@ -643,6 +663,8 @@ static int report_start(const cq_engine *e, cq_report *r)
     r->speech_params = e->p.speech;
     r->nisqa_mode = e->p.nisqa_mode;
     r->nisqa_window_sec = e->p.nisqa_window_sec;
+    r->dnsmos_mode = e->p.dnsmos_mode;
+    r->mos_model = e->p.mos_model;
     r->silence_noise_db = e->p.silence_noise_db;
     r->dtmf_speech = e->p.dtmf_speech || e->p.dtmf_voice_cancel;
     r->dtmf_voice_cancel = e->p.dtmf_voice_cancel;
@@ -683,8 +705,8 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
     call_run cr = {.e = e, .r = r};
     for (size_t i = 0; i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (selected(e, s) && s->stream != CQ__STREAM_NONE)
-            cr.streams |= 1u << s->stream;
+        if (selected(e, s) && s->stream != CQ__STREAM_NONE && (!s->idle || !s->idle(e)))
+            cr.streams |= 1u << s->stream; /* an idle stage's stream is not made for it */
     }
     int rc = src->note ? cq__warn(r, "sources_chosen", NULL, 0, "%s", src->note) : CQ_OK;
     if (rc == CQ_OK && one) {

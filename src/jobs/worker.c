@@ -137,7 +137,6 @@ void qa_figures_of(const cq_report *r, store_figures *f)
     const cq_leg_report *L[2] = {r->inbound, r->outbound};
     for (int l = 0; l < 2; l++) {
         f->speech_pct[l] = L[l] && L[l]->has_vad ? L[l]->speech_pct : -1;
-        f->mos[l] = L[l] && L[l]->has_nisqa ? L[l]->nisqa.mos : NAN;
         f->talk_sec[l] = r->has_conversation && L[l] ? r->conversation.leg[l].talk_sec : -1;
     }
     f->one_way = r->has_conversation ? r->conversation.one_way : -1;
@@ -167,8 +166,10 @@ void qa_figures_of(const cq_report *r, store_figures *f)
             f->has_level = true, f->level_db = db;
     }
     f->net_mos = NAN; /* a capture beside the recording sets it (network.c) */
-    if (!isnan(f->mos[0]) || !isnan(f->mos[1]))
-        snprintf(f->mos_model, sizeof(f->mos_model), "NISQA v2");
+    /* the legs' MOS with its model, never a mix of two models (cq_report_mos) */
+    const char *mm = cq_report_mos(r, f->mos);
+    if (mm && (!isnan(f->mos[0]) || !isnan(f->mos[1])))
+        snprintf(f->mos_model, sizeof(f->mos_model), "%s", mm);
     size_t k = 0;
     for (size_t i = 0; i < r->n_warnings && k < sizeof(f->warning_codes); i++)
         k += (size_t)snprintf(f->warning_codes + k, sizeof(f->warning_codes) - k, "%s%s",

@@ -273,8 +273,12 @@ void svc_qa_analysis_figures(json_t *o, const store_val *c, int n)
     json_object_set_new(o, "one_way_calls",
                         any ? json_integer((json_int_t)svc_qa_num(c, n, "one_way_calls"))
                             : json_null());
-    double mn = svc_qa_num(c, n, "mos_n");
+    /* each model's mean apart: NISQA's (avg_mos, as before) and DNSMOS's P.835 OVRL */
+    double mn = svc_qa_num(c, n, "mos_n"), dn = svc_qa_num(c, n, "dnsmos_n");
     json_object_set_new(o, "avg_mos", svc_qa_round(mn > 0, svc_qa_num(c, n, "mos_sum") / mn, 2));
+    json_object_set_new(o, "avg_mos_model", json_string("NISQA v2"));
+    json_object_set_new(o, "avg_dnsmos_ovrl",
+                        svc_qa_round(dn > 0, svc_qa_num(c, n, "dnsmos_sum") / dn, 2));
 }
 
 /* The customers' sentiment over the calls (docs/sentiment.md): how many scored calls measured

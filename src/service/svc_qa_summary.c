@@ -174,6 +174,7 @@ typedef struct agent_acc {
     bool have_min;
     json_t *cat_raw; /* sums and counts */
     double mos_sum, mos_n, analysed, skipped, errors, talk, hold, dead, one_way;
+    double dnsmos_sum, dnsmos_n; /* DNSMOS's MOS apart from NISQA's */
     double partial_n, partial_sum;
     double shift_n, shift_sum, drops; /* the customers' sentiment */
 } agent_acc;
@@ -203,6 +204,7 @@ static int agent_day(void *user, const store_val *c, int n)
     a->hold += svc_qa_num(c, n, "hold_sec"), a->dead += svc_qa_num(c, n, "dead_air_sec");
     a->one_way += svc_qa_num(c, n, "one_way_calls");
     a->mos_sum += svc_qa_num(c, n, "mos_sum"), a->mos_n += svc_qa_num(c, n, "mos_n");
+    a->dnsmos_sum += svc_qa_num(c, n, "dnsmos_sum"), a->dnsmos_n += svc_qa_num(c, n, "dnsmos_n");
     a->partial_n += svc_qa_num(c, n, "partial_n"),
         a->partial_sum += svc_qa_num(c, n, "partial_sum");
     a->shift_n += svc_qa_num(c, n, "customer_shift_n");
@@ -275,8 +277,10 @@ enum MHD_Result svc_qa_agent(req *r, const char *data, size_t *size)
                       {.name = "dead_air_sec", .t = SV_REAL, .d = a.dead},
                       {.name = "one_way_calls", .t = SV_REAL, .d = a.one_way},
                       {.name = "mos_sum", .t = SV_REAL, .d = a.mos_sum},
-                      {.name = "mos_n", .t = SV_REAL, .d = a.mos_n}};
-    svc_qa_analysis_figures(o, av, 9);
+                      {.name = "mos_n", .t = SV_REAL, .d = a.mos_n},
+                      {.name = "dnsmos_sum", .t = SV_REAL, .d = a.dnsmos_sum},
+                      {.name = "dnsmos_n", .t = SV_REAL, .d = a.dnsmos_n}};
+    svc_qa_analysis_figures(o, av, 11);
     json_decref(a.cat_raw);
     return svc_qa_send(r, 200, o);
 }

@@ -251,18 +251,20 @@ static enum MHD_Result route_health(req *r, const char *data, size_t *size)
     (void)data, (void)size;
     svc *s = r->s;
     const char *vad = cq_engine_vad_status(s->engine), *nq = cq_engine_nisqa_status(s->engine);
+    const char *dm = cq_engine_dnsmos_status(s->engine);
     char *v = svc_json_str(vad ? vad : "Silero VAD loaded"),
-         *n = svc_json_str(nq ? nq : "NISQA v2 loaded"), *b = NULL;
+         *n = svc_json_str(nq ? nq : "NISQA v2 loaded"),
+         *d = svc_json_str(dm ? dm : "DNSMOS loaded"), *b = NULL;
     int store_ok = store_ping(s->store) == 0;
     int host_ok = !s->iso || svc_isolate_up(s->iso);
     int ok = store_ok && host_ok;
-    if (v && n &&
+    if (v && n && d &&
         asprintf(&b,
                  "{\"status\":\"%s\",\"version\":\"%s\",\"models\":{\"vad\":%s,\"vad_loaded\":"
-                 "%s,\"nisqa\":%s,\"nisqa_loaded\":%s},\"store\":\"%s\",\"analyses\":\"%s\","
-                 "\"servers\":%d}",
+                 "%s,\"nisqa\":%s,\"nisqa_loaded\":%s,\"dnsmos\":%s,\"dnsmos_loaded\":%s},"
+                 "\"store\":\"%s\",\"analyses\":\"%s\",\"servers\":%d}",
                  ok ? "ok" : "degraded", cq_version(), v, vad ? "false" : "true", n,
-                 nq ? "false" : "true", store_ok ? "ok" : "unreachable",
+                 nq ? "false" : "true", d, dm ? "false" : "true", store_ok ? "ok" : "unreachable",
                  !s->iso   ? "in-process"
                  : host_ok ? "isolated"
                            : "host down",
@@ -270,6 +272,7 @@ static enum MHD_Result route_health(req *r, const char *data, size_t *size)
         b = NULL;
     free(v);
     free(n);
+    free(d);
     svc_answer(r, ok ? 200 : 503, b, "application/json");
     return svc_send(r);
 }

@@ -28,6 +28,10 @@ typedef struct nisqa_state {
 /* Load NISQA's checkpoint when it is installed, or say why its scores will be null. */
 static int load(cq_engine *e)
 {
+    if (e->p.mos_model == CQ_MOS_DNSMOS) {
+        e->nisqa_status = cq__strdup("mos_model is dnsmos: NISQA not run");
+        return e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
+    }
     if (!e->model_dir) {
         e->nisqa_status = cq__strdup("no model directory given: NISQA scores are null");
         return e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
@@ -289,6 +293,9 @@ static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
     scores_into(n, &l->nisqa);
     json_object_set_new(n, "mode", json_string(mode_name(r->nisqa_mode)));
     json_object_set_new(n, "segments", json_integer((json_int_t)l->nisqa.n_segments));
+    json_object_set_new(n, "model", json_string("NISQA v2"));
+    json_object_set_new(n, "licence", json_string("CC BY-NC-SA 4.0"));
+    json_object_set_new(n, "version", json_string(r->nisqa_sha256));
     if (r->nisqa_mode == CQ_NISQA_WINDOWED) {
         json_object_set_new(n, "weighting", json_string(l->nisqa_uniform ? "uniform" : "speech"));
         json_t *ws = json_array();
@@ -326,6 +333,7 @@ static void json_call(const cq_report *r, json_t *o)
     json_object_set_new(nq, "mos_in", in->has_nisqa ? cq__jnum(in->nisqa.mos, 4) : json_null());
     json_object_set_new(nq, "mos_out",
                         out && out->has_nisqa ? cq__jnum(out->nisqa.mos, 4) : json_null());
+    json_object_set_new(nq, "model", json_string("NISQA v2"));
     json_object_set_new(o, "nisqa", nq);
 }
 

@@ -48,10 +48,12 @@ struct cq_engine {
     char *model_dir;    /* copies of the strings p points to */
     char *vad_model_name;
     char *tmp_dir;
-    cq_vad_model *vad;     /* NULL: the VAD runs its DSP fallback */
-    char *vad_status;      /* why, when vad is NULL and the VAD is selected */
-    cq_nisqa_model *nisqa; /* NULL: no NISQA scores */
-    char *nisqa_status;    /* why, when nisqa is NULL and NISQA is selected */
+    cq_vad_model *vad;       /* NULL: the VAD runs its DSP fallback */
+    char *vad_status;        /* why, when vad is NULL and the VAD is selected */
+    cq_nisqa_model *nisqa;   /* NULL: no NISQA scores */
+    char *nisqa_status;      /* why, when nisqa is NULL and NISQA is selected */
+    cq_dnsmos_model *dnsmos; /* NULL: no DNSMOS scores */
+    char *dnsmos_status;     /* why, when dnsmos is NULL and DNSMOS is selected */
 };
 
 /* The audio a stage reads. */
@@ -94,6 +96,9 @@ typedef struct cq__stage {
      * stage then states why in the report); unload frees what load kept */
     int (*load)(cq_engine *e);
     void (*unload)(cq_engine *e);
+    /* true when the selected stage will read no audio with this engine (optional; e.g. its
+     * model is missing): the engine then makes no stream for it (no resampling) */
+    bool (*idle)(const cq_engine *e);
     /* before any audio of a call (optional): fill what the report states about this stage */
     int (*prepare)(const cq_engine *e, cq_report *r);
     /* the state (optional for stages without a stream): CQ_OK with *st set */

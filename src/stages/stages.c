@@ -6,7 +6,7 @@
 
 extern const cq__stage cq__stage_levels, cq__stage_envelope, cq__stage_silence, cq__stage_vad,
     cq__stage_nisqa, cq__stage_quality, cq__stage_events, cq__stage_diarize, cq__stage_conversation,
-    cq__stage_speech_audio;
+    cq__stage_speech_audio, cq__stage_dnsmos;
 #ifdef CQ_TEST_STAGE
 extern const cq__stage cq__stage_test;
 #endif
@@ -17,6 +17,7 @@ static const cq__stage *const k_stages[] = {
     &cq__stage_silence,      /* FFmpeg silencedetect semantics */
     &cq__stage_vad,          /* speech activity: Silero VAD, or the DSP fallback */
     &cq__stage_nisqa,        /* speech quality: NISQA MOS and dimensions */
+    &cq__stage_dnsmos,       /* speech quality: DNSMOS P.835 and P.808 (mos_model) */
     &cq__stage_quality,      /* model-free indicators */
     &cq__stage_events,       /* DTMF, tones, hold music, IVR; the leg timeline */
     &cq__stage_diarize,      /* who spoke when on a mono mix; voice prints on request */

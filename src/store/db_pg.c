@@ -27,7 +27,8 @@
 #include "db_int.h"
 
 #define MAX_STMTS DB_MAX_STMTS
-#define MAX_PARAMS 40
+#define MAX_PARAMS                                                                                 \
+    64 /* a row of the widest table (daily_stats: 42 columns) copied by store migrate */
 
 /* type OIDs (pg_type.h, stable across versions) */
 enum {

@@ -2389,6 +2389,11 @@ int64_t store_events_prune(store *s, double before)
 
 /* ---- roll-ups ------------------------------------------------------------------------------ */
 
+/* A call's MOS: the mean of its legs', or the one leg's. Each model's apart (mos_sum / mos_n
+ * NISQA's, dnsmos_sum / dnsmos_n DNSMOS's): their scales differ, never averaged together. */
+#define MOS_MEAN                                                                                   \
+    "(CASE WHEN a.mos_in IS NOT NULL AND a.mos_out IS NOT NULL THEN (a.mos_in + a.mos_out) / 2 "   \
+    "ELSE COALESCE(a.mos_in, a.mos_out) END)"
 /* A roll-up row from the calls, jobs and analyses it covers; the WHERE clause follows. */
 #define ROLLUP_SELECT                                                                              \
     "INSERT INTO daily_stats (day, source, agent_user, campaign_id, queued, analysed, skipped, "   \
@@ -2397,16 +2402,15 @@ int64_t store_events_prune(store *s, double before)
     "cat_customer_id_sum, cat_customer_id_n, cat_needs_sum, cat_needs_n, cat_product_sum, "        \
     "cat_product_n, cat_communication_sum, cat_communication_n, cat_resolution_sum, "              \
     "cat_resolution_n, cat_closing_sum, cat_closing_n, cat_compliance_sum, cat_compliance_n, "     \
-    "partial_n, partial_sum, cust_shift_sum, cust_shift_n, cust_drops) "                           \
+    "partial_n, partial_sum, cust_shift_sum, cust_shift_n, cust_drops, dnsmos_sum, dnsmos_n) "     \
     "SELECT c.day, c.source, COALESCE(c.agent_user, ''), COALESCE(c.campaign_id, ''), "            \
     "COUNT(*), COUNT(a.id), SUM(CASE WHEN j.state = 'skipped' THEN 1 ELSE 0 END), "                \
     "SUM(CASE WHEN j.state = 'error' THEN 1 ELSE 0 END), "                                         \
     "COALESCE(SUM(COALESCE(a.talk_sec_in, 0) + COALESCE(a.talk_sec_out, 0)), 0), "                 \
     "COALESCE(SUM(a.hold_sec), 0), COALESCE(SUM(a.dead_air_sec), 0), "                             \
     "SUM(CASE WHEN a.one_way = 1 THEN 1 ELSE 0 END), "                                             \
-    "COALESCE(SUM(CASE WHEN a.mos_in IS NOT NULL AND a.mos_out IS NOT NULL THEN (a.mos_in "        \
-    "+ a.mos_out) / 2 ELSE COALESCE(a.mos_in, a.mos_out) END), 0), "                               \
-    "COUNT(COALESCE(a.mos_in, a.mos_out)), "                                                       \
+    "COALESCE(SUM(CASE WHEN a.mos_model = 'NISQA v2' THEN " MOS_MEAN " END), 0), "                 \
+    "COUNT(CASE WHEN a.mos_model = 'NISQA v2' THEN COALESCE(a.mos_in, a.mos_out) END), "           \
     "COUNT(sc.total_score), COALESCE(SUM(sc.total_score), 0), MIN(sc.total_score), "               \
     "MAX(sc.total_score), COALESCE(SUM(sc.flagged), 0), "                                          \
     "COALESCE(SUM(sc.greeting), 0), COUNT(sc.greeting), "                                          \
@@ -2419,7 +2423,9 @@ int64_t store_events_prune(store *s, double before)
     "COALESCE(SUM(sc.compliance), 0), COUNT(sc.compliance), "                                      \
     "COUNT(sc.partial_score), COALESCE(SUM(sc.partial_score), 0), "                                \
     "COALESCE(SUM(sc.customer_shift), 0), COUNT(sc.customer_shift), "                              \
-    "COALESCE(SUM(sc.customer_drop), 0) "                                                          \
+    "COALESCE(SUM(sc.customer_drop), 0), "                                                         \
+    "COALESCE(SUM(CASE WHEN a.mos_model = 'DNSMOS P.835 OVRL' THEN " MOS_MEAN " END), 0), "        \
+    "COUNT(CASE WHEN a.mos_model = 'DNSMOS P.835 OVRL' THEN COALESCE(a.mos_in, a.mos_out) END) "   \
     "FROM calls c JOIN jobs j ON j.call_id = c.id LEFT JOIN analyses a ON a.call_id = c.id "       \
     "LEFT JOIN scores sc ON sc.call_id = c.id "
 #define ROLLUP_GROUP_BY                                                                            \

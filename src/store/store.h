@@ -154,7 +154,8 @@ typedef struct store_figures {
     bool has_level;            /* level_db is known */
     double level_db;           /* the lower of the levels of the legs that talked: the P.56
                                   active speech level, else the RMS level, dBFS */
-    char mos_model[32];        /* the model of mos[] ("NISQA v2"); "" when no leg has one */
+    char mos_model[32];        /* the model of mos[] ("NISQA v2", "DNSMOS P.835 OVRL": both legs
+                                  from one model, cq_report_mos); "" when no leg has one */
     double net_mos;            /* the network's MOS (NaN: no capture, or no stream with one) */
     char net_mos_model[32];    /* its model ("ITU-T G.107 E-model") */
     char redaction[8];         /* "ok", "failed" (held back from playback), "" not redacted */

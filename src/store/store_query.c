@@ -25,7 +25,7 @@
     "SUM(cat_compliance_sum) AS compliance_sum, SUM(cat_compliance_n) AS compliance_n, "           \
     "SUM(partial_n) AS partial_n, SUM(partial_sum) AS partial_sum, "                               \
     "SUM(cust_shift_sum) AS customer_shift_sum, SUM(cust_shift_n) AS customer_shift_n, "           \
-    "SUM(cust_drops) AS customer_drops"
+    "SUM(cust_drops) AS customer_drops, SUM(dnsmos_sum) AS dnsmos_sum, SUM(dnsmos_n) AS dnsmos_n"
 
 /* The calls list's filters (SQ_CALLS, SQ_CALLS_COUNT): a NULL parameter is no filter; its CAST
  * names its type for PostgreSQL, which cannot infer it from `$n IS NULL` alone. The filters on

@@ -625,11 +625,27 @@ static const char *const k_pg16[] = {
     NULL,
 };
 
+/* v17: the roll-ups keep each speech-quality model's MOS apart: mos_sum / mos_n are NISQA's
+ * (analyses.mos_model 'NISQA v2', all a store held before DNSMOS), dnsmos_sum / dnsmos_n
+ * DNSMOS's P.835 OVRL ('DNSMOS P.835 OVRL'); two models' scales are never averaged together. */
+static const char *const k_v17[] = {
+    "ALTER TABLE daily_stats ADD COLUMN dnsmos_sum REAL NOT NULL DEFAULT 0;",
+    "ALTER TABLE daily_stats ADD COLUMN dnsmos_n INTEGER NOT NULL DEFAULT 0;",
+    NULL,
+};
+
+static const char *const k_pg17[] = {
+    "ALTER TABLE daily_stats ADD COLUMN dnsmos_sum DOUBLE PRECISION NOT NULL DEFAULT 0,"
+    " ADD COLUMN dnsmos_n BIGINT NOT NULL DEFAULT 0;",
+    NULL,
+};
+
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1},    {2, k_v2, k_pg2},    {3, k_v3, k_pg3},    {4, k_v4, k_pg4},
     {5, k_v5, k_pg5},    {6, k_v6, k_pg6},    {7, k_v7, k_pg7},    {8, k_v8, k_pg8},
     {9, k_v9, k_pg9},    {10, k_v10, k_pg10}, {11, k_v11, k_pg11}, {12, k_v12, k_pg12},
-    {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {15, k_v15, k_pg15}, {16, k_v16, k_pg16}};
+    {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {15, k_v15, k_pg15}, {16, k_v16, k_pg16},
+    {17, k_v17, k_pg17}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

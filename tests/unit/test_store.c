@@ -140,7 +140,7 @@ static void test_migrate_wave1(void **state)
     char msg[600];
     store *s = store_open(p, msg, sizeof(msg));
     assert_non_null(s);
-    assert_int_equal(store_schema_version(s), 16);
+    assert_int_equal(store_schema_version(s), 17);
     store_result r;
     assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
     assert_string_equal(r.server, "uk");
@@ -378,6 +378,36 @@ static int64_t count_rows(store *s, const char *table)
     return n;
 }
 
+/* Two speech-quality models' MOS are never averaged together: NISQA's in mos_sum / mos_n,
+ * DNSMOS's P.835 OVRL in dnsmos_sum / dnsmos_n (schema v17). */
+static void test_rollup_mos_models_apart(void **state)
+{
+    (void)state;
+    store *s = fresh("mosmodels.db");
+    bool created;
+    int64_t id;
+    for (int k = 0; k < 2; k++) {
+        char rid[8];
+        snprintf(rid, sizeof(rid), "m%d", k);
+        store_call c = a_call("uk", rid, "2026-11-21 10:00:00", "cat");
+        assert_int_equal(store_call_put(s, &c, 100, &id, &created), 0);
+    }
+    store_lease l;
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(store_job_claim(s, "w", 200, 30, &l), 1);
+        store_figures f = {.duration_sec = 60, .legs = 2, .mos = {k ? 2.0 : 3.0, k ? 3.0 : 4.0}};
+        snprintf(f.mos_model, sizeof(f.mos_model), "%s", k ? "DNSMOS P.835 OVRL" : "NISQA v2");
+        assert_int_equal(store_job_analysed(s, &l, "e1", "{}", &f, JOB_COMPLETE, 201), STORE_OK);
+    }
+    char *rows = sql_rows("mosmodels.db",
+                          "SELECT mos_sum, mos_n, dnsmos_sum, dnsmos_n FROM daily_stats WHERE "
+                          "day = '2026-11-21'",
+                          "|", 10);
+    assert_string_equal(rows, "3.5|1|2.5|1");
+    free(rows);
+    store_close(s);
+}
+
 static void test_results_and_rollups(void **state)
 {
     (void)state;
@@ -397,6 +427,7 @@ static void test_results_and_rollups(void **state)
         store_figures f = {.duration_sec = 60,
                            .legs = 2,
                            .mos = {3.0, k ? NAN : 4.0},
+                           .mos_model = "NISQA v2",
                            .one_way = k,
                            .talk_sec = {10, 20},
                            .dead_air_sec = 5,
@@ -1120,6 +1151,7 @@ int main(void)
         cmocka_unit_test(test_priority),
         cmocka_unit_test(test_claim_race),
         cmocka_unit_test(test_results_and_rollups),
+        cmocka_unit_test(test_rollup_mos_models_apart),
         cmocka_unit_test(test_call_moves_day),
         cmocka_unit_test(test_ingest_lease_and_events),
         cmocka_unit_test(test_transcripts),

@@ -171,13 +171,28 @@ function spanLanes(report, view, width, onSeek) {
     }));
     mine.push(<Lane title={`${name}: events`} note={evs.length ? undefined : 'none found'}><Spans items={evs} view={view} width={width} onSeek={onSeek} kind="events" /></Lane>);
     const wins = (L.nisqa && L.nisqa.windows) || [];
-    const mosItems = wins.map((w) => ({
-      kind: !w.speech_sec ? 'mos-none' : w.mos < 2.5 ? 'mos-bad' : w.mos < 3.5 ? 'mos-fair' : 'mos-good',
+    const mosKind = (v) => (v < 2.5 ? 'mos-bad' : v < 3.5 ? 'mos-fair' : 'mos-good');
+    let mosItems = wins.map((w) => ({
+      kind: !w.speech_sec ? 'mos-none' : mosKind(w.mos),
       start: w.start, end: w.end, label: w.speech_sec ? `MOS ${fixed(w.mos, 2)}` : 'no speech in this window',
       text: w.speech_sec ? fixed(w.mos, 1) : '—',
       title: w.speech_sec ? `${fixed(w.speech_sec, 1)} s of speech in the window` : `MOS ${fixed(w.mos, 2)} without speech: not weighed`,
     }));
-    mine.push(<Lane title={`${name}: MOS`} note={wins.length ? 'NISQA, per window' : (L.nisqa_note || 'not measured')}>
+    let mosNote = wins.length ? 'NISQA, per window' : (L.nisqa_note || 'not measured');
+    if (!wins.length && L.dnsmos && L.dnsmos.windows) {
+      // DNSMOS when NISQA did not run (mos_model): its P.835 OVRL per window, on its own scale
+      const bySpeech = L.dnsmos.weighting === 'speech';
+      mosItems = L.dnsmos.windows.map((w) => ({
+        kind: bySpeech && !w.weight ? 'mos-none' : mosKind(w.ovrl),
+        start: w.start, end: Math.min(w.end, L.duration || w.end),
+        label: bySpeech && !w.weight ? 'no speech in this window' : `OVRL ${fixed(w.ovrl, 2)}`,
+        text: bySpeech && !w.weight ? '—' : fixed(w.ovrl, 1),
+        title: `DNSMOS SIG ${fixed(w.sig, 2)}, BAK ${fixed(w.bak, 2)}, OVRL ${fixed(w.ovrl, 2)}, P.808 ${fixed(w.p808, 2)}`
+          + (bySpeech ? `; ${fixed(w.weight, 1)} s of speech in its part` : ''),
+      }));
+      mosNote = 'DNSMOS OVRL, per window';
+    }
+    mine.push(<Lane title={`${name}: MOS`} note={mosItems.length ? mosNote : (L.dnsmos_note || mosNote)}>
       <Spans items={mosItems} view={view} width={width} onSeek={onSeek} kind="mos" /></Lane>);
     lanes.push(mine);
   }

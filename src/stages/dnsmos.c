@@ -1,0 +1,407 @@
+/*
+ * dnsmos.c - the `dnsmos` stage: DNSMOS P.835 (SIG, BAK, OVRL) and P.808 MOS of each leg, on the
+ * leg at 16 kHz (the engine's libsoxr stream), and the call's `mos{}`: the legs' MOS with the
+ * model that gave it.
+ *
+ * Whether it runs is the setting mos_model's: `auto` runs it only when NISQA does not (NISQA not
+ * selected or not installed), `dnsmos` and `both` always, `nisqa` never. The leg is held at
+ * 16 kHz (bounded by dnsmos_max_file_sec) and scored when it ends, in one of two modes
+ * (cq_dnsmos.h): `windowed` scores each part of the leg once and weights the windows by the
+ * seconds of VAD speech in their parts, as NISQA's windowed mode does (windows without speech
+ * do not count; a leg without speech, or without the VAD, gets the plain mean and says so);
+ * `reference` reproduces the published script (windows every second, plain mean).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "stage.h"
+
+/* The files' provenance: microsoft/DNS-Challenge at this commit, folder DNSMOS/DNSMOS/. */
+#define DNSMOS_MODEL "DNSMOS P.835 + P.808"
+#define DNSMOS_LICENCE "CC BY 4.0"
+#define DNSMOS_COMMIT "591184a9fcb2cbdec02520fed81a32bbbf9d73ff"
+
+typedef struct dnsmos_state {
+    const cq_dnsmos_model *m;
+    cq_dnsmos_mode mode;
+    int threads;
+    float *x; /* the leg at 16 kHz */
+    size_t n, cap, max;
+    int status; /* CQ_ERR_TOO_LARGE past the limit, CQ_ERR_NOMEM */
+} dnsmos_state;
+
+static bool wanted(const cq_engine *e)
+{
+    switch (e->p.mos_model) {
+    case CQ_MOS_NISQA: return false;
+    case CQ_MOS_AUTO: return e->nisqa == NULL; /* the nisqa stage loads first (table order) */
+    default: return true;
+    }
+}
+
+static int load(cq_engine *e)
+{
+    if (!wanted(e)) {
+        e->dnsmos_status = cq__strdup(
+            e->p.mos_model == CQ_MOS_NISQA
+                ? "mos_model is nisqa: DNSMOS not run"
+                : "mos_model is auto and NISQA is installed: NISQA gives the MOS, DNSMOS not run");
+        return e->dnsmos_status ? CQ_OK : CQ_ERR_NOMEM;
+    }
+    if (!e->model_dir) {
+        e->dnsmos_status = cq__strdup("no model directory given: DNSMOS scores are null");
+        return e->dnsmos_status ? CQ_OK : CQ_ERR_NOMEM;
+    }
+    char *dir = cq__printf("%s/dnsmos", e->model_dir);
+    if (!dir)
+        return CQ_ERR_NOMEM;
+    cq_err err;
+    e->dnsmos = cq_dnsmos_model_load(dir, &err);
+    if (!e->dnsmos) {
+        if (err.code == CQ_ERR_NOMEM) {
+            cq__free(dir);
+            return CQ_ERR_NOMEM;
+        }
+        e->dnsmos_status =
+            err.code == CQ_ERR_NOT_FOUND
+                ? cq__printf("DNSMOS model not installed (%s): its scores are null; "
+                             "scripts/fetch-models installs it (models/README.md)",
+                             err.msg)
+                : cq__printf("DNSMOS model rejected: %s; its scores are null", err.msg);
+    }
+    cq__free(dir);
+    return e->dnsmos || e->dnsmos_status ? CQ_OK : CQ_ERR_NOMEM;
+}
+
+static void unload(cq_engine *e)
+{
+    cq_dnsmos_model_free(e->dnsmos);
+    cq__free(e->dnsmos_status);
+    e->dnsmos = NULL;
+    e->dnsmos_status = NULL;
+}
+
+static bool idle(const cq_engine *e)
+{
+    return e->dnsmos == NULL; /* not wanted or not installed: no 16 kHz stream for it */
+}
+
+static int prepare(const cq_engine *e, cq_report *r)
+{
+    r->dnsmos_loaded = e->dnsmos != NULL;
+    if (e->dnsmos) {
+        for (int k = 0; k < 2; k++)
+            snprintf(r->dnsmos_sha256[k], sizeof(r->dnsmos_sha256[k]), "%s",
+                     cq_dnsmos_model_sha256(e->dnsmos, k));
+        return CQ_OK;
+    }
+    r->dnsmos_status = cq__strdup(e->dnsmos_status);
+    return r->dnsmos_status ? CQ_OK : CQ_ERR_NOMEM;
+}
+
+static void destroy(void *st)
+{
+    dnsmos_state *d = st;
+    if (!d)
+        return;
+    cq__free(d->x);
+    cq__free(d);
+}
+
+static int create(void **st, const cq__stage_ctx *c)
+{
+    *st = NULL;
+    if (!c->engine->dnsmos) /* not run: no state, the report says why */
+        return CQ_OK;
+    dnsmos_state *d = cq__calloc(1, sizeof(*d));
+    if (!d)
+        return CQ_ERR_NOMEM;
+    d->m = c->engine->dnsmos;
+    d->mode = c->engine->p.dnsmos_mode;
+    d->threads = c->engine->p.dnsmos_threads;
+    d->max = (size_t)(c->engine->p.dnsmos_max_file_sec * CQ_DNSMOS_RATE_HZ);
+    *st = d;
+    return CQ_OK;
+}
+
+static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
+{
+    (void)leg, (void)r;
+    dnsmos_state *d = st;
+    if (!d || d->status != CQ_OK)
+        return CQ_OK;
+    if (d->n + len > d->max) {
+        d->status = CQ_ERR_TOO_LARGE; /* the leg gets a note; the call goes on */
+        cq__free(d->x);
+        d->x = NULL;
+        return CQ_OK;
+    }
+    if (cq__grow((void **)&d->x, &d->cap, d->n + len, sizeof(float)) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    /* clipped to full scale, as a 16 kHz file would hold it (the resampler overshoots on
+     * clipped audio; SoX, which made the reference's 16 kHz legs, clips its output too) */
+    for (size_t i = 0; i < len; i++)
+        d->x[d->n + i] = x[i] > 1.0f ? 1.0f : x[i] < -1.0f ? -1.0f : x[i];
+    d->n += len;
+    return CQ_OK;
+}
+
+/* Seconds of speech segments inside [a, b). */
+static double speech_in(const cq_leg_report *l, double a, double b)
+{
+    double s = 0;
+    for (size_t i = 0; l->has_vad && i < l->n_speech; i++) {
+        double x = (double)l->speech[i].start / l->vad_rate_hz;
+        double y = (double)l->speech[i].end / l->vad_rate_hz;
+        double lo = x > a ? x : a, hi = y < b ? y : b;
+        s += hi > lo ? hi - lo : 0;
+    }
+    return s;
+}
+
+static int note(cq_leg_report *l, const char *what)
+{
+    l->dnsmos_note = cq__strdup(what);
+    return l->dnsmos_note ? CQ_OK : CQ_ERR_NOMEM;
+}
+
+/* Windowed mode: the clip scores become the windows' mean weighted by the speech in their
+ * parts (after the VAD filled the leg's speech). */
+static int weigh(cq_leg_report *l)
+{
+    cq_dnsmos_result *res = &l->dnsmos;
+    l->dnsmos_weight_sec = cq__calloc(res->n_windows, sizeof(double));
+    if (!l->dnsmos_weight_sec)
+        return CQ_ERR_NOMEM;
+    double wsum = 0;
+    for (size_t i = 0; i < res->n_windows; i++) {
+        const cq_dnsmos_window *w = &res->windows[i];
+        l->dnsmos_weight_sec[i] = speech_in(l, w->part_start_sec, w->part_end_sec);
+        wsum += l->dnsmos_weight_sec[i];
+    }
+    l->dnsmos_uniform = !(wsum > 0);
+    double acc[7] = {0}, tot = 0;
+    for (size_t i = 0; i < res->n_windows; i++) {
+        const cq_dnsmos_window *w = &res->windows[i];
+        double k = l->dnsmos_uniform ? 1.0 : l->dnsmos_weight_sec[i];
+        acc[0] += k * w->sig, acc[1] += k * w->bak, acc[2] += k * w->ovrl, acc[3] += k * w->p808;
+        acc[4] += k * w->sig_raw, acc[5] += k * w->bak_raw, acc[6] += k * w->ovrl_raw;
+        tot += k;
+    }
+    res->sig = acc[0] / tot, res->bak = acc[1] / tot, res->ovrl = acc[2] / tot;
+    res->p808_mos = acc[3] / tot;
+    res->sig_raw = acc[4] / tot, res->bak_raw = acc[5] / tot, res->ovrl_raw = acc[6] / tot;
+    return CQ_OK;
+}
+
+static int finish(void *st, int leg, cq_report *r)
+{
+    dnsmos_state *d = st;
+    cq_leg_report *l = leg ? r->outbound : r->inbound;
+    if (!d)
+        return CQ_OK;
+    if (d->status == CQ_ERR_TOO_LARGE)
+        return note(l, "leg longer than dnsmos_max_file_sec: no DNSMOS scores");
+    if (d->n == 0)
+        return note(l, "empty leg: no DNSMOS scores");
+    int rc = cq_dnsmos_score(d->m, d->x, d->n, d->mode, d->threads, &l->dnsmos);
+    cq__free(d->x); /* the leg's samples are no longer needed */
+    d->x = NULL;
+    if (rc == CQ_ERR_NOMEM)
+        return rc;
+    if (rc != CQ_OK) {
+        l->dnsmos_note = cq__printf("DNSMOS failed: %s", cq_strerror(rc));
+        return l->dnsmos_note ? CQ_OK : CQ_ERR_NOMEM;
+    }
+    l->has_dnsmos = true;
+    return d->mode == CQ_DNSMOS_WINDOWED ? weigh(l) : CQ_OK;
+}
+
+static void free_leg(cq_leg_report *l)
+{
+    cq_dnsmos_result_free(&l->dnsmos);
+    cq__free(l->dnsmos_weight_sec);
+    cq__free(l->dnsmos_note);
+}
+
+static void free_call(cq_report *r)
+{
+    cq__free(r->dnsmos_status);
+}
+
+static const char *mode_name(cq_dnsmos_mode m)
+{
+    return m == CQ_DNSMOS_REFERENCE ? "reference" : "windowed";
+}
+
+static const char *mos_model_name(cq_mos_model m)
+{
+    static const char *const k[] = {"auto", "dnsmos", "nisqa", "both"};
+    return m >= CQ_MOS_AUTO && m <= CQ_MOS_BOTH ? k[m] : "auto";
+}
+
+/* model, licence, version: the provenance of the scores */
+static void provenance_into(const cq_report *r, json_t *o)
+{
+    json_object_set_new(o, "model", json_string(DNSMOS_MODEL));
+    json_object_set_new(o, "licence", json_string(DNSMOS_LICENCE));
+    json_t *v = json_object();
+    json_object_set_new(v, "dns_challenge_commit", json_string(DNSMOS_COMMIT));
+    json_object_set_new(v, "sig_bak_ovr_sha256", json_string(r->dnsmos_sha256[0]));
+    json_object_set_new(v, "model_v8_sha256", json_string(r->dnsmos_sha256[1]));
+    json_object_set_new(o, "version", v);
+}
+
+static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
+{
+    if (!l->has_dnsmos)
+        return json_null();
+    const cq_dnsmos_result *d = &l->dnsmos;
+    json_t *o = json_object();
+    json_object_set_new(o, "sig", cq__jnum(d->sig, 4));
+    json_object_set_new(o, "bak", cq__jnum(d->bak, 4));
+    json_object_set_new(o, "ovrl", cq__jnum(d->ovrl, 4));
+    json_object_set_new(o, "p808_mos", cq__jnum(d->p808_mos, 4));
+    json_object_set_new(o, "mode", json_string(mode_name(d->mode)));
+    json_object_set_new(o, "weighting",
+                        json_string(d->mode == CQ_DNSMOS_REFERENCE ? "mean"
+                                    : l->dnsmos_uniform            ? "uniform"
+                                                                   : "speech"));
+    json_object_set_new(o, "num_hops", json_integer(d->num_hops));
+    json_object_set_new(o, "skipped_windows", json_integer((json_int_t)d->n_skipped));
+    json_t *ws = json_array();
+    for (size_t i = 0; i < d->n_windows; i++) {
+        const cq_dnsmos_window *w = &d->windows[i];
+        json_t *wo = json_object();
+        json_object_set_new(wo, "start", cq__jnum(w->start_sec, 4));
+        json_object_set_new(wo, "end", cq__jnum(w->end_sec, 4));
+        json_object_set_new(wo, "sig", cq__jnum(w->sig, 4));
+        json_object_set_new(wo, "bak", cq__jnum(w->bak, 4));
+        json_object_set_new(wo, "ovrl", cq__jnum(w->ovrl, 4));
+        json_object_set_new(wo, "p808", cq__jnum(w->p808, 4));
+        json_object_set_new(wo, "weight",
+                            d->mode == CQ_DNSMOS_REFERENCE || l->dnsmos_uniform
+                                ? json_real(1.0)
+                                : cq__jnum(l->dnsmos_weight_sec[i], 3));
+        json_array_append_new(ws, wo);
+    }
+    json_object_set_new(o, "windows", ws);
+    provenance_into(r, o);
+    return o;
+}
+
+static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+{
+    (void)leg;
+    json_object_set_new(o, "dnsmos", leg_scores_json(r, l));
+    json_object_set_new(o, "dnsmos_note",
+                        l->dnsmos_note ? json_string(l->dnsmos_note) : json_null());
+}
+
+const char *cq_report_mos(const cq_report *r, double mos[2])
+{
+    const cq_leg_report *L[2] = {r->inbound, r->outbound};
+    bool nisqa = false, dnsmos = false;
+    for (int l = 0; l < 2; l++)
+        if (L[l])
+            nisqa = nisqa || L[l]->has_nisqa, dnsmos = dnsmos || L[l]->has_dnsmos;
+    for (int l = 0; l < 2; l++) {
+        mos[l] = NAN;
+        if (L[l] && nisqa && L[l]->has_nisqa)
+            mos[l] = L[l]->nisqa.mos;
+        else if (L[l] && !nisqa && L[l]->has_dnsmos)
+            mos[l] = L[l]->dnsmos.ovrl;
+    }
+    return nisqa ? CQ_MOS_NAME_NISQA : dnsmos ? CQ_MOS_NAME_DNSMOS : NULL;
+}
+
+/* mos{model, in, out}: the call's MOS per leg, both legs from one model (cq_report_mos: never a
+ * mix; when one leg has NISQA and the other only DNSMOS, the DNSMOS leg's MOS is null). */
+static void json_call(const cq_report *r, json_t *o)
+{
+    double mos[2];
+    const char *model = cq_report_mos(r, mos);
+    if (!model) {
+        json_object_set_new(o, "mos", json_null());
+        return;
+    }
+    json_t *m = json_object();
+    json_object_set_new(m, "model", json_string(model));
+    json_object_set_new(m, "in", cq__jnum(mos[0], 4));
+    json_object_set_new(m, "out", cq__jnum(mos[1], 4));
+    json_object_set_new(o, "mos", m);
+}
+
+static void json_engine(const cq_report *r, json_t *eng)
+{
+    json_object_set_new(eng, "mos_model", json_string(mos_model_name(r->mos_model)));
+    if (!(r->analyzers & CQ_AN_DNSMOS)) {
+        json_object_set_new(eng, "dnsmos_status", json_string("not selected"));
+        json_object_set_new(eng, "dnsmos", json_null());
+        return;
+    }
+    if (!r->dnsmos_loaded) {
+        json_object_set_new(eng, "dnsmos_status", json_string(r->dnsmos_status));
+        json_object_set_new(eng, "dnsmos", json_null());
+        return;
+    }
+    json_object_set_new(eng, "dnsmos_status", json_string("DNSMOS loaded"));
+    json_t *n = json_object();
+    provenance_into(r, n);
+    json_object_set_new(n, "mode", json_string(mode_name(r->dnsmos_mode)));
+    json_object_set_new(eng, "dnsmos", n);
+}
+
+static void text_rows(const cq_report *r, cq__text *t)
+{
+    if (!(r->analyzers & CQ_AN_DNSMOS) || !r->dnsmos_loaded)
+        return;
+    const cq_leg_report *L[2];
+    int n = cq__report_legs(r, L);
+    char c[2][2][64] = {{{0}}};
+    for (int i = 0; i < n; i++) {
+        const cq_dnsmos_result *d = &L[i]->dnsmos;
+        if (!L[i]->has_dnsmos) {
+            snprintf(c[0][i], 64, "-");
+            snprintf(c[1][i], 64, "-");
+            continue;
+        }
+        snprintf(c[0][i], 64, "%.2f / %.2f", d->ovrl, d->p808_mos);
+        snprintf(c[1][i], 64, "%.2f / %.2f", d->sig, d->bak);
+    }
+    cq__text_row(t, "DNSMOS OVRL / P.808", (const char *[2]){c[0][0], c[0][1]});
+    cq__text_row(t, "DNSMOS SIG / BAK", (const char *[2]){c[1][0], c[1][1]});
+}
+
+static void text_section(const cq_report *r, cq__sb *b)
+{
+    if (!(r->analyzers & CQ_AN_DNSMOS))
+        return;
+    if (r->dnsmos_loaded)
+        cq__sb_printf(b, "  speech quality: %s, %s mode (model files %s, Microsoft)\n",
+                      DNSMOS_MODEL, mode_name(r->dnsmos_mode), DNSMOS_LICENCE);
+    else
+        cq__sb_printf(b, "  DNSMOS: %s\n", r->dnsmos_status);
+}
+
+const cq__stage cq__stage_dnsmos = {
+    .name = "dnsmos",
+    .bit = CQ_AN_DNSMOS,
+    .uses = CQ_AN_VAD,
+    .stream = CQ__STREAM_16K,
+    .load = load,
+    .unload = unload,
+    .idle = idle,
+    .prepare = prepare,
+    .create = create,
+    .push = push,
+    .finish = finish,
+    .destroy = destroy,
+    .free_leg = free_leg,
+    .free_call = free_call,
+    .json_leg = json_leg,
+    .json_call = json_call,
+    .json_engine = json_engine,
+    .text_rows = text_rows,
+    .text_section = text_section,
+};
