@@ -146,19 +146,6 @@ static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
     return CQ_OK;
 }
 
-/* Seconds of speech segments inside [a, b). */
-static double speech_in(const cq_leg_report *l, double a, double b)
-{
-    double s = 0;
-    for (size_t i = 0; l->has_vad && i < l->n_speech; i++) {
-        double x = (double)l->speech[i].start / l->vad_rate_hz;
-        double y = (double)l->speech[i].end / l->vad_rate_hz;
-        double lo = x > a ? x : a, hi = y < b ? y : b;
-        s += hi > lo ? hi - lo : 0;
-    }
-    return s;
-}
-
 static int note(cq_leg_report *l, const char *what)
 {
     l->dnsmos_note = cq__strdup(what);
@@ -176,7 +163,7 @@ static int weigh(cq_leg_report *l)
     double wsum = 0;
     for (size_t i = 0; i < res->n_windows; i++) {
         const cq_dnsmos_window *w = &res->windows[i];
-        l->dnsmos_weight_sec[i] = speech_in(l, w->part_start_sec, w->part_end_sec);
+        l->dnsmos_weight_sec[i] = cq__speech_in(l, w->part_start_sec, w->part_end_sec);
         wsum += l->dnsmos_weight_sec[i];
     }
     l->dnsmos_uniform = !(wsum > 0);

@@ -160,19 +160,6 @@ static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
     return CQ_OK;
 }
 
-/* Seconds of speech segments inside [a, b). */
-static double speech_in(const cq_leg_report *l, double a, double b)
-{
-    double s = 0;
-    for (size_t i = 0; l->has_vad && i < l->n_speech; i++) {
-        double x = (double)l->speech[i].start / l->vad_rate_hz;
-        double y = (double)l->speech[i].end / l->vad_rate_hz;
-        double lo = x > a ? x : a, hi = y < b ? y : b;
-        s += hi > lo ? hi - lo : 0;
-    }
-    return s;
-}
-
 static int note(cq_leg_report *l, const char *what)
 {
     l->nisqa_note = cq__strdup(what);
@@ -213,7 +200,7 @@ static int finish(void *st, int leg, cq_report *r)
         return note(l, "leg too short for NISQA (under 15 frames of 10 ms)");
     double wsum = 0;
     for (size_t i = 0; i < n->nw; i++) {
-        n->w[i].speech_sec = speech_in(l, n->w[i].start_sec, n->w[i].end_sec);
+        n->w[i].speech_sec = cq__speech_in(l, n->w[i].start_sec, n->w[i].end_sec);
         wsum += n->w[i].speech_sec;
     }
     l->nisqa_uniform = !(wsum > 0);

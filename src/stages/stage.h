@@ -141,6 +141,9 @@ json_t *cq__jnum(double v, int decimals);
 json_t *cq__jnum_or_null(bool has, double v, int decimals);
 json_t *cq__jspan(double start_sec, double end_sec); /* {start, end}, ms precision */
 const char *cq__leg_name(int leg);                   /* "inbound", "outbound" */
+/* Seconds of the leg's speech segments (the VAD's) inside [a, b): how much a quality model's
+ * window weighs (NISQA's and DNSMOS's windowed modes). */
+double cq__speech_in(const cq_leg_report *l, double a, double b);
 /* The legs of a report as an array: L[0] inbound, L[1] outbound (NULL for a mono mix). */
 int cq__report_legs(const cq_report *r, const cq_leg_report *L[2]);
 

@@ -17,6 +17,18 @@
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
+double cq__speech_in(const cq_leg_report *l, double a, double b)
+{
+    double s = 0;
+    for (size_t i = 0; l->has_vad && i < l->n_speech; i++) {
+        double x = (double)l->speech[i].start / l->vad_rate_hz;
+        double y = (double)l->speech[i].end / l->vad_rate_hz;
+        double lo = x > a ? x : a, hi = y < b ? y : b;
+        s += hi > lo ? hi - lo : 0;
+    }
+    return s;
+}
+
 json_t *cq__jnum(double v, int decimals)
 {
     if (!isfinite(v))
