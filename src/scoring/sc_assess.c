@@ -1089,6 +1089,11 @@ static bool in_codes(const char *codes, const char *code)
     return false;
 }
 
+bool sc_mos_is_nisqa(const char *mos_model)
+{
+    return !mos_model || !strncmp(mos_model, "NISQA", 5);
+}
+
 int sc_badges(const sc_badge_figures *f, const char *out[SC_MAX_BADGES])
 {
     const char *w = f->warning_codes ? f->warning_codes : "";
@@ -1099,7 +1104,7 @@ int sc_badges(const sc_badge_figures *f, const char *out[SC_MAX_BADGES])
         f->level_db < SC_QUIET_DB,
         in_codes(w, "fake_stereo") || in_codes(w, "near_identical_legs"),
         in_codes(w, "legs_swapped"),
-        f->mos_in < SC_LOW_MOS || f->mos_out < SC_LOW_MOS,
+        sc_mos_is_nisqa(f->mos_model) && (f->mos_in < SC_LOW_MOS || f->mos_out < SC_LOW_MOS),
         f->net_mos < SC_LOW_NET_MOS,
     };
     int n = 0;

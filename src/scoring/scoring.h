@@ -457,7 +457,12 @@ typedef struct sc_badge_figures {
     double dead_air_sec, clipping_pct, level_db, mos_in, mos_out;
     double net_mos; /* the network's MOS (the E-model's), NAN without a capture */
     const char *warning_codes;
+    /* the model of mos_in and mos_out ("NISQA v2", "DNSMOS P.835 OVRL"; NULL: a row stored
+     * before the model was, when NISQA was the only one): the low-MOS badge is NISQA's */
+    const char *mos_model;
 } sc_badge_figures;
+/* Whether a stored MOS is on NISQA's scale, the one SC_LOW_MOS is a threshold of. */
+bool sc_mos_is_nisqa(const char *mos_model);
 #define SC_MAX_BADGES 8
 /* The call's badges, as codes (static strings) into out[SC_MAX_BADGES], in the order of
  * sc_badges_json's table. Their count. */

@@ -29,7 +29,7 @@
  * assessment's rules (sc_badges). */
 static json_t *badges(const store_val *c, int n)
 {
-    const store_val *w = svc_qa_col(c, n, "warning_codes");
+    const store_val *w = svc_qa_col(c, n, "warning_codes"), *model = svc_qa_col(c, n, "mos_model");
 #define FIG(name) (svc_qa_is_null(c, n, name) ? NAN : svc_qa_num(c, n, name))
     sc_badge_figures f = {.one_way = FIG("one_way"),
                           .dead_air_sec = FIG("dead_air_sec"),
@@ -38,7 +38,8 @@ static json_t *badges(const store_val *c, int n)
                           .mos_in = FIG("mos_in"),
                           .mos_out = FIG("mos_out"),
                           .net_mos = FIG("net_mos"),
-                          .warning_codes = w && w->t == SV_TEXT ? w->s : ""};
+                          .warning_codes = w && w->t == SV_TEXT ? w->s : "",
+                          .mos_model = model && model->t == SV_TEXT ? model->s : NULL};
 #undef FIG
     const char *codes[SC_MAX_BADGES];
     int k = sc_badges(&f, codes);
@@ -162,10 +163,12 @@ json_t *svc_qa_call_shape(const store_val *c, int n, void *u)
     }
     json_object_set_new(a, "warning_codes", codes);
     /* each MOS beside its model and the threshold of that model's badge */
-    json_t *sp =
-        json_pack("{s:o,s:o,s:o,s:f}", "model", svc_qa_val(svc_qa_col(c, n, "mos_model"), -1),
-                  "inbound", svc_qa_val(svc_qa_col(c, n, "mos_in"), 2), "outbound",
-                  svc_qa_val(svc_qa_col(c, n, "mos_out"), 2), "low_below", SC_LOW_MOS);
+    const store_val *model = svc_qa_col(c, n, "mos_model");
+    bool nisqa = sc_mos_is_nisqa(model && model->t == SV_TEXT ? model->s : NULL);
+    json_t *sp = json_pack("{s:o,s:o,s:o,s:o}", "model", svc_qa_val(model, -1), "inbound",
+                           svc_qa_val(svc_qa_col(c, n, "mos_in"), 2), "outbound",
+                           svc_qa_val(svc_qa_col(c, n, "mos_out"), 2), "low_below",
+                           nisqa ? json_real(SC_LOW_MOS) : json_null());
     json_t *nm =
         svc_qa_is_null(c, n, "net_mos")
             ? json_null()

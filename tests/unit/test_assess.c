@@ -11,8 +11,10 @@
  */
 #define _GNU_SOURCE
 #include <jansson.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -507,6 +509,31 @@ static void test_prompt_corpus(void **state)
     free(r);
 }
 
+/* The low-MOS badge is NISQA's threshold: a NISQA MOS (or a row stored before the model was) of
+ * 2.5 has it; the same figure from DNSMOS, on another scale, has not. */
+static void test_badge_mos_model(void **state)
+{
+    (void)state;
+    const char *model[3] = {"NISQA v2", NULL, "DNSMOS P.835 OVRL"};
+    for (int k = 0; k < 3; k++) {
+        sc_badge_figures f = {.one_way = NAN,
+                              .dead_air_sec = NAN,
+                              .clipping_pct = NAN,
+                              .level_db = NAN,
+                              .mos_in = 2.5,
+                              .mos_out = 3.5,
+                              .net_mos = NAN,
+                              .warning_codes = "",
+                              .mos_model = model[k]};
+        const char *codes[SC_MAX_BADGES];
+        int n = sc_badges(&f, codes);
+        bool low = false;
+        for (int i = 0; i < n; i++)
+            low = low || !strcmp(codes[i], "mos_low");
+        assert_int_equal(low, k < 2);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && !strcmp(argv[1], "corpus")) {
@@ -533,7 +560,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused),        cmocka_unit_test(test_nothing_measured),
         cmocka_unit_test(test_nulls_not_zero), cmocka_unit_test(test_everything_wrong),
-        cmocka_unit_test(test_prompt),
+        cmocka_unit_test(test_prompt),         cmocka_unit_test(test_badge_mos_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
