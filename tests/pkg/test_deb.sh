@@ -3,13 +3,14 @@
 # staging folder (the units run the prefix's callqa; an edited callqa.conf is kept), then two
 # packages made by cpack from the build directory's install tree, the previous version
 # (VERSION~prev, with a changed conffile) and the current one;
-#   install the previous (dpkg -i): the user callqa, the files, the man page from the help text,
+#   install the previous (apt-get install ./callqa_*.deb): the user callqa, the files, the man page from the help text,
 #     the conffiles, /etc/callqa/callqa.conf read by callqa, the state directories, `callqa
 #     version`, the units (systemd-analyze verify where it is installed);
-#   edit the conffile, then upgrade (dpkg --force-confold): the edit is kept, the new file is
-#     beside it, the state is kept;
+#   edit the conffile, then upgrade (apt-get install ./callqa_*.deb, --force-confold): the edit
+#     is kept, the new file is beside it, the state is kept; `callqa analyze` from /usr/bin on the
+#     sample call;
 #   remove: the programs go, the settings stay; purge: the settings, the state and the logs go,
-#     the units' state too (the user stays: docs/install.md);
+#     the units' state too, no file of the package is left (the user stays: docs/install.md);
 #   the user made without systemd-sysusers (adduser), and without adduser either (useradd);
 #   lintian on the current package: no E: line.
 # It installs and removes a package and a system user: it needs root (CI runs as root). Without
@@ -116,9 +117,11 @@ check "Depends has the libraries callqa links (dpkg-shlibdeps) and libsndfile1 (
            dpkg-deb -f '$CUR_DEB' Depends | grep -q 'libsndfile1'"
 
 # ---- install the previous version ----------------------------------------------------------------
-if ! dpkg -i "$PREV_DEB" > "$T/install.log" 2>&1; then
+# as an administrator installs a downloaded package: apt resolves its dependencies
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y -q --no-install-recommends "$PREV_DEB" < /dev/null > "$T/install.log" 2>&1; then
     cat "$T/install.log"
-    echo "not ok - dpkg -i $PREV_DEB"
+    echo "not ok - apt-get install $PREV_DEB"
     exit 1
 fi
 check "installed: $PREV-$REL" [ "$(dpkg-query -W -f='${Status} ${Version}' callqa)" = "install ok installed $PREV-$REL" ]
@@ -201,9 +204,10 @@ echo "allowed_hosts = callqa.example.com # local edit" >> /etc/callqa/callqa.con
 install -m 0600 -o callqa -g callqa /dev/null /etc/callqa/token
 echo "0123456789abcdef0123" > /etc/callqa/token
 echo "state" > /var/lib/callqa/kept
-if ! dpkg -i --force-confold "$CUR_DEB" < /dev/null > "$T/upgrade.log" 2>&1; then
+if ! apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confold \
+    "$CUR_DEB" < /dev/null > "$T/upgrade.log" 2>&1; then
     cat "$T/upgrade.log"
-    echo "not ok - dpkg -i --force-confold $CUR_DEB"
+    echo "not ok - apt-get install (the upgrade) $CUR_DEB"
     exit 1
 fi
 check "upgraded: $VER-$REL" [ "$(dpkg-query -W -f='${Status} ${Version}' callqa)" = "install ok installed $VER-$REL" ]
@@ -215,6 +219,9 @@ check "callqa serve reads the edited callqa.conf" sh -c \
 check "the token file and the state are kept" sh -c \
     "[ \"\$(stat -c '%U %a' /etc/callqa/token)\" = 'callqa 600' ] && [ -f /var/lib/callqa/kept ]"
 check "the user is the same one" [ "$(getent passwd callqa | cut -d: -f3)" = "$(stat -c %u /var/lib/callqa)" ]
+check "callqa analyze from /usr/bin on the sample call: its report" sh -c "
+    cd '$T' && /usr/bin/callqa analyze --json -q '$SRC/samples/sample-call.wav' > '$T/sample.json' &&
+    python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(0 if r[\"duration\"] > 30 and r[\"has_legs\"] else 1)' '$T/sample.json'"
 
 # ---- remove, then purge ------------------------------------------------------------------------------
 dpkg --remove callqa > "$T/remove.log" 2>&1 || { cat "$T/remove.log"; echo "not ok - dpkg --remove"; }
@@ -232,6 +239,9 @@ check "purged: /etc/callqa, /etc/logrotate.d/callqa, /var/lib/callqa and /var/lo
 check "purged: no unit state is left (masks, deb-systemd-helper's records)" sh -c "
     ! ls /etc/systemd/system/callqa*.service /var/lib/systemd/deb-systemd-helper-masked/callqa* \
          /var/lib/systemd/deb-systemd-helper-enabled/callqa* 2> /dev/null | grep -q ."
+dpkg-deb -c "$CUR_DEB" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' > "$T/files"
+check "purged: no file of the package is left ($(wc -l < "$T/files") files)" sh -c "
+    [ -s '$T/files' ] && while read -r f; do [ ! -e \"\$f\" ] || { echo \"left: \$f\"; exit 1; }; done < '$T/files'"
 check "purged: the system user is kept (docs/install.md)" sh -c "getent passwd callqa > /dev/null"
 
 # ---- without systemd-sysusers ------------------------------------------------------------------------
