@@ -324,20 +324,11 @@ static const float *tensor(const cq__onnx *o, const char *name, const int64_t *d
         cq__err_set(err, CQ_ERR_FORMAT, "%s: not a DNSMOS model (no tensor '%s')", file, name);
         return NULL;
     }
-    int ok = t->dtype == CQ__ONNX_FLOAT && t->ndims == nd && t->f32;
-    for (int i = 0; ok && i < nd; i++)
-        ok = t->dims[i] == dims[i];
-    if (!ok) {
-        char got[96] = "", want[96] = "";
-        for (int i = 0; i < t->ndims && strlen(got) < 80; i++)
-            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%lld", i ? "x" : "",
-                     (long long)t->dims[i]);
-        for (int i = 0; i < nd && strlen(want) < 80; i++)
-            snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%lld", i ? "x" : "",
-                     (long long)dims[i]);
+    char got[96], want[96];
+    if (!cq__onnx_f32_of_shape(t, dims, nd, got, want)) {
         cq__err_set(err, CQ_ERR_FORMAT,
-                    "%s: tensor '%s' has shape %s, type %d; DNSMOS needs %s float", file, name,
-                    t->ndims ? got : "scalar", t->dtype, want);
+                    "%s: tensor '%s' has shape %s, type %d; DNSMOS needs %s float", file, name, got,
+                    t->dtype, want);
         return NULL;
     }
     return t->f32;

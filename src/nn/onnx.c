@@ -12,6 +12,7 @@
  *   TensorProto 1 dims, 2 data_type, 4 float_data, 7 int64_data, 8 name, 9 raw_data,
  *               14 data_location (1 = external: refused)
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "../base/base_int.h"
@@ -433,4 +434,24 @@ const cq__tensor *cq__onnx_find(const cq__onnx *m, const char *scope, const char
         if (!strcmp(m->t[i].scope, scope) && !strcmp(m->t[i].name, name))
             return &m->t[i];
     return NULL;
+}
+
+bool cq__onnx_f32_of_shape(const cq__tensor *t, const int64_t *dims, int nd, char got[96],
+                           char want[96])
+{
+    bool ok = t->dtype == CQ__ONNX_FLOAT && t->ndims == nd && t->f32;
+    for (int i = 0; ok && i < nd; i++)
+        ok = t->dims[i] == dims[i];
+    if (ok)
+        return true;
+    got[0] = want[0] = '\0';
+    for (int i = 0; i < t->ndims && strlen(got) < 80; i++)
+        snprintf(got + strlen(got), 96 - strlen(got), "%s%lld", i ? "x" : "",
+                 (long long)t->dims[i]);
+    if (!t->ndims)
+        snprintf(got, 96, "scalar");
+    for (int i = 0; i < nd && strlen(want) < 80; i++)
+        snprintf(want + strlen(want), 96 - strlen(want), "%s%lld", i ? "x" : "",
+                 (long long)dims[i]);
+    return false;
 }

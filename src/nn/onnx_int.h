@@ -11,6 +11,7 @@
 #define CQ_ONNX_INT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "callqa/cq_status.h"
@@ -47,5 +48,9 @@ void cq__onnx_free(cq__onnx *m);
 
 /* The tensor called `name` (TensorProto.name) in `scope`, or NULL. */
 const cq__tensor *cq__onnx_find(const cq__onnx *m, const char *scope, const char *name);
+/* Whether t holds float elements of shape dims[0..nd); when not, its shape and the one wanted
+ * as text ("64x1x3", "scalar") into got and want, for the caller's error. */
+bool cq__onnx_f32_of_shape(const cq__tensor *t, const int64_t *dims, int nd, char got[96],
+                           char want[96]);
 
 #endif /* CQ_ONNX_INT_H */

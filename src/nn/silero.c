@@ -86,20 +86,11 @@ static const float *weight(const cq__onnx *o, const char *scope, const char *nam
     int nd = 0;
     while (nd < CQ__ONNX_MAX_DIMS && dims[nd])
         nd++;
-    int ok = t->dtype == CQ__ONNX_FLOAT && t->ndims == nd && t->f32;
-    for (int i = 0; ok && i < nd; i++)
-        ok = t->dims[i] == dims[i];
-    if (!ok) {
-        char got[96] = "", want[96] = "";
-        for (int i = 0; i < t->ndims && strlen(got) < 80; i++)
-            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%lld", i ? "x" : "",
-                     (long long)t->dims[i]);
-        for (int i = 0; i < nd && strlen(want) < 80; i++)
-            snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%lld", i ? "x" : "",
-                     (long long)dims[i]);
+    char got[96], want[96];
+    if (!cq__onnx_f32_of_shape(t, dims, nd, got, want)) {
         cq__err_set(err, CQ_ERR_FORMAT,
                     "%s: tensor '%s' (%s) has shape %s, type %d; Silero VAD needs %s float", file,
-                    name, scope, t->ndims ? got : "scalar", t->dtype, want);
+                    name, scope, got, t->dtype, want);
         return NULL;
     }
     return t->f32;
