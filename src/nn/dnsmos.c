@@ -435,21 +435,6 @@ bad:
     return CQ_ERR_FORMAT;
 }
 
-/* librosa 0.8.1's Slaney mel scale */
-static double hz_to_mel(double f)
-{
-    const double f_sp = 200.0 / 3, min_log_hz = 1000, min_log_mel = min_log_hz / f_sp;
-    const double logstep = log(6.4) / 27.0;
-    return f >= min_log_hz ? min_log_mel + log(f / min_log_hz) / logstep : f / f_sp;
-}
-
-static double mel_to_hz(double m)
-{
-    const double f_sp = 200.0 / 3, min_log_hz = 1000, min_log_mel = min_log_hz / f_sp;
-    const double logstep = log(6.4) / 27.0;
-    return m >= min_log_mel ? min_log_hz * exp(logstep * (m - min_log_mel)) : f_sp * m;
-}
-
 /* The P.808 front end's constants: librosa.filters.mel(16000, 321, n_mels=120) on librosa
  * 0.8.1's bin grid linspace(0, 8000, 161) (50 Hz apart, not 16000/321), float32 weights; the
  * periodic Hann window; the DFT basis. */
@@ -460,9 +445,7 @@ static int build_front_end(cq_dnsmos_model *m)
     if (!m->mel_basis_t || !m->dft_t)
         return CQ_ERR_NOMEM;
     double mel_f[NMEL + 2], fft_f[MEL_BINS];
-    double lo = hz_to_mel(0), hi = hz_to_mel(8000);
-    for (int i = 0; i < NMEL + 2; i++)
-        mel_f[i] = mel_to_hz(lo + (hi - lo) * i / (NMEL + 1));
+    cq__slaney_mel_edges(8000, NMEL, mel_f);
     for (int k = 0; k < MEL_BINS; k++)
         fft_f[k] = 8000.0 * k / (MEL_BINS - 1);
     for (int i = 0; i < NMEL; i++) {

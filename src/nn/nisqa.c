@@ -466,21 +466,6 @@ struct cq_nisqa {
     int threads; /* for the network (cq_nisqa_set_threads) */
 };
 
-/* librosa 0.8.1 (Slaney) mel scale */
-static double hz_to_mel(double f)
-{
-    const double f_sp = 200.0 / 3, min_log_hz = 1000.0, min_log_mel = min_log_hz / f_sp;
-    const double logstep = log(6.4) / 27.0;
-    return f >= min_log_hz ? min_log_mel + log(f / min_log_hz) / logstep : f / f_sp;
-}
-
-static double mel_to_hz(double m)
-{
-    const double f_sp = 200.0 / 3, min_log_hz = 1000.0, min_log_mel = min_log_hz / f_sp;
-    const double logstep = log(6.4) / 27.0;
-    return m >= min_log_mel ? min_log_hz * exp(logstep * (m - min_log_mel)) : f_sp * m;
-}
-
 /* Sparse Slaney-normalised triangular filterbank, as librosa.filters.mel(htk=False). */
 static int make_filterbank(cq_nisqa *s)
 {
@@ -495,9 +480,7 @@ static int make_filterbank(cq_nisqa *s)
         cq__free(mel_f), cq__free(w);
         return CQ_ERR_NOMEM;
     }
-    double mmin = hz_to_mel(0.0), mmax = hz_to_mel(s->m->fmax);
-    for (int i = 0; i < nm + 2; i++) /* np.linspace */
-        mel_f[i] = mel_to_hz(mmin + (mmax - mmin) * i / (nm + 1));
+    cq__slaney_mel_edges(s->m->fmax, nm, mel_f);
     size_t off = 0;
     for (int i = 0; i < nm; i++) {
         double fd0 = mel_f[i + 1] - mel_f[i], fd1 = mel_f[i + 2] - mel_f[i + 1];

@@ -54,6 +54,10 @@ void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out);
 float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w);
 float cq__lstm_cell_ref(size_t n, const float *g, float *c, float *h, const float *w);
 
+/* The n_mels + 2 band edges (Hz) of librosa 0.8.1's Slaney mel filterbank from 0 to fmax_hz
+ * (mel.c): band i rises from out[i] to out[i + 1] and falls to out[i + 2]. */
+void cq__slaney_mel_edges(double fmax_hz, int n_mels, double *out);
+
 /* Work on items [begin, end) of a parallel loop; `worker` is 0..threads-1. */
 typedef void (*cq__range_fn)(void *ctx, size_t begin, size_t end, int worker);
 
