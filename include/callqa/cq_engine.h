@@ -69,6 +69,9 @@ typedef struct cq_engine_params {
                                         NULL or "none" (the MFCC method; no model is built in,
                                         so any other name is refused) */
     cq_diar_params diarization;      /* default cq_diar_default_params() */
+    bool profile;                    /* time the decoding, the resampling and each stage into
+                                        the report (cq_report.profile; engine.profile in the
+                                        JSON); default false */
 } cq_engine_params;
 
 /* Defaults as documented above. */

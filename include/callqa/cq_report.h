@@ -207,6 +207,15 @@ typedef struct cq_report {
     size_t n_warnings;
     void *stage_data[CQ_STAGE_SLOTS]; /* call-level results of analyzers with a slot */
     double analysis_time_sec;         /* wall time of cq_engine_analyze() */
+    /* Where that time went, when cq_engine_params.profile asked (else has_profile is false):
+     * CPU seconds the analysing thread spent decoding, resampling to the 8 and 16 kHz
+     * streams, and in each stage (its create, push, finish, summarize and destroy; by the slot of
+     * the stage table, the order of the analyzers' names). The CPU of a stage's worker threads
+     * (NISQA's and DNSMOS's with threads > 1) is counted in its account. */
+    bool has_profile;
+    double profile_decode_sec;
+    double profile_resample_sec;
+    double profile_stage_sec[CQ_STAGE_SLOTS];
 } cq_report;
 
 /* The legs' MOS as the report's mos{} gives it, both legs from one model: NISQA's MOS when a

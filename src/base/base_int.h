@@ -75,5 +75,9 @@ void cq__fft_unlock(void);
 
 /* Monotonic clock in seconds. */
 double cq__now_sec(void);
+/* CPU seconds of the calling thread, with those of the helper threads it started for its work
+ * (each added by cq__thread_cpu_credit once the helper ended) */
+double cq__thread_cpu_sec(void);
+void cq__thread_cpu_credit(double sec);
 
 #endif /* CQ_BASE_INT_H */

@@ -99,6 +99,21 @@ double cq__now_sec(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* CPU seconds of helper threads that worked for the calling thread (cq__thread_cpu_credit) */
+static _Thread_local double tl_helper_cpu;
+
+double cq__thread_cpu_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + tl_helper_cpu;
+}
+
+void cq__thread_cpu_credit(double sec)
+{
+    tl_helper_cpu += sec;
+}
+
 static pthread_mutex_t g_fft_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void cq__fft_lock(void)

@@ -335,6 +335,8 @@ static void usage(FILE *f)
         "  --max-duration S       refuse recordings longer than this (default 86400)\n"
         "  --envelope MS          each leg's RMS level every MS ms in the report (the\n"
         "                         envelope analyzer; default off)\n"
+        "  --profile              where the time went, in the JSON report (engine.profile:\n"
+        "                         decoding, resampling, each analyzer; CPU seconds)\n"
         "  --no-isolate           batches: analyse in threads of this process, without a\n"
         "                         child process per call (a decoder crash then ends the batch)\n"
         "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
@@ -361,7 +363,17 @@ static int parse_double(const char *s, double *out)
 
 static int cmd_analyze(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_ONLY, O_IN, O_OUT, O_MAXDUR, O_NOISO, O_ENVELOPE, O_CFG = 1000 };
+    enum {
+        O_JSON = 256,
+        O_ONLY,
+        O_IN,
+        O_OUT,
+        O_MAXDUR,
+        O_NOISO,
+        O_ENVELOPE,
+        O_PROFILE,
+        O_CFG = 1000
+    };
     static const struct option own[] = {
         {"json", no_argument, NULL, O_JSON},
         {"only", required_argument, NULL, O_ONLY},
@@ -370,6 +382,7 @@ static int cmd_analyze(int argc, char **argv)
         {"max-duration", required_argument, NULL, O_MAXDUR},
         {"no-isolate", no_argument, NULL, O_NOISO},
         {"envelope", required_argument, NULL, O_ENVELOPE},
+        {"profile", no_argument, NULL, O_PROFILE},
         {"jobs", required_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -417,6 +430,7 @@ static int cmd_analyze(int argc, char **argv)
             break;
         }
         case O_NOISO: isolate = 0; break;
+        case O_PROFILE: ep.profile = true; break;
         case O_ENVELOPE: {
             char *end = NULL;
             errno = 0;

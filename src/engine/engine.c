@@ -57,6 +57,20 @@ typedef struct call_run {
     unsigned streams;         /* 1 << cq__stream of every stream a selected stage reads */
 } call_run;
 
+/* The profile (cq_engine_params.profile): the thread's CPU clock before a step, and the step's
+ * CPU time added to its account after it (CPU, not wall: a busy machine does not inflate it).
+ * Without the profile, neither reads the clock. */
+static double prof_start(const call_run *cr)
+{
+    return cr->e->p.profile ? cq__thread_cpu_sec() : 0.0;
+}
+
+static void prof_add(const call_run *cr, double *account, double t0)
+{
+    if (cr->e->p.profile)
+        *account += cq__thread_cpu_sec() - t0;
+}
+
 cq_engine_params cq_engine_default_params(void)
 {
     cq_engine_params p = {
@@ -304,7 +318,9 @@ static int leg_start(call_run *cr, leg_run *lr, int leg, const char *source, int
                            .max_block = s->stream >= CQ__STREAM_8K ? lr->conv[s->stream].cap : bf};
         if (c.max_block == 0)
             c.max_block = bf; /* the leg is at the stream's rate already */
+        double t0 = prof_start(cr);
         int rc = s->create(&lr->st[i], &c);
+        prof_add(cr, &cr->r->profile_stage_sec[i], t0);
         if (rc != CQ_OK) {
             cr->failed = s->name;
             return rc;
@@ -325,7 +341,9 @@ static int call_start(call_run *cr)
                            .leg = -1,
                            .rate_hz = k_stream_rate[s->stream],
                            .max_block = cr->e->p.block_frames};
+        double t0 = prof_start(cr);
         int rc = s->create(&cr->st[i], &c);
+        prof_add(cr, &cr->r->profile_stage_sec[i], t0);
         if (rc != CQ_OK) {
             cr->failed = s->name;
             return rc;
@@ -341,7 +359,9 @@ static int offer(call_run *cr, leg_run *lr, int stream, const float *x, size_t n
         const cq__stage *s = cq__stage_at(i);
         if ((int)s->stream != stream || !selected(cr->e, s) || !s->push)
             continue;
+        double t0 = prof_start(cr);
         int rc = s->push(s->per_call ? cr->st[i] : lr->st[i], lr->leg, x, n, cr->r);
+        prof_add(cr, &cr->r->profile_stage_sec[i], t0);
         if (rc != CQ_OK) {
             cr->failed = s->name;
             return rc;
@@ -361,7 +381,9 @@ static int leg_push(call_run *cr, leg_run *lr, const float *x, size_t n)
             rc = offer(cr, lr, s, x, n);
             continue;
         }
+        double t0 = prof_start(cr);
         long got = cq_resample_process(lr->conv[s].rs, x, n, lr->conv[s].buf, lr->conv[s].cap);
+        prof_add(cr, &cr->r->profile_resample_sec, t0);
         rc = got < 0 ? (int)got : offer(cr, lr, s, lr->conv[s].buf, (size_t)got);
     }
     return rc;
@@ -376,25 +398,37 @@ static int leg_finish(call_run *cr, leg_run *lr, uint64_t frames)
     int rc = CQ_OK;
     for (int s = CQ__STREAM_8K; rc == CQ_OK && s < CQ__N_STREAMS; s++) {
         long got;
-        while (rc == CQ_OK && lr->conv[s].rs &&
-               (got = cq_resample_process(lr->conv[s].rs, NULL, 0, lr->conv[s].buf,
-                                          lr->conv[s].cap)) != 0)
+        if (!lr->conv[s].rs)
+            continue;
+        double t0 = prof_start(cr);
+        while (rc == CQ_OK && (got = cq_resample_process(lr->conv[s].rs, NULL, 0, lr->conv[s].buf,
+                                                         lr->conv[s].cap)) != 0) {
+            prof_add(cr, &cr->r->profile_resample_sec, t0);
             rc = got < 0 ? (int)got : offer(cr, lr, s, lr->conv[s].buf, (size_t)got);
+            t0 = prof_start(cr);
+        }
+        prof_add(cr, &cr->r->profile_resample_sec, t0);
     }
     for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (selected(cr->e, s) && !s->per_call && s->finish &&
-            (rc = s->finish(lr->st[i], lr->leg, cr->r)) != CQ_OK)
+        if (!selected(cr->e, s) || s->per_call || !s->finish)
+            continue;
+        double t0 = prof_start(cr);
+        if ((rc = s->finish(lr->st[i], lr->leg, cr->r)) != CQ_OK)
             cr->failed = s->name;
+        prof_add(cr, &cr->r->profile_stage_sec[i], t0);
     }
     return rc;
 }
 
-static void leg_end(leg_run *lr)
+static void leg_end(const call_run *cr, leg_run *lr)
 {
     for (size_t i = 0; i < cq__stage_count(); i++)
-        if (lr->st[i] && cq__stage_at(i)->destroy)
+        if (lr->st[i] && cq__stage_at(i)->destroy) {
+            double t0 = prof_start(cr);
             cq__stage_at(i)->destroy(lr->st[i]);
+            prof_add(cr, &cr->r->profile_stage_sec[i], t0);
+        }
     for (int s = 0; s < CQ__N_STREAMS; s++) {
         cq_resample_destroy(lr->conv[s].rs);
         cq__free(lr->conv[s].buf);
@@ -409,14 +443,21 @@ static int call_finish(call_run *cr)
     int rc = CQ_OK;
     for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (selected(cr->e, s) && s->per_call && s->finish &&
-            (rc = s->finish(cr->st[i], -1, cr->r)) != CQ_OK)
+        if (!selected(cr->e, s) || !s->per_call || !s->finish)
+            continue;
+        double t0 = prof_start(cr);
+        if ((rc = s->finish(cr->st[i], -1, cr->r)) != CQ_OK)
             cr->failed = s->name;
+        prof_add(cr, &cr->r->profile_stage_sec[i], t0);
     }
     for (size_t i = 0; rc == CQ_OK && i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (selected(cr->e, s) && s->summarize && (rc = s->summarize(cr->e, cr->r)) != CQ_OK)
+        if (!selected(cr->e, s) || !s->summarize)
+            continue;
+        double t0 = prof_start(cr);
+        if ((rc = s->summarize(cr->e, cr->r)) != CQ_OK)
             cr->failed = s->name;
+        prof_add(cr, &cr->r->profile_stage_sec[i], t0);
     }
     return rc;
 }
@@ -424,10 +465,13 @@ static int call_finish(call_run *cr)
 static void call_end(call_run *cr)
 {
     for (int l = 0; l < 2; l++)
-        leg_end(&cr->legs[l]);
+        leg_end(cr, &cr->legs[l]);
     for (size_t i = 0; i < cq__stage_count(); i++)
-        if (cr->st[i] && cq__stage_at(i)->destroy)
+        if (cr->st[i] && cq__stage_at(i)->destroy) {
+            double t0 = prof_start(cr);
             cq__stage_at(i)->destroy(cr->st[i]);
+            prof_add(cr, &cr->r->profile_stage_sec[i], t0);
+        }
 }
 
 /* "NAME: STAGE: reason" (the stage when one failed). Returns rc. */
@@ -470,7 +514,9 @@ static int run_source(call_run *cr, cq_audio *a, leg_run *legs[2], bool *identic
     bool same = ch == 2;
     int rc = CQ_OK;
     for (;;) {
+        double t0 = prof_start(cr);
         int64_t got = cq_audio_read_planar(a, planes, bf, err);
+        prof_add(cr, &cr->r->profile_decode_sec, t0);
         if (got < 0) {
             rc = (int)got;
             break;
@@ -524,8 +570,10 @@ static int analyze_one_file(call_run *cr, const cq_call_src *src, cq_err *err)
     cq_report *r = cr->r;
     const char *name = src->path ? src->path : r->file;
     const char *shown = src->source_name ? src->source_name : name;
+    double t0 = prof_start(cr);
     cq_audio *a = src->path ? cq_audio_open(src->path, err)
                             : cq_audio_open_memory(src->data, src->size, name, err);
+    prof_add(cr, &r->profile_decode_sec, t0);
     if (!a)
         return err ? err->code : CQ_ERR_FORMAT;
     const cq_audio_info *info = cq_audio_get_info(a);
@@ -589,7 +637,10 @@ static int analyze_leg_files(call_run *cr, const char *paths[2], const char *sho
     uint64_t frames[2] = {0, 0};
     int rc = CQ_OK;
     for (int l = 0; l < 2 && rc == CQ_OK; l++) {
-        if (!(a[l] = cq_audio_open(paths[l], err))) {
+        double t0 = prof_start(cr);
+        a[l] = cq_audio_open(paths[l], err);
+        prof_add(cr, &r->profile_decode_sec, t0);
+        if (!a[l]) {
             rc = err && err->code ? err->code : CQ_ERR_FORMAT;
             break;
         }
@@ -616,7 +667,9 @@ static int analyze_leg_files(call_run *cr, const char *paths[2], const char *sho
                     want = 64;
                 leg_run *lr = &cr->legs[l];
                 float *planes[2] = {lr->buf, scratch};
+                double t0 = prof_start(cr);
                 int64_t got = cq_audio_read_planar(a[l], planes, want, err);
+                prof_add(cr, &cr->r->profile_decode_sec, t0);
                 if (got < 0) {
                     rc = (int)got;
                     break;
@@ -703,6 +756,7 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
         return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", name);
     }
     call_run cr = {.e = e, .r = r};
+    r->has_profile = e->p.profile;
     for (size_t i = 0; i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
         if (selected(e, s) && s->stream != CQ__STREAM_NONE && (!s->idle || !s->idle(e)))

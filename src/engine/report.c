@@ -178,6 +178,17 @@ static json_t *engine_json(const cq_report *r)
     for (size_t i = 0; i < cq__stage_count(); i++)
         if (cq__stage_at(i)->json_engine)
             cq__stage_at(i)->json_engine(r, eng);
+    if (r->has_profile) { /* only when asked: wall times differ from run to run */
+        json_t *p = json_object(), *st = json_object();
+        json_object_set_new(p, "decode_sec", cq__jnum(r->profile_decode_sec, 6));
+        json_object_set_new(p, "resample_sec", cq__jnum(r->profile_resample_sec, 6));
+        for (size_t i = 0; i < cq__stage_count(); i++)
+            if (r->analyzers & cq__stage_at(i)->bit)
+                json_object_set_new(st, cq__stage_at(i)->name,
+                                    cq__jnum(r->profile_stage_sec[i], 6));
+        json_object_set_new(p, "stages_sec", st);
+        json_object_set_new(eng, "profile", p);
+    }
     return eng;
 }
 

@@ -481,12 +481,14 @@ typedef struct par_share {
     void *ctx;
     size_t begin, end;
     int worker;
+    double cpu_sec; /* what the helper thread that ran it used */
 } par_share;
 
 static void *par_run(void *arg)
 {
     par_share *j = arg;
     j->fn(j->ctx, j->begin, j->end, j->worker);
+    j->cpu_sec = cq__thread_cpu_sec(); /* a thread of its own: all of it is this share's */
     return NULL;
 }
 
@@ -506,15 +508,18 @@ void cq__parallel(int threads, size_t n, cq__range_fn fn, void *ctx)
     pthread_t tid[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     for (int t = 0; t < threads; t++)
-        shares[t] = (par_share){fn, ctx, n * (size_t)t / (size_t)threads,
-                                n * (size_t)(t + 1) / (size_t)threads, t};
+        shares[t] = (par_share){
+            fn, ctx, n * (size_t)t / (size_t)threads, n * (size_t)(t + 1) / (size_t)threads,
+            t,  0.0};
     for (int t = 1; t < threads; t++)
         started[t] = pthread_create(&tid[t], NULL, par_run, &shares[t]) == 0;
-    par_run(&shares[0]);
+    fn(ctx, shares[0].begin, shares[0].end, 0);
     for (int t = 1; t < threads; t++) {
-        if (started[t])
+        if (started[t]) {
             pthread_join(tid[t], NULL);
-        else
-            par_run(&shares[t]); /* could not start: run it here */
+            cq__thread_cpu_credit(shares[t].cpu_sec); /* the caller's CPU account has it */
+        } else {
+            fn(ctx, shares[t].begin, shares[t].end, t); /* could not start: run it here */
+        }
     }
 }
