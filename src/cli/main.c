@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
@@ -339,7 +340,7 @@ static void usage(FILE *f)
         "                         decoding, resampling, each analyzer; CPU seconds)\n"
         "  --no-isolate           batches: analyse in threads of this process, without a\n"
         "                         child process per call (a decoder crash then ends the batch)\n"
-        "  -j, --jobs N           calls analysed in parallel (default: number of CPUs)\n"
+        "  -j, --jobs N           calls analysed in parallel (default: the CPUs it may use)\n"
         "  -q, --quiet            no progress bar and no closing summary\n"
         "  -h, --help             this text\n"
         "\n"
@@ -348,6 +349,17 @@ static void usage(FILE *f)
         names);
     cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
     fprintf(f, "\nExit status: 0 all calls analysed, 1 some failed, 2 usage error.\n");
+}
+
+/* The CPUs this process may run on (its affinity: taskset, a container's cpuset), else the
+ * online ones. */
+static long usable_cpus(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
 }
 
 static int parse_double(const char *s, double *out)
@@ -397,7 +409,7 @@ static int cmd_analyze(int argc, char **argv)
     cfg_defaults(&set);
     cq_engine_params ep = cq_engine_default_params();
     int json = 0, quiet = 0, isolate = 1;
-    long parallel = sysconf(_SC_NPROCESSORS_ONLN);
+    long parallel = usable_cpus();
     const char *in = NULL, *out = NULL;
     cq_err err;
     char msg[400];
@@ -487,7 +499,7 @@ static int cmd_analyze(int argc, char **argv)
     if ((size_t)parallel > n)
         parallel = (long)(n ? n : 1);
     /* cores the calls leave idle go to NISQA's network */
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    long ncpu = usable_cpus();
     ep.nisqa_threads = ncpu > parallel ? (int)(ncpu / parallel) : 1;
     if (ep.nisqa_threads > 64)
         ep.nisqa_threads = 64;
