@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""mkseq.py - hold-slayer sequences: calls as the far end sends them while a caller waits for a
+person, built from the shared corpus (the material the live `human` event is scored on).
+
+    mkseq.py --set dev|held --out DIR [--n N] [--seed S] [--corpus DIR]
+
+One sequence, in order:
+  1. ringback: 1-4 rings of the corpus's US ringback recording (one 6.03 s period of it tiled,
+     the last period cut 0.4-2.5 s after its ring);
+  2. an IVR: 1-4 prompts, each a corpus IVR prompt recording (Allison, the Asterisk voice) or, one
+     time in two, a recording of another prompt talker of the set (livelib.PROMPT_TALKERS);
+     after each but the last, 1-4 DTMF keys (ITU-T Q.23 pairs, 50-100 ms each, 60-150 ms apart,
+     the low group at -18..-6 dBm0, the high group 0..3 dB over it) 0.8-3 s after the prompt;
+  3. hold: the set's hold music from a random point, 25-130 s, with an announcement (a queue
+     announcement of Allison's or a prompt talker's recording) every 20-40 s; during one
+     announcement in two the music stops, otherwise it goes on 12-20 dB under it (the music's
+     parts are then cut around the announcement in the labels);
+  4. the live person: 0.3-2.5 s of quiet after the music, then 3-12 s of one live talker's
+     utterances (livelib.LIVE_TALKERS), 0.15-0.9 s apart.
+Every part gets its own active level, -30..-12 dBFS (-28..-14 for the music and the rings), so
+that neither level nor the corpus prompts' peak normalisation tells a prompt from a person. Line
+noise (-72..-60 dBFS) runs under it all, the whole call goes through a 300-3400 Hz band-pass
+and then one codec: G.711 u-law for even sequence numbers, GSM 06.10 for odd (sox, both ways).
+
+Talkers: prompt voices and live voices are disjoint sets, and dev and held share no talker but
+Allison, whose recordings are split by file (livelib.py lists them all; check_sets() asserts it).
+
+first_word: the energy onset of the live part (livelib.onset): the first 10 ms frame of the
+person's clean signal (placed and scaled, before noise, band-pass and codec) at most 25 dB under
+that part's active level that starts 50 ms of frames as loud.
+
+Writes DIR/hold_SET_NNN.wav (8 kHz 16-bit mono) and DIR/hold_SET_NNN.json: duration, codec,
+set, seed, first_word, and the parts in time order, each with kind (ringback, prompt, dtmf,
+music, announcement, human), start, end (s), level_dbfs (active level reached; dtmf: the low
+group's dBm0 and the twist), and talker/src/key where they apply. The same arguments give the
+same files.
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+
+import livelib as L
+
+
+class Builder:
+    """The call being assembled: a growing signal, its parts, the cursor."""
+
+    def __init__(self):
+        self.chunks, self.n, self.parts = [], 0, []
+
+    def t(self):
+        return self.n / L.RATE
+
+    def gap(self, sec):
+        k = int(round(sec * L.RATE))
+        self.chunks.append(np.zeros(k))
+        self.n += k
+
+    def put(self, x, part=None):
+        """Append x; label the span [cursor + a, cursor + b) if part carries ("_a", "_b") sample
+        offsets inside x (default: all of x)."""
+        if part is not None:
+            a, b = part.pop("_a", 0), part.pop("_b", len(x))
+            part["start"] = round((self.n + a) / L.RATE, 4)
+            part["end"] = round((self.n + b) / L.RATE, 4)
+            self.parts.append(part)
+        self.chunks.append(x)
+        self.n += len(x)
+
+    def signal(self):
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0)
+
+
+def speech_span(x):
+    """First and last sample of x's speech (10 ms frames within 35 dB of the loudest)."""
+    db = 10 * np.log10(L.frame_power(x) + 1e-20)
+    on = np.nonzero(db >= db.max() - 35)[0]
+    return int(on[0] * L.FRAME), int(min(len(x), (on[-1] + 1) * L.FRAME))
+
+
+def prompt_take(rng, corpus, st, kind, max_s):
+    """A recorded prompt: (audio, talker, src). One time in two one of Allison's prompt files of
+    the set's `kind` ("ivr" or "announce"), else consecutive utterances of another prompt talker;
+    long recordings are cut at a pause to a run of their utterances of at most max_s."""
+    if rng.random() < 0.5:
+        src = str(rng.choice(L.ALLISON_FILES[st][kind]))
+        x = L.read8k(os.path.join(corpus, src))
+        talker = "allison"
+        utts = L.utterances(x, bridge_s=0.3, min_s=0.3)
+    else:
+        talker = str(rng.choice([t for t in L.PROMPT_TALKERS[st] if t != "allison"]))
+        src = talker
+        utts = L.phrases(corpus, talker)
+    k = int(rng.integers(len(utts)))
+    take = [utts[k]]
+    total = len(utts[k]) / L.RATE
+    while k + 1 < len(utts) and total + len(utts[k + 1]) / L.RATE <= max_s:
+        k += 1
+        take.append(np.zeros(int(rng.uniform(0.25, 0.6) * L.RATE)))
+        take.append(utts[k])
+        total += len(take[-1]) / L.RATE + len(take[-2]) / L.RATE
+    return np.concatenate(take), talker, src
+
+
+def level_part(rng, x, lo=-30.0, hi=-12.0):
+    y, lv = L.set_level(x, rng.uniform(lo, hi))
+    return y, round(float(lv), 2)
+
+
+def build(rng, corpus, st):
+    b = Builder()
+    b.gap(rng.uniform(0.1, 0.8))
+
+    # 1. ringback
+    rb = L.read8k(os.path.join(corpus, L.RINGBACK_FILE))
+    per = rb[int(L.RINGBACK_PERIOD[0] * L.RATE):int(L.RINGBACK_PERIOD[1] * L.RATE)]
+    rings = int(rng.integers(1, 5))
+    per, lv = level_part(rng, per, -28, -14)
+    on0, on1 = int(L.RINGBACK_ON[0] * L.RATE), int(L.RINGBACK_ON[1] * L.RATE)
+    for r in range(rings):
+        seg = per if r < rings - 1 else per[:on1 + int(rng.uniform(0.4, 2.5) * L.RATE)]
+        b.put(seg, {"kind": "ringback", "src": L.RINGBACK_FILE, "level_dbfs": lv, "_a": on0, "_b": on1})
+
+    # 2. IVR prompts with DTMF between them
+    nprompt = int(rng.integers(1, 5))
+    for i in range(nprompt):
+        x, talker, src = prompt_take(rng, corpus, st, "ivr", rng.uniform(3, 12))
+        x, lv = level_part(rng, x)
+        a, e = speech_span(x)
+        b.put(x, {"kind": "prompt", "talker": talker, "src": src, "level_dbfs": lv, "_a": a, "_b": e})
+        if i < nprompt - 1:
+            b.gap(rng.uniform(0.8, 3.0))
+            low, twist = round(rng.uniform(-18, -6), 1), round(rng.uniform(0, 3), 1)
+            for k in range(int(rng.integers(1, 5))):
+                key = str(rng.choice(list("0123456789*#")))
+                d = rng.uniform(0.05, 0.1)
+                b.put(L.dtmf(key, d, low, twist, rng), {"kind": "dtmf", "key": key,
+                                                       "level_dbm0": low, "twist_db": twist})
+                b.gap(rng.uniform(0.06, 0.15))
+            b.gap(rng.uniform(0.5, 2.0))
+        else:
+            b.gap(rng.uniform(0.3, 1.5))
+
+    # 3. hold music with announcements every 20-40 s
+    src = str(rng.choice(L.MUSIC_FILES[st]))
+    music = L.read8k(os.path.join(corpus, src))
+    hold = rng.uniform(25, 130)
+    off = int(rng.integers(0, max(1, len(music) - int(hold * L.RATE))))
+    mus = np.resize(np.roll(music, -off), int(hold * L.RATE))  # wraps around a short track
+    mus, mlv = level_part(rng, mus, -28, -14)
+    pos, next_ann = 0, int(rng.uniform(20, 40) * L.RATE)
+    while pos < len(mus):
+        stop = min(len(mus), next_ann)
+        if stop - pos > L.RATE // 10:
+            b.put(mus[pos:stop], {"kind": "music", "src": src, "level_dbfs": mlv,
+                                  "offset_s": round(((off + pos) % len(music)) / L.RATE, 3)})
+        pos = stop
+        if pos >= len(mus) - 5 * L.RATE:  # no announcement in the last 5 s of the hold
+            if pos < len(mus):
+                b.put(mus[pos:], {"kind": "music", "src": src, "level_dbfs": mlv,
+                                  "offset_s": round(((off + pos) % len(music)) / L.RATE, 3)})
+            break
+        x, talker, asrc = prompt_take(rng, corpus, st, "announce", rng.uniform(2, 9))
+        x, lv = level_part(rng, x)
+        part = {"kind": "announcement", "talker": talker, "src": asrc, "level_dbfs": lv}
+        if rng.random() < 0.5:  # the music stops for it
+            lead = np.zeros(int(rng.uniform(0.2, 0.8) * L.RATE))
+            trail = np.zeros(int(rng.uniform(0.2, 0.8) * L.RATE))
+            y = np.concatenate([lead, x, trail])
+            a, e = speech_span(y)
+            part.update({"_a": a, "_b": e, "music_under_db": None})
+            b.put(y, part)
+        else:  # the music goes on under it
+            duck = rng.uniform(12, 20)
+            a, e = speech_span(x)
+            seg = mus[pos:pos + len(x)]
+            seg = np.pad(seg, (0, len(x) - len(seg)))
+            part.update({"_a": a, "_b": e, "music_under_db": round(-duck, 1)})
+            b.put(x + seg * 10 ** (-duck / 20), part)
+            pos += len(x)
+        next_ann = pos + int(rng.uniform(20, 40) * L.RATE)
+
+    # 4. the live person
+    b.gap(rng.uniform(0.3, 2.5))
+    talker = str(rng.choice(L.LIVE_TALKERS[st]))
+    utts = L.phrases(corpus, talker, bridge_s=0.3, min_s=0.3)
+    want, take, k = rng.uniform(3, 12), [], int(rng.integers(len(utts)))
+    total = 0.0
+    while total < want:
+        u = utts[k % len(utts)]
+        take.append(u)
+        total += len(u) / L.RATE
+        if total < want:
+            take.append(np.zeros(int(rng.uniform(0.15, 0.9) * L.RATE)))
+            total += len(take[-1]) / L.RATE
+        k += 1
+    x, lv = level_part(rng, np.concatenate(take))
+    a, e = speech_span(x)
+    fw = L.onset(x, lv)
+    fw = a if fw is None else fw
+    a = min(a, fw)
+    first_word = round((b.n + fw) / L.RATE, 4)
+    b.put(x, {"kind": "human", "talker": talker, "level_dbfs": lv, "_a": a, "_b": e})
+    b.gap(rng.uniform(0.5, 1.5))
+    return b, first_word
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--set", choices=["dev", "held"], required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--n", type=int, default=60)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--corpus", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                     "../../../shared/corpus"))
+    a = ap.parse_args()
+    L.check_sets()
+    os.makedirs(a.out, exist_ok=True)
+    # the held set's seeds are apart from the dev set's, so the same --seed gives other calls
+    base = a.seed * 1000 + (500 if a.set == "held" else 0)
+    for i in range(a.n):
+        rng = np.random.default_rng(base + i)
+        b, first_word = build(rng, a.corpus, a.set)
+        x = b.signal()
+        x = x + L.line_noise(rng, len(x), rng.uniform(-72, -60))
+        x = L.telephone_band(x)
+        codec = "ulaw" if i % 2 == 0 else "gsm"
+        name = "hold_%s_%03d" % (a.set, i)
+        L.write_wav(os.path.join(a.out, name + ".wav"), x, codec)
+        lab = {"id": name, "kind": "hold", "set": a.set, "seed": base + i, "codec": codec,
+               "duration": round(len(x) / L.RATE, 4), "first_word": first_word, "parts": b.parts}
+        errs = L.check_labels(lab)
+        if errs:
+            L.die("%s: %s" % (name, "; ".join(errs)))
+        with open(os.path.join(a.out, name + ".json"), "w") as f:
+            json.dump(lab, f, indent=1)
+    print("mkseq: %d %s sequences in %s" % (a.n, a.set, a.out))
+
+
+if __name__ == "__main__":
+    main()
