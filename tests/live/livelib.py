@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import wave
 
 import numpy as np
 from scipy import signal
@@ -133,9 +134,17 @@ def write_wav(path, x, codec):
     enc = ["-e", "u-law"] if codec == "ulaw" else ["-e", "gsm-full-rate"]
     subprocess.run(["sox", "-R", "-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r",
                     str(RATE), "-"] + enc + [tmp], input=pcm, check=True, stderr=subprocess.PIPE)
-    subprocess.run(["sox", "-R", tmp, "-e", "signed", "-b", "16", path], check=True,
-                   stderr=subprocess.PIPE)
+    dec = subprocess.run(["sox", "-R", tmp, "-t", "raw", "-e", "signed", "-b", "16", "-"],
+                         check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
     os.unlink(tmp)
+    # GSM in WAV49 pads to whole 40 ms blocks: keep the labelled length
+    y = np.frombuffer(dec, dtype="<i2")[:len(x)]
+    y = np.pad(y, (0, len(x) - len(y)))
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(y.astype("<i2").tobytes())
 
 
 def frame_power(x):

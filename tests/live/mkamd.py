@@ -8,14 +8,16 @@ call is answered, a person or a machine, built from the shared corpus (the mater
 The file starts at the answer. Half the sequences are people, half machines (alternating):
   - before the greeting, 0.2-1.8 s (a person) or 0.2-3.0 s (a machine) of line noise,
     -72..-48 dBFS (the loudest of it is over AMD()'s silence threshold);
-  - a person: one short utterance of a live talker (livelib.LIVE_TALKERS), 0.25-1.6 s, the
+  - a person: one short utterance of a live talker (livelib.LIVE_TALKERS), 0.25-1.3 s, the
     "hello?" of someone picking up; one time in two they say a second one after a 1-3 s pause;
     then 3-6 s of quiet while they wait;
   - a machine: a greeting of 2-12 s, consecutive utterances of a prompt talker
     (livelib.PROMPT_TALKERS, in the held set also Allison's voicemail intro) 0.15-0.6 s apart;
-    four times in five the Asterisk beep 0.3-1.2 s after it, then 1-3 s of quiet.
-The two classes' greeting lengths overlap (a person's two utterances and their pause can last 4-5
-s, a machine's greeting 2 s). Levels, band-pass and codecs as in mkseq.py: the greeting at
+    four times in five the Asterisk beep 0.3-1.2 s after it, then 1-3 s of quiet. Utterances
+    keep their own lead-in and tail (the quiet frames within 35 dB of their loudest, and 50 ms),
+    so the pauses a level detector hears between them are often longer than the gap inserted.
+The two classes' greeting lengths overlap (a person's two utterances and their pause can last up
+to 5.6 s, a machine's greeting as little as 2 s). Levels, band-pass and codecs as in mkseq.py: the greeting at
 -30..-12 dBFS active level, the beep at -24..-8 dBFS; u-law for even numbers, GSM 06.10 for odd.
 The talkers are the same fixed, disjoint sets as the hold-slayer sequences'.
 
@@ -58,14 +60,14 @@ def greeting_machine(rng, corpus, st):
 
 
 def short_phrases(corpus, talker):
-    """A live talker's short utterances (0.25-1.6 s, pauses of 0.12 s or more split them); the
-    first 0.25-1.6 s of its utterances, cut at an energy dip, when it has none."""
-    out = L.phrases(corpus, talker, bridge_s=0.12, min_s=0.25, max_s=1.6)
+    """A live talker's short utterances (0.25-1.3 s, pauses of 0.12 s or more split them); the
+    first 0.25-1.3 s of its utterances, cut at an energy dip, when it has none."""
+    out = L.phrases(corpus, talker, bridge_s=0.12, min_s=0.25, max_s=1.3)
     if out:
         return out
     for u in L.phrases(corpus, talker, bridge_s=0.3, min_s=0.3):
         db = 10 * np.log10(L.frame_power(u) + 1e-20)
-        lo, hi = 25, min(len(db), 160)
+        lo, hi = 25, min(len(db), 130)
         if hi > lo:
             cut = lo + int(np.argmin(db[lo:hi]))
             out.append(u[:cut * L.FRAME])
