@@ -6,8 +6,8 @@ call is answered, a person or a machine, built from the shared corpus (the mater
     mkamd.py --set dev|held --out DIR [--n N] [--seed S] [--corpus DIR]
 
 The file starts at the answer. Half the sequences are people, half machines (alternating):
-  - before the greeting, 0.2-1.8 s (a person) or 0.2-3.0 s (a machine) of line noise,
-    -72..-48 dBFS (the loudest of it is over AMD()'s silence threshold);
+  - before the greeting, line noise at -72..-48 dBFS (the loudest of it is over AMD()'s
+    silence threshold) for 0.3-1.5 s, one time in six 1.5-3.0 s, alike for both classes;
   - a person: one short utterance of a live talker (livelib.LIVE_TALKERS), 0.25-1.3 s, the
     "hello?" of someone picking up; one time in two they say a second one after a 1-3 s pause;
     then 3-6 s of quiet while they wait;
@@ -77,7 +77,9 @@ def short_phrases(corpus, talker):
 def build(rng, corpus, st, is_human, beep_audio):
     b = Builder()
     noise_db = rng.uniform(-72, -48)
-    b.gap(rng.uniform(0.2, 1.8) if is_human else rng.uniform(0.2, 3.0))
+    # the same wait for both classes: 0.3-1.5 s, one time in six 1.5-3.0 s (over AMD()'s 2.5 s
+    # initial silence now and then), so that the wait alone does not tell them apart
+    b.gap(rng.uniform(0.3, 1.5) if rng.random() < 5 / 6 else rng.uniform(1.5, 3.0))
     beep = None
     if is_human:
         talker = str(rng.choice(L.LIVE_TALKERS[st]))

@@ -265,7 +265,25 @@ def score_speech(labels, events_dir):
             sp[k] = sp.get(k, 0) + sum(max(0, min(b, e) - max(a, s)) for s, e in speech)
             iv[k] = iv.get(k, 0) + sum(max(0, min(b, e) - max(a, s)) for s, e in ivr)
     kinds = [k for k in ("prompt", "announcement", "human", "music", "ringback", "dtmf") if k in tot]
+    # today's nearest thing to a `human` event: the end of a hold. What ended each hold (the
+    # first labelled part that ends after it), and for those the person ended, how long after
+    # the first word the closed line came.
+    ends, late = {}, []
+    for lab in labels:
+        path = os.path.join(events_dir, lab["id"] + ".jsonl")
+        if not os.path.exists(path):
+            continue
+        for line in open(path):
+            e = json.loads(line) if line.strip() else {}
+            if e.get("type") == "hold" and e.get("state") == "closed" and e.get("end") is not None:
+                nxt = next((p for p in lab["parts"] if p["end"] > e["end"]), None)
+                k = nxt["kind"] if nxt else "end of file"
+                ends[k] = ends.get(k, 0) + 1
+                if k == "human":
+                    late.append(e["at"] - lab["first_word"])
     return {"sequences": len(labels), "with_timeline": nstream,
+            "hold_ended_by": ends, "hold_end_after_first_word_p50": pct(late, 50),
+            "hold_end_after_first_word_max": max(late) if late else None,
             "kinds": {k: {"seconds": round(tot[k], 1), "speech_share": sp[k] / tot[k] if tot[k] else None,
                           "ivr_share": iv[k] / tot[k] if tot[k] else None} for k in kinds}}
 
@@ -275,6 +293,9 @@ def print_speech(r):
     print("  %-14s %10s %14s %12s" % ("part", "seconds", "called speech", "in an ivr"))
     for k, v in r["kinds"].items():
         print("  %-14s %10.1f %13.1f%% %11.1f%%" % (k, v["seconds"], 100 * v["speech_share"], 100 * v["ivr_share"]))
+    print("  holds ended by: %s" % json.dumps(r["hold_ended_by"], sort_keys=True))
+    print("  the person's hold end: closed %s after the first word (p50), %s at most" % (
+        fmt(r["hold_end_after_first_word_p50"]), fmt(r["hold_end_after_first_word_max"])))
 
 
 # ---- self-checks ---------------------------------------------------------------------------------
