@@ -34,8 +34,8 @@ non-silent frame. Then, in this order:
 
 Own code; nothing of Asterisk's is copied. Python 3 standard library only.
 """
+import array
 import json
-import math
 import random
 import sys
 import wave
@@ -125,7 +125,6 @@ def read_wav(path):
     with wave.open(path, "rb") as w:
         if w.getsampwidth() != 2 or w.getnchannels() != 1:
             raise ValueError("%s: not 16-bit mono PCM" % path)
-        import array
         a = array.array("h")
         a.frombytes(w.readframes(w.getnframes()))
         if sys.byteorder != "little":

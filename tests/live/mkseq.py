@@ -50,9 +50,6 @@ class Builder:
     def __init__(self):
         self.chunks, self.n, self.parts = [], 0, []
 
-    def t(self):
-        return self.n / L.RATE
-
     def gap(self, sec):
         k = int(round(sec * L.RATE))
         self.chunks.append(np.zeros(k))
