@@ -33,8 +33,9 @@ speech: from --timeline segments, the share of each labelled part kind's time th
 check: the self-checks of the ctest `live_sequences`: the talker sets disjoint (livelib), every
   label file consistent (parts in order, not overlapping, first_word inside the human part,
   talkers from their set's cells), the WAV files 8 kHz 16-bit mono of the labelled length,
-  amd_ref.py's hand-checked cases, an AMD() decision on every AMD sequence, and the hold and amd
-  scores computed (from the given events, or from none). Exit 1 on any failure.
+  amd_ref.py's hand-checked cases, an AMD() decision on every AMD sequence, the hold and amd
+  scores computed (from the given events, or from none), and the scorer on made-up streams
+  whose scores are known (oracle_check). Exit 1 on any failure.
 """
 import argparse
 import glob
@@ -356,9 +357,54 @@ def check(a):
         else:
             print("held set: %d AMD and %d hold-slayer sequences scored (results not shown)" % (
                 r["sequences"], h["sequences"]))
+    bad += oracle_check(a)
     for b in bad:
         print("FAIL: " + b)
     return 1 if bad else 0
+
+
+def oracle_check(a):
+    """The scorer on made-up streams whose scores are known: on the dev sequences, a `human`
+    event 0.4 s after every first word plus one inside the first prompt of the first sequence;
+    on the AMD sequences, the right decision 0.5 s after the greeting and a `beep` 0.1 s after
+    each labelled one. Returns the problems found."""
+    import tempfile
+    bad = []
+    with tempfile.TemporaryDirectory() as t:
+        hold = [x for x in load_labels(a.hold, "hold") if x["set"] == "dev"]
+        for i, lab in enumerate(hold):
+            lines = []
+            prompt = next((p for p in lab["parts"] if p["kind"] == "prompt"), None)
+            if i == 0 and prompt:
+                lines.append({"type": "human", "id": 1, "state": "open", "start": prompt["start"],
+                              "at": prompt["start"] + 0.5})
+            fw = lab["first_word"]
+            lines.append({"type": "human", "id": 2, "state": "open", "start": fw, "at": fw + 0.4})
+            lines.append({"type": "human", "id": 2, "state": "closed", "start": fw, "at": fw + 2})
+            with open(os.path.join(t, lab["id"] + ".jsonl"), "w") as f:
+                f.write("".join(json.dumps(x) + "\n" for x in lines))
+        h = score_hold(hold, t)
+        want_false = 1 if hold and any(p["kind"] == "prompt" for p in hold[0]["parts"]) else 0
+        if hold and (h["detected"] != len(hold) or abs(h["latency_p95"] - 0.4) > 1e-6 or
+                     h["within_1s_share"] != 1.0 or
+                     h["false_human_in_prompt_or_announcement"] != want_false):
+            bad.append("hold scorer on the oracle stream: %s" % {k: v for k, v in h.items() if k != "per_sequence"})
+        amd = [x for x in load_labels(a.amd, "amd") if x["set"] == "dev"]
+        for lab in amd:
+            g = lab["greeting"]["end"] + 0.5
+            lines = [{"type": lab["class"], "id": 1, "state": "open", "start": lab["greeting"]["start"], "at": g}]
+            if lab.get("beep") is not None:
+                lines.append({"type": "beep", "id": 2, "state": "open", "start": lab["beep"], "at": lab["beep"] + 0.1})
+            with open(os.path.join(t, lab["id"] + ".jsonl"), "w") as f:
+                f.write("".join(json.dumps(x) + "\n" for x in lines))
+        r = score_amd(amd, t, a.amd)
+        c = r["callqa"]
+        if amd and (c["accuracy"] != 1.0 or c["false_machine_on_people"] != 0 or c["undecided"] != 0 or
+                    r["beep"]["found"] != r["beep"]["labelled"] or r["beep"]["false_beeps"]):
+            bad.append("AMD scorer on the oracle stream: %s %s" % (c, r["beep"]))
+    if not bad:
+        print("scorer: made-up streams scored as constructed (hold: %d, AMD: %d sequences)" % (len(hold), len(amd)))
+    return bad
 
 
 def main():
