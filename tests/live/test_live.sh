@@ -26,13 +26,16 @@ T=$(mktemp -d)
 trap "rm -rf '$T'" EXIT
 L=$SRC/tests/live
 mkdir -p "$T/hold" "$T/amd" "$T/ev_hold" "$T/ev_amd"
-"$PY" "$L/mkseq.py" --set dev --n 6 --seed 7 --out "$T/hold" --corpus "$C" &&
+if ! { "$PY" "$L/mkseq.py" --set dev --n 6 --seed 7 --out "$T/hold" --corpus "$C" &&
     "$PY" "$L/mkseq.py" --set held --n 4 --seed 7 --out "$T/hold" --corpus "$C" &&
     "$PY" "$L/mkamd.py" --set dev --n 6 --seed 7 --out "$T/amd" --corpus "$C" &&
-    "$PY" "$L/mkamd.py" --set held --n 4 --seed 7 --out "$T/amd" --corpus "$C" ||
-    { echo "FAIL: building the sequences"; exit 1; }
+    "$PY" "$L/mkamd.py" --set held --n 4 --seed 7 --out "$T/amd" --corpus "$C"; }; then
+    echo "FAIL: building the sequences"
+    exit 1
+fi
 echo "built in $(( $(date +%s) - T0 )) s; classifying"
 for d in hold amd; do
+    # shellcheck disable=SC2016 # expanded by the inner sh
     (cd "$T/$d" && ls ./*.wav) | xargs -P 2 -I{} sh -c \
         '"$1" classify --timeline "$2/{}" > "$3/$(basename {} .wav).jsonl" 2>/dev/null' \
         sh "$CQ" "$T/$d" "$T/ev_$d" || { echo "FAIL: callqa classify failed"; exit 1; }
