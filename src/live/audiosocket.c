@@ -34,10 +34,10 @@ static const struct {
     uint32_t rate_hz;
     const char *name;
 } k_audio[] = {
-    {LV_AS_SLIN, 8000, "slin"},          {LV_AS_SLIN_12K, 12000, "slin12"},
-    {LV_AS_SLIN_16K, 16000, "slin16"},   {LV_AS_SLIN_24K, 24000, "slin24"},
-    {LV_AS_SLIN_32K, 32000, "slin32"},   {LV_AS_SLIN_44K, 44100, "slin44"},
-    {LV_AS_SLIN_48K, 48000, "slin48"},   {LV_AS_SLIN_96K, 96000, "slin96"},
+    {LV_AS_SLIN, 8000, "slin"},           {LV_AS_SLIN_12K, 12000, "slin12"},
+    {LV_AS_SLIN_16K, 16000, "slin16"},    {LV_AS_SLIN_24K, 24000, "slin24"},
+    {LV_AS_SLIN_32K, 32000, "slin32"},    {LV_AS_SLIN_44K, 44100, "slin44"},
+    {LV_AS_SLIN_48K, 48000, "slin48"},    {LV_AS_SLIN_96K, 96000, "slin96"},
     {LV_AS_SLIN_192K, 192000, "slin192"},
 };
 #define N_AUDIO (sizeof(k_audio) / sizeof(k_audio[0]))
@@ -174,8 +174,7 @@ static int check_header(lv_as_dec *d, int kind, size_t len)
             return lv__fail(&d->err, LV_ERR_AS_LENGTH, at,
                             "AudioSocket error frame of %zu bytes (a 1-byte code at most)", len);
         return LV_OK;
-    default:
-        break;
+    default: break;
     }
     if (len % 2)
         return lv__fail(&d->err, LV_ERR_AS_LENGTH, at,
@@ -335,12 +334,10 @@ size_t lv_as_encode_error(uint8_t *out, size_t cap, int code)
                     : put_frame(out, cap, LV_AS_ERROR, &b, 1);
 }
 
-size_t lv_as_encode_slin(uint8_t *out, size_t cap, uint32_t rate_hz, const int16_t *pcm,
-                         size_t n)
+size_t lv_as_encode_slin(uint8_t *out, size_t cap, uint32_t rate_hz, const int16_t *pcm, size_t n)
 {
     int kind = lv_as_rate_kind(rate_hz);
-    if (kind < 0 || !out || (n && !pcm) || n > LV_AS_MAX_PAYLOAD / 2 ||
-        cap < LV_AS_HEADER + 2 * n)
+    if (kind < 0 || !out || (n && !pcm) || n > LV_AS_MAX_PAYLOAD / 2 || cap < LV_AS_HEADER + 2 * n)
         return 0;
     size_t len = 2 * n;
     out[0] = (uint8_t)kind;

@@ -193,8 +193,7 @@ size_t lv_as_encode_uuid(uint8_t *out, size_t cap, const uint8_t uuid[16]);
 size_t lv_as_encode_dtmf(uint8_t *out, size_t cap, char digit);
 size_t lv_as_encode_error(uint8_t *out, size_t cap, int code); /* code < 0: no payload */
 /* n samples at rate_hz (one of the audio kinds' rates), written little-endian. */
-size_t lv_as_encode_slin(uint8_t *out, size_t cap, uint32_t rate_hz, const int16_t *pcm,
-                         size_t n);
+size_t lv_as_encode_slin(uint8_t *out, size_t cap, uint32_t rate_hz, const int16_t *pcm, size_t n);
 /* The 8-4-4-4-12 hexadecimal form of a UUID into buf[37]. */
 const char *lv_as_uuid_str(const uint8_t uuid[16], char buf[37]);
 
@@ -262,14 +261,14 @@ typedef struct lv_rtp_stats {
 
 /* One block of PCM in playout order, handed to on_pcm; pcm is valid during the call only. */
 typedef struct lv_rtp_block {
-    size_t stream;  /* index of the stream (lv_rtp_stream_stats), in order of first packet */
-    uint32_t ssrc;  /* its SSRC */
+    size_t stream; /* index of the stream (lv_rtp_stream_stats), in order of first packet */
+    uint32_t ssrc; /* its SSRC */
     uint32_t rate_hz;
     const int16_t *pcm;
-    size_t n;             /* samples */
-    uint64_t first;       /* the stream's sample index of pcm[0] */
-    bool silence;         /* true: put in for lost packets or a timestamp gap */
-    uint64_t seq;         /* the extended sequence number played (silence: the next one) */
+    size_t n;       /* samples */
+    uint64_t first; /* the stream's sample index of pcm[0] */
+    bool silence;   /* true: put in for lost packets or a timestamp gap */
+    uint64_t seq;   /* the extended sequence number played (silence: the next one) */
 } lv_rtp_block;
 typedef void (*lv_rtp_pcm_fn)(void *user, const lv_rtp_block *b);
 
@@ -290,10 +289,10 @@ lv_rtp_params lv_rtp_default_params(void);
 
 /* What the receiver as a whole saw (one UDP port). */
 typedef struct lv_rtp_rx_stats {
-    uint64_t datagrams;        /* given to lv_rtp_push */
-    uint64_t malformed;        /* refused by lv_rtp_parse */
-    uint64_t streams_refused;  /* packets of an SSRC beyond max_streams */
-    uint64_t ssrc_changes;     /* streams created after the first one */
+    uint64_t datagrams;       /* given to lv_rtp_push */
+    uint64_t malformed;       /* refused by lv_rtp_parse */
+    uint64_t streams_refused; /* packets of an SSRC beyond max_streams */
+    uint64_t ssrc_changes;    /* streams created after the first one */
 } lv_rtp_rx_stats;
 
 typedef struct lv_rtp lv_rtp;
@@ -321,8 +320,8 @@ const lv_error *lv_rtp_last_error(const lv_rtp *r) CQ_NONNULL(1);
 
 /* A packet into out[0..cap) (the tests' sender): 12-byte header, no CSRC, no extension.
  * Returns its size, 0 when it does not fit or pt > 127. */
-size_t lv_rtp_encode(uint8_t *out, size_t cap, unsigned pt, bool marker, uint16_t seq,
-                     uint32_t ts, uint32_t ssrc, const uint8_t *payload, size_t len);
+size_t lv_rtp_encode(uint8_t *out, size_t cap, unsigned pt, bool marker, uint16_t seq, uint32_t ts,
+                     uint32_t ssrc, const uint8_t *payload, size_t len);
 
 /* ---- WebSocket: the handshake ---------------------------------------------------------------- */
 
@@ -331,14 +330,14 @@ size_t lv_rtp_encode(uint8_t *out, size_t cap, unsigned pt, bool marker, uint16_
 
 /* The Upgrade request (RFC 6455 4.2.1), as far as the server needs it. */
 typedef struct lv_ws_upgrade {
-    char path[512];                /* the request target, as sent */
-    char host[256];                /* Host */
-    char key[LV_WS_KEY_MAX];       /* Sec-WebSocket-Key */
+    char path[512];                    /* the request target, as sent */
+    char host[256];                    /* Host */
+    char key[LV_WS_KEY_MAX];           /* Sec-WebSocket-Key */
     char accept[LV_WS_ACCEPT_LEN + 1]; /* the Sec-WebSocket-Accept it calls for */
-    char protocols[256];           /* Sec-WebSocket-Protocol offered, every header joined by ", " */
-    char protocol[64];             /* the one chosen (lv_ws_choose_protocol), "" none */
-    char origin[256];              /* Origin, "" when absent */
-    size_t header_len;             /* bytes of the request, the empty line included */
+    char protocols[256]; /* Sec-WebSocket-Protocol offered, every header joined by ", " */
+    char protocol[64];   /* the one chosen (lv_ws_choose_protocol), "" none */
+    char origin[256];    /* Origin, "" when absent */
+    size_t header_len;   /* bytes of the request, the empty line included */
 } lv_ws_upgrade;
 
 /* Parse an Upgrade request from the start of data[0..n). Returns the request's length (> 0)

@@ -105,8 +105,8 @@ int lv_rtp_parse(const uint8_t *pkt, size_t n, lv_rtp_header *h, lv_error *e)
     h->ssrc = be32(pkt + 8);
     size_t off = 12;
     if (n - off < 4u * h->cc)
-        return lv__fail(e, LV_ERR_RTP_SHORT, 0,
-                        "RTP packet of %zu bytes cannot hold its %u CSRCs", n, (unsigned)h->cc);
+        return lv__fail(e, LV_ERR_RTP_SHORT, 0, "RTP packet of %zu bytes cannot hold its %u CSRCs",
+                        n, (unsigned)h->cc);
     for (unsigned i = 0; i < h->cc; i++, off += 4)
         h->csrc[i] = be32(pkt + off);
     if (h->extension) {
@@ -136,8 +136,8 @@ int lv_rtp_parse(const uint8_t *pkt, size_t n, lv_rtp_header *h, lv_error *e)
     return LV_OK;
 }
 
-size_t lv_rtp_encode(uint8_t *out, size_t cap, unsigned pt, bool marker, uint16_t seq,
-                     uint32_t ts, uint32_t ssrc, const uint8_t *payload, size_t len)
+size_t lv_rtp_encode(uint8_t *out, size_t cap, unsigned pt, bool marker, uint16_t seq, uint32_t ts,
+                     uint32_t ssrc, const uint8_t *payload, size_t len)
 {
     if (!out || pt > 127 || cap < 12 || cap - 12 < len || (len && !payload))
         return 0;
@@ -395,8 +395,8 @@ static void release(lv_rtp *r, stream *s, bool force)
         }
         if (s->held == 0)
             return;
-        bool waited = s->timeline && s->have_newest && s->window > 0 &&
-                      s->newest_ts - s->next_ts > s->window;
+        bool waited =
+            s->timeline && s->have_newest && s->window > 0 && s->newest_ts - s->next_ts > s->window;
         if (!force && !waited && s->held < cap)
             return;
         slot *m = held_min(s, cap);

@@ -172,8 +172,8 @@ int lv_ws_upgrade_parse(const uint8_t *data, size_t n, size_t max_header, lv_ws_
         } else if (name_is(line, nl, "Sec-WebSocket-Protocol")) {
             size_t need = (protos ? 2 : 0) + vl;
             if (protos + need >= sizeof(u->protocols))
-                return lv__fail(e, LV_ERR_HTTP_REQUEST, i,
-                                "Sec-WebSocket-Protocol over %zu bytes", sizeof(u->protocols) - 1);
+                return lv__fail(e, LV_ERR_HTTP_REQUEST, i, "Sec-WebSocket-Protocol over %zu bytes",
+                                sizeof(u->protocols) - 1);
             if (protos)
                 memcpy(u->protocols + protos, ", ", 2), protos += 2;
             if (memchr(v, '\0', vl))
@@ -562,7 +562,10 @@ int lv_ws_next(lv_ws_dec *d, const uint8_t *data, size_t n, size_t *used, lv_ws_
                 d->hdr[d->hdr_have++] = data[i++];
                 if (d->hdr_have == 2) {
                     size_t l7 = d->hdr[1] & 0x7f;
-                    d->hdr_need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) +
+                    d->hdr_need = 2 +
+                                  (l7 == 126   ? 2
+                                   : l7 == 127 ? 8
+                                               : 0) +
                                   ((d->hdr[1] & 0x80) ? 4 : 0);
                 }
             }

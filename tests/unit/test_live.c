@@ -68,8 +68,7 @@ typedef struct as_log {
 } as_log;
 
 /* Feed buf in chunks (sizes from next_chunk), logging frames. */
-static void as_feed(lv_as_dec *d, const uint8_t *buf, size_t n, size_t (*chunk)(void),
-                    as_log *log)
+static void as_feed(lv_as_dec *d, const uint8_t *buf, size_t n, size_t (*chunk)(void), as_log *log)
 {
     memset(log, 0, sizeof(*log));
     size_t pos = 0;
@@ -149,7 +148,7 @@ static void test_as_splits(void **state)
     as_feed(d, buf, n, chunk_all, &whole);
     assert_int_equal(whole.rc, 0);
     assert_int_equal(whole.n, 9);
-    int kinds[9] = {LV_AS_UUID,  LV_AS_SLIN,     LV_AS_SLIN_16K, LV_AS_DTMF,  LV_AS_SLIN_192K,
+    int kinds[9] = {LV_AS_UUID,     LV_AS_SLIN,  LV_AS_SLIN_16K, LV_AS_DTMF,  LV_AS_SLIN_192K,
                     LV_AS_SLIN_44K, LV_AS_ERROR, LV_AS_ERROR,    LV_AS_HANGUP};
     for (int i = 0; i < 9; i++)
         assert_int_equal(whole.kinds[i], kinds[i]);
@@ -363,8 +362,8 @@ static void expect_pcm(const sink *s, const int *want, size_t n, uint16_t seq0)
 static void test_rtp_header(void **state)
 {
     (void)state;
-    uint8_t pkt[64] = {0x80 | 0x20 | 0x10 | 2, 0x80 | 8, 0x12, 0x34, 0, 0, 1, 0, 0xde, 0xad,
-                       0xbe, 0xef};
+    uint8_t pkt[64] = {
+        0x80 | 0x20 | 0x10 | 2, 0x80 | 8, 0x12, 0x34, 0, 0, 1, 0, 0xde, 0xad, 0xbe, 0xef};
     /* 2 CSRCs, an extension of 1 word, 3 bytes of payload, 2 of padding */
     size_t n = 12;
     memcpy(pkt + n, "\x00\x00\x00\x01\x00\x00\x00\x02", 8), n += 8;
@@ -695,8 +694,7 @@ typedef struct ws_log {
     int rc;
 } ws_log;
 
-static void ws_feed(lv_ws_dec *d, const uint8_t *buf, size_t n, size_t (*chunk)(void),
-                    ws_log *log)
+static void ws_feed(lv_ws_dec *d, const uint8_t *buf, size_t n, size_t (*chunk)(void), ws_log *log)
 {
     memset(log, 0, sizeof(*log));
     size_t pos = 0;
@@ -749,8 +747,7 @@ static size_t ws_sample_stream(uint8_t *buf, size_t cap)
     n += lv_ws_encode(buf + n, cap - n, LV_WS_CONT, true, k_mask, audio + 300, 20);
     /* 64-bit length */
     n += lv_ws_encode(buf + n, cap - n, LV_WS_BINARY, true, k_mask, audio, 70000);
-    n += lv_ws_encode(buf + n, cap - n, LV_WS_TEXT, true, k_mask, (const uint8_t *)"{\"x\":1}",
-                      7);
+    n += lv_ws_encode(buf + n, cap - n, LV_WS_TEXT, true, k_mask, (const uint8_t *)"{\"x\":1}", 7);
     n += lv_ws_encode(buf + n, cap - n, LV_WS_PONG, true, k_mask, NULL, 0);
     n += lv_ws_encode(buf + n, cap - n, LV_WS_BINARY, true, k_mask, NULL, 0);
     uint8_t cl[4] = {0x03, 0xe8, 'o', 'k'};
@@ -835,9 +832,13 @@ static void test_ws_malformed(void **state)
         {"long ping", {0x89, 0xfe, 0x00, 0x7e, 1, 2, 3, 4}, 8, LV_ERR_WS_CONTROL},
         {"continuation first", {0x80, 0x80, 1, 2, 3, 4}, 6, LV_ERR_WS_SEQUENCE},
         {"16-bit under 126", {0x82, 0xfe, 0x00, 0x7d, 1, 2, 3, 4}, 8, LV_ERR_WS_LENGTH},
-        {"64-bit under 65536", {0x82, 0xff, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4}, 14,
+        {"64-bit under 65536",
+         {0x82, 0xff, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4},
+         14,
          LV_ERR_WS_LENGTH},
-        {"64-bit top bit", {0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}, 14,
+        {"64-bit top bit",
+         {0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4},
+         14,
          LV_ERR_WS_LENGTH},
         {"over max", {0x82, 0xfe, 0x04, 0x01, 1, 2, 3, 4}, 8, LV_ERR_WS_TOO_BIG},
         {"close of 1", {0x88, 0x81, 0, 0, 0, 0, 0x03}, 7, LV_ERR_WS_CLOSE},
@@ -890,7 +891,10 @@ static void test_ws_server_frames(void **state)
     assert_int_equal(n, 4);
     assert_memory_equal(out, "\x8a\x02hi", 4);
     n = lv_ws_encode_close(out, sizeof(out), 1000, "bye");
-    assert_memory_equal(out, "\x88\x05\x03\xe8" "bye", 7);
+    assert_memory_equal(out,
+                        "\x88\x05\x03\xe8"
+                        "bye",
+                        7);
     assert_int_equal(lv_ws_encode_close(out, sizeof(out), 1005, NULL), 0);
     assert_int_equal(lv_ws_encode(out, sizeof(out), LV_WS_PING, false, NULL, out, 1), 0);
     assert_int_equal(lv_ws_encode(out, sizeof(out), LV_WS_PING, true, NULL, out, 126), 0);
