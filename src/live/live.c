@@ -100,6 +100,19 @@ void lv_pcm_s16be(const uint8_t *bytes, size_t n, int16_t *out)
         out[i] = (int16_t)(uint16_t)((bytes[2 * i] << 8) | bytes[2 * i + 1]);
 }
 
+size_t lv_pcm_s16le_planar(const uint8_t *bytes, size_t len, int channels, int16_t *const out[])
+{
+    if (channels < 1 || channels > 2)
+        return 0;
+    size_t frames = len / (2 * (size_t)channels);
+    for (size_t i = 0; i < frames; i++)
+        for (int c = 0; c < channels; c++) {
+            const uint8_t *b = bytes + 2 * (i * (size_t)channels + (size_t)c);
+            out[c][i] = (int16_t)(uint16_t)(b[0] | (b[1] << 8));
+        }
+    return frames;
+}
+
 void lv_pcm_to_float(const int16_t *pcm, size_t n, float *out)
 {
     for (size_t i = 0; i < n; i++)

@@ -95,6 +95,10 @@ typedef struct lv_error {
  * (RTP L16, RFC 3551 4.5.11), into out[n]. */
 void lv_pcm_s16le(const uint8_t *bytes, size_t n, int16_t *out);
 void lv_pcm_s16be(const uint8_t *bytes, size_t n, int16_t *out);
+/* Interleaved little-endian frames of `channels` (1 or 2: mod_audio_fork's mono and mixed, or
+ * stereo) from len bytes into one plane per channel (out[c][0..frames)). Returns the whole
+ * frames taken: len / (2 * channels); the bytes of a partial frame at the end are left. */
+size_t lv_pcm_s16le_planar(const uint8_t *bytes, size_t len, int channels, int16_t *const out[]);
 /* n samples to float in [-1, 1) (s / 32768), as the engine reads audio. */
 void lv_pcm_to_float(const int16_t *pcm, size_t n, float *out);
 /* G.711 (cq_g711_*) of n bytes into out[n]: ulaw true for PCMU, false for PCMA. */
@@ -383,7 +387,7 @@ typedef struct lv_ws_params {
     size_t max_message; /* bytes of one message after reassembly (1 .. 64 MiB) */
     bool check_utf8;    /* refuse text that is not UTF-8 (RFC 6455 8.1) */
 } lv_ws_params;
-/* max_message 262144 (1.6 s of 16 kHz stereo L16), check_utf8 true. */
+/* max_message 262144 (about 8 s of 16 kHz mono L16, 4 s stereo), check_utf8 true. */
 lv_ws_params lv_ws_default_params(void);
 
 /* One message, whole: a data message reassembled from its fragments, or a control frame. */
