@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             MUST(h.version == 2 && h.cc <= 15 && h.pt < 128);
             MUST(12 + 4u * h.cc + (h.extension ? 4 + h.ext_len : 0) + h.payload_len + h.pad_len ==
                  n);
-            MUST(!h.payload_len || (h.payload >= data + pos && h.payload + h.payload_len <=
-                                                                    data + pos + n));
+            MUST(!h.payload_len ||
+                 (h.payload >= data + pos && h.payload + h.payload_len <= data + pos + n));
         }
         int rc = lv_rtp_push(r, data + pos, n);
         MUST(rc == 0 || rc == 1 || rc <= LV_ERR_RTP_SHORT);

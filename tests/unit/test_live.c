@@ -56,7 +56,7 @@ static void test_g711(void **state)
     assert_int_equal(s[0], 0x3412);
     /* stereo L16 (mod_audio_fork's "stereo"): caller in one channel, callee in the other */
     uint8_t st[9] = {1, 0, 2, 0, 3, 0, 0xfe, 0xff, 9};
-    int16_t left[2], right[2];
+    int16_t left[4], right[4];
     int16_t *planes[2] = {left, right};
     assert_int_equal(lv_pcm_s16le_planar(st, sizeof(st), 2, planes), 2);
     assert_int_equal(left[0], 1);
