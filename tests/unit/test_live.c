@@ -575,6 +575,47 @@ static void test_rtp_gaps_and_events(void **state)
     lv_rtp_destroy(r);
 }
 
+/* externalMedia's slin16: 20 ms packets of 320 big-endian samples at PT 118, the default
+ * 60 ms window: a packet 60 ms behind its successors is still played in order, one 80 ms behind
+ * is late and its place is silence. */
+static void push_slin16(lv_rtp *r, uint16_t seq)
+{
+    static uint8_t pl[640];
+    for (int i = 0; i < 320; i++) {
+        uint16_t v = (uint16_t)(seq * 1000 + i);
+        pl[2 * i] = (uint8_t)(v >> 8), pl[2 * i + 1] = (uint8_t)v;
+    }
+    uint8_t pkt[700];
+    size_t n = lv_rtp_encode(pkt, sizeof(pkt), 118, false, seq, 320u * seq, 0xe1, pl, 640);
+    assert_true(lv_rtp_push(r, pkt, n) >= 0);
+}
+
+static void test_rtp_external_media(void **state)
+{
+    (void)state;
+    sink s;
+    lv_rtp *r = rtp_new(&s, 60);
+    const uint16_t order[] = {1, 2, 4, 5, 6, 3, 7, 9, 10, 11, 12, 8, 13};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        push_slin16(r, order[i]);
+    /* 3 came after 4, 5 and 6 (60 ms): in order; 8 after 9 to 12 (80 ms): given up at 12 */
+    const lv_rtp_stats *st = lv_rtp_stream_stats(r, 0);
+    assert_int_equal(s.rate, 16000);
+    assert_int_equal(st->lost, 1);
+    assert_int_equal(st->late, 1);
+    assert_int_equal(st->reordered, 1);
+    assert_int_equal(st->samples, 13 * 320);
+    assert_int_equal(st->silence_samples, 320);
+    for (int k = 0; k < 13; k++) {
+        int16_t v = s.pcm[320 * k + 5];
+        if (k + 1 == 8)
+            assert_int_equal(v, 0);
+        else
+            assert_int_equal(v, (int16_t)(uint16_t)((k + 1) * 1000 + 5));
+    }
+    lv_rtp_destroy(r);
+}
+
 static void test_rtp_random(void **state)
 {
     (void)state;
@@ -929,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_rtp_wraps),
         cmocka_unit_test(test_rtp_ssrc_change),
         cmocka_unit_test(test_rtp_gaps_and_events),
+        cmocka_unit_test(test_rtp_external_media),
         cmocka_unit_test(test_rtp_random),
         cmocka_unit_test(test_ws_handshake),
         cmocka_unit_test(test_ws_frames),
