@@ -114,6 +114,12 @@ CQ_API uint64_t cq_audio_nonfinite_count(const cq_audio *a) CQ_NONNULL(1);
 /* Close and free. NULL is a no-op. */
 CQ_API void cq_audio_close(cq_audio *a);
 
+/* G.711 expansion (ITU-T G.711 Tables 1a and 2a, the values libsndfile also gives): one byte
+ * of u-law or A-law to its 16-bit linear sample. Pure, thread-safe. The one copy in callqa:
+ * file decoding, RTP captures and live RTP all read it. */
+CQ_API int16_t cq_g711_ulaw_s16(uint8_t u);
+CQ_API int16_t cq_g711_alaw_s16(uint8_t a);
+
 #ifdef __cplusplus
 }
 #endif

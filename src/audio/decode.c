@@ -602,25 +602,13 @@ static void describe(cq_audio_info *in, int sf_format)
     }
 }
 
-/* G.711 expansion (ITU-T G.711 tables, as 16-bit values / 32768); libsndfile uses the same
- * values, which test_audio checks sample by sample. */
+/* G.711 expansion (cq_g711_*: ITU-T G.711 tables, as 16-bit values / 32768); libsndfile uses
+ * the same values, which test_audio checks sample by sample. */
 static void fill_g711(float *tab, bool ulaw)
 {
     for (int byte = 0; byte < 256; byte++) {
-        int mag;
-        bool neg;
-        if (ulaw) {
-            int u = ~byte & 0xFF;
-            int exp = (u >> 4) & 7, mant = u & 0x0F;
-            mag = (((mant << 3) + 0x84) << exp) - 0x84;
-            neg = (u & 0x80) != 0;
-        } else {
-            int v = byte ^ 0x55;
-            int exp = (v >> 4) & 7, mant = v & 0x0F;
-            mag = exp == 0 ? (mant << 4) + 8 : ((mant << 4) + 0x108) << (exp - 1);
-            neg = (v & 0x80) == 0;
-        }
-        tab[byte] = (float)(neg ? -mag : mag) / 32768.0f;
+        int16_t s = ulaw ? cq_g711_ulaw_s16((uint8_t)byte) : cq_g711_alaw_s16((uint8_t)byte);
+        tab[byte] = (float)s / 32768.0f;
     }
 }
 

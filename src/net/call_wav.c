@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callqa/cq_audio.h"
 #include "net_int.h"
 
 #define WAV_MAX_SEC (6 * 3600) /* a capture's call longer than this is refused */
@@ -22,28 +23,6 @@ static int by_seq(const void *a, const void *b)
 {
     const net_rtp_rec *x = a, *y = b;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* G.711 to linear (ITU-T G.711 Tables 1 and 2), for two legs in different laws. */
-static int16_t ulaw_lin(uint8_t u)
-{
-    u = (uint8_t)~u;
-    int t = ((u & 0x0f) << 3) + 0x84;
-    t <<= (u & 0x70) >> 4;
-    return (int16_t)((u & 0x80) ? 0x84 - t : t - 0x84);
-}
-
-static int16_t alaw_lin(uint8_t a)
-{
-    a ^= 0x55;
-    int t = (a & 0x0f) << 4, seg = (a & 0x70) >> 4;
-    if (seg == 0)
-        t += 8;
-    else if (seg == 1)
-        t += 0x108;
-    else
-        t = (t + 0x108) << (seg - 1);
-    return (int16_t)((a & 0x80) ? t : -t);
 }
 
 /* The samples a packet carries: G.711 a byte each; G.729 80 a 10-byte frame, and 80 of comfort
@@ -283,7 +262,7 @@ int net_call_wav(const net_capture *c, uint8_t **wav, size_t *len, char *note, s
                 if (same_law) {
                     pcm[o] = v;
                 } else {
-                    int16_t s = l->pt == 0 ? ulaw_lin(v) : alaw_lin(v);
+                    int16_t s = l->pt == 0 ? cq_g711_ulaw_s16(v) : cq_g711_alaw_s16(v);
                     put16(pcm + o, (uint16_t)s);
                 }
             }

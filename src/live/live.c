@@ -1,0 +1,132 @@
+/*
+ * live.c - what the three wire formats share: the error texts and the PCM helpers (byte order,
+ * float, G.711 through the one expansion of cq_audio.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "callqa/cq_audio.h"
+#include "live_int.h"
+
+typedef struct err_text {
+    int code;
+    const char *name, *text;
+} err_text;
+
+static const err_text k_err[] = {
+    {LV_OK, "LV_OK", "no error"},
+    {LV_ERR_ARG, "LV_ERR_ARG", "bad argument"},
+    {LV_ERR_NOMEM, "LV_ERR_NOMEM", "out of memory"},
+    {LV_ERR_FAILED, "LV_ERR_FAILED", "the decoder stopped at an earlier error"},
+    {LV_ERR_AS_KIND, "LV_ERR_AS_KIND", "unknown AudioSocket kind"},
+    {LV_ERR_AS_LENGTH, "LV_ERR_AS_LENGTH", "AudioSocket payload length wrong for its kind"},
+    {LV_ERR_AS_TOO_BIG, "LV_ERR_AS_TOO_BIG", "AudioSocket payload over the maximum"},
+    {LV_ERR_AS_DTMF, "LV_ERR_AS_DTMF", "AudioSocket DTMF payload not a DTMF digit"},
+    {LV_ERR_RTP_SHORT, "LV_ERR_RTP_SHORT", "RTP packet shorter than its header says"},
+    {LV_ERR_RTP_VERSION, "LV_ERR_RTP_VERSION", "RTP version not 2"},
+    {LV_ERR_RTP_PADDING, "LV_ERR_RTP_PADDING", "RTP padding count wrong"},
+    {LV_ERR_RTP_PAYLOAD, "LV_ERR_RTP_PAYLOAD", "RTP payload of a wrong size"},
+    {LV_ERR_RTP_STREAMS, "LV_ERR_RTP_STREAMS", "RTP stream over the limit of streams"},
+    {LV_ERR_HTTP_TOO_BIG, "LV_ERR_HTTP_TOO_BIG", "HTTP request header over the maximum"},
+    {LV_ERR_HTTP_REQUEST, "LV_ERR_HTTP_REQUEST", "malformed HTTP request"},
+    {LV_ERR_HTTP_UPGRADE, "LV_ERR_HTTP_UPGRADE", "not a WebSocket upgrade request"},
+    {LV_ERR_HTTP_KEY, "LV_ERR_HTTP_KEY", "missing or bad Sec-WebSocket-Key"},
+    {LV_ERR_HTTP_VERSION, "LV_ERR_HTTP_VERSION", "Sec-WebSocket-Version not 13"},
+    {LV_ERR_WS_UNMASKED, "LV_ERR_WS_UNMASKED", "WebSocket client frame not masked"},
+    {LV_ERR_WS_RSV, "LV_ERR_WS_RSV", "WebSocket reserved bits set"},
+    {LV_ERR_WS_OPCODE, "LV_ERR_WS_OPCODE", "reserved WebSocket opcode"},
+    {LV_ERR_WS_CONTROL, "LV_ERR_WS_CONTROL", "WebSocket control frame fragmented or too long"},
+    {LV_ERR_WS_TOO_BIG, "LV_ERR_WS_TOO_BIG", "WebSocket message over the maximum"},
+    {LV_ERR_WS_SEQUENCE, "LV_ERR_WS_SEQUENCE", "WebSocket fragments out of sequence"},
+    {LV_ERR_WS_LENGTH, "LV_ERR_WS_LENGTH", "WebSocket length not in its shortest form"},
+    {LV_ERR_WS_CLOSE, "LV_ERR_WS_CLOSE", "WebSocket close frame malformed"},
+    {LV_ERR_WS_UTF8, "LV_ERR_WS_UTF8", "WebSocket text not UTF-8"},
+    {LV_ERR_WS_CLOSED, "LV_ERR_WS_CLOSED", "WebSocket data after the close frame"},
+};
+
+static const err_text *find_err(int code)
+{
+    for (size_t i = 0; i < sizeof(k_err) / sizeof(k_err[0]); i++)
+        if (k_err[i].code == code)
+            return &k_err[i];
+    return NULL;
+}
+
+const char *lv_strerror(int err)
+{
+    const err_text *e = find_err(err);
+    return e ? e->text : "unknown error";
+}
+
+const char *lv_err_name(int err)
+{
+    const err_text *e = find_err(err);
+    return e ? e->name : "LV_ERR_UNKNOWN";
+}
+
+int lv__fail(lv_error *e, int code, uint64_t offset, const char *fmt, ...)
+{
+    if (!e)
+        return code;
+    e->code = code;
+    e->offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void lv__clear(lv_error *e)
+{
+    if (e) {
+        e->code = LV_OK;
+        e->offset = 0;
+        e->msg[0] = '\0';
+    }
+}
+
+/* ---- PCM ------------------------------------------------------------------------------------- */
+
+void lv_pcm_s16le(const uint8_t *bytes, size_t n, int16_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (int16_t)(uint16_t)(bytes[2 * i] | (bytes[2 * i + 1] << 8));
+}
+
+void lv_pcm_s16be(const uint8_t *bytes, size_t n, int16_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (int16_t)(uint16_t)((bytes[2 * i] << 8) | bytes[2 * i + 1]);
+}
+
+size_t lv_pcm_s16le_planar(const uint8_t *bytes, size_t len, int channels, int16_t *const out[])
+{
+    if (channels < 1 || channels > 2)
+        return 0;
+    size_t frames = len / (2 * (size_t)channels);
+    for (size_t i = 0; i < frames; i++)
+        for (int c = 0; c < channels; c++) {
+            const uint8_t *b = bytes + 2 * (i * (size_t)channels + (size_t)c);
+            out[c][i] = (int16_t)(uint16_t)(b[0] | (b[1] << 8));
+        }
+    return frames;
+}
+
+void lv_pcm_to_float(const int16_t *pcm, size_t n, float *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)pcm[i] / 32768.0f;
+}
+
+void lv_g711_s16(const uint8_t *bytes, size_t n, bool ulaw, int16_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = ulaw ? cq_g711_ulaw_s16(bytes[i]) : cq_g711_alaw_s16(bytes[i]);
+}
+
+void lv_g711_float(const uint8_t *bytes, size_t n, bool ulaw, float *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(ulaw ? cq_g711_ulaw_s16(bytes[i]) : cq_g711_alaw_s16(bytes[i])) / 32768.0f;
+}

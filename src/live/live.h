@@ -1,0 +1,438 @@
+/*
+ * live.h - the wire formats of live calls: the three ways a PBX hands callqa a call's audio as
+ * it happens, each taken apart from bytes by an incremental, bounded decoder, with the encoders
+ * that the tests' senders and the server's replies use (docs/live.md, "Wire formats").
+ *
+ *   AudioSocket  Asterisk's TCP protocol (res_audiosocket, app/chan AudioSocket): frames of a
+ *                1-byte kind, a 2-byte big-endian payload length and the payload
+ *                (https://docs.asterisk.org/Configuration/Channel-Drivers/AudioSocket/).
+ *   RTP          what Asterisk's ARI externalMedia sends over UDP (RFC 3550, payloads by
+ *                RFC 3551): G.711 u-law and A-law, L16 at a dynamic payload type; demultiplexed
+ *                by SSRC and put back in order by a per-stream reorder buffer.
+ *   WebSocket    RFC 6455, server side, as FreeSWITCH's mod_audio_fork sends a call: the HTTP
+ *                Upgrade request, then masked frames of L16 audio (binary) and JSON metadata
+ *                (text); drachtio-freeswitch-modules: modules/mod_audio_fork/README.md.
+ *
+ * DESIGN: each decoder is fed the bytes as they come, split anywhere (a TCP read may end in the
+ * middle of a header), and hands back whole frames or messages one at a time (lv_as_next,
+ * lv_ws_next) or, for RTP, calls back with blocks of PCM in playout order. Every buffer is sized
+ * at create from a settable maximum; nothing allocates per frame. A decoder never reads past the
+ * bytes it was given, counts the bytes it consumed, and stops at the first malformed frame with
+ * an error code (lv_err), the offset of the frame in the stream and one line saying what was
+ * wrong; what it drops on purpose (a duplicate or late packet, a stream over the limit) it
+ * counts. No sockets, no threads, no store, no printing: the sessions and servers of
+ * `callqa live` are built on top.
+ *
+ * ROOM: src/live/, prefix lv_, on floor 8 with jobs and ingest (docs/ARCHITECTURE.md). It stands
+ * on base (allocation), the public G.711 expansion (cq_audio.h) and nettle (SHA-1 and base64
+ * for the WebSocket handshake); nothing above it is included.
+ *
+ * Thread safety: an object is used by one thread at a time; the free functions are pure.
+ */
+#ifndef CQ_LIVE_H
+#define CQ_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callqa/cq_status.h"
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+/* What a decoder says about bad bytes. LV_OK is 0, errors negative; numbers are never reused. */
+typedef enum lv_err {
+    LV_OK = 0,
+    LV_ERR_ARG = -1,    /* a bad argument from the caller (NULL, a limit of 0, a wrong kind) */
+    LV_ERR_NOMEM = -2,  /* an allocation at create failed */
+    LV_ERR_FAILED = -3, /* the decoder stopped at an earlier error: reset it or drop it */
+    /* AudioSocket */
+    LV_ERR_AS_KIND = -10,    /* a kind the protocol does not define */
+    LV_ERR_AS_LENGTH = -11,  /* a length wrong for its kind (UUID 16, DTMF 1, audio even) */
+    LV_ERR_AS_TOO_BIG = -12, /* a payload longer than max_payload */
+    LV_ERR_AS_DTMF = -13,    /* a DTMF payload that is not 0-9, *, #, A-D */
+    /* RTP */
+    LV_ERR_RTP_SHORT = -20,   /* shorter than its header, CSRCs, extension and padding */
+    LV_ERR_RTP_VERSION = -21, /* version not 2 */
+    LV_ERR_RTP_PADDING = -22, /* a padding count of 0 or longer than the payload */
+    LV_ERR_RTP_PAYLOAD = -23, /* an L16 payload of odd length, or more samples than a slot */
+    LV_ERR_RTP_STREAMS = -24, /* a new SSRC with every stream slot taken */
+    /* the WebSocket handshake (HTTP/1.1 Upgrade) */
+    LV_ERR_HTTP_TOO_BIG = -30, /* no end of the request within max_header bytes */
+    LV_ERR_HTTP_REQUEST = -31, /* not "GET <path> HTTP/1.1", or a malformed header line */
+    LV_ERR_HTTP_UPGRADE = -32, /* Host, Upgrade: websocket or Connection: Upgrade missing */
+    LV_ERR_HTTP_KEY = -33,     /* Sec-WebSocket-Key missing, repeated or not 16 bytes base64 */
+    LV_ERR_HTTP_VERSION = -34, /* Sec-WebSocket-Version not 13 (answer 426) */
+    /* WebSocket frames */
+    LV_ERR_WS_UNMASKED = -40, /* a client frame without a mask */
+    LV_ERR_WS_RSV = -41,      /* RSV1-3 set: no extension was agreed */
+    LV_ERR_WS_OPCODE = -42,   /* a reserved opcode */
+    LV_ERR_WS_CONTROL = -43,  /* a control frame fragmented or longer than 125 bytes */
+    LV_ERR_WS_TOO_BIG = -44,  /* a message longer than max_message */
+    LV_ERR_WS_SEQUENCE = -45, /* a continuation with nothing to continue, or a new message
+                                 before the fragmented one ended */
+    LV_ERR_WS_LENGTH = -46,   /* a length not in its shortest form, or the 64-bit top bit set */
+    LV_ERR_WS_CLOSE = -47,    /* a close payload of 1 byte, or a code not allowed on the wire */
+    LV_ERR_WS_UTF8 = -48,     /* a text message or close reason that is not UTF-8 */
+    LV_ERR_WS_CLOSED = -49    /* bytes after the peer's close frame */
+} lv_err;
+
+/* Static English text of an lv_err ("unknown AudioSocket kind"); never NULL. */
+const char *lv_strerror(int err);
+/* Its symbolic name ("LV_ERR_AS_KIND"); never NULL. */
+const char *lv_err_name(int err);
+
+/* The last error of a decoder: its code, where it was and why. */
+typedef struct lv_error {
+    int code;        /* an lv_err; LV_OK when none */
+    uint64_t offset; /* stream offset of the frame (or packet number) it was found in */
+    char msg[160];   /* one line, NUL-terminated; empty when code is LV_OK */
+} lv_error;
+
+/* ---- PCM helpers ----------------------------------------------------------------------------- */
+
+/* n 16-bit samples from 2n bytes, little-endian (AudioSocket, mod_audio_fork) or big-endian
+ * (RTP L16, RFC 3551 4.5.11), into out[n]. */
+void lv_pcm_s16le(const uint8_t *bytes, size_t n, int16_t *out);
+void lv_pcm_s16be(const uint8_t *bytes, size_t n, int16_t *out);
+/* Interleaved little-endian frames of `channels` (1 or 2: mod_audio_fork's mono and mixed, or
+ * stereo) from len bytes into one plane per channel (out[c][0..frames)). Returns the whole
+ * frames taken: len / (2 * channels); the bytes of a partial frame at the end are left. */
+size_t lv_pcm_s16le_planar(const uint8_t *bytes, size_t len, int channels, int16_t *const out[]);
+/* n samples to float in [-1, 1) (s / 32768), as the engine reads audio. */
+void lv_pcm_to_float(const int16_t *pcm, size_t n, float *out);
+/* G.711 (cq_g711_*) of n bytes into out[n]: ulaw true for PCMU, false for PCMA. */
+void lv_g711_s16(const uint8_t *bytes, size_t n, bool ulaw, int16_t *out);
+void lv_g711_float(const uint8_t *bytes, size_t n, bool ulaw, float *out);
+
+/* ---- AudioSocket ----------------------------------------------------------------------------- */
+
+/* The kinds of frame (docs.asterisk.org, AudioSocket, "Types"): 0x10-0x18 are signed linear
+ * 16-bit mono little-endian PCM at 8, 12, 16, 24, 32, 44.1, 48, 96 and 192 kHz. */
+typedef enum lv_as_kind {
+    LV_AS_HANGUP = 0x00,    /* terminate the connection; no payload */
+    LV_AS_UUID = 0x01,      /* the call's UUID, 16 bytes binary */
+    LV_AS_DTMF = 0x03,      /* one ASCII DTMF digit */
+    LV_AS_SLIN = 0x10,      /* 8 kHz */
+    LV_AS_SLIN_12K = 0x11,  /* 12 kHz */
+    LV_AS_SLIN_16K = 0x12,  /* 16 kHz */
+    LV_AS_SLIN_24K = 0x13,  /* 24 kHz */
+    LV_AS_SLIN_32K = 0x14,  /* 32 kHz */
+    LV_AS_SLIN_44K = 0x15,  /* 44.1 kHz */
+    LV_AS_SLIN_48K = 0x16,  /* 48 kHz */
+    LV_AS_SLIN_96K = 0x17,  /* 96 kHz */
+    LV_AS_SLIN_192K = 0x18, /* 192 kHz */
+    LV_AS_ERROR = 0xff      /* an error; an optional 1-byte code */
+} lv_as_kind;
+
+/* Asterisk's own error codes in an LV_AS_ERROR payload (the AudioSocket docs). */
+#define LV_AS_ERR_HANGUP 0x01 /* the calling party hung up */
+#define LV_AS_ERR_FRAME 0x02  /* frame forwarding error */
+#define LV_AS_ERR_MEMORY 0x04 /* memory (allocation) error */
+
+#define LV_AS_HEADER 3           /* kind + 16-bit length */
+#define LV_AS_MAX_PAYLOAD 65535u /* what 16 bits can say */
+
+/* The sample rate of an audio kind, 0 for the others. */
+uint32_t lv_as_kind_rate(int kind);
+/* The audio kind of a sample rate, -1 when AudioSocket has none. */
+int lv_as_rate_kind(uint32_t rate_hz);
+/* "slin16", "uuid", ...; "unknown" for a kind the protocol does not define. */
+const char *lv_as_kind_name(int kind);
+
+typedef struct lv_as_params {
+    size_t max_payload; /* 16 .. 65535 bytes; a longer frame is refused (LV_ERR_AS_TOO_BIG) */
+} lv_as_params;
+/* max_payload 16384: 40 ms at 192 kHz, 0.5 s at 16 kHz (Asterisk sends 20 ms frames). */
+lv_as_params lv_as_default_params(void);
+
+/* One frame. Payload and fields are the decoder's: valid until its next lv_as_next. */
+typedef struct lv_as_frame {
+    lv_as_kind kind;
+    const uint8_t *payload; /* len bytes (NULL when len is 0) */
+    size_t len;
+    uint64_t offset;  /* stream offset of the frame's kind byte */
+    uint32_t rate_hz; /* audio: the kind's sample rate; else 0 */
+    size_t samples;   /* audio: len / 2 samples (little-endian: lv_pcm_s16le) */
+    uint8_t uuid[16]; /* LV_AS_UUID */
+    char digit;       /* LV_AS_DTMF */
+    int error_code;   /* LV_AS_ERROR: the payload's byte, -1 when it carried none */
+} lv_as_frame;
+
+/* What a decoder has seen. */
+typedef struct lv_as_stats {
+    uint64_t bytes;        /* bytes consumed */
+    uint64_t frames;       /* whole frames handed out */
+    uint64_t audio_frames; /* of them, audio */
+    uint64_t audio_bytes;  /* their payload bytes */
+    uint64_t dtmf, errors; /* DTMF and error frames */
+} lv_as_stats;
+
+typedef struct lv_as_dec lv_as_dec;
+
+/* A decoder for one connection. NULL on a bad parameter or no memory (*err says, optional). */
+lv_as_dec *lv_as_create(const lv_as_params *p, int *err);
+void lv_as_destroy(lv_as_dec *d); /* NULL: no-op */
+/* Back to the start of a stream: no partial frame, no error, counters zero. */
+void lv_as_reset(lv_as_dec *d);
+
+/* Consume data[0..n) until one whole frame is ready or the bytes run out; *used says how many
+ * bytes it took (never more than n). Returns 1 with the frame in *out, 0 when every byte was
+ * taken and no frame is whole yet, or an lv_err: the frame starting at lv_as_error's offset is
+ * malformed (*used counts its header), and every later call returns LV_ERR_FAILED until
+ * lv_as_reset. A hangup frame is returned like any other: the caller closes. */
+CQ_NODISCARD int lv_as_next(lv_as_dec *d, const uint8_t *data, size_t n, size_t *used,
+                            lv_as_frame *out) CQ_NONNULL(1, 4, 5);
+const lv_as_stats *lv_as_get_stats(const lv_as_dec *d) CQ_NONNULL(1);
+const lv_error *lv_as_last_error(const lv_as_dec *d) CQ_NONNULL(1);
+/* True between frames: no partial frame is buffered (a connection may end cleanly here). */
+bool lv_as_at_boundary(const lv_as_dec *d) CQ_NONNULL(1);
+
+/* Encoders: write one frame into out[0..cap); return its size, or 0 when it does not fit or
+ * breaks the protocol (an unknown kind, a UUID not 16 bytes, a DTMF not one digit, odd audio,
+ * more than 65535 bytes). */
+size_t lv_as_encode(uint8_t *out, size_t cap, int kind, const uint8_t *payload, size_t len);
+size_t lv_as_encode_hangup(uint8_t *out, size_t cap);
+size_t lv_as_encode_uuid(uint8_t *out, size_t cap, const uint8_t uuid[16]);
+size_t lv_as_encode_dtmf(uint8_t *out, size_t cap, char digit);
+size_t lv_as_encode_error(uint8_t *out, size_t cap, int code); /* code < 0: no payload */
+/* n samples at rate_hz (one of the audio kinds' rates), written little-endian. */
+size_t lv_as_encode_slin(uint8_t *out, size_t cap, uint32_t rate_hz, const int16_t *pcm, size_t n);
+/* The 8-4-4-4-12 hexadecimal form of a UUID into buf[37]. */
+const char *lv_as_uuid_str(const uint8_t uuid[16], char buf[37]);
+
+/* ---- RTP ------------------------------------------------------------------------------------- */
+
+/* One RTP packet's header (RFC 3550 5.1), every length checked against the datagram. */
+typedef struct lv_rtp_header {
+    uint8_t version, cc, pt; /* cc: CSRC count 0-15; pt: 0-127 */
+    bool padding, extension, marker;
+    uint16_t seq;
+    uint32_t ts, ssrc;
+    uint32_t csrc[15];
+    uint16_t ext_profile;   /* extension: its 16-bit profile word */
+    size_t ext_len;         /* extension: its data bytes (after the 4-byte header) */
+    const uint8_t *payload; /* into the datagram */
+    size_t payload_len;     /* without padding */
+    size_t pad_len;         /* padding bytes, the count byte included */
+} lv_rtp_header;
+
+/* Take a datagram apart. LV_OK, or LV_ERR_RTP_SHORT, _VERSION, _PADDING (e->msg says which
+ * length; e may be NULL). */
+CQ_NODISCARD int lv_rtp_parse(const uint8_t *pkt, size_t n, lv_rtp_header *h, lv_error *e)
+    CQ_NONNULL(1, 3);
+
+/* The audio a payload type carries. */
+typedef enum lv_codec {
+    LV_CODEC_NONE = 0, /* not audio we decode (telephone-event, CN, ...): keeps its sequence
+                          number, gives no samples */
+    LV_CODEC_PCMU,     /* G.711 u-law */
+    LV_CODEC_PCMA,     /* G.711 A-law */
+    LV_CODEC_L16,      /* 16-bit linear, network byte order (RFC 3551 4.5.11; Asterisk's slin
+                          over RTP) */
+    LV_CODEC_L16_LE    /* 16-bit linear, little-endian, for senders that keep host order */
+} lv_codec;
+
+/* Payload type -> codec and clock rate, one per stream. */
+typedef struct lv_rtp_map {
+    uint8_t codec[128];    /* an lv_codec */
+    uint32_t rate_hz[128]; /* the RTP clock = the sample rate (mono) */
+} lv_rtp_map;
+/* PT 0 PCMU/8000, 8 PCMA/8000, 118 L16/16000 (externalMedia's slin16); the rest NONE. */
+lv_rtp_map lv_rtp_default_map(void);
+/* Set one entry; LV_ERR_ARG for pt > 127, an unknown codec or an audio codec at rate 0. */
+int lv_rtp_map_set(lv_rtp_map *m, unsigned pt, lv_codec codec, uint32_t rate_hz);
+
+/* What one stream gave and what it dropped. */
+typedef struct lv_rtp_stats {
+    uint32_t ssrc;
+    uint32_t rate_hz;         /* of its audio (the first audio packet's); 0 before */
+    uint64_t packets;         /* accepted into the reorder buffer */
+    uint64_t played;          /* packets played out (audio or not) */
+    uint64_t lost;            /* sequence numbers never received in time */
+    uint64_t duplicates;      /* received twice: dropped */
+    uint64_t late;            /* came after their place was played or given up: dropped */
+    uint64_t reordered;       /* came after a later one, in time to be played in order */
+    uint64_t not_audio;       /* packets of a payload type mapped to LV_CODEC_NONE */
+    uint64_t bad_rate;        /* audio at another clock rate than the stream's: dropped */
+    uint64_t bad_payload;     /* odd L16, or more samples than max_packet_samples: dropped */
+    uint64_t resyncs;         /* sequence or timestamp jumps taken as a restart */
+    uint64_t samples;         /* samples handed out, silence included */
+    uint64_t silence_samples; /* of them, silence put in for loss or a timestamp gap */
+    uint64_t seq_wraps;       /* times the sequence number wrapped past 65535 */
+    uint64_t ts_wraps;        /* times the timestamp wrapped past 2^32 - 1 */
+} lv_rtp_stats;
+
+/* One block of PCM in playout order, handed to on_pcm; pcm is valid during the call only. */
+typedef struct lv_rtp_block {
+    size_t stream; /* index of the stream (lv_rtp_stream_stats), in order of first packet */
+    uint32_t ssrc; /* its SSRC */
+    uint32_t rate_hz;
+    const int16_t *pcm;
+    size_t n;       /* samples */
+    uint64_t first; /* the stream's sample index of pcm[0] */
+    bool silence;   /* true: put in for lost packets or a timestamp gap */
+    uint64_t seq;   /* the extended sequence number played (silence: the next one) */
+} lv_rtp_block;
+typedef void (*lv_rtp_pcm_fn)(void *user, const lv_rtp_block *b);
+
+typedef struct lv_rtp_params {
+    lv_rtp_map map;            /* for streams created by a packet (lv_rtp_set_map for others) */
+    unsigned window_ms;        /* how long a missing packet is waited for (1-2000) */
+    size_t max_streams;        /* SSRCs followed at once (1-64); more are refused, counted */
+    size_t max_pending;        /* packets held per stream while waiting (2-256) */
+    size_t max_packet_samples; /* samples one packet may carry (1-16384) */
+    unsigned max_gap_ms;       /* a timestamp gap up to this is filled with silence; a longer
+                                  one is a jump: counted in resyncs, not filled (1-60000) */
+    lv_rtp_pcm_fn on_pcm;      /* where the PCM goes (required) */
+    void *user;                /* handed to on_pcm */
+} lv_rtp_params;
+/* Default map, 60 ms window, 4 streams, 32 pending, 1920 samples (40 ms at 48 kHz), 1000 ms gap;
+ * on_pcm NULL (set it). */
+lv_rtp_params lv_rtp_default_params(void);
+
+/* What the receiver as a whole saw (one UDP port). */
+typedef struct lv_rtp_rx_stats {
+    uint64_t datagrams;       /* given to lv_rtp_push */
+    uint64_t malformed;       /* refused by lv_rtp_parse */
+    uint64_t streams_refused; /* packets of an SSRC beyond max_streams */
+    uint64_t ssrc_changes;    /* streams created after the first one */
+} lv_rtp_rx_stats;
+
+typedef struct lv_rtp lv_rtp;
+
+lv_rtp *lv_rtp_create(const lv_rtp_params *p, int *err);
+void lv_rtp_destroy(lv_rtp *r); /* NULL: no-op */
+/* The payload map of the stream of this SSRC, made now if it has not sent yet. LV_OK,
+ * LV_ERR_RTP_STREAMS, or LV_ERR_ARG when the stream already played audio at another rate. */
+CQ_NODISCARD int lv_rtp_set_map(lv_rtp *r, uint32_t ssrc, const lv_rtp_map *m) CQ_NONNULL(1, 3);
+
+/* One datagram. Returns 0 (taken, or dropped and counted: duplicate, late, bad rate), 1 when
+ * it was the first packet of a new SSRC (a stream made: a new one after the first is an SSRC
+ * change, counted), or an lv_err (malformed, or no stream slot left: counted). Whatever it
+ * releases goes to on_pcm before it returns. */
+int lv_rtp_push(lv_rtp *r, const uint8_t *pkt, size_t n) CQ_NONNULL(1, 2);
+/* Play out everything held by every stream (lost packets become silence): at the end of a
+ * call, or when the caller's clock says the window passed. */
+void lv_rtp_flush(lv_rtp *r) CQ_NONNULL(1);
+
+size_t lv_rtp_stream_count(const lv_rtp *r) CQ_NONNULL(1);
+/* Stream i (0 .. count-1), NULL out of range. */
+const lv_rtp_stats *lv_rtp_stream_stats(const lv_rtp *r, size_t i) CQ_NONNULL(1);
+const lv_rtp_rx_stats *lv_rtp_get_stats(const lv_rtp *r) CQ_NONNULL(1);
+const lv_error *lv_rtp_last_error(const lv_rtp *r) CQ_NONNULL(1);
+
+/* A packet into out[0..cap) (the tests' sender): 12-byte header, no CSRC, no extension.
+ * Returns its size, 0 when it does not fit or pt > 127. */
+size_t lv_rtp_encode(uint8_t *out, size_t cap, unsigned pt, bool marker, uint16_t seq, uint32_t ts,
+                     uint32_t ssrc, const uint8_t *payload, size_t len);
+
+/* ---- WebSocket: the handshake ---------------------------------------------------------------- */
+
+#define LV_WS_KEY_MAX 64
+#define LV_WS_ACCEPT_LEN 28 /* base64 of a 20-byte SHA-1 */
+
+/* The Upgrade request (RFC 6455 4.2.1), as far as the server needs it. */
+typedef struct lv_ws_upgrade {
+    char path[512];                    /* the request target, as sent */
+    char host[256];                    /* Host */
+    char key[LV_WS_KEY_MAX];           /* Sec-WebSocket-Key */
+    char accept[LV_WS_ACCEPT_LEN + 1]; /* the Sec-WebSocket-Accept it calls for */
+    char protocols[256]; /* Sec-WebSocket-Protocol offered, every header joined by ", " */
+    char protocol[64];   /* the one chosen (lv_ws_choose_protocol), "" none */
+    char origin[256];    /* Origin, "" when absent */
+    size_t header_len;   /* bytes of the request, the empty line included */
+} lv_ws_upgrade;
+
+/* Parse an Upgrade request from the start of data[0..n). Returns the request's length (> 0)
+ * when it is whole and valid; 0 when its end has not come yet (feed more, from the start);
+ * or an lv_err: LV_ERR_HTTP_TOO_BIG when no end came within max_header bytes (1-65536), or
+ * what is wrong with it (e optional). Bytes after the request are the first frames. */
+int lv_ws_upgrade_parse(const uint8_t *data, size_t n, size_t max_header, lv_ws_upgrade *u,
+                        lv_error *e) CQ_NONNULL(1, 4);
+/* Sec-WebSocket-Accept of a key: base64(SHA-1(key + RFC 6455's GUID)) into out[29]. */
+void lv_ws_accept(const char *key, char out[LV_WS_ACCEPT_LEN + 1]) CQ_NONNULL(1, 2);
+/* Choose the first offered subprotocol that is in `accepted` (comma-separated, e.g.
+ * "audio.drachtio.org,audiostream.drachtio.org"); true when one was, and u->protocol holds it.
+ * False when the client offered none or none of ours (u->protocol ""). */
+bool lv_ws_choose_protocol(lv_ws_upgrade *u, const char *accepted) CQ_NONNULL(1, 2);
+/* The 101 answer (with Sec-WebSocket-Protocol when one was chosen) into out[0..cap); its length,
+ * 0 when it does not fit. */
+size_t lv_ws_upgrade_response(const lv_ws_upgrade *u, char *out, size_t cap) CQ_NONNULL(1, 2);
+/* The refusal of a bad request: 400, or 426 with Sec-WebSocket-Version: 13 for
+ * LV_ERR_HTTP_VERSION, 431 for LV_ERR_HTTP_TOO_BIG; its length, 0 when it does not fit. */
+size_t lv_ws_reject_response(int err, char *out, size_t cap) CQ_NONNULL(2);
+
+/* ---- WebSocket: frames ----------------------------------------------------------------------- */
+
+typedef enum lv_ws_op {
+    LV_WS_CONT = 0x0,
+    LV_WS_TEXT = 0x1,
+    LV_WS_BINARY = 0x2,
+    LV_WS_CLOSE = 0x8,
+    LV_WS_PING = 0x9,
+    LV_WS_PONG = 0xA
+} lv_ws_op;
+
+/* Close codes (RFC 6455 7.4.1) the server sends. */
+#define LV_WS_CLOSE_NORMAL 1000
+#define LV_WS_CLOSE_GOING_AWAY 1001
+#define LV_WS_CLOSE_PROTOCOL 1002
+#define LV_WS_CLOSE_NO_STATUS 1005 /* reported for a close without a code; never sent */
+#define LV_WS_CLOSE_BAD_DATA 1007
+#define LV_WS_CLOSE_TOO_BIG 1009
+#define LV_WS_CLOSE_INTERNAL 1011
+
+typedef struct lv_ws_params {
+    size_t max_message; /* bytes of one message after reassembly (1 .. 64 MiB) */
+    bool check_utf8;    /* refuse text that is not UTF-8 (RFC 6455 8.1) */
+} lv_ws_params;
+/* max_message 262144 (about 8 s of 16 kHz mono L16, 4 s stereo), check_utf8 true. */
+lv_ws_params lv_ws_default_params(void);
+
+/* One message, whole: a data message reassembled from its fragments, or a control frame. */
+typedef struct lv_ws_msg {
+    lv_ws_op op;         /* TEXT, BINARY, CLOSE, PING or PONG */
+    const uint8_t *data; /* unmasked payload, valid until the next lv_ws_next (NULL if len 0) */
+    size_t len;
+    uint64_t offset;    /* stream offset of the message's first frame */
+    size_t frames;      /* frames it came in */
+    bool metadata;      /* TEXT: the connection's first text message, which mod_audio_fork
+                           sends before any audio (the metadata given at start) */
+    int close_code;     /* CLOSE: the code, LV_WS_CLOSE_NO_STATUS when the frame had none */
+    const char *reason; /* CLOSE: its reason (reason_len bytes, not NUL-terminated) */
+    size_t reason_len;
+} lv_ws_msg;
+
+typedef struct lv_ws_stats {
+    uint64_t bytes, frames, messages; /* consumed, frames read, messages handed out */
+    uint64_t text, binary, binary_bytes, pings, pongs;
+    uint64_t fragmented; /* data messages that came in more than one frame */
+} lv_ws_stats;
+
+typedef struct lv_ws_dec lv_ws_dec;
+
+lv_ws_dec *lv_ws_create(const lv_ws_params *p, int *err);
+void lv_ws_destroy(lv_ws_dec *d); /* NULL: no-op */
+void lv_ws_reset(lv_ws_dec *d);
+/* As lv_as_next: 1 with a message in *out, 0 when every byte was taken and no message is whole,
+ * or an lv_err (then LV_ERR_FAILED until reset; lv_ws_close_code_for says how to close). After a
+ * CLOSE message, more bytes are LV_ERR_WS_CLOSED. Control frames between the fragments of a
+ * message are returned as they come. */
+CQ_NODISCARD int lv_ws_next(lv_ws_dec *d, const uint8_t *data, size_t n, size_t *used,
+                            lv_ws_msg *out) CQ_NONNULL(1, 4, 5);
+const lv_ws_stats *lv_ws_get_stats(const lv_ws_dec *d) CQ_NONNULL(1);
+const lv_error *lv_ws_last_error(const lv_ws_dec *d) CQ_NONNULL(1);
+/* The close code that answers an error: 1009 too big, 1007 bad UTF-8, 1002 otherwise. */
+int lv_ws_close_code_for(int err);
+
+/* One frame into out[0..cap): unmasked (mask NULL: the server's) or masked with mask[4] (a
+ * client's, for tests). Returns its size, 0 when it does not fit, the opcode is reserved, or a
+ * control frame is longer than 125 bytes or not final. */
+size_t lv_ws_encode(uint8_t *out, size_t cap, lv_ws_op op, bool fin, const uint8_t *mask,
+                    const uint8_t *payload, size_t len);
+/* A close frame from the server: code (1000-4999, not 1004-1006, 1015) and a reason (may be
+ * NULL, at most 123 bytes); 0 when it does not fit or the code may not be sent. */
+size_t lv_ws_encode_close(uint8_t *out, size_t cap, int code, const char *reason);
+
+#endif /* CQ_LIVE_H */

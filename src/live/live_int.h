@@ -1,0 +1,19 @@
+/*
+ * live_int.h - what the files of src/live/ share and nobody else sees: filling an lv_error.
+ */
+#ifndef CQ_LIVE_INT_H
+#define CQ_LIVE_INT_H
+
+#include "live.h"
+
+#if defined(__GNUC__)
+#define LV__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define LV__PRINTF(a, b)
+#endif
+
+/* Record an error in e (may be NULL) and return its code. */
+int lv__fail(lv_error *e, int code, uint64_t offset, const char *fmt, ...) LV__PRINTF(4, 5);
+void lv__clear(lv_error *e);
+
+#endif /* CQ_LIVE_INT_H */
