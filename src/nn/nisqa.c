@@ -12,9 +12,11 @@
  * plan made at load and used with per-stream buffers), and a sparse Slaney mel filterbank.
  * Linear mel frames are kept (48 floats per 10 ms); dB and the 80 dB floor below the clip's
  * maximum are applied when the clip is finished.
- * Network: segments of 15 frames go through the CNN in batches, every convolution an im2col
- * matrix product; the transformer runs over all segments of the clip, attention computed in
- * blocks of query rows so memory stays linear in the clip length.
+ * Network: segments of 15 frames go through the CNN in batches; the 3x3 convolutions with
+ * several input channels (conv2..5, about 94% of the multiply-adds) by Winograd's F(2x2, 3x3)
+ * (cq__conv3x3_wino, weights transformed at load), conv1 and conv6 as matrix products over
+ * shifted rows of the padded input; the transformer runs over all segments of the clip, attention
+ * computed in blocks of query rows so memory stays linear in the clip length.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <assert.h>
@@ -44,6 +46,7 @@ typedef struct conv {
     int cin, cout, kh, kw, ph, pw;
     float *w; /* [cout][kh][kw][cin]: taps x channels along a row, BatchNorm folded in */
     float *b; /* [cout] */
+    float *U; /* 3x3 with padding 1: Winograd's transformed weights (cq__wino_weights); or NULL */
 } conv;
 
 typedef struct lin {
@@ -178,6 +181,14 @@ static int load_conv(loader *L, conv *c, int k, int cin, int cout, int kh, int k
         cq__free(c->w);
         c->w = taps;
         c->cin = cin, c->cout = cout, c->kh = kh, c->kw = kw, c->ph = ph, c->pw = pw;
+        /* conv2..5: Winograd (conv1 has one input channel, conv6 one output column: direct) */
+        if (kh == 3 && kw == 3 && ph == 1 && pw == 1 && cin >= 4) {
+            c->U = cq__malloc(sizeof(float) * 16 * (size_t)cout * (size_t)cin);
+            if (c->U)
+                cq__wino_weights((size_t)cin, (size_t)cout, taps, c->U);
+            else
+                rc = cq__err_set(L->err, CQ_ERR_NOMEM, "%s: out of memory", L->file);
+        }
     }
     for (int i = 0; i < 4; i++)
         cq__free(bn[i]);
@@ -374,6 +385,7 @@ void cq_nisqa_model_free(cq_nisqa_model *m)
     for (int i = 0; i < 6; i++) {
         cq__free(m->c[i].w);
         cq__free(m->c[i].b);
+        cq__free(m->c[i].U);
     }
     free_lin(&m->td_in);
     cq__free(m->td_norm.g);
@@ -696,6 +708,12 @@ static void conv_relu(const conv *c, const float *in, int nb, int H, int W, floa
 {
     const int Hp = H + 2 * c->ph, Wp = W + 2 * c->pw;
     const int Ho = Hp - c->kh + 1, Wo = Wp - c->kw + 1;
+    if (c->U) { /* 3x3, padding 1: Winograd, P its scratch */
+        cq__conv3x3_wino((size_t)c->cin, (size_t)c->cout, (size_t)H, (size_t)W, (size_t)nb, c->U,
+                         c->b, 1, in, out, P);
+        *Ho_ = Ho, *Wo_ = Wo;
+        return;
+    }
     const size_t cstride_in = (size_t)Hp * (size_t)Wp * (size_t)nb;
     const size_t cstride_out = (size_t)Ho * (size_t)Wo * (size_t)nb;
     pad_input(in, c->cin, H, W, c->ph, c->pw, nb, P);
@@ -837,6 +855,11 @@ static int cnn(const cq_nisqa_model *m, const float *db, size_t nseg, float *fea
             size_t out = (size_t)c->cout * (size_t)Ho * (size_t)Wo * (size_t)B;
             max_act = in > max_act ? in : max_act;
             max_act = out > max_act ? out : max_act;
+            if (c->U) {
+                size_t w = cq__wino_scratch((size_t)c->cin, (size_t)c->cout, (size_t)H, (size_t)W,
+                                            (size_t)B);
+                max_act = w > max_act ? w : max_act;
+            }
             H = Ho, W = Wo;
             if (i == 0 || i == 1 || i == 3) { /* adaptive pools after conv1, conv2, conv4 */
                 int p = i == 0 ? 0 : i == 1 ? 1 : 2;

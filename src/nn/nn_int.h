@@ -36,6 +36,22 @@ void cq__gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
                        const float *const *Brows, float *C, size_t ldc, const float *bias,
                        int relu);
 
+/*
+ * 3x3 convolution, stride 1, zero padding 1 on both axes, plus bias, optionally ReLU, on
+ * activations laid out [channel][row][column][lane]: nb independent images (lanes) innermost.
+ * w holds the taps [cout][3][3][cin] (a row of taps x input channels per output channel).
+ * The reference computes it directly; the fast version by Winograd's F(2x2, 3x3) (16 products
+ * per 2 x 2 outputs instead of 36), with the weights transformed once by cq__wino_weights into
+ * U [16][cout][cin] and scratch of cq__wino_scratch(cin, cout, H, W, nb) floats. The two differ by
+ * rounding only (a few 1e-7 of the magnitudes summed).
+ */
+void cq__conv3x3_ref(size_t cin, size_t cout, size_t H, size_t W, size_t nb, const float *w,
+                     const float *bias, int relu, const float *in, float *out);
+void cq__wino_weights(size_t cin, size_t cout, const float *w, float *U);
+size_t cq__wino_scratch(size_t cin, size_t cout, size_t H, size_t W, size_t nb);
+void cq__conv3x3_wino(size_t cin, size_t cout, size_t H, size_t W, size_t nb, const float *U,
+                      const float *bias, int relu, const float *in, float *out, float *scratch);
+
 /* y[M] += At[K x M]^T * x[K]: At is A transposed (row k holds column k of A). */
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y);
 void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y);

@@ -228,6 +228,49 @@ static void test_gemm(void **state)
     }
 }
 
+/* The 3x3 convolution by Winograd's F(2x2, 3x3) against the direct one: odd and even image
+ * sizes (tiles cut by the border), one image up to more lanes than a round of tiles holds, few
+ * and many channels, with and without bias and ReLU. The two round differently: within 1e-5
+ * of the magnitude of the sum's terms. */
+static void test_conv3x3(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels conv3x3");
+    static const size_t shapes[][5] = {/* cin, cout, H, W, lanes */
+                                       {16, 32, 24, 7, 16}, {64, 64, 12, 5, 16}, {64, 64, 6, 3, 7},
+                                       {3, 5, 5, 4, 1},     {7, 9, 1, 1, 3},     {2, 3, 2, 3, 9},
+                                       {33, 17, 6, 3, 70},  {1, 1, 3, 2, 2},     {5, 6, 7, 9, 33},
+                                       {16, 32, 24, 7, 8},  {9, 13, 5, 5, 24},   {4, 4, 1, 2, 80}};
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const size_t cin = shapes[s][0], cout = shapes[s][1], H = shapes[s][2], W = shapes[s][3];
+        const size_t nb = shapes[s][4], nin = cin * H * W * nb, nout = cout * H * W * nb;
+        float *w = malloc(cout * 9 * cin * sizeof(float)), *b = malloc(cout * sizeof(float));
+        float *in = malloc(nin * sizeof(float)), *U = malloc(16 * cout * cin * sizeof(float));
+        float *o1 = malloc(nout * sizeof(float)), *o2 = malloc(nout * sizeof(float));
+        float *sc = malloc(cq__wino_scratch(cin, cout, H, W, nb) * sizeof(float));
+        for (size_t i = 0; i < cout * 9 * cin; i++)
+            w[i] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i < cout; i++)
+            b[i] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i < nin; i++)
+            in[i] = (float)tu_gauss(&rng);
+        cq__wino_weights(cin, cout, w, U);
+        for (int mode = 0; mode < 2; mode++) { /* 0: no bias, no ReLU; 1: both */
+            const float *bias = mode ? b : NULL;
+            for (size_t i = 0; i < nout; i++)
+                o1[i] = o2[i] = NAN;
+            cq__conv3x3_wino(cin, cout, H, W, nb, U, bias, mode, in, o1, sc);
+            cq__conv3x3_ref(cin, cout, H, W, nb, w, bias, mode, in, o2);
+            for (size_t i = 0; i < nout; i++) {
+                /* terms of unit normals: their magnitudes sum to about 9 cin */
+                assert_false(isnan(o1[i]));
+                assert_true(fabsf(o1[i] - o2[i]) <= 1e-5f * (float)(9 * cin + 1));
+            }
+        }
+        free(w), free(b), free(in), free(U), free(o1), free(o2), free(sc);
+    }
+}
+
 /* The spectrum's magnitude against its scalar version: lengths around the 8-lane vectors,
  * values from tiny to large; sqrt is correctly rounded, so only the fused multiply-add in
  * re^2 + im^2 can differ: within 2 ulp. */
@@ -470,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_gemm_rows),     cmocka_unit_test(test_gemv_t),
         cmocka_unit_test(test_magnitude),     cmocka_unit_test(test_lstm_cell),
         cmocka_unit_test(test_goertzel_tone), cmocka_unit_test(test_real_recording),
+        cmocka_unit_test(test_conv3x3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
