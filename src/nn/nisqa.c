@@ -675,20 +675,6 @@ int cq_nisqa_push(cq_nisqa *s, const float *x, size_t n)
  * zero-padded input (no im2col), and pooling runs along the segment vectors.
  */
 
-/* v[i] = exp(v[i] - max v) in place; returns the sum (softmax = v / sum). */
-static double exp_shifted(float *v, size_t n)
-{
-    float mx = -HUGE_VALF;
-    for (size_t i = 0; i < n; i++)
-        mx = v[i] > mx ? v[i] : mx;
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = expf(v[i] - mx);
-        sum += v[i];
-    }
-    return sum;
-}
-
 /* Copy in [c][H][W][nb] into P [c][H + 2 ph][W + 2 pw][nb] with zero borders. */
 static void pad_input(const float *in, int c, int H, int W, int ph, int pw, int nb, float *P)
 {
@@ -910,7 +896,7 @@ static void att_range(void *arg, size_t b0, size_t b1, int worker)
         cq__gemm(nr, N, hd, q, hd, j->kt, N, sc, N, 0);
         for (size_t r = 0; r < nr; r++) { /* softmax along the row */
             float *row = sc + r * N;
-            float inv = (float)(1.0 / exp_shifted(row, N));
+            float inv = (float)(1.0 / cq__exp_shifted(row, N));
             for (size_t k = 0; k < N; k++)
                 row[k] *= inv;
         }
@@ -985,7 +971,7 @@ static int pool_head(const cq_nisqa_model *m, int h, const float *x, size_t N, d
     }
     linear(&m->head1[h], x, N, hid, 1);
     linear(&m->head2[h], hid, N, w, 0);
-    double sum = exp_shifted(w, N);
+    double sum = cq__exp_shifted(w, N);
     double y = m->head3[h].b[0];
     for (int c = 0; c < d; c++) {
         double pooled = 0;

@@ -84,6 +84,19 @@ float cq__lstm_cell_ref(size_t n, const float *g, float *c, float *h, const floa
     return acc;
 }
 
+double cq__exp_shifted_ref(float *v, size_t n)
+{
+    float mx = -HUGE_VALF;
+    for (size_t i = 0; i < n; i++)
+        mx = v[i] > mx ? v[i] : mx;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = expf(v[i] - mx);
+        sum += v[i];
+    }
+    return sum;
+}
+
 void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -615,6 +628,43 @@ float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w
 }
 
 CQ_CLONES
+double cq__exp_shifted(float *v, size_t n)
+{
+    size_t i = 0;
+    float mx = -HUGE_VALF;
+    if (n >= 8) {
+        v8f m;
+        LD(m, v);
+        for (i = 8; i + 8 <= n; i += 8) {
+            v8f x;
+            LD(x, v + i);
+            m = (v8f)(((v8i)(x > m) & (v8i)x) | (~(v8i)(x > m) & (v8i)m));
+        }
+        for (int k = 0; k < 8; k++)
+            mx = m[k] > mx ? m[k] : mx;
+    }
+    for (; i < n; i++)
+        mx = v[i] > mx ? v[i] : mx;
+    v8f acc = {0};
+    for (i = 0; i + 8 <= n; i += 8) {
+        v8f x, e;
+        LD(x, v + i);
+        x -= mx;
+        vexp(&e, &x);
+        ST(v + i, e);
+        acc += e;
+    }
+    double sum = 0;
+    for (int k = 0; k < 8; k++)
+        sum += acc[k];
+    for (; i < n; i++) {
+        v[i] = expf(v[i] - mx);
+        sum += v[i];
+    }
+    return sum;
+}
+
+CQ_CLONES
 void cq__magnitude(size_t n, const float *re, const float *im, float *out)
 {
     /* the same loop: compiled for AVX2 and without errno, it becomes vsqrtps on 8 lanes */
@@ -747,6 +797,11 @@ float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w
 void cq__magnitude(size_t n, const float *re, const float *im, float *out)
 {
     cq__magnitude_ref(n, re, im, out);
+}
+
+double cq__exp_shifted(float *v, size_t n)
+{
+    return cq__exp_shifted_ref(v, n);
 }
 
 #endif

@@ -70,6 +70,13 @@ void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out);
 float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w);
 float cq__lstm_cell_ref(size_t n, const float *g, float *c, float *h, const float *w);
 
+/*
+ * v[i] = e^(v[i] - max v) in place, n >= 1; returns the sum (a softmax is v / sum). The vector
+ * version uses cq__lstm_cell's e^x (within a few ulp of libm's expf) and sums in 8 lanes.
+ */
+double cq__exp_shifted(float *v, size_t n);
+double cq__exp_shifted_ref(float *v, size_t n);
+
 /* The n_mels + 2 band edges (Hz) of librosa 0.8.1's Slaney mel filterbank from 0 to fmax_hz
  * (mel.c): band i rises from out[i] to out[i + 1] and falls to out[i + 2]. */
 void cq__slaney_mel_edges(double fmax_hz, int n_mels, double *out);
