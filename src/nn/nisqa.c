@@ -471,9 +471,10 @@ struct cq_nisqa {
     float *buf; /* samples [base, base + len) */
     size_t len, cap;
     uint64_t base, received, next_frame;
-    float *fin; /* FFT input (fftwf_malloc) */
+    float *fin; /* FFT input (fftwf_malloc): zero but for the window's samples */
     fftwf_complex *fout;
-    float *mel; /* [frames][n_mels] linear magnitude */
+    float *re, *im, *mag; /* [bins]: the spectrum split, its magnitude */
+    float *mel;           /* [frames][n_mels] linear magnitude */
     size_t frames, mel_cap;
     int threads; /* for the network (cq_nisqa_set_threads) */
 };
@@ -548,10 +549,13 @@ cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz, double ma
     s->window = cq__malloc(sizeof(float) * (size_t)s->win);
     s->fin = fftwf_alloc_real((size_t)m->n_fft);
     s->fout = fftwf_alloc_complex((size_t)s->bins);
-    if (!s->window || !s->fin || !s->fout) {
+    s->re = cq__malloc(sizeof(float) * 3 * (size_t)s->bins);
+    if (!s->window || !s->fin || !s->fout || !s->re) {
         rc = CQ_ERR_NOMEM;
         goto done;
     }
+    s->im = s->re + s->bins, s->mag = s->im + s->bins;
+    memset(s->fin, 0, sizeof(float) * (size_t)m->n_fft);
     for (int i = 0; i < s->win; i++) /* periodic ("fftbins") Hann */
         s->window[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / s->win));
     rc = make_filterbank(s);
@@ -575,6 +579,7 @@ void cq_nisqa_destroy(cq_nisqa *s)
     cq__free(s->mel);
     fftwf_free(s->fin);
     fftwf_free(s->fout);
+    cq__free(s->re);
     cq__free(s);
 }
 
@@ -606,13 +611,20 @@ static uint64_t reflect(int64_t j, uint64_t L)
 static int frame(cq_nisqa *s, uint64_t t, uint64_t L)
 {
     const int nf = s->m->n_fft;
-    memset(s->fin, 0, sizeof(float) * (size_t)nf);
     int64_t j0 = (int64_t)(t * (uint64_t)s->hop) + s->lpad - nf / 2;
-    for (int k = 0; k < s->win; k++) {
-        uint64_t idx = reflect(j0 + k, L);
-        if (idx < s->base || idx - s->base >= s->len)
-            return CQ_ERR_INTERNAL; /* the buffer must hold every sample a frame needs */
-        s->fin[s->lpad + k] = s->window[k] * s->buf[idx - s->base];
+    float *fw = s->fin + s->lpad; /* outside the window fin stays zero */
+    if (j0 >= (int64_t)s->base && (uint64_t)j0 + (uint64_t)s->win <= L &&
+        (uint64_t)j0 + (uint64_t)s->win <= s->base + s->len) {
+        const float *x = s->buf + ((uint64_t)j0 - s->base); /* no reflection */
+        for (int k = 0; k < s->win; k++)
+            fw[k] = s->window[k] * x[k];
+    } else {
+        for (int k = 0; k < s->win; k++) {
+            uint64_t idx = reflect(j0 + k, L);
+            if (idx < s->base || idx - s->base >= s->len)
+                return CQ_ERR_INTERNAL; /* the buffer must hold every sample a frame needs */
+            fw[k] = s->window[k] * s->buf[idx - s->base];
+        }
     }
     fftwf_execute_dft_r2c(s->m->plan, s->fin, s->fout);
     if (cq__grow((void **)&s->mel, &s->mel_cap, (s->frames + 1) * (size_t)s->m->n_mels,
@@ -620,16 +632,12 @@ static int frame(cq_nisqa *s, uint64_t t, uint64_t L)
         return CQ_ERR_NOMEM;
     float *out = s->mel + s->frames * (size_t)s->m->n_mels;
     /* |X| as float32 (librosa casts the STFT to complex64), then the filterbank */
-    float *mag = s->fin; /* reuse: n_fft >= bins */
     for (int b = 0; b < s->bins; b++)
-        mag[b] = sqrtf(s->fout[b][0] * s->fout[b][0] + s->fout[b][1] * s->fout[b][1]);
-    for (int i = 0; i < s->m->n_mels; i++) {
-        const float *w = s->band_w + s->band_off[i];
-        float acc = 0;
-        for (int b = s->band_lo[i]; b < s->band_hi[i]; b++)
-            acc += *w++ * mag[b];
-        out[i] = acc;
-    }
+        s->re[b] = s->fout[b][0], s->im[b] = s->fout[b][1];
+    cq__magnitude((size_t)s->bins, s->re, s->im, s->mag);
+    for (int i = 0; i < s->m->n_mels; i++)
+        out[i] = cq__dot((size_t)(s->band_hi[i] - s->band_lo[i]), s->band_w + s->band_off[i],
+                         s->mag + s->band_lo[i]);
     s->frames++;
     return CQ_OK;
 }

@@ -97,6 +97,14 @@ double cq__exp_shifted_ref(float *v, size_t n)
     return sum;
 }
 
+float cq__dot_ref(size_t n, const float *a, const float *b)
+{
+    float s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
 void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -665,6 +673,32 @@ double cq__exp_shifted(float *v, size_t n)
 }
 
 CQ_CLONES
+float cq__dot(size_t n, const float *a, const float *b)
+{
+    v8f s0 = {0}, s1 = {0};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v8f a0, a1, b0, b1;
+        LD(a0, a + i), LD(a1, a + i + 8), LD(b0, b + i), LD(b1, b + i + 8);
+        s0 += a0 * b0;
+        s1 += a1 * b1;
+    }
+    if (i + 8 <= n) {
+        v8f a0, b0;
+        LD(a0, a + i), LD(b0, b + i);
+        s0 += a0 * b0;
+        i += 8;
+    }
+    s0 += s1;
+    float s = 0;
+    for (int k = 0; k < 8; k++)
+        s += s0[k];
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+CQ_CLONES
 void cq__magnitude(size_t n, const float *re, const float *im, float *out)
 {
     /* the same loop: compiled for AVX2 and without errno, it becomes vsqrtps on 8 lanes */
@@ -802,6 +836,11 @@ void cq__magnitude(size_t n, const float *re, const float *im, float *out)
 double cq__exp_shifted(float *v, size_t n)
 {
     return cq__exp_shifted_ref(v, n);
+}
+
+float cq__dot(size_t n, const float *a, const float *b)
+{
+    return cq__dot_ref(n, a, b);
 }
 
 #endif

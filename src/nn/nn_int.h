@@ -56,6 +56,10 @@ void cq__conv3x3_wino(size_t cin, size_t cout, size_t H, size_t W, size_t nb, co
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y);
 void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y);
 
+/* sum a[i] b[i] over n values: a filterbank's band (the vector version sums in 16 lanes). */
+float cq__dot(size_t n, const float *a, const float *b);
+float cq__dot_ref(size_t n, const float *a, const float *b);
+
 /* out[i] = sqrt(re[i]^2 + im[i]^2): a spectrum's magnitude. */
 void cq__magnitude(size_t n, const float *re, const float *im, float *out);
 void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out);

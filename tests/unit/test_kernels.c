@@ -296,6 +296,27 @@ static void test_exp_shifted(void **state)
         }
 }
 
+/* The dot product against the scalar one: lengths around the 16- and 8-lane blocks; the sums
+ * are grouped differently, so within 1e-6 of the sum of the products' magnitudes. */
+static void test_dot(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels dot");
+    static const size_t sizes[] = {0, 1, 7, 8, 9, 15, 16, 17, 24, 25, 68, 300, 1001};
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        const size_t n = sizes[s];
+        float *a = malloc((n + 1) * sizeof(float)), *b = malloc((n + 1) * sizeof(float));
+        double mag = 0;
+        for (size_t i = 0; i < n; i++) {
+            a[i] = (float)tu_gauss(&rng), b[i] = (float)tu_uniform(&rng);
+            mag += fabs((double)a[i] * b[i]);
+        }
+        assert_true(fabs((double)cq__dot(n, a, b) - cq__dot_ref(n, a, b)) <= 1e-6 * (mag + 1e-30));
+        free(a);
+        free(b);
+    }
+}
+
 /* The spectrum's magnitude against its scalar version: lengths around the 8-lane vectors,
  * values from tiny to large; sqrt is correctly rounded, so only the fused multiply-add in
  * re^2 + im^2 can differ: within 2 ulp. */
@@ -539,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_magnitude),     cmocka_unit_test(test_lstm_cell),
         cmocka_unit_test(test_goertzel_tone), cmocka_unit_test(test_real_recording),
         cmocka_unit_test(test_conv3x3),       cmocka_unit_test(test_exp_shifted),
+        cmocka_unit_test(test_dot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
