@@ -9,7 +9,9 @@
  * transposed so products run along the output dimension.
  * Front end: a streaming STFT that keeps only the samples future frames need (reflect padding
  * at both ends as librosa's center=True), a 4096-point real FFT (FFTW, single precision; one
- * plan made at load and used with per-stream buffers), and a sparse Slaney mel filterbank.
+ * plan made at load and used with per-thread buffers), and a sparse Slaney mel filterbank.
+ * Frames are computed FRAME_BATCH at a time as the samples arrive (the rest at the end), the
+ * batch split between the stream's threads.
  * Linear mel frames are kept (48 floats per 10 ms); dB and the 80 dB floor below the clip's
  * maximum are applied when the clip is finished.
  * Network: segments of 15 frames go through the CNN in batches; the 3x3 convolutions with
@@ -460,6 +462,15 @@ const char *cq_nisqa_model_sha256(const cq_nisqa_model *m)
 /* ---- streams: the log-mel front end ------------------------------------------------------------
  */
 
+/* One thread's buffers for the front end's frames. */
+typedef struct fbuf {
+    float *fin; /* FFT input (fftwf_malloc): zero but for the window's samples */
+    fftwf_complex *fout;
+    float *re, *im, *mag; /* [bins]: the spectrum split, its magnitude */
+} fbuf;
+
+#define FRAME_BATCH 256 /* frames computed together (in parallel) as the samples arrive */
+
 struct cq_nisqa {
     const cq_nisqa_model *m;
     int rate, hop, win, lpad, bins;
@@ -471,10 +482,9 @@ struct cq_nisqa {
     float *buf; /* samples [base, base + len) */
     size_t len, cap;
     uint64_t base, received, next_frame;
-    float *fin; /* FFT input (fftwf_malloc): zero but for the window's samples */
-    fftwf_complex *fout;
-    float *re, *im, *mag; /* [bins]: the spectrum split, its magnitude */
-    float *mel;           /* [frames][n_mels] linear magnitude */
+    fbuf *fb; /* [nfb]: one per thread of the front end */
+    int nfb;
+    float *mel; /* [frames][n_mels] linear magnitude */
     size_t frames, mel_cap;
     int threads; /* for the network (cq_nisqa_set_threads) */
 };
@@ -520,6 +530,30 @@ static int make_filterbank(cq_nisqa *s)
     return CQ_OK;
 }
 
+/* At least n front-end buffers. */
+static int fbufs(cq_nisqa *s, int n)
+{
+    if (n <= s->nfb)
+        return CQ_OK;
+    fbuf *fb = cq__realloc(s->fb, sizeof(fbuf) * (size_t)n);
+    if (!fb)
+        return CQ_ERR_NOMEM;
+    s->fb = fb;
+    for (; s->nfb < n; s->nfb++) {
+        fbuf *b = &fb[s->nfb];
+        b->fin = fftwf_alloc_real((size_t)s->m->n_fft);
+        b->fout = fftwf_alloc_complex((size_t)s->bins);
+        b->re = cq__malloc(sizeof(float) * 3 * (size_t)s->bins);
+        if (!b->fin || !b->fout || !b->re) {
+            fftwf_free(b->fin), fftwf_free(b->fout), cq__free(b->re);
+            return CQ_ERR_NOMEM;
+        }
+        b->im = b->re + s->bins, b->mag = b->im + s->bins;
+        memset(b->fin, 0, sizeof(float) * (size_t)s->m->n_fft);
+    }
+    return CQ_OK;
+}
+
 cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz, double max_seconds, int *err)
 {
     int rc = CQ_OK;
@@ -547,15 +581,10 @@ cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz, double ma
     s->bins = m->n_fft / 2 + 1;
     s->max_samples = (uint64_t)(max_seconds * sample_rate_hz);
     s->window = cq__malloc(sizeof(float) * (size_t)s->win);
-    s->fin = fftwf_alloc_real((size_t)m->n_fft);
-    s->fout = fftwf_alloc_complex((size_t)s->bins);
-    s->re = cq__malloc(sizeof(float) * 3 * (size_t)s->bins);
-    if (!s->window || !s->fin || !s->fout || !s->re) {
+    if (!s->window || fbufs(s, 1) != CQ_OK) {
         rc = CQ_ERR_NOMEM;
         goto done;
     }
-    s->im = s->re + s->bins, s->mag = s->im + s->bins;
-    memset(s->fin, 0, sizeof(float) * (size_t)m->n_fft);
     for (int i = 0; i < s->win; i++) /* periodic ("fftbins") Hann */
         s->window[i] = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / s->win));
     rc = make_filterbank(s);
@@ -577,9 +606,9 @@ void cq_nisqa_destroy(cq_nisqa *s)
     cq__free(s->band_lo), cq__free(s->band_hi), cq__free(s->band_off), cq__free(s->band_w);
     cq__free(s->buf);
     cq__free(s->mel);
-    fftwf_free(s->fin);
-    fftwf_free(s->fout);
-    cq__free(s->re);
+    for (int i = 0; i < s->nfb; i++)
+        fftwf_free(s->fb[i].fin), fftwf_free(s->fb[i].fout), cq__free(s->fb[i].re);
+    cq__free(s->fb);
     cq__free(s);
 }
 
@@ -607,12 +636,12 @@ static uint64_t reflect(int64_t j, uint64_t L)
     return (uint64_t)(r >= (int64_t)L ? period - r : r);
 }
 
-/* Frame t of a signal of (known or provisional) length L. */
-static int frame(cq_nisqa *s, uint64_t t, uint64_t L)
+/* Frame t of a signal of (known or provisional) length L into out [n_mels], with b's buffers. */
+static int frame(const cq_nisqa *s, uint64_t t, uint64_t L, fbuf *b, float *out)
 {
     const int nf = s->m->n_fft;
     int64_t j0 = (int64_t)(t * (uint64_t)s->hop) + s->lpad - nf / 2;
-    float *fw = s->fin + s->lpad; /* outside the window fin stays zero */
+    float *fw = b->fin + s->lpad; /* outside the window fin stays zero */
     if (j0 >= (int64_t)s->base && (uint64_t)j0 + (uint64_t)s->win <= L &&
         (uint64_t)j0 + (uint64_t)s->win <= s->base + s->len) {
         const float *x = s->buf + ((uint64_t)j0 - s->base); /* no reflection */
@@ -626,19 +655,50 @@ static int frame(cq_nisqa *s, uint64_t t, uint64_t L)
             fw[k] = s->window[k] * s->buf[idx - s->base];
         }
     }
-    fftwf_execute_dft_r2c(s->m->plan, s->fin, s->fout);
-    if (cq__grow((void **)&s->mel, &s->mel_cap, (s->frames + 1) * (size_t)s->m->n_mels,
-                 sizeof(float)) != CQ_OK)
-        return CQ_ERR_NOMEM;
-    float *out = s->mel + s->frames * (size_t)s->m->n_mels;
+    fftwf_execute_dft_r2c(s->m->plan, b->fin, b->fout);
     /* |X| as float32 (librosa casts the STFT to complex64), then the filterbank */
-    for (int b = 0; b < s->bins; b++)
-        s->re[b] = s->fout[b][0], s->im[b] = s->fout[b][1];
-    cq__magnitude((size_t)s->bins, s->re, s->im, s->mag);
+    for (int k = 0; k < s->bins; k++)
+        b->re[k] = b->fout[k][0], b->im[k] = b->fout[k][1];
+    cq__magnitude((size_t)s->bins, b->re, b->im, b->mag);
     for (int i = 0; i < s->m->n_mels; i++)
         out[i] = cq__dot((size_t)(s->band_hi[i] - s->band_lo[i]), s->band_w + s->band_off[i],
-                         s->mag + s->band_lo[i]);
-    s->frames++;
+                         b->mag + s->band_lo[i]);
+    return CQ_OK;
+}
+
+typedef struct frames_job {
+    const cq_nisqa *s;
+    uint64_t t0, L;
+    int rc[64]; /* per worker */
+} frames_job;
+
+static void frames_range(void *arg, size_t i0, size_t i1, int worker)
+{
+    frames_job *j = arg;
+    const cq_nisqa *s = j->s;
+    for (size_t i = i0; i < i1 && j->rc[worker] == CQ_OK; i++)
+        j->rc[worker] = frame(s, j->t0 + i, j->L, &s->fb[worker],
+                              s->mel + (s->frames + i) * (size_t)s->m->n_mels);
+}
+
+/* Frames [next_frame, t1) of a signal of (known or provisional) length L, in parallel. */
+static int run_frames(cq_nisqa *s, uint64_t t1, uint64_t L)
+{
+    if (t1 <= s->next_frame)
+        return CQ_OK;
+    const size_t n = (size_t)(t1 - s->next_frame);
+    int threads = n >= 32 ? s->threads : 1; /* a thread's start costs about a few frames */
+    if (cq__grow((void **)&s->mel, &s->mel_cap, (s->frames + n) * (size_t)s->m->n_mels,
+                 sizeof(float)) != CQ_OK ||
+        fbufs(s, threads) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    frames_job j = {s, s->next_frame, L, {0}};
+    cq__parallel(threads, n, frames_range, &j);
+    for (int w = 0; w < threads; w++)
+        if (j.rc[w] != CQ_OK)
+            return j.rc[w];
+    s->frames += n;
+    s->next_frame = t1;
     return CQ_OK;
 }
 
@@ -661,18 +721,16 @@ int cq_nisqa_push(cq_nisqa *s, const float *x, size_t n)
     memcpy(s->buf + s->len, x, n * sizeof(float));
     s->len += n;
     s->received += n;
-    /* frames whose samples are all here (left reflection needs y[1 .. n_fft/2]) */
-    for (;;) {
-        int64_t j0 = (int64_t)(s->next_frame * (uint64_t)s->hop) + s->lpad - nf / 2;
+    /* frames whose samples are all here (left reflection needs y[1 .. n_fft/2]), once there
+     * are FRAME_BATCH of them (the rest when the clip is finished) */
+    uint64_t t1 = s->next_frame;
+    for (;; t1++) {
+        int64_t j0 = (int64_t)(t1 * (uint64_t)s->hop) + s->lpad - nf / 2;
         int64_t j1 = j0 + s->win - 1;
         if (j1 >= (int64_t)s->received || -j0 >= (int64_t)s->received)
             break;
-        int rc = frame(s, s->next_frame, UINT64_MAX / 4);
-        if (rc != CQ_OK)
-            return rc;
-        s->next_frame++;
     }
-    return CQ_OK;
+    return t1 - s->next_frame >= FRAME_BATCH ? run_frames(s, t1, UINT64_MAX / 4) : CQ_OK;
 }
 
 /* ---- the network --------------------------------------------------------------------------- */
@@ -1000,12 +1058,9 @@ int cq_nisqa_finish(cq_nisqa *s, cq_nisqa_scores *out)
     if (L == 0)
         return CQ_ERR_EMPTY;
     const uint64_t n_frames = 1 + L / (uint64_t)s->hop;
-    while (s->next_frame < n_frames) { /* the tail, with the right-hand reflection */
-        int rc = frame(s, s->next_frame, L);
-        if (rc != CQ_OK)
-            return rc;
-        s->next_frame++;
-    }
+    int rc0 = run_frames(s, n_frames, L); /* the rest, the tail with the right-hand reflection */
+    if (rc0 != CQ_OK)
+        return rc0;
     const int M = m->n_mels;
     if (s->frames < (size_t)m->seg_len)
         return CQ_ERR_EMPTY;
