@@ -12,8 +12,9 @@
  * and applying the ReLU as it stores. Rows left over take tiles of 4, 2 and 1; columns left
  * over from panels of 16 and 8 take the scalar loop; under 8 columns (one chunk at a time)
  * each element is a dot product along K, 8 lanes wide. In the tiles every element is summed
- * along K in order, as the scalar version does. The recurrent product (cq__gemv_t) runs 64
- * rows at a time, eight independent chains.
+ * along K in order, as the scalar version does. A K over 512 (attention over a long clip) is
+ * taken 256 rows of B at a time, the blocks' products added into C, so the panel stays in L1. The
+ * recurrent product (cq__gemv_t) runs 64 rows at a time, eight independent chains.
  *
  * The LSTM cell's gates (cq__lstm_cell) run 8 units a vector with their own e^x (a polynomial
  * after range reduction, see vexp) instead of libm's expf and tanhf one value at a time.
@@ -294,6 +295,7 @@ typedef int v8i __attribute__((vector_size(32)));
 #define ST(ptr, v) memcpy((ptr), &(v), sizeof(v8f))
 
 #define NARROW_K 512 /* the longest K the narrow case below takes */
+#define KBLOCK 256   /* rows of B a pass of cq__gemm takes when K is long */
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -403,6 +405,14 @@ void cq__gemm(size_t M, size_t N, size_t K, const float *A, size_t lda, const fl
             }
             r += (size_t)R;
         }
+        return;
+    }
+    if (K > 2 * KBLOCK) {
+        /* a long K (attention over minutes of segments): blocks of KBLOCK rows of B, so that a
+         * panel of B stays in the L1 cache, their products added up in C */
+        for (size_t k0 = 0; k0 < K; k0 += KBLOCK)
+            cq__gemm(M, N, K - k0 < KBLOCK ? K - k0 : KBLOCK, A + k0, lda, B + k0 * ldb, ldb, C,
+                     ldc, accumulate || k0 > 0);
         return;
     }
     /* column panels of B (K x 16 floats) stay in cache while every row of A passes over them */
