@@ -176,6 +176,7 @@ void cq__wino_weights(size_t cin, size_t cout, const float *w, float *U)
 #endif
 
 #define WINO_COLS 64 /* tiles x lanes transformed per round: V and the products stay in L2 */
+#define WINO_SKEW 16 /* floats between blocks that would otherwise be a multiple of 4 KB apart */
 
 static size_t wino_tiles(size_t nb)
 {
@@ -187,7 +188,7 @@ size_t cq__wino_scratch(size_t cin, size_t cout, size_t H, size_t W, size_t nb)
     /* V and the products of a round, the zero lanes, and the input with zero borders (the
      * 8-lane version) */
     const size_t padded = cin * ((H + 1) / 2 * 2 + 2) * ((W + 1) / 2 * 2 + 2) * nb;
-    return 16 * (cin + cout) * wino_tiles(nb) * nb + nb + padded;
+    return 16 * (cin + cout) * (wino_tiles(nb) * nb + WINO_SKEW) + nb + padded;
 }
 
 /* V[xi][lane] = (Bt d B)[xi] for one tile of one channel, lane by lane: d[i * 4 + j] is the
@@ -773,7 +774,11 @@ void cq__conv3x3_wino(size_t cin, size_t cout, size_t H, size_t W, size_t nb, co
     }
     const size_t TW = (W + 1) / 2, TH = (H + 1) / 2, T = TH * TW, Tc = wino_tiles(nb);
     const size_t Hp = 2 * TH + 2, Wp = 2 * TW + 2;
-    float *V = scratch, *Mx = V + 16 * cin * Tc * nb, *P = Mx + 16 * cout * Tc * nb + nb;
+    /* V's 16 blocks and the products' rows are skewed by WINO_SKEW floats: at a multiple of
+     * 4 KB apart (cin x 64 columns) the 16 stores of a tile, or a tile of C, would all fall in
+     * one set of the L1 cache */
+    const size_t vs = cin * Tc * nb + WINO_SKEW, ms = 16 * Tc * nb + WINO_SKEW;
+    float *V = scratch, *Mx = V + 16 * vs, *P = Mx + cout * ms + nb;
     /* P [ci][Hp][Wp][lane]: the input at row 1, column 1, zeros around */
     memset(P, 0, sizeof(float) * cin * Hp * Wp * nb);
     for (size_t ci = 0; ci < cin; ci++)
@@ -789,17 +794,16 @@ void cq__conv3x3_wino(size_t cin, size_t cout, size_t H, size_t W, size_t nb, co
                 const float *p = P + ((ci * Hp + y0) * Wp + x0) * nb;
                 float *v = V + ci * Nc + t * nb;
                 for (size_t n = 0; n < nb; n += 8)
-                    wino_tile_in(p + n, rs, nb, v + n, cin * Nc);
+                    wino_tile_in(p + n, rs, nb, v + n, vs);
             }
         for (size_t xi = 0; xi < 16; xi++)
-            cq__gemm(cout, Nc, cin, U + xi * cout * cin, cin, V + xi * cin * Nc, Nc, Mx + xi * Nc,
-                     16 * Nc, 0);
+            cq__gemm(cout, Nc, cin, U + xi * cout * cin, cin, V + xi * vs, Nc, Mx + xi * Nc, ms, 0);
         for (size_t co = 0; co < cout; co++) {
             const float b = bias ? bias[co] : 0.0f;
             for (size_t t = 0; t < tc; t++) {
                 const size_t y0 = (t0 + t) / TW * 2, x0 = (t0 + t) % TW * 2;
                 float *o = out + ((co * H + y0) * W + x0) * nb;
-                const float *m = Mx + co * 16 * Nc + t * nb;
+                const float *m = Mx + co * ms + t * nb;
                 const int r2 = y0 + 1 < H, c2 = x0 + 1 < W;
                 for (size_t n = 0; n < nb; n += 8)
                     wino_tile_out(m + n, Nc, b, relu, o + n, W * nb, nb, r2, c2);
