@@ -786,30 +786,6 @@ static void conv_relu(const conv *c, const float *in, int nb, int H, int W, floa
     *Ho_ = Ho, *Wo_ = Wo;
 }
 
-/* PyTorch adaptive_max_pool2d, bins [floor(i*H/oh), ceil((i+1)*H/oh)), along the segments */
-static void adaptive_max(const float *in, int c, int nb, int H, int W, int oh, int ow, float *out)
-{
-    for (int ci = 0; ci < c; ci++) {
-        const float *src = in + (size_t)ci * (size_t)H * (size_t)W * (size_t)nb;
-        float *dst = out + (size_t)ci * (size_t)oh * (size_t)ow * (size_t)nb;
-        for (int i = 0; i < oh; i++) {
-            int y0 = i * H / oh, y1 = ((i + 1) * H + oh - 1) / oh;
-            for (int j = 0; j < ow; j++) {
-                int x0 = j * W / ow, x1 = ((j + 1) * W + ow - 1) / ow;
-                float *d = dst + ((size_t)i * (size_t)ow + (size_t)j) * (size_t)nb;
-                for (int n = 0; n < nb; n++)
-                    d[n] = -HUGE_VALF;
-                for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++) {
-                        const float *v = src + ((size_t)y * (size_t)W + (size_t)x) * (size_t)nb;
-                        for (int n = 0; n < nb; n++)
-                            d[n] = v[n] > d[n] ? v[n] : d[n];
-                    }
-            }
-        }
-    }
-}
-
 static void layer_norm(const lnorm *l, float *x, size_t rows)
 {
     for (size_t r = 0; r < rows; r++) {
@@ -869,14 +845,17 @@ static void cnn_range(void *arg, size_t b0, size_t b1, int worker)
                               (size_t)r];
         int H = M, W = S, Ho, Wo;
         conv_relu(&m->c[0], a, nb, H, W, P, b, &Ho, &Wo);
-        adaptive_max(b, m->c[0].cout, nb, Ho, Wo, m->pool[0][0], m->pool[0][1], a);
+        cq__adaptive_max((size_t)m->c[0].cout, (size_t)nb, Ho, Wo, m->pool[0][0], m->pool[0][1], b,
+                         a);
         H = m->pool[0][0], W = m->pool[0][1];
         conv_relu(&m->c[1], a, nb, H, W, P, b, &Ho, &Wo);
-        adaptive_max(b, m->c[1].cout, nb, Ho, Wo, m->pool[1][0], m->pool[1][1], a);
+        cq__adaptive_max((size_t)m->c[1].cout, (size_t)nb, Ho, Wo, m->pool[1][0], m->pool[1][1], b,
+                         a);
         H = m->pool[1][0], W = m->pool[1][1];
         conv_relu(&m->c[2], a, nb, H, W, P, b, &Ho, &Wo);
         conv_relu(&m->c[3], b, nb, Ho, Wo, P, a, &Ho, &Wo);
-        adaptive_max(a, m->c[3].cout, nb, Ho, Wo, m->pool[2][0], m->pool[2][1], b);
+        cq__adaptive_max((size_t)m->c[3].cout, (size_t)nb, Ho, Wo, m->pool[2][0], m->pool[2][1], a,
+                         b);
         H = m->pool[2][0], W = m->pool[2][1];
         conv_relu(&m->c[4], b, nb, H, W, P, a, &Ho, &Wo);
         conv_relu(&m->c[5], a, nb, Ho, Wo, P, b, &Ho, &Wo);

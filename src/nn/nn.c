@@ -106,6 +106,30 @@ float cq__dot_ref(size_t n, const float *a, const float *b)
     return s;
 }
 
+void cq__adaptive_max_ref(size_t c, size_t nb, int H, int W, int oh, int ow, const float *in,
+                          float *out)
+{
+    for (size_t ci = 0; ci < c; ci++) {
+        const float *src = in + ci * (size_t)H * (size_t)W * nb;
+        float *dst = out + ci * (size_t)oh * (size_t)ow * nb;
+        for (int i = 0; i < oh; i++) {
+            int y0 = i * H / oh, y1 = ((i + 1) * H + oh - 1) / oh;
+            for (int j = 0; j < ow; j++) {
+                int x0 = j * W / ow, x1 = ((j + 1) * W + ow - 1) / ow;
+                float *d = dst + ((size_t)i * (size_t)ow + (size_t)j) * nb;
+                for (size_t n = 0; n < nb; n++)
+                    d[n] = -HUGE_VALF;
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0; x < x1; x++) {
+                        const float *v = src + ((size_t)y * (size_t)W + (size_t)x) * nb;
+                        for (size_t n = 0; n < nb; n++)
+                            d[n] = v[n] > d[n] ? v[n] : d[n];
+                    }
+            }
+        }
+    }
+}
+
 void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out)
 {
     for (size_t i = 0; i < n; i++)
@@ -684,6 +708,46 @@ double cq__exp_shifted(float *v, size_t n)
 }
 
 CQ_CLONES
+void cq__adaptive_max(size_t c, size_t nb, int H, int W, int oh, int ow, const float *in,
+                      float *out)
+{
+    if (nb % 8) {
+        cq__adaptive_max_ref(c, nb, H, W, oh, ow, in, out);
+        return;
+    }
+    /* the bins' row and column ranges once; then per bin, 8 lanes a vector */
+    int y0[64], y1[64], x0[64], x1[64];
+    if (oh > 64 || ow > 64) {
+        cq__adaptive_max_ref(c, nb, H, W, oh, ow, in, out);
+        return;
+    }
+    for (int i = 0; i < oh; i++)
+        y0[i] = i * H / oh, y1[i] = ((i + 1) * H + oh - 1) / oh;
+    for (int j = 0; j < ow; j++)
+        x0[j] = j * W / ow, x1[j] = ((j + 1) * W + ow - 1) / ow;
+    const size_t rs = (size_t)W * nb;
+    for (size_t ci = 0; ci < c; ci++) {
+        const float *src = in + ci * (size_t)H * rs;
+        float *d = out + ci * (size_t)oh * (size_t)ow * nb;
+        for (int i = 0; i < oh; i++)
+            for (int j = 0; j < ow; j++, d += nb)
+                for (size_t n = 0; n < nb; n += 8) {
+                    v8f m = (v8f){0} - HUGE_VALF;
+                    for (int y = y0[i]; y < y1[i]; y++) {
+                        const float *v = src + (size_t)y * rs + (size_t)x0[j] * nb + n;
+                        for (int x = x0[j]; x < x1[j]; x++, v += nb) {
+                            v8f t;
+                            LD(t, v);
+                            const v8i gt = (v8i)(t > m);
+                            m = (v8f)((gt & (v8i)t) | (~gt & (v8i)m));
+                        }
+                    }
+                    ST(d + n, m);
+                }
+    }
+}
+
+CQ_CLONES
 float cq__dot(size_t n, const float *a, const float *b)
 {
     v8f s0 = {0}, s1 = {0};
@@ -855,6 +919,12 @@ double cq__exp_shifted(float *v, size_t n)
 float cq__dot(size_t n, const float *a, const float *b)
 {
     return cq__dot_ref(n, a, b);
+}
+
+void cq__adaptive_max(size_t c, size_t nb, int H, int W, int oh, int ow, const float *in,
+                      float *out)
+{
+    cq__adaptive_max_ref(c, nb, H, W, oh, ow, in, out);
 }
 
 #endif

@@ -52,6 +52,16 @@ size_t cq__wino_scratch(size_t cin, size_t cout, size_t H, size_t W, size_t nb);
 void cq__conv3x3_wino(size_t cin, size_t cout, size_t H, size_t W, size_t nb, const float *U,
                       const float *bias, int relu, const float *in, float *out, float *scratch);
 
+/*
+ * PyTorch's adaptive_max_pool2d from [c][H][W][nb] to [c][oh][ow][nb] (nb lanes innermost): bin
+ * (i, j) is the maximum over rows [floor(i H / oh), ceil((i + 1) H / oh)) and the columns
+ * alike. Exact: the vector version (lanes in multiples of 8) gives the same values.
+ */
+void cq__adaptive_max(size_t c, size_t nb, int H, int W, int oh, int ow, const float *in,
+                      float *out);
+void cq__adaptive_max_ref(size_t c, size_t nb, int H, int W, int oh, int ow, const float *in,
+                          float *out);
+
 /* y[M] += At[K x M]^T * x[K]: At is A transposed (row k holds column k of A). */
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y);
 void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y);

@@ -318,6 +318,31 @@ static void test_dot(void **state)
     }
 }
 
+/* Adaptive max pooling against the scalar version: NISQA's three pools, bins that overlap
+ * (sizes not multiples of the output), lanes in vectors of 8 and not; max is exact, so equal. */
+static void test_adaptive_max(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels adaptive_max");
+    static const int shapes[][6] = {
+        /* c, lanes, H, W, oh, ow */
+        {16, 16, 48, 15, 24, 7}, {32, 16, 24, 7, 12, 5}, {64, 8, 12, 5, 6, 3}, {3, 24, 7, 9, 3, 4},
+        {5, 7, 12, 5, 6, 3},     {2, 16, 1, 1, 1, 1},    {4, 32, 5, 3, 7, 5},  {1, 1, 3, 3, 2, 2}};
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const size_t c = (size_t)shapes[s][0], nb = (size_t)shapes[s][1];
+        const int H = shapes[s][2], W = shapes[s][3], oh = shapes[s][4], ow = shapes[s][5];
+        const size_t nin = c * (size_t)(H * W) * nb, nout = c * (size_t)(oh * ow) * nb;
+        float *in = malloc(nin * sizeof(float)), *o1 = malloc(nout * sizeof(float));
+        float *o2 = malloc(nout * sizeof(float));
+        for (size_t i = 0; i < nin; i++)
+            in[i] = (float)tu_gauss(&rng);
+        cq__adaptive_max(c, nb, H, W, oh, ow, in, o1);
+        cq__adaptive_max_ref(c, nb, H, W, oh, ow, in, o2);
+        assert_memory_equal(o1, o2, nout * sizeof(float));
+        free(in), free(o1), free(o2);
+    }
+}
+
 /* The spectrum's magnitude against its scalar version: lengths around the 8-lane vectors,
  * values from tiny to large; sqrt is correctly rounded, so only the fused multiply-add in
  * re^2 + im^2 can differ: within 2 ulp. */
@@ -561,7 +586,7 @@ int main(void)
         cmocka_unit_test(test_magnitude),     cmocka_unit_test(test_lstm_cell),
         cmocka_unit_test(test_goertzel_tone), cmocka_unit_test(test_real_recording),
         cmocka_unit_test(test_conv3x3),       cmocka_unit_test(test_exp_shifted),
-        cmocka_unit_test(test_dot),
+        cmocka_unit_test(test_dot),           cmocka_unit_test(test_adaptive_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
