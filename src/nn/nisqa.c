@@ -939,15 +939,17 @@ static void att_range(void *arg, size_t b0, size_t b1, int worker)
             for (size_t c = 0; c < hd; c++)
                 q[r * hd + c] = j->qkv[(r0 + r) * 3 * d + (size_t)j->h * hd + c] * j->scale;
         cq__gemm(nr, N, hd, q, hd, j->kt, N, sc, N, 0);
-        for (size_t r = 0; r < nr; r++) { /* softmax along the row */
-            float *row = sc + r * N;
-            float inv = (float)(1.0 / cq__exp_shifted(row, N));
-            for (size_t k = 0; k < N; k++)
-                row[k] *= inv;
-        }
-        cq__gemm(nr, hd, N, sc, N, j->v, hd, o, hd, 0);
+        /* softmax along the row: e^(s - max) here, the division by the row's sum applied to
+         * the row's hd outputs rather than to its N weights */
+        float inv[ATT_BLOCK];
         for (size_t r = 0; r < nr; r++)
-            memcpy(j->att + (r0 + r) * d + (size_t)j->h * hd, o + r * hd, sizeof(float) * hd);
+            inv[r] = (float)(1.0 / cq__exp_shifted(sc + r * N, N));
+        cq__gemm(nr, hd, N, sc, N, j->v, hd, o, hd, 0);
+        for (size_t r = 0; r < nr; r++) {
+            float *dst = j->att + (r0 + r) * d + (size_t)j->h * hd;
+            for (size_t c = 0; c < hd; c++)
+                dst[c] = o[r * hd + c] * inv[r];
+        }
     }
 }
 
