@@ -9,12 +9,16 @@
  * transposed so products run along the output dimension.
  * Front end: a streaming STFT that keeps only the samples future frames need (reflect padding
  * at both ends as librosa's center=True), a 4096-point real FFT (FFTW, single precision; one
- * plan made at load and used with per-stream buffers), and a sparse Slaney mel filterbank.
+ * plan made at load and used with per-thread buffers), and a sparse Slaney mel filterbank.
+ * Frames are computed FRAME_BATCH at a time as the samples arrive (the rest at the end), the
+ * batch split between the stream's threads.
  * Linear mel frames are kept (48 floats per 10 ms); dB and the 80 dB floor below the clip's
  * maximum are applied when the clip is finished.
- * Network: segments of 15 frames go through the CNN in batches, every convolution an im2col
- * matrix product; the transformer runs over all segments of the clip, attention computed in
- * blocks of query rows so memory stays linear in the clip length.
+ * Network: segments of 15 frames go through the CNN in batches; the 3x3 convolutions with
+ * several input channels (conv2..5, about 94% of the multiply-adds) by Winograd's F(2x2, 3x3)
+ * (cq__conv3x3_wino, weights transformed at load), conv1 and conv6 as matrix products over
+ * shifted rows of the padded input; the transformer runs over all segments of the clip, attention
+ * computed in blocks of query rows so memory stays linear in the clip length.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <assert.h>
@@ -44,6 +48,7 @@ typedef struct conv {
     int cin, cout, kh, kw, ph, pw;
     float *w; /* [cout][kh][kw][cin]: taps x channels along a row, BatchNorm folded in */
     float *b; /* [cout] */
+    float *U; /* 3x3 with padding 1: Winograd's transformed weights (cq__wino_weights); or NULL */
 } conv;
 
 typedef struct lin {
@@ -178,6 +183,14 @@ static int load_conv(loader *L, conv *c, int k, int cin, int cout, int kh, int k
         cq__free(c->w);
         c->w = taps;
         c->cin = cin, c->cout = cout, c->kh = kh, c->kw = kw, c->ph = ph, c->pw = pw;
+        /* conv2..5: Winograd (conv1 has one input channel, conv6 one output column: direct) */
+        if (kh == 3 && kw == 3 && ph == 1 && pw == 1 && cin >= 4) {
+            c->U = cq__malloc(sizeof(float) * 16 * (size_t)cout * (size_t)cin);
+            if (c->U)
+                cq__wino_weights((size_t)cin, (size_t)cout, taps, c->U);
+            else
+                rc = cq__err_set(L->err, CQ_ERR_NOMEM, "%s: out of memory", L->file);
+        }
     }
     for (int i = 0; i < 4; i++)
         cq__free(bn[i]);
@@ -374,6 +387,7 @@ void cq_nisqa_model_free(cq_nisqa_model *m)
     for (int i = 0; i < 6; i++) {
         cq__free(m->c[i].w);
         cq__free(m->c[i].b);
+        cq__free(m->c[i].U);
     }
     free_lin(&m->td_in);
     cq__free(m->td_norm.g);
@@ -448,6 +462,15 @@ const char *cq_nisqa_model_sha256(const cq_nisqa_model *m)
 /* ---- streams: the log-mel front end ------------------------------------------------------------
  */
 
+/* One thread's buffers for the front end's frames. */
+typedef struct fbuf {
+    float *fin; /* FFT input (fftwf_malloc): zero but for the window's samples */
+    fftwf_complex *fout;
+    float *re, *im, *mag; /* [bins]: the spectrum split, its magnitude */
+} fbuf;
+
+#define FRAME_BATCH 256 /* frames computed together (in parallel) as the samples arrive */
+
 struct cq_nisqa {
     const cq_nisqa_model *m;
     int rate, hop, win, lpad, bins;
@@ -459,8 +482,8 @@ struct cq_nisqa {
     float *buf; /* samples [base, base + len) */
     size_t len, cap;
     uint64_t base, received, next_frame;
-    float *fin; /* FFT input (fftwf_malloc) */
-    fftwf_complex *fout;
+    fbuf *fb; /* [nfb]: one per thread of the front end */
+    int nfb;
     float *mel; /* [frames][n_mels] linear magnitude */
     size_t frames, mel_cap;
     int threads; /* for the network (cq_nisqa_set_threads) */
@@ -507,6 +530,30 @@ static int make_filterbank(cq_nisqa *s)
     return CQ_OK;
 }
 
+/* At least n front-end buffers. */
+static int fbufs(cq_nisqa *s, int n)
+{
+    if (n <= s->nfb)
+        return CQ_OK;
+    fbuf *fb = cq__realloc(s->fb, sizeof(fbuf) * (size_t)n);
+    if (!fb)
+        return CQ_ERR_NOMEM;
+    s->fb = fb;
+    for (; s->nfb < n; s->nfb++) {
+        fbuf *b = &fb[s->nfb];
+        b->fin = fftwf_alloc_real((size_t)s->m->n_fft);
+        b->fout = fftwf_alloc_complex((size_t)s->bins);
+        b->re = cq__malloc(sizeof(float) * 3 * (size_t)s->bins);
+        if (!b->fin || !b->fout || !b->re) {
+            fftwf_free(b->fin), fftwf_free(b->fout), cq__free(b->re);
+            return CQ_ERR_NOMEM;
+        }
+        b->im = b->re + s->bins, b->mag = b->im + s->bins;
+        memset(b->fin, 0, sizeof(float) * (size_t)s->m->n_fft);
+    }
+    return CQ_OK;
+}
+
 cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz, double max_seconds, int *err)
 {
     int rc = CQ_OK;
@@ -534,9 +581,7 @@ cq_nisqa *cq_nisqa_create(const cq_nisqa_model *m, int sample_rate_hz, double ma
     s->bins = m->n_fft / 2 + 1;
     s->max_samples = (uint64_t)(max_seconds * sample_rate_hz);
     s->window = cq__malloc(sizeof(float) * (size_t)s->win);
-    s->fin = fftwf_alloc_real((size_t)m->n_fft);
-    s->fout = fftwf_alloc_complex((size_t)s->bins);
-    if (!s->window || !s->fin || !s->fout) {
+    if (!s->window || fbufs(s, 1) != CQ_OK) {
         rc = CQ_ERR_NOMEM;
         goto done;
     }
@@ -561,8 +606,9 @@ void cq_nisqa_destroy(cq_nisqa *s)
     cq__free(s->band_lo), cq__free(s->band_hi), cq__free(s->band_off), cq__free(s->band_w);
     cq__free(s->buf);
     cq__free(s->mel);
-    fftwf_free(s->fin);
-    fftwf_free(s->fout);
+    for (int i = 0; i < s->nfb; i++)
+        fftwf_free(s->fb[i].fin), fftwf_free(s->fb[i].fout), cq__free(s->fb[i].re);
+    cq__free(s->fb);
     cq__free(s);
 }
 
@@ -590,35 +636,69 @@ static uint64_t reflect(int64_t j, uint64_t L)
     return (uint64_t)(r >= (int64_t)L ? period - r : r);
 }
 
-/* Frame t of a signal of (known or provisional) length L. */
-static int frame(cq_nisqa *s, uint64_t t, uint64_t L)
+/* Frame t of a signal of (known or provisional) length L into out [n_mels], with b's buffers. */
+static int frame(const cq_nisqa *s, uint64_t t, uint64_t L, fbuf *b, float *out)
 {
     const int nf = s->m->n_fft;
-    memset(s->fin, 0, sizeof(float) * (size_t)nf);
     int64_t j0 = (int64_t)(t * (uint64_t)s->hop) + s->lpad - nf / 2;
-    for (int k = 0; k < s->win; k++) {
-        uint64_t idx = reflect(j0 + k, L);
-        if (idx < s->base || idx - s->base >= s->len)
-            return CQ_ERR_INTERNAL; /* the buffer must hold every sample a frame needs */
-        s->fin[s->lpad + k] = s->window[k] * s->buf[idx - s->base];
+    float *fw = b->fin + s->lpad; /* outside the window fin stays zero */
+    if (j0 >= (int64_t)s->base && (uint64_t)j0 + (uint64_t)s->win <= L &&
+        (uint64_t)j0 + (uint64_t)s->win <= s->base + s->len) {
+        const float *x = s->buf + ((uint64_t)j0 - s->base); /* no reflection */
+        for (int k = 0; k < s->win; k++)
+            fw[k] = s->window[k] * x[k];
+    } else {
+        for (int k = 0; k < s->win; k++) {
+            uint64_t idx = reflect(j0 + k, L);
+            if (idx < s->base || idx - s->base >= s->len)
+                return CQ_ERR_INTERNAL; /* the buffer must hold every sample a frame needs */
+            fw[k] = s->window[k] * s->buf[idx - s->base];
+        }
     }
-    fftwf_execute_dft_r2c(s->m->plan, s->fin, s->fout);
-    if (cq__grow((void **)&s->mel, &s->mel_cap, (s->frames + 1) * (size_t)s->m->n_mels,
-                 sizeof(float)) != CQ_OK)
-        return CQ_ERR_NOMEM;
-    float *out = s->mel + s->frames * (size_t)s->m->n_mels;
+    fftwf_execute_dft_r2c(s->m->plan, b->fin, b->fout);
     /* |X| as float32 (librosa casts the STFT to complex64), then the filterbank */
-    float *mag = s->fin; /* reuse: n_fft >= bins */
-    for (int b = 0; b < s->bins; b++)
-        mag[b] = sqrtf(s->fout[b][0] * s->fout[b][0] + s->fout[b][1] * s->fout[b][1]);
-    for (int i = 0; i < s->m->n_mels; i++) {
-        const float *w = s->band_w + s->band_off[i];
-        float acc = 0;
-        for (int b = s->band_lo[i]; b < s->band_hi[i]; b++)
-            acc += *w++ * mag[b];
-        out[i] = acc;
-    }
-    s->frames++;
+    for (int k = 0; k < s->bins; k++)
+        b->re[k] = b->fout[k][0], b->im[k] = b->fout[k][1];
+    cq__magnitude((size_t)s->bins, b->re, b->im, b->mag);
+    for (int i = 0; i < s->m->n_mels; i++)
+        out[i] = cq__dot((size_t)(s->band_hi[i] - s->band_lo[i]), s->band_w + s->band_off[i],
+                         b->mag + s->band_lo[i]);
+    return CQ_OK;
+}
+
+typedef struct frames_job {
+    const cq_nisqa *s;
+    uint64_t t0, L;
+    int rc[64]; /* per worker */
+} frames_job;
+
+static void frames_range(void *arg, size_t i0, size_t i1, int worker)
+{
+    frames_job *j = arg;
+    const cq_nisqa *s = j->s;
+    for (size_t i = i0; i < i1 && j->rc[worker] == CQ_OK; i++)
+        j->rc[worker] = frame(s, j->t0 + i, j->L, &s->fb[worker],
+                              s->mel + (s->frames + i) * (size_t)s->m->n_mels);
+}
+
+/* Frames [next_frame, t1) of a signal of (known or provisional) length L, in parallel. */
+static int run_frames(cq_nisqa *s, uint64_t t1, uint64_t L)
+{
+    if (t1 <= s->next_frame)
+        return CQ_OK;
+    const size_t n = (size_t)(t1 - s->next_frame);
+    int threads = n >= 32 ? s->threads : 1; /* a thread's start costs about a few frames */
+    if (cq__grow((void **)&s->mel, &s->mel_cap, (s->frames + n) * (size_t)s->m->n_mels,
+                 sizeof(float)) != CQ_OK ||
+        fbufs(s, threads) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    frames_job j = {s, s->next_frame, L, {0}};
+    cq__parallel(threads, n, frames_range, &j);
+    for (int w = 0; w < threads; w++)
+        if (j.rc[w] != CQ_OK)
+            return j.rc[w];
+    s->frames += n;
+    s->next_frame = t1;
     return CQ_OK;
 }
 
@@ -641,18 +721,16 @@ int cq_nisqa_push(cq_nisqa *s, const float *x, size_t n)
     memcpy(s->buf + s->len, x, n * sizeof(float));
     s->len += n;
     s->received += n;
-    /* frames whose samples are all here (left reflection needs y[1 .. n_fft/2]) */
-    for (;;) {
-        int64_t j0 = (int64_t)(s->next_frame * (uint64_t)s->hop) + s->lpad - nf / 2;
+    /* frames whose samples are all here (left reflection needs y[1 .. n_fft/2]), once there
+     * are FRAME_BATCH of them (the rest when the clip is finished) */
+    uint64_t t1 = s->next_frame;
+    for (;; t1++) {
+        int64_t j0 = (int64_t)(t1 * (uint64_t)s->hop) + s->lpad - nf / 2;
         int64_t j1 = j0 + s->win - 1;
         if (j1 >= (int64_t)s->received || -j0 >= (int64_t)s->received)
             break;
-        int rc = frame(s, s->next_frame, UINT64_MAX / 4);
-        if (rc != CQ_OK)
-            return rc;
-        s->next_frame++;
     }
-    return CQ_OK;
+    return t1 - s->next_frame >= FRAME_BATCH ? run_frames(s, t1, UINT64_MAX / 4) : CQ_OK;
 }
 
 /* ---- the network --------------------------------------------------------------------------- */
@@ -662,20 +740,6 @@ int cq_nisqa_push(cq_nisqa *s, const float *x, size_t n)
  * the innermost index, so a convolution tap is a matrix product over a shifted block of a
  * zero-padded input (no im2col), and pooling runs along the segment vectors.
  */
-
-/* v[i] = exp(v[i] - max v) in place; returns the sum (softmax = v / sum). */
-static double exp_shifted(float *v, size_t n)
-{
-    float mx = -HUGE_VALF;
-    for (size_t i = 0; i < n; i++)
-        mx = v[i] > mx ? v[i] : mx;
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) {
-        v[i] = expf(v[i] - mx);
-        sum += v[i];
-    }
-    return sum;
-}
 
 /* Copy in [c][H][W][nb] into P [c][H + 2 ph][W + 2 pw][nb] with zero borders. */
 static void pad_input(const float *in, int c, int H, int W, int ph, int pw, int nb, float *P)
@@ -696,6 +760,12 @@ static void conv_relu(const conv *c, const float *in, int nb, int H, int W, floa
 {
     const int Hp = H + 2 * c->ph, Wp = W + 2 * c->pw;
     const int Ho = Hp - c->kh + 1, Wo = Wp - c->kw + 1;
+    if (c->U) { /* 3x3, padding 1: Winograd, P its scratch */
+        cq__conv3x3_wino((size_t)c->cin, (size_t)c->cout, (size_t)H, (size_t)W, (size_t)nb, c->U,
+                         c->b, 1, in, out, P);
+        *Ho_ = Ho, *Wo_ = Wo;
+        return;
+    }
     const size_t cstride_in = (size_t)Hp * (size_t)Wp * (size_t)nb;
     const size_t cstride_out = (size_t)Ho * (size_t)Wo * (size_t)nb;
     pad_input(in, c->cin, H, W, c->ph, c->pw, nb, P);
@@ -714,30 +784,6 @@ static void conv_relu(const conv *c, const float *in, int nb, int H, int W, floa
                       out + (size_t)y * (size_t)Wo * (size_t)nb, cstride_out, c->b, 1);
     }
     *Ho_ = Ho, *Wo_ = Wo;
-}
-
-/* PyTorch adaptive_max_pool2d, bins [floor(i*H/oh), ceil((i+1)*H/oh)), along the segments */
-static void adaptive_max(const float *in, int c, int nb, int H, int W, int oh, int ow, float *out)
-{
-    for (int ci = 0; ci < c; ci++) {
-        const float *src = in + (size_t)ci * (size_t)H * (size_t)W * (size_t)nb;
-        float *dst = out + (size_t)ci * (size_t)oh * (size_t)ow * (size_t)nb;
-        for (int i = 0; i < oh; i++) {
-            int y0 = i * H / oh, y1 = ((i + 1) * H + oh - 1) / oh;
-            for (int j = 0; j < ow; j++) {
-                int x0 = j * W / ow, x1 = ((j + 1) * W + ow - 1) / ow;
-                float *d = dst + ((size_t)i * (size_t)ow + (size_t)j) * (size_t)nb;
-                for (int n = 0; n < nb; n++)
-                    d[n] = -HUGE_VALF;
-                for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++) {
-                        const float *v = src + ((size_t)y * (size_t)W + (size_t)x) * (size_t)nb;
-                        for (int n = 0; n < nb; n++)
-                            d[n] = v[n] > d[n] ? v[n] : d[n];
-                    }
-            }
-        }
-    }
 }
 
 static void layer_norm(const lnorm *l, float *x, size_t rows)
@@ -799,14 +845,17 @@ static void cnn_range(void *arg, size_t b0, size_t b1, int worker)
                               (size_t)r];
         int H = M, W = S, Ho, Wo;
         conv_relu(&m->c[0], a, nb, H, W, P, b, &Ho, &Wo);
-        adaptive_max(b, m->c[0].cout, nb, Ho, Wo, m->pool[0][0], m->pool[0][1], a);
+        cq__adaptive_max((size_t)m->c[0].cout, (size_t)nb, Ho, Wo, m->pool[0][0], m->pool[0][1], b,
+                         a);
         H = m->pool[0][0], W = m->pool[0][1];
         conv_relu(&m->c[1], a, nb, H, W, P, b, &Ho, &Wo);
-        adaptive_max(b, m->c[1].cout, nb, Ho, Wo, m->pool[1][0], m->pool[1][1], a);
+        cq__adaptive_max((size_t)m->c[1].cout, (size_t)nb, Ho, Wo, m->pool[1][0], m->pool[1][1], b,
+                         a);
         H = m->pool[1][0], W = m->pool[1][1];
         conv_relu(&m->c[2], a, nb, H, W, P, b, &Ho, &Wo);
         conv_relu(&m->c[3], b, nb, Ho, Wo, P, a, &Ho, &Wo);
-        adaptive_max(a, m->c[3].cout, nb, Ho, Wo, m->pool[2][0], m->pool[2][1], b);
+        cq__adaptive_max((size_t)m->c[3].cout, (size_t)nb, Ho, Wo, m->pool[2][0], m->pool[2][1], a,
+                         b);
         H = m->pool[2][0], W = m->pool[2][1];
         conv_relu(&m->c[4], b, nb, H, W, P, a, &Ho, &Wo);
         conv_relu(&m->c[5], a, nb, Ho, Wo, P, b, &Ho, &Wo);
@@ -837,6 +886,11 @@ static int cnn(const cq_nisqa_model *m, const float *db, size_t nseg, float *fea
             size_t out = (size_t)c->cout * (size_t)Ho * (size_t)Wo * (size_t)B;
             max_act = in > max_act ? in : max_act;
             max_act = out > max_act ? out : max_act;
+            if (c->U) {
+                size_t w = cq__wino_scratch((size_t)c->cin, (size_t)c->cout, (size_t)H, (size_t)W,
+                                            (size_t)B);
+                max_act = w > max_act ? w : max_act;
+            }
             H = Ho, W = Wo;
             if (i == 0 || i == 1 || i == 3) { /* adaptive pools after conv1, conv2, conv4 */
                 int p = i == 0 ? 0 : i == 1 ? 1 : 2;
@@ -885,15 +939,17 @@ static void att_range(void *arg, size_t b0, size_t b1, int worker)
             for (size_t c = 0; c < hd; c++)
                 q[r * hd + c] = j->qkv[(r0 + r) * 3 * d + (size_t)j->h * hd + c] * j->scale;
         cq__gemm(nr, N, hd, q, hd, j->kt, N, sc, N, 0);
-        for (size_t r = 0; r < nr; r++) { /* softmax along the row */
-            float *row = sc + r * N;
-            float inv = (float)(1.0 / exp_shifted(row, N));
-            for (size_t k = 0; k < N; k++)
-                row[k] *= inv;
-        }
-        cq__gemm(nr, hd, N, sc, N, j->v, hd, o, hd, 0);
+        /* softmax along the row: e^(s - max) here, the division by the row's sum applied to
+         * the row's hd outputs rather than to its N weights */
+        float inv[ATT_BLOCK];
         for (size_t r = 0; r < nr; r++)
-            memcpy(j->att + (r0 + r) * d + (size_t)j->h * hd, o + r * hd, sizeof(float) * hd);
+            inv[r] = (float)(1.0 / cq__exp_shifted(sc + r * N, N));
+        cq__gemm(nr, hd, N, sc, N, j->v, hd, o, hd, 0);
+        for (size_t r = 0; r < nr; r++) {
+            float *dst = j->att + (r0 + r) * d + (size_t)j->h * hd;
+            for (size_t c = 0; c < hd; c++)
+                dst[c] = o[r * hd + c] * inv[r];
+        }
     }
 }
 
@@ -962,7 +1018,7 @@ static int pool_head(const cq_nisqa_model *m, int h, const float *x, size_t N, d
     }
     linear(&m->head1[h], x, N, hid, 1);
     linear(&m->head2[h], hid, N, w, 0);
-    double sum = exp_shifted(w, N);
+    double sum = cq__exp_shifted(w, N);
     double y = m->head3[h].b[0];
     for (int c = 0; c < d; c++) {
         double pooled = 0;
@@ -983,12 +1039,9 @@ int cq_nisqa_finish(cq_nisqa *s, cq_nisqa_scores *out)
     if (L == 0)
         return CQ_ERR_EMPTY;
     const uint64_t n_frames = 1 + L / (uint64_t)s->hop;
-    while (s->next_frame < n_frames) { /* the tail, with the right-hand reflection */
-        int rc = frame(s, s->next_frame, L);
-        if (rc != CQ_OK)
-            return rc;
-        s->next_frame++;
-    }
+    int rc0 = run_frames(s, n_frames, L); /* the rest, the tail with the right-hand reflection */
+    if (rc0 != CQ_OK)
+        return rc0;
     const int M = m->n_mels;
     if (s->frames < (size_t)m->seg_len)
         return CQ_ERR_EMPTY;

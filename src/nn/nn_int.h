@@ -36,9 +36,39 @@ void cq__gemm_rows_ref(size_t M, size_t N, size_t K, const float *A, size_t lda,
                        const float *const *Brows, float *C, size_t ldc, const float *bias,
                        int relu);
 
+/*
+ * 3x3 convolution, stride 1, zero padding 1 on both axes, plus bias, optionally ReLU, on
+ * activations laid out [channel][row][column][lane]: nb independent images (lanes) innermost.
+ * w holds the taps [cout][3][3][cin] (a row of taps x input channels per output channel).
+ * The reference computes it directly; the fast version by Winograd's F(2x2, 3x3) (16 products
+ * per 2 x 2 outputs instead of 36), with the weights transformed once by cq__wino_weights into
+ * U [16][cout][cin] and scratch of cq__wino_scratch(cin, cout, H, W, nb) floats. The two differ by
+ * rounding only (a few 1e-7 of the magnitudes summed).
+ */
+void cq__conv3x3_ref(size_t cin, size_t cout, size_t H, size_t W, size_t nb, const float *w,
+                     const float *bias, int relu, const float *in, float *out);
+void cq__wino_weights(size_t cin, size_t cout, const float *w, float *U);
+size_t cq__wino_scratch(size_t cin, size_t cout, size_t H, size_t W, size_t nb);
+void cq__conv3x3_wino(size_t cin, size_t cout, size_t H, size_t W, size_t nb, const float *U,
+                      const float *bias, int relu, const float *in, float *out, float *scratch);
+
+/*
+ * PyTorch's adaptive_max_pool2d from [c][H][W][nb] to [c][oh][ow][nb] (nb lanes innermost): bin
+ * (i, j) is the maximum over rows [floor(i H / oh), ceil((i + 1) H / oh)) and the columns
+ * alike. Exact: the vector version (lanes in multiples of 8) gives the same values.
+ */
+void cq__adaptive_max(size_t c, size_t nb, int H, int W, int oh, int ow, const float *in,
+                      float *out);
+void cq__adaptive_max_ref(size_t c, size_t nb, int H, int W, int oh, int ow, const float *in,
+                          float *out);
+
 /* y[M] += At[K x M]^T * x[K]: At is A transposed (row k holds column k of A). */
 void cq__gemv_t(size_t M, size_t K, const float *At, const float *x, float *y);
 void cq__gemv_t_ref(size_t M, size_t K, const float *At, const float *x, float *y);
+
+/* sum a[i] b[i] over n values: a filterbank's band (the vector version sums in 16 lanes). */
+float cq__dot(size_t n, const float *a, const float *b);
+float cq__dot_ref(size_t n, const float *a, const float *b);
 
 /* out[i] = sqrt(re[i]^2 + im[i]^2): a spectrum's magnitude. */
 void cq__magnitude(size_t n, const float *re, const float *im, float *out);
@@ -53,6 +83,13 @@ void cq__magnitude_ref(size_t n, const float *re, const float *im, float *out);
  */
 float cq__lstm_cell(size_t n, const float *g, float *c, float *h, const float *w);
 float cq__lstm_cell_ref(size_t n, const float *g, float *c, float *h, const float *w);
+
+/*
+ * v[i] = e^(v[i] - max v) in place, n >= 1; returns the sum (a softmax is v / sum). The vector
+ * version uses cq__lstm_cell's e^x (within a few ulp of libm's expf) and sums in 8 lanes.
+ */
+double cq__exp_shifted(float *v, size_t n);
+double cq__exp_shifted_ref(float *v, size_t n);
 
 /* The n_mels + 2 band edges (Hz) of librosa 0.8.1's Slaney mel filterbank from 0 to fmax_hz
  * (mel.c): band i rises from out[i] to out[i + 1] and falls to out[i + 2]. */

@@ -195,8 +195,9 @@ static void test_gemm(void **state)
     (void)state;
     tu_rng rng = tu_rng_seed("kernels gemm");
     static const size_t shapes[][3] = {
-        {130, 4, 128}, {128, 4, 195},   {64, 2, 384}, {64, 1, 192}, {512, 1, 128}, {7, 3, 600},
-        {5, 7, 513},   {130, 128, 128}, {33, 29, 17}, {4, 8, 1},    {1, 1, 1},     {9, 23, 70},
+        {130, 4, 128}, {128, 4, 195}, {64, 2, 384},    {64, 1, 192},   {512, 1, 128},
+        {7, 3, 600},   {5, 7, 513},   {130, 128, 128}, {33, 29, 17},   {4, 8, 1},
+        {1, 1, 1},     {9, 23, 70},   {70, 40, 1100},  {13, 64, 4497},
     };
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
         const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
@@ -225,6 +226,120 @@ static void test_gemm(void **state)
         free(B);
         free(C1);
         free(C2);
+    }
+}
+
+/* The 3x3 convolution by Winograd's F(2x2, 3x3) against the direct one: odd and even image
+ * sizes (tiles cut by the border), one image up to more lanes than a round of tiles holds, few
+ * and many channels, with and without bias and ReLU. The two round differently: within 1e-5
+ * of the magnitude of the sum's terms. */
+static void test_conv3x3(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels conv3x3");
+    static const size_t shapes[][5] = {/* cin, cout, H, W, lanes */
+                                       {16, 32, 24, 7, 16}, {64, 64, 12, 5, 16}, {64, 64, 6, 3, 7},
+                                       {3, 5, 5, 4, 1},     {7, 9, 1, 1, 3},     {2, 3, 2, 3, 9},
+                                       {33, 17, 6, 3, 70},  {1, 1, 3, 2, 2},     {5, 6, 7, 9, 33},
+                                       {16, 32, 24, 7, 8},  {9, 13, 5, 5, 24},   {4, 4, 1, 2, 80}};
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const size_t cin = shapes[s][0], cout = shapes[s][1], H = shapes[s][2], W = shapes[s][3];
+        const size_t nb = shapes[s][4], nin = cin * H * W * nb, nout = cout * H * W * nb;
+        float *w = malloc(cout * 9 * cin * sizeof(float)), *b = malloc(cout * sizeof(float));
+        float *in = malloc(nin * sizeof(float)), *U = malloc(16 * cout * cin * sizeof(float));
+        float *o1 = malloc(nout * sizeof(float)), *o2 = malloc(nout * sizeof(float));
+        float *sc = malloc(cq__wino_scratch(cin, cout, H, W, nb) * sizeof(float));
+        for (size_t i = 0; i < cout * 9 * cin; i++)
+            w[i] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i < cout; i++)
+            b[i] = (float)tu_gauss(&rng);
+        for (size_t i = 0; i < nin; i++)
+            in[i] = (float)tu_gauss(&rng);
+        cq__wino_weights(cin, cout, w, U);
+        for (int mode = 0; mode < 2; mode++) { /* 0: no bias, no ReLU; 1: both */
+            const float *bias = mode ? b : NULL;
+            for (size_t i = 0; i < nout; i++)
+                o1[i] = o2[i] = NAN;
+            cq__conv3x3_wino(cin, cout, H, W, nb, U, bias, mode, in, o1, sc);
+            cq__conv3x3_ref(cin, cout, H, W, nb, w, bias, mode, in, o2);
+            for (size_t i = 0; i < nout; i++) {
+                /* terms of unit normals: their magnitudes sum to about 9 cin */
+                assert_false(isnan(o1[i]));
+                assert_true(fabsf(o1[i] - o2[i]) <= 1e-5f * (float)(9 * cin + 1));
+            }
+        }
+        free(w), free(b), free(in), free(U), free(o1), free(o2), free(sc);
+    }
+}
+
+/* The softmax's e^(v - max v) against the scalar version (libm's expf): lengths around the
+ * 8-lane vectors and up to an attention row of 3 minutes, spreads from 0.1 to 100 (values
+ * that underflow to 0 or near it): each value within 4e-7 of 1 (at most 1, e^0), the sum
+ * within 1e-6 relative. */
+static void test_exp_shifted(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels exp_shifted");
+    static const size_t sizes[] = {1, 7, 8, 9, 16, 63, 200, 4497};
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+        for (int sp = 0; sp < 4; sp++) {
+            const size_t n = sizes[s];
+            const double spread = sp == 0 ? 0.1 : sp == 1 ? 3 : sp == 2 ? 20 : 100;
+            float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+            for (size_t i = 0; i < n; i++)
+                a[i] = b[i] = (float)(spread * tu_gauss(&rng) + 5);
+            const double s1 = cq__exp_shifted(a, n), s2 = cq__exp_shifted_ref(b, n);
+            for (size_t i = 0; i < n; i++)
+                assert_true(fabsf(a[i] - b[i]) <= 4e-7f);
+            assert_true(fabs(s1 - s2) <= 1e-6 * s2);
+            free(a);
+            free(b);
+        }
+}
+
+/* The dot product against the scalar one: lengths around the 16- and 8-lane blocks; the sums
+ * are grouped differently, so within 1e-6 of the sum of the products' magnitudes. */
+static void test_dot(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels dot");
+    static const size_t sizes[] = {0, 1, 7, 8, 9, 15, 16, 17, 24, 25, 68, 300, 1001};
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        const size_t n = sizes[s];
+        float *a = malloc((n + 1) * sizeof(float)), *b = malloc((n + 1) * sizeof(float));
+        double mag = 0;
+        for (size_t i = 0; i < n; i++) {
+            a[i] = (float)tu_gauss(&rng), b[i] = (float)tu_uniform(&rng);
+            mag += fabs((double)a[i] * b[i]);
+        }
+        assert_true(fabs((double)cq__dot(n, a, b) - cq__dot_ref(n, a, b)) <= 1e-6 * (mag + 1e-30));
+        free(a);
+        free(b);
+    }
+}
+
+/* Adaptive max pooling against the scalar version: NISQA's three pools, bins that overlap
+ * (sizes not multiples of the output), lanes in vectors of 8 and not; max is exact, so equal. */
+static void test_adaptive_max(void **state)
+{
+    (void)state;
+    tu_rng rng = tu_rng_seed("kernels adaptive_max");
+    static const int shapes[][6] = {
+        /* c, lanes, H, W, oh, ow */
+        {16, 16, 48, 15, 24, 7}, {32, 16, 24, 7, 12, 5}, {64, 8, 12, 5, 6, 3}, {3, 24, 7, 9, 3, 4},
+        {5, 7, 12, 5, 6, 3},     {2, 16, 1, 1, 1, 1},    {4, 32, 5, 3, 7, 5},  {1, 1, 3, 3, 2, 2}};
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        const size_t c = (size_t)shapes[s][0], nb = (size_t)shapes[s][1];
+        const int H = shapes[s][2], W = shapes[s][3], oh = shapes[s][4], ow = shapes[s][5];
+        const size_t nin = c * (size_t)(H * W) * nb, nout = c * (size_t)(oh * ow) * nb;
+        float *in = malloc(nin * sizeof(float)), *o1 = malloc(nout * sizeof(float));
+        float *o2 = malloc(nout * sizeof(float));
+        for (size_t i = 0; i < nin; i++)
+            in[i] = (float)tu_gauss(&rng);
+        cq__adaptive_max(c, nb, H, W, oh, ow, in, o1);
+        cq__adaptive_max_ref(c, nb, H, W, oh, ow, in, o2);
+        assert_memory_equal(o1, o2, nout * sizeof(float));
+        free(in), free(o1), free(o2);
     }
 }
 
@@ -470,6 +585,8 @@ int main(void)
         cmocka_unit_test(test_gemm_rows),     cmocka_unit_test(test_gemv_t),
         cmocka_unit_test(test_magnitude),     cmocka_unit_test(test_lstm_cell),
         cmocka_unit_test(test_goertzel_tone), cmocka_unit_test(test_real_recording),
+        cmocka_unit_test(test_conv3x3),       cmocka_unit_test(test_exp_shifted),
+        cmocka_unit_test(test_dot),           cmocka_unit_test(test_adaptive_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
