@@ -112,10 +112,12 @@ static bool sox_sym(void *lib, const char *name, void *fn_ptr, size_t fn_size)
 /* libsox's messages go to callqa's log (warnings and failures only). */
 static void sox_message(unsigned level, const char *filename, const char *fmt, va_list ap)
 {
+    if (level > 2) /* 1 failures, 2 warnings; 3 and up: reports and debugging */
+        return;
     char line[512];
     vsnprintf(line, sizeof(line), fmt, ap);
-    cq__log(level <= 1 ? CQ_LOG_ERROR : level == 2 ? CQ_LOG_WARN : CQ_LOG_DEBUG, "libsox %s: %s",
-            filename ? filename : "", line);
+    cq__log(level <= 1 ? CQ_LOG_ERROR : CQ_LOG_WARN, "libsox %s: %s", filename ? filename : "",
+            line);
 }
 
 /* Load libsox on the first call (with g_sox_lock held). CQ_OK, or CQ_ERR_UNSUPPORTED with `err`
@@ -128,8 +130,7 @@ static int sox_load(cq_err *err)
     if (!lib) {
         const char *why = dlerror();
         return cq__err_set(err, CQ_ERR_UNSUPPORTED,
-                           "%s (libsox, SoX's resampler, which DNSMOS reference mode uses on "
-                           "legs not at 16 kHz) cannot be loaded: %s; apt-get install %s",
+                           "%s (libsox, SoX's library) cannot be loaded (%s): apt-get install %s",
                            g_sox_soname, why ? why : "unknown reason", SOX_PACKAGE);
     }
     if (!SOX_SYM(lib, init, "sox_init") || !SOX_SYM(lib, get_globals, "sox_get_globals") ||
@@ -145,8 +146,8 @@ static int sox_load(cq_err *err)
         dlclose(lib);
         memset(&g_sox, 0, sizeof(g_sox));
         return cq__err_set(err, CQ_ERR_UNSUPPORTED,
-                           "%s lacks a function callqa needs: %s; apt-get install %s",
-                           g_sox_soname, why ? why : "unknown symbol", SOX_PACKAGE);
+                           "%s lacks a function callqa needs: %s; apt-get install %s", g_sox_soname,
+                           why ? why : "unknown symbol", SOX_PACKAGE);
     }
     if (g_sox.init() != SOX_SUCCESS) {
         dlclose(lib);

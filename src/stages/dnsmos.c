@@ -207,8 +207,8 @@ static int to_16k(dnsmos_state *d, cq_leg_report *l)
         return rc;
     if (rc != CQ_OK) {
         cq__log(CQ_LOG_ERROR, "DNSMOS reference mode: %s", err.msg);
-        l->dnsmos_note = cq__printf("DNSMOS reference mode needs SoX's resampler for a leg at "
-                                    "%d Hz: %s; no DNSMOS scores",
+        l->dnsmos_note = cq__printf("no DNSMOS scores: reference mode resamples this %d Hz leg "
+                                    "with SoX's rate effect, and %s",
                                     d->rate_hz, err.msg);
         return l->dnsmos_note ? CQ_OK : CQ_ERR_NOMEM;
     }

@@ -8,13 +8,16 @@
  * With ../shared (argument `corpus`):
  *  - reference mode against ../shared/reference/golden_dnsmos.jsonl (the published script's
  *    scores): num_hops, n_windows and skipped_windows exactly on ALL 123 legs (the plan needs no
- *    network); scores on a chosen set of legs, to keep the test well under a minute on two
- *    cores: all 12 legs recorded at 16 kHz (no resampling: per-window raw outputs and the clip
- *    scores within 1e-4) and 8 resampled ones spread over the rates and lengths (8 kHz short,
- *    8 kHz with skipped windows, a stereo 8 kHz call, 44.1 kHz, 48 kHz: libsoxr HQ replaces
- *    SoX, so per-window values within 1e-3 and clip scores within 5e-4, the README's
- *    tolerances). The worst differences are printed. CALLQA_DNSMOS_ALL_LEGS=1 in the
- *    environment scores every leg (docs/dnsmos.md quotes that run).
+ *    network); scores (per-window raw and mapped values, clip scores within 1e-4) on a chosen
+ *    set of legs, to keep the test near a minute and a half on two cores: all 12 legs recorded
+ *    at 16 kHz, 16 resampled ones (SoX's own `rate` through libsox, as the reference) spread
+ *    over the rates and lengths and including the 8 that libsoxr put furthest from the
+ *    reference, and the one known exception (a float source the reference dithered to 16 bits,
+ *    k_exceptions, held to its measured difference). Every scored leg's differences are
+ *    printed. CALLQA_DNSMOS_ALL_LEGS=1 in the environment scores every leg (about 7 minutes;
+ *    docs/dnsmos.md quotes that run).
+ *  - libsox loaded only when reference mode resamples a leg; without it, a note naming the
+ *    package and no scores.
  *  - windowed mode on a corpus call through the engine: windows' parts tile the leg, the weights
  *    are the VAD speech in them, the clip is their weighted mean, the call's mos{} names
  *    DNSMOS (cq_report_mos, which the worker stores); 1 and 3 threads give the same scores;
@@ -169,25 +172,52 @@ static const cq_leg_report *leg_of(const cq_report *r, int channel)
     return channel == 2 ? r->outbound : r->inbound; /* 0 = mono, 1 = inbound by default */
 }
 
-/* The legs scored besides those recorded at 16 kHz (all of which are). */
+/* The legs scored by default besides those recorded at 16 kHz (all of which are) and the known
+ * exception: a spread over the rates and lengths, and the 8 legs furthest from the reference
+ * when libsoxr resampled them (1.05e-3 to 2.9e-3 per window: calls, hold music, P.862). */
+/* Under ThreadSanitizer (CI's threads suite) the long ones (`slow`, 560 of the 930 s scored) are
+ * left out: there the test is about the threads, and the build runs several times slower. */
+#if defined(__SANITIZE_THREAD__)
+#define SKIP_SLOW 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SKIP_SLOW 1
+#endif
+#endif
+#ifndef SKIP_SLOW
+#define SKIP_SLOW 0
+#endif
 static const struct {
     const char *source;
     int channel;
+    bool slow;
 } k_resampled[] = {
-    {"ivr_prompts/ast_en_cannot_complete_as_dialed.wav", 0}, /* 8 kHz, 2.6 s: doubled */
-    {"formats/ast_en_basic_pbx_ivr_main_ulaw.wav", 0},       /* 8 kHz mu-law, 25 s: 9 skipped */
-    {"calls/call11_sit_intercept.wav", 1},                   /* 8 kHz stereo call, both legs */
-    {"calls/call11_sit_intercept.wav", 2},
-    {"quality/p862_or129.wav", 0},       /* 8 kHz speech */
-    {"tones/baresip_dtmf_0.wav", 0},     /* 44.1 kHz, 0.4 s */
-    {"speech/alsa_front_center.wav", 0}, /* 48 kHz */
-    {"speech/alsa_noise.wav", 0},        /* 48 kHz noise */
+    {"ivr_prompts/ast_en_cannot_complete_as_dialed.wav", 0, false}, /* 8 kHz, 2.6 s: doubled */
+    {"formats/ast_en_basic_pbx_ivr_main_ulaw.wav", 0, false}, /* 8 kHz mu-law, 25 s: 9 skipped */
+    {"calls/call11_sit_intercept.wav", 1, false},             /* 8 kHz stereo call, both legs */
+    {"calls/call11_sit_intercept.wav", 2, false},
+    {"quality/p862_or129.wav", 0, false},       /* 8 kHz speech */
+    {"tones/baresip_dtmf_0.wav", 0, false},     /* 44.1 kHz, 0.4 s */
+    {"speech/alsa_front_center.wav", 0, false}, /* 48 kHz */
+    {"speech/alsa_noise.wav", 0, false},        /* 48 kHz noise */
+    {"calls/call01_normal.wav", 1, true},       /* 8 kHz stereo call, 64 s */
+    {"calls/call01_normal.wav", 2, true},
+    {"calls/call02_one_way_audio.wav", 1, true},
+    {"calls/call14_vicidial-in.wav", 0, true}, /* ViciDial leg files, 79 s */
+    {"calls/call14_vicidial-out.wav", 0, true},
+    {"hold_music/moh_macroform_cold_day.wav", 0, true}, /* 244 s of music */
+    {"quality/p862_u_am1s01b1c7.wav", 0, false},
+    {"quality/p862_u_af1s01b2c16.wav", 0, false},
 };
 
-/* The tolerances (the reference's README: 1e-3 per window and 5e-4 per clip; the legs meet
- * them with room to spare now that SoX's own `rate` resamples them). */
-#define TOL_WINDOW 1e-3
-#define TOL_CLIP 5e-4
+/* The tolerance of every leg but the exception, per window (raw and mapped SIG/BAK/OVRL, P.808)
+ * and per clip: the reference's README says 1e-4 for 16 kHz legs and for resampled ones when
+ * SoX's `rate` is reproduced (the goal was 1e-3 per window and 5e-4 per clip). Measured on all
+ * 123 legs: 3.6e-6 and 1.4e-6 at worst (resampled), 1.4e-6 and 4.8e-7 at 16 kHz; libsoxr in
+ * place of SoX put 90 of the 111 resampled legs more than 1e-4 off per window (8 by 1.05e-3 to
+ * 2.9e-3). */
+#define TOL_WINDOW 1e-4
+#define TOL_CLIP 1e-4
 
 /* The one leg whose input differs from the reference's: a 32-bit float source that SoX
  * quantized to 16 bits with (random) dither when it made the reference's leg (`sox FILE -b 16
@@ -201,8 +231,15 @@ typedef struct exception_leg {
 } exception_leg;
 static const exception_leg k_exceptions[] = {{"quality/warpq_p239_021_lyra.wav", 0, 0.16, 0.05}};
 
-/* scored by default: the 12 legs at 16 kHz, k_resampled and the exception */
-#define N_DEFAULT_LEGS (12 + (int)(sizeof(k_resampled) / sizeof(k_resampled[0])) + 1)
+/* scored by default: the 12 legs at 16 kHz, k_resampled (but the slow ones under
+ * ThreadSanitizer) and the exception */
+static int n_default_legs(void)
+{
+    int n = 12 + 1;
+    for (size_t i = 0; i < sizeof(k_resampled) / sizeof(k_resampled[0]); i++)
+        n += !(SKIP_SLOW && k_resampled[i].slow);
+    return n;
+}
 
 static const exception_leg *exception_of(const char *src, int channel)
 {
@@ -214,11 +251,11 @@ static const exception_leg *exception_of(const char *src, int channel)
 
 static bool chosen(const char *src, int channel, int sr)
 {
-    if (sr == 16000 || exception_of(src, channel))
+    if (sr == 16000 || exception_of(src, channel)) /* CALLQA_DNSMOS_ALL_LEGS: every leg */
         return true;
     for (size_t i = 0; i < sizeof(k_resampled) / sizeof(k_resampled[0]); i++)
         if (!strcmp(src, k_resampled[i].source) && channel == k_resampled[i].channel)
-            return true;
+            return !(SKIP_SLOW && k_resampled[i].slow);
     return false;
 }
 
@@ -354,7 +391,7 @@ static void test_reference_golden(void **state)
     print_message("%.1f s of (doubled) audio scored in %.2f s, 2 threads\n", audio_sec, t0);
     assert_int_equal(legs, 123);
     assert_int_equal(plans_ok, legs);
-    assert_int_equal(scored, all ? 123 : N_DEFAULT_LEGS);
+    assert_int_equal(scored, all ? 123 : n_default_legs());
     assert_int_equal(exceptions, 1);
     assert_int_equal(scored_ok, scored);
     free(gp), free(md);
