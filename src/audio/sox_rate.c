@@ -252,7 +252,9 @@ static int add(sox_effects_chain_t *chain, sox_effect_handler_t const *h, sox_io
     int rc = g_sox.effect_options(e, argc, argv);
     if (rc == SOX_SUCCESS)
         rc = g_sox.add_effect(chain, e, sig, out);
-    free(e); /* the chain keeps a copy (libsox's own examples free it so) */
+    if (rc != SOX_SUCCESS)
+        free(e->priv); /* not taken by the chain */
+    free(e);           /* the chain keeps a copy (libsox's own examples free it so) */
     if (rc != SOX_SUCCESS)
         return cq__err_set(err, CQ_ERR_INTERNAL, "libsox: the %s effect: %s", h->name,
                            g_sox.strerror(rc));
