@@ -104,7 +104,9 @@ endif()
 # /usr, with the maintainer scripts of deploy/deb/ (the user, the state directories, the units),
 # the conffiles marked, the binaries stripped, and the dependencies dpkg-shlibdeps finds
 # (dpkg-dev) with libsndfile1, which decode.c loads at run time, and adduser (postinst's way to
-# the user where systemd-sysusers is missing or fails).
+# the user where systemd-sysusers is missing or fails); libsox3 is recommended: DNSMOS reference
+# mode loads it at run time to resample legs as SoX does (src/audio/sox_rate.c), and without it
+# only that mode's legs not at 16 kHz go unscored.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME callqa)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
@@ -126,6 +128,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libsndfile1")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libsox3")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/deploy/deb/conffiles ${CMAKE_SOURCE_DIR}/deploy/deb/postinst
     ${CMAKE_SOURCE_DIR}/deploy/deb/prerm ${CMAKE_SOURCE_DIR}/deploy/deb/postrm)

@@ -4,8 +4,10 @@
  *
  * The room src/audio/ reads recordings: decode.c (cq_audio.h: WAV PCM, float and G.711 by our
  * own code, every other format through libsndfile), legs.c (cq_legs.h: a call's leg files as
- * ViciDial names them) and resample.c (cq_resample.h). It calls base only, with libsoxr and,
- * at run time, libsndfile (dlopen when a file needs it; only its header is read at build time).
+ * ViciDial names them), resample.c (cq_resample.h) and sox_rate.c (cq_resample.h's SoX `rate`
+ * conversion). It calls base only, with libsoxr and, at run time, libsndfile (dlopen when a file
+ * needs it) and libsox (dlopen when DNSMOS reference mode resamples a leg); only their headers
+ * are read at build time.
  * It is on floor 1 because it turns files into samples and knows nothing of what is done with
  * them: the engine decodes through it, the rooms above reach it through the public API, and the
  * analyzers (src/dsp/) never see a file.
@@ -24,6 +26,14 @@ void cq__audio_set_sndfile_soname(const char *soname);
 
 /* True once libsndfile has been loaded into this process by cq_audio. */
 bool cq__audio_sndfile_loaded(void);
+
+/* The shared object cq_resample_sox loads (default "libsox.so.3"; NULL restores it). Tests use
+ * it to check the error when the library cannot be loaded; it applies to the next load attempt
+ * (a loaded library stays). */
+void cq__audio_set_sox_soname(const char *soname);
+
+/* True once libsox has been loaded into this process by cq_resample_sox. */
+bool cq__audio_sox_loaded(void);
 
 /* True when `a` is decoded by callqa's own WAV reader, false when libsndfile decodes it. */
 bool cq__audio_is_native(const cq_audio *a);

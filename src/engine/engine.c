@@ -121,6 +121,12 @@ static bool selected(const cq_engine *e, const cq__stage *s)
     return (e->p.analyzers & s->bit) != 0;
 }
 
+/* The stream a stage reads with this engine. */
+static cq__stream stream_of(const cq_engine *e, const cq__stage *s)
+{
+    return s->stream_for ? s->stream_for(e) : s->stream;
+}
+
 static bool params_valid(const cq_engine_params *p)
 {
     return !(p->analyzers & ~cq__stages_known()) && p->analyzers != 0 && p->silence_noise_db < 0 &&
@@ -309,13 +315,13 @@ static int leg_start(call_run *cr, leg_run *lr, int leg, const char *source, int
         const cq__stage *s = cq__stage_at(i);
         if (!selected(e, s) || s->per_call || !s->create)
             continue;
+        const cq__stream st = stream_of(e, s);
         cq__stage_ctx c = {.engine = e,
                            .report = cr->r,
                            .leg = leg,
                            .info = info,
-                           .rate_hz =
-                               s->stream >= CQ__STREAM_8K ? k_stream_rate[s->stream] : lr->rate,
-                           .max_block = s->stream >= CQ__STREAM_8K ? lr->conv[s->stream].cap : bf};
+                           .rate_hz = st >= CQ__STREAM_8K ? k_stream_rate[st] : lr->rate,
+                           .max_block = st >= CQ__STREAM_8K ? lr->conv[st].cap : bf};
         if (c.max_block == 0)
             c.max_block = bf; /* the leg is at the stream's rate already */
         double t0 = prof_start(cr);
@@ -339,7 +345,7 @@ static int call_start(call_run *cr)
         cq__stage_ctx c = {.engine = cr->e,
                            .report = cr->r,
                            .leg = -1,
-                           .rate_hz = k_stream_rate[s->stream],
+                           .rate_hz = k_stream_rate[stream_of(cr->e, s)],
                            .max_block = cr->e->p.block_frames};
         double t0 = prof_start(cr);
         int rc = s->create(&cr->st[i], &c);
@@ -357,7 +363,7 @@ static int offer(call_run *cr, leg_run *lr, int stream, const float *x, size_t n
 {
     for (size_t i = 0; i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if ((int)s->stream != stream || !selected(cr->e, s) || !s->push)
+        if ((int)stream_of(cr->e, s) != stream || !selected(cr->e, s) || !s->push)
             continue;
         double t0 = prof_start(cr);
         int rc = s->push(s->per_call ? cr->st[i] : lr->st[i], lr->leg, x, n, cr->r);
@@ -759,8 +765,8 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
     r->has_profile = e->p.profile;
     for (size_t i = 0; i < cq__stage_count(); i++) {
         const cq__stage *s = cq__stage_at(i);
-        if (selected(e, s) && s->stream != CQ__STREAM_NONE && (!s->idle || !s->idle(e)))
-            cr.streams |= 1u << s->stream; /* an idle stage's stream is not made for it */
+        if (selected(e, s) && stream_of(e, s) != CQ__STREAM_NONE && (!s->idle || !s->idle(e)))
+            cr.streams |= 1u << stream_of(e, s); /* an idle stage's stream is not made for it */
     }
     int rc = src->note ? cq__warn(r, "sources_chosen", NULL, 0, "%s", src->note) : CQ_OK;
     if (rc == CQ_OK && one) {

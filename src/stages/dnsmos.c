@@ -1,7 +1,12 @@
 /*
  * dnsmos.c - the `dnsmos` stage: DNSMOS P.835 (SIG, BAK, OVRL) and P.808 MOS of each leg, on the
- * leg at 16 kHz (the engine's libsoxr stream), and the call's `mos{}`: the legs' MOS with the
- * model that gave it.
+ * leg at 16 kHz, and the call's `mos{}`: the legs' MOS with the model that gave it.
+ *
+ * The leg at 16 kHz: in windowed mode the engine's libsoxr stream; in reference mode the leg at
+ * its own rate, converted when it ends by SoX's own `rate` effect (cq_resample_sox: libsox,
+ * loaded then), as the published goldens were made with the `sox` program. Without libsox a
+ * leg not at 16 kHz gets no reference-mode scores and a note naming the package (no libsoxr
+ * fallback: its scores would not be the reference's).
  *
  * Whether it runs is the setting mos_model's: `auto` runs it only when NISQA does not (NISQA not
  * selected or not installed), `dnsmos` and `both` always, `nisqa` never. The leg is held at
@@ -25,7 +30,8 @@ typedef struct dnsmos_state {
     const cq_dnsmos_model *m;
     cq_dnsmos_mode mode;
     int threads;
-    float *x; /* the leg at 16 kHz */
+    int rate_hz; /* of the samples pushed: 16 kHz, or the leg's own rate in reference mode */
+    float *x;    /* the leg at rate_hz (at 16 kHz once finish converted it) */
     size_t n, cap, max;
     int status; /* CQ_ERR_TOO_LARGE past the limit, CQ_ERR_NOMEM */
 } dnsmos_state;
@@ -119,7 +125,8 @@ static int create(void **st, const cq__stage_ctx *c)
     d->m = c->engine->dnsmos;
     d->mode = c->engine->p.dnsmos_mode;
     d->threads = c->engine->p.dnsmos_threads;
-    d->max = (size_t)(c->engine->p.dnsmos_max_file_sec * CQ_DNSMOS_RATE_HZ);
+    d->rate_hz = c->rate_hz;
+    d->max = (size_t)(c->engine->p.dnsmos_max_file_sec * c->rate_hz);
     *st = d;
     return CQ_OK;
 }
@@ -138,6 +145,11 @@ static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
     }
     if (cq__grow((void **)&d->x, &d->cap, d->n + len, sizeof(float)) != CQ_OK)
         return CQ_ERR_NOMEM;
+    if (d->rate_hz != CQ_DNSMOS_RATE_HZ) { /* reference mode: SoX converts the leg as it is */
+        memcpy(d->x + d->n, x, len * sizeof(float));
+        d->n += len;
+        return CQ_OK;
+    }
     /* clipped to full scale, as a 16 kHz file would hold it (the resampler overshoots on
      * clipped audio; SoX, which made the reference's 16 kHz legs, clips its output too) */
     for (size_t i = 0; i < len; i++)
@@ -181,6 +193,35 @@ static int weigh(cq_leg_report *l)
     return CQ_OK;
 }
 
+/* Reference mode, a leg not at 16 kHz: converted by SoX's `rate` (its output is within full
+ * scale: SoX's float output clips). A note, and no scores, when libsox is missing. */
+static int to_16k(dnsmos_state *d, cq_leg_report *l)
+{
+    float *y = NULL;
+    size_t ny = 0;
+    cq_err err = {0};
+    int rc = cq_resample_sox(d->x, d->n, d->rate_hz, CQ_DNSMOS_RATE_HZ, &y, &ny, &err);
+    cq__free(d->x);
+    d->x = NULL, d->n = d->cap = 0;
+    if (rc == CQ_ERR_NOMEM)
+        return rc;
+    if (rc != CQ_OK) {
+        cq__log(CQ_LOG_ERROR, "DNSMOS reference mode: %s", err.msg);
+        l->dnsmos_note = cq__printf("no DNSMOS scores: reference mode resamples this %d Hz leg "
+                                    "with SoX's rate effect, and %s",
+                                    d->rate_hz, err.msg);
+        return l->dnsmos_note ? CQ_OK : CQ_ERR_NOMEM;
+    }
+    if (ny == 0) {
+        cq_resample_sox_free(y);
+        return note(l, "empty leg: no DNSMOS scores");
+    }
+    for (size_t i = 0; i < ny; i++)
+        y[i] = y[i] > 1.0f ? 1.0f : y[i] < -1.0f ? -1.0f : y[i];
+    d->x = y, d->n = d->cap = ny; /* the library's allocator: freed with cq__free as before */
+    return CQ_OK;
+}
+
 static int finish(void *st, int leg, cq_report *r)
 {
     dnsmos_state *d = st;
@@ -191,6 +232,11 @@ static int finish(void *st, int leg, cq_report *r)
         return note(l, "leg longer than dnsmos_max_file_sec: no DNSMOS scores");
     if (d->n == 0)
         return note(l, "empty leg: no DNSMOS scores");
+    if (d->rate_hz != CQ_DNSMOS_RATE_HZ) {
+        int rc = to_16k(d, l);
+        if (rc != CQ_OK || l->dnsmos_note)
+            return rc;
+    }
     int rc = cq_dnsmos_score(d->m, d->x, d->n, d->mode, d->threads, &l->dnsmos);
     cq__free(d->x); /* the leg's samples are no longer needed */
     d->x = NULL;
@@ -371,11 +417,19 @@ static void text_section(const cq_report *r, cq__sb *b)
         cq__sb_printf(b, "  DNSMOS: %s\n", r->dnsmos_status);
 }
 
+/* reference mode reads the leg at its own rate (SoX converts it at the end), windowed mode the
+ * engine's 16 kHz stream */
+static cq__stream stream_for(const cq_engine *e)
+{
+    return e->p.dnsmos_mode == CQ_DNSMOS_REFERENCE ? CQ__STREAM_NATIVE : CQ__STREAM_16K;
+}
+
 const cq__stage cq__stage_dnsmos = {
     .name = "dnsmos",
     .bit = CQ_AN_DNSMOS,
     .uses = CQ_AN_VAD,
     .stream = CQ__STREAM_16K,
+    .stream_for = stream_for,
     .load = load,
     .unload = unload,
     .idle = idle,

@@ -90,7 +90,10 @@ typedef struct cq__stage {
     unsigned uses;     /* stages whose results it reads when they ran (run before it) */
     bool on_request;   /* left out of the default selection */
     cq__stream stream; /* the audio it reads */
-    bool per_call;     /* one state for the call, pushed both legs' audio; else one per leg */
+    /* the audio it reads with this engine, when that depends on the parameters (optional; e.g.
+     * `dnsmos` reads the native rate in reference mode, to resample it as SoX does) */
+    cq__stream (*stream_for)(const cq_engine *e);
+    bool per_call; /* one state for the call, pushed both legs' audio; else one per leg */
 
     /* model loading, once per engine (optional): CQ_OK also when the model is missing (the
      * stage then states why in the report); unload frees what load kept */

@@ -8,13 +8,16 @@
  * With ../shared (argument `corpus`):
  *  - reference mode against ../shared/reference/golden_dnsmos.jsonl (the published script's
  *    scores): num_hops, n_windows and skipped_windows exactly on ALL 123 legs (the plan needs no
- *    network); scores on a chosen set of legs, to keep the test well under a minute on two
- *    cores: all 12 legs recorded at 16 kHz (no resampling: per-window raw outputs and the clip
- *    scores within 1e-4) and 8 resampled ones spread over the rates and lengths (8 kHz short,
- *    8 kHz with skipped windows, a stereo 8 kHz call, 44.1 kHz, 48 kHz: libsoxr HQ replaces
- *    SoX, so per-window values within 1e-3 and clip scores within 5e-4, the README's
- *    tolerances). The worst differences are printed. CALLQA_DNSMOS_ALL_LEGS=1 in the
- *    environment scores every leg (docs/dnsmos.md quotes that run).
+ *    network); scores (per-window raw and mapped values, clip scores within 1e-4) on a chosen
+ *    set of legs, to keep the test near a minute and a half on two cores: all 12 legs recorded
+ *    at 16 kHz, 16 resampled ones (SoX's own `rate` through libsox, as the reference) spread
+ *    over the rates and lengths and including the 8 that libsoxr put furthest from the
+ *    reference, and the one known exception (a float source the reference dithered to 16 bits,
+ *    k_exceptions, held to its measured difference). Every scored leg's differences are
+ *    printed. CALLQA_DNSMOS_ALL_LEGS=1 in the environment scores every leg (about 7 minutes;
+ *    docs/dnsmos.md quotes that run).
+ *  - libsox loaded only when reference mode resamples a leg; without it, a note naming the
+ *    package and no scores.
  *  - windowed mode on a corpus call through the engine: windows' parts tile the leg, the weights
  *    are the VAD speech in them, the clip is their weighted mean, the call's mos{} names
  *    DNSMOS (cq_report_mos, which the worker stores); 1 and 3 threads give the same scores;
@@ -27,6 +30,7 @@
 #include <jansson.h>
 
 #include "callqa/callqa.h"
+#include "../../src/audio/decode_int.h"
 #include "../../src/nn/dnsmos_int.h"
 
 #include <time.h>
@@ -168,28 +172,90 @@ static const cq_leg_report *leg_of(const cq_report *r, int channel)
     return channel == 2 ? r->outbound : r->inbound; /* 0 = mono, 1 = inbound by default */
 }
 
-/* The legs scored besides those recorded at 16 kHz (all of which are). */
+/* The legs scored by default besides those recorded at 16 kHz (all of which are) and the known
+ * exception: a spread over the rates and lengths, and the 8 legs furthest from the reference
+ * when libsoxr resampled them (1.05e-3 to 2.9e-3 per window: calls, hold music, P.862). */
+/* Under ThreadSanitizer (CI's threads suite) the long ones (`slow`, 560 of the 930 s scored) are
+ * left out: there the test is about the threads, and the build runs several times slower. */
+#if defined(__SANITIZE_THREAD__)
+#define SKIP_SLOW 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SKIP_SLOW 1
+#endif
+#endif
+#ifndef SKIP_SLOW
+#define SKIP_SLOW 0
+#endif
 static const struct {
     const char *source;
     int channel;
+    bool slow;
 } k_resampled[] = {
-    {"ivr_prompts/ast_en_cannot_complete_as_dialed.wav", 0}, /* 8 kHz, 2.6 s: doubled */
-    {"formats/ast_en_basic_pbx_ivr_main_ulaw.wav", 0},       /* 8 kHz mu-law, 25 s: 9 skipped */
-    {"calls/call11_sit_intercept.wav", 1},                   /* 8 kHz stereo call, both legs */
-    {"calls/call11_sit_intercept.wav", 2},
-    {"quality/p862_or129.wav", 0},       /* 8 kHz speech */
-    {"tones/baresip_dtmf_0.wav", 0},     /* 44.1 kHz, 0.4 s */
-    {"speech/alsa_front_center.wav", 0}, /* 48 kHz */
-    {"speech/alsa_noise.wav", 0},        /* 48 kHz noise */
+    {"ivr_prompts/ast_en_cannot_complete_as_dialed.wav", 0, false}, /* 8 kHz, 2.6 s: doubled */
+    {"formats/ast_en_basic_pbx_ivr_main_ulaw.wav", 0, false}, /* 8 kHz mu-law, 25 s: 9 skipped */
+    {"calls/call11_sit_intercept.wav", 1, false},             /* 8 kHz stereo call, both legs */
+    {"calls/call11_sit_intercept.wav", 2, false},
+    {"quality/p862_or129.wav", 0, false},       /* 8 kHz speech */
+    {"tones/baresip_dtmf_0.wav", 0, false},     /* 44.1 kHz, 0.4 s */
+    {"speech/alsa_front_center.wav", 0, false}, /* 48 kHz */
+    {"speech/alsa_noise.wav", 0, false},        /* 48 kHz noise */
+    {"calls/call01_normal.wav", 1, true},       /* 8 kHz stereo call, 64 s */
+    {"calls/call01_normal.wav", 2, true},
+    {"calls/call02_one_way_audio.wav", 1, true},
+    {"calls/call14_vicidial-in.wav", 0, true}, /* ViciDial leg files, 79 s */
+    {"calls/call14_vicidial-out.wav", 0, true},
+    {"hold_music/moh_macroform_cold_day.wav", 0, true}, /* 244 s of music */
+    {"quality/p862_u_am1s01b1c7.wav", 0, false},
+    {"quality/p862_u_af1s01b2c16.wav", 0, false},
 };
+
+/* The tolerance of every leg but the exception, per window (raw and mapped SIG/BAK/OVRL, P.808)
+ * and per clip: the reference's README says 1e-4 for 16 kHz legs and for resampled ones when
+ * SoX's `rate` is reproduced (the goal was 1e-3 per window and 5e-4 per clip). Measured on all
+ * 123 legs: 3.6e-6 and 1.4e-6 at worst (resampled), 1.4e-6 and 4.8e-7 at 16 kHz; libsoxr in
+ * place of SoX put 90 of the 111 resampled legs more than 1e-4 off per window (8 by 1.05e-3 to
+ * 2.9e-3). */
+#define TOL_WINDOW 1e-4
+#define TOL_CLIP 1e-4
+
+/* The one leg whose input differs from the reference's: a 32-bit float source that SoX
+ * quantized to 16 bits with (random) dither when it made the reference's leg (`sox FILE -b 16
+ * -e signed-integer`), while callqa reads the float samples; its near-silent background
+ * differs, which BAK reads. Measured: 0.142 per window, 0.043 per clip (BAK); the bounds catch
+ * it moving further. */
+typedef struct exception_leg {
+    const char *source;
+    int channel;
+    double window, clip;
+} exception_leg;
+static const exception_leg k_exceptions[] = {{"quality/warpq_p239_021_lyra.wav", 0, 0.16, 0.05}};
+
+/* scored by default: the 12 legs at 16 kHz, k_resampled (but the slow ones under
+ * ThreadSanitizer) and the exception */
+static int n_default_legs(void)
+{
+    int n = 12 + 1;
+    for (size_t i = 0; i < sizeof(k_resampled) / sizeof(k_resampled[0]); i++)
+        n += !(SKIP_SLOW && k_resampled[i].slow);
+    return n;
+}
+
+static const exception_leg *exception_of(const char *src, int channel)
+{
+    for (size_t i = 0; i < sizeof(k_exceptions) / sizeof(k_exceptions[0]); i++)
+        if (!strcmp(src, k_exceptions[i].source) && channel == k_exceptions[i].channel)
+            return &k_exceptions[i];
+    return NULL;
+}
 
 static bool chosen(const char *src, int channel, int sr)
 {
-    if (sr == 16000 || getenv("CALLQA_DNSMOS_ALL_LEGS")) /* every leg: about 4 minutes */
+    if (sr == 16000 || exception_of(src, channel)) /* CALLQA_DNSMOS_ALL_LEGS: every leg */
         return true;
     for (size_t i = 0; i < sizeof(k_resampled) / sizeof(k_resampled[0]); i++)
         if (!strcmp(src, k_resampled[i].source) && channel == k_resampled[i].channel)
-            return true;
+            return !(SKIP_SLOW && k_resampled[i].slow);
     return false;
 }
 
@@ -210,13 +276,14 @@ static void test_reference_golden(void **state)
     ep.dnsmos_threads = 2;
     cq_engine *e = cq_engine_create(&ep, NULL);
     assert_non_null(e);
+    bool all = getenv("CALLQA_DNSMOS_ALL_LEGS") != NULL;
     if (cq_engine_dnsmos_status(e))
         fail_msg("%s", cq_engine_dnsmos_status(e));
     char *line = NULL, last[512] = "";
     size_t cap = 0;
-    int legs = 0, plans_ok = 0, scored = 0, scored_ok = 0;
-    double worst[2][2] = {{0}}; /* [16 kHz, resampled][window, clip] */
-    char worst_src[2][300] = {"", ""};
+    int legs = 0, plans_ok = 0, scored = 0, scored_ok = 0, exceptions = 0;
+    double worst[3][2] = {{0}}; /* [16 kHz, resampled, the known exception][window, clip] */
+    char worst_src[3][300] = {"", "", ""};
     cq_report *rep = NULL;
     double t0 = 0, audio_sec = 0;
     while (getline(&line, &cap, f) > 0) {
@@ -245,7 +312,7 @@ static void test_reference_golden(void **state)
                           channel, plan.num_hops, plan.n_windows, plan.n_skipped);
         plans_ok += ok;
         cq_dnsmos_result_free(&plan);
-        if (!chosen(src, channel, sr)) {
+        if (!all && !chosen(src, channel, sr)) {
             json_decref(g);
             continue;
         }
@@ -271,8 +338,9 @@ static void test_reference_golden(void **state)
             fail_msg("%s ch%d: no scores: %s", src, channel, l->dnsmos_note);
         const cq_dnsmos_result *d = &l->dnsmos;
         audio_sec += (double)d->n_samples_repeated / 16000;
-        int k = sr != 16000;
-        double tol_w = k ? 1e-3 : 1e-4, tol_c = k ? 5e-4 : 1e-4;
+        const exception_leg *x = exception_of(src, channel);
+        int k = x ? 2 : sr != 16000;
+        double tol_w = x ? x->window : TOL_WINDOW, tol_c = x ? x->clip : TOL_CLIP;
         bool good = d->n_samples == n16 &&
                     d->n_windows == (size_t)json_integer_value(json_object_get(g, "n_windows"));
         if (d->n_samples != n16)
@@ -295,8 +363,8 @@ static void test_reference_golden(void **state)
         for (int q = 0; q < 4; q++)
             ec = fmax(ec, fabs(clip[q] - json_number_value(json_object_get(g, ck[q]))));
         good = good && ew <= tol_w && ec <= tol_c;
-        if (!good)
-            print_message("%s ch%d: window %.2e, clip %.2e\n", src, channel, ew, ec);
+        print_message("%s %s ch%d (%d Hz): window %.2e, clip %.2e%s\n", good ? "ok  " : "BAD ", src,
+                      channel, sr, ew, ec, x ? " (the known exception)" : "");
         if (ew > worst[k][0]) {
             worst[k][0] = ew;
             snprintf(worst_src[k], sizeof(worst_src[k]), "%s ch%d", src, channel);
@@ -304,6 +372,7 @@ static void test_reference_golden(void **state)
         worst[k][1] = fmax(worst[k][1], ec);
         scored++;
         scored_ok += good;
+        exceptions += x != NULL;
         json_decref(g);
     }
     free(line);
@@ -312,14 +381,18 @@ static void test_reference_golden(void **state)
     cq_engine_destroy(e);
     print_message("plans: %d of %d legs exact (num_hops, n_windows, skipped_windows)\n", plans_ok,
                   legs);
-    print_message("scores: %d of %d legs within the tolerances; worst |diff| 16 kHz: window "
-                  "%.2e clip %.2e (%s); resampled: window %.2e clip %.2e (%s)\n",
-                  scored_ok, scored, worst[0][0], worst[0][1], worst_src[0], worst[1][0],
-                  worst[1][1], worst_src[1]);
+    print_message("scores: %d of %d legs as expected (%d within %.0e per window and %.0e per "
+                  "clip, %d known exception); worst |diff| 16 kHz: window %.2e clip %.2e (%s); "
+                  "resampled: window %.2e clip %.2e (%s); the exception: window %.2e clip %.2e "
+                  "(%s)\n",
+                  scored_ok, scored, scored_ok - exceptions, TOL_WINDOW, TOL_CLIP, exceptions,
+                  worst[0][0], worst[0][1], worst_src[0], worst[1][0], worst[1][1], worst_src[1],
+                  worst[2][0], worst[2][1], worst_src[2]);
     print_message("%.1f s of (doubled) audio scored in %.2f s, 2 threads\n", audio_sec, t0);
     assert_int_equal(legs, 123);
     assert_int_equal(plans_ok, legs);
-    assert_int_equal(scored, getenv("CALLQA_DNSMOS_ALL_LEGS") ? 123 : 12 + 8);
+    assert_int_equal(scored, all ? 123 : n_default_legs());
+    assert_int_equal(exceptions, 1);
     assert_int_equal(scored_ok, scored);
     free(gp), free(md);
 }
@@ -554,13 +627,57 @@ static void test_broken_models(void **state)
     free(bad), free(good), free(p), free(md);
 }
 
+/* libsox is loaded only when reference mode resamples a leg: not by windowed mode; without it,
+ * such a leg gets no scores and a note naming the package (no libsoxr fallback). Runs first:
+ * a loaded libsox stays. */
+static void test_sox_on_demand(void **state)
+{
+    (void)state;
+    char *md = model_dir();
+    cq_engine_params ep = cq_engine_default_params();
+    ep.model_dir = md;
+    ep.analyzers = CQ_AN_DNSMOS;
+    ep.mos_model = CQ_MOS_DNSMOS;
+    const char *rel = "ivr_prompts/ast_en_cannot_complete_as_dialed.wav"; /* 8 kHz, 2.6 s */
+    assert_false(cq__audio_sox_loaded());
+    cq_report *r = analyze(rel, &ep, NULL);
+    assert_true(r->inbound->has_dnsmos);
+    assert_false(cq__audio_sox_loaded()); /* windowed: the engine's libsoxr stream */
+    cq_report_destroy(r);
+    ep.dnsmos_mode = CQ_DNSMOS_REFERENCE;
+    cq__audio_set_sox_soname("libcallqa-test-absent.so.3");
+    r = analyze(rel, &ep, NULL);
+    const cq_leg_report *l = r->inbound;
+    assert_false(l->has_dnsmos);
+    assert_non_null(l->dnsmos_note);
+    print_message("without libsox: %s\n", l->dnsmos_note);
+    assert_non_null(strstr(l->dnsmos_note, "libcallqa-test-absent.so.3"));
+    assert_non_null(strstr(l->dnsmos_note, "apt-get install libsox3"));
+    char *js = cq_report_to_json(r);
+    assert_non_null(strstr(js, "apt-get install libsox3"));
+    cq_report_free_string(js);
+    cq_report_destroy(r);
+    assert_false(cq__audio_sox_loaded());
+    cq__audio_set_sox_soname(NULL);
+    r = analyze(rel, &ep, NULL);
+    assert_true(r->inbound->has_dnsmos);
+    assert_null(r->inbound->dnsmos_note);
+    assert_true(cq__audio_sox_loaded());
+    cq_report_destroy(r);
+    free(md);
+}
+
 static const struct CMUnitTest k_logic[] = {
     cmocka_unit_test(test_conv_kernel),
     cmocka_unit_test(test_plan),
 };
 static const struct CMUnitTest k_corpus[] = {
-    cmocka_unit_test(test_broken_models),   cmocka_unit_test(test_mos_model),
-    cmocka_unit_test(test_threads),         cmocka_unit_test(test_both),
-    cmocka_unit_test(test_windowed_engine), cmocka_unit_test(test_reference_golden),
+    cmocka_unit_test(test_sox_on_demand),
+    cmocka_unit_test(test_broken_models),
+    cmocka_unit_test(test_mos_model),
+    cmocka_unit_test(test_threads),
+    cmocka_unit_test(test_both),
+    cmocka_unit_test(test_windowed_engine),
+    cmocka_unit_test(test_reference_golden),
 };
 TU_MAIN(k_logic, k_corpus)
