@@ -18,6 +18,12 @@
  * IVR is recognised only from context, not from the voice: speech on the leg that leads
  * straight into hold music (less than 1 s before it) or straight after a SIT. A recorded
  * prompt elsewhere reads as speech. See docs/events.md for the measured accuracy.
+ * Live decisions (cq_classify_params.live, off by default): on hold, `human` when speech follows
+ * the hold music after 1.28 s or more of silence, or 10.5 s of speech pass with no music; from
+ * the answer, `machine` when the greeting lasts 1.82 s (pauses under 0.8 s inside it), `human`
+ * when it stops shorter and 0.8 s of quiet follow, `beep` for a 0.19-1.6 s steady tone at
+ * 375-2062 Hz after it. Each is handed out once, complete, when decided, with its rule and
+ * evidence.
  *
  * Thread safety: a classifier belongs to one stream.
  */
