@@ -49,9 +49,10 @@
 #define QUIET_HANDOVER 40  /* 1.28 s of quiet between the hold's music and the speech */
 #define HANDOVER_SPEECH 3  /* speech frames that confirm it */
 #define NO_MUSIC_AFTER 328 /* 10.5 s after the speech began without music */
-#define AMD_JOIN 25        /* pauses shorter than 0.8 s are within the greeting */
 #define AMD_LONG 57        /* 1.82 s of greeting: a machine */
-#define AMD_PAUSE 25       /* 0.8 s of pause after a shorter one: a person */
+#define AMD_PAUSE                                                                                  \
+    25 /* 0.8 s of pause after a shorter one: a person (shorter ones are                           \
+          within the greeting) */
 #define GAP_FRAMES                                                                                 \
     6 /* frames (0.19 s) of silence that separate hold and speech */ /* share of music-like frames \
                                                                         that confirms a hold */
@@ -65,7 +66,7 @@ typedef struct frame {
     uint8_t tonebin;  /* a single steady tone's bin (BEEP_LO..BEEP_HI), else 0 */
 } frame;
 
-/* the live decisions' state (cq_classify_params.live), run on decided frames */
+/* the live decisions' state (cq_classify_params.live) */
 typedef struct live_state {
     int done;           /* the call's human/machine decision is out */
     int hold_seen;      /* a hold was confirmed (hold mode) */
@@ -74,7 +75,7 @@ typedef struct live_state {
     size_t mus_win;     /* music frames among the last MUSIC_WIN */
     int cand;           /* hold mode: speech after music, not yet decided */
     size_t cand_start;  /* its first speech frame */
-    size_t cand_quiet;  /* frames between the music and it */
+    size_t cand_quiet;  /* the longest run of silent frames between the music and it */
     size_t cand_speech; /* its speech frames */
     int cand_music;     /* a music frame came since it began */
     int g_on;           /* amd: the greeting began */
@@ -100,7 +101,7 @@ struct cq_classifier {
     float *vad;
     size_t nvad, capvad;
     size_t ndecided;
-    size_t nlive; /* frames the AMD decisions have seen (on arrival: their own evidence) */
+    size_t nlive; /* frames the live decisions have seen on arrival */
     /* hold state: 0 none, 1 music seen, 2 hold reported as started */
     int hold_state;
     size_t hold_start, hold_last, hold_alive, hold_music, speech_run;
@@ -283,7 +284,7 @@ static void frame_features(cq_classifier *c, frame *f)
     c->prev_peaks[0] = peaks[0];
     c->prev_peaks[1] = peaks[1];
     f->musicish = persistent >= MIN_PEAKS && flat < MAX_FLATNESS;
-    /* one steady tone: BEEP_PURITY of the band's power within a bin of its strongest */
+    /* one steady tone: BEEP_PURITY of the band's power within two bins of its strongest */
     int kmax = BEEP_LO;
     double band = 0;
     for (int k = 2; k <= BAND_HI + 8; k++) {
@@ -491,9 +492,9 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
     return live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, "quiet_handover", &e);
 }
 
-/* AMD mode: the greeting is the speech from the first speech frame, pauses under AMD_JOIN
- * within it. A greeting still going after AMD_LONG is a machine; one that stopped shorter and
- * then paused AMD_PAUSE is a person. */
+/* AMD mode: the greeting is the sound from its first frame on, pauses under AMD_PAUSE within
+ * it. A greeting still going after AMD_LONG is a machine; one that stopped shorter and then
+ * paused AMD_PAUSE is a person. */
 static int live_amd(cq_classifier *c, size_t i)
 {
     live_state *L = &c->lv;
