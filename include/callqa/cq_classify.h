@@ -18,6 +18,12 @@
  * IVR is recognised only from context, not from the voice: speech on the leg that leads
  * straight into hold music (less than 1 s before it) or straight after a SIT. A recorded
  * prompt elsewhere reads as speech. See docs/events.md for the measured accuracy.
+ * Live decisions (cq_classify_params.live, off by default): on hold, `human` when speech follows
+ * the hold music after 1.28 s or more of silence, or 10.5 s of speech pass with no music; from
+ * the answer, `machine` when the greeting lasts 1.82 s (pauses under 0.8 s inside it), `human`
+ * when it stops shorter and 0.8 s of quiet follow, `beep` for a 0.19-1.6 s steady tone at
+ * 375-2062 Hz after it. Each is handed out once, complete, when decided, with its rule and
+ * evidence.
  *
  * Thread safety: a classifier belongs to one stream.
  */
@@ -59,8 +65,19 @@ typedef enum cq_event_type {
     CQ_EV_SIT = 4,
     CQ_EV_FAX = 5, /* signal "cng" or "ced" */
     CQ_EV_HOLD = 6,
-    CQ_EV_IVR = 7
+    CQ_EV_IVR = 7,
+    CQ_EV_HUMAN = 8,   /* live mode: a live person speaks (rule: see cq_call_event.rule) */
+    CQ_EV_MACHINE = 9, /* live mode "amd": an answering machine's greeting */
+    CQ_EV_BEEP = 10    /* live mode "amd": the tone after the greeting (start: its onset) */
 } cq_event_type;
+
+/* Live-call decisions (cq_classify_params.live); off by default. */
+typedef enum cq_live_mode {
+    CQ_LIVE_OFF = 0,
+    CQ_LIVE_HOLD = 1, /* waiting on hold: `human` when a person takes the call after a hold */
+    CQ_LIVE_AMD = 2   /* the stream starts at the answer: `human` or `machine` on the greeting,
+                         then `beep` */
+} cq_live_mode;
 
 /* Streaming (cq_classifier_poll): an event is handed out open once, as soon as it is
  * recognised, then updated when what is known of it grows (each DTMF digit), then closed. */
@@ -80,6 +97,14 @@ typedef struct cq_call_event {
     const char *region; /* cadence table of a tone: "na", "uk", "eu", "itu"; else NULL */
     int cycles;         /* tone bursts or digits */
     double confidence;  /* hold: share of music frames over its span; tones, DTMF: 1 */
+    /* the evidence of a live decision (human, machine, beep; 0 where it does not apply) */
+    const char *rule;  /* static: the rule that fired ("quiet_handover", "no_music_after",
+                          "short_then_pause", "long_greeting", "beep_after_greeting", "tone") */
+    double speech_sec; /* human, machine: speech heard of the utterance or greeting */
+    double quiet_sec;  /* hold human: quiet between the music and the speech; amd: the pause
+                          after the utterance (human), the longest pause within it (machine) */
+    double music_sec;  /* hold human: seconds from the last music to the decision */
+    double freq_hz;    /* beep: its frequency */
 } cq_call_event;
 
 typedef struct cq_classify_params {
@@ -88,6 +113,7 @@ typedef struct cq_classify_params {
     double hold_gap_sec;   /* music pieces closer than this are one hold (2 s) */
     bool have_vad;         /* probabilities will be pushed; false: no speech class (tones only) */
     cq_tones_params tones; /* the DTMF receivers (cq_tones_default_params()) */
+    cq_live_mode live;     /* human / machine / beep decisions (CQ_LIVE_OFF) */
 } cq_classify_params;
 
 typedef struct cq_classifier cq_classifier;
@@ -127,7 +153,7 @@ CQ_API double cq_classifier_time(const cq_classifier *c) CQ_NONNULL(1);
 
 /* "silence", "speech", "music", "tone", "noise" */
 CQ_API const char *cq_seg_class_name(cq_seg_class c);
-/* "dtmf", "ringback", "busy", "sit", "fax", "hold", "ivr" */
+/* "dtmf", "ringback", "busy", "sit", "fax", "hold", "ivr", "human", "machine", "beep" */
 CQ_API const char *cq_event_type_name(cq_event_type t);
 
 #ifdef __cplusplus

@@ -55,6 +55,14 @@ static void print_event(const cq_call_event *e, double at)
         printf(",\"region\":\"%s\"", e->region);
     if (e->type == CQ_EV_HOLD)
         printf(",\"confidence\":%.2f", e->confidence);
+    if (e->rule)
+        printf(",\"rule\":\"%s\"", e->rule);
+    if (e->type == CQ_EV_HUMAN || e->type == CQ_EV_MACHINE)
+        printf(",\"speech_sec\":%.3f,\"quiet_sec\":%.3f", e->speech_sec, e->quiet_sec);
+    if (e->type == CQ_EV_HUMAN && e->music_sec > 0)
+        printf(",\"music_sec\":%.3f", e->music_sec);
+    if (e->type == CQ_EV_BEEP)
+        printf(",\"freq_hz\":%.0f", e->freq_hz);
     printf(",\"at\":%.3f}\n", at);
 }
 
@@ -129,6 +137,10 @@ static void usage(FILE *f)
           "  --rate HZ      sample rate of stdin PCM (default 8000)\n"
           "  --channel N    which channel of FILE (default 1)\n"
           "  --timeline     also print the speech/music/tone/noise/silence segments at the end\n"
+          "  --live hold|amd\n"
+          "                 live-call decisions: hold, a `human` event when a person takes the\n"
+          "                 call after hold music; amd, the stream starting at the answer,\n"
+          "                 `human` or `machine` on the greeting and the `beep` after it\n"
           "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
           "  --dtmf-speech, --dtmf-voice-cancel\n"
           "                 the DTMF receivers for digits under speech, as callqa analyze's\n"
@@ -143,13 +155,14 @@ static void usage(FILE *f)
 
 int cq_cli_classify(int argc, char **argv)
 {
-    enum { O_TIMELINE = 256, O_MODEL, O_DTMFSP, O_DTMFVC };
+    enum { O_TIMELINE = 256, O_MODEL, O_DTMFSP, O_DTMFVC, O_LIVE };
     static const struct option opts[] = {{"rate", required_argument, NULL, 'r'},
                                          {"channel", required_argument, NULL, 'c'},
                                          {"timeline", no_argument, NULL, O_TIMELINE},
                                          {"model-dir", required_argument, NULL, O_MODEL},
                                          {"dtmf-speech", no_argument, NULL, O_DTMFSP},
                                          {"dtmf-voice-cancel", no_argument, NULL, O_DTMFVC},
+                                         {"live", required_argument, NULL, O_LIVE},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     long rate = 8000, channel = 1;
@@ -177,6 +190,16 @@ int cq_cli_classify(int argc, char **argv)
         case O_MODEL: model_dir = optarg; break;
         case O_DTMFSP: cp.tones.dtmf_speech = true; break;
         case O_DTMFVC: cp.tones.dtmf_voice_cancel = true; break;
+        case O_LIVE:
+            if (strcmp(optarg, "hold") == 0)
+                cp.live = CQ_LIVE_HOLD;
+            else if (strcmp(optarg, "amd") == 0)
+                cp.live = CQ_LIVE_AMD;
+            else {
+                fprintf(stderr, "callqa: --live: expected hold or amd\n");
+                return 2;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

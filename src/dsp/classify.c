@@ -38,6 +38,21 @@
 #define MUSIC_MAX_VAD 0.15 /* Silero reads 0.000-0.01 on the corpus's hold music */
 #define HOLD_CONFIRM 0.8
 #define LEAD_IN 78 /* frames (2.5 s) searched back from the speech that ends a hold */
+/* live decisions (frames of 32 ms) */
+#define BEEP_LO 12         /* 375 Hz */
+#define BEEP_HI 66         /* 2062 Hz */
+#define BEEP_PURITY 0.8    /* of the 60-3750 Hz power within 2 bins of the peak */
+#define BEEP_MIN 6         /* 0.19 s */
+#define BEEP_MAX 50        /* 1.6 s: longer is not a beep */
+#define MUSIC_WIN 32       /* 1.02 s */
+#define MUSIC_SUSTAINED 24 /* music frames in it that make it music */
+#define QUIET_HANDOVER 40  /* 1.28 s of quiet between the hold's music and the speech */
+#define HANDOVER_SPEECH 3  /* speech frames that confirm it */
+#define NO_MUSIC_AFTER 328 /* 10.5 s after the speech began without music */
+#define AMD_LONG 57        /* 1.82 s of greeting: a machine */
+#define AMD_PAUSE                                                                                  \
+    25 /* 0.8 s of pause after a shorter one: a person (shorter ones are                           \
+          within the greeting) */
 #define GAP_FRAMES                                                                                 \
     6 /* frames (0.19 s) of silence that separate hold and speech */ /* share of music-like frames \
                                                                         that confirms a hold */
@@ -48,7 +63,28 @@ typedef struct frame {
     uint8_t tonal;    /* a table tone or a DTMF digit sounds at its end (cq_tones_active) */
     uint8_t cls;      /* decided class */
     uint8_t own;      /* class from the frame's own evidence alone */
+    uint8_t tonebin;  /* a single steady tone's bin (BEEP_LO..BEEP_HI), else 0 */
 } frame;
+
+/* the live decisions' state (cq_classify_params.live) */
+typedef struct live_state {
+    int done;           /* the call's human/machine decision is out */
+    int hold_seen;      /* a hold was confirmed (hold mode) */
+    size_t last_music;  /* one past the last frame of sustained music (0: none yet) */
+    size_t music_frame; /* one past the last music frame */
+    size_t mus_win;     /* music frames among the last MUSIC_WIN */
+    int cand;           /* hold mode: speech after music, not yet decided */
+    size_t cand_start;  /* its first speech frame */
+    size_t cand_quiet;  /* the longest run of silent frames between the music and it */
+    size_t cand_speech; /* its speech frames */
+    int cand_music;     /* a music frame came since it began */
+    int g_on;           /* amd: the greeting began */
+    size_t g_start, g_last, g_speech, g_maxpause;
+    int beep_done;           /* amd: the beep is out */
+    size_t bp_start, bp_len; /* the single-tone run under way */
+    int bp_bin;
+    double bp_sum; /* its bins, summed (the mean is its frequency) */
+} live_state;
 
 struct cq_classifier {
     cq_classify_params p;
@@ -65,6 +101,7 @@ struct cq_classifier {
     float *vad;
     size_t nvad, capvad;
     size_t ndecided;
+    size_t nlive; /* frames the live decisions have seen on arrival */
     /* hold state: 0 none, 1 music seen, 2 hold reported as started */
     int hold_state;
     size_t hold_start, hold_last, hold_alive, hold_music, speech_run;
@@ -86,6 +123,7 @@ struct cq_classifier {
     size_t nrefs, caprefs;
     int tail; /* samples in the last, partial frame (0: it was whole) */
     int finished;
+    live_state lv;
 };
 
 cq_classify_params cq_classify_default_params(void)
@@ -113,6 +151,9 @@ const char *cq_event_type_name(cq_event_type t)
     case CQ_EV_FAX: return "fax";
     case CQ_EV_HOLD: return "hold";
     case CQ_EV_IVR: return "ivr";
+    case CQ_EV_HUMAN: return "human";
+    case CQ_EV_MACHINE: return "machine";
+    case CQ_EV_BEEP: return "beep";
     }
     return "unknown";
 }
@@ -124,7 +165,8 @@ cq_classifier *cq_classifier_create(const cq_classify_params *p, int *err)
     if (!c)
         goto done;
     c->p = p ? *p : cq_classify_default_params();
-    if (!(c->p.hold_min_sec > 0) || !(c->p.hold_gap_sec >= 0) || !(c->p.silence_db < 0)) {
+    if (!(c->p.hold_min_sec > 0) || !(c->p.hold_gap_sec >= 0) || !(c->p.silence_db < 0) ||
+        (unsigned)c->p.live > CQ_LIVE_AMD) {
         rc = CQ_ERR_INVALID;
         goto done;
     }
@@ -242,6 +284,21 @@ static void frame_features(cq_classifier *c, frame *f)
     c->prev_peaks[0] = peaks[0];
     c->prev_peaks[1] = peaks[1];
     f->musicish = persistent >= MIN_PEAKS && flat < MAX_FLATNESS;
+    /* one steady tone: BEEP_PURITY of the band's power within two bins of its strongest */
+    int kmax = BEEP_LO;
+    double band = 0;
+    for (int k = 2; k <= BAND_HI + 8; k++) {
+        double pw = (double)c->fout[k][0] * c->fout[k][0] + (double)c->fout[k][1] * c->fout[k][1];
+        band += pw;
+        if (k >= BEEP_LO && k <= BEEP_HI &&
+            pw > (double)c->fout[kmax][0] * c->fout[kmax][0] +
+                     (double)c->fout[kmax][1] * c->fout[kmax][1])
+            kmax = k;
+    }
+    double at = 0;
+    for (int k = kmax - 2; k <= kmax + 2; k++)
+        at += (double)c->fout[k][0] * c->fout[k][0] + (double)c->fout[k][1] * c->fout[k][1];
+    f->tonebin = (uint8_t)(f->db >= c->p.silence_db && at >= BEEP_PURITY * band ? kmax : 0);
 }
 
 static int box_event(cq_classifier *c, const cq_call_event *e)
@@ -358,6 +415,176 @@ static int hold_step(cq_classifier *c, size_t i, int cls)
     return CQ_OK;
 }
 
+static int live_event(cq_classifier *c, cq_event_type t, size_t from, size_t to, const char *rule,
+                      cq_call_event *e)
+{
+    e->id = ++c->next_id;
+    e->state = CQ_EVENT_CLOSED;
+    e->type = t;
+    e->start_sec = frame_sec(from);
+    e->end_sec = frame_sec(to);
+    e->rule = rule;
+    return add_event(c, e);
+}
+
+/* Hold mode, on decided frames (music needs the look-ahead): where the hold's music last
+ * sounded (MUSIC_SUSTAINED of MUSIC_WIN frames music: a voiced syllable is not) and whether a
+ * hold was confirmed. Sustained music drops a candidate (an announcement's end); a candidate
+ * NO_MUSIC_AFTER old with no music frame since it began is a person. */
+static int live_hold_decided(cq_classifier *c, size_t i, int cls)
+{
+    live_state *L = &c->lv;
+    if (c->hold_state == 2)
+        L->hold_seen = 1;
+    L->mus_win += cls == CQ_CLS_MUSIC;
+    if (i >= MUSIC_WIN && c->fr[i - MUSIC_WIN].cls == CQ_CLS_MUSIC)
+        L->mus_win--;
+    if (cls == CQ_CLS_MUSIC) {
+        L->music_frame = i + 1;
+        if (L->cand && i >= L->cand_start)
+            L->cand_music = 1;
+    }
+    if (L->mus_win >= MUSIC_SUSTAINED) {
+        L->last_music = L->music_frame;
+        L->cand = 0;
+    }
+    if (L->done || !L->cand || L->cand_music || i < L->cand_start ||
+        i + 1 - L->cand_start < NO_MUSIC_AFTER)
+        return CQ_OK;
+    L->done = 1;
+    cq_call_event e = {.confidence = 1,
+                       .speech_sec = frame_sec(L->cand_speech),
+                       .quiet_sec = frame_sec(L->cand_quiet),
+                       .music_sec = frame_sec(i + 1 - L->last_music)};
+    return live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, "no_music_after", &e);
+}
+
+/* Hold mode, on each frame as it arrives (speech and silence are its own evidence): speech
+ * after a confirmed hold's music opens a candidate; a run of QUIET_HANDOVER silent frames
+ * between the music and it (a transfer, not an announcement in the music) makes it a person
+ * at its HANDOVER_SPEECH-th speech frame. */
+static int live_hold_arrival(cq_classifier *c, size_t i)
+{
+    live_state *L = &c->lv;
+    int speech = c->vad[i] >= SPEECH_PROB;
+    if (L->done || !L->hold_seen || !L->last_music)
+        return CQ_OK;
+    if (speech && !L->cand) {
+        size_t run = 0, best = 0;
+        for (size_t j = L->last_music; j < i; j++) {
+            run = c->vad[j] < SPEECH_PROB && c->fr[j].db < c->p.silence_db ? run + 1 : 0;
+            if (run > best)
+                best = run;
+        }
+        L->cand = 1, L->cand_start = i, L->cand_quiet = best, L->cand_speech = 0;
+        L->cand_music = 0;
+    }
+    if (!L->cand)
+        return CQ_OK;
+    L->cand_speech += speech;
+    if (L->cand_quiet < QUIET_HANDOVER || L->cand_speech < HANDOVER_SPEECH)
+        return CQ_OK;
+    L->done = 1;
+    cq_call_event e = {.confidence = 1,
+                       .speech_sec = frame_sec(L->cand_speech),
+                       .quiet_sec = frame_sec(L->cand_quiet),
+                       .music_sec = frame_sec(i + 1 - L->last_music)};
+    return live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, "quiet_handover", &e);
+}
+
+/* AMD mode: the greeting is the sound from its first frame on, pauses under AMD_PAUSE within
+ * it. A greeting still going after AMD_LONG is a machine; one that stopped shorter and then
+ * paused AMD_PAUSE is a person. */
+static int live_amd(cq_classifier *c, size_t i)
+{
+    live_state *L = &c->lv;
+    /* a greeting is any sound but a steady tone: the VAD misses many a short "hello?" */
+    int speech = c->p.have_vad && c->vad[i] >= SPEECH_PROB;
+    if (speech || (c->fr[i].db >= c->p.silence_db && !c->fr[i].tonebin)) {
+        if (!L->g_on)
+            L->g_on = 1, L->g_start = i, L->g_last = i, L->g_speech = 0, L->g_maxpause = 0;
+        if (i - L->g_last > L->g_maxpause)
+            L->g_maxpause = i - L->g_last;
+        L->g_last = i + 1;
+        L->g_speech++;
+    }
+    if (!L->g_on || L->done)
+        return CQ_OK;
+    cq_call_event e = {.confidence = 1, .speech_sec = frame_sec(L->g_speech)};
+    if (L->g_last - L->g_start >= AMD_LONG) {
+        L->done = 1;
+        e.quiet_sec = frame_sec(L->g_maxpause);
+        return live_event(c, CQ_EV_MACHINE, L->g_start, i + 1, "long_greeting", &e);
+    }
+    if (i + 1 - L->g_last >= AMD_PAUSE) {
+        L->done = 1;
+        e.quiet_sec = frame_sec(i + 1 - L->g_last);
+        return live_event(c, CQ_EV_HUMAN, L->g_start, i + 1, "short_then_pause", &e);
+    }
+    return CQ_OK;
+}
+
+/* AMD mode: a beep is a run of BEEP_MIN to BEEP_MAX frames of one steady tone (its bin within
+ * one of the run's first) after the greeting began; it makes an undecided greeting a machine. */
+static int beep_end(cq_classifier *c);
+
+static int live_beep(cq_classifier *c, size_t i)
+{
+    live_state *L = &c->lv;
+    int b = c->fr[i].tonebin;
+    if (L->beep_done || !L->g_on)
+        return CQ_OK;
+    if (b && L->bp_len && abs(b - L->bp_bin) <= 1) {
+        L->bp_len++, L->bp_sum += b;
+        if (L->bp_len > BEEP_MAX)
+            L->bp_bin = 1000; /* too long: wait for it to end */
+        return CQ_OK;
+    }
+    int rc = beep_end(c);
+    L->bp_len = b ? 1 : 0, L->bp_start = i, L->bp_bin = b, L->bp_sum = b;
+    return rc;
+}
+
+/* The single-tone run under way has ended: a beep if it lasted BEEP_MIN to BEEP_MAX. */
+static int beep_end(cq_classifier *c)
+{
+    live_state *L = &c->lv;
+    int rc = CQ_OK;
+    if (!L->beep_done && L->bp_len >= BEEP_MIN && L->bp_len <= BEEP_MAX && L->bp_bin != 1000) {
+        size_t a = L->bp_start, z = L->bp_start + L->bp_len;
+        L->beep_done = 1;
+        if (!L->done) {
+            L->done = 1;
+            cq_call_event m = {.confidence = 1,
+                               .speech_sec = frame_sec(L->g_speech),
+                               .quiet_sec = frame_sec(L->g_maxpause)};
+            if ((rc = live_event(c, CQ_EV_MACHINE, L->g_start, a, "beep_after_greeting", &m)))
+                return rc;
+        }
+        cq_call_event e = {.confidence = 1,
+                           .freq_hz = L->bp_sum / (double)L->bp_len * RATE / FRAME};
+        rc = live_event(c, CQ_EV_BEEP, a, z, "tone", &e);
+    }
+    L->bp_len = 0;
+    return rc;
+}
+
+/* The live decisions on decided frames. */
+static int live_step(cq_classifier *c, size_t i, int cls)
+{
+    return c->p.live == CQ_LIVE_HOLD ? live_hold_decided(c, i, cls) : CQ_OK;
+}
+
+/* The live decisions on each frame as it arrives with its VAD probability: its own evidence,
+ * and the decided frames before it, without the music decision's look-ahead. */
+static int live_arrival(cq_classifier *c, size_t i)
+{
+    if (c->p.live == CQ_LIVE_HOLD)
+        return c->p.have_vad ? live_hold_arrival(c, i) : CQ_OK;
+    int rc = live_amd(c, i);
+    return rc != CQ_OK ? rc : live_beep(c, i);
+}
+
 static int is_active_nonspeech(const cq_classifier *c, size_t j)
 {
     return c->fr[j].db >= c->p.silence_db && !(c->p.have_vad && c->vad[j] >= SPEECH_PROB);
@@ -390,7 +617,8 @@ static int decide(cq_classifier *c, size_t i, size_t ready)
     f->own = (uint8_t)(cls == CQ_CLS_MUSIC || cls == CQ_CLS_NOISE
                            ? (f->musicish ? CQ_CLS_MUSIC : CQ_CLS_NOISE)
                            : cls);
-    return hold_step(c, i, cls);
+    int rc = hold_step(c, i, cls);
+    return rc != CQ_OK ? rc : live_step(c, i, cls);
 }
 
 static int run_decisions(cq_classifier *c, int final)
@@ -398,6 +626,18 @@ static int run_decisions(cq_classifier *c, int final)
     size_t ready = c->nfr;
     if (c->p.have_vad && c->nvad < ready)
         ready = c->nvad;
+    /* a frame's arrival comes after the decisions streaming would have made by then, whatever
+     * the pushes' sizes (so the stream and the whole file agree) */
+    for (; c->p.live != CQ_LIVE_OFF && c->nlive < ready; c->nlive++) {
+        int rc;
+        while (c->ndecided + LOOKAHEAD < c->nlive) {
+            if ((rc = decide(c, c->ndecided, ready)) != CQ_OK)
+                return rc;
+            c->ndecided++;
+        }
+        if ((rc = live_arrival(c, c->nlive)) != CQ_OK)
+            return rc;
+    }
     while (c->ndecided < ready && (final || c->ndecided + LOOKAHEAD < ready)) {
         int rc = decide(c, c->ndecided, ready);
         if (rc != CQ_OK)
@@ -615,6 +855,8 @@ int cq_classifier_finish(cq_classifier *c)
     }
     if ((rc = run_decisions(c, 1)) != CQ_OK || (rc = close_hold(c)) != CQ_OK)
         return rc;
+    if (c->p.live == CQ_LIVE_AMD && c->lv.g_on && (rc = beep_end(c)) != CQ_OK)
+        return rc;
     /* the tone events the end of the stream completed; then all tones shape the timeline */
     const cq_tone_event *te, *all;
     size_t nte, nall;
@@ -630,6 +872,7 @@ int cq_classifier_finish(cq_classifier *c)
         int in_event = 0;
         for (size_t m = 0; m < c->nev && !in_event; m++)
             in_event = c->ev[m].type != CQ_EV_HOLD && c->ev[m].type != CQ_EV_IVR &&
+                       c->ev[m].type < CQ_EV_HUMAN &&
                        runs[k].start_sec >= c->ev[m].start_sec - 0.05 &&
                        runs[k].end_sec <= c->ev[m].end_sec + 0.05;
         if (in_event)

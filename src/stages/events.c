@@ -175,8 +175,18 @@ static json_t *event_json(const cq_call_event *e, const char *leg)
         json_object_set_new(o, "signal", json_string(e->signal));
     if (e->region)
         json_object_set_new(o, "region", json_string(e->region));
-    if (e->type != CQ_EV_HOLD && e->type != CQ_EV_IVR)
+    if (e->type != CQ_EV_HOLD && e->type != CQ_EV_IVR && e->type < CQ_EV_HUMAN)
         json_object_set_new(o, "cycles", json_integer(e->cycles));
+    if (e->rule)
+        json_object_set_new(o, "rule", json_string(e->rule));
+    if (e->type == CQ_EV_HUMAN || e->type == CQ_EV_MACHINE) {
+        json_object_set_new(o, "speech_sec", cq__jnum(e->speech_sec, 3));
+        json_object_set_new(o, "quiet_sec", cq__jnum(e->quiet_sec, 3));
+    }
+    if (e->type == CQ_EV_HUMAN && e->music_sec > 0)
+        json_object_set_new(o, "music_sec", cq__jnum(e->music_sec, 3));
+    if (e->type == CQ_EV_BEEP)
+        json_object_set_new(o, "freq_hz", cq__jnum(e->freq_hz, 0));
     json_object_set_new(o, "confidence", cq__jnum(e->confidence, 2));
     return o;
 }

@@ -58,6 +58,7 @@ static bool excluded_kind(cq_event_type t, bool include_ivr)
     case CQ_EV_BUSY:
     case CQ_EV_SIT:
     case CQ_EV_FAX:
+    case CQ_EV_BEEP:
     case CQ_EV_HOLD: return true;
     case CQ_EV_IVR: return !include_ivr;
     default: return false;

@@ -72,6 +72,12 @@ check "--dtmf-voice-cancel brings both of ours" \
     grep -q '"events":{"dtmf_speech":true,"dtmf_voice_cancel":true}' "$T/ev1.json"
 "$CQ" classify --dtmf-speech "$SAMPLE" > /dev/null 2>&1
 check "classify takes --dtmf-speech" test $? -eq 0
+"$CQ" classify --live amd "$SAMPLE" > /dev/null 2>&1
+check "classify takes --live amd" test $? -eq 0
+"$CQ" classify --live hold "$SAMPLE" > /dev/null 2>&1
+check "classify takes --live hold" test $? -eq 0
+"$CQ" classify --live maybe "$SAMPLE" > /dev/null 2>&1
+check "classify refuses --live maybe (2)" test $? -eq 2
 
 # a WAV analysis does not load libsndfile and its codecs; a GSM file loads it when it needs it
 check "callqa is not linked with libsndfile" sh -c "! ldd '$CQ' | grep -q sndfile"

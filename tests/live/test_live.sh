@@ -1,9 +1,11 @@
 #!/bin/sh
 # test_live.sh - the live-call test material end to end, small: 6 dev and 4 held hold-slayer
 # sequences (mkseq.py) and as many answering-machine sequences (mkamd.py), seeded, built from the
-# corpus; `callqa classify --timeline` on each; then score.py check: the talker sets disjoint,
-# the labels consistent, Asterisk's AMD() rules (amd_ref.py) reproducing their hand-checked cases
-# and deciding on every AMD sequence, and the hold and AMD scores computed from today's events.
+# corpus; `callqa classify --live hold|amd --timeline` on each; then score.py check: the talker
+# sets disjoint, the labels consistent, Asterisk's AMD() rules (amd_ref.py) reproducing their
+# hand-checked cases and deciding on every AMD sequence, and the hold and AMD scores computed from
+# the events; and on the dev sequences the live events' regression checks (RESULTS.md): no human
+# during a prompt or announcement, no person called a machine, every beep and no other.
 #   usage: test_live.sh BUILD/callqa SOURCE_DIR CORPUS_DIR
 #   exit 77 without the corpus; KEEP=DIR keeps the sequences and the event streams
 set -u
@@ -37,12 +39,38 @@ echo "built in $(( $(date +%s) - T0 )) s; classifying"
 for d in hold amd; do
     # shellcheck disable=SC2016 # expanded by the inner sh
     (cd "$T/$d" && ls ./*.wav) | xargs -P 2 -I{} sh -c \
-        '"$1" classify --timeline "$2/{}" > "$3/$(basename {} .wav).jsonl" 2>/dev/null' \
-        sh "$CQ" "$T/$d" "$T/ev_$d" || { echo "FAIL: callqa classify failed"; exit 1; }
+        '"$1" classify --live "$4" --timeline "$2/{}" > "$3/$(basename {} .wav).jsonl" 2>/dev/null' \
+        sh "$CQ" "$T/$d" "$T/ev_$d" "$d" || { echo "FAIL: callqa classify failed"; exit 1; }
 done
 "$PY" "$L/score.py" check --hold "$T/hold" --amd "$T/amd" --events-hold "$T/ev_hold" \
     --events-amd "$T/ev_amd"
 st=$?
+# the live events on the dev sequences, as measured (tests/live/RESULTS.md): no human during a
+# prompt or an announcement, and no person called a machine, no beep where there is none
+mkdir -p "$T/hold_dev" "$T/amd_dev"
+for f in "$T"/hold/hold_dev_* "$T"/amd/amd_dev_*; do
+    d=$(basename "$(dirname "$f")")
+    ln -s "$f" "$T/${d}_dev/" || st=1
+done
+"$PY" "$L/score.py" hold --labels "$T/hold_dev" --events "$T/ev_hold" --json "$T/hold.json" || st=1
+"$PY" "$L/score.py" amd --labels "$T/amd_dev" --events "$T/ev_amd" --json "$T/amd.json" || st=1
+"$PY" - "$T/hold.json" "$T/amd.json" <<'PYEOF' || st=1
+import json, sys
+h, a = (json.load(open(p)) for p in sys.argv[1:3])
+fails = []
+def need(ok, what):
+    print("%s: %s" % ("ok" if ok else "FAIL", what))
+    if not ok:
+        fails.append(what)
+need(h["false_human_in_prompt_or_announcement"] == 0, "no human during a prompt or announcement")
+need(h["false_human_elsewhere"] == 0, "no human before the person elsewhere")
+need(h["detected"] >= 1, "a person found after hold")
+need(a["callqa"]["false_machine_on_people"] == 0, "no person called a machine")
+need(a["callqa"]["accuracy"] >= a["amd_ref"]["accuracy"], "AMD at least as accurate as AMD()")
+need(a["beep"]["false_beeps"] == 0, "no beep where there is none")
+need(a["beep"]["found"] == a["beep"]["labelled"], "every beep found within 0.3 s")
+sys.exit(1 if fails else 0)
+PYEOF
 [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp -r "$T/hold" "$T/amd" "$T/ev_hold" "$T/ev_amd" "$KEEP/"
 echo "live sequences: $(( $(date +%s) - T0 )) s"
 exit $st

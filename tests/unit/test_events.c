@@ -10,7 +10,11 @@
  *     speech = label clip (speech or ivr) intersected with the reference VAD; the confusion
  *     matrix is printed (docs/events.md quotes it);
  *   - UK and European ringback and busy, congestion, fax CNG and CED made with sox are found,
- *     with the right region and signal.
+ *     with the right region and signal;
+ *   - the live decisions (cq_classify_params.live) on synthetic legs with the VAD's
+ *     probabilities given: a long greeting and its beep, a short one and a pause, a person
+ *     after a quiet handover from hold music, none after a short quiet; the same events whatever
+ *     the sizes of the pushes.
  */
 #include "testutil.h"
 
@@ -447,7 +451,143 @@ static void test_lone_tones_are_not_events(void **state)
     free(p);
 }
 
+/* ---- live decisions on synthetic legs ----------------------------------------------------------
+ */
+
+typedef struct live_leg {
+    float *x, *vad;
+    size_t n, nf;
+} live_leg;
+
+/* Append `sec` of: 0 quiet (-70 dBFS noise), 1 "speech" (noise at -25 dBFS, VAD 0.9), 2 a
+ * 1 kHz tone at -20 dBFS, 3 a three-note chord at -20 dBFS (VAD 0). */
+static void live_put(live_leg *g, int what, double sec, unsigned *seed)
+{
+    size_t k = (size_t)(sec * CQ_CLASSIFY_RATE);
+    g->x = realloc(g->x, (g->n + k) * sizeof(float));
+    assert_non_null(g->x);
+    for (size_t i = 0; i < k; i++) {
+        double t = (double)(g->n + i) / CQ_CLASSIFY_RATE, r;
+        *seed = *seed * 1103515245u + 12345u;
+        r = ((double)(*seed >> 8 & 0xffff) / 65535.0 - 0.5) * 3.46; /* unit power */
+        double v = what == 0   ? 3e-4 * r
+                   : what == 1 ? 0.056 * r
+                   : what == 2 ? 0.14 * sin(2 * M_PI * 1000 * t)
+                               : 0.08 * (sin(2 * M_PI * 440 * t) + sin(2 * M_PI * 554 * t) +
+                                         sin(2 * M_PI * 659 * t)) +
+                                     3e-4 * r;
+        g->x[g->n + i] = (float)v;
+    }
+    g->n += k;
+    size_t nf = g->n / CQ_CLASSIFY_FRAME;
+    g->vad = realloc(g->vad, (nf + 1) * sizeof(float));
+    assert_non_null(g->vad);
+    for (size_t f = g->nf; f < nf; f++)
+        g->vad[f] = what == 1 ? 0.9f : 0.01f;
+    g->nf = nf;
+}
+
+/* The leg's closed events (type, start, end) pushed `step` samples at a time, the VAD's
+ * probabilities a frame behind; returns how many, into ev (at most 16). */
+static size_t live_run(const live_leg *g, cq_live_mode mode, size_t step, cq_call_event *ev)
+{
+    cq_classify_params p = cq_classify_default_params();
+    p.live = mode;
+    int rc;
+    cq_classifier *c = cq_classifier_create(&p, &rc);
+    assert_non_null(c);
+    size_t sent = 0, vsent = 0, n = 0;
+    while (sent < g->n) {
+        size_t k = g->n - sent < step ? g->n - sent : step;
+        assert_int_equal(cq_classifier_push_audio(c, g->x + sent, k), CQ_OK);
+        sent += k;
+        size_t want = sent / CQ_CLASSIFY_FRAME;
+        want = want > 0 ? want - 1 : 0;
+        if (want > g->nf)
+            want = g->nf;
+        if (want > vsent) {
+            assert_int_equal(cq_classifier_push_vad(c, g->vad + vsent, want - vsent), CQ_OK);
+            vsent = want;
+        }
+    }
+    if (g->nf > vsent)
+        assert_int_equal(cq_classifier_push_vad(c, g->vad + vsent, g->nf - vsent), CQ_OK);
+    assert_int_equal(cq_classifier_finish(c), CQ_OK);
+    size_t ne;
+    const cq_call_event *e = cq_classifier_events(c, &ne);
+    for (size_t i = 0; i < ne; i++)
+        if (e[i].type >= CQ_EV_HUMAN && n < 16)
+            ev[n++] = e[i];
+    cq_classifier_destroy(c);
+    return n;
+}
+
+/* The live events of g, the same pushed whole and in small pieces. */
+static size_t live_events(const live_leg *g, cq_live_mode mode, cq_call_event *ev)
+{
+    cq_call_event other[16];
+    size_t n = live_run(g, mode, g->n, ev), m = live_run(g, mode, 100, other);
+    assert_int_equal(n, m);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(ev[i].type, other[i].type);
+        assert_true(fabs(ev[i].start_sec - other[i].start_sec) < 1e-9);
+        assert_true(fabs(ev[i].end_sec - other[i].end_sec) < 1e-9);
+        assert_string_equal(ev[i].rule, other[i].rule);
+    }
+    return n;
+}
+
+static void test_live_decisions(void **state)
+{
+    (void)state;
+    cq_call_event ev[16];
+    unsigned seed = 1;
+    /* a machine: a 3 s greeting, then the beep */
+    live_leg g = {0};
+    live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 3.0, &seed), live_put(&g, 0, 0.3, &seed);
+    live_put(&g, 2, 0.5, &seed), live_put(&g, 0, 1.0, &seed);
+    size_t n = live_events(&g, CQ_LIVE_AMD, ev);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev[0].type, CQ_EV_MACHINE);
+    assert_string_equal(ev[0].rule, "long_greeting");
+    assert_true(fabs(ev[0].start_sec - 0.5) < 0.05);
+    assert_true(ev[0].end_sec < 2.5);
+    assert_int_equal(ev[1].type, CQ_EV_BEEP);
+    assert_true(fabs(ev[1].start_sec - 3.8) < 0.05 && fabs(ev[1].end_sec - 4.3) < 0.05);
+    assert_true(fabs(ev[1].freq_hz - 1000) < 20);
+    /* ... and in hold mode, nothing (no hold before it) */
+    assert_int_equal(live_events(&g, CQ_LIVE_HOLD, ev), 0);
+    free(g.x), free(g.vad);
+    /* a person: a short "hello?" and a pause */
+    g = (live_leg){0};
+    live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 0.8, &seed), live_put(&g, 0, 2.0, &seed);
+    n = live_events(&g, CQ_LIVE_AMD, ev);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].type, CQ_EV_HUMAN);
+    assert_string_equal(ev[0].rule, "short_then_pause");
+    assert_true(ev[0].end_sec < 2.3);
+    free(g.x), free(g.vad);
+    /* hold music, 1.6 s of quiet, a person */
+    g = (live_leg){0};
+    live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 1.6, &seed), live_put(&g, 1, 1.0, &seed);
+    live_put(&g, 0, 0.5, &seed);
+    n = live_events(&g, CQ_LIVE_HOLD, ev);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].type, CQ_EV_HUMAN);
+    assert_string_equal(ev[0].rule, "quiet_handover");
+    assert_true(fabs(ev[0].start_sec - 7.6) < 0.05 && ev[0].end_sec < 7.8);
+    assert_int_equal(live_events(&g, CQ_LIVE_OFF, ev), 0);
+    free(g.x), free(g.vad);
+    /* hold music, 0.5 s of quiet, speech, the music again: an announcement */
+    g = (live_leg){0};
+    live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 2.0, &seed);
+    live_put(&g, 3, 4.0, &seed);
+    assert_int_equal(live_events(&g, CQ_LIVE_HOLD, ev), 0);
+    free(g.x), free(g.vad);
+}
+
 static const struct CMUnitTest k_logic[] = {
+    cmocka_unit_test(test_live_decisions),
     cmocka_unit_test(test_synthetic_cadences),
     cmocka_unit_test(test_lone_tones_are_not_events),
 };
