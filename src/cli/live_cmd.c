@@ -104,7 +104,8 @@ int cq_cli_live(int argc, char **argv)
         O_LIVE,
         O_EVENTS,
         O_STATS,
-        O_MODEL
+        O_MODEL,
+        O_EVQ
     };
     static const struct option opts[] = {{"audiosocket", required_argument, NULL, O_AS},
                                          {"max-calls", required_argument, NULL, O_MAXCALLS},
@@ -116,6 +117,7 @@ int cq_cli_live(int argc, char **argv)
                                          {"events", required_argument, NULL, O_EVENTS},
                                          {"stats-sec", required_argument, NULL, O_STATS},
                                          {"model-dir", required_argument, NULL, O_MODEL},
+                                         {"event-queue", required_argument, NULL, O_EVQ},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     lv_server_params p = lv_server_default_params();
@@ -162,6 +164,11 @@ int cq_cli_live(int argc, char **argv)
                 fprintf(stderr, "callqa: --live: expected hold or amd\n");
                 return 2;
             }
+            break;
+        case O_EVQ:
+            if (num("event-queue", optarg, 16, 1000000, &v))
+                return 2;
+            p.event_queue = (size_t)v;
             break;
         case O_EVENTS: events = optarg; break;
         case O_MODEL: model_dir = optarg; break;

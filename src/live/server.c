@@ -287,6 +287,8 @@ static void *writer_main(void *arg)
         if (!l)
             return NULL; /* quit, and nothing left */
         size_t off = 0;
+        if (abandon > 0 && mono_now() > abandon)
+            off = l->len + 1; /* given up on the reader: the rest is dropped, counted */
         while (off < l->len) {
             ssize_t k = write(s->p.events_fd, l->text + off, l->len - off);
             if (k > 0) {
@@ -305,7 +307,7 @@ static void *writer_main(void *arg)
             if (abandon > 0 && mono_now() > abandon)
                 break;
         }
-        if (off < l->len)
+        if (off != l->len)
             atomic_fetch_add(&s->events_dropped, 1);
         free(l);
     }

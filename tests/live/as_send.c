@@ -9,12 +9,14 @@
  *   as_send --port P [--host H] [--uuid HEX32] [--file WAV [--channel N] [--secs S]]
  *           [--pace X] [--rate HZ] [--dtmf SEC:DIGIT,...]
  *           [--end hangup|close|vanish|stall|none] [--hold-sec S]
- *           [--fault badkind|badlen|baddtmf|nouuid|toobig]
+ *           [--fault badkind|badlen|baddtmf|nouuid|toobig] [--dump RAW] [--dtmf-flood N]
  *   as_send --port P --flood N [--hold-sec S]
  *
  * --pace 1 is real time, 0 as fast as the socket takes; --rate 16000 sends each sample twice in
  * slin16 frames (0x12). --end vanish stops in the middle of a frame. Prints "sent SEC", then
- * "got error" or "got hangup" or "got eof" for what came back within --hold-sec.
+ * "got error" or "got hangup" or "got eof" for what came back within --hold-sec. --dump writes
+ * the samples sent (s16le, 8 kHz) for `callqa classify -`; --dtmf-flood sends N DTMF frames
+ * right after the UUID.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -149,7 +151,10 @@ static int flood(const char *host, const char *port, int n, double hold)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *port = NULL, *file = NULL, *uuid_hex = NULL;
-    const char *end_how = "hangup", *fault = NULL, *dtmf = NULL;
+    const char *end_how = "hangup", *fault = NULL, *dtmf = NULL, *dump = NULL;
+    int dtmf_flood = 0;
+    FILE *df = NULL;
+    size_t pos = 0;
     int channel = 1, nflood = 0, out_rate = 8000;
     double secs = 1e9, pace = 1, hold = 2;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -180,6 +185,10 @@ int main(int argc, char **argv)
             fault = v;
         else if (!strcmp(k, "--flood"))
             nflood = atoi(v);
+        else if (!strcmp(k, "--dump"))
+            dump = v;
+        else if (!strcmp(k, "--dtmf-flood"))
+            dtmf_flood = atoi(v);
         else {
             fprintf(stderr, "as_send: unknown option %s\n", k);
             return 2;
@@ -252,6 +261,12 @@ int main(int argc, char **argv)
         cq_audio_close(a);
     }
 
+    for (int i = 0; i < dtmf_flood; i++) { /* a burst of DTMF frames: many event lines */
+        n = lv_as_encode_dtmf(fr, sizeof(fr), "0123456789*#ABCD"[i % 16]);
+        if (send_all(fd, fr, n))
+            goto gone;
+    }
+    df = dump ? fopen(dump, "wb") : NULL;
     /* DTMF schedule: SEC:DIGIT pairs */
     double dt_at[32];
     char dt_dig[32];
@@ -267,7 +282,7 @@ int main(int argc, char **argv)
     }
 
     double t0 = now();
-    size_t pos = 0, frame = 160;
+    size_t frame = 160;
     int frames_sent = 0;
     while (pos < total) {
         double tsec = (double)pos / 8000;
@@ -303,6 +318,8 @@ int main(int argc, char **argv)
         }
         if (send_all(fd, fr, n))
             goto gone;
+        if (df && out_rate == 8000)
+            fwrite(pcm, sizeof(int16_t), m, df);
         frames_sent++;
         pos += k;
         if (pace > 0) {
@@ -312,6 +329,8 @@ int main(int argc, char **argv)
         }
     }
     printf("sent %.3f\n", (double)pos / 8000);
+    if (df)
+        fclose(df);
     if (!strcmp(end_how, "hangup")) {
         n = lv_as_encode_hangup(fr, sizeof(fr));
         send_all(fd, fr, n);
@@ -326,6 +345,8 @@ int main(int argc, char **argv)
     free(x);
     return 0;
 gone:
+    if (df)
+        fclose(df);
     printf("sent %.3f\n", (double)pos / 8000);
     printf("got %s\n", reply(fd, !strcmp(end_how, "vanish") ? 0 : hold));
     close(fd);
