@@ -20,14 +20,16 @@
  * bytes it was given, counts the bytes it consumed, and stops at the first malformed frame with
  * an error code (lv_err), the offset of the frame in the stream and one line saying what was
  * wrong; what it drops on purpose (a duplicate or late packet, a stream over the limit) it
- * counts. No sockets, no threads, no store, no printing: the sessions and servers of
- * `callqa live` are built on top.
+ * counts. The decoders have no sockets, no threads, no store, no printing; the AudioSocket
+ * server of `callqa live` (lv_server_*, server.c, at the end of this header) is built on top.
  *
  * ROOM: src/live/, prefix lv_, on floor 8 with jobs and ingest (docs/ARCHITECTURE.md). It stands
- * on base (allocation), the public G.711 expansion (cq_audio.h) and nettle (SHA-1 and base64
+ * on base (allocation), the engine's public API (the G.711 expansion of cq_audio.h; for the
+ * server, cq_vad, cq_resample and cq_classify) and nettle (SHA-1 and base64
  * for the WebSocket handshake); nothing above it is included.
  *
- * Thread safety: an object is used by one thread at a time; the free functions are pure.
+ * Thread safety: an object is used by one thread at a time; the free functions are pure; an
+ * lv_server runs its own threads, and lv_server_stop may be called from a signal handler.
  */
 #ifndef CQ_LIVE_H
 #define CQ_LIVE_H
