@@ -108,7 +108,8 @@ struct lv_server {
     lv_server_params p;
     int lfd, efd, ep, port;
     call *conns; /* open connections (network thread) */
-    double last_stats;
+    double last_stats, last_timers;
+    int events_fl; /* events_fd's flags before it was made non-blocking (-1: unknown) */
     /* run queue */
     pthread_mutex_t rq_mu;
     pthread_cond_t rq_cv;
@@ -820,7 +821,10 @@ int lv_server_run(lv_server *s)
             }
         }
         double now = mono_now();
-        check_timers(s, now, &closed);
+        if (now - s->last_timers >= 0.1) {
+            s->last_timers = now;
+            check_timers(s, now, &closed);
+        }
         release_closed(&closed);
         if (s->p.stats_sec > 0 && now - s->last_stats >= s->p.stats_sec) {
             s->last_stats = now;
@@ -955,15 +959,15 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
         return NULL;
     }
     s->p = *p;
-    s->lfd = s->efd = s->ep = -1;
+    s->lfd = s->efd = s->ep = s->events_fl = -1;
     pthread_mutex_init(&s->rq_mu, NULL);
     pthread_cond_init(&s->rq_cv, NULL);
     pthread_mutex_init(&s->eq_mu, NULL);
     pthread_cond_init(&s->eq_cv, NULL);
     raise_fd_limit(p->max_calls);
-    int fl = fcntl(p->events_fd, F_GETFL);
-    if (fl >= 0)
-        (void)fcntl(p->events_fd, F_SETFL, fl | O_NONBLOCK);
+    s->events_fl = fcntl(p->events_fd, F_GETFL);
+    if (s->events_fl >= 0)
+        (void)fcntl(p->events_fd, F_SETFL, s->events_fl | O_NONBLOCK);
     if (listen_on(s, e) != LV_OK)
         goto fail;
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1039,6 +1043,8 @@ void lv_server_destroy(lv_server *s)
         pthread_mutex_unlock(&s->eq_mu);
         pthread_join(s->writer, NULL);
     }
+    if (s->events_fl >= 0) /* stdout is the caller's again as it was */
+        (void)fcntl(s->p.events_fd, F_SETFL, s->events_fl);
     for (line *l = s->eq_head, *nx; l; l = nx) {
         nx = l->next;
         free(l);
