@@ -209,4 +209,11 @@ if [ "$RC" -eq 0 ] && [ "${DROP:-0}" -gt 0 ] && [ "${CALLS:-0}" -eq 2 ] && [ $((
 else
     bad "stalled reader: rc $RC, dropped ${DROP:-?}, calls ${CALLS:-?}, $((T1 - T0)) s"
 fi
+# under a sanitizer build: nothing it reported, in any server
+if grep -l "Sanitizer" "$T"/*.err "$T"/*.out > /dev/null 2>&1; then
+    grep -h -A5 "Sanitizer" "$T"/*.err "$T"/*.out | head -40
+    bad "a sanitizer reported"
+else
+    ok "no sanitizer report"
+fi
 exit $FAIL
