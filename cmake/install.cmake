@@ -42,6 +42,7 @@ add_custom_command(
           "COMMANDS callqa serve" $<TARGET_FILE:callqa_cli> serve --help --
           "callqa worker" $<TARGET_FILE:callqa_cli> worker --help --
           "callqa ingest" $<TARGET_FILE:callqa_cli> ingest --help --
+          "callqa live" $<TARGET_FILE:callqa_cli> live --help --
   COMMAND sh ${cq_man_sh} ${CQ_MAN_DIR}/callqa-service.1 callqa-service 1 ${PROJECT_VERSION}
           "the service, worker and ingest commands of callqa"
           ${CMAKE_SOURCE_DIR}/cmake/callqa-service.1.tail

@@ -27,6 +27,7 @@
 #include "callqa/callqa.h"
 #include "../config/cfg_engine.h"
 #include "classify_cmd.h"
+#include "live_cmd.h"
 #include "plan.h"
 #include "../proc/proc.h"
 
@@ -304,6 +305,8 @@ static void usage(FILE *f)
         "usage: callqa analyze [options] FILE|DIR...\n"
         "       callqa analyze [options] --in INBOUND.wav --out OUTBOUND.wav\n"
         "       callqa classify [--rate HZ] -|FILE   call events of a live stream\n"
+        "       callqa live --audiosocket HOST:PORT  live calls from Asterisk (callqa live "
+        "--help)\n"
         "       callqa serve [options]                 the HTTP service (callqa serve --help)\n"
         "       callqa worker --db STORE [options]     the QA worker (callqa worker --help)\n"
         "       callqa requeue --db STORE --since DAY  analyse calls again\n"
@@ -621,6 +624,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "classify"))
         return cq_cli_classify(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "live"))
+        return cq_cli_live(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve") || !strcmp(argv[1], "worker") || !strcmp(argv[1], "requeue") ||
         !strcmp(argv[1], "ingest") || !strcmp(argv[1], "transcript") || !strcmp(argv[1], "score") ||
         !strcmp(argv[1], "store") || !strcmp(argv[1], "sip") || !strcmp(argv[1], "investigate") ||

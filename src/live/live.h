@@ -20,14 +20,16 @@
  * bytes it was given, counts the bytes it consumed, and stops at the first malformed frame with
  * an error code (lv_err), the offset of the frame in the stream and one line saying what was
  * wrong; what it drops on purpose (a duplicate or late packet, a stream over the limit) it
- * counts. No sockets, no threads, no store, no printing: the sessions and servers of
- * `callqa live` are built on top.
+ * counts. The decoders have no sockets, no threads, no store, no printing; the AudioSocket
+ * server of `callqa live` (lv_server_*, server.c, at the end of this header) is built on top.
  *
  * ROOM: src/live/, prefix lv_, on floor 8 with jobs and ingest (docs/ARCHITECTURE.md). It stands
- * on base (allocation), the public G.711 expansion (cq_audio.h) and nettle (SHA-1 and base64
+ * on base (allocation), the engine's public API (the G.711 expansion of cq_audio.h; for the
+ * server, cq_vad, cq_resample and cq_classify) and nettle (SHA-1 and base64
  * for the WebSocket handshake); nothing above it is included.
  *
- * Thread safety: an object is used by one thread at a time; the free functions are pure.
+ * Thread safety: an object is used by one thread at a time; the free functions are pure; an
+ * lv_server runs its own threads, and lv_server_stop may be called from a signal handler.
  */
 #ifndef CQ_LIVE_H
 #define CQ_LIVE_H
@@ -434,5 +436,61 @@ size_t lv_ws_encode(uint8_t *out, size_t cap, lv_ws_op op, bool fin, const uint8
 /* A close frame from the server: code (1000-4999, not 1004-1006, 1015) and a reason (may be
  * NULL, at most 123 bytes); 0 when it does not fit or the code may not be sent. */
 size_t lv_ws_encode_close(uint8_t *out, size_t cap, int code, const char *reason);
+
+/* ---- the AudioSocket server of `callqa live` (server.c) -------------------------------------- */
+
+/* One network thread (epoll, non-blocking sockets) reads every connection and feeds its bytes
+ * to that call's lv_as decoder; audio goes into the call's bounded queue, taken by a bounded
+ * pool of analysis threads that run the streaming classifier (Silero VAD or its DSP fallback,
+ * cq_classify) per call; event lines go to one writer thread through a bounded queue. Nothing
+ * the network thread does waits for analysis or for the events' reader: a full audio queue
+ * drops audio (counted on the call's call_end), a full event queue drops lines (counted in the
+ * stats). Each connection is one call, named by its first frame (a UUID); it ends once, with a
+ * call_end line giving the reason. docs/live.md, "callqa live". */
+
+typedef struct lv_server_params {
+    const char *host;      /* address to listen on ("127.0.0.1", "0.0.0.0", "::") */
+    const char *port;      /* TCP port, decimal; "0" picks one (lv_server_port says which) */
+    int max_calls;         /* calls at once (1-100000); further connections get an error frame */
+    double max_call_sec;   /* a call longer than this (wall clock or audio) is ended (> 0) */
+    double stall_sec;      /* a connection silent this long is ended, reason "stalled" (> 0) */
+    double queue_sec;      /* audio one call may have waiting for analysis (0.1-600 s) */
+    double stats_sec;      /* a stats line this often (0: only at the end) */
+    int threads;           /* analysis threads (1-256) */
+    int live_mode;         /* a cq_live_mode: CQ_LIVE_OFF, _HOLD, _AMD */
+    size_t max_payload;    /* of one AudioSocket frame (lv_as_params) */
+    size_t event_queue;    /* event lines waiting for the writer (16-1000000) */
+    int events_fd;         /* where event lines go (stdout, a file); made non-blocking */
+    const void *vad_model; /* a cq_vad_model shared by every call (NULL: the DSP fallback) */
+} lv_server_params;
+
+/* 127.0.0.1, port 9092, 64 calls, 4 h, 10 s stalled, 5 s queued, stats every 10 s, threads:
+ * the CPUs this process may use, no live decisions, max_payload 16384, 65536 lines, fd 1. */
+lv_server_params lv_server_default_params(void);
+
+typedef struct lv_server_stats {
+    uint64_t accepted;       /* connections accepted */
+    uint64_t calls;          /* of them, calls (a UUID came first) */
+    uint64_t refused_full;   /* refused: max_calls reached */
+    uint64_t refused_uuid;   /* refused: the first frame was not a UUID (or none came) */
+    uint64_t active;         /* calls now */
+    uint64_t events;         /* event lines queued */
+    uint64_t events_dropped; /* event lines dropped: the writer's queue was full */
+    uint64_t audio_dropped;  /* samples dropped: a call's analysis was behind */
+} lv_server_stats;
+
+typedef struct lv_server lv_server;
+
+/* Listen (the fd soft limit raised toward the hard one). NULL with e->msg on failure. */
+lv_server *lv_server_create(const lv_server_params *p, lv_error *e) CQ_NONNULL(1);
+/* The port listened on. */
+int lv_server_port(const lv_server *s) CQ_NONNULL(1);
+/* Serve until lv_server_stop: then stop accepting, end every call ("shutdown"), let analysis
+ * finish, flush the events (at most a few seconds to a stalled reader) and return LV_OK. */
+int lv_server_run(lv_server *s) CQ_NONNULL(1);
+/* Async-signal-safe: ask lv_server_run to return. */
+void lv_server_stop(lv_server *s);
+void lv_server_get_stats(lv_server *s, lv_server_stats *out) CQ_NONNULL(1, 2);
+void lv_server_destroy(lv_server *s); /* after run returned; NULL: no-op */
 
 #endif /* CQ_LIVE_H */

@@ -78,6 +78,18 @@ check "classify takes --live amd" test $? -eq 0
 check "classify takes --live hold" test $? -eq 0
 "$CQ" classify --live maybe "$SAMPLE" > /dev/null 2>&1
 check "classify refuses --live maybe (2)" test $? -eq 2
+"$CQ" live --help > /dev/null 2>&1
+check "live --help" test $? -eq 0
+"$CQ" live > /dev/null 2>&1
+check "live refuses no --audiosocket (2)" test $? -eq 2
+"$CQ" live --audiosocket 127.0.0.1 > /dev/null 2>&1
+check "live refuses an address without a port (2)" test $? -eq 2
+"$CQ" live --audiosocket '127.0.0.1:9x' > /dev/null 2>&1
+check "live refuses a port that is not a number (2)" test $? -eq 2
+"$CQ" live --audiosocket 127.0.0.1:0 --max-calls 0 > /dev/null 2>&1
+check "live refuses --max-calls 0 (2)" test $? -eq 2
+"$CQ" live --audiosocket 127.0.0.1:0 --live maybe > /dev/null 2>&1
+check "live refuses --live maybe (2)" test $? -eq 2
 
 # a WAV analysis does not load libsndfile and its codecs; a GSM file loads it when it needs it
 check "callqa is not linked with libsndfile" sh -c "! ldd '$CQ' | grep -q sndfile"

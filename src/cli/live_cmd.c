@@ -1,0 +1,250 @@
+/*
+ * live_cmd.c - `callqa live --audiosocket HOST:PORT`: calls from Asterisk's AudioSocket, each
+ * run through the streaming classifier as `callqa classify` runs a stream, events printed as
+ * JSON lines with the call's UUID (docs/live.md, "callqa live"). The server is the room live's
+ * (lv_server_*); this file parses the command line, loads the VAD model once, and turns SIGTERM
+ * and SIGINT into lv_server_stop.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../live/live.h"
+#include "callqa/callqa.h"
+#include "live_cmd.h"
+
+static lv_server *volatile g_srv;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    lv_server_stop(g_srv);
+}
+
+static void usage(FILE *f)
+{
+    fputs(
+        "usage: callqa live --audiosocket HOST:PORT [options]\n"
+        "  --audiosocket HOST:PORT  listen for Asterisk AudioSocket connections (one per call;\n"
+        "                 the dialplan's AudioSocket(${UUID},HOST:PORT) or\n"
+        "                 Dial(AudioSocket/HOST:PORT/${UUID})); [::1]:PORT for IPv6; port 0\n"
+        "                 picks one (printed on stderr)\n"
+        "  --max-calls N  calls at once (default 64); more connections get an error frame\n"
+        "  --max-call-sec S  end a call longer than S seconds (default 14400)\n"
+        "  --stall-sec S  end a call whose connection is silent S seconds (default 10)\n"
+        "  --queue-sec S  audio one call may have waiting for analysis; more is dropped and\n"
+        "                 counted on its call_end (default 5)\n"
+        "  --threads N    analysis threads (default: the CPUs this process may use)\n"
+        "  --live hold|amd  live-call decisions, as callqa classify --live\n"
+        "  --events FILE|-  where event lines go (default -: stdout); FILE is appended to\n"
+        "  --stats-sec S  a stats line every S seconds (default 10; 0: only at the end)\n"
+        "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
+        "Prints one JSON line per event: callqa classify's lines with \"call\" (the UUID),\n"
+        "\"call_sec\" (the call's audio seconds when decided) and \"wall\" (UTC), dtmf lines for\n"
+        "the call's DTMF frames (\"source\":\"audiosocket\"), one call_end per call with its\n"
+        "reason (hangup, peer_closed, max_duration, stalled, error, shutdown), and stats\n"
+        "lines. SIGTERM or SIGINT: stop accepting, end every call (shutdown), flush, exit 0.\n",
+        f);
+}
+
+static int num(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "callqa: --%s: expected %g..%g\n", opt, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* HOST:PORT or [HOST]:PORT into host[] and port[]; the port digits only. */
+static int split_hostport(const char *s, char *host, size_t hcap, char *port, size_t pcap)
+{
+    const char *colon, *h = s;
+    size_t hl;
+    if (*s == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':')
+            return -1;
+        h = s + 1, hl = (size_t)(rb - h), colon = rb + 1;
+    } else {
+        if (!(colon = strrchr(s, ':')))
+            return -1;
+        hl = (size_t)(colon - s);
+    }
+    const char *p = colon + 1;
+    size_t pl = strlen(p);
+    if (!hl || hl >= hcap || !pl || pl >= pcap || pl > 5 || strspn(p, "0123456789") != pl ||
+        atoi(p) > 65535)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    memcpy(port, p, pl + 1);
+    return 0;
+}
+
+int cq_cli_live(int argc, char **argv)
+{
+    enum {
+        O_AS = 256,
+        O_MAXCALLS,
+        O_MAXSEC,
+        O_STALL,
+        O_QUEUE,
+        O_THREADS,
+        O_LIVE,
+        O_EVENTS,
+        O_STATS,
+        O_MODEL,
+        O_EVQ
+    };
+    static const struct option opts[] = {{"audiosocket", required_argument, NULL, O_AS},
+                                         {"max-calls", required_argument, NULL, O_MAXCALLS},
+                                         {"max-call-sec", required_argument, NULL, O_MAXSEC},
+                                         {"stall-sec", required_argument, NULL, O_STALL},
+                                         {"queue-sec", required_argument, NULL, O_QUEUE},
+                                         {"threads", required_argument, NULL, O_THREADS},
+                                         {"live", required_argument, NULL, O_LIVE},
+                                         {"events", required_argument, NULL, O_EVENTS},
+                                         {"stats-sec", required_argument, NULL, O_STATS},
+                                         {"model-dir", required_argument, NULL, O_MODEL},
+                                         {"event-queue", required_argument, NULL, O_EVQ},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    lv_server_params p = lv_server_default_params();
+    char host[256], port[8];
+    const char *as = NULL, *events = "-", *model_dir = NULL;
+    double v;
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case O_AS: as = optarg; break;
+        case O_MAXCALLS:
+            if (num("max-calls", optarg, 1, 100000, &v))
+                return 2;
+            p.max_calls = (int)v;
+            break;
+        case O_MAXSEC:
+            if (num("max-call-sec", optarg, 0.1, 86400 * 7, &p.max_call_sec))
+                return 2;
+            break;
+        case O_STALL:
+            if (num("stall-sec", optarg, 0.1, 86400, &p.stall_sec))
+                return 2;
+            break;
+        case O_QUEUE:
+            if (num("queue-sec", optarg, 0.1, 600, &p.queue_sec))
+                return 2;
+            break;
+        case O_THREADS:
+            if (num("threads", optarg, 1, 256, &v))
+                return 2;
+            p.threads = (int)v;
+            break;
+        case O_STATS:
+            if (num("stats-sec", optarg, 0, 86400, &p.stats_sec))
+                return 2;
+            break;
+        case O_LIVE:
+            if (strcmp(optarg, "hold") == 0)
+                p.live_mode = CQ_LIVE_HOLD;
+            else if (strcmp(optarg, "amd") == 0)
+                p.live_mode = CQ_LIVE_AMD;
+            else {
+                fprintf(stderr, "callqa: --live: expected hold or amd\n");
+                return 2;
+            }
+            break;
+        case O_EVQ:
+            if (num("event-queue", optarg, 16, 1000000, &v))
+                return 2;
+            p.event_queue = (size_t)v;
+            break;
+        case O_EVENTS: events = optarg; break;
+        case O_MODEL: model_dir = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc || !as) {
+        usage(stderr);
+        return 2;
+    }
+    if (split_hostport(as, host, sizeof(host), port, sizeof(port)) != 0) {
+        fprintf(stderr, "callqa: --audiosocket: expected HOST:PORT or [HOST]:PORT\n");
+        return 2;
+    }
+    p.host = host;
+    p.port = port;
+    int efd = 1;
+    if (strcmp(events, "-") != 0) {
+        if (!*events || (efd = open(events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
+            fprintf(stderr, "callqa: --events %s: %s\n", events, strerror(errno));
+            return 1;
+        }
+    }
+    p.events_fd = efd;
+
+    /* the VAD: Silero from the model directory, loaded once for every call; else the DSP one */
+    char dir[4096];
+    cq_vad_model *vm = NULL;
+    cq_err err;
+    cq_err_clear(&err);
+    if (!model_dir && cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
+        model_dir = dir;
+    if (model_dir) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/silero_vad/v6.2/silero_vad.onnx", model_dir);
+        if (access(path, R_OK) == 0 && !(vm = cq_vad_model_load(path, &err)))
+            fprintf(stderr, "callqa: %s; using the DSP speech detector\n", err.msg);
+    }
+    if (!vm)
+        fprintf(stderr, "callqa: Silero VAD model not installed: speech from the DSP fallback\n");
+    p.vad_model = vm;
+
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigaction(SIGPIPE, &ign, NULL);
+    lv_error e;
+    lv_server *s = lv_server_create(&p, &e);
+    if (!s) {
+        fprintf(stderr, "callqa: live: %s\n", e.msg);
+        cq_vad_model_free(vm);
+        if (efd != 1)
+            close(efd);
+        return 1;
+    }
+    g_srv = s;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    fprintf(stderr,
+            "callqa live: AudioSocket on %s port %d, %d calls at most, %d analysis threads\n", host,
+            lv_server_port(s), p.max_calls, p.threads);
+    int rc = lv_server_run(s);
+    lv_server_stats st;
+    lv_server_get_stats(s, &st);
+    fprintf(stderr,
+            "callqa live: stopped: %llu connections, %llu calls, %llu refused (full), %llu "
+            "refused (no UUID), %llu event lines, %llu dropped, %llu audio samples dropped\n",
+            (unsigned long long)st.accepted, (unsigned long long)st.calls,
+            (unsigned long long)st.refused_full, (unsigned long long)st.refused_uuid,
+            (unsigned long long)st.events, (unsigned long long)st.events_dropped,
+            (unsigned long long)st.audio_dropped);
+    g_srv = NULL;
+    lv_server_destroy(s); /* joins the analysis threads, flushes the events */
+    cq_vad_model_free(vm);
+    if (efd != 1)
+        close(efd);
+    return rc == LV_OK ? 0 : 1;
+}
