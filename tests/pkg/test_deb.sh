@@ -117,7 +117,7 @@ check "Depends has the libraries callqa links (dpkg-shlibdeps) and libsndfile1 (
            dpkg-deb -f '$CUR_DEB' Depends | grep -q 'libsndfile1'"
 check "Recommends libsox3 (DNSMOS reference mode loads it at run time), which Depends lacks" \
     sh -c "dpkg-deb -f '$CUR_DEB' Recommends | grep -q 'libsox3' &&
-           ! dpkg-deb -f '$CUR_DEB' Depends | grep -q 'libsox'"
+           ! dpkg-deb -f '$CUR_DEB' Depends | grep -q 'libsox3'"
 
 # ---- install the previous version ----------------------------------------------------------------
 # as an administrator installs a downloaded package: apt resolves its dependencies
