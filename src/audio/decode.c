@@ -108,8 +108,8 @@ bool cq__audio_sndfile_loaded(void)
 }
 
 /* dlsym gives a void *; ISO C has no cast from it to a function pointer, so copy the bytes
- * (POSIX guarantees the representations agree). */
-static bool sym(void *lib, const char *name, void *fn_ptr, size_t fn_size)
+ * (POSIX guarantees the representations agree). libsndfile's and libsox's loaders use it. */
+bool cq__audio_dlsym(void *lib, const char *name, void *fn_ptr, size_t fn_size)
 {
     void *p = dlsym(lib, name);
     if (!p)
@@ -118,7 +118,7 @@ static bool sym(void *lib, const char *name, void *fn_ptr, size_t fn_size)
     memcpy(fn_ptr, &p, fn_size);
     return true;
 }
-#define SYM(lib, field, name) sym(lib, name, &g_sf.field, sizeof(g_sf.field))
+#define SYM(lib, field, name) cq__audio_dlsym(lib, name, &g_sf.field, sizeof(g_sf.field))
 
 /*
  * The libsndfile functions, loading the library on the first call. Returns NULL with `err`

@@ -35,6 +35,10 @@ void cq__audio_set_sox_soname(const char *soname);
 /* True once libsox has been loaded into this process by cq_resample_sox. */
 bool cq__audio_sox_loaded(void);
 
+/* dlsym(lib, name) copied into the function pointer at fn_ptr (fn_size bytes); false when the
+ * symbol is missing (decode.c; the loaders of libsndfile and libsox). */
+bool cq__audio_dlsym(void *lib, const char *name, void *fn_ptr, size_t fn_size);
+
 /* True when `a` is decoded by callqa's own WAV reader, false when libsndfile decodes it. */
 bool cq__audio_is_native(const cq_audio *a);
 

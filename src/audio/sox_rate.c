@@ -96,18 +96,7 @@ bool cq__audio_sox_loaded(void)
     return ready;
 }
 
-/* dlsym gives a void *; ISO C has no cast from it to a function pointer, so copy the bytes
- * (POSIX guarantees the representations agree). */
-static bool sox_sym(void *lib, const char *name, void *fn_ptr, size_t fn_size)
-{
-    void *p = dlsym(lib, name);
-    if (!p)
-        return false;
-    assert(fn_size == sizeof(p));
-    memcpy(fn_ptr, &p, fn_size);
-    return true;
-}
-#define SOX_SYM(lib, field, name) sox_sym(lib, name, &g_sox.field, sizeof(g_sox.field))
+#define SOX_SYM(lib, field, name) cq__audio_dlsym(lib, name, &g_sox.field, sizeof(g_sox.field))
 
 /* libsox's messages go to callqa's log (warnings and failures only). */
 static void sox_message(unsigned level, const char *filename, const char *fmt, va_list ap)
