@@ -8,6 +8,7 @@ CQ=$1
 S=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib.sh"
+[ -d "$S/corpus/calls" ] || { echo "SKIP: $S/corpus is missing"; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 C8=$S/corpus/calls/call01_normal.wav    # 8 kHz stereo: no resampling for the 8 kHz stream
