@@ -156,6 +156,13 @@ CQ_API const char *cq_seg_class_name(cq_seg_class c);
 /* "dtmf", "ringback", "busy", "sit", "fax", "hold", "ivr", "human", "machine", "beep" */
 CQ_API const char *cq_event_type_name(cq_event_type t);
 
+/* An event's fields as the JSON lines of `callqa classify` and `callqa live` give them, without
+ * the braces: "type", "id", "state", "start", "end", then the fields its type has, and "at"
+ * (`at_sec`, the audio read when it was decided). Written into buf (always terminated when
+ * size > 0); returns the length the whole text has, as snprintf does. */
+CQ_API size_t cq_call_event_fields(const cq_call_event *e, double at_sec, char *buf, size_t size)
+    CQ_NONNULL(1);
+
 #ifdef __cplusplus
 }
 #endif

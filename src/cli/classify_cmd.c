@@ -39,31 +39,9 @@ typedef struct stream {
 
 static void print_event(const cq_call_event *e, double at)
 {
-    static const char *const states[] = {"closed", "open", "update"};
-    printf("{\"type\":\"%s\",\"id\":%u", cq_event_type_name(e->type), e->id);
-    printf(",\"state\":\"%s\"", states[e->state]);
-    printf(",\"start\":%.3f", e->start_sec);
-    if (e->end_sec >= 0)
-        printf(",\"end\":%.3f", e->end_sec);
-    else
-        printf(",\"end\":null");
-    if (e->type == CQ_EV_DTMF)
-        printf(",\"digits\":\"%s\"", e->digits); /* 0-9 * # A-D only */
-    if (e->signal)
-        printf(",\"signal\":\"%s\"", e->signal);
-    if (e->region)
-        printf(",\"region\":\"%s\"", e->region);
-    if (e->type == CQ_EV_HOLD)
-        printf(",\"confidence\":%.2f", e->confidence);
-    if (e->rule)
-        printf(",\"rule\":\"%s\"", e->rule);
-    if (e->type == CQ_EV_HUMAN || e->type == CQ_EV_MACHINE)
-        printf(",\"speech_sec\":%.3f,\"quiet_sec\":%.3f", e->speech_sec, e->quiet_sec);
-    if (e->type == CQ_EV_HUMAN && e->music_sec > 0)
-        printf(",\"music_sec\":%.3f", e->music_sec);
-    if (e->type == CQ_EV_BEEP)
-        printf(",\"freq_hz\":%.0f", e->freq_hz);
-    printf(",\"at\":%.3f}\n", at);
+    char b[1024];
+    cq_call_event_fields(e, at, b, sizeof(b));
+    printf("{%s}\n", b);
 }
 
 static int drain(stream *s)
@@ -153,6 +131,25 @@ static void usage(FILE *f)
           f);
 }
 
+cq_vad_model *cq_cli_vad_model_load(const char *model_dir)
+{
+    char dir[4096];
+    cq_vad_model *vm = NULL;
+    cq_err err;
+    cq_err_clear(&err);
+    if (!model_dir && cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
+        model_dir = dir;
+    if (model_dir) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/silero_vad/v6.2/silero_vad.onnx", model_dir);
+        if (access(path, R_OK) == 0 && !(vm = cq_vad_model_load(path, &err)))
+            fprintf(stderr, "callqa: %s; using the DSP speech detector\n", err.msg);
+    }
+    if (!vm)
+        fprintf(stderr, "callqa: Silero VAD model not installed: speech from the DSP fallback\n");
+    return vm;
+}
+
 int cq_cli_classify(int argc, char **argv)
 {
     enum { O_TIMELINE = 256, O_MODEL, O_DTMFSP, O_DTMFVC, O_LIVE };
@@ -231,19 +228,7 @@ int cq_cli_classify(int argc, char **argv)
         rate = info->sample_rate_hz;
     }
 
-    /* the VAD: Silero from the model directory, else the DSP fallback */
-    char dir[4096];
-    cq_vad_model *vm = NULL;
-    if (!model_dir && cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
-        model_dir = dir;
-    if (model_dir) {
-        char path[4200];
-        snprintf(path, sizeof(path), "%s/silero_vad/v6.2/silero_vad.onnx", model_dir);
-        if (access(path, R_OK) == 0 && !(vm = cq_vad_model_load(path, &err)))
-            fprintf(stderr, "callqa: %s; using the DSP speech detector\n", err.msg);
-    }
-    if (!vm)
-        fprintf(stderr, "callqa: Silero VAD model not installed: speech from the DSP fallback\n");
+    cq_vad_model *vm = cq_cli_vad_model_load(model_dir);
     int rc = CQ_OK;
     s.vad = cq_vad_create(vm, CQ_CLASSIFY_RATE, &rc);
     if (s.vad)

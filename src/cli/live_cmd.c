@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../live/live.h"
+#include "classify_cmd.h"
 #include "callqa/callqa.h"
 #include "live_cmd.h"
 
@@ -196,20 +197,7 @@ int cq_cli_live(int argc, char **argv)
     p.events_fd = efd;
 
     /* the VAD: Silero from the model directory, loaded once for every call; else the DSP one */
-    char dir[4096];
-    cq_vad_model *vm = NULL;
-    cq_err err;
-    cq_err_clear(&err);
-    if (!model_dir && cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
-        model_dir = dir;
-    if (model_dir) {
-        char path[4200];
-        snprintf(path, sizeof(path), "%s/silero_vad/v6.2/silero_vad.onnx", model_dir);
-        if (access(path, R_OK) == 0 && !(vm = cq_vad_model_load(path, &err)))
-            fprintf(stderr, "callqa: %s; using the DSP speech detector\n", err.msg);
-    }
-    if (!vm)
-        fprintf(stderr, "callqa: Silero VAD model not installed: speech from the DSP fallback\n");
+    cq_vad_model *vm = cq_cli_vad_model_load(model_dir);
     p.vad_model = vm;
 
     struct sigaction ign = {.sa_handler = SIG_IGN};

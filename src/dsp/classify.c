@@ -17,6 +17,8 @@
  */
 #include <fftw3.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +141,50 @@ const char *cq_seg_class_name(cq_seg_class c)
 {
     static const char *const names[CQ_CLS_COUNT] = {"silence", "speech", "music", "tone", "noise"};
     return (unsigned)c < CQ_CLS_COUNT ? names[c] : "unknown";
+}
+
+/* Append to buf at *n (snprintf semantics: *n counts what would have been written). */
+static void CQ__PRINTF(4, 5) fields_put(char *buf, size_t size, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(*n < size ? buf + *n : NULL, *n < size ? size - *n : 0, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        *n += (size_t)k;
+}
+
+size_t cq_call_event_fields(const cq_call_event *e, double at_sec, char *buf, size_t size)
+{
+    static const char *const states[] = {"closed", "open", "update"};
+    size_t n = 0;
+    if (size)
+        buf[0] = '\0';
+    fields_put(buf, size, &n, "\"type\":\"%s\",\"id\":%u", cq_event_type_name(e->type), e->id);
+    fields_put(buf, size, &n, ",\"state\":\"%s\",\"start\":%.3f", states[e->state], e->start_sec);
+    if (e->end_sec >= 0)
+        fields_put(buf, size, &n, ",\"end\":%.3f", e->end_sec);
+    else
+        fields_put(buf, size, &n, ",\"end\":null");
+    if (e->type == CQ_EV_DTMF)
+        fields_put(buf, size, &n, ",\"digits\":\"%s\"", e->digits); /* 0-9 * # A-D only */
+    if (e->signal)
+        fields_put(buf, size, &n, ",\"signal\":\"%s\"", e->signal);
+    if (e->region)
+        fields_put(buf, size, &n, ",\"region\":\"%s\"", e->region);
+    if (e->type == CQ_EV_HOLD)
+        fields_put(buf, size, &n, ",\"confidence\":%.2f", e->confidence);
+    if (e->rule)
+        fields_put(buf, size, &n, ",\"rule\":\"%s\"", e->rule);
+    if (e->type == CQ_EV_HUMAN || e->type == CQ_EV_MACHINE)
+        fields_put(buf, size, &n, ",\"speech_sec\":%.3f,\"quiet_sec\":%.3f", e->speech_sec,
+                   e->quiet_sec);
+    if (e->type == CQ_EV_HUMAN && e->music_sec > 0)
+        fields_put(buf, size, &n, ",\"music_sec\":%.3f", e->music_sec);
+    if (e->type == CQ_EV_BEEP)
+        fields_put(buf, size, &n, ",\"freq_hz\":%.0f", e->freq_hz);
+    fields_put(buf, size, &n, ",\"at\":%.3f", at_sec);
+    return n;
 }
 
 const char *cq_event_type_name(cq_event_type t)

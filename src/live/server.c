@@ -220,33 +220,11 @@ static void put_tail(lbuf *l, double call_sec)
 /* The classifier's event, as `callqa classify` prints it, with call, call_sec and wall. */
 static void emit_event(call *c, const cq_call_event *e)
 {
-    static const char *const states[] = {"closed", "open", "update"};
     double at = (double)c->pushed / CQ_CLASSIFY_RATE;
+    char fields[1024];
+    cq_call_event_fields(e, at, fields, sizeof(fields));
     lbuf l = {.n = 0};
-    put(&l, "{\"call\":\"%s\",\"type\":\"%s\",\"id\":%u", c->uuid, cq_event_type_name(e->type),
-        e->id);
-    put(&l, ",\"state\":\"%s\",\"start\":%.3f", states[e->state], e->start_sec);
-    if (e->end_sec >= 0)
-        put(&l, ",\"end\":%.3f", e->end_sec);
-    else
-        put(&l, ",\"end\":null");
-    if (e->type == CQ_EV_DTMF)
-        put(&l, ",\"digits\":\"%s\"", e->digits); /* 0-9 * # A-D only */
-    if (e->signal)
-        put(&l, ",\"signal\":\"%s\"", e->signal);
-    if (e->region)
-        put(&l, ",\"region\":\"%s\"", e->region);
-    if (e->type == CQ_EV_HOLD)
-        put(&l, ",\"confidence\":%.2f", e->confidence);
-    if (e->rule)
-        put(&l, ",\"rule\":\"%s\"", e->rule);
-    if (e->type == CQ_EV_HUMAN || e->type == CQ_EV_MACHINE)
-        put(&l, ",\"speech_sec\":%.3f,\"quiet_sec\":%.3f", e->speech_sec, e->quiet_sec);
-    if (e->type == CQ_EV_HUMAN && e->music_sec > 0)
-        put(&l, ",\"music_sec\":%.3f", e->music_sec);
-    if (e->type == CQ_EV_BEEP)
-        put(&l, ",\"freq_hz\":%.0f", e->freq_hz);
-    put(&l, ",\"at\":%.3f", at);
+    put(&l, "{\"call\":\"%s\",%s", c->uuid, fields);
     put_tail(&l, at);
     emit(c->srv, l.b, l.n);
 }
