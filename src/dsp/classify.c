@@ -473,6 +473,19 @@ static int live_event(cq_classifier *c, cq_event_type t, size_t from, size_t to,
     return add_event(c, e);
 }
 
+/* Hold mode's decision: the candidate is a person, by `rule`, at frame i (its evidence: the
+ * candidate's speech, the silence before it, and the time since the music). */
+static int hold_human(cq_classifier *c, size_t i, const char *rule)
+{
+    live_state *L = &c->lv;
+    L->done = 1;
+    cq_call_event e = {.confidence = 1,
+                       .speech_sec = frame_sec(L->cand_speech),
+                       .quiet_sec = frame_sec(L->cand_quiet),
+                       .music_sec = frame_sec(i + 1 - L->last_music)};
+    return live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, rule, &e);
+}
+
 /* Hold mode, on decided frames (music needs the look-ahead): where the hold's music last
  * sounded (MUSIC_SUSTAINED of MUSIC_WIN frames music: a voiced syllable is not) and whether a
  * hold was confirmed. Sustained music drops a candidate (an announcement's end); a candidate
@@ -497,12 +510,7 @@ static int live_hold_decided(cq_classifier *c, size_t i, int cls)
     if (L->done || !L->cand || L->cand_music || i < L->cand_start ||
         i + 1 - L->cand_start < NO_MUSIC_AFTER)
         return CQ_OK;
-    L->done = 1;
-    cq_call_event e = {.confidence = 1,
-                       .speech_sec = frame_sec(L->cand_speech),
-                       .quiet_sec = frame_sec(L->cand_quiet),
-                       .music_sec = frame_sec(i + 1 - L->last_music)};
-    return live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, "no_music_after", &e);
+    return hold_human(c, i, "no_music_after");
 }
 
 /* Hold mode, on each frame as it arrives (speech and silence are its own evidence): speech
@@ -530,12 +538,7 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
     L->cand_speech += speech;
     if (L->cand_quiet < QUIET_HANDOVER || L->cand_speech < HANDOVER_SPEECH)
         return CQ_OK;
-    L->done = 1;
-    cq_call_event e = {.confidence = 1,
-                       .speech_sec = frame_sec(L->cand_speech),
-                       .quiet_sec = frame_sec(L->cand_quiet),
-                       .music_sec = frame_sec(i + 1 - L->last_music)};
-    return live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, "quiet_handover", &e);
+    return hold_human(c, i, "quiet_handover");
 }
 
 /* AMD mode: the greeting is the sound from its first frame on, pauses under AMD_PAUSE within
