@@ -24,6 +24,7 @@
 #include <sox.h> /* types and constants only: the functions come from dlsym */
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,23 +161,25 @@ typedef struct sox_io {
     int status; /* CQ_ERR_NOMEM when the output could not grow */
 } sox_io;
 
-/* x (full scale +-1) as SoX's 32-bit sample: x * 2^31 rounded half away from zero, clipped, as
- * SoX reads a float sample (SOX_FLOAT_64BIT_TO_SAMPLE); a 16-bit sample s gives s << 16. */
+/* x (full scale +-1) as SoX's 32-bit sample (sox_sample_t is int32_t; sox.h's SOX_SAMPLE_MIN
+ * shifts 1 into the sign bit, which C leaves undefined, so the limits come from stdint.h): x * 2^31
+ * rounded half away from zero, clipped, as SoX reads a float sample (SOX_FLOAT_64BIT_TO_SAMPLE); a
+ * 16-bit sample s gives s << 16. */
 static sox_sample_t to_sox(float x)
 {
     double d = (double)x * 2147483648.0;
     if (!(d == d))
         return 0;
     if (d < 0)
-        return d <= (double)SOX_SAMPLE_MIN - 0.5 ? SOX_SAMPLE_MIN : (sox_sample_t)(d - 0.5);
-    return d >= (double)SOX_SAMPLE_MAX + 0.5 ? SOX_SAMPLE_MAX : (sox_sample_t)(d + 0.5);
+        return d <= (double)INT32_MIN - 0.5 ? INT32_MIN : (sox_sample_t)(d - 0.5);
+    return d >= (double)INT32_MAX + 0.5 ? INT32_MAX : (sox_sample_t)(d + 0.5);
 }
 
 /* SoX's sample as a 32-bit float file holds it (SOX_SAMPLE_TO_FLOAT_32BIT, sox.h): its value
  * rounded to a multiple of 128 (25 significant bits), 1 at most. */
 static float from_sox(sox_sample_t s)
 {
-    if (s > SOX_SAMPLE_MAX - 64)
+    if (s > INT32_MAX - 64)
         return 1.0f;
     return (float)((double)((s + 64) & ~127) * (1.0 / 2147483648.0));
 }
