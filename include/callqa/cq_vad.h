@@ -80,6 +80,24 @@ CQ_API cq_vad_engine cq_vad_get_engine(const cq_vad *v) CQ_NONNULL(1);
 CQ_API CQ_NODISCARD int cq_vad_process(cq_vad *v, const float *x, size_t n_chunks, float *probs)
     CQ_NONNULL(1);
 
+/* One stream's share of cq_vad_process_many: what cq_vad_process(v, x, n_chunks, probs) takes. */
+typedef struct cq_vad_job {
+    cq_vad *v;
+    const float *x;
+    size_t n_chunks;
+    float *probs;
+} cq_vad_job;
+
+/*
+ * Run several streams at once (live calls): each job as cq_vad_process would run it, with the
+ * chunks of all the jobs in shared batches, so the weights are read once per batch rather than
+ * once per stream; the probabilities are those of cq_vad_process within its batching tolerance.
+ * Every stream must be over the same model at the same rate (or all the DSP fallback) and in
+ * one job at most; the streams are used by this thread only for the call. Returns CQ_OK, or
+ * CQ_ERR_INVALID (nothing run) for streams that do not fit together.
+ */
+CQ_API CQ_NODISCARD int cq_vad_process_many(const cq_vad_job *jobs, size_t n_jobs);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,7 +21,10 @@
  * ReLU applied in the product's store); the LSTM's input projection W_ih x for the batch.
  * Only the recurrent product W_hh h (its weights in blocks read as one stream) and the gates
  * (cq__lstm_cell, vectorised) run chunk by chunk. One chunk at a time (a live stream) takes
- * the same path with nb = 1, where the products are dot products along K.
+ * the same path with nb = 1, where the products are dot products along K. Many streams at once
+ * (cq_vad_process_many: live calls, each with a chunk or a few) share the batches: a batch's
+ * lanes are chunks of any stream, each with its own context samples and LSTM state, so the
+ * weights are read once for all the calls of a turn rather than once per call.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -351,31 +354,39 @@ static float sigmoidf(float x)
     return 1.0f / (1.0f + expf(-x));
 }
 
-/* One batch of nb chunks starting at x. */
-static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
+/* One chunk of a batch: its samples, the C samples before it, the stream whose LSTM state it
+ * carries forward, and where its probability goes. */
+typedef struct lane {
+    const float *x, *ctx;
+    cq_vad *v;
+    float *prob;
+} lane;
+
+/* One batch of nb chunks, in the scratch buffers of w (any stream of the same branch). The
+ * chunks of one stream come in order; each lane's arithmetic is the same whichever stream it
+ * belongs to. */
+static void silero_batch(cq_vad *w, const lane *ln, int nb)
 {
-    const branch *b = v->b;
+    const branch *b = w->b;
     const int n = b->chunk, C = b->ctx, L = n + 2 * C;
     /* inputs: context ++ chunk, then reflect-pad right by C */
     for (int j = 0; j < nb; j++) {
-        float *xp = v->xp + (size_t)j * (size_t)L;
-        memcpy(xp, j == 0 ? v->ctx : x + (size_t)j * (size_t)n - (size_t)C,
-               sizeof(float) * (size_t)C);
-        memcpy(xp + C, x + (size_t)j * (size_t)n, sizeof(float) * (size_t)n);
+        float *xp = w->xp + (size_t)j * (size_t)L;
+        memcpy(xp, ln[j].ctx, sizeof(float) * (size_t)C);
+        memcpy(xp + C, ln[j].x, sizeof(float) * (size_t)n);
         for (int k = 0; k < C; k++)
             xp[n + C + k] = xp[n + C - 2 - k];
     }
-    memcpy(v->ctx, x + (size_t)nb * (size_t)n - (size_t)C, sizeof(float) * (size_t)C);
 
     /* STFT: frames as columns, frame-major (column t nb + j is frame t of chunk j), the basis
      * as rows; folded (fold_basis) when the basis allows */
     const size_t N4 = (size_t)nb * FRAMES, F = (size_t)b->nfft, B = (size_t)b->bins;
-    float *spec = v->act[0];
+    float *spec = w->act[0];
     if (b->fold) {
-        float *u = v->cols, *d = v->cols + B * N4; /* x[k] + x[F-k], x[k] - x[F-k] */
+        float *u = w->cols, *d = w->cols + B * N4; /* x[k] + x[F-k], x[k] - x[F-k] */
         for (size_t k = 0; k < B; k++)             /* row by row: the writes run along the rows */
             for (size_t t = 0; t < FRAMES; t++) {
-                const float *f = v->xp + t * (size_t)b->hop;
+                const float *f = w->xp + t * (size_t)b->hop;
                 float *ur = u + k * N4 + t * (size_t)nb, *dr = d + k * N4 + t * (size_t)nb;
                 for (size_t j = 0; j < (size_t)nb; j++, f += L) {
                     const float a = f[k], m = k && k < F / 2 ? f[F - k] : 0.0f;
@@ -389,17 +400,17 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
         for (size_t k = 0; k < F; k++)
             for (size_t t = 0; t < FRAMES; t++)
                 for (size_t j = 0; j < (size_t)nb; j++)
-                    v->cols[k * N4 + t * (size_t)nb + j] =
-                        v->xp[j * (size_t)L + t * (size_t)b->hop + k];
-        cq__gemm(2 * B, N4, F, b->basis, F, v->cols, N4, spec, N4, 0);
+                    w->cols[k * N4 + t * (size_t)nb + j] =
+                        w->xp[j * (size_t)L + t * (size_t)b->hop + k];
+        cq__gemm(2 * B, N4, F, b->basis, F, w->cols, N4, spec, N4, 0);
     }
-    float *mag = v->act[1]; /* [bins][FRAMES][nb] */
+    float *mag = w->act[1]; /* [bins][FRAMES][nb] */
     cq__magnitude((size_t)b->bins * N4, spec, spec + (size_t)b->bins * N4, mag);
     /* encoder, activations [channels][frames][nb]: output frame t of a conv (kernel 3, padding
      * 1) sums taps k = 0..2 over input frame t stride + k - 1. A tap outside the chunk's frames
      * sees only the padding's zeros and is left out: the taps used are a run k0..k1, one run of
      * each row of the tap-major weights, and their input rows are frames of the input. */
-    float *in = mag, *out = v->act[0];
+    float *in = mag, *out = w->act[0];
     int ti = FRAMES;
     for (int l = 0; l < 4; l++) {
         const int to = (ti - 1) / b->stride[l] + 1, cin = b->cin[l];
@@ -408,10 +419,10 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
             const int k0 = s >= 1 ? 0 : 1, k1 = s + 1 < ti ? 2 : 1;
             for (int k = k0; k <= k1; k++)
                 for (int c = 0; c < cin; c++)
-                    v->rows[(k - k0) * cin + c] =
+                    w->rows[(k - k0) * cin + c] =
                         in + ((size_t)c * (size_t)ti + (size_t)(s + k - 1)) * (size_t)nb;
             cq__gemm_rows((size_t)b->cout[l], (size_t)nb, (size_t)(k1 - k0 + 1) * (size_t)cin,
-                          b->wk[l] + (size_t)k0 * (size_t)cin, 3 * (size_t)cin, v->rows,
+                          b->wk[l] + (size_t)k0 * (size_t)cin, 3 * (size_t)cin, w->rows,
                           out + (size_t)t * (size_t)nb, (size_t)to * (size_t)nb, b->b[l], 1);
         }
         float *tmp = in; /* the output feeds the next layer; the input buffer is free again */
@@ -420,27 +431,69 @@ static void silero_batch(cq_vad *v, const float *x, int nb, float *probs)
         ti = to;
     }
     /* in: [128][nb], one frame per chunk. LSTM input projection for the whole batch. */
-    cq__gemm(GATES, (size_t)nb, HIDDEN, b->wih, HIDDEN, in, (size_t)nb, v->gx, (size_t)nb, 0);
+    cq__gemm(GATES, (size_t)nb, HIDDEN, b->wih, HIDDEN, in, (size_t)nb, w->gx, (size_t)nb, 0);
     for (int j = 0; j < nb; j++) {
+        cq_vad *v = ln[j].v;
         float g[GATES];
         for (int i = 0; i < GATES; i++)
-            g[i] = v->gx[(size_t)i * (size_t)nb + (size_t)j] + b->bias[i];
+            g[i] = w->gx[(size_t)i * (size_t)nb + (size_t)j] + b->bias[i];
         for (int r = 0; r < GATES; r += WHH_ROWS)
             cq__gemv_t(WHH_ROWS, HIDDEN, b->whh_t + (size_t)r * HIDDEN, v->h, g + r);
-        probs[j] = sigmoidf(b->bdec + cq__lstm_cell(HIDDEN, g, v->c, v->h, b->wdec));
+        *ln[j].prob = sigmoidf(b->bdec + cq__lstm_cell(HIDDEN, g, v->c, v->h, b->wdec));
     }
+}
+
+int cq_vad_process_many(const cq_vad_job *jobs, size_t n_jobs)
+{
+    if (!n_jobs)
+        return CQ_OK;
+    if (!jobs)
+        return CQ_ERR_INVALID;
+    cq_vad *w = jobs[0].v;
+    for (size_t i = 0; i < n_jobs; i++) {
+        const cq_vad *v = jobs[i].v;
+        if (!v || (jobs[i].n_chunks && (!jobs[i].x || !jobs[i].probs)) || v->engine != w->engine ||
+            v->b != w->b || v->chunk != w->chunk)
+            return CQ_ERR_INVALID;
+        for (size_t k = 0; k < i; k++)
+            if (jobs[k].v == v)
+                return CQ_ERR_INVALID; /* a stream's chunks must be one job, in order */
+    }
+    if (w->engine == CQ_VAD_DSP) {
+        for (size_t i = 0; i < n_jobs; i++)
+            for (size_t j = 0; j < jobs[i].n_chunks; j++)
+                jobs[i].probs[j] = cq__vad_dsp_chunk(&jobs[i].v->dsp, jobs[i].x + j * w->chunk);
+        return CQ_OK;
+    }
+    const size_t n = w->chunk, C = (size_t)w->b->ctx;
+    lane ln[BATCH];
+    int nb = 0;
+    for (size_t i = 0; i < n_jobs; i++) {
+        const cq_vad_job *jb = &jobs[i];
+        for (size_t j = 0; j < jb->n_chunks; j++) {
+            /* the context of a job's first chunk is what its stream kept; of the others, the
+             * samples before them */
+            ln[nb++] = (lane){.x = jb->x + j * n,
+                              .ctx = j ? jb->x + j * n - C : jb->v->ctx,
+                              .v = jb->v,
+                              .prob = jb->probs + j};
+            if (nb == BATCH) {
+                silero_batch(w, ln, nb);
+                nb = 0;
+            }
+        }
+    }
+    if (nb)
+        silero_batch(w, ln, nb);
+    /* each stream's context for its next call (its first chunk has read the old one by now) */
+    for (size_t i = 0; i < n_jobs; i++)
+        if (jobs[i].n_chunks)
+            memcpy(jobs[i].v->ctx, jobs[i].x + jobs[i].n_chunks * n - C, sizeof(float) * C);
+    return CQ_OK;
 }
 
 int cq_vad_process(cq_vad *v, const float *x, size_t n_chunks, float *probs)
 {
-    if (v->engine == CQ_VAD_DSP) {
-        for (size_t j = 0; j < n_chunks; j++)
-            probs[j] = cq__vad_dsp_chunk(&v->dsp, x + j * v->chunk);
-        return CQ_OK;
-    }
-    for (size_t s = 0; s < n_chunks; s += BATCH) {
-        int nb = (int)(n_chunks - s < BATCH ? n_chunks - s : BATCH);
-        silero_batch(v, x + s * v->chunk, nb, probs + s);
-    }
-    return CQ_OK;
+    const cq_vad_job job = {.v = v, .x = x, .n_chunks = n_chunks, .probs = probs};
+    return cq_vad_process_many(&job, 1);
 }

@@ -153,6 +153,71 @@ static void test_batching_and_reset(void **state)
     cq_vad_model_free(m);
 }
 
+/* Many streams at once (live calls) against each stream alone: five streams over three corpus
+ * legs at different offsets, fed in turns of 0 to 5 chunks each (a stream may sit a turn out),
+ * give each stream's probabilities within the batching tolerance and carry each stream's own
+ * context and state; streams that do not fit together are refused. */
+static void test_many_streams(void **state)
+{
+    (void)state;
+    cq_vad_model *m = load("v6.2");
+    size_t n1 = 0, n2 = 0;
+    int rate = 0;
+    float *x1 = corpus_leg("calls/call01_normal.wav", 1, &n1, &rate);
+    float *x2 = corpus_leg("calls/call01_normal.wav", 2, &n2, &rate);
+    enum { S = 5, NC = 200 };
+    const float *src[S] = {x1, x2, x1 + 40000, x2 + 12345, x1 + 7};
+    float alone[S][NC], many[S][NC];
+    cq_vad *v[S];
+    for (int i = 0; i < S; i++) {
+        cq_vad *a = cq_vad_create(m, 8000, NULL);
+        assert_int_equal(cq_vad_process(a, src[i], NC, alone[i]), CQ_OK);
+        cq_vad_destroy(a);
+        v[i] = cq_vad_create(m, 8000, NULL);
+    }
+    size_t done[S] = {0};
+    for (int turn = 0;; turn++) {
+        cq_vad_job jobs[S];
+        size_t nj = 0;
+        for (int i = 0; i < S; i++) {
+            size_t k = (size_t)((turn * 7 + i * 3) % 6); /* 0..5 chunks this turn */
+            if (k > NC - done[i])
+                k = NC - done[i];
+            if (!k)
+                continue;
+            jobs[nj++] = (cq_vad_job){
+                .v = v[i], .x = src[i] + done[i] * 256, .n_chunks = k, .probs = many[i] + done[i]};
+            done[i] += k;
+        }
+        if (!nj && turn > 6)
+            break;
+        assert_int_equal(cq_vad_process_many(jobs, nj), CQ_OK);
+    }
+    double worst = 0;
+    for (int i = 0; i < S; i++) {
+        assert_int_equal(done[i], NC);
+        for (size_t j = 0; j < NC; j++)
+            worst = fmax(worst, fabs((double)alone[i][j] - many[i][j]));
+    }
+    print_message("many streams vs each alone: worst difference %.3g\n", worst);
+    assert_true(worst < 1e-5);
+    /* refused: a stream twice, two rates, NULL samples with chunks */
+    float p[2];
+    cq_vad *w16 = cq_vad_create(m, 16000, NULL);
+    cq_vad_job bad[2] = {{v[0], x1, 1, p}, {v[0], x1 + 256, 1, p + 1}};
+    assert_int_equal(cq_vad_process_many(bad, 2), CQ_ERR_INVALID);
+    bad[1] = (cq_vad_job){w16, x1, 1, p + 1};
+    assert_int_equal(cq_vad_process_many(bad, 2), CQ_ERR_INVALID);
+    bad[1] = (cq_vad_job){v[1], NULL, 1, p + 1};
+    assert_int_equal(cq_vad_process_many(bad, 2), CQ_ERR_INVALID);
+    assert_int_equal(cq_vad_process_many(NULL, 0), CQ_OK);
+    cq_vad_destroy(w16);
+    for (int i = 0; i < S; i++)
+        cq_vad_destroy(v[i]);
+    free(x1), free(x2);
+    cq_vad_model_free(m);
+}
+
 static void expect_rejected(const void *bytes, size_t n, const char *what, const char *needle)
 {
     cq_err err;
@@ -315,6 +380,7 @@ static const struct CMUnitTest k_logic[] = {
 static const struct CMUnitTest k_corpus[] = {
     cmocka_unit_test(test_v5_8k),          cmocka_unit_test(test_16k),
     cmocka_unit_test(test_model_identity), cmocka_unit_test(test_batching_and_reset),
-    cmocka_unit_test(test_broken_models),  cmocka_unit_test(test_unfolded_basis),
+    cmocka_unit_test(test_many_streams),   cmocka_unit_test(test_broken_models),
+    cmocka_unit_test(test_unfolded_basis),
 };
 TU_MAIN(k_logic, k_corpus)
