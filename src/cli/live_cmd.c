@@ -42,6 +42,10 @@ static void usage(FILE *f)
         "  --queue-sec S  audio one call may have waiting for analysis; more is dropped and\n"
         "                 counted on its call_end (default 5)\n"
         "  --threads N    analysis threads (default: the CPUs this process may use)\n"
+        "  --vad-batch N  calls an analysis thread takes at once, their VAD run as one batch\n"
+        "                 (default 32; 1: each call alone)\n"
+        "  --batch-wait-ms MS  how long queued audio may wait for the batch to fill\n"
+        "                 (default 10; 0: never)\n"
         "  --live hold|amd  live-call decisions, as callqa classify --live\n"
         "  --events FILE|-  where event lines go (default -: stdout); FILE is appended to\n"
         "  --stats-sec S  a stats line every S seconds (default 10; 0: only at the end)\n"
@@ -50,7 +54,9 @@ static void usage(FILE *f)
         "\"call_sec\" (the call's audio seconds when decided) and \"wall\" (UTC), dtmf lines for\n"
         "the call's DTMF frames (\"source\":\"audiosocket\"), one call_end per call with its\n"
         "reason (hangup, peer_closed, max_duration, stalled, error, shutdown), and stats\n"
-        "lines. SIGTERM or SIGINT: stop accepting, end every call (shutdown), flush, exit 0.\n",
+        "lines (with the audio analysed, the CPU seconds used, and the frames' waits for the\n"
+        "analysis: p50, p99 and max in ms). SIGTERM or SIGINT: stop accepting, end every call "
+        "(shutdown), flush, exit 0.\n",
         f);
 }
 
@@ -106,7 +112,9 @@ int cq_cli_live(int argc, char **argv)
         O_EVENTS,
         O_STATS,
         O_MODEL,
-        O_EVQ
+        O_EVQ,
+        O_VADB,
+        O_BWAIT
     };
     static const struct option opts[] = {{"audiosocket", required_argument, NULL, O_AS},
                                          {"max-calls", required_argument, NULL, O_MAXCALLS},
@@ -119,6 +127,8 @@ int cq_cli_live(int argc, char **argv)
                                          {"stats-sec", required_argument, NULL, O_STATS},
                                          {"model-dir", required_argument, NULL, O_MODEL},
                                          {"event-queue", required_argument, NULL, O_EVQ},
+                                         {"vad-batch", required_argument, NULL, O_VADB},
+                                         {"batch-wait-ms", required_argument, NULL, O_BWAIT},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     lv_server_params p = lv_server_default_params();
@@ -170,6 +180,16 @@ int cq_cli_live(int argc, char **argv)
             if (num("event-queue", optarg, 16, 1000000, &v))
                 return 2;
             p.event_queue = (size_t)v;
+            break;
+        case O_VADB:
+            if (num("vad-batch", optarg, 1, LV_VAD_BATCH_MAX, &v))
+                return 2;
+            p.vad_batch = (int)v;
+            break;
+        case O_BWAIT:
+            if (num("batch-wait-ms", optarg, 0, 1000, &v))
+                return 2;
+            p.batch_wait_sec = v / 1000.0;
             break;
         case O_EVENTS: events = optarg; break;
         case O_MODEL: model_dir = optarg; break;

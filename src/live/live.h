@@ -462,10 +462,17 @@ typedef struct lv_server_params {
     size_t event_queue;    /* event lines waiting for the writer (16-1000000) */
     int events_fd;         /* where event lines go (stdout, a file); made non-blocking */
     const void *vad_model; /* a cq_vad_model shared by every call (NULL: the DSP fallback) */
+    int vad_batch;         /* calls an analysis thread takes at once, their VAD chunks run as one
+                              batch (1-LV_VAD_BATCH_MAX) */
+    double batch_wait_sec; /* how long queued audio may wait for a batch of calls to fill (0-1 s;
+                              0: never waits) */
 } lv_server_params;
 
+#define LV_VAD_BATCH_MAX 256
+
 /* 127.0.0.1, port 9092, 64 calls, 4 h, 10 s stalled, 5 s queued, stats every 10 s, threads:
- * the CPUs this process may use, no live decisions, max_payload 16384, 65536 lines, fd 1. */
+ * the CPUs this process may use, no live decisions, max_payload 16384, 65536 lines, fd 1,
+ * VAD batches of up to 32 calls, waiting at most 10 ms for a batch to fill. */
 lv_server_params lv_server_default_params(void);
 
 typedef struct lv_server_stats {

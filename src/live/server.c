@@ -44,8 +44,10 @@
 #include "live_int.h"
 
 #define TURN_SAMPLES 4096 /* input samples an analysis thread takes from a ring at once */
-#define TURN_MAX 8        /* takes per turn before the call goes back to the queue's tail */
 #define RS_CAP (TURN_SAMPLES + 1024)
+#define Q8_CAP (RS_CAP + CQ_CLASSIFY_FRAME) /* a take at 8 kHz and a chunk's remainder */
+#define ST_CAP 64                           /* arrival stamps of the frames a call has queued */
+#define LAT_BUCKETS 1001 /* the frames' waits in 1 ms buckets; the last is 1 s and more */
 #define LINE_MAX 1024
 #define READ_BUF 65536
 
@@ -85,14 +87,22 @@ struct call {
     bool ended;
     end_reason reason;
     char err[200];
-    bool queued; /* in the run queue or in an analysis thread's hands */
+    uint64_t enqueued, taken; /* samples put in the ring, and taken out for analysis */
+    struct stamp {
+        uint64_t end; /* the frame's last sample, counted as `enqueued` counts */
+        double t;     /* when it came off the socket (monotonic) */
+    } st[ST_CAP];     /* the frames in the ring, oldest first (a full ring extends the last) */
+    size_t st_head, st_len;
+    bool queued;     /* in the run queue or in an analysis thread's hands */
+    double t_queued; /* when it last went on the run queue (monotonic) */
     call *next_run;
     /* the analysis thread that holds it */
     cq_vad *vad;
     cq_classifier *cls;
     cq_resample *rs;
-    float pend[CQ_CLASSIFY_FRAME];
-    size_t npend;
+    float *q8; /* 8 kHz samples waiting for the VAD (Q8_CAP) */
+    size_t nq8;
+    size_t taking;   /* samples of the current take */
     uint64_t pushed; /* 8 kHz samples given to the classifier */
     int werr;        /* the first analysis error: the rest of the audio is not analysed */
     bool started, finished;
@@ -114,6 +124,7 @@ struct lv_server {
     pthread_mutex_t rq_mu;
     pthread_cond_t rq_cv;
     call *rq_head, *rq_tail;
+    size_t rq_len;
     bool rq_quit;
     pthread_t *workers;
     worker *wks;
@@ -130,6 +141,9 @@ struct lv_server {
     /* counters */
     _Atomic uint64_t accepted, calls, refused_full, refused_uuid, active, events, events_dropped,
         audio_dropped;
+    _Atomic uint64_t analysed_us;          /* call audio taken into the analysis, microseconds */
+    _Atomic uint64_t vad_runs, vad_chunks; /* VAD batches run over calls, and their chunks */
+    _Atomic uint64_t lat[LAT_BUCKETS];     /* frames by their wait for the analysis, 1 ms buckets */
 };
 
 /* ---- clocks and lines --------------------------------------------------------------------------
@@ -229,18 +243,48 @@ static void emit_event(call *c, const cq_call_event *e)
     emit(c->srv, l.b, l.n);
 }
 
+/* The p-quantile (0-1) of the frames' waits, in ms (the bucket's upper edge); -1 with none. */
+static int lat_quantile(const uint64_t *h, uint64_t total, double q)
+{
+    if (!total)
+        return -1;
+    uint64_t want = (uint64_t)(q * (double)total), acc = 0;
+    for (int b = 0; b < LAT_BUCKETS; b++)
+        if ((acc += h[b]) > want)
+            return b + 1;
+    return LAT_BUCKETS;
+}
+
 static void emit_stats(lv_server *s, bool final)
 {
     lbuf l = {.n = 0};
     char w[32];
+    uint64_t h[LAT_BUCKETS], frames = 0;
+    int worst = -1;
+    for (int b = 0; b < LAT_BUCKETS; b++) {
+        frames += h[b] = atomic_load(&s->lat[b]);
+        if (h[b])
+            worst = b + 1;
+    }
+    const uint64_t runs = atomic_load(&s->vad_runs);
+    struct rusage ru;
+    double cpu = 0;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+              (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     put(&l,
         "{\"type\":\"stats\",\"final\":%s,\"accepted\":%llu,\"calls\":%llu,\"active\":%llu,"
         "\"refused_full\":%llu,\"refused_uuid\":%llu,\"events\":%llu,\"events_dropped\":%llu,"
-        "\"audio_dropped_samples\":%llu,\"wall\":\"%s\"}",
+        "\"audio_dropped_samples\":%llu,\"audio_analysed_sec\":%.3f,\"cpu_sec\":%.3f,"
+        "\"vad_chunks_per_run\":%.1f,\"frames\":%llu,\"wait_ms\":{\"p50\":%d,\"p99\":%d,"
+        "\"max\":%d},\"wall\":\"%s\"}",
         final ? "true" : "false", (unsigned long long)s->accepted, (unsigned long long)s->calls,
         (unsigned long long)s->active, (unsigned long long)s->refused_full,
         (unsigned long long)s->refused_uuid, (unsigned long long)s->events,
-        (unsigned long long)s->events_dropped, (unsigned long long)s->audio_dropped, wall_now(w));
+        (unsigned long long)s->events_dropped, (unsigned long long)s->audio_dropped,
+        (double)atomic_load(&s->analysed_us) / 1e6, cpu,
+        runs ? (double)atomic_load(&s->vad_chunks) / (double)runs : 0.0, (unsigned long long)frames,
+        lat_quantile(h, frames, 0.5), lat_quantile(h, frames, 0.99), worst, wall_now(w));
     emit(s, l.b, l.n);
 }
 
@@ -305,6 +349,7 @@ static void call_release(call *c)
     cq_classifier_destroy(c->cls);
     cq_vad_destroy(c->vad);
     cq_resample_destroy(c->rs);
+    free(c->q8);
     lv_as_destroy(c->dec);
     pthread_mutex_destroy(&c->mu);
     free(c->ring);
@@ -318,6 +363,7 @@ static void schedule_locked(call *c)
     if (c->queued)
         return;
     c->queued = true;
+    c->t_queued = mono_now();
     lv_server *s = c->srv;
     pthread_mutex_lock(&s->rq_mu);
     c->next_run = NULL;
@@ -326,18 +372,30 @@ static void schedule_locked(call *c)
     else
         s->rq_head = c;
     s->rq_tail = c;
-    pthread_cond_signal(&s->rq_cv);
+    /* a thread is woken when the queue starts (its wait for a batch begins) and when a batch
+     * is full, not for every call in between */
+    if (++s->rq_len == 1 || s->rq_len == (size_t)s->p.vad_batch)
+        pthread_cond_signal(&s->rq_cv);
     pthread_mutex_unlock(&s->rq_mu);
 }
 
 /* ---- analysis ----------------------------------------------------------------------------------
  */
 
+/* Per worker: a take's samples on their way to 8 kHz, and the VAD jobs of a group. */
 typedef struct wbuf {
     int16_t pcm[TURN_SAMPLES];
     float x[TURN_SAMPLES];
     float y[RS_CAP];
 } wbuf;
+
+struct worker {
+    lv_server *s;
+    wbuf w;
+    call *group[LV_VAD_BATCH_MAX];
+    cq_vad_job jobs[LV_VAD_BATCH_MAX];
+    float probs[LV_VAD_BATCH_MAX * (Q8_CAP / CQ_CLASSIFY_FRAME)];
+};
 
 static int drain(call *c)
 {
@@ -349,22 +407,29 @@ static int drain(call *c)
     return rc;
 }
 
-/* 8 kHz samples into the VAD (whole chunks) and the classifier, as `callqa classify` does. */
+/* 8 kHz samples into the classifier and onto the call's queue for the VAD (whole chunks go to
+ * the VAD with the group's, in group_vad). */
 static int feed8k(call *c, const float *x, size_t n)
 {
     int rc = cq_classifier_push_audio(c->cls, x, n);
+    if (rc != CQ_OK)
+        return rc;
     c->pushed += n;
-    while (rc == CQ_OK && n) {
-        size_t k = CQ_CLASSIFY_FRAME - c->npend < n ? CQ_CLASSIFY_FRAME - c->npend : n;
-        memcpy(c->pend + c->npend, x, k * sizeof(float));
-        c->npend += k, x += k, n -= k;
-        if (c->npend == CQ_CLASSIFY_FRAME) {
-            float p;
-            c->npend = 0;
-            if ((rc = cq_vad_process(c->vad, c->pend, 1, &p)) == CQ_OK)
-                rc = cq_classifier_push_vad(c->cls, &p, 1);
-        }
-    }
+    if (c->nq8 + n > Q8_CAP)
+        return CQ_ERR_INTERNAL; /* a take never holds more than RS_CAP samples */
+    memcpy(c->q8 + c->nq8, x, n * sizeof(float));
+    c->nq8 += n;
+    return CQ_OK;
+}
+
+/* The probabilities of the call's whole chunks (computed), into the classifier; the chunks
+ * off the queue. */
+static int after_vad(call *c, const float *probs, size_t k)
+{
+    int rc = cq_classifier_push_vad(c->cls, probs, k);
+    size_t used = k * CQ_CLASSIFY_FRAME;
+    memmove(c->q8, c->q8 + used, (c->nq8 - used) * sizeof(float));
+    c->nq8 -= used;
     return rc == CQ_OK ? drain(c) : rc;
 }
 
@@ -375,6 +440,8 @@ static int start(call *c, uint32_t rate)
     cp.live = (cq_live_mode)s->p.live_mode;
     int rc = CQ_OK;
     c->started = true;
+    if (!(c->q8 = malloc(Q8_CAP * sizeof(float))))
+        return CQ_ERR_NOMEM;
     if (!(c->vad = cq_vad_create(s->p.vad_model, CQ_CLASSIFY_RATE, &rc)))
         return rc ? rc : CQ_ERR_NOMEM;
     if (!(c->cls = cq_classifier_create(&cp, &rc)))
@@ -394,17 +461,25 @@ static int analyse(call *c, wbuf *w, size_t n)
     return got < 0 ? (int)got : feed8k(c, w->y, (size_t)got);
 }
 
+/* The end of a call's audio: the resampler's tail, the last chunk zero-padded (as the engine
+ * does), the classifier's last events. The VAD runs on this call alone. */
 static int finish(call *c, wbuf *w)
 {
     int rc = CQ_OK;
     long got;
-    while (c->rs && rc == CQ_OK && (got = cq_resample_process(c->rs, NULL, 0, w->y, RS_CAP)) > 0)
+    while (c->rs && rc == CQ_OK && (got = cq_resample_process(c->rs, NULL, 0, w->y, RS_CAP)) > 0) {
         rc = feed8k(c, w->y, (size_t)got);
-    if (rc == CQ_OK && c->npend) { /* the last chunk, zero-padded, as the engine does */
+        size_t k = c->nq8 / CQ_CLASSIFY_FRAME;
+        float p[Q8_CAP / CQ_CLASSIFY_FRAME];
+        if (rc == CQ_OK && k && (rc = cq_vad_process(c->vad, c->q8, k, p)) == CQ_OK)
+            rc = after_vad(c, p, k);
+    }
+    if (rc == CQ_OK && c->nq8) {
         float p;
-        memset(c->pend + c->npend, 0, (CQ_CLASSIFY_FRAME - c->npend) * sizeof(float));
-        if ((rc = cq_vad_process(c->vad, c->pend, 1, &p)) == CQ_OK)
-            rc = cq_classifier_push_vad(c->cls, &p, 1);
+        memset(c->q8 + c->nq8, 0, (CQ_CLASSIFY_FRAME - c->nq8) * sizeof(float));
+        c->nq8 = CQ_CLASSIFY_FRAME;
+        if ((rc = cq_vad_process(c->vad, c->q8, 1, &p)) == CQ_OK)
+            rc = after_vad(c, &p, 1);
     }
     if (rc == CQ_OK && (rc = cq_classifier_finish(c->cls)) == CQ_OK)
         rc = drain(c);
@@ -436,75 +511,171 @@ static void emit_end(call *c)
     emit(c->srv, l.b, l.n);
 }
 
-/* One turn of a call: its queued audio, a bounded amount; its end when it has ended. Returns
- * true when the call is to go back to the run queue. */
-static bool turn(call *c, wbuf *w)
+/* The frames whose samples the analysis has now taken in: how long each waited since it came
+ * off the socket, into the server's histogram. Caller holds c->mu. */
+static void stamps_done_locked(call *c, double now)
 {
-    for (int t = 0; t < TURN_MAX; t++) {
-        pthread_mutex_lock(&c->mu);
-        size_t n = c->len < TURN_SAMPLES ? c->len : TURN_SAMPLES;
-        for (size_t i = 0; i < n; i++)
-            w->pcm[i] = c->ring[(c->head + i) % c->cap];
-        if (n) {
-            c->head = (c->head + n) % c->cap;
-            c->len -= n;
-        }
-        uint32_t rate = c->rate;
-        bool ended = c->ended && !c->len;
-        if (!n && !ended) {
-            c->queued = false; /* audio that comes now schedules it again */
-            pthread_mutex_unlock(&c->mu);
-            return false;
-        }
-        pthread_mutex_unlock(&c->mu);
-        if (!c->started && !c->werr)
-            c->werr = start(c, rate);
-        if (n && !c->werr)
-            c->werr = analyse(c, w, n);
-        if (ended) {
-            if (!c->werr)
-                c->werr = finish(c, w);
-            emit_end(c);
-            c->finished = true;
-            call_release(c); /* the analysis side's reference */
-            return false;
-        }
+    lv_server *s = c->srv;
+    while (c->st_len && c->st[c->st_head].end <= c->taken) {
+        double ms = (now - c->st[c->st_head].t) * 1000.0;
+        size_t b = ms < 0 ? 0 : ms >= LAT_BUCKETS - 1 ? LAT_BUCKETS - 1 : (size_t)ms;
+        atomic_fetch_add(&s->lat[b], 1);
+        c->st_head = (c->st_head + 1) % ST_CAP;
+        c->st_len--;
     }
+}
+
+/* A call's share of a group's turn, before the VAD: one take of its queued audio (a bounded
+ * amount) through the resampler into the classifier and its VAD queue. Sets *ended when the
+ * call has ended and its audio is all taken; returns false when it had nothing to do (it is
+ * off the run queue until audio comes). */
+static bool take(call *c, wbuf *w, bool *ended)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t n = c->len < TURN_SAMPLES ? c->len : TURN_SAMPLES;
+    for (size_t i = 0; i < n; i++)
+        w->pcm[i] = c->ring[(c->head + i) % c->cap];
+    if (n) {
+        c->head = (c->head + n) % c->cap;
+        c->len -= n;
+    }
+    uint32_t rate = c->rate;
+    *ended = c->ended && !c->len;
+    if (!n && !*ended) {
+        c->queued = false; /* audio that comes now schedules it again */
+        pthread_mutex_unlock(&c->mu);
+        return false;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!c->started && !c->werr)
+        c->werr = start(c, rate);
+    if (n && !c->werr)
+        c->werr = analyse(c, w, n);
+    c->taking = n;
     return true;
 }
 
-typedef struct worker {
-    lv_server *s;
-    wbuf w;
-} worker;
+/* A group's turn: a take of each call, then one VAD run over the whole chunks of all of them
+ * (cq_vad_process_many: the weights read once for the group), then each call's probabilities,
+ * events and, for a call that has ended, its end. Calls with audio left go back to the run
+ * queue's tail. */
+static void group_turn(worker *wk, size_t n)
+{
+    lv_server *s = wk->s;
+    bool ended[LV_VAD_BATCH_MAX], live[LV_VAD_BATCH_MAX];
+    size_t nj = 0, np = 0, chunks[LV_VAD_BATCH_MAX];
+    for (size_t i = 0; i < n; i++)
+        live[i] = take(wk->group[i], &wk->w, &ended[i]);
+    for (size_t i = 0; i < n; i++) {
+        call *c = wk->group[i];
+        chunks[i] = live[i] && !c->werr ? c->nq8 / CQ_CLASSIFY_FRAME : 0;
+        if (chunks[i]) {
+            wk->jobs[nj++] = (cq_vad_job){
+                .v = c->vad, .x = c->q8, .n_chunks = chunks[i], .probs = wk->probs + np};
+            np += chunks[i];
+        }
+    }
+    int vrc = cq_vad_process_many(wk->jobs, nj);
+    if (nj) {
+        atomic_fetch_add(&s->vad_runs, 1);
+        atomic_fetch_add(&s->vad_chunks, np);
+    }
+    np = 0;
+    call *back = NULL, *last = NULL;
+    size_t nback = 0;
+    const double now = mono_now();
+    for (size_t i = 0; i < n; i++) {
+        call *c = wk->group[i];
+        if (!live[i])
+            continue;
+        if (chunks[i] && !c->werr)
+            c->werr = vrc != CQ_OK ? vrc : after_vad(c, wk->probs + np, chunks[i]);
+        np += chunks[i];
+        pthread_mutex_lock(&c->mu);
+        if (c->rate)
+            atomic_fetch_add(&s->analysed_us, c->taking * 1000000u / c->rate);
+        c->taken += c->taking;
+        stamps_done_locked(c, now);
+        bool more = c->len > 0 || c->ended;
+        if (!more && !ended[i])
+            c->queued = false; /* audio that comes now schedules it again */
+        pthread_mutex_unlock(&c->mu);
+        if (ended[i]) {
+            if (!c->werr)
+                c->werr = finish(c, &wk->w);
+            emit_end(c);
+            c->finished = true;
+            call_release(c); /* the analysis side's reference */
+        } else if (more) {
+            c->next_run = NULL;
+            c->t_queued = now;
+            if (last)
+                last->next_run = c;
+            else
+                back = c;
+            last = c;
+            nback++;
+        }
+    }
+    if (back) {
+        pthread_mutex_lock(&s->rq_mu);
+        if (s->rq_tail)
+            s->rq_tail->next_run = back;
+        else
+            s->rq_head = back;
+        s->rq_tail = last;
+        s->rq_len += nback;
+        pthread_cond_signal(&s->rq_cv);
+        pthread_mutex_unlock(&s->rq_mu);
+    }
+}
+
+/* Until the run queue holds a batch of calls, or its oldest call has waited batch_wait_sec, or
+ * the server is stopping; false when stopping with nothing queued. Caller holds rq_mu. */
+static bool wait_for_batch(lv_server *s)
+{
+    for (;;) {
+        if (!s->rq_head) {
+            if (s->rq_quit)
+                return false;
+            pthread_cond_wait(&s->rq_cv, &s->rq_mu);
+            continue;
+        }
+        if (s->rq_len >= (size_t)s->p.vad_batch || s->rq_quit)
+            return true;
+        const double until = s->rq_head->t_queued + s->p.batch_wait_sec;
+        if (mono_now() >= until)
+            return true;
+        struct timespec ts = {.tv_sec = (time_t)until};
+        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+        (void)pthread_cond_timedwait(&s->rq_cv, &s->rq_mu, &ts);
+    }
+}
 
 static void *worker_main(void *arg)
 {
     worker *wk = arg;
     lv_server *s = wk->s;
+    const size_t g = (size_t)s->p.vad_batch;
     for (;;) {
         pthread_mutex_lock(&s->rq_mu);
-        while (!s->rq_head && !s->rq_quit)
-            pthread_cond_wait(&s->rq_cv, &s->rq_mu);
-        call *c = s->rq_head;
-        if (c) {
-            s->rq_head = c->next_run;
-            if (!s->rq_head)
-                s->rq_tail = NULL;
-        }
-        pthread_mutex_unlock(&s->rq_mu);
-        if (!c)
-            return NULL;
-        if (turn(c, &wk->w)) {
-            pthread_mutex_lock(&s->rq_mu);
-            c->next_run = NULL;
-            if (s->rq_tail)
-                s->rq_tail->next_run = c;
-            else
-                s->rq_head = c;
-            s->rq_tail = c;
+        if (!wait_for_batch(s)) {
             pthread_mutex_unlock(&s->rq_mu);
+            return NULL;
         }
+        size_t n = 0;
+        while (s->rq_head && n < g) {
+            call *c = s->rq_head;
+            s->rq_head = c->next_run;
+            wk->group[n++] = c;
+        }
+        s->rq_len -= n;
+        if (!s->rq_head)
+            s->rq_tail = NULL;
+        else
+            pthread_cond_signal(&s->rq_cv); /* more for another thread */
+        pthread_mutex_unlock(&s->rq_mu);
+        group_turn(wk, n);
     }
 }
 
@@ -564,6 +735,19 @@ static void conn_end(call *c, end_reason reason, const char *err, call **closed)
     *closed = c;
 }
 
+/* A frame of n samples went into the ring now: its arrival stamp (a full list extends the
+ * newest stamp, whose time is earlier: the waits measured are never shorter than they were). */
+static void stamp_locked(call *c, size_t n)
+{
+    c->enqueued += n;
+    if (c->st_len == ST_CAP) {
+        c->st[(c->st_head + ST_CAP - 1) % ST_CAP].end = c->enqueued;
+        return;
+    }
+    c->st[(c->st_head + c->st_len) % ST_CAP] = (struct stamp){.end = c->enqueued, .t = mono_now()};
+    c->st_len++;
+}
+
 static void on_audio(call *c, const lv_as_frame *f, call **closed)
 {
     lv_server *s = c->srv;
@@ -593,6 +777,8 @@ static void on_audio(call *c, const lv_as_frame *f, call **closed)
     }
     c->len += n;
     c->rx_samples += f->samples;
+    if (n)
+        stamp_locked(c, n);
     if (n < f->samples) {
         c->dropped += f->samples - n;
         atomic_fetch_add(&s->audio_dropped, f->samples - n);
@@ -860,7 +1046,9 @@ lv_server_params lv_server_default_params(void)
                           .max_payload = 16384,
                           .event_queue = 65536,
                           .events_fd = 1,
-                          .vad_model = NULL};
+                          .vad_model = NULL,
+                          .vad_batch = 32,
+                          .batch_wait_sec = 0.010};
     return p;
 }
 
@@ -927,7 +1115,8 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
         p->queue_sec > 600 || p->stats_sec < 0 || p->threads < 1 || p->threads > 256 ||
         p->live_mode < CQ_LIVE_OFF || p->live_mode > CQ_LIVE_AMD || p->max_payload < 16 ||
         p->max_payload > LV_AS_MAX_PAYLOAD || p->event_queue < 16 || p->event_queue > 1000000 ||
-        p->events_fd < 0) {
+        p->events_fd < 0 || p->vad_batch < 1 || p->vad_batch > LV_VAD_BATCH_MAX ||
+        !(p->batch_wait_sec >= 0) || p->batch_wait_sec > 1) {
         lv__fail(e, LV_ERR_ARG, 0, "a server setting out of its range");
         return NULL;
     }
@@ -939,7 +1128,11 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
     s->p = *p;
     s->lfd = s->efd = s->ep = s->events_fl = -1;
     pthread_mutex_init(&s->rq_mu, NULL);
-    pthread_cond_init(&s->rq_cv, NULL);
+    pthread_condattr_t ca; /* the run queue's waits are timed on the monotonic clock */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->rq_cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->eq_mu, NULL);
     pthread_cond_init(&s->eq_cv, NULL);
     raise_fd_limit(p->max_calls);

@@ -55,6 +55,7 @@ typedef struct branch {
     int cin[4], cout[4], stride[4];
     const float *wih;  /* [512][128] */
     float *whh_t;      /* W_hh in blocks of WHH_ROWS rows, each transposed for cq__gemv_t */
+    const float *whh;  /* W_hh as stored, [512][128]: the product over many streams' states */
     float *bias;       /* [512]: b_ih + b_hh */
     const float *wdec; /* [128] */
     float bdec;
@@ -174,6 +175,7 @@ static int load_branch(cq_vad_model *m, branch *b, int sr, const char *scope, co
         !(bdec = weight(o, scope, "decoder.decoder.2.bias", ddb, file, err)))
         return CQ_ERR_FORMAT;
     b->bdec = bdec[0];
+    b->whh = whh;
     b->whh_t = cq__malloc(sizeof(float) * GATES * HIDDEN);
     b->bias = cq__malloc(sizeof(float) * GATES);
     if (!b->whh_t || !b->bias)
@@ -362,18 +364,20 @@ typedef struct lane {
     float *prob;
 } lane;
 
-/* One batch of nb chunks, in the scratch buffers of w (any stream of the same branch). The
- * chunks of one stream come in order; each lane's arithmetic is the same whichever stream it
- * belongs to. */
-static void silero_batch(cq_vad *w, const lane *ln, int nb)
+/* One batch of nb chunks, in the scratch buffers of w (any stream of the same branch), computed
+ * over `cols` >= nb columns (the columns past nb repeat the last chunk, and their results are
+ * not used). The chunks of one stream come in order; each lane's arithmetic is the same
+ * whichever stream it belongs to. */
+static void silero_batch(cq_vad *w, const lane *ln, int ncols, int nb_used, bool distinct)
 {
     const branch *b = w->b;
-    const int n = b->chunk, C = b->ctx, L = n + 2 * C;
+    const int n = b->chunk, C = b->ctx, L = n + 2 * C, nb = ncols;
     /* inputs: context ++ chunk, then reflect-pad right by C */
     for (int j = 0; j < nb; j++) {
+        const lane *lj = &ln[j < nb_used ? j : nb_used - 1];
         float *xp = w->xp + (size_t)j * (size_t)L;
-        memcpy(xp, ln[j].ctx, sizeof(float) * (size_t)C);
-        memcpy(xp + C, ln[j].x, sizeof(float) * (size_t)n);
+        memcpy(xp, lj->ctx, sizeof(float) * (size_t)C);
+        memcpy(xp + C, lj->x, sizeof(float) * (size_t)n);
         for (int k = 0; k < C; k++)
             xp[n + C + k] = xp[n + C - 2 - k];
     }
@@ -432,7 +436,26 @@ static void silero_batch(cq_vad *w, const lane *ln, int nb)
     }
     /* in: [128][nb], one frame per chunk. LSTM input projection for the whole batch. */
     cq__gemm(GATES, (size_t)nb, HIDDEN, b->wih, HIDDEN, in, (size_t)nb, w->gx, (size_t)nb, 0);
-    for (int j = 0; j < nb; j++) {
+    if (distinct && nb_used > 1) {
+        /* every lane a different stream (calls side by side): the recurrent product of all
+         * their states at once, W_hh read once for the batch. The states as columns go in the
+         * activation buffer the encoder left free, the products in the STFT's */
+        float *hm = out, *gh = w->cols;
+        for (int k = 0; k < HIDDEN; k++)
+            for (int j = 0; j < nb; j++)
+                hm[(size_t)k * (size_t)nb + (size_t)j] = ln[j < nb_used ? j : nb_used - 1].v->h[k];
+        cq__gemm(GATES, (size_t)nb, HIDDEN, b->whh, HIDDEN, hm, (size_t)nb, gh, (size_t)nb, 0);
+        for (int j = 0; j < nb_used; j++) {
+            cq_vad *v = ln[j].v;
+            float g[GATES];
+            for (int i = 0; i < GATES; i++)
+                g[i] = w->gx[(size_t)i * (size_t)nb + (size_t)j] + b->bias[i] +
+                       gh[(size_t)i * (size_t)nb + (size_t)j];
+            *ln[j].prob = sigmoidf(b->bdec + cq__lstm_cell(HIDDEN, g, v->c, v->h, b->wdec));
+        }
+        return;
+    }
+    for (int j = 0; j < nb_used; j++) {
         cq_vad *v = ln[j].v;
         float g[GATES];
         for (int i = 0; i < GATES; i++)
@@ -468,23 +491,32 @@ int cq_vad_process_many(const cq_vad_job *jobs, size_t n_jobs)
     const size_t n = w->chunk, C = (size_t)w->b->ctx;
     lane ln[BATCH];
     int nb = 0;
+    bool distinct = true; /* no stream has two lanes in the batch being filled */
     for (size_t i = 0; i < n_jobs; i++) {
         const cq_vad_job *jb = &jobs[i];
         for (size_t j = 0; j < jb->n_chunks; j++) {
             /* the context of a job's first chunk is what its stream kept; of the others, the
              * samples before them */
+            if (j && nb)
+                distinct = false;
             ln[nb++] = (lane){.x = jb->x + j * n,
                               .ctx = j ? jb->x + j * n - C : jb->v->ctx,
                               .v = jb->v,
                               .prob = jb->probs + j};
             if (nb == BATCH) {
-                silero_batch(w, ln, nb);
+                silero_batch(w, ln, nb, nb, distinct && n_jobs > 1);
                 nb = 0;
+                distinct = true;
             }
         }
     }
+    /* Calls side by side (more than one job) give batches of any size; the products take
+     * whole panels of 8 columns, so a batch of 4 or more runs padded to a multiple of 8 (the
+     * columns left over would take the scalar loop, and under 8 columns the dot products, both
+     * slower per chunk than the padding). One stream keeps its batches as they are. */
     if (nb)
-        silero_batch(w, ln, nb);
+        silero_batch(w, ln, n_jobs > 1 && nb >= 4 ? (nb + 7) / 8 * 8 : nb, nb,
+                     distinct && n_jobs > 1);
     /* each stream's context for its next call (its first chunk has read the old one by now) */
     for (size_t i = 0; i < n_jobs; i++)
         if (jobs[i].n_chunks)

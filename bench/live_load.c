@@ -1,0 +1,220 @@
+/*
+ * live_load.c - N concurrent AudioSocket calls at real-time pace against `callqa live`, for
+ * bench/live_scale.sh: one thread sends every call's 20 ms slin frames (160 samples at 8 kHz)
+ * on its own clock, the calls' frames spread over the 20 ms so that they do not all arrive at
+ * once, as calls that began at different moments would. Each call opens with its UUID frame,
+ * sends one channel of a recording from its own offset (wrapping round) for --secs seconds and
+ * ends with a hangup frame. The wire format is Asterisk's (docs/live.md, "Asterisk
+ * AudioSocket"), written with the room's encoders.
+ *
+ *   live_load --port P [--host H] --calls N --secs S --file WAV [--channel C] [--ramp S]
+ *
+ * --ramp spreads the calls' starts over that many seconds (default 2). Prints one line: the
+ * calls connected, the frames sent, how late the sender itself ran (p99 and max ms: a loaded
+ * machine delays the sender too, and frames it sends late are not the server's delay), and the
+ * sends that would have blocked (the server not reading: counted and the frame dropped).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../src/live/live.h"
+#include "callqa/callqa.h"
+
+#define FRAME 160 /* 20 ms at 8 kHz */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int dial(const char *host, const char *port)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -1;
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+/* The whole of b, without waiting: 0, or -1 when the socket would block or is gone. */
+static int send_now(int fd, const uint8_t *b, size_t n)
+{
+    while (n) {
+        ssize_t k = send(fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        b += k, n -= (size_t)k;
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct lcall {
+    int fd;
+    double start; /* when its first frame is due */
+    size_t pos;   /* next sample of the recording */
+    long sent;    /* frames sent */
+    bool done;
+} lcall;
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *port = NULL, *file = NULL;
+    int ncalls = 0, channel = 1;
+    double secs = 0, ramp = 2;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--port"))
+            port = argv[i + 1];
+        else if (!strcmp(argv[i], "--host"))
+            host = argv[i + 1];
+        else if (!strcmp(argv[i], "--calls"))
+            ncalls = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--secs"))
+            secs = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--file"))
+            file = argv[i + 1];
+        else if (!strcmp(argv[i], "--channel"))
+            channel = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--ramp"))
+            ramp = atof(argv[i + 1]);
+        else {
+            fprintf(stderr, "live_load: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!port || !file || ncalls < 1 || ncalls > 100000 || !(secs > 0) || ramp < 0) {
+        fprintf(stderr, "usage: live_load --port P [--host H] --calls N --secs S --file WAV "
+                        "[--channel C] [--ramp S]\n");
+        return 2;
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)ncalls + 64) {
+        rl.rlim_cur = rl.rlim_max < (rlim_t)ncalls + 64 ? rl.rlim_max : (rlim_t)ncalls + 64;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    /* the recording, one channel, as 16-bit samples */
+    cq_err err;
+    cq_err_clear(&err);
+    cq_audio *a = cq_audio_open(file, &err);
+    if (!a) {
+        fprintf(stderr, "live_load: %s\n", err.msg);
+        return 1;
+    }
+    const cq_audio_info *info = cq_audio_get_info(a);
+    const int nch = info->channels;
+    if (info->sample_rate_hz != 8000 || channel < 1 || channel > nch || info->frames < 8000) {
+        fprintf(stderr, "live_load: %s: 8 kHz, at least 1 s, channel 1..%d\n", file, nch);
+        cq_audio_close(a);
+        return 1;
+    }
+    const size_t total = (size_t)info->frames;
+    float *all = malloc(total * (size_t)nch * sizeof(float));
+    int16_t *pcm = malloc(total * sizeof(int16_t));
+    lcall *c = calloc((size_t)ncalls, sizeof(*c));
+    double *late = malloc(sizeof(double) * (size_t)(secs * 50 + 2) * (size_t)ncalls);
+    if (!all || !pcm || !c || !late || cq_audio_read(a, all, (int64_t)total, &err) < 0) {
+        fprintf(stderr, "live_load: out of memory or unreadable %s\n", file);
+        return 1;
+    }
+    cq_audio_close(a);
+    for (size_t i = 0; i < total; i++) {
+        float v = all[i * (size_t)nch + (size_t)channel - 1] * 32768.0f;
+        pcm[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+    }
+    free(all);
+
+    /* connect every call, each with its UUID frame; starts spread over the ramp, the frames'
+     * phases over the 20 ms */
+    const double t0 = now() + 0.2;
+    int connected = 0;
+    for (int i = 0; i < ncalls; i++) {
+        uint8_t fr[64], uuid[16];
+        for (int k = 0; k < 16; k++)
+            uuid[k] = (uint8_t)((i * 2654435761u + (unsigned)k * 40503u) >> 8);
+        uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);
+        uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+        c[i].fd = dial(host, port);
+        size_t n = lv_as_encode_uuid(fr, sizeof(fr), uuid);
+        if (c[i].fd < 0 || send_now(c[i].fd, fr, n)) {
+            c[i].done = true;
+            continue;
+        }
+        connected++;
+        c[i].start = t0 + ramp * i / ncalls + 0.020 * (double)((i * 7) % ncalls) / ncalls;
+        c[i].pos = (size_t)(((uint64_t)i * 7919 * FRAME) % (total - FRAME));
+    }
+
+    const long frames_each = (long)(secs * 50);
+    size_t nlate = 0;
+    long blocked = 0, sent = 0;
+    uint8_t fr[LV_AS_HEADER + 2 * FRAME];
+    for (int left = connected; left > 0;) {
+        double t = now(), next = t + 1.0;
+        for (int i = 0; i < ncalls; i++) {
+            lcall *k = &c[i];
+            if (k->done)
+                continue;
+            double due = k->start + 0.020 * (double)k->sent;
+            if (due > t) {
+                next = due < next ? due : next;
+                continue;
+            }
+            if (k->sent == frames_each) { /* the end of the call: a hangup frame */
+                size_t n = lv_as_encode_hangup(fr, sizeof(fr));
+                (void)send_now(k->fd, fr, n);
+                close(k->fd);
+                k->done = true;
+                left--;
+                continue;
+            }
+            int16_t s[FRAME];
+            for (int j = 0; j < FRAME; j++)
+                s[j] = pcm[(k->pos + (size_t)j) % total];
+            k->pos = (k->pos + FRAME) % total;
+            size_t n = lv_as_encode_slin(fr, sizeof(fr), 8000, s, FRAME);
+            if (send_now(k->fd, fr, n))
+                blocked++;
+            else
+                sent++;
+            late[nlate++] = (t - due) * 1000.0;
+            k->sent++;
+            due += 0.020;
+            next = due < next ? due : next;
+        }
+        double wait = next - now();
+        if (wait > 0) {
+            struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+            nanosleep(&ts, NULL);
+        }
+    }
+    qsort(late, nlate, sizeof(double), cmp_double);
+    printf("calls %d connected %d frames %ld blocked %ld sender_late_ms p50 %.1f p99 %.1f max "
+           "%.1f\n",
+           ncalls, connected, sent, blocked, nlate ? late[nlate / 2] : 0.0,
+           nlate ? late[(size_t)((double)nlate * 0.99)] : 0.0, nlate ? late[nlate - 1] : 0.0);
+    free(late), free(pcm), free(c);
+    return connected == ncalls ? 0 : 1;
+}
