@@ -46,6 +46,9 @@ static void usage(FILE *f)
         "                 (default 32; 1: each call alone)\n"
         "  --batch-wait-ms MS  how long queued audio may wait for the batch to fill\n"
         "                 (default 10; 0: never)\n"
+        "  --record-dir D  write each call's audio as D/ID.wav (16-bit PCM at its rate) with\n"
+        "                 its event lines as D/ID.live.jsonl, both renamed into place when the\n"
+        "                 call ends (a folder `callqa ingest watch` watches queues them for QA)\n"
         "  --live hold|amd  live-call decisions, as callqa classify --live\n"
         "  --events FILE|-  where event lines go (default -: stdout); FILE is appended to\n"
         "  --stats-sec S  a stats line every S seconds (default 10; 0: only at the end)\n"
@@ -114,7 +117,8 @@ int cq_cli_live(int argc, char **argv)
         O_MODEL,
         O_EVQ,
         O_VADB,
-        O_BWAIT
+        O_BWAIT,
+        O_REC
     };
     static const struct option opts[] = {{"audiosocket", required_argument, NULL, O_AS},
                                          {"max-calls", required_argument, NULL, O_MAXCALLS},
@@ -129,6 +133,7 @@ int cq_cli_live(int argc, char **argv)
                                          {"event-queue", required_argument, NULL, O_EVQ},
                                          {"vad-batch", required_argument, NULL, O_VADB},
                                          {"batch-wait-ms", required_argument, NULL, O_BWAIT},
+                                         {"record-dir", required_argument, NULL, O_REC},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     lv_server_params p = lv_server_default_params();
@@ -191,6 +196,7 @@ int cq_cli_live(int argc, char **argv)
                 return 2;
             p.batch_wait_sec = v / 1000.0;
             break;
+        case O_REC: p.record_dir = optarg; break;
         case O_EVENTS: events = optarg; break;
         case O_MODEL: model_dir = optarg; break;
         case 'h': usage(stdout); return 0;

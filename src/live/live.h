@@ -449,23 +449,25 @@ size_t lv_ws_encode_close(uint8_t *out, size_t cap, int code, const char *reason
  * call_end line giving the reason. docs/live.md, "callqa live". */
 
 typedef struct lv_server_params {
-    const char *host;      /* address to listen on ("127.0.0.1", "0.0.0.0", "::") */
-    const char *port;      /* TCP port, decimal; "0" picks one (lv_server_port says which) */
-    int max_calls;         /* calls at once (1-100000); further connections get an error frame */
-    double max_call_sec;   /* a call longer than this (wall clock or audio) is ended (> 0) */
-    double stall_sec;      /* a connection silent this long is ended, reason "stalled" (> 0) */
-    double queue_sec;      /* audio one call may have waiting for analysis (0.1-600 s) */
-    double stats_sec;      /* a stats line this often (0: only at the end) */
-    int threads;           /* analysis threads (1-256) */
-    int live_mode;         /* a cq_live_mode: CQ_LIVE_OFF, _HOLD, _AMD */
-    size_t max_payload;    /* of one AudioSocket frame (lv_as_params) */
-    size_t event_queue;    /* event lines waiting for the writer (16-1000000) */
-    int events_fd;         /* where event lines go (stdout, a file); made non-blocking */
-    const void *vad_model; /* a cq_vad_model shared by every call (NULL: the DSP fallback) */
-    int vad_batch;         /* calls an analysis thread takes at once, their VAD chunks run as one
-                              batch (1-LV_VAD_BATCH_MAX) */
-    double batch_wait_sec; /* how long queued audio may wait for a batch of calls to fill (0-1 s;
-                              0: never waits) */
+    const char *host;       /* address to listen on ("127.0.0.1", "0.0.0.0", "::") */
+    const char *port;       /* TCP port, decimal; "0" picks one (lv_server_port says which) */
+    int max_calls;          /* calls at once (1-100000); further connections get an error frame */
+    double max_call_sec;    /* a call longer than this (wall clock or audio) is ended (> 0) */
+    double stall_sec;       /* a connection silent this long is ended, reason "stalled" (> 0) */
+    double queue_sec;       /* audio one call may have waiting for analysis (0.1-600 s) */
+    double stats_sec;       /* a stats line this often (0: only at the end) */
+    int threads;            /* analysis threads (1-256) */
+    int live_mode;          /* a cq_live_mode: CQ_LIVE_OFF, _HOLD, _AMD */
+    size_t max_payload;     /* of one AudioSocket frame (lv_as_params) */
+    size_t event_queue;     /* event lines waiting for the writer (16-1000000) */
+    int events_fd;          /* where event lines go (stdout, a file); made non-blocking */
+    const void *vad_model;  /* a cq_vad_model shared by every call (NULL: the DSP fallback) */
+    int vad_batch;          /* calls an analysis thread takes at once, their VAD chunks run as one
+                               batch (1-LV_VAD_BATCH_MAX) */
+    double batch_wait_sec;  /* how long queued audio may wait for a batch of calls to fill (0-1 s;
+                               0: never waits) */
+    const char *record_dir; /* each call's audio written here as NAME.wav, with its event lines
+                               as NAME.live.jsonl (NULL: not recorded); docs/live.md */
 } lv_server_params;
 
 #define LV_VAD_BATCH_MAX 256

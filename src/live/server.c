@@ -46,7 +46,8 @@
 #define TURN_SAMPLES 4096 /* input samples an analysis thread takes from a ring at once */
 #define RS_CAP (TURN_SAMPLES + 1024)
 #define Q8_CAP (RS_CAP + CQ_CLASSIFY_FRAME) /* a take at 8 kHz and a chunk's remainder */
-#define ST_CAP 64                           /* arrival stamps of the frames a call has queued */
+#define EARLY_MAX 16384  /* bytes of a call's lines kept until its recording opens */
+#define ST_CAP 64        /* arrival stamps of the frames a call has queued */
 #define LAT_BUCKETS 1001 /* the frames' waits in 1 ms buckets; the last is 1 s and more */
 #define LINE_MAX 1024
 #define READ_BUF 65536
@@ -93,8 +94,12 @@ struct call {
         double t;     /* when it came off the socket (monotonic) */
     } st[ST_CAP];     /* the frames in the ring, oldest first (a full ring extends the last) */
     size_t st_head, st_len;
-    bool queued;     /* in the run queue or in an analysis thread's hands */
-    double t_queued; /* when it last went on the run queue (monotonic) */
+    FILE *rec_ev; /* the recording's event lines (record_dir), under mu: two threads write */
+    char *early;  /* lines of the call before its recording opened (at most EARLY_MAX bytes) */
+    size_t early_len;
+    bool rec_started; /* the recording was opened, or could not be */
+    bool queued;      /* in the run queue or in an analysis thread's hands */
+    double t_queued;  /* when it last went on the run queue (monotonic) */
     call *next_run;
     /* the analysis thread that holds it */
     cq_vad *vad;
@@ -102,9 +107,13 @@ struct call {
     cq_resample *rs;
     float *q8; /* 8 kHz samples waiting for the VAD (Q8_CAP) */
     size_t nq8;
-    size_t taking;   /* samples of the current take */
-    uint64_t pushed; /* 8 kHz samples given to the classifier */
-    int werr;        /* the first analysis error: the rest of the audio is not analysed */
+    size_t taking;        /* samples of the current take */
+    uint64_t pushed;      /* 8 kHz samples given to the classifier */
+    FILE *rec;            /* the recording being written (record_dir), NULL when none */
+    uint64_t rec_samples; /* written to it */
+    char rec_name[72];    /* its name in record_dir, without the extension */
+    char rec_note[200];   /* why the recording was given up, for the call_end line */
+    int werr;             /* the first analysis error: the rest of the audio is not analysed */
     bool started, finished;
 };
 
@@ -117,6 +126,7 @@ typedef struct line {
 struct lv_server {
     lv_server_params p;
     int lfd, efd, ep, port;
+    int rec_dir; /* record_dir, open (O_PATH | O_DIRECTORY); -1 when not recording */
     call *conns; /* open connections (network thread) */
     double last_stats, last_timers;
     int events_fl; /* events_fd's flags before it was made non-blocking (-1: unknown) */
@@ -193,6 +203,28 @@ static void emit(lv_server *s, const char *text, size_t len)
         atomic_fetch_add(&s->events_dropped, 1);
 }
 
+/* A line of one call: to the event queue, and to the call's recorded events when it records. */
+static void call_emit(call *c, const char *text, size_t len)
+{
+    /* under the call's lock, so that the recorded lines keep the stream's order */
+    pthread_mutex_lock(&c->mu);
+    emit(c->srv, text, len);
+    if (c->rec_ev) {
+        fwrite(text, 1, len, c->rec_ev);
+        fputc('\n', c->rec_ev);
+    } else if (c->srv->rec_dir >= 0 && !c->rec_started && c->early_len + len + 1 <= EARLY_MAX) {
+        /* a line before the recording opens (a DTMF frame before the first audio is taken) */
+        char *e = realloc(c->early, c->early_len + len + 1);
+        if (e) {
+            memcpy(e + c->early_len, text, len);
+            e[c->early_len + len] = '\n';
+            c->early = e;
+            c->early_len += len + 1;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 /* Append to a line being built (never past its end). */
 typedef struct lbuf {
     char b[LINE_MAX];
@@ -240,7 +272,7 @@ static void emit_event(call *c, const cq_call_event *e)
     lbuf l = {.n = 0};
     put(&l, "{\"call\":\"%s\",%s", c->uuid, fields);
     put_tail(&l, at);
-    emit(c->srv, l.b, l.n);
+    call_emit(c, l.b, l.n);
 }
 
 /* The p-quantile (0-1) of the frames' waits, in ms (the bucket's upper edge); -1 with none. */
@@ -336,6 +368,165 @@ static void *writer_main(void *arg)
     }
 }
 
+/* ---- recordings (record_dir) ---------------------------------------------------------------- */
+
+/* A 16-bit mono PCM WAV header for n samples at rate. */
+static void wav_header(uint8_t h[44], uint32_t rate, uint64_t n)
+{
+    const uint32_t data = n * 2 > 0xffffffd3u ? 0xffffffd3u : (uint32_t)(n * 2);
+    const uint32_t v[] = {36 + data, 16, rate, rate * 2, data};
+    memcpy(h, "RIFF\0\0\0\0WAVEfmt \0\0\0\0\1\0\1\0\0\0\0\0\0\0\0\0\2\0\20\0data\0\0\0\0", 44);
+    const int at[] = {4, 16, 24, 28, 40};
+    for (int i = 0; i < 5; i++)
+        for (int b = 0; b < 4; b++)
+            h[at[i] + b] = (uint8_t)(v[i] >> (8 * b));
+}
+
+/* The recording's name: the call's id with anything but letters, digits, '-' and '_' made '_'
+ * (an id from a PBX's metadata never becomes a path). */
+static void rec_name_of(const char *id, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (; id[k] && k + 1 < cap && k < 64; k++) {
+        const char ch = id[k];
+        out[k] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                         ch == '-' || ch == '_'
+                     ? ch
+                     : '_';
+    }
+    out[k] = 0;
+    if (!k)
+        snprintf(out, cap, "call");
+}
+
+/* Give the recording up: the partial files removed, the reason kept for call_end. */
+static void rec_abandon(call *c, const char *why)
+{
+    lv_server *s = c->srv;
+    if (!c->rec_note[0])
+        snprintf(c->rec_note, sizeof(c->rec_note), "%s", why);
+    if (c->rec)
+        fclose(c->rec);
+    c->rec = NULL;
+    char part[96];
+    snprintf(part, sizeof(part), "%s.wav.part", c->rec_name);
+    (void)unlinkat(s->rec_dir, part, 0);
+}
+
+/* Open NAME.wav.part and NAME.live.jsonl.part in record_dir (created, never an existing file or
+ * a link followed), with the header of an empty WAV. */
+static void rec_open_files(call *c, uint32_t rate);
+
+/* The recording opened once, when the analysis starts the call; the lines kept until then go
+ * into its event file (or are let go when it could not be made). */
+static void rec_open(call *c, uint32_t rate)
+{
+    if (c->srv->rec_dir < 0)
+        return;
+    rec_open_files(c, rate);
+    pthread_mutex_lock(&c->mu);
+    c->rec_started = true;
+    free(c->early);
+    c->early = NULL;
+    c->early_len = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void rec_open_files(call *c, uint32_t rate)
+{
+    lv_server *s = c->srv;
+    rec_name_of(c->uuid, c->rec_name, sizeof(c->rec_name));
+    char part[96], evp[96];
+    snprintf(part, sizeof(part), "%s.wav.part", c->rec_name);
+    snprintf(evp, sizeof(evp), "%s.live.jsonl.part", c->rec_name);
+    const int fl = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(s->rec_dir, part, fl, 0640);
+    if (fd < 0 || !(c->rec = fdopen(fd, "wb"))) {
+        snprintf(c->rec_note, sizeof(c->rec_note), "cannot create %.90s: %.60s", part,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    uint8_t h[44];
+    wav_header(h, rate, 0);
+    if (fwrite(h, 1, 44, c->rec) != 44) {
+        rec_abandon(c, "cannot write the recording");
+        return;
+    }
+    int efd = openat(s->rec_dir, evp, fl, 0640);
+    FILE *ev = efd >= 0 ? fdopen(efd, "w") : NULL;
+    if (!ev) {
+        if (efd >= 0)
+            close(efd);
+        rec_abandon(c, "cannot create the recording's event file");
+        return;
+    }
+    pthread_mutex_lock(&c->mu);
+    c->rec_ev = ev;
+    if (c->early_len)
+        fwrite(c->early, 1, c->early_len, ev);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* n samples taken for analysis, appended to the recording (little-endian). */
+static void rec_write(call *c, const int16_t *pcm, size_t n)
+{
+    if (!c->rec)
+        return;
+    uint8_t b[2 * TURN_SAMPLES];
+    for (size_t i = 0; i < n; i++) {
+        b[2 * i] = (uint8_t)((uint16_t)pcm[i] & 0xff);
+        b[2 * i + 1] = (uint8_t)((uint16_t)pcm[i] >> 8);
+    }
+    if (fwrite(b, 2, n, c->rec) != n) {
+        rec_abandon(c, "writing the recording failed (disk full?)");
+        return;
+    }
+    c->rec_samples += n;
+}
+
+/* The call's audio is all written: the header's sizes, the data on disk, NAME.wav. */
+static void rec_close(call *c)
+{
+    lv_server *s = c->srv;
+    if (!c->rec)
+        return;
+    uint8_t h[44];
+    wav_header(h, c->rate, c->rec_samples);
+    char part[96], fin[96];
+    snprintf(part, sizeof(part), "%s.wav.part", c->rec_name);
+    snprintf(fin, sizeof(fin), "%s.wav", c->rec_name);
+    if (fflush(c->rec) != 0 || fseek(c->rec, 0, SEEK_SET) != 0 || fwrite(h, 1, 44, c->rec) != 44 ||
+        fflush(c->rec) != 0 || fsync(fileno(c->rec)) != 0) {
+        rec_abandon(c, "writing the recording failed (disk full?)");
+        return;
+    }
+    fclose(c->rec);
+    c->rec = NULL;
+    if (renameat(s->rec_dir, part, s->rec_dir, fin) != 0)
+        rec_abandon(c, "cannot rename the recording into place");
+}
+
+/* After the call_end line: the event lines closed and put beside the recording. */
+static void rec_events_close(call *c)
+{
+    lv_server *s = c->srv;
+    pthread_mutex_lock(&c->mu);
+    FILE *ev = c->rec_ev;
+    c->rec_ev = NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (!ev)
+        return;
+    char part[96], fin[96];
+    snprintf(part, sizeof(part), "%s.live.jsonl.part", c->rec_name);
+    snprintf(fin, sizeof(fin), "%s.live.jsonl", c->rec_name);
+    bool ok = fflush(ev) == 0 && fsync(fileno(ev)) == 0;
+    fclose(ev);
+    if (!ok || renameat(s->rec_dir, part, s->rec_dir, fin) != 0)
+        (void)unlinkat(s->rec_dir, part, 0);
+}
+
 /* ---- calls: references, the run queue -------------------------------------------------------- */
 
 static void call_release(call *c)
@@ -349,6 +540,11 @@ static void call_release(call *c)
     cq_classifier_destroy(c->cls);
     cq_vad_destroy(c->vad);
     cq_resample_destroy(c->rs);
+    if (c->rec)
+        rec_abandon(c, "not finished");
+    if (c->rec_ev)
+        fclose(c->rec_ev);
+    free(c->early);
     free(c->q8);
     lv_as_destroy(c->dec);
     pthread_mutex_destroy(&c->mu);
@@ -442,6 +638,7 @@ static int start(call *c, uint32_t rate)
     c->started = true;
     if (!(c->q8 = malloc(Q8_CAP * sizeof(float))))
         return CQ_ERR_NOMEM;
+    rec_open(c, rate);
     if (!(c->vad = cq_vad_create(s->p.vad_model, CQ_CLASSIFY_RATE, &rc)))
         return rc ? rc : CQ_ERR_NOMEM;
     if (!(c->cls = cq_classifier_create(&cp, &rc)))
@@ -507,8 +704,18 @@ static void emit_end(call *c)
     }
     put(&l, ",\"rate_hz\":%u,\"audio_sec\":%.3f,\"analysed_sec\":%.3f,\"audio_dropped_sec\":%.3f",
         rate, call_sec, (double)c->pushed / CQ_CLASSIFY_RATE, rate ? (double)dropped / rate : 0);
+    if (c->rec_name[0] && !c->rec_note[0]) {
+        put(&l, ",\"recording\":\"");
+        put_str(&l, c->rec_name);
+        put(&l, ".wav\"");
+    } else if (c->rec_note[0]) {
+        put(&l, ",\"recording_error\":\"");
+        put_str(&l, c->rec_note);
+        put(&l, "\"");
+    }
     put_tail(&l, call_sec);
-    emit(c->srv, l.b, l.n);
+    call_emit(c, l.b, l.n);
+    rec_events_close(c);
 }
 
 /* The frames whose samples the analysis has now taken in: how long each waited since it came
@@ -549,6 +756,8 @@ static bool take(call *c, wbuf *w, bool *ended)
     pthread_mutex_unlock(&c->mu);
     if (!c->started && !c->werr)
         c->werr = start(c, rate);
+    if (n)
+        rec_write(c, w->pcm, n); /* recorded whether or not the analysis goes on */
     if (n && !c->werr)
         c->werr = analyse(c, w, n);
     c->taking = n;
@@ -603,6 +812,7 @@ static void group_turn(worker *wk, size_t n)
         if (ended[i]) {
             if (!c->werr)
                 c->werr = finish(c, &wk->w);
+            rec_close(c);
             emit_end(c);
             c->finished = true;
             call_release(c); /* the analysis side's reference */
@@ -801,7 +1011,7 @@ static void on_dtmf(call *c, char digit)
         c->uuid, digit); /* 0-9 * # A-D only: the decoder checked */
     put(&l, ",\"start\":%.3f", at);
     put_tail(&l, at);
-    emit(c->srv, l.b, l.n);
+    call_emit(c, l.b, l.n);
 }
 
 /* One whole frame. */
@@ -1048,7 +1258,8 @@ lv_server_params lv_server_default_params(void)
                           .events_fd = 1,
                           .vad_model = NULL,
                           .vad_batch = 32,
-                          .batch_wait_sec = 0.010};
+                          .batch_wait_sec = 0.010,
+                          .record_dir = NULL};
     return p;
 }
 
@@ -1126,7 +1337,7 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
         return NULL;
     }
     s->p = *p;
-    s->lfd = s->efd = s->ep = s->events_fl = -1;
+    s->lfd = s->efd = s->ep = s->events_fl = s->rec_dir = -1;
     pthread_mutex_init(&s->rq_mu, NULL);
     pthread_condattr_t ca; /* the run queue's waits are timed on the monotonic clock */
     pthread_condattr_init(&ca);
@@ -1139,6 +1350,10 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
     s->events_fl = fcntl(p->events_fd, F_GETFL);
     if (s->events_fl >= 0)
         (void)fcntl(p->events_fd, F_SETFL, s->events_fl | O_NONBLOCK);
+    if (p->record_dir && (s->rec_dir = open(p->record_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        lv__fail(e, LV_ERR_ARG, 0, "record_dir %s: %s", p->record_dir, strerror(errno));
+        goto fail;
+    }
     if (listen_on(s, e) != LV_OK)
         goto fail;
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -1226,6 +1441,8 @@ void lv_server_destroy(lv_server *s)
         close(s->efd);
     if (s->ep >= 0)
         close(s->ep);
+    if (s->rec_dir >= 0)
+        close(s->rec_dir);
     free(s->workers);
     free(s->wks);
     pthread_mutex_destroy(&s->rq_mu);

@@ -15,8 +15,8 @@
  * --pace 1 is real time, 0 as fast as the socket takes; --rate 16000 sends each sample twice in
  * slin16 frames (0x12). --end vanish stops in the middle of a frame. Prints "sent SEC", then
  * "got error" or "got hangup" or "got eof" for what came back within --hold-sec. --dump writes
- * the samples sent (s16le, 8 kHz) for `callqa classify -`; --dtmf-flood sends N DTMF frames
- * right after the UUID.
+ * the samples sent (s16le, 8 kHz: at 16000 each of them was sent twice) for `callqa classify -`;
+ * --dtmf-flood sends N DTMF frames right after the UUID.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -318,8 +318,8 @@ int main(int argc, char **argv)
         }
         if (send_all(fd, fr, n))
             goto gone;
-        if (df && out_rate == 8000)
-            fwrite(pcm, sizeof(int16_t), m, df);
+        for (size_t i = 0; df && i < m; i += (size_t)out_rate / 8000) /* the 8 kHz samples */
+            fwrite(pcm + i, sizeof(int16_t), 1, df);
         frames_sent++;
         pos += k;
         if (pace > 0) {

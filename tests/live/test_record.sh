@@ -1,0 +1,138 @@
+#!/bin/sh
+# test_record.sh - `callqa live --record-dir`: each call's audio written as a recording, with its
+# event lines beside it, and the folder queued for QA by `callqa ingest watch`. With as_send (an
+# AudioSocket sender written from the wire format, tests/live/as_send.c) in place of Asterisk:
+#   - an 8 kHz call and a slin16 call, sent faster than real time: each ID.wav is a 16-bit PCM
+#     WAV at the call's rate holding exactly the samples sent (as_send --dump), ID.live.jsonl
+#     holds exactly the call's lines of the event stream, call_end names the recording, and no
+#     .part file is left;
+#   - a call whose recording cannot be created (a file of its name is already there): the call
+#     is still analysed, its call_end says why there is no recording, the file there is kept;
+#   - a record folder that does not exist: refused at start, exit 1, named;
+#   - `callqa ingest watch --once` over the folder stores one call per recording.
+#   usage: test_record.sh BUILD/callqa BUILD/tests/as_send SOURCE_DIR CORPUS_DIR
+#   exit 77 without the corpus
+set -u
+CQ=$1
+AS=$2
+SRC=$3
+C=$4/calls
+[ -f "$C/call05_ringback_answer.wav" ] || {
+    echo "SKIP: $4 (the shared corpus) is missing"
+    exit 77
+}
+T=$(mktemp -d)
+SPID=""
+# shellcheck disable=SC2064 # T is fixed from here on
+trap "[ -n \"\$SPID\" ] && kill \$SPID 2>/dev/null; rm -rf '$T'" EXIT
+FAIL=0
+R=$T/rec
+mkdir -p "$R"
+
+# a file already holding the third call's recording name: that recording cannot be created
+UUID3=33333333-3333-4333-8333-333333333333
+echo keep > "$R/$UUID3.wav.part"
+
+"$CQ" live --audiosocket 127.0.0.1:0 --events "$T/ev.jsonl" --record-dir "$R" --stats-sec 0 \
+    --threads 2 --queue-sec 60 2> "$T/srv.err" &
+SPID=$!
+PORT=""
+for _ in $(seq 50); do
+    PORT=$(sed -n 's/.*port \([0-9]*\),.*/\1/p' "$T/srv.err")
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+[ -n "$PORT" ] || { cat "$T/srv.err"; echo "FAIL - the server did not start"; exit 1; }
+"$AS" --port "$PORT" --uuid 11111111111141118111111111111111 --file "$C/call05_ringback_answer.wav" \
+    --channel 1 --secs 6 --pace 0 --dtmf 1.0:7 --dump "$T/a.raw" > "$T/a.out" 2>&1 &
+A=$!
+"$AS" --port "$PORT" --uuid 22222222222242228222222222222222 --file "$C/call05_ringback_answer.wav" \
+    --channel 2 --secs 4 --pace 0 --rate 16000 --dump "$T/b.raw" > "$T/b.out" 2>&1 &
+B=$!
+"$AS" --port "$PORT" --uuid 33333333333343338333333333333333 --file "$C/call05_ringback_answer.wav" \
+    --channel 1 --secs 3 --pace 0 > "$T/c.out" 2>&1 &
+CC=$!
+wait $A $B $CC
+for _ in $(seq 100); do
+    [ "$(grep -c '"call_end"' "$T/ev.jsonl" 2>/dev/null)" -ge 3 ] && break
+    sleep 0.1
+done
+kill -TERM $SPID
+wait $SPID
+rc=$?
+SPID=""
+[ $rc -eq 0 ] && echo "ok - the server exits 0" || { echo "FAIL - the server exited $rc"; FAIL=1; }
+
+python3 - "$T" "$R" << 'PY' || FAIL=1
+import json, os, struct, sys
+T, R = sys.argv[1], sys.argv[2]
+fail = 0
+def check(cond, what):
+    global fail
+    print(("ok - " if cond else "FAIL - ") + what)
+    if not cond:
+        fail = 1
+lines = [l for l in open(T + "/ev.jsonl").read().splitlines() if l.strip()]
+def wav(path):
+    b = open(path, "rb").read()
+    riff, size, wave, fmt, flen, tag, ch, rate, brate, align, bits, data, dlen = \
+        struct.unpack("<4sI4s4sIHHIIHH4sI", b[:44])
+    ok = (riff, wave, fmt, data, flen, tag, ch, bits, align) == (b"RIFF", b"WAVE", b"fmt ", b"data", 16, 1, 1, 16, 2)
+    return ok and size == 36 + dlen and dlen == len(b) - 44 and brate == 2 * rate, rate, b[44:]
+for uuid, raw, rate in (("11111111-1111-4111-8111-111111111111", "a.raw", 8000),
+                        ("22222222-2222-4222-8222-222222222222", "b.raw", 16000)):
+    path = "%s/%s.wav" % (R, uuid)
+    check(os.path.isfile(path), "%s: the recording is there" % uuid[:8])
+    if not os.path.isfile(path):
+        continue
+    good, r, pcm = wav(path)
+    sent = open("%s/%s" % (T, raw), "rb").read()
+    if rate == 16000:  # as_send sends each 8 kHz sample twice in slin16 frames
+        sent = b"".join(sent[i:i + 2] * 2 for i in range(0, len(sent), 2))
+    check(good and r == rate, "%s: a 16-bit PCM WAV at %d Hz, its sizes right" % (uuid[:8], rate))
+    check(len(sent) > 8000 and pcm == sent,
+          "%s: exactly the %d samples sent" % (uuid[:8], len(sent) // 2))
+    mine = [l for l in lines if json.loads(l).get("call") == uuid]
+    kept = open("%s/%s.live.jsonl" % (R, uuid)).read().splitlines()
+    check(len(mine) >= 1 and kept == mine,
+          "%s: %s.live.jsonl holds the call's %d event lines" % (uuid[:8], uuid[:8], len(mine)))
+    end = json.loads(mine[-1])
+    check(end["type"] == "call_end" and end.get("recording") == uuid + ".wav",
+          "%s: call_end names the recording" % uuid[:8])
+check(any(json.loads(l).get("type") == "dtmf" for l in
+          open("%s/11111111-1111-4111-8111-111111111111.live.jsonl" % R)),
+      "the DTMF frame's line is among the recorded events")
+u3 = "33333333-3333-4333-8333-333333333333"
+e3 = [json.loads(l) for l in lines if json.loads(l).get("call") == u3 and json.loads(l)["type"] == "call_end"]
+check(len(e3) == 1 and "recording" not in e3[0] and "cannot create" in e3[0].get("recording_error", "")
+      and e3[0]["analysed_sec"] > 2.9,
+      "a recording that cannot be created: the call analysed all the same, call_end says why")
+check(open("%s/%s.wav.part" % (R, u3)).read() == "keep\n", "the file already there is kept")
+check(not os.path.exists("%s/%s.wav" % (R, u3)), "and no recording is made in its place")
+left = [f for f in os.listdir(R) if f.endswith(".part") and not f.startswith(u3)]
+check(not left, "no partial file left (%s)" % left)
+sys.exit(fail)
+PY
+
+# a folder that is not there: refused at start
+"$CQ" live --audiosocket 127.0.0.1:0 --events /dev/null --record-dir "$T/none" 2> "$T/none.err"
+rc=$?
+if [ $rc -eq 1 ] && grep -q "none: No such file" "$T/none.err"; then
+    echo "ok - a record folder that is not there is refused (exit 1, named)"
+else
+    echo "FAIL - a missing record folder: exit $rc"; cat "$T/none.err"; FAIL=1
+fi
+
+# the folder queued for QA
+rm -f "$R/$UUID3.wav.part"
+"$CQ" ingest watch --dir "$R" --db "$T/qa.db" --once > "$T/watch.log" 2>&1
+PYTHONPATH="$SRC/tests/pipeline" python3 - "$T/qa.db" << 'PY' || FAIL=1
+import sqlite3, sys
+ids = sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute("SELECT recording_id FROM calls"))
+want = ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"]
+ok = ids == want
+print(("ok - " if ok else "FAIL - ") + "callqa ingest watch queues the recordings for QA: %s" % ids)
+sys.exit(0 if ok else 1)
+PY
+[ $FAIL -eq 0 ] || { echo "--- server"; cat "$T/srv.err"; cat "$T/watch.log"; }
+exit $FAIL
