@@ -49,6 +49,8 @@ static void usage(FILE *f)
         "  --record-dir D  write each call's audio as D/ID.wav (16-bit PCM at its rate) with\n"
         "                 its event lines as D/ID.live.jsonl, both renamed into place when the\n"
         "                 call ends (a folder `callqa ingest watch` watches queues them for QA)\n"
+        "  --mask-digits  keyed digits as * in the event lines, and DTMF muted in the\n"
+        "                 recordings (written a second late for it)\n"
         "  --live hold|amd  live-call decisions, as callqa classify --live\n"
         "  --events FILE|-  where event lines go (default -: stdout); FILE is appended to\n"
         "  --stats-sec S  a stats line every S seconds (default 10; 0: only at the end)\n"
@@ -118,7 +120,8 @@ int cq_cli_live(int argc, char **argv)
         O_EVQ,
         O_VADB,
         O_BWAIT,
-        O_REC
+        O_REC,
+        O_MASK
     };
     static const struct option opts[] = {{"audiosocket", required_argument, NULL, O_AS},
                                          {"max-calls", required_argument, NULL, O_MAXCALLS},
@@ -134,6 +137,7 @@ int cq_cli_live(int argc, char **argv)
                                          {"vad-batch", required_argument, NULL, O_VADB},
                                          {"batch-wait-ms", required_argument, NULL, O_BWAIT},
                                          {"record-dir", required_argument, NULL, O_REC},
+                                         {"mask-digits", no_argument, NULL, O_MASK},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     lv_server_params p = lv_server_default_params();
@@ -197,6 +201,7 @@ int cq_cli_live(int argc, char **argv)
             p.batch_wait_sec = v / 1000.0;
             break;
         case O_REC: p.record_dir = optarg; break;
+        case O_MASK: p.mask_digits = true; break;
         case O_EVENTS: events = optarg; break;
         case O_MODEL: model_dir = optarg; break;
         case 'h': usage(stdout); return 0;

@@ -468,6 +468,8 @@ typedef struct lv_server_params {
                                0: never waits) */
     const char *record_dir; /* each call's audio written here as NAME.wav, with its event lines
                                as NAME.live.jsonl (NULL: not recorded); docs/live.md */
+    bool mask_digits;       /* keyed digits as '*' in the event lines, and DTMF muted in the
+                               recordings (written REC_DELAY_SEC late for it) */
 } lv_server_params;
 
 #define LV_VAD_BATCH_MAX 256

@@ -46,9 +46,12 @@
 #define TURN_SAMPLES 4096 /* input samples an analysis thread takes from a ring at once */
 #define RS_CAP (TURN_SAMPLES + 1024)
 #define Q8_CAP (RS_CAP + CQ_CLASSIFY_FRAME) /* a take at 8 kHz and a chunk's remainder */
-#define EARLY_MAX 16384  /* bytes of a call's lines kept until its recording opens */
-#define ST_CAP 64        /* arrival stamps of the frames a call has queued */
-#define LAT_BUCKETS 1001 /* the frames' waits in 1 ms buckets; the last is 1 s and more */
+#define REC_DELAY_SEC 1.0  /* with mask_digits: how long samples wait before they are written */
+#define MUTE_GUARD_SEC 0.1 /* muted before and after each DTMF digit's span */
+#define MUTE_MAX 16        /* spans to mute a call keeps; an older one is merged into the next */
+#define EARLY_MAX 16384    /* bytes of a call's lines kept until its recording opens */
+#define ST_CAP 64          /* arrival stamps of the frames a call has queued */
+#define LAT_BUCKETS 1001   /* the frames' waits in 1 ms buckets; the last is 1 s and more */
 #define LINE_MAX 1024
 #define READ_BUF 65536
 
@@ -98,8 +101,12 @@ struct call {
     char *early;  /* lines of the call before its recording opened (at most EARLY_MAX bytes) */
     size_t early_len;
     bool rec_started; /* the recording was opened, or could not be */
-    bool queued;      /* in the run queue or in an analysis thread's hands */
-    double t_queued;  /* when it last went on the run queue (monotonic) */
+    struct span {
+        uint64_t from, to; /* samples of the call at its rate; to = UINT64_MAX: still open */
+    } mute[MUTE_MAX];      /* DTMF to be muted in the recording (mask_digits), under mu */
+    size_t nmute;
+    bool queued;     /* in the run queue or in an analysis thread's hands */
+    double t_queued; /* when it last went on the run queue (monotonic) */
     call *next_run;
     /* the analysis thread that holds it */
     cq_vad *vad;
@@ -111,9 +118,11 @@ struct call {
     uint64_t pushed;      /* 8 kHz samples given to the classifier */
     FILE *rec;            /* the recording being written (record_dir), NULL when none */
     uint64_t rec_samples; /* written to it */
-    char rec_name[72];    /* its name in record_dir, without the extension */
-    char rec_note[200];   /* why the recording was given up, for the call_end line */
-    int werr;             /* the first analysis error: the rest of the audio is not analysed */
+    int16_t *delay;       /* mask_digits: the samples not yet written (REC_DELAY_SEC) */
+    size_t delay_cap, delay_len;
+    char rec_name[72];  /* its name in record_dir, without the extension */
+    char rec_note[200]; /* why the recording was given up, for the call_end line */
+    int werr;           /* the first analysis error: the rest of the audio is not analysed */
     bool started, finished;
 };
 
@@ -203,6 +212,23 @@ static void emit(lv_server *s, const char *text, size_t len)
         atomic_fetch_add(&s->events_dropped, 1);
 }
 
+/* Mute [from, to) in the recording (mask_digits); an open DTMF event's span has to =
+ * UINT64_MAX until it closes (the same start). Caller holds c->mu. */
+static void mute_locked(call *c, uint64_t from, uint64_t to)
+{
+    for (size_t i = 0; i < c->nmute; i++)
+        if (c->mute[i].from == from) { /* the open span of the same DTMF event, now closed */
+            c->mute[i].to = to;
+            return;
+        }
+    if (c->nmute == MUTE_MAX) { /* the two oldest become one (muting what lies between) */
+        c->mute[1].from = c->mute[0].from;
+        memmove(c->mute, c->mute + 1, (MUTE_MAX - 1) * sizeof(c->mute[0]));
+        c->nmute--;
+    }
+    c->mute[c->nmute++] = (struct span){from, to};
+}
+
 /* A line of one call: to the event queue, and to the call's recorded events when it records. */
 static void call_emit(call *c, const char *text, size_t len)
 {
@@ -267,8 +293,22 @@ static void put_tail(lbuf *l, double call_sec)
 static void emit_event(call *c, const cq_call_event *e)
 {
     double at = (double)c->pushed / CQ_CLASSIFY_RATE;
+    cq_call_event ev = *e;
+    if (c->srv->p.mask_digits && ev.type == CQ_EV_DTMF) {
+        for (char *d = ev.digits; *d; d++) /* as the privacy redaction masks keyed digits */
+            *d = '*';
+        if (c->rate) { /* its span muted in the recording, open until the event closes */
+            const double g = MUTE_GUARD_SEC;
+            const uint64_t from = ev.start_sec > g ? (uint64_t)((ev.start_sec - g) * c->rate) : 0;
+            const uint64_t to =
+                ev.state == CQ_EVENT_CLOSED ? (uint64_t)((ev.end_sec + g) * c->rate) : UINT64_MAX;
+            pthread_mutex_lock(&c->mu);
+            mute_locked(c, from, to);
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
     char fields[1024];
-    cq_call_event_fields(e, at, fields, sizeof(fields));
+    cq_call_event_fields(&ev, at, fields, sizeof(fields));
     lbuf l = {.n = 0};
     put(&l, "{\"call\":\"%s\",%s", c->uuid, fields);
     put_tail(&l, at);
@@ -469,27 +509,77 @@ static void rec_open_files(call *c, uint32_t rate)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* n samples taken for analysis, appended to the recording (little-endian). */
+/* n samples to the file (little-endian), those inside a span to be muted as zeros; `at` is the
+ * call's sample index of pcm[0]. */
+static void rec_put(call *c, const int16_t *pcm, size_t n, uint64_t at)
+{
+    uint8_t b[2 * TURN_SAMPLES];
+    while (n && c->rec) {
+        size_t k = n < TURN_SAMPLES ? n : TURN_SAMPLES;
+        pthread_mutex_lock(&c->mu);
+        for (size_t i = 0; i < k; i++) {
+            int16_t v = pcm[i];
+            for (size_t m = 0; m < c->nmute; m++)
+                if (at + i >= c->mute[m].from && at + i < c->mute[m].to)
+                    v = 0;
+            b[2 * i] = (uint8_t)((uint16_t)v & 0xff);
+            b[2 * i + 1] = (uint8_t)((uint16_t)v >> 8);
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (fwrite(b, 2, k, c->rec) != k) {
+            rec_abandon(c, "writing the recording failed (disk full?)");
+            return;
+        }
+        c->rec_samples += k;
+        pcm += k, n -= k, at += k;
+    }
+}
+
+/* n samples taken for analysis, on their way to the recording: at once, or with mask_digits
+ * after REC_DELAY_SEC, by when the DTMF among them has been recognised and can be muted. */
 static void rec_write(call *c, const int16_t *pcm, size_t n)
 {
     if (!c->rec)
         return;
-    uint8_t b[2 * TURN_SAMPLES];
-    for (size_t i = 0; i < n; i++) {
-        b[2 * i] = (uint8_t)((uint16_t)pcm[i] & 0xff);
-        b[2 * i + 1] = (uint8_t)((uint16_t)pcm[i] >> 8);
-    }
-    if (fwrite(b, 2, n, c->rec) != n) {
-        rec_abandon(c, "writing the recording failed (disk full?)");
+    if (!c->srv->p.mask_digits) {
+        rec_put(c, pcm, n, c->rec_samples);
         return;
     }
-    c->rec_samples += n;
+    if (!c->delay) {
+        c->delay_cap = (size_t)(REC_DELAY_SEC * c->rate) + TURN_SAMPLES;
+        if (!(c->delay = malloc(c->delay_cap * sizeof(int16_t)))) {
+            rec_abandon(c, "out of memory for the recording's delay");
+            return;
+        }
+    }
+    /* the oldest samples out first, so that the newest REC_DELAY_SEC stay */
+    const size_t keep = (size_t)(REC_DELAY_SEC * c->rate);
+    if (c->delay_len + n > keep) {
+        size_t out = c->delay_len + n - keep;
+        if (out > c->delay_len)
+            out = c->delay_len;
+        rec_put(c, c->delay, out, c->rec_samples);
+        memmove(c->delay, c->delay + out, (c->delay_len - out) * sizeof(int16_t));
+        c->delay_len -= out;
+    }
+    while (n && c->rec) { /* n may exceed the delay (a take larger than it): through it */
+        size_t room = c->delay_cap - c->delay_len, k = n < room ? n : room;
+        memcpy(c->delay + c->delay_len, pcm, k * sizeof(int16_t));
+        c->delay_len += k, pcm += k, n -= k;
+        if (n) {
+            rec_put(c, c->delay, c->delay_len, c->rec_samples);
+            c->delay_len = 0;
+        }
+    }
 }
 
 /* The call's audio is all written: the header's sizes, the data on disk, NAME.wav. */
 static void rec_close(call *c)
 {
     lv_server *s = c->srv;
+    if (c->rec && c->delay_len)
+        rec_put(c, c->delay, c->delay_len, c->rec_samples);
+    c->delay_len = 0;
     if (!c->rec)
         return;
     uint8_t h[44];
@@ -545,6 +635,7 @@ static void call_release(call *c)
     if (c->rec_ev)
         fclose(c->rec_ev);
     free(c->early);
+    free(c->delay);
     free(c->q8);
     lv_as_destroy(c->dec);
     pthread_mutex_destroy(&c->mu);
@@ -1003,12 +1094,16 @@ static void on_audio(call *c, const lv_as_frame *f, call **closed)
 
 static void on_dtmf(call *c, char digit)
 {
+    const bool mask = c->srv->p.mask_digits;
     pthread_mutex_lock(&c->mu);
     double at = c->rate ? (double)c->rx_samples / c->rate : 0;
+    if (mask && c->rate) /* the frame comes as the digit ends: the half second before it muted */
+        mute_locked(c, c->rx_samples > c->rate / 2 ? c->rx_samples - c->rate / 2 : 0,
+                    c->rx_samples + (uint64_t)(MUTE_GUARD_SEC * c->rate));
     pthread_mutex_unlock(&c->mu);
     lbuf l = {.n = 0};
     put(&l, "{\"call\":\"%s\",\"type\":\"dtmf\",\"source\":\"audiosocket\",\"digit\":\"%c\"",
-        c->uuid, digit); /* 0-9 * # A-D only: the decoder checked */
+        c->uuid, mask ? '*' : digit); /* 0-9 * # A-D only: the decoder checked */
     put(&l, ",\"start\":%.3f", at);
     put_tail(&l, at);
     call_emit(c, l.b, l.n);
@@ -1259,7 +1354,8 @@ lv_server_params lv_server_default_params(void)
                           .vad_model = NULL,
                           .vad_batch = 32,
                           .batch_wait_sec = 0.010,
-                          .record_dir = NULL};
+                          .record_dir = NULL,
+                          .mask_digits = false};
     return p;
 }
 

@@ -9,7 +9,10 @@
 #   - a call whose recording cannot be created (a file of its name is already there): the call
 #     is still analysed, its call_end says why there is no recording, the file there is kept;
 #   - a record folder that does not exist: refused at start, exit 1, named;
-#   - `callqa ingest watch --once` over the folder stores one call per recording.
+#   - `callqa ingest watch --once` over the folder stores one call per recording;
+#   - --mask-digits, with the corpus call whose customer keys 8275# and a DTMF frame: every
+#     digit in the event lines is *, the recording has no DTMF left for `callqa classify`
+#     (the samples sent have it), and outside the muted spans it holds the samples sent.
 #   usage: test_record.sh BUILD/callqa BUILD/tests/as_send SOURCE_DIR CORPUS_DIR
 #   exit 77 without the corpus
 set -u
@@ -133,6 +136,59 @@ want = ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-2222222
 ok = ids == want
 print(("ok - " if ok else "FAIL - ") + "callqa ingest watch queues the recordings for QA: %s" % ids)
 sys.exit(0 if ok else 1)
+PY
+# --mask-digits
+M=$T/masked
+mkdir -p "$M"
+"$CQ" live --audiosocket 127.0.0.1:0 --events "$T/mev.jsonl" --record-dir "$M" --mask-digits \
+    --stats-sec 0 --queue-sec 60 2> "$T/msrv.err" &
+SPID=$!
+PORT=""
+for _ in $(seq 50); do
+    PORT=$(sed -n 's/.*port \([0-9]*\),.*/\1/p' "$T/msrv.err")
+    [ -n "$PORT" ] && break
+    sleep 0.1
+done
+"$AS" --port "$PORT" --uuid 44444444444444448444444444444444 --file "$C/call06_ivr_dtmf.wav" \
+    --channel 1 --secs 32 --pace 0 --dtmf 30.0:9 --dump "$T/m.raw" > "$T/m.out" 2>&1
+for _ in $(seq 100); do
+    grep -q '"call_end"' "$T/mev.jsonl" 2>/dev/null && break
+    sleep 0.1
+done
+kill -TERM $SPID
+wait $SPID
+SPID=""
+"$CQ" classify --rate 8000 - < "$T/m.raw" > "$T/m.sent.ev" 2> /dev/null
+python3 - "$M/44444444-4444-4444-8444-444444444444.wav" "$T/m.rec.raw" << 'PY'
+import sys
+open(sys.argv[2], "wb").write(open(sys.argv[1], "rb").read()[44:])
+PY
+"$CQ" classify --rate 8000 - < "$T/m.rec.raw" > "$T/m.rec.ev" 2> /dev/null
+python3 - "$T" << 'PY' || FAIL=1
+import json, sys
+T = sys.argv[1]
+fail = 0
+def check(cond, what):
+    global fail
+    print(("ok - " if cond else "FAIL - ") + what)
+    if not cond:
+        fail = 1
+ev = [json.loads(l) for l in open(T + "/mev.jsonl") if l.strip()]
+dt = [e for e in ev if e.get("type") == "dtmf"]
+shown = [e.get("digits", e.get("digit")) for e in dt]
+check(any(e.get("source") == "audiosocket" for e in dt) and any("digits" in e for e in dt)
+      and all(d and set(d) == {"*"} for d in shown),
+      "masked: the DTMF frame and the heard digits as * in the event lines (%s)" % sorted(set(shown)))
+sent = [json.loads(l) for l in open(T + "/m.sent.ev") if l.strip()]
+rec = [json.loads(l) for l in open(T + "/m.rec.ev") if l.strip()]
+check(any(e["type"] == "dtmf" and e.get("digits") == "8275#" for e in sent),
+      "the samples sent hold the keyed digits 8275# (callqa classify)")
+check(not any(e["type"] == "dtmf" for e in rec), "the recording holds no DTMF (callqa classify)")
+a, b = open(T + "/m.raw", "rb").read(), open(T + "/m.rec.raw", "rb").read()
+same = sum(1 for i in range(0, min(len(a), len(b)), 2) if a[i:i + 2] == b[i:i + 2])
+check(len(a) == len(b) and same >= len(a) // 2 - 8000 * 3,
+      "the recording is the samples sent outside the muted spans (%d of %d samples)" % (same, len(a) // 2))
+sys.exit(fail)
 PY
 [ $FAIL -eq 0 ] || { echo "--- server"; cat "$T/srv.err"; cat "$T/watch.log"; }
 exit $FAIL
