@@ -154,11 +154,19 @@ static void test_server(void **state)
     assert_int_equal(st.active, 0);
     assert_int_equal(count(text, "\"type\":\"call_end\""), 4);
     assert_int_equal(count(text, "\"source\":\"audiosocket\",\"digit\":\"7\",\"start\":1.000"), 1);
-    assert_int_equal(count(text, "-000000000001\",\"type\":\"call_end\",\"reason\":\"hangup\""), 1);
-    assert_int_equal(count(text, "-000000000002\",\"type\":\"call_end\",\"reason\":\"error\""), 1);
-    assert_int_equal(count(text, "-000000000003\",\"type\":\"call_end\",\"reason\":\"stalled\""),
+    assert_int_equal(count(text, "-000000000001\",\"input\":\"audiosocket\",\"type\":\"call_end\","
+                                 "\"reason\":\"hangup\""),
                      1);
-    assert_int_equal(count(text, "-000000000004\",\"type\":\"call_end\",\"reason\":\"shutdown\""),
+    assert_int_equal(
+        count(
+            text,
+            "-000000000002\",\"input\":\"audiosocket\",\"type\":\"call_end\",\"reason\":\"error\""),
+        1);
+    assert_int_equal(count(text, "-000000000003\",\"input\":\"audiosocket\",\"type\":\"call_end\","
+                                 "\"reason\":\"stalled\""),
+                     1);
+    assert_int_equal(count(text, "-000000000004\",\"input\":\"audiosocket\",\"type\":\"call_end\","
+                                 "\"reason\":\"shutdown\""),
                      1);
     assert_int_equal(count(text, "\"audio_sec\":1.000,\"analysed_sec\":1.000"), 1);
     assert_int_equal(count(text, "\"final\":true"), 1);
