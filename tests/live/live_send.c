@@ -95,7 +95,7 @@ static uint8_t ulaw_enc(int16_t s)
     for (int m = 0x4000; seg > 0 && !(x & m); m >>= 1)
         seg--;
     int mant = (x >> (seg + 3)) & 0x0f;
-    return (uint8_t)~(sign | seg << 4 | mant);
+    return (uint8_t) ~(sign | seg << 4 | mant);
 }
 
 static uint8_t alaw_enc(int16_t s)
@@ -272,14 +272,16 @@ static int run_rtp(const char *host, const char *port, const int16_t *x, size_t 
                 uint16_t os = (uint16_t)(65000u + oi);
                 uint32_t ots = 4294960000u + (uint32_t)(oi * 160 * tsmul);
                 size_t opl = rtp_payload(o, x + oi * 160, 160, pay, (int16_t[160]){0});
-                size_t on = lv_rtp_encode(pkt, sizeof(pkt), o->pt, false, os, ots, o->ssrc, pay, opl);
+                size_t on =
+                    lv_rtp_encode(pkt, sizeof(pkt), o->pt, false, os, ots, o->ssrc, pay, opl);
                 (void)send(fd, pkt, on, 0);
             }
         }
         if (part == 0)
             last_old = i > last_old ? i : last_old;
         if (gfd >= 0 && garbage_left > 0 && i >= 50 && i % 10 == 0) {
-            static const uint8_t bad[3][16] = {{0x40, 0, 0, 1}, {0x80, 0}, {0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 0}};
+            static const uint8_t bad[3][16] = {
+                {0x40, 0, 0, 1}, {0x80, 0}, {0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 0}};
             size_t blen[3] = {16, 2, 16}; /* RTP version 1; 2 bytes; padding count 0 */
             (void)send(gfd, bad[garbage_left % 3], blen[garbage_left % 3], 0);
             garbage_left--;
