@@ -25,7 +25,7 @@
  *
  * ROOM: src/live/, prefix lv_, on floor 8 with jobs and ingest (docs/ARCHITECTURE.md). It stands
  * on base (allocation), the engine's public API (the G.711 expansion of cq_audio.h; for the
- * server, cq_vad, cq_resample and cq_classify) and nettle (SHA-1 and base64
+ * server, cq_vad, cq_resample and cq_classify), nettle (SHA-1 and base64
  * for the WebSocket handshake); nothing above it is included.
  *
  * Thread safety: an object is used by one thread at a time; the free functions are pure; an
@@ -498,7 +498,7 @@ typedef struct lv_server_stats {
     uint64_t events_dropped; /* event lines dropped: the writer's queue was full */
     uint64_t audio_dropped;  /* samples dropped: a call's analysis was behind */
     uint64_t rtp_datagrams;  /* UDP datagrams received on the RTP port */
-    uint64_t rtp_malformed;  /* of them, not RTP (lv_rtp_parse refused them) */
+    uint64_t rtp_malformed;  /* of them, not RTP (lv_rtp_parse refused them), or RTCP */
     uint64_t rtp_refused;    /* packets of a new SSRC refused: max_calls reached */
     uint64_t rtp_after_end;  /* packets of an SSRC whose call had ended: ignored */
     uint64_t ws_refused;     /* WebSocket connections that never became a call: a bad Upgrade

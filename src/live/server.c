@@ -1299,7 +1299,9 @@ static void rtp_readable(lv_server *s, uint8_t *buf, call **closed)
         }
         atomic_fetch_add(&s->rtp_datagrams, 1);
         lv_rtp_header h;
-        if (lv_rtp_parse(buf, (size_t)k, &h, NULL) != LV_OK) {
+        /* not RTP; or RTCP sent to this port (its packet types 200-204 read as RTP payload
+         * types 72-76 with the marker set, RFC 5761 4): nothing to play, no call to make */
+        if (lv_rtp_parse(buf, (size_t)k, &h, NULL) != LV_OK || (h.pt >= 72 && h.pt <= 76)) {
             atomic_fetch_add(&s->rtp_malformed, 1);
             continue;
         }
