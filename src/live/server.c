@@ -151,6 +151,7 @@ struct lv_server {
     struct tomb {
         uint32_t ssrc;
         double until; /* monotonic: forgotten after this */
+        bool refresh; /* each packet that still comes keeps it another stall_sec */
     } tombs[TOMBS];   /* ended RTP streams, a ring */
     size_t ntomb;
     uint64_t ws_seq; /* names WebSocket calls that give no name */
@@ -644,19 +645,28 @@ static void ssrc_remove(lv_server *s, call *c)
     c->hnext = NULL;
 }
 
-static void tomb_add(lv_server *s, uint32_t ssrc, double now)
+/* Remember an ended stream: after an SSRC change for a moment (its late packets), stall_sec
+ * and no longer; after max_duration or an error as long as it keeps sending. A stream that
+ * stalled or was shut down is not remembered: if it sends again, that is a new call. */
+static void tomb_add(lv_server *s, uint32_t ssrc, end_reason why, double now)
 {
-    s->tombs[s->ntomb % TOMBS] = (struct tomb){.ssrc = ssrc, .until = now + s->p.stall_sec};
+    if (why == R_STALLED || why == R_SHUTDOWN)
+        return;
+    bool change = why == R_SSRC_CHANGE;
+    double keep = change && s->p.stall_sec > 2 ? 2 : s->p.stall_sec;
+    s->tombs[s->ntomb % TOMBS] =
+        (struct tomb){.ssrc = ssrc, .until = now + keep, .refresh = !change};
     s->ntomb++;
 }
 
-/* True when ssrc is an ended stream that is still sending: it is kept ended a while longer. */
+/* True when ssrc is an ended stream that is still sending (its packets are ignored). */
 static bool tomb_hit(lv_server *s, uint32_t ssrc, double now)
 {
     size_t n = s->ntomb < TOMBS ? s->ntomb : TOMBS;
     for (size_t i = 0; i < n; i++) {
         if (s->tombs[i].ssrc == ssrc && s->tombs[i].until > now) {
-            s->tombs[i].until = now + s->p.stall_sec;
+            if (s->tombs[i].refresh)
+                s->tombs[i].until = now + s->p.stall_sec;
             return true;
         }
     }
@@ -737,7 +747,7 @@ static void conn_end(call *c, end_reason reason, const char *err, call **closed)
     if (c->input == LV_INPUT_RTP) {
         lv_rtp_flush(c->rtp); /* what it held is played out, the holes as silence */
         ssrc_remove(s, c);
-        tomb_add(s, c->ssrc, mono_now());
+        tomb_add(s, c->ssrc, reason, mono_now());
     }
     if (c->fd >= 0) {
         if (reason == R_ERROR && c->input == LV_INPUT_AUDIOSOCKET)
@@ -1100,6 +1110,15 @@ static void ws_bytes(call *c, const uint8_t *buf, size_t k, call **closed)
     size_t n;
     if (r > 0 && !ws_format(c, up.path, msg, sizeof(msg)))
         r = LV_ERR_HTTP_REQUEST;
+    lv_ws_params wp = lv_ws_default_params();
+    wp.max_message = c->srv->p.ws_max_message;
+    if (r > 0 && !(c->ws = lv_ws_create(&wp, NULL))) {
+        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                   "Connection: close\r\n\r\n";
+        send_frame(c->fd, (const uint8_t *)busy, sizeof(busy) - 1);
+        conn_end(c, R_ERROR, "out of memory for the WebSocket decoder", closed);
+        return;
+    }
     if (r < 0) {
         send_frame(c->fd, (const uint8_t *)out, lv_ws_reject_response(r, out, sizeof(out)));
         fprintf(stderr, "callqa live: refused a WebSocket connection: %s\n", msg[0] ? msg : e.msg);
@@ -1178,18 +1197,15 @@ static void on_accept(lv_server *s, int lfd, lv_input in)
             continue;
         }
         lv_as_params ap = {.max_payload = s->p.max_payload};
-        lv_ws_params wp = lv_ws_default_params();
-        wp.max_message = s->p.ws_max_message;
         call *c = calloc(1, sizeof(*c));
         bool made = c && pthread_mutex_init(&c->mu, NULL) == 0;
         if (made && in == LV_INPUT_AUDIOSOCKET)
             made = (c->dec = lv_as_create(&ap, NULL)) != NULL;
-        else if (made)
-            made = (c->ws = lv_ws_create(&wp, NULL)) && (c->hdr = malloc(WS_HEADER_MAX));
+        else if (made) /* its frame decoder once the Upgrade is through */
+            made = (c->hdr = malloc(WS_HEADER_MAX)) != NULL;
         if (!made) {
             if (c) {
                 lv_as_destroy(c->dec);
-                lv_ws_destroy(c->ws);
                 pthread_mutex_destroy(&c->mu);
             }
             free(c);
@@ -1205,7 +1221,6 @@ static void on_accept(lv_server *s, int lfd, lv_input in)
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             lv_as_destroy(c->dec);
-            lv_ws_destroy(c->ws);
             free(c->hdr);
             pthread_mutex_destroy(&c->mu);
             free(c);
