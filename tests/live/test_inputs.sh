@@ -86,7 +86,7 @@ go ws_vanish $W --file "$C/call06_ivr_dtmf.wav" --secs 2 --pace 4 --meta '{"call
 go as_fast "$AS" --port "$APORT" --uuid 0123456789abcdef0123456789abcdef \
     --file "$C/call05_ringback_answer.wav" --channel 1 --pace 20 --dump "$T/as_fast.raw"
 wait "$RT1" "$RT2" "$RT3"
-sleep 3 # past --stall-sec: the RTP calls that stopped have ended
+sleep 4 # past --stall-sec (2 s): the RTP calls that stopped have ended
 go rtp_term $R --file "$C/call06_ivr_dtmf.wav" --secs 30 --pace 1 --ssrc 0a000009
 go ws_term $W --file "$C/call06_ivr_dtmf.wav" --secs 30 --pace 1 --meta '{"callId":"term"}' \
     --end none
