@@ -7,9 +7,10 @@
  *   network   (the caller of lv_server_run) epoll over the listening sockets, the RTP socket,
  *             a wake-up eventfd and every connection, all non-blocking; it feeds each
  *             connection's bytes to its decoder (lv_as, lv_ws), each datagram to the receiver
- *             of its SSRC (lv_rtp), and copies audio into the call's ring. It takes short locks
- * only (a call's ring, the run queue, the event queue) and never waits for analysis or for the
- * reader of the events: a full ring drops audio, a full event queue drops lines, both counted.
+ *             of its SSRC (lv_rtp), and copies audio into the call's ring. It takes short
+ *             locks only (a call's ring, the run queue, the event queue) and never waits for
+ *             analysis or for the reader of the events: a full ring drops audio, a full event
+ *             queue drops lines, both counted.
  *   analysis  `threads` of them take calls with work from the run queue (one thread per call
  *             at a time, at most about a second of audio per turn, then back to the tail), run
  *             VAD and the streaming classifier and queue the event lines; the one that finds a
@@ -22,14 +23,16 @@
  * Inputs. Every call, whatever its input, is a `call` on the network thread's list, with the
  * same ring, clocks and end. AudioSocket and WebSocket calls are connections (fd); an RTP call
  * is an SSRC on the one UDP socket, found through a hash of SSRCs, with its own lv_rtp receiver
- * (one stream). An RTP stream has no connection to close: when its call ends, its SSRC is kept
- * in a small table of ended streams, so that the packets it still sends (after max_duration, or
- * late ones after an SSRC change) are ignored and counted, not taken for a new call, until it
- * has been silent for stall_sec.
+ * (one stream). An RTP stream has no connection to close: when its call ends over max_duration
+ * or on an error, its SSRC is kept in a small table of ended streams while it keeps sending, so
+ * that its packets are ignored and counted, not taken for a new call; after an SSRC change the
+ * old SSRC is kept a moment, for its late packets. A stream that stalled and comes back is a new
+ * call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -44,7 +47,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
-#include <jansson.h>
 #include <unistd.h>
 
 #include "callqa/cq_classify.h"
