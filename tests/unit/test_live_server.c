@@ -263,7 +263,7 @@ static void test_inputs(void **state)
         if (i == 30)
             send_rtp(u, 0xabc, 30);
         if (i == 25)
-            put(g, (const uint8_t *)"\x40\x00\x00\x01 not RTP", 12);
+            put(g, (const uint8_t *)"\x40\x00\x00\x01 not RTP", 12); /* version 1 */
     }
     usleep(100000);
     for (int i = 0; i < 10; i++)
@@ -298,7 +298,8 @@ static void test_inputs(void **state)
     close(w);
     /* an Upgrade without its key */
     int bad = dial(wport);
-    put(bad, (const uint8_t *)"GET / HTTP/1.1\r\nHost: h\r\n\r\n", 29);
+    static const char nokey[] = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    put(bad, (const uint8_t *)nokey, sizeof(nokey) - 1);
     an = 0;
     take(bad, ans, sizeof(ans), &an, NULL);
     assert_non_null(strstr(ans, "HTTP/1.1 400"));
