@@ -7,7 +7,9 @@
  * WebSocket inputs, without AudioSocket: an RTP stream of the tone with a lost, a reordered and
  * a duplicated packet, datagrams that are not RTP, an SSRC change from the same socket (the
  * first call ends "ssrc_change", the second stalls); a WebSocket call named by its metadata,
- * with a ping (a pong back) and a close (a close back); an Upgrade without its key (400).
+ * with a ping (a pong back) and a close (a close back); an Upgrade without its key (400); with
+ * max_calls 1, a second SSRC and a WebSocket connection refused, and an RTP stream that comes
+ * back after it stalled made a new call.
  * tests/live/test_server.sh and test_inputs.sh run the command itself on corpus calls.
  */
 #include "testutil.h"
@@ -350,6 +352,74 @@ static void test_inputs(void **state)
                      1);
 }
 
+/* max_calls 1: a second SSRC refused packet by packet and a WebSocket connection answered 503
+ * while the first call is open; the first SSRC sending again after it stalled is a new call. */
+static void test_limits(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    lv_server_params p = lv_server_default_params();
+    p.host = NULL;
+    p.rtp_host = "127.0.0.1";
+    p.ws_host = "127.0.0.1";
+    p.max_calls = 1;
+    p.threads = 1;
+    p.stall_sec = 0.5;
+    p.stats_sec = 0;
+    p.events_fd = pfd[1];
+    lv_error e;
+    lv_server *s = lv_server_create(&p, &e);
+    assert_non_null(s);
+    int rport = lv_server_input_port(s, LV_INPUT_RTP);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    int u1 = dial_udp(rport), u2 = dial_udp(rport);
+    for (int i = 0; i < 10; i++)
+        send_rtp(u1, 0x111, i);
+    usleep(100000);
+    for (int i = 0; i < 5; i++)
+        send_rtp(u2, 0x222, i);
+    int w = dial(lv_server_input_port(s, LV_INPUT_WEBSOCKET));
+    char ans[512];
+    size_t an = 0;
+    take(w, ans, sizeof(ans), &an, NULL);
+    assert_non_null(strstr(ans, "HTTP/1.1 503"));
+    close(w);
+    usleep(1500000); /* the first call stalled, finished and freed */
+    for (int i = 10; i < 20; i++)
+        send_rtp(u1, 0x111, i);
+    usleep(200000);
+    lv_server_stop(s);
+    pthread_join(t, NULL);
+    lv_server_stats st;
+    lv_server_get_stats(s, &st);
+    lv_server_destroy(s);
+    close(u1);
+    close(u2);
+    close(pfd[1]);
+    char text[8192];
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
+        n += (size_t)got;
+    text[n] = 0;
+    close(pfd[0]);
+    printf("%s", text);
+    assert_int_equal(st.calls, 2);
+    assert_int_equal(st.rtp_refused, 5);
+    assert_int_equal(st.refused_full, 1);
+    assert_int_equal(count(text,
+                           "{\"call\":\"rtp-00000111\",\"input\":\"rtp\",\"type\":\"call_end\","
+                           "\"reason\":\"stalled\""),
+                     1);
+    assert_int_equal(count(text,
+                           "{\"call\":\"rtp-00000111\",\"input\":\"rtp\",\"type\":\"call_end\","
+                           "\"reason\":\"shutdown\""),
+                     1);
+    assert_int_equal(count(text, "rtp-00000222"), 0);
+}
+
 static void test_params(void **state)
 {
     (void)state;
@@ -378,6 +448,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_server),
         cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
