@@ -30,7 +30,7 @@ C=$5/calls
 }
 T=$(mktemp -d)
 PIDS=""
-# shellcheck disable=SC2064 # T is fixed from here on
+# shellcheck disable=SC2064,SC2154 # T is fixed from here on; p is the loop's
 trap "for p in \$PIDS; do kill \$p 2>/dev/null; done; rm -rf '$T'" EXIT
 FAIL=0
 ok() { echo "ok - $1"; }
@@ -57,38 +57,46 @@ go() {
     "$@" > "$T/$name.out" 2>&1 &
     PIDS="$PIDS $!"
 }
-R="$LS --rtp --port $RPORT"
-W="$LS --ws --port $WPORT"
-go rtp_rt $R --file "$C/call05_ringback_answer.wav" --secs 8 --pace 1 --codec pcmu --pt 0 \
+gortp() { # gortp NAME ARGS...: an RTP sender
+    n=$1
+    shift
+    go "$n" "$LS" --rtp --port "$RPORT" "$@"
+}
+gows() { # gows NAME ARGS...: a WebSocket sender
+    n=$1
+    shift
+    go "$n" "$LS" --ws --port "$WPORT" "$@"
+}
+gortp rtp_rt --file "$C/call05_ringback_answer.wav" --secs 8 --pace 1 --codec pcmu --pt 0 \
     --ssrc 0a000001 --dump "$T/rtp_rt.raw"
 RT1=$!
-go rtp_imp $R --file "$C/call06_ivr_dtmf.wav" --secs 48 --pace 6 --codec pcma --pt 8 \
+gortp rtp_imp --file "$C/call06_ivr_dtmf.wav" --secs 48 --pace 6 --codec pcma --pt 8 \
     --ssrc 0a000002 --loss 37 --reorder 23 --dup 29 --change-at 30 --ssrc2 0b000002 \
     --late-old 3 --garbage 20 --dump "$T/rtp_imp.raw" --dump2 "$T/rtp_imp2.raw"
 RT3=$!
-go rtp_l16 $R --file "$C/call06_ivr_dtmf.wav" --pace 10 --codec l16 --pt 118 --ssrc 0a000003
-go ws_rt $W --file "$C/call05_ringback_answer.wav" --secs 8 --pace 1 --path "/fork/rt" \
+gortp rtp_l16 --file "$C/call06_ivr_dtmf.wav" --pace 10 --codec l16 --pt 118 --ssrc 0a000003
+gows ws_rt --file "$C/call05_ringback_answer.wav" --secs 8 --pace 1 --path "/fork/rt" \
     --meta '{"uuid":"4f1c2a9e-0000-4000-8000-00000000ws01","to":"100"}' --ping 2 --end close \
     --dump "$T/ws_rt.raw"
 RT2=$!
-go ws_stereo $W --file "$C/call06_ivr_dtmf.wav" --stereo --pace 20 \
+gows ws_stereo --file "$C/call06_ivr_dtmf.wav" --stereo --pace 20 \
     --path "/fork/stereo1?mix=stereo" --meta '{"from":"2061236666"}' --end close \
     --dump "$T/ws_stereo.raw"
-go ws_16k $W --file "$C/call06_ivr_dtmf.wav" --rate 16000 --pace 20 --path "/w16?rate=16k" \
+gows ws_16k --file "$C/call06_ivr_dtmf.wav" --rate 16000 --pace 20 --path "/w16?rate=16k" \
     --meta '{"callId":"w16-call"}' --end close
-go ws_unmasked $W --file "$C/call06_ivr_dtmf.wav" --secs 3 --pace 4 --meta '{"callId":"unm"}' \
+gows ws_unmasked --file "$C/call06_ivr_dtmf.wav" --secs 3 --pace 4 --meta '{"callId":"unm"}' \
     --fault unmasked
-go ws_toobig $W --file "$C/call06_ivr_dtmf.wav" --secs 3 --pace 4 --meta '{"callId":"big"}' \
+gows ws_toobig --file "$C/call06_ivr_dtmf.wav" --secs 3 --pace 4 --meta '{"callId":"big"}' \
     --fault toobig
-go ws_badup $W --file "$C/call06_ivr_dtmf.wav" --secs 1 --pace 4 --fault badupgrade
-go ws_vanish $W --file "$C/call06_ivr_dtmf.wav" --secs 2 --pace 4 --meta '{"callId":"van"}' \
+gows ws_badup --file "$C/call06_ivr_dtmf.wav" --secs 1 --pace 4 --fault badupgrade
+gows ws_vanish --file "$C/call06_ivr_dtmf.wav" --secs 2 --pace 4 --meta '{"callId":"van"}' \
     --end vanish
 go as_fast "$AS" --port "$APORT" --uuid 0123456789abcdef0123456789abcdef \
     --file "$C/call05_ringback_answer.wav" --channel 1 --pace 20 --dump "$T/as_fast.raw"
 wait "$RT1" "$RT2" "$RT3"
 sleep 4 # past --stall-sec (2 s): the RTP calls that stopped have ended
-go rtp_term $R --file "$C/call06_ivr_dtmf.wav" --secs 30 --pace 1 --ssrc 0a000009
-go ws_term $W --file "$C/call06_ivr_dtmf.wav" --secs 30 --pace 1 --meta '{"callId":"term"}' \
+gortp rtp_term --file "$C/call06_ivr_dtmf.wav" --secs 30 --pace 1 --ssrc 0a000009
+gows ws_term --file "$C/call06_ivr_dtmf.wav" --secs 30 --pace 1 --meta '{"callId":"term"}' \
     --end none
 sleep 1.5
 kill -TERM "$SPID"
