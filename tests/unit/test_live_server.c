@@ -9,7 +9,8 @@
  * first call ends "ssrc_change", the second stalls); a WebSocket call named by its metadata,
  * with a ping (a pong back) and a close (a close back); an Upgrade without its key (400); with
  * max_calls 1, a second SSRC and a WebSocket connection refused, and an RTP stream that comes
- * back after it stalled made a new call.
+ * back after it stalled made a new call; a stream over max_call_sec ended, its further packets
+ * ignored.
  * tests/live/test_server.sh and test_inputs.sh run the command itself on corpus calls.
  */
 #include "testutil.h"
@@ -420,6 +421,50 @@ static void test_limits(void **state)
     assert_int_equal(count(text, "rtp-00000222"), 0);
 }
 
+/* An RTP stream over max_call_sec: its call ends (max_duration), and what it still sends is
+ * ignored, counted, not taken for a new call. */
+static void test_rtp_max(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    lv_server_params p = lv_server_default_params();
+    p.host = NULL;
+    p.rtp_host = "127.0.0.1";
+    p.max_call_sec = 0.3;
+    p.threads = 1;
+    p.stats_sec = 0;
+    p.events_fd = pfd[1];
+    lv_error e;
+    lv_server *s = lv_server_create(&p, &e);
+    assert_non_null(s);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    int u = dial_udp(lv_server_input_port(s, LV_INPUT_RTP));
+    for (int i = 0; i < 50; i++) /* 1 s of audio at once: over 0.3 s by its audio */
+        send_rtp(u, 0x333, i);
+    usleep(300000);
+    lv_server_stop(s);
+    pthread_join(t, NULL);
+    lv_server_stats st;
+    lv_server_get_stats(s, &st);
+    lv_server_destroy(s);
+    close(u);
+    close(pfd[1]);
+    char text[8192];
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
+        n += (size_t)got;
+    text[n] = 0;
+    close(pfd[0]);
+    printf("%s", text);
+    assert_int_equal(st.calls, 1);
+    assert_int_equal(st.rtp_after_end, 34); /* the 16th packet took it past 0.3 s */
+    assert_int_equal(
+        count(text, "\"reason\":\"max_duration\",\"rate_hz\":8000,\"audio_sec\":0.320"), 1);
+}
+
 static void test_params(void **state)
 {
     (void)state;
@@ -446,9 +491,8 @@ static void test_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_server),
-        cmocka_unit_test(test_inputs),
-        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_server), cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_limits), cmocka_unit_test(test_rtp_max),
         cmocka_unit_test(test_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
