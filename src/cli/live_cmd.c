@@ -1,7 +1,9 @@
 /*
- * live_cmd.c - `callqa live --audiosocket HOST:PORT`: calls from Asterisk's AudioSocket, each
- * run through the streaming classifier as `callqa classify` runs a stream, events printed as
- * JSON lines with the call's UUID (docs/live.md, "callqa live"). The server is the room live's
+ * live_cmd.c - `callqa live --audiosocket HOST:PORT --rtp HOST:PORT --websocket HOST:PORT`: calls
+ * from Asterisk's AudioSocket, RTP as ARI externalMedia sends it, and FreeSWITCH mod_audio_fork's
+ * WebSocket (any of them, in one server), each run through the streaming classifier as `callqa
+ * classify` runs a stream, events printed as JSON lines with the call's name and input
+ * (docs/live.md, "callqa live"). The server is the room live's
  * (lv_server_*); this file parses the command line, loads the VAD model once, and turns SIGTERM
  * and SIGINT into lv_server_stop.
  */
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "../live/live.h"
@@ -31,14 +34,27 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fputs(
-        "usage: callqa live --audiosocket HOST:PORT [options]\n"
+        "usage: callqa live [--audiosocket HOST:PORT] [--rtp HOST:PORT] [--websocket HOST:PORT]\n"
+        "                   [options]   (one input at least)\n"
         "  --audiosocket HOST:PORT  listen for Asterisk AudioSocket connections (one per call;\n"
         "                 the dialplan's AudioSocket(${UUID},HOST:PORT) or\n"
         "                 Dial(AudioSocket/HOST:PORT/${UUID})); [::1]:PORT for IPv6; port 0\n"
         "                 picks one (printed on stderr)\n"
-        "  --max-calls N  calls at once (default 64); more connections get an error frame\n"
+        "  --rtp HOST:PORT  receive RTP on this UDP port, as ARI externalMedia sends it\n"
+        "                 (external_host=HOST:PORT); each SSRC is a call named rtp-<ssrc hex>\n"
+        "  --rtp-pt PT=CODEC/RATE  a payload type: CODEC PCMU, PCMA, L16 (network order),\n"
+        "                 L16LE or none, e.g. 118=L16/16000 (the default map: 0 PCMU/8000,\n"
+        "                 8 PCMA/8000, 118 L16/16000); repeatable\n"
+        "  --rtp-window-ms MS  how long a missing packet is waited for (default 60)\n"
+        "  --websocket HOST:PORT  accept FreeSWITCH mod_audio_fork WebSocket connections (one per\n"
+        "                 call, named by the metadata's uuid or callId, else the URL's path)\n"
+        "  --ws-rate 8000|16000  L16 rate when the URL gives no ?rate= (default 8000)\n"
+        "  --ws-mix mono|mixed|stereo  channels when the URL gives no ?mix= (default mono)\n"
+        "  --max-calls N  calls at once, every input together (default 64); more are refused:\n"
+        "                 an AudioSocket error frame, a WebSocket 503, RTP packets ignored\n"
         "  --max-call-sec S  end a call longer than S seconds (default 14400)\n"
-        "  --stall-sec S  end a call whose connection is silent S seconds (default 10)\n"
+        "  --stall-sec S  end a call whose connection or RTP stream is silent S seconds\n"
+        "                 (default 10)\n"
         "  --queue-sec S  audio one call may have waiting for analysis; more is dropped and\n"
         "                 counted on its call_end (default 5)\n"
         "  --threads N    analysis threads (default: the CPUs this process may use)\n"
@@ -55,13 +71,13 @@ static void usage(FILE *f)
         "  --events FILE|-  where event lines go (default -: stdout); FILE is appended to\n"
         "  --stats-sec S  a stats line every S seconds (default 10; 0: only at the end)\n"
         "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
-        "Prints one JSON line per event: callqa classify's lines with \"call\" (the UUID),\n"
-        "\"call_sec\" (the call's audio seconds when decided) and \"wall\" (UTC), dtmf lines for\n"
-        "the call's DTMF frames (\"source\":\"audiosocket\"), one call_end per call with its\n"
-        "reason (hangup, peer_closed, max_duration, stalled, error, shutdown), and stats\n"
-        "lines (with the audio analysed, the CPU seconds used, and the frames' waits for the\n"
-        "analysis: p50, p99 and max in ms). SIGTERM or SIGINT: stop accepting, end every call "
-        "(shutdown), flush, exit 0.\n",
+        "Prints one JSON line per event: callqa classify's lines with \"call\" (its name),\n"
+        "\"input\" (audiosocket, rtp or websocket), \"call_sec\" (the call's audio seconds when\n"
+        "decided) and \"wall\" (UTC), dtmf lines for AudioSocket DTMF frames, one call_end per\n"
+        "call with its reason (hangup, peer_closed, max_duration, stalled, error, shutdown,\n"
+        "ssrc_change) and its input's counters, and stats lines (with the audio analysed, the\n"
+        "CPU seconds used, and the frames' waits for the analysis: p50, p99 and max in ms).\n"
+        "SIGTERM or SIGINT: stop accepting, end every call (shutdown), flush, exit 0.\n",
         f);
 }
 
@@ -76,6 +92,36 @@ static int num(const char *opt, const char *s, double lo, double hi, double *out
     }
     *out = v;
     return 0;
+}
+
+/* PT=CODEC/RATE into the map (--rtp-pt). */
+static int rtp_pt(const char *s, lv_rtp_map *m)
+{
+    static const struct {
+        const char *name;
+        lv_codec codec;
+    } k[] = {{"PCMU", LV_CODEC_PCMU},
+             {"PCMA", LV_CODEC_PCMA},
+             {"L16", LV_CODEC_L16},
+             {"L16LE", LV_CODEC_L16_LE},
+             {"none", LV_CODEC_NONE}};
+    char *end;
+    errno = 0;
+    unsigned long pt = strtoul(s, &end, 10);
+    if (errno || end == s || *end != '=' || pt > 127)
+        return -1;
+    const char *c = end + 1, *slash = strchr(c, '/');
+    size_t cl = slash ? (size_t)(slash - c) : strlen(c);
+    unsigned long rate = 0;
+    if (slash) {
+        rate = strtoul(slash + 1, &end, 10);
+        if (errno || end == slash + 1 || *end || rate > 192000)
+            return -1;
+    }
+    for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+        if (strlen(k[i].name) == cl && strncasecmp(c, k[i].name, cl) == 0)
+            return lv_rtp_map_set(m, (unsigned)pt, k[i].codec, (uint32_t)rate) == LV_OK ? 0 : -1;
+    return -1;
 }
 
 /* HOST:PORT or [HOST]:PORT into host[] and port[]; the port digits only. */
@@ -121,7 +167,13 @@ int cq_cli_live(int argc, char **argv)
         O_VADB,
         O_BWAIT,
         O_REC,
-        O_MASK
+        O_MASK,
+        O_RTP,
+        O_RTPPT,
+        O_RTPWIN,
+        O_WS,
+        O_WSRATE,
+        O_WSMIX
     };
     static const struct option opts[] = {{"audiosocket", required_argument, NULL, O_AS},
                                          {"max-calls", required_argument, NULL, O_MAXCALLS},
@@ -138,11 +190,17 @@ int cq_cli_live(int argc, char **argv)
                                          {"batch-wait-ms", required_argument, NULL, O_BWAIT},
                                          {"record-dir", required_argument, NULL, O_REC},
                                          {"mask-digits", no_argument, NULL, O_MASK},
+                                         {"rtp", required_argument, NULL, O_RTP},
+                                         {"rtp-pt", required_argument, NULL, O_RTPPT},
+                                         {"rtp-window-ms", required_argument, NULL, O_RTPWIN},
+                                         {"websocket", required_argument, NULL, O_WS},
+                                         {"ws-rate", required_argument, NULL, O_WSRATE},
+                                         {"ws-mix", required_argument, NULL, O_WSMIX},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     lv_server_params p = lv_server_default_params();
-    char host[256], port[8];
-    const char *as = NULL, *events = "-", *model_dir = NULL;
+    char host[256], port[8], rhost[256], rport[8], whost[256], wport[8];
+    const char *as = NULL, *rtp = NULL, *ws = NULL, *events = "-", *model_dir = NULL;
     double v;
     int o;
     optind = 1;
@@ -202,22 +260,67 @@ int cq_cli_live(int argc, char **argv)
             break;
         case O_REC: p.record_dir = optarg; break;
         case O_MASK: p.mask_digits = true; break;
+        case O_RTP: rtp = optarg; break;
+        case O_WS: ws = optarg; break;
+        case O_RTPPT:
+            if (rtp_pt(optarg, &p.rtp_map)) {
+                fprintf(stderr,
+                        "callqa: --rtp-pt %s: expected PT=CODEC/RATE, e.g. 118=L16/16000 "
+                        "(PT 0-127; PCMU, PCMA, L16, L16LE, none)\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case O_RTPWIN:
+            if (num("rtp-window-ms", optarg, 1, 2000, &v))
+                return 2;
+            p.rtp_window_ms = (unsigned)v;
+            break;
+        case O_WSRATE:
+            if (strcmp(optarg, "8000") && strcmp(optarg, "16000")) {
+                fprintf(stderr, "callqa: --ws-rate: expected 8000 or 16000\n");
+                return 2;
+            }
+            p.ws_rate_hz = (uint32_t)atoi(optarg);
+            break;
+        case O_WSMIX:
+            if (!strcmp(optarg, "mono") || !strcmp(optarg, "mixed"))
+                p.ws_channels = 1;
+            else if (!strcmp(optarg, "stereo"))
+                p.ws_channels = 2;
+            else {
+                fprintf(stderr, "callqa: --ws-mix: expected mono, mixed or stereo\n");
+                return 2;
+            }
+            break;
         case O_EVENTS: events = optarg; break;
         case O_MODEL: model_dir = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    if (optind != argc || !as) {
+    if (optind != argc || (!as && !rtp && !ws)) {
         usage(stderr);
         return 2;
     }
-    if (split_hostport(as, host, sizeof(host), port, sizeof(port)) != 0) {
-        fprintf(stderr, "callqa: --audiosocket: expected HOST:PORT or [HOST]:PORT\n");
-        return 2;
+    const struct {
+        const char *opt, *val;
+        char *host, *port;
+        const char **ph, **pp;
+    } in[] = {{"audiosocket", as, host, port, &p.host, &p.port},
+              {"rtp", rtp, rhost, rport, &p.rtp_host, &p.rtp_port},
+              {"websocket", ws, whost, wport, &p.ws_host, &p.ws_port}};
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        *in[i].ph = NULL;
+        if (!in[i].val)
+            continue;
+        if (split_hostport(in[i].val, in[i].host, 256, in[i].port, 8) != 0) {
+            fprintf(stderr, "callqa: --%s: expected HOST:PORT or [HOST]:PORT\n", in[i].opt);
+            return 2;
+        }
+        *in[i].ph = in[i].host;
+        *in[i].pp = in[i].port;
     }
-    p.host = host;
-    p.port = port;
     int efd = 1;
     if (strcmp(events, "-") != 0) {
         if (!*events || (efd = open(events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
@@ -247,19 +350,33 @@ int cq_cli_live(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    fprintf(stderr,
-            "callqa live: AudioSocket on %s port %d, %d calls at most, %d analysis threads\n", host,
-            lv_server_port(s), p.max_calls, p.threads);
+    if (as)
+        fprintf(stderr,
+                "callqa live: AudioSocket on %s port %d, %d calls at most, %d analysis threads\n",
+                host, lv_server_port(s), p.max_calls, p.threads);
+    if (rtp)
+        fprintf(stderr, "callqa live: RTP on %s UDP port %d\n", rhost,
+                lv_server_input_port(s, LV_INPUT_RTP));
+    if (ws)
+        fprintf(stderr, "callqa live: WebSocket on %s TCP port %d\n", whost,
+                lv_server_input_port(s, LV_INPUT_WEBSOCKET));
+    if (!as)
+        fprintf(stderr, "callqa live: %d calls at most, %d analysis threads\n", p.max_calls,
+                p.threads);
     int rc = lv_server_run(s);
     lv_server_stats st;
     lv_server_get_stats(s, &st);
     fprintf(stderr,
             "callqa live: stopped: %llu connections, %llu calls, %llu refused (full), %llu "
-            "refused (no UUID), %llu event lines, %llu dropped, %llu audio samples dropped\n",
+            "refused (no UUID), %llu event lines, %llu dropped, %llu audio samples dropped; RTP "
+            "%llu datagrams, %llu malformed, %llu refused, %llu after their call; WebSocket %llu "
+            "refused\n",
             (unsigned long long)st.accepted, (unsigned long long)st.calls,
             (unsigned long long)st.refused_full, (unsigned long long)st.refused_uuid,
             (unsigned long long)st.events, (unsigned long long)st.events_dropped,
-            (unsigned long long)st.audio_dropped);
+            (unsigned long long)st.audio_dropped, (unsigned long long)st.rtp_datagrams,
+            (unsigned long long)st.rtp_malformed, (unsigned long long)st.rtp_refused,
+            (unsigned long long)st.rtp_after_end, (unsigned long long)st.ws_refused);
     g_srv = NULL;
     lv_server_destroy(s); /* joins the analysis threads, flushes the events */
     cq_vad_model_free(vm);

@@ -25,7 +25,7 @@
  *
  * ROOM: src/live/, prefix lv_, on floor 8 with jobs and ingest (docs/ARCHITECTURE.md). It stands
  * on base (allocation), the engine's public API (the G.711 expansion of cq_audio.h; for the
- * server, cq_vad, cq_resample and cq_classify) and nettle (SHA-1 and base64
+ * server, cq_vad, cq_resample and cq_classify), nettle (SHA-1 and base64
  * for the WebSocket handshake); nothing above it is included.
  *
  * Thread safety: an object is used by one thread at a time; the free functions are pure; an
@@ -437,28 +437,42 @@ size_t lv_ws_encode(uint8_t *out, size_t cap, lv_ws_op op, bool fin, const uint8
  * NULL, at most 123 bytes); 0 when it does not fit or the code may not be sent. */
 size_t lv_ws_encode_close(uint8_t *out, size_t cap, int code, const char *reason);
 
-/* ---- the AudioSocket server of `callqa live` (server.c) -------------------------------------- */
+/* ---- the server of `callqa live` (server.c): AudioSocket, RTP, WebSocket --------------------- */
 
-/* One network thread (epoll, non-blocking sockets) reads every connection and feeds its bytes
- * to that call's lv_as decoder; audio goes into the call's bounded queue, taken by a bounded
- * pool of analysis threads that run the streaming classifier (Silero VAD or its DSP fallback,
- * cq_classify) per call; event lines go to one writer thread through a bounded queue. Nothing
- * the network thread does waits for analysis or for the events' reader: a full audio queue
- * drops audio (counted on the call's call_end), a full event queue drops lines (counted in the
- * stats). Each connection is one call, named by its first frame (a UUID); it ends once, with a
- * call_end line giving the reason. docs/live.md, "callqa live". */
+/* One network thread (epoll, non-blocking sockets) reads every input: AudioSocket connections
+ * (lv_as), the RTP port (lv_rtp, one receiver per SSRC) and WebSocket connections (lv_ws);
+ * audio goes into the call's bounded queue, taken by a bounded pool of analysis threads that
+ * run the streaming classifier (Silero VAD or its DSP fallback, cq_classify) per call; event
+ * lines go to one writer thread through a bounded queue. Nothing the network thread does waits
+ * for analysis or for the events' reader: a full audio queue drops audio (counted on the call's
+ * call_end), a full event queue drops lines (counted in the stats). A call is an AudioSocket
+ * connection (named by its UUID frame), an RTP SSRC ("rtp-" and its 8 hex digits) or a
+ * WebSocket connection (named by its metadata's uuid or callId, else its path); it ends once,
+ * with a call_end line giving the reason; every line names its input. docs/live.md. */
 
 typedef struct lv_server_params {
-    const char *host;       /* address to listen on ("127.0.0.1", "0.0.0.0", "::") */
-    const char *port;       /* TCP port, decimal; "0" picks one (lv_server_port says which) */
-    int max_calls;          /* calls at once (1-100000); further connections get an error frame */
-    double max_call_sec;    /* a call longer than this (wall clock or audio) is ended (> 0) */
-    double stall_sec;       /* a connection silent this long is ended, reason "stalled" (> 0) */
-    double queue_sec;       /* audio one call may have waiting for analysis (0.1-600 s) */
-    double stats_sec;       /* a stats line this often (0: only at the end) */
-    int threads;            /* analysis threads (1-256) */
-    int live_mode;          /* a cq_live_mode: CQ_LIVE_OFF, _HOLD, _AMD */
-    size_t max_payload;     /* of one AudioSocket frame (lv_as_params) */
+    const char *host;    /* address to listen on ("127.0.0.1", "0.0.0.0", "::") */
+    const char *port;    /* TCP port, decimal; "0" picks one (lv_server_port says which) */
+    int max_calls;       /* calls at once (1-100000); further connections get an error frame */
+    double max_call_sec; /* a call longer than this (wall clock or audio) is ended (> 0) */
+    double stall_sec;    /* a connection silent this long is ended, reason "stalled" (> 0) */
+    double queue_sec;    /* audio one call may have waiting for analysis (0.1-600 s) */
+    double stats_sec;    /* a stats line this often (0: only at the end) */
+    int threads;         /* analysis threads (1-256) */
+    int live_mode;       /* a cq_live_mode: CQ_LIVE_OFF, _HOLD, _AMD */
+    size_t max_payload;  /* of one AudioSocket frame (lv_as_params) */
+    /* The other inputs, beside AudioSocket or instead of it (host NULL: that input is off;
+     * at least one of the three must be on). */
+    const char *rtp_host;   /* UDP address for RTP (ARI externalMedia); NULL: no RTP */
+    const char *rtp_port;   /* UDP port, decimal; "0" picks one (lv_server_input_port) */
+    lv_rtp_map rtp_map;     /* payload types of every stream (lv_rtp_default_map) */
+    unsigned rtp_window_ms; /* how long a missing packet is waited for (lv_rtp_params) */
+    const char *ws_host;    /* TCP address for WebSocket (mod_audio_fork); NULL: none */
+    const char *ws_port;    /* TCP port, decimal; "0" picks one */
+    uint32_t ws_rate_hz;    /* of a WebSocket call's L16 when its URL does not say (8000,
+                               16000) */
+    int ws_channels;        /* 1 or 2, likewise */
+    size_t ws_max_message;  /* one WebSocket message (lv_ws_params) */
     size_t event_queue;     /* event lines waiting for the writer (16-1000000) */
     int events_fd;          /* where event lines go (stdout, a file); made non-blocking */
     const void *vad_model;  /* a cq_vad_model shared by every call (NULL: the DSP fallback) */
@@ -475,9 +489,15 @@ typedef struct lv_server_params {
 #define LV_VAD_BATCH_MAX 256
 
 /* 127.0.0.1, port 9092, 64 calls, 4 h, 10 s stalled, 5 s queued, stats every 10 s, threads:
- * the CPUs this process may use, no live decisions, max_payload 16384, 65536 lines, fd 1,
- * VAD batches of up to 32 calls, waiting at most 10 ms for a batch to fill. */
+ * the CPUs this process may use, no live decisions, max_payload 16384, 65536 lines, fd 1;
+ * RTP and WebSocket off (their hosts NULL), ports "0", the default RTP map, a 60 ms window,
+ * WebSocket 8000 Hz mono, 262144-byte messages; VAD batches of up to 32 calls, waiting at most
+ * 10 ms for a batch to fill; no recordings, digits shown. */
 lv_server_params lv_server_default_params(void);
+
+/* The inputs a call can come in on (named on its event lines: "audiosocket", "rtp",
+ * "websocket"). */
+typedef enum lv_input { LV_INPUT_AUDIOSOCKET = 0, LV_INPUT_RTP, LV_INPUT_WEBSOCKET } lv_input;
 
 typedef struct lv_server_stats {
     uint64_t accepted;       /* connections accepted */
@@ -488,14 +508,22 @@ typedef struct lv_server_stats {
     uint64_t events;         /* event lines queued */
     uint64_t events_dropped; /* event lines dropped: the writer's queue was full */
     uint64_t audio_dropped;  /* samples dropped: a call's analysis was behind */
+    uint64_t rtp_datagrams;  /* UDP datagrams received on the RTP port */
+    uint64_t rtp_malformed;  /* of them, not RTP (lv_rtp_parse refused them), or RTCP */
+    uint64_t rtp_refused;    /* packets of a new SSRC refused: max_calls reached */
+    uint64_t rtp_after_end;  /* packets of an SSRC whose call had ended: ignored */
+    uint64_t ws_refused;     /* WebSocket connections that never became a call: a bad Upgrade
+                                request, max_calls reached, or closed before any message */
 } lv_server_stats;
 
 typedef struct lv_server lv_server;
 
 /* Listen (the fd soft limit raised toward the hard one). NULL with e->msg on failure. */
 lv_server *lv_server_create(const lv_server_params *p, lv_error *e) CQ_NONNULL(1);
-/* The port listened on. */
+/* The port listened on: AudioSocket's (0 when it is off). */
 int lv_server_port(const lv_server *s) CQ_NONNULL(1);
+/* The port of one input, 0 when that input is off. */
+int lv_server_input_port(const lv_server *s, lv_input in) CQ_NONNULL(1);
 /* Serve until lv_server_stop: then stop accepting, end every call ("shutdown"), let analysis
  * finish, flush the events (at most a few seconds to a stalled reader) and return LV_OK. */
 int lv_server_run(lv_server *s) CQ_NONNULL(1);

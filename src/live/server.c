@@ -1,15 +1,16 @@
 /*
- * server.c - `callqa live --audiosocket`: the AudioSocket server, its call sessions, the pool of
- * analysis threads and the writer of event lines (live.h, "the AudioSocket server"; docs/live.md,
- * "callqa live").
+ * server.c - `callqa live`: the server of live calls over its three inputs (AudioSocket over TCP,
+ * RTP over UDP, WebSocket over TCP), their call sessions, the pool of analysis threads and the
+ * writer of event lines (live.h, "the server of `callqa live`"; docs/live.md, "callqa live").
  *
  * Three kinds of thread, and what each may wait for:
- *   network   (the caller of lv_server_run) epoll over the listening socket, a wake-up eventfd
- *             and every connection, all non-blocking; it feeds each connection's bytes to its
- *             lv_as decoder and copies audio into the call's ring. It takes short locks only
- *             (a call's ring, the run queue, the event queue) and never waits for analysis or
- *             for the reader of the events: a full ring drops audio, a full event queue drops
- *             lines, both counted.
+ *   network   (the caller of lv_server_run) epoll over the listening sockets, the RTP socket,
+ *             a wake-up eventfd and every connection, all non-blocking; it feeds each
+ *             connection's bytes to its decoder (lv_as, lv_ws), each datagram to the receiver
+ *             of its SSRC (lv_rtp), and copies audio into the call's ring. It takes short
+ *             locks only (a call's ring, the run queue, the event queue) and never waits for
+ *             analysis or for the reader of the events: a full ring drops audio, a full event
+ *             queue drops lines, both counted.
  *   analysis  `threads` of them take calls with work from the run queue (one thread per call
  *             at a time, at most about a second of audio per turn, then back to the tail), run
  *             VAD and the streaming classifier and queue the event lines; the one that finds a
@@ -18,10 +19,20 @@
  *             poll); at shutdown it is given a few seconds to flush a stalled reader.
  * A call is shared by the network thread and the analysis side with a count of two references;
  * the last to let go frees it. The server's `active` count is the calls not yet freed.
+ *
+ * Inputs. Every call, whatever its input, is a `call` on the network thread's list, with the
+ * same ring, clocks and end. AudioSocket and WebSocket calls are connections (fd); an RTP call
+ * is an SSRC on the one UDP socket, found through a hash of SSRCs, with its own lv_rtp receiver
+ * (one stream). An RTP stream has no connection to close: when its call ends over max_duration
+ * or on an error, its SSRC is kept in a small table of ended streams while it keeps sending, so
+ * that its packets are ignored and counted, not taken for a new call; after an SSRC change the
+ * old SSRC is kept a moment, for its late packets. A stream that stalled and comes back is a new
+ * call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -54,6 +65,10 @@
 #define LAT_BUCKETS 1001   /* the frames' waits in 1 ms buckets; the last is 1 s and more */
 #define LINE_MAX 1024
 #define READ_BUF 65536
+#define NAME_MAX_LEN 100   /* bytes of a call's name taken from the peer (WebSocket) */
+#define WS_HEADER_MAX 8192 /* bytes of a WebSocket Upgrade request */
+#define RTP_BATCH 256      /* datagrams read per readiness event */
+#define TOMBS 1024         /* ended RTP streams remembered */
 
 typedef enum end_reason {
     R_NONE = 0,
@@ -62,24 +77,48 @@ typedef enum end_reason {
     R_MAX_DURATION,
     R_STALLED,
     R_ERROR,
-    R_SHUTDOWN
+    R_SHUTDOWN,
+    R_SSRC_CHANGE
 } end_reason;
 static const char *const k_reason[] = {"",        "hangup", "peer_closed", "max_duration",
-                                       "stalled", "error",  "shutdown"};
+                                       "stalled", "error",  "shutdown",    "ssrc_change"};
+static const char *const k_input[] = {"audiosocket", "rtp", "websocket"};
 
 typedef struct call call;
 typedef struct worker worker;
 struct call {
     lv_server *srv;
     /* network thread only */
-    int fd;
+    lv_input input;
+    bool open; /* on the network thread's list, not ended yet */
+    int fd;    /* AudioSocket, WebSocket: the connection; RTP: -1 */
     lv_as_dec *dec;
-    bool has_uuid;
+    bool named;              /* a call: named, and the analysis side holds a reference */
     double t_accept, t_last; /* monotonic seconds */
     uint64_t frames, dtmf;
     call *prev, *next; /* the network thread's list of open connections */
     call *next_closed; /* released after the epoll batch */
-    char uuid[37];     /* set once, before the analysis side sees the call */
+    /* RTP */
+    lv_rtp *rtp; /* this SSRC's receiver (one stream) */
+    uint32_t ssrc;
+    struct sockaddr_storage src; /* where its first packet came from */
+    socklen_t src_len;
+    call *hnext;         /* the SSRC hash's chain */
+    end_reason pend_end; /* set inside the receiver's callback, acted on after it */
+    char pend_msg[160];
+    char prev_name[16]; /* the call this stream followed from the same address ("" none) */
+    /* WebSocket */
+    lv_ws_dec *ws;
+    uint8_t *hdr; /* the Upgrade request as it comes (WS_HEADER_MAX), freed once parsed */
+    size_t hdr_len;
+    char path[NAME_MAX_LEN + 1]; /* the request's path (JSON-safe) */
+    uint32_t ws_rate;            /* its L16 sample rate */
+    int ws_ch;                   /* its channels */
+    uint64_t ws_text, ws_binary, ws_pings, ws_odd_bytes;
+    int ws_close_code; /* the peer's close code, 0 when it sent none */
+    bool ws_close_sent;
+    char name[NAME_MAX_LEN + 8]; /* set once, before the analysis side sees the call */
+    char extra[600]; /* the input's counters for call_end (JSON fields), set at its end */
     /* shared, under mu */
     pthread_mutex_t mu;
     int refs;
@@ -136,7 +175,17 @@ struct lv_server {
     lv_server_params p;
     int lfd, efd, ep, port;
     int rec_dir; /* record_dir, open (O_PATH | O_DIRECTORY); -1 when not recording */
-    call *conns; /* open connections (network thread) */
+    call *conns; /* open connections and RTP streams (network thread) */
+    int rtp_fd, ws_fd, rtp_port, ws_port; /* -1, 0: that input is off */
+    call **ssrc_tab;                      /* RTP calls by SSRC: ssrc_mask + 1 chains */
+    size_t ssrc_mask;
+    struct tomb {
+        uint32_t ssrc;
+        double until; /* monotonic: forgotten after this */
+        bool refresh; /* each packet that still comes keeps it another stall_sec */
+    } tombs[TOMBS];   /* ended RTP streams, a ring */
+    size_t ntomb;
+    uint64_t ws_seq; /* names WebSocket calls that give no name */
     double last_stats, last_timers;
     int events_fl; /* events_fd's flags before it was made non-blocking (-1: unknown) */
     /* run queue */
@@ -159,7 +208,7 @@ struct lv_server {
     bool writer_up;
     /* counters */
     _Atomic uint64_t accepted, calls, refused_full, refused_uuid, active, events, events_dropped,
-        audio_dropped;
+        audio_dropped, rtp_datagrams, rtp_malformed, rtp_refused, rtp_after_end, ws_refused;
     _Atomic uint64_t analysed_us;          /* call audio taken into the analysis, microseconds */
     _Atomic uint64_t vad_runs, vad_chunks; /* VAD batches run over calls, and their chunks */
     _Atomic uint64_t lat[LAT_BUCKETS];     /* frames by their wait for the analysis, 1 ms buckets */
@@ -289,7 +338,13 @@ static void put_tail(lbuf *l, double call_sec)
     put(l, ",\"call_sec\":%.3f,\"wall\":\"%s\"}", call_sec, wall_now(w));
 }
 
-/* The classifier's event, as `callqa classify` prints it, with call, call_sec and wall. */
+/* The start of a call's line: its name and its input (both JSON-safe by construction). */
+static void put_head(lbuf *l, const call *c)
+{
+    put(l, "{\"call\":\"%s\",\"input\":\"%s\",", c->name, k_input[c->input]);
+}
+
+/* The classifier's event, as `callqa classify` prints it, with call, input, call_sec and wall. */
 static void emit_event(call *c, const cq_call_event *e)
 {
     double at = (double)c->pushed / CQ_CLASSIFY_RATE;
@@ -310,7 +365,8 @@ static void emit_event(call *c, const cq_call_event *e)
     char fields[1024];
     cq_call_event_fields(&ev, at, fields, sizeof(fields));
     lbuf l = {.n = 0};
-    put(&l, "{\"call\":\"%s\",%s", c->uuid, fields);
+    put_head(&l, c);
+    put(&l, "%s", fields);
     put_tail(&l, at);
     call_emit(c, l.b, l.n);
 }
@@ -347,14 +403,18 @@ static void emit_stats(lv_server *s, bool final)
     put(&l,
         "{\"type\":\"stats\",\"final\":%s,\"accepted\":%llu,\"calls\":%llu,\"active\":%llu,"
         "\"refused_full\":%llu,\"refused_uuid\":%llu,\"events\":%llu,\"events_dropped\":%llu,"
-        "\"audio_dropped_samples\":%llu,\"audio_analysed_sec\":%.3f,\"cpu_sec\":%.3f,"
+        "\"audio_dropped_samples\":%llu,\"rtp_datagrams\":%llu,\"rtp_malformed\":%llu,"
+        "\"rtp_refused\":%llu,\"rtp_after_end\":%llu,\"ws_refused\":%llu,"
+        "\"audio_analysed_sec\":%.3f,\"cpu_sec\":%.3f,"
         "\"vad_chunks_per_run\":%.1f,\"frames\":%llu,\"wait_ms\":{\"p50\":%d,\"p99\":%d,"
         "\"max\":%d},\"wall\":\"%s\"}",
         final ? "true" : "false", (unsigned long long)s->accepted, (unsigned long long)s->calls,
         (unsigned long long)s->active, (unsigned long long)s->refused_full,
         (unsigned long long)s->refused_uuid, (unsigned long long)s->events,
         (unsigned long long)s->events_dropped, (unsigned long long)s->audio_dropped,
-        (double)atomic_load(&s->analysed_us) / 1e6, cpu,
+        (unsigned long long)s->rtp_datagrams, (unsigned long long)s->rtp_malformed,
+        (unsigned long long)s->rtp_refused, (unsigned long long)s->rtp_after_end,
+        (unsigned long long)s->ws_refused, (double)atomic_load(&s->analysed_us) / 1e6, cpu,
         runs ? (double)atomic_load(&s->vad_chunks) / (double)runs : 0.0, (unsigned long long)frames,
         lat_quantile(h, frames, 0.5), lat_quantile(h, frames, 0.99), worst, wall_now(w));
     emit(s, l.b, l.n);
@@ -475,7 +535,7 @@ static void rec_open(call *c, uint32_t rate)
 static void rec_open_files(call *c, uint32_t rate)
 {
     lv_server *s = c->srv;
-    rec_name_of(c->uuid, c->rec_name, sizeof(c->rec_name));
+    rec_name_of(c->name, c->rec_name, sizeof(c->rec_name));
     char part[96], evp[96];
     snprintf(part, sizeof(part), "%s.wav.part", c->rec_name);
     snprintf(evp, sizeof(evp), "%s.live.jsonl.part", c->rec_name);
@@ -638,6 +698,9 @@ static void call_release(call *c)
     free(c->delay);
     free(c->q8);
     lv_as_destroy(c->dec);
+    lv_rtp_destroy(c->rtp);
+    lv_ws_destroy(c->ws);
+    free(c->hdr);
     pthread_mutex_destroy(&c->mu);
     free(c->ring);
     free(c);
@@ -785,7 +848,8 @@ static void emit_end(call *c)
     pthread_mutex_unlock(&c->mu);
     double call_sec = rate ? (double)rx / rate : 0;
     lbuf l = {.n = 0};
-    put(&l, "{\"call\":\"%s\",\"type\":\"call_end\",\"reason\":\"%s\"", c->uuid, k_reason[reason]);
+    put_head(&l, c);
+    put(&l, "\"type\":\"call_end\",\"reason\":\"%s\"", k_reason[reason]);
     if (c->werr && !err[0])
         snprintf(err, sizeof(err), "analysis: %s", cq_strerror(c->werr));
     if (err[0]) {
@@ -795,6 +859,7 @@ static void emit_end(call *c)
     }
     put(&l, ",\"rate_hz\":%u,\"audio_sec\":%.3f,\"analysed_sec\":%.3f,\"audio_dropped_sec\":%.3f",
         rate, call_sec, (double)c->pushed / CQ_CLASSIFY_RATE, rate ? (double)dropped / rate : 0);
+    put(&l, "%s", c->extra); /* the input's counters: written before the call ended */
     if (c->rec_name[0] && !c->rec_note[0]) {
         put(&l, ",\"recording\":\"");
         put_str(&l, c->rec_name);
@@ -994,6 +1059,15 @@ static void conn_unlink(lv_server *s, call *c)
     c->prev = c->next = NULL;
 }
 
+static void conn_link(lv_server *s, call *c)
+{
+    c->prev = NULL;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+}
+
 /* Best effort: a frame to a peer we are about to close (never waited for). */
 static void send_frame(int fd, const uint8_t *b, size_t n)
 {
@@ -1007,21 +1081,164 @@ static void send_error(int fd)
     send_frame(fd, b, lv_as_encode_error(b, sizeof(b), -1));
 }
 
-/* End a connection once: a call (UUID given) is handed to the analysis side to finish, with
- * its reason; a connection that never named its call is refused. Its release waits for the
- * end of the epoll batch (*closed). */
+/* A WebSocket close frame, once (best effort, like every reply: never waited for). */
+static void ws_send_close(call *c, int code, const char *reason)
+{
+    uint8_t b[160];
+    if (c->fd < 0 || !c->ws || c->hdr || c->ws_close_sent)
+        return;
+    size_t n = lv_ws_encode_close(b, sizeof(b), code, reason);
+    if (!n)
+        n = lv_ws_encode_close(b, sizeof(b), LV_WS_CLOSE_NORMAL, NULL);
+    send_frame(c->fd, b, n);
+    c->ws_close_sent = true;
+}
+
+/* ---- RTP: the SSRC hash and the ended streams ------------------------------------------------ */
+
+static size_t ssrc_slot(const lv_server *s, uint32_t ssrc)
+{
+    return (size_t)(uint32_t)(ssrc * 2654435761u) & s->ssrc_mask;
+}
+
+static call *ssrc_find(lv_server *s, uint32_t ssrc)
+{
+    for (call *c = s->ssrc_tab[ssrc_slot(s, ssrc)]; c; c = c->hnext)
+        if (c->ssrc == ssrc)
+            return c;
+    return NULL;
+}
+
+static void ssrc_remove(lv_server *s, call *c)
+{
+    call **pp = &s->ssrc_tab[ssrc_slot(s, c->ssrc)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = c->hnext;
+    c->hnext = NULL;
+}
+
+/* Remember an ended stream: after an SSRC change for a moment (its late packets), stall_sec
+ * and no longer; after max_duration or an error as long as it keeps sending. A stream that
+ * stalled or was shut down is not remembered: if it sends again, that is a new call. */
+static void tomb_add(lv_server *s, uint32_t ssrc, end_reason why, double now)
+{
+    if (why == R_STALLED || why == R_SHUTDOWN)
+        return;
+    bool change = why == R_SSRC_CHANGE;
+    double keep = change && s->p.stall_sec > 2 ? 2 : s->p.stall_sec;
+    s->tombs[s->ntomb % TOMBS] =
+        (struct tomb){.ssrc = ssrc, .until = now + keep, .refresh = !change};
+    s->ntomb++;
+}
+
+/* True when ssrc is an ended stream that is still sending (its packets are ignored). */
+static bool tomb_hit(lv_server *s, uint32_t ssrc, double now)
+{
+    size_t n = s->ntomb < TOMBS ? s->ntomb : TOMBS;
+    for (size_t i = 0; i < n; i++) {
+        if (s->tombs[i].ssrc == ssrc && s->tombs[i].until > now) {
+            if (s->tombs[i].refresh)
+                s->tombs[i].until = now + s->p.stall_sec;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+    }
+    return false;
+}
+
+/* ---- the end of a call ------------------------------------------------------------------------
+ */
+
+/* The input's own counters as JSON fields for the call's call_end (network thread, at its end). */
+static void input_summary(call *c)
+{
+    lbuf l = {.n = 0};
+    if (c->input == LV_INPUT_AUDIOSOCKET) {
+        put(&l, ",\"frames\":%llu,\"dtmf_frames\":%llu", (unsigned long long)c->frames,
+            (unsigned long long)c->dtmf);
+    } else if (c->input == LV_INPUT_RTP) {
+        char host[64] = "?", serv[16] = "?";
+        (void)getnameinfo((const struct sockaddr *)&c->src, c->src_len, host, sizeof(host), serv,
+                          sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
+        const lv_rtp_stats *st =
+            lv_rtp_stream_count(c->rtp) ? lv_rtp_stream_stats(c->rtp, 0) : NULL;
+        lv_rtp_stats z = {.ssrc = c->ssrc};
+        if (!st)
+            st = &z;
+        put(&l, ",\"ssrc\":\"%08x\",\"source\":\"%s%s%s:%s\"", c->ssrc,
+            strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", serv);
+        put(&l,
+            ",\"packets\":%llu,\"lost\":%llu,\"duplicates\":%llu,\"late\":%llu,"
+            "\"reordered\":%llu,\"not_audio\":%llu,\"bad_rate\":%llu,\"bad_payload\":%llu,"
+            "\"resyncs\":%llu,\"silence_sec\":%.3f",
+            (unsigned long long)st->packets, (unsigned long long)st->lost,
+            (unsigned long long)st->duplicates, (unsigned long long)st->late,
+            (unsigned long long)st->reordered, (unsigned long long)st->not_audio,
+            (unsigned long long)st->bad_rate, (unsigned long long)st->bad_payload,
+            (unsigned long long)st->resyncs,
+            st->rate_hz ? (double)st->silence_samples / st->rate_hz : 0.0);
+        if (c->prev_name[0])
+            put(&l, ",\"ssrc_change_from\":\"%s\"", c->prev_name);
+    } else {
+        put(&l,
+            ",\"path\":\"%s\",\"channels\":%d,\"binary_messages\":%llu,\"text_messages\":%llu,"
+            "\"pings\":%llu,\"partial_frame_bytes\":%llu",
+            c->path, c->ws_ch, (unsigned long long)c->ws_binary, (unsigned long long)c->ws_text,
+            (unsigned long long)c->ws_pings, (unsigned long long)c->ws_odd_bytes);
+        if (c->ws_close_code)
+            put(&l, ",\"peer_close_code\":%d", c->ws_close_code);
+    }
+    memcpy(c->extra, l.b, l.n < sizeof(c->extra) ? l.n : sizeof(c->extra) - 1);
+    c->extra[l.n < sizeof(c->extra) ? l.n : sizeof(c->extra) - 1] = 0;
+}
+
+/* End a connection or stream once: a call (named) is handed to the analysis side to finish,
+ * with its reason; a connection that never named its call is refused. Its release waits for
+ * the end of the epoll batch (*closed). */
 static void conn_end(call *c, end_reason reason, const char *err, call **closed)
 {
     lv_server *s = c->srv;
-    if (c->fd < 0)
+    if (!c->open)
         return;
-    if (reason == R_ERROR)
-        send_error(c->fd);
-    epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
-    c->fd = -1;
+    c->open = false;
+    if (c->input == LV_INPUT_RTP) {
+        lv_rtp_flush(c->rtp); /* what it held is played out, the holes as silence */
+        ssrc_remove(s, c);
+        tomb_add(s, c->ssrc, reason, mono_now());
+    }
+    if (c->fd >= 0) {
+        if (reason == R_ERROR && c->input == LV_INPUT_AUDIOSOCKET)
+            send_error(c->fd);
+        if (c->input == LV_INPUT_WEBSOCKET && reason != R_PEER_CLOSED)
+            ws_send_close(c,
+                          reason == R_SHUTDOWN ? LV_WS_CLOSE_GOING_AWAY
+                          : reason == R_ERROR  ? LV_WS_CLOSE_INTERNAL
+                                               : LV_WS_CLOSE_NORMAL,
+                          k_reason[reason]);
+        epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+        c->fd = -1;
+    }
     conn_unlink(s, c);
-    if (c->has_uuid) {
+    if (c->named) {
+        input_summary(c);
         pthread_mutex_lock(&c->mu);
         c->ended = true;
         c->reason = reason;
@@ -1029,6 +1246,8 @@ static void conn_end(call *c, end_reason reason, const char *err, call **closed)
             snprintf(c->err, sizeof(c->err), "%s", err);
         schedule_locked(c);
         pthread_mutex_unlock(&c->mu);
+    } else if (c->input == LV_INPUT_WEBSOCKET) {
+        atomic_fetch_add(&s->ws_refused, 1);
     } else {
         atomic_fetch_add(&s->refused_uuid, 1);
     }
@@ -1049,47 +1268,80 @@ static void stamp_locked(call *c, size_t n)
     c->st_len++;
 }
 
-static void on_audio(call *c, const lv_as_frame *f, call **closed)
+/* n samples at rate into the call's ring, made at its first audio (queue_sec of it); what does
+ * not fit is dropped and counted. Returns R_NONE, or why the call is to end (R_MAX_DURATION;
+ * R_ERROR with msg[160]: no memory, or a change of rate). */
+static end_reason ring_put(call *c, const int16_t *pcm, size_t count, uint32_t rate, char *msg)
 {
     lv_server *s = c->srv;
     pthread_mutex_lock(&c->mu);
     if (!c->rate) {
-        size_t cap = (size_t)(s->p.queue_sec * f->rate_hz);
+        size_t cap = (size_t)(s->p.queue_sec * rate);
         if (!(c->ring = malloc((cap ? cap : 1) * sizeof(int16_t)))) {
             pthread_mutex_unlock(&c->mu);
-            conn_end(c, R_ERROR, "out of memory for the call's audio queue", closed);
-            return;
+            snprintf(msg, 160, "out of memory for the call's audio queue");
+            return R_ERROR;
         }
         c->cap = cap ? cap : 1;
-        c->rate = f->rate_hz;
-    } else if (c->rate != f->rate_hz) {
-        char msg[120];
-        snprintf(msg, sizeof(msg), "audio rate changed from %u to %u Hz within the call",
-                 (unsigned)c->rate, (unsigned)f->rate_hz);
+        c->rate = rate;
+    } else if (c->rate != rate) {
+        snprintf(msg, 160, "audio rate changed from %u to %u Hz within the call", (unsigned)c->rate,
+                 (unsigned)rate);
         pthread_mutex_unlock(&c->mu);
-        conn_end(c, R_ERROR, msg, closed);
-        return;
+        return R_ERROR;
     }
-    size_t space = c->cap - c->len, n = f->samples < space ? f->samples : space;
+    size_t space = c->cap - c->len, n = count < space ? count : space;
     size_t tail = (c->head + c->len) % c->cap;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *b = f->payload + 2 * i;
-        c->ring[(tail + i) % c->cap] = (int16_t)(uint16_t)(b[0] | (unsigned)b[1] << 8);
-    }
+    for (size_t i = 0; i < n; i++)
+        c->ring[(tail + i) % c->cap] = pcm[i];
     c->len += n;
-    c->rx_samples += f->samples;
+    c->rx_samples += count;
     if (n)
         stamp_locked(c, n);
-    if (n < f->samples) {
-        c->dropped += f->samples - n;
-        atomic_fetch_add(&s->audio_dropped, f->samples - n);
+    if (n < count) {
+        c->dropped += count - n;
+        atomic_fetch_add(&s->audio_dropped, count - n);
     }
     bool over = (double)c->rx_samples / c->rate > s->p.max_call_sec;
     if (n)
         schedule_locked(c);
     pthread_mutex_unlock(&c->mu);
-    if (over)
-        conn_end(c, R_MAX_DURATION, NULL, closed);
+    return over ? R_MAX_DURATION : R_NONE;
+}
+
+/* frames of little-endian L16 with ch channels (1, or 2 mixed to one: their mean) into the
+ * ring, a block at a time. */
+static end_reason ring_put_le(call *c, const uint8_t *b, size_t frames, int ch, uint32_t rate,
+                              char *msg)
+{
+    int16_t x[1024], a[1024], z[1024];
+    int16_t *const planes[2] = {a, z};
+    while (frames) {
+        size_t k = frames < 1024 ? frames : 1024;
+        if (ch == 1) {
+            lv_pcm_s16le(b, k, x);
+        } else {
+            (void)lv_pcm_s16le_planar(b, k * 4, 2, planes);
+            for (size_t i = 0; i < k; i++)
+                x[i] = (int16_t)(((int)a[i] + (int)z[i]) / 2);
+        }
+        end_reason r = ring_put(c, x, k, rate, msg);
+        if (r != R_NONE)
+            return r;
+        b += k * 2 * (size_t)ch, frames -= k;
+    }
+    return R_NONE;
+}
+
+/* ---- AudioSocket ------------------------------------------------------------------------------
+ */
+
+static void on_audio(call *c, const lv_as_frame *f, call **closed)
+{
+    char msg[160] = "";
+    end_reason r = ring_put_le(c, f->payload, f->samples, 1, f->rate_hz, msg);
+    if (r != R_NONE)
+        conn_end(c, r, msg[0] ? msg : NULL, closed);
 }
 
 static void on_dtmf(call *c, char digit)
@@ -1102,20 +1354,28 @@ static void on_dtmf(call *c, char digit)
                     c->rx_samples + (uint64_t)(MUTE_GUARD_SEC * c->rate));
     pthread_mutex_unlock(&c->mu);
     lbuf l = {.n = 0};
-    put(&l, "{\"call\":\"%s\",\"type\":\"dtmf\",\"source\":\"audiosocket\",\"digit\":\"%c\"",
-        c->uuid, mask ? '*' : digit); /* 0-9 * # A-D only: the decoder checked */
+    put_head(&l, c);
+    put(&l, "\"type\":\"dtmf\",\"source\":\"audiosocket\",\"digit\":\"%c\"",
+        mask ? '*' : digit); /* 0-9 * # A-D only: the decoder checked */
     put(&l, ",\"start\":%.3f", at);
     put_tail(&l, at);
     call_emit(c, l.b, l.n);
 }
 
+/* The analysis side's reference is taken: from here on the call ends with a call_end. */
+static void become_call(call *c)
+{
+    c->named = true;
+    c->refs++; /* the analysis side's: released when it has finished the call */
+    atomic_fetch_add(&c->srv->calls, 1);
+}
+
 /* One whole frame. */
 static void on_frame(call *c, const lv_as_frame *f, call **closed)
 {
-    lv_server *s = c->srv;
     char msg[160];
     c->frames++;
-    if (!c->has_uuid) {
+    if (!c->named) {
         if (f->kind != LV_AS_UUID) {
             fprintf(stderr,
                     "callqa live: refused a connection whose first frame is %s, not a UUID\n",
@@ -1123,10 +1383,8 @@ static void on_frame(call *c, const lv_as_frame *f, call **closed)
             conn_end(c, R_ERROR, NULL, closed);
             return;
         }
-        lv_as_uuid_str(f->uuid, c->uuid);
-        c->has_uuid = true;
-        c->refs++; /* the analysis side's: released when it has finished the call */
-        atomic_fetch_add(&s->calls, 1);
+        lv_as_uuid_str(f->uuid, c->name);
+        become_call(c);
         return;
     }
     switch (f->kind) {
@@ -1153,9 +1411,231 @@ static void on_frame(call *c, const lv_as_frame *f, call **closed)
     }
 }
 
+static void as_bytes(call *c, const uint8_t *buf, size_t k, call **closed)
+{
+    size_t off = 0;
+    while (off < k && c->open) {
+        size_t used = 0;
+        lv_as_frame f;
+        int r = lv_as_next(c->dec, buf + off, k - off, &used, &f);
+        off += used;
+        if (r == 0)
+            break;
+        if (r < 0) {
+            const lv_error *e = lv_as_last_error(c->dec);
+            if (!c->named)
+                fprintf(stderr, "callqa live: refused a connection: %s\n", e->msg);
+            conn_end(c, R_ERROR, e->msg[0] ? e->msg : lv_strerror(r), closed);
+            return;
+        }
+        on_frame(c, &f, closed);
+    }
+}
+
+/* ---- WebSocket --------------------------------------------------------------------------------
+ */
+
+/* A call's name from the peer's bytes: at most NAME_MAX_LEN of them, each byte outside
+ * [A-Za-z0-9._:/@+=-] made '_', so that a name is always safe in a JSON string. */
+static void safe_name(char *dst, const char *src, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && src[i] && k < NAME_MAX_LEN; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || (ch && strchr("._:/@+=-", ch));
+        dst[k++] = ok ? (char)ch : '_';
+    }
+    dst[k] = 0;
+}
+
+/* The value of key in the request's query ("?rate=16000&mix=stereo"), "" when absent. */
+static void query_get(const char *target, const char *key, char *out, size_t cap)
+{
+    const char *q = strchr(target, '?');
+    size_t kl = strlen(key);
+    out[0] = 0;
+    for (const char *p = q; p && *p;) {
+        p++; /* past '?' or '&' */
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t vl = len - kl - 1 < cap - 1 ? len - kl - 1 : cap - 1;
+            memcpy(out, p + kl + 1, vl);
+            out[vl] = 0;
+            return;
+        }
+        p = amp;
+    }
+}
+
+/* The format of a connection's audio, from its URL's query or the server's settings. Returns
+ * false (msg says why) on a value the query gives that is not one of mod_audio_fork's. */
+static bool ws_format(call *c, const char *target, char *msg, size_t cap)
+{
+    char v[16];
+    c->ws_rate = c->srv->p.ws_rate_hz;
+    c->ws_ch = c->srv->p.ws_channels;
+    query_get(target, "rate", v, sizeof(v));
+    if (v[0]) {
+        if (!strcmp(v, "8000") || !strcmp(v, "8k"))
+            c->ws_rate = 8000;
+        else if (!strcmp(v, "16000") || !strcmp(v, "16k"))
+            c->ws_rate = 16000;
+        else
+            return snprintf(msg, cap, "rate=%s in the URL: 8000 or 16000 expected", v), false;
+    }
+    query_get(target, "mix", v, sizeof(v));
+    if (v[0]) {
+        if (!strcmp(v, "mono") || !strcmp(v, "mixed"))
+            c->ws_ch = 1;
+        else if (!strcmp(v, "stereo"))
+            c->ws_ch = 2;
+        else
+            return snprintf(msg, cap, "mix=%s in the URL: mono, mixed or stereo expected", v),
+                   false;
+    }
+    return true;
+}
+
+/* The name a mod_audio_fork metadata message gives: its uuid (or callId, callid, call_id)
+ * when it is a JSON object with one of them as a non-empty string. */
+static void ws_name_from_metadata(call *c, const uint8_t *text, size_t len)
+{
+    static const char *const keys[] = {"uuid", "callId", "callid", "call_id"};
+    json_t *j = json_loadb((const char *)text, len, 0, NULL);
+    for (size_t i = 0; json_is_object(j) && i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_t *v = json_object_get(j, keys[i]);
+        if (json_is_string(v) && json_string_length(v)) {
+            safe_name(c->name, json_string_value(v), json_string_length(v));
+            break;
+        }
+    }
+    json_decref(j);
+}
+
+static void ws_become_call(call *c)
+{
+    if (!c->name[0]) { /* no name in the metadata: the path, else a number */
+        if (c->path[0] && strcmp(c->path, "/") != 0)
+            safe_name(c->name, c->path, strlen(c->path));
+        else
+            snprintf(c->name, sizeof(c->name), "ws-%llu", (unsigned long long)++c->srv->ws_seq);
+    }
+    become_call(c);
+}
+
+static void ws_msg(call *c, const lv_ws_msg *m, call **closed)
+{
+    uint8_t b[160];
+    char msg[160] = "";
+    switch (m->op) {
+    case LV_WS_TEXT:
+        c->ws_text++;
+        if (!c->named) {
+            if (m->metadata)
+                ws_name_from_metadata(c, m->data, m->len);
+            ws_become_call(c);
+        }
+        return;
+    case LV_WS_BINARY: {
+        if (!c->named)
+            ws_become_call(c);
+        c->ws_binary++;
+        size_t fb = 2 * (size_t)c->ws_ch, frames = m->len / fb;
+        c->ws_odd_bytes += m->len - frames * fb;
+        end_reason r = ring_put_le(c, m->data, frames, c->ws_ch, c->ws_rate, msg);
+        if (r != R_NONE)
+            conn_end(c, r, msg[0] ? msg : NULL, closed);
+        return;
+    }
+    case LV_WS_PING:
+        c->ws_pings++;
+        send_frame(c->fd, b, lv_ws_encode(b, sizeof(b), LV_WS_PONG, true, NULL, m->data, m->len));
+        return;
+    case LV_WS_CLOSE:
+        c->ws_close_code = m->close_code;
+        ws_send_close(
+            c, m->close_code == LV_WS_CLOSE_NO_STATUS ? LV_WS_CLOSE_NORMAL : m->close_code, NULL);
+        conn_end(c, R_HANGUP, NULL, closed);
+        return;
+    default: return; /* a pong */
+    }
+}
+
+static void ws_frames(call *c, const uint8_t *buf, size_t k, call **closed)
+{
+    size_t off = 0;
+    while (off < k && c->open) {
+        size_t used = 0;
+        lv_ws_msg m;
+        int r = lv_ws_next(c->ws, buf + off, k - off, &used, &m);
+        off += used;
+        if (r == 0)
+            break;
+        if (r < 0) {
+            const lv_error *e = lv_ws_last_error(c->ws);
+            ws_send_close(c, lv_ws_close_code_for(r), lv_err_name(r));
+            conn_end(c, R_ERROR, e->msg[0] ? e->msg : lv_strerror(r), closed);
+            return;
+        }
+        ws_msg(c, &m, closed);
+    }
+}
+
+/* The Upgrade request, as its bytes come; then the 101 answer and the frames after it. */
+static void ws_bytes(call *c, const uint8_t *buf, size_t k, call **closed)
+{
+    if (!c->hdr) {
+        ws_frames(c, buf, k, closed);
+        return;
+    }
+    size_t take = WS_HEADER_MAX - c->hdr_len < k ? WS_HEADER_MAX - c->hdr_len : k;
+    memcpy(c->hdr + c->hdr_len, buf, take);
+    c->hdr_len += take;
+    lv_ws_upgrade up;
+    lv_error e;
+    lv__clear(&e);
+    int r = lv_ws_upgrade_parse(c->hdr, c->hdr_len, WS_HEADER_MAX, &up, &e);
+    if (r == 0)
+        return;
+    char out[1024], msg[160] = "";
+    size_t n;
+    if (r > 0 && !ws_format(c, up.path, msg, sizeof(msg)))
+        r = LV_ERR_HTTP_REQUEST;
+    lv_ws_params wp = lv_ws_default_params();
+    wp.max_message = c->srv->p.ws_max_message;
+    if (r > 0 && !(c->ws = lv_ws_create(&wp, NULL))) {
+        static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                   "Connection: close\r\n\r\n";
+        send_frame(c->fd, (const uint8_t *)busy, sizeof(busy) - 1);
+        conn_end(c, R_ERROR, "out of memory for the WebSocket decoder", closed);
+        return;
+    }
+    if (r < 0) {
+        send_frame(c->fd, (const uint8_t *)out, lv_ws_reject_response(r, out, sizeof(out)));
+        fprintf(stderr, "callqa live: refused a WebSocket connection: %s\n", msg[0] ? msg : e.msg);
+        conn_end(c, R_ERROR, NULL, closed);
+        return;
+    }
+    (void)lv_ws_choose_protocol(&up, "audio.drachtio.org,audiostream.drachtio.org");
+    n = lv_ws_upgrade_response(&up, out, sizeof(out));
+    send_frame(c->fd, (const uint8_t *)out, n);
+    size_t pl = strcspn(up.path, "?");
+    safe_name(c->path, up.path, pl < sizeof(c->path) - 1 ? pl : sizeof(c->path) - 1);
+    uint8_t *h = c->hdr;
+    c->hdr = NULL; /* upgraded: from here on, frames */
+    ws_frames(c, h + r, c->hdr_len - (size_t)r, closed);
+    if (take < k && c->open)
+        ws_frames(c, buf + take, k - take, closed);
+    free(h);
+}
+
+/* ---- connections (AudioSocket, WebSocket) ---------------------------------------------------- */
+
 static void on_readable(call *c, uint8_t *buf, call **closed)
 {
-    for (int reads = 0; reads < 4 && c->fd >= 0; reads++) {
+    for (int reads = 0; reads < 4 && c->open; reads++) {
         ssize_t k = recv(c->fd, buf, READ_BUF, 0);
         if (k < 0) {
             if (errno == EINTR)
@@ -1166,36 +1646,38 @@ static void on_readable(call *c, uint8_t *buf, call **closed)
             return;
         }
         if (k == 0) {
-            conn_end(c, R_PEER_CLOSED,
-                     lv_as_at_boundary(c->dec) ? NULL : "the connection ended inside a frame",
-                     closed);
+            const char *why = NULL;
+            if (c->input == LV_INPUT_WEBSOCKET)
+                why = "the connection ended without a close frame";
+            else if (!lv_as_at_boundary(c->dec))
+                why = "the connection ended inside a frame";
+            conn_end(c, R_PEER_CLOSED, why, closed);
             return;
         }
         c->t_last = mono_now();
-        size_t off = 0;
-        while (off < (size_t)k && c->fd >= 0) {
-            size_t used = 0;
-            lv_as_frame f;
-            int r = lv_as_next(c->dec, buf + off, (size_t)k - off, &used, &f);
-            off += used;
-            if (r == 0)
-                break;
-            if (r < 0) {
-                const lv_error *e = lv_as_last_error(c->dec);
-                if (!c->has_uuid)
-                    fprintf(stderr, "callqa live: refused a connection: %s\n", e->msg);
-                conn_end(c, R_ERROR, e->msg[0] ? e->msg : lv_strerror(r), closed);
-                return;
-            }
-            on_frame(c, &f, closed);
-        }
+        if (c->input == LV_INPUT_WEBSOCKET)
+            ws_bytes(c, buf, (size_t)k, closed);
+        else
+            as_bytes(c, buf, (size_t)k, closed);
     }
 }
 
-static void on_accept(lv_server *s)
+static void refuse(lv_server *s, int fd, lv_input in)
+{
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                               "Connection: close\r\n\r\n";
+    if (in == LV_INPUT_WEBSOCKET)
+        send_frame(fd, (const uint8_t *)busy, sizeof(busy) - 1);
+    else
+        send_error(fd);
+    close(fd);
+    atomic_fetch_add(&s->refused_full, 1);
+}
+
+static void on_accept(lv_server *s, int lfd, lv_input in)
 {
     for (;;) {
-        int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
                 fprintf(stderr, "callqa live: accept: %s (connections wait in the backlog)\n",
@@ -1204,41 +1686,154 @@ static void on_accept(lv_server *s)
         }
         atomic_fetch_add(&s->accepted, 1);
         if (atomic_load(&s->active) >= (uint64_t)s->p.max_calls) {
-            send_error(fd);
-            close(fd);
-            atomic_fetch_add(&s->refused_full, 1);
+            refuse(s, fd, in);
             continue;
         }
         lv_as_params ap = {.max_payload = s->p.max_payload};
         call *c = calloc(1, sizeof(*c));
-        if (!c || !(c->dec = lv_as_create(&ap, NULL)) || pthread_mutex_init(&c->mu, NULL) != 0) {
-            if (c)
+        bool made = c && pthread_mutex_init(&c->mu, NULL) == 0;
+        if (made && in == LV_INPUT_AUDIOSOCKET)
+            made = (c->dec = lv_as_create(&ap, NULL)) != NULL;
+        else if (made) /* its frame decoder once the Upgrade is through */
+            made = (c->hdr = malloc(WS_HEADER_MAX)) != NULL;
+        if (!made) {
+            if (c) {
                 lv_as_destroy(c->dec);
+                pthread_mutex_destroy(&c->mu);
+            }
             free(c);
-            send_error(fd);
-            close(fd);
-            atomic_fetch_add(&s->refused_full, 1);
+            refuse(s, fd, in);
             continue;
         }
         c->srv = s;
+        c->input = in;
         c->fd = fd;
+        c->open = true;
         c->refs = 1;
         c->t_accept = c->t_last = mono_now();
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             lv_as_destroy(c->dec);
+            free(c->hdr);
             pthread_mutex_destroy(&c->mu);
             free(c);
             close(fd);
             continue;
         }
         atomic_fetch_add(&s->active, 1);
-        c->next = s->conns;
-        if (s->conns)
-            s->conns->prev = c;
-        s->conns = c;
+        conn_link(s, c);
     }
 }
+
+/* ---- RTP --------------------------------------------------------------------------------------
+ */
+
+/* The receiver's PCM, in playout order, into the ring. Runs inside lv_rtp_push or _flush, so an
+ * end it calls for waits until the receiver has returned (pend_end). */
+static void rtp_pcm(void *user, const lv_rtp_block *b)
+{
+    call *c = user;
+    if (c->pend_end != R_NONE)
+        return;
+    end_reason r = ring_put(c, b->pcm, b->n, b->rate_hz, c->pend_msg);
+    if (r != R_NONE)
+        c->pend_end = r;
+}
+
+/* A call for a new SSRC; NULL when max_calls is reached or memory is short. A stream that came
+ * from the same source address before it has ended: an SSRC change ends that call. */
+static call *rtp_call_new(lv_server *s, uint32_t ssrc, const struct sockaddr_storage *src,
+                          socklen_t sl, double now, call **closed)
+{
+    char prev[16] = "";
+    for (call *o = s->conns; o; o = o->next) {
+        if (o->input == LV_INPUT_RTP && same_addr(&o->src, src)) {
+            memcpy(prev, o->name, sizeof(prev) - 1); /* "rtp-" and 8 hex digits */
+            conn_end(o, R_SSRC_CHANGE, NULL, closed);
+            break;
+        }
+    }
+    if (atomic_load(&s->active) >= (uint64_t)s->p.max_calls)
+        return NULL;
+    call *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    lv_rtp_params rp = lv_rtp_default_params();
+    rp.map = s->p.rtp_map;
+    rp.window_ms = s->p.rtp_window_ms;
+    rp.max_streams = 1;
+    rp.on_pcm = rtp_pcm;
+    rp.user = c;
+    if (pthread_mutex_init(&c->mu, NULL) != 0) {
+        free(c);
+        return NULL;
+    }
+    if (!(c->rtp = lv_rtp_create(&rp, NULL))) {
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        return NULL;
+    }
+    c->srv = s;
+    c->input = LV_INPUT_RTP;
+    c->fd = -1;
+    c->open = true;
+    c->refs = 1;
+    c->ssrc = ssrc;
+    c->src = *src;
+    c->src_len = sl;
+    c->t_accept = c->t_last = now;
+    snprintf(c->name, sizeof(c->name), "rtp-%08x", ssrc);
+    memcpy(c->prev_name, prev, sizeof(prev));
+    size_t slot = ssrc_slot(s, ssrc);
+    c->hnext = s->ssrc_tab[slot];
+    s->ssrc_tab[slot] = c;
+    atomic_fetch_add(&s->active, 1);
+    conn_link(s, c);
+    become_call(c);
+    return c;
+}
+
+static void rtp_readable(lv_server *s, uint8_t *buf, call **closed)
+{
+    double now = mono_now();
+    for (int i = 0; i < RTP_BATCH; i++) {
+        struct sockaddr_storage src;
+        socklen_t sl = sizeof(src);
+        ssize_t k = recvfrom(s->rtp_fd, buf, READ_BUF, MSG_DONTWAIT, (struct sockaddr *)&src, &sl);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        atomic_fetch_add(&s->rtp_datagrams, 1);
+        lv_rtp_header h;
+        /* not RTP; or RTCP sent to this port (its packet types 200-204 read as RTP payload
+         * types 72-76 with the marker set, RFC 5761 4): nothing to play, no call to make */
+        if (lv_rtp_parse(buf, (size_t)k, &h, NULL) != LV_OK || (h.pt >= 72 && h.pt <= 76)) {
+            atomic_fetch_add(&s->rtp_malformed, 1);
+            continue;
+        }
+        call *c = ssrc_find(s, h.ssrc);
+        if (!c) {
+            if (tomb_hit(s, h.ssrc, now)) {
+                atomic_fetch_add(&s->rtp_after_end, 1);
+                continue;
+            }
+            if (!(c = rtp_call_new(s, h.ssrc, &src, sl, now, closed))) {
+                atomic_fetch_add(&s->rtp_refused, 1);
+                continue;
+            }
+        }
+        c->t_last = now;
+        if (lv_rtp_push(c->rtp, buf, (size_t)k) < 0)
+            atomic_fetch_add(&s->rtp_malformed, 1);
+        if (c->pend_end != R_NONE)
+            conn_end(c, c->pend_end, c->pend_msg[0] ? c->pend_msg : NULL, closed);
+    }
+}
+
+/* ---- the loop ---------------------------------------------------------------------------------
+ */
 
 static void release_closed(call **closed)
 {
@@ -1249,16 +1844,17 @@ static void release_closed(call **closed)
     }
 }
 
-/* The clocks: stalled connections, calls over their time. */
+/* The clocks: stalled connections and streams, calls over their time. */
 static void check_timers(lv_server *s, double now, call **closed)
 {
     for (call *c = s->conns, *nx; c; c = nx) {
         nx = c->next;
         if (now - c->t_last > s->p.stall_sec) {
             char msg[80];
-            snprintf(msg, sizeof(msg), "no bytes for %.1f s", now - c->t_last);
+            snprintf(msg, sizeof(msg), "no %s for %.1f s",
+                     c->input == LV_INPUT_RTP ? "packet" : "bytes", now - c->t_last);
             conn_end(c, R_STALLED, msg, closed);
-        } else if (c->has_uuid && now - c->t_accept > s->p.max_call_sec) {
+        } else if (c->named && now - c->t_accept > s->p.max_call_sec) {
             conn_end(c, R_MAX_DURATION, NULL, closed);
         }
     }
@@ -1278,14 +1874,18 @@ int lv_server_run(lv_server *s)
         for (int i = 0; i < n; i++) {
             void *ptr = evs[i].data.ptr;
             if (ptr == &s->lfd) {
-                on_accept(s);
+                on_accept(s, s->lfd, LV_INPUT_AUDIOSOCKET);
+            } else if (ptr == &s->ws_fd) {
+                on_accept(s, s->ws_fd, LV_INPUT_WEBSOCKET);
+            } else if (ptr == &s->rtp_fd) {
+                rtp_readable(s, buf, &closed);
             } else if (ptr == &s->efd) {
                 uint64_t v;
                 if (read(s->efd, &v, sizeof(v)) > 0)
                     stopping = true;
             } else {
                 call *c = ptr;
-                if (c->fd >= 0)
+                if (c->open && c->fd >= 0)
                     on_readable(c, buf, &closed);
             }
         }
@@ -1301,10 +1901,15 @@ int lv_server_run(lv_server *s)
         }
     }
     free(buf);
-    /* shutdown: no new connection, every call ended, its analysis finished */
-    epoll_ctl(s->ep, EPOLL_CTL_DEL, s->lfd, NULL);
-    close(s->lfd);
-    s->lfd = -1;
+    /* shutdown: no new connection or packet, every call ended, its analysis finished */
+    int *lfds[] = {&s->lfd, &s->ws_fd, &s->rtp_fd};
+    for (size_t i = 0; i < sizeof(lfds) / sizeof(lfds[0]); i++) {
+        if (*lfds[i] >= 0) {
+            epoll_ctl(s->ep, EPOLL_CTL_DEL, *lfds[i], NULL);
+            close(*lfds[i]);
+            *lfds[i] = -1;
+        }
+    }
     call *closed = NULL;
     while (s->conns)
         conn_end(s->conns, R_SHUTDOWN, NULL, &closed);
@@ -1355,7 +1960,16 @@ lv_server_params lv_server_default_params(void)
                           .vad_batch = 32,
                           .batch_wait_sec = 0.010,
                           .record_dir = NULL,
-                          .mask_digits = false};
+                          .mask_digits = false,
+                          .rtp_host = NULL,
+                          .rtp_port = "0",
+                          .rtp_map = lv_rtp_default_map(),
+                          .rtp_window_ms = 60,
+                          .ws_host = NULL,
+                          .ws_port = "0",
+                          .ws_rate_hz = 8000,
+                          .ws_channels = 1,
+                          .ws_max_message = 262144};
     return p;
 }
 
@@ -1374,15 +1988,18 @@ static void raise_fd_limit(int max_calls)
     }
 }
 
-static int listen_on(lv_server *s, lv_error *e)
+/* A socket bound to host:port: TCP listening (SOCK_STREAM) or UDP (SOCK_DGRAM, with a receive
+ * buffer of a few MB when the system allows it, for bursts while the thread is busy). */
+static int listen_on(const char *host, const char *port, int type, int *fd_out, int *port_out,
+                     lv_error *e)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = type, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
-    int g = getaddrinfo(s->p.host, s->p.port, &hints, &res);
+    const char *what = type == SOCK_DGRAM ? "UDP" : "TCP";
+    int g = getaddrinfo(host, port, &hints, &res);
     if (g != 0)
-        return lv__fail(e, LV_ERR_ARG, 0, "%s:%s: %s", s->p.host, s->p.port, gai_strerror(g));
+        return lv__fail(e, LV_ERR_ARG, 0, "%s:%s: %s", host, port, gai_strerror(g));
     int fd = -1, saved = 0;
     for (struct addrinfo *a = res; a; a = a->ai_next) {
         fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
@@ -1390,9 +2007,12 @@ static int listen_on(lv_server *s, lv_error *e)
             saved = errno;
             continue;
         }
-        int one = 1;
+        int one = 1, rcv = 4 << 20;
         (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 4096) == 0)
+        if (type == SOCK_DGRAM)
+            (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+            (type == SOCK_DGRAM || listen(fd, 4096) == 0))
             break;
         saved = errno;
         close(fd);
@@ -1400,24 +2020,26 @@ static int listen_on(lv_server *s, lv_error *e)
     }
     freeaddrinfo(res);
     if (fd < 0)
-        return lv__fail(e, LV_ERR_ARG, 0, "listen on %s:%s: %s", s->p.host, s->p.port,
-                        strerror(saved));
+        return lv__fail(e, LV_ERR_ARG, 0, "%s on %s:%s: %s", what, host, port, strerror(saved));
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        char port[16];
-        if (getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port), NI_NUMERICSERV) ==
-            0)
-            s->port = atoi(port);
+        char pn[16];
+        if (getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, pn, sizeof(pn), NI_NUMERICSERV) == 0)
+            *port_out = atoi(pn);
     }
-    s->lfd = fd;
+    *fd_out = fd;
     return LV_OK;
 }
 
 lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
 {
     lv__clear(e);
-    if (!p->host || !p->port || p->max_calls < 1 || p->max_calls > 100000 ||
+    if ((!p->host && !p->rtp_host && !p->ws_host) || (p->host && !p->port) ||
+        (p->rtp_host && !p->rtp_port) || (p->ws_host && !p->ws_port) || p->rtp_window_ms < 1 ||
+        p->rtp_window_ms > 2000 || (p->ws_rate_hz != 8000 && p->ws_rate_hz != 16000) ||
+        p->ws_channels < 1 || p->ws_channels > 2 || p->ws_max_message < 1024 ||
+        p->ws_max_message > (64u << 20) || p->max_calls < 1 || p->max_calls > 100000 ||
         !(p->max_call_sec > 0) || !(p->stall_sec > 0) || !(p->queue_sec >= 0.1) ||
         p->queue_sec > 600 || p->stats_sec < 0 || p->threads < 1 || p->threads > 256 ||
         p->live_mode < CQ_LIVE_OFF || p->live_mode > CQ_LIVE_AMD || p->max_payload < 16 ||
@@ -1433,7 +2055,7 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
         return NULL;
     }
     s->p = *p;
-    s->lfd = s->efd = s->ep = s->events_fl = s->rec_dir = -1;
+    s->lfd = s->efd = s->ep = s->events_fl = s->rtp_fd = s->ws_fd = s->rec_dir = -1;
     pthread_mutex_init(&s->rq_mu, NULL);
     pthread_condattr_t ca; /* the run queue's waits are timed on the monotonic clock */
     pthread_condattr_init(&ca);
@@ -1450,20 +2072,36 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
         lv__fail(e, LV_ERR_ARG, 0, "record_dir %s: %s", p->record_dir, strerror(errno));
         goto fail;
     }
-    if (listen_on(s, e) != LV_OK)
+    if (p->host && listen_on(p->host, p->port, SOCK_STREAM, &s->lfd, &s->port, e) != LV_OK)
         goto fail;
+    if (p->ws_host &&
+        listen_on(p->ws_host, p->ws_port, SOCK_STREAM, &s->ws_fd, &s->ws_port, e) != LV_OK)
+        goto fail;
+    if (p->rtp_host) {
+        if (listen_on(p->rtp_host, p->rtp_port, SOCK_DGRAM, &s->rtp_fd, &s->rtp_port, e) != LV_OK)
+            goto fail;
+        size_t nb = 64;
+        while (nb < (size_t)p->max_calls && nb < 65536)
+            nb *= 2;
+        if (!(s->ssrc_tab = calloc(nb, sizeof(call *)))) {
+            lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
+            goto fail;
+        }
+        s->ssrc_mask = nb - 1;
+    }
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->ep = epoll_create1(EPOLL_CLOEXEC);
     if (s->efd < 0 || s->ep < 0) {
         lv__fail(e, LV_ERR_NOMEM, 0, "epoll: %s", strerror(errno));
         goto fail;
     }
-    struct epoll_event le = {.events = EPOLLIN, .data.ptr = &s->lfd};
-    struct epoll_event we = {.events = EPOLLIN, .data.ptr = &s->efd};
-    if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &le) != 0 ||
-        epoll_ctl(s->ep, EPOLL_CTL_ADD, s->efd, &we) != 0) {
-        lv__fail(e, LV_ERR_NOMEM, 0, "epoll: %s", strerror(errno));
-        goto fail;
+    int *fds[] = {&s->lfd, &s->ws_fd, &s->rtp_fd, &s->efd};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+        struct epoll_event le = {.events = EPOLLIN, .data.ptr = fds[i]};
+        if (*fds[i] >= 0 && epoll_ctl(s->ep, EPOLL_CTL_ADD, *fds[i], &le) != 0) {
+            lv__fail(e, LV_ERR_NOMEM, 0, "epoll: %s", strerror(errno));
+            goto fail;
+        }
     }
     s->workers = calloc((size_t)p->threads, sizeof(pthread_t));
     s->wks = calloc((size_t)p->threads, sizeof(worker));
@@ -1492,7 +2130,17 @@ fail:
 
 int lv_server_port(const lv_server *s)
 {
-    return s->port;
+    return s->lfd >= 0 ? s->port : 0;
+}
+
+int lv_server_input_port(const lv_server *s, lv_input in)
+{
+    switch (in) {
+    case LV_INPUT_AUDIOSOCKET: return s->lfd >= 0 ? s->port : 0;
+    case LV_INPUT_RTP: return s->rtp_fd >= 0 ? s->rtp_port : 0;
+    case LV_INPUT_WEBSOCKET: return s->ws_fd >= 0 ? s->ws_port : 0;
+    }
+    return 0;
 }
 
 void lv_server_get_stats(lv_server *s, lv_server_stats *o)
@@ -1505,6 +2153,11 @@ void lv_server_get_stats(lv_server *s, lv_server_stats *o)
     o->events = s->events;
     o->events_dropped = s->events_dropped;
     o->audio_dropped = s->audio_dropped;
+    o->rtp_datagrams = s->rtp_datagrams;
+    o->rtp_malformed = s->rtp_malformed;
+    o->rtp_refused = s->rtp_refused;
+    o->rtp_after_end = s->rtp_after_end;
+    o->ws_refused = s->ws_refused;
 }
 
 void lv_server_destroy(lv_server *s)
@@ -1533,6 +2186,11 @@ void lv_server_destroy(lv_server *s)
     }
     if (s->lfd >= 0)
         close(s->lfd);
+    if (s->rtp_fd >= 0)
+        close(s->rtp_fd);
+    if (s->ws_fd >= 0)
+        close(s->ws_fd);
+    free(s->ssrc_tab);
     if (s->efd >= 0)
         close(s->efd);
     if (s->ep >= 0)

@@ -81,7 +81,7 @@ check "classify refuses --live maybe (2)" test $? -eq 2
 "$CQ" live --help > /dev/null 2>&1
 check "live --help" test $? -eq 0
 "$CQ" live > /dev/null 2>&1
-check "live refuses no --audiosocket (2)" test $? -eq 2
+check "live refuses no input (2)" test $? -eq 2
 "$CQ" live --audiosocket 127.0.0.1 > /dev/null 2>&1
 check "live refuses an address without a port (2)" test $? -eq 2
 "$CQ" live --audiosocket '127.0.0.1:9x' > /dev/null 2>&1
@@ -90,6 +90,16 @@ check "live refuses a port that is not a number (2)" test $? -eq 2
 check "live refuses --max-calls 0 (2)" test $? -eq 2
 "$CQ" live --audiosocket 127.0.0.1:0 --live maybe > /dev/null 2>&1
 check "live refuses --live maybe (2)" test $? -eq 2
+"$CQ" live --rtp 127.0.0.1 > /dev/null 2>&1
+check "live refuses an RTP address without a port (2)" test $? -eq 2
+"$CQ" live --rtp 127.0.0.1:0 --rtp-pt 200=PCMU/8000 > /dev/null 2>&1
+check "live refuses --rtp-pt 200 (2)" test $? -eq 2
+"$CQ" live --rtp 127.0.0.1:0 --rtp-pt 96=G729/8000 > /dev/null 2>&1
+check "live refuses --rtp-pt with a codec it does not decode (2)" test $? -eq 2
+"$CQ" live --websocket 127.0.0.1:0 --ws-rate 11025 > /dev/null 2>&1
+check "live refuses --ws-rate 11025 (2)" test $? -eq 2
+"$CQ" live --websocket 127.0.0.1:0 --ws-mix quad > /dev/null 2>&1
+check "live refuses --ws-mix quad (2)" test $? -eq 2
 
 # a WAV analysis does not load libsndfile and its codecs; a GSM file loads it when it needs it
 check "callqa is not linked with libsndfile" sh -c "! ldd '$CQ' | grep -q sndfile"

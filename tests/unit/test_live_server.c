@@ -3,8 +3,15 @@
  * without the corpus: a call of a generated 1 s tone with a DTMF frame and a hangup; a call
  * ending on an unknown kind (an error frame back, call_end "error"); a connection whose first
  * frame is audio (refused, no call); --max-calls 2 with a third connection refused; a stalled
- * connection; a call in progress at stop ("shutdown"); every call_end once.
- * tests/live/test_server.sh runs the command itself on corpus calls.
+ * connection; a call in progress at stop ("shutdown"); every call_end once. Then the RTP and
+ * WebSocket inputs, without AudioSocket: an RTP stream of the tone with a lost, a reordered and
+ * a duplicated packet, datagrams that are not RTP, an SSRC change from the same socket (the
+ * first call ends "ssrc_change", the second stalls); a WebSocket call named by its metadata,
+ * with a ping (a pong back) and a close (a close back); an Upgrade without its key (400); with
+ * max_calls 1, a second SSRC and a WebSocket connection refused, and an RTP stream that comes
+ * back after it stalled made a new call; a stream over max_call_sec ended, its further packets
+ * ignored.
+ * tests/live/test_server.sh and test_inputs.sh run the command itself on corpus calls.
  */
 #include "testutil.h"
 
@@ -154,14 +161,308 @@ static void test_server(void **state)
     assert_int_equal(st.active, 0);
     assert_int_equal(count(text, "\"type\":\"call_end\""), 4);
     assert_int_equal(count(text, "\"source\":\"audiosocket\",\"digit\":\"7\",\"start\":1.000"), 1);
-    assert_int_equal(count(text, "-000000000001\",\"type\":\"call_end\",\"reason\":\"hangup\""), 1);
-    assert_int_equal(count(text, "-000000000002\",\"type\":\"call_end\",\"reason\":\"error\""), 1);
-    assert_int_equal(count(text, "-000000000003\",\"type\":\"call_end\",\"reason\":\"stalled\""),
+    assert_int_equal(count(text, "-000000000001\",\"input\":\"audiosocket\",\"type\":\"call_end\","
+                                 "\"reason\":\"hangup\""),
                      1);
-    assert_int_equal(count(text, "-000000000004\",\"type\":\"call_end\",\"reason\":\"shutdown\""),
+    assert_int_equal(
+        count(
+            text,
+            "-000000000002\",\"input\":\"audiosocket\",\"type\":\"call_end\",\"reason\":\"error\""),
+        1);
+    assert_int_equal(count(text, "-000000000003\",\"input\":\"audiosocket\",\"type\":\"call_end\","
+                                 "\"reason\":\"stalled\""),
+                     1);
+    assert_int_equal(count(text, "-000000000004\",\"input\":\"audiosocket\",\"type\":\"call_end\","
+                                 "\"reason\":\"shutdown\""),
                      1);
     assert_int_equal(count(text, "\"audio_sec\":1.000,\"analysed_sec\":1.000"), 1);
     assert_int_equal(count(text, "\"final\":true"), 1);
+}
+
+static int dial_udp(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* RTP packet i of the tone (PCMU, 20 ms), sequence numbers and timestamps from near their wrap */
+static void send_rtp(int fd, uint32_t ssrc, int i)
+{
+    uint8_t pay[160], pkt[200];
+    for (int k = 0; k < 160; k++) {
+        double v = 8000 * sin(2 * M_PI * 440 * (i * 160 + k) / 8000.0);
+        pay[k] = (uint8_t)(v >= 0 ? 0x80 | (int)(v / 1100) : (int)(-v / 1100)); /* a coarse code */
+    }
+    size_t n = lv_rtp_encode(pkt, sizeof(pkt), 0, i == 0, (uint16_t)(65530 + i),
+                             4294967000u + (uint32_t)i * 160, ssrc, pay, sizeof(pay));
+    put(fd, pkt, n);
+}
+
+/* A masked client frame. */
+static void ws_put(int fd, lv_ws_op op, const void *p, size_t n)
+{
+    static const uint8_t mask[4] = {9, 8, 7, 6};
+    uint8_t b[1024];
+    put(fd, b, lv_ws_encode(b, sizeof(b), op, true, mask, p, n));
+}
+
+static const char k_upgrade[] = "GET /fork/x?mix=mono HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nSec-WebSocket-Key: "
+                                "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                                "Sec-WebSocket-Protocol: audio.drachtio.org\r\n\r\n";
+
+/* What the server sends, appended to buf[0..cap) from *n: until `until` is in it (NULL: until
+ * the connection ends), or nothing came for 2 s. */
+static void take(int fd, char *buf, size_t cap, size_t *n, const char *until)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (*n < cap - 1 && poll(&p, 1, 2000) > 0) {
+        ssize_t k = recv(fd, buf + *n, cap - 1 - *n, 0);
+        if (k <= 0)
+            break;
+        *n += (size_t)k;
+        buf[*n] = 0;
+        if (until && strstr(buf, until))
+            break;
+    }
+    buf[*n] = 0;
+}
+
+static void test_inputs(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    lv_server_params p = lv_server_default_params();
+    p.host = NULL; /* no AudioSocket */
+    p.rtp_host = "127.0.0.1";
+    p.ws_host = "127.0.0.1";
+    p.threads = 2;
+    p.stall_sec = 1;
+    p.stats_sec = 0;
+    p.events_fd = pfd[1];
+    lv_error e;
+    lv_server *s = lv_server_create(&p, &e);
+    assert_non_null(s);
+    assert_int_equal(lv_server_port(s), 0);
+    int rport = lv_server_input_port(s, LV_INPUT_RTP);
+    int wport = lv_server_input_port(s, LV_INPUT_WEBSOCKET);
+    assert_true(rport > 0 && wport > 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+
+    /* RTP: 50 packets, packet 10 lost, 20 after 21, 30 twice; not RTP; then a new SSRC */
+    int u = dial_udp(rport), g = dial_udp(rport);
+    for (int i = 0; i < 50; i++) {
+        if (i == 10 || i == 20)
+            continue;
+        send_rtp(u, 0xabc, i);
+        if (i == 21)
+            send_rtp(u, 0xabc, 20);
+        if (i == 30)
+            send_rtp(u, 0xabc, 30);
+        if (i == 25)
+            put(g, (const uint8_t *)"\x40\x00\x00\x01 not RTP", 12); /* version 1 */
+    }
+    usleep(100000);
+    for (int i = 0; i < 10; i++)
+        send_rtp(u, 0xdef, i);
+    send_rtp(u, 0xabc, 49); /* the old stream once more: after its call */
+
+    /* WebSocket: the Upgrade, metadata, 1 s of audio, a ping, a close */
+    int w = dial(wport);
+    put(w, (const uint8_t *)k_upgrade, sizeof(k_upgrade) - 1);
+    char ans[2048];
+    size_t an = 0;
+    take(w, ans, sizeof(ans), &an, "\r\n\r\n");
+    assert_non_null(strstr(ans, "HTTP/1.1 101"));
+    assert_non_null(strstr(ans, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
+    const char meta[] = "{\"uuid\":\"call-\\\"7\\\"\",\"to\":\"100\"}"; /* a quote in it */
+    ws_put(w, LV_WS_TEXT, meta, sizeof(meta) - 1);
+    for (int f = 0; f < 50; f++) {
+        int16_t pcm[160];
+        uint8_t b[320];
+        for (int i = 0; i < 160; i++) {
+            pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 440 * (f * 160 + i) / 8000.0));
+            b[2 * i] = (uint8_t)pcm[i], b[2 * i + 1] = (uint8_t)((uint16_t)pcm[i] >> 8);
+        }
+        ws_put(w, LV_WS_BINARY, b, sizeof(b));
+    }
+    ws_put(w, LV_WS_PING, "p1", 2);
+    ws_put(w, LV_WS_CLOSE, "\x03\xe8", 2);
+    an = 0;
+    take(w, ans, sizeof(ans), &an, NULL);
+    assert_true(an >= 8);
+    assert_memory_equal(ans, "\x8a\x02p1\x88\x02\x03\xe8", 8); /* the pong, the close */
+    close(w);
+    /* an Upgrade without its key */
+    int bad = dial(wport);
+    static const char nokey[] = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    put(bad, (const uint8_t *)nokey, sizeof(nokey) - 1);
+    an = 0;
+    take(bad, ans, sizeof(ans), &an, NULL);
+    assert_non_null(strstr(ans, "HTTP/1.1 400"));
+    close(bad);
+
+    usleep(1600000); /* past the stall time: the second RTP stream has ended */
+    lv_server_stop(s);
+    pthread_join(t, NULL);
+    lv_server_stats st;
+    lv_server_get_stats(s, &st);
+    lv_server_destroy(s);
+    close(u);
+    close(g);
+    close(pfd[1]);
+    char text[16384];
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
+        n += (size_t)got;
+    text[n] = 0;
+    close(pfd[0]);
+    printf("%s", text);
+    assert_int_equal(st.calls, 3);
+    assert_int_equal(st.rtp_malformed, 1);
+    assert_int_equal(st.rtp_after_end, 1);
+    assert_int_equal(st.ws_refused, 1);
+    assert_int_equal(st.active, 0);
+    assert_int_equal(count(text, "\"type\":\"call_end\""), 3);
+    assert_int_equal(count(text,
+                           "{\"call\":\"rtp-00000abc\",\"input\":\"rtp\",\"type\":\"call_end\","
+                           "\"reason\":\"ssrc_change\""),
+                     1);
+    assert_int_equal(count(text, "\"packets\":49,\"lost\":1,\"duplicates\":1,\"late\":0,"
+                                 "\"reordered\":1"),
+                     1);
+    assert_int_equal(count(text,
+                           "{\"call\":\"rtp-00000def\",\"input\":\"rtp\",\"type\":\"call_end\","
+                           "\"reason\":\"stalled\""),
+                     1);
+    assert_int_equal(count(text, "\"ssrc_change_from\":\"rtp-00000abc\""), 1);
+    /* the name from the metadata, its quotes made safe */
+    assert_int_equal(count(text,
+                           "{\"call\":\"call-_7_\",\"input\":\"websocket\",\"type\":\"call_end\","
+                           "\"reason\":\"hangup\""),
+                     1);
+    assert_int_equal(count(text, "\"path\":\"/fork/x\",\"channels\":1,\"binary_messages\":50"), 1);
+    assert_int_equal(count(text, "\"pings\":1,\"partial_frame_bytes\":0,\"peer_close_code\":1000"),
+                     1);
+}
+
+/* max_calls 1: a second SSRC refused packet by packet and a WebSocket connection answered 503
+ * while the first call is open; the first SSRC sending again after it stalled is a new call. */
+static void test_limits(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    lv_server_params p = lv_server_default_params();
+    p.host = NULL;
+    p.rtp_host = "127.0.0.1";
+    p.ws_host = "127.0.0.1";
+    p.max_calls = 1;
+    p.threads = 1;
+    p.stall_sec = 0.5;
+    p.stats_sec = 0;
+    p.events_fd = pfd[1];
+    lv_error e;
+    lv_server *s = lv_server_create(&p, &e);
+    assert_non_null(s);
+    int rport = lv_server_input_port(s, LV_INPUT_RTP);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    int u1 = dial_udp(rport), u2 = dial_udp(rport);
+    for (int i = 0; i < 10; i++)
+        send_rtp(u1, 0x111, i);
+    usleep(100000);
+    for (int i = 0; i < 5; i++)
+        send_rtp(u2, 0x222, i);
+    int w = dial(lv_server_input_port(s, LV_INPUT_WEBSOCKET));
+    char ans[512];
+    size_t an = 0;
+    take(w, ans, sizeof(ans), &an, NULL);
+    assert_non_null(strstr(ans, "HTTP/1.1 503"));
+    close(w);
+    usleep(1500000); /* the first call stalled, finished and freed */
+    for (int i = 10; i < 20; i++)
+        send_rtp(u1, 0x111, i);
+    usleep(200000);
+    lv_server_stop(s);
+    pthread_join(t, NULL);
+    lv_server_stats st;
+    lv_server_get_stats(s, &st);
+    lv_server_destroy(s);
+    close(u1);
+    close(u2);
+    close(pfd[1]);
+    char text[8192];
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
+        n += (size_t)got;
+    text[n] = 0;
+    close(pfd[0]);
+    printf("%s", text);
+    assert_int_equal(st.calls, 2);
+    assert_int_equal(st.rtp_refused, 5);
+    assert_int_equal(st.refused_full, 1);
+    assert_int_equal(count(text,
+                           "{\"call\":\"rtp-00000111\",\"input\":\"rtp\",\"type\":\"call_end\","
+                           "\"reason\":\"stalled\""),
+                     1);
+    assert_int_equal(count(text,
+                           "{\"call\":\"rtp-00000111\",\"input\":\"rtp\",\"type\":\"call_end\","
+                           "\"reason\":\"shutdown\""),
+                     1);
+    assert_int_equal(count(text, "rtp-00000222"), 0);
+}
+
+/* An RTP stream over max_call_sec: its call ends (max_duration), and what it still sends is
+ * ignored, counted, not taken for a new call. */
+static void test_rtp_max(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    lv_server_params p = lv_server_default_params();
+    p.host = NULL;
+    p.rtp_host = "127.0.0.1";
+    p.max_call_sec = 0.3;
+    p.threads = 1;
+    p.stats_sec = 0;
+    p.events_fd = pfd[1];
+    lv_error e;
+    lv_server *s = lv_server_create(&p, &e);
+    assert_non_null(s);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    int u = dial_udp(lv_server_input_port(s, LV_INPUT_RTP));
+    for (int i = 0; i < 50; i++) /* 1 s of audio at once: over 0.3 s by its audio */
+        send_rtp(u, 0x333, i);
+    usleep(300000);
+    lv_server_stop(s);
+    pthread_join(t, NULL);
+    lv_server_stats st;
+    lv_server_get_stats(s, &st);
+    lv_server_destroy(s);
+    close(u);
+    close(pfd[1]);
+    char text[8192];
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
+        n += (size_t)got;
+    text[n] = 0;
+    close(pfd[0]);
+    printf("%s", text);
+    assert_int_equal(st.calls, 1);
+    assert_int_equal(st.rtp_after_end, 34); /* the 16th packet took it past 0.3 s */
+    assert_int_equal(
+        count(text, "\"reason\":\"max_duration\",\"rate_hz\":8000,\"audio_sec\":0.320"), 1);
 }
 
 static void test_params(void **state)
@@ -177,12 +478,21 @@ static void test_params(void **state)
     p.port = "0";
     assert_null(lv_server_create(&p, &e));
     assert_true(e.msg[0] != 0);
+    p = lv_server_default_params();
+    p.host = NULL; /* no input at all */
+    assert_null(lv_server_create(&p, &e));
+    assert_int_equal(e.code, LV_ERR_ARG);
+    p = lv_server_default_params();
+    p.ws_host = "127.0.0.1";
+    p.ws_rate_hz = 11025; /* not one of mod_audio_fork's */
+    assert_null(lv_server_create(&p, &e));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_server),
+        cmocka_unit_test(test_server), cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_limits), cmocka_unit_test(test_rtp_max),
         cmocka_unit_test(test_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,573 @@
+/*
+ * live_send.c - the RTP and WebSocket senders for the tests of `callqa live`, written from the
+ * documented wire formats (docs/live.md, "RTP from ARI externalMedia" and "WebSocket from
+ * FreeSWITCH's mod_audio_fork"): one channel of a recording (or two, for a stereo WebSocket)
+ * in 20 ms packets or frames, at real-time pace or faster, with the faults a test needs.
+ *
+ *   live_send --rtp --port P [--host H] --file WAV [--channel N] [--secs S] [--pace X]
+ *             [--codec pcmu|pcma|l16] [--pt N] [--ssrc HEX] [--loss N] [--reorder N] [--dup N]
+ *             [--change-at SEC --ssrc2 HEX --dump2 RAW] [--late-old K] [--garbage N]
+ *             [--dump RAW]
+ *     RTP as ARI externalMedia sends it (RFC 3550 header, 20 ms of G.711 or L16 per packet):
+ *     --loss N drops every Nth packet, --reorder N sends every Nth packet after the one that
+ *     follows it, --dup N sends every Nth packet twice; --change-at switches to a second SSRC
+ *     (new sequence and timestamp bases) from the same socket, and --late-old K then sends the
+ *     first SSRC's last K packets again; --garbage N sends N datagrams that are not RTP. Prints
+ *     "expect ssrc X packets P lost L duplicates D reordered R" per SSRC. --dump writes the
+ *     8 kHz samples the receiver plays (s16le, lost packets as zeros) for `callqa classify -`.
+ *
+ *   live_send --ws --port P [--host H] [--path TARGET] [--meta JSON] --file WAV [--channel N]
+ *             [--stereo] [--rate 8000|16000] [--secs S] [--pace X] [--ping SEC]
+ *             [--fault unmasked|toobig|badupgrade] [--end close|vanish|none] [--dump RAW]
+ *     mod_audio_fork's client: the HTTP Upgrade with its subprotocol, the metadata as the first
+ *     text frame, then binary frames of L16 little-endian (masked, as a client's are), mono or
+ *     stereo (channels 1 and 2); --rate 16000 sends each sample twice. Prints "upgrade CODE",
+ *     "got pong", "got close CODE" or "got eof" for what the server sent. --dump writes the
+ *     8 kHz mono samples the server analyses (stereo: the mean of the two channels).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../src/live/live.h"
+#include "callqa/callqa.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void wait_until(double t)
+{
+    double w = t - now();
+    if (w > 0)
+        usleep((useconds_t)(w * 1e6));
+}
+
+static int dial(const char *host, const char *port, int type)
+{
+    struct addrinfo hints = {.ai_socktype = type}, *res;
+    if (getaddrinfo(host, port, &hints, &res) != 0)
+        return -1;
+    int fd = socket(res->ai_family, type, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int send_all(int fd, const uint8_t *b, size_t n)
+{
+    while (n) {
+        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+        if (k <= 0) {
+            if (k < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        b += k, n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* G.711 encoders (ITU-T G.711: segment and quantisation of the magnitude). */
+static uint8_t ulaw_enc(int16_t s)
+{
+    int x = s, sign = x < 0 ? 0x80 : 0;
+    if (x < 0)
+        x = -x;
+    if (x > 32635)
+        x = 32635;
+    x += 0x84;
+    int seg = 7;
+    for (int m = 0x4000; seg > 0 && !(x & m); m >>= 1)
+        seg--;
+    int mant = (x >> (seg + 3)) & 0x0f;
+    return (uint8_t) ~(sign | seg << 4 | mant);
+}
+
+static uint8_t alaw_enc(int16_t s)
+{
+    int x = s, sign = x >= 0 ? 0x80 : 0;
+    if (x < 0)
+        x = -x - 1;
+    if (x > 32767)
+        x = 32767;
+    int seg = 0;
+    for (int m = x >> 8; m && seg < 7; m >>= 1)
+        seg++;
+    int mant = seg ? (x >> (seg + 3)) & 0x0f : (x >> 4) & 0x0f;
+    return (uint8_t)((sign | seg << 4 | mant) ^ 0x55);
+}
+
+/* Channels of a recording (8 kHz) as 16-bit samples: ch[0], and ch[1] when it has two. */
+static size_t load(const char *file, int channel, double secs, int16_t **ch0, int16_t **ch1)
+{
+    cq_err err;
+    cq_err_clear(&err);
+    cq_audio *a = cq_audio_open(file, &err);
+    if (!a) {
+        fprintf(stderr, "live_send: %s\n", err.msg);
+        exit(1);
+    }
+    const cq_audio_info *info = cq_audio_get_info(a);
+    int nch = info->channels;
+    if (info->sample_rate_hz != 8000 || channel < 1 || channel > nch) {
+        fprintf(stderr, "live_send: %s: 8 kHz and channel 1..%d only\n", file, nch);
+        exit(1);
+    }
+    size_t want = secs < 1e8 ? (size_t)(secs * 8000) : (size_t)info->frames;
+    if (want > (size_t)info->frames)
+        want = (size_t)info->frames;
+    float *all = malloc(want * (size_t)nch * sizeof(float) + 4);
+    int64_t got = cq_audio_read(a, all, want, &err);
+    size_t n = got > 0 ? (size_t)got : 0;
+    *ch0 = malloc(n * sizeof(int16_t) + 2);
+    *ch1 = malloc(n * sizeof(int16_t) + 2);
+    for (size_t i = 0; i < n; i++) {
+        for (int c = 0; c < 2; c++) {
+            int src = c == 0 ? channel - 1 : (nch > 1 ? 1 : 0);
+            float v = all[i * (size_t)nch + (size_t)src] * 32768.0f;
+            int16_t s = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : lrintf(v));
+            (c == 0 ? *ch0 : *ch1)[i] = s;
+        }
+    }
+    free(all);
+    cq_audio_close(a);
+    return n;
+}
+
+/* ---- RTP ----------------------------------------------------------------------------------- */
+
+typedef struct rtp_opts {
+    const char *codec;
+    unsigned pt;
+    int loss, reorder, dup, late_old, garbage;
+    double pace, change_at;
+    uint32_t ssrc, ssrc2;
+    FILE *dump, *dump2;
+} rtp_opts;
+
+/* One packet's payload: 160 samples from x as the codec carries them; the samples the
+ * receiver gets back go to back[] (8 kHz). Returns its bytes. */
+static size_t rtp_payload(const rtp_opts *o, const int16_t *x, size_t n, uint8_t *pay,
+                          int16_t *back)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(o->codec, "pcmu")) {
+            pay[len++] = ulaw_enc(x[i]);
+            back[i] = cq_g711_ulaw_s16(pay[len - 1]);
+        } else if (!strcmp(o->codec, "pcma")) {
+            pay[len++] = alaw_enc(x[i]);
+            back[i] = cq_g711_alaw_s16(pay[len - 1]);
+        } else { /* L16 at 16 kHz, network byte order: each sample twice */
+            for (int k = 0; k < 2; k++) {
+                pay[len++] = (uint8_t)((uint16_t)x[i] >> 8);
+                pay[len++] = (uint8_t)x[i];
+            }
+            back[i] = x[i];
+        }
+    }
+    return len;
+}
+
+static int run_rtp(const char *host, const char *port, const int16_t *x, size_t total,
+                   const rtp_opts *o)
+{
+    int fd = dial(host, port, SOCK_DGRAM);
+    if (fd < 0) {
+        fprintf(stderr, "live_send: cannot reach %s:%s\n", host, port);
+        return 1;
+    }
+    size_t npk = total / 160, change = o->change_at > 0 ? (size_t)(o->change_at * 50) : npk;
+    if (change > npk)
+        change = npk;
+    bool l16 = !strcmp(o->codec, "l16");
+    uint32_t tsmul = l16 ? 2 : 1;
+    /* the order of sending: index, or a duplicate of it (marked by +npk) */
+    size_t *order = malloc((3 * npk + 8) * sizeof(size_t));
+    size_t no = 0;
+    uint64_t lost[2] = {0, 0}, dups[2] = {0, 0}, reord[2] = {0, 0}, sent[2] = {0, 0};
+    bool *drop = calloc(npk + 1, 1);
+    for (size_t i = 0; i < npk; i++) {
+        size_t part_end = i < change ? change : npk, part = i < change ? 0 : 1;
+        size_t start = part ? change : 0;
+        /* never the first or the last packets of a part: the receiver fills a hole between two */
+        if (o->loss && (i - start) % (size_t)o->loss == (size_t)o->loss - 1 && i + 5 < part_end) {
+            drop[i] = true;
+            lost[part]++;
+        }
+    }
+    for (size_t i = 0; i < npk; i++) {
+        size_t part_end = i < change ? change : npk, part = i < change ? 0 : 1;
+        if (drop[i])
+            continue;
+        size_t first = i, second = (size_t)-1;
+        bool near = false; /* a loss close by: kept apart, so each count is what it says */
+        for (size_t j = i >= 5 ? i - 5 : 0; j <= i + 6 && j < npk; j++)
+            near = near || drop[j];
+        if (o->reorder && i % (size_t)o->reorder == (size_t)o->reorder - 1 && i + 1 < part_end &&
+            !near && i + 5 < part_end) {
+            first = i + 1, second = i;
+            reord[part]++;
+            i++;
+        }
+        order[no++] = first;
+        if (second != (size_t)-1)
+            order[no++] = second;
+        if (o->dup && first % (size_t)o->dup == (size_t)o->dup - 1) {
+            order[no++] = first + npk;
+            dups[part]++;
+        }
+    }
+    /* what the receiver plays: each part's samples, lost packets as zeros */
+    int16_t *back = calloc(npk * 160 + 1, sizeof(int16_t));
+    uint8_t pay[1024], pkt[1100];
+    for (size_t i = 0; i < npk; i++) {
+        int16_t b[160];
+        (void)rtp_payload(o, x + i * 160, 160, pay, b);
+        if (!drop[i])
+            memcpy(back + i * 160, b, sizeof(b));
+    }
+    if (o->dump)
+        fwrite(back, sizeof(int16_t), change * 160, o->dump);
+    if (o->dump2 && npk > change)
+        fwrite(back + change * 160, sizeof(int16_t), (npk - change) * 160, o->dump2);
+    int gfd = o->garbage ? dial(host, port, SOCK_DGRAM) : -1;
+    int garbage_left = o->garbage;
+    double t0 = now();
+    size_t last_old = 0;
+    for (size_t k = 0; k < no; k++) {
+        size_t i = order[k] % npk;
+        bool dup = order[k] >= npk;
+        size_t part = i < change ? 0 : 1, base = part ? change : 0;
+        uint32_t ssrc = part ? o->ssrc2 : o->ssrc;
+        uint16_t seq = (uint16_t)((part ? 20000u : 65000u) + (i - base)); /* wraps in part 0 */
+        uint32_t ts = (part ? 7u : 4294960000u) + (uint32_t)((i - base) * 160 * tsmul);
+        bool first_new = part == 1 && k > 0 && order[k - 1] % npk < change;
+        wait_until(t0 + (double)i * 0.02 / o->pace);
+        size_t pl = rtp_payload(o, x + i * 160, 160, pay, (int16_t[160]){0});
+        size_t n = lv_rtp_encode(pkt, sizeof(pkt), o->pt, i == base, seq, ts, ssrc, pay, pl);
+        if (send(fd, pkt, n, 0) < 0)
+            fprintf(stderr, "live_send: send: %s\n", strerror(errno));
+        if (!dup)
+            sent[part]++;
+        if (first_new && o->late_old) {
+            /* the SSRC changed: the old stream's last packets again, after its end */
+            for (int j = o->late_old; j > 0; j--) {
+                size_t oi = last_old + 1 - (size_t)j;
+                uint16_t os = (uint16_t)(65000u + oi);
+                uint32_t ots = 4294960000u + (uint32_t)(oi * 160 * tsmul);
+                size_t opl = rtp_payload(o, x + oi * 160, 160, pay, (int16_t[160]){0});
+                size_t on =
+                    lv_rtp_encode(pkt, sizeof(pkt), o->pt, false, os, ots, o->ssrc, pay, opl);
+                (void)send(fd, pkt, on, 0);
+            }
+        }
+        if (part == 0)
+            last_old = i > last_old ? i : last_old;
+        if (gfd >= 0 && garbage_left > 0 && i >= 50 && i % 10 == 0) {
+            static const uint8_t bad[3][16] = {
+                {0x40, 0, 0, 1}, {0x80, 0}, {0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 0}};
+            size_t blen[3] = {16, 2, 16}; /* RTP version 1; 2 bytes; padding count 0 */
+            (void)send(gfd, bad[garbage_left % 3], blen[garbage_left % 3], 0);
+            garbage_left--;
+        }
+    }
+    for (int p = 0; p < (change < npk ? 2 : 1); p++)
+        printf("expect ssrc %08x packets %llu lost %llu duplicates %llu reordered %llu\n",
+               p ? o->ssrc2 : o->ssrc, (unsigned long long)sent[p], (unsigned long long)lost[p],
+               (unsigned long long)dups[p], (unsigned long long)reord[p]);
+    printf("sent %.3f\n", (double)npk * 0.02);
+    if (gfd >= 0)
+        close(gfd);
+    close(fd);
+    free(order);
+    free(drop);
+    free(back);
+    return 0;
+}
+
+/* ---- WebSocket ------------------------------------------------------------------------------ */
+
+static uint32_t rng = 12345;
+static uint8_t rnd8(void)
+{
+    rng = rng * 1103515245u + 12345u;
+    return (uint8_t)(rng >> 16);
+}
+
+/* One client frame (masked unless told not to). */
+static int ws_send(int fd, lv_ws_op op, const uint8_t *p, size_t n, bool masked)
+{
+    static uint8_t f[70000];
+    uint8_t mask[4] = {rnd8(), rnd8(), rnd8(), rnd8()};
+    size_t k = lv_ws_encode(f, sizeof(f), op, true, masked ? mask : NULL, p, n);
+    return k ? send_all(fd, f, k) : -1;
+}
+
+/* What the server sent, within sec: frames (unmasked, short) and the end of the stream. */
+static void ws_replies(int fd, double sec, bool once)
+{
+    uint8_t buf[4096];
+    size_t have = 0;
+    double end = now() + sec;
+    while (now() < end) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 50) <= 0)
+            continue;
+        ssize_t k = recv(fd, buf + have, sizeof(buf) - have, 0);
+        if (k <= 0) {
+            printf("got eof\n");
+            return;
+        }
+        have += (size_t)k;
+        while (have >= 2) {
+            size_t len = buf[1] & 0x7f, hl = 2;
+            if (len == 126) {
+                if (have < 4)
+                    break;
+                len = (size_t)buf[2] << 8 | buf[3], hl = 4;
+            }
+            if (have < hl + len)
+                break;
+            int op = buf[0] & 0x0f;
+            if (op == LV_WS_PONG)
+                printf("got pong\n");
+            else if (op == LV_WS_CLOSE)
+                printf("got close %d\n", len >= 2 ? buf[hl] << 8 | buf[hl + 1] : 1005);
+            memmove(buf, buf + hl + len, have - hl - len);
+            have -= hl + len;
+            if (once && (op == LV_WS_PONG || op == LV_WS_CLOSE))
+                return;
+        }
+    }
+}
+
+typedef struct ws_opts {
+    const char *path, *meta, *fault, *end;
+    bool stereo;
+    int rate;
+    double pace, ping;
+    FILE *dump;
+} ws_opts;
+
+static int run_ws(const char *host, const char *port, const int16_t *a, const int16_t *b,
+                  size_t total, const ws_opts *o)
+{
+    size_t pos = 0;
+    int fd = dial(host, port, SOCK_STREAM);
+    if (fd < 0) {
+        fprintf(stderr, "live_send: cannot connect to %s:%s\n", host, port);
+        return 1;
+    }
+    static const char key[] = "dGhlIHNhbXBsZSBub25jZQ==";
+    char req[1024];
+    int rl = snprintf(req, sizeof(req),
+                      "GET %s HTTP/1.1\r\nHost: %s:%s\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\n%s%s%sSec-WebSocket-Version: 13\r\n"
+                      "Sec-WebSocket-Protocol: audio.drachtio.org\r\n\r\n",
+                      o->path, host, port,
+                      o->fault && !strcmp(o->fault, "badupgrade") ? "" : "Sec-WebSocket-Key: ",
+                      o->fault && !strcmp(o->fault, "badupgrade") ? "" : key,
+                      o->fault && !strcmp(o->fault, "badupgrade") ? "" : "\r\n");
+    if (send_all(fd, (const uint8_t *)req, (size_t)rl))
+        return 1;
+    /* the answer, up to its empty line */
+    char ans[2048];
+    size_t an = 0;
+    double until = now() + 5;
+    while (an < sizeof(ans) - 1 && now() < until) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 50) <= 0)
+            continue;
+        ssize_t k = recv(fd, ans + an, 1, 0);
+        if (k <= 0)
+            break;
+        an++;
+        ans[an] = 0;
+        if (an >= 4 && !memcmp(ans + an - 4, "\r\n\r\n", 4))
+            break;
+    }
+    ans[an] = 0;
+    int code = an > 12 ? atoi(ans + 9) : 0;
+    char accept[LV_WS_ACCEPT_LEN + 1];
+    lv_ws_accept(key, accept);
+    bool acc_ok = strstr(ans, accept) != NULL, proto_ok = strstr(ans, "audio.drachtio.org") != NULL;
+    printf("upgrade %d%s%s\n", code, acc_ok ? " accept-ok" : "", proto_ok ? " protocol-ok" : "");
+    fflush(stdout);
+    if (code != 101) {
+        close(fd);
+        return 0;
+    }
+    if (o->meta && ws_send(fd, LV_WS_TEXT, (const uint8_t *)o->meta, strlen(o->meta), true))
+        goto gone;
+    int ch = o->stereo ? 2 : 1, up = o->rate == 16000 ? 2 : 1;
+    double t0 = now();
+    bool pinged = false;
+    int frames = 0;
+    while (pos < total) {
+        size_t k = total - pos < 160 ? total - pos : 160;
+        uint8_t pay[160 * 2 * 2 * 2];
+        size_t len = 0;
+        int16_t mix[160];
+        for (size_t i = 0; i < k; i++) {
+            int16_t s0 = a[pos + i], s1 = b[pos + i];
+            mix[i] = ch == 2 ? (int16_t)(((int)s0 + (int)s1) / 2) : s0;
+            for (int u = 0; u < up; u++) {
+                for (int c = 0; c < ch; c++) {
+                    int16_t s = c ? s1 : s0;
+                    pay[len++] = (uint8_t)s;
+                    pay[len++] = (uint8_t)((uint16_t)s >> 8);
+                }
+            }
+        }
+        if (o->fault && frames == 50) { /* a second of good audio, then the fault */
+            if (!strcmp(o->fault, "unmasked")) {
+                (void)ws_send(fd, LV_WS_BINARY, pay, len, false);
+            } else if (!strcmp(o->fault, "toobig")) {
+                /* a 1 MiB frame's header (64-bit length) and its mask */
+                uint8_t h[14] = {0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4};
+                (void)send_all(fd, h, sizeof(h));
+            }
+            ws_replies(fd, 3, true);
+            goto gone;
+        }
+        if (!strcmp(o->end, "vanish") && pos + k >= total) {
+            static uint8_t f[4000];
+            uint8_t mask[4] = {1, 2, 3, 4};
+            size_t n = lv_ws_encode(f, sizeof(f), LV_WS_BINARY, true, mask, pay, len);
+            (void)send_all(fd, f, n / 2); /* half a frame, and gone */
+            goto gone;
+        }
+        if (ws_send(fd, LV_WS_BINARY, pay, len, true))
+            goto gone;
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, 0) > 0) /* a pong, or the server's close */
+            ws_replies(fd, 0.2, true);
+        if (o->dump && o->rate == 8000)
+            fwrite(mix, sizeof(int16_t), k, o->dump);
+        frames++;
+        pos += k;
+        if (o->ping > 0 && !pinged && (double)pos / 8000 >= o->ping) {
+            pinged = true;
+            (void)ws_send(fd, LV_WS_PING, (const uint8_t *)"p1", 2, true);
+        }
+        wait_until(t0 + (double)pos / 8000 / o->pace);
+    }
+    printf("sent %.3f\n", (double)pos / 8000);
+    fflush(stdout);
+    if (!strcmp(o->end, "close")) {
+        uint8_t cb[2] = {1000 >> 8, 1000 & 0xff};
+        (void)ws_send(fd, LV_WS_CLOSE, cb, 2, true);
+        ws_replies(fd, 3, false);
+    } else {
+        ws_replies(fd, 4, false);
+    }
+    close(fd);
+    return 0;
+gone:
+    printf("sent %.3f\n", (double)pos / 8000);
+    close(fd);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *port = NULL, *file = NULL, *mode = NULL;
+    int channel = 1;
+    double secs = 1e9;
+    rtp_opts r = {.codec = "pcmu", .pt = 0, .pace = 1, .ssrc = 0x1234abcd, .ssrc2 = 0x5678ef01};
+    ws_opts w = {.path = "/", .end = "close", .rate = 8000, .pace = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(k, "--rtp") || !strcmp(k, "--ws")) {
+            mode = k + 2;
+            continue;
+        }
+        if (!strcmp(k, "--stereo")) {
+            w.stereo = true;
+            continue;
+        }
+        i++;
+        if (!strcmp(k, "--host"))
+            host = v;
+        else if (!strcmp(k, "--port"))
+            port = v;
+        else if (!strcmp(k, "--file"))
+            file = v;
+        else if (!strcmp(k, "--channel"))
+            channel = atoi(v);
+        else if (!strcmp(k, "--secs"))
+            secs = atof(v);
+        else if (!strcmp(k, "--pace"))
+            r.pace = w.pace = atof(v);
+        else if (!strcmp(k, "--codec"))
+            r.codec = v;
+        else if (!strcmp(k, "--pt"))
+            r.pt = (unsigned)atoi(v);
+        else if (!strcmp(k, "--ssrc"))
+            r.ssrc = (uint32_t)strtoul(v, NULL, 16);
+        else if (!strcmp(k, "--ssrc2"))
+            r.ssrc2 = (uint32_t)strtoul(v, NULL, 16);
+        else if (!strcmp(k, "--loss"))
+            r.loss = atoi(v);
+        else if (!strcmp(k, "--reorder"))
+            r.reorder = atoi(v);
+        else if (!strcmp(k, "--dup"))
+            r.dup = atoi(v);
+        else if (!strcmp(k, "--change-at"))
+            r.change_at = atof(v);
+        else if (!strcmp(k, "--late-old"))
+            r.late_old = atoi(v);
+        else if (!strcmp(k, "--garbage"))
+            r.garbage = atoi(v);
+        else if (!strcmp(k, "--dump"))
+            r.dump = w.dump = fopen(v, "wb");
+        else if (!strcmp(k, "--dump2"))
+            r.dump2 = fopen(v, "wb");
+        else if (!strcmp(k, "--path"))
+            w.path = v;
+        else if (!strcmp(k, "--meta"))
+            w.meta = v;
+        else if (!strcmp(k, "--rate"))
+            w.rate = atoi(v);
+        else if (!strcmp(k, "--ping"))
+            w.ping = atof(v);
+        else if (!strcmp(k, "--fault"))
+            w.fault = v;
+        else if (!strcmp(k, "--end"))
+            w.end = v;
+        else {
+            fprintf(stderr, "live_send: unknown option %s\n", k);
+            return 2;
+        }
+    }
+    if (!port || !file || !mode || r.pace <= 0) {
+        fprintf(stderr, "live_send: --rtp or --ws, --port, --file and a pace > 0 are required\n");
+        return 2;
+    }
+    int16_t *a, *b;
+    size_t n = load(file, channel, secs, &a, &b);
+    int rc = !strcmp(mode, "rtp") ? run_rtp(host, port, a, n, &r) : run_ws(host, port, a, b, n, &w);
+    if (r.dump)
+        fclose(r.dump);
+    if (r.dump2)
+        fclose(r.dump2);
+    free(a);
+    free(b);
+    return rc;
+}
