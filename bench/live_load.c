@@ -8,11 +8,14 @@
  * AudioSocket"), written with the room's encoders.
  *
  *   live_load --port P [--host H] --calls N --secs S --file WAV [--channel C] [--ramp S]
+ *             [--starts FILE]
  *
  * --ramp spreads the calls' starts over that many seconds (default 2). Prints one line: the
  * calls connected, the frames sent, how late the sender itself ran (p99 and max ms: a loaded
  * machine delays the sender too, and frames it sends late are not the server's delay), and the
  * sends that would have blocked (the server not reading: counted and the frame dropped).
+ * --starts writes "UUID EPOCH" for each call: the wall clock (s) at which its first frame was
+ * sent, so that a line's `call_sec` says when the audio it was decided on was sent.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,6 +76,8 @@ static int cmp_double(const void *a, const void *b)
 
 typedef struct lcall {
     int fd;
+    char uuid[37];
+    double wall0; /* wall clock of its first frame (s since the epoch) */
     double start; /* when its first frame is due */
     size_t pos;   /* next sample of the recording */
     long sent;    /* frames sent */
@@ -81,7 +86,7 @@ typedef struct lcall {
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1", *port = NULL, *file = NULL;
+    const char *host = "127.0.0.1", *port = NULL, *file = NULL, *starts = NULL;
     int ncalls = 0, channel = 1;
     double secs = 0, ramp = 2;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -99,6 +104,8 @@ int main(int argc, char **argv)
             channel = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--ramp"))
             ramp = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--starts"))
+            starts = argv[i + 1];
         else {
             fprintf(stderr, "live_load: unknown option %s\n", argv[i]);
             return 2;
@@ -156,6 +163,7 @@ int main(int argc, char **argv)
             uuid[k] = (uint8_t)((i * 2654435761u + (unsigned)k * 40503u) >> 8);
         uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);
         uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+        lv_as_uuid_str(uuid, c[i].uuid);
         c[i].fd = dial(host, port);
         size_t n = lv_as_encode_uuid(fr, sizeof(fr), uuid);
         if (c[i].fd < 0 || send_now(c[i].fd, fr, n)) {
@@ -190,6 +198,11 @@ int main(int argc, char **argv)
                 left--;
                 continue;
             }
+            if (!k->sent) {
+                struct timespec w;
+                clock_gettime(CLOCK_REALTIME, &w);
+                k->wall0 = (double)w.tv_sec + (double)w.tv_nsec / 1e9;
+            }
             int16_t s[FRAME];
             for (int j = 0; j < FRAME; j++)
                 s[j] = pcm[(k->pos + (size_t)j) % total];
@@ -210,6 +223,12 @@ int main(int argc, char **argv)
             nanosleep(&ts, NULL);
         }
     }
+    FILE *sf = starts ? fopen(starts, "w") : NULL;
+    for (int i = 0; sf && i < ncalls; i++)
+        if (c[i].sent)
+            fprintf(sf, "%s %.6f\n", c[i].uuid, c[i].wall0);
+    if (sf)
+        fclose(sf);
     qsort(late, nlate, sizeof(double), cmp_double);
     printf("calls %d connected %d frames %ld blocked %ld sender_late_ms p50 %.1f p99 %.1f max "
            "%.1f\n",
