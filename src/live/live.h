@@ -448,6 +448,31 @@ size_t lv_ws_encode_close(uint8_t *out, size_t cap, int code, const char *reason
  * stats). Each connection is one call, named by its first frame (a UUID); it ends once, with a
  * call_end line giving the reason. docs/live.md, "callqa live". */
 
+/* One event line as the writer hands it to the sink (lv_server_params.on_event), after it has
+ * written it to events_fd. Every field is valid during the call only. */
+typedef struct lv_event {
+    const char *call; /* the call's UUID (8-4-4-4-12); "" for a stats line */
+    const char *type; /* "human", "machine", "beep", "dtmf", ..., "call_end", "stats" */
+    const char *json; /* the line, without its '\n' */
+    size_t len;       /* of json */
+    /* a classifier event (type human, machine, ...; else 0 and NULL) */
+    int state;         /* a cq_event_state */
+    const char *rule;  /* a live decision's rule ("short_then_pause", "long_greeting", ...) */
+    double start_sec;  /* the event's start in the call's audio */
+    double at_sec;     /* the call's audio seconds when it was decided */
+    double speech_sec; /* a live decision's evidence, as cq_call_event gives it */
+    double quiet_sec;
+    const char *reason; /* call_end: "hangup", "peer_closed", ...; else NULL */
+} lv_event;
+
+/* The sink: called by the writer thread only, one line at a time, in the order of the lines.
+ * It runs after the bounded event queue, so a slow sink holds back the writer (and then the
+ * queue drops lines, counted) but never the network thread or the audio. */
+typedef void (*lv_event_fn)(void *user, const lv_event *ev);
+/* More fields for the stats line: append ",\"name\":value..." to buf[0..cap), return the length
+ * written (0: none). Called on the network thread: it must not block. */
+typedef size_t (*lv_stats_fn)(void *user, char *buf, size_t cap);
+
 typedef struct lv_server_params {
     const char *host;      /* address to listen on ("127.0.0.1", "0.0.0.0", "::") */
     const char *port;      /* TCP port, decimal; "0" picks one (lv_server_port says which) */
@@ -462,10 +487,14 @@ typedef struct lv_server_params {
     size_t event_queue;    /* event lines waiting for the writer (16-1000000) */
     int events_fd;         /* where event lines go (stdout, a file); made non-blocking */
     const void *vad_model; /* a cq_vad_model shared by every call (NULL: the DSP fallback) */
+    lv_event_fn on_event;  /* the event sink (NULL: none); see lv_event_fn */
+    lv_stats_fn on_stats;  /* more fields for the stats line (NULL: none) */
+    void *user;            /* handed to on_event and on_stats */
 } lv_server_params;
 
 /* 127.0.0.1, port 9092, 64 calls, 4 h, 10 s stalled, 5 s queued, stats every 10 s, threads:
- * the CPUs this process may use, no live decisions, max_payload 16384, 65536 lines, fd 1. */
+ * the CPUs this process may use, no live decisions, max_payload 16384, 65536 lines, fd 1, no
+ * sink. */
 lv_server_params lv_server_default_params(void);
 
 typedef struct lv_server_stats {

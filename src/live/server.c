@@ -15,9 +15,10 @@
  *             VAD and the streaming classifier and queue the event lines; the one that finds a
  *             call ended with its ring empty finishes it and writes its call_end.
  *   writer    takes lines from the event queue and writes them to events_fd (non-blocking, with
- *             poll); at shutdown it is given a few seconds to flush a stalled reader.
- * A call is shared by the network thread and the analysis side with a count of two references;
- * the last to let go frees it. The server's `active` count is the calls not yet freed.
+ *             poll), then hands each to the sink (on_event) if there is one; at shutdown it is
+ * given a few seconds to flush a stalled reader. A call is shared by the network thread and the
+ * analysis side with a count of two references; the last to let go frees it. The server's `active`
+ * count is the calls not yet freed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -98,8 +99,18 @@ struct call {
     bool started, finished;
 };
 
+/* What the sink is told about a line besides its text (lv_event). */
+typedef struct meta {
+    char call[37];
+    char type[16];
+    int state;
+    const char *rule, *reason; /* static strings */
+    double start, at, speech, quiet;
+} meta;
+
 typedef struct line {
     struct line *next;
+    meta m;
     size_t len;
     char text[];
 } line;
@@ -155,11 +166,12 @@ static const char *wall_now(char buf[32])
 }
 
 /* Queue one line (a '\n' is added); dropped and counted when the queue is full. */
-static void emit(lv_server *s, const char *text, size_t len)
+static void emit(lv_server *s, const meta *m, const char *text, size_t len)
 {
     line *l = NULL;
     pthread_mutex_lock(&s->eq_mu);
     if (s->eq_len < s->p.event_queue && (l = malloc(sizeof(*l) + len + 1))) {
+        l->m = *m;
         memcpy(l->text, text, len);
         l->text[len] = '\n';
         l->len = len + 1;
@@ -226,7 +238,15 @@ static void emit_event(call *c, const cq_call_event *e)
     lbuf l = {.n = 0};
     put(&l, "{\"call\":\"%s\",%s", c->uuid, fields);
     put_tail(&l, at);
-    emit(c->srv, l.b, l.n);
+    meta m = {.state = (int)e->state,
+              .rule = e->rule,
+              .start = e->start_sec,
+              .at = at,
+              .speech = e->speech_sec,
+              .quiet = e->quiet_sec};
+    memcpy(m.call, c->uuid, sizeof(m.call));
+    snprintf(m.type, sizeof(m.type), "%s", cq_event_type_name(e->type));
+    emit(c->srv, &m, l.b, l.n);
 }
 
 static void emit_stats(lv_server *s, bool final)
@@ -241,7 +261,16 @@ static void emit_stats(lv_server *s, bool final)
         (unsigned long long)s->active, (unsigned long long)s->refused_full,
         (unsigned long long)s->refused_uuid, (unsigned long long)s->events,
         (unsigned long long)s->events_dropped, (unsigned long long)s->audio_dropped, wall_now(w));
-    emit(s, l.b, l.n);
+    if (s->p.on_stats && l.n > 0 && l.n < sizeof(l.b)) { /* the sink's fields before the '}' */
+        char more[512];
+        size_t k = s->p.on_stats(s->p.user, more, sizeof(more));
+        if (k > 0 && k < sizeof(more) && l.n + k < sizeof(l.b)) {
+            l.n--;
+            put(&l, "%.*s}", (int)k, more);
+        }
+    }
+    meta m = {.type = "stats"};
+    emit(s, &m, l.b, l.n);
 }
 
 /* ---- the writer --------------------------------------------------------------------------------
@@ -288,6 +317,20 @@ static void *writer_main(void *arg)
         }
         if (off != l->len)
             atomic_fetch_add(&s->events_dropped, 1);
+        if (s->p.on_event) { /* after the queue: a slow sink never holds up the audio */
+            lv_event ev = {.call = l->m.call,
+                           .type = l->m.type,
+                           .json = l->text,
+                           .len = l->len - 1,
+                           .state = l->m.state,
+                           .rule = l->m.rule,
+                           .start_sec = l->m.start,
+                           .at_sec = l->m.at,
+                           .speech_sec = l->m.speech,
+                           .quiet_sec = l->m.quiet,
+                           .reason = l->m.reason};
+            s->p.on_event(s->p.user, &ev);
+        }
         free(l);
     }
 }
@@ -433,7 +476,9 @@ static void emit_end(call *c)
     put(&l, ",\"rate_hz\":%u,\"audio_sec\":%.3f,\"analysed_sec\":%.3f,\"audio_dropped_sec\":%.3f",
         rate, call_sec, (double)c->pushed / CQ_CLASSIFY_RATE, rate ? (double)dropped / rate : 0);
     put_tail(&l, call_sec);
-    emit(c->srv, l.b, l.n);
+    meta m = {.type = "call_end", .reason = k_reason[reason], .at = call_sec};
+    memcpy(m.call, c->uuid, sizeof(m.call));
+    emit(c->srv, &m, l.b, l.n);
 }
 
 /* One turn of a call: its queued audio, a bounded amount; its end when it has ended. Returns
@@ -615,7 +660,9 @@ static void on_dtmf(call *c, char digit)
         c->uuid, digit); /* 0-9 * # A-D only: the decoder checked */
     put(&l, ",\"start\":%.3f", at);
     put_tail(&l, at);
-    emit(c->srv, l.b, l.n);
+    meta m = {.type = "dtmf", .start = at, .at = at};
+    memcpy(m.call, c->uuid, sizeof(m.call));
+    emit(c->srv, &m, l.b, l.n);
 }
 
 /* One whole frame. */
@@ -860,7 +907,10 @@ lv_server_params lv_server_default_params(void)
                           .max_payload = 16384,
                           .event_queue = 65536,
                           .events_fd = 1,
-                          .vad_model = NULL};
+                          .vad_model = NULL,
+                          .on_event = NULL,
+                          .on_stats = NULL,
+                          .user = NULL};
     return p;
 }
 

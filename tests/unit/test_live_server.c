@@ -3,7 +3,8 @@
  * without the corpus: a call of a generated 1 s tone with a DTMF frame and a hangup; a call
  * ending on an unknown kind (an error frame back, call_end "error"); a connection whose first
  * frame is audio (refused, no call); --max-calls 2 with a third connection refused; a stalled
- * connection; a call in progress at stop ("shutdown"); every call_end once.
+ * connection; a call in progress at stop ("shutdown"); every call_end once; the event sink
+ * (on_event) called from the writer thread with every line, and on_stats's fields on the stats.
  * tests/live/test_server.sh runs the command itself on corpus calls.
  */
 #include "testutil.h"
@@ -76,6 +77,36 @@ static int count(const char *text, const char *needle)
     return n;
 }
 
+/* The sink's record: the lines it was handed, from which thread. */
+typedef struct sink {
+    pthread_t net; /* the thread that runs lv_server_run: the sink never runs on it */
+    int lines, call_ends, stats, on_net, bad;
+    char reasons[256];
+} sink;
+
+static void on_event(void *user, const lv_event *ev)
+{
+    sink *k = user;
+    k->lines++;
+    k->on_net += pthread_equal(pthread_self(), k->net) != 0;
+    k->bad += ev->len == 0 || ev->json[0] != '{' || ev->json[ev->len - 1] != '}';
+    if (!strcmp(ev->type, "call_end")) {
+        k->call_ends++;
+        k->bad += strlen(ev->call) != 36 || !ev->reason;
+        strncat(k->reasons, ev->reason ? ev->reason : "?", sizeof(k->reasons) - 40);
+        strcat(k->reasons, ",");
+    } else if (!strcmp(ev->type, "stats")) {
+        k->stats++;
+        k->bad += ev->call[0] != 0 || !strstr(ev->json, "\"sink\":7}");
+    }
+}
+
+static size_t on_stats(void *user, char *buf, size_t cap)
+{
+    (void)user;
+    return (size_t)snprintf(buf, cap, ",\"sink\":7");
+}
+
 static void test_server(void **state)
 {
     (void)state;
@@ -88,6 +119,10 @@ static void test_server(void **state)
     p.stall_sec = 0.5;
     p.stats_sec = 0;
     p.events_fd = pfd[1];
+    sink sk = {.lines = 0};
+    p.on_event = on_event;
+    p.on_stats = on_stats;
+    p.user = &sk;
     lv_error e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
@@ -95,6 +130,7 @@ static void test_server(void **state)
     assert_true(port > 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    sk.net = t;
 
     /* a call: UUID, 1 s of tone, a DTMF frame, hangup */
     int a = dial(port);
@@ -162,6 +198,13 @@ static void test_server(void **state)
                      1);
     assert_int_equal(count(text, "\"audio_sec\":1.000,\"analysed_sec\":1.000"), 1);
     assert_int_equal(count(text, "\"final\":true"), 1);
+    /* the sink: every line, from the writer (joined by destroy, so k is read after it) */
+    assert_int_equal(sk.lines, count(text, "\n"));
+    assert_int_equal(sk.call_ends, 4);
+    assert_int_equal(sk.stats, 1);
+    assert_int_equal(sk.on_net, 0);
+    assert_int_equal(sk.bad, 0);
+    assert_true(strstr(sk.reasons, "hangup,") && strstr(sk.reasons, "shutdown,"));
 }
 
 static void test_params(void **state)
