@@ -22,6 +22,27 @@
 
 static lv_server *volatile g_srv;
 
+/* Where the server's sink sends each event line: the FastAGI answer of AMD decisions. */
+typedef struct sinks {
+    lv_agi_server *agi;
+} sinks;
+
+static void on_event(void *user, const lv_event *ev)
+{
+    sinks *k = user;
+    if (k->agi)
+        lv_agi_server_event(k->agi, ev);
+}
+
+static size_t on_stats(void *user, char *buf, size_t cap)
+{
+    sinks *k = user;
+    size_t n = 0;
+    if (k->agi)
+        n += lv_agi_server_stats_fields(k->agi, buf + n, cap - n);
+    return n;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -46,6 +67,9 @@ static void usage(FILE *f)
         "  --events FILE|-  where event lines go (default -: stdout); FILE is appended to\n"
         "  --stats-sec S  a stats line every S seconds (default 10; 0: only at the end)\n"
         "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
+        "  --fastagi HOST:PORT  answer AGI(agi://HOST:PORT/amd,${UUID}) with the call's live\n"
+        "                 AMD decision as AMD() sets AMDSTATUS and AMDCAUSE (implies --live amd)\n"
+        "  --fastagi-timeout-ms MS  wait this long for a decision, then NOTSURE (default 5000)\n"
         "Prints one JSON line per event: callqa classify's lines with \"call\" (the UUID),\n"
         "\"call_sec\" (the call's audio seconds when decided) and \"wall\" (UTC), dtmf lines for\n"
         "the call's DTMF frames (\"source\":\"audiosocket\"), one call_end per call with its\n"
@@ -106,24 +130,33 @@ int cq_cli_live(int argc, char **argv)
         O_EVENTS,
         O_STATS,
         O_MODEL,
-        O_EVQ
+        O_EVQ,
+        O_AGI,
+        O_AGI_TIMEOUT
     };
-    static const struct option opts[] = {{"audiosocket", required_argument, NULL, O_AS},
-                                         {"max-calls", required_argument, NULL, O_MAXCALLS},
-                                         {"max-call-sec", required_argument, NULL, O_MAXSEC},
-                                         {"stall-sec", required_argument, NULL, O_STALL},
-                                         {"queue-sec", required_argument, NULL, O_QUEUE},
-                                         {"threads", required_argument, NULL, O_THREADS},
-                                         {"live", required_argument, NULL, O_LIVE},
-                                         {"events", required_argument, NULL, O_EVENTS},
-                                         {"stats-sec", required_argument, NULL, O_STATS},
-                                         {"model-dir", required_argument, NULL, O_MODEL},
-                                         {"event-queue", required_argument, NULL, O_EVQ},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"audiosocket", required_argument, NULL, O_AS},
+        {"max-calls", required_argument, NULL, O_MAXCALLS},
+        {"max-call-sec", required_argument, NULL, O_MAXSEC},
+        {"stall-sec", required_argument, NULL, O_STALL},
+        {"queue-sec", required_argument, NULL, O_QUEUE},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"live", required_argument, NULL, O_LIVE},
+        {"events", required_argument, NULL, O_EVENTS},
+        {"stats-sec", required_argument, NULL, O_STATS},
+        {"model-dir", required_argument, NULL, O_MODEL},
+        {"event-queue", required_argument, NULL, O_EVQ},
+        {"fastagi", required_argument, NULL, O_AGI},
+        {"fastagi-timeout-ms", required_argument, NULL, O_AGI_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     lv_server_params p = lv_server_default_params();
     char host[256], port[8];
-    const char *as = NULL, *events = "-", *model_dir = NULL;
+    const char *as = NULL, *events = "-", *model_dir = NULL, *agi = NULL;
+    lv_agi_server_params ap = lv_agi_server_default_params();
+    char agi_host[256], agi_port[8];
+    sinks sk = {.agi = NULL};
+    bool live_set = false;
     double v;
     int o;
     optind = 1;
@@ -157,6 +190,7 @@ int cq_cli_live(int argc, char **argv)
                 return 2;
             break;
         case O_LIVE:
+            live_set = true;
             if (strcmp(optarg, "hold") == 0)
                 p.live_mode = CQ_LIVE_HOLD;
             else if (strcmp(optarg, "amd") == 0)
@@ -170,6 +204,12 @@ int cq_cli_live(int argc, char **argv)
             if (num("event-queue", optarg, 16, 1000000, &v))
                 return 2;
             p.event_queue = (size_t)v;
+            break;
+        case O_AGI: agi = optarg; break;
+        case O_AGI_TIMEOUT:
+            if (num("fastagi-timeout-ms", optarg, 50, 600000, &v))
+                return 2;
+            ap.timeout_sec = v / 1000.0;
             break;
         case O_EVENTS: events = optarg; break;
         case O_MODEL: model_dir = optarg; break;
@@ -187,6 +227,20 @@ int cq_cli_live(int argc, char **argv)
     }
     p.host = host;
     p.port = port;
+    if (agi) {
+        if (split_hostport(agi, agi_host, sizeof(agi_host), agi_port, sizeof(agi_port)) != 0) {
+            fprintf(stderr, "callqa: --fastagi: expected HOST:PORT or [HOST]:PORT\n");
+            return 2;
+        }
+        if (live_set && p.live_mode != CQ_LIVE_AMD) {
+            fprintf(stderr, "callqa: --fastagi answers AMD decisions: --live amd, not hold\n");
+            return 2;
+        }
+        p.live_mode = CQ_LIVE_AMD;
+        ap.host = agi_host;
+        ap.port = agi_port;
+        ap.max_conns = p.max_calls * 2 < 100000 ? p.max_calls * 2 : 100000;
+    }
     int efd = 1;
     if (strcmp(events, "-") != 0) {
         if (!*events || (efd = open(events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
@@ -203,9 +257,20 @@ int cq_cli_live(int argc, char **argv)
     struct sigaction ign = {.sa_handler = SIG_IGN};
     sigaction(SIGPIPE, &ign, NULL);
     lv_error e;
+    if (agi && !(sk.agi = lv_agi_server_create(&ap, &e))) {
+        fprintf(stderr, "callqa: live: %s\n", e.msg);
+        cq_vad_model_free(vm);
+        if (efd != 1)
+            close(efd);
+        return 1;
+    }
+    p.on_event = on_event;
+    p.on_stats = on_stats;
+    p.user = &sk;
     lv_server *s = lv_server_create(&p, &e);
     if (!s) {
         fprintf(stderr, "callqa: live: %s\n", e.msg);
+        lv_agi_server_destroy(sk.agi);
         cq_vad_model_free(vm);
         if (efd != 1)
             close(efd);
@@ -219,6 +284,9 @@ int cq_cli_live(int argc, char **argv)
     fprintf(stderr,
             "callqa live: AudioSocket on %s port %d, %d calls at most, %d analysis threads\n", host,
             lv_server_port(s), p.max_calls, p.threads);
+    if (sk.agi)
+        fprintf(stderr, "callqa live: FastAGI on %s port %d, a decision waited for %.0f ms\n",
+                agi_host, lv_agi_server_port(sk.agi), ap.timeout_sec * 1000);
     int rc = lv_server_run(s);
     lv_server_stats st;
     lv_server_get_stats(s, &st);
@@ -231,6 +299,19 @@ int cq_cli_live(int argc, char **argv)
             (unsigned long long)st.audio_dropped);
     g_srv = NULL;
     lv_server_destroy(s); /* joins the analysis threads, flushes the events */
+    if (sk.agi) {
+        lv_agi_server_stats ags;
+        lv_agi_server_get_stats(sk.agi, &ags);
+        fprintf(stderr,
+                "callqa live: FastAGI: %llu connections, answered %llu HUMAN, %llu MACHINE, "
+                "%llu NOTSURE, %llu HANGUP; %llu refused, %llu failed, %llu channels hung up "
+                "first\n",
+                (unsigned long long)ags.accepted, (unsigned long long)ags.human,
+                (unsigned long long)ags.machine, (unsigned long long)ags.notsure,
+                (unsigned long long)ags.hangup, (unsigned long long)ags.refused,
+                (unsigned long long)ags.failed, (unsigned long long)ags.agi_hangup);
+        lv_agi_server_destroy(sk.agi);
+    }
     cq_vad_model_free(vm);
     if (efd != 1)
         close(efd);

@@ -105,7 +105,7 @@ typedef struct meta {
     char type[16];
     int state;
     const char *rule, *reason; /* static strings */
-    double start, at, speech, quiet;
+    double start, end, at, speech, quiet;
 } meta;
 
 typedef struct line {
@@ -241,6 +241,7 @@ static void emit_event(call *c, const cq_call_event *e)
     meta m = {.state = (int)e->state,
               .rule = e->rule,
               .start = e->start_sec,
+              .end = e->end_sec > e->start_sec ? e->end_sec : e->start_sec,
               .at = at,
               .speech = e->speech_sec,
               .quiet = e->quiet_sec};
@@ -325,6 +326,7 @@ static void *writer_main(void *arg)
                            .state = l->m.state,
                            .rule = l->m.rule,
                            .start_sec = l->m.start,
+                           .end_sec = l->m.end,
                            .at_sec = l->m.at,
                            .speech_sec = l->m.speech,
                            .quiet_sec = l->m.quiet,
@@ -660,7 +662,7 @@ static void on_dtmf(call *c, char digit)
         c->uuid, digit); /* 0-9 * # A-D only: the decoder checked */
     put(&l, ",\"start\":%.3f", at);
     put_tail(&l, at);
-    meta m = {.type = "dtmf", .start = at, .at = at};
+    meta m = {.type = "dtmf", .start = at, .end = at, .at = at};
     memcpy(m.call, c->uuid, sizeof(m.call));
     emit(c->srv, &m, l.b, l.n);
 }
