@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../clients/webhook.h"
+#include "../config/config.h"
 #include "../live/live.h"
 #include "classify_cmd.h"
 #include "callqa/callqa.h"
@@ -22,16 +24,40 @@
 
 static lv_server *volatile g_srv;
 
-/* Where the server's sink sends each event line: the FastAGI answer of AMD decisions. */
+/* Where the server's sink sends each event line: the FastAGI answer of AMD decisions, the
+ * webhook (the types in wh_types, comma-separated with a comma at each end; "": all but stats). */
 typedef struct sinks {
     lv_agi_server *agi;
+    wh_sender *wh;
+    char wh_types[256];
 } sinks;
+
+static bool wh_wants(const sinks *k, const char *type)
+{
+    if (!k->wh_types[0])
+        return strcmp(type, "stats") != 0;
+    char t[32];
+    snprintf(t, sizeof(t), ",%s,", type);
+    return strstr(k->wh_types, t) != NULL;
+}
 
 static void on_event(void *user, const lv_event *ev)
 {
     sinks *k = user;
     if (k->agi)
         lv_agi_server_event(k->agi, ev);
+    if (k->wh && wh_wants(k, ev->type))
+        (void)wh_post(k->wh, ev->json, ev->len); /* a full queue drops it, counted */
+}
+
+static void wh_report(const wh_stats *w)
+{
+    fprintf(stderr,
+            "callqa live: webhook: %llu events queued, %llu sent, %llu retries, %llu dead "
+            "letters, %llu dropped\n",
+            (unsigned long long)w->queued, (unsigned long long)w->sent,
+            (unsigned long long)w->retries, (unsigned long long)w->dead,
+            (unsigned long long)w->dropped);
 }
 
 static size_t on_stats(void *user, char *buf, size_t cap)
@@ -40,6 +66,18 @@ static size_t on_stats(void *user, char *buf, size_t cap)
     size_t n = 0;
     if (k->agi)
         n += lv_agi_server_stats_fields(k->agi, buf + n, cap - n);
+    if (k->wh && n < cap) {
+        wh_stats w;
+        wh_get_stats(k->wh, &w);
+        int m = snprintf(buf + n, cap - n,
+                         ",\"webhook_sent\":%llu,\"webhook_retries\":%llu,\"webhook_dead\":%llu,"
+                         "\"webhook_dropped\":%llu,\"webhook_pending\":%llu",
+                         (unsigned long long)w.sent, (unsigned long long)w.retries,
+                         (unsigned long long)w.dead, (unsigned long long)w.dropped,
+                         (unsigned long long)w.pending);
+        if (m > 0 && (size_t)m < cap - n)
+            n += (size_t)m;
+    }
     return n;
 }
 
@@ -70,6 +108,14 @@ static void usage(FILE *f)
         "  --fastagi HOST:PORT  answer AGI(agi://HOST:PORT/amd,${UUID}) with the call's live\n"
         "                 AMD decision as AMD() sets AMDSTATUS and AMDCAUSE (implies --live amd)\n"
         "  --fastagi-timeout-ms MS  wait this long for a decision, then NOTSURE (default 5000)\n"
+        "  --webhook URL  POST each event line there, signed (HMAC-SHA256, X-Callqa-Signature)\n"
+        "  --webhook-secret-file FILE  the signing secret: the first line of FILE, mode 0600\n"
+        "  --webhook-events LIST  the types to POST, comma-separated (default: all but stats)\n"
+        "  --webhook-attempts N  tries per event (default 6), then a dead letter (counted)\n"
+        "  --webhook-backoff-ms MS  the first wait between tries, doubled each time up to\n"
+        "                 30 s (default 500)\n"
+        "  --webhook-queue N  events waiting to be sent (default 4096); more are dropped\n"
+        "  --webhook-timeout-sec S  one POST (default 10)\n"
         "Prints one JSON line per event: callqa classify's lines with \"call\" (the UUID),\n"
         "\"call_sec\" (the call's audio seconds when decided) and \"wall\" (UTC), dtmf lines for\n"
         "the call's DTMF frames (\"source\":\"audiosocket\"), one call_end per call with its\n"
@@ -132,7 +178,14 @@ int cq_cli_live(int argc, char **argv)
         O_MODEL,
         O_EVQ,
         O_AGI,
-        O_AGI_TIMEOUT
+        O_AGI_TIMEOUT,
+        O_WH,
+        O_WH_SECRET,
+        O_WH_EVENTS,
+        O_WH_ATTEMPTS,
+        O_WH_BACKOFF,
+        O_WH_QUEUE,
+        O_WH_TIMEOUT
     };
     static const struct option opts[] = {
         {"audiosocket", required_argument, NULL, O_AS},
@@ -148,6 +201,13 @@ int cq_cli_live(int argc, char **argv)
         {"event-queue", required_argument, NULL, O_EVQ},
         {"fastagi", required_argument, NULL, O_AGI},
         {"fastagi-timeout-ms", required_argument, NULL, O_AGI_TIMEOUT},
+        {"webhook", required_argument, NULL, O_WH},
+        {"webhook-secret-file", required_argument, NULL, O_WH_SECRET},
+        {"webhook-events", required_argument, NULL, O_WH_EVENTS},
+        {"webhook-attempts", required_argument, NULL, O_WH_ATTEMPTS},
+        {"webhook-backoff-ms", required_argument, NULL, O_WH_BACKOFF},
+        {"webhook-queue", required_argument, NULL, O_WH_QUEUE},
+        {"webhook-timeout-sec", required_argument, NULL, O_WH_TIMEOUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     lv_server_params p = lv_server_default_params();
@@ -156,6 +216,8 @@ int cq_cli_live(int argc, char **argv)
     lv_agi_server_params ap = lv_agi_server_default_params();
     char agi_host[256], agi_port[8];
     sinks sk = {.agi = NULL};
+    wh_params wp = wh_default_params();
+    const char *wh_url = NULL, *wh_secret = NULL;
     bool live_set = false;
     double v;
     int o;
@@ -211,6 +273,42 @@ int cq_cli_live(int argc, char **argv)
                 return 2;
             ap.timeout_sec = v / 1000.0;
             break;
+        case O_WH: wh_url = optarg; break;
+        case O_WH_SECRET: wh_secret = optarg; break;
+        case O_WH_EVENTS: {
+            size_t l = strlen(optarg);
+            if (!l || l + 3 > sizeof(sk.wh_types) ||
+                strspn(optarg, "abcdefghijklmnopqrstuvwxyz_,") != l) {
+                fprintf(stderr,
+                        "callqa: --webhook-events: event types (a-z, _), comma-separated\n");
+                return 2;
+            }
+            snprintf(sk.wh_types, sizeof(sk.wh_types), ",%s,", optarg);
+            break;
+        }
+        case O_WH_ATTEMPTS:
+            if (num("webhook-attempts", optarg, 1, 100, &v))
+                return 2;
+            wp.max_attempts = (int)v;
+            break;
+        case O_WH_BACKOFF:
+            if (num("webhook-backoff-ms", optarg, 1, 600000, &v))
+                return 2;
+            wp.backoff_sec = v / 1000.0;
+            if (wp.max_backoff_sec < wp.backoff_sec)
+                wp.max_backoff_sec = wp.backoff_sec;
+            break;
+        case O_WH_QUEUE:
+            if (num("webhook-queue", optarg, 1, 1000000, &v))
+                return 2;
+            wp.queue = (size_t)v;
+            break;
+        case O_WH_TIMEOUT:
+            if (num("webhook-timeout-sec", optarg, 0.1, 600, &wp.timeout_sec))
+                return 2;
+            if (wp.connect_timeout_sec > wp.timeout_sec)
+                wp.connect_timeout_sec = wp.timeout_sec;
+            break;
         case O_EVENTS: events = optarg; break;
         case O_MODEL: model_dir = optarg; break;
         case 'h': usage(stdout); return 0;
@@ -241,10 +339,31 @@ int cq_cli_live(int argc, char **argv)
         ap.port = agi_port;
         ap.max_conns = p.max_calls * 2 < 100000 ? p.max_calls * 2 : 100000;
     }
+    if (!wh_url != !wh_secret) {
+        fprintf(stderr, "callqa: --webhook and --webhook-secret-file go together\n");
+        return 2;
+    }
+    char secret[1024], msg[512];
+    if (wh_url) {
+        if (cfg_read_secret(wh_secret, secret, sizeof(secret), msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "callqa: --webhook-secret-file: %s\n", msg);
+            return 1;
+        }
+        wp.url = wh_url;
+        wp.key = (const uint8_t *)secret;
+        wp.key_len = strlen(secret);
+        sk.wh = wh_create(&wp, msg, sizeof(msg));
+        memset(secret, 0, sizeof(secret)); /* the sender keeps its own copy */
+        if (!sk.wh) {
+            fprintf(stderr, "callqa: --webhook: %s\n", msg);
+            return 2;
+        }
+    }
     int efd = 1;
     if (strcmp(events, "-") != 0) {
         if (!*events || (efd = open(events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
             fprintf(stderr, "callqa: --events %s: %s\n", events, strerror(errno));
+            wh_destroy(sk.wh, 0, NULL);
             return 1;
         }
     }
@@ -259,6 +378,7 @@ int cq_cli_live(int argc, char **argv)
     lv_error e;
     if (agi && !(sk.agi = lv_agi_server_create(&ap, &e))) {
         fprintf(stderr, "callqa: live: %s\n", e.msg);
+        wh_destroy(sk.wh, 0, NULL);
         cq_vad_model_free(vm);
         if (efd != 1)
             close(efd);
@@ -271,6 +391,7 @@ int cq_cli_live(int argc, char **argv)
     if (!s) {
         fprintf(stderr, "callqa: live: %s\n", e.msg);
         lv_agi_server_destroy(sk.agi);
+        wh_destroy(sk.wh, 0, NULL);
         cq_vad_model_free(vm);
         if (efd != 1)
             close(efd);
@@ -311,6 +432,11 @@ int cq_cli_live(int argc, char **argv)
                 (unsigned long long)ags.hangup, (unsigned long long)ags.refused,
                 (unsigned long long)ags.failed, (unsigned long long)ags.agi_hangup);
         lv_agi_server_destroy(sk.agi);
+    }
+    if (sk.wh) { /* what is queued gets 5 s to go out; the rest is dropped, counted */
+        wh_stats ws;
+        wh_destroy(sk.wh, 5.0, &ws);
+        wh_report(&ws);
     }
     cq_vad_model_free(vm);
     if (efd != 1)

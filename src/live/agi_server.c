@@ -166,8 +166,7 @@ static void conn_close(lv_agi_server *s, conn *c, _Atomic uint64_t *counter, con
     if (c->fd < 0)
         return;
     if (why)
-        fprintf(stderr, "callqa live: FastAGI%s%s: %s\n", c->uuid[0] ? " call " : "", c->uuid,
-                why);
+        fprintf(stderr, "callqa live: FastAGI%s%s: %s\n", c->uuid[0] ? " call " : "", c->uuid, why);
     if (counter)
         atomic_fetch_add(counter, 1);
     close(c->fd);

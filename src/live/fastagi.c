@@ -95,8 +95,8 @@ static bool is_digit(char c)
 static int env_line(lv_agi_dec *d, char *s, lv_agi_msg *out)
 {
     if (d->vars >= d->p.max_vars)
-        return lv__fail(&d->err, LV_ERR_AGI_VARS, d->line_off,
-                        "more than %zu environment lines", d->p.max_vars);
+        return lv__fail(&d->err, LV_ERR_AGI_VARS, d->line_off, "more than %zu environment lines",
+                        d->p.max_vars);
     if (strncmp(s, "agi_", 4) != 0)
         return lv__fail(&d->err, LV_ERR_AGI_VAR, d->line_off,
                         "an environment line that does not start with agi_");
@@ -229,13 +229,13 @@ int lv_agi_next(lv_agi_dec *d, const uint8_t *data, size_t n, size_t *used, lv_a
         }
         if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
             *used = i + 1;
-            return lv__fail(&d->err, LV_ERR_AGI_BYTE, d->line_off,
-                            "byte 0x%02x within a line", (unsigned)b);
+            return lv__fail(&d->err, LV_ERR_AGI_BYTE, d->line_off, "byte 0x%02x within a line",
+                            (unsigned)b);
         }
         if (d->n >= d->p.max_line + (b == '\r')) {
             *used = i + 1;
-            return lv__fail(&d->err, LV_ERR_AGI_LINE, d->line_off,
-                            "a line longer than %zu bytes", d->p.max_line);
+            return lv__fail(&d->err, LV_ERR_AGI_LINE, d->line_off, "a line longer than %zu bytes",
+                            d->p.max_line);
         }
         if (d->n && d->line[d->n - 1] == '\r') {
             *used = i + 1;
@@ -264,7 +264,8 @@ size_t lv_agi_set_variable(char *out, size_t cap, const char *name, const char *
         if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || (!quote && c == ' '))
             return 0;
     }
-    size_t q = quote ? 2 : 0, need = 13 + nl + 1 + vl + q + 1; /* "SET VARIABLE " name ' ' value \n */
+    size_t q = quote ? 2 : 0,
+           need = 13 + nl + 1 + vl + q + 1; /* "SET VARIABLE " name ' ' value \n */
     if (need + 1 > cap)
         return 0;
     size_t k = 0;
