@@ -146,4 +146,9 @@ ends = [e for e in evb if e["type"] == "call_end"]
 check(len(ends) == 1 and ends[0]["reason"] == "hangup", "server B: the call served as ever")
 sys.exit(fail)
 PY
+# under a sanitizer build: nothing it reported
+if grep -l "Sanitizer" "$T"/*.err > /dev/null 2>&1; then
+    grep -h -A5 "Sanitizer" "$T"/*.err | head -40
+    bad "a sanitizer reported"
+fi
 exit $FAIL
