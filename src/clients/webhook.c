@@ -90,8 +90,7 @@ static outcome post_once(wh_sender *w, const item *it, int attempt, double *retr
     snprintf(h_id, sizeof(h_id), "X-Callqa-Delivery: %llu", (unsigned long long)it->id);
     snprintf(h_at, sizeof(h_at), "X-Callqa-Attempt: %d", attempt);
     struct curl_slist *hs = NULL, *t;
-    const char *lines[] = {"Content-Type: application/json", h_ts, h_sig, h_id, h_at,
-                           "Expect:"};
+    const char *lines[] = {"Content-Type: application/json", h_ts, h_sig, h_id, h_at, "Expect:"};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         if (!(t = curl_slist_append(hs, lines[i]))) {
             curl_slist_free_all(hs);
@@ -218,7 +217,8 @@ wh_sender *wh_create(const wh_params *p, char *err, size_t errsz)
 {
     if (!p || !p->url || (strncmp(p->url, "http://", 7) != 0 && strncmp(p->url, "https://", 8)) ||
         strlen(p->url) > 2048) {
-        fail(err, errsz, "the webhook URL must start with http:// or https:// (2048 bytes at most)");
+        fail(err, errsz,
+             "the webhook URL must start with http:// or https:// (2048 bytes at most)");
         return NULL;
     }
     for (const char *c = p->url; *c; c++)

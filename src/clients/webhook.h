@@ -33,14 +33,14 @@
 #define WH_SIG_LEN 71 /* "sha256=" and 64 hex digits */
 
 typedef struct wh_params {
-    const char *url;         /* http:// or https:// (copied) */
-    const uint8_t *key;      /* the HMAC key (copied) */
-    size_t key_len;          /* 1-1024 bytes */
-    size_t queue;            /* events waiting (1-1000000) */
-    int max_attempts;        /* tries per event (1-100) */
-    double backoff_sec;      /* the wait before the second try, doubled after each (0.001-600) */
-    double max_backoff_sec;  /* the longest wait (backoff_sec-3600) */
-    double timeout_sec;      /* of one POST, connection included (0.1-600) */
+    const char *url;            /* http:// or https:// (copied) */
+    const uint8_t *key;         /* the HMAC key (copied) */
+    size_t key_len;             /* 1-1024 bytes */
+    size_t queue;               /* events waiting (1-1000000) */
+    int max_attempts;           /* tries per event (1-100) */
+    double backoff_sec;         /* the wait before the second try, doubled after each (0.001-600) */
+    double max_backoff_sec;     /* the longest wait (backoff_sec-3600) */
+    double timeout_sec;         /* of one POST, connection included (0.1-600) */
     double connect_timeout_sec; /* of its connection (0.1-600) */
 } wh_params;
 
@@ -49,12 +49,12 @@ typedef struct wh_params {
 wh_params wh_default_params(void);
 
 typedef struct wh_stats {
-    uint64_t queued;    /* events taken by wh_post */
-    uint64_t sent;      /* delivered (a 2xx answer) */
-    uint64_t retries;   /* tries after the first */
-    uint64_t dead;      /* dead letters: not delivered after their tries, or refused (4xx) */
-    uint64_t dropped;   /* not taken (the queue was full), or still queued when destroy gave up */
-    uint64_t pending;   /* waiting now */
+    uint64_t queued;  /* events taken by wh_post */
+    uint64_t sent;    /* delivered (a 2xx answer) */
+    uint64_t retries; /* tries after the first */
+    uint64_t dead;    /* dead letters: not delivered after their tries, or refused (4xx) */
+    uint64_t dropped; /* not taken (the queue was full), or still queued when destroy gave up */
+    uint64_t pending; /* waiting now */
 } wh_stats;
 
 typedef struct wh_sender wh_sender;

@@ -272,6 +272,9 @@ static void on_msg(lv_agi_server *s, conn *c, const lv_agi_msg *m)
         if (m->code != 200 || !m->has_result || m->result != 1) {
             char why[200];
             snprintf(why, sizeof(why), "SET VARIABLE answered %d %.150s", m->code, m->data);
+            for (char *p = why; *p; p++) /* the peer's text, printable ASCII only on stderr */
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                    *p = '?';
             conn_close(s, c, &s->failed, why);
             return;
         }

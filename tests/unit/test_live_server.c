@@ -87,6 +87,7 @@ typedef struct sink {
 static void on_event(void *user, const lv_event *ev)
 {
     sink *k = user;
+    usleep(20000); /* a slow sink: it holds back the writer only, never the calls */
     k->lines++;
     k->on_net += pthread_equal(pthread_self(), k->net) != 0;
     k->bad += ev->len == 0 || ev->json[0] != '{' || ev->json[ev->len - 1] != '}';
