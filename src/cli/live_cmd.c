@@ -18,12 +18,71 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../clients/webhook.h"
+#include "../config/config.h"
 #include "../live/live.h"
 #include "classify_cmd.h"
 #include "callqa/callqa.h"
 #include "live_cmd.h"
 
 static lv_server *volatile g_srv;
+
+/* Where the server's sink sends each event line: the FastAGI answer of AMD decisions, the
+ * webhook (the types in wh_types, comma-separated with a comma at each end; "": all but stats). */
+typedef struct sinks {
+    lv_agi_server *agi;
+    wh_sender *wh;
+    char wh_types[256];
+} sinks;
+
+static bool wh_wants(const sinks *k, const char *type)
+{
+    if (!k->wh_types[0])
+        return strcmp(type, "stats") != 0;
+    char t[32];
+    snprintf(t, sizeof(t), ",%s,", type);
+    return strstr(k->wh_types, t) != NULL;
+}
+
+static void on_event(void *user, const lv_event *ev)
+{
+    sinks *k = user;
+    if (k->agi)
+        lv_agi_server_event(k->agi, ev);
+    if (k->wh && wh_wants(k, ev->type))
+        (void)wh_post(k->wh, ev->json, ev->len); /* a full queue drops it, counted */
+}
+
+static void wh_report(const wh_stats *w)
+{
+    fprintf(stderr,
+            "callqa live: webhook: %llu events queued, %llu sent, %llu retries, %llu dead "
+            "letters, %llu dropped\n",
+            (unsigned long long)w->queued, (unsigned long long)w->sent,
+            (unsigned long long)w->retries, (unsigned long long)w->dead,
+            (unsigned long long)w->dropped);
+}
+
+static size_t on_stats(void *user, char *buf, size_t cap)
+{
+    sinks *k = user;
+    size_t n = 0;
+    if (k->agi)
+        n += lv_agi_server_stats_fields(k->agi, buf + n, cap - n);
+    if (k->wh && n < cap) {
+        wh_stats w;
+        wh_get_stats(k->wh, &w);
+        int m = snprintf(buf + n, cap - n,
+                         ",\"webhook_sent\":%llu,\"webhook_retries\":%llu,\"webhook_dead\":%llu,"
+                         "\"webhook_dropped\":%llu,\"webhook_pending\":%llu",
+                         (unsigned long long)w.sent, (unsigned long long)w.retries,
+                         (unsigned long long)w.dead, (unsigned long long)w.dropped,
+                         (unsigned long long)w.pending);
+        if (m > 0 && (size_t)m < cap - n)
+            n += (size_t)m;
+    }
+    return n;
+}
 
 static void on_signal(int sig)
 {
@@ -70,7 +129,20 @@ static void usage(FILE *f)
         "  --live hold|amd  live-call decisions, as callqa classify --live\n"
         "  --events FILE|-  where event lines go (default -: stdout); FILE is appended to\n"
         "  --stats-sec S  a stats line every S seconds (default 10; 0: only at the end)\n"
-        "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
+        "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n",
+        f);
+    fputs(
+        "  --fastagi HOST:PORT  answer AGI(agi://HOST:PORT/amd,${UUID}) with the call's live\n"
+        "                 AMD decision as AMD() sets AMDSTATUS and AMDCAUSE (implies --live amd)\n"
+        "  --fastagi-timeout-ms MS  wait this long for a decision, then NOTSURE (default 5000)\n"
+        "  --webhook URL  POST each event line there, signed (HMAC-SHA256, X-Callqa-Signature)\n"
+        "  --webhook-secret-file FILE  the signing secret: the first line of FILE, mode 0600\n"
+        "  --webhook-events LIST  the types to POST, comma-separated (default: all but stats)\n"
+        "  --webhook-attempts N  tries per event (default 6), then a dead letter (counted)\n"
+        "  --webhook-backoff-ms MS  the first wait between tries, doubled each time up to\n"
+        "                 30 s (default 500)\n"
+        "  --webhook-queue N  events waiting to be sent (default 4096); more are dropped\n"
+        "  --webhook-timeout-sec S  one POST (default 10)\n"
         "Prints one JSON line per event: callqa classify's lines with \"call\" (its name),\n"
         "\"input\" (audiosocket, rtp or websocket), \"call_sec\" (the call's audio seconds when\n"
         "decided) and \"wall\" (UTC), dtmf lines for AudioSocket DTMF frames, one call_end per\n"
@@ -173,34 +245,59 @@ int cq_cli_live(int argc, char **argv)
         O_RTPWIN,
         O_WS,
         O_WSRATE,
-        O_WSMIX
+        O_WSMIX,
+        O_AGI,
+        O_AGI_TIMEOUT,
+        O_WH,
+        O_WH_SECRET,
+        O_WH_EVENTS,
+        O_WH_ATTEMPTS,
+        O_WH_BACKOFF,
+        O_WH_QUEUE,
+        O_WH_TIMEOUT
     };
-    static const struct option opts[] = {{"audiosocket", required_argument, NULL, O_AS},
-                                         {"max-calls", required_argument, NULL, O_MAXCALLS},
-                                         {"max-call-sec", required_argument, NULL, O_MAXSEC},
-                                         {"stall-sec", required_argument, NULL, O_STALL},
-                                         {"queue-sec", required_argument, NULL, O_QUEUE},
-                                         {"threads", required_argument, NULL, O_THREADS},
-                                         {"live", required_argument, NULL, O_LIVE},
-                                         {"events", required_argument, NULL, O_EVENTS},
-                                         {"stats-sec", required_argument, NULL, O_STATS},
-                                         {"model-dir", required_argument, NULL, O_MODEL},
-                                         {"event-queue", required_argument, NULL, O_EVQ},
-                                         {"vad-batch", required_argument, NULL, O_VADB},
-                                         {"batch-wait-ms", required_argument, NULL, O_BWAIT},
-                                         {"record-dir", required_argument, NULL, O_REC},
-                                         {"mask-digits", no_argument, NULL, O_MASK},
-                                         {"rtp", required_argument, NULL, O_RTP},
-                                         {"rtp-pt", required_argument, NULL, O_RTPPT},
-                                         {"rtp-window-ms", required_argument, NULL, O_RTPWIN},
-                                         {"websocket", required_argument, NULL, O_WS},
-                                         {"ws-rate", required_argument, NULL, O_WSRATE},
-                                         {"ws-mix", required_argument, NULL, O_WSMIX},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"audiosocket", required_argument, NULL, O_AS},
+        {"max-calls", required_argument, NULL, O_MAXCALLS},
+        {"max-call-sec", required_argument, NULL, O_MAXSEC},
+        {"stall-sec", required_argument, NULL, O_STALL},
+        {"queue-sec", required_argument, NULL, O_QUEUE},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"live", required_argument, NULL, O_LIVE},
+        {"events", required_argument, NULL, O_EVENTS},
+        {"stats-sec", required_argument, NULL, O_STATS},
+        {"model-dir", required_argument, NULL, O_MODEL},
+        {"event-queue", required_argument, NULL, O_EVQ},
+        {"vad-batch", required_argument, NULL, O_VADB},
+        {"batch-wait-ms", required_argument, NULL, O_BWAIT},
+        {"record-dir", required_argument, NULL, O_REC},
+        {"mask-digits", no_argument, NULL, O_MASK},
+        {"rtp", required_argument, NULL, O_RTP},
+        {"rtp-pt", required_argument, NULL, O_RTPPT},
+        {"rtp-window-ms", required_argument, NULL, O_RTPWIN},
+        {"websocket", required_argument, NULL, O_WS},
+        {"ws-rate", required_argument, NULL, O_WSRATE},
+        {"ws-mix", required_argument, NULL, O_WSMIX},
+        {"fastagi", required_argument, NULL, O_AGI},
+        {"fastagi-timeout-ms", required_argument, NULL, O_AGI_TIMEOUT},
+        {"webhook", required_argument, NULL, O_WH},
+        {"webhook-secret-file", required_argument, NULL, O_WH_SECRET},
+        {"webhook-events", required_argument, NULL, O_WH_EVENTS},
+        {"webhook-attempts", required_argument, NULL, O_WH_ATTEMPTS},
+        {"webhook-backoff-ms", required_argument, NULL, O_WH_BACKOFF},
+        {"webhook-queue", required_argument, NULL, O_WH_QUEUE},
+        {"webhook-timeout-sec", required_argument, NULL, O_WH_TIMEOUT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     lv_server_params p = lv_server_default_params();
     char host[256], port[8], rhost[256], rport[8], whost[256], wport[8];
-    const char *as = NULL, *rtp = NULL, *ws = NULL, *events = "-", *model_dir = NULL;
+    const char *as = NULL, *rtp = NULL, *ws = NULL, *events = "-", *model_dir = NULL, *agi = NULL;
+    lv_agi_server_params ap = lv_agi_server_default_params();
+    char agi_host[256], agi_port[8];
+    sinks sk = {.agi = NULL};
+    wh_params wp = wh_default_params();
+    const char *wh_url = NULL, *wh_secret = NULL;
+    bool live_set = false;
     double v;
     int o;
     optind = 1;
@@ -234,6 +331,7 @@ int cq_cli_live(int argc, char **argv)
                 return 2;
             break;
         case O_LIVE:
+            live_set = true;
             if (strcmp(optarg, "hold") == 0)
                 p.live_mode = CQ_LIVE_HOLD;
             else if (strcmp(optarg, "amd") == 0)
@@ -293,6 +391,48 @@ int cq_cli_live(int argc, char **argv)
                 return 2;
             }
             break;
+        case O_AGI: agi = optarg; break;
+        case O_AGI_TIMEOUT:
+            if (num("fastagi-timeout-ms", optarg, 50, 600000, &v))
+                return 2;
+            ap.timeout_sec = v / 1000.0;
+            break;
+        case O_WH: wh_url = optarg; break;
+        case O_WH_SECRET: wh_secret = optarg; break;
+        case O_WH_EVENTS: {
+            size_t l = strlen(optarg);
+            if (!l || l + 3 > sizeof(sk.wh_types) ||
+                strspn(optarg, "abcdefghijklmnopqrstuvwxyz_,") != l) {
+                fprintf(stderr,
+                        "callqa: --webhook-events: event types (a-z, _), comma-separated\n");
+                return 2;
+            }
+            snprintf(sk.wh_types, sizeof(sk.wh_types), ",%s,", optarg);
+            break;
+        }
+        case O_WH_ATTEMPTS:
+            if (num("webhook-attempts", optarg, 1, 100, &v))
+                return 2;
+            wp.max_attempts = (int)v;
+            break;
+        case O_WH_BACKOFF:
+            if (num("webhook-backoff-ms", optarg, 1, 600000, &v))
+                return 2;
+            wp.backoff_sec = v / 1000.0;
+            if (wp.max_backoff_sec < wp.backoff_sec)
+                wp.max_backoff_sec = wp.backoff_sec;
+            break;
+        case O_WH_QUEUE:
+            if (num("webhook-queue", optarg, 1, 1000000, &v))
+                return 2;
+            wp.queue = (size_t)v;
+            break;
+        case O_WH_TIMEOUT:
+            if (num("webhook-timeout-sec", optarg, 0.1, 600, &wp.timeout_sec))
+                return 2;
+            if (wp.connect_timeout_sec > wp.timeout_sec)
+                wp.connect_timeout_sec = wp.timeout_sec;
+            break;
         case O_EVENTS: events = optarg; break;
         case O_MODEL: model_dir = optarg; break;
         case 'h': usage(stdout); return 0;
@@ -321,10 +461,45 @@ int cq_cli_live(int argc, char **argv)
         *in[i].ph = in[i].host;
         *in[i].pp = in[i].port;
     }
+    if (agi) {
+        if (split_hostport(agi, agi_host, sizeof(agi_host), agi_port, sizeof(agi_port)) != 0) {
+            fprintf(stderr, "callqa: --fastagi: expected HOST:PORT or [HOST]:PORT\n");
+            return 2;
+        }
+        if (live_set && p.live_mode != CQ_LIVE_AMD) {
+            fprintf(stderr, "callqa: --fastagi answers AMD decisions: --live amd, not hold\n");
+            return 2;
+        }
+        p.live_mode = CQ_LIVE_AMD;
+        ap.host = agi_host;
+        ap.port = agi_port;
+        ap.max_conns = p.max_calls * 2 < 100000 ? p.max_calls * 2 : 100000;
+    }
+    if (!wh_url != !wh_secret) {
+        fprintf(stderr, "callqa: --webhook and --webhook-secret-file go together\n");
+        return 2;
+    }
+    char secret[1024], msg[512];
+    if (wh_url) {
+        if (cfg_read_secret(wh_secret, secret, sizeof(secret), msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "callqa: --webhook-secret-file: %s\n", msg);
+            return 1;
+        }
+        wp.url = wh_url;
+        wp.key = (const uint8_t *)secret;
+        wp.key_len = strlen(secret);
+        sk.wh = wh_create(&wp, msg, sizeof(msg));
+        memset(secret, 0, sizeof(secret)); /* the sender keeps its own copy */
+        if (!sk.wh) {
+            fprintf(stderr, "callqa: --webhook: %s\n", msg);
+            return 2;
+        }
+    }
     int efd = 1;
     if (strcmp(events, "-") != 0) {
         if (!*events || (efd = open(events, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) < 0) {
             fprintf(stderr, "callqa: --events %s: %s\n", events, strerror(errno));
+            wh_destroy(sk.wh, 0, NULL);
             return 1;
         }
     }
@@ -337,9 +512,22 @@ int cq_cli_live(int argc, char **argv)
     struct sigaction ign = {.sa_handler = SIG_IGN};
     sigaction(SIGPIPE, &ign, NULL);
     lv_error e;
+    if (agi && !(sk.agi = lv_agi_server_create(&ap, &e))) {
+        fprintf(stderr, "callqa: live: %s\n", e.msg);
+        wh_destroy(sk.wh, 0, NULL);
+        cq_vad_model_free(vm);
+        if (efd != 1)
+            close(efd);
+        return 1;
+    }
+    p.on_event = on_event;
+    p.on_stats = on_stats;
+    p.user = &sk;
     lv_server *s = lv_server_create(&p, &e);
     if (!s) {
         fprintf(stderr, "callqa: live: %s\n", e.msg);
+        lv_agi_server_destroy(sk.agi);
+        wh_destroy(sk.wh, 0, NULL);
         cq_vad_model_free(vm);
         if (efd != 1)
             close(efd);
@@ -363,6 +551,9 @@ int cq_cli_live(int argc, char **argv)
     if (!as)
         fprintf(stderr, "callqa live: %d calls at most, %d analysis threads\n", p.max_calls,
                 p.threads);
+    if (sk.agi)
+        fprintf(stderr, "callqa live: FastAGI on %s port %d, a decision waited for %.0f ms\n",
+                agi_host, lv_agi_server_port(sk.agi), ap.timeout_sec * 1000);
     int rc = lv_server_run(s);
     lv_server_stats st;
     lv_server_get_stats(s, &st);
@@ -379,6 +570,24 @@ int cq_cli_live(int argc, char **argv)
             (unsigned long long)st.rtp_after_end, (unsigned long long)st.ws_refused);
     g_srv = NULL;
     lv_server_destroy(s); /* joins the analysis threads, flushes the events */
+    if (sk.agi) {
+        lv_agi_server_stats ags;
+        lv_agi_server_get_stats(sk.agi, &ags);
+        fprintf(stderr,
+                "callqa live: FastAGI: %llu connections, answered %llu HUMAN, %llu MACHINE, "
+                "%llu NOTSURE, %llu HANGUP; %llu refused, %llu failed, %llu channels hung up "
+                "first\n",
+                (unsigned long long)ags.accepted, (unsigned long long)ags.human,
+                (unsigned long long)ags.machine, (unsigned long long)ags.notsure,
+                (unsigned long long)ags.hangup, (unsigned long long)ags.refused,
+                (unsigned long long)ags.failed, (unsigned long long)ags.agi_hangup);
+        lv_agi_server_destroy(sk.agi);
+    }
+    if (sk.wh) { /* what is queued gets 5 s to go out; the rest is dropped, counted */
+        wh_stats whs;
+        wh_destroy(sk.wh, 5.0, &whs);
+        wh_report(&whs);
+    }
     cq_vad_model_free(vm);
     if (efd != 1)
         close(efd);

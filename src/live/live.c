@@ -42,6 +42,12 @@ static const err_text k_err[] = {
     {LV_ERR_WS_CLOSE, "LV_ERR_WS_CLOSE", "WebSocket close frame malformed"},
     {LV_ERR_WS_UTF8, "LV_ERR_WS_UTF8", "WebSocket text not UTF-8"},
     {LV_ERR_WS_CLOSED, "LV_ERR_WS_CLOSED", "WebSocket data after the close frame"},
+    {LV_ERR_AGI_LINE, "LV_ERR_AGI_LINE", "AGI line over the maximum"},
+    {LV_ERR_AGI_BYTE, "LV_ERR_AGI_BYTE", "AGI line with a NUL or control byte"},
+    {LV_ERR_AGI_VAR, "LV_ERR_AGI_VAR", "AGI environment line malformed"},
+    {LV_ERR_AGI_VARS, "LV_ERR_AGI_VARS", "AGI environment over the maximum of lines"},
+    {LV_ERR_AGI_REPLY, "LV_ERR_AGI_REPLY", "AGI reply malformed"},
+    {LV_ERR_AGI_AFTER, "LV_ERR_AGI_AFTER", "AGI bytes after HANGUP"},
 };
 
 static const err_text *find_err(int code)

@@ -9,6 +9,11 @@
  *   RTP          what Asterisk's ARI externalMedia sends over UDP (RFC 3550, payloads by
  *                RFC 3551): G.711 u-law and A-law, L16 at a dynamic payload type; demultiplexed
  *                by SSRC and put back in order by a per-stream reorder buffer.
+ *   FastAGI      not audio: Asterisk's AGI over TCP (AGI(agi://host:port/script,args)): the
+ *                channel's "agi_<name>: <value>" lines up to an empty line, then one reply line
+ *                ("200 result=1", ...) per command the server sends
+ *                (https://docs.asterisk.org/Configuration/Interfaces/Asterisk-Gateway-Interface-AGI/);
+ *                the answer of an AMD decision (lv_agi_server_*, agi_server.c).
  *   WebSocket    RFC 6455, server side, as FreeSWITCH's mod_audio_fork sends a call: the HTTP
  *                Upgrade request, then masked frames of L16 audio (binary) and JSON metadata
  *                (text); drachtio-freeswitch-modules: modules/mod_audio_fork/README.md.
@@ -76,7 +81,15 @@ typedef enum lv_err {
     LV_ERR_WS_LENGTH = -46,   /* a length not in its shortest form, or the 64-bit top bit set */
     LV_ERR_WS_CLOSE = -47,    /* a close payload of 1 byte, or a code not allowed on the wire */
     LV_ERR_WS_UTF8 = -48,     /* a text message or close reason that is not UTF-8 */
-    LV_ERR_WS_CLOSED = -49    /* bytes after the peer's close frame */
+    LV_ERR_WS_CLOSED = -49,   /* bytes after the peer's close frame */
+    /* FastAGI (what Asterisk sends an AGI server) */
+    LV_ERR_AGI_LINE = -50,  /* a line longer than max_line */
+    LV_ERR_AGI_BYTE = -51,  /* a NUL or control byte within a line */
+    LV_ERR_AGI_VAR = -52,   /* an environment line not "agi_<name>: <value>" */
+    LV_ERR_AGI_VARS = -53,  /* more environment lines than max_vars */
+    LV_ERR_AGI_REPLY = -54, /* a reply not "<3 digits> ...", a 200 without result=<n>, or a
+                               usage text longer than max_vars lines */
+    LV_ERR_AGI_AFTER = -55  /* bytes after the HANGUP line */
 } lv_err;
 
 /* Static English text of an lv_err ("unknown AudioSocket kind"); never NULL. */
@@ -450,6 +463,32 @@ size_t lv_ws_encode_close(uint8_t *out, size_t cap, int code, const char *reason
  * WebSocket connection (named by its metadata's uuid or callId, else its path); it ends once,
  * with a call_end line giving the reason; every line names its input. docs/live.md. */
 
+/* One event line as the writer hands it to the sink (lv_server_params.on_event), after it has
+ * written it to events_fd. Every field is valid during the call only. */
+typedef struct lv_event {
+    const char *call; /* the call's UUID (8-4-4-4-12); "" for a stats line */
+    const char *type; /* "human", "machine", "beep", "dtmf", ..., "call_end", "stats" */
+    const char *json; /* the line, without its '\n' */
+    size_t len;       /* of json */
+    /* a classifier event (type human, machine, ...; else 0 and NULL) */
+    int state;         /* a cq_event_state */
+    const char *rule;  /* a live decision's rule ("short_then_pause", "long_greeting", ...) */
+    double start_sec;  /* the event's start in the call's audio */
+    double end_sec;    /* its end (else as start_sec) */
+    double at_sec;     /* the call's audio seconds when it was decided */
+    double speech_sec; /* a live decision's evidence, as cq_call_event gives it */
+    double quiet_sec;
+    const char *reason; /* call_end: "hangup", "peer_closed", ...; else NULL */
+} lv_event;
+
+/* The sink: called by the writer thread only, one line at a time, in the order of the lines.
+ * It runs after the bounded event queue, so a slow sink holds back the writer (and then the
+ * queue drops lines, counted) but never the network thread or the audio. */
+typedef void (*lv_event_fn)(void *user, const lv_event *ev);
+/* More fields for the stats line: append ",\"name\":value..." to buf[0..cap), return the length
+ * written (0: none). Called on the network thread: it must not block. */
+typedef size_t (*lv_stats_fn)(void *user, char *buf, size_t cap);
+
 typedef struct lv_server_params {
     const char *host;    /* address to listen on ("127.0.0.1", "0.0.0.0", "::") */
     const char *port;    /* TCP port, decimal; "0" picks one (lv_server_port says which) */
@@ -484,6 +523,9 @@ typedef struct lv_server_params {
                                as NAME.live.jsonl (NULL: not recorded); docs/live.md */
     bool mask_digits;       /* keyed digits as '*' in the event lines, and DTMF muted in the
                                recordings (written REC_DELAY_SEC late for it) */
+    lv_event_fn on_event;   /* the event sink (NULL: none); see lv_event_fn */
+    lv_stats_fn on_stats;   /* more fields for the stats line (NULL: none) */
+    void *user;             /* handed to on_event and on_stats */
 } lv_server_params;
 
 #define LV_VAD_BATCH_MAX 256
@@ -492,7 +534,7 @@ typedef struct lv_server_params {
  * the CPUs this process may use, no live decisions, max_payload 16384, 65536 lines, fd 1;
  * RTP and WebSocket off (their hosts NULL), ports "0", the default RTP map, a 60 ms window,
  * WebSocket 8000 Hz mono, 262144-byte messages; VAD batches of up to 32 calls, waiting at most
- * 10 ms for a batch to fill; no recordings, digits shown. */
+ * 10 ms for a batch to fill; no recordings, digits shown; no sink. */
 lv_server_params lv_server_default_params(void);
 
 /* The inputs a call can come in on (named on its event lines: "audiosocket", "rtp",
@@ -531,5 +573,109 @@ int lv_server_run(lv_server *s) CQ_NONNULL(1);
 void lv_server_stop(lv_server *s);
 void lv_server_get_stats(lv_server *s, lv_server_stats *out) CQ_NONNULL(1, 2);
 void lv_server_destroy(lv_server *s); /* after run returned; NULL: no-op */
+
+/* ---- FastAGI: what Asterisk sends (fastagi.c) ------------------------------------------------ */
+
+/* Asterisk connects to agi://HOST:PORT/SCRIPT, sends the channel's environment, one
+ * "agi_<name>: <value>" line each (agi_network_script: SCRIPT, agi_arg_1 ...: the arguments),
+ * an empty line, and then answers each command line the server sends with one line:
+ * "200 result=<n> [data]", "510 Invalid or unknown command", "511 Command Not Permitted on a
+ * dead channel ...", or a usage text "520-..." lines ... "520 End of proper usage."; when the
+ * channel hangs up it may send "HANGUP" (docs/live.md, "FastAGI"). Lines end in "\n" (a "\r"
+ * before it is dropped). The decoder is bounded like the others: one line buffer of max_line. */
+
+typedef enum lv_agi_kind {
+    LV_AGI_VAR = 1,     /* an environment line: name ("agi_arg_1"), value */
+    LV_AGI_ENV_END = 2, /* the empty line after the environment */
+    LV_AGI_REPLY = 3,   /* a reply to a command: code, result, data */
+    LV_AGI_HANGUP = 4   /* "HANGUP": the channel hung up */
+} lv_agi_kind;
+
+typedef struct lv_agi_params {
+    size_t max_line; /* bytes of one line, its end excluded (16-65536) */
+    size_t max_vars; /* environment lines, and lines of one usage text (1-4096) */
+} lv_agi_params;
+/* max_line 2048, max_vars 256. */
+lv_agi_params lv_agi_default_params(void);
+
+/* One line's meaning. Strings are the decoder's, NUL-terminated, valid until the next call. */
+typedef struct lv_agi_msg {
+    lv_agi_kind kind;
+    uint64_t offset;   /* stream offset of the line (of a usage text: its first line) */
+    const char *name;  /* VAR: "agi_<name>" ([a-z0-9_]) */
+    const char *value; /* VAR: the rest after ": " (may be empty) */
+    int code;          /* REPLY: 100-599 */
+    bool has_result;   /* REPLY: "result=<n>" came (always for 200) */
+    long result;       /* REPLY: n */
+    const char *data;  /* REPLY: the text after the code, or after result=<n> ("" none) */
+} lv_agi_msg;
+
+typedef struct lv_agi_dec lv_agi_dec;
+
+lv_agi_dec *lv_agi_create(const lv_agi_params *p, int *err);
+void lv_agi_destroy(lv_agi_dec *d); /* NULL: no-op */
+void lv_agi_reset(lv_agi_dec *d);
+/* As lv_as_next: 1 with one line's meaning in *out, 0 when every byte was taken and no line is
+ * whole, or an lv_err (LV_ERR_FAILED after it until reset). */
+CQ_NODISCARD int lv_agi_next(lv_agi_dec *d, const uint8_t *data, size_t n, size_t *used,
+                             lv_agi_msg *out) CQ_NONNULL(1, 4, 5);
+const lv_error *lv_agi_last_error(const lv_agi_dec *d) CQ_NONNULL(1);
+/* True while the environment is being read (before its empty line). */
+bool lv_agi_in_env(const lv_agi_dec *d) CQ_NONNULL(1);
+/* Lines consumed. */
+uint64_t lv_agi_lines(const lv_agi_dec *d) CQ_NONNULL(1);
+
+/* The command `SET VARIABLE <name> <value>\n`, the value in double quotes when quote is true
+ * (unquoted it must be one word, not empty), into out[0..cap) NUL-terminated: name of
+ * [A-Za-z0-9_] (1-64), value without '"', '\\' or control bytes (at most 256 bytes). Its
+ * length, 0 when it does not fit or breaks those rules. */
+size_t lv_agi_set_variable(char *out, size_t cap, const char *name, const char *value, bool quote);
+
+/* ---- the FastAGI answer of AMD decisions (agi_server.c) ---------------------------------------
+ */
+
+/* A server for AGI(agi://HOST:PORT/amd,<UUID>): it reads the environment, takes agi_arg_1 as the
+ * UUID of a call that AudioSocket brings to lv_server, waits for that call's live decision
+ * (human, machine) and answers as Asterisk's AMD() sets its variables: SET VARIABLE AMDSTATUS
+ * HUMAN|MACHINE|NOTSURE|HANGUP, then SET VARIABLE AMDCAUSE "<cause>", each acknowledged with
+ * "200 result=1", then it closes (the dialplan goes on). No decision within timeout_sec:
+ * NOTSURE, TOOLONG-<ms>; the call ended (call_end) with none: HANGUP. Decisions reach it through
+ * lv_agi_server_event, the lv_server's sink (any thread); it runs one thread of its own, poll over
+ * non-blocking sockets. Decisions are remembered for the last max_decisions calls, so the
+ * AGI connection may come before or after the call's decision. */
+
+typedef struct lv_agi_server_params {
+    const char *host, *port; /* as lv_server_params; port "0" picks one */
+    const char *script;      /* agi_network_script it answers ("amd"); another is refused */
+    int max_conns;           /* AGI connections at once (1-100000) */
+    double timeout_sec;      /* wait for a decision (0.05-600 s); then NOTSURE */
+    double io_sec;           /* the environment, and each reply, must come within this (> 0) */
+    size_t max_decisions;    /* calls remembered (16-1000000) */
+} lv_agi_server_params;
+/* 127.0.0.1, port 4573, script "amd", 256 connections, 5 s (AMD()'s totalAnalysisTime 5000 ms),
+ * io 10 s, 4096 calls. */
+lv_agi_server_params lv_agi_server_default_params(void);
+
+typedef struct lv_agi_server_stats {
+    uint64_t accepted;                        /* connections */
+    uint64_t human, machine, notsure, hangup; /* answers sent and acknowledged */
+    uint64_t refused;    /* over max_conns, a wrong script, no UUID in agi_arg_1 */
+    uint64_t failed;     /* malformed lines, a reply not 200, a silent or vanished peer */
+    uint64_t agi_hangup; /* the channel hung up (HANGUP) before the answer was taken */
+} lv_agi_server_stats;
+
+typedef struct lv_agi_server lv_agi_server;
+
+/* Listen, and start the server's thread. NULL with e->msg on failure. */
+lv_agi_server *lv_agi_server_create(const lv_agi_server_params *p, lv_error *e) CQ_NONNULL(1);
+int lv_agi_server_port(const lv_agi_server *s) CQ_NONNULL(1);
+/* The sink: remembers a call's first human or machine decision, and its end. Never blocks for
+ * long (one short lock). Other events are ignored. */
+void lv_agi_server_event(lv_agi_server *s, const lv_event *ev) CQ_NONNULL(1, 2);
+void lv_agi_server_get_stats(lv_agi_server *s, lv_agi_server_stats *out) CQ_NONNULL(1, 2);
+/* The counts as stats-line fields (",\"agi_human\":..."), for lv_server_params.on_stats. */
+size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap) CQ_NONNULL(1, 2);
+/* Stop the thread, answer nothing more, close every connection. NULL: no-op. */
+void lv_agi_server_destroy(lv_agi_server *s);
 
 #endif /* CQ_LIVE_H */

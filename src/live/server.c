@@ -16,7 +16,8 @@
  *             VAD and the streaming classifier and queue the event lines; the one that finds a
  *             call ended with its ring empty finishes it and writes its call_end.
  *   writer    takes lines from the event queue and writes them to events_fd (non-blocking, with
- *             poll); at shutdown it is given a few seconds to flush a stalled reader.
+ *             poll), then hands each to the sink (on_event) if there is one; at shutdown it
+ *             is given a few seconds to flush a stalled reader.
  * A call is shared by the network thread and the analysis side with a count of two references;
  * the last to let go frees it. The server's `active` count is the calls not yet freed.
  *
@@ -165,8 +166,18 @@ struct call {
     bool started, finished;
 };
 
+/* What the sink is told about a line besides its text (lv_event). */
+typedef struct meta {
+    char call[NAME_MAX_LEN + 8]; /* the call's name, as call.name */
+    char type[16];
+    int state;
+    const char *rule, *reason; /* static strings */
+    double start, end, at, speech, quiet;
+} meta;
+
 typedef struct line {
     struct line *next;
+    meta m;
     size_t len;
     char text[];
 } line;
@@ -237,11 +248,12 @@ static const char *wall_now(char buf[32])
 }
 
 /* Queue one line (a '\n' is added); dropped and counted when the queue is full. */
-static void emit(lv_server *s, const char *text, size_t len)
+static void emit(lv_server *s, const meta *m, const char *text, size_t len)
 {
     line *l = NULL;
     pthread_mutex_lock(&s->eq_mu);
     if (s->eq_len < s->p.event_queue && (l = malloc(sizeof(*l) + len + 1))) {
+        l->m = *m;
         memcpy(l->text, text, len);
         l->text[len] = '\n';
         l->len = len + 1;
@@ -279,11 +291,11 @@ static void mute_locked(call *c, uint64_t from, uint64_t to)
 }
 
 /* A line of one call: to the event queue, and to the call's recorded events when it records. */
-static void call_emit(call *c, const char *text, size_t len)
+static void call_emit(call *c, const meta *m, const char *text, size_t len)
 {
     /* under the call's lock, so that the recorded lines keep the stream's order */
     pthread_mutex_lock(&c->mu);
-    emit(c->srv, text, len);
+    emit(c->srv, m, text, len);
     if (c->rec_ev) {
         fwrite(text, 1, len, c->rec_ev);
         fputc('\n', c->rec_ev);
@@ -368,7 +380,16 @@ static void emit_event(call *c, const cq_call_event *e)
     put_head(&l, c);
     put(&l, "%s", fields);
     put_tail(&l, at);
-    call_emit(c, l.b, l.n);
+    meta m = {.state = (int)e->state,
+              .rule = e->rule,
+              .start = e->start_sec,
+              .end = e->end_sec > e->start_sec ? e->end_sec : e->start_sec,
+              .at = at,
+              .speech = e->speech_sec,
+              .quiet = e->quiet_sec};
+    snprintf(m.call, sizeof(m.call), "%s", c->name);
+    snprintf(m.type, sizeof(m.type), "%s", cq_event_type_name(e->type));
+    call_emit(c, &m, l.b, l.n);
 }
 
 /* The p-quantile (0-1) of the frames' waits, in ms (the bucket's upper edge); -1 with none. */
@@ -417,7 +438,16 @@ static void emit_stats(lv_server *s, bool final)
         (unsigned long long)s->ws_refused, (double)atomic_load(&s->analysed_us) / 1e6, cpu,
         runs ? (double)atomic_load(&s->vad_chunks) / (double)runs : 0.0, (unsigned long long)frames,
         lat_quantile(h, frames, 0.5), lat_quantile(h, frames, 0.99), worst, wall_now(w));
-    emit(s, l.b, l.n);
+    if (s->p.on_stats && l.n > 0 && l.n < sizeof(l.b)) { /* the sink's fields before the '}' */
+        char more[512];
+        size_t k = s->p.on_stats(s->p.user, more, sizeof(more));
+        if (k > 0 && k < sizeof(more) && l.n + k < sizeof(l.b)) {
+            l.n--;
+            put(&l, "%.*s}", (int)k, more);
+        }
+    }
+    meta m = {.type = "stats"};
+    emit(s, &m, l.b, l.n);
 }
 
 /* ---- the writer --------------------------------------------------------------------------------
@@ -464,6 +494,21 @@ static void *writer_main(void *arg)
         }
         if (off != l->len)
             atomic_fetch_add(&s->events_dropped, 1);
+        if (s->p.on_event) { /* after the queue: a slow sink never holds up the audio */
+            lv_event ev = {.call = l->m.call,
+                           .type = l->m.type,
+                           .json = l->text,
+                           .len = l->len - 1,
+                           .state = l->m.state,
+                           .rule = l->m.rule,
+                           .start_sec = l->m.start,
+                           .end_sec = l->m.end,
+                           .at_sec = l->m.at,
+                           .speech_sec = l->m.speech,
+                           .quiet_sec = l->m.quiet,
+                           .reason = l->m.reason};
+            s->p.on_event(s->p.user, &ev);
+        }
         free(l);
     }
 }
@@ -870,7 +915,9 @@ static void emit_end(call *c)
         put(&l, "\"");
     }
     put_tail(&l, call_sec);
-    call_emit(c, l.b, l.n);
+    meta m = {.type = "call_end", .reason = k_reason[reason], .at = call_sec};
+    snprintf(m.call, sizeof(m.call), "%s", c->name);
+    call_emit(c, &m, l.b, l.n);
     rec_events_close(c);
 }
 
@@ -1359,7 +1406,9 @@ static void on_dtmf(call *c, char digit)
         mask ? '*' : digit); /* 0-9 * # A-D only: the decoder checked */
     put(&l, ",\"start\":%.3f", at);
     put_tail(&l, at);
-    call_emit(c, l.b, l.n);
+    meta m = {.type = "dtmf", .start = at, .end = at, .at = at};
+    snprintf(m.call, sizeof(m.call), "%s", c->name);
+    call_emit(c, &m, l.b, l.n);
 }
 
 /* The analysis side's reference is taken: from here on the call ends with a call_end. */
@@ -1969,7 +2018,10 @@ lv_server_params lv_server_default_params(void)
                           .ws_port = "0",
                           .ws_rate_hz = 8000,
                           .ws_channels = 1,
-                          .ws_max_message = 262144};
+                          .ws_max_message = 262144,
+                          .on_event = NULL,
+                          .on_stats = NULL,
+                          .user = NULL};
     return p;
 }
 

@@ -4,7 +4,9 @@
  * error; RTP packets in order, lost, reordered, duplicated, late, across the sequence and
  * timestamp wraps and an SSRC change give the expected PCM and counters; the WebSocket
  * handshake's Accept is RFC 6455's example, masked and fragmented messages reassemble with
- * control frames between them, and every protocol error is refused with its code.
+ * control frames between them, and every protocol error is refused with its code. FastAGI: an
+ * environment, replies, a usage text and HANGUP read whole and a byte at a time alike, each
+ * malformed line its error, and SET VARIABLE written as the AGI command is.
  */
 #include "testutil.h"
 
@@ -957,6 +959,118 @@ static void test_ws_server_frames(void **state)
     assert_int_equal(lv_ws_encode(out, 10, LV_WS_TEXT, true, NULL, out, 9), 0);
 }
 
+/* ---- FastAGI ----------------------------------------------------------------------------------
+ */
+
+static const char k_agi[] = "agi_network: yes\nagi_network_script: amd\r\n"
+                            "agi_request: agi://127.0.0.1:4573/amd\nagi_accountcode: \n"
+                            "agi_arg_1: 0f8fad5b-d9cb-469f-a165-70867728950e\n\n"
+                            "200 result=1\n200 result=-1 (some value)\n"
+                            "520-Invalid command syntax.  Proper usage follows:\n"
+                            "Usage: SET VARIABLE <variablename> <value>\n"
+                            "520 End of proper usage.\n510 Invalid or unknown command\nHANGUP\n";
+
+/* Read k_agi in chunks of `chunk` bytes; the lines' meanings joined into out. */
+static void agi_read(size_t chunk, char *out, size_t cap)
+{
+    lv_agi_params p = lv_agi_default_params();
+    lv_agi_dec *d = lv_agi_create(&p, NULL);
+    assert_non_null(d);
+    size_t n = strlen(k_agi), pos = 0, k = 0;
+    out[0] = 0;
+    while (pos < n) {
+        size_t left = n - pos < chunk ? n - pos : chunk, used;
+        lv_agi_msg m;
+        int rc = lv_agi_next(d, (const uint8_t *)k_agi + pos, left, &used, &m);
+        assert_true(rc >= 0 && used <= left);
+        pos += used;
+        if (rc == 1)
+            k += (size_t)snprintf(out + k, cap - k, "%d|%s|%s|%d|%d|%ld|%s;", m.kind, m.name,
+                                  m.value, m.code, m.has_result, m.result, m.data);
+    }
+    assert_false(lv_agi_in_env(d));
+    assert_int_equal(lv_agi_lines(d), 13);
+    lv_agi_destroy(d);
+}
+
+static void test_agi_lines(void **state)
+{
+    (void)state;
+    char whole[2048], bytes[2048];
+    agi_read((size_t)-1, whole, sizeof(whole));
+    agi_read(1, bytes, sizeof(bytes));
+    assert_string_equal(whole, bytes);
+    assert_string_equal(whole,
+                        "1|agi_network|yes|0|0|0|;1|agi_network_script|amd|0|0|0|;"
+                        "1|agi_request|agi://127.0.0.1:4573/amd|0|0|0|;1|agi_accountcode||0|0|0|;"
+                        "1|agi_arg_1|0f8fad5b-d9cb-469f-a165-70867728950e|0|0|0|;2|||0|0|0|;"
+                        "3|||200|1|1|;3|||200|1|-1|(some value);"
+                        "3|||520|0|0|Invalid command syntax.  Proper usage follows:;"
+                        "3|||510|0|0|Invalid or unknown command;4|||0|0|0|;");
+}
+
+static void test_agi_malformed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int err;
+    } cases[] = {
+        {"agi_network yes\n", LV_ERR_AGI_VAR},
+        {"AGI_NETWORK: yes\n", LV_ERR_AGI_VAR},
+        {"network: yes\n", LV_ERR_AGI_VAR},
+        {"agi_: yes\n", LV_ERR_AGI_VAR},
+        {"agi_a: b\x01\n", LV_ERR_AGI_BYTE},
+        {"agi_a: b\rc\n", LV_ERR_AGI_BYTE},
+        {"\n200 result=\n", LV_ERR_AGI_REPLY},
+        {"\n200 ok\n", LV_ERR_AGI_REPLY},
+        {"\n20 result=1\n", LV_ERR_AGI_REPLY},
+        {"\n200 result=1x\n", LV_ERR_AGI_REPLY},
+        {"\n200 result=1234567890123456789\n", LV_ERR_AGI_REPLY},
+        {"\nHANGUP\n200 result=1\n", LV_ERR_AGI_AFTER},
+        {"agi_a: 0123456789012345678901234567890123456789\n", LV_ERR_AGI_LINE},
+        {"agi_a: 1\nagi_b: 2\nagi_c: 3\n", LV_ERR_AGI_VARS},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        lv_agi_params p = {.max_line = 32, .max_vars = 2};
+        lv_agi_dec *d = lv_agi_create(&p, NULL);
+        size_t n = strlen(cases[i].text), pos = 0, used;
+        lv_agi_msg m;
+        int rc = 0;
+        while (pos < n &&
+               (rc = lv_agi_next(d, (const uint8_t *)cases[i].text + pos, n - pos, &used, &m)) >= 0)
+            pos += used;
+        if (rc != cases[i].err)
+            printf("case %zu: %d, %s\n", i, rc, lv_agi_last_error(d)->msg);
+        assert_int_equal(rc, cases[i].err);
+        assert_true(lv_agi_last_error(d)->msg[0] != 0);
+        assert_int_equal(lv_agi_next(d, (const uint8_t *)"x", 1, &used, &m), LV_ERR_FAILED);
+        lv_agi_destroy(d);
+    }
+    lv_agi_params bad = {.max_line = 8, .max_vars = 1};
+    int err = 0;
+    assert_null(lv_agi_create(&bad, &err));
+    assert_int_equal(err, LV_ERR_ARG);
+}
+
+static void test_agi_set_variable(void **state)
+{
+    (void)state;
+    char b[128];
+    assert_int_equal(lv_agi_set_variable(b, sizeof(b), "AMDSTATUS", "HUMAN", false), 29);
+    assert_string_equal(b, "SET VARIABLE AMDSTATUS HUMAN\n");
+    assert_true(lv_agi_set_variable(b, sizeof(b), "AMDCAUSE", "HUMAN-800-800", true) > 0);
+    assert_string_equal(b, "SET VARIABLE AMDCAUSE \"HUMAN-800-800\"\n");
+    assert_true(lv_agi_set_variable(b, sizeof(b), "AMDCAUSE", "", true) > 0);
+    assert_string_equal(b, "SET VARIABLE AMDCAUSE \"\"\n");
+    assert_int_equal(lv_agi_set_variable(b, sizeof(b), "AMDCAUSE", "", false), 0);
+    assert_int_equal(lv_agi_set_variable(b, sizeof(b), "A B", "x", true), 0);
+    assert_int_equal(lv_agi_set_variable(b, sizeof(b), "A", "x\"y", true), 0);
+    assert_int_equal(lv_agi_set_variable(b, sizeof(b), "A", "x\ny", true), 0);
+    assert_int_equal(lv_agi_set_variable(b, sizeof(b), "A", "x y", false), 0);
+    assert_int_equal(lv_agi_set_variable(b, 20, "AMDSTATUS", "MACHINE", false), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -976,6 +1090,9 @@ int main(void)
         cmocka_unit_test(test_ws_frames),
         cmocka_unit_test(test_ws_malformed),
         cmocka_unit_test(test_ws_server_frames),
+        cmocka_unit_test(test_agi_lines),
+        cmocka_unit_test(test_agi_malformed),
+        cmocka_unit_test(test_agi_set_variable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

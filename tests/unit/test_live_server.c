@@ -3,14 +3,15 @@
  * without the corpus: a call of a generated 1 s tone with a DTMF frame and a hangup; a call
  * ending on an unknown kind (an error frame back, call_end "error"); a connection whose first
  * frame is audio (refused, no call); --max-calls 2 with a third connection refused; a stalled
- * connection; a call in progress at stop ("shutdown"); every call_end once. Then the RTP and
- * WebSocket inputs, without AudioSocket: an RTP stream of the tone with a lost, a reordered and
- * a duplicated packet, datagrams that are not RTP, an SSRC change from the same socket (the
- * first call ends "ssrc_change", the second stalls); a WebSocket call named by its metadata,
- * with a ping (a pong back) and a close (a close back); an Upgrade without its key (400); with
- * max_calls 1, a second SSRC and a WebSocket connection refused, and an RTP stream that comes
- * back after it stalled made a new call; a stream over max_call_sec ended, its further packets
- * ignored.
+ * connection; a call in progress at stop ("shutdown"); every call_end once; the event sink
+ * (on_event) called from the writer thread with every line, and on_stats's fields on the stats.
+ * Then the RTP and WebSocket inputs, without AudioSocket: an RTP stream of the tone with a lost,
+ * a reordered and a duplicated packet, datagrams that are not RTP, an SSRC change from the same
+ * socket (the first call ends "ssrc_change", the second stalls); a WebSocket call named by its
+ * metadata, with a ping (a pong back) and a close (a close back); an Upgrade without its key
+ * (400); with max_calls 1, a second SSRC and a WebSocket connection refused, and an RTP stream
+ * that comes back after it stalled made a new call; a stream over max_call_sec ended, its
+ * further packets ignored.
  * tests/live/test_server.sh and test_inputs.sh run the command itself on corpus calls.
  */
 #include "testutil.h"
@@ -83,6 +84,37 @@ static int count(const char *text, const char *needle)
     return n;
 }
 
+/* The sink's record: the lines it was handed, from which thread. */
+typedef struct sink {
+    pthread_t net; /* the thread that runs lv_server_run: the sink never runs on it */
+    int lines, call_ends, stats, on_net, bad;
+    char reasons[256];
+} sink;
+
+static void on_event(void *user, const lv_event *ev)
+{
+    sink *k = user;
+    usleep(20000); /* a slow sink: it holds back the writer only, never the calls */
+    k->lines++;
+    k->on_net += pthread_equal(pthread_self(), k->net) != 0;
+    k->bad += ev->len == 0 || ev->json[0] != '{' || ev->json[ev->len - 1] != '}';
+    if (!strcmp(ev->type, "call_end")) {
+        k->call_ends++;
+        k->bad += strlen(ev->call) != 36 || !ev->reason;
+        strncat(k->reasons, ev->reason ? ev->reason : "?", sizeof(k->reasons) - 40);
+        strcat(k->reasons, ",");
+    } else if (!strcmp(ev->type, "stats")) {
+        k->stats++;
+        k->bad += ev->call[0] != 0 || !strstr(ev->json, "\"sink\":7}");
+    }
+}
+
+static size_t on_stats(void *user, char *buf, size_t cap)
+{
+    (void)user;
+    return (size_t)snprintf(buf, cap, ",\"sink\":7");
+}
+
 static void test_server(void **state)
 {
     (void)state;
@@ -95,6 +127,10 @@ static void test_server(void **state)
     p.stall_sec = 0.5;
     p.stats_sec = 0;
     p.events_fd = pfd[1];
+    sink sk = {.lines = 0};
+    p.on_event = on_event;
+    p.on_stats = on_stats;
+    p.user = &sk;
     lv_error e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
@@ -102,6 +138,7 @@ static void test_server(void **state)
     assert_true(port > 0);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    sk.net = t;
 
     /* a call: UUID, 1 s of tone, a DTMF frame, hangup */
     int a = dial(port);
@@ -177,6 +214,13 @@ static void test_server(void **state)
                      1);
     assert_int_equal(count(text, "\"audio_sec\":1.000,\"analysed_sec\":1.000"), 1);
     assert_int_equal(count(text, "\"final\":true"), 1);
+    /* the sink: every line, from the writer (joined by destroy, so k is read after it) */
+    assert_int_equal(sk.lines, count(text, "\n"));
+    assert_int_equal(sk.call_ends, 4);
+    assert_int_equal(sk.stats, 1);
+    assert_int_equal(sk.on_net, 0);
+    assert_int_equal(sk.bad, 0);
+    assert_true(strstr(sk.reasons, "hangup,") && strstr(sk.reasons, "shutdown,"));
 }
 
 static int dial_udp(int port)

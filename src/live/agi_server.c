@@ -1,0 +1,552 @@
+/*
+ * agi_server.c - the FastAGI answer of `callqa live --fastagi`: Asterisk's AGI(agi://HOST:PORT/
+ * amd,<UUID>) is given the call's live AMD decision as AMD() gives its own, in AMDSTATUS and
+ * AMDCAUSE (live.h, "the FastAGI answer of AMD decisions"; docs/live.md, "AMD over FastAGI").
+ *
+ * One thread of its own: poll over the listening socket, an eventfd that says "a decision came
+ * or stop", and at most max_conns connections, all non-blocking. A connection reads the
+ * environment (lv_agi), takes agi_arg_1 as the call's UUID, waits for the call's entry in the
+ * table of decisions, sends SET VARIABLE AMDSTATUS, reads its "200 result=1", sends SET VARIABLE
+ * AMDCAUSE, reads its "200 result=1", and closes. The table is filled by lv_agi_server_event (the
+ * lv_server's sink, on its writer thread) under one mutex; it is a ring of the last
+ * max_decisions calls, so memory is bounded whatever the PBX does.
+ *
+ * The causes, in AMD()'s vocabulary (docs.asterisk.org, Dialplan Applications, AMD: "HUMAN -
+ * Silence Duration - afterGreetingSilence", "LONGGREETING - Voice Duration - Greeting",
+ * "TOOLONG - Total Time"), with the streaming classifier's own thresholds (cq_classify.h):
+ *   human (short_then_pause)          HUMAN, HUMAN-<pause ms>-800
+ *   machine (long_greeting)           MACHINE, LONGGREETING-<greeting ms>-1824
+ *   machine (beep_after_greeting)     MACHINE, LONGGREETING-<greeting ms to the beep>-1824
+ *   no decision within timeout_sec    NOTSURE, TOOLONG-<ms waited>
+ *   the call ended with no decision   HANGUP, "" (AMD() leaves the cause empty on a hangup)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "live_int.h"
+
+#define AFTER_GREETING_MS 800 /* the classifier's pause after a short greeting: a person */
+#define GREETING_MS 1824      /* its longest greeting of a person: 57 frames of 32 ms */
+#define OUT_MAX 512
+
+typedef enum status { ST_NONE = 0, ST_HUMAN, ST_MACHINE, ST_NOTSURE, ST_HANGUP } status;
+static const char *const k_status[] = {"", "HUMAN", "MACHINE", "NOTSURE", "HANGUP"};
+
+typedef struct decision {
+    char uuid[37];
+    status st;  /* the first human or machine decision; ST_NONE: none yet */
+    bool ended; /* the call's call_end came */
+    char cause[64];
+} decision;
+
+typedef enum phase { P_ENV, P_WAIT, P_STATUS, P_CAUSE } phase;
+
+typedef struct conn {
+    int fd;
+    lv_agi_dec *dec;
+    phase ph;
+    double t_env;      /* when the environment was whole (the wait starts) */
+    double t_deadline; /* for the environment or the reply being waited for */
+    char uuid[37];
+    bool script_ok;
+    status st;
+    char cause[64];
+    char out[OUT_MAX];
+    size_t out_len, out_off;
+} conn;
+
+struct lv_agi_server {
+    lv_agi_server_params p;
+    char host[256], port[16], script[64];
+    int lfd, efd, lport;
+    pthread_t thread;
+    bool thread_up;
+    _Atomic bool quit;
+    conn *conns; /* max_conns slots; fd -1: free */
+    struct pollfd *pfds;
+    /* decisions: a ring of the last max_decisions calls */
+    pthread_mutex_t mu;
+    decision *ring;
+    size_t ring_next, ring_len;
+    /* counters */
+    _Atomic uint64_t accepted, human, machine, notsure, hangup, refused, failed, agi_hangup;
+};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+lv_agi_server_params lv_agi_server_default_params(void)
+{
+    lv_agi_server_params p = {.host = "127.0.0.1",
+                              .port = "4573",
+                              .script = "amd",
+                              .max_conns = 256,
+                              .timeout_sec = 5.0,
+                              .io_sec = 10.0,
+                              .max_decisions = 4096};
+    return p;
+}
+
+/* ---- the table of decisions ------------------------------------------------------------------ */
+
+/* The entry of a UUID, NULL when none. Caller holds mu. */
+static decision *find_locked(lv_agi_server *s, const char *uuid)
+{
+    for (size_t i = 0; i < s->ring_len; i++)
+        if (strcasecmp(s->ring[i].uuid, uuid) == 0)
+            return &s->ring[i];
+    return NULL;
+}
+
+static decision *get_locked(lv_agi_server *s, const char *uuid)
+{
+    decision *d = find_locked(s, uuid);
+    if (d)
+        return d;
+    d = &s->ring[s->ring_next];
+    s->ring_next = (s->ring_next + 1) % s->p.max_decisions;
+    if (s->ring_len < s->p.max_decisions)
+        s->ring_len++;
+    memset(d, 0, sizeof(*d));
+    snprintf(d->uuid, sizeof(d->uuid), "%s", uuid);
+    return d;
+}
+
+static long ms(double sec)
+{
+    return sec > 0 ? (long)(sec * 1000 + 0.5) : 0;
+}
+
+void lv_agi_server_event(lv_agi_server *s, const lv_event *ev)
+{
+    bool human = !strcmp(ev->type, "human"), machine = !strcmp(ev->type, "machine");
+    bool end = !strcmp(ev->type, "call_end");
+    if ((!human && !machine && !end) || strlen(ev->call) != 36)
+        return;
+    pthread_mutex_lock(&s->mu);
+    decision *d = get_locked(s, ev->call);
+    if (end) {
+        d->ended = true;
+    } else if (d->st == ST_NONE) {
+        d->st = human ? ST_HUMAN : ST_MACHINE;
+        if (human)
+            snprintf(d->cause, sizeof(d->cause), "HUMAN-%ld-%d", ms(ev->quiet_sec),
+                     AFTER_GREETING_MS);
+        else
+            snprintf(d->cause, sizeof(d->cause), "LONGGREETING-%ld-%d",
+                     ms(ev->end_sec - ev->start_sec), GREETING_MS);
+    }
+    pthread_mutex_unlock(&s->mu);
+    uint64_t one = 1;
+    if (write(s->efd, &one, sizeof(one)) < 0) {
+        /* the counter is already set: the thread will look */
+    }
+}
+
+/* ---- connections ---------------------------------------------------------------------------- */
+
+static void conn_close(lv_agi_server *s, conn *c, _Atomic uint64_t *counter, const char *why)
+{
+    if (c->fd < 0)
+        return;
+    if (why)
+        fprintf(stderr, "callqa live: FastAGI%s%s: %s\n", c->uuid[0] ? " call " : "", c->uuid, why);
+    if (counter)
+        atomic_fetch_add(counter, 1);
+    close(c->fd);
+    c->fd = -1;
+    lv_agi_destroy(c->dec);
+    c->dec = NULL;
+    (void)s;
+}
+
+/* Queue one command and try to send it now. */
+static void send_cmd(lv_agi_server *s, conn *c, const char *name, const char *value, bool quote)
+{
+    c->out_len = lv_agi_set_variable(c->out, sizeof(c->out), name, value, quote);
+    c->out_off = 0;
+    c->t_deadline = mono_now() + s->p.io_sec;
+    if (!c->out_len) {
+        conn_close(s, c, &s->failed, "an answer that cannot be sent");
+        return;
+    }
+    ssize_t k = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (k > 0)
+        c->out_off = (size_t)k;
+    else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        conn_close(s, c, &s->failed, strerror(errno));
+}
+
+/* The answer is known: its status goes out. */
+static void answer(lv_agi_server *s, conn *c, status st, const char *cause)
+{
+    c->st = st;
+    snprintf(c->cause, sizeof(c->cause), "%s", cause);
+    c->ph = P_STATUS;
+    send_cmd(s, c, "AMDSTATUS", k_status[st], false);
+}
+
+static void check_wait(lv_agi_server *s, conn *c, double now)
+{
+    status st = ST_NONE;
+    char cause[64] = "";
+    pthread_mutex_lock(&s->mu);
+    decision *d = find_locked(s, c->uuid);
+    if (d && d->st != ST_NONE) {
+        st = d->st;
+        memcpy(cause, d->cause, sizeof(cause));
+    } else if (d && d->ended) {
+        st = ST_HANGUP;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (st == ST_NONE && now - c->t_env >= s->p.timeout_sec) {
+        st = ST_NOTSURE;
+        snprintf(cause, sizeof(cause), "TOOLONG-%ld", ms(now - c->t_env));
+    }
+    if (st != ST_NONE)
+        answer(s, c, st, cause);
+}
+
+/* The environment is whole: the script and the UUID checked, the wait begins. */
+static void env_done(lv_agi_server *s, conn *c)
+{
+    if (!c->script_ok) {
+        conn_close(s, c, &s->refused, "refused: agi_network_script is not the one answered");
+        return;
+    }
+    if (!c->uuid[0]) {
+        conn_close(s, c, &s->refused, "refused: agi_arg_1 is not a call's UUID");
+        return;
+    }
+    c->ph = P_WAIT;
+    c->t_env = mono_now();
+    check_wait(s, c, c->t_env);
+}
+
+static bool is_uuid(const char *v)
+{
+    if (strlen(v) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        char ch = v[i];
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        bool hex = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+        if (dash ? ch != '-' : !hex)
+            return false;
+    }
+    return true;
+}
+
+static void on_msg(lv_agi_server *s, conn *c, const lv_agi_msg *m)
+{
+    switch (m->kind) {
+    case LV_AGI_VAR:
+        if (!strcmp(m->name, "agi_network_script"))
+            c->script_ok = !strcmp(m->value, s->script);
+        else if (!strcmp(m->name, "agi_arg_1") && is_uuid(m->value))
+            snprintf(c->uuid, sizeof(c->uuid), "%s", m->value);
+        return;
+    case LV_AGI_ENV_END: env_done(s, c); return;
+    case LV_AGI_HANGUP: conn_close(s, c, &s->agi_hangup, NULL); return;
+    case LV_AGI_REPLY:
+        if ((c->ph != P_STATUS && c->ph != P_CAUSE) || c->out_off < c->out_len) {
+            conn_close(s, c, &s->failed, "a reply to no command");
+            return;
+        }
+        if (m->code != 200 || !m->has_result || m->result != 1) {
+            char why[200];
+            snprintf(why, sizeof(why), "SET VARIABLE answered %d %.150s", m->code, m->data);
+            for (char *p = why; *p; p++) /* the peer's text, printable ASCII only on stderr */
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                    *p = '?';
+            conn_close(s, c, &s->failed, why);
+            return;
+        }
+        if (c->ph == P_STATUS) {
+            c->ph = P_CAUSE;
+            send_cmd(s, c, "AMDCAUSE", c->cause, true);
+            return;
+        }
+        /* both taken: the answer is given; closing ends the AGI, the dialplan goes on */
+        conn_close(s, c,
+                   c->st == ST_HUMAN     ? &s->human
+                   : c->st == ST_MACHINE ? &s->machine
+                   : c->st == ST_NOTSURE ? &s->notsure
+                                         : &s->hangup,
+                   NULL);
+        return;
+    }
+}
+
+static void on_readable(lv_agi_server *s, conn *c)
+{
+    uint8_t buf[4096];
+    for (int reads = 0; reads < 4 && c->fd >= 0; reads++) {
+        ssize_t k = recv(c->fd, buf, sizeof(buf), 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (k <= 0) {
+            conn_close(s, c, &s->failed,
+                       k == 0 ? "the peer closed before the answer was taken" : strerror(errno));
+            return;
+        }
+        size_t off = 0;
+        while (off < (size_t)k && c->fd >= 0) {
+            size_t used = 0;
+            lv_agi_msg m;
+            int r = lv_agi_next(c->dec, buf + off, (size_t)k - off, &used, &m);
+            off += used;
+            if (r == 0)
+                break;
+            if (r < 0) {
+                const lv_error *e = lv_agi_last_error(c->dec);
+                conn_close(s, c, &s->failed, e->msg[0] ? e->msg : lv_strerror(r));
+                return;
+            }
+            on_msg(s, c, &m);
+        }
+    }
+}
+
+static void on_accept(lv_agi_server *s)
+{
+    for (;;) {
+        int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        atomic_fetch_add(&s->accepted, 1);
+        conn *c = NULL;
+        for (int i = 0; i < s->p.max_conns && !c; i++)
+            if (s->conns[i].fd < 0)
+                c = &s->conns[i];
+        lv_agi_params ap = lv_agi_default_params();
+        lv_agi_dec *dec = c ? lv_agi_create(&ap, NULL) : NULL;
+        if (!dec) {
+            close(fd);
+            atomic_fetch_add(&s->refused, 1);
+            continue;
+        }
+        memset(c, 0, sizeof(*c));
+        c->fd = fd;
+        c->dec = dec;
+        c->ph = P_ENV;
+        c->t_deadline = mono_now() + s->p.io_sec;
+    }
+}
+
+static void *agi_main(void *arg)
+{
+    lv_agi_server *s = arg;
+    int n = s->p.max_conns;
+    while (!atomic_load(&s->quit)) {
+        s->pfds[0] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+        s->pfds[1] = (struct pollfd){.fd = s->efd, .events = POLLIN};
+        for (int i = 0; i < n; i++) {
+            conn *c = &s->conns[i];
+            short ev = POLLIN;
+            if (c->fd >= 0 && c->out_off < c->out_len)
+                ev |= POLLOUT;
+            s->pfds[2 + i] = (struct pollfd){.fd = c->fd, .events = ev};
+        }
+        int r = poll(s->pfds, (nfds_t)n + 2, 50);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (s->pfds[1].revents & POLLIN) {
+            uint64_t v;
+            if (read(s->efd, &v, sizeof(v)) < 0) {
+                /* nothing pending */
+            }
+        }
+        if (s->pfds[0].revents & POLLIN)
+            on_accept(s);
+        double now = mono_now();
+        for (int i = 0; i < n; i++) {
+            conn *c = &s->conns[i];
+            short re = s->pfds[2 + i].revents;
+            if (c->fd < 0 || s->pfds[2 + i].fd != c->fd)
+                continue;
+            if ((re & POLLOUT) && c->out_off < c->out_len) {
+                ssize_t k = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (k > 0)
+                    c->out_off += (size_t)k;
+                else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                    conn_close(s, c, &s->failed, strerror(errno));
+            }
+            if (c->fd >= 0 && (re & (POLLIN | POLLHUP | POLLERR)))
+                on_readable(s, c);
+            if (c->fd < 0)
+                continue;
+            if (c->ph == P_WAIT)
+                check_wait(s, c, now);
+            else if (now > c->t_deadline)
+                conn_close(s, c, &s->failed,
+                           c->ph == P_ENV ? "no whole AGI environment in time"
+                                          : "no reply to SET VARIABLE in time");
+        }
+    }
+    return NULL;
+}
+
+/* ---- create, destroy ------------------------------------------------------------------------ */
+
+static int listen_on(lv_agi_server *s, lv_error *e)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    int g = getaddrinfo(s->host, s->port, &hints, &res);
+    if (g != 0)
+        return lv__fail(e, LV_ERR_ARG, 0, "FastAGI %s:%s: %s", s->host, s->port, gai_strerror(g));
+    int fd = -1, saved = 0;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return lv__fail(e, LV_ERR_ARG, 0, "FastAGI: listen on %s:%s: %s", s->host, s->port,
+                        strerror(saved));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char port[16];
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port), NI_NUMERICSERV) == 0)
+        s->lport = atoi(port);
+    s->lfd = fd;
+    return LV_OK;
+}
+
+lv_agi_server *lv_agi_server_create(const lv_agi_server_params *p, lv_error *e)
+{
+    lv__clear(e);
+    if (!p->host || !p->port || !p->script || !p->script[0] || strlen(p->host) >= 256 ||
+        strlen(p->port) >= 16 || strlen(p->script) >= 64 || p->max_conns < 1 ||
+        p->max_conns > 100000 || !(p->timeout_sec >= 0.05) || p->timeout_sec > 600 ||
+        !(p->io_sec > 0) || p->max_decisions < 16 || p->max_decisions > 1000000) {
+        lv__fail(e, LV_ERR_ARG, 0, "a FastAGI setting out of its range");
+        return NULL;
+    }
+    lv_agi_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
+        return NULL;
+    }
+    s->p = *p;
+    snprintf(s->host, sizeof(s->host), "%s", p->host);
+    snprintf(s->port, sizeof(s->port), "%s", p->port);
+    snprintf(s->script, sizeof(s->script), "%s", p->script);
+    s->p.host = s->host, s->p.port = s->port, s->p.script = s->script;
+    s->lfd = s->efd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    s->conns = calloc((size_t)p->max_conns, sizeof(conn));
+    s->pfds = calloc((size_t)p->max_conns + 2, sizeof(struct pollfd));
+    s->ring = calloc(p->max_decisions, sizeof(decision));
+    if (!s->conns || !s->pfds || !s->ring) {
+        lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < p->max_conns; i++)
+        s->conns[i].fd = -1;
+    if (listen_on(s, e) != LV_OK)
+        goto fail;
+    if ((s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        lv__fail(e, LV_ERR_NOMEM, 0, "eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    if (pthread_create(&s->thread, NULL, agi_main, s) != 0) {
+        lv__fail(e, LV_ERR_NOMEM, 0, "no thread for FastAGI");
+        goto fail;
+    }
+    s->thread_up = true;
+    return s;
+fail:
+    lv_agi_server_destroy(s);
+    return NULL;
+}
+
+int lv_agi_server_port(const lv_agi_server *s)
+{
+    return s->lport;
+}
+
+void lv_agi_server_get_stats(lv_agi_server *s, lv_agi_server_stats *o)
+{
+    o->accepted = s->accepted;
+    o->human = s->human;
+    o->machine = s->machine;
+    o->notsure = s->notsure;
+    o->hangup = s->hangup;
+    o->refused = s->refused;
+    o->failed = s->failed;
+    o->agi_hangup = s->agi_hangup;
+}
+
+size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap)
+{
+    lv_agi_server_stats st;
+    lv_agi_server_get_stats(s, &st);
+    int k = snprintf(buf, cap,
+                     ",\"agi_accepted\":%llu,\"agi_human\":%llu,\"agi_machine\":%llu,"
+                     "\"agi_notsure\":%llu,\"agi_hangup\":%llu,\"agi_refused\":%llu,"
+                     "\"agi_failed\":%llu,\"agi_channel_hangup\":%llu",
+                     (unsigned long long)st.accepted, (unsigned long long)st.human,
+                     (unsigned long long)st.machine, (unsigned long long)st.notsure,
+                     (unsigned long long)st.hangup, (unsigned long long)st.refused,
+                     (unsigned long long)st.failed, (unsigned long long)st.agi_hangup);
+    return k > 0 && (size_t)k < cap ? (size_t)k : 0;
+}
+
+void lv_agi_server_destroy(lv_agi_server *s)
+{
+    if (!s)
+        return;
+    if (s->thread_up) {
+        atomic_store(&s->quit, true);
+        uint64_t one = 1;
+        if (write(s->efd, &one, sizeof(one)) < 0) {
+            /* already set */
+        }
+        pthread_join(s->thread, NULL);
+    }
+    for (int i = 0; s->conns && i < s->p.max_conns; i++)
+        conn_close(s, &s->conns[i], NULL, NULL);
+    if (s->lfd >= 0)
+        close(s->lfd);
+    if (s->efd >= 0)
+        close(s->efd);
+    free(s->conns);
+    free(s->pfds);
+    free(s->ring);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
