@@ -305,13 +305,13 @@ static void apply_line(struct svc_live *h, const char *text, size_t len, double 
             end_call(h, c);
         }
     }
-    json_decref(o);
     /* the event, into the ring and onto the streams */
     live_ev *e = &h->ring[h->next_id % LIVE_RING];
     free(e->data);
     e->id = h->next_id++;
     snprintf(e->call, sizeof(e->call), "%s", call);
     e->data = data;
+    json_decref(o); /* call was its text */
     for (live_sub *u = h->subs; u; u = u->next)
         sub_send(u, e, now);
 }
