@@ -90,6 +90,7 @@ struct svc_live {
     char *line;
     size_t line_len;
     bool line_over; /* the line being read is past LIVE_MAX_LINE: skipped to its end */
+    bool line_cut;  /* ... or began before the bytes read back at start: skipped, not counted */
     /* the state (under mu) */
     bool open;
     int64_t size, done; /* the file's size when last looked at, and the bytes read of it */
@@ -234,9 +235,10 @@ static void apply_line(struct svc_live *h, const char *text, size_t len, double 
     h->lines++;
     json_error_t je;
     json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    const char *call = json_string_value(json_object_get(o, "call"));
+    json_t *jc = json_object_get(o, "call");
+    const char *call = json_string_value(jc);
     const char *type = json_string_value(json_object_get(o, "type"));
-    if (!json_is_object(o) || !type || (call && !valid_call_id(call))) {
+    if (!json_is_object(o) || !type || (jc && !call) || (call && !valid_call_id(call))) {
         h->bad_lines++;
         json_decref(o);
         return;
@@ -339,7 +341,7 @@ static void take_bytes(struct svc_live *h, const char *b, size_t n, double now)
     for (size_t i = 0; i < n;) {
         const char *nl = memchr(b + i, '\n', n - i);
         size_t k = nl ? (size_t)(nl - (b + i)) : n - i;
-        if (!h->line_over) {
+        if (!h->line_over && !h->line_cut) {
             if (h->line_len + k > LIVE_MAX_LINE) {
                 h->line_over = true;
             } else {
@@ -351,7 +353,9 @@ static void take_bytes(struct svc_live *h, const char *b, size_t n, double now)
         if (!nl)
             break;
         i++; /* the newline: the line is complete */
-        if (h->line_over) {
+        if (h->line_cut) {
+            h->line_cut = false;
+        } else if (h->line_over) {
             h->long_lines++;
             h->lines++;
         } else if (h->line_len > 0) {
@@ -369,7 +373,7 @@ static void close_file(struct svc_live *h)
         close(h->fd);
     h->fd = -1;
     h->line_len = 0;
-    h->line_over = false;
+    h->line_over = h->line_cut = false;
 }
 
 /* Open the file, when it is there (a regular file): from `from` bytes before its end (the start
@@ -388,12 +392,13 @@ static void open_file(struct svc_live *h, off_t back)
     h->dev = st.st_dev, h->ino = st.st_ino;
     h->pos = back >= 0 && st.st_size > back ? st.st_size - back : 0;
     h->line_len = 0;
-    h->line_over = h->pos > 0; /* read back from the middle of a line: skip to its end */
+    h->line_over = false;
+    h->line_cut = h->pos > 0; /* read back from the middle of a line: skip to its end */
     if (h->pos > 0) {
         /* the byte before pos: a newline means pos is at a line's start */
         char c;
         if (pread(fd, &c, 1, h->pos - 1) == 1 && c == '\n')
-            h->line_over = false;
+            h->line_cut = false;
     }
 }
 
@@ -435,7 +440,7 @@ static void follow(struct svc_live *h, char *block, size_t cap, bool first)
         pthread_mutex_lock(&h->mu);
         h->truncations++;
         pthread_mutex_unlock(&h->mu);
-        h->pos = 0, h->line_len = 0, h->line_over = false;
+        h->pos = 0, h->line_len = 0, h->line_over = h->line_cut = false;
     }
     if (h->fd >= 0)
         read_more(h, block, cap);

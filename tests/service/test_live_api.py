@@ -204,6 +204,14 @@ try:
     sue = tokens["sue"]
 
     # ---- a call begun before the service, read back from the file ---------------------------------
+    # 1.5 MiB of ended calls first: only the last 1 MiB is read back, from a line's start
+    with open(EV, "w", encoding="utf-8") as f:
+        k = 0
+        while f.tell() < 1536 * 1024:
+            f.write(json.dumps(ev("OLD%05d" % k, "speech", id=1, state="closed", start=0.0, end=1.0)) + "\n")
+            f.write(json.dumps(ev("OLD%05d" % k, "call_end", reason="hangup", audio_sec=1.0)) + "\n")
+            k += 1
+    old_lines = 2 * k
     line(EV, ev("B0", "speech", id=1, state="open", start=0.2, source="audiosocket", extra={"x": 1}))
     line(EV, ev("B0", "dtmf", digit="4", start=0.9, source="audiosocket"))
     P = free_port()
@@ -213,6 +221,10 @@ try:
           calls_of(doc, "active") == ["B0"] and doc["active"][0]["dtmf"] == 1 and
           doc["active"][0]["source"] == "audiosocket" and doc["following"] and doc["file"] == "live.jsonl",
           doc)
+    c = doc.get("counts", {})
+    check("read back: the file's last 1 MiB only, no line counted bad (%d of %d lines)" % (c.get("lines", 0), old_lines + 2),
+          0 < c.get("lines", 0) < old_lines and c.get("bad_lines") == 0 and c.get("long_lines") == 0 and
+          c.get("ended") == 64, c)
     check("no digits masked without redaction or live_mask_digits",
           any(e.get("digit") == "4" for e in doc.get("recent", [])) and doc["mask_digits"] is False, doc)
 
@@ -266,7 +278,8 @@ try:
     check("unknown fields are kept as they are", every.events and every.events[0]["data"].get("future_field") == [1, 2],
           every.events[:1])
     check("heartbeats on the streams", every.wait(lambda s: s.comments >= 1, 4), every.comments)
-    doc = wait_calls(P, sue, lambda d: d["counts"]["lines"] >= 14)
+    doc = wait_calls(P, sue, lambda d: d["counts"]["bad_lines"] >= 4 and d["counts"]["long_lines"] >= 1 and
+                     d.get("stats") is not None)
     c = doc["counts"]
     check("malformed lines counted and skipped (4 bad, 1 too long), the service still up",
           c["bad_lines"] == 4 and c["long_lines"] == 1 and serve.poll() is None, c)
