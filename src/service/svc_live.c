@@ -10,7 +10,8 @@
  * from its start, and a new file under the name (rotated by rename: another inode) is read from
  * its start once the old one is read to its end. Each line is parsed (jansson) and applied to the
  * state: the active calls (LIVE_MAX_CALLS), the recently ended ones (LIVE_ENDED, a ring) and the
- * recent events (LIVE_RING, numbered from 1 in this process: the stream's ids). A line longer
+ * recent events (LIVE_RING; numbered on from the process's start time x 10^6, so that an id of an
+ * earlier process is told apart: the stream's ids). A line longer
  * than LIVE_MAX_LINE, not a JSON object, or whose call is not a printable id of at most
  * LIVE_CALL_MAX bytes, is counted and skipped. Fields the service does not know are kept as they
  * are in the events served; keyed digits are masked on the way in when asked (live_mask_digits,
@@ -100,6 +101,7 @@ struct svc_live {
     live_call ended[LIVE_ENDED];
     int n_ended, ended_next;
     live_ev ring[LIVE_RING];
+    uint64_t base;    /* this process's ids start after it: its start (Unix s) x 10^6 */
     uint64_t next_id; /* the next event's id */
     char *stats;      /* the last stats line (compact JSON) or NULL */
     int64_t lines, bad_lines, long_lines, calls_over, truncations, rotations, stale;
@@ -581,7 +583,7 @@ enum MHD_Result svc_live_calls(req *r, const char *data, size_t *size)
         if (!call || !strcmp(call, c->id))
             json_array_append_new(ended, call_json(c, true));
     }
-    uint64_t first = h->next_id > LIVE_RING ? h->next_id - LIVE_RING : 1;
+    uint64_t first = h->next_id - h->base > LIVE_RING ? h->next_id - LIVE_RING : h->base + 1;
     for (uint64_t id = h->next_id; id-- > first && json_array_size(recent) < LIVE_RECENT;) {
         const live_ev *e = &h->ring[id % LIVE_RING];
         if (call && strcmp(call, e->call))
@@ -703,11 +705,13 @@ enum MHD_Result svc_live_events(req *r, const char *data, size_t *size)
                          stopping ? "the service is stopping" : "too many event streams open");
         return svc_send(r);
     }
-    /* from the event after `after` while the ring holds it (an id from before this process,
+    /* from the event after `after` while the ring holds it (an id of an earlier process, or
      * past the last: from now); without one, from now */
     uint64_t last_id = h->next_id - 1;
-    u->after = after >= 0 && (uint64_t)after <= last_id ? (uint64_t)after : last_id;
-    uint64_t first = h->next_id > LIVE_RING ? h->next_id - LIVE_RING : 1;
+    u->after = after >= 0 && (uint64_t)after >= h->base && (uint64_t)after <= last_id
+                   ? (uint64_t)after
+                   : last_id;
+    uint64_t first = h->next_id - h->base > LIVE_RING ? h->next_id - LIVE_RING : h->base + 1;
     double now = svc_mono_sec();
     for (uint64_t id = u->after + 1 > first ? u->after + 1 : first; id < h->next_id; id++)
         sub_send(u, &h->ring[id % LIVE_RING], now);
@@ -741,7 +745,8 @@ int svc_live_start(svc *s)
         return -1;
     h->s = s;
     h->fd = -1;
-    h->next_id = 1;
+    h->base = (uint64_t)time(NULL) * 1000000u; /* an id of an earlier process is below it */
+    h->next_id = h->base + 1;
     h->mask = s->cfg->live_mask_digits || qa_redact_any(s->cfg);
     h->calls = calloc(LIVE_MAX_CALLS, sizeof(live_call));
     h->line = malloc(LIVE_MAX_LINE + 1);

@@ -301,6 +301,11 @@ try:
     check("Last-Event-ID resumes within the ring: C1's three events after it",
           [e["id"] for e in again.events] == [e["id"] for e in one.events[1:]], (again.events, one.events))
     again.close()
+    older = Stream(P, "/api/live/events", sue, last=5)
+    time.sleep(1.5)
+    check("an id of an earlier process resumes from now (nothing replayed)", older.status == 200 and not older.events,
+          older.events[:2])
+    older.close()
     s, b = get(P, "/api/live/events?after=x1", sue)
     check("a malformed event id is 400", s == 400, s)
 

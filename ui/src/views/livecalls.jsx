@@ -79,6 +79,7 @@ export function LiveView({ query }) {
     };
     setDoc(null);
     setEvents([]);
+    setStream('connecting');
     load().then((d) => {
       if (!d || closed) return;
       setEvents(d.recent || []);
