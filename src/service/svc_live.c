@@ -392,6 +392,11 @@ static void open_file(struct svc_live *h, off_t back)
     }
     h->fd = fd;
     h->dev = st.st_dev, h->ino = st.st_ino;
+    pthread_mutex_lock(&h->mu);
+    h->open = true;
+    h->size = (int64_t)st.st_size;
+    h->done = (int64_t)h->pos;
+    pthread_mutex_unlock(&h->mu);
     h->pos = back >= 0 && st.st_size > back ? st.st_size - back : 0;
     h->line_len = 0;
     h->line_over = false;
@@ -404,6 +409,24 @@ static void open_file(struct svc_live *h, off_t back)
     }
 }
 
+static void wake(struct svc_live *h)
+{
+    for (live_sub *u = h->subs; u; u = u->next)
+        if (u->suspended && (u->len > u->off || u->overflow || h->stopping)) {
+            u->suspended = false;
+            MHD_resume_connection(u->conn);
+        }
+}
+
+/* Whether a stream has more than half its bound waiting (under mu). */
+static bool behind(struct svc_live *h)
+{
+    for (live_sub *u = h->subs; u; u = u->next)
+        if (!u->overflow && u->len - u->off > LIVE_SUB_BUFFER / 2)
+            return true;
+    return false;
+}
+
 /* Read what was added (returns when nothing more is there); the lock is taken per block. */
 static void read_more(struct svc_live *h, char *block, size_t cap)
 {
@@ -414,6 +437,17 @@ static void read_more(struct svc_live *h, char *block, size_t cap)
         h->pos += k;
         pthread_mutex_lock(&h->mu);
         take_bytes(h, block, (size_t)k, svc_mono_sec());
+        h->done = (int64_t)h->pos;
+        struct stat st;
+        h->size = fstat(h->fd, &st) == 0 && st.st_size > h->done ? (int64_t)st.st_size : h->done;
+        wake(h); /* the streams get each block's events as it is read */
+        /* a burst (a backlog, a writer that was stalled): up to 20 ms for streams more than
+         * half full to drain before the next block, so that a client keeping up is not ended */
+        for (int i = 0; i < 4 && behind(h); i++) {
+            pthread_mutex_unlock(&h->mu);
+            usleep(5000);
+            pthread_mutex_lock(&h->mu);
+        }
         pthread_mutex_unlock(&h->mu);
         if (h->stopping)
             return;
@@ -425,6 +459,11 @@ static void follow(struct svc_live *h, char *block, size_t cap, bool first)
 {
     struct stat st;
     bool there = stat(h->s->cfg->live_events, &st) == 0;
+    if (there && h->fd >= 0 && st.st_ino == h->ino && st.st_dev == h->dev) {
+        pthread_mutex_lock(&h->mu);
+        h->size = (int64_t)st.st_size; /* the lag while a burst is read */
+        pthread_mutex_unlock(&h->mu);
+    }
     if (h->fd < 0) {
         if (there)
             open_file(h, first ? LIVE_BACKLOG : -1);
@@ -451,15 +490,6 @@ static void follow(struct svc_live *h, char *block, size_t cap, bool first)
     h->done = (int64_t)h->pos;
     h->size = h->fd >= 0 && fstat(h->fd, &now) == 0 ? (int64_t)now.st_size : 0;
     pthread_mutex_unlock(&h->mu);
-}
-
-static void wake(struct svc_live *h)
-{
-    for (live_sub *u = h->subs; u; u = u->next)
-        if (u->suspended && (u->len > u->off || u->overflow || h->stopping)) {
-            u->suspended = false;
-            MHD_resume_connection(u->conn);
-        }
 }
 
 static void *follower(void *arg)

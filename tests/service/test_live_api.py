@@ -11,7 +11,8 @@ with fields the service does not know. Checked:
 - the roles: no credential 401, an agent 403 forbidden, a campaign-limited supervisor 403
   out_of_scope, the supervisor served; a malformed ?call= is 400;
 - the stream: every call's, one call's (?call=), heartbeats, resuming with Last-Event-ID from
-  the ring, the ids in order;
+  the ring (an id of an earlier process: from now), the ids in order; a burst of 40,000 lines
+  all delivered to a client that reads, and a client that stopped reading ended;
 - malformed lines (not JSON, not an object, no type, a bad call id, a line over the limit) are
   counted and skipped; a call_end moves its call to the recently ended list with its reason;
 - the file truncated, then rotated by rename (the old file's last lines read, then the new
@@ -23,6 +24,7 @@ Prints TAP lines; exits 1 on any failure.
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -113,9 +115,13 @@ def get(port, path, tok=None):
 class Stream:
     """A server-sent event stream read in a thread: its events (id, event, data) and comments."""
 
-    def __init__(self, port, path, tok=None, last=None):
-        self.events, self.comments, self.status = [], 0, None
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    def __init__(self, port, path, tok=None, last=None, read=True):
+        self.events, self.comments, self.status, self.ended = [], 0, None, False
+        self.sock = socket.socket()
+        if not read:  # a client that stops reading: a small receive window
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.settimeout(30)
+        self.sock.connect(("127.0.0.1", port))
         h = "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (path, port)
         if tok:
             h += "Authorization: Bearer %s\r\n" % tok
@@ -123,6 +129,10 @@ class Stream:
             h += "Last-Event-ID: %s\r\n" % last
         self.sock.sendall((h + "\r\n").encode())
         self.t = threading.Thread(target=self._read, daemon=True)
+        if read:
+            self.t.start()
+
+    def start(self):
         self.t.start()
 
     def _read(self):
@@ -130,29 +140,43 @@ class Stream:
         try:
             status = f.readline().split()
             self.status = int(status[1]) if len(status) > 1 else 0
-            while f.readline() not in (b"\r\n", b"\n", b""):
-                pass
-            cur = {}
+            chunked = False
             while True:
-                raw = f.readline()
-                if not raw:
-                    return
-                ln = raw.decode("utf-8", "replace").rstrip("\r\n")
-                # chunked framing: chunk sizes are hex-only lines; skip them
-                if ln and all(ch in "0123456789abcdefABCDEF" for ch in ln) and not cur:
-                    continue
-                if ln.startswith(":"):
-                    self.comments += 1
-                elif ln.startswith("id: "):
-                    cur["id"] = int(ln[4:])
-                elif ln.startswith("event: "):
-                    cur["event"] = ln[7:]
-                elif ln.startswith("data: "):
-                    cur["data"] = json.loads(ln[6:])
-                elif ln == "" and "data" in cur:
-                    self.events.append(cur)
-                    cur = {}
-        except (OSError, ValueError):
+                h = f.readline()
+                if h in (b"\r\n", b"\n", b""):
+                    break
+                chunked |= h.lower().startswith(b"transfer-encoding:") and b"chunked" in h.lower()
+            buf, cur = b"", {}
+            while True:
+                if chunked:
+                    size = f.readline()
+                    if not size or int(size.split(b";")[0], 16) == 0:
+                        self.ended = True
+                        return
+                    data = f.read(int(size.split(b";")[0], 16))
+                    f.readline()
+                else:
+                    data = f.read1(65536)
+                    if not data:
+                        self.ended = True
+                        return
+                buf += data
+                while b"\n" in buf:
+                    raw, buf = buf.split(b"\n", 1)
+                    ln = raw.decode("utf-8", "replace").rstrip("\r")
+                    if ln.startswith(":"):
+                        self.comments += 1
+                    elif ln.startswith("id: "):
+                        cur["id"] = int(ln[4:])
+                    elif ln.startswith("event: "):
+                        cur["event"] = ln[7:]
+                    elif ln.startswith("data: "):
+                        cur["data"] = json.loads(ln[6:])
+                    elif ln == "" and "data" in cur:
+                        self.events.append(cur)
+                        cur = {}
+        except (OSError, ValueError) as e:  # not an end of the stream: the checks fail
+            self.error = str(e)
             return
 
     def wait(self, pred, sec=8.0):
@@ -337,6 +361,24 @@ try:
           (doc.get("counts"), calls_of(doc, "active"), calls_of(doc, "ended")))
     check("the stream goes on across both", every.wait(lambda s: s.events[-1]["data"]["call"] == "C4"),
           every.events[-2:])
+
+    # ---- a client that stops reading is ended; one that reads gets everything -------------------
+    slow = Stream(P, "/api/live/events", sue, read=False)
+    time.sleep(0.5)
+    n0 = len(every.events)
+    burst = 40000
+    with open(EV, "a", encoding="utf-8") as f:
+        for i in range(burst):
+            f.write(json.dumps(ev("F%d" % (i % 100), "speech", id=i, state="open", start=0.0, pad="y" * 120)) + "\n")
+    every.wait(lambda s: len(s.events) >= n0 + burst, 30)
+    check("a burst of %d lines (8 MB): the stream that reads gets them all" % burst,
+          len(every.events) - n0 == burst and not every.ended, len(every.events) - n0)
+    slow.start()
+    slow.wait(lambda s: s.ended, 20)
+    check("the client that stopped reading was ended, more than 1 MiB behind (%d events had)" % len(slow.events),
+          slow.ended and len(slow.events) < burst, len(slow.events))
+    slow.close()
+    check("the service is still up", serve.poll() is None and get(P, "/api/live/calls", sue)[0] == 200)
     for st in (every, one):
         st.close()
 
@@ -375,5 +417,7 @@ finally:
             p.wait(10)
         except subprocess.TimeoutExpired:
             p.kill()
+    if not fails:
+        shutil.rmtree(T, ignore_errors=True)
 print("1..%d" % n)
 sys.exit(1 if fails else 0)
