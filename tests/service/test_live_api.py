@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_live_api.py - the calls in progress in the QA service (/api/live/*, docs/live.md).
 
-    test_live_api.py BUILD/callqa
+    test_live_api.py BUILD/callqa [BUILD/tests/as_send]
 
 `callqa serve` on 127.0.0.1 with a SQLite store, its shared token, users made with `callqa user
 add` (a supervisor, an agent, a supervisor limited to a campaign) and --live-events FILE, where
@@ -18,7 +18,9 @@ with fields the service does not know. Checked:
 - the file truncated, then rotated by rename (the old file's last lines read, then the new
   one's);
 - a second service with live_mask_digits, started before its file exists: the file is picked up
-  when it appears and keyed digits are '*' in both routes.
+  when it appears and keyed digits are '*' in both routes;
+- with as_send, the real `callqa live --audiosocket` writing the file: a call with a DTMF frame
+  and a hangup, and the stats line, as the service reads them.
 Prints TAP lines; exits 1 on any failure.
 """
 import http.client
@@ -34,6 +36,7 @@ import time
 import urllib.parse
 
 CQ = sys.argv[1]
+AS_SEND = sys.argv[2] if len(sys.argv) > 2 else None  # tests/live/as_send: `callqa live` end to end
 T = tempfile.mkdtemp(prefix="callqa-live-api-")
 DB = os.path.join(T, "store.db")
 EV = os.path.join(T, "live.jsonl")
@@ -409,6 +412,33 @@ try:
     s2, b2 = get(P3, "/api/live/events")
     check("without live_events both routes say so (404 live_off)",
           s1 == 404 and s2 == 404 and b1.get("code") == "live_off" and b2.get("code") == "live_off", (s1, b1, s2))
+
+    # ---- end to end: `callqa live` writes, the service follows ------------------------------------
+    if AS_SEND:
+        import math
+        import struct
+        wav = os.path.join(T, "tone.wav")
+        data = b"".join(struct.pack("<h", int(3000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(24000))
+        with open(wav, "wb") as f:
+            f.write(b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE")
+            f.write(b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16))
+            f.write(b"data" + struct.pack("<I", len(data)) + data)
+        EV4, LP, P4 = os.path.join(T, "real.jsonl"), free_port(), free_port()
+        live = subprocess.Popen([CQ, "live", "--audiosocket", "127.0.0.1:%d" % LP, "--events", EV4,
+                                 "--stats-sec", "1"], stdout=subprocess.DEVNULL,
+                                stderr=open(os.path.join(T, "live.log"), "w"))
+        procs.append(live)
+        start(P4, "--no-auth", "--live-events", EV4)
+        time.sleep(0.5)
+        uuid = "0123456789abcdef0123456789abcdef"
+        r = subprocess.run([AS_SEND, "--port", str(LP), "--uuid", uuid, "--file", wav, "--pace", "0",
+                            "--dtmf", "1:5", "--end", "hangup"], capture_output=True, text=True, timeout=30)
+        call = "01234567-89ab-cdef-0123-456789abcdef"
+        doc = wait_calls(P4, None, lambda d: call in calls_of(d, "ended") and d.get("stats") is not None)
+        e = [x for x in doc.get("ended", []) if x["call"] == call]
+        check("callqa live's own lines: its call ended (hangup), source audiosocket, 1 DTMF, its stats line",
+              e and e[0]["reason"] == "hangup" and e[0]["source"] == "audiosocket" and e[0]["dtmf"] == 1 and
+              doc["stats"].get("accepted") == 1 and doc["counts"]["bad_lines"] == 0, (r.stdout, r.stderr, doc))
 finally:
     for p in procs:
         p.terminate()
