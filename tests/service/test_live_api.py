@@ -406,6 +406,12 @@ try:
           [e["data"].get("digit") or e["data"].get("digits") for e in masked.events] == ["*", "*****"],
           masked.events)
     masked.close()
+    P5 = free_port()
+    start(P5, "--no-auth", "--live-events", EV2, env={"CALLQA_REDACT": "card"})
+    doc = wait_calls(P5, None, lambda d: len(d.get("recent", [])) >= 2)
+    rec = doc.get("recent", [])
+    check("a redacted campaign masks them too (redact = card, read back from the file)",
+          doc.get("mask_digits") is True and [e.get("digit") or e.get("digits") for e in rec] == ["*", "*****"], rec)
     P3 = free_port()
     start(P3, "--no-auth")
     s1, b1 = get(P3, "/api/live/calls")
