@@ -28,6 +28,8 @@ static void usage(FILE *f)
           "  --model-dir DIR            models (default $CALLQA_MODEL_DIR)\n"
           "  --freshness-sec S          serve stored results this long unasked (default 60)\n"
           "  --max-concurrent N         analyses at once (default: CPUs)\n"
+          "  --live-events FILE         follow the event lines of `callqa live --events FILE`\n"
+          "                             for /api/live (docs/live.md)\n"
           "  --list-routes              print the routes and exit\n"
           "  --openapi                  print /openapi.json and exit\n"
           "  --check-openapi FILE       check an API description against the route table (every\n"
@@ -64,7 +66,8 @@ int cq_cli_serve(int argc, char **argv)
         O_ROUTES,
         O_CHECK_OPENAPI,
         O_OPENAPI,
-        O_SETTINGS
+        O_SETTINGS,
+        O_LIVE_EVENTS
     };
     static const struct option opts[] = {
         {"config", required_argument, NULL, O_CONFIG},
@@ -80,6 +83,7 @@ int cq_cli_serve(int argc, char **argv)
         {"check-openapi", required_argument, NULL, O_CHECK_OPENAPI},
         {"openapi", no_argument, NULL, O_OPENAPI},
         {"help-settings", no_argument, NULL, O_SETTINGS},
+        {"live-events", required_argument, NULL, O_LIVE_EVENTS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cfg_settings c;
@@ -126,6 +130,13 @@ int cq_cli_serve(int argc, char **argv)
         case O_TOKEN: snprintf(c.token_file, sizeof(c.token_file), "%s", optarg); break;
         case O_NOAUTH: no_auth = 1; break;
         case O_MODEL: snprintf(c.model_dir, sizeof(c.model_dir), "%s", optarg); break;
+        case O_LIVE_EVENTS:
+            if (!*optarg || strlen(optarg) >= sizeof(c.live_events)) {
+                fprintf(stderr, "callqa serve: --live-events: a file's path\n");
+                return 2;
+            }
+            snprintf(c.live_events, sizeof(c.live_events), "%s", optarg);
+            break;
         case O_FRESH:
         case O_CONC: {
             char *end;

@@ -125,6 +125,10 @@ static const setting k_settings[] = {
      "/api/qa/events: streams open at once"},
     {"events_keep_days", K_DOUBLE, F(events_keep_days), 0, 0.01, 3650, NULL, "7",
      "job events kept for event-stream clients that reconnect"},
+    {"live_events", K_STR, F(live_events), sizeof(((cfg_settings *)0)->live_events), 0, 0, NULL, "",
+     "the event lines `callqa live --events` writes, followed for /api/live (none: off)"},
+    {"live_mask_digits", K_BOOL, F(live_mask_digits), 0, 0, 0, NULL, "false",
+     "keyed digits as * in /api/live (always so when a campaign is redacted)"},
     /* retention (docs/privacy.md, "Retention and erasure") */
     {"retain_audio_days", K_INT, F(retain_days[0]), 0, 0, 36500, NULL, "0",
      "days callqa's own copies of recordings (uploads) are kept from the call (0: forever)"},

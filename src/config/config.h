@@ -90,6 +90,9 @@ typedef struct cfg_settings {
                                     event */
     int events_max_clients;      /* event streams open at once */
     double events_keep_days;     /* job events kept for clients that reconnect */
+    char live_events[1024];      /* the event lines `callqa live` writes, followed for /api/live
+                                    ("" none) */
+    bool live_mask_digits;       /* keyed digits as '*' in what /api/live serves */
     /* retention (docs/privacy.md): days per kind (audio, transcript, report, llm; 0 forever)
      * and the rules per campaign and source (store_retain_parse's syntax) */
     int retain_days[4];

@@ -113,6 +113,7 @@ typedef struct svc {
     svc_isolate *iso; /* analyses in child processes; NULL: in this process */
     store *store;
     struct svc_events *events; /* GET /api/qa/events (svc_events.c) */
+    struct svc_live *live;     /* /api/live (svc_live.c); NULL: no live_events file */
     char engine_version[32];
     llm_client *llm;      /* GET /ai-analyze's LLM; NULL: the assessment by rules */
     char ai_engine[32];   /* the stored assessments' engine: "ai-rules" or "ai-llm-<hash>" */
@@ -475,6 +476,17 @@ int svc_events_start(svc *s);
 void svc_events_stop(svc *s);
 void svc_events_free(svc *s);
 int svc_events_clients(svc *s); /* streams open */
+
+/* ---- the calls in progress (svc_live.c): GET /api/live/calls, GET /api/live/events -------- */
+
+enum MHD_Result svc_live_calls(req *r, const char *data, size_t *size);
+enum MHD_Result svc_live_events(req *r, const char *data, size_t *size);
+/* Start following the live_events file (nothing to do without it; -1: out of memory or no
+ * thread); stop (every stream ends: before waiting for the requests in flight); free (after the
+ * HTTP server stopped). */
+int svc_live_start(svc *s);
+void svc_live_stop(svc *s);
+void svc_live_free(svc *s);
 
 /* ---- the dashboard and its sessions (svc_ui.c) ---------------------------------------------- */
 

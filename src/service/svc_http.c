@@ -578,7 +578,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (svc_analyses_start(&s) != 0 || svc_events_start(&s) != 0) {
+    if (svc_analyses_start(&s) != 0 || svc_events_start(&s) != 0 || svc_live_start(&s) != 0) {
         fprintf(stderr,
                 "callqa serve: cannot start the workers or the event stream (out of "
                 "memory, or the store: %s)\n",
@@ -644,11 +644,13 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     if (quiet != MHD_INVALID_SOCKET)
         close(quiet);
     svc_events_stop(&s); /* the event streams end */
+    svc_live_stop(&s);
     for (int i = 0; i < 600 && atomic_load(&s.inflight) > 0; i++)
         usleep(100000);
     MHD_stop_daemon(d);
     svc_guard_destroy(s.guard);
     svc_events_free(&s);
+    svc_live_free(&s);
     svc_analyses_stop(&s);
     svc_isolate_stop(s.iso);
     svc_ask_stop(&s);

@@ -8,6 +8,7 @@ import { CallView, callPaths } from './views/call.jsx';
 import { QaView, FlaggedView } from './views/qa.jsx';
 import { AgentView } from './views/agent.jsx';
 import { OpsView } from './views/ops.jsx';
+import { LiveView } from './views/livecalls.jsx';
 
 const THEME_KEY = 'callqa.theme';
 const EXPIRES_KEY = 'callqa.session_expires';
@@ -107,6 +108,7 @@ const NAV = [
   ['qa', 'QA summary', 'analyst'],
   ['flagged', 'Flagged queue', 'agent'],
   ['ops', 'Operations', 'analyst'],
+  ['live', 'Live', 'supervisor'],
 ];
 
 function Shell({ session, onLogout }) {
@@ -119,8 +121,11 @@ function Shell({ session, onLogout }) {
     startLive();
     return stopLive;
   }, [live]);
+  // the calls in progress: their lines name no agent or campaign, so only unlimited callers
+  const liveCalls = can('supervisor') && !session.scoped;
   let body;
-  if (view === 'call' && parts[1]) body = <CallView key={parts[1]} id={parts[1]} query={query} />;
+  if (view === 'live' && liveCalls) body = <LiveView query={query} />;
+  else if (view === 'call' && parts[1]) body = <CallView key={parts[1]} id={parts[1]} query={query} />;
   else if (view === 'agent' && parts[1]) body = <AgentView key={parts[1]} agent={parts[1]} query={query} />;
   else if (view === 'qa' && can('analyst')) body = <QaView query={query} />;
   else if (view === 'flagged') body = <FlaggedView query={query} />;
@@ -132,7 +137,7 @@ function Shell({ session, onLogout }) {
       <header class="top">
         <a class="brand" href="#/calls">callqa</a>
         <nav aria-label="Views">
-          {NAV.filter(([, , least]) => can(least)).map(([k, label]) => (
+          {NAV.filter(([k, , least]) => can(least) && (k !== 'live' || liveCalls)).map(([k, label]) => (
             <a href={`#/${k}`} aria-current={view === k || (k === 'calls' && view === 'call') ? 'page' : undefined}>{label}</a>
           ))}
         </nav>

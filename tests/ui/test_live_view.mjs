@@ -1,0 +1,108 @@
+// The Live view in a real browser against `callqa serve --live-events FILE`: the test appends
+// lines to FILE as `callqa live` does (docs/live.md, "Event lines"). Each check prints one line;
+// the first failure ends the run with exit 1.
+//   environment: BASE (the service's URL), TOKEN, EVENTS (the file the service follows)
+import { appendFileSync } from 'node:fs';
+import { launch, watchedPage } from './browser.mjs';
+
+const { BASE, TOKEN, EVENTS } = process.env;
+function check(name, ok, detail = '') {
+  if (!ok) {
+    console.log(`FAIL: ${name}${detail ? ': ' + detail : ''}`);
+    process.exit(1);
+  }
+  console.log(`ok: ${name}${detail ? ' (' + detail + ')' : ''}`);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const wall = () => new Date().toISOString();
+function line(o) {
+  appendFileSync(EVENTS, JSON.stringify({ call_sec: 1.0, wall: wall(), ...o }) + '\n');
+}
+async function until(page, fn, arg, what, ms = 8000) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: ms });
+  } catch {
+    check(what, false, 'not within ' + ms + ' ms');
+  }
+}
+
+const EVIL_CALL = '<img/src=x/onerror=window.__xss=1>';
+const EVIL_TYPE = '<script>window.__xss=2</script>';
+const EVIL_RULE = '<img src=x onerror="window.__xss=3">';
+
+line({ call: 'B0', type: 'speech', id: 1, state: 'open', start: 0.1, source: 'audiosocket' });
+
+const browser = await launch();
+const { page, problems } = await watchedPage(browser);
+await page.addInitScript(() => { window.__xss = undefined; });
+await page.goto(`${BASE}/#/live`);
+await page.waitForSelector('#token');
+await page.fill('#token', TOKEN);
+await page.click('button[type=submit]');
+await page.waitForSelector('.live-calls tbody tr[data-call="B0"]', { timeout: 10000 });
+check('the Live view lists a call begun before the page opened', true);
+check('the Live view is in the navigation', await page.$('nav a[href="#/live"]') !== null);
+await until(page, () => document.querySelector('.live-meta')?.dataset.stream === 'live', null, 'the stream opens');
+
+// new calls and events arrive without a reload, through the stream
+line({ call: 'C1', type: 'speech', id: 1, state: 'open', start: 0.0, source: 'audiosocket' });
+line({ call: 'C2', type: 'ringback', id: 1, state: 'open', start: 0.0 });
+line({ call: 'C1', type: 'dtmf', digit: '5', start: 1.0 });
+line({ call: 'C1', type: 'human', id: 2, state: 'closed', start: 2.0, end: 2.0, rule: 'quiet_handover' });
+appendFileSync(EVENTS, 'not json at all\n');
+line({ call: EVIL_CALL, type: EVIL_TYPE, id: 1, state: 'open', start: 0, rule: EVIL_RULE, source: '<b>src</b>' });
+await until(page, () => document.querySelectorAll('.live-events li').length >= 6, null, 'the events arrive');
+await until(page, () => document.querySelectorAll('.live-calls tbody tr').length >= 4, null, 'the calls table refreshes');
+const rows = await page.$$eval('.live-calls tbody tr', (trs) => trs.map((tr) => tr.dataset.call));
+check('the active calls: B0, C1, C2 and the one whose fields hold markup', rows.length === 4 && rows.includes('C1')
+  && rows.includes(EVIL_CALL), rows.join(' | '));
+const c1 = await page.$eval('.live-calls tr[data-call="C1"]', (tr) => [...tr.children].map((c) => c.textContent));
+check("C1's row: its last event and decision, its DTMF counted",
+  c1[3] === 'human (closed)' && c1[4] === 'human' && c1[5] === '1', c1.join(' | '));
+
+// markup in the lines' fields is text
+const evil = await page.evaluate((id) => {
+  const tr = [...document.querySelectorAll('.live-calls tbody tr')].find((t) => t.dataset.call === id);
+  const li = [...document.querySelectorAll('.live-events li')].find((l) => l.dataset.call === id);
+  return { row: tr ? tr.querySelector('th').textContent : null, li: li ? li.textContent : '',
+    xss: window.__xss, tags: document.querySelectorAll('.live-view img, .live-view script, .live-view b').length };
+}, EVIL_CALL);
+check('a call id, type and rule holding markup are shown as text, nothing run',
+  evil.row === EVIL_CALL && evil.li.includes(EVIL_TYPE) && evil.li.includes(EVIL_RULE) && evil.xss === undefined
+  && evil.tags === 0, JSON.stringify(evil));
+
+// one call: the filter
+await page.fill('#live-call', 'C1');
+await page.click('.live-view form button[type=submit]');
+await until(page, () => location.hash === '#/live?call=C1'
+  && document.querySelector('.live-meta')?.dataset.stream === 'live', null, 'the filter is in the URL');
+await until(page, () => [...document.querySelectorAll('.live-events li')].length >= 3
+  && [...document.querySelectorAll('.live-events li')].every((l) => l.dataset.call === 'C1'), null,
+  "the filtered view holds C1's events only");
+line({ call: 'C2', type: 'speech', id: 2, state: 'open', start: 1.0 });
+line({ call: 'C1', type: 'call_end', reason: 'hangup', audio_sec: 4.2, analysed_sec: 4.2, audio_dropped_sec: 0 });
+await until(page, () => document.querySelector('.live-ended tr[data-call="C1"]') !== null, null,
+  "C1's call_end moves it to the recently ended calls");
+const ended = await page.$eval('.live-ended tr[data-call="C1"]', (tr) => tr.textContent);
+const only = await page.$$eval('.live-events li', (ls) => ls.map((l) => l.dataset.call));
+check("the filtered stream: C1's end arrives, C2's line does not", ended.includes('hangup')
+  && only.every((c) => c === 'C1') && (await page.$$('.live-calls tbody tr')).length === 0, `${ended} / ${only.join(',')}`);
+await page.click('.live-view form button.ghost');
+await until(page, () => location.hash === '#/live' && document.querySelector('.live-calls tr[data-call="C2"]'), null,
+  'back to every call');
+check('no console errors in the Live view', problems.length === 0, problems.join('; '));
+
+// an agent: no Live view
+const agent = await watchedPage(browser);
+await agent.page.goto(`${BASE}/#/live`);
+await agent.page.waitForSelector('#username');
+await agent.page.fill('#username', 'ann');
+await agent.page.fill('#password', 'a-long-password-1');
+await agent.page.click('button[type=submit]');
+await agent.page.waitForSelector('header.top nav');
+await sleep(500);
+check('an agent sees no Live link and no Live view at #/live',
+  (await agent.page.$('nav a[href="#/live"]')) === null && (await agent.page.$('.live-view')) === null);
+const r = await agent.page.evaluate(async () => (await fetch('api/live/calls')).status);
+check('and the service refuses them /api/live/calls (403)', r === 403, String(r));
+await browser.close();
