@@ -47,6 +47,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -580,7 +581,18 @@ static void rec_open(call *c, uint32_t rate)
 static void rec_open_files(call *c, uint32_t rate)
 {
     lv_server *s = c->srv;
-    rec_name_of(c->name, c->rec_name, sizeof(c->rec_name));
+    /* a finished recording of an earlier call of the same name (a stream that came back, a
+     * name given twice) is never written over: the first free of ID, ID-2 ... ID-99 */
+    char base[72];
+    rec_name_of(c->name, base, sizeof(base));
+    for (int k = 1; k < 100; k++) {
+        char fin[96];
+        struct stat st;
+        snprintf(c->rec_name, sizeof(c->rec_name), k == 1 ? "%.64s" : "%.64s-%d", base, k);
+        snprintf(fin, sizeof(fin), "%s.wav", c->rec_name);
+        if (fstatat(s->rec_dir, fin, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            break;
+    }
     char part[96], evp[96];
     snprintf(part, sizeof(part), "%s.wav.part", c->rec_name);
     snprintf(evp, sizeof(evp), "%s.live.jsonl.part", c->rec_name);
@@ -699,8 +711,10 @@ static void rec_close(call *c)
     }
     fclose(c->rec);
     c->rec = NULL;
-    if (renameat(s->rec_dir, part, s->rec_dir, fin) != 0)
-        rec_abandon(c, "cannot rename the recording into place");
+    /* never over a file that came meanwhile: then the recording stays as NAME.wav.part */
+    if (renameat2(s->rec_dir, part, s->rec_dir, fin, RENAME_NOREPLACE) != 0)
+        snprintf(c->rec_note, sizeof(c->rec_note), "cannot rename %.90s into place: %.60s", part,
+                 strerror(errno));
 }
 
 /* After the call_end line: the event lines closed and put beside the recording. */
@@ -718,7 +732,9 @@ static void rec_events_close(call *c)
     snprintf(fin, sizeof(fin), "%s.live.jsonl", c->rec_name);
     bool ok = fflush(ev) == 0 && fsync(fileno(ev)) == 0;
     fclose(ev);
-    if (!ok || renameat(s->rec_dir, part, s->rec_dir, fin) != 0)
+    if (ok) /* as the recording: never over another file; else left as NAME.live.jsonl.part */
+        (void)renameat2(s->rec_dir, part, s->rec_dir, fin, RENAME_NOREPLACE);
+    else
         (void)unlinkat(s->rec_dir, part, 0);
 }
 

@@ -8,6 +8,7 @@
 #     .part file is left;
 #   - a call whose recording cannot be created (a file of its name is already there): the call
 #     is still analysed, its call_end says why there is no recording, the file there is kept;
+#   - a call named as a finished recording already there: written as ID-2.wav, the other kept;
 #   - a record folder that does not exist: refused at start, exit 1, named;
 #   - `callqa ingest watch --once` over the folder stores one call per recording;
 #   - --mask-digits, with the corpus call whose customer keys 8275# and a DTMF frame: every
@@ -35,6 +36,9 @@ mkdir -p "$R"
 # a file already holding the third call's recording name: that recording cannot be created
 UUID3=33333333-3333-4333-8333-333333333333
 echo keep > "$R/$UUID3.wav.part"
+# a finished recording of an earlier call of the fourth call's name
+UUID5=55555555-5555-4555-8555-555555555555
+echo first > "$R/$UUID5.wav"
 
 "$CQ" live --audiosocket 127.0.0.1:0 --events "$T/ev.jsonl" --record-dir "$R" --stats-sec 0 \
     --threads 2 --queue-sec 60 2> "$T/srv.err" &
@@ -55,9 +59,12 @@ B=$!
 "$AS" --port "$PORT" --uuid 33333333333343338333333333333333 --file "$C/call05_ringback_answer.wav" \
     --channel 1 --secs 3 --pace 0 > "$T/c.out" 2>&1 &
 CC=$!
-wait $A $B $CC
+"$AS" --port "$PORT" --uuid 55555555555545558555555555555555 --file "$C/call05_ringback_answer.wav" \
+    --channel 1 --secs 2 --pace 0 > "$T/e.out" 2>&1 &
+E=$!
+wait $A $B $CC $E
 for _ in $(seq 100); do
-    [ "$(grep -c '"call_end"' "$T/ev.jsonl" 2>/dev/null)" -ge 3 ] && break
+    [ "$(grep -c '"call_end"' "$T/ev.jsonl" 2>/dev/null)" -ge 4 ] && break
     sleep 0.1
 done
 kill -TERM $SPID
@@ -112,6 +119,12 @@ check(len(e3) == 1 and "recording" not in e3[0] and "cannot create" in e3[0].get
       "a recording that cannot be created: the call analysed all the same, call_end says why")
 check(open("%s/%s.wav.part" % (R, u3)).read() == "keep\n", "the file already there is kept")
 check(not os.path.exists("%s/%s.wav" % (R, u3)), "and no recording is made in its place")
+u5 = "55555555-5555-4555-8555-555555555555"
+e5 = [json.loads(l) for l in lines if json.loads(l).get("call") == u5 and json.loads(l)["type"] == "call_end"]
+check(len(e5) == 1 and e5[0].get("recording") == u5 + "-2.wav" and
+      os.path.getsize("%s/%s-2.wav" % (R, u5)) == 44 + 2 * 16000 and
+      open("%s/%s.wav" % (R, u5)).read() == "first\n",
+      "a call named as a recording already there: written as ID-2.wav, the other kept")
 left = [f for f in os.listdir(R) if f.endswith(".part") and not f.startswith(u3)]
 check(not left, "no partial file left (%s)" % left)
 sys.exit(fail)
@@ -127,7 +140,7 @@ else
 fi
 
 # the folder queued for QA
-rm -f "$R/$UUID3.wav.part"
+rm -f "$R/$UUID3.wav.part" "$R/$UUID5.wav" "$R/$UUID5-2.wav" "$R/$UUID5.live.jsonl" "$R/$UUID5-2.live.jsonl"
 "$CQ" ingest watch --dir "$R" --db "$T/qa.db" --once > "$T/watch.log" 2>&1
 PYTHONPATH="$SRC/tests/pipeline" python3 - "$T/qa.db" << 'PY' || FAIL=1
 import sqlite3, sys
