@@ -7,8 +7,4 @@
 
 int cq_cli_classify(int argc, char **argv);
 
-/* Silero VAD v6.2 from model_dir (NULL: the default model directory), or NULL with why on
- * stderr (the classifier then uses the DSP speech detector); `classify` and `live` load it so. */
-cq_vad_model *cq_cli_vad_model_load(const char *model_dir);
-
 #endif

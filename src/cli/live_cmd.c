@@ -21,9 +21,9 @@
 #include "../clients/webhook.h"
 #include "../config/config.h"
 #include "../live/live.h"
-#include "classify_cmd.h"
 #include "callqa/callqa.h"
 #include "live_cmd.h"
+#include "vad_model.h"
 
 static lv_server *volatile g_srv;
 

@@ -27,7 +27,6 @@
 #include "callqa/callqa.h"
 #include "../config/cfg_engine.h"
 #include "classify_cmd.h"
-#include "live_cmd.h"
 #include "plan.h"
 #include "../proc/proc.h"
 
@@ -624,12 +623,11 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "classify"))
         return cq_cli_classify(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "live"))
-        return cq_cli_live(argc - 1, argv + 1);
+    /* live: its webhooks are libcurl's */
     if (!strcmp(argv[1], "serve") || !strcmp(argv[1], "worker") || !strcmp(argv[1], "requeue") ||
-        !strcmp(argv[1], "ingest") || !strcmp(argv[1], "transcript") || !strcmp(argv[1], "score") ||
-        !strcmp(argv[1], "store") || !strcmp(argv[1], "sip") || !strcmp(argv[1], "investigate") ||
-        !strcmp(argv[1], "ask") || !strcmp(argv[1], "user"))
+        !strcmp(argv[1], "live") || !strcmp(argv[1], "ingest") || !strcmp(argv[1], "transcript") ||
+        !strcmp(argv[1], "score") || !strcmp(argv[1], "store") || !strcmp(argv[1], "sip") ||
+        !strcmp(argv[1], "investigate") || !strcmp(argv[1], "ask") || !strcmp(argv[1], "user"))
         return run_service(argv);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
         printf("callqa %s\n", cq_version());

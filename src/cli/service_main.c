@@ -1,13 +1,14 @@
 /*
  * service_main.c - the callqa-service program: the commands that need the service's libraries
  * (libmicrohttpd, libcurl, SQLite, libpq, libmariadb, libpcap): serve, worker, requeue, ingest,
- * analyze --transcribe, transcript import, score, store migrate, sip, investigate and ask
- * grants. `callqa serve ...` runs `callqa-service serve ...`, so that an analysis from the
- * command line loads none of them.
+ * analyze --transcribe, transcript import, score, store migrate, sip, investigate, ask grants
+ * and live (its webhooks). `callqa serve ...` runs `callqa-service serve ...`, so that an analysis
+ * from the command line loads none of them.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "live_cmd.h"
 #include "serve_cmd.h"
 
 int main(int argc, char **argv)
@@ -40,9 +41,11 @@ int main(int argc, char **argv)
         return cq_cli_ask(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "user"))
         return cq_cli_user(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "live"))
+        return cq_cli_live(argc - 1, argv + 1);
     fprintf(stderr,
             "usage: callqa-service serve|worker|requeue|ingest|analyze|transcript|score|store|sip|"
-            "investigate|ask|user "
+            "investigate|ask|user|live "
             "[options]   (callqa serve "
             "--help, callqa worker --help, callqa ingest --help)\n");
     return 2;
