@@ -2,10 +2,10 @@
  * svc.h - the service (`callqa serve`), internal to the program: the HTTP layer only. The server
  * on libmicrohttpd with its guard and sessions (svc_http.c, svc_guard.c, svc_ui.c), the route
  * table, checked against docs/openapi.json (svc_routes.c), the QA API's handlers (svc_qa*.c,
- * svc_audio.c, svc_envelope.c, svc_events.c), GET /analyze's and /ai-analyze's queue and its
- * analysis threads (svc_analyses.c, svc_ai.c), analyses in child processes (svc_isolate.c) and the
- * metrics (svc_metrics.c). The library (include/callqa) knows nothing of it; it calls
- * cq_engine_analyze like the CLI.
+ * svc_audio.c, svc_envelope.c, svc_events.c, svc_live.c, svc_sse.c), GET /analyze's and
+ * /ai-analyze's queue and its analysis threads (svc_analyses.c, svc_ai.c), analyses in child
+ * processes (svc_isolate.c) and the metrics (svc_metrics.c). The library (include/callqa) knows
+ * nothing of it; it calls cq_engine_analyze like the CLI.
  *
  * It calls the engine (its public API: analyses, and cq_audio to transcode a recording for the
  * browser), jobs (a transcript imported as the worker stores it), scoring (the assessment, the
@@ -466,6 +466,27 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size);
  * mix: in the call's row, on local disk), "default": mix, else in, else out, else null}; NULL
  * when the store failed. */
 struct json_t *svc_audio_legs(req *r, int64_t call_id);
+
+/* ---- a server-sent-event stream's pending bytes (svc_sse.c) -------------------------------- */
+
+/* What one SSE client has not been sent yet: filled by its hub under the hub's lock, handed to
+ * libmicrohttpd by the hub's content reader through svc_sse_read. A client that falls more than
+ * the hub's limit behind is marked overflow, and its stream ends (it reconnects and resumes). */
+typedef struct svc_sse {
+    struct MHD_Connection *conn;
+    char *buf;
+    size_t len, cap, off;
+    bool suspended, overflow;
+} svc_sse;
+
+/* Append n bytes (under the hub's lock); -1 and overflow when more than max would wait, or no
+ * memory. */
+int svc_sse_append(svc_sse *t, const char *text, size_t n, size_t max);
+/* Resume a suspended stream that has bytes, overflowed, or is to end (under the hub's lock). */
+void svc_sse_wake(svc_sse *t, bool ending);
+/* libmicrohttpd's content reader: bytes, the end of the stream (overflow, or *ending), or 0
+ * with the connection suspended until svc_sse_wake. Takes mu. */
+ssize_t svc_sse_read(svc_sse *t, pthread_mutex_t *mu, const bool *ending, char *buf, size_t max);
 
 /* ---- the event stream (svc_events.c): GET /api/qa/events ----------------------------------- */
 

@@ -26,12 +26,9 @@
 
 typedef struct sub {
     struct svc_events *h;
-    struct MHD_Connection *conn;
-    int64_t after; /* the last event id it has been given */
-    char *buf;     /* what it has not been sent yet */
-    size_t len, cap, off;
-    double last_write; /* monotonic s */
-    bool suspended, overflow;
+    svc_sse st;               /* what it has not been sent yet */
+    int64_t after;            /* the last event id it has been given */
+    double last_write;        /* monotonic s */
     char agent[ACC_NAME_MAX]; /* non-empty: an agent's stream, only their calls' events */
     struct sub *next;
 } sub;
@@ -47,30 +44,6 @@ struct svc_events {
     int64_t last; /* the latest event id the hub has read */
     double heartbeat_sec;
 };
-
-static int append(sub *u, const char *text, size_t n)
-{
-    if (u->len - u->off + n > SVC_EVENTS_MAX_BUFFER) {
-        u->overflow = true;
-        return -1;
-    }
-    if (u->off && u->off == u->len)
-        u->off = u->len = 0;
-    if (u->len + n > u->cap) {
-        size_t cap = u->cap ? u->cap : 4096;
-        while (cap < u->len + n)
-            cap *= 2;
-        char *b = realloc(u->buf, cap);
-        if (!b) {
-            u->overflow = true;
-            return -1;
-        }
-        u->buf = b, u->cap = cap;
-    }
-    memcpy(u->buf + u->len, text, n);
-    u->len += n;
-    return 0;
-}
 
 /* One event as the stream carries it. */
 static int format_event(const store_event *e, char *out, size_t n)
@@ -99,10 +72,7 @@ static int format_event(const store_event *e, char *out, size_t n)
 static void wake(struct svc_events *h)
 {
     for (sub *u = h->subs; u; u = u->next)
-        if (u->suspended && (u->len > u->off || u->overflow || h->stopping)) {
-            u->suspended = false;
-            MHD_resume_connection(u->conn);
-        }
+        svc_sse_wake(&u->st, h->stopping);
 }
 
 static void *hub(void *arg)
@@ -133,20 +103,20 @@ static void *hub(void *arg)
         for (int i = 0; i < n; i++) {
             int k = format_event(&ev[i], text, sizeof(text));
             for (sub *u = h->subs; u && k > 0; u = u->next)
-                if (ev[i].id > u->after && !u->overflow) {
+                if (ev[i].id > u->after && !u->st.overflow) {
                     if (u->agent[0] && strcmp(u->agent, ev[i].agent_user))
                         u->after = ev[i].id; /* another agent's call: not theirs to see */
-                    else if (append(u, text, (size_t)k) == 0)
+                    else if (svc_sse_append(&u->st, text, (size_t)k, SVC_EVENTS_MAX_BUFFER) == 0)
                         u->after = ev[i].id, u->last_write = now;
                 }
             if (ev[i].id > h->last)
                 h->last = ev[i].id;
         }
         for (sub *u = h->subs; u; u = u->next)
-            if (now - u->last_write >= h->heartbeat_sec && !u->overflow) {
+            if (now - u->last_write >= h->heartbeat_sec && !u->st.overflow) {
                 char hb[64];
                 int k = snprintf(hb, sizeof(hb), ": heartbeat %.0f\n\n", svc_now_sec());
-                if (append(u, hb, (size_t)k) == 0)
+                if (svc_sse_append(&u->st, hb, (size_t)k, SVC_EVENTS_MAX_BUFFER) == 0)
                     u->last_write = now;
             }
         wake(h);
@@ -168,24 +138,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     sub *u = cls;
-    struct svc_events *h = u->h;
-    pthread_mutex_lock(&h->mu);
-    ssize_t n;
-    if (u->len > u->off) {
-        size_t k = u->len - u->off < max ? u->len - u->off : max;
-        memcpy(buf, u->buf + u->off, k);
-        u->off += k;
-        n = (ssize_t)k;
-    } else if (h->stopping || u->overflow) {
-        n = MHD_CONTENT_READER_END_OF_STREAM;
-    } else {
-        /* nothing yet: the hub resumes the connection when there is */
-        u->suspended = true;
-        MHD_suspend_connection(u->conn);
-        n = 0;
-    }
-    pthread_mutex_unlock(&h->mu);
-    return n;
+    return svc_sse_read(&u->st, &u->h->mu, &u->h->stopping, buf, max);
 }
 
 /* The stream is over (the client left, or the service stops). */
@@ -201,7 +154,7 @@ static void reader_done(void *cls)
             break;
         }
     pthread_mutex_unlock(&h->mu);
-    free(u->buf);
+    free(u->st.buf);
     free(u);
 }
 
@@ -237,14 +190,14 @@ enum MHD_Result svc_qa_events(req *r, const char *data, size_t *size)
     }
     snprintf(u->agent, sizeof(u->agent), "%s", r->who.scope.agent);
     u->h = h;
-    u->conn = r->conn;
+    u->st.conn = r->conn;
     u->last_write = svc_mono_sec();
-    append(u, "retry: 3000\n\n", 13);
+    svc_sse_append(&u->st, "retry: 3000\n\n", 13, SVC_EVENTS_MAX_BUFFER);
     pthread_mutex_lock(&h->mu);
     if (h->stopping || h->n_subs >= r->s->cfg->events_max_clients) {
         bool stopping = h->stopping;
         pthread_mutex_unlock(&h->mu);
-        free(u->buf);
+        free(u->st.buf);
         free(u);
         svc_answer_error(r, 503, stopping ? "stopping" : "busy",
                          stopping ? "the service is stopping" : "too many event streams open");

@@ -67,13 +67,10 @@ typedef struct live_ev {
 
 typedef struct live_sub {
     struct svc_live *h;
-    struct MHD_Connection *conn;
+    svc_sse st;                   /* what it has not been sent yet */
     char call[LIVE_CALL_MAX + 1]; /* "" every call */
     uint64_t after;
-    char *buf;
-    size_t len, cap, off;
     double last_write;
-    bool suspended, overflow;
     struct live_sub *next;
 } live_sub;
 
@@ -159,42 +156,19 @@ static void text_of(json_t *o, const char *k, char *out, size_t n)
         snprintf(out, n, "%s", v);
 }
 
-static int sub_append(live_sub *u, const char *text, size_t n)
-{
-    if (u->len - u->off + n > LIVE_SUB_BUFFER) {
-        u->overflow = true;
-        return -1;
-    }
-    if (u->off && u->off == u->len)
-        u->off = u->len = 0;
-    if (u->len + n > u->cap) {
-        size_t cap = u->cap ? u->cap : 4096;
-        while (cap < u->len + n)
-            cap *= 2;
-        char *b = realloc(u->buf, cap);
-        if (!b) {
-            u->overflow = true;
-            return -1;
-        }
-        u->buf = b, u->cap = cap;
-    }
-    memcpy(u->buf + u->len, text, n);
-    u->len += n;
-    return 0;
-}
-
 /* One event of the ring onto a subscriber, when its filter takes it. */
 static void sub_send(live_sub *u, const live_ev *e, double now)
 {
-    if (u->overflow || e->id <= u->after)
+    if (u->st.overflow || e->id <= u->after)
         return;
     u->after = e->id;
     if (u->call[0] && strcmp(u->call, e->call))
         return;
     char head[64];
     int k = snprintf(head, sizeof(head), "id: %" PRIu64 "\nevent: live\ndata: ", e->id);
-    if (sub_append(u, head, (size_t)k) == 0 && sub_append(u, e->data, strlen(e->data)) == 0 &&
-        sub_append(u, "\n\n", 2) == 0)
+    if (svc_sse_append(&u->st, head, (size_t)k, LIVE_SUB_BUFFER) == 0 &&
+        svc_sse_append(&u->st, e->data, strlen(e->data), LIVE_SUB_BUFFER) == 0 &&
+        svc_sse_append(&u->st, "\n\n", 2, LIVE_SUB_BUFFER) == 0)
         u->last_write = now;
 }
 
@@ -412,17 +386,14 @@ static void open_file(struct svc_live *h, off_t back)
 static void wake(struct svc_live *h)
 {
     for (live_sub *u = h->subs; u; u = u->next)
-        if (u->suspended && (u->len > u->off || u->overflow || h->stopping)) {
-            u->suspended = false;
-            MHD_resume_connection(u->conn);
-        }
+        svc_sse_wake(&u->st, h->stopping);
 }
 
 /* Whether a stream has more than half its bound waiting (under mu). */
 static bool behind(struct svc_live *h)
 {
     for (live_sub *u = h->subs; u; u = u->next)
-        if (!u->overflow && u->len - u->off > LIVE_SUB_BUFFER / 2)
+        if (!u->st.overflow && u->st.len - u->st.off > LIVE_SUB_BUFFER / 2)
             return true;
     return false;
 }
@@ -507,10 +478,10 @@ static void *follower(void *arg)
         pthread_mutex_lock(&h->mu);
         expire(h, now);
         for (live_sub *u = h->subs; u; u = u->next)
-            if (now - u->last_write >= h->s->cfg->events_heartbeat_sec && !u->overflow) {
+            if (now - u->last_write >= h->s->cfg->events_heartbeat_sec && !u->st.overflow) {
                 char hb[64];
                 int k = snprintf(hb, sizeof(hb), ": heartbeat %.0f\n\n", svc_now_sec());
-                if (sub_append(u, hb, (size_t)k) == 0)
+                if (svc_sse_append(&u->st, hb, (size_t)k, LIVE_SUB_BUFFER) == 0)
                     u->last_write = now;
             }
         wake(h);
@@ -656,23 +627,7 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     live_sub *u = cls;
-    struct svc_live *h = u->h;
-    pthread_mutex_lock(&h->mu);
-    ssize_t n;
-    if (u->len > u->off) {
-        size_t k = u->len - u->off < max ? u->len - u->off : max;
-        memcpy(buf, u->buf + u->off, k);
-        u->off += k;
-        n = (ssize_t)k;
-    } else if (h->stopping || u->overflow) {
-        n = MHD_CONTENT_READER_END_OF_STREAM;
-    } else {
-        u->suspended = true;
-        MHD_suspend_connection(u->conn);
-        n = 0;
-    }
-    pthread_mutex_unlock(&h->mu);
-    return n;
+    return svc_sse_read(&u->st, &u->h->mu, &u->h->stopping, buf, max);
 }
 
 static void reader_done(void *cls)
@@ -687,7 +642,7 @@ static void reader_done(void *cls)
             break;
         }
     pthread_mutex_unlock(&h->mu);
-    free(u->buf);
+    free(u->st.buf);
     free(u);
 }
 
@@ -722,14 +677,14 @@ enum MHD_Result svc_live_events(req *r, const char *data, size_t *size)
     if (call)
         snprintf(u->call, sizeof(u->call), "%s", call);
     u->h = h;
-    u->conn = r->conn;
+    u->st.conn = r->conn;
     u->last_write = svc_mono_sec();
-    sub_append(u, "retry: 3000\n\n", 13);
+    svc_sse_append(&u->st, "retry: 3000\n\n", 13, LIVE_SUB_BUFFER);
     pthread_mutex_lock(&h->mu);
     if (h->stopping || h->n_subs >= r->s->cfg->events_max_clients) {
         bool stopping = h->stopping;
         pthread_mutex_unlock(&h->mu);
-        free(u->buf);
+        free(u->st.buf);
         free(u);
         svc_answer_error(r, 503, stopping ? "stopping" : "busy",
                          stopping ? "the service is stopping" : "too many event streams open");
