@@ -30,43 +30,9 @@
 
 #include "../src/live/live.h"
 #include "callqa/callqa.h"
+#include "../tests/live/sender.h"
 
 #define FRAME 160 /* 20 ms at 8 kHz */
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int dial(const char *host, const char *port)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-    if (getaddrinfo(host, port, &hints, &res) != 0)
-        return -1;
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-/* The whole of b, without waiting: 0, or -1 when the socket would block or is gone. */
-static int send_now(int fd, const uint8_t *b, size_t n)
-{
-    while (n) {
-        ssize_t k = send(fd, b, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        b += k, n -= (size_t)k;
-    }
-    return 0;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -164,9 +130,9 @@ int main(int argc, char **argv)
         uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);
         uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
         lv_as_uuid_str(uuid, c[i].uuid);
-        c[i].fd = dial(host, port);
+        c[i].fd = dial(host, port, SOCK_STREAM);
         size_t n = lv_as_encode_uuid(fr, sizeof(fr), uuid);
-        if (c[i].fd < 0 || send_now(c[i].fd, fr, n)) {
+        if (c[i].fd < 0 || send_flags(c[i].fd, fr, n, MSG_DONTWAIT)) {
             c[i].done = true;
             continue;
         }
@@ -192,7 +158,7 @@ int main(int argc, char **argv)
             }
             if (k->sent == frames_each) { /* the end of the call: a hangup frame */
                 size_t n = lv_as_encode_hangup(fr, sizeof(fr));
-                (void)send_now(k->fd, fr, n);
+                (void)send_flags(k->fd, fr, n, MSG_DONTWAIT);
                 close(k->fd);
                 k->done = true;
                 left--;
@@ -208,7 +174,7 @@ int main(int argc, char **argv)
                 s[j] = pcm[(k->pos + (size_t)j) % total];
             k->pos = (k->pos + FRAME) % total;
             size_t n = lv_as_encode_slin(fr, sizeof(fr), 8000, s, FRAME);
-            if (send_now(k->fd, fr, n))
+            if (send_flags(k->fd, fr, n, MSG_DONTWAIT))
                 blocked++;
             else
                 sent++;

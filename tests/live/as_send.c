@@ -33,41 +33,7 @@
 
 #include "../../src/live/live.h"
 #include "callqa/callqa.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int dial(const char *host, const char *port)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-    if (getaddrinfo(host, port, &hints, &res) != 0)
-        return -1;
-    int fd = socket(res->ai_family, SOCK_STREAM, 0);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-static int send_all(int fd, const uint8_t *b, size_t n)
-{
-    while (n) {
-        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-        if (k <= 0) {
-            if (k < 0 && errno == EINTR)
-                continue;
-            return -1;
-        }
-        b += k, n -= (size_t)k;
-    }
-    return 0;
-}
+#include "sender.h"
 
 /* What the server sent back within sec seconds: "error", "hangup", "eof" or "nothing". */
 static const char *reply(int fd, double sec)
@@ -114,7 +80,7 @@ static int flood(const char *host, const char *port, int n, double hold)
     int *fds = calloc((size_t)n, sizeof(int));
     int opened = 0, errors = 0, eofs = 0;
     for (int i = 0; i < n; i++)
-        if ((fds[i] = dial(host, port)) >= 0)
+        if ((fds[i] = dial(host, port, SOCK_STREAM)) >= 0)
             opened++;
     double end = now() + hold;
     uint8_t buf[256];
@@ -216,7 +182,7 @@ int main(int argc, char **argv)
     printf("uuid %s\n", lv_as_uuid_str(uuid, us));
     fflush(stdout);
 
-    int fd = dial(host, port);
+    int fd = dial(host, port, SOCK_STREAM);
     if (fd < 0) {
         fprintf(stderr, "as_send: cannot connect to %s:%s\n", host, port);
         return 1;

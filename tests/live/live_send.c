@@ -39,47 +39,13 @@
 
 #include "../../src/live/live.h"
 #include "callqa/callqa.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "sender.h"
 
 static void wait_until(double t)
 {
     double w = t - now();
     if (w > 0)
         usleep((useconds_t)(w * 1e6));
-}
-
-static int dial(const char *host, const char *port, int type)
-{
-    struct addrinfo hints = {.ai_socktype = type}, *res;
-    if (getaddrinfo(host, port, &hints, &res) != 0)
-        return -1;
-    int fd = socket(res->ai_family, type, 0);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-static int send_all(int fd, const uint8_t *b, size_t n)
-{
-    while (n) {
-        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-        if (k <= 0) {
-            if (k < 0 && errno == EINTR)
-                continue;
-            return -1;
-        }
-        b += k, n -= (size_t)k;
-    }
-    return 0;
 }
 
 /* G.711 encoders (ITU-T G.711: segment and quantisation of the magnitude). */
