@@ -631,18 +631,21 @@ static void rec_open_files(call *c, uint32_t rate)
 static void rec_put(call *c, const int16_t *pcm, size_t n, uint64_t at)
 {
     uint8_t b[2 * TURN_SAMPLES];
+    const bool mask = c->srv->p.mask_digits; /* spans to mute come only with it */
     while (n && c->rec) {
         size_t k = n < TURN_SAMPLES ? n : TURN_SAMPLES;
-        pthread_mutex_lock(&c->mu);
+        if (mask)
+            pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < k; i++) {
             int16_t v = pcm[i];
-            for (size_t m = 0; m < c->nmute; m++)
+            for (size_t m = 0; mask && m < c->nmute; m++)
                 if (at + i >= c->mute[m].from && at + i < c->mute[m].to)
                     v = 0;
             b[2 * i] = (uint8_t)((uint16_t)v & 0xff);
             b[2 * i + 1] = (uint8_t)((uint16_t)v >> 8);
         }
-        pthread_mutex_unlock(&c->mu);
+        if (mask)
+            pthread_mutex_unlock(&c->mu);
         if (fwrite(b, 2, k, c->rec) != k) {
             rec_abandon(c, "writing the recording failed (disk full?)");
             return;
