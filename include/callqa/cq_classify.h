@@ -66,9 +66,16 @@ typedef enum cq_event_type {
     CQ_EV_FAX = 5, /* signal "cng" or "ced" */
     CQ_EV_HOLD = 6,
     CQ_EV_IVR = 7,
-    CQ_EV_HUMAN = 8,   /* live mode: a live person speaks (rule: see cq_call_event.rule) */
-    CQ_EV_MACHINE = 9, /* live mode "amd": an answering machine's greeting */
-    CQ_EV_BEEP = 10    /* live mode "amd": the tone after the greeting (start: its onset) */
+    CQ_EV_HUMAN = 8,       /* live mode: a live person speaks (rule: see cq_call_event.rule) */
+    CQ_EV_MACHINE = 9,     /* live mode "amd": an answering machine's greeting */
+    CQ_EV_BEEP = 10,       /* live mode "amd": the tone after the greeting (start: its onset) */
+    CQ_EV_PROMPT = 11,     /* live mode "hold": speech before the hold that a key or the hold's
+                              music answered ("ivr_prompt") */
+    CQ_EV_ANNOUNCE = 12,   /* live mode "hold": speech in the hold after which the music came
+                              back ("hold_announcement") */
+    CQ_EV_HOLD_ENDED = 13, /* live mode "hold": the wait is over (a person, or no hold and no
+                              music frame for 30 s), from the hold's last sustained music */
+    CQ_EV_SILENCE = 14     /* both live modes: silence_event_sec or more of silence */
 } cq_event_type;
 
 /* Live-call decisions (cq_classify_params.live); off by default. */
@@ -108,9 +115,10 @@ typedef struct cq_call_event {
 } cq_call_event;
 
 typedef struct cq_classify_params {
-    double silence_db;     /* non-speech frames below are silence (-40 dBFS) */
-    double hold_min_sec;   /* shortest hold (3 s) */
-    double hold_gap_sec;   /* music pieces closer than this are one hold (2 s) */
+    double silence_db;        /* non-speech frames below are silence (-40 dBFS) */
+    double silence_event_sec; /* live modes: a silence event from this long (5 s; 0: none) */
+    double hold_min_sec;      /* shortest hold (3 s) */
+    double hold_gap_sec;      /* music pieces closer than this are one hold (2 s) */
     bool have_vad;         /* probabilities will be pushed; false: no speech class (tones only) */
     cq_tones_params tones; /* the DTMF receivers (cq_tones_default_params()) */
     cq_live_mode live;     /* human / machine / beep decisions (CQ_LIVE_OFF) */
@@ -153,7 +161,8 @@ CQ_API double cq_classifier_time(const cq_classifier *c) CQ_NONNULL(1);
 
 /* "silence", "speech", "music", "tone", "noise" */
 CQ_API const char *cq_seg_class_name(cq_seg_class c);
-/* "dtmf", "ringback", "busy", "sit", "fax", "hold", "ivr", "human", "machine", "beep" */
+/* "dtmf", "ringback", "busy", "sit", "fax", "hold", "ivr", "human", "machine", "beep",
+ * "ivr_prompt", "hold_announcement", "hold_ended", "silence" */
 CQ_API const char *cq_event_type_name(cq_event_type t);
 
 /* An event's fields as the JSON lines of `callqa classify` and `callqa live` give them, without

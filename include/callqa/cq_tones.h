@@ -95,6 +95,8 @@ CQ_API size_t cq_tones_runs(const cq_tones *t, cq_tone_run *out, size_t max) CQ_
 
 /* Whether a tone (a table tone or a DTMF digit) is sounding at the last sample pushed. */
 CQ_API bool cq_tones_active(const cq_tones *t) CQ_NONNULL(1);
+/* Whether a DTMF digit is sounding (or waits to be taken) at the last sample pushed. */
+CQ_API bool cq_tones_dtmf_active(const cq_tones *t) CQ_NONNULL(1);
 
 /* "dtmf", "ringback", "busy", "congestion", "sit", "fax_cng", "fax_ced". */
 CQ_API const char *cq_tone_kind_name(cq_tone_kind k);

@@ -120,6 +120,8 @@ static void usage(FILE *f)
           "                 live-call decisions: hold, a `human` event when a person takes the\n"
           "                 call after hold music; amd, the stream starting at the answer,\n"
           "                 `human` or `machine` on the greeting and the `beep` after it\n"
+          "  --silence-sec S  with --live: a silence event after S s of silence (default 5;\n"
+          "                 0: none)\n"
           "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
           "  --dtmf-speech, --dtmf-voice-cancel\n"
           "                 the DTMF receivers for digits under speech, as callqa analyze's\n"
@@ -134,7 +136,7 @@ static void usage(FILE *f)
 
 int cq_cli_classify(int argc, char **argv)
 {
-    enum { O_TIMELINE = 256, O_MODEL, O_DTMFSP, O_DTMFVC, O_LIVE };
+    enum { O_TIMELINE = 256, O_MODEL, O_DTMFSP, O_DTMFVC, O_LIVE, O_SILENCE };
     static const struct option opts[] = {{"rate", required_argument, NULL, 'r'},
                                          {"channel", required_argument, NULL, 'c'},
                                          {"timeline", no_argument, NULL, O_TIMELINE},
@@ -142,6 +144,7 @@ int cq_cli_classify(int argc, char **argv)
                                          {"dtmf-speech", no_argument, NULL, O_DTMFSP},
                                          {"dtmf-voice-cancel", no_argument, NULL, O_DTMFVC},
                                          {"live", required_argument, NULL, O_LIVE},
+                                         {"silence-sec", required_argument, NULL, O_SILENCE},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     long rate = 8000, channel = 1;
@@ -179,6 +182,16 @@ int cq_cli_classify(int argc, char **argv)
                 return 2;
             }
             break;
+        case O_SILENCE: {
+            errno = 0;
+            double v = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(v >= 0 && v <= 3600)) {
+                fprintf(stderr, "callqa: --silence-sec: expected 0..3600\n");
+                return 2;
+            }
+            cp.silence_event_sec = v;
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }

@@ -127,6 +127,8 @@ static void usage(FILE *f)
         "  --mask-digits  keyed digits as * in the event lines, and DTMF muted in the\n"
         "                 recordings (written a second late for it)\n"
         "  --live hold|amd  live-call decisions, as callqa classify --live\n"
+        "  --silence-sec S  with --live: a silence event after S s of silence (default 5;\n"
+        "                 0: none)\n"
         "  --events FILE|-  where event lines go (default -: stdout); FILE is appended to\n"
         "  --stats-sec S  a stats line every S seconds (default 10; 0: only at the end)\n"
         "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n",
@@ -254,7 +256,8 @@ int cq_cli_live(int argc, char **argv)
         O_WH_ATTEMPTS,
         O_WH_BACKOFF,
         O_WH_QUEUE,
-        O_WH_TIMEOUT
+        O_WH_TIMEOUT,
+        O_SILENCE
     };
     static const struct option opts[] = {
         {"audiosocket", required_argument, NULL, O_AS},
@@ -264,6 +267,7 @@ int cq_cli_live(int argc, char **argv)
         {"queue-sec", required_argument, NULL, O_QUEUE},
         {"threads", required_argument, NULL, O_THREADS},
         {"live", required_argument, NULL, O_LIVE},
+        {"silence-sec", required_argument, NULL, O_SILENCE},
         {"events", required_argument, NULL, O_EVENTS},
         {"stats-sec", required_argument, NULL, O_STATS},
         {"model-dir", required_argument, NULL, O_MODEL},
@@ -328,6 +332,10 @@ int cq_cli_live(int argc, char **argv)
             break;
         case O_STATS:
             if (num("stats-sec", optarg, 0, 86400, &p.stats_sec))
+                return 2;
+            break;
+        case O_SILENCE:
+            if (num("silence-sec", optarg, 0, 3600, &p.silence_sec))
                 return 2;
             break;
         case O_LIVE:

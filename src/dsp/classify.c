@@ -41,17 +41,26 @@
 #define HOLD_CONFIRM 0.8
 #define LEAD_IN 78 /* frames (2.5 s) searched back from the speech that ends a hold */
 /* live decisions (frames of 32 ms) */
-#define BEEP_LO 12         /* 375 Hz */
-#define BEEP_HI 66         /* 2062 Hz */
-#define BEEP_PURITY 0.8    /* of the 60-3750 Hz power within 2 bins of the peak */
-#define BEEP_MIN 6         /* 0.19 s */
-#define BEEP_MAX 50        /* 1.6 s: longer is not a beep */
-#define MUSIC_WIN 32       /* 1.02 s */
-#define MUSIC_SUSTAINED 24 /* music frames in it that make it music */
-#define QUIET_HANDOVER 40  /* 1.28 s of quiet between the hold's music and the speech */
-#define HANDOVER_SPEECH 3  /* speech frames that confirm it */
-#define NO_MUSIC_AFTER 328 /* 10.5 s after the speech began without music */
-#define AMD_LONG 57        /* 1.82 s of greeting: a machine */
+#define BEEP_LO 12             /* 375 Hz */
+#define BEEP_HI 66             /* 2062 Hz */
+#define BEEP_PURITY 0.8        /* of the 60-3750 Hz power within 2 bins of the peak */
+#define BEEP_MIN 6             /* 0.19 s */
+#define BEEP_MAX 50            /* 1.6 s: longer is not a beep */
+#define MUSIC_WIN 32           /* 1.02 s */
+#define MUSIC_SUSTAINED 24     /* music frames in it that make it music */
+#define QUIET_HANDOVER 40      /* 1.28 s of quiet between the hold's music and the speech */
+#define HANDOVER_SPEECH 3      /* speech frames that confirm it */
+#define NO_MUSIC_AFTER 328     /* 10.5 s after the speech began without music */
+#define AMD_LONG 57            /* 1.82 s of greeting: a machine */
+#define PROMPT_JOIN 32         /* 1.02 s: shorter pauses are within one prompt */
+#define PROMPT_MIN 16          /* 0.51 s of speech make a prompt */
+#define PROMPT_DTMF 110        /* 3.5 s: a key pressed this soon after the speech answers it */
+#define PROMPT_HOLD 78         /* 2.5 s: speech this close before a hold's music leads into it */
+#define ANNOUNCE_MIN 16        /* 0.51 s of speech in the hold make an announcement */
+#define PROMPT_MUSIC_BEFORE 94 /* 3 s before a prompt searched for music */
+#define HOLD_OVER                                                                                  \
+    938 /* 30 s with no music frame and no hold: the wait is over (a music track                   \
+            can be silent for 12 s) */
 #define AMD_PAUSE                                                                                  \
     25 /* 0.8 s of pause after a shorter one: a person (shorter ones are                           \
           within the greeting) */
@@ -66,7 +75,15 @@ typedef struct frame {
     uint8_t cls;      /* decided class */
     uint8_t own;      /* class from the frame's own evidence alone */
     uint8_t tonebin;  /* a single steady tone's bin (BEEP_LO..BEEP_HI), else 0 */
+    uint8_t dtmf;     /* a DTMF digit sounds at its end (cq_tones_dtmf_active) */
 } frame;
+
+/* a run of speech frames on arrival, pauses under PROMPT_JOIN within it (hold mode) */
+typedef struct speech_span {
+    size_t start, end, speech; /* first frame, one past the last speech frame, speech frames */
+    int told;                  /* handed out as an ivr_prompt */
+} speech_span;
+#define SPANS 8 /* the latest spans kept */
 
 /* the live decisions' state (cq_classify_params.live) */
 typedef struct live_state {
@@ -85,7 +102,14 @@ typedef struct live_state {
     int beep_done;           /* amd: the beep is out */
     size_t bp_start, bp_len; /* the single-tone run under way */
     int bp_bin;
-    double bp_sum; /* its bins, summed (the mean is its frequency) */
+    double bp_sum;            /* its bins, summed (the mean is its frequency) */
+    size_t cand_end;          /* hold mode: one past the candidate's last speech frame */
+    speech_span spans[SPANS]; /* hold mode: the latest, spans[nspans - 1 mod SPANS] */
+    size_t nspans;
+    int hold_over;        /* hold mode: hold_ended handed out since the last sustained music */
+    size_t quiet_run;     /* silent frames up to the last arrival */
+    unsigned silence_id;  /* the open silence event's (0: none) */
+    size_t silence_start; /* its first frame */
 } live_state;
 
 struct cq_classifier {
@@ -133,6 +157,7 @@ cq_classify_params cq_classify_default_params(void)
     return (cq_classify_params){.silence_db = -40.0,
                                 .hold_min_sec = 3.0,
                                 .hold_gap_sec = 2.0,
+                                .silence_event_sec = 5.0,
                                 .have_vad = true,
                                 .tones = cq_tones_default_params()};
 }
@@ -176,9 +201,11 @@ size_t cq_call_event_fields(const cq_call_event *e, double at_sec, char *buf, si
         fields_put(buf, size, &n, ",\"confidence\":%.2f", e->confidence);
     if (e->rule)
         fields_put(buf, size, &n, ",\"rule\":\"%s\"", e->rule);
-    if (e->type == CQ_EV_HUMAN || e->type == CQ_EV_MACHINE)
+    if (e->type == CQ_EV_HUMAN || e->type == CQ_EV_MACHINE || e->type == CQ_EV_ANNOUNCE)
         fields_put(buf, size, &n, ",\"speech_sec\":%.3f,\"quiet_sec\":%.3f", e->speech_sec,
                    e->quiet_sec);
+    if (e->type == CQ_EV_PROMPT)
+        fields_put(buf, size, &n, ",\"speech_sec\":%.3f", e->speech_sec);
     if (e->type == CQ_EV_HUMAN && e->music_sec > 0)
         fields_put(buf, size, &n, ",\"music_sec\":%.3f", e->music_sec);
     if (e->type == CQ_EV_BEEP)
@@ -200,6 +227,10 @@ const char *cq_event_type_name(cq_event_type t)
     case CQ_EV_HUMAN: return "human";
     case CQ_EV_MACHINE: return "machine";
     case CQ_EV_BEEP: return "beep";
+    case CQ_EV_PROMPT: return "ivr_prompt";
+    case CQ_EV_ANNOUNCE: return "hold_announcement";
+    case CQ_EV_HOLD_ENDED: return "hold_ended";
+    case CQ_EV_SILENCE: return "silence";
     }
     return "unknown";
 }
@@ -212,6 +243,7 @@ cq_classifier *cq_classifier_create(const cq_classify_params *p, int *err)
         goto done;
     c->p = p ? *p : cq_classify_default_params();
     if (!(c->p.hold_min_sec > 0) || !(c->p.hold_gap_sec >= 0) || !(c->p.silence_db < 0) ||
+        !(c->p.silence_event_sec >= 0 && c->p.silence_event_sec <= 3600) ||
         (unsigned)c->p.live > CQ_LIVE_AMD) {
         rc = CQ_ERR_INVALID;
         goto done;
@@ -473,6 +505,77 @@ static int live_event(cq_classifier *c, cq_event_type t, size_t from, size_t to,
     return add_event(c, e);
 }
 
+/* Hold mode: the wait is over, at frame i (once per hold: a hold confirmed after sustained
+ * music returns can end again), from the hold's last sustained music. */
+static int hold_ended(cq_classifier *c, size_t i, const char *rule)
+{
+    live_state *L = &c->lv;
+    if (L->hold_over)
+        return CQ_OK;
+    L->hold_over = 1;
+    cq_call_event e = {.confidence = 1};
+    return live_event(c, CQ_EV_HOLD_ENDED, L->last_music, i + 1, rule, &e);
+}
+
+/* Hold mode, before a hold: the latest run of speech (NULL: none yet). */
+static speech_span *span_last(live_state *L)
+{
+    return L->nspans ? &L->spans[(L->nspans - 1) % SPANS] : NULL;
+}
+
+/* Span s was an IVR prompt: the key pressed or the hold's music after it says so (`rule`). */
+static int prompt_out(cq_classifier *c, speech_span *s, size_t i, const char *rule)
+{
+    (void)i;
+    s->told = 1;
+    cq_call_event e = {.confidence = 1, .speech_sec = frame_sec(s->speech)};
+    return live_event(c, CQ_EV_PROMPT, s->start, s->end, rule, &e);
+}
+
+/* Hold mode, on each frame before a hold (no person yet): runs of speech, and a DTMF key within
+ * PROMPT_DTMF after one of PROMPT_MIN speech frames or more makes it a prompt (the caller
+ * answered it). */
+static int prompt_arrival(cq_classifier *c, size_t i, int speech)
+{
+    live_state *L = &c->lv;
+    speech_span *s = span_last(L);
+    if (speech) {
+        if (!s || i - s->end >= PROMPT_JOIN) {
+            s = &L->spans[L->nspans++ % SPANS];
+            *s = (speech_span){.start = i};
+        }
+        s->end = i + 1;
+        s->speech++;
+    }
+    if (!c->fr[i].dtmf || !s || s->told || s->speech < PROMPT_MIN || i + 1 - s->end > PROMPT_DTMF)
+        return CQ_OK;
+    return prompt_out(c, s, i, "dtmf_after");
+}
+
+/* Hold mode, when the first hold is confirmed (decided frame i): the speech that led into its
+ * music, PROMPT_HOLD or less before it, was a prompt. */
+static int prompt_before_hold(cq_classifier *c, size_t i)
+{
+    live_state *L = &c->lv;
+    size_t h = c->hold_start;
+    for (size_t k = 0; k < L->nspans && k < SPANS; k++) {
+        speech_span *s = &L->spans[(L->nspans - 1 - k) % SPANS];
+        if (s->start >= h)
+            continue;
+        if (s->told || s->speech < PROMPT_MIN || (h > s->end && h - s->end > PROMPT_HOLD))
+            return CQ_OK;
+        /* music sustained before the speech: an announcement in a hold not confirmed before */
+        size_t mus = 0;
+        for (size_t j = s->start > PROMPT_MUSIC_BEFORE ? s->start - PROMPT_MUSIC_BEFORE : 0;
+             j < s->start; j++)
+            mus += c->fr[j].cls == CQ_CLS_MUSIC;
+        if (mus >= MUSIC_SUSTAINED)
+            return CQ_OK;
+        return prompt_out(c, s, i, "hold_after");
+    }
+    return CQ_OK;
+}
+
 /* Hold mode's decision: the candidate is a person, by `rule`, at frame i (its evidence: the
  * candidate's speech, the silence before it, and the time since the music). */
 static int hold_human(cq_classifier *c, size_t i, const char *rule)
@@ -483,7 +586,8 @@ static int hold_human(cq_classifier *c, size_t i, const char *rule)
                        .speech_sec = frame_sec(L->cand_speech),
                        .quiet_sec = frame_sec(L->cand_quiet),
                        .music_sec = frame_sec(i + 1 - L->last_music)};
-    return live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, rule, &e);
+    int rc = live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, rule, &e);
+    return rc != CQ_OK ? rc : hold_ended(c, i, "human");
 }
 
 /* Hold mode, on decided frames (music needs the look-ahead): where the hold's music last
@@ -493,8 +597,12 @@ static int hold_human(cq_classifier *c, size_t i, const char *rule)
 static int live_hold_decided(cq_classifier *c, size_t i, int cls)
 {
     live_state *L = &c->lv;
-    if (c->hold_state == 2)
+    int rc;
+    if (c->hold_state == 2 && !L->hold_seen) {
         L->hold_seen = 1;
+        if (!L->done && (rc = prompt_before_hold(c, i)) != CQ_OK)
+            return rc;
+    }
     L->mus_win += cls == CQ_CLS_MUSIC;
     if (i >= MUSIC_WIN && c->fr[i - MUSIC_WIN].cls == CQ_CLS_MUSIC)
         L->mus_win--;
@@ -505,8 +613,23 @@ static int live_hold_decided(cq_classifier *c, size_t i, int cls)
     }
     if (L->mus_win >= MUSIC_SUSTAINED) {
         L->last_music = L->music_frame;
-        L->cand = 0;
+        L->hold_over = 0;
+        /* the music came back after speech in the hold: that was an announcement */
+        if (L->cand && !L->done && i >= L->cand_start && L->cand_speech >= ANNOUNCE_MIN) {
+            cq_call_event e = {.confidence = 1,
+                               .speech_sec = frame_sec(L->cand_speech),
+                               .quiet_sec = frame_sec(L->cand_quiet)};
+            L->cand = 0;
+            if ((rc = live_event(c, CQ_EV_ANNOUNCE, L->cand_start, L->cand_end, "music_returned",
+                                 &e)) != CQ_OK)
+                return rc;
+        }
+        if (L->cand && i >= L->cand_start)
+            L->cand = 0;
     }
+    if (!L->done && L->hold_seen && c->hold_state != 2 && L->music_frame &&
+        i + 1 - L->music_frame >= HOLD_OVER && (rc = hold_ended(c, i, "no_music")) != CQ_OK)
+        return rc;
     if (L->done || !L->cand || L->cand_music || i < L->cand_start ||
         i + 1 - L->cand_start < NO_MUSIC_AFTER)
         return CQ_OK;
@@ -521,6 +644,11 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
 {
     live_state *L = &c->lv;
     int speech = c->vad[i] >= SPEECH_PROB;
+    if (!L->done && !L->hold_seen) {
+        int rc = prompt_arrival(c, i, speech);
+        if (rc != CQ_OK)
+            return rc;
+    }
     if (L->done || !L->hold_seen || !L->last_music)
         return CQ_OK;
     if (speech && !L->cand) {
@@ -536,6 +664,8 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
     if (!L->cand)
         return CQ_OK;
     L->cand_speech += speech;
+    if (speech)
+        L->cand_end = i + 1;
     if (L->cand_quiet < QUIET_HANDOVER || L->cand_speech < HANDOVER_SPEECH)
         return CQ_OK;
     return hold_human(c, i, "quiet_handover");
@@ -624,13 +754,57 @@ static int live_step(cq_classifier *c, size_t i, int cls)
     return c->p.live == CQ_LIVE_HOLD ? live_hold_decided(c, i, cls) : CQ_OK;
 }
 
+/* The open silence event, if any, ends at frame `end`. */
+static int silence_close(cq_classifier *c, size_t end)
+{
+    live_state *L = &c->lv;
+    if (!L->silence_id)
+        return CQ_OK;
+    cq_call_event e = {.id = L->silence_id,
+                       .type = CQ_EV_SILENCE,
+                       .start_sec = frame_sec(L->silence_start),
+                       .end_sec = frame_sec(end),
+                       .rule = "quiet",
+                       .confidence = 1};
+    L->silence_id = 0;
+    return add_event(c, &e);
+}
+
+/* Both live modes: silence_event_sec of silent frames (below silence_db, not speech) open a
+ * silence event, the next frame of sound closes it. */
+static int live_silence(cq_classifier *c, size_t i)
+{
+    live_state *L = &c->lv;
+    if (!(c->p.silence_event_sec > 0))
+        return CQ_OK;
+    if (!(c->fr[i].db < c->p.silence_db) || (c->p.have_vad && c->vad[i] >= SPEECH_PROB)) {
+        L->quiet_run = 0;
+        return silence_close(c, i);
+    }
+    if (++L->quiet_run != (size_t)ceil(c->p.silence_event_sec * RATE / FRAME))
+        return CQ_OK;
+    L->silence_id = ++c->next_id;
+    L->silence_start = i + 1 - L->quiet_run;
+    cq_call_event e = {.id = L->silence_id,
+                       .state = CQ_EVENT_OPEN,
+                       .type = CQ_EV_SILENCE,
+                       .start_sec = frame_sec(L->silence_start),
+                       .end_sec = -1,
+                       .rule = "quiet",
+                       .confidence = 1};
+    return box_event(c, &e);
+}
+
 /* The live decisions on each frame as it arrives with its VAD probability: its own evidence,
  * and the decided frames before it, without the music decision's look-ahead. */
 static int live_arrival(cq_classifier *c, size_t i)
 {
+    int rc = live_silence(c, i);
+    if (rc != CQ_OK)
+        return rc;
     if (c->p.live == CQ_LIVE_HOLD)
         return c->p.have_vad ? live_hold_arrival(c, i) : CQ_OK;
-    int rc = live_amd(c, i);
+    rc = live_amd(c, i);
     return rc != CQ_OK ? rc : live_beep(c, i);
 }
 
@@ -766,6 +940,7 @@ int cq_classifier_push_audio(cq_classifier *c, const float *x, size_t n)
         if (cq__grow((void **)&c->fr, &c->capfr, c->nfr + 1, sizeof(frame)) != CQ_OK)
             return CQ_ERR_NOMEM;
         frame_features(c, &c->fr[c->nfr]);
+        c->fr[c->nfr].dtmf = cq_tones_dtmf_active(c->tones);
         c->fr[c->nfr++].tonal = cq_tones_active(c->tones);
     }
     const cq_tone_event *te;
@@ -894,6 +1069,7 @@ int cq_classifier_finish(cq_classifier *c)
         if (cq__grow((void **)&c->fr, &c->capfr, c->nfr + 1, sizeof(frame)) != CQ_OK)
             return CQ_ERR_NOMEM;
         frame_features(c, &c->fr[c->nfr]);
+        c->fr[c->nfr].dtmf = cq_tones_dtmf_active(c->tones);
         c->fr[c->nfr++].tonal = cq_tones_active(c->tones);
     }
     if (c->p.have_vad && c->nvad < c->nfr) { /* probabilities that never came: none */
@@ -902,7 +1078,8 @@ int cq_classifier_finish(cq_classifier *c)
         memset(c->vad + c->nvad, 0, (c->nfr - c->nvad) * sizeof(float));
         c->nvad = c->nfr;
     }
-    if ((rc = run_decisions(c, 1)) != CQ_OK || (rc = close_hold(c)) != CQ_OK)
+    if ((rc = run_decisions(c, 1)) != CQ_OK || (rc = close_hold(c)) != CQ_OK ||
+        (rc = silence_close(c, c->nlive)) != CQ_OK)
         return rc;
     if (c->p.live == CQ_LIVE_AMD && c->lv.g_on && (rc = beep_end(c)) != CQ_OK)
         return rc;

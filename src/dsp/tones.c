@@ -1517,8 +1517,13 @@ size_t cq_tones_runs(const cq_tones *t, cq_tone_run *out, size_t max)
     return n + tail;
 }
 
+bool cq_tones_dtmf_active(const cq_tones *t)
+{
+    return t->digit != 0 || t->nqueue || (t->rx2 && cq__dtmf_active(t->rx2)) ||
+           (t->rx3 && cq__dtmf_active(t->rx3));
+}
+
 bool cq_tones_active(const cq_tones *t)
 {
-    return t->in_run || t->digit != 0 || t->nqueue || (t->rx2 && cq__dtmf_active(t->rx2)) ||
-           (t->rx3 && cq__dtmf_active(t->rx3));
+    return t->in_run || cq_tones_dtmf_active(t);
 }

@@ -499,6 +499,7 @@ typedef struct lv_server_params {
     double stats_sec;    /* a stats line this often (0: only at the end) */
     int threads;         /* analysis threads (1-256) */
     int live_mode;       /* a cq_live_mode: CQ_LIVE_OFF, _HOLD, _AMD */
+    double silence_sec;  /* with a live mode: a silence event from this long (0-3600; 0: none) */
     size_t max_payload;  /* of one AudioSocket frame (lv_as_params) */
     /* The other inputs, beside AudioSocket or instead of it (host NULL: that input is off;
      * at least one of the three must be on). */

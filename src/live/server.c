@@ -852,6 +852,7 @@ static int start(call *c, uint32_t rate)
     lv_server *s = c->srv;
     cq_classify_params cp = cq_classify_default_params();
     cp.live = (cq_live_mode)s->p.live_mode;
+    cp.silence_event_sec = s->p.silence_sec;
     int rc = CQ_OK;
     c->started = true;
     if (!(c->q8 = malloc(Q8_CAP * sizeof(float))))
@@ -2021,6 +2022,7 @@ lv_server_params lv_server_default_params(void)
                           .stats_sec = 10,
                           .threads = cpus_usable(),
                           .live_mode = CQ_LIVE_OFF,
+                          .silence_sec = 5,
                           .max_payload = 16384,
                           .event_queue = 65536,
                           .events_fd = 1,
@@ -2113,10 +2115,10 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
         p->ws_max_message > (64u << 20) || p->max_calls < 1 || p->max_calls > 100000 ||
         !(p->max_call_sec > 0) || !(p->stall_sec > 0) || !(p->queue_sec >= 0.1) ||
         p->queue_sec > 600 || p->stats_sec < 0 || p->threads < 1 || p->threads > 256 ||
-        p->live_mode < CQ_LIVE_OFF || p->live_mode > CQ_LIVE_AMD || p->max_payload < 16 ||
-        p->max_payload > LV_AS_MAX_PAYLOAD || p->event_queue < 16 || p->event_queue > 1000000 ||
-        p->events_fd < 0 || p->vad_batch < 1 || p->vad_batch > LV_VAD_BATCH_MAX ||
-        !(p->batch_wait_sec >= 0) || p->batch_wait_sec > 1) {
+        p->live_mode < CQ_LIVE_OFF || p->live_mode > CQ_LIVE_AMD || !(p->silence_sec >= 0) ||
+        p->silence_sec > 3600 || p->max_payload < 16 || p->max_payload > LV_AS_MAX_PAYLOAD ||
+        p->event_queue < 16 || p->event_queue > 1000000 || p->events_fd < 0 || p->vad_batch < 1 ||
+        p->vad_batch > LV_VAD_BATCH_MAX || !(p->batch_wait_sec >= 0) || p->batch_wait_sec > 1) {
         lv__fail(e, LV_ERR_ARG, 0, "a server setting out of its range");
         return NULL;
     }

@@ -4,6 +4,7 @@
     score.py hold   --labels DIR [--events DIR] [--json FILE]
     score.py amd    --labels DIR [--events DIR] [--json FILE]
     score.py speech --labels DIR --events DIR [--json FILE]
+    score.py events --labels DIR --events DIR [--json FILE]
     score.py check  --hold DIR --amd DIR [--events-hold DIR] [--events-amd DIR]
 
 Events: DIR/ID.jsonl for the sequence ID (DIR/ID.wav, DIR/ID.json in the labels), the lines
@@ -30,6 +31,15 @@ amd (answering-machine sequences), side by side for callqa (the first `human` or
 speech: from --timeline segments, the share of each labelled part kind's time the timeline calls
   `speech`, and the share covered by `ivr` events: how much today's classifier tells a recorded
   prompt from a person.
+events (hold-slayer sequences): the other live events of `--live hold`, each closed line
+  matched to the labelled part it overlaps most ("gap" when none):
+  - `ivr_prompt`: right on a prompt; found = labelled prompts of 0.5 s or more that one
+    overlaps; its delay = at - the prompt's end;
+  - `hold_announcement`: right on an announcement; found = announcements one overlaps; false =
+    one whose part is the person (goal 0); delay = at - the announcement's end;
+  - `hold_ended`: the first one; early = printed before the last music ended (the hold went on);
+    delay = at - the last music's end, and whether it came before the `human` event;
+  - `silence`: on speech = overlapping a prompt, announcement or person by more than 0.3 s.
 check: the self-checks of the ctest `live_sequences`: the talker sets disjoint (livelib), every
   label file consistent (parts in order, not overlapping, first_word inside the human part,
   talkers from their set's cells), the WAV files 8 kHz 16-bit mono of the labelled length,
@@ -157,6 +167,108 @@ def print_hold(r):
         "-" if r["within_1s_share"] is None else "%.1f %%" % (100 * r["within_1s_share"])))
     print("  false human during a prompt or announcement: %d (goal 0); elsewhere: %d" % (
         r["false_human_in_prompt_or_announcement"], r["false_human_elsewhere"]))
+
+
+def closed_events(d, ident, kind):
+    """The closed lines of type `kind` of one sequence's events."""
+    path = os.path.join(d, ident + ".jsonl")
+    if not os.path.exists(path):
+        return []
+    out = []
+    for line in open(path):
+        line = line.strip()
+        if line:
+            e = json.loads(line)
+            if e.get("type") == kind and e.get("state") == "closed":
+                out.append(e)
+    return out
+
+
+def overlap(a0, a1, b0, b1):
+    return max(0.0, min(a1, b1) - max(a0, b0))
+
+
+def part_of(lab, a, b):
+    """The labelled part [a, b) overlaps most, or None."""
+    best, bo = None, 0.0
+    for p in lab["parts"]:
+        o = overlap(a, b, p["start"], p["end"])
+        if o > bo:
+            best, bo = p, o
+    return best
+
+
+def score_events(labels, events_dir):
+    r = {"sequences": len(labels)}
+    for kind, want in (("ivr_prompt", "prompt"), ("hold_announcement", "announcement")):
+        right, wrong, on_person, delay, found, labelled = 0, {}, 0, [], set(), 0
+        for lab in labels:
+            parts = [p for p in lab["parts"] if p["kind"] == want and
+                     (want != "prompt" or p["end"] - p["start"] >= 0.5)]
+            labelled += len(parts)
+            for e in closed_events(events_dir, lab["id"], kind):
+                p = part_of(lab, e["start"], e["end"])
+                where = p["kind"] if p else "gap"
+                if where == want:
+                    right += 1
+                    found.add((lab["id"], p["start"]))
+                    delay.append(e["at"] - p["end"])
+                else:
+                    wrong[where] = wrong.get(where, 0) + 1
+                    on_person += where == "human"
+        r[kind] = {"events": right + sum(wrong.values()), "right": right, "wrong_by_part": wrong,
+                   "on_the_person": on_person, "labelled": labelled, "found": len(found),
+                   "delay_p50": pct(delay, 50), "delay_p90": pct(delay, 90)}
+    early, late, before_human, decided = 0, [], 0, 0
+    rules = {}
+    for lab in labels:
+        ev = sorted(closed_events(events_dir, lab["id"], "hold_ended"), key=lambda e: e["at"])
+        if not ev:
+            continue
+        decided += 1
+        e = ev[0]
+        rules[e.get("rule")] = rules.get(e.get("rule"), 0) + 1
+        music_end = max(p["end"] for p in lab["parts"] if p["kind"] == "music")
+        if e["at"] < music_end:
+            early += 1
+        else:
+            late.append(e["at"] - music_end)
+        hum = [h for h in closed_events(events_dir, lab["id"], "human")]
+        if not hum or e["at"] < min(h["at"] for h in hum):
+            before_human += 1
+    r["hold_ended"] = {"sequences_with_one": decided, "early": early, "rules": rules,
+                       "before_the_human_event": before_human,
+                       "delay_p50": pct(late, 50), "delay_p90": pct(late, 90)}
+    n_sil, on_speech, in_music = 0, 0, 0
+    for lab in labels:
+        for e in closed_events(events_dir, lab["id"], "silence"):
+            n_sil += 1
+            sp = sum(overlap(e["start"], e["end"], p["start"], p["end"]) for p in lab["parts"]
+                     if p["kind"] in ("prompt", "announcement", "human"))
+            on_speech += sp > 0.3
+            mu = sum(overlap(e["start"], e["end"], p["start"], p["end"]) for p in lab["parts"]
+                     if p["kind"] == "music")
+            in_music += mu > 0.5 * (e["end"] - e["start"])
+    r["silence"] = {"events": n_sil, "on_speech": on_speech, "mostly_in_music": in_music}
+    return r
+
+
+def print_events(r):
+    print("hold-mode events: %d sequences" % r["sequences"])
+    for kind in ("ivr_prompt", "hold_announcement"):
+        k = r[kind]
+        print("  %-18s %d events, %d right, wrong %s (on the person: %d); found %d of %d labelled;"
+              " delay after its end p50 %s p90 %s" % (
+                  kind, k["events"], k["right"], k["wrong_by_part"] or "none", k["on_the_person"],
+                  k["found"], k["labelled"], fmt(k["delay_p50"]), fmt(k["delay_p90"])))
+    h = r["hold_ended"]
+    print("  hold_ended         in %d sequences, early %d, rules %s, before the human event %d;"
+          " after the music's end p50 %s p90 %s" % (
+              h["sequences_with_one"], h["early"], h["rules"], h["before_the_human_event"],
+              fmt(h["delay_p50"]), fmt(h["delay_p90"])))
+    s = r["silence"]
+    print("  silence            %d events, %d on speech, %d mostly in the music" % (
+        s["events"], s["on_speech"], s["mostly_in_music"]))
 
 
 # ---- answering machines --------------------------------------------------------------------------
@@ -410,10 +522,10 @@ def oracle_check(a):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    for name in ("hold", "amd", "speech"):
+    for name in ("hold", "amd", "speech", "events"):
         s = sub.add_parser(name)
         s.add_argument("--labels", required=True)
-        s.add_argument("--events", required=(name == "speech"))
+        s.add_argument("--events", required=(name in ("speech", "events")))
         s.add_argument("--json")
     c = sub.add_parser("check")
     c.add_argument("--hold", required=True)
@@ -429,6 +541,9 @@ def main():
     elif a.cmd == "amd":
         r = score_amd(load_labels(a.labels, "amd"), a.events, a.labels)
         print_amd(r)
+    elif a.cmd == "events":
+        r = score_events(load_labels(a.labels, "hold"), a.events)
+        print_events(r)
     else:
         r = score_speech(load_labels(a.labels, "hold"), a.events)
         print_speech(r)

@@ -46,7 +46,8 @@ done
     --events-amd "$T/ev_amd"
 st=$?
 # the live events on the dev sequences, as measured (tests/live/RESULTS.md): no human during a
-# prompt or an announcement, and no person called a machine, no beep where there is none
+# prompt or an announcement, and no person called a machine, no beep where there is none; no
+# ivr_prompt or hold_announcement on the person, no hold_ended while the hold goes on
 mkdir -p "$T/hold_dev" "$T/amd_dev"
 for f in "$T"/hold/hold_dev_* "$T"/amd/amd_dev_*; do
     d=$(basename "$(dirname "$f")")
@@ -54,9 +55,10 @@ for f in "$T"/hold/hold_dev_* "$T"/amd/amd_dev_*; do
 done
 "$PY" "$L/score.py" hold --labels "$T/hold_dev" --events "$T/ev_hold" --json "$T/hold.json" || st=1
 "$PY" "$L/score.py" amd --labels "$T/amd_dev" --events "$T/ev_amd" --json "$T/amd.json" || st=1
-"$PY" - "$T/hold.json" "$T/amd.json" <<'PYEOF' || st=1
+"$PY" "$L/score.py" events --labels "$T/hold_dev" --events "$T/ev_hold" --json "$T/events.json" || st=1
+"$PY" - "$T/hold.json" "$T/amd.json" "$T/events.json" <<'PYEOF' || st=1
 import json, sys
-h, a = (json.load(open(p)) for p in sys.argv[1:3])
+h, a, ev = (json.load(open(p)) for p in sys.argv[1:4])
 fails = []
 def need(ok, what):
     print("%s: %s" % ("ok" if ok else "FAIL", what))
@@ -69,6 +71,11 @@ need(a["callqa"]["false_machine_on_people"] == 0, "no person called a machine")
 need(a["callqa"]["accuracy"] >= a["amd_ref"]["accuracy"], "AMD at least as accurate as AMD()")
 need(a["beep"]["false_beeps"] == 0, "no beep where there is none")
 need(a["beep"]["found"] == a["beep"]["labelled"], "every beep found within 0.3 s")
+need(ev["ivr_prompt"]["on_the_person"] == 0 and ev["hold_announcement"]["on_the_person"] == 0,
+     "no ivr_prompt or hold_announcement on the person")
+need(ev["ivr_prompt"]["right"] >= 1 and ev["hold_announcement"]["right"] >= 1,
+     "prompts and announcements found")
+need(ev["hold_ended"]["early"] == 0, "no hold_ended while the hold goes on")
 sys.exit(1 if fails else 0)
 PYEOF
 [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp -r "$T/hold" "$T/amd" "$T/ev_hold" "$T/ev_amd" "$KEEP/"

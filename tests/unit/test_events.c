@@ -460,7 +460,8 @@ typedef struct live_leg {
 } live_leg;
 
 /* Append `sec` of: 0 quiet (-70 dBFS noise), 1 "speech" (noise at -25 dBFS, VAD 0.9), 2 a
- * 1 kHz tone at -20 dBFS, 3 a three-note chord at -20 dBFS (VAD 0). */
+ * 1 kHz tone at -20 dBFS, 3 a three-note chord at -20 dBFS, 4 the DTMF key 5 (770 + 1336 Hz,
+ * each at -16 dBFS) (VAD 0). */
 static void live_put(live_leg *g, int what, double sec, unsigned *seed)
 {
     size_t k = (size_t)(sec * CQ_CLASSIFY_RATE);
@@ -473,6 +474,7 @@ static void live_put(live_leg *g, int what, double sec, unsigned *seed)
         double v = what == 0   ? 3e-4 * r
                    : what == 1 ? 0.056 * r
                    : what == 2 ? 0.14 * sin(2 * M_PI * 1000 * t)
+                   : what == 4 ? 0.22 * (sin(2 * M_PI * 770 * t) + sin(2 * M_PI * 1336 * t))
                                : 0.08 * (sin(2 * M_PI * 440 * t) + sin(2 * M_PI * 554 * t) +
                                          sin(2 * M_PI * 659 * t)) +
                                      3e-4 * r;
@@ -537,6 +539,14 @@ static size_t live_events(const live_leg *g, cq_live_mode mode, cq_call_event *e
     return n;
 }
 
+static const cq_call_event *live_find(const cq_call_event *ev, size_t n, cq_event_type t)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].type == t)
+            return &ev[i];
+    return NULL;
+}
+
 static void test_live_decisions(void **state)
 {
     (void)state;
@@ -566,23 +576,73 @@ static void test_live_decisions(void **state)
     assert_int_equal(ev[0].type, CQ_EV_HUMAN);
     assert_string_equal(ev[0].rule, "short_then_pause");
     assert_true(ev[0].end_sec < 2.3);
+    /* ... then 6 s more of quiet: silence from the end of the "hello?" (5 s of it open it) */
+    live_put(&g, 0, 6.0, &seed);
+    n = live_events(&g, CQ_LIVE_AMD, ev);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev[1].type, CQ_EV_SILENCE);
+    assert_true(fabs(ev[1].start_sec - 1.3) < 0.05 && fabs(ev[1].end_sec - 9.3) < 0.05);
     free(g.x), free(g.vad);
     /* hold music, 1.6 s of quiet, a person */
     g = (live_leg){0};
     live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 1.6, &seed), live_put(&g, 1, 1.0, &seed);
     live_put(&g, 0, 0.5, &seed);
     n = live_events(&g, CQ_LIVE_HOLD, ev);
-    assert_int_equal(n, 1);
-    assert_int_equal(ev[0].type, CQ_EV_HUMAN);
-    assert_string_equal(ev[0].rule, "quiet_handover");
-    assert_true(fabs(ev[0].start_sec - 7.6) < 0.05 && ev[0].end_sec < 7.8);
+    assert_int_equal(n, 2);
+    const cq_call_event *who = live_find(ev, n, CQ_EV_HUMAN);
+    assert_non_null(who);
+    assert_string_equal(who->rule, "quiet_handover");
+    assert_true(fabs(who->start_sec - 7.6) < 0.05 && who->end_sec < 7.8);
+    /* the wait is over, from the music's end */
+    const cq_call_event *over = live_find(ev, n, CQ_EV_HOLD_ENDED);
+    assert_non_null(over);
+    assert_string_equal(over->rule, "human");
+    assert_true(fabs(over->start_sec - 6.0) < 0.1 && over->end_sec == who->end_sec);
     assert_int_equal(live_events(&g, CQ_LIVE_OFF, ev), 0);
     free(g.x), free(g.vad);
-    /* hold music, 0.5 s of quiet, speech, the music again: an announcement */
+    /* hold music, 0.5 s of quiet, speech, the music again: an announcement, no person */
     g = (live_leg){0};
     live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 2.0, &seed);
     live_put(&g, 3, 4.0, &seed);
-    assert_int_equal(live_events(&g, CQ_LIVE_HOLD, ev), 0);
+    n = live_events(&g, CQ_LIVE_HOLD, ev);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].type, CQ_EV_ANNOUNCE);
+    assert_string_equal(ev[0].rule, "music_returned");
+    assert_true(fabs(ev[0].start_sec - 6.5) < 0.05 && fabs(ev[0].end_sec - 8.5) < 0.05);
+    assert_true(fabs(ev[0].speech_sec - 2.0) < 0.05);
+    free(g.x), free(g.vad);
+    /* a prompt, then two keys pressed: the prompt is told by the keys */
+    g = (live_leg){0};
+    live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 2.0, &seed), live_put(&g, 0, 1.0, &seed);
+    live_put(&g, 4, 0.1, &seed), live_put(&g, 0, 0.1, &seed), live_put(&g, 4, 0.1, &seed);
+    live_put(&g, 0, 2.0, &seed);
+    n = live_events(&g, CQ_LIVE_HOLD, ev);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].type, CQ_EV_PROMPT);
+    assert_string_equal(ev[0].rule, "dtmf_after");
+    assert_true(fabs(ev[0].start_sec - 0.5) < 0.05 && fabs(ev[0].end_sec - 2.5) < 0.05);
+    /* ... in AMD mode no prompt: a greeting that long is a machine */
+    n = live_events(&g, CQ_LIVE_AMD, ev);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].type, CQ_EV_MACHINE);
+    free(g.x), free(g.vad);
+    /* a prompt leading into hold music, which then stops for good: the prompt is told by the
+     * music; 30 s with no music and no hold end the wait (and 5 s of it are a silence) */
+    g = (live_leg){0};
+    live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 2.0, &seed), live_put(&g, 0, 1.5, &seed);
+    live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 32.0, &seed);
+    n = live_events(&g, CQ_LIVE_HOLD, ev);
+    assert_int_equal(n, 3);
+    assert_int_equal(ev[0].type, CQ_EV_PROMPT);
+    assert_string_equal(ev[0].rule, "hold_after");
+    assert_true(fabs(ev[0].start_sec - 0.5) < 0.05 && fabs(ev[0].end_sec - 2.5) < 0.05);
+    const cq_call_event *sil = live_find(ev, n, CQ_EV_SILENCE);
+    over = live_find(ev, n, CQ_EV_HOLD_ENDED);
+    assert_non_null(sil);
+    assert_non_null(over);
+    assert_true(fabs(sil->start_sec - 10.0) < 0.1 && fabs(sil->end_sec - 42.0) < 0.1);
+    assert_string_equal(over->rule, "no_music");
+    assert_true(fabs(over->start_sec - 10.0) < 0.1 && fabs(over->end_sec - 40.0) < 0.1);
     free(g.x), free(g.vad);
 }
 
