@@ -23,7 +23,11 @@
  * the answer, `machine` when the greeting lasts 1.82 s (pauses under 0.8 s inside it), `human`
  * when it stops shorter and 0.8 s of quiet follow, `beep` for a 0.19-1.6 s steady tone at
  * 375-2062 Hz after it. Each is handed out once, complete, when decided, with its rule and
- * evidence.
+ * evidence. Also on hold: `ivr_prompt` for speech (0.5 s or more) before the hold that a DTMF
+ * key within 3.5 s or the hold's music within 2.5 s followed, `hold_announcement` for speech in
+ * the hold after which the music came back, `hold_ended` with the `human` event or after 30 s
+ * without music and hold; in both modes, `silence` (open, then closed) from silence_event_sec
+ * of silence.
  *
  * Thread safety: a classifier belongs to one stream.
  */
