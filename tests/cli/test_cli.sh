@@ -78,6 +78,10 @@ check "classify takes --live amd" test $? -eq 0
 check "classify takes --live hold" test $? -eq 0
 "$CQ" classify --live maybe "$SAMPLE" > /dev/null 2>&1
 check "classify refuses --live maybe (2)" test $? -eq 2
+"$CQ" classify --live hold --silence-sec -1 "$SAMPLE" > /dev/null 2>&1
+check "classify refuses --silence-sec -1 (2)" test $? -eq 2
+"$CQ" classify --live hold --silence-sec 0 "$SAMPLE" 2>/dev/null | grep -q '"type":"silence"'
+check "classify --silence-sec 0: no silence events" test $? -ne 0
 "$CQ" live --help > /dev/null 2>&1
 check "live --help" test $? -eq 0
 "$CQ" live > /dev/null 2>&1
@@ -90,6 +94,8 @@ check "live refuses a port that is not a number (2)" test $? -eq 2
 check "live refuses --max-calls 0 (2)" test $? -eq 2
 "$CQ" live --audiosocket 127.0.0.1:0 --live maybe > /dev/null 2>&1
 check "live refuses --live maybe (2)" test $? -eq 2
+"$CQ" live --audiosocket 127.0.0.1:0 --live hold --silence-sec 4000 > /dev/null 2>&1
+check "live refuses --silence-sec 4000 (2)" test $? -eq 2
 "$CQ" live --rtp 127.0.0.1 > /dev/null 2>&1
 check "live refuses an RTP address without a port (2)" test $? -eq 2
 "$CQ" live --rtp 127.0.0.1:0 --rtp-pt 200=PCMU/8000 > /dev/null 2>&1
