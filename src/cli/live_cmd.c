@@ -135,8 +135,11 @@ static void usage(FILE *f)
         f);
     fputs(
         "  --fastagi HOST:PORT  answer AGI(agi://HOST:PORT/amd,${UUID}) with the call's live\n"
-        "                 AMD decision as AMD() sets AMDSTATUS and AMDCAUSE (implies --live amd)\n"
-        "  --fastagi-timeout-ms MS  wait this long for a decision, then NOTSURE (default 5000)\n"
+        "                 AMD decision as AMD() sets AMDSTATUS and AMDCAUSE (implies --live amd);\n"
+        "                 with --live hold, AGI(agi://HOST:PORT/hold,${UUID}) with HOLDSTATUS\n"
+        "                 (HUMAN, ENDED, NOTSURE, HANGUP) and HOLDCAUSE once a person answers\n"
+        "  --fastagi-timeout-ms MS  wait this long for a decision, then NOTSURE (default 5000;\n"
+        "                 with --live hold 3600000)\n"
         "  --webhook URL  POST each event line there, signed (HMAC-SHA256, X-Callqa-Signature)\n"
         "  --webhook-secret-file FILE  the signing secret: the first line of FILE, mode 0600\n"
         "  --webhook-events LIST  the types to POST, comma-separated (default: all but stats)\n"
@@ -301,7 +304,7 @@ int cq_cli_live(int argc, char **argv)
     sinks sk = {.agi = NULL};
     wh_params wp = wh_default_params();
     const char *wh_url = NULL, *wh_secret = NULL;
-    bool live_set = false;
+    bool live_set = false, agi_timeout_set = false;
     double v;
     int o;
     optind = 1;
@@ -401,9 +404,10 @@ int cq_cli_live(int argc, char **argv)
             break;
         case O_AGI: agi = optarg; break;
         case O_AGI_TIMEOUT:
-            if (num("fastagi-timeout-ms", optarg, 50, 600000, &v))
+            if (num("fastagi-timeout-ms", optarg, 50, 14400000, &v))
                 return 2;
             ap.timeout_sec = v / 1000.0;
+            agi_timeout_set = true;
             break;
         case O_WH: wh_url = optarg; break;
         case O_WH_SECRET: wh_secret = optarg; break;
@@ -474,11 +478,15 @@ int cq_cli_live(int argc, char **argv)
             fprintf(stderr, "callqa: --fastagi: expected HOST:PORT or [HOST]:PORT\n");
             return 2;
         }
-        if (live_set && p.live_mode != CQ_LIVE_AMD) {
-            fprintf(stderr, "callqa: --fastagi answers AMD decisions: --live amd, not hold\n");
-            return 2;
+        /* AMD decisions (script amd), or with --live hold the hold-slayer's (script hold) */
+        if (live_set && p.live_mode == CQ_LIVE_HOLD) {
+            ap.hold = true;
+            ap.script = "hold";
+            if (!agi_timeout_set)
+                ap.timeout_sec = 3600;
+        } else {
+            p.live_mode = CQ_LIVE_AMD;
         }
-        p.live_mode = CQ_LIVE_AMD;
         ap.host = agi_host;
         ap.port = agi_port;
         ap.max_conns = p.max_calls * 2 < 100000 ? p.max_calls * 2 : 100000;
@@ -560,8 +568,9 @@ int cq_cli_live(int argc, char **argv)
         fprintf(stderr, "callqa live: %d calls at most, %d analysis threads\n", p.max_calls,
                 p.threads);
     if (sk.agi)
-        fprintf(stderr, "callqa live: FastAGI on %s port %d, a decision waited for %.0f ms\n",
-                agi_host, lv_agi_server_port(sk.agi), ap.timeout_sec * 1000);
+        fprintf(stderr,
+                "callqa live: FastAGI on %s port %d, script %s, a decision waited for %.0f ms\n",
+                agi_host, lv_agi_server_port(sk.agi), ap.script, ap.timeout_sec * 1000);
     int rc = lv_server_run(s);
     lv_server_stats st;
     lv_server_get_stats(s, &st);
@@ -583,12 +592,13 @@ int cq_cli_live(int argc, char **argv)
         lv_agi_server_get_stats(sk.agi, &ags);
         fprintf(stderr,
                 "callqa live: FastAGI: %llu connections, answered %llu HUMAN, %llu MACHINE, "
-                "%llu NOTSURE, %llu HANGUP; %llu refused, %llu failed, %llu channels hung up "
-                "first\n",
+                "%llu ENDED, %llu NOTSURE, %llu HANGUP; %llu refused, %llu failed, %llu "
+                "channels hung up first\n",
                 (unsigned long long)ags.accepted, (unsigned long long)ags.human,
-                (unsigned long long)ags.machine, (unsigned long long)ags.notsure,
-                (unsigned long long)ags.hangup, (unsigned long long)ags.refused,
-                (unsigned long long)ags.failed, (unsigned long long)ags.agi_hangup);
+                (unsigned long long)ags.machine, (unsigned long long)ags.ended,
+                (unsigned long long)ags.notsure, (unsigned long long)ags.hangup,
+                (unsigned long long)ags.refused, (unsigned long long)ags.failed,
+                (unsigned long long)ags.agi_hangup);
         lv_agi_server_destroy(sk.agi);
     }
     if (sk.wh) { /* what is queued gets 5 s to go out; the rest is dropped, counted */

@@ -19,6 +19,12 @@
  *   machine (beep_after_greeting)     MACHINE, LONGGREETING-<greeting ms to the beep>-1824
  *   no decision within timeout_sec    NOTSURE, TOOLONG-<ms waited>
  *   the call ended with no decision   HANGUP, "" (AMD() leaves the cause empty on a hangup)
+ * With `hold` (the hold-slayer's answer, AGI(agi://HOST:PORT/hold,<UUID>)) the variables are
+ * HOLDSTATUS and HOLDCAUSE, in the same style, from the `--live hold` decisions:
+ *   human (quiet_handover)            HUMAN, QUIETHANDOVER-<quiet ms>-1280
+ *   human (no_music_after)            HUMAN, NOMUSICAFTER-<speech to decision ms>-10500
+ *   hold_ended (no_music), no person  ENDED, NOMUSIC-<ms without music>-30000
+ *   no decision, the call ended       NOTSURE TOOLONG-<ms>, HANGUP "" as above
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,12 +43,15 @@
 
 #include "live_int.h"
 
-#define AFTER_GREETING_MS 800 /* the classifier's pause after a short greeting: a person */
-#define GREETING_MS 1824      /* its longest greeting of a person: 57 frames of 32 ms */
+#define AFTER_GREETING_MS 800   /* the classifier's pause after a short greeting: a person */
+#define GREETING_MS 1824        /* its longest greeting of a person: 57 frames of 32 ms */
+#define QUIET_HANDOVER_MS 1280  /* hold: the quiet before a person (40 frames) */
+#define NO_MUSIC_AFTER_MS 10500 /* hold: speech with no music after it (328 frames) */
+#define HOLD_OVER_MS 30000      /* hold: no music and no hold (938 frames) */
 #define OUT_MAX 512
 
-typedef enum status { ST_NONE = 0, ST_HUMAN, ST_MACHINE, ST_NOTSURE, ST_HANGUP } status;
-static const char *const k_status[] = {"", "HUMAN", "MACHINE", "NOTSURE", "HANGUP"};
+typedef enum status { ST_NONE = 0, ST_HUMAN, ST_MACHINE, ST_NOTSURE, ST_HANGUP, ST_ENDED } status;
+static const char *const k_status[] = {"", "HUMAN", "MACHINE", "NOTSURE", "HANGUP", "ENDED"};
 
 typedef struct decision {
     char uuid[37];
@@ -81,7 +90,7 @@ struct lv_agi_server {
     decision *ring;
     size_t ring_next, ring_len;
     /* counters */
-    _Atomic uint64_t accepted, human, machine, notsure, hangup, refused, failed, agi_hangup;
+    _Atomic uint64_t accepted, human, machine, notsure, hangup, ended, refused, failed, agi_hangup;
 };
 
 static double mono_now(void)
@@ -96,6 +105,7 @@ lv_agi_server_params lv_agi_server_default_params(void)
     lv_agi_server_params p = {.host = "127.0.0.1",
                               .port = "4573",
                               .script = "amd",
+                              .hold = false,
                               .max_conns = 256,
                               .timeout_sec = 5.0,
                               .io_sec = 10.0,
@@ -133,16 +143,41 @@ static long ms(double sec)
     return sec > 0 ? (long)(sec * 1000 + 0.5) : 0;
 }
 
+/* A hold decision's cause (HOLDCAUSE). */
+static void hold_cause(const lv_event *ev, decision *d)
+{
+    bool quiet = ev->rule && !strcmp(ev->rule, "quiet_handover");
+    if (d->st == ST_ENDED)
+        snprintf(d->cause, sizeof(d->cause), "NOMUSIC-%ld-%d", ms(ev->end_sec - ev->start_sec),
+                 HOLD_OVER_MS);
+    else if (quiet)
+        snprintf(d->cause, sizeof(d->cause), "QUIETHANDOVER-%ld-%d", ms(ev->quiet_sec),
+                 QUIET_HANDOVER_MS);
+    else
+        snprintf(d->cause, sizeof(d->cause), "NOMUSICAFTER-%ld-%d", ms(ev->end_sec - ev->start_sec),
+                 NO_MUSIC_AFTER_MS);
+}
+
 void lv_agi_server_event(lv_agi_server *s, const lv_event *ev)
 {
     bool human = !strcmp(ev->type, "human"), machine = !strcmp(ev->type, "machine");
     bool end = !strcmp(ev->type, "call_end");
-    if ((!human && !machine && !end) || strlen(ev->call) != 36)
+    /* hold: the wait ended with no person (with a person, `human` came first) */
+    bool ended =
+        s->p.hold && !strcmp(ev->type, "hold_ended") && ev->rule && !strcmp(ev->rule, "no_music");
+    if (s->p.hold)
+        machine = false;
+    if ((!human && !machine && !end && !ended) || strlen(ev->call) != 36)
         return;
     pthread_mutex_lock(&s->mu);
     decision *d = get_locked(s, ev->call);
     if (end) {
         d->ended = true;
+    } else if (s->p.hold) {
+        if (d->st == ST_NONE) {
+            d->st = human ? ST_HUMAN : ST_ENDED;
+            hold_cause(ev, d);
+        }
     } else if (d->st == ST_NONE) {
         d->st = human ? ST_HUMAN : ST_MACHINE;
         if (human)
@@ -199,7 +234,7 @@ static void answer(lv_agi_server *s, conn *c, status st, const char *cause)
     c->st = st;
     snprintf(c->cause, sizeof(c->cause), "%s", cause);
     c->ph = P_STATUS;
-    send_cmd(s, c, "AMDSTATUS", k_status[st], false);
+    send_cmd(s, c, s->p.hold ? "HOLDSTATUS" : "AMDSTATUS", k_status[st], false);
 }
 
 static void check_wait(lv_agi_server *s, conn *c, double now)
@@ -280,7 +315,7 @@ static void on_msg(lv_agi_server *s, conn *c, const lv_agi_msg *m)
         }
         if (c->ph == P_STATUS) {
             c->ph = P_CAUSE;
-            send_cmd(s, c, "AMDCAUSE", c->cause, true);
+            send_cmd(s, c, s->p.hold ? "HOLDCAUSE" : "AMDCAUSE", c->cause, true);
             return;
         }
         /* both taken: the answer is given; closing ends the AGI, the dialplan goes on */
@@ -288,6 +323,7 @@ static void on_msg(lv_agi_server *s, conn *c, const lv_agi_msg *m)
                    c->st == ST_HUMAN     ? &s->human
                    : c->st == ST_MACHINE ? &s->machine
                    : c->st == ST_NOTSURE ? &s->notsure
+                   : c->st == ST_ENDED   ? &s->ended
                                          : &s->hangup,
                    NULL);
         return;
@@ -451,7 +487,7 @@ lv_agi_server *lv_agi_server_create(const lv_agi_server_params *p, lv_error *e)
     lv__clear(e);
     if (!p->host || !p->port || !p->script || !p->script[0] || strlen(p->host) >= 256 ||
         strlen(p->port) >= 16 || strlen(p->script) >= 64 || p->max_conns < 1 ||
-        p->max_conns > 100000 || !(p->timeout_sec >= 0.05) || p->timeout_sec > 600 ||
+        p->max_conns > 100000 || !(p->timeout_sec >= 0.05) || p->timeout_sec > 14400 ||
         !(p->io_sec > 0) || p->max_decisions < 16 || p->max_decisions > 1000000) {
         lv__fail(e, LV_ERR_ARG, 0, "a FastAGI setting out of its range");
         return NULL;
@@ -506,6 +542,7 @@ void lv_agi_server_get_stats(lv_agi_server *s, lv_agi_server_stats *o)
     o->machine = s->machine;
     o->notsure = s->notsure;
     o->hangup = s->hangup;
+    o->ended = s->ended;
     o->refused = s->refused;
     o->failed = s->failed;
     o->agi_hangup = s->agi_hangup;
@@ -518,11 +555,12 @@ size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap)
     int k = snprintf(buf, cap,
                      ",\"agi_accepted\":%llu,\"agi_human\":%llu,\"agi_machine\":%llu,"
                      "\"agi_notsure\":%llu,\"agi_hangup\":%llu,\"agi_refused\":%llu,"
-                     "\"agi_failed\":%llu,\"agi_channel_hangup\":%llu",
+                     "\"agi_failed\":%llu,\"agi_channel_hangup\":%llu,\"agi_ended\":%llu",
                      (unsigned long long)st.accepted, (unsigned long long)st.human,
                      (unsigned long long)st.machine, (unsigned long long)st.notsure,
                      (unsigned long long)st.hangup, (unsigned long long)st.refused,
-                     (unsigned long long)st.failed, (unsigned long long)st.agi_hangup);
+                     (unsigned long long)st.failed, (unsigned long long)st.agi_hangup,
+                     (unsigned long long)st.ended);
     return k > 0 && (size_t)k < cap ? (size_t)k : 0;
 }
 

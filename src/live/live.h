@@ -648,8 +648,10 @@ size_t lv_agi_set_variable(char *out, size_t cap, const char *name, const char *
 typedef struct lv_agi_server_params {
     const char *host, *port; /* as lv_server_params; port "0" picks one */
     const char *script;      /* agi_network_script it answers ("amd"); another is refused */
+    bool hold;               /* the hold-slayer's answer: HOLDSTATUS HUMAN|ENDED|NOTSURE|HANGUP
+                                and HOLDCAUSE from the `--live hold` decisions (agi_server.c) */
     int max_conns;           /* AGI connections at once (1-100000) */
-    double timeout_sec;      /* wait for a decision (0.05-600 s); then NOTSURE */
+    double timeout_sec;      /* wait for a decision (0.05-14400 s); then NOTSURE */
     double io_sec;           /* the environment, and each reply, must come within this (> 0) */
     size_t max_decisions;    /* calls remembered (16-1000000) */
 } lv_agi_server_params;
@@ -660,6 +662,7 @@ lv_agi_server_params lv_agi_server_default_params(void);
 typedef struct lv_agi_server_stats {
     uint64_t accepted;                        /* connections */
     uint64_t human, machine, notsure, hangup; /* answers sent and acknowledged */
+    uint64_t ended;                           /* hold: ENDED answers */
     uint64_t refused;    /* over max_conns, a wrong script, no UUID in agi_arg_1 */
     uint64_t failed;     /* malformed lines, a reply not 200, a silent or vanished peer */
     uint64_t agi_hangup; /* the channel hung up (HANGUP) before the answer was taken */

@@ -12,7 +12,8 @@ UUID, an empty line), in pieces of at most --chunk bytes (the server must not ca
 ends). Then every line received is checked: exactly "SET VARIABLE AMDSTATUS <status>" with
 status HUMAN, MACHINE, NOTSURE or HANGUP, answered "200 result=1", then exactly
 SET VARIABLE AMDCAUSE "<cause>" in AMD()'s vocabulary for that status, answered "200 result=1",
-then the connection must close (the dialplan goes on). --hangup-after S: send "HANGUP" (the
+then the connection must close (the dialplan goes on). --script hold: the same with HOLDSTATUS
+(HUMAN, ENDED, NOTSURE, HANGUP) and HOLDCAUSE, callqa's hold-slayer answer (docs/live.md). --hangup-after S: send "HANGUP" (the
 channel hung up) after S seconds instead, and expect the server to close.
 
 Prints one JSON line per UUID: uuid, status, cause, secs (from the connection to the answer),
@@ -36,6 +37,15 @@ CAUSES = {
 }
 STATUS_RE = re.compile(r"^SET VARIABLE AMDSTATUS (HUMAN|MACHINE|NOTSURE|HANGUP)\n$")
 CAUSE_RE = re.compile(r'^SET VARIABLE AMDCAUSE "([^"\\]*)"\n$')
+# script hold: callqa's hold-slayer answer (docs/live.md), in the same style
+HOLD_CAUSES = {
+    "HUMAN": re.compile(r"^(QUIETHANDOVER-\d+-1280|NOMUSICAFTER-\d+-10500)$"),
+    "ENDED": re.compile(r"^NOMUSIC-\d+-30000$"),
+    "NOTSURE": re.compile(r"^TOOLONG-\d+$"),
+    "HANGUP": re.compile(r"^$"),
+}
+HOLD_STATUS_RE = re.compile(r"^SET VARIABLE HOLDSTATUS (HUMAN|ENDED|NOTSURE|HANGUP)\n$")
+HOLD_CAUSE_RE = re.compile(r'^SET VARIABLE HOLDCAUSE "([^"\\]*)"\n$')
 
 
 def environment(host, port, script, uuid, n):
@@ -87,20 +97,24 @@ def one(a, uuid, n, out):
             r["ok"] = r["closed"]
             r["error"] = "" if r["closed"] else "after HANGUP the server sent %r" % line
         else:
+            hold = a.script == "hold"
+            status_re, cause_re, causes, var = (
+                (HOLD_STATUS_RE, HOLD_CAUSE_RE, HOLD_CAUSES, "HOLD") if hold
+                else (STATUS_RE, CAUSE_RE, CAUSES, "AMD"))
             line = f.readline().decode("utf-8", "replace")
-            m = STATUS_RE.match(line)
+            m = status_re.match(line)
             if not m:
-                raise ValueError("expected SET VARIABLE AMDSTATUS <status>, got %r" % line)
+                raise ValueError("expected SET VARIABLE %sSTATUS <status>, got %r" % (var, line))
             r["status"] = m.group(1)
             r["secs"] = round(time.monotonic() - t0, 3)
             s.sendall(b"200 result=1\n")
             line = f.readline().decode("utf-8", "replace")
-            m = CAUSE_RE.match(line)
+            m = cause_re.match(line)
             if not m:
-                raise ValueError('expected SET VARIABLE AMDCAUSE "<cause>", got %r' % line)
+                raise ValueError('expected SET VARIABLE %sCAUSE "<cause>", got %r' % (var, line))
             r["cause"] = m.group(1)
-            if not CAUSES[r["status"]].match(r["cause"]):
-                raise ValueError("cause %r is not AMD()'s for %s" % (r["cause"], r["status"]))
+            if not causes[r["status"]].match(r["cause"]):
+                raise ValueError("cause %r is not a %s cause for %s" % (r["cause"], var, r["status"]))
             s.sendall(b"200 result=1\n")
             rest = f.readline()
             r["closed"] = rest == b""

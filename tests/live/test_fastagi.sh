@@ -11,6 +11,10 @@
 #     (closed, nothing sent). A channel that hangs up (HANGUP line) while waiting: closed. The
 #     final stats line carries the FastAGI counts.
 #   server B: --fastagi-timeout-ms 800 and a call of ringback (no greeting): NOTSURE, TOOLONG-<ms>.
+#   server C: --live hold, the hold-slayer's answer: three hold-slayer sequences (mkseq.py), the
+#     AGI (script hold) connected before the audio; each HOLDSTATUS and HOLDCAUSE must equal what
+#     `callqa classify --live hold` decides on the same samples (the first human, else a
+#     hold_ended of rule no_music, else HANGUP). The amd script is refused there.
 #   usage: test_fastagi.sh BUILD/callqa BUILD/tests/as_send SOURCE_DIR CORPUS_DIR
 #   exit 77 without the corpus
 set -u
@@ -37,7 +41,8 @@ FAIL=0
 ok() { echo "ok - $1"; }
 bad() { echo "FAIL - $1"; FAIL=1; }
 
-"$PY" "$SRC/tests/live/mkamd.py" --set dev --n 6 --seed 11 --out "$T/amd" --corpus "$C" ||
+{ "$PY" "$SRC/tests/live/mkamd.py" --set dev --n 6 --seed 11 --out "$T/amd" --corpus "$C" &&
+    "$PY" "$SRC/tests/live/mkseq.py" --set dev --n 3 --seed 11 --out "$T/hold" --corpus "$C"; } ||
     { echo "FAIL: building the sequences"; exit 1; }
 
 # start NAME OPTIONS...: a server on free ports; sets PORT, APORT and SPID
@@ -115,6 +120,28 @@ kill -TERM "$SPID"
 wait "$SPID"
 sed 's/^/  B: /' "$T/B.err"
 
+# ---- server C: the hold-slayer's answer ---------------------------------------------------------
+start C --live hold --queue-sec 600
+"$PY" "$AGI" --port "$APORT" --script hold "$(uuid 11)" "$(uuid 12)" "$(uuid 13)" > "$T/agi_hold.out" 2>&1 &
+AG=$!
+PIDS="$PIDS $AG"
+sleep 0.3
+for i in 11 12 13; do
+    "$AS" --port "$PORT" --uuid "$(hex $i)" --file "$T/hold/hold_dev_00$((i - 11)).wav" --pace 0 \
+        --dump "$T/seq$i.raw" > "$T/as$i.out" 2>&1 &
+    PIDS="$PIDS $!"
+done
+wait "$AG"
+"$PY" "$AGI" --port "$APORT" "$(uuid 14)" > "$T/agi_holdamd.out" 2>&1
+kill -TERM "$SPID"
+wait "$SPID"
+RC=$?
+[ "$RC" -eq 0 ] && ok "server C: SIGTERM, exit 0" || bad "server C: exit $RC"
+sed 's/^/  C: /' "$T/C.err"
+for i in 11 12 13; do
+    "$CQ" classify --live hold --rate 8000 - < "$T/seq$i.raw" > "$T/seq$i.ref" 2> /dev/null
+done
+
 "$PY" - "$T" << 'PY' || FAIL=1
 import json, sys
 T = sys.argv[1]
@@ -127,7 +154,7 @@ def check(cond, what):
 def uuid(i):
     return "%08x-0000-4000-8000-%012x" % (i, i)
 got = {}
-for name in ("before", "after", "hangup", "script", "chan", "timeout"):
+for name in ("before", "after", "hangup", "script", "chan", "timeout", "hold", "holdamd"):
     for l in open("%s/agi_%s.out" % (T, name)):
         try:
             r = json.loads(l)
@@ -170,6 +197,28 @@ r = got.get(uuid(10), {})
 ms = int(r.get("cause", "TOOLONG-0").split("-")[1]) if r.get("cause", "").startswith("TOOLONG-") else 0
 check(r.get("ok") and r.get("status") == "NOTSURE" and 800 <= ms < 5000,
       "timeout: %s %s" % (r.get("status"), r.get("cause")))
+def expected_hold(i):
+    for l in open("%s/seq%d.ref" % (T, i)):
+        e = json.loads(l)
+        if e["type"] == "human" and e["rule"] == "quiet_handover":
+            return "HUMAN", "QUIETHANDOVER-%d-1280" % round(e["quiet_sec"] * 1000)
+        if e["type"] == "human":
+            return "HUMAN", "NOMUSICAFTER-%d-10500" % round((e["end"] - e["start"]) * 1000)
+        if e["type"] == "hold_ended" and e["rule"] == "no_music":
+            return "ENDED", "NOMUSIC-%d-30000" % round((e["end"] - e["start"]) * 1000)
+    return "HANGUP", ""
+kinds = set()
+for i in (11, 12, 13):
+    r = got.get(uuid(i), {})
+    st, cause = expected_hold(i)
+    kinds.add(st)
+    good = r.get("ok") and r.get("status") == st and close_cause(r.get("cause") or "", cause)
+    check(good, "hold sequence %d (AGI script hold): %s %s, callqa classify --live hold: %s %s %s" %
+          (i - 11, r.get("status"), r.get("cause"), st, cause, r.get("error", "")))
+check("HUMAN" in kinds, "a person found among the hold sequences: %s" % sorted(kinds))
+r = got.get(uuid(14), {})
+check(not r.get("ok") and r.get("status") is None and "got ''" in r.get("error", ""),
+      "the amd script on a hold server: closed with nothing sent (%s)" % r.get("error"))
 st = [json.loads(l) for l in open(T + "/A.jsonl") if '"type":"stats"' in l]
 fin = st[-1] if st else {}
 n_hangup = 1 + sum(expected(i)[0] == "HANGUP" for i in range(1, 7))
