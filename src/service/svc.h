@@ -102,8 +102,10 @@ void svc_metrics_inflight(int delta);
  * or made now, and whether an LLM failure (or a cap) sent it to the rules. */
 void svc_metrics_ai(const char *engine, bool hit, bool fallback);
 /* Prometheus text exposition, with the pipeline's figures from the store (queue, workers and
- * the store's counters: every worker's work) when st is not NULL; an allocated string. */
-char *svc_metrics_render(store *st);
+ * the store's counters: every worker's work) when the service has one, and the live follower's
+ * (svc_live_metrics); an allocated string. */
+struct svc;
+char *svc_metrics_render(struct svc *s);
 
 /* ---- the server (svc_http.c) --------------------------------------------------------------- */
 
@@ -508,6 +510,9 @@ enum MHD_Result svc_live_events(req *r, const char *data, size_t *size);
 int svc_live_start(svc *s);
 void svc_live_stop(svc *s);
 void svc_live_free(svc *s);
+/* The follower's metrics in the Prometheus text format (callqa_live_*), onto f; nothing without
+ * a live_events file. */
+void svc_live_metrics(svc *s, FILE *f);
 
 /* ---- the dashboard and its sessions (svc_ui.c) ---------------------------------------------- */
 

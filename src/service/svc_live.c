@@ -623,6 +623,50 @@ enum MHD_Result svc_live_calls(req *r, const char *data, size_t *size)
     return svc_qa_send(r, 200, o);
 }
 
+void svc_live_metrics(svc *s, FILE *f)
+{
+    struct svc_live *h = s->live;
+    if (!h)
+        return;
+    static const char *const counters[][2] = {
+        {"lines", "Lines read from the live_events file."},
+        {"bad_lines", "Lines of the live_events file that were not an event of a call."},
+        {"long_lines", "Lines over the length limit, skipped."},
+        {"calls_over_limit", "Events of calls beyond the calls followed at once, not kept."},
+        {"stale", "Calls dropped after no line for a while (no call_end came)."},
+        {"truncations", "Times the live_events file shrank (read again from its start)."},
+        {"rotations", "Times the live_events file was replaced (followed anew)."},
+    };
+    pthread_mutex_lock(&h->mu);
+    const int64_t v[] = {h->lines, h->bad_lines,   h->long_lines, h->calls_over,
+                         h->stale, h->truncations, h->rotations};
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        fprintf(f,
+                "# HELP callqa_live_%s_total %s\n# TYPE callqa_live_%s_total counter\n"
+                "callqa_live_%s_total %lld\n",
+                counters[i][0], counters[i][1], counters[i][0], counters[i][0], (long long)v[i]);
+    int64_t lag = h->open && h->size > h->done ? h->size - h->done : 0;
+    double w = h->last_wall[0] ? wall_sec(h->last_wall) : -1;
+    fprintf(f,
+            "# HELP callqa_live_following Whether the live_events file is open.\n"
+            "# TYPE callqa_live_following gauge\ncallqa_live_following %d\n"
+            "# HELP callqa_live_calls Calls followed, by state (ended: the recent ones kept).\n"
+            "# TYPE callqa_live_calls gauge\n"
+            "callqa_live_calls{state=\"active\"} %d\ncallqa_live_calls{state=\"ended\"} %d\n"
+            "# HELP callqa_live_lag_bytes Bytes of the live_events file not read yet.\n"
+            "# TYPE callqa_live_lag_bytes gauge\ncallqa_live_lag_bytes %lld\n"
+            "# HELP callqa_live_event_streams Streams of GET /api/live/events open.\n"
+            "# TYPE callqa_live_event_streams gauge\ncallqa_live_event_streams %d\n",
+            h->open, h->n_calls, h->n_ended, (long long)lag, h->n_subs);
+    if (w >= 0) /* no line with a time yet: no sample, rather than a made-up age */
+        fprintf(f,
+                "# HELP callqa_live_last_line_age_seconds Seconds since the wall time of the "
+                "last line read.\n# TYPE callqa_live_last_line_age_seconds gauge\n"
+                "callqa_live_last_line_age_seconds %.3f\n",
+                svc_now_sec() - w);
+    pthread_mutex_unlock(&h->mu);
+}
+
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;

@@ -298,8 +298,9 @@ static int qa_section(FILE *f, store *st)
     return store_counters(st, put_counter, &o);
 }
 
-char *svc_metrics_render(store *st)
+char *svc_metrics_render(svc *s)
 {
+    store *st = s->store;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -383,6 +384,7 @@ char *svc_metrics_render(store *st)
             "# HELP callqa_store_up Whether the store answered this scrape.\n"
             "# TYPE callqa_store_up gauge\ncallqa_store_up %d\n",
             qa == 0);
+    svc_live_metrics(s, f);
     fclose(f);
     return buf;
 }

@@ -528,7 +528,7 @@ static enum MHD_Result route_call(req *r, const char *data, size_t *size)
 static enum MHD_Result route_metrics(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
-    svc_answer(r, 200, svc_metrics_render(r->s->store), "text/plain; version=0.0.4");
+    svc_answer(r, 200, svc_metrics_render(r->s), "text/plain; version=0.0.4");
     return svc_send(r);
 }
 

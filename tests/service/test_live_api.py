@@ -366,6 +366,30 @@ try:
     check("the stream goes on across both", every.wait(lambda s: s.events[-1]["data"]["call"] == "C4"),
           every.events[-2:])
 
+    # ---- the follower's metrics ------------------------------------------------------------------
+    s, doc = get(P, "/api/live/calls", sue)
+    ms, body = get(P, "/metrics", TOKEN)
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    m = {}
+    for l in text.splitlines():
+        if l.startswith("callqa_live_"):
+            k, _, v = l.rpartition(" ")
+            m[k] = float(v)
+    c = doc["counts"]
+    check("/metrics: the follower's counts as /api/live/calls gives them",
+          ms == 200 and m.get("callqa_live_lines_total") == c["lines"] and
+          m.get("callqa_live_bad_lines_total") == c["bad_lines"] and
+          m.get("callqa_live_truncations_total") == c["truncations"] >= 1 and
+          m.get("callqa_live_rotations_total") == c["rotations"] >= 1 and
+          m.get('callqa_live_calls{state="active"}') == c["active"] and
+          m.get("callqa_live_following") == 1 and m.get("callqa_live_event_streams", 0) >= 2 and
+          "callqa_live_lag_bytes" in m and m.get("callqa_live_last_line_age_seconds", -1) >= 0,
+          (ms, m, c))
+    if shutil.which("promtool"):
+        r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+        check("/metrics with the follower's passes promtool check metrics", r.returncode == 0,
+              r.stdout + r.stderr)
+
     # ---- a client that stops reading is ended; one that reads gets everything -------------------
     slow = Stream(P, "/api/live/events", sue, read=False)
     time.sleep(0.5)
