@@ -67,6 +67,16 @@ int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call
 /* The capture paths beside a recording (base.pcap, base.pcapng): 2, or 0 for none. */
 int qa_capture_paths(const char *rec, char out[2][4200]);
 
+/* The live events beside a recording that `callqa live --record-dir` wrote (live_kept.c):
+ * 1 with *out the report's `live` key (the lines, the decisions, the call_end, and the
+ * classifier's events held against the batch analysis's: `agreement`), digits masked when
+ * `mask`; 0 when there are none; -1 with why when they are there but cannot be read (or are
+ * still being written). */
+int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *rep, bool mask,
+               struct json_t **out, char *why, size_t n);
+/* base.live.jsonl for a recording base.EXT: 0, or -1 when the name is too long. */
+int qa_live_path(const char *rec, char *out, size_t n);
+
 /* Run until SIGTERM/SIGINT (or, with `once`, until nothing is claimable). Returns an exit
  * status: 0, 1 on a store or engine failure, 2 on a bad setting. */
 int qa_worker_run(const qa_worker_config *c);

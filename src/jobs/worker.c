@@ -337,6 +337,29 @@ static int32_t imported(const char *block, const char *report_json, char **out, 
 
 /* The report with its keyed digits masked and its `redaction` object (the audio copy written and
  * verified: qa_redact_call), f's redaction state set: a JSON text (malloc'd), or NULL (memory). */
+/* The report js with `key` set to v (taken); js freed as its owner wants (*mine: ours, else the
+ * library's), the new one ours. On a failure js is kept as it was, v dropped. */
+static char *with_key(char *js, bool *mine, const char *key, json_t *v)
+{
+    json_t *r = json_loads(js, 0, NULL);
+    if (!json_is_object(r)) {
+        json_decref(r);
+        json_decref(v);
+        return js;
+    }
+    json_object_set_new(r, key, v);
+    char *with = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(r);
+    if (!with)
+        return js;
+    if (*mine)
+        free(js);
+    else
+        cq_report_free_string(js);
+    *mine = true;
+    return with;
+}
+
 static char *redacted_report(const job_arg *j, const char *js, const cq_call_src *src,
                              const cq_report *rep, const qa_redact_plan *rp, const tx_transcript *t,
                              const pv_redaction *tr, store_figures *f)
@@ -547,19 +570,9 @@ static void analyse_in_child(void *arg, int fd)
         int nrc = js && !have_fetch
                       ? qa_network_of(j->roots, rec_path, call, rep, &f, &net, nwhy, sizeof(nwhy))
                       : 0;
-        if (nrc != 0) {
-            json_t *r = json_loads(js, 0, NULL);
-            json_object_set_new(r, nrc > 0 ? "network" : "network_error",
-                                nrc > 0 ? net : json_string(nwhy));
-            char *with =
-                json_is_object(r) ? json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-            json_decref(r);
-            if (with) { /* the library's string back to the library; ours from here on */
-                cq_report_free_string(js);
-                js = with;
-                mine = true;
-            }
-        }
+        if (nrc != 0)
+            js = with_key(js, &mine, nrc > 0 ? "network" : "network_error",
+                          nrc > 0 ? net : json_string(nwhy));
         /* redaction: the campaign's types (the settings were checked at start) */
         qa_redact_plan rp;
         if (qa_redact_plan_of(&c->svc, call->campaign_id, &rp) != 0)
@@ -572,6 +585,15 @@ static void analyse_in_child(void *arg, int fd)
             rp.mark_sec[rp.n_marks] = j->marks[k].ts - call->call_epoch;
             rp.mark_pause[rp.n_marks++] = j->marks[k].pause;
         }
+        /* the live events beside a recording of `callqa live`, held against this analysis */
+        json_t *live = NULL;
+        char lwhy[700];
+        int lrc = js && !have_fetch
+                      ? qa_live_of(j->roots, rec_path, rep, rp.on, &live, lwhy, sizeof(lwhy))
+                      : 0;
+        if (lrc != 0)
+            js = with_key(js, &mine, lrc > 0 ? "live" : "live_error",
+                          lrc > 0 ? live : json_string(lwhy));
         tx_transcript t;
         bool have_t = false;
         pv_redaction tr;

@@ -83,7 +83,7 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
     json_object_set_new(o, "audio", audio);
     /* the call's capture, when one lay beside its recording (src/jobs/network.c): the findings,
      * dialogs, streams and cross-checks the worker stored in the report's `network` key */
-    json_t *net = json_null(), *net_err = json_null();
+    json_t *net = json_null(), *net_err = json_null(), *live = json_null(), *live_err = json_null();
     if (json_is_integer(id) && !json_is_null(json_object_get(o, "analysis"))) {
         store_val q[1] = {SV_I(json_integer_value(id))};
         json_t *rep = svc_qa_query(r, SQ_REPORT, q, 1, report_row, NULL);
@@ -93,11 +93,18 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
             net = json_incref(json_object_get(report, "network"));
         if (json_is_string(json_object_get(report, "network_error")))
             net_err = svc_qa_redacted(json_string_value(json_object_get(report, "network_error")));
+        /* the live events of a call `callqa live` recorded (src/jobs/live_kept.c) */
+        if (json_is_object(json_object_get(report, "live")))
+            live = json_incref(json_object_get(report, "live"));
+        if (json_is_string(json_object_get(report, "live_error")))
+            live_err = svc_qa_redacted(json_string_value(json_object_get(report, "live_error")));
         json_decref(report);
         json_decref(rep);
     }
     json_object_set_new(o, "network", net);
     json_object_set_new(o, "network_error", net_err);
+    json_object_set_new(o, "live", live);
+    json_object_set_new(o, "live_error", live_err);
     return svc_qa_send(r, 200, o);
 }
 

@@ -10,7 +10,9 @@
 #     is still analysed, its call_end says why there is no recording, the file there is kept;
 #   - a call named as a finished recording already there: written as ID-2.wav, the other kept;
 #   - a record folder that does not exist: refused at start, exit 1, named;
-#   - `callqa ingest watch --once` over the folder stores one call per recording;
+#   - `callqa ingest watch --once` over the folder stores one call per recording, and `callqa
+#     worker --once` analyses them: each report keeps the call's live events (`live`), and the
+#     classifier's events decided live agree with the batch analysis's of the recording;
 #   - --mask-digits, with the corpus call whose customer keys 8275# and a DTMF frame: every
 #     digit in the event lines is *, the recording has no DTMF left for `callqa classify`
 #     (the samples sent have it), and outside the muted spans it holds the samples sent.
@@ -149,6 +151,35 @@ want = ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-2222222
 ok = ids == want
 print(("ok - " if ok else "FAIL - ") + "callqa ingest watch queues the recordings for QA: %s" % ids)
 sys.exit(0 if ok else 1)
+PY
+# the worker analyses them and keeps each call's live events, held against its analysis
+CALLQA_MODEL_DIR="$4/../models" "$CQ" worker --db "$T/qa.db" --once --max-load 0 --no-idle \
+    > "$T/worker.log" 2>&1 || { echo "FAIL - callqa worker --once"; cat "$T/worker.log"; FAIL=1; }
+python3 - "$T/qa.db" << 'PY' || FAIL=1
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT c.recording_id, a.report FROM calls c JOIN analyses a ON a.call_id = c.id "
+                  "ORDER BY c.recording_id").fetchall()
+fail = total = 0
+for rid, rep in rows:
+    live = json.loads(rep).get("live") or {}
+    ag = live.get("agreement") or {}
+    good = (live.get("file") == rid + ".live.jsonl" and live.get("call") == rid and
+            live.get("input") == "audiosocket" and (live.get("call_end") or {}).get("type") == "call_end" and
+            ag.get("compared") is True and ag.get("agree") is True and ag.get("dtmf") == "compared")
+    total += ag.get("live", 0)
+    print(("ok - " if good else "FAIL - ") +
+          "%s: the report keeps its live events (%d lines); the %d classifier events decided live "
+          "agree with the batch analysis's %d (%s)" % (rid[:8], len(live.get("events") or []),
+                                                      ag.get("live", 0), ag.get("batch", 0),
+                                                      sorted(set(ag.get("types") or []))))
+    if not good:
+        print("  %s" % json.dumps({k: v for k, v in live.items() if k != "events"})[:1500])
+        fail = 1
+if len(rows) != 2 or total < 1:
+    print("FAIL - the worker analysed %d of the 2 recordings, %d events compared" % (len(rows), total))
+    fail = 1
+sys.exit(fail)
 PY
 # --mask-digits
 M=$T/masked
