@@ -74,6 +74,10 @@ int qa_capture_paths(const char *rec, char out[2][4200]);
  * still being written). */
 int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *rep, bool mask,
                struct json_t **out, char *why, size_t n);
+/* The lines of a live events file (text[0..len], text[len] writable, changed in place) as the
+ * report's `live` key named `file`, held against rep; NULL when out of memory. */
+struct json_t *qa_live_parse(char *text, size_t len, const char *file, const cq_report *rep,
+                             bool mask);
 /* base.live.jsonl for a recording base.EXT: 0, or -1 when the name is too long. */
 int qa_live_path(const char *rec, char *out, size_t n);
 

@@ -123,8 +123,8 @@ static json_t *agreement(json_t *events, const cq_report *rep, bool dtmf_muted)
     const cq_leg_report *L = rep->inbound;
     if (rep->has_legs || !L || !L->has_events) {
         json_object_set_new(o, "compared", json_false());
-        json_object_set_new(o, "why", json_string(rep->has_legs
-                                                      ? "the recording has two legs; the live "
+        json_object_set_new(o, "why",
+                            json_string(rep->has_legs ? "the recording has two legs; the live "
                                                         "events are of one stream"
                                                       : "the events analyzer did not run"));
         return o;
@@ -219,6 +219,18 @@ int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *re
         snprintf(why, n, "%s: %s", path, w);
         return -1;
     }
+    const char *slash = strrchr(path, '/');
+    *out = qa_live_parse(text, len, slash ? slash + 1 : path, rep, mask);
+    free(text);
+    if (!*out) {
+        snprintf(why, n, "%s: out of memory", path);
+        return -1;
+    }
+    return 1;
+}
+
+json_t *qa_live_parse(char *text, size_t len, const char *file, const cq_report *rep, bool mask)
+{
     json_t *events = json_array(), *decisions = json_array(), *end = json_null(), *stats = NULL;
     json_t *call = NULL, *input = NULL;
     size_t bad = 0, dropped = 0;
@@ -262,10 +274,8 @@ int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *re
             json_array_append(decisions, o);
         json_array_append_new(events, o); /* all of them for the agreement, then cut */
     }
-    free(text);
     json_t *r = json_object();
-    const char *slash = strrchr(path, '/');
-    json_object_set_new(r, "file", json_string(slash ? slash + 1 : path));
+    json_object_set_new(r, "file", json_string(file));
     json_object_set_new(r, "call", call ? call : json_null());
     json_object_set_new(r, "input", input ? input : json_null());
     json_object_set_new(r, "call_end", end);
@@ -279,6 +289,5 @@ int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *re
     json_object_set_new(r, "events_not_kept", json_integer((json_int_t)dropped));
     json_object_set_new(r, "bad_lines", json_integer((json_int_t)bad));
     json_object_set_new(r, "stats", stats ? stats : json_null());
-    *out = r;
-    return 1;
+    return r;
 }
