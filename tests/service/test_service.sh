@@ -265,7 +265,17 @@ check "SIGTERM: the in-flight analysis finished with 200" [ "$(cat "$T/term.stat
 check "SIGTERM: exit status 0" [ "$rc" = 0 ]
 check "one JSON log line per request, with an id" sh -c "grep -c '\"id\":\"' $T/serve.log | grep -qv '^0$'"
 check "no temporary files left" [ -z "$(ls -A "$T/tmp")" ]
-check "SIGTERM: the analysis host exited with the service" sh -c "[ -n '$HOST' ] && ! kill -0 $HOST 2>/dev/null"
+# every child the service had then (the host, and any child of the moment) is gone, or a zombie
+# left to init: exited all the same
+gone() { # gone PID...: none of them still running
+    [ $# -gt 0 ] || return 1
+    for p in "$@"; do
+        kill -0 "$p" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null && return 1
+    done
+    return 0
+}
+# shellcheck disable=SC2086 # one argument per pid
+check "SIGTERM: the analysis host exited with the service ($(echo $HOST))" gone $HOST
 
 # isolation: a crashing analysis fails its request only; a runaway one is stopped at the limit
 export CALLQA_TEST_CRASH_ON=crashme # the analysis child raises SIGSEGV on names holding it
