@@ -1,11 +1,12 @@
 // The Live view in a real browser against `callqa serve --live-events FILE`: the test appends
 // lines to FILE as `callqa live` does (docs/live.md, "Event lines"). Each check prints one line;
 // the first failure ends the run with exit 1.
-//   environment: BASE (the service's URL), TOKEN, EVENTS (the file the service follows)
+//   environment: BASE (the service's URL), TOKEN, EVENTS (the file the service follows),
+//   RECORDED (the recording id of a call `callqa live` recorded and the worker analysed)
 import { appendFileSync } from 'node:fs';
 import { launch, watchedPage } from './browser.mjs';
 
-const { BASE, TOKEN, EVENTS } = process.env;
+const { BASE, TOKEN, EVENTS, RECORDED } = process.env;
 function check(name, ok, detail = '') {
   if (!ok) {
     console.log(`FAIL: ${name}${detail ? ': ' + detail : ''}`);
@@ -91,6 +92,36 @@ await page.click('.live-view form button.ghost');
 await until(page, () => location.hash === '#/live' && document.querySelector('.live-calls tr[data-call="C2"]'), null,
   'back to every call');
 check('no console errors in the Live view', problems.length === 0, problems.join('; '));
+
+// a call `callqa live` recorded, stored and analysed: its page shows the live events kept with it
+{
+  const api = await page.evaluate(async (id) => (await fetch(`api/qa/call/${id}`)).json(), RECORDED);
+  const lv = api.live || {};
+  const ag = lv.agreement || {};
+  check('the recorded call has its live events in /api/qa/call (agreeing with the analysis)',
+    lv.call === RECORDED && ag.compared === true && ag.agree === true && ag.live >= 1 && !api.live_error,
+    JSON.stringify(ag));
+  await page.goto(`${BASE}/#/call/${RECORDED}`);
+  await until(page, () => document.querySelector('.live-kept .agreement') !== null, null,
+    'the call page has a Live events section');
+  const shown = await page.evaluate(() => ({
+    agree: document.querySelector('.live-kept .agreement').dataset.agree,
+    text: document.querySelector('.live-kept .agreement').textContent,
+    rows: [...document.querySelectorAll('.live-kept table.decisions tbody tr')].map((tr) => tr.dataset.type),
+    rules: [...document.querySelectorAll('.live-kept table.decisions code')].map((c) => c.textContent),
+    imgs: document.querySelectorAll('.live-kept img').length,
+    sub: document.querySelector('.live-kept .sub').textContent,
+  }));
+  check('it says the events decided live agree with the analysis, with the counts',
+    shown.agree === 'yes' && shown.text.includes(`${ag.agreed} of ${ag.live}`), shown.text);
+  check('the decisions made during the call are listed (human, by its rule)',
+    shown.rows.filter((t) => t === 'human').length === 2 && shown.rules.includes('short_then_pause') &&
+    shown.sub.includes('audiosocket') && shown.sub.includes('hangup'), JSON.stringify(shown));
+  check('a rule holding markup is shown as text, nothing run',
+    shown.rules.includes('<img src=x onerror="window.__xss=4">') && shown.imgs === 0 &&
+    (await page.evaluate(() => window.__xss)) === undefined);
+  check('no console errors on the recorded call\'s page', problems.length === 0, problems.join('; '));
+}
 
 // an agent: no Live view
 const agent = await watchedPage(browser);

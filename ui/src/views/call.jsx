@@ -4,6 +4,7 @@ import { useApi, V, Badge, Loading, Failure, MosValue } from '../components.jsx'
 import { callTime, clock, duration, fixed, isNum, pct, score, signed, withUnit } from '../fmt.js';
 import { Timeline } from './timeline.jsx';
 import { Network } from './network.jsx';
+import { LiveKept } from './livekept.jsx';
 
 const LEG_LABEL = { mix: 'Both sides (the recording)', in: 'Customer leg (inbound)', out: 'Agent leg (outbound)' };
 
@@ -277,6 +278,7 @@ export function CallView({ id }) {
       {c && <section class="panel"><h2>Figures</h2><Figures call={c} report={rep.data && rep.data.report} /></section>}
       <Assessment rep={rep.data} />
       {c && <Network call={c} />}
+      {c && <LiveKept call={c} />}
     </>), [c, rep.data]);
   return (
     <article class="call" aria-labelledby="call-h">
