@@ -524,9 +524,8 @@ static speech_span *span_last(live_state *L)
 }
 
 /* Span s was an IVR prompt: the key pressed or the hold's music after it says so (`rule`). */
-static int prompt_out(cq_classifier *c, speech_span *s, size_t i, const char *rule)
+static int prompt_out(cq_classifier *c, speech_span *s, const char *rule)
 {
-    (void)i;
     s->told = 1;
     cq_call_event e = {.confidence = 1, .speech_sec = frame_sec(s->speech)};
     return live_event(c, CQ_EV_PROMPT, s->start, s->end, rule, &e);
@@ -549,12 +548,12 @@ static int prompt_arrival(cq_classifier *c, size_t i, int speech)
     }
     if (!c->fr[i].dtmf || !s || s->told || s->speech < PROMPT_MIN || i + 1 - s->end > PROMPT_DTMF)
         return CQ_OK;
-    return prompt_out(c, s, i, "dtmf_after");
+    return prompt_out(c, s, "dtmf_after");
 }
 
-/* Hold mode, when the first hold is confirmed (decided frame i): the speech that led into its
- * music, PROMPT_HOLD or less before it, was a prompt. */
-static int prompt_before_hold(cq_classifier *c, size_t i)
+/* Hold mode, when the first hold is confirmed: the speech that led into its music, PROMPT_HOLD
+ * or less before it, was a prompt. */
+static int prompt_before_hold(cq_classifier *c)
 {
     live_state *L = &c->lv;
     size_t h = c->hold_start;
@@ -571,7 +570,7 @@ static int prompt_before_hold(cq_classifier *c, size_t i)
             mus += c->fr[j].cls == CQ_CLS_MUSIC;
         if (mus >= MUSIC_SUSTAINED)
             return CQ_OK;
-        return prompt_out(c, s, i, "hold_after");
+        return prompt_out(c, s, "hold_after");
     }
     return CQ_OK;
 }
@@ -600,7 +599,7 @@ static int live_hold_decided(cq_classifier *c, size_t i, int cls)
     int rc;
     if (c->hold_state == 2 && !L->hold_seen) {
         L->hold_seen = 1;
-        if (!L->done && (rc = prompt_before_hold(c, i)) != CQ_OK)
+        if (!L->done && (rc = prompt_before_hold(c)) != CQ_OK)
             return rc;
     }
     L->mus_win += cls == CQ_CLS_MUSIC;

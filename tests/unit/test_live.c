@@ -6,11 +6,17 @@
  * handshake's Accept is RFC 6455's example, masked and fragmented messages reassemble with
  * control frames between them, and every protocol error is refused with its code. FastAGI: an
  * environment, replies, a usage text and HANGUP read whole and a byte at a time alike, each
- * malformed line its error, and SET VARIABLE written as the AGI command is.
+ * malformed line its error, and SET VARIABLE written as the AGI command is; the hold answer's
+ * statuses and causes (ENDED, HUMAN, HANGUP) over a real socket.
  */
 #include "testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../src/live/live.h"
 #include "callqa/cq_audio.h"
@@ -1071,6 +1077,101 @@ static void test_agi_set_variable(void **state)
     assert_int_equal(lv_agi_set_variable(b, 20, "AMDSTATUS", "MACHINE", false), 0);
 }
 
+/* ---- the FastAGI answer of hold decisions (agi_server.c) --------------------------------------
+ */
+
+/* One AGI session against the server on port: the environment for script and uuid, then the
+ * two SET VARIABLE lines, each answered "200 result=1", into status and cause; then EOF. */
+static void agi_session(int port, const char *script, const char *uuid, char *status, char *cause)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    char env[256];
+    int n = snprintf(env, sizeof(env),
+                     "agi_network: yes\nagi_network_script: %s\nagi_channel: PJSIP/t-1\n"
+                     "agi_arg_1: %s\n\n",
+                     script, uuid);
+    assert_int_equal(send(fd, env, (size_t)n, 0), n);
+    char line[2][128];
+    for (int k = 0; k < 2; k++) {
+        size_t got = 0;
+        char ch;
+        while (got + 1 < sizeof(line[k]) && recv(fd, &ch, 1, 0) == 1 && ch != '\n')
+            line[k][got++] = ch;
+        line[k][got] = 0;
+        assert_int_equal(send(fd, "200 result=1\n", 13, 0), 13);
+    }
+    char ch;
+    assert_int_equal(recv(fd, &ch, 1, 0), 0); /* the server closed: the dialplan goes on */
+    close(fd);
+    assert_int_equal(sscanf(line[0], "SET VARIABLE HOLDSTATUS %31s", status), 1);
+    const char *pre = "SET VARIABLE HOLDCAUSE \"";
+    size_t np = strlen(pre), nl = strlen(line[1]);
+    assert_true(nl > np && !strncmp(line[1], pre, np) && line[1][nl - 1] == '"' && nl - np <= 64);
+    memcpy(cause, line[1] + np, nl - np - 1);
+    cause[nl - np - 1] = 0;
+}
+
+static void test_agi_hold_answers(void **state)
+{
+    (void)state;
+    lv_agi_server_params p = lv_agi_server_default_params();
+    p.port = "0";
+    p.script = "hold";
+    p.hold = true;
+    lv_error e = {0};
+    lv_agi_server *s = lv_agi_server_create(&p, &e);
+    assert_non_null(s);
+    const char *ua = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa",
+               *ub = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb",
+               *uc = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
+    /* the wait ended with no person; a person after a quiet handover; a machine (not a hold
+     * decision: ignored) and the call's end */
+    lv_agi_server_event(s, &(lv_event){.call = ua,
+                                       .type = "hold_ended",
+                                       .rule = "no_music",
+                                       .start_sec = 10.0,
+                                       .end_sec = 40.0});
+    lv_agi_server_event(s, &(lv_event){.call = ub,
+                                       .type = "human",
+                                       .rule = "quiet_handover",
+                                       .start_sec = 50.0,
+                                       .end_sec = 50.1,
+                                       .quiet_sec = 1.5});
+    lv_agi_server_event(
+        s,
+        &(lv_event){
+            .call = ub, .type = "hold_ended", .rule = "human", .start_sec = 48.0, .end_sec = 50.1});
+    lv_agi_server_event(s, &(lv_event){.call = uc,
+                                       .type = "machine",
+                                       .rule = "long_greeting",
+                                       .start_sec = 0.0,
+                                       .end_sec = 2.0});
+    lv_agi_server_event(s, &(lv_event){.call = uc, .type = "call_end", .reason = "hangup"});
+    char st[32], cause[64];
+    agi_session(lv_agi_server_port(s), "hold", ua, st, cause);
+    assert_string_equal(st, "ENDED");
+    assert_string_equal(cause, "NOMUSIC-30000-30000");
+    agi_session(lv_agi_server_port(s), "hold", ub, st, cause);
+    assert_string_equal(st, "HUMAN");
+    assert_string_equal(cause, "QUIETHANDOVER-1500-1280");
+    agi_session(lv_agi_server_port(s), "hold", uc, st, cause);
+    assert_string_equal(st, "HANGUP");
+    assert_string_equal(cause, "");
+    lv_agi_server_stats as;
+    lv_agi_server_get_stats(s, &as);
+    assert_int_equal(as.ended, 1);
+    assert_int_equal(as.human, 1);
+    assert_int_equal(as.hangup, 1);
+    assert_int_equal(as.machine, 0);
+    lv_agi_server_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1093,6 +1194,7 @@ int main(void)
         cmocka_unit_test(test_agi_lines),
         cmocka_unit_test(test_agi_malformed),
         cmocka_unit_test(test_agi_set_variable),
+        cmocka_unit_test(test_agi_hold_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
