@@ -261,10 +261,6 @@ json_t *qa_live_parse(char *text, size_t len, const char *file, const cq_report 
         const char *dg = json_string_value(json_object_get(o, "digits"));
         if (dg && *dg && strspn(dg, "*") == strlen(dg)) /* written with --mask-digits */
             dtmf_muted = true;
-        if (mask) {
-            mask_one(o, "digits");
-            mask_one(o, "digit");
-        }
         if (!strcmp(t, "call_end")) {
             json_decref(end);
             end = json_incref(o);
@@ -281,6 +277,10 @@ json_t *qa_live_parse(char *text, size_t len, const char *file, const cq_report 
     json_object_set_new(r, "call_end", end);
     json_object_set_new(r, "decisions", decisions);
     json_object_set_new(r, "agreement", agreement(events, rep, dtmf_muted));
+    for (size_t i = 0; mask && i < json_array_size(events); i++) { /* after the comparison */
+        mask_one(json_array_get(events, i), "digits");
+        mask_one(json_array_get(events, i), "digit");
+    }
     while (json_array_size(events) > LIVE_KEPT_MAX) {
         json_array_remove(events, json_array_size(events) - 1);
         dropped++;
