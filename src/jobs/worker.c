@@ -335,8 +335,6 @@ static int32_t imported(const char *block, const char *report_json, char **out, 
     return *out ? TX_OK : TX_FAILED;
 }
 
-/* The report with its keyed digits masked and its `redaction` object (the audio copy written and
- * verified: qa_redact_call), f's redaction state set: a JSON text (malloc'd), or NULL (memory). */
 /* The report js with `key` set to v (taken); js freed as its owner wants (*mine: ours, else the
  * library's), the new one ours. On a failure js is kept as it was, v dropped. */
 static char *with_key(char *js, bool *mine, const char *key, json_t *v)
@@ -360,6 +358,8 @@ static char *with_key(char *js, bool *mine, const char *key, json_t *v)
     return with;
 }
 
+/* The report with its keyed digits masked and its `redaction` object (the audio copy written and
+ * verified: qa_redact_call), f's redaction state set: a JSON text (malloc'd), or NULL (memory). */
 static char *redacted_report(const job_arg *j, const char *js, const cq_call_src *src,
                              const cq_report *rep, const qa_redact_plan *rp, const tx_transcript *t,
                              const pv_redaction *tr, store_figures *f)
