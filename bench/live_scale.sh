@@ -16,12 +16,15 @@
 # own look-ahead inside its decision. The sender runs on the same machine and says how late it
 # ran itself. Goal of the live-calls issue: 500 calls with p99 under 50 ms per frame.
 #   usage: bench/live_scale.sh [N ...]   (default 50 100 200 300 400 500 600 800; SECS=30 of
-#          audio per call); prints a table and writes bench/out/live-scale.txt
+#          audio per call; LIVE=hold|amd runs the server with those live decisions on); prints a
+#          table and writes bench/out/live-scale.txt
 set -eu
 cd "$(dirname "$0")/.."
 SHARED=${CALLQA_SHARED_DIR:-../shared}
 export CALLQA_MODEL_DIR=${CALLQA_MODEL_DIR:-$SHARED/models}
 SECS=${SECS:-30}
+LIVE=${LIVE:-}
+case $LIVE in "" | hold | amd) ;; *) echo "LIVE: hold or amd" >&2; exit 2 ;; esac
 LIST=${*:-50 100 200 300 400 500 600 800}
 FILE=$SHARED/corpus/calls/call05_ringback_answer.wav
 cmake --build build --target callqa_cli live_load > /dev/null
@@ -34,8 +37,9 @@ run() {
     n=$1
     shift
     rm -f "$T/ev" "$T/err"
+    # shellcheck disable=SC2086 # LIVE is one word or none
     build/callqa live --audiosocket 127.0.0.1:0 --max-calls $((n + 16)) --stats-sec 0 \
-        --events "$T/ev" "$@" 2> "$T/err" &
+        --events "$T/ev" ${LIVE:+--live $LIVE} "$@" 2> "$T/err" &
     pid=$!
     for _ in $(seq 1 100); do grep -q ' port ' "$T/err" 2> /dev/null && break; sleep 0.1; done
     port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$T/err" | head -1)
@@ -63,7 +67,7 @@ PY
 }
 
 {
-    echo "N concurrent calls, $SECS s of audio each, $(nproc) CPUs; wait = a frame's wait for the analysis"
+    echo "N concurrent calls, $SECS s of audio each, $(nproc) CPUs; wait = a frame's wait for the analysis${LIVE:+; --live $LIVE}"
     echo
     echo "| calls | VAD | frame wait p50 / p99 / max (ms) | events | event latency p50 / p99 (ms) | CPU s per call-second | cores busy | VAD chunks per batch | audio dropped (s) | sender late p99 (ms) |"
     echo "|---|---|---|---|---|---|---|---|---|---|"
