@@ -83,20 +83,14 @@ need(ev["hold_ended"]["early"] == 0, "no hold_ended while the hold goes on")
 sys.exit(1 if fails else 0)
 PYEOF
 if [ -n "$AS" ]; then
-    "$CQ" live --audiosocket 127.0.0.1:0 --live hold --events "$T/srv.jsonl" --stats-sec 0 \
-        --queue-sec 60 2> "$T/srv.err" &
-    SPID=$!
-    PORT=""
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's/.*port \([0-9]*\),.*/\1/p' "$T/srv.err")
-        [ -n "$PORT" ] && break
-        sleep 0.1
-    done
-    if [ -z "$PORT" ]; then
-        cat "$T/srv.err"
+    . "$L/live_lib.sh"
+    if ! live_start "$T/srv.err" "$CQ" --audiosocket 127.0.0.1:0 --live hold --events "$T/srv.jsonl" \
+        --stats-sec 0 --queue-sec 60; then
+        kill "$LIVE_PID" 2> /dev/null
         echo "FAIL: callqa live did not start"
         st=1
     else
+        SPID=$LIVE_PID PORT=$LIVE_PORT
         SENDERS=""
         for n in 0 1; do
             "$AS" --port "$PORT" --uuid "0000000000000000000000000000000$n" \

@@ -42,16 +42,11 @@ echo keep > "$R/$UUID3.wav.part"
 UUID5=55555555-5555-4555-8555-555555555555
 echo first > "$R/$UUID5.wav"
 
-"$CQ" live --audiosocket 127.0.0.1:0 --events "$T/ev.jsonl" --record-dir "$R" --stats-sec 0 \
-    --threads 2 --queue-sec 60 2> "$T/srv.err" &
-SPID=$!
-PORT=""
-for _ in $(seq 50); do
-    PORT=$(sed -n 's/.*port \([0-9]*\),.*/\1/p' "$T/srv.err")
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-[ -n "$PORT" ] || { cat "$T/srv.err"; echo "FAIL - the server did not start"; exit 1; }
+. "$SRC/tests/live/live_lib.sh"
+live_start "$T/srv.err" "$CQ" --audiosocket 127.0.0.1:0 --events "$T/ev.jsonl" --record-dir "$R" \
+    --stats-sec 0 --threads 2 --queue-sec 60
+SPID=$LIVE_PID PORT=$LIVE_PORT
+[ -n "$PORT" ] || { echo "FAIL - the server did not start"; exit 1; }
 "$AS" --port "$PORT" --uuid 11111111111141118111111111111111 --file "$C/call05_ringback_answer.wav" \
     --channel 1 --secs 6 --pace 0 --dtmf 1.0:7 --dump "$T/a.raw" > "$T/a.out" 2>&1 &
 A=$!
@@ -184,15 +179,10 @@ PY
 # --mask-digits
 M=$T/masked
 mkdir -p "$M"
-"$CQ" live --audiosocket 127.0.0.1:0 --events "$T/mev.jsonl" --record-dir "$M" --mask-digits \
-    --stats-sec 0 --queue-sec 60 2> "$T/msrv.err" &
-SPID=$!
-PORT=""
-for _ in $(seq 50); do
-    PORT=$(sed -n 's/.*port \([0-9]*\),.*/\1/p' "$T/msrv.err")
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
+live_start "$T/msrv.err" "$CQ" --audiosocket 127.0.0.1:0 --events "$T/mev.jsonl" --record-dir "$M" \
+    --mask-digits --stats-sec 0 --queue-sec 60
+SPID=$LIVE_PID PORT=$LIVE_PORT
+[ -n "$PORT" ] || { echo "FAIL - the masking server did not start"; exit 1; }
 "$AS" --port "$PORT" --uuid 44444444444444448444444444444444 --file "$C/call06_ivr_dtmf.wav" \
     --channel 1 --secs 32 --pace 0 --dtmf 30.0:9 --dump "$T/m.raw" > "$T/m.out" 2>&1
 for _ in $(seq 100); do

@@ -19,6 +19,8 @@ set -u
 CQ=$1
 AS=$2
 C=$4/calls
+# shellcheck source=tests/live/live_lib.sh
+. "$3/tests/live/live_lib.sh"
 [ -f "$C/call05_ringback_answer.wav" ] && [ -f "$C/call06_ivr_dtmf.wav" ] || {
     echo "SKIP: $4 (the shared corpus) is missing"
     exit 77
@@ -35,16 +37,10 @@ bad() { echo "FAIL - $1"; FAIL=1; }
 start() {
     name=$1
     shift
-    "$CQ" live --audiosocket 127.0.0.1:0 --events "$T/$name.jsonl" "$@" 2> "$T/$name.err" &
-    SPID=$!
+    live_start "$T/$name.err" "$CQ" --audiosocket 127.0.0.1:0 --events "$T/$name.jsonl" "$@"
+    SPID=$LIVE_PID PORT=$LIVE_PORT
     PIDS="$PIDS $SPID"
-    PORT=""
-    for _ in $(seq 50); do
-        PORT=$(sed -n 's/.*port \([0-9]*\),.*/\1/p' "$T/$name.err")
-        [ -n "$PORT" ] && break
-        sleep 0.1
-    done
-    [ -n "$PORT" ] || { cat "$T/$name.err"; echo "FAIL - server $name did not start"; exit 1; }
+    [ -n "$PORT" ] || { echo "FAIL - server $name did not start"; exit 1; }
 }
 
 # send NAME ARGS...: as_send in the background, its output in $T/NAME.out

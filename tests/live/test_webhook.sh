@@ -16,6 +16,8 @@ CQ=$1
 AS=$2
 SRC=$3
 C=$4/calls
+# shellcheck source=tests/live/live_lib.sh
+. "$SRC/tests/live/live_lib.sh"
 [ -f "$C/call06_ivr_dtmf.wav" ] || {
     echo "SKIP: $4 (the shared corpus) is missing"
     exit 77
@@ -52,17 +54,11 @@ DOWN=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 start() {
     name=$1
     shift
-    "$CQ" live --audiosocket 127.0.0.1:0 --events "$T/$name.jsonl" --threads 2 --queue-sec 60 \
-        --webhook-secret-file "$T/secret" --webhook-backoff-ms 50 "$@" 2> "$T/$name.err" &
-    SPID=$!
+    live_start "$T/$name.err" "$CQ" --audiosocket 127.0.0.1:0 --events "$T/$name.jsonl" --threads 2 \
+        --queue-sec 60 --webhook-secret-file "$T/secret" --webhook-backoff-ms 50 "$@"
+    SPID=$LIVE_PID PORT=$LIVE_PORT
     PIDS="$PIDS $SPID"
-    PORT=""
-    for _ in $(seq 50); do
-        PORT=$(sed -n 's/.*AudioSocket on .* port \([0-9]*\),.*/\1/p' "$T/$name.err")
-        [ -n "$PORT" ] && break
-        sleep 0.1
-    done
-    [ -n "$PORT" ] || { cat "$T/$name.err"; echo "FAIL - server $name did not start"; exit 1; }
+    [ -n "$PORT" ] || { echo "FAIL - server $name did not start"; exit 1; }
 }
 # wait_lines FILE N: until FILE has N lines (at most 20 s)
 wait_lines() {

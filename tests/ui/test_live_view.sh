@@ -37,16 +37,11 @@ umask 022
 REC=$T/rec
 UUID=66666666-6666-4666-8666-666666666666
 mkdir -p "$REC"
-"$CQ" live --audiosocket 127.0.0.1:0 --live amd --record-dir "$REC" --events "$T/rec-events.jsonl" \
-    --stats-sec 0 --queue-sec 120 2> "$T/rec.err" &
-LPID=$!
-LPORT=""
-for _ in $(seq 50); do
-    LPORT=$(sed -n 's/.*port \([0-9]*\),.*/\1/p' "$T/rec.err")
-    [ -n "$LPORT" ] && break
-    sleep 0.1
-done
-[ -n "$LPORT" ] || { cat "$T/rec.err"; echo "FAIL: callqa live did not start"; exit 1; }
+. "$HERE/../live/live_lib.sh"
+live_start "$T/rec.err" "$CQ" --audiosocket 127.0.0.1:0 --live amd --record-dir "$REC" \
+    --events "$T/rec-events.jsonl" --stats-sec 0 --queue-sec 120
+LPID=$LIVE_PID LPORT=$LIVE_PORT
+[ -n "$LPORT" ] || { kill "$LPID"; echo "FAIL: callqa live did not start"; exit 1; }
 "$AS" --port "$LPORT" --uuid "$(echo $UUID | tr -d -)" --file "$CORPUS/calls/call06_ivr_dtmf.wav" \
     --channel 1 --pace 0 > "$T/as.out" 2>&1 || { cat "$T/as.out"; echo "FAIL: as_send"; exit 1; }
 for _ in $(seq 100); do
