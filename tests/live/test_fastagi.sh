@@ -64,20 +64,33 @@ start() {
 }
 uuid() { printf '%08x-0000-4000-8000-%012x' "$1" "$1"; }
 hex() { uuid "$1" | tr -d -; }
+# agi_first OUT SCRIPT DIR/PREFIX N...: the AGI requests of calls N... (script SCRIPT, answers
+# into $T/agi_OUT.out) made first, then each call's audio, DIR/PREFIX<k>.wav for the k-th
+# (from 0), sent as fast as the socket takes it; returns when the AGI client is done
+agi_first() {
+    out=$1 script=$2 files=$3
+    shift 3
+    ids=""
+    for i in "$@"; do ids="$ids $(uuid "$i")"; done
+    # shellcheck disable=SC2086 # one argument per call
+    "$PY" "$AGI" --port "$APORT" --script "$script" $ids > "$T/agi_$out.out" 2>&1 &
+    AG=$!
+    PIDS="$PIDS $AG"
+    sleep 0.3
+    k=0
+    for i in "$@"; do
+        "$AS" --port "$PORT" --uuid "$(hex "$i")" --file "${files}00$k.wav" --pace 0 \
+            --dump "$T/seq$i.raw" > "$T/as$i.out" 2>&1 &
+        PIDS="$PIDS $!"
+        k=$((k + 1))
+    done
+    wait "$AG"
+}
 
 # ---- server A ---------------------------------------------------------------------------------
 start A --fastagi-timeout-ms 30000
 # the AGI first, then the audio (each call as fast as the socket takes it)
-"$PY" "$AGI" --port "$APORT" "$(uuid 1)" "$(uuid 2)" "$(uuid 3)" > "$T/agi_before.out" 2>&1 &
-AG=$!
-PIDS="$PIDS $AG"
-sleep 0.3
-for i in 1 2 3; do
-    "$AS" --port "$PORT" --uuid "$(hex $i)" --file "$T/amd/amd_dev_00$((i - 1)).wav" --pace 0 \
-        --dump "$T/seq$i.raw" > "$T/as$i.out" 2>&1 &
-    PIDS="$PIDS $!"
-done
-wait "$AG"
+agi_first before amd "$T/amd/amd_dev_" 1 2 3
 # the audio first, the call ended, then the AGI
 for i in 4 5 6; do
     "$AS" --port "$PORT" --uuid "$(hex $i)" --file "$T/amd/amd_dev_00$((i - 1)).wav" --pace 0 \
@@ -122,16 +135,7 @@ sed 's/^/  B: /' "$T/B.err"
 
 # ---- server C: the hold-slayer's answer ---------------------------------------------------------
 start C --live hold --queue-sec 600
-"$PY" "$AGI" --port "$APORT" --script hold "$(uuid 11)" "$(uuid 12)" "$(uuid 13)" > "$T/agi_hold.out" 2>&1 &
-AG=$!
-PIDS="$PIDS $AG"
-sleep 0.3
-for i in 11 12 13; do
-    "$AS" --port "$PORT" --uuid "$(hex $i)" --file "$T/hold/hold_dev_00$((i - 11)).wav" --pace 0 \
-        --dump "$T/seq$i.raw" > "$T/as$i.out" 2>&1 &
-    PIDS="$PIDS $!"
-done
-wait "$AG"
+agi_first hold hold "$T/hold/hold_dev_" 11 12 13
 "$PY" "$AGI" --port "$APORT" "$(uuid 14)" > "$T/agi_holdamd.out" 2>&1
 kill -TERM "$SPID"
 wait "$SPID"
