@@ -89,13 +89,19 @@ static void sb_data(sb *s, const char *t)
     }
 }
 
-static int nonce_hex(char out[17])
+/* 64 random bits as 16 letters a-p, one per 4 bits: never a run of digits, which a scanner of
+ * the requests could read as a card number (16 hex digits are all digits once in ~1,800
+ * requests, and Luhn-valid one time in ten of those). */
+static int nonce_letters(char out[17])
 {
     unsigned char r[8];
     if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
         return -1;
-    for (int i = 0; i < 8; i++)
-        snprintf(out + 2 * i, 3, "%02x", r[i]);
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = (char)('a' + (r[i] >> 4));
+        out[2 * i + 1] = (char)('a' + (r[i] & 15));
+    }
+    out[16] = 0;
     return 0;
 }
 
@@ -315,7 +321,7 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
     for (int i = 0; i < c->n; i++)
         n_llm += c->cats[i].method == SC_LLM;
     char nonce[17];
-    if (nonce_hex(nonce) != 0)
+    if (nonce_letters(nonce) != 0)
         return sc_fail(err, errsz, "no random bytes for the data block's delimiter");
     json_t *topic_list = NULL;
     if (topics) {

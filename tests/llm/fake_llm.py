@@ -105,7 +105,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_ask  # noqa: E402  (POST /ask's plans, beside this file)
 
-NONCE = re.compile(r"<transcript-([0-9a-f]{16})>")
+NONCE = re.compile(r"<transcript-([a-p]{16})>")
 USAGE_IN, USAGE_OUT = 1000, 200
 KINDS = ("valid", "429", "500", "timeout", "refusal", "truncated", "malformed", "schema_invalid",
          "facts", "invented",
@@ -606,7 +606,7 @@ def facts_answer(kind, texts):
 def figures_duration(texts):
     """the call's duration from the figures' block of the first user turn (None: not there)"""
     u = texts[0] if texts else ""
-    m = re.search(r"<figures-([0-9a-f]{16})>\n(.*?)\n</figures-\1>", u, re.S)
+    m = re.search(r"<figures-([a-p]{16})>\n(.*?)\n</figures-\1>", u, re.S)
     try:
         d = json.loads(m.group(2)).get("duration") if m else None
     except ValueError:
