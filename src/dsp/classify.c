@@ -127,7 +127,8 @@ struct cq_classifier {
     float *vad;
     size_t nvad, capvad;
     size_t ndecided;
-    size_t nlive; /* frames the live decisions have seen on arrival */
+    size_t nlive;          /* frames the live decisions have seen on arrival */
+    size_t silence_frames; /* silence_event_sec in frames (live modes) */
     /* hold state: 0 none, 1 music seen, 2 hold reported as started */
     int hold_state;
     size_t hold_start, hold_last, hold_alive, hold_music, speech_run;
@@ -248,6 +249,7 @@ cq_classifier *cq_classifier_create(const cq_classify_params *p, int *err)
         rc = CQ_ERR_INVALID;
         goto done;
     }
+    c->silence_frames = (size_t)ceil(c->p.silence_event_sec * RATE / FRAME);
     if (!(c->tones = cq_tones_create(&c->p.tones, &rc)))
         goto done;
     rc = CQ_ERR_NOMEM;
@@ -780,7 +782,7 @@ static int live_silence(cq_classifier *c, size_t i)
         L->quiet_run = 0;
         return silence_close(c, i);
     }
-    if (++L->quiet_run != (size_t)ceil(c->p.silence_event_sec * RATE / FRAME))
+    if (++L->quiet_run != c->silence_frames)
         return CQ_OK;
     L->silence_id = ++c->next_id;
     L->silence_start = i + 1 - L->quiet_run;
@@ -920,6 +922,19 @@ static int take_tones(cq_classifier *c, const cq_tone_event *te, size_t n)
     return CQ_OK;
 }
 
+/* The frame in c->buf, complete: its features, and whether a tone or a DTMF digit sounds at its
+ * end (the tones have heard its samples). */
+static int add_frame(cq_classifier *c)
+{
+    if (cq__grow((void **)&c->fr, &c->capfr, c->nfr + 1, sizeof(frame)) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    frame *f = &c->fr[c->nfr++];
+    frame_features(c, f);
+    f->dtmf = cq_tones_dtmf_active(c->tones);
+    f->tonal = f->dtmf || cq_tones_active(c->tones);
+    return CQ_OK;
+}
+
 int cq_classifier_push_audio(cq_classifier *c, const float *x, size_t n)
 {
     if (c->finished)
@@ -936,11 +951,8 @@ int cq_classifier_push_audio(cq_classifier *c, const float *x, size_t n)
         if (c->nbuf < FRAME)
             break;
         c->nbuf = 0;
-        if (cq__grow((void **)&c->fr, &c->capfr, c->nfr + 1, sizeof(frame)) != CQ_OK)
-            return CQ_ERR_NOMEM;
-        frame_features(c, &c->fr[c->nfr]);
-        c->fr[c->nfr].dtmf = cq_tones_dtmf_active(c->tones);
-        c->fr[c->nfr++].tonal = cq_tones_active(c->tones);
+        if ((rc = add_frame(c)) != CQ_OK)
+            return rc;
     }
     const cq_tone_event *te;
     size_t nte;
@@ -1065,11 +1077,8 @@ int cq_classifier_finish(cq_classifier *c)
     if (c->nbuf) { /* the last partial frame, zero-padded */
         c->tail = c->nbuf;
         memset(c->buf + c->nbuf, 0, (size_t)(FRAME - c->nbuf) * sizeof(float));
-        if (cq__grow((void **)&c->fr, &c->capfr, c->nfr + 1, sizeof(frame)) != CQ_OK)
-            return CQ_ERR_NOMEM;
-        frame_features(c, &c->fr[c->nfr]);
-        c->fr[c->nfr].dtmf = cq_tones_dtmf_active(c->tones);
-        c->fr[c->nfr++].tonal = cq_tones_active(c->tones);
+        if ((rc = add_frame(c)) != CQ_OK)
+            return rc;
     }
     if (c->p.have_vad && c->nvad < c->nfr) { /* probabilities that never came: none */
         if (cq__grow((void **)&c->vad, &c->capvad, c->nfr, sizeof(float)) != CQ_OK)
