@@ -64,6 +64,10 @@ struct json_t;
 int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
                   const cq_report *rep, store_figures *f, struct json_t **out, char *why, size_t n);
 
+/* A recording's path without its extension (and, with `legs`, without a ViciDial leg's -in,
+ * -out or -all), into base[n]: what files beside it are named from. 0, or -1 when there is no
+ * name or it is too long. */
+int qa_rec_base(const char *rec, bool legs, char *base, size_t n);
 /* The capture paths beside a recording (base.pcap, base.pcapng): 2, or 0 for none. */
 int qa_capture_paths(const char *rec, char out[2][4200]);
 
@@ -78,6 +82,8 @@ int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *re
  * report's `live` key named `file`, held against rep; NULL when out of memory. */
 struct json_t *qa_live_parse(char *text, size_t len, const char *file, const cq_report *rep,
                              bool mask);
+/* Every digit, # and A-D of s as '*' (the keyed digits of a report, redact.c). */
+void qa_redact_mask_str(char *s);
 /* base.live.jsonl for a recording base.EXT: 0, or -1 when the name is too long. */
 int qa_live_path(const char *rec, char *out, size_t n);
 

@@ -32,12 +32,8 @@ static const char *const k_compared[] = {"dtmf", "ringback", "busy", "sit", "fax
 int qa_live_path(const char *rec, char *out, size_t n)
 {
     char base[4096];
-    if (!rec || !*rec || strlen(rec) >= sizeof(base))
+    if (qa_rec_base(rec, false, base, sizeof(base)) != 0) /* a call's name may end in -in */
         return -1;
-    snprintf(base, sizeof(base), "%s", rec);
-    char *slash = strrchr(base, '/'), *dot = strrchr(base, '.');
-    if (dot && (!slash || dot > slash + 1))
-        *dot = 0;
     int k = snprintf(out, n, "%s.live.jsonl", base);
     return k > 0 && (size_t)k < n ? 0 : -1;
 }
@@ -56,13 +52,10 @@ static bool in_list(const char *t, const char *const *list, size_t n)
 
 static bool compared_type(const char *t)
 {
-    for (size_t i = 0; i < N_COMPARED; i++)
-        if (t && !strcmp(t, k_compared[i]))
-            return true;
-    return false;
+    return in_list(t, k_compared, N_COMPARED);
 }
 
-/* Every digit in a "digits" or "digit" string as '*'. */
+/* Every digit in a "digits" or "digit" string as '*' (as the report's are). */
 static void mask_one(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
@@ -71,9 +64,7 @@ static void mask_one(json_t *o, const char *key)
     char *m = strdup(json_string_value(v));
     if (!m)
         return;
-    for (char *p = m; *p; p++)
-        if ((*p >= '0' && *p <= '9') || *p == '#' || (*p >= 'A' && *p <= 'D'))
-            *p = '*';
+    qa_redact_mask_str(m);
     json_string_set(v, m);
     free(m);
 }

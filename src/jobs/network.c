@@ -23,25 +23,32 @@
 #include "../net/net.h"
 #include "jobs.h"
 
+int qa_rec_base(const char *rec, bool legs, char *base, size_t n)
+{
+    if (!rec || !*rec || strlen(rec) >= n)
+        return -1;
+    snprintf(base, n, "%s", rec);
+    char *slash = strrchr(base, '/'), *dot = strrchr(base, '.');
+    if (dot && (!slash || dot > slash + 1))
+        *dot = 0;
+    size_t len = strlen(base);
+    static const char *const leg[] = {"-in", "-out", "-all"};
+    for (size_t i = 0; legs && i < 3; i++) {
+        size_t k = strlen(leg[i]);
+        if (len > k && !strcmp(base + len - k, leg[i]) && (!slash || base + len - k > slash + 1)) {
+            base[len - k] = 0;
+            break;
+        }
+    }
+    return 0;
+}
+
 /* The capture paths to try for a recording: base.pcap and base.pcapng. */
 int qa_capture_paths(const char *rec, char out[2][4200])
 {
     char base[4096];
-    if (!rec || !*rec || strlen(rec) >= sizeof(base))
+    if (qa_rec_base(rec, true, base, sizeof(base)) != 0)
         return 0;
-    snprintf(base, sizeof(base), "%s", rec);
-    char *slash = strrchr(base, '/'), *dot = strrchr(base, '.');
-    if (dot && (!slash || dot > slash + 1))
-        *dot = 0;
-    size_t n = strlen(base);
-    static const char *const legs[] = {"-in", "-out", "-all"};
-    for (size_t i = 0; i < 3; i++) {
-        size_t k = strlen(legs[i]);
-        if (n > k && !strcmp(base + n - k, legs[i]) && (!slash || base + n - k > slash + 1)) {
-            base[n - k] = 0;
-            break;
-        }
-    }
     snprintf(out[0], sizeof(out[0]), "%s.pcap", base);
     snprintf(out[1], sizeof(out[1]), "%s.pcapng", base);
     return 2;

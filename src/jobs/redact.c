@@ -220,7 +220,7 @@ typedef struct digit_list {
     size_t n, cap;
 } digit_list;
 
-static void mask_str(char *s)
+void qa_redact_mask_str(char *s)
 {
     for (; *s; s++)
         if (strchr("0123456789*#ABCD", *s))
@@ -257,7 +257,7 @@ static int mask_digits(json_t *v, digit_list *d, size_t *masked)
                 char *m = strdup(json_string_value(x));
                 if (!m)
                     return -1;
-                mask_str(m);
+                qa_redact_mask_str(m);
                 json_string_set(x, m);
                 free(m);
                 (*masked)++;
