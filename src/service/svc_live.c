@@ -553,6 +553,14 @@ static json_t *call_json(const live_call *c, bool ended)
     return o;
 }
 
+/* How far the follower is behind (under mu): the bytes of the file not read yet (0 when not
+ * following), and the wall time of the last line read (Unix s; -1: none yet). */
+static void lag_of(const struct svc_live *h, int64_t *bytes, double *wall)
+{
+    *bytes = h->open && h->size > h->done ? h->size - h->done : 0;
+    *wall = h->last_wall[0] ? wall_sec(h->last_wall) : -1;
+}
+
 enum MHD_Result svc_live_calls(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
@@ -569,8 +577,9 @@ enum MHD_Result svc_live_calls(req *r, const char *data, size_t *size)
     pthread_mutex_lock(&h->mu);
     json_object_set_new(o, "following", json_boolean(h->open));
     json_object_set_new(o, "mask_digits", json_boolean(h->mask));
-    int64_t lag = h->open && h->size > h->done ? h->size - h->done : 0;
-    double w = h->last_wall[0] ? wall_sec(h->last_wall) : -1;
+    int64_t lag;
+    double w;
+    lag_of(h, &lag, &w);
     json_t *lg = json_object();
     json_object_set_new(lg, "bytes", json_integer(lag));
     json_object_set_new(lg, "last_wall", text_or_null(h->last_wall));
@@ -645,8 +654,9 @@ void svc_live_metrics(svc *s, FILE *f)
                 "# HELP callqa_live_%s_total %s\n# TYPE callqa_live_%s_total counter\n"
                 "callqa_live_%s_total %lld\n",
                 counters[i][0], counters[i][1], counters[i][0], counters[i][0], (long long)v[i]);
-    int64_t lag = h->open && h->size > h->done ? h->size - h->done : 0;
-    double w = h->last_wall[0] ? wall_sec(h->last_wall) : -1;
+    int64_t lag;
+    double w;
+    lag_of(h, &lag, &w);
     fprintf(f,
             "# HELP callqa_live_following Whether the live_events file is open.\n"
             "# TYPE callqa_live_following gauge\ncallqa_live_following %d\n"
