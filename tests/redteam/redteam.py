@@ -5,13 +5,17 @@ category, over real sockets on loopback.
     redteam.py BUILD/callqa CORPUS_DIR [CATEGORY...]
 
 Categories: files (files and links), names, sizes (slow clients), bodies (sizes, imports and
-what answers say), hosts (hosts and origins), multipart, auth, params (parameters and framing). Every case asserts the answer and
+what answers say), hosts (hosts and origins), multipart, auth, params (parameters and framing),
+then those of each cat_*.py module beside this file (its CATEGORIES list; what the categories
+share is rtlib.py). Every case asserts the answer and
 that /health still answers within 1 s afterwards. Prints one TAP line a case and, at the end, the
 count by category and the minutes it took. Exit status 0 when every case holds, 1 otherwise,
 77 without the corpus.
 """
+import glob
 import hashlib
 import http.client
+import importlib
 import json
 import os
 import shutil
@@ -23,171 +27,16 @@ import tempfile
 import threading
 import time
 
-CQ = None
-CORPUS = None
-RESULTS = []  # (category, name, ok, detail)
-CATEGORY = "?"
-
-
-def check(name, ok, detail=""):
-    RESULTS.append((CATEGORY, name, bool(ok), detail))
-    n = len(RESULTS)
-    print("%s %d - [%s] %s%s" % ("ok" if ok else "not ok", n, CATEGORY, name,
-                                 "" if ok else "  (%s)" % detail), flush=True)
-    return ok
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-class Service:
-    """`callqa serve` on a free port with a store of its own under a temporary directory."""
-
-    def __init__(self, root, token=None, env=None, args=()):
-        self.root = root
-        os.makedirs(root, exist_ok=True)
-        self.port = free_port()
-        self.db = os.path.join(root, "store.db")
-        self.log = os.path.join(root, "serve.log")
-        self.token = token
-        cmd = [CQ, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port]
-        if token:
-            tf = os.path.join(root, "token")
-            with open(tf, "w") as f:
-                f.write(token)
-            os.chmod(tf, 0o600)
-            cmd += ["--token-file", tf]
-        else:
-            cmd += ["--no-auth"]
-        cmd += list(args)
-        e = dict(os.environ)
-        e["TMPDIR"] = os.path.join(root, "tmp")
-        os.makedirs(e["TMPDIR"], exist_ok=True)
-        e.update(env or {})
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
-                                     env=e)
-        for _ in range(300):
-            if self.health(timeout=0.5)[0] == 200:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("serve did not start: %s" % open(self.log).read()[-2000:])
-
-    def request(self, method, path, body=None, headers=None, timeout=5, source=None):
-        h = {"Host": "127.0.0.1:%d" % self.port}
-        if self.token:
-            h["Authorization"] = "Bearer " + self.token
-        h.update(headers or {})
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
-                                       source_address=(source, 0) if source else None)
-        try:
-            c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-            for k, v in h.items():
-                if v is not None:
-                    c.putheader(k, v)
-            if body is not None:
-                c.putheader("Content-Length", str(len(body)))
-            try:
-                c.endheaders(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # answered (and closed) before the whole body was read: the answer is in
-            r = c.getresponse()
-            data = r.read()
-            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
-        finally:
-            c.close()
-
-    def health(self, timeout=1.0):
-        try:
-            t0 = time.time()
-            s, _, b = self.request("GET", "/health", timeout=timeout)
-            return s, time.time() - t0
-        except (OSError, http.client.HTTPException):
-            return None, timeout
-
-    def upload(self, rid, path, source=None, field="audio"):
-        meta = {"recording_id": rid, "agent_user": "ann", "call_date": "2026-11-25 09:00:00"}
-        if source:
-            meta["source"] = source
-        body, ctype = multipart([("metadata", None, "application/json",
-                                  json.dumps(meta).encode())] +
-                                [(field, os.path.basename(path), "audio/wav",
-                                  open(path, "rb").read())])
-        return self.request("POST", "/api/qa/calls", body, {"Content-Type": ctype}, timeout=30)
-
-    def stop(self, timeout=70):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        return self.proc.returncode
-
-
-def multipart(parts, boundary="redteamBOUNDARY", close=True):
-    out = b""
-    for name, filename, ctype, data in parts:
-        out += b"--" + boundary.encode() + b"\r\n"
-        disp = 'form-data; name="%s"' % name
-        if filename:
-            disp += '; filename="%s"' % filename
-        out += b"Content-Disposition: " + disp.encode() + b"\r\n"
-        if ctype:
-            out += b"Content-Type: " + ctype.encode() + b"\r\n"
-        out += b"\r\n" + data + b"\r\n"
-    if close:
-        out += b"--" + boundary.encode() + b"--\r\n"
-    return out, "multipart/form-data; boundary=" + boundary
-
-
-def raw(svc, data, wait=2.0, source=None):
-    """Send bytes on a fresh connection; everything read back until it closes or `wait`."""
-    s = socket.create_connection(("127.0.0.1", svc.port), timeout=wait,
-                                 source_address=(source, 0) if source else None)
-    s.sendall(data)
-    got = b""
-    t0 = time.time()
-    try:
-        while time.time() - t0 < wait:
-            d = s.recv(65536)
-            if not d:
-                break
-            got += d
-    except OSError:
-        pass
-    s.close()
-    return got
-
-
-def healthy(svc, what):
-    s, dt = svc.health(timeout=1.0)
-    return check("  /health answers within 1 s after: %s" % what, s == 200 and dt < 1.0,
-                 "status %s in %.2f s" % (s, dt))
-
-
-def statuses(reply):
-    return [int(line.split()[1]) for line in reply.split(b"\r\n") if line.startswith(b"HTTP/1.")]
-
-
-def call_id(svc, rid):
-    s, _, b = svc.request("GET", "/api/qa/calls?limit=200")
-    for c in json.loads(b).get("calls", []):
-        if c.get("recording_id") == rid:
-            return c.get("call_id") or c.get("id")
-    return None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rtlib as rt  # noqa: E402
+from rtlib import (Service, call_id, check, free_port, healthy, multipart, raw,  # noqa: E402,F401
+                   statuses)
 
 
 # ---- files and links -----------------------------------------------------------------------
 
 def cat_files(root):
-    wav = os.path.join(CORPUS, "calls", "call01_normal.wav")
+    wav = os.path.join(rt.CORPUS, "calls", "call01_normal.wav")
     svc = Service(os.path.join(root, "files"))
     for rid in ("F1", "F2", "F3", "F4"):
         s, _, b = svc.upload(rid, wav)
@@ -250,7 +99,7 @@ def cat_files(root):
     os.makedirs(watch_root)
     db = os.path.join(root, "watch.db")
     wlog = os.path.join(root, "watch.log")
-    w = subprocess.Popen([CQ, "ingest", "watch", "--dir", watch_root, "--db", db,
+    w = subprocess.Popen([rt.CQ, "ingest", "watch", "--dir", watch_root, "--db", db,
                           "--source", "w", "--settle-sec", "0.5"],
                          stdout=open(wlog, "ab"), stderr=subprocess.STDOUT)
     time.sleep(1.5)
@@ -283,8 +132,8 @@ def cat_files(root):
 
 def cat_names(root):
     svc = Service(os.path.join(root, "names"))
-    a = os.path.join(CORPUS, "calls", "call01_normal.wav")
-    b = os.path.join(CORPUS, "calls", "call02_one_way_audio.wav")
+    a = os.path.join(rt.CORPUS, "calls", "call01_normal.wav")
+    b = os.path.join(rt.CORPUS, "calls", "call02_one_way_audio.wav")
     ids = [("a/b", a), ("a_b", b), ("a%2Fb", a), ("..", b), (".hidden", a), ("é ü", b),
            ("a b", a), ("x" * 64, b)]
     for rid, path in ids:
@@ -451,7 +300,7 @@ def cat_params(root):
 
 def cat_multipart(root):
     svc = Service(os.path.join(root, "multipart"), env={"CALLQA_UPLOAD_IDLE_SEC": "2"})
-    wav = open(os.path.join(CORPUS, "calls", "call01_normal.wav"), "rb").read()
+    wav = open(os.path.join(rt.CORPUS, "calls", "call01_normal.wav"), "rb").read()
     meta = json.dumps({"recording_id": "M1", "agent_user": "ann"}).encode()
     tmp = os.path.join(svc.root, "tmp")
 
@@ -520,7 +369,7 @@ def cat_bodies(root):
     svc = Service(os.path.join(root, "bodies"), env={"CALLQA_MAX_TRANSCRIPT_MB": "2",
                                                       "CALLQA_MAX_BODY_MEMORY_MB": "4"},
                   args=["--recording-server", "far=http://127.0.0.1:%d/rec" % free_port()])
-    wav = os.path.join(CORPUS, "calls", "call01_normal.wav")
+    wav = os.path.join(rt.CORPUS, "calls", "call01_normal.wav")
     s, _, b = svc.upload("B1", wav)
     check("upload B1", s == 201, "%s %s" % (s, b[:120]))
     big = json.dumps({"segments": [{"speaker": "agent", "start": i, "end": i + 0.5,
@@ -563,7 +412,7 @@ def cat_bodies(root):
     os.unlink(up)
     with open(up, "wb") as f:
         f.write(b"not audio at all" * 100)
-    w = subprocess.run([CQ, "worker", "--db", svc.db, "--once"], capture_output=True, timeout=120,
+    w = subprocess.run([rt.CQ, "worker", "--db", svc.db, "--once"], capture_output=True, timeout=120,
                        env=dict(os.environ, CALLQA_UPLOAD_DIR=os.path.join(svc.root, "uploads")))
     s, _, b = svc.request("GET", "/api/qa/errors?hours=720")
     check("  the worker failed B1 on its file (the error the next checks look at)",
@@ -585,23 +434,32 @@ CATEGORIES = [("files", cat_files), ("names", cat_names), ("sizes", cat_sizes),
               ("auth", cat_auth), ("params", cat_params)]
 
 
+def all_categories():
+    """The categories above, then each cat_*.py module's CATEGORIES, in the modules' name order."""
+    cats = list(CATEGORIES)
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "cat_*.py"))):
+        mod = importlib.import_module(os.path.basename(path)[:-3])
+        cats += list(mod.CATEGORIES)
+    return cats
+
+
 def main(argv):
-    global CQ, CORPUS, CATEGORY
     if len(argv) < 3:
         sys.stderr.write(__doc__)
         return 2
-    CQ, CORPUS = argv[1], argv[2]
-    if not os.path.isfile(os.path.join(CORPUS, "calls", "call01_normal.wav")):
-        print("SKIP: %s is missing" % CORPUS)
+    rt.CQ, rt.CORPUS = argv[1], argv[2]
+    if not os.path.isfile(os.path.join(rt.CORPUS, "calls", "call01_normal.wav")):
+        print("SKIP: %s is missing" % rt.CORPUS)
         return 77
     want = argv[3:]
     t0 = time.time()
     root = tempfile.mkdtemp(prefix="callqa-redteam-")
     try:
-        for name, fn in CATEGORIES:
+        for name, fn in all_categories():
             if want and name not in want:
                 continue
-            CATEGORY = name
+            rt.CATEGORY = name
             try:
                 fn(root)
             except Exception as e:  # a category that broke is a failed case, not a stop
@@ -609,13 +467,13 @@ def main(argv):
     finally:
         shutil.rmtree(root, ignore_errors=True)
     cats = {}
-    for c, _, ok, _ in RESULTS:
+    for c, _, ok, _ in rt.RESULTS:
         cats.setdefault(c, [0, 0])[0 if ok else 1] += 1
-    print("1..%d" % len(RESULTS))
+    print("1..%d" % len(rt.RESULTS))
     print("red team: " + ", ".join("%s %d" % (c, v[0] + v[1]) for c, v in cats.items()) +
-          "; %d cases, %d failed; %.1f min" % (len(RESULTS), sum(v[1] for v in cats.values()),
+          "; %d cases, %d failed; %.1f min" % (len(rt.RESULTS), sum(v[1] for v in cats.values()),
                                               (time.time() - t0) / 60))
-    return 0 if all(ok for _, _, ok, _ in RESULTS) else 1
+    return 0 if all(ok for _, _, ok, _ in rt.RESULTS) else 1
 
 
 if __name__ == "__main__":

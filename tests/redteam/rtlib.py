@@ -1,0 +1,175 @@
+"""rtlib.py - what the red-team categories share: the service under test, the checks and their
+results, raw requests. redteam.py sets CQ and CORPUS before it runs a category; a category module
+(cat_*.py beside it) reads them as rtlib.CQ and rtlib.CORPUS."""
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+CQ = None
+CORPUS = None
+RESULTS = []  # (category, name, ok, detail)
+CATEGORY = "?"
+
+
+def check(name, ok, detail=""):
+    RESULTS.append((CATEGORY, name, bool(ok), detail))
+    n = len(RESULTS)
+    print("%s %d - [%s] %s%s" % ("ok" if ok else "not ok", n, CATEGORY, name,
+                                 "" if ok else "  (%s)" % detail), flush=True)
+    return ok
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Service:
+    """`callqa serve` on a free port with a store of its own under a temporary directory."""
+
+    def __init__(self, root, token=None, env=None, args=()):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        self.port = free_port()
+        self.db = os.path.join(root, "store.db")
+        self.log = os.path.join(root, "serve.log")
+        self.token = token
+        cmd = [CQ, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port]
+        if token:
+            tf = os.path.join(root, "token")
+            with open(tf, "w") as f:
+                f.write(token)
+            os.chmod(tf, 0o600)
+            cmd += ["--token-file", tf]
+        else:
+            cmd += ["--no-auth"]
+        cmd += list(args)
+        e = dict(os.environ)
+        e["TMPDIR"] = os.path.join(root, "tmp")
+        os.makedirs(e["TMPDIR"], exist_ok=True)
+        e.update(env or {})
+        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
+                                     env=e)
+        for _ in range(300):
+            if self.health(timeout=0.5)[0] == 200:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("serve did not start: %s" % open(self.log).read()[-2000:])
+
+    def request(self, method, path, body=None, headers=None, timeout=5, source=None):
+        h = {"Host": "127.0.0.1:%d" % self.port}
+        if self.token:
+            h["Authorization"] = "Bearer " + self.token
+        h.update(headers or {})
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                       source_address=(source, 0) if source else None)
+        try:
+            c.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for k, v in h.items():
+                if v is not None:
+                    c.putheader(k, v)
+            if body is not None:
+                c.putheader("Content-Length", str(len(body)))
+            try:
+                c.endheaders(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # answered (and closed) before the whole body was read: the answer is in
+            r = c.getresponse()
+            data = r.read()
+            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+        finally:
+            c.close()
+
+    def health(self, timeout=1.0):
+        try:
+            t0 = time.time()
+            s, _, b = self.request("GET", "/health", timeout=timeout)
+            return s, time.time() - t0
+        except (OSError, http.client.HTTPException):
+            return None, timeout
+
+    def upload(self, rid, path, source=None, field="audio"):
+        meta = {"recording_id": rid, "agent_user": "ann", "call_date": "2026-11-25 09:00:00"}
+        if source:
+            meta["source"] = source
+        body, ctype = multipart([("metadata", None, "application/json",
+                                  json.dumps(meta).encode())] +
+                                [(field, os.path.basename(path), "audio/wav",
+                                  open(path, "rb").read())])
+        return self.request("POST", "/api/qa/calls", body, {"Content-Type": ctype}, timeout=30)
+
+    def stop(self, timeout=70):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        return self.proc.returncode
+
+
+def multipart(parts, boundary="redteamBOUNDARY", close=True):
+    out = b""
+    for name, filename, ctype, data in parts:
+        out += b"--" + boundary.encode() + b"\r\n"
+        disp = 'form-data; name="%s"' % name
+        if filename:
+            disp += '; filename="%s"' % filename
+        out += b"Content-Disposition: " + disp.encode() + b"\r\n"
+        if ctype:
+            out += b"Content-Type: " + ctype.encode() + b"\r\n"
+        out += b"\r\n" + data + b"\r\n"
+    if close:
+        out += b"--" + boundary.encode() + b"--\r\n"
+    return out, "multipart/form-data; boundary=" + boundary
+
+
+def raw(svc, data, wait=2.0, source=None):
+    """Send bytes on a fresh connection; everything read back until it closes or `wait`."""
+    s = socket.create_connection(("127.0.0.1", svc.port), timeout=wait,
+                                 source_address=(source, 0) if source else None)
+    s.sendall(data)
+    got = b""
+    t0 = time.time()
+    try:
+        while time.time() - t0 < wait:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    s.close()
+    return got
+
+
+def healthy(svc, what):
+    s, dt = svc.health(timeout=1.0)
+    return check("  /health answers within 1 s after: %s" % what, s == 200 and dt < 1.0,
+                 "status %s in %.2f s" % (s, dt))
+
+
+def statuses(reply):
+    return [int(line.split()[1]) for line in reply.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+
+
+def call_id(svc, rid):
+    s, _, b = svc.request("GET", "/api/qa/calls?limit=200")
+    for c in json.loads(b).get("calls", []):
+        if c.get("recording_id") == rid:
+            return c.get("call_id") or c.get("id")
+    return None
