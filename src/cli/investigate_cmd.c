@@ -18,6 +18,7 @@
 #include "../config/config.h"
 #include "../net/net.h"
 #include "serve_cmd.h"
+#include "term.h"
 
 static void usage(FILE *f)
 {
@@ -52,35 +53,39 @@ static bool seconds_of(const char *s, double *v)
     return true;
 }
 
+/* The answer as text: every string in it came from the capture, the recording or the call
+ * info, so each goes through term.h (control bytes as \xHH); the explanation keeps its lines. */
 static void print_text(const json_t *o)
 {
-    printf("%s\n", json_string_value(json_object_get(o, "explanation")));
+    cq_cli_term_put(stdout, json_string_value(json_object_get(o, "explanation")), CQ_TERM_LINES);
+    fputc('\n', stdout);
     const json_t *m = json_object_get(o, "match");
     if (json_is_object(m)) {
         const json_t *d = json_object_get(m, "dialog");
         if (json_is_integer(d))
-            printf("the call is dialog %lld, by %s: %s\n", (long long)json_integer_value(d),
-                   json_string_value(json_object_get(m, "rule")),
-                   json_string_value(json_object_get(m, "detail")));
+            cq_cli_tprintf(stdout, "the call is dialog %lld, by %s: %s\n",
+                           (long long)json_integer_value(d),
+                           json_string_value(json_object_get(m, "rule")),
+                           json_string_value(json_object_get(m, "detail")));
         else
-            printf("no dialog matched the call: %s\n",
-                   json_string_value(json_object_get(m, "detail")));
+            cq_cli_tprintf(stdout, "no dialog matched the call: %s\n",
+                           json_string_value(json_object_get(m, "detail")));
     }
     const json_t *w = json_object_get(o, "warning");
     if (json_is_string(w))
-        printf("warning: %s\n", json_string_value(w));
+        cq_cli_tprintf(stdout, "warning: %s\n", json_string_value(w));
     const json_t *re = json_object_get(o, "recording_error");
     if (json_is_string(re))
-        printf("the recording could not be analysed: %s\n", json_string_value(re));
+        cq_cli_tprintf(stdout, "the recording could not be analysed: %s\n", json_string_value(re));
     const json_t *fs = json_object_get(o, "findings");
     if (json_array_size(fs))
-        printf("\nfindings:\n");
+        cq_cli_tprintf(stdout, "\nfindings:\n");
     size_t i;
     const json_t *f;
     json_array_foreach(fs, i, f)
-        printf("  [%s] %s: %s\n", json_string_value(json_object_get(f, "severity")),
-               json_string_value(json_object_get(f, "code")),
-               json_string_value(json_object_get(f, "message")));
+        cq_cli_tprintf(stdout, "  [%s] %s: %s\n", json_string_value(json_object_get(f, "severity")),
+                       json_string_value(json_object_get(f, "code")),
+                       json_string_value(json_object_get(f, "message")));
 }
 
 int cq_cli_investigate(int argc, char **argv)
@@ -183,7 +188,7 @@ int cq_cli_investigate(int argc, char **argv)
     char err[700];
     if (ci_path &&
         !(ci = cfg_read_file(ci_path, NET_CI_MAX_BYTES + 1, &ci_len, err, sizeof(err)))) {
-        fprintf(stderr, "callqa investigate: %s\n", err);
+        cq_cli_tprintf(stderr, "callqa investigate: %s\n", err);
         cq_engine_destroy(e);
         return 1;
     }
@@ -198,13 +203,12 @@ int cq_cli_investigate(int argc, char **argv)
     cq_engine_destroy(e);
     free(ci);
     if (rc != 0) {
-        fprintf(stderr, "callqa investigate: %s: %s\n", file, err);
+        cq_cli_tprintf(stderr, "callqa investigate: %s: %s\n", file, err);
         return 1;
     }
     if (json) {
         char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        if (s)
-            printf("%s\n", s);
+        cq_cli_json_put(stdout, s);
         free(s);
     } else {
         print_text(o);

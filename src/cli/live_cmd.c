@@ -111,6 +111,13 @@ static void usage(FILE *f)
         "  --ws-mix mono|mixed|stereo  channels when the URL gives no ?mix= (default mono)\n"
         "  --max-calls N  calls at once, every input together (default 64); more are refused:\n"
         "                 an AudioSocket error frame, a WebSocket 503, RTP packets ignored\n"
+        "  --ident-sec S  a connection (AudioSocket, WebSocket, FastAGI) that has not identified\n"
+        "                 its call within S seconds of connecting is closed (default 5); until\n"
+        "                 it does it waits apart and does not count against --max-calls\n"
+        "  --max-pending N  connections waiting to identify, per listener (default 1024); past\n"
+        "                 it the oldest is closed\n"
+        "  --max-pending-per-client N  of them from one address (default 128); past it that\n"
+        "                 address's oldest is closed\n"
         "  --max-call-sec S  end a call longer than S seconds (default 14400)\n"
         "  --stall-sec S  end a call whose connection or RTP stream is silent S seconds\n"
         "                 (default 10)\n"
@@ -260,12 +267,18 @@ int cq_cli_live(int argc, char **argv)
         O_WH_BACKOFF,
         O_WH_QUEUE,
         O_WH_TIMEOUT,
-        O_SILENCE
+        O_SILENCE,
+        O_IDENT,
+        O_PENDING,
+        O_PENDING_CLIENT
     };
     static const struct option opts[] = {
         {"audiosocket", required_argument, NULL, O_AS},
         {"max-calls", required_argument, NULL, O_MAXCALLS},
         {"max-call-sec", required_argument, NULL, O_MAXSEC},
+        {"ident-sec", required_argument, NULL, O_IDENT},
+        {"max-pending", required_argument, NULL, O_PENDING},
+        {"max-pending-per-client", required_argument, NULL, O_PENDING_CLIENT},
         {"stall-sec", required_argument, NULL, O_STALL},
         {"queue-sec", required_argument, NULL, O_QUEUE},
         {"threads", required_argument, NULL, O_THREADS},
@@ -323,6 +336,20 @@ int cq_cli_live(int argc, char **argv)
         case O_STALL:
             if (num("stall-sec", optarg, 0.1, 86400, &p.stall_sec))
                 return 2;
+            break;
+        case O_IDENT:
+            if (num("ident-sec", optarg, 0.1, 3600, &p.ident_sec))
+                return 2;
+            break;
+        case O_PENDING:
+            if (num("max-pending", optarg, 1, 100000, &v))
+                return 2;
+            p.max_pending = (int)v;
+            break;
+        case O_PENDING_CLIENT:
+            if (num("max-pending-per-client", optarg, 1, 100000, &v))
+                return 2;
+            p.max_pending_per_client = (int)v;
             break;
         case O_QUEUE:
             if (num("queue-sec", optarg, 0.1, 600, &p.queue_sec))
@@ -455,6 +482,11 @@ int cq_cli_live(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (p.max_pending_per_client > p.max_pending) {
+        fprintf(stderr, "callqa: --max-pending-per-client: at most --max-pending (%d)\n",
+                p.max_pending);
+        return 2;
+    }
     const struct {
         const char *opt, *val;
         char *host, *port;
@@ -490,6 +522,9 @@ int cq_cli_live(int argc, char **argv)
         ap.host = agi_host;
         ap.port = agi_port;
         ap.max_conns = p.max_calls * 2 < 100000 ? p.max_calls * 2 : 100000;
+        ap.ident_sec = p.ident_sec; /* the same pool's limits, a pool of its own */
+        ap.max_pending = p.max_pending;
+        ap.max_pending_per_client = p.max_pending_per_client;
     }
     if (!wh_url != !wh_secret) {
         fprintf(stderr, "callqa: --webhook and --webhook-secret-file go together\n");
@@ -578,13 +613,16 @@ int cq_cli_live(int argc, char **argv)
             "callqa live: stopped: %llu connections, %llu calls, %llu refused (full), %llu "
             "refused (no UUID), %llu event lines, %llu dropped, %llu audio samples dropped; RTP "
             "%llu datagrams, %llu malformed, %llu refused, %llu after their call; WebSocket %llu "
-            "refused\n",
+            "refused; %llu closed before they identified their call (%llu in --ident-sec, %llu "
+            "the oldest waiting)\n",
             (unsigned long long)st.accepted, (unsigned long long)st.calls,
             (unsigned long long)st.refused_full, (unsigned long long)st.refused_uuid,
             (unsigned long long)st.events, (unsigned long long)st.events_dropped,
             (unsigned long long)st.audio_dropped, (unsigned long long)st.rtp_datagrams,
             (unsigned long long)st.rtp_malformed, (unsigned long long)st.rtp_refused,
-            (unsigned long long)st.rtp_after_end, (unsigned long long)st.ws_refused);
+            (unsigned long long)st.rtp_after_end, (unsigned long long)st.ws_refused,
+            (unsigned long long)(st.ident_timeout + st.ident_evicted),
+            (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted);
     g_srv = NULL;
     lv_server_destroy(s); /* joins the analysis threads, flushes the events */
     if (sk.agi) {
@@ -593,12 +631,15 @@ int cq_cli_live(int argc, char **argv)
         fprintf(stderr,
                 "callqa live: FastAGI: %llu connections, answered %llu HUMAN, %llu MACHINE, "
                 "%llu ENDED, %llu NOTSURE, %llu HANGUP; %llu refused, %llu failed, %llu "
-                "channels hung up first\n",
+                "channels hung up first; %llu closed before a whole environment (%llu in "
+                "--ident-sec, %llu the oldest waiting)\n",
                 (unsigned long long)ags.accepted, (unsigned long long)ags.human,
                 (unsigned long long)ags.machine, (unsigned long long)ags.ended,
                 (unsigned long long)ags.notsure, (unsigned long long)ags.hangup,
                 (unsigned long long)ags.refused, (unsigned long long)ags.failed,
-                (unsigned long long)ags.agi_hangup);
+                (unsigned long long)ags.agi_hangup,
+                (unsigned long long)(ags.ident_timeout + ags.ident_evicted),
+                (unsigned long long)ags.ident_timeout, (unsigned long long)ags.ident_evicted);
         lv_agi_server_destroy(sk.agi);
     }
     if (sk.wh) { /* what is queued gets 5 s to go out; the rest is dropped, counted */

@@ -29,6 +29,7 @@
 #include "classify_cmd.h"
 #include "plan.h"
 #include "../proc/proc.h"
+#include "term.h"
 
 #define MAX_PARALLEL 256 /* -j */
 
@@ -232,12 +233,17 @@ static void print_ready(batch *b, printer *pr)
         result *r = &b->res[pr->printed];
         if (pr->bar && (r->error || pr->out_tty))
             fprintf(stderr, "\r\033[K"); /* a line on the terminal replaces the bar */
-        if (r->error) {
+        if (r->error) { /* a file's name and its error: text from outside, escaped (term.h) */
             pr->failed++;
-            fprintf(stderr, "%s\n", r->error);
+            cq_cli_term_put(stderr, r->error, 0);
+            fputc('\n', stderr);
         }
-        if (r->text)
-            printf("%s\n", r->text);
+        if (r->text && b->json) {
+            cq_cli_json_put(stdout, r->text);
+        } else if (r->text) {
+            cq_cli_term_put(stdout, r->text, CQ_TERM_LINES);
+            fputc('\n', stdout);
+        }
         fflush(stdout);
         pr->audio += r->audio_sec;
         pr->printed++;

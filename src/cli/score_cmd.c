@@ -15,6 +15,7 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 #include "serve_cmd.h"
+#include "term.h"
 
 static void usage(FILE *f)
 {
@@ -65,26 +66,28 @@ static void print_sentiment(const json_t *o)
     const json_t *s = json_object_get(o, "sentiment");
     const char *st = json_string_value(json_object_get(o, "sentiment_status"));
     if (!json_is_object(s)) {
-        printf("sentiment        not measured: %s\n", st ? st : "no sentiment in the result");
+        cq_cli_tprintf(stdout, "sentiment        not measured: %s\n",
+                       st ? st : "no sentiment in the result");
         return;
     }
-    printf("sentiment        %s, -5..+5 per quarter of the call\n", st ? st : "");
-    printf("  %-16s     Q1     Q2     Q3     Q4  shift\n", "speaker");
+    cq_cli_tprintf(stdout, "sentiment        %s, -5..+5 per quarter of the call\n", st ? st : "");
+    cq_cli_tprintf(stdout, "  %-16s     Q1     Q2     Q3     Q4  shift\n", "speaker");
     size_t i;
     const json_t *p;
     json_array_foreach(json_object_get(s, "speakers"), i, p)
     {
-        printf("  %-16s", json_string_value(json_object_get(p, "speaker")));
+        cq_cli_tprintf(stdout, "  %-16s", json_string_value(json_object_get(p, "speaker")));
         for (size_t q = 0; q < 4; q++)
             signed_or_dash(json_array_get(json_object_get(p, "quarters"), q));
         signed_or_dash(json_object_get(p, "shift"));
-        printf("\n");
+        cq_cli_tprintf(stdout, "\n");
     }
     const json_t *d = json_object_get(s, "customer_drop");
-    printf("  customer drop  %s\n", json_is_true(d)    ? "yes: from >= 0 to <= -2"
-                                    : json_is_false(d) ? "no"
-                                                       : "not known (no customer, or fewer than "
-                                                         "two of its quarters)");
+    cq_cli_tprintf(stdout, "  customer drop  %s\n",
+                   json_is_true(d)    ? "yes: from >= 0 to <= -2"
+                   : json_is_false(d) ? "no"
+                                      : "not known (no customer, or fewer than "
+                                        "two of its quarters)");
 }
 
 /* The text form, from the result's JSON. 0, or -1 (out of memory). */
@@ -96,51 +99,53 @@ static int print_text(const char *result)
     const json_t *tot = json_object_get(o, "total_score"),
                  *part = json_object_get(o, "partial_score");
     if (json_is_number(tot))
-        printf("total score      %.1f\n", json_number_value(tot));
+        cq_cli_tprintf(stdout, "total score      %.1f\n", json_number_value(tot));
     else
-        printf("total score      not given (%.0f %% of the card scored)\n",
-               100 * json_number_value(json_object_get(o, "coverage")));
+        cq_cli_tprintf(stdout, "total score      not given (%.0f %% of the card scored)\n",
+                       100 * json_number_value(json_object_get(o, "coverage")));
     if (json_is_number(part))
-        printf("partial score    %.1f\n", json_number_value(part));
+        cq_cli_tprintf(stdout, "partial score    %.1f\n", json_number_value(part));
     const char *why = json_string_value(json_object_get(o, "flag_reason"));
-    printf("flagged          %s%s\n", json_is_true(json_object_get(o, "flagged")) ? "yes: " : "no",
-           why ? why : "");
+    cq_cli_tprintf(stdout, "flagged          %s%s\n",
+                   json_is_true(json_object_get(o, "flagged")) ? "yes: " : "no", why ? why : "");
     const char *k;
     const json_t *c;
     json_object_foreach(json_object_get(o, "categories"), k, c)
     {
         const json_t *sc = json_object_get(c, "score");
         if (json_is_number(sc))
-            printf("  %-16s %g   %s: %s\n", k, json_number_value(sc),
-                   json_string_value(json_object_get(c, "engine")),
-                   json_string_value(json_object_get(c, "reason")));
+            cq_cli_tprintf(stdout, "  %-16s %g   %s: %s\n", k, json_number_value(sc),
+                           json_string_value(json_object_get(c, "engine")),
+                           json_string_value(json_object_get(c, "reason")));
         else
-            printf("  %-16s -   %s\n", k, json_string_value(json_object_get(c, "reason")));
+            cq_cli_tprintf(stdout, "  %-16s -   %s\n", k,
+                           json_string_value(json_object_get(c, "reason")));
         size_t i;
         const json_t *e;
         json_array_foreach(json_object_get(c, "evidence"), i, e)
         {
             if (json_object_get(e, "quote"))
-                printf("      %s %.2f-%.2f \"%s\"\n",
-                       json_string_value(json_object_get(e, "speaker")),
-                       json_number_value(json_object_get(e, "start")),
-                       json_number_value(json_object_get(e, "end")),
-                       json_string_value(json_object_get(e, "quote")));
+                cq_cli_tprintf(stdout, "      %s %.2f-%.2f \"%s\"\n",
+                               json_string_value(json_object_get(e, "speaker")),
+                               json_number_value(json_object_get(e, "start")),
+                               json_number_value(json_object_get(e, "end")),
+                               json_string_value(json_object_get(e, "quote")));
             else if (json_is_number(json_object_get(e, "value")))
-                printf("      %s = %g\n", json_string_value(json_object_get(e, "metric")),
-                       json_number_value(json_object_get(e, "value")));
+                cq_cli_tprintf(stdout, "      %s = %g\n",
+                               json_string_value(json_object_get(e, "metric")),
+                               json_number_value(json_object_get(e, "value")));
             else
-                printf("      %s = null (not measured)\n",
-                       json_string_value(json_object_get(e, "metric")));
+                cq_cli_tprintf(stdout, "      %s = null (not measured)\n",
+                               json_string_value(json_object_get(e, "metric")));
         }
     }
     const json_t *t = json_object_get(o, "topic");
     if (json_is_object(t))
-        printf("topic            %s / %s (%.2f, %s)\n",
-               json_string_value(json_object_get(t, "class")),
-               json_string_value(json_object_get(t, "subclass")),
-               json_number_value(json_object_get(t, "confidence")),
-               json_string_value(json_object_get(t, "engine")));
+        cq_cli_tprintf(stdout, "topic            %s / %s (%.2f, %s)\n",
+                       json_string_value(json_object_get(t, "class")),
+                       json_string_value(json_object_get(t, "subclass")),
+                       json_number_value(json_object_get(t, "confidence")),
+                       json_string_value(json_object_get(t, "engine")));
     print_sentiment(o);
     json_decref(o);
     return 0;

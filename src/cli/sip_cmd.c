@@ -4,7 +4,9 @@
  * packets, loss, delay and jitter, as a table or, with --json, as one JSON object
  * (docs/network.md names every key); with --call-info, the dialer's call_info or carrier log
  * rows too (or alone), parsed, with their findings. It runs in callqa-service, so that
- * `callqa analyze` never loads libpcap.
+ * `callqa analyze` never loads libpcap. What the capture or the file holds (Call-IDs, methods,
+ * reason phrases, findings' messages, values) reaches the terminal through term.h: control
+ * bytes as \xHH, the JSON's DEL and C1 controls as \u escapes.
  */
 #include <getopt.h>
 #include <jansson.h>
@@ -18,6 +20,7 @@
 #include "../config/config.h"
 #include "../net/net.h"
 #include "serve_cmd.h"
+#include "term.h"
 
 static void usage(FILE *f)
 {
@@ -37,13 +40,15 @@ static void print_rtcp(const net_capture *c)
 {
     if (!c->rtcp && !c->rtcp_bad)
         return;
-    printf("RTCP: %llu packet%s, %zu report%s (SR, RR, XR)", (unsigned long long)c->rtcp,
-           c->rtcp == 1 ? "" : "s", c->n_rtcp_reports, c->n_rtcp_reports == 1 ? "" : "s");
+    cq_cli_tprintf(stdout, "RTCP: %llu packet%s, %zu report%s (SR, RR, XR)",
+                   (unsigned long long)c->rtcp, c->rtcp == 1 ? "" : "s", c->n_rtcp_reports,
+                   c->n_rtcp_reports == 1 ? "" : "s");
     if (c->rtcp_bad)
-        printf(", %llu malformed (not read)", (unsigned long long)c->rtcp_bad);
+        cq_cli_tprintf(stdout, ", %llu malformed (not read)", (unsigned long long)c->rtcp_bad);
     if (c->rtcp_dropped)
-        printf(", %llu over the limit (not kept)", (unsigned long long)c->rtcp_dropped);
-    printf("\n");
+        cq_cli_tprintf(stdout, ", %llu over the limit (not kept)",
+                       (unsigned long long)c->rtcp_dropped);
+    cq_cli_tprintf(stdout, "\n");
     for (size_t i = 0; i < c->n_streams; i++) {
         const net_rtp_stream *s = &c->streams[i];
         const net_rtcp_remote *m = &s->rtcp;
@@ -56,23 +61,25 @@ static void print_rtcp(const net_capture *c)
             snprintf(rtt, sizeof(rtt), "%d ms (max %d)", m->rtt_ms, m->max_rtt_ms);
         if (m->mos_lq >= 0)
             snprintf(mos, sizeof(mos), "%.1f", m->mos_lq);
-        printf("  0x%08X %s:%u -> %s:%u: ", s->ssrc, net_addr_str(&s->src, a, sizeof(a)), s->sport,
-               net_addr_str(&s->dst, b, sizeof(b)), s->dport);
+        cq_cli_tprintf(stdout, "  0x%08X %s:%u -> %s:%u: ", s->ssrc,
+                       net_addr_str(&s->src, a, sizeof(a)), s->sport,
+                       net_addr_str(&s->dst, b, sizeof(b)), s->dport);
         if (m->reports)
-            printf("%u report%s, lost %.1f%% (max %.1f%%), %d in all, jitter %s, RTT %s",
-                   m->reports, m->reports == 1 ? "" : "s", m->fraction_lost_pct,
-                   m->max_fraction_lost_pct, m->cum_lost, jit, rtt);
+            cq_cli_tprintf(stdout,
+                           "%u report%s, lost %.1f%% (max %.1f%%), %d in all, jitter %s, RTT %s",
+                           m->reports, m->reports == 1 ? "" : "s", m->fraction_lost_pct,
+                           m->max_fraction_lost_pct, m->cum_lost, jit, rtt);
         if (m->xr_reports)
-            printf("%sXR MOS-LQ %s", m->reports ? ", " : "", mos);
-        printf("\n");
+            cq_cli_tprintf(stdout, "%sXR MOS-LQ %s", m->reports ? ", " : "", mos);
+        cq_cli_tprintf(stdout, "\n");
     }
 }
 
 static void print_text(const net_capture *c, const char *file)
 {
-    printf("%s: %llu packets, %.3f s, %zu SIP message%s, %zu RTP stream%s\n", file,
-           (unsigned long long)c->packets, c->packets ? c->last_ts - c->first_ts : 0.0, c->n_sip,
-           c->n_sip == 1 ? "" : "s", c->n_streams, c->n_streams == 1 ? "" : "s");
+    cq_cli_tprintf(stdout, "%s: %llu packets, %.3f s, %zu SIP message%s, %zu RTP stream%s\n", file,
+                   (unsigned long long)c->packets, c->packets ? c->last_ts - c->first_ts : 0.0,
+                   c->n_sip, c->n_sip == 1 ? "" : "s", c->n_streams, c->n_streams == 1 ? "" : "s");
     for (size_t i = 0; i < c->n_sip; i++) {
         const net_sip_msg *m = &c->sip[i];
         char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN], what[96];
@@ -80,20 +87,21 @@ static void print_text(const net_capture *c, const char *file)
             snprintf(what, sizeof(what), "%.80s", m->method);
         else
             snprintf(what, sizeof(what), "%d %.60s", m->status, m->reason);
-        printf("%10.6f %15s:%-5u -> %15s:%-5u %s %-28s %s\n", m->rel_sec,
-               net_addr_str(&m->src, a, sizeof(a)), m->sport, net_addr_str(&m->dst, b, sizeof(b)),
-               m->dport, m->tcp ? "tcp" : "udp", what, m->call_id);
+        cq_cli_tprintf(stdout, "%10.6f %15s:%-5u -> %15s:%-5u %s %-28s %s\n", m->rel_sec,
+                       net_addr_str(&m->src, a, sizeof(a)), m->sport,
+                       net_addr_str(&m->dst, b, sizeof(b)), m->dport, m->tcp ? "tcp" : "udp", what,
+                       m->call_id);
     }
     if (c->n_findings)
-        printf("findings:\n");
+        cq_cli_tprintf(stdout, "findings:\n");
     for (size_t i = 0; i < c->n_findings; i++)
-        printf("  [%s] %s: %s\n", cq_severity_name(c->findings[i].severity), c->findings[i].code,
-               c->findings[i].message);
+        cq_cli_tprintf(stdout, "  [%s] %s: %s\n", cq_severity_name(c->findings[i].severity),
+                       c->findings[i].code, c->findings[i].message);
     if (!c->n_streams)
         return;
-    printf("%12s %12s %15s %5s %15s %5s %10s %22s %6s %12s %9s %9s %9s %9s %1s\n", "start", "end",
-           "src", "port", "dst", "port", "ssrc", "payload", "pkts", "lost", "maxdelta", "maxjit",
-           "meanjit", "MOS", "!");
+    cq_cli_tprintf(stdout, "%12s %12s %15s %5s %15s %5s %10s %22s %6s %12s %9s %9s %9s %9s %1s\n",
+                   "start", "end", "src", "port", "dst", "port", "ssrc", "payload", "pkts", "lost",
+                   "maxdelta", "maxjit", "meanjit", "MOS", "!");
     for (size_t i = 0; i < c->n_streams; i++) {
         const net_rtp_stream *s = &c->streams[i];
         char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN], pl[160], lost[40];
@@ -103,12 +111,14 @@ static void print_text(const net_capture *c, const char *file)
             snprintf(mosbuf, sizeof(mosbuf), "%.2f", s->mos[0]);
         snprintf(lost, sizeof(lost), "%lld (%.1f%%)", (long long)s->lost,
                  s->expected ? 100.0 * (double)s->lost / (double)s->expected : 0.0);
-        printf("%12.6f %12.6f %15s %5u %15s %5u 0x%08X %22s %6llu %12s %9.3f %9.3f %9.3f %9s %1s\n",
-               s->start_sec, s->end_sec, net_addr_str(&s->src, a, sizeof(a)), s->sport,
-               net_addr_str(&s->dst, b, sizeof(b)), s->dport, s->ssrc, pl,
-               (unsigned long long)s->packets, lost, s->max_delta_ms,
-               s->has_jitter ? s->max_jitter_ms : 0.0, s->has_jitter ? s->mean_jitter_ms : 0.0,
-               mosbuf, s->problem ? "X" : "");
+        cq_cli_tprintf(
+            stdout,
+            "%12.6f %12.6f %15s %5u %15s %5u 0x%08X %22s %6llu %12s %9.3f %9.3f %9.3f %9s %1s\n",
+            s->start_sec, s->end_sec, net_addr_str(&s->src, a, sizeof(a)), s->sport,
+            net_addr_str(&s->dst, b, sizeof(b)), s->dport, s->ssrc, pl,
+            (unsigned long long)s->packets, lost, s->max_delta_ms,
+            s->has_jitter ? s->max_jitter_ms : 0.0, s->has_jitter ? s->mean_jitter_ms : 0.0, mosbuf,
+            s->problem ? "X" : "");
     }
     print_rtcp(c);
 }
@@ -133,16 +143,18 @@ static void print_value(const char *key, const net_ci_value *v, const char *mean
 {
     if (!v->present)
         return;
-    printf("  %-18s %s%s%s%s%s\n", key, v->text, meaning ? " (" : "", meaning ? meaning : "",
-           meaning ? ")" : "", v->valid ? "" : "  [not read: kept as text]");
+    cq_cli_tprintf(stdout, "  %-18s %s%s%s%s%s\n", key, v->text, meaning ? " (" : "",
+                   meaning ? meaning : "", meaning ? ")" : "",
+                   v->valid ? "" : "  [not read: kept as text]");
 }
 
 static void print_call_info(const net_call_info *ci, const char *file)
 {
-    printf("call info %s: %zu carrier log row%s\n", file, ci->n_rows, ci->n_rows == 1 ? "" : "s");
+    cq_cli_tprintf(stdout, "call info %s: %zu carrier log row%s\n", file, ci->n_rows,
+                   ci->n_rows == 1 ? "" : "s");
     for (size_t i = 0; i < ci->n_rows; i++) {
         const net_carrier_row *r = &ci->rows[i];
-        printf("carrier log row %zu:\n", i + 1);
+        cq_cli_tprintf(stdout, "carrier log row %zu:\n", i + 1);
         print_value("uniqueid", &r->uniqueid, NULL);
         print_value("call_date", &r->call_date, NULL);
         print_value("server_ip", &r->server_ip, NULL);
@@ -157,25 +169,26 @@ static void print_call_info(const net_call_info *ci, const char *file)
         print_value("caller_code", &r->caller_code, NULL);
     }
     if (ci->rows_dropped)
-        printf("  (%zu more rows not kept)\n", ci->rows_dropped);
+        cq_cli_tprintf(stdout, "  (%zu more rows not kept)\n", ci->rows_dropped);
     if (ci->queue.present || ci->queue_seconds.present || ci->queue_position.present)
-        printf("queue:\n");
+        cq_cli_tprintf(stdout, "queue:\n");
     print_value("queue", &ci->queue, NULL);
     print_value("queue_seconds", &ci->queue_seconds, NULL);
     print_value("queue_position", &ci->queue_position, NULL);
     if (ci->did_pattern.present || ci->did_description.present)
-        printf("DID:\n");
+        cq_cli_tprintf(stdout, "DID:\n");
     print_value("did_pattern", &ci->did_pattern, NULL);
     print_value("did_description", &ci->did_description, NULL);
     if (ci->n_extra)
-        printf("other:\n");
+        cq_cli_tprintf(stdout, "other:\n");
     for (size_t i = 0; i < ci->n_extra; i++)
-        printf("  %-18s %s\n", ci->extra[i].key[0] ? ci->extra[i].key : "-", ci->extra[i].value);
+        cq_cli_tprintf(stdout, "  %-18s %s\n", ci->extra[i].key[0] ? ci->extra[i].key : "-",
+                       ci->extra[i].value);
     if (ci->n_findings)
-        printf("findings:\n");
+        cq_cli_tprintf(stdout, "findings:\n");
     for (size_t i = 0; i < ci->n_findings; i++)
-        printf("  [%s] %s: %s\n", cq_severity_name(ci->findings[i].severity), ci->findings[i].code,
-               ci->findings[i].message);
+        cq_cli_tprintf(stdout, "  [%s] %s: %s\n", cq_severity_name(ci->findings[i].severity),
+                       ci->findings[i].code, ci->findings[i].message);
 }
 
 int cq_cli_sip(int argc, char **argv)
@@ -204,19 +217,19 @@ int cq_cli_sip(int argc, char **argv)
     char err[512];
     static net_call_info ci; /* 40 KiB: not on the stack */
     if (ci_file && read_call_info(ci_file, &ci, err, sizeof(err)) != 0) {
-        fprintf(stderr, "callqa sip: %s\n", err);
+        cq_cli_tprintf(stderr, "callqa sip: %s\n", err);
         return 1;
     }
     net_capture *c = NULL;
     if (file) {
         int rc = net_read_any_path(file, NULL, &c, err, sizeof(err));
         if (rc != 0) {
-            fprintf(stderr, "callqa sip: %s: %s\n", file, err);
+            cq_cli_tprintf(stderr, "callqa sip: %s: %s\n", file, err);
             net_call_info_free(&ci);
             return 1;
         }
         if (err[0])
-            fprintf(stderr, "callqa sip: %s: %s\n", file, err);
+            cq_cli_tprintf(stderr, "callqa sip: %s: %s\n", file, err);
     }
     if (json) {
         json_t *o2 = c ? net_capture_json(c, file, err) : json_object();
@@ -226,8 +239,7 @@ int cq_cli_sip(int argc, char **argv)
             json_object_set_new(o2, "call_info", cj);
         }
         char *s = json_dumps(o2, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        if (s)
-            printf("%s\n", s);
+        cq_cli_json_put(stdout, s);
         free(s);
         json_decref(o2);
     } else {
@@ -293,17 +305,17 @@ int cq_cli_analyze_pcap(int argc, char **argv)
     net_capture *cap = NULL;
     char err[512], note[1024];
     if (net_capture_read_path(file, &lim, &cap, err, sizeof(err)) != 0) {
-        fprintf(stderr, "callqa: %s: %s\n", file, err);
+        cq_cli_tprintf(stderr, "callqa: %s: %s\n", file, err);
         return 1;
     }
     if (err[0] && !quiet)
-        fprintf(stderr, "callqa: %s: %s\n", file, err);
+        cq_cli_tprintf(stderr, "callqa: %s: %s\n", file, err);
     uint8_t *wav = NULL;
     size_t len = 0;
     int rc = net_call_wav(cap, &wav, &len, note, sizeof(note), err, sizeof(err));
     net_capture_free(cap);
     if (rc != 0) {
-        fprintf(stderr, "callqa: %s: %s\n", file, err);
+        cq_cli_tprintf(stderr, "callqa: %s: %s\n", file, err);
         return 1;
     }
     char model_dir[4096];
@@ -323,11 +335,15 @@ int cq_cli_analyze_pcap(int argc, char **argv)
     rc = cq_engine_analyze(e, &src, &rep, &cerr);
     if (rc == CQ_OK) {
         char *t = json ? cq_report_to_json(rep) : cq_report_to_text(rep);
-        if (t)
-            printf("%s\n", t);
+        if (t && json) {
+            cq_cli_json_put(stdout, t);
+        } else if (t) {
+            cq_cli_term_put(stdout, t, CQ_TERM_LINES);
+            fputc('\n', stdout);
+        }
         cq_report_free_string(t);
     } else {
-        fprintf(stderr, "callqa: %s: %s\n", file, cerr.msg[0] ? cerr.msg : cq_strerror(rc));
+        cq_cli_tprintf(stderr, "callqa: %s: %s\n", file, cerr.msg[0] ? cerr.msg : cq_strerror(rc));
     }
     cq_report_destroy(rep);
     cq_engine_destroy(e);

@@ -18,6 +18,7 @@
 #include "../config/cfg_engine.h"
 #include "../jobs/jobs.h"
 #include "serve_cmd.h"
+#include "term.h"
 
 static void usage(FILE *f)
 {
@@ -49,26 +50,30 @@ static void usage(FILE *f)
 static void print_text(const cq_report *r, const tx_transcript *t)
 {
     char *s = cq_report_to_text(r);
-    if (s)
-        fputs(s, stdout);
+    cq_cli_term_put(stdout, s, CQ_TERM_LINES);
     cq_report_free_string(s);
-    printf("transcript (%s%s%s, language %s, %d requests, %.1f s of %.1f s sent):\n", t->engine,
-           t->model[0] ? " " : "", t->model, t->language[0] ? t->language : "unknown", t->requests,
-           t->legs[0].plan.sent_sec + (t->n_legs > 1 ? t->legs[1].plan.sent_sec : 0),
-           t->recorded_sec);
+    cq_cli_tprintf(
+        stdout, "transcript (%s%s%s, language %s, %d requests, %.1f s of %.1f s sent):\n",
+        t->engine, t->model[0] ? " " : "", t->model, t->language[0] ? t->language : "unknown",
+        t->requests, t->legs[0].plan.sent_sec + (t->n_legs > 1 ? t->legs[1].plan.sent_sec : 0),
+        t->recorded_sec);
     if (t->diarized)
-        printf("  speakers S1 and S2 from diarization (confidence %.2f), their roles not known\n",
-               t->diar_confidence);
+        cq_cli_tprintf(
+            stdout,
+            "  speakers S1 and S2 from diarization (confidence %.2f), their roles not known\n",
+            t->diar_confidence);
     for (size_t i = 0; i < t->n_turns; i++)
-        printf("  [%7.2f-%7.2f] %-8s %s\n", t->turns[i].start, t->turns[i].end,
-               t->turns[i].speaker[0] ? t->turns[i].speaker : cq_role_name(t->turns[i].role),
-               t->turns[i].text);
+        cq_cli_tprintf(stdout, "  [%7.2f-%7.2f] %-8s %s\n", t->turns[i].start, t->turns[i].end,
+                       t->turns[i].speaker[0] ? t->turns[i].speaker
+                                              : cq_role_name(t->turns[i].role),
+                       t->turns[i].text);
     double rate = tx_hallucination_rate(t);
     if (rate >= 0)
-        printf("  guard: %zu words, %zu flagged, %zu dropped in %zu segments (rate %.1f %%)\n",
-               t->words, t->flagged_words, t->dropped_words, t->dropped_segments, 100 * rate);
+        cq_cli_tprintf(
+            stdout, "  guard: %zu words, %zu flagged, %zu dropped in %zu segments (rate %.1f %%)\n",
+            t->words, t->flagged_words, t->dropped_words, t->dropped_segments, 100 * rate);
     for (int i = 0; i < t->n_warnings; i++)
-        printf("  warning: %s\n", t->warnings[i]);
+        cq_cli_tprintf(stdout, "  warning: %s\n", t->warnings[i]);
 }
 
 /* One call: 0, or 1 (its error printed). */

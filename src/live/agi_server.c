@@ -4,8 +4,12 @@
  * AMDCAUSE (live.h, "the FastAGI answer of AMD decisions"; docs/live.md, "AMD over FastAGI").
  *
  * One thread of its own: poll over the listening socket, an eventfd that says "a decision came
- * or stop", and at most max_conns connections, all non-blocking. A connection reads the
- * environment (lv_agi), takes agi_arg_1 as the call's UUID, waits for the call's entry in the
+ * or stop", and at most max_conns + max_pending connections, all non-blocking. A connection
+ * reads the environment (lv_agi) within ident_sec of its accept, in a pool of max_pending
+ * apart from the max_conns requests whose environment is whole (the oldest of the pool, or of
+ * its address's share, closed when a new one comes and there is no room: as lv_server's
+ * connections before they identify their call, docs/live.md "Connections that send nothing"),
+ * takes agi_arg_1 as the call's UUID, waits for the call's entry in the
  * table of decisions, sends SET VARIABLE AMDSTATUS, reads its "200 result=1", sends SET VARIABLE
  * AMDCAUSE, reads its "200 result=1", and closes. The table is filled by lv_agi_server_event (the
  * lv_server's sink, on its writer thread) under one mutex; it is a ring of the last
@@ -49,6 +53,7 @@
 #define NO_MUSIC_AFTER_MS 10500 /* hold: speech with no music after it (328 frames) */
 #define HOLD_OVER_MS 30000      /* hold: no music and no hold (938 frames) */
 #define OUT_MAX 512
+#define ACCEPT_BATCH 64 /* connections accepted per turn of the loop */
 
 typedef enum status { ST_NONE = 0, ST_HUMAN, ST_MACHINE, ST_NOTSURE, ST_HANGUP, ST_ENDED } status;
 static const char *const k_status[] = {"", "HUMAN", "MACHINE", "NOTSURE", "HANGUP", "ENDED"};
@@ -65,9 +70,11 @@ typedef enum phase { P_ENV, P_WAIT, P_STATUS, P_CAUSE } phase;
 typedef struct conn {
     int fd;
     lv_agi_dec *dec;
-    phase ph;
-    double t_env;      /* when the environment was whole (the wait starts) */
-    double t_deadline; /* for the environment or the reply being waited for */
+    phase ph;                     /* P_ENV: in the pending pool; later: one of max_conns */
+    double t_accept;              /* when it was accepted (the environment's clock) */
+    struct sockaddr_storage peer; /* its address: the key of the share per client */
+    double t_env;                 /* when the environment was whole (the wait starts) */
+    double t_deadline;            /* for the environment or the reply being waited for */
     char uuid[37];
     bool script_ok;
     status st;
@@ -83,14 +90,17 @@ struct lv_agi_server {
     pthread_t thread;
     bool thread_up;
     _Atomic bool quit;
-    conn *conns; /* max_conns slots; fd -1: free */
+    conn *conns; /* nslots = max_conns + max_pending slots; fd -1: free */
+    int nslots;
+    int n_env, n_req; /* connections reading their environment (pending), and past it */
     struct pollfd *pfds;
     /* decisions: a ring of the last max_decisions calls */
     pthread_mutex_t mu;
     decision *ring;
     size_t ring_next, ring_len;
     /* counters */
-    _Atomic uint64_t accepted, human, machine, notsure, hangup, ended, refused, failed, agi_hangup;
+    _Atomic uint64_t accepted, human, machine, notsure, hangup, ended, refused, failed, agi_hangup,
+        unidentified, ident_timeout, ident_evicted;
 };
 
 static double mono_now(void)
@@ -109,7 +119,10 @@ lv_agi_server_params lv_agi_server_default_params(void)
                               .max_conns = 256,
                               .timeout_sec = 5.0,
                               .io_sec = 10.0,
-                              .max_decisions = 4096};
+                              .max_decisions = 4096,
+                              .ident_sec = 5.0,
+                              .max_pending = 1024,
+                              .max_pending_per_client = 128};
     return p;
 }
 
@@ -204,11 +217,16 @@ static void conn_close(lv_agi_server *s, conn *c, _Atomic uint64_t *counter, con
         fprintf(stderr, "callqa live: FastAGI%s%s: %s\n", c->uuid[0] ? " call " : "", c->uuid, why);
     if (counter)
         atomic_fetch_add(counter, 1);
+    if (c->ph == P_ENV) {
+        s->n_env--;
+        atomic_fetch_sub(&s->unidentified, 1);
+    } else {
+        s->n_req--;
+    }
     close(c->fd);
     c->fd = -1;
     lv_agi_destroy(c->dec);
     c->dec = NULL;
-    (void)s;
 }
 
 /* Queue one command and try to send it now. */
@@ -269,6 +287,13 @@ static void env_done(lv_agi_server *s, conn *c)
         conn_close(s, c, &s->refused, "refused: agi_arg_1 is not a call's UUID");
         return;
     }
+    if (s->n_req >= s->p.max_conns) {
+        conn_close(s, c, &s->refused, "refused: max_conns requests are waiting");
+        return;
+    }
+    s->n_env--; /* out of the pending pool, one of the max_conns requests */
+    atomic_fetch_sub(&s->unidentified, 1);
+    s->n_req++;
     c->ph = P_WAIT;
     c->t_env = mono_now();
     check_wait(s, c, c->t_env);
@@ -339,9 +364,11 @@ static void on_readable(lv_agi_server *s, conn *c)
             continue;
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
-        if (k <= 0) {
+        if (k <= 0) { /* before a whole environment: counted, not logged (a flood's) */
             conn_close(s, c, &s->failed,
-                       k == 0 ? "the peer closed before the answer was taken" : strerror(errno));
+                       c->ph == P_ENV ? NULL
+                       : k == 0       ? "the peer closed before the answer was taken"
+                                      : strerror(errno));
             return;
         }
         size_t off = 0;
@@ -362,15 +389,67 @@ static void on_readable(lv_agi_server *s, conn *c)
     }
 }
 
-static void on_accept(lv_agi_server *s)
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
+                      sizeof(struct in6_addr)) == 0;
+    return false;
+}
+
+/* Room in the pending pool for one more connection from `peer`, as lv_server makes it
+ * (server.c, make_room): the oldest connection still reading its environment, of that address
+ * when it holds max_pending_per_client of them, else of all when the pool is full, is read one
+ * last time and, its environment still not whole, closed. */
+static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
 {
     for (;;) {
-        int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int same = 0;
+        conn *oldest = NULL, *oldest_same = NULL;
+        for (int i = 0; i < s->nslots; i++) {
+            conn *c = &s->conns[i];
+            if (c->fd < 0 || c->ph != P_ENV)
+                continue;
+            if (!oldest || c->t_accept < oldest->t_accept)
+                oldest = c;
+            if (same_host(&c->peer, peer) &&
+                (same++, !oldest_same || c->t_accept < oldest_same->t_accept))
+                oldest_same = c;
+        }
+        conn *v = same >= s->p.max_pending_per_client ? oldest_same
+                  : s->n_env >= s->p.max_pending      ? oldest
+                                                      : NULL;
+        if (!v)
+            return;
+        on_readable(s, v); /* its last chance: the environment may have come meanwhile */
+        if (v->fd >= 0 && v->ph == P_ENV)
+            conn_close(s, v, &s->ident_evicted, NULL);
+    }
+}
+
+static void on_accept(lv_agi_server *s)
+{
+    for (int k = 0; k < ACCEPT_BATCH; k++) { /* then the connections get their turn */
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof(peer);
+        int fd = accept4(s->lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
         atomic_fetch_add(&s->accepted, 1);
+        if (s->n_req >= s->p.max_conns) { /* no room for its request, whatever it sends */
+            close(fd);
+            atomic_fetch_add(&s->refused, 1);
+            continue;
+        }
+        make_room(s, &peer);
         conn *c = NULL;
-        for (int i = 0; i < s->p.max_conns && !c; i++)
+        for (int i = 0; i < s->nslots && !c; i++)
             if (s->conns[i].fd < 0)
                 c = &s->conns[i];
         lv_agi_params ap = lv_agi_default_params();
@@ -384,14 +463,18 @@ static void on_accept(lv_agi_server *s)
         c->fd = fd;
         c->dec = dec;
         c->ph = P_ENV;
-        c->t_deadline = mono_now() + s->p.io_sec;
+        c->peer = peer;
+        c->t_accept = mono_now();
+        c->t_deadline = c->t_accept + s->p.ident_sec;
+        s->n_env++;
+        atomic_fetch_add(&s->unidentified, 1);
     }
 }
 
 static void *agi_main(void *arg)
 {
     lv_agi_server *s = arg;
-    int n = s->p.max_conns;
+    int n = s->nslots;
     while (!atomic_load(&s->quit)) {
         s->pfds[0] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
         s->pfds[1] = (struct pollfd){.fd = s->efd, .events = POLLIN};
@@ -433,10 +516,10 @@ static void *agi_main(void *arg)
                 continue;
             if (c->ph == P_WAIT)
                 check_wait(s, c, now);
+            else if (now > c->t_deadline && c->ph == P_ENV)
+                conn_close(s, c, &s->ident_timeout, NULL); /* counted, not logged: a flood's */
             else if (now > c->t_deadline)
-                conn_close(s, c, &s->failed,
-                           c->ph == P_ENV ? "no whole AGI environment in time"
-                                          : "no reply to SET VARIABLE in time");
+                conn_close(s, c, &s->failed, "no reply to SET VARIABLE in time");
         }
     }
     return NULL;
@@ -488,7 +571,10 @@ lv_agi_server *lv_agi_server_create(const lv_agi_server_params *p, lv_error *e)
     if (!p->host || !p->port || !p->script || !p->script[0] || strlen(p->host) >= 256 ||
         strlen(p->port) >= 16 || strlen(p->script) >= 64 || p->max_conns < 1 ||
         p->max_conns > 100000 || !(p->timeout_sec >= 0.05) || p->timeout_sec > 14400 ||
-        !(p->io_sec > 0) || p->max_decisions < 16 || p->max_decisions > 1000000) {
+        !(p->io_sec > 0) || p->max_decisions < 16 || p->max_decisions > 1000000 ||
+        !(p->ident_sec >= 0.1) || p->ident_sec > 3600 || p->max_pending < 1 ||
+        p->max_pending > 100000 || p->max_pending_per_client < 1 ||
+        p->max_pending_per_client > p->max_pending) {
         lv__fail(e, LV_ERR_ARG, 0, "a FastAGI setting out of its range");
         return NULL;
     }
@@ -504,14 +590,15 @@ lv_agi_server *lv_agi_server_create(const lv_agi_server_params *p, lv_error *e)
     s->p.host = s->host, s->p.port = s->port, s->p.script = s->script;
     s->lfd = s->efd = -1;
     pthread_mutex_init(&s->mu, NULL);
-    s->conns = calloc((size_t)p->max_conns, sizeof(conn));
-    s->pfds = calloc((size_t)p->max_conns + 2, sizeof(struct pollfd));
+    s->nslots = p->max_conns + p->max_pending;
+    s->conns = calloc((size_t)s->nslots, sizeof(conn));
+    s->pfds = calloc((size_t)s->nslots + 2, sizeof(struct pollfd));
     s->ring = calloc(p->max_decisions, sizeof(decision));
     if (!s->conns || !s->pfds || !s->ring) {
         lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
         goto fail;
     }
-    for (int i = 0; i < p->max_conns; i++)
+    for (int i = 0; i < s->nslots; i++)
         s->conns[i].fd = -1;
     if (listen_on(s, e) != LV_OK)
         goto fail;
@@ -546,6 +633,9 @@ void lv_agi_server_get_stats(lv_agi_server *s, lv_agi_server_stats *o)
     o->refused = s->refused;
     o->failed = s->failed;
     o->agi_hangup = s->agi_hangup;
+    o->unidentified = s->unidentified;
+    o->ident_timeout = s->ident_timeout;
+    o->ident_evicted = s->ident_evicted;
 }
 
 size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap)
@@ -555,12 +645,15 @@ size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap)
     int k = snprintf(buf, cap,
                      ",\"agi_accepted\":%llu,\"agi_human\":%llu,\"agi_machine\":%llu,"
                      "\"agi_notsure\":%llu,\"agi_hangup\":%llu,\"agi_refused\":%llu,"
-                     "\"agi_failed\":%llu,\"agi_channel_hangup\":%llu,\"agi_ended\":%llu",
+                     "\"agi_failed\":%llu,\"agi_channel_hangup\":%llu,\"agi_ended\":%llu,"
+                     "\"agi_unidentified\":%llu,\"agi_unidentified_timeout\":%llu,"
+                     "\"agi_unidentified_evicted\":%llu",
                      (unsigned long long)st.accepted, (unsigned long long)st.human,
                      (unsigned long long)st.machine, (unsigned long long)st.notsure,
                      (unsigned long long)st.hangup, (unsigned long long)st.refused,
                      (unsigned long long)st.failed, (unsigned long long)st.agi_hangup,
-                     (unsigned long long)st.ended);
+                     (unsigned long long)st.ended, (unsigned long long)st.unidentified,
+                     (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted);
     return k > 0 && (size_t)k < cap ? (size_t)k : 0;
 }
 
@@ -576,7 +669,7 @@ void lv_agi_server_destroy(lv_agi_server *s)
         }
         pthread_join(s->thread, NULL);
     }
-    for (int i = 0; s->conns && i < s->p.max_conns; i++)
+    for (int i = 0; s->conns && i < s->nslots; i++)
         conn_close(s, &s->conns[i], NULL, NULL);
     if (s->lfd >= 0)
         close(s->lfd);

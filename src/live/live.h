@@ -527,6 +527,16 @@ typedef struct lv_server_params {
     lv_event_fn on_event;   /* the event sink (NULL: none); see lv_event_fn */
     lv_stats_fn on_stats;   /* more fields for the stats line (NULL: none) */
     void *user;             /* handed to on_event and on_stats */
+
+    /* Connections that have not yet identified their call (an AudioSocket connection before
+     * its UUID frame, a WebSocket one before its Upgrade and first message) wait in a pool of
+     * their own, apart from max_calls (docs/live.md, "Connections that send nothing"): */
+    double ident_sec;           /* one is closed when it has not identified within this of its
+                                   accept (0.1-3600 s), whatever it sent meanwhile */
+    int max_pending;            /* at most this many wait (1-100000); beyond it the oldest is
+                                   closed (after one last read of what it sent) */
+    int max_pending_per_client; /* at most this many from one address (1-max_pending); beyond
+                                   it that address's oldest is closed likewise */
 } lv_server_params;
 
 #define LV_VAD_BATCH_MAX 256
@@ -535,7 +545,8 @@ typedef struct lv_server_params {
  * the CPUs this process may use, no live decisions, max_payload 16384, 65536 lines, fd 1;
  * RTP and WebSocket off (their hosts NULL), ports "0", the default RTP map, a 60 ms window,
  * WebSocket 8000 Hz mono, 262144-byte messages; VAD batches of up to 32 calls, waiting at most
- * 10 ms for a batch to fill; no recordings, digits shown; no sink. */
+ * 10 ms for a batch to fill; no recordings, digits shown; no sink; 5 s to identify a call,
+ * 1024 connections waiting to, 128 of them from one address. */
 lv_server_params lv_server_default_params(void);
 
 /* The inputs a call can come in on (named on its event lines: "audiosocket", "rtp",
@@ -557,6 +568,10 @@ typedef struct lv_server_stats {
     uint64_t rtp_after_end;  /* packets of an SSRC whose call had ended: ignored */
     uint64_t ws_refused;     /* WebSocket connections that never became a call: a bad Upgrade
                                 request, max_calls reached, or closed before any message */
+    uint64_t unidentified;   /* connections now waiting to identify their call */
+    uint64_t ident_timeout;  /* closed: not identified within ident_sec */
+    uint64_t ident_evicted;  /* closed: the oldest waiting when the pool (or its address's
+                                share) was full */
 } lv_server_stats;
 
 typedef struct lv_server lv_server;
@@ -650,22 +665,33 @@ typedef struct lv_agi_server_params {
     const char *script;      /* agi_network_script it answers ("amd"); another is refused */
     bool hold;               /* the hold-slayer's answer: HOLDSTATUS HUMAN|ENDED|NOTSURE|HANGUP
                                 and HOLDCAUSE from the `--live hold` decisions (agi_server.c) */
-    int max_conns;           /* AGI connections at once (1-100000) */
+    int max_conns;           /* AGI requests at once, their environment read (1-100000) */
     double timeout_sec;      /* wait for a decision (0.05-14400 s); then NOTSURE */
-    double io_sec;           /* the environment, and each reply, must come within this (> 0) */
+    double io_sec;           /* each reply must come within this (> 0) */
     size_t max_decisions;    /* calls remembered (16-1000000) */
+
+    /* Connections whose environment is not whole yet wait in a pool of their own, apart from
+     * max_conns, as lv_server_params's (the same meanings and bounds): */
+    double ident_sec;           /* the whole environment must come within this of the accept */
+    int max_pending;            /* waiting at most; beyond it the oldest is closed */
+    int max_pending_per_client; /* from one address at most; beyond it its oldest is closed */
 } lv_agi_server_params;
 /* 127.0.0.1, port 4573, script "amd", 256 connections, 5 s (AMD()'s totalAnalysisTime 5000 ms),
- * io 10 s, 4096 calls. */
+ * io 10 s, 4096 calls; 5 s for the environment, 1024 connections waiting for it, 128 of them
+ * from one address. */
 lv_agi_server_params lv_agi_server_default_params(void);
 
 typedef struct lv_agi_server_stats {
     uint64_t accepted;                        /* connections */
     uint64_t human, machine, notsure, hangup; /* answers sent and acknowledged */
     uint64_t ended;                           /* hold: ENDED answers */
-    uint64_t refused;    /* over max_conns, a wrong script, no UUID in agi_arg_1 */
-    uint64_t failed;     /* malformed lines, a reply not 200, a silent or vanished peer */
-    uint64_t agi_hangup; /* the channel hung up (HANGUP) before the answer was taken */
+    uint64_t refused;       /* over max_conns, a wrong script, no UUID in agi_arg_1 */
+    uint64_t failed;        /* malformed lines, a reply not 200 or not in time, a vanished peer */
+    uint64_t agi_hangup;    /* the channel hung up (HANGUP) before the answer was taken */
+    uint64_t unidentified;  /* connections now waiting for their environment */
+    uint64_t ident_timeout; /* closed: no whole environment within ident_sec */
+    uint64_t ident_evicted; /* closed: the oldest waiting when the pool (or its address's
+                               share) was full */
 } lv_agi_server_stats;
 
 typedef struct lv_agi_server lv_agi_server;

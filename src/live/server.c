@@ -29,6 +29,16 @@
  * that its packets are ignored and counted, not taken for a new call; after an SSRC change the
  * old SSRC is kept a moment, for its late packets. A stream that stalled and comes back is a new
  * call.
+ *
+ * Connections before their call. An AudioSocket or WebSocket connection is not a call until it
+ * has identified one (the UUID frame; the Upgrade and a first message): until then it waits on
+ * the pending list, apart from max_calls, for ident_sec from its accept at most, whatever it
+ * sends meanwhile; a new connection when max_pending wait (or max_pending_per_client from its
+ * address) closes the oldest of them after one last read of what it sent. So connections that
+ * send nothing, or a byte now and then, never take a call's place, and a PBX's call, which
+ * identifies as it connects, is closed only if max_pending_per_client newer connections from its
+ * address come before its first frame does (docs/live.md, "Connections that send nothing").
+ * max_calls is checked at the accept and again when the call is identified.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,6 +80,7 @@
 #define NAME_MAX_LEN 100   /* bytes of a call's name taken from the peer (WebSocket) */
 #define WS_HEADER_MAX 8192 /* bytes of a WebSocket Upgrade request */
 #define RTP_BATCH 256      /* datagrams read per readiness event */
+#define ACCEPT_BATCH 64    /* connections accepted per readiness event */
 #define TOMBS 1024         /* ended RTP streams remembered */
 
 typedef enum end_reason {
@@ -80,10 +91,15 @@ typedef enum end_reason {
     R_STALLED,
     R_ERROR,
     R_SHUTDOWN,
-    R_SSRC_CHANGE
+    R_SSRC_CHANGE,
+    /* the ends of a connection that never identified its call (no call_end) */
+    R_FULL,          /* identified with max_calls reached */
+    R_IDENT_TIMEOUT, /* not identified within ident_sec */
+    R_EVICTED        /* the oldest waiting when the pool or its address's share was full */
 } end_reason;
-static const char *const k_reason[] = {"",        "hangup", "peer_closed", "max_duration",
-                                       "stalled", "error",  "shutdown",    "ssrc_change"};
+static const char *const k_reason[] = {"",        "hangup",        "peer_closed", "max_duration",
+                                       "stalled", "error",         "shutdown",    "ssrc_change",
+                                       "full",    "ident_timeout", "evicted"};
 static const char *const k_input[] = {"audiosocket", "rtp", "websocket"};
 
 typedef struct call call;
@@ -96,6 +112,9 @@ struct call {
     int fd;    /* AudioSocket, WebSocket: the connection; RTP: -1 */
     lv_as_dec *dec;
     bool named;              /* a call: named, and the analysis side holds a reference */
+    bool pending;            /* a connection that has not identified its call yet: on the
+                                pending list, not counted against max_calls */
+    call *pprev, *pnext;     /* the pending list, oldest first */
     double t_accept, t_last; /* monotonic seconds */
     uint64_t frames, dtmf;
     call *prev, *next; /* the network thread's list of open connections */
@@ -103,7 +122,8 @@ struct call {
     /* RTP */
     lv_rtp *rtp; /* this SSRC's receiver (one stream) */
     uint32_t ssrc;
-    struct sockaddr_storage src; /* where its first packet came from */
+    struct sockaddr_storage src; /* RTP: where its first packet came from; a connection: its
+                                    peer */
     socklen_t src_len;
     call *hnext;         /* the SSRC hash's chain */
     end_reason pend_end; /* set inside the receiver's callback, acted on after it */
@@ -188,6 +208,9 @@ struct lv_server {
     int lfd, efd, ep, port;
     int rec_dir; /* record_dir, open (O_PATH | O_DIRECTORY); -1 when not recording */
     call *conns; /* open connections and RTP streams (network thread) */
+    /* connections that have not identified their call, oldest first (network thread); their
+     * number is `unidentified` */
+    call *pend_head, *pend_tail;
     int rtp_fd, ws_fd, rtp_port, ws_port; /* -1, 0: that input is off */
     call **ssrc_tab;                      /* RTP calls by SSRC: ssrc_mask + 1 chains */
     size_t ssrc_mask;
@@ -220,7 +243,8 @@ struct lv_server {
     bool writer_up;
     /* counters */
     _Atomic uint64_t accepted, calls, refused_full, refused_uuid, active, events, events_dropped,
-        audio_dropped, rtp_datagrams, rtp_malformed, rtp_refused, rtp_after_end, ws_refused;
+        audio_dropped, rtp_datagrams, rtp_malformed, rtp_refused, rtp_after_end, ws_refused,
+        unidentified, ident_timeout, ident_evicted;
     _Atomic uint64_t analysed_us;          /* call audio taken into the analysis, microseconds */
     _Atomic uint64_t vad_runs, vad_chunks; /* VAD batches run over calls, and their chunks */
     _Atomic uint64_t lat[LAT_BUCKETS];     /* frames by their wait for the analysis, 1 ms buckets */
@@ -427,6 +451,7 @@ static void emit_stats(lv_server *s, bool final)
         "\"refused_full\":%llu,\"refused_uuid\":%llu,\"events\":%llu,\"events_dropped\":%llu,"
         "\"audio_dropped_samples\":%llu,\"rtp_datagrams\":%llu,\"rtp_malformed\":%llu,"
         "\"rtp_refused\":%llu,\"rtp_after_end\":%llu,\"ws_refused\":%llu,"
+        "\"unidentified\":%llu,\"unidentified_timeout\":%llu,\"unidentified_evicted\":%llu,"
         "\"audio_analysed_sec\":%.3f,\"cpu_sec\":%.3f,"
         "\"vad_chunks_per_run\":%.1f,\"frames\":%llu,\"wait_ms\":{\"p50\":%d,\"p99\":%d,"
         "\"max\":%d},\"wall\":\"%s\"}",
@@ -436,7 +461,9 @@ static void emit_stats(lv_server *s, bool final)
         (unsigned long long)s->events_dropped, (unsigned long long)s->audio_dropped,
         (unsigned long long)s->rtp_datagrams, (unsigned long long)s->rtp_malformed,
         (unsigned long long)s->rtp_refused, (unsigned long long)s->rtp_after_end,
-        (unsigned long long)s->ws_refused, (double)atomic_load(&s->analysed_us) / 1e6, cpu,
+        (unsigned long long)s->ws_refused, (unsigned long long)s->unidentified,
+        (unsigned long long)s->ident_timeout, (unsigned long long)s->ident_evicted,
+        (double)atomic_load(&s->analysed_us) / 1e6, cpu,
         runs ? (double)atomic_load(&s->vad_chunks) / (double)runs : 0.0, (unsigned long long)frames,
         lat_quantile(h, frames, 0.5), lat_quantile(h, frames, 0.99), worst, wall_now(w));
     if (s->p.on_stats && l.n > 0 && l.n < sizeof(l.b)) { /* the sink's fields before the '}' */
@@ -767,8 +794,10 @@ static void call_release(call *c)
     free(c->hdr);
     pthread_mutex_destroy(&c->mu);
     free(c->ring);
+    const bool counted = c->named; /* a call: it counted against max_calls until now */
     free(c);
-    atomic_fetch_sub(&s->active, 1);
+    if (counted)
+        atomic_fetch_sub(&s->active, 1);
 }
 
 /* Put a call with work on the run queue unless it is there or being run. Caller holds c->mu. */
@@ -1135,6 +1164,53 @@ static void conn_link(lv_server *s, call *c)
     s->conns = c;
 }
 
+/* The pending list: connections that have not identified their call, in the order of their
+ * accept (so the oldest is first, and the first not yet over ident_sec ends a scan). */
+static void pending_add(lv_server *s, call *c)
+{
+    c->pending = true;
+    c->pnext = NULL;
+    c->pprev = s->pend_tail;
+    if (s->pend_tail)
+        s->pend_tail->pnext = c;
+    else
+        s->pend_head = c;
+    s->pend_tail = c;
+    atomic_fetch_add(&s->unidentified, 1);
+}
+
+static void pending_remove(lv_server *s, call *c)
+{
+    if (!c->pending)
+        return;
+    if (c->pprev)
+        c->pprev->pnext = c->pnext;
+    else
+        s->pend_head = c->pnext;
+    if (c->pnext)
+        c->pnext->pprev = c->pprev;
+    else
+        s->pend_tail = c->pprev;
+    c->pprev = c->pnext = NULL;
+    c->pending = false;
+    atomic_fetch_sub(&s->unidentified, 1);
+}
+
+/* The IP address of a peer (not its port): the key of the share per client. */
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
+                      sizeof(struct in6_addr)) == 0;
+    return false;
+}
+
 /* Best effort: a frame to a peer we are about to close (never waited for). */
 static void send_frame(int fd, const uint8_t *b, size_t n)
 {
@@ -1276,6 +1352,27 @@ static void input_summary(call *c)
     c->extra[l.n < sizeof(c->extra) ? l.n : sizeof(c->extra) - 1] = 0;
 }
 
+/* What a connection that never identified its call is told as it is closed for the pool's
+ * sake or the cap's: AudioSocket an error frame; WebSocket before its Upgrade is through an
+ * HTTP answer (408 too slow, 503 no room), after it a close frame (1008 too slow, 1013 no room,
+ * try again later). */
+static void send_refusal(call *c, end_reason reason)
+{
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                               "Connection: close\r\n\r\n";
+    static const char slow[] = "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n"
+                               "Connection: close\r\n\r\n";
+    if (c->input == LV_INPUT_AUDIOSOCKET) {
+        send_error(c->fd);
+    } else if (c->hdr) {
+        const char *a = reason == R_IDENT_TIMEOUT ? slow : busy;
+        send_frame(c->fd, (const uint8_t *)a, strlen(a));
+    } else {
+        ws_send_close(c, reason == R_IDENT_TIMEOUT ? 1008 : 1013,
+                      reason == R_IDENT_TIMEOUT ? "no message in time" : "no room, try again");
+    }
+}
+
 /* End a connection or stream once: a call (named) is handed to the analysis side to finish,
  * with its reason; a connection that never named its call is refused. Its release waits for
  * the end of the epoll batch (*closed). */
@@ -1285,13 +1382,16 @@ static void conn_end(call *c, end_reason reason, const char *err, call **closed)
     if (!c->open)
         return;
     c->open = false;
+    pending_remove(s, c);
     if (c->input == LV_INPUT_RTP) {
         lv_rtp_flush(c->rtp); /* what it held is played out, the holes as silence */
         ssrc_remove(s, c);
         tomb_add(s, c->ssrc, reason, mono_now());
     }
     if (c->fd >= 0) {
-        if (reason == R_ERROR && c->input == LV_INPUT_AUDIOSOCKET)
+        if (reason == R_FULL || reason == R_IDENT_TIMEOUT || reason == R_EVICTED)
+            send_refusal(c, reason);
+        else if (reason == R_ERROR && c->input == LV_INPUT_AUDIOSOCKET)
             send_error(c->fd);
         if (c->input == LV_INPUT_WEBSOCKET && reason != R_PEER_CLOSED)
             ws_send_close(c,
@@ -1313,6 +1413,12 @@ static void conn_end(call *c, end_reason reason, const char *err, call **closed)
             snprintf(c->err, sizeof(c->err), "%s", err);
         schedule_locked(c);
         pthread_mutex_unlock(&c->mu);
+    } else if (reason == R_FULL) {
+        atomic_fetch_add(&s->refused_full, 1);
+    } else if (reason == R_IDENT_TIMEOUT) {
+        atomic_fetch_add(&s->ident_timeout, 1);
+    } else if (reason == R_EVICTED) {
+        atomic_fetch_add(&s->ident_evicted, 1);
     } else if (c->input == LV_INPUT_WEBSOCKET) {
         atomic_fetch_add(&s->ws_refused, 1);
     } else {
@@ -1431,12 +1537,24 @@ static void on_dtmf(call *c, char digit)
     call_emit(c, &m, l.b, l.n);
 }
 
-/* The analysis side's reference is taken: from here on the call ends with a call_end. */
-static void become_call(call *c)
+/* The connection has identified its call: it leaves the pending pool and counts against
+ * max_calls, and the analysis side's reference is taken: from here on the call ends with a
+ * call_end. False when max_calls calls are open: the connection is refused (ended). */
+static bool become_call(call *c, call **closed)
 {
+    lv_server *s = c->srv;
+    if (c->pending) {
+        pending_remove(s, c);
+        if (atomic_load(&s->active) >= (uint64_t)s->p.max_calls) {
+            conn_end(c, R_FULL, NULL, closed);
+            return false;
+        }
+    }
     c->named = true;
     c->refs++; /* the analysis side's: released when it has finished the call */
-    atomic_fetch_add(&c->srv->calls, 1);
+    atomic_fetch_add(&s->active, 1);
+    atomic_fetch_add(&s->calls, 1);
+    return true;
 }
 
 /* One whole frame. */
@@ -1453,7 +1571,7 @@ static void on_frame(call *c, const lv_as_frame *f, call **closed)
             return;
         }
         lv_as_uuid_str(f->uuid, c->name);
-        become_call(c);
+        (void)become_call(c, closed);
         return;
     }
     switch (f->kind) {
@@ -1538,6 +1656,15 @@ static void query_get(const char *target, const char *key, char *out, size_t cap
     }
 }
 
+/* A value of the peer's for a line on stderr: printable ASCII only, the rest '?'. */
+static const char *printable(char *v)
+{
+    for (char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    return v;
+}
+
 /* The format of a connection's audio, from its URL's query or the server's settings. Returns
  * false (msg says why) on a value the query gives that is not one of mod_audio_fork's. */
 static bool ws_format(call *c, const char *target, char *msg, size_t cap)
@@ -1552,7 +1679,8 @@ static bool ws_format(call *c, const char *target, char *msg, size_t cap)
         else if (!strcmp(v, "16000") || !strcmp(v, "16k"))
             c->ws_rate = 16000;
         else
-            return snprintf(msg, cap, "rate=%s in the URL: 8000 or 16000 expected", v), false;
+            return snprintf(msg, cap, "rate=%s in the URL: 8000 or 16000 expected", printable(v)),
+                   false;
     }
     query_get(target, "mix", v, sizeof(v));
     if (v[0]) {
@@ -1561,7 +1689,8 @@ static bool ws_format(call *c, const char *target, char *msg, size_t cap)
         else if (!strcmp(v, "stereo"))
             c->ws_ch = 2;
         else
-            return snprintf(msg, cap, "mix=%s in the URL: mono, mixed or stereo expected", v),
+            return snprintf(msg, cap, "mix=%s in the URL: mono, mixed or stereo expected",
+                            printable(v)),
                    false;
     }
     return true;
@@ -1583,7 +1712,7 @@ static void ws_name_from_metadata(call *c, const uint8_t *text, size_t len)
     json_decref(j);
 }
 
-static void ws_become_call(call *c)
+static bool ws_become_call(call *c, call **closed)
 {
     if (!c->name[0]) { /* no name in the metadata: the path, else a number */
         if (c->path[0] && strcmp(c->path, "/") != 0)
@@ -1591,7 +1720,7 @@ static void ws_become_call(call *c)
         else
             snprintf(c->name, sizeof(c->name), "ws-%llu", (unsigned long long)++c->srv->ws_seq);
     }
-    become_call(c);
+    return become_call(c, closed);
 }
 
 static void ws_msg(call *c, const lv_ws_msg *m, call **closed)
@@ -1604,12 +1733,12 @@ static void ws_msg(call *c, const lv_ws_msg *m, call **closed)
         if (!c->named) {
             if (m->metadata)
                 ws_name_from_metadata(c, m->data, m->len);
-            ws_become_call(c);
+            (void)ws_become_call(c, closed);
         }
         return;
     case LV_WS_BINARY: {
-        if (!c->named)
-            ws_become_call(c);
+        if (!c->named && !ws_become_call(c, closed))
+            return;
         c->ws_binary++;
         size_t fb = 2 * (size_t)c->ws_ch, frames = m->len / fb;
         c->ws_odd_bytes += m->len - frames * fb;
@@ -1687,6 +1816,10 @@ static void ws_bytes(call *c, const uint8_t *buf, size_t k, call **closed)
         conn_end(c, R_ERROR, NULL, closed);
         return;
     }
+    if (atomic_load(&c->srv->active) >= (uint64_t)c->srv->p.max_calls) {
+        conn_end(c, R_FULL, NULL, closed); /* 503, before the 101 (c->hdr is still there) */
+        return;
+    }
     (void)lv_ws_choose_protocol(&up, "audio.drachtio.org,audiostream.drachtio.org");
     n = lv_ws_upgrade_response(&up, out, sizeof(out));
     send_frame(c->fd, (const uint8_t *)out, n);
@@ -1743,10 +1876,39 @@ static void refuse(lv_server *s, int fd, lv_input in)
     atomic_fetch_add(&s->refused_full, 1);
 }
 
-static void on_accept(lv_server *s, int lfd, lv_input in)
+/* Room in the pending pool for one more connection from `peer`: while its address holds
+ * max_pending_per_client of them, or the pool max_pending, the oldest of those (the address's,
+ * then anyone's) is read one last time (what it sent may identify it now) and, still not
+ * identified, closed (R_EVICTED). A real call sends its identification as it connects, so the
+ * oldest is the one that has sent nothing, and the new connection is never the one refused. */
+static void make_room(lv_server *s, const struct sockaddr_storage *peer, uint8_t *buf,
+                      call **closed)
 {
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        size_t n = 0, same = 0;
+        call *oldest_same = NULL;
+        for (call *c = s->pend_head; c; c = c->pnext) {
+            n++;
+            if (same_host(&c->src, peer) && !same++)
+                oldest_same = c;
+        }
+        call *v = same >= (size_t)s->p.max_pending_per_client ? oldest_same
+                  : n >= (size_t)s->p.max_pending             ? s->pend_head
+                                                              : NULL;
+        if (!v)
+            return;
+        on_readable(v, buf, closed); /* its last chance: a frame that came meanwhile */
+        if (v->pending)
+            conn_end(v, R_EVICTED, NULL, closed);
+    }
+}
+
+static void on_accept(lv_server *s, int lfd, lv_input in, uint8_t *buf, call **closed)
+{
+    for (int i = 0; i < ACCEPT_BATCH; i++) { /* then the other sockets get their turn */
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof(peer);
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE)
                 fprintf(stderr, "callqa live: accept: %s (connections wait in the backlog)\n",
@@ -1758,6 +1920,7 @@ static void on_accept(lv_server *s, int lfd, lv_input in)
             refuse(s, fd, in);
             continue;
         }
+        make_room(s, &peer, buf, closed);
         lv_as_params ap = {.max_payload = s->p.max_payload};
         call *c = calloc(1, sizeof(*c));
         bool made = c && pthread_mutex_init(&c->mu, NULL) == 0;
@@ -1779,6 +1942,8 @@ static void on_accept(lv_server *s, int lfd, lv_input in)
         c->fd = fd;
         c->open = true;
         c->refs = 1;
+        c->src = peer;
+        c->src_len = pl;
         c->t_accept = c->t_last = mono_now();
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -1789,8 +1954,8 @@ static void on_accept(lv_server *s, int lfd, lv_input in)
             close(fd);
             continue;
         }
-        atomic_fetch_add(&s->active, 1);
         conn_link(s, c);
+        pending_add(s, c);
     }
 }
 
@@ -1856,9 +2021,8 @@ static call *rtp_call_new(lv_server *s, uint32_t ssrc, const struct sockaddr_sto
     size_t slot = ssrc_slot(s, ssrc);
     c->hnext = s->ssrc_tab[slot];
     s->ssrc_tab[slot] = c;
-    atomic_fetch_add(&s->active, 1);
     conn_link(s, c);
-    become_call(c);
+    (void)become_call(c, closed); /* a stream is its call at once: never pending */
     return c;
 }
 
@@ -1913,9 +2077,12 @@ static void release_closed(call **closed)
     }
 }
 
-/* The clocks: stalled connections and streams, calls over their time. */
+/* The clocks: connections that did not identify their call in time, stalled connections and
+ * streams, calls over their time. */
 static void check_timers(lv_server *s, double now, call **closed)
 {
+    while (s->pend_head && now - s->pend_head->t_accept > s->p.ident_sec)
+        conn_end(s->pend_head, R_IDENT_TIMEOUT, NULL, closed); /* oldest first */
     for (call *c = s->conns, *nx; c; c = nx) {
         nx = c->next;
         if (now - c->t_last > s->p.stall_sec) {
@@ -1943,9 +2110,9 @@ int lv_server_run(lv_server *s)
         for (int i = 0; i < n; i++) {
             void *ptr = evs[i].data.ptr;
             if (ptr == &s->lfd) {
-                on_accept(s, s->lfd, LV_INPUT_AUDIOSOCKET);
+                on_accept(s, s->lfd, LV_INPUT_AUDIOSOCKET, buf, &closed);
             } else if (ptr == &s->ws_fd) {
-                on_accept(s, s->ws_fd, LV_INPUT_WEBSOCKET);
+                on_accept(s, s->ws_fd, LV_INPUT_WEBSOCKET, buf, &closed);
             } else if (ptr == &s->rtp_fd) {
                 rtp_readable(s, buf, &closed);
             } else if (ptr == &s->efd) {
@@ -2016,6 +2183,9 @@ lv_server_params lv_server_default_params(void)
     lv_server_params p = {.host = "127.0.0.1",
                           .port = "9092",
                           .max_calls = 64,
+                          .ident_sec = 5,
+                          .max_pending = 1024,
+                          .max_pending_per_client = 128,
                           .max_call_sec = 4 * 3600,
                           .stall_sec = 10,
                           .queue_sec = 5,
@@ -2046,13 +2216,14 @@ lv_server_params lv_server_default_params(void)
     return p;
 }
 
-/* Enough descriptors for max_calls connections, the refused ones in flight and our own. */
-static void raise_fd_limit(int max_calls)
+/* Enough descriptors for max_calls connections, those waiting to identify their call, the
+ * refused ones in flight and our own. */
+static void raise_fd_limit(int max_calls, int max_pending)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
-    rlim_t want = (rlim_t)max_calls + 256;
+    rlim_t want = (rlim_t)max_calls + (rlim_t)max_pending + 256;
     if (want < 4096)
         want = 4096;
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
@@ -2113,11 +2284,14 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
         p->rtp_window_ms > 2000 || (p->ws_rate_hz != 8000 && p->ws_rate_hz != 16000) ||
         p->ws_channels < 1 || p->ws_channels > 2 || p->ws_max_message < 1024 ||
         p->ws_max_message > (64u << 20) || p->max_calls < 1 || p->max_calls > 100000 ||
-        !(p->max_call_sec > 0) || !(p->stall_sec > 0) || !(p->queue_sec >= 0.1) ||
-        p->queue_sec > 600 || p->stats_sec < 0 || p->threads < 1 || p->threads > 256 ||
-        p->live_mode < CQ_LIVE_OFF || p->live_mode > CQ_LIVE_AMD || !(p->silence_sec >= 0) ||
-        p->silence_sec > 3600 || p->max_payload < 16 || p->max_payload > LV_AS_MAX_PAYLOAD ||
-        p->event_queue < 16 || p->event_queue > 1000000 || p->events_fd < 0 || p->vad_batch < 1 ||
+        !(p->ident_sec >= 0.1) || p->ident_sec > 3600 || p->max_pending < 1 ||
+        p->max_pending > 100000 || p->max_pending_per_client < 1 ||
+        p->max_pending_per_client > p->max_pending || !(p->max_call_sec > 0) ||
+        !(p->stall_sec > 0) || !(p->queue_sec >= 0.1) || p->queue_sec > 600 || p->stats_sec < 0 ||
+        p->threads < 1 || p->threads > 256 || p->live_mode < CQ_LIVE_OFF ||
+        p->live_mode > CQ_LIVE_AMD || !(p->silence_sec >= 0) || p->silence_sec > 3600 ||
+        p->max_payload < 16 || p->max_payload > LV_AS_MAX_PAYLOAD || p->event_queue < 16 ||
+        p->event_queue > 1000000 || p->events_fd < 0 || p->vad_batch < 1 ||
         p->vad_batch > LV_VAD_BATCH_MAX || !(p->batch_wait_sec >= 0) || p->batch_wait_sec > 1) {
         lv__fail(e, LV_ERR_ARG, 0, "a server setting out of its range");
         return NULL;
@@ -2137,7 +2311,7 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->eq_mu, NULL);
     pthread_cond_init(&s->eq_cv, NULL);
-    raise_fd_limit(p->max_calls);
+    raise_fd_limit(p->max_calls, p->max_pending);
     s->events_fl = fcntl(p->events_fd, F_GETFL);
     if (s->events_fl >= 0)
         (void)fcntl(p->events_fd, F_SETFL, s->events_fl | O_NONBLOCK);
@@ -2231,6 +2405,9 @@ void lv_server_get_stats(lv_server *s, lv_server_stats *o)
     o->rtp_refused = s->rtp_refused;
     o->rtp_after_end = s->rtp_after_end;
     o->ws_refused = s->ws_refused;
+    o->unidentified = s->unidentified;
+    o->ident_timeout = s->ident_timeout;
+    o->ident_evicted = s->ident_evicted;
 }
 
 void lv_server_destroy(lv_server *s)

@@ -7,6 +7,7 @@
  * named. The memory is this room's (malloc), freed by net_capture_free, never by cq_finding_clear.
  */
 #define _GNU_SOURCE
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +51,34 @@ typedef struct builder {
     const net_sip_dialog *d;
 } builder;
 
+/* A message, figure or value that carries text off the wire (a reason phrase, a SIP message's
+ * first line) stays a JSON string: when it is not UTF-8, each byte above 0x7f becomes U+FFFD,
+ * as net_json_wire shows such a string (a string JSON cannot hold was written as null, and the
+ * explanation built from the messages with it). s is freed when replaced; NULL on no memory. */
+static char *wire_text(char *s)
+{
+    json_t *j = s ? json_string(s) : NULL;
+    if (j || !s) {
+        json_decref(j);
+        return s;
+    }
+    size_t n = strlen(s), k = 0;
+    char *t = malloc(3 * n + 1);
+    if (t) {
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)s[i] < 0x80) {
+                t[k++] = s[i];
+            } else {
+                memcpy(t + k, "\xef\xbf\xbd", 3);
+                k += 3;
+            }
+        }
+        t[k] = 0;
+    }
+    free(s);
+    return t;
+}
+
 cq_finding *net__finding_vadd(net_flist *l, size_t dialog, const char *code, cq_severity sev,
                               const char *fmt, va_list ap)
 {
@@ -67,7 +96,7 @@ cq_finding *net__finding_vadd(net_flist *l, size_t dialog, const char *code, cq_
     memset(f, 0, sizeof(*f));
     if (vasprintf(&f->message, fmt, ap) < 0)
         f->message = NULL;
-    if (!f->message)
+    if (!(f->message = wire_text(f->message)))
         return NULL;
     f->code = code;
     f->severity = sev;
@@ -108,7 +137,7 @@ void net__finding_value(cq_finding *f, cq_value v)
     if (!nv)
         return;
     f->values = nv;
-    if (v.type == CQ_VAL_STRING && !(v.str = strdup(v.str ? v.str : "")))
+    if (v.type == CQ_VAL_STRING && !(v.str = wire_text(strdup(v.str ? v.str : ""))))
         v.type = CQ_VAL_NULL;
     f->values[f->n_values++] = v;
 }
@@ -121,7 +150,7 @@ void net__finding_figure(cq_finding *f, double start, double end, const char *fm
     if (!f || vasprintf(&fig, fmt, ap) < 0)
         fig = NULL;
     va_end(ap);
-    if (!fig)
+    if (!(fig = wire_text(fig)))
         return;
     cq_finding_evidence *ne = realloc(f->evidence, (f->n_evidence + 1) * sizeof(*ne));
     if (!ne) {

@@ -588,7 +588,7 @@ json_t *net_investigation_json(const net_capture *c, const net_investigation *in
 {
     json_t *cap = c ? net_capture_json(c, "", NULL) : NULL;
     json_t *o = json_object();
-    json_object_set_new(o, "explanation", json_string(inv->explanation ? inv->explanation : ""));
+    json_object_set_new(o, "explanation", net_json_wire(inv->explanation ? inv->explanation : ""));
     json_object_set_new(
         o, "dialog", inv->dialog != SIZE_MAX ? json_integer((json_int_t)inv->dialog) : json_null());
     json_t *fs = cap ? json_incref(json_object_get(cap, "findings")) : json_array();

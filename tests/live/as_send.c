@@ -10,13 +10,15 @@
  *           [--pace X] [--rate HZ] [--dtmf SEC:DIGIT,...]
  *           [--end hangup|close|vanish|stall|none] [--hold-sec S]
  *           [--fault badkind|badlen|baddtmf|nouuid|toobig] [--dump RAW] [--dtmf-flood N]
- *   as_send --port P --flood N [--hold-sec S]
+ *   as_send --port P --flood N [--flood-uuid 1] [--hold-sec S]
  *
  * --pace 1 is real time, 0 as fast as the socket takes; --rate 16000 sends each sample twice in
  * slin16 frames (0x12). --end vanish stops in the middle of a frame. Prints "sent SEC", then
  * "got error" or "got hangup" or "got eof" for what came back within --hold-sec. --dump writes
  * the samples sent (s16le, 8 kHz: at 16000 each of them was sent twice) for `callqa classify -`;
- * --dtmf-flood sends N DTMF frames right after the UUID.
+ * --dtmf-flood sends N DTMF frames right after the UUID. --flood opens N connections at once
+ * that send nothing (with --flood-uuid 1: each its own UUID frame, then nothing) and counts what
+ * comes back within --hold-sec.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,7 +72,7 @@ static const char *reply(int fd, double sec)
     return what;
 }
 
-static int flood(const char *host, const char *port, int n, double hold)
+static int flood(const char *host, const char *port, int n, double hold, bool uuid)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 64) {
@@ -79,9 +81,16 @@ static int flood(const char *host, const char *port, int n, double hold)
     }
     int *fds = calloc((size_t)n, sizeof(int));
     int opened = 0, errors = 0, eofs = 0;
-    for (int i = 0; i < n; i++)
-        if ((fds[i] = dial(host, port, SOCK_STREAM)) >= 0)
-            opened++;
+    for (int i = 0; i < n; i++) {
+        if ((fds[i] = dial(host, port, SOCK_STREAM)) < 0)
+            continue;
+        opened++;
+        if (uuid) { /* a call of its own: f100d000-...-<i> */
+            uint8_t u[16] = {0xf1, 0x00, 0xd0, 0x00}, fr[32];
+            u[14] = (uint8_t)(i >> 8), u[15] = (uint8_t)i;
+            (void)send_flags(fds[i], fr, lv_as_encode_uuid(fr, sizeof(fr), u), MSG_DONTWAIT);
+        }
+    }
     double end = now() + hold;
     uint8_t buf[256];
     int left = opened;
@@ -121,7 +130,7 @@ int main(int argc, char **argv)
     int dtmf_flood = 0;
     FILE *df = NULL;
     size_t pos = 0;
-    int channel = 1, nflood = 0, out_rate = 8000;
+    int channel = 1, nflood = 0, out_rate = 8000, flood_uuid = 0;
     double secs = 1e9, pace = 1, hold = 2;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -151,6 +160,8 @@ int main(int argc, char **argv)
             fault = v;
         else if (!strcmp(k, "--flood"))
             nflood = atoi(v);
+        else if (!strcmp(k, "--flood-uuid"))
+            flood_uuid = atoi(v);
         else if (!strcmp(k, "--dump"))
             dump = v;
         else if (!strcmp(k, "--dtmf-flood"))
@@ -165,7 +176,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (nflood)
-        return flood(host, port, nflood, hold);
+        return flood(host, port, nflood, hold, flood_uuid != 0);
     uint8_t uuid[16] = {0};
     if (uuid_hex && strlen(uuid_hex) == 32) {
         for (int i = 0; i < 16; i++) {

@@ -6,10 +6,13 @@
 #     calls sent 20 times faster than real time (call06 and call05 whole, call06 in slin16),
 #     malformed frames (an unknown kind, a wrong length, a bad DTMF byte, a payload over the
 #     maximum), a connection whose first frame is audio, a stalled peer, a peer that vanishes
-#     mid-frame, and 1,000 connections at once against --max-calls 20; then SIGTERM with a call
-#     in progress. Checked: each call's events equal `callqa classify` on the same samples (types
-#     and states, starts within one 32 ms frame), the UUID on every line, the DTMF frames, one
-#     call_end per call with the right reason, the refused connections counted, exit 0.
+#     mid-frame, 1,000 silent connections at once (never counted against --max-calls: the oldest
+#     of the 128 one address may have waiting is closed with an error frame as the next comes),
+#     then 1,000 connections at once that each send their UUID, against --max-calls 20; then
+#     SIGTERM with a call in progress. Checked: each call's events equal `callqa classify` on the
+#     same samples (types and states, starts within one 32 ms frame), the UUID on every line, the
+#     DTMF frames, one call_end per call with the right reason, the refused and the closed
+#     connections counted, exit 0.
 #   server B: a call over --max-call-sec beside a short healthy one.
 #   server C: a reader of the events that never reads: lines dropped and counted, the calls
 #     still served, SIGTERM still ends it.
@@ -65,7 +68,8 @@ send nouuid --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 1 --pace 4 --faul
 send stall --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 1 --pace 4 --end stall --hold-sec 5
 send vanish --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 2 --pace 4 --end vanish
 sleep 1
-"$AS" --port "$PORT" --flood 1000 --hold-sec 3 > "$T/flood.out" 2>&1
+"$AS" --port "$PORT" --flood 1000 --hold-sec 3 > "$T/silent.out" 2>&1
+"$AS" --port "$PORT" --flood 1000 --flood-uuid 1 --hold-sec 3 > "$T/flood.out" 2>&1
 wait "$RT"
 sleep 2 # the fast calls and the faults have ended
 send term --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 30 --pace 1 --end none --hold-sec 10
@@ -75,7 +79,7 @@ wait "$SPID"
 RC=$?
 [ "$RC" -eq 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM: exit $RC"
 sleep 0.3
-for n in rt fast6 fast5 wide16 badkind badlen baddtmf toobig nouuid stall vanish term flood; do
+for n in rt fast6 fast5 wide16 badkind badlen baddtmf toobig nouuid stall vanish term silent flood; do
     sed "s/^/  $n: /" "$T/$n.out"
 done
 sed 's/^/  A: /' "$T/A.err"
@@ -153,12 +157,19 @@ check(e.get("reason") == "peer_closed" and "inside a frame" in e.get("error", ""
       "vanish: peer closed inside a frame")
 check(end("term").get("reason") == "shutdown", "term: shutdown")
 fl = out_of("flood").split()
+sl = out_of("silent").split()
 st = [l for l in lines if l.get("type") == "stats"]
 fin = st[-1] if st else {}
 check(fin.get("final") is True and len(st) >= 3, "periodic and final stats lines (%d)" % len(st))
-check(fin.get("refused_full", 0) >= 900 and fin["refused_full"] + fin["refused_uuid"] >= 1000,
-      "flood: %s refused (full), %s refused (no UUID); flood %s" %
-      (fin.get("refused_full"), fin.get("refused_uuid"), " ".join(fl)))
+# the silent flood: 872 closed as the oldest of their address's 128 (error frames), the last
+# 128 ended by --stall-sec (2 s here, before --ident-sec's 5 s: counted as no UUID)
+check(fin.get("unidentified_evicted", 0) >= 800 and "error 872" in out_of("silent") and
+      fin.get("unidentified_evicted", 0) + fin.get("refused_uuid", 0) >= 1000,
+      "silent flood: %s closed as the oldest waiting, %s refused (no UUID); flood %s" %
+      (fin.get("unidentified_evicted"), fin.get("refused_uuid"), " ".join(sl)))
+check(fin.get("refused_full", 0) >= 900 and fin["refused_full"] + fin["calls"] >= 1000,
+      "UUID flood: %s refused (full), %s calls in all; flood %s" %
+      (fin.get("refused_full"), fin.get("calls"), " ".join(fl)))
 check(fin.get("active") == 0 and fin.get("events_dropped") == 0, "final: no call left, no line dropped")
 sys.exit(fail)
 PY

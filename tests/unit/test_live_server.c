@@ -11,7 +11,9 @@
  * metadata, with a ping (a pong back) and a close (a close back); an Upgrade without its key
  * (400); with max_calls 1, a second SSRC and a WebSocket connection refused, and an RTP stream
  * that comes back after it stalled made a new call; a stream over max_call_sec ended, its
- * further packets ignored.
+ * further packets ignored. Connections that do not identify their call (AudioSocket, WebSocket,
+ * FastAGI): apart from max_calls, the oldest of an address closed past its share, every one
+ * closed at ident_sec even with bytes coming, and a real call or AGI request served meanwhile.
  * tests/live/test_server.sh and test_inputs.sh run the command itself on corpus calls.
  */
 #include "testutil.h"
@@ -509,6 +511,196 @@ static void test_rtp_max(void **state)
         count(text, "\"reason\":\"max_duration\",\"rate_hz\":8000,\"audio_sec\":0.320"), 1);
 }
 
+/* Wait until the peer closes (recv 0 or an error) within sec; what came before is skipped.
+ * Returns the seconds it took, or -1 when it stayed open. */
+static double closed_within(int fd, double sec)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (el > sec)
+            return -1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        uint8_t b[256];
+        ssize_t k = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+        if (k <= 0)
+            return el;
+    }
+}
+
+/* max_calls 2, two unidentified connections per address, ident_sec 0.6: silent connections never
+ * take a call's place; a third silent one closes the oldest (an error frame, then the end), and
+ * so does a real call's connection, which then identifies; one sending its UUID a byte at a time
+ * is closed at ident_sec all the same, and a WebSocket connection that upgraded and sent nothing
+ * too, while the real call goes on. */
+static void test_pending(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    lv_server_params p = lv_server_default_params();
+    p.port = "0";
+    p.ws_host = "127.0.0.1";
+    p.max_calls = 2;
+    p.max_pending = 8;
+    p.max_pending_per_client = 2;
+    p.ident_sec = 0.6;
+    p.threads = 1;
+    p.stats_sec = 0;
+    p.events_fd = pfd[1];
+    lv_error e;
+    lv_server *s = lv_server_create(&p, &e);
+    assert_non_null(s);
+    int port = lv_server_port(s);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    int q1 = dial(port);
+    usleep(50000);
+    int q2 = dial(port);
+    usleep(50000);
+    int q3 = dial(port); /* the share of 2: q1, the oldest, is closed with an error frame */
+    assert_int_equal(reply_kind(q1), LV_AS_ERROR);
+    close(q1);
+    /* a real call, while q2 and q3 wait */
+    int a = dial(port); /* the share again: q2 goes */
+    send_uuid(a, 9);
+    send_tone(a, 10);
+    assert_int_equal(reply_kind(q2), LV_AS_ERROR);
+    close(q2);
+    /* a slow one: the UUID frame a byte every 0.1 s, never silent for stall_sec */
+    int sl = dial(port); /* beside q3: the share is not reached */
+    uint8_t u[32], id[16] = {0};
+    size_t un = lv_as_encode_uuid(u, sizeof(u), id);
+    for (size_t i = 0; i < 5 && i < un; i++) {
+        put(sl, u + i, 1);
+        usleep(100000);
+    }
+    int w = dial(lv_server_input_port(s, LV_INPUT_WEBSOCKET)); /* q3 goes: the share */
+    put(w, (const uint8_t *)k_upgrade, strlen(k_upgrade));
+    char ans[1024];
+    size_t an = 0;
+    take(w, ans, sizeof(ans), &an, "\r\n\r\n");
+    assert_non_null(strstr(ans, "HTTP/1.1 101"));
+    double c_sl = closed_within(sl, 2.0), c_w = closed_within(w, 2.0);
+    printf("slow AudioSocket closed after %.2f s more, WebSocket %.2f s\n", c_sl, c_w);
+    assert_true(c_sl >= 0 && c_sl < 0.8); /* 0.6 s from its accept, 0.5 s of it gone already */
+    assert_true(c_w >= 0 && c_w < 0.8);
+    send_tone(a, 10);
+    uint8_t b[16];
+    put(a, b, lv_as_encode_hangup(b, sizeof(b)));
+    usleep(300000);
+    lv_server_stats st;
+    lv_server_get_stats(s, &st);
+    assert_int_equal(st.unidentified, 0);
+    lv_server_stop(s);
+    pthread_join(t, NULL);
+    lv_server_get_stats(s, &st);
+    lv_server_destroy(s);
+    close(q3);
+    close(sl);
+    close(w);
+    close(a);
+    close(pfd[1]);
+    char text[8192];
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
+        n += (size_t)got;
+    text[n] = 0;
+    close(pfd[0]);
+    printf("%s", text);
+    assert_int_equal(st.calls, 1);
+    assert_int_equal(st.refused_full, 0);
+    /* q1, q2, and q3 when the WebSocket connection came (one pool, one share for both inputs) */
+    assert_int_equal(st.ident_evicted, 3);
+    assert_int_equal(st.ident_timeout, 2); /* the slow one, the WebSocket */
+    assert_int_equal(count(text, "-000000000009\",\"input\":\"audiosocket\",\"type\":\"call_end\","
+                                 "\"reason\":\"hangup\",\"rate_hz\":8000,\"audio_sec\":0.400"),
+                     1);
+    assert_int_equal(count(text, "\"unidentified_timeout\":2,\"unidentified_evicted\":3"), 1);
+}
+
+/* A FastAGI environment line by line, as Asterisk sends it, for the call `uuid`. */
+static void agi_env(int fd, const char *uuid)
+{
+    char env[512];
+    int k = snprintf(env, sizeof(env),
+                     "agi_network: yes\nagi_network_script: amd\nagi_request: agi://h/amd\n"
+                     "agi_channel: PJSIP/x-1\nagi_uniqueid: 1700000000.1\nagi_arg_1: %s\n\n",
+                     uuid);
+    put(fd, (const uint8_t *)env, (size_t)k);
+}
+
+/* The FastAGI server: max_conns 1 (requests whose environment is whole), two connections per
+ * address reading theirs, ident_sec 0.5: silent ones never take the request's place, the third
+ * closes the oldest, a real request is answered (NOTSURE after timeout_sec) meanwhile, and one
+ * sending its environment a line at a time is closed at ident_sec. */
+static void test_agi_pending(void **state)
+{
+    (void)state;
+    lv_agi_server_params p = lv_agi_server_default_params();
+    p.port = "0";
+    p.max_conns = 1;
+    p.max_pending = 8;
+    p.max_pending_per_client = 2;
+    p.ident_sec = 0.5;
+    p.timeout_sec = 0.2;
+    lv_error e;
+    lv_agi_server *s = lv_agi_server_create(&p, &e);
+    assert_non_null(s);
+    int port = lv_agi_server_port(s);
+    int q1 = dial(port);
+    usleep(50000);
+    int q2 = dial(port);
+    usleep(50000);
+    int q3 = dial(port); /* q1 closed: the share of 2 */
+    assert_true(closed_within(q1, 1.0) >= 0);
+    int a = dial(port); /* q2 closed */
+    agi_env(a, "00000000-0000-4000-8000-000000000001");
+    char ans[512];
+    size_t an = 0;
+    take(a, ans, sizeof(ans), &an, "\n");
+    assert_non_null(strstr(ans, "SET VARIABLE AMDSTATUS NOTSURE\n"));
+    put(a, (const uint8_t *)"200 result=1\n", 13);
+    an = 0;
+    take(a, ans, sizeof(ans), &an, "\n");
+    assert_non_null(strstr(ans, "SET VARIABLE AMDCAUSE \"TOOLONG-"));
+    put(a, (const uint8_t *)"200 result=1\n", 13);
+    assert_true(closed_within(a, 1.0) >= 0); /* answered: its place among max_conns is free */
+    assert_true(closed_within(q2, 1.0) >= 0);
+    int sl = dial(port); /* beside q3: the share is not reached */
+    static const char *const lines[] = {"agi_network: yes\n",         "agi_network_script: amd\n",
+                                        "agi_request: agi://h/amd\n", "agi_channel: x\n",
+                                        "agi_type: PJSIP\n",          "agi_language: en\n"};
+    for (size_t i = 0; i < 6; i++) {
+        send(sl, lines[i], strlen(lines[i]), MSG_NOSIGNAL);
+        usleep(100000);
+    }
+    double c = closed_within(sl, 2.0); /* 0.5 s from its accept, 0.6 s of lines sent */
+    assert_true(c >= 0 && c < 0.3);
+    lv_agi_server_stats st;
+    lv_agi_server_get_stats(s, &st);
+    lv_agi_server_destroy(s);
+    close(q1);
+    close(q2);
+    close(q3);
+    close(sl);
+    close(a);
+    printf("FastAGI: %llu accepted, %llu NOTSURE, %llu evicted, %llu timed out, %llu refused\n",
+           (unsigned long long)st.accepted, (unsigned long long)st.notsure,
+           (unsigned long long)st.ident_evicted, (unsigned long long)st.ident_timeout,
+           (unsigned long long)st.refused);
+    assert_int_equal(st.notsure, 1);
+    assert_int_equal(st.ident_evicted, 2); /* q1, q2 */
+    assert_int_equal(st.ident_timeout, 2); /* q3, the slow one */
+    assert_int_equal(st.refused, 0);
+    assert_int_equal(st.unidentified, 0);
+}
+
 static void test_params(void **state)
 {
     (void)state;
@@ -535,8 +727,9 @@ static void test_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_server), cmocka_unit_test(test_inputs),
-        cmocka_unit_test(test_limits), cmocka_unit_test(test_rtp_max),
+        cmocka_unit_test(test_server),  cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_limits),  cmocka_unit_test(test_rtp_max),
+        cmocka_unit_test(test_pending), cmocka_unit_test(test_agi_pending),
         cmocka_unit_test(test_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
