@@ -143,7 +143,9 @@ typedef struct svc {
 /* ---- the guard (svc_guard.c) ----------------------------------------------------------------- */
 
 typedef struct svc_guard svc_guard;
-svc_guard *svc_guard_create(const cfg_settings *c);
+/* NULL: out of memory, or libmicrohttpd's own answers cannot be taken over (the program is
+ * linked so that its MHD_queue_response is not the one the library calls). */
+svc_guard *svc_guard_create(const cfg_settings *c, atomic_uint_fast64_t *next_id);
 void svc_guard_destroy(svc_guard *g);
 /* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls: the guard) */
 void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -152,8 +154,12 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 bool svc_guard_headers(svc_guard *g, struct MHD_Connection *conn);
 /* A request ended: the connection, kept alive, waits for the next one's headers. */
 void svc_guard_request_done(svc_guard *g, struct MHD_Connection *conn);
-/* Once a second: the header deadline. */
+/* Once a second: the header deadline; the refused connections' lingering. */
 void svc_guard_tick(svc_guard *g);
+/* libmicrohttpd's MHD_queue_response: every answer of the service is queued through here (the
+ * name MHD_queue_response is the guard's: it answers the library's own refusals). */
+enum MHD_Result svc_guard_queue(struct MHD_Connection *conn, unsigned int status,
+                                struct MHD_Response *resp);
 /* Seconds before a login from this client (or to this account; NULL: the client only) may be
  * tried again; 0 now. */
 double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const char *account);
