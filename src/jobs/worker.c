@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
@@ -462,11 +463,28 @@ static void analyse_in_child(void *arg, int fd)
             return;
         }
         have_fetch = true;
+        /* the fetched files are this child's: opened, and their names removed at once, so that
+         * a child killed at its time limit leaves nothing in tmp_dir */
+        static char fproc[2][40];
+        for (int p = 0; p < 2; p++) {
+            if (!fetched.path[p][0])
+                continue;
+            int f = open(fetched.path[p], O_RDONLY | O_CLOEXEC);
+            unlink(fetched.path[p]);
+            if (f < 0) {
+                snprintf(msg, sizeof(msg), "fetch: the fetched file cannot be read back: %s",
+                         strerror(errno));
+                answer(fd, OUT_RETRY, NULL, msg, NULL);
+                return;
+            }
+            snprintf(fproc[p], sizeof(fproc[p]), "/proc/self/fd/%d", f);
+            fetched.path[p][0] = 0; /* nothing left to remove */
+        }
         if (fetched.cand.rel[1][0]) {
-            src.in_path = fetched.path[0], src.out_path = fetched.path[1];
+            src.in_path = fproc[0], src.out_path = fproc[1];
             src.in_name = fetched.url[0], src.out_name = fetched.url[1];
         } else {
-            src.path = fetched.path[0], src.source_name = fetched.url[0];
+            src.path = fproc[0], src.source_name = fetched.url[0];
             if (fetched.cand.mixed)
                 snprintf(note, sizeof(note),
                          "the leg files are gone (ViciDial deletes them after "
@@ -1286,6 +1304,7 @@ int qa_worker_run(const qa_worker_config *c)
         }
     }
     rec_fetch_global_init();
+    rec_tmp_sweep(&c->svc); /* what a killed worker or service left in tmp_dir */
     w.slots = calloc((size_t)c->jobs, sizeof(wslot));
     if (!w.slots) {
         fprintf(stderr, "callqa worker: out of memory\n");

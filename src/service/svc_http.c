@@ -530,6 +530,13 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
         return 1;
     }
     rec_fetch_global_init();
+    /* the temporary files (uploads, fetches) a killed service or worker left behind */
+    int swept = rec_tmp_sweep(c);
+    if (swept > 0)
+        fprintf(stderr,
+                "{\"level\":\"info\",\"msg\":\"removed the temporary files of processes "
+                "that are gone\",\"files\":%d}\n",
+                swept);
     svc_metrics_routes();
     cq_engine_params ep = cq_engine_default_params();
     cfg_engine_params(c, &ep); /* the analysis settings, as the command line has them */
