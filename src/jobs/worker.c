@@ -434,6 +434,26 @@ static char *roles_step(const job_arg *j, const char *js, char **tx, char **prin
     return out;
 }
 
+/* A note for the report with each absolute path as its file's name: the report is stored and
+ * answered, and names no server path (the legs' note of cq_legs_resolve names whole paths). */
+static void note_names(const char *in, char *out, size_t n)
+{
+    size_t k = 0;
+    for (const char *p = in; *p && k + 1 < n;) {
+        if (*p == '/' && (p == in || p[-1] == ' ')) { /* a path: up to its last '/' dropped */
+            const char *end = p + strcspn(p, " ");
+            const char *base = p;
+            for (const char *q = p; q < end; q++)
+                if (*q == '/')
+                    base = q + 1;
+            p = base;
+            continue;
+        }
+        out[k++] = *p++;
+    }
+    out[k] = 0;
+}
+
 static void analyse_in_child(void *arg, int fd)
 {
     const job_arg *j = arg;
@@ -499,7 +519,8 @@ static void analyse_in_child(void *arg, int fd)
             src.in_path = p_in, src.out_path = p_out;
         } else if (call->audio[0] && cq_legs_resolve(p_mix, &lr, NULL) == CQ_OK) {
             src.path = lr.path, src.in_path = lr.in_path, src.out_path = lr.out_path;
-            src.note = lr.note;
+            if (lr.note)
+                snprintf(note, sizeof(note), "%s", lr.note);
             if (call->audio_in[0] && !lr.in_path)
                 snprintf(note, sizeof(note),
                          "the leg files %s and %s are gone: analysed the "
@@ -519,8 +540,11 @@ static void analyse_in_child(void *arg, int fd)
             return;
         }
     }
-    if (note[0])
-        src.note = note;
+    char shown[4800];
+    if (note[0]) {
+        note_names(note, shown, sizeof(shown));
+        src.note = shown;
+    }
     if (!have_fetch) {
         /* the local files as a caller or the dialer placed them: each opened beneath the
          * configured folders, with no symbolic link below them, regular (a FIFO in its place
@@ -540,8 +564,11 @@ static void analyse_in_child(void *arg, int fd)
                 return;
             }
             snprintf(proc[k], sizeof(proc[k]), "/proc/self/fd/%d", f);
-            if (!*names[k])
-                *names[k] = *paths[k];
+            if (!*names[k]) { /* the report names the recording by its file's name: no server
+                               * path in what is stored and answered */
+                const char *slash = strrchr(*paths[k], '/');
+                *names[k] = slash ? slash + 1 : *paths[k];
+            }
             *paths[k] = proc[k]; /* the child ends with the job: its fds with it */
         }
     }

@@ -379,6 +379,9 @@ enum MHD_Result svc_qa_send(req *r, int status, json_t *o);
 enum MHD_Result svc_qa_store_failed(req *r);
 json_t *svc_qa_round(bool has, double v, int decimals);
 json_t *svc_qa_redacted(const char *s);
+/* Every string of a JSON tree with each absolute path as its file's name (a URL left alone):
+ * stored reports as answers show them, those stored before reports named no server path. */
+void svc_qa_unpath(json_t *j);
 json_t *svc_qa_val(const store_val *v, int prec);
 const store_val *svc_qa_col(const store_val *cols, int n, const char *name);
 double svc_qa_num(const store_val *cols, int n, const char *name);
