@@ -118,7 +118,8 @@ void svc_guard_destroy(svc_guard *g)
 {
     if (!g)
         return;
-    atomic_compare_exchange_strong(&g_running, &g, NULL);
+    svc_guard *running = g;
+    atomic_compare_exchange_strong(&g_running, &running, NULL);
     for (gconn *c = g->head, *nx; c; c = nx) {
         nx = c->next;
         free(c);
@@ -146,7 +147,7 @@ static void addr_of(const struct sockaddr *sa, char *out, size_t n)
 static void write_answer(int fd, int status, const char *reason, const char *code, const char *msg,
                          const char *id)
 {
-    char body[400], head[1200], extra[80], date[64];
+    char body[400], head[1600], extra[80], date[64];
     snprintf(extra, sizeof(extra), "%s%s%s%s", status == 503 ? "Retry-After: 10\r\n" : "",
              id ? "X-Request-Id: " : "", id ? id : "", id ? "\r\n" : "");
     time_t now = time(NULL);
@@ -160,12 +161,11 @@ static void write_answer(int fd, int status, const char *reason, const char *cod
                       "%sX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
                       "Referrer-Policy: no-referrer\r\n"
                       "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
-                      "\r\n",
-                      status, reason, date, bn, extra);
+                      "\r\n%s",
+                      status, reason, date, bn, extra, body);
     if (hn < 0 || (size_t)hn >= sizeof(head) || bn < 0 || (size_t)bn >= sizeof(body))
         return; /* never: the texts are the guard's own */
-    if (send(fd, head, (size_t)hn, MSG_NOSIGNAL | MSG_DONTWAIT) == hn)
-        (void)send(fd, body, (size_t)bn, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)send(fd, head, (size_t)hn, MSG_NOSIGNAL | MSG_DONTWAIT); /* one write: one segment */
 }
 
 /* Write a whole JSON answer to a connection nothing else writes to, then shut it down. */
