@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -160,6 +161,8 @@ void svc_guard_tick(svc_guard *g);
  * name MHD_queue_response is the guard's: it answers the library's own refusals). */
 enum MHD_Result svc_guard_queue(struct MHD_Connection *conn, unsigned int status,
                                 struct MHD_Response *resp);
+/* libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER: its messages as JSON lines on stderr. */
+void svc_guard_mhd_log(void *cls, const char *fmt, va_list ap);
 /* Seconds before a login from this client (or to this account; NULL: the client only) may be
  * tried again; 0 now. */
 double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const char *account);

@@ -44,6 +44,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,6 +375,24 @@ enum MHD_Result MHD_queue_response(struct MHD_Connection *conn, unsigned int sta
             svc_now_sec(), id, k_refusals[k].status, k_refusals[k].code);
     svc_metrics_guard("bad_request");
     return MHD_NO;
+}
+
+/* libmicrohttpd's messages (MHD_OPTION_EXTERNAL_LOGGER) as JSON lines among the service's; of a
+ * refusal, the reason only: the guard's own line says what was answered (the library's lines
+ * on the answer it would have sent, and on its being refused, are left out). */
+void svc_guard_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[600];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = 0;
+    if (strstr(msg, "failed to queue error response") ||
+        !strncmp(msg, "Error processing request (HTTP response code", 44))
+        return;
+    char *j = svc_json_str(msg);
+    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"info\",\"msg\":\"libmicrohttpd\",\"detail\":%s}\n",
+            svc_now_sec(), j ? j : "null");
+    free(j);
 }
 
 /* ---- logins -------------------------------------------------------------------------------- */

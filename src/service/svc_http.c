@@ -665,11 +665,12 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG | v6,
-        (uint16_t)c->listen_port, NULL, NULL, on_request, &s, MHD_OPTION_LISTEN_SOCKET, lfd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)c->request_timeout_sec, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s,
-        MHD_OPTION_NOTIFY_CONNECTION, svc_guard_notify, s.guard, MHD_OPTION_END);
+        (uint16_t)c->listen_port, NULL, NULL, on_request, &s, MHD_OPTION_EXTERNAL_LOGGER,
+        svc_guard_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)c->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->request_timeout_sec,
+        MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s, MHD_OPTION_NOTIFY_CONNECTION, svc_guard_notify,
+        s.guard, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "callqa serve: cannot listen on %s: %s\n", shown, strerror(errno));
         close(lfd);
