@@ -5,15 +5,20 @@
  * checked (rec_names.c) before a URL is built; redirects are not followed; only http and
  * https. Each file streams to a temporary file (mkstemp in tmp_dir) with a size cap, a
  * connect timeout, a total timeout and a stall limit; temporary files are removed on every
- * path (rec_fetched_cleanup). An HTML answer (an error page served with 200) is refused.
+ * path (rec_fetched_cleanup), and those of a process that died before it could, by
+ * rec_tmp_sweep (their names carry their process id). An HTML answer (an error page served
+ * with 200) is refused.
  */
 #define _GNU_SOURCE
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -210,14 +215,50 @@ static int validators_complete(const char *v)
     return lines > 0;
 }
 
+int rec_tmp_make(const cfg_settings *c, const char *kind, char *out, size_t n)
+{
+    int k = snprintf(out, n, "%s/callqa-%s-%ld-XXXXXX", c->tmp_dir[0] ? c->tmp_dir : "/tmp", kind,
+                     (long)getpid());
+    int fd = k > 0 && (size_t)k < n ? mkostemp(out, O_CLOEXEC) : -1;
+    if (fd < 0)
+        out[0] = 0;
+    return fd;
+}
+
+int rec_tmp_sweep(const cfg_settings *c)
+{
+    const char *dir = c->tmp_dir[0] ? c->tmp_dir : "/tmp";
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        /* callqa-KIND-PID-XXXXXX, KIND a word of letters */
+        const char *p = e->d_name;
+        if (strncmp(p, "callqa-", 7))
+            continue;
+        p += 7;
+        while (*p >= 'a' && *p <= 'z')
+            p++;
+        char *end;
+        long pid = *p == '-' && p[1] >= '1' && p[1] <= '9' ? strtol(p + 1, &end, 10) : 0;
+        if (pid <= 0 || *end != '-' || strlen(end + 1) != 6)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* its process is there (or not ours to see): its own */
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
+
 static int temp_path(const cfg_settings *c, char *out, size_t n)
 {
-    snprintf(out, n, "%s/callqa-fetch-XXXXXX", c->tmp_dir);
-    int fd = mkstemp(out);
-    if (fd < 0) {
-        out[0] = 0;
+    int fd = rec_tmp_make(c, "fetch", out, n);
+    if (fd < 0)
         return -1;
-    }
     close(fd);
     return 0;
 }

@@ -89,4 +89,12 @@ rec_fetch_status rec_revalidate(const cfg_settings *c, const cfg_server *srv,
 void rec_fetched_cleanup(rec_fetched *f);
 void rec_fetch_global_init(void);
 
+/* A temporary file of this process in tmp_dir, created (mkstemp, mode 0600) and open:
+ * tmp_dir/callqa-KIND-PID-XXXXXX in out; its descriptor, or -1 with errno. Whoever makes one
+ * removes it on every ending of its work; a file whose process is gone (killed, crashed) is
+ * removed by rec_tmp_sweep. */
+int rec_tmp_make(const cfg_settings *c, const char *kind, char *out, size_t n);
+/* Remove tmp_dir's temporary files (rec_tmp_make) whose process is gone. How many. */
+int rec_tmp_sweep(const cfg_settings *c);
+
 #endif /* CQ_RECORDING_H */

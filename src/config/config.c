@@ -325,7 +325,7 @@ static const setting k_settings[] = {
     {"request_timeout_sec", K_DOUBLE, F(request_timeout_sec), 0, 1, 86400, NULL, "300",
      "an idle client connection is closed after this"},
     {"upload_timeout_sec", K_DOUBLE, F(upload_timeout_sec), 0, 0.1, 86400, NULL, "120",
-     "a whole upload must arrive within this"},
+     "a whole upload must arrive within this (a silent client is let go by then)"},
     {"upload_idle_sec", K_DOUBLE, F(upload_idle_sec), 0, 1, 3600, NULL, "30",
      "an upload that stops coming this long is dropped, its temporary files removed"},
     {"analysis_timeout_sec", K_DOUBLE, F(analysis_timeout_sec), 0, 0.1, 86400, NULL, "300",

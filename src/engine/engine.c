@@ -739,7 +739,47 @@ static int report_start(const cq_engine *e, cq_report *r)
     return CQ_OK;
 }
 
+/* An error names each source as the caller named it (source_name, in_name, out_name), never by
+ * the path it was read from: a service reads uploads from temporary files and recordings from
+ * its folders, and its answers name no server path. */
+static void err_names(cq_err *err, const cq_call_src *src)
+{
+    const char *path[3] = {src->path, src->in_path, src->out_path};
+    const char *shown[3] = {src->source_name ? src->source_name : src->name, src->in_name,
+                            src->out_name};
+    for (int k = 0; k < 3; k++) {
+        if (!path[k] || !shown[k] || !path[k][0] || !strcmp(path[k], shown[k]))
+            continue;
+        char out[sizeof(err->msg)];
+        size_t o = 0, pl = strlen(path[k]), sl = strlen(shown[k]);
+        for (const char *m = err->msg; *m && o + 1 < sizeof(out);) {
+            if (!strncmp(m, path[k], pl)) {
+                size_t c = sl < sizeof(out) - 1 - o ? sl : sizeof(out) - 1 - o;
+                memcpy(out + o, shown[k], c);
+                o += c, m += pl;
+            } else {
+                out[o++] = *m++;
+            }
+        }
+        out[o] = 0;
+        memcpy(err->msg, out, o + 1);
+    }
+}
+
+static int analyze(const cq_engine *e, const cq_call_src *src, cq_report **out, cq_err *err);
+
 int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **out, cq_err *err)
+{
+    cq_err local;
+    if (!err)
+        err = &local;
+    int rc = analyze(e, src, out, err);
+    if (rc != CQ_OK)
+        err_names(err, src);
+    return rc;
+}
+
+static int analyze(const cq_engine *e, const cq_call_src *src, cq_report **out, cq_err *err)
 {
     double t0 = cq__now_sec();
     cq_err local;

@@ -189,10 +189,12 @@ int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *re
     char path[4200], part[4300];
     if (qa_live_path(rec_path, path, sizeof(path)) != 0)
         return 0;
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path; /* no server path
+                                                                               * in a report */
     if (access(path, F_OK) != 0) {
         snprintf(part, sizeof(part), "%s.part", path);
         if (access(part, F_OK) == 0) {
-            snprintf(why, n, "%s: still being written (only its .part is there)", path);
+            snprintf(why, n, "%s: still being written (only its .part is there)", base);
             return -1;
         }
         return 0;
@@ -200,21 +202,20 @@ int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *re
     char w[300];
     int fd = rec_open(roots, path, w, sizeof(w));
     if (fd < 0) {
-        snprintf(why, n, "%s: %s", path, w);
+        snprintf(why, n, "%s: %s", base, w);
         return -1;
     }
     size_t len = 0;
     char *text = read_all(fd, &len, w, sizeof(w));
     close(fd);
     if (!text) {
-        snprintf(why, n, "%s: %s", path, w);
+        snprintf(why, n, "%s: %s", base, w);
         return -1;
     }
-    const char *slash = strrchr(path, '/');
-    *out = qa_live_parse(text, len, slash ? slash + 1 : path, rep, mask);
+    *out = qa_live_parse(text, len, base, rep, mask);
     free(text);
     if (!*out) {
-        snprintf(why, n, "%s: out of memory", path);
+        snprintf(why, n, "%s: out of memory", base);
         return -1;
     }
     return 1;

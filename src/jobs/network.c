@@ -54,6 +54,13 @@ int qa_capture_paths(const char *rec, char out[2][4200])
     return 2;
 }
 
+/* a file's name without its folders: what a report names (it is stored and answered) */
+static const char *base_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
                   const cq_report *rep, store_figures *f, json_t **out, char *why, size_t n)
 {
@@ -68,7 +75,7 @@ int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call
         char w[300];
         fd = rec_open(roots, paths[k], w, sizeof(w));
         if (fd < 0) {
-            snprintf(why, n, "%s: %s", paths[k], w);
+            snprintf(why, n, "%s: %s", base_of(paths[k]), w); /* stored: no server path */
             return -1;
         }
     }
@@ -81,7 +88,7 @@ int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call
     int rc = net_read_any_path(proc, NULL, &c, err, sizeof(err));
     close(fd);
     if (rc != 0) {
-        snprintf(why, n, "%s: %s", path, err);
+        snprintf(why, n, "%s: %s", base_of(path), err);
         return -1;
     }
     /* the stored call's dialog, by its identifiers and times (match.c); else the investigation's

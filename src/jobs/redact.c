@@ -957,7 +957,8 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
         json_object_set_new(au, "covered_sec", json_real(round(muted * 1000) / 1000));
         if (rc == 0) {
             snprintf(res->audio, sizeof(res->audio), "%s", path);
-            json_object_set_new(au, "file", json_string(path));
+            const char *slash = strrchr(path, '/'); /* its name: no server path in a report */
+            json_object_set_new(au, "file", json_string(slash ? slash + 1 : path));
             json_object_set_new(vf, "dtmf_digits", json_integer((json_int_t)v.digits));
             if (v.digits)
                 json_object_set_new(vf, "dtmf_first_sec",

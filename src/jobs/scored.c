@@ -27,18 +27,24 @@ static void qa_vader_load(const char *model_dir, qa_scoring *out)
     }
     snprintf(path, sizeof(path), "%s/%s", dir, SC_VADER_FILE);
     size_t len = 0;
+    /* the note names the lexicon within the model directory: it is stored and answered, and
+     * names no server path */
     char *text = cfg_read_file(path, SC_VADER_MAX_BYTES, &len, why, sizeof(why));
     if (!text) {
+        size_t pl = strlen(path); /* why is "PATH: reason": the reason */
+        const char *reason = strncmp(why, path, pl) ? why : why + pl + (why[pl] == ':' ? 2 : 0);
         snprintf(out->vader_why, sizeof(out->vader_why),
-                 "the VADER lexicon is not installed (%.280s; scripts/fetch-models installs it)",
-                 why);
+                 "the VADER lexicon is not installed (%s in the model directory: %.200s; "
+                 "scripts/fetch-models installs it)",
+                 SC_VADER_FILE, reason);
         return;
     }
     out->vader = sc_vader_parse(text, len, why, sizeof(why));
     free(text);
     if (!out->vader)
         snprintf(out->vader_why, sizeof(out->vader_why),
-                 "the VADER lexicon %.200s is refused: %.150s", path, why);
+                 "the VADER lexicon %s in the model directory is refused: %.150s", SC_VADER_FILE,
+                 why);
 }
 
 int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t errsz)

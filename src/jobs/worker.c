@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
@@ -433,6 +434,26 @@ static char *roles_step(const job_arg *j, const char *js, char **tx, char **prin
     return out;
 }
 
+/* A note for the report with each absolute path as its file's name: the report is stored and
+ * answered, and names no server path (the legs' note of cq_legs_resolve names whole paths). */
+static void note_names(const char *in, char *out, size_t n)
+{
+    size_t k = 0;
+    for (const char *p = in; *p && k + 1 < n;) {
+        if (*p == '/' && (p == in || p[-1] == ' ')) { /* a path: up to its last '/' dropped */
+            const char *end = p + strcspn(p, " ");
+            const char *base = p;
+            for (const char *q = p; q < end; q++)
+                if (*q == '/')
+                    base = q + 1;
+            p = base;
+            continue;
+        }
+        out[k++] = *p++;
+    }
+    out[k] = 0;
+}
+
 static void analyse_in_child(void *arg, int fd)
 {
     const job_arg *j = arg;
@@ -462,11 +483,28 @@ static void analyse_in_child(void *arg, int fd)
             return;
         }
         have_fetch = true;
+        /* the fetched files are this child's: opened, and their names removed at once, so that
+         * a child killed at its time limit leaves nothing in tmp_dir */
+        static char fproc[2][40];
+        for (int p = 0; p < 2; p++) {
+            if (!fetched.path[p][0])
+                continue;
+            int f = open(fetched.path[p], O_RDONLY | O_CLOEXEC);
+            unlink(fetched.path[p]);
+            if (f < 0) {
+                snprintf(msg, sizeof(msg), "fetch: the fetched file cannot be read back: %s",
+                         strerror(errno));
+                answer(fd, OUT_RETRY, NULL, msg, NULL);
+                return;
+            }
+            snprintf(fproc[p], sizeof(fproc[p]), "/proc/self/fd/%d", f);
+            fetched.path[p][0] = 0; /* nothing left to remove */
+        }
         if (fetched.cand.rel[1][0]) {
-            src.in_path = fetched.path[0], src.out_path = fetched.path[1];
+            src.in_path = fproc[0], src.out_path = fproc[1];
             src.in_name = fetched.url[0], src.out_name = fetched.url[1];
         } else {
-            src.path = fetched.path[0], src.source_name = fetched.url[0];
+            src.path = fproc[0], src.source_name = fetched.url[0];
             if (fetched.cand.mixed)
                 snprintf(note, sizeof(note),
                          "the leg files are gone (ViciDial deletes them after "
@@ -481,7 +519,8 @@ static void analyse_in_child(void *arg, int fd)
             src.in_path = p_in, src.out_path = p_out;
         } else if (call->audio[0] && cq_legs_resolve(p_mix, &lr, NULL) == CQ_OK) {
             src.path = lr.path, src.in_path = lr.in_path, src.out_path = lr.out_path;
-            src.note = lr.note;
+            if (lr.note)
+                snprintf(note, sizeof(note), "%s", lr.note);
             if (call->audio_in[0] && !lr.in_path)
                 snprintf(note, sizeof(note),
                          "the leg files %s and %s are gone: analysed the "
@@ -501,8 +540,11 @@ static void analyse_in_child(void *arg, int fd)
             return;
         }
     }
-    if (note[0])
-        src.note = note;
+    char shown[4800];
+    if (note[0]) {
+        note_names(note, shown, sizeof(shown));
+        src.note = shown;
+    }
     if (!have_fetch) {
         /* the local files as a caller or the dialer placed them: each opened beneath the
          * configured folders, with no symbolic link below them, regular (a FIFO in its place
@@ -522,8 +564,11 @@ static void analyse_in_child(void *arg, int fd)
                 return;
             }
             snprintf(proc[k], sizeof(proc[k]), "/proc/self/fd/%d", f);
-            if (!*names[k])
-                *names[k] = *paths[k];
+            if (!*names[k]) { /* the report names the recording by its file's name: no server
+                               * path in what is stored and answered */
+                const char *slash = strrchr(*paths[k], '/');
+                *names[k] = slash ? slash + 1 : *paths[k];
+            }
             *paths[k] = proc[k]; /* the child ends with the job: its fds with it */
         }
     }
@@ -1286,6 +1331,7 @@ int qa_worker_run(const qa_worker_config *c)
         }
     }
     rec_fetch_global_init();
+    rec_tmp_sweep(&c->svc); /* what a killed worker or service left in tmp_dir */
     w.slots = calloc((size_t)c->jobs, sizeof(wslot));
     if (!w.slots) {
         fprintf(stderr, "callqa worker: out of memory\n");

@@ -27,6 +27,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -143,7 +144,9 @@ typedef struct svc {
 /* ---- the guard (svc_guard.c) ----------------------------------------------------------------- */
 
 typedef struct svc_guard svc_guard;
-svc_guard *svc_guard_create(const cfg_settings *c);
+/* NULL: out of memory, or libmicrohttpd's own answers cannot be taken over (the program is
+ * linked so that its MHD_queue_response is not the one the library calls). */
+svc_guard *svc_guard_create(const cfg_settings *c, atomic_uint_fast64_t *next_id);
 void svc_guard_destroy(svc_guard *g);
 /* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION callback (cls: the guard) */
 void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -152,8 +155,14 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 bool svc_guard_headers(svc_guard *g, struct MHD_Connection *conn);
 /* A request ended: the connection, kept alive, waits for the next one's headers. */
 void svc_guard_request_done(svc_guard *g, struct MHD_Connection *conn);
-/* Once a second: the header deadline. */
+/* Once a second: the header deadline; the refused connections' lingering. */
 void svc_guard_tick(svc_guard *g);
+/* libmicrohttpd's MHD_queue_response: every answer of the service is queued through here (the
+ * name MHD_queue_response is the guard's: it answers the library's own refusals). */
+enum MHD_Result svc_guard_queue(struct MHD_Connection *conn, unsigned int status,
+                                struct MHD_Response *resp);
+/* libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER: its messages as JSON lines on stderr. */
+void svc_guard_mhd_log(void *cls, const char *fmt, va_list ap);
 /* Seconds before a login from this client (or to this account; NULL: the client only) may be
  * tried again; 0 now. */
 double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const char *account);
@@ -373,6 +382,9 @@ enum MHD_Result svc_qa_send(req *r, int status, json_t *o);
 enum MHD_Result svc_qa_store_failed(req *r);
 json_t *svc_qa_round(bool has, double v, int decimals);
 json_t *svc_qa_redacted(const char *s);
+/* Every string of a JSON tree with each absolute path as its file's name (a URL left alone):
+ * stored reports as answers show them, those stored before reports named no server path. */
+void svc_qa_unpath(json_t *j);
 json_t *svc_qa_val(const store_val *v, int prec);
 const store_val *svc_qa_col(const store_val *cols, int n, const char *name);
 double svc_qa_num(const store_val *cols, int n, const char *name);

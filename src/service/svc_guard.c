@@ -18,6 +18,20 @@
  * request yet, and writes nothing on a pending connection. A connection is marked under the
  * guard's lock before it can answer anything (svc_guard_headers), and one the guard shut down
  * is refused there.
+ *   - The HTTP library's own answers: libmicrohttpd refuses some requests itself, before the
+ *     service sees them (a malformed request line, header line, Content-Length or chunked body:
+ *     400; a Content-Length past 2^64 or a chunk too large: 413; a request line or headers past
+ *     its 32 KiB read buffer: 414, 431; an HTTP version other than 1.x: 505; no memory left in
+ *     the connection's pool: 500). Version 0.9.75 has no hook for these answers, sends them
+ *     without the service's headers, and after a bad Content-Length builds the header twice
+ *     (two status lines on one connection). It queues each with MHD_queue_response, through
+ *     its procedure linkage table, so the service's own MHD_queue_response (below) is the one
+ *     it calls: the service's answers go to the library's through svc_guard_queue, and any
+ *     other call is one of the library's own. That call is refused (MHD_NO: the library then
+ *     closes the connection without writing anything), and the guard writes the answer itself
+ *     instead: one status line, JSON, the service's security headers, X-Request-Id,
+ *     Connection: close. The socket is kept open a little (its duplicate, read and dropped
+ *     for up to 2 s) so that a client still sending gets the answer, not a reset.
  *   - Logins: failed attempts per client address and per account are counted in a window
  *     (login_window_sec); past login_max_failures from one address, or
  *     login_max_failures_account to the account from all, 429 with Retry-After until the
@@ -27,10 +41,15 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "svc.h"
@@ -46,6 +65,8 @@ typedef struct gconn {
 } gconn;
 
 #define LOGIN_SLOTS 256
+#define LINGER_SLOTS 64 /* refused connections kept open while their answer is read */
+#define LINGER_SEC 2.0  /* at most this long */
 typedef struct login_slot {
     char key[80]; /* "ip:ADDR" or "acct:NAME" */
     double first; /* the window's start */
@@ -57,16 +78,40 @@ struct svc_guard {
     gconn *head;
     int n;
     const cfg_settings *cfg;
+    atomic_uint_fast64_t *next_id; /* the service's request ids */
     login_slot logins[LOGIN_SLOTS];
+    struct {
+        int fd; /* a duplicate of a refused connection's socket; -1: free */
+        double since;
+    } linger[LINGER_SLOTS];
 };
 
-svc_guard *svc_guard_create(const cfg_settings *c)
+/* libmicrohttpd's own MHD_queue_response, found after this program in the lookup order */
+typedef enum MHD_Result (*queue_fn)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
+static queue_fn g_queue;
+static pthread_once_t g_queue_once = PTHREAD_ONCE_INIT;
+static svc_guard *_Atomic g_running; /* the guard of the service running in this process */
+
+static void find_queue(void)
 {
+    void *f = dlsym(RTLD_NEXT, "MHD_queue_response");
+    memcpy(&g_queue, &f, sizeof(g_queue));
+}
+
+svc_guard *svc_guard_create(const cfg_settings *c, atomic_uint_fast64_t *next_id)
+{
+    pthread_once(&g_queue_once, find_queue);
+    if (!g_queue) /* linked so that libmicrohttpd's answers cannot be taken: refuse to run */
+        return NULL;
     svc_guard *g = calloc(1, sizeof(*g));
     if (!g)
         return NULL;
     pthread_mutex_init(&g->mu, NULL);
     g->cfg = c;
+    g->next_id = next_id;
+    for (int i = 0; i < LINGER_SLOTS; i++)
+        g->linger[i].fd = -1;
+    atomic_store(&g_running, g);
     return g;
 }
 
@@ -74,10 +119,15 @@ void svc_guard_destroy(svc_guard *g)
 {
     if (!g)
         return;
+    svc_guard *running = g;
+    atomic_compare_exchange_strong(&g_running, &running, NULL);
     for (gconn *c = g->head, *nx; c; c = nx) {
         nx = c->next;
         free(c);
     }
+    for (int i = 0; i < LINGER_SLOTS; i++)
+        if (g->linger[i].fd >= 0)
+            close(g->linger[i].fd);
     pthread_mutex_destroy(&g->mu);
     free(g);
 }
@@ -93,24 +143,37 @@ static void addr_of(const struct sockaddr *sa, char *out, size_t n)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
 }
 
+/* Write a whole JSON answer, with the headers every answer of the service carries, to a socket
+ * nothing else writes to (a best effort: the socket is the client's, and it may be gone). */
+static void write_answer(int fd, int status, const char *reason, const char *code, const char *msg,
+                         const char *id)
+{
+    char body[400], head[1600], extra[80], date[64];
+    snprintf(extra, sizeof(extra), "%s%s%s%s", status == 503 ? "Retry-After: 10\r\n" : "",
+             id ? "X-Request-Id: " : "", id ? id : "", id ? "\r\n" : "");
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    int bn = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"code\":\"%s\"}", msg, code);
+    int hn = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
+                      "%sX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+                      "Referrer-Policy: no-referrer\r\n"
+                      "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+                      "\r\n%s",
+                      status, reason, date, bn, extra, body);
+    if (hn < 0 || (size_t)hn >= sizeof(head) || bn < 0 || (size_t)bn >= sizeof(body))
+        return; /* never: the texts are the guard's own */
+    (void)send(fd, head, (size_t)hn, MSG_NOSIGNAL | MSG_DONTWAIT); /* one write: one segment */
+}
+
 /* Write a whole JSON answer to a connection nothing else writes to, then shut it down. */
 static void cut(gconn *c, int status, const char *reason, const char *code, const char *msg)
 {
-    if (status) {
-        char body[300], head[900];
-        int bn = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"code\":\"%s\"}", msg, code);
-        int hn = snprintf(head, sizeof(head),
-                          "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                          "Content-Length: %d\r\nConnection: close\r\nCache-Control: no-store\r\n"
-                          "%sX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
-                          "Referrer-Policy: no-referrer\r\n"
-                          "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
-                          "\r\n",
-                          status, reason, bn, status == 503 ? "Retry-After: 10\r\n" : "");
-        /* a best effort: the socket is the client's, and it may be gone */
-        if (send(c->fd, head, (size_t)hn, MSG_NOSIGNAL | MSG_DONTWAIT) == hn)
-            (void)send(c->fd, body, (size_t)bn, MSG_NOSIGNAL | MSG_DONTWAIT);
-    }
+    if (status)
+        write_answer(c->fd, status, reason, code, msg, NULL);
     shutdown(c->fd, SHUT_RDWR);
     c->cut = true;
     c->pending = false;
@@ -221,7 +284,115 @@ void svc_guard_tick(svc_guard *g)
                 svc_metrics_guard("header_timeout");
             }
         }
+    /* the refused connections kept open: what their clients still send is read and dropped,
+     * until they close or LINGER_SEC has passed */
+    for (int i = 0; i < LINGER_SLOTS; i++) {
+        if (g->linger[i].fd < 0)
+            continue;
+        char buf[65536]; /* one read a second each: at most 64 reads of 64 KiB under the lock */
+        ssize_t got = recv(g->linger[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+        bool open = got > 0 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+        if (!open || now - g->linger[i].since > LINGER_SEC) {
+            close(g->linger[i].fd);
+            g->linger[i].fd = -1;
+        }
+    }
     pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- the HTTP library's own answers --------------------------------------------------------- */
+
+enum MHD_Result svc_guard_queue(struct MHD_Connection *conn, unsigned int status,
+                                struct MHD_Response *resp)
+{
+    pthread_once(&g_queue_once, find_queue);
+    return g_queue ? g_queue(conn, status, resp) : MHD_NO;
+}
+
+/* the library's status, and the answer the service gives for it */
+static const struct {
+    unsigned lib, status;
+    const char *reason, *code, *msg;
+} k_refusals[] = {
+    {400, 400, "Bad Request", "bad_request",
+     "the request is malformed: its request line, a header line, its Content-Length or its "
+     "chunked body (RFC 9112)"},
+    /* a Content-Length or chunk size past 2^64-1 is a length no request has: 400 as for any
+     * length that cannot be read (RFC 9112 6.3), where the library says 413 */
+    {413, 400, "Bad Request", "bad_length",
+     "the request's Content-Length or a chunk size is past 2^64-1: no length that can be read "
+     "(RFC 9112 6.3)"},
+    {414, 414, "URI Too Long", "uri_too_long",
+     "the request line is longer than this service reads (32 KiB with the headers)"},
+    {431, 431, "Request Header Fields Too Large", "headers_too_large",
+     "the request's headers are larger than this service reads (32 KiB)"},
+    {505, 505, "HTTP Version Not Supported", "http_version",
+     "this service speaks HTTP/1.0 and 1.1"},
+    {500, 500, "Internal Server Error", "internal",
+     "the request could not be read (no memory left)"},
+};
+
+/* Called by libmicrohttpd only (the service's answers go through svc_guard_queue): one of its
+ * own error answers. Written here instead (see DESIGN), and refused there. */
+enum MHD_Result MHD_queue_response(struct MHD_Connection *conn, unsigned int status,
+                                   struct MHD_Response *resp)
+{
+    svc_guard *g = atomic_load(&g_running);
+    if (!g) /* no service in this process: the library's answer as it is */
+        return svc_guard_queue(conn, status, resp);
+    size_t k = 0;
+    while (k + 1 < sizeof(k_refusals) / sizeof(k_refusals[0]) && k_refusals[k].lib != status)
+        k++;
+    if (k_refusals[k].lib != status)
+        k = 0; /* another status: a 400 with the same words */
+    const union MHD_ConnectionInfo *fi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *si =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    gconn *c = si ? si->socket_context : NULL;
+    if (!fi)
+        return MHD_NO;
+    char id[24];
+    snprintf(id, sizeof(id), "%08llx", (unsigned long long)atomic_fetch_add(g->next_id, 1));
+    pthread_mutex_lock(&g->mu);
+    if (!c || !c->cut) { /* not answered by the guard already */
+        write_answer(fi->connect_fd, (int)k_refusals[k].status, k_refusals[k].reason,
+                     k_refusals[k].code, k_refusals[k].msg, id);
+        shutdown(fi->connect_fd, SHUT_WR);
+        if (c)
+            c->cut = true, c->pending = false;
+        int slot = -1;
+        for (int i = 0; i < LINGER_SLOTS && slot < 0; i++)
+            if (g->linger[i].fd < 0)
+                slot = i;
+        if (slot >= 0 && (g->linger[slot].fd = fcntl(fi->connect_fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+            g->linger[slot].since = svc_mono_sec();
+    }
+    pthread_mutex_unlock(&g->mu);
+    fprintf(stderr,
+            "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"info\",\"msg\":\"refused by the HTTP "
+            "parser\",\"status\":%u,\"code\":\"%s\"}\n",
+            svc_now_sec(), id, k_refusals[k].status, k_refusals[k].code);
+    svc_metrics_guard("bad_request");
+    return MHD_NO;
+}
+
+/* libmicrohttpd's messages (MHD_OPTION_EXTERNAL_LOGGER) as JSON lines among the service's; of a
+ * refusal, the reason only: the guard's own line says what was answered (the library's lines
+ * on the answer it would have sent, and on its being refused, are left out). */
+void svc_guard_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[600];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = 0;
+    if (strstr(msg, "failed to queue error response") ||
+        !strncmp(msg, "Error processing request (HTTP response code", 44))
+        return;
+    char *j = svc_json_str(msg);
+    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"info\",\"msg\":\"libmicrohttpd\",\"detail\":%s}\n",
+            svc_now_sec(), j ? j : "null");
+    free(j);
 }
 
 /* ---- logins -------------------------------------------------------------------------------- */

@@ -179,7 +179,7 @@ enum MHD_Result svc_queue(req *r, unsigned status, struct MHD_Response *resp)
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     if (r->set_cookie[0])
         MHD_add_response_header(resp, "Set-Cookie", r->set_cookie);
-    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+    enum MHD_Result ret = svc_guard_queue(r->conn, status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -278,23 +278,40 @@ int svc_pct_decode(const char *s, size_t n, char *out, size_t cap)
 typedef struct framing {
     int content_length; /* Content-Length headers */
     char first_cl[32];
-    bool cl_differ;         /* two of them disagree */
-    bool transfer_encoding; /* Transfer-Encoding present */
-    int hosts;              /* Host headers */
+    bool cl_differ;        /* two of them disagree */
+    int transfer_encoding; /* Transfer-Encoding headers */
+    char te[64];           /* the first one's value */
+    int hosts;             /* Host headers */
+    bool bad_name;         /* a header name that is not a token (a space before its colon) */
 } framing;
+
+/* RFC 9110's tchar: what a header name is made of */
+static bool token(const char *s)
+{
+    if (!*s)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              strchr("!#$%&'*+-.^_`|~", *p)))
+            return false;
+    return true;
+}
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
     (void)kind;
     framing *f = cls;
+    if (!token(key))
+        f->bad_name = true;
     if (!strcasecmp(key, "Content-Length")) {
         if (f->content_length++ == 0)
             snprintf(f->first_cl, sizeof(f->first_cl), "%s", value ? value : "");
         else if (strcmp(f->first_cl, value ? value : ""))
             f->cl_differ = true;
     } else if (!strcasecmp(key, "Transfer-Encoding")) {
-        f->transfer_encoding = true;
+        if (f->transfer_encoding++ == 0)
+            snprintf(f->te, sizeof(f->te), "%s", value ? value : "");
     } else if (!strcasecmp(key, "Host")) {
         f->hosts++;
     }
@@ -302,26 +319,52 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
 }
 
 /* The request's framing and Host, before anything else: 0, or -1 with the answer set (and the
- * connection to be closed after it).
+ * connection to be closed after it). RFC 9112 (section numbers below):
  * - Two Content-Length headers that differ, or Content-Length with Transfer-Encoding: 400
  *   ambiguous_framing (a proxy in front that reads the framing the other way would see the
- *   bytes after it as a second request: smuggling). Two Host headers: 400 too.
+ *   bytes after it as a second request: smuggling; 6.3). Two Host headers: 400 too (3.2).
+ * - A header name with a space before its colon, or any byte a name may not hold: 400
+ *   bad_header (5.1: the library would take "Content-Length :" for another header).
+ * - Transfer-Encoding other than one "chunked" (6.1, 6.3), or on an HTTP/1.0 request: 400
+ *   ambiguous_framing (the body's end could not be told).
+ * - An HTTP/1.1 request without Host: 400 missing_host (3.2); HTTP/1.0 needs none.
  * - A Host that is not this service (svc_host_allowed): 421 misdirected (a browser sent here by
- *   another site's DNS, the rebinding attack, names that site). */
-static int framing_check(req *r)
+ *   another site's DNS, the rebinding attack, names that site).
+ * A malformed Content-Length (-1, +5, 0x10, "2, 3", past 2^64) never gets here: libmicrohttpd
+ * refuses it while reading the headers, and the guard writes that answer (svc_guard.c). */
+static int framing_check(req *r, const char *version)
 {
     framing f;
     memset(&f, 0, sizeof(f));
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
-    if (f.cl_differ || (f.content_length && f.transfer_encoding) || f.hosts > 1) {
+    bool http10 = !strcmp(version, MHD_HTTP_VERSION_1_0);
+    const char *why = f.hosts > 1   ? "two Host headers"
+                      : f.cl_differ ? "two Content-Length headers that differ"
+                      : f.content_length && f.transfer_encoding
+                          ? "Content-Length and Transfer-Encoding together"
+                      : f.transfer_encoding > 1       ? "two Transfer-Encoding headers"
+                      : f.transfer_encoding && http10 ? "Transfer-Encoding on an HTTP/1.0 request"
+                      : f.transfer_encoding && strcasecmp(f.te, "chunked")
+                          ? "a Transfer-Encoding other than chunked"
+                          : NULL;
+    if (why) {
         r->close = true;
-        svc_answer_error(r, 400, "ambiguous_framing",
-                         f.hosts > 1   ? "two Host headers"
-                         : f.cl_differ ? "two Content-Length headers that differ"
-                                       : "Content-Length and Transfer-Encoding together");
+        svc_answer_error(r, 400, "ambiguous_framing", "%s", why);
+        return -1;
+    }
+    if (f.bad_name) {
+        r->close = true;
+        svc_answer_error(r, 400, "bad_header",
+                         "a header name holds a space or a byte a name may not hold "
+                         "(RFC 9112 5.1: no space before the colon)");
         return -1;
     }
     const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
+    if (!host && !http10) {
+        r->close = true;
+        svc_answer_error(r, 400, "missing_host", "an HTTP/1.1 request needs a Host header");
+        return -1;
+    }
     if (host && !svc_host_allowed(r->s->cfg, host)) {
         r->close = true;
         svc_answer_error(r, 421, "misdirected",
@@ -336,7 +379,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     svc *s = cls;
     req *r = *con_cls;
     if (!r && !(r = *con_cls = on_uri(NULL, url, conn)))
@@ -359,7 +401,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->route = r->rt ? r->rt->name : "other";
         atomic_fetch_add(&s->inflight, 1);
         svc_metrics_inflight(1);
-        if (framing_check(r))
+        if (framing_check(r, version))
             return svc_send(r);
         if (param) { /* its own string, decoded: it may hold any byte but NUL */
             if (svc_pct_decode(param, param_len, r->param_buf, sizeof(r->param_buf))) {
@@ -488,6 +530,13 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
         return 1;
     }
     rec_fetch_global_init();
+    /* the temporary files (uploads, fetches) a killed service or worker left behind */
+    int swept = rec_tmp_sweep(c);
+    if (swept > 0)
+        fprintf(stderr,
+                "{\"level\":\"info\",\"msg\":\"removed the temporary files of processes "
+                "that are gone\",\"files\":%d}\n",
+                swept);
     svc_metrics_routes();
     cq_engine_params ep = cq_engine_default_params();
     cfg_engine_params(c, &ep); /* the analysis settings, as the command line has them */
@@ -533,8 +582,10 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
         return 1;
     }
     pthread_mutex_init(&s.roots_mu, NULL);
-    if (!(s.guard = svc_guard_create(c))) {
-        fprintf(stderr, "callqa serve: out of memory\n");
+    if (!(s.guard = svc_guard_create(c, &s.next_id))) {
+        fprintf(stderr, "callqa serve: out of memory, or libmicrohttpd's own answers cannot be "
+                        "taken over (callqa is linked so that the library does not call its "
+                        "MHD_queue_response)\n");
         free(s.roots);
         store_close(s.store);
         svc_isolate_stop(s.iso);
@@ -614,11 +665,12 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG | v6,
-        (uint16_t)c->listen_port, NULL, NULL, on_request, &s, MHD_OPTION_LISTEN_SOCKET, lfd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)c->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)c->request_timeout_sec, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s,
-        MHD_OPTION_NOTIFY_CONNECTION, svc_guard_notify, s.guard, MHD_OPTION_END);
+        (uint16_t)c->listen_port, NULL, NULL, on_request, &s, MHD_OPTION_EXTERNAL_LOGGER,
+        svc_guard_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)c->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->request_timeout_sec,
+        MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_NOTIFY_COMPLETED, on_completed, &s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &s, MHD_OPTION_NOTIFY_CONNECTION, svc_guard_notify,
+        s.guard, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "callqa serve: cannot listen on %s: %s\n", shown, strerror(errno));
         close(lfd);

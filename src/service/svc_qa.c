@@ -115,6 +115,68 @@ json_t *svc_qa_redacted(const char *s)
     return svc_json_text(out);
 }
 
+/* One string with each absolute path (a word that starts with '/', after an opening quote or
+ * bracket, and holds a second '/') as its file's name; NULL when nothing changes. A URL is left
+ * as it is: this is for stored text that answers show as they are (a report). */
+static char *unpath_str(const char *s)
+{
+    size_t n = strlen(s), k = 0;
+    bool changed = false;
+    char *o = malloc(n + 1);
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        bool start = i == 0 || s[i - 1] == ' ' || strchr("'\"(<[=", s[i - 1]);
+        size_t w = strcspn(s + i, " '\")>],;");
+        const char *slash = start && s[i] == '/' && w > 1 ? memchr(s + i + 1, '/', w - 1) : NULL;
+        if (slash) {
+            size_t b = w;
+            while (b > 0 && s[i + b - 1] != '/')
+                b--;
+            memcpy(o + k, s + i + b, w - b);
+            k += w - b, i += w;
+            changed = true;
+        } else {
+            o[k++] = s[i++];
+        }
+    }
+    o[k] = 0;
+    if (!changed) {
+        free(o);
+        return NULL;
+    }
+    return o;
+}
+
+void svc_qa_unpath(json_t *j)
+{
+    if (json_is_object(j)) {
+        const char *key;
+        json_t *v;
+        json_object_foreach(j, key, v)
+        {
+            char *u = json_is_string(v) ? unpath_str(json_string_value(v)) : NULL;
+            if (u)
+                json_object_set_new(j, key, svc_json_text(u));
+            else
+                svc_qa_unpath(v);
+            free(u);
+        }
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            char *u = json_is_string(v) ? unpath_str(json_string_value(v)) : NULL;
+            if (u)
+                json_array_set_new(j, i, svc_json_text(u));
+            else
+                svc_qa_unpath(v);
+            free(u);
+        }
+    }
+}
+
 /* A row value as JSON; prec >= 0 rounds reals. */
 json_t *svc_qa_val(const store_val *v, int prec)
 {

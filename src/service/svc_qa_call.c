@@ -100,6 +100,8 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
             live_err = svc_qa_redacted(json_string_value(json_object_get(report, "live_error")));
         json_decref(report);
         json_decref(rep);
+        svc_qa_unpath(net); /* a report stored before reports named no server path */
+        svc_qa_unpath(live);
     }
     json_object_set_new(o, "network", net);
     json_object_set_new(o, "network_error", net_err);
@@ -162,6 +164,7 @@ enum MHD_Result svc_qa_report(req *r, const char *data, size_t *size)
     json_decref(rep);
     json_object_set_new(o, "report", report);
     json_object_set_new(o, "assessment", as);
+    svc_qa_unpath(o); /* a report stored before reports named no server path */
     char *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     svc_answer(r, 200, body, "application/json");

@@ -354,9 +354,9 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
             r->bad_multipart = 1;
             return MHD_NO;
         }
-        snprintf(r->part_path[p], sizeof(r->part_path[p]), "%s/callqa-upload-XXXXXX",
-                 r->s->cfg->tmp_dir);
-        int fd = mkstemp(r->part_path[p]);
+        /* the request owns it: on_completed removes it on every ending (answered, refused,
+         * timed out, the client gone); a process that died first leaves it to rec_tmp_sweep */
+        int fd = rec_tmp_make(r->s->cfg, "upload", r->part_path[p], sizeof(r->part_path[p]));
         if (fd < 0 || !(r->part[p] = fdopen(fd, "wb"))) {
             if (fd >= 0)
                 close(fd);
@@ -375,12 +375,22 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
     return size && fwrite(data, 1, size, r->part[p]) != size ? MHD_NO : MHD_YES;
 }
 
+/* While a body comes, the connection's idle limit is the nearer of upload_idle_sec and what is
+ * left of upload_timeout_sec (whole seconds, at least 1): a client that stops sending is let go
+ * by then, and the request ends (on_completed removes its temporary files). A client that keeps
+ * sending is cut by svc_body_piece at upload_timeout_sec. */
+static void body_deadline(req *r)
+{
+    const cfg_settings *c = r->s->cfg;
+    double left = c->upload_timeout_sec - (svc_mono_sec() - r->t0);
+    double t = left < c->upload_idle_sec ? left : c->upload_idle_sec;
+    MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                              t < 1 ? 1u : (unsigned)(t + 0.999));
+}
+
 enum MHD_Result svc_body_start(req *r)
 {
-    /* a client that stops sending a body is let go after upload_idle_sec of silence (its
-     * temporary files go with the request), not after the connection's idle limit */
-    MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
-                              (unsigned)(r->s->cfg->upload_idle_sec + 0.999));
+    body_deadline(r);
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
     if (!r->body_limit)
@@ -412,6 +422,7 @@ enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size)
                          r->s->cfg->upload_timeout_sec);
         return MHD_NO;
     }
+    body_deadline(r);
     if (r->multipart) {
         if (!r->upload_too_large && !r->bad_multipart &&
             MHD_post_process(r->pp, data, *size) != MHD_YES && !r->upload_too_large)
@@ -452,6 +463,9 @@ enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size)
 
 int svc_body_done(req *r)
 {
+    /* the body is in: the connection's own idle limit again (kept alive after the answer) */
+    MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                              (unsigned)(r->s->cfg->request_timeout_sec + 0.999));
     for (int p = 0; p < SVC_N_PARTS; p++)
         if (r->part[p]) {
             fclose(r->part[p]);

@@ -68,12 +68,16 @@ static int load(cq_engine *e)
             cq__free(dir);
             return CQ_ERR_NOMEM;
         }
+        char *why = cq__model_msg(e->model_dir, err.msg); /* no server path: cq__model_msg */
         e->dnsmos_status =
-            err.code == CQ_ERR_NOT_FOUND
-                ? cq__printf("DNSMOS model not installed (%s): its scores are null; "
-                             "scripts/fetch-models installs it (models/README.md)",
-                             err.msg)
-                : cq__printf("DNSMOS model rejected: %s; its scores are null", err.msg);
+            !why ? NULL
+            : err.code == CQ_ERR_NOT_FOUND
+                ? cq__printf("DNSMOS model not installed (in the model directory: %s): its "
+                             "scores are null; scripts/fetch-models installs it "
+                             "(models/README.md)",
+                             why)
+                : cq__printf("DNSMOS model rejected: %s; its scores are null", why);
+        cq__free(why);
     }
     cq__free(dir);
     return e->dnsmos || e->dnsmos_status ? CQ_OK : CQ_ERR_NOMEM;

@@ -46,13 +46,16 @@ static int load(cq_engine *e)
             cq__free(path);
             return CQ_ERR_NOMEM;
         }
+        char *why = cq__model_msg(e->model_dir, err.msg); /* no server path: cq__model_msg */
         e->nisqa_status =
             err.code == CQ_ERR_NOT_FOUND
-                ? cq__printf("NISQA model not installed (%s): quality scores are null. Its "
+                ? cq__printf("NISQA model not installed (nisqa/nisqa.tar in the model "
+                             "directory): quality scores are null. Its "
                              "weights are licensed CC BY-NC-SA 4.0 (non-commercial) and are "
-                             "obtained by the user; see models/README.md",
-                             path)
-                : cq__printf("NISQA model rejected: %s; quality scores are null", err.msg);
+                             "obtained by the user; see models/README.md")
+            : why ? cq__printf("NISQA model rejected: %s; quality scores are null", why)
+                  : NULL;
+        cq__free(why);
     }
     cq__free(path);
     return e->nisqa || e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;

@@ -126,6 +126,10 @@ typedef struct cq__stage {
 } cq__stage;
 
 /* The table, in execution order. */
+/* A model's message without the server's folders: every "MODEL_DIR/" in msg dropped, so that it
+ * names a model's file within the model directory only (a report and the service's /health
+ * answer name no server path). Allocated; NULL on failure. */
+char *cq__model_msg(const char *model_dir, const char *msg);
 size_t cq__stage_count(void);
 const cq__stage *cq__stage_at(size_t i);
 /* A stage's position in the table: its slot in cq_leg_report.stage_data and cq_report.stage_data

@@ -143,3 +143,20 @@ int cq_analyzers_parse(const char *list, unsigned *out, cq_err *err)
     *out = bits;
     return CQ_OK;
 }
+
+char *cq__model_msg(const char *model_dir, const char *msg)
+{
+    size_t dl = model_dir ? strlen(model_dir) : 0, n = strlen(msg);
+    char *out = cq__malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = msg; *p;) {
+        if (dl && !strncmp(p, model_dir, dl) && p[dl] == '/') {
+            p += dl + 1;
+            continue;
+        }
+        *o++ = *p++;
+    }
+    *o = 0;
+    return out;
+}

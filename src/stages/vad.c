@@ -41,14 +41,21 @@ static int load(cq_engine *e)
             cq__free(path);
             return CQ_ERR_NOMEM;
         }
+        /* the status names the file within the model directory (it is shown in reports and
+         * the service's answers); the log, the whole path */
+        char *why = cq__model_msg(e->model_dir, err.msg);
         e->vad_status = err.code == CQ_ERR_NOT_FOUND
-                            ? cq__printf("Silero VAD model not installed (%s): speech activity "
-                                         "from the DSP fallback; scripts/fetch-models installs it",
-                                         path)
-                            : cq__printf("Silero VAD model rejected: %s; speech activity from "
-                                         "the DSP fallback",
-                                         err.msg);
-        cq__log(CQ_LOG_WARN, "%s", e->vad_status ? e->vad_status : err.msg);
+                            ? cq__printf("Silero VAD model not installed (silero_vad/%s/"
+                                         "silero_vad.onnx in the model directory): speech "
+                                         "activity from the DSP fallback; scripts/fetch-models "
+                                         "installs it",
+                                         e->vad_model_name)
+                        : why ? cq__printf("Silero VAD model rejected: %s; speech activity from "
+                                           "the DSP fallback",
+                                           why)
+                              : NULL;
+        cq__free(why);
+        cq__log(CQ_LOG_WARN, "Silero VAD model %s: %s", path, err.msg);
     }
     cq__free(path);
     return e->vad || e->vad_status ? CQ_OK : CQ_ERR_NOMEM;

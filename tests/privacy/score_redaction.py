@@ -12,8 +12,9 @@ What it reads:
     that it came from (src), so that a stored word is traced back to what was said;
   - the store: each call's transcript (transcripts.detail) and its report (analyses.report),
     with the report's `redaction` object {types, counts, spans [{type, leg, start, end}],
-    audio {mode, ..., file}, verify} and the redacted audio it names (16-bit PCM; two legs:
-    inbound, the customer, on the first channel).
+    audio {mode, ..., file}, verify} and the redacted audio (the file the report names, where
+    analyses.redacted_audio keeps it; 16-bit PCM; two legs: inbound, the customer, on the first
+    channel).
 
 What it measures (printed as tables; --json writes the figures):
   text   an entity is redacted when every stored word that carries one of its digits (or, for
@@ -311,7 +312,9 @@ def main():
     db = sqlite3.connect("file:%s?mode=ro" % args.db, uri=True)
     rows = db.execute(
         "SELECT c.recording_id, t.detail, (SELECT a.report FROM analyses a WHERE a.call_id = c.id "
-        "ORDER BY a.id DESC LIMIT 1) FROM calls c LEFT JOIN transcripts t ON t.call_id = c.id"
+        "ORDER BY a.id DESC LIMIT 1), (SELECT a.redacted_audio FROM analyses a "
+        "WHERE a.call_id = c.id ORDER BY a.id DESC LIMIT 1) "
+        "FROM calls c LEFT JOIN transcripts t ON t.call_id = c.id"
     ).fetchall()
     db.close()
 
@@ -321,7 +324,7 @@ def main():
     near_hit = {}
     verify_failed = []
     dtmf_runs, dtmf_calls = 0, []
-    for rid, detail, report in rows:
+    for rid, detail, report, red_path in rows:
         c = truth.get(rid)
         if c is None:
             continue
@@ -434,8 +437,10 @@ def main():
                  for s in red.get("spans", [])]
         chans, rate = None, None
         path = red.get("audio")
-        if isinstance(path, dict):  # {mode, intervals, ..., file}
+        if isinstance(path, dict):  # {mode, intervals, ..., file}: the copy's name
             path = path.get("file")
+        if path and red_path and os.path.basename(red_path) == path:
+            path = red_path  # where the store keeps it (a report names no server path)
         if path and os.path.exists(path):
             chans, rate = read_wav(path)
         elif any(it["kind"] == "entity" for it in items):
