@@ -26,6 +26,7 @@ static void usage(FILE *f)
             "                          [--status STATUS] [--call-info FILE] [--call-id ID]\n"
             "                          [--uniqueid ID] [--caller-code CODE] [--phone NUMBER]\n"
             "                          [--call-epoch SECONDS] [--length SECONDS]\n"
+            "                          [--max-answer-mb N]\n"
             "                          [analysis options] CAPTURE\n"
             "  why the call went wrong: the capture's dialogs, streams and findings (CAPTURE:\n"
             "  pcap, pcapng, or SIP as text), held against the call's recording when given\n"
@@ -36,7 +37,9 @@ static void usage(FILE *f)
             "                     the stored call (its SIP Call-ID, Asterisk uniqueid, ViciDial\n"
             "                     caller code, number, start in UTC epoch seconds, length in\n"
             "                     seconds): the dialog looked at is the one they match\n"
-            "  --json             the answer of POST /investigate (docs/network.md)\n");
+            "  --json             the answer of POST /investigate (docs/network.md)\n"
+            "  --max-answer-mb N  the answer's bound, 2 to 4096 MiB (16): `truncated` counts\n"
+            "                     what a capture too big for it left out\n");
     cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
 }
 
@@ -99,6 +102,7 @@ int cq_cli_investigate(int argc, char **argv)
         O_PHONE,
         O_EPOCH,
         O_LENGTH,
+        O_MAX_MB,
         O_CFG = 1000
     };
     static const struct option own[] = {
@@ -115,6 +119,7 @@ int cq_cli_investigate(int argc, char **argv)
         {"phone", required_argument, NULL, O_PHONE},
         {"call-epoch", required_argument, NULL, O_EPOCH},
         {"length", required_argument, NULL, O_LENGTH},
+        {"max-answer-mb", required_argument, NULL, O_MAX_MB},
         {"help", no_argument, NULL, 'h'},
     };
     enum { N_OWN = sizeof(own) / sizeof(own[0]) };
@@ -130,6 +135,7 @@ int cq_cli_investigate(int argc, char **argv)
     const char *rec = NULL, *in = NULL, *out = NULL, *status = NULL, *ci_path = NULL;
     net_call_hint hint = {.epoch = -1, .length_sec = -1};
     bool hinted = false;
+    net_limits lim = net_default_limits();
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -152,6 +158,13 @@ int cq_cli_investigate(int argc, char **argv)
             }
             hinted = true;
             break;
+        case O_MAX_MB: {
+            double mb;
+            if (cq_cli_number("callqa investigate", "--max-answer-mb", optarg, 2, 4096, &mb))
+                return 2;
+            lim.max_answer_bytes = (size_t)(mb * 1048576);
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default:
             if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, usage))
@@ -192,6 +205,7 @@ int cq_cli_investigate(int argc, char **argv)
                          .status = status,
                          .call_info = ci,
                          .call_info_len = ci_len,
+                         .lim = &lim,
                          .hint = hinted ? &hint : NULL};
     json_t *o = NULL;
     int rc = net_investigate_run(e, &inp, &o, err, sizeof(err));
