@@ -72,6 +72,27 @@ static void print_text(const json_t *o)
     const json_t *w = json_object_get(o, "warning");
     if (json_is_string(w))
         printf("warning: %s\n", json_string_value(w));
+    const json_t *t = json_object_get(o, "truncated"); /* docs/network.md "Bounds" */
+    static const char *const cut[] = {"dialogs", "sip", "streams", "findings", "rtcp_reports"};
+    json_int_t left = 0;
+    for (size_t k = 0; k < sizeof(cut) / sizeof(*cut); k++)
+        left += json_integer_value(json_object_get(t, cut[k]));
+    if (left)
+        printf("over the answer's %lld MiB, left out: %lld dialogs, %lld SIP messages, %lld "
+               "streams, %lld findings, %lld RTCP reports (--max-answer-mb)\n",
+               (long long)(json_integer_value(json_object_get(t, "max_bytes")) >> 20),
+               (long long)json_integer_value(json_object_get(t, "dialogs")),
+               (long long)json_integer_value(json_object_get(t, "sip")),
+               (long long)json_integer_value(json_object_get(t, "streams")),
+               (long long)json_integer_value(json_object_get(t, "findings")),
+               (long long)json_integer_value(json_object_get(t, "rtcp_reports")));
+    const json_t *n = json_object_get(o, "counts");
+    json_int_t calls = json_integer_value(json_object_get(n, "dialogs_dropped")),
+               nf = json_integer_value(json_object_get(n, "findings_dropped"));
+    if (calls || nf)
+        printf("past what a capture's reading keeps: %lld Call-IDs not made dialogs, %lld "
+               "findings not kept\n",
+               (long long)calls, (long long)nf);
     const json_t *re = json_object_get(o, "recording_error");
     if (json_is_string(re))
         printf("the recording could not be analysed: %s\n", json_string_value(re));

@@ -86,6 +86,10 @@ static void print_text(const net_capture *c, const char *file)
                t->max_bytes >> 20, (unsigned long long)t->dialogs, (unsigned long long)t->sip,
                (unsigned long long)t->streams, (unsigned long long)t->findings,
                (unsigned long long)t->rtcp_reports);
+    if (c->dialogs_dropped || c->findings_dropped)
+        printf("past what a capture's reading keeps: %llu Call-IDs not made dialogs, %llu "
+               "findings not kept\n",
+               (unsigned long long)c->dialogs_dropped, (unsigned long long)c->findings_dropped);
     for (size_t i = 0; i < c->n_sip; i++) {
         const net_sip_msg *m = &c->sip[i];
         char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN], what[96];
