@@ -27,6 +27,7 @@ static void usage(FILE *f)
             "                          [--status STATUS] [--call-info FILE] [--call-id ID]\n"
             "                          [--uniqueid ID] [--caller-code CODE] [--phone NUMBER]\n"
             "                          [--call-epoch SECONDS] [--length SECONDS]\n"
+            "                          [--max-answer-mb N]\n"
             "                          [analysis options] CAPTURE\n"
             "  why the call went wrong: the capture's dialogs, streams and findings (CAPTURE:\n"
             "  pcap, pcapng, or SIP as text), held against the call's recording when given\n"
@@ -37,7 +38,9 @@ static void usage(FILE *f)
             "                     the stored call (its SIP Call-ID, Asterisk uniqueid, ViciDial\n"
             "                     caller code, number, start in UTC epoch seconds, length in\n"
             "                     seconds): the dialog looked at is the one they match\n"
-            "  --json             the answer of POST /investigate (docs/network.md)\n");
+            "  --json             the answer of POST /investigate (docs/network.md)\n"
+            "  --max-answer-mb N  the answer's bound, 2 to 4096 MiB (16): `truncated` counts\n"
+            "                     what a capture too big for it left out\n");
     cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
 }
 
@@ -74,6 +77,27 @@ static void print_text(const json_t *o)
     const json_t *w = json_object_get(o, "warning");
     if (json_is_string(w))
         cq_cli_tprintf(stdout, "warning: %s\n", json_string_value(w));
+    const json_t *t = json_object_get(o, "truncated"); /* docs/network.md "Bounds" */
+    static const char *const cut[] = {"dialogs", "sip", "streams", "findings", "rtcp_reports"};
+    json_int_t left = 0;
+    for (size_t k = 0; k < sizeof(cut) / sizeof(*cut); k++)
+        left += json_integer_value(json_object_get(t, cut[k]));
+    if (left)
+        printf("over the answer's %lld MiB, left out: %lld dialogs, %lld SIP messages, %lld "
+               "streams, %lld findings, %lld RTCP reports (--max-answer-mb)\n",
+               (long long)(json_integer_value(json_object_get(t, "max_bytes")) >> 20),
+               (long long)json_integer_value(json_object_get(t, "dialogs")),
+               (long long)json_integer_value(json_object_get(t, "sip")),
+               (long long)json_integer_value(json_object_get(t, "streams")),
+               (long long)json_integer_value(json_object_get(t, "findings")),
+               (long long)json_integer_value(json_object_get(t, "rtcp_reports")));
+    const json_t *n = json_object_get(o, "counts");
+    json_int_t calls = json_integer_value(json_object_get(n, "dialogs_dropped")),
+               nf = json_integer_value(json_object_get(n, "findings_dropped"));
+    if (calls || nf)
+        printf("past what a capture's reading keeps: %lld Call-IDs not made dialogs, %lld "
+               "findings not kept\n",
+               (long long)calls, (long long)nf);
     const json_t *re = json_object_get(o, "recording_error");
     if (json_is_string(re))
         cq_cli_tprintf(stdout, "the recording could not be analysed: %s\n", json_string_value(re));
@@ -104,6 +128,7 @@ int cq_cli_investigate(int argc, char **argv)
         O_PHONE,
         O_EPOCH,
         O_LENGTH,
+        O_MAX_MB,
         O_CFG = 1000
     };
     static const struct option own[] = {
@@ -120,6 +145,7 @@ int cq_cli_investigate(int argc, char **argv)
         {"phone", required_argument, NULL, O_PHONE},
         {"call-epoch", required_argument, NULL, O_EPOCH},
         {"length", required_argument, NULL, O_LENGTH},
+        {"max-answer-mb", required_argument, NULL, O_MAX_MB},
         {"help", no_argument, NULL, 'h'},
     };
     enum { N_OWN = sizeof(own) / sizeof(own[0]) };
@@ -135,6 +161,7 @@ int cq_cli_investigate(int argc, char **argv)
     const char *rec = NULL, *in = NULL, *out = NULL, *status = NULL, *ci_path = NULL;
     net_call_hint hint = {.epoch = -1, .length_sec = -1};
     bool hinted = false;
+    net_limits lim = net_default_limits();
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -157,6 +184,13 @@ int cq_cli_investigate(int argc, char **argv)
             }
             hinted = true;
             break;
+        case O_MAX_MB: {
+            double mb;
+            if (cq_cli_number("callqa investigate", "--max-answer-mb", optarg, 2, 4096, &mb))
+                return 2;
+            lim.max_answer_bytes = (size_t)(mb * 1048576);
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default:
             if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, usage))
@@ -197,6 +231,7 @@ int cq_cli_investigate(int argc, char **argv)
                          .status = status,
                          .call_info = ci,
                          .call_info_len = ci_len,
+                         .lim = &lim,
                          .hint = hinted ? &hint : NULL};
     json_t *o = NULL;
     int rc = net_investigate_run(e, &inp, &o, err, sizeof(err));

@@ -24,7 +24,8 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: callqa sip [--json] [--call-info FILE] CAPTURE.pcap|CAPTURE.pcapng|SIP.txt\n"
+    fprintf(f, "usage: callqa sip [--json] [--call-info FILE] [--max-answer-mb N]\n"
+               "                 CAPTURE.pcap|CAPTURE.pcapng|SIP.txt\n"
                "       callqa sip [--json] --call-info FILE\n"
                "  a capture's SIP messages, dialogs, findings and RTP streams; or SIP as text\n"
                "  (sngrep's text export, pjsip set logger, sip set debug, raw messages,\n"
@@ -32,7 +33,10 @@ static void usage(FILE *f)
                "  --json             one JSON object (docs/network.md)\n"
                "  --call-info FILE   the dialer's call_info (CARRIER LOG:, QUEUE DATA:, DID\n"
                "                     ROUTING: blocks) or vicidial_carrier_log rows as mysql\n"
-               "                     prints them: its fields and findings (key call_info)\n");
+               "                     prints them: its fields and findings (key call_info)\n"
+               "  --max-answer-mb N  the answer's bound, 2 to 4096 MiB (16): a capture whose\n"
+               "                     lists do not fit is cut, and `truncated` counts what was\n"
+               "                     left out (docs/network.md \"Bounds\")\n");
 }
 
 /* RTCP: the packets, then per stream what its receiver reported (the last report, the worst). */
@@ -75,11 +79,24 @@ static void print_rtcp(const net_capture *c)
     }
 }
 
+/* The part of the capture the answer holds (a view), and what it left out. */
 static void print_text(const net_capture *c, const char *file)
 {
+    const net_cut *t = c->left_out;
+    size_t n_sip = c->n_sip + (t ? t->sip : 0), n_streams = c->n_streams + (t ? t->streams : 0);
     cq_cli_tprintf(stdout, "%s: %llu packets, %.3f s, %zu SIP message%s, %zu RTP stream%s\n", file,
                    (unsigned long long)c->packets, c->packets ? c->last_ts - c->first_ts : 0.0,
-                   c->n_sip, c->n_sip == 1 ? "" : "s", c->n_streams, c->n_streams == 1 ? "" : "s");
+                   n_sip, n_sip == 1 ? "" : "s", n_streams, n_streams == 1 ? "" : "s");
+    if (t && (t->dialogs || t->sip || t->streams || t->findings || t->rtcp_reports))
+        printf("over the answer's %zu MiB, left out: %llu dialogs, %llu SIP messages, %llu "
+               "streams, %llu findings, %llu RTCP reports (--max-answer-mb)\n",
+               t->max_bytes >> 20, (unsigned long long)t->dialogs, (unsigned long long)t->sip,
+               (unsigned long long)t->streams, (unsigned long long)t->findings,
+               (unsigned long long)t->rtcp_reports);
+    if (c->dialogs_dropped || c->findings_dropped)
+        printf("past what a capture's reading keeps: %llu Call-IDs not made dialogs, %llu "
+               "findings not kept\n",
+               (unsigned long long)c->dialogs_dropped, (unsigned long long)c->findings_dropped);
     for (size_t i = 0; i < c->n_sip; i++) {
         const net_sip_msg *m = &c->sip[i];
         char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN], what[96];
@@ -195,8 +212,10 @@ int cq_cli_sip(int argc, char **argv)
 {
     int json = 0;
     const char *ci_file = NULL;
+    size_t max_bytes = NET_ANSWER_MAX;
     static const struct option opts[] = {{"json", no_argument, NULL, 'J'},
                                          {"call-info", required_argument, NULL, 'C'},
+                                         {"max-answer-mb", required_argument, NULL, 'M'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
     int o;
@@ -205,6 +224,13 @@ int cq_cli_sip(int argc, char **argv)
         switch (o) {
         case 'J': json = 1; break;
         case 'C': ci_file = optarg; break;
+        case 'M': {
+            double mb;
+            if (cq_cli_number("callqa sip", "--max-answer-mb", optarg, 2, 4096, &mb) != 0)
+                return 2;
+            max_bytes = (size_t)(mb * 1048576);
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -231,8 +257,18 @@ int cq_cli_sip(int argc, char **argv)
         if (err[0])
             cq_cli_tprintf(stderr, "callqa sip: %s: %s\n", file, err);
     }
+    /* the part of the capture the answer holds (docs/network.md "Bounds") */
+    net_capture *v = NULL;
+    size_t none;
+    int vrc = c ? net_capture_view(c, SIZE_MAX, max_bytes, &v, &none) : 0;
+    net_capture_free(c); /* the view holds its own: the capture's memory serves the JSON */
+    if (vrc != 0) {
+        cq_cli_tprintf(stderr, "callqa sip: %s: out of memory\n", file);
+        net_call_info_free(&ci);
+        return 1;
+    }
     if (json) {
-        json_t *o2 = c ? net_capture_json(c, file, err) : json_object();
+        json_t *o2 = v ? net_capture_json(v, file, err) : json_object();
         if (ci_file) {
             json_t *cj = net_call_info_json(&ci);
             json_object_set_new(cj, "file", json_string(ci_file));
@@ -243,12 +279,12 @@ int cq_cli_sip(int argc, char **argv)
         free(s);
         json_decref(o2);
     } else {
-        if (c)
-            print_text(c, file);
+        if (v)
+            print_text(v, file);
         if (ci_file)
             print_call_info(&ci, ci_file);
     }
-    net_capture_free(c);
+    net_capture_view_free(v);
     net_call_info_free(&ci);
     return 0;
 }

@@ -67,6 +67,7 @@ typedef struct cfg_settings {
     size_t max_transcript;          /* bytes: the largest transcript imported */
     size_t max_body_memory;         /* bytes of request bodies held in memory by all requests
                                        together */
+    size_t max_answer;              /* bytes: the largest POST /investigate answer */
     double max_duration_sec;
     int max_concurrent; /* analyses at once */
     int max_queue;      /* analyses waiting; beyond: 503 */
@@ -142,6 +143,7 @@ typedef struct cfg_settings {
     double llm_timeout_sec; /* per request */
     int llm_retries;
     int llm_max_tokens;
+    int llm_context_tokens; /* the model's context: a prompt and its answer within it */
     double llm_temperature;
     double llm_price_in, llm_price_out; /* USD per million tokens */
     char llm_fallback_provider[16];

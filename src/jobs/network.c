@@ -99,28 +99,31 @@ int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call
                           .length_sec = call->length_sec};
     net_call_match m;
     net_match_call(c, &hint, &m);
-    net_investigation inv;
-    if (net_investigate_dialog(c, m.dialog, rep, NULL, NULL, &inv) != 0) {
-        net_capture_free(c);
-        snprintf(why, n, "out of memory");
-        return -1;
-    }
-    json_t *o = net_investigation_json(c, &inv);
-    const char *slash = strrchr(path, '/');
-    json_object_set_new(o, "capture", json_string(slash ? slash + 1 : path));
-    json_object_set_new(o, "warning", err[0] ? net_json_wire(err) : json_null());
-    json_object_set_new(o, "match", net_call_match_json(&m));
+    /* the answer within its bound (docs/network.md "Bounds"): a capture of many calls beside
+     * a recording is cut to what fits, the call's dialog first */
+    size_t looked = m.dialog != SIZE_MAX ? m.dialog : net_primary_dialog(c);
     /* the network MOS of the call: the lowest of its dialog's streams, behind the adaptive
      * buffer (as rtp_low_mos reads it) */
     double lowest = NAN;
-    if (inv.dialog != SIZE_MAX) {
-        const net_sip_dialog *d = &c->dialogs[inv.dialog];
+    if (looked != SIZE_MAX) {
+        const net_sip_dialog *d = &c->dialogs[looked];
         for (size_t i = 0; i < d->n_streams; i++) {
             const net_rtp_stream *s = &c->streams[d->streams[i]];
             if (s->has_mos && (isnan(lowest) || s->mos[2] < lowest))
                 lowest = s->mos[2];
         }
     }
+    json_t *o = NULL; /* c is freed there */
+    if (net_investigation_answer(c, looked, rep, NULL, NULL, NET_ANSWER_MAX, &o) != 0) {
+        snprintf(why, n, "out of memory");
+        return -1;
+    }
+    if (m.dialog != SIZE_MAX) /* the dialog matched is the one looked at: its index in the answer */
+        m.dialog = (size_t)json_integer_value(json_object_get(o, "dialog"));
+    const char *slash = strrchr(path, '/');
+    json_object_set_new(o, "capture", json_string(slash ? slash + 1 : path));
+    json_object_set_new(o, "warning", err[0] ? net_json_wire(err) : json_null());
+    json_object_set_new(o, "match", net_call_match_json(&m));
     f->net_mos = lowest;
     snprintf(f->net_mos_model, sizeof(f->net_mos_model), "%s",
              isnan(lowest) ? "" : "ITU-T G.107 E-model");
@@ -128,8 +131,6 @@ int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call
         o, "network_mos",
         isnan(lowest) ? json_null()
                       : json_pack("{s:s,s:f}", "model", "ITU-T G.107 E-model", "mos", lowest));
-    net_investigation_free(&inv);
-    net_capture_free(c);
     *out = o;
     return 1;
 }

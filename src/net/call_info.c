@@ -650,7 +650,7 @@ static cq_finding *add(fbuild *b, const char *code, cq_severity sev, const char 
 /* a finding on the call_info's list (net_flist: findings.c's builder), with its row */
 static cq_finding *add(fbuild *b, const char *code, cq_severity sev, const char *fmt, ...)
 {
-    net_flist l = {&b->ci->findings, &b->ci->n_findings, &b->ci->finding_row};
+    net_flist l = {&b->ci->findings, &b->ci->n_findings, &b->ci->finding_row, SIZE_MAX, NULL};
     va_list ap;
     va_start(ap, fmt);
     cq_finding *f = net__finding_vadd(&l, b->row, code, sev, fmt, ap);

@@ -22,7 +22,12 @@ net_limits net_default_limits(void)
                         .max_sip = 200000,
                         .max_sip_bytes = 64 << 20,
                         .max_rtp_bytes = (size_t)256 << 20,
-                        .max_rtcp = 200000};
+                        .max_rtcp = 200000,
+                        .max_dialogs = 20000,
+                        .max_dialog_msgs = 1000,
+                        .max_dialog_streams = 100,
+                        .max_findings = 20000,
+                        .max_answer_bytes = NET_ANSWER_MAX};
 }
 
 /* ---- addresses ------------------------------------------------------------------------------ */
@@ -456,8 +461,8 @@ static int walk(pcap_t *pc, const net_limits *lim, net_capture **out, char *err,
     }
     net__rtp_finish(c, lim);
     net__rtcp_finish(c);
-    net__dialogs(c);
-    net__findings(c);
+    net__dialogs(c, lim);
+    net__findings(c, lim);
     *out = c;
     return 0;
 }

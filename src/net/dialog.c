@@ -262,73 +262,255 @@ static void facts(const net_capture *c, net_sip_dialog *d)
     }
 }
 
-static bool at_sdp(const net_addr *a, uint16_t port, const net_sdp *sd)
+/* ---- the streams of the dialogs -------------------------------------------------------------
+ *
+ * A dialog's streams are those sent to or from the address and port of its SDP offer or answer.
+ * Every address and port a stream uses is an endpoint with the list of its streams (in capture
+ * order), so that a dialog reads the lists of its two endpoints, not every stream: the work is
+ * the streams plus, per dialog, what it keeps. */
+
+typedef struct ep_index {
+    net_addr *addr; /* each endpoint's address and port */
+    uint16_t *port;
+    size_t n, nslot;
+    size_t *slot;  /* endpoint + 1, open addressing */
+    size_t *start; /* CSR: the streams of endpoint e are list[start[e] .. start[e + 1]) */
+    size_t *list;
+    size_t *pair_slot; /* the streams between two endpoints: (a, b) with a < b, counted */
+    uint64_t *pair_key;
+    size_t *pair_n;
+    size_t npair_slot;
+} ep_index;
+
+static uint32_t ep_hash(const net_addr *a, uint16_t port)
 {
-    return sd->present && sd->port == port && net_addr_equal(&sd->addr, a);
+    uint32_t h = 2166136261u ^ a->family;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ a->a[i]) * 16777619u;
+    return (h ^ port) * 16777619u;
 }
 
-/* A dialog's RTP streams: sent to or from the address and port of its SDP offer or answer. */
-static void link_streams(net_capture *c, net_sip_dialog *d)
+/* The endpoint of a:port, SIZE_MAX when none has it (add: made when missing). */
+static size_t ep_find(ep_index *x, const net_addr *a, uint16_t port, bool add)
 {
-    if (!d->offer.present && !d->answer.present)
-        return;
-    for (size_t i = 0; i < c->n_streams; i++) {
-        const net_rtp_stream *s = &c->streams[i];
-        if (!at_sdp(&s->dst, s->dport, &d->offer) && !at_sdp(&s->dst, s->dport, &d->answer) &&
-            !at_sdp(&s->src, s->sport, &d->offer) && !at_sdp(&s->src, s->sport, &d->answer))
-            continue;
-        size_t *ns = realloc(d->streams, (d->n_streams + 1) * sizeof(*ns));
-        if (!ns)
-            return;
-        d->streams = ns;
-        d->streams[d->n_streams++] = i;
+    for (size_t k = ep_hash(a, port) & (x->nslot - 1);; k = (k + 1) & (x->nslot - 1)) {
+        size_t e = x->slot[k];
+        if (!e) {
+            if (!add)
+                return SIZE_MAX;
+            x->addr[x->n] = *a;
+            x->port[x->n] = port;
+            x->slot[k] = ++x->n;
+            return x->n - 1;
+        }
+        if (x->port[e - 1] == port && net_addr_equal(&x->addr[e - 1], a))
+            return e - 1;
     }
 }
 
-void net__dialogs(net_capture *c)
+/* The slot of the pair (a, b), a < b: its count in pair_n (add: made when missing). */
+static size_t *pair_of(ep_index *x, size_t a, size_t b, bool add)
+{
+    uint64_t key = (uint64_t)a << 32 | (uint64_t)b;
+    for (size_t k = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 32) & (x->npair_slot - 1);;
+         k = (k + 1) & (x->npair_slot - 1)) {
+        if (!x->pair_slot[k]) {
+            if (!add)
+                return NULL;
+            x->pair_slot[k] = 1;
+            x->pair_key[k] = key;
+            x->pair_n[k] = 0;
+            return &x->pair_n[k];
+        }
+        if (x->pair_key[k] == key)
+            return &x->pair_n[k];
+    }
+}
+
+static void ep_free(ep_index *x)
+{
+    free(x->addr), free(x->port), free(x->slot), free(x->start), free(x->list);
+    free(x->pair_slot), free(x->pair_key), free(x->pair_n);
+}
+
+/* The endpoints of the capture's streams (the streams are fewer than 2^32: net_limits). */
+static bool ep_build(const net_capture *c, ep_index *x)
+{
+    size_t ns = c->n_streams;
+    memset(x, 0, sizeof(*x));
+    x->nslot = 64;
+    while (x->nslot < ns * 4)
+        x->nslot *= 2;
+    x->npair_slot = x->nslot / 2;
+    size_t *ep = malloc((ns ? ns : 1) * 2 * sizeof(size_t));
+    x->addr = malloc((ns ? ns : 1) * 2 * sizeof(net_addr));
+    x->port = malloc((ns ? ns : 1) * 2 * sizeof(uint16_t));
+    x->slot = calloc(x->nslot, sizeof(size_t));
+    x->pair_slot = calloc(x->npair_slot, sizeof(size_t));
+    x->pair_key = malloc(x->npair_slot * sizeof(uint64_t));
+    x->pair_n = malloc(x->npair_slot * sizeof(size_t));
+    if (!ep || !x->addr || !x->port || !x->slot || !x->pair_slot || !x->pair_key || !x->pair_n) {
+        free(ep);
+        ep_free(x);
+        return false;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        const net_rtp_stream *s = &c->streams[i];
+        ep[2 * i] = ep_find(x, &s->src, s->sport, true);
+        ep[2 * i + 1] = ep_find(x, &s->dst, s->dport, true);
+        size_t a = ep[2 * i], b = ep[2 * i + 1];
+        if (a != b)
+            ++*pair_of(x, a < b ? a : b, a < b ? b : a, true);
+    }
+    x->start = calloc(x->n + 1, sizeof(size_t));
+    x->list = malloc((ns ? ns : 1) * 2 * sizeof(size_t));
+    if (!x->start || !x->list) {
+        free(ep);
+        ep_free(x);
+        return false;
+    }
+    for (size_t i = 0; i < ns; i++) { /* a stream from and to the same endpoint is listed once */
+        x->start[ep[2 * i] + 1]++;
+        if (ep[2 * i + 1] != ep[2 * i])
+            x->start[ep[2 * i + 1] + 1]++;
+    }
+    for (size_t e = 0; e < x->n; e++)
+        x->start[e + 1] += x->start[e];
+    size_t *fill = calloc(x->n ? x->n : 1, sizeof(size_t));
+    if (!fill) {
+        free(ep);
+        ep_free(x);
+        return false;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        size_t a = ep[2 * i], b = ep[2 * i + 1];
+        x->list[x->start[a] + fill[a]++] = i;
+        if (b != a)
+            x->list[x->start[b] + fill[b]++] = i;
+    }
+    free(fill);
+    free(ep);
+    return true;
+}
+
+/* The endpoint of an SDP's media, SIZE_MAX when no stream uses it. */
+static size_t sdp_ep(ep_index *x, const net_sdp *sd)
+{
+    return sd->present ? ep_find(x, &sd->addr, sd->port, false) : SIZE_MAX;
+}
+
+/* A dialog's streams: the two endpoints' lists merged in capture order, at most max of them;
+ * the rest counted. */
+static void link_streams(net_capture *c, ep_index *x, net_sip_dialog *d, size_t max)
+{
+    size_t e[2] = {sdp_ep(x, &d->offer), sdp_ep(x, &d->answer)};
+    if (e[0] == e[1])
+        e[1] = SIZE_MAX;
+    if (e[0] == SIZE_MAX)
+        e[0] = e[1], e[1] = SIZE_MAX;
+    if (e[0] == SIZE_MAX)
+        return;
+    size_t n[2], *l[2], total = 0;
+    for (int k = 0; k < 2; k++) {
+        n[k] = e[k] == SIZE_MAX ? 0 : x->start[e[k] + 1] - x->start[e[k]];
+        l[k] = e[k] == SIZE_MAX ? NULL : x->list + x->start[e[k]];
+        total += n[k];
+    }
+    if (e[1] != SIZE_MAX) { /* a stream between the two is in both lists */
+        size_t *both = pair_of(x, e[0] < e[1] ? e[0] : e[1], e[0] < e[1] ? e[1] : e[0], false);
+        total -= both ? *both : 0;
+    }
+    size_t keep = total < max ? total : max;
+    if (!keep || !(d->streams = malloc(keep * sizeof(size_t))))
+        return;
+    size_t i = 0, j = 0;
+    while (d->n_streams < keep) {
+        size_t a = i < n[0] ? l[0][i] : SIZE_MAX, b = j < n[1] ? l[1][j] : SIZE_MAX;
+        d->streams[d->n_streams++] = a < b ? a : b;
+        i += a <= b, j += b <= a;
+    }
+    c->dialog_streams_dropped += total - keep;
+}
+
+/* ---- grouping -------------------------------------------------------------------------------- */
+
+#define DROPPED ((size_t)1 << (sizeof(size_t) * 8 - 1)) /* a slot of a Call-ID not kept */
+
+void net__dialogs(net_capture *c, const net_limits *lim)
 {
     if (!c->n_sip)
         return;
     size_t nslot = 64;
     while (nslot < c->n_sip * 2)
         nslot *= 2;
+    /* slot: a dialog's index + 1; or, for a Call-ID past max_dialogs, DROPPED | its first
+     * message's index + 1 (each Call-ID is counted once) */
     size_t *slot = calloc(nslot, sizeof(size_t));
-    size_t *count = calloc(c->n_sip, sizeof(size_t));
-    size_t *of = calloc(c->n_sip, sizeof(size_t));
-    c->dialogs = calloc(c->n_sip, sizeof(net_sip_dialog));
-    if (!slot || !count || !of || !c->dialogs) {
-        free(slot), free(count), free(of), free(c->dialogs);
-        c->dialogs = NULL;
-        return;
-    }
+    size_t *of = malloc(c->n_sip * sizeof(size_t)); /* each message's dialog, SIZE_MAX none */
+    size_t *count = NULL, cap = 0;
+    if (!slot || !of)
+        goto done;
     for (size_t i = 0; i < c->n_sip; i++) { /* each message's dialog, by Call-ID */
         const char *id = c->sip[i].call_id;
         size_t k = str_hash(id) & (nslot - 1);
         for (;; k = (k + 1) & (nslot - 1)) {
-            if (!slot[k]) {
+            size_t v = slot[k];
+            if (!v) {
+                if (c->n_dialogs >= lim->max_dialogs) {
+                    slot[k] = DROPPED | (i + 1);
+                    c->dialogs_dropped++;
+                    break;
+                }
+                if (c->n_dialogs == cap) {
+                    size_t nc = cap ? cap * 2 : 64;
+                    net_sip_dialog *nd = realloc(c->dialogs, nc * sizeof(*nd));
+                    size_t *nn = nd ? realloc(count, nc * sizeof(*nn)) : NULL;
+                    if (nd)
+                        c->dialogs = nd;
+                    if (!nn) { /* out of memory: no dialog rather than half of them */
+                        c->n_dialogs = 0;
+                        goto done;
+                    }
+                    count = nn, cap = nc;
+                }
+                memset(&c->dialogs[c->n_dialogs], 0, sizeof(net_sip_dialog));
+                c->dialogs[c->n_dialogs].call_id = id;
+                count[c->n_dialogs] = 0;
                 slot[k] = ++c->n_dialogs;
-                c->dialogs[slot[k] - 1].call_id = id;
                 break;
             }
-            if (!strcmp(c->dialogs[slot[k] - 1].call_id, id))
+            const char *other =
+                v & DROPPED ? c->sip[(v & ~DROPPED) - 1].call_id : c->dialogs[v - 1].call_id;
+            if (!strcmp(other, id))
                 break;
         }
-        of[i] = slot[k] - 1;
-        count[of[i]]++;
+        of[i] = slot[k] & DROPPED ? SIZE_MAX : slot[k] - 1;
+        if (of[i] != SIZE_MAX && count[of[i]] >= lim->max_dialog_msgs) {
+            c->dialog_msgs_dropped++;
+            of[i] = SIZE_MAX;
+        } else if (of[i] != SIZE_MAX) {
+            count[of[i]]++;
+        }
     }
     for (size_t d = 0; d < c->n_dialogs; d++)
         c->dialogs[d].msgs = malloc((count[d] ? count[d] : 1) * sizeof(size_t));
     for (size_t i = 0; i < c->n_sip; i++) {
-        net_sip_dialog *d = &c->dialogs[of[i]];
-        if (d->msgs)
+        net_sip_dialog *d = of[i] != SIZE_MAX ? &c->dialogs[of[i]] : NULL;
+        if (d && d->msgs)
             d->msgs[d->n_msgs++] = i;
     }
+    ep_index x;
+    bool have_ep = c->n_streams && ep_build(c, &x);
     for (size_t d = 0; d < c->n_dialogs; d++)
         if (c->dialogs[d].n_msgs) {
             facts(c, &c->dialogs[d]);
-            link_streams(c, &c->dialogs[d]);
+            if (have_ep)
+                link_streams(c, &x, &c->dialogs[d], lim->max_dialog_streams);
         }
-    free(slot), free(count), free(of);
+    if (have_ep)
+        ep_free(&x);
+done:
+    free(slot), free(of), free(count);
 }
 
 void net__dialogs_free(net_capture *c)

@@ -49,6 +49,7 @@
 typedef struct builder {
     net_capture *c;
     const net_sip_dialog *d;
+    size_t max; /* findings kept in all (net_limits.max_findings) */
 } builder;
 
 /* A message, figure or value that carries text off the wire (a reason phrase, a SIP message's
@@ -82,6 +83,11 @@ static char *wire_text(char *s)
 cq_finding *net__finding_vadd(net_flist *l, size_t dialog, const char *code, cq_severity sev,
                               const char *fmt, va_list ap)
 {
+    if (*l->n >= l->max) {
+        if (l->dropped)
+            (*l->dropped)++;
+        return NULL;
+    }
     if (*l->n % 16 == 0) {
         cq_finding *nf = realloc(*l->items, (*l->n + 16) * sizeof(*nf));
         if (!nf)
@@ -120,7 +126,7 @@ static cq_finding *add(builder *b, const char *code, cq_severity sev, const char
 static cq_finding *add(builder *b, const char *code, cq_severity sev, const char *fmt, ...)
 {
     net_capture *c = b->c;
-    net_flist l = {&c->findings, &c->n_findings, &c->finding_dialog};
+    net_flist l = {&c->findings, &c->n_findings, &c->finding_dialog, b->max, &c->findings_dropped};
     va_list ap;
     va_start(ap, fmt);
     cq_finding *f =
@@ -233,9 +239,9 @@ static void codecs_of(const net_sdp *s, char *buf, size_t n)
                               s->names[i][0] ? s->names[i] : "?");
 }
 
-static void dialog_findings(net_capture *c, const net_sip_dialog *d)
+static void dialog_findings(net_capture *c, const net_sip_dialog *d, size_t max)
 {
-    builder b = {c, d};
+    builder b = {c, d, max};
     bool invite = !strcmp(d->method, "INVITE");
     char who[160], cause[140] = "";
     snprintf(who, sizeof(who), "%s %s", d->method, d->call_id);
@@ -409,11 +415,11 @@ static const net_sip_dialog *dialog_of_stream(const net_capture *c, const size_t
     return owner && owner[i] < c->n_dialogs ? &c->dialogs[owner[i]] : NULL;
 }
 
-static void stream_findings(net_capture *c, const size_t *owner)
+static void stream_findings(net_capture *c, const size_t *owner, size_t max)
 {
     for (size_t i = 0; i < c->n_streams; i++) {
         const net_rtp_stream *s = &c->streams[i];
-        builder b = {c, dialog_of_stream(c, owner, i)}; /* its call's, when an SDP names it */
+        builder b = {c, dialog_of_stream(c, owner, i), max}; /* its call's, when an SDP names it */
         char path[2 * NET_ADDR_STRLEN + 20];
         stream_path(s, path, sizeof(path));
         if (s->digits[0]) {
@@ -505,9 +511,9 @@ const char *net__side_of(const net_sip_dialog *d, const net_addr *a)
 
 /* An answered call whose media went one way only, or whose capture holds none of it; a stream
  * whose SSRC changed mid-call. */
-static void media_findings(net_capture *c, const net_sip_dialog *d)
+static void media_findings(net_capture *c, const net_sip_dialog *d, size_t max)
 {
-    builder b = {c, d};
+    builder b = {c, d, max};
     if (strcmp(d->method, "INVITE") || d->final_status < 200 || d->final_status >= 300 ||
         c->times_unknown || (d->talk_sec >= 0 && d->talk_sec < NET_MEDIA_MIN_TALK_SEC))
         return;
@@ -611,7 +617,7 @@ static worst *worst_of(worst *w, size_t n_streams, size_t *n_extra, size_t extra
     return &x[(*n_extra)++];
 }
 
-static void rtcp_findings(net_capture *c, const size_t *owner)
+static void rtcp_findings(net_capture *c, const size_t *owner, size_t max)
 {
     /* a slot per stream, and a few for sources whose stream was not captured */
     enum { EXTRA = 1024 };
@@ -654,7 +660,7 @@ static void rtcp_findings(net_capture *c, const size_t *owner)
         const worst *x = &w[i];
         if (!x->has_loss && !x->has_rtt && !x->has_mos)
             continue;
-        builder b = {c, x->stream ? dialog_of_stream(c, owner, x->stream - 1) : NULL};
+        builder b = {c, x->stream ? dialog_of_stream(c, owner, x->stream - 1) : NULL, max};
         char subject[160], a[NET_ADDR_STRLEN], d[NET_ADDR_STRLEN], what[160];
         if (x->stream) {
             const net_rtp_stream *s = &c->streams[x->stream - 1];
@@ -712,7 +718,7 @@ static void rtcp_findings(net_capture *c, const size_t *owner)
         }
     }
     if (over) {
-        builder b = {c, NULL};
+        builder b = {c, NULL, max};
         cq_finding *f = add(&b, "rtcp_more", CQ_SEV_INFO,
                             "RTCP reports about %zu more sources not captured as streams crossed "
                             "a threshold; they are not listed one by one",
@@ -722,12 +728,13 @@ static void rtcp_findings(net_capture *c, const size_t *owner)
     free(w);
 }
 
-void net__findings(net_capture *c)
+void net__findings(net_capture *c, const net_limits *lim)
 {
+    size_t max = lim->max_findings;
     for (size_t i = 0; i < c->n_dialogs; i++)
         if (c->dialogs[i].n_msgs) {
-            dialog_findings(c, &c->dialogs[i]);
-            media_findings(c, &c->dialogs[i]);
+            dialog_findings(c, &c->dialogs[i], max);
+            media_findings(c, &c->dialogs[i], max);
         }
     /* each stream's dialog, once (NULL when out of memory: the findings name no dialog) */
     size_t *owner = malloc((c->n_streams ? c->n_streams : 1) * sizeof(*owner));
@@ -736,8 +743,8 @@ void net__findings(net_capture *c)
     for (size_t i = c->n_dialogs; owner && i-- > 0;) /* the first dialog naming it wins */
         for (size_t k = 0; k < c->dialogs[i].n_streams; k++)
             owner[c->dialogs[i].streams[k]] = i;
-    stream_findings(c, owner);
-    rtcp_findings(c, owner);
+    stream_findings(c, owner, max);
+    rtcp_findings(c, owner, max);
     free(owner);
 }
 

@@ -112,6 +112,52 @@ json_t *net_call_match_json(const net_call_match *m)
                      "candidates", m->candidates);
 }
 
+int net_investigation_answer(net_capture *c, size_t dialog, const cq_report *rec,
+                             const net_call_info *ci, const char *status, size_t max_bytes,
+                             json_t **answer)
+{
+    *answer = NULL;
+    size_t focus = c && dialog < c->n_dialogs ? dialog : net_primary_dialog(c);
+    net_capture *v = NULL;
+    size_t fv = SIZE_MAX;
+    int vrc = c ? net_capture_view(c, focus, max_bytes, &v, &fv) : 0;
+    net_capture_free(c);
+    if (vrc != 0)
+        return -1;
+    net_investigation inv;
+    if (net_investigate_dialog(v, fv, rec, ci, status, &inv) != 0) {
+        net_capture_view_free(v);
+        return -1;
+    }
+    json_t *o = net_investigation_json(v, &inv);
+    net_investigation_free(&inv);
+    net_capture_view_free(v);
+    if (!o)
+        return -1;
+    if (!json_is_object(json_object_get(o, "truncated"))) { /* no capture: nothing to cut */
+        net_cut none = {.max_bytes = max_bytes};
+        json_object_set_new(o, "truncated", net_cut_json(&none));
+    }
+    *answer = o;
+    return 0;
+}
+
+/* The dialer's status, at most NET_STATUS_MAX bytes (not cutting a UTF-8 character), into buf;
+ * the bytes left out in *cut. */
+static const char *status_of(const char *s, char buf[NET_STATUS_MAX + 1], uint64_t *cut)
+{
+    size_t n = strlen(s), k = n;
+    if (k > NET_STATUS_MAX) {
+        k = NET_STATUS_MAX;
+        while (k && ((unsigned char)s[k] & 0xC0) == 0x80)
+            k--;
+    }
+    memcpy(buf, s, k);
+    buf[k] = 0;
+    *cut = n - k;
+    return buf;
+}
+
 int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **answer, char *err,
                         size_t errsz)
 {
@@ -152,17 +198,22 @@ int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **an
     net_call_match match;
     if (in->hint)
         net_match_call(c, in->hint, &match);
-    net_investigation inv;
-    if (net_investigate_dialog(c, in->hint ? match.dialog : SIZE_MAX, rep, have_ci ? &ci : NULL,
-                               in->status, &inv) != 0) {
+    char status[NET_STATUS_MAX + 1];
+    uint64_t status_cut = 0;
+    const char *st = in->status ? status_of(in->status, status, &status_cut) : NULL;
+    json_t *o = NULL;
+    if (net_investigation_answer(c, in->hint ? match.dialog : SIZE_MAX, rep, have_ci ? &ci : NULL,
+                                 st, lim.max_answer_bytes, &o) != 0) {
         net_call_info_free(&ci);
         cq_report_destroy(rep);
-        net_capture_free(c);
         snprintf(err, errsz, "out of memory");
         return -1;
     }
-    json_t *o = net_investigation_json(c, &inv);
+    if (in->hint && match.dialog != SIZE_MAX) /* the dialog matched is the one looked at */
+        match.dialog = (size_t)json_integer_value(json_object_get(o, "dialog"));
     json_object_set_new(o, "match", in->hint ? net_call_match_json(&match) : json_null());
+    json_object_set_new(json_object_get(o, "truncated"), "status_bytes",
+                        json_integer((json_int_t)status_cut));
     json_t *cij = have_ci ? net_call_info_json(&ci) : NULL;
     size_t i;
     json_t *f;
@@ -176,10 +227,8 @@ int net_investigate_run(const cq_engine *e, const net_inv_input *in, json_t **an
     json_object_set_new(o, "warning", warn[0] ? json_string(warn) : json_null());
     json_object_set_new(o, "recording", rep ? recording_json(rep) : json_null());
     json_object_set_new(o, "recording_error", rec_err[0] ? json_string(rec_err) : json_null());
-    json_object_set_new(o, "status", in->status ? net_json_wire(in->status) : json_null());
-    net_investigation_free(&inv);
+    json_object_set_new(o, "status", st ? net_json_wire(st) : json_null());
     cq_report_destroy(rep);
-    net_capture_free(c);
     *answer = o;
     return 0;
 }

@@ -45,28 +45,6 @@
 #define XC_NET_BAD_MOS 3.6
 #define XC_MIN_SPEECH_SEC 1.0 /* of speech in a NISQA window for its score to count */
 
-/* ---- the dialog looked at ---------------------------------------------------------------------
- */
-
-static size_t primary_dialog(const net_capture *c)
-{
-    size_t best = SIZE_MAX;
-    int best_sev = -1;
-    for (size_t i = 0; c && i < c->n_dialogs; i++) {
-        if (strcmp(c->dialogs[i].method, "INVITE"))
-            continue;
-        int sev = 0;
-        for (size_t k = 0; k < c->n_findings; k++)
-            if (c->finding_dialog[k] == i && (int)c->findings[k].severity > sev)
-                sev = (int)c->findings[k].severity;
-        if (sev > best_sev)
-            best = i, best_sev = sev;
-    }
-    if (best == SIZE_MAX && c && c->n_dialogs)
-        best = 0;
-    return best;
-}
-
 /* ---- sentences --------------------------------------------------------------------------------
  */
 
@@ -229,6 +207,7 @@ typedef struct xcheck {
     net_flist out;
     const net_capture *c;
     size_t d;
+    uint64_t windows_dropped; /* past NET_XC_MAX_WINDOWS */
 } xcheck;
 
 /* The recording's one-way verdict against the RTP each way. */
@@ -335,7 +314,10 @@ static json_t *xc_windows(xcheck *x, const cq_report *r, const net_sip_dialog *d
                 if (L[l])
                     json_object_set_new(json_object_get(o, "nisqa_mos"), leg_name[l],
                                         num_or_null(q[l]));
-            json_array_append_new(a, o);
+            if (json_array_size(a) < NET_XC_MAX_WINDOWS) /* each interval still counts below */
+                json_array_append_new(a, o);
+            else
+                json_decref(o), x->windows_dropped++;
             double worst = q[0] < 0 ? q[1] : q[1] < 0 ? q[0] : fmin(q[0], q[1]);
             if (worst < 0)
                 continue;
@@ -515,9 +497,12 @@ int net_investigate_dialog(const net_capture *c, size_t dialog, const cq_report 
                            const net_call_info *ci, const char *status, net_investigation *out)
 {
     memset(out, 0, sizeof(*out));
-    out->dialog = c && dialog < c->n_dialogs ? dialog : primary_dialog(c);
+    out->dialog = c && dialog < c->n_dialogs ? dialog : net_primary_dialog(c);
     const net_sip_dialog *d = out->dialog != SIZE_MAX ? &c->dialogs[out->dialog] : NULL;
-    xcheck x = {{&out->findings, &out->n_findings, &out->finding_dialog}, c, out->dialog};
+    xcheck x = {{&out->findings, &out->n_findings, &out->finding_dialog, SIZE_MAX, NULL},
+                c,
+                out->dialog,
+                0};
     if (rec && c) {
         out->cross_checks = json_object();
         json_object_set_new(out->cross_checks, "recording_starts_at_capture_sec", json_null());
@@ -532,6 +517,7 @@ int net_investigate_dialog(const net_capture *c, size_t dialog, const cq_report 
         json_object_set_new(out->cross_checks, "one_way", xc_one_way(&x, rec, d));
         json_object_set_new(out->cross_checks, "windows", xc_windows(&x, rec, d));
         json_object_set_new(out->cross_checks, "dtmf", xc_dtmf(&x, rec, d));
+        out->windows_dropped = x.windows_dropped;
     }
     text t = {.cap = 2048};
     if (!(t.buf = calloc(1, t.cap)))
@@ -613,6 +599,10 @@ json_t *net_investigation_json(const net_capture *c, const net_investigation *in
                             : (k < 2 || k == 3 ? json_array() : json_null()));
     json_object_set_new(o, "cross_checks",
                         inv->cross_checks ? json_incref(inv->cross_checks) : json_null());
+    json_t *cut = json_object_get(cap, "truncated"); /* a view's: what the answer left out */
+    if (json_is_object(cut))
+        json_object_set_new(cut, "windows", json_integer((json_int_t)inv->windows_dropped));
+    json_object_set(o, "truncated", cut ? cut : json_null());
     json_decref(cap);
     return o;
 }
@@ -620,87 +610,247 @@ json_t *net_investigation_json(const net_capture *c, const net_investigation *in
 /* ---- an LLM's explanation, held to the facts ---------------------------------------------------
  */
 
-/* The facts an LLM is given, from an investigation's answer: the explanation built from them,
- * the findings, the dialogs and streams in brief, the cross-checks, the status. */
-static json_t *facts_of(const json_t *answer)
+/* The facts an LLM is given, from an investigation's answer, within max_bytes of compact JSON
+ * (a prompt's share of the model's context): the explanation built from them, the status, the
+ * recording in brief, then the call looked at (its dialog and streams in brief, its findings,
+ * the cross-checks and their windows), the call_info, then the other findings, dialogs and
+ * streams one of each in turn; an item that does not fit is left out, and `left_out` counts
+ * them. NULL when even the frame does not fit (or out of memory). */
+
+typedef struct facts_budget {
+    json_t *f;
+    size_t used, max;
+    uint64_t left[5]; /* findings, dialogs, streams, windows, call_info */
+} facts_budget;
+
+static size_t jlen(const json_t *j)
 {
-    json_t *f = json_object();
-    json_object_set(f, "explanation_from_facts", json_object_get(answer, "explanation"));
-    json_t *fs = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(json_object_get(answer, "findings"), i, v) json_array_append_new(
-        fs, json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?}", "code", json_object_get(v, "code"), "severity",
-                      json_object_get(v, "severity"), "message", json_object_get(v, "message"),
-                      "values", json_object_get(v, "values"), "call_id",
-                      json_object_get(v, "call_id")));
-    json_object_set_new(f, "findings", fs);
+    return j ? json_dumpb(j, NULL, 0, JSON_COMPACT | JSON_REAL_PRECISION(6)) : 4;
+}
+
+/* Item v (a new reference, taken) into array `arr` of the facts, when it fits; counted in
+ * left[k] when it does not. */
+static void put_item(facts_budget *b, json_t *arr, json_t *v, int k)
+{
+    size_t n = jlen(v) + 1;
+    if (v && b->used + n <= b->max) {
+        b->used += n;
+        json_array_append_new(arr, v);
+        return;
+    }
+    json_decref(v);
+    b->left[k]++;
+}
+
+/* Key and value (taken) into the facts object, when they fit; false (freed) otherwise. */
+static bool put_key(facts_budget *b, json_t *obj, const char *key, json_t *v)
+{
+    size_t n = jlen(v) + strlen(key) + 4;
+    if (!v || b->used + n > b->max) {
+        json_decref(v);
+        return false;
+    }
+    b->used += n;
+    json_object_set_new(obj, key, v);
+    return true;
+}
+
+static json_t *finding_brief(const json_t *v)
+{
+    return json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?}", "code", json_object_get(v, "code"), "severity",
+                     json_object_get(v, "severity"), "message", json_object_get(v, "message"),
+                     "values", json_object_get(v, "values"), "call_id",
+                     json_object_get(v, "call_id"));
+}
+
+static json_t *dialog_brief(const json_t *v)
+{
     static const char *const dk[] = {"call_id",      "from",         "to",         "caller",
                                      "callee",       "pdd_sec",      "answer_sec", "talk_sec",
                                      "final_status", "final_reason", "hangup",     "q850_cause",
                                      "reason_text",  "on_hold",      "streams"};
-    json_t *ds = json_array();
-    json_array_foreach(json_object_get(answer, "dialogs"), i, v)
-    {
-        json_t *d = json_object();
-        for (size_t k = 0; k < sizeof(dk) / sizeof(*dk); k++)
-            json_object_set(d, dk[k], json_object_get(v, dk[k]));
-        json_array_append_new(ds, d);
-    }
-    json_object_set_new(f, "dialogs", ds);
+    json_t *d = json_object();
+    for (size_t k = 0; d && k < sizeof(dk) / sizeof(*dk); k++)
+        json_object_set(d, dk[k], json_object_get(v, dk[k]));
+    return d;
+}
+
+/* A stream in brief, with its index in the answer's `streams` (the dialogs' `streams` name it). */
+static json_t *stream_brief(const json_t *v, size_t index)
+{
     static const char *const sk[] = {
         "src",     "src_port", "dst",          "dst_port",      "payload",        "packets",
         "lost",    "lost_pct", "max_delta_ms", "max_jitter_ms", "mean_jitter_ms", "start_sec",
         "end_sec", "digits"};
-    json_t *ss = json_array();
-    json_array_foreach(json_object_get(answer, "streams"), i, v)
-    {
-        json_t *s = json_object();
-        for (size_t k = 0; k < sizeof(sk) / sizeof(*sk); k++)
-            json_object_set(s, sk[k], json_object_get(v, sk[k]));
-        const json_t *m = json_object_get(v, "network_mos");
-        if (json_is_object(m))
-            json_object_set_new(
-                s, "network_mos",
-                json_pack("{s:O?,s:O?,s:O?,s:O?}", "model", json_object_get(m, "model"),
-                          "adaptive_buffer",
-                          json_object_get(json_object_get(json_object_get(m, "jitter_buffers"),
-                                                          "adaptive_500ms"),
-                                          "mos"),
-                          "min_mos_10s", json_object_get(m, "min_mos_10s"), "network_loss_pct",
-                          json_object_get(m, "network_loss_pct")));
-        json_array_append_new(ss, s);
-    }
-    json_object_set_new(f, "streams", ss);
-    static const char *const rest[] = {"cross_checks", "recording", "status", "call_info"};
-    for (size_t k = 0; k < sizeof(rest) / sizeof(*rest); k++)
-        if (json_object_get(answer, rest[k]))
-            json_object_set(f, rest[k], json_object_get(answer, rest[k]));
-    return f;
+    json_t *s = json_pack("{s:I}", "stream", (json_int_t)index);
+    for (size_t k = 0; s && k < sizeof(sk) / sizeof(*sk); k++)
+        json_object_set(s, sk[k], json_object_get(v, sk[k]));
+    const json_t *m = json_object_get(v, "network_mos");
+    if (s && json_is_object(m))
+        json_object_set_new(
+            s, "network_mos",
+            json_pack(
+                "{s:O?,s:O?,s:O?,s:O?}", "model", json_object_get(m, "model"), "adaptive_buffer",
+                json_object_get(
+                    json_object_get(json_object_get(m, "jitter_buffers"), "adaptive_500ms"), "mos"),
+                "min_mos_10s", json_object_get(m, "min_mos_10s"), "network_loss_pct",
+                json_object_get(m, "network_loss_pct")));
+    return s;
 }
 
-int net_explanation_prompt(const json_t *answer, char **system, char **user)
+static json_t *facts_of(const json_t *answer, size_t max_bytes, bool *too_small)
+{
+    facts_budget b = {.f = json_object(), .max = max_bytes};
+    *too_small = false;
+    json_t *fs = json_array(), *ds = json_array(), *ss = json_array();
+    if (!b.f || !fs || !ds || !ss)
+        goto fail;
+    json_object_set(b.f, "explanation_from_facts", json_object_get(answer, "explanation"));
+    json_object_set_new(b.f, "findings", fs);
+    json_object_set_new(b.f, "dialogs", ds);
+    json_object_set_new(b.f, "streams", ss);
+    /* the frame: these keys, and left_out with room for its counts */
+    b.used = jlen(b.f) + 160;
+    if (b.used > b.max) {
+        *too_small = true;
+        goto fail;
+    }
+    const json_t *fa = json_object_get(answer, "findings"),
+                 *da = json_object_get(answer, "dialogs"), *sa = json_object_get(answer, "streams");
+    size_t nf = json_array_size(fa), nd = json_array_size(da), ns = json_array_size(sa);
+    const json_t *ld =
+        json_array_get(da, (size_t)json_integer_value(json_object_get(answer, "dialog")));
+    if (!json_is_integer(json_object_get(answer, "dialog")))
+        ld = NULL;
+    const char *ld_id = json_string_value(json_object_get(ld, "call_id"));
+    uint8_t *done = calloc((nf + nd + ns) ? nf + nd + ns : 1, 1); /* findings, dialogs, streams */
+    if (!done)
+        goto fail;
+    static const char *const small[] = {"status", "recording"};
+    for (size_t k = 0; k < 2; k++)
+        if (json_object_get(answer, small[k]))
+            put_key(&b, b.f, small[k], json_incref(json_object_get(answer, small[k])));
+    /* the call looked at */
+    if (ld) {
+        put_item(&b, ds, dialog_brief(ld), 1);
+        done[nf + (size_t)json_integer_value(json_object_get(answer, "dialog"))] = 1;
+        size_t i;
+        const json_t *v;
+        json_array_foreach(json_object_get(ld, "streams"), i, v)
+        {
+            size_t si = (size_t)json_integer_value(v);
+            if (json_is_integer(v) && si < ns && !done[nf + nd + si]) {
+                done[nf + nd + si] = 1;
+                put_item(&b, ss, stream_brief(json_array_get(sa, si), si), 2);
+            }
+        }
+        json_array_foreach(fa, i, v)
+        {
+            const char *id = json_string_value(json_object_get(v, "call_id"));
+            if (ld_id && id && !strcmp(id, ld_id)) {
+                done[i] = 1;
+                put_item(&b, fs, finding_brief(v), 0);
+            }
+        }
+    }
+    const json_t *xc = json_object_get(answer, "cross_checks");
+    if (json_is_object(xc)) {
+        json_t *x = json_deep_copy(xc);
+        json_t *wins = json_incref(json_object_get(x, "windows"));
+        json_object_set_new(x, "windows", json_array());
+        json_t *into = json_object_get(x, "windows");
+        if (put_key(&b, b.f, "cross_checks", x)) {
+            size_t i;
+            json_t *v;
+            json_array_foreach(wins, i, v) put_item(&b, into, json_incref(v), 3);
+        } else {
+            b.left[3] += json_array_size(wins);
+        }
+        json_decref(wins);
+    }
+    const json_t *ci = json_object_get(answer, "call_info");
+    if (ci && !put_key(&b, b.f, "call_info", json_incref((json_t *)ci)) && !json_is_null(ci))
+        b.left[4]++;
+    /* the rest, one of each in turn */
+    size_t at[3] = {0, 0, 0};
+    const json_t *list[3] = {fa, da, sa};
+    size_t n[3] = {nf, nd, ns}, base[3] = {0, nf, nf + nd};
+    json_t *into[3] = {fs, ds, ss};
+    for (bool more = true; more;) {
+        more = false;
+        for (int k = 0; k < 3; k++) {
+            while (at[k] < n[k] && done[base[k] + at[k]])
+                at[k]++;
+            if (at[k] >= n[k])
+                continue;
+            const json_t *v = json_array_get(list[k], at[k]);
+            put_item(&b, into[k],
+                     k == 0   ? finding_brief(v)
+                     : k == 1 ? dialog_brief(v)
+                              : stream_brief(v, at[k]),
+                     k);
+            at[k]++;
+            more = true;
+        }
+    }
+    free(done);
+    json_object_set_new(b.f, "left_out",
+                        json_pack("{s:I,s:I,s:I,s:I,s:b}", "findings", (json_int_t)b.left[0],
+                                  "dialogs", (json_int_t)b.left[1], "streams",
+                                  (json_int_t)b.left[2], "windows", (json_int_t)b.left[3],
+                                  "call_info", b.left[4] > 0));
+    return b.f;
+fail:
+    json_decref(b.f);
+    json_decref(fs), json_decref(ds), json_decref(ss);
+    return NULL;
+}
+
+static const char k_explain_system[] =
+    "You explain to a call-center operations manager why a phone call went wrong, from the "
+    "facts of its SIP signalling, its RTP media and its recording that you are given as "
+    "JSON. Write 2 to 4 plain sentences, no lists, no markdown. Say what happened to the "
+    "call, who ended it and why, and where the fault most likely lies (the carrier, the "
+    "network, the PBX, the recorder, the far end). Use only the facts given: every number "
+    "you write must appear in the facts as it is written there or rounded, and cite finding "
+    "codes exactly as given, in parentheses. When the facts do not show a cause, say so; "
+    "left_out counts what did not fit.";
+static const char k_explain_user[] = "The facts of the call:\n";
+
+/* The facts' share of a prompt of max_tokens, counted as one token per byte (a tokenizer puts
+ * at least one byte in each token), less the instructions and the messages' framing. */
+static size_t facts_bytes(size_t max_tokens)
+{
+    size_t fixed = sizeof(k_explain_system) + sizeof(k_explain_user) + NET_PROMPT_FRAMING;
+    return max_tokens > fixed ? max_tokens - fixed : 0;
+}
+
+int net_explanation_prompt(const json_t *answer, size_t max_tokens, char **system, char **user,
+                           char *why, size_t whysz)
 {
     *system = *user = NULL;
-    json_t *f = facts_of(answer);
-    char *facts = json_dumps(f, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+    bool too_small;
+    json_t *f = facts_of(answer, facts_bytes(max_tokens), &too_small);
+    char *dump =
+        f ? json_dumps(f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(f);
-    if (!facts)
+    if (!dump) {
+        if (too_small)
+            snprintf(why, whysz,
+                     "a prompt of %zu tokens cannot hold the instructions and the call's facts",
+                     max_tokens);
+        else
+            snprintf(why, whysz, "out of memory");
         return -1;
-    *system = strdup(
-        "You explain to a call-center operations manager why a phone call went wrong, from the "
-        "facts of its SIP signalling, its RTP media and its recording that you are given as "
-        "JSON. Write 2 to 4 plain sentences, no lists, no markdown. Say what happened to the "
-        "call, who ended it and why, and where the fault most likely lies (the carrier, the "
-        "network, the PBX, the recorder, the far end). Use only the facts given: every number "
-        "you write must appear in the facts as it is written there or rounded, and cite finding "
-        "codes exactly as given, in parentheses. When the facts do not show a cause, say so.");
-    if (asprintf(user, "The facts of the call:\n%s\n", facts) < 0)
+    }
+    *system = strdup(k_explain_system);
+    if (asprintf(user, "%s%s\n", k_explain_user, dump) < 0)
         *user = NULL;
-    free(facts);
+    free(dump);
     if (!*system || !*user) {
         free(*system), free(*user);
         *system = *user = NULL;
+        snprintf(why, whysz, "out of memory");
         return -1;
     }
     return 0;
@@ -772,11 +922,20 @@ static bool number_known(const char *tok, size_t len, const double *nums, size_t
     return false;
 }
 
-int net_explanation_check(const char *answer_text, const json_t *answer, char *why, size_t whysz)
+int net_explanation_check(const char *answer_text, const json_t *answer, size_t max_tokens,
+                          char *why, size_t whysz)
 {
-    json_t *f = facts_of(answer), *codes = json_object();
+    bool too_small;
+    json_t *f = facts_of(answer, facts_bytes(max_tokens), &too_small), *codes = json_object();
     double *nums = NULL;
     size_t n = 0, cap = 0;
+    if (strlen(answer_text) > NET_EXPLANATION_MAX) { /* not 2 to 4 sentences: not kept */
+        json_decref(f);
+        json_decref(codes);
+        snprintf(why, whysz, "it is %zu bytes long, over %d", strlen(answer_text),
+                 NET_EXPLANATION_MAX);
+        return -1;
+    }
     facts_walk(f, &nums, &n, &cap, codes);
     json_decref(f);
     int rc = 0;

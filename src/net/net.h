@@ -25,22 +25,33 @@
 /* ---- limits ---------------------------------------------------------------------------------- */
 
 typedef struct net_limits {
-    uint64_t max_packets;  /* packets read before the capture is cut (it says so) */
-    size_t max_streams;    /* RTP streams followed; packets of further streams are counted */
-    size_t max_frag_bytes; /* bytes of IP fragments waiting for the rest of their datagram */
-    size_t max_sip;        /* SIP messages kept; further ones are counted */
-    size_t max_sip_bytes;  /* bytes of SIP text kept, and of TCP streams being reassembled */
-    size_t max_rtp_bytes;  /* bytes of per-packet records kept for the network MOS */
-    size_t max_rtcp;       /* RTCP reports kept (SR, RR, XR), and as many report blocks and as
-                              many XR VoIP-metrics blocks; further reports are counted */
-    bool keep_audio;       /* keep G.711 payloads for net_call_wav (within max_rtp_bytes) */
-    double bpl;            /* the E-model's packet-loss robustness for every codec; 0: each
-                              codec's G.113 Appendix I value (4.3 where it gives none) */
+    uint64_t max_packets;      /* packets read before the capture is cut (it says so) */
+    size_t max_streams;        /* RTP streams followed; packets of further streams are counted */
+    size_t max_frag_bytes;     /* bytes of IP fragments waiting for the rest of their datagram */
+    size_t max_sip;            /* SIP messages kept; further ones are counted */
+    size_t max_sip_bytes;      /* bytes of SIP text kept, and of TCP streams being reassembled */
+    size_t max_rtp_bytes;      /* bytes of per-packet records kept for the network MOS */
+    size_t max_rtcp;           /* RTCP reports kept (SR, RR, XR), and as many report blocks and as
+                                  many XR VoIP-metrics blocks; further reports are counted */
+    size_t max_dialogs;        /* Call-IDs grouped into dialogs; the messages of further ones
+                                  stay in sip[] and in no dialog (dialogs_dropped counts them) */
+    size_t max_dialog_msgs;    /* messages of one dialog read for its facts; further ones are
+                                  counted (dialog_msgs_dropped) */
+    size_t max_dialog_streams; /* RTP streams linked to one dialog; further ones are counted
+                                  (dialog_streams_dropped) */
+    size_t max_findings;       /* findings kept; further ones are counted (findings_dropped) */
+    size_t max_answer_bytes;   /* an answer's JSON (net_capture_answer, net_investigate_run) */
+    bool keep_audio;           /* keep G.711 payloads for net_call_wav (within max_rtp_bytes) */
+    double bpl;                /* the E-model's packet-loss robustness for every codec; 0: each
+                                  codec's G.113 Appendix I value (4.3 where it gives none) */
 } net_limits;
 
 /* 20 M packets, 100,000 streams, 8 MiB of fragments, 200,000 SIP messages in 64 MiB, 256 MiB
- * of RTP packet records (10 M packets), 200,000 RTCP reports. */
+ * of RTP packet records (10 M packets), 200,000 RTCP reports; 20,000 dialogs of at most 1,000
+ * messages and 100 streams each, 20,000 findings; an answer of 16 MiB (NET_ANSWER_MAX). */
 net_limits net_default_limits(void);
+
+#define NET_ANSWER_MAX ((size_t)16 << 20) /* an answer's JSON, by default (16 MiB) */
 
 /* ---- addresses ------------------------------------------------------------------------------- */
 
@@ -333,24 +344,28 @@ bool net_codec_planning(const char *name, net_codec_plan *out);
 /* ---- a capture ------------------------------------------------------------------------------- */
 
 typedef struct net_capture {
-    int linktype;             /* libpcap's DLT_ of the (first) interface */
-    uint64_t packets;         /* packets read */
-    uint64_t bytes;           /* their captured bytes */
-    double first_ts, last_ts; /* epoch seconds of the first and the last packet */
-    uint64_t udp, tcp;        /* datagrams and segments seen */
-    uint64_t not_ip;          /* frames of another protocol or link type */
-    uint64_t truncated;       /* frames cut short by the snap length or malformed */
-    uint64_t fragments;       /* IP fragments seen */
-    uint64_t reassembled;     /* datagrams put back together from them */
-    uint64_t frag_dropped;    /* fragments given up (over the limit, or never completed) */
-    uint64_t streams_dropped; /* RTP packets of streams past max_streams */
-    uint64_t sip_dropped;     /* SIP messages past max_sip or max_sip_bytes */
-    uint64_t tcp_gaps;        /* TCP streams resynchronised after a gap in their bytes */
-    uint64_t rtcp;            /* compound RTCP packets read */
-    uint64_t rtcp_bad;        /* datagrams shaped like RTCP that failed its checks (not RTCP) */
-    uint64_t rtcp_dropped;    /* RTCP reports past max_rtcp */
-    bool cut;                 /* max_packets reached: the rest of the capture was not read */
-    bool times_unknown;       /* SIP text without timestamps: no durations */
+    int linktype;                 /* libpcap's DLT_ of the (first) interface */
+    uint64_t packets;             /* packets read */
+    uint64_t bytes;               /* their captured bytes */
+    double first_ts, last_ts;     /* epoch seconds of the first and the last packet */
+    uint64_t udp, tcp;            /* datagrams and segments seen */
+    uint64_t not_ip;              /* frames of another protocol or link type */
+    uint64_t truncated;           /* frames cut short by the snap length or malformed */
+    uint64_t fragments;           /* IP fragments seen */
+    uint64_t reassembled;         /* datagrams put back together from them */
+    uint64_t frag_dropped;        /* fragments given up (over the limit, or never completed) */
+    uint64_t streams_dropped;     /* RTP packets of streams past max_streams */
+    uint64_t sip_dropped;         /* SIP messages past max_sip or max_sip_bytes */
+    uint64_t tcp_gaps;            /* TCP streams resynchronised after a gap in their bytes */
+    uint64_t rtcp;                /* compound RTCP packets read */
+    uint64_t rtcp_bad;            /* datagrams shaped like RTCP that failed its checks (not RTCP) */
+    uint64_t rtcp_dropped;        /* RTCP reports past max_rtcp */
+    uint64_t dialogs_dropped;     /* Call-IDs past max_dialogs: their messages are in no dialog */
+    uint64_t dialog_msgs_dropped; /* messages past max_dialog_msgs of their dialog */
+    uint64_t dialog_streams_dropped; /* streams past max_dialog_streams of a dialog */
+    uint64_t findings_dropped;       /* findings past max_findings */
+    bool cut;                        /* max_packets reached: the rest of the capture was not read */
+    bool times_unknown;              /* SIP text without timestamps: no durations */
     net_rtp_stream *streams;
     size_t n_streams;
     struct net_rtp_index *rtp_index; /* net_ internal */
@@ -372,7 +387,9 @@ typedef struct net_capture {
     cq_finding *findings; /* what the dialogs say (docs/network.md): net's memory, freed by
                              net_capture_free (never by cq_finding_clear) */
     size_t n_findings;
-    size_t *finding_dialog; /* the dialog of each finding */
+    size_t *finding_dialog;    /* the dialog of each finding */
+    struct json_t *sip_counts; /* a view (net_capture_view): the whole capture's sip_counts */
+    struct net_cut *left_out;  /* a view: what it leaves out */
 } net_capture;
 
 /* Read a whole capture (pcap or pcapng; a Microsoft Network Monitor or other file libpcap
@@ -391,6 +408,49 @@ void net_capture_free(net_capture *c);
  * findings (no RTP). 0, or -1 with err. */
 int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_capture **out,
                       char *err, size_t errsz);
+
+/* ---- an answer within its bound ----------------------------------------------------------------
+ *
+ * An answer's lists are a part of the capture (answer.c, docs/network.md "Bounds"): the dialog
+ * looked at with its messages, streams and findings first, then each list's items in capture
+ * order, one of each list in turn, while the JSON stays within its bound. The part is a capture
+ * of its own, a view renumbered so that every index in it names one of its items. */
+
+/* What an answer leaves out of what the capture read holds. */
+typedef struct net_cut {
+    size_t max_bytes;                                       /* the bound of the answer's JSON */
+    uint64_t dialogs, sip, streams, findings, rtcp_reports; /* items not in the lists */
+    uint64_t dialog_messages; /* a listed dialog's messages not in `sip` */
+    uint64_t dialog_streams;  /* a listed dialog's streams not in `streams` */
+    uint64_t sip_methods;     /* requests counted in sip_counts under no method name: the
+                                 names are kept within 64 KiB */
+    uint64_t windows;         /* cross-check windows past NET_XC_MAX_WINDOWS */
+    uint64_t status_bytes;    /* bytes of the dialer's status past NET_STATUS_MAX */
+} net_cut;
+
+/* The parts of an answer outside the capture's lists (the explanation, the cross-checks, the
+ * call_info, the recording, the LLM's explanation: about 0.5 MiB at most, with every string at
+ * its longest and escaped): the lists are cut to max_bytes less this, or less half of max_bytes
+ * when that is smaller (net_answer_reserve). The answers' bounds are 2 MiB at least, where the
+ * whole answer holds to them whatever the input. */
+#define NET_ANSWER_RESERVE ((size_t)1 << 20)
+size_t net_answer_reserve(size_t max_bytes);
+#define NET_XC_MAX_WINDOWS 1000 /* cross-check windows in an answer */
+#define NET_STATUS_MAX 256      /* bytes of the dialer's status in an answer */
+
+/* The part of capture c an answer of max_bytes holds (less NET_ANSWER_RESERVE), `focus` (a dialog
+ * of c, SIZE_MAX none) first; its index in the view in *focus_in_view (SIZE_MAX none). The view
+ * is a capture of its own (its copies of what it holds): c may be freed at once, so that the
+ * capture's memory serves the answer's JSON. Free it with net_capture_view_free. 0, or -1 out of
+ * memory. */
+int net_capture_view(const net_capture *c, size_t focus, size_t max_bytes, net_capture **view,
+                     size_t *focus_in_view);
+void net_capture_view_free(net_capture *view);
+/* The dialog an investigation looks at when none is named: the INVITE dialog with the most
+ * severe finding, the first such; without an INVITE the first dialog; SIZE_MAX none. */
+size_t net_primary_dialog(const net_capture *c);
+/* What an answer left out, as JSON (docs/network.md): {max_bytes, dialogs, sip, ...}. */
+struct json_t *net_cut_json(const net_cut *cut);
 
 /* ---- the call's audio ------------------------------------------------------------------------ */
 
@@ -448,6 +508,7 @@ typedef struct net_investigation {
     size_t n_findings;
     size_t *finding_dialog;      /* SIZE_MAX: none */
     struct json_t *cross_checks; /* NULL without both a capture and a recording */
+    uint64_t windows_dropped;    /* cross-check windows past NET_XC_MAX_WINDOWS */
     char *explanation;
 } net_investigation;
 
@@ -488,6 +549,15 @@ typedef struct net_inv_input {
 int net_investigate_run(const cq_engine *e, const net_inv_input *in, struct json_t **answer,
                         char *err, size_t errsz);
 
+/* An investigation's answer (net_investigation_json) from a capture already read (c NULL: none),
+ * within max_bytes: the dialog `dialog` of c looked at (SIZE_MAX or out of range: the one
+ * net_primary_dialog chooses), the capture cut as net_capture_view cuts it; `truncated` says what
+ * it left out. c is freed here, once its view is made (its memory then serves the JSON). 0, or
+ * -1 out of memory. */
+int net_investigation_answer(net_capture *c, size_t dialog, const cq_report *rec,
+                             const struct net_call_info *ci, const char *status, size_t max_bytes,
+                             struct json_t **answer);
+
 /* A capture or SIP text, told apart by their first bytes (pcap and pcapng magic numbers; text
  * has no control bytes but tab, CR, LF, FF, VT and ESC). */
 bool net_looks_like_text(const void *bytes, size_t n);
@@ -497,13 +567,21 @@ int net_read_any_mem(const void *bytes, size_t len, const net_limits *lim, net_c
                      char *err, size_t errsz);
 
 /* An LLM's explanation (the service calls the LLM; these are text): the system and user text
- * that give it the facts of an investigation's answer (net_investigate_run's), not raw SIP; 0,
- * or -1 out of memory. And its answer held to those facts: every number it writes must be one
- * of the facts' numbers (as written, or rounded to the decimals it wrote; a standard's own
- * number, G.711, Q.850, RFC 3550, is not a figure), and every code it cites (a word with an
- * underscore) one of the findings' codes. 0 it holds, or -1 with why. */
-int net_explanation_prompt(const struct json_t *answer, char **system, char **user);
-int net_explanation_check(const char *text, const struct json_t *answer, char *why, size_t whysz);
+ * that give it the facts of an investigation's answer (net_investigate_run's), not raw SIP,
+ * within max_tokens of prompt (counted as one token per byte: a tokenizer puts at least a byte in
+ * each token), the call looked at first and what did not fit counted in the facts' left_out;
+ * 0, or -1 with why (out of memory, or max_tokens too small for the instructions). And its
+ * answer held to those facts (the same max_tokens): every number it writes must be one of the
+ * facts' numbers (as written, or rounded to the decimals it wrote; a standard's own number,
+ * G.711, Q.850, RFC 3550, is not a figure), every code it cites (a word with an underscore)
+ * one of the findings' codes, and it is at most NET_EXPLANATION_MAX bytes. 0 it holds, or -1
+ * with why. */
+#define NET_PROMPT_FRAMING 64    /* tokens a provider adds around the messages, at most */
+#define NET_EXPLANATION_MAX 8192 /* bytes of an LLM's explanation kept (2 to 4 sentences) */
+int net_explanation_prompt(const struct json_t *answer, size_t max_tokens, char **system,
+                           char **user, char *why, size_t whysz);
+int net_explanation_check(const char *text, const struct json_t *answer, size_t max_tokens,
+                          char *why, size_t whysz);
 
 /* ---- ViciDial's call_info and carrier log ---------------------------------------------------- */
 

@@ -33,23 +33,30 @@ typedef struct net_tcp {
 bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u);
 void net__sip_tcp(net_capture *c, const net_limits *lim, const net_tcp *t);
 void net__sip_free(net_capture *c);
+/* A copy of message m (its one allocation: the text and the strings parsed out of it) in *to;
+ * false out of memory. Freed as the capture's are (net__sip_msg_free). */
+bool net__sip_copy(net_sip_msg *to, const net_sip_msg *m);
+void net__sip_msg_free(net_sip_msg *m);
 /* One whole SIP message from elsewhere (a text export, a log): kept as a datagram's would be,
  * its body cut at its Content-Length. false when it is not one. */
 bool net__sip_message(net_capture *c, const net_limits *lim, const net_udp *u, bool tcp);
 
-/* Dialogs (dialog.c): the messages grouped by Call-ID, and their facts. */
-void net__dialogs(net_capture *c);
+/* Dialogs (dialog.c): the messages grouped by Call-ID (at most lim->max_dialogs, of at most
+ * lim->max_dialog_msgs messages each), and their facts. */
+void net__dialogs(net_capture *c, const net_limits *lim);
 void net__dialogs_free(net_capture *c);
-/* Findings (findings.c): what the dialogs say. */
-void net__findings(net_capture *c);
+/* Findings (findings.c): what the dialogs say (at most lim->max_findings). */
+void net__findings(net_capture *c, const net_limits *lim);
 void net__findings_free(net_capture *c);
 
 /* A list of findings (net's memory) with the dialog of each (SIZE_MAX: none): the capture's, an
- * investigation's. */
+ * investigation's. A finding past max is not made (NULL) and is counted in *dropped. */
 typedef struct net_flist {
     cq_finding **items;
     size_t *n;
     size_t **dialog;
+    size_t max;        /* SIZE_MAX: no bound */
+    uint64_t *dropped; /* NULL: not counted */
 } net_flist;
 cq_finding *net__finding_add(net_flist *l, size_t dialog, const char *code, cq_severity sev,
                              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -121,5 +128,16 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u);
 /* After the last packet: each stream's closing figures. */
 void net__rtp_finish(net_capture *c, const net_limits *lim);
 void net__rtp_free(net_capture *c);
+
+/* The JSON of one item, as net_capture_json writes it (net_json.c); what answer.c measures. */
+#define NET_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
+struct json_t *net__stream_json(const net_rtp_stream *s);
+struct json_t *net__sip_json(const net_sip_msg *m);
+struct json_t *net__dialog_json(const net_sip_dialog *d);
+struct json_t *net__report_json(const net_capture *c, const net_rtcp_report *r);
+struct json_t *net__finding_json(const net_capture *c, size_t i);
+/* sip_counts: the messages per method and status code (methods named within 64 KiB; the
+ * requests of further ones counted in *unnamed). */
+struct json_t *net__sip_counts(const net_capture *c, uint64_t *unnamed);
 
 #endif /* CQ_NET_INT_H */

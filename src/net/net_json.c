@@ -41,8 +41,10 @@ static json_t *remote_json(const net_rtcp_remote *m)
 {
     if (!m->reports && !m->xr_reports)
         return json_null();
-    json_t *o = json_pack("{s:I,s:I,s:I}", "reports", (json_int_t)m->reports, "xr_reports",
-                          (json_int_t)m->xr_reports, "last_report", (json_int_t)m->last_report);
+    json_t *o = json_pack("{s:I,s:I,s:o}", "reports", (json_int_t)m->reports, "xr_reports",
+                          (json_int_t)m->xr_reports, "last_report",
+                          m->last_report != SIZE_MAX ? json_integer((json_int_t)m->last_report)
+                                                     : json_null());
     json_object_set_new(o, "fraction_lost_pct", num_or_null(m->fraction_lost_pct));
     json_object_set_new(o, "max_fraction_lost_pct", num_or_null(m->max_fraction_lost_pct));
     json_object_set_new(o, "cumulative_lost", m->reports ? json_integer(m->cum_lost) : json_null());
@@ -56,7 +58,7 @@ static json_t *remote_json(const net_rtcp_remote *m)
     return o;
 }
 
-static json_t *stream_json(const net_rtp_stream *s)
+json_t *net__stream_json(const net_rtp_stream *s)
 {
     char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN], ssrc[16], pl[160];
     snprintf(ssrc, sizeof(ssrc), "0x%08X", s->ssrc);
@@ -148,7 +150,7 @@ json_t *net_json_wire(const char *s)
     return j ? j : json_string("");
 }
 
-static json_t *sip_json(const net_sip_msg *m)
+json_t *net__sip_json(const net_sip_msg *m)
 {
     char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN];
     json_t *o = json_pack("{s:I,s:f,s:s,s:i,s:s,s:i,s:s,s:I,s:I}", "frame", (json_int_t)m->frame,
@@ -170,10 +172,16 @@ static json_t *sip_json(const net_sip_msg *m)
     return o;
 }
 
-/* Messages per request method and per status code, retransmissions included. */
-static json_t *sip_counts(const net_capture *c)
+#define METHOD_NAMES_MAX ((size_t)64 << 10) /* bytes of method names in sip_counts */
+
+/* Messages per request method and per status code, retransmissions included, of the whole
+ * capture (a view's too). The methods are named within METHOD_NAMES_MAX bytes (a status code has
+ * three digits: there are at most 1,000): the requests of further methods are counted in *unnamed
+ * and under no name. */
+json_t *net__sip_counts(const net_capture *c, uint64_t *unnamed)
 {
     json_t *methods = json_object(), *codes = json_object();
+    size_t names = 0;
     for (size_t i = 0; i < c->n_sip; i++) {
         const net_sip_msg *m = &c->sip[i];
         char key[16];
@@ -184,8 +192,14 @@ static json_t *sip_counts(const net_capture *c)
         }
         json_t *obj = m->request ? methods : codes, *name = net_json_wire(k);
         const char *kk = json_string_value(name);
-        json_object_set_new(obj, kk,
-                            json_integer(json_integer_value(json_object_get(obj, kk)) + 1));
+        json_t *was = json_object_get(obj, kk);
+        if (!was && m->request && names + strlen(kk) > METHOD_NAMES_MAX) {
+            (*unnamed)++;
+            json_decref(name);
+            continue;
+        }
+        names += was || !m->request ? 0 : strlen(kk);
+        json_object_set_new(obj, kk, json_integer(json_integer_value(was) + 1));
         json_decref(name);
     }
     return json_pack("{s:I,s:o,s:o}", "messages", (json_int_t)c->n_sip, "requests", methods,
@@ -212,7 +226,7 @@ static json_t *sdp_json(const net_sdp *sd)
     return o;
 }
 
-static json_t *dialog_json(const net_sip_dialog *d)
+json_t *net__dialog_json(const net_sip_dialog *d)
 {
     static const char *const hang[] = {NULL, "caller", "callee", "rejected"};
     char a[NET_ADDR_STRLEN + 8], b[NET_ADDR_STRLEN + 8], t[NET_ADDR_STRLEN];
@@ -321,7 +335,7 @@ static json_t *voip_json(const net_rtcp_voip *v)
     return o;
 }
 
-static json_t *report_json(const net_capture *c, const net_rtcp_report *r)
+json_t *net__report_json(const net_capture *c, const net_rtcp_report *r)
 {
     static const char *const how[] = {"sdp", "rtcp-mux", "heuristic"};
     char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN];
@@ -352,21 +366,32 @@ static json_t *report_json(const net_capture *c, const net_rtcp_report *r)
     return o;
 }
 
-/* The findings in the report's shape (cq_findings_to_json), each with its dialog's Call-ID. */
-static json_t *findings_json(const net_capture *c)
+/* Finding i in the report's shape (cq_findings_to_json), with its dialog's Call-ID; NULL out of
+ * memory. */
+json_t *net__finding_json(const net_capture *c, size_t i)
 {
-    char *s = cq_findings_to_json(c->findings, c->n_findings);
+    char *s = cq_findings_to_json(&c->findings[i], 1);
     json_t *a = s ? json_loads(s, 0, NULL) : NULL;
     cq_report_free_string(s);
-    if (!json_is_array(a)) {
-        json_decref(a);
-        return json_array();
-    }
-    for (size_t i = 0; i < json_array_size(a) && i < c->n_findings; i++)
-        json_object_set_new(json_array_get(a, i), "call_id",
+    json_t *f = json_incref(json_array_get(a, 0));
+    json_decref(a);
+    if (f)
+        json_object_set_new(f, "call_id",
                             c->finding_dialog[i] < c->n_dialogs
                                 ? net_json_wire(c->dialogs[c->finding_dialog[i]].call_id)
                                 : json_null());
+    return f;
+}
+
+/* The findings, each with its dialog's Call-ID. */
+static json_t *findings_json(const net_capture *c)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < c->n_findings; i++) {
+        json_t *f = net__finding_json(c, i);
+        if (f)
+            json_array_append_new(a, f);
+    }
     return a;
 }
 
@@ -374,10 +399,10 @@ json_t *net_capture_json(const net_capture *c, const char *file, const char *war
 {
     json_t *streams = json_array();
     for (size_t i = 0; i < c->n_streams; i++)
-        json_array_append_new(streams, stream_json(&c->streams[i]));
+        json_array_append_new(streams, net__stream_json(&c->streams[i]));
     json_t *sip = json_array();
     for (size_t i = 0; i < c->n_sip; i++)
-        json_array_append_new(sip, sip_json(&c->sip[i]));
+        json_array_append_new(sip, net__sip_json(&c->sip[i]));
     json_t *o = json_pack(
         "{s:s,s:i,s:I,s:I,s:f,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b},s:o}", "file", file,
         "linktype", c->linktype, "packets", (json_int_t)c->packets, "bytes", (json_int_t)c->bytes,
@@ -390,10 +415,13 @@ json_t *net_capture_json(const net_capture *c, const char *file, const char *war
     json_object_set_new(o, "sip", sip);
     json_t *dialogs = json_array();
     for (size_t i = 0; i < c->n_dialogs; i++)
-        json_array_append_new(dialogs, dialog_json(&c->dialogs[i]));
+        json_array_append_new(dialogs, net__dialog_json(&c->dialogs[i]));
     json_object_set_new(o, "dialogs", dialogs);
     json_object_set_new(o, "findings", findings_json(c));
-    json_object_set_new(o, "sip_counts", sip_counts(c));
+    uint64_t unnamed = 0; /* a view holds its capture's */
+    json_object_set_new(o, "sip_counts",
+                        c->sip_counts ? json_incref(c->sip_counts) : net__sip_counts(c, &unnamed));
+    json_object_set_new(o, "truncated", net_cut_json(c->left_out));
     json_object_set_new(json_object_get(o, "counts"), "sip_dropped",
                         json_integer((json_int_t)c->sip_dropped));
     json_object_set_new(json_object_get(o, "counts"), "tcp_gaps",
@@ -403,9 +431,16 @@ json_t *net_capture_json(const net_capture *c, const char *file, const char *war
                         json_integer((json_int_t)c->rtcp_bad));
     json_object_set_new(json_object_get(o, "counts"), "rtcp_dropped",
                         json_integer((json_int_t)c->rtcp_dropped));
+    static const char *const dropped[] = {"dialogs_dropped", "dialog_messages_dropped",
+                                          "dialog_streams_dropped", "findings_dropped"};
+    const uint64_t n_dropped[] = {c->dialogs_dropped, c->dialog_msgs_dropped,
+                                  c->dialog_streams_dropped, c->findings_dropped};
+    for (size_t k = 0; k < sizeof(dropped) / sizeof(*dropped); k++)
+        json_object_set_new(json_object_get(o, "counts"), dropped[k],
+                            json_integer((json_int_t)n_dropped[k]));
     json_t *rtcp = json_array();
     for (size_t i = 0; i < c->n_rtcp_reports; i++)
-        json_array_append_new(rtcp, report_json(c, &c->rtcp_reports[i]));
+        json_array_append_new(rtcp, net__report_json(c, &c->rtcp_reports[i]));
     json_object_set_new(o, "rtcp", rtcp);
     return o;
 }

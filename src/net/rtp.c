@@ -218,7 +218,11 @@ static net_rtp_stream *find_or_add(net_capture *c, const net_limits *lim, const 
     if ((c->n_streams + 1) * 2 > tb->cap && !grow_table(tb, c))
         return NULL;
     if (c->n_streams == tb->cap_streams) {
-        size_t nc = tb->cap_streams ? tb->cap_streams * 2 : 16;
+        /* by half again, never past the limit: 100,000 streams of about 1 KiB each leave no
+         * room for a doubling's slack */
+        size_t nc = tb->cap_streams ? tb->cap_streams + tb->cap_streams / 2 : 16;
+        if (nc > lim->max_streams)
+            nc = lim->max_streams;
         net_rtp_stream *ns = realloc(c->streams, nc * sizeof(*ns));
         if (!ns)
             return NULL;
@@ -340,7 +344,8 @@ static void record(net_capture *c, const net_limits *lim, net_rtp_state *st, uin
     if (st->rec_full)
         return;
     if (st->n_rec == st->cap_rec) {
-        size_t nc = st->cap_rec ? st->cap_rec * 2 : 256;
+        size_t nc =
+            st->cap_rec ? st->cap_rec * 2 : 8; /* most streams of a hostile capture are short */
         size_t more = (nc - st->cap_rec) * sizeof(net_rtp_rec);
         net_rtp_rec *nr = c->rtp_rec_bytes + more <= lim->max_rtp_bytes
                               ? realloc(st->rec, nc * sizeof(*nr))
@@ -491,11 +496,18 @@ void net__rtp_finish(net_capture *c, const net_limits *lim)
         s->expected = (int64_t)st->stop_seq + (int64_t)st->cycles * 65536 - st->start_seq + 1;
         s->lost = s->expected - (int64_t)s->packets;
         net__rtp_quality(lim, s, st->rec, &st->n_rec, st->rec_full);
-        if (!lim->keep_audio) { /* the figures are made: the records go */
+        if (!lim->keep_audio) { /* the figures are made: the records and the state go */
             free(st->rec);
-            st->rec = NULL;
-            st->n_rec = 0;
+            free(st->audio);
+            free(st);
+            s->st = NULL;
         }
+    }
+    struct net_rtp_index *tb = table_of(c, false);
+    if (tb && !lim->keep_audio) { /* no packet comes after the last: the index goes too */
+        free(tb->slot);
+        tb->slot = NULL;
+        tb->cap = 0;
     }
 }
 

@@ -126,24 +126,34 @@ const char *net_sip_header(const net_sip_msg *m, const char *name, char compact,
     return NULL;
 }
 
-static char *dup_header(const net_sip_msg *m, const char *name, char compact)
+/* ---- keeping a message ----------------------------------------------------------------------
+ *
+ * A message is one allocation: its text, then each parsed string after it (a capture keeps up
+ * to max_sip of them: a dozen small allocations each would cost more than the text). */
+
+void net__sip_msg_free(net_sip_msg *m)
 {
-    char buf[1024];
-    const char *v = net_sip_header(m, name, compact, buf, sizeof(buf));
-    return strdup(v ? v : "");
+    free(m->text);
+    m->text = NULL;
 }
 
-/* ---- keeping a message ---------------------------------------------------------------------- */
-
-static void msg_free(net_sip_msg *m)
+bool net__sip_copy(net_sip_msg *to, const net_sip_msg *m)
 {
-    char **f[] = {&m->method,     &m->uri,         &m->reason,  &m->call_id,    &m->from,
-                  &m->to,         &m->via,         &m->contact, &m->user_agent, &m->content_type,
-                  &m->reason_hdr, &m->cseq_method, &m->text};
-    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-        free(*f[i]);
-        *f[i] = NULL;
-    }
+    /* the block ends with CSeq's method, the last string put in it (keep) */
+    size_t n = (size_t)(m->cseq_method - m->text) + strlen(m->cseq_method) + 1;
+    *to = *m;
+    if (!(to->text = malloc(n)))
+        return false;
+    memcpy(to->text, m->text, n);
+    char **f[] = {&to->method,     &to->uri,          &to->reason,     &to->call_id,
+                  &to->from,       &to->to,           &to->via,        &to->contact,
+                  &to->user_agent, &to->content_type, &to->reason_hdr, &to->cseq_method};
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+        if (*f[i])
+            *f[i] = to->text + (*f[i] - m->text);
+    if (m->body)
+        to->body = to->text + (m->body - m->text);
+    return true;
 }
 
 /* Keep the message [p, p+n) whose body starts at `body` (n when none); false when a limit or
@@ -163,6 +173,52 @@ static bool keep(net_capture *c, const net_limits *lim, const net_udp *u, bool t
         }
         c->sip = ns;
     }
+    /* the first line and the headers, read from the text where it lies */
+    net_sip_msg tmp = {.text = (char *)p, .len = n, .body = body < n ? p + body : NULL};
+    long k = line_len(p, n);
+    bool request = false;
+    first_line(p, k, &request);
+    const char *sp1 = memchr(p, ' ', (size_t)k);
+    const char *part[2] = {NULL, NULL}; /* method and URI, or the reason phrase */
+    size_t plen[2] = {0, 0};
+    int status = 0;
+    if (request) {
+        const char *sp2 = memchr(sp1 + 1, ' ', (size_t)(p + k - sp1 - 1));
+        part[0] = p, plen[0] = (size_t)(sp1 - p);
+        part[1] = sp1 + 1, plen[1] = (size_t)(sp2 - sp1 - 1);
+    } else {
+        status = atoi(sp1 + 1);
+        const char *r = sp1 + 4;
+        while (r < p + k && *r == ' ')
+            r++;
+        part[0] = r, plen[0] = (size_t)(p + k > r ? p + k - r : 0);
+    }
+    static const struct {
+        const char *name;
+        char compact;
+    } hdr[] = {{"Call-ID", 'i'}, {"From", 'f'},     {"To", 't'},           {"Via", 'v'},
+               {"Contact", 'm'}, {"User-Agent", 0}, {"Content-Type", 'c'}, {"Reason", 0}};
+    enum { NH = sizeof(hdr) / sizeof(hdr[0]) };
+    char val[NH][1024];
+    size_t vlen[NH], total = n + 1 + plen[0] + 1 + plen[1] + 1;
+    for (int h = 0; h < NH; h++) {
+        if (!net_sip_header(&tmp, hdr[h].name, hdr[h].compact, val[h], sizeof(val[h])))
+            val[h][0] = 0;
+        vlen[h] = strlen(val[h]);
+        total += vlen[h] + 1;
+    }
+    char cs[128];
+    const char *cv = net_sip_header(&tmp, "CSeq", 0, cs, sizeof(cs));
+    char meth[64] = "";
+    unsigned long num = 0;
+    if (cv && sscanf(cv, "%lu %63s", &num, meth) < 1)
+        num = 0;
+    total += strlen(meth) + 1;
+    char *block = malloc(total);
+    if (!block) {
+        c->sip_dropped++;
+        return false;
+    }
     net_sip_msg *m = &c->sip[c->n_sip];
     *m = (net_sip_msg){.frame = u->num,
                        .rel_sec = u->rel,
@@ -171,56 +227,36 @@ static bool keep(net_capture *c, const net_limits *lim, const net_udp *u, bool t
                        .sport = u->sport,
                        .dport = u->dport,
                        .tcp = tcp,
+                       .request = request,
+                       .status = status,
+                       .cseq = (uint32_t)num,
+                       .text = block,
                        .len = n};
-    if (!(m->text = malloc(n + 1))) {
-        c->sip_dropped++;
-        return false;
+    memcpy(block, p, n);
+    block[n] = 0;
+    char *w = block + n + 1;
+#define PUT(dst, src, len)                                                                         \
+    do {                                                                                           \
+        memcpy(w, (src), (len));                                                                   \
+        w[(len)] = 0;                                                                              \
+        (dst) = w;                                                                                 \
+        w += (len) + 1;                                                                            \
+    } while (0)
+    if (request) {
+        PUT(m->method, part[0], plen[0]);
+        PUT(m->uri, part[1], plen[1]);
+    } else {
+        PUT(m->reason, part[0], plen[0]);
     }
-    memcpy(m->text, p, n);
-    m->text[n] = 0;
+    char **field[NH] = {&m->call_id, &m->from,       &m->to,           &m->via,
+                        &m->contact, &m->user_agent, &m->content_type, &m->reason_hdr};
+    for (int h = 0; h < NH; h++)
+        PUT(*field[h], val[h], vlen[h]);
+    PUT(m->cseq_method, meth, strlen(meth));
+#undef PUT
     if (body < n) {
         m->body = m->text + body;
         m->body_len = n - body;
-    }
-    long k = line_len(m->text, n);
-    bool request = false;
-    first_line(m->text, k, &request);
-    m->request = request;
-    const char *sp1 = memchr(m->text, ' ', (size_t)k);
-    if (request) {
-        const char *sp2 = memchr(sp1 + 1, ' ', (size_t)(m->text + k - sp1 - 1));
-        m->method = strndup(m->text, (size_t)(sp1 - m->text));
-        m->uri = strndup(sp1 + 1, (size_t)(sp2 - sp1 - 1));
-    } else {
-        m->status = atoi(sp1 + 1);
-        const char *r = sp1 + 4;
-        while (r < m->text + k && *r == ' ')
-            r++;
-        m->reason = strndup(r, (size_t)(m->text + k > r ? m->text + k - r : 0));
-    }
-    m->call_id = dup_header(m, "Call-ID", 'i');
-    m->from = dup_header(m, "From", 'f');
-    m->to = dup_header(m, "To", 't');
-    m->via = dup_header(m, "Via", 'v');
-    m->contact = dup_header(m, "Contact", 'm');
-    m->user_agent = dup_header(m, "User-Agent", 0);
-    m->content_type = dup_header(m, "Content-Type", 'c');
-    m->reason_hdr = dup_header(m, "Reason", 0);
-    char cs[128];
-    const char *cv = net_sip_header(m, "CSeq", 0, cs, sizeof(cs));
-    char meth[64] = "";
-    unsigned long num = 0;
-    if (cv && sscanf(cv, "%lu %63s", &num, meth) >= 1)
-        m->cseq = (uint32_t)num;
-    m->cseq_method = strdup(meth);
-    if (!m->method && request)
-        m->method = strdup("");
-    if (!m->call_id || !m->from || !m->to || !m->via || !m->contact || !m->user_agent ||
-        !m->content_type || !m->reason_hdr || !m->cseq_method || (request && !m->uri) ||
-        (!request && !m->reason)) {
-        msg_free(m);
-        c->sip_dropped++;
-        return false;
     }
     c->n_sip++;
     c->sip_bytes += n;
@@ -447,7 +483,7 @@ void net__sip_tcp(net_capture *c, const net_limits *lim, const net_tcp *seg)
 void net__sip_free(net_capture *c)
 {
     for (size_t i = 0; i < c->n_sip; i++)
-        msg_free(&c->sip[i]);
+        net__sip_msg_free(&c->sip[i]);
     free(c->sip);
     struct net_tcp_flows *t = c->tcp_flows;
     if (t) {

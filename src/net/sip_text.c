@@ -590,8 +590,8 @@ int net_sip_text_read(const char *text, size_t len, const net_limits *lim, net_c
         return -1;
     }
     c->times_unknown = r.first_ts < 0;
-    net__dialogs(c);
-    net__findings(c);
+    net__dialogs(c, lim);
+    net__findings(c, lim);
     *out = c;
     return 0;
 }

@@ -243,6 +243,7 @@ typedef struct req {
     size_t field_len[SVC_N_FIELDS];
     size_t field_bytes; /* the multipart text parts' bytes, counted in svc.body_bytes */
     char *inv_request;  /* POST /investigate: its request (svc_investigate.c) */
+    bool trim; /* a large answer: the allocator gives its free memory back when it is sent */
     int multipart, bad_multipart, duplicate_part, over_budget;
     size_t body_limit;  /* this route's largest body (0: max_body) */
     unsigned part_seen; /* the parts begun: in, out, audio, metadata, capture, sip_trace,

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <nettle/memops.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -485,8 +486,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         atomic_fetch_sub(&s->body_bytes, r->field_bytes);
     free(r->upload);
     free(r->body);
+    bool trim = r->trim;
     free(r);
     *con_cls = NULL;
+    if (trim) /* a large answer's memory back to the system, not kept by the allocator */
+        malloc_trim(0);
     atomic_fetch_sub(&s->inflight, 1);
     svc_metrics_inflight(-1);
 }

@@ -21,6 +21,11 @@
  * answer only when every number and code it cites is in the facts; the explanation built from
  * the facts stays beside it. Answers are stored by a hash of the input (the texts and the
  * files' bytes), the program's version and the LLM's configuration; one whose LLM failed is not.
+ *
+ * Bounds (docs/network.md "Bounds"): the answer is at most max_answer_mb (the child cuts the
+ * capture's lists to it and counts the rest in `truncated`), so what is stored is too; the
+ * prompt is held to llm_context_tokens less llm_max_tokens; and a large answer's memory is given
+ * back to the system once it is sent (req.trim), so the service's size returns after it.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -162,6 +167,9 @@ enum MHD_Result svc_investigate(req *r, const char *data, size_t *size)
                          "give a sip_trace or a call_info (or, as multipart, a 'capture')");
         return svc_send(r);
     }
+    /* the answer's bound goes with the request (and into its key: another bound, another
+     * answer) */
+    json_object_set_new(q, "max_answer_bytes", json_integer((json_int_t)r->s->cfg->max_answer));
     r->inv_request = json_dumps(q, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(q);
     if (!r->inv_request) {
@@ -199,6 +207,10 @@ int svc_investigate_here(const cq_engine *e, const void *request, size_t len, ch
                           .length_sec = json_is_number(json_object_get(h, "length_sec"))
                                             ? json_number_value(json_object_get(h, "length_sec"))
                                             : -1};
+    net_limits lim = net_default_limits();
+    json_int_t max = json_integer_value(json_object_get(q, "max_answer_bytes"));
+    if (max > 0)
+        lim.max_answer_bytes = (size_t)max;
     cq_call_src src = {.path = rec,
                        .in_path = in,
                        .out_path = out,
@@ -213,6 +225,7 @@ int svc_investigate_here(const cq_engine *e, const void *request, size_t len, ch
                          .call_info_len = json_string_length(json_object_get(q, "call_info")),
                          .recording = rec || (in && out) ? &src : NULL,
                          .status = json_string_value(json_object_get(q, "status")),
+                         .lim = &lim,
                          .hint = h ? &hint : NULL};
     json_t *o = NULL;
     int rc = net_investigate_run(e, &inp, &o, msg, msgsz) == 0 ? CQ_OK : CQ_ERR_FORMAT;
@@ -279,19 +292,27 @@ static int input_hash(const char *request, char hex[65])
 }
 
 /* The LLM's explanation, held to the facts: 0 with *text and *model (malloc'd), or -1 with why
- * (the call failed, or the answer cites what the facts do not hold). */
+ * (the call failed, or the answer cites what the facts do not hold). The prompt is held to the
+ * model's context less the answer's tokens. */
 static int ask_llm(req *r, const json_t *answer, char **text, char **model, char *why, size_t whysz)
 {
     char *sys = NULL, *user = NULL;
     *text = *model = NULL;
-    if (net_explanation_prompt(answer, &sys, &user) != 0) {
-        snprintf(why, whysz, "out of memory");
+    const cfg_settings *cfg = r->s->cfg;
+    if (cfg->llm_context_tokens <= cfg->llm_max_tokens) {
+        snprintf(why, whysz,
+                 "llm_context_tokens (%d) leaves no room for a prompt beside "
+                 "llm_max_tokens (%d)",
+                 cfg->llm_context_tokens, cfg->llm_max_tokens);
         return -1;
     }
+    size_t max_tokens = (size_t)(cfg->llm_context_tokens - cfg->llm_max_tokens);
+    if (net_explanation_prompt(answer, max_tokens, &sys, &user, why, whysz) != 0)
+        return -1;
     int rc = svc_llm_text(r, "investigate", sys, user, text, model, NULL, 0, why, whysz);
     free(sys);
     free(user);
-    if (rc == 0 && net_explanation_check(*text, answer, why, whysz) != 0) {
+    if (rc == 0 && net_explanation_check(*text, answer, max_tokens, why, whysz) != 0) {
         free(*text);
         free(*model);
         *text = *model = NULL;
@@ -309,6 +330,7 @@ void svc_investigate_run(req *r)
     store_result row;
     if (keyed && store_result_latest(s->store, INV_SERVER, key, s->ai_engine, &row) == 1) {
         json_t *o = strcmp(row.identity, identity) ? NULL : json_loads(row.report, 0, NULL);
+        r->trim = strlen(row.report) > ((size_t)1 << 20); /* its memory back once it is sent */
         store_result_free(&row);
         if (json_is_object(o)) {
             json_object_set_new(o, "analysis_time_sec", json_real(svc_mono_sec() - r->t0));
@@ -344,6 +366,7 @@ void svc_investigate_run(req *r)
                                   sizeof(msg));
     }
     svc_metrics_stage("investigate", svc_mono_sec() - t0);
+    r->trim = js && strlen(js) > ((size_t)1 << 20); /* its memory back once it is sent */
     json_t *o = rc == CQ_OK ? json_loads(js, 0, NULL) : NULL;
     free(js);
     if (!json_is_object(o)) {

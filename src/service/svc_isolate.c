@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -161,6 +162,10 @@ static void child_run(void *arg, int fd)
     int32_t rc = an->investigate ? svc_investigate_here(an->e, an->src.data, an->src.size, &js, msg,
                                                         sizeof(msg))
                                  : svc_analyze_here(an->e, &an->src, &js, &fig, msg, sizeof(msg));
+    struct rusage ru; /* an investigation's peak, for the log (docs/network.md "Bounds") */
+    if (an->investigate && getrusage(RUSAGE_SELF, &ru) == 0)
+        fprintf(stderr, "{\"level\":\"info\",\"msg\":\"investigation\",\"peak_rss_kb\":%ld}\n",
+                ru.ru_maxrss);
     int bad = proc_write_all(fd, &rc, sizeof(rc)) || proc_write_all(fd, &fig, sizeof(fig)) ||
               proc_write_str(fd, rc == CQ_OK ? NULL : msg) ||
               proc_write_blob(fd, js, js ? strlen(js) : 0);

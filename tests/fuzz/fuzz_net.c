@@ -6,8 +6,10 @@
  * = expected - packets, a minimum never above its maximum, no figure NaN; frame times may go
  * backwards, so a stream's end may come before its start), every SIP message kept has its
  * fields and its text, every RTCP report's blocks are in the capture's arrays and link only to
- * a stream of their SSRC, and a refused capture says why.
+ * a stream of their SSRC, and a refused capture says why; and the part an answer holds
+ * (net_capture_view) names only its own items, counts the rest, and its JSON is within its bound.
  */
+#include <jansson.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +22,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    net_limits lim = {
-        .max_packets = 20000, .max_streams = 64, .max_frag_bytes = 1 << 20, .max_rtcp = 64};
+    net_limits lim = {.max_packets = 20000,
+                      .max_streams = 64,
+                      .max_frag_bytes = 1 << 20,
+                      .max_rtcp = 64,
+                      .max_sip = 256,
+                      .max_sip_bytes = 1 << 20,
+                      .max_dialogs = 16,
+                      .max_dialog_msgs = 16,
+                      .max_dialog_streams = 4,
+                      .max_findings = 64,
+                      .max_answer_bytes = 1 << 20};
     net_capture *c = NULL;
     char err[512];
     if (net_capture_read_mem(data, size, &lim, &c, err, sizeof(err)) != 0) {
@@ -74,6 +85,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         MUST(m->request ? m->method && m->uri : m->status >= 0 && m->status <= 999 && m->reason);
         MUST(!m->body || (m->body >= m->text && m->body + m->body_len == m->text + m->len));
     }
+    /* the part an answer holds (answer.c): a capture of its own, every index naming one of its
+     * items, what it left out counted; the capture freed first (the view owns its copies) */
+    MUST(c->n_dialogs <= lim.max_dialogs && c->n_findings <= lim.max_findings);
+    size_t nd = c->n_dialogs, ns = c->n_streams, nm = c->n_sip, focus = nd ? nd - 1 : SIZE_MAX;
+    net_capture *v = NULL;
+    size_t fv;
+    size_t max = 16384; /* small, so that the seeds' lists are cut */
+    int vrc = net_capture_view(c, focus, max, &v, &fv);
     net_capture_free(c);
+    if (vrc != 0)
+        return 0; /* out of memory */
+    MUST(v->left_out && v->n_dialogs + v->left_out->dialogs == nd &&
+         v->n_streams + v->left_out->streams == ns && v->n_sip + v->left_out->sip == nm);
+    MUST(focus == SIZE_MAX ? fv == SIZE_MAX : fv < v->n_dialogs);
+    for (size_t d = 0; d < v->n_dialogs; d++) {
+        for (size_t k = 0; k < v->dialogs[d].n_msgs; k++)
+            MUST(v->dialogs[d].msgs[k] < v->n_sip);
+        for (size_t k = 0; k < v->dialogs[d].n_streams; k++)
+            MUST(v->dialogs[d].streams[k] < v->n_streams);
+    }
+    for (size_t i = 0; i < v->n_findings; i++)
+        MUST(v->finding_dialog[i] == SIZE_MAX || v->finding_dialog[i] < v->n_dialogs);
+    for (size_t i = 0; i < v->n_rtcp_blocks; i++)
+        MUST(v->rtcp_blocks[i].stream <= v->n_streams);
+    json_t *j = net_capture_json(v, "fuzz", NULL);
+    size_t lists = 0; /* the lists within the bound less the rest's share */
+    static const char *const keys[] = {"dialogs", "sip", "streams", "findings", "rtcp"};
+    for (size_t k = 0; j && k < sizeof(keys) / sizeof(*keys); k++)
+        lists += json_dumpb(json_object_get(j, keys[k]), NULL, 0,
+                            JSON_COMPACT | JSON_REAL_PRECISION(10));
+    MUST(j && lists <= max - net_answer_reserve(max) + 5 * 2);
+    json_decref(j);
+    net_capture_view_free(v);
     return 0;
 }

@@ -47,6 +47,11 @@ KIND is one of:
              block (MOS-LQ 3.3, RERL and ext. R factor unavailable), a BYE; and two malformed
              packets (a length past the datagram, padding on a packet that is not the last)
   rtcpmux    two streams with their RTCP on the RTP ports (RFC 5761), no SIP: SRs and RRs
+  flood:I:S[:P[:B]]  a hostile capture: I minimal INVITEs, each its own Call-ID and nothing else
+             of its dialog, and S RTP streams of P packets (default 1) with B bytes of payload
+             (default 104), interleaved, IP checksums left 0 (the reader does not check them):
+             "flood:200000:100000" is 46 MB, "flood:50000:0" 6.7 MB (the service's bounds,
+             tests/redteam/cat_bounds.py)
   big N      N packets of 200 calls' streams (400 streams, both ways, 20 ms each), in time order,
              with 1 % loss (e.g. "big:2000000": about 430 MB), for bench/net.sh
 
@@ -308,6 +313,36 @@ def many_calls(w, n):
         w.frame(t, ipv4(src, dst, 17, udp(5060, 5060, b), i & 0xFFFF))
 
 
+def flood(w, invites, streams, pkts=1, payload=104):
+    """Minimal INVITEs and short RTP streams, interleaved, written straight to the file (a
+    frame's headers packed once per kind: millions of frames in seconds)."""
+    hdr = ETH_DST + ETH_SRC + b"\x08\x00"
+    body = b"\xd5" * payload
+    n = max(invites, streams * pkts)
+    t_ns = 1000000000
+    out = w.f
+    for i in range(n):
+        t_ns += 20000
+        if i < invites:
+            sip = ("INVITE sip:%06d@192.0.2.7 SIP/2.0\r\nCall-ID: f%06d@10.0.0.1\r\n"
+                   "CSeq: 1 INVITE\r\n\r\n" % (i, i)).encode()
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + len(sip), 0, 0, 64, 17, 0,
+                             bytes(A), bytes(B)) + struct.pack("!HHHH", 5060, 5060, 8 + len(sip), 0)
+            data = hdr + ip + sip
+            out.write(struct.pack("<IIII", t_ns // 1000000000, t_ns % 1000000000, len(data),
+                                  len(data)) + data)
+        if i < streams * pkts:
+            s, k = i % streams, i // streams
+            src = (10, 64 + (s >> 16), (s >> 8) & 255, s & 255)
+            r = struct.pack("!BBHII", 0x80, 0, (100 + k) & 0xFFFF, 160 * k, 0x10000000 + s) + body
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28 + len(r), 0, 0, 64, 17, 0, bytes(src),
+                             bytes(B)) + struct.pack("!HHHH", 10000 + 2 * (s % 20000), 20000,
+                                                     8 + len(r), 0)
+            data = hdr + ip + r
+            out.write(struct.pack("<IIII", t_ns // 1000000000, t_ns % 1000000000 + 5000,
+                                  len(data), len(data)) + data)
+
+
 NTP_BASE = 3900000000  # an NTP second for the capture's time 0
 
 
@@ -492,6 +527,10 @@ def main():
     if kind in ("rtcp", "rtcpmux"):
         for i, (t, src, dst, sp, dp, b) in enumerate(rtcp_call(rng, mux=(kind == "rtcpmux"))):
             w.frame(t, ipv4(src, dst, 17, udp(sp, dp, b), i + 1))
+        w.close()
+        return 0
+    if kind.startswith("flood"):
+        flood(w, *[int(x) for x in kind.split(":")[1:]])
         w.close()
         return 0
     if kind.startswith("big"):
