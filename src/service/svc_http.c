@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <nettle/memops.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -417,12 +418,21 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     double dt = svc_mono_sec() - r->t0;
     int status = r->status ? r->status : 499;
     svc_metrics_request(r->route, status, dt);
-    fprintf(stderr,
-            "{\"ts\":%.3f,\"id\":\"%s\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
-            "\"ms\":%.2f%s%s%s%s}\n",
-            svc_now_sec(), r->id, r->method, r->route, status, dt * 1000,
-            r->cache ? ",\"cache\":\"" : "", r->cache ? r->cache : "", r->cache ? "\"" : "",
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
+    /* the request's log line, its times printed as integers, in one write: cheaper than
+     * fprintf's float conversions on the unbuffered stderr, on every request */
+    long long ts_ms = llround(svc_now_sec() * 1000), hundredths = llround(dt * 100000);
+    char line[400];
+    int n = snprintf(line, sizeof(line),
+                     "{\"ts\":%lld.%03lld,\"id\":\"%s\",\"method\":\"%s\",\"route\":\"%s\","
+                     "\"status\":%d,\"ms\":%lld.%02lld%s%s%s%s}\n",
+                     ts_ms / 1000, ts_ms % 1000, r->id, r->method, r->route, status,
+                     hundredths / 100, hundredths % 100, r->cache ? ",\"cache\":\"" : "",
+                     r->cache ? r->cache : "", r->cache ? "\"" : "",
+                     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    if (len && write(STDERR_FILENO, line, len) < 0) {
+        /* stderr is gone: nothing to tell */
+    }
     for (int p = 0; p < SVC_N_PARTS; p++) {
         if (r->part[p])
             fclose(r->part[p]);

@@ -110,7 +110,8 @@ static enum MHD_Result analyze_get(req *r, int ai)
             return svc_enqueue(r, SVC_WORK_FETCH);
         }
         r->cache = "hit";
-        svc_answer(r, 200, strdup(r->cached.report), "application/json");
+        svc_answer(r, 200, r->cached.report, "application/json"); /* the answer takes it */
+        r->cached.report = NULL;
         return svc_send(r);
     }
     return svc_enqueue(r, SVC_WORK_FETCH);

@@ -95,11 +95,16 @@ static db_stmt *lite_stmt_get(void *h, int key, const char *sql)
     return &s->head;
 }
 
-/* $n's index in the statement (SQLite numbers named parameters by first appearance). */
+/* $n's index in the statement (SQLite numbers named parameters by first appearance): n itself
+ * when $n is the n-th to appear, as in most of the store's SQL (a look-up by name is a walk of
+ * every name: quadratic in a statement of many rows' values), else by name. */
 static int param(lite_stmt *s, int n)
 {
     char name[16];
     snprintf(name, sizeof(name), "$%d", n);
+    const char *at = sqlite3_bind_parameter_name(s->st, n);
+    if (at && !strcmp(at, name))
+        return n;
     return sqlite3_bind_parameter_index(s->st, name);
 }
 
