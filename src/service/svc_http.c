@@ -453,6 +453,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         atomic_fetch_sub(&s->body_bytes, r->field_bytes);
     free(r->upload);
     free(r->body);
+    free(r->audit_calls);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&s->inflight, 1);
@@ -588,6 +589,11 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* the audit trail's writer, on a connection of its own (svc_auditq.c) */
+    if (!(s.auditq = svc_auditq_start(c, msg, sizeof(msg)))) {
+        fprintf(stderr, "callqa serve: %s\n", msg);
+        return 1;
+    }
     if (svc_analyses_start(&s) != 0 || svc_events_start(&s) != 0 || svc_live_start(&s) != 0) {
         fprintf(stderr,
                 "callqa serve: cannot start the workers or the event stream (out of "
@@ -658,6 +664,8 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     for (int i = 0; i < 600 && atomic_load(&s.inflight) > 0; i++)
         usleep(100000);
     MHD_stop_daemon(d);
+    svc_auditq_stop(s.auditq); /* every request has ended: their audit rows are written */
+    s.auditq = NULL;
     svc_guard_destroy(s.guard);
     svc_events_free(&s);
     svc_live_free(&s);

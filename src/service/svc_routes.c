@@ -234,6 +234,9 @@ static enum MHD_Result calls(req *r, const char *id_part)
     int k = 0;
     for (int i = 0; i < n; i++) {
         if (!svc_ai_is_row(&rows[i]) && k < limit) {
+            char num[24];
+            snprintf(num, sizeof(num), "%lld", (long long)rows[i].id);
+            svc_audit_call(r, num); /* a row per report returned (svc_audit) */
             char *j = row_json(&rows[i]);
             fprintf(f, "%s%s", k++ ? "," : "", j ? j : "null");
             free(j);
@@ -635,6 +638,7 @@ static const svc_route k_routes[] = {
      .name = "calls",
      .role = SVC_ROLE_ANALYST,
      .scope = SVC_SCOPE_REFUSED,
+     .audit = "list",
      .handle = route_calls},
     {.method = "GET",
      .path = "/calls/{id}",
@@ -673,6 +677,7 @@ static const svc_route k_routes[] = {
      .name = "qa_flagged",
      .role = SVC_ROLE_AGENT,
      .scope = SVC_SCOPE_FILTER,
+     .audit = "list",
      .handle = svc_qa_flagged},
     {.method = "GET",
      .path = "/api/qa/call/{id}",
@@ -700,6 +705,7 @@ static const svc_route k_routes[] = {
      .name = "qa_envelope",
      .role = SVC_ROLE_AGENT,
      .scope = SVC_SCOPE_CALL,
+     .audit = "envelope",
      .handle = svc_qa_envelope},
     {.method = "POST",
      .path = "/api/qa/call/{id}/transcript",
@@ -755,6 +761,7 @@ static const svc_route k_routes[] = {
      .name = "qa_calls",
      .role = SVC_ROLE_AGENT,
      .scope = SVC_SCOPE_FILTER,
+     .audit = "list",
      .handle = svc_qa_calls},
     {.method = "GET",
      .path = "/api/qa/badges",
@@ -772,12 +779,14 @@ static const svc_route k_routes[] = {
      .start = svc_qa_upload_start,
      .handle = svc_qa_upload},
     /* marks only ever mute more of a call, and say nothing of one: an agent's desktop places
-     * them on the call in progress, which may not be stored yet */
+     * them on the call in progress, which may not be stored yet. The handler refuses a stored
+     * call outside the sender's scope and keeps the scope with the mark (the worker applies it
+     * only to a call the scope holds) */
     {.method = "POST",
      .path = "/api/qa/marks",
      .name = "qa_marks",
      .role = SVC_ROLE_AGENT,
-     .scope = SVC_SCOPE_ANY,
+     .scope = SVC_SCOPE_HANDLER,
      .audit = "mark",
      .body = true,
      .start = svc_qa_marks_start,
