@@ -139,6 +139,7 @@ typedef struct svc {
     pthread_mutex_t roots_mu;
     double roots_loaded;       /* when (monotonic s): a miss reloads them at most once a second */
     struct svc_auditq *auditq; /* the audit trail's rows on their way to the store */
+    struct svc_hot *hot;       /* the results GET /analyze served in the last second */
 } svc;
 
 /* ---- the guard (svc_guard.c) ----------------------------------------------------------------- */
@@ -615,6 +616,28 @@ void svc_audit_calls(req *r, const json_t *calls);
 /* Whether a call known by either id (a recording id or uniqueid) is one the caller may see: 1 it
  * is, or no such call is stored; 0 it is outside the caller's scope; -1 the store failed. */
 int svc_access_call_allowed(req *r, const char *id);
+
+/* ---- the results served in the last second (svc_hot.c) ---------------------------------------
+ * GET /analyze's stored rows kept in memory for 1 s after they were read, so that a result asked
+ * again is served without the store; what this process changes in the store is forgotten at
+ * once. Any thread; NULL (none made) serves nothing. */
+typedef struct svc_hot svc_hot;
+svc_hot *svc_hot_create(void);
+void svc_hot_destroy(svc_hot *h);
+/* The row of (server, file, engine) read within the last second: 1 with *out (its report
+ * malloc'd: store_result_free), or 0. */
+int svc_hot_get(svc_hot *h, const char *server, const char *file, const char *engine,
+                store_result *out);
+/* The generation to give svc_hot_put: take it before reading the store. */
+uint64_t svc_hot_gen(svc_hot *h);
+/* Keep a copy of a row read from the store at `loaded` (monotonic s), unless a forget came
+ * since gen was taken or its report is over 256 KiB. */
+void svc_hot_put(svc_hot *h, const store_result *row, double loaded, uint64_t gen);
+/* Forget the rows of (server, file) (file NULL: of the server; server NULL: all): the store
+ * changed here. */
+void svc_hot_forget(svc_hot *h, const char *server, const char *file);
+/* Free the rows past their second (the main loop, once a second). */
+void svc_hot_tick(svc_hot *h);
 
 /* ---- the audit trail's queue (svc_auditq.c) ---------------------------------------------------
  * Requests hand their rows over; one thread writes them in group commits on a store connection

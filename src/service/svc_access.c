@@ -277,7 +277,7 @@ static int scope_check(req *r)
 int svc_access(req *r)
 {
     const cfg_settings *c = r->s->cfg;
-    memset(&r->who, 0, sizeof(r->who));
+    /* r->who is zero: the request was allocated so (on_uri), and this runs once for it */
     svc_auth need = r->rt ? r->rt->auth : SVC_AUTH_TOKEN;
     if (!c->auth) {
         as_admin(r, "-");

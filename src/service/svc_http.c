@@ -589,9 +589,10 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    /* the audit trail's writer, on a connection of its own (svc_auditq.c) */
-    if (!(s.auditq = svc_auditq_start(c, msg, sizeof(msg)))) {
-        fprintf(stderr, "callqa serve: %s\n", msg);
+    /* the audit trail's writer, on a connection of its own (svc_auditq.c); the results served
+     * in the last second (svc_hot.c) */
+    if (!(s.auditq = svc_auditq_start(c, msg, sizeof(msg))) || !(s.hot = svc_hot_create())) {
+        fprintf(stderr, "callqa serve: %s\n", s.auditq ? "out of memory" : msg);
         return 1;
     }
     if (svc_analyses_start(&s) != 0 || svc_events_start(&s) != 0 || svc_live_start(&s) != 0) {
@@ -647,6 +648,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     int sig = 0;
     for (;;) {
         svc_guard_tick(s.guard);
+        svc_hot_tick(s.hot);
         if (tick)
             tick(tick_arg);
         sig = sigtimedwait(&sigs, NULL, &(struct timespec){1, 0});
@@ -666,6 +668,8 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     MHD_stop_daemon(d);
     svc_auditq_stop(s.auditq); /* every request has ended: their audit rows are written */
     s.auditq = NULL;
+    svc_hot_destroy(s.hot);
+    s.hot = NULL;
     svc_guard_destroy(s.guard);
     svc_events_free(&s);
     svc_live_free(&s);

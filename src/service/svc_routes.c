@@ -95,7 +95,16 @@ static enum MHD_Result analyze_get(req *r, int ai)
         return svc_send(r);
     const char *rf = arg(r->conn, "refresh");
     r->refresh = rf && (!strcmp(rf, "1") || !strcmp(rf, "true"));
-    int got = store_result_latest(s->store, r->srv->name, r->file, s->engine_version, &r->cached);
+    /* the row served in the last second (svc_hot.c), else the store's */
+    int got =
+        r->refresh ? 0 : svc_hot_get(s->hot, r->srv->name, r->file, s->engine_version, &r->cached);
+    if (!got) {
+        uint64_t gen = svc_hot_gen(s->hot);
+        double t = svc_mono_sec();
+        got = store_result_latest(s->store, r->srv->name, r->file, s->engine_version, &r->cached);
+        if (got == 1)
+            svc_hot_put(s->hot, &r->cached, t, gen);
+    }
     r->have_cached = got == 1;
     if (got < 0)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"store lookup failed\"}\n",
@@ -152,8 +161,10 @@ static enum MHD_Result route_cache_delete(req *r, const char *data, size_t *size
             return svc_send(r);
         }
         n = store_result_delete(s->store, server, file);
+        svc_hot_forget(s->hot, server, file);
     } else {
         n = store_result_delete(s->store, NULL, NULL);
+        svc_hot_forget(s->hot, NULL, NULL);
     }
     if (n < 0) {
         svc_answer_error(r, 500, "store", "the store could not delete");
