@@ -23,6 +23,29 @@ def check(name, ok, detail=""):
     return rt.check(name, ok, repr(detail) if isinstance(detail, tuple) else detail)
 
 
+RUNNING = []  # the services a category started (ending stops what is left of them)
+
+
+def started(*args, **kw):
+    RUNNING.append(Service(*args, **kw))
+    return RUNNING[-1]
+
+
+def ending(fn):
+    """The category's services end with it, even when a case raised (else one would outlive the
+    suite)."""
+    def run(root):
+        try:
+            fn(root)
+        finally:
+            while RUNNING:
+                svc = RUNNING.pop()
+                if svc.proc.poll() is None:
+                    svc.proc.kill()
+                    svc.proc.wait()
+    return run
+
+
 def cli(*args, stdin=None):
     return subprocess.run([rt.CQ, *args], input=stdin, capture_output=True, text=True)
 
@@ -119,8 +142,9 @@ class Lock:
 
 # ---- reads that return calls ---------------------------------------------------------------------
 
+@ending
 def cat_audit_reads(root):
-    svc = Service(os.path.join(root, "audit_reads"), token=TOKEN)
+    svc = started(os.path.join(root, "audit_reads"), token=TOKEN)
     bob = add_user(svc, "bob", "agent")
     calls = {"RA%d" % i: ("ann", "BANK") for i in range(1, 4)}
     calls.update({"RB%d" % i: ("bob", "SALES") for i in range(1, 4)})
@@ -221,8 +245,9 @@ def cat_audit_reads(root):
 
 # ---- a full queue --------------------------------------------------------------------------------
 
+@ending
 def cat_audit_queue(root):
-    svc = Service(os.path.join(root, "audit_queue"), token=TOKEN,
+    svc = started(os.path.join(root, "audit_queue"), token=TOKEN,
                   env={"CALLQA_AUDIT_QUEUE_ROWS": "64", "CALLQA_AUDIT_QUEUE_WAIT_SEC": "0.2"})
     upload(svc, "Q1", "ann", "BANK")
     before = last_id(svc)
@@ -256,13 +281,14 @@ def cat_audit_queue(root):
 
 # ---- pause marks -----------------------------------------------------------------------------------
 
+@ending
 def cat_audit_marks(root):
     models = os.path.join(os.path.dirname(os.path.abspath(rt.CORPUS)), "models")
     env = {"CALLQA_MARKS_PER_MINUTE": "10", "CALLQA_REDACT_CAMPAIGNS": "BANK=all",
            "CALLQA_REDACT_AUDIO": "mute"}
     if os.path.isdir(models):
         env["CALLQA_MODEL_DIR"] = models
-    svc = Service(os.path.join(root, "audit_marks"), token=TOKEN, env=env)
+    svc = started(os.path.join(root, "audit_marks"), token=TOKEN, env=env)
     env["CALLQA_REDACT_DIR"] = os.path.join(svc.root, "redacted")
     ann = add_user(svc, "ann", "agent")
     bob = add_user(svc, "bob", "agent")
@@ -356,8 +382,9 @@ def login(svc, name, pw):
     return s, (h.get("set-cookie") or "").split(";")[0]
 
 
+@ending
 def cat_audit_sessions(root):
-    svc = Service(os.path.join(root, "audit_sessions"), token=TOKEN)
+    svc = started(os.path.join(root, "audit_sessions"), token=TOKEN)
     carl = add_user(svc, "carl", "analyst")
     s, cookie = login(svc, "carl", PW)
     ck = {"Cookie": cookie}
