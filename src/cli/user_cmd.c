@@ -1,7 +1,7 @@
 /*
- * user_cmd.c - `callqa user add|list|disable|enable|password|token` (the service's users, in the
- * store) and `callqa store audit` (the audit trail as JSON lines). docs/privacy.md, "Users,
- * roles and access".
+ * user_cmd.c - `callqa user add|list|disable|enable|password|token|tokens|revoke` (the service's
+ * users and their API tokens, in the store) and `callqa store audit` (the audit trail as JSON
+ * lines). docs/privacy.md, "Users, roles and access".
  *
  * A password is read from a file of mode 0600 (--password-file) or from standard input
  * (--password-stdin), never from the command line, where ps and the shell's history would show
@@ -31,9 +31,15 @@ static void usage(FILE *f)
           "      (a supervisor's or analyst's campaigns; none: every call) or agent:X (an\n"
           "      agent's agent_user when it is not their user name)\n"
           "  list [--json]                       the users (never their passwords)\n"
-          "  disable NAME | enable NAME          a disabled user's sessions and tokens stop\n"
+          "  disable NAME | enable NAME          a disabled user's sessions and tokens stop (an\n"
+          "                                      enabled user logs in again)\n"
           "  password NAME --password-file FILE | --password-stdin\n"
+          "                                      a new password; the user's sessions end, their\n"
+          "                                      API tokens stay (revoke them)\n"
           "  token NAME [--label TEXT]           a new API token, printed once\n"
+          "  tokens NAME [--json]                the user's API tokens: id, label, made (never\n"
+          "                                      the token)\n"
+          "  revoke NAME --token ID | --all      revoke one of the user's API tokens, or all\n"
           "\n"
           "  --db STORE       the store (a SQLite path or postgresql://...); else db_path of\n"
           "                   --config FILE or CALLQA_DB_PATH\n"
@@ -45,7 +51,8 @@ static void usage(FILE *f)
 
 typedef struct opts {
     const char *cmd, *name, *role, *scope, *password_file, *label;
-    bool password_stdin, json, jsonl;
+    bool password_stdin, json, jsonl, all;
+    long long token_id;
     double since;
     long long after;
     char db[4096];
@@ -65,6 +72,8 @@ static int parse(const char *prog, int argc, char **argv, opts *o, bool audit)
         O_JSONL,
         O_SINCE,
         O_AFTER,
+        O_TOKEN,
+        O_ALL,
         O_HELP
     };
     static const struct option lo[] = {
@@ -79,6 +88,8 @@ static int parse(const char *prog, int argc, char **argv, opts *o, bool audit)
         {"jsonl", no_argument, NULL, O_JSONL},
         {"since", required_argument, NULL, O_SINCE},
         {"after", required_argument, NULL, O_AFTER},
+        {"token", required_argument, NULL, O_TOKEN},
+        {"all", no_argument, NULL, O_ALL},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -126,6 +137,12 @@ static int parse(const char *prog, int argc, char **argv, opts *o, bool audit)
                 return 2;
             o->after = (long long)d;
             break;
+        case O_TOKEN:
+            if (cq_cli_number(prog, "--token", optarg, 1, 9e15, &d))
+                return 2;
+            o->token_id = (long long)d;
+            break;
+        case O_ALL: o->all = true; break;
         case O_HELP: usage(stdout); return -1;
         default: return 2;
         }
@@ -229,6 +246,75 @@ static int user_list(store *s, const opts *o)
     return 0;
 }
 
+typedef struct token_out {
+    bool json;
+    int n;
+} token_out;
+
+static int token_line(void *user, int64_t id, const char *label, double created)
+{
+    token_out *t = user;
+    if (t->json) {
+        printf("%s{\"id\":%" PRId64 ",\"label\":", t->n ? "," : "", id);
+        print_json_str(label);
+        printf(",\"created\":%.3f}", created);
+    } else {
+        time_t tt = (time_t)created;
+        struct tm tm;
+        char when[32] = "?";
+        if (gmtime_r(&tt, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+        printf("%-8" PRId64 " %-21s %s\n", id, when, label[0] ? label : "-");
+    }
+    t->n++;
+    return 0;
+}
+
+/* `tokens NAME`: the user's tokens; `revoke NAME --token ID | --all`: gone at once (each request
+ * looks its token up). A new password does not revoke them: a token is an integration's, and is
+ * revoked on purpose. */
+static int tokens(store *s, const opts *o)
+{
+    store_user u;
+    int got = store_user_get(s, o->name, 0, &u);
+    if (got != 1) {
+        fprintf(stderr, "callqa user %s: %s\n", o->cmd,
+                got == 0 ? "no such user" : store_errmsg(s));
+        return 1;
+    }
+    if (!strcmp(o->cmd, "tokens")) {
+        token_out t = {.json = o->json};
+        if (o->json)
+            printf("[");
+        else
+            printf("%-8s %-21s %s\n", "ID", "MADE (UTC)", "LABEL");
+        int rc = store_token_list(s, u.id, token_line, &t);
+        if (o->json)
+            printf("]\n");
+        if (rc)
+            fprintf(stderr, "callqa user tokens: %s\n", store_errmsg(s));
+        return rc ? 1 : 0;
+    }
+    if (o->all == (o->token_id > 0)) {
+        fprintf(stderr,
+                "callqa user revoke: --token ID (callqa user tokens %s lists them) or "
+                "--all\n",
+                o->name);
+        return 2;
+    }
+    int n = store_token_revoke(s, u.id, o->all ? 0 : o->token_id);
+    if (n < 0) {
+        fprintf(stderr, "callqa user revoke: %s\n", store_errmsg(s));
+        return 1;
+    }
+    if (n == 0 && !o->all) {
+        fprintf(stderr, "callqa user revoke: %s has no token %lld\n", o->name, o->token_id);
+        return 1;
+    }
+    printf("revoked %d token%s of %s\n", n, n == 1 ? "" : "s", o->name);
+    return 0;
+}
+
 static int run(store *s, const opts *o)
 {
     double now = (double)time(NULL);
@@ -293,8 +379,14 @@ static int run(store *s, const opts *o)
         if (rc <= 0)
             fprintf(stderr, "callqa user password: %s\n",
                     rc == 0 ? "no such user" : store_errmsg(s));
+        else
+            printf("the password of %s is set: their sessions have ended (their API tokens "
+                   "stay: callqa user tokens %s, callqa user revoke)\n",
+                   o->name, o->name);
         return rc == 1 ? 0 : 1;
     }
+    if (!strcmp(o->cmd, "tokens") || !strcmp(o->cmd, "revoke"))
+        return tokens(s, o);
     if (!strcmp(o->cmd, "token")) {
         store_user u;
         int got = store_user_get(s, o->name, 0, &u);

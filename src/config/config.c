@@ -108,6 +108,14 @@ static const setting k_settings[] = {
      "the dashboard's session cookie expires after this"},
     {"session_cookie_secure", K_BOOL, F(session_cookie_secure), 0, 0, 0, NULL, "false",
      "mark the session cookie Secure (served over HTTPS, e.g. behind a TLS proxy)"},
+    {"audit_queue_rows", K_INT, F(audit_queue_rows), 0, 64, 1048576, NULL, "65536",
+     "audit trail rows waiting to be written at most (a store that stalls is ridden out)"},
+    {"audit_queue_wait_sec", K_DOUBLE, F(audit_queue_wait_sec), 0, 0, 60, NULL, "1",
+     "a request waits this long for room in a full audit queue, then its rows are dropped "
+     "(counted and logged)"},
+    {"marks_per_minute", K_INT, F(marks_per_minute), 0, 1, 100000, NULL, "120",
+     "POST /api/qa/marks: marks one sender (a user; the shared token or no auth: an address) "
+     "may send per minute, then 429"},
     {"model_dir", K_STR, F(model_dir), sizeof(((cfg_settings *)0)->model_dir), 0, 0, NULL,
      "$CALLQA_MODEL_DIR", "Silero VAD, NISQA and VADER's lexicon", AN("model-dir", "DIR"),
      .value = ""},

@@ -63,6 +63,9 @@ typedef struct cfg_settings {
                                        and the loopback addresses; comma-separated */
     int session_ttl_sec;            /* the dashboard's session cookie lives this long */
     bool session_cookie_secure;     /* the cookie is marked Secure (HTTPS only) */
+    int audit_queue_rows;           /* audit rows waiting to be written at most */
+    double audit_queue_wait_sec;    /* a full audit queue is waited on this long, then rows drop */
+    int marks_per_minute;           /* POST /api/qa/marks per sender and minute */
     size_t max_body;                /* bytes */
     size_t max_transcript;          /* bytes: the largest transcript imported */
     size_t max_body_memory;         /* bytes of request bodies held in memory by all requests

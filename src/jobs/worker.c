@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../access/access.h"
 #include "../clients/asr.h"
 #include "../proc/proc.h"
 #include "../config/cfg_engine.h"
@@ -195,6 +196,22 @@ static const char *failure_class(int rc)
     }
 }
 
+/* Whether a pause mark sent under `scope` (access.h's text; NULL: a sender who sees every call,
+ * or a mark from before senders were kept) applies to the call (a store_call): only a sender
+ * whose scope holds the call may mute it (POST /api/qa/marks refuses a stored call outside it;
+ * a call stored later is checked here). */
+static bool mark_applies(void *user, const char *scope)
+{
+    const store_call *call = user;
+    if (!scope)
+        return true;
+    acc_scope sc;
+    char why[160];
+    acc_role role = strncmp(scope, "agent:", 6) ? ACC_ROLE_SUPERVISOR : ACC_ROLE_AGENT;
+    return acc_scope_parse(scope, role, NULL, &sc, why, sizeof(why)) == 0 &&
+           acc_scope_allows(&sc, call->agent_user, call->campaign_id);
+}
+
 enum { OUT_DONE = 0, OUT_SKIP = 1, OUT_RETRY = 2, OUT_FAIL = 3 };
 
 typedef struct job_arg {
@@ -207,9 +224,9 @@ typedef struct job_arg {
     const rec_roots *roots;    /* the folders recordings are read from */
     store_call call;
     store_mark marks[QA_MAX_MARKS]; /* its pause and resume marks (redaction) */
-    int n_marks;                    /* -1: they could not be read */
-    bool profiles;                  /* its campaign has agents' voice profiles on */
-    bool has_prof;                  /* prof is the call's agent's profile */
+    int n_marks;   /* those that apply (over QA_MAX_MARKS: not all placed); -1: not read */
+    bool profiles; /* its campaign has agents' voice profiles on */
+    bool has_prof; /* prof is the call's agent's profile */
     store_voice_profile prof;
     char *imported; /* without an ASR, the call's imported transcript (its stored block), or
                        NULL: it is used in place of transcription, checked against this analysis */
@@ -624,6 +641,8 @@ static void analyse_in_child(void *arg, int fd)
             memset(&rp, 0, sizeof(rp));
         if (j->n_marks < 0)
             rp.marks_unplaced = "the call's pause marks could not be read from the store";
+        else if (j->n_marks > QA_MAX_MARKS) /* each pause is kept, or the check fails */
+            rp.marks_unplaced = "the call has more pause marks than can be placed (32)";
         else if (j->n_marks > 0 && !(call->call_epoch > 0))
             rp.marks_unplaced = "the call has pause marks but no start time to place them by";
         for (int k = 0; k < j->n_marks && !rp.marks_unplaced; k++) {
@@ -1159,10 +1178,11 @@ static proc_next next_call(void *ctx, proc_task *t)
             if (g < 0)
                 logj("warn", "the agent's voice profile could not be read", s->lease.call_id, NULL);
         }
-        s->arg.n_marks = qa_redact_any(&c->svc)
-                             ? store_marks_get(w->st, s->arg.call.recording_id,
-                                               s->arg.call.uniqueid, s->arg.marks, QA_MAX_MARKS)
-                             : 0;
+        s->arg.n_marks =
+            qa_redact_any(&c->svc)
+                ? store_marks_get(w->st, s->arg.call.recording_id, s->arg.call.uniqueid,
+                                  mark_applies, &s->arg.call, s->arg.marks, QA_MAX_MARKS)
+                : 0;
         if (!w->asr_on && imported_of(w, s) != 0) {
             fail(w, s, "analyse", "store: the call's transcript could not be read", true);
             continue;

@@ -138,7 +138,9 @@ typedef struct svc {
     struct svc_guard *guard;  /* pending connections and logins (svc_guard.c) */
     atomic_size_t body_bytes; /* request bodies held in memory now (max_body_memory) */
     pthread_mutex_t roots_mu;
-    double roots_loaded; /* when (monotonic s): a miss reloads them at most once a second */
+    double roots_loaded;       /* when (monotonic s): a miss reloads them at most once a second */
+    struct svc_auditq *auditq; /* the audit trail's rows on their way to the store */
+    struct svc_hot *hot;       /* the results GET /analyze served in the last second */
 } svc;
 
 /* ---- the guard (svc_guard.c) ----------------------------------------------------------------- */
@@ -256,6 +258,10 @@ typedef struct req {
     svc_caller who;         /* the caller (svc_access.c) */
     char audit_target[256]; /* what the audit trail names (a query, a question, a user); "": the
                                path's parameter */
+    char *audit_calls;      /* the calls the answer returned (svc_audit_call), each id followed by
+                               a NUL; malloc'd */
+    size_t audit_calls_len, audit_calls_cap;
+    int audit_n_calls;
 } req;
 
 /* Run until SIGTERM/SIGINT; in-flight requests finish. tick (optional) is called about once a
@@ -550,9 +556,13 @@ enum MHD_Result svc_ui_asset_get(req *r, const char *data, size_t *size);
  * them, a new token ends them all). The cookie's value is v1.<expiry>.<nonce>.<mac>: expiry in
  * Unix seconds (decimal), the nonce 16 random bytes (32 lower-case hex digits), mac the
  * HMAC-SHA256 of "v1.<expiry>.<nonce>" under the session key (64 hex digits). The session's CSRF
- * value is the HMAC-SHA256 of "csrf.<nonce>" under the same key (64 hex digits). */
+ * value is the HMAC-SHA256 of "csrf.<nonce>" under the same key (64 hex digits). A user's
+ * session, v3.<expiry>.<user id>.<cred>.<nonce>.<mac>, names the user and carries the tag of
+ * their credential (svc_session_cred), which the request checks against the user's row: a new
+ * password or a disable moves it, so that every session made before ends. */
 #define SVC_SESSION_COOKIE "callqa_session"
 #define SVC_SESSION_VALUE_MAX 160 /* bytes of a value we make, NUL included */
+#define SVC_SESSION_CRED_LEN 16   /* hex digits of a credential's tag */
 typedef enum svc_session_state {
     SVC_SESSION_VALID = 0,
     SVC_SESSION_MISSING, /* no callqa_session cookie */
@@ -560,23 +570,28 @@ typedef enum svc_session_state {
     SVC_SESSION_EXPIRED  /* ours, past its expiry */
 } svc_session_state;
 typedef struct svc_session {
-    int64_t expires; /* Unix s */
-    int64_t user_id; /* the store's user (v2), or 0: the shared token's session (v1) */
-    char csrf[65];   /* 64 hex digits */
+    int64_t expires;                     /* Unix s */
+    int64_t user_id;                     /* the store's user (v3), or 0: the shared token's (v1) */
+    char cred[SVC_SESSION_CRED_LEN + 1]; /* a user's credential tag (v3); "" for v1 */
+    char csrf[65];                       /* 64 hex digits */
 } svc_session;
 /* The session key from the bearer token: HMAC-SHA256(token, "callqa session key v1"). */
-/* (A user's session, v2.<expiry>.<user id>.<nonce>.<mac>, names the user; the shared token's,
- * v1, none: user_id 0.) */
 void svc_session_key(const char *token, uint8_t key[32]);
 /* A cookie value expiring at `expires` with that nonce into value (n >= SVC_SESSION_VALUE_MAX),
  * and its session. 0, or -1 when value is too small. */
 int svc_session_issue(const uint8_t key[32], int64_t expires, const uint8_t nonce[16], char *value,
                       size_t n, svc_session *out);
+/* The same for a user of the store (user_id > 0: a v3 value bound to cred, their
+ * svc_session_cred; 0: as svc_session_issue, cred NULL). */
+int svc_session_issue_user(const uint8_t key[32], int64_t expires, int64_t user_id,
+                           const char *cred, const uint8_t nonce[16], char *value, size_t n,
+                           svc_session *out);
+/* A user's credential tag: the first SVC_SESSION_CRED_LEN hex digits of the HMAC-SHA256 of
+ * "cred.<user id>.<epoch>.<password hash>" under the session key. */
+void svc_session_cred(const uint8_t key[32], int64_t user_id, int64_t epoch, const char *pwhash,
+                      char out[SVC_SESSION_CRED_LEN + 1]);
 /* Check one cookie value of len bytes (any bytes): VALID (out filled), INVALID or EXPIRED (out's
  * expiry filled). MACs are compared in constant time. */
-/* The same for a user of the store (user_id > 0: a v2 value; 0: as svc_session_issue). */
-int svc_session_issue_user(const uint8_t key[32], int64_t expires, int64_t user_id,
-                           const uint8_t nonce[16], char *value, size_t n, svc_session *out);
 svc_session_state svc_session_verify(const uint8_t key[32], const char *value, size_t len,
                                      int64_t now, svc_session *out);
 /* The session of a Cookie header (NULL: none): every callqa_session cookie in it is checked and
@@ -603,8 +618,59 @@ enum MHD_Result svc_session_delete(req *r, const char *data, size_t *size);
  * (svc_scope). 0, or -1 with the answer set (401, 403, 404, 429). Called once the route is
  * found, for every request. */
 int svc_access(req *r);
-/* The route's audit entry, when it has an action and an answer (on the request's end). */
+/* The route's audit rows, when it has an action and an answer (on the request's end), handed to
+ * the audit queue: one per call the answer returned (svc_audit_call), and the request's own. */
 void svc_audit(req *r);
+/* The answer being made returns this call (its recording id, uniqueid or number): an audit row
+ * names it. svc_audit_calls: each object of the array, by its recording_id, else uniqueid, else
+ * call_id or id. */
+void svc_audit_call(req *r, const char *id);
+void svc_audit_calls(req *r, const json_t *calls);
+/* Whether a call known by either id (a recording id or uniqueid) is one the caller may see: 1 it
+ * is, or no such call is stored; 0 it is outside the caller's scope; -1 the store failed. */
+int svc_access_call_allowed(req *r, const char *id);
+
+/* ---- the results served in the last second (svc_hot.c) ---------------------------------------
+ * GET /analyze's stored rows kept in memory for 1 s after they were read, so that a result asked
+ * again is served without the store; what this process changes in the store is forgotten at
+ * once. Any thread; NULL (none made) serves nothing. */
+typedef struct svc_hot svc_hot;
+svc_hot *svc_hot_create(void);
+void svc_hot_destroy(svc_hot *h);
+/* The row of (server, file, engine) read within the last second: 1 with *out (its report
+ * malloc'd: store_result_free), or 0. */
+int svc_hot_get(svc_hot *h, const char *server, const char *file, const char *engine,
+                store_result *out);
+/* The generation to give svc_hot_put: take it before reading the store. */
+uint64_t svc_hot_gen(svc_hot *h);
+/* Keep a copy of a row read from the store at `loaded` (monotonic s), unless a forget came
+ * since gen was taken or its report is over 256 KiB. */
+void svc_hot_put(svc_hot *h, const store_result *row, double loaded, uint64_t gen);
+/* Forget the rows of (server, file) (file NULL: of the server; server NULL: all): the store
+ * changed here. */
+void svc_hot_forget(svc_hot *h, const char *server, const char *file);
+/* Free the rows past their second (the main loop, once a second). */
+void svc_hot_tick(svc_hot *h);
+
+/* ---- the audit trail's queue (svc_auditq.c) ---------------------------------------------------
+ * Requests hand their rows over; one thread writes them in group commits on a store connection
+ * of its own (docs/privacy.md, "The audit trail"). */
+typedef struct svc_auditq svc_auditq;
+/* The queue (audit_queue_rows) and its writer on a connection of its own to db_path: NULL with
+ * msg when the store cannot be opened or no thread started. */
+svc_auditq *svc_auditq_start(const cfg_settings *c, char *msg, size_t msgsz);
+/* Queue copies of n rows. A full queue is waited on for audit_queue_wait_sec; the rows it has no
+ * room for then are dropped, counted (callqa_audit_rows_total{outcome="dropped"}) and logged.
+ * Returns the rows dropped (0: all queued). Any thread. */
+int svc_auditq_put(svc_auditq *q, const store_audit_row *rows, int n);
+/* Wait until every row queued before this call is written (or dropped), at most timeout_sec:
+ * 0, or -1 at the timeout. */
+int svc_auditq_sync(svc_auditq *q, double timeout_sec);
+/* Write what is queued (a failing store is tried for 10 s; what is left is counted and logged),
+ * stop the writer and free the queue. Call after the HTTP server stopped. NULL: nothing. */
+void svc_auditq_stop(svc_auditq *q);
+/* The queue's metrics (callqa_audit_*) in the Prometheus text format onto f. */
+void svc_auditq_metrics(svc_auditq *q, FILE *f);
 /* GET /api/qa/audit: the audit trail (admin), JSON or JSON lines (?format=jsonl). */
 enum MHD_Result svc_qa_audit(req *r, const char *data, size_t *size);
 /* POST /api/session with {"username", "password"}: the user's session, or the answer set.

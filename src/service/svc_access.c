@@ -7,8 +7,9 @@
  * 1. The caller. Without auth (a trusted network) everyone is admin. With it: the shared bearer
  *    token (token_file: a small site's single credential) is admin; a user's API token
  *    ("cqt_...", only its hash is in the store) is that user; else the session cookie, the
- *    shared token's (admin) or a user's (v2: it names the user, who is read from the store on
- *    each request, so that disabling a user ends their sessions and tokens at once). Unsafe
+ *    shared token's (admin) or a user's (v3: it names the user, who is read from the store on
+ *    each request, so that disabling a user ends their sessions and tokens at once; and it
+ *    carries the tag of the user's credential, so that a new password ends their sessions). Unsafe
  *    methods with a cookie need the CSRF value, as before. Wrong credentials count against the
  *    client in the guard (svc_guard.c), as wrong tokens always did.
  * 2. The route's role (svc_route.role): a lower role is 403 forbidden.
@@ -16,7 +17,9 @@
  *    as a call that does not exist (404), list and search arguments are replaced by the scope's,
  *    and a route that cannot be narrowed is refused (403 out_of_scope).
  * The routes with an audit action leave one row in the store's append-only audit trail when
- * they end (svc_audit), with the status they answered: refusals are kept too.
+ * they end (svc_audit), with the status they answered: refusals are kept too; an answer that
+ * returned calls leaves one row per call too. The rows go through the audit queue
+ * (svc_auditq.c), written in group commits off the request's path.
  */
 #define _GNU_SOURCE
 #include <nettle/memops.h>
@@ -50,6 +53,15 @@ static int from_user(req *r, const store_user *u)
     r->who.user_id = u->id;
     snprintf(r->who.name, sizeof(r->who.name), "%s", u->name);
     return 0;
+}
+
+/* Whether a user's session was made under their credential as it is now (svc_session_cred): a
+ * new password or a disable since has moved it. */
+static bool session_cred_ok(const svc *s, const svc_session *ss, const store_user *u)
+{
+    char want[SVC_SESSION_CRED_LEN + 1];
+    svc_session_cred(s->session_key, u->id, u->cred_epoch, u->password, want);
+    return memeql_sec(want, ss->cred, SVC_SESSION_CRED_LEN) != 0;
 }
 
 /* Who sent r: 0 known (r->who), 1 no credential at all, -1 with the answer set. */
@@ -118,6 +130,12 @@ static int identify(req *r)
     int got = store_user_get(s->store, NULL, ss.user_id, &u);
     if (got < 0) {
         svc_answer_error(r, 503, "store", "the store could not check the session");
+        return -1;
+    }
+    if (got == 1 && !session_cred_ok(s, &ss, &u)) {
+        svc_answer_error(r, 401, "session_ended",
+                         "the session ended: the user's password changed, or they were disabled, "
+                         "since: log in again");
         return -1;
     }
     if (got == 1 && from_user(r, &u) == 0)
@@ -198,6 +216,19 @@ static int owner_row(void *user, const store_val *c, int n)
     return 1;
 }
 
+int svc_access_call_allowed(req *r, const char *id)
+{
+    const acc_scope *sc = &r->who.scope;
+    if (!sc->limited)
+        return 1;
+    call_owner o;
+    memset(&o, 0, sizeof(o));
+    store_val p[1] = {SV_S(id)};
+    if (store_query(r->s->store, SQ_CALL, p, 1, owner_row, &o) != 0)
+        return -1;
+    return !o.found || acc_scope_allows(sc, o.agent, o.campaign) ? 1 : 0;
+}
+
 static int scope_check(req *r)
 {
     const acc_scope *sc = &r->who.scope;
@@ -246,7 +277,7 @@ static int scope_check(req *r)
 int svc_access(req *r)
 {
     const cfg_settings *c = r->s->cfg;
-    memset(&r->who, 0, sizeof(r->who));
+    /* r->who is zero: the request was allocated so (on_uri), and this runs once for it */
     svc_auth need = r->rt ? r->rt->auth : SVC_AUTH_TOKEN;
     if (!c->auth) {
         as_admin(r, "-");
@@ -293,7 +324,7 @@ int svc_access_whoami(req *r, svc_caller *out)
             if (ss.user_id == 0)
                 as_admin(&tmp, "token");
             else if (store_user_get(r->s->store, NULL, ss.user_id, &u) != 1 ||
-                     from_user(&tmp, &u) != 0)
+                     !session_cred_ok(r->s, &ss, &u) || from_user(&tmp, &u) != 0)
                 return -1;
         } else if (bearer < 0) {
             const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
@@ -345,6 +376,52 @@ int svc_access_login(req *r, const char *username, const char *password, store_u
 
 /* ---- the audit trail ------------------------------------------------------------------------ */
 
+void svc_audit_call(req *r, const char *id)
+{
+    size_t n = id ? strnlen(id, 255) : 0;
+    if (!n)
+        return;
+    if (r->audit_calls_len + n + 1 > r->audit_calls_cap) {
+        size_t cap = r->audit_calls_cap ? r->audit_calls_cap * 2 : 1024;
+        while (cap < r->audit_calls_len + n + 1)
+            cap *= 2;
+        char *b = realloc(r->audit_calls, cap);
+        if (!b) { /* the request's row is written all the same (svc_audit) */
+            r->audit_n_calls = -1;
+            return;
+        }
+        r->audit_calls = b, r->audit_calls_cap = cap;
+    }
+    memcpy(r->audit_calls + r->audit_calls_len, id, n);
+    r->audit_calls[r->audit_calls_len + n] = 0;
+    r->audit_calls_len += n + 1;
+    if (r->audit_n_calls >= 0)
+        r->audit_n_calls++;
+}
+
+void svc_audit_calls(req *r, const json_t *calls)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(calls, i, c)
+    {
+        const char *id = json_string_value(json_object_get(c, "recording_id"));
+        if (!id || !*id)
+            id = json_string_value(json_object_get(c, "uniqueid"));
+        char num[24];
+        const json_t *k = json_object_get(c, "call_id");
+        if (!json_is_integer(k))
+            k = json_object_get(c, "id");
+        if ((!id || !*id) && json_is_integer(k)) {
+            snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(k));
+            id = num;
+        }
+        svc_audit_call(r, id ? id : "?");
+    }
+}
+
+/* The rows leave on the audit queue (svc_auditq.c): the request waits for the store only when
+ * the queue is full. */
 void svc_audit(req *r)
 {
     if (!r->rt || !r->rt->audit || !r->status)
@@ -363,11 +440,35 @@ void svc_audit(req *r)
                          .target = target,
                          .client = client[0] ? client : NULL,
                          .status = r->status};
-    if (store_audit_append(r->s->store, &a) != 0)
-        fprintf(stderr,
-                "{\"level\":\"error\",\"id\":\"%s\",\"msg\":\"the audit trail could not be "
-                "written\"}\n",
-                r->id);
+    /* an answer that returned calls: one row per call ("list", the call's id), beside the
+     * request's own row; a route whose own action is "list" says nothing more than its calls'
+     * rows, and writes its own only when it returned none */
+    int n = r->audit_n_calls > 0 && r->status < 300 ? r->audit_n_calls : 0;
+    bool own = !n || strcmp(r->rt->audit, "list");
+    store_audit_row one[1], *rows = n ? malloc(sizeof(*rows) * (size_t)(n + 1)) : one;
+    if (!rows) { /* no memory for the calls' rows: the request's own row says what it was */
+        rows = one, n = 0, own = true;
+    }
+    int k = 0;
+    if (own)
+        rows[k++] = a;
+    const char *id = r->audit_calls;
+    for (int i = 0; i < n; i++, id += strlen(id) + 1) {
+        rows[k] = a;
+        rows[k].action = "list";
+        rows[k++].target = id;
+    }
+    if (r->s->auditq)
+        svc_auditq_put(r->s->auditq, rows, k);
+    else
+        for (int i = 0; i < k; i++)
+            if (store_audit_append(r->s->store, &rows[i]) != 0)
+                fprintf(stderr,
+                        "{\"level\":\"error\",\"id\":\"%s\",\"msg\":\"the audit trail could not "
+                        "be written\"}\n",
+                        r->id);
+    if (rows != one)
+        free(rows);
 }
 
 typedef struct audit_out {
@@ -424,6 +525,12 @@ enum MHD_Result svc_qa_audit(req *r, const char *data, size_t *size)
         svc_answer_error(r, 400, "bad_format", "format is json or jsonl");
         return svc_send(r);
     }
+    /* the rows of the requests that ended before this one are in what it reads */
+    if (r->s->auditq && svc_auditq_sync(r->s->auditq, 5.0) != 0)
+        fprintf(stderr,
+                "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the audit queue was not written "
+                "within 5 s: the answer may miss its newest rows\"}\n",
+                r->id);
     audit_out o = {0};
     char *buf = NULL;
     size_t len = 0;

@@ -86,6 +86,7 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
     double ts = svc_mono_sec();
     int64_t id = 0;
     int put = store_result_put(s->store, &row, &id);
+    svc_hot_forget(s->hot, row.server, row.file); /* the next answer reads the new row */
     svc_metrics_stage("store", svc_mono_sec() - ts);
     if (put != 0)
         fprintf(stderr,
@@ -114,6 +115,7 @@ static void run_fetch(req *r)
         rec_fetch_status st = rec_revalidate(c, r->srv, r->cached.validators, msg, sizeof(msg));
         if (st == REC_FETCH_NOT_MODIFIED) {
             store_result_touch(s->store, r->cached.id, svc_now_sec());
+            svc_hot_forget(s->hot, r->cached.server, r->cached.file);
             svc_metrics_cache(true);
             if (r->ai) {
                 if (svc_ai_serve_stored(r, r->cached.id)) {

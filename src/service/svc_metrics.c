@@ -385,6 +385,7 @@ char *svc_metrics_render(svc *s)
             "# TYPE callqa_store_up gauge\ncallqa_store_up %d\n",
             qa == 0);
     svc_live_metrics(s, f);
+    svc_auditq_metrics(s->auditq, f);
     fclose(f);
     return buf;
 }

@@ -293,6 +293,75 @@ enum MHD_Result svc_qa_transcript(req *r, const char *data, size_t *size)
 
 #define MARKS_MAX_BODY 4096
 
+/* The marks' rate limit: a token bucket per sender (marks_per_minute, as many at once), in a
+ * table of MARKS_SENDERS slots. A sender is a user of the store by name; the shared token and,
+ * without auth, everyone by client address. A slot is taken over only when its bucket is full
+ * again (its sender idle for a minute), or else the fullest one: the senders sending now keep
+ * theirs. */
+#define MARKS_SENDERS 4096
+#define MARKS_PROBE 16
+static struct {
+    pthread_mutex_t mu;
+    struct {
+        char key[80];
+        double tokens, t; /* at t (monotonic s) */
+    } slot[MARKS_SENDERS];
+} g_marks = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Take one mark from key's bucket: 0, or the seconds until one is there. */
+static double marks_take(const char *key, int per_minute)
+{
+    double cap = per_minute, rate = per_minute / 60.0, now = svc_mono_sec(), wait = 0;
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    pthread_mutex_lock(&g_marks.mu);
+    int use = -1, fullest = -1;
+    double most = -1;
+    for (int i = 0; i < MARKS_PROBE; i++) {
+        int k = (int)((h + (uint64_t)i) % MARKS_SENDERS);
+        if (!strcmp(g_marks.slot[k].key, key)) {
+            use = k;
+            break;
+        }
+        double t = g_marks.slot[k].key[0]
+                       ? g_marks.slot[k].tokens + (now - g_marks.slot[k].t) * rate
+                       : 2 * cap; /* an empty slot: the first choice */
+        if (t > most)
+            most = t, fullest = k;
+    }
+    if (use < 0) { /* a sender not seen of late: a full bucket in the best slot */
+        use = fullest;
+        snprintf(g_marks.slot[use].key, sizeof(g_marks.slot[use].key), "%s", key);
+        g_marks.slot[use].tokens = cap, g_marks.slot[use].t = now;
+    }
+    double t = g_marks.slot[use].tokens + (now - g_marks.slot[use].t) * rate;
+    if (t > cap)
+        t = cap;
+    if (t >= 1)
+        t -= 1;
+    else
+        wait = (1 - t) / rate;
+    g_marks.slot[use].tokens = t, g_marks.slot[use].t = now;
+    pthread_mutex_unlock(&g_marks.mu);
+    return wait;
+}
+
+/* The sender's scope as access.h writes one, into out: "" when they see every call. */
+static void scope_text(const acc_scope *sc, char *out, size_t n)
+{
+    size_t k = 0;
+    out[0] = 0;
+    if (!sc->limited)
+        return;
+    if (sc->agent[0]) {
+        snprintf(out, n, "agent:%s", sc->agent);
+        return;
+    }
+    for (int i = 0; i < sc->n_campaigns && k < n; i++)
+        k += (size_t)snprintf(out + k, n - k, "%scampaign:%s", i ? "," : "", sc->campaigns[i]);
+}
+
 enum MHD_Result svc_qa_marks_start(req *r)
 {
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
@@ -354,12 +423,41 @@ enum MHD_Result svc_qa_marks(req *r, const char *data, size_t *size)
         svc_answer_error(r, 400, "bad_mark", "%s", bad);
         return svc_send(r);
     }
-    char who[100], addr[64];
+    /* who sent it: the user (the shared token "token", no auth "-") and their address; the
+     * sender's scope goes with the mark, and the worker applies it only to a call the scope
+     * holds (worker.c) */
+    char addr[64], key[80], scope[ACC_MAX_CAMPAIGNS * (ACC_NAME_MAX + 10)];
     svc_guard_client(r->s->cfg, r->conn, addr, sizeof(addr));
-    snprintf(who, sizeof(who), "%s", addr[0] ? addr : "-");
+    const char *ref = json_string_value(call);
     bool pause = !strcmp(json_string_value(mark), "pause");
-    snprintf(r->audit_target, sizeof(r->audit_target), "%s", json_string_value(call));
-    if (store_mark_add(r->s->store, json_string_value(call), pause, ts, now, who) != 0) {
+    snprintf(r->audit_target, sizeof(r->audit_target), "%s", ref);
+    if (r->who.user_id > 0)
+        snprintf(key, sizeof(key), "u:%s", r->who.name);
+    else
+        snprintf(key, sizeof(key), "a:%s", addr[0] ? addr : "-");
+    double wait = marks_take(key, r->s->cfg->marks_per_minute);
+    if (wait > 0) {
+        json_decref(b);
+        svc_answer_error(r, 429, "too_many_marks",
+                         "more than %d marks a minute from one sender: try again in %.0f s",
+                         r->s->cfg->marks_per_minute, wait + 0.5);
+        return svc_send(r);
+    }
+    /* a stored call outside the sender's scope is refused; one not stored yet is kept with the
+     * sender's scope, and checked when it is */
+    int allowed = svc_access_call_allowed(r, ref);
+    if (allowed < 0) {
+        json_decref(b);
+        return svc_qa_store_failed(r);
+    }
+    if (allowed == 0) {
+        json_decref(b);
+        svc_answer_error(r, 403, "out_of_scope", "that call is not one of yours to mark");
+        return svc_send(r);
+    }
+    scope_text(&r->who.scope, scope, sizeof(scope));
+    if (store_mark_add(r->s->store, ref, pause, ts, now, r->who.name[0] ? r->who.name : "-",
+                       addr[0] ? addr : NULL, scope[0] ? scope : NULL) != 0) {
         json_decref(b);
         return svc_qa_store_failed(r);
     }

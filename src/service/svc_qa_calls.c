@@ -279,6 +279,7 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
         json_decref(rs.arr);
         return svc_qa_store_failed(r);
     }
+    svc_audit_calls(r, rs.arr); /* a row per call returned (svc_audit) */
     json_t *o = json_object();
     json_object_set_new(o, "calls", rs.arr);
     json_object_set_new(o, "total", json_integer(total));

@@ -138,6 +138,7 @@ enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size)
         json_decref(acc.calls);
         return svc_qa_store_failed(r);
     }
+    svc_audit_calls(r, acc.calls); /* a row per call returned, beside the search's (svc_audit) */
     json_t *o = json_object();
     json_object_set_new(o, "query", json_string(q));
     json_object_set_new(o, "calls", acc.calls);

@@ -327,7 +327,10 @@ enum MHD_Result svc_qa_flagged(req *r, const char *data, size_t *size)
                       SV_I(limit),
                       SV_S(svc_qa_campaigns(r))};
     json_t *a = svc_qa_query(r, SQ_FLAGGED, p, 6, flagged_shape, NULL);
-    return a ? svc_qa_send(r, 200, a) : svc_qa_store_failed(r);
+    if (!a)
+        return svc_qa_store_failed(r);
+    svc_audit_calls(r, a); /* a row per call returned (svc_audit) */
+    return svc_qa_send(r, 200, a);
 }
 
 static int cmp_leader(const void *x, const void *y)

@@ -95,7 +95,16 @@ static enum MHD_Result analyze_get(req *r, int ai)
         return svc_send(r);
     const char *rf = arg(r->conn, "refresh");
     r->refresh = rf && (!strcmp(rf, "1") || !strcmp(rf, "true"));
-    int got = store_result_latest(s->store, r->srv->name, r->file, s->engine_version, &r->cached);
+    /* the row served in the last second (svc_hot.c), else the store's */
+    int got =
+        r->refresh ? 0 : svc_hot_get(s->hot, r->srv->name, r->file, s->engine_version, &r->cached);
+    if (!got) {
+        uint64_t gen = svc_hot_gen(s->hot);
+        double t = svc_mono_sec();
+        got = store_result_latest(s->store, r->srv->name, r->file, s->engine_version, &r->cached);
+        if (got == 1)
+            svc_hot_put(s->hot, &r->cached, t, gen);
+    }
     r->have_cached = got == 1;
     if (got < 0)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"store lookup failed\"}\n",
@@ -110,7 +119,8 @@ static enum MHD_Result analyze_get(req *r, int ai)
             return svc_enqueue(r, SVC_WORK_FETCH);
         }
         r->cache = "hit";
-        svc_answer(r, 200, strdup(r->cached.report), "application/json");
+        svc_answer(r, 200, r->cached.report, "application/json"); /* the answer takes it */
+        r->cached.report = NULL;
         return svc_send(r);
     }
     return svc_enqueue(r, SVC_WORK_FETCH);
@@ -151,8 +161,10 @@ static enum MHD_Result route_cache_delete(req *r, const char *data, size_t *size
             return svc_send(r);
         }
         n = store_result_delete(s->store, server, file);
+        svc_hot_forget(s->hot, server, file);
     } else {
         n = store_result_delete(s->store, NULL, NULL);
+        svc_hot_forget(s->hot, NULL, NULL);
     }
     if (n < 0) {
         svc_answer_error(r, 500, "store", "the store could not delete");
@@ -233,6 +245,9 @@ static enum MHD_Result calls(req *r, const char *id_part)
     int k = 0;
     for (int i = 0; i < n; i++) {
         if (!svc_ai_is_row(&rows[i]) && k < limit) {
+            char num[24];
+            snprintf(num, sizeof(num), "%lld", (long long)rows[i].id);
+            svc_audit_call(r, num); /* a row per report returned (svc_audit) */
             char *j = row_json(&rows[i]);
             fprintf(f, "%s%s", k++ ? "," : "", j ? j : "null");
             free(j);
@@ -648,6 +663,7 @@ static const svc_route k_routes[] = {
      .name = "calls",
      .role = SVC_ROLE_ANALYST,
      .scope = SVC_SCOPE_REFUSED,
+     .audit = "list",
      .handle = route_calls},
     {.method = "GET",
      .path = "/calls/{id}",
@@ -686,6 +702,7 @@ static const svc_route k_routes[] = {
      .name = "qa_flagged",
      .role = SVC_ROLE_AGENT,
      .scope = SVC_SCOPE_FILTER,
+     .audit = "list",
      .handle = svc_qa_flagged},
     {.method = "GET",
      .path = "/api/qa/call/{id}",
@@ -713,6 +730,7 @@ static const svc_route k_routes[] = {
      .name = "qa_envelope",
      .role = SVC_ROLE_AGENT,
      .scope = SVC_SCOPE_CALL,
+     .audit = "envelope",
      .handle = svc_qa_envelope},
     {.method = "POST",
      .path = "/api/qa/call/{id}/transcript",
@@ -768,6 +786,7 @@ static const svc_route k_routes[] = {
      .name = "qa_calls",
      .role = SVC_ROLE_AGENT,
      .scope = SVC_SCOPE_FILTER,
+     .audit = "list",
      .handle = svc_qa_calls},
     {.method = "GET",
      .path = "/api/qa/badges",
@@ -785,12 +804,14 @@ static const svc_route k_routes[] = {
      .start = svc_qa_upload_start,
      .handle = svc_qa_upload},
     /* marks only ever mute more of a call, and say nothing of one: an agent's desktop places
-     * them on the call in progress, which may not be stored yet */
+     * them on the call in progress, which may not be stored yet. The handler refuses a stored
+     * call outside the sender's scope and keeps the scope with the mark (the worker applies it
+     * only to a call the scope holds) */
     {.method = "POST",
      .path = "/api/qa/marks",
      .name = "qa_marks",
      .role = SVC_ROLE_AGENT,
-     .scope = SVC_SCOPE_ANY,
+     .scope = SVC_SCOPE_HANDLER,
      .audit = "mark",
      .body = true,
      .start = svc_qa_marks_start,

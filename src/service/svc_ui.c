@@ -12,8 +12,11 @@
  * POST /api/session exchanges the bearer token for a cookie (HttpOnly, SameSite=Strict, Path=/,
  * Max-Age session_ttl_sec). Nothing is stored: the cookie's value carries its expiry and a nonce
  * under an HMAC-SHA256 whose key is derived from the token, so sessions survive a restart and a
- * new token ends them all. The CSRF value the page sends back in X-CSRF-Token on unsafe methods
- * is another HMAC of the nonce, which only the service can compute. svc_http.c checks both.
+ * new token ends them all. A user's cookie carries a tag of their credential (an HMAC of their
+ * password's hash and their credential epoch) under the same MAC: a new password, a disable or
+ * an enable moves it, and every session made before ends. The CSRF value the page sends back in
+ * X-CSRF-Token on unsafe methods is another HMAC of the nonce, which only the service can compute.
+ * svc_http.c checks both.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -80,23 +83,39 @@ static void csrf_of(const uint8_t key[32], const char *nonce_hex, char out[65])
 int svc_session_issue(const uint8_t key[32], int64_t expires, const uint8_t nonce[16], char *value,
                       size_t n, svc_session *out)
 {
-    return svc_session_issue_user(key, expires, 0, nonce, value, n, out);
+    return svc_session_issue_user(key, expires, 0, NULL, nonce, value, n, out);
+}
+
+void svc_session_cred(const uint8_t key[32], int64_t user_id, int64_t epoch, const char *pwhash,
+                      char out[SVC_SESSION_CRED_LEN + 1])
+{
+    char head[64], mac[65];
+    int k = snprintf(head, sizeof(head), "cred.%lld.%lld.", (long long)user_id, (long long)epoch);
+    hmac_hex(key, 32, head, (size_t)k, pwhash ? pwhash : "", pwhash ? strlen(pwhash) : 0, mac);
+    memcpy(out, mac, SVC_SESSION_CRED_LEN);
+    out[SVC_SESSION_CRED_LEN] = 0;
 }
 
 int svc_session_issue_user(const uint8_t key[32], int64_t expires, int64_t user_id,
-                           const uint8_t nonce[16], char *value, size_t n, svc_session *out)
+                           const char *cred, const uint8_t nonce[16], char *value, size_t n,
+                           svc_session *out)
 {
     char nonce_hex[33], mac[65];
     to_hex(nonce, 16, nonce_hex);
-    int k = user_id > 0 ? snprintf(value, n, "v2.%lld.%lld.%s", (long long)expires,
-                                   (long long)user_id, nonce_hex)
+    if (user_id > 0 && (!cred || strlen(cred) != SVC_SESSION_CRED_LEN))
+        return -1;
+    int k = user_id > 0 ? snprintf(value, n, "v3.%lld.%lld.%s.%s", (long long)expires,
+                                   (long long)user_id, cred, nonce_hex)
                         : snprintf(value, n, "v1.%lld.%s", (long long)expires, nonce_hex);
     if (k < 0 || (size_t)k + 66 > n || n < SVC_SESSION_VALUE_MAX)
         return -1;
     hmac_hex(key, 32, value, (size_t)k, "", 0, mac);
     snprintf(value + k, n - (size_t)k, ".%s", mac);
+    memset(out, 0, sizeof(*out));
     out->expires = expires;
     out->user_id = user_id > 0 ? user_id : 0;
+    if (user_id > 0)
+        memcpy(out->cred, cred, SVC_SESSION_CRED_LEN + 1);
     csrf_of(key, nonce_hex, out->csrf);
     return 0;
 }
@@ -117,20 +136,27 @@ svc_session_state svc_session_verify(const uint8_t key[32], const char *value, s
                                      int64_t now, svc_session *out)
 {
     memset(out, 0, sizeof(*out));
-    /* v1.EXPIRY.NONCE.MAC (the shared token's) or v2.EXPIRY.USER.NONCE.MAC (a user's): EXPIRY
-     * 1-12 and USER 1-18 digits without a leading zero, NONCE 32 and MAC 64 lower-case hex
-     * digits */
-    bool v2 = len >= 3 && !memcmp(value, "v2.", 3);
-    if (len < 3 + 1 + 1 + 32 + 1 + 64 || len > 3 + 12 + 1 + 19 + 32 + 1 + 64 ||
-        (!v2 && memcmp(value, "v1.", 3)))
+    /* v1.EXPIRY.NONCE.MAC (the shared token's) or v3.EXPIRY.USER.CRED.NONCE.MAC (a user's):
+     * EXPIRY 1-12 and USER 1-18 digits without a leading zero, CRED 16, NONCE 32 and MAC 64
+     * lower-case hex digits. A user's v2 value (before the credential was bound in) is no longer
+     * valid. */
+    bool v3 = len >= 3 && !memcmp(value, "v3.", 3);
+    if (len < 3 + 1 + 1 + 32 + 1 + 64 ||
+        len > 3 + 12 + 1 + 19 + SVC_SESSION_CRED_LEN + 1 + 32 + 1 + 64 ||
+        (!v3 && memcmp(value, "v1.", 3)))
         return SVC_SESSION_INVALID;
     size_t i = 3;
     int64_t expires = number_at(value, len, &i, 12), user = 0;
     if (expires < 0)
         return SVC_SESSION_INVALID;
-    if (v2) {
+    const char *cred = NULL;
+    if (v3) {
         i++;
         if ((user = number_at(value, len, &i, 18)) < 0)
+            return SVC_SESSION_INVALID;
+        cred = value + i + 1;
+        i += 1 + SVC_SESSION_CRED_LEN;
+        if (i >= len || value[i] != '.' || !is_lower_hex(cred, SVC_SESSION_CRED_LEN))
             return SVC_SESSION_INVALID;
     }
     if (i + 1 + 32 + 1 + 64 != len)
@@ -144,6 +170,8 @@ svc_session_state svc_session_verify(const uint8_t key[32], const char *value, s
         return SVC_SESSION_INVALID;
     out->expires = expires;
     out->user_id = user;
+    if (cred)
+        memcpy(out->cred, cred, SVC_SESSION_CRED_LEN);
     if (expires <= now)
         return SVC_SESSION_EXPIRED;
     csrf_of(key, nonce, out->csrf);
@@ -450,8 +478,12 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
     int64_t ttl = c->session_ttl_sec, expires = (int64_t)svc_now_sec() + ttl;
     char value[SVC_SESSION_VALUE_MAX];
     svc_session ss;
-    if (svc_session_issue_user(r->s->session_key, expires, user_id, nonce, value, sizeof(value),
-                               &ss)) {
+    /* a user's session is bound to their credential: a new password, or a disable, ends it */
+    char cred[SVC_SESSION_CRED_LEN + 1] = "";
+    if (user_id > 0)
+        svc_session_cred(r->s->session_key, user_id, u.cred_epoch, u.password, cred);
+    if (svc_session_issue_user(r->s->session_key, expires, user_id, user_id > 0 ? cred : NULL,
+                               nonce, value, sizeof(value), &ss)) {
         svc_answer_error(r, 500, "internal", "the session could not be made");
         return svc_send(r);
     }

@@ -18,6 +18,7 @@ typedef struct lite_stmt {
     db_stmt head; /* db_int.h */
     sqlite3_stmt *st;
     lite *d;
+    bool in_order; /* its parameters are $1, $2, ... in that order: $n is index n */
 } lite_stmt;
 
 struct lite {
@@ -85,19 +86,34 @@ static db_stmt *lite_stmt_get(void *h, int key, const char *sql)
     if (key < 0 || key >= MAX_STMTS)
         return NULL;
     lite_stmt *s = &d->stmts[key];
-    if (!s->st &&
-        sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL) != SQLITE_OK) {
-        s->st = NULL;
-        return NULL;
+    if (!s->st) {
+        if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL) !=
+            SQLITE_OK) {
+            s->st = NULL;
+            return NULL;
+        }
+        /* once, when prepared: whether $n is the n-th parameter throughout, so that binding
+         * needs no look-up (each is a walk of the names: quadratic in a statement of many
+         * rows' values) */
+        s->in_order = true;
+        for (int i = 1, n = sqlite3_bind_parameter_count(s->st); i <= n && s->in_order; i++) {
+            char name[16];
+            const char *at = sqlite3_bind_parameter_name(s->st, i);
+            snprintf(name, sizeof(name), "$%d", i);
+            s->in_order = at && !strcmp(at, name);
+        }
     }
     s->head.ops = &db_sqlite_ops;
     s->d = d;
     return &s->head;
 }
 
-/* $n's index in the statement (SQLite numbers named parameters by first appearance). */
+/* $n's index in the statement (SQLite numbers named parameters by first appearance): n itself
+ * when they appear in order (lite_stmt_get), as in most of the store's SQL, else by name. */
 static int param(lite_stmt *s, int n)
 {
+    if (s->in_order)
+        return n;
     char name[16];
     snprintf(name, sizeof(name), "$%d", n);
     return sqlite3_bind_parameter_index(s->st, name);

@@ -1464,11 +1464,12 @@ int store_score_detail_set(store *s, int64_t call_id, const char *detail)
 }
 
 int store_mark_add(store *s, const char *call_ref, bool pause, double ts, double now,
-                   const char *who)
+                   const char *who, const char *client, const char *scope)
 {
-    db_stmt *st = stmt(s, Q_MARK_ADD,
-                       "INSERT INTO redact_marks (call_ref, mark, ts, created, who) VALUES ($1, "
-                       "$2, $3, $4, $5)");
+    db_stmt *st =
+        store__begin(s, Q_MARK_ADD,
+                     "INSERT INTO redact_marks (call_ref, mark, ts, created, who, client, "
+                     "scope) VALUES ($1, $2, $3, $4, $5, $6, $7)");
     if (!st)
         return -1;
     db_bind_text(st, 1, call_ref);
@@ -1476,26 +1477,35 @@ int store_mark_add(store *s, const char *call_ref, bool pause, double ts, double
     db_bind_double(st, 3, ts);
     db_bind_double(st, 4, now);
     db_bind_text(st, 5, who);
-    return run(s, st, "storing a pause mark") ? -1 : 0;
+    db_bind_text(st, 6, client);
+    db_bind_text(st, 7, scope);
+    int rc = db_step(st);
+    int res = rc == DB_DONE ? 0 : store__fail(s, "storing a pause mark");
+    store__end(s, st);
+    return res;
 }
 
-int store_marks_get(store *s, const char *ref1, const char *ref2, store_mark *out, int max)
+int store_marks_get(store *s, const char *ref1, const char *ref2, store_mark_keep_fn keep,
+                    void *user, store_mark *out, int max)
 {
     db_stmt *st = store__begin(s, Q_MARKS_GET,
-                               "SELECT mark, ts FROM redact_marks WHERE call_ref = $1 OR "
+                               "SELECT mark, ts, scope FROM redact_marks WHERE call_ref = $1 OR "
                                "call_ref = $2 ORDER BY ts, id");
     if (!st)
         return -1;
     db_bind_text(st, 1, ref1 && *ref1 ? ref1 : "\x01");
     db_bind_text(st, 2, ref2 && *ref2 ? ref2 : "\x01");
     int rc, n = 0;
-    while ((rc = db_step(st)) == DB_ROW)
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (keep && !keep(user, db_col_null(st, 2) ? NULL : db_col_text(st, 2)))
+            continue; /* a sender whose scope does not hold the call */
         if (n < max) {
             const char *m = db_col_text(st, 0);
             out[n].pause = m && !strcmp(m, "pause");
             out[n].ts = db_col_double(st, 1);
-            n++;
         }
+        n++;
+    }
     int res = rc == DB_DONE ? n : store__fail(s, "reading a call's pause marks");
     store__end(s, st);
     return res;

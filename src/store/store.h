@@ -185,11 +185,18 @@ typedef struct store_mark {
     bool pause; /* else a resume */
     double ts;
 } store_mark;
+/* who: the sender (a user's name, "token", "-"); client: its address; scope: what of the calls
+ * the sender may see, as access.h writes a scope ("agent:X", "campaign:A,campaign:B"), NULL
+ * every call (v18). 0, -1. */
 int store_mark_add(store *s, const char *call_ref, bool pause, double ts, double now,
-                   const char *who); /* 0, -1 */
-/* The marks of a call known by either id (NULL or "": none), in time order: at most max into
- * out; the count, or -1. */
-int store_marks_get(store *s, const char *ref1, const char *ref2, store_mark *out, int max);
+                   const char *who, const char *client, const char *scope);
+/* The marks of a call known by either id (NULL or "": none), in time order, those that keep
+ * (NULL: every one) says apply: it is given each mark's sender's scope (NULL: every call, or a
+ * mark stored before v18 kept it). At most max into out; the count of those kept (it may be
+ * over max), or -1. keep runs with the store locked: it must not call the store. */
+typedef bool (*store_mark_keep_fn)(void *user, const char *scope);
+int store_marks_get(store *s, const char *ref1, const char *ref2, store_mark_keep_fn keep,
+                    void *user, store_mark *out, int max);
 
 /* A call's level envelope (call_envelopes, one per call): the step, s, and the legs as a JSON
  * object {leg: [tenths of a dB FS, integers]} (the report's leg names: inbound, outbound). */
@@ -658,7 +665,9 @@ typedef struct store_user {
     char scopes[2400];  /* "" or "campaign:A,campaign:B" or "agent:X" (access.h) */
     char password[128]; /* the argon2id string; "" when the user has none (tokens only) */
     bool disabled;
-    double created; /* UTC s */
+    double created;     /* UTC s */
+    int64_t cred_epoch; /* moved on by every new password and every disable or enable (v18): a
+                           session made before is no longer the user's */
 } store_user;
 
 /* A new user: 0 (*id set when id is not NULL), 1 when the name is taken, -1 on error. password:
@@ -702,12 +711,19 @@ int store_voice_profile_erase(store *s, const char *agent, bool dry_run, double 
 /* Disable (or enable again) a user and so their sessions and tokens: 1 done, 0 no such user,
  * -1 error. */
 int store_user_set_disabled(store *s, const char *name, bool disabled);
-/* A user's new password hash: 1 done, 0 no such user, -1 error. */
+/* A user's new password hash: 1 done, 0 no such user, -1 error. Each of the two moves the user's
+ * cred_epoch on, so that the sessions made before end. */
 int store_user_set_password(store *s, const char *name, const char *password);
 /* Keep a token's hash for a user, with a label (may be ""): 0 or -1. */
 int store_token_add(store *s, int64_t user_id, const char *hash, const char *label, double now);
 /* The user a token hash belongs to: 1 found (out filled), 0 none, -1 error. */
 int store_token_user(store *s, const char *hash, store_user *out);
+/* A user's tokens, oldest first (never their hashes): fn for each (non-zero stops). 0 or -1. */
+typedef int (*store_token_fn)(void *user, int64_t id, const char *label, double created);
+int store_token_list(store *s, int64_t user_id, store_token_fn fn, void *user);
+/* Revoke a user's token by its id, or every token of theirs (token_id 0): the tokens revoked
+ * (0: none such), or -1. */
+int store_token_revoke(store *s, int64_t user_id, int64_t token_id);
 
 /* One entry of the audit trail. */
 typedef struct store_audit_row {
@@ -722,6 +738,8 @@ typedef struct store_audit_row {
 } store_audit_row;
 /* Append one entry: 0 or -1. */
 int store_audit_append(store *s, const store_audit_row *a);
+/* Append n entries in one transaction (a group commit): 0, or -1 with none of them kept. */
+int store_audit_append_many(store *s, const store_audit_row *a, int n);
 /* Called for each entry, oldest first; non-zero stops. Runs with the store locked: it must not
  * call the store. The strings are valid during the call only. */
 typedef int (*store_audit_fn)(void *user, const store_audit_row *a);

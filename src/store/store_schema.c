@@ -48,6 +48,8 @@
  *      campaigns of voice_profile_campaigns): the running mean of the agent leg's voice prints
  *      of the agent's two-leg calls, the calls and speech it was made from, when it was last
  *      updated (store_profiles.c; docs/privacy.md, "Agent voice profiles")
+ *  18  who sent a pause mark (redact_marks.client, scope; `who` the user's name), and each user's
+ *      credential epoch (users.cred_epoch), which their sessions are bound to
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -640,12 +642,29 @@ static const char *const k_pg17[] = {
     NULL,
 };
 
+/* v18: who sent a pause mark (the user's name in `who`, their address in `client`, what of the
+ * calls they may see in `scope`: NULL every call, and for the marks stored before), and each
+ * user's credential epoch, moved on by a new password and by disable or enable, which their
+ * session cookies are bound to (docs/privacy.md, "Users, roles and access"). */
+static const char *const k_v18[] = {
+    "ALTER TABLE redact_marks ADD COLUMN client TEXT;",
+    "ALTER TABLE redact_marks ADD COLUMN scope TEXT;",
+    "ALTER TABLE users ADD COLUMN cred_epoch INTEGER NOT NULL DEFAULT 0;",
+    NULL,
+};
+
+static const char *const k_pg18[] = {
+    "ALTER TABLE redact_marks ADD COLUMN client TEXT, ADD COLUMN scope TEXT;",
+    "ALTER TABLE users ADD COLUMN cred_epoch BIGINT NOT NULL DEFAULT 0;",
+    NULL,
+};
+
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1},    {2, k_v2, k_pg2},    {3, k_v3, k_pg3},    {4, k_v4, k_pg4},
     {5, k_v5, k_pg5},    {6, k_v6, k_pg6},    {7, k_v7, k_pg7},    {8, k_v8, k_pg8},
     {9, k_v9, k_pg9},    {10, k_v10, k_pg10}, {11, k_v11, k_pg11}, {12, k_v12, k_pg12},
     {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {15, k_v15, k_pg15}, {16, k_v16, k_pg16},
-    {17, k_v17, k_pg17}};
+    {17, k_v17, k_pg17}, {18, k_v18, k_pg18}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

@@ -3,6 +3,7 @@
  * (store.h). The audit trail has an INSERT and a SELECT here and nothing else: no code path of
  * the store changes or removes an entry, and the schema's triggers refuse it (v14).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 
 _Static_assert(Q_INT_LAST < Q_QUERY_FIRST, "the store's statement keys stay below the API's");
 
-#define USER_COLS "id, name, role, scopes, password, disabled, created"
+#define USER_COLS "id, name, role, scopes, password, disabled, created, cred_epoch"
 
 static void user_row(db_stmt *st, int c0, store_user *u)
 {
@@ -23,6 +24,7 @@ static void user_row(db_stmt *st, int c0, store_user *u)
     store__col_copy(st, c0 + 4, u->password, sizeof(u->password));
     u->disabled = db_col_int(st, c0 + 5) != 0;
     u->created = db_col_double(st, c0 + 6);
+    u->cred_epoch = db_col_int(st, c0 + 7);
 }
 
 int store_user_add(store *s, const char *name, const char *role, const char *scopes,
@@ -123,16 +125,22 @@ static int user_update(store *s, int key, const char *sql, const char *name, con
     return res;
 }
 
+/* Both move cred_epoch on: the sessions made before (svc_ui.c binds the epoch into the
+ * cookie's MAC) end, and an enabled user does not get back the sessions of before the disable. */
 int store_user_set_disabled(store *s, const char *name, bool disabled)
 {
-    return user_update(s, Q_USER_DISABLE, "UPDATE users SET disabled = $2 WHERE name = $1", name,
-                       NULL, disabled ? 1 : 0, "disabling a user");
+    return user_update(
+        s, Q_USER_DISABLE,
+        "UPDATE users SET disabled = $2, cred_epoch = cred_epoch + 1 WHERE name = $1", name, NULL,
+        disabled ? 1 : 0, "disabling a user");
 }
 
 int store_user_set_password(store *s, const char *name, const char *password)
 {
-    return user_update(s, Q_USER_PASSWORD, "UPDATE users SET password = $2 WHERE name = $1", name,
-                       password, 0, "setting a password");
+    return user_update(
+        s, Q_USER_PASSWORD,
+        "UPDATE users SET password = $2, cred_epoch = cred_epoch + 1 WHERE name = $1", name,
+        password, 0, "setting a password");
 }
 
 int store_token_add(store *s, int64_t user_id, const char *hash, const char *label, double now)
@@ -156,8 +164,8 @@ int store_token_user(store *s, const char *hash, store_user *out)
 {
     db_stmt *st = store__begin(s, Q_TOKEN_USER,
                                "SELECT u.id, u.name, u.role, u.scopes, u.password, u.disabled, "
-                               "u.created FROM user_tokens t JOIN users u ON u.id = t.user_id "
-                               "WHERE t.hash = $1");
+                               "u.created, u.cred_epoch FROM user_tokens t JOIN users u ON "
+                               "u.id = t.user_id WHERE t.hash = $1");
     if (!st)
         return -1;
     db_bind_text(st, 1, hash);
@@ -172,23 +180,122 @@ int store_token_user(store *s, const char *hash, store_user *out)
     return res;
 }
 
-int store_audit_append(store *s, const store_audit_row *a)
+int store_token_list(store *s, int64_t user_id, store_token_fn fn, void *user)
 {
-    db_stmt *st = store__begin(s, Q_AUDIT_ADD,
-                               "INSERT INTO audit_log (ts, who, role, action, target, client, "
-                               "status) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    db_stmt *st = store__begin(s, Q_TOKEN_LIST,
+                               "SELECT id, label, created FROM user_tokens WHERE user_id = $1 "
+                               "ORDER BY id");
     if (!st)
         return -1;
-    db_bind_double(st, 1, a->ts);
-    db_bind_text(st, 2, a->who ? a->who : "-");
-    db_bind_text(st, 3, a->role ? a->role : "none");
-    db_bind_text(st, 4, a->action);
-    db_bind_text(st, 5, a->target);
-    db_bind_text(st, 6, a->client);
-    db_bind_int(st, 7, a->status);
-    int rc = db_step(st);
-    int res = rc == DB_DONE ? 0 : store__fail(s, "appending to the audit trail");
+    db_bind_int(st, 1, user_id);
+    int rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        const char *label = db_col_text(st, 1);
+        if (fn(user, db_col_int(st, 0), label ? label : "", db_col_double(st, 2))) {
+            rc = DB_DONE;
+            break;
+        }
+    }
+    int res = rc == DB_DONE ? 0 : store__fail(s, "listing tokens");
     store__end(s, st);
+    return res;
+}
+
+int store_token_revoke(store *s, int64_t user_id, int64_t token_id)
+{
+    db_stmt *st = store__begin(
+        s, Q_TOKEN_REVOKE, "DELETE FROM user_tokens WHERE user_id = $1 AND ($2 = 0 OR id = $2)");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, user_id);
+    db_bind_int(st, 2, token_id);
+    int rc = db_step(st);
+    int res = rc == DB_DONE ? (int)db_changes(s->d) : store__fail(s, "revoking tokens");
+    store__end(s, st);
+    return res;
+}
+
+/* The INSERTs of 1, 8 and 64 entries in one statement, made once: fewer statements (and, on
+ * PostgreSQL, round trips) per group commit. */
+#define AUDIT_COLS 7
+static const struct {
+    int rows, key;
+} k_audit_sizes[3] = {{64, Q_AUDIT_ADD64}, {8, Q_AUDIT_ADD8}, {1, Q_AUDIT_ADD}};
+static char *g_audit_sql[3];
+static pthread_once_t g_audit_once = PTHREAD_ONCE_INIT;
+
+static void audit_sql_make(void)
+{
+    static const char head[] =
+        "INSERT INTO audit_log (ts, who, role, action, target, client, status) VALUES ";
+    for (int k = 0; k < 3; k++) {
+        int rows = k_audit_sizes[k].rows;
+        size_t cap = sizeof(head) + (size_t)rows * 64, len;
+        char *q = malloc(cap);
+        if (!q)
+            continue; /* audit_insert says so */
+        len = (size_t)snprintf(q, cap, "%s", head);
+        for (int r = 0; r < rows; r++) {
+            int b = r * AUDIT_COLS;
+            len += (size_t)snprintf(q + len, cap - len, "%s($%d, $%d, $%d, $%d, $%d, $%d, $%d)",
+                                    r ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
+        }
+        g_audit_sql[k] = q;
+    }
+}
+
+/* INSERT the k_audit_sizes[k].rows entries at a in one statement, the store locked. */
+static int audit_insert(store *s, const store_audit_row *a, int k)
+{
+    pthread_once(&g_audit_once, audit_sql_make);
+    if (!g_audit_sql[k]) {
+        snprintf(s->err, sizeof(s->err), "appending to the audit trail: out of memory");
+        return -1;
+    }
+    db_stmt *st = db_stmt_get(s->d, k_audit_sizes[k].key, g_audit_sql[k]);
+    if (!st)
+        return store__fail(s, "preparing a statement");
+    for (int r = 0; r < k_audit_sizes[k].rows; r++) {
+        int b = r * AUDIT_COLS;
+        db_bind_double(st, b + 1, a[r].ts);
+        db_bind_text(st, b + 2, a[r].who ? a[r].who : "-");
+        db_bind_text(st, b + 3, a[r].role ? a[r].role : "none");
+        db_bind_text(st, b + 4, a[r].action);
+        db_bind_text(st, b + 5, a[r].target);
+        db_bind_text(st, b + 6, a[r].client);
+        db_bind_int(st, b + 7, a[r].status);
+    }
+    int rc = db_step(st);
+    db_reset(st);
+    return rc == DB_DONE ? 0 : store__fail(s, "appending to the audit trail");
+}
+
+int store_audit_append(store *s, const store_audit_row *a)
+{
+    pthread_mutex_lock(&s->mu);
+    int res = audit_insert(s, a, 2);
+    pthread_mutex_unlock(&s->mu);
+    return res;
+}
+
+int store_audit_append_many(store *s, const store_audit_row *a, int n)
+{
+    if (n <= 0)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int res = db_begin(s->d) == DB_OK ? 0 : store__fail(s, "starting a transaction");
+    /* 64 at a time, then 8 at a time, then one by one */
+    for (int i = 0, k = 0; i < n && res == 0;) {
+        while (i + k_audit_sizes[k].rows > n)
+            k++;
+        res = audit_insert(s, a + i, k);
+        i += k_audit_sizes[k].rows;
+    }
+    if (res == 0 && db_commit(s->d) != DB_OK)
+        res = store__fail(s, "committing the audit trail");
+    if (res != 0)
+        db_rollback(s->d);
+    pthread_mutex_unlock(&s->mu);
     return res;
 }
 

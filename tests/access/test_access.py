@@ -408,8 +408,8 @@ check("... the trends of several campaigns need one named (400 campaign_required
 # ---- logins by name and password ---------------------------------------------------------------
 s, b, h = req("POST", "/api/session", None, {"username": "ann", "password": PW})
 cookie = (h.get("Set-Cookie") or "").split(";")[0]
-check("ann logs in: 200, her role, a v2 session cookie",
-      s == 200 and b.get("role") == "agent" and b.get("user") == "ann" and cookie.startswith("callqa_session=v2."),
+check("ann logs in: 200, her role, a v3 session cookie (bound to her credential)",
+      s == 200 and b.get("role") == "agent" and b.get("user") == "ann" and cookie.startswith("callqa_session=v3."),
       (s, b))
 csrf = b.get("csrf") if isinstance(b, dict) else None
 s, b, _ = req("GET", "/api/session", None, headers={"Cookie": cookie})
@@ -439,6 +439,30 @@ s, b, _ = req("POST", "/api/session", None, {"username": "bob", "password": PW})
 check("... and his login 401", s == 401, s)
 s, b, _ = req("GET", "/api/qa/calls", None, headers={"Cookie": cookie})
 check("ann's session goes on", s == 200, s)
+# a new password ends her sessions; her API token stays until revoked (callqa user revoke)
+r = run("user", "password", "ann", "--db", DB, "--password-stdin", stdin=PW + "-new\n")
+s, b, _ = req("GET", "/api/qa/calls", None, headers={"Cookie": cookie})
+check("callqa user password ann: her session is 401 session_ended at once",
+      r.returncode == 0 and s == 401 and b.get("code") == "session_ended", (r.stderr, s, b))
+s, b, _ = req("GET", "/api/session", None, headers={"Cookie": cookie})
+check("... GET /api/session says not logged in", b.get("authenticated") is False, b)
+s, b, h = req("POST", "/api/session", None, {"username": "ann", "password": PW + "-new"})
+cookie = (h.get("Set-Cookie") or "").split(";")[0]
+check("... the new password logs in, and that session is served",
+      s == 200 and req("GET", "/api/qa/calls", None, headers={"Cookie": cookie})[0] == 200, (s, b))
+s, b, _ = req("GET", "/api/qa/calls", tokens["ann"])
+check("... her API token still works (tokens are revoked explicitly)", s == 200, s)
+r = run("user", "tokens", "ann", "--json", "--db", DB)
+tl = json.loads(r.stdout) if r.returncode == 0 else []
+check("callqa user tokens ann: one token, its id and label, no hash",
+      len(tl) == 1 and set(tl[0]) == {"id", "label", "created"}, (r.stdout, r.stderr))
+r = run("user", "revoke", "ann", "--token", str(tl[0]["id"] if tl else 0), "--db", DB)
+s, b, _ = req("GET", "/api/qa/calls", tokens["ann"])
+check("callqa user revoke ann --token ID: that token is 401 at once", r.returncode == 0 and s == 401,
+      (r.stdout, r.stderr, s))
+check("... her session goes on", req("GET", "/api/qa/calls", None, headers={"Cookie": cookie})[0] == 200)
+r = run("user", "revoke", "ann", "--db", DB)
+check("callqa user revoke without --token or --all: a usage error (2)", r.returncode == 2, r.stderr)
 
 # ---- the audit trail ---------------------------------------------------------------------------
 s, b, _ = req("GET", "/api/qa/audit", tokens["ana"])

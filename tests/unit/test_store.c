@@ -140,7 +140,7 @@ static void test_migrate_wave1(void **state)
     char msg[600];
     store *s = store_open(p, msg, sizeof(msg));
     assert_non_null(s);
-    assert_int_equal(store_schema_version(s), 17);
+    assert_int_equal(store_schema_version(s), 18);
     store_result r;
     assert_int_equal(store_result_get(s, 7, &r), 1); /* the row, its report, unchanged */
     assert_string_equal(r.server, "uk");
@@ -1049,17 +1049,32 @@ static void test_users_and_audit(void **state)
     assert_string_equal(all[0].name, "ann");
     assert_string_equal(all[1].name, "sue");
     free(all);
+    assert_int_equal(u.cred_epoch, 0);
     assert_int_equal(store_user_set_disabled(s, "ann", true), 1);
     assert_int_equal(store_user_set_disabled(s, "nobody", true), 0);
     assert_int_equal(store_user_get(s, "ann", 0, &u), 1);
     assert_true(u.disabled);
+    assert_int_equal(u.cred_epoch, 1); /* v18: a disable ends the sessions made before */
     assert_int_equal(store_user_set_password(s, "sue", "$argon2id$other"), 1);
     assert_int_equal(store_token_add(s, id2, "ab12", "ci", 103), 0);
     assert_int_equal(store_token_user(s, "ab12", &u), 1);
     assert_string_equal(u.name, "sue");
     assert_string_equal(u.password, "$argon2id$other");
+    assert_int_equal(u.cred_epoch, 1); /* and so does a new password */
     assert_int_equal(store_token_user(s, "ab13", &u), 0);
     assert_int_not_equal(store_token_add(s, id2, "ab12", "again", 104), 0); /* hashes unique */
+    /* tokens are revoked one by one or all together, never by a new password */
+    assert_int_equal(store_token_add(s, id2, "cd34", "second", 105), 0);
+    assert_int_equal(store_token_add(s, id, "ef56", "ann's", 106), 0);
+    assert_int_equal(store_token_revoke(s, id2, 999), 0);
+    assert_int_equal(store_token_revoke(s, id, 1), 0); /* sue's first token is not ann's */
+    assert_int_equal(store_token_user(s, "ab12", &u), 1);
+    assert_int_equal(store_token_revoke(s, id2, 1), 1);
+    assert_int_equal(store_token_user(s, "ab12", &u), 0);
+    assert_int_equal(store_token_user(s, "cd34", &u), 1);
+    assert_int_equal(store_token_revoke(s, id2, 0), 1);
+    assert_int_equal(store_token_user(s, "cd34", &u), 0);
+    assert_int_equal(store_token_user(s, "ef56", &u), 1);
 
     store_audit_row a = {.ts = 200,
                          .who = "sue",
@@ -1071,9 +1086,18 @@ static void test_users_and_audit(void **state)
     assert_int_equal(store_audit_append(s, &a), 0);
     a.ts = 201, a.action = "search", a.target = "refund", a.client = NULL, a.status = 200;
     assert_int_equal(store_audit_append(s, &a), 0);
+    /* a group commit: every entry or none */
+    store_audit_row many[3] = {a, a, a};
+    many[0].action = "list", many[0].target = "R7";
+    many[1].action = "list", many[1].target = "R8";
+    many[2].action = "list", many[2].target = "R9";
+    assert_int_equal(store_audit_append_many(s, many, 3), 0);
+    many[1].action = NULL; /* NOT NULL: the second fails, the first is not kept either */
+    assert_int_not_equal(store_audit_append_many(s, many, 2), 0);
     char *rows = sql_rows("users.db",
                           "SELECT who, action, target, client FROM audit_log ORDER BY id", "|", 10);
-    assert_string_equal(rows, "sue|listen|R1|127.0.0.1;sue|search|refund|null");
+    assert_string_equal(rows, "sue|listen|R1|127.0.0.1;sue|search|refund|null;sue|list|R7|null;"
+                              "sue|list|R8|null;sue|list|R9|null");
     free(rows);
     /* the database refuses to change or remove an entry, whoever asks */
     char *u_ = store_uri("users.db"), msg[600];
@@ -1086,7 +1110,41 @@ static void test_users_and_audit(void **state)
     db_close(d);
     free(u_);
     rows = sql_rows("users.db", "SELECT COUNT(*), MIN(who), MAX(who) FROM audit_log", "|", 1);
-    assert_string_equal(rows, "2|sue|sue");
+    assert_string_equal(rows, "5|sue|sue");
+    free(rows);
+    store_close(s);
+}
+
+/* v18: a pause mark keeps who sent it and the scope they sent it under; the reader applies only
+ * those its filter keeps, counted before the cap (an out-of-scope sender cannot crowd out the
+ * marks that apply). */
+static bool keep_not_x(void *user, const char *scope)
+{
+    (*(int *)user)++;
+    return !scope || strcmp(scope, "agent:x");
+}
+
+static void test_marks_senders(void **state)
+{
+    (void)state;
+    store *s = fresh("marks.db");
+    assert_int_equal(store_mark_add(s, "U1", true, 10, 100, "x", "10.0.0.9", "agent:x"), 0);
+    assert_int_equal(store_mark_add(s, "U1", true, 11, 100, "x", "10.0.0.9", "agent:x"), 0);
+    assert_int_equal(store_mark_add(s, "R1", true, 20, 100, "ann", "10.0.0.5", "agent:ann"), 0);
+    assert_int_equal(store_mark_add(s, "U1", false, 30, 100, "token", "10.0.0.6", NULL), 0);
+    assert_int_equal(store_mark_add(s, "U2", true, 40, 100, "ann", "10.0.0.5", "agent:ann"), 0);
+    store_mark m[1];
+    int calls = 0;
+    /* R1 and U1 name the same call: four marks, two of x's left out, then a cap of one */
+    assert_int_equal(store_marks_get(s, "R1", "U1", keep_not_x, &calls, m, 1), 2);
+    assert_int_equal(calls, 4);
+    assert_true(m[0].pause);
+    assert_float_equal(m[0].ts, 20, 1e-9);
+    assert_int_equal(store_marks_get(s, "R1", "U1", NULL, NULL, m, 1), 4);
+    char *rows =
+        sql_rows("marks.db", "SELECT who, client, scope FROM redact_marks ORDER BY id", "|", 10);
+    assert_string_equal(rows, "x|10.0.0.9|agent:x;x|10.0.0.9|agent:x;ann|10.0.0.5|agent:ann;"
+                              "token|10.0.0.6|null;ann|10.0.0.5|agent:ann");
     free(rows);
     store_close(s);
 }
@@ -1158,6 +1216,7 @@ int main(void)
         cmocka_unit_test(test_scores),
         cmocka_unit_test(test_envelopes),
         cmocka_unit_test(test_users_and_audit),
+        cmocka_unit_test(test_marks_senders),
         cmocka_unit_test(test_voice_profiles),
     };
     return cmocka_run_group_tests(tests, tu_group_setup, tu_group_teardown);
