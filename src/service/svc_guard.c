@@ -65,6 +65,7 @@ typedef struct gconn {
 } gconn;
 
 #define LOGIN_SLOTS 256
+#define IDLE_PER_CAP 16 /* kept-alive connections idle per client: this many times the pending cap */
 #define LINGER_SLOTS 64 /* refused connections kept open while their answer is read */
 #define LINGER_SEC 2.0  /* at most this long */
 typedef struct login_slot {
@@ -222,19 +223,35 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
         g->head->prev = c;
     g->head = c;
     g->n++;
-    /* past the client's cap of pending connections: its oldest goes (never this one) */
-    int pend = 0;
-    gconn *oldest = NULL;
-    for (gconn *o = g->head; o; o = o->next)
-        if (o->pending && !strcmp(o->ip, c->ip)) {
+    /* past the client's cap of pending connections: its oldest goes (never this one). A kept-alive
+     * connection waiting for its next request is not one of them: a proxy keeps many open from
+     * one address, and between two requests each would count (a 503 written on it would read as
+     * the answer to a request its client is sending). Those have a cap of their own, IDLE_PER_CAP
+     * times as many, past which the oldest is closed without a word, as any server may close an
+     * idle kept-alive connection (its client opens another). */
+    int pend = 0, idle = 0;
+    gconn *oldest = NULL, *oldest_idle = NULL;
+    for (gconn *o = g->head; o; o = o->next) {
+        if (!o->pending || strcmp(o->ip, c->ip))
+            continue;
+        if (o->served) {
+            idle++;
+            if (!oldest_idle || o->since < oldest_idle->since)
+                oldest_idle = o;
+        } else {
             pend++;
             if (o != c && (!oldest || o->since < oldest->since))
                 oldest = o;
         }
+    }
     if (pend > g->cfg->max_pending_per_client && oldest) {
         cut(oldest, 503, "Service Unavailable", "too_many_pending",
             "too many connections from this client are still sending their headers");
         svc_metrics_guard("too_many_pending");
+    }
+    if (idle > IDLE_PER_CAP * g->cfg->max_pending_per_client && oldest_idle) {
+        cut(oldest_idle, 0, NULL, NULL, NULL);
+        svc_metrics_guard("too_many_idle");
     }
     pthread_mutex_unlock(&g->mu);
 }

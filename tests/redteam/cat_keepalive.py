@@ -1,0 +1,92 @@
+"""cat_keepalive.py - kept-alive connections of one address, as a proxy holds them.
+
+  keepalive: 64 connections from one address, each answered once and kept alive, then new
+             connections from the same address: no kept-alive connection is answered 503 or
+             closed for them (between two requests a kept-alive connection is not one still
+             sending its headers), each of the 64 answers its next requests 200; a client that
+             opens connections and sends nothing is still cut at its cap (503 on its oldest);
+             past 256 idle kept-alive connections of one address the oldest is closed silently.
+"""
+import http.client
+import socket
+import time
+
+from rtlib import Service, check, healthy
+
+
+def get(conn, path="/health"):
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    except (OSError, http.client.HTTPException) as e:
+        return type(e).__name__
+
+
+def cat_keepalive(root):
+    svc = Service(root + "/keepalive")
+    conns = []
+    for _ in range(64):
+        c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=5)
+        conns.append(c)
+    first = [get(c) for c in conns]
+    check("64 kept-alive connections of one address each answered 200", all(s == 200 for s in first),
+          str(sorted(set(map(str, first)))))
+    # new connections from the same address while the 64 wait for their next request
+    fresh = []
+    for _ in range(20):
+        c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=5)
+        fresh.append(get(c))
+        c.close()
+    check("20 new connections beside them answered 200", all(s == 200 for s in fresh),
+          str(sorted(set(map(str, fresh)))))
+    again = []
+    for _ in range(3):
+        again += [get(c) for c in conns]
+    bad = [s for s in again if s != 200]
+    check("the 64 kept-alive connections answer their next 192 requests 200, none 503 or closed",
+          not bad, "%d not 200: %s" % (len(bad), sorted(set(map(str, bad)))))
+    for c in conns:
+        c.close()
+    # the cap still holds for connections that send nothing
+    silent = []
+    for _ in range(24):
+        s = socket.create_connection(("127.0.0.1", svc.port), timeout=3)
+        silent.append(s)
+    time.sleep(0.3)
+    got = b""
+    s0 = silent[0]
+    s0.settimeout(2)
+    try:
+        got = s0.recv(4096)
+    except OSError:
+        pass
+    check("24 silent connections of one address: the oldest is answered 503 (too_many_pending)",
+          got.startswith(b"HTTP/1.1 503") and b"too_many_pending" in got, repr(got[:120]))
+    for s in silent:
+        s.close()
+    c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=5)
+    check("a request of the same address after them is answered 200", get(c) == 200)
+    c.close()
+    # idle kept-alive connections have a cap of their own: 16 x max_pending_per_client (256)
+    many = []
+    for _ in range(280):
+        c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=5)
+        get(c)
+        many.append(c)
+    last = [get(c) for c in many[-20:]]
+    s, _, m = svc.request("GET", "/metrics")
+    idle = [ln for ln in m.decode().splitlines() if 'reason="too_many_idle"' in ln]
+    check("280 idle kept-alive connections of one address: the oldest closed without a word "
+          "(too_many_idle counted), the newest 20 still answered 200",
+          idle and float(idle[0].split()[-1]) >= 20 and all(x == 200 for x in last),
+          "%s %s" % (idle, last))
+    for c in many:
+        c.close()
+    healthy(svc, "keepalive")
+    rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
+
+
+CATEGORIES = [("keepalive", cat_keepalive)]
