@@ -65,7 +65,8 @@ typedef struct gconn {
 } gconn;
 
 #define LOGIN_SLOTS 256
-#define IDLE_PER_CAP 16 /* kept-alive connections idle per client: this many times the pending cap */
+#define IDLE_PER_CAP                                                                               \
+    16 /* kept-alive connections idle per client: this many times the pending cap */
 #define LINGER_SLOTS 64 /* refused connections kept open while their answer is read */
 #define LINGER_SEC 2.0  /* at most this long */
 typedef struct login_slot {

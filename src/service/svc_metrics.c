@@ -352,7 +352,8 @@ char *svc_metrics_render(svc *s)
             "callqa_ai_llm_fallbacks_total %llu\n",
             (unsigned long long)g.ai_fallback);
     fprintf(f, "# HELP callqa_guard_total Connections cut before their headers were in (the "
-               "header deadline, a client's cap of pending connections or of idle kept-alive ones), failed "
+               "header deadline, a client's cap of pending connections or of idle kept-alive "
+               "ones), failed "
                "logins and requests refused for their framing.\n"
                "# TYPE callqa_guard_total counter\n");
     for (int i = 0; i < 5; i++)
