@@ -15,6 +15,14 @@ struct store_ro {
     void (*close)(store_ro *r); /* frees r */
 };
 
+/* The SQLite source's bounds on one call of a function (store_ro_sqlite.c, docs/ask.md): a value
+ * (a text, a blob, a function's result) at most STORE_RO_VALUE_BYTES; a function whose time
+ * grows with the product of two arguments' lengths refused past STORE_RO_MAX_WORK of it (0.25
+ * s at the slowest, trim's 4.6 ns a unit); a row at most STORE_RO_MAX_COLUMNS values. */
+#define STORE_RO_VALUE_BYTES (1 << 20)
+#define STORE_RO_MAX_WORK 5e7
+#define STORE_RO_MAX_COLUMNS 100
+
 /* out->layer = layer, out->error = fmt with why; returns -1. */
 int store_ro_refuse(store_ro_result *out, const char *layer, const char *fmt, const char *why);
 /* Monotonic seconds. */
