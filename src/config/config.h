@@ -168,6 +168,8 @@ typedef struct cfg_settings {
     double ask_max_estimate;
     int ask_max_rounds;
     int ask_max_queries;
+    int ask_concurrent; /* /ask's own threads, and connections per SQL source */
+    int ask_per_caller; /* one caller's /ask running or waiting at once; beyond: 429 */
     bool ask_lexical;
     bool ask_tools;
     double ask_prom_max_range_sec, ask_prom_min_step_sec;
