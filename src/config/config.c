@@ -142,6 +142,9 @@ static const setting k_settings[] = {
      0, 0, NULL, "", "periods per campaign: CAMPAIGN=KIND:DAYS[+KIND:DAYS...],..."},
     {"retain_sources", K_STR, F(retain_sources), sizeof(((cfg_settings *)0)->retain_sources), 0, 0,
      NULL, "", "periods per source: SOURCE=KIND:DAYS[+KIND:DAYS...],..."},
+    {"retain_own_dirs", K_STR, F(retain_own_dirs), sizeof(((cfg_settings *)0)->retain_own_dirs), 0,
+     0, NULL, "",
+     "more folders callqa writes (callqa live --record-dir), whose files of a call purge deletes"},
     {"purge_interval_sec", K_DOUBLE, F(purge_interval_sec), 0, 60, 86400 * 7, NULL, "3600",
      "callqa worker: between purges of what is due, when a period is set"},
     /* the QA pipeline (docs/pipeline.md) */

@@ -98,7 +98,8 @@ typedef struct cfg_settings {
     int retain_days[4];
     char retain_campaigns[2048];
     char retain_sources[2048];
-    double purge_interval_sec; /* callqa worker: between purges */
+    char retain_own_dirs[2048]; /* folders callqa writes besides uploads, redacted copies, cache */
+    double purge_interval_sec;  /* callqa worker: between purges */
     /* the QA pipeline: what `callqa serve` and `callqa worker` run beside them */
     int worker_jobs;           /* serve: an embedded worker's slots */
     char recordings_dir[1024]; /* the dialer's recordings on local disk ("" none) */
