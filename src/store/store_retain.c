@@ -992,8 +992,8 @@ static void files_detail(char *buf, size_t n, int days, double age, const call_f
                      f->del);
     for (int pass = 0; pass < 2; pass++) {
         const int *by = pass ? f->kept_kind : f->del_kind;
-        if (pass)
-            w += snprintf(buf + w, n > (size_t)w ? n - (size_t)w : 0, "},\"kept\":{");
+        if (pass && w > 0 && (size_t)w < n)
+            w += snprintf(buf + w, n - (size_t)w, "},\"kept\":{");
         bool first = true;
         for (int k = 0; k < STORE_FILE_KINDS && w > 0 && (size_t)w < n; k++)
             if (by[k]) {

@@ -20,10 +20,11 @@ struct store_ro {
 
 /* The SQLite source's bounds on one call of a function (store_ro_sqlite.c, docs/ask.md): a value
  * (a text, a blob, a function's result) at most STORE_RO_VALUE_BYTES; a function whose time
- * grows with the product of two arguments' lengths refused past STORE_RO_MAX_WORK of it (0.25
- * s at the slowest, trim's 4.6 ns a unit); a row at most STORE_RO_MAX_COLUMNS values. */
+ * grows with the product of two arguments' lengths refused when that product at its measured
+ * cost a unit would pass STORE_RO_CALL_SEC of CPU; a row at most STORE_RO_MAX_COLUMNS
+ * values. */
 #define STORE_RO_VALUE_BYTES (1 << 20)
-#define STORE_RO_MAX_WORK 5e7
+#define STORE_RO_CALL_SEC 0.1
 #define STORE_RO_MAX_COLUMNS 100
 
 /* A statement the server may not stop at its time: the limits hold between the steps of a

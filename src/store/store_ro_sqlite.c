@@ -21,8 +21,8 @@
  *                  of the list whose time grows with one argument's length is linear in it;
  *                  the few whose time grows with the product of two arguments' lengths
  *                  (k_product: instr, replace, trim with a set, LIKE, GLOB) run through a
- *                  bounded call of SQLite's own, refused past STORE_RO_MAX_WORK and past the
- *                  query's time;
+ *                  bounded call of SQLite's own, refused when the product at its measured
+ *                  cost would pass STORE_RO_CALL_SEC, and past the query's time;
  *   scope          a caller with a scope (limits.scope) is refused: nothing here narrows rows;
  *   rows, bytes    the answer cut at its caps (said, not failed).
  *
@@ -88,23 +88,27 @@ static const struct allowed_fn {
 };
 
 /* The PRODUCT functions, each form whose cost is a product: the two arguments whose lengths
- * multiply (a and b), and SQLite's own function called on the private connection once the
- * product is within STORE_RO_MAX_WORK (trim(X) of one argument is linear: not replaced). The
- * measured cost of one unit, on a 2-core machine: instr and replace 0.03 ns (memcmp), LIKE 2.5
- * ns, GLOB 1.8 ns, trim 4.6 ns: at STORE_RO_MAX_WORK, 0.25 s at most (docs/ask.md). */
+ * multiply (a and b), the CPU time of one unit of that product, and SQLite's own function
+ * called on the private connection when the product at that cost is within STORE_RO_CALL_SEC
+ * (trim(X) of one argument is linear: not replaced). The costs were measured with SQLite 3.40's
+ * shell on the worst inputs (a needle or pattern that matches but for its last byte, a set whose
+ * match is its last character) on a 2-core machine, and rounded up: instr 0.027 ns and replace
+ * 0.031 ns a unit (memcmp), LIKE 2.47 ns, GLOB 1.76 ns (1.2 ns a byte of [classes]), trim
+ * 4.6 ns. */
 static const struct product_fn {
     const char *name;
     int nargs, a, b;
+    double unit_ns;
     const char *sql;
 } k_product[] = {
-    {"instr", 2, 0, 1, "SELECT instr(?1, ?2)"},
-    {"replace", 3, 0, 1, "SELECT replace(?1, ?2, ?3)"},
-    {"trim", 2, 0, 1, "SELECT trim(?1, ?2)"},
-    {"ltrim", 2, 0, 1, "SELECT ltrim(?1, ?2)"},
-    {"rtrim", 2, 0, 1, "SELECT rtrim(?1, ?2)"},
-    {"like", 2, 0, 1, "SELECT like(?1, ?2)"}, /* X LIKE Y is like(Y, X) */
-    {"like", 3, 0, 1, "SELECT like(?1, ?2, ?3)"},
-    {"glob", 2, 0, 1, "SELECT glob(?1, ?2)"},
+    {"instr", 2, 0, 1, 0.03, "SELECT instr(?1, ?2)"},
+    {"replace", 3, 0, 1, 0.035, "SELECT replace(?1, ?2, ?3)"},
+    {"trim", 2, 0, 1, 5.0, "SELECT trim(?1, ?2)"},
+    {"ltrim", 2, 0, 1, 5.0, "SELECT ltrim(?1, ?2)"},
+    {"rtrim", 2, 0, 1, 5.0, "SELECT rtrim(?1, ?2)"},
+    {"like", 2, 0, 1, 2.5, "SELECT like(?1, ?2)"}, /* X LIKE Y is like(Y, X) */
+    {"like", 3, 0, 1, 2.5, "SELECT like(?1, ?2, ?3)"},
+    {"glob", 2, 0, 1, 2.0, "SELECT glob(?1, ?2)"},
 };
 #define N_PRODUCT (sizeof(k_product) / sizeof(k_product[0]))
 #define N_FUNCTIONS (sizeof(k_functions) / sizeof(k_functions[0]))
@@ -216,8 +220,9 @@ static int progress(void *u)
 }
 
 /* A PRODUCT function's call: refused past the query's time (the progress handler cannot see
- * inside a step, and one step may call several) and past STORE_RO_MAX_WORK, else SQLite's own
- * function on the private connection, with the same arguments, and its result or error. */
+ * inside a step, and one step may call several) and when it would take more than
+ * STORE_RO_CALL_SEC, else SQLite's own function on the private connection, with the same
+ * arguments, and its result or error. */
 static void bounded_call(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     struct bounded *b = sqlite3_user_data(ctx);
@@ -230,12 +235,13 @@ static void bounded_call(sqlite3_context *ctx, int argc, sqlite3_value **argv)
     for (int i = 0; i < argc; i++) /* copies, with their types, before any conversion below */
         sqlite3_bind_value(b->st, i + 1, argv[i]);
     double na = sqlite3_value_bytes(argv[f->a]), nb = sqlite3_value_bytes(argv[f->b]);
-    if (na * nb > STORE_RO_MAX_WORK) {
+    double sec = na * nb * f->unit_ns * 1e-9;
+    if (sec > STORE_RO_CALL_SEC) {
         char m[200];
         snprintf(m, sizeof(m),
-                 "%s() over %.0f and %.0f bytes: the product of its arguments' lengths is past "
-                 "%.0f, where one call would outlast the time limit",
-                 f->name, na, nb, (double)STORE_RO_MAX_WORK);
+                 "%s() over %.0f and %.0f bytes: one call would take about %.2g s (its time grows "
+                 "with the product of their lengths), past the bound of %g s",
+                 f->name, na, nb, sec, STORE_RO_CALL_SEC);
         sqlite3_result_error(ctx, m, -1);
         sqlite3_result_error_code(ctx, SQLITE_TOOBIG);
     } else if (sqlite3_step(b->st) == SQLITE_ROW) {

@@ -70,8 +70,11 @@ FUNCTIONS = [
      RECUR(A(1000000)) + "SELECT count(*) FROM r WHERE substr(lower(s), 999999, 1) = 'b'",
      ["timeout"]),
     ("trim within its bound, row after row",
-     RECUR(A(10000)) + "SELECT count(*) FROM r WHERE trim(s, printf('%.*c', 4999, 'b') || 'a') "
+     RECUR(A(10000)) + "SELECT count(*) FROM r WHERE trim(s, printf('%.*c', 1900, 'b') || 'a') "
      "<> ''", ["timeout"]),
+    ("LIKE within its bound, row after row",
+     RECUR(A(100000)) + "SELECT count(*) FROM r WHERE s LIKE '%%' || %s || 'b'" % A(390),
+     ["timeout"]),
 ]
 
 LONG = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"

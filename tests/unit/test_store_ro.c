@@ -233,15 +233,18 @@ static void test_long_functions(void **state)
         {RECUR(A(1000000)) "SELECT count(*) FROM r WHERE lower(s) = 'b'", "timeout"},
         {RECUR(A(1000000)) "SELECT count(*) FROM r WHERE substr(s, 999999, 1) = 'b'", "timeout"},
         /* calls each just within the bound, one per row: the limit checked before each */
-        {RECUR(A(10000)) "SELECT count(*) FROM r WHERE trim(s, printf('%.*c', 4999, 'b') || 'a') "
+        {RECUR(A(10000)) "SELECT count(*) FROM r WHERE trim(s, printf('%.*c', 1900, 'b') || 'a') "
                          "<> ''",
          "timeout"},
-        {RECUR(A(100000)) "SELECT count(*) FROM r WHERE s LIKE '%' || " A(400) " || 'b'",
+        {RECUR(A(100000)) "SELECT count(*) FROM r WHERE s LIKE '%' || " A(390) " || 'b'",
          "timeout"},
         {RECUR(A(100000)) "SELECT count(*) FROM r WHERE s GLOB '*' || " A(400) " || 'b'",
          "timeout"},
         {RECUR(A(10000)) "SELECT count(*) FROM r WHERE instr(s, " A(4999) " || 'b') > 0",
          "timeout"},
+        /* just past the bound: refused at once */
+        {"SELECT trim(" A(10000) ", printf('%.*c', 2100, 'b') || 'a')", "size"},
+        {"SELECT " A(100000) " LIKE '%' || " A(500) " || 'b'", "size"},
     };
     store_ro_limits lim = {.max_rows = 50, .timeout_sec = 1};
     double worst = 0;
