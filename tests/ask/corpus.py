@@ -197,11 +197,11 @@ CORPUS = [
     ("lf9", "long_functions", "callqa",
      "SELECT split_part(repeat('a', 100000), 'b' || repeat('a', 50000), 2)", {P: ["timeout"]}),
     ("lf10", "long_functions", "mysql",
-     "SELECT LOCATE(CONCAT(REPEAT('a', 40000), 'b'), REPEAT('a', 80000))", {M: ["timeout"]}),
+     "SELECT LOCATE(CONCAT(REPEAT('a', 80000), 'b'), REPEAT('a', 160000))", {M: ["timeout"]}),
     ("lf11", "long_functions", "mysql",
-     "SELECT REPEAT('a', 100000) LIKE CONCAT('%', REPEAT('a', 2500), 'b')", {M: ["timeout"]}),
+     "SELECT REPEAT('a', 100000) LIKE CONCAT('%', REPEAT('a', 6000), 'b')", {M: ["timeout"]}),
     ("lf12", "long_functions", "mysql",
-     "SELECT LENGTH(REPLACE(REPEAT('a', 80000), CONCAT(REPEAT('a', 40000), 'b'), 'x'))",
+     "SELECT LENGTH(REPLACE(REPEAT('a', 200000), CONCAT(REPEAT('a', 100000), 'b'), 'x'))",
      {M: ["timeout"]}),
 ]
 
