@@ -27,14 +27,62 @@
 #define MAX_QUESTION 8000
 #define LAST_ROUND "That was the last round of data: answer now, without asking for more."
 
+/* A source's connections: a query takes a free one, and gives it back. */
+typedef struct ro_pool {
+    store_ro *c[ASK_MAX_CONNECTIONS];
+    bool busy[ASK_MAX_CONNECTIONS];
+    int n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} ro_pool;
+
+static void pool_init(ro_pool *p, store_ro *const *c)
+{
+    memset(p, 0, sizeof(*p));
+    while (p->n < ASK_MAX_CONNECTIONS && c[p->n]) {
+        p->c[p->n] = c[p->n];
+        p->n++;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+}
+
+static void pool_free(ro_pool *p)
+{
+    for (int i = 0; i < p->n; i++)
+        store_ro_close(p->c[i]);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+}
+
+/* A free connection (its index), waiting while every one is taken. */
+static int pool_take(ro_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        for (int i = 0; i < p->n; i++)
+            if (!p->busy[i]) {
+                p->busy[i] = true;
+                pthread_mutex_unlock(&p->mu);
+                return i;
+            }
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+}
+
+static void pool_give(ro_pool *p, int i)
+{
+    pthread_mutex_lock(&p->mu);
+    p->busy[i] = false;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
 struct ask {
     ask_config c;
     char vicidial_name[65];
     char today[64];
-    store_ro *store;
-    pthread_mutex_t store_mu;
-    store_ro *vici;
-    pthread_mutex_t vici_mu;
+    ro_pool store, vici; /* n 0: no such source */
     ask_prom_config prom;
     bool has_prom;
     char *schema;
@@ -42,7 +90,7 @@ struct ask {
 
 ask *ask_create(const ask_config *c, const ask_sources *src, char *err, size_t n)
 {
-    if (!src->store && !src->vicidial && !src->prom) {
+    if (!src->store[0] && !src->vicidial[0] && !src->prom) {
         snprintf(err, n, "no source is configured (the QA store, ask_vicidial, ask_prometheus)");
         return NULL;
     }
@@ -63,18 +111,16 @@ ask *ask_create(const ask_config *c, const ask_sources *src, char *err, size_t n
     snprintf(a->today, sizeof(a->today), "%s", c->today ? c->today : "");
     a->c.vicidial_name = a->vicidial_name;
     a->c.today = a->today;
-    a->store = src->store;
-    a->vici = src->vicidial;
-    pthread_mutex_init(&a->store_mu, NULL);
-    pthread_mutex_init(&a->vici_mu, NULL);
+    pool_init(&a->store, src->store);
+    pool_init(&a->vici, src->vicidial);
     if (src->prom) {
         a->prom = *src->prom;
         a->has_prom = true;
     }
-    const char *kind = a->store ? store_ro_kind(a->store) : "";
-    ask_schema_in in = {.store_allow = a->store ? src->store_allow : NULL,
+    const char *kind = a->store.n ? store_ro_kind(a->store.c[0]) : "";
+    ask_schema_in in = {.store_allow = a->store.n ? src->store_allow : NULL,
                         .store_dialect = !strcmp(kind, "postgresql") ? "PostgreSQL" : "SQLite",
-                        .vicidial_allow = a->vici ? src->vicidial_allow : NULL,
+                        .vicidial_allow = a->vici.n ? src->vicidial_allow : NULL,
                         .vicidial_name = a->vicidial_name,
                         .prometheus = a->has_prom};
     if (!(a->schema = ask_schema_text(&in))) {
@@ -89,10 +135,8 @@ void ask_destroy(ask *a)
 {
     if (!a)
         return;
-    store_ro_close(a->store);
-    store_ro_close(a->vici);
-    pthread_mutex_destroy(&a->store_mu);
-    pthread_mutex_destroy(&a->vici_mu);
+    pool_free(&a->store);
+    pool_free(&a->vici);
     free(a->schema);
     free(a);
 }
@@ -217,8 +261,8 @@ static void run_item(ask *a, const ask_llm *l, const json_t *item, int round, in
                    type);
     } else if (!strcmp(type, "callqa") || !strcmp(type, "mysql")) {
         bool my = !strcmp(type, "mysql");
-        store_ro *src = my ? a->vici : a->store;
-        pthread_mutex_t *mu = my ? &a->vici_mu : &a->store_mu;
+        ro_pool *pool = my ? &a->vici : &a->store;
+        store_ro *src = pool->n ? pool->c[0] : NULL; /* its kind; the query takes a free one */
         if (sql)
             json_object_set_new(q, "sql", json_string(sql));
         if (my)
@@ -242,11 +286,11 @@ static void run_item(ask *a, const ask_llm *l, const json_t *item, int round, in
             if (a->c.lexical && ask_lex_check(sql, why, sizeof(why)) != 0) {
                 ask_refuse(&res, "lexical", "%s", why);
             } else {
-                pthread_mutex_lock(mu);
+                int k = pool_take(pool);
                 store_ro_limits lim = a->c.lim;
                 lim.scope = l->scope;
-                rc = store_ro_query(src, sql, &lim, &res);
-                pthread_mutex_unlock(mu);
+                rc = store_ro_query(pool->c[k], sql, &lim, &res);
+                pool_give(pool, k);
             }
         }
     } else if (!strcmp(type, "prometheus")) {
@@ -579,7 +623,7 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
     llm_tool tools[2];
     size_t n_tools = 0;
     if (a->c.tools) {
-        if (a->store || a->vici)
+        if (a->store.n || a->vici.n)
             tools[n_tools++] = (llm_tool){"query_sql",
                                           "Run one SELECT statement on the QA store (type "
                                           "callqa) or the dialer's database (type mysql).",

@@ -113,11 +113,15 @@ typedef struct ask_config {
     const char *today;         /* "YYYY-MM-DD (time zone)" for the model, or NULL */
 } ask_config;
 
-/* The sources, each optional. ask_create takes the connections (ask_destroy closes them). */
+/* The sources, each optional. Each SQL source is a few connections of its own, one per /ask
+ * that may run at once (a query takes a free one: none waits behind another's query).
+ * ask_create takes the connections (ask_destroy closes them). */
+#define ASK_MAX_CONNECTIONS 16
 typedef struct ask_sources {
-    store_ro *store;                /* type "callqa": the QA store */
-    const char *const *store_allow; /* what its description lists */
-    store_ro *vicidial;             /* type "mysql": ViciDial's replica */
+    store_ro *store[ASK_MAX_CONNECTIONS];    /* type "callqa": the QA store; NULL-terminated (or
+                                                ASK_MAX_CONNECTIONS of them) */
+    const char *const *store_allow;          /* what its description lists */
+    store_ro *vicidial[ASK_MAX_CONNECTIONS]; /* type "mysql": ViciDial's replica, likewise */
     const char *const *vicidial_allow;
     const ask_prom_config *prom; /* type "prometheus" */
 } ask_sources;
@@ -153,8 +157,9 @@ void ask_result_free(ask_result *r);
 
 /* One POST /ask body: {"question"} or {"conversation": [{role, content}...]} (or both: the
  * question continues the conversation). Queries come only from the model's answers in this
- * request, never from the conversation given. Thread safe: the sources are locked one query at
- * a time. a or l NULL (no LLM): the request is read (400 when bad), then 503 no_llm. */
+ * request, never from the conversation given. Thread safe: each query takes one of its
+ * source's connections, and waits only when every one is taken. a or l NULL (no LLM): the
+ * request is read (400 when bad), then 503 no_llm. */
 void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_result *out);
 
 #endif /* CQ_ASK_H */

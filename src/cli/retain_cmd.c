@@ -24,6 +24,26 @@
 #include "retain_cmd.h"
 #include "serve_cmd.h"
 
+/* The folders of a comma-separated list (spaces around each trimmed) into buf from n on, up to
+ * CQ_RETAIN_MAX_ROOTS: the new n. */
+static int list_of(const char *p, char (*buf)[1024], int n)
+{
+    while (*p && n < CQ_RETAIN_MAX_ROOTS) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        while (k && (*p == ' ' || *p == '\t'))
+            p++, k--;
+        while (k && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+            k--;
+        if (k && k < sizeof(buf[0]))
+            snprintf(buf[n++], sizeof(buf[0]), "%.*s", (int)k, p);
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return n;
+}
+
 int cq_retention_init(cq_retention *rt, const cfg_settings *c, const char *db, char *msg,
                       size_t msgsz)
 {
@@ -37,38 +57,44 @@ int cq_retention_init(cq_retention *rt, const cfg_settings *c, const char *db, c
         store_retention_free(&rt->r);
         return -1;
     }
-    /* callqa's own files: the uploads, and the redacted copies (docs/privacy.md) */
+    /* callqa's own files (docs/privacy.md, "What callqa keeps of a call"): the uploads and the
+     * redacted copies, where the service and the worker that used this store put them (beside
+     * the store, unless set), the service's transcode cache, and retain_own_dirs */
     int no = 0;
-    rec_upload_dir(c, rt->owned_buf[0], sizeof(rt->owned_buf[0]));
-    if (rt->owned_buf[0][0])
-        rt->owned[no++] = rt->owned_buf[0];
-    qa_redact_dir(c, db, rt->owned_buf[1], sizeof(rt->owned_buf[1]));
-    if (rt->owned_buf[1][0])
-        rt->owned[no++] = rt->owned_buf[1];
+    cfg_settings *at = malloc(sizeof(*at));
+    if (!at) {
+        store_retention_free(&rt->r);
+        return cfg_fail(msg, msgsz, "out of memory%s", "");
+    }
+    *at = *c;
+    snprintf(at->db_path, sizeof(at->db_path), "%s", db);
+    rec_upload_dir(at, rt->owned_buf[no], sizeof(rt->owned_buf[0]));
+    free(at);
+    no += rt->owned_buf[no][0] != 0;
+    qa_redact_dir(c, db, rt->owned_buf[no], sizeof(rt->owned_buf[0]));
+    rt->roots.redact_dir = rt->owned_buf[no];
+    no += rt->owned_buf[no][0] != 0;
+    const char *tmp = c->tmp_dir[0] ? c->tmp_dir : "/tmp";
+    if (strlen(tmp) + 14 < sizeof(rt->owned_buf[0])) { /* svc_audio.c's transcode cache */
+        memcpy(rt->owned_buf[no], tmp, strlen(tmp));
+        memcpy(rt->owned_buf[no] + strlen(tmp), "/callqa-audio", 14);
+        rt->roots.transcode_dir = rt->owned_buf[no++];
+    }
+    no = list_of(c->retain_own_dirs, rt->owned_buf, no);
+    for (int i = 0; i < no; i++)
+        rt->owned[i] = rt->owned_buf[i];
     rt->owned[no] = NULL;
     /* the dialer's: never deleted, even beneath an owned folder */
     int np = 0;
     if (c->recordings_dir[0])
         snprintf(rt->protect_buf[np++], sizeof(rt->protect_buf[0]), "%s", c->recordings_dir);
-    const char *p = c->audio_dirs;
-    while (*p && np < CQ_RETAIN_MAX_ROOTS) {
-        const char *e = strchr(p, ',');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        while (n && (*p == ' ' || *p == '\t'))
-            p++, n--;
-        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-            n--;
-        if (n && n < sizeof(rt->protect_buf[0]))
-            snprintf(rt->protect_buf[np++], sizeof(rt->protect_buf[0]), "%.*s", (int)n, p);
-        if (!e)
-            break;
-        p = e + 1;
-    }
+    np = list_of(c->audio_dirs, rt->protect_buf, np);
     for (int i = 0; i < np; i++)
         rt->protect[i] = rt->protect_buf[i];
     rt->protect[np] = NULL;
     rt->roots.owned = rt->owned;
     rt->roots.protect = rt->protect;
+    rt->roots.recordings_dir = c->recordings_dir;
     return 0;
 }
 
@@ -82,6 +108,19 @@ typedef struct say_state {
     FILE *out;
     bool dry;
 } say_state;
+
+/* " (recording 1, redacted copy 1)": the kinds of a count, store_files.c's names */
+static void kinds_of(FILE *f, const int *by)
+{
+    const char *sep = " (";
+    for (int k = 0; k < STORE_FILE_KINDS; k++)
+        if (by[k]) {
+            fprintf(f, "%s%s %d", sep, store_file_name((store_file_kind)k), by[k]);
+            sep = ", ";
+        }
+    if (strcmp(sep, " ("))
+        fputc(')', f);
+}
 
 static void say(void *user, const store_deletion *d)
 {
@@ -108,10 +147,12 @@ static void say(void *user, const store_deletion *d)
     if (d->erased) {
         fprintf(f, ": every row, %" PRId64 " (%" PRId64 " search rows), %d file%s", d->rows,
                 d->search_rows, d->files, d->files == 1 ? "" : "s");
+        kinds_of(f, d->deleted_kind);
     } else {
         const char *sep = ": ";
         if (d->kinds & (1u << STORE_KEEP_AUDIO)) {
             fprintf(f, "%saudio %d file%s", sep, d->files, d->files == 1 ? "" : "s");
+            kinds_of(f, d->deleted_kind);
             sep = "; ";
         }
         if (d->kinds & (1u << STORE_KEEP_TRANSCRIPT)) {
@@ -126,10 +167,17 @@ static void say(void *user, const store_deletion *d)
         if (d->kinds & (1u << STORE_KEEP_LLM))
             fprintf(f, "%sllm (%d text%s)", sep, d->llm_texts, d->llm_texts == 1 ? "" : "s");
     }
-    if (d->files_kept)
-        fprintf(f, " [%d of callqa's paths kept: beneath the dialer's folders or not a file]",
-                d->files_kept);
-    fprintf(f, st->dry ? " - due\n" : " - deleted, verified\n");
+    if (d->files_kept) {
+        fprintf(f, " [%d file%s kept", d->files_kept, d->files_kept == 1 ? "" : "s");
+        kinds_of(f, d->kept_kind);
+        fprintf(f, ": outside callqa's folders, beneath the dialer's, or not a regular file]");
+    }
+    if (st->dry)
+        fprintf(f, " - due\n");
+    else if (d->files || d->checked)
+        fprintf(f, " - deleted, verified (every file of the list checked: %d gone)\n", d->checked);
+    else
+        fprintf(f, " - deleted, verified\n");
 }
 
 static void totals_line(const char *what, bool dry, const store_purge_totals *t)

@@ -15,14 +15,15 @@
 typedef struct cq_retention {
     store_retention r;
     store_file_roots roots;
-    char owned_buf[2][1024];                     /* the upload folder; a redacted copies' folder */
+    char owned_buf[CQ_RETAIN_MAX_ROOTS][1024];   /* the upload folder, the redacted copies', the
+                                                    transcode cache, retain_own_dirs */
     char protect_buf[CQ_RETAIN_MAX_ROOTS][1024]; /* recordings_dir, audio_dirs */
-    const char *owned[3];
+    const char *owned[CQ_RETAIN_MAX_ROOTS + 1];
     const char *protect[CQ_RETAIN_MAX_ROOTS + 1];
 } cq_retention;
 
-/* db: the store (the redacted copies' folder may lie beside it). 0, or -1 with msg (a period's
- * syntax). */
+/* db: the store (the upload folder and the redacted copies' may lie beside it, as for the
+ * service and the worker that used it). 0, or -1 with msg (a period's syntax). */
 int cq_retention_init(cq_retention *rt, const cfg_settings *c, const char *db, char *msg,
                       size_t msgsz);
 void cq_retention_free(cq_retention *rt);

@@ -102,7 +102,8 @@ typedef struct cfg_settings {
     int retain_days[4];
     char retain_campaigns[2048];
     char retain_sources[2048];
-    double purge_interval_sec; /* callqa worker: between purges */
+    char retain_own_dirs[2048]; /* folders callqa writes besides uploads, redacted copies, cache */
+    double purge_interval_sec;  /* callqa worker: between purges */
     /* the QA pipeline: what `callqa serve` and `callqa worker` run beside them */
     int worker_jobs;           /* serve: an embedded worker's slots */
     char recordings_dir[1024]; /* the dialer's recordings on local disk ("" none) */
@@ -173,6 +174,8 @@ typedef struct cfg_settings {
     double ask_max_estimate;
     int ask_max_rounds;
     int ask_max_queries;
+    int ask_concurrent; /* /ask's own threads, and connections per SQL source */
+    int ask_per_caller; /* one caller's /ask running or waiting at once; beyond: 429 */
     bool ask_lexical;
     bool ask_tools;
     double ask_prom_max_range_sec, ask_prom_min_step_sec;

@@ -31,11 +31,8 @@ static const char *const k_compared[] = {"dtmf", "ringback", "busy", "sit", "fax
 
 int qa_live_path(const char *rec, char *out, size_t n)
 {
-    char base[4096];
-    if (qa_rec_base(rec, false, base, sizeof(base)) != 0) /* a call's name may end in -in */
-        return -1;
-    int k = snprintf(out, n, "%s.live.jsonl", base);
-    return k > 0 && (size_t)k < n ? 0 : -1;
+    /* the store's list of a call's files names it (a call's name may end in -in: kept) */
+    return store_file_beside(rec, STORE_FILE_LIVE, out, n);
 }
 
 /* The live decisions, kept apart in the report. */

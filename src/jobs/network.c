@@ -25,32 +25,15 @@
 
 int qa_rec_base(const char *rec, bool legs, char *base, size_t n)
 {
-    if (!rec || !*rec || strlen(rec) >= n)
-        return -1;
-    snprintf(base, n, "%s", rec);
-    char *slash = strrchr(base, '/'), *dot = strrchr(base, '.');
-    if (dot && (!slash || dot > slash + 1))
-        *dot = 0;
-    size_t len = strlen(base);
-    static const char *const leg[] = {"-in", "-out", "-all"};
-    for (size_t i = 0; legs && i < 3; i++) {
-        size_t k = strlen(leg[i]);
-        if (len > k && !strcmp(base + len - k, leg[i]) && (!slash || base + len - k > slash + 1)) {
-            base[len - k] = 0;
-            break;
-        }
-    }
-    return 0;
+    return store_file_base(rec, legs, base, n); /* the store's list names the files of a call */
 }
 
 /* The capture paths to try for a recording: base.pcap and base.pcapng. */
 int qa_capture_paths(const char *rec, char out[2][4200])
 {
-    char base[4096];
-    if (qa_rec_base(rec, true, base, sizeof(base)) != 0)
+    if (store_file_beside(rec, STORE_FILE_CAPTURE, out[0], sizeof(out[0])) != 0 ||
+        store_file_beside(rec, STORE_FILE_CAPTURE_NG, out[1], sizeof(out[1])) != 0)
         return 0;
-    snprintf(out[0], sizeof(out[0]), "%s.pcap", base);
-    snprintf(out[1], sizeof(out[1]), "%s.pcapng", base);
     return 2;
 }
 

@@ -918,8 +918,9 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
             rc = scan_source(src, p->pv.guard_sec, &iv, &heard, why, sizeof(why));
         ivl_merge(&iv);
         qa_redact_dir(c, db, dir, sizeof(dir));
-        snprintf(path, sizeof(path), "%s/%lld.wav", dir, (long long)call_id);
-        snprintf(tmp, sizeof(tmp), "%s/.%lld.wav.%d", dir, (long long)call_id, (int)getpid());
+        /* named as the store's list of a call's files has them (purged and erased with it) */
+        store_file_redacted(dir, call_id, 0, path, sizeof(path));
+        store_file_redacted(dir, call_id, (long)getpid(), tmp, sizeof(tmp));
         if (rc != 0 && !why[0])
             snprintf(why, sizeof(why), "out of memory");
         else if (rc == 0 && mkdir(dir, 0700) != 0 && errno != EEXIST) {

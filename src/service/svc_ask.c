@@ -4,12 +4,17 @@
  * source whose checks fail (an account that may write, a primary without ask_vicidial_primary)
  * stops the service with the reason; a replica that cannot be reached, or a QA store whose
  * read-only layer cannot be set up (a PostgreSQL account that may not make the views and the
- * role), leaves /ask without that source, with the reason in the log. The request's
- * body is read here; the loop runs on an analysis thread, and each /ask is recorded in the store
+ * role), leaves /ask without that source, with the reason in the log. Each source is
+ * ask_concurrent connections, one per /ask that may run at once. The request's body is read here;
+ * the loop runs on one of /ask's own ask_concurrent threads (never an analysis thread: a long
+ * /ask holds neither GET /analyze nor /investigate up), at most ask_per_caller of one caller's
+ * /ask running or waiting at once (429 ask_busy beyond), and each /ask is recorded in the store
  * (ask_log) with who asked, its queries and their refusals.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +27,25 @@
 /* The allow-lists live as long as the service: the schema text and the connections keep them. */
 static char **g_store_allow, **g_vici_allow;
 
+/* /ask's own threads and their queue (one service a process). */
+static struct ask_pool {
+    proc_queue *q;
+    pthread_t t[ASK_MAX_CONNECTIONS];
+    int n;
+    pthread_mutex_t mu; /* callers, and pushing onto q */
+    struct ask_caller {
+        char key[96]; /* caller_key's */
+        int n;        /* its /ask running or waiting */
+    } * callers;
+    int n_callers, cap;
+    bool stopping; /* no more pushes */
+} g_pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
 static int open_store(const cfg_settings *c, store_ro **out, char *msg, size_t n)
 {
     char err[600];
-    if (ask_allow_list(ask_store_allow_default, c->ask_allow, &g_store_allow, err, sizeof(err)))
+    if (!g_store_allow &&
+        ask_allow_list(ask_store_allow_default, c->ask_allow, &g_store_allow, err, sizeof(err)))
         return cfg_fail(msg, n, "ask_allow: %s", err);
     const char *const *allow = (const char *const *)g_store_allow;
     if (!strncmp(c->db_path, "postgresql://", 13) || !strncmp(c->db_path, "postgres://", 11)) {
@@ -51,8 +71,8 @@ static int open_vicidial(const cfg_settings *c, store_ro **out, char *msg, size_
     if (cfg_read_secret(c->ask_vicidial_password_file, password, sizeof(password), err,
                         sizeof(err)) != 0)
         return cfg_fail(msg, n, "ask_vicidial_password_file: %s", err);
-    if (ask_allow_list(ask_vicidial_allow_default, c->ask_vicidial_allow, &g_vici_allow, err,
-                       sizeof(err)))
+    if (!g_vici_allow && ask_allow_list(ask_vicidial_allow_default, c->ask_vicidial_allow,
+                                        &g_vici_allow, err, sizeof(err)))
         return cfg_fail(msg, n, "ask_vicidial_allow: %s", err);
     store_ro_my_config mc = {.host = u.host,
                              .port = u.port,
@@ -77,32 +97,82 @@ static void warn_without(const char *what, const char *why)
     json_decref(o);
 }
 
+static void close_all(store_ro **c)
+{
+    for (int i = 0; i < ASK_MAX_CONNECTIONS && c[i]; i++) {
+        store_ro_close(c[i]);
+        c[i] = NULL;
+    }
+}
+
+static void *ask_thread(void *arg);
+
+/* /ask's threads, with SIGTERM and SIGINT blocked in them (the main thread's sigwait takes
+ * them; this runs before the service blocks them for its own threads). 0, or -1. */
+static int pool_start(const cfg_settings *c)
+{
+    int n = c->ask_concurrent < 1                     ? 1
+            : c->ask_concurrent > ASK_MAX_CONNECTIONS ? ASK_MAX_CONNECTIONS
+                                                      : c->ask_concurrent;
+    g_pool.cap = n + c->max_queue;
+    g_pool.q = proc_queue_create((size_t)g_pool.cap);
+    g_pool.callers = calloc((size_t)g_pool.cap, sizeof(*g_pool.callers));
+    if (!g_pool.q || !g_pool.callers)
+        return -1;
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&g_pool.t[g_pool.n], NULL, ask_thread, NULL) == 0)
+            g_pool.n++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return g_pool.n ? 0 : -1;
+}
+
 int svc_ask_start(svc *s, char *msg, size_t msgsz)
 {
     const cfg_settings *c = s->cfg;
+    if (pool_start(c) != 0) /* without an LLM too: the request is still read (400, 503) */
+        return cfg_fail(msg, msgsz, "POST /ask: cannot start its threads%s", "");
     if (!s->llm) /* /ask answers 503 without an LLM: no source is opened */
         return 0;
-    store_ro *st = NULL, *vici = NULL;
+    store_ro *st[ASK_MAX_CONNECTIONS] = {0}, *vici[ASK_MAX_CONNECTIONS] = {0};
+    int n_conn = g_pool.n; /* one connection per /ask thread: a query never waits for another */
     ask_prom_config prom;
     ask_prom_defaults(&prom);
     /* the store source is on by default: when its read-only layer cannot be set up (a
      * PostgreSQL account that may not make the views and the role), /ask runs without it and the
      * log gives the reason and the SQL to run; the rest of the service is not held up by it.
      * An allow-list that names a credential column is a setting's error: it stops the service. */
-    if (c->ask_store && open_store(c, &st, msg, msgsz) != 0) {
+    for (int i = 0; c->ask_store && i < n_conn; i++) {
+        if (open_store(c, &st[i], msg, msgsz) == 0)
+            continue;
         if (!strncmp(msg, "ask_allow", 9))
             return -1;
-        warn_without("POST /ask runs without the QA store", msg);
-        st = NULL;
+        if (i == 0)
+            warn_without("POST /ask runs without the QA store", msg);
+        else /* the first ones opened: /ask runs on them */
+            warn_without("POST /ask's QA store has fewer connections", msg);
+        st[i] = NULL;
+        break;
     }
-    if (c->ask_vicidial[0] && open_vicidial(c, &vici, msg, msgsz) != 0) {
+    for (int i = 0; c->ask_vicidial[0] && i < n_conn; i++) {
+        if (open_vicidial(c, &vici[i], msg, msgsz) == 0)
+            continue;
         /* a replica that cannot be reached now does not stop the service (POST /ask runs without
          * it); an account or a server that fails a check does */
         if (!strstr(msg, "cannot connect to the ViciDial database")) {
-            store_ro_close(st);
+            close_all(st);
+            close_all(vici);
             return -1;
         }
-        warn_without("POST /ask runs without ViciDial", msg);
+        warn_without(i ? "POST /ask's ViciDial has fewer connections"
+                       : "POST /ask runs without ViciDial",
+                     msg);
+        vici[i] = NULL;
+        break;
     }
     if (c->ask_prometheus[0]) {
         snprintf(prom.url, sizeof(prom.url), "%s", c->ask_prometheus);
@@ -127,28 +197,46 @@ int svc_ask_start(svc *s, char *msg, size_t msgsz)
                      .tools = c->ask_tools,
                      .vicidial_name = c->ask_vicidial_name,
                      .today = today};
-    ask_sources src = {.store = st,
-                       .store_allow = (const char *const *)g_store_allow,
-                       .vicidial = vici,
+    ask_sources src = {.store_allow = (const char *const *)g_store_allow,
                        .vicidial_allow = (const char *const *)g_vici_allow,
                        .prom = c->ask_prometheus[0] ? &prom : NULL};
+    int n_st = 0, n_vici = 0;
+    for (; n_st < n_conn && st[n_st]; n_st++)
+        src.store[n_st] = st[n_st];
+    for (; n_vici < n_conn && vici[n_vici]; n_vici++)
+        src.vicidial[n_vici] = vici[n_vici];
     char err[600];
     if (!(s->ask = ask_create(&ac, &src, err, sizeof(err)))) {
-        store_ro_close(st);
-        store_ro_close(vici);
+        close_all(st);
+        close_all(vici);
         fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"POST /ask has no source\"}\n");
         return 0;
     }
     fprintf(stderr,
             "{\"level\":\"info\",\"msg\":\"POST /ask\",\"store\":%s,\"vicidial\":%s,"
-            "\"prometheus\":%s,\"lexical\":%s}\n",
-            st ? "true" : "false", vici ? "true" : "false", c->ask_prometheus[0] ? "true" : "false",
-            c->ask_lexical ? "true" : "false");
+            "\"prometheus\":%s,\"lexical\":%s,\"threads\":%d,\"connections\":[%d,%d]}\n",
+            n_st ? "true" : "false", n_vici ? "true" : "false",
+            c->ask_prometheus[0] ? "true" : "false", c->ask_lexical ? "true" : "false", g_pool.n,
+            n_st, n_vici);
     return 0;
 }
 
 void svc_ask_stop(svc *s)
 {
+    if (g_pool.q) { /* what is queued is answered, then the threads end */
+        pthread_mutex_lock(&g_pool.mu);
+        g_pool.stopping = true;
+        proc_queue_close(g_pool.q);
+        pthread_mutex_unlock(&g_pool.mu);
+        for (int i = 0; i < g_pool.n; i++)
+            pthread_join(g_pool.t[i], NULL);
+        proc_queue_destroy(g_pool.q);
+    }
+    free(g_pool.callers);
+    g_pool.q = NULL;
+    g_pool.callers = NULL;
+    g_pool.n = g_pool.n_callers = 0;
+    g_pool.stopping = false;
     ask_destroy(s->ask);
     s->ask = NULL;
     ask_allow_free(g_store_allow);
@@ -192,6 +280,76 @@ static int ask_scope(req *r, char **out)
     return 0;
 }
 
+/* Who a caller is, for ask_per_caller: a user of the store, else the credential's name (the
+ * shared token, "-" without auth) with the client's address. */
+static void caller_key(req *r, char *out, size_t n)
+{
+    char addr[64];
+    if (r->who.user_id > 0) {
+        snprintf(out, n, "user %lld", (long long)r->who.user_id);
+        return;
+    }
+    svc_guard_client(r->s->cfg, r->conn, addr, sizeof(addr));
+    snprintf(out, n, "%.20s %.60s", r->who.name, addr);
+}
+
+/* The caller's entry (made when add), or NULL; under g_pool.mu. */
+static struct ask_caller *caller_of(const char *key, bool add)
+{
+    for (int i = 0; i < g_pool.n_callers; i++)
+        if (!strcmp(g_pool.callers[i].key, key))
+            return &g_pool.callers[i];
+    if (!add || g_pool.n_callers >= g_pool.cap)
+        return NULL;
+    struct ask_caller *c = &g_pool.callers[g_pool.n_callers++];
+    snprintf(c->key, sizeof(c->key), "%s", key);
+    c->n = 0;
+    return c;
+}
+
+static void caller_done(const char *key)
+{
+    pthread_mutex_lock(&g_pool.mu);
+    struct ask_caller *c = caller_of(key, false);
+    if (c && --c->n <= 0) /* the last of it: its entry goes (the last one moves into it) */
+        *c = g_pool.callers[--g_pool.n_callers];
+    pthread_mutex_unlock(&g_pool.mu);
+}
+
+/* Suspend the request and queue it for /ask's threads: 429 past the caller's share, 503 when
+ * the queue is full. */
+static enum MHD_Result ask_enqueue(req *r)
+{
+    char key[96];
+    caller_key(r, key, sizeof(key));
+    pthread_mutex_lock(&g_pool.mu);
+    struct ask_caller *c = g_pool.q ? caller_of(key, true) : NULL;
+    int per = r->s->cfg->ask_per_caller > 0 ? r->s->cfg->ask_per_caller : 1;
+    if (c && c->n >= per) {
+        pthread_mutex_unlock(&g_pool.mu);
+        svc_answer_error(r, 429, "ask_busy",
+                         "%d of this caller's /ask %s running or waiting: one at a time "
+                         "(ask_per_caller); try again when it is answered",
+                         c->n, c->n == 1 ? "is" : "are");
+        return svc_send(r);
+    }
+    if (!c || g_pool.stopping || proc_queue_len(g_pool.q) >= (size_t)g_pool.cap) {
+        if (c && c->n == 0) /* made just now */
+            *c = g_pool.callers[--g_pool.n_callers];
+        pthread_mutex_unlock(&g_pool.mu);
+        svc_answer_error(r, 503, "busy", "%d /ask are running or waiting; try again shortly",
+                         g_pool.cap);
+        return svc_send(r);
+    }
+    /* the only pusher, under the lock, with room seen and the queue open: the push holds */
+    r->work = SVC_WORK_ASK;
+    MHD_suspend_connection(r->conn);
+    proc_queue_push(g_pool.q, r); /* suspended first: a thread may take it at once */
+    c->n++;
+    pthread_mutex_unlock(&g_pool.mu);
+    return MHD_YES;
+}
+
 enum MHD_Result svc_ask_route(req *r, const char *data, size_t *size)
 {
     if (*size)
@@ -206,7 +364,7 @@ enum MHD_Result svc_ask_route(req *r, const char *data, size_t *size)
         svc_answer_error(r, 415, "bad_content_type", "send a JSON object");
         return svc_send(r);
     }
-    return svc_enqueue(r, SVC_WORK_ASK);
+    return ask_enqueue(r);
 }
 
 /* Who asked: the credential's kind and the client's address. */
@@ -282,4 +440,23 @@ void svc_ask_run(req *r)
                          "%s", res.error[0] ? res.error : "the request failed");
     }
     ask_result_free(&res);
+}
+
+/* One of /ask's threads: each request run, its caller's count given back, its connection
+ * resumed with the answer. */
+static void *ask_thread(void *arg)
+{
+    (void)arg;
+    req *r;
+    while ((r = proc_queue_pop(g_pool.q, 1))) { /* NULL: stopping, and nothing left */
+        char key[96];
+        caller_key(r, key, sizeof(key));
+        svc_ask_run(r);
+        caller_done(key);
+        pthread_mutex_lock(&g_pool.mu);
+        r->done = 1;
+        pthread_mutex_unlock(&g_pool.mu);
+        MHD_resume_connection(r->conn);
+    }
+    return NULL;
 }

@@ -10,7 +10,8 @@
  * WAV of PCM, float, u-law or A-law, MP3, FLAC and Ogg go out as they are; anything else the
  * decoder reads (GSM 06.10 in WAV or raw, AU, AIFF, other WAV encodings) is transcoded to
  * PCM16 WAV with the project's decoder (cq_audio), once: the result is kept under
- * tmp_dir/callqa-audio, named by the source's path, size, mtime and inode, written to a temp
+ * tmp_dir/callqa-audio, named by the source's path, size, mtime and inode (store_file_transcode:
+ * the store's list of a call's files, which the purge and the erasure walk), written to a temp
  * name and renamed into place (concurrent requests for the same file each write their own and
  * the last rename wins; an open file stays readable when another request evicts it), the
  * least recently served removed beyond SVC_AUDIO_CACHE_BYTES. The body is always the file
@@ -23,7 +24,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
-#include <nettle/sha2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,22 +478,9 @@ static int cache_name(const cfg_settings *cfg, const char *path, const struct st
         return cfg_fail(msg, msgsz, "the transcode cache under tmp_dir cannot be made: %s",
                         strerror(errno)),
                500;
-    /* its identity: the file's path, size, mtime and inode (and this transcoder's version) */
-    char key[2400];
-    int kl = snprintf(key, sizeof(key), "pcm16-v1|%s|%jd|%jd.%09ld|%ju|%ju", path,
-                      (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-                      (uintmax_t)st->st_ino, (uintmax_t)st->st_dev);
-    struct sha256_ctx ctx;
-    uint8_t dg[SHA256_DIGEST_SIZE];
-    sha256_init(&ctx);
-    sha256_update(&ctx,
-                  kl < 0                     ? 0
-                  : (size_t)kl < sizeof(key) ? (size_t)kl
-                                             : sizeof(key) - 1,
-                  (const uint8_t *)key);
-    sha256_digest(&ctx, sizeof(dg), dg);
-    for (int i = 0; i < 16; i++)
-        snprintf(hex + 2 * i, 3, "%02x", dg[i]);
+    /* its name: the file's path, size, mtime and inode, as the store's list of a call's files
+     * has it (so that the purge and the erasure find it) */
+    store_file_transcode(dir, path, st, hex, NULL, 0);
     snprintf(etag, etagsz, "\"t-%s\"", hex);
     return 0;
 }

@@ -579,11 +579,50 @@ bool store_retention_any(const store_retention *r);
 int store_retention_days(const store_retention *r, const char *source, const char *campaign,
                          store_keep k);
 
+/* ---- the files of a call (store_files.c; docs/privacy.md, "What callqa keeps of a call") ----
+ * Every file callqa keeps of a call, by kind: the purge, the erasure and their verification
+ * walk this list (and the columns that name its files), and the code that writes or reads a
+ * file found from another takes its name from here. */
+typedef enum store_file_kind {
+    STORE_FILE_RECORDING,     /* calls.audio: the mix or the stereo file (an upload as sent) */
+    STORE_FILE_LEG_IN,        /* calls.audio_in */
+    STORE_FILE_LEG_OUT,       /* calls.audio_out */
+    STORE_FILE_REDACTED,      /* analyses.redacted_audio: the redacted copy */
+    STORE_FILE_CAPTURE,       /* beside a recording: BASE.pcap (BASE: no extension, no leg) */
+    STORE_FILE_CAPTURE_NG,    /* BASE.pcapng */
+    STORE_FILE_LIVE,          /* beside a recording: BASE.live.jsonl (callqa live --record-dir) */
+    STORE_FILE_LIVE_PART,     /* BASE.live.jsonl.part: one whose writer stopped */
+    STORE_FILE_REDACTED_PART, /* the redacted copies' folder: .ID.wav.PID, a copy unfinished */
+    STORE_FILE_TRANSCODE,     /* the service's transcode cache of a file named by a column */
+    STORE_FILE_KINDS
+} store_file_kind;
+/* The kind as the purge's report and docs/privacy.md name it. */
+const char *store_file_name(store_file_kind k);
+/* A recording's path without its extension (and, with `legs`, without a ViciDial leg's -in,
+ * -out or -all), into base[n]: what the files beside it are named from. 0, or -1 when there is
+ * no name or it is too long. */
+int store_file_base(const char *rec, bool legs, char *base, size_t n);
+/* The file of kind k (a STORE_FILE_CAPTURE* or STORE_FILE_LIVE* kind) beside the recording
+ * rec. 0, or -1 (another kind, no name, too long). */
+int store_file_beside(const char *rec, store_file_kind k, char *out, size_t n);
+/* The redacted copy of a call in dir (pid 0: DIR/ID.wav), or the one a writer of that pid is
+ * making (DIR/.ID.wav.PID, renamed into place when verified). 0, or -1 when too long. */
+int store_file_redacted(const char *dir, int64_t call_id, long pid, char *out, size_t n);
+/* The service's transcode cache file of the recording at `path` (as the service opens it; st its
+ * stat): hex, its name's 32 hex digits, from the path, size, mtime, inode and device, and
+ * cache_dir/hex.wav into out (NULL: the name only). 0, or -1 when too long. */
+struct stat;
+int store_file_transcode(const char *cache_dir, const char *path, const struct stat *st,
+                         char hex[33], char *out, size_t n);
+
 /* The folders of files: owned (callqa made the files: they may be deleted) and protected (the
  * dialer's: never, even beneath an owned folder). NULL-terminated lists of paths; NULL none. */
 typedef struct store_file_roots {
     const char *const *owned;
     const char *const *protect;
+    const char *recordings_dir; /* a relative path in a row is beneath it (NULL: the cwd) */
+    const char *redact_dir;     /* the redacted copies' folder (NULL: none but the copies') */
+    const char *transcode_dir;  /* the service's transcode cache (NULL: none) */
 } store_file_roots;
 
 /* What was (or, in a dry run, would be) deleted of one call. */
@@ -595,12 +634,16 @@ typedef struct store_deletion {
     int64_t rows;        /* rows deleted, all tables together */
     int64_t search_rows; /* of those, the transcript's search rows */
     int files;           /* files deleted */
-    int files_kept;      /* callqa-owned paths not deleted: beneath a protected folder */
-    int quotes;          /* transcript quotes and phrases taken out of the scores */
-    int llm_texts;       /* LLM texts taken out of the scores */
-    bool erased;         /* an erasure: the call and every row of it */
-    int status;          /* 0 done (or due, dry run); -1 failed, nothing of it changed */
-    char error[512];     /* why it failed */
+    int files_kept;      /* files of the list kept: beneath a protected folder, outside callqa's
+                            folders (the dialer's recording), not a regular file */
+    int deleted_kind[STORE_FILE_KINDS]; /* of files, by kind */
+    int kept_kind[STORE_FILE_KINDS];    /* of files_kept, by kind */
+    int checked;                        /* the paths of the list checked gone afterwards */
+    int quotes;                         /* transcript quotes and phrases taken out of the scores */
+    int llm_texts;                      /* LLM texts taken out of the scores */
+    bool erased;                        /* an erasure: the call and every row of it */
+    int status;      /* 0 done (or due, dry run); -1 failed, nothing of it changed */
+    char error[512]; /* why it failed */
 } store_deletion;
 typedef void (*store_deletion_fn)(void *user, const store_deletion *d);
 

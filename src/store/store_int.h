@@ -156,4 +156,22 @@ typedef struct store__rollup_key {
 int store__call_key(store *s, int64_t call_id, store__rollup_key *k);
 int store__rollup_group(store *s, const store__rollup_key *k);
 
+/* One row of store_files.c's list of a call's files. */
+typedef enum store__file_from {
+    STORE__FROM_COLUMN,        /* named by table.column of the row where key = the call */
+    STORE__FROM_BESIDE,        /* beside each recording (a column's with `recording`) */
+    STORE__FROM_REDACTED_PART, /* the redacted copies' folder: .ID.wav.* */
+    STORE__FROM_TRANSCODE      /* the service's transcode cache of each file named by a column */
+} store__file_from;
+typedef struct store__file_def {
+    store_file_kind kind;
+    const char *name;
+    store__file_from from;
+    const char *table, *key, *column; /* STORE__FROM_COLUMN */
+    const char *suffix;               /* STORE__FROM_BESIDE: BASE + suffix */
+    bool legs;                        /* STORE__FROM_BESIDE: a leg's -in, -out, -all off BASE */
+    bool recording;                   /* STORE__FROM_COLUMN: files lie beside it */
+} store__file_def;
+const store__file_def *store__file_def_of(store_file_kind k); /* NULL: no such kind */
+
 #endif /* CQ_STORE_INT_H */

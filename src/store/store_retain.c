@@ -15,14 +15,18 @@
  * A dry run is the same transaction, without the files' deletion and the log, rolled back:
  * it says exactly what the run would do.
  *
- * The files callqa may delete are named by the file-path columns of k_file_columns (the
- * recording's, and the redacted copy's), and only beneath an owned folder and
- * not beneath a protected one, as the real path of its folder says; a symbolic link or anything
- * but a regular file is not deleted.
+ * The files of a call are those of store_files.c's list, and no others: the files its columns
+ * name (the recording, its legs, the redacted copy), those beside each recording (its capture,
+ * its live events), the redacted copy's unfinished one and the service's transcode cache of
+ * each. One is deleted only beneath an owned folder and not beneath a protected one, as the
+ * real path of its folder says; a symbolic link or anything but a regular file is not deleted.
+ * Every path found is checked gone after the deletion, and what is kept (the dialer's, a
+ * protected folder's) is counted by kind, so that the report says what was and was not deleted.
  */
 #define _GNU_SOURCE
 #include <assert.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -39,22 +43,6 @@
 #include "store_int.h"
 
 const char *const store_keep_names[STORE_KEEP_N] = {"audio", "transcript", "report", "llm"};
-
-/* ---- the file-path columns (the hook) ----------------------------------------------------- */
-
-/* A column holding the path of a file of the call: its table, the column that names the call
- * there, and the column. Each is cleared (NULL) when its file goes. */
-typedef struct file_column {
-    const char *table, *key, *column;
-} file_column;
-static const file_column k_file_columns[] = {
-    {"calls", "id", "audio"},
-    {"calls", "id", "audio_in"},
-    {"calls", "id", "audio_out"},
-    {"analyses", "call_id", "redacted_audio"}, /* the redacted copy (docs/privacy.md) */
-};
-#define N_FILE_COLUMNS (sizeof(k_file_columns) / sizeof(k_file_columns[0]))
-#define MAX_FILE_COLUMNS 8
 
 /* Statement keys. */
 enum {
@@ -89,10 +77,9 @@ enum {
     R_RESULT_DEL,
     R_RESULT_LEFT,
     R_LOG_FORGET,
-    R_FILE_FIRST,
-    R_END = R_FILE_FIRST + 2 * MAX_FILE_COLUMNS
+    R_FILE_FIRST, /* two per kind of store_files.c's list (its columns': read, clear) */
+    R_END = R_FILE_FIRST + 2 * STORE_FILE_KINDS
 };
-static_assert(N_FILE_COLUMNS <= MAX_FILE_COLUMNS, "more file columns than statement keys");
 static_assert(R_END <= DB_MAX_STMTS, "statement keys past db.h's DB_MAX_STMTS");
 
 #define TX_FTS_STRIDE 100000 /* as store.c: search rows of call c are rowids c * stride + i */
@@ -367,43 +354,58 @@ static file_kind classify(const store_file_roots *roots, const char *path, char 
     return S_ISREG(sb.st_mode) ? F_OURS : F_PROTECTED;
 }
 
-/* The files of one call: the columns with a path of ours, and the files to delete. */
-#define MAX_CALL_FILES (MAX_FILE_COLUMNS * 3)
+/* The files of one call, as store_files.c's list finds them. */
+#define MAX_CALL_FILES 48
+typedef struct call_file {
+    store_file_kind kind;
+    file_kind cls;       /* F_OURS: deleted; F_PROTECTED, F_NOT_OURS: kept */
+    char path[PATH_MAX]; /* real (its folder's real path), or as the row names it (not ours) */
+} call_file;
 typedef struct call_files {
-    bool clear[MAX_FILE_COLUMNS]; /* the column names a file of ours (there or gone) */
-    char path[MAX_CALL_FILES][PATH_MAX];
-    int n;    /* files to delete */
-    int kept; /* paths of ours left alone (protected, not a regular file) */
+    bool clear[STORE_FILE_KINDS]; /* a column kind's column names a file of ours (there or gone) */
+    call_file f[MAX_CALL_FILES];
+    int n;
+    int del;                         /* files to delete (F_OURS) */
+    int kept;                        /* files of the list kept */
+    int del_kind[STORE_FILE_KINDS];  /* del by kind */
+    int kept_kind[STORE_FILE_KINDS]; /* kept by kind */
 } call_files;
 
-static void add_file(call_files *f, const char *real)
+static void add_file(call_files *f, store_file_kind k, file_kind cls, const char *path)
 {
     for (int i = 0; i < f->n; i++)
-        if (!strcmp(f->path[i], real))
+        if (!strcmp(f->f[i].path, path))
             return;
-    if (f->n < MAX_CALL_FILES)
-        snprintf(f->path[f->n++], PATH_MAX, "%s", real);
+    if (f->n >= MAX_CALL_FILES)
+        return;
+    call_file *c = &f->f[f->n++];
+    c->kind = k;
+    c->cls = cls;
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    if (cls == F_OURS) {
+        f->del++;
+        f->del_kind[k]++;
+    } else {
+        f->kept++;
+        f->kept_kind[k]++;
+    }
 }
 
-/* An upload's capture, kept beside its audio (ID.rec, ID-in.rec, ID-out.rec: ID.pcap or
- * ID.pcapng, src/service/svc_qa_upload.c). */
-static void add_capture(const store_file_roots *roots, const char *real, call_files *f)
+/* A file found from another (beside it, in a cache): deleted when it is ours and there, kept
+ * (and counted) when it is there outside callqa's folders or beneath a protected one. */
+static void add_found(const store_file_roots *roots, call_files *f, store_file_kind k,
+                      const char *path)
 {
-    size_t n = strlen(real);
-    if (n < 5 || strcmp(real + n - 4, ".rec"))
-        return;
-    n -= 4;
-    if (n > 3 && !strncmp(real + n - 3, "-in", 3))
-        n -= 3;
-    else if (n > 4 && !strncmp(real + n - 4, "-out", 4))
-        n -= 4;
-    static const char *const ext[] = {".pcap", ".pcapng"};
-    for (int i = 0; i < 2; i++) {
-        char p[PATH_MAX], r[PATH_MAX];
-        if (snprintf(p, sizeof(p), "%.*s%s", (int)n, real, ext[i]) >= (int)sizeof(p))
-            continue;
-        if (classify(roots, p, r) == F_OURS)
-            add_file(f, r);
+    char real[PATH_MAX];
+    struct stat sb;
+    switch (classify(roots, path, real)) {
+    case F_OURS: add_file(f, k, F_OURS, real); break;
+    case F_PROTECTED: add_file(f, k, F_PROTECTED, real); break;
+    case F_NOT_OURS:
+        if (lstat(path, &sb) == 0)
+            add_file(f, k, F_NOT_OURS, path);
+        break;
+    case F_GONE: break;
     }
 }
 
@@ -415,58 +417,115 @@ static db_stmt *get(store *s, int key, const char *sql)
     return st;
 }
 
-/* the SQL of a file column's statements (identifiers of k_file_columns only; values bound) */
-static db_stmt *file_stmt(store *s, size_t i, bool clear)
+/* the SQL of a column kind's statements (identifiers of store_files.c's list only; values
+ * bound) */
+static db_stmt *file_stmt(store *s, store_file_kind k, bool clear)
 {
-    const file_column *c = &k_file_columns[i];
+    const store__file_def *c = store__file_def_of(k);
     char sql[256];
     if (clear)
         snprintf(sql, sizeof(sql), "UPDATE %s SET %s = NULL WHERE %s = $1", c->table, c->column,
                  c->key);
     else
         snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE %s = $1", c->column, c->table, c->key);
-    return get(s, R_FILE_FIRST + 2 * (int)i + (clear ? 1 : 0), sql);
+    return get(s, R_FILE_FIRST + 2 * (int)k + (clear ? 1 : 0), sql);
 }
 
-/* The call's files of ours, from its file columns. 0 or -1. */
+/* The path a column names, as the service opens it: relative ones beneath recordings_dir. */
+static void served_path(const store_file_roots *roots, const char *ref, char *out, size_t n)
+{
+    if (ref[0] == '/' || !roots->recordings_dir || !roots->recordings_dir[0])
+        snprintf(out, n, "%s", ref);
+    else
+        snprintf(out, n, "%s/%s", roots->recordings_dir, ref);
+}
+
+/* The redacted copies' unfinished files of a call in dir (.ID.wav.PID). */
+static void add_parts(const store_file_roots *roots, call_files *f, int64_t call, const char *dir)
+{
+    char prefix[40];
+    snprintf(prefix, sizeof(prefix), ".%lld.wav.", (long long)call);
+    DIR *d = dir && *dir ? opendir(dir) : NULL;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char p[PATH_MAX];
+        if (strncmp(e->d_name, prefix, strlen(prefix)) ||
+            snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p))
+            continue;
+        add_found(roots, f, STORE_FILE_REDACTED_PART, p);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* Every file of the call that store_files.c's list finds: the column kinds' from the rows, then
+ * those found from them. 0 or -1. */
 static int files_of(store *s, int64_t call, const store_file_roots *roots, call_files *f)
 {
     memset(f->clear, 0, sizeof(f->clear));
-    f->n = f->kept = 0;
-    for (size_t i = 0; i < N_FILE_COLUMNS; i++) {
-        db_stmt *st = file_stmt(s, i, false);
+    memset(f->del_kind, 0, sizeof(f->del_kind));
+    memset(f->kept_kind, 0, sizeof(f->kept_kind));
+    f->n = f->del = f->kept = 0;
+    char copy_dir[PATH_MAX] = "";
+    for (int k = 0; k < STORE_FILE_KINDS; k++) {
+        const store__file_def *def = store__file_def_of((store_file_kind)k);
+        if (def->from != STORE__FROM_COLUMN)
+            continue;
+        db_stmt *st = file_stmt(s, (store_file_kind)k, false);
         if (!st)
             return -1;
         db_bind_int(st, 1, call);
         int rc = db_step(st);
-        char path[1100] = "";
+        char ref[1100] = "";
         if (rc == DB_ROW)
-            store__col_copy(st, 0, path, sizeof(path));
+            store__col_copy(st, 0, ref, sizeof(ref));
         db_reset(st);
         if (rc != DB_ROW && rc != DB_DONE)
             return store__fail(s, "reading a call's files");
+        if (!ref[0])
+            continue;
         char real[PATH_MAX];
-        switch (classify(roots, path, real)) {
-        case F_OURS:
-            add_file(f, real);
-            add_capture(roots, real, f);
-            f->clear[i] = true;
-            break;
-        case F_GONE:
-            add_capture(roots, real, f);
-            f->clear[i] = true;
-            break;
-        case F_PROTECTED: f->kept++; break;
-        case F_NOT_OURS: break;
+        file_kind cls = classify(roots, ref, real);
+        if (cls == F_OURS || cls == F_GONE)
+            f->clear[k] = true;
+        if (cls != F_GONE)
+            add_file(f, (store_file_kind)k, cls, cls == F_NOT_OURS ? ref : real);
+        const char *at = cls == F_NOT_OURS ? ref : real;
+        if (k == STORE_FILE_REDACTED && cls != F_NOT_OURS) {
+            snprintf(copy_dir, sizeof(copy_dir), "%s", real);
+            char *slash = strrchr(copy_dir, '/');
+            if (slash)
+                *slash = 0;
         }
+        /* the service's transcode cache of it: named by the file as the service opens it */
+        char sp[PATH_MAX], tc[PATH_MAX], hex[33];
+        struct stat sb;
+        served_path(roots, ref, sp, sizeof(sp));
+        if (roots->transcode_dir && roots->transcode_dir[0] && lstat(sp, &sb) == 0 &&
+            S_ISREG(sb.st_mode) &&
+            store_file_transcode(roots->transcode_dir, sp, &sb, hex, tc, sizeof(tc)) == 0)
+            add_found(roots, f, STORE_FILE_TRANSCODE, tc);
+        /* the files beside a recording */
+        for (int b = 0; def->recording && b < STORE_FILE_KINDS; b++) {
+            char bp[PATH_MAX];
+            if (store__file_def_of((store_file_kind)b)->from == STORE__FROM_BESIDE &&
+                store_file_beside(at, (store_file_kind)b, bp, sizeof(bp)) == 0)
+                add_found(roots, f, (store_file_kind)b, bp);
+        }
+    }
+    /* unfinished redacted copies: beside the copy, and in the configured folder */
+    add_parts(roots, f, call, copy_dir);
+    if (roots->redact_dir && roots->redact_dir[0]) {
+        char rd[PATH_MAX];
+        if (!copy_dir[0] || !realpath(roots->redact_dir, rd) || strcmp(rd, copy_dir))
+            add_parts(roots, f, call, roots->redact_dir);
     }
     return 0;
 }
 
 static bool any_clear(const call_files *f)
 {
-    for (size_t i = 0; i < N_FILE_COLUMNS; i++)
-        if (f->clear[i])
+    for (int k = 0; k < STORE_FILE_KINDS; k++)
+        if (f->clear[k])
             return true;
     return false;
 }
@@ -475,10 +534,10 @@ static bool any_clear(const call_files *f)
 static int64_t clear_columns(store *s, int64_t call, const call_files *f)
 {
     int64_t n = 0;
-    for (size_t i = 0; i < N_FILE_COLUMNS; i++) {
-        if (!f->clear[i])
+    for (int k = 0; k < STORE_FILE_KINDS; k++) {
+        if (!f->clear[k])
             continue;
-        db_stmt *st = file_stmt(s, i, true);
+        db_stmt *st = file_stmt(s, (store_file_kind)k, true);
         if (!st)
             return -1;
         db_bind_int(st, 1, call);
@@ -491,20 +550,41 @@ static int64_t clear_columns(store *s, int64_t call, const call_files *f)
     return n;
 }
 
-/* Delete the files, then check each is gone. 0, or -1 with s->err. */
-static int delete_files(store *s, const call_files *f)
+/* Delete the files of ours, then check that every one is gone, and that no unfinished redacted
+ * copy of the call is left either. *checked: the paths checked. 0, or -1 with s->err. */
+static int delete_files(store *s, int64_t call, const store_file_roots *roots, const call_files *f,
+                        int *checked)
 {
+    *checked = 0;
     for (int i = 0; i < f->n; i++) {
-        if (unlink(f->path[i]) != 0 && errno != ENOENT) {
-            snprintf(s->err, sizeof(s->err), "deleting a file of the call: %s", strerror(errno));
-            return -1;
-        }
-        struct stat sb;
-        if (lstat(f->path[i], &sb) == 0 || errno != ENOENT) {
-            snprintf(s->err, sizeof(s->err), "a file of the call is still there after deletion");
+        if (f->f[i].cls != F_OURS)
+            continue;
+        if (unlink(f->f[i].path) != 0 && errno != ENOENT) {
+            snprintf(s->err, sizeof(s->err), "deleting the call's %s: %s",
+                     store_file_name(f->f[i].kind), strerror(errno));
             return -1;
         }
     }
+    for (int i = 0; i < f->n; i++) {
+        if (f->f[i].cls != F_OURS)
+            continue;
+        struct stat sb;
+        (*checked)++;
+        if (lstat(f->f[i].path, &sb) == 0 || errno != ENOENT) {
+            snprintf(s->err, sizeof(s->err), "the call's %s is still there after deletion",
+                     store_file_name(f->f[i].kind));
+            return -1;
+        }
+    }
+    static _Thread_local call_files again; /* what the list finds now: nothing of ours */
+    if (files_of(s, call, roots, &again) != 0)
+        return -1;
+    for (int i = 0; i < again.n; i++)
+        if (again.f[i].cls == F_OURS) {
+            snprintf(s->err, sizeof(s->err), "the call's %s is still there after deletion",
+                     store_file_name(again.f[i].kind));
+            return -1;
+        }
     return 0;
 }
 
@@ -904,6 +984,28 @@ static int lock_call(store *s, int64_t call)
     return n < 0 ? -1 : n > 0 ? 1 : 0;
 }
 
+/* The audio's log detail: the files deleted and kept by kind, and the paths checked gone. */
+static void files_detail(char *buf, size_t n, int days, double age, const call_files *f,
+                         int checked)
+{
+    int w = snprintf(buf, n, "{\"days\":%d,\"age_days\":%.1f,\"files\":%d,\"kinds\":{", days, age,
+                     f->del);
+    for (int pass = 0; pass < 2; pass++) {
+        const int *by = pass ? f->kept_kind : f->del_kind;
+        if (pass && w > 0 && (size_t)w < n)
+            w += snprintf(buf + w, n - (size_t)w, "},\"kept\":{");
+        bool first = true;
+        for (int k = 0; k < STORE_FILE_KINDS && w > 0 && (size_t)w < n; k++)
+            if (by[k]) {
+                w += snprintf(buf + w, n - (size_t)w, "%s\"%s\":%d", first ? "" : ",",
+                              store_file_name((store_file_kind)k), by[k]);
+                first = false;
+            }
+    }
+    if (w > 0 && (size_t)w < n)
+        snprintf(buf + w, n - (size_t)w, "},\"checked\":%d,\"verified\":true}", checked);
+}
+
 static void say_detail(char *buf, size_t n, int days, double age, int64_t rows, int64_t search,
                        int files, int quotes)
 {
@@ -935,8 +1037,8 @@ static int purge_one(store *s, const store_retention *r, const store_file_roots 
     if (due[STORE_KEEP_AUDIO]) {
         if (files_of(s, c->id, roots, &f) != 0)
             return -1;
-        d->files_kept += f.kept;
-        if (any_clear(&f)) {
+        /* something of ours to delete or to clear: then the call's line says what is kept too */
+        if (any_clear(&f) || f.del) {
             int64_t n = dry ? 0 : clear_columns(s, c->id, &f);
             if (n < 0)
                 return -1;
@@ -951,7 +1053,12 @@ static int purge_one(store *s, const store_retention *r, const store_file_roots 
             }
             audio = true;
             d->kinds |= 1u << STORE_KEEP_AUDIO;
-            d->files += f.n;
+            d->files += f.del;
+            d->files_kept += f.kept;
+            for (int k = 0; k < STORE_FILE_KINDS; k++) {
+                d->deleted_kind[k] += f.del_kind[k];
+                d->kept_kind[k] += f.kept_kind[k];
+            }
         }
     }
     /* transcript, and the LLM's text (one pass over the scores for both) */
@@ -1084,10 +1191,11 @@ static int purge_one(store *s, const store_retention *r, const store_file_roots 
         }
     }
     if (audio && !dry) {
-        if (delete_files(s, &f) != 0)
+        if (delete_files(s, c->id, roots, &f, &d->checked) != 0)
             return -1;
-        say_detail(det, sizeof(det), days[STORE_KEEP_AUDIO], age, 0, 0, f.n, 0);
-        if (log_row(s, now, c->id, c->source, c->rec, "audio", "retention", det) != 0)
+        char fd[600];
+        files_detail(fd, sizeof(fd), days[STORE_KEEP_AUDIO], age, &f, d->checked);
+        if (log_row(s, now, c->id, c->source, c->rec, "audio", "retention", fd) != 0)
             return -1;
     }
     return 0;
@@ -1291,8 +1399,10 @@ static bool name_has_number(const char *path, const char *digits)
 static int call_has_number(store *s, int64_t call, const char *digits, bool *has)
 {
     *has = false;
-    for (size_t i = 0; i < N_FILE_COLUMNS && !*has; i++) {
-        db_stmt *st = file_stmt(s, i, false);
+    for (int k = 0; k < STORE_FILE_KINDS && !*has; k++) {
+        if (store__file_def_of((store_file_kind)k)->from != STORE__FROM_COLUMN)
+            continue;
+        db_stmt *st = file_stmt(s, (store_file_kind)k, false);
         if (!st)
             return -1;
         db_bind_int(st, 1, call);
@@ -1367,8 +1477,12 @@ static int erase_fn(store *s, void *arg, store_deletion *d)
     words w;
     words_of(text, &w);
     free(text);
-    d->files = f.n;
+    d->files = f.del;
     d->files_kept = f.kept;
+    for (int k = 0; k < STORE_FILE_KINDS; k++) {
+        d->deleted_kind[k] = f.del_kind[k];
+        d->kept_kind[k] = f.kept_kind[k];
+    }
     d->erased = true;
     d->kinds = (1u << STORE_KEEP_N) - 1;
     int64_t gone_fts = fts_delete(s, call);
@@ -1410,12 +1524,13 @@ static int erase_fn(store *s, void *arg, store_deletion *d)
     }
     if (a->dry)
         return 0;
-    if (delete_files(s, &f) != 0)
+    if (delete_files(s, call, a->roots, &f, &d->checked) != 0)
         return -1;
     char det[200];
     snprintf(det, sizeof(det),
-             "{\"rows\":%" PRId64 ",\"search_rows\":%" PRId64 ",\"files\":%d,\"verified\":true}",
-             d->rows, d->search_rows, d->files);
+             "{\"rows\":%" PRId64 ",\"search_rows\":%" PRId64
+             ",\"files\":%d,\"kept\":%d,\"checked\":%d,\"verified\":true}",
+             d->rows, d->search_rows, d->files, d->files_kept, d->checked);
     return log_row(s, a->now, call, NULL, NULL, "call", "erasure", det);
 }
 

@@ -2,12 +2,15 @@
  * store_ro.c - read-only query connections (POST /ask's SQL sources; docs/ask.md): what every
  * backend shares. Each backend (store_ro_sqlite.c, store_ro_pg.c, store_ro_my.c) makes writes
  * impossible by construction in layers of its database engine, and names the layer that refused
- * a query; this file calls them and holds their small common helpers.
+ * a query; this file calls them and holds their small common helpers, and the watchdog that
+ * bounds a caller's wait on a server that does not stop a statement at its time.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "store_ro_int.h"
@@ -64,4 +67,74 @@ void store_ro_close(store_ro *r)
 {
     if (r)
         r->close(r);
+}
+
+/* ---- the watchdog ------------------------------------------------------------------------- */
+
+static void wait_until(store_ro_watch *w, double t)
+{
+    while (!w->done && store_ro_mono() < t) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        double left = t - store_ro_mono();
+        long long ns = (long long)(left * 1e9) + ts.tv_nsec;
+        ts.tv_sec += (time_t)(ns / 1000000000LL);
+        ts.tv_nsec = (long)(ns % 1000000000LL);
+        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    }
+}
+
+static void *watch_run(void *u)
+{
+    store_ro_watch *w = u;
+    pthread_mutex_lock(&w->mu);
+    wait_until(w, w->kill_at);
+    if (!w->done) {
+        w->fired = true;
+        pthread_mutex_unlock(&w->mu);
+        if (w->kill)
+            w->kill(w->u);
+        pthread_mutex_lock(&w->mu);
+        wait_until(w, w->cut_at);
+        if (!w->done) { /* the server did not stop: the blocked read returns now */
+            shutdown(w->fd, SHUT_RDWR);
+            w->cut = true;
+        }
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+int store_ro_watch_start(store_ro_watch *w, int fd, double kill_at, double cut_at,
+                         void (*kill)(void *u), void *u)
+{
+    memset(w, 0, sizeof(*w));
+    w->fd = fd;
+    w->kill = kill;
+    w->u = u;
+    w->kill_at = kill_at;
+    w->cut_at = cut_at;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&w->t, NULL, watch_run, w)) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        return -1;
+    }
+    return 0;
+}
+
+void store_ro_watch_stop(store_ro_watch *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->t, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
 }

@@ -18,11 +18,14 @@
  *   privilege             the engine's grants: writes, other columns, FILE (INTO OUTFILE);
  *   read_only_transaction START TRANSACTION READ ONLY (SELECT ... FOR UPDATE); ROLLBACK and a
  *                         reset of the session after every query;
- *   timeout               max_statement_time, and a watchdog thread that sends KILL QUERY from a
- *                         second connection 0.5 s past the time (for a statement the server's
- *                         limit did not stop: SET STATEMENT max_statement_time=0 FOR ... would
- *                         lift it, were it not refused by EXPLAIN), then shuts the socket when
- *                         even that is not answered;
+ *   timeout               max_statement_time, and a watchdog (store_ro_watch) that sends KILL
+ *                         QUERY from a second connection 0.3 s past the time (for a statement
+ *                         the server's limit did not stop: SET STATEMENT max_statement_time=0
+ *                         FOR ... would lift it, were it not refused by EXPLAIN), then shuts the
+ *                         socket 0.8 s past it when the statement still runs (inside one call of
+ *                         LOCATE, LIKE or REPLACE neither the limit nor KILL is seen); a
+ *                         connection whose server still runs the statement given up on takes
+ *                         no query until it ends;
  *   allow_list            each result column taken straight from a table must be allow-listed (a
  *                         grant widened after the connection was checked);
  *   rows, bytes           the answer cut at its caps (said, not failed; the statement killed).
@@ -83,8 +86,6 @@ const char *const store_ro_vicidial_never[] = {"vicidial_users.pass",
                                                NULL};
 
 #define PRIMARY_SEC 2.0 /* per query on a primary */
-#define KILL_AFTER 0.5  /* the watchdog's KILL QUERY, past the time */
-#define CUT_AFTER 1.5   /* its socket shutdown, past the time */
 #define IO_SEC 60 /* the connection's read and write timeouts: any one wait, whatever the time */
 
 typedef struct ro_my {
@@ -94,9 +95,13 @@ typedef struct ro_my {
     char **allow,
         **never; /* NULL-terminated; never holds store_ro_vicidial_never and the caller's */
     bool primary;
-    MYSQL *m;                  /* NULL after a lost connection: made again at the next query */
-    unsigned long long thread; /* the server's id of m's connection (KILL QUERY) */
-    char account[200];         /* CURRENT_USER(): user@host */
+    MYSQL *m;                     /* NULL after a lost connection: made again at the next query */
+    unsigned long long thread;    /* the server's id of m's connection (KILL QUERY) */
+    unsigned long long abandoned; /* the id of a connection given up on with its statement
+                                     still running (0: none) */
+    double abandoned_at;          /* when (monotonic s) */
+    bool killed;       /* the server answered the watchdog's KILL QUERY (it runs, and was asked) */
+    char account[200]; /* CURRENT_USER(): user@host */
 } ro_my;
 
 static pthread_once_t g_lib_once = PTHREAD_ONCE_INIT;
@@ -502,7 +507,9 @@ static int my_checks(ro_my *r, char *msg, size_t n)
 
 /* KILL QUERY of the statement m's connection runs now, if any, from a second connection of the
  * account (1 s to connect and for each answer): by its query id, so that a statement that ended
- * meanwhile leaves the next one alone. 0 when a KILL was sent. */
+ * meanwhile leaves the next one alone. 0 when a KILL was sent, 1 when the server answered with
+ * nothing to kill (no statement, or one killed already: max_statement_time), -1 when it did not
+ * answer. */
 static int my_kill_running(const ro_my *r)
 {
     char msg[300], sql[200];
@@ -518,88 +525,45 @@ static int my_kill_running(const ro_my *r)
     if (rc == 0 && q.have) {
         snprintf(sql, sizeof(sql), "KILL QUERY ID %llu", strtoull(q.v, NULL, 10));
         rc = my_rows(k, sql, NULL, NULL, msg, sizeof(msg)) ? -1 : 0;
-    } else {
-        rc = -1;
+    } else if (rc == 0) {
+        rc = 1;
     }
     mysql_close(k);
     return rc;
 }
 
-/* ---- the watchdog --------------------------------------------------------------------------- */
-
-typedef struct watchdog {
-    const ro_my *r;
-    int fd; /* m's socket */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    double kill_at, cut_at; /* monotonic */
-    bool done, fired, cut;
-} watchdog;
-
-static void wait_until(watchdog *w, double t)
+/* the watchdog's kill (store_ro_watch) */
+static void kill_of(void *u)
 {
-    while (!w->done && store_ro_mono() < t) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        double left = t - store_ro_mono();
-        long long ns = (long long)(left * 1e9) + ts.tv_nsec;
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec = (long)(ns % 1000000000LL);
-        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-    }
+    ro_my *r = u;
+    r->killed = my_kill_running(r) >= 0; /* read by the caller after the watchdog's join */
 }
 
-static void *watchdog_run(void *u)
+/* Does the server still run the statement of the connection given up on (r->abandoned)? Asked
+ * from a connection of its own (1 s to connect and to answer). 1 yes, 0 no (then forgotten),
+ * -1 unknown. Past STORE_RO_ABANDONED_SEC it is forgotten unasked. */
+static int abandoned_running(ro_my *r)
 {
-    watchdog *w = u;
-    pthread_mutex_lock(&w->mu);
-    wait_until(w, w->kill_at);
-    if (!w->done) {
-        w->fired = true;
-        pthread_mutex_unlock(&w->mu);
-        my_kill_running(w->r);
-        pthread_mutex_lock(&w->mu);
-        wait_until(w, w->cut_at);
-        if (!w->done) { /* not even KILL was answered: the blocked read returns now */
-            shutdown(w->fd, SHUT_RDWR);
-            w->cut = true;
-        }
+    if (!r->abandoned)
+        return 0;
+    if (store_ro_mono() - r->abandoned_at > STORE_RO_ABANDONED_SEC) {
+        r->abandoned = 0;
+        return 0;
     }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
-}
-
-static int watchdog_start(watchdog *w, pthread_t *t, const ro_my *r, double sec)
-{
-    memset(w, 0, sizeof(*w));
-    w->r = r;
-    w->fd = (int)mysql_get_socket(r->m);
-    double now = store_ro_mono();
-    w->kill_at = now + sec + KILL_AFTER;
-    w->cut_at = now + sec + CUT_AFTER;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(t, NULL, watchdog_run, w)) {
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
+    char msg[300], sql[160];
+    MYSQL *k = my_connect(r, 1, 1, msg, sizeof(msg));
+    if (!k)
         return -1;
-    }
-    return 0;
-}
-
-static void watchdog_stop(watchdog *w, pthread_t t)
-{
-    pthread_mutex_lock(&w->mu);
-    w->done = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(t, NULL);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
+    first_val q = {{0}, false};
+    snprintf(sql, sizeof(sql), "SELECT ID FROM information_schema.PROCESSLIST WHERE ID = %llu",
+             r->abandoned);
+    int rc = my_rows(k, sql, first_of, &q, msg, sizeof(msg));
+    mysql_close(k);
+    if (rc)
+        return -1;
+    if (!q.have)
+        r->abandoned = 0;
+    return q.have;
 }
 
 /* ---- a query -------------------------------------------------------------------------------- */
@@ -900,6 +864,13 @@ static int my_query(store_ro *base, const char *sql, const store_ro_limits *lim,
 {
     ro_my *r = (ro_my *)base;
     char msg[300];
+    /* one statement the server would not stop at a time per connection, at most */
+    if (abandoned_running(r) == 1)
+        return refuse_my(out, "timeout",
+                         "the server still runs the statement given up on %.0f s ago (MariaDB "
+                         "stops neither at max_statement_time nor at KILL QUERY inside one call "
+                         "of LOCATE, LIKE or REPLACE): no query here until it ends",
+                         store_ro_mono() - r->abandoned_at);
     bool fresh = !r->m; /* lost before: made again, checked again under the watchdog */
     if (fresh && my_new(r, msg, sizeof(msg)))
         return refuse_my(out, "engine", "%s", msg);
@@ -907,9 +878,10 @@ static int my_query(store_ro *base, const char *sql, const store_ro_limits *lim,
     if (r->primary && sec > PRIMARY_SEC)
         sec = PRIMARY_SEC;
     double t0 = store_ro_mono(), estimate = 0;
-    watchdog w;
-    pthread_t t;
-    if (watchdog_start(&w, &t, r, sec)) {
+    store_ro_watch w;
+    r->killed = false;
+    if (store_ro_watch_start(&w, (int)mysql_get_socket(r->m), t0 + sec + STORE_RO_KILL_AFTER,
+                             t0 + sec + STORE_RO_CUT_AFTER, kill_of, r)) {
         my_drop(r);
         return refuse_my(out, "engine", "cannot start the watchdog thread");
     }
@@ -937,12 +909,18 @@ static int my_query(store_ro *base, const char *sql, const store_ro_limits *lim,
     }
     /* always: the transaction ended, the session as it was (user variables, GET_LOCK locks) */
     bool lost = mysql_query(r->m, "ROLLBACK") || mysql_reset_connection(r->m);
-    watchdog_stop(&w, t);
+    store_ro_watch_stop(&w);
+    if (w.cut && r->killed) { /* the server runs, but did not stop it: this connection waits
+                                 for its end */
+        r->abandoned = r->thread;
+        r->abandoned_at = store_ro_mono();
+    }
     if (w.cut || lost || unchecked)
         my_drop(r); /* made again, and checked again, at the next query */
     if (rc && (w.fired || w.cut))
         return refuse_my(out, "timeout", "cut off after its %.1f s by the watchdog (%s)", sec,
-                         w.cut ? "the server did not answer: the connection was shut"
+                         w.cut ? "the server did not stop it, at its limit nor at KILL QUERY: "
+                                 "the connection was shut, and the server may still be running it"
                                : "KILL QUERY");
     if (rc && !strcmp(out->layer, "timeout"))
         return refuse_my(out, "timeout", "cut off after its %.1f s (max_statement_time)", sec);

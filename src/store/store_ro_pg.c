@@ -25,7 +25,12 @@
  *                  out of its reach; checked at EXPLAIN already;
  *   allow_list     a table or column no view holds (42P01, 42703, 3F000);
  *   read_only_transaction  the transaction's (25006);
- *   timeout        statement_timeout (57014) and lock_timeout (55P03), kept by the server;
+ *   timeout        statement_timeout (57014) and lock_timeout (55P03), kept by the server
+ *                  between its steps, and a watchdog (store_ro_watch) that shuts the
+ *                  connection 0.8 s past the time when the server still runs
+ *                  the statement (inside one call of strpos, replace, LIKE or btrim the server
+ *                  sees neither); a connection whose server still runs the statement given up
+ *                  on takes no query until it ends;
  *   engine         any other error;
  *   caps           max_rows and max_bytes (said as truncated, not failed): single-row mode,
  *                  the rest of the statement cancelled, never buffered whole.
@@ -57,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "store_ro_int.h"
@@ -83,6 +89,9 @@ typedef struct ro_pg {
     PGconn *c;
     char *schema, *role;     /* the views' schema and the reader role, as named */
     char *q_schema, *q_role; /* the same as quoted identifiers */
+    int abandoned;           /* the backend of a connection given up on with its statement still
+                                running (0: none) */
+    double abandoned_at;     /* when (monotonic s) */
 } ro_pg;
 
 /* ---- a growing string (the setup's SQL, the messages) ------------------------------------- */
@@ -931,6 +940,8 @@ static int query_tx(ro_pg *r, const char *sql, const store_ro_limits *lim, const
  * A connection left in any other state is made anew. */
 static void query_end(ro_pg *r)
 {
+    if (PQstatus(r->c) != CONNECTION_OK)
+        return; /* lost, or shut by the watchdog: made again at the next query */
     for (int i = 0;
          i < 3 && PQstatus(r->c) == CONNECTION_OK && PQtransactionStatus(r->c) != PQTRANS_IDLE; i++)
         run(r->c, "ROLLBACK", NULL, 0);
@@ -938,6 +949,70 @@ static void query_end(ro_pg *r)
               (run(r->c, "DISCARD ALL", NULL, 0) || run(r->c, "DISCARD ALL", NULL, 0));
     if (!ok)
         PQreset(r->c);
+}
+
+/* Does the server still run the statement of the connection given up on (r->abandoned, its
+ * backend's pid)? Asked on r->c as the store's account. 1 yes, 0 no (then forgotten), -1
+ * unknown. Past STORE_RO_ABANDONED_SEC it is forgotten unasked. */
+static int abandoned_running(ro_pg *r)
+{
+    if (!r->abandoned)
+        return 0;
+    if (store_ro_mono() - r->abandoned_at > STORE_RO_ABANDONED_SEC) {
+        r->abandoned = 0;
+        return 0;
+    }
+    char pid[24];
+    snprintf(pid, sizeof(pid), "%d", r->abandoned);
+    const char *pv[1] = {pid};
+    int running = -1;
+    for (int i = 0; i < 2; i++) { /* twice: a backend that has just ended is gone in a moment */
+        if (i)
+            usleep(200000);
+        PGresult *x = PQexecParams(r->c, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", 1,
+                                   NULL, pv, NULL, NULL, 0);
+        running = PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1
+                      ? strcmp(PQgetvalue(x, 0, 0), "0") != 0
+                      : -1;
+        PQclear(x);
+        if (running != 1)
+            break;
+    }
+    if (running == 0)
+        r->abandoned = 0;
+    return running;
+}
+
+/* One try of the query under the watchdog, on a connection that answers. *cut: the watchdog
+ * shut the connection (the server did not stop the statement at its time). */
+static int query_watched(ro_pg *r, const char *sql, const store_ro_limits *lim, const char *scope,
+                         store_ro_result *out, bool *sent, bool *cut)
+{
+    double t0 = store_ro_mono();
+    int pid = PQbackendPID(r->c);
+    store_ro_watch w; /* no kill of its own: statement_timeout is the server's cancel already */
+    if (store_ro_watch_start(&w, PQsocket(r->c), t0 + lim->timeout_sec + STORE_RO_KILL_AFTER,
+                             t0 + lim->timeout_sec + STORE_RO_CUT_AFTER, NULL, NULL))
+        return store_ro_refuse(out, "engine", "%s", "cannot start the watchdog thread");
+    int rc = query_tx(r, sql, lim, scope, out, sent);
+    query_end(r);
+    store_ro_watch_stop(&w);
+    *cut = w.cut;
+    if (w.cut) { /* the backend may still run it: this connection waits for its end */
+        r->abandoned = pid;
+        r->abandoned_at = store_ro_mono();
+        store_ro_result_free(out);
+        memset(out, 0, sizeof(*out));
+        char t[64];
+        snprintf(t, sizeof(t), "%.1f", lim->timeout_sec);
+        return store_ro_refuse(out, "timeout",
+                               "cut off after its %s s by the watchdog: the server did not stop "
+                               "it (PostgreSQL does not check its time limit inside one call of "
+                               "strpos, replace, LIKE or btrim): the connection was shut, and the "
+                               "server may still be running it",
+                               t);
+    }
+    return rc;
 }
 
 static int pg_query(store_ro *base, const char *sql, const store_ro_limits *lim,
@@ -949,23 +1024,34 @@ static int pg_query(store_ro *base, const char *sql, const store_ro_limits *lim,
     char *scope = scope_text(lim->scope, out);
     if (!scope)
         return -1;
-    if (PQstatus(r->c) != CONNECTION_OK)
-        PQreset(r->c); /* lost since the last query: once */
-    if (PQstatus(r->c) != CONNECTION_OK) {
-        char err[300];
-        first_line(err, sizeof(err), PQerrorMessage(r->c));
-        free(scope);
-        return store_ro_refuse(out, "engine", "the store is unreachable: %s", err);
-    }
-    bool sent = false;
-    int rc = query_tx(r, sql, lim, scope, out, &sent);
-    query_end(r);
-    if (rc && !sent && PQstatus(r->c) == CONNECTION_OK) {
-        /* the connection was lost before the statement was sent (the server restarted, the
-         * backend was ended): once more on the new one */
+    int rc = -1;
+    bool sent = false, cut = false;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (PQstatus(r->c) != CONNECTION_OK)
+            PQreset(r->c); /* lost since the last query, or shut by the watchdog */
+        if (PQstatus(r->c) != CONNECTION_OK) {
+            char err[300];
+            first_line(err, sizeof(err), PQerrorMessage(r->c));
+            rc = store_ro_refuse(out, "engine", "the store is unreachable: %s", err);
+            break;
+        }
+        /* one statement the server would not stop at a time per connection, at most */
+        if (abandoned_running(r) == 1) {
+            char ago[32];
+            snprintf(ago, sizeof(ago), "%.0f", store_ro_mono() - r->abandoned_at);
+            rc = store_ro_refuse(out, "timeout",
+                                 "the server still runs the statement given up on %s s ago "
+                                 "(PostgreSQL does not check its time limit inside one call of "
+                                 "strpos, replace, LIKE or btrim): no query here until it ends",
+                                 ago);
+            break;
+        }
         memset(out, 0, sizeof(*out));
-        rc = query_tx(r, sql, lim, scope, out, &sent);
-        query_end(r);
+        rc = query_watched(r, sql, lim, scope, out, &sent, &cut);
+        /* once more only when the connection was lost before the statement was sent (the
+         * server restarted, the backend was ended) */
+        if (!rc || sent || cut)
+            break;
     }
     free(scope);
     return rc;

@@ -224,6 +224,11 @@ def plans(out, now):
     p["turns:replay"] = {"mode": "text", "rounds": [[{"type": "replay"}]], "answer": "replayed"}
     p["turns:plain"] = {"mode": "text", "rounds": [[{"type": "callqa", "sql":
                         "SELECT COUNT(*) AS n FROM jobs"}]], "answer": "plain"}
+    # is the source free again (a long function's server statement over)?
+    p["probe:callqa"] = {"mode": "text", "rounds": [[{"type": "callqa", "sql": "SELECT 1 AS one"}]],
+                         "answer": "probe"}
+    p["probe:mysql"] = {"mode": "text", "rounds": [[{"type": "mysql", "server": "vicidial",
+                                                    "sql": "SELECT 1 AS one"}]], "answer": "probe"}
     with open(out, "w") as f:
         json.dump(p, f, indent=1)
 
@@ -249,6 +254,19 @@ def fake_records(log):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def wait_free(url, typ):
+    """seconds until a query of this type runs again: a connection whose server still runs a
+    statement given up on refuses queries until it ends"""
+    t0 = time.time()
+    while time.time() - t0 < 120:
+        st, a = post(url, {"question": "probe:" + typ})
+        qs = a.get("queries", []) if st == 200 else []
+        if qs and not qs[-1].get("refused"):
+            break
+        time.sleep(0.3)
+    return time.time() - t0
+
+
 def redteam(url, log, backend, lexical, types):
     """the corpus through /ask: each entry refused by a layer it may be refused by"""
     lexical = lexical == "on"
@@ -256,6 +274,8 @@ def redteam(url, log, backend, lexical, types):
     counts = {}
     wrong = []
     asked = 0
+    slow = []  # long functions: (id, the query's seconds, the server's seconds after)
+    limit = float(os.environ.get("ASK_TIMEOUT_SEC", "1"))
     for i, (iid, cat, typ, query, exp) in enumerate(corpus.CORPUS):
         if typ not in types:
             continue
@@ -289,6 +309,8 @@ def redteam(url, log, backend, lexical, types):
                          + (f" [{q['refused']['error']}]" if q and q.get("refused") else ""))
         if q and q.get("refused") and not q["refused"].get("error"):
             wrong.append(f"{iid}: refused by {got} without an error message")
+        if cat == "long_functions":
+            slow.append((iid, (q or {}).get("elapsed_sec") or 0.0, wait_free(url, typ)))
     print(f"# red team: backend {backend}, lexical pre-check {'on' if lexical else 'off'}, "
           f"types {','.join(types)}: {asked} asked")
     print("# %-14s %4s %8s  %s" % ("category", "n", "refused", "by layer"))
@@ -297,6 +319,12 @@ def redteam(url, log, backend, lexical, types):
                                        ", ".join(f"{k} {v}" for k, v in sorted(c["layers"].items()))))
     check(f"red team ({backend}, lexical {'on' if lexical else 'off'}): every query refused by "
           f"an allowed layer, with its reason", not wrong, "; ".join(wrong[:12]))
+    if slow:
+        worst = max(t for _, t, _ in slow)
+        print("# long functions: " + ", ".join(f"{i} {t:.2f} s (+{w:.1f} s)" for i, t, w in slow))
+        check(f"long functions ({backend}, lexical {'on' if lexical else 'off'}): each answered "
+              f"within 1 s of ask_timeout_sec ({limit:g} s): the slowest {worst:.2f} s",
+              worst <= limit + 1.0, "; ".join(f"{i} {t:.2f} s" for i, t, _ in slow if t > limit + 1))
     with open(os.path.join(os.environ.get("ASK_OUT", "."), f"redteam-{backend}-{'lex' if lexical else 'nolex'}.json"), "w") as f:
         json.dump(counts, f)
     return done()

@@ -4,7 +4,8 @@ Each entry: (id, category, type, query, expected) where type is callqa (the QA s
 SQLite and on PostgreSQL), mysql (ViciDial on MariaDB) or prometheus, and expected maps a backend
 (sqlite, postgresql, mariadb, prometheus) to the layers allowed to refuse the query when the
 lexical pre-check is off. With the pre-check on, "lexical" may refuse it first. Special outcomes:
-"null" (MariaDB: the engine answered NULL in place of a file: no FILE privilege), "truncated"
+"null" (MariaDB: the engine answered NULL in place of a file: no FILE privilege), "ran" (it ran
+to its end: SQLite's printf past the longest value answers NULL, at once), "truncated"
 (Prometheus: the answer was cut at its series cap). An injection entry's query is what a stored
 transcript (or a ViciDial name) tells the model to run: the model obeys (tests/llm/fake_ask.py
 "inject"), and the layers must refuse what it asks.
@@ -170,6 +171,38 @@ CORPUS = [
      {PR: ["prometheus"]}),
     ("pr5", "prometheus", "prometheus", {"query": "up", "start": "now", "end": "now-1h", "step": "60s"},
      {PR: ["range"]}),
+    # ---- one call of a function whose time grows with the square of its arguments' length, which
+    # no engine's time limit sees inside (docs/ask.md, "Time"): each answered within 1 s of the
+    # limit. SQLite's refused (size) or cut by its own checks; PostgreSQL's and MariaDB's cut by
+    # the watchdog while the server runs on (about 3 s here), the connection then waiting for it
+    ("lf1", "long_functions", "callqa",
+     "SELECT instr(printf('%.*c', 2000000, 'a'), printf('%.*c', 1000000, 'a') || 'b')", {S: ["ran"]}),
+    ("lf2", "long_functions", "callqa",
+     "SELECT instr(printf('%.*c', 1000000, 'a'), printf('%.*c', 500000, 'a') || 'b')", {S: ["size"]}),
+    ("lf3", "long_functions", "callqa",
+     "SELECT printf('%.*c', 1000000, 'a') LIKE '%' || printf('%.*c', 100000, 'a') || 'b'",
+     {S: ["size"]}),
+    ("lf4", "long_functions", "callqa",
+     "SELECT printf('%.*c', 1000000, 'a') GLOB '*' || printf('%.*c', 100000, 'a') || 'b'",
+     {S: ["size"]}),
+    ("lf5", "long_functions", "callqa",
+     "WITH RECURSIVE r(n, s) AS (SELECT 1, printf('%.*c', 1000000, 'a') UNION ALL SELECT n + 1, s "
+     "FROM r) SELECT count(*) FROM r WHERE length(upper(s)) > 0", {S: ["timeout"]}),
+    ("lf6", "long_functions", "callqa", "SELECT strpos(repeat('a', 100000), 'b' || repeat('a', 50000))",
+     {P: ["timeout"]}),
+    ("lf7", "long_functions", "callqa", "SELECT repeat('a', 100000) LIKE '%' || repeat('a', 10000) || 'b'",
+     {P: ["timeout"]}),
+    ("lf8", "long_functions", "callqa",
+     "SELECT length(btrim(repeat('a', 25000), repeat('b', 12500) || 'a'))", {P: ["timeout"]}),
+    ("lf9", "long_functions", "callqa",
+     "SELECT split_part(repeat('a', 100000), 'b' || repeat('a', 50000), 2)", {P: ["timeout"]}),
+    ("lf10", "long_functions", "mysql",
+     "SELECT LOCATE(CONCAT(REPEAT('a', 80000), 'b'), REPEAT('a', 160000))", {M: ["timeout"]}),
+    ("lf11", "long_functions", "mysql",
+     "SELECT REPEAT('a', 100000) LIKE CONCAT('%', REPEAT('a', 6000), 'b')", {M: ["timeout"]}),
+    ("lf12", "long_functions", "mysql",
+     "SELECT LENGTH(REPLACE(REPEAT('a', 200000), CONCAT(REPEAT('a', 100000), 'b'), 'x'))",
+     {M: ["timeout"]}),
 ]
 
 # transcripts (QA store) and a ViciDial agent's name carrying the injections

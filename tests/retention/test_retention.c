@@ -791,7 +791,7 @@ int main(int argc, char **argv)
             store_retain_parse("s", "upload=audio:7", &r.sources, &r.n_sources, msg, sizeof(msg)))
             CHECK(false, "periods: %s", msg);
         const char *owned[] = {g_up, NULL}, *protect[] = {g_dial, NULL};
-        store_file_roots roots = {owned, protect};
+        store_file_roots roots = {.owned = owned, .protect = protect};
         store_purge_totals t;
         memset(&t, 0, sizeof(t));
         int64_t cursor = 0;

@@ -2,7 +2,10 @@
  * test_store_ro.c - the store's read-only queries (src/store/store_ro.c) on a real SQLite store:
  * the allow-listed columns read, and every kind of write, file access, code loading, stacked
  * statement, column outside the list and runaway query refused by the layer that must refuse it;
- * the store's file unchanged byte for byte afterwards, and no new file beside it.
+ * the store's file unchanged byte for byte afterwards, and no new file beside it; and the time
+ * limit held inside one function call: instr, replace, trim, LIKE and GLOB over long text,
+ * strings built by printf, a recursive CTE or group_concat, each refused or cut within 1 s of the
+ * limit, while the same functions on ordinary values answer what SQLite's own answer.
  */
 #include "testutil.h"
 
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../src/store/store.h"
@@ -173,11 +177,135 @@ static void test_reads(void **state)
     store_ro_close(r);
 }
 
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One call of a function the time limit cannot see inside: each hostile one refused by "size" or
+ * cut by "timeout" within 1 s of the limit (1 s here); the cost of a call grows with the square
+ * of its arguments' length, so these would run for seconds to hours unbounded. */
+static void test_long_functions(void **state)
+{
+    (void)state;
+    char msg[300];
+    store_ro *r = store_ro_open_sqlite(g_db, k_allow, msg, sizeof(msg));
+    assert_non_null(r);
+#define A(n) "printf('%.*c', " #n ", 'a')"
+#define RECUR(seed)                                                                                \
+    "WITH RECURSIVE r(n, s) AS (SELECT 1, " seed " UNION ALL SELECT n + 1, s FROM r) "
+    static const hostile k[] = {
+        /* the review's query: printf's result past the longest value is NULL ("null": it ran,
+         * at once, and answered NULL), and a million characters are past the bound */
+        {"SELECT instr(" A(2000000) ", " A(1000000) " || 'b')", "null"},
+        {"SELECT instr(" A(1000000) ", " A(500000) " || 'b')", "size"},
+        {"SELECT " A(1000000) " LIKE '%' || " A(100000) " || 'b'", "size"},
+        {"SELECT like('%' || " A(100000) " || 'b', " A(1000000) ")", "size"},
+        {"SELECT " A(1000000) " GLOB '*' || " A(100000) " || 'b'", "size"},
+        {"SELECT " A(1000000) " GLOB '*' || replace(" A(3000) ", 'a', '[a]') || 'b'", "size"},
+        {"SELECT " A(1000000) " LIKE " A(40000) " || '%b'", "size"}, /* a long pattern */
+        {"SELECT length(replace(" A(1000000) ", " A(500000) " || 'b', 'x'))", "size"},
+        {"SELECT length(replace(" A(1000000) ", 'a', " A(100) "))", "size"}, /* its result */
+        {"SELECT length(trim(" A(1000000) ", printf('%.*c', 100000, 'b') || 'a'))", "size"},
+        {"SELECT length(ltrim(" A(100000) ", printf('%.*c', 10000, 'b') || 'a'))", "size"},
+        {"SELECT length(rtrim(" A(100000) ", printf('%.*c', 10000, 'b') || 'a'))", "size"},
+        {"SELECT length(printf('%.*c', 2000000, 'a'))", "null"},
+        {"SELECT length(printf('%2000000d', 1))", "null"},
+        {"SELECT length(printf('%.2000000f', 1.5))", "null"},
+        {"SELECT length(" A(1000000) " || " A(1000000) ")", "size"},
+        {"SELECT zeroblob(1000000000)", "authorizer"},
+        {"SELECT randomblob(1000000000)", "authorizer"},
+        {"SELECT hex(" A(1000000) ")", "authorizer"},
+        {"SELECT length(hex(zeroblob(100000000)))", "authorizer"},
+        /* strings built a row at a time: each step short, the whole cut by its limit */
+        {"WITH RECURSIVE r(s) AS (SELECT 'a' UNION ALL SELECT s || s FROM r) SELECT length(s) FROM "
+         "r",
+         "size"},
+        {RECUR("printf('%.*c', 1000, 'a')") "SELECT length(group_concat(s)) FROM r", "timeout"},
+        {RECUR("printf('%.*c', 1000, 'a')") "SELECT length(group_concat(s)) FROM r WHERE n <= 2000",
+         "timeout"}, /* the recursion itself has no end: WHERE n stops nothing */
+        {"WITH RECURSIVE r(n, s) AS (SELECT 1, printf('%.*c', 1000, 'a') UNION ALL SELECT n + 1, s "
+         "FROM r WHERE n < 2000) SELECT length(group_concat(s)) FROM r",
+         "size"},
+        {RECUR(A(1000000)) "SELECT count(*) FROM r WHERE length(upper(s)) > 0", "timeout"},
+        {RECUR(A(1000000)) "SELECT count(*) FROM r WHERE lower(s) = 'b'", "timeout"},
+        {RECUR(A(1000000)) "SELECT count(*) FROM r WHERE substr(s, 999999, 1) = 'b'", "timeout"},
+        /* calls each just within the bound, one per row: the limit checked before each */
+        {RECUR(A(10000)) "SELECT count(*) FROM r WHERE trim(s, printf('%.*c', 1900, 'b') || 'a') "
+                         "<> ''",
+         "timeout"},
+        {RECUR(A(100000)) "SELECT count(*) FROM r WHERE s LIKE '%' || " A(390) " || 'b'",
+         "timeout"},
+        {RECUR(A(100000)) "SELECT count(*) FROM r WHERE s GLOB '*' || " A(400) " || 'b'",
+         "timeout"},
+        {RECUR(A(10000)) "SELECT count(*) FROM r WHERE instr(s, " A(4999) " || 'b') > 0",
+         "timeout"},
+        /* just past the bound: refused at once */
+        {"SELECT trim(" A(10000) ", printf('%.*c', 2100, 'b') || 'a')", "size"},
+        {"SELECT " A(100000) " LIKE '%' || " A(500) " || 'b'", "size"},
+    };
+    store_ro_limits lim = {.max_rows = 50, .timeout_sec = 1};
+    double worst = 0;
+    for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        store_ro_result out;
+        double t0 = mono();
+        int rc = store_ro_query(r, k[i].sql, &lim, &out);
+        double t = mono() - t0;
+        print_message("%-10s %5.2f s  %.90s: %.120s\n", rc ? out.layer : out.json, t, k[i].sql,
+                      out.error);
+        if (!strcmp(k[i].layer, "null")) {
+            assert_int_equal(rc, 0);
+            assert_non_null(strstr(out.json, "\"rows\":[[null]]"));
+        } else {
+            assert_int_equal(rc, -1);
+            assert_string_equal(out.layer, k[i].layer);
+            assert_true(out.error[0] != 0);
+        }
+        assert_true(t < lim.timeout_sec + 1.0);
+        worst = t > worst ? t : worst;
+        store_ro_result_free(&out);
+    }
+    print_message("the slowest: %.2f s (limit %.1f s)\n", worst, lim.timeout_sec);
+    /* the same functions on ordinary values: SQLite's own answers, types kept */
+    static const struct {
+        const char *sql, *json;
+    } ok[] = {
+        {"SELECT instr(printf('%.*c', 100000, 'x') || 'needle', 'needle')", "[[100001]]"},
+        {"SELECT instr('naïve café', 'café'), instr(x'010203', x'02'), instr(12345, 34), "
+         "instr(NULL, 'a')",
+         "[[7,2,3,null]]"},
+        {"SELECT " A(
+             1000000) " || 'b' LIKE '%ab', 'ABC' LIKE 'abc', 'ABC' GLOB 'abc', "
+                      "'a%b' LIKE 'a\\%b' ESCAPE '\\', 'aXb' GLOB 'a[A-Z]b', like('a_c', 'abc')",
+         "[[1,1,0,1,1,1]]"},
+        {"SELECT replace('hello world', 'o', '0'), trim('xxhixx', 'x'), ltrim('  hi '), "
+         "rtrim('hi..', '.'), length(replace(" A(1000000) ", 'a', 'b'))",
+         "[[\"hell0 w0rld\",\"hi\",\"hi \",\"hi\",1000000]]"},
+        {"SELECT count(*) FROM calls WHERE agent_user LIKE 'agent%' AND recording_id GLOB 'r[01]' "
+         "AND instr(agent_user, 'gent') = 2 AND trim(agent_user, 'a') LIKE 'gent_'",
+         "[[2]]"},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        store_ro_result out;
+        int rc = store_ro_query(r, ok[i].sql, &lim, &out);
+        print_message("%s -> %s %s\n", ok[i].sql, out.json ? out.json : out.layer, out.error);
+        assert_int_equal(rc, 0);
+        assert_non_null(strstr(out.json, ok[i].json));
+        store_ro_result_free(&out);
+    }
+#undef A
+#undef RECUR
+    store_ro_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_long_functions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

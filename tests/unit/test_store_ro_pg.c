@@ -13,7 +13,11 @@
  *   - the read-only transaction holds with the privilege layer removed;
  *   - a store's account that may not set everything up: the open refused, naming set_config
  *     and the SQL an administrator must run, which then suffices;
- *   - a connection killed under it: the next query on a new one.
+ *   - a connection killed under it: the next query on a new one;
+ *   - one call of strpos, replace, LIKE, btrim or split_part over long text, which the server
+ *     does not stop at statement_timeout: the caller answered within 1 s of the limit (the
+ *     watchdog shuts the connection), the connection refusing queries while the server still
+ *     runs it, and answering once it has ended.
  */
 #include "testutil.h"
 
@@ -772,6 +776,47 @@ static void test_reconnect(void **state)
     store_ro_close(r);
 }
 
+/* One call the server does not interrupt (each about 3 s on a 2-core machine): the caller's wait
+ * bounded by the watchdog; then this connection waits for the server's end of it. */
+static void test_long_functions(void **state)
+{
+    (void)state;
+    store_ro *r = open_ro();
+    static const char *const k[] = {
+        "SELECT strpos(repeat('a', 100000), 'b' || repeat('a', 50000))",
+        "SELECT length(replace(repeat('a', 140000), 'b' || repeat('a', 70000), 'x'))",
+        "SELECT repeat('a', 100000) LIKE '%' || repeat('a', 10000) || 'b'",
+        "SELECT length(btrim(repeat('a', 25000), repeat('b', 12500) || 'a'))",
+        "SELECT split_part(repeat('a', 100000), 'b' || repeat('a', 50000), 2)",
+    };
+    store_ro_limits lim = {.max_rows = 50, .timeout_sec = 0.5};
+    for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        store_ro_result out;
+        double t0 = now_sec();
+        int rc = store_ro_query(r, k[i], &lim, &out);
+        double took = now_sec() - t0;
+        print_message("%-8s %5.2f s  %s: %s\n", out.layer, took, k[i], out.error);
+        assert_int_equal(rc, -1);
+        assert_string_equal(out.layer, "timeout");
+        assert_true(took < lim.timeout_sec + 1.0);
+        /* the next query: refused while the server still runs the call, then answered */
+        double t1 = now_sec(), busy = 0;
+        for (;;) {
+            rc = store_ro_query(r, "SELECT count(*) FROM calls", &lim, &out);
+            if (rc == 0)
+                break;
+            assert_string_equal(out.layer, "timeout");
+            assert_non_null(strstr(out.error, "still runs"));
+            busy = now_sec() - t1;
+            assert_true(busy < 60);
+            usleep(200000);
+        }
+        store_ro_result_free(&out);
+        print_message("         the server ran it %.1f s longer; refused meanwhile\n", busy);
+    }
+    store_ro_close(r);
+}
+
 int main(void)
 {
     g_uri = getenv("CALLQA_TEST_STORE_URI");
@@ -783,7 +828,7 @@ int main(void)
         cmocka_unit_test(test_reads),           cmocka_unit_test(test_refused),
         cmocka_unit_test(test_read_only_alone), cmocka_unit_test(test_open_refuses),
         cmocka_unit_test(test_allow_changes),   cmocka_unit_test(test_open_together),
-        cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_reconnect),       cmocka_unit_test(test_long_functions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

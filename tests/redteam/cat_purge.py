@@ -1,0 +1,206 @@
+"""cat_purge.py - the purge and the erasure delete every copy callqa keeps of a call
+(docs/privacy.md, "What callqa keeps of a call"). Audio with known bytes is planted: samples
+whose two bytes are equal, so that the same bytes lie in a little-endian WAV, a big-endian AU
+and the transcode of one into the other. Then, for real: `callqa serve` (redact = all, the
+campaigns OPEN and KEEP without redaction, KEEP's kept forever), uploads with their captures, `callqa worker` (the redacted
+copies), the OPEN call's audio served once (its AU transcoded into the service's cache), the
+files a killed worker and `callqa live --record-dir` leave beside a call (an unfinished redacted
+copy, the live events), then `callqa store purge` (retain_audio_days = 30, 31 days on) and
+`callqa store erase --lead`. Afterwards every folder callqa writes (the uploads, the redacted
+copies, tmp_dir with the transcode cache, the TMPDIR of each process, the store's folder) is
+scanned for the planted bytes and the captures' bytes: none may be left; no row may name a
+file; and the report's lines and the deletions' log must say what went, by kind, and that it
+was checked.
+
+  purge_copies   upload + worker (redact=all) + purge, and upload + worker + erase
+"""
+import json
+import os
+import random
+import sqlite3
+import struct
+import subprocess
+import time
+
+import rtlib as rt
+from rtlib import Service, check, multipart
+
+RATE = 8000
+SECONDS = 12
+WINDOW = 256  # bytes of a probe
+PROBES = 24   # probes per planted file, spread over it
+
+
+def planted_samples(seed):
+    """int16 samples whose two bytes are equal (b * 257): the same bytes in either byte order"""
+    rnd = random.Random(seed)
+    out = bytearray()
+    for _ in range(RATE * SECONDS):
+        b = rnd.randrange(32, 224)
+        out += bytes((b, b))
+    return bytes(out)
+
+
+def wav(pcm):
+    return (b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " +
+            struct.pack("<IHHIIHH", 16, 1, 1, RATE, RATE * 2, 2, 16) + b"data" +
+            struct.pack("<I", len(pcm)) + pcm)
+
+
+def au(pcm):
+    """Sun AU, 16-bit linear PCM, big-endian (the service transcodes it for the browser)"""
+    return struct.pack(">4sIIIII", b".snd", 24, len(pcm), 3, RATE, 1) + pcm
+
+
+def probes(data):
+    step = max(1, (len(data) - WINDOW) // PROBES)
+    return [data[i:i + WINDOW] for i in range(step // 2, len(data) - WINDOW, step)][:PROBES]
+
+
+def scan(dirs, needles):
+    """[(path, which)] of every file under dirs holding one of the needles {which: [bytes]}"""
+    found = []
+    for d in dirs:
+        for base, _, files in os.walk(d):
+            for name in files:
+                p = os.path.join(base, name)
+                try:
+                    with open(p, "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                for which, ns in needles.items():
+                    if any(n in data for n in ns):
+                        found.append((os.path.relpath(p, rt_root[0]), which))
+    return found
+
+
+rt_root = [""]
+
+
+def upload(svc, rid, campaign, name, audio, capture=None, lead=None):
+    meta = {"recording_id": rid, "agent_user": "ann", "campaign_id": campaign,
+            "call_date": time.strftime("%Y-%m-%d 09:00:00")}
+    if lead:
+        meta["lead_id"] = lead
+    parts = [("metadata", None, "application/json", json.dumps(meta).encode()),
+             ("audio", name, "application/octet-stream", audio)]
+    if capture:
+        parts.append(("capture", "c.pcap", "application/octet-stream", capture))
+    body, ctype = multipart(parts)
+    s, _, b = svc.request("POST", "/api/qa/calls", body, {"Content-Type": ctype}, timeout=30)
+    return s, json.loads(b) if b[:1] == b"{" else {"raw": b[:200]}
+
+
+def rows(db, sql, args=()):
+    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        return c.execute(sql, args).fetchall()
+    finally:
+        c.close()
+
+
+def run(root, *args, env=None):
+    e = dict(os.environ)
+    e["TMPDIR"] = os.path.join(root, "tmp-cli")
+    os.makedirs(e["TMPDIR"], exist_ok=True)
+    e.update(env or {})
+    p = subprocess.run([rt.CQ] + list(args), capture_output=True, text=True, env=e, timeout=600)
+    return p.returncode, p.stdout, p.stderr
+
+
+def cat_purge_copies(root):
+    root = os.path.join(root, "purge_copies")
+    os.makedirs(root, exist_ok=True)
+    rt_root[0] = root
+    conf = os.path.join(root, "callqa.conf")
+    models = os.path.join(os.path.dirname(rt.CORPUS.rstrip("/")), "models")
+    with open(conf, "w") as f:
+        f.write("redact = all\nredact_campaigns = OPEN=none, KEEP=none\nretain_audio_days = 30\n"
+                "retain_campaigns = KEEP=all:0\n"
+                "tmp_dir = %s\n" % os.path.join(root, "tmp"))
+    os.makedirs(os.path.join(root, "tmp"), exist_ok=True)
+    pcm = {k: planted_samples(k) for k in ("bank", "open", "lead")}
+    cap = {k: open(os.path.join(rt.CORPUS, "pcaps", f), "rb").read()
+           for k, f in (("bank", "dtmf_sipinfo.pcap"), ("open", "sip_rtp_g711.pcap"),
+                        ("lead", "sip_call_rtp_g711.pcap"))}
+    needles = {k: probes(v) for k, v in pcm.items()}
+    needles.update({"capture " + k: probes(v[len(v) // 4:]) for k, v in cap.items()})
+    env = {"CALLQA_MODEL_DIR": models}
+    svc = Service(root, env=env, args=("--config", conf))  # its store: root/store.db
+    db = svc.db
+    try:
+        ids = {}
+        for rid, k, camp, name, data, lead in (
+                ("B1", "bank", "BANK", "b1.wav", wav(pcm["bank"]), None),
+                ("O1", "open", "OPEN", "o1.au", au(pcm["open"]), None),
+                ("L1", "lead", "KEEP", "l1.au", au(pcm["lead"]), "LEAD-77")):
+            s, a = upload(svc, rid, camp, name, data, capture=cap[k], lead=lead)
+            check("upload %s (%s) with its capture: 201" % (rid, camp), s == 201, "%s %s" % (s, a))
+            ids[rid] = a.get("call_id")
+        rc, out, err = run(root, "worker", "--db", db, "--config", conf, "--once", "--jobs", "1",
+                           "--max-load", "0", "--no-idle", "--max-retries", "1", env=env)
+        red = rows(db, "SELECT call_id, redacted_audio FROM analyses WHERE call_id IS NOT NULL")
+        check("the worker analysed the three calls, BANK's with a redacted copy",
+              rc == 0 and len(red) == 3 and any(c == ids["B1"] and p for c, p in red),
+              "rc %d, %s; %s" % (rc, red, err[-300:]))
+        # the OPEN calls' audio served once: their AU transcoded into the service's cache
+        for rid in ("O1", "L1"):
+            s, h, b = svc.request("GET", "/api/qa/call/%s/audio" % rid, timeout=60)
+            check("GET the %s call's audio: 200, transcoded (audio/wav)" % rid,
+                  s == 200 and h.get("content-type", "").startswith("audio/wav"),
+                  "%s %s" % (s, h.get("content-type")))
+        # what a worker killed while writing a redacted copy, and callqa live, leave beside a call
+        up = rows(db, "SELECT audio FROM calls WHERE id = ?", (ids["B1"],))[0][0]
+        red_copy = [p for c, p in red if c == ids["B1"]][0]
+        part = os.path.join(os.path.dirname(red_copy), ".%d.wav.4242" % ids["B1"])
+        live = os.path.splitext(up)[0] + ".live.jsonl"
+        for p in (part, live):
+            with open(p, "wb") as f:
+                f.write(wav(pcm["bank"]))
+        before = scan([root], needles)
+        kinds = sorted(set(p.split(os.sep)[0] for p, _ in before))
+        check("before: the planted bytes are in the uploads, the redacted copies and the "
+              "transcode cache (%s)" % ", ".join(kinds),
+              {"uploads", "redacted", "tmp"} <= set(kinds), str(before[:8]))
+        # the purge, 31 days on
+        rc, out, err = run(root, "store", "purge", "--db", db, "--config", conf, "--now",
+                           time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                         time.gmtime(time.time() + 31 * 86400)), env=env)
+        print("# purge: " + out.strip().replace("\n", "\n# purge: "))
+        left = scan([root], {k: v for k, v in needles.items() if "lead" not in k})
+        named = rows(db, "SELECT c.id, c.audio, c.audio_in, c.audio_out, a.redacted_audio FROM "
+                         "calls c LEFT JOIN analyses a ON a.call_id = c.id WHERE c.id IN (?, ?)",
+                     (ids["B1"], ids["O1"]))
+        check("after the purge, no byte of a due call's audio or capture in any folder callqa "
+              "writes (uploads, redacted copies, tmp_dir and its transcode cache, TMPDIR, the "
+              "store's folder)", rc == 0 and not left, "rc %d: %s; %s" % (rc, left[:8], err[-300:]))
+        check("after the purge, no row names a file of theirs",
+              all(all(v is None for v in r[1:]) for r in named) and len(named) == 2, str(named))
+        line_b = [ln for ln in out.splitlines() if ln.startswith("call %d " % ids["B1"])]
+        line_o = [ln for ln in out.splitlines() if ln.startswith("call %d " % ids["O1"])]
+        check("the purge's report names every kind it deleted and says each was checked",
+              line_b and "recording 1" in line_b[0] and "redacted copy 1" in line_b[0]
+              and "live events 1" in line_b[0] and "redacted copy (unfinished) 1" in line_b[0]
+              and "checked" in line_b[0] and "kept" not in line_b[0]
+              and line_o and "recording 1" in line_o[0] and "capture 1" in line_o[0]
+              and "transcode 1" in line_o[0], "%s | %s" % (line_b, line_o))
+        log = rows(db, "SELECT call_id, detail FROM deletions WHERE what = 'audio'")
+        det = {c: json.loads(d) for c, d in log}
+        check("the deletions' log: each call's files by kind, checked gone",
+              ids["B1"] in det and det[ids["B1"]]["kinds"].get("recording") == 1
+              and det[ids["B1"]]["checked"] >= 4 and ids["O1"] in det
+              and det[ids["O1"]]["kinds"].get("transcode") == 1, str(det))
+        # the erasure of a caller's calls: the same list
+        rc, out, err = run(root, "store", "erase", "--db", db, "--config", conf, "--lead",
+                           "LEAD-77", env=env)
+        print("# erase: " + out.strip().replace("\n", "\n# erase: "))
+        left = scan([root], needles)
+        check("after the erasure, no byte of the erased call's audio or capture anywhere",
+              rc == 0 and not left and "transcode 1" in out and "capture 1" in out,
+              "rc %d: %s; %s %s" % (rc, left[:8], out.strip(), err[-300:]))
+    finally:
+        svc.stop()
+
+
+CATEGORIES = [("purge_copies", cat_purge_copies)]
