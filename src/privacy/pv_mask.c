@@ -6,16 +6,17 @@
  * DESIGN
  * The string is read through the normaliser (pv_norm.c): what is found in that view is masked
  * in the string as it was written. Four steps, each one pass over the view:
- *   A. Written numbers. A run of digit groups joined by single separators (space, dash, point,
- *      comma) is a candidate; a group that touches an identifier at the run's edge is not part
- *      of it: a letter or digit beside it, a '+', or a joining character ('@', ':', '/', '_',
- *      '=', '.', '-', ...) with a letter or digit beyond it. So a uniqueid (1700000000.12345:
- *      two groups joined by a point, a decimal), an address and port (10.0.0.1:5060), a
- *      timestamp (2026-11-25 09:00:00, 2026-11-25T09:00:00Z), a Call-ID (a84b4c76e66710@pc33),
- *      a SIP or tel URI's user part, a channel (SIP/1001-0000002a), an SSRC (0x0000ABCD) or a
- *      hex hash are never candidates. A candidate of 13-19 digits that passes Luhn, or holding
- *      a card with a stray digit (pv__written_luhn), is "[CARD]"; three dashed groups of 3, 2
- *      and 4 digits in the issued ranges are "[SSN]".
+ *   A. Written numbers. A run of digit groups joined by single separators (spaces, dashes and
+ *      commas, or points alone) is a candidate. A group that touches an identifier at the
+ *      run's edge is not part of it: a letter or digit beside it, a '+', or a joining
+ *      character ('@', ':', '/', '_', '=', '.', '-', ...) with a letter or digit beyond it.
+ *      So a uniqueid (1700000000.12345: two groups joined by a point, a decimal), an address
+ *      and port (10.0.0.1:5060), a timestamp (2026-11-25 09:00:00, 2026-11-25T09:00:00Z), a
+ *      Call-ID (a84b4c76e66710@pc33), a SIP or tel URI's user part, a channel
+ *      (SIP/1001-0000002a), an SSRC (0x0000ABCD) or a hex hash are never candidates. A
+ *      candidate of 13-19 digits that passes Luhn, or holding a card with a stray digit
+ *      (pv__written_luhn), is "[CARD]"; three dashed groups of 3, 2 and 4 digits in the
+ *      issued ranges are "[SSN]".
  *   B. Keyed digits. A run of DTMF symbols (0-9 * # A-D) not touching an identifier is masked,
  *      each symbol as '*', when it holds a digit and a '*' or '#' ("8275#", "*72"), or when it
  *      is one of the keyed digit strings the caller collected (the report's DTMF fields): those
@@ -323,6 +324,7 @@ static int written(mctx *c, size_t **gbuf, size_t *gcap)
             continue;
         }
         size_t ng = 0, p = j, q;
+        char point = 0; /* 1: the groups are joined by points, 2: by other separators */
         for (;;) {
             q = p;
             while (q < c->n && isdigit((unsigned char)v[q]))
@@ -335,7 +337,12 @@ static int written(mctx *c, size_t **gbuf, size_t *gcap)
                 *gbuf = ngb, *gcap = nc;
             }
             (*gbuf)[2 * ng] = p, (*gbuf)[2 * ng + 1] = q, ng++;
-            if (q + 1 < c->n && strchr(" -.,", v[q]) && v[q] && isdigit((unsigned char)v[q + 1])) {
+            /* one kind of joint: "1700000000.12345 2" is a uniqueid and a figure, not one
+             * number */
+            char kind = v[q] == '.' ? 1 : 2;
+            if (q + 1 < c->n && strchr(" -.,", v[q]) && v[q] && isdigit((unsigned char)v[q + 1]) &&
+                (!point || point == kind)) {
+                point = kind;
                 p = q + 1;
                 continue;
             }

@@ -375,6 +375,8 @@ static const char *const k_kept[] = {
     "1700000000.12345",
     "1700000000.12349", /* Luhn-valid read as 15 digits */
     "uniqueid 1714645800.4411 linkedid 1714645800.4410",
+    /* each uniqueid and the figure after it pass Luhn read as one number */
+    "call 1714645800.4411 4 streams, 1700000000.12348 5009 and 1700000000.12348-1",
     "1764061200.123456 1764061200.1234567",
     "a84b4c76e66710@pc33.atlanta.com",
     "3848276298220188511@atlanta.example.com",
