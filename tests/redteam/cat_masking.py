@@ -273,10 +273,11 @@ class Fixture:
         return sorted(glob.glob(os.path.join(self.llm_dir, "body-*.json")))
 
     def stop(self):
-        self.svc.stop()
-        self.plain.stop()
+        """The two services' exit statuses."""
+        rc = (self.svc.stop(), self.plain.stop())
         self.llm.terminate()
         self.llm.wait(10)
+        return rc
 
 
 def cat_masking(root):
@@ -287,7 +288,8 @@ def cat_masking(root):
     try:
         _cases(fx, wav, one_digit, root)
     finally:
-        fx.stop()
+        rc = fx.stop()
+    check("  the services stop on SIGTERM, status 0 (under ASan: no leak)", rc == (0, 0), str(rc))
 
 
 def _cases(fx, wav, one_digit, root):
@@ -487,7 +489,8 @@ def cat_masking_time(root):
               % ratio, ratio <= 8, "%.2f s and %.2f s" % (times[2000], times[8000]))
         healthy(svc, "the masking time cases")
     finally:
-        svc.stop()
+        rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
 
 CATEGORIES = [("masking", cat_masking), ("masking_time", cat_masking_time)]
