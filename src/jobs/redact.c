@@ -254,11 +254,16 @@ static int collect_keyed(json_t *v, pv_masker *m, size_t *masked)
                     continue;
                 if (pv_masker_add_keyed(m, json_string_value(x), n) != 0)
                     return -1;
-                char *s = strndup(json_string_value(x), n);
+                char *s = malloc(n + 1); /* n bytes: a NUL inside is kept */
                 if (!s)
                     return -1;
-                qa_redact_mask_str(s);
-                if (strcmp(s, json_string_value(x))) {
+                memcpy(s, json_string_value(x), n);
+                s[n] = 0;
+                bool changed = false;
+                for (size_t i = 0; i < n; i++)
+                    if (s[i] && s[i] != '*' && strchr("0123456789#ABCD", s[i]))
+                        s[i] = '*', changed = true;
+                if (changed) {
                     json_string_setn(x, s, n);
                     (*masked)++;
                 }
