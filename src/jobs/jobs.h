@@ -120,9 +120,21 @@ bool qa_redact_any(const cfg_settings *c);
 int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_plan *p);
 /* The folder of the redacted copies: redact_dir, else redacted/ beside the store db. */
 void qa_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n);
-/* Keyed digits masked in a report, in place: each "...digits" string as '*'s, and those digit
- * strings wherever else a string holds them. *masked: the fields masked. 0, or -1 (memory). */
-int qa_redact_mask_report(struct json_t *report, size_t *masked);
+/* The one walk (docs/privacy.md, "One walk"), in place, in time linear in the report's size:
+ * every keyed digit field (a key ending in "digits", "digit", "in_band", "rfc4733",
+ * "sip_info", "sent") as '*'s, its value collected; then every string whatever its key
+ * through pv_masker_text with `types` (card, SSN, national id, IBAN of them): the collected
+ * digits where they are quoted, keyed-digit runs, written and spoken card numbers and SSNs;
+ * identifiers (uniqueids, Call-IDs, timestamps, addresses, URIs) left alone. *masked: the
+ * strings changed. 0, or -1 (memory: the report is partly masked and must not be kept). */
+int qa_redact_mask_report(struct json_t *report, unsigned types, size_t *masked);
+/* The types enabled for any campaign (the `redact` setting's and every campaign's of
+ * `redact_campaigns`): what a masker of the service's answers looks for. */
+unsigned qa_redact_types(const cfg_settings *c);
+/* An audit detail (a query, a question: what a caller typed) as it may be kept: text itself
+ * with redaction off or nothing in it to mask; else its masked copy (in *own, to free); ""
+ * when memory ran out. */
+const char *qa_redact_detail(const cfg_settings *c, const char *text, char **own);
 
 /* An imported transcript of a stored call redacted as its campaign asks (the call's campaign
  * read from st): 1 redacted (*hits entities), 0 its campaign is not redacted, -1 with err (the

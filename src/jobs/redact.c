@@ -9,10 +9,13 @@
  * child, right after the ASR's answer is assembled: the worker's parent, the store, the logs and
  * the LLM's prompts only ever see the redacted block.
  *
- * Keyed digits. Every string value of the report under a key ending in "digits" (the events'
- * DTMF digits, a capture's RFC 4733 and SIP INFO digits) becomes as many '*'; every other string
- * that holds one of those digit strings (two keys or more: the capture's findings name them in
- * their messages) gets it masked the same way.
+ * The one walk (qa_redact_mask_report), over a report, an answer or an LLM's facts, in time
+ * linear in its size: first every keyed digit field (the events' and streams' digits, SIP
+ * INFO's, the DTMF cross-check's) becomes as many '*' and its value joins a set; then every
+ * string, whatever its key, goes through the privacy room's masker (pv_masker_text): the set's
+ * strings where they are quoted, other keyed-digit runs, card numbers and SSNs in any written
+ * form, numbers said in words, while uniqueids, Call-IDs, timestamps, addresses and URIs stay
+ * as they are. An audit detail goes through the same masker (qa_redact_detail).
  *
  * The audio copy. The recording is decoded again (cq_audio) and written as 16-bit PCM WAV at its
  * rate: one file of one or two channels as it came, or the two leg files side by side (inbound
@@ -213,12 +216,7 @@ int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, t
     return 1;
 }
 
-/* ---- keyed digits in a report --------------------------------------------------------------- */
-
-typedef struct digit_list {
-    char **s;
-    size_t n, cap;
-} digit_list;
+/* ---- the one walk: keyed digits, cards and SSNs in a report, an answer, a detail ---------- */
 
 void qa_redact_mask_str(char *s)
 {
@@ -233,97 +231,127 @@ static bool ends_with(const char *s, const char *suffix)
     return a >= b && !strcmp(s + a - b, suffix);
 }
 
-/* the "...digits" strings masked in place, their values collected */
-static int mask_digits(json_t *v, digit_list *d, size_t *masked)
+/* The keys whose string is keyed digits, as the analysis writes them: the events' and
+ * streams' "digits", a dialog's "info_digits", the live lines' "digit", and the DTMF
+ * cross-check's "rfc4733", "sip_info", "in_band" (with its finding's "sent"). */
+static bool keyed_key(const char *k)
+{
+    return ends_with(k, "digits") || !strcmp(k, "digit") || !strcmp(k, "in_band") ||
+           !strcmp(k, "rfc4733") || !strcmp(k, "sip_info") || !strcmp(k, "sent");
+}
+
+/* 1: the keyed fields masked in place (each DTMF symbol as '*'), their values collected */
+static int collect_keyed(json_t *v, pv_masker *m, size_t *masked)
 {
     if (json_is_object(v)) {
         const char *k;
         json_t *x;
         json_object_foreach(v, k, x)
         {
-            if (json_is_string(x) && ends_with(k, "digits") && json_string_length(x)) {
-                if (json_string_length(x) >= 2) {
-                    if (d->n == d->cap) {
-                        size_t cap = d->cap ? d->cap * 2 : 8;
-                        char **s = realloc(d->s, cap * sizeof(*s));
-                        if (!s)
-                            return -1;
-                        d->s = s, d->cap = cap;
-                    }
-                    if (!(d->s[d->n] = strdup(json_string_value(x))))
-                        return -1;
-                    d->n++;
-                }
-                char *m = strdup(json_string_value(x));
-                if (!m)
+            if (json_is_string(x) && keyed_key(k)) {
+                size_t n = json_string_length(x);
+                if (!n)
+                    continue;
+                if (pv_masker_add_keyed(m, json_string_value(x), n) != 0)
                     return -1;
-                qa_redact_mask_str(m);
-                json_string_set(x, m);
-                free(m);
-                (*masked)++;
-            } else if (mask_digits(x, d, masked) != 0) {
+                char *s = malloc(n + 1); /* n bytes: a NUL inside is kept */
+                if (!s)
+                    return -1;
+                memcpy(s, json_string_value(x), n);
+                s[n] = 0;
+                bool changed = false;
+                for (size_t i = 0; i < n; i++)
+                    if (s[i] && s[i] != '*' && strchr("0123456789#ABCD", s[i]))
+                        s[i] = '*', changed = true;
+                if (changed) {
+                    json_string_setn(x, s, n);
+                    (*masked)++;
+                }
+                free(s);
+            } else if (collect_keyed(x, m, masked) != 0) {
                 return -1;
             }
         }
     } else if (json_is_array(v)) {
         size_t i;
         json_t *x;
-        json_array_foreach(v, i, x) if (mask_digits(x, d, masked) != 0) return -1;
+        json_array_foreach(v, i, x) if (collect_keyed(x, m, masked) != 0) return -1;
     }
     return 0;
 }
 
-/* every other string holding one of the collected digit strings: it masked there */
-static int mask_mentions(json_t *v, const digit_list *d)
+/* 2: every string, whatever its key, through the masker */
+static int mask_strings(json_t *v, pv_masker *m, size_t *masked)
 {
-    if (json_is_object(v) || json_is_array(v)) {
+    if (json_is_object(v)) {
         const char *k;
         json_t *x;
+        json_object_foreach(v, k, x) if (mask_strings(x, m, masked) != 0) return -1;
+    } else if (json_is_array(v)) {
         size_t i;
-        if (json_is_object(v)) {
-            json_object_foreach(v, k, x) if (mask_mentions(x, d) != 0) return -1;
-        } else {
-            json_array_foreach(v, i, x) if (mask_mentions(x, d) != 0) return -1;
-        }
-        return 0;
-    }
-    if (!json_is_string(v))
-        return 0;
-    const char *s = json_string_value(v);
-    char *copy = NULL;
-    for (size_t i = 0; i < d->n; i++) {
-        const char *hay = copy ? copy : s;
-        const char *at = strstr(hay, d->s[i]);
-        if (!at)
-            continue;
-        if (!copy && !(copy = strdup(s)))
+        json_t *x;
+        json_array_foreach(v, i, x) if (mask_strings(x, m, masked) != 0) return -1;
+    } else if (json_is_string(v)) {
+        char *out;
+        size_t n;
+        int rc = pv_masker_text(m, json_string_value(v), json_string_length(v), &out, &n);
+        if (rc < 0)
             return -1;
-        for (char *p = copy; (p = strstr(p, d->s[i]));) {
-            size_t l = strlen(d->s[i]);
-            memset(p, '*', l);
-            p += l;
+        if (rc > 0) {
+            json_string_setn(v, out, n);
+            free(out);
+            (*masked)++;
         }
-    }
-    if (copy) {
-        json_string_set(v, copy);
-        free(copy);
     }
     return 0;
 }
 
-int qa_redact_mask_report(json_t *report, size_t *masked)
+int qa_redact_mask_report(json_t *report, unsigned types, size_t *masked)
 {
-    digit_list d = {0};
-    size_t m = 0;
-    int rc = mask_digits(report, &d, &m);
+    size_t n = 0;
+    pv_masker *m = pv_masker_create(types);
+    int rc = m ? collect_keyed(report, m, &n) : -1;
     if (rc == 0)
-        rc = mask_mentions(report, &d);
-    for (size_t i = 0; i < d.n; i++)
-        free(d.s[i]);
-    free(d.s);
+        rc = mask_strings(report, m, &n);
+    pv_masker_destroy(m);
     if (masked)
-        *masked = m;
+        *masked = n;
     return rc;
+}
+
+unsigned qa_redact_types(const cfg_settings *c)
+{
+    unsigned all = 0, m = 0;
+    if (c->redact[0] && pv_parse_types(c->redact, &m, NULL, 0) == 0)
+        all |= m;
+    const char *p = c->redact_campaigns;
+    while (*p) { /* each campaign of the map, looked up */
+        const char *eq, *ns, *ne;
+        size_t len = map_entry(p, &eq, &ns, &ne);
+        char name[65], err[300];
+        if (ne > ns && ne - ns < (ptrdiff_t)sizeof(name)) {
+            snprintf(name, sizeof(name), "%.*s", (int)(ne - ns), ns);
+            m = 0;
+            if (campaign_types(c->redact_campaigns, name, &m, err, sizeof(err)) == 1)
+                all |= m;
+        }
+        p += len + (p[len] ? 1 : 0);
+    }
+    return all;
+}
+
+const char *qa_redact_detail(const cfg_settings *c, const char *text, char **own)
+{
+    *own = NULL;
+    if (!text || !text[0] || !qa_redact_any(c))
+        return text;
+    pv_masker *m = pv_masker_create(qa_redact_types(c));
+    size_t n;
+    int rc = m ? pv_masker_text(m, text, strlen(text), own, &n) : -1;
+    pv_masker_destroy(m);
+    if (rc < 0) /* out of memory: nothing of it kept rather than all of it */
+        return "";
+    return rc > 0 ? *own : text;
 }
 
 /* ---- the audio copy ------------------------------------------------------------------------- */
@@ -1193,7 +1221,7 @@ int qa_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry
     json_t *r = rep.s ? json_loads(rep.s, 0, NULL) : NULL;
     free(rep.s);
     if (json_is_object(r)) {
-        if (qa_redact_mask_report(r, &out->digits) != 0) {
+        if (qa_redact_mask_report(r, p.pv.types, &out->digits) != 0) {
             json_decref(r);
             snprintf(err, n, "out of memory");
             return -1;

@@ -384,7 +384,7 @@ static char *redacted_report(const job_arg *j, const char *js, const cq_call_src
 {
     json_t *r = json_loads(js, 0, NULL);
     size_t masked = 0;
-    if (!json_is_object(r) || qa_redact_mask_report(r, &masked) != 0) {
+    if (!json_is_object(r) || qa_redact_mask_report(r, rp->pv.types, &masked) != 0) {
         json_decref(r);
         return NULL;
     }

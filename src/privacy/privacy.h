@@ -134,6 +134,52 @@ long pv_scan_transcript(const tx_transcript *t, const pv_settings *s);
  * of memory: *text unchanged or redacted, never freed). */
 int pv_redact_string(char **text, const pv_settings *s, cq_role role, size_t counts[PV_N_TYPES]);
 
+/* A text as the detectors read it (docs/privacy.md, "Normalisation before detection"): every
+ * digit of any script as its ASCII digit ("４", "٤" and "⁴" are "4"), every dash and minus as
+ * '-', every space separator (no-break, narrow, thin) as ' ', invisible characters (zero-width
+ * space and joiners, word joiner, byte order mark, soft hyphen, variation selectors) left out,
+ * full-width forms as their ASCII character. malloc'd, or NULL (out of memory). */
+char *pv_normalize(const char *text);
+
+/* ---- masking the strings of an answer (pv_mask.c) ------------------------------------------ */
+
+/* The types a masker finds in any string: numbers that are never an identifier's. */
+#define PV_MASK_TYPES ((1u << PV_CARD) | (1u << PV_SSN) | (1u << PV_NATIONAL_ID) | (1u << PV_IBAN))
+
+/* What a masker masked, over every string it was given. */
+typedef struct pv_masked {
+    size_t keyed;              /* runs of keyed digits */
+    size_t counts[PV_N_TYPES]; /* entities, by type */
+} pv_masked;
+
+/* A masker: the keyed digit strings of one answer (a set), the types, and its scratch. One
+ * string at a time; not shared between threads. */
+typedef struct pv_masker pv_masker;
+
+/* types: those of PV_MASK_TYPES to find (0: keyed digits only). NULL when out of memory. */
+pv_masker *pv_masker_create(unsigned types);
+void pv_masker_destroy(pv_masker *m); /* NULL: nothing */
+/* A keyed digit string of the answer (a DTMF field's value) whose mentions are masked: s[0..n)
+ * as written, as normalised, and without a closing '#' or '*'. 0, or -1 (out of memory). */
+int pv_masker_add_keyed(pv_masker *m, const char *s, size_t n);
+size_t pv_masker_keyed(const pv_masker *m); /* the strings in the set */
+const pv_masked *pv_masker_counts(const pv_masker *m);
+
+/* text[0..n) masked (docs/privacy.md, "One walk"): read through pv_normalize, then
+ *   - a card number (13-19 digits passing Luhn, or a card with a stray digit) written in any
+ *     form is "[CARD]", an SSN written 123-45-6789 in the issued ranges "[SSN]";
+ *   - a run of keyed symbols (0-9 * # A-D) holding a digit and a '*' or '#', or equal to a
+ *     keyed string of the set (one or two digits only in a sentence that speaks of keyed
+ *     digits), has each symbol as '*';
+ *   - with 5 number words or 9 written digits left, its words go through the detectors (the
+ *     types: spoken and cued numbers);
+ * a number that touches an identifier (a letter or digit beside it, or a joining character
+ * such as '@', ':', '/', '_', '.', '-' with a letter or digit beyond it: uniqueids, Call-IDs,
+ * SIP and tel URIs, channels, addresses, timestamps, hex) is left alone. Linear in n.
+ * 1 with *out (malloc'd, NUL-terminated, *out_n bytes) the masked text; 0 nothing to mask (*out
+ * NULL); -1 out of memory. */
+int pv_masker_text(pv_masker *m, const char *text, size_t n, char **out, size_t *out_n);
+
 /* Luhn's check over n digits ('0'-'9'). */
 bool pv_luhn(const char *digits, size_t n);
 

@@ -310,30 +310,6 @@ static int pre(const char *d, int k)
     return v;
 }
 
-/* an issuer's prefix, with a length it issues */
-static bool issuer(const char *d, size_t n)
-{
-    int p1 = pre(d, 1), p2 = pre(d, 2), p3 = pre(d, 3), p4 = pre(d, 4), p6 = pre(d, 6);
-    if (p1 == 4 && (n == 13 || n == 16 || n == 19))
-        return true; /* Visa */
-    if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n == 16)
-        return true; /* Mastercard */
-    if ((p2 == 34 || p2 == 37) && n == 15)
-        return true; /* Amex */
-    if ((p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65 || (p6 >= 622126 && p6 <= 622925)) &&
-        n >= 16 && n <= 19)
-        return true; /* Discover */
-    if (p4 >= 3528 && p4 <= 3589 && n >= 16 && n <= 19)
-        return true; /* JCB */
-    if (((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39) && n >= 14 && n <= 19)
-        return true; /* Diners Club */
-    if (p2 == 62 && n >= 16 && n <= 19)
-        return true; /* UnionPay */
-    if ((p2 == 50 || (p2 >= 56 && p2 <= 58) || p2 == 67 || p4 == 6304) && n >= 13 && n <= 19)
-        return true; /* Maestro */
-    return false;
-}
-
 /* ---- the judging of a run ------------------------------------------------------------------ */
 
 typedef struct piece_ctx {
@@ -479,7 +455,7 @@ static int card(piece_ctx *pc, size_t a, size_t b, bool *found)
         if (!boundary(R, pc->r, i))
             continue;
         for (size_t j = i + 13; j <= b && j - i <= 19; j++)
-            if (boundary(R, pc->r, j) && j - i > bj - bi && issuer(R->digits + i, j - i) &&
+            if (boundary(R, pc->r, j) && j - i > bj - bi && pv__issuer(R->digits + i, j - i) &&
                 pv_luhn(R->digits + i, j - i))
                 bi = i, bj = j;
     }
@@ -693,7 +669,7 @@ static int joined_cards(piece_ctx *pc, unsigned char *done)
             take[nt++] = m;
             prev = m;
         }
-        if (nt < 2 || nd < 13 || !issuer(dig, nd) || !pv_luhn(dig, nd))
+        if (nt < 2 || nd < 13 || !pv__issuer(dig, nd) || !pv_luhn(dig, nd))
             continue;
         int id = new_hit(d, PV_CARD, a->leg);
         if (id < 0)
@@ -1133,8 +1109,9 @@ static int written_cards(det *d)
             const char *t = d->w[i].text ? d->w[i].text : "";
             if (k)
                 wof[k] = i, text[k++] = ' ';
-            for (const char *p = t; *p; p++)
-                wof[k] = i, text[k++] = *p;
+            size_t m = pv__norm(t, strlen(t), text + k, NULL); /* as the tokens read it */
+            for (size_t q = 0; q < m; q++)
+                wof[k++] = i;
         }
         text[k] = 0;
         strict_ctx sc = {d, wof, legs[li], 0};

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "privacy.h"
 
@@ -45,6 +46,7 @@ typedef struct pv__tok {
     char low[PV__LOW];    /* lower case, the edges' punctuation dropped */
     char dig[PV__MAXDIG]; /* a written word's digits */
     unsigned char ndig;
+    uint64_t groups; /* bit d: digit d begins a written group ("4111-1111": bits 0 and 4) */
 } pv__tok;
 
 /* A run of digits from one leg's consecutive number words. Digit k of the run is
@@ -65,8 +67,9 @@ typedef struct pv__runs {
     size_t n, cap;
     char *digits;
     size_t *w0, *w1;
-    unsigned char *soft; /* soft[k]: a number may begin at digit k (a pause, the other
-                            speaker's words, punctuation, or a filler before it) */
+    unsigned char *soft; /* soft[k]: a number may begin at digit k: 1 after a pause, the other
+                            speaker's words, punctuation, or a filler; 2 where a written group
+                            begins ("1111" of "4111 1111", "4111-1111") */
     unsigned char *homo; /* digit k came from a homophone */
     size_t nd, dcap;
 } pv__runs;
@@ -96,5 +99,37 @@ int pv__ordinal(const char *low);
  * '.') between them, nothing else (no spoken digit). For each run of 13-19 digits that passes
  * Luhn, cb(user, first_char, end_char) is called; returns how many. */
 size_t pv__written_luhn(const char *s, size_t n, void (*cb)(void *, size_t, size_t), void *user);
+
+/* ---- normalisation before detection (pv_norm.c, the table in pv_unicode.c) ---------------- */
+
+/* What a code point above U+007F is read as (scripts/make-pv-unicode.py). */
+enum {
+    PV__U_DIGIT = 0, /* a digit of any script: '0' + val (+ its offset in the range) */
+    PV__U_SPACE = 1, /* a space: ' ' */
+    PV__U_DASH = 2,  /* a dash or a minus: '-' */
+    PV__U_DROP = 3,  /* invisible: left out */
+    PV__U_ASCII = 4, /* a compatibility form of the ASCII character val (+ its offset) */
+};
+
+typedef struct pv__urange {
+    uint32_t lo, hi;    /* code points, inclusive */
+    unsigned char kind; /* PV__U_* */
+    unsigned char val;  /* the digit or ASCII character of lo */
+} pv__urange;
+
+extern const pv__urange pv__unicode[]; /* sorted, disjoint */
+extern const size_t pv__n_unicode;
+
+/* s[0..n) read as the detectors read it: every digit of any script as an ASCII digit, every
+ * dash as '-', every space as ' ', invisible characters left out, compatibility forms (full
+ * width) as their ASCII character, everything else as it is (an invalid UTF-8 byte too). out
+ * (room for n + 1 bytes) gets the view, NUL-terminated; src (NULL, or room for n + 1) gets for
+ * each byte of the view the offset in s of the character it came from, src[len] = n. The
+ * view's length (never more than n). */
+size_t pv__norm(const char *s, size_t n, char *out, size_t *src);
+
+/* An issuer's prefix with a length it issues, of n digits d (Visa, Mastercard, Amex, Discover,
+ * JCB, Diners, UnionPay, Maestro). */
+bool pv__issuer(const char *d, size_t n);
 
 #endif /* CQ_PV_INT_H */

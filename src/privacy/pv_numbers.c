@@ -114,8 +114,10 @@ static bool read_written(const char *low, pv__tok *t)
         if (isdigit(c)) {
             if (nd >= PV__MAXDIG)
                 return false;
-            if (i == 0 || !isdigit((unsigned char)low[i - 1]))
+            if (i == 0 || !isdigit((unsigned char)low[i - 1])) {
                 groups++;
+                t->groups |= (uint64_t)1 << nd;
+            }
             if (groups <= 8)
                 glen[groups - 1]++;
             t->dig[nd++] = (char)c;
@@ -131,8 +133,8 @@ static bool read_written(const char *low, pv__tok *t)
             t->flags |= PV__W_PAREN;
         } else if (c == '.' && i && i + 1 < n && isdigit((unsigned char)low[i + 1]) &&
                    n - i - 1 == 2 && groups >= 1) {
-            t->flags |= PV__W_MONEY; /* 12.50 */
-        } else if (c != ',' && c != '.') {
+            t->flags |= PV__W_MONEY;                   /* 12.50 */
+        } else if (c != ',' && c != '.' && c != ' ') { /* ' ': a no-break space between groups */
             other = true;
         }
     }
@@ -149,9 +151,26 @@ static bool read_written(const char *low, pv__tok *t)
     return true;
 }
 
-static void read_token(const char *text, pv__tok *t)
+static void read_norm(const char *text, pv__tok *t);
+
+static void read_token(const char *raw, pv__tok *t)
 {
     memset(t, 0, sizeof(*t));
+    /* read as normalised (pv_norm.c): "４１１１–１１１１" is "4111-1111" */
+    char buf[256], *big = NULL;
+    size_t rn = strlen(raw);
+    char *text = rn < sizeof(buf) ? buf : (big = malloc(rn + 1));
+    if (!text) /* out of memory: read as it came */
+        text = (char *)raw;
+    else
+        pv__norm(raw, rn, text, NULL);
+    read_norm(text, t);
+    free(big);
+}
+
+/* read_token of a normalised word */
+static void read_norm(const char *text, pv__tok *t)
+{
     size_t n = strlen(text), a = 0, b = n;
     /* the edges' punctuation: kept are a leading '+', '(', '$' and a trailing ')' */
     while (a < b) {
@@ -330,7 +349,7 @@ static size_t cont(const ctx *c, size_t i, bool allow_fill, bool *soft)
     return cont_hard(c, i, allow_fill, soft, &hard);
 }
 
-static int push_digit(pv__runs *r, char d, size_t w0, size_t w1, bool soft, bool homo)
+static int push_digit(pv__runs *r, char d, size_t w0, size_t w1, unsigned char soft, bool homo)
 {
     if (r->nd >= r->dcap) {
         size_t cap = r->dcap ? r->dcap * 2 : 256;
@@ -425,10 +444,12 @@ static int expression(const ctx *c, size_t i, bool soft, pv__runs *r, size_t *en
     const pv__tok *t = &c->tok[i];
     pv__kind k = c->kind[i];
     *end = i;
-    if (k == PV__DIGITS) {
-        for (size_t d = 0; d < t->ndig; d++)
-            if (push_digit(r, t->dig[d], i, i, soft && d == 0, false) != 0)
+    if (k == PV__DIGITS) { /* a written group begins a place a card may begin or end */
+        for (size_t d = 0; d < t->ndig; d++) {
+            unsigned char sb = d == 0 && soft ? 1 : (t->groups >> d) & 1 ? 2 : 0;
+            if (push_digit(r, t->dig[d], i, i, sb, false) != 0)
                 return -1;
+        }
         return 0;
     }
     if (k == PV__MULT) { /* "double seven", "double uh seven": the unit after it, twice */
@@ -615,6 +636,40 @@ void pv__runs_free(pv__runs *r)
     memset(r, 0, sizeof(*r));
 }
 
+static int prefix(const char *d, int k)
+{
+    int v = 0;
+    for (int i = 0; i < k; i++)
+        v = v * 10 + (d[i] - '0');
+    return v;
+}
+
+bool pv__issuer(const char *d, size_t n)
+{
+    if (n < 6)
+        return false;
+    int p1 = prefix(d, 1), p2 = prefix(d, 2), p3 = prefix(d, 3), p4 = prefix(d, 4),
+        p6 = prefix(d, 6);
+    if (p1 == 4 && (n == 13 || n == 16 || n == 19))
+        return true; /* Visa */
+    if (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n == 16)
+        return true; /* Mastercard */
+    if ((p2 == 34 || p2 == 37) && n == 15)
+        return true; /* Amex */
+    if ((p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65 || (p6 >= 622126 && p6 <= 622925)) &&
+        n >= 16 && n <= 19)
+        return true; /* Discover */
+    if (p4 >= 3528 && p4 <= 3589 && n >= 16 && n <= 19)
+        return true; /* JCB */
+    if (((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39) && n >= 14 && n <= 19)
+        return true; /* Diners Club */
+    if (p2 == 62 && n >= 16 && n <= 19)
+        return true; /* UnionPay */
+    if ((p2 == 50 || (p2 >= 56 && p2 <= 58) || p2 == 67 || p4 == 6304) && n >= 13 && n <= 19)
+        return true; /* Maestro */
+    return false;
+}
+
 bool pv_luhn(const char *d, size_t n)
 {
     int sum = 0;
@@ -630,6 +685,52 @@ bool pv_luhn(const char *d, size_t n)
         sum += x;
     }
     return n > 0 && sum % 10 == 0;
+}
+
+/* Whether digit k of a run (nd digits with single separators; at: the place of digit k, the
+ * run's end for k = nd) is where a card inside it may begin or end: a written group's edge
+ * ("4111 1111 1111 1111 7": the stray digit is a group of its own), or, in a run written as
+ * one group, one digit in from its ends ("41111111111111117"). */
+static bool written_edge(const char *s, size_t k, size_t nd, size_t at, bool one_group)
+{
+    if (k == 0 || k == nd)
+        return true;
+    if (one_group)
+        return k == 1 || k + 1 == nd;
+    return !isdigit((unsigned char)s[at - 1]); /* a separator before digit k */
+}
+
+/* The parts of the run s[a, b) of nd digits that are a card inside a longer number: 13-19
+ * digits that begin and end at written_edge places, with an issuer's prefix and length,
+ * passing Luhn; greedy from the left, the longest at each place. Each place costs at most 20
+ * digits read and 7 prefix checks: linear in the run. */
+static size_t written_parts(const char *s, size_t a, size_t b, size_t nd,
+                            void (*cb)(void *, size_t, size_t), void *user)
+{
+    size_t found = 0, k = 0;
+    bool one_group = b - a == nd;
+    for (size_t p = a; p < b; k++) { /* p: the place of digit k */
+        char d[20];
+        size_t pos[20], m = 0;
+        for (size_t q = p; q < b && m < 20; q++)
+            if (isdigit((unsigned char)s[q]))
+                d[m] = s[q], pos[m++] = q;
+        size_t hit = 0;
+        if (written_edge(s, k, nd, p, one_group))
+            for (size_t len = m < 19 ? m : 19; len >= 13 && !hit; len--)
+                if (written_edge(s, k + len, nd, len < m ? pos[len] : b, one_group) &&
+                    pv__issuer(d, len) && pv_luhn(d, len))
+                    hit = len;
+        size_t next = hit ? hit : 1; /* digits to step over */
+        if (hit) {
+            found++;
+            if (cb)
+                cb(user, p, pos[hit - 1] + 1);
+        }
+        k += next - 1;
+        p = next < m ? pos[next] : b;
+    }
+    return found;
 }
 
 size_t pv__written_luhn(const char *s, size_t n, void (*cb)(void *, size_t, size_t), void *user)
@@ -653,6 +754,8 @@ size_t pv__written_luhn(const char *s, size_t n, void (*cb)(void *, size_t, size
             found++;
             if (cb)
                 cb(user, first, i);
+        } else if (nd >= 14) { /* a card and a stray digit: "4111 1111 1111 1111 7" */
+            found += written_parts(s, first, i, nd, cb, user);
         }
         nd = 0;
     }

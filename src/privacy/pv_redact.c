@@ -310,6 +310,17 @@ static void sb_word(sb *b, const char *s)
     sb_add(b, s, strlen(s));
 }
 
+/* a word normalised (pv_norm.c), after a space */
+static void sb_word_norm(sb *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->n)
+        sb_add(b, " ", 1);
+    sb_add(b, s, n); /* room for it; then overwritten by its normalised form */
+    if (!b->oom)
+        b->n = b->n - n + pv__norm(s, n, b->p + b->n - n, NULL);
+}
+
 static char *sb_take(sb *b)
 {
     if (b->oom) {
@@ -735,9 +746,12 @@ static size_t luhn_runs_words(const pv_word *w, size_t n)
     return found;
 }
 
-size_t pv_luhn_runs_text(const char *text)
+size_t pv_luhn_runs_text(const char *raw)
 {
     pseudo ps;
+    /* read as the detectors read it (pv_norm.c); out of memory, as it is */
+    char *norm = raw ? pv_normalize(raw) : NULL;
+    const char *text = norm ? norm : raw;
     size_t found = text ? pv__written_luhn(text, strlen(text), NULL, NULL) : 0;
     if (split_words(text, &ps) == 0 && ps.n) {
         pv_word *w = malloc(ps.n * sizeof(*w));
@@ -750,6 +764,7 @@ size_t pv_luhn_runs_text(const char *text)
         free(w);
     }
     pseudo_free(&ps);
+    free(norm);
     return found;
 }
 
@@ -765,7 +780,7 @@ static size_t luhn_runs_stream(const tx_transcript *t)
             sb b = {0};
             for (size_t i = 0; i < st.n; i++)
                 if (st.w[i].leg == li)
-                    sb_word(&b, st.w[i].text ? st.w[i].text : "");
+                    sb_word_norm(&b, st.w[i].text ? st.w[i].text : "");
             if (b.p)
                 found += pv__written_luhn(b.p, b.n, NULL, NULL);
             free(b.p);

@@ -29,6 +29,7 @@
 #include <strings.h>
 
 #include "svc.h"
+#include "../jobs/jobs.h"
 
 static bool unsafe_method(const char *m)
 {
@@ -433,6 +434,9 @@ void svc_audit(req *r)
     const char *target = r->audit_target[0] ? r->audit_target
                          : r->param         ? r->param
                                             : svc_qa_arg(r, "q");
+    /* with redaction on, what was typed (a card number searched for) masked as answers are */
+    char *masked = NULL;
+    target = qa_redact_detail(r->s->cfg, target, &masked);
     store_audit_row a = {.ts = svc_now_sec(),
                          .who = r->who.name[0] ? r->who.name : "-",
                          .role = acc_role_name(r->who.role),
@@ -469,6 +473,7 @@ void svc_audit(req *r)
                         r->id);
     if (rows != one)
         free(rows);
+    free(masked);
 }
 
 typedef struct audit_out {

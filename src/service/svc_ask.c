@@ -23,6 +23,7 @@
 #include "../ask/ask.h"
 #include "../ingest/ingest.h"
 #include "svc.h"
+#include "../jobs/jobs.h"
 
 /* The allow-lists live as long as the service: the schema text and the connections keep them. */
 static char **g_store_allow, **g_vici_allow;
@@ -367,6 +368,18 @@ enum MHD_Result svc_ask_route(req *r, const char *data, size_t *size)
     return ask_enqueue(r);
 }
 
+/* With redaction on, a JSON text through the one walk (qa_redact_mask_report): the masked text
+ * (malloc'd), or NULL when it is not JSON or memory ran out. */
+static char *masked_json(const svc *s, const char *text, size_t len)
+{
+    json_t *o = json_loadb(text, len, 0, NULL);
+    char *out = o && qa_redact_mask_report(o, qa_redact_types(s->cfg), NULL) == 0
+                    ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10))
+                    : NULL;
+    json_decref(o);
+    return out;
+}
+
 /* Who asked: the credential's kind and the client's address. */
 static void who_of(req *r, char *out, size_t n)
 {
@@ -392,6 +405,10 @@ void svc_ask_run(req *r)
                 "(the store); the caps count from 0\"}\n",
                 r->id);
     double now = svc_now_sec();
+    /* with redaction on, the question reaches the LLM, the store and the audit trail masked */
+    char *masked = qa_redact_any(s->cfg) ? masked_json(s, r->upload, r->upload_len) : NULL;
+    const char *body = masked ? masked : r->upload;
+    size_t body_len = masked ? strlen(masked) : r->upload_len;
     if (!s->ask && s->llm) {
         res.status = 503;
         snprintf(res.code, sizeof(res.code), "no_sources");
@@ -400,10 +417,11 @@ void svc_ask_run(req *r)
                  "ask_prometheus is set (docs/ask.md)");
     } else if (!s->ask) {
         /* no LLM: the request is still read (a bad one is 400), then 503 no_llm */
-        ask_run(NULL, NULL, r->upload, r->upload_len, now, &res);
+        ask_run(NULL, NULL, body, body_len, now, &res);
     } else {
-        ask_run(s->ask, &l, r->upload, r->upload_len, now, &res);
+        ask_run(s->ask, &l, body, body_len, now, &res);
     }
+    free(masked);
     free(scope);
     snprintf(r->audit_target, sizeof(r->audit_target), "%.250s", res.question ? res.question : "");
     char who[160];
@@ -423,6 +441,13 @@ void svc_ask_run(req *r)
                 "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store did not record the /ask: "
                 "%s\"}\n",
                 r->id, store_errmsg(s->store));
+    if (res.status == 200 && qa_redact_any(s->cfg)) { /* the answer through the one walk */
+        char *m = masked_json(s, res.json, strlen(res.json));
+        free(res.json);
+        res.json = m;
+        if (!m)
+            res.status = 500, snprintf(res.error, sizeof(res.error), "out of memory");
+    }
     if (res.status == 200) {
         svc_answer(r, 200, res.json, "application/json");
         res.json = NULL;

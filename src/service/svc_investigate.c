@@ -378,8 +378,9 @@ void svc_investigate_run(req *r)
                              rc == CQ_ERR_FORMAT ? "bad_capture" : cq_status_name(rc), "%s", msg);
         return;
     }
-    /* with redaction on, keyed digits masked before they are stored, answered or prompted */
-    if (qa_redact_any(s->cfg) && qa_redact_mask_report(o, NULL) != 0) {
+    /* with redaction on, the one walk before it is stored, answered or prompted: every string,
+     * the recording's in-band digits (cross_checks.dtmf.in_band) and one-digit strings too */
+    if (qa_redact_any(s->cfg) && qa_redact_mask_report(o, qa_redact_types(s->cfg), NULL) != 0) {
         json_decref(o);
         svc_answer_error(r, 500, "internal", "out of memory");
         return;

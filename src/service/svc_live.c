@@ -80,6 +80,7 @@ struct svc_live {
     pthread_cond_t cv;
     pthread_t thread;
     bool stopping, mask;
+    unsigned types; /* what the one walk looks for beside keyed digits (qa_redact_types) */
     /* the follower's file (its thread only) */
     int fd;
     dev_t dev;
@@ -118,35 +119,11 @@ static bool valid_call_id(const char *s)
     return n > 0;
 }
 
-/* Every string under a key ending in "digits", or "digit", as as many '*' (recursively). */
-static void mask_digits(json_t *o)
+/* A line through the one walk (qa_redact_mask_report): its "digits" and "digit" as '*', and
+ * whatever quotes them. 0, or -1 (memory: the line is not kept). */
+static int mask_digits(json_t *o, unsigned types)
 {
-    const char *k;
-    json_t *v;
-    size_t i;
-    if (json_is_array(o)) {
-        json_array_foreach(o, i, v) mask_digits(v);
-        return;
-    }
-    if (!json_is_object(o))
-        return;
-    json_object_foreach(o, k, v)
-    {
-        size_t kl = strlen(k);
-        if (json_is_string(v) &&
-            (!strcmp(k, "digit") || (kl >= 6 && !strcmp(k + kl - 6, "digits")))) {
-            size_t n = json_string_length(v);
-            char *m = malloc(n + 1);
-            if (m) {
-                memset(m, '*', n);
-                m[n] = 0;
-                json_string_setn(v, m, n);
-                free(m);
-            }
-        } else {
-            mask_digits(v);
-        }
-    }
+    return qa_redact_mask_report(o, types, NULL);
 }
 
 static void text_of(json_t *o, const char *k, char *out, size_t n)
@@ -229,8 +206,11 @@ static void apply_line(struct svc_live *h, const char *text, size_t len, double 
         json_decref(o);
         return;
     }
-    if (h->mask)
-        mask_digits(o);
+    if (h->mask && mask_digits(o, h->types) != 0) {
+        h->bad_lines++;
+        json_decref(o);
+        return;
+    }
     char *data = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (!data) {
         h->bad_lines++;
@@ -787,6 +767,7 @@ int svc_live_start(svc *s)
     h->base = (uint64_t)time(NULL) * 1000000u; /* an id of an earlier process is below it */
     h->next_id = h->base + 1;
     h->mask = s->cfg->live_mask_digits || qa_redact_any(s->cfg);
+    h->types = qa_redact_types(s->cfg);
     h->calls = calloc(LIVE_MAX_CALLS, sizeof(live_call));
     h->line = malloc(LIVE_MAX_LINE + 1);
     pthread_mutex_init(&h->mu, NULL);

@@ -142,5 +142,11 @@ enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size)
     json_t *o = json_object();
     json_object_set_new(o, "query", json_string(q));
     json_object_set_new(o, "calls", acc.calls);
+    /* with redaction on, the one walk: the query echoed as the audit trail keeps it */
+    if (qa_redact_any(r->s->cfg) && qa_redact_mask_report(o, qa_redact_types(r->s->cfg), NULL)) {
+        json_decref(o);
+        svc_answer_error(r, 500, "internal", "out of memory");
+        return svc_send(r);
+    }
     return svc_qa_send(r, 200, o);
 }

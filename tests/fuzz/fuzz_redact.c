@@ -4,9 +4,11 @@
  *   0  the settings: the rest as `redact_campaigns` (and as `redact`), checked; the plan of
  *      a campaign named in it. Oracles: a map the check accepts gives every campaign a plan;
  *      a campaign's plan is on exactly when its types are not empty.
- *   1  a report (JSON) with its keyed digits masked. Oracles: every string under a key ending
- *      in "digits" holds no digit nor # nor A-D afterwards and keeps its length; no string of
- *      the report holds any such field's value (two characters or more, with a digit) after.
+ *   1  a report (JSON) through the one walk (qa_redact_mask_report, every type). Oracles: every
+ *      string under a key ending in "digits" holds no digit nor # nor A-D afterwards and keeps
+ *      its length; no string of the report quotes such a field's value (three characters or
+ *      more, with a digit) standing alone between spaces or the string's ends afterwards; no
+ *      string holds a 16-digit Luhn-valid run standing alone afterwards.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -48,7 +50,42 @@ static void collect(json_t *v, char ***out, size_t *n)
     }
 }
 
-/* after: each "...digits" masked; no string holds a collected value with a digit */
+/* whether s holds w standing alone: a space or s's edge on both sides (a closing punctuation
+ * mark and a space, or the end, after it) */
+static bool alone(const char *s, const char *w)
+{
+    size_t l = strlen(w);
+    for (const char *p = s; (p = strstr(p, w)); p++) {
+        bool before = p == s || p[-1] == ' ';
+        const char *e = p + l;
+        if (*e && strchr(".,;:!?)", *e) && (!e[1] || e[1] == ' '))
+            e++;
+        if (before && (!*e || *e == ' '))
+            return true;
+    }
+    return false;
+}
+
+/* whether s holds 16 digits passing Luhn between spaces or its edges */
+static bool luhn16_alone(const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        if ((p != s && p[-1] != ' ') || strspn(p, "0123456789") != 16 || (p[16] && p[16] != ' '))
+            continue;
+        int sum = 0;
+        for (int i = 0; i < 16; i++) {
+            int x = p[15 - i] - '0';
+            if (i & 1)
+                x = x * 2 > 9 ? x * 2 - 9 : x * 2;
+            sum += x;
+        }
+        if (sum % 10 == 0)
+            return true;
+    }
+    return false;
+}
+
+/* after: each "...digits" masked; no string quotes a collected value with a digit, alone */
 static void check(json_t *v, char **vals, size_t n)
 {
     const char *k;
@@ -65,9 +102,12 @@ static void check(json_t *v, char **vals, size_t n)
     } else if (json_is_array(v)) {
         json_array_foreach(v, i, x) check(x, vals, n);
     } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        MUST(!luhn16_alone(s));
         for (size_t j = 0; j < n; j++)
-            if (strlen(vals[j]) >= 2 && strpbrk(vals[j], "0123456789"))
-                MUST(!strstr(json_string_value(v), vals[j]));
+            if (strlen(vals[j]) >= 3 && strpbrk(vals[j], "0123456789") &&
+                strspn(vals[j], "0123456789*#ABCD") == strlen(vals[j]))
+                MUST(!alone(s, vals[j]));
     }
 }
 
@@ -114,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t nv = 0;
     collect(r, &vals, &nv);
     size_t masked = 0;
-    MUST(qa_redact_mask_report(r, &masked) == 0);
+    MUST(qa_redact_mask_report(r, PV_ALL_TYPES, &masked) == 0);
     check(r, vals, nv);
     for (size_t i = 0; i < nv; i++)
         free(vals[i]);
