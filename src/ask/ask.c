@@ -423,6 +423,37 @@ static char *inert_json(const json_t *v)
     return o;
 }
 
+/* A text through ask_config.mask, in place (*text malloc'd, or NULL). 0, or -1. */
+static int mask_text(const ask *a, char **text)
+{
+    if (!*text)
+        return 0;
+    json_t *one = json_pack("[s]", *text);
+    if (!one || a->c.mask(a->c.mask_user, one) != 0) {
+        json_decref(one);
+        return -1;
+    }
+    char *m = strdup(json_string_value(json_array_get(one, 0)));
+    json_decref(one);
+    if (!m)
+        return -1;
+    free(*text);
+    *text = m;
+    return 0;
+}
+
+/* What the model said in a round of data (its text and its tools' arguments), masked as its
+ * requests are before it goes back into the conversation, once the requests ran. */
+static int mask_said(const ask *a, llm_response *r)
+{
+    if (mask_text(a, &r->text) != 0)
+        return -1;
+    for (size_t k = 0; k < r->n_calls; k++)
+        if (mask_text(a, &r->calls[k].arguments) != 0)
+            return -1;
+    return 0;
+}
+
 /* ---- the conversation ---------------------------------------------------------------------- */
 
 /* The turns of a request: text turns, user and assistant alternating, from the user, ending with
@@ -701,6 +732,16 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
             run_item(a, l, json_array_get(items, k), out->rounds, ++n_query, now, queries, results,
                      &out->executed, &out->refused, over);
         }
+        /* what the model is shown of the data and its own requests (their SQL ran as it was
+         * written), masked first when the service asks it */
+        if (a->c.mask && (a->c.mask(a->c.mask_user, results) != 0 ||
+                          a->c.mask(a->c.mask_user, items) != 0 || mask_said(a, &r) != 0)) {
+            json_decref(results);
+            json_decref(items);
+            llm_response_free(&r);
+            fail(out, 500, "internal", "%s", "the results could not be masked (out of memory)");
+            goto done;
+        }
         /* the assistant's turn and the results, as text for the conversation given back */
         char *req_text = inert_json(items), *said_text = NULL, *res_text = inert_json(results),
              *user_text = NULL;
@@ -784,6 +825,10 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
     if (!out->json)
         fail(out, 500, "internal", "%s", "out of memory");
 done:
+    if (a && a->c.mask && a->c.mask(a->c.mask_user, queries) != 0) {
+        json_decref(queries); /* nothing of them kept rather than all of them */
+        queries = json_array();
+    }
     out->queries = json_dumps(queries, JSON_COMPACT);
     json_decref(queries);
     free(answer);

@@ -17,6 +17,8 @@
 #include "../clients/llm.h"
 #include "../store/store.h"
 
+struct json_t; /* <jansson.h> */
+
 /* ---- the lexical pre-check (ask_lex.c) ------------------------------------------------------- */
 
 /* 0 when sql reads as exactly one SELECT or WITH statement with none of the words of writes,
@@ -111,6 +113,13 @@ typedef struct ask_config {
     const char *vicidial_name; /* the mysql source's `server` ("vicidial") */
     size_t max_conversation;   /* bytes of a conversation sent back (256 KiB) */
     const char *today;         /* "YYYY-MM-DD (time zone)" for the model, or NULL */
+    /* Every round's results (the rows and series the model is shown, in the conversation given
+     * back too), the model's requests once they ran, and the queries recorded pass through this
+     * first when set: the service's masking walk with redaction on, so a card number in a
+     * dialer's row reaches neither the LLM, the caller nor the record. 0, or -1 (out of memory:
+     * the request ends 500 with nothing of the round sent). */
+    int (*mask)(void *user, struct json_t *results);
+    void *mask_user;
 } ask_config;
 
 /* The sources, each optional. Each SQL source is a few connections of its own, one per /ask

@@ -132,6 +132,15 @@ static int pool_start(const cfg_settings *c)
     return g_pool.n ? 0 : -1;
 }
 
+/* ask_config.mask: a round's results through the one walk (qa_redact_mask_report), with the
+ * redaction's types, so a number in a row of the dialer's database or of the store reaches the
+ * LLM and the caller masked. */
+static int mask_results(void *user, json_t *results)
+{
+    const cfg_settings *c = user;
+    return qa_redact_mask_report(results, qa_redact_types(c), NULL);
+}
+
 int svc_ask_start(svc *s, char *msg, size_t msgsz)
 {
     const cfg_settings *c = s->cfg;
@@ -197,7 +206,9 @@ int svc_ask_start(svc *s, char *msg, size_t msgsz)
                      .lexical = c->ask_lexical,
                      .tools = c->ask_tools,
                      .vicidial_name = c->ask_vicidial_name,
-                     .today = today};
+                     .today = today,
+                     .mask = qa_redact_any(c) ? mask_results : NULL,
+                     .mask_user = (void *)c};
     ask_sources src = {.store_allow = (const char *const *)g_store_allow,
                        .vicidial_allow = (const char *const *)g_vici_allow,
                        .prom = c->ask_prometheus[0] ? &prom : NULL};

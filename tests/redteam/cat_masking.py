@@ -218,10 +218,21 @@ class Fixture:
             f.write("sk-test-123\n")
         os.chmod(os.path.join(root, "key"), 0o600)
         port_file = os.path.join(self.llm_dir, "port")
+        # POST /ask's plans: a model that asks for rows holding a card in two written forms and
+        # an SSN (as a dialer's comment field might), in text mode and with tool calls
+        plan = os.path.join(self.llm_dir, "plans.json")
+        sql = ("SELECT '%s' AS note, '%s' AS other, 'ssn %s' AS third" %
+               (groups(CARD, "\u2013"), fw(groups(CARD2, " ")), "287-65-4320"))
+        with open(plan, "w") as f:
+            json.dump({q: {"mode": m, "rounds": [[{"type": "callqa", "sql": sql}]],
+                           "answer": "the rows say " + groups(CARD, "-")}
+                       for q, m in (("ask: rows with a card", "text"),
+                                    ("ask: rows with a card, tools", "tools"))}, f,
+                      ensure_ascii=False)
         self.llm = subprocess.Popen(
             [sys.executable, os.path.join(HERE, "..", "llm", "fake_llm.py"), "--log",
              self.llm_dir, "--port-file", port_file, "--key", "sk-test-123", "--model",
-             "fake-model", "--save-bodies"],
+             "fake-model", "--save-bodies", "--ask-plan", plan],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.llm_dir, "err"), "wb"))
         for _ in range(100):
             if os.path.exists(port_file):
@@ -338,6 +349,16 @@ def _cases(fx, wav, one_digit, root):
          fw("287-65-4320")},
         ensure_ascii=False).encode(), {"Content-Type": "application/json"}, timeout=60)
     fx.answers.append(("ask", b))
+    # POST /ask whose model is shown rows holding a card: the rows, the LLM's next prompt, the
+    # conversation given back and the answer all masked
+    for q in ("ask: rows with a card", "ask: rows with a card, tools"):
+        s, _, b = svc.request("POST", "/ask", json.dumps({"question": q}).encode(),
+                              {"Content-Type": "application/json"}, timeout=60)
+        fx.answers.append(("ask rows", b))
+        conv = json.dumps(json.loads(b).get("conversation", [])) if s == 200 else ""
+        check("/ask (%s): the rows shown to the model hold a card, masked in its answer and "
+              "conversation" % q.split(", ")[-1], s == 200 and "data_result" in conv + q and
+              not leaks(b), "%s %s" % (s, leaks(b) or b[:300]))
     # the worker: the imported transcript scored with the LLM; a call with its capture
     s, b = fx.upload("B2", "BANK", wav, capture=one_digit)
     check("upload B2 (BANK) with a capture of one keyed digit", s == 201, "%s %s" % (s, b[:200]))
