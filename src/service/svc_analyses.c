@@ -156,12 +156,17 @@ static void run_fetch(req *r)
                  r->file, f.cand.rel[0]);
     else
         snprintf(note, sizeof(note), "%s: analysed %s", r->file, f.cand.rel[0]);
+    /* the legs named as the caller named the recording: the server's name and the file on it,
+     * never its URL (docs/report.md, `source`) */
+    char name[2][sizeof(f.cand.rel[0]) + 80];
+    for (int p = 0; p < 2; p++)
+        snprintf(name[p], sizeof(name[p]), "%s:%s", r->srv->name, f.cand.rel[p]);
     cq_call_src src = {.name = r->file, .note = note};
     if (f.cand.rel[1][0]) {
         src.in_path = f.path[0], src.out_path = f.path[1];
-        src.in_name = f.url[0], src.out_name = f.url[1];
+        src.in_name = name[0], src.out_name = name[1];
     } else {
-        src.path = f.path[0], src.source_name = f.url[0];
+        src.path = f.path[0], src.source_name = name[0];
     }
     analyze_into(r, &src, r->srv->name, r->file, f.identity, f.validators, f.cand.what);
     rec_fetched_cleanup(&f);

@@ -21,10 +21,11 @@ import re
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 
 import rtlib as rt
-from rtlib import Service, check, healthy, multipart
+from rtlib import Service, check, free_port, healthy, multipart
 
 SECURITY = ("x-content-type-options", "x-frame-options", "referrer-policy",
             "content-security-policy", "cache-control", "x-request-id")
@@ -366,4 +367,41 @@ def cat_paths(root):
     check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
 
-CATEGORIES = [("framing", cat_framing), ("uploadtmp", cat_uploadtmp), ("paths", cat_paths)]
+def cat_paths_fetch(root):
+    """GET /analyze of a recording on a recording server (a real HTTP server on loopback): the
+    report's legs name the server by its name and the file on it, never its URL or a path."""
+    rec = os.path.join(root, "paths-fetch-rec", "RECORDINGS")
+    os.makedirs(rec, exist_ok=True)
+    wav = os.path.join(rt.CORPUS, "calls", "call01_normal.wav")
+    with open(os.path.join(rec, "20261125-090000_5551234-all.wav"), "wb") as f:
+        f.write(open(wav, "rb").read())
+    port = free_port()
+    http = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                             "127.0.0.1", "--directory", os.path.join(root, "paths-fetch-rec")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        svc = Service(os.path.join(root, "paths-fetch"), args=[
+            "--recording-server", "vici1=http://127.0.0.1:%d/RECORDINGS" % port])
+        s, _, b = svc.request("GET", "/analyze?server=vici1&file=20261125-090000_5551234-all.wav",
+                              timeout=120)
+        srcs = re.findall(rb'"source":"([^"]*)"', b)
+        check("GET /analyze of a fetched recording: its legs' source is SERVER:FILE, no URL",
+              s == 200 and srcs and all(x.startswith(b"vici1:") for x in srcs) and
+              b"http://" not in b and b"127.0.0.1" not in b and svc.root.encode() not in b,
+              "%s %s %s" % (s, srcs, b[:300]))
+        healthy(svc, "paths_fetch")
+        rc = svc.stop()
+        check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
+    finally:
+        http.kill()
+        http.wait()
+
+
+CATEGORIES = [("framing", cat_framing), ("uploadtmp", cat_uploadtmp), ("paths", cat_paths),
+              ("paths_fetch", cat_paths_fetch)]
