@@ -332,7 +332,7 @@ static const setting k_settings[] = {
     {"max_body_memory_mb", K_MB, F(max_body_memory), 0, 1, 1 << 20, NULL, "256",
      "request bodies held in memory by all requests together, MiB; past it 503"},
     {"max_answer_mb", K_MB, F(max_answer), 0, 2, 4096, NULL, "16",
-     "largest POST /investigate answer, MiB: a capture whose lists do not fit is cut (truncated)"},
+     "largest POST /investigate answer and QA API list, MiB: what does not fit is cut (truncated)"},
     {"max_duration_sec", K_DOUBLE, F(max_duration_sec), 0, 1, 86400 * 7, NULL, "14400",
      "longest recording analysed"},
     {"max_recording_mb", K_MB, F(max_recording), 0, 1, 1 << 20, NULL, "200",

@@ -246,6 +246,7 @@ typedef struct req {
     size_t field_bytes; /* the multipart text parts' bytes, counted in svc.body_bytes */
     char *inv_request;  /* POST /investigate: its request (svc_investigate.c) */
     bool trim; /* a large answer: the allocator gives its free memory back when it is sent */
+    long rows_left_out; /* rows of a list past max_answer_mb, not in the answer (svc_qa_collect) */
     int multipart, bad_multipart, duplicate_part, over_budget;
     size_t body_limit;  /* this route's largest body (0: max_body) */
     unsigned part_seen; /* the parts begun: in, out, audio, metadata, capture, sip_trace,
@@ -367,10 +368,15 @@ char *svc_openapi_check(const char *text, size_t len, char *msg, size_t msgsz);
 /* The parts the resources share (svc_qa.c): the old eight categories, answers, arguments, the
  * store's rows as JSON, the figures of a day. */
 extern const char *const svc_qa_cats[8];
+/* A list's rows as JSON, within max_answer_mb: a row whose columns would take the list past it
+ * is left out and counted in r->rows_left_out (the first row is always kept: one row is bounded
+ * by what the store keeps of it); svc_qa_send then says so in the answer's `truncated`. */
 typedef struct svc_qa_rows {
     json_t *arr;
     json_t *(*shape)(const store_val *cols, int n, void *u);
     void *u;
+    req *r;       /* the request (its settings' max_answer, its count); NULL: no bound */
+    size_t bytes; /* the rows' columns so far */
 } svc_qa_rows;
 
 typedef struct svc_qa_day_best {

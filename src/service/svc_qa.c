@@ -42,6 +42,10 @@ const char *const svc_qa_cats[8] = {"greeting",      "customer_id", "needs",   "
 
 enum MHD_Result svc_qa_send(req *r, int status, json_t *o)
 {
+    if (r->rows_left_out && json_is_object(o)) /* a list cut at max_answer_mb says so */
+        json_object_set_new(o, "truncated",
+                            json_pack("{s:I,s:I}", "rows", (json_int_t)r->rows_left_out,
+                                      "max_bytes", (json_int_t)r->s->cfg->max_answer));
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(o);
     svc_answer(r, s ? status : 500, s, "application/json");
@@ -282,6 +286,16 @@ void svc_qa_day_next(const char *d, char out[11])
 int svc_qa_collect(void *user, const store_val *cols, int n)
 {
     svc_qa_rows *r = user;
+    if (r->r) { /* the answer's bound: each column's text, and a little for its JSON around it */
+        size_t row = 0;
+        for (int k = 0; k < n; k++)
+            row += 32 + (cols[k].t == SV_TEXT && cols[k].s ? strlen(cols[k].s) : 0);
+        if (json_array_size(r->arr) && r->bytes + row > r->r->s->cfg->max_answer) {
+            r->r->rows_left_out++;
+            return 0;
+        }
+        r->bytes += row;
+    }
     json_t *o = r->shape(cols, n, r->u);
     return o ? json_array_append_new(r->arr, o) : 0;
 }
@@ -289,7 +303,7 @@ int svc_qa_collect(void *user, const store_val *cols, int n)
 json_t *svc_qa_query(req *r, store_qid q, const store_val *p, int np,
                      json_t *(*shape)(const store_val *, int, void *), void *u)
 {
-    svc_qa_rows rs = {json_array(), shape, u};
+    svc_qa_rows rs = {.arr = json_array(), .shape = shape, .u = u, .r = r};
     if (store_query(r->s->store, q, p, np, svc_qa_collect, &rs) != 0) {
         json_decref(rs.arr);
         return NULL;

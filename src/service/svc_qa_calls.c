@@ -272,7 +272,7 @@ enum MHD_Result svc_qa_calls(req *r, const char *data, size_t *size)
     }
     p[8] = SV_I(limit);
     p[9] = SV_I(offset);
-    svc_qa_rows rs = {json_array(), svc_qa_call_shape, NULL};
+    svc_qa_rows rs = {.arr = json_array(), .shape = svc_qa_call_shape, .r = r};
     int64_t total = 0;
     if (store_calls(r->s->store, key, asc, p, 14, svc_qa_collect, &rs) != 0 ||
         store_query(r->s->store, SQ_CALLS_COUNT, p, 14, count_row, &total) != 0) {

@@ -77,11 +77,20 @@ typedef struct search_acc {
     json_t *last;
     int64_t last_id;
     size_t max_calls;
+    req *r;       /* its max_answer, and its count of hits left out past it */
+    size_t bytes; /* the hits' text so far (twice: as text and marked) */
 } search_acc;
 
 static int search_row(void *user, const store_val *c, int n)
 {
     search_acc *a = user;
+    const store_val *t = svc_qa_col(c, n, "text");
+    size_t row = 128 + 2 * (t && t->t == SV_TEXT && t->s ? strlen(t->s) : 0);
+    if (a->last && a->bytes + row > a->r->s->cfg->max_answer) {
+        a->r->rows_left_out++; /* past max_answer_mb: counted (svc_qa_send's truncated) */
+        return 0;
+    }
+    a->bytes += row;
     int64_t id = (int64_t)svc_qa_num(c, n, "call_id");
     if (!a->last || id != a->last_id) {
         if (json_array_size(a->calls) >= a->max_calls)
@@ -126,7 +135,7 @@ enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size)
         svc_answer_error(r, 400, "bad_argument", "from and to must be YYYY-MM-DD");
         return svc_send(r);
     }
-    search_acc acc = {.calls = json_array(), .max_calls = (size_t)limit};
+    search_acc acc = {.calls = json_array(), .max_calls = (size_t)limit, .r = r};
     store_val p[7] = {SV_S(match),
                       SV_S(from),
                       SV_S(to),
