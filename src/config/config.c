@@ -88,8 +88,8 @@ static const setting k_settings[] = {
     {"header_timeout_sec", K_DOUBLE, F(header_timeout_sec), 0, 0.5, 3600, NULL, "10",
      "a request's headers must all be in within this (else 408, the connection closed)"},
     {"max_pending_per_client", K_INT, F(max_pending_per_client), 0, 1, 100000, NULL, "16",
-     "connections one address may hold still sending their headers; past it its oldest is "
-     "cut with 503"},
+     "connections one address may hold still sending their headers after 0.5 s; past it its "
+     "oldest is cut with 503"},
     {"login_window_sec", K_DOUBLE, F(login_window_sec), 0, 1, 86400, NULL, "60",
      "failed logins (a wrong token, at /api/session or as a bearer) are counted over this"},
     {"login_max_failures", K_INT, F(login_max_failures), 0, 1, 1000000, NULL, "10",

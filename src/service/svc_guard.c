@@ -65,8 +65,10 @@ typedef struct gconn {
 } gconn;
 
 #define LOGIN_SLOTS 256
-#define IDLE_PER_CAP                                                                               \
-    16 /* kept-alive connections idle per client: this many times the pending cap */
+/* kept-alive connections idle per client: this many times the pending cap */
+#define IDLE_PER_CAP 16
+/* a pending connection younger than this is not counted in the client's cap */
+#define PENDING_GRACE_SEC 0.5
 #define LINGER_SLOTS 64 /* refused connections kept open while their answer is read */
 #define LINGER_SEC 2.0  /* at most this long */
 typedef struct login_slot {
@@ -181,6 +183,55 @@ static void cut(gconn *c, int status, const char *reason, const char *code, cons
     c->pending = false;
 }
 
+/* The per-client cap of pending connections (never answered yet, still sending their first
+ * request's headers), over those pending longer than PENDING_GRACE_SEC: a client that opens many
+ * connections at once (a proxy's pool, a browser, a load test) has sent its headers within
+ * milliseconds, and is never refused for the burst; one that holds them half-sent is cut down to
+ * the cap within PENDING_GRACE_SEC plus a tick. Past the cap, the client's oldest is answered
+ * 503 and shut down, never `keep` (the connection just made). ip: one client; NULL: every
+ * client (the tick). Under the guard's lock. */
+static int by_client_then_age(const void *a, const void *b)
+{
+    const gconn *x = *(gconn *const *)a, *y = *(gconn *const *)b;
+    int k = strcmp(x->ip, y->ip);
+    return k ? k : x->since < y->since ? -1 : x->since > y->since;
+}
+
+static void cap_pending(svc_guard *g, const char *ip, double now, const gconn *keep)
+{
+    const int cap = g->cfg->max_pending_per_client;
+    size_t n = 0;
+    for (gconn *o = g->head; o; o = o->next)
+        n += o->pending && !o->served && !o->cut && now - o->since >= PENDING_GRACE_SEC &&
+             (!ip || !strcmp(o->ip, ip));
+    if (n <= (size_t)cap)
+        return;
+    gconn **v = malloc(n * sizeof(*v));
+    if (!v)
+        return; /* the header deadline still holds */
+    size_t k = 0;
+    for (gconn *o = g->head; o && k < n; o = o->next)
+        if (o->pending && !o->served && !o->cut && now - o->since >= PENDING_GRACE_SEC &&
+            (!ip || !strcmp(o->ip, ip)))
+            v[k++] = o;
+    qsort(v, k, sizeof(*v), by_client_then_age);
+    for (size_t i = 0; i < k;) { /* each client's run, oldest first */
+        size_t j = i;
+        while (j < k && !strcmp(v[j]->ip, v[i]->ip))
+            j++;
+        for (size_t over = j - i > (size_t)cap ? j - i - (size_t)cap : 0; over; i++) {
+            if (v[i] == keep)
+                continue;
+            cut(v[i], 503, "Service Unavailable", "too_many_pending",
+                "too many connections from this client are still sending their headers");
+            svc_metrics_guard("too_many_pending");
+            over--;
+        }
+        i = j;
+    }
+    free(v);
+}
+
 void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                       enum MHD_ConnectionNotificationCode toe)
 {
@@ -224,36 +275,25 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
         g->head->prev = c;
     g->head = c;
     g->n++;
-    /* past the client's cap of pending connections: its oldest goes (never this one). A kept-alive
-     * connection waiting for its next request is not one of them: a proxy keeps many open from
-     * one address, and between two requests each would count (a 503 written on it would read as
-     * the answer to a request its client is sending). Those have a cap of their own, IDLE_PER_CAP
-     * times as many, past which the oldest is closed without a word, as any server may close an
+    /* past the client's cap of kept-alive connections waiting idle for their next request: its
+     * oldest idle one goes. Those are not pending ones (below): a proxy keeps many open from one
+     * address, and between two of its requests each would count (a 503 written on it would read
+     * as the answer to a request its client is sending). Their cap is IDLE_PER_CAP times the
+     * pending one, past which the oldest is closed without a word, as any server may close an
      * idle kept-alive connection (its client opens another). */
-    int pend = 0, idle = 0;
-    gconn *oldest = NULL, *oldest_idle = NULL;
-    for (gconn *o = g->head; o; o = o->next) {
-        if (!o->pending || strcmp(o->ip, c->ip))
-            continue;
-        if (o->served) {
+    int idle = 0;
+    gconn *oldest_idle = NULL;
+    for (gconn *o = g->head; o; o = o->next)
+        if (o->pending && o->served && !strcmp(o->ip, c->ip)) {
             idle++;
             if (!oldest_idle || o->since < oldest_idle->since)
                 oldest_idle = o;
-        } else {
-            pend++;
-            if (o != c && (!oldest || o->since < oldest->since))
-                oldest = o;
         }
-    }
-    if (pend > g->cfg->max_pending_per_client && oldest) {
-        cut(oldest, 503, "Service Unavailable", "too_many_pending",
-            "too many connections from this client are still sending their headers");
-        svc_metrics_guard("too_many_pending");
-    }
     if (idle > IDLE_PER_CAP * g->cfg->max_pending_per_client && oldest_idle) {
         cut(oldest_idle, 0, NULL, NULL, NULL);
         svc_metrics_guard("too_many_idle");
     }
+    cap_pending(g, c->ip, svc_mono_sec(), c);
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -291,6 +331,7 @@ void svc_guard_tick(svc_guard *g)
 {
     const double now = svc_mono_sec(), limit = g->cfg->header_timeout_sec;
     pthread_mutex_lock(&g->mu);
+    cap_pending(g, NULL, now, NULL);
     for (gconn *c = g->head; c; c = c->next)
         if (c->pending && now - c->since > limit) {
             if (c->served) { /* an idle kept-alive connection: closed, nothing said */

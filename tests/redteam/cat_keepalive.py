@@ -1,6 +1,7 @@
 """cat_keepalive.py - kept-alive connections of one address, as a proxy holds them.
 
-  keepalive: 64 connections from one address, each answered once and kept alive, then new
+  keepalive: a burst of 64 connections opened at once by one address, each then asking: none
+             refused; 64 connections from one address, each answered once and kept alive, then new
              connections from the same address: no kept-alive connection is answered 503 or
              closed for them (between two requests a kept-alive connection is not one still
              sending its headers), each of the 64 answers its next requests 200; a client that
@@ -26,6 +27,30 @@ def get(conn, path="/health"):
 
 def cat_keepalive(root):
     svc = Service(root + "/keepalive")
+    # a burst: 64 connections opened at once from one address, then each sends its request (a
+    # proxy's pool filling, a load test starting): none is refused for the burst
+    socks = [socket.create_connection(("127.0.0.1", svc.port), timeout=5) for _ in range(64)]
+    time.sleep(0.05)
+    req = ("GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+           % svc.port).encode()
+    for s in socks:
+        s.sendall(req)
+    heads = []
+    for s in socks:
+        got = b""
+        try:
+            while b"\r\n" not in got:
+                d = s.recv(4096)
+                if not d:
+                    break
+                got += d
+        except OSError:
+            pass
+        heads.append(got.split(b"\r\n", 1)[0])
+        s.close()
+    bad = [h for h in heads if not h.startswith(b"HTTP/1.1 200")]
+    check("a burst of 64 connections from one address, each then asking: all answered 200",
+          not bad, "%d not 200: %s" % (len(bad), sorted(set(bad))[:3]))
     conns = []
     for _ in range(64):
         c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=5)
