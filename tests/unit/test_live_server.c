@@ -564,7 +564,7 @@ static void test_rtp_pending(void **state)
     lv_server_get_stats(s, &st);
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.rtp_pending, 3);
-    usleep(700000); /* the three made-up SSRCs are dropped at ident_sec */
+    usleep(800000); /* the three made-up SSRCs are dropped at ident_sec */
     lv_server_get_stats(s, &st);
     assert_int_equal(st.rtp_pending, 0);
     assert_int_equal(st.rtp_timeout, 3);
@@ -585,7 +585,7 @@ static void test_rtp_pending(void **state)
     assert_int_equal(st.calls, 2);
     assert_int_equal(st.rtp_refused, 5);
     assert_int_equal(st.rtp_pending, 2); /* 0xee and 0xd4 */
-    usleep(700000);
+    usleep(900000);                      /* 0xee and 0xd4 are dropped at ident_sec */
     lv_server_stop(s);
     pthread_join(t, NULL);
     lv_server_get_stats(s, &st);
