@@ -105,15 +105,22 @@ static void usage(FILE *f)
         "                 L16LE or none, e.g. 118=L16/16000 (the default map: 0 PCMU/8000,\n"
         "                 8 PCMA/8000, 118 L16/16000); repeatable\n"
         "  --rtp-window-ms MS  how long a missing packet is waited for (default 60)\n"
+        "  --rtp-max-pending N  RTP SSRCs waiting to show they are a stream (5 packets in\n"
+        "                 sequence), and N KiB of their packets (default 16384); until then\n"
+        "                 an SSRC is no call (not counted against --max-calls), and past either\n"
+        "                 bound the oldest of those that have shown the fewest is dropped\n"
         "  --websocket HOST:PORT  accept FreeSWITCH mod_audio_fork WebSocket connections (one per\n"
         "                 call, named by the metadata's uuid or callId, else the URL's path)\n"
         "  --ws-rate 8000|16000  L16 rate when the URL gives no ?rate= (default 8000)\n"
         "  --ws-mix mono|mixed|stereo  channels when the URL gives no ?mix= (default mono)\n"
         "  --max-calls N  calls at once, every input together (default 64); more are refused:\n"
-        "                 an AudioSocket error frame, a WebSocket 503, RTP packets ignored\n"
+        "                 an AudioSocket error frame, a WebSocket 503, an RTP stream's packets\n"
+        "                 ignored\n"
         "  --ident-sec S  a connection (AudioSocket, WebSocket, FastAGI) that has not identified\n"
         "                 its call within S seconds of connecting is closed (default 5); until\n"
-        "                 it does it waits apart and does not count against --max-calls\n"
+        "                 it does it waits apart and does not count against --max-calls; an\n"
+        "                 RTP SSRC that has not shown a stream S seconds after its first packet\n"
+        "                 is dropped\n"
         "  --max-pending N  connections waiting to identify, per listener (default 1024); past\n"
         "                 it the oldest is closed\n"
         "  --max-pending-per-client N  of them from one address (default 128); past it that\n"
@@ -270,7 +277,8 @@ int cq_cli_live(int argc, char **argv)
         O_SILENCE,
         O_IDENT,
         O_PENDING,
-        O_PENDING_CLIENT
+        O_PENDING_CLIENT,
+        O_RTP_PENDING
     };
     static const struct option opts[] = {
         {"audiosocket", required_argument, NULL, O_AS},
@@ -279,6 +287,7 @@ int cq_cli_live(int argc, char **argv)
         {"ident-sec", required_argument, NULL, O_IDENT},
         {"max-pending", required_argument, NULL, O_PENDING},
         {"max-pending-per-client", required_argument, NULL, O_PENDING_CLIENT},
+        {"rtp-max-pending", required_argument, NULL, O_RTP_PENDING},
         {"stall-sec", required_argument, NULL, O_STALL},
         {"queue-sec", required_argument, NULL, O_QUEUE},
         {"threads", required_argument, NULL, O_THREADS},
@@ -350,6 +359,11 @@ int cq_cli_live(int argc, char **argv)
             if (num("max-pending-per-client", optarg, 1, 100000, &v))
                 return 2;
             p.max_pending_per_client = (int)v;
+            break;
+        case O_RTP_PENDING:
+            if (num("rtp-max-pending", optarg, 1, 100000, &v))
+                return 2;
+            p.rtp_max_pending = (int)v;
             break;
         case O_QUEUE:
             if (num("queue-sec", optarg, 0.1, 600, &p.queue_sec))
@@ -614,7 +628,8 @@ int cq_cli_live(int argc, char **argv)
             "refused (no UUID), %llu event lines, %llu dropped, %llu audio samples dropped; RTP "
             "%llu datagrams, %llu malformed, %llu refused, %llu after their call; WebSocket %llu "
             "refused; %llu closed before they identified their call (%llu in --ident-sec, %llu "
-            "the oldest waiting)\n",
+            "the oldest waiting); RTP %llu SSRCs dropped before they showed a stream (%llu in "
+            "--ident-sec, %llu for room), %llu of their packets\n",
             (unsigned long long)st.accepted, (unsigned long long)st.calls,
             (unsigned long long)st.refused_full, (unsigned long long)st.refused_uuid,
             (unsigned long long)st.events, (unsigned long long)st.events_dropped,
@@ -622,7 +637,10 @@ int cq_cli_live(int argc, char **argv)
             (unsigned long long)st.rtp_malformed, (unsigned long long)st.rtp_refused,
             (unsigned long long)st.rtp_after_end, (unsigned long long)st.ws_refused,
             (unsigned long long)(st.ident_timeout + st.ident_evicted),
-            (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted);
+            (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted,
+            (unsigned long long)(st.rtp_timeout + st.rtp_evicted),
+            (unsigned long long)st.rtp_timeout, (unsigned long long)st.rtp_evicted,
+            (unsigned long long)st.rtp_dropped);
     g_srv = NULL;
     lv_server_destroy(s); /* joins the analysis threads, flushes the events */
     if (sk.agi) {

@@ -537,7 +537,18 @@ typedef struct lv_server_params {
                                    closed (after one last read of what it sent) */
     int max_pending_per_client; /* at most this many from one address (1-max_pending); beyond
                                    it that address's oldest is closed likewise */
+    /* An RTP SSRC has no frame that names its call: it is not a call until it has shown it is
+     * a stream (LV_RTP_IDENT_PACKETS packets in sequence, of one audio payload type, their
+     * timestamps moving with their sequence numbers; server.c). Until then it waits in a pool
+     * of its own, apart from max_calls, for ident_sec from its first packet at most, its
+     * datagrams kept (the newest 8, 4 KiB each at most) and played into its call once it is
+     * one; UDP source addresses can be forged, so the pool has no share per address. */
+    int rtp_max_pending; /* SSRCs waiting at most (1-100000), and their datagrams at most this
+                            many KiB (64 at least); beyond either, of those that have shown the
+                            fewest packets in sequence the oldest is dropped */
 } lv_server_params;
+
+#define LV_RTP_IDENT_PACKETS 5 /* packets in sequence that make an SSRC a stream (server.c) */
 
 #define LV_VAD_BATCH_MAX 256
 
@@ -546,7 +557,8 @@ typedef struct lv_server_params {
  * RTP and WebSocket off (their hosts NULL), ports "0", the default RTP map, a 60 ms window,
  * WebSocket 8000 Hz mono, 262144-byte messages; VAD batches of up to 32 calls, waiting at most
  * 10 ms for a batch to fill; no recordings, digits shown; no sink; 5 s to identify a call,
- * 1024 connections waiting to, 128 of them from one address. */
+ * 1024 connections waiting to, 128 of them from one address; 16384 RTP SSRCs waiting to (16 MiB
+ * of their datagrams). */
 lv_server_params lv_server_default_params(void);
 
 /* The inputs a call can come in on (named on its event lines: "audiosocket", "rtp",
@@ -564,7 +576,8 @@ typedef struct lv_server_stats {
     uint64_t audio_dropped;  /* samples dropped: a call's analysis was behind */
     uint64_t rtp_datagrams;  /* UDP datagrams received on the RTP port */
     uint64_t rtp_malformed;  /* of them, not RTP (lv_rtp_parse refused them), or RTCP */
-    uint64_t rtp_refused;    /* packets of a new SSRC refused: max_calls reached */
+    uint64_t rtp_refused;    /* packets of an SSRC that showed it is a stream while max_calls
+                                calls were open: dropped (it waits again) */
     uint64_t rtp_after_end;  /* packets of an SSRC whose call had ended: ignored */
     uint64_t ws_refused;     /* WebSocket connections that never became a call: a bad Upgrade
                                 request, max_calls reached, or closed before any message */
@@ -572,6 +585,12 @@ typedef struct lv_server_stats {
     uint64_t ident_timeout;  /* closed: not identified within ident_sec */
     uint64_t ident_evicted;  /* closed: the oldest waiting when the pool (or its address's
                                 share) was full */
+    uint64_t rtp_pending;    /* RTP SSRCs now waiting to show they are a stream */
+    uint64_t rtp_timeout;    /* SSRCs dropped: no stream within ident_sec of its first packet */
+    uint64_t rtp_evicted;    /* SSRCs dropped: the pool was full (rtp_max_pending) */
+    uint64_t rtp_dropped;    /* datagrams of waiting SSRCs never played into a call: those the
+                                dropped ones kept, a sequence number kept already, past the
+                                newest 8, over 4 KiB */
 } lv_server_stats;
 
 typedef struct lv_server lv_server;

@@ -30,6 +30,20 @@
  * old SSRC is kept a moment, for its late packets. A stream that stalled and comes back is a new
  * call.
  *
+ * RTP streams before their call. A datagram names no call, and anyone who can reach the port can
+ * send one with any SSRC and any source address. So a new SSRC is not a call until it has shown
+ * it is a stream: LV_RTP_IDENT_PACKETS (5) packets, each at most RTP_IDENT_GAP sequence numbers
+ * ahead of the last that counted, of the same audio payload type, its timestamp ahead by at most
+ * RTP_IDENT_SAMPLES per sequence number (a packet that does not follow starts the count again
+ * from itself, as RFC 3550 A.1's probation does). Until then it waits in a pool of its own
+ * (rpend), apart from max_calls: its datagrams are kept (the newest RTP_KEEP, RTP_KEEP_DGRAM
+ * bytes each at most) and played into its receiver, in the order they came, once it is a call,
+ * so its call's audio is what it would have been; it is dropped ident_sec after its first
+ * packet; when the pool holds rtp_max_pending SSRCs, or as many KiB of datagrams, the oldest of
+ * those that have shown the fewest packets in sequence is dropped, never the new datagram. A
+ * made-up SSRC's one packet, re-sent as often as anyone likes, so never takes a call's place,
+ * and never ends an open call as an SSRC change either (that waits for the new stream too).
+ *
  * Connections before their call. An AudioSocket or WebSocket connection is not a call until it
  * has identified one (the UUID frame; the Upgrade and a first message): until then it waits on
  * the pending list, apart from max_calls, for ident_sec from its accept at most, whatever it
@@ -75,13 +89,24 @@
 #define EARLY_MAX 16384    /* bytes of a call's lines kept until its recording opens */
 #define ST_CAP 64          /* arrival stamps of the frames a call has queued */
 #define LAT_BUCKETS 1001   /* the frames' waits in 1 ms buckets; the last is 1 s and more */
-#define LINE_MAX 1024
+#define LINE_MAX 2048      /* a line (a stats line with every counter is 885 bytes at 0) */
 #define READ_BUF 65536
 #define NAME_MAX_LEN 100   /* bytes of a call's name taken from the peer (WebSocket) */
 #define WS_HEADER_MAX 8192 /* bytes of a WebSocket Upgrade request */
 #define RTP_BATCH 256      /* datagrams read per readiness event */
 #define ACCEPT_BATCH 64    /* connections accepted per readiness event */
 #define TOMBS 1024         /* ended RTP streams remembered */
+/* RTP SSRCs before their call (the pool's rules above): a packet that counts is at most
+ * RTP_IDENT_GAP sequence numbers ahead of the last that did, its timestamp at most
+ * RTP_IDENT_SAMPLES ahead per number (lv_rtp's largest packet, 40 ms at 48 kHz); a waiting SSRC
+ * keeps its newest RTP_KEEP datagrams, of RTP_KEEP_DGRAM bytes at most (1920 L16 samples, 15
+ * CSRCs and a 170-byte extension fit); the pool's datagrams take rtp_max_pending KiB at most,
+ * and RTP_POOL_MIN_KIB are always allowed. */
+#define RTP_IDENT_GAP 16
+#define RTP_IDENT_SAMPLES 1920
+#define RTP_KEEP 8
+#define RTP_KEEP_DGRAM 4096
+#define RTP_POOL_MIN_KIB 64
 
 typedef enum end_reason {
     R_NONE = 0,
@@ -104,6 +129,28 @@ static const char *const k_input[] = {"audiosocket", "rtp", "websocket"};
 
 typedef struct call call;
 typedef struct worker worker;
+
+/* An RTP SSRC that has not yet shown it is a stream (network thread only). */
+typedef struct rpend rpend;
+struct rpend {
+    uint32_t ssrc;
+    uint8_t shown; /* packets counted in sequence (0 .. LV_RTP_IDENT_PACKETS - 1) */
+    uint8_t pt;    /* the payload type of those */
+    uint16_t seq;  /* the last counted packet's sequence number and timestamp */
+    uint32_t ts;
+    double t_first; /* its first packet (monotonic) */
+    union {
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } src; /* where its first packet came from */
+    socklen_t src_len;
+    rpend *hnext;         /* the pool's hash chain */
+    rpend *aprev, *anext; /* every waiting SSRC, by first packet (ident_sec) */
+    rpend *lprev, *lnext; /* those that have shown as many packets, by when they did (room) */
+    uint8_t *kept;        /* the datagrams kept, each a 2-byte length (big-endian) and its bytes */
+    size_t kept_len, kept_cap;
+    unsigned nkept;
+};
 struct call {
     lv_server *srv;
     /* network thread only */
@@ -220,6 +267,13 @@ struct lv_server {
         bool refresh; /* each packet that still comes keeps it another stall_sec */
     } tombs[TOMBS];   /* ended RTP streams, a ring */
     size_t ntomb;
+    /* RTP SSRCs that have not shown they are a stream (network thread): a hash, all of them by
+     * first packet, and by the packets they have shown */
+    rpend **rp_tab;
+    size_t rp_mask;
+    rpend *rp_ahead, *rp_atail;
+    rpend *rp_lhead[LV_RTP_IDENT_PACKETS], *rp_ltail[LV_RTP_IDENT_PACKETS];
+    size_t rp_n, rp_bytes, rp_budget;
     uint64_t ws_seq; /* names WebSocket calls that give no name */
     double last_stats, last_timers;
     int events_fl; /* events_fd's flags before it was made non-blocking (-1: unknown) */
@@ -244,7 +298,8 @@ struct lv_server {
     /* counters */
     _Atomic uint64_t accepted, calls, refused_full, refused_uuid, active, events, events_dropped,
         audio_dropped, rtp_datagrams, rtp_malformed, rtp_refused, rtp_after_end, ws_refused,
-        unidentified, ident_timeout, ident_evicted;
+        unidentified, ident_timeout, ident_evicted, rtp_unidentified, rtp_ident_timeout,
+        rtp_ident_evicted, rtp_ident_dropped;
     _Atomic uint64_t analysed_us;          /* call audio taken into the analysis, microseconds */
     _Atomic uint64_t vad_runs, vad_chunks; /* VAD batches run over calls, and their chunks */
     _Atomic uint64_t lat[LAT_BUCKETS];     /* frames by their wait for the analysis, 1 ms buckets */
@@ -452,6 +507,8 @@ static void emit_stats(lv_server *s, bool final)
         "\"audio_dropped_samples\":%llu,\"rtp_datagrams\":%llu,\"rtp_malformed\":%llu,"
         "\"rtp_refused\":%llu,\"rtp_after_end\":%llu,\"ws_refused\":%llu,"
         "\"unidentified\":%llu,\"unidentified_timeout\":%llu,\"unidentified_evicted\":%llu,"
+        "\"rtp_unidentified\":%llu,\"rtp_unidentified_timeout\":%llu,"
+        "\"rtp_unidentified_evicted\":%llu,\"rtp_unidentified_dropped\":%llu,"
         "\"audio_analysed_sec\":%.3f,\"cpu_sec\":%.3f,"
         "\"vad_chunks_per_run\":%.1f,\"frames\":%llu,\"wait_ms\":{\"p50\":%d,\"p99\":%d,"
         "\"max\":%d},\"wall\":\"%s\"}",
@@ -463,11 +520,13 @@ static void emit_stats(lv_server *s, bool final)
         (unsigned long long)s->rtp_refused, (unsigned long long)s->rtp_after_end,
         (unsigned long long)s->ws_refused, (unsigned long long)s->unidentified,
         (unsigned long long)s->ident_timeout, (unsigned long long)s->ident_evicted,
+        (unsigned long long)s->rtp_unidentified, (unsigned long long)s->rtp_ident_timeout,
+        (unsigned long long)s->rtp_ident_evicted, (unsigned long long)s->rtp_ident_dropped,
         (double)atomic_load(&s->analysed_us) / 1e6, cpu,
         runs ? (double)atomic_load(&s->vad_chunks) / (double)runs : 0.0, (unsigned long long)frames,
         lat_quantile(h, frames, 0.5), lat_quantile(h, frames, 0.99), worst, wall_now(w));
     if (s->p.on_stats && l.n > 0 && l.n < sizeof(l.b)) { /* the sink's fields before the '}' */
-        char more[512];
+        char more[1024];
         size_t k = s->p.on_stats(s->p.user, more, sizeof(more));
         if (k > 0 && k < sizeof(more) && l.n + k < sizeof(l.b)) {
             l.n--;
@@ -1974,10 +2033,11 @@ static void rtp_pcm(void *user, const lv_rtp_block *b)
         c->pend_end = r;
 }
 
-/* A call for a new SSRC; NULL when max_calls is reached or memory is short. A stream that came
+/* A call for an SSRC that has shown it is a stream, from its first packet at `first` (the
+ * clock of max_call_sec); NULL when max_calls is reached or memory is short. A stream that came
  * from the same source address before it has ended: an SSRC change ends that call. */
 static call *rtp_call_new(lv_server *s, uint32_t ssrc, const struct sockaddr_storage *src,
-                          socklen_t sl, double now, call **closed)
+                          socklen_t sl, double first, call **closed)
 {
     char prev[16] = "";
     for (call *o = s->conns; o; o = o->next) {
@@ -2015,15 +2075,254 @@ static call *rtp_call_new(lv_server *s, uint32_t ssrc, const struct sockaddr_sto
     c->ssrc = ssrc;
     c->src = *src;
     c->src_len = sl;
-    c->t_accept = c->t_last = now;
+    c->t_accept = c->t_last = first;
     snprintf(c->name, sizeof(c->name), "rtp-%08x", ssrc);
     memcpy(c->prev_name, prev, sizeof(prev));
     size_t slot = ssrc_slot(s, ssrc);
     c->hnext = s->ssrc_tab[slot];
     s->ssrc_tab[slot] = c;
     conn_link(s, c);
-    (void)become_call(c, closed); /* a stream is its call at once: never pending */
+    (void)become_call(c, closed); /* it waited in the RTP pool, not on the pending list */
     return c;
+}
+
+/* ---- RTP: SSRCs before their call (the pool's rules at the top of this file) ----------------- */
+
+static size_t rp_slot(const lv_server *s, uint32_t ssrc)
+{
+    return (size_t)(uint32_t)(ssrc * 2654435761u) & s->rp_mask;
+}
+
+static rpend *rp_find(lv_server *s, uint32_t ssrc)
+{
+    for (rpend *e = s->rp_tab[rp_slot(s, ssrc)]; e; e = e->hnext)
+        if (e->ssrc == ssrc)
+            return e;
+    return NULL;
+}
+
+/* Onto the tail of the list of those that have shown as many packets as e. */
+static void rp_level_link(lv_server *s, rpend *e)
+{
+    e->lnext = NULL;
+    e->lprev = s->rp_ltail[e->shown];
+    if (e->lprev)
+        e->lprev->lnext = e;
+    else
+        s->rp_lhead[e->shown] = e;
+    s->rp_ltail[e->shown] = e;
+}
+
+static void rp_level_unlink(lv_server *s, rpend *e)
+{
+    if (e->lprev)
+        e->lprev->lnext = e->lnext;
+    else
+        s->rp_lhead[e->shown] = e->lnext;
+    if (e->lnext)
+        e->lnext->lprev = e->lprev;
+    else
+        s->rp_ltail[e->shown] = e->lprev;
+    e->lprev = e->lnext = NULL;
+}
+
+typedef enum rp_end { RP_CALL, RP_REFUSED, RP_TIMEOUT, RP_EVICTED, RP_SHUTDOWN } rp_end;
+
+/* An SSRC leaves the pool: a call now (its datagrams played into it), refused, or dropped with
+ * what it kept (counted). */
+static void rp_drop(lv_server *s, rpend *e, rp_end why)
+{
+    rpend **pp = &s->rp_tab[rp_slot(s, e->ssrc)];
+    while (*pp != e)
+        pp = &(*pp)->hnext;
+    *pp = e->hnext;
+    if (e->aprev)
+        e->aprev->anext = e->anext;
+    else
+        s->rp_ahead = e->anext;
+    if (e->anext)
+        e->anext->aprev = e->aprev;
+    else
+        s->rp_atail = e->aprev;
+    rp_level_unlink(s, e);
+    s->rp_n--;
+    s->rp_bytes -= e->kept_cap;
+    atomic_fetch_sub(&s->rtp_unidentified, 1);
+    if (why == RP_TIMEOUT || why == RP_EVICTED) {
+        atomic_fetch_add(why == RP_TIMEOUT ? &s->rtp_ident_timeout : &s->rtp_ident_evicted, 1);
+        atomic_fetch_add(&s->rtp_ident_dropped, e->nkept);
+    }
+    free(e->kept);
+    free(e);
+}
+
+/* Room for `bytes` more datagram bytes and, with `add`, one more SSRC: while there is none, of
+ * the SSRCs that have shown the fewest packets in sequence the one that has shown that many the
+ * longest is dropped (never `self`). A real stream shows a packet every 20 ms, so what is
+ * dropped is what shows nothing: one packet of a made-up SSRC, re-sent or not. False when only
+ * `self` is left. */
+static bool rp_room(lv_server *s, size_t bytes, bool add, const rpend *self)
+{
+    while ((add && s->rp_n >= (size_t)s->p.rtp_max_pending) || s->rp_bytes + bytes > s->rp_budget) {
+        rpend *v = NULL;
+        for (int l = 0; l < LV_RTP_IDENT_PACKETS && !v; l++) {
+            rpend *h = s->rp_lhead[l];
+            v = h && h == self ? h->lnext : h;
+        }
+        if (!v)
+            return false;
+        rp_drop(s, v, RP_EVICTED);
+    }
+    return true;
+}
+
+static rpend *rp_new(lv_server *s, uint32_t ssrc, const struct sockaddr_storage *src, socklen_t sl,
+                     double now)
+{
+    (void)rp_room(s, 0, true, NULL); /* never false: there is no self */
+    rpend *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->ssrc = ssrc;
+    e->t_first = now;
+    e->src_len = sl < sizeof(e->src) ? sl : sizeof(e->src);
+    memcpy(&e->src, src, e->src_len);
+    size_t slot = rp_slot(s, ssrc);
+    e->hnext = s->rp_tab[slot];
+    s->rp_tab[slot] = e;
+    e->aprev = s->rp_atail;
+    if (s->rp_atail)
+        s->rp_atail->anext = e;
+    else
+        s->rp_ahead = e;
+    s->rp_atail = e;
+    rp_level_link(s, e);
+    s->rp_n++;
+    atomic_fetch_add(&s->rtp_unidentified, 1);
+    return e;
+}
+
+/* Whether this packet takes the SSRC on to being a stream; true when it has shown
+ * LV_RTP_IDENT_PACKETS packets in sequence. A payload type that is not audio (telephone-event,
+ * comfort noise) neither counts nor breaks the count, nor does a packet at or behind the last
+ * that counted (a duplicate, or reordered); any other that does not follow the last starts the
+ * count again from itself. */
+static bool rp_shows(lv_server *s, rpend *e, const lv_rtp_header *h)
+{
+    if (s->p.rtp_map.codec[h->pt] == LV_CODEC_NONE)
+        return false;
+    if (e->shown && h->pt == e->pt) {
+        const int dseq = (int16_t)(uint16_t)(h->seq - e->seq);
+        const uint32_t dts = h->ts - e->ts; /* modulo 2^32, as the timestamps wrap */
+        if (dseq > 0 && dseq <= RTP_IDENT_GAP && dts > 0 &&
+            dts <= (uint32_t)dseq * RTP_IDENT_SAMPLES) {
+            e->seq = h->seq;
+            e->ts = h->ts;
+            if (e->shown + 1 >= LV_RTP_IDENT_PACKETS)
+                return true;
+            rp_level_unlink(s, e);
+            e->shown++;
+            rp_level_link(s, e);
+            return false;
+        }
+        if (dseq <= 0 && dseq >= -RTP_IDENT_GAP)
+            return false;
+    }
+    rp_level_unlink(s, e);
+    e->shown = 1;
+    e->pt = h->pt;
+    e->seq = h->seq;
+    e->ts = h->ts;
+    rp_level_link(s, e);
+    return false;
+}
+
+/* Keep a datagram of a waiting SSRC: not one whose sequence number it keeps already (a
+ * duplicate its call would drop), the oldest making way past RTP_KEEP. */
+static void rp_keep(lv_server *s, rpend *e, const uint8_t *d, size_t n)
+{
+    size_t off = 0;
+    for (unsigned i = 0; i < e->nkept; i++) {
+        const uint8_t *k = e->kept + off;
+        if (k[4] == d[2] && k[5] == d[3]) {
+            atomic_fetch_add(&s->rtp_ident_dropped, 1);
+            return;
+        }
+        off += 2 + (size_t)(k[0] << 8 | k[1]);
+    }
+    if (e->nkept == RTP_KEEP) {
+        const size_t first = 2 + (size_t)(e->kept[0] << 8 | e->kept[1]);
+        memmove(e->kept, e->kept + first, e->kept_len - first);
+        e->kept_len -= first;
+        e->nkept--;
+        atomic_fetch_add(&s->rtp_ident_dropped, 1);
+    }
+    const size_t want = e->kept_len + 2 + n;
+    uint8_t *k = NULL;
+    if (!rp_room(s, want > e->kept_cap ? want - e->kept_cap : 0, false, e) ||
+        !(k = realloc(e->kept, want))) {
+        atomic_fetch_add(&s->rtp_ident_dropped, 1);
+        return;
+    }
+    s->rp_bytes = s->rp_bytes - e->kept_cap + want;
+    e->kept = k;
+    e->kept_cap = want;
+    k[e->kept_len] = (uint8_t)(n >> 8);
+    k[e->kept_len + 1] = (uint8_t)n;
+    memcpy(k + e->kept_len + 2, d, n);
+    e->kept_len = want;
+    e->nkept++;
+}
+
+/* The SSRC has shown it is a stream: a call (an open one from its source address ends as an
+ * SSRC change), its datagrams played into it in the order they came; with max_calls calls
+ * open it is refused, its datagrams counted, and waits again from its next packet. */
+static void rp_identified(lv_server *s, rpend *e, double now, call **closed)
+{
+    struct sockaddr_storage src;
+    memset(&src, 0, sizeof(src));
+    memcpy(&src, &e->src, e->src_len);
+    call *c = rtp_call_new(s, e->ssrc, &src, e->src_len, e->t_first, closed);
+    if (!c) {
+        atomic_fetch_add(&s->rtp_refused, e->nkept);
+        rp_drop(s, e, RP_REFUSED);
+        return;
+    }
+    c->t_last = now;
+    size_t off = 0;
+    for (unsigned i = 0; i < e->nkept; i++) {
+        const size_t n = (size_t)(e->kept[off] << 8 | e->kept[off + 1]);
+        if (!c->open) { /* ended (max_duration) while its datagrams were played */
+            atomic_fetch_add(&s->rtp_after_end, 1);
+        } else {
+            if (lv_rtp_push(c->rtp, e->kept + off + 2, n) < 0)
+                atomic_fetch_add(&s->rtp_malformed, 1);
+            if (c->pend_end != R_NONE)
+                conn_end(c, c->pend_end, c->pend_msg[0] ? c->pend_msg : NULL, closed);
+        }
+        off += 2 + n;
+    }
+    rp_drop(s, e, RP_CALL);
+}
+
+/* A datagram of an SSRC that is no call: ignored when its call ended (a tomb); else into the
+ * pool, where it may make its SSRC a call. */
+static void rtp_waiting(lv_server *s, const lv_rtp_header *h, const uint8_t *d, size_t n,
+                        const struct sockaddr_storage *src, socklen_t sl, double now, call **closed)
+{
+    rpend *e = rp_find(s, h->ssrc);
+    if (!e && tomb_hit(s, h->ssrc, now)) {
+        atomic_fetch_add(&s->rtp_after_end, 1);
+        return;
+    }
+    if (n > RTP_KEEP_DGRAM || (!e && !(e = rp_new(s, h->ssrc, src, sl, now)))) {
+        atomic_fetch_add(&s->rtp_ident_dropped, 1);
+        return;
+    }
+    const bool stream = rp_shows(s, e, h);
+    rp_keep(s, e, d, n);
+    if (stream)
+        rp_identified(s, e, now, closed);
 }
 
 static void rtp_readable(lv_server *s, uint8_t *buf, call **closed)
@@ -2048,14 +2347,8 @@ static void rtp_readable(lv_server *s, uint8_t *buf, call **closed)
         }
         call *c = ssrc_find(s, h.ssrc);
         if (!c) {
-            if (tomb_hit(s, h.ssrc, now)) {
-                atomic_fetch_add(&s->rtp_after_end, 1);
-                continue;
-            }
-            if (!(c = rtp_call_new(s, h.ssrc, &src, sl, now, closed))) {
-                atomic_fetch_add(&s->rtp_refused, 1);
-                continue;
-            }
+            rtp_waiting(s, &h, buf, (size_t)k, &src, sl, now, closed);
+            continue;
         }
         c->t_last = now;
         if (lv_rtp_push(c->rtp, buf, (size_t)k) < 0)
@@ -2083,6 +2376,8 @@ static void check_timers(lv_server *s, double now, call **closed)
 {
     while (s->pend_head && now - s->pend_head->t_accept > s->p.ident_sec)
         conn_end(s->pend_head, R_IDENT_TIMEOUT, NULL, closed); /* oldest first */
+    while (s->rp_ahead && now - s->rp_ahead->t_first > s->p.ident_sec)
+        rp_drop(s, s->rp_ahead, RP_TIMEOUT); /* an SSRC that has not shown a stream */
     for (call *c = s->conns, *nx; c; c = nx) {
         nx = c->next;
         if (now - c->t_last > s->p.stall_sec) {
@@ -2147,6 +2442,8 @@ int lv_server_run(lv_server *s)
         }
     }
     call *closed = NULL;
+    while (s->rp_ahead) /* SSRCs that never became calls: nothing to finish */
+        rp_drop(s, s->rp_ahead, RP_SHUTDOWN);
     while (s->conns)
         conn_end(s->conns, R_SHUTDOWN, NULL, &closed);
     release_closed(&closed);
@@ -2186,6 +2483,7 @@ lv_server_params lv_server_default_params(void)
                           .ident_sec = 5,
                           .max_pending = 1024,
                           .max_pending_per_client = 128,
+                          .rtp_max_pending = 16384,
                           .max_call_sec = 4 * 3600,
                           .stall_sec = 10,
                           .queue_sec = 5,
@@ -2296,6 +2594,10 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
         lv__fail(e, LV_ERR_ARG, 0, "a server setting out of its range");
         return NULL;
     }
+    if (p->rtp_max_pending < 1 || p->rtp_max_pending > 100000) {
+        lv__fail(e, LV_ERR_ARG, 0, "a server setting out of its range");
+        return NULL;
+    }
     lv_server *s = calloc(1, sizeof(*s));
     if (!s) {
         lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
@@ -2335,6 +2637,16 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
             goto fail;
         }
         s->ssrc_mask = nb - 1;
+        for (nb = 64; nb < (size_t)p->rtp_max_pending && nb < 65536;)
+            nb *= 2;
+        if (!(s->rp_tab = calloc(nb, sizeof(rpend *)))) {
+            lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
+            goto fail;
+        }
+        s->rp_mask = nb - 1;
+        s->rp_budget = (size_t)(p->rtp_max_pending > RTP_POOL_MIN_KIB ? p->rtp_max_pending
+                                                                      : RTP_POOL_MIN_KIB) *
+                       1024;
     }
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -2408,6 +2720,10 @@ void lv_server_get_stats(lv_server *s, lv_server_stats *o)
     o->unidentified = s->unidentified;
     o->ident_timeout = s->ident_timeout;
     o->ident_evicted = s->ident_evicted;
+    o->rtp_pending = s->rtp_unidentified;
+    o->rtp_timeout = s->rtp_ident_timeout;
+    o->rtp_evicted = s->rtp_ident_evicted;
+    o->rtp_dropped = s->rtp_ident_dropped;
 }
 
 void lv_server_destroy(lv_server *s)
@@ -2440,6 +2756,9 @@ void lv_server_destroy(lv_server *s)
         close(s->rtp_fd);
     if (s->ws_fd >= 0)
         close(s->ws_fd);
+    while (s->rp_ahead) /* when lv_server_run never ran */
+        rp_drop(s, s->rp_ahead, RP_SHUTDOWN);
+    free(s->rp_tab);
     free(s->ssrc_tab);
     if (s->efd >= 0)
         close(s->efd);

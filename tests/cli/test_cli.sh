@@ -102,6 +102,8 @@ check "live refuses an RTP address without a port (2)" test $? -eq 2
 check "live refuses --rtp-pt 200 (2)" test $? -eq 2
 "$CQ" live --rtp 127.0.0.1:0 --rtp-pt 96=G729/8000 > /dev/null 2>&1
 check "live refuses --rtp-pt with a codec it does not decode (2)" test $? -eq 2
+"$CQ" live --rtp 127.0.0.1:0 --rtp-max-pending 0 > /dev/null 2>&1
+check "live refuses --rtp-max-pending 0 (2)" test $? -eq 2
 "$CQ" live --websocket 127.0.0.1:0 --ws-rate 11025 > /dev/null 2>&1
 check "live refuses --ws-rate 11025 (2)" test $? -eq 2
 "$CQ" live --websocket 127.0.0.1:0 --ws-mix quad > /dev/null 2>&1

@@ -7,12 +7,15 @@
  *   live_send --rtp --port P [--host H] --file WAV [--channel N] [--secs S] [--pace X]
  *             [--codec pcmu|pcma|l16] [--pt N] [--ssrc HEX] [--loss N] [--reorder N] [--dup N]
  *             [--change-at SEC --ssrc2 HEX --dump2 RAW] [--late-old K] [--garbage N]
- *             [--dump RAW]
+ *             [--stray N] [--dump RAW]
  *     RTP as ARI externalMedia sends it (RFC 3550 header, 20 ms of G.711 or L16 per packet):
  *     --loss N drops every Nth packet, --reorder N sends every Nth packet after the one that
  *     follows it, --dup N sends every Nth packet twice; --change-at switches to a second SSRC
  *     (new sequence and timestamp bases) from the same socket, and --late-old K then sends the
- *     first SSRC's last K packets again; --garbage N sends N datagrams that are not RTP. Prints
+ *     first SSRC's last K packets again once the second is under way (after its 10th packet,
+ *     when the server has taken it for a stream); --garbage N sends N datagrams that are not
+ *     RTP; --stray N sends, after every Nth packet, one packet of a made-up SSRC (a new one each
+ *     time) from the same socket, as a spoofer who knows the stream's address would. Prints
  *     "expect ssrc X packets P lost L duplicates D reordered R" per SSRC. --dump writes the
  *     8 kHz samples the receiver plays (s16le, lost packets as zeros) for `callqa classify -`.
  *
@@ -120,7 +123,7 @@ static size_t load(const char *file, int channel, double secs, int16_t **ch0, in
 typedef struct rtp_opts {
     const char *codec;
     unsigned pt;
-    int loss, reorder, dup, late_old, garbage;
+    int loss, reorder, dup, late_old, garbage, stray;
     double pace, change_at;
     uint32_t ssrc, ssrc2;
     FILE *dump, *dump2;
@@ -215,7 +218,7 @@ static int run_rtp(const char *host, const char *port, const int16_t *x, size_t 
     int gfd = o->garbage ? dial(host, port, SOCK_DGRAM) : -1;
     int garbage_left = o->garbage;
     double t0 = now();
-    size_t last_old = 0;
+    size_t last_old = 0, strays = 0;
     for (size_t k = 0; k < no; k++) {
         size_t i = order[k] % npk;
         bool dup = order[k] >= npk;
@@ -223,7 +226,6 @@ static int run_rtp(const char *host, const char *port, const int16_t *x, size_t 
         uint32_t ssrc = part ? o->ssrc2 : o->ssrc;
         uint16_t seq = (uint16_t)((part ? 20000u : 65000u) + (i - base)); /* wraps in part 0 */
         uint32_t ts = (part ? 7u : 4294960000u) + (uint32_t)((i - base) * 160 * tsmul);
-        bool first_new = part == 1 && k > 0 && order[k - 1] % npk < change;
         wait_until(t0 + (double)i * 0.02 / o->pace);
         size_t pl = rtp_payload(o, x + i * 160, 160, pay, (int16_t[160]){0});
         size_t n = lv_rtp_encode(pkt, sizeof(pkt), o->pt, i == base, seq, ts, ssrc, pay, pl);
@@ -231,8 +233,9 @@ static int run_rtp(const char *host, const char *port, const int16_t *x, size_t 
             fprintf(stderr, "live_send: send: %s\n", strerror(errno));
         if (!dup)
             sent[part]++;
-        if (first_new && o->late_old) {
-            /* the SSRC changed: the old stream's last packets again, after its end */
+        if (part == 1 && !dup && sent[1] == 10 && o->late_old) {
+            /* the SSRC changed and the new stream is under way: the old stream's last packets
+             * again, after its end */
             for (int j = o->late_old; j > 0; j--) {
                 size_t oi = last_old + 1 - (size_t)j;
                 uint16_t os = (uint16_t)(65000u + oi);
@@ -245,6 +248,13 @@ static int run_rtp(const char *host, const char *port, const int16_t *x, size_t 
         }
         if (part == 0)
             last_old = i > last_old ? i : last_old;
+        if (o->stray && !dup && (sent[0] + sent[1]) % (size_t)o->stray == 0) {
+            /* one packet of an SSRC nobody sends: a new one each time, none another sender's */
+            uint32_t fake = (o->ssrc ^ 0xa5000000u) + (uint32_t)strays++ * 0x10001u + 1u;
+            size_t sn = lv_rtp_encode(pkt, sizeof(pkt), o->pt, false, (uint16_t)(fake * 7919u),
+                                      fake * 104729u, fake, pay, pl);
+            (void)send(fd, pkt, sn, 0);
+        }
         if (gfd >= 0 && garbage_left > 0 && i >= 50 && i % 10 == 0) {
             static const uint8_t bad[3][16] = {
                 {0x40, 0, 0, 1}, {0x80, 0}, {0xa0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 9, 1, 2, 3, 0}};
@@ -257,6 +267,8 @@ static int run_rtp(const char *host, const char *port, const int16_t *x, size_t 
         printf("expect ssrc %08x packets %llu lost %llu duplicates %llu reordered %llu\n",
                p ? o->ssrc2 : o->ssrc, (unsigned long long)sent[p], (unsigned long long)lost[p],
                (unsigned long long)dups[p], (unsigned long long)reord[p]);
+    if (o->stray)
+        printf("stray %zu\n", strays);
     printf("sent %.3f\n", (double)npk * 0.02);
     if (gfd >= 0)
         close(gfd);
@@ -501,6 +513,8 @@ int main(int argc, char **argv)
             r.late_old = atoi(v);
         else if (!strcmp(k, "--garbage"))
             r.garbage = atoi(v);
+        else if (!strcmp(k, "--stray"))
+            r.stray = atoi(v);
         else if (!strcmp(k, "--dump"))
             r.dump = w.dump = fopen(v, "wb");
         else if (!strcmp(k, "--dump2"))

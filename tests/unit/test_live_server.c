@@ -11,9 +11,10 @@
  * metadata, with a ping (a pong back) and a close (a close back); an Upgrade without its key
  * (400); with max_calls 1, a second SSRC and a WebSocket connection refused, and an RTP stream
  * that comes back after it stalled made a new call; a stream over max_call_sec ended, its
- * further packets ignored. Connections that do not identify their call (AudioSocket, WebSocket,
- * FastAGI): apart from max_calls, the oldest of an address closed past its share, every one
- * closed at ident_sec even with bytes coming, and a real call or AGI request served meanwhile.
+ * further packets ignored; RTP SSRCs before their call (the pool's room, identification, a
+ * refusal at max_calls, ident_sec). Connections that do not identify their call (AudioSocket,
+ * WebSocket, FastAGI): apart from max_calls, the oldest of an address closed past its share, every
+ * one closed at ident_sec even with bytes coming, and a real call or AGI request served meanwhile.
  * tests/live/test_server.sh and test_inputs.sh run the command itself on corpus calls.
  */
 #include "testutil.h"
@@ -235,17 +236,23 @@ static int dial_udp(int port)
     return fd;
 }
 
-/* RTP packet i of the tone (PCMU, 20 ms), sequence numbers and timestamps from near their wrap */
-static void send_rtp(int fd, uint32_t ssrc, int i)
+/* RTP packet i of the tone (payload type pt: PCMU 0, or another that carries it the same way),
+ * sequence numbers and timestamps from near their wrap */
+static void send_rtp_pt(int fd, uint32_t ssrc, int i, unsigned pt)
 {
     uint8_t pay[160], pkt[200];
     for (int k = 0; k < 160; k++) {
         double v = 8000 * sin(2 * M_PI * 440 * (i * 160 + k) / 8000.0);
         pay[k] = (uint8_t)(v >= 0 ? 0x80 | (int)(v / 1100) : (int)(-v / 1100)); /* a coarse code */
     }
-    size_t n = lv_rtp_encode(pkt, sizeof(pkt), 0, i == 0, (uint16_t)(65530 + i),
+    size_t n = lv_rtp_encode(pkt, sizeof(pkt), pt, i == 0, (uint16_t)(65530 + i),
                              4294967000u + (uint32_t)i * 160, ssrc, pay, sizeof(pay));
     put(fd, pkt, n);
+}
+
+static void send_rtp(int fd, uint32_t ssrc, int i)
+{
+    send_rtp_pt(fd, ssrc, i, 0);
 }
 
 /* A masked client frame. */
@@ -511,6 +518,117 @@ static void test_rtp_max(void **state)
         count(text, "\"reason\":\"max_duration\",\"rate_hz\":8000,\"audio_sec\":0.320"), 1);
 }
 
+/* RTP SSRCs before their call: rtp_max_pending 4, max_calls 2, ident_sec 0.6. A stream that has
+ * shown two packets is not what ten one-packet SSRCs evict (seven of them go, the oldest); it
+ * becomes a call at its fifth packet with every packet in it; one packet of a made-up SSRC from
+ * its own socket does not end it; a telephone-event packet neither counts nor breaks a count; a
+ * stream that shows itself with max_calls calls open is refused (its five packets counted); one
+ * whose numbering jumps starts its count again and is dropped at ident_sec with the rest. */
+static void test_rtp_pending(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    lv_server_params p = lv_server_default_params();
+    p.host = NULL;
+    p.rtp_host = "127.0.0.1";
+    p.max_calls = 2;
+    p.rtp_max_pending = 4;
+    p.ident_sec = 0.6;
+    p.stall_sec = 5;
+    p.threads = 1;
+    p.stats_sec = 0;
+    p.events_fd = pfd[1];
+    lv_error e;
+    lv_server *s = lv_server_create(&p, &e);
+    assert_non_null(s);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    int port = lv_server_input_port(s, LV_INPUT_RTP);
+    int a = dial_udp(port), f = dial_udp(port), c = dial_udp(port), b = dial_udp(port),
+        d = dial_udp(port);
+    lv_server_stats st;
+    send_rtp(a, 0xa1, 0);
+    send_rtp(a, 0xa1, 1);
+    usleep(50000);
+    for (uint32_t j = 0; j < 10; j++) /* ten made-up SSRCs, one packet each */
+        send_rtp(f, 0x100 + j, 0);
+    usleep(100000);
+    lv_server_get_stats(s, &st);
+    assert_int_equal(st.rtp_pending, 4); /* 0xa1 and the newest three */
+    assert_int_equal(st.rtp_evicted, 7);
+    assert_int_equal(st.calls, 0);
+    for (int i = 2; i < 5; i++)
+        send_rtp(a, 0xa1, i);
+    usleep(100000);
+    lv_server_get_stats(s, &st);
+    assert_int_equal(st.calls, 1);
+    assert_int_equal(st.rtp_pending, 3);
+    usleep(800000); /* the three made-up SSRCs are dropped at ident_sec */
+    lv_server_get_stats(s, &st);
+    assert_int_equal(st.rtp_pending, 0);
+    assert_int_equal(st.rtp_timeout, 3);
+    send_rtp(a, 0xee, 9); /* a made-up SSRC from 0xa1's own socket: no SSRC change */
+    send_rtp(c, 0xc3, 0);
+    send_rtp(c, 0xc3, 1);
+    send_rtp_pt(c, 0xc3, 2, 101); /* telephone-event (not in the map): kept, not counted */
+    for (int i = 3; i < 6; i++)
+        send_rtp(c, 0xc3, i);
+    usleep(100000);
+    for (int i = 0; i < 5; i++) /* a stream, but both places are taken */
+        send_rtp(b, 0xb2, i);
+    send_rtp(d, 0xd4, 0);
+    for (int i = 100; i < 104; i++) /* far from packet 0: the count starts again at 100 */
+        send_rtp(d, 0xd4, i);
+    usleep(100000);
+    lv_server_get_stats(s, &st);
+    assert_int_equal(st.calls, 2);
+    assert_int_equal(st.rtp_refused, 5);
+    assert_int_equal(st.rtp_pending, 2); /* 0xee and 0xd4 */
+    usleep(900000);                      /* 0xee and 0xd4 are dropped at ident_sec */
+    lv_server_stop(s);
+    pthread_join(t, NULL);
+    lv_server_get_stats(s, &st);
+    lv_server_destroy(s);
+    close(a);
+    close(f);
+    close(c);
+    close(b);
+    close(d);
+    close(pfd[1]);
+    char text[8192];
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
+        n += (size_t)got;
+    text[n] = 0;
+    close(pfd[0]);
+    printf("%s", text);
+    assert_int_equal(st.calls, 2);
+    assert_int_equal(st.rtp_evicted, 7);
+    assert_int_equal(st.rtp_timeout, 5);
+    assert_int_equal(st.rtp_dropped, 7 + 3 + 1 + 5); /* what the dropped SSRCs kept */
+    assert_int_equal(st.rtp_pending, 0);
+    assert_int_equal(count(text,
+                           "{\"call\":\"rtp-000000a1\",\"input\":\"rtp\",\"type\":\"call_end\","
+                           "\"reason\":\"shutdown\",\"rate_hz\":8000,\"audio_sec\":0.100"),
+                     1);
+    assert_int_equal(count(text, "\"ssrc\":\"000000a1\""), 1);
+    assert_int_equal(count(text, "\"packets\":5,\"lost\":0,\"duplicates\":0"), 1);
+    assert_int_equal(count(text,
+                           "{\"call\":\"rtp-000000c3\",\"input\":\"rtp\",\"type\":\"call_end\","
+                           "\"reason\":\"shutdown\""),
+                     1);
+    assert_int_equal(count(text, "\"packets\":6,\"lost\":0,\"duplicates\":0,\"late\":0,"
+                                 "\"reordered\":0,\"not_audio\":1"),
+                     1);
+    assert_int_equal(count(text, "\"type\":\"call_end\""), 2);
+    assert_int_equal(count(text, "ssrc_change"), 0);
+    assert_int_equal(count(text, "\"rtp_unidentified_timeout\":5,\"rtp_unidentified_evicted\":7,"
+                                 "\"rtp_unidentified_dropped\":16"),
+                     1);
+}
+
 /* Wait until the peer closes (recv 0 or an error) within sec; what came before is skipped.
  * Returns the seconds it took, or -1 when it stayed open. */
 static double closed_within(int fd, double sec)
@@ -722,15 +840,20 @@ static void test_params(void **state)
     p.ws_host = "127.0.0.1";
     p.ws_rate_hz = 11025; /* not one of mod_audio_fork's */
     assert_null(lv_server_create(&p, &e));
+    p = lv_server_default_params();
+    p.rtp_host = "127.0.0.1";
+    p.rtp_max_pending = 0;
+    assert_null(lv_server_create(&p, &e));
+    assert_int_equal(e.code, LV_ERR_ARG);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_server),  cmocka_unit_test(test_inputs),
-        cmocka_unit_test(test_limits),  cmocka_unit_test(test_rtp_max),
-        cmocka_unit_test(test_pending), cmocka_unit_test(test_agi_pending),
-        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_server),      cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_limits),      cmocka_unit_test(test_rtp_max),
+        cmocka_unit_test(test_rtp_pending), cmocka_unit_test(test_pending),
+        cmocka_unit_test(test_agi_pending), cmocka_unit_test(test_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
