@@ -4,7 +4,6 @@
 the worker, on SQLite and on PostgreSQL).
    usage: qa_calls_check.py STORE BASE_URL"""
 import json
-import re
 import sys
 import urllib.error
 import urllib.parse
