@@ -1026,6 +1026,24 @@ static char *user_of(const json_t *data)
     return u;
 }
 
+/* data cut to target bytes of text (js_fit), the rules' findings kept whole while the rest of
+ * the report can give way. 0, or -1. */
+static int fit_data(json_t *data, size_t target, json_t *left)
+{
+    json_t *fnd = json_incref(json_object_get(data, "findings"));
+    size_t fd = fnd ? json_dumpb(fnd, NULL, 0, DUMP_FLAGS) + 12 /* "findings": and a comma */ : 0;
+    int rc = -1;
+    if (fnd && target > fd) {
+        json_object_del(data, "findings");
+        rc = js_fit(data, target - fd, DUMP_FLAGS, left);
+        if (json_object_set_new(data, "findings", fnd) != 0)
+            return -1;
+    } else {
+        json_decref(fnd);
+    }
+    return rc == 0 ? 0 : js_fit(data, target, DUMP_FLAGS, left);
+}
+
 int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **system, char **user,
                          char **left_out, char *err, size_t errsz)
 {
@@ -1083,7 +1101,7 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
          * same share of it as the body is over by, of the user turn's share of the body */
         size_t dump = json_dumpb(data, NULL, 0, DUMP_FLAGS), esc = json_text_len(*user);
         size_t cut = esc ? (size_t)((double)(m - max) * (double)dump / (double)esc) + 1 : dump;
-        if (cut >= dump || js_fit(data, dump - cut, DUMP_FLAGS, left) != 0) {
+        if (cut >= dump || fit_data(data, dump - cut, left) != 0) {
             sc_fail(err, errsz,
                     "prompt_too_large: the report's figures cannot be held to the %zu bytes the "
                     "model's context leaves for a prompt",
