@@ -3,7 +3,9 @@
  * the context"), on hand-made calls and a client that is never reached:
  *   - the LLM client's room (llm_body_max, llm_prompt_max, llm_request_size) and its guard: a
  *     request over the room is refused with both figures, recorded, and never sent; a client
- *     whose context leaves no room beside the answer is refused at its creation;
+ *     whose context leaves no room beside the answer is refused at its creation; a repair turn
+ *     after a long bad answer (a server on loopback answering 20 KB that is not JSON) carries
+ *     the answer's head within the room, or is not made when even that would not fit;
  *   - scoring's prompt (sc_llm_prompt_fit) on a long call: within the room as the client
  *     measures it, the opening and closing turns kept whole and whole turns of the middle left
  *     out, the cut marked in the block and counted; a short call whole; a first and a last turn
@@ -16,6 +18,9 @@
  *     path, and -1 when nothing can be cut.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -191,6 +198,161 @@ static void client_guard(void **state)
     llm_response_free(&out);
     free(big);
     llm_destroy(l);
+}
+
+/* A server on loopback speaking the OpenAI protocol: every request's body size kept, each
+ * answered 200 with 20 KB of text that is not JSON (a model that ignored the schema). */
+typedef struct bodies {
+    int n;
+    size_t sizes[8];
+    bool marked[8]; /* the body held the repair's note of what it left out */
+} bodies;
+
+typedef struct bad_server {
+    int fd, port;
+    bodies got; /* under mu */
+    pthread_t t;
+    pthread_mutex_t mu;
+} bad_server;
+
+/* what the server has seen so far */
+static bodies seen(bad_server *b)
+{
+    pthread_mutex_lock(&b->mu);
+    bodies v = b->got;
+    pthread_mutex_unlock(&b->mu);
+    return v;
+}
+
+static void *serve(void *arg)
+{
+    bad_server *b = arg;
+    static char answer[21000];
+    memset(answer, 'x', 20000);
+    answer[20000] = 0;
+    char *json = NULL;
+    if (asprintf(&json,
+                 "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":\"%s\"},"
+                 "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,"
+                 "\"completion_tokens\":1}}",
+                 answer) < 0)
+        return NULL;
+    for (;;) {
+        int c = accept(b->fd, NULL, NULL);
+        if (c < 0)
+            break;
+        size_t cap = (size_t)1 << 20, got = 0, want = 0;
+        char *req = malloc(cap), *body = NULL;
+        while (req && got < cap - 1) {
+            ssize_t k = read(c, req + got, cap - 1 - got);
+            if (k <= 0)
+                break;
+            got += (size_t)k;
+            req[got] = 0;
+            if (!body && (body = strstr(req, "\r\n\r\n"))) {
+                body += 4;
+                const char *cl = strcasestr(req, "content-length:");
+                want = cl ? strtoul(cl + 15, NULL, 10) : 0;
+            }
+            if (body && got - (size_t)(body - req) >= want)
+                break;
+        }
+        pthread_mutex_lock(&b->mu);
+        if (body && b->got.n < 8) {
+            b->got.sizes[b->got.n] = want;
+            b->got.marked[b->got.n] = strstr(body, "bytes of this answer left out") != NULL;
+            b->got.n++;
+        }
+        pthread_mutex_unlock(&b->mu);
+        char head[160];
+        int hl = snprintf(head, sizeof(head),
+                          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                          strlen(json));
+        if (write(c, head, (size_t)hl) < 0 || write(c, json, strlen(json)) < 0) {
+            pthread_mutex_lock(&b->mu);
+            b->got.n += 100; /* seen as a fault */
+            pthread_mutex_unlock(&b->mu);
+        }
+        free(req);
+        close(c);
+    }
+    free(json);
+    return NULL;
+}
+
+static void bad_start(bad_server *b)
+{
+    memset(b, 0, sizeof(*b));
+    pthread_mutex_init(&b->mu, NULL);
+    b->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    assert_int_equal(bind(b->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(b->fd, 8), 0);
+    assert_int_equal(getsockname(b->fd, (struct sockaddr *)&a, &al), 0);
+    b->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&b->t, NULL, serve, b), 0);
+}
+
+static void bad_stop(bad_server *b)
+{
+    shutdown(b->fd, SHUT_RDWR);
+    close(b->fd);
+    pthread_join(b->t, NULL);
+    pthread_mutex_destroy(&b->mu);
+}
+
+static void repair_turn(void **state)
+{
+    (void)state;
+    bad_server b;
+    bad_start(&b);
+    llm_config c = {.primary = llm_default_provider_config()};
+    snprintf(c.primary.url, sizeof(c.primary.url), "http://127.0.0.1:%d/v1", b.port);
+    snprintf(c.primary.model, sizeof(c.primary.model), "m");
+    c.primary.retries = 0;
+    c.primary.context_tokens = 4096, c.primary.max_tokens = 1024;
+    char err[600];
+    llm_client *l = llm_create(&c, err, sizeof(err));
+    assert_non_null(l);
+    llm_message m = {.role = LLM_USER, .text = "Say hello."};
+    llm_request rq = {.system = "You are a test.",
+                      .messages = &m,
+                      .n_messages = 1,
+                      .schema = "{\"type\":\"object\",\"additionalProperties\":false,"
+                                "\"required\":[\"a\"],\"properties\":{\"a\":{\"type\":"
+                                "\"string\"}}}"};
+    recorded rec = {0};
+    llm_response out;
+    assert_int_equal(llm_call(l, &rq, NULL, on_record, &rec, &out, err, sizeof(err)), LLM_ERROR);
+    /* the first request, then the repair turn with the answer's head: both within the room */
+    assert_int_equal(out.attempts, 2);
+    bodies v = seen(&b);
+    assert_int_equal(v.n, 2);
+    assert_true(v.sizes[0] <= 3072 && v.sizes[1] <= 3072);
+    assert_true(v.sizes[1] > 2500); /* the room used by the answer's head */
+    assert_false(v.marked[0]);
+    assert_true(v.marked[1]);
+    assert_non_null(strstr(err, "invalid_json"));
+    llm_response_free(&out);
+    /* a prompt that leaves no room for the repair turn: the first request only */
+    char *big = malloc(2701);
+    memset(big, 'p', 2700);
+    big[2700] = 0;
+    m.text = big;
+    memset(&rec, 0, sizeof(rec));
+    assert_int_equal(llm_call(l, &rq, NULL, on_record, &rec, &out, err, sizeof(err)), LLM_ERROR);
+    assert_int_equal(out.attempts, 1);
+    v = seen(&b);
+    assert_int_equal(v.n, 3);
+    assert_true(v.sizes[2] <= 3072);
+    assert_string_equal(rec.outcome, "prompt_too_large"); /* the repair's, not sent */
+    assert_non_null(strstr(err, "no repair turn: it would not fit the model's context"));
+    llm_response_free(&out);
+    free(big);
+    llm_destroy(l);
+    bad_stop(&b);
 }
 
 /* ---- scoring's prompt ------------------------------------------------------------------------ */
@@ -527,10 +689,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(client_room),    cmocka_unit_test(client_guard),
-        cmocka_unit_test(fit_long_call),  cmocka_unit_test(fit_short_call),
-        cmocka_unit_test(fit_long_turns), cmocka_unit_test(fit_figures),
-        cmocka_unit_test(cut_in_result),  cmocka_unit_test(assess_fit),
-        cmocka_unit_test(json_fit),
+        cmocka_unit_test(repair_turn),    cmocka_unit_test(fit_long_call),
+        cmocka_unit_test(fit_short_call), cmocka_unit_test(fit_long_turns),
+        cmocka_unit_test(fit_figures),    cmocka_unit_test(cut_in_result),
+        cmocka_unit_test(assess_fit),     cmocka_unit_test(json_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
