@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "../clients/cl_http.h"
+#include "../schema/js.h"
 #include "ask_int.h"
 
 #define MAX_TURNS 40
@@ -620,6 +621,212 @@ done:
     return rc;
 }
 
+/* ---- the prompt within the model's context --------------------------------------------------
+ * Before each request, the request's body is measured as the client sends it and held to
+ * llm_prompt_max (docs/ask.md "The prompt within the model's context"): while it is over, what
+ * is left out first is the results of the earlier rounds (the model read them, and asked its
+ * next queries from them), oldest first, each replaced by a note of what it was; then the turns
+ * of the conversation given back, oldest first (never the question); then the latest round's
+ * results are cut, the largest first, their rows, series and values from the end and their long
+ * strings to their heads (js_fit), with what was cut said in the answer (prompt_left_out). What
+ * still does not fit is the caller's question with the instructions: 413 prompt_too_large. */
+
+typedef struct res_ref {
+    size_t msg; /* the turn holding it (a <data_result> user turn, or a tool result) */
+    int round;
+    bool tool;
+} res_ref;
+
+typedef struct prompt_fit {
+    res_ref *res; /* every round's results, in order */
+    size_t n_res, cap_res, next_res;
+    size_t n_given, next_given; /* the caller's turns (the question the last); the next to go */
+    json_t *latest;             /* the last round's results, as the model is shown them */
+    int latest_round;
+    bool latest_tools, latest_last;
+    size_t latest_msg; /* its <data_result> turn, or its first tool result */
+    json_t *rounds;    /* the rounds whose results were left out */
+    size_t turns;      /* the caller's turns left out */
+    json_t *cut;       /* what js_fit cut of the latest results: {"items": {...}, "bytes": {...}} */
+} prompt_fit;
+
+static void fit_free(prompt_fit *f)
+{
+    free(f->res);
+    json_decref(f->latest);
+    json_decref(f->rounds);
+    json_decref(f->cut);
+}
+
+static int fit_add_result(prompt_fit *f, size_t msg, int round, bool tool)
+{
+    if (f->n_res == f->cap_res) {
+        size_t c = f->cap_res ? f->cap_res * 2 : 16;
+        res_ref *nr = realloc(f->res, c * sizeof(*nr));
+        if (!nr)
+            return -1;
+        f->res = nr, f->cap_res = c;
+    }
+    f->res[f->n_res++] = (res_ref){msg, round, tool};
+    return 0;
+}
+
+/* the bytes of a text inside a JSON string of the body */
+static size_t esc_len(const char *s)
+{
+    json_t *j = json_string(s ? s : "");
+    size_t n = j ? json_dumpb(j, NULL, 0, JSON_ENCODE_ANY) : 0;
+    json_decref(j);
+    return n;
+}
+
+/* turn i's text replaced by `with` (kept with the turns): the bytes it saved */
+static size_t replace_text(turns *t, size_t i, char *with)
+{
+    size_t before = esc_len(t->m[i].text);
+    const char *k = keep(t, with);
+    if (!k)
+        return 0;
+    t->m[i].text = k;
+    size_t after = esc_len(k);
+    return before > after ? before - after : 0;
+}
+
+/* The latest round's results as the turns show them, again (after a cut). 0, or -1. */
+static int render_latest(turns *t, const prompt_fit *f)
+{
+    size_t n = json_array_size(f->latest);
+    if (!f->latest_tools) {
+        char *res = inert_json(f->latest), *u = NULL;
+        if (!res || asprintf(&u, "<data_result round=\"%d\">%s</data_result>%s", f->latest_round,
+                             res, f->latest_last ? "\n" LAST_ROUND : "") < 0)
+            u = NULL;
+        free(res);
+        return u && keep(t, u) ? (t->m[f->latest_msg].text = u, 0) : -1;
+    }
+    for (size_t k = 0; k < n; k++) {
+        char *one = inert_json(json_array_get(f->latest, k)), *with = one;
+        if (one && k + 1 == n && f->latest_last) {
+            if (asprintf(&with, "%s\n%s", one, LAST_ROUND) < 0)
+                with = NULL;
+            free(one);
+        }
+        if (!with || !keep(t, with))
+            return -1;
+        t->m[f->latest_msg + k].text = with;
+    }
+    return 0;
+}
+
+/* The latest results cut by at least `over` bytes of their text where they can be, the largest
+ * first. 0 (something was cut), or -1 (nothing left to cut). */
+static int cut_latest(prompt_fit *f, size_t over)
+{
+    size_t n = json_array_size(f->latest);
+    bool *done = n ? calloc(n, sizeof(*done)) : NULL;
+    bool cut = false;
+    if (!done)
+        return -1;
+    const size_t flags = JSON_COMPACT | JSON_ENSURE_ASCII;
+    while (over > 0) {
+        size_t best = n, bs = 0;
+        for (size_t k = 0; k < n; k++) {
+            size_t sz = json_dumpb(json_array_get(f->latest, k), NULL, 0, flags);
+            if (!done[k] && sz > bs)
+                best = k, bs = sz;
+        }
+        if (best == n)
+            break;
+        json_t *e = json_array_get(f->latest, best);
+        (void)js_fit(e, bs > over ? bs - over : 0, flags, f->cut); /* -1: cut as far as it goes */
+        size_t now = json_dumpb(e, NULL, 0, flags), freed = bs > now ? bs - now : 0;
+        done[best] = freed < over; /* cut to its least: the next one */
+        cut = cut || freed > 0;
+        over = over > freed ? over - freed : 0;
+    }
+    free(done);
+    return cut ? 0 : -1;
+}
+
+/* rq held within the model's context: 0, or -1 with out's 413 (or 500). */
+static int fit_request(ask_llm *l, turns *t, prompt_fit *f, const llm_request *rq, ask_result *out)
+{
+    size_t max = llm_prompt_max(l->client), size = llm_request_size(l->client, rq);
+    for (int pass = 0; size > max && pass < 8; pass++) {
+        /* the earlier rounds' results, oldest first */
+        while (size > max && f->next_res < f->n_res &&
+               f->res[f->next_res].round != f->latest_round) {
+            const res_ref *e = &f->res[f->next_res++];
+            char *stub = NULL;
+            size_t was = strlen(t->m[e->msg].text ? t->m[e->msg].text : "");
+            if (e->tool ? asprintf(&stub,
+                                   "{\"left_out\": \"this result (%zu bytes), to fit the model's "
+                                   "context\"}",
+                                   was) < 0
+                        : asprintf(&stub,
+                                   "<data_result round=\"%d\">[{\"left_out\": \"the results of "
+                                   "round %d (%zu bytes), to fit the model's context\"}]"
+                                   "</data_result>",
+                                   e->round, e->round, was) < 0)
+                stub = NULL;
+            if (!stub) {
+                fail(out, 500, "internal", "%s", "out of memory");
+                return -1;
+            }
+            size -= replace_text(t, e->msg, stub);
+            size_t nr = json_array_size(f->rounds);
+            if (!nr || json_integer_value(json_array_get(f->rounds, nr - 1)) != e->round)
+                json_array_append_new(f->rounds, json_integer(e->round));
+        }
+        /* the conversation given back, oldest first, never the question */
+        while (size > max && f->next_given + 1 < f->n_given) {
+            size_t i = f->next_given++;
+            const char *was = t->m[i].text ? t->m[i].text : "";
+            char *stub = NULL;
+            if (strlen(was) < 80)
+                continue;
+            if (asprintf(&stub, "[this turn (%zu bytes) left out to fit the model's context]",
+                         strlen(was)) < 0) {
+                fail(out, 500, "internal", "%s", "out of memory");
+                return -1;
+            }
+            size -= replace_text(t, i, stub);
+            f->turns++;
+        }
+        size = llm_request_size(l->client, rq); /* exact again */
+        if (size <= max)
+            break;
+        /* the latest round's results, the largest first: their text is escaped in the body,
+         * so their dump is cut by the share of it the body is over by */
+        size_t esc = 0, n_lat = f->latest_tools ? json_array_size(f->latest) : 1;
+        for (size_t k = 0; f->latest && k < n_lat; k++)
+            esc += esc_len(t->m[f->latest_msg + k].text);
+        size_t dump =
+            f->latest ? json_dumpb(f->latest, NULL, 0, JSON_COMPACT | JSON_ENSURE_ASCII) : 0;
+        size_t over =
+            esc ? (size_t)((double)(size - max) * (double)dump / (double)esc) + 1 : size - max;
+        if (!f->latest || cut_latest(f, over) != 0)
+            break;
+        if (render_latest(t, f) != 0) {
+            fail(out, 500, "internal", "%s", "out of memory");
+            return -1;
+        }
+        size = llm_request_size(l->client, rq);
+    }
+    if (size > max) {
+        out->status = 413;
+        snprintf(out->code, sizeof(out->code), "prompt_too_large");
+        snprintf(out->error, sizeof(out->error),
+                 "the question%s with the instructions is %zu bytes of request, over the %zu "
+                 "that the model's context leaves (llm_context_tokens less llm_max_tokens and "
+                 "the repair turn's room, one token counted a byte): shorten them, or set "
+                 "llm_context_tokens to the model's window",
+                 f->n_given > 1 ? " and the conversation" : "", size, max);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the loop ------------------------------------------------------------------------------- */
 
 static void count_use(ask_llm *l, const llm_response *r)
@@ -633,6 +840,7 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
     memset(out, 0, sizeof(*out));
     double t0 = cl_now_sec();
     turns t = {.conversation = json_array()};
+    prompt_fit pf = {.rounds = json_array(), .cut = json_object()};
     json_t *queries = json_array();
     char *sys = NULL, *answer = NULL;
     char model[128] = "", provider[16] = "";
@@ -647,10 +855,11 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
              "/api/qa/trends, /api/qa/leaderboard and /api/qa/queue-status (docs/api.md)");
         goto done;
     }
-    if (!(sys = system_prompt(a))) {
+    if (!(sys = system_prompt(a)) || !pf.rounds || !pf.cut) {
         fail(out, 500, "internal", "%s", "out of memory");
         goto done;
     }
+    pf.n_given = t.n;
     llm_tool tools[2];
     size_t n_tools = 0;
     if (a->c.tools) {
@@ -673,6 +882,8 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
                           .n_messages = t.n,
                           .tools = tools, /* kept: a history with tool calls needs them */
                           .n_tools = n_tools};
+        if (fit_request(l, &t, &pf, &rq, out) != 0)
+            goto done;
         llm_response r;
         memset(&r, 0, sizeof(r));
         char why[600] = "";
@@ -686,6 +897,8 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
             llm_response_free(&r);
             if (st == LLM_CAP)
                 fail(out, 503, "llm_cap", "the LLM's daily cap is reached: %s", why);
+            else if (st == LLM_TOO_LARGE)
+                fail(out, 413, "prompt_too_large", "%s", why);
             else
                 fail(out, 502, "llm_error", "the LLM failed: %s", why);
             goto done;
@@ -794,6 +1007,17 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
         } else {
             free(user_text);
         }
+        if (!err) { /* the round's results, for holding the next requests within the context */
+            size_t n_res = r.n_calls ? r.n_calls : 1, first = t.n - n_res;
+            for (size_t k = 0; !err && k < n_res; k++)
+                err = fit_add_result(&pf, first + k, out->rounds, r.n_calls > 0) != 0;
+            json_decref(pf.latest);
+            pf.latest = json_incref(results);
+            pf.latest_round = out->rounds;
+            pf.latest_tools = r.n_calls > 0;
+            pf.latest_last = out->rounds >= a->c.max_rounds;
+            pf.latest_msg = first;
+        }
         free(said_text);
         json_decref(results);
         json_decref(items);
@@ -819,6 +1043,12 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
     json_object_set_new(o, "llm",
                         json_pack("{s:I,s:I,s:f}", "input_tokens", (json_int_t)tin, "output_tokens",
                                   (json_int_t)tout, "cost_usd", cost));
+    /* what the model's requests left out to fit its context (null: nothing) */
+    json_object_set_new(o, "prompt_left_out",
+                        json_array_size(pf.rounds) || pf.turns || json_object_size(pf.cut)
+                            ? json_pack("{s:O,s:I,s:O}", "rounds", pf.rounds, "turns",
+                                        (json_int_t)pf.turns, "results", pf.cut)
+                            : json_null());
     out->json = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(o);
     out->status = out->json ? 200 : 500;
@@ -833,5 +1063,6 @@ done:
     json_decref(queries);
     free(answer);
     free(sys);
+    fit_free(&pf);
     turns_free(&t);
 }

@@ -108,6 +108,10 @@ static int print_text(const char *result)
     const char *why = json_string_value(json_object_get(o, "flag_reason"));
     cq_cli_tprintf(stdout, "flagged          %s%s\n",
                    json_is_true(json_object_get(o, "flagged")) ? "yes: " : "no", why ? why : "");
+    const char *cut =
+        json_string_value(json_object_get(json_object_get(o, "transcript_cut"), "note"));
+    if (cut) /* what the LLM's prompt left out to fit the model's context */
+        cq_cli_tprintf(stdout, "llm prompt       %s\n", cut);
     const char *k;
     const json_t *c;
     json_object_foreach(json_object_get(o, "categories"), k, c)

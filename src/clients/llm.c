@@ -69,6 +69,7 @@ static void llm_defaults_once(void)
     c.max_tokens = s.llm_max_tokens;
     c.temperature = s.llm_temperature;
     c.max_response = (size_t)4 << 20;
+    c.context_tokens = s.llm_context_tokens;
     k_default = c;
 }
 
@@ -130,6 +131,11 @@ static int check_provider(const llm_provider_config *p, const char *which, char 
                         llm_provider_name(p->provider));
     if (p->max_tokens < 1 || p->max_tokens > 1000000)
         return cfg_fail(err, errsz, "the %s LLM's max_tokens must be 1-1000000", which);
+    if (p->context_tokens <= p->max_tokens)
+        return cfg_fail(err, errsz,
+                        "the %s LLM's llm_context_tokens (%d) leaves no room for a prompt "
+                        "beside llm_max_tokens (%d)",
+                        which, p->context_tokens, p->max_tokens);
     if (p->temperature > 2 || !(p->timeout_sec > 0) || p->retries < 0 || p->retries > 10 ||
         p->price_in < 0 || p->price_out < 0 || p->max_response < 1024)
         return cfg_fail(err, errsz,
@@ -745,6 +751,38 @@ char *llm_request_body(const llm_provider_config *pc, const llm_request *rq, cha
     return body_of(pc, rq, rq->messages, rq->n_messages, err, errsz);
 }
 
+static size_t body_room(const llm_provider_config *pc);
+
+size_t llm_body_max(const llm_client *c)
+{
+    size_t m = body_room(&c->c.primary);
+    if (c->c.has_fallback && body_room(&c->c.fallback) < m)
+        m = body_room(&c->c.fallback);
+    return m;
+}
+
+size_t llm_prompt_max(const llm_client *c)
+{
+    size_t m = llm_body_max(c), keep = m / 4 < LLM_REPAIR_ROOM ? m / 4 : LLM_REPAIR_ROOM;
+    return m - keep;
+}
+
+size_t llm_request_size(const llm_client *c, const llm_request *rq)
+{
+    char err[300];
+    size_t most = 0;
+    for (int i = 0; i < (c->c.has_fallback ? 2 : 1); i++) {
+        char *b = body_of(i ? &c->c.fallback : &c->c.primary, rq, rq->messages, rq->n_messages, err,
+                          sizeof(err));
+        if (!b)
+            return 0;
+        size_t n = strlen(b);
+        free(b);
+        most = n > most ? n : most;
+    }
+    return most;
+}
+
 /* ---- one HTTP exchange ----------------------------------------------------------------------- */
 
 typedef enum verdict { V_OK, V_RETRY, V_FINAL } verdict;
@@ -1008,7 +1046,42 @@ static void record(const run *u, const llm_provider_config *pc, bool fallback, b
     u->rec(&a, u->user);
 }
 
-/* One provider: 0 (out filled), -1 (failed, err), LLM_CAP. */
+/* The bytes a body may have for this provider: its context less its answer's tokens. */
+static size_t body_room(const llm_provider_config *pc)
+{
+    return pc->context_tokens > pc->max_tokens ? (size_t)(pc->context_tokens - pc->max_tokens) : 0;
+}
+
+/* The repair turn's copy of the bad answer made at least `over` bytes shorter: its head (cut on
+ * a UTF-8 boundary) and what was left out; a stub once nothing of it is left. 0, or -1 (already
+ * the stub, or out of memory). */
+static int shorten(char **answer, size_t over)
+{
+    static const char stub[] = "(the answer, left out: it does not fit the model's context)";
+    size_t len = strlen(*answer);
+    if (!strcmp(*answer, stub))
+        return -1;
+    char note[80];
+    char *n = NULL;
+    int k = snprintf(note, sizeof(note), " [... %zu bytes of this answer left out ...]", len);
+    if (len > over + (size_t)k + 16) {
+        size_t keep = len - over - (size_t)k;
+        while (keep && ((unsigned char)(*answer)[keep] & 0xC0) == 0x80)
+            keep--;
+        snprintf(note, sizeof(note), " [... %zu bytes of this answer left out ...]", len - keep);
+        if (asprintf(&n, "%.*s%s", (int)keep, *answer, note) < 0)
+            n = NULL;
+    } else {
+        n = strdup(stub);
+    }
+    if (!n)
+        return -1;
+    free(*answer);
+    *answer = n;
+    return 0;
+}
+
+/* One provider: 0 (out filled), -1 (failed, err), LLM_CAP, LLM_TOO_LARGE. */
 static int one_provider(run *u, int which, char *err, size_t errsz)
 {
     const llm_provider_config *pc = which ? &u->l->c.fallback : &u->l->c.primary;
@@ -1030,6 +1103,38 @@ static int one_provider(run *u, int which, char *err, size_t errsz)
         char *json = body_of(pc, u->rq, ms, n, err, errsz);
         if (!json)
             break;
+        size_t len = strlen(json), room = body_room(pc);
+        /* a repair turn carries what of the bad answer fits beside the prompt */
+        for (int cut = 0; len > room && repair && cut < 3; cut++) {
+            if (shorten(&bad_answer, len - room) != 0)
+                break; /* nothing of it left to leave out: no repair turn (below) */
+            ms[n - 2].text = bad_answer;
+            free(json);
+            if (!(json = body_of(pc, u->rq, ms, n, err, errsz)))
+                break;
+            len = strlen(json);
+        }
+        if (!json)
+            break; /* err: why the body could not be built */
+        if (len > room) {
+            free(json);
+            record(u, pc, which, repair, 0, 0, 0, "prompt_too_large", 0);
+            if (repair) { /* err holds what was wrong with the answer */
+                size_t l = strlen(err);
+                snprintf(err + l, errsz - l,
+                         "; no repair turn: it would not fit the model's context (%zu bytes, "
+                         "over %zu)",
+                         len, room);
+                break;
+            }
+            snprintf(err, errsz,
+                     "prompt_too_large: the request is %zu bytes, over the %zu that the "
+                     "model's context leaves (llm_context_tokens %d less llm_max_tokens %d, "
+                     "one token counted a byte): not sent",
+                     len, room, pc->context_tokens, pc->max_tokens);
+            rc = LLM_TOO_LARGE;
+            break;
+        }
         cl_body b = {.max = pc->max_response};
         cl_hdrs h = {.retry_after = -1};
         long code = 0;
@@ -1142,16 +1247,19 @@ llm_status llm_call(llm_client *l, const llm_request *rq, const llm_budget *budg
         }
     }
     int rc = one_provider(&u, 0, err, errsz);
-    if (rc == -1 && l->c.has_fallback) {
+    if ((rc == -1 || rc == LLM_TOO_LARGE) && l->c.has_fallback) {
         char first[512];
         snprintf(first, sizeof(first), "%s", err);
         rc = one_provider(&u, 1, err, errsz);
-        if (rc == -1) {
+        if (rc == -1 || rc == LLM_TOO_LARGE) {
             char second[512];
             snprintf(second, sizeof(second), "%s", err);
             snprintf(err, errsz, "%s; the fallback: %s", first, second);
         }
     }
     json_decref(u.schema);
-    return rc == 0 ? LLM_OK : rc == LLM_CAP ? LLM_CAP : LLM_ERROR;
+    return rc == 0               ? LLM_OK
+           : rc == LLM_CAP       ? LLM_CAP
+           : rc == LLM_TOO_LARGE ? LLM_TOO_LARGE
+                                 : LLM_ERROR;
 }

@@ -32,6 +32,14 @@
  * the cost already used today (the caller's count, plus what this call has used) reach a cap,
  * no request is sent and LLM_CAP is returned with the reason.
  *
+ * Every request within the model's context (docs/llm.md "Every prompt within the context"): a
+ * request's body, as it would be sent, is at most context_tokens less max_tokens bytes, counted
+ * as one token a byte (every tokenizer puts at least one byte in a token, and the body holds
+ * every byte of the prompt: system, turns, tools, schema, with the JSON around them). A longer
+ * one is never sent: LLM_TOO_LARGE with both figures, and the attempt is recorded (outcome
+ * prompt_too_large). A repair turn that would not fit carries less of the bad answer, or is not
+ * made. The builders fit their prompts to llm_prompt_max beforehand, so this is the last guard.
+ *
  * Only the configured URL is contacted: no redirects, no proxy from the environment. Keys are
  * read from files of mode 0600 (cfg_read_secret) and never appear in a message or a record.
  *
@@ -74,6 +82,8 @@ typedef struct llm_provider_config {
     double price_in;            /* USD per million input tokens (0: cost not known, counted 0) */
     double price_out;           /* USD per million output tokens */
     size_t max_response;        /* bytes (4 MiB) */
+    int context_tokens;         /* the model's context window (32768): a request's body at most
+                                   this less max_tokens bytes (llm_body_max) */
 } llm_provider_config;
 
 typedef struct llm_config {
@@ -145,7 +155,8 @@ typedef struct llm_attempt {
     double latency_sec;
     double cost_usd;
     const char *outcome; /* ok, http_429, http_500 (any status), timeout, network, too_large,
-                            bad_response, refused, truncated, invalid_json, schema_invalid */
+                            bad_response, refused, truncated, invalid_json, schema_invalid,
+                            prompt_too_large (not sent: over llm_body_max) */
     int http_status;     /* 0 when there was no answer */
     bool fallback;       /* the fallback provider's attempt */
     bool repair;         /* the repair turn */
@@ -163,8 +174,10 @@ typedef struct llm_budget {
 
 typedef enum llm_status {
     LLM_OK = 0,
-    LLM_ERROR = -1, /* every provider failed: err says why (the last one's reason) */
-    LLM_CAP = -2    /* a daily cap is reached: nothing (more) was sent; err: the reason */
+    LLM_ERROR = -1,    /* every provider failed: err says why (the last one's reason) */
+    LLM_CAP = -2,      /* a daily cap is reached: nothing (more) was sent; err: the reason */
+    LLM_TOO_LARGE = -3 /* the request is over the context's room (llm_body_max): nothing was
+                          sent; err: "prompt_too_large: ..." with its size and the room */
 } llm_status;
 
 typedef struct llm_client llm_client;
@@ -178,6 +191,20 @@ void llm_destroy(llm_client *c);
  * cost spent and nothing else, and must be freed too. */
 llm_status llm_call(llm_client *c, const llm_request *rq, const llm_budget *budget,
                     llm_record_fn rec, void *user, llm_response *out, char *err, size_t errsz);
+
+/* ---- the context's room ------------------------------------------------------------------- */
+
+/* The bytes a request's body may have for llm_call to send it: context_tokens less max_tokens,
+ * the smaller over the providers (0: none fits). */
+size_t llm_body_max(const llm_client *c);
+/* The room kept beside a prompt for the repair turn (what was wrong, the head of the bad answer):
+ * LLM_REPAIR_ROOM bytes, or a quarter of llm_body_max when that is less. */
+#define LLM_REPAIR_ROOM 1024
+/* What a prompt builder holds its request's body to: llm_body_max less the repair's room. */
+size_t llm_prompt_max(const llm_client *c);
+/* The bytes of rq's body as llm_call would send it (the longest over the providers), or 0 when
+ * it cannot be built (llm_call then says why). */
+size_t llm_request_size(const llm_client *c, const llm_request *rq);
 
 /* ---- the wire formats, for tests and fuzzing ------------------------------------------------- */
 

@@ -49,6 +49,7 @@ int llm_config_from_settings(const cfg_settings *c, llm_config *out, char *err, 
     p.timeout_sec = c->llm_timeout_sec;
     p.retries = c->llm_retries;
     p.max_tokens = c->llm_max_tokens;
+    p.context_tokens = c->llm_context_tokens;
     p.temperature = c->llm_temperature;
     out->primary = out->fallback = p;
     out->primary.price_in = c->llm_price_in;

@@ -246,7 +246,8 @@ static const setting k_settings[] = {
     {"llm_max_tokens", K_INT, F(llm_max_tokens), 0, 1, 1000000, NULL, "2048",
      "the answer's token limit"},
     {"llm_context_tokens", K_INT, F(llm_context_tokens), 0, 1024, 10000000, NULL, "32768",
-     "the model's context window: POST /investigate's prompt is cut to it, less llm_max_tokens"},
+     "the model's context window: every request to the LLM within it, less llm_max_tokens (one "
+     "token a byte)"},
     {"llm_temperature", K_DOUBLE, F(llm_temperature), 0, -1, 2, NULL, "0",
      "0-2; negative: none sent"},
     {"llm_price_in", K_DOUBLE, F(llm_price_in), 0, 0, 1e6, NULL, "0",

@@ -136,28 +136,49 @@ static void record_attempt(const llm_attempt *a, void *user)
                        a->http_status, "fallback", a->fallback, "repair", a->repair));
 }
 
-/* the LLM's part: its categories (and the topic) asked for and taken into call */
+/* a scoring request's body as the client sends it (sc_fit's measure) */
+static size_t measure_request(void *user, const char *system, const char *text, const char *schema)
+{
+    llm_message m = {.role = LLM_USER, .text = text};
+    llm_request rq = {.system = system,
+                      .messages = &m,
+                      .n_messages = 1,
+                      .schema = schema,
+                      .schema_name = "score"};
+    return llm_request_size(user, &rq);
+}
+
+/* the LLM's part: its categories (and the topic) asked for and taken into call, the prompt held
+ * within the model's context (what it left out said in the result) */
 static void llm_part(const qa_scoring *s, const char *report_json, const sc_text *text,
                      const llm_budget *budget, json_t *attempts, sc_call *call)
 {
     char err[600];
-    sc_llm_prompt p;
-    int pr = sc_llm_prompt_build(&s->card, text, report_json, s->topics, &p, err, sizeof(err));
-    if (pr == 1)
-        return; /* nothing for an LLM on this card */
     snprintf(call->provider_hash, sizeof(call->provider_hash), "%s", s->llm_hash);
-    if (pr < 0) {
-        char why[700];
-        snprintf(why, sizeof(why), "the request could not be made: %s", err);
-        llm_unscored(&s->card, call, why);
-        return;
-    }
     llm_client *cl = llm_create(&s->llm, err, sizeof(err));
     if (!cl) {
         char why[700];
         snprintf(why, sizeof(why), "LLM failed: %s", err);
         llm_unscored(&s->card, call, why);
-        sc_llm_prompt_free(&p);
+        return;
+    }
+    sc_fit fit = {.max_bytes = llm_prompt_max(cl), .measure = measure_request, .user = cl};
+    sc_llm_prompt p;
+    if (sc_llm_prompt_fit(&s->card, text, report_json, s->topics, &fit, &p, err, sizeof(err)) !=
+        0) {
+        char why[700];
+        /* a prompt that cannot fit reads "prompt_too_large: ...", as the client's refusal, and
+         * is recorded as its attempt would be (nothing sent) */
+        bool too_large = !strncmp(err, "prompt_too_large", 16);
+        snprintf(why, sizeof(why), "%s%s", too_large ? "" : "the request could not be made: ", err);
+        if (too_large) {
+            llm_attempt a = {.provider = llm_provider_name(s->llm.primary.provider),
+                             .model = s->llm.primary.model,
+                             .outcome = "prompt_too_large"};
+            record_attempt(&a, attempts);
+        }
+        llm_unscored(&s->card, call, why);
+        llm_destroy(cl);
         return;
     }
     llm_message m = {.role = LLM_USER, .text = p.user};
@@ -174,10 +195,14 @@ static void llm_part(const qa_scoring *s, const char *report_json, const sc_text
                          sizeof(err)) != 0) {
             snprintf(why, sizeof(why), "the LLM's answer was refused: %s", err);
             llm_unscored(&s->card, call, why);
+        } else {
+            sc_call_note_cut(call, &p.cut);
         }
     } else {
-        /* at a cap the reason already reads "llm_cap: ..." */
-        snprintf(why, sizeof(why), "%s%s", st == LLM_CAP ? "" : "LLM failed: ", err);
+        /* at a cap the reason already reads "llm_cap: ...", over the context
+         * "prompt_too_large: ..." */
+        snprintf(why, sizeof(why), "%s%s",
+                 st == LLM_CAP || st == LLM_TOO_LARGE ? "" : "LLM failed: ", err);
         llm_unscored(&s->card, call, why);
     }
     llm_response_free(&resp);

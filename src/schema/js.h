@@ -21,6 +21,8 @@
  * maxLength): js_wire_schema gives the copy to send, the bounds moved into the description, and
  * the answer is still checked here against the full schema.
  *
+ * Beside the checker, js_fit holds a JSON value to a size, cutting its longest parts (js_fit.c).
+ *
  * It calls no other room: jansson only. It is on the ground floor because it knows no provider
  * and no HTTP: the LLM client (src/clients/llm.c) checks its schemas and every answer with it,
  * and it is tested on its own (tests/unit/test_schema.c).
@@ -51,5 +53,19 @@ int js_check(const json_t *schema, const json_t *instance, char *err, size_t err
  * named in its schema's description instead ("(minimum 1, maximum 5)"). New reference, or NULL
  * (out of memory). */
 json_t *js_wire_schema(const json_t *schema, unsigned drop);
+
+/* ---- a JSON value held to a size (js_fit.c) -------------------------------------------------
+ * For data given to an LLM within its context (docs/llm.md "Every prompt within the context"):
+ * the report of GET /ai-analyze, a round's rows of POST /ask. */
+
+/* Cut v in place until json_dumpb(v, flags) is at most max_bytes: each time the largest part is
+ * cut, an array of two items or more losing items from its end (its first kept), or a string of
+ * 64 bytes or more its tail (" [... N bytes left out]" in its place); an array of one item only
+ * when nothing else is left. What was cut is added up in counts (an object, or NULL), by the
+ * part's path ("events", "conversation.overtalk.spans", "rows[]", "." for v itself), as
+ * {"items": {path: n}, "bytes": {path: n}}; counts may be inside v (it is never cut). 0 when it
+ * fits; -1 when it cannot be made to (what is left cannot be cut: short strings, scalars,
+ * objects' keys) or out of memory, v then cut as far as it went. */
+int js_fit(json_t *v, size_t max_bytes, size_t flags, json_t *counts);
 
 #endif /* CQ_JS_H */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../schema/js.h"
 #include "sc_int.h"
 
 enum { SEV_INFO = 1, SEV_NOTE = 2, SEV_PROBLEM = 3 };
@@ -997,15 +998,63 @@ static char *escape_angles(const char *s)
     return out;
 }
 
-int sc_assess_prompt(const char *report_json, char **system, char **user, char *err, size_t errsz)
+/* The bytes text takes inside a JSON string of the request's body (jansson's escapes). */
+static size_t json_text_len(const char *t)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+        n += *p == '"' || *p == '\\' || *p == '\b' || *p == '\f' || *p == '\n' || *p == '\r' ||
+                     *p == '\t'
+                 ? 2
+             : *p < 0x20 ? 6
+                         : 1;
+    return n;
+}
+
+#define USER_HEAD "Assess this call.\n<call_report>\n"
+#define USER_TAIL "\n</call_report>\n"
+#define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
+
+/* the user turn of data (malloc'd), or NULL */
+static char *user_of(const json_t *data)
+{
+    char *dump = json_dumps(data, DUMP_FLAGS), *safe = dump ? escape_angles(dump) : NULL, *u;
+    free(dump);
+    if (!safe || asprintf(&u, USER_HEAD "%s" USER_TAIL, safe) < 0)
+        u = NULL;
+    free(safe);
+    return u;
+}
+
+/* data cut to target bytes of text (js_fit), the rules' findings kept whole while the rest of
+ * the report can give way. 0, or -1. */
+static int fit_data(json_t *data, size_t target, json_t *left)
+{
+    json_t *fnd = json_incref(json_object_get(data, "findings"));
+    size_t fd = fnd ? json_dumpb(fnd, NULL, 0, DUMP_FLAGS) + 12 /* "findings": and a comma */ : 0;
+    int rc = -1;
+    if (fnd && target > fd) {
+        json_object_del(data, "findings");
+        rc = js_fit(data, target - fd, DUMP_FLAGS, left);
+        if (json_object_set_new(data, "findings", fnd) != 0)
+            return -1;
+    } else {
+        json_decref(fnd);
+    }
+    return rc == 0 ? 0 : js_fit(data, target, DUMP_FLAGS, left);
+}
+
+int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **system, char **user,
+                         char **left_out, char *err, size_t errsz)
 {
     *system = *user = NULL;
+    if (left_out)
+        *left_out = NULL;
     json_t *r = parse(report_json, err, errsz);
     if (!r)
         return -1;
     as_ctx *c = malloc(sizeof(*c));
-    json_t *data = NULL;
-    char *dump = NULL, *safe = NULL;
+    json_t *data = NULL, *left = NULL;
     int rc = -1;
     if (!c) {
         sc_fail(err, errsz, "out of memory");
@@ -1021,32 +1070,78 @@ int sc_assess_prompt(const char *report_json, char **system, char **user, char *
         sc_fail(err, errsz, "out of memory");
         goto done;
     }
-    dump = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10));
-    safe = dump ? escape_angles(dump) : NULL;
-    if (!safe) {
+    *system = strdup(k_system);
+    *user = user_of(data);
+    if (!*system || !*user) {
         sc_fail(err, errsz, "out of memory");
         goto done;
     }
-    *system = strdup(k_system);
-    if (asprintf(user, "Assess this call.\n<call_report>\n%s\n</call_report>\n", safe) < 0)
-        *user = NULL;
-    if (!*system || !*user) {
-        free(*system);
+    size_t base =
+        fit && fit->max_bytes && fit->measure ? fit->measure(fit->user, k_system, "x", NULL) : 0;
+    size_t max = fit ? fit->max_bytes : 0;
+    if (base && base - 1 + json_text_len(USER_HEAD USER_TAIL) >= max) {
+        sc_fail(err, errsz,
+                "prompt_too_large: the instructions alone take %zu of the %zu bytes the model's "
+                "context leaves for a prompt (llm_context_tokens less llm_max_tokens and the "
+                "repair turn's room, one token counted a byte)",
+                base - 1, max);
+        goto done;
+    }
+    /* over: the report's longest parts cut, what was cut said in the data (left_out) */
+    size_t m = base ? fit->measure(fit->user, k_system, *user, NULL) : 0;
+    for (int attempt = 0; m > max && attempt < 8; attempt++) {
+        if (!left) {
+            left = json_object();
+            if (!left || json_object_set(data, "left_out", left) != 0) {
+                sc_fail(err, errsz, "out of memory");
+                goto done;
+            }
+        }
+        /* the data's text is escaped in the body (each quote two bytes): cut its dump by the
+         * same share of it as the body is over by, of the user turn's share of the body */
+        size_t dump = json_dumpb(data, NULL, 0, DUMP_FLAGS), esc = json_text_len(*user);
+        size_t cut = esc ? (size_t)((double)(m - max) * (double)dump / (double)esc) + 1 : dump;
+        if (cut >= dump || fit_data(data, dump - cut, left) != 0) {
+            sc_fail(err, errsz,
+                    "prompt_too_large: the report's figures cannot be held to the %zu bytes the "
+                    "model's context leaves for a prompt",
+                    max);
+            goto done;
+        }
         free(*user);
-        *system = *user = NULL;
+        if (!(*user = user_of(data))) {
+            sc_fail(err, errsz, "out of memory");
+            goto done;
+        }
+        m = fit->measure(fit->user, k_system, *user, NULL);
+    }
+    if (m > max) {
+        sc_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
+        goto done;
+    }
+    if (left && left_out && !(*left_out = json_dumps(left, JSON_COMPACT))) {
         sc_fail(err, errsz, "out of memory");
         goto done;
     }
     rc = 0;
 done:
+    if (rc != 0) {
+        free(*system);
+        free(*user);
+        *system = *user = NULL;
+    }
     if (c)
         release(c);
     free(c);
-    free(dump);
-    free(safe);
+    json_decref(left);
     json_decref(data);
     json_decref(r);
     return rc;
+}
+
+int sc_assess_prompt(const char *report_json, char **system, char **user, char *err, size_t errsz)
+{
+    return sc_assess_prompt_fit(report_json, NULL, system, user, NULL, err, errsz);
 }
 
 /* ---- the problem badges --------------------------------------------------------------------- */

@@ -73,10 +73,11 @@ static void sb_printf(sb *s, const char *fmt, ...)
     free(t);
 }
 
-/* data text made inert: < > as ‹ ›, line breaks and tabs as spaces, other control bytes gone */
-static void sb_data(sb *s, const char *t)
+/* data text made inert: < > as ‹ ›, line breaks and tabs as spaces, other control bytes gone;
+ * the first n bytes of t (or to its NUL) */
+static void sb_data_n(sb *s, const char *t, size_t n)
 {
-    for (const char *p = t; *p; p++) {
+    for (const char *p = t; *p && (size_t)(p - t) < n; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '<')
             sb_add(s, "\xe2\x80\xb9", 3);
@@ -87,6 +88,40 @@ static void sb_data(sb *s, const char *t)
         else if (c >= 0x20 && c != 0x7f)
             sb_add(s, p, 1);
     }
+}
+
+static void sb_data(sb *s, const char *t)
+{
+    sb_data_n(s, t, (size_t)-1);
+}
+
+/* The bytes one byte of text takes in a request's body, inside a JSON string (jansson's escapes:
+ * \" \\ \b \f \n \r \t, \u00XX for other control bytes). */
+static size_t json_byte(unsigned char c)
+{
+    if (c == '"' || c == '\\' || c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+        return 2;
+    return c < 0x20 ? 6 : 1;
+}
+
+static size_t json_len(const char *t)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+        n += json_byte(*p);
+    return n;
+}
+
+/* The bytes sb_data writes for one byte of data, inside a JSON string. */
+static size_t data_byte(unsigned char c)
+{
+    if (c == '<' || c == '>')
+        return 3;
+    if (c == '\n' || c == '\r' || c == '\t')
+        return 1;
+    if (c < 0x20 || c == 0x7f)
+        return 0;
+    return json_byte(c);
 }
 
 /* 64 random bits as 16 letters a-p, one per 4 bits: never a run of digits, which a scanner of
@@ -303,6 +338,287 @@ static char *figures(const char *report_json)
     return out;
 }
 
+/* ---- the user turn, held within the model's context ----------------------------------------- */
+
+#define MARKER_MAX 96 /* the cut's line in the block, inside a JSON string */
+#define NOTE_MAX 64   /* a cut turn's " [... N bytes of this turn left out ...]" */
+#define MIN_WORDS 16  /* the fewest bytes of a cut turn's words worth sending */
+
+/* Which of the call's words a user turn holds. */
+typedef struct plan {
+    bool whole_figures;      /* else the duration alone */
+    size_t head, tail;       /* turns kept from the start and from the end (head + tail <= n) */
+    bool head_cut, tail_cut; /* the first (last) of them kept cut to its first `*_keep` bytes */
+    size_t head_keep, tail_keep;
+} plan;
+
+static size_t header(const sc_utt *u, char *buf, size_t n)
+{
+    int k = snprintf(buf, n, "[%.2f-%.2f] %s: ", u->start, u->end, u->speaker);
+    return k < 0 ? 0 : json_len(buf);
+}
+
+/* the bytes of text's first n bytes (all: (size_t)-1) as sb_data writes them, in a JSON string */
+static size_t data_len(const char *text, size_t n)
+{
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && n; p++, n--)
+        k += data_byte(*p);
+    return k;
+}
+
+/* The most bytes of text, ending on a character's first byte, whose data_len is within budget. */
+static size_t prefix(const char *text, size_t budget)
+{
+    size_t acc = 0, ok = 0;
+    for (size_t i = 0;; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == 0 || (c & 0xC0) != 0x80) {
+            if (acc > budget)
+                break;
+            ok = i;
+        }
+        if (!c)
+            break;
+        acc += data_byte(c);
+    }
+    return ok;
+}
+
+static const char *text_of(const sc_utt *u)
+{
+    return u->text ? u->text : "";
+}
+
+/* turn i's line: whole, or its first keep bytes and what was left out */
+static void add_line(sb *usr, const sc_utt *u, bool cut, size_t keep)
+{
+    sb_printf(usr, "[%.2f-%.2f] %s: ", u->start, u->end, u->speaker);
+    const char *w = text_of(u);
+    if (!cut) {
+        sb_data(usr, w);
+    } else {
+        sb_data_n(usr, w, keep);
+        sb_printf(usr, " [... %zu bytes of this turn left out ...]", strlen(w) - keep);
+    }
+    sb_add(usr, "\n", 1);
+}
+
+static char *user_text(const char *nonce, const char *fig, const char *fig_min, const sc_text *t,
+                       const plan *pl)
+{
+    sb usr = {.ok = true};
+    size_t n = t ? t->n : 0;
+    sb_printf(&usr, "<figures-%s>\n", nonce);
+    const char *f = pl->whole_figures ? fig : fig_min;
+    sb_data(&usr, f ? f : "(none)");
+    sb_printf(&usr, "\n</figures-%s>\n<transcript-%s>\n", nonce, nonce);
+    for (size_t i = 0; i < pl->head; i++)
+        add_line(&usr, &t->u[i], i == 0 && pl->head_cut, pl->head_keep);
+    if (pl->head + pl->tail < n) {
+        size_t left = n - pl->head - pl->tail;
+        double from = pl->head ? t->u[pl->head - 1].end : t->u[0].start,
+               to = pl->tail ? t->u[n - pl->tail].start : t->u[n - 1].end;
+        sb_printf(&usr, "[... %zu turns, %.0f seconds left out ...]\n", left,
+                  to > from ? to - from : 0);
+    }
+    for (size_t i = n - pl->tail; i < n; i++)
+        add_line(&usr, &t->u[i], i == n - 1 && pl->tail_cut, pl->tail_keep);
+    if (!n)
+        sb_add(&usr, "(no words)\n", 11);
+    sb_printf(&usr, "</transcript-%s>\n", nonce);
+    if (!usr.ok) {
+        free(usr.p);
+        return NULL;
+    }
+    return usr.p;
+}
+
+/* A first or last turn cut to fit `room` bytes of line: its keep, and the line's length. 0, or
+ * -1 when too little of it would fit. */
+static int cut_turn(const sc_utt *u, size_t room, size_t *keep, size_t *line)
+{
+    char hb[128];
+    size_t h = header(u, hb, sizeof(hb));
+    if (room < h + NOTE_MAX + 2 + MIN_WORDS)
+        return -1;
+    *keep = prefix(text_of(u), room - h - NOTE_MAX - 2);
+    if (*keep == 0)
+        return -1;
+    *line = h + data_len(text_of(u), *keep) + NOTE_MAX + 2;
+    return 0;
+}
+
+/* The turns kept within `room` bytes of lines (L: each whole line's), the opening and closing ones
+ * first: 0, or -1 (not even a cut first and last turn fit). */
+static int plan_turns(const sc_text *t, const size_t *L, size_t room, plan *pl)
+{
+    size_t n = t->n, used = 0, line;
+    if (n == 1) {
+        if (L[0] <= room) {
+            pl->head = 1;
+            return 0;
+        }
+        if (cut_turn(&t->u[0], room, &pl->head_keep, &line) != 0)
+            return -1;
+        pl->head = 1, pl->head_cut = true;
+        return 0;
+    }
+    if (L[0] > room / 2 && L[0] + L[n - 1] > room) {
+        if (cut_turn(&t->u[0], room / 2, &pl->head_keep, &line) != 0)
+            return -1;
+        pl->head_cut = true;
+        used = line;
+    } else {
+        used = L[0];
+    }
+    pl->head = 1;
+    if (L[n - 1] > room - used) {
+        if (cut_turn(&t->u[n - 1], room - used, &pl->tail_keep, &line) != 0)
+            return -1;
+        pl->tail_cut = true;
+        used += line;
+    } else {
+        used += L[n - 1];
+    }
+    pl->tail = 1;
+    /* then whole turns from either end in turn, while they fit */
+    bool head_full = false, tail_full = false, from_head = true;
+    while (pl->head + pl->tail < n && !(head_full && tail_full)) {
+        if (from_head && !head_full) {
+            size_t i = pl->head;
+            if (used + L[i] <= room)
+                used += L[i], pl->head++;
+            else
+                head_full = true;
+        } else if (!from_head && !tail_full) {
+            size_t i = n - 1 - pl->tail;
+            if (used + L[i] <= room)
+                used += L[i], pl->tail++;
+            else
+                tail_full = true;
+        }
+        from_head = !from_head;
+    }
+    return 0;
+}
+
+/* the figures' stand-in when they do not fit: the report's duration (NULL: none) */
+static char *figures_min(const char *report_json)
+{
+    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
+    const json_t *d = json_object_get(r, "duration");
+    char *out = NULL;
+    if (json_is_number(d) && asprintf(&out, "{\"duration\":%.6g}", json_number_value(d)) < 0)
+        out = NULL;
+    json_decref(r);
+    return out;
+}
+
+/* out->user made to fit (out->system and out->schema are made), out->cut filled. 0, or -1 with
+ * err. */
+static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
+                     const char *report_json, const sc_text *t, const sc_fit *fit, char *err,
+                     size_t errsz)
+{
+    size_t n = t ? t->n : 0;
+    plan whole = {.whole_figures = true, .head = n};
+    out->cut.turns = n;
+    size_t base = 0;
+    if (fit && fit->max_bytes && fit->measure)
+        base = fit->measure(fit->user, out->system, "x", out->schema);
+    if (!base) { /* no bound, or it cannot be told */
+        out->user = user_text(nonce, fig, NULL, t, &whole);
+        return out->user ? 0 : sc_fail(err, errsz, "out of memory");
+    }
+    base -= 1; /* "x" */
+    size_t max = fit->max_bytes;
+    if (base + MARKER_MAX >= max)
+        return sc_fail(err, errsz,
+                       "prompt_too_large: the instructions and the answer's schema alone take "
+                       "%zu of the %zu bytes the model's context leaves for a prompt "
+                       "(llm_context_tokens less llm_max_tokens and the repair turn's room, one "
+                       "token counted a byte): no room for the call",
+                       base, max);
+    char tag[64];
+    snprintf(tag, sizeof(tag), "<figures-%s>\n", nonce);
+    size_t frame = json_len(tag);
+    snprintf(tag, sizeof(tag), "\n</figures-%s>\n<transcript-%s>\n", nonce, nonce);
+    frame += json_len(tag);
+    snprintf(tag, sizeof(tag), "</transcript-%s>\n", nonce);
+    frame += json_len(tag);
+    char *fmin = figures_min(report_json);
+    size_t figw = data_len(fig ? fig : "(none)", (size_t)-1),
+           figm = data_len(fmin ? fmin : "(none)", (size_t)-1);
+    size_t *L = n ? malloc(n * sizeof(*L)) : NULL, lines = n ? 0 : 12 /* (no words)\n */;
+    if (n && !L) {
+        free(fmin);
+        return sc_fail(err, errsz, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char hb[128];
+        L[i] = header(&t->u[i], hb, sizeof(hb)) + data_len(text_of(&t->u[i]), (size_t)-1) + 2;
+        lines += L[i];
+    }
+    size_t avail = max - base;
+    int rc = -1, attempt = 0;
+    for (; attempt < 4; attempt++) {
+        plan pl = whole;
+        if (frame + figw + lines > avail) {
+            size_t room = avail > frame + MARKER_MAX ? avail - frame - MARKER_MAX : 0;
+            size_t ends = n ? L[0] + (n > 1 ? L[n - 1] : 0) : 12;
+            pl.whole_figures = room >= figw + ends;
+            size_t f = pl.whole_figures ? figw : figm;
+            room = room > f ? room - f : 0;
+            pl.head = 0;
+            if (n ? plan_turns(t, L, room, &pl) != 0 : room < 12) {
+                sc_fail(err, errsz,
+                        "prompt_too_large: the instructions and the answer's schema take %zu of "
+                        "the %zu bytes the model's context leaves for a prompt (llm_context_tokens "
+                        "less llm_max_tokens and the repair turn's room, one token counted a "
+                        "byte): no room for the call's opening and closing turns",
+                        base, max);
+                break;
+            }
+        }
+        char *u = user_text(nonce, fig, fmin, t, &pl);
+        if (!u) {
+            sc_fail(err, errsz, "out of memory");
+            break;
+        }
+        size_t m = fit->measure(fit->user, out->system, u, out->schema);
+        if (m > max && avail > m - max) { /* an estimate short of the body: again, tighter */
+            free(u);
+            avail -= m - max;
+            continue;
+        }
+        if (m > max) {
+            free(u);
+            sc_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
+            break;
+        }
+        out->user = u;
+        out->cut.turns_left_out = n - pl.head - pl.tail;
+        if (out->cut.turns_left_out) {
+            double from = pl.head ? t->u[pl.head - 1].end : t->u[0].start,
+                   to = pl.tail ? t->u[n - pl.tail].start : t->u[n - 1].end;
+            out->cut.seconds_left_out = to > from ? to - from : 0;
+        }
+        if (pl.head_cut)
+            out->cut.bytes_left_out += strlen(text_of(&t->u[0])) - pl.head_keep;
+        if (pl.tail_cut)
+            out->cut.bytes_left_out += strlen(text_of(&t->u[n - 1])) - pl.tail_keep;
+        out->cut.figures_left_out = !pl.whole_figures && fig != NULL;
+        rc = 0;
+        break;
+    }
+    if (rc != 0 && attempt == 4)
+        sc_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
+    free(L);
+    free(fmin);
+    return rc;
+}
+
 void sc_llm_prompt_free(sc_llm_prompt *p)
 {
     if (!p)
@@ -313,8 +629,9 @@ void sc_llm_prompt_free(sc_llm_prompt *p)
     p->system = p->user = p->schema = NULL;
 }
 
-int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_json,
-                        const sc_topics *topics, sc_llm_prompt *out, char *err, size_t errsz)
+int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_json,
+                      const sc_topics *topics, const sc_fit *fit, sc_llm_prompt *out, char *err,
+                      size_t errsz)
 {
     memset(out, 0, sizeof(*out));
     int n_llm = 0; /* the summary and the sentiment are always asked: never nothing to ask */
@@ -333,7 +650,7 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
             return sc_fail(err, errsz, "the topics file lists no class");
         }
     }
-    sb sys = {.ok = true}, usr = {.ok = true};
+    sb sys = {.ok = true};
     sb_printf(&sys,
               "You assess one recorded customer-service call against a scorecard.\n\n"
               "The call is given as data between the line <transcript-%s> and the line "
@@ -393,42 +710,65 @@ int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_j
     if (rc == 0)
         sb_printf(&sys, "\nAnswer with one JSON object that follows the schema you are given, "
                         "and nothing else.\n");
-    /* the user turn: the figures, then the transcript */
+    /* the user turn: the figures, then the transcript, held to fit */
     char *fig = rc == 0 ? figures(report_json) : NULL;
-    if (rc == 0) {
-        sb_printf(&usr, "<figures-%s>\n", nonce);
-        if (fig)
-            sb_data(&usr, fig);
-        else
-            sb_add(&usr, "(none)", 6);
-        sb_printf(&usr, "\n</figures-%s>\n<transcript-%s>\n", nonce, nonce);
-        for (size_t i = 0; t && i < t->n; i++) {
-            sb_printf(&usr, "[%.2f-%.2f] %s: ", t->u[i].start, t->u[i].end, t->u[i].speaker);
-            sb_data(&usr, t->u[i].text ? t->u[i].text : "");
-            sb_add(&usr, "\n", 1);
-        }
-        if (!t || !t->n)
-            sb_add(&usr, "(no words)\n", 11);
-        sb_printf(&usr, "</transcript-%s>\n", nonce);
-    }
-    free(fig);
     json_t *schema = rc == 0 ? answer_schema(c, t, topic_list, err, errsz) : NULL;
     json_decref(topic_list);
     if (rc == 0 && !schema)
         rc = -1;
     if (rc == 0) {
         out->schema = json_dumps(schema, JSON_COMPACT);
-        out->system = sys.p, out->user = usr.p;
-        sys.p = usr.p = NULL;
-        if (!out->schema || !sys.ok || !usr.ok) {
-            sc_llm_prompt_free(out);
+        out->system = sys.p;
+        sys.p = NULL;
+        if (!out->schema || !sys.ok)
             rc = sc_fail(err, errsz, "out of memory");
-        }
     }
+    if (rc == 0)
+        rc = user_turn(out, nonce, fig, report_json, t, fit, err, errsz);
+    if (rc != 0)
+        sc_llm_prompt_free(out);
+    free(fig);
     json_decref(schema);
     free(sys.p);
-    free(usr.p);
     return rc;
+}
+
+int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_json,
+                        const sc_topics *topics, sc_llm_prompt *out, char *err, size_t errsz)
+{
+    return sc_llm_prompt_fit(c, t, report_json, topics, NULL, out, err, errsz);
+}
+
+bool sc_prompt_was_cut(const sc_prompt_cut *c)
+{
+    return c->turns_left_out || c->bytes_left_out || c->figures_left_out;
+}
+
+void sc_prompt_cut_note(const sc_prompt_cut *c, char *out, size_t n)
+{
+    int k = snprintf(out, n, "transcript cut for the LLM: %zu of %zu turns left out",
+                     c->turns_left_out, c->turns);
+    if (k > 0 && (size_t)k < n && c->turns_left_out)
+        k +=
+            snprintf(out + k, n - (size_t)k, " (%.0f s of the call's middle)", c->seconds_left_out);
+    if (k > 0 && (size_t)k < n && c->bytes_left_out)
+        k += snprintf(out + k, n - (size_t)k, ", %zu bytes of a long opening or closing turn",
+                      c->bytes_left_out);
+    if (k > 0 && (size_t)k < n && c->figures_left_out)
+        snprintf(out + k, n - (size_t)k, "; the report's figures but the duration left out");
+}
+
+void sc_call_note_cut(sc_call *call, const sc_prompt_cut *cut)
+{
+    call->llm_cut = *cut;
+    if (!sc_prompt_was_cut(cut))
+        return;
+    char note[200];
+    sc_prompt_cut_note(cut, note, sizeof(note));
+    if (call->summary.source == SC_SUMMARY_LLM)
+        snprintf(call->summary.note, sizeof(call->summary.note), "%s", note);
+    if (call->sentiment_checks.asked)
+        snprintf(call->sentiment_checks.note, sizeof(call->sentiment_checks.note), "%s", note);
 }
 
 /* ---- the answer ------------------------------------------------------------------------------ */

@@ -141,6 +141,19 @@ char *sc_call_to_json(const sc_card *c, const sc_call *call)
     json_object_set_new(o, "provider_hash", str_or_null(call->provider_hash));
     json_object_set_new(o, "llm_provider", str_or_null(call->llm_provider));
     json_object_set_new(o, "llm_model", str_or_null(call->llm_model));
+    const sc_prompt_cut *cut = &call->llm_cut;
+    if (sc_prompt_was_cut(cut)) { /* what the LLM's prompt left out of the call */
+        char note[200];
+        sc_prompt_cut_note(cut, note, sizeof(note));
+        json_object_set_new(o, "transcript_cut",
+                            json_pack("{s:I,s:I,s:f,s:I,s:b,s:s}", "turns", (json_int_t)cut->turns,
+                                      "turns_left_out", (json_int_t)cut->turns_left_out,
+                                      "seconds_left_out", round(cut->seconds_left_out * 100) / 100,
+                                      "bytes_left_out", (json_int_t)cut->bytes_left_out,
+                                      "figures_left_out", cut->figures_left_out, "note", note));
+    } else {
+        json_object_set_new(o, "transcript_cut", json_null());
+    }
     json_t *not_scored = json_array();
     for (int i = 0; i < call->n && i < c->n; i++) {
         const sc_cat_result *r = &call->cats[i];

@@ -350,8 +350,11 @@ json_t *sc_sent_checks_json(const sc_sent_checks *c)
                          x->has_figure ? json_real(x->figure) : json_null(), "quote",
                          x->quote ? json_string(x->quote) : json_null(), "why", x->why));
     }
-    return json_pack("{s:o,s:b,s:o,s:o}", "model",
-                     c->model[0] ? json_string(c->model) : json_null(), "used", c->used, "why",
-                     c->why[0] ? json_string(c->why) : json_null(), "dropped",
-                     d ? d : json_array());
+    json_t *o =
+        json_pack("{s:o,s:b,s:o,s:o}", "model", c->model[0] ? json_string(c->model) : json_null(),
+                  "used", c->used, "why", c->why[0] ? json_string(c->why) : json_null(), "dropped",
+                  d ? d : json_array());
+    if (o && c->note[0]) /* its figures were read from a transcript cut to fit */
+        json_object_set_new(o, "note", json_string(c->note));
+    return o;
 }

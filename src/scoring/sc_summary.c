@@ -302,9 +302,12 @@ json_t *sc_summary_json(const sc_summary *s)
     const char *src = s->source == SC_SUMMARY_LLM     ? "llm"
                       : s->source == SC_SUMMARY_RULES ? "deterministic"
                                                       : NULL;
-    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "source", str_or_null(src), "model",
-                     s->source == SC_SUMMARY_LLM ? str_or_null(s->model) : json_null(), "text",
-                     str_or_null(s->text), "reason", str_or_null(s->reason), "outcome",
-                     str_or_null(s->outcome), "quotes", q ? q : json_array(), "refused",
-                     str_or_null(s->refused));
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "source", str_or_null(src), "model",
+                          s->source == SC_SUMMARY_LLM ? str_or_null(s->model) : json_null(), "text",
+                          str_or_null(s->text), "reason", str_or_null(s->reason), "outcome",
+                          str_or_null(s->outcome), "quotes", q ? q : json_array(), "refused",
+                          str_or_null(s->refused));
+    if (o && s->source == SC_SUMMARY_LLM && s->note[0]) /* made from a transcript cut to fit */
+        json_object_set_new(o, "note", json_string(s->note));
+    return o;
 }

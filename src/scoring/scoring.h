@@ -270,6 +270,7 @@ typedef struct sc_summary {
     bool *backs_outcome;      /* per quote: backs the outcome (else the reason) */
     size_t n_quotes;
     char refused[400]; /* why the LLM's summary is not the one given, "" when it is or none asked */
+    char note[200];    /* the LLM's summary was made from a transcript cut to fit ("" none) */
 } sc_summary;
 
 void sc_summary_free(sc_summary *s);
@@ -333,8 +334,9 @@ typedef struct sc_sent_checks {
     char model[128];
     sc_sent_drop *dropped;
     size_t n_dropped;
-    bool used;     /* its figures are the ones shown */
-    char why[400]; /* why they are not ("" when used) */
+    bool used;      /* its figures are the ones shown */
+    char why[400];  /* why they are not ("" when used) */
+    char note[200]; /* the figures were read from a transcript cut to fit ("" none) */
 } sc_sent_checks;
 
 void sc_llm_sentiment_free(sc_llm_sentiment *s);
@@ -346,6 +348,36 @@ int sc_llm_sentiment_to(const sc_llm_sentiment *l, double duration, sc_sentiment
 /* The quarter (1-4) of an utterance from start to end in a call of duration s; 0 when the
  * duration is not > 0. */
 int sc_quarter_of(double start, double end, double duration);
+
+/* ---- a prompt within the model's context (docs/llm.md "Every prompt within the context") ------
+ * A builder is given the bound of its request's body and a way to measure a request as the LLM
+ * client sends it (llm_prompt_max and llm_request_size, joined by the caller: scoring knows no
+ * client); it fits its prompt to it, leaving out what it must, and says what it left out. */
+typedef struct sc_fit {
+    size_t max_bytes; /* the request's body at most this; 0: no bound (measure not called) */
+    /* The body's bytes of a request of this system text, one user turn of `text` and this
+     * answer schema (NULL: none); 0 when it cannot tell (the prompt is then left whole: the
+     * client's own guard refuses it if it is over). */
+    size_t (*measure)(void *user, const char *system, const char *text, const char *schema);
+    void *user;
+} sc_fit;
+
+/* What of the call a scoring prompt left out to fit (all 0: the whole transcript was given). */
+typedef struct sc_prompt_cut {
+    size_t turns;            /* the transcript's turns */
+    size_t turns_left_out;   /* whole turns left out of the middle (the opening and closing
+                                turns are kept: the greeting and the closing are judged on them) */
+    double seconds_left_out; /* the call's time from the last opening turn kept to the first
+                                closing turn kept, s */
+    size_t bytes_left_out;   /* bytes of the words of an opening or closing turn too long for the
+                                room by itself, kept cut to its head */
+    bool figures_left_out;   /* the report's figures but the duration left out */
+} sc_prompt_cut;
+
+/* Anything left out? */
+bool sc_prompt_was_cut(const sc_prompt_cut *c);
+/* "transcript cut for the LLM: N of T turns left out (S s)..." into out. */
+void sc_prompt_cut_note(const sc_prompt_cut *c, char *out, size_t n);
 
 typedef struct sc_call {
     sc_cat_result cats[SC_MAX_CATEGORIES]; /* in the card's order */
@@ -363,7 +395,12 @@ typedef struct sc_call {
     sc_sentiment sentiment; /* the trend shown: the lexicon's (sc_sentiment_vader, at sc_score),
                                replaced by the LLM's when it passed (qa_sentiment_choose); or
                                not known, with why */
+    sc_prompt_cut llm_cut;  /* what the LLM's prompt left out of the call (sc_call_note_cut) */
 } sc_call;
+
+/* The LLM's answer taken into call was made from a prompt that left `cut` out: the call keeps it
+ * (the result's transcript_cut) and its LLM summary and sentiment say so in a note. */
+void sc_call_note_cut(sc_call *call, const sc_prompt_cut *cut);
 
 void sc_call_free(sc_call *c);
 
@@ -407,12 +444,24 @@ typedef struct sc_llm_prompt {
     char *system; /* the rubric and the rules of the answer (malloc'd) */
     char *user;   /* the call: report figures and the transcript inside a delimited data block */
     char *schema; /* the JSON schema the answer must follow (JSON text) */
+    sc_prompt_cut cut; /* what the user turn left out to fit (sc_llm_prompt_fit) */
 } sc_llm_prompt;
 
 /* The request for the card's `llm` categories (and the topic, when topics is not NULL), the
- * call's summary and its sentiment trend (asked on every card). 0, or -1 with err. */
+ * call's summary and its sentiment trend (asked on every card), the whole transcript. 0, or -1
+ * with err. */
 int sc_llm_prompt_build(const sc_card *c, const sc_text *t, const char *report_json,
                         const sc_topics *topics, sc_llm_prompt *out, char *err, size_t errsz);
+/* The same held to fit (NULL: not held). When the whole call does not fit: the opening and
+ * closing turns are kept and whole turns of the middle left out, by turns from either end, the
+ * cut marked in the transcript block by a line "[... N turns, S seconds left out ...]"; the
+ * report's figures give way to its duration alone before the first and last turn would; a first
+ * or last turn too long for the room by itself is kept cut to its head ("[... N bytes of this
+ * turn left out ...]"). out->cut says what was left out. -1 with err when the instructions and
+ * the schema alone leave no room for the call's words (nothing to send). */
+int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_json,
+                      const sc_topics *topics, const sc_fit *fit, sc_llm_prompt *out, char *err,
+                      size_t errsz);
 void sc_llm_prompt_free(sc_llm_prompt *p);
 
 /* The answer (JSON text already checked against the prompt's schema) into call: each llm
@@ -491,6 +540,13 @@ int sc_assess_report(const char *report_json, char **text, char **findings, char
  * <call_report> ... </call_report>; '<' and '>' inside the data are \u-escaped, so nothing in
  * the report can close the block). Both malloc'd. 0, or -1 with err (both NULL). */
 int sc_assess_prompt(const char *report_json, char **system, char **user, char *err, size_t errsz);
+/* The same held to fit (NULL: not held): while the request is over, the report's longest arrays
+ * lose their last items and its longest strings their tails (js_fit, src/schema/js.h), and the
+ * data block gets "left_out": {path: items or bytes} so that the model knows; *left_out (when
+ * not NULL) gets that object as JSON text (malloc'd), or NULL when nothing was left out. -1 with
+ * err when the instructions alone leave no room. */
+int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **system, char **user,
+                         char **left_out, char *err, size_t errsz);
 
 /* ---- who is the agent of a diarized mono mix (sc_roles.c, docs/report.md "roles") ---------- */
 

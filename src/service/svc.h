@@ -704,6 +704,9 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id);
  * name in provider (NULL: not wanted), or -1 with why. On an analysis thread only. */
 int svc_llm_text(req *r, const char *purpose, const char *system, const char *user, char **text,
                  char **model, char *provider, size_t provsz, char *why, size_t whysz);
+/* A one-turn request's body as the LLM client (client) sends it, in bytes (sc_fit's measure:
+ * llm_request_size), for a prompt held within the model's context. */
+size_t svc_llm_measure(void *client, const char *system, const char *text, const char *schema);
 /* POST /investigate (svc_investigate.c): the route's start and body, and its work on an analysis
  * thread. */
 enum MHD_Result svc_investigate_start(req *r);

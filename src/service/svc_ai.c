@@ -60,7 +60,7 @@ bool svc_ai_is_row(const store_result *row)
 /* The answer: the stored fields, with the request's time and whether it came from the store. */
 static char *answer_json(const char *text, const char *model, bool has_legs, double secs,
                          const char *engine, json_t *findings /* borrowed */, bool cached,
-                         const char *llm_error)
+                         const char *llm_error, json_t *left_out /* borrowed, NULL: none */)
 {
     json_t *o = json_object();
     json_object_set_new(o, "ai_analysis", json_string(text));
@@ -72,6 +72,8 @@ static char *answer_json(const char *text, const char *model, bool has_legs, dou
     json_object_set_new(o, "cached", json_boolean(cached));
     if (llm_error)
         json_object_set_new(o, "llm_error", json_string(llm_error));
+    if (left_out) /* what of the report the LLM's prompt left out to fit its context */
+        json_object_set(o, "prompt_left_out", left_out);
     char *out = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(o);
     return out;
@@ -93,8 +95,10 @@ int svc_ai_serve_stored(req *r, int64_t report_id)
     json_t *model = json_object_get(j, "model"), *legs = json_object_get(j, "has_legs");
     json_t *findings = json_object_get(j, "findings");
     if (text && engine && json_is_boolean(legs) && json_is_array(findings)) {
-        char *b = answer_json(text, json_string_value(model), json_is_true(legs),
-                              svc_mono_sec() - r->t0, engine, findings, true, NULL);
+        json_t *left = json_object_get(j, "prompt_left_out");
+        char *b =
+            answer_json(text, json_string_value(model), json_is_true(legs), svc_mono_sec() - r->t0,
+                        engine, findings, true, NULL, json_is_object(left) ? left : NULL);
         if (b) {
             svc_answer(r, 200, b, "application/json");
             r->cache = "hit";
@@ -148,12 +152,23 @@ int svc_llm_text(req *r, const char *purpose, const char *system, const char *us
     return rc;
 }
 
-/* The LLM's text for this report: 0 with *text and *model (malloc'd), or -1 with why. */
+size_t svc_llm_measure(void *client, const char *system, const char *text, const char *schema)
+{
+    llm_message m = {.role = LLM_USER, .text = text};
+    llm_request rq = {.system = system, .messages = &m, .n_messages = 1, .schema = schema};
+    return llm_request_size(client, &rq);
+}
+
+/* The LLM's text for this report: 0 with *text and *model (malloc'd), or -1 with why. The prompt
+ * is held within the model's context: what of the report it left out in *left_out (JSON text,
+ * malloc'd; NULL: nothing). */
 static int ask_llm(req *r, const char *report, char **text, char **model, char *provider,
-                   size_t provsz, char *why, size_t whysz)
+                   size_t provsz, char **left_out, char *why, size_t whysz)
 {
     char *sys = NULL, *user = NULL;
-    if (sc_assess_prompt(report, &sys, &user, why, whysz) != 0)
+    sc_fit fit = {
+        .max_bytes = llm_prompt_max(r->s->llm), .measure = svc_llm_measure, .user = r->s->llm};
+    if (sc_assess_prompt_fit(report, &fit, &sys, &user, left_out, why, whysz) != 0)
         return -1;
     int rc = svc_llm_text(r, "ai-analyze", sys, user, text, model, provider, provsz, why, whysz);
     free(sys);
@@ -181,10 +196,11 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id)
         svc_answer_error(r, 500, "assessment", "the findings are not a JSON array");
         return;
     }
-    char *text = NULL, *model = NULL, provider[16] = "rules", why[600] = "";
+    char *text = NULL, *model = NULL, provider[16] = "rules", why[600] = "", *left_txt = NULL;
     bool fallback = false;
     if (s->llm) {
-        if (ask_llm(r, report, &text, &model, provider, sizeof(provider), why, sizeof(why)) != 0) {
+        if (ask_llm(r, report, &text, &model, provider, sizeof(provider), &left_txt, why,
+                    sizeof(why)) != 0) {
             fallback = true;
             snprintf(provider, sizeof(provider), "rules");
             fprintf(stderr,
@@ -194,6 +210,8 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id)
         }
     }
     const char *ai_text = text ? text : rules;
+    json_t *left = !fallback && left_txt ? json_loads(left_txt, 0, NULL) : NULL;
+    free(left_txt);
     if (!fallback && report_id > 0) { /* stored, without the request's own figures */
         json_t *o = json_object();
         json_object_set_new(o, "ai_analysis", json_string(ai_text));
@@ -201,6 +219,8 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id)
         json_object_set_new(o, "has_legs", json_boolean(has_legs));
         json_object_set_new(o, "engine", json_string(provider));
         json_object_set(o, "findings", findings);
+        if (left)
+            json_object_set(o, "prompt_left_out", left);
         char *js = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
         json_decref(o);
         store_result row = {0};
@@ -219,7 +239,8 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id)
         free(js);
     }
     char *b = answer_json(ai_text, model, has_legs, svc_mono_sec() - r->t0, provider, findings,
-                          false, fallback ? why : NULL);
+                          false, fallback ? why : NULL, left);
+    json_decref(left);
     json_decref(findings);
     free(text);
     free(model);

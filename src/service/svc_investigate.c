@@ -24,8 +24,9 @@
  *
  * Bounds (docs/network.md "Bounds"): the answer is at most max_answer_mb (the child cuts the
  * capture's lists to it and counts the rest in `truncated`), so what is stored is too; the
- * prompt is held to llm_context_tokens less llm_max_tokens; and a large answer's memory is given
- * back to the system once it is sent (req.trim), so the service's size returns after it.
+ * request to the LLM is held to llm_context_tokens less llm_max_tokens and the repair turn's
+ * room; and a large answer's memory is given back to the system once it is sent (req.trim), so
+ * the service's size returns after it.
  */
 #define _GNU_SOURCE
 #include <jansson.h>
@@ -292,23 +293,25 @@ static int input_hash(const char *request, char hex[65])
 }
 
 /* The LLM's explanation, held to the facts: 0 with *text and *model (malloc'd), or -1 with why
- * (the call failed, or the answer cites what the facts do not hold). The prompt is held to the
- * model's context less the answer's tokens. */
+ * (the call failed, or the answer cites what the facts do not hold). The request is held to the
+ * model's context less the answer's tokens (llm_prompt_max): the facts' share is counted in
+ * bytes of prompt, and the request's body, with its JSON escapes, measured and held to it. */
 static int ask_llm(req *r, const json_t *answer, char **text, char **model, char *why, size_t whysz)
 {
     char *sys = NULL, *user = NULL;
     *text = *model = NULL;
-    const cfg_settings *cfg = r->s->cfg;
-    if (cfg->llm_context_tokens <= cfg->llm_max_tokens) {
-        snprintf(why, whysz,
-                 "llm_context_tokens (%d) leaves no room for a prompt beside "
-                 "llm_max_tokens (%d)",
-                 cfg->llm_context_tokens, cfg->llm_max_tokens);
-        return -1;
+    size_t max = llm_prompt_max(r->s->llm), max_tokens = max;
+    for (int attempt = 0;; attempt++) {
+        if (net_explanation_prompt(answer, max_tokens, &sys, &user, why, whysz) != 0)
+            return -1;
+        size_t m = svc_llm_measure(r->s->llm, sys, user, NULL);
+        if (m <= max || attempt == 3 || m - max >= max_tokens)
+            break; /* within, or left to the client's guard to refuse */
+        free(sys);
+        free(user);
+        sys = user = NULL;
+        max_tokens -= m - max; /* the escapes' share: the facts' bound made tighter by it */
     }
-    size_t max_tokens = (size_t)(cfg->llm_context_tokens - cfg->llm_max_tokens);
-    if (net_explanation_prompt(answer, max_tokens, &sys, &user, why, whysz) != 0)
-        return -1;
     int rc = svc_llm_text(r, "investigate", sys, user, text, model, NULL, 0, why, whysz);
     free(sys);
     free(user);
