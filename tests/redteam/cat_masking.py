@@ -104,11 +104,13 @@ def reader_view(text):
 
 def found(data, digits):
     """Where data (bytes or text) holds the digits, one character at most between two of them,
-    or a planted number said in words: a description, or None."""
+    not inside a longer word, or a planted number said in words: a description, or None."""
     if isinstance(data, bytes):
         data = data.decode("utf-8", "replace")
     v = reader_view(data)
-    m = re.search("[^0-9]?".join(digits), v)
+    # not inside a longer run of letters and digits: a hash or a nonce that happens to hold the
+    # four keyed digits (1 in 16^4 at each place of a hex hash) is not a leak
+    m = re.search("(?<![0-9A-Za-z])" + "[^0-9]?".join(digits) + "(?![0-9A-Za-z])", v)
     if m:
         return "%r at %d" % (v[max(0, m.start() - 30):m.end() + 10], m.start())
     if digits == CARD and SPOKEN in v.lower():
