@@ -2,7 +2,7 @@
 """redteam.py - `callqa serve`, the folder watcher and the uploads under hostile input, by
 category, over real sockets on loopback.
 
-    redteam.py BUILD/callqa CORPUS_DIR [CATEGORY...]
+    redteam.py BUILD/callqa CORPUS_DIR [--module=redteam|cat_NAME] [CATEGORY...]
 
 Categories: files (files and links), names, sizes (slow clients), bodies (sizes, imports and
 what answers say), hosts (hosts and origins), multipart, auth, params (parameters and framing),
@@ -434,13 +434,15 @@ CATEGORIES = [("files", cat_files), ("names", cat_names), ("sizes", cat_sizes),
               ("auth", cat_auth), ("params", cat_params)]
 
 
-def all_categories():
-    """The categories above, then each cat_*.py module's CATEGORIES, in the modules' name order."""
-    cats = list(CATEGORIES)
+def all_categories(module=None):
+    """The categories above, then each cat_*.py module's CATEGORIES, in the modules' name order;
+    with module, only that one's ("redteam": those above; "cat_live": cat_live.py's)."""
+    cats = list(CATEGORIES) if module in (None, "redteam") else []
     here = os.path.dirname(os.path.abspath(__file__))
     for path in sorted(glob.glob(os.path.join(here, "cat_*.py"))):
-        mod = importlib.import_module(os.path.basename(path)[:-3])
-        cats += list(mod.CATEGORIES)
+        name = os.path.basename(path)[:-3]
+        if module in (None, name):
+            cats += list(importlib.import_module(name).CATEGORIES)
     return cats
 
 
@@ -452,11 +454,13 @@ def main(argv):
     if not os.path.isfile(os.path.join(rt.CORPUS, "calls", "call01_normal.wav")):
         print("SKIP: %s is missing" % rt.CORPUS)
         return 77
-    want = argv[3:]
+    want, module = argv[3:], None
+    if want and want[0].startswith("--module="):  # one module's categories (a ctest entry each)
+        module, want = want[0].split("=", 1)[1], want[1:]
     t0 = time.time()
     root = tempfile.mkdtemp(prefix="callqa-redteam-")
     try:
-        for name, fn in all_categories():
+        for name, fn in all_categories(module):
             if want and name not in want:
                 continue
             rt.CATEGORY = name
