@@ -1026,8 +1026,53 @@ static char *user_of(const json_t *data)
     return u;
 }
 
+/* The report's parts the assessment needs least, dropped whole in this order when cutting
+ * arrays and strings (js_fit) cannot hold the data to its room: the figures of the legs' levels,
+ * MOS and overtalk stay longest. Each is said in left_out's "parts". */
+static const char *const k_give_way[] = {
+    "engine",
+    "format",
+    "leg_checks",
+    "speakers",
+    "diarization",
+    "conversation.excludes",
+    "conversation.interruptions",
+    "conversation.overtalk.spans",
+    "conversation.dead_air.spans",
+    "inbound.nisqa",
+    "outbound.nisqa",
+    "inbound.dnsmos",
+    "outbound.dnsmos",
+    "inbound.quality",
+    "outbound.quality",
+    "call_events",
+    "events",
+    "warning_details",
+    NULL,
+};
+
+/* the member at a dotted path of data removed: 1, or 0 when it is not there */
+static int drop_part(json_t *data, const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    json_t *parent = data;
+    if (dot) {
+        char head[64];
+        size_t n = (size_t)(dot - path);
+        if (n >= sizeof(head))
+            return 0;
+        memcpy(head, path, n);
+        head[n] = 0;
+        parent = (json_t *)at(data, head);
+    }
+    const char *key = dot ? dot + 1 : path;
+    return json_is_object(parent) && json_object_get(parent, key) &&
+           json_object_del(parent, key) == 0;
+}
+
 /* data cut to target bytes of text (js_fit), the rules' findings kept whole while the rest of
- * the report can give way. 0, or -1. */
+ * the report can give way; when what js_fit cannot cut is still too long, k_give_way's parts go
+ * whole, one at a time. 0, or -1. */
 static int fit_data(json_t *data, size_t target, json_t *left)
 {
     json_t *fnd = json_incref(json_object_get(data, "findings"));
@@ -1036,6 +1081,16 @@ static int fit_data(json_t *data, size_t target, json_t *left)
     if (fnd && target > fd) {
         json_object_del(data, "findings");
         rc = js_fit(data, target - fd, DUMP_FLAGS, left);
+        for (int k = 0; rc != 0 && k_give_way[k]; k++) {
+            if (!drop_part(data, k_give_way[k]))
+                continue;
+            json_t *parts = json_object_get(left, "parts");
+            if (!parts && json_object_set_new(left, "parts", parts = json_array()) != 0)
+                break;
+            if (json_array_append_new(parts, json_string(k_give_way[k])) != 0)
+                break;
+            rc = js_fit(data, target - fd, DUMP_FLAGS, left);
+        }
         if (json_object_set_new(data, "findings", fnd) != 0)
             return -1;
     } else {

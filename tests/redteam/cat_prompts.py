@@ -263,6 +263,13 @@ def _ai_analyze(fx, svc):
           "said (%s)" % (d.get("engine"), json.dumps(left)[:120]),
           s == 200 and d.get("engine") == "openai" and left.get("items"),
           "%s %s" % (s, b[:400]))
+    sent = fx.bodies()[n0:]
+    text = open(sent[-1], errors="replace").read() if sent else ""
+    # what gives way last: the legs' levels and the call's MOS (with the models: their parts go
+    # first, said in left_out's parts)
+    check("  the prompt kept both legs' levels and the call's MOS (parts left out: %s)"
+          % (", ".join(left.get("parts") or []) or "none"),
+          text.count("active_level_db") >= 2 and '\\"mos\\"' in text, text[:300])
     bodies_within(fx, n0, "/ai-analyze")
 
 

@@ -620,6 +620,40 @@ static void assess_fit(void **state)
     assert_null(strstr(user, "left_out"));
     free(sys);
     free(user);
+    /* parts of scalars only (the models' figures, the format): nothing js_fit can cut, so the
+     * parts the assessment needs least go whole, in their order, the legs' levels kept */
+    json_t *wide = json_pack("{s:f, s:b, s:{s:f, s:{}}, s:{s:f, s:{}}, s:{}}", "duration", 600.0,
+                             "has_legs", 1, "inbound", "rms_db", -24.0, "nisqa", "outbound",
+                             "rms_db", -23.0, "nisqa", "format");
+    static const char *const holders[] = {"inbound", "outbound"};
+    for (int i = 0; i < 60; i++) {
+        char k[32];
+        snprintf(k, sizeof(k), "figure_number_%02d", i);
+        for (int h = 0; h < 2; h++)
+            json_object_set_new(json_object_get(json_object_get(wide, holders[h]), "nisqa"), k,
+                                json_real(3.25));
+        json_object_set_new(json_object_get(wide, "format"), k, json_integer(i));
+    }
+    char *wide_report = json_dumps(wide, JSON_COMPACT);
+    json_decref(wide);
+    assert_int_equal(sc_assess_prompt(wide_report, &sys, &user, err, sizeof(err)), 0);
+    size_t whole = measure(l, sys, user, NULL);
+    free(sys);
+    free(user);
+    sc_fit narrow = {.max_bytes = whole - 3000, .measure = measure, .user = l};
+    arc = sc_assess_prompt_fit(wide_report, &narrow, &sys, &user, &left, err, sizeof(err));
+    if (arc != 0)
+        fail_msg("%s", err);
+    assert_true(measure(l, sys, user, NULL) <= narrow.max_bytes);
+    assert_non_null(left);
+    assert_non_null(strstr(left, "\"parts\":[\"format\",\"inbound.nisqa\""));
+    assert_null(strstr(user, "\"format\":{"));
+    assert_non_null(strstr(user, "\"rms_db\":-24"));
+    assert_non_null(strstr(user, "\"rms_db\":-23"));
+    free(left);
+    free(sys);
+    free(user);
+    free(wide_report);
     /* instructions alone over the room */
     fit.max_bytes = 1000;
     assert_int_equal(sc_assess_prompt_fit(report, &fit, &sys, &user, &left, err, sizeof(err)), -1);
