@@ -26,6 +26,12 @@ static const struct {
     {CQ_ERR_EMPTY, "CQ_ERR_EMPTY", "no audio to analyze"},
     {CQ_ERR_NOT_FOUND, "CQ_ERR_NOT_FOUND", "not found"},
     {CQ_ERR_INTERNAL, "CQ_ERR_INTERNAL", "internal error"},
+    {CQ_ERR_RANGE, "CQ_ERR_RANGE", "out of range"},
+    {CQ_ERR_BUSY, "CQ_ERR_BUSY", "busy"},
+    {CQ_ERR_TIMEOUT, "CQ_ERR_TIMEOUT", "timed out"},
+    {CQ_ERR_DENIED, "CQ_ERR_DENIED", "not allowed"},
+    {CQ_ERR_REMOTE, "CQ_ERR_REMOTE", "the remote server failed"},
+    {CQ_ERR_STORE, "CQ_ERR_STORE", "the store failed"},
 };
 
 const char *cq_strerror(int status)
@@ -52,15 +58,30 @@ void cq_err_clear(cq_err *err)
     }
 }
 
-int cq__err_set(cq_err *err, int code, const char *fmt, ...)
+static int err_vset(cq_err *err, int code, const char *fmt, va_list ap)
 {
     if (err) {
-        va_list ap;
-        va_start(ap, fmt);
         vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
         err->code = code;
     }
+    return code;
+}
+
+int cq__err_set(cq_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cq_err_set(cq_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    err_vset(err, code, fmt, ap);
+    va_end(ap);
     return code;
 }
 
