@@ -1,6 +1,6 @@
 /*
  * redact_cmd.c - `callqa store redact`: the calls stored before redaction was turned on for
- * their campaign, redacted now (qa_redact_stored, src/jobs/redact.c; docs/privacy.md).
+ * their campaign, redacted now (pl_redact_stored, src/pipeline/redact.c; docs/privacy.md).
  *
  *   callqa store redact --db STORE --since DAY [--config FILE] [--dry-run]
  *
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "serve_cmd.h"
 
 static void usage(FILE *f)
@@ -70,11 +70,11 @@ int cq_cli_store_redact(int argc, char **argv)
     cfg_defaults(&set);
     if ((config ? cfg_load_file(&set, config, err, sizeof(err))
                 : cfg_load_env(&set, err, sizeof(err))) != 0 ||
-        qa_redact_check(&set, err, sizeof(err)) != 0) {
+        pl_redact_check(&set, err, sizeof(err)) != 0) {
         fprintf(stderr, "callqa store redact: %s\n", err);
         return 2;
     }
-    if (!qa_redact_any(&set)) {
+    if (!pl_redact_any(&set)) {
         fprintf(stderr, "callqa store redact: no campaign is redacted (redact, "
                         "redact_campaigns): nothing to do\n");
         return 2;
@@ -93,8 +93,8 @@ int cq_cli_store_redact(int argc, char **argv)
     }
     size_t total[PV_N_TYPES] = {0}, digits = 0;
     for (int i = 0; i < n; i++) {
-        qa_stored_redaction r;
-        int rc = qa_redact_stored(&set, st, ids[i], dry, &r, err, sizeof(err));
+        pl_stored_redaction r;
+        int rc = pl_redact_stored(&set, st, ids[i], dry, &r, err, sizeof(err));
         if (rc < 0) {
             fprintf(stderr, "callqa store redact: call %lld: %s\n", (long long)ids[i], err);
             failed++;

@@ -20,7 +20,7 @@
 #include <time.h>
 
 #include "../clients/recording.h"
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "retain_cmd.h"
 #include "serve_cmd.h"
 
@@ -71,7 +71,7 @@ int cq_retention_init(cq_retention *rt, const cfg_settings *c, const char *db, c
     rec_upload_dir(at, rt->owned_buf[no], sizeof(rt->owned_buf[0]));
     free(at);
     no += rt->owned_buf[no][0] != 0;
-    qa_redact_dir(c, db, rt->owned_buf[no], sizeof(rt->owned_buf[0]));
+    pl_redact_dir(c, db, rt->owned_buf[no], sizeof(rt->owned_buf[0]));
     rt->roots.redact_dir = rt->owned_buf[no];
     no += rt->owned_buf[no][0] != 0;
     const char *tmp = c->tmp_dir[0] ? c->tmp_dir : "/tmp";

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 #include "serve_cmd.h"
@@ -194,7 +194,7 @@ int cq_cli_score(int argc, char **argv)
     char *tbody = NULL, *report = NULL, *result = NULL, *attempts = NULL;
     cfg_settings cfg;
     cfg_defaults(&cfg);
-    qa_scoring sc = {0};
+    pl_scoring sc = {0};
     tx_transcript tx = {0};
     bool tx_made = false;
     sc_text text = {0};
@@ -216,7 +216,7 @@ int cq_cli_score(int argc, char **argv)
     if (!(tbody = load("transcript", tpath, &tlen)) ||
         (rpath && !(report = load("report", rpath, &rlen))))
         goto done;
-    if (qa_scoring_setup(&cfg, &sc, err, sizeof(err)) != 0) {
+    if (pl_scoring_setup(&cfg, &sc, err, sizeof(err)) != 0) {
         fprintf(stderr, "callqa score: %s\n", err);
         goto done;
     }
@@ -243,7 +243,7 @@ int cq_cli_score(int argc, char **argv)
         goto done;
     }
     /* no store here: no daily caps, and the attempts are not kept */
-    if (!(result = qa_score_text(&sc, report, &text, NULL, &attempts, err, sizeof(err)))) {
+    if (!(result = pl_score_text(&sc, report, &text, NULL, &attempts, err, sizeof(err)))) {
         fprintf(stderr, "callqa score: %s\n", err);
         goto done;
     }
@@ -258,7 +258,7 @@ done:
     sc_text_free(&text);
     if (tx_made)
         tx_transcript_free(&tx);
-    qa_scoring_free(&sc);
+    pl_scoring_free(&sc);
     free(tbody);
     free(report);
     free(result);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "../service/svc.h"
 #include "serve_cmd.h"
 
@@ -193,7 +193,7 @@ int cq_cli_serve(int argc, char **argv)
         fprintf(stderr, "callqa serve: %s\n", msg);
         return 2;
     }
-    if (qa_redact_check(&c, msg, sizeof(msg)) != 0) { /* what it serves depends on them */
+    if (pl_redact_check(&c, msg, sizeof(msg)) != 0) { /* what it serves depends on them */
         fprintf(stderr, "callqa serve: %s\n", msg);
         return 2;
     }

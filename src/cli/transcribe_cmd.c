@@ -16,7 +16,7 @@
 
 #include "../clients/asr.h"
 #include "../config/cfg_engine.h"
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "serve_cmd.h"
 #include "term.h"
 
@@ -283,7 +283,7 @@ int cq_cli_transcript(int argc, char **argv)
     cfg_defaults(&set_);
     if ((config ? cfg_load_file(&set_, config, err, sizeof(err))
                 : cfg_load_env(&set_, err, sizeof(err))) != 0 ||
-        qa_redact_check(set, err, sizeof(err)) != 0) {
+        pl_redact_check(set, err, sizeof(err)) != 0) {
         fprintf(stderr, "callqa transcript: %s\n", err);
         return 2;
     }
@@ -314,13 +314,13 @@ int cq_cli_transcript(int argc, char **argv)
             fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
         } else if (tx_import(body, len, speaker, f.report, &t, err, sizeof(err)) != 0) {
             fprintf(stderr, "callqa transcript: %s: %s\n", file, err);
-        } else if (qa_redact_transcript_of(set, st, f.call_id, &t, &hits, err, sizeof(err)) < 0) {
+        } else if (pl_redact_transcript_of(set, st, f.call_id, &t, &hits, err, sizeof(err)) < 0) {
             fprintf(stderr, "callqa transcript: %s: not stored: %s\n", file, err);
             tx_transcript_free(&t);
         } else {
             char *js = tx_to_json(&t);
-            qa_stored_tx sx;
-            if (js && qa_stored_tx_from_json(js, "import", f.call_id, &sx, err, sizeof(err)) == 0) {
+            pl_stored_tx sx;
+            if (js && pl_stored_tx_from_json(js, "import", f.call_id, &sx, err, sizeof(err)) == 0) {
                 if (store_transcript_put(st, &sx.t, (double)time(NULL)) == STORE_OK) {
                     double rate = tx_hallucination_rate(&t);
                     printf("call %lld: %zu words in %zu turns%s", (long long)f.call_id, t.words,
@@ -334,7 +334,7 @@ int cq_cli_transcript(int argc, char **argv)
                 } else {
                     fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
                 }
-                qa_stored_tx_free(&sx);
+                pl_stored_tx_free(&sx);
             } else {
                 fprintf(stderr, "callqa transcript: %s\n", js ? err : "out of memory");
             }

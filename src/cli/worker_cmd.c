@@ -1,5 +1,5 @@
 /*
- * worker_cmd.c - `callqa worker` (the QA worker, src/jobs/) and `callqa requeue`.
+ * worker_cmd.c - `callqa worker` (the QA worker, src/pipeline/) and `callqa requeue`.
  *
  *   callqa worker --db STORE [--jobs N] [--once] [--recording-server NAME=URL]...
  *   callqa requeue --db STORE --since YYYY-MM-DD[THH:MM:SS]
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "retain_cmd.h"
 #include "serve_cmd.h"
 
@@ -170,8 +170,8 @@ int cq_cli_worker(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     bool no_ingest = false;
-    qa_worker_config c;
-    qa_worker_defaults(&c);
+    pl_worker_config c;
+    pl_worker_defaults(&c);
     char msg[1200];
     for (int i = 1; i + 1 < argc; i++) /* the config file first, the flags over it */
         if (!strcmp(argv[i], "--config") && cfg_load_file(&c.svc, argv[i + 1], msg, sizeof(msg))) {
@@ -256,7 +256,7 @@ int cq_cli_worker(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (c.window[0] && qa_in_window(c.window, c.tz, time(NULL)) < 0) {
+    if (c.window[0] && pl_in_window(c.window, c.tz, time(NULL)) < 0) {
         fprintf(stderr, "callqa worker: --window '%s': expected HH:MM-HH:MM\n", c.window);
         return 2;
     }
@@ -272,7 +272,7 @@ int cq_cli_worker(int argc, char **argv)
     if (ch.purge)
         c.tick = tick_chores, c.tick_arg = &ch;
     if (!c.svc.vicidial[0] || no_ingest) {
-        int rc = qa_worker_run(&c);
+        int rc = pl_worker_run(&c);
         store_close(ch.st);
         cq_retention_free(&ch.rt);
         return rc;
@@ -293,7 +293,7 @@ int cq_cli_worker(int argc, char **argv)
         scanned = cq_sidecar_run_once(&ingest);
     else
         ch.ingest = &ingest, c.tick = tick_chores, c.tick_arg = &ch;
-    int rc = qa_worker_run(&c);
+    int rc = pl_worker_run(&c);
     cq_sidecar_free(&ingest);
     store_close(ch.st);
     cq_retention_free(&ch.rt);

@@ -1,6 +1,6 @@
 /*
  * llm.h - the LLM client: one interface over three providers' HTTP APIs (libcurl, jansson),
- * used by the worker's scoring (src/jobs/scored.c) and the service's GET /ai-analyze
+ * used by the worker's scoring (src/pipeline/scored.c) and the service's GET /ai-analyze
  * (src/service/svc_ai.c). docs/llm.md.
  *
  *   anthropic  POST {url}/v1/messages, x-api-key + anthropic-version: 2023-06-01; the answer's

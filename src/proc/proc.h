@@ -21,7 +21,7 @@
  * (PR_SET_PDEATHSIG). A pool and a host belong to one thread; a queue is shared.
  *
  * It calls no other room: libc and pthreads only. It is on the ground floor so that the command
- * line's batches, the QA worker (src/jobs/) and the service's analysis host
+ * line's batches, the QA worker (src/pipeline/) and the service's analysis host
  * (src/service/svc_isolate.c) all fork, queue and frame through one place.
  */
 #ifndef CQ_PROC_H

@@ -393,7 +393,7 @@ typedef struct sc_call {
     int n_strengths, n_improvements;
     sc_topic topic;
     sc_sentiment sentiment; /* the trend shown: the lexicon's (sc_sentiment_vader, at sc_score),
-                               replaced by the LLM's when it passed (qa_sentiment_choose); or
+                               replaced by the LLM's when it passed (pl_sentiment_choose); or
                                not known, with why */
     sc_prompt_cut llm_cut;  /* what the LLM's prompt left out of the call (sc_call_note_cut) */
 } sc_call;

@@ -29,7 +29,7 @@
 #include <strings.h>
 
 #include "svc.h"
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 
 static bool unsafe_method(const char *m)
 {
@@ -436,7 +436,7 @@ void svc_audit(req *r)
                                             : svc_qa_arg(r, "q");
     /* with redaction on, what was typed (a card number searched for) masked as answers are */
     char *masked = NULL;
-    target = qa_redact_detail(r->s->cfg, target, &masked);
+    target = pl_redact_detail(r->s->cfg, target, &masked);
     store_audit_row a = {.ts = svc_now_sec(),
                          .who = r->who.name[0] ? r->who.name : "-",
                          .role = acc_role_name(r->who.role),

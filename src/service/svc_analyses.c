@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "svc.h"
 
 #define UPLOAD_SERVER "upload"
@@ -62,9 +62,9 @@ static void analyze_into(req *r, const cq_call_src *src, const char *server, con
         free(js);
         return;
     }
-    if (qa_redact_any(s->cfg)) { /* the one walk before it is stored or answered */
+    if (pl_redact_any(s->cfg)) { /* the one walk before it is stored or answered */
         json_t *o = json_loads(js, 0, NULL);
-        char *m = json_is_object(o) && qa_redact_mask_report(o, qa_redact_types(s->cfg), NULL) == 0
+        char *m = json_is_object(o) && pl_redact_mask_report(o, pl_redact_types(s->cfg), NULL) == 0
                       ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10))
                       : NULL;
         json_decref(o);

@@ -23,7 +23,7 @@
 #include "../ask/ask.h"
 #include "../ingest/ingest.h"
 #include "svc.h"
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 
 /* The allow-lists live as long as the service: the schema text and the connections keep them. */
 static char **g_store_allow, **g_vici_allow;
@@ -132,13 +132,13 @@ static int pool_start(const cfg_settings *c)
     return g_pool.n ? 0 : -1;
 }
 
-/* ask_config.mask: a round's results through the one walk (qa_redact_mask_report), with the
+/* ask_config.mask: a round's results through the one walk (pl_redact_mask_report), with the
  * redaction's types, so a number in a row of the dialer's database or of the store reaches the
  * LLM and the caller masked. */
 static int mask_results(void *user, json_t *results)
 {
     const cfg_settings *c = user;
-    return qa_redact_mask_report(results, qa_redact_types(c), NULL);
+    return pl_redact_mask_report(results, pl_redact_types(c), NULL);
 }
 
 int svc_ask_start(svc *s, char *msg, size_t msgsz)
@@ -207,7 +207,7 @@ int svc_ask_start(svc *s, char *msg, size_t msgsz)
                      .tools = c->ask_tools,
                      .vicidial_name = c->ask_vicidial_name,
                      .today = today,
-                     .mask = qa_redact_any(c) ? mask_results : NULL,
+                     .mask = pl_redact_any(c) ? mask_results : NULL,
                      .mask_user = (void *)c};
     ask_sources src = {.store_allow = (const char *const *)g_store_allow,
                        .vicidial_allow = (const char *const *)g_vici_allow,
@@ -379,12 +379,12 @@ enum MHD_Result svc_ask_route(req *r, const char *data, size_t *size)
     return ask_enqueue(r);
 }
 
-/* With redaction on, a JSON text through the one walk (qa_redact_mask_report): the masked text
+/* With redaction on, a JSON text through the one walk (pl_redact_mask_report): the masked text
  * (malloc'd), or NULL when it is not JSON or memory ran out. */
 static char *masked_json(const svc *s, const char *text, size_t len)
 {
     json_t *o = json_loadb(text, len, 0, NULL);
-    char *out = o && qa_redact_mask_report(o, qa_redact_types(s->cfg), NULL) == 0
+    char *out = o && pl_redact_mask_report(o, pl_redact_types(s->cfg), NULL) == 0
                     ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10))
                     : NULL;
     json_decref(o);
@@ -417,7 +417,7 @@ void svc_ask_run(req *r)
                 r->id);
     double now = svc_now_sec();
     /* with redaction on, the question reaches the LLM, the store and the audit trail masked */
-    char *masked = qa_redact_any(s->cfg) ? masked_json(s, r->upload, r->upload_len) : NULL;
+    char *masked = pl_redact_any(s->cfg) ? masked_json(s, r->upload, r->upload_len) : NULL;
     const char *body = masked ? masked : r->upload;
     size_t body_len = masked ? strlen(masked) : r->upload_len;
     if (!s->ask && s->llm) {
@@ -452,7 +452,7 @@ void svc_ask_run(req *r)
                 "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the store did not record the /ask: "
                 "%s\"}\n",
                 r->id, store_errmsg(s->store));
-    if (res.status == 200 && qa_redact_any(s->cfg)) { /* the answer through the one walk */
+    if (res.status == 200 && pl_redact_any(s->cfg)) { /* the answer through the one walk */
         char *m = masked_json(s, res.json, strlen(res.json));
         free(res.json);
         res.json = m;

@@ -33,7 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "svc.h"
 
 /* ---- pure parts: Range, what a file holds ------------------------------------------------- */
@@ -256,8 +256,8 @@ static int redaction_of(req *r, const store_call *c, char state[8], char *copy, 
         return RED_HELD;
     if (!strcmp(state, "ok") && copy[0])
         return RED_COPY;
-    qa_redact_plan p;
-    if (qa_redact_plan_of(r->s->cfg, c->campaign_id, &p) != 0 || (p.on && p.audio))
+    pl_redact_plan p;
+    if (pl_redact_plan_of(r->s->cfg, c->campaign_id, &p) != 0 || (p.on && p.audio))
         return RED_PENDING;
     return RED_NONE;
 }

@@ -36,7 +36,7 @@
 #include <string.h>
 
 #include "../net/net.h"
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "svc.h"
 
 #define INV_SERVER "investigate"
@@ -383,7 +383,7 @@ void svc_investigate_run(req *r)
     }
     /* with redaction on, the one walk before it is stored, answered or prompted: every string,
      * the recording's in-band digits (cross_checks.dtmf.in_band) and one-digit strings too */
-    if (qa_redact_any(s->cfg) && qa_redact_mask_report(o, qa_redact_types(s->cfg), NULL) != 0) {
+    if (pl_redact_any(s->cfg) && pl_redact_mask_report(o, pl_redact_types(s->cfg), NULL) != 0) {
         json_decref(o);
         svc_answer_error(r, 500, "internal", "out of memory");
         return;

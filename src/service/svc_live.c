@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "svc.h"
 
 #define LIVE_MAX_CALLS 2048       /* active calls held; more are counted, not held */
@@ -80,7 +80,7 @@ struct svc_live {
     pthread_cond_t cv;
     pthread_t thread;
     bool stopping, mask;
-    unsigned types; /* what the one walk looks for beside keyed digits (qa_redact_types) */
+    unsigned types; /* what the one walk looks for beside keyed digits (pl_redact_types) */
     /* the follower's file (its thread only) */
     int fd;
     dev_t dev;
@@ -119,11 +119,11 @@ static bool valid_call_id(const char *s)
     return n > 0;
 }
 
-/* A line through the one walk (qa_redact_mask_report): its "digits" and "digit" as '*', and
+/* A line through the one walk (pl_redact_mask_report): its "digits" and "digit" as '*', and
  * whatever quotes them. 0, or -1 (memory: the line is not kept). */
 static int mask_digits(json_t *o, unsigned types)
 {
-    return qa_redact_mask_report(o, types, NULL);
+    return pl_redact_mask_report(o, types, NULL);
 }
 
 static void text_of(json_t *o, const char *k, char *out, size_t n)
@@ -766,8 +766,8 @@ int svc_live_start(svc *s)
     h->fd = -1;
     h->base = (uint64_t)time(NULL) * 1000000u; /* an id of an earlier process is below it */
     h->next_id = h->base + 1;
-    h->mask = s->cfg->live_mask_digits || qa_redact_any(s->cfg);
-    h->types = qa_redact_types(s->cfg);
+    h->mask = s->cfg->live_mask_digits || pl_redact_any(s->cfg);
+    h->types = pl_redact_types(s->cfg);
     h->calls = calloc(LIVE_MAX_CALLS, sizeof(live_call));
     h->line = malloc(LIVE_MAX_LINE + 1);
     pthread_mutex_init(&h->mu, NULL);

@@ -2,7 +2,7 @@
  * svc_qa_call.c - one call: GET /api/qa/call/{id} (its row, scores, overrides and transcript),
  * GET /api/qa/call/{id}/report (the stored report), and POST /api/qa/call/{id}/transcript (a
  * transcript imported on a thread of its own, at most two at a time; the import itself is the
- * jobs' (qa_stored_tx), so that the worker and the API store a transcript the same way).
+ * jobs' (pl_stored_tx), so that the worker and the API store a transcript the same way).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "svc.h"
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
@@ -81,7 +81,7 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
         return svc_qa_store_failed(r);
     }
     json_object_set_new(o, "audio", audio);
-    /* the call's capture, when one lay beside its recording (src/jobs/network.c): the findings,
+    /* the call's capture, when one lay beside its recording (src/pipeline/network.c): the findings,
      * dialogs, streams and cross-checks the worker stored in the report's `network` key */
     json_t *net = json_null(), *net_err = json_null(), *live = json_null(), *live_err = json_null();
     if (json_is_integer(id) && !json_is_null(json_object_get(o, "analysis"))) {
@@ -93,7 +93,7 @@ enum MHD_Result svc_qa_call(req *r, const char *data, size_t *size)
             net = json_incref(json_object_get(report, "network"));
         if (json_is_string(json_object_get(report, "network_error")))
             net_err = svc_qa_redacted(json_string_value(json_object_get(report, "network_error")));
-        /* the live events of a call `callqa live` recorded (src/jobs/live_kept.c) */
+        /* the live events of a call `callqa live` recorded (src/pipeline/live_kept.c) */
         if (json_is_object(json_object_get(report, "live")))
             live = json_incref(json_object_get(report, "live"));
         if (json_is_string(json_object_get(report, "live_error")))
@@ -204,18 +204,18 @@ static void transcript_answer(req *r)
     }
     json_decref(rep);
     size_t hits = 0; /* redacted as the call's campaign asks, before it is stored */
-    if (qa_redact_transcript_of(r->s->cfg, r->s->store, call_id, &t, &hits, err, sizeof(err)) < 0) {
+    if (pl_redact_transcript_of(r->s->cfg, r->s->store, call_id, &t, &hits, err, sizeof(err)) < 0) {
         tx_transcript_free(&t);
         svc_answer_error(r, 500, "redaction", "the transcript was not stored: %s", err);
         return;
     }
     char *js = tx_to_json(&t);
     tx_transcript_free(&t);
-    qa_stored_tx st;
-    int rc = js ? qa_stored_tx_from_json(js, "import", call_id, &st, err, sizeof(err)) : -1;
+    pl_stored_tx st;
+    int rc = js ? pl_stored_tx_from_json(js, "import", call_id, &st, err, sizeof(err)) : -1;
     if (rc == 0) {
         rc = store_transcript_put(r->s->store, &st.t, svc_now_sec()) == STORE_OK ? 0 : -2;
-        qa_stored_tx_free(&st);
+        pl_stored_tx_free(&st);
     }
     if (rc != 0) {
         free(js);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "svc.h"
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 

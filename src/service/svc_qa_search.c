@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "svc.h"
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
@@ -152,7 +152,7 @@ enum MHD_Result svc_qa_search(req *r, const char *data, size_t *size)
     json_object_set_new(o, "query", json_string(q));
     json_object_set_new(o, "calls", acc.calls);
     /* with redaction on, the one walk: the query echoed as the audit trail keeps it */
-    if (qa_redact_any(r->s->cfg) && qa_redact_mask_report(o, qa_redact_types(r->s->cfg), NULL)) {
+    if (pl_redact_any(r->s->cfg) && pl_redact_mask_report(o, pl_redact_types(r->s->cfg), NULL)) {
         json_decref(o);
         svc_answer_error(r, 500, "internal", "out of memory");
         return svc_send(r);

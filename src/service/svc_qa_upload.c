@@ -20,7 +20,7 @@
 
 #include "svc.h"
 #include "../ingest/ingest.h"
-#include "../jobs/jobs.h"
+#include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 
@@ -241,7 +241,7 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
             r->part_path[p][0] = 0; /* moved: not removed at the end of the request */
         }
     /* the call's capture beside its audio, named as the worker looks for it (ID.pcap, or
-     * ID.pcapng for a pcapng: src/jobs/network.c) */
+     * ID.pcapng for a pcapng: src/pipeline/network.c) */
     bool capture = false;
     if (!found && r->part_path[SVC_PART_CAPTURE][0]) {
         unsigned char magic[4] = {0};

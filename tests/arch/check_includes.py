@@ -28,7 +28,7 @@ FLOORS = {
     "net": 5,
     "scoring": 6, "clients": 6,
     "ask": 7, "privacy": 7,
-    "jobs": 8, "ingest": 8, "live": 8,
+    "pipeline": 8, "ingest": 8, "live": 8,
     "service": 9,
     "cli": 10,
 }

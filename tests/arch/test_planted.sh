@@ -18,11 +18,11 @@ trap 'rm -rf "$T"' EXIT
 check "the include rule holds on the tree" python3 "$HERE/check_includes.py" "$SRC" "$B"
 mkdir -p "$T/tree"
 cp -r "$SRC/src" "$SRC/include" "$T/tree/"
-sed -i 's|#include "../config/config.h"|#include "../config/config.h"\n#include "../jobs/jobs.h"|' \
+sed -i 's|#include "../config/config.h"|#include "../config/config.h"\n#include "../pipeline/pipeline.h"|' \
     "$T/tree/src/clients/asr.h"
 python3 "$HERE/check_includes.py" "$T/tree" > "$T/up.out"
-check "planted: clients/asr.h including jobs.h fails the include rule" [ $? -eq 1 ]
-check "planted: ... and the failure names it" grep -q "src/clients/asr.h.*jobs/jobs.h.*reaches up" "$T/up.out"
+check "planted: clients/asr.h including pipeline.h fails the include rule" [ $? -eq 1 ]
+check "planted: ... and the failure names it" grep -q "src/clients/asr.h.*pipeline/pipeline.h.*reaches up" "$T/up.out"
 # an indirect include: a depfile of a client object that lists svc.h
 mkdir -p "$T/build/CMakeFiles/callqa_clients.dir/src/clients"
 {

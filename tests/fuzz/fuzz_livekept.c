@@ -1,7 +1,7 @@
 /*
  * fuzz_livekept.c - libFuzzer harness over the worker's reader of a live call's events file
- * (src/jobs/live_kept.c, qa_live_parse): bytes a `callqa live` wrote, or anything a file of that
- * name beside a recording holds. The first byte's low bit asks for the digits masked; the rest
+ * (src/pipeline/live_kept.c, pl_live_parse): bytes a `callqa live` wrote, or anything a file of
+ * that name beside a recording holds. The first byte's low bit asks for the digits masked; the rest
  * is the file, held against a report whose one leg has a DTMF, a ringback and a hold event.
  * Oracles: an object always comes back; the agreement's counts are consistent (agreed at most
  * live and batch, agree only when all three are equal) and the same with masking and without;
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/jobs/jobs.h"
+#include "../../src/pipeline/pipeline.h"
 #include "fuzz_must.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,8 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *copy = malloc(size);
     MUST(copy != NULL);
     memcpy(copy, text, size);
-    json_t *r = qa_live_parse(text, size - 1, "x.live.jsonl", &rep, mask);
-    json_t *other = qa_live_parse(copy, size - 1, "x.live.jsonl", &rep, !mask);
+    json_t *r = pl_live_parse(text, size - 1, "x.live.jsonl", &rep, mask);
+    json_t *other = pl_live_parse(copy, size - 1, "x.live.jsonl", &rep, !mask);
     MUST(json_is_object(r) && json_is_object(other));
     json_t *ag = json_object_get(r, "agreement");
     MUST(json_equal(ag, json_object_get(other, "agreement")));

@@ -1,10 +1,10 @@
 /*
  * fuzz_redact.c - libFuzzer harness over the worker's redaction parts that read what a caller or
- * an operator controls (src/jobs/redact.c): the first byte picks one.
+ * an operator controls (src/pipeline/redact.c): the first byte picks one.
  *   0  the settings: the rest as `redact_campaigns` (and as `redact`), checked; the plan of
  *      a campaign named in it. Oracles: a map the check accepts gives every campaign a plan;
  *      a campaign's plan is on exactly when its types are not empty.
- *   1  a report (JSON) through the one walk (qa_redact_mask_report, every type). Oracles: every
+ *   1  a report (JSON) through the one walk (pl_redact_mask_report, every type). Oracles: every
  *      string under a key ending in "digits" holds no digit nor # nor A-D afterwards and keeps
  *      its length; no string of the report quotes such a field's value (three characters or
  *      more, with a digit) standing alone between spaces or the string's ends afterwards; no
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/jobs/jobs.h"
+#include "../../src/pipeline/pipeline.h"
 #include "fuzz_must.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -128,23 +128,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             return 0;
         char err[400];
         memset(err, 'x', sizeof(err));
-        int rc = qa_redact_check(&c, err, sizeof(err));
+        int rc = pl_redact_check(&c, err, sizeof(err));
         MUST(rc == 0 || rc == -1);
-        qa_redact_plan p;
+        pl_redact_plan p;
         if (rc != 0) { /* refused: a message that says why */
             MUST(memchr(err, 0, sizeof(err)) != NULL && err[0] != 0);
             return 0;
         }
-        (void)qa_redact_any(&c);
+        (void)pl_redact_any(&c);
         /* the first campaign named: its plan */
         const char *eq = strchr(c.redact_campaigns, '=');
         char name[65] = "";
         if (eq && eq - c.redact_campaigns < 65)
             memcpy(name, c.redact_campaigns, (size_t)(eq - c.redact_campaigns)),
                 name[eq - c.redact_campaigns] = 0;
-        MUST(qa_redact_plan_of(&c, name, &p) == 0);
+        MUST(pl_redact_plan_of(&c, name, &p) == 0);
         MUST(p.on == (p.pv.types != 0));
-        MUST(qa_redact_plan_of(&c, NULL, &p) == 0 && !p.on); /* redact is empty */
+        MUST(pl_redact_plan_of(&c, NULL, &p) == 0 && !p.on); /* redact is empty */
         return 0;
     }
     json_t *r = json_loadb(s, n, 0, NULL);
@@ -154,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t nv = 0;
     collect(r, &vals, &nv);
     size_t masked = 0;
-    MUST(qa_redact_mask_report(r, PV_ALL_TYPES, &masked) == 0);
+    MUST(pl_redact_mask_report(r, PV_ALL_TYPES, &masked) == 0);
     check(r, vals, nv);
     for (size_t i = 0; i < nv; i++)
         free(vals[i]);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test_summary_llm.sh - the call's summary and sentiment trend from an LLM (src/scoring/
-# sc_summary.c, sc_sentiment_llm.c; the choice of source in src/jobs/sources.c), through
+# sc_summary.c, sc_sentiment_llm.c; the choice of source in src/pipeline/sources.c), through
 # `callqa score` against the fake OpenAI-compatible provider (tests/llm/fake_llm.py), which
 # checks each request (schema strictness, key, model, the transcript inside its data block):
 #   - a good answer: the summary kept with its model, outcome and quotes (each checked against

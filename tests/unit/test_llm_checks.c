@@ -238,7 +238,7 @@ static json_t *sentiment_of(const sc_text *t, const char *json, sc_llm_sentiment
     json_decref(j);
     if (!s->present)
         return json_null();
-    sc_sentiment shown; /* as the worker shows it (qa_sentiment_choose) */
+    sc_sentiment shown; /* as the worker shows it (pl_sentiment_choose) */
     if (sc_llm_sentiment_to(s, t->duration, &shown) != 0)
         return NULL;
     json_t *out = sc_sentiment_json(&shown);

@@ -10,7 +10,7 @@
  *     sentence, one-digit strings where a sentence speaks of keyed digits;
  *   - the false positives: uniqueids (a Luhn-valid one too), Call-IDs, timestamps, SIP and tel
  *     URIs with extensions, channels, addresses, SSRCs, hashes, durations and figures are left
- *     as they are, in a string and through the walk of a report (qa_redact_mask_report);
+ *     as they are, in a string and through the walk of a report (pl_redact_mask_report);
  *   - the walk of an /investigate answer: cross_checks.dtmf.in_band, finding messages with one
  *     digit, explanation;
  *   - the walk's time grows linearly with the streams of distinct keyed digits (it grew with
@@ -29,7 +29,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/jobs/jobs.h"
+#include "../../src/pipeline/pipeline.h"
 #include "../../src/privacy/privacy.h"
 
 /* ---- the planted numbers in every form ------------------------------------------------------ */
@@ -459,7 +459,7 @@ static void test_walk_answer(void **state)
     json_t *o = json_loads(k_answer, 0, NULL);
     assert_non_null(o);
     size_t n = 0;
-    assert_int_equal(qa_redact_mask_report(o, PV_ALL_TYPES, &n), 0);
+    assert_int_equal(pl_redact_mask_report(o, PV_ALL_TYPES, &n), 0);
     char *s = json_dumps(o, 0);
     assert_null(strstr(s, "8275"));
     assert_null(strstr(s, "1342"));
@@ -511,7 +511,7 @@ static void test_walk_keeps(void **state)
         o, "events",
         json_pack("[{s:s},{s:s},{s:s}]", "digits", "8275", "digits", "1001", "digits", "4411"));
     size_t n = 0;
-    assert_int_equal(qa_redact_mask_report(o, PV_ALL_TYPES, &n), 0);
+    assert_int_equal(pl_redact_mask_report(o, PV_ALL_TYPES, &n), 0);
     if (n != 3) {
         char *s = json_dumps(o, JSON_INDENT(1));
         fail_msg("%zu strings changed, not the 3 digit fields: %s", n, s);
@@ -556,7 +556,7 @@ static double walk_sec(size_t n)
         json_t *o = streams_answer(n);
         struct timespec a, b;
         clock_gettime(CLOCK_MONOTONIC, &a);
-        assert_int_equal(qa_redact_mask_report(o, PV_ALL_TYPES, NULL), 0);
+        assert_int_equal(pl_redact_mask_report(o, PV_ALL_TYPES, NULL), 0);
         clock_gettime(CLOCK_MONOTONIC, &b);
         double t = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
         if (t < best)

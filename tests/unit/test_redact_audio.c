@@ -1,6 +1,6 @@
 /*
  * test_redact_audio.c - the keyed digits of a recording muted in its redacted copy
- * (qa_redact_call, src/jobs/redact.c; docs/privacy.md), measured against the truth.
+ * (pl_redact_call, src/pipeline/redact.c; docs/privacy.md), measured against the truth.
  *
  * Each set: a recording whose digits' true spans are known, analysed by the engine (its events:
  * the report's DTMF runs), then redacted with the mute mode and no transcript; the copy must be
@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 
 #include "callqa/callqa.h"
-#include "../../src/jobs/jobs.h"
+#include "../../src/pipeline/pipeline.h"
 #include "dtmf_util.h"
 
 #define RATE 8000
@@ -96,10 +96,10 @@ static size_t redact_and_count(const cq_engine *e, const char *dir, const char *
     static cfg_settings c;
     cfg_defaults(&c);
     snprintf(c.redact_dir, sizeof(c.redact_dir), "%s", dir);
-    qa_redact_plan p = {.on = true, .pv = pv_default_settings(), .audio = 1};
+    pl_redact_plan p = {.on = true, .pv = pv_default_settings(), .audio = 1};
     p.pv.types = 0; /* no transcript here: the keyed digits alone */
-    qa_redact_result res;
-    json_t *o = qa_redact_call(&p, &c, "x.db", id, &src, rep, NULL, NULL, 0, &res);
+    pl_redact_result res;
+    json_t *o = pl_redact_call(&p, &c, "x.db", id, &src, rep, NULL, NULL, 0, &res);
     assert_non_null(o);
     json_t *v = json_object_get(o, "verify");
     if (!json_is_true(json_object_get(v, "ok"))) {
@@ -228,7 +228,7 @@ static void test_pause_codes(void **state)
     cfg_defaults(&c);
     snprintf(c.redact_dir, sizeof(c.redact_dir), "%s", dir);
     for (int with_resume = 1; with_resume >= 0; with_resume--) {
-        qa_redact_plan p = {.on = true, .pv = pv_default_settings(), .audio = 1};
+        pl_redact_plan p = {.on = true, .pv = pv_default_settings(), .audio = 1};
         p.pv.types = 0;
         snprintf(p.pause, sizeof(p.pause), "*7");
         snprintf(p.resume, sizeof(p.resume), "%s", with_resume ? "*8" : "");
@@ -236,8 +236,8 @@ static void test_pause_codes(void **state)
         cq_report *rep = NULL;
         cq_err err;
         assert_int_equal(cq_engine_analyze(e, &src, &rep, &err), CQ_OK);
-        qa_redact_result res;
-        json_t *o = qa_redact_call(&p, &c, "x.db", 3 + with_resume, &src, rep, NULL, NULL, 0, &res);
+        pl_redact_result res;
+        json_t *o = pl_redact_call(&p, &c, "x.db", 3 + with_resume, &src, rep, NULL, NULL, 0, &res);
         assert_non_null(o);
         assert_true(json_is_true(json_object_get(json_object_get(o, "verify"), "ok")));
         assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "audio"), "pauses")),

@@ -1,5 +1,5 @@
 /*
- * test_roles_jobs.c - the worker's side of roles (src/jobs/roles.c): the campaigns with voice
+ * test_roles_jobs.c - the worker's side of roles (src/pipeline/roles.c): the campaigns with voice
  * profiles, the speakers' words taken from a transcript of the whole mix (by the diarized speech
  * each segment overlaps) or from segments labelled S1/S2 (a transcript sent per speaker), the
  * labels mapped by the roles decided and kept when unknown, the answer time and the direction
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/jobs/jobs.h"
+#include "../../src/pipeline/pipeline.h"
 
 /* a mono report: S1 speaks 0.5-3 and 7-9, S2 3.5-6.5; the answer at 0.2 s */
 static const char k_report[] =
@@ -42,13 +42,13 @@ static void test_campaigns(void **state)
     (void)state;
     cfg_settings c;
     cfg_defaults(&c);
-    assert_false(qa_profile_campaign(&c, "BANK")); /* off by default */
+    assert_false(pl_profile_campaign(&c, "BANK")); /* off by default */
     snprintf(c.voice_profile_campaigns, sizeof(c.voice_profile_campaigns), "BANK, SUPPORT");
-    assert_true(qa_profile_campaign(&c, "BANK"));
-    assert_true(qa_profile_campaign(&c, "SUPPORT"));
-    assert_false(qa_profile_campaign(&c, "BAN"));
-    assert_false(qa_profile_campaign(&c, "SALES"));
-    assert_false(qa_profile_campaign(&c, ""));
+    assert_true(pl_profile_campaign(&c, "BANK"));
+    assert_true(pl_profile_campaign(&c, "SUPPORT"));
+    assert_false(pl_profile_campaign(&c, "BAN"));
+    assert_false(pl_profile_campaign(&c, "SALES"));
+    assert_false(pl_profile_campaign(&c, ""));
 }
 
 /* a transcript of the whole mix: each segment is the words of the speaker it overlaps most */
@@ -67,7 +67,7 @@ static void test_mixed_transcript(void **state)
     memset(&call, 0, sizeof(call));
     snprintf(call.direction, sizeof(call.direction), "inbound");
     sc_roles ro;
-    assert_int_equal(qa_roles_of_call(r, tx, &call, NULL, &ro), 1);
+    assert_int_equal(pl_roles_of_call(r, tx, &call, NULL, &ro), 1);
     assert_int_equal(ro.role[0], SC_ROLE_CUSTOMER);
     assert_int_equal(ro.role[1], SC_ROLE_AGENT);
     assert_string_equal(ro.decided_by, "transcript");
@@ -107,7 +107,7 @@ static void test_labelled_transcript(void **state)
     store_call call;
     memset(&call, 0, sizeof(call));
     sc_roles ro;
-    assert_int_equal(qa_roles_of_call(r, tx, &call, NULL, &ro), 1);
+    assert_int_equal(pl_roles_of_call(r, tx, &call, NULL, &ro), 1);
     assert_int_equal(ro.role[0], SC_ROLE_AGENT);
     json_t *turns = json_object_get(tx, "turns");
     assert_string_equal(json_string_value(json_object_get(json_array_get(turns, 0), "speaker")),
@@ -120,10 +120,10 @@ static void test_labelled_transcript(void **state)
     /* the label mapping: unknown roles keep S1/S2, other labels pass */
     sc_roles none;
     memset(&none, 0, sizeof(none));
-    assert_string_equal(qa_roles_speaker_label(&none, "S1"), "S1");
-    assert_string_equal(qa_roles_speaker_label(&ro, "S2"), "customer");
-    assert_string_equal(qa_roles_speaker_label(&ro, "mixed"), "mixed");
-    assert_string_equal(qa_roles_speaker_label(NULL, "S1"), "S1");
+    assert_string_equal(pl_roles_speaker_label(&none, "S1"), "S1");
+    assert_string_equal(pl_roles_speaker_label(&ro, "S2"), "customer");
+    assert_string_equal(pl_roles_speaker_label(&ro, "mixed"), "mixed");
+    assert_string_equal(pl_roles_speaker_label(NULL, "S1"), "S1");
     json_decref(tx);
     json_decref(r);
 }
@@ -136,7 +136,7 @@ static void test_unknown_and_legs(void **state)
     store_call call;
     memset(&call, 0, sizeof(call));
     sc_roles ro;
-    assert_int_equal(qa_roles_of_call(r, NULL, &call, NULL, &ro), 1);
+    assert_int_equal(pl_roles_of_call(r, NULL, &call, NULL, &ro), 1);
     assert_int_equal(ro.role[0], SC_ROLE_UNKNOWN);
     assert_int_equal(ro.role[1], SC_ROLE_UNKNOWN);
     assert_true(json_is_null(
@@ -144,7 +144,7 @@ static void test_unknown_and_legs(void **state)
     json_decref(r);
     json_t *legs = load("{\"has_legs\": true, \"speakers\": null, \"inbound\": {\"role\": "
                         "\"customer\"}, \"outbound\": {\"role\": \"agent\"}}");
-    assert_int_equal(qa_roles_of_call(legs, NULL, &call, NULL, &ro), 0);
+    assert_int_equal(pl_roles_of_call(legs, NULL, &call, NULL, &ro), 0);
     assert_null(json_object_get(legs, "roles"));
     json_decref(legs);
 }
@@ -175,7 +175,7 @@ static void test_voiceprint_take(void **state)
     json_t *r = load(text);
     double v[STORE_VP_MAX_DIM], sp = 0;
     int dim = 0;
-    assert_int_equal(qa_voiceprint_take(r, true, v, &dim, &sp), 1);
+    assert_int_equal(pl_voiceprint_take(r, true, v, &dim, &sp), 1);
     assert_int_equal(dim, CQ_VOICEPRINT_DIM);
     assert_float_equal(v[0], 5, 1e-6); /* the agent's, not the customer's */
     assert_float_equal(sp, 6.5, 1e-9);
@@ -191,7 +191,7 @@ static void test_voiceprint_take(void **state)
                          "%s}]}",
                          pa) > 0);
     r = load(text);
-    assert_int_equal(qa_voiceprint_take(r, true, v, &dim, &sp), 0);
+    assert_int_equal(pl_voiceprint_take(r, true, v, &dim, &sp), 0);
     assert_true(json_is_null(
         json_object_get(json_array_get(json_object_get(r, "speakers"), 0), "voiceprint")));
     json_decref(r);
@@ -225,7 +225,7 @@ static void test_profile_similarity(void **state)
     store_call call;
     memset(&call, 0, sizeof(call));
     sc_roles ro;
-    assert_int_equal(qa_roles_of_call(r, NULL, &call, &prof, &ro), 1);
+    assert_int_equal(pl_roles_of_call(r, NULL, &call, &prof, &ro), 1);
     assert_int_equal(ro.role[1], SC_ROLE_AGENT);
     assert_string_equal(ro.decided_by, "profile");
     assert_non_null(strstr(ro.ev[0].detail, "voice profile of agent 1001 from 4 calls"));

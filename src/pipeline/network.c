@@ -21,15 +21,15 @@
 #include <unistd.h>
 
 #include "../net/net.h"
-#include "jobs.h"
+#include "pipeline.h"
 
-int qa_rec_base(const char *rec, bool legs, char *base, size_t n)
+int pl_rec_base(const char *rec, bool legs, char *base, size_t n)
 {
     return store_file_base(rec, legs, base, n); /* the store's list names the files of a call */
 }
 
 /* The capture paths to try for a recording: base.pcap and base.pcapng. */
-int qa_capture_paths(const char *rec, char out[2][4200])
+int pl_capture_paths(const char *rec, char out[2][4200])
 {
     if (store_file_beside(rec, STORE_FILE_CAPTURE, out[0], sizeof(out[0])) != 0 ||
         store_file_beside(rec, STORE_FILE_CAPTURE_NG, out[1], sizeof(out[1])) != 0)
@@ -44,13 +44,13 @@ static const char *base_of(const char *path)
     return slash ? slash + 1 : path;
 }
 
-int qa_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
+int pl_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
                   const cq_report *rep, store_figures *f, json_t **out, char *why, size_t n)
 {
     *out = NULL;
     why[0] = 0;
     char paths[2][4200];
-    int np = qa_capture_paths(rec_path, paths);
+    int np = pl_capture_paths(rec_path, paths);
     int fd = -1, k = 0;
     for (; k < np && fd < 0; k++) {
         if (access(paths[k], F_OK) != 0)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobs.h"
+#include "pipeline.h"
 
 static const char *str_or_null(const json_t *o, const char *k)
 {
@@ -23,8 +23,8 @@ static double num_or_nan(const json_t *o, const char *k)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-int qa_stored_tx_from_json(const char *detail, const char *config_hash, int64_t call_id,
-                           qa_stored_tx *out, char *err, size_t errsz)
+int pl_stored_tx_from_json(const char *detail, const char *config_hash, int64_t call_id,
+                           pl_stored_tx *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
     json_error_t je;
@@ -49,7 +49,7 @@ int qa_stored_tx_from_json(const char *detail, const char *config_hash, int64_t 
     out->text = malloc(cap);
     out->detail = strdup(detail);
     if (!out->segs || !out->text || !out->detail) {
-        qa_stored_tx_free(out);
+        pl_stored_tx_free(out);
         snprintf(err, errsz, "out of memory");
         return -1;
     }
@@ -96,7 +96,7 @@ int qa_stored_tx_from_json(const char *detail, const char *config_hash, int64_t 
     return 0;
 }
 
-void qa_stored_tx_free(qa_stored_tx *x)
+void pl_stored_tx_free(pl_stored_tx *x)
 {
     json_decref(x->json);
     free(x->segs);

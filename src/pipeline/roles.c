@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobs.h"
+#include "pipeline.h"
 
-bool qa_profile_campaign(const cfg_settings *c, const char *campaign)
+bool pl_profile_campaign(const cfg_settings *c, const char *campaign)
 {
     if (!campaign || !*campaign || !c->voice_profile_campaigns[0])
         return false;
@@ -30,7 +30,7 @@ bool qa_profile_campaign(const cfg_settings *c, const char *campaign)
     return false;
 }
 
-const char *qa_roles_speaker_label(const sc_roles *r, const char *speaker)
+const char *pl_roles_speaker_label(const sc_roles *r, const char *speaker)
 {
     if (!r || !speaker)
         return speaker;
@@ -46,12 +46,12 @@ static void relabel(json_t *o, const char *key, const sc_roles *r)
     const char *v = json_string_value(json_object_get(o, key));
     if (!v)
         return;
-    const char *to = qa_roles_speaker_label(r, v);
+    const char *to = pl_roles_speaker_label(r, v);
     if (to != v)
         json_object_set_new(o, key, json_string(to));
 }
 
-void qa_roles_label_transcript(json_t *tx, const sc_roles *r)
+void pl_roles_label_transcript(json_t *tx, const sc_roles *r)
 {
     size_t i, j;
     json_t *L, *g;
@@ -60,7 +60,7 @@ void qa_roles_label_transcript(json_t *tx, const sc_roles *r)
         /* a diarized speaker's leg (role "mixed", speaker S1/S2) whose role was decided becomes
          * that role's leg, so that scoring reads the agent's and the customer's words */
         const char *sp = json_string_value(json_object_get(L, "speaker"));
-        const char *to = qa_roles_speaker_label(r, sp);
+        const char *to = pl_roles_speaker_label(r, sp);
         if (sp && to != sp) {
             json_object_set_new(L, "role", json_string(to));
             json_object_set_new(L, "speaker", json_string(to));
@@ -129,7 +129,7 @@ static bool print_of(const json_t *p, cq_voiceprint *out)
     return true;
 }
 
-int qa_roles_of_call(json_t *report, json_t *tx, const store_call *call,
+int pl_roles_of_call(json_t *report, json_t *tx, const store_call *call,
                      const store_voice_profile *prof, sc_roles *out)
 {
     const json_t *speakers = json_object_get(report, "speakers");
@@ -202,11 +202,11 @@ int qa_roles_of_call(json_t *report, json_t *tx, const store_call *call,
         return -1;
     json_object_set_new(report, "roles", jr);
     if (tx)
-        qa_roles_label_transcript(tx, out);
+        pl_roles_label_transcript(tx, out);
     return 1;
 }
 
-int qa_voiceprint_take(json_t *report, bool strip, double *v, int *dim, double *speech_sec)
+int pl_voiceprint_take(json_t *report, bool strip, double *v, int *dim, double *speech_sec)
 {
     int found = 0;
     *dim = 0;

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "jobs.h"
+#include "pipeline.h"
 
 /* ioprio_set(2) has no glibc wrapper: its constants, from linux/ioprio.h */
 #define IOPRIO_WHO_PROCESS 1
@@ -50,7 +50,7 @@ static int parse_cpus(const char *s, cpu_set_t *set)
     return CPU_COUNT(set) ? 0 : -1;
 }
 
-int qa_safety_apply(bool idle, const char *cpus, char *note, size_t n)
+int pl_safety_apply(bool idle, const char *cpus, char *note, size_t n)
 {
     note[0] = 0;
     size_t k = 0;
@@ -86,7 +86,7 @@ int qa_safety_apply(bool idle, const char *cpus, char *note, size_t n)
     return 0;
 }
 
-double qa_load_avg(void)
+double pl_load_avg(void)
 {
     const char *path = getenv("CALLQA_TEST_LOADAVG_FILE");
     FILE *f = fopen(path && *path ? path : "/proc/loadavg", "r");
@@ -109,7 +109,7 @@ static int minutes(const char *s)
     return h * 60 + m;
 }
 
-int qa_in_window(const char *window, const char *tz, time_t when)
+int pl_in_window(const char *window, const char *tz, time_t when)
 {
     if (!window || !*window)
         return 1;

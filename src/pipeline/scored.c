@@ -11,10 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "jobs.h"
+#include "pipeline.h"
 
 /* VADER's lexicon from the model directory; without it, why the sentiment is null */
-static void qa_vader_load(const char *model_dir, qa_scoring *out)
+static void pl_vader_load(const char *model_dir, pl_scoring *out)
 {
     char dir[4096], path[4200], why[400];
     if (model_dir && model_dir[0])
@@ -47,7 +47,7 @@ static void qa_vader_load(const char *model_dir, qa_scoring *out)
                  why);
 }
 
-int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t errsz)
+int pl_scoring_setup(const cfg_settings *c, pl_scoring *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
     out->on = c->scoring;
@@ -69,29 +69,29 @@ int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t e
     if (c->topics_file[0]) {
         char *t = cfg_read_file(c->topics_file, (size_t)16 << 20, &len, err, errsz);
         if (!t) {
-            qa_scoring_free(out);
+            pl_scoring_free(out);
             return -1;
         }
         out->topics = sc_topics_load(t, len, why, sizeof(why));
         free(t);
         if (!out->topics) {
             snprintf(err, errsz, "topics_file %s: %s", c->topics_file, why);
-            qa_scoring_free(out);
+            pl_scoring_free(out);
             return -1;
         }
     }
-    qa_vader_load(c->model_dir, out);
+    pl_vader_load(c->model_dir, out);
     int lc = llm_config_from_settings(c, &out->llm, why, sizeof(why));
     if (lc < 0) {
         snprintf(err, errsz, "llm: %s", why);
-        qa_scoring_free(out);
+        pl_scoring_free(out);
         return -1;
     }
     if (lc == 1) { /* the keys are read now: a missing or open key file stops the start */
         llm_client *probe = llm_create(&out->llm, why, sizeof(why));
         if (!probe) {
             snprintf(err, errsz, "llm: %s", why);
-            qa_scoring_free(out);
+            pl_scoring_free(out);
             return -1;
         }
         llm_destroy(probe);
@@ -101,7 +101,7 @@ int qa_scoring_setup(const cfg_settings *c, qa_scoring *out, char *err, size_t e
     return 0;
 }
 
-void qa_scoring_free(qa_scoring *s)
+void pl_scoring_free(pl_scoring *s)
 {
     if (!s)
         return;
@@ -150,7 +150,7 @@ static size_t measure_request(void *user, const char *system, const char *text, 
 
 /* the LLM's part: its categories (and the topic) asked for and taken into call, the prompt held
  * within the model's context (what it left out said in the result) */
-static void llm_part(const qa_scoring *s, const char *report_json, const sc_text *text,
+static void llm_part(const pl_scoring *s, const char *report_json, const sc_text *text,
                      const llm_budget *budget, json_t *attempts, sc_call *call)
 {
     char err[600];
@@ -210,7 +210,7 @@ static void llm_part(const qa_scoring *s, const char *report_json, const sc_text
     sc_llm_prompt_free(&p);
 }
 
-char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text *text,
+char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text *text,
                     const llm_budget *budget, char **attempts, char *why, size_t n)
 {
     if (attempts)
@@ -230,11 +230,11 @@ char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text 
         if (s->llm_on && words)
             llm_part(s, report_json, text, budget, arr, &call);
         char swhy[300];
-        if (qa_summary_choose(report_json, &call, swhy, sizeof(swhy)) != 0 &&
+        if (pl_summary_choose(report_json, &call, swhy, sizeof(swhy)) != 0 &&
             !call.summary.refused[0])
             snprintf(call.summary.refused, sizeof(call.summary.refused),
                      "no summary: the report could not be assessed: %.200s", swhy);
-        if (qa_sentiment_choose(&call, text) != 0)
+        if (pl_sentiment_choose(&call, text) != 0)
             snprintf(call.sentiment_checks.why, sizeof(call.sentiment_checks.why), "out of memory");
         sc_finish(&s->card, &call);
         if (!(js = sc_call_to_json(&s->card, &call)))
@@ -251,7 +251,7 @@ char *qa_score_text(const qa_scoring *s, const char *report_json, const sc_text 
     return js;
 }
 
-char *qa_score_call(const qa_scoring *s, const char *report_json, const char *tx_block,
+char *pl_score_call(const pl_scoring *s, const char *report_json, const char *tx_block,
                     const llm_budget *budget, char **attempts, char *why, size_t n)
 {
     double duration = 0;
@@ -268,12 +268,12 @@ char *qa_score_call(const qa_scoring *s, const char *report_json, const char *tx
             return NULL;
         have_text = true;
     }
-    char *js = qa_score_text(s, report_json, have_text ? &text : NULL, budget, attempts, why, n);
+    char *js = pl_score_text(s, report_json, have_text ? &text : NULL, budget, attempts, why, n);
     sc_text_free(&text);
     return js;
 }
 
-int qa_record_llm(store *st, int64_t call, const char *purpose, const char *attempts)
+int pl_record_llm(store *st, int64_t call, const char *purpose, const char *attempts)
 {
     json_t *a = attempts && *attempts ? json_loads(attempts, 0, NULL) : NULL;
     int rc = 0;
@@ -317,7 +317,7 @@ static bool num_of(const json_t *o, const char *k, double *v)
     return isfinite(*v);
 }
 
-int qa_stored_score_from_json(const char *detail, qa_stored_score *out, char *err, size_t errsz)
+int pl_stored_score_from_json(const char *detail, pl_stored_score *out, char *err, size_t errsz)
 {
     memset(out, 0, sizeof(*out));
     json_error_t je;
@@ -372,7 +372,7 @@ int qa_stored_score_from_json(const char *detail, qa_stored_score *out, char *er
     return 0;
 }
 
-void qa_stored_score_free(qa_stored_score *x)
+void pl_stored_score_free(pl_stored_score *x)
 {
     if (!x)
         return;

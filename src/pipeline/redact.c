@@ -9,13 +9,13 @@
  * child, right after the ASR's answer is assembled: the worker's parent, the store, the logs and
  * the LLM's prompts only ever see the redacted block.
  *
- * The one walk (qa_redact_mask_report), over a report, an answer or an LLM's facts, in time
+ * The one walk (pl_redact_mask_report), over a report, an answer or an LLM's facts, in time
  * linear in its size: first every keyed digit field (the events' and streams' digits, SIP
  * INFO's, the DTMF cross-check's) becomes as many '*' and its value joins a set; then every
  * string, whatever its key, goes through the privacy room's masker (pv_masker_text): the set's
  * strings where they are quoted, other keyed-digit runs, card numbers and SSNs in any written
  * form, numbers said in words, while uniqueids, Call-IDs, timestamps, addresses and URIs stay
- * as they are. An audit detail goes through the same masker (qa_redact_detail).
+ * as they are. An audit detail goes through the same masker (pl_redact_detail).
  *
  * The audio copy. The recording is decoded again (cq_audio) and written as 16-bit PCM WAV at its
  * rate: one file of one or two channels as it came, or the two leg files side by side (inbound
@@ -56,7 +56,7 @@
 
 #include "callqa/cq_tones.h"
 #include "callqa/cq_resample.h"
-#include "jobs.h"
+#include "pipeline.h"
 
 #define RD_TONE_HZ 1000.0
 #define RD_TONE_AMP 0.1 /* -20 dBFS */
@@ -124,7 +124,7 @@ static int campaign_types(const char *map, const char *campaign, unsigned *mask,
     return found;
 }
 
-int qa_redact_check(const cfg_settings *c, char *err, size_t n)
+int pl_redact_check(const cfg_settings *c, char *err, size_t n)
 {
     unsigned m = 0;
     char why[300];
@@ -145,7 +145,7 @@ int qa_redact_check(const cfg_settings *c, char *err, size_t n)
     return 0;
 }
 
-bool qa_redact_any(const cfg_settings *c)
+bool pl_redact_any(const cfg_settings *c)
 {
     unsigned m = 0;
     if (c->redact[0] && pv_parse_types(c->redact, &m, NULL, 0) == 0 && m)
@@ -166,7 +166,7 @@ bool qa_redact_any(const cfg_settings *c)
     return false;
 }
 
-int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_plan *p)
+int pl_redact_plan_of(const cfg_settings *c, const char *campaign, pl_redact_plan *p)
 {
     memset(p, 0, sizeof(*p));
     p->pv = pv_default_settings();
@@ -188,7 +188,7 @@ int qa_redact_plan_of(const cfg_settings *c, const char *campaign, qa_redact_pla
     return 0;
 }
 
-int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, tx_transcript *t,
+int pl_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, tx_transcript *t,
                             size_t *hits, char *err, size_t n)
 {
     *hits = 0;
@@ -198,8 +198,8 @@ int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, t
         snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
         return -1;
     }
-    qa_redact_plan p;
-    if (qa_redact_plan_of(c, got == 1 ? call.campaign_id : NULL, &p) != 0) {
+    pl_redact_plan p;
+    if (pl_redact_plan_of(c, got == 1 ? call.campaign_id : NULL, &p) != 0) {
         snprintf(err, n, "the redaction settings are not valid");
         return -1;
     }
@@ -218,7 +218,7 @@ int qa_redact_transcript_of(const cfg_settings *c, store *st, int64_t call_id, t
 
 /* ---- the one walk: keyed digits, cards and SSNs in a report, an answer, a detail ---------- */
 
-void qa_redact_mask_str(char *s)
+void pl_redact_mask_str(char *s)
 {
     for (; *s; s++)
         if (strchr("0123456789*#ABCD", *s))
@@ -306,7 +306,7 @@ static int mask_strings(json_t *v, pv_masker *m, size_t *masked)
     return 0;
 }
 
-int qa_redact_mask_report(json_t *report, unsigned types, size_t *masked)
+int pl_redact_mask_report(json_t *report, unsigned types, size_t *masked)
 {
     size_t n = 0;
     pv_masker *m = pv_masker_create(types);
@@ -319,7 +319,7 @@ int qa_redact_mask_report(json_t *report, unsigned types, size_t *masked)
     return rc;
 }
 
-unsigned qa_redact_types(const cfg_settings *c)
+unsigned pl_redact_types(const cfg_settings *c)
 {
     unsigned all = 0, m = 0;
     if (c->redact[0] && pv_parse_types(c->redact, &m, NULL, 0) == 0)
@@ -340,12 +340,12 @@ unsigned qa_redact_types(const cfg_settings *c)
     return all;
 }
 
-const char *qa_redact_detail(const cfg_settings *c, const char *text, char **own)
+const char *pl_redact_detail(const cfg_settings *c, const char *text, char **own)
 {
     *own = NULL;
-    if (!text || !text[0] || !qa_redact_any(c))
+    if (!text || !text[0] || !pl_redact_any(c))
         return text;
-    pv_masker *m = pv_masker_create(qa_redact_types(c));
+    pv_masker *m = pv_masker_create(pl_redact_types(c));
     size_t n;
     int rc = m ? pv_masker_text(m, text, strlen(text), own, &n) : -1;
     pv_masker_destroy(m);
@@ -408,7 +408,7 @@ static void ivl_merge(ivl_list *l)
 }
 
 /* The intervals of a call: the transcript's spans, the report's DTMF runs, the pauses. */
-static int intervals_of(const qa_redact_plan *p, const cq_report *rep, const pv_redaction *tr,
+static int intervals_of(const pl_redact_plan *p, const cq_report *rep, const pv_redaction *tr,
                         ivl_list *out, size_t *dtmf_runs, size_t *pauses)
 {
     *dtmf_runs = *pauses = 0;
@@ -877,7 +877,7 @@ static json_t *types_json(unsigned mask)
     return a;
 }
 
-void qa_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n)
+void pl_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n)
 {
     if (c->redact_dir[0]) {
         snprintf(out, n, "%s", c->redact_dir);
@@ -890,10 +890,10 @@ void qa_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n)
         snprintf(out, n, "redacted");
 }
 
-json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const char *db,
+json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, const char *db,
                        int64_t call_id, const cq_call_src *src, const cq_report *rep,
                        const tx_transcript *tx, const pv_redaction *tr, size_t digits_masked,
-                       qa_redact_result *res)
+                       pl_redact_result *res)
 {
     memset(res, 0, sizeof(*res));
     json_t *o = json_object();
@@ -945,7 +945,7 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
         if (rc == 0)
             rc = scan_source(src, p->pv.guard_sec, &iv, &heard, why, sizeof(why));
         ivl_merge(&iv);
-        qa_redact_dir(c, db, dir, sizeof(dir));
+        pl_redact_dir(c, db, dir, sizeof(dir));
         /* named as the store's list of a call's files has them (purged and erased with it) */
         store_file_redacted(dir, call_id, 0, path, sizeof(path));
         store_file_redacted(dir, call_id, (long)getpid(), tmp, sizeof(tmp));
@@ -1012,13 +1012,13 @@ json_t *qa_redact_call(const qa_redact_plan *p, const cfg_settings *c, const cha
     return o;
 }
 
-int qa_redact_capture(const cfg_settings *c, const char *rec_path, char *why, size_t n)
+int pl_redact_capture(const cfg_settings *c, const char *rec_path, char *why, size_t n)
 {
     char up[1100], upr[PATH_MAX], paths[2][4200];
     rec_upload_dir(c, up, sizeof(up));
     if (!up[0] || !realpath(up, upr) || !rec_path)
         return 0;
-    int np = qa_capture_paths(rec_path, paths), done = 0;
+    int np = pl_capture_paths(rec_path, paths), done = 0;
     size_t ul = strlen(upr);
     for (int k = 0; k < np; k++) {
         char dir[4200], dr[PATH_MAX];
@@ -1107,7 +1107,7 @@ static int redact_strings(json_t *v, const pv_settings *s, size_t *counts, bool 
 
 /* The transcript of call_id redacted: 1 rewritten (or would be, dry), 0 nothing to redact or no
  * transcript, -1 with err. */
-static int stored_transcript(const qa_redact_plan *p, store *st, int64_t call_id, bool dry,
+static int stored_transcript(const pl_redact_plan *p, store *st, int64_t call_id, bool dry,
                              const char *report, size_t *counts, char *err, size_t n)
 {
     text_cell det = {0};
@@ -1168,9 +1168,9 @@ static int stored_transcript(const qa_redact_plan *p, store *st, int64_t call_id
         json_object_set(d, "word_count", json_object_get(nb, "word_count"));
         json_decref(nb);
         char *merged = nb ? json_dumps(d, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-        qa_stored_tx sx;
+        pl_stored_tx sx;
         if (!merged ||
-            qa_stored_tx_from_json(merged, "redacted", call_id, &sx, why, sizeof(why)) != 0) {
+            pl_stored_tx_from_json(merged, "redacted", call_id, &sx, why, sizeof(why)) != 0) {
             snprintf(err, n, "%s", merged ? why : "out of memory");
             rc = -1;
         } else {
@@ -1178,7 +1178,7 @@ static int stored_transcript(const qa_redact_plan *p, store *st, int64_t call_id
                 snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
                 rc = -1;
             }
-            qa_stored_tx_free(&sx);
+            pl_stored_tx_free(&sx);
         }
         free(merged);
     }
@@ -1187,8 +1187,8 @@ static int stored_transcript(const qa_redact_plan *p, store *st, int64_t call_id
     return rc < 0 ? -1 : hits > 0;
 }
 
-int qa_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry,
-                     qa_stored_redaction *out, char *err, size_t n)
+int pl_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry,
+                     pl_stored_redaction *out, char *err, size_t n)
 {
     memset(out, 0, sizeof(*out));
     store_call call;
@@ -1197,8 +1197,8 @@ int qa_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry
         snprintf(err, n, got < 0 ? "the store could not answer" : "no such call");
         return -1;
     }
-    qa_redact_plan p;
-    if (qa_redact_plan_of(c, call.campaign_id, &p) != 0) {
+    pl_redact_plan p;
+    if (pl_redact_plan_of(c, call.campaign_id, &p) != 0) {
         snprintf(err, n, "the redaction settings are not valid");
         return -1;
     }
@@ -1221,7 +1221,7 @@ int qa_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry
     json_t *r = rep.s ? json_loads(rep.s, 0, NULL) : NULL;
     free(rep.s);
     if (json_is_object(r)) {
-        if (qa_redact_mask_report(r, p.pv.types, &out->digits) != 0) {
+        if (pl_redact_mask_report(r, p.pv.types, &out->digits) != 0) {
             json_decref(r);
             snprintf(err, n, "out of memory");
             return -1;

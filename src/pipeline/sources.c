@@ -1,6 +1,6 @@
 /*
  * sources.c - which source gives a scored call's summary and its sentiment trend (jobs.h): the
- * one place the worker (and `callqa score`, through qa_score_text) chooses between the LLM and
+ * one place the worker (and `callqa score`, through pl_score_text) chooses between the LLM and
  * the methods that need none (docs/llm.md, docs/report.md).
  *
  *   summary    the LLM's, when one was asked and its summary passed every check
@@ -18,16 +18,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "jobs.h"
+#include "pipeline.h"
 
-int qa_summary_choose(const char *report_json, sc_call *call, char *why, size_t n)
+int pl_summary_choose(const char *report_json, sc_call *call, char *why, size_t n)
 {
     if (call->summary.source == SC_SUMMARY_LLM)
         return 0;
     return sc_summary_rules(report_json, &call->summary, why, n);
 }
 
-int qa_sentiment_choose(sc_call *call, const sc_text *t)
+int pl_sentiment_choose(sc_call *call, const sc_text *t)
 {
     if (!call->sentiment_llm.present)
         return 0; /* the lexicon's trend (sc_score), or none with why */

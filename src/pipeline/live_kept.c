@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jobs.h"
+#include "pipeline.h"
 
 #define LIVE_FILE_MAX (8u << 20) /* bytes read of the events file */
 #define LIVE_KEPT_MAX 2000       /* event lines kept in the report */
@@ -29,7 +29,7 @@
 static const char *const k_compared[] = {"dtmf", "ringback", "busy", "sit", "fax", "hold", "ivr"};
 #define N_COMPARED (sizeof(k_compared) / sizeof(k_compared[0]))
 
-int qa_live_path(const char *rec, char *out, size_t n)
+int pl_live_path(const char *rec, char *out, size_t n)
 {
     /* the store's list of a call's files names it (a call's name may end in -in: kept) */
     return store_file_beside(rec, STORE_FILE_LIVE, out, n);
@@ -61,7 +61,7 @@ static void mask_one(json_t *o, const char *key)
     char *m = strdup(json_string_value(v));
     if (!m)
         return;
-    qa_redact_mask_str(m);
+    pl_redact_mask_str(m);
     json_string_set(v, m);
     free(m);
 }
@@ -178,13 +178,13 @@ static json_t *agreement(json_t *events, const cq_report *rep, bool dtmf_muted)
     return o;
 }
 
-int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *rep, bool mask,
+int pl_live_of(const rec_roots *roots, const char *rec_path, const cq_report *rep, bool mask,
                json_t **out, char *why, size_t n)
 {
     *out = NULL;
     why[0] = 0;
     char path[4200], part[4300];
-    if (qa_live_path(rec_path, path, sizeof(path)) != 0)
+    if (pl_live_path(rec_path, path, sizeof(path)) != 0)
         return 0;
     const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path; /* no server path
                                                                                * in a report */
@@ -209,7 +209,7 @@ int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *re
         snprintf(why, n, "%s: %s", base, w);
         return -1;
     }
-    *out = qa_live_parse(text, len, base, rep, mask);
+    *out = pl_live_parse(text, len, base, rep, mask);
     free(text);
     if (!*out) {
         snprintf(why, n, "%s: out of memory", base);
@@ -218,7 +218,7 @@ int qa_live_of(const rec_roots *roots, const char *rec_path, const cq_report *re
     return 1;
 }
 
-json_t *qa_live_parse(char *text, size_t len, const char *file, const cq_report *rep, bool mask)
+json_t *pl_live_parse(char *text, size_t len, const char *file, const cq_report *rep, bool mask)
 {
     json_t *events = json_array(), *decisions = json_array(), *end = json_null(), *stats = NULL;
     json_t *call = NULL, *input = NULL;

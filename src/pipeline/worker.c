@@ -9,7 +9,7 @@
  * calls in flight every third of a lease, and writes each result under its lease: the analysis
  * with the state it leads to in one transaction, then the stages that are not configured
  * (transcription, scoring) passed through one state change each. The analysis asks the engine
- * for each leg's level envelope (QA_ENVELOPE_MS); the parent takes it out of the report and
+ * for each leg's level envelope (PL_ENVELOPE_MS); the parent takes it out of the report and
  * stores it beside the analysis, in the same transaction (call_envelopes: the dashboard's
  * timeline reads it, GET /api/qa/call/{id}/envelope), so that the stored report stays the size
  * it was. A write refused because the
@@ -34,11 +34,11 @@
 #include "../clients/asr.h"
 #include "../proc/proc.h"
 #include "../config/cfg_engine.h"
-#include "jobs.h"
+#include "pipeline.h"
 
 static volatile sig_atomic_t g_stop;
 
-#define QA_ENVELOPE_MS 50 /* the level envelope's step the analysis is asked for */
+#define PL_ENVELOPE_MS 50 /* the level envelope's step the analysis is asked for */
 
 /* The level envelope out of a report: each leg's "envelope" object removed; *legs (malloc'd)
  * {leg: [tenths of a dB FS]} and *step_sec (seconds), or *legs NULL when the report has none.
@@ -94,7 +94,7 @@ static double now_sec(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-void qa_kill_point(const char *name)
+void pl_kill_point(const char *name)
 {
     const char *at = getenv("CALLQA_TEST_KILL_AT");
     if (at && !strcmp(at, name)) {
@@ -113,7 +113,7 @@ void qa_kill_point(const char *name)
     }
 }
 
-void qa_worker_defaults(qa_worker_config *c)
+void pl_worker_defaults(pl_worker_config *c)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->db, sizeof(c->db), "callqa.db");
@@ -131,7 +131,7 @@ void qa_worker_defaults(qa_worker_config *c)
 
 /* ---- figures ------------------------------------------------------------------------------- */
 
-void qa_figures_of(const cq_report *r, store_figures *f)
+void pl_figures_of(const cq_report *r, store_figures *f)
 {
     memset(f, 0, sizeof(*f));
     f->duration_sec = r->duration_sec;
@@ -216,15 +216,15 @@ enum { OUT_DONE = 0, OUT_SKIP = 1, OUT_RETRY = 2, OUT_FAIL = 3 };
 
 typedef struct job_arg {
     const cq_engine *e;
-    const qa_worker_config *c;
+    const pl_worker_config *c;
     const char *engine_id;
     const asr_config *asr;     /* NULL: transcription is not configured */
-    const qa_scoring *scoring; /* NULL: scoring is off */
+    const pl_scoring *scoring; /* NULL: scoring is off */
     llm_budget budget;         /* the LLM's use today and the caps */
     const rec_roots *roots;    /* the folders recordings are read from */
     store_call call;
-    store_mark marks[QA_MAX_MARKS]; /* its pause and resume marks (redaction) */
-    int n_marks;   /* those that apply (over QA_MAX_MARKS: not all placed); -1: not read */
+    store_mark marks[PL_MAX_MARKS]; /* its pause and resume marks (redaction) */
+    int n_marks;   /* those that apply (over PL_MAX_MARKS: not all placed); -1: not read */
     bool profiles; /* its campaign has agents' voice profiles on */
     bool has_prof; /* prof is the call's agent's profile */
     store_voice_profile prof;
@@ -235,7 +235,7 @@ typedef struct job_arg {
 enum { TX_NONE = 0, TX_OK = 1, TX_FAILED = 2 };
 
 /* A local audio reference as a path (relative ones under recordings_dir). */
-static void local_path(const qa_worker_config *c, const char *ref, char *out, size_t n)
+static void local_path(const pl_worker_config *c, const char *ref, char *out, size_t n)
 {
     if (ref[0] == '/' || !c->recordings_dir[0])
         snprintf(out, n, "%s", ref);
@@ -259,7 +259,7 @@ static long long stub_size(const char *path)
 }
 
 /* "NAME:REL" names a file on recording server NAME: the server, and REL's file name. */
-static const cfg_server *remote(const qa_worker_config *c, const char *ref, const char **file)
+static const cfg_server *remote(const pl_worker_config *c, const char *ref, const char **file)
 {
     const char *colon = strchr(ref, ':');
     if (!colon || colon == ref || colon - ref > 64 || !strncmp(colon, "://", 3))
@@ -303,7 +303,7 @@ static void answer(int fd, int32_t outcome, const store_figures *f, const char *
  * turned into the block: *t keeps it (for the verification; *have_t set, the caller frees it)
  * and *tr its spans. */
 static char *transcribe(const asr_config *base, const char *campaign, const cq_report *rep,
-                        const qa_redact_plan *rp, tx_transcript *t, bool *have_t, pv_redaction *tr,
+                        const pl_redact_plan *rp, tx_transcript *t, bool *have_t, pv_redaction *tr,
                         char *why, size_t n)
 {
     *have_t = false;
@@ -377,20 +377,20 @@ static char *with_key(char *js, bool *mine, const char *key, json_t *v)
 }
 
 /* The report with its keyed digits masked and its `redaction` object (the audio copy written and
- * verified: qa_redact_call), f's redaction state set: a JSON text (malloc'd), or NULL (memory). */
+ * verified: pl_redact_call), f's redaction state set: a JSON text (malloc'd), or NULL (memory). */
 static char *redacted_report(const job_arg *j, const char *js, const cq_call_src *src,
-                             const cq_report *rep, const qa_redact_plan *rp, const tx_transcript *t,
+                             const cq_report *rep, const pl_redact_plan *rp, const tx_transcript *t,
                              const pv_redaction *tr, store_figures *f)
 {
     json_t *r = json_loads(js, 0, NULL);
     size_t masked = 0;
-    if (!json_is_object(r) || qa_redact_mask_report(r, rp->pv.types, &masked) != 0) {
+    if (!json_is_object(r) || pl_redact_mask_report(r, rp->pv.types, &masked) != 0) {
         json_decref(r);
         return NULL;
     }
-    qa_redact_result res;
+    pl_redact_result res;
     json_t *ro =
-        qa_redact_call(rp, &j->c->svc, j->c->db, j->call.id, src, rep, t, tr, masked, &res);
+        pl_redact_call(rp, &j->c->svc, j->c->db, j->call.id, src, rep, t, tr, masked, &res);
     if (!ro) {
         json_decref(r);
         return NULL;
@@ -421,7 +421,7 @@ static char *roles_step(const job_arg *j, const char *js, char **tx, char **prin
         t = NULL;
     }
     sc_roles roles;
-    int rc = qa_roles_of_call(r, t, &j->call, j->has_prof ? &j->prof : NULL, &roles);
+    int rc = pl_roles_of_call(r, t, &j->call, j->has_prof ? &j->prof : NULL, &roles);
     bool changed = rc == 1;
     if (rc == 1 && t) {
         char *nt = json_dumps(t, JSON_COMPACT | JSON_REAL_PRECISION(10));
@@ -434,7 +434,7 @@ static char *roles_step(const job_arg *j, const char *js, char **tx, char **prin
         double v[STORE_VP_MAX_DIM], sp = 0;
         int dim = 0;
         bool strip = !j->c->svc.analysis.voiceprints;
-        if (qa_voiceprint_take(r, strip, v, &dim, &sp) == 1 && sp >= QA_PROFILE_MIN_SPEECH_SEC &&
+        if (pl_voiceprint_take(r, strip, v, &dim, &sp) == 1 && sp >= PL_PROFILE_MIN_SPEECH_SEC &&
             j->call.agent_user[0]) {
             json_t *a = json_array();
             for (int i = 0; i < dim; i++)
@@ -474,7 +474,7 @@ static void note_names(const char *in, char *out, size_t n)
 static void analyse_in_child(void *arg, int fd)
 {
     const job_arg *j = arg;
-    const qa_worker_config *c = j->c;
+    const pl_worker_config *c = j->c;
     const store_call *call = &j->call;
     const char *crash = getenv("CALLQA_TEST_CRASH_ON"); /* fault injection for the tests */
     if (crash && *crash && strstr(call->audio, crash))
@@ -616,7 +616,7 @@ static void analyse_in_child(void *arg, int fd)
         return;
     }
     store_figures f;
-    qa_figures_of(rep, &f);
+    pl_figures_of(rep, &f);
     if (c->min_length_sec > 0 && rep->duration_sec < c->min_length_sec) {
         snprintf(msg, sizeof(msg), "too short: %.1f s, under %.0f s", rep->duration_sec,
                  c->min_length_sec);
@@ -630,18 +630,18 @@ static void analyse_in_child(void *arg, int fd)
         char nwhy[700];
         const char *rec_path = call->audio[0] ? p_mix : p_in; /* the call's own names */
         int nrc = js && !have_fetch
-                      ? qa_network_of(j->roots, rec_path, call, rep, &f, &net, nwhy, sizeof(nwhy))
+                      ? pl_network_of(j->roots, rec_path, call, rep, &f, &net, nwhy, sizeof(nwhy))
                       : 0;
         if (nrc != 0)
             js = with_key(js, &mine, nrc > 0 ? "network" : "network_error",
                           nrc > 0 ? net : json_string(nwhy));
         /* redaction: the campaign's types (the settings were checked at start) */
-        qa_redact_plan rp;
-        if (qa_redact_plan_of(&c->svc, call->campaign_id, &rp) != 0)
+        pl_redact_plan rp;
+        if (pl_redact_plan_of(&c->svc, call->campaign_id, &rp) != 0)
             memset(&rp, 0, sizeof(rp));
         if (j->n_marks < 0)
             rp.marks_unplaced = "the call's pause marks could not be read from the store";
-        else if (j->n_marks > QA_MAX_MARKS) /* each pause is kept, or the check fails */
+        else if (j->n_marks > PL_MAX_MARKS) /* each pause is kept, or the check fails */
             rp.marks_unplaced = "the call has more pause marks than can be placed (32)";
         else if (j->n_marks > 0 && !(call->call_epoch > 0))
             rp.marks_unplaced = "the call has pause marks but no start time to place them by";
@@ -653,7 +653,7 @@ static void analyse_in_child(void *arg, int fd)
         json_t *live = NULL;
         char lwhy[700];
         int lrc = js && !have_fetch
-                      ? qa_live_of(j->roots, rec_path, rep, rp.on, &live, lwhy, sizeof(lwhy))
+                      ? pl_live_of(j->roots, rec_path, rep, rp.on, &live, lwhy, sizeof(lwhy))
                       : 0;
         if (lrc != 0)
             js = with_key(js, &mine, lrc > 0 ? "live" : "live_error",
@@ -675,7 +675,7 @@ static void analyse_in_child(void *arg, int fd)
             char *red = redacted_report(j, js, &src, rep, &rp, have_t ? &t : NULL, &tr, &f);
             /* an uploaded capture holds the call's audio in its RTP: not kept */
             char cwhy[300];
-            int cap = nrc > 0 ? qa_redact_capture(&c->svc, rec_path, cwhy, sizeof(cwhy)) : 0;
+            int cap = nrc > 0 ? pl_redact_capture(&c->svc, rec_path, cwhy, sizeof(cwhy)) : 0;
             if (cap != 0 && red) {
                 json_t *r = json_loads(red, 0, NULL);
                 json_object_set_new(json_object_get(r, "redaction"), "capture",
@@ -715,7 +715,7 @@ static void analyse_in_child(void *arg, int fd)
         char *attempts = NULL;
         char *sc =
             js && j->scoring && txo != TX_FAILED
-                ? qa_score_call(j->scoring, js, tx, &j->budget, &attempts, swhy, sizeof(swhy))
+                ? pl_score_call(j->scoring, js, tx, &j->budget, &attempts, swhy, sizeof(swhy))
                 : NULL;
         int32_t sco = !js || !j->scoring || txo == TX_FAILED ? TX_NONE : sc ? TX_OK : TX_FAILED;
         answer_tx(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js, txo,
@@ -746,7 +746,7 @@ typedef struct wslot {
 } wslot;
 
 typedef struct worker {
-    const qa_worker_config *c;
+    const pl_worker_config *c;
     rec_roots *roots;
     store *st;
     cq_engine *engine;
@@ -762,7 +762,7 @@ typedef struct worker {
     asr_config asr; /* transcription, when asr_on */
     bool asr_on;
     char asr_hash[65];
-    qa_scoring scoring; /* scoring.on: the scoring stage runs */
+    pl_scoring scoring; /* scoring.on: the scoring stage runs */
     char why[160];      /* why it does not claim now ("" when it may) */
 } worker;
 
@@ -825,15 +825,15 @@ static void beat(worker *w, const char *state, const char *reason, bool force)
 static void pause_reason(const worker *w, char *why, size_t n)
 {
     why[0] = 0;
-    const qa_worker_config *c = w->c;
+    const pl_worker_config *c = w->c;
     if (c->max_load > 0) {
-        double l = qa_load_avg();
+        double l = pl_load_avg();
         if (l > c->max_load) {
             snprintf(why, n, "load: %.2f above %.2f", l, c->max_load);
             return;
         }
     }
-    if (qa_in_window(c->window, c->tz, time(NULL)) == 0)
+    if (pl_in_window(c->window, c->tz, time(NULL)) == 0)
         snprintf(why, n, "window: outside %s", c->window);
 }
 
@@ -853,13 +853,13 @@ static void fail(worker *w, wslot *s, const char *stage, const char *msg, bool r
 static int to_scoring(worker *w, wslot *s)
 {
     int rc = STORE_OK;
-    qa_kill_point("transcribing");
+    pl_kill_point("transcribing");
     if (s->lease.state <= JOB_TRANSCRIBING)
         rc = store_job_advance(w->st, &s->lease, JOB_TRANSCRIBED, "transcribe", "not_configured",
                                now_sec());
     if (rc == STORE_OK && s->lease.state <= JOB_TRANSCRIBED)
         rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, now_sec());
-    qa_kill_point("scoring");
+    pl_kill_point("scoring");
     return rc;
 }
 
@@ -876,15 +876,15 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
         return store_job_advance(w->st, &s->lease, JOB_COMPLETE, "score", "not_configured",
                                  now_sec());
     char why[900];
-    qa_stored_score ss;
-    if (sc != TX_OK || qa_stored_score_from_json(text, &ss, why, sizeof(why)) != 0) {
+    pl_stored_score ss;
+    if (sc != TX_OK || pl_stored_score_from_json(text, &ss, why, sizeof(why)) != 0) {
         if (sc != TX_OK)
             snprintf(why, sizeof(why), "scoring: %s", text && *text ? text : "failed");
         fail(w, s, "scoring", why, true);
         return STORE_STAGE_FAILED;
     }
     rc = store_job_scored(w->st, &s->lease, &ss.s, now_sec());
-    qa_stored_score_free(&ss);
+    pl_stored_score_free(&ss);
     return rc;
 }
 
@@ -892,7 +892,7 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
  * spent whatever became of the score. */
 static void record_llm(worker *w, int64_t call, const char *attempts)
 {
-    if (qa_record_llm(w->st, call, "score", attempts) != 0)
+    if (pl_record_llm(w->st, call, "score", attempts) != 0)
         logj("warn", "the store refused an LLM request's record", call, NULL);
 }
 
@@ -957,22 +957,22 @@ static int imported_of(worker *w, wslot *s)
  * failure (retried, then `error` with error_stage transcribing; the analysis is kept). */
 static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
 {
-    qa_kill_point("transcribing");
+    pl_kill_point("transcribing");
     if (tx != TX_OK) {
         char why[900];
         snprintf(why, sizeof(why), "transcription: %s", text && *text ? text : "failed");
         fail(w, s, "transcribing", why, true);
         return STORE_STAGE_FAILED;
     }
-    qa_stored_tx st;
+    pl_stored_tx st;
     char err[300];
     const char *hash = s->arg.imported ? "import" : w->asr_hash; /* as `transcript import` */
-    if (qa_stored_tx_from_json(text, hash, s->lease.call_id, &st, err, sizeof(err)) != 0) {
+    if (pl_stored_tx_from_json(text, hash, s->lease.call_id, &st, err, sizeof(err)) != 0) {
         fail(w, s, "transcribing", err, true);
         return STORE_STAGE_FAILED;
     }
     int rc = store_job_transcribed(w->st, &s->lease, &st.t, now_sec());
-    qa_stored_tx_free(&st);
+    pl_stored_tx_free(&st);
     return rc;
 }
 
@@ -1057,7 +1057,7 @@ static void finish(void *ctx, const proc_done *d)
         return;
     }
     record_llm(w, call, attempts);
-    qa_kill_point("analysed");
+    pl_kill_point("analysed");
     int rc = STORE_OK;
     if (outcome == OUT_DONE && !strcmp(f.redaction, "failed"))
         logj("warn",
@@ -1126,7 +1126,7 @@ static int busy_count(const worker *w)
 static proc_next next_call(void *ctx, proc_task *t)
 {
     worker *w = ctx;
-    const qa_worker_config *c = w->c;
+    const pl_worker_config *c = w->c;
     if (g_stop)
         return PROC_NEXT_DRAINED;
     int busy = busy_count(w);
@@ -1151,7 +1151,7 @@ static proc_next next_call(void *ctx, proc_task *t)
             }
             break;
         }
-        qa_kill_point("claimed");
+        pl_kill_point("claimed");
         rec_roots_load(w->roots, &c->svc, c->recordings_dir, w->st); /* registered since? */
         free(s->arg.imported);
         s->arg = (job_arg){.e = w->engine,
@@ -1166,7 +1166,7 @@ static proc_next next_call(void *ctx, proc_task *t)
             continue;
         }
         /* agents' voice profiles: the analysis with prints, and the agent's profile to compare */
-        s->arg.profiles = w->engine_vp && qa_profile_campaign(&c->svc, s->arg.call.campaign_id);
+        s->arg.profiles = w->engine_vp && pl_profile_campaign(&c->svc, s->arg.call.campaign_id);
         if (s->arg.profiles) {
             s->arg.e = w->engine_vp;
             s->arg.engine_id = w->engine_vp_id;
@@ -1179,9 +1179,9 @@ static proc_next next_call(void *ctx, proc_task *t)
                 logj("warn", "the agent's voice profile could not be read", s->lease.call_id, NULL);
         }
         s->arg.n_marks =
-            qa_redact_any(&c->svc)
+            pl_redact_any(&c->svc)
                 ? store_marks_get(w->st, s->arg.call.recording_id, s->arg.call.uniqueid,
-                                  mark_applies, &s->arg.call, s->arg.marks, QA_MAX_MARKS)
+                                  mark_applies, &s->arg.call, s->arg.marks, PL_MAX_MARKS)
                 : 0;
         if (!w->asr_on && imported_of(w, s) != 0) {
             fail(w, s, "analyse", "store: the call's transcript could not be read", true);
@@ -1242,7 +1242,7 @@ static void renew(worker *w)
 static int turn(void *ctx, proc_host *h)
 {
     worker *w = ctx;
-    const qa_worker_config *c = w->c;
+    const pl_worker_config *c = w->c;
     w->host = h;
     if (c->tick)
         c->tick(c->tick_arg);
@@ -1266,16 +1266,16 @@ static int turn(void *ctx, proc_host *h)
     return g_stop ? 500 : busy_count(w) ? 1000 : c->once ? 200 : 2000;
 }
 
-int qa_worker_run(const qa_worker_config *c)
+int pl_worker_run(const pl_worker_config *c)
 {
     if (c->jobs < 1 || c->jobs > 64 || !(c->lease_sec >= 3) ||
-        qa_in_window(c->window, c->tz, 0) < 0) {
+        pl_in_window(c->window, c->tz, 0) < 0) {
         fprintf(stderr, "callqa worker: bad settings (jobs 1-64, lease_sec >= 3, window "
                         "HH:MM-HH:MM)\n");
         return 2;
     }
     char note[256];
-    if (qa_safety_apply(c->idle, c->cpus, note, sizeof(note)) != 0) {
+    if (pl_safety_apply(c->idle, c->cpus, note, sizeof(note)) != 0) {
         fprintf(stderr, "callqa worker: %s\n", note);
         return 2;
     }
@@ -1299,7 +1299,7 @@ int qa_worker_run(const qa_worker_config *c)
         ep.model_dir = dir;
     ep.max_duration_sec = c->svc.max_duration_sec;
     if (!ep.envelope_ms)
-        ep.envelope_ms = QA_ENVELOPE_MS; /* for the dashboard's timeline */
+        ep.envelope_ms = PL_ENVELOPE_MS; /* for the dashboard's timeline */
     w.asr_on = asr_config_from_settings(&c->svc, &w.asr) == 1;
     if (w.asr_on) { /* the speech and the events to leave out, from the analysis itself */
         asr_client *probe = asr_create(&w.asr, msg, sizeof(msg));
@@ -1314,15 +1314,15 @@ int qa_worker_run(const qa_worker_config *c)
         /* the diarization: a mono mix's two speakers are transcribed apart */
         ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS | CQ_AN_DIARIZE;
     }
-    if (qa_redact_check(&c->svc, msg, sizeof(msg)) != 0) {
+    if (pl_redact_check(&c->svc, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa worker: %s\n", msg);
         store_close(w.st);
         free(w.roots);
         return 2;
     }
-    if (qa_redact_any(&c->svc) && ep.analyzers)
+    if (pl_redact_any(&c->svc) && ep.analyzers)
         ep.analyzers |= CQ_AN_EVENTS; /* the keyed digits muted come from the events analyzer */
-    if (qa_scoring_setup(&c->svc, &w.scoring, msg, sizeof(msg)) != 0) {
+    if (pl_scoring_setup(&c->svc, &w.scoring, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa worker: scoring: %s\n", msg);
         store_close(w.st);
         free(w.roots);
@@ -1393,7 +1393,7 @@ int qa_worker_run(const qa_worker_config *c)
     free(w.slots);
     cq_engine_destroy(w.engine);
     cq_engine_destroy(w.engine_vp);
-    qa_scoring_free(&w.scoring);
+    pl_scoring_free(&w.scoring);
     store_close(w.st);
     free(w.roots);
     return rc;
