@@ -19,8 +19,9 @@
 #include <stdio.h>
 
 #include "callqa/cq_finding.h"
-#include "callqa/cq_engine.h"
 #include "callqa/cq_report.h"
+
+typedef struct cq_engine cq_engine; /* callqa/cq_engine.h: net_investigate_run's analysis */
 
 /* ---- limits ---------------------------------------------------------------------------------- */
 

@@ -1,26 +1,49 @@
 /*
- * jobs.h - the QA worker: it claims jobs from the store, analyses each call in a child process
- * (src/proc/), transcribes and scores it when that is configured (and passes those stages when
- * not), and writes every result under its lease; and the production safety that keeps it from
- * hurting live calls on a dialer box (idle scheduling, a CPU set, a load ceiling, a processing
- * window). docs/pipeline.md.
+ * pipeline.h - one call's life, from its source to its score, written once: the QA worker, the
+ * service's GET and POST /analyze, the recording of POST /investigate and the command line's
+ * store commands all take a call through here (docs/pipeline.md). In the order a call lives it,
+ * which is the order of this header:
  *
- * It calls the engine (its public API: the analysis, in the child), the clients (recording.h:
- * the call's audio opened or fetched; asr.h: the transcription; llm.h: scoring's LLM
- * categories), scoring, the transcript module (the transcript block as JSON), the network room
- * (a capture beside the recording: network.c), the store, proc
- * and the settings (config.h, cfg_engine.h), with jansson. It is on floor 8, above every room it
- * joins: the pipeline's order and its leases live here. The service reuses its transcript
- * import (pl_stored_tx), the command line that and its scoring (pl_scoring_setup).
+ *   0. its source       a call the store holds (the worker's job: a recording on disk beneath
+ *                       the configured folders, or NAME:FILE on a recording server), a file on
+ *                       a recording server (GET /analyze), an upload (POST /analyze), the
+ *                       recording of an investigation (POST /investigate)       (fetch.c)
+ *   1. fetch            downloaded from its recording server (rec_fetch) or opened beneath the
+ *                       configured folders (rec_open), named in the report by its file's name
+ *                                                                               (fetch.c)
+ *   2. analyse          in a child process, through src/proc/: the worker's own children, or
+ *                       the analysis host's for the service's threads, each thread with its
+ *                       slot                                  (host.c, analyser.c, pool.c)
+ *   3. beside it        a capture and the live events of the call, held against the analysis
+ *                                                                 (network.c, live_kept.c)
+ *   4. redact and mask  the one path (pl_mask_report) for every report, whoever asked: the
+ *                       keyed digits, cards and SSNs; the transcript's words, the audio copy
+ *                                                                               (redact.c)
+ *   5. store            the report as the store keeps it: the worker's under its lease, a
+ *                       request's as a result row                    (worker.c, analyser.c)
+ *   6. transcribe       the speech the analysis kept, sent to the ASR      (stored_tx.c, worker.c)
+ *   7. score            the card, the LLM, the summary and sentiment, the speakers' roles
+ *                                                            (scored.c, sources.c, roles.c)
+ *   and the worker's loop around it: the store's jobs, leases, production safety
+ *                                                                     (worker.c, safety.c)
+ *
+ * It calls the engine (its public API, in the children only: the engine's header is read by
+ * this room's files, not through this header, so that the service, which includes this one,
+ * reads no engine header), the clients (recording.h: the call's audio opened or fetched;
+ * asr.h: the transcription; llm.h: scoring's LLM categories), scoring, the transcript and
+ * privacy rooms, the network room (a capture beside the recording; an investigation), the
+ * store, proc (every child) and the settings, with jansson. It is on floor 8, above every room
+ * it joins and below the service and the command line, which use it.
  */
 #ifndef CQ_PIPELINE_H
 #define CQ_PIPELINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
-#include "callqa/callqa.h"
+#include "callqa/cq_report.h"
 #include "../clients/llm.h"
 #include "../scoring/scoring.h"
 #include "../clients/recording.h"
@@ -28,39 +51,135 @@
 #include "../privacy/privacy.h"
 #include "../store/store.h"
 
-typedef struct pl_worker_config {
-    char db[1024];               /* the store */
-    char id[65];                 /* the worker's id; "" = HOST:PID */
-    int jobs;                    /* analyses at once (default 1) */
-    bool once;                   /* drain the queue and exit (cron, tests) */
-    double lease_sec;            /* a job's lease, renewed every third of it (default 60) */
-    int max_retries;             /* retries of a failing stage before `error` (default 3) */
-    double backoff_sec;          /* the first retry's delay, doubled each time (default 30) */
-    double max_load;             /* pause while the 1-minute load average is above (default
-                                    2 x cores; 0 never pauses) */
-    char window[16];             /* "HH:MM-HH:MM": process only then (default: always) */
-    char tz[64];                 /* the window's time zone (default: the system's) */
-    char cpus[128];              /* CPUs to run on, "0-1,3" (default: all) */
-    bool idle;                   /* SCHED_IDLE and the idle I/O class (default true) */
-    double min_length_sec;       /* calls shorter than this are skipped (default 0: the
-                                    ingest's rule decides) */
-    double analysis_timeout_sec; /* an analysis child is killed past it (default 900) */
-    char recordings_dir[1024];   /* relative audio paths resolve under it */
-    cfg_settings svc;            /* recording servers, fetch limits, tmp_dir, the analysis */
-    unsigned analyzers;          /* CQ_AN_* of --only; 0: the engine's default */
-    double stop_grace_sec;       /* on SIGTERM, running calls get this long to finish before
-                                    they are released (default 30) */
-    void (*tick)(void *arg);     /* when set, called every turn of the loop (about once a
-                                    second): the command's own chores (its sidecars) */
-    void *tick_arg;
-} pl_worker_config;
+struct json_t;
 
-void pl_worker_defaults(pl_worker_config *c);
+/* ---- 0. a call's source, 1. its fetch (fetch.c) ---------------------------------------------- */
+
+/* A call a request brings (the worker's calls are the store's: store_call). */
+typedef enum pl_source_kind {
+    PL_SOURCE_SERVER = 0, /* `file` on the recording server `srv` (GET /analyze): fetched */
+    PL_SOURCE_UPLOAD,     /* the bytes data[0..size) (POST /analyze's body) */
+    PL_SOURCE_UPLOAD_LEGS /* two leg files, in_path and out_path (POST /analyze's parts) */
+} pl_source_kind;
+
+typedef struct pl_source {
+    pl_source_kind kind;
+    const cfg_server *srv; /* SERVER: the configured server */
+    const char *file;      /* SERVER: the name asked for (rec_check_file); else the upload's
+                              name: what the report and the stored row name the call by */
+    const void *data;      /* UPLOAD: size bytes */
+    size_t size;
+    const char *in_path, *out_path; /* UPLOAD_LEGS: the parts' files */
+    const char *identity;           /* an upload's stored identity ("upload:<request id>"); a
+                                       fetched file's is its content's */
+} pl_source;
+
+/* ---- 2. analyse in a child: the analyser, for threads (analyser.c, host.c) ------------------- */
+
+/* What the service's metrics keep of a report, taken where the report is (another process when
+ * the analysis is isolated). */
+typedef struct pl_metric_figures {
+    struct {
+        bool present, has_mos, has_speech;
+        double mos, speech_pct;
+    } leg[2]; /* inbound, outbound */
+} pl_metric_figures;
+
+/* What the analyser tells its owner as a call goes, for its metrics (any member NULL: not
+ * told). Called on the thread of the call. */
+typedef struct pl_observer {
+    void (*stage)(const char *stage, double seconds); /* "fetch", "analyze", "store",
+                                                         "investigate": one stage's time */
+    void (*analysis)(const pl_metric_figures *f, double seconds, bool ok); /* f NULL: none */
+    void (*killed)(bool timeout); /* an analysis process crashed, or ran past its limit */
+} pl_observer;
+
+/* The engine of the settings (the analysis settings, the model directory, max_duration_sec)
+ * and, with the `isolate` setting, the analysis host: one process, forked now, that forks a
+ * child for each analysis of one of `slots` threads (analysis_timeout_sec each; a crash or a
+ * runaway costs one request, never the caller). Start it before the process starts any thread.
+ * Thread-safe after: each slot is used by one thread at a time (pl_pool gives each thread its
+ * own). NULL with err (the engine: CQ_ERR_* of cq_engine_create; the host: CQ_ERR_IO). */
+typedef struct pl_analyser pl_analyser;
+pl_analyser *pl_analyser_start(const cfg_settings *c, int slots, const pl_observer *obs,
+                               cq_err *err);
+/* The engine's fingerprint (cq_engine_fingerprint): a stored result is reused only by an
+ * analyser of the same one. Valid until pl_analyser_stop. */
+const char *pl_analyser_id(const pl_analyser *a);
+/* What GET /health says of the analyses. */
+typedef struct pl_health {
+    const char *vad, *nisqa, *dnsmos; /* NULL: the model is loaded; else why it is not */
+    bool isolated;                    /* analyses run in the host's children */
+    bool up;                          /* the host runs (always true when not isolated) */
+} pl_health;
+void pl_analyser_health(const pl_analyser *a, pl_health *h);
+/* Close every slot, wait for the host to finish its analyses and exit; free the engine. NULL:
+ * nothing. */
+void pl_analyser_stop(pl_analyser *a);
+
+/* How a request's call ended (pl_analyse, pl_investigate), with err's code and message. */
+typedef enum pl_end {
+    PL_END_OK = 0,   /* the report (or the answer) is there */
+    PL_END_FETCH,    /* the recording was not fetched: err.code CQ_ERR_NOT_FOUND, TOO_LARGE,
+                        TIMEOUT, REMOTE (a bad answer of the server) or INTERNAL */
+    PL_END_DOWN,     /* no analysis host to ask (it died, or the slot broke) */
+    PL_END_CRASHED,  /* the analysis process died (a signal, or a broken answer) */
+    PL_END_TIMEOUT,  /* it ran past analysis_timeout_sec and was killed */
+    PL_END_ANALYSIS, /* the analysis answered an error: err.code is the engine's status (an
+                        investigation's capture that cannot be read: CQ_ERR_FORMAT) */
+    PL_END_INTERNAL  /* the answer could not be read or masked (not JSON, out of memory):
+                        nothing of it is kept */
+} pl_end;
+
+typedef struct pl_result {
+    pl_end end;
+    cq_err err;            /* the code and message of an end that is not PL_END_OK */
+    char *report;          /* pl_analyse: the report as stored and answered (malloc'd) */
+    struct json_t *answer; /* pl_investigate: the answer, masked (a JSON object, owned) */
+    size_t bytes;          /* the report's or the answer's size as the analysis wrote it */
+    int64_t id;            /* pl_analyse: the stored row's id */
+    int put;               /* pl_analyse: store_result_put's status (0: stored) */
+} pl_result;
+void pl_result_free(pl_result *r);
+
+/* A request's call through its whole life on slot `slot`: fetched (SERVER) or taken as given
+ * (uploads), analysed in a child of the host (in this process without one), masked as every
+ * report is (pl_mask_report, no campaign), and stored as a result row of (server name or
+ * "upload", file, identity, this analyser) in st. 0 with out->end PL_END_OK and its report
+ * (out->put says whether the store took it), or -1 with out's end and err. */
+int pl_analyse(pl_analyser *a, int slot, const cfg_settings *c, store *st, const pl_source *src,
+               pl_result *out);
+/* An investigation (POST /investigate): its request (JSON: the capture, the SIP text, the
+ * call_info, the status, the recording's files, the hint that picks the call, the answer's
+ * bound) worked out in a child of the host on slot `slot`: the capture read, the recording
+ * analysed, the two held together (net_investigate_run); masked as every report is. 0 with
+ * out->answer, or -1 with out's end and err. */
+int pl_investigate(pl_analyser *a, int slot, const cfg_settings *c, const char *request,
+                   pl_result *out);
+
+/* The threads of the service's long work (an analysis, an investigation, /ask): `threads`
+ * threads, thread k with slot k of the analyser, each taking the next item of a FIFO of at most
+ * `cap` and running run(item, slot, user); SIGTERM and SIGINT are blocked in them (the main
+ * thread waits for those). NULL when no thread could be started (or out of memory). */
+typedef struct pl_pool pl_pool;
+pl_pool *pl_pool_start(int threads, size_t cap, void (*run)(void *item, int slot, void *user),
+                       void *user);
+/* The threads started (at least 1). */
+int pl_pool_threads(const pl_pool *p);
+/* Queue item: 0, or -1 when the queue is full or closed (nothing queued). Any thread. */
+int pl_pool_push(pl_pool *p, void *item);
+/* Items waiting (not yet taken by a thread). */
+size_t pl_pool_len(pl_pool *p);
+/* Take no more items; the threads run what is queued, then end. Any thread, once or more. */
+void pl_pool_close(pl_pool *p);
+/* Close, wait for the threads, free. NULL: nothing. */
+void pl_pool_stop(pl_pool *p);
+
+/* ---- 3. beside the recording: a capture (network.c), live events (live_kept.c) --------------- */
 
 /* A call's capture beside its recording (network.c): 1 with *out the investigation's answer for
  * the report's `network` key and f's network MOS and model set; 0 when there is none; -1 with
  * why when it is there but cannot be opened or read. */
-struct json_t;
 int pl_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
                   const cq_report *rep, store_figures *f, struct json_t **out, char *why, size_t n);
 
@@ -87,14 +206,7 @@ void pl_redact_mask_str(char *s);
 /* base.live.jsonl for a recording base.EXT: 0, or -1 when the name is too long. */
 int pl_live_path(const char *rec, char *out, size_t n);
 
-/* Run until SIGTERM/SIGINT (or, with `once`, until nothing is claimable). Returns an exit
- * status: 0, 1 on a store or engine failure, 2 on a bad setting. */
-int pl_worker_run(const pl_worker_config *c);
-
-/* The queryable figures of a report (store_figures). */
-void pl_figures_of(const cq_report *r, store_figures *f);
-
-/* ---- redaction (redact.c; docs/privacy.md) ------------------------------------------------ */
+/* ---- 4. redaction and masking (redact.c; docs/privacy.md) ------------------------------------ */
 
 /* What is removed from one call: its campaign's types, the audio copy's mode, the DTMF marks. */
 #define PL_MAX_MARKS 32
@@ -128,6 +240,14 @@ void pl_redact_dir(const cfg_settings *c, const char *db, char *out, size_t n);
  * identifiers (uniqueids, Call-IDs, timestamps, addresses, URIs) left alone. *masked: the
  * strings changed. 0, or -1 (memory: the report is partly masked and must not be kept). */
 int pl_redact_mask_report(struct json_t *report, unsigned types, size_t *masked);
+/* The one masking path of a call's report or answer (docs/privacy.md, "One walk"), whoever
+ * asked for it: plan is the call's (the worker's call: its campaign's plan, pl_redact_plan_of),
+ * or NULL for a request that names no campaign (GET and POST /analyze, /investigate: the types
+ * of every campaign, pl_redact_types). The walk (pl_redact_mask_report) runs when that plan
+ * has a type on. 1 masked (*masked: the strings changed; may be NULL), 0 nothing to mask for
+ * this call, -1 out of memory (the report is partly masked and must not be kept). */
+int pl_mask_report(const cfg_settings *c, const pl_redact_plan *plan, struct json_t *report,
+                   size_t *masked);
 /* The types enabled for any campaign (the `redact` setting's and every campaign's of
  * `redact_campaigns`): what a masker of the service's answers looks for. */
 unsigned pl_redact_types(const cfg_settings *c);
@@ -174,7 +294,12 @@ struct json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, co
                               const tx_transcript *tx, const pv_redaction *tr, size_t digits_masked,
                               pl_redact_result *res);
 
-/* ---- transcripts into the store (stored_tx.c) --------------------------------------------- */
+/* ---- 5. the report as the store keeps it ----------------------------------------------------- */
+
+/* The queryable figures of a report (store_figures). */
+void pl_figures_of(const cq_report *r, store_figures *f);
+
+/* ---- 6. transcripts into the store (stored_tx.c) --------------------------------------------- */
 
 /* A transcript block (JSON) as the store keeps it; the pointers in `t` are into the block and
  * the buffers here, valid until pl_stored_tx_free. */
@@ -190,7 +315,7 @@ int pl_stored_tx_from_json(const char *detail, const char *config_hash, int64_t 
                            pl_stored_tx *out, char *err, size_t errsz);
 void pl_stored_tx_free(pl_stored_tx *x);
 
-/* ---- the scoring stage (scored.c, docs/scoring.md) ----------------------------------------- */
+/* ---- 7. the scoring stage (scored.c, sources.c; docs/scoring.md) ----------------------------- */
 
 typedef struct pl_scoring {
     bool on;           /* the `scoring` setting */
@@ -246,7 +371,7 @@ typedef struct pl_stored_score {
 int pl_stored_score_from_json(const char *detail, pl_stored_score *out, char *err, size_t errsz);
 void pl_stored_score_free(pl_stored_score *x);
 
-/* ---- roles of a diarized mix, agents' voice profiles (roles.c) ----------------------------- */
+/* ---- 7. roles of a diarized mix, agents' voice profiles (roles.c) ---------------------------- */
 
 /* The least voiced speech (the print's speech_sec) of an agent leg whose print is added to the
  * agent's profile, s: an 8 s P.862 recording has about 2 s. */
@@ -276,12 +401,47 @@ int pl_roles_of_call(struct json_t *report, struct json_t *tx, const store_call 
  * of the report too (legs' `voiceprint` removed, speakers' set to null). */
 int pl_voiceprint_take(struct json_t *report, bool strip, double *v, int *dim, double *speech_sec);
 
+/* ---- the QA worker: the store's jobs, leases, each call in a child (worker.c) ---------------- */
+
+typedef struct pl_worker_config {
+    char db[1024];               /* the store */
+    char id[65];                 /* the worker's id; "" = HOST:PID */
+    int jobs;                    /* analyses at once (default 1) */
+    bool once;                   /* drain the queue and exit (cron, tests) */
+    double lease_sec;            /* a job's lease, renewed every third of it (default 60) */
+    int max_retries;             /* retries of a failing stage before `error` (default 3) */
+    double backoff_sec;          /* the first retry's delay, doubled each time (default 30) */
+    double max_load;             /* pause while the 1-minute load average is above (default
+                                    2 x cores; 0 never pauses) */
+    char window[16];             /* "HH:MM-HH:MM": process only then (default: always) */
+    char tz[64];                 /* the window's time zone (default: the system's) */
+    char cpus[128];              /* CPUs to run on, "0-1,3" (default: all) */
+    bool idle;                   /* SCHED_IDLE and the idle I/O class (default true) */
+    double min_length_sec;       /* calls shorter than this are skipped (default 0: the
+                                    ingest's rule decides) */
+    double analysis_timeout_sec; /* an analysis child is killed past it (default 900) */
+    char recordings_dir[1024];   /* relative audio paths resolve under it */
+    cfg_settings svc;            /* recording servers, fetch limits, tmp_dir, the analysis */
+    unsigned analyzers;          /* CQ_AN_* of --only; 0: the engine's default */
+    double stop_grace_sec;       /* on SIGTERM, running calls get this long to finish before
+                                    they are released (default 30) */
+    void (*tick)(void *arg);     /* when set, called every turn of the loop (about once a
+                                    second): the command's own chores (its sidecars) */
+    void *tick_arg;
+} pl_worker_config;
+
+void pl_worker_defaults(pl_worker_config *c);
+
+/* Run until SIGTERM/SIGINT (or, with `once`, until nothing is claimable). Returns an exit
+ * status: 0, 1 on a store or engine failure, 2 on a bad setting. */
+int pl_worker_run(const pl_worker_config *c);
+
 /* Test hooks: when $CALLQA_TEST_KILL_AT names this point, the process kills itself (SIGKILL)
  * right there; when $CALLQA_TEST_STOP_AT does, it stops itself (SIGSTOP) there, the first time.
  * The store's commits have points too: "commit:LABEL" (store.c). */
 void pl_kill_point(const char *name);
 
-/* ---- production safety (safety.c) --------------------------------------------------------- */
+/* ---- production safety (safety.c) ------------------------------------------------------------ */
 
 /* SCHED_IDLE (else nice 19) and the idle I/O class; the CPU list when not empty. What was set
  * goes into note (for the log). 0, or -1 with note saying what failed. */

@@ -1,5 +1,5 @@
 /*
- * redact.c - what the worker removes from a call before anything of it is kept: the entity
+ * redact.c - what callqa removes from a call before anything of it is kept: the entity
  * types of its campaign (the settings `redact`, `redact_campaigns`), the keyed digits in its
  * report, and, with `redact_audio`, a copy of its audio with every redacted span and every run
  * of keyed digits muted or covered by a tone, checked again before it is served.
@@ -15,7 +15,10 @@
  * string, whatever its key, goes through the privacy room's masker (pv_masker_text): the set's
  * strings where they are quoted, other keyed-digit runs, card numbers and SSNs in any written
  * form, numbers said in words, while uniqueids, Call-IDs, timestamps, addresses and URIs stay
- * as they are. An audit detail goes through the same masker (pl_redact_detail).
+ * as they are. Every report and answer of a call goes through one path, pl_mask_report, which
+ * picks the types (the worker's call: its campaign's; a request that names no campaign, GET and
+ * POST /analyze, /investigate: every campaign's) and runs the walk. An audit detail goes
+ * through the same masker (pl_redact_detail).
  *
  * The audio copy. The recording is decoded again (cq_audio) and written as 16-bit PCM WAV at its
  * rate: one file of one or two channels as it came, or the two leg files side by side (inbound
@@ -338,6 +341,18 @@ unsigned pl_redact_types(const cfg_settings *c)
         p += len + (p[len] ? 1 : 0);
     }
     return all;
+}
+
+int pl_mask_report(const cfg_settings *c, const pl_redact_plan *plan, json_t *report,
+                   size_t *masked)
+{
+    if (masked)
+        *masked = 0;
+    /* the worker's call: its campaign's types; a request of no campaign: every campaign's */
+    if (plan ? !plan->on : !pl_redact_any(c))
+        return 0;
+    unsigned types = plan ? plan->pv.types : pl_redact_types(c);
+    return pl_redact_mask_report(report, types, masked) == 0 ? 1 : -1;
 }
 
 const char *pl_redact_detail(const cfg_settings *c, const char *text, char **own)

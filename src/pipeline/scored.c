@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pipeline.h"
+#include "pl_int.h"
 
 /* VADER's lexicon from the model directory; without it, why the sentiment is null */
 static void pl_vader_load(const char *model_dir, pl_scoring *out)

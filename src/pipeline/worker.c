@@ -33,8 +33,7 @@
 #include "../access/access.h"
 #include "../clients/asr.h"
 #include "../proc/proc.h"
-#include "../config/cfg_engine.h"
-#include "pipeline.h"
+#include "pl_int.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -85,13 +84,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
-}
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 void pl_kill_point(const char *name)
@@ -212,8 +204,6 @@ static bool mark_applies(void *user, const char *scope)
            acc_scope_allows(&sc, call->agent_user, call->campaign_id);
 }
 
-enum { OUT_DONE = 0, OUT_SKIP = 1, OUT_RETRY = 2, OUT_FAIL = 3 };
-
 typedef struct job_arg {
     const cq_engine *e;
     const pl_worker_config *c;
@@ -233,43 +223,6 @@ typedef struct job_arg {
 } job_arg;
 
 enum { TX_NONE = 0, TX_OK = 1, TX_FAILED = 2 };
-
-/* A local audio reference as a path (relative ones under recordings_dir). */
-static void local_path(const pl_worker_config *c, const char *ref, char *out, size_t n)
-{
-    if (ref[0] == '/' || !c->recordings_dir[0])
-        snprintf(out, n, "%s", ref);
-    else
-        snprintf(out, n, "%s/%s", c->recordings_dir, ref);
-}
-
-static bool usable(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= CQ_LEGS_STUB_BYTES;
-}
-
-/* The size of a regular file too small to hold audio (a failed recording's stub), else -1. */
-static long long stub_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < CQ_LEGS_STUB_BYTES
-               ? (long long)st.st_size
-               : -1;
-}
-
-/* "NAME:REL" names a file on recording server NAME: the server, and REL's file name. */
-static const cfg_server *remote(const pl_worker_config *c, const char *ref, const char **file)
-{
-    const char *colon = strchr(ref, ':');
-    if (!colon || colon == ref || colon - ref > 64 || !strncmp(colon, "://", 3))
-        return NULL;
-    char name[65];
-    snprintf(name, sizeof(name), "%.*s", (int)(colon - ref), ref);
-    const char *slash = strrchr(colon + 1, '/');
-    *file = slash ? slash + 1 : colon + 1;
-    return cfg_find_server(&c->svc, name);
-}
 
 /* The child's answer: the outcome, the figures, a message, the report, then the transcript
  * (TX_OK and the block, TX_FAILED and why, or TX_NONE), then the score (the same three), then
@@ -384,7 +337,7 @@ static char *redacted_report(const job_arg *j, const char *js, const cq_call_src
 {
     json_t *r = json_loads(js, 0, NULL);
     size_t masked = 0;
-    if (!json_is_object(r) || pl_redact_mask_report(r, rp->pv.types, &masked) != 0) {
+    if (!json_is_object(r) || pl_mask_report(&j->c->svc, rp, r, &masked) < 0) {
         json_decref(r);
         return NULL;
     }
@@ -451,26 +404,6 @@ static char *roles_step(const job_arg *j, const char *js, char **tx, char **prin
     return out;
 }
 
-/* A note for the report with each absolute path as its file's name: the report is stored and
- * answered, and names no server path (the legs' note of cq_legs_resolve names whole paths). */
-static void note_names(const char *in, char *out, size_t n)
-{
-    size_t k = 0;
-    for (const char *p = in; *p && k + 1 < n;) {
-        if (*p == '/' && (p == in || p[-1] == ' ')) { /* a path: up to its last '/' dropped */
-            const char *end = p + strcspn(p, " ");
-            const char *base = p;
-            for (const char *q = p; q < end; q++)
-                if (*q == '/')
-                    base = q + 1;
-            p = base;
-            continue;
-        }
-        out[k++] = *p++;
-    }
-    out[k] = 0;
-}
-
 static void analyse_in_child(void *arg, int fd)
 {
     const job_arg *j = arg;
@@ -479,140 +412,28 @@ static void analyse_in_child(void *arg, int fd)
     const char *crash = getenv("CALLQA_TEST_CRASH_ON"); /* fault injection for the tests */
     if (crash && *crash && strstr(call->audio, crash))
         raise(SIGSEGV);
-    char msg[4800] = "", note[4800] = "", p_in[2100], p_out[2100], p_mix[2100];
-    cq_call_src src = {.name = call->recording_id};
-    cq_legs_resolved lr;
-    memset(&lr, 0, sizeof(lr));
-    rec_fetched fetched;
-    bool have_fetch = false;
-    const char *file = NULL;
-    const cfg_server *srv = call->audio[0] ? remote(c, call->audio, &file) : NULL;
-    if (srv) { /* the recording server: legs first, then the mix (rec_fetch's candidates) */
-        rec_fetch_status st = rec_fetch(&c->svc, srv, file, &fetched, msg, sizeof(msg));
-        if (st != REC_FETCH_OK) {
-            char why[5000];
-            snprintf(why, sizeof(why), "fetch: %s", msg);
-            answer(fd, st == REC_FETCH_NOT_FOUND ? OUT_FAIL : OUT_RETRY, NULL,
-                   st == REC_FETCH_NOT_FOUND ? "missing: the recording server has no such "
-                                               "recording"
-                                             : why,
-                   NULL);
-            return;
-        }
-        have_fetch = true;
-        /* the fetched files are this child's: opened, and their names removed at once, so that
-         * a child killed at its time limit leaves nothing in tmp_dir */
-        static char fproc[2][40];
-        for (int p = 0; p < 2; p++) {
-            if (!fetched.path[p][0])
-                continue;
-            int f = open(fetched.path[p], O_RDONLY | O_CLOEXEC);
-            unlink(fetched.path[p]);
-            if (f < 0) {
-                snprintf(msg, sizeof(msg), "fetch: the fetched file cannot be read back: %s",
-                         strerror(errno));
-                answer(fd, OUT_RETRY, NULL, msg, NULL);
-                return;
-            }
-            snprintf(fproc[p], sizeof(fproc[p]), "/proc/self/fd/%d", f);
-            fetched.path[p][0] = 0; /* nothing left to remove */
-        }
-        if (fetched.cand.rel[1][0]) {
-            src.in_path = fproc[0], src.out_path = fproc[1];
-            src.in_name = fetched.url[0], src.out_name = fetched.url[1];
-        } else {
-            src.path = fproc[0], src.source_name = fetched.url[0];
-            if (fetched.cand.mixed)
-                snprintf(note, sizeof(note),
-                         "the leg files are gone (ViciDial deletes them after "
-                         "a day): analysed the mixed recording %s",
-                         fetched.cand.rel[0]);
-        }
-    } else {
-        local_path(c, call->audio_in, p_in, sizeof(p_in));
-        local_path(c, call->audio_out, p_out, sizeof(p_out));
-        local_path(c, call->audio, p_mix, sizeof(p_mix));
-        if (call->audio_in[0] && call->audio_out[0] && usable(p_in) && usable(p_out)) {
-            src.in_path = p_in, src.out_path = p_out;
-        } else if (call->audio[0] && cq_legs_resolve(p_mix, &lr, NULL) == CQ_OK) {
-            src.path = lr.path, src.in_path = lr.in_path, src.out_path = lr.out_path;
-            if (lr.note)
-                snprintf(note, sizeof(note), "%s", lr.note);
-            if (call->audio_in[0] && !lr.in_path)
-                snprintf(note, sizeof(note),
-                         "the leg files %s and %s are gone: analysed the "
-                         "mixed recording",
-                         call->audio_in, call->audio_out);
-        } else if (call->audio[0] && stub_size(p_mix) >= 0) {
-            /* what ViciDial leaves of a recording that failed: a header, no audio */
-            snprintf(msg, sizeof(msg), "stub: %s is %lld bytes, a recording that failed", p_mix,
-                     stub_size(p_mix));
-            answer(fd, OUT_SKIP, NULL, msg, NULL);
-            return;
-        } else {
-            snprintf(msg, sizeof(msg), "missing: no recording at %s%s%s",
-                     call->audio[0] ? p_mix : "(no location)", call->audio_in[0] ? " nor " : "",
-                     call->audio_in[0] ? p_in : "");
-            answer(fd, OUT_FAIL, NULL, msg, NULL);
-            return;
-        }
+    char msg[4800] = "";
+    pl__call_audio au; /* its audio: fetched from its server, or opened on disk (fetch.c) */
+    int out =
+        pl__call_audio_open(&au, &c->svc, c->recordings_dir, j->roots, call, msg, sizeof(msg));
+    if (out != PL__OUT_DONE) {
+        answer(fd, out, NULL, msg, NULL);
+        return;
     }
-    char shown[4800];
-    if (note[0]) {
-        note_names(note, shown, sizeof(shown));
-        src.note = shown;
-    }
-    if (!have_fetch) {
-        /* the local files as a caller or the dialer placed them: each opened beneath the
-         * configured folders, with no symbolic link below them, regular (a FIFO in its place
-         * never blocks), and handed to the engine as that open file */
-        const char **paths[3] = {&src.path, &src.in_path, &src.out_path};
-        const char **names[3] = {&src.source_name, &src.in_name, &src.out_name};
-        static char proc[3][40];
-        for (int k = 0; k < 3; k++) {
-            if (!*paths[k])
-                continue;
-            char why[300];
-            int f = rec_open(j->roots, *paths[k], why, sizeof(why));
-            if (f < 0) {
-                snprintf(msg, sizeof(msg), "refused: %s: %s", *paths[k], why);
-                cq_legs_resolved_free(&lr);
-                answer(fd, OUT_FAIL, NULL, msg, NULL);
-                return;
-            }
-            snprintf(proc[k], sizeof(proc[k]), "/proc/self/fd/%d", f);
-            if (!*names[k]) { /* the report names the recording by its file's name: no server
-                               * path in what is stored and answered */
-                const char *slash = strrchr(*paths[k], '/');
-                *names[k] = slash ? slash + 1 : *paths[k];
-            }
-            *paths[k] = proc[k]; /* the child ends with the job: its fds with it */
-        }
-    }
+    const cq_call_src *src = &au.src;
+    const bool have_fetch = au.fetched;
     cq_report *rep = NULL;
     cq_err err;
     cq_err_clear(&err);
-    int rc = cq_engine_analyze(j->e, &src, &rep, &err);
-    if (rc != CQ_OK && !have_fetch) /* the error names the file, not the fd it was read by */
-        for (int k = 0; k < 3; k++) {
-            const char *orig = k == 0 ? src.source_name : k == 1 ? src.in_name : src.out_name;
-            const char *fdp = k == 0 ? src.path : k == 1 ? src.in_path : src.out_path;
-            char *at = fdp && orig ? strstr(err.msg, fdp) : NULL;
-            if (at) {
-                char rest[sizeof(err.msg)];
-                snprintf(rest, sizeof(rest), "%s", at + strlen(fdp));
-                snprintf(at, sizeof(err.msg) - (size_t)(at - err.msg), "%s%s", orig, rest);
-            }
-        }
+    int rc = cq_engine_analyze(j->e, src, &rep, &err);
     if (rc != CQ_OK) {
-        if (have_fetch)
-            rec_fetched_cleanup(&fetched);
-        cq_legs_resolved_free(&lr);
-        int out = rc == CQ_ERR_EMPTY                      ? OUT_SKIP
-                  : rc == CQ_ERR_NOMEM || rc == CQ_ERR_IO ? OUT_RETRY
-                                                          : OUT_FAIL;
+        pl__call_audio_name_error(&au, &err); /* the file, not the fd it was read by */
+        pl__call_audio_close(&au);
+        int end = rc == CQ_ERR_EMPTY                      ? PL__OUT_SKIP
+                  : rc == CQ_ERR_NOMEM || rc == CQ_ERR_IO ? PL__OUT_RETRY
+                                                          : PL__OUT_FAIL;
         snprintf(msg, sizeof(msg), "%s: %s", failure_class(rc), err.msg);
-        answer(fd, out, NULL, msg, NULL);
+        answer(fd, end, NULL, msg, NULL);
         return;
     }
     store_figures f;
@@ -620,7 +441,7 @@ static void analyse_in_child(void *arg, int fd)
     if (c->min_length_sec > 0 && rep->duration_sec < c->min_length_sec) {
         snprintf(msg, sizeof(msg), "too short: %.1f s, under %.0f s", rep->duration_sec,
                  c->min_length_sec);
-        answer(fd, OUT_SKIP, &f, msg, NULL);
+        answer(fd, PL__OUT_SKIP, &f, msg, NULL);
     } else {
         char *js = cq_report_to_json(rep);
         bool mine = false; /* js is ours (free), not the library's (cq_report_free_string) */
@@ -628,7 +449,7 @@ static void analyse_in_child(void *arg, int fd)
         /* a capture beside a local recording: its findings and cross-checks in the report */
         json_t *net = NULL;
         char nwhy[700];
-        const char *rec_path = call->audio[0] ? p_mix : p_in; /* the call's own names */
+        const char *rec_path = au.rec_path; /* the call's own names (on disk only) */
         int nrc = js && !have_fetch
                       ? pl_network_of(j->roots, rec_path, call, rep, &f, &net, nwhy, sizeof(nwhy))
                       : 0;
@@ -672,7 +493,7 @@ static void analyse_in_child(void *arg, int fd)
             txo = tx ? TX_OK : TX_FAILED;
         }
         if (js && rp.on) { /* before anything of it leaves this process */
-            char *red = redacted_report(j, js, &src, rep, &rp, have_t ? &t : NULL, &tr, &f);
+            char *red = redacted_report(j, js, src, rep, &rp, have_t ? &t : NULL, &tr, &f);
             /* an uploaded capture holds the call's audio in its RTP: not kept */
             char cwhy[300];
             int cap = nrc > 0 ? pl_redact_capture(&c->svc, rec_path, cwhy, sizeof(cwhy)) : 0;
@@ -718,7 +539,7 @@ static void analyse_in_child(void *arg, int fd)
                 ? pl_score_call(j->scoring, js, tx, &j->budget, &attempts, swhy, sizeof(swhy))
                 : NULL;
         int32_t sco = !js || !j->scoring || txo == TX_FAILED ? TX_NONE : sc ? TX_OK : TX_FAILED;
-        answer_tx(fd, js ? OUT_DONE : OUT_RETRY, &f, js ? NULL : "out of memory", js, txo,
+        answer_tx(fd, js ? PL__OUT_DONE : PL__OUT_RETRY, &f, js ? NULL : "out of memory", js, txo,
                   tx ? tx : why, sco, sc ? sc : swhy, attempts, print);
         free(print);
         free(attempts);
@@ -729,9 +550,7 @@ static void analyse_in_child(void *arg, int fd)
         else
             cq_report_free_string(js);
     }
-    if (have_fetch)
-        rec_fetched_cleanup(&fetched);
-    cq_legs_resolved_free(&lr);
+    pl__call_audio_close(&au);
     cq_report_destroy(rep);
 }
 
@@ -769,8 +588,9 @@ typedef struct worker {
 /* One JSON log line; detail is already a JSON value (or NULL). */
 static void logj(const char *level, const char *msg, int64_t call, const char *detail)
 {
-    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":\"%s\",\"call\":%lld%s%s}\n", now_sec(),
-            level, msg, (long long)call, detail ? ",\"detail\":" : "", detail ? detail : "");
+    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":\"%s\",\"call\":%lld%s%s}\n",
+            pl__wall_sec(), level, msg, (long long)call, detail ? ",\"detail\":" : "",
+            detail ? detail : "");
 }
 
 /* detail as a JSON string into buf */
@@ -795,7 +615,7 @@ static const char *jstr(const char *s, char *buf, size_t n)
 
 static void beat(worker *w, const char *state, const char *reason, bool force)
 {
-    double now = now_sec();
+    double now = pl__wall_sec();
     bool changed = strcmp(w->row.state, state) || strcmp(w->row.pause_reason, reason);
     if (!force && !changed && now - w->last_beat < 5)
         return;
@@ -842,7 +662,7 @@ static void fail(worker *w, wslot *s, const char *stage, const char *msg, bool r
 {
     char d[600];
     int rc = store_job_fail(w->st, &s->lease, stage, msg, retryable, w->c->max_retries,
-                            w->c->backoff_sec, now_sec());
+                            w->c->backoff_sec, pl__wall_sec());
     logj(rc == STORE_OK ? "warn" : "error",
          rc == STORE_FENCED ? "lease lost: the failure is not recorded" : "stage failed",
          s->lease.call_id, jstr(msg, d, sizeof(d)));
@@ -856,9 +676,9 @@ static int to_scoring(worker *w, wslot *s)
     pl_kill_point("transcribing");
     if (s->lease.state <= JOB_TRANSCRIBING)
         rc = store_job_advance(w->st, &s->lease, JOB_TRANSCRIBED, "transcribe", "not_configured",
-                               now_sec());
+                               pl__wall_sec());
     if (rc == STORE_OK && s->lease.state <= JOB_TRANSCRIBED)
-        rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, now_sec());
+        rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, pl__wall_sec());
     pl_kill_point("scoring");
     return rc;
 }
@@ -874,7 +694,7 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
         return rc;
     if (!w->scoring.on || sc == TX_NONE)
         return store_job_advance(w->st, &s->lease, JOB_COMPLETE, "score", "not_configured",
-                                 now_sec());
+                                 pl__wall_sec());
     char why[900];
     pl_stored_score ss;
     if (sc != TX_OK || pl_stored_score_from_json(text, &ss, why, sizeof(why)) != 0) {
@@ -883,7 +703,7 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
         fail(w, s, "scoring", why, true);
         return STORE_STAGE_FAILED;
     }
-    rc = store_job_scored(w->st, &s->lease, &ss.s, now_sec());
+    rc = store_job_scored(w->st, &s->lease, &ss.s, pl__wall_sec());
     pl_stored_score_free(&ss);
     return rc;
 }
@@ -917,7 +737,7 @@ static double child_limit(const worker *w)
 static llm_budget budget_now(worker *w)
 {
     llm_budget b = {0};
-    if (w->scoring.llm_on && llm_budget_today(&w->c->svc, w->st, now_sec(), &b) != 0)
+    if (w->scoring.llm_on && llm_budget_today(&w->c->svc, w->st, pl__wall_sec(), &b) != 0)
         logj("warn", "the store could not count today's LLM use", 0, NULL);
     return b;
 }
@@ -971,7 +791,7 @@ static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
         fail(w, s, "transcribing", err, true);
         return STORE_STAGE_FAILED;
     }
-    int rc = store_job_transcribed(w->st, &s->lease, &st.t, now_sec());
+    int rc = store_job_transcribed(w->st, &s->lease, &st.t, pl__wall_sec());
     pl_stored_tx_free(&st);
     return rc;
 }
@@ -991,7 +811,7 @@ static void profile_add(worker *w, const wslot *s, const char *print)
     json_decref(p);
     int64_t calls = 0;
     char d[400], a1[140], a2[140];
-    if (store_voice_profile_add(w->st, c->agent_user, c->campaign_id, v, dim, sp, now_sec(),
+    if (store_voice_profile_add(w->st, c->agent_user, c->campaign_id, v, dim, sp, pl__wall_sec(),
                                 &calls) != 0) {
         logj("warn", "the store refused a voice profile's update", c->id,
              jstr(store_errmsg(w->st), d, sizeof(d)));
@@ -1059,12 +879,12 @@ static void finish(void *ctx, const proc_done *d)
     record_llm(w, call, attempts);
     pl_kill_point("analysed");
     int rc = STORE_OK;
-    if (outcome == OUT_DONE && !strcmp(f.redaction, "failed"))
+    if (outcome == PL__OUT_DONE && !strcmp(f.redaction, "failed"))
         logj("warn",
              "the call failed its redaction check: its audio is held back (the report's "
              "redaction.verify says why)",
              call, NULL);
-    if (outcome == OUT_DONE) {
+    if (outcome == PL__OUT_DONE) {
         store_envelope env = {.call_id = call};
         char *js = envelope_split(p, (size_t)jl, &env.legs, &env.step_sec);
         if (!js) { /* not JSON: stored as it came, without an envelope */
@@ -1072,7 +892,7 @@ static void finish(void *ctx, const proc_done *d)
             js = strndup(p, (size_t)jl);
         }
         rc = js ? store_job_analysed_env(w->st, &s->lease, s->arg.engine_id, js, &f,
-                                         env.legs ? &env : NULL, JOB_TRANSCRIBING, now_sec())
+                                         env.legs ? &env : NULL, JOB_TRANSCRIBING, pl__wall_sec())
                 : STORE_ERR;
         free(env.legs);
         free(js);
@@ -1094,11 +914,11 @@ static void finish(void *ctx, const proc_done *d)
             if (print && *print)
                 profile_add(w, s, print);
         }
-    } else if (outcome == OUT_SKIP) {
-        rc = store_job_skip(w->st, &s->lease, msg ? msg : "skipped", now_sec());
+    } else if (outcome == PL__OUT_SKIP) {
+        rc = store_job_skip(w->st, &s->lease, msg ? msg : "skipped", pl__wall_sec());
         logj("info", "skipped", call, msg ? jstr(msg, buf, sizeof(buf)) : NULL);
     } else {
-        fail(w, s, "analyse", msg ? msg : "other: the analysis failed", outcome == OUT_RETRY);
+        fail(w, s, "analyse", msg ? msg : "other: the analysis failed", outcome == PL__OUT_RETRY);
     }
     if (rc == STORE_FENCED)
         logj("warn", "lease lost: the result is dropped (another worker has the call)", call, NULL);
@@ -1142,7 +962,7 @@ static proc_next next_call(void *ctx, proc_task *t)
         if (!w->slots[i].busy)
             s = &w->slots[i];
     while (s && !g_stop) {
-        int got = store_job_claim(w->st, w->row.id, now_sec(), c->lease_sec, &s->lease);
+        int got = store_job_claim(w->st, w->row.id, pl__wall_sec(), c->lease_sec, &s->lease);
         if (got <= 0) {
             if (got < 0) {
                 char msg[1200];
@@ -1208,7 +1028,7 @@ static proc_next next_call(void *ctx, proc_task *t)
         }
         s->busy = true;
         s->tag = ++w->tags;
-        s->renewed = now_sec();
+        s->renewed = pl__wall_sec();
         *t = (proc_task){.tag = s->tag, .fn = analyse_in_child, .arg = &s->arg};
         return PROC_NEXT_TASK;
     }
@@ -1220,7 +1040,7 @@ static proc_next next_call(void *ctx, proc_task *t)
 /* Renew the leases in flight; a lost one kills its child (its result would be refused). */
 static void renew(worker *w)
 {
-    double now = now_sec();
+    double now = pl__wall_sec();
     for (int i = 0; i < w->c->jobs; i++) {
         wslot *s = &w->slots[i];
         if (!s->busy || now - s->renewed < w->c->lease_sec / 3)
@@ -1252,12 +1072,12 @@ static int turn(void *ctx, proc_host *h)
     } else {
         /* stopping: the calls in flight finish within the grace, the rest are given back */
         if (w->stop_until == 0)
-            w->stop_until = now_sec() + c->stop_grace_sec;
-        if (now_sec() >= w->stop_until)
+            w->stop_until = pl__wall_sec() + c->stop_grace_sec;
+        if (pl__wall_sec() >= w->stop_until)
             for (int i = 0; i < c->jobs; i++)
                 if (w->slots[i].busy) {
                     proc_host_kill(h, w->slots[i].tag);
-                    store_job_release(w->st, &w->slots[i].lease, now_sec());
+                    store_job_release(w->st, &w->slots[i].lease, pl__wall_sec());
                     logj("info", "released at shutdown", w->slots[i].lease.call_id, NULL);
                     w->slots[i].busy = false;
                 }
@@ -1290,14 +1110,9 @@ int pl_worker_run(const pl_worker_config *c)
         free(w.roots);
         return 1;
     }
-    cq_engine_params ep = cq_engine_default_params();
-    if (c->analyzers)
-        ep.analyzers = c->analyzers;
-    cfg_engine_params(&c->svc, &ep);
+    cq_engine_params ep;
     char dir[4096];
-    if (!ep.model_dir && cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
-        ep.model_dir = dir;
-    ep.max_duration_sec = c->svc.max_duration_sec;
+    pl__engine_params(&c->svc, c->analyzers, &ep, dir, sizeof(dir));
     if (!ep.envelope_ms)
         ep.envelope_ms = PL_ENVELOPE_MS; /* for the dashboard's timeline */
     w.asr_on = asr_config_from_settings(&c->svc, &w.asr) == 1;
@@ -1365,7 +1180,7 @@ int pl_worker_run(const pl_worker_config *c)
         snprintf(w.row.id, sizeof(w.row.id), "%.50s:%d", host, (int)getpid());
     snprintf(w.row.host, sizeof(w.row.host), "%s", host);
     w.row.pid = (int)getpid();
-    w.row.started = now_sec();
+    w.row.started = pl__wall_sec();
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);

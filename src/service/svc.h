@@ -3,22 +3,23 @@
  * on libmicrohttpd with its guard and sessions (svc_http.c, svc_guard.c, svc_ui.c), the route
  * table, checked against docs/openapi.json (svc_routes.c), the QA API's handlers (svc_qa*.c,
  * svc_audio.c, svc_envelope.c, svc_events.c, svc_live.c, svc_sse.c), GET /analyze's and
- * /ai-analyze's queue and its analysis threads (svc_analyses.c, svc_ai.c), analyses in child
- * processes (svc_isolate.c) and the metrics (svc_metrics.c). The library (include/callqa) knows
- * nothing of it; it calls cq_engine_analyze like the CLI.
+ * /ai-analyze's requests on the pipeline's threads (svc_analyses.c, svc_ai.c) and the metrics
+ * (svc_metrics.c). The library (include/callqa) knows nothing of it; a call's fetch, analysis
+ * in a child, masking and store are the pipeline's (src/pipeline/pipeline.h), as the worker's.
  *
- * It calls the engine (its public API: analyses, and cq_audio to transcode a recording for the
- * browser), jobs (a transcript imported as the worker stores it), scoring (the assessment, the
- * badges), the transcript module, the clients (recording.h: names, local folders, recording
- * servers; llm.h: /ai-analyze's LLM), the store, proc (the analysis host) and the settings
- * (config.h, cfg_engine.h), with libmicrohttpd, jansson and nettle (sessions' HMAC, ETags). It
- * is on floor 9 because the work on a call (analysis, recordings, transcripts, scores, the store)
- * is done in the rooms below it, which the command line and the worker use without HTTP;
- * outside src/service/ only src/cli/serve_cmd.c and src/cli/service_main.c may include this
- * header (tests/arch/check_includes.py).
+ * It calls the pipeline (a call's life: GET and POST /analyze, /investigate; a transcript
+ * imported as the worker stores it), cq_audio (to transcode a recording for the browser), scoring
+ * (the assessment, the badges), the transcript module, the clients (recording.h: names, local
+ * folders, recording servers; llm.h: /ai-analyze's LLM), the store and the settings (config.h,
+ * cfg_engine.h), with libmicrohttpd, jansson and nettle (sessions' HMAC, ETags). It is on floor 9
+ * because the work on a call (analysis, recordings, transcripts, scores, the store) is done in the
+ * rooms below it, which the command line and the worker use without HTTP; outside src/service/ only
+ * src/cli/serve_cmd.c and src/cli/service_main.c may include this header
+ * (tests/arch/check_includes.py).
  *
  *   request -> svc_http.c (auth, route table) -> svc_routes.c (checks, store: cached?)
- *           -> svc_analyses.c (queue, threads: rec_fetch, isolated analysis, store) -> response;
+ *           -> svc_analyses.c (queue, threads: pl_analyse: fetch, isolated analysis, mask, store)
+ *           -> response;
  *   metrics all along.
  */
 #ifndef CQ_SVC_H
@@ -34,57 +35,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "callqa/callqa.h"
+#include "callqa/cq_base.h"
 #include "../access/access.h"
 #include "../clients/llm.h"
 #include "../clients/recording.h"
 #include "../config/config.h"
-#include "../proc/proc.h"
+#include "../pipeline/pipeline.h"
 #include "../store/store.h"
-
-/* ---- isolated analyses (svc_isolate.c) ---------------------------------------------------- */
-
-/* What the metrics keep of a report (taken where the report is, possibly another process). */
-typedef struct svc_figures {
-    struct {
-        bool present, has_mos, has_speech;
-        double mos, speech_pct;
-    } leg[2]; /* inbound, outbound */
-} svc_figures;
-
-/* Analyse src in this process: the engine's status; CQ_OK gives *json (malloc'd) and fig,
- * anything else a reason in msg. The isolated children run the same function. */
-int svc_analyze_here(const cq_engine *e, const cq_call_src *src, char **json, svc_figures *fig,
-                     char *msg, size_t msgsz);
-
-typedef enum svc_iso_outcome {
-    SVC_ISO_DONE = 0, /* the analysis ran: see rc */
-    SVC_ISO_CRASHED,  /* its process died (a signal, or a broken answer) */
-    SVC_ISO_TIMEOUT,  /* it ran past analysis_timeout_sec and was killed */
-    SVC_ISO_DOWN      /* no analysis host to ask (it died, or the slot broke) */
-} svc_iso_outcome;
-
-/* Fork the analysis host with `slots` slots (one per worker thread). Call it before the
- * process starts any thread. NULL with msg on failure. */
-typedef struct svc_isolate svc_isolate;
-/* An investigation's request (svc_investigate.c) worked out here: CQ_OK with *json (malloc'd),
- * the answer before the LLM's part; CQ_ERR_FORMAT when its capture or SIP text cannot be read,
- * with msg. */
-int svc_investigate_here(const cq_engine *e, const void *request, size_t len, char **json,
-                         char *msg, size_t msgsz);
-svc_isolate *svc_isolate_start(const cq_engine *e, int slots, double timeout_sec, size_t max_data,
-                               char *msg, size_t msgsz);
-/* Analyse src in a child of the host; only the worker owning `slot` calls this with it.
- * DONE: *rc is the engine's status; CQ_OK gives *json (malloc'd) and fig; else msg says. */
-svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src, int *rc,
-                                    char **json, svc_figures *fig, char *msg, size_t msgsz);
-/* The same for an investigation (svc_investigate.c): request its JSON; DONE: *rc CQ_OK gives
- * *json, the answer before the LLM's part; else msg says. */
-svc_iso_outcome svc_isolate_investigate(svc_isolate *h, int slot, const char *request, int *rc,
-                                        char **json, char *msg, size_t msgsz);
-bool svc_isolate_up(const svc_isolate *h);
-/* Close every slot and wait for the host to finish its analyses and exit. */
-void svc_isolate_stop(svc_isolate *h);
 
 /* ---- metrics (svc_metrics.c) ------------------------------------------------------------- */
 
@@ -92,7 +49,7 @@ void svc_isolate_stop(svc_isolate *h);
  * and the latency histogram at 0, so that a dashboard has a line and rate() a first sample. */
 void svc_metrics_routes(void);
 void svc_metrics_request(const char *route, int status, double seconds);
-void svc_metrics_analysis(const svc_figures *f, double seconds, bool ok);
+void svc_metrics_analysis(const pl_metric_figures *f, double seconds, bool ok);
 /* An analysis process that crashed (timeout false) or was stopped at its time limit. */
 void svc_metrics_analysis_killed(bool timeout);
 void svc_metrics_cache(bool hit);
@@ -112,25 +69,18 @@ char *svc_metrics_render(struct svc *s);
 
 typedef struct svc {
     const cfg_settings *cfg;
-    cq_engine *engine;
-    svc_isolate *iso; /* analyses in child processes; NULL: in this process */
+    pl_analyser *an; /* the engine, and the analysis host (src/pipeline/) */
     store *store;
     struct svc_events *events; /* GET /api/qa/events (svc_events.c) */
     struct svc_live *live;     /* /api/live (svc_live.c); NULL: no live_events file */
     char engine_version[32];
-    llm_client *llm;      /* GET /ai-analyze's LLM; NULL: the assessment by rules */
-    char ai_engine[32];   /* the stored assessments' engine: "ai-rules" or "ai-llm-<hash>" */
-    struct ask *ask;      /* POST /ask (svc_ask.c); NULL: no LLM (503) */
-    proc_queue *requests; /* suspended requests waiting for an analysis thread */
-    pthread_mutex_t mu;   /* pending, stopping, and pushing onto requests */
-    struct req *pending;  /* GET /analyze requests queued or running (coalescing), linked by next */
+    llm_client *llm;     /* GET /ai-analyze's LLM; NULL: the assessment by rules */
+    char ai_engine[32];  /* the stored assessments' engine: "ai-rules" or "ai-llm-<hash>" */
+    struct ask *ask;     /* POST /ask (svc_ask.c); NULL: no LLM (503) */
+    pl_pool *requests;   /* suspended requests and the analysis threads (thread k: slot k) */
+    pthread_mutex_t mu;  /* pending, stopping, and pushing onto requests */
+    struct req *pending; /* GET /analyze requests queued or running (coalescing), linked by next */
     int stopping;
-    pthread_t *workers;
-    struct slot {
-        struct svc *s;
-        int k;
-    } * slots; /* worker k owns analysis slot k */
-    int nworkers;
     atomic_uint_fast64_t next_id;
     atomic_int inflight;
     uint8_t session_key[32];  /* the session cookies' HMAC key (svc_session_key) */

@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +29,8 @@ static char **g_store_allow, **g_vici_allow;
 
 /* /ask's own threads and their queue (one service a process). */
 static struct ask_pool {
-    proc_queue *q;
-    pthread_t t[ASK_MAX_CONNECTIONS];
-    int n;
+    pl_pool *q;         /* the requests and /ask's threads (src/pipeline/pool.c) */
+    int n;              /* its threads */
     pthread_mutex_t mu; /* callers, and pushing onto q */
     struct ask_caller {
         char key[96]; /* caller_key's */
@@ -106,7 +104,7 @@ static void close_all(store_ro **c)
     }
 }
 
-static void *ask_thread(void *arg);
+static void pool_run(void *item, int slot, void *user);
 
 /* /ask's threads, with SIGTERM and SIGINT blocked in them (the main thread's sigwait takes
  * them; this runs before the service blocks them for its own threads). 0, or -1. */
@@ -116,20 +114,11 @@ static int pool_start(const cfg_settings *c)
             : c->ask_concurrent > ASK_MAX_CONNECTIONS ? ASK_MAX_CONNECTIONS
                                                       : c->ask_concurrent;
     g_pool.cap = n + c->max_queue;
-    g_pool.q = proc_queue_create((size_t)g_pool.cap);
     g_pool.callers = calloc((size_t)g_pool.cap, sizeof(*g_pool.callers));
-    if (!g_pool.q || !g_pool.callers)
+    if (!g_pool.callers || !(g_pool.q = pl_pool_start(n, (size_t)g_pool.cap, pool_run, NULL)))
         return -1;
-    sigset_t sigs, old;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, &old);
-    for (int i = 0; i < n; i++)
-        if (pthread_create(&g_pool.t[g_pool.n], NULL, ask_thread, NULL) == 0)
-            g_pool.n++;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return g_pool.n ? 0 : -1;
+    g_pool.n = pl_pool_threads(g_pool.q);
+    return 0;
 }
 
 /* ask_config.mask: a round's results through the one walk (pl_redact_mask_report), with the
@@ -238,11 +227,9 @@ void svc_ask_stop(svc *s)
     if (g_pool.q) { /* what is queued is answered, then the threads end */
         pthread_mutex_lock(&g_pool.mu);
         g_pool.stopping = true;
-        proc_queue_close(g_pool.q);
+        pl_pool_close(g_pool.q);
         pthread_mutex_unlock(&g_pool.mu);
-        for (int i = 0; i < g_pool.n; i++)
-            pthread_join(g_pool.t[i], NULL);
-        proc_queue_destroy(g_pool.q);
+        pl_pool_stop(g_pool.q);
     }
     free(g_pool.callers);
     g_pool.q = NULL;
@@ -345,7 +332,7 @@ static enum MHD_Result ask_enqueue(req *r)
                          c->n, c->n == 1 ? "is" : "are");
         return svc_send(r);
     }
-    if (!c || g_pool.stopping || proc_queue_len(g_pool.q) >= (size_t)g_pool.cap) {
+    if (!c || g_pool.stopping || pl_pool_len(g_pool.q) >= (size_t)g_pool.cap) {
         if (c && c->n == 0) /* made just now */
             *c = g_pool.callers[--g_pool.n_callers];
         pthread_mutex_unlock(&g_pool.mu);
@@ -356,7 +343,7 @@ static enum MHD_Result ask_enqueue(req *r)
     /* the only pusher, under the lock, with room seen and the queue open: the push holds */
     r->work = SVC_WORK_ASK;
     MHD_suspend_connection(r->conn);
-    proc_queue_push(g_pool.q, r); /* suspended first: a thread may take it at once */
+    pl_pool_push(g_pool.q, r); /* suspended first: a thread may take it at once */
     c->n++;
     pthread_mutex_unlock(&g_pool.mu);
     return MHD_YES;
@@ -478,21 +465,18 @@ void svc_ask_run(req *r)
     ask_result_free(&res);
 }
 
-/* One of /ask's threads: each request run, its caller's count given back, its connection
+/* One request on one of /ask's threads: run, its caller's count given back, its connection
  * resumed with the answer. */
-static void *ask_thread(void *arg)
+static void pool_run(void *item, int slot, void *user)
 {
-    (void)arg;
-    req *r;
-    while ((r = proc_queue_pop(g_pool.q, 1))) { /* NULL: stopping, and nothing left */
-        char key[96];
-        caller_key(r, key, sizeof(key));
-        svc_ask_run(r);
-        caller_done(key);
-        pthread_mutex_lock(&g_pool.mu);
-        r->done = 1;
-        pthread_mutex_unlock(&g_pool.mu);
-        MHD_resume_connection(r->conn);
-    }
-    return NULL;
+    (void)slot, (void)user;
+    req *r = item;
+    char key[96];
+    caller_key(r, key, sizeof(key));
+    svc_ask_run(r);
+    caller_done(key);
+    pthread_mutex_lock(&g_pool.mu);
+    r->done = 1;
+    pthread_mutex_unlock(&g_pool.mu);
+    MHD_resume_connection(r->conn);
 }

@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../config/cfg_engine.h"
 #include "svc.h"
 
 double svc_now_sec(void)
@@ -553,38 +552,21 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
                 "that are gone\",\"files\":%d}\n",
                 swept);
     svc_metrics_routes();
-    cq_engine_params ep = cq_engine_default_params();
-    cfg_engine_params(c, &ep); /* the analysis settings, as the command line has them */
-    char dir[4096];
-    if (!ep.model_dir && cq_model_dir_default(dir, sizeof(dir)) == CQ_OK)
-        ep.model_dir = dir;
-    ep.max_duration_sec = c->max_duration_sec;
-    int e = 0;
-    if (!(s.engine = cq_engine_create(&ep, &e))) {
-        fprintf(stderr,
-                "callqa serve: cannot start the engine: %s (check the analysis "
-                "settings)\n",
-                cq_strerror(e));
+    /* the engine, and the analysis host forked now, while this process has no thread and no
+     * open store (src/pipeline/) */
+    pl_observer obs = {.stage = svc_metrics_stage,
+                       .analysis = svc_metrics_analysis,
+                       .killed = svc_metrics_analysis_killed};
+    cq_err perr;
+    cq_err_clear(&perr);
+    if (!(s.an = pl_analyser_start(c, c->max_concurrent, &obs, &perr))) {
+        fprintf(stderr, "callqa serve: %s\n", perr.msg);
         return 1;
     }
-    /* stored results are reused only by an engine of the same version and settings */
-    if (cq_engine_fingerprint(s.engine, s.engine_version, sizeof(s.engine_version)) != CQ_OK) {
-        fprintf(stderr, "callqa serve: out of memory\n");
-        cq_engine_destroy(s.engine);
-        return 1;
-    }
-    /* the analysis host is forked now, while this process has no thread and no open store */
-    if (c->isolate &&
-        !(s.iso = svc_isolate_start(s.engine, c->max_concurrent, c->analysis_timeout_sec,
-                                    c->max_body, msg, sizeof(msg)))) {
-        fprintf(stderr, "callqa serve: %s\n", msg);
-        cq_engine_destroy(s.engine);
-        return 1;
-    }
+    snprintf(s.engine_version, sizeof(s.engine_version), "%s", pl_analyser_id(s.an));
     if (!(s.store = store_open(c->db_path, msg, sizeof(msg)))) {
         fprintf(stderr, "callqa serve: store: %s\n", msg);
-        svc_isolate_stop(s.iso);
-        cq_engine_destroy(s.engine);
+        pl_analyser_stop(s.an);
         return 1;
     }
     /* the folders recordings are read from; the upload folder is one, registered for the
@@ -592,8 +574,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     if (!(s.roots = malloc(sizeof(*s.roots)))) {
         fprintf(stderr, "callqa serve: out of memory\n");
         store_close(s.store);
-        svc_isolate_stop(s.iso);
-        cq_engine_destroy(s.engine);
+        pl_analyser_stop(s.an);
         return 1;
     }
     pthread_mutex_init(&s.roots_mu, NULL);
@@ -603,8 +584,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
                         "MHD_queue_response)\n");
         free(s.roots);
         store_close(s.store);
-        svc_isolate_stop(s.iso);
-        cq_engine_destroy(s.engine);
+        pl_analyser_stop(s.an);
         return 1;
     }
     char updir[1024], up[4096];
@@ -619,8 +599,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
         svc_guard_destroy(s.guard);
         free(s.roots);
         store_close(s.store);
-        svc_isolate_stop(s.iso);
-        cq_engine_destroy(s.engine);
+        pl_analyser_stop(s.an);
         return 1;
     }
     /* POST /ask's sources (with an LLM only): a source whose read-only checks fail stops the
@@ -632,8 +611,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
         svc_guard_destroy(s.guard);
         free(s.roots);
         store_close(s.store);
-        svc_isolate_stop(s.iso);
-        cq_engine_destroy(s.engine);
+        pl_analyser_stop(s.an);
         return 1;
     }
     /* SIGTERM/SIGINT go to the main thread's sigwait only: blocked before any thread starts,
@@ -730,11 +708,10 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     svc_events_free(&s);
     svc_live_free(&s);
     svc_analyses_stop(&s);
-    svc_isolate_stop(s.iso);
+    pl_analyser_stop(s.an);
     svc_ask_stop(&s);
     svc_ai_stop(&s);
     store_close(s.store);
-    cq_engine_destroy(s.engine);
     free(s.roots);
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
     return 0;

@@ -14,9 +14,10 @@
  *
  * The HTTP thread turns the body into a request (the parts' temporary paths and the texts, as
  * JSON) and queues it; an analysis thread looks for the same input's answer in the store, else
- * has it worked out in a child of the analysis host (svc_isolate.c: a capture or a recording
- * that crashes the parser costs one request, not the service), where the capture is read, the
- * recording analysed and the two held together (src/net/inv_run.c). With an LLM configured,
+ * has it worked out in a child of the analysis host (pl_investigate, src/pipeline/: a capture or
+ * a recording that crashes the parser costs one request, not the service), where the capture is
+ * read, the recording analysed and the two held together (src/net/inv_run.c), and masked as
+ * every report is. With an LLM configured,
  * the thread then asks it for the explanation with the facts (not the raw text) and keeps its
  * answer only when every number and code it cites is in the facts; the explanation built from
  * the facts stays beside it. Answers are stored by a hash of the input (the texts and the
@@ -36,7 +37,6 @@
 #include <string.h>
 
 #include "../net/net.h"
-#include "../pipeline/pipeline.h"
 #include "svc.h"
 
 #define INV_SERVER "investigate"
@@ -180,68 +180,6 @@ enum MHD_Result svc_investigate(req *r, const char *data, size_t *size)
     return svc_enqueue(r, SVC_WORK_INVESTIGATE);
 }
 
-/* ---- the work, in the analysis host's child -----------------------------------------------------
- */
-
-int svc_investigate_here(const cq_engine *e, const void *request, size_t len, char **json,
-                         char *msg, size_t msgsz)
-{
-    *json = NULL;
-    json_t *q = json_loadb(request, len, 0, NULL);
-    if (!json_is_object(q)) {
-        json_decref(q);
-        snprintf(msg, msgsz, "a malformed investigation request");
-        return CQ_ERR_INTERNAL;
-    }
-    const char *rec = json_string_value(json_object_get(q, "recording"));
-    const char *in = json_string_value(json_object_get(q, "in"));
-    const char *out = json_string_value(json_object_get(q, "out"));
-    json_t *sip = json_object_get(q, "sip_trace");
-    const json_t *h = json_object_get(q, "hint");
-    net_call_hint hint = {.call_id = json_string_value(json_object_get(h, "call_id")),
-                          .uniqueid = json_string_value(json_object_get(h, "uniqueid")),
-                          .caller_code = json_string_value(json_object_get(h, "caller_code")),
-                          .phone = json_string_value(json_object_get(h, "phone")),
-                          .epoch = json_is_number(json_object_get(h, "call_epoch"))
-                                       ? json_number_value(json_object_get(h, "call_epoch"))
-                                       : -1,
-                          .length_sec = json_is_number(json_object_get(h, "length_sec"))
-                                            ? json_number_value(json_object_get(h, "length_sec"))
-                                            : -1};
-    net_limits lim = net_default_limits();
-    json_int_t max = json_integer_value(json_object_get(q, "max_answer_bytes"));
-    if (max > 0)
-        lim.max_answer_bytes = (size_t)max;
-    cq_call_src src = {.path = rec,
-                       .in_path = in,
-                       .out_path = out,
-                       .name = "recording",
-                       .source_name = "upload:recording",
-                       .in_name = "upload:in",
-                       .out_name = "upload:out"};
-    net_inv_input inp = {.capture_path = json_string_value(json_object_get(q, "capture")),
-                         .sip_text = json_string_value(sip),
-                         .sip_len = json_string_length(sip),
-                         .call_info = json_string_value(json_object_get(q, "call_info")),
-                         .call_info_len = json_string_length(json_object_get(q, "call_info")),
-                         .recording = rec || (in && out) ? &src : NULL,
-                         .status = json_string_value(json_object_get(q, "status")),
-                         .lim = &lim,
-                         .hint = h ? &hint : NULL};
-    json_t *o = NULL;
-    int rc = net_investigate_run(e, &inp, &o, msg, msgsz) == 0 ? CQ_OK : CQ_ERR_FORMAT;
-    json_decref(q);
-    if (rc == CQ_OK) {
-        *json = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        json_decref(o);
-        if (!*json) {
-            snprintf(msg, msgsz, "out of memory");
-            return CQ_ERR_NOMEM;
-        }
-    }
-    return rc;
-}
-
 /* ---- the answer, on an analysis thread ----------------------------------------------------------
  */
 
@@ -347,47 +285,29 @@ void svc_investigate_run(req *r)
         json_decref(o);
     }
     r->cache = "miss";
-    char *js = NULL, msg[700] = "";
-    int rc;
-    double t0 = svc_mono_sec();
-    if (s->iso) {
-        svc_iso_outcome how =
-            svc_isolate_investigate(s->iso, r->slot, r->inv_request, &rc, &js, msg, sizeof(msg));
-        if (how != SVC_ISO_DONE) {
-            svc_metrics_stage("investigate", svc_mono_sec() - t0);
-            if (how == SVC_ISO_DOWN)
-                svc_answer_error(r, 503, "analysis_unavailable", "%s", msg);
-            else if (how == SVC_ISO_TIMEOUT)
-                svc_answer_error(r, 504, "analysis_timeout", "%s", msg);
-            else
-                svc_answer_error(r, 500, "analysis_crashed",
-                                 "%s on this input; the service goes on", msg);
-            return;
-        }
-    } else {
-        rc = svc_investigate_here(s->engine, r->inv_request, strlen(r->inv_request), &js, msg,
-                                  sizeof(msg));
-    }
-    svc_metrics_stage("investigate", svc_mono_sec() - t0);
-    r->trim = js && strlen(js) > ((size_t)1 << 20); /* its memory back once it is sent */
-    json_t *o = rc == CQ_OK ? json_loads(js, 0, NULL) : NULL;
-    free(js);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        if (rc == CQ_OK)
-            svc_answer_error(r, 500, "internal", "the investigation's answer was not JSON");
+    pl_result res; /* worked out in a child of the analysis host, masked (src/pipeline/) */
+    int rc = pl_investigate(s->an, r->slot, s->cfg, r->inv_request, &res);
+    if (res.end != PL_END_DOWN && res.end != PL_END_TIMEOUT && res.end != PL_END_CRASHED)
+        r->trim = res.bytes > ((size_t)1 << 20); /* its memory back once it is sent */
+    if (rc != 0) {
+        const char *msg = res.err.msg;
+        if (res.end == PL_END_DOWN)
+            svc_answer_error(r, 503, "analysis_unavailable", "%s", msg);
+        else if (res.end == PL_END_TIMEOUT)
+            svc_answer_error(r, 504, "analysis_timeout", "%s", msg);
+        else if (res.end == PL_END_CRASHED)
+            svc_answer_error(r, 500, "analysis_crashed", "%s on this input; the service goes on",
+                             msg);
+        else if (res.end == PL_END_ANALYSIS)
+            svc_answer_error(r, res.err.code == CQ_ERR_FORMAT ? 422 : 500,
+                             res.err.code == CQ_ERR_FORMAT ? "bad_capture"
+                                                           : cq_status_name(res.err.code),
+                             "%s", msg);
         else
-            svc_answer_error(r, rc == CQ_ERR_FORMAT ? 422 : 500,
-                             rc == CQ_ERR_FORMAT ? "bad_capture" : cq_status_name(rc), "%s", msg);
+            svc_answer_error(r, 500, "internal", "%s", msg);
         return;
     }
-    /* with redaction on, the one walk before it is stored, answered or prompted: every string,
-     * the recording's in-band digits (cross_checks.dtmf.in_band) and one-digit strings too */
-    if (pl_redact_any(s->cfg) && pl_redact_mask_report(o, pl_redact_types(s->cfg), NULL) != 0) {
-        json_decref(o);
-        svc_answer_error(r, 500, "internal", "out of memory");
-        return;
-    }
+    json_t *o = res.answer;
     json_object_set(o, "explanation_from_facts", json_object_get(o, "explanation"));
     json_object_set_new(o, "explanation_source", json_string("facts"));
     json_object_set_new(o, "model", json_null());

@@ -119,7 +119,7 @@ void svc_metrics_request(const char *route, int status, double seconds)
     pthread_mutex_unlock(&g.mu);
 }
 
-void svc_metrics_analysis(const svc_figures *f, double seconds, bool ok)
+void svc_metrics_analysis(const pl_metric_figures *f, double seconds, bool ok)
 {
     pthread_mutex_lock(&g.mu);
     if (ok)

@@ -265,13 +265,14 @@ static enum MHD_Result route_health(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
     svc *s = r->s;
-    const char *vad = cq_engine_vad_status(s->engine), *nq = cq_engine_nisqa_status(s->engine);
-    const char *dm = cq_engine_dnsmos_status(s->engine);
+    pl_health h;
+    pl_analyser_health(s->an, &h);
+    const char *vad = h.vad, *nq = h.nisqa, *dm = h.dnsmos;
     char *v = svc_json_str(vad ? vad : "Silero VAD loaded"),
          *n = svc_json_str(nq ? nq : "NISQA v2 loaded"),
          *d = svc_json_str(dm ? dm : "DNSMOS loaded"), *b = NULL;
     int store_ok = store_ping(s->store) == 0;
-    int host_ok = !s->iso || svc_isolate_up(s->iso);
+    int host_ok = h.up;
     int ok = store_ok && host_ok;
     if (v && n && d &&
         asprintf(&b,
@@ -280,9 +281,9 @@ static enum MHD_Result route_health(req *r, const char *data, size_t *size)
                  "\"store\":\"%s\",\"analyses\":\"%s\",\"servers\":%d}",
                  ok ? "ok" : "degraded", cq_version(), v, vad ? "false" : "true", n,
                  nq ? "false" : "true", d, dm ? "false" : "true", store_ok ? "ok" : "unreachable",
-                 !s->iso   ? "in-process"
-                 : host_ok ? "isolated"
-                           : "host down",
+                 !h.isolated ? "in-process"
+                 : host_ok   ? "isolated"
+                             : "host down",
                  s->cfg->n_servers) < 0)
         b = NULL;
     free(v);

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "callqa/callqa.h"
+#include "callqa/cq_report.h"
 
 typedef struct tx_span {
     double start, end;

@@ -9,6 +9,13 @@ engine's API, the one contract every room may read). It never includes a header 
 its own floor or above, and nothing outside src/service/ includes a service header except the
 service's two entry points (src/cli/serve_cmd.c, src/cli/service_main.c).
 
+The service speaks HTTP: a call's analysis is the pipeline's (src/pipeline/pipeline.h). No file
+of src/service/ includes a header of the engine's rooms (the callqa library's: base, audio, dsp,
+nn, call, stages, engine) or of src/proc, nor of the library's public headers any but the status
+and base ones (cq_status.h, cq_base.h: codes, their names, the version); and no object of it
+reads the engine's API (cq_engine.h, or the umbrella callqa.h) even through another header. The
+report's types (cq_report.h and what it is made of) reach it through the rooms' headers only.
+
 Two readings: the #include lines of every source and header, and, with BUILD_DIR, the
 compiler's dependency files (gcc -MD, CMake's *.o.d), which list every header an object read,
 so that an include through another header is caught too. Prints each violation; exit 1 if any.
@@ -33,6 +40,11 @@ FLOORS = {
     "cli": 10,
 }
 SERVICE_ENTRY = {"src/cli/serve_cmd.c", "src/cli/service_main.c"}
+# what src/service/ never includes (rooms), may include of include/callqa/ by a line, and never
+# reads even through another header
+SERVICE_NEVER = {"base", "audio", "dsp", "nn", "call", "stages", "engine", "proc", "jobs"}
+SERVICE_PUBLIC = {"include/callqa/cq_status.h", "include/callqa/cq_base.h"}
+SERVICE_NEVER_READ = {"include/callqa/callqa.h", "include/callqa/cq_engine.h"}
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -47,8 +59,29 @@ def room_of(rel):
     return None
 
 
-def allowed(src_rel, dst_rel):
-    """None when src_rel may include dst_rel, else why not."""
+def service_allowed(src_rel, dst_rel, direct):
+    """None when a file of src/service/ may read dst_rel (direct: by its own #include line),
+    else why not."""
+    if room_of(src_rel) != "service":
+        return None
+    b = room_of(dst_rel)
+    if b in SERVICE_NEVER:
+        return "the service includes no header of the engine or of src/proc (a call's analysis " \
+            "is src/pipeline/pipeline.h's)"
+    if dst_rel in SERVICE_NEVER_READ or (b == "public" and direct and
+                                         dst_rel not in SERVICE_PUBLIC):
+        return "the service reads no header of the engine's API (of include/callqa/ only %s; " \
+            "a call's analysis is src/pipeline/pipeline.h's)" % ", ".join(
+                os.path.basename(x) for x in sorted(SERVICE_PUBLIC))
+    return None
+
+
+def allowed(src_rel, dst_rel, direct=True):
+    """None when src_rel may include dst_rel (direct: by its own #include line; else read
+    through another header), else why not."""
+    why = service_allowed(src_rel, dst_rel, direct)
+    if why:
+        return why
     a, b = room_of(src_rel), room_of(dst_rel)
     if b is None or b == "public" or a == b:
         return None
@@ -94,12 +127,16 @@ def by_lines(root):
     return bad, n
 
 
-def current(d, obj):
-    """Whether the build still makes this object: CMake's target folder (T.dir) names it in
-    its build.make (a depfile left by a target that no longer has the source is not read)."""
+def current(d, obj, targets=None):
+    """Whether the build still makes this object: CMake's target folder (T.dir) is one of the
+    build's targets (targets: CMakeFiles/TargetDirectories.txt's, when there is one) and names
+    it in its build.make (a depfile left by a target that no longer has the source, or by a
+    target that is gone, is not read)."""
     t = d
     while t and not t.endswith(".dir"):
         t = os.path.dirname(t)
+    if targets is not None and t and os.path.realpath(t) not in targets:
+        return False
     bm = os.path.join(t, "build.make")
     if not t or not os.path.exists(bm):
         return True  # another generator: every depfile counts
@@ -112,16 +149,27 @@ def by_depfiles(root, build):
     bad = []
     n = 0
     root = os.path.realpath(root)
+    targets = None
+    listed = os.path.join(build, "CMakeFiles", "TargetDirectories.txt")
+    if os.path.exists(listed):
+        with open(listed, encoding="utf-8", errors="replace") as fh:
+            targets = {os.path.realpath(x.strip()) for x in fh if x.strip()}
     for d, _, files in os.walk(build):
         for f in files:
             if not f.endswith(".o.d"):
                 continue
-            if not current(d, f[:-2]):
+            if not current(d, f[:-2], targets):
                 continue  # an object of a target that no longer builds it
             with open(os.path.join(d, f), encoding="utf-8", errors="replace") as fh:
                 deps = fh.read().replace("\\\n", " ").split()
             deps = [x for x in deps[1:] if not x.endswith(":")]
-            paths = [os.path.realpath(x) for x in deps]
+            # a relative path (ccache's CCACHE_BASEDIR writes them) is the compiler's, which ran
+            # in the folder holding CMakeFiles/
+            cwd = d
+            while cwd and os.path.basename(cwd) != "CMakeFiles" and os.path.dirname(cwd) != cwd:
+                cwd = os.path.dirname(cwd)
+            cwd = os.path.dirname(cwd) if os.path.basename(cwd) == "CMakeFiles" else d
+            paths = [os.path.realpath(os.path.join(cwd, x)) for x in deps]
             if not paths or not paths[0].startswith(root + "/src/"):
                 continue  # tests, fuzzers, generated sources
             src_rel = os.path.relpath(paths[0], root)
@@ -129,7 +177,7 @@ def by_depfiles(root, build):
             for p in paths[1:]:
                 if not p.startswith(root + "/"):
                     continue
-                why = allowed(src_rel, os.path.relpath(p, root))
+                why = allowed(src_rel, os.path.relpath(p, root), direct=False)
                 if why:
                     bad.append("%s (object %s) reads %s: %s" % (
                         src_rel, f[:-2], os.path.relpath(p, root), why))

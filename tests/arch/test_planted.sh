@@ -35,6 +35,25 @@ check "planted: a client object that read svc.h through a header fails the inclu
 check "planted: ... and the failure names the object and the header" \
     grep -q "src/clients/asr.c (object asr.c.o) reads src/service/svc.h" "$T/dep.out"
 
+# the service speaks HTTP: a service file including src/proc's header (the analysis host's) or the
+# engine's API, and a service object that read the engine's API through another header
+sed -i 's|#include "svc.h"|#include "svc.h"\n#include "../proc/proc.h"\n#include "callqa/cq_engine.h"|' \
+    "$T/tree/src/service/svc_hot.c"
+python3 "$HERE/check_includes.py" "$T/tree" > "$T/svc.out"
+check "planted: a service file including proc.h and cq_engine.h fails the include rule" [ $? -eq 1 ]
+check "planted: ... naming proc.h" grep -q 'src/service/svc_hot.c: #include "../proc/proc.h": the service includes no header of the engine or of src/proc' "$T/svc.out"
+check "planted: ... and cq_engine.h" grep -q 'src/service/svc_hot.c: #include "callqa/cq_engine.h": the service reads no header of the engine' "$T/svc.out"
+mkdir -p "$T/build2/CMakeFiles/callqa_service.dir/src/service"
+{
+    echo "CMakeFiles/callqa_service.dir/src/service/svc_hot.c.o: \\"
+    echo " $SRC/src/service/svc_hot.c $SRC/src/service/svc.h \\"
+    echo " $SRC/include/callqa/cq_engine.h"
+} > "$T/build2/CMakeFiles/callqa_service.dir/src/service/svc_hot.c.o.d"
+python3 "$HERE/check_includes.py" "$SRC" "$T/build2" > "$T/svcdep.out"
+check "planted: a service object that read cq_engine.h through a header fails the include rule" [ $? -eq 1 ]
+check "planted: ... and the failure names the object and the header" \
+    grep -q "src/service/svc_hot.c (object svc_hot.c.o) reads include/callqa/cq_engine.h" "$T/svcdep.out"
+
 check "the settings check passes on docs/config.md" "$B/tests/test_config" > /dev/null 2>&1
 grep -v '^| `vad_threshold`' "$SRC/docs/config.md" |
     sed 's/^| `asr_retries` | \(.*\) | `3` |/| `asr_retries` | \1 | `4` |/' > "$T/config.md"

@@ -1,19 +1,20 @@
 /*
- * svc_isolate.c - analyses in child processes, so that a crash or a runaway analysis fails one
- * request and not the service.
+ * host.c - the analysis host: analyses (and investigations) in child processes for a process
+ * with threads (the service), so that a crash or a runaway analysis fails one request and not
+ * the process.
  *
  * DESIGN
  * The service is multi-threaded, and forking from one of several threads can leave a lock (an
  * allocator's, a library's) held forever in the child. So before the service starts any thread
- * it forks one *analysis host*: a single-threaded process that holds the engine (the models,
- * shared copy-on-write) and does nothing but fork one child per analysis. Each service worker
- * owns one "slot": a socketpair to the host. The worker writes a request (the call's paths and
- * names, or an upload's bytes) and blocks for the answer; the host forks a child, collects what
- * the child writes to its pipe, reaps it, and answers the slot with the report, or with how the
- * child died (a signal, or SIGKILL when it ran past the timeout). The host watches every child's
- * deadline itself, so there is no race on reused pids.
+ * the analyser (analyser.c) forks one *analysis host*: a single-threaded process that holds the
+ * engine (the models, shared copy-on-write) and does nothing but fork one child per analysis.
+ * Each thread of the pool (pool.c) owns one "slot": a socketpair to the host. The thread writes
+ * a request (the call's paths and names, or an upload's bytes) and blocks for the answer; the
+ * host forks a child, collects what the child writes to its pipe, reaps it, and answers the slot
+ * with the report, or with how the child died (a signal, or SIGKILL when it ran past the
+ * timeout). The host watches every child's deadline itself, so there is no race on reused pids.
  *
- *   worker thread --request--> host --fork--> child --pipe--> host --answer--> worker thread
+ *   thread --request--> host --fork--> child --pipe--> host --answer--> thread
  *
  * The host's loop is the program's one child host (proc_host_run in src/proc/, as the CLI's
  * batches and the QA worker run theirs): its queue is the slots with a request waiting, its
@@ -38,14 +39,14 @@
 #include <unistd.h>
 
 #include "../proc/proc.h"
-#include "svc.h"
+#include "pl_int.h"
 
 #define REQ_MAGIC 0x51525143u /* "CQRQ" */
 #define ANS_MAGIC 0x53525143u /* "CQRS" */
 #define N_STR 9 /* the call source's 8 strings, and the kind of work ("" an analysis) */
 #define MAX_STR 65536u
 
-struct svc_isolate {
+struct pl__host {
     pid_t host;
     int nslots;
     int *fd; /* the service's end of each slot; -1 once closed */
@@ -54,20 +55,13 @@ struct svc_isolate {
 
 /* ---- bytes through a descriptor ----------------------------------------------------------- */
 
-static double mono_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Read exactly n bytes; deadline < 0: wait as long as it takes. 0, or -1 (EOF, error, late). */
 static int get_all(int fd, void *p, size_t n, double deadline)
 {
     char *c = p;
     while (n) {
         if (deadline >= 0) {
-            double left = deadline - mono_sec();
+            double left = deadline - pl__mono_sec();
             struct pollfd pf = {.fd = fd, .events = POLLIN};
             int pr = left > 0 ? poll(&pf, 1, (int)(left * 1000) + 1) : 0;
             if (pr < 0 && errno == EINTR)
@@ -104,7 +98,7 @@ static int get_str(int fd, char **out)
 
 /* ---- one analysis, where it runs ---------------------------------------------------------- */
 
-static void figures_of(const cq_report *r, svc_figures *f)
+static void figures_of(const cq_report *r, pl_metric_figures *f)
 {
     memset(f, 0, sizeof(*f));
     if (!r)
@@ -121,8 +115,8 @@ static void figures_of(const cq_report *r, svc_figures *f)
     }
 }
 
-int svc_analyze_here(const cq_engine *e, const cq_call_src *src, char **json, svc_figures *fig,
-                     char *msg, size_t msgsz)
+int pl__analyse_here(const cq_engine *e, const cq_call_src *src, char **json,
+                     pl_metric_figures *fig, char *msg, size_t msgsz)
 {
     cq_report *rep = NULL;
     cq_err err;
@@ -146,7 +140,7 @@ int svc_analyze_here(const cq_engine *e, const cq_call_src *src, char **json, sv
 typedef struct analysis {
     const cq_engine *e;
     cq_call_src src;
-    bool investigate; /* src.data is an investigation's request (svc_investigate.c) */
+    bool investigate; /* src.data is an investigation's request (investigate.c) */
 } analysis;
 
 /* In the child: analyse (or investigate), write {rc, figures, error, json} to fd. */
@@ -157,11 +151,11 @@ static void child_run(void *arg, int fd)
     if (crash && *crash && an->src.name && strstr(an->src.name, crash))
         raise(SIGSEGV);
     char *js, msg[600];
-    svc_figures fig;
+    pl_metric_figures fig;
     memset(&fig, 0, sizeof(fig));
-    int32_t rc = an->investigate ? svc_investigate_here(an->e, an->src.data, an->src.size, &js, msg,
+    int32_t rc = an->investigate ? pl__investigate_here(an->e, an->src.data, an->src.size, &js, msg,
                                                         sizeof(msg))
-                                 : svc_analyze_here(an->e, &an->src, &js, &fig, msg, sizeof(msg));
+                                 : pl__analyse_here(an->e, &an->src, &js, &fig, msg, sizeof(msg));
     struct rusage ru; /* an investigation's peak, for the log (docs/network.md "Bounds") */
     if (an->investigate && getrusage(RUSAGE_SELF, &ru) == 0)
         fprintf(stderr, "{\"level\":\"info\",\"msg\":\"investigation\",\"peak_rss_kb\":%ld}\n",
@@ -287,14 +281,14 @@ static void host_done(void *ctx, const proc_done *d)
     int k = (int)d->tag;
     h->busy[k] = 0;
     if (d->outcome == PROC_DONE) {
-        answer_slot(h->sock, k, SVC_ISO_DONE, d->data, d->len);
+        answer_slot(h->sock, k, PL__HOST_DONE, d->data, d->len);
         return;
     }
     char why[160], msg[200];
     proc_done_why(d, h->timeout, why, sizeof(why));
-    uint32_t outcome = d->outcome == PROC_TIMEOUT       ? SVC_ISO_TIMEOUT
-                       : d->outcome == PROC_NOT_STARTED ? SVC_ISO_DOWN
-                                                        : SVC_ISO_CRASHED;
+    uint32_t outcome = d->outcome == PROC_TIMEOUT       ? PL__HOST_TIMEOUT
+                       : d->outcome == PROC_NOT_STARTED ? PL__HOST_DOWN
+                                                        : PL__HOST_CRASHED;
     snprintf(msg, sizeof(msg), "the analysis process %s", why);
     fprintf(stderr, "{\"level\":\"error\",\"msg\":\"%s\",\"slot\":%d}\n", msg, k);
     answer_slot(h->sock, k, outcome, msg, strlen(msg) + 1);
@@ -324,10 +318,10 @@ static void host_main(void *arg, int fd)
 
 /* ---- the service's side ------------------------------------------------------------------- */
 
-svc_isolate *svc_isolate_start(const cq_engine *e, int nslots, double timeout_sec, size_t max_data,
-                               char *msg, size_t msgsz)
+pl__host *pl__host_start(const cq_engine *e, int nslots, double timeout_sec, size_t max_data,
+                         char *msg, size_t msgsz)
 {
-    svc_isolate *h = calloc(1, sizeof(*h));
+    pl__host *h = calloc(1, sizeof(*h));
     int *host_end = calloc((size_t)nslots, sizeof(int));
     if (!h || !host_end || !(h->fd = calloc((size_t)nslots, sizeof(int)))) {
         snprintf(msg, msgsz, "out of memory");
@@ -375,8 +369,8 @@ fail:
 
 /* One request to slot's host and its answer: an analysis of src, or (kind "investigate") an
  * investigation whose request is src->data. */
-static svc_iso_outcome ask(svc_isolate *h, int slot, const char *kind, const cq_call_src *src,
-                           int *rc, char **json, svc_figures *fig, char *msg, size_t msgsz)
+static pl__host_outcome ask(pl__host *h, int slot, const char *kind, const cq_call_src *src,
+                            int *rc, char **json, pl_metric_figures *fig, char *msg, size_t msgsz)
 {
     *json = NULL;
     *rc = CQ_ERR_INTERNAL;
@@ -385,7 +379,7 @@ static svc_iso_outcome ask(svc_isolate *h, int slot, const char *kind, const cq_
     int fd = slot >= 0 && slot < h->nslots ? h->fd[slot] : -1;
     if (fd < 0) {
         snprintf(msg, msgsz, "the analysis host is not running");
-        return SVC_ISO_DOWN;
+        return PL__HOST_DOWN;
     }
     uint32_t hdr[2] = {REQ_MAGIC, N_STR};
     const char *str[N_STR] = {src->path,        src->in_path, src->out_path, src->name, src->note,
@@ -396,7 +390,7 @@ static svc_iso_outcome ask(svc_isolate *h, int slot, const char *kind, const cq_
         bad = proc_write_str(fd, str[i]);
     bad = bad || proc_write_blob(fd, src->data, (size_t)dlen);
     /* the host answers within the timeout; the margin covers a loaded machine */
-    double deadline = mono_sec() + h->timeout_sec + 30;
+    double deadline = pl__mono_sec() + h->timeout_sec + 30;
     uint32_t ans[2];
     uint64_t n = 0;
     char *body = NULL;
@@ -407,15 +401,15 @@ static svc_iso_outcome ask(svc_isolate *h, int slot, const char *kind, const cq_
         close(fd); /* the stream is out of step now: retire the slot */
         h->fd[slot] = -1;
         snprintf(msg, msgsz, "the analysis host did not answer");
-        return SVC_ISO_DOWN;
+        return PL__HOST_DOWN;
     }
     body[n] = 0;
-    if (ans[1] != SVC_ISO_DONE) {
+    if (ans[1] != PL__HOST_DONE) {
         snprintf(msg, msgsz, "%s", body);
         free(body);
-        return ans[1] == SVC_ISO_TIMEOUT ? SVC_ISO_TIMEOUT
-               : ans[1] == SVC_ISO_DOWN  ? SVC_ISO_DOWN
-                                         : SVC_ISO_CRASHED;
+        return ans[1] == PL__HOST_TIMEOUT ? PL__HOST_TIMEOUT
+               : ans[1] == PL__HOST_DOWN  ? PL__HOST_DOWN
+                                          : PL__HOST_CRASHED;
     }
     /* {int32 rc, figures, error string, the report} as child_run wrote it */
     proc_reader rd = proc_reader_of(body, (size_t)n);
@@ -430,7 +424,7 @@ static svc_iso_outcome ask(svc_isolate *h, int slot, const char *kind, const cq_
         free(body);
         memset(fig, 0, sizeof(*fig));
         snprintf(msg, msgsz, "the analysis process sent a truncated answer");
-        return SVC_ISO_CRASHED;
+        return PL__HOST_CRASHED;
     }
     if (why)
         snprintf(msg, msgsz, "%s", why);
@@ -441,29 +435,29 @@ static svc_iso_outcome ask(svc_isolate *h, int slot, const char *kind, const cq_
         snprintf(msg, msgsz, "out of memory");
     }
     free(body);
-    return SVC_ISO_DONE;
+    return PL__HOST_DONE;
 }
 
-svc_iso_outcome svc_isolate_analyze(svc_isolate *h, int slot, const cq_call_src *src, int *rc,
-                                    char **json, svc_figures *fig, char *msg, size_t msgsz)
+pl__host_outcome pl__host_analyse(pl__host *h, int slot, const cq_call_src *src, int *rc,
+                                  char **json, pl_metric_figures *fig, char *msg, size_t msgsz)
 {
     return ask(h, slot, NULL, src, rc, json, fig, msg, msgsz);
 }
 
-svc_iso_outcome svc_isolate_investigate(svc_isolate *h, int slot, const char *request, int *rc,
-                                        char **json, char *msg, size_t msgsz)
+pl__host_outcome pl__host_investigate(pl__host *h, int slot, const char *request, int *rc,
+                                      char **json, char *msg, size_t msgsz)
 {
     cq_call_src src = {.data = request, .size = strlen(request), .name = "investigate"};
-    svc_figures fig;
+    pl_metric_figures fig;
     return ask(h, slot, "investigate", &src, rc, json, &fig, msg, msgsz);
 }
 
-bool svc_isolate_up(const svc_isolate *h)
+bool pl__host_up(const pl__host *h)
 {
     return h && waitpid(h->host, NULL, WNOHANG) == 0; /* 0: still running */
 }
 
-void svc_isolate_stop(svc_isolate *h)
+void pl__host_stop(pl__host *h)
 {
     if (!h)
         return;

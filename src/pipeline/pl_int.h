@@ -1,0 +1,112 @@
+/*
+ * pl_int.h - the pipeline's internals shared by its files: the engine's settings, the analysis
+ * host (host.c) and the child's work for an investigation (investigate.c), and the fetch of a
+ * call's recording (fetch.c), the worker's and a request's. Only src/pipeline/ includes it (and
+ * the tests that reach in): it reads the engine's API, which pipeline.h leaves out.
+ */
+#ifndef CQ_PL_INT_H
+#define CQ_PL_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "callqa/callqa.h"
+#include "pipeline.h"
+
+/* ---- the engine and the clocks (analyser.c) -------------------------------------------------- */
+
+double pl__mono_sec(void); /* monotonic, s */
+double pl__wall_sec(void); /* wall clock, Unix s */
+
+/* An engine's parameters from the settings, as every analysis of callqa has them: the defaults,
+ * analyzers (CQ_AN_*; 0: the engine's default), the analysis settings (cfg_engine_params), the
+ * model directory (the default one into dir[n] when none is set), max_duration_sec. */
+void pl__engine_params(const cfg_settings *c, unsigned analyzers, cq_engine_params *ep, char *dir,
+                       size_t n);
+
+/* ---- the analysis host (host.c) -------------------------------------------------------------- */
+
+typedef enum pl__host_outcome {
+    PL__HOST_DONE = 0, /* the analysis ran: see rc */
+    PL__HOST_CRASHED,  /* its process died (a signal, or a broken answer) */
+    PL__HOST_TIMEOUT,  /* it ran past its time limit and was killed */
+    PL__HOST_DOWN      /* no analysis host to ask (it died, or the slot broke) */
+} pl__host_outcome;
+
+/* Analyse src in this process: the engine's status; CQ_OK gives *json (malloc'd) and fig,
+ * anything else a reason in msg. The host's children run the same function. */
+int pl__analyse_here(const cq_engine *e, const cq_call_src *src, char **json,
+                     pl_metric_figures *fig, char *msg, size_t msgsz);
+/* An investigation's request (investigate.c) worked out here: CQ_OK with *json (malloc'd), the
+ * answer before the LLM's part; CQ_ERR_FORMAT when its capture or SIP text cannot be read, with
+ * msg. */
+int pl__investigate_here(const cq_engine *e, const void *request, size_t len, char **json,
+                         char *msg, size_t msgsz);
+
+/* Fork the analysis host with `slots` slots (one per thread). Call it before the process starts
+ * any thread. NULL with msg on failure. */
+typedef struct pl__host pl__host;
+pl__host *pl__host_start(const cq_engine *e, int slots, double timeout_sec, size_t max_data,
+                         char *msg, size_t msgsz);
+/* Analyse src in a child of the host; only the thread owning `slot` calls this with it. DONE:
+ * *rc is the engine's status; CQ_OK gives *json (malloc'd) and fig; else msg says. */
+pl__host_outcome pl__host_analyse(pl__host *h, int slot, const cq_call_src *src, int *rc,
+                                  char **json, pl_metric_figures *fig, char *msg, size_t msgsz);
+/* The same for an investigation: request its JSON; DONE: *rc CQ_OK gives *json, the answer
+ * before the LLM's part; else msg says. */
+pl__host_outcome pl__host_investigate(pl__host *h, int slot, const char *request, int *rc,
+                                      char **json, char *msg, size_t msgsz);
+bool pl__host_up(const pl__host *h);
+/* Close every slot and wait for the host to finish its analyses and exit. */
+void pl__host_stop(pl__host *h);
+
+/* ---- a request's recording (fetch.c) --------------------------------------------------------- */
+
+/* A request's call as the engine reads it: the files fetched (removed by pl__fetched_free) or
+ * the upload as given, named as the caller named them. */
+typedef struct pl__fetched {
+    cq_call_src src;
+    rec_fetched f; /* SERVER: what rec_fetch fetched */
+    bool have_f;
+    char note[1600];
+    char name[2][680];    /* the legs' (or the recording's) names: SERVER:FILE */
+    const char *server;   /* the stored row's server: the server's name, or "upload" */
+    const char *what;     /* its source: the candidate used, "upload", "upload legs" */
+    const char *identity; /* its identity: the fetched files', or the upload's */
+    const char *validators;
+} pl__fetched;
+/* src's recording fetched or taken: 0, or -1 with err (PL_END_FETCH's codes). */
+int pl__fetch(const cfg_settings *c, const pl_source *src, pl__fetched *out, cq_err *err);
+void pl__fetched_free(pl__fetched *f);
+
+/* ---- a stored call's recording, in the worker's child (fetch.c) ------------------------------ */
+
+/* How a call's child ends (its answer's first field). */
+enum { PL__OUT_DONE = 0, PL__OUT_SKIP = 1, PL__OUT_RETRY = 2, PL__OUT_FAIL = 3 };
+
+/* A stored call's audio as the engine reads it, in the worker's child. */
+typedef struct pl__call_audio {
+    cq_call_src src;
+    const char *rec_path; /* the call's recording as named (the mix, else the inbound leg): what
+                             lies beside it is named from it */
+    bool fetched;         /* from a recording server (nothing lies beside it) */
+    rec_fetched f;
+    cq_legs_resolved lr;
+    char p_in[2100], p_out[2100], p_mix[2100];
+    char note[4800], shown[4800];
+    char fd_path[3][40]; /* /proc/self/fd/N of each file opened */
+} pl__call_audio;
+/* Find call's audio (c: recordings_dir, the servers; roots: the folders it may be read from):
+ * fetched from its recording server (the files opened and their names removed at once, so that
+ * a child killed at its limit leaves nothing behind), else on disk (the legs, else the mix and
+ * its ViciDial legs), each file opened beneath the roots. PL__OUT_DONE with a->src ready (close
+ * it with pl__call_audio_close), or the child's ending (SKIP: a failed recording's stub; FAIL:
+ * missing, refused; RETRY: a fetch that may work later) with msg, nothing left to close. */
+int pl__call_audio_open(pl__call_audio *a, const cfg_settings *svc, const char *recordings_dir,
+                        const rec_roots *roots, const store_call *call, char *msg, size_t n);
+/* An engine error about a's files names each file as the call names it, not the descriptor it
+ * was read by (err->msg rewritten in place). */
+void pl__call_audio_name_error(const pl__call_audio *a, cq_err *err);
+void pl__call_audio_close(pl__call_audio *a);
+
+#endif /* CQ_PL_INT_H */
