@@ -4,13 +4,13 @@
  * DESIGN
  * One thread. The loop is the program's one child host (proc_host_run, src/proc/): its queue
  * is the store's jobs, claimed while it has room and is not paused (load, window); each runs in
- * a child (the call's audio found on disk or fetched from its recording server, then analysed,
- * in the child: a crash there costs one call). Each turn it renews the leases of the
- * calls in flight every third of a lease, and writes each result under its lease: the analysis
- * with the state it leads to in one transaction, then the stages that are not configured
- * (transcription, scoring) passed through one state change each. The analysis asks the engine
- * for each leg's level envelope (PL_ENVELOPE_MS); the parent takes it out of the report and
- * stores it beside the analysis, in the same transaction (call_envelopes: the dashboard's
+ * a child (the call's audio found on disk or fetched from its recording server, fetch.c, then
+ * analysed, masked and redacted, redact.c, in the child: a crash there costs one call). Each turn
+ * it renews the leases of the calls in flight every third of a lease, and writes each result under
+ * its lease: the analysis with the state it leads to in one transaction, then the stages that are
+ * not configured (transcription, scoring) passed through one state change each. The analysis asks
+ * the engine for each leg's level envelope (PL_ENVELOPE_MS); the parent takes it out of the report
+ * and stores it beside the analysis, in the same transaction (call_envelopes: the dashboard's
  * timeline reads it, GET /api/qa/call/{id}/envelope), so that the stored report stays the size
  * it was. A write refused because the
  * lease moved on drops the result: another worker has the call. On SIGTERM it stops claiming,
