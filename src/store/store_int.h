@@ -1,6 +1,8 @@
 /*
  * store_int.h - the store's insides, for the files of src/store/: the object, statement keys
- * and small helpers. Nothing outside src/store/ includes it.
+ * and small helpers, with every header of the store's interface (store.h and the headers of its
+ * callers, store_calls.h to store_users.h) that those files implement. Nothing outside
+ * src/store/ includes it.
  */
 #ifndef CQ_STORE_INT_H
 #define CQ_STORE_INT_H
@@ -10,6 +12,12 @@
 
 #include "db.h"
 #include "store.h"
+#include "store_calls.h"
+#include "store_copy.h"
+#include "store_jobs.h"
+#include "store_query.h"
+#include "store_retain.h"
+#include "store_users.h"
 
 struct store {
     db *d;
