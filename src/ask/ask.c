@@ -23,6 +23,7 @@
 #include "../clients/cl_http.h"
 #include "../schema/js.h"
 #include "ask_int.h"
+#include "../store/store_ro.h"
 
 #define MAX_TURNS 40
 #define MAX_QUESTION 8000

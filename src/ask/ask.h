@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "../clients/llm.h"
-#include "../store/store.h"
+#include "../store/store_ro.h"
 
 struct json_t; /* <jansson.h> */
 

@@ -16,6 +16,7 @@
 
 #include "../jobs/jobs.h"
 #include "serve_cmd.h"
+#include "../store/store_calls.h"
 
 static void usage(FILE *f)
 {

@@ -23,6 +23,8 @@
 #include "../jobs/jobs.h"
 #include "retain_cmd.h"
 #include "serve_cmd.h"
+#include "../store/store_calls.h"
+#include "../store/store_retain.h"
 
 /* The folders of a comma-separated list (spaces around each trimmed) into buf from n on, up to
  * CQ_RETAIN_MAX_ROOTS: the new n. */

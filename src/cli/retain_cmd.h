@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "../config/config.h"
-#include "../store/store.h"
+#include "../store/store_retain.h"
 
 #define CQ_RETAIN_MAX_ROOTS 16
 

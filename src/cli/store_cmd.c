@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../store/store.h"
+#include "../store/store_copy.h"
 #include "retain_cmd.h"
 #include "serve_cmd.h"
 

@@ -19,6 +19,8 @@
 #include "../jobs/jobs.h"
 #include "serve_cmd.h"
 #include "term.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
 
 static void usage(FILE *f)
 {

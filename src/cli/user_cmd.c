@@ -19,7 +19,7 @@
 
 #include "../access/access.h"
 #include "../config/config.h"
-#include "../store/store.h"
+#include "../store/store_users.h"
 #include "serve_cmd.h"
 
 static void usage(FILE *f)

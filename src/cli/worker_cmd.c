@@ -16,6 +16,8 @@
 #include "../jobs/jobs.h"
 #include "retain_cmd.h"
 #include "serve_cmd.h"
+#include "../store/store_jobs.h"
+#include "../store/store_retain.h"
 
 static void usage(FILE *f)
 {

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "llm.h"
+#include "../store/store_calls.h"
 
 /* One provider's block from its settings: 1 set, 0 nothing set, -1 with err. */
 static int provider_from(const char *which, const char *prov, const char *url, const char *model,

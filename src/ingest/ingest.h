@@ -26,7 +26,6 @@
 #include <stdint.h>
 
 #include "../config/config.h"
-#include "../store/store.h"
 
 /* ---- the database URI (source.c) --------------------------------------------------------- */
 

@@ -34,6 +34,8 @@
 #include <mysqld_error.h>
 
 #include "ingest.h"
+#include "../store/store_calls.h"
+#include "../store/store_jobs.h"
 
 /* ---- logging ------------------------------------------------------------------------------- */
 

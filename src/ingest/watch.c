@@ -38,6 +38,8 @@
 
 #include "callqa/cq_legs.h"
 #include "ingest.h"
+#include "../store/store_calls.h"
+#include "../store/store_jobs.h"
 
 /* ---- the pure parts: names, decisions, settling ------------------------------------------- */
 

@@ -26,7 +26,7 @@
 #include "../clients/recording.h"
 #include "../config/config.h"
 #include "../privacy/privacy.h"
-#include "../store/store.h"
+#include "../store/store_calls.h"
 
 typedef struct qa_worker_config {
     char db[1024];               /* the store */

@@ -22,6 +22,8 @@
 
 #include "../net/net.h"
 #include "jobs.h"
+#include "../store/store_calls.h"
+#include "../store/store_retain.h"
 
 int qa_rec_base(const char *rec, bool legs, char *base, size_t n)
 {

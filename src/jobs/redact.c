@@ -57,6 +57,9 @@
 #include "callqa/cq_tones.h"
 #include "callqa/cq_resample.h"
 #include "jobs.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
+#include "../store/store_retain.h"
 
 #define RD_TONE_HZ 1000.0
 #define RD_TONE_AMP 0.1 /* -20 dBFS */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "../store/store_calls.h"
 
 bool qa_profile_campaign(const cfg_settings *c, const char *campaign)
 {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "jobs.h"
+#include "../store/store_calls.h"
 
 /* VADER's lexicon from the model directory; without it, why the sentiment is null */
 static void qa_vader_load(const char *model_dir, qa_scoring *out)

@@ -35,6 +35,9 @@
 #include "../proc/proc.h"
 #include "../config/cfg_engine.h"
 #include "jobs.h"
+#include "../store/store_calls.h"
+#include "../store/store_jobs.h"
+#include "../store/store_query.h"
 
 static volatile sig_atomic_t g_stop;
 

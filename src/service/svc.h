@@ -40,7 +40,9 @@
 #include "../clients/recording.h"
 #include "../config/config.h"
 #include "../proc/proc.h"
-#include "../store/store.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
+#include "../store/store_users.h"
 
 /* ---- isolated analyses (svc_isolate.c) ---------------------------------------------------- */
 

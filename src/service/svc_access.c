@@ -30,6 +30,8 @@
 
 #include "svc.h"
 #include "../jobs/jobs.h"
+#include "../store/store_query.h"
+#include "../store/store_users.h"
 
 static bool unsafe_method(const char *m)
 {

@@ -24,6 +24,7 @@
 
 #include "../scoring/scoring.h"
 #include "svc.h"
+#include "../store/store_calls.h"
 
 #define AI_SOURCE "ai-analyze"
 

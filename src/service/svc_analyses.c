@@ -17,6 +17,7 @@
 
 #include "../jobs/jobs.h"
 #include "svc.h"
+#include "../store/store_calls.h"
 
 #define UPLOAD_SERVER "upload"
 

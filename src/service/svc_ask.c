@@ -24,6 +24,8 @@
 #include "../ingest/ingest.h"
 #include "svc.h"
 #include "../jobs/jobs.h"
+#include "../store/store_ro.h"
+#include "../store/store_users.h"
 
 /* The allow-lists live as long as the service: the schema text and the connections keep them. */
 static char **g_store_allow, **g_vici_allow;

@@ -35,6 +35,9 @@
 
 #include "../jobs/jobs.h"
 #include "svc.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
+#include "../store/store_retain.h"
 
 /* ---- pure parts: Range, what a file holds ------------------------------------------------- */
 

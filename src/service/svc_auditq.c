@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "svc.h"
+#include "../store/store_users.h"
 
 #define AUDITQ_BATCH 4096        /* rows per transaction at most */
 #define AUDITQ_GROUP_SEC 0.01    /* commits at most this often while rows keep coming */

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "svc.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
 
 #define POINTS_DEFAULT 2000
 #define POINTS_MIN 100

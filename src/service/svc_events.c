@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "svc.h"
+#include "../store/store_jobs.h"
 
 #define SVC_EVENTS_MAX_BUFFER (1 << 20)
 #define SVC_EVENTS_PAGE 512

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "svc.h"
+#include "../store/store_calls.h"
 
 #define SVC_HOT_SLOTS 64
 #define SVC_HOT_SEC 1.0

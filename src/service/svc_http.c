@@ -31,6 +31,8 @@
 
 #include "../config/cfg_engine.h"
 #include "svc.h"
+#include "../store/store_calls.h"
+#include "../store/store_jobs.h"
 
 double svc_now_sec(void)
 {

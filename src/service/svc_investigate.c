@@ -38,6 +38,7 @@
 #include "../net/net.h"
 #include "../jobs/jobs.h"
 #include "svc.h"
+#include "../store/store_calls.h"
 
 #define INV_SERVER "investigate"
 

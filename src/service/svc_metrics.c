@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "svc.h"
+#include "../store/store_jobs.h"
 
 #define MAX_SERIES 256
 #define MAX_ROUTES 64

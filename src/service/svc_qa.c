@@ -34,6 +34,7 @@
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_query.h"
 
 const char *const svc_qa_cats[8] = {"greeting",      "customer_id", "needs",   "product",
                                     "communication", "resolution",  "closing", "compliance"};

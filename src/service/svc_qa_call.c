@@ -22,6 +22,8 @@
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
 
 static json_t *report_row(const store_val *c, int n, void *u);
 

@@ -22,6 +22,8 @@
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_jobs.h"
+#include "../store/store_query.h"
 
 /* ---- calls --------------------------------------------------------------------------------- */
 

@@ -21,6 +21,8 @@
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
 
 /* ---- scores: a call's detail and overrides, PATCH .../scores, GET /api/qa/agreement -------- */
 

@@ -21,6 +21,7 @@
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_query.h"
 
 /* ---- GET /api/qa/search -------------------------------------------------------------------- */
 

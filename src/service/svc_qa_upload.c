@@ -23,6 +23,8 @@
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_calls.h"
+#include "../store/store_jobs.h"
 
 /* ---- POST /api/qa/calls -------------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "svc.h"
+#include "../store/store_calls.h"
 
 #define UPLOAD_SERVER "upload"
 

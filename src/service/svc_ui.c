@@ -29,6 +29,7 @@
 #include <sys/random.h>
 
 #include "svc.h"
+#include "../store/store_users.h"
 
 #define SESSION_BODY_MAX 8192 /* POST /api/session: a token in JSON */
 

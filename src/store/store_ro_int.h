@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "store.h"
+#include "store_ro.h"
 
 struct store_ro {
     const char *kind; /* "sqlite", "postgresql", "mariadb" */

@@ -121,7 +121,13 @@ def by_depfiles(root, build):
             with open(os.path.join(d, f), encoding="utf-8", errors="replace") as fh:
                 deps = fh.read().replace("\\\n", " ").split()
             deps = [x for x in deps[1:] if not x.endswith(":")]
-            paths = [os.path.realpath(x) for x in deps]
+            # a relative path (ccache with CCACHE_BASEDIR writes them) is from the folder the
+            # compiler ran in: the one above the target's CMakeFiles/
+            cwd = d
+            while cwd and not cwd.endswith(".dir"):
+                cwd = os.path.dirname(cwd)
+            cwd = os.path.dirname(os.path.dirname(cwd)) if cwd else os.getcwd()
+            paths = [os.path.realpath(os.path.join(cwd, x)) for x in deps]
             if not paths or not paths[0].startswith(root + "/src/"):
                 continue  # tests, fuzzers, generated sources
             src_rel = os.path.relpath(paths[0], root)
