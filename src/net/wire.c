@@ -2,9 +2,8 @@
  * wire.c - the ground of the room: what every file above it shares about the bytes off the
  * wire, calling nothing of the room: addresses as text, compared and classed (net.h), the
  * static RTP payload types' names and clock rates (net.h), and a string off the wire made
- * UTF-8 (net_int.h). The room's files call down in one direction: wire.c <- sdp.c <- sip.c,
- * rtp.c, rtcp.c, dialog.c, findings.c <- capture.c <- sip_text.c, the JSON, the answer and the
- * investigation (docs/ARCHITECTURE.md, 6b).
+ * UTF-8 (net_int.h). The room's files call one way, each only the layers below it, and this
+ * file is the lowest (docs/ARCHITECTURE.md, 6b, draws the layers).
  */
 #include <stdio.h>
 #include <stdlib.h>
