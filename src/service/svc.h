@@ -462,10 +462,6 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size);
 
 /* ---- a call's recording (svc_audio.c): GET /api/qa/call/{id}/audio ------------------------ */
 
-/* Transcodes (PCM16 WAV) kept under tmp_dir/callqa-audio, at most this many bytes in all: the
- * least recently served are removed first. */
-#define SVC_AUDIO_CACHE_BYTES ((uint64_t)1 << 30)
-
 typedef enum svc_range {
     SVC_RANGE_NONE = 0,     /* no Range, or one to ignore: the whole body (200) */
     SVC_RANGE_OK,           /* one range, [*first, *last] inside the body (206) */
@@ -476,18 +472,6 @@ typedef enum svc_range {
  * several ranges, b < a, numbers past 2^64 or anything malformed: SVC_RANGE_NONE. Pure. */
 svc_range svc_range_parse(const char *h, uint64_t size, uint64_t *first, uint64_t *last);
 
-typedef enum svc_audio_kind {
-    SVC_AUDIO_DECODE = 0, /* something else: transcoded if the decoder reads it */
-    SVC_AUDIO_WAV,        /* RIFF/WAVE of PCM, float, A-law or u-law: served as it is */
-    SVC_AUDIO_MP3,
-    SVC_AUDIO_FLAC,
-    SVC_AUDIO_OGG,
-    SVC_AUDIO_RAW_GSM /* headerless GSM 06.10 frames: transcoded */
-} svc_audio_kind;
-/* What a recording holds, from its first n bytes (h) and its size: never from its name. A
- * WAV of GSM 06.10 (WAV49) or any encoding but PCM, float and G.711 is SVC_AUDIO_DECODE. Pure. */
-svc_audio_kind svc_audio_sniff(const uint8_t *h, size_t n, uint64_t size);
-const char *svc_audio_ctype(svc_audio_kind k); /* "audio/wav", "audio/mpeg", ... */
 enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size);
 /* GET /api/qa/call/{id}'s "audio": {"legs": the legs that can be asked for now (in, out,
  * mix: in the call's row, on local disk), "default": mix, else in, else out, else null}; NULL
