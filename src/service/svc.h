@@ -478,26 +478,42 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size);
  * when the store failed. */
 struct json_t *svc_audio_legs(req *r, int64_t call_id);
 
-/* ---- a server-sent-event stream's pending bytes (svc_sse.c) -------------------------------- */
+/* ---- the hub of server-sent-event streams (svc_hub.c) -------------------------------------- */
 
-/* What one SSE client has not been sent yet: filled by its hub under the hub's lock, handed to
- * libmicrohttpd by the hub's content reader through svc_sse_read. A client that falls more than
- * the hub's limit behind is marked overflow, and its stream ends (it reconnects and resumes). */
-typedef struct svc_sse {
-    struct MHD_Connection *conn;
-    char *buf;
-    size_t len, cap, off;
-    bool suspended, overflow;
-} svc_sse;
-
-/* Append n bytes (under the hub's lock); -1 and overflow when more than max would wait, or no
- * memory. */
-int svc_sse_append(svc_sse *t, const char *text, size_t n, size_t max);
-/* Resume a suspended stream that has bytes, overflowed, or is to end (under the hub's lock). */
-void svc_sse_wake(svc_sse *t, bool ending);
-/* libmicrohttpd's content reader: bytes, the end of the stream (overflow, or *ending), or 0
- * with the connection suspended until svc_sse_wake. Takes mu. */
-ssize_t svc_sse_read(svc_sse *t, pthread_mutex_t *mu, const bool *ending, char *buf, size_t max);
+/* One hub for each stream route (GET /api/qa/events, GET /api/live/events): the streams, what
+ * each has not been sent yet, their heartbeats, their end. A producer publishes its events in
+ * the order of their ids, under its own lock (taken before the hub's). */
+typedef struct svc_hub svc_hub;
+typedef struct svc_hub_sub svc_hub_sub;
+/* A hub whose events are named `event` ("job", "live"): a stream more than max_buffer bytes
+ * behind is ended, a comment line goes to one silent for heartbeat_sec, at most max_clients
+ * streams. NULL: out of memory. */
+svc_hub *svc_hub_create(const char *event, size_t max_buffer, double heartbeat_sec,
+                        int max_clients);
+/* Every stream ends (before waiting for the requests in flight); new ones are refused. */
+void svc_hub_stop(svc_hub *h);
+/* After the HTTP server stopped. NULL: no-op. */
+void svc_hub_free(svc_hub *h);
+/* The event id a request resumes after: its Last-Event-ID, else ?after; -1: none. 0, or -1 with
+ * the answer set (400). */
+int svc_hub_after(req *r, int64_t *after);
+/* A stream for r of the events of `key` ("" or NULL: every event) after the id `after`: NULL
+ * with r's answer set (503 stopping or busy, 500). The producer may then give it what it holds
+ * after `after` (svc_hub_send) before its next publish, and answers r with it (svc_hub_answer). */
+svc_hub_sub *svc_hub_join(svc_hub *h, req *r, const char *key, int64_t after);
+enum MHD_Result svc_hub_answer(svc_hub_sub *u, req *r);
+/* An event (its data: one line of JSON) to one stream, or to every stream, when it has not had
+ * it and takes its key. */
+void svc_hub_send(svc_hub_sub *u, int64_t id, const char *key, const char *data);
+void svc_hub_publish(svc_hub *h, int64_t id, const char *key, const char *data);
+/* The oldest id a stream waits after, or `last` when none waits further back. */
+int64_t svc_hub_oldest(svc_hub *h, int64_t last);
+/* Resume the streams that have bytes (svc_hub_tick: first a heartbeat to the silent ones). */
+void svc_hub_wake(svc_hub *h);
+void svc_hub_tick(svc_hub *h);
+/* Whether a stream is more than half its bound behind (a producer's burst may wait). */
+bool svc_hub_behind(svc_hub *h);
+int svc_hub_clients(svc_hub *h); /* streams open */
 
 /* ---- the event stream (svc_events.c): GET /api/qa/events ----------------------------------- */
 
