@@ -28,7 +28,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "svc.h"
+#include "svc_access.h"
+#include "svc_auditq.h"
+#include "svc_guard.h"
+#include "svc_qa.h"
+#include "svc_session.h"
 #include "../jobs/jobs.h"
 
 static bool unsafe_method(const char *m)

@@ -22,7 +22,9 @@
 
 #include "../ask/ask.h"
 #include "../ingest/ingest.h"
-#include "svc.h"
+#include "../proc/proc.h"
+#include "svc_ai.h"
+#include "svc_guard.h"
 #include "../jobs/jobs.h"
 
 /* The allow-lists live as long as the service: the schema text and the connections keep them. */

@@ -27,7 +27,7 @@
 
 #include "../jobs/jobs.h"
 #include "../media/media.h"
-#include "svc.h"
+#include "svc_audio.h"
 
 /* ---- the Range header (pure) ---------------------------------------------------------------- */
 

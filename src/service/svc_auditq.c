@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "svc.h"
+#include "svc_auditq.h"
 
 #define AUDITQ_BATCH 4096        /* rows per transaction at most */
 #define AUDITQ_GROUP_SEC 0.01    /* commits at most this often while rows keep coming */

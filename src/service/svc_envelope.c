@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svc.h"
+#include "svc_qa.h"
 
 #define POINTS_DEFAULT 2000
 #define POINTS_MIN 100

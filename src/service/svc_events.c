@@ -16,7 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "svc.h"
+#include "svc_events.h"
+#include "svc_hub.h"
 
 #define SVC_EVENTS_MAX_BUFFER (1 << 20)
 #define SVC_EVENTS_PAGE 512

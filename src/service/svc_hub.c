@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svc.h"
+#include "svc_hub.h"
 
 /* What one stream has not been sent yet: filled under the hub's lock, handed to libmicrohttpd
  * by the content reader. */

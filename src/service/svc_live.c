@@ -21,7 +21,9 @@
 
 #include "../jobs/jobs.h"
 #include "../live/live.h"
-#include "svc.h"
+#include "svc_hub.h"
+#include "svc_live.h"
+#include "svc_qa.h"
 
 #define LIVE_SUB_BUFFER (1 << 20) /* bytes a stream may fall behind */
 #define LIVE_RECENT 50            /* events in GET /api/live/calls */

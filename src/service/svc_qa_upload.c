@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_qa.h"
 #include "../ingest/ingest.h"
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"

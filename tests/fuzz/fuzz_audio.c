@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "../../src/media/media.h"
-#include "../../src/service/svc.h"
+#include "../../src/service/svc_audio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

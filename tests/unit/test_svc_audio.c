@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "../../src/media/media.h"
-#include "../../src/service/svc.h"
+#include "../../src/service/svc_audio.h"
 
 static void range_is(const char *h, uint64_t size, svc_range want, uint64_t a, uint64_t b)
 {
