@@ -77,7 +77,7 @@ int cq_retention_init(cq_retention *rt, const cfg_settings *c, const char *db, c
     rt->roots.redact_dir = rt->owned_buf[no];
     no += rt->owned_buf[no][0] != 0;
     const char *tmp = c->tmp_dir[0] ? c->tmp_dir : "/tmp";
-    if (strlen(tmp) + 14 < sizeof(rt->owned_buf[0])) { /* svc_audio.c's transcode cache */
+    if (strlen(tmp) + 14 < sizeof(rt->owned_buf[0])) { /* the media room's transcode cache */
         memcpy(rt->owned_buf[no], tmp, strlen(tmp));
         memcpy(rt->owned_buf[no] + strlen(tmp), "/callqa-audio", 14);
         rt->roots.transcode_dir = rt->owned_buf[no++];

@@ -28,7 +28,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "svc.h"
+#include "svc_access.h"
+#include "svc_auditq.h"
+#include "svc_guard.h"
+#include "svc_qa.h"
+#include "svc_session.h"
 #include "../jobs/jobs.h"
 #include "../store/store_query.h"
 #include "../store/store_users.h"

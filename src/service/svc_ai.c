@@ -23,7 +23,8 @@
 #include <string.h>
 
 #include "../scoring/scoring.h"
-#include "svc.h"
+#include "svc_ai.h"
+#include "svc_metrics.h"
 #include "../store/store_calls.h"
 
 #define AI_SOURCE "ai-analyze"

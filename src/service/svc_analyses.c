@@ -16,7 +16,10 @@
 #include <unistd.h>
 
 #include "../jobs/jobs.h"
-#include "svc.h"
+#include "svc_ai.h"
+#include "svc_analyses.h"
+#include "svc_hot.h"
+#include "svc_metrics.h"
 #include "../store/store_calls.h"
 
 #define UPLOAD_SERVER "upload"

@@ -22,10 +22,13 @@
 
 #include "../ask/ask.h"
 #include "../ingest/ingest.h"
-#include "svc.h"
+#include "../proc/proc.h"
+#include "svc_ai.h"
+#include "svc_guard.h"
 #include "../jobs/jobs.h"
 #include "../store/store_ro.h"
 #include "../store/store_users.h"
+#include "../store/store.h"
 
 /* The allow-lists live as long as the service: the schema text and the connections keep them. */
 static char **g_store_allow, **g_vici_allow;

@@ -27,7 +27,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "svc.h"
+#include "svc_auditq.h"
+#include "../store/store.h"
 #include "../store/store_users.h"
 
 #define AUDITQ_BATCH 4096        /* rows per transaction at most */

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svc.h"
+#include "svc_qa.h"
+#include "../store/store.h"
 #include "../store/store_calls.h"
 #include "../store/store_query.h"
 

@@ -44,6 +44,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_guard.h"
+#include "svc_metrics.h"
+#include "svc_text.h"
 
 typedef struct gconn {
     struct gconn *next, *prev;

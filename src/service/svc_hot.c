@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svc.h"
+#include "svc_hot.h"
+#include "svc_text.h"
 #include "../store/store_calls.h"
 
 #define SVC_HOT_SLOTS 64

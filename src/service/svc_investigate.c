@@ -37,7 +37,9 @@
 
 #include "../net/net.h"
 #include "../jobs/jobs.h"
-#include "svc.h"
+#include "svc_ai.h"
+#include "svc_analyses.h"
+#include "svc_metrics.h"
 #include "../store/store_calls.h"
 
 #define INV_SERVER "investigate"

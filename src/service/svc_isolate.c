@@ -38,7 +38,7 @@
 #include <unistd.h>
 
 #include "../proc/proc.h"
-#include "svc.h"
+#include "svc_analyses.h"
 
 #define REQ_MAGIC 0x51525143u /* "CQRQ" */
 #define ANS_MAGIC 0x53525143u /* "CQRS" */

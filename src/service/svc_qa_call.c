@@ -18,12 +18,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_access.h"
+#include "svc_audio.h"
+#include "svc_guard.h"
+#include "svc_qa.h"
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 #include "../store/store_calls.h"
 #include "../store/store_query.h"
+#include "../store/store.h"
 
 static json_t *report_row(const store_val *c, int n, void *u);
 

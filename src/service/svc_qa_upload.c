@@ -18,13 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_qa.h"
 #include "../ingest/ingest.h"
 #include "../jobs/jobs.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 #include "../store/store_calls.h"
 #include "../store/store_jobs.h"
+#include "../store/store_query.h"
 
 /* ---- POST /api/qa/calls -------------------------------------------------------------------- */
 

@@ -26,6 +26,7 @@ FLOORS = {
     "engine": 4,
     "transcript": 5,
     "net": 5,
+    "media": 5,
     "scoring": 6, "clients": 6,
     "ask": 7, "privacy": 7,
     "jobs": 8, "ingest": 8, "live": 8,
