@@ -1,6 +1,6 @@
 /*
  * live_load.c - N concurrent AudioSocket calls at real-time pace against `callqa live`, for
- * bench/live_scale.sh: one thread sends every call's 20 ms slin frames (160 samples at 8 kHz)
+ * bench/live.sh: one thread sends every call's 20 ms slin frames (160 samples at 8 kHz)
  * on its own clock, the calls' frames spread over the 20 ms so that they do not all arrive at
  * once, as calls that began at different moments would. Each call opens with its UUID frame,
  * sends one channel of a recording from its own offset (wrapping round) for --secs seconds and
