@@ -219,7 +219,7 @@ sec_vad() {
 
 sec_vad_agreement() {
     bench_build vad_agreement
-    if [ $# -eq 0 ]; then # every file of the reference corpus: NAME is FOLDER_FILE[.chN].wav
+    if [ $# -eq 0 ]; then # every file of the reference corpus: NAME is FOLDER_STEM[.chN].wav
         set -- $(python3 - "$SHARED" << 'PY'
 import json, os, sys
 c = os.path.join(sys.argv[1], "corpus")
@@ -229,13 +229,17 @@ for line in open(os.path.join(sys.argv[1], "reference", "golden.jsonl")):
     name = json.loads(line)["file"]
     d = next(d for d in folders if name.startswith(d + "_"))
     base = name[len(d) + 1:]
-    for ch in (".ch1.wav", ".ch2.wav"):
-        if base.endswith(ch):
-            base = base[:-len(ch)] + ".wav"
-    path = os.path.join(c, d, base)
+    stem = base[:-len(".wav")]
+    for ch in (".ch1", ".ch2"):
+        if stem.endswith(ch):
+            stem = stem[:-len(ch)]
+    # the recording itself, whatever its format (the reference names every leg .wav)
+    path = next(os.path.join(c, d, f) for f in sorted(os.listdir(os.path.join(c, d)),
+                                                      key=lambda f: not f.endswith(".wav"))
+                if os.path.splitext(f)[0] == stem and not f.endswith((".rttm", ".json", ".txt")))
     if path not in seen:
         seen.append(path)
-print("\n".join(seen))
+print("\n".join(sorted(seen)))
 PY
         )
     fi
