@@ -35,6 +35,7 @@
 #include <stdio.h>
 
 #include "callqa/callqa.h"
+#include "callqa/cq_clock.h"
 #include "../access/access.h"
 #include "../clients/llm.h"
 #include "../clients/recording.h"
@@ -270,8 +271,16 @@ typedef struct req {
  * exit status. */
 int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg);
 
-double svc_now_sec(void);  /* wall clock, s */
-double svc_mono_sec(void); /* monotonic, s */
+/* The clock is cq_clock.h's; svc_analyses.c, svc_audio.c and svc_live.c read it under these
+ * names still. */
+static inline double svc_now_sec(void) /* wall clock, s */
+{
+    return cq_clock_wall_sec();
+}
+static inline double svc_mono_sec(void) /* monotonic, s */
+{
+    return cq_clock_mono_sec();
+}
 /* s as a JSON string literal, malloc'd. */
 char *svc_json_str(const char *s);
 /* Text as a JSON string; bytes that are not UTF-8 read as Latin-1 (what dialers store), never

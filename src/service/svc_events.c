@@ -93,9 +93,9 @@ static void *hub(void *arg)
                     "\"cannot read the job events\"");
             n = 0;
         }
-        double now = svc_mono_sec();
-        if (svc_now_sec() - last_prune > 3600) { /* events are the dashboard's, not history */
-            last_prune = svc_now_sec();
+        double now = cq_clock_mono_sec();
+        if (cq_clock_wall_sec() - last_prune > 3600) { /* events are the dashboard's, not history */
+            last_prune = cq_clock_wall_sec();
             store_events_prune(h->s->store, last_prune - h->s->cfg->events_keep_days * 86400.0);
         }
         pthread_mutex_lock(&h->mu);
@@ -115,16 +115,14 @@ static void *hub(void *arg)
         for (sub *u = h->subs; u; u = u->next)
             if (now - u->last_write >= h->heartbeat_sec && !u->st.overflow) {
                 char hb[64];
-                int k = snprintf(hb, sizeof(hb), ": heartbeat %.0f\n\n", svc_now_sec());
+                int k = snprintf(hb, sizeof(hb), ": heartbeat %.0f\n\n", cq_clock_wall_sec());
                 if (svc_sse_append(&u->st, hb, (size_t)k, SVC_EVENTS_MAX_BUFFER) == 0)
                     u->last_write = now;
             }
         wake(h);
         if (n == SVC_EVENTS_PAGE)
             continue; /* more to read at once */
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
+        struct timespec until = cq_clock_timespec(cq_clock_wall_sec() + 1);
         pthread_cond_timedwait(&h->cv, &h->mu, &until);
     }
     wake(h); /* stopping: every suspended subscriber ends its stream */
@@ -191,7 +189,7 @@ enum MHD_Result svc_qa_events(req *r, const char *data, size_t *size)
     snprintf(u->agent, sizeof(u->agent), "%s", r->who.scope.agent);
     u->h = h;
     u->st.conn = r->conn;
-    u->last_write = svc_mono_sec();
+    u->last_write = cq_clock_mono_sec();
     svc_sse_append(&u->st, "retry: 3000\n\n", 13, SVC_EVENTS_MAX_BUFFER);
     pthread_mutex_lock(&h->mu);
     if (h->stopping || h->n_subs >= r->s->cfg->events_max_clients) {

@@ -32,20 +32,6 @@
 #include "../config/cfg_engine.h"
 #include "svc.h"
 
-double svc_now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-double svc_mono_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* ---- answers ------------------------------------------------------------------------------ */
 
 /* JSON string escaping into a malloc'd "..." */
@@ -134,7 +120,7 @@ void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...
         fprintf(stderr,
                 "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"info\",\"msg\":\"an answer's "
                 "paths and URLs left out\",\"full\":%s}\n",
-                svc_now_sec(), r->id, j ? j : "null");
+                cq_clock_wall_sec(), r->id, j ? j : "null");
         free(j);
     }
     char *m = svc_json_str(msg), *body = NULL;
@@ -391,7 +377,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->started = true;
         r->s = s;
         r->conn = conn;
-        r->t0 = svc_mono_sec();
+        r->t0 = cq_clock_mono_sec();
         snprintf(r->id, sizeof(r->id), "%08llx",
                  (unsigned long long)atomic_fetch_add(&s->next_id, 1));
         snprintf(r->method, sizeof(r->method), "%.7s", method);
@@ -431,7 +417,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (r->status) { /* answered already: a resumed job, or an early error while uploading */
         if (*upload_data_size) { /* drain the rest of an upload we refused, within the limit */
             *upload_data_size = 0;
-            return svc_mono_sec() - r->t0 > s->cfg->upload_timeout_sec ? MHD_NO : MHD_YES;
+            return cq_clock_mono_sec() - r->t0 > s->cfg->upload_timeout_sec ? MHD_NO : MHD_YES;
         }
         return svc_send(r);
     }
@@ -458,12 +444,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     svc_guard_request_done(s->guard, conn);
     svc_audit(r);
-    double dt = svc_mono_sec() - r->t0;
+    double dt = cq_clock_mono_sec() - r->t0;
     int status = r->status ? r->status : 499;
     svc_metrics_request(r->route, status, dt);
     /* the request's log line, its times printed as integers, in one write: cheaper than
      * fprintf's float conversions on the unbuffered stderr, on every request */
-    long long ts_ms = llround(svc_now_sec() * 1000), hundredths = llround(dt * 100000);
+    long long ts_ms = llround(cq_clock_wall_sec() * 1000), hundredths = llround(dt * 100000);
     char line[400];
     int n = snprintf(line, sizeof(line),
                      "{\"ts\":%lld.%03lld,\"id\":\"%s\",\"method\":\"%s\",\"route\":\"%s\","
@@ -610,9 +596,9 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     char updir[1024], up[4096];
     rec_upload_dir(c, updir, sizeof(updir));
     if (updir[0] && (mkdir(updir, 0750) == 0 || errno == EEXIST) && realpath(updir, up))
-        store_root_add(s.store, up, "upload", svc_now_sec());
+        store_root_add(s.store, up, "upload", cq_clock_wall_sec());
     rec_roots_load(s.roots, c, NULL, s.store);
-    s.roots_loaded = svc_mono_sec();
+    s.roots_loaded = cq_clock_mono_sec();
     /* GET /ai-analyze's LLM (none: by rules); bad LLM settings stop the service here */
     if (svc_ai_start(&s, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa serve: %s\n", msg);
@@ -720,7 +706,7 @@ int svc_run(const cfg_settings *c, void (*tick)(void *arg), void *tick_arg)
     svc_events_stop(&s); /* the event streams end */
     svc_live_stop(&s);
     for (int i = 0; i < 600 && atomic_load(&s.inflight) > 0; i++)
-        usleep(100000);
+        cq_clock_sleep(0.1);
     MHD_stop_daemon(d);
     svc_auditq_stop(s.auditq); /* every request has ended: their audit rows are written */
     s.auditq = NULL;

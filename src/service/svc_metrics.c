@@ -269,7 +269,7 @@ static int qa_section(FILE *f, store *st)
         return -1;
     static const char *const states[] = {"running", "paused", "stopped", "gone"};
     int by_state[4] = {0}, load = 0, window = 0;
-    double now = svc_now_sec();
+    double now = cq_clock_wall_sec();
     for (int i = 0; i < n; i++) {
         const char *ws = store_worker_status(&w[i], now);
         for (int k = 0; k < 4; k++)

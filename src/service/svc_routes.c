@@ -100,7 +100,7 @@ static enum MHD_Result analyze_get(req *r, int ai)
         r->refresh ? 0 : svc_hot_get(s->hot, r->srv->name, r->file, s->engine_version, &r->cached);
     if (!got) {
         uint64_t gen = svc_hot_gen(s->hot);
-        double t = svc_mono_sec();
+        double t = cq_clock_mono_sec();
         got = store_result_latest(s->store, r->srv->name, r->file, s->engine_version, &r->cached);
         if (got == 1)
             svc_hot_put(s->hot, &r->cached, t, gen);
@@ -110,7 +110,7 @@ static enum MHD_Result analyze_get(req *r, int ai)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"store lookup failed\"}\n",
                 r->id);
     if (r->have_cached && !r->refresh &&
-        svc_now_sec() - r->cached.checked < s->cfg->freshness_sec) {
+        cq_clock_wall_sec() - r->cached.checked < s->cfg->freshness_sec) {
         svc_metrics_cache(true);
         if (ai) { /* the report is at hand: its stored assessment, or a job to make one */
             if (svc_ai_serve_stored(r, r->cached.id))
@@ -397,7 +397,7 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
 static void body_deadline(req *r)
 {
     const cfg_settings *c = r->s->cfg;
-    double left = c->upload_timeout_sec - (svc_mono_sec() - r->t0);
+    double left = c->upload_timeout_sec - (cq_clock_mono_sec() - r->t0);
     double t = left < c->upload_idle_sec ? left : c->upload_idle_sec;
     MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT,
                               t < 1 ? 1u : (unsigned)(t + 0.999));
@@ -430,7 +430,7 @@ enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size)
 {
     if (!r->body_limit)
         r->body_limit = r->s->cfg->max_body;
-    if (svc_mono_sec() - r->t0 > r->s->cfg->upload_timeout_sec) {
+    if (cq_clock_mono_sec() - r->t0 > r->s->cfg->upload_timeout_sec) {
         /* a body that trickles in is cut: libmicrohttpd 0.9.75 cannot send an answer before the
          * body is complete, so the connection is closed (logged and counted as 408) */
         svc_answer_error(r, 408, "upload_timeout", "the upload took longer than %.0f s",
