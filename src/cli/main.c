@@ -30,6 +30,7 @@
 #include "plan.h"
 #include "../proc/proc.h"
 #include "term.h"
+#include "callqa/cq_clock.h"
 
 #define MAX_PARALLEL 256 /* -j */
 
@@ -58,13 +59,6 @@ typedef struct printer {
     double audio, last_bar, t0;
     int bar, out_tty;
 } printer;
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static char *json_error_line(const char *file, const cq_err *err)
 {
@@ -218,7 +212,7 @@ static void progress(size_t done, size_t n, double audio, double t0)
     int fill = n ? (int)(width * done / n) : width;
     fprintf(stderr, "\r[%.*s%*s] %zu/%zu calls, %.2f h audio, %.1f s", fill,
             "##############################", width - fill, "", done, n, audio / 3600.0,
-            now_sec() - t0);
+            cq_clock_mono_sec() - t0);
     fflush(stderr);
 }
 
@@ -247,9 +241,9 @@ static void print_ready(batch *b, printer *pr)
         fflush(stdout);
         pr->audio += r->audio_sec;
         pr->printed++;
-        if (pr->bar && (pr->printed == b->n || now_sec() - pr->last_bar > 0.1)) {
+        if (pr->bar && (pr->printed == b->n || cq_clock_mono_sec() - pr->last_bar > 0.1)) {
             progress(pr->printed, b->n, pr->audio, pr->t0); /* at most 10 redraws/s */
-            pr->last_bar = now_sec();
+            pr->last_bar = cq_clock_mono_sec();
         }
         free(r->error);
         free(r->text);
@@ -538,7 +532,7 @@ static int cmd_analyze(int argc, char **argv)
     pthread_cond_init(&b.cv, NULL);
     pthread_t tids[MAX_PARALLEL];
     long started = 0;
-    double t0 = now_sec();
+    double t0 = cq_clock_mono_sec();
     if (!b.res || !b.queue) {
         fprintf(stderr, "callqa: out of memory\n");
         return 2;
@@ -568,7 +562,7 @@ static int cmd_analyze(int argc, char **argv)
     const int bar = pr.bar;
     for (long j = 0; j < started; j++)
         pthread_join(tids[j], NULL);
-    double wall = now_sec() - t0;
+    double wall = cq_clock_mono_sec() - t0;
     if (bar)
         fprintf(stderr, "\r\033[K");
     if (!quiet)

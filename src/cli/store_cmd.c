@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../store/store_copy.h"
+#include "callqa/cq_clock.h"
 #include "retain_cmd.h"
 #include "serve_cmd.h"
 
@@ -96,13 +97,6 @@ static void progress(void *user, const store_copy_progress *p)
     fflush(stderr);
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int store_migrate(int argc, char **argv)
 {
     enum { O_FROM = 256, O_TO, O_VERIFY, O_BATCH, O_HELP };
@@ -146,9 +140,9 @@ static int store_migrate(int argc, char **argv)
     }
     run_state r = {0};
     char msg[1200];
-    double t0 = mono_now();
+    double t0 = cq_clock_mono_sec();
     int rc = store_copy(from, to, &o, progress, &r, msg, sizeof(msg));
-    double sec = mono_now() - t0;
+    double sec = cq_clock_mono_sec() - t0;
     if (rc != 0) {
         fprintf(stderr, "callqa store migrate: %s\n", msg);
         return 1;

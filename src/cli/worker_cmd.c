@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "../jobs/jobs.h"
+#include "callqa/cq_clock.h"
 #include "retain_cmd.h"
 #include "serve_cmd.h"
 #include "../store/store_jobs.h"
@@ -99,29 +100,22 @@ typedef struct chores {
     store *st;
 } chores;
 
-static double mono_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void tick_chores(void *arg)
 {
     chores *ch = arg;
     if (ch->ingest)
         cq_sidecar_poll(ch->ingest);
-    if (!ch->purge || (!ch->run.running && mono_sec() < ch->next))
+    if (!ch->purge || (!ch->run.running && cq_clock_mono_sec() < ch->next))
         return;
     char msg[1200];
     if (!ch->st && !(ch->st = store_open(ch->db, msg, sizeof(msg)))) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"purge: the store cannot be opened\"}\n");
-        ch->next = mono_sec() + ch->interval;
+        ch->next = cq_clock_mono_sec() + ch->interval;
         return;
     }
     /* a part at a time, so that the loop's other work (leases, claims) never waits long */
     if (cq_retention_purge_step(ch->st, &ch->rt, &ch->run, 2.0) != 0)
-        ch->next = mono_sec() + ch->interval;
+        ch->next = cq_clock_mono_sec() + ch->interval;
 }
 
 int cq_cli_worker(int argc, char **argv)
@@ -270,7 +264,7 @@ int cq_cli_worker(int argc, char **argv)
         return 2;
     }
     ch.purge = !c.once && store_retention_any(&ch.rt.r);
-    ch.next = mono_sec() + 60;
+    ch.next = cq_clock_mono_sec() + 60;
     if (ch.purge)
         c.tick = tick_chores, c.tick_arg = &ch;
     if (!c.svc.vicidial[0] || no_ingest) {
@@ -347,9 +341,7 @@ int cq_cli_requeue(int argc, char **argv)
         fprintf(stderr, "callqa requeue: store: %s\n", msg);
         return 1;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t n = store_requeue(s, t, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
+    int64_t n = store_requeue(s, t, cq_clock_wall_sec());
     if (n < 0)
         fprintf(stderr, "callqa requeue: %s\n", store_errmsg(s));
     else

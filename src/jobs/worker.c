@@ -34,6 +34,7 @@
 #include "../clients/asr.h"
 #include "../proc/proc.h"
 #include "../config/cfg_engine.h"
+#include "callqa/cq_clock.h"
 #include "jobs.h"
 #include "../store/store_calls.h"
 #include "../store/store_jobs.h"
@@ -88,13 +89,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     g_stop = 1;
-}
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 void qa_kill_point(const char *name)
@@ -772,8 +766,9 @@ typedef struct worker {
 /* One JSON log line; detail is already a JSON value (or NULL). */
 static void logj(const char *level, const char *msg, int64_t call, const char *detail)
 {
-    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":\"%s\",\"call\":%lld%s%s}\n", now_sec(),
-            level, msg, (long long)call, detail ? ",\"detail\":" : "", detail ? detail : "");
+    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":\"%s\",\"call\":%lld%s%s}\n",
+            cq_clock_wall_sec(), level, msg, (long long)call, detail ? ",\"detail\":" : "",
+            detail ? detail : "");
 }
 
 /* detail as a JSON string into buf */
@@ -798,7 +793,7 @@ static const char *jstr(const char *s, char *buf, size_t n)
 
 static void beat(worker *w, const char *state, const char *reason, bool force)
 {
-    double now = now_sec();
+    double now = cq_clock_wall_sec();
     bool changed = strcmp(w->row.state, state) || strcmp(w->row.pause_reason, reason);
     if (!force && !changed && now - w->last_beat < 5)
         return;
@@ -845,7 +840,7 @@ static void fail(worker *w, wslot *s, const char *stage, const char *msg, bool r
 {
     char d[600];
     int rc = store_job_fail(w->st, &s->lease, stage, msg, retryable, w->c->max_retries,
-                            w->c->backoff_sec, now_sec());
+                            w->c->backoff_sec, cq_clock_wall_sec());
     logj(rc == STORE_OK ? "warn" : "error",
          rc == STORE_FENCED ? "lease lost: the failure is not recorded" : "stage failed",
          s->lease.call_id, jstr(msg, d, sizeof(d)));
@@ -859,9 +854,9 @@ static int to_scoring(worker *w, wslot *s)
     qa_kill_point("transcribing");
     if (s->lease.state <= JOB_TRANSCRIBING)
         rc = store_job_advance(w->st, &s->lease, JOB_TRANSCRIBED, "transcribe", "not_configured",
-                               now_sec());
+                               cq_clock_wall_sec());
     if (rc == STORE_OK && s->lease.state <= JOB_TRANSCRIBED)
-        rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, now_sec());
+        rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, cq_clock_wall_sec());
     qa_kill_point("scoring");
     return rc;
 }
@@ -877,7 +872,7 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
         return rc;
     if (!w->scoring.on || sc == TX_NONE)
         return store_job_advance(w->st, &s->lease, JOB_COMPLETE, "score", "not_configured",
-                                 now_sec());
+                                 cq_clock_wall_sec());
     char why[900];
     qa_stored_score ss;
     if (sc != TX_OK || qa_stored_score_from_json(text, &ss, why, sizeof(why)) != 0) {
@@ -886,7 +881,7 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
         fail(w, s, "scoring", why, true);
         return STORE_STAGE_FAILED;
     }
-    rc = store_job_scored(w->st, &s->lease, &ss.s, now_sec());
+    rc = store_job_scored(w->st, &s->lease, &ss.s, cq_clock_wall_sec());
     qa_stored_score_free(&ss);
     return rc;
 }
@@ -920,7 +915,7 @@ static double child_limit(const worker *w)
 static llm_budget budget_now(worker *w)
 {
     llm_budget b = {0};
-    if (w->scoring.llm_on && llm_budget_today(&w->c->svc, w->st, now_sec(), &b) != 0)
+    if (w->scoring.llm_on && llm_budget_today(&w->c->svc, w->st, cq_clock_wall_sec(), &b) != 0)
         logj("warn", "the store could not count today's LLM use", 0, NULL);
     return b;
 }
@@ -974,7 +969,7 @@ static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
         fail(w, s, "transcribing", err, true);
         return STORE_STAGE_FAILED;
     }
-    int rc = store_job_transcribed(w->st, &s->lease, &st.t, now_sec());
+    int rc = store_job_transcribed(w->st, &s->lease, &st.t, cq_clock_wall_sec());
     qa_stored_tx_free(&st);
     return rc;
 }
@@ -994,8 +989,8 @@ static void profile_add(worker *w, const wslot *s, const char *print)
     json_decref(p);
     int64_t calls = 0;
     char d[400], a1[140], a2[140];
-    if (store_voice_profile_add(w->st, c->agent_user, c->campaign_id, v, dim, sp, now_sec(),
-                                &calls) != 0) {
+    if (store_voice_profile_add(w->st, c->agent_user, c->campaign_id, v, dim, sp,
+                                cq_clock_wall_sec(), &calls) != 0) {
         logj("warn", "the store refused a voice profile's update", c->id,
              jstr(store_errmsg(w->st), d, sizeof(d)));
         return;
@@ -1075,7 +1070,8 @@ static void finish(void *ctx, const proc_done *d)
             js = strndup(p, (size_t)jl);
         }
         rc = js ? store_job_analysed_env(w->st, &s->lease, s->arg.engine_id, js, &f,
-                                         env.legs ? &env : NULL, JOB_TRANSCRIBING, now_sec())
+                                         env.legs ? &env : NULL, JOB_TRANSCRIBING,
+                                         cq_clock_wall_sec())
                 : STORE_ERR;
         free(env.legs);
         free(js);
@@ -1098,7 +1094,7 @@ static void finish(void *ctx, const proc_done *d)
                 profile_add(w, s, print);
         }
     } else if (outcome == OUT_SKIP) {
-        rc = store_job_skip(w->st, &s->lease, msg ? msg : "skipped", now_sec());
+        rc = store_job_skip(w->st, &s->lease, msg ? msg : "skipped", cq_clock_wall_sec());
         logj("info", "skipped", call, msg ? jstr(msg, buf, sizeof(buf)) : NULL);
     } else {
         fail(w, s, "analyse", msg ? msg : "other: the analysis failed", outcome == OUT_RETRY);
@@ -1145,7 +1141,7 @@ static proc_next next_call(void *ctx, proc_task *t)
         if (!w->slots[i].busy)
             s = &w->slots[i];
     while (s && !g_stop) {
-        int got = store_job_claim(w->st, w->row.id, now_sec(), c->lease_sec, &s->lease);
+        int got = store_job_claim(w->st, w->row.id, cq_clock_wall_sec(), c->lease_sec, &s->lease);
         if (got <= 0) {
             if (got < 0) {
                 char msg[1200];
@@ -1211,7 +1207,7 @@ static proc_next next_call(void *ctx, proc_task *t)
         }
         s->busy = true;
         s->tag = ++w->tags;
-        s->renewed = now_sec();
+        s->renewed = cq_clock_wall_sec();
         *t = (proc_task){.tag = s->tag, .fn = analyse_in_child, .arg = &s->arg};
         return PROC_NEXT_TASK;
     }
@@ -1223,7 +1219,7 @@ static proc_next next_call(void *ctx, proc_task *t)
 /* Renew the leases in flight; a lost one kills its child (its result would be refused). */
 static void renew(worker *w)
 {
-    double now = now_sec();
+    double now = cq_clock_wall_sec();
     for (int i = 0; i < w->c->jobs; i++) {
         wslot *s = &w->slots[i];
         if (!s->busy || now - s->renewed < w->c->lease_sec / 3)
@@ -1255,12 +1251,12 @@ static int turn(void *ctx, proc_host *h)
     } else {
         /* stopping: the calls in flight finish within the grace, the rest are given back */
         if (w->stop_until == 0)
-            w->stop_until = now_sec() + c->stop_grace_sec;
-        if (now_sec() >= w->stop_until)
+            w->stop_until = cq_clock_wall_sec() + c->stop_grace_sec;
+        if (cq_clock_wall_sec() >= w->stop_until)
             for (int i = 0; i < c->jobs; i++)
                 if (w->slots[i].busy) {
                     proc_host_kill(h, w->slots[i].tag);
-                    store_job_release(w->st, &w->slots[i].lease, now_sec());
+                    store_job_release(w->st, &w->slots[i].lease, cq_clock_wall_sec());
                     logj("info", "released at shutdown", w->slots[i].lease.call_id, NULL);
                     w->slots[i].busy = false;
                 }
@@ -1368,7 +1364,7 @@ int qa_worker_run(const qa_worker_config *c)
         snprintf(w.row.id, sizeof(w.row.id), "%.50s:%d", host, (int)getpid());
     snprintf(w.row.host, sizeof(w.row.host), "%s", host);
     w.row.pid = (int)getpid();
-    w.row.started = now_sec();
+    w.row.started = cq_clock_wall_sec();
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callqa/cq_clock.h"
 #include "live_int.h"
 
 #define AFTER_GREETING_MS 800   /* the classifier's pause after a short greeting: a person */
@@ -102,13 +103,6 @@ struct lv_agi_server {
     _Atomic uint64_t accepted, human, machine, notsure, hangup, ended, refused, failed, agi_hangup,
         unidentified, ident_timeout, ident_evicted;
 };
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 lv_agi_server_params lv_agi_server_default_params(void)
 {
@@ -234,7 +228,7 @@ static void send_cmd(lv_agi_server *s, conn *c, const char *name, const char *va
 {
     c->out_len = lv_agi_set_variable(c->out, sizeof(c->out), name, value, quote);
     c->out_off = 0;
-    c->t_deadline = mono_now() + s->p.io_sec;
+    c->t_deadline = cq_clock_mono_sec() + s->p.io_sec;
     if (!c->out_len) {
         conn_close(s, c, &s->failed, "an answer that cannot be sent");
         return;
@@ -295,7 +289,7 @@ static void env_done(lv_agi_server *s, conn *c)
     atomic_fetch_sub(&s->unidentified, 1);
     s->n_req++;
     c->ph = P_WAIT;
-    c->t_env = mono_now();
+    c->t_env = cq_clock_mono_sec();
     check_wait(s, c, c->t_env);
 }
 
@@ -464,7 +458,7 @@ static void on_accept(lv_agi_server *s)
         c->dec = dec;
         c->ph = P_ENV;
         c->peer = peer;
-        c->t_accept = mono_now();
+        c->t_accept = cq_clock_mono_sec();
         c->t_deadline = c->t_accept + s->p.ident_sec;
         s->n_env++;
         atomic_fetch_add(&s->unidentified, 1);
@@ -496,7 +490,7 @@ static void *agi_main(void *arg)
         }
         if (s->pfds[0].revents & POLLIN)
             on_accept(s);
-        double now = mono_now();
+        double now = cq_clock_mono_sec();
         for (int i = 0; i < n; i++) {
             conn *c = &s->conns[i];
             short re = s->pfds[2 + i].revents;

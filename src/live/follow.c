@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../base/base_int.h"
+#include "callqa/cq_clock.h"
 #include "live_int.h"
 
 struct lv_follow {
@@ -290,7 +290,7 @@ static void read_more(lv_follow *h, char *block, size_t cap)
             return;
         h->pos += k;
         pthread_mutex_lock(&h->mu);
-        take_bytes(h, block, (size_t)k, cq__now_sec());
+        take_bytes(h, block, (size_t)k, cq_clock_mono_sec());
         h->st.done = (int64_t)h->pos;
         struct stat st;
         h->st.size =
@@ -359,7 +359,7 @@ static void *follower(void *arg)
         pthread_mutex_unlock(&h->mu);
         follow(h, block, cap, first);
         first = false;
-        double now = cq__now_sec();
+        double now = cq_clock_mono_sec();
         pthread_mutex_lock(&h->mu);
         expire(h, now);
         if (h->sink.tick)

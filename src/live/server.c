@@ -76,6 +76,7 @@
 #include <unistd.h>
 
 #include "callqa/cq_classify.h"
+#include "callqa/cq_clock.h"
 #include "callqa/cq_resample.h"
 #include "callqa/cq_vad.h"
 #include "live_int.h"
@@ -308,22 +309,16 @@ struct lv_server {
 /* ---- clocks and lines --------------------------------------------------------------------------
  */
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ISO 8601 UTC with milliseconds into buf[32]. */
+/* The wall clock as ISO 8601 UTC with milliseconds into buf[32]. */
 static const char *wall_now(char buf[32])
 {
-    struct timespec ts;
+    double t = cq_clock_wall_sec();
+    time_t sec = (time_t)t;
+    int ms = (int)((t - (double)sec) * 1000);
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     size_t k = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + k, 32 - k, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+    snprintf(buf + k, 32 - k, ".%03dZ", ms < 999 ? ms : 999);
     return buf;
 }
 
@@ -559,7 +554,7 @@ static void *writer_main(void *arg)
         if (!l)
             return NULL; /* quit, and nothing left */
         size_t off = 0;
-        if (abandon > 0 && mono_now() > abandon)
+        if (abandon > 0 && cq_clock_mono_sec() > abandon)
             off = l->len + 1; /* given up on the reader: the rest is dropped, counted */
         while (off < l->len) {
             ssize_t k = write(s->p.events_fd, l->text + off, l->len - off);
@@ -576,7 +571,7 @@ static void *writer_main(void *arg)
             pthread_mutex_lock(&s->eq_mu);
             abandon = s->eq_abandon_at;
             pthread_mutex_unlock(&s->eq_mu);
-            if (abandon > 0 && mono_now() > abandon)
+            if (abandon > 0 && cq_clock_mono_sec() > abandon)
                 break;
         }
         if (off != l->len)
@@ -865,7 +860,7 @@ static void schedule_locked(call *c)
     if (c->queued)
         return;
     c->queued = true;
-    c->t_queued = mono_now();
+    c->t_queued = cq_clock_mono_sec();
     lv_server *s = c->srv;
     pthread_mutex_lock(&s->rq_mu);
     c->next_run = NULL;
@@ -1103,7 +1098,7 @@ static void group_turn(worker *wk, size_t n)
     np = 0;
     call *back = NULL, *last = NULL;
     size_t nback = 0;
-    const double now = mono_now();
+    const double now = cq_clock_mono_sec();
     for (size_t i = 0; i < n; i++) {
         call *c = wk->group[i];
         if (!live[i])
@@ -1165,10 +1160,9 @@ static bool wait_for_batch(lv_server *s)
         if (s->rq_len >= (size_t)s->p.vad_batch || s->rq_quit)
             return true;
         const double until = s->rq_head->t_queued + s->p.batch_wait_sec;
-        if (mono_now() >= until)
+        if (cq_clock_mono_sec() >= until)
             return true;
-        struct timespec ts = {.tv_sec = (time_t)until};
-        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+        struct timespec ts = cq_clock_timespec(until); /* rq_cv's clock is CLOCK_MONOTONIC */
         (void)pthread_cond_timedwait(&s->rq_cv, &s->rq_mu, &ts);
     }
 }
@@ -1445,7 +1439,7 @@ static void conn_end(call *c, end_reason reason, const char *err, call **closed)
     if (c->input == LV_INPUT_RTP) {
         lv_rtp_flush(c->rtp); /* what it held is played out, the holes as silence */
         ssrc_remove(s, c);
-        tomb_add(s, c->ssrc, reason, mono_now());
+        tomb_add(s, c->ssrc, reason, cq_clock_mono_sec());
     }
     if (c->fd >= 0) {
         if (reason == R_FULL || reason == R_IDENT_TIMEOUT || reason == R_EVICTED)
@@ -1496,7 +1490,8 @@ static void stamp_locked(call *c, size_t n)
         c->st[(c->st_head + ST_CAP - 1) % ST_CAP].end = c->enqueued;
         return;
     }
-    c->st[(c->st_head + c->st_len) % ST_CAP] = (struct stamp){.end = c->enqueued, .t = mono_now()};
+    c->st[(c->st_head + c->st_len) % ST_CAP] =
+        (struct stamp){.end = c->enqueued, .t = cq_clock_mono_sec()};
     c->st_len++;
 }
 
@@ -1915,7 +1910,7 @@ static void on_readable(call *c, uint8_t *buf, call **closed)
             conn_end(c, R_PEER_CLOSED, why, closed);
             return;
         }
-        c->t_last = mono_now();
+        c->t_last = cq_clock_mono_sec();
         if (c->input == LV_INPUT_WEBSOCKET)
             ws_bytes(c, buf, (size_t)k, closed);
         else
@@ -2003,7 +1998,7 @@ static void on_accept(lv_server *s, int lfd, lv_input in, uint8_t *buf, call **c
         c->refs = 1;
         c->src = peer;
         c->src_len = pl;
-        c->t_accept = c->t_last = mono_now();
+        c->t_accept = c->t_last = cq_clock_mono_sec();
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             lv_as_destroy(c->dec);
@@ -2327,7 +2322,7 @@ static void rtp_waiting(lv_server *s, const lv_rtp_header *h, const uint8_t *d, 
 
 static void rtp_readable(lv_server *s, uint8_t *buf, call **closed)
 {
-    double now = mono_now();
+    double now = cq_clock_mono_sec();
     for (int i = 0; i < RTP_BATCH; i++) {
         struct sockaddr_storage src;
         socklen_t sl = sizeof(src);
@@ -2397,7 +2392,7 @@ int lv_server_run(lv_server *s)
     if (!buf)
         return LV_ERR_NOMEM;
     bool stopping = false;
-    s->last_stats = mono_now();
+    s->last_stats = cq_clock_mono_sec();
     while (!stopping) {
         struct epoll_event evs[256];
         int n = epoll_wait(s->ep, evs, 256, 100);
@@ -2420,7 +2415,7 @@ int lv_server_run(lv_server *s)
                     on_readable(c, buf, &closed);
             }
         }
-        double now = mono_now();
+        double now = cq_clock_mono_sec();
         if (now - s->last_timers >= 0.1) {
             s->last_timers = now;
             check_timers(s, now, &closed);
@@ -2448,8 +2443,7 @@ int lv_server_run(lv_server *s)
         conn_end(s->conns, R_SHUTDOWN, NULL, &closed);
     release_closed(&closed);
     while (atomic_load(&s->active) > 0) {
-        struct timespec ts = {0, 5000000};
-        nanosleep(&ts, NULL);
+        cq_clock_sleep(0.005);
     }
     emit_stats(s, true);
     return LV_OK;
@@ -2739,7 +2733,7 @@ void lv_server_destroy(lv_server *s)
     if (s->writer_up) {
         pthread_mutex_lock(&s->eq_mu);
         s->eq_quit = true;
-        s->eq_abandon_at = mono_now() + 3.0; /* a stalled reader gets this long */
+        s->eq_abandon_at = cq_clock_mono_sec() + 3.0; /* a stalled reader gets this long */
         pthread_cond_broadcast(&s->eq_cv);
         pthread_mutex_unlock(&s->eq_mu);
         pthread_join(s->writer, NULL);

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "callqa/cq_audio.h"
-#include "../base/base_int.h"
+#include "callqa/cq_clock.h"
 #include "../proc/proc.h"
 #include "../store/store_retain.h"
 #include "media.h"
@@ -281,7 +281,7 @@ static void job_free(tc_job *j)
  * Under g_mu. */
 static tc_job *job_of(const void *owner, const char *id)
 {
-    double now = cq__now_sec();
+    double now = cq_clock_mono_sec();
     tc_job *found = NULL;
     for (tc_job **p = &g_jobs; *p;) {
         tc_job *j = *p;
@@ -325,7 +325,7 @@ static void *job_run(void *arg)
             break; /* not woken: it times out with its owner (never seen) */
         wk = nw;
         wk[n++] = (waker){w->wake, w->arg};
-        w->status = status, w->done = true, w->finished = cq__now_sec();
+        w->status = status, w->done = true, w->finished = cq_clock_mono_sec();
         w->out = w == j ? out : status ? -1 : dup(out);
         if (w != j && !status && w->out < 0)
             w->status = 500, snprintf(w->msg, sizeof(w->msg), "no descriptor left");
@@ -375,7 +375,7 @@ int md_transcode_start(const md_transcode *t)
             g_running++;
         } else { /* no thread: the outcome says so when the owner asks again */
             close(j->src);
-            j->done = true, j->status = 503, j->finished = cq__now_sec();
+            j->done = true, j->status = 503, j->finished = cq_clock_mono_sec();
             snprintf(j->msg, sizeof(j->msg), "no thread could be started for it");
             t->wake(t->arg);
         }

@@ -36,6 +36,7 @@
 #include "../jobs/jobs.h"
 #include "../store/store_query.h"
 #include "../store/store_users.h"
+#include "callqa/cq_clock.h"
 
 static bool unsafe_method(const char *m)
 {
@@ -107,7 +108,7 @@ static int identify(req *r)
     }
     svc_session ss;
     const char *ck = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Cookie");
-    switch (svc_session_from_header(s->session_key, ck, (int64_t)svc_now_sec(), &ss)) {
+    switch (svc_session_from_header(s->session_key, ck, (int64_t)cq_clock_wall_sec(), &ss)) {
     case SVC_SESSION_VALID: break;
     case SVC_SESSION_EXPIRED:
         svc_answer_error(r, 401, "session_expired", "the session expired: log in again");
@@ -325,8 +326,8 @@ int svc_access_whoami(req *r, svc_caller *out)
         if (bearer > 0) {
             as_admin(&tmp, "token");
         } else if (bearer == 0 &&
-                   svc_session_from_header(r->s->session_key, ck, (int64_t)svc_now_sec(), &ss) ==
-                       SVC_SESSION_VALID) {
+                   svc_session_from_header(r->s->session_key, ck, (int64_t)cq_clock_wall_sec(),
+                                           &ss) == SVC_SESSION_VALID) {
             store_user u;
             if (ss.user_id == 0)
                 as_admin(&tmp, "token");
@@ -443,7 +444,7 @@ void svc_audit(req *r)
     /* with redaction on, what was typed (a card number searched for) masked as answers are */
     char *masked = NULL;
     target = qa_redact_detail(r->s->cfg, target, &masked);
-    store_audit_row a = {.ts = svc_now_sec(),
+    store_audit_row a = {.ts = cq_clock_wall_sec(),
                          .who = r->who.name[0] ? r->who.name : "-",
                          .role = acc_role_name(r->who.role),
                          .action = r->rt->audit,

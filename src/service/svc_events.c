@@ -19,6 +19,7 @@
 #include "svc_events.h"
 #include "svc_hub.h"
 #include "../store/store_jobs.h"
+#include "callqa/cq_clock.h"
 
 #define SVC_EVENTS_MAX_BUFFER (1 << 20)
 #define SVC_EVENTS_PAGE 512
@@ -88,9 +89,7 @@ static void *feed(void *arg)
         svc_hub_tick(h->hub); /* heartbeats; the streams with bytes woken */
         if (n == SVC_EVENTS_PAGE)
             continue; /* more to read at once */
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 1;
+        struct timespec until = cq_clock_timespec(cq_clock_wall_sec() + 1);
         pthread_cond_timedwait(&h->cv, &h->mu, &until);
     }
     pthread_mutex_unlock(&h->mu);

@@ -15,6 +15,7 @@
 
 #include "svc_guard.h"
 #include "svc_http.h"
+#include "callqa/cq_clock.h"
 
 void svc_answer(req *r, int status, char *body /* taken */, const char *ctype)
 {
@@ -38,7 +39,7 @@ void svc_answer_error(req *r, int status, const char *code, const char *fmt, ...
         fprintf(stderr,
                 "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"info\",\"msg\":\"an answer's "
                 "paths and URLs left out\",\"full\":%s}\n",
-                svc_now_sec(), r->id, j ? j : "null");
+                cq_clock_wall_sec(), r->id, j ? j : "null");
         free(j);
     }
     char *m = svc_json_str(msg), *body = NULL;

@@ -41,6 +41,7 @@
 #include "svc_analyses.h"
 #include "svc_metrics.h"
 #include "../store/store_calls.h"
+#include "callqa/cq_clock.h"
 
 #define INV_SERVER "investigate"
 
@@ -339,7 +340,7 @@ void svc_investigate_run(req *r)
         r->trim = strlen(row.report) > ((size_t)1 << 20); /* its memory back once it is sent */
         store_result_free(&row);
         if (json_is_object(o)) {
-            json_object_set_new(o, "analysis_time_sec", json_real(svc_mono_sec() - r->t0));
+            json_object_set_new(o, "analysis_time_sec", json_real(cq_clock_mono_sec() - r->t0));
             json_object_set_new(o, "cached", json_true());
             r->cache = "hit";
             svc_answer(r, 200, json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)),
@@ -352,12 +353,12 @@ void svc_investigate_run(req *r)
     r->cache = "miss";
     char *js = NULL, msg[700] = "";
     int rc;
-    double t0 = svc_mono_sec();
+    double t0 = cq_clock_mono_sec();
     if (s->iso) {
         svc_iso_outcome how =
             svc_isolate_investigate(s->iso, r->slot, r->inv_request, &rc, &js, msg, sizeof(msg));
         if (how != SVC_ISO_DONE) {
-            svc_metrics_stage("investigate", svc_mono_sec() - t0);
+            svc_metrics_stage("investigate", cq_clock_mono_sec() - t0);
             if (how == SVC_ISO_DOWN)
                 svc_answer_error(r, 503, "analysis_unavailable", "%s", msg);
             else if (how == SVC_ISO_TIMEOUT)
@@ -371,7 +372,7 @@ void svc_investigate_run(req *r)
         rc = svc_investigate_here(s->engine, r->inv_request, strlen(r->inv_request), &js, msg,
                                   sizeof(msg));
     }
-    svc_metrics_stage("investigate", svc_mono_sec() - t0);
+    svc_metrics_stage("investigate", cq_clock_mono_sec() - t0);
     r->trim = js && strlen(js) > ((size_t)1 << 20); /* its memory back once it is sent */
     json_t *o = rc == CQ_OK ? json_loads(js, 0, NULL) : NULL;
     free(js);
@@ -420,7 +421,7 @@ void svc_investigate_run(req *r)
         snprintf(put.identity, sizeof(put.identity), "%s", identity);
         snprintf(put.engine, sizeof(put.engine), "%s", s->ai_engine);
         snprintf(put.source, sizeof(put.source), "investigate");
-        put.created = put.checked = svc_now_sec();
+        put.created = put.checked = cq_clock_wall_sec();
         put.report = stored;
         if (!stored || store_result_put(s->store, &put, NULL) != 0)
             fprintf(stderr,
@@ -429,7 +430,7 @@ void svc_investigate_run(req *r)
                     r->id);
         free(stored);
     }
-    json_object_set_new(o, "analysis_time_sec", json_real(svc_mono_sec() - r->t0));
+    json_object_set_new(o, "analysis_time_sec", json_real(cq_clock_mono_sec() - r->t0));
     json_object_set_new(o, "cached", json_false());
     svc_answer(r, 200, json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)), "application/json");
     json_decref(o);

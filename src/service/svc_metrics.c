@@ -11,6 +11,7 @@
 #include "svc_metrics.h"
 #include "svc_text.h"
 #include "../store/store_jobs.h"
+#include "callqa/cq_clock.h"
 
 #define MAX_SERIES 256
 #define MAX_ROUTES 64
@@ -266,7 +267,7 @@ static int qa_section(FILE *f, store *st)
         return -1;
     static const char *const states[] = {"running", "paused", "stopped", "gone"};
     int by_state[4] = {0}, load = 0, window = 0;
-    double now = svc_now_sec();
+    double now = cq_clock_wall_sec();
     for (int i = 0; i < n; i++) {
         const char *ws = store_worker_status(&w[i], now);
         for (int k = 0; k < 4; k++)

@@ -28,6 +28,7 @@
 #include "svc_ui.h"
 #include "../store/store.h"
 #include "../store/store_calls.h"
+#include "callqa/cq_clock.h"
 
 #define UPLOAD_SERVER "upload"
 
@@ -113,7 +114,7 @@ static enum MHD_Result analyze_get(req *r, int ai)
         r->refresh ? 0 : svc_hot_get(s->hot, r->srv->name, r->file, s->engine_version, &r->cached);
     if (!got) {
         uint64_t gen = svc_hot_gen(s->hot);
-        double t = svc_mono_sec();
+        double t = cq_clock_mono_sec();
         got = store_result_latest(s->store, r->srv->name, r->file, s->engine_version, &r->cached);
         if (got == 1)
             svc_hot_put(s->hot, &r->cached, t, gen);
@@ -123,7 +124,7 @@ static enum MHD_Result analyze_get(req *r, int ai)
         fprintf(stderr, "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"store lookup failed\"}\n",
                 r->id);
     if (r->have_cached && !r->refresh &&
-        svc_now_sec() - r->cached.checked < s->cfg->freshness_sec) {
+        cq_clock_wall_sec() - r->cached.checked < s->cfg->freshness_sec) {
         svc_metrics_cache(true);
         if (ai) { /* the report is at hand: its stored assessment, or a job to make one */
             if (svc_ai_serve_stored(r, r->cached.id))

@@ -11,23 +11,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "callqa/cq_clock.h"
 #include "svc_text.h"
 
-/* ---- clocks -----------------------------------------------------------------------------------
- */
+/* ---- clocks (cq_clock.h's, under the service's names) ---------------------------------------- */
 
 double svc_now_sec(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    return cq_clock_wall_sec();
 }
 
 double svc_mono_sec(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+    return cq_clock_mono_sec();
 }
 
 /* ---- text ------------------------------------------------------------------------------------ */

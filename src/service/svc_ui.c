@@ -34,6 +34,7 @@
 #include "svc_session.h"
 #include "svc_ui.h"
 #include "../store/store_users.h"
+#include "callqa/cq_clock.h"
 
 #define SESSION_BODY_MAX 8192 /* POST /api/session: a token in JSON */
 
@@ -84,7 +85,7 @@ enum MHD_Result svc_session_get(req *r, const char *data, size_t *size)
         svc_session ss;
         const char *ck = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Cookie");
         svc_session_state st =
-            svc_session_from_header(r->s->session_key, ck, (int64_t)svc_now_sec(), &ss);
+            svc_session_from_header(r->s->session_key, ck, (int64_t)cq_clock_wall_sec(), &ss);
         if (st == SVC_SESSION_VALID && !known) /* a user disabled since */
             st = SVC_SESSION_INVALID;
         b = st == SVC_SESSION_VALID ? session_json(c, true, ss.expires, ss.csrf, NULL, &who)
@@ -197,7 +198,7 @@ enum MHD_Result svc_session_post(req *r, const char *data, size_t *size)
         svc_answer_error(r, 500, "internal", "no random bytes for the session");
         return svc_send(r);
     }
-    int64_t ttl = c->session_ttl_sec, expires = (int64_t)svc_now_sec() + ttl;
+    int64_t ttl = c->session_ttl_sec, expires = (int64_t)cq_clock_wall_sec() + ttl;
     char value[SVC_SESSION_VALUE_MAX];
     svc_session ss;
     /* a user's session is bound to their credential: a new password, or a disable, ends it */

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "callqa/cq_clock.h"
 #include "store_int.h"
 
 static const char *const k_states[JOB_N_STATES] = {"pending",     "analysing", "transcribing",
@@ -1025,7 +1026,7 @@ static int in_tx(store *s, const char *label, int (*f)(store *, void *), void *a
         if (rc != STORE_ERR || !db_retryable(s->d) || attempt >= TX_RETRIES)
             break;
         long ms = 250L << attempt;
-        nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+        cq_clock_sleep(ms / 1000.0);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callqa/cq_clock.h"
 #include "store_int.h"
 
 const char *const store_keep_names[STORE_KEEP_N] = {"audio", "transcript", "report", "llm"};
@@ -1273,13 +1274,6 @@ static int read_calls(store *s, double before, int64_t after_id, call_row *out, 
     return res;
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int store_purge_step(store *s, const store_retention *r, const store_file_roots *roots, double now,
                      bool dry_run, double budget_sec, int64_t *cursor, store_deletion_fn fn,
                      void *user, store_purge_totals *tot)
@@ -1289,7 +1283,7 @@ int store_purge_step(store *s, const store_retention *r, const store_file_roots 
         *cursor = 0;
         return 0;
     }
-    double before = now - min_days * 86400.0, t0 = mono_now();
+    double before = now - min_days * 86400.0, t0 = cq_clock_mono_sec();
     call_row *page = calloc(PAGE, sizeof(*page));
     if (!page) {
         snprintf(s->err, sizeof(s->err), "out of memory");
@@ -1330,7 +1324,7 @@ int store_purge_step(store *s, const store_retention *r, const store_file_roots 
                 if (fn)
                     fn(user, &d);
             }
-            if (budget_sec > 0 && mono_now() - t0 >= budget_sec) {
+            if (budget_sec > 0 && cq_clock_mono_sec() - t0 >= budget_sec) {
                 more = i + 1 < n || more;
                 goto out;
             }
