@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../ingest/ingest.h"
+#include "cli_common.h"
 #include "serve_cmd.h"
 
 static void usage(FILE *f)

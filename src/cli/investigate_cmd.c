@@ -17,6 +17,7 @@
 #include "../config/cfg_engine.h"
 #include "../config/config.h"
 #include "../net/net.h"
+#include "cli_common.h"
 #include "serve_cmd.h"
 #include "term.h"
 

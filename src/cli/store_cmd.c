@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "../store/store.h"
-#include "retain_cmd.h"
+#include "cli_common.h"
 #include "serve_cmd.h"
 
 #define MAX_TABLES 32

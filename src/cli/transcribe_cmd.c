@@ -17,6 +17,7 @@
 #include "../clients/asr.h"
 #include "../config/cfg_engine.h"
 #include "../jobs/jobs.h"
+#include "cli_common.h"
 #include "serve_cmd.h"
 #include "term.h"
 

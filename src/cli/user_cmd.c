@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "../access/access.h"
 #include "../config/config.h"
 #include "../store/store.h"
+#include "cli_common.h"
 #include "serve_cmd.h"
 
 static void usage(FILE *f)
@@ -482,21 +482,4 @@ int cq_cli_store_audit(int argc, char **argv)
         fprintf(stderr, "callqa store audit: %s\n", store_errmsg(s));
     store_close(s);
     return rc ? 1 : 0;
-}
-
-void cq_cli_audit(store *s, const char *action, const char *target, bool ok)
-{
-    const struct passwd *pw = getpwuid(geteuid());
-    char who[80];
-    snprintf(who, sizeof(who), "host:%.64s", pw && pw->pw_name ? pw->pw_name : "?");
-    store_audit_row a = {.ts = (double)time(NULL),
-                         .who = who,
-                         .role = "admin",
-                         .action = action,
-                         .target = target,
-                         .client = "cli",
-                         .status = ok ? 200 : 500};
-    if (store_audit_append(s, &a) != 0)
-        fprintf(stderr, "callqa store %s: the audit trail could not be written: %s\n", action,
-                store_errmsg(s));
 }

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "../jobs/jobs.h"
-#include "retain_cmd.h"
+#include "cli_common.h"
 #include "serve_cmd.h"
 
 static void usage(FILE *f)
@@ -46,42 +46,6 @@ static void usage(FILE *f)
           "  --no-ingest                leave the dialer of the settings (vicidial) to another\n"
           "                             process (default: scan it, every ingest_interval_sec)\n",
           f);
-}
-
-/* serve_cmd.h */
-int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
-                  double *out)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || end == v || *end || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "%s: %s: expected a number from %g to %g, not '%s'\n", cmd, flag, lo, hi,
-                v);
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
-
-/* serve_cmd.h */
-int cq_cli_analysis_flag(int opt, int o_only, int o_cfg, const char *arg, cfg_settings *set,
-                         cq_engine_params *ep, void (*print_usage)(FILE *))
-{
-    if (opt == o_only) {
-        cq_err e;
-        if (cq_analyzers_parse(arg, &ep->analyzers, &e) == CQ_OK)
-            return 0;
-        fprintf(stderr, "callqa: --only: %s\n", e.msg);
-        return 2;
-    }
-    char msg[600];
-    int r = cfg_set_flag(set, opt, o_cfg, arg, msg, sizeof(msg));
-    if (r < 0)
-        fprintf(stderr, "callqa: %s\n", msg);
-    else if (r > 0)
-        print_usage(stderr);
-    return r ? 2 : 0;
 }
 
 /* The worker's chores: the dialer's scan beside it, and the purge of what retention says is
