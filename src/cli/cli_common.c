@@ -1,11 +1,9 @@
 /*
- * cli_common.c - what several commands of the callqa-service program share (cli_common.h): a
- * number flag's check, an analysis command's setting flags, the audit entry of a command run on
- * the host, and retention from the settings for `callqa store purge|erase` (retain_cmd.c) and
- * the worker's scheduled purge (worker_cmd.c).
+ * cli_common.c - what several commands of the callqa-service program share (cli_common.h): the
+ * audit entry of a command run on the host, and retention from the settings for `callqa store
+ * purge|erase` (retain_cmd.c) and the worker's scheduled purge (worker_cmd.c).
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -17,42 +15,6 @@
 #include "../clients/recording.h"
 #include "../jobs/jobs.h"
 #include "cli_common.h"
-
-/* cli_common.h */
-int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
-                  double *out)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || end == v || *end || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "%s: %s: expected a number from %g to %g, not '%s'\n", cmd, flag, lo, hi,
-                v);
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
-
-/* cli_common.h */
-int cq_cli_analysis_flag(int opt, int o_only, int o_cfg, const char *arg, cfg_settings *set,
-                         cq_engine_params *ep, void (*print_usage)(FILE *))
-{
-    if (opt == o_only) {
-        cq_err e;
-        if (cq_analyzers_parse(arg, &ep->analyzers, &e) == CQ_OK)
-            return 0;
-        fprintf(stderr, "callqa: --only: %s\n", e.msg);
-        return 2;
-    }
-    char msg[600];
-    int r = cfg_set_flag(set, opt, o_cfg, arg, msg, sizeof(msg));
-    if (r < 0)
-        fprintf(stderr, "callqa: %s\n", msg);
-    else if (r > 0)
-        print_usage(stderr);
-    return r ? 2 : 0;
-}
 
 /* cli_common.h */
 void cq_cli_audit(store *s, const char *action, const char *target, bool ok)

@@ -1,8 +1,7 @@
-/* cli_common.h - what several commands of the callqa-service program share (cli_common.c): a
- * number flag's check, an analysis command's flag that is a setting, the audit entry of a
- * command run on the host, and retention from the settings (`callqa store purge|erase` and the
- * worker's scheduled purge). It calls no other file of src/cli/, so that no two commands' files
- * call each other. */
+/* cli_common.h - what several commands of the callqa-service program share (cli_common.c): the
+ * audit entry of a command run on the host, and retention from the settings (`callqa store
+ * purge|erase` and the worker's scheduled purge). It calls no other file of src/cli/, so that no
+ * two commands' files call each other. */
 #ifndef CQ_CLI_COMMON_H
 #define CQ_CLI_COMMON_H
 
@@ -13,17 +12,6 @@
 #include "callqa/callqa.h"
 #include "../config/config.h"
 #include "../store/store.h"
-
-/* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
- * "CMD: FLAG: expected a number from LO to HI, not 'V'". */
-int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
-                  double *out);
-
-/* An analysis command's flag that is not its own: --only (option o_only) into ep, or a
- * setting's flag (options from o_cfg, config.h) into set. 0, or the exit status 2 having said
- * why (a usage error prints usage). */
-int cq_cli_analysis_flag(int opt, int o_only, int o_cfg, const char *arg, cfg_settings *set,
-                         cq_engine_params *ep, void (*print_usage)(FILE *));
 
 /* One entry of the audit trail for a command run on the host (callqa store purge, erase): who is
  * "host:<the system user>", the client "cli", the status 200 or 500. */

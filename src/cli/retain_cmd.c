@@ -13,13 +13,13 @@
  * call failed (nothing of it changed; the others done), 2 on a usage error.
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli_args.h"
 #include "cli_common.h"
 #include "serve_cmd.h"
 
@@ -134,43 +134,16 @@ static double parse_now(const char *v)
     return t == (time_t)-1 ? -1 : (double)t;
 }
 
-static void usage(FILE *f)
-{
-    fputs("usage: callqa store purge [--dry-run] [--now TIME] [--db STORE] [--config FILE]\n"
-          "       callqa store erase (--phone NUMBER | --lead ID) [--dry-run] [--db STORE]\n"
-          "                          [--config FILE]\n"
-          "       callqa store erase --agent ID [--dry-run] [--db STORE] [--config FILE]\n"
-          "\n"
-          "purge: delete what the retention settings (retain_*, docs/privacy.md) say is due:\n"
-          "per call, in one transaction, checked and logged in the store's deletions table.\n"
-          "erase: delete every row of one caller's calls, and callqa's own files of them;\n"
-          "with --agent, an agent's voice profiles (every campaign's; the agent's calls stay).\n"
-          "The dialer's recordings and database are never touched.\n"
-          "\n"
-          "  --dry-run          say what would go; change nothing\n"
-          "  --now TIME         purge as at TIME: YYYY-MM-DD[THH:MM:SS[Z]] (UTC) or @EPOCH\n"
-          "  --phone NUMBER     the caller's number (6-20 digits): calls whose recording\n"
-          "                     file name holds exactly these digits\n"
-          "  --lead ID          the caller's lead id in the dialer\n"
-          "  --agent ID         the agent's user id in the dialer: its voice profiles\n"
-          "  --db STORE         the store (default: the db setting)\n"
-          "  --config FILE      settings (docs/config.md)\n"
-          "\n"
-          "Exit status: 0 done and verified, 1 a call failed (nothing of it changed), 2 usage.\n",
-          f);
-}
-
 /* An agent's voice profiles erased (store_voice_profile_erase): logged in the deletions table
  * and the audit trail, which name the agent's profiles' count, never a print. */
-static int erase_agent(const char *cmd, const cfg_settings *c, const char *db, const char *agent,
-                       bool dry)
+static int erase_agent(const char *cmd, const char *db, const char *agent, bool dry)
 {
     if (!*agent) {
         fprintf(stderr, "%s: --agent: empty\n", cmd);
         return 2;
     }
     char msg[1200];
-    store *s = store_open(db ? db : c->db_path, msg, sizeof(msg));
+    store *s = store_open(db, msg, sizeof(msg));
     if (!s) {
         fprintf(stderr, "%s: store: %s\n", cmd, msg);
         return 1;
@@ -196,60 +169,24 @@ static int erase_agent(const char *cmd, const cfg_settings *c, const char *db, c
 static int run(int argc, char **argv, bool erase)
 {
     const char *cmd = erase ? "callqa store erase" : "callqa store purge";
-    enum { O_DRY = 256, O_NOW, O_DB, O_CONFIG, O_PHONE, O_LEAD, O_AGENT, O_HELP };
-    static const struct option opts[] = {
-        {"dry-run", no_argument, NULL, O_DRY},
-        {"now", required_argument, NULL, O_NOW},
-        {"db", required_argument, NULL, O_DB},
-        {"config", required_argument, NULL, O_CONFIG},
-        {"phone", required_argument, NULL, O_PHONE},
-        {"lead", required_argument, NULL, O_LEAD},
-        {"agent", required_argument, NULL, O_AGENT},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    cfg_settings c;
+    static cfg_settings c; /* --config FILE, CALLQA_*, then --db */
     cfg_defaults(&c);
     char msg[1200];
-    for (int i = 1; i + 1 < argc; i++) /* the config file first, the flags over it */
-        if (!strcmp(argv[i], "--config") && cfg_load_file(&c, argv[i + 1], msg, sizeof(msg))) {
-            fprintf(stderr, "%s: %s\n", cmd, msg);
-            return 2;
-        }
-    if (cfg_load_env(&c, msg, sizeof(msg))) {
-        fprintf(stderr, "%s: environment: %s\n", cmd, msg);
+    cfg_args a;
+    int rc0 = cq_cli_args(erase ? "store erase" : "store purge", cmd, argc, argv, &c, &a);
+    if (rc0 >= 0)
+        return rc0;
+    bool dry = cfg_arg_given(&a, "dry-run");
+    double now = (double)time(NULL);
+    const char *db = c.db_path, *phone = cfg_arg(&a, "phone"), *lead = cfg_arg(&a, "lead"),
+               *agent = cfg_arg(&a, "agent"), *at = cfg_arg(&a, "now");
+    if (at && (erase || (now = parse_now(at)) < 0)) {
+        fprintf(stderr, "%s: --now: expected YYYY-MM-DD[THH:MM:SS[Z]] or @EPOCH%s\n", cmd,
+                erase ? " (purge only)" : "");
         return 2;
     }
-    bool dry = false;
-    double now = (double)time(NULL);
-    const char *db = NULL, *phone = NULL, *lead = NULL, *agent = NULL;
-    int o;
-    opterr = 0;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case O_DRY: dry = true; break;
-        case O_NOW:
-            if (erase || (now = parse_now(optarg)) < 0) {
-                fprintf(stderr, "%s: --now: expected YYYY-MM-DD[THH:MM:SS[Z]] or @EPOCH%s\n", cmd,
-                        erase ? " (purge only)" : "");
-                return 2;
-            }
-            break;
-        case O_DB: db = optarg; break;
-        case O_CONFIG: break;
-        case O_PHONE: phone = optarg; break;
-        case O_LEAD: lead = optarg; break;
-        case O_AGENT: agent = optarg; break;
-        case O_HELP: usage(stdout); return 0;
-        default:
-            fprintf(stderr, "%s: unknown option or missing value: %s\n", cmd, argv[optind - 1]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", cmd, argv[optind]);
+    if (a.next < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", cmd, argv[a.next]);
         return 2;
     }
     char digits[24];
@@ -265,10 +202,10 @@ static int run(int argc, char **argv, bool erase)
         return 2;
     }
     if (erase && agent)
-        return erase_agent(cmd, &c, db, agent, dry);
+        return erase_agent(cmd, db, agent, dry);
     if (erase && !phone == !lead) { /* (--agent: erase_agent above) */
         fprintf(stderr, "%s: give one of --phone NUMBER and --lead ID\n", cmd);
-        usage(stderr);
+        cq_cli_usage(stderr, "store erase");
         return 2;
     }
     if (erase && phone && store_phone_digits(phone, digits) != 0) {
@@ -283,7 +220,7 @@ static int run(int argc, char **argv, bool erase)
         return 2;
     }
     cq_retention rt;
-    if (cq_retention_init(&rt, &c, db ? db : c.db_path, msg, sizeof(msg)) != 0) {
+    if (cq_retention_init(&rt, &c, db, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "%s: %s\n", cmd, msg);
         return 2;
     }
@@ -292,7 +229,7 @@ static int run(int argc, char **argv, bool erase)
         cq_retention_free(&rt);
         return 0;
     }
-    store *s = store_open(db ? db : c.db_path, msg, sizeof(msg));
+    store *s = store_open(db, msg, sizeof(msg));
     if (!s) {
         fprintf(stderr, "%s: store: %s\n", cmd, msg);
         cq_retention_free(&rt);
