@@ -971,7 +971,7 @@ int cfg_parse(const char *cmd, int argc, char **argv, cfg_settings *c, cfg_args 
             return cq_err_set(err, CQ_ERR_INVALID, "environment: %s", msg);
     }
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc: a whole new scan, whatever an earlier one left */
     int o;
     while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         if (o == '?' || o == ':') {
@@ -1064,7 +1064,8 @@ const char *cfg_cmd_at(size_t i)
     return i < N_COMMANDS ? k_commands[i].name : NULL;
 }
 
-const char *cfg_cmd_flag_at(const char *cmd, size_t j, const char **key, bool *value)
+const char *cfg_cmd_flag_at(const char *cmd, size_t j, const char **key, char *letter,
+                            bool *grouped)
 {
     const command *k = find_command(cmd);
     static opt f[MAX_FLAGS];
@@ -1073,7 +1074,9 @@ const char *cfg_cmd_flag_at(const char *cmd, size_t j, const char **key, bool *v
         return NULL;
     if (key)
         *key = f[j].setting ? f[j].in.key : NULL;
-    if (value)
-        *value = f[j].value;
+    if (letter)
+        *letter = f[j].r ? f[j].r->letter : 0;
+    if (grouped)
+        *grouped = !f[j].r;
     return f[j].name;
 }

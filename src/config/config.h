@@ -303,10 +303,11 @@ const char *cfg_arg_each(const cfg_args *a, const char *flag, int *i);
 void cfg_usage(FILE *f, const char *cmd, const char *analyzers);
 
 /* For the tests: the i-th command's name (NULL past the last), and its j-th flag (NULL past
- * the last): its name, the setting it sets (NULL: the command's own), whether it takes a
- * value. */
+ * the last): its name, the setting it sets (NULL: the command's own), its one-letter form (0:
+ * none), and whether it is one of a group's (CFG_FLAGS_*). */
 const char *cfg_cmd_at(size_t i);
-const char *cfg_cmd_flag_at(const char *cmd, size_t j, const char **key, bool *value);
+const char *cfg_cmd_flag_at(const char *cmd, size_t j, const char **key, char *letter,
+                            bool *grouped);
 
 /* ---- test hooks (cfg_hooks.c) ------------------------------------------------------------- */
 
