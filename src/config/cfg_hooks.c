@@ -2,7 +2,7 @@
  * cfg_hooks.c - the test hooks (config.h): the CALLQA_TEST_* variables that make a fault happen
  * at a chosen point of the production code, for the tests that prove what happens then. They
  * are listed once, here, with what each does and where (docs/config.md, "Test hooks"), and read
- * through cfg_test_hook alone: a name this table does not list stops the program, so that a
+ * through cfg_test_hook: a name this table does not list stops the program, so that a
  * hook cannot be added without being listed.
  */
 #include <stdio.h>

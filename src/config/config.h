@@ -267,7 +267,7 @@ void cfg_flag_help(FILE *f, unsigned groups);
  * commands that take --config) and the --help page. No other file declares a getopt option
  * (tests/config/test_cmd_flags.py). */
 
-#define CFG_MAX_ARGS 64
+#define CFG_MAX_ARGS 256 /* the ingest's three filters take 64 values each */
 
 /* What a command line gave beside the settings: the command's own flags in the order given. */
 typedef struct cfg_args {
