@@ -578,11 +578,11 @@ out:
     return rc;
 }
 
-/* Test hook: $CALLQA_TEST_INGEST_PAUSE_MS, a pause after each batch (tests/pipeline/ restarts
- * the database while a scan runs). */
+/* Test hook INGEST_PAUSE_MS (config.h, cfg_test_hook): a pause after each batch (tests/pipeline/
+ * restarts the database while a scan runs). */
 static void test_pause(const ingest_vicidial *v)
 {
-    const char *p = getenv("CALLQA_TEST_INGEST_PAUSE_MS");
+    const char *p = cfg_test_hook("INGEST_PAUSE_MS");
     if (!p || !*p)
         return;
     char *end;

@@ -856,11 +856,11 @@ static void watcher_free(watcher *w)
     free(w);
 }
 
-/* Test hook: $CALLQA_TEST_WATCH_LOOK_MS, how often the files not yet complete are looked at
- * (default 500 ms). */
+/* Test hook WATCH_LOOK_MS (config.h, cfg_test_hook): how often the files not yet complete are
+ * looked at (default 500 ms). */
 static double look_interval(void)
 {
-    const char *p = getenv("CALLQA_TEST_WATCH_LOOK_MS");
+    const char *p = cfg_test_hook("WATCH_LOOK_MS");
     char *end;
     long ms = p && *p ? strtol(p, &end, 10) : 0;
     return p && *p && !*end && ms >= 10 && ms <= 10000 ? ms / 1000.0 : 0.5;

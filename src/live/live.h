@@ -597,8 +597,11 @@ typedef struct lv_server_stats {
 
 typedef struct lv_server lv_server;
 
-/* Listen (the fd soft limit raised toward the hard one). NULL with e->msg on failure. */
-lv_server *lv_server_create(const lv_server_params *p, lv_error *e) CQ_NONNULL(1);
+/* Listen (the fd soft limit raised toward the hard one). NULL on failure, with err: a parameter
+ * outside its range named with its value (CQ_ERR_RANGE, "max_calls 0: out of range 1..100000"),
+ * no input (CQ_ERR_INVALID), an address that cannot be listened on or a folder that cannot be
+ * opened (CQ_ERR_IO), memory or threads (CQ_ERR_NOMEM). */
+lv_server *lv_server_create(const lv_server_params *p, cq_err *err) CQ_NONNULL(1);
 /* The port listened on: AudioSocket's (0 when it is off). */
 int lv_server_port(const lv_server *s) CQ_NONNULL(1);
 /* The port of one input, 0 when that input is off. */

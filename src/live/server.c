@@ -58,6 +58,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -2568,35 +2569,59 @@ static int listen_on(const char *host, const char *port, int type, int *fd_out, 
     return LV_OK;
 }
 
-lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
+/* A parameter outside [lo, hi] (NaN too), named: "max_calls 0: out of range 1..100000". */
+static bool out_of(cq_err *err, const char *name, double v, double lo, double hi)
 {
+    if (v >= lo && v <= hi)
+        return false;
+    cq_err_set(err, CQ_ERR_RANGE, "%s %.15g: out of range %.15g..%.15g", name, v, lo, hi);
+    return true;
+}
+
+/* The parameters' checks: 0, or CQ_ERR_RANGE / CQ_ERR_INVALID with err naming the one out of
+ * its range. */
+static int check_params(const lv_server_params *p, cq_err *err)
+{
+    if (!p->host && !p->rtp_host && !p->ws_host)
+        return cq_err_set(err, CQ_ERR_INVALID, "no input: an AudioSocket, RTP or WebSocket host");
+    if ((p->host && !p->port) || (p->rtp_host && !p->rtp_port) || (p->ws_host && !p->ws_port))
+        return cq_err_set(err, CQ_ERR_INVALID, "an input's host without its port");
+    if (p->ws_rate_hz != 8000 && p->ws_rate_hz != 16000)
+        return cq_err_set(err, CQ_ERR_RANGE, "ws_rate_hz %u: 8000 or 16000", p->ws_rate_hz);
+    if (out_of(err, "rtp_window_ms", p->rtp_window_ms, 1, 2000) ||
+        out_of(err, "ws_channels", p->ws_channels, 1, 2) ||
+        out_of(err, "ws_max_message", (double)p->ws_max_message, 1024, 64u << 20) ||
+        out_of(err, "max_calls", p->max_calls, 1, 100000) ||
+        out_of(err, "ident_sec", p->ident_sec, 0.1, 3600) ||
+        out_of(err, "max_pending", p->max_pending, 1, 100000) ||
+        out_of(err, "max_pending_per_client", p->max_pending_per_client, 1, p->max_pending) ||
+        out_of(err, "max_call_sec", p->max_call_sec, 1e-9, INFINITY) ||
+        out_of(err, "stall_sec", p->stall_sec, 1e-9, INFINITY) ||
+        out_of(err, "queue_sec", p->queue_sec, 0.1, 600) ||
+        out_of(err, "stats_sec", p->stats_sec, 0, INFINITY) ||
+        out_of(err, "threads", p->threads, 1, 256) ||
+        out_of(err, "live_mode", p->live_mode, CQ_LIVE_OFF, CQ_LIVE_AMD) ||
+        out_of(err, "silence_sec", p->silence_sec, 0, 3600) ||
+        out_of(err, "max_payload", (double)p->max_payload, 16, LV_AS_MAX_PAYLOAD) ||
+        out_of(err, "event_queue", (double)p->event_queue, 16, 1000000) ||
+        out_of(err, "events_fd", p->events_fd, 0, 1e9) ||
+        out_of(err, "vad_batch", p->vad_batch, 1, LV_VAD_BATCH_MAX) ||
+        out_of(err, "batch_wait_sec", p->batch_wait_sec, 0, 1) ||
+        out_of(err, "rtp_max_pending", p->rtp_max_pending, 1, 100000))
+        return CQ_ERR_RANGE;
+    return CQ_OK;
+}
+
+lv_server *lv_server_create(const lv_server_params *p, cq_err *err)
+{
+    cq_err_clear(err);
+    if (check_params(p, err) != CQ_OK)
+        return NULL;
+    lv_error fail_why, *e = &fail_why;
     lv__clear(e);
-    if ((!p->host && !p->rtp_host && !p->ws_host) || (p->host && !p->port) ||
-        (p->rtp_host && !p->rtp_port) || (p->ws_host && !p->ws_port) || p->rtp_window_ms < 1 ||
-        p->rtp_window_ms > 2000 || (p->ws_rate_hz != 8000 && p->ws_rate_hz != 16000) ||
-        p->ws_channels < 1 || p->ws_channels > 2 || p->ws_max_message < 1024 ||
-        p->ws_max_message > (64u << 20) || p->max_calls < 1 || p->max_calls > 100000 ||
-        !(p->ident_sec >= 0.1) || p->ident_sec > 3600 || p->max_pending < 1 ||
-        p->max_pending > 100000 || p->max_pending_per_client < 1 ||
-        p->max_pending_per_client > p->max_pending || !(p->max_call_sec > 0) ||
-        !(p->stall_sec > 0) || !(p->queue_sec >= 0.1) || p->queue_sec > 600 || p->stats_sec < 0 ||
-        p->threads < 1 || p->threads > 256 || p->live_mode < CQ_LIVE_OFF ||
-        p->live_mode > CQ_LIVE_AMD || !(p->silence_sec >= 0) || p->silence_sec > 3600 ||
-        p->max_payload < 16 || p->max_payload > LV_AS_MAX_PAYLOAD || p->event_queue < 16 ||
-        p->event_queue > 1000000 || p->events_fd < 0 || p->vad_batch < 1 ||
-        p->vad_batch > LV_VAD_BATCH_MAX || !(p->batch_wait_sec >= 0) || p->batch_wait_sec > 1) {
-        lv__fail(e, LV_ERR_ARG, 0, "a server setting out of its range");
-        return NULL;
-    }
-    if (p->rtp_max_pending < 1 || p->rtp_max_pending > 100000) {
-        lv__fail(e, LV_ERR_ARG, 0, "a server setting out of its range");
-        return NULL;
-    }
     lv_server *s = calloc(1, sizeof(*s));
-    if (!s) {
-        lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
-        return NULL;
-    }
+    if (!s)
+        return cq_err_set(err, CQ_ERR_NOMEM, "out of memory"), NULL;
     s->p = *p;
     s->lfd = s->efd = s->ep = s->events_fl = s->rtp_fd = s->ws_fd = s->rec_dir = -1;
     pthread_mutex_init(&s->rq_mu, NULL);
@@ -2678,6 +2703,7 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
     return s;
 fail:
     lv_server_destroy(s);
+    cq_err_set(err, e->code == LV_ERR_NOMEM ? CQ_ERR_NOMEM : CQ_ERR_IO, "%s", e->msg);
     return NULL;
 }
 

@@ -1,13 +1,23 @@
-/* retain_cmd.h - retention from the settings, for `callqa store purge` and `callqa store erase`
- * (retain_cmd.c) and the worker's scheduled purge (worker_cmd.c). */
-#ifndef CQ_CLI_RETAIN_CMD_H
-#define CQ_CLI_RETAIN_CMD_H
+/* cli_common.h - what several commands of the callqa-service program share (cli_common.c): the
+ * audit entry of a command run on the host, and retention from the settings (`callqa store
+ * purge|erase` and the worker's scheduled purge). It calls no other file of src/cli/, so that no
+ * two commands' files call each other. */
+#ifndef CQ_CLI_COMMON_H
+#define CQ_CLI_COMMON_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
+#include "callqa/callqa.h"
 #include "../config/config.h"
 #include "../store/store_retain.h"
+
+/* One entry of the audit trail for a command run on the host (callqa store purge, erase): who is
+ * "host:<the system user>", the client "cli", the status 200 or 500. */
+void cq_cli_audit(store *s, const char *action, const char *target, bool ok);
+
+/* ---- retention from the settings ------------------------------------------------------------ */
 
 #define CQ_RETAIN_MAX_ROOTS 16
 
@@ -28,9 +38,8 @@ int cq_retention_init(cq_retention *rt, const cfg_settings *c, const char *db, c
                       size_t msgsz);
 void cq_retention_free(cq_retention *rt);
 
-/* One purge: each call's line to out (NULL: none), the totals as one JSON log line to stderr.
- * 0 every due call done, -1 otherwise. */
-int cq_retention_purge(store *s, const cq_retention *rt, double now, bool dry_run, FILE *out);
+/* A purge's or an erasure's totals as one JSON log line on stderr ("purge", "erase"). */
+void cq_cli_purge_totals(const char *what, bool dry, const store_purge_totals *t);
 
 /* A scheduled purge, a part at a time (callqa worker's loop). */
 typedef struct cq_purge_run {
@@ -44,8 +53,4 @@ typedef struct cq_purge_run {
  * ends). Each call's failure is logged as it happens. */
 int cq_retention_purge_step(store *s, const cq_retention *rt, cq_purge_run *run, double budget_sec);
 
-/* `callqa store purge ...` and `callqa store erase ...` (argv[0] the command's name). */
-int cq_cli_store_purge(int argc, char **argv);
-int cq_cli_store_erase(int argc, char **argv);
-
-#endif /* CQ_CLI_RETAIN_CMD_H */
+#endif /* CQ_CLI_COMMON_H */
