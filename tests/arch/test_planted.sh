@@ -5,7 +5,9 @@
 #     (a room reaching up), in a copy of the tree; and a dependency file that says a client
 #     object read svc.h through another header (an indirect include);
 #   - the settings (test_config): a copy of docs/config.md with a setting's row removed, a
-#     default changed, and a row for a setting that does not exist.
+#     default changed, and a row for a setting that does not exist;
+#   - docs/ARCHITECTURE.md (check_doc.py): a source file it does not name, and a C file's name
+#     that is no file of the tree.
 #   usage: test_planted.sh SOURCE_DIR BUILD_DIR
 set -u
 SRC=$(cd "$1" && pwd)
@@ -44,4 +46,13 @@ check "planted: docs/config.md without a row, with a wrong default and an unknow
 check "planted: ... naming the missing row" grep -q "vad_threshold: no row" "$T/cfg.out"
 check "planted: ... the wrong default" grep -q "asr_retries: default '3'" "$T/cfg.out"
 check "planted: ... and the unknown setting" grep -q "'no_such_setting', which is no setting" "$T/cfg.out"
+check "docs/ARCHITECTURE.md names every source file" python3 "$HERE/check_doc.py" "$SRC"
+mkdir -p "$T/doc/docs"
+cp -r "$SRC/src" "$SRC/include" "$T/doc/"
+: > "$T/doc/src/base/planted_unnamed.c"
+sed 's|`src/nn/mel.c`|`src/nn/mel_gone.c`|' "$SRC/docs/ARCHITECTURE.md" > "$T/doc/docs/ARCHITECTURE.md"
+python3 "$HERE/check_doc.py" "$T/doc" > "$T/doc.out"
+check "planted: a source file the document does not name fails the document check" [ $? -eq 1 ]
+check "planted: ... naming it" grep -q "does not name src/base/planted_unnamed.c" "$T/doc.out"
+check "planted: ... and the name of no file" grep -q "names mel_gone.c, which is no file" "$T/doc.out"
 finish "planted violations"
