@@ -258,6 +258,33 @@ static void tables(void **state)
     assert_true(n_flags > 200);
 }
 
+/* Every command's --help page is its table's: it starts with its usage, the {...} of the
+ * meanings filled in (none left), every line within 100 columns but the --only list's. */
+static void pages(void **state)
+{
+    (void)state;
+    const char *cmd;
+    for (size_t i = 0; (cmd = cfg_cmd_at(i)); i++) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        assert_non_null(f);
+        cfg_usage(f, cmd, "levels,vad");
+        fclose(f);
+        if (strncmp(text, "usage: callqa ", 14))
+            fail_msg("%s: the page starts '%.30s'", cmd, text);
+        if (strstr(text, "{default}") || strstr(text, "{lo}") || strstr(text, "{analyzers}"))
+            fail_msg("%s: a {...} left on the page", cmd);
+        for (const char *l = text; *l;) {
+            size_t n = strcspn(l, "\n");
+            if (n > 100 && !strstr(l, "levels,vad"))
+                fail_msg("%s: a line of %zu columns: %.60s", cmd, n, l);
+            l += n + (l[n] == '\n');
+        }
+        free(text);
+    }
+}
+
 /* A hook's name outside the table stops the program: a hook cannot be added unlisted. */
 static void hooks(void **state)
 {
@@ -309,6 +336,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(errors_name_the_setting),
         cmocka_unit_test(repeated),
         cmocka_unit_test(tables),
+        cmocka_unit_test(pages),
         cmocka_unit_test(hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
