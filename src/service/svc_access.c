@@ -2,7 +2,7 @@
  * svc_access.c - who a request is, what its route lets them do, and the audit trail.
  *
  * DESIGN
- * Every request passes svc_access once its route is found (svc_http.c), so that no handler can
+ * Every request passes svc_access once its route is found (svc_server.c), so that no handler can
  * forget it:
  * 1. The caller. Without auth (a trusted network) everyone is admin. With it: the shared bearer
  *    token (token_file: a small site's single credential) is admin; a user's API token
