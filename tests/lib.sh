@@ -47,3 +47,12 @@ wait_http() { # wait_http PORT: until something answers HTTP on 127.0.0.1:PORT (
     done
     return 1
 }
+models_without_vader() { # models_without_vader SHARED_MODELS DIR: DIR made to hold every model of
+    # the shared folder but VADER's lexicon (the shared folder may hold it), for the tests of
+    # sentiment without it; prints DIR
+    mkdir -p "$2"
+    for m in "$1"/*; do
+        [ "$(basename "$m")" = vader ] || ln -sfn "$m" "$2/$(basename "$m")"
+    done
+    echo "$2"
+}
