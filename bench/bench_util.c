@@ -1,5 +1,6 @@
 /*
- * bench_util.c - what the benchmark programs share: clocks, medians, FNV-1a, a mono reader.
+ * bench_util.c - what the benchmark programs share: clocks (the monotonic one is cq_clock.h's),
+ * medians, FNV-1a, a mono reader.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bench_util.h"
@@ -8,21 +9,18 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double clock_sec(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "callqa/cq_clock.h"
 
 double bench_wall_sec(void)
 {
-    return clock_sec(CLOCK_MONOTONIC);
+    return cq_clock_mono_sec();
 }
 
 double bench_cpu_sec(void)
 {
-    return clock_sec(CLOCK_PROCESS_CPUTIME_ID);
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 int bench_cmp_double(const void *a, const void *b)
