@@ -47,12 +47,15 @@ wait_http() { # wait_http PORT: until something answers HTTP on 127.0.0.1:PORT (
     done
     return 1
 }
-models_without_vader() { # models_without_vader SHARED_MODELS DIR: DIR made to hold every model of
-    # the shared folder but VADER's lexicon (the shared folder may hold it), for the tests of
-    # sentiment without it; prints DIR
-    mkdir -p "$2"
-    for m in "$1"/*; do
-        [ "$(basename "$m")" = vader ] || ln -sfn "$m" "$2/$(basename "$m")"
+models_without() { # models_without SHARED_MODELS DIR NAME...: DIR made to hold a link to every
+    # model of the shared folder but the NAMEs (the shared folder may hold VADER's lexicon, which
+    # the tests of sentiment without it, or with the reference package's, leave out); prints DIR
+    mw_src=$1 mw_dir=$2
+    shift 2
+    mkdir -p "$mw_dir"
+    for m in "$mw_src"/*; do
+        case " $* " in *" $(basename "$m") "*) continue ;; esac
+        ln -sfn "$m" "$mw_dir/$(basename "$m")"
     done
-    echo "$2"
+    echo "$mw_dir"
 }

@@ -41,7 +41,7 @@ ASR_DIR=$ASRDIR
 . "$HERE/../lib/store_lib.sh"
 store_setup "$T"
 # the shared models without VADER's lexicon: the sentiment of these calls is the LLM's or null
-NOVADER=$(models_without_vader "$SH/models" "$T/novader")
+NOVADER=$(models_without "$SH/models" "$T/novader" vader)
 export CALLQA_MODEL_DIR="$NOVADER"
 
 worker() { # worker DB CONFIG: one --once run (its log: $T/NAME.log)
@@ -96,8 +96,8 @@ CAP=$(test_store "$T" cap) || exit 1
 # ---- a working provider -------------------------------------------------------------------
 # (with VADER's lexicon in the model directory: the reference package's, which the build
 # installs in tests/sentiment/, beside the shared models)
+models_without "$SH/models" "$T/models" vader > /dev/null
 mkdir -p "$T/models/vader"
-for m in "$NOVADER"/*; do ln -s "$m" "$T/models/$(basename "$m")"; done
 cp "$HERE/../sentiment/node_modules/vader-sentiment/vader_lexicon.txt" "$T/models/vader/" ||
     echo "not ok - tests/sentiment/node_modules holds the reference lexicon (the build runs npm ci)"
 llm_start "$T/llm-ok" '{}'

@@ -22,7 +22,7 @@ done
 T=$(mktemp -d)
 # the shared models without VADER's lexicon (the shared folder may hold it): the dashboard shows
 # why a call has no sentiment trend
-export CALLQA_MODEL_DIR="$(models_without_vader "$CORPUS/../models" "$T/novader")"
+export CALLQA_MODEL_DIR="$(models_without "$CORPUS/../models" "$T/novader" vader)"
 cleanup() {
     [ -f "$T/serve.pid" ] && kill "$(cat "$T/serve.pid")" 2>/dev/null
     [ -f "$T/ttl.pid" ] && kill "$(cat "$T/ttl.pid")" 2>/dev/null
