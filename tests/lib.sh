@@ -6,7 +6,18 @@ check() { # check NAME CONDITION...: one "ok N - NAME" or "not ok N - NAME" line
     n=$((n + 1))
     name=$1
     shift
-    if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
+    if "$@"; then echo "ok $n - $name"; else
+        echo "not ok $n - $name"
+        fails=$((fails + 1))
+        low_disk_note
+    fi
+}
+low_disk_note() { # a note when the temporary folder's disk is nearly full (a cause of failures
+    # that says nothing of the code: files written short)
+    ldn=$(df -Pk "${TMPDIR:-/tmp}" 2> /dev/null | awk 'NR == 2 {print $4}')
+    [ -n "$ldn" ] && [ "$ldn" -lt 1048576 ] &&
+        echo "# note: $((ldn / 1024)) MB free on the disk of ${TMPDIR:-/tmp}"
+    return 0
 }
 free_port() { # a port on 127.0.0.1 that is free now (the kernel's pick)
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

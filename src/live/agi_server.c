@@ -73,6 +73,7 @@ typedef struct conn {
     lv_agi_dec *dec;
     phase ph;                     /* P_ENV: in the pending pool; later: one of max_conns */
     double t_accept;              /* when it was accepted (the environment's clock) */
+    size_t got;                   /* bytes of its environment read so far */
     struct sockaddr_storage peer; /* its address: the key of the share per client */
     double t_env;                 /* when the environment was whole (the wait starts) */
     double t_deadline;            /* for the environment or the reply being waited for */
@@ -365,6 +366,7 @@ static void on_readable(lv_agi_server *s, conn *c)
                                       : strerror(errno));
             return;
         }
+        c->got += (size_t)k;
         size_t off = 0;
         while (off < (size_t)k && c->fd >= 0) {
             size_t used = 0;
@@ -400,7 +402,18 @@ static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_st
 /* Room in the pending pool for one more connection from `peer`, as lv_server makes it
  * (server.c, make_room): the oldest connection still reading its environment, of that address
  * when it holds max_pending_per_client of them, else of all when the pool is full, is read one
- * last time and, its environment still not whole, closed. */
+ * last time and, its environment still not whole, closed. One that has sent nothing goes before
+ * one part-way through its environment (Asterisk may write it in pieces, and a PBX beside a
+ * flood from its own address is then not closed between two of them); either is closed at
+ * ident_sec all the same. */
+/* The order of eviction: those that have sent nothing, then the others, oldest first. */
+static bool before(const conn *a, const conn *b)
+{
+    if ((a->got == 0) != (b->got == 0))
+        return a->got == 0;
+    return a->t_accept < b->t_accept;
+}
+
 static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
 {
     for (;;) {
@@ -410,10 +423,9 @@ static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
             conn *c = &s->conns[i];
             if (c->fd < 0 || c->ph != P_ENV)
                 continue;
-            if (!oldest || c->t_accept < oldest->t_accept)
+            if (!oldest || before(c, oldest))
                 oldest = c;
-            if (same_host(&c->peer, peer) &&
-                (same++, !oldest_same || c->t_accept < oldest_same->t_accept))
+            if (same_host(&c->peer, peer) && (same++, !oldest_same || before(c, oldest_same)))
                 oldest_same = c;
         }
         conn *v = same >= s->p.max_pending_per_client ? oldest_same
@@ -421,8 +433,9 @@ static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
                                                       : NULL;
         if (!v)
             return;
+        size_t had = v->got;
         on_readable(s, v); /* its last chance: the environment may have come meanwhile */
-        if (v->fd >= 0 && v->ph == P_ENV)
+        if (v->fd >= 0 && v->ph == P_ENV && (v->got == had || had > 0))
             conn_close(s, v, &s->ident_evicted, NULL);
     }
 }
