@@ -1,22 +1,20 @@
-# Convenience wrapper around CMake: `make` builds build/callqa, `make test` runs the suite,
-# `make asan` runs it under ASan+UBSan, `make bench` runs bench/run.sh.
+# Convenience wrapper around the runners: `make` builds build/callqa (scripts/build), `make test`
+# runs the suite (scripts/test), `make asan` runs it under ASan+UBSan (scripts/test asan),
+# `make bench` runs the levels benchmark (bench/run audio; bench/run lists every family).
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 all:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build $(BUILD) -j $(JOBS)
+	BUILD_DIR=$(BUILD) JOBS=$(JOBS) scripts/build
 
 test: all
-	cd $(BUILD) && ctest --output-on-failure --no-tests=error --timeout 900
+	BUILD_DIR=$(BUILD) JOBS=$(JOBS) scripts/test
 
 asan:
-	cmake -S . -B build-asan -DCQ_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCQ_BENCH=OFF >/dev/null
-	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure --no-tests=error --timeout 900
+	JOBS=$(JOBS) scripts/test asan
 
 bench: all
-	bench/run.sh
+	bench/run audio
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

@@ -16,12 +16,6 @@
 #include "bench_util.h"
 #include "callqa/callqa.h"
 
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), bench_cmp_double);
-    return v[n / 2];
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -125,7 +119,8 @@ int main(int argc, char **argv)
         cq_xleg_destroy(xl);
         tx[k] = bench_cpu_sec() - t0;
     }
-    double c = median(tc, rounds), v = median(tv, rounds), xm = median(tx, rounds);
+    double c = bench_median(tc, rounds), v = bench_median(tv, rounds),
+           xm = bench_median(tx, rounds);
     printf("%s: %.1f s, VAD (%s, both legs) %.4f CPU s; call-level stage %.1f us = %.3f %% of "
            "the VAD; two-leg checks %.4f CPU s = %.1f %% of the VAD\n",
            argv[1], (double)n / 8000, vm ? "Silero" : "DSP fallback", v, c * 1e6, 100 * c / v, xm,

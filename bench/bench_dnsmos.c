@@ -9,7 +9,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
-#include <sndfile.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,21 +55,17 @@ int main(int argc, char **argv)
     size_t n = 60 * 16000;
     float *x;
     if (argc > 4) {
-        SF_INFO in = {0};
-        SNDFILE *f = sf_open(argv[4], SFM_READ, &in);
-        if (!f || in.channels != 1 || in.samplerate != 16000) {
+        int rate = 0;
+        x = bench_read_mono(argv[4], 0, &n, &rate);
+        if (!x || rate != 16000) {
             fprintf(stderr, "%s: need a mono 16 kHz file\n", argv[4]);
             return 1;
         }
-        n = (size_t)in.frames;
-        x = malloc(n * sizeof(float));
-        sf_readf_float(f, x, in.frames);
-        sf_close(f);
     } else {
         x = generated(n);
     }
     double audio = (double)n / 16000, total = 0;
-    uint64_t hash = 1469598103934665603ULL;
+    uint64_t hash = BENCH_FNV_SEED;
     static const cq_dnsmos_mode modes[2] = {CQ_DNSMOS_WINDOWED, CQ_DNSMOS_REFERENCE};
     static const char *const names[2] = {"windowed", "reference"};
     double *t = malloc((size_t)runs * sizeof(double)), *c = malloc((size_t)runs * sizeof(double));
@@ -84,20 +79,17 @@ int main(int argc, char **argv)
             t[i] = bench_wall_sec() - w0;
             c[i] = bench_cpu_sec() - c0;
         }
-        qsort(t, (size_t)runs, sizeof(double), bench_cmp_double);
-        qsort(c, (size_t)runs, sizeof(double), bench_cmp_double);
+        double tm = bench_median(t, runs), cm = bench_median(c, runs);
         for (size_t i = 0; i < r.n_windows; i++) {
             float v[4] = {r.windows[i].sig_raw, r.windows[i].bak_raw, r.windows[i].ovrl_raw,
                           (float)r.windows[i].p808};
-            const unsigned char *b = (const unsigned char *)v;
-            for (size_t j = 0; j < sizeof(v); j++)
-                hash = (hash ^ b[j]) * 1099511628211ULL;
+            hash = bench_fnv1a(hash, v, sizeof(v));
         }
         printf("dnsmos %-9s threads %d: audio %.1f s, %zu windows, wall %.3f s (%.4f s per audio "
                "s), cpu %.3f s (%.4f per audio s), ovrl %.4f p808 %.4f\n",
-               names[k], threads, audio, r.n_windows, t[runs / 2], t[runs / 2] / audio, c[runs / 2],
-               c[runs / 2] / audio, r.ovrl, r.p808_mos);
-        total += t[runs / 2];
+               names[k], threads, audio, r.n_windows, tm, tm / audio, cm, cm / audio, r.ovrl,
+               r.p808_mos);
+        total += tm;
         cq_dnsmos_result_free(&r);
     }
     printf("TOTAL %.3f s wall, hash %016llx\n", total, (unsigned long long)hash);

@@ -78,8 +78,7 @@ int main(int argc, char **argv)
         cq_classifier_destroy(c);
         t[r] = bench_cpu_sec() - c0;
     }
-    qsort(t, (size_t)rounds, sizeof(double), bench_cmp_double);
-    double sec = (double)n / 8000.0, med = t[rounds / 2];
+    double sec = (double)n / 8000.0, med = bench_median(t, rounds);
     printf("%s: %.1f s of audio, %zu events, median %.4f CPU s = %.6f CPU s per audio s\n", argv[1],
            sec, nev, med, med / sec);
     free(t);

@@ -8,20 +8,11 @@
  *   bench_nisqa nisqa.tar FILE.wav THREADS [RUNS [WINDOW]]
  */
 #define _POSIX_C_SOURCE 200809L
-#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench_util.h"
 #include "callqa/callqa.h"
-
-static double cpu_sec(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Score x[0..n) whole (win == 0) or in windows of win samples; the (mean) MOS. */
 static int score(cq_nisqa *s, const float *x, size_t n, size_t win, double *mos)
@@ -65,30 +56,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    SF_INFO in = {0};
-    SNDFILE *f = sf_open(argv[2], SFM_READ, &in);
-    if (!f || in.channels != 1) {
+    size_t n = 0;
+    int rate = 0;
+    float *x = bench_read_mono(argv[2], 0, &n, &rate);
+    if (!x) {
         fprintf(stderr, "%s: need a mono file\n", argv[2]);
         return 1;
     }
-    float *x = malloc((size_t)in.frames * sizeof(float));
-    sf_readf_float(f, x, in.frames);
-    sf_close(f);
-    cq_nisqa *s = cq_nisqa_create(m, in.samplerate, 7200, NULL);
+    cq_nisqa *s = cq_nisqa_create(m, rate, 7200, NULL);
     cq_nisqa_set_threads(s, threads);
     double *t = malloc(2 * (size_t)runs * sizeof(double)), *c = t + runs, mos = 0;
-    const size_t win = (size_t)(window * in.samplerate);
+    const size_t win = (size_t)(window * rate);
     for (int r = 0; r < runs; r++) {
-        double t0 = bench_wall_sec(), c0 = cpu_sec();
-        if (score(s, x, (size_t)in.frames, win, &mos))
+        double t0 = bench_wall_sec(), c0 = bench_cpu_sec();
+        if (score(s, x, n, win, &mos))
             return 1;
         t[r] = bench_wall_sec() - t0;
-        c[r] = cpu_sec() - c0;
+        c[r] = bench_cpu_sec() - c0;
     }
-    qsort(t, (size_t)runs, sizeof(double), bench_cmp_double);
-    qsort(c, (size_t)runs, sizeof(double), bench_cmp_double);
     printf("nisqa-c threads %d: audio %.1f s, total %.3f s, cpu %.3f s, mos %.4f\n", threads,
-           (double)in.frames / in.samplerate, t[runs / 2], c[runs / 2], mos);
+           (double)n / rate, bench_median(t, runs), bench_median(c, runs), mos);
     free(t), free(x);
     cq_nisqa_destroy(s);
     cq_nisqa_model_free(m);

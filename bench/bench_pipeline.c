@@ -18,7 +18,7 @@
 /* FNV-1a over the report with its timing field blanked. */
 static uint64_t hash_report(const char *json)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = BENCH_FNV_SEED;
     const char *t = strstr(json, "\"analysis_time_sec\":");
     for (const char *p = json; *p; p++) {
         if (p == t) { /* skip the number after the key */
@@ -28,7 +28,7 @@ static uint64_t hash_report(const char *json)
             if (!*p)
                 break;
         }
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        h = bench_fnv1a(h, p, 1);
     }
     return h;
 }
@@ -78,8 +78,7 @@ int main(int argc, char **argv)
             cq_report_free_string(js);
             cq_report_destroy(rep);
         }
-        qsort(t, (size_t)runs, sizeof(double), bench_cmp_double);
-        double med = t[runs / 2];
+        double med = bench_median(t, runs);
         printf("%-40s audio %8.1f s  median %9.3f ms  best %9.3f ms  %8.0fx real time  hash "
                "%016llx\n",
                argv[i], audio, med * 1e3, t[0] * 1e3, audio / med, (unsigned long long)h);

@@ -8,7 +8,8 @@
  *             resampled to 16 kHz (libsoxr) and its speech spans cut out.
  *
  * Both hand the same number of speech samples to a sink that sums them (the printed checksum
- * must match). Prints CPU and wall seconds of the whole; bench/run-speech-audio.sh runs both.
+ * must match). Prints CPU and wall seconds of the whole; `bench/stages.sh speech-audio` runs
+ * both.
  *
  *   bench_speech_audio product|second [--only LIST] FILE
  */

@@ -8,7 +8,6 @@
  * chunks per call (1: one at a time, as a live stream is; default: the whole file at once).
  */
 #define _POSIX_C_SOURCE 200809L
-#include <sndfile.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,19 +31,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    SF_INFO in = {0};
-    SNDFILE *f = sf_open(argv[2], SFM_READ, &in);
-    if (!f || in.channels != 1) {
+    size_t n = 0;
+    int rate = 0;
+    float *x = bench_read_mono(argv[2], 512, &n, &rate);
+    if (!x) {
         fprintf(stderr, "%s: need a mono file\n", argv[2]);
         return 1;
     }
-    size_t n = (size_t)in.frames;
-    float *x = calloc(n + 512, sizeof(float));
-    sf_readf_float(f, x, (sf_count_t)n);
-    sf_close(f);
-    cq_vad *v = cq_vad_create(m, in.samplerate, NULL);
+    cq_vad *v = cq_vad_create(m, rate, NULL);
     if (!v) {
-        fprintf(stderr, "rate %d: need 8000 or 16000\n", in.samplerate);
+        fprintf(stderr, "rate %d: need 8000 or 16000\n", rate);
         return 1;
     }
     size_t ch = cq_vad_chunk_samples(v), nc = (n + ch - 1) / ch;
@@ -59,11 +55,11 @@ int main(int argc, char **argv)
                 return 1;
         t[r] = bench_cpu_sec() - t0;
     }
-    qsort(t, (size_t)runs, sizeof(double), bench_cmp_double);
-    uint64_t h = 1469598103934665603ull;
+    double med = bench_median(t, runs);
+    uint64_t h = BENCH_FNV_SEED;
     for (size_t i = 0; i < nc; i++) {
-        uint32_t q = (uint32_t)(p[i] * 1e4f + 0.5f); /* 1e-4 resolution */
-        h = (h ^ q) * 1099511628211ull;
+        uint32_t q = (uint32_t)(p[i] * 1e4f + 0.5f); /* 1e-4 resolution, a word at a time */
+        h = (h ^ q) * BENCH_FNV_PRIME;
     }
     if (argc > 4 && strcmp(argv[4], "-")) {
         FILE *d = fopen(argv[4], "w");
@@ -72,11 +68,11 @@ int main(int argc, char **argv)
         if (d)
             fclose(d);
     }
-    double audio = (double)n / in.samplerate;
+    double audio = (double)n / rate;
     printf("silero-c %s %d Hz: audio %.1f s, %zu chunks (%zu a call), median %.4f s CPU, %.5f "
            "CPU s per audio s, %.0fx real time, hash %016llx\n",
-           cq_vad_model_version(m), in.samplerate, audio, nc, per, t[runs / 2], t[runs / 2] / audio,
-           audio / t[runs / 2], (unsigned long long)h);
+           cq_vad_model_version(m), rate, audio, nc, per, med, med / audio, audio / med,
+           (unsigned long long)h);
     free(t), free(p), free(x);
     cq_vad_destroy(v);
     cq_vad_model_free(m);

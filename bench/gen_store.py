@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """gen_store.py - fill an empty callqa store with a year of generated calls, for the API benchmark
-(bench/pipeline.sh api).
+(bench/qa.sh api).
 
 The store must exist already with callqa's schema (a `callqa serve --db S` or any command that
 opens it runs the migrations); this script only adds rows, in one transaction, with bulk

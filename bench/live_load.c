@@ -1,6 +1,6 @@
 /*
  * live_load.c - N concurrent AudioSocket calls at real-time pace against `callqa live`, for
- * bench/live_scale.sh: one thread sends every call's 20 ms slin frames (160 samples at 8 kHz)
+ * bench/live.sh: one thread sends every call's 20 ms slin frames (160 samples at 8 kHz)
  * on its own clock, the calls' frames spread over the 20 ms so that they do not all arrive at
  * once, as calls that began at different moments would. Each call opens with its UUID frame,
  * sends one channel of a recording from its own offset (wrapping round) for --secs seconds and
@@ -29,16 +29,11 @@
 #include <unistd.h>
 
 #include "../src/live/live.h"
-#include "callqa/callqa.h"
 #include "../tests/live/sender.h"
+#include "bench_util.h"
+#include "callqa/callqa.h"
 
 #define FRAME 160 /* 20 ms at 8 kHz */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 typedef struct lcall {
     int fd;
@@ -195,7 +190,7 @@ int main(int argc, char **argv)
             fprintf(sf, "%s %.6f\n", c[i].uuid, c[i].wall0);
     if (sf)
         fclose(sf);
-    qsort(late, nlate, sizeof(double), cmp_double);
+    qsort(late, nlate, sizeof(double), bench_cmp_double);
     printf("calls %d connected %d frames %ld blocked %ld sender_late_ms p50 %.1f p99 %.1f max "
            "%.1f\n",
            ncalls, connected, sent, blocked, nlate ? late[nlate / 2] : 0.0,

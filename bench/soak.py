@@ -23,7 +23,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "redteam"))
-import redteam  # noqa: E402  the red team's service and request helpers
+import rtlib  # noqa: E402  the red team's service and request helpers (rtlib.CQ, rtlib.CORPUS)
 
 
 def rss_kb(pid):
@@ -43,10 +43,10 @@ def p99(v):
 
 
 def main(argv):
-    redteam.CQ, redteam.CORPUS = argv[1], argv[2]
+    rtlib.CQ, rtlib.CORPUS = argv[1], argv[2]
     seconds = float(argv[3]) if len(argv) > 3 else 600
     root = tempfile.mkdtemp(prefix="callqa-soak-")
-    svc = redteam.Service(os.path.join(root, "svc"), token="soak-" + "t" * 40,
+    svc = rtlib.Service(os.path.join(root, "svc"), token="soak-" + "t" * 40,
                           env={"CALLQA_MAX_TRANSCRIPT_MB": "1"})
     wav = os.path.join(argv[2], "calls", "call01_normal.wav")
     for i in range(6):
@@ -102,7 +102,7 @@ def main(argv):
             svc.request("DELETE", "/cache", headers={"Host": "evil.example:%d" % svc.port,
                                                      "Origin": "http://evil.example"})
         elif k == 3:
-            body, ct = redteam.multipart([("audio", "a.wav", "audio/wav", b"RIFF")] * 200)
+            body, ct = rtlib.multipart([("audio", "a.wav", "audio/wav", b"RIFF")] * 200)
             svc.request("POST", "/api/qa/calls", body, {"Content-Type": ct}, timeout=10)
         elif k == 4:
             for i in range(5):
@@ -110,7 +110,7 @@ def main(argv):
                             source="127.0.0.%d" % (10 + n % 200))
         elif k == 5:
             h = "Host: 127.0.0.1:%d\r\n" % svc.port
-            redteam.raw(svc, ("GET /health HTTP/1.1\r\n" + h + "Content-Length: 5\r\n"
+            rtlib.raw(svc, ("GET /health HTTP/1.1\r\n" + h + "Content-Length: 5\r\n"
                               "Content-Length: 9\r\n\r\nabcdeGET / HTTP/1.1\r\n\r\n").encode(), 1)
         elif k == 6:
             big = json.dumps({"segments": [{"speaker": "agent", "start": i, "end": i + 1,

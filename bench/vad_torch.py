@@ -4,7 +4,7 @@
 # get_speech_timestamps feeds it (last chunk zero-padded). Model load and decoding are outside
 # the timed region. Prints CPU seconds per audio second.
 #   usage: /usr/bin/python3 bench/vad_torch.py MODEL.jit FILE.wav [RUNS [DUMP]]
-# DUMP: write the probabilities, one per line (bench/run-vad.sh compares them with callqa's).
+# DUMP: write the probabilities, one per line (bench/stages.sh vad compares them with callqa's).
 import sys, time, wave
 import numpy as np
 import torch

@@ -1,6 +1,7 @@
 #!/bin/sh
 # man_from_help.sh - a man page made from the help text the programs print, so that the page and
-# `--help` have one source (src/cli/*.c). Run by the build (CMakeLists.txt: callqa_man).
+# `--help` have one source (the commands' tables, src/config/cfg_cmds.c). Run by the build
+# (CMakeLists.txt: callqa_man).
 #   man_from_help.sh OUT.1 NAME SECTION VERSION "SUMMARY" TAIL [TITLE COMMAND...]...
 # Each TITLE is followed by a command whose standard output is help text; "--" ends a command.
 # The first one's text is the page's synopsis, description and options; each one after it is a

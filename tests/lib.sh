@@ -6,7 +6,18 @@ check() { # check NAME CONDITION...: one "ok N - NAME" or "not ok N - NAME" line
     n=$((n + 1))
     name=$1
     shift
-    if "$@"; then echo "ok $n - $name"; else echo "not ok $n - $name"; fails=$((fails + 1)); fi
+    if "$@"; then echo "ok $n - $name"; else
+        echo "not ok $n - $name"
+        fails=$((fails + 1))
+        low_disk_note
+    fi
+}
+low_disk_note() { # a note when the temporary folder's disk is nearly full (a cause of failures
+    # that says nothing of the code: files written short)
+    ldn=$(df -Pk "${TMPDIR:-/tmp}" 2> /dev/null | awk 'NR == 2 {print $4}')
+    [ -n "$ldn" ] && [ "$ldn" -lt 1048576 ] &&
+        echo "# note: $((ldn / 1024)) MB free on the disk of ${TMPDIR:-/tmp}"
+    return 0
 }
 free_port() { # a port on 127.0.0.1 that is free now (the kernel's pick)
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -46,4 +57,16 @@ wait_http() { # wait_http PORT: until something answers HTTP on 127.0.0.1:PORT (
         sleep 0.1
     done
     return 1
+}
+models_without() { # models_without SHARED_MODELS DIR NAME...: DIR made to hold a link to every
+    # model of the shared folder but the NAMEs (the shared folder may hold VADER's lexicon, which
+    # the tests of sentiment without it, or with the reference package's, leave out); prints DIR
+    mw_src=$1 mw_dir=$2
+    shift 2
+    mkdir -p "$mw_dir"
+    for m in "$mw_src"/*; do
+        case " $* " in *" $(basename "$m") "*) continue ;; esac
+        ln -sfn "$m" "$mw_dir/$(basename "$m")"
+    done
+    echo "$mw_dir"
 }

@@ -5,13 +5,15 @@
  * shape of warnings and findings) -> cq_legs.h (what goes in) -> cq_speech_audio.h (each leg's
  * speech at 16 kHz, on request) -> the analyzers (cq_level.h, cq_silence.h, cq_vad.h with
  * cq_speech.h, cq_nisqa.h, cq_quality.h, cq_tones.h and cq_classify.h, cq_xleg.h,
- * cq_conversation.h) -> cq_audio.h and cq_resample.h (decoding).
+ * cq_conversation.h) -> cq_audio.h and cq_resample.h (decoding); cq_clock.h is the clock of
+ * every room.
  */
 #ifndef CALLQA_H
 #define CALLQA_H
 
 #include "cq_status.h"
 #include "cq_base.h"
+#include "cq_clock.h"
 #include "cq_audio.h"
 #include "cq_resample.h"
 #include "cq_level.h"

@@ -21,9 +21,11 @@ extern "C" {
 #if defined(__GNUC__)
 #define CQ_NODISCARD __attribute__((warn_unused_result))
 #define CQ_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
+#define CQ_PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 #else
 #define CQ_NODISCARD
 #define CQ_NONNULL(...)
+#define CQ_PRINTF_LIKE(f, a)
 #endif
 
 /* Status codes. Append only; never renumber. */
@@ -69,10 +71,7 @@ CQ_API void cq_err_clear(cq_err *err);
 /* Record an error: code and a printf-style message (cut to CQ_ERR_MSG_MAX). `err` may be NULL.
  * Returns code, so that `return cq_err_set(err, CQ_ERR_RANGE, "max_calls %ld: 1..100000", v);`
  * both records and answers. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-CQ_API int cq_err_set(cq_err *err, int code, const char *fmt, ...);
+CQ_API int cq_err_set(cq_err *err, int code, const char *fmt, ...) CQ_PRINTF_LIKE(3, 4);
 
 #ifdef __cplusplus
 }

@@ -21,8 +21,10 @@
 #include <string.h>
 
 #include "../clients/cl_http.h"
+#include "callqa/cq_clock.h"
 #include "../schema/js.h"
 #include "ask_int.h"
+#include "../store/store_ro.h"
 
 #define MAX_TURNS 40
 #define MAX_QUESTION 8000
@@ -238,7 +240,7 @@ static const char *time_of(const json_t *o, const char *k, char *buf, size_t n)
 static void run_item(ask *a, const ask_llm *l, const json_t *item, int round, int index, double now,
                      json_t *queries, json_t *results, int *executed, int *refused, bool over_limit)
 {
-    double t0 = cl_now_sec();
+    double t0 = cq_clock_mono_sec();
     store_ro_result res;
     memset(&res, 0, sizeof(res));
     const char *type = json_is_object(item) ? str_of(item, "type") : NULL;
@@ -317,7 +319,7 @@ static void run_item(ask *a, const ask_llm *l, const json_t *item, int round, in
     } else {
         ask_refuse(&res, "source", "no source type '%s': callqa, mysql or prometheus", type);
     }
-    double secs = cl_now_sec() - t0;
+    double secs = cq_clock_mono_sec() - t0;
     json_object_set_new(q, "source", source[0] ? json_string(source) : json_null());
     json_t *r = json_object();
     json_object_set_new(r, "n", json_integer(index));
@@ -838,7 +840,7 @@ static void count_use(ask_llm *l, const llm_response *r)
 void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_result *out)
 {
     memset(out, 0, sizeof(*out));
-    double t0 = cl_now_sec();
+    double t0 = cq_clock_mono_sec();
     turns t = {.conversation = json_array()};
     prompt_fit pf = {.rounds = json_array(), .cut = json_object()};
     json_t *queries = json_array();
@@ -1034,7 +1036,7 @@ void ask_run(ask *a, ask_llm *l, const char *body, size_t len, double now, ask_r
     json_t *o = json_object();
     json_object_set_new(o, "answer", json_string(answer));
     json_object_set_new(o, "queries_executed", json_integer(out->executed));
-    json_object_set_new(o, "elapsed_sec", json_real(cl_now_sec() - t0));
+    json_object_set_new(o, "elapsed_sec", json_real(cq_clock_mono_sec() - t0));
     json_object_set(o, "conversation", t.conversation);
     json_object_set(o, "queries", queries);
     json_object_set_new(o, "rounds", json_integer(out->rounds));

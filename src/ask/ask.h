@@ -1,7 +1,7 @@
 /*
  * ask.h - POST /ask (docs/ask.md): a question over the QA store, ViciDial's database and
  * Prometheus, answered by an LLM that asks for data. The model's queries run only through a
- * read-only layer per source, enforced by the database engine itself (src/store/store.h,
+ * read-only layer per source, enforced by the database engine itself (src/store/store_ro.h,
  * store_ro_*), with the lexical pre-check of this room as a first filter only.
  *
  * The room sits on its own floor between the clients and scoring (below) and the jobs, ingest and
@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "../clients/llm.h"
-#include "../store/store.h"
+#include "../store/store_ro.h"
 
 struct json_t; /* <jansson.h> */
 

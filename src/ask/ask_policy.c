@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "ask.h"
+#include "../store/store_ro.h"
 
 const char *const ask_store_allow_default[] = {"calls.id",
                                                "calls.source",

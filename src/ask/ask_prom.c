@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "../clients/cl_http.h"
+#include "../store/store_ro.h"
 
 #define MAX_QUERY_BYTES 4000
 

@@ -2,7 +2,7 @@
  * base_int.h - library-internal helpers shared by every room of the library (audio, dsp, nn,
  * call, stages, engine; not part of the public API): the allocation funnel, error records,
  * logging, small string helpers, a whole file read with a size limit, sha256 in hex, the FFTW
- * planner's lock and a monotonic clock.
+ * planner's lock and a thread's CPU clock (the wall and monotonic clocks are public: cq_clock.h).
  *
  * It calls no other room: libc, pthread and nettle (sha256) only, with the public types of
  * cq_base.h and cq_status.h. It is on the ground floor because everything the library allocates
@@ -73,8 +73,6 @@ void cq__sha256_hex(const void *data, size_t n, char out[65]);
 void cq__fft_lock(void);
 void cq__fft_unlock(void);
 
-/* Monotonic clock in seconds. */
-double cq__now_sec(void);
 /* CPU seconds of the calling thread, with those of the helper threads it started for its work
  * (each added by cq__thread_cpu_credit once the helper ended) */
 double cq__thread_cpu_sec(void);

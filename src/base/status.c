@@ -1,5 +1,5 @@
 /*
- * status.c - status names and messages, error records, logging, version, clock.
+ * status.c - status names and messages, error records, logging, version, a thread's CPU clock.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -111,13 +111,6 @@ void cq__log(cq_log_level level, const char *fmt, ...)
 const char *cq_version(void)
 {
     return CQ_VERSION_STRING;
-}
-
-double cq__now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* CPU seconds of helper threads that worked for the calling thread (cq__thread_cpu_credit) */

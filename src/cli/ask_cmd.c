@@ -11,14 +11,8 @@
 #include <string.h>
 
 #include "../ask/ask.h"
+#include "cli_args.h"
 #include "serve_cmd.h"
-
-static int usage(void)
-{
-    fprintf(stderr, "usage: callqa ask grants [--user NAME] [--host HOST] [--db DB] "
-                    "[--allow table.column,...]\n");
-    return 2;
-}
 
 /* a name MariaDB takes quoted: letters, digits, _ and $ (and % . - in a host) */
 static int plain(const char *s, const char *extra)
@@ -55,18 +49,21 @@ static void print_grant(void *u, const char *table, const char *const *cols, siz
 
 int cq_cli_ask(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "grants"))
-        return usage();
-    const char *user = "callqa_ask", *host = "%", *dbn = "asterisk", *extra = "";
-    for (int i = 2; i < argc; i++) {
-        const char **dst = !strcmp(argv[i], "--user")    ? &user
-                           : !strcmp(argv[i], "--host")  ? &host
-                           : !strcmp(argv[i], "--db")    ? &dbn
-                           : !strcmp(argv[i], "--allow") ? &extra
-                                                         : NULL;
-        if (!dst || i + 1 >= argc)
-            return usage();
-        *dst = argv[++i];
+    if (argc < 2 || strcmp(argv[1], "grants")) {
+        cq_cli_usage(stderr, "ask grants");
+        return 2;
+    }
+    static cfg_settings set; /* none of its own: the table's defaults only */
+    cfg_defaults(&set);
+    cfg_args a;
+    int rc0 = cq_cli_args("ask grants", "callqa ask grants", argc - 1, argv + 1, &set, &a);
+    if (rc0 >= 0)
+        return rc0;
+    const char *user = cfg_arg(&a, "user"), *host = cfg_arg(&a, "host"), *dbn = cfg_arg(&a, "db"),
+               *extra = cfg_arg(&a, "allow");
+    if (a.next != argc - 1) {
+        cq_cli_usage(stderr, "ask grants");
+        return 2;
     }
     if (!plain(user, "") || !plain(host, "%.-:") || !plain(dbn, "")) {
         fprintf(stderr, "callqa ask grants: the user, host and database are plain names\n");

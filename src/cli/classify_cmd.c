@@ -14,7 +14,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 
 #include "callqa/callqa.h"
 #include "classify_cmd.h"
+#include "cli_args.h"
 #include "vad_model.h"
 
 #define BLOCK_MS 20
@@ -109,102 +109,27 @@ static int finish(stream *s)
     return rc;
 }
 
-static void usage(FILE *f)
-{
-    fputs("usage: callqa classify [options] -|FILE\n"
-          "  -              raw signed 16-bit little-endian mono PCM on stdin\n"
-          "  --rate HZ      sample rate of stdin PCM (default 8000)\n"
-          "  --channel N    which channel of FILE (default 1)\n"
-          "  --timeline     also print the speech/music/tone/noise/silence segments at the end\n"
-          "  --live hold|amd\n"
-          "                 live-call decisions: hold, a `human` event when a person takes the\n"
-          "                 call after hold music; amd, the stream starting at the answer,\n"
-          "                 `human` or `machine` on the greeting and the `beep` after it\n"
-          "  --silence-sec S  with --live: a silence event after S s of silence (default 5;\n"
-          "                 0: none)\n"
-          "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n"
-          "  --dtmf-speech, --dtmf-voice-cancel\n"
-          "                 the DTMF receivers for digits under speech, as callqa analyze's\n"
-          "                 (default off)\n"
-          "Prints one JSON line per event as soon as it is decided; \"at\" is how much audio\n"
-          "had been read then (seconds). \"state\":\"open\" once when an event is recognised (a\n"
-          "hold, a tone cadence, a SIT, the first DTMF digit), \"update\" when more is known (the\n"
-          "DTMF digits so far), \"closed\" once when it is complete; an event's lines share\n"
-          "its \"id\".\n",
-          f);
-}
-
 int cq_cli_classify(int argc, char **argv)
 {
-    enum { O_TIMELINE = 256, O_MODEL, O_DTMFSP, O_DTMFVC, O_LIVE, O_SILENCE };
-    static const struct option opts[] = {{"rate", required_argument, NULL, 'r'},
-                                         {"channel", required_argument, NULL, 'c'},
-                                         {"timeline", no_argument, NULL, O_TIMELINE},
-                                         {"model-dir", required_argument, NULL, O_MODEL},
-                                         {"dtmf-speech", no_argument, NULL, O_DTMFSP},
-                                         {"dtmf-voice-cancel", no_argument, NULL, O_DTMFVC},
-                                         {"live", required_argument, NULL, O_LIVE},
-                                         {"silence-sec", required_argument, NULL, O_SILENCE},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    long rate = 8000, channel = 1;
-    const char *model_dir = NULL;
-    stream s = {0};
+    static cfg_settings set; /* model_dir, dtmf_*, live_mode, live_silence_sec: their flags */
+    cfg_defaults(&set);
+    cfg_args args;
+    int rc0 = cq_cli_args("classify", "callqa", argc, argv, &set, &args);
+    if (rc0 >= 0)
+        return rc0;
+    long rate = (long)cfg_arg_num(&args, "rate"), channel = (long)cfg_arg_num(&args, "channel");
+    const char *model_dir = set.model_dir[0] ? set.model_dir : NULL;
+    stream s = {.timeline = cfg_arg_given(&args, "timeline")};
     cq_classify_params cp = cq_classify_default_params();
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "r:c:h", opts, NULL)) != -1) {
-        char *end;
-        switch (o) {
-        case 'r':
-        case 'c': {
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || v < 1 || v > (o == 'r' ? 384000 : 2)) {
-                fprintf(stderr, "callqa: --%s: expected %s\n", o == 'r' ? "rate" : "channel",
-                        o == 'r' ? "1000..384000" : "1 or 2");
-                return 2;
-            }
-            *(o == 'r' ? &rate : &channel) = v;
-            break;
-        }
-        case O_TIMELINE: s.timeline = 1; break;
-        case O_MODEL: model_dir = optarg; break;
-        case O_DTMFSP: cp.tones.dtmf_speech = true; break;
-        case O_DTMFVC: cp.tones.dtmf_voice_cancel = true; break;
-        case O_LIVE:
-            if (strcmp(optarg, "hold") == 0)
-                cp.live = CQ_LIVE_HOLD;
-            else if (strcmp(optarg, "amd") == 0)
-                cp.live = CQ_LIVE_AMD;
-            else {
-                fprintf(stderr, "callqa: --live: expected hold or amd\n");
-                return 2;
-            }
-            break;
-        case O_SILENCE: {
-            errno = 0;
-            double v = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(v >= 0 && v <= 3600)) {
-                fprintf(stderr, "callqa: --silence-sec: expected 0..3600\n");
-                return 2;
-            }
-            cp.silence_event_sec = v;
-            break;
-        }
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind + 1 != argc) {
-        usage(stderr);
+    cp.tones.dtmf_speech = set.analysis.dtmf_speech;
+    cp.tones.dtmf_voice_cancel = set.analysis.dtmf_voice_cancel;
+    cp.live = (cq_live_mode)set.live_mode;
+    cp.silence_event_sec = set.live_silence_sec;
+    if (args.next + 1 != argc) {
+        cq_cli_usage(stderr, "classify");
         return 2;
     }
-    const char *src = argv[optind];
-    if (rate < 1000) {
-        fprintf(stderr, "callqa: --rate: expected 1000..384000\n");
-        return 2;
-    }
+    const char *src = argv[args.next];
 
     cq_audio *a = NULL;
     cq_err err;

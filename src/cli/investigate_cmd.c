@@ -5,7 +5,6 @@
  * findings; --json prints the route's answer. It runs in callqa-service (libpcap).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
@@ -17,44 +16,9 @@
 #include "../config/cfg_engine.h"
 #include "../config/config.h"
 #include "../net/net.h"
+#include "cli_args.h"
 #include "serve_cmd.h"
 #include "term.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: callqa investigate [--json] [--recording FILE | --in FILE --out FILE]\n"
-            "                          [--status STATUS] [--call-info FILE] [--call-id ID]\n"
-            "                          [--uniqueid ID] [--caller-code CODE] [--phone NUMBER]\n"
-            "                          [--call-epoch SECONDS] [--length SECONDS]\n"
-            "                          [--max-answer-mb N]\n"
-            "                          [analysis options] CAPTURE\n"
-            "  why the call went wrong: the capture's dialogs, streams and findings (CAPTURE:\n"
-            "  pcap, pcapng, or SIP as text), held against the call's recording when given\n"
-            "  --recording FILE   the call's recording (stereo or mono); --in/--out: its legs\n"
-            "  --status STATUS    the dialer's status for the call\n"
-            "  --call-info FILE   the dialer's call_info (carrier log, queue, DID) as text\n"
-            "  --call-id, --uniqueid, --caller-code, --phone, --call-epoch, --length\n"
-            "                     the stored call (its SIP Call-ID, Asterisk uniqueid, ViciDial\n"
-            "                     caller code, number, start in UTC epoch seconds, length in\n"
-            "                     seconds): the dialog looked at is the one they match\n"
-            "  --json             the answer of POST /investigate (docs/network.md)\n"
-            "  --max-answer-mb N  the answer's bound, 2 to 4096 MiB (16): `truncated` counts\n"
-            "                     what a capture too big for it left out\n");
-    cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
-}
-
-/* A number of seconds from 0 ("1714645800", "61.5") into *v. */
-static bool seconds_of(const char *s, double *v)
-{
-    char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(x) || x < 0)
-        return false;
-    *v = x;
-    return true;
-}
 
 /* The answer as text: every string in it came from the capture, the recording or the call
  * info, so each goes through term.h (control bytes as \xHH); the explanation keeps its lines. */
@@ -114,101 +78,34 @@ static void print_text(const json_t *o)
 
 int cq_cli_investigate(int argc, char **argv)
 {
-    enum {
-        O_JSON = 256,
-        O_REC,
-        O_IN,
-        O_OUT,
-        O_STATUS,
-        O_CI,
-        O_ONLY,
-        O_CALL_ID,
-        O_UNIQUEID,
-        O_CALLER_CODE,
-        O_PHONE,
-        O_EPOCH,
-        O_LENGTH,
-        O_MAX_MB,
-        O_CFG = 1000
-    };
-    static const struct option own[] = {
-        {"json", no_argument, NULL, O_JSON},
-        {"recording", required_argument, NULL, O_REC},
-        {"in", required_argument, NULL, O_IN},
-        {"out", required_argument, NULL, O_OUT},
-        {"status", required_argument, NULL, O_STATUS},
-        {"only", required_argument, NULL, O_ONLY},
-        {"call-info", required_argument, NULL, O_CI},
-        {"call-id", required_argument, NULL, O_CALL_ID},
-        {"uniqueid", required_argument, NULL, O_UNIQUEID},
-        {"caller-code", required_argument, NULL, O_CALLER_CODE},
-        {"phone", required_argument, NULL, O_PHONE},
-        {"call-epoch", required_argument, NULL, O_EPOCH},
-        {"length", required_argument, NULL, O_LENGTH},
-        {"max-answer-mb", required_argument, NULL, O_MAX_MB},
-        {"help", no_argument, NULL, 'h'},
-    };
-    enum { N_OWN = sizeof(own) / sizeof(own[0]) };
-    struct option opts[N_OWN + 64];
-    if (cfg_flag_options(own, N_OWN, CFG_FLAGS_ANALYSIS, opts, N_OWN + 64, O_CFG) < 0) {
-        fprintf(stderr, "callqa: too many flags\n");
-        return 2;
-    }
     static cfg_settings set;
-    cfg_defaults(&set);
-    cq_engine_params ep = cq_engine_default_params();
-    int json = 0, c;
-    const char *rec = NULL, *in = NULL, *out = NULL, *status = NULL, *ci_path = NULL;
-    net_call_hint hint = {.epoch = -1, .length_sec = -1};
-    bool hinted = false;
+    cq_engine_params ep;
+    cfg_args a;
+    int c = cq_cli_analysis_args("investigate", "callqa investigate", argc, argv, &set, &ep, &a);
+    if (c >= 0)
+        return c;
+    int json = cfg_arg_given(&a, "json");
+    const char *rec = cfg_arg(&a, "recording"), *in = cfg_arg(&a, "in"), *out = cfg_arg(&a, "out"),
+               *status = cfg_arg(&a, "status"), *ci_path = cfg_arg(&a, "call-info");
+    net_call_hint hint = {
+        .call_id = cfg_arg(&a, "call-id"),
+        .uniqueid = cfg_arg(&a, "uniqueid"),
+        .caller_code = cfg_arg(&a, "caller-code"),
+        .phone = cfg_arg(&a, "phone"),
+        .epoch = cfg_arg_given(&a, "call-epoch") ? cfg_arg_num(&a, "call-epoch") : -1,
+        .length_sec = cfg_arg_given(&a, "length") ? cfg_arg_num(&a, "length") : -1};
+    bool hinted = hint.call_id || hint.uniqueid || hint.caller_code || hint.phone ||
+                  hint.epoch >= 0 || hint.length_sec >= 0;
     net_limits lim = net_default_limits();
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case O_JSON: json = 1; break;
-        case O_REC: rec = optarg; break;
-        case O_IN: in = optarg; break;
-        case O_OUT: out = optarg; break;
-        case O_STATUS: status = optarg; break;
-        case O_CI: ci_path = optarg; break;
-        case O_CALL_ID: hint.call_id = optarg, hinted = true; break;
-        case O_UNIQUEID: hint.uniqueid = optarg, hinted = true; break;
-        case O_CALLER_CODE: hint.caller_code = optarg, hinted = true; break;
-        case O_PHONE: hint.phone = optarg, hinted = true; break;
-        case O_EPOCH:
-        case O_LENGTH:
-            if (!seconds_of(optarg, c == O_EPOCH ? &hint.epoch : &hint.length_sec)) {
-                fprintf(stderr, "callqa investigate: --%s wants seconds (a number from 0): %s\n",
-                        c == O_EPOCH ? "call-epoch" : "length", optarg);
-                return 2;
-            }
-            hinted = true;
-            break;
-        case O_MAX_MB: {
-            double mb;
-            if (cq_cli_number("callqa investigate", "--max-answer-mb", optarg, 2, 4096, &mb))
-                return 2;
-            lim.max_answer_bytes = (size_t)(mb * 1048576);
-            break;
-        }
-        case 'h': usage(stdout); return 0;
-        default:
-            if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, usage))
-                return 2;
-        }
-    }
-    if (optind != argc - 1 || (rec && (in || out)) || (!in != !out)) {
-        usage(stderr);
+    lim.max_answer_bytes = set.max_answer;
+    if (a.next != argc - 1 || (rec && (in || out)) || (!in != !out)) {
+        cq_cli_usage(stderr, "investigate");
         return 2;
     }
-    const char *file = argv[optind];
+    const char *file = argv[a.next];
     cq_engine *e = NULL;
     cq_call_src src = {0};
     if (rec || in) {
-        cfg_engine_params(&set, &ep);
-        char model_dir[4096];
-        if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
-            ep.model_dir = model_dir;
         int eerr = 0;
         if (!(e = cq_engine_create(&ep, &eerr))) {
             fprintf(stderr, "callqa: cannot start the engine: %s\n", cq_strerror(eerr));

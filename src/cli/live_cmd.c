@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "../config/config.h"
 #include "../live/live.h"
 #include "callqa/callqa.h"
+#include "cli_args.h"
 #include "live_cmd.h"
 #include "vad_model.h"
 
@@ -90,101 +90,6 @@ static void on_signal(int sig)
     lv_server_stop(g_srv);
 }
 
-static void usage(FILE *f)
-{
-    fputs(
-        "usage: callqa live [--audiosocket HOST:PORT] [--rtp HOST:PORT] [--websocket HOST:PORT]\n"
-        "                   [options]   (one input at least)\n"
-        "  --audiosocket HOST:PORT  listen for Asterisk AudioSocket connections (one per call;\n"
-        "                 the dialplan's AudioSocket(${UUID},HOST:PORT) or\n"
-        "                 Dial(AudioSocket/HOST:PORT/${UUID})); [::1]:PORT for IPv6; port 0\n"
-        "                 picks one (printed on stderr)\n"
-        "  --rtp HOST:PORT  receive RTP on this UDP port, as ARI externalMedia sends it\n"
-        "                 (external_host=HOST:PORT); each SSRC is a call named rtp-<ssrc hex>\n"
-        "  --rtp-pt PT=CODEC/RATE  a payload type: CODEC PCMU, PCMA, L16 (network order),\n"
-        "                 L16LE or none, e.g. 118=L16/16000 (the default map: 0 PCMU/8000,\n"
-        "                 8 PCMA/8000, 118 L16/16000); repeatable\n"
-        "  --rtp-window-ms MS  how long a missing packet is waited for (default 60)\n"
-        "  --rtp-max-pending N  RTP SSRCs waiting to show they are a stream (5 packets in\n"
-        "                 sequence), and N KiB of their packets (default 16384); until then\n"
-        "                 an SSRC is no call (not counted against --max-calls), and past either\n"
-        "                 bound the oldest of those that have shown the fewest is dropped\n"
-        "  --websocket HOST:PORT  accept FreeSWITCH mod_audio_fork WebSocket connections (one per\n"
-        "                 call, named by the metadata's uuid or callId, else the URL's path)\n"
-        "  --ws-rate 8000|16000  L16 rate when the URL gives no ?rate= (default 8000)\n"
-        "  --ws-mix mono|mixed|stereo  channels when the URL gives no ?mix= (default mono)\n"
-        "  --max-calls N  calls at once, every input together (default 64); more are refused:\n"
-        "                 an AudioSocket error frame, a WebSocket 503, an RTP stream's packets\n"
-        "                 ignored\n"
-        "  --ident-sec S  a connection (AudioSocket, WebSocket, FastAGI) that has not identified\n"
-        "                 its call within S seconds of connecting is closed (default 5); until\n"
-        "                 it does it waits apart and does not count against --max-calls; an\n"
-        "                 RTP SSRC that has not shown a stream S seconds after its first packet\n"
-        "                 is dropped\n"
-        "  --max-pending N  connections waiting to identify, per listener (default 1024); past\n"
-        "                 it the oldest is closed\n"
-        "  --max-pending-per-client N  of them from one address (default 128); past it that\n"
-        "                 address's oldest is closed\n"
-        "  --max-call-sec S  end a call longer than S seconds (default 14400)\n"
-        "  --stall-sec S  end a call whose connection or RTP stream is silent S seconds\n"
-        "                 (default 10)\n"
-        "  --queue-sec S  audio one call may have waiting for analysis; more is dropped and\n"
-        "                 counted on its call_end (default 5)\n"
-        "  --threads N    analysis threads (default: the CPUs this process may use)\n"
-        "  --vad-batch N  calls an analysis thread takes at once, their VAD run as one batch\n"
-        "                 (default 32; 1: each call alone)\n"
-        "  --batch-wait-ms MS  how long queued audio may wait for the batch to fill\n"
-        "                 (default 10; 0: never)\n"
-        "  --record-dir D  write each call's audio as D/ID.wav (16-bit PCM at its rate) with\n"
-        "                 its event lines as D/ID.live.jsonl, both renamed into place when the\n"
-        "                 call ends (a folder `callqa ingest watch` watches queues them for QA)\n"
-        "  --mask-digits  keyed digits as * in the event lines, and DTMF muted in the\n"
-        "                 recordings (written a second late for it)\n"
-        "  --live hold|amd  live-call decisions, as callqa classify --live\n"
-        "  --silence-sec S  with --live: a silence event after S s of silence (default 5;\n"
-        "                 0: none)\n"
-        "  --events FILE|-  where event lines go (default -: stdout); FILE is appended to\n"
-        "  --stats-sec S  a stats line every S seconds (default 10; 0: only at the end)\n"
-        "  --model-dir D  where silero_vad/ lives (default $CALLQA_MODEL_DIR)\n",
-        f);
-    fputs(
-        "  --fastagi HOST:PORT  answer AGI(agi://HOST:PORT/amd,${UUID}) with the call's live\n"
-        "                 AMD decision as AMD() sets AMDSTATUS and AMDCAUSE (implies --live amd);\n"
-        "                 with --live hold, AGI(agi://HOST:PORT/hold,${UUID}) with HOLDSTATUS\n"
-        "                 (HUMAN, ENDED, NOTSURE, HANGUP) and HOLDCAUSE once a person answers\n"
-        "  --fastagi-timeout-ms MS  wait this long for a decision, then NOTSURE (default 5000;\n"
-        "                 with --live hold 3600000)\n"
-        "  --webhook URL  POST each event line there, signed (HMAC-SHA256, X-Callqa-Signature)\n"
-        "  --webhook-secret-file FILE  the signing secret: the first line of FILE, mode 0600\n"
-        "  --webhook-events LIST  the types to POST, comma-separated (default: all but stats)\n"
-        "  --webhook-attempts N  tries per event (default 6), then a dead letter (counted)\n"
-        "  --webhook-backoff-ms MS  the first wait between tries, doubled each time up to\n"
-        "                 30 s (default 500)\n"
-        "  --webhook-queue N  events waiting to be sent (default 4096); more are dropped\n"
-        "  --webhook-timeout-sec S  one POST (default 10)\n"
-        "Prints one JSON line per event: callqa classify's lines with \"call\" (its name),\n"
-        "\"input\" (audiosocket, rtp or websocket), \"call_sec\" (the call's audio seconds when\n"
-        "decided) and \"wall\" (UTC), dtmf lines for AudioSocket DTMF frames, one call_end per\n"
-        "call with its reason (hangup, peer_closed, max_duration, stalled, error, shutdown,\n"
-        "ssrc_change) and its input's counters, and stats lines (with the audio analysed, the\n"
-        "CPU seconds used, and the frames' waits for the analysis: p50, p99 and max in ms).\n"
-        "SIGTERM or SIGINT: stop accepting, end every call (shutdown), flush, exit 0.\n",
-        f);
-}
-
-static int num(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "callqa: --%s: expected %g..%g\n", opt, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* PT=CODEC/RATE into the map (--rtp-pt). */
 static int rtp_pt(const char *s, lv_rtp_map *m)
 {
@@ -241,266 +146,110 @@ static int split_hostport(const char *s, char *host, size_t hcap, char *port, si
     return 0;
 }
 
+/* Every PT=CODEC/RATE of a comma-separated list into the map: 0, or -1 having said which. */
+static int rtp_pts(const char *list, lv_rtp_map *m)
+{
+    char one[64];
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        snprintf(one, sizeof(one), "%.*s", (int)(n < sizeof(one) ? n : sizeof(one) - 1), p);
+        if (n >= sizeof(one) || rtp_pt(one, m)) {
+            fprintf(stderr,
+                    "callqa: --rtp-pt (live_rtp_pt) %.*s: expected PT=CODEC/RATE, e.g. "
+                    "118=L16/16000 (PT 0-127; PCMU, PCMA, L16, L16LE, none)\n",
+                    (int)n, p);
+            return -1;
+        }
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+/* The settings (live_*, live_events, model_dir: docs/config.md) as the server's parameters, the
+ * FastAGI server's and the webhook's. 0, or 2 having said why. */
+static int params_of(const cfg_settings *c, lv_server_params *p, lv_agi_server_params *ap,
+                     wh_params *wp, sinks *sk)
+{
+    p->max_calls = c->live_max_calls;
+    p->max_call_sec = c->live_max_call_sec;
+    p->stall_sec = c->live_stall_sec;
+    p->ident_sec = c->live_ident_sec;
+    p->max_pending = c->live_max_pending;
+    p->max_pending_per_client = c->live_max_pending_per_client;
+    p->rtp_max_pending = c->live_rtp_max_pending;
+    p->queue_sec = c->live_queue_sec;
+    if (c->live_threads > 0)
+        p->threads = c->live_threads;
+    p->stats_sec = c->live_stats_sec;
+    p->silence_sec = c->live_silence_sec;
+    p->live_mode = c->live_mode;
+    p->event_queue = (size_t)c->live_event_queue;
+    p->vad_batch = c->live_vad_batch;
+    p->batch_wait_sec = c->live_batch_wait_ms / 1000.0;
+    p->record_dir = c->live_record_dir[0] ? c->live_record_dir : NULL;
+    p->mask_digits = c->live_mask_dtmf;
+    p->rtp_window_ms = (unsigned)c->live_rtp_window_ms;
+    p->ws_rate_hz = c->live_ws_rate ? 16000 : 8000;
+    p->ws_channels = c->live_ws_mix == 2 ? 2 : 1;
+    if (rtp_pts(c->live_rtp_pt, &p->rtp_map))
+        return 2;
+    if (p->max_pending_per_client > p->max_pending) {
+        fprintf(stderr,
+                "callqa: --max-pending-per-client (live_max_pending_per_client) %d: at most "
+                "--max-pending (%d)\n",
+                p->max_pending_per_client, p->max_pending);
+        return 2;
+    }
+    if (c->live_fastagi_timeout_ms) /* 0: the FastAGI server's own, or an hour with hold */
+        ap->timeout_sec = c->live_fastagi_timeout_ms / 1000.0;
+    wp->max_attempts = c->live_webhook_attempts;
+    wp->backoff_sec = c->live_webhook_backoff_ms / 1000.0;
+    if (wp->max_backoff_sec < wp->backoff_sec)
+        wp->max_backoff_sec = wp->backoff_sec;
+    wp->queue = (size_t)c->live_webhook_queue;
+    wp->timeout_sec = c->live_webhook_timeout_sec;
+    if (wp->connect_timeout_sec > wp->timeout_sec)
+        wp->connect_timeout_sec = wp->timeout_sec;
+    const char *types = c->live_webhook_events;
+    size_t l = strlen(types);
+    if (l && (l + 3 > sizeof(sk->wh_types) || strspn(types, "abcdefghijklmnopqrstuvwxyz_,") != l)) {
+        fprintf(stderr, "callqa: --webhook-events (live_webhook_events): event types (a-z, _), "
+                        "comma-separated\n");
+        return 2;
+    }
+    if (l)
+        snprintf(sk->wh_types, sizeof(sk->wh_types), ",%s,", types);
+    return 0;
+}
+
 int cq_cli_live(int argc, char **argv)
 {
-    enum {
-        O_AS = 256,
-        O_MAXCALLS,
-        O_MAXSEC,
-        O_STALL,
-        O_QUEUE,
-        O_THREADS,
-        O_LIVE,
-        O_EVENTS,
-        O_STATS,
-        O_MODEL,
-        O_EVQ,
-        O_VADB,
-        O_BWAIT,
-        O_REC,
-        O_MASK,
-        O_RTP,
-        O_RTPPT,
-        O_RTPWIN,
-        O_WS,
-        O_WSRATE,
-        O_WSMIX,
-        O_AGI,
-        O_AGI_TIMEOUT,
-        O_WH,
-        O_WH_SECRET,
-        O_WH_EVENTS,
-        O_WH_ATTEMPTS,
-        O_WH_BACKOFF,
-        O_WH_QUEUE,
-        O_WH_TIMEOUT,
-        O_SILENCE,
-        O_IDENT,
-        O_PENDING,
-        O_PENDING_CLIENT,
-        O_RTP_PENDING
-    };
-    static const struct option opts[] = {
-        {"audiosocket", required_argument, NULL, O_AS},
-        {"max-calls", required_argument, NULL, O_MAXCALLS},
-        {"max-call-sec", required_argument, NULL, O_MAXSEC},
-        {"ident-sec", required_argument, NULL, O_IDENT},
-        {"max-pending", required_argument, NULL, O_PENDING},
-        {"max-pending-per-client", required_argument, NULL, O_PENDING_CLIENT},
-        {"rtp-max-pending", required_argument, NULL, O_RTP_PENDING},
-        {"stall-sec", required_argument, NULL, O_STALL},
-        {"queue-sec", required_argument, NULL, O_QUEUE},
-        {"threads", required_argument, NULL, O_THREADS},
-        {"live", required_argument, NULL, O_LIVE},
-        {"silence-sec", required_argument, NULL, O_SILENCE},
-        {"events", required_argument, NULL, O_EVENTS},
-        {"stats-sec", required_argument, NULL, O_STATS},
-        {"model-dir", required_argument, NULL, O_MODEL},
-        {"event-queue", required_argument, NULL, O_EVQ},
-        {"vad-batch", required_argument, NULL, O_VADB},
-        {"batch-wait-ms", required_argument, NULL, O_BWAIT},
-        {"record-dir", required_argument, NULL, O_REC},
-        {"mask-digits", no_argument, NULL, O_MASK},
-        {"rtp", required_argument, NULL, O_RTP},
-        {"rtp-pt", required_argument, NULL, O_RTPPT},
-        {"rtp-window-ms", required_argument, NULL, O_RTPWIN},
-        {"websocket", required_argument, NULL, O_WS},
-        {"ws-rate", required_argument, NULL, O_WSRATE},
-        {"ws-mix", required_argument, NULL, O_WSMIX},
-        {"fastagi", required_argument, NULL, O_AGI},
-        {"fastagi-timeout-ms", required_argument, NULL, O_AGI_TIMEOUT},
-        {"webhook", required_argument, NULL, O_WH},
-        {"webhook-secret-file", required_argument, NULL, O_WH_SECRET},
-        {"webhook-events", required_argument, NULL, O_WH_EVENTS},
-        {"webhook-attempts", required_argument, NULL, O_WH_ATTEMPTS},
-        {"webhook-backoff-ms", required_argument, NULL, O_WH_BACKOFF},
-        {"webhook-queue", required_argument, NULL, O_WH_QUEUE},
-        {"webhook-timeout-sec", required_argument, NULL, O_WH_TIMEOUT},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static cfg_settings c; /* --config FILE, then CALLQA_*, then the flags */
+    cfg_defaults(&c);
+    cfg_args args;
+    int rc0 = cq_cli_args("live", "callqa", argc, argv, &c, &args);
+    if (rc0 >= 0)
+        return rc0;
     lv_server_params p = lv_server_default_params();
     char host[256], port[8], rhost[256], rport[8], whost[256], wport[8];
-    const char *as = NULL, *rtp = NULL, *ws = NULL, *events = "-", *model_dir = NULL, *agi = NULL;
+    const char *as = c.live_audiosocket[0] ? c.live_audiosocket : NULL,
+               *rtp = c.live_rtp[0] ? c.live_rtp : NULL,
+               *ws = c.live_websocket[0] ? c.live_websocket : NULL,
+               *events = c.live_events[0] ? c.live_events : "-",
+               *model_dir = c.model_dir[0] ? c.model_dir : NULL,
+               *agi = c.live_fastagi[0] ? c.live_fastagi : NULL;
     lv_agi_server_params ap = lv_agi_server_default_params();
     char agi_host[256], agi_port[8];
     sinks sk = {.agi = NULL};
     wh_params wp = wh_default_params();
-    const char *wh_url = NULL, *wh_secret = NULL;
-    bool live_set = false, agi_timeout_set = false;
-    double v;
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (o) {
-        case O_AS: as = optarg; break;
-        case O_MAXCALLS:
-            if (num("max-calls", optarg, 1, 100000, &v))
-                return 2;
-            p.max_calls = (int)v;
-            break;
-        case O_MAXSEC:
-            if (num("max-call-sec", optarg, 0.1, 86400 * 7, &p.max_call_sec))
-                return 2;
-            break;
-        case O_STALL:
-            if (num("stall-sec", optarg, 0.1, 86400, &p.stall_sec))
-                return 2;
-            break;
-        case O_IDENT:
-            if (num("ident-sec", optarg, 0.1, 3600, &p.ident_sec))
-                return 2;
-            break;
-        case O_PENDING:
-            if (num("max-pending", optarg, 1, 100000, &v))
-                return 2;
-            p.max_pending = (int)v;
-            break;
-        case O_PENDING_CLIENT:
-            if (num("max-pending-per-client", optarg, 1, 100000, &v))
-                return 2;
-            p.max_pending_per_client = (int)v;
-            break;
-        case O_RTP_PENDING:
-            if (num("rtp-max-pending", optarg, 1, 100000, &v))
-                return 2;
-            p.rtp_max_pending = (int)v;
-            break;
-        case O_QUEUE:
-            if (num("queue-sec", optarg, 0.1, 600, &p.queue_sec))
-                return 2;
-            break;
-        case O_THREADS:
-            if (num("threads", optarg, 1, 256, &v))
-                return 2;
-            p.threads = (int)v;
-            break;
-        case O_STATS:
-            if (num("stats-sec", optarg, 0, 86400, &p.stats_sec))
-                return 2;
-            break;
-        case O_SILENCE:
-            if (num("silence-sec", optarg, 0, 3600, &p.silence_sec))
-                return 2;
-            break;
-        case O_LIVE:
-            live_set = true;
-            if (strcmp(optarg, "hold") == 0)
-                p.live_mode = CQ_LIVE_HOLD;
-            else if (strcmp(optarg, "amd") == 0)
-                p.live_mode = CQ_LIVE_AMD;
-            else {
-                fprintf(stderr, "callqa: --live: expected hold or amd\n");
-                return 2;
-            }
-            break;
-        case O_EVQ:
-            if (num("event-queue", optarg, 16, 1000000, &v))
-                return 2;
-            p.event_queue = (size_t)v;
-            break;
-        case O_VADB:
-            if (num("vad-batch", optarg, 1, LV_VAD_BATCH_MAX, &v))
-                return 2;
-            p.vad_batch = (int)v;
-            break;
-        case O_BWAIT:
-            if (num("batch-wait-ms", optarg, 0, 1000, &v))
-                return 2;
-            p.batch_wait_sec = v / 1000.0;
-            break;
-        case O_REC: p.record_dir = optarg; break;
-        case O_MASK: p.mask_digits = true; break;
-        case O_RTP: rtp = optarg; break;
-        case O_WS: ws = optarg; break;
-        case O_RTPPT:
-            if (rtp_pt(optarg, &p.rtp_map)) {
-                fprintf(stderr,
-                        "callqa: --rtp-pt %s: expected PT=CODEC/RATE, e.g. 118=L16/16000 "
-                        "(PT 0-127; PCMU, PCMA, L16, L16LE, none)\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case O_RTPWIN:
-            if (num("rtp-window-ms", optarg, 1, 2000, &v))
-                return 2;
-            p.rtp_window_ms = (unsigned)v;
-            break;
-        case O_WSRATE:
-            if (strcmp(optarg, "8000") && strcmp(optarg, "16000")) {
-                fprintf(stderr, "callqa: --ws-rate: expected 8000 or 16000\n");
-                return 2;
-            }
-            p.ws_rate_hz = (uint32_t)atoi(optarg);
-            break;
-        case O_WSMIX:
-            if (!strcmp(optarg, "mono") || !strcmp(optarg, "mixed"))
-                p.ws_channels = 1;
-            else if (!strcmp(optarg, "stereo"))
-                p.ws_channels = 2;
-            else {
-                fprintf(stderr, "callqa: --ws-mix: expected mono, mixed or stereo\n");
-                return 2;
-            }
-            break;
-        case O_AGI: agi = optarg; break;
-        case O_AGI_TIMEOUT:
-            if (num("fastagi-timeout-ms", optarg, 50, 14400000, &v))
-                return 2;
-            ap.timeout_sec = v / 1000.0;
-            agi_timeout_set = true;
-            break;
-        case O_WH: wh_url = optarg; break;
-        case O_WH_SECRET: wh_secret = optarg; break;
-        case O_WH_EVENTS: {
-            size_t l = strlen(optarg);
-            if (!l || l + 3 > sizeof(sk.wh_types) ||
-                strspn(optarg, "abcdefghijklmnopqrstuvwxyz_,") != l) {
-                fprintf(stderr,
-                        "callqa: --webhook-events: event types (a-z, _), comma-separated\n");
-                return 2;
-            }
-            snprintf(sk.wh_types, sizeof(sk.wh_types), ",%s,", optarg);
-            break;
-        }
-        case O_WH_ATTEMPTS:
-            if (num("webhook-attempts", optarg, 1, 100, &v))
-                return 2;
-            wp.max_attempts = (int)v;
-            break;
-        case O_WH_BACKOFF:
-            if (num("webhook-backoff-ms", optarg, 1, 600000, &v))
-                return 2;
-            wp.backoff_sec = v / 1000.0;
-            if (wp.max_backoff_sec < wp.backoff_sec)
-                wp.max_backoff_sec = wp.backoff_sec;
-            break;
-        case O_WH_QUEUE:
-            if (num("webhook-queue", optarg, 1, 1000000, &v))
-                return 2;
-            wp.queue = (size_t)v;
-            break;
-        case O_WH_TIMEOUT:
-            if (num("webhook-timeout-sec", optarg, 0.1, 600, &wp.timeout_sec))
-                return 2;
-            if (wp.connect_timeout_sec > wp.timeout_sec)
-                wp.connect_timeout_sec = wp.timeout_sec;
-            break;
-        case O_EVENTS: events = optarg; break;
-        case O_MODEL: model_dir = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind != argc || (!as && !rtp && !ws)) {
-        usage(stderr);
+    const char *wh_url = c.live_webhook[0] ? c.live_webhook : NULL,
+               *wh_secret = c.live_webhook_secret_file[0] ? c.live_webhook_secret_file : NULL;
+    if (args.next != argc || (!as && !rtp && !ws)) {
+        cq_cli_usage(stderr, "live");
         return 2;
     }
-    if (p.max_pending_per_client > p.max_pending) {
-        fprintf(stderr, "callqa: --max-pending-per-client: at most --max-pending (%d)\n",
-                p.max_pending);
+    if (params_of(&c, &p, &ap, &wp, &sk) != 0)
         return 2;
-    }
     const struct {
         const char *opt, *val;
         char *host, *port;
@@ -513,7 +262,8 @@ int cq_cli_live(int argc, char **argv)
         if (!in[i].val)
             continue;
         if (split_hostport(in[i].val, in[i].host, 256, in[i].port, 8) != 0) {
-            fprintf(stderr, "callqa: --%s: expected HOST:PORT or [HOST]:PORT\n", in[i].opt);
+            fprintf(stderr, "callqa: --%s (live_%s): expected HOST:PORT or [HOST]:PORT\n",
+                    in[i].opt, in[i].opt);
             return 2;
         }
         *in[i].ph = in[i].host;
@@ -521,14 +271,15 @@ int cq_cli_live(int argc, char **argv)
     }
     if (agi) {
         if (split_hostport(agi, agi_host, sizeof(agi_host), agi_port, sizeof(agi_port)) != 0) {
-            fprintf(stderr, "callqa: --fastagi: expected HOST:PORT or [HOST]:PORT\n");
+            fprintf(stderr,
+                    "callqa: --fastagi (live_fastagi): expected HOST:PORT or [HOST]:PORT\n");
             return 2;
         }
         /* AMD decisions (script amd), or with --live hold the hold-slayer's (script hold) */
-        if (live_set && p.live_mode == CQ_LIVE_HOLD) {
+        if (p.live_mode == CQ_LIVE_HOLD) {
             ap.hold = true;
             ap.script = "hold";
-            if (!agi_timeout_set)
+            if (!c.live_fastagi_timeout_ms)
                 ap.timeout_sec = 3600;
         } else {
             p.live_mode = CQ_LIVE_AMD;
@@ -588,9 +339,10 @@ int cq_cli_live(int argc, char **argv)
     p.on_event = on_event;
     p.on_stats = on_stats;
     p.user = &sk;
-    lv_server *s = lv_server_create(&p, &e);
+    cq_err err;
+    lv_server *s = lv_server_create(&p, &err);
     if (!s) {
-        fprintf(stderr, "callqa: live: %s\n", e.msg);
+        fprintf(stderr, "callqa: live: %s\n", err.msg);
         lv_agi_server_destroy(sk.agi);
         wh_destroy(sk.wh, 0, NULL);
         cq_vad_model_free(vm);

@@ -13,8 +13,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
-#include <getopt.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -27,11 +25,13 @@
 #include "callqa/callqa.h"
 #include "../config/cfg_engine.h"
 #include "classify_cmd.h"
+#include "cli_args.h"
 #include "plan.h"
 #include "../proc/proc.h"
 #include "term.h"
+#include "callqa/cq_clock.h"
 
-#define MAX_PARALLEL 256 /* -j */
+#define MAX_PARALLEL 256 /* -j: its bound in src/config/cfg_cmds.c */
 
 typedef struct result {
     char *text;       /* rendered report (text or JSON line), or NULL */
@@ -58,13 +58,6 @@ typedef struct printer {
     double audio, last_bar, t0;
     int bar, out_tty;
 } printer;
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static char *json_error_line(const char *file, const cq_err *err)
 {
@@ -149,7 +142,7 @@ static void call_in_child(void *arg, int fd)
     const isolated *iso = arg;
     const plan_call *pc = &iso->b->calls[iso->i];
     /* fault injection for tests/cli/test_cli.sh: crash on calls whose name contains it */
-    const char *crash = getenv("CALLQA_TEST_CRASH_ON");
+    const char *crash = cfg_test_hook("CRASH_ON");
     if (crash && *crash && strstr(pc->path ? pc->path : pc->in, crash))
         raise(SIGSEGV);
     result cr = {0};
@@ -218,7 +211,7 @@ static void progress(size_t done, size_t n, double audio, double t0)
     int fill = n ? (int)(width * done / n) : width;
     fprintf(stderr, "\r[%.*s%*s] %zu/%zu calls, %.2f h audio, %.1f s", fill,
             "##############################", width - fill, "", done, n, audio / 3600.0,
-            now_sec() - t0);
+            cq_clock_mono_sec() - t0);
     fflush(stderr);
 }
 
@@ -247,9 +240,9 @@ static void print_ready(batch *b, printer *pr)
         fflush(stdout);
         pr->audio += r->audio_sec;
         pr->printed++;
-        if (pr->bar && (pr->printed == b->n || now_sec() - pr->last_bar > 0.1)) {
+        if (pr->bar && (pr->printed == b->n || cq_clock_mono_sec() - pr->last_bar > 0.1)) {
             progress(pr->printed, b->n, pr->audio, pr->t0); /* at most 10 redraws/s */
-            pr->last_bar = now_sec();
+            pr->last_bar = cq_clock_mono_sec();
         }
         free(r->error);
         free(r->text);
@@ -300,63 +293,7 @@ static void run_isolated(batch *b, long parallel, printer *pr)
 
 static void usage(FILE *f)
 {
-    char names[512] = "";
-    size_t k = 0;
-    const char *nm;
-    for (size_t i = 0; (nm = cq_analyzer_at(i, NULL)) && k < sizeof(names); i++)
-        k += (size_t)snprintf(names + k, sizeof(names) - k, "%s%s", i ? "," : "", nm);
-    fprintf(
-        f,
-        "usage: callqa analyze [options] FILE|DIR...\n"
-        "       callqa analyze [options] --in INBOUND.wav --out OUTBOUND.wav\n"
-        "       callqa classify [--rate HZ] -|FILE   call events of a live stream\n"
-        "       callqa live --audiosocket HOST:PORT  live calls from Asterisk (callqa live "
-        "--help)\n"
-        "       callqa serve [options]                 the HTTP service (callqa serve --help)\n"
-        "       callqa worker --db STORE [options]     the QA worker (callqa worker --help)\n"
-        "       callqa requeue --db STORE --since DAY  analyse calls again\n"
-        "       callqa transcript import --db STORE --call ID FILE   attach a transcript\n"
-        "       callqa score --transcript FILE [--report FILE] [--scorecard FILE] [--json]\n"
-        "       callqa store migrate --from SQLITE_PATH --to postgresql://...   move a store\n"
-        "       callqa store audit --db STORE          the audit trail, as JSON lines\n"
-        "       callqa store redact|purge|erase ...    redact calls stored before, retention, "
-        "erasure\n"
-        "       callqa user add|list|disable|enable|password|token ... --db STORE   the service's "
-        "users\n"
-        "       callqa sip [--json] CAPTURE          a capture's SIP and RTP (pcap, pcapng)\n"
-        "       callqa investigate [--json] [--recording FILE] CAPTURE   why a call went wrong\n"
-        "       callqa analyze --pcap CAPTURE [options]   the call carried in a capture\n"
-        "       callqa version\n"
-        "\n"
-        "Analyze call recordings: per-leg levels (RMS, peak, P.56 active level, clipping,\n"
-        "DC offset), silences (FFmpeg silencedetect semantics), speech activity (Silero\n"
-        "VAD, or a DSP fallback when the model is not installed), speech quality (NISQA,\n"
-        "when installed), call events (DTMF, tones, hold music), and the conversation\n"
-        "(talk, overtalk, dead air, one-way audio).\n"
-        "\n"
-        "options:\n"
-        "  --json                 one JSON object per call per line (docs/report.md)\n"
-        "  --transcribe           send the speech to an ASR server too (callqa analyze\n"
-        "                         --transcribe --help; docs/transcription.md)\n"
-        "  --only LIST            analyzers to run, from: %s\n"
-        "                         (default: all but those run only on request)\n"
-        "  --in FILE --out FILE   a call given as inbound (caller) and outbound (agent) legs\n"
-        "  --max-duration S       refuse recordings longer than this (default 86400)\n"
-        "  --envelope MS          each leg's RMS level every MS ms in the report (the\n"
-        "                         envelope analyzer; default off)\n"
-        "  --profile              where the time went, in the JSON report (engine.profile:\n"
-        "                         decoding, resampling, each analyzer; CPU seconds)\n"
-        "  --no-isolate           batches: analyse in threads of this process, without a\n"
-        "                         child process per call (a decoder crash then ends the batch)\n"
-        "  -j, --jobs N           calls analysed in parallel (default: the CPUs it may use)\n"
-        "  -q, --quiet            no progress bar and no closing summary\n"
-        "  -h, --help             this text\n"
-        "\n"
-        "the analysis (the settings of docs/config.md under their flags; the models:\n"
-        "$CALLQA_MODEL_DIR, else ~/.local/share/callqa/models, models/README.md):\n",
-        names);
-    cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
-    fprintf(f, "\nExit status: 0 all calls analysed, 1 some failed, 2 usage error.\n");
+    cq_cli_usage(f, "analyze");
 }
 
 /* The CPUs this process may run on (its affinity: taskset, a container's cpuset), else the
@@ -370,124 +307,35 @@ static long usable_cpus(void)
     return n > 0 ? n : 1;
 }
 
-static int parse_double(const char *s, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int cmd_analyze(int argc, char **argv)
 {
-    enum {
-        O_JSON = 256,
-        O_ONLY,
-        O_IN,
-        O_OUT,
-        O_MAXDUR,
-        O_NOISO,
-        O_ENVELOPE,
-        O_PROFILE,
-        O_CFG = 1000
-    };
-    static const struct option own[] = {
-        {"json", no_argument, NULL, O_JSON},
-        {"only", required_argument, NULL, O_ONLY},
-        {"in", required_argument, NULL, O_IN},
-        {"out", required_argument, NULL, O_OUT},
-        {"max-duration", required_argument, NULL, O_MAXDUR},
-        {"no-isolate", no_argument, NULL, O_NOISO},
-        {"envelope", required_argument, NULL, O_ENVELOPE},
-        {"profile", no_argument, NULL, O_PROFILE},
-        {"jobs", required_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-    };
-    enum { N_OWN = sizeof(own) / sizeof(own[0]) };
-    struct option opts[N_OWN + 64]; /* ours, then the analysis settings' flags (config.h) */
-    if (cfg_flag_options(own, N_OWN, CFG_FLAGS_ANALYSIS, opts, N_OWN + 64, O_CFG) < 0) {
-        fprintf(stderr, "callqa: too many flags\n");
-        return 2;
-    }
     cfg_settings set;
-    cfg_defaults(&set);
-    cq_engine_params ep = cq_engine_default_params();
-    int json = 0, quiet = 0, isolate = 1;
-    long parallel = usable_cpus();
-    const char *in = NULL, *out = NULL;
-    cq_err err;
-    char msg[400];
-    int c;
-    while ((c = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case O_JSON: json = 1; break;
-        case O_ONLY:
-            if (cq_analyzers_parse(optarg, &ep.analyzers, &err) != CQ_OK) {
-                fprintf(stderr, "callqa: --only: %s\n", err.msg);
-                return 2;
-            }
-            break;
-        case O_IN: in = optarg; break;
-        case O_OUT: out = optarg; break;
-        case O_MAXDUR:
-            if (parse_double(optarg, &ep.max_duration_sec) || !(ep.max_duration_sec > 0)) {
-                fprintf(stderr, "callqa: --max-duration: expected seconds > 0\n");
-                return 2;
-            }
-            break;
-        case 'j': {
-            char *end = NULL;
-            errno = 0;
-            parallel = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || parallel < 1 || parallel > MAX_PARALLEL) {
-                fprintf(stderr, "callqa: --parallel: expected 1..%d\n", MAX_PARALLEL);
-                return 2;
-            }
-            break;
-        }
-        case O_NOISO: isolate = 0; break;
-        case O_PROFILE: ep.profile = true; break;
-        case O_ENVELOPE: {
-            char *end = NULL;
-            errno = 0;
-            long ms = strtol(optarg, &end, 10);
-            if (errno || end == optarg || *end || ms < 1 || ms > 60000) {
-                fprintf(stderr, "callqa: --envelope: expected a step of 1..60000 ms\n");
-                return 2;
-            }
-            ep.envelope_ms = (int)ms;
-            break;
-        }
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: {
-            int r = cfg_set_flag(&set, c, O_CFG, optarg, msg, sizeof(msg));
-            if (r < 0)
-                fprintf(stderr, "callqa: %s\n", msg);
-            else if (r > 0)
-                usage(stderr);
-            if (r != 0)
-                return 2;
-        }
-        }
-    }
-    cfg_engine_params(&set, &ep);
+    cq_engine_params ep;
+    cfg_args a;
+    int rc = cq_cli_analysis_args("analyze", "callqa", argc, argv, &set, &ep, &a);
+    if (rc >= 0)
+        return rc;
+    int json = cfg_arg_given(&a, "json"), quiet = cfg_arg_given(&a, "quiet");
+    int isolate = !cfg_arg_given(&a, "no-isolate");
+    long parallel = cfg_arg_given(&a, "jobs") ? (long)cfg_arg_num(&a, "jobs") : usable_cpus();
+    const char *in = cfg_arg(&a, "in"), *out = cfg_arg(&a, "out");
+    if (cfg_arg_given(&a, "max-duration"))
+        ep.max_duration_sec = cfg_arg_num(&a, "max-duration");
+    if (cfg_arg_given(&a, "envelope"))
+        ep.envelope_ms = (int)cfg_arg_num(&a, "envelope");
+    ep.profile = ep.profile || cfg_arg_given(&a, "profile");
     if (!in != !out) {
         fprintf(stderr, "callqa: --in and --out go together (inbound and outbound leg files)\n");
         return 2;
     }
-    if (!in && optind >= argc) {
+    if (!in && a.next >= argc) {
         usage(stderr);
         return 2;
     }
     plan_paths pp = {0};
     plan_call *calls = NULL;
     size_t n = 0;
-    int failed_dirs = plan_expand(&pp, argv + optind, argc - optind, stderr);
+    int failed_dirs = plan_expand(&pp, argv + a.next, argc - a.next, stderr);
     if (failed_dirs < 0 || plan_calls(&pp, &calls, &n) < 0) {
         fprintf(stderr, "callqa: out of memory\n");
         plan_paths_free(&pp);
@@ -512,9 +360,6 @@ static int cmd_analyze(int argc, char **argv)
     if (ep.nisqa_threads > 64)
         ep.nisqa_threads = 64;
 
-    char model_dir[4096];
-    if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
-        ep.model_dir = model_dir;
     int ecode = 0;
     cq_engine *engine = cq_engine_create(&ep, &ecode);
     if (!engine) {
@@ -538,7 +383,7 @@ static int cmd_analyze(int argc, char **argv)
     pthread_cond_init(&b.cv, NULL);
     pthread_t tids[MAX_PARALLEL];
     long started = 0;
-    double t0 = now_sec();
+    double t0 = cq_clock_mono_sec();
     if (!b.res || !b.queue) {
         fprintf(stderr, "callqa: out of memory\n");
         return 2;
@@ -568,7 +413,7 @@ static int cmd_analyze(int argc, char **argv)
     const int bar = pr.bar;
     for (long j = 0; j < started; j++)
         pthread_join(tids[j], NULL);
-    double wall = now_sec() - t0;
+    double wall = cq_clock_mono_sec() - t0;
     if (bar)
         fprintf(stderr, "\r\033[K");
     if (!quiet)

@@ -9,29 +9,16 @@
  * analysed again.
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../pipeline/pipeline.h"
+#include "cli_args.h"
 #include "serve_cmd.h"
-
-static void usage(FILE *f)
-{
-    fputs("usage: callqa store redact --db STORE --since DAY [--config FILE] [--dry-run]\n"
-          "\n"
-          "Redact the calls of DAY (YYYY-MM-DD) and later that were stored before redaction was\n"
-          "turned on for their campaign (the redact settings of --config FILE and CALLQA_*;\n"
-          "docs/privacy.md): their transcript, the keyed digits of their report, the quotes of\n"
-          "their score. Their redacted audio is made when they are analysed again (callqa\n"
-          "requeue); until then the service holds their audio back.\n"
-          "\n"
-          "  --dry-run   show what would be redacted, change nothing\n"
-          "\n"
-          "Exit status: 0 done, 1 a call failed (the others are done), 2 usage error.\n",
-          f);
-}
+#include "../store/store_calls.h"
+#include "../store/store.h"
+#include "../store/store_query.h"
 
 static bool is_day(const char *s)
 {
@@ -40,37 +27,23 @@ static bool is_day(const char *s)
 
 int cq_cli_store_redact(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},     {"since", required_argument, NULL, 's'},
-        {"config", required_argument, NULL, 'f'}, {"dry-run", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    const char *db = NULL, *since = NULL, *config = NULL;
-    bool dry = false;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd': db = optarg; break;
-        case 's': since = optarg; break;
-        case 'f': config = optarg; break;
-        case 'n': dry = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (!db || !since || optind != argc || !is_day(since)) {
+    static cfg_settings set; /* the redaction settings: --config FILE, then CALLQA_* */
+    cfg_defaults(&set);
+    cfg_args a;
+    int rc0 = cq_cli_args("store redact", "callqa store redact", argc, argv, &set, &a);
+    if (rc0 >= 0)
+        return rc0;
+    const char *db = cfg_arg(&a, "db"), *since = cfg_arg(&a, "since");
+    bool dry = cfg_arg_given(&a, "dry-run");
+    if (!db || !since || a.next != argc || !is_day(since)) {
         if (since && !is_day(since))
             fprintf(stderr, "callqa store redact: --since is a day, YYYY-MM-DD (got '%s')\n",
                     since);
-        usage(stderr);
+        cq_cli_usage(stderr, "store redact");
         return 2;
     }
-    static cfg_settings set;
     char err[600];
-    cfg_defaults(&set);
-    if ((config ? cfg_load_file(&set, config, err, sizeof(err))
-                : cfg_load_env(&set, err, sizeof(err))) != 0 ||
-        pl_redact_check(&set, err, sizeof(err)) != 0) {
+    if (pl_redact_check(&set, err, sizeof(err)) != 0) {
         fprintf(stderr, "callqa store redact: %s\n", err);
         return 2;
     }

@@ -5,7 +5,6 @@
  * when no LLM is configured.
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,33 +13,9 @@
 #include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "cli_args.h"
 #include "serve_cmd.h"
 #include "term.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: callqa score --transcript FILE [--report FILE] [--scorecard FILE]\n"
-            "                    [--topics FILE] [--speaker S] [--config FILE] [--json]\n"
-            "\n"
-            "Score one call on a scorecard (docs/scoring.md): rules over the transcript,\n"
-            "acoustic thresholds over the analysis report, an LLM's rubric when one is\n"
-            "configured. Every score comes with its evidence; what was not scored says why.\n"
-            "\n"
-            "options:\n"
-            "  --transcript FILE   callqa's transcript format, or an OpenAI verbose_json answer\n"
-            "                      (then --speaker says whose leg it is); - for standard input\n"
-            "  --report FILE       the call's report (callqa analyze --json); without it the\n"
-            "                      acoustic categories are not scored\n"
-            "  --scorecard FILE    the card (default: the shipped 8-category card)\n"
-            "  --topics FILE       a topics file (docs/topics.md): the call's topic by rules\n"
-            "  --speaker S         agent, customer or mixed (a verbose_json transcript)\n"
-            "  --config FILE       settings (docs/config.md): the llm_* settings ask an LLM\n"
-            "                      for the card's llm categories (also CALLQA_LLM_* variables)\n"
-            "  --json              the result as JSON\n"
-            "\n"
-            "Exit status: 0 scored (flagged or not), 1 bad input, 2 usage error.\n");
-}
 
 static char *load(const char *what, const char *path, size_t *len)
 {
@@ -157,62 +132,28 @@ static int print_text(const char *result)
 
 int cq_cli_score(int argc, char **argv)
 {
-    static const struct option opts[] = {{"transcript", required_argument, NULL, 't'},
-                                         {"report", required_argument, NULL, 'r'},
-                                         {"scorecard", required_argument, NULL, 'c'},
-                                         {"topics", required_argument, NULL, 'T'},
-                                         {"speaker", required_argument, NULL, 's'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"config", required_argument, NULL, 'C'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *tpath = NULL, *rpath = NULL, *cpath = NULL, *topath = NULL, *speaker = NULL,
-               *config = NULL;
-    bool json = false;
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (o) {
-        case 't': tpath = optarg; break;
-        case 'r': rpath = optarg; break;
-        case 'c': cpath = optarg; break;
-        case 'T': topath = optarg; break;
-        case 's': speaker = optarg; break;
-        case 'j': json = true; break;
-        case 'C': config = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (!tpath || optind != argc) {
-        usage(stderr);
+    static cfg_settings cfg; /* --config FILE, CALLQA_*, then --scorecard and --topics */
+    cfg_defaults(&cfg);
+    cfg_args a;
+    int rc = cq_cli_args("score", "callqa score", argc, argv, &cfg, &a);
+    if (rc >= 0)
+        return rc;
+    const char *tpath = cfg_arg(&a, "transcript"), *rpath = cfg_arg(&a, "report"),
+               *speaker = cfg_arg(&a, "speaker");
+    bool json = cfg_arg_given(&a, "json");
+    if (!tpath || a.next != argc) {
+        cq_cli_usage(stderr, "score");
         return 2;
     }
-    int rc = 1;
+    rc = 1;
     char err[600];
     size_t tlen = 0, rlen = 0;
     char *tbody = NULL, *report = NULL, *result = NULL, *attempts = NULL;
-    cfg_settings cfg;
-    cfg_defaults(&cfg);
     pl_scoring sc = {0};
     tx_transcript tx = {0};
     bool tx_made = false;
     sc_text text = {0};
-    if ((config && cfg_load_file(&cfg, config, err, sizeof(err))) ||
-        cfg_load_env(&cfg, err, sizeof(err))) {
-        fprintf(stderr, "callqa score: %s\n", err);
-        return 2;
-    }
     cfg.scoring = true;
-    if ((cpath && strlen(cpath) >= sizeof(cfg.scorecard)) ||
-        (topath && strlen(topath) >= sizeof(cfg.topics_file))) {
-        fprintf(stderr, "callqa score: a file name is too long\n");
-        return 2;
-    }
-    if (cpath)
-        snprintf(cfg.scorecard, sizeof(cfg.scorecard), "%s", cpath);
-    if (topath)
-        snprintf(cfg.topics_file, sizeof(cfg.topics_file), "%s", topath);
     if (!(tbody = load("transcript", tpath, &tlen)) ||
         (rpath && !(report = load("report", rpath, &rlen))))
         goto done;

@@ -23,25 +23,10 @@ int cq_cli_investigate(int argc, char **argv);  /* investigate_cmd.c: why a call
 int cq_cli_ask(int argc, char **argv);          /* ask_cmd.c: POST /ask's ViciDial grants */
 int cq_cli_user(int argc, char **argv);         /* user_cmd.c: the service's users */
 int cq_cli_store_audit(int argc, char **argv);  /* user_cmd.c: store audit */
-/* One entry of the audit trail for a command run on the host (callqa store purge, erase): who is
- * "host:<the system user>", the client "cli", the status 200 or 500 (user_cmd.c). */
-struct store;
-void cq_cli_audit(struct store *s, const char *action, const char *target, bool ok);
-
-/* A flag's number: v parsed whole and within [lo, hi] into *out, 0; else -1, having printed
- * "CMD: FLAG: expected a number from LO to HI, not 'V'" (worker_cmd.c). */
-int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
-                  double *out);
-
-/* An analysis command's flag that is not its own: --only (option o_only) into ep, or a
- * setting's flag (options from o_cfg, config.h) into set. 0, or the exit status 2 having said
- * why (a usage error prints usage) (worker_cmd.c). */
-#include <stdio.h>
-
-#include "callqa/callqa.h"
-#include "../config/config.h"
-int cq_cli_analysis_flag(int opt, int o_only, int o_cfg, const char *arg, cfg_settings *set,
-                         cq_engine_params *ep, void (*print_usage)(FILE *));
+/* `callqa store purge ...` and `callqa store erase ...` (retain_cmd.c; argv[0] the command's
+ * name). */
+int cq_cli_store_purge(int argc, char **argv);
+int cq_cli_store_erase(int argc, char **argv);
 
 /* ---- sidecars (sidecar.c): other commands of this program in child processes ------------- */
 

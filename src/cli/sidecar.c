@@ -13,14 +13,8 @@
 #include <time.h>
 
 #include "../proc/proc.h"
+#include "callqa/cq_clock.h"
 #include "serve_cmd.h"
-
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int push(cq_sidecar *s, const char *a)
 {
@@ -75,7 +69,7 @@ static void logj(const char *level, const char *msg, const cq_sidecar *s, int st
 
 void cq_sidecar_poll(cq_sidecar *s)
 {
-    double now = now_sec();
+    double now = cq_clock_mono_sec();
     int status;
     if (s->pid > 0 && proc_child_poll(s->pid, &status) == 0) {
         if (now - s->started > 3600)
@@ -106,7 +100,7 @@ int cq_sidecar_run_once(cq_sidecar *s)
         return -1;
     }
     while (proc_child_poll(s->pid, &status) == 1)
-        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        cq_clock_sleep(0.05);
     logj(status == 0 ? "info" : "error", "ended", s, status);
     s->pid = 0;
     return status;

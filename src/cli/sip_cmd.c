@@ -8,7 +8,6 @@
  * reason phrases, findings' messages, values) reaches the terminal through term.h: control
  * bytes as \xHH, the JSON's DEL and C1 controls as \u escapes.
  */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,25 +18,9 @@
 #include "../config/cfg_engine.h"
 #include "../config/config.h"
 #include "../net/net.h"
+#include "cli_args.h"
 #include "serve_cmd.h"
 #include "term.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: callqa sip [--json] [--call-info FILE] [--max-answer-mb N]\n"
-               "                 CAPTURE.pcap|CAPTURE.pcapng|SIP.txt\n"
-               "       callqa sip [--json] --call-info FILE\n"
-               "  a capture's SIP messages, dialogs, findings and RTP streams; or SIP as text\n"
-               "  (sngrep's text export, pjsip set logger, sip set debug, raw messages,\n"
-               "  tshark -V's packet details)\n"
-               "  --json             one JSON object (docs/network.md)\n"
-               "  --call-info FILE   the dialer's call_info (CARRIER LOG:, QUEUE DATA:, DID\n"
-               "                     ROUTING: blocks) or vicidial_carrier_log rows as mysql\n"
-               "                     prints them: its fields and findings (key call_info)\n"
-               "  --max-answer-mb N  the answer's bound, 2 to 4096 MiB (16): a capture whose\n"
-               "                     lists do not fit is cut, and `truncated` counts what was\n"
-               "                     left out (docs/network.md \"Bounds\")\n");
-}
 
 /* RTCP: the packets, then per stream what its receiver reported (the last report, the worst). */
 static void print_rtcp(const net_capture *c)
@@ -210,36 +193,20 @@ static void print_call_info(const net_call_info *ci, const char *file)
 
 int cq_cli_sip(int argc, char **argv)
 {
-    int json = 0;
-    const char *ci_file = NULL;
-    size_t max_bytes = NET_ANSWER_MAX;
-    static const struct option opts[] = {{"json", no_argument, NULL, 'J'},
-                                         {"call-info", required_argument, NULL, 'C'},
-                                         {"max-answer-mb", required_argument, NULL, 'M'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'J': json = 1; break;
-        case 'C': ci_file = optarg; break;
-        case 'M': {
-            double mb;
-            if (cq_cli_number("callqa sip", "--max-answer-mb", optarg, 2, 4096, &mb) != 0)
-                return 2;
-            max_bytes = (size_t)(mb * 1048576);
-            break;
-        }
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind != argc - 1 && !(ci_file && optind == argc)) {
-        usage(stderr);
+    static cfg_settings set; /* max_answer_mb: --max-answer-mb */
+    cfg_defaults(&set);
+    cfg_args a;
+    int rc0 = cq_cli_args("sip", "callqa sip", argc, argv, &set, &a);
+    if (rc0 >= 0)
+        return rc0;
+    int json = cfg_arg_given(&a, "json");
+    const char *ci_file = cfg_arg(&a, "call-info");
+    size_t max_bytes = set.max_answer;
+    if (a.next != argc - 1 && !(ci_file && a.next == argc)) {
+        cq_cli_usage(stderr, "sip");
         return 2;
     }
-    const char *file = optind < argc ? argv[optind] : NULL;
+    const char *file = a.next < argc ? argv[a.next] : NULL;
     char err[512];
     static net_call_info ci; /* 40 KiB: not on the stack */
     if (ci_file && read_call_info(ci_file, &ci, err, sizeof(err)) != 0) {
@@ -291,51 +258,20 @@ int cq_cli_sip(int argc, char **argv)
 
 /* ---- callqa analyze --pcap ------------------------------------------------------------------ */
 
-static void pcap_usage(FILE *f)
-{
-    fprintf(f, "usage: callqa analyze --pcap CAPTURE [--json] [--only LIST] [-q] [analysis "
-               "options]\n"
-               "  the call carried in a capture (its G.711 streams) through the same analysis\n"
-               "  as a recording; lost packets are silence, and the report says where\n");
-    cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
-}
-
 int cq_cli_analyze_pcap(int argc, char **argv)
 {
-    enum { O_PCAP = 256, O_JSON, O_ONLY, O_CFG = 1000 };
-    static const struct option own[] = {
-        {"pcap", required_argument, NULL, O_PCAP}, {"json", no_argument, NULL, O_JSON},
-        {"only", required_argument, NULL, O_ONLY}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-    };
-    enum { N_OWN = sizeof(own) / sizeof(own[0]) };
-    struct option opts[N_OWN + 64];
-    if (cfg_flag_options(own, N_OWN, CFG_FLAGS_ANALYSIS, opts, N_OWN + 64, O_CFG) < 0) {
-        fprintf(stderr, "callqa: too many flags\n");
-        return 2;
-    }
     static cfg_settings set;
-    cfg_defaults(&set);
-    cq_engine_params ep = cq_engine_default_params();
-    int json = 0, quiet = 0, c;
-    const char *file = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-        switch (c) {
-        case O_PCAP: file = optarg; break;
-        case O_JSON: json = 1; break;
-        case 'q': quiet = 1; break;
-        case 'h': pcap_usage(stdout); return 0;
-        default:
-            if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, pcap_usage))
-                return 2;
-        }
-    }
-    if (!file || optind != argc) {
-        pcap_usage(stderr);
+    cq_engine_params ep;
+    cfg_args a;
+    int c = cq_cli_analysis_args("analyze --pcap", "callqa", argc, argv, &set, &ep, &a);
+    if (c >= 0)
+        return c;
+    int json = cfg_arg_given(&a, "json"), quiet = cfg_arg_given(&a, "quiet");
+    const char *file = cfg_arg(&a, "pcap");
+    if (!file || a.next != argc) {
+        cq_cli_usage(stderr, "analyze --pcap");
         return 2;
     }
-    cfg_engine_params(&set, &ep);
     net_limits lim = net_default_limits();
     lim.keep_audio = true;
     net_capture *cap = NULL;
@@ -354,9 +290,6 @@ int cq_cli_analyze_pcap(int argc, char **argv)
         cq_cli_tprintf(stderr, "callqa: %s: %s\n", file, err);
         return 1;
     }
-    char model_dir[4096];
-    if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
-        ep.model_dir = model_dir;
     int eerr = 0;
     cq_engine *e = cq_engine_create(&ep, &eerr);
     if (!e) {

@@ -7,7 +7,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,34 +16,12 @@
 #include "../clients/asr.h"
 #include "../config/cfg_engine.h"
 #include "../pipeline/pipeline.h"
+#include "cli_args.h"
 #include "serve_cmd.h"
 #include "term.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: callqa analyze --transcribe --asr-url URL [options] FILE...\n"
-            "       callqa analyze --transcribe --asr-url URL [options] --in IN.wav --out OUT.wav\n"
-            "\n"
-            "Analyze each call, send its legs' speech (VAD speech minus hold music, tones, DTMF,\n"
-            "fax and IVR prompts, in chunks of at most 30 s, 16 kHz mono PCM16 WAV) to a\n"
-            "Whisper-class server, and add the transcript to the report (docs/transcription.md).\n"
-            "\n"
-            "options:\n"
-            "  --json                 one JSON object per call per line (docs/report.md)\n"
-            "  --in FILE --out FILE   a call given as inbound and outbound legs\n"
-            "  --only LIST            analyzers (callqa analyze --help); the VAD, the events,\n"
-            "                         the speech audio and the diarization always run\n"
-            "  -q, --quiet            no closing summary\n"
-            "\n"
-            "the server (the asr_* settings of docs/config.md; --asr-url: an OpenAI-compatible\n"
-            "base URL, e.g. http://host:8000/v1, or whisper.cpp's, http://host:8080):\n");
-    cfg_flag_help(f, CFG_FLAGS_ASR);
-    fprintf(f, "\nthe analysis (as callqa analyze):\n");
-    cfg_flag_help(f, CFG_FLAGS_ANALYSIS);
-    fprintf(f, "\n"
-               "Exit status: 0 all calls transcribed, 1 some failed, 2 usage error.\n");
-}
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
+#include "../store/store.h"
 
 /* The text form: the report's text, then the dialogue. */
 static void print_text(const cq_report *r, const tx_transcript *t)
@@ -138,47 +115,22 @@ static int one_call(const cq_engine *e, asr_client *asr, const asr_config *ac, c
 
 int cq_cli_transcribe(int argc, char **argv)
 {
-    enum { O_TR = 256, O_JSON, O_IN, O_OUT, O_ONLY, O_CFG = 1000 };
-    static const struct option own[] = {
-        {"transcribe", no_argument, NULL, O_TR},   {"json", no_argument, NULL, O_JSON},
-        {"in", required_argument, NULL, O_IN},     {"out", required_argument, NULL, O_OUT},
-        {"only", required_argument, NULL, O_ONLY}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-    };
-    enum { N_OWN = sizeof(own) / sizeof(own[0]) };
-    struct option opts[N_OWN + 64]; /* ours, then the settings' flags (config.h) */
-    if (cfg_flag_options(own, N_OWN, CFG_FLAGS_ANALYSIS | CFG_FLAGS_ASR, opts, N_OWN + 64, O_CFG) <
-        0) {
-        fprintf(stderr, "callqa: too many flags\n");
-        return 2;
-    }
     static cfg_settings set; /* 110 KiB: not on the stack */
-    cfg_defaults(&set);
-    cq_engine_params ep = cq_engine_default_params();
-    int json = 0, quiet = 0, c;
-    const char *in = NULL, *out = NULL;
+    cq_engine_params ep;
+    cfg_args a;
+    int rc = cq_cli_analysis_args("analyze --transcribe", "callqa", argc, argv, &set, &ep, &a);
+    if (rc >= 0)
+        return rc;
+    int json = cfg_arg_given(&a, "json"), quiet = cfg_arg_given(&a, "quiet");
+    const char *in = cfg_arg(&a, "in"), *out = cfg_arg(&a, "out");
     char msg[600];
-    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-        switch (c) {
-        case O_TR: break;
-        case O_JSON: json = 1; break;
-        case O_IN: in = optarg; break;
-        case O_OUT: out = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h': usage(stdout); return 0;
-        default:
-            if (cq_cli_analysis_flag(c, O_ONLY, O_CFG, optarg, &set, &ep, usage))
-                return 2;
-        }
-    }
-    cfg_engine_params(&set, &ep);
     asr_config ac;
     (void)asr_config_from_settings(&set, &ac);
     if (!ac.url[0]) {
         fprintf(stderr, "callqa: --transcribe needs --asr-url\n");
         return 2;
     }
-    if ((in != NULL) != (out != NULL) || ((in != NULL) == (optind < argc))) {
+    if ((in != NULL) != (out != NULL) || ((in != NULL) == (a.next < argc))) {
         fprintf(stderr, "callqa: give FILE... or --in and --out\n");
         return 2;
     }
@@ -189,9 +141,6 @@ int cq_cli_transcribe(int argc, char **argv)
     }
     /* a mono mix's two speakers are transcribed apart (docs/transcription.md) */
     ep.analyzers |= CQ_AN_SPEECH_AUDIO | CQ_AN_EVENTS | CQ_AN_DIARIZE;
-    char model_dir[4096];
-    if (!ep.model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
-        ep.model_dir = model_dir;
     int err = 0;
     cq_engine *e = cq_engine_create(&ep, &err);
     if (!e) {
@@ -205,7 +154,7 @@ int cq_cli_transcribe(int argc, char **argv)
         failed += one_call(e, asr, &ac, NULL, in, out, json);
         n++;
     }
-    for (int i = optind; i < argc; i++, n++)
+    for (int i = a.next; i < argc; i++, n++)
         failed += one_call(e, asr, &ac, argv[i], NULL, NULL, json);
     if (!quiet)
         fprintf(stderr, "callqa: %d call%s, %d failed, %ld requests to the ASR server\n", n,
@@ -241,49 +190,27 @@ static int report_row(void *user, const store_val *c, int n)
 
 int cq_cli_transcript(int argc, char **argv)
 {
-    static const char usage_text[] =
-        "usage: callqa transcript import --db STORE --call ID [--speaker S] [--config FILE] "
-        "FILE|-\n"
-        "Attach a transcript made elsewhere to a call of the store (ID: its recording_id or\n"
-        "uniqueid), in place of any earlier one: callqa's format {\"segments\": [{\"speaker\",\n"
-        "\"start\", \"end\", \"text\", \"words\"?}]}, or OpenAI verbose_json for the leg of\n"
-        "--speaker agent|customer|mixed|S1|S2. It is checked against the call's analysed speech\n"
-        "when there is one (docs/transcription.md). It is redacted as the call's campaign asks\n"
-        "(the redact settings of --config FILE and CALLQA_*; docs/privacy.md) before it is\n"
-        "stored.\n";
     if (argc < 2 || strcmp(argv[1], "import")) {
-        fputs(usage_text, argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-        return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : 2;
+        bool help = argc >= 2 && !strcmp(argv[1], "--help");
+        cq_cli_usage(help ? stdout : stderr, "transcript import");
+        return help ? 0 : 2;
     }
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},      {"call", required_argument, NULL, 'c'},
-        {"speaker", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-    const char *db = NULL, *call = NULL, *speaker = NULL, *config = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd': db = optarg; break;
-        case 'c': call = optarg; break;
-        case 's': speaker = optarg; break;
-        case 'f': config = optarg; break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: fputs(usage_text, stderr); return 2;
-        }
-    }
-    if (!db || !call || optind + 1 != argc - 1) {
-        fputs(usage_text, stderr);
-        return 2;
-    }
-    const char *file = argv[optind + 1];
-    char err[600];
-    static cfg_settings set_; /* the redaction settings */
+    static cfg_settings set_; /* the redaction settings: --config FILE, then CALLQA_* */
     const cfg_settings *set = &set_;
     cfg_defaults(&set_);
-    if ((config ? cfg_load_file(&set_, config, err, sizeof(err))
-                : cfg_load_env(&set_, err, sizeof(err))) != 0 ||
-        pl_redact_check(set, err, sizeof(err)) != 0) {
+    cfg_args a;
+    int rc = cq_cli_args("transcript import", "callqa transcript", argc - 1, argv + 1, &set_, &a);
+    if (rc >= 0)
+        return rc;
+    const char *db = cfg_arg(&a, "db"), *call = cfg_arg(&a, "call"),
+               *speaker = cfg_arg(&a, "speaker");
+    if (!db || !call || a.next + 1 != argc - 1) {
+        cq_cli_usage(stderr, "transcript import");
+        return 2;
+    }
+    const char *file = argv[a.next + 1];
+    char err[600];
+    if (pl_redact_check(set, err, sizeof(err)) != 0) {
         fprintf(stderr, "callqa transcript: %s\n", err);
         return 2;
     }
@@ -302,7 +229,7 @@ int cq_cli_transcript(int argc, char **argv)
     }
     found f = {0};
     store_val p[1] = {SV_S(call)};
-    int rc = 1;
+    rc = 1;
     if (store_query(st, SQ_CALL, p, 1, call_row, &f) != 0) {
         fprintf(stderr, "callqa transcript: store: %s\n", store_errmsg(st));
     } else if (!f.call_id) {

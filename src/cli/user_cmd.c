@@ -8,9 +8,7 @@
  * it. A token is printed once, on standard output; the store keeps only its hash.
  */
 #define _GNU_SOURCE
-#include <getopt.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,35 +17,10 @@
 
 #include "../access/access.h"
 #include "../config/config.h"
-#include "../store/store.h"
+#include "../store/store_users.h"
+#include "cli_args.h"
 #include "serve_cmd.h"
-
-static void usage(FILE *f)
-{
-    fputs("usage: callqa user COMMAND [NAME] [options]\n"
-          "\n"
-          "  add NAME --role ROLE [--scope SCOPE] [--password-file FILE | --password-stdin]\n"
-          "      a user: ROLE admin, supervisor, analyst or agent; SCOPE campaign:A,campaign:B\n"
-          "      (a supervisor's or analyst's campaigns; none: every call) or agent:X (an\n"
-          "      agent's agent_user when it is not their user name)\n"
-          "  list [--json]                       the users (never their passwords)\n"
-          "  disable NAME | enable NAME          a disabled user's sessions and tokens stop (an\n"
-          "                                      enabled user logs in again)\n"
-          "  password NAME --password-file FILE | --password-stdin\n"
-          "                                      a new password; the user's sessions end, their\n"
-          "                                      API tokens stay (revoke them)\n"
-          "  token NAME [--label TEXT]           a new API token, printed once\n"
-          "  tokens NAME [--json]                the user's API tokens: id, label, made (never\n"
-          "                                      the token)\n"
-          "  revoke NAME --token ID | --all      revoke one of the user's API tokens, or all\n"
-          "\n"
-          "  --db STORE       the store (a SQLite path or postgresql://...); else db_path of\n"
-          "                   --config FILE or CALLQA_DB_PATH\n"
-          "\n"
-          "A password file must be of mode 0600; its first line is the password (10 to 1000\n"
-          "bytes). Exit status: 0 done, 1 failed, 2 usage error.\n",
-          f);
-}
+#include "../store/store.h"
 
 typedef struct opts {
     const char *cmd, *name, *role, *scope, *password_file, *label;
@@ -58,114 +31,57 @@ typedef struct opts {
     char db[4096];
 } opts;
 
+/* The command line of `callqa user` or (audit) `callqa store audit` into o: -1 to go on, else
+ * the exit status (0 after --help; 2 having said why). */
 static int parse(const char *prog, int argc, char **argv, opts *o, bool audit)
 {
-    enum {
-        O_DB = 256,
-        O_CONFIG,
-        O_ROLE,
-        O_SCOPE,
-        O_PWFILE,
-        O_PWSTDIN,
-        O_LABEL,
-        O_JSON,
-        O_JSONL,
-        O_SINCE,
-        O_AFTER,
-        O_TOKEN,
-        O_ALL,
-        O_HELP
-    };
-    static const struct option lo[] = {
-        {"db", required_argument, NULL, O_DB},
-        {"config", required_argument, NULL, O_CONFIG},
-        {"role", required_argument, NULL, O_ROLE},
-        {"scope", required_argument, NULL, O_SCOPE},
-        {"password-file", required_argument, NULL, O_PWFILE},
-        {"password-stdin", no_argument, NULL, O_PWSTDIN},
-        {"label", required_argument, NULL, O_LABEL},
-        {"json", no_argument, NULL, O_JSON},
-        {"jsonl", no_argument, NULL, O_JSONL},
-        {"since", required_argument, NULL, O_SINCE},
-        {"after", required_argument, NULL, O_AFTER},
-        {"token", required_argument, NULL, O_TOKEN},
-        {"all", no_argument, NULL, O_ALL},
-        {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    char msg[1200];
+    const char *cmd = audit ? "store audit" : "user";
     cfg_settings *c = calloc(1, sizeof(*c));
-    if (!c)
+    if (!c) {
+        fprintf(stderr, "%s: out of memory\n", prog);
         return 1;
-    cfg_defaults(c);
-    c->db_path[0] = 0;
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--config") && cfg_load_file(c, argv[i + 1], msg, sizeof(msg))) {
-            fprintf(stderr, "%s: %s\n", prog, msg);
-            free(c);
-            return 2;
-        }
-    if (cfg_load_env(c, msg, sizeof(msg))) {
-        fprintf(stderr, "%s: environment: %s\n", prog, msg);
-        free(c);
-        return 2;
     }
+    cfg_defaults(c);
+    c->db_path[0] = 0; /* no default store: --db, or the db of --config FILE or CALLQA_DB */
+    cfg_args a;
+    int rc = cq_cli_args(cmd, prog, argc, argv, c, &a);
     snprintf(o->db, sizeof(o->db), "%s", c->db_path);
     free(c);
-    int k;
-    double d;
-    opterr = 1;
-    optind = 1;
-    while ((k = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (k) {
-        case O_DB: snprintf(o->db, sizeof(o->db), "%s", optarg); break;
-        case O_CONFIG: break;
-        case O_ROLE: o->role = optarg; break;
-        case O_SCOPE: o->scope = optarg; break;
-        case O_PWFILE: o->password_file = optarg; break;
-        case O_PWSTDIN: o->password_stdin = true; break;
-        case O_LABEL: o->label = optarg; break;
-        case O_JSON: o->json = true; break;
-        case O_JSONL: o->jsonl = true; break;
-        case O_SINCE:
-            if (cq_cli_number(prog, "--since", optarg, 0, 1e12, &d))
-                return 2;
-            o->since = d;
-            break;
-        case O_AFTER:
-            if (cq_cli_number(prog, "--after", optarg, 0, 9e15, &d))
-                return 2;
-            o->after = (long long)d;
-            break;
-        case O_TOKEN:
-            if (cq_cli_number(prog, "--token", optarg, 1, 9e15, &d))
-                return 2;
-            o->token_id = (long long)d;
-            break;
-        case O_ALL: o->all = true; break;
-        case O_HELP: usage(stdout); return -1;
-        default: return 2;
-        }
-    }
-    if (!audit) {
-        if (optind >= argc)
+    if (rc >= 0)
+        return rc;
+    if (audit) {
+        o->jsonl = cfg_arg_given(&a, "jsonl");
+        o->since = cfg_arg_given(&a, "since") ? cfg_arg_num(&a, "since") : 0;
+        o->after = cfg_arg_given(&a, "after") ? (long long)cfg_arg_num(&a, "after") : 0;
+    } else {
+        o->role = cfg_arg(&a, "role");
+        o->scope = cfg_arg(&a, "scope");
+        o->password_file = cfg_arg(&a, "password-file");
+        o->password_stdin = cfg_arg_given(&a, "password-stdin");
+        o->label = cfg_arg(&a, "label");
+        o->json = cfg_arg_given(&a, "json");
+        o->token_id = cfg_arg_given(&a, "token") ? (long long)cfg_arg_num(&a, "token") : 0;
+        o->all = cfg_arg_given(&a, "all");
+        if (a.next >= argc) {
+            cq_cli_usage(stderr, cmd);
             return 2;
-        o->cmd = argv[optind++];
-        if (optind < argc)
-            o->name = argv[optind++];
+        }
+        o->cmd = argv[a.next++];
+        if (a.next < argc)
+            o->name = argv[a.next++];
     }
-    if (optind != argc) {
+    if (a.next != argc) {
         fprintf(stderr,
                 "%s: unexpected argument '%s' (a password is never given here: use "
                 "--password-file or --password-stdin)\n",
-                prog, argv[optind]);
+                prog, argv[a.next]);
         return 2;
     }
     if (!o->db[0]) {
-        fprintf(stderr, "%s: which store? give --db STORE (or --config FILE with db_path)\n", prog);
+        fprintf(stderr, "%s: which store? give --db STORE (or --config FILE with db)\n", prog);
         return 2;
     }
-    return 0;
+    return -1;
 }
 
 /* The password from the file (0600) or standard input's first line, hashed: 0, or 1. */
@@ -407,7 +323,7 @@ static int run(store *s, const opts *o)
         return 0;
     }
     fprintf(stderr, "callqa user: unknown command %s\n", o->cmd);
-    usage(stderr);
+    cq_cli_usage(stderr, "user");
     return 2;
 }
 
@@ -416,11 +332,8 @@ int cq_cli_user(int argc, char **argv)
     opts o;
     memset(&o, 0, sizeof(o));
     int rc = parse("callqa user", argc, argv, &o, false);
-    if (rc) {
-        if (rc > 0)
-            usage(stderr);
-        return rc < 0 ? 0 : rc;
-    }
+    if (rc >= 0)
+        return rc;
     if (acc_init()) {
         fprintf(stderr, "callqa user: libsodium cannot be set up\n");
         return 1;
@@ -464,13 +377,8 @@ int cq_cli_store_audit(int argc, char **argv)
     opts o;
     memset(&o, 0, sizeof(o));
     int rc = parse("callqa store audit", argc, argv, &o, true);
-    if (rc) {
-        if (rc > 0)
-            fprintf(stderr, "usage: callqa store audit --db STORE [--jsonl] [--since UNIX_S] "
-                            "[--after ID]\n  the audit trail, oldest first, one JSON object a "
-                            "line\n");
-        return rc < 0 ? 0 : rc;
-    }
+    if (rc >= 0)
+        return rc;
     char msg[1200];
     store *s = store_open(o.db, msg, sizeof(msg));
     if (!s) {
@@ -482,21 +390,4 @@ int cq_cli_store_audit(int argc, char **argv)
         fprintf(stderr, "callqa store audit: %s\n", store_errmsg(s));
     store_close(s);
     return rc ? 1 : 0;
-}
-
-void cq_cli_audit(store *s, const char *action, const char *target, bool ok)
-{
-    const struct passwd *pw = getpwuid(geteuid());
-    char who[80];
-    snprintf(who, sizeof(who), "host:%.64s", pw && pw->pw_name ? pw->pw_name : "?");
-    store_audit_row a = {.ts = (double)time(NULL),
-                         .who = who,
-                         .role = "admin",
-                         .action = action,
-                         .target = target,
-                         .client = "cli",
-                         .status = ok ? 200 : 500};
-    if (store_audit_append(s, &a) != 0)
-        fprintf(stderr, "callqa store %s: the audit trail could not be written: %s\n", action,
-                store_errmsg(s));
 }

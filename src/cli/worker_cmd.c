@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,75 +13,13 @@
 #include <time.h>
 
 #include "../pipeline/pipeline.h"
-#include "retain_cmd.h"
+#include "callqa/cq_clock.h"
+#include "cli_args.h"
+#include "cli_common.h"
 #include "serve_cmd.h"
-
-static void usage(FILE *f)
-{
-    fputs("usage: callqa worker --db STORE [options]\n"
-          "  --db STORE                 the store: SQLite path or postgresql:// URI\n"
-          "  --jobs N                   calls analysed at once (default 1)\n"
-          "  --once                     drain the queue, then exit (cron, tests)\n"
-          "  --recording-server NAME=URL  a recording server (repeatable)\n"
-          "  --recordings-dir DIR       where relative recording paths are (default: the\n"
-          "                             recordings_dir setting)\n"
-          "  --config FILE              settings (docs/config.md): the analysis, fetching,\n"
-          "                             and the dialer scanned on a schedule (vicidial*)\n"
-          "  --model-dir DIR            models (default $CALLQA_MODEL_DIR)\n"
-          "  --max-load L               pause while the 1-minute load is above L (default:\n"
-          "                             2 x CPUs; 0 never pauses)\n"
-          "  --window HH:MM-HH:MM       work only then (default: always)\n"
-          "  --tz ZONE                  the window's time zone (default: the system's)\n"
-          "  --cpus LIST                run on these CPUs, e.g. 1 or 2-3 (default: all)\n"
-          "  --no-idle                  keep the normal CPU and I/O priority (default: idle)\n"
-          "  --min-length S             skip calls shorter than S seconds (default 0)\n"
-          "  --lease-sec S              a call's lease (default 60)\n"
-          "  --max-retries N            retries of a failing stage (default 3)\n"
-          "  --backoff-sec S            the first retry's delay, doubled each time (default 30)\n"
-          "  --analysis-timeout-sec S   an analysis is stopped past S (default 900)\n"
-          "  --id ID                    the worker's name in the store (default HOST:PID)\n"
-          "  --only LIST                the analyzers to run (as callqa analyze --only;\n"
-          "                             default all)\n"
-          "  --no-ingest                leave the dialer of the settings (vicidial) to another\n"
-          "                             process (default: scan it, every ingest_interval_sec)\n",
-          f);
-}
-
-/* serve_cmd.h */
-int cq_cli_number(const char *cmd, const char *flag, const char *v, double lo, double hi,
-                  double *out)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || end == v || *end || !(d >= lo && d <= hi)) {
-        fprintf(stderr, "%s: %s: expected a number from %g to %g, not '%s'\n", cmd, flag, lo, hi,
-                v);
-        return -1;
-    }
-    *out = d;
-    return 0;
-}
-
-/* serve_cmd.h */
-int cq_cli_analysis_flag(int opt, int o_only, int o_cfg, const char *arg, cfg_settings *set,
-                         cq_engine_params *ep, void (*print_usage)(FILE *))
-{
-    if (opt == o_only) {
-        cq_err e;
-        if (cq_analyzers_parse(arg, &ep->analyzers, &e) == CQ_OK)
-            return 0;
-        fprintf(stderr, "callqa: --only: %s\n", e.msg);
-        return 2;
-    }
-    char msg[600];
-    int r = cfg_set_flag(set, opt, o_cfg, arg, msg, sizeof(msg));
-    if (r < 0)
-        fprintf(stderr, "callqa: %s\n", msg);
-    else if (r > 0)
-        print_usage(stderr);
-    return r ? 2 : 0;
-}
+#include "../store/store_jobs.h"
+#include "../store/store_retain.h"
+#include "../store/store.h"
 
 /* The worker's chores: the dialer's scan beside it, and the purge of what retention says is
  * due, every purge_interval_sec (the first a minute after the start), on a connection of its
@@ -97,178 +34,76 @@ typedef struct chores {
     store *st;
 } chores;
 
-static double mono_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void tick_chores(void *arg)
 {
     chores *ch = arg;
     if (ch->ingest)
         cq_sidecar_poll(ch->ingest);
-    if (!ch->purge || (!ch->run.running && mono_sec() < ch->next))
+    if (!ch->purge || (!ch->run.running && cq_clock_mono_sec() < ch->next))
         return;
     char msg[1200];
     if (!ch->st && !(ch->st = store_open(ch->db, msg, sizeof(msg)))) {
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"purge: the store cannot be opened\"}\n");
-        ch->next = mono_sec() + ch->interval;
+        ch->next = cq_clock_mono_sec() + ch->interval;
         return;
     }
     /* a part at a time, so that the loop's other work (leases, claims) never waits long */
     if (cq_retention_purge_step(ch->st, &ch->rt, &ch->run, 2.0) != 0)
-        ch->next = mono_sec() + ch->interval;
+        ch->next = cq_clock_mono_sec() + ch->interval;
 }
 
 int cq_cli_worker(int argc, char **argv)
 {
-    enum {
-        O_DB = 256,
-        O_JOBS,
-        O_ONCE,
-        O_SERVER,
-        O_DIR,
-        O_CONFIG,
-        O_MODEL,
-        O_LOAD,
-        O_WINDOW,
-        O_TZ,
-        O_CPUS,
-        O_NOIDLE,
-        O_MINLEN,
-        O_LEASE,
-        O_RETRIES,
-        O_BACKOFF,
-        O_TIMEOUT,
-        O_ID,
-        O_NOINGEST,
-        O_ONLY
-    };
-    static const struct option opts[] = {
-        {"db", required_argument, NULL, O_DB},
-        {"jobs", required_argument, NULL, O_JOBS},
-        {"once", no_argument, NULL, O_ONCE},
-        {"recording-server", required_argument, NULL, O_SERVER},
-        {"recordings-dir", required_argument, NULL, O_DIR},
-        {"config", required_argument, NULL, O_CONFIG},
-        {"model-dir", required_argument, NULL, O_MODEL},
-        {"max-load", required_argument, NULL, O_LOAD},
-        {"window", required_argument, NULL, O_WINDOW},
-        {"tz", required_argument, NULL, O_TZ},
-        {"cpus", required_argument, NULL, O_CPUS},
-        {"no-idle", no_argument, NULL, O_NOIDLE},
-        {"min-length", required_argument, NULL, O_MINLEN},
-        {"lease-sec", required_argument, NULL, O_LEASE},
-        {"max-retries", required_argument, NULL, O_RETRIES},
-        {"backoff-sec", required_argument, NULL, O_BACKOFF},
-        {"analysis-timeout-sec", required_argument, NULL, O_TIMEOUT},
-        {"id", required_argument, NULL, O_ID},
-        {"no-ingest", no_argument, NULL, O_NOINGEST},
-        {"only", required_argument, NULL, O_ONLY},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    bool no_ingest = false;
     pl_worker_config c;
     pl_worker_defaults(&c);
     char msg[1200];
-    for (int i = 1; i + 1 < argc; i++) /* the config file first, the flags over it */
-        if (!strcmp(argv[i], "--config") && cfg_load_file(&c.svc, argv[i + 1], msg, sizeof(msg))) {
-            fprintf(stderr, "callqa worker: %s\n", msg);
-            return 2;
-        }
-    if (cfg_load_env(&c.svc, msg, sizeof(msg))) {
-        fprintf(stderr, "callqa worker: environment: %s\n", msg);
+    cfg_args a;
+    /* the config file first, the environment over it, then the flags over both */
+    int rc0 = cq_cli_args("worker", "callqa worker", argc, argv, &c.svc, &a);
+    if (rc0 >= 0)
+        return rc0;
+    if (a.next != argc) {
+        cq_cli_usage(stderr, "worker");
         return 2;
     }
-    int o;
-    double d;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (o) {
-        case O_DB:
-            snprintf(c.db, sizeof(c.db), "%s", optarg);
-            /* the store the settings name too: the folders beside it (the uploads, the
-             * redacted copies) are this store's */
-            snprintf(c.svc.db_path, sizeof(c.svc.db_path), "%s", optarg);
-            break;
-        case O_JOBS:
-            if (cq_cli_number("callqa worker", "--jobs", optarg, 1, 64, &d))
-                return 2;
-            c.jobs = (int)d;
-            break;
-        case O_ONCE: c.once = true; break;
-        case O_SERVER:
-            if (cfg_add_server(&c.svc, optarg, msg, sizeof(msg))) {
-                fprintf(stderr, "callqa worker: %s\n", msg);
-                return 2;
-            }
-            break;
-        case O_DIR: snprintf(c.recordings_dir, sizeof(c.recordings_dir), "%s", optarg); break;
-        case O_CONFIG: break;
-        case O_MODEL: snprintf(c.svc.model_dir, sizeof(c.svc.model_dir), "%s", optarg); break;
-        case O_LOAD:
-            if (cq_cli_number("callqa worker", "--max-load", optarg, 0, 1e6, &c.max_load))
-                return 2;
-            break;
-        case O_WINDOW: snprintf(c.window, sizeof(c.window), "%s", optarg); break;
-        case O_TZ: snprintf(c.tz, sizeof(c.tz), "%s", optarg); break;
-        case O_CPUS: snprintf(c.cpus, sizeof(c.cpus), "%s", optarg); break;
-        case O_NOIDLE: c.idle = false; break;
-        case O_MINLEN:
-            if (cq_cli_number("callqa worker", "--min-length", optarg, 0, 86400, &c.min_length_sec))
-                return 2;
-            break;
-        case O_LEASE:
-            if (cq_cli_number("callqa worker", "--lease-sec", optarg, 3, 86400, &c.lease_sec))
-                return 2;
-            break;
-        case O_RETRIES:
-            if (cq_cli_number("callqa worker", "--max-retries", optarg, 0, 100, &d))
-                return 2;
-            c.max_retries = (int)d;
-            break;
-        case O_BACKOFF:
-            if (cq_cli_number("callqa worker", "--backoff-sec", optarg, 0, 86400, &c.backoff_sec))
-                return 2;
-            break;
-        case O_TIMEOUT:
-            if (cq_cli_number("callqa worker", "--analysis-timeout-sec", optarg, 0.1, 86400,
-                              &c.analysis_timeout_sec))
-                return 2;
-            break;
-        case O_ID: snprintf(c.id, sizeof(c.id), "%s", optarg); break;
-        case O_NOINGEST: no_ingest = true; break;
-        case O_ONLY: {
-            cq_err err;
-            if (cq_analyzers_parse(optarg, &c.analyzers, &err) != CQ_OK) {
-                fprintf(stderr, "callqa worker: --only: %s\n", err.msg);
-                return 2;
-            }
-            break;
-        }
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind != argc) {
-        usage(stderr);
+    const cfg_settings *s = &c.svc;
+    /* the store the settings name: the folders beside it (the uploads, the redacted copies)
+     * are this store's */
+    snprintf(c.db, sizeof(c.db), "%s", s->db_path);
+    c.jobs = (int)cfg_arg_num(&a, "jobs");
+    c.once = cfg_arg_given(&a, "once");
+    snprintf(c.recordings_dir, sizeof(c.recordings_dir), "%s", s->recordings_dir);
+    c.max_load = s->worker_max_load;
+    snprintf(c.window, sizeof(c.window), "%s", s->worker_window);
+    snprintf(c.tz, sizeof(c.tz), "%s", s->worker_tz);
+    snprintf(c.cpus, sizeof(c.cpus), "%s", s->worker_cpus);
+    c.idle = s->worker_idle;
+    c.min_length_sec = s->worker_min_length_sec;
+    c.lease_sec = s->worker_lease_sec;
+    c.max_retries = s->worker_max_retries;
+    c.backoff_sec = s->worker_backoff_sec;
+    c.analysis_timeout_sec = s->worker_analysis_timeout_sec;
+    if (cfg_arg(&a, "id"))
+        snprintf(c.id, sizeof(c.id), "%s", cfg_arg(&a, "id"));
+    bool no_ingest = cfg_arg_given(&a, "no-ingest");
+    const char *only = cfg_arg(&a, "only");
+    cq_err err;
+    if (only && cq_analyzers_parse(only, &c.analyzers, &err) != CQ_OK) {
+        fprintf(stderr, "callqa worker: --only: %s\n", err.msg);
         return 2;
     }
     if (c.window[0] && pl_in_window(c.window, c.tz, time(NULL)) < 0) {
-        fprintf(stderr, "callqa worker: --window '%s': expected HH:MM-HH:MM\n", c.window);
+        fprintf(stderr, "callqa worker: --window (worker_window) '%s': expected HH:MM-HH:MM\n",
+                c.window);
         return 2;
     }
-    if (!c.recordings_dir[0])
-        snprintf(c.recordings_dir, sizeof(c.recordings_dir), "%s", c.svc.recordings_dir);
     chores ch = {.db = c.db, .interval = c.svc.purge_interval_sec};
     if (cq_retention_init(&ch.rt, &c.svc, c.db, msg, sizeof(msg)) != 0) {
         fprintf(stderr, "callqa worker: %s\n", msg);
         return 2;
     }
     ch.purge = !c.once && store_retention_any(&ch.rt.r);
-    ch.next = mono_sec() + 60;
+    ch.next = cq_clock_mono_sec() + 60;
     if (ch.purge)
         c.tick = tick_chores, c.tick_arg = &ch;
     if (!c.svc.vicidial[0] || no_ingest) {
@@ -319,24 +154,16 @@ static double parse_since(const char *s)
 
 int cq_cli_requeue(int argc, char **argv)
 {
-    static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
-                                         {"since", required_argument, NULL, 's'},
-                                         {NULL, 0, NULL, 0}};
-    const char *db = NULL, *since = NULL;
-    int o;
-    optind = 1;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (o == 'd')
-            db = optarg;
-        else if (o == 's')
-            since = optarg;
-        else
-            return 2;
-    }
+    static cfg_settings set; /* none of its own: the table's defaults only */
+    cfg_defaults(&set);
+    cfg_args a;
+    int rc0 = cq_cli_args("requeue", "callqa requeue", argc, argv, &set, &a);
+    if (rc0 >= 0)
+        return rc0;
+    const char *db = cfg_arg(&a, "db"), *since = cfg_arg(&a, "since");
     double t = since ? parse_since(since) : -1;
-    if (!db || t < 0 || optind != argc) {
-        fprintf(stderr, "usage: callqa requeue --db STORE --since YYYY-MM-DD[THH:MM:SS]\n"
-                        "  completed and failed calls queued since then are analysed again\n");
+    if (!db || t < 0 || a.next != argc) {
+        cq_cli_usage(stderr, "requeue");
         return 2;
     }
     char msg[1200];
@@ -345,9 +172,7 @@ int cq_cli_requeue(int argc, char **argv)
         fprintf(stderr, "callqa requeue: store: %s\n", msg);
         return 1;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t n = store_requeue(s, t, (double)ts.tv_sec + ts.tv_nsec * 1e-9);
+    int64_t n = store_requeue(s, t, cq_clock_wall_sec());
     if (n < 0)
         fprintf(stderr, "callqa requeue: %s\n", store_errmsg(s));
     else

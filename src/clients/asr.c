@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "callqa/cq_clock.h"
 #include "cl_http.h"
 
 #define MAX_BACKOFF_SEC 30.0
@@ -358,7 +359,7 @@ static int wait_ready(asr_client *a, char *err, size_t errsz)
                      code == 503 ? "still loading its model" : "no answer");
             return -1;
         }
-        cl_pause_sec(step);
+        cq_clock_sleep_all(step);
         waited += step;
         step = fmin(step * 2, MAX_BACKOFF_SEC);
     }
@@ -408,7 +409,7 @@ int asr_send(asr_client *a, const unsigned char *wav, size_t len, const char *fi
         double w = fmin(wait, MAX_BACKOFF_SEC);
         if (h.retry_after >= 0)
             w = fmax(w, fmin(h.retry_after, MAX_RETRY_AFTER_SEC));
-        cl_pause_sec(w);
+        cq_clock_sleep_all(w);
         wait *= 2;
         if (a->c.protocol == ASR_WHISPERCPP && code == 503 && wait_ready(a, err, errsz) != 0)
             return -1;
@@ -468,7 +469,7 @@ static void *worker(void *arg)
 
 int asr_transcribe(asr_client *a, const cq_report *r, tx_transcript *t, char *err, size_t errsz)
 {
-    double t0 = cl_now_sec();
+    double t0 = cq_clock_mono_sec();
     snprintf(t->engine, sizeof(t->engine), "%s", asr_protocol_name(a->c.protocol));
     snprintf(t->model, sizeof(t->model), "%s", a->c.model);
     if (strcmp(a->c.language, "auto"))
@@ -538,6 +539,6 @@ int asr_transcribe(asr_client *a, const cq_report *r, tx_transcript *t, char *er
         snprintf(err, errsz, "out of memory");
         rc = -1;
     }
-    t->seconds = cl_now_sec() - t0;
+    t->seconds = cq_clock_mono_sec() - t0;
     return rc;
 }

@@ -134,19 +134,3 @@ bool cl_looks_html(const cl_body *b, const cl_hdrs *h)
         p++;
     return !strncasecmp(h->content_type, "text/html", 9) || *p == '<';
 }
-
-void cl_pause_sec(double s)
-{
-    if (!(s > 0))
-        return;
-    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-double cl_now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}

@@ -56,10 +56,4 @@ bool cl_looks_html(const cl_body *b, const cl_hdrs *h);
  * they would mask ordinary words). */
 void cl_scrub(const char *secret, char *msg);
 
-/* Sleep s seconds (restarted after a signal). */
-void cl_pause_sec(double s);
-
-/* A monotonic clock, seconds. */
-double cl_now_sec(void);
-
 #endif /* CQ_CL_HTTP_H */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "../schema/js.h"
+#include "callqa/cq_clock.h"
 #include "cl_http.h"
 
 #define MAX_BACKOFF_SEC 30.0
@@ -1139,9 +1140,9 @@ static int one_provider(run *u, int which, char *err, size_t errsz)
         cl_hdrs h = {.retry_after = -1};
         long code = 0;
         char outcome[24];
-        double t0 = cl_now_sec();
+        double t0 = cq_clock_mono_sec();
         verdict v = exchange(pc, key, json, &code, &b, &h, outcome, err, errsz);
-        double sec = cl_now_sec() - t0;
+        double sec = cq_clock_mono_sec() - t0;
         free(json);
         u->out->attempts++;
         if (v != V_OK) {
@@ -1157,7 +1158,7 @@ static int one_provider(run *u, int which, char *err, size_t errsz)
             double w = fmin(wait, MAX_BACKOFF_SEC);
             if (h.retry_after >= 0)
                 w = fmax(w, fmin(h.retry_after, MAX_RETRY_AFTER_SEC));
-            cl_pause_sec(w);
+            cq_clock_sleep_all(w);
             wait *= 2;
             attempt++;
             continue;
@@ -1172,7 +1173,7 @@ static int one_provider(run *u, int which, char *err, size_t errsz)
                      llm_provider_name(pc->provider), pe);
             if (attempt >= pc->retries)
                 break;
-            cl_pause_sec(fmin(wait, MAX_BACKOFF_SEC));
+            cq_clock_sleep_all(fmin(wait, MAX_BACKOFF_SEC));
             wait *= 2;
             attempt++;
             continue;

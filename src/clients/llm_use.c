@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "callqa/cq_clock.h"
 #include "llm.h"
+#include "../store/store_calls.h"
 
 /* One provider's block from its settings: 1 set, 0 nothing set, -1 with err. */
 static int provider_from(const char *which, const char *prov, const char *url, const char *model,
@@ -90,18 +92,11 @@ int llm_budget_today(const cfg_settings *c, store *st, double now, llm_budget *o
     return 0;
 }
 
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void llm_record_to_store(const llm_attempt *a, void *user)
 {
     const llm_store_rec *r = user;
     store_llm_call c = {
-        .ts = now_sec() - a->latency_sec,
+        .ts = cq_clock_wall_sec() - a->latency_sec,
         .call_id = r->call_id,
         .purpose = r->purpose,
         .provider = a->provider,

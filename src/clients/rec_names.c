@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "recording.h"
+#include "../store/store_jobs.h"
 
 /* ---- the names of stored files ------------------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "callqa/cq_clock.h"
 #include "cl_http.h"
 
 typedef struct item {
@@ -105,7 +106,7 @@ static outcome post_once(wh_sender *w, const item *it, int attempt, double *retr
                      .timeout_sec = w->p.timeout_sec,
                      .max_response = 65536};
     pthread_mutex_lock(&w->mu);
-    double left = w->give_up_at > 0 ? w->give_up_at - cl_now_sec() : -1;
+    double left = w->give_up_at > 0 ? w->give_up_at - cq_clock_mono_sec() : -1;
     pthread_mutex_unlock(&w->mu);
     if (left >= 0) { /* stopping: a try never outlasts the time destroy gave */
         lim.timeout_sec = left < 0.1 ? 0.1 : left < lim.timeout_sec ? left : lim.timeout_sec;
@@ -138,23 +139,17 @@ static outcome post_once(wh_sender *w, const item *it, int attempt, double *retr
 static bool wait_sec(wh_sender *w, double s)
 {
     pthread_mutex_lock(&w->mu);
-    double until = cl_now_sec() + s;
-    while (!(w->give_up_at > 0 && cl_now_sec() >= w->give_up_at)) {
-        double now = cl_now_sec(), end = until;
+    double until = cq_clock_mono_sec() + s;
+    while (!(w->give_up_at > 0 && cq_clock_mono_sec() >= w->give_up_at)) {
+        double now = cq_clock_mono_sec(), end = until;
         if (w->give_up_at > 0 && w->give_up_at < end)
             end = w->give_up_at;
         if (now >= end)
             break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        double d = end - now;
-        ts.tv_sec += (time_t)d;
-        ts.tv_nsec += (long)((d - (double)(time_t)d) * 1e9);
-        if (ts.tv_nsec >= 1000000000L)
-            ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+        struct timespec ts = cq_clock_timespec(cq_clock_wall_sec() + (end - now)); /* cv's clock */
         pthread_cond_timedwait(&w->cv, &w->mu, &ts);
     }
-    bool go = !(w->give_up_at > 0 && cl_now_sec() >= w->give_up_at);
+    bool go = !(w->give_up_at > 0 && cq_clock_mono_sec() >= w->give_up_at);
     pthread_mutex_unlock(&w->mu);
     return go;
 }
@@ -167,7 +162,7 @@ static void *sender_main(void *arg)
         while (!w->head && !w->quit)
             pthread_cond_wait(&w->cv, &w->mu);
         item *it = w->head;
-        bool give_up = w->give_up_at > 0 && cl_now_sec() >= w->give_up_at;
+        bool give_up = w->give_up_at > 0 && cq_clock_mono_sec() >= w->give_up_at;
         pthread_mutex_unlock(&w->mu);
         if (!it || give_up)
             return NULL; /* stopped: what is left is counted by destroy */
@@ -300,7 +295,7 @@ void wh_destroy(wh_sender *w, double drain_sec, wh_stats *final)
     if (w->thread_up) {
         pthread_mutex_lock(&w->mu);
         w->quit = true;
-        w->give_up_at = cl_now_sec() + (drain_sec > 0 ? drain_sec : 0.000001);
+        w->give_up_at = cq_clock_mono_sec() + (drain_sec > 0 ? drain_sec : 0.000001);
         pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->thread, NULL);

@@ -20,21 +20,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <getopt.h>
 #include <stdbool.h>
 
+#include "cfg_int.h"
 #include "config.h"
 
 typedef enum kind {
-    K_DOUBLE, /* double */
-    K_FLOAT,  /* float */
-    K_INT,    /* int */
-    K_MB,     /* size_t bytes, given in MiB */
-    K_STR,    /* char[size] */
-    K_BOOL,   /* bool */
-    K_ENUM,   /* int, one of `names` */
-    K_SERVER, /* NAME=URL, repeatable */
-    K_SEC_INF /* double seconds, or "none" for no limit (+inf) */
+    K_DOUBLE,  /* double */
+    K_FLOAT,   /* float */
+    K_INT,     /* int */
+    K_MB,      /* size_t bytes, given in MiB */
+    K_STR,     /* char[size] */
+    K_BOOL,    /* bool */
+    K_ENUM,    /* int, one of `names` */
+    K_SERVER,  /* NAME=URL, repeatable */
+    K_SEC_INF, /* double seconds, or "none" for no limit (+inf) */
+    K_LIST     /* char[size]: a comma-separated list, each flag or line given adds to it */
 } kind;
 
 typedef struct setting {
@@ -49,17 +50,19 @@ typedef struct setting {
     const char *flag;  /* the command-line flag (without "--"), or NULL */
     unsigned groups;   /* CFG_FLAGS_*: the subcommands that take the flag */
     const char *value; /* the default as set when it differs from what is shown: "" (an
-                          empty text, a 0), CPUS (the CPUs online), TMPDIR ($TMPDIR or
-                          /tmp); NULL: dflt */
+                          empty text, a 0), CPUS (the CPUs online), CPUS2 (twice that),
+                          TMPDIR ($TMPDIR or /tmp); NULL: dflt */
     const char *arg;   /* the flag's argument in --help (NULL: from the type) */
 } setting;
 
 #define CPUS "\x01cpus"
+#define CPUS2 "\x01cpus2" /* twice the CPUs online */
 #define TMPDIR "\x01tmpdir"
 #define AN(fl, a) .flag = fl, .groups = CFG_FLAGS_ANALYSIS, .arg = a
 #define ASR(fl, a) .flag = fl, .groups = CFG_FLAGS_ASR, .arg = a
 
 #define F(field) offsetof(cfg_settings, field)
+#define SZ(field) sizeof(((cfg_settings *)0)->field)
 
 static const char *const k_nisqa_modes[] = {"windowed", "file", NULL};
 static const char *const k_mos_models[] = {"auto", "dnsmos", "nisqa", "both", NULL};
@@ -67,6 +70,9 @@ static const char *const k_dnsmos_modes[] = {"windowed", "reference", NULL};
 static const char *const k_channel_maps[] = {"in,out", "out,in", NULL};
 static const char *const k_asr_protocols[] = {"openai", "whispercpp", NULL};
 static const char *const k_redact_audio[] = {"off", "mute", "tone", NULL};
+static const char *const k_ws_rates[] = {"8000", "16000", NULL};
+static const char *const k_ws_mixes[] = {"mono", "mixed", "stereo", NULL};
+static const char *const k_live_modes[] = {"off", "hold", "amd", NULL};
 
 /* The entries name their first nine fields in order and the rest (flag, groups, value, arg) by
  * designator where they have them: the others are zero on purpose. */
@@ -171,7 +177,7 @@ static const setting k_settings[] = {
      "the system's", "the dialer's IANA time zone", .value = ""},
     {"vicidial_min_length_sec", K_INT, F(vicidial_min_length_sec), 0, 0, 86400, NULL, "30",
      "shorter calls are enqueued skipped"},
-    {"ingest_interval_sec", K_DOUBLE, F(ingest_interval_sec), 0, 5, 86400, NULL, "300",
+    {"ingest_interval_sec", K_DOUBLE, F(ingest_interval_sec), 0, 1, 86400, NULL, "300",
      "between the scheduled scans of the dialer"},
     /* transcription (docs/transcription.md) */
     {"asr_url", K_STR, F(asr_url), sizeof(((cfg_settings *)0)->asr_url), 0, 0, NULL, "",
@@ -392,18 +398,119 @@ static const setting k_settings[] = {
      AN("diarization-model", "NAME")},
     {"voiceprints", K_BOOL, F(analysis.voiceprints), 0, 0, 0, NULL, "false",
      "voice prints of the speakers in the report (biometric data)", AN("voiceprints", NULL)},
+    /* callqa live (docs/config.md, "callqa live"); its flags are cfg_cmds.c's */
+    {"live_audiosocket", K_STR, F(live_audiosocket), SZ(live_audiosocket), 0, 0, NULL, "",
+     "HOST:PORT: Asterisk AudioSocket connections are listened for there"},
+    {"live_rtp", K_STR, F(live_rtp), SZ(live_rtp), 0, 0, NULL, "",
+     "HOST:PORT: RTP received there, as ARI externalMedia sends it"},
+    {"live_rtp_pt", K_LIST, F(live_rtp_pt), SZ(live_rtp_pt), 0, 0, NULL, "",
+     "payload types over the default map, PT=CODEC/RATE,..."},
+    {"live_rtp_window_ms", K_INT, F(live_rtp_window_ms), 0, 1, 2000, NULL, "60",
+     "how long a missing RTP packet is waited for"},
+    {"live_rtp_max_pending", K_INT, F(live_rtp_max_pending), 0, 1, 100000, NULL, "16384",
+     "RTP SSRCs waiting to show they are a stream, and KiB of their packets"},
+    {"live_websocket", K_STR, F(live_websocket), SZ(live_websocket), 0, 0, NULL, "",
+     "HOST:PORT: FreeSWITCH mod_audio_fork WebSocket connections are accepted there"},
+    {"live_ws_rate", K_ENUM, F(live_ws_rate), 0, 0, 0, k_ws_rates, "8000",
+     "a WebSocket call's L16 rate when its URL gives none"},
+    {"live_ws_mix", K_ENUM, F(live_ws_mix), 0, 0, 0, k_ws_mixes, "mono",
+     "a WebSocket call's channels when its URL gives none"},
+    {"live_max_calls", K_INT, F(live_max_calls), 0, 1, 100000, NULL, "64",
+     "calls at once, every input together"},
+    {"live_ident_sec", K_DOUBLE, F(live_ident_sec), 0, 0.1, 3600, NULL, "5",
+     "a connection or SSRC that has not identified its call within this is dropped"},
+    {"live_max_pending", K_INT, F(live_max_pending), 0, 1, 100000, NULL, "1024",
+     "connections waiting to identify their call, per listener"},
+    {"live_max_pending_per_client", K_INT, F(live_max_pending_per_client), 0, 1, 100000, NULL,
+     "128", "of them from one address (at most live_max_pending)"},
+    {"live_max_call_sec", K_DOUBLE, F(live_max_call_sec), 0, 0.1, 86400 * 7, NULL, "14400",
+     "a longer call is ended"},
+    {"live_stall_sec", K_DOUBLE, F(live_stall_sec), 0, 0.1, 86400, NULL, "10",
+     "a call whose connection or RTP stream is silent this long is ended"},
+    {"live_queue_sec", K_DOUBLE, F(live_queue_sec), 0, 0.1, 600, NULL, "5",
+     "audio one call may have waiting for analysis; more is dropped, counted"},
+    {"live_threads", K_INT, F(live_threads), 0, 1, 256, NULL, "the CPUs this process may use",
+     "analysis threads", .value = ""},
+    {"live_vad_batch", K_INT, F(live_vad_batch), 0, 1, 256, NULL, "32",
+     "calls an analysis thread takes at once, their VAD run as one batch"},
+    {"live_batch_wait_ms", K_INT, F(live_batch_wait_ms), 0, 0, 1000, NULL, "10",
+     "how long queued audio may wait for the batch to fill"},
+    {"live_event_queue", K_INT, F(live_event_queue), 0, 16, 1000000, NULL, "65536",
+     "event lines waiting for the writer; more are dropped, counted"},
+    {"live_record_dir", K_STR, F(live_record_dir), SZ(live_record_dir), 0, 0, NULL, "",
+     "each call's audio and event lines written into this folder"},
+    {"live_mask_dtmf", K_BOOL, F(live_mask_dtmf), 0, 0, 0, NULL, "false",
+     "keyed digits as * in callqa live's event lines, and DTMF muted in its recordings"},
+    {"live_mode", K_ENUM, F(live_mode), 0, 0, 0, k_live_modes, "off",
+     "live-call decisions: off, hold or amd"},
+    {"live_silence_sec", K_DOUBLE, F(live_silence_sec), 0, 0, 3600, NULL, "5",
+     "with live_mode: a silence event after this long (0: none)"},
+    {"live_stats_sec", K_DOUBLE, F(live_stats_sec), 0, 0, 86400, NULL, "10",
+     "a stats line this often (0: only at the end)"},
+    {"live_fastagi", K_STR, F(live_fastagi), SZ(live_fastagi), 0, 0, NULL, "",
+     "HOST:PORT: FastAGI requests answered there with the call's live decision"},
+    {"live_fastagi_timeout_ms", K_INT, F(live_fastagi_timeout_ms), 0, 50, 14400000, NULL,
+     "5000 (hold: 3600000)", "how long a FastAGI request waits for a decision", .value = ""},
+    {"live_webhook", K_STR, F(live_webhook), SZ(live_webhook), 0, 0, NULL, "",
+     "a URL each event line is POSTed to, signed"},
+    {"live_webhook_secret_file", K_STR, F(live_webhook_secret_file), SZ(live_webhook_secret_file),
+     0, 0, NULL, "", "the signing secret, in a file of mode 0600"},
+    {"live_webhook_events", K_STR, F(live_webhook_events), SZ(live_webhook_events), 0, 0, NULL, "",
+     "the event types POSTed, comma-separated (none: all but stats)"},
+    {"live_webhook_attempts", K_INT, F(live_webhook_attempts), 0, 1, 100, NULL, "6",
+     "tries per event, then a dead letter"},
+    {"live_webhook_backoff_ms", K_INT, F(live_webhook_backoff_ms), 0, 1, 600000, NULL, "500",
+     "the first wait between tries, doubled up to 30 s"},
+    {"live_webhook_queue", K_INT, F(live_webhook_queue), 0, 1, 1000000, NULL, "4096",
+     "events waiting to be sent; more are dropped"},
+    {"live_webhook_timeout_sec", K_DOUBLE, F(live_webhook_timeout_sec), 0, 0.1, 600, NULL, "10",
+     "one POST"},
+    /* callqa worker (docs/config.md, "callqa worker") */
+    {"worker_max_load", K_DOUBLE, F(worker_max_load), 0, 0, 1e6, NULL, "2 x CPUs",
+     "pause while the 1-minute load is above this (0: never)", .value = CPUS2},
+    {"worker_window", K_STR, F(worker_window), SZ(worker_window), 0, 0, NULL, "",
+     "work only then, HH:MM-HH:MM (none: always)"},
+    {"worker_tz", K_STR, F(worker_tz), SZ(worker_tz), 0, 0, NULL, "the system's",
+     "the window's time zone", .value = ""},
+    {"worker_cpus", K_STR, F(worker_cpus), SZ(worker_cpus), 0, 0, NULL, "",
+     "run on these CPUs, e.g. 1 or 2-3 (none: all)"},
+    {"worker_idle", K_BOOL, F(worker_idle), 0, 0, 0, NULL, "true", "the idle CPU and I/O priority"},
+    {"worker_min_length_sec", K_DOUBLE, F(worker_min_length_sec), 0, 0, 86400, NULL, "0",
+     "skip calls shorter than this"},
+    {"worker_lease_sec", K_DOUBLE, F(worker_lease_sec), 0, 3, 86400, NULL, "60", "a call's lease"},
+    {"worker_max_retries", K_INT, F(worker_max_retries), 0, 0, 100, NULL, "3",
+     "retries of a failing stage"},
+    {"worker_backoff_sec", K_DOUBLE, F(worker_backoff_sec), 0, 0, 86400, NULL, "30",
+     "the first retry's delay, doubled each time"},
+    {"worker_analysis_timeout_sec", K_DOUBLE, F(worker_analysis_timeout_sec), 0, 0.1, 86400, NULL,
+     "900", "an analysis is stopped past this"},
+    /* callqa ingest vicidial's scan */
+    {"vicidial_batch", K_INT, F(vicidial_batch), 0, 1, 100000, NULL, "1000", "rows per query"},
+    {"vicidial_open_row_hours", K_DOUBLE, F(vicidial_open_row_hours), 0, 0, 24 * 366, NULL, "6",
+     "open rows are revisited this long"},
+    {"vicidial_retry_sec", K_DOUBLE, F(vicidial_retry_sec), 0, 0, 86400, NULL, "300",
+     "a lost database connection is retried this long"},
+    {"vicidial_lookback", K_INT, F(vicidial_lookback), 0, 0, 10000000, NULL, "1000",
+     "rows up to this many ids below the mark that the store does not have are taken too"},
 };
 #pragma GCC diagnostic pop
 #define N_SETTINGS (sizeof(k_settings) / sizeof(k_settings[0]))
 
-static int set_one(cfg_settings *c, const setting *st, const char *v, bool checked, char *msg,
-                   size_t msgsz);
+static int set_one(cfg_settings *c, const setting *st, const char *v, bool checked,
+                   const char *name, char *msg, size_t msgsz);
 
 static const char *type_name(kind k)
 {
-    static const char *const names[] = {"number", "number", "integer",
-                                        "MiB",    "text",   "boolean",
-                                        "choice", "server", "seconds or none"};
+    static const char *const names[] = {"number",
+                                        "number",
+                                        "integer",
+                                        "MiB",
+                                        "text",
+                                        "boolean",
+                                        "choice",
+                                        "server",
+                                        "seconds or none",
+                                        "comma-separated list"};
     return names[k];
 }
 
@@ -442,54 +549,15 @@ bool cfg_info_at(size_t i, cfg_info *out)
     return true;
 }
 
+static const setting *find(const char *key);
+
+bool cfg_info_of(const char *key, cfg_info *out)
+{
+    const setting *st = find(key);
+    return st && cfg_info_at((size_t)(st - k_settings), out);
+}
+
 /* ---- flags ---------------------------------------------------------------------------------- */
-
-int cfg_flag_options(const struct option *own, int n_own, unsigned groups, struct option *opts,
-                     int max, int first_val)
-{
-    if (n_own >= max)
-        return -1;
-    int n = 0;
-    for (; n < n_own; n++)
-        opts[n] = own[n];
-    for (size_t i = 0; i < N_SETTINGS; i++) {
-        const setting *st = &k_settings[i];
-        if (!st->flag || !(st->groups & groups))
-            continue;
-        if (n + 1 >= max)
-            return -1;
-        opts[n++] = (struct option){st->flag, st->kind == K_BOOL ? no_argument : required_argument,
-                                    NULL, first_val + (int)i};
-    }
-    opts[n] = (struct option){NULL, 0, NULL, 0};
-    return n;
-}
-
-int cfg_set_flag(cfg_settings *c, int val, int first_val, const char *arg, char *msg, size_t msgsz)
-{
-    if (val < first_val || (size_t)(val - first_val) >= N_SETTINGS)
-        return 1;
-    const setting *st = &k_settings[val - first_val];
-    if (!st->flag)
-        return 1;
-    char m[400];
-    if (set_one(c, st, st->kind == K_BOOL ? "true" : arg, true, m, sizeof(m)) == 0)
-        return 0;
-    if (st->kind == K_ENUM) {
-        char list[200] = "";
-        for (int k = 0; st->names[k]; k++)
-            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
-                     k ? (st->names[k + 1] ? ", " : " or ") : "", st->names[k]);
-        return cfg_fail(msg, msgsz, "--%s: expected %s, got '%s'", st->flag, list, arg);
-    }
-    if (st->kind == K_STR)
-        return cfg_fail(msg, msgsz, "--%s: too long (at most %zu bytes)", st->flag, st->size - 1);
-    if (st->kind == K_SEC_INF)
-        return cfg_fail(msg, msgsz, "--%s: expected %g..%g seconds or none, got '%s'", st->flag,
-                        st->lo, st->hi, arg);
-    return cfg_fail(msg, msgsz, "--%s: expected a%s %g..%g, got '%s'", st->flag,
-                    st->kind == K_INT ? "n integer" : " number", st->lo, st->hi, arg);
-}
 
 void cfg_flag_help(FILE *f, unsigned groups)
 {
@@ -592,35 +660,61 @@ static const setting *find(const char *key)
     return NULL;
 }
 
-/* One setting's value from its text; `checked`: within its bounds (a default may lie outside,
- * as vad_neg_threshold's -1, "threshold - 0.15"). */
-static int set_one(cfg_settings *c, const setting *st, const char *v, bool checked, char *msg,
-                   size_t msgsz)
+/* cfg_int.h */
+const char *cfg__num_text(double d, char *buf, size_t n)
 {
-    const char *k = st->key;
+    if (d == floor(d) && fabs(d) < 1e15)
+        snprintf(buf, n, "%.0f", d);
+    else
+        snprintf(buf, n, "%g", d);
+    return buf;
+}
+
+/* One setting's value from its text; `checked`: within its bounds (a default may lie outside,
+ * as vad_neg_threshold's -1, "threshold - 0.15"). A failure names `name` (the setting's key,
+ * or the flag that gave the value) and the value: "max_calls 0: out of range 1..100000". */
+static int set_one(cfg_settings *c, const setting *st, const char *v, bool checked,
+                   const char *name, char *msg, size_t msgsz)
+{
+    const char *k = name ? name : st->key;
     char *dst = (char *)c + st->off;
+    char lo[32], hi[32];
     double d;
     switch (st->kind) {
     case K_SERVER: return cfg_add_server(c, v, msg, msgsz);
     case K_STR:
         if (strlen(v) >= st->size)
-            return err(msg, msgsz, "%s: '%s' is too long", k, v);
+            return cfg_fail(msg, msgsz, "%s: '%s' is too long (at most %zu bytes)", k, v,
+                            st->size - 1);
         snprintf(dst, st->size, "%s", v);
         return 0;
+    case K_LIST: { /* each value given adds to the list; "" empties it */
+        size_t have = *v ? strlen(dst) : 0;
+        if (have + 1 + strlen(v) >= st->size)
+            return cfg_fail(msg, msgsz, "%s: '%s' makes the list too long (at most %zu bytes)", k,
+                            v, st->size - 1);
+        snprintf(dst + have, st->size - have, "%s%s", have ? "," : "", v);
+        return 0;
+    }
     case K_BOOL: {
         bool on = !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes");
         if (!on && strcmp(v, "false") && strcmp(v, "0") && strcmp(v, "no"))
-            return err(msg, msgsz, "%s: expected true or false, not '%s'", k, v);
+            return cfg_fail(msg, msgsz, "%s: expected true or false, not '%s'", k, v);
         *(bool *)dst = on;
         return 0;
     }
-    case K_ENUM:
-        for (int i = 0; st->names[i]; i++)
+    case K_ENUM: {
+        char list[200] = "";
+        for (int i = 0; st->names[i]; i++) {
             if (!strcmp(v, st->names[i])) {
                 *(int *)dst = i;
                 return 0;
             }
-        return err(msg, msgsz, "%s: '%s' is not one of the accepted values", k, v);
+            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+                     i ? (st->names[i + 1] ? ", " : " or ") : "", st->names[i]);
+        }
+        return cfg_fail(msg, msgsz, "%s '%s': expected %s", k, v, list);
+    }
     case K_SEC_INF:
         if (!strcmp(v, "none")) {
             *(double *)dst = INFINITY;
@@ -629,8 +723,16 @@ static int set_one(cfg_settings *c, const setting *st, const char *v, bool check
         break;
     default: break;
     }
-    if (parse_num(v, checked ? st->lo : -INFINITY, checked ? st->hi : INFINITY, &d))
-        return err(msg, msgsz, "%s: '%s' is out of range", k, v);
+    if (parse_num(v, -INFINITY, INFINITY, &d))
+        return cfg_fail(msg, msgsz, "%s '%s': not a number (%s..%s%s)", k, v,
+                        cfg__num_text(st->lo, lo, sizeof(lo)),
+                        cfg__num_text(st->hi, hi, sizeof(hi)),
+                        st->kind == K_SEC_INF ? " seconds, or none" : "");
+    if (checked && !(d >= st->lo && d <= st->hi))
+        return cfg_fail(msg, msgsz, "%s %s: out of range %s..%s%s", k, v,
+                        cfg__num_text(st->lo, lo, sizeof(lo)),
+                        cfg__num_text(st->hi, hi, sizeof(hi)),
+                        st->kind == K_SEC_INF ? " seconds, or none" : "");
     switch (st->kind) {
     case K_FLOAT: *(float *)dst = (float)d; break;
     case K_INT: *(int *)dst = (int)d; break;
@@ -645,7 +747,17 @@ int cfg_set(cfg_settings *c, const char *key, const char *value, char *msg, size
     const setting *st = find(key);
     if (!st)
         return err(msg, msgsz, "unknown setting '%s'%s", key, NULL);
-    return set_one(c, st, value, true, msg, msgsz);
+    return set_one(c, st, value, true, NULL, msg, msgsz);
+}
+
+/* cfg_int.h */
+int cfg__set_as(cfg_settings *c, const char *key, const char *name, const char *value, char *msg,
+                size_t msgsz)
+{
+    const setting *st = find(key);
+    if (!st)
+        return err(msg, msgsz, "unknown setting '%s'%s", key, NULL);
+    return set_one(c, st, value, true, name, msg, msgsz);
 }
 
 void cfg_defaults(cfg_settings *c)
@@ -658,15 +770,15 @@ void cfg_defaults(cfg_settings *c)
         const char *v = st->value ? st->value : st->dflt;
         if (st->kind == K_SERVER || !*v)
             continue; /* no server; "" is the zeroed value */
-        if (!strcmp(v, CPUS)) {
-            snprintf(n, sizeof(n), "%ld", cpus > 0 ? cpus : 2);
+        if (!strcmp(v, CPUS) || !strcmp(v, CPUS2)) {
+            snprintf(n, sizeof(n), "%ld", (cpus > 0 ? cpus : 2) * (strcmp(v, CPUS2) ? 1 : 2));
             v = n;
         } else if (!strcmp(v, TMPDIR)) {
             v = getenv("TMPDIR");
             if (!v || !*v)
                 v = "/tmp";
         }
-        (void)set_one(c, st, v, false, msg, sizeof(msg)); /* the table's own: test_config */
+        (void)set_one(c, st, v, false, NULL, msg, sizeof(msg)); /* the table's own: test_config */
     }
 }
 
@@ -718,7 +830,7 @@ int cfg_load_env(cfg_settings *c, char *msg, size_t msgsz)
         for (size_t k = 0; k_settings[i].key[k] && k < 50; k++)
             env[7 + k] = (char)toupper((unsigned char)k_settings[i].key[k]), env[8 + k] = 0;
         const char *v = getenv(env);
-        if (v && set_one(c, &k_settings[i], v, true, msg, msgsz))
+        if (v && set_one(c, &k_settings[i], v, true, NULL, msg, msgsz))
             return -1;
     }
     return 0;

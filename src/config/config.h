@@ -180,6 +180,57 @@ typedef struct cfg_settings {
     bool ask_tools;
     double ask_prom_max_range_sec, ask_prom_min_step_sec;
     int ask_prom_max_points, ask_prom_max_series;
+    /* callqa live (docs/config.md, "callqa live"): its inputs, bounds and sinks; its event lines
+     * go to live_events ("" or "-": standard output), its VAD model is model_dir's */
+    char live_audiosocket[300]; /* HOST:PORT or [HOST]:PORT ("" none) */
+    char live_rtp[300];
+    char live_rtp_pt[1024]; /* PT=CODEC/RATE,...: payload types over the default map */
+    int live_rtp_window_ms;
+    int live_rtp_max_pending;
+    char live_websocket[300];
+    int live_ws_rate; /* 0 8000 Hz, 1 16000 Hz */
+    int live_ws_mix;  /* 0 mono, 1 mixed, 2 stereo */
+    int live_max_calls;
+    double live_ident_sec;
+    int live_max_pending;
+    int live_max_pending_per_client;
+    double live_max_call_sec;
+    double live_stall_sec;
+    double live_queue_sec;
+    int live_threads; /* 0: the CPUs the process may use */
+    int live_vad_batch;
+    int live_batch_wait_ms;
+    int live_event_queue;
+    char live_record_dir[1024];
+    bool live_mask_dtmf; /* keyed digits as '*' in the event lines, DTMF muted in recordings */
+    int live_mode;       /* cq_live_mode: 0 off, 1 hold, 2 amd */
+    double live_silence_sec;
+    double live_stats_sec;
+    char live_fastagi[300];
+    int live_fastagi_timeout_ms; /* 0: 5000, or 3600000 with live_mode hold */
+    char live_webhook[1024];
+    char live_webhook_secret_file[1024];
+    char live_webhook_events[256];
+    int live_webhook_attempts;
+    int live_webhook_backoff_ms;
+    int live_webhook_queue;
+    double live_webhook_timeout_sec;
+    /* callqa worker (docs/config.md, "callqa worker"): when and how it works */
+    double worker_max_load; /* 0: never pauses */
+    char worker_window[16]; /* HH:MM-HH:MM ("" always) */
+    char worker_tz[64];
+    char worker_cpus[128];
+    bool worker_idle;
+    double worker_min_length_sec;
+    double worker_lease_sec;
+    int worker_max_retries;
+    double worker_backoff_sec;
+    double worker_analysis_timeout_sec;
+    /* callqa ingest vicidial: the scan's own bounds */
+    int vicidial_batch;
+    double vicidial_open_row_hours;
+    double vicidial_retry_sec;
+    int vicidial_lookback;
 } cfg_settings;
 
 /* Every setting at its default (the table's; "CPUs" and $TMPDIR read now). */
@@ -200,19 +251,72 @@ int cfg_read_token(cfg_settings *c, char *msg, size_t msgsz);
 
 /* ---- settings as command-line flags -------------------------------------------------------- */
 
-/* The groups of settings a subcommand takes as flags. */
+/* The groups of settings whose flags (the table's `flag`) a command takes all of, in the table's
+ * order: the analysis commands' and the ASR client's. */
 enum { CFG_FLAGS_ANALYSIS = 1, CFG_FLAGS_ASR = 2 };
-struct option; /* <getopt.h> */
-/* A command's getopt_long options: its own (n_own of them), then the flags of the groups, val =
- * first_val + the setting's index, into opts (NULL-terminated; at most max entries with the
- * terminator). The count, or -1 when max is too small. */
-int cfg_flag_options(const struct option *own, int n_own, unsigned groups, struct option *opts,
-                     int max, int first_val);
-/* The option val (as cfg_flag_options gave it) with its argument (NULL for a flag without
- * one): 0; -1 with msg (the flag named); 1 when val is none of the settings' flags. */
-int cfg_set_flag(cfg_settings *c, int val, int first_val, const char *arg, char *msg, size_t msgsz);
-/* The flags' lines of a subcommand's --help: "  --FLAG ARG  meaning (default ...)". */
+/* The flags' lines of a command's --help: "  --FLAG ARG  meaning (default ...)". */
 void cfg_flag_help(FILE *f, unsigned groups);
+
+/* ---- every command's flags (cfg_cmds.c) ----------------------------------------------------- */
+
+/* Each command of callqa has a table in cfg_cmds.c: its flags in the order of its --help, each
+ * either a setting's (the setting's name, and so its type, bounds, default, config key and
+ * CALLQA_* variable, in config.c's table) or the command's own (a file, --json, --dry-run: a
+ * type, bounds and default of its own), with the text of --help around them. From it come
+ * getopt's options, the range checks, the reading of --config FILE and the environment (the
+ * commands that take --config) and the --help page. No other file declares a getopt option
+ * (tests/config/test_cmd_flags.py). */
+
+#define CFG_MAX_ARGS 256 /* the ingest's three filters take 64 values each */
+
+/* What a command line gave beside the settings: the command's own flags in the order given. */
+typedef struct cfg_args {
+    const void *cmd; /* the command's table */
+    int n;
+    struct {
+        const char *flag;  /* its name, without "--" */
+        const char *value; /* "" for a flag without a value */
+    } got[CFG_MAX_ARGS];
+    int next;   /* argv[next..argc): the operands (getopt's optind) */
+    bool usage; /* the error is the command line's own (an unknown flag, a value missing) */
+} cfg_args;
+
+/* The command line of the command named cmd ("live", "store purge", "analyze --transcribe":
+ * cfg_cmds.c's names; argv[0] the command's last word) over what c holds (the caller's
+ * cfg_defaults): for a command that takes --config FILE, that file and then the CALLQA_*
+ * environment first, then every flag in order, each setting checked against its bounds. CQ_OK,
+ * or an error code with err's message naming the flag or the setting and the value
+ * ("--max-calls 0: out of range 1..100000"); a->usage says the usage should be shown. */
+struct cq_err; /* callqa/cq_status.h */
+int cfg_parse(const char *cmd, int argc, char **argv, cfg_settings *c, cfg_args *a,
+              struct cq_err *err);
+/* One of the command's own flags (the program stops on a name the command does not have): its
+ * last value, else its default, else NULL; given or not; its value as a number (the default
+ * when not given; NAN when it has none). */
+const char *cfg_arg(const cfg_args *a, const char *flag);
+bool cfg_arg_given(const cfg_args *a, const char *flag);
+double cfg_arg_num(const cfg_args *a, const char *flag);
+/* The values of a repeated flag in the order given: *i starts at 0; NULL after the last. */
+const char *cfg_arg_each(const cfg_args *a, const char *flag, int *i);
+/* The --help page of the command (that of `callqa ingest` holds both of its sources', ...).
+ * `analyzers`: the --only names, for the analysis commands' pages (NULL: none). */
+void cfg_usage(FILE *f, const char *cmd, const char *analyzers);
+
+/* For the tests: the i-th command's name (NULL past the last), and its j-th flag (NULL past
+ * the last): its name, the setting it sets (NULL: the command's own), its one-letter form (0:
+ * none), and whether it is one of a group's (CFG_FLAGS_*). */
+const char *cfg_cmd_at(size_t i);
+const char *cfg_cmd_flag_at(const char *cmd, size_t j, const char **key, char *letter,
+                            bool *grouped);
+
+/* ---- test hooks (cfg_hooks.c) ------------------------------------------------------------- */
+
+/* The value of the test hook NAME, $CALLQA_TEST_<NAME>, or NULL when it is not set: the one way
+ * production code reads one (the program stops on a name cfg_hooks.c's table does not list).
+ * The hooks make a test's fault happen at a chosen point (docs/config.md, "Test hooks"). */
+const char *cfg_test_hook(const char *name);
+/* The i-th hook's name and meaning (NULL past the last). */
+const char *cfg_test_hook_at(size_t i, const char **meaning);
 
 /* ---- the table, read by the tests ---------------------------------------------------------- */
 
@@ -227,8 +331,9 @@ typedef struct cfg_info {
     unsigned groups; /* CFG_FLAGS_* */
     bool computed;   /* the default is worked out (CPUs, $TMPDIR, ""), not `shown` parsed */
 } cfg_info;
-/* The i-th setting, or false past the last. */
+/* The i-th setting, or false past the last; the setting named key, or false. */
 bool cfg_info_at(size_t i, cfg_info *out);
+bool cfg_info_of(const char *key, cfg_info *out);
 
 /* ---- secrets, files, messages -------------------------------------------------------------- */
 

@@ -781,7 +781,7 @@ int cq_engine_analyze(const cq_engine *e, const cq_call_src *src, cq_report **ou
 
 static int analyze(const cq_engine *e, const cq_call_src *src, cq_report **out, cq_err *err)
 {
-    double t0 = cq__now_sec();
+    double t0 = cq_clock_mono_sec();
     cq_err local;
     if (!err)
         err = &local;
@@ -839,7 +839,7 @@ static int analyze(const cq_engine *e, const cq_call_src *src, cq_report **out, 
         cq_report_destroy(r);
         return rc;
     }
-    r->analysis_time_sec = cq__now_sec() - t0;
+    r->analysis_time_sec = cq_clock_mono_sec() - t0;
     *out = r;
     return CQ_OK;
 }

@@ -26,7 +26,6 @@
 #include <stdint.h>
 
 #include "../config/config.h"
-#include "../store/store.h"
 
 /* ---- the database URI (source.c) --------------------------------------------------------- */
 
@@ -80,8 +79,6 @@ int ingest_audio_remote(const cfg_settings *cfg, const char *location, char *ref
 
 /* ---- logs (source.c): one JSON line per event ------------------------------------------- */
 
-/* The wall clock, UTC seconds. */
-double ingest_now(void);
 /* s as a JSON string (its quotes included) into buf (n >= 16 bytes; cut to fit): bytes that are
  * not UTF-8 are read as Latin-1, so that every line is JSON. Returns buf. */
 const char *ingest_json_str(const char *s, char *buf, size_t n);

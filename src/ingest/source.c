@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callqa/cq_clock.h"
 #include "callqa/cq_legs.h"
 #include "ingest.h"
 
@@ -365,13 +366,6 @@ int ingest_audio_remote(const cfg_settings *cfg, const char *location, char *ref
 
 /* ---- logs --------------------------------------------------------------------------------- */
 
-double ingest_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* The length of the UTF-8 sequence at p (at most n bytes), 0 when it is not one. */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
@@ -418,8 +412,8 @@ const char *ingest_json_str(const char *s, char *buf, size_t n)
 void ingest_log(const char *level, const char *source, const char *msg, const char *more)
 {
     char a[600], b[200];
-    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":%s,\"source\":%s%s%s}\n", ingest_now(),
-            level, ingest_json_str(msg, a, sizeof(a)), ingest_json_str(source, b, sizeof(b)),
-            more ? "," : "", more ? more : "");
+    fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":%s,\"source\":%s%s%s}\n",
+            cq_clock_wall_sec(), level, ingest_json_str(msg, a, sizeof(a)),
+            ingest_json_str(source, b, sizeof(b)), more ? "," : "", more ? more : "");
     fflush(stderr);
 }

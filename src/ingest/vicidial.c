@@ -33,7 +33,10 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "callqa/cq_clock.h"
 #include "ingest.h"
+#include "../store/store_calls.h"
+#include "../store/store_jobs.h"
 
 /* ---- logging ------------------------------------------------------------------------------- */
 
@@ -274,12 +277,10 @@ static int db_connect(ingest_vicidial *v, char *msg, size_t n, unsigned *err)
 /* Sleep sec, waking early when asked to stop. */
 static void nap(const ingest_vicidial *v, double sec)
 {
-    double until = ingest_now() + sec;
-    while (!stopping(v) && ingest_now() < until) {
-        double left = until - ingest_now();
-        struct timespec ts = {0, (long)((left < 0.2 ? left : 0.2) * 1e9)};
-        if (left > 0)
-            nanosleep(&ts, NULL);
+    double until = cq_clock_wall_sec() + sec;
+    while (!stopping(v) && cq_clock_wall_sec() < until) {
+        double left = until - cq_clock_wall_sec();
+        cq_clock_sleep(left < 0.2 ? left : 0.2);
     }
 }
 
@@ -287,7 +288,7 @@ static void nap(const ingest_vicidial *v, double sec)
  * 0, or -1 with msg when another process has it now or the store fails. */
 static int renew(ingest_vicidial *v, bool force, char *msg, size_t n)
 {
-    double now = ingest_now();
+    double now = cq_clock_wall_sec();
     if (!force && now - v->leased < v->c->lease_sec / 3)
         return 0;
     int64_t token;
@@ -306,7 +307,7 @@ static int renew(ingest_vicidial *v, bool force, char *msg, size_t n)
  * reconnected with backoff for retry_sec and the query run again. 0, or -1 with msg. */
 static int run(ingest_vicidial *v, int q, char *msg, size_t n)
 {
-    double first = ingest_now(), delay = 0.5;
+    double first = cq_clock_wall_sec(), delay = 0.5;
     const ingest_db_uri *u = &v->c->db;
     for (;;) {
         unsigned e = CR_SERVER_LOST;
@@ -322,7 +323,7 @@ static int run(ingest_vicidial *v, int q, char *msg, size_t n)
         for (;;) {
             if (!retryable(e))
                 return cfg_fail(msg, n, "%s", why);
-            if (ingest_now() - first > v->c->retry_sec)
+            if (cq_clock_wall_sec() - first > v->c->retry_sec)
                 return cfg_fail(msg, n, "gave up after %.0f s of retries: %s", v->c->retry_sec,
                                 why);
             char more[1200], jb[1000];
@@ -498,7 +499,7 @@ static int put_row(ingest_vicidial *v, bool aged, bool was_open, char *msg, size
             c.open = false;
     int64_t id;
     bool created;
-    if (store_call_put(v->st, &c, ingest_now(), &id, &created) != 0)
+    if (store_call_put(v->st, &c, cq_clock_wall_sec(), &id, &created) != 0)
         return cfg_fail(msg, n, "the store refused call %s: %s", c.recording_id,
                         store_errmsg(v->st));
     s->created += created;
@@ -534,7 +535,7 @@ static int parse_id(const char *s, unsigned long long *out)
  * they are older than open_row_hours). */
 static int revisit_open(ingest_vicidial *v, char *msg, size_t n)
 {
-    double now = ingest_now();
+    double now = cq_clock_wall_sec();
     char(*young)[65] = NULL, (*all)[65] = NULL;
     int ny = 0, na = 0, rc = 0;
     if (store_ingest_open_calls(v->st, v->c->source, now - v->c->open_row_hours * 3600, &young,
@@ -564,7 +565,7 @@ static int revisit_open(ingest_vicidial *v, char *msg, size_t n)
                      "gone: the dialer's recording_log row is gone");
             int64_t id;
             bool created;
-            if (store_call_put(v->st, &c, ingest_now(), &id, &created) != 0)
+            if (store_call_put(v->st, &c, cq_clock_wall_sec(), &id, &created) != 0)
                 rc = cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
             else
                 v->stats->closed++, v->stats->skipped++;
@@ -577,11 +578,11 @@ out:
     return rc;
 }
 
-/* Test hook: $CALLQA_TEST_INGEST_PAUSE_MS, a pause after each batch (tests/pipeline/ restarts
- * the database while a scan runs). */
+/* Test hook INGEST_PAUSE_MS (config.h, cfg_test_hook): a pause after each batch (tests/pipeline/
+ * restarts the database while a scan runs). */
 static void test_pause(const ingest_vicidial *v)
 {
-    const char *p = getenv("CALLQA_TEST_INGEST_PAUSE_MS");
+    const char *p = cfg_test_hook("INGEST_PAUSE_MS");
     if (!p || !*p)
         return;
     char *end;
@@ -651,8 +652,8 @@ static int read_new(ingest_vicidial *v, char *msg, size_t n)
         }
         mysql_stmt_free_result(v->q[Q_BATCH]);
         if (last > mark) { /* past what was stored, under the lease */
-            int sm =
-                store_ingest_set_mark(v->st, v->c->source, v->owner, v->token, last, ingest_now());
+            int sm = store_ingest_set_mark(v->st, v->c->source, v->owner, v->token, last,
+                                           cq_clock_wall_sec());
             if (sm == STORE_FENCED)
                 return cfg_fail(msg, n,
                                 "the scan lease of source %s was lost: the mark stays at "
@@ -677,8 +678,8 @@ int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, s
     memset(st, 0, sizeof(*st));
     v->stats = st;
     int64_t token;
-    int got =
-        store_ingest_lease(v->st, v->c->source, v->owner, ingest_now(), v->c->lease_sec, &token);
+    int got = store_ingest_lease(v->st, v->c->source, v->owner, cq_clock_wall_sec(),
+                                 v->c->lease_sec, &token);
     if (got < 0)
         return cfg_fail(msg, n, "the store: %s", store_errmsg(v->st));
     if (got == 0) {
@@ -686,7 +687,7 @@ int ingest_vicidial_scan(ingest_vicidial *v, ingest_scan_stats *st, char *msg, s
         return 0;
     }
     v->token = token;
-    v->leased = ingest_now();
+    v->leased = cq_clock_wall_sec();
     int rc = revisit_open(v, msg, n);
     if (rc == 0)
         rc = read_new(v, msg, n);
@@ -791,7 +792,7 @@ int ingest_vicidial_run(const ingest_vicidial_config *c)
     int rc = 0;
     while (!g_stop) {
         ingest_scan_stats st;
-        double t0 = ingest_now();
+        double t0 = cq_clock_wall_sec();
         int r = ingest_vicidial_scan(v, &st, msg, sizeof(msg));
         char more[512];
         snprintf(more, sizeof(more),
@@ -801,7 +802,7 @@ int ingest_vicidial_run(const ingest_vicidial_config *c)
                  (long long)st.rows, (long long)st.created, (long long)st.updated,
                  (long long)st.skipped, (long long)st.filtered, (long long)st.open,
                  (long long)st.closed, (long long)st.late, (long long)st.retries,
-                 (long long)st.mark, ingest_now() - t0);
+                 (long long)st.mark, cq_clock_wall_sec() - t0);
         if (r != 0) {
             char err[2200], jb[2100];
             snprintf(err, sizeof(err), "%s,\"error\":%s", more,

@@ -36,8 +36,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callqa/cq_clock.h"
 #include "callqa/cq_legs.h"
 #include "ingest.h"
+#include "../store/store_calls.h"
+#include "../store/store_jobs.h"
 
 /* ---- the pure parts: names, decisions, settling ------------------------------------------- */
 
@@ -429,7 +432,7 @@ static int put_group(watcher *w, group *g, ingest_watch_action a)
     }
     int64_t id;
     bool created;
-    if (store_call_put(w->st, &c, ingest_now(), &id, &created) != 0) {
+    if (store_call_put(w->st, &c, cq_clock_wall_sec(), &id, &created) != 0) {
         char more[300], jb[200];
         snprintf(more, sizeof(more), "\"error\":%s",
                  ingest_json_str(store_errmsg(w->st), jb, sizeof(jb)));
@@ -565,7 +568,7 @@ static void settled(watcher *w, wfile *f, const struct stat *st)
         return;
     g->stub[s] = (long long)st->st_size < w->c->min_size;
     f->state = F_GROUPED;
-    double t = ingest_now();
+    double t = cq_clock_wall_sec();
     if (f->at_start) { /* there before the watcher: waiting since it was written */
         double m = (double)st->st_mtim.tv_sec + st->st_mtim.tv_nsec * 1e-9;
         t = m < t ? m : t;
@@ -638,7 +641,7 @@ static void seen(watcher *w, const char *path, bool complete, bool at_start)
     }
     if (complete) {
         f->complete = true;
-        look(w, f, ingest_now());
+        look(w, f, cq_clock_wall_sec());
     }
 }
 
@@ -853,11 +856,11 @@ static void watcher_free(watcher *w)
     free(w);
 }
 
-/* Test hook: $CALLQA_TEST_WATCH_LOOK_MS, how often the files not yet complete are looked at
- * (default 500 ms). */
+/* Test hook WATCH_LOOK_MS (config.h, cfg_test_hook): how often the files not yet complete are
+ * looked at (default 500 ms). */
 static double look_interval(void)
 {
-    const char *p = getenv("CALLQA_TEST_WATCH_LOOK_MS");
+    const char *p = cfg_test_hook("WATCH_LOOK_MS");
     char *end;
     long ms = p && *p ? strtol(p, &end, 10) : 0;
     return p && *p && !*end && ms >= 10 && ms <= 10000 ? ms / 1000.0 : 0.5;
@@ -908,13 +911,14 @@ int ingest_watch_run(const ingest_watch_config *c)
     }
     /* the worker and the service read recordings only beneath the folders registered (or
      * configured): this one is */
-    if (store_root_add(w->st, w->root, c->source, ingest_now()) != 0) {
+    if (store_root_add(w->st, w->root, c->source, cq_clock_wall_sec()) != 0) {
         fprintf(stderr, "callqa ingest watch: the store %s: %s\n", c->store, store_errmsg(w->st));
         watcher_free(w);
         return 1;
     }
     int64_t token;
-    int got = store_ingest_lease(w->st, c->source, w->owner, ingest_now(), c->lease_sec, &token);
+    int got =
+        store_ingest_lease(w->st, c->source, w->owner, cq_clock_wall_sec(), c->lease_sec, &token);
     if (got != 1) {
         if (got == 0)
             fprintf(stderr,
@@ -928,7 +932,7 @@ int ingest_watch_run(const ingest_watch_config *c)
         watcher_free(w);
         return 1;
     }
-    double leased = ingest_now();
+    double leased = cq_clock_wall_sec();
     if ((w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
         fprintf(stderr, "callqa ingest watch: inotify: %s\n", strerror(errno));
         watcher_free(w);
@@ -948,7 +952,7 @@ int ingest_watch_run(const ingest_watch_config *c)
                  c->once ? "true" : "false");
         ingest_log("info", c->source, "watch started", more);
     }
-    double start = ingest_now(), look_every = look_interval();
+    double start = cq_clock_wall_sec(), look_every = look_interval();
     walk(w, w->root, true, 0); /* watches first, then the files: nothing falls between */
     {
         char more[100];
@@ -960,7 +964,7 @@ int ingest_watch_run(const ingest_watch_config *c)
     double last_look = 0, last_scan = start;
     int rc = 0;
     while (!g_stop) {
-        double now = ingest_now();
+        double now = cq_clock_wall_sec();
         if (now - last_look >= look_every) {
             last_look = now;
             for (size_t i = w->n_pending; i-- > 0;)

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callqa/cq_clock.h"
 #include "live_int.h"
 
 #define AFTER_GREETING_MS 800   /* the classifier's pause after a short greeting: a person */
@@ -72,6 +73,7 @@ typedef struct conn {
     lv_agi_dec *dec;
     phase ph;                     /* P_ENV: in the pending pool; later: one of max_conns */
     double t_accept;              /* when it was accepted (the environment's clock) */
+    size_t got;                   /* bytes of its environment read so far */
     struct sockaddr_storage peer; /* its address: the key of the share per client */
     double t_env;                 /* when the environment was whole (the wait starts) */
     double t_deadline;            /* for the environment or the reply being waited for */
@@ -102,13 +104,6 @@ struct lv_agi_server {
     _Atomic uint64_t accepted, human, machine, notsure, hangup, ended, refused, failed, agi_hangup,
         unidentified, ident_timeout, ident_evicted;
 };
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 lv_agi_server_params lv_agi_server_default_params(void)
 {
@@ -234,7 +229,7 @@ static void send_cmd(lv_agi_server *s, conn *c, const char *name, const char *va
 {
     c->out_len = lv_agi_set_variable(c->out, sizeof(c->out), name, value, quote);
     c->out_off = 0;
-    c->t_deadline = mono_now() + s->p.io_sec;
+    c->t_deadline = cq_clock_mono_sec() + s->p.io_sec;
     if (!c->out_len) {
         conn_close(s, c, &s->failed, "an answer that cannot be sent");
         return;
@@ -295,7 +290,7 @@ static void env_done(lv_agi_server *s, conn *c)
     atomic_fetch_sub(&s->unidentified, 1);
     s->n_req++;
     c->ph = P_WAIT;
-    c->t_env = mono_now();
+    c->t_env = cq_clock_mono_sec();
     check_wait(s, c, c->t_env);
 }
 
@@ -371,6 +366,7 @@ static void on_readable(lv_agi_server *s, conn *c)
                                       : strerror(errno));
             return;
         }
+        c->got += (size_t)k;
         size_t off = 0;
         while (off < (size_t)k && c->fd >= 0) {
             size_t used = 0;
@@ -406,7 +402,18 @@ static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_st
 /* Room in the pending pool for one more connection from `peer`, as lv_server makes it
  * (server.c, make_room): the oldest connection still reading its environment, of that address
  * when it holds max_pending_per_client of them, else of all when the pool is full, is read one
- * last time and, its environment still not whole, closed. */
+ * last time and, its environment still not whole, closed. One that has sent nothing goes before
+ * one part-way through its environment (Asterisk may write it in pieces, and a PBX beside a
+ * flood from its own address is then not closed between two of them); either is closed at
+ * ident_sec all the same. */
+/* The order of eviction: those that have sent nothing, then the others, oldest first. */
+static bool before(const conn *a, const conn *b)
+{
+    if ((a->got == 0) != (b->got == 0))
+        return a->got == 0;
+    return a->t_accept < b->t_accept;
+}
+
 static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
 {
     for (;;) {
@@ -416,10 +423,9 @@ static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
             conn *c = &s->conns[i];
             if (c->fd < 0 || c->ph != P_ENV)
                 continue;
-            if (!oldest || c->t_accept < oldest->t_accept)
+            if (!oldest || before(c, oldest))
                 oldest = c;
-            if (same_host(&c->peer, peer) &&
-                (same++, !oldest_same || c->t_accept < oldest_same->t_accept))
+            if (same_host(&c->peer, peer) && (same++, !oldest_same || before(c, oldest_same)))
                 oldest_same = c;
         }
         conn *v = same >= s->p.max_pending_per_client ? oldest_same
@@ -427,8 +433,9 @@ static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
                                                       : NULL;
         if (!v)
             return;
+        size_t had = v->got;
         on_readable(s, v); /* its last chance: the environment may have come meanwhile */
-        if (v->fd >= 0 && v->ph == P_ENV)
+        if (v->fd >= 0 && v->ph == P_ENV && (v->got == had || had > 0))
             conn_close(s, v, &s->ident_evicted, NULL);
     }
 }
@@ -464,7 +471,7 @@ static void on_accept(lv_agi_server *s)
         c->dec = dec;
         c->ph = P_ENV;
         c->peer = peer;
-        c->t_accept = mono_now();
+        c->t_accept = cq_clock_mono_sec();
         c->t_deadline = c->t_accept + s->p.ident_sec;
         s->n_env++;
         atomic_fetch_add(&s->unidentified, 1);
@@ -496,7 +503,7 @@ static void *agi_main(void *arg)
         }
         if (s->pfds[0].revents & POLLIN)
             on_accept(s);
-        double now = mono_now();
+        double now = cq_clock_mono_sec();
         for (int i = 0; i < n; i++) {
             conn *c = &s->conns[i];
             short re = s->pfds[2 + i].revents;

@@ -26,7 +26,9 @@
  * an error code (lv_err), the offset of the frame in the stream and one line saying what was
  * wrong; what it drops on purpose (a duplicate or late packet, a stream over the limit) it
  * counts. The decoders have no sockets, no threads, no store, no printing; the AudioSocket
- * server of `callqa live` (lv_server_*, server.c, at the end of this header) is built on top.
+ * server of `callqa live` (lv_server_*, server.c) is built on top, and the follower of the event
+ * lines it writes (lv_follow_*, follow.c, at the end of this header) reads them back for the
+ * service.
  *
  * ROOM: src/live/, prefix lv_, on floor 8 with jobs and ingest (docs/ARCHITECTURE.md). It stands
  * on base (allocation), the engine's public API (the G.711 expansion of cq_audio.h; for the
@@ -595,8 +597,11 @@ typedef struct lv_server_stats {
 
 typedef struct lv_server lv_server;
 
-/* Listen (the fd soft limit raised toward the hard one). NULL with e->msg on failure. */
-lv_server *lv_server_create(const lv_server_params *p, lv_error *e) CQ_NONNULL(1);
+/* Listen (the fd soft limit raised toward the hard one). NULL on failure, with err: a parameter
+ * outside its range named with its value (CQ_ERR_RANGE, "max_calls 0: out of range 1..100000"),
+ * no input (CQ_ERR_INVALID), an address that cannot be listened on or a folder that cannot be
+ * opened (CQ_ERR_IO), memory or threads (CQ_ERR_NOMEM). */
+lv_server *lv_server_create(const lv_server_params *p, cq_err *err) CQ_NONNULL(1);
 /* The port listened on: AudioSocket's (0 when it is off). */
 int lv_server_port(const lv_server *s) CQ_NONNULL(1);
 /* The port of one input, 0 when that input is off. */
@@ -726,5 +731,98 @@ void lv_agi_server_get_stats(lv_agi_server *s, lv_agi_server_stats *out) CQ_NONN
 size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap) CQ_NONNULL(1, 2);
 /* Stop the thread, answer nothing more, close every connection. NULL: no-op. */
 void lv_agi_server_destroy(lv_agi_server *s);
+
+/* ---- the follower of the event lines (follow.c) -----------------------------------------------
+ * The other end of `callqa live --events FILE` (docs/live.md, "Event lines"), for the service's
+ * /api/live routes: one thread reads the file four times a second from where it left off (at
+ * start from its last LV_FOLLOW_BACKLOG bytes, so that the calls in progress are known at once;
+ * a file not there yet is waited for, a truncated one read again from its start, a rotated one
+ * (another inode under the name) read from its start once the old one is read to its end), and
+ * applies each line to a bounded state: the active calls, the recently ended ones, the recent
+ * events (a ring, numbered on from the process's start time x 10^6, so that an id of an earlier
+ * process is told apart), the last stats line and the counts. A line longer than
+ * LV_FOLLOW_MAX_LINE, not a JSON object, or whose call is not a printable id of at most
+ * LV_FOLLOW_CALL_MAX bytes, is counted and skipped; fields it does not know are kept as they are
+ * in the events; a line is masked on the way in when asked, so no unmasked digit is held. Each
+ * event goes to the sink as it is applied. */
+#define LV_FOLLOW_MAX_CALLS 2048    /* active calls held; more are counted, not held */
+#define LV_FOLLOW_ENDED 64          /* recently ended calls kept */
+#define LV_FOLLOW_RING 2048         /* recent events kept (for resuming streams) */
+#define LV_FOLLOW_MAX_LINE 16384    /* bytes of one line; longer ones are skipped */
+#define LV_FOLLOW_CALL_MAX 128      /* bytes of a call id */
+#define LV_FOLLOW_BACKLOG (1 << 20) /* bytes read back at start */
+#define LV_FOLLOW_STALE_SEC 3600.0  /* an active call without a line this long is dropped */
+#define LV_FOLLOW_TEXT 32           /* bytes of a type, state, source, reason or wall kept */
+
+typedef struct lv_follow_call {
+    char id[LV_FOLLOW_CALL_MAX + 1];
+    char source[LV_FOLLOW_TEXT], started[LV_FOLLOW_TEXT], last_wall[LV_FOLLOW_TEXT];
+    char last_type[LV_FOLLOW_TEXT], last_state[LV_FOLLOW_TEXT], decision[LV_FOLLOW_TEXT];
+    char reason[LV_FOLLOW_TEXT], ended[LV_FOLLOW_TEXT]; /* call_end's */
+    bool beep;
+    double seen; /* monotonic s of its last line */
+    double call_sec, audio_sec;
+    int64_t events, dtmf;
+} lv_follow_call;
+
+typedef struct lv_follow_event {
+    uint64_t id;
+    char call[LV_FOLLOW_CALL_MAX + 1];
+    char *data; /* the line as served (compact JSON, masked when asked) */
+} lv_follow_event;
+
+/* What the follower holds, read under its lock (lv_follow_read). */
+typedef struct lv_follow_state {
+    bool open;          /* the file is open */
+    bool mask;          /* lines are masked on the way in */
+    int64_t size, done; /* the file's size when last looked at, and the bytes read of it */
+    char last_wall[LV_FOLLOW_TEXT]; /* the "wall" of the last line read ("": none) */
+    lv_follow_call *calls;          /* the active ones, n_calls of them */
+    int n_calls;
+    lv_follow_call ended[LV_FOLLOW_ENDED]; /* a ring: the latest at ended_next - 1 */
+    int n_ended, ended_next;
+    lv_follow_event ring[LV_FOLLOW_RING]; /* event id i at ring[i % LV_FOLLOW_RING] */
+    uint64_t base;    /* this process's ids start after it: its start (Unix s) x 10^6 */
+    uint64_t next_id; /* the next event's id */
+    char *stats;      /* the last stats line (compact JSON) or NULL */
+    int64_t lines, bad_lines, long_lines, calls_over, truncations, rotations, stale;
+} lv_follow_state;
+
+/* Where the events go: each function is called on the follower's thread, under its lock (so an
+ * lv_follow_read callback sees no event between two of its own reads), and may be NULL. */
+typedef struct lv_follow_sink {
+    void (*event)(void *arg, const lv_follow_event *e); /* one event, in the order of its id */
+    void (*read)(void *arg);   /* a block of the file was read: its events were handed over */
+    void (*tick)(void *arg);   /* a look at the file is done (four a second) */
+    bool (*behind)(void *arg); /* a reader is more than half its bound behind: the follower lets
+                                  it drain (up to 20 ms) before the next block of a burst */
+    void *arg;
+} lv_follow_sink;
+
+struct json_t;
+typedef struct lv_follow_params {
+    const char *path; /* the file `callqa live --events` writes (copied) */
+    /* mask an event's object in place (keyed digits and whatever quotes them): 0, or -1 (the
+     * line is not kept); NULL: lines are kept as they are */
+    int (*mask)(struct json_t *o, void *arg);
+    void *mask_arg;
+    lv_follow_sink sink;
+} lv_follow_params;
+
+typedef struct lv_follow lv_follow;
+/* Start following (a thread of its own): NULL when out of memory or no thread started. */
+lv_follow *lv_follow_start(const lv_follow_params *p) CQ_NONNULL(1);
+/* Stop the thread (waits for it). NULL: no-op. */
+void lv_follow_stop(lv_follow *f);
+/* Free, after lv_follow_stop. NULL: no-op. */
+void lv_follow_free(lv_follow *f);
+/* Call fn with the state, under the follower's lock (keep it short: the follower waits). */
+void lv_follow_read(lv_follow *f, void (*fn)(void *arg, const lv_follow_state *st), void *arg)
+    CQ_NONNULL(1, 2);
+/* Whether s is a call id of the lines: 1 to LV_FOLLOW_CALL_MAX bytes, printable ASCII without
+ * space. */
+bool lv_follow_call_id(const char *s) CQ_NONNULL(1);
+/* An ISO 8601 UTC time (what the lines' "wall" holds) as Unix seconds; -1 when it is not one. */
+double lv_follow_wall_sec(const char *w) CQ_NONNULL(1);
 
 #endif /* CQ_LIVE_H */

@@ -58,6 +58,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -76,6 +77,7 @@
 #include <unistd.h>
 
 #include "callqa/cq_classify.h"
+#include "callqa/cq_clock.h"
 #include "callqa/cq_resample.h"
 #include "callqa/cq_vad.h"
 #include "live_int.h"
@@ -308,22 +310,16 @@ struct lv_server {
 /* ---- clocks and lines --------------------------------------------------------------------------
  */
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ISO 8601 UTC with milliseconds into buf[32]. */
+/* The wall clock as ISO 8601 UTC with milliseconds into buf[32]. */
 static const char *wall_now(char buf[32])
 {
-    struct timespec ts;
+    double t = cq_clock_wall_sec();
+    time_t sec = (time_t)t;
+    int ms = (int)((t - (double)sec) * 1000);
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     size_t k = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + k, 32 - k, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+    snprintf(buf + k, 32 - k, ".%03dZ", ms < 999 ? ms : 999);
     return buf;
 }
 
@@ -559,7 +555,7 @@ static void *writer_main(void *arg)
         if (!l)
             return NULL; /* quit, and nothing left */
         size_t off = 0;
-        if (abandon > 0 && mono_now() > abandon)
+        if (abandon > 0 && cq_clock_mono_sec() > abandon)
             off = l->len + 1; /* given up on the reader: the rest is dropped, counted */
         while (off < l->len) {
             ssize_t k = write(s->p.events_fd, l->text + off, l->len - off);
@@ -576,7 +572,7 @@ static void *writer_main(void *arg)
             pthread_mutex_lock(&s->eq_mu);
             abandon = s->eq_abandon_at;
             pthread_mutex_unlock(&s->eq_mu);
-            if (abandon > 0 && mono_now() > abandon)
+            if (abandon > 0 && cq_clock_mono_sec() > abandon)
                 break;
         }
         if (off != l->len)
@@ -865,7 +861,7 @@ static void schedule_locked(call *c)
     if (c->queued)
         return;
     c->queued = true;
-    c->t_queued = mono_now();
+    c->t_queued = cq_clock_mono_sec();
     lv_server *s = c->srv;
     pthread_mutex_lock(&s->rq_mu);
     c->next_run = NULL;
@@ -1103,7 +1099,7 @@ static void group_turn(worker *wk, size_t n)
     np = 0;
     call *back = NULL, *last = NULL;
     size_t nback = 0;
-    const double now = mono_now();
+    const double now = cq_clock_mono_sec();
     for (size_t i = 0; i < n; i++) {
         call *c = wk->group[i];
         if (!live[i])
@@ -1165,10 +1161,9 @@ static bool wait_for_batch(lv_server *s)
         if (s->rq_len >= (size_t)s->p.vad_batch || s->rq_quit)
             return true;
         const double until = s->rq_head->t_queued + s->p.batch_wait_sec;
-        if (mono_now() >= until)
+        if (cq_clock_mono_sec() >= until)
             return true;
-        struct timespec ts = {.tv_sec = (time_t)until};
-        ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+        struct timespec ts = cq_clock_timespec(until); /* rq_cv's clock is CLOCK_MONOTONIC */
         (void)pthread_cond_timedwait(&s->rq_cv, &s->rq_mu, &ts);
     }
 }
@@ -1445,7 +1440,7 @@ static void conn_end(call *c, end_reason reason, const char *err, call **closed)
     if (c->input == LV_INPUT_RTP) {
         lv_rtp_flush(c->rtp); /* what it held is played out, the holes as silence */
         ssrc_remove(s, c);
-        tomb_add(s, c->ssrc, reason, mono_now());
+        tomb_add(s, c->ssrc, reason, cq_clock_mono_sec());
     }
     if (c->fd >= 0) {
         if (reason == R_FULL || reason == R_IDENT_TIMEOUT || reason == R_EVICTED)
@@ -1496,7 +1491,8 @@ static void stamp_locked(call *c, size_t n)
         c->st[(c->st_head + ST_CAP - 1) % ST_CAP].end = c->enqueued;
         return;
     }
-    c->st[(c->st_head + c->st_len) % ST_CAP] = (struct stamp){.end = c->enqueued, .t = mono_now()};
+    c->st[(c->st_head + c->st_len) % ST_CAP] =
+        (struct stamp){.end = c->enqueued, .t = cq_clock_mono_sec()};
     c->st_len++;
 }
 
@@ -1915,7 +1911,7 @@ static void on_readable(call *c, uint8_t *buf, call **closed)
             conn_end(c, R_PEER_CLOSED, why, closed);
             return;
         }
-        c->t_last = mono_now();
+        c->t_last = cq_clock_mono_sec();
         if (c->input == LV_INPUT_WEBSOCKET)
             ws_bytes(c, buf, (size_t)k, closed);
         else
@@ -2003,7 +1999,7 @@ static void on_accept(lv_server *s, int lfd, lv_input in, uint8_t *buf, call **c
         c->refs = 1;
         c->src = peer;
         c->src_len = pl;
-        c->t_accept = c->t_last = mono_now();
+        c->t_accept = c->t_last = cq_clock_mono_sec();
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
             lv_as_destroy(c->dec);
@@ -2327,7 +2323,7 @@ static void rtp_waiting(lv_server *s, const lv_rtp_header *h, const uint8_t *d, 
 
 static void rtp_readable(lv_server *s, uint8_t *buf, call **closed)
 {
-    double now = mono_now();
+    double now = cq_clock_mono_sec();
     for (int i = 0; i < RTP_BATCH; i++) {
         struct sockaddr_storage src;
         socklen_t sl = sizeof(src);
@@ -2397,7 +2393,7 @@ int lv_server_run(lv_server *s)
     if (!buf)
         return LV_ERR_NOMEM;
     bool stopping = false;
-    s->last_stats = mono_now();
+    s->last_stats = cq_clock_mono_sec();
     while (!stopping) {
         struct epoll_event evs[256];
         int n = epoll_wait(s->ep, evs, 256, 100);
@@ -2420,7 +2416,7 @@ int lv_server_run(lv_server *s)
                     on_readable(c, buf, &closed);
             }
         }
-        double now = mono_now();
+        double now = cq_clock_mono_sec();
         if (now - s->last_timers >= 0.1) {
             s->last_timers = now;
             check_timers(s, now, &closed);
@@ -2448,8 +2444,7 @@ int lv_server_run(lv_server *s)
         conn_end(s->conns, R_SHUTDOWN, NULL, &closed);
     release_closed(&closed);
     while (atomic_load(&s->active) > 0) {
-        struct timespec ts = {0, 5000000};
-        nanosleep(&ts, NULL);
+        cq_clock_sleep(0.005);
     }
     emit_stats(s, true);
     return LV_OK;
@@ -2574,35 +2569,59 @@ static int listen_on(const char *host, const char *port, int type, int *fd_out, 
     return LV_OK;
 }
 
-lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
+/* A parameter outside [lo, hi] (NaN too), named: "max_calls 0: out of range 1..100000". */
+static bool out_of(cq_err *err, const char *name, double v, double lo, double hi)
 {
+    if (v >= lo && v <= hi)
+        return false;
+    cq_err_set(err, CQ_ERR_RANGE, "%s %.15g: out of range %.15g..%.15g", name, v, lo, hi);
+    return true;
+}
+
+/* The parameters' checks: 0, or CQ_ERR_RANGE / CQ_ERR_INVALID with err naming the one out of
+ * its range. */
+static int check_params(const lv_server_params *p, cq_err *err)
+{
+    if (!p->host && !p->rtp_host && !p->ws_host)
+        return cq_err_set(err, CQ_ERR_INVALID, "no input: an AudioSocket, RTP or WebSocket host");
+    if ((p->host && !p->port) || (p->rtp_host && !p->rtp_port) || (p->ws_host && !p->ws_port))
+        return cq_err_set(err, CQ_ERR_INVALID, "an input's host without its port");
+    if (p->ws_rate_hz != 8000 && p->ws_rate_hz != 16000)
+        return cq_err_set(err, CQ_ERR_RANGE, "ws_rate_hz %u: 8000 or 16000", p->ws_rate_hz);
+    if (out_of(err, "rtp_window_ms", p->rtp_window_ms, 1, 2000) ||
+        out_of(err, "ws_channels", p->ws_channels, 1, 2) ||
+        out_of(err, "ws_max_message", (double)p->ws_max_message, 1024, 64u << 20) ||
+        out_of(err, "max_calls", p->max_calls, 1, 100000) ||
+        out_of(err, "ident_sec", p->ident_sec, 0.1, 3600) ||
+        out_of(err, "max_pending", p->max_pending, 1, 100000) ||
+        out_of(err, "max_pending_per_client", p->max_pending_per_client, 1, p->max_pending) ||
+        out_of(err, "max_call_sec", p->max_call_sec, 1e-9, INFINITY) ||
+        out_of(err, "stall_sec", p->stall_sec, 1e-9, INFINITY) ||
+        out_of(err, "queue_sec", p->queue_sec, 0.1, 600) ||
+        out_of(err, "stats_sec", p->stats_sec, 0, INFINITY) ||
+        out_of(err, "threads", p->threads, 1, 256) ||
+        out_of(err, "live_mode", p->live_mode, CQ_LIVE_OFF, CQ_LIVE_AMD) ||
+        out_of(err, "silence_sec", p->silence_sec, 0, 3600) ||
+        out_of(err, "max_payload", (double)p->max_payload, 16, LV_AS_MAX_PAYLOAD) ||
+        out_of(err, "event_queue", (double)p->event_queue, 16, 1000000) ||
+        out_of(err, "events_fd", p->events_fd, 0, 1e9) ||
+        out_of(err, "vad_batch", p->vad_batch, 1, LV_VAD_BATCH_MAX) ||
+        out_of(err, "batch_wait_sec", p->batch_wait_sec, 0, 1) ||
+        out_of(err, "rtp_max_pending", p->rtp_max_pending, 1, 100000))
+        return CQ_ERR_RANGE;
+    return CQ_OK;
+}
+
+lv_server *lv_server_create(const lv_server_params *p, cq_err *err)
+{
+    cq_err_clear(err);
+    if (check_params(p, err) != CQ_OK)
+        return NULL;
+    lv_error fail_why, *e = &fail_why;
     lv__clear(e);
-    if ((!p->host && !p->rtp_host && !p->ws_host) || (p->host && !p->port) ||
-        (p->rtp_host && !p->rtp_port) || (p->ws_host && !p->ws_port) || p->rtp_window_ms < 1 ||
-        p->rtp_window_ms > 2000 || (p->ws_rate_hz != 8000 && p->ws_rate_hz != 16000) ||
-        p->ws_channels < 1 || p->ws_channels > 2 || p->ws_max_message < 1024 ||
-        p->ws_max_message > (64u << 20) || p->max_calls < 1 || p->max_calls > 100000 ||
-        !(p->ident_sec >= 0.1) || p->ident_sec > 3600 || p->max_pending < 1 ||
-        p->max_pending > 100000 || p->max_pending_per_client < 1 ||
-        p->max_pending_per_client > p->max_pending || !(p->max_call_sec > 0) ||
-        !(p->stall_sec > 0) || !(p->queue_sec >= 0.1) || p->queue_sec > 600 || p->stats_sec < 0 ||
-        p->threads < 1 || p->threads > 256 || p->live_mode < CQ_LIVE_OFF ||
-        p->live_mode > CQ_LIVE_AMD || !(p->silence_sec >= 0) || p->silence_sec > 3600 ||
-        p->max_payload < 16 || p->max_payload > LV_AS_MAX_PAYLOAD || p->event_queue < 16 ||
-        p->event_queue > 1000000 || p->events_fd < 0 || p->vad_batch < 1 ||
-        p->vad_batch > LV_VAD_BATCH_MAX || !(p->batch_wait_sec >= 0) || p->batch_wait_sec > 1) {
-        lv__fail(e, LV_ERR_ARG, 0, "a server setting out of its range");
-        return NULL;
-    }
-    if (p->rtp_max_pending < 1 || p->rtp_max_pending > 100000) {
-        lv__fail(e, LV_ERR_ARG, 0, "a server setting out of its range");
-        return NULL;
-    }
     lv_server *s = calloc(1, sizeof(*s));
-    if (!s) {
-        lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
-        return NULL;
-    }
+    if (!s)
+        return cq_err_set(err, CQ_ERR_NOMEM, "out of memory"), NULL;
     s->p = *p;
     s->lfd = s->efd = s->ep = s->events_fl = s->rtp_fd = s->ws_fd = s->rec_dir = -1;
     pthread_mutex_init(&s->rq_mu, NULL);
@@ -2684,6 +2703,7 @@ lv_server *lv_server_create(const lv_server_params *p, lv_error *e)
     return s;
 fail:
     lv_server_destroy(s);
+    cq_err_set(err, e->code == LV_ERR_NOMEM ? CQ_ERR_NOMEM : CQ_ERR_IO, "%s", e->msg);
     return NULL;
 }
 
@@ -2739,7 +2759,7 @@ void lv_server_destroy(lv_server *s)
     if (s->writer_up) {
         pthread_mutex_lock(&s->eq_mu);
         s->eq_quit = true;
-        s->eq_abandon_at = mono_now() + 3.0; /* a stalled reader gets this long */
+        s->eq_abandon_at = cq_clock_mono_sec() + 3.0; /* a stalled reader gets this long */
         pthread_cond_broadcast(&s->eq_cv);
         pthread_mutex_unlock(&s->eq_mu);
         pthread_join(s->writer, NULL);

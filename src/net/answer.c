@@ -479,16 +479,3 @@ int net_capture_view(const net_capture *c, size_t focus, size_t max_bytes, net_c
     *view = v;
     return 0;
 }
-
-json_t *net_cut_json(const net_cut *t)
-{
-    if (!t)
-        return json_null();
-    return json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "max_bytes", (json_int_t)t->max_bytes,
-        "dialogs", (json_int_t)t->dialogs, "sip", (json_int_t)t->sip, "streams",
-        (json_int_t)t->streams, "findings", (json_int_t)t->findings, "rtcp_reports",
-        (json_int_t)t->rtcp_reports, "dialog_messages", (json_int_t)t->dialog_messages,
-        "dialog_streams", (json_int_t)t->dialog_streams, "sip_methods", (json_int_t)t->sip_methods,
-        "windows", (json_int_t)t->windows, "status_bytes", (json_int_t)t->status_bytes);
-}

@@ -30,56 +30,6 @@ net_limits net_default_limits(void)
                         .max_answer_bytes = NET_ANSWER_MAX};
 }
 
-/* ---- addresses ------------------------------------------------------------------------------ */
-
-const char *net_addr_str(const net_addr *a, char *buf, size_t n)
-{
-    if (a->family == 4) {
-        snprintf(buf, n, "%u.%u.%u.%u", a->a[0], a->a[1], a->a[2], a->a[3]);
-        return buf;
-    }
-    /* RFC 5952: lower case, the longest run of two or more zero groups as "::" */
-    uint16_t g[8];
-    for (int i = 0; i < 8; i++)
-        g[i] = (uint16_t)(a->a[2 * i] << 8 | a->a[2 * i + 1]);
-    int best = -1, best_len = 1;
-    for (int i = 0; i < 8;) {
-        int j = i;
-        while (j < 8 && g[j] == 0)
-            j++;
-        if (j - i > best_len)
-            best = i, best_len = j - i;
-        i = j > i ? j : i + 1;
-    }
-    size_t k = 0;
-    buf[0] = 0;
-    for (int i = 0; i < 8 && k < n; i++) {
-        if (i == best) {
-            k += (size_t)snprintf(buf + k, n - k, "::");
-            i += best_len - 1;
-            continue;
-        }
-        k += (size_t)snprintf(buf + k, n - k, "%s%x", k && buf[k - 1] != ':' ? ":" : "", g[i]);
-    }
-    return buf;
-}
-
-bool net_addr_equal(const net_addr *a, const net_addr *b)
-{
-    return a->family == b->family && !memcmp(a->a, b->a, a->family == 4 ? 4 : 16);
-}
-
-bool net_addr_private(const net_addr *a)
-{
-    const uint8_t *b = a->a;
-    if (a->family == 4)
-        return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168) ||
-               (b[0] == 100 && (b[1] & 0xc0) == 64) || (b[0] == 169 && b[1] == 254) || b[0] == 127;
-    static const uint8_t loop6[16] = {[15] = 1};
-    return (b[0] & 0xfe) == 0xfc || (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||
-           !memcmp(b, loop6, 16);
-}
-
 /* ---- IP fragments --------------------------------------------------------------------------- */
 
 /* A datagram being put back together: its bytes so far, and which 8-byte units are in. */
@@ -348,7 +298,7 @@ static void by_ethertype(walker *w, double ts, unsigned type, const uint8_t *p, 
 
 /* ---- frames --------------------------------------------------------------------------------- */
 
-static void frame(walker *w, int dlt, double ts, const uint8_t *p, size_t n)
+static void walk_frame(walker *w, int dlt, double ts, const uint8_t *p, size_t n)
 {
     switch (dlt) {
     case DLT_EN10MB: {
@@ -450,7 +400,7 @@ static int walk(pcap_t *pc, const net_limits *lim, net_capture **out, char *err,
         c->packets++;
         c->bytes += h->caplen;
         w.num = c->packets;
-        frame(&w, c->linktype, ts, data, h->caplen);
+        walk_frame(&w, c->linktype, ts, data, h->caplen);
     }
     if (r == PCAP_ERROR) /* a damaged record: what came before it stands, and it is said */
         snprintf(err, errsz, "the capture is damaged after packet %llu: %s",

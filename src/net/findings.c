@@ -63,19 +63,7 @@ static char *wire_text(char *s)
         json_decref(j);
         return s;
     }
-    size_t n = strlen(s), k = 0;
-    char *t = malloc(3 * n + 1);
-    if (t) {
-        for (size_t i = 0; i < n; i++) {
-            if ((unsigned char)s[i] < 0x80) {
-                t[k++] = s[i];
-            } else {
-                memcpy(t + k, "\xef\xbf\xbd", 3);
-                k += 3;
-            }
-        }
-        t[k] = 0;
-    }
+    char *t = net__wire_copy(s);
     free(s);
     return t;
 }

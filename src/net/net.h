@@ -450,7 +450,8 @@ void net_capture_view_free(net_capture *view);
 /* The dialog an investigation looks at when none is named: the INVITE dialog with the most
  * severe finding, the first such; without an INVITE the first dialog; SIZE_MAX none. */
 size_t net_primary_dialog(const net_capture *c);
-/* What an answer left out, as JSON (docs/network.md): {max_bytes, dialogs, sip, ...}. */
+/* What an answer left out, as JSON (docs/network.md): {max_bytes, dialogs, sip, ...}
+ * (net_json.c). */
 struct json_t *net_cut_json(const net_cut *cut);
 
 /* ---- the call's audio ------------------------------------------------------------------------ */

@@ -29,6 +29,10 @@ typedef struct net_tcp {
     uint32_t seq;
 } net_tcp;
 
+/* A copy of s (malloc'd; NULL: no memory) with each byte above 0x7f as U+FFFD, as Wireshark
+ * shows a string off the wire that is not UTF-8 (wire.c). */
+char *net__wire_copy(const char *s);
+
 /* SIP (sip.c): a datagram or a segment that may hold SIP messages. UDP: true when it was SIP. */
 bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u);
 void net__sip_tcp(net_capture *c, const net_limits *lim, const net_tcp *t);

@@ -132,19 +132,9 @@ json_t *net_json_wire(const char *s)
     json_t *j = json_string(s);
     if (j)
         return j;
-    size_t n = strlen(s), k = 0;
-    char *t = malloc(3 * n + 1);
+    char *t = net__wire_copy(s);
     if (!t)
         return json_string("");
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x80) {
-            t[k++] = s[i];
-        } else {
-            memcpy(t + k, "\xef\xbf\xbd", 3);
-            k += 3;
-        }
-    }
-    t[k] = 0;
     j = json_string(t);
     free(t);
     return j ? j : json_string("");
@@ -443,4 +433,17 @@ json_t *net_capture_json(const net_capture *c, const char *file, const char *war
         json_array_append_new(rtcp, net__report_json(c, &c->rtcp_reports[i]));
     json_object_set_new(o, "rtcp", rtcp);
     return o;
+}
+
+json_t *net_cut_json(const net_cut *t)
+{
+    if (!t)
+        return json_null();
+    return json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "max_bytes", (json_int_t)t->max_bytes,
+        "dialogs", (json_int_t)t->dialogs, "sip", (json_int_t)t->sip, "streams",
+        (json_int_t)t->streams, "findings", (json_int_t)t->findings, "rtcp_reports",
+        (json_int_t)t->rtcp_reports, "dialog_messages", (json_int_t)t->dialog_messages,
+        "dialog_streams", (json_int_t)t->dialog_streams, "sip_methods", (json_int_t)t->sip_methods,
+        "windows", (json_int_t)t->windows, "status_bytes", (json_int_t)t->status_bytes);
 }

@@ -49,65 +49,6 @@ typedef struct net_rtp_state {
     uint32_t event_ts; /* the RTP timestamp of the last telephone event */
 } net_rtp_state;
 
-/* ---- payload types (RFC 3551 and Wireshark's short names) ---------------------------------- */
-
-typedef struct pt_info {
-    const char *name;
-    uint32_t rate;
-} pt_info;
-
-static const pt_info k_pt[35] = {
-    [0] = {"g711U", 8000},
-    [1] = {"fs-1016", 8000},
-    [2] = {"g721", 8000},
-    [3] = {"GSM", 8000},
-    [4] = {"g723", 8000},
-    [5] = {"DVI4 8k", 8000},
-    [6] = {"DVI4 16k", 16000},
-    [7] = {"Exp. from Xerox PARC", 8000},
-    [8] = {"g711A", 8000},
-    [9] = {"g722", 8000}, /* RFC 3551: G.722's RTP clock is 8000 Hz */
-    [10] = {"16-bit audio, stereo", 44100},
-    [11] = {"16-bit audio, monaural", 44100},
-    [12] = {"Qualcomm", 8000},
-    [13] = {"CN", 8000},
-    [14] = {"MPEG-I/II Audio", 90000},
-    [15] = {"g728", 8000},
-    [16] = {"DVI4 11k", 11025},
-    [17] = {"DVI4 22k", 22050},
-    [18] = {"g729", 8000},
-    [19] = {"CN(old)", 8000},
-    [25] = {"CellB", 90000},
-    [26] = {"JPEG", 90000},
-    [28] = {"NV", 90000},
-    [31] = {"h261", 90000},
-    [32] = {"MPEG-I/II Video", 90000},
-    [33] = {"MPEG-II streams", 90000},
-    [34] = {"h263", 90000},
-};
-
-const char *net_pt_name(unsigned pt)
-{
-    if (pt < 35 && k_pt[pt].name)
-        return k_pt[pt].name;
-    if (pt >= 72 && pt <= 76)
-        return "Reserved for RTCP conflict avoidance";
-    if (pt < 96)
-        return "Unassigned";
-    /* without an SDP map: RFC 2198 redundancy at 99, RFC 4733 events at 100 and 101, as
-     * Wireshark's defaults take them */
-    if (pt == 99)
-        return "rtp.rfc2198";
-    if (pt == 100 || pt == 101)
-        return "rtpevent";
-    return NULL; /* RTPType-<n> */
-}
-
-uint32_t net_pt_clock_rate(unsigned pt)
-{
-    return pt < 35 && k_pt[pt].name ? k_pt[pt].rate : 0;
-}
-
 #define PT_CN 13
 #define PT_CN_OLD 19
 

@@ -334,6 +334,62 @@ static const float *tensor(const cq__onnx *o, const char *name, const int64_t *d
     return t->f32;
 }
 
+/* The layers of the two files: the 3x3 convolutions conv2d_<first + l> ("conv2d" for 0), from
+ * ch[l] to ch[l + 1] channels, then the MOS estimator's three dense layers <scope>/<dense[l]>,
+ * from dd[l] to dd[l + 1] units. */
+static const struct dn_layers {
+    int first, n_conv;
+    int ch[8];
+    const char *scope;
+    const char *dense[3];
+    int dd[4];
+} k_layers[2] = {
+    {0,
+     7,
+     {1, 128, 64, 64, 32, 32, 32, 64},
+     "mos_estimator_logpow",
+     {"dense", "dense_1", "dense_3"},
+     {64, 128, 64, 3}},
+    {5,
+     5,
+     {1, 32, 32, 32, 32, 64},
+     "mos_estimator_small_1",
+     {"dense_3", "dense_4", "dense_5"},
+     {64, 64, 64, 1}},
+};
+
+/* A file's layers (k_layers): the convolutions packed into conv[], the dense layers' weights and
+ * biases (within the model) into w[] and b[]. CQ_OK, CQ_ERR_FORMAT (err names the tensor) or
+ * CQ_ERR_NOMEM. */
+static int load_layers(const cq__onnx *o, const struct dn_layers *k, cq__dn_conv *conv,
+                       const float *w[3], const float *b[3], const char *path, cq_err *err)
+{
+    for (int l = 0; l < k->n_conv; l++) {
+        char wn[48], bn[48];
+        if (k->first + l == 0)
+            snprintf(wn, sizeof(wn), "conv2d/kernel:0"), snprintf(bn, sizeof(bn), "conv2d/bias:0");
+        else
+            snprintf(wn, sizeof(wn), "conv2d_%d/kernel:0", k->first + l),
+                snprintf(bn, sizeof(bn), "conv2d_%d/bias:0", k->first + l);
+        int64_t dw[4] = {k->ch[l + 1], k->ch[l], 3, 3}, db[1] = {k->ch[l + 1]};
+        const float *cw = tensor(o, wn, dw, 4, path, err),
+                    *cb = cw ? tensor(o, bn, db, 1, path, err) : NULL;
+        if (!cb)
+            return CQ_ERR_FORMAT;
+        if (cq__dn_conv_pack(&conv[l], cw, cb, k->ch[l], k->ch[l + 1]) != CQ_OK)
+            return CQ_ERR_NOMEM;
+    }
+    for (int l = 0; l < 3; l++) {
+        char wn[96], bn[96];
+        snprintf(wn, sizeof(wn), "%s/%s/MatMul/ReadVariableOp/resource:0", k->scope, k->dense[l]);
+        snprintf(bn, sizeof(bn), "%s/%s/BiasAdd/ReadVariableOp/resource:0", k->scope, k->dense[l]);
+        int64_t dw[2] = {k->dd[l], k->dd[l + 1]}, db[1] = {k->dd[l + 1]};
+        if (!(w[l] = tensor(o, wn, dw, 2, path, err)) || !(b[l] = tensor(o, bn, db, 1, path, err)))
+            return CQ_ERR_FORMAT;
+    }
+    return CQ_OK;
+}
+
 static int load_file(cq_dnsmos_model *m, int which, const char *dir, cq_err *err)
 {
     static const char *const names[2] = {"sig_bak_ovr.onnx", "model_v8.onnx"};
@@ -368,63 +424,15 @@ static int load_file(cq_dnsmos_model *m, int which, const char *dir, cq_err *err
                 m->stft_t[(size_t)i * 2 * NBIN + NBIN + (size_t)k] =
                     im[(size_t)k * FLEN + (size_t)i];
             }
-        static const int ch[8] = {1, 128, 64, 64, 32, 32, 32, 64};
-        for (int l = 0; l < 7; l++) {
-            char wn[48], bn[48];
-            if (l == 0)
-                snprintf(wn, sizeof(wn), "conv2d/kernel:0"),
-                    snprintf(bn, sizeof(bn), "conv2d/bias:0");
-            else
-                snprintf(wn, sizeof(wn), "conv2d_%d/kernel:0", l),
-                    snprintf(bn, sizeof(bn), "conv2d_%d/bias:0", l);
-            int64_t dw[4] = {ch[l + 1], ch[l], 3, 3}, db[1] = {ch[l + 1]};
-            const float *w = tensor(o, wn, dw, 4, path, err),
-                        *b = w ? tensor(o, bn, db, 1, path, err) : NULL;
-            if (!b)
-                goto bad;
-            if (cq__dn_conv_pack(&m->p835[l], w, b, ch[l], ch[l + 1]) != CQ_OK)
-                goto nomem;
-        }
-        static const char *const dn[3] = {"dense", "dense_1", "dense_3"};
-        static const int dd[4] = {64, 128, 64, 3};
-        for (int l = 0; l < 3; l++) {
-            char wn[96], bn[96];
-            snprintf(wn, sizeof(wn), "mos_estimator_logpow/%s/MatMul/ReadVariableOp/resource:0",
-                     dn[l]);
-            snprintf(bn, sizeof(bn), "mos_estimator_logpow/%s/BiasAdd/ReadVariableOp/resource:0",
-                     dn[l]);
-            int64_t dw[2] = {dd[l], dd[l + 1]}, db[1] = {dd[l + 1]};
-            if (!(m->d835w[l] = tensor(o, wn, dw, 2, path, err)) ||
-                !(m->d835b[l] = tensor(o, bn, db, 1, path, err)))
-                goto bad;
-        }
-    } else {
-        static const int ch[6] = {1, 32, 32, 32, 32, 64};
-        for (int l = 0; l < 5; l++) {
-            char wn[48], bn[48];
-            snprintf(wn, sizeof(wn), "conv2d_%d/kernel:0", l + 5);
-            snprintf(bn, sizeof(bn), "conv2d_%d/bias:0", l + 5);
-            int64_t dw[4] = {ch[l + 1], ch[l], 3, 3}, db[1] = {ch[l + 1]};
-            const float *w = tensor(o, wn, dw, 4, path, err),
-                        *b = w ? tensor(o, bn, db, 1, path, err) : NULL;
-            if (!b)
-                goto bad;
-            if (cq__dn_conv_pack(&m->p808[l], w, b, ch[l], ch[l + 1]) != CQ_OK)
-                goto nomem;
-        }
-        static const int dd[4] = {64, 64, 64, 1};
-        for (int l = 0; l < 3; l++) {
-            char wn[96], bn[96];
-            snprintf(wn, sizeof(wn),
-                     "mos_estimator_small_1/dense_%d/MatMul/ReadVariableOp/resource:0", l + 3);
-            snprintf(bn, sizeof(bn),
-                     "mos_estimator_small_1/dense_%d/BiasAdd/ReadVariableOp/resource:0", l + 3);
-            int64_t dw[2] = {dd[l], dd[l + 1]}, db[1] = {dd[l + 1]};
-            if (!(m->d808w[l] = tensor(o, wn, dw, 2, path, err)) ||
-                !(m->d808b[l] = tensor(o, bn, db, 1, path, err)))
-                goto bad;
-        }
     }
+    if (which == 0)
+        rc = load_layers(o, &k_layers[0], m->p835, m->d835w, m->d835b, path, err);
+    else
+        rc = load_layers(o, &k_layers[1], m->p808, m->d808w, m->d808b, path, err);
+    if (rc == CQ_ERR_NOMEM)
+        goto nomem;
+    if (rc != CQ_OK)
+        goto bad;
     cq__free(path);
     return CQ_OK;
 nomem:

@@ -20,6 +20,7 @@
 
 #include "../config/cfg_engine.h"
 #include "pl_int.h"
+#include "../store/store_calls.h"
 
 struct pl_analyser {
     cq_engine *engine;
@@ -27,20 +28,6 @@ struct pl_analyser {
     char id[32];    /* the engine's fingerprint */
     pl_observer obs;
 };
-
-double pl__mono_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-double pl__wall_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void pl__engine_params(const cfg_settings *c, unsigned analyzers, cq_engine_params *ep, char *dir,
                        size_t n)
@@ -173,15 +160,15 @@ int pl_analyse(pl_analyser *a, int slot, const cfg_settings *c, store *st, const
     memset(out, 0, sizeof(*out));
     cq_err_clear(&out->err);
     pl__fetched f;
-    double tf = pl__mono_sec();
+    double tf = cq_clock_mono_sec();
     int frc = pl__fetch(c, src, &f, &out->err);
     if (src->kind == PL_SOURCE_SERVER)
-        stage(a, "fetch", pl__mono_sec() - tf);
+        stage(a, "fetch", cq_clock_mono_sec() - tf);
     if (frc != 0) {
         out->end = PL_END_FETCH;
         return -1;
     }
-    double t0 = pl__mono_sec();
+    double t0 = cq_clock_mono_sec();
     char *js = NULL, msg[600];
     int rc;
     pl_metric_figures fig;
@@ -190,8 +177,8 @@ int pl_analyse(pl_analyser *a, int slot, const cfg_settings *c, store *st, const
             pl__host_analyse(a->host, slot, &f.src, &rc, &js, &fig, msg, sizeof(msg));
         if (how != PL__HOST_DONE) {
             if (a->obs.analysis)
-                a->obs.analysis(NULL, pl__mono_sec() - t0, false);
-            stage(a, "analyze", pl__mono_sec() - t0);
+                a->obs.analysis(NULL, cq_clock_mono_sec() - t0, false);
+            stage(a, "analyze", cq_clock_mono_sec() - t0);
             pl__fetched_free(&f);
             return host_end(a, how, msg, true, out);
         }
@@ -199,8 +186,8 @@ int pl_analyse(pl_analyser *a, int slot, const cfg_settings *c, store *st, const
         rc = pl__analyse_here(a->engine, &f.src, &js, &fig, msg, sizeof(msg));
     }
     if (a->obs.analysis)
-        a->obs.analysis(rc == CQ_OK ? &fig : NULL, pl__mono_sec() - t0, rc == CQ_OK);
-    stage(a, "analyze", pl__mono_sec() - t0);
+        a->obs.analysis(rc == CQ_OK ? &fig : NULL, cq_clock_mono_sec() - t0, rc == CQ_OK);
+    stage(a, "analyze", cq_clock_mono_sec() - t0);
     if (rc != CQ_OK) {
         out->end = PL_END_ANALYSIS;
         cq_err_set(&out->err, rc, "%s", msg);
@@ -222,11 +209,11 @@ int pl_analyse(pl_analyser *a, int slot, const cfg_settings *c, store *st, const
     snprintf(row.engine, sizeof(row.engine), "%s", a->id);
     snprintf(row.source, sizeof(row.source), "%s", f.what);
     snprintf(row.validators, sizeof(row.validators), "%s", f.validators);
-    row.created = row.checked = pl__wall_sec();
+    row.created = row.checked = cq_clock_wall_sec();
     row.report = js;
-    double ts = pl__mono_sec();
+    double ts = cq_clock_mono_sec();
     out->put = store_result_put(st, &row, &out->id);
-    stage(a, "store", pl__mono_sec() - ts);
+    stage(a, "store", cq_clock_mono_sec() - ts);
     pl__fetched_free(&f);
     out->report = js;
     return 0;
@@ -239,18 +226,18 @@ int pl_investigate(pl_analyser *a, int slot, const cfg_settings *c, const char *
     cq_err_clear(&out->err);
     char *js = NULL, msg[700] = "";
     int rc;
-    double t0 = pl__mono_sec();
+    double t0 = cq_clock_mono_sec();
     if (a->host) {
         pl__host_outcome how =
             pl__host_investigate(a->host, slot, request, &rc, &js, msg, sizeof(msg));
         if (how != PL__HOST_DONE) {
-            stage(a, "investigate", pl__mono_sec() - t0);
+            stage(a, "investigate", cq_clock_mono_sec() - t0);
             return host_end(a, how, msg, false, out);
         }
     } else {
         rc = pl__investigate_here(a->engine, request, strlen(request), &js, msg, sizeof(msg));
     }
-    stage(a, "investigate", pl__mono_sec() - t0);
+    stage(a, "investigate", cq_clock_mono_sec() - t0);
     out->bytes = js ? strlen(js) : 0;
     json_t *o = rc == CQ_OK ? json_loads(js, 0, NULL) : NULL;
     free(js);

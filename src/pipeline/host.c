@@ -61,7 +61,7 @@ static int get_all(int fd, void *p, size_t n, double deadline)
     char *c = p;
     while (n) {
         if (deadline >= 0) {
-            double left = deadline - pl__mono_sec();
+            double left = deadline - cq_clock_mono_sec();
             struct pollfd pf = {.fd = fd, .events = POLLIN};
             int pr = left > 0 ? poll(&pf, 1, (int)(left * 1000) + 1) : 0;
             if (pr < 0 && errno == EINTR)
@@ -147,7 +147,7 @@ typedef struct analysis {
 static void child_run(void *arg, int fd)
 {
     const analysis *an = arg;
-    const char *crash = getenv("CALLQA_TEST_CRASH_ON"); /* fault injection for the tests */
+    const char *crash = cfg_test_hook("CRASH_ON"); /* fault injection for the tests */
     if (crash && *crash && an->src.name && strstr(an->src.name, crash))
         raise(SIGSEGV);
     char *js, msg[600];
@@ -390,7 +390,7 @@ static pl__host_outcome ask(pl__host *h, int slot, const char *kind, const cq_ca
         bad = proc_write_str(fd, str[i]);
     bad = bad || proc_write_blob(fd, src->data, (size_t)dlen);
     /* the host answers within the timeout; the margin covers a loaded machine */
-    double deadline = pl__mono_sec() + h->timeout_sec + 30;
+    double deadline = cq_clock_mono_sec() + h->timeout_sec + 30;
     uint32_t ans[2];
     uint64_t n = 0;
     char *body = NULL;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "pipeline.h"
+#include "../store/store_retain.h"
 
 #define LIVE_FILE_MAX (8u << 20) /* bytes read of the events file */
 #define LIVE_KEPT_MAX 2000       /* event lines kept in the report */

@@ -22,6 +22,8 @@
 
 #include "../net/net.h"
 #include "pipeline.h"
+#include "../store/store_calls.h"
+#include "../store/store_retain.h"
 
 int pl_rec_base(const char *rec, bool legs, char *base, size_t n)
 {

@@ -49,7 +49,7 @@
 #include "../clients/recording.h"
 #include "../config/config.h"
 #include "../privacy/privacy.h"
-#include "../store/store.h"
+#include "../store/store_calls.h"
 
 struct json_t;
 
@@ -436,9 +436,9 @@ void pl_worker_defaults(pl_worker_config *c);
  * status: 0, 1 on a store or engine failure, 2 on a bad setting. */
 int pl_worker_run(const pl_worker_config *c);
 
-/* Test hooks: when $CALLQA_TEST_KILL_AT names this point, the process kills itself (SIGKILL)
- * right there; when $CALLQA_TEST_STOP_AT does, it stops itself (SIGSTOP) there, the first time.
- * The store's commits have points too: "commit:LABEL" (store.c). */
+/* Test hooks (cfg_test_hook): when $CALLQA_TEST_KILL_AT names this point, the process kills
+ * itself (SIGKILL) right there; when $CALLQA_TEST_STOP_AT does, it stops itself (SIGSTOP) there,
+ * the first time. The store's commits have points too: "commit:LABEL" (store.c). */
 void pl_kill_point(const char *name);
 
 /* ---- production safety (safety.c) ------------------------------------------------------------ */

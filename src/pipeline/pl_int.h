@@ -11,12 +11,10 @@
 #include <stddef.h>
 
 #include "callqa/callqa.h"
+#include "callqa/cq_clock.h"
 #include "pipeline.h"
 
-/* ---- the engine and the clocks (analyser.c) -------------------------------------------------- */
-
-double pl__mono_sec(void); /* monotonic, s */
-double pl__wall_sec(void); /* wall clock, Unix s */
+/* ---- the engine (analyser.c) ----------------------------------------------------------------- */
 
 /* An engine's parameters from the settings, as every analysis of callqa has them: the defaults,
  * analyzers (CQ_AN_*; 0: the engine's default), the analysis settings (cfg_engine_params), the

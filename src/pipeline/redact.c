@@ -59,7 +59,11 @@
 
 #include "callqa/cq_tones.h"
 #include "callqa/cq_resample.h"
+#include "../proc/proc.h"
 #include "pipeline.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
+#include "../store/store_retain.h"
 
 #define RD_TONE_HZ 1000.0
 #define RD_TONE_AMP 0.1 /* -20 dBFS */
@@ -545,20 +549,6 @@ static int16_t covered(int mode, int64_t i, int rate)
     return to_s16((float)(RD_TONE_AMP * sin(2 * M_PI * RD_TONE_HZ * (double)i / rate)));
 }
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const uint8_t *p = buf;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 typedef struct src_pair {
     cq_audio *a[2];
     int n;        /* 1: one file (its channels), 2: two leg files */
@@ -621,7 +611,7 @@ static int write_copy(const cq_call_src *c, const ivl_list *iv, int mode, int fd
                 rc = -1;
     uint8_t h[44];
     wav_header(h, rate, ch, 0);
-    if (rc == 0 && write_all(fd, h, sizeof(h)) != 0) {
+    if (rc == 0 && proc_write_all(fd, h, sizeof(h)) != 0) {
         snprintf(why, n, "writing the copy: %s", strerror(errno));
         rc = -2;
     }
@@ -662,7 +652,7 @@ static int write_copy(const cq_call_src *c, const ivl_list *iv, int mode, int fd
             }
         }
         size_t nb = (size_t)m * (size_t)ch * sizeof(int16_t);
-        if (write_all(fd, out, nb) != 0) {
+        if (proc_write_all(fd, out, nb) != 0) {
             snprintf(why, n, "writing the copy: %s", strerror(errno));
             rc = -2;
         }

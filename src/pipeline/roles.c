@@ -1,6 +1,6 @@
 /*
- * roles.c - who is the agent of a diarized mono mix, in the worker (jobs.h): the speakers of the
- * report, their words from the transcript, their similarity to the agent's voice profile, the
+ * roles.c - who is the agent of a diarized mono mix, in the worker (pipeline.h): the speakers of
+ * the report, their words from the transcript, their similarity to the agent's voice profile, the
  * call's direction and answer time, handed to scoring's rule (sc_roles_decide); the transcript's
  * S1/S2 turns named by the roles decided; and the agent leg's voice print of a two-leg call taken
  * out of the report for the agent's profile (docs/privacy.md, "Agent voice profiles").
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pipeline.h"
+#include "../store/store_calls.h"
 
 bool pl_profile_campaign(const cfg_settings *c, const char *campaign)
 {

@@ -88,7 +88,7 @@ int pl_safety_apply(bool idle, const char *cpus, char *note, size_t n)
 
 double pl_load_avg(void)
 {
-    const char *path = getenv("CALLQA_TEST_LOADAVG_FILE");
+    const char *path = cfg_test_hook("LOADAVG_FILE");
     FILE *f = fopen(path && *path ? path : "/proc/loadavg", "r");
     double l = 0;
     if (f) {

@@ -1,5 +1,5 @@
 /*
- * scored.c - the worker's scoring stage (jobs.h, docs/scoring.md): the card and topics loaded
+ * scored.c - the worker's scoring stage (pipeline.h, docs/scoring.md): the card and topics loaded
  * once at start, a call scored in the analysis child from its report and transcript, and the
  * result (the scoring module's JSON) turned into the store's row in the parent.
  */
@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "pl_int.h"
+#include "../store/store_calls.h"
 
 /* VADER's lexicon from the model directory; without it, why the sentiment is null */
 static void pl_vader_load(const char *model_dir, pl_scoring *out)

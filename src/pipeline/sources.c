@@ -1,5 +1,5 @@
 /*
- * sources.c - which source gives a scored call's summary and its sentiment trend (jobs.h): the
+ * sources.c - which source gives a scored call's summary and its sentiment trend (pipeline.h): the
  * one place the worker (and `callqa score`, through pl_score_text) chooses between the LLM and
  * the methods that need none (docs/llm.md, docs/report.md).
  *

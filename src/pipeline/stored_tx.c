@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "pipeline.h"
+#include "../store/store_calls.h"
 
 static const char *str_or_null(const json_t *o, const char *k)
 {

@@ -33,7 +33,11 @@
 #include "../access/access.h"
 #include "../clients/asr.h"
 #include "../proc/proc.h"
+#include "callqa/cq_clock.h"
 #include "pl_int.h"
+#include "../store/store_calls.h"
+#include "../store/store_jobs.h"
+#include "../store/store_query.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -88,14 +92,14 @@ static void on_signal(int sig)
 
 void pl_kill_point(const char *name)
 {
-    const char *at = getenv("CALLQA_TEST_KILL_AT");
+    const char *at = cfg_test_hook("KILL_AT");
     if (at && !strcmp(at, name)) {
         fprintf(stderr, "{\"level\":\"info\",\"msg\":\"kill point\",\"at\":\"%s\"}\n", name);
         fflush(stderr);
         raise(SIGKILL);
     }
     /* the fencing test: stopped here (SIGSTOP) until the test continues it, once */
-    const char *stop = getenv("CALLQA_TEST_STOP_AT");
+    const char *stop = cfg_test_hook("STOP_AT");
     static bool stopped;
     if (stop && !stopped && !strcmp(stop, name)) {
         stopped = true;
@@ -409,7 +413,7 @@ static void analyse_in_child(void *arg, int fd)
     const job_arg *j = arg;
     const pl_worker_config *c = j->c;
     const store_call *call = &j->call;
-    const char *crash = getenv("CALLQA_TEST_CRASH_ON"); /* fault injection for the tests */
+    const char *crash = cfg_test_hook("CRASH_ON"); /* fault injection for the tests */
     if (crash && *crash && strstr(call->audio, crash))
         raise(SIGSEGV);
     char msg[4800] = "";
@@ -589,7 +593,7 @@ typedef struct worker {
 static void logj(const char *level, const char *msg, int64_t call, const char *detail)
 {
     fprintf(stderr, "{\"ts\":%.3f,\"level\":\"%s\",\"msg\":\"%s\",\"call\":%lld%s%s}\n",
-            pl__wall_sec(), level, msg, (long long)call, detail ? ",\"detail\":" : "",
+            cq_clock_wall_sec(), level, msg, (long long)call, detail ? ",\"detail\":" : "",
             detail ? detail : "");
 }
 
@@ -615,7 +619,7 @@ static const char *jstr(const char *s, char *buf, size_t n)
 
 static void beat(worker *w, const char *state, const char *reason, bool force)
 {
-    double now = pl__wall_sec();
+    double now = cq_clock_wall_sec();
     bool changed = strcmp(w->row.state, state) || strcmp(w->row.pause_reason, reason);
     if (!force && !changed && now - w->last_beat < 5)
         return;
@@ -662,7 +666,7 @@ static void fail(worker *w, wslot *s, const char *stage, const char *msg, bool r
 {
     char d[600];
     int rc = store_job_fail(w->st, &s->lease, stage, msg, retryable, w->c->max_retries,
-                            w->c->backoff_sec, pl__wall_sec());
+                            w->c->backoff_sec, cq_clock_wall_sec());
     logj(rc == STORE_OK ? "warn" : "error",
          rc == STORE_FENCED ? "lease lost: the failure is not recorded" : "stage failed",
          s->lease.call_id, jstr(msg, d, sizeof(d)));
@@ -676,9 +680,9 @@ static int to_scoring(worker *w, wslot *s)
     pl_kill_point("transcribing");
     if (s->lease.state <= JOB_TRANSCRIBING)
         rc = store_job_advance(w->st, &s->lease, JOB_TRANSCRIBED, "transcribe", "not_configured",
-                               pl__wall_sec());
+                               cq_clock_wall_sec());
     if (rc == STORE_OK && s->lease.state <= JOB_TRANSCRIBED)
-        rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, pl__wall_sec());
+        rc = store_job_advance(w->st, &s->lease, JOB_SCORING, NULL, NULL, cq_clock_wall_sec());
     pl_kill_point("scoring");
     return rc;
 }
@@ -694,7 +698,7 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
         return rc;
     if (!w->scoring.on || sc == TX_NONE)
         return store_job_advance(w->st, &s->lease, JOB_COMPLETE, "score", "not_configured",
-                                 pl__wall_sec());
+                                 cq_clock_wall_sec());
     char why[900];
     pl_stored_score ss;
     if (sc != TX_OK || pl_stored_score_from_json(text, &ss, why, sizeof(why)) != 0) {
@@ -703,7 +707,7 @@ static int scored(worker *w, wslot *s, int32_t sc, const char *text)
         fail(w, s, "scoring", why, true);
         return STORE_STAGE_FAILED;
     }
-    rc = store_job_scored(w->st, &s->lease, &ss.s, pl__wall_sec());
+    rc = store_job_scored(w->st, &s->lease, &ss.s, cq_clock_wall_sec());
     pl_stored_score_free(&ss);
     return rc;
 }
@@ -737,7 +741,7 @@ static double child_limit(const worker *w)
 static llm_budget budget_now(worker *w)
 {
     llm_budget b = {0};
-    if (w->scoring.llm_on && llm_budget_today(&w->c->svc, w->st, pl__wall_sec(), &b) != 0)
+    if (w->scoring.llm_on && llm_budget_today(&w->c->svc, w->st, cq_clock_wall_sec(), &b) != 0)
         logj("warn", "the store could not count today's LLM use", 0, NULL);
     return b;
 }
@@ -791,7 +795,7 @@ static int transcribed(worker *w, wslot *s, int32_t tx, const char *text)
         fail(w, s, "transcribing", err, true);
         return STORE_STAGE_FAILED;
     }
-    int rc = store_job_transcribed(w->st, &s->lease, &st.t, pl__wall_sec());
+    int rc = store_job_transcribed(w->st, &s->lease, &st.t, cq_clock_wall_sec());
     pl_stored_tx_free(&st);
     return rc;
 }
@@ -811,8 +815,8 @@ static void profile_add(worker *w, const wslot *s, const char *print)
     json_decref(p);
     int64_t calls = 0;
     char d[400], a1[140], a2[140];
-    if (store_voice_profile_add(w->st, c->agent_user, c->campaign_id, v, dim, sp, pl__wall_sec(),
-                                &calls) != 0) {
+    if (store_voice_profile_add(w->st, c->agent_user, c->campaign_id, v, dim, sp,
+                                cq_clock_wall_sec(), &calls) != 0) {
         logj("warn", "the store refused a voice profile's update", c->id,
              jstr(store_errmsg(w->st), d, sizeof(d)));
         return;
@@ -892,7 +896,8 @@ static void finish(void *ctx, const proc_done *d)
             js = strndup(p, (size_t)jl);
         }
         rc = js ? store_job_analysed_env(w->st, &s->lease, s->arg.engine_id, js, &f,
-                                         env.legs ? &env : NULL, JOB_TRANSCRIBING, pl__wall_sec())
+                                         env.legs ? &env : NULL, JOB_TRANSCRIBING,
+                                         cq_clock_wall_sec())
                 : STORE_ERR;
         free(env.legs);
         free(js);
@@ -915,7 +920,7 @@ static void finish(void *ctx, const proc_done *d)
                 profile_add(w, s, print);
         }
     } else if (outcome == PL__OUT_SKIP) {
-        rc = store_job_skip(w->st, &s->lease, msg ? msg : "skipped", pl__wall_sec());
+        rc = store_job_skip(w->st, &s->lease, msg ? msg : "skipped", cq_clock_wall_sec());
         logj("info", "skipped", call, msg ? jstr(msg, buf, sizeof(buf)) : NULL);
     } else {
         fail(w, s, "analyse", msg ? msg : "other: the analysis failed", outcome == PL__OUT_RETRY);
@@ -962,7 +967,7 @@ static proc_next next_call(void *ctx, proc_task *t)
         if (!w->slots[i].busy)
             s = &w->slots[i];
     while (s && !g_stop) {
-        int got = store_job_claim(w->st, w->row.id, pl__wall_sec(), c->lease_sec, &s->lease);
+        int got = store_job_claim(w->st, w->row.id, cq_clock_wall_sec(), c->lease_sec, &s->lease);
         if (got <= 0) {
             if (got < 0) {
                 char msg[1200];
@@ -1028,7 +1033,7 @@ static proc_next next_call(void *ctx, proc_task *t)
         }
         s->busy = true;
         s->tag = ++w->tags;
-        s->renewed = pl__wall_sec();
+        s->renewed = cq_clock_wall_sec();
         *t = (proc_task){.tag = s->tag, .fn = analyse_in_child, .arg = &s->arg};
         return PROC_NEXT_TASK;
     }
@@ -1040,7 +1045,7 @@ static proc_next next_call(void *ctx, proc_task *t)
 /* Renew the leases in flight; a lost one kills its child (its result would be refused). */
 static void renew(worker *w)
 {
-    double now = pl__wall_sec();
+    double now = cq_clock_wall_sec();
     for (int i = 0; i < w->c->jobs; i++) {
         wslot *s = &w->slots[i];
         if (!s->busy || now - s->renewed < w->c->lease_sec / 3)
@@ -1072,12 +1077,12 @@ static int turn(void *ctx, proc_host *h)
     } else {
         /* stopping: the calls in flight finish within the grace, the rest are given back */
         if (w->stop_until == 0)
-            w->stop_until = pl__wall_sec() + c->stop_grace_sec;
-        if (pl__wall_sec() >= w->stop_until)
+            w->stop_until = cq_clock_wall_sec() + c->stop_grace_sec;
+        if (cq_clock_wall_sec() >= w->stop_until)
             for (int i = 0; i < c->jobs; i++)
                 if (w->slots[i].busy) {
                     proc_host_kill(h, w->slots[i].tag);
-                    store_job_release(w->st, &w->slots[i].lease, pl__wall_sec());
+                    store_job_release(w->st, &w->slots[i].lease, cq_clock_wall_sec());
                     logj("info", "released at shutdown", w->slots[i].lease.call_id, NULL);
                     w->slots[i].busy = false;
                 }
@@ -1180,7 +1185,7 @@ int pl_worker_run(const pl_worker_config *c)
         snprintf(w.row.id, sizeof(w.row.id), "%.50s:%d", host, (int)getpid());
     snprintf(w.row.host, sizeof(w.row.host), "%s", host);
     w.row.pid = (int)getpid();
-    w.row.started = pl__wall_sec();
+    w.row.started = cq_clock_wall_sec();
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);

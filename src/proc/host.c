@@ -16,8 +16,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "callqa/cq_clock.h"
 #include "proc.h"
 
 struct proc_host {
@@ -32,12 +32,6 @@ void proc_host_kill(proc_host *h, uint64_t tag)
 int proc_host_running(const proc_host *h)
 {
     return proc_pool_running(h->pool);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL); /* a signal ends it early: the next tick sees why */
 }
 
 int proc_host_run(const proc_limits *lim, const proc_host_ops *ops, void *ctx)
@@ -74,7 +68,7 @@ int proc_host_run(const proc_limits *lim, const proc_host_ops *ops, void *ctx)
                 rc = -1;
                 break;
             }
-            sleep_ms(wait_ms);
+            cq_clock_sleep(wait_ms / 1000.0); /* a signal ends it early: the next tick sees why */
             continue;
         }
         int n = proc_pool_wait(h.pool, pf, npf, done, lim->children, wait_ms);

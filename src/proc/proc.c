@@ -13,8 +13,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "callqa/cq_clock.h"
 
 /* ---- one child ----------------------------------------------------------------------------- */
 
@@ -74,13 +75,6 @@ struct proc_pool {
     int *map;          /* the child of each of the first pf[] */
 };
 
-static double mono_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 proc_pool *proc_pool_create(int max, size_t max_answer)
 {
     proc_pool *p = calloc(1, sizeof(*p));
@@ -136,7 +130,7 @@ int proc_pool_spawn(proc_pool *p, uint64_t tag, double timeout_sec, proc_fn fn, 
     p->kids[k] = (kid){.pid = pid,
                        .fd = fd,
                        .tag = tag,
-                       .deadline = timeout_sec > 0 ? mono_sec() + timeout_sec : 0};
+                       .deadline = timeout_sec > 0 ? cq_clock_mono_sec() + timeout_sec : 0};
     p->running++;
     return 0;
 }
@@ -173,7 +167,7 @@ int proc_pool_wait(proc_pool *p, struct pollfd *extra, int n_extra, proc_done *d
             return 0;
         p->pf = pf, p->n_pf = p->max + n_extra;
     }
-    double now = mono_sec(), wait = -1;
+    double now = cq_clock_mono_sec(), wait = -1;
     int *map = p->map, np = 0;
     for (int k = 0; k < p->max; k++) {
         kid *c = &p->kids[k];
@@ -400,15 +394,15 @@ int proc_child_poll(pid_t pid, int *status)
 void proc_child_stop(pid_t pid, double grace_sec, int *status)
 {
     kill(pid, SIGTERM);
-    double end = mono_sec() + grace_sec;
-    while (mono_sec() < end) {
+    double end = cq_clock_mono_sec() + grace_sec;
+    while (cq_clock_mono_sec() < end) {
         int r = proc_child_poll(pid, status);
         if (r <= 0) {
             if (r < 0)
                 *status = -1;
             return;
         }
-        usleep(20000);
+        cq_clock_sleep(0.02);
     }
     kill(pid, SIGKILL);
     int st = 0;

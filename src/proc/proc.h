@@ -20,9 +20,9 @@
  * allocator's, a library's) stays held forever in the child. Children die with their parent
  * (PR_SET_PDEATHSIG). A pool and a host belong to one thread; a queue is shared.
  *
- * It calls no other room: libc and pthreads only. It is on the ground floor so that the command
- * line's batches, the QA worker (src/pipeline/) and the service's analysis host
- * (src/pipeline/host.c) all fork, queue and frame through one place.
+ * It calls no other room: libc and pthreads only, and the library's clock (callqa/cq_clock.h). It
+ * is on the ground floor so that the command line's batches, the QA worker (src/pipeline/) and
+ * the service's analysis host (src/pipeline/host.c) all fork, queue and frame through one place.
  */
 #ifndef CQ_PROC_H
 #define CQ_PROC_H

@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <math.h>
-#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,33 +12,6 @@
 
 #include "sc_int.h"
 
-int sc_fail(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-int sc_only_keys(const json_t *o, const char *const *known, const char *where, char *err,
-                 size_t errsz)
-{
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)o, k, v)
-    {
-        (void)v;
-        bool ok = false;
-        for (size_t i = 0; known[i] && !ok; i++)
-            ok = !strcmp(k, known[i]);
-        if (!ok)
-            return sc_fail(err, errsz, "%s: unknown key '%.60s'", where, k);
-    }
-    return 0;
-}
-
-/* every key of o is one of `known` (NULL-terminated) */
 static bool key_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -230,13 +202,7 @@ int sc_card_load(const char *text, size_t len, sc_card *out, char *err, size_t e
     for (int i = 0; i < out->n; i++)
         if (spec_check(out, &out->cats[i], err, errsz) != 0)
             goto done;
-    struct sha256_ctx ctx;
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_init(&ctx);
-    sha256_update(&ctx, len, (const uint8_t *)text);
-    sha256_digest(&ctx, sizeof(d), d);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
-        snprintf(out->hash + 2 * i, 3, "%02x", d[i]);
+    sc_sha256_hex(text, len, out->hash);
     rc = 0;
 done:
     json_decref(root);

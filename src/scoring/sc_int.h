@@ -1,6 +1,7 @@
 /*
- * sc_int.h - inside the scoring module: the compiled spec of a `rules` or `acoustic` category,
- * shared by the card's loader (checked at load), the methods and the scorer.
+ * sc_int.h - inside the scoring module: the room's ground (sc_base.c), the compiled spec of a
+ * `rules` or `acoustic` category, shared by the card's loader (checked at load), the methods and
+ * the scorer, and the parts of the LLM's answer.
  */
 #ifndef CQ_SC_INT_H
 #define CQ_SC_INT_H
@@ -9,12 +10,25 @@
 
 #include "scoring.h"
 
-/* err gets the formatted sentence; -1 (sc_card.c). */
+/* ---- the room's ground (sc_base.c): it calls nothing of the room ---------------------------- */
+
+/* err gets the formatted sentence; -1. */
 int sc_fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Every key of the object o is one of `known` (NULL-terminated); else -1 with
- * "WHERE: unknown key 'K'" (sc_card.c). */
+ * "WHERE: unknown key 'K'". */
 int sc_only_keys(const json_t *o, const char *const *known, const char *where, char *err,
                  size_t errsz);
+
+/* {type: object, additionalProperties: false, required: [], properties: {}}, and a property
+ * added to it (required too; schema taken, NULL: -1). */
+json_t *sc_schema_obj(void);
+int sc_schema_prop(json_t *o, const char *name, json_t *schema);
+/* A copy of src in dst of n bytes: at most n-1 bytes, cut on a UTF-8 character boundary. */
+void sc_copy_utf8(char *dst, size_t n, const char *src);
+/* The SHA-256 of text's len bytes, as 64 hex digits and a NUL in hex. */
+void sc_sha256_hex(const char *text, size_t len, char hex[65]);
+
+/* ---- a rules or acoustic category's spec (sc_rules.c) and its evidence (sc_figures.c) ------- */
 
 typedef struct sc_spec sc_spec; /* a compiled rules / acoustic spec */
 
@@ -43,11 +57,6 @@ int sc_add_metric(sc_cat_result *r, const char *name, bool known, double value);
 int sc_metric_of(const json_t *report, const sc_sentiment *sent, const char *name, double *v);
 
 /* ---- the LLM's answer's parts (sc_llm.c, sc_summary.c, sc_sentiment_llm.c) ---------------- */
-
-/* {type: object, additionalProperties: false, required: [], properties: {}}, and a property
- * added to it (required too; schema taken, NULL: -1). */
-json_t *sc_schema_obj(void);
-int sc_schema_prop(json_t *o, const char *name, json_t *schema);
 
 /* The answer's schema for the summary / the sentiment (over t's speakers). NULL: no memory. */
 json_t *sc_summary_schema(void);

@@ -176,23 +176,6 @@ static long hi_of(const sc_category *c)
     return (long)floor(c->hi);
 }
 
-/* {type: t, ...} helpers for the schema */
-json_t *sc_schema_obj(void)
-{
-    return json_pack("{s:s, s:b, s:[], s:{}}", "type", "object", "additionalProperties", 0,
-                     "required", "properties");
-}
-
-int sc_schema_prop(json_t *o, const char *name, json_t *schema)
-{
-    if (!schema)
-        return -1;
-    if (json_object_set_new(json_object_get(o, "properties"), name, schema) != 0 ||
-        json_array_append_new(json_object_get(o, "required"), json_string(name)) != 0)
-        return -1;
-    return 0;
-}
-
 static json_t *string_list(int max_items, int max_len)
 {
     return json_pack("{s:s, s:i, s:{s:s, s:i}}", "type", "array", "maxItems", max_items, "items",
@@ -773,19 +756,6 @@ void sc_call_note_cut(sc_call *call, const sc_prompt_cut *cut)
 
 /* ---- the answer ------------------------------------------------------------------------------ */
 
-/* a copy of at most n-1 bytes, cut on a UTF-8 character boundary */
-static void copy_utf8(char *dst, size_t n, const char *src)
-{
-    size_t l = strlen(src);
-    if (l >= n) {
-        l = n - 1;
-        while (l && ((unsigned char)src[l] & 0xC0) == 0x80)
-            l--;
-    }
-    memcpy(dst, src, l);
-    dst[l] = 0;
-}
-
 static bool whole(const json_t *v, long *out)
 {
     double x = json_number_value(v);
@@ -887,7 +857,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         p->idx = i;
         (void)whole(json_object_get(r, "score"), &p->score);
         const char *reason = json_string_value(json_object_get(r, "reason"));
-        copy_utf8(p->reason, sizeof(p->reason), reason ? reason : "");
+        sc_copy_utf8(p->reason, sizeof(p->reason), reason ? reason : "");
         size_t ne = json_is_array(ev) ? json_array_size(ev) : 0;
         if (ne && !(p->quotes = calloc(ne, sizeof(sc_quote)))) {
             rc = sc_fail(err, errsz, "out of memory");
@@ -939,11 +909,11 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         if (cls && sub && sc_topics_has(topics, cls, sub)) {
             new_topic = true;
             topic.known = true;
-            copy_utf8(topic.cls, sizeof(topic.cls), cls);
-            copy_utf8(topic.subclass, sizeof(topic.subclass), sub);
+            sc_copy_utf8(topic.cls, sizeof(topic.cls), cls);
+            sc_copy_utf8(topic.subclass, sizeof(topic.subclass), sub);
             double conf = json_number_value(json_object_get(tp, "confidence"));
             topic.confidence = isfinite(conf) ? fmin(1, fmax(0, conf)) : 0;
-            copy_utf8(topic.engine, sizeof(topic.engine), provider ? provider : "llm");
+            sc_copy_utf8(topic.engine, sizeof(topic.engine), provider ? provider : "llm");
             size_t i;
             json_t *ph;
             json_array_foreach(json_object_get(tp, "phrases"), i, ph)
@@ -987,7 +957,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         r->r.scored = true;
         r->r.score = (double)pend[i].score;
         r->method = SC_LLM;
-        copy_utf8(r->engine, sizeof(r->engine), provider ? provider : "llm");
+        sc_copy_utf8(r->engine, sizeof(r->engine), provider ? provider : "llm");
         memcpy(r->reason, pend[i].reason, sizeof(r->reason));
         r->quotes = pend[i].quotes;
         r->n_quotes = pend[i].n_quotes;
@@ -1011,7 +981,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         sc_topic_free(&call->topic);
         call->topic = topic;
     }
-    copy_utf8(call->llm_provider, sizeof(call->llm_provider), provider ? provider : "");
-    copy_utf8(call->llm_model, sizeof(call->llm_model), model ? model : "");
+    sc_copy_utf8(call->llm_provider, sizeof(call->llm_provider), provider ? provider : "");
+    sc_copy_utf8(call->llm_model, sizeof(call->llm_model), model ? model : "");
     return 0;
 }

@@ -13,6 +13,15 @@
 
 #include "scoring.h"
 
+int sc_quarter_of(double start, double end, double duration)
+{
+    if (!(duration > 0) || !isfinite(start) || !isfinite(end))
+        return 0;
+    double mid = (start + end) / 2;
+    int q = (int)floor(4 * mid / duration) + 1;
+    return q < 1 ? 1 : q > 4 ? 4 : q;
+}
+
 void sc_sentiment_free(sc_sentiment *s)
 {
     if (!s)

@@ -34,15 +34,6 @@ const char sc_sentiment_ask[] =
     "speaker says nothing. A figure outside -5..+5, or whose quote is not that speaker's words "
     "in that quarter, is discarded.\n";
 
-int sc_quarter_of(double start, double end, double duration)
-{
-    if (!(duration > 0) || !isfinite(start) || !isfinite(end))
-        return 0;
-    double mid = (start + end) / 2;
-    int q = (int)floor(4 * mid / duration) + 1;
-    return q < 1 ? 1 : q > 4 ? 4 : q;
-}
-
 void sc_llm_sentiment_free(sc_llm_sentiment *s)
 {
     if (!s)

@@ -177,19 +177,6 @@ static int refuse(sc_summary *out, const char *fmt, ...)
     return 0;
 }
 
-/* at most n bytes of s for a message, cut on a character boundary */
-static void clip(char *dst, size_t n, const char *s)
-{
-    size_t l = strlen(s);
-    if (l >= n) {
-        l = n - 1;
-        while (l && ((unsigned char)s[l] & 0xC0) == 0x80)
-            l--;
-    }
-    memcpy(dst, s, l);
-    dst[l] = 0;
-}
-
 int sc_summary_from_answer(const sc_text *t, const json_t *sm, const char *model, sc_summary *out)
 {
     memset(out, 0, sizeof(*out));
@@ -209,7 +196,7 @@ int sc_summary_from_answer(const sc_text *t, const json_t *sm, const char *model
     if (!reason || !reason[strspn(reason, " \t\n")])
         return refuse(out, "the summary gives no reason for the call");
     if (!sc_summary_outcome_ok(outcome)) {
-        clip(shown, sizeof(shown), outcome ? outcome : "");
+        sc_copy_utf8(shown, sizeof(shown), outcome ? outcome : "");
         return refuse(out,
                       "the outcome '%s' is not one of resolved, follow_up, transferred, "
                       "unresolved",
@@ -242,7 +229,7 @@ int sc_summary_from_answer(const sc_text *t, const json_t *sm, const char *model
             return -1;
         }
         if (m != 0) {
-            clip(shown, sizeof(shown), qt);
+            sc_copy_utf8(shown, sizeof(shown), qt);
             return refuse(out,
                           "the summary's quote \"%s\" (%s, %.2f-%.2f s) is not in the "
                           "transcript",

@@ -12,13 +12,12 @@
  */
 #define _GNU_SOURCE
 #include <math.h>
-#include <nettle/sha2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "scoring.h"
+#include "sc_int.h"
 
 #define B_INCR 0.293
 #define B_DECR (-0.293)
@@ -49,7 +48,7 @@ static uint64_t hash_of(const char *s, size_t n)
     return h;
 }
 
-static lex_entry *slot(const sc_vader *v, const char *w, size_t n)
+static lex_entry *lex_slot(const sc_vader *v, const char *w, size_t n)
 {
     size_t i = (size_t)(hash_of(w, n) & (v->cap - 1));
     while (v->tab[i].word && !(v->tab[i].len == n && !memcmp(v->tab[i].word, w, n)))
@@ -59,7 +58,7 @@ static lex_entry *slot(const sc_vader *v, const char *w, size_t n)
 
 static const lex_entry *lex_get(const sc_vader *v, const char *w, size_t n)
 {
-    const lex_entry *e = slot(v, w, n);
+    const lex_entry *e = lex_slot(v, w, n);
     return e->word ? e : NULL;
 }
 
@@ -124,7 +123,7 @@ sc_vader *sc_vader_parse(const char *text, size_t len, char *err, size_t errsz)
         double val = strtod(buf, &stop);
         if (stop == buf || *stop || !isfinite(val) || val < -4.0 || val > 4.0)
             return bad(v, err, errsz, "line %zu: the mean valence is not a number in -4..4", line);
-        lex_entry *e = slot(v, s, wn);
+        lex_entry *e = lex_slot(v, s, wn);
         if (!e->word) { /* a word given twice: the later line wins, as in the reference */
             if (!(e->word = strndup(s, wn)))
                 goto oom;
@@ -135,13 +134,7 @@ sc_vader *sc_vader_parse(const char *text, size_t len, char *err, size_t errsz)
     }
     if (v->n == 0)
         return bad(v, err, errsz, "no entries (%zu lines)", line);
-    struct sha256_ctx ctx;
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_init(&ctx);
-    sha256_update(&ctx, len, (const uint8_t *)text);
-    sha256_digest(&ctx, sizeof(d), d);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
-        snprintf(v->sha256 + 2 * i, 3, "%02x", d[i]);
+    sc_sha256_hex(text, len, v->sha256);
     return v;
 oom:
     snprintf(err, errsz, "out of memory");

@@ -2,7 +2,7 @@
  * svc_access.c - who a request is, what its route lets them do, and the audit trail.
  *
  * DESIGN
- * Every request passes svc_access once its route is found (svc_http.c), so that no handler can
+ * Every request passes svc_access once its route is found (svc_server.c), so that no handler can
  * forget it:
  * 1. The caller. Without auth (a trusted network) everyone is admin. With it: the shared bearer
  *    token (token_file: a small site's single credential) is admin; a user's API token
@@ -28,8 +28,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "svc.h"
+#include "svc_access.h"
+#include "svc_auditq.h"
+#include "svc_guard.h"
+#include "svc_qa.h"
+#include "svc_session.h"
 #include "../pipeline/pipeline.h"
+#include "../store/store_query.h"
+#include "../store/store_users.h"
+#include "callqa/cq_clock.h"
 
 static bool unsafe_method(const char *m)
 {
@@ -101,7 +108,7 @@ static int identify(req *r)
     }
     svc_session ss;
     const char *ck = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Cookie");
-    switch (svc_session_from_header(s->session_key, ck, (int64_t)svc_now_sec(), &ss)) {
+    switch (svc_session_from_header(s->session_key, ck, (int64_t)cq_clock_wall_sec(), &ss)) {
     case SVC_SESSION_VALID: break;
     case SVC_SESSION_EXPIRED:
         svc_answer_error(r, 401, "session_expired", "the session expired: log in again");
@@ -319,8 +326,8 @@ int svc_access_whoami(req *r, svc_caller *out)
         if (bearer > 0) {
             as_admin(&tmp, "token");
         } else if (bearer == 0 &&
-                   svc_session_from_header(r->s->session_key, ck, (int64_t)svc_now_sec(), &ss) ==
-                       SVC_SESSION_VALID) {
+                   svc_session_from_header(r->s->session_key, ck, (int64_t)cq_clock_wall_sec(),
+                                           &ss) == SVC_SESSION_VALID) {
             store_user u;
             if (ss.user_id == 0)
                 as_admin(&tmp, "token");
@@ -437,7 +444,7 @@ void svc_audit(req *r)
     /* with redaction on, what was typed (a card number searched for) masked as answers are */
     char *masked = NULL;
     target = pl_redact_detail(r->s->cfg, target, &masked);
-    store_audit_row a = {.ts = svc_now_sec(),
+    store_audit_row a = {.ts = cq_clock_wall_sec(),
                          .who = r->who.name[0] ? r->who.name : "-",
                          .role = acc_role_name(r->who.role),
                          .action = r->rt->audit,

@@ -23,7 +23,10 @@
 #include <string.h>
 
 #include "../scoring/scoring.h"
-#include "svc.h"
+#include "svc_ai.h"
+#include "svc_metrics.h"
+#include "../store/store_calls.h"
+#include "callqa/cq_clock.h"
 
 #define AI_SOURCE "ai-analyze"
 
@@ -96,9 +99,9 @@ int svc_ai_serve_stored(req *r, int64_t report_id)
     json_t *findings = json_object_get(j, "findings");
     if (text && engine && json_is_boolean(legs) && json_is_array(findings)) {
         json_t *left = json_object_get(j, "prompt_left_out");
-        char *b =
-            answer_json(text, json_string_value(model), json_is_true(legs), svc_mono_sec() - r->t0,
-                        engine, findings, true, NULL, json_is_object(left) ? left : NULL);
+        char *b = answer_json(text, json_string_value(model), json_is_true(legs),
+                              cq_clock_mono_sec() - r->t0, engine, findings, true, NULL,
+                              json_is_object(left) ? left : NULL);
         if (b) {
             svc_answer(r, 200, b, "application/json");
             r->cache = "hit";
@@ -119,7 +122,7 @@ int svc_llm_text(req *r, const char *purpose, const char *system, const char *us
     llm_message m = {.role = LLM_USER, .text = user};
     llm_request rq = {.system = system, .messages = &m, .n_messages = 1};
     llm_budget b;
-    if (llm_budget_today(s->cfg, s->store, svc_now_sec(), &b) != 0)
+    if (llm_budget_today(s->cfg, s->store, cq_clock_wall_sec(), &b) != 0)
         fprintf(stderr,
                 "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's use today is not "
                 "known (the store); the caps count from 0\"}\n",
@@ -229,7 +232,7 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id)
         snprintf(row.identity, sizeof(row.identity), "report:%lld", (long long)report_id);
         snprintf(row.engine, sizeof(row.engine), "%s", s->ai_engine);
         snprintf(row.source, sizeof(row.source), "%s", AI_SOURCE);
-        row.created = row.checked = svc_now_sec();
+        row.created = row.checked = cq_clock_wall_sec();
         row.report = js;
         if (!js || store_result_put(s->store, &row, NULL) != 0)
             fprintf(stderr,
@@ -238,7 +241,7 @@ void svc_ai_answer(req *r, const char *report, int64_t report_id)
                     r->id);
         free(js);
     }
-    char *b = answer_json(ai_text, model, has_legs, svc_mono_sec() - r->t0, provider, findings,
+    char *b = answer_json(ai_text, model, has_legs, cq_clock_mono_sec() - r->t0, provider, findings,
                           false, fallback ? why : NULL, left);
     json_decref(left);
     json_decref(findings);

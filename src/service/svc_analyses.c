@@ -15,7 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "../pipeline/pipeline.h"
+#include "svc_ai.h"
+#include "svc_analyses.h"
+#include "svc_hot.h"
+#include "svc_metrics.h"
+#include "../store/store_calls.h"
 
 #define UPLOAD_SERVER "upload"
 

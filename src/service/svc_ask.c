@@ -21,8 +21,13 @@
 
 #include "../ask/ask.h"
 #include "../ingest/ingest.h"
-#include "svc.h"
+#include "svc_ai.h"
+#include "svc_guard.h"
 #include "../pipeline/pipeline.h"
+#include "../store/store_ro.h"
+#include "../store/store_users.h"
+#include "../store/store.h"
+#include "callqa/cq_clock.h"
 
 /* The allow-lists live as long as the service: the schema text and the connections keep them. */
 static char **g_store_allow, **g_vici_allow;
@@ -397,12 +402,12 @@ void svc_ask_run(req *r)
     if (ask_scope(r, &scope) != 0) /* checked when the body came: cannot fail here but for memory */
         return;
     ask_llm l = {.client = s->llm, .rec = llm_record_to_store, .rec_user = &rec, .scope = scope};
-    if (s->llm && llm_budget_today(s->cfg, s->store, svc_now_sec(), &l.budget) != 0)
+    if (s->llm && llm_budget_today(s->cfg, s->store, cq_clock_wall_sec(), &l.budget) != 0)
         fprintf(stderr,
                 "{\"level\":\"warn\",\"id\":\"%s\",\"msg\":\"the LLM's use today is not known "
                 "(the store); the caps count from 0\"}\n",
                 r->id);
-    double now = svc_now_sec();
+    double now = cq_clock_wall_sec();
     /* with redaction on, the question reaches the LLM, the store and the audit trail masked */
     char *masked = pl_redact_any(s->cfg) ? masked_json(s, r->upload, r->upload_len) : NULL;
     const char *body = masked ? masked : r->upload;
@@ -431,7 +436,7 @@ void svc_ask_run(req *r)
                          .rounds = res.rounds,
                          .queries = res.executed + res.refused,
                          .refused = res.refused,
-                         .elapsed_sec = svc_mono_sec() - r->t0,
+                         .elapsed_sec = cq_clock_mono_sec() - r->t0,
                          .error = res.status == 200 ? NULL : res.error,
                          .detail = res.queries ? res.queries : "[]"};
     if (store_ask_record(s->store, &row) != 0)

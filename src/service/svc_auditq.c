@@ -27,7 +27,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "svc.h"
+#include "svc_auditq.h"
+#include "../store/store.h"
+#include "../store/store_users.h"
+#include "callqa/cq_clock.h"
 
 #define AUDITQ_BATCH 4096        /* rows per transaction at most */
 #define AUDITQ_GROUP_SEC 0.01    /* commits at most this often while rows keep coming */
@@ -69,24 +72,10 @@ struct svc_auditq {
     double waited_sec; /* time requests spent waiting for room */
 };
 
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* a CLOCK_MONOTONIC deadline for pthread_cond_timedwait (the conds are made with that clock) */
 static struct timespec deadline_in(double sec)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    if (!(sec > 0))
-        sec = 0;
-    long long ns = ts.tv_nsec + (long long)(sec * 1e9);
-    ts.tv_sec += (time_t)(ns / 1000000000LL);
-    ts.tv_nsec = (long)(ns % 1000000000LL);
-    return ts;
+    return cq_clock_timespec(cq_clock_mono_sec() + (sec > 0 ? sec : 0));
 }
 
 static size_t field_len(const char *s)
@@ -126,13 +115,6 @@ static qrow *row_copy(const store_audit_row *a)
     return r;
 }
 
-static void sleep_sec(double s)
-{
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static void *writer(void *arg)
 {
     svc_auditq *q = arg;
@@ -149,9 +131,9 @@ static void *writer(void *arg)
         /* a group commit: within AUDITQ_GROUP_SEC of the last one, the rows gather until then
          * (a crash loses what gathered); a first row after a quiet spell is written at once */
         double due = last_commit + AUDITQ_GROUP_SEC;
-        if (now_mono() < due && q->n < q->cap / 2 && !q->stopping) {
+        if (cq_clock_mono_sec() < due && q->n < q->cap / 2 && !q->stopping) {
             q->gathering = true;
-            struct timespec until = deadline_in(due - now_mono());
+            struct timespec until = deadline_in(due - cq_clock_mono_sec());
             while (q->n < q->cap / 2 && !q->stopping &&
                    pthread_cond_timedwait(&q->has_rows, &q->mu, &until) != ETIMEDOUT) {
             }
@@ -172,7 +154,7 @@ static void *writer(void *arg)
                                          .status = r->status};
         }
         pthread_mutex_unlock(&q->mu);
-        last_commit = now_mono();
+        last_commit = cq_clock_mono_sec();
         int rc = k ? store_audit_append_many(q->st, batch, (int)k) : -1;
         if (rc != 0) {
             fprintf(stderr,
@@ -197,8 +179,8 @@ static void *writer(void *arg)
         q->failures++;
         if (q->stopping) { /* draining: give the store AUDITQ_DRAIN_SEC, then count the loss */
             if (!stop_since)
-                stop_since = now_mono();
-            if (now_mono() - stop_since > AUDITQ_DRAIN_SEC) {
+                stop_since = cq_clock_mono_sec();
+            if (cq_clock_mono_sec() - stop_since > AUDITQ_DRAIN_SEC) {
                 size_t lost = q->n;
                 for (size_t i = 0; i < q->n; i++)
                     free(q->ring[(q->head + i) % q->cap]);
@@ -213,7 +195,7 @@ static void *writer(void *arg)
             }
         }
         pthread_mutex_unlock(&q->mu);
-        sleep_sec(pause);
+        cq_clock_sleep_all(pause);
         pause = pause * 2 < AUDITQ_RETRY_MAX_SEC ? pause * 2 : AUDITQ_RETRY_MAX_SEC;
         pthread_mutex_lock(&q->mu);
     }
@@ -264,8 +246,8 @@ int svc_auditq_put(svc_auditq *q, const store_audit_row *rows, int n)
     for (; i < n; i++) {
         if (q->n == q->cap) { /* full: wait for room, up to audit_queue_wait_sec from the first */
             if (!t0)
-                t0 = now_mono();
-            struct timespec until = deadline_in(q->wait_sec - (now_mono() - t0));
+                t0 = cq_clock_mono_sec();
+            struct timespec until = deadline_in(q->wait_sec - (cq_clock_mono_sec() - t0));
             while (q->n == q->cap && !q->stopping &&
                    pthread_cond_timedwait(&q->has_room, &q->mu, &until) != ETIMEDOUT) {
             }
@@ -284,7 +266,7 @@ int svc_auditq_put(svc_auditq *q, const store_audit_row *rows, int n)
     dropped = n - i;
     q->dropped += (uint64_t)dropped;
     if (t0)
-        q->waited_sec += now_mono() - t0;
+        q->waited_sec += cq_clock_mono_sec() - t0;
     uint64_t total = q->dropped;
     size_t queued = q->n;
     /* the writer is woken by a first row, or by a ring half full while rows gather */

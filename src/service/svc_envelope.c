@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svc.h"
+#include "svc_qa.h"
+#include "../store/store.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
 
 #define POINTS_DEFAULT 2000
 #define POINTS_MIN 100

@@ -44,6 +44,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_guard.h"
+#include "svc_metrics.h"
+#include "svc_text.h"
+#include "callqa/cq_clock.h"
 
 typedef struct gconn {
     struct gconn *next, *prev;
@@ -266,7 +270,7 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
     }
     c->fd = fi->connect_fd;
     addr_of(ai ? ai->client_addr : NULL, c->ip, sizeof(c->ip));
-    c->since = svc_mono_sec();
+    c->since = cq_clock_mono_sec();
     c->pending = true;
     *socket_context = c;
     pthread_mutex_lock(&g->mu);
@@ -293,7 +297,7 @@ void svc_guard_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
         cut(oldest_idle, 0, NULL, NULL, NULL);
         svc_metrics_guard("too_many_idle");
     }
-    cap_pending(g, c->ip, svc_mono_sec(), c);
+    cap_pending(g, c->ip, cq_clock_mono_sec(), c);
     pthread_mutex_unlock(&g->mu);
 }
 
@@ -322,14 +326,14 @@ void svc_guard_request_done(svc_guard *g, struct MHD_Connection *conn)
     if (!c->cut) { /* kept alive: the next request's headers have the same deadline */
         c->pending = true;
         c->served = true;
-        c->since = svc_mono_sec();
+        c->since = cq_clock_mono_sec();
     }
     pthread_mutex_unlock(&g->mu);
 }
 
 void svc_guard_tick(svc_guard *g)
 {
-    const double now = svc_mono_sec(), limit = g->cfg->header_timeout_sec;
+    const double now = cq_clock_mono_sec(), limit = g->cfg->header_timeout_sec;
     pthread_mutex_lock(&g->mu);
     cap_pending(g, NULL, now, NULL);
     for (gconn *c = g->head; c; c = c->next)
@@ -425,13 +429,13 @@ enum MHD_Result MHD_queue_response(struct MHD_Connection *conn, unsigned int sta
             if (g->linger[i].fd < 0)
                 slot = i;
         if (slot >= 0 && (g->linger[slot].fd = fcntl(fi->connect_fd, F_DUPFD_CLOEXEC, 0)) >= 0)
-            g->linger[slot].since = svc_mono_sec();
+            g->linger[slot].since = cq_clock_mono_sec();
     }
     pthread_mutex_unlock(&g->mu);
     fprintf(stderr,
             "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"info\",\"msg\":\"refused by the HTTP "
             "parser\",\"status\":%u,\"code\":\"%s\"}\n",
-            svc_now_sec(), id, k_refusals[k].status, k_refusals[k].code);
+            cq_clock_wall_sec(), id, k_refusals[k].status, k_refusals[k].code);
     svc_metrics_guard("bad_request");
     return MHD_NO;
 }
@@ -450,7 +454,7 @@ void svc_guard_mhd_log(void *cls, const char *fmt, va_list ap)
         return;
     char *j = svc_json_str(msg);
     fprintf(stderr, "{\"ts\":%.3f,\"level\":\"info\",\"msg\":\"libmicrohttpd\",\"detail\":%s}\n",
-            svc_now_sec(), j ? j : "null");
+            cq_clock_wall_sec(), j ? j : "null");
     free(j);
 }
 
@@ -527,7 +531,7 @@ double svc_guard_login_wait(svc_guard *g, struct MHD_Connection *conn, const cha
 {
     char ip[80], acct[80];
     login_keys(conn, account, ip, acct, g->cfg);
-    const double now = svc_mono_sec();
+    const double now = cq_clock_mono_sec();
     double wait = 0;
     pthread_mutex_lock(&g->mu);
     const char *keys[2] = {ip, acct};
@@ -547,7 +551,7 @@ void svc_guard_login_failed(svc_guard *g, struct MHD_Connection *conn, const cha
 {
     char ip[80], acct[80];
     login_keys(conn, account, ip, acct, g->cfg);
-    const double now = svc_mono_sec();
+    const double now = cq_clock_mono_sec();
     pthread_mutex_lock(&g->mu);
     const char *keys[2] = {ip, acct};
     for (int k = 0; k < (account ? 2 : 1); k++) {

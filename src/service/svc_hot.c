@@ -18,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svc.h"
+#include "svc_hot.h"
+#include "svc_text.h"
+#include "../store/store_calls.h"
+#include "callqa/cq_clock.h"
 
 #define SVC_HOT_SLOTS 64
 #define SVC_HOT_SEC 1.0
@@ -87,7 +90,7 @@ int svc_hot_get(svc_hot *h, const char *server, const char *file, const char *en
     pthread_mutex_lock(&h->mu);
     hot_entry *e = &h->e[slot_of(server, file, engine)];
     if (e->used && same(&e->row, server, file, engine)) {
-        if (svc_mono_sec() - e->loaded < SVC_HOT_SEC) {
+        if (cq_clock_mono_sec() - e->loaded < SVC_HOT_SEC) {
             *out = e->row;
             out->report = strdup(e->row.report);
             got = out->report ? 1 : 0;
@@ -149,7 +152,7 @@ void svc_hot_tick(svc_hot *h)
 {
     if (!h)
         return;
-    double now = svc_mono_sec();
+    double now = cq_clock_mono_sec();
     pthread_mutex_lock(&h->mu);
     for (int i = 0; i < SVC_HOT_SLOTS; i++)
         if (h->e[i].used && now - h->e[i].loaded >= SVC_HOT_SEC)

@@ -37,7 +37,12 @@
 #include <string.h>
 
 #include "../net/net.h"
-#include "svc.h"
+#include "../pipeline/pipeline.h"
+#include "svc_ai.h"
+#include "svc_analyses.h"
+#include "svc_metrics.h"
+#include "../store/store_calls.h"
+#include "callqa/cq_clock.h"
 
 #define INV_SERVER "investigate"
 
@@ -274,7 +279,7 @@ void svc_investigate_run(req *r)
         r->trim = strlen(row.report) > ((size_t)1 << 20); /* its memory back once it is sent */
         store_result_free(&row);
         if (json_is_object(o)) {
-            json_object_set_new(o, "analysis_time_sec", json_real(svc_mono_sec() - r->t0));
+            json_object_set_new(o, "analysis_time_sec", json_real(cq_clock_mono_sec() - r->t0));
             json_object_set_new(o, "cached", json_true());
             r->cache = "hit";
             svc_answer(r, 200, json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)),
@@ -337,7 +342,7 @@ void svc_investigate_run(req *r)
         snprintf(put.identity, sizeof(put.identity), "%s", identity);
         snprintf(put.engine, sizeof(put.engine), "%s", s->ai_engine);
         snprintf(put.source, sizeof(put.source), "investigate");
-        put.created = put.checked = svc_now_sec();
+        put.created = put.checked = cq_clock_wall_sec();
         put.report = stored;
         if (!stored || store_result_put(s->store, &put, NULL) != 0)
             fprintf(stderr,
@@ -346,7 +351,7 @@ void svc_investigate_run(req *r)
                     r->id);
         free(stored);
     }
-    json_object_set_new(o, "analysis_time_sec", json_real(svc_mono_sec() - r->t0));
+    json_object_set_new(o, "analysis_time_sec", json_real(cq_clock_mono_sec() - r->t0));
     json_object_set_new(o, "cached", json_false());
     svc_answer(r, 200, json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)), "application/json");
     json_decref(o);

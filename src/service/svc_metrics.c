@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "svc.h"
+#include "svc_metrics.h"
+#include "svc_text.h"
+#include "../store/store_jobs.h"
+#include "callqa/cq_clock.h"
 
 #define MAX_SERIES 256
 #define MAX_ROUTES 64
@@ -77,21 +80,16 @@ void svc_metrics_guard(const char *reason)
     pthread_mutex_unlock(&g.mu);
 }
 
-void svc_metrics_routes(void)
+void svc_metrics_route(const char *name)
 {
     pthread_mutex_lock(&g.mu);
-    for (const svc_route *r = svc_route_table();; r++) {
-        const char *name = r->method ? r->name : "other";
-        int k = 0;
-        while (k < g.nlat && strcmp(g.lat[k].route, name))
-            k++;
-        if (k == g.nlat && g.nlat < MAX_ROUTES && g.nreq < MAX_SERIES) {
-            snprintf(g.lat[g.nlat++].route, sizeof(g.lat[k].route), "%s", name);
-            snprintf(g.req[g.nreq].route, sizeof(g.req[g.nreq].route), "%s", name);
-            g.req[g.nreq++].status = 200;
-        }
-        if (!r->method)
-            break;
+    int k = 0;
+    while (k < g.nlat && strcmp(g.lat[k].route, name))
+        k++;
+    if (k == g.nlat && g.nlat < MAX_ROUTES && g.nreq < MAX_SERIES) {
+        snprintf(g.lat[g.nlat++].route, sizeof(g.lat[k].route), "%s", name);
+        snprintf(g.req[g.nreq].route, sizeof(g.req[g.nreq].route), "%s", name);
+        g.req[g.nreq++].status = 200;
     }
     pthread_mutex_unlock(&g.mu);
 }
@@ -269,7 +267,7 @@ static int qa_section(FILE *f, store *st)
         return -1;
     static const char *const states[] = {"running", "paused", "stopped", "gone"};
     int by_state[4] = {0}, load = 0, window = 0;
-    double now = svc_now_sec();
+    double now = cq_clock_wall_sec();
     for (int i = 0; i < n; i++) {
         const char *ws = store_worker_status(&w[i], now);
         for (int k = 0; k < 4; k++)
@@ -298,14 +296,8 @@ static int qa_section(FILE *f, store *st)
     return store_counters(st, put_counter, &o);
 }
 
-char *svc_metrics_render(svc *s)
+void svc_metrics_write(FILE *f, store *st)
 {
-    store *st = s->store;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
     pthread_mutex_lock(&g.mu);
     fprintf(f, "# HELP callqa_http_requests_total HTTP requests by route and status.\n"
                "# TYPE callqa_http_requests_total counter\n");
@@ -386,8 +378,4 @@ char *svc_metrics_render(svc *s)
             "# HELP callqa_store_up Whether the store answered this scrape.\n"
             "# TYPE callqa_store_up gauge\ncallqa_store_up %d\n",
             qa == 0);
-    svc_live_metrics(s, f);
-    svc_auditq_metrics(s->auditq, f);
-    fclose(f);
-    return buf;
 }

@@ -30,10 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_qa.h"
 #include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_query.h"
+#include "../store/store.h"
 
 const char *const svc_qa_cats[8] = {"greeting",      "customer_id", "needs",   "product",
                                     "communication", "resolution",  "closing", "compliance"};
@@ -65,50 +67,6 @@ json_t *svc_qa_round(bool has, double v, int decimals)
     double m = pow(10.0, decimals);
     double x = round(v * m) / m;
     return json_real(x == 0 ? 0 : x);
-}
-
-/* The length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
-static int utf8_seq(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    int n = p[0] >= 0xf0 && p[0] <= 0xf4  ? 4
-            : p[0] >= 0xe0                ? 3
-            : p[0] >= 0xc2 && p[0] < 0xe0 ? 2
-                                          : 0;
-    for (int i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    if ((n == 3 && p[0] == 0xe0 && p[1] < 0xa0) || (n == 3 && p[0] == 0xed && p[1] >= 0xa0) ||
-        (n == 4 && p[0] == 0xf0 && p[1] < 0x90) || (n == 4 && p[0] == 0xf4 && p[1] >= 0x90))
-        return 0; /* overlong, a surrogate, beyond U+10FFFF */
-    return n;
-}
-
-/* Text as a JSON string. Dialer databases hold UTF-8, or Latin-1 in older installations: bytes
- * that are not UTF-8 are read as Latin-1, so that a name is shown rather than dropped. */
-json_t *svc_json_text(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j)
-        return j;
-    size_t n = strlen(s), k = 0;
-    char *o = malloc(2 * n + 1);
-    if (!o)
-        return json_null();
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        int len = utf8_seq(p);
-        if (len) {
-            memcpy(o + k, p, (size_t)len);
-            k += (size_t)len, p += len;
-        } else {
-            o[k++] = (char)(0xc0 | (*p >> 6)), o[k++] = (char)(0x80 | (*p & 0x3f));
-            p++;
-        }
-    }
-    j = json_stringn(o, k);
-    free(o);
-    return j ? j : json_null();
 }
 
 /* A stored message as an answer shows it: no server path, no URL (svc_redact). */

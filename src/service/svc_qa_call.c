@@ -18,10 +18,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_access.h"
+#include "svc_audio.h"
+#include "svc_guard.h"
+#include "svc_qa.h"
 #include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
+#include "../store/store.h"
+#include "callqa/cq_clock.h"
 
 static json_t *report_row(const store_val *c, int n, void *u);
 
@@ -214,7 +221,7 @@ static void transcript_answer(req *r)
     pl_stored_tx st;
     int rc = js ? pl_stored_tx_from_json(js, "import", call_id, &st, err, sizeof(err)) : -1;
     if (rc == 0) {
-        rc = store_transcript_put(r->s->store, &st.t, svc_now_sec()) == STORE_OK ? 0 : -2;
+        rc = store_transcript_put(r->s->store, &st.t, cq_clock_wall_sec()) == STORE_OK ? 0 : -2;
         pl_stored_tx_free(&st);
     }
     if (rc != 0) {
@@ -311,7 +318,7 @@ static struct {
 /* Take one mark from key's bucket: 0, or the seconds until one is there. */
 static double marks_take(const char *key, int per_minute)
 {
-    double cap = per_minute, rate = per_minute / 60.0, now = svc_mono_sec(), wait = 0;
+    double cap = per_minute, rate = per_minute / 60.0, now = cq_clock_mono_sec(), wait = 0;
     uint64_t h = 1469598103934665603ULL;
     for (const unsigned char *p = (const unsigned char *)key; *p; p++)
         h = (h ^ *p) * 1099511628211ULL;
@@ -412,7 +419,7 @@ enum MHD_Result svc_qa_marks(req *r, const char *data, size_t *size)
     if (!bad && (!json_is_string(mark) || (strcmp(json_string_value(mark), "pause") &&
                                            strcmp(json_string_value(mark), "resume"))))
         bad = "mark must be \"pause\" or \"resume\"";
-    double now = svc_now_sec(), ts = now;
+    double now = cq_clock_wall_sec(), ts = now;
     if (!bad && at && !json_is_null(at)) {
         ts = json_number_value(at);
         if (!json_is_number(at) || !(ts > now - 86400 * 7) || !(ts < now + 300))

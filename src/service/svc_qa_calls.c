@@ -18,10 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_access.h"
+#include "svc_qa.h"
 #include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_jobs.h"
+#include "../store/store_query.h"
 
 /* ---- calls --------------------------------------------------------------------------------- */
 

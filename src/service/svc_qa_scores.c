@@ -17,10 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_qa.h"
 #include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_calls.h"
+#include "../store/store_query.h"
+#include "callqa/cq_clock.h"
 
 /* ---- scores: a call's detail and overrides, PATCH .../scores, GET /api/qa/agreement -------- */
 
@@ -267,9 +270,9 @@ enum MHD_Result svc_qa_scores(req *r, const char *data, size_t *size)
         cats[n] = k, vals[n] = (int)json_integer_value(v), n++;
     }
     json_decref(allowed);
-    int rc =
-        store_score_overrides(r->s->store, call_id, cats, vals, n, json_string_value(sup),
-                              json_is_string(com) ? json_string_value(com) : NULL, svc_now_sec());
+    int rc = store_score_overrides(r->s->store, call_id, cats, vals, n, json_string_value(sup),
+                                   json_is_string(com) ? json_string_value(com) : NULL,
+                                   cq_clock_wall_sec());
     json_decref(b);
     if (rc < 0)
         return svc_qa_store_failed(r);

@@ -17,10 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_access.h"
+#include "svc_qa.h"
 #include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_query.h"
 
 /* ---- GET /api/qa/search -------------------------------------------------------------------- */
 

@@ -18,10 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_access.h"
+#include "svc_qa.h"
 #include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_jobs.h"
+#include "../store/store_query.h"
+#include "callqa/cq_clock.h"
 
 /* ---- GET /api/qa/daily-summary, /api/qa/trends ---------------------------------------------- */
 
@@ -404,7 +408,7 @@ static int window_start(req *r, long *hours, double *since)
 {
     if (svc_qa_int_arg(r, "hours", 24, 1, 720, hours))
         return -1;
-    double hour = floor(svc_now_sec() / 3600.0) * 3600.0;
+    double hour = floor(cq_clock_wall_sec() / 3600.0) * 3600.0;
     *since = hour - (double)(*hours - 1) * 3600.0;
     return 0;
 }
@@ -610,7 +614,7 @@ enum MHD_Result svc_qa_workers(req *r, const char *data, size_t *size)
     int n = 0;
     if (store_worker_list(r->s->store, &w, &n) != 0)
         return svc_qa_store_failed(r);
-    double now = svc_now_sec();
+    double now = cq_clock_wall_sec();
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
         json_t *o = json_object();

@@ -18,11 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "svc.h"
+#include "svc_qa.h"
 #include "../ingest/ingest.h"
 #include "../pipeline/pipeline.h"
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
+#include "../store/store_calls.h"
+#include "../store/store_jobs.h"
+#include "../store/store_query.h"
+#include "callqa/cq_clock.h"
 
 /* ---- POST /api/qa/calls -------------------------------------------------------------------- */
 
@@ -262,7 +266,7 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
     }
     int64_t id = known.id;
     bool created = false;
-    if (!found && store_call_put(r->s->store, &c, svc_now_sec(), &id, &created) != 0)
+    if (!found && store_call_put(r->s->store, &c, cq_clock_wall_sec(), &id, &created) != 0)
         return svc_qa_store_failed(r);
     json_t *o = json_object();
     json_object_set_new(o, "call_id", json_integer(id));

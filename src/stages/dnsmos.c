@@ -45,50 +45,44 @@ static bool wanted(const cq_engine *e)
     }
 }
 
+static void *open_model(const char *dir, cq_err *err)
+{
+    return cq_dnsmos_model_load(dir, err);
+}
+
+static void close_model(void *m)
+{
+    cq_dnsmos_model_free(m);
+}
+
+static const cq__stage_model dnsmos_model = {
+    .name = "DNSMOS",
+    .open = open_model,
+    .close = close_model,
+    .no_dir = "no model directory given: DNSMOS scores are null",
+    .without = "its scores are null",
+    .install = "; scripts/fetch-models installs it (models/README.md)",
+    .names_missing = true, /* a folder of two files: the loader's message names the missing */
+};
+
 static int load(cq_engine *e)
 {
-    if (!wanted(e)) {
-        e->dnsmos_status = cq__strdup(
+    if (!wanted(e))
+        return cq__note(
+            &e->dnsmos_status,
             e->p.mos_model == CQ_MOS_NISQA
                 ? "mos_model is nisqa: DNSMOS not run"
                 : "mos_model is auto and NISQA is installed: NISQA gives the MOS, DNSMOS not run");
-        return e->dnsmos_status ? CQ_OK : CQ_ERR_NOMEM;
-    }
-    if (!e->model_dir) {
-        e->dnsmos_status = cq__strdup("no model directory given: DNSMOS scores are null");
-        return e->dnsmos_status ? CQ_OK : CQ_ERR_NOMEM;
-    }
-    char *dir = cq__printf("%s/dnsmos", e->model_dir);
-    if (!dir)
-        return CQ_ERR_NOMEM;
-    cq_err err;
-    e->dnsmos = cq_dnsmos_model_load(dir, &err);
-    if (!e->dnsmos) {
-        if (err.code == CQ_ERR_NOMEM) {
-            cq__free(dir);
-            return CQ_ERR_NOMEM;
-        }
-        char *why = cq__model_msg(e->model_dir, err.msg); /* no server path: cq__model_msg */
-        e->dnsmos_status =
-            !why ? NULL
-            : err.code == CQ_ERR_NOT_FOUND
-                ? cq__printf("DNSMOS model not installed (in the model directory: %s): its "
-                             "scores are null; scripts/fetch-models installs it "
-                             "(models/README.md)",
-                             why)
-                : cq__printf("DNSMOS model rejected: %s; its scores are null", why);
-        cq__free(why);
-    }
-    cq__free(dir);
-    return e->dnsmos || e->dnsmos_status ? CQ_OK : CQ_ERR_NOMEM;
+    void *m;
+    int rc = cq__stage_model_load(e, &dnsmos_model, "dnsmos", &m, &e->dnsmos_status);
+    e->dnsmos = m;
+    return rc;
 }
 
 static void unload(cq_engine *e)
 {
-    cq_dnsmos_model_free(e->dnsmos);
-    cq__free(e->dnsmos_status);
+    cq__stage_model_unload(&dnsmos_model, e->dnsmos, &e->dnsmos_status);
     e->dnsmos = NULL;
-    e->dnsmos_status = NULL;
 }
 
 static bool idle(const cq_engine *e)
@@ -105,8 +99,7 @@ static int prepare(const cq_engine *e, cq_report *r)
                      cq_dnsmos_model_sha256(e->dnsmos, k));
         return CQ_OK;
     }
-    r->dnsmos_status = cq__strdup(e->dnsmos_status);
-    return r->dnsmos_status ? CQ_OK : CQ_ERR_NOMEM;
+    return cq__note(&r->dnsmos_status, e->dnsmos_status);
 }
 
 static void destroy(void *st)
@@ -162,12 +155,6 @@ static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
     return CQ_OK;
 }
 
-static int note(cq_leg_report *l, const char *what)
-{
-    l->dnsmos_note = cq__strdup(what);
-    return l->dnsmos_note ? CQ_OK : CQ_ERR_NOMEM;
-}
-
 /* Windowed mode: the clip scores become the windows' mean weighted by the speech in their
  * parts (after the VAD filled the leg's speech). */
 static int weigh(cq_leg_report *l)
@@ -218,7 +205,7 @@ static int to_16k(dnsmos_state *d, cq_leg_report *l)
     }
     if (ny == 0) {
         cq_resample_sox_free(y);
-        return note(l, "empty leg: no DNSMOS scores");
+        return cq__note(&l->dnsmos_note, "empty leg: no DNSMOS scores");
     }
     for (size_t i = 0; i < ny; i++)
         y[i] = y[i] > 1.0f ? 1.0f : y[i] < -1.0f ? -1.0f : y[i];
@@ -233,9 +220,9 @@ static int finish(void *st, int leg, cq_report *r)
     if (!d)
         return CQ_OK;
     if (d->status == CQ_ERR_TOO_LARGE)
-        return note(l, "leg longer than dnsmos_max_file_sec: no DNSMOS scores");
+        return cq__note(&l->dnsmos_note, "leg longer than dnsmos_max_file_sec: no DNSMOS scores");
     if (d->n == 0)
-        return note(l, "empty leg: no DNSMOS scores");
+        return cq__note(&l->dnsmos_note, "empty leg: no DNSMOS scores");
     if (d->rate_hz != CQ_DNSMOS_RATE_HZ) {
         int rc = to_16k(d, l);
         if (rc != CQ_OK || l->dnsmos_note)
@@ -331,8 +318,7 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
 {
     (void)leg;
     json_object_set_new(o, "dnsmos", leg_scores_json(r, l));
-    json_object_set_new(o, "dnsmos_note",
-                        l->dnsmos_note ? json_string(l->dnsmos_note) : json_null());
+    json_object_set_new(o, "dnsmos_note", cq__jstr(l->dnsmos_note));
 }
 
 const char *cq_report_mos(const cq_report *r, double mos[2])
@@ -372,16 +358,9 @@ static void json_call(const cq_report *r, json_t *o)
 static void json_engine(const cq_report *r, json_t *eng)
 {
     json_object_set_new(eng, "mos_model", json_string(mos_model_name(r->mos_model)));
-    if (!(r->analyzers & CQ_AN_DNSMOS)) {
-        json_object_set_new(eng, "dnsmos_status", json_string("not selected"));
-        json_object_set_new(eng, "dnsmos", json_null());
+    if (cq__stage_model_json_null(eng, "dnsmos", r->analyzers & CQ_AN_DNSMOS, r->dnsmos_loaded,
+                                  r->dnsmos_status))
         return;
-    }
-    if (!r->dnsmos_loaded) {
-        json_object_set_new(eng, "dnsmos_status", json_string(r->dnsmos_status));
-        json_object_set_new(eng, "dnsmos", json_null());
-        return;
-    }
     json_object_set_new(eng, "dnsmos_status", json_string("DNSMOS loaded"));
     json_t *n = json_object();
     provenance_into(r, n);

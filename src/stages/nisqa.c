@@ -25,48 +25,41 @@ typedef struct nisqa_state {
     int status; /* first error */
 } nisqa_state;
 
+static void *open_model(const char *path, cq_err *err)
+{
+    return cq_nisqa_model_load(path, err);
+}
+
+static void close_model(void *m)
+{
+    cq_nisqa_model_free(m);
+}
+
+static const cq__stage_model nisqa_model = {
+    .name = "NISQA",
+    .open = open_model,
+    .close = close_model,
+    .no_dir = "no model directory given: NISQA scores are null",
+    .without = "quality scores are null",
+    .install = ". Its weights are licensed CC BY-NC-SA 4.0 (non-commercial) and are obtained by "
+               "the user; see models/README.md",
+};
+
 /* Load NISQA's checkpoint when it is installed, or say why its scores will be null. */
 static int load(cq_engine *e)
 {
-    if (e->p.mos_model == CQ_MOS_DNSMOS) {
-        e->nisqa_status = cq__strdup("mos_model is dnsmos: NISQA not run");
-        return e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
-    }
-    if (!e->model_dir) {
-        e->nisqa_status = cq__strdup("no model directory given: NISQA scores are null");
-        return e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
-    }
-    char *path = cq__printf("%s/nisqa/nisqa.tar", e->model_dir);
-    if (!path)
-        return CQ_ERR_NOMEM;
-    cq_err err;
-    e->nisqa = cq_nisqa_model_load(path, &err);
-    if (!e->nisqa) {
-        if (err.code == CQ_ERR_NOMEM) {
-            cq__free(path);
-            return CQ_ERR_NOMEM;
-        }
-        char *why = cq__model_msg(e->model_dir, err.msg); /* no server path: cq__model_msg */
-        e->nisqa_status =
-            err.code == CQ_ERR_NOT_FOUND
-                ? cq__printf("NISQA model not installed (nisqa/nisqa.tar in the model "
-                             "directory): quality scores are null. Its "
-                             "weights are licensed CC BY-NC-SA 4.0 (non-commercial) and are "
-                             "obtained by the user; see models/README.md")
-            : why ? cq__printf("NISQA model rejected: %s; quality scores are null", why)
-                  : NULL;
-        cq__free(why);
-    }
-    cq__free(path);
-    return e->nisqa || e->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
+    if (e->p.mos_model == CQ_MOS_DNSMOS)
+        return cq__note(&e->nisqa_status, "mos_model is dnsmos: NISQA not run");
+    void *m;
+    int rc = cq__stage_model_load(e, &nisqa_model, "nisqa/nisqa.tar", &m, &e->nisqa_status);
+    e->nisqa = m;
+    return rc;
 }
 
 static void unload(cq_engine *e)
 {
-    cq_nisqa_model_free(e->nisqa);
-    cq__free(e->nisqa_status);
+    cq__stage_model_unload(&nisqa_model, e->nisqa, &e->nisqa_status);
     e->nisqa = NULL;
-    e->nisqa_status = NULL;
 }
 
 static int prepare(const cq_engine *e, cq_report *r)
@@ -76,8 +69,7 @@ static int prepare(const cq_engine *e, cq_report *r)
         snprintf(r->nisqa_sha256, sizeof(r->nisqa_sha256), "%s", cq_nisqa_model_sha256(e->nisqa));
         return CQ_OK;
     }
-    r->nisqa_status = cq__strdup(e->nisqa_status);
-    return r->nisqa_status ? CQ_OK : CQ_ERR_NOMEM;
+    return cq__note(&r->nisqa_status, e->nisqa_status);
 }
 
 static void destroy(void *st)
@@ -163,12 +155,6 @@ static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
     return CQ_OK;
 }
 
-static int note(cq_leg_report *l, const char *what)
-{
-    l->nisqa_note = cq__strdup(what);
-    return l->nisqa_note ? CQ_OK : CQ_ERR_NOMEM;
-}
-
 /* Score what remains and fill the leg (after the VAD filled its speech). A leg too short to
  * score gets a note instead; only allocation failures are errors. */
 static int finish(void *st, int leg, cq_report *r)
@@ -178,7 +164,7 @@ static int finish(void *st, int leg, cq_report *r)
     if (!n)
         return CQ_OK;
     if (n->status == CQ_ERR_TOO_LARGE)
-        return note(l, "leg longer than the file-mode limit; use windowed mode");
+        return cq__note(&l->nisqa_note, "leg longer than the file-mode limit; use windowed mode");
     if (n->status != CQ_OK) {
         l->nisqa_note = cq__printf("NISQA failed: %s", cq_strerror(n->status));
         return l->nisqa_note ? CQ_OK : CQ_ERR_NOMEM;
@@ -191,7 +177,7 @@ static int finish(void *st, int leg, cq_report *r)
         }
         if (rc != CQ_ERR_EMPTY)
             return rc;
-        return note(l, "leg too short for NISQA (under 15 frames of 10 ms)");
+        return cq__note(&l->nisqa_note, "leg too short for NISQA (under 15 frames of 10 ms)");
     }
     /* the last, partial window: scored when it is the only one or at least half a window */
     if (n->pos > n->win_start && (n->nw == 0 || (n->pos - n->win_start) * 2 >= n->win_len)) {
@@ -200,7 +186,7 @@ static int finish(void *st, int leg, cq_report *r)
             return rc;
     }
     if (n->nw == 0)
-        return note(l, "leg too short for NISQA (under 15 frames of 10 ms)");
+        return cq__note(&l->nisqa_note, "leg too short for NISQA (under 15 frames of 10 ms)");
     double wsum = 0;
     for (size_t i = 0; i < n->nw; i++) {
         n->w[i].speech_sec = cq__speech_in(l, n->w[i].start_sec, n->w[i].end_sec);
@@ -307,7 +293,7 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
 {
     (void)leg;
     json_object_set_new(o, "nisqa", leg_scores_json(r, l));
-    json_object_set_new(o, "nisqa_note", l->nisqa_note ? json_string(l->nisqa_note) : json_null());
+    json_object_set_new(o, "nisqa_note", cq__jstr(l->nisqa_note));
 }
 
 /* the old service's nisqa{}: the mean of the legs' scores, and each leg's MOS */
@@ -329,16 +315,9 @@ static void json_call(const cq_report *r, json_t *o)
 
 static void json_engine(const cq_report *r, json_t *eng)
 {
-    if (!(r->analyzers & CQ_AN_NISQA)) {
-        json_object_set_new(eng, "nisqa_status", json_string("not selected"));
-        json_object_set_new(eng, "nisqa", json_null());
+    if (cq__stage_model_json_null(eng, "nisqa", r->analyzers & CQ_AN_NISQA, r->nisqa_loaded,
+                                  r->nisqa_status))
         return;
-    }
-    if (!r->nisqa_loaded) {
-        json_object_set_new(eng, "nisqa_status", json_string(r->nisqa_status));
-        json_object_set_new(eng, "nisqa", json_null());
-        return;
-    }
     json_object_set_new(eng, "nisqa_status", json_string("NISQA v2 loaded"));
     json_t *n = json_object();
     json_object_set_new(n, "model", json_string("nisqa.tar (NISQA v2, NISQA_DIM)"));

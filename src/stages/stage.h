@@ -146,6 +146,7 @@ unsigned cq__stages_close(unsigned bits);
 /* A number rounded to `decimals` places; null when not finite. */
 json_t *cq__jnum(double v, int decimals);
 json_t *cq__jnum_or_null(bool has, double v, int decimals);
+json_t *cq__jstr(const char *s);                     /* a string, or null for NULL */
 json_t *cq__jspan(double start_sec, double end_sec); /* {start, end}, ms precision */
 const char *cq__leg_name(int leg);                   /* "inbound", "outbound" */
 /* Seconds of the leg's speech segments (the VAD's) inside [a, b): how much a quality model's
@@ -157,5 +158,40 @@ int cq__report_legs(const cq_report *r, const cq_leg_report *L[2]);
 /* A warning into the report: its code, a sentence, and the figures in it (see cq_report.h). */
 int cq__warn(cq_report *r, const char *code, const cq_value *values, size_t n_values,
              const char *fmt, ...) CQ__PRINTF(5, 6);
+
+/* ---- stages backed by a model file (vad.c, nisqa.c, dnsmos.c): stage_model.c --------------- */
+
+/* A stage's model: how it is read and freed, and the words of the status that says why the
+ * stage runs without it (its figures null, or the VAD's from its DSP fallback). The status is the
+ * engine's (vad_status, nisqa_status, dnsmos_status: cq_engine_*_status, the service's /health),
+ * copied into each report by the stage's prepare. A missing model's status is "<name> model not
+ * installed (<file> in the model directory): <without><install>", a rejected one's "<name> model
+ * rejected: <the loader's reason>; <without>". */
+typedef struct cq__stage_model {
+    const char *name;                             /* "Silero VAD", "NISQA", "DNSMOS" */
+    void *(*open)(const char *path, cq_err *err); /* the model's loader: NULL with err */
+    void (*close)(void *model);                   /* its free (never given NULL) */
+    const char *no_dir;  /* the whole status when the engine has no model directory */
+    const char *without; /* what the stage gives without it: "its scores are null" */
+    const char *install; /* after a missing model's status: how it is installed */
+    /* a missing model's status names what the loader found missing (its model is a folder of
+     * files) instead of <file>: "(in the model directory: <the loader's reason>)" */
+    bool names_missing;
+    bool log; /* a model that did not load is logged too, with the whole path */
+} cq__stage_model;
+
+/* Load the model `file` (a path within the engine's model directory) with m->open: *model, or
+ * NULL with *status saying why. CQ_OK also when it is missing or rejected; CQ_ERR_NOMEM. */
+int cq__stage_model_load(const cq_engine *e, const cq__stage_model *m, const char *file,
+                         void **model, char **status);
+/* Free what cq__stage_model_load kept (model may be NULL); *status is NULL after. */
+void cq__stage_model_unload(const cq__stage_model *m, void *model, char **status);
+/* *dst = a copy of text (a stage's status, a leg's note): CQ_OK, or CQ_ERR_NOMEM. */
+int cq__note(char **dst, const char *text);
+/* The engine's fields of a model-backed stage that gives no figures: "<key>_status" says why
+ * ("not selected", or the status when its model is not loaded) and "<key>" is null. False, with
+ * nothing written, when the stage is selected and its model loaded. */
+bool cq__stage_model_json_null(json_t *eng, const char *key, bool selected, bool loaded,
+                               const char *status);
 
 #endif /* CQ_STAGE_H */

@@ -45,6 +45,11 @@ json_t *cq__jnum_or_null(bool has, double v, int decimals)
     return has ? cq__jnum(v, decimals) : json_null();
 }
 
+json_t *cq__jstr(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
 json_t *cq__jspan(double start_sec, double end_sec)
 {
     json_t *o = json_object();

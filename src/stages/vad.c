@@ -23,50 +23,43 @@ typedef struct vad_state {
     uint64_t samples; /* at the VAD rate */
 } vad_state;
 
+static void *open_model(const char *path, cq_err *err)
+{
+    return cq_vad_model_load(path, err);
+}
+
+static void close_model(void *m)
+{
+    cq_vad_model_free(m);
+}
+
+static const cq__stage_model vad_model = {
+    .name = "Silero VAD",
+    .open = open_model,
+    .close = close_model,
+    .no_dir = "no model directory given: speech activity from the DSP fallback, not Silero",
+    .without = "speech activity from the DSP fallback",
+    .install = "; scripts/fetch-models installs it",
+    .log = true,
+};
+
 /* Load the Silero model the parameters name, or say why the DSP fallback will run. */
 static int load(cq_engine *e)
 {
-    if (!e->model_dir) {
-        e->vad_status = cq__strdup("no model directory given: speech activity from the DSP "
-                                   "fallback, not Silero");
-        return e->vad_status ? CQ_OK : CQ_ERR_NOMEM;
-    }
-    char *path = cq__printf("%s/silero_vad/%s/silero_vad.onnx", e->model_dir, e->vad_model_name);
-    if (!path)
+    char *file = cq__printf("silero_vad/%s/silero_vad.onnx", e->vad_model_name);
+    if (!file)
         return CQ_ERR_NOMEM;
-    cq_err err;
-    e->vad = cq_vad_model_load(path, &err);
-    if (!e->vad) {
-        if (err.code == CQ_ERR_NOMEM) {
-            cq__free(path);
-            return CQ_ERR_NOMEM;
-        }
-        /* the status names the file within the model directory (it is shown in reports and
-         * the service's answers); the log, the whole path */
-        char *why = cq__model_msg(e->model_dir, err.msg);
-        e->vad_status = err.code == CQ_ERR_NOT_FOUND
-                            ? cq__printf("Silero VAD model not installed (silero_vad/%s/"
-                                         "silero_vad.onnx in the model directory): speech "
-                                         "activity from the DSP fallback; scripts/fetch-models "
-                                         "installs it",
-                                         e->vad_model_name)
-                        : why ? cq__printf("Silero VAD model rejected: %s; speech activity from "
-                                           "the DSP fallback",
-                                           why)
-                              : NULL;
-        cq__free(why);
-        cq__log(CQ_LOG_WARN, "Silero VAD model %s: %s", path, err.msg);
-    }
-    cq__free(path);
-    return e->vad || e->vad_status ? CQ_OK : CQ_ERR_NOMEM;
+    void *m;
+    int rc = cq__stage_model_load(e, &vad_model, file, &m, &e->vad_status);
+    e->vad = m;
+    cq__free(file);
+    return rc;
 }
 
 static void unload(cq_engine *e)
 {
-    cq_vad_model_free(e->vad);
-    cq__free(e->vad_status);
+    cq__stage_model_unload(&vad_model, e->vad, &e->vad_status);
     e->vad = NULL;
-    e->vad_status = NULL;
 }
 
 static int prepare(const cq_engine *e, cq_report *r)
@@ -77,8 +70,7 @@ static int prepare(const cq_engine *e, cq_report *r)
         snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
         return CQ_OK;
     }
-    r->vad_status = cq__strdup(e->vad_status);
-    return r->vad_status ? CQ_OK : CQ_ERR_NOMEM;
+    return cq__note(&r->vad_status, e->vad_status);
 }
 
 static void destroy(void *st)

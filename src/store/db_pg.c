@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "callqa/cq_clock.h"
 #include "db_int.h"
 
 #define MAX_STMTS DB_MAX_STMTS
@@ -66,13 +67,6 @@ struct pgdb {
     double retry_at, backoff; /* the next reconnection attempt, and the wait after it */
     char err[512];
 };
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* libpq's message, its first line (the lines after it quote the SQL or give hints). */
 static void keep_err(pgdb *d, const char *what, const char *m)
@@ -218,7 +212,7 @@ static int alive(pgdb *d)
 {
     if (PQstatus(d->c) == CONNECTION_OK)
         return 0;
-    double now = mono_now();
+    double now = cq_clock_mono_sec();
     if (now < d->retry_at) {
         keep_err(d,
                  "the PostgreSQL store is unreachable (the connection was lost; the next "

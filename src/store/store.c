@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "callqa/cq_clock.h"
 #include "store_int.h"
 
 static const char *const k_states[JOB_N_STATES] = {"pending",     "analysing", "transcribing",
@@ -597,30 +598,39 @@ typedef store__rollup_key rollup_key;
 
 static int rollup_group(store *s, const rollup_key *k);
 
-/* The roll-up row of a call (day "" when the call has no date). */
-static int call_key(store *s, int64_t call_id, rollup_key *k)
+int store__call_row_get(store *s, int64_t call_id, store__call_row *out)
 {
-    memset(k, 0, sizeof(*k));
-    db_stmt *st = stmt(s, Q_CALL_DAY,
-                       "SELECT day, source, COALESCE(agent_user, ''), COALESCE(campaign_id, '') "
-                       "FROM calls WHERE id = $1");
+    memset(out, 0, sizeof(*out));
+    db_stmt *st = stmt(s, Q_CALL_ROW,
+                       "SELECT day, source, COALESCE(agent_user, ''), COALESCE(campaign_id, ''), "
+                       "recording_id, COALESCE(call_epoch, created) FROM calls WHERE id = $1");
     if (!st)
         return -1;
     db_bind_int(st, 1, call_id);
     int rc = db_step(st);
     if (rc == DB_ROW) {
-        store__col_copy(st, 0, k->day, sizeof(k->day));
-        store__col_copy(st, 1, k->source, sizeof(k->source));
-        store__col_copy(st, 2, k->agent, sizeof(k->agent));
-        store__col_copy(st, 3, k->campaign, sizeof(k->campaign));
+        store__col_copy(st, 0, out->key.day, sizeof(out->key.day));
+        store__col_copy(st, 1, out->key.source, sizeof(out->key.source));
+        store__col_copy(st, 2, out->key.agent, sizeof(out->key.agent));
+        store__col_copy(st, 3, out->key.campaign, sizeof(out->key.campaign));
+        store__col_copy(st, 4, out->recording_id, sizeof(out->recording_id));
+        out->t = db_col_double(st, 5);
     }
     db_reset(st);
-    return rc == DB_ROW || rc == DB_DONE ? 0 : store__fail(s, "reading a call's day");
+    if (rc != DB_ROW && rc != DB_DONE)
+        return store__fail(s, "reading a call");
+    return rc == DB_ROW;
 }
 
-int store__call_key(store *s, int64_t call_id, store__rollup_key *k)
+/* The roll-up row of a call (day "" when the call has no date; all "" when there is no such
+ * call). */
+static int call_key(store *s, int64_t call_id, rollup_key *k)
 {
-    return call_key(s, call_id, k);
+    store__call_row r;
+    if (store__call_row_get(s, call_id, &r) < 0)
+        return -1;
+    *k = r.key; /* zeroed past each string: rollup keys are compared with memcmp */
+    return 0;
 }
 
 int store__rollup_group(store *s, const store__rollup_key *k)
@@ -1016,7 +1026,7 @@ static int in_tx(store *s, const char *label, int (*f)(store *, void *), void *a
         if (rc != STORE_ERR || !db_retryable(s->d) || attempt >= TX_RETRIES)
             break;
         long ms = 250L << attempt;
-        nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+        cq_clock_sleep(ms / 1000.0);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;

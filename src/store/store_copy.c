@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "callqa/cq_clock.h"
 #include "store_int.h"
 
 /* A table of the store: its name on each side, its key (the checksum's order) on each side,
@@ -126,20 +127,6 @@ typedef struct copier {
     char *msg;
     size_t msgsz;
 } copier;
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 __attribute__((format(printf, 2, 3))) static int fail(copier *c, const char *fmt, ...)
 {
@@ -448,7 +435,7 @@ static int copy_batch(copier *c, size_t ti, const char *read_sql, const char *in
         db_bind_text(pr, 2, c->source);
         db_bind_int(pr, 3, last);
         db_bind_int(pr, 4, ts->done_rows + n);
-        db_bind_double(pr, 5, wall_now());
+        db_bind_double(pr, 5, cq_clock_wall_sec());
         prc = db_step(pr);
         db_reset(pr);
     }
@@ -480,7 +467,7 @@ static int copy_table_rows(copier *c, size_t ti)
         free(read_sql);
         return fail(c, "out of memory");
     }
-    double t0 = mono_now();
+    double t0 = cq_clock_mono_sec();
     int64_t copied = 0;
     int rc = 0;
     for (int batches = 1;; batches++) {
@@ -503,7 +490,7 @@ static int copy_table_rows(copier *c, size_t ti)
         ts->last_rowid = last;
         ts->done_rows += n;
         copied += n;
-        report(c, ti, "batch", ts->done_rows, total, copied, mono_now() - t0, NULL);
+        report(c, ti, "batch", ts->done_rows, total, copied, cq_clock_mono_sec() - t0, NULL);
         if (n < c->batch)
             break;
     }
@@ -516,7 +503,7 @@ static int copy_table_rows(copier *c, size_t ti)
                  "on from there)");
     }
     if (rc == 0)
-        report(c, ti, "copied", ts->done_rows, total, copied, mono_now() - t0, NULL);
+        report(c, ti, "copied", ts->done_rows, total, copied, cq_clock_mono_sec() - t0, NULL);
     return rc;
 }
 
@@ -656,11 +643,11 @@ static int verify(copier *c)
         const copy_table *t = &k_tables[ti];
         int64_t ns = 0, nt = 0;
         char ss[65], st[65];
-        double t0 = mono_now();
+        double t0 = cq_clock_mono_sec();
         if (sum_source(c, ti, &ns, ss) != 0 || sum_target(c, ti, &nt, st) != 0)
             return -1;
         if (ns == nt && !strcmp(ss, st)) {
-            report(c, ti, "verified", nt, ns, 0, mono_now() - t0, ss);
+            report(c, ti, "verified", nt, ns, 0, cq_clock_mono_sec() - t0, ss);
             continue;
         }
         char why[160];

@@ -1,6 +1,8 @@
 /*
  * store_int.h - the store's insides, for the files of src/store/: the object, statement keys
- * and small helpers. Nothing outside src/store/ includes it.
+ * and small helpers, with every header of the store's interface (store.h and the headers of its
+ * callers, store_calls.h to store_users.h) that those files implement. Nothing outside
+ * src/store/ includes it.
  */
 #ifndef CQ_STORE_INT_H
 #define CQ_STORE_INT_H
@@ -10,6 +12,12 @@
 
 #include "db.h"
 #include "store.h"
+#include "store_calls.h"
+#include "store_copy.h"
+#include "store_jobs.h"
+#include "store_query.h"
+#include "store_retain.h"
+#include "store_users.h"
 
 struct store {
     db *d;
@@ -46,7 +54,7 @@ enum {
     Q_JOB_FENCE,
     Q_ANALYSIS_UPSERT,
     Q_EVENT_INSERT,
-    Q_CALL_DAY,
+    Q_CALL_ROW,
     Q_ROLLUP_DELETE,
     Q_ROLLUP_INSERT,
     Q_ROLLUP_GROUP_DELETE,
@@ -153,8 +161,18 @@ void store__bind_opt(db_stmt *st, int n, const char *v);
 typedef struct store__rollup_key {
     char day[16], source[65], agent[65], campaign[65];
 } store__rollup_key;
-int store__call_key(store *s, int64_t call_id, store__rollup_key *k);
 int store__rollup_group(store *s, const store__rollup_key *k);
+
+/* One call's row as the store's own code reads it by id (store.c): the roll-up row it counts
+ * in, its recording id and its time. */
+typedef struct store__call_row {
+    store__rollup_key key; /* day ("" when the call has no date), source, agent, campaign */
+    char recording_id[65];
+    double t; /* call_epoch, else when callqa learned of the call (UTC s) */
+} store__call_row;
+/* Read it, in the caller's transaction, under the lock: 1 found, 0 no such call (*out zeroed),
+ * -1 with s->err. */
+int store__call_row_get(store *s, int64_t call_id, store__call_row *out);
 
 /* One row of store_files.c's list of a call's files. */
 typedef enum store__file_from {

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callqa/cq_clock.h"
 #include "store_int.h"
 
 const char *const store_keep_names[STORE_KEEP_N] = {"audio", "transcript", "report", "llm"};
@@ -48,7 +49,6 @@ const char *const store_keep_names[STORE_KEEP_N] = {"audio", "transcript", "repo
 enum {
     R_CANDIDATES = Q_RETAIN_FIRST,
     R_LOCK_CALL,
-    R_CALL_INFO,
     R_TX_TEXT,
     R_TX_DEL,
     R_FTS_DEL,
@@ -1274,13 +1274,6 @@ static int read_calls(store *s, double before, int64_t after_id, call_row *out, 
     return res;
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int store_purge_step(store *s, const store_retention *r, const store_file_roots *roots, double now,
                      bool dry_run, double budget_sec, int64_t *cursor, store_deletion_fn fn,
                      void *user, store_purge_totals *tot)
@@ -1290,7 +1283,7 @@ int store_purge_step(store *s, const store_retention *r, const store_file_roots 
         *cursor = 0;
         return 0;
     }
-    double before = now - min_days * 86400.0, t0 = mono_now();
+    double before = now - min_days * 86400.0, t0 = cq_clock_mono_sec();
     call_row *page = calloc(PAGE, sizeof(*page));
     if (!page) {
         snprintf(s->err, sizeof(s->err), "out of memory");
@@ -1331,7 +1324,7 @@ int store_purge_step(store *s, const store_retention *r, const store_file_roots 
                 if (fn)
                     fn(user, &d);
             }
-            if (budget_sec > 0 && mono_now() - t0 >= budget_sec) {
+            if (budget_sec > 0 && cq_clock_mono_sec() - t0 >= budget_sec) {
                 more = i + 1 < n || more;
                 goto out;
             }
@@ -1452,27 +1445,20 @@ static int erase_fn(store *s, void *arg, store_deletion *d)
     int lk = lock_call(s, call);
     if (lk <= 0)
         return lk;
-    db_stmt *st = get(s, R_CALL_INFO,
-                      "SELECT source, recording_id, COALESCE(campaign_id, ''), "
-                      "COALESCE(call_epoch, created) FROM calls WHERE id = $1");
-    if (!st)
+    store__call_row row;
+    int rc = store__call_row_get(s, call, &row);
+    if (rc < 0)
         return -1;
-    db_bind_int(st, 1, call);
-    int rc = db_step(st);
-    if (rc == DB_ROW) {
-        store__col_copy(st, 0, d->source, sizeof(d->source));
-        store__col_copy(st, 1, d->recording_id, sizeof(d->recording_id));
-        store__col_copy(st, 2, d->campaign_id, sizeof(d->campaign_id));
-        d->age_days = (a->now - db_col_double(st, 3)) / 86400.0;
-    }
-    db_reset(st);
-    if (rc != DB_ROW)
+    if (rc == 0)
         return store__fail(s, "reading a call");
-    store__rollup_key key;
+    snprintf(d->source, sizeof(d->source), "%s", row.key.source);
+    snprintf(d->recording_id, sizeof(d->recording_id), "%s", row.recording_id);
+    snprintf(d->campaign_id, sizeof(d->campaign_id), "%s", row.key.campaign);
+    d->age_days = (a->now - row.t) / 86400.0;
+    store__rollup_key key = row.key;
     static _Thread_local call_files f;
     char *text = NULL;
-    if (store__call_key(s, call, &key) != 0 || files_of(s, call, a->roots, &f) != 0 ||
-        tx_text(s, call, &text) != 0)
+    if (files_of(s, call, a->roots, &f) != 0 || tx_text(s, call, &text) != 0)
         return -1;
     words w;
     words_of(text, &w);

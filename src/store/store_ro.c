@@ -14,13 +14,7 @@
 #include <time.h>
 
 #include "store_ro_int.h"
-
-double store_ro_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "callqa/cq_clock.h"
 
 int store_ro_refuse(store_ro_result *out, const char *layer, const char *fmt, const char *why)
 {
@@ -73,13 +67,8 @@ void store_ro_close(store_ro *r)
 
 static void wait_until(store_ro_watch *w, double t)
 {
-    while (!w->done && store_ro_mono() < t) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        double left = t - store_ro_mono();
-        long long ns = (long long)(left * 1e9) + ts.tv_nsec;
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec = (long)(ns % 1000000000LL);
+    while (!w->done && cq_clock_mono_sec() < t) {
+        struct timespec ts = cq_clock_timespec(t); /* the cond's clock is CLOCK_MONOTONIC */
         pthread_cond_timedwait(&w->cv, &w->mu, &ts);
     }
 }

@@ -9,7 +9,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "store.h"
+#include "callqa/cq_clock.h"
+#include "store_ro.h"
 
 struct store_ro {
     const char *kind; /* "sqlite", "postgresql", "mariadb" */
@@ -59,8 +60,6 @@ void store_ro_watch_stop(store_ro_watch *w);
 
 /* out->layer = layer, out->error = fmt with why; returns -1. */
 int store_ro_refuse(store_ro_result *out, const char *layer, const char *fmt, const char *why);
-/* Monotonic seconds. */
-double store_ro_mono(void);
 /* The limits with their defaults filled in (50 rows, 1 MiB, 10 s, 1e6 estimated rows). */
 store_ro_limits store_ro_limits_of(const store_ro_limits *lim);
 

@@ -50,6 +50,7 @@
 #include <mysqld_error.h>
 
 #include "store_ro_int.h"
+#include "callqa/cq_clock.h"
 
 /* ViciDial's credential columns (../shared/vicidial/schema.sql), refused whatever the allow-list
  * and the caller's own list say: passwords and their hashes, secrets, a customer's security
@@ -546,7 +547,7 @@ static int abandoned_running(ro_my *r)
 {
     if (!r->abandoned)
         return 0;
-    if (store_ro_mono() - r->abandoned_at > STORE_RO_ABANDONED_SEC) {
+    if (cq_clock_mono_sec() - r->abandoned_at > STORE_RO_ABANDONED_SEC) {
         r->abandoned = 0;
         return 0;
     }
@@ -870,14 +871,14 @@ static int my_query(store_ro *base, const char *sql, const store_ro_limits *lim,
                          "the server still runs the statement given up on %.0f s ago (MariaDB "
                          "stops neither at max_statement_time nor at KILL QUERY inside one call "
                          "of LOCATE, LIKE or REPLACE): no query here until it ends",
-                         store_ro_mono() - r->abandoned_at);
+                         cq_clock_mono_sec() - r->abandoned_at);
     bool fresh = !r->m; /* lost before: made again, checked again under the watchdog */
     if (fresh && my_new(r, msg, sizeof(msg)))
         return refuse_my(out, "engine", "%s", msg);
     double sec = lim->timeout_sec;
     if (r->primary && sec > PRIMARY_SEC)
         sec = PRIMARY_SEC;
-    double t0 = store_ro_mono(), estimate = 0;
+    double t0 = cq_clock_mono_sec(), estimate = 0;
     store_ro_watch w;
     r->killed = false;
     if (store_ro_watch_start(&w, (int)mysql_get_socket(r->m), t0 + sec + STORE_RO_KILL_AFTER,
@@ -893,14 +894,14 @@ static int my_query(store_ro *base, const char *sql, const store_ro_limits *lim,
                     explain(r, sql, lim, out, &estimate)))
         rc = -1;
     if (rc == 0) {
-        double left = sec - (store_ro_mono() - t0);
+        double left = sec - (cq_clock_mono_sec() - t0);
         snprintf(set, sizeof(set), "SET SESSION max_statement_time = %.3f",
                  left > 0.001 ? left : 0.001);
-        double t1 = store_ro_mono();
+        double t1 = cq_clock_mono_sec();
         rc = ours(r, set, out) || run(r, sql, lim, out) ? -1 : 0;
         /* a statement the time limit interrupted may still end without an error (BENCHMARK
          * then returns 0): an answer that took its whole time is not trusted */
-        if (rc == 0 && store_ro_mono() - t1 >= left - 0.01) {
+        if (rc == 0 && cq_clock_mono_sec() - t1 >= left - 0.01) {
             store_ro_result_free(out);
             out->rows = 0;
             out->truncated = false;
@@ -913,7 +914,7 @@ static int my_query(store_ro *base, const char *sql, const store_ro_limits *lim,
     if (w.cut && r->killed) { /* the server runs, but did not stop it: this connection waits
                                  for its end */
         r->abandoned = r->thread;
-        r->abandoned_at = store_ro_mono();
+        r->abandoned_at = cq_clock_mono_sec();
     }
     if (w.cut || lost || unchecked)
         my_drop(r); /* made again, and checked again, at the next query */

@@ -66,6 +66,7 @@
 
 #include "db.h"
 #include "store_ro_int.h"
+#include "callqa/cq_clock.h"
 
 /* type OIDs (pg_type.h, stable across versions) */
 enum {
@@ -958,7 +959,7 @@ static int abandoned_running(ro_pg *r)
 {
     if (!r->abandoned)
         return 0;
-    if (store_ro_mono() - r->abandoned_at > STORE_RO_ABANDONED_SEC) {
+    if (cq_clock_mono_sec() - r->abandoned_at > STORE_RO_ABANDONED_SEC) {
         r->abandoned = 0;
         return 0;
     }
@@ -968,7 +969,7 @@ static int abandoned_running(ro_pg *r)
     int running = -1;
     for (int i = 0; i < 2; i++) { /* twice: a backend that has just ended is gone in a moment */
         if (i)
-            usleep(200000);
+            cq_clock_sleep(0.2);
         PGresult *x = PQexecParams(r->c, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", 1,
                                    NULL, pv, NULL, NULL, 0);
         running = PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1
@@ -988,7 +989,7 @@ static int abandoned_running(ro_pg *r)
 static int query_watched(ro_pg *r, const char *sql, const store_ro_limits *lim, const char *scope,
                          store_ro_result *out, bool *sent, bool *cut)
 {
-    double t0 = store_ro_mono();
+    double t0 = cq_clock_mono_sec();
     int pid = PQbackendPID(r->c);
     store_ro_watch w; /* no kill of its own: statement_timeout is the server's cancel already */
     if (store_ro_watch_start(&w, PQsocket(r->c), t0 + lim->timeout_sec + STORE_RO_KILL_AFTER,
@@ -1000,7 +1001,7 @@ static int query_watched(ro_pg *r, const char *sql, const store_ro_limits *lim, 
     *cut = w.cut;
     if (w.cut) { /* the backend may still run it: this connection waits for its end */
         r->abandoned = pid;
-        r->abandoned_at = store_ro_mono();
+        r->abandoned_at = cq_clock_mono_sec();
         store_ro_result_free(out);
         memset(out, 0, sizeof(*out));
         char t[64];
@@ -1038,7 +1039,7 @@ static int pg_query(store_ro *base, const char *sql, const store_ro_limits *lim,
         /* one statement the server would not stop at a time per connection, at most */
         if (abandoned_running(r) == 1) {
             char ago[32];
-            snprintf(ago, sizeof(ago), "%.0f", store_ro_mono() - r->abandoned_at);
+            snprintf(ago, sizeof(ago), "%.0f", cq_clock_mono_sec() - r->abandoned_at);
             rc = store_ro_refuse(out, "timeout",
                                  "the server still runs the statement given up on %s s ago "
                                  "(PostgreSQL does not check its time limit inside one call of "

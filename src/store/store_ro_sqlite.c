@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "store_ro_int.h"
+#include "callqa/cq_clock.h"
 
 typedef struct ro_sqlite {
     store_ro base; /* first: a store_ro * is a ro_sqlite * */
@@ -216,7 +217,7 @@ static int authorize(void *u, int action, const char *a1, const char *a2, const 
 static int progress(void *u)
 {
     const ro_sqlite *r = u;
-    return store_ro_mono() > r->deadline; /* non-zero interrupts the statement */
+    return cq_clock_mono_sec() > r->deadline; /* non-zero interrupts the statement */
 }
 
 /* A PRODUCT function's call: refused past the query's time (the progress handler cannot see
@@ -227,7 +228,7 @@ static void bounded_call(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     struct bounded *b = sqlite3_user_data(ctx);
     const struct product_fn *f = b->f;
-    if (store_ro_mono() > b->r->deadline) {
+    if (cq_clock_mono_sec() > b->r->deadline) {
         sqlite3_result_error(ctx, "interrupted", -1);
         sqlite3_result_error_code(ctx, SQLITE_INTERRUPT);
         return;
@@ -377,7 +378,7 @@ static int sqlite_query(store_ro *base, const char *sql, const store_ro_limits *
         return store_ro_refuse(out, "scope", "%s",
                                "the SQLite store cannot narrow a query to the caller's scope "
                                "(the PostgreSQL store's views do)");
-    r->deadline = store_ro_mono() + (lim->timeout_sec > 0 ? lim->timeout_sec : 10);
+    r->deadline = cq_clock_mono_sec() + (lim->timeout_sec > 0 ? lim->timeout_sec : 10);
     if (tables_load(r) != 0)
         return store_ro_refuse(out, "authorizer", "%s", "the store's tables cannot be listed");
     int rc = sqlite3_prepare_v3(r->h, sql, -1, 0, &st, &tail);

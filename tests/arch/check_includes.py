@@ -11,8 +11,9 @@ service's two entry points (src/cli/serve_cmd.c, src/cli/service_main.c).
 
 The service speaks HTTP: a call's analysis is the pipeline's (src/pipeline/pipeline.h). No file
 of src/service/ includes a header of the engine's rooms (the callqa library's: base, audio, dsp,
-nn, call, stages, engine) or of src/proc, nor of the library's public headers any but the status
-and base ones (cq_status.h, cq_base.h: codes, their names, the version); and no object of it
+nn, call, stages, engine) or of src/proc, nor of the library's public headers any but the status,
+base and clock ones (cq_status.h, cq_base.h: codes, their names, the version; cq_clock.h, every
+room's one clock); and no object of it
 reads the engine's API (cq_engine.h, or the umbrella callqa.h) even through another header. The
 report's types (cq_report.h and what it is made of) reach it through the rooms' headers only.
 
@@ -33,6 +34,7 @@ FLOORS = {
     "engine": 4,
     "transcript": 5,
     "net": 5,
+    "media": 5,
     "scoring": 6, "clients": 6,
     "ask": 7, "privacy": 7,
     "pipeline": 8, "ingest": 8, "live": 8,
@@ -43,7 +45,8 @@ SERVICE_ENTRY = {"src/cli/serve_cmd.c", "src/cli/service_main.c"}
 # what src/service/ never includes (rooms), may include of include/callqa/ by a line, and never
 # reads even through another header
 SERVICE_NEVER = {"base", "audio", "dsp", "nn", "call", "stages", "engine", "proc", "jobs"}
-SERVICE_PUBLIC = {"include/callqa/cq_status.h", "include/callqa/cq_base.h"}
+SERVICE_PUBLIC = {"include/callqa/cq_status.h", "include/callqa/cq_base.h",
+                  "include/callqa/cq_clock.h"}
 SERVICE_NEVER_READ = {"include/callqa/callqa.h", "include/callqa/cq_engine.h"}
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
@@ -163,12 +166,12 @@ def by_depfiles(root, build):
             with open(os.path.join(d, f), encoding="utf-8", errors="replace") as fh:
                 deps = fh.read().replace("\\\n", " ").split()
             deps = [x for x in deps[1:] if not x.endswith(":")]
-            # a relative path (ccache's CCACHE_BASEDIR writes them) is the compiler's, which ran
-            # in the folder holding CMakeFiles/
+            # a relative path (ccache with CCACHE_BASEDIR writes them) is from the folder the
+            # compiler ran in: the one above the target's CMakeFiles/
             cwd = d
-            while cwd and os.path.basename(cwd) != "CMakeFiles" and os.path.dirname(cwd) != cwd:
+            while cwd and not cwd.endswith(".dir"):
                 cwd = os.path.dirname(cwd)
-            cwd = os.path.dirname(cwd) if os.path.basename(cwd) == "CMakeFiles" else d
+            cwd = os.path.dirname(os.path.dirname(cwd)) if cwd else os.getcwd()
             paths = [os.path.realpath(os.path.join(cwd, x)) for x in deps]
             if not paths or not paths[0].startswith(root + "/src/"):
                 continue  # tests, fuzzers, generated sources

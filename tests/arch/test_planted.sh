@@ -1,11 +1,13 @@
 #!/bin/sh
 # test_planted.sh - the structure checks fail when they should: each is run on a planted
 # violation and must report it (and pass on the tree as it is).
-#   - the include rule (check_includes.py): a client header that includes the jobs' header
+#   - the include rule (check_includes.py): a client header that includes the pipeline's header
 #     (a room reaching up), in a copy of the tree; and a dependency file that says a client
 #     object read svc.h through another header (an indirect include);
 #   - the settings (test_config): a copy of docs/config.md with a setting's row removed, a
-#     default changed, and a row for a setting that does not exist.
+#     default changed, and a row for a setting that does not exist;
+#   - docs/ARCHITECTURE.md (check_doc.py): a source file it does not name, and a C file's name
+#     that is no file of the tree.
 #   usage: test_planted.sh SOURCE_DIR BUILD_DIR
 set -u
 SRC=$(cd "$1" && pwd)
@@ -37,7 +39,7 @@ check "planted: ... and the failure names the object and the header" \
 
 # the service speaks HTTP: a service file including src/proc's header (the analysis host's) or the
 # engine's API, and a service object that read the engine's API through another header
-sed -i 's|#include "svc.h"|#include "svc.h"\n#include "../proc/proc.h"\n#include "callqa/cq_engine.h"|' \
+sed -i 's|#include "svc_hot.h"|#include "svc_hot.h"\n#include "../proc/proc.h"\n#include "callqa/cq_engine.h"|' \
     "$T/tree/src/service/svc_hot.c"
 python3 "$HERE/check_includes.py" "$T/tree" > "$T/svc.out"
 check "planted: a service file including proc.h and cq_engine.h fails the include rule" [ $? -eq 1 ]
@@ -46,7 +48,7 @@ check "planted: ... and cq_engine.h" grep -q 'src/service/svc_hot.c: #include "c
 mkdir -p "$T/build2/CMakeFiles/callqa_service.dir/src/service"
 {
     echo "CMakeFiles/callqa_service.dir/src/service/svc_hot.c.o: \\"
-    echo " $SRC/src/service/svc_hot.c $SRC/src/service/svc.h \\"
+    echo " $SRC/src/service/svc_hot.c $SRC/src/service/svc_hot.h \\"
     echo " $SRC/include/callqa/cq_engine.h"
 } > "$T/build2/CMakeFiles/callqa_service.dir/src/service/svc_hot.c.o.d"
 python3 "$HERE/check_includes.py" "$SRC" "$T/build2" > "$T/svcdep.out"
@@ -63,4 +65,13 @@ check "planted: docs/config.md without a row, with a wrong default and an unknow
 check "planted: ... naming the missing row" grep -q "vad_threshold: no row" "$T/cfg.out"
 check "planted: ... the wrong default" grep -q "asr_retries: default '3'" "$T/cfg.out"
 check "planted: ... and the unknown setting" grep -q "'no_such_setting', which is no setting" "$T/cfg.out"
+check "docs/ARCHITECTURE.md names every source file" python3 "$HERE/check_doc.py" "$SRC"
+mkdir -p "$T/doc/docs"
+cp -r "$SRC/src" "$SRC/include" "$T/doc/"
+: > "$T/doc/src/base/planted_unnamed.c"
+sed 's|`src/nn/mel.c`|`src/nn/mel_gone.c`|' "$SRC/docs/ARCHITECTURE.md" > "$T/doc/docs/ARCHITECTURE.md"
+python3 "$HERE/check_doc.py" "$T/doc" > "$T/doc.out"
+check "planted: a source file the document does not name fails the document check" [ $? -eq 1 ]
+check "planted: ... naming it" grep -q "does not name src/base/planted_unnamed.c" "$T/doc.out"
+check "planted: ... and the name of no file" grep -q "names mel_gone.c, which is no file" "$T/doc.out"
 finish "planted violations"

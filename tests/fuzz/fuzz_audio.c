@@ -1,7 +1,7 @@
 /*
  * fuzz_audio.c - libFuzzer harness over what GET /api/qa/call/{id}/audio reads from a request
  * and a file: the Range header (svc_range_parse) and a recording's first bytes
- * (svc_audio_sniff). The first byte picks the parser; for Range the next 8 bytes are the
+ * (md_sniff). The first byte picks the parser; for Range the next 8 bytes are the
  * body's size (little-endian), the rest the header. Oracles: a range served lies inside the
  * body, first <= last, and its canonical form ("bytes=first-last") parses again to the same;
  * a suffix range ("bytes=-n") ends at the last byte; a header with a comma is never a range;
@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/service/svc.h"
+#include "../../src/media/media.h"
+#include "../../src/service/svc_audio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -77,34 +78,34 @@ static void check_range(const uint8_t *data, size_t size)
 static void check_sniff(const uint8_t *h, size_t n)
 {
     uint64_t total = n + (n ? h[0] % 2 : 0) * 33; /* the file may go on past its head */
-    svc_audio_kind k = svc_audio_sniff(h, n, total);
-    if (!svc_audio_ctype(k))
+    md_kind k = md_sniff(h, n, total);
+    if (!md_ctype(k))
         __builtin_trap();
     switch (k) {
-    case SVC_AUDIO_WAV:
+    case MD_WAV:
         if (n < 12 || memcmp(h, "RIFF", 4) || memcmp(h + 8, "WAVE", 4))
             __builtin_trap();
         break;
-    case SVC_AUDIO_MP3:
+    case MD_MP3:
         if (n < 4 || (memcmp(h, "ID3", 3) && (h[0] != 0xFF || (h[1] & 0xE0) != 0xE0)))
             __builtin_trap();
         break;
-    case SVC_AUDIO_FLAC:
+    case MD_FLAC:
         if (n < 4 || memcmp(h, "fLaC", 4))
             __builtin_trap();
         break;
-    case SVC_AUDIO_OGG:
+    case MD_OGG:
         if (n < 4 || memcmp(h, "OggS", 4))
             __builtin_trap();
         break;
-    case SVC_AUDIO_RAW_GSM:
+    case MD_RAW_GSM:
         if (total < 33 || total % 33)
             __builtin_trap();
         for (size_t i = 0; i < n; i += 33)
             if ((h[i] & 0xF0) != 0xD0)
                 __builtin_trap();
         break;
-    case SVC_AUDIO_DECODE: break;
+    case MD_DECODE: break;
     default: __builtin_trap();
     }
 }

@@ -30,7 +30,8 @@
 #include <unistd.h>
 
 #include "../../src/ingest/ingest.h"
-#include "../../src/service/svc.h"
+#include "../../src/service/svc_routes.h"
+#include "../../src/service/svc_session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

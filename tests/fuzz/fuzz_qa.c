@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../src/service/svc.h"
+#include "../../src/service/svc_qa.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

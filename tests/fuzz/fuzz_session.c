@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../../src/service/svc.h"
+#include "../../src/service/svc_session.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -31,7 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$HERE/../lib.sh"
-export CALLQA_MODEL_DIR="$SH/models"
+# the shared models without VADER's lexicon: the sentiment of these calls is the LLM's or null
+export CALLQA_MODEL_DIR="$(models_without "$SH/models" "$T/novader" vader)"
 printf 'sk-test-123\n' > "$T/key"
 chmod 600 "$T/key"
 # the transcript: tests/llm/transcript.json (instructions and a closing delimiter inside) in

@@ -40,7 +40,9 @@ ASR_DIR=$ASRDIR
 . "$HERE/../pipeline/pipeline_lib.sh"
 . "$HERE/../lib/store_lib.sh"
 store_setup "$T"
-export CALLQA_MODEL_DIR="$SH/models"
+# the shared models without VADER's lexicon: the sentiment of these calls is the LLM's or null
+NOVADER=$(models_without "$SH/models" "$T/novader" vader)
+export CALLQA_MODEL_DIR="$NOVADER"
 
 worker() { # worker DB CONFIG: one --once run (its log: $T/NAME.log)
     "$CQ" worker --db "$1" --config "$2" --once --jobs 1 --max-load 0 --no-idle \
@@ -94,15 +96,15 @@ CAP=$(test_store "$T" cap) || exit 1
 # ---- a working provider -------------------------------------------------------------------
 # (with VADER's lexicon in the model directory: the reference package's, which the build
 # installs in tests/sentiment/, beside the shared models)
+models_without "$SH/models" "$T/models" vader > /dev/null
 mkdir -p "$T/models/vader"
-for m in "$SH"/models/*; do ln -s "$m" "$T/models/$(basename "$m")"; done
 cp "$HERE/../sentiment/node_modules/vader-sentiment/vader_lexicon.txt" "$T/models/vader/" ||
     echo "not ok - tests/sentiment/node_modules holds the reference lexicon (the build runs npm ci)"
 llm_start "$T/llm-ok" '{}'
 config "$T/ok.conf" "$LURL"
 CALLQA_MODEL_DIR="$T/models"
 worker "$OK" "$T/ok.conf"
-CALLQA_MODEL_DIR="$SH/models"
+CALLQA_MODEL_DIR="$NOVADER"
 llm_stop
 DB=$OK
 check "with an LLM: the job complete" [ "$(sq "$DB" "SELECT state FROM jobs")" = complete ]

@@ -285,7 +285,7 @@ cp "$T/c02.pcap" "$W/w-77.pcap"
 "$CQ" ingest watch --dir "$W" --db "$DB" --settle-sec 0.2 --once > "$T/watch.log" 2>&1
 check "the watched folder: one call (the capture beside it is not a recording)" \
     grep -q '"recording_id":"w-77"\|w-77' "$T/watch.log"
-"$CQ" worker --once --db "$DB" > "$T/worker.log" 2>&1
+"$CQ" worker --once --max-load 0 --db "$DB" > "$T/worker.log" 2>&1
 check "the worker analyses every call" sh -c "[ \$(grep -c '\"complete\"' '$T/worker.log') -ge 5 ]"
 callj() { curl -s -o "$T/call-$1.json" "$U/api/qa/call/$1"; }
 for r in q-oneway q-lossy q-plain q-junk w-77; do callj "$r"; done

@@ -104,8 +104,20 @@ check "callqa sip: the RTCP section" grep -q 'RTCP: 9 packets, 10 reports (SR, R
 
 # the network MOS (ITU-T G.107 behind three jitter buffers)
 python3 "$HERE/gen_pcap.py" jitter120 "$T/jitter120.pcap"
-for k in clean loss burst jitter120; do "$CQ" sip --json "$T/$k.pcap" > "$T/q-$k.json"; done
-"$CQ" sip --json "$P/sip_rtp_g729a.pcap" > "$T/q-g729.json"
+for k in clean loss burst jitter120; do
+    "$CQ" sip --json "$T/$k.pcap" > "$T/q-$k.json" 2> "$T/q-$k.err" ||
+        echo "# callqa sip $k.pcap: exit $?: $(cat "$T/q-$k.err")"
+done
+"$CQ" sip --json "$P/sip_rtp_g729a.pcap" > "$T/q-g729.json" 2> "$T/q-g729.err" ||
+    echo "# callqa sip sip_rtp_g729a.pcap: exit $?: $(cat "$T/q-g729.err")"
+ls -l "$T"/q-*.json | awk '{print "# " $5 " bytes: " $NF}'
+python3 -c "
+import json,sys
+for k in ('clean', 'loss', 'burst', 'jitter120', 'g729'):
+    try:
+        s=json.load(open('$T/q-%s.json' % k))['streams'][0]; print('# %s: network_mos %s' % (k, 'set' if s.get('network_mos') else repr(s.get('network_mos', 'absent'))))
+    except Exception as e:
+        print('# %s: %r' % (k, e))"
 check "network MOS: clean G.711 near the E-model's best, no loss" python3 -c "
 import json,sys; q=json.load(open('$T/q-clean.json'))['streams'][0]['network_mos']; b=q['jitter_buffers']
 sys.exit(not (q['model'] == 'ITU-T G.107 E-model' and q['codec'] == 'PCMU' and 4.3 < b['fixed_50ms']['mos'] < 4.42

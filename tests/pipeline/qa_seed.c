@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/store/store.h"
+#include "../../src/store/store_calls.h"
+#include "../../src/store/store_jobs.h"
 
 static void copy(char *dst, size_t n, json_t *o, const char *k)
 {

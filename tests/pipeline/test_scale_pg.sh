@@ -40,22 +40,22 @@ export CALLQA_MODEL_DIR="$T/no-models" CALLQA_SCORING=false
 # ---- credentials: a password file others may read is refused, with the reason -----------------
 printf '127.0.0.1:%s:*:callqa:not-used-with-trust\n' "$PG_PORT" > "$T/pgpass"
 chmod 0644 "$T/pgpass"
-if PGPASSFILE=$T/pgpass "$CQ" worker --db "$U" --once --no-ingest > "$T/pass.log" 2>&1 ||
+if PGPASSFILE=$T/pgpass "$CQ" worker --db "$U" --once --max-load 0 --no-ingest > "$T/pass.log" 2>&1 ||
     ! grep -q "may be read by others (mode 644): make it 0600" "$T/pass.log"; then
     echo "FAIL: a password file of mode 0644 (PGPASSFILE): $(cat "$T/pass.log")"
     exit 1
 fi
-if "$CQ" worker --db "$U?passfile=$T/pgpass" --once --no-ingest > "$T/pass.log" 2>&1 ||
+if "$CQ" worker --db "$U?passfile=$T/pgpass" --once --max-load 0 --no-ingest > "$T/pass.log" 2>&1 ||
     ! grep -q "may be read by others" "$T/pass.log"; then
     echo "FAIL: a password file of mode 0644 (passfile=): $(cat "$T/pass.log")"
     exit 1
 fi
 chmod 0600 "$T/pgpass"
-PGPASSFILE=$T/pgpass "$CQ" worker --db "$U" --once --no-ingest > "$T/pass.log" 2>&1 ||
+PGPASSFILE=$T/pgpass "$CQ" worker --db "$U" --once --max-load 0 --no-ingest > "$T/pass.log" 2>&1 ||
     { echo "FAIL: a password file of mode 0600: $(cat "$T/pass.log")"; exit 1; }
 echo "ok: a password file others may read is refused (PGPASSFILE and passfile=); mode 0600 is taken"
 # TLS settings reach libpq: this test server has no TLS, so sslmode=require is refused by it
-if "$CQ" worker --db "$U?sslmode=require" --once --no-ingest > "$T/tls.log" 2>&1 ||
+if "$CQ" worker --db "$U?sslmode=require" --once --max-load 0 --no-ingest > "$T/tls.log" 2>&1 ||
     ! grep -q "SSL" "$T/tls.log"; then
     echo "FAIL: sslmode=require against a server without TLS: $(cat "$T/tls.log")"
     exit 1

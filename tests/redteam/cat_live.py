@@ -320,11 +320,14 @@ def cat_live_slow(root):
         churn = [Silent(lv.asp, 1000, reopen=3.0), Silent(lv.wsp, 300, reopen=3.0),
                  Silent(lv.agip, 300, reopen=3.0)]
         time.sleep(0.5)
-        t0, res = time.time(), {"as": [], "ws": [], "agi": []}
+        t0, res, agi_err = time.time(), {"as": [], "ws": [], "agi": []}, []
         while time.time() - t0 < 9.0:
             res["as"].append(as_ok(as_call(lv)[0]))
             res["ws"].append(ws_ok(ws_call(lv)[0]))
-            res["agi"].append(bool(agi_session(lv).get("ok")))
+            r = agi_session(lv)
+            res["agi"].append(bool(r.get("ok")))
+            if not r.get("ok"):
+                agi_err.append(r)
             time.sleep(0.3)
         gens = min(c.gen for c in churn)
         for c in churn:
@@ -335,7 +338,9 @@ def cat_live_slow(root):
         check("live:   every real WebSocket call got through", res["ws"] and all(res["ws"]),
               "%s" % res["ws"])
         check("live:   every real FastAGI request was answered", res["agi"] and all(res["agi"]),
-              "%s" % res["agi"])
+              "%s; the failed: %s; stats %s" % (res["agi"], agi_err,
+                                                {k: v for k, v in lv.stats().items()
+                                                 if k.startswith("agi_")}))
         # slowloris: the identifying bytes one at a time, one every 2 s (so never silent for
         # --stall-sec): closed at --ident-sec all the same, and real calls get through meanwhile
         uuid_frame = b"\x01\x00\x10" + bytes(range(16))

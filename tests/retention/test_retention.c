@@ -29,7 +29,10 @@
 #include <unistd.h>
 
 #include "../../src/store/db.h"
-#include "../../src/store/store.h"
+#include "../../src/store/store_calls.h"
+#include "../../src/store/store_jobs.h"
+#include "../../src/store/store_retain.h"
+#include "../../src/store/store_users.h"
 
 static int g_failed, g_checks;
 #define CHECK(cond, ...)                                                                           \

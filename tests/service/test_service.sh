@@ -33,8 +33,9 @@ status_of() { # status_of URL [curl args...]: the HTTP status; the body in $T/bo
     shift
     curl -s -o "$T/body" -D "$T/headers" -w '%{http_code}' "$@" "$u"
 }
-children_of() { # the pids whose parent is $1
-    awk -v p="$1" '/^PPid:/ && $2 == p { split(FILENAME, a, "/"); print a[3] }' /proc/[0-9]*/status 2>/dev/null
+children_of() { # the pids whose parent is $1 (grep goes on past a process gone meanwhile, where
+    # mawk stopped at its file and printed nothing)
+    grep -l "^PPid:[[:space:]]*$1\$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3
 }
 
 # ---- the recording server's tree ----

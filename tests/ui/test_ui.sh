@@ -19,8 +19,10 @@ for need in node "${CALLQA_CHROMIUM:-/usr/bin/chromium}"; do
 done
 [ -d "$HERE/../../ui/node_modules/playwright-core" ] ||
     { echo "FAIL: ui/node_modules is missing (the build runs npm ci)"; exit 1; }
-export CALLQA_MODEL_DIR="$CORPUS/../models"
 T=$(mktemp -d)
+# the shared models without VADER's lexicon (the shared folder may hold it): the dashboard shows
+# why a call has no sentiment trend
+export CALLQA_MODEL_DIR="$(models_without "$CORPUS/../models" "$T/novader" vader)"
 cleanup() {
     [ -f "$T/serve.pid" ] && kill "$(cat "$T/serve.pid")" 2>/dev/null
     [ -f "$T/ttl.pid" ] && kill "$(cat "$T/ttl.pid")" 2>/dev/null

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "../../src/ask/ask.h"
+#include "../../src/store/store_ro.h"
 
 static double mono(void)
 {

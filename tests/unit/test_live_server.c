@@ -134,7 +134,7 @@ static void test_server(void **state)
     p.on_event = on_event;
     p.on_stats = on_stats;
     p.user = &sk;
-    lv_error e;
+    cq_err e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
     int port = lv_server_port(s);
@@ -298,7 +298,7 @@ static void test_inputs(void **state)
     p.stall_sec = 1;
     p.stats_sec = 0;
     p.events_fd = pfd[1];
-    lv_error e;
+    cq_err e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
     assert_int_equal(lv_server_port(s), 0);
@@ -422,7 +422,7 @@ static void test_limits(void **state)
     p.stall_sec = 0.5;
     p.stats_sec = 0;
     p.events_fd = pfd[1];
-    lv_error e;
+    cq_err e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
     int rport = lv_server_input_port(s, LV_INPUT_RTP);
@@ -488,7 +488,7 @@ static void test_rtp_max(void **state)
     p.threads = 1;
     p.stats_sec = 0;
     p.events_fd = pfd[1];
-    lv_error e;
+    cq_err e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
     pthread_t t;
@@ -539,7 +539,7 @@ static void test_rtp_pending(void **state)
     p.threads = 1;
     p.stats_sec = 0;
     p.events_fd = pfd[1];
-    lv_error e;
+    cq_err e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
     pthread_t t;
@@ -670,7 +670,7 @@ static void test_pending(void **state)
     p.threads = 1;
     p.stats_sec = 0;
     p.events_fd = pfd[1];
-    lv_error e;
+    cq_err e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
     int port = lv_server_port(s);
@@ -823,28 +823,40 @@ static void test_params(void **state)
 {
     (void)state;
     lv_server_params p = lv_server_default_params();
-    lv_error e;
-    p.max_calls = 0;
+    cq_err e;
+    p.max_calls = 0; /* out of its range: named, with its value and its range */
     assert_null(lv_server_create(&p, &e));
-    assert_int_equal(e.code, LV_ERR_ARG);
+    assert_int_equal(e.code, CQ_ERR_RANGE);
+    assert_string_equal(e.msg, "max_calls 0: out of range 1..100000");
     p = lv_server_default_params();
     p.host = "no such host name.invalid";
     p.port = "0";
     assert_null(lv_server_create(&p, &e));
+    assert_int_equal(e.code, CQ_ERR_IO);
     assert_true(e.msg[0] != 0);
     p = lv_server_default_params();
     p.host = NULL; /* no input at all */
     assert_null(lv_server_create(&p, &e));
-    assert_int_equal(e.code, LV_ERR_ARG);
+    assert_int_equal(e.code, CQ_ERR_INVALID);
     p = lv_server_default_params();
     p.ws_host = "127.0.0.1";
     p.ws_rate_hz = 11025; /* not one of mod_audio_fork's */
     assert_null(lv_server_create(&p, &e));
+    assert_string_equal(e.msg, "ws_rate_hz 11025: 8000 or 16000");
     p = lv_server_default_params();
     p.rtp_host = "127.0.0.1";
     p.rtp_max_pending = 0;
     assert_null(lv_server_create(&p, &e));
-    assert_int_equal(e.code, LV_ERR_ARG);
+    assert_int_equal(e.code, CQ_ERR_RANGE);
+    assert_string_equal(e.msg, "rtp_max_pending 0: out of range 1..100000");
+    p = lv_server_default_params();
+    p.max_pending_per_client = p.max_pending + 1; /* its range ends at max_pending */
+    assert_null(lv_server_create(&p, &e));
+    assert_string_equal(e.msg, "max_pending_per_client 1025: out of range 1..1024");
+    p = lv_server_default_params();
+    p.queue_sec = 0.05;
+    assert_null(lv_server_create(&p, &e));
+    assert_string_equal(e.msg, "queue_sec 0.05: out of range 0.1..600");
 }
 
 int main(void)

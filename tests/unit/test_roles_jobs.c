@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "../../src/pipeline/pipeline.h"
+#include "../../src/store/store_calls.h"
 
 /* a mono report: S1 speaks 0.5-3 and 7-9, S2 3.5-6.5; the answer at 0.2 s */
 static const char k_report[] =

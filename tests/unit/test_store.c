@@ -17,7 +17,10 @@
 #include <time.h>
 
 #include "../../src/store/db.h"
-#include "../../src/store/store.h"
+#include "../../src/store/store_calls.h"
+#include "../../src/store/store_jobs.h"
+#include "../../src/store/store_query.h"
+#include "../../src/store/store_users.h"
 
 /* $CALLQA_TEST_STORE_URI (postgresql://...): every test on that database (emptied before each
  * one) instead of a SQLite file of its own; the tests that build a SQLite file by hand skip. */

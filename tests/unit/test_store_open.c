@@ -15,7 +15,8 @@
 #include <cmocka.h>
 
 #include "../../src/store/db.h"
-#include "../../src/store/store.h"
+#include "../../src/store/store_calls.h"
+#include "../../src/store/store_jobs.h"
 
 typedef struct fixture {
     char dir[64];

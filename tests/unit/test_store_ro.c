@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../src/store/store.h"
+#include "../../src/store/store_calls.h"
+#include "../../src/store/store_ro.h"
 
 static char g_dir[64], g_db[128];
 

@@ -28,7 +28,8 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "../../src/store/store.h"
+#include "../../src/store/store_calls.h"
+#include "../../src/store/store_ro.h"
 
 static const char *g_uri;
 static PGconn *g_owner; /* the store's account (a superuser on the test's server) */

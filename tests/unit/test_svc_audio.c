@@ -1,5 +1,6 @@
 /*
- * test_svc_audio.c - the pure parts of GET /api/qa/call/{id}/audio (src/service/svc_audio.c):
+ * test_svc_audio.c - the pure parts of GET /api/qa/call/{id}/audio (src/service/svc_audio.c) and
+ * of the media room (src/media/md_files.c):
  * the Range header (RFC 9110 14.1.2) and what a recording holds by its first bytes.
  */
 #include <setjmp.h>
@@ -10,7 +11,8 @@
 
 #include <cmocka.h>
 
-#include "../../src/service/svc.h"
+#include "../../src/media/media.h"
+#include "../../src/service/svc_audio.h"
 
 static void range_is(const char *h, uint64_t size, svc_range want, uint64_t a, uint64_t b)
 {
@@ -95,37 +97,34 @@ static void test_sniff(void **st)
 {
     (void)st;
     uint8_t h[256];
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 1, 0, 0), 5000), SVC_AUDIO_WAV);
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 7, 1, 0), 5000), SVC_AUDIO_WAV); /* u-law */
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 6, 0, 0), 5000), SVC_AUDIO_WAV); /* A-law */
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 3, 0, 0), 5000), SVC_AUDIO_WAV);
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 0xFFFE, 0, 1), 5000), SVC_AUDIO_WAV);
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 0x31, 0, 0), 5000),
-                     SVC_AUDIO_DECODE); /* WAV49 */
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 0x31, 1, 0), 5000), SVC_AUDIO_DECODE);
-    assert_int_equal(svc_audio_sniff(h, wav_head(h, 0x11, 0, 0), 5000),
-                     SVC_AUDIO_DECODE);                               /* ADPCM */
-    assert_int_equal(svc_audio_sniff(h, 20, 5000), SVC_AUDIO_DECODE); /* fmt cut off */
-    assert_int_equal(svc_audio_sniff((const uint8_t *)"ID3\x04\0\0\0\0\0\x10", 10, 5000),
-                     SVC_AUDIO_MP3);
-    assert_int_equal(svc_audio_sniff((const uint8_t *)"\xFF\xFB\x90\x64", 4, 5000), SVC_AUDIO_MP3);
-    assert_int_equal(svc_audio_sniff((const uint8_t *)"\xFF\xF1\x50\x80", 4, 5000),
-                     SVC_AUDIO_DECODE); /* ADTS AAC: layer 0 */
-    assert_int_equal(svc_audio_sniff((const uint8_t *)"fLaC", 4, 5000), SVC_AUDIO_FLAC);
-    assert_int_equal(svc_audio_sniff((const uint8_t *)"OggS", 4, 5000), SVC_AUDIO_OGG);
-    assert_int_equal(svc_audio_sniff((const uint8_t *)".snd", 4, 5000), SVC_AUDIO_DECODE);
+    assert_int_equal(md_sniff(h, wav_head(h, 1, 0, 0), 5000), MD_WAV);
+    assert_int_equal(md_sniff(h, wav_head(h, 7, 1, 0), 5000), MD_WAV); /* u-law */
+    assert_int_equal(md_sniff(h, wav_head(h, 6, 0, 0), 5000), MD_WAV); /* A-law */
+    assert_int_equal(md_sniff(h, wav_head(h, 3, 0, 0), 5000), MD_WAV);
+    assert_int_equal(md_sniff(h, wav_head(h, 0xFFFE, 0, 1), 5000), MD_WAV);
+    assert_int_equal(md_sniff(h, wav_head(h, 0x31, 0, 0), 5000), MD_DECODE); /* WAV49 */
+    assert_int_equal(md_sniff(h, wav_head(h, 0x31, 1, 0), 5000), MD_DECODE);
+    assert_int_equal(md_sniff(h, wav_head(h, 0x11, 0, 0), 5000), MD_DECODE); /* ADPCM */
+    assert_int_equal(md_sniff(h, 20, 5000), MD_DECODE);                      /* fmt cut off */
+    assert_int_equal(md_sniff((const uint8_t *)"ID3\x04\0\0\0\0\0\x10", 10, 5000), MD_MP3);
+    assert_int_equal(md_sniff((const uint8_t *)"\xFF\xFB\x90\x64", 4, 5000), MD_MP3);
+    assert_int_equal(md_sniff((const uint8_t *)"\xFF\xF1\x50\x80", 4, 5000),
+                     MD_DECODE); /* ADTS AAC: layer 0 */
+    assert_int_equal(md_sniff((const uint8_t *)"fLaC", 4, 5000), MD_FLAC);
+    assert_int_equal(md_sniff((const uint8_t *)"OggS", 4, 5000), MD_OGG);
+    assert_int_equal(md_sniff((const uint8_t *)".snd", 4, 5000), MD_DECODE);
     /* raw GSM: whole 33-byte frames opening with 0xD */
     memset(h, 0x55, sizeof(h));
     for (int i = 0; i < 7; i++)
         h[33 * i] = 0xD4;
-    assert_int_equal(svc_audio_sniff(h, 231, 33 * 100), SVC_AUDIO_RAW_GSM);
-    assert_int_equal(svc_audio_sniff(h, 231, 33 * 100 + 1), SVC_AUDIO_DECODE);
+    assert_int_equal(md_sniff(h, 231, 33 * 100), MD_RAW_GSM);
+    assert_int_equal(md_sniff(h, 231, 33 * 100 + 1), MD_DECODE);
     h[66] = 0x14;
-    assert_int_equal(svc_audio_sniff(h, 231, 33 * 100), SVC_AUDIO_DECODE);
-    assert_int_equal(svc_audio_sniff(h, 0, 0), SVC_AUDIO_DECODE);
-    assert_string_equal(svc_audio_ctype(SVC_AUDIO_MP3), "audio/mpeg");
-    assert_string_equal(svc_audio_ctype(SVC_AUDIO_WAV), "audio/wav");
-    assert_string_equal(svc_audio_ctype(SVC_AUDIO_DECODE), "audio/wav");
+    assert_int_equal(md_sniff(h, 231, 33 * 100), MD_DECODE);
+    assert_int_equal(md_sniff(h, 0, 0), MD_DECODE);
+    assert_string_equal(md_ctype(MD_MP3), "audio/mpeg");
+    assert_string_equal(md_ctype(MD_WAV), "audio/wav");
+    assert_string_equal(md_ctype(MD_DECODE), "audio/wav");
 }
 
 int main(void)

@@ -1,0 +1,27 @@
+/* cli_args.h - a command's command line from the settings' tables (config.h, cfg_parse), for
+ * every command of both programs (cli_args.c): what it says on a bad flag and on --help, and
+ * the one start of the commands that analyse (analyze, --transcribe, --pcap, investigate). */
+#ifndef CQ_CLI_ARGS_H
+#define CQ_CLI_ARGS_H
+
+#include <stdio.h>
+
+#include "callqa/callqa.h"
+#include "../config/config.h"
+
+/* The command line of the command named cmd (config.h's tables) into c (over the caller's
+ * cfg_defaults) and a. -1 to go on; else the exit status to return now: 0 after --help (the
+ * page on stdout), 2 on a bad command line, said on stderr as "PROG: why" (with the page when
+ * a flag is unknown or lacks its value). */
+int cq_cli_args(const char *cmd, const char *prog, int argc, char **argv, cfg_settings *c,
+                cfg_args *a);
+/* The command's --help page, the --only names filled in. */
+void cq_cli_usage(FILE *f, const char *cmd);
+
+/* An analysis command's start: the settings' defaults and the engine's, the command line (as
+ * cq_cli_args), --only into ep's analyzers, the analysis settings into ep (cfg_engine_params),
+ * and the model folder's default when none is set. -1 to go on, else the exit status. */
+int cq_cli_analysis_args(const char *cmd, const char *prog, int argc, char **argv,
+                         cfg_settings *set, cq_engine_params *ep, cfg_args *a);
+
+#endif /* CQ_CLI_ARGS_H */

@@ -1,0 +1,83 @@
+/*
+ * stage_model.c - what the stages backed by a model file (vad.c, nisqa.c, dnsmos.c) share: the
+ * model's load and unload once per engine, and the sentences that say why a stage's figures are
+ * null (the engine's status when its model is not loaded, a leg's note when it gave no scores).
+ *
+ * A missing or rejected model is not an error: the stage runs without it (the VAD on its DSP
+ * fallback, NISQA and DNSMOS with null scores) and its status says why, in words that name the
+ * model's file within the model directory only (cq__model_msg): the status is shown in reports
+ * and in the service's /health answer, which name no server path. Only running out of memory is
+ * an error (CQ_ERR_NOMEM).
+ */
+#include <jansson.h>
+#include <stdio.h>
+
+#include "../base/base_int.h"
+#include "stage.h"
+
+int cq__note(char **dst, const char *text)
+{
+    *dst = cq__strdup(text);
+    return *dst ? CQ_OK : CQ_ERR_NOMEM;
+}
+
+/* The status of a model that did not load: the loader's message without the server's folders,
+ * in the stage's words. NULL when memory ran out. */
+static char *why_not_loaded(const cq_engine *e, const cq__stage_model *m, const char *file,
+                            const cq_err *err)
+{
+    char *why = cq__model_msg(e->model_dir, err->msg);
+    char *status = NULL;
+    if (err->code != CQ_ERR_NOT_FOUND)
+        status = why ? cq__printf("%s model rejected: %s; %s", m->name, why, m->without) : NULL;
+    else if (m->names_missing)
+        status = why ? cq__printf("%s model not installed (in the model directory: %s): %s%s",
+                                  m->name, why, m->without, m->install)
+                     : NULL;
+    else
+        status = cq__printf("%s model not installed (%s in the model directory): %s%s", m->name,
+                            file, m->without, m->install);
+    cq__free(why);
+    return status;
+}
+
+int cq__stage_model_load(const cq_engine *e, const cq__stage_model *m, const char *file,
+                         void **model, char **status)
+{
+    *model = NULL;
+    *status = NULL;
+    if (!e->model_dir)
+        return cq__note(status, m->no_dir);
+    char *path = cq__printf("%s/%s", e->model_dir, file);
+    if (!path)
+        return CQ_ERR_NOMEM;
+    cq_err err;
+    *model = m->open(path, &err);
+    if (!*model && err.code != CQ_ERR_NOMEM) {
+        *status = why_not_loaded(e, m, file, &err);
+        if (m->log) /* the log names the whole path; the status, the file within the directory */
+            cq__log(CQ_LOG_WARN, "%s model %s: %s", m->name, path, err.msg);
+    }
+    cq__free(path);
+    return *model || *status ? CQ_OK : CQ_ERR_NOMEM;
+}
+
+void cq__stage_model_unload(const cq__stage_model *m, void *model, char **status)
+{
+    if (model)
+        m->close(model);
+    cq__free(*status);
+    *status = NULL;
+}
+
+bool cq__stage_model_json_null(json_t *eng, const char *key, bool selected, bool loaded,
+                               const char *status)
+{
+    if (selected && loaded)
+        return false;
+    char status_key[64];
+    snprintf(status_key, sizeof(status_key), "%s_status", key);
+    json_object_set_new(eng, status_key, json_string(selected ? status : "not selected"));
+    json_object_set_new(eng, key, json_null());
+    return true;
+}
