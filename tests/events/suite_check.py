@@ -14,6 +14,14 @@
         and region, its start within 0.3 s of START and its end within 0.5 s of END (through
         MP3, both 0.138 s later, the decoder's delay, and the end no later than the file's).
 
+    suite_check.py music MANIFEST REPORTS.jsonl
+        The music suite: MANIFEST (events_mkcalls music) has one line per PCM file, "FILE KIND
+        MUSIC_START MUSIC_END SECONDS". A file holds when one hold event covers at least 80 % of
+        the music's span (through MP3, the span 0.138 s later unless the decoder's delay is
+        removed); no file may have a dtmf, ringback, busy, sit or fax event. Passes when at
+        least 98 % of the files hold and none has a tone; prints the rate per codec and kind and
+        every file that does not hold.
+
     suite_check.py stream EVENTS_MD REPORTS.jsonl STREAM_DIR
         The stream and the batch agree: for every report, each leg's `callqa classify
         --channel N` output (STREAM_DIR/BASENAME.chN.jsonl) against the report's events of that
@@ -239,9 +247,56 @@ def stream(md, rep_path, sdir):
     return 0 if not diffs else 1
 
 
+def music(manifest, rep_path):
+    rows = {}
+    with open(manifest, encoding="utf-8") as f:
+        for line in f:
+            name, kind, a, b, _ = line.split()
+            rows[name] = (kind, float(a), float(b))
+    reps = reports(rep_path)
+    files, held = collections.Counter(), collections.Counter()
+    misses, tones, seen = [], [], set()
+    for name, r in sorted(reps.items()):
+        codec, pcm = codec_of(name)
+        if pcm not in rows:
+            sys.exit("%s: not in the manifest" % name)
+        seen.add((pcm, codec))
+        kind, a, b = rows[pcm]
+        ev = r.get("events") or []
+        cover = max([min(e["end"], b) - max(e["start"], a) for e in ev if e["type"] == "hold"] or [0])
+        files[(codec, kind)] += 1
+        if cover >= 0.8 * (b - a):
+            held[(codec, kind)] += 1
+        else:
+            desc = "; ".join("%s %.2f-%.2f" % (e["type"], e["start"], e["end"]) for e in ev) or "no event"
+            misses.append("%-50s music %.2f-%.2f, hold covers %4.1f s: %s" % (name, a, b, max(cover, 0), desc))
+        for e in ev:
+            if e["type"] in TONES:
+                tones.append("%-50s %-8s %7.2f-%7.2f %s" % (name, e["type"], e["start"], e["end"],
+                                                            e.get("digits") or e.get("signal") or ""))
+    missing = [(c, k) for c in rows for k in CODECS if (c, k) not in seen]
+    kinds = sorted({k for k, _, _ in rows.values()})
+    print("%-6s %s" % ("codec", "  ".join("%-14s" % k for k in kinds)))
+    for codec in CODECS:
+        print("%-6s %s" % (codec, "  ".join("%4d/%-4d %4.0f%%" % (held[(codec, k)], files[(codec, k)],
+                                                                  100.0 * held[(codec, k)] / max(files[(codec, k)], 1))
+                                             for k in kinds)))
+    n, h = sum(files.values()), sum(held.values())
+    for m in misses:
+        print("NO HOLD " + m)
+    for t in tones:
+        print("TONE    " + t)
+    if missing:
+        print("MISSING %d reports, e.g. %s %s" % (len(missing), *missing[0]))
+    print("music: %d files, %d held (%.1f %%), %d tone or digit events" % (n, h, 100.0 * h / max(n, 1), len(tones)))
+    return 0 if n and h >= 0.98 * n and not tones and not missing else 1
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "talkoff":
         return talkoff(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "music":
+        return music(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "signals":
         return signals(argv[2], argv[3])
     if len(argv) == 5 and argv[1] == "stream":
