@@ -59,6 +59,7 @@
 #define RUN_PURITY 0.7 /* share of a run's power within RUN_BAND_HZ of its tone */
 #define RUN_PEAK 0.35  /* share at the tone's nominal frequencies themselves */
 #define RUN_BAND_HZ 50.0
+#define HARM_MAX 0.1 /* power at the 2nd and 3rd harmonics a named run may have, of its tone's */
 #define RUN_MAX (RATE / 4) /* samples kept to name a run: its first 0.25 s */
 #define MIN_RUN 8          /* frames: the shortest run named (0.16 s) */
 #define BRIDGE                                                                                     \
@@ -830,6 +831,17 @@ static int best_tone(const float *x, const float *w, size_t n, double wsum, doub
         return -1;
     const double f1 = k_ids[best].f1, f2 = k_ids[best].f2;
     if (fabs(peak_f - f1) > 0.015 * f1 && !(f2 > 0 && fabs(peak_f - f2) <= 0.015 * f2))
+        return -1;
+    /* a generator's tone has no harmonics; an instrument's note has them (an organ's second
+     * partial is a few dB under its first, a flute's 10-15 dB) */
+    double harm = 0;
+    for (int h = 2; h <= 3; h++)
+        for (int k = 0; k < (f2 > 0 ? 2 : 1); k++) {
+            const double fh = h * (k ? f2 : f1);
+            if (fh < RATE / 2 - 100)
+                harm += tone_power_near(x, w, n, wsum, fh);
+        }
+    if (harm > HARM_MAX * best_p)
         return -1;
     return best;
 }

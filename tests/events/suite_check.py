@@ -11,14 +11,13 @@
     suite_check.py signals TRUTH REPORTS.jsonl
         The long-signal suite: TRUTH has one line per file, "FILE TYPE SIGNAL REGION START END"
         (SIGNAL, REGION '-' for any): the file must have exactly one event, of that type, signal
-        and region, its start within 0.3 s of START and its end within 0.5 s of END (through
-        MP3, both 0.138 s later, the decoder's delay, and the end no later than the file's).
+        and region, its start within 0.3 s of START and its end within 0.5 s of END (the MP3
+        files carry no Xing tag: callqa removes the standard encoder and decoder delay).
 
     suite_check.py music MANIFEST REPORTS.jsonl
         The music suite: MANIFEST (events_mkcalls music) has one line per PCM file, "FILE KIND
         MUSIC_START MUSIC_END SECONDS". A file holds when one hold event covers at least 80 % of
-        the music's span (through MP3, the span 0.138 s later unless the decoder's delay is
-        removed); no file may have a dtmf, ringback, busy, sit or fax event. Passes when at
+        the music's span; no file may have a dtmf, ringback, busy, sit or fax event. Passes when at
         least 98 % of the files hold and none has a tone; prints the rate per codec and kind and
         every file that does not hold.
 
@@ -41,7 +40,6 @@ import sys
 
 TONES = ("dtmf", "ringback", "busy", "sit", "fax")
 CODECS = ("pcm", "alaw", "ulaw", "gsm", "mp3")
-MP3_DELAY = 1105 / 8000
 
 
 def reports(path):
@@ -140,11 +138,6 @@ def signals(truth, rep_path):
             fails.append("%-44s want %s %s %s %.2f-%.2f, got %s" % (name, typ, sig, reg, a, b, desc))
             continue
         e = want[0]
-        if name.endswith(".mp3"):
-            # the MP3 decoder's delay (LAME's 576 + 529 samples, no tag to remove it by): the
-            # tones sound that much later in the decoded file, and what would sound past its
-            # end is not in it
-            a, b = a + MP3_DELAY, min(b + MP3_DELAY, r.get("duration") or b + MP3_DELAY)
         da, db = e["start"] - a, e["end"] - b
         worst = [max(worst[0], abs(da)), max(worst[1], abs(db))]
         if abs(da) > 0.3 or abs(db) > 0.5:
