@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cq_status.h"
 
@@ -95,6 +96,17 @@ CQ_API size_t cq_tones_runs(const cq_tones *t, cq_tone_run *out, size_t max) CQ_
 
 /* Whether a tone (a table tone or a DTMF digit) is sounding at the last sample pushed. */
 CQ_API bool cq_tones_active(const cq_tones *t) CQ_NONNULL(1);
+/* Whether a call-progress signal may be sounding at the last sample pushed: a DTMF digit, or a
+ * run of tonal frames that is a table tone at fine resolution or not yet measured (its first
+ * 0.25 s). A run measured and found not to be one (a musical note beside a table frequency, a
+ * chord, a note that moves) is not. */
+CQ_API bool cq_tones_signal(const cq_tones *t) CQ_NONNULL(1);
+/* The first sample of the run of tonal frames still to be measured, UINT64_MAX when none is. */
+CQ_API uint64_t cq_tones_unjudged_from(const cq_tones *t) CQ_NONNULL(1);
+/* How many runs have been measured and found not to be a table tone so far; the latest one's
+ * samples in [*start, *end) (to the last sample pushed while it goes on). */
+CQ_API unsigned cq_tones_refused(const cq_tones *t, uint64_t *start, uint64_t *end)
+    CQ_NONNULL(1, 2, 3);
 /* Whether a DTMF digit is sounding (or waits to be taken) at the last sample pushed. */
 CQ_API bool cq_tones_dtmf_active(const cq_tones *t) CQ_NONNULL(1);
 

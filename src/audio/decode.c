@@ -612,6 +612,40 @@ static void fill_g711(float *tab, bool ulaw)
     }
 }
 
+/* Whether an MPEG Layer III file's first frame carries a Xing or Info tag (LAME, FFmpeg and
+ * most encoders write one, with the encoder delay and padding in its LAME part, which
+ * libmpg123 reads to cut them: decoded, such a file starts on the clock of its source). The
+ * first frame is sought after an ID3v2 tag, within 64 KiB. */
+static bool mp3_has_info_tag(const src *s)
+{
+    uint8_t h[10];
+    int64_t off = 0;
+    if (src_pread(s, h, 10, 0) == 10 && !memcmp(h, "ID3", 3) &&
+        !((h[6] | h[7] | h[8] | h[9]) & 0x80))
+        off = 10 + ((int64_t)h[6] << 21 | (int64_t)h[7] << 14 | (int64_t)h[8] << 7 | h[9]) +
+              (h[5] & 0x10 ? 10 : 0);
+    uint8_t b[4096 + 64];
+    for (int64_t end = off + 65536; off < end; off += 4096) {
+        const int64_t got = src_pread(s, b, sizeof(b), off);
+        if (got < 4)
+            return false;
+        for (int64_t i = 0; i + 4 <= got && i < 4096; i++) {
+            const int ver = (b[i + 1] >> 3) & 3, layer = (b[i + 1] >> 1) & 3;
+            if (b[i] != 0xFF || (b[i + 1] & 0xE0) != 0xE0 || ver == 1 || layer != 1 ||
+                (b[i + 2] >> 4) == 15 || ((b[i + 2] >> 2) & 3) == 3)
+                continue;
+            /* the side information: 17 or 32 bytes for MPEG-1, 9 or 17 for MPEG-2 and 2.5 */
+            const int mono = (b[i + 3] >> 6) == 3, crc = !(b[i + 1] & 1);
+            const int64_t at =
+                off + i + 4 + (crc ? 2 : 0) + (ver == 3 ? (mono ? 17 : 32) : (mono ? 9 : 17));
+            uint8_t tag[4];
+            return src_pread(s, tag, 4, at) == 4 &&
+                   (!memcmp(tag, "Xing", 4) || !memcmp(tag, "Info", 4));
+        }
+    }
+    return false;
+}
+
 /* Read path for a file libsndfile decodes. */
 static read_path choose_path(cq_audio *a, int sf_format)
 {
@@ -662,6 +696,25 @@ static bool looks_raw_gsm(const src *s)
             return false;
     }
     return true;
+}
+
+/* An MP3 file without a Xing or Info tag: its first MP3_DELAY frames are the encoder's and the
+ * decoder's delay (LAME's 576 and the decoder's 529), which no header says: read past them, so
+ * the file is on its source's clock (at 8 kHz, 0.138 s earlier). The padding at the end is
+ * left (at most one MPEG frame, 72 ms at 8 kHz). */
+#define MP3_DELAY 1105
+static int ensure_stage(cq_audio *a, size_t bytes);
+static int drop_mp3_delay(cq_audio *a, cq_err *err)
+{
+    const size_t ch = (size_t)a->info.channels;
+    if (ensure_stage(a, MP3_DELAY * ch * sizeof(float)) != CQ_OK)
+        return cq__err_set(err, CQ_ERR_NOMEM, "%s: out of memory", a->name);
+    sf_count_t got = a->sf_fn->readf_float(a->sf, a->stage, MP3_DELAY);
+    if (got < 0)
+        got = 0;
+    if (a->info.frames >= 0)
+        a->info.frames = a->info.frames > got ? a->info.frames - got : 0;
+    return CQ_OK;
 }
 
 static cq_audio *open_common(cq_audio *a, cq_err *err)
@@ -740,6 +793,9 @@ static cq_audio *open_common(cq_audio *a, cq_err *err)
         a->info.frames = a->frame_limit;
     a->check_finite = a->info.encoding == CQ_ENC_FLOAT || a->info.encoding == CQ_ENC_DOUBLE;
     a->path = choose_path(a, sfi.format);
+    if ((sfi.format & SF_FORMAT_SUBMASK) == SF_FORMAT_MPEG_LAYER_III && !mp3_has_info_tag(&a->s) &&
+        drop_mp3_delay(a, err) != CQ_OK)
+        goto fail;
     if (a->info.frames == 0) {
         cq__err_set(err, CQ_ERR_EMPTY, "%s: no audio frames", a->name);
         goto fail;

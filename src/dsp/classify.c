@@ -127,6 +127,7 @@ struct cq_classifier {
     float *vad;
     size_t nvad, capvad;
     size_t ndecided;
+    unsigned nrefused;     /* runs of tone the tones have refused (cq_tones_refused), seen */
     size_t nlive;          /* frames the live decisions have seen on arrival */
     size_t silence_frames; /* silence_event_sec in frames (live modes) */
     /* hold state: 0 none, 1 music seen, 2 hold reported as started */
@@ -850,6 +851,10 @@ static int run_decisions(cq_classifier *c, int final)
     size_t ready = c->nfr;
     if (c->p.have_vad && c->nvad < ready)
         ready = c->nvad;
+    /* a run of tone not measured yet may be a musical note: its frames wait (0.25 s at most) */
+    const uint64_t unjudged = cq_tones_unjudged_from(c->tones);
+    if (!final && unjudged != UINT64_MAX && unjudged / FRAME < ready)
+        ready = (size_t)(unjudged / FRAME);
     /* a frame's arrival comes after the decisions streaming would have made by then, whatever
      * the pushes' sizes (so the stream and the whole file agree) */
     for (; c->p.live != CQ_LIVE_OFF && c->nlive < ready; c->nlive++) {
@@ -931,7 +936,17 @@ static int add_frame(cq_classifier *c)
     frame *f = &c->fr[c->nfr++];
     frame_features(c, f);
     f->dtmf = cq_tones_dtmf_active(c->tones);
-    f->tonal = f->dtmf || cq_tones_active(c->tones);
+    f->tonal = cq_tones_signal(c->tones);
+    /* a run measured since and found not to be a table tone: its frames were not tonal (none
+     * is decided yet: run_decisions waits for the measurement) */
+    uint64_t a, b;
+    const unsigned nref = cq_tones_refused(c->tones, &a, &b);
+    if (nref != c->nrefused) {
+        c->nrefused = nref;
+        for (size_t i = (size_t)(a / FRAME); i < c->nfr && (uint64_t)i * FRAME < b; i++)
+            if (i >= c->ndecided)
+                c->fr[i].tonal = c->fr[i].dtmf;
+    }
     return CQ_OK;
 }
 

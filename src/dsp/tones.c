@@ -59,6 +59,7 @@
 #define RUN_PURITY 0.7 /* share of a run's power within RUN_BAND_HZ of its tone */
 #define RUN_PEAK 0.35  /* share at the tone's nominal frequencies themselves */
 #define RUN_BAND_HZ 50.0
+#define HARM_MAX 0.1 /* power at the 2nd and 3rd harmonics a named run may have, of its tone's */
 #define RUN_MAX (RATE / 4) /* samples kept to name a run: its first 0.25 s */
 #define MIN_RUN 8          /* frames: the shortest run named (0.16 s) */
 #define BRIDGE                                                                                     \
@@ -175,6 +176,10 @@ struct cq_tones {
     int nhead_fr, ntail_fr; /* tail_fr is a ring: the last EDGE_N frames, ntail_fr taken */
     float *run;             /* its first RUN_MAX samples */
     size_t run_len;
+    int run_judged;    /* its first RUN_MAX samples (all of a shorter run) measured: 1 a table
+                          tone, -1 not one (a musical note beside a table frequency); 0 not yet */
+    unsigned nrefused; /* runs measured and not a table tone, so far */
+    uint64_t refused_a, refused_b; /* the latest of them (samples) */
     seg *segs;
     size_t nsegs, capsegs;
     /* the chain being matched to a cadence (settle): segs [c0, c1) of one tone */
@@ -827,6 +832,17 @@ static int best_tone(const float *x, const float *w, size_t n, double wsum, doub
     const double f1 = k_ids[best].f1, f2 = k_ids[best].f2;
     if (fabs(peak_f - f1) > 0.015 * f1 && !(f2 > 0 && fabs(peak_f - f2) <= 0.015 * f2))
         return -1;
+    /* a generator's tone has no harmonics; an instrument's note has them (an organ's second
+     * partial is a few dB under its first, a flute's 10-15 dB) */
+    double harm = 0;
+    for (int h = 2; h <= 3; h++)
+        for (int k = 0; k < (f2 > 0 ? 2 : 1); k++) {
+            const double fh = h * (k ? f2 : f1);
+            if (fh < RATE / 2 - 100)
+                harm += tone_power_near(x, w, n, wsum, fh);
+        }
+    if (harm > HARM_MAX * best_p)
+        return -1;
     return best;
 }
 
@@ -895,6 +911,47 @@ static void keep_frag(cq_tones *t, frag *f, size_t n)
     f->end = (double)(t->run_x0 - pre + b * B) / RATE;
 }
 
+/* A run is a table tone (named), or not: then it is one of the refused (cq_tones_refused), from
+ * its first sample to the last pushed. */
+static void judge(cq_tones *t, int named)
+{
+    t->run_judged = named ? 1 : -1;
+    if (!named) {
+        t->nrefused++;
+        t->refused_a = t->run_x0;
+        t->refused_b = t->in_run ? t->pos : t->run_end;
+    }
+}
+
+/* The table tone the run's first n samples are (best_tone over them, Hann-windowed, their DC
+ * offset aside), into *id, -1 for none; the run is judged by it (run_judged), once. */
+static int name_run(cq_tones *t, size_t n, int *id)
+{
+    float *x = cq__malloc(sizeof(float) * 2 * (n ? n : 1));
+    if (!x)
+        return CQ_ERR_NOMEM;
+    float *w = x + n;
+    double mean = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += t->run[i];
+    mean /= (double)(n ? n : 1);
+    double wsum = 0, w2sum = 0, pw = 0;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = t->run[i] - (float)mean; /* a DC offset is not part of any tone */
+        w[i] = (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * (i + 0.5) / n));
+        wsum += w[i];
+        w2sum += (double)w[i] * w[i];
+        pw += (double)w[i] * w[i] * x[i] * x[i];
+    }
+    /* the windowed mean power, which tone_power reads in full for a pure tone */
+    const double power = n ? pw / w2sum : 0;
+    *id = power > 0 ? best_tone(x, w, n, wsum, power, t->run_f) : -1;
+    cq__free(x);
+    if (!t->run_judged)
+        judge(t, *id >= 0);
+    return CQ_OK;
+}
+
 /* A run of tonal frames ended: name it over its length and keep it as a segment. A run too
  * short to name that the recording's start or end cut is kept as the fragment there, to be
  * joined to the cadence beside it (settle). */
@@ -933,29 +990,13 @@ static int close_run(cq_tones *t)
         frag *f = t->run_start < FRAG_EDGE && !t->nsegs && !t->head.n ? &t->head : &t->tail;
         if (n)
             keep_frag(t, f, n);
+        if (!t->run_judged)
+            judge(t, 0);
         return CQ_OK;
     }
-    /* a Hann window over the run (computed on the fly through a scratch of the same length) */
-    float *w = cq__malloc(sizeof(float) * n);
-    if (!w)
+    int id;
+    if (name_run(t, n, &id) != CQ_OK)
         return CQ_ERR_NOMEM;
-    double mean = 0;
-    for (size_t i = 0; i < n; i++)
-        mean += t->run[i];
-    mean /= (double)n;
-    for (size_t i = 0; i < n; i++) /* a DC offset is not part of any tone */
-        t->run[i] -= (float)mean;
-    double wsum = 0, w2sum = 0, pw = 0;
-    for (size_t i = 0; i < n; i++) {
-        w[i] = (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * (i + 0.5) / n));
-        wsum += w[i];
-        w2sum += (double)w[i] * w[i];
-        pw += (double)w[i] * w[i] * t->run[i] * t->run[i];
-    }
-    /* the windowed mean power, which tone_power reads in full for a pure tone */
-    double power = pw / w2sum;
-    int id = best_tone(t->run, w, n, wsum, power, t->run_f);
-    cq__free(w);
     if (id < 0)
         return CQ_OK;
     if (cq__grow((void **)&t->segs, &t->capsegs, t->nsegs + 1, sizeof(seg)) != CQ_OK)
@@ -1003,6 +1044,7 @@ static int end_frame(cq_tones *t)
             t->in_run = 1;
             t->run_start = t->run_x0 = fstart;
             t->run_len = 0;
+            t->run_judged = 0;
             memcpy(t->run_pre, t->prev, sizeof(t->prev));
             t->nhead_fr = t->ntail_fr = 0;
         }
@@ -1014,6 +1056,9 @@ static int end_frame(cq_tones *t)
         t->run_end = t->pos;
         for (int i = 0; i < FR && t->run_len < RUN_MAX; i++)
             t->run[t->run_len++] = t->frame[i];
+        int id;
+        if (t->run_len == RUN_MAX && !t->run_judged && name_run(t, RUN_MAX, &id) != CQ_OK)
+            return CQ_ERR_NOMEM;
     } else if (t->in_run && ++t->gap_frames > BRIDGE) {
         /* drop the bridged frame's samples: the run ended at run_end */
         size_t keep = (size_t)(t->run_end - t->run_start);
@@ -1526,4 +1571,21 @@ bool cq_tones_dtmf_active(const cq_tones *t)
 bool cq_tones_active(const cq_tones *t)
 {
     return t->in_run || cq_tones_dtmf_active(t);
+}
+
+bool cq_tones_signal(const cq_tones *t)
+{
+    return (t->in_run && t->run_judged >= 0) || cq_tones_dtmf_active(t);
+}
+
+uint64_t cq_tones_unjudged_from(const cq_tones *t)
+{
+    return t->in_run && !t->run_judged ? t->run_x0 : UINT64_MAX;
+}
+
+unsigned cq_tones_refused(const cq_tones *t, uint64_t *start, uint64_t *end)
+{
+    *start = t->refused_a;
+    *end = t->refused_b;
+    return t->nrefused;
 }

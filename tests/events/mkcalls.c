@@ -565,6 +565,214 @@ static int talkoff(const char *corpus, const char *dir, const char *skip)
     return 0;
 }
 
+/* ---- the music suite ------------------------------------------------------------------------- */
+
+/*
+ * Hold music between two pieces of speech: every corpus hold track in slices of MUSIC_SLICE s
+ * at every MUSIC_STEP s, and music made here of sustained notes, the kind whose steady partials
+ * a tone receiver hears: organ chords, pads, a flute-like melody of long notes, held notes with
+ * vibrato, piano. Notes are equal-tempered (A4 = 440 Hz), drawn from G3-C6, so many lie within
+ * a few Hz of a call-progress frequency (A4 440, G4 392 by 400, F4 349 by 350, B4 494 by 480,
+ * D#5 622 by 620, C#6 1109 by 1100).
+ */
+#define MUSIC_SLICE 30.0
+#define MUSIC_STEP 10.0
+#define MUSIC_DB -24.0 /* the music's RMS level (dBFS), as hold music plays under a call */
+#define SYNTH_PER_KIND 8
+
+static double note_hz(int semis_from_a4)
+{
+    return 440.0 * pow(2.0, semis_from_a4 / 12.0);
+}
+
+/* One note into x[0..n): partials amp[k] of f (k = 1..np, up to 3.8 kHz), an attack and a
+ * release of att and rel s, an envelope decaying by decay_db a second (0: held), vibrato of
+ * vib (a share of f) at 5.5 Hz after 0.3 s, and each partial of a detuned twin (a chorus) when
+ * detune > 0. */
+static void note(float *x, size_t n, double f, const double *amp, int np, double att, double rel,
+                 double decay_db, double vib, double detune, double gain)
+{
+    double ph[16][2] = {{0}};
+    for (int k = 0; k < np && k < 16; k++)
+        ph[k][0] = urand() * 2 * M_PI, ph[k][1] = urand() * 2 * M_PI;
+    const double vph = urand() * 2 * M_PI;
+    for (size_t i = 0; i < n; i++) {
+        const double t = (double)i / RATE, left = (double)(n - i) / RATE;
+        double env = gain * (t < att ? t / att : 1.0) * (left < rel ? left / rel : 1.0) *
+                     pow(10, -decay_db * t / 20);
+        const double v =
+            t > 0.3 ? vib * sin(2 * M_PI * 5.5 * t + vph) * fmin(1.0, (t - 0.3) / 0.4) : 0;
+        double y = 0;
+        for (int k = 0; k < np && k < 16; k++) {
+            const double fk = f * (k + 1) * (1 + v);
+            if (fk > 3800)
+                break;
+            ph[k][0] += 2 * M_PI * fk / RATE;
+            y += amp[k] * sin(ph[k][0]);
+            if (detune > 0) {
+                ph[k][1] += 2 * M_PI * fk * (1 + detune) / RATE;
+                y += amp[k] * sin(ph[k][1]);
+            }
+        }
+        x[i] += (float)(env * y);
+    }
+}
+
+/* A piece of one kind, secs long, into b (its RMS level set later). */
+static void synth_piece(buf *b, const char *kind, double secs)
+{
+    const size_t n = (size_t)(secs * RATE);
+    buf_put(b, 0, (const float[]){0}, 1, 0);
+    buf_put(b, n - 1, (const float[]){0}, 1, 0);
+    static const int major[3] = {0, 4, 7}, minor[3] = {0, 3, 7};
+    double t = 0;
+    int prev = (int)uniform(-10, 4);
+    while (t < secs) {
+        size_t at = (size_t)(t * RATE);
+        if (!strcmp(kind, "organ") || !strcmp(kind, "pad")) {
+            /* a chord of three or four notes, 2-4 s, the next after a short breath or none */
+            const int organ = !strcmp(kind, "organ");
+            const double d = uniform(2.0, 4.0);
+            const int root = (int)uniform(-14, 2), *tri = urand() < 0.5 ? major : minor;
+            static const double organ_amp[6] = {1, 0.7, 0.5, 0.35, 0.2, 0.12},
+                                pad_amp[8] = {1, 0.45, 0.28, 0.2, 0.15, 0.1, 0.08, 0.06};
+            const size_t len = (size_t)(fmin(d + (organ ? 0.02 : 0.6), secs - t) * RATE);
+            for (int k = 0; k < 3 + (urand() < 0.4); k++) {
+                const int semi = k < 3 ? root + tri[k] : root + 12;
+                note(b->x + at, len, note_hz(semi), organ ? organ_amp : pad_amp, organ ? 6 : 8,
+                     organ ? 0.02 : 0.5, organ ? 0.03 : 0.6, 0, 0, organ ? 0 : 0.003, 0.25);
+            }
+            t += d;
+        } else if (!strcmp(kind, "flute")) {
+            /* a melody of long notes (1-3 s), steps of up to a fourth, legato */
+            static const double amp[4] = {1, 0.22, 0.08, 0.03};
+            const double d = uniform(1.0, 3.0);
+            prev += (int)uniform(-5, 6);
+            prev = prev < -8 ? -8 : prev > 15 ? 15 : prev;
+            const size_t len = (size_t)(fmin(d + 0.03, secs - t) * RATE);
+            note(b->x + at, len, note_hz(prev), amp, 4, 0.06, 0.05, 0, 0.004, 0, 1.0);
+            /* breath */
+            for (size_t i = 0; i < len && at + i < b->n; i++)
+                b->x[at + i] += (float)(0.004 * gauss());
+            t += d;
+        } else if (!strcmp(kind, "vibrato")) {
+            /* a single held note, 8-15 s, vibrato of 0.6-1.2 %, nearly a sine */
+            static const double amp[3] = {1, 0.1, 0.03};
+            const double d = uniform(8.0, 15.0);
+            static const int near_table[] = {0, -2, -4, 3, 2, 1, -1, 5};
+            prev = near_table[(int)uniform(0, 8) % 8];
+            const size_t len = (size_t)(fmin(d + 0.05, secs - t) * RATE);
+            note(b->x + at, len, note_hz(prev), amp, 3, 0.15, 0.2, 0, uniform(0.006, 0.012), 0,
+                 1.0);
+            t += d;
+        } else { /* piano: chords and single notes struck, decaying, pedal held */
+            static const double amp[8] = {1, 0.5, 0.35, 0.2, 0.12, 0.08, 0.05, 0.03};
+            const double d = uniform(0.5, 2.0);
+            const int root = (int)uniform(-12, 6);
+            const int nn = urand() < 0.5 ? 1 : 3;
+            const size_t len = (size_t)(fmin(d + 1.5, secs - t) * RATE);
+            for (int k = 0; k < nn; k++)
+                note(b->x + at, len, note_hz(root + (nn == 1 ? 0 : major[k])), amp, 8, 0.005, 0.3,
+                     uniform(6, 12), 0, 0.0005, 0.4);
+            t += d;
+        }
+    }
+}
+
+static double rms_db(const float *x, size_t n)
+{
+    double e = 0;
+    for (size_t i = 0; i < n; i++)
+        e += (double)x[i] * x[i];
+    return 10 * log10(e / (double)(n ? n : 1) + 1e-20);
+}
+
+/* One file: speech, the music (at MUSIC_DB), speech; the manifest names the music's span. */
+static void music_call(FILE *man, const char *dir, const char *name, const char *kind,
+                       const float *m, size_t n, const talker *A, const talker *B, int k)
+{
+    buf c = {0};
+    size_t t = (size_t)(0.3 * RATE);
+    for (int i = 0; i < 2; i++) { /* two utterances of A's before */
+        const utt *u = &A->u[(k + i) % A->nu];
+        buf_put(&c, t, u->x, u->n, 1.0);
+        t += u->n + (size_t)(uniform(0.2, 0.6) * RATE);
+    }
+    t += (size_t)(uniform(0.3, 1.0) * RATE);
+    const size_t m0 = t;
+    buf_put(&c, m0, m, n, pow(10, (MUSIC_DB - rms_db(m, n)) / 20));
+    t = m0 + n + (size_t)(uniform(0.3, 1.0) * RATE);
+    for (int i = 0; i < 2; i++) { /* two of B's after */
+        const utt *u = &B->u[(k + i) % B->nu];
+        buf_put(&c, t, u->x, u->n, 1.0);
+        t += u->n + (size_t)(uniform(0.2, 0.6) * RATE);
+    }
+    buf_put(&c, c.n + RATE / 2, (const float[]){0}, 1, 0);
+    add_floor(&c);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s.wav", dir, name);
+    write_wav(path, c.x, c.n);
+    fprintf(man, "%s.wav %s %.4f %.4f %.3f\n", name, kind, (double)m0 / RATE,
+            (double)(m0 + n) / RATE, (double)c.n / RATE);
+    free(c.x);
+}
+
+static int music_suite(const char *corpus, const char *dir)
+{
+    static const char *const names[] = {"librivox", "cards",    "goforward",
+                                        "alsa",     "p862_af1", "p862_am1"};
+    talker T[6];
+    for (int i = 0; i < 6; i++) {
+        size_t j = 0;
+        while (strcmp(k_talkers[j].name, names[i]))
+            j++;
+        T[i] = load_talker(corpus, &k_talkers[j]);
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/manifest", dir);
+    FILE *man = fopen(path, "w");
+    if (!man)
+        die("%s: cannot write", path);
+    static const char *const tracks[] = {"hold_music/moh_macroform_cold_day.wav",
+                                         "hold_music/moh_manolo_camp_morning_coffee.wav",
+                                         "hold_music/moh_macroform_robot_dity.gsm"};
+    int k = 0;
+    const size_t slice = (size_t)(MUSIC_SLICE * RATE), step = (size_t)(MUSIC_STEP * RATE);
+    for (size_t f = 0; f < sizeof(tracks) / sizeof(tracks[0]); f++) {
+        snprintf(path, sizeof(path), "%s/%s", corpus, tracks[f]);
+        buf m = load8k(path);
+        const char *base = strrchr(tracks[f], '/') + 1;
+        for (size_t at = 0; at + slice <= m.n; at += step, k++) {
+            char name[256];
+            snprintf(name, sizeof(name), "track_%.*s_%03zu", (int)(strchr(base, '.') - base), base,
+                     at / RATE);
+            music_call(man, dir, name, "track", m.x + at, slice, &T[k % 6], &T[(k + 1) % 6], k);
+        }
+        free(m.x);
+    }
+    static const char *const kinds[] = {"organ", "pad", "flute", "vibrato", "piano"};
+    for (size_t q = 0; q < sizeof(kinds) / sizeof(kinds[0]); q++)
+        for (int v = 0; v < SYNTH_PER_KIND; v++, k++) {
+            g_rng = 0x9e3779b97f4a7c15ull ^
+                    ((uint64_t)(q * 100 + (size_t)v + 1) * 0x2545f4914f6cdd1dull);
+            buf m = {0};
+            synth_piece(&m, kinds[q], MUSIC_SLICE);
+            char name[256];
+            snprintf(name, sizeof(name), "synth_%s_%d", kinds[q], v);
+            music_call(man, dir, name, kinds[q], m.x, (size_t)(MUSIC_SLICE * RATE), &T[k % 6],
+                       &T[(k + 1) % 6], k);
+            free(m.x);
+        }
+    fclose(man);
+    printf("%d music files\n", k);
+    for (int i = 0; i < 6; i++) {
+        for (int u = 0; u < T[i].nu; u++)
+            free(T[i].u[u].x);
+        free(T[i].u);
+    }
+    return 0;
+}
+
 /* ---- the long signals ------------------------------------------------------------------------ */
 
 /*
@@ -656,9 +864,12 @@ int main(int argc, char **argv)
                 die("%s: expected START-END", argv[i]);
         return signal_file(argv[2], argv[3], argv[4], strtoull(argv[5], NULL, 10), on, non);
     }
+    if (argc == 4 && !strcmp(argv[1], "music"))
+        return music_suite(argv[2], argv[3]);
     if (argc >= 4 && !strcmp(argv[1], "talkoff"))
         return talkoff(argv[2], argv[3], argc >= 6 && !strcmp(argv[4], "--skip") ? argv[5] : NULL);
     fprintf(stderr, "usage: events_mkcalls talkoff CORPUS OUTDIR [--skip TALKER,...]\n"
+                    "       events_mkcalls music CORPUS OUTDIR\n"
                     "       events_mkcalls signal PERIOD.wav OUTDIR NAME SEED ON-OFF...\n");
     return 2;
 }

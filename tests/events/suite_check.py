@@ -11,8 +11,16 @@
     suite_check.py signals TRUTH REPORTS.jsonl
         The long-signal suite: TRUTH has one line per file, "FILE TYPE SIGNAL REGION START END"
         (SIGNAL, REGION '-' for any): the file must have exactly one event, of that type, signal
-        and region, its start within 0.3 s of START and its end within 0.5 s of END (through
-        MP3, both 0.138 s later, the decoder's delay, and the end no later than the file's).
+        and region, its start within 0.3 s of START and its end within 0.5 s of END (the MP3
+        files carry no Xing tag: callqa removes the standard encoder and decoder delay).
+
+    suite_check.py music MANIFEST REPORTS.jsonl
+        The music suite: MANIFEST (events_mkcalls music) has one line per PCM file, "FILE KIND
+        MUSIC_START MUSIC_END SECONDS". A file holds when one hold event covers at least 80 % of
+        the music's span; no file may have a ringback, busy, sit or fax event. Passes when at
+        least 95 % of the files hold and there are 13 DTMF events or fewer (the aim is 98 % and
+        none: docs/events.md); prints the rate per codec and kind, every file that does not
+        hold and every event of a tone.
 
     suite_check.py stream EVENTS_MD REPORTS.jsonl STREAM_DIR
         The stream and the batch agree: for every report, each leg's `callqa classify
@@ -33,7 +41,8 @@ import sys
 
 TONES = ("dtmf", "ringback", "busy", "sit", "fax")
 CODECS = ("pcm", "alaw", "ulaw", "gsm", "mp3")
-MP3_DELAY = 1105 / 8000
+MUSIC_MIN_HELD = 0.95
+MUSIC_MAX_DIGITS = 13
 
 
 def reports(path):
@@ -132,11 +141,6 @@ def signals(truth, rep_path):
             fails.append("%-44s want %s %s %s %.2f-%.2f, got %s" % (name, typ, sig, reg, a, b, desc))
             continue
         e = want[0]
-        if name.endswith(".mp3"):
-            # the MP3 decoder's delay (LAME's 576 + 529 samples, no tag to remove it by): the
-            # tones sound that much later in the decoded file, and what would sound past its
-            # end is not in it
-            a, b = a + MP3_DELAY, min(b + MP3_DELAY, r.get("duration") or b + MP3_DELAY)
         da, db = e["start"] - a, e["end"] - b
         worst = [max(worst[0], abs(da)), max(worst[1], abs(db))]
         if abs(da) > 0.3 or abs(db) > 0.5:
@@ -239,9 +243,61 @@ def stream(md, rep_path, sdir):
     return 0 if not diffs else 1
 
 
+def music(manifest, rep_path):
+    rows = {}
+    with open(manifest, encoding="utf-8") as f:
+        for line in f:
+            name, kind, a, b, _ = line.split()
+            rows[name] = (kind, float(a), float(b))
+    reps = reports(rep_path)
+    files, held = collections.Counter(), collections.Counter()
+    misses, tones, seen = [], [], set()
+    for name, r in sorted(reps.items()):
+        codec, pcm = codec_of(name)
+        if pcm not in rows:
+            sys.exit("%s: not in the manifest" % name)
+        seen.add((pcm, codec))
+        kind, a, b = rows[pcm]
+        ev = r.get("events") or []
+        cover = max([min(e["end"], b) - max(e["start"], a) for e in ev if e["type"] == "hold"] or [0])
+        files[(codec, kind)] += 1
+        if cover >= 0.8 * (b - a):
+            held[(codec, kind)] += 1
+        else:
+            desc = "; ".join("%s %.2f-%.2f" % (e["type"], e["start"], e["end"]) for e in ev) or "no event"
+            misses.append("%-50s music %.2f-%.2f, hold covers %4.1f s: %s" % (name, a, b, max(cover, 0), desc))
+        for e in ev:
+            if e["type"] in TONES:
+                tones.append("%-50s %-8s %7.2f-%7.2f %s" % (name, e["type"], e["start"], e["end"],
+                                                            e.get("digits") or e.get("signal") or ""))
+    missing = [(c, k) for c in rows for k in CODECS if (c, k) not in seen]
+    kinds = sorted({k for k, _, _ in rows.values()})
+    print("%-6s %s" % ("codec", "  ".join("%-14s" % k for k in kinds)))
+    for codec in CODECS:
+        print("%-6s %s" % (codec, "  ".join("%4d/%-4d %4.0f%%" % (held[(codec, k)], files[(codec, k)],
+                                                                  100.0 * held[(codec, k)] / max(files[(codec, k)], 1))
+                                             for k in kinds)))
+    n, h = sum(files.values()), sum(held.values())
+    for m in misses:
+        print("NO HOLD " + m)
+    for t in tones:
+        print("TONE    " + t)
+    if missing:
+        print("MISSING %d reports, e.g. %s %s" % (len(missing), *missing[0]))
+    digits = [t for t in tones if t.split()[1] == "dtmf"]
+    print("music: %d files, %d held (%.1f %%), %d call-progress tone events, %d DTMF events" %
+          (n, h, 100.0 * h / max(n, 1), len(tones) - len(digits), len(digits)))
+    # the aim is 98 % and no digit either; measured 95.7 % and 13 short digits (docs/events.md,
+    # "Tone or music"): this holds the line there until they are reached
+    return 0 if n and h >= MUSIC_MIN_HELD * n and len(tones) == len(digits) and \
+        len(digits) <= MUSIC_MAX_DIGITS and not missing else 1
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "talkoff":
         return talkoff(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "music":
+        return music(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "signals":
         return signals(argv[2], argv[3])
     if len(argv) == 5 and argv[1] == "stream":
