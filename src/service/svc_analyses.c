@@ -152,12 +152,10 @@ static void analysis_run(void *item, int slot, void *user)
     svc *s = user;
     req *r = item;
     r->slot = slot;
-    if (r->work == SVC_WORK_FETCH)
+    if (r->run)
+        r->run(r); /* the route's own work (POST /investigate's) */
+    else if (r->work == SVC_WORK_FETCH)
         run_fetch(r);
-    else if (r->work == SVC_WORK_INVESTIGATE)
-        svc_investigate_run(r);
-    else if (r->work == SVC_WORK_ASK)
-        svc_ask_run(r);
     else
         run_upload(r);
     pthread_mutex_lock(&s->mu);
@@ -181,7 +179,7 @@ static void analysis_run(void *item, int slot, void *user)
     MHD_resume_connection(r->conn);
 }
 
-enum MHD_Result svc_enqueue(req *r, svc_work kind)
+enum MHD_Result svc_enqueue(req *r, svc_work kind, void (*run)(req *r))
 {
     svc *s = r->s;
     size_t cap = (size_t)(s->cfg->max_queue + s->cfg->max_concurrent);
@@ -204,6 +202,7 @@ enum MHD_Result svc_enqueue(req *r, svc_work kind)
         return svc_send(r);
     }
     r->work = kind;
+    r->run = run;
     MHD_suspend_connection(r->conn);
     if (kind == SVC_WORK_FETCH) {
         r->next = s->pending;

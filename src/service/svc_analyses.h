@@ -20,9 +20,11 @@ void svc_investigate_run(req *r);
 
 /* ---- the queue of analyses (svc_analyses.c) ------------------------------------------------ */
 
-/* Queue r for an analysis thread (the connection is suspended), or answer 503. A GET /analyze
- * for a call that is already being fetched and analysed waits for that analysis instead. */
-enum MHD_Result svc_enqueue(req *r, svc_work kind);
+/* Queue r for an analysis thread (the connection is suspended), or answer 503; there it runs
+ * `run`, or, NULL, the queue's own work of its kind (a fetched call's analysis, an upload's). A
+ * GET /analyze for a call that is already being fetched and analysed waits for that analysis
+ * instead. */
+enum MHD_Result svc_enqueue(req *r, svc_work kind, void (*run)(req *r));
 /* Start, stop the analysis threads (max_concurrent). */
 int svc_analyses_start(svc *s);
 void svc_analyses_stop(svc *s);

@@ -162,6 +162,7 @@ struct req {
     int report_fresh; /* cached is fresh: no fetch, only the assessment */
     /* POST /analyze */
     svc_work work;
+    void (*run)(req *r); /* its work on an analysis thread (svc_enqueue), NULL: the kind's */
     char *upload;
     size_t upload_len, upload_cap;
     int upload_too_large;

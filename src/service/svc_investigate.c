@@ -182,7 +182,7 @@ enum MHD_Result svc_investigate(req *r, const char *data, size_t *size)
         svc_answer_error(r, 500, "internal", "out of memory");
         return svc_send(r);
     }
-    return svc_enqueue(r, SVC_WORK_INVESTIGATE);
+    return svc_enqueue(r, SVC_WORK_INVESTIGATE, svc_investigate_run);
 }
 
 /* ---- the answer, on an analysis thread ----------------------------------------------------------

@@ -130,14 +130,14 @@ static enum MHD_Result analyze_get(req *r, int ai)
             if (svc_ai_serve_stored(r, r->cached.id))
                 return svc_send(r);
             r->report_fresh = 1;
-            return svc_enqueue(r, SVC_WORK_FETCH);
+            return svc_enqueue(r, SVC_WORK_FETCH, NULL);
         }
         r->cache = "hit";
         svc_answer(r, 200, r->cached.report, "application/json"); /* the answer takes it */
         r->cached.report = NULL;
         return svc_send(r);
     }
-    return svc_enqueue(r, SVC_WORK_FETCH);
+    return svc_enqueue(r, SVC_WORK_FETCH, NULL);
 }
 
 static enum MHD_Result route_analyze_get(req *r, const char *data, size_t *size)
@@ -319,7 +319,7 @@ static enum MHD_Result route_analyze_post(req *r, const char *data, size_t *size
                          "or multipart/form-data with 'in' and 'out' parts)");
         return svc_send(r);
     }
-    return svc_enqueue(r, SVC_WORK_UPLOAD);
+    return svc_enqueue(r, SVC_WORK_UPLOAD, NULL);
 }
 
 static enum MHD_Result route_analyze_post_start(req *r)
