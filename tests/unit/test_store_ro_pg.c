@@ -1,7 +1,7 @@
 /*
  * test_store_ro_pg.c - the store's read-only queries on PostgreSQL (src/store/store_ro_pg.c) on a
  * real store made by the store's own code ($CALLQA_TEST_STORE_URI, a private server of
- * tests/unit/with_pg.sh; exit 77, skipped, without it):
+ * tests/lib/with_pg.sh; exit 77, skipped, without it):
  *   - the allow-listed columns read through the curated views answer exactly the rows a direct
  *     query of the store's tables answers, the caller's scope filters them, the caps cut;
  *   - hostile queries (writes, DDL, stacked statements, COPY to a file or a program, the server's
@@ -822,7 +822,7 @@ int main(void)
 {
     g_uri = getenv("CALLQA_TEST_STORE_URI");
     if (!g_uri || !*g_uri) {
-        printf("SKIP: CALLQA_TEST_STORE_URI is not set (tests/unit/with_pg.sh sets it)\n");
+        printf("SKIP: CALLQA_TEST_STORE_URI is not set (tests/lib/with_pg.sh sets it)\n");
         return 77;
     }
     const struct CMUnitTest tests[] = {
