@@ -1,6 +1,6 @@
 /*
  * ask_prom_probe.c - one query of POST /ask's Prometheus source (src/ask/ask_prom.c), for
- * tests/unit/test_ask_prom.sh: the source's answer or refusal as one line of JSON.
+ * tests/ask/test_ask_prom.sh: the source's answer or refusal as one line of JSON.
  *
  *   ask_prom_probe URL QUERY [NAME=VALUE]...
  *     start end step time now           the query (ask_prom_query)

@@ -706,7 +706,7 @@ int main(void)
     g_priv = env("CQ_MY_PRIV");
     g_password = env("CQ_MY_PASSWORD");
     if (!port || !pid || !g_sock || !g_datadir || !g_priv || !g_password) {
-        printf("test_store_ro_my runs under tests/unit/test_store_ro_my.sh (CQ_MY_* unset)\n");
+        printf("test_store_ro_my runs under tests/store/test_store_ro_my.sh (CQ_MY_* unset)\n");
         return 1;
     }
     g_port = (unsigned)strtoul(port, NULL, 10);
