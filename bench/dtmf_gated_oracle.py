@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/dtmf_gated_oracle.py - how far the gated fit of the DTMF receiver (src/dsp/dtmf.c) could
-go if it knew each digit's true span: the 880 digits of tests/unit/test_dtmf_speech.c (mixed as
+go if it knew each digit's true span: the 880 digits of tests/dsp/test_dtmf_speech.c (mixed as
 in bench/dtmf_harmonic_oracle.py), each fitted by least squares with the 8 DTMF tones gated to
 the digit's true 50 ms:
   - "plain": on the signal over the 50 ms;

@@ -2,7 +2,7 @@
 """bench/dtmf_harmonic_oracle.py - how far a least-squares fit of the voice's harmonics and the
 eight DTMF tones could separate a digit from the speech under it, given the digit's true window.
 
-The mixtures are those of tests/unit/test_dtmf_speech.c: sequences of all 16 symbols (50 ms
+The mixtures are those of tests/dsp/test_dtmf_speech.c: sequences of all 16 symbols (50 ms
 tones, 50 ms gaps, both frequencies at equal level, their sum's RMS at the speech's P.56 active
 level + 0, -7 or -12 dB) every 1.9 s along seven corpus speech files (resampled to 8 kHz here by
 scipy, not soxr; each file's active level is callqa's, `analyze --only levels` on that signal).

@@ -1,6 +1,6 @@
 /*
  * decode_int.h - library-internal hooks of src/audio/decode.c (not part of the public API), for
- * the tests (tests/unit/test_audio.c, test_audio_lazy.c).
+ * the tests (tests/audio/test_audio.c, test_audio_lazy.c).
  *
  * The room src/audio/ reads recordings: decode.c (cq_audio.h: WAV PCM, float and G.711 by our
  * own code, every other format through libsndfile), legs.c (cq_legs.h: a call's leg files as

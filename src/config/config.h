@@ -2,7 +2,7 @@
  * config.h - the settings, on the ground floor: each one declared once in config.c's table (its
  * name, type, bounds, default, command-line flag and line of documentation), and from it the
  * defaults, the config file, the CALLQA_* environment, the flags of the subcommands that take
- * them, `--help-settings`, and what docs/config.md is checked against (tests/unit/test_config.c).
+ * them, `--help-settings`, and what docs/config.md is checked against (tests/config/test_config.c).
  * Beside them the reading of secrets and small files, and the failure formatter (cfg_fail) of
  * the clients, the ingest and the service. It calls no other room, libc only, so that the
  * clients, the ingest, the jobs, the service and the command line can all stand on it; the

@@ -17,7 +17,7 @@
  *     a level 12 dB under the run's peak, end it), so a voice harmonic that makes another
  *     symbol plausible for a few frames does not cut a digit in pieces.
  * A closed run is judged on its core, the frames where both tones are within 6 dB of the run's
- * peak. It is a digit when (each test measured on tests/unit/test_dtmf_speech.c and the corpus;
+ * peak. It is a digit when (each test measured on tests/dsp/test_dtmf_speech.c and the corpus;
  * docs/events.md):
  *   - it has 6 frames or more, and so has its core (a 20 ms tone has 5, a 40 ms tone 7-8);
  *   - the pair holds 12 % of the power read across the DTMF bands, and its row and its column
@@ -75,7 +75,7 @@
  * groups, the weaker no more than 1 dB under what is left, each 9 dB over its own fit over 25 ms
  * before or after the gate (fitted beside the gate's tones, whose comb echoes reach into those
  * 25 ms), and the two do not both sit on voice harmonics (fit_accepts; a
- * voice makes both then). Reported over the gate. Measured on tests/unit/test_dtmf_speech.c
+ * voice makes both then). Reported over the gate. Measured on tests/dsp/test_dtmf_speech.c
  * and the corpus (docs/events.md): of the runs refused on the corpus's speech, music and calls
  * that pass the other three, the weaker tone stood at best 2.9 dB under what is left.
  *   A pair that holds steady may stand lower, down to 10 dB under what is left: the fit is run

@@ -8,7 +8,7 @@
  * they are compiled twice, for the baseline and for x86-64-v3 (AVX2 + FMA), and the CPU picks
  * at load time. The Goertzel kernels compute exactly what their scalar versions do, in the same
  * order and without fused multiply-adds (the receivers' readings do not depend on the CPU).
- * tests/unit/test_kernels.c checks fast against scalar on real and random audio.
+ * tests/dsp/test_kernels.c checks fast against scalar on real and random audio.
  *
  * The room src/dsp/ holds the analyzers of one leg's samples: levels (level.c, with these
  * kernels), silence, the VAD's DSP fallback (vad_dsp.c) and speech segments from the VAD's

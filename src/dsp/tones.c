@@ -7,7 +7,7 @@
  * cancelled, which find digits under speech that libspandsp's rejects. A key two report (their
  * digits overlap by 10 ms or more) is taken once, from the first to report it; the receivers
  * report with different delays, so digits are taken in order of start once no receiver can
- * still report an earlier one. Under speech at 0 / -7 / -12 dB (tests/unit/test_dtmf_speech.c,
+ * still report an earlier one. Under speech at 0 / -7 / -12 dB (tests/dsp/test_dtmf_speech.c,
  * 880 digits each): libspandsp's alone 76 / 60 / 49 %, ours on the signal alone 88 / 74 / 61 %,
  * libspandsp's and ours on the signal 91 / 76 / 63 %, all three 95 / 85 / 75 %, with the
  * gated fit of the runs ours refuse (dtmf.c) 98 / 91 / 80 %, and with the empty slots of trains
@@ -1086,7 +1086,7 @@ static int end_frame(cq_tones *t)
  * its settings do not reach: under speech at the tone's level most blocks fail it, and a 50 ms
  * digit has three. Speech outside the DTMF bands (its pitch, first formant and highs) is kept
  * out of that energy. Measured on the corpus
- * (tests/unit/test_dtmf_speech.c, 880 digits per level): found under speech at 0 / -7 /
+ * (tests/dsp/test_dtmf_speech.c, 880 digits per level): found under speech at 0 / -7 /
  * -12 dB, spandsp alone 52 / 39 / 33 %; with its dial-tone notches 54 / 40 / 33 %; twist 8-12
  * dB, reverse twist 4-8 dB and threshold -50 to -42 dBm0 changed nothing (-30 dBm0 lost
  * digits). With the bands 76 / 60 / 49 %, and no digit on the corpus's speech, prompts, music

@@ -1,6 +1,6 @@
 /*
  * dnsmos_int.h - the 3x3 convolution of the DNSMOS networks (dnsmos.c), exposed for its unit
- * test (tests/unit/test_dnsmos.c compares the AVX2 kernel with the plain loops and with the
+ * test (tests/nn/test_dnsmos.c compares the AVX2 kernel with the plain loops and with the
  * direct scalar definition).
  *
  * Images are rows of W + 2 columns of C floats (channels innermost), columns 0 and W + 1 zero.

@@ -3,7 +3,7 @@
  * service's analysis host and the QA worker isolate each call this way, so that a crash or a
  * runaway in a decoding library fails one call and not the process that asked.
  *
- *   proc_spawn       the one place the program forks (tests/unit/test_proc.c checks it);
+ *   proc_spawn       the one place the program forks (tests/proc/test_proc.c checks it);
  *   proc_pool        children that each run one task, write their answer to a pipe and exit;
  *                    the pool collects the answer, reaps the child, kills it at its deadline
  *                    or past its answer's size, and says how it ended;

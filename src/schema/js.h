@@ -25,7 +25,7 @@
  *
  * It calls no other room: jansson only. It is on the ground floor because it knows no provider
  * and no HTTP: the LLM client (src/clients/llm.c) checks its schemas and every answer with it,
- * and it is tested on its own (tests/unit/test_schema.c).
+ * and it is tested on its own (tests/schema/test_schema.c).
  *
  * Thread safety: pure functions.
  */

@@ -10,7 +10,7 @@
  * It calls the transcript module (a call's words) and nothing else of the program, with
  * jansson, nettle (the card's hash) and libc's regex. It is on floor 6, above the transcript;
  * pure: no network, no store, so it is tested from JSON fixtures and hand-made cards
- * (tests/unit/test_scoring.c, tests/scoring/), and the worker and the service, above it, join it
+ * (tests/scoring/: test_scoring.c and the rest), and the worker and the service, above it, join it
  * to the LLM client and the store.
  *
  * The old scorer's formula (../shared/reference/compat-api.md): each category 1-5,

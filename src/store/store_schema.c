@@ -2,7 +2,7 @@
  * store_schema.c - the store's schema as an ordered list of migrations. The version lives in
  * the store itself (SQLite: PRAGMA user_version); each migration runs in one transaction with
  * the version bump, so a store is at one version or the next, never between. A store from any
- * earlier version is brought up to date on open (tests/unit/test_store.c opens a wave-1 store:
+ * earlier version is brought up to date on open (tests/store/test_store.c opens a wave-1 store:
  * every migration runs on it).
  *
  *   1  the service's stored results (wave 1): analyses(id, server, file, identity, engine,

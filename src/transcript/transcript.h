@@ -8,8 +8,8 @@
  * It calls the engine's public API only (a report's legs and roles, cq_speech_audio_read for a
  * chunk's samples), with jansson. It is on floor 5, above the engine whose reports it reads;
  * pure, so it is tested on servers' answers as JSON text and on legs made by hand
- * (tests/unit/test_transcript.c), and the clients, scoring, the jobs and the service share one
- * reading of a transcript.
+ * (tests/transcript/test_transcript.c), and the clients, scoring, the jobs and the service share
+ * one reading of a transcript.
  * Times are seconds on the call's clock, except in a tx_result, whose times are the server's:
  * seconds from the start of the chunk it was given.
  *

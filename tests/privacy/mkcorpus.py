@@ -23,7 +23,7 @@ question that cues something harmless (near-misses). Entity types: card, cvv, ex
 email, phone. Near-misses: order, reference and account numbers, amounts, times, Luhn-invalid
 16-digit runs, a card's last four, years, ZIP codes, small counts. With --shared, the number
 segments of the Harper Valley bank calls (SHARED/transcripts) are said too, labelled as
-tests/unit/test_privacy_text.c labels them (four phone numbers; every other number a near-miss).
+tests/privacy/test_privacy_text.c labels them (four phone numbers; every other number a near-miss).
 
 Words are synthesised once per voice and word, so the run time grows with the vocabulary, not
 the corpus: one espeak-ng run per voice (-v VOICE -s SPEED, SSML with a 700 ms break after each
