@@ -39,8 +39,8 @@
  *   eu ringback 425 1/4                          eu busy 425 0.5/0.5        congestion 0.25/0.25
  *   sit: 913.8 or 985.2, then 1370.6 or 1428.5, then 1776.7 Hz, 274-380 ms each
  *   fax cng 1100 0.5 on / 3 off                  fax ced 2100 Hz, 2.6 s or more
- * Durations are accepted within about 20 %, the last burst of a run may be cut short (the call
- * was answered or the recording ended).
+ * Durations are accepted within about 20 % and one 20 ms frame, the last burst of a run may be cut
+ * short (the call was answered or the recording ended).
  */
 #include <math.h>
 #include <spandsp.h>
@@ -73,6 +73,9 @@
     (RATE / 4)            /* a run starting this near the recording's start may have been cut      \
                              by it (an MP3 decoder alone delays the audio by 0.14 s) */
 #define CHAIN_GAP_SEC 6.0 /* bursts further apart are separate */
+#define EDGE_Q                                                                                     \
+    0.02 /* a burst's or a gap's length as measured may be one 20 ms frame off (its edges fall     \
+            on frames): a congestion tone 10 % long (0.275 s on, 0.225 s off) reads 0.30 / 0.20 */
 #define SLACK_SEC                                                                                  \
     0.07                 /* a burst or gap may be this much further off nominal than the           \
                             cadence's tolerance: 1-3 frames of 20 ms lost, zeroed or cut out       \
@@ -1219,7 +1222,7 @@ static int family(int id)
 
 static int strict_fit(double v, double want, double tol)
 {
-    return fabs(v - want) <= tol * want;
+    return fabs(v - want) <= tol * want + EDGE_Q;
 }
 
 static int loose_fit(double v, double want, double tol)

@@ -22,6 +22,18 @@
  *       tone's end as they are in the file (a piece of a burst under 20 ms that the
  *       recording's start or end leaves does not count).
  *
+ *   events_mkcalls sweep PERIOD.wav OUTDIR NAME PHASES PERIODS ON_OFF...
+ *       The same signal cut by the recording at each of PHASES points of its period, PERIODS
+ *       periods long, nothing else changed (tests/events/test_phase_sweep.sh).
+ *
+ *   events_mkcalls music CORPUS OUTDIR
+ *       Hold music between two pieces of speech: the corpus's tracks in 30 s slices at every
+ *       10 s, and pieces of sustained notes made here (tests/events/test_music.sh).
+ *
+ *   events_mkcalls queue CORPUS OUT.wav
+ *       A call to a queue: a greeting, the queue's prompt, 44 s of held notes, the agent
+ *       (tests/events/test_tx_follows.sh).
+ *
  * Every random choice comes from the seed (talkoff: fixed; signal: the argument), so a failure
  * replays.
  */
@@ -773,6 +785,52 @@ static int music_suite(const char *corpus, const char *dir)
     return 0;
 }
 
+/*
+ * A call to a queue: the agent's greeting, the queue's prompt (a corpus IVR prompt), 44 s of
+ * hold music of held notes with vibrato (the kind a 20 ms tone receiver hears as a table tone),
+ * and the agent again. Writes OUT and prints "PROMPT_START PROMPT_END MUSIC_START MUSIC_END".
+ */
+static int queue_call(const char *corpus, const char *out_path)
+{
+    size_t j = 0;
+    while (strcmp(k_talkers[j].name, "cards"))
+        j++;
+    talker A = load_talker(corpus, &k_talkers[j]);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/ivr_prompts/ast_en_queue_periodic_announce.wav", corpus);
+    buf prompt = load8k(path);
+    /* the music suite's first vibrato piece (synth_vibrato_0), longer: its A4 and G4 sounded
+     * like the European and UK tones to the 20 ms receiver, and its hold was lost */
+    g_rng = 0x9e3779b97f4a7c15ull ^ ((uint64_t)(3 * 100 + 0 + 1) * 0x2545f4914f6cdd1dull);
+    buf m = {0};
+    synth_piece(&m, "vibrato", 44.0);
+    buf c = {0};
+    size_t t = (size_t)(0.5 * RATE);
+    buf_put(&c, t, A.u[0].x, A.u[0].n, 1.0);
+    t += A.u[0].n + RATE;
+    const size_t p0 = t;
+    buf_put(&c, p0, prompt.x, prompt.n, pow(10, (TALK_DB - active_db(prompt.x, prompt.n)) / 20));
+    t = p0 + prompt.n + RATE / 10; /* the queue's music right after its prompt */
+    const size_t m0 = t;
+    buf_put(&c, m0, m.x, m.n, pow(10, (MUSIC_DB - rms_db(m.x, m.n)) / 20));
+    t = m0 + m.n + RATE / 2;
+    for (int i = 1; i < 3; i++) {
+        buf_put(&c, t, A.u[i % A.nu].x, A.u[i % A.nu].n, 1.0);
+        t += A.u[i % A.nu].n + RATE / 2;
+    }
+    add_floor(&c);
+    write_wav(out_path, c.x, c.n);
+    printf("%.4f %.4f %.4f %.4f\n", (double)p0 / RATE, (double)(p0 + prompt.n) / RATE,
+           (double)m0 / RATE, (double)(m0 + m.n) / RATE);
+    free(c.x);
+    free(m.x);
+    free(prompt.x);
+    for (int u = 0; u < A.nu; u++)
+        free(A.u[u].x);
+    free(A.u);
+    return 0;
+}
+
 /* ---- the long signals ------------------------------------------------------------------------ */
 
 /*
@@ -854,6 +912,63 @@ static int signal_file(const char *period_path, const char *dir, const char *nam
     return 0;
 }
 
+/*
+ * A long signal cut by the recording at each of `phases` points of its period: file k starts
+ * k/phases of the way into a period and holds `periods` periods. Prints "NAME_k.wav START END
+ * EARLY LATE" per file: the first sample of its first piece of tone that sounds 100 ms or more
+ * (a partial first burst of 0.1 s is the signal's start) and the last sample of its last such
+ * piece; EARLY and LATE the same of pieces of 20 ms or more (which may be claimed too).
+ */
+static int sweep_files(const char *period_path, const char *dir, const char *name, int phases,
+                       int periods, double on[][2], int non)
+{
+    buf per = load8k(period_path);
+    const size_t P = per.n, n = (size_t)periods * P;
+    for (int k = 0; k < phases; k++) {
+        const size_t phase = (size_t)((double)k * (double)P / phases);
+        buf out = {0};
+        uint8_t *tone = calloc(n, 1);
+        buf_put(&out, 0, (const float[]){0}, 1, 0);
+        buf_put(&out, n - 1, (const float[]){0}, 1, 0);
+        for (size_t i = 0; i < n; i++) {
+            const size_t q = (phase + i) % P;
+            out.x[i] = per.x[q];
+            for (int r = 0; r < non; r++)
+                tone[i] |= q >= (size_t)(on[r][0] * RATE) && q < (size_t)(on[r][1] * RATE);
+        }
+        /* the runs of tone: the first and the last of 100 ms or more, and of 20 ms or more */
+        size_t a = n, b = 0, a20 = n, b20 = 0;
+        for (size_t i = 0; i < n;) {
+            if (!tone[i]) {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < n && tone[j])
+                j++;
+            if (j - i >= RATE / 10) {
+                a = a < n ? a : i;
+                b = j;
+            }
+            if (j - i >= RATE / 50) {
+                a20 = a20 < n ? a20 : i;
+                b20 = j;
+            }
+            i = j;
+        }
+        add_floor(&out);
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s_%02d.wav", dir, name, k);
+        write_wav(path, out.x, out.n);
+        printf("%s_%02d.wav %.4f %.4f %.4f %.4f\n", name, k, (double)a / RATE, (double)b / RATE,
+               (double)a20 / RATE, (double)b20 / RATE);
+        free(out.x);
+        free(tone);
+    }
+    free(per.x);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 7 && !strcmp(argv[1], "signal")) {
@@ -864,12 +979,24 @@ int main(int argc, char **argv)
                 die("%s: expected START-END", argv[i]);
         return signal_file(argv[2], argv[3], argv[4], strtoull(argv[5], NULL, 10), on, non);
     }
+    if (argc >= 8 && !strcmp(argv[1], "sweep")) {
+        double on[64][2];
+        int non = 0;
+        for (int i = 7; i < argc && non < 64; i++, non++)
+            if (sscanf(argv[i], "%lf-%lf", &on[non][0], &on[non][1]) != 2)
+                die("%s: expected START-END", argv[i]);
+        return sweep_files(argv[2], argv[3], argv[4], atoi(argv[5]), atoi(argv[6]), on, non);
+    }
+    if (argc == 4 && !strcmp(argv[1], "queue"))
+        return queue_call(argv[2], argv[3]);
     if (argc == 4 && !strcmp(argv[1], "music"))
         return music_suite(argv[2], argv[3]);
     if (argc >= 4 && !strcmp(argv[1], "talkoff"))
         return talkoff(argv[2], argv[3], argc >= 6 && !strcmp(argv[4], "--skip") ? argv[5] : NULL);
     fprintf(stderr, "usage: events_mkcalls talkoff CORPUS OUTDIR [--skip TALKER,...]\n"
                     "       events_mkcalls music CORPUS OUTDIR\n"
+                    "       events_mkcalls queue CORPUS OUT.wav\n"
+                    "       events_mkcalls sweep PERIOD.wav OUTDIR NAME PHASES PERIODS ON-OFF...\n"
                     "       events_mkcalls signal PERIOD.wav OUTDIR NAME SEED ON-OFF...\n");
     return 2;
 }
