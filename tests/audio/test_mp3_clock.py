@@ -48,7 +48,8 @@ def items(rep):
 
 
 def analyze(path):
-    r = subprocess.run([CQ, "analyze", "--json", "-q", path], capture_output=True, text=True)
+    r = subprocess.run([CQ, "analyze", "--json", "-q", "--only", "levels,silence,vad,events", path],
+                       capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit("callqa analyze %s: %s" % (path, r.stderr))
     return json.loads(r.stdout)
