@@ -30,10 +30,10 @@
  * lines it writes (lv_follow_*, follow.c, at the end of this header) reads them back for the
  * service.
  *
- * ROOM: src/live/, prefix lv_, on floor 8 with jobs and ingest (docs/ARCHITECTURE.md). It stands
- * on base (allocation), the engine's public API (the G.711 expansion of cq_audio.h; for the
- * server, cq_vad, cq_resample and cq_classify), nettle (SHA-1 and base64
- * for the WebSocket handshake); nothing above it is included.
+ * ROOM: src/live/, prefix lv_, on floor 8 with ingest, under the pipeline (docs/ARCHITECTURE.md).
+ * It stands on base (allocation), the engine's public API (the G.711 expansion of cq_audio.h; for
+ * the server, cq_vad, cq_resample and cq_classify), nettle (SHA-1 and base64 for the WebSocket
+ * handshake); nothing above it is included.
  *
  * Thread safety: an object is used by one thread at a time; the free functions are pure; an
  * lv_server runs its own threads, and lv_server_stop may be called from a signal handler.

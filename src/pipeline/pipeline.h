@@ -26,14 +26,16 @@
  *                                                            (scored.c, sources.c, roles.c)
  *   and the worker's loop around it: the store's jobs, leases, production safety
  *                                                                     (worker.c, safety.c)
+ *   and before all of it, a call as it happens: `callqa live`'s events followed (live_calls.c)
  *
  * It calls the engine (its public API, in the children only: the engine's header is read by
  * this room's files, not through this header, so that the service, which includes this one,
  * reads no engine header), the clients (recording.h: the call's audio opened or fetched;
  * asr.h: the transcription; llm.h: scoring's LLM categories), scoring, the transcript and
  * privacy rooms, the network room (a capture beside the recording; an investigation), the
- * store, proc (every child) and the settings, with jansson. It is on floor 8, above every room
- * it joins and below the service and the command line, which use it.
+ * store, proc (every child), the live room (its follower of `callqa live`'s events) and the
+ * settings, with jansson. It is on floor 9, above every room it joins and below the service and
+ * the command line, which use it.
  */
 #ifndef CQ_PIPELINE_H
 #define CQ_PIPELINE_H
@@ -50,6 +52,7 @@
 #include "../config/config.h"
 #include "../privacy/privacy.h"
 #include "../store/store_calls.h"
+#include "../live/live.h"
 
 struct json_t;
 
@@ -451,5 +454,32 @@ double pl_load_avg(void);
 /* Inside "HH:MM-HH:MM" (which may wrap midnight) at `when` in zone tz ("" the system's)?
  * An empty window is always inside. -1 when the window is malformed. */
 int pl_in_window(const char *window, const char *tz, time_t when);
+
+/* ---- a call as it happens: `callqa live`'s events followed (live_calls.c) ------------------ */
+
+/* The live room's follower of the event file `callqa live --events` writes, as a reader of calls
+ * takes it: the calls in progress, those just ended and the latest events, under its lock
+ * (src/live/live.h, lv_follow_*, says what each holds and its bounds). */
+typedef lv_follow pl_live;
+typedef lv_follow_params pl_live_params;
+typedef lv_follow_state pl_live_state;
+typedef lv_follow_call pl_live_call;
+typedef lv_follow_event pl_live_event;
+#define PL_LIVE_MAX_CALLS LV_FOLLOW_MAX_CALLS
+#define PL_LIVE_ENDED LV_FOLLOW_ENDED
+#define PL_LIVE_RING LV_FOLLOW_RING
+#define PL_LIVE_MAX_LINE LV_FOLLOW_MAX_LINE
+#define PL_LIVE_CALL_MAX LV_FOLLOW_CALL_MAX
+/* Start following (a thread of its own): NULL when out of memory or no thread started. */
+pl_live *pl_live_start(const pl_live_params *p) CQ_NONNULL(1);
+/* Stop the thread (waits for it); free after the stop. NULL: no-op. */
+void pl_live_stop(pl_live *f);
+void pl_live_free(pl_live *f);
+/* Call fn with the state, under the follower's lock (keep it short). */
+void pl_live_read(pl_live *f, void (*fn)(void *arg, const pl_live_state *st), void *arg)
+    CQ_NONNULL(1, 2);
+/* Whether s is a call id of the lines; an ISO 8601 UTC "wall" as Unix seconds (-1: not one). */
+bool pl_live_call_id(const char *s) CQ_NONNULL(1);
+double pl_live_wall_sec(const char *w) CQ_NONNULL(1);
 
 #endif /* CQ_PIPELINE_H */

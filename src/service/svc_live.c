@@ -4,7 +4,7 @@
  * recently ended calls, the counts, the file and its lag) and GET /api/live/events (the lines as
  * server-sent events, ?call=ID for one call, Last-Event-ID to resume within the ring).
  *
- * The file is followed by the live room's follower (src/live/follow.c: lv_follow_*), which keeps
+ * The file is followed by the live room's follower, asked of the pipeline (pl_live_*), which keeps
  * the calls, the recent events and the counts; keyed digits are masked on the way in when asked
  * (live_mask_digits, or any redacted campaign) through the one walk of the pipeline room
  * (pl_redact_mask_report), so no unmasked digit is held. Its events go onto the service's hub of
@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "../pipeline/pipeline.h"
-#include "../live/live.h"
 #include "svc_hub.h"
 #include "svc_live.h"
 #include "svc_qa.h"
@@ -29,14 +28,14 @@
 #define LIVE_RECENT 50            /* events in GET /api/live/calls */
 
 struct svc_live {
-    lv_follow *f;
+    pl_live *f;
     svc_hub *hub;
     unsigned types; /* what the one walk looks for beside keyed digits (pl_redact_types) */
 };
 
 /* ---- the follower's sink: its events onto the streams ---------------------------------------- */
 
-static void on_event(void *arg, const lv_follow_event *e)
+static void on_event(void *arg, const pl_live_event *e)
 {
     struct svc_live *h = arg;
     svc_hub_publish(h->hub, (int64_t)e->id, e->call, e->data);
@@ -82,10 +81,10 @@ static const char *call_arg(req *r)
             MHD_YES ||
         !v)
         return NULL;
-    if (strlen(v) != len || !lv_follow_call_id(v)) {
+    if (strlen(v) != len || !pl_live_call_id(v)) {
         svc_answer_error(r, 400, "bad_argument",
                          "call: a call id, 1-%d printable characters without spaces",
-                         LV_FOLLOW_CALL_MAX);
+                         PL_LIVE_CALL_MAX);
         return "";
     }
     return v;
@@ -96,7 +95,7 @@ static json_t *text_or_null(const char *s)
     return s[0] ? svc_json_text(s) : json_null();
 }
 
-static json_t *call_json(const lv_follow_call *c, bool ended)
+static json_t *call_json(const pl_live_call *c, bool ended)
 {
     json_t *o = json_object();
     json_object_set_new(o, "call", svc_json_text(c->id));
@@ -120,10 +119,10 @@ static json_t *call_json(const lv_follow_call *c, bool ended)
 
 /* How far the follower is behind: the bytes of the file not read yet (0 when not following),
  * and the wall time of the last line read (Unix s; -1: none yet). */
-static void lag_of(const lv_follow_state *h, int64_t *bytes, double *wall)
+static void lag_of(const pl_live_state *h, int64_t *bytes, double *wall)
 {
     *bytes = h->open && h->size > h->done ? h->size - h->done : 0;
-    *wall = h->last_wall[0] ? lv_follow_wall_sec(h->last_wall) : -1;
+    *wall = h->last_wall[0] ? pl_live_wall_sec(h->last_wall) : -1;
 }
 
 /* GET /api/live/calls's state, read under the follower's lock. */
@@ -132,7 +131,7 @@ typedef struct calls_view {
     json_t *o, *active, *ended, *recent;
 } calls_view;
 
-static void calls_of(void *arg, const lv_follow_state *h)
+static void calls_of(void *arg, const pl_live_state *h)
 {
     calls_view *v = arg;
     const char *call = v->call;
@@ -151,15 +150,13 @@ static void calls_of(void *arg, const lv_follow_state *h)
         if (!call || !strcmp(call, h->calls[i].id))
             json_array_append_new(active, call_json(&h->calls[i], false));
     for (int i = 0; i < h->n_ended; i++) { /* the latest first */
-        const lv_follow_call *c =
-            &h->ended[(h->ended_next - 1 - i + LV_FOLLOW_ENDED) % LV_FOLLOW_ENDED];
+        const pl_live_call *c = &h->ended[(h->ended_next - 1 - i + PL_LIVE_ENDED) % PL_LIVE_ENDED];
         if (!call || !strcmp(call, c->id))
             json_array_append_new(ended, call_json(c, true));
     }
-    uint64_t first =
-        h->next_id - h->base > LV_FOLLOW_RING ? h->next_id - LV_FOLLOW_RING : h->base + 1;
+    uint64_t first = h->next_id - h->base > PL_LIVE_RING ? h->next_id - PL_LIVE_RING : h->base + 1;
     for (uint64_t id = h->next_id; id-- > first && json_array_size(recent) < LIVE_RECENT;) {
-        const lv_follow_event *e = &h->ring[id % LV_FOLLOW_RING];
+        const pl_live_event *e = &h->ring[id % PL_LIVE_RING];
         if (call && strcmp(call, e->call))
             continue;
         json_t *ev = json_loads(e->data, 0, NULL);
@@ -199,15 +196,15 @@ enum MHD_Result svc_live_calls(req *r, const char *data, size_t *size)
     const char *slash = strrchr(r->s->cfg->live_events, '/');
     json_object_set_new(o, "file", svc_json_text(slash ? slash + 1 : r->s->cfg->live_events));
     calls_view v = {call, o, active, ended, recent};
-    lv_follow_read(h->f, calls_of, &v);
+    pl_live_read(h->f, calls_of, &v);
     json_object_set_new(o, "active", active);
     json_object_set_new(o, "ended", ended);
     json_object_set_new(o, "recent", recent);
     json_t *lim = json_object();
-    json_object_set_new(lim, "max_calls", json_integer(LV_FOLLOW_MAX_CALLS));
-    json_object_set_new(lim, "ended_kept", json_integer(LV_FOLLOW_ENDED));
-    json_object_set_new(lim, "events_kept", json_integer(LV_FOLLOW_RING));
-    json_object_set_new(lim, "max_line_bytes", json_integer(LV_FOLLOW_MAX_LINE));
+    json_object_set_new(lim, "max_calls", json_integer(PL_LIVE_MAX_CALLS));
+    json_object_set_new(lim, "ended_kept", json_integer(PL_LIVE_ENDED));
+    json_object_set_new(lim, "events_kept", json_integer(PL_LIVE_RING));
+    json_object_set_new(lim, "max_line_bytes", json_integer(PL_LIVE_MAX_LINE));
     json_object_set_new(o, "limits", lim);
     return svc_qa_send(r, 200, o);
 }
@@ -218,7 +215,7 @@ typedef struct metrics_view {
     int streams;
 } metrics_view;
 
-static void metrics_of(void *arg, const lv_follow_state *h)
+static void metrics_of(void *arg, const pl_live_state *h)
 {
     metrics_view *v = arg;
     FILE *f = v->f;
@@ -266,7 +263,7 @@ void svc_live_metrics(svc *s, FILE *f)
     if (!h)
         return;
     metrics_view v = {f, svc_hub_clients(h->hub)};
-    lv_follow_read(h->f, metrics_of, &v);
+    pl_live_read(h->f, metrics_of, &v);
 }
 
 /* A stream joins under the follower's lock: from the event after `after` while the ring holds
@@ -279,7 +276,7 @@ typedef struct join_view {
     svc_hub_sub *u;
 } join_view;
 
-static void join_at(void *arg, const lv_follow_state *st)
+static void join_at(void *arg, const pl_live_state *st)
 {
     join_view *v = arg;
     uint64_t last_id = st->next_id - 1;
@@ -290,9 +287,9 @@ static void join_at(void *arg, const lv_follow_state *st)
     if (!(v->u = svc_hub_join(v->h->hub, v->r, v->call, (int64_t)after)))
         return;
     uint64_t first =
-        st->next_id - st->base > LV_FOLLOW_RING ? st->next_id - LV_FOLLOW_RING : st->base + 1;
+        st->next_id - st->base > PL_LIVE_RING ? st->next_id - PL_LIVE_RING : st->base + 1;
     for (uint64_t id = after + 1 > first ? after + 1 : first; id < st->next_id; id++) {
-        const lv_follow_event *e = &st->ring[id % LV_FOLLOW_RING];
+        const pl_live_event *e = &st->ring[id % PL_LIVE_RING];
         svc_hub_send(v->u, (int64_t)e->id, e->call, e->data);
     }
 }
@@ -310,7 +307,7 @@ enum MHD_Result svc_live_events(req *r, const char *data, size_t *size)
     if (svc_hub_after(r, &after))
         return svc_send(r);
     join_view v = {h, r, call, after, NULL};
-    lv_follow_read(h->f, join_at, &v);
+    pl_live_read(h->f, join_at, &v);
     return v.u ? svc_hub_answer(v.u, r) : svc_send(r);
 }
 
@@ -325,13 +322,13 @@ int svc_live_start(svc *s)
         return -1;
     h->types = pl_redact_types(s->cfg);
     bool mask = s->cfg->live_mask_digits || pl_redact_any(s->cfg);
-    lv_follow_params p = {.path = s->cfg->live_events,
-                          .mask = mask ? mask_digits : NULL,
-                          .mask_arg = h,
-                          .sink = {on_event, on_read, on_tick, on_behind, h}};
+    pl_live_params p = {.path = s->cfg->live_events,
+                        .mask = mask ? mask_digits : NULL,
+                        .mask_arg = h,
+                        .sink = {on_event, on_read, on_tick, on_behind, h}};
     if (!(h->hub = svc_hub_create("live", LIVE_SUB_BUFFER, s->cfg->events_heartbeat_sec,
                                   s->cfg->events_max_clients)) ||
-        !(h->f = lv_follow_start(&p))) {
+        !(h->f = pl_live_start(&p))) {
         svc_hub_free(h->hub);
         free(h);
         return -1;
@@ -345,7 +342,7 @@ void svc_live_stop(svc *s)
     struct svc_live *h = s->live;
     if (!h)
         return;
-    lv_follow_stop(h->f);
+    pl_live_stop(h->f);
     svc_hub_stop(h->hub); /* every suspended stream ends */
 }
 
@@ -354,7 +351,7 @@ void svc_live_free(svc *s)
     struct svc_live *h = s->live;
     if (!h)
         return;
-    lv_follow_free(h->f);
+    pl_live_free(h->f);
     svc_hub_free(h->hub);
     free(h);
     s->live = NULL;

@@ -1,6 +1,6 @@
 /*
  * svc_live.h - the calls in progress (svc_live.c): GET /api/live/calls and GET /api/live/events,
- * from the live room's follower of `callqa live`'s event lines (src/live/live.h, lv_follow_*).
+ * from the live room's follower of `callqa live`'s event lines, through the pipeline (pl_live_*).
  */
 #ifndef CQ_SVC_LIVE_H
 #define CQ_SVC_LIVE_H

@@ -9,8 +9,10 @@ engine's API, the one contract every room may read). It never includes a header 
 its own floor or above, and nothing outside src/service/ includes a service header except the
 service's two entry points (src/cli/serve_cmd.c, src/cli/service_main.c).
 
-The service speaks HTTP: a call's analysis is the pipeline's (src/pipeline/pipeline.h). No file
-of src/service/ includes a header of the engine's rooms (the callqa library's: base, audio, dsp,
+The service speaks HTTP: a call's analysis is the pipeline's (src/pipeline/pipeline.h), and so is
+a call as it happens (the live room's follower, pl_live_*: no file of src/service/ includes
+src/live/'s header by a line of its own, and none calls cq_engine_*, proc_* or lv_follow_*). No
+file of src/service/ includes a header of the engine's rooms (the callqa library's: base, audio, dsp,
 nn, call, stages, engine) or of src/proc, nor of the library's public headers any but the status,
 base and clock ones (cq_status.h, cq_base.h: codes, their names, the version; cq_clock.h, every
 room's one clock); and no object of it
@@ -37,9 +39,10 @@ FLOORS = {
     "media": 5,
     "scoring": 6, "clients": 6,
     "ask": 7, "privacy": 7,
-    "pipeline": 8, "ingest": 8, "live": 8,
-    "service": 9,
-    "cli": 10,
+    "ingest": 8, "live": 8,
+    "pipeline": 9,
+    "service": 10,
+    "cli": 11,
 }
 SERVICE_ENTRY = {"src/cli/serve_cmd.c", "src/cli/service_main.c"}
 # what src/service/ never includes (rooms), may include of include/callqa/ by a line, and never
@@ -48,6 +51,11 @@ SERVICE_NEVER = {"base", "audio", "dsp", "nn", "call", "stages", "engine", "proc
 SERVICE_PUBLIC = {"include/callqa/cq_status.h", "include/callqa/cq_base.h",
                   "include/callqa/cq_clock.h"}
 SERVICE_NEVER_READ = {"include/callqa/callqa.h", "include/callqa/cq_engine.h"}
+# rooms the service reads through the pipeline's header only (never by a line of its own), and
+# the functions of the engine, src/proc and the live room's follower it never calls (a call's
+# analysis, its children and a call as it happens are the pipeline's: pl_*)
+SERVICE_NOT_DIRECT = {"live"}
+SERVICE_NEVER_CALLS = re.compile(r"\b((?:cq_engine|proc|lv_follow)_\w+)\s*\(")
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 
@@ -71,6 +79,9 @@ def service_allowed(src_rel, dst_rel, direct):
     if b in SERVICE_NEVER:
         return "the service includes no header of the engine or of src/proc (a call's analysis " \
             "is src/pipeline/pipeline.h's)"
+    if b in SERVICE_NOT_DIRECT and direct:
+        return "the service includes no header of src/%s (a call as it happens is " \
+            "src/pipeline/pipeline.h's, pl_live_*)" % b
     if dst_rel in SERVICE_NEVER_READ or (b == "public" and direct and
                                          dst_rel not in SERVICE_PUBLIC):
         return "the service reads no header of the engine's API (of include/callqa/ only %s; " \
@@ -117,6 +128,12 @@ def by_lines(root):
         rel = os.path.relpath(path, root)
         with open(path, encoding="utf-8", errors="replace") as f:
             text = f.read()
+        if room_of(rel) == "service":
+            for m in SERVICE_NEVER_CALLS.finditer(re.sub(r"/\*.*?\*/|//[^\n]*", "", text,
+                                                         flags=re.S)):
+                bad.append("%s: calls %s: the service calls no function of the engine, src/proc "
+                           "or the live room's follower (the pipeline's pl_* are its API)" %
+                           (rel, m.group(1)))
         for inc in INCLUDE_RE.findall(text):
             n += 1
             cand = os.path.normpath(os.path.join(os.path.dirname(path), inc))

@@ -56,6 +56,18 @@ check "planted: a service object that read cq_engine.h through a header fails th
 check "planted: ... and the failure names the object and the header" \
     grep -q "src/service/svc_hot.c (object svc_hot.c.o) reads include/callqa/cq_engine.h" "$T/svcdep.out"
 
+# a call as it happens is the pipeline's too: a service file including the live room's header by
+# a line of its own, and calling its follower and the engine directly
+cp "$SRC/src/service/svc_hot.c" "$T/tree/src/service/svc_hot.c"
+sed -i 's|#include "svc_hot.h"|#include "svc_hot.h"\n#include "../live/live.h"|' "$T/tree/src/service/svc_hot.c"
+printf 'static void planted(lv_follow *f) { lv_follow_read(f, NULL, NULL); cq_engine_free(NULL); }\n' \
+    >> "$T/tree/src/service/svc_hot.c"
+python3 "$HERE/check_includes.py" "$T/tree" > "$T/live.out"
+check "planted: a service file including live.h and calling lv_follow_read and cq_engine_free fails" [ $? -eq 1 ]
+check "planted: ... naming live.h" grep -q 'src/service/svc_hot.c: #include "../live/live.h": the service includes no header of src/live' "$T/live.out"
+check "planted: ... and each call" sh -c "grep -q 'src/service/svc_hot.c: calls lv_follow_read' '$T/live.out' &&
+    grep -q 'src/service/svc_hot.c: calls cq_engine_free' '$T/live.out'"
+
 check "the settings check passes on docs/config.md" "$B/tests/test_config" > /dev/null 2>&1
 grep -v '^| `vad_threshold`' "$SRC/docs/config.md" |
     sed 's/^| `asr_retries` | \(.*\) | `3` |/| `asr_retries` | \1 | `4` |/' > "$T/config.md"
