@@ -399,13 +399,6 @@ static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_st
     return false;
 }
 
-/* Room in the pending pool for one more connection from `peer`, as lv_server makes it
- * (server.c, make_room): the oldest connection still reading its environment, of that address
- * when it holds max_pending_per_client of them, else of all when the pool is full, is read one
- * last time and, its environment still not whole, closed. One that has sent nothing goes before
- * one part-way through its environment (Asterisk may write it in pieces, and a PBX beside a
- * flood from its own address is then not closed between two of them); either is closed at
- * ident_sec all the same. */
 /* The order of eviction: those that have sent nothing, then the others, oldest first. */
 static bool before(const conn *a, const conn *b)
 {
@@ -414,6 +407,13 @@ static bool before(const conn *a, const conn *b)
     return a->t_accept < b->t_accept;
 }
 
+/* Room in the pending pool for one more connection from `peer`, as lv_server makes it
+ * (server.c, make_room): the oldest connection still reading its environment, of that address
+ * when it holds max_pending_per_client of them, else of all when the pool is full, is read one
+ * last time and, its environment still not whole, closed. One that has sent nothing goes before
+ * one part-way through its environment (Asterisk may write it in pieces, and a PBX beside a
+ * flood from its own address is then not closed between two of them); either is closed at
+ * ident_sec all the same. */
 static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
 {
     for (;;) {
