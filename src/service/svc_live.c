@@ -65,13 +65,6 @@ static int mask_digits(json_t *o, void *arg)
 
 /* ---- the routes ------------------------------------------------------------------------------ */
 
-static enum MHD_Result live_off(req *r)
-{
-    svc_answer_error(r, 404, "live_off",
-                     "no live event file is followed (the live_events setting, docs/live.md)");
-    return svc_send(r);
-}
-
 /* The 'call' argument: NULL none, "" when bad (answered). */
 static const char *call_arg(req *r)
 {
@@ -88,6 +81,26 @@ static const char *call_arg(req *r)
         return "";
     }
     return v;
+}
+
+/* A live route's start: the follower and the 'call' argument (*call: NULL for none), or NULL
+ * with r answered (404 when no event file is followed, 400 for a bad call id). */
+static struct svc_live *live_route(req *r, const char **call)
+{
+    struct svc_live *h = r->s->live;
+    if (!h) {
+        svc_answer_error(r, 404, "live_off",
+                         "no live event file is followed (the live_events setting, docs/live.md)");
+        return NULL;
+    }
+    *call = call_arg(r);
+    return *call && !**call ? NULL : h;
+}
+
+/* The id of the first event the ring still holds. */
+static uint64_t ring_first(const pl_live_state *st)
+{
+    return st->next_id - st->base > PL_LIVE_RING ? st->next_id - PL_LIVE_RING : st->base + 1;
 }
 
 static json_t *text_or_null(const char *s)
@@ -154,7 +167,7 @@ static void calls_of(void *arg, const pl_live_state *h)
         if (!call || !strcmp(call, c->id))
             json_array_append_new(ended, call_json(c, true));
     }
-    uint64_t first = h->next_id - h->base > PL_LIVE_RING ? h->next_id - PL_LIVE_RING : h->base + 1;
+    const uint64_t first = ring_first(h);
     for (uint64_t id = h->next_id; id-- > first && json_array_size(recent) < LIVE_RECENT;) {
         const pl_live_event *e = &h->ring[id % PL_LIVE_RING];
         if (call && strcmp(call, e->call))
@@ -185,11 +198,9 @@ static void calls_of(void *arg, const pl_live_state *h)
 enum MHD_Result svc_live_calls(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
-    struct svc_live *h = r->s->live;
+    const char *call;
+    struct svc_live *h = live_route(r, &call);
     if (!h)
-        return live_off(r);
-    const char *call = call_arg(r);
-    if (call && !*call)
         return svc_send(r);
     json_t *o = json_object(), *active = json_array(), *ended = json_array(),
            *recent = json_array();
@@ -286,8 +297,7 @@ static void join_at(void *arg, const pl_live_state *st)
             : last_id;
     if (!(v->u = svc_hub_join(v->h->hub, v->r, v->call, (int64_t)after)))
         return;
-    uint64_t first =
-        st->next_id - st->base > PL_LIVE_RING ? st->next_id - PL_LIVE_RING : st->base + 1;
+    const uint64_t first = ring_first(st);
     for (uint64_t id = after + 1 > first ? after + 1 : first; id < st->next_id; id++) {
         const pl_live_event *e = &st->ring[id % PL_LIVE_RING];
         svc_hub_send(v->u, (int64_t)e->id, e->call, e->data);
@@ -297,11 +307,9 @@ static void join_at(void *arg, const pl_live_state *st)
 enum MHD_Result svc_live_events(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
-    struct svc_live *h = r->s->live;
+    const char *call;
+    struct svc_live *h = live_route(r, &call);
     if (!h)
-        return live_off(r);
-    const char *call = call_arg(r);
-    if (call && !*call)
         return svc_send(r);
     int64_t after;
     if (svc_hub_after(r, &after))
