@@ -144,13 +144,25 @@ for case in busy:sip_busy cancel:sip_cancelled timeout:sip_timeout carrier503:si
     authloop:sip_auth_loop; do
     k=${case%%:*}
     code=${case#*:}
-    python3 "$HERE/gen_pcap.py" "sipcase:$k" "$T/case-$k.pcap"
-    "$CQ" sip --json "$T/case-$k.pcap" > "$T/case-$k.json"
+    python3 "$HERE/gen_pcap.py" "sipcase:$k" "$T/case-$k.pcap" ||
+        echo "# gen_pcap.py sipcase:$k: exit $?"
+    "$CQ" sip --json "$T/case-$k.pcap" > "$T/case-$k.json" 2> "$T/case-$k.err" ||
+        echo "# callqa sip case-$k.pcap: exit $?: $(cat "$T/case-$k.err")"
     check "SIP $k: finding $code, with evidence" python3 -c "
-import json,sys; d=json.load(open('$T/case-$k.json')); f=[x for x in d['findings'] if x['code'] == '$code']
+import json,sys,os
+try:
+    d=json.load(open('$T/case-$k.json'))
+except Exception as e:  # what was read, when a failure says nothing of the code
+    print('# case-$k: %r; pcap %d bytes, json %d bytes' % (e, os.path.getsize('$T/case-$k.pcap'),
+                                                           os.path.getsize('$T/case-$k.json')))
+    sys.exit(1)
+f=[x for x in d['findings'] if x['code'] == '$code']
 priv=[x for x in d['findings'] if x['code'] == 'sdp_private_address']
-sys.exit(not (f and f[0]['evidence'] and f[0]['evidence'][0]['figure'].startswith('frame ')
-              and (len(priv) == 0) == ('$k' != 'private')))"
+ok=f and f[0]['evidence'] and f[0]['evidence'][0]['figure'].startswith('frame ') and (len(priv) == 0) == ('$k' != 'private')
+if not ok:
+    print('# case-$k: packets %s, dialogs %s, findings %s' % (d.get('packets'), len(d.get('dialogs', [])),
+          [(x['code'], x['evidence'][:1]) for x in d['findings']]))
+sys.exit(not ok)"
 done
 check "SIP 503: the Q.850 cause read" python3 -c "
 import json,sys; d=json.load(open('$T/case-carrier503.json'))['dialogs'][0]
