@@ -14,6 +14,8 @@
  * probed (train_fill) 99 / 95 / 88 % (874 / 834 / 772), and with the train's level asked of
  * them 99.5 / 95 / 89 % (876 / 839 / 785), never a wrong digit, and no digit on the corpus's
  * speech, music and calls.
+ * A digit libspandsp's receiver alone reports must have been pressed (pressed): a held musical
+ * note on a row with another on a column sounds like a key to it.
  *
  * DESIGN
  * Frames: 20 ms (160 samples), Hann window. For every tone the tables know (a single frequency
@@ -84,6 +86,14 @@
 #define DTMF_GAP_SEC 2.0 /* digits closer than this form one event */
 #define DTMF_LAG 240     /* samples from a digit's edge to libspandsp's report of it */
 #define DTMF_QUEUE 16    /* digits waiting to be taken in order */
+/* a digit libspandsp's receiver alone heard (pressed): each of its tones PRESS_EDGE_DB over
+ * its quietest window of PRESS_WIN samples (every PRESS_HOP) within PRESS_REACH before or after
+ * it; the ring keeps the last PRESS_RING samples */
+#define PRESS_EDGE_DB 10.0
+#define PRESS_WIN 160
+#define PRESS_HOP 40
+#define PRESS_REACH 800
+#define PRESS_RING 8192
 #define TRAIN_PMIN 0.06  /* a train's digits start every 60-160 ms (s) */
 #define TRAIN_PMAX 0.16
 #define TRAIN_TOL 0.012      /* each midpoint within this of the train's cadence (s) */
@@ -132,10 +142,19 @@ static double centre(int id)
 
 #define NBANK 16 /* Goertzel lanes per frame: the distinct table frequencies, padded */
 
+/* The DTMF keys as libspandsp names them, row by row, and their frequencies (Hz) */
+static const char k_dtmf_keys[] = "123A456B789C*0#D";
+static const double k_dtmf_rows[4] = {697, 770, 852, 941}, k_dtmf_cols[4] = {1209, 1336, 1477, 1633};
+
+/* The receivers a digit comes from (queue_digit): libspandsp's, ours on the signal, ours on the
+ * signal with the voice cancelled, and a train's slot probed (train_fill). */
+enum { FROM_SPANDSP, FROM_RX2, FROM_RX3, FROM_SLOT };
+
 /* A digit a receiver reported. */
 typedef struct heard {
     char symbol;
     int exact;     /* its span is the key's (not from the voice-cancelled signal) */
+    int alone;     /* libspandsp's receiver alone reported it (flush_digits asks more of it) */
     int refined;   /* the key's own span is in ka, kb (cq__dtmf_refine), or can no longer be */
     double a, b;   /* its span as reported (s) */
     double ka, kb; /* the key's own span (s; for trains) */
@@ -201,6 +220,9 @@ struct cq_tones {
     int dtmf_open;
     cq__dtmf *rx2;            /* our receiver, for digits under speech (dtmf.c) */
     cq__dtmf *rx3;            /* the same on the voice-cancelled signal */
+    float *ring;              /* the last PRESS_RING samples (pressed) */
+    float press_win[PRESS_WIN];
+    double press_wsum;
     heard recent[TRAIN_KEEP]; /* the last digits taken, latest first: to merge the receivers'
                                * reports, and for trains */
     int nrecent;
@@ -336,7 +358,7 @@ static double dtmf_floor(const cq_tones *t)
     return t->rx3 ? fmin(f, (double)cq__dtmf_floor(t->rx3) / RATE) : f;
 }
 
-static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact);
+static void queue_digit(cq_tones *t, char symbol, double a, double b, int from);
 
 /* Are the digits i0..i1 whose midpoints are M a train with spacings of 1 to TRAIN_GAP times p?
  * Their slot numbers (from 0) go in slot; a least-squares line through the midpoints against
@@ -485,13 +507,66 @@ static void train_fill(cq_tones *t, double floor_s, int final)
                 if (later > 0)
                     take_digit(t, &h, later);
                 else
-                    queue_digit(t, (char)sym, a, b, 0);
+                    queue_digit(t, (char)sym, a, b, FROM_SLOT);
                 train_fill(t, floor_s, final); /* the train may now reach further */
                 return;
             }
         }
         i0 = i1;
     }
+}
+
+static double tone_power(const float *x, const float *w, size_t n, double wsum, double f);
+
+/* A tone's power at f (Hz) over the PRESS_WIN samples of the ring from sample `at`. */
+static double press_power(const cq_tones *t, uint64_t at, double f)
+{
+    float x[PRESS_WIN];
+    for (int i = 0; i < PRESS_WIN; i++)
+        x[i] = t->ring[(at + (uint64_t)i) % PRESS_RING];
+    return tone_power(x, t->press_win, PRESS_WIN, t->press_wsum, f);
+}
+
+/*
+ * Is a digit pressed and released? Asked of one that libspandsp's receiver alone reported (the
+ * others ask it themselves: dtmf.c). Its row and its column, read over 20 ms windows every
+ * 5 ms, must each peak inside its span PRESS_EDGE_DB over their quietest window within
+ * PRESS_REACH before or after it: a key is pressed and released (40 ms pauses between keys
+ * leave such a window), while a held musical note, or the harmonic of one, that falls within
+ * Q.24's tolerance of a row or a column sounds on through the piece libspandsp takes for a key
+ * (docs/events.md, "Tone or music"). 1: a digit, 0: none, -1: not yet known (its samples after
+ * it are not all in; final: judged on those that are).
+ */
+static int pressed(const cq_tones *t, const heard *h, int final)
+{
+    if (!h->alone)
+        return 1;
+    const uint64_t a = (uint64_t)(h->a * RATE), b = (uint64_t)(h->b * RATE);
+    if (!final && t->pos < b + PRESS_REACH + PRESS_WIN)
+        return -1;
+    const uint64_t lo = t->pos > PRESS_RING ? t->pos - PRESS_RING : 0; /* the ring's oldest */
+    const char *k = strchr(k_dtmf_keys, h->symbol);
+    if (!k)
+        return 1;
+    const double f[2] = {k_dtmf_rows[(k - k_dtmf_keys) / 4], k_dtmf_cols[(k - k_dtmf_keys) % 4]};
+    for (int g = 0; g < 2; g++) {
+        double in = 0, out = -1;
+        const uint64_t w0 = a > PRESS_REACH + PRESS_WIN / 2 ? a - PRESS_REACH - PRESS_WIN / 2 : 0;
+        for (uint64_t w = w0; w + PRESS_WIN <= t->pos && w + PRESS_WIN / 2 <= b + PRESS_REACH;
+             w += PRESS_HOP) {
+            if (w < lo)
+                continue;
+            const uint64_t mid = w + PRESS_WIN / 2;
+            const double p = press_power(t, w, f[g]);
+            if (mid >= a && mid <= b)
+                in = fmax(in, p);
+            else if (out < 0 || p < out)
+                out = p;
+        }
+        if (out >= 0 && 10 * log10((in + 1e-20) / (out + 1e-20)) < PRESS_EDGE_DB)
+            return 0;
+    }
+    return 1;
 }
 
 /* Take the queued digits that no receiver can now precede and that no train can still grow
@@ -502,9 +577,12 @@ static void flush_digits(cq_tones *t, int final)
     if (t->rx3) /* the trains' slots are probed on the voice-cancelled signal */
         train_fill(t, fl, final);
     int n = 0;
-    while (n < t->nqueue && t->queue[n].a <= fl) {
-        take_digit(t, &t->queue[n], 0);
-        n++;
+    for (; n < t->nqueue && t->queue[n].a <= fl; n++) {
+        const int p = pressed(t, &t->queue[n], final);
+        if (p < 0)
+            break; /* its samples are not all in: it, and those after it, wait */
+        if (p)
+            take_digit(t, &t->queue[n], 0);
     }
     memmove(t->queue, t->queue + n, sizeof(t->queue[0]) * (size_t)(t->nqueue - n));
     t->nqueue -= n;
@@ -516,8 +594,10 @@ static void flush_digits(cq_tones *t, int final)
  * over the span of the first to report it from the signal itself (`exact`), else over both
  * spans (the voice canceller spreads a tone's edges by up to a voice period, and may report a
  * long tone in pieces). */
-static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact)
+static void queue_digit(cq_tones *t, char symbol, double a, double b, int from)
 {
+    const int exact = from == FROM_SPANDSP || from == FROM_RX2;
+    int alone = from == FROM_SPANDSP;
     for (int i = 0; i < t->nrecent; i++)
         if (fmin(b, t->recent[i].b) - fmax(a, t->recent[i].a) >= 0.01)
             return;
@@ -526,10 +606,13 @@ static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact)
             continue;
         if (t->queue[i].symbol == symbol) {
             if (t->queue[i].exact || !exact) {
-                if (t->queue[i].exact) /* the first exact span stands */
+                if (t->queue[i].exact) { /* the first exact span stands, now heard twice */
+                    t->queue[i].alone = 0;
                     return;
+                }
                 a = fmin(a, t->queue[i].a), b = fmax(b, t->queue[i].b);
             }
+            alone = 0; /* the same key, from another receiver */
         } else if (b - a <= t->queue[i].b - t->queue[i].a) {
             return;
         }
@@ -538,14 +621,16 @@ static void queue_digit(cq_tones *t, char symbol, double a, double b, int exact)
         i = -1; /* the merged digit may now overlap others */
     }
     if (t->nqueue == DTMF_QUEUE) { /* full: the oldest goes now */
-        take_digit(t, &t->queue[0], 0);
+        if (pressed(t, &t->queue[0], 1))
+            take_digit(t, &t->queue[0], 0);
         memmove(t->queue, t->queue + 1, sizeof(t->queue[0]) * (DTMF_QUEUE - 1));
         t->nqueue--;
     }
     int i = t->nqueue;
     for (; i > 0 && t->queue[i - 1].a > a; i--)
         t->queue[i] = t->queue[i - 1];
-    t->queue[i] = (heard){.symbol = symbol, .exact = exact, .a = a, .b = b, .ka = a, .kb = b};
+    t->queue[i] =
+        (heard){.symbol = symbol, .exact = exact, .alone = alone, .a = a, .b = b, .ka = a, .kb = b};
     t->nqueue++;
 }
 
@@ -567,20 +652,20 @@ static void dtmf_report(void *user, int code, int level, int delay)
     double a = (double)t->digit_start / RATE, b = (double)at / RATE;
     char symbol = (char)t->digit;
     t->digit = 0;
-    queue_digit(t, symbol, a, b, 1);
+    queue_digit(t, symbol, a, b, FROM_SPANDSP);
 }
 
 /* A digit from our receiver, once it has been judged (rx3: on the voice-cancelled signal). */
 static void rx2_report(void *user, const cq__dtmf_digit *dg)
 {
     cq_tones *t = user;
-    queue_digit(t, dg->symbol, (double)dg->start / RATE, (double)dg->end / RATE, 1);
+    queue_digit(t, dg->symbol, (double)dg->start / RATE, (double)dg->end / RATE, FROM_RX2);
 }
 
 static void rx3_report(void *user, const cq__dtmf_digit *dg)
 {
     cq_tones *t = user;
-    queue_digit(t, dg->symbol, (double)dg->start / RATE, (double)dg->end / RATE, 0);
+    queue_digit(t, dg->symbol, (double)dg->start / RATE, (double)dg->end / RATE, FROM_RX3);
 }
 
 /* libspandsp's CNG and ANS (CED) receivers: note when each fires. */
@@ -628,7 +713,8 @@ cq_tones *cq_tones_create(const cq_tones_params *p, int *err)
     const cq_tones_params par = p ? *p : cq_tones_default_params();
     int rc = CQ_OK;
     cq_tones *t = cq__calloc(1, sizeof(*t));
-    if (!t || !(t->run = cq__malloc(sizeof(float) * RUN_MAX))) {
+    if (!t || !(t->run = cq__malloc(sizeof(float) * RUN_MAX)) ||
+        !(t->ring = cq__calloc(PRESS_RING, sizeof(float)))) {
         rc = CQ_ERR_NOMEM;
         goto done;
     }
@@ -683,6 +769,10 @@ cq_tones *cq_tones_create(const cq_tones_params *p, int *err)
         t->win_sum += t->win[i];
         t->win2_sum += (double)t->win[i] * t->win[i];
     }
+    for (int i = 0; i < PRESS_WIN; i++) {
+        t->press_win[i] = (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * (i + 0.5) / PRESS_WIN));
+        t->press_wsum += t->press_win[i];
+    }
 done:
     if (rc != CQ_OK) {
         cq_tones_destroy(t);
@@ -708,6 +798,7 @@ void cq_tones_destroy(cq_tones *t)
     cq__free(t->fax_at[0]);
     cq__free(t->fax_at[1]);
     cq__free(t->run);
+    cq__free(t->ring);
     cq__free(t->segs);
     cq__free(t->ev);
     cq__free(t->box);
@@ -1125,6 +1216,7 @@ int cq_tones_push(cq_tones *t, const float *x, size_t n)
     int16_t s16[FR];
     for (size_t i = 0; i < n; i++) {
         t->frame[t->nframe++] = x[i];
+        t->ring[t->pos % PRESS_RING] = x[i];
         t->pos++;
         if (t->nframe == FR) {
             int16_t band16[FR];

@@ -43,7 +43,7 @@ import sys
 TONES = ("dtmf", "ringback", "busy", "sit", "fax")
 CODECS = ("pcm", "alaw", "ulaw", "gsm", "mp3")
 MUSIC_MIN_HELD = 0.95
-MUSIC_MAX_DIGITS = 13
+MUSIC_MAX_DIGITS = 0
 
 
 def reports(path):

@@ -4,8 +4,8 @@
 # events_mkcalls of sustained notes (organ chords, pads, a flute-like melody of long notes, held
 # notes with vibrato, piano), each between two pieces of speech, as 16-bit PCM and through
 # A-law, u-law, GSM 06.10 and MP3 32 kbit/s with sox. At least 95 % of the files must have one
-# hold covering 80 % of the music, none a call-progress tone event, 13 DTMF events at most (the
-# aim, 98 % and no digit, is not reached: docs/events.md) (suite_check.py music); then
+# hold covering 80 % of the music (the aim, 98 %, is not reached: docs/events.md), none a
+# call-progress tone or DTMF event (suite_check.py music); then
 # `callqa classify` on every file must agree with `callqa analyze` (suite_check.py stream).
 #   usage: test_music.sh BUILD/callqa BUILD/events_mkcalls SOURCE_DIR CORPUS_DIR
 #   exit 77 without the corpus; KEEP=DIR keeps the set
