@@ -5,7 +5,8 @@
 # through the five codecs), each event compared with tests/events/expected_events.txt: the same
 # file, leg, type and signal, its start and end within 50 ms. An event lost, added or moved
 # fails the test and is printed. An intended change rewrites the list (UPDATE=1) in a commit of
-# its own that names each event that moved and why.
+# its own that names each event that moved and why. Then the net must fail, naming the event, on
+# the same reports with an event planted lost, moved and added.
 #   usage: test_event_net.sh BUILD/callqa BUILD/events_mkcalls SOURCE_DIR CORPUS_DIR
 #   exit 77 without the corpus; UPDATE=1 writes the list instead of comparing
 set -u
@@ -29,4 +30,46 @@ while read -r f; do
     "$CQ" analyze --json -q --only events "$f" >> "$T/reports.jsonl" 2>> "$T/err" ||
         echo "{\"file\": \"$f\", \"error\": \"$(tail -1 "$T/err" | tr -d '"\\')\"}" >> "$T/reports.jsonl"
 done < "$T/files"
-python3 "$SRC/tests/events/event_net.py" "$SRC/tests/events/expected_events.txt" "$T/reports.jsonl" "$C"
+if [ "${UPDATE:-}" = 1 ]; then
+    python3 "$SRC/tests/events/event_net.py" "$SRC/tests/events/expected_events.txt" "$T/reports.jsonl" "$C"
+    exit $?
+fi
+st=0
+python3 "$SRC/tests/events/event_net.py" "$SRC/tests/events/expected_events.txt" "$T/reports.jsonl" "$C" || st=1
+# planted: the same reports with call04's hold lost, the first hold of the music set 0.2 s
+# later, and a digit added to call01; the net must fail on each and name it
+for plant in lost moved added; do
+    python3 - "$T/reports.jsonl" "$C" "$plant" > "$T/planted.jsonl" << 'EOF_PLANT'
+import json, sys
+rep, corpus, plant = sys.argv[1:]
+done = False
+for line in open(rep, encoding="utf-8"):
+    r = json.loads(line)
+    f = r.get("file") or ""
+    if not done and "events" in r:
+        if plant == "lost" and f.endswith("calls/call04_hold_music.wav"):
+            r["events"] = [e for e in r["events"] if e["type"] != "hold"]
+            done = True
+        elif plant == "moved" and not f.startswith(corpus) and r["events"]:
+            e = r["events"][0]
+            e["start"] += 0.2
+            e["end"] += 0.2
+            done = True
+        elif plant == "added" and f.endswith("calls/call01_normal.wav"):
+            r["events"].append({"type": "dtmf", "leg": "inbound", "start": 1.0, "end": 1.05,
+                                "digits": "5"})
+            done = True
+    print(json.dumps(r))
+EOF_PLANT
+    if python3 "$SRC/tests/events/event_net.py" "$SRC/tests/events/expected_events.txt" \
+        "$T/planted.jsonl" "$C" > "$T/planted.out" 2>&1; then
+        echo "FAIL: the net passed a planted $plant event"
+        st=1
+    elif ! grep -q "^$(echo "$plant" | tr a-z A-Z) " "$T/planted.out"; then
+        echo "FAIL: the net failed on a planted $plant event without naming it: $(tail -2 "$T/planted.out")"
+        st=1
+    else
+        echo "planted $plant event caught: $(grep "^$(echo "$plant" | tr a-z A-Z) " "$T/planted.out" | head -1)"
+    fi
+done
+exit $st
