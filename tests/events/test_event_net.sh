@@ -38,7 +38,9 @@ st=0
 python3 "$SRC/tests/events/event_net.py" "$SRC/tests/events/expected_events.txt" "$T/reports.jsonl" "$C" || st=1
 # planted: the same reports with call04's hold lost, the first hold of the music set 0.2 s
 # later, and a digit added to call01; the net must fail on each and name it
-for plant in lost moved added; do
+for plant in lost:LOST moved:MOVED added:ADDED; do
+    word=${plant#*:}
+    plant=${plant%:*}
     python3 - "$T/reports.jsonl" "$C" "$plant" > "$T/planted.jsonl" << 'EOF_PLANT'
 import json, sys
 rep, corpus, plant = sys.argv[1:]
@@ -65,11 +67,11 @@ EOF_PLANT
         "$T/planted.jsonl" "$C" > "$T/planted.out" 2>&1; then
         echo "FAIL: the net passed a planted $plant event"
         st=1
-    elif ! grep -q "^$(echo "$plant" | tr a-z A-Z) " "$T/planted.out"; then
+    elif ! grep -q "^$word " "$T/planted.out"; then
         echo "FAIL: the net failed on a planted $plant event without naming it: $(tail -2 "$T/planted.out")"
         st=1
     else
-        echo "planted $plant event caught: $(grep "^$(echo "$plant" | tr a-z A-Z) " "$T/planted.out" | head -1)"
+        echo "planted $plant event caught: $(grep "^$word " "$T/planted.out" | head -1)"
     fi
 done
 exit $st
