@@ -93,7 +93,7 @@
 #define PRESS_WIN 160
 #define PRESS_HOP 40
 #define PRESS_REACH 800
-#define PRESS_RING 8192
+#define PRESS_RING 16384
 #define TRAIN_PMIN 0.06  /* a train's digits start every 60-160 ms (s) */
 #define TRAIN_PMAX 0.16
 #define TRAIN_TOL 0.012      /* each midpoint within this of the train's cadence (s) */
@@ -534,36 +534,51 @@ static double press_power(const cq_tones *t, uint64_t at, double f)
  * PRESS_REACH before or after it: a key is pressed and released (40 ms pauses between keys
  * leave such a window), while a held musical note, or the harmonic of one, that falls within
  * Q.24's tolerance of a row or a column sounds on through the piece libspandsp takes for a key
- * (docs/events.md, "Tone or music"). 1: a digit, 0: none, -1: not yet known (its samples after
- * it are not all in; final: judged on those that are).
+ * (docs/events.md, "Tone or music"). The side before is read as soon as the digit's samples are
+ * in, and settles most digits (a key after a pause); the side after is waited for only when
+ * it does not. Either way the answer is the one both sides give (a tone that rises over the
+ * side before rises over the quieter of the two), so it does not depend on when it is asked.
+ * 1: a digit, 0: none, -1: not yet known (final: judged on the samples in).
  */
 static int pressed(const cq_tones *t, const heard *h, int final)
 {
     if (!h->alone)
         return 1;
     const uint64_t a = (uint64_t)(h->a * RATE), b = (uint64_t)(h->b * RATE);
-    if (!final && t->pos < b + PRESS_REACH + PRESS_WIN)
+    if (!final && t->pos < b + PRESS_WIN)
         return -1;
-    const uint64_t lo = t->pos > PRESS_RING ? t->pos - PRESS_RING : 0; /* the ring's oldest */
+    const int both = final || t->pos >= b + PRESS_REACH + PRESS_WIN;
+    /* the oldest sample read: the ring holds it while the side after is waited for */
+    const uint64_t lo = b + PRESS_REACH + PRESS_WIN > PRESS_RING
+                            ? b + PRESS_REACH + PRESS_WIN - PRESS_RING
+                            : 0;
     const char *k = strchr(k_dtmf_keys, h->symbol);
     if (!k)
         return 1;
     const double f[2] = {k_dtmf_rows[(k - k_dtmf_keys) / 4], k_dtmf_cols[(k - k_dtmf_keys) % 4]};
     for (int g = 0; g < 2; g++) {
-        double in = 0, out = -1;
+        double in = 0, pre = -1, post = -1;
         const uint64_t w0 = a > PRESS_REACH + PRESS_WIN / 2 ? a - PRESS_REACH - PRESS_WIN / 2 : 0;
-        for (uint64_t w = w0; w + PRESS_WIN <= t->pos && w + PRESS_WIN / 2 <= b + PRESS_REACH;
+        for (uint64_t w = w0 > lo ? w0 : lo; w + PRESS_WIN <= t->pos &&
+                                               w + PRESS_WIN / 2 <= b + PRESS_REACH;
              w += PRESS_HOP) {
-            if (w < lo)
-                continue;
+            if (t->pos - w > PRESS_RING)
+                continue; /* overwritten (a digit of seconds, asked late) */
             const uint64_t mid = w + PRESS_WIN / 2;
             const double p = press_power(t, w, f[g]);
             if (mid >= a && mid <= b)
                 in = fmax(in, p);
-            else if (out < 0 || p < out)
-                out = p;
+            else if (mid < a)
+                pre = pre < 0 || p < pre ? p : pre;
+            else
+                post = post < 0 || p < post ? p : post;
         }
-        if (out >= 0 && 10 * log10((in + 1e-20) / (out + 1e-20)) < PRESS_EDGE_DB)
+        const double q = pre < 0 ? post : post < 0 || !both ? pre : fmin(pre, post);
+        if (q >= 0 && 10 * log10((in + 1e-20) / (q + 1e-20)) >= PRESS_EDGE_DB)
+            continue; /* it rose */
+        if (!both)
+            return -1; /* the side after may yet tell */
+        if (q >= 0)
             return 0;
     }
     return 1;
