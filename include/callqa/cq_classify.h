@@ -79,7 +79,9 @@ typedef enum cq_event_type {
                               back ("hold_announcement") */
     CQ_EV_HOLD_ENDED = 13, /* live mode "hold": the wait is over (a person, or no hold and no
                               music frame for 30 s), from the hold's last sustained music */
-    CQ_EV_SILENCE = 14     /* both live modes: silence_event_sec or more of silence */
+    CQ_EV_SILENCE = 14,    /* both live modes: silence_event_sec or more of silence */
+    CQ_EV_PROBE = 15       /* live mode "hold" with probe_sec: play the probe into the call
+                              now (start: now; end: start + probe_sec; cycles: 1 or 2) */
 } cq_event_type;
 
 /* Live-call decisions (cq_classify_params.live); off by default. */
@@ -116,6 +118,7 @@ typedef struct cq_call_event {
                           after the utterance (human), the longest pause within it (machine) */
     double music_sec;  /* hold human: seconds from the last music to the decision */
     double freq_hz;    /* beep: its frequency */
+    double reply_sec;  /* hold human by "probe_reply": from the probe's end to the reply */
 } cq_call_event;
 
 typedef struct cq_classify_params {
@@ -126,6 +129,8 @@ typedef struct cq_classify_params {
     bool have_vad;         /* probabilities will be pushed; false: no speech class (tones only) */
     cq_tones_params tones; /* the DTMF receivers (cq_tones_default_params()) */
     cq_live_mode live;     /* human / machine / beep decisions (CQ_LIVE_OFF) */
+    double probe_sec;      /* hold mode: the probe's length when the host can play one back
+                              into the call (0: none, the passive rules; at most 10 s) */
 } cq_classify_params;
 
 typedef struct cq_classifier cq_classifier;
@@ -166,7 +171,7 @@ CQ_API double cq_classifier_time(const cq_classifier *c) CQ_NONNULL(1);
 /* "silence", "speech", "music", "tone", "noise" */
 CQ_API const char *cq_seg_class_name(cq_seg_class c);
 /* "dtmf", "ringback", "busy", "sit", "fax", "hold", "ivr", "human", "machine", "beep",
- * "ivr_prompt", "hold_announcement", "hold_ended", "silence" */
+ * "ivr_prompt", "hold_announcement", "hold_ended", "silence", "probe" */
 CQ_API const char *cq_event_type_name(cq_event_type t);
 
 /* An event's fields as the JSON lines of `callqa classify` and `callqa live` give them, without

@@ -57,6 +57,13 @@
 #define PROMPT_DTMF 110        /* 3.5 s: a key pressed this soon after the speech answers it */
 #define PROMPT_HOLD 78         /* 2.5 s: speech this close before a hold's music leads into it */
 #define ANNOUNCE_MIN 16        /* 0.51 s of speech in the hold make an announcement */
+/* hold mode's probe (cq_classify_params.probe_sec; docs/live.md, "Asking the line") */
+#define PROBE_PAUSE 13  /* 0.42 s of pause after the candidate's speech: the probe goes out */
+#define PROBE_MAX 2     /* probes per candidate */
+#define REPLY_MIN 6     /* a reply starts 0.19 s after the probe's end at the earliest, */
+#define REPLY_MAX 78    /* and 2.5 s after it at the latest, */
+#define REPLY_PAUSE 4   /* after 0.13 s or more of pause, */
+#define REPLY_SPEECH 3  /* and is confirmed by its 3rd speech frame (96 ms) */
 #define PROMPT_MUSIC_BEFORE 94 /* 3 s before a prompt searched for music */
 #define HOLD_OVER                                                                                  \
     938 /* 30 s with no music frame and no hold: the wait is over (a music track                   \
@@ -110,6 +117,13 @@ typedef struct live_state {
     size_t quiet_run;     /* silent frames up to the last arrival */
     unsigned silence_id;  /* the open silence event's (0: none) */
     size_t silence_start; /* its first frame */
+    /* hold mode's probe (probe_frames > 0): 0 none out, 1 out (sounding, then listened for) */
+    int pr_out;
+    int pr_count;         /* probes sent for the candidate */
+    size_t pr_start, pr_end; /* the probe out: its first frame and one past its last */
+    size_t pr_pause;      /* non-speech frames up to the last arrival */
+    size_t pr_reply;      /* the reply's first speech frame (0: none yet) */
+    size_t pr_speech;     /* its speech frames */
 } live_state;
 
 struct cq_classifier {
@@ -130,6 +144,7 @@ struct cq_classifier {
     unsigned nrefused;     /* runs of tone the tones have refused (cq_tones_refused), seen */
     size_t nlive;          /* frames the live decisions have seen on arrival */
     size_t silence_frames; /* silence_event_sec in frames (live modes) */
+    size_t probe_frames;   /* probe_sec in frames (hold mode; 0: no probe) */
     /* hold state: 0 none, 1 music seen, 2 hold reported as started */
     int hold_state;
     size_t hold_start, hold_last, hold_alive, hold_music, speech_run;
@@ -210,6 +225,10 @@ size_t cq_call_event_fields(const cq_call_event *e, double at_sec, char *buf, si
         fields_put(buf, size, &n, ",\"speech_sec\":%.3f", e->speech_sec);
     if (e->type == CQ_EV_HUMAN && e->music_sec > 0)
         fields_put(buf, size, &n, ",\"music_sec\":%.3f", e->music_sec);
+    if (e->type == CQ_EV_PROBE || (e->type == CQ_EV_HUMAN && e->rule && !strcmp(e->rule, "probe_reply")))
+        fields_put(buf, size, &n, ",\"probe\":%d", e->cycles);
+    if (e->type == CQ_EV_HUMAN && e->rule && !strcmp(e->rule, "probe_reply"))
+        fields_put(buf, size, &n, ",\"reply_sec\":%.3f", e->reply_sec);
     if (e->type == CQ_EV_BEEP)
         fields_put(buf, size, &n, ",\"freq_hz\":%.0f", e->freq_hz);
     fields_put(buf, size, &n, ",\"at\":%.3f", at_sec);
@@ -233,6 +252,7 @@ const char *cq_event_type_name(cq_event_type t)
     case CQ_EV_ANNOUNCE: return "hold_announcement";
     case CQ_EV_HOLD_ENDED: return "hold_ended";
     case CQ_EV_SILENCE: return "silence";
+    case CQ_EV_PROBE: return "probe";
     }
     return "unknown";
 }
@@ -246,11 +266,12 @@ cq_classifier *cq_classifier_create(const cq_classify_params *p, int *err)
     c->p = p ? *p : cq_classify_default_params();
     if (!(c->p.hold_min_sec > 0) || !(c->p.hold_gap_sec >= 0) || !(c->p.silence_db < 0) ||
         !(c->p.silence_event_sec >= 0 && c->p.silence_event_sec <= 3600) ||
-        (unsigned)c->p.live > CQ_LIVE_AMD) {
+        (unsigned)c->p.live > CQ_LIVE_AMD || !(c->p.probe_sec >= 0 && c->p.probe_sec <= 10)) {
         rc = CQ_ERR_INVALID;
         goto done;
     }
     c->silence_frames = (size_t)ceil(c->p.silence_event_sec * RATE / FRAME);
+    c->probe_frames = c->p.live == CQ_LIVE_HOLD ? (size_t)ceil(c->p.probe_sec * RATE / FRAME) : 0;
     if (!(c->tones = cq_tones_create(&c->p.tones, &rc)))
         goto done;
     rc = CQ_ERR_NOMEM;
@@ -584,10 +605,13 @@ static int hold_human(cq_classifier *c, size_t i, const char *rule)
 {
     live_state *L = &c->lv;
     L->done = 1;
+    const int reply = !strcmp(rule, "probe_reply");
     cq_call_event e = {.confidence = 1,
                        .speech_sec = frame_sec(L->cand_speech),
                        .quiet_sec = frame_sec(L->cand_quiet),
-                       .music_sec = frame_sec(i + 1 - L->last_music)};
+                       .music_sec = frame_sec(i + 1 - L->last_music),
+                       .cycles = reply ? L->pr_count : 0,
+                       .reply_sec = reply ? frame_sec(L->pr_reply - L->pr_end) : 0};
     int rc = live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, rule, &e);
     return rc != CQ_OK ? rc : hold_ended(c, i, "human");
 }
@@ -638,6 +662,55 @@ static int live_hold_decided(cq_classifier *c, size_t i, int cls)
     return hold_human(c, i, "no_music_after");
 }
 
+/*
+ * Hold mode with a probe (docs/live.md, "Asking the line"), on each frame of a candidate as it
+ * arrives. Once its speech has paused PROBE_PAUSE frames, a probe goes out (a `probe` event:
+ * the host plays probe_sec of audio back into the call from that moment), at most PROBE_MAX
+ * per candidate. A person answers it; a recording goes on as if nothing was said. So speech
+ * that starts REPLY_MIN to REPLY_MAX frames after the probe's end, after REPLY_PAUSE frames or
+ * more of pause (not the line's speech running on through the probe), is a reply, and its
+ * REPLY_SPEECH-th speech frame makes the candidate a person ("probe_reply"). Speech that runs
+ * into the window without a pause, or no reply within it, leaves the candidate as it was: the
+ * next pause sends the second probe. Sustained music drops the candidate (live_hold_decided),
+ * and the probe with it. The passive rule (quiet_handover) does not decide while probes can be
+ * sent; no_music_after still does.
+ */
+static int probe_arrival(cq_classifier *c, size_t i, int speech)
+{
+    live_state *L = &c->lv;
+    const size_t pause = L->pr_pause;
+    L->pr_pause = speech ? 0 : L->pr_pause + 1;
+    if (L->pr_out) {
+        if (i < L->pr_end + REPLY_MIN)
+            return CQ_OK; /* the probe sounds (an echo of it, or the line talking over it) */
+        if (speech) {
+            if (!L->pr_reply) {
+                if (i >= L->pr_end + REPLY_MAX || pause < REPLY_PAUSE) {
+                    L->pr_out = 0; /* too late, or the line's speech ran on: no reply */
+                    return CQ_OK;
+                }
+                L->pr_reply = i, L->pr_speech = 0;
+            }
+            if (++L->pr_speech >= REPLY_SPEECH)
+                return hold_human(c, i, "probe_reply");
+            return CQ_OK;
+        }
+        if (L->pr_reply && L->pr_pause >= REPLY_PAUSE)
+            L->pr_reply = 0; /* a blip of speech, not a reply: listen on */
+        if (!L->pr_reply && i >= L->pr_end + REPLY_MAX)
+            L->pr_out = 0; /* no reply */
+        if (L->pr_out)
+            return CQ_OK;
+    }
+    if (speech || L->pr_count >= PROBE_MAX || L->pr_pause < PROBE_PAUSE)
+        return CQ_OK;
+    L->pr_out = 1, L->pr_count++;
+    L->pr_start = i + 1, L->pr_end = i + 1 + c->probe_frames;
+    L->pr_reply = 0, L->pr_speech = 0;
+    cq_call_event e = {.confidence = 1, .cycles = L->pr_count};
+    return live_event(c, CQ_EV_PROBE, L->pr_start, L->pr_end, "candidate_paused", &e);
+}
+
 /* Hold mode, on each frame as it arrives (speech and silence are its own evidence): speech
  * after a confirmed hold's music opens a candidate; a run of QUIET_HANDOVER silent frames
  * between the music and it (a transfer, not an announcement in the music) makes it a person
@@ -662,12 +735,15 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
         }
         L->cand = 1, L->cand_start = i, L->cand_quiet = best, L->cand_speech = 0;
         L->cand_music = 0;
+        L->pr_out = 0, L->pr_count = 0, L->pr_pause = 0;
     }
     if (!L->cand)
         return CQ_OK;
     L->cand_speech += speech;
     if (speech)
         L->cand_end = i + 1;
+    if (c->probe_frames)
+        return probe_arrival(c, i, speech);
     if (L->cand_quiet < QUIET_HANDOVER || L->cand_speech < HANDOVER_SPEECH)
         return CQ_OK;
     return hold_human(c, i, "quiet_handover");

@@ -491,10 +491,13 @@ static void live_put(live_leg *g, int what, double sec, unsigned *seed)
 
 /* The leg's closed events (type, start, end) pushed `step` samples at a time, the VAD's
  * probabilities a frame behind; returns how many, into ev (at most 16). */
+static double g_probe_sec; /* the hold mode's probe (0: none) */
+
 static size_t live_run(const live_leg *g, cq_live_mode mode, size_t step, cq_call_event *ev)
 {
     cq_classify_params p = cq_classify_default_params();
     p.live = mode;
+    p.probe_sec = mode == CQ_LIVE_HOLD ? g_probe_sec : 0;
     int rc;
     cq_classifier *c = cq_classifier_create(&p, &rc);
     assert_non_null(c);
@@ -646,8 +649,85 @@ static void test_live_decisions(void **state)
     free(g.x), free(g.vad);
 }
 
+/* Hold mode with a probe of 0.5 s (docs/live.md, "Asking the line"): the line's speech after
+ * the music pauses 0.42 s, the probe goes out; speech 0.19-2.5 s after its end, after a pause,
+ * is a reply (a person); speech that runs on through it, or none, is not, and a second probe
+ * follows; never more than two per candidate. The passive quiet_handover does not decide. */
+static void test_live_probe(void **state)
+{
+    (void)state;
+    cq_call_event ev[16];
+    unsigned seed = 7;
+    g_probe_sec = 0.5;
+    /* music, 1.6 s of quiet (a handover, passively), a greeting of 1.5 s, a pause, and a reply
+     * 0.6 s after the probe's end */
+    live_leg g = {0};
+    live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 1.6, &seed), live_put(&g, 1, 1.5, &seed);
+    live_put(&g, 0, 0.42 + 0.5 + 0.6, &seed), live_put(&g, 1, 0.8, &seed);
+    live_put(&g, 0, 1.0, &seed);
+    size_t n = live_events(&g, CQ_LIVE_HOLD, ev);
+    const cq_call_event *pr = live_find(ev, n, CQ_EV_PROBE), *who = live_find(ev, n, CQ_EV_HUMAN);
+    assert_non_null(pr);
+    assert_non_null(who);
+    assert_int_equal(pr->cycles, 1);
+    assert_true(fabs(pr->start_sec - (9.1 + 0.42)) < 0.07);
+    assert_true(fabs(pr->end_sec - pr->start_sec - 0.5) < 0.04);
+    assert_string_equal(who->rule, "probe_reply");
+    assert_int_equal(who->cycles, 1);
+    assert_true(fabs(who->start_sec - 7.6) < 0.05);
+    assert_true(fabs(who->reply_sec - 0.6) < 0.07);
+    assert_true(who->end_sec > 10.6 && who->end_sec < 10.6 + 0.2);
+    char buf[512];
+    cq_call_event_fields(who, who->end_sec, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"rule\":\"probe_reply\",\"speech_sec\""));
+    assert_non_null(strstr(buf, "\"probe\":1,\"reply_sec\":"));
+    cq_call_event_fields(pr, pr->start_sec, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "\"type\":\"probe\""));
+    free(g.x), free(g.vad);
+    /* an announcement that pauses 0.6 s between its sentences runs on through the probe, then
+     * the music returns: one probe, no reply, no person */
+    g = (live_leg){0};
+    live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 2.0, &seed);
+    live_put(&g, 0, 0.6, &seed), live_put(&g, 1, 2.0, &seed), live_put(&g, 0, 0.3, &seed);
+    live_put(&g, 3, 6.0, &seed);
+    n = live_events(&g, CQ_LIVE_HOLD, ev);
+    assert_null(live_find(ev, n, CQ_EV_HUMAN));
+    assert_non_null(live_find(ev, n, CQ_EV_ANNOUNCE));
+    size_t probes = 0;
+    for (size_t i = 0; i < n; i++)
+        probes += ev[i].type == CQ_EV_PROBE;
+    assert_true(probes >= 1 && probes <= 2);
+    free(g.x), free(g.vad);
+    /* a person who says nothing to either probe: two probes, then the passive fallback after
+     * 10.5 s of no music (no_music_after) */
+    g = (live_leg){0};
+    live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 1.6, &seed), live_put(&g, 1, 1.0, &seed);
+    live_put(&g, 0, 12.0, &seed);
+    n = live_events(&g, CQ_LIVE_HOLD, ev);
+    probes = 0;
+    for (size_t i = 0; i < n; i++)
+        probes += ev[i].type == CQ_EV_PROBE;
+    assert_int_equal(probes, 2);
+    who = live_find(ev, n, CQ_EV_HUMAN);
+    assert_non_null(who);
+    assert_string_equal(who->rule, "no_music_after");
+    free(g.x), free(g.vad);
+    /* without the probe the same first call is a person by the passive rule */
+    g_probe_sec = 0;
+    g = (live_leg){0};
+    live_put(&g, 3, 6.0, &seed), live_put(&g, 0, 1.6, &seed), live_put(&g, 1, 1.5, &seed);
+    live_put(&g, 0, 1.5, &seed);
+    n = live_events(&g, CQ_LIVE_HOLD, ev);
+    assert_null(live_find(ev, n, CQ_EV_PROBE));
+    who = live_find(ev, n, CQ_EV_HUMAN);
+    assert_non_null(who);
+    assert_string_equal(who->rule, "quiet_handover");
+    free(g.x), free(g.vad);
+}
+
 static const struct CMUnitTest k_logic[] = {
     cmocka_unit_test(test_live_decisions),
+    cmocka_unit_test(test_live_probe),
     cmocka_unit_test(test_synthetic_cadences),
     cmocka_unit_test(test_lone_tones_are_not_events),
 };
