@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,91 @@ static int rtp_pts(const char *list, lv_rtp_map *m)
         p += n + (p[n] == ',');
     }
     return 0;
+}
+
+/* The probe (live_probe): "default" (the built-in "Hello?", lv_default_probe) or a WAV, read as
+ * 8 kHz 16-bit samples (both channels mixed) into *pcm (the caller frees it). 0, or 2 having
+ * said why. */
+static int load_probe(const char *spec, int16_t **pcm, size_t *n)
+{
+    cq_err e = {0};
+    cq_audio *a;
+    *pcm = NULL, *n = 0;
+    if (!strcmp(spec, "default")) {
+        size_t len;
+        const unsigned char *wav = lv_default_probe(&len);
+        if (!wav) {
+            fprintf(stderr, "callqa: --probe default: this build has no built-in probe (espeak-ng "
+                            "was not found when it was built); give a WAV\n");
+            return 2;
+        }
+        a = cq_audio_open_memory(wav, len, "probe-hello.wav", &e);
+    } else {
+        a = cq_audio_open(spec, &e);
+    }
+    if (!a) {
+        fprintf(stderr, "callqa: --probe (live_probe): %s\n", e.msg);
+        return 2;
+    }
+    const cq_audio_info *in = cq_audio_get_info(a);
+    const size_t max = (size_t)(10.0 * in->sample_rate_hz) + 1;
+    float *x = malloc(max * 2 * sizeof(float)), *y = NULL;
+    int rc = 2;
+    int64_t got = x ? cq_audio_read(a, x, max, &e) : -1;
+    if (got <= 0 || (size_t)got >= max) {
+        fprintf(stderr, "callqa: --probe (live_probe): %s\n",
+                got < 0 ? (e.msg[0] ? e.msg : "out of memory")
+                        : got ? "longer than 10 s" : "no audio in it");
+        goto out;
+    }
+    for (int64_t i = 0; i < got; i++) /* mixed down */
+        x[i] = in->channels == 2 ? 0.5f * (x[2 * i] + x[2 * i + 1]) : x[i];
+    size_t m = (size_t)got;
+    if (in->sample_rate_hz != 8000) {
+        int err = 0;
+        cq_resample *rs = cq_resample_create((double)in->sample_rate_hz, 8000, &err);
+        const size_t cap = m * 8000 / (size_t)in->sample_rate_hz + 1024;
+        long k = -1, tot = 0;
+        if (rs && (y = malloc(cap * sizeof(float))) &&
+            (k = cq_resample_process(rs, x, m, y, cap)) >= 0) /* then the filter's tail */
+            for (tot = k; k > 0 && (size_t)tot < cap; tot += k > 0 ? k : 0)
+                k = cq_resample_process(rs, NULL, 0, y + tot, cap - (size_t)tot);
+        cq_resample_destroy(rs);
+        if (k < 0) {
+            fprintf(stderr, "callqa: --probe (live_probe): cannot resample it to 8 kHz\n");
+            goto out;
+        }
+        m = (size_t)tot;
+    }
+    const float *s8 = y ? y : x;
+    /* its silence before and after trimmed (-40 dBFS, 20 ms kept): the classifier listens for
+     * the reply from the probe's end */
+    size_t a0 = 0, a1 = m;
+    while (a0 < m && fabsf(s8[a0]) < 0.01f)
+        a0++;
+    while (a1 > a0 && fabsf(s8[a1 - 1]) < 0.01f)
+        a1--;
+    if (a0 == a1) {
+        fprintf(stderr, "callqa: --probe (live_probe): it is silent\n");
+        goto out;
+    }
+    a0 = a0 > 160 ? a0 - 160 : 0;
+    a1 = a1 + 160 < m ? a1 + 160 : m;
+    s8 += a0;
+    m = a1 - a0;
+    if (!(*pcm = malloc(m * sizeof(int16_t))))
+        goto out;
+    for (size_t i = 0; i < m; i++) {
+        const float v = s8[i] * 32768.0f;
+        (*pcm)[i] = (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : v);
+    }
+    *n = m;
+    rc = 0;
+out:
+    free(x);
+    free(y);
+    cq_audio_close(a);
+    return rc;
 }
 
 /* The settings (live_*, live_events, model_dir: docs/config.md) as the server's parameters, the
@@ -339,10 +425,21 @@ int cq_cli_live(int argc, char **argv)
     p.on_event = on_event;
     p.on_stats = on_stats;
     p.user = &sk;
-    cq_err err;
-    lv_server *s = lv_server_create(&p, &err);
+    cq_err err = {0};
+    int16_t *probe = NULL; /* hold mode's probe (docs/live.md, "Asking the line") */
+    size_t probe_len = 0;
+    if (c.live_probe[0] && p.live_mode != CQ_LIVE_HOLD)
+        fprintf(stderr, "callqa live: --probe (live_probe) is for --live hold: not used\n");
+    const int probe_rc = c.live_probe[0] && p.live_mode == CQ_LIVE_HOLD
+                             ? load_probe(c.live_probe, &probe, &probe_len)
+                             : 0;
+    p.probe = probe;
+    p.probe_len = probe_len;
+    lv_server *s = probe_rc ? NULL : lv_server_create(&p, &err);
     if (!s) {
-        fprintf(stderr, "callqa: live: %s\n", err.msg);
+        if (!probe_rc)
+            fprintf(stderr, "callqa: live: %s\n", err.msg);
+        free(probe);
         lv_agi_server_destroy(sk.agi);
         wh_destroy(sk.wh, 0, NULL);
         cq_vad_model_free(vm);
@@ -368,6 +465,9 @@ int cq_cli_live(int argc, char **argv)
     if (!as)
         fprintf(stderr, "callqa live: %d calls at most, %d analysis threads\n", p.max_calls,
                 p.threads);
+    if (probe_len)
+        fprintf(stderr, "callqa live: the probe (%.2f s) asks AudioSocket calls at 8 kHz\n",
+                (double)probe_len / 8000);
     if (sk.agi)
         fprintf(stderr,
                 "callqa live: FastAGI on %s port %d, script %s, a decision waited for %.0f ms\n",
@@ -418,6 +518,7 @@ int cq_cli_live(int argc, char **argv)
         wh_report(&whs);
     }
     cq_vad_model_free(vm);
+    free(probe);
     if (efd != 1)
         close(efd);
     return rc == LV_OK ? 0 : 1;

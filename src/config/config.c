@@ -443,6 +443,9 @@ static const setting k_settings[] = {
      "keyed digits as * in callqa live's event lines, and DTMF muted in its recordings"},
     {"live_mode", K_ENUM, F(live_mode), 0, 0, 0, k_live_modes, "off",
      "live-call decisions: off, hold or amd"},
+    {"live_probe", K_STR, F(live_probe), SZ(live_probe), 0, 0, NULL, "",
+     "with live_mode hold: the probe played into an AudioSocket call to ask if a person is "
+     "there: default (a built-in \"Hello?\"), a WAV of at most 10 s, or empty (none)"},
     {"live_silence_sec", K_DOUBLE, F(live_silence_sec), 0, 0, 3600, NULL, "5",
      "with live_mode: a silence event after this long (0: none)"},
     {"live_stats_sec", K_DOUBLE, F(live_stats_sec), 0, 0, 86400, NULL, "10",

@@ -109,6 +109,7 @@
 #define RTP_KEEP 8
 #define RTP_KEEP_DGRAM 4096
 #define RTP_POOL_MIN_KIB 64
+#define PROBE_FRAME_MAX 960 /* samples of the probe sent beside one received frame (120 ms) */
 
 typedef enum end_reason {
     R_NONE = 0,
@@ -188,6 +189,11 @@ struct call {
     uint64_t ws_text, ws_binary, ws_pings, ws_odd_bytes;
     int ws_close_code; /* the peer's close code, 0 when it sent none */
     bool ws_close_sent;
+    /* the probe played back (AudioSocket): the frame being sent when the socket took part of
+     * it, and the counters for call_end */
+    uint8_t pout[LV_AS_HEADER + 2 * PROBE_FRAME_MAX];
+    size_t pout_len, pout_off;
+    uint64_t probe_samples; /* played */
     char name[NAME_MAX_LEN + 8]; /* set once, before the analysis side sees the call */
     char extra[600]; /* the input's counters for call_end (JSON fields), set at its end */
     /* shared, under mu */
@@ -201,6 +207,9 @@ struct call {
     bool ended;
     end_reason reason;
     char err[200];
+    bool probe_on;    /* the analysis side asked for the probe: the network thread plays it */
+    size_t probe_pos; /* samples of it played */
+    unsigned probes;  /* asked for */
     uint64_t enqueued, taken; /* samples put in the ring, and taken out for analysis */
     struct stamp {
         uint64_t end; /* the frame's last sample, counted as `enqueued` counts */
@@ -449,6 +458,13 @@ static void emit_event(call *c, const cq_call_event *e)
             mute_locked(c, from, to);
             pthread_mutex_unlock(&c->mu);
         }
+    }
+    if (ev.type == CQ_EV_PROBE) { /* played from the network thread's next received frame */
+        pthread_mutex_lock(&c->mu);
+        c->probe_on = true;
+        c->probe_pos = 0;
+        c->probes++;
+        pthread_mutex_unlock(&c->mu);
     }
     char fields[1024];
     cq_call_event_fields(&ev, at, fields, sizeof(fields));
@@ -937,6 +953,9 @@ static int start(call *c, uint32_t rate)
     cq_classify_params cp = cq_classify_default_params();
     cp.live = (cq_live_mode)s->p.live_mode;
     cp.silence_event_sec = s->p.silence_sec;
+    /* the probe, where it can be played back: AudioSocket at 8 kHz (docs/live.md) */
+    if (s->p.probe_len && c->input == LV_INPUT_AUDIOSOCKET && rate == CQ_CLASSIFY_RATE)
+        cp.probe_sec = (double)s->p.probe_len / CQ_CLASSIFY_RATE;
     int rc = CQ_OK;
     c->started = true;
     if (!(c->q8 = malloc(Q8_CAP * sizeof(float))))
@@ -1370,6 +1389,13 @@ static void input_summary(call *c)
     if (c->input == LV_INPUT_AUDIOSOCKET) {
         put(&l, ",\"frames\":%llu,\"dtmf_frames\":%llu", (unsigned long long)c->frames,
             (unsigned long long)c->dtmf);
+        if (c->srv->p.probe_len) {
+            pthread_mutex_lock(&c->mu);
+            const unsigned probes = c->probes;
+            pthread_mutex_unlock(&c->mu);
+            put(&l, ",\"probes\":%u,\"probe_sec\":%.3f", probes,
+                (double)c->probe_samples / CQ_CLASSIFY_RATE);
+        }
     } else if (c->input == LV_INPUT_RTP) {
         char host[64] = "?", serv[16] = "?";
         (void)getnameinfo((const struct sockaddr *)&c->src, c->src_len, host, sizeof(host), serv,
@@ -1564,12 +1590,57 @@ static end_reason ring_put_le(call *c, const uint8_t *b, size_t frames, int ch, 
 /* ---- AudioSocket ------------------------------------------------------------------------------
  */
 
+/*
+ * The probe back to the peer, paced by what it sends: beside each audio frame received, as many
+ * samples of the probe as the frame held (the peer's clock, so the probe plays at its own
+ * speed), as one slin frame. The socket is never waited for: the part of a frame it did not
+ * take is sent first next time, and while some is left no new probe audio goes (counted).
+ */
+static void probe_out(call *c, size_t n)
+{
+    if (c->pout_off < c->pout_len) { /* what the socket did not take last time */
+        ssize_t k = send(c->fd, c->pout + c->pout_off, c->pout_len - c->pout_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (k > 0)
+            c->pout_off += (size_t)k;
+        if (c->pout_off < c->pout_len)
+            return;
+    }
+    const lv_server *s = c->srv;
+    int16_t pcm[PROBE_FRAME_MAX];
+    size_t k = 0;
+    pthread_mutex_lock(&c->mu);
+    if (c->probe_on) {
+        k = n < PROBE_FRAME_MAX ? n : PROBE_FRAME_MAX;
+        if (k > s->p.probe_len - c->probe_pos)
+            k = s->p.probe_len - c->probe_pos;
+        memcpy(pcm, s->p.probe + c->probe_pos, k * sizeof(int16_t));
+        c->probe_pos += k;
+        c->probe_on = c->probe_pos < s->p.probe_len;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!k)
+        return;
+    c->pout_len = lv_as_encode_slin(c->pout, sizeof(c->pout), CQ_CLASSIFY_RATE, pcm, k);
+    c->pout_off = 0;
+    ssize_t w = send(c->fd, c->pout, c->pout_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0)
+        c->pout_off = (size_t)w;
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        c->pout_len = 0; /* the connection's end will be read from it */
+    c->probe_samples += k;
+}
+
 static void on_audio(call *c, const lv_as_frame *f, call **closed)
 {
     char msg[160] = "";
     end_reason r = ring_put_le(c, f->payload, f->samples, 1, f->rate_hz, msg);
-    if (r != R_NONE)
+    if (r != R_NONE) {
         conn_end(c, r, msg[0] ? msg : NULL, closed);
+        return;
+    }
+    if (c->srv->p.probe_len && f->rate_hz == CQ_CLASSIFY_RATE)
+        probe_out(c, f->samples);
 }
 
 static void on_dtmf(call *c, char digit)
@@ -2607,8 +2678,11 @@ static int check_params(const lv_server_params *p, cq_err *err)
         out_of(err, "events_fd", p->events_fd, 0, 1e9) ||
         out_of(err, "vad_batch", p->vad_batch, 1, LV_VAD_BATCH_MAX) ||
         out_of(err, "batch_wait_sec", p->batch_wait_sec, 0, 1) ||
-        out_of(err, "rtp_max_pending", p->rtp_max_pending, 1, 100000))
+        out_of(err, "rtp_max_pending", p->rtp_max_pending, 1, 100000) ||
+        out_of(err, "probe_len", (double)p->probe_len, 0, 10 * CQ_CLASSIFY_RATE))
         return CQ_ERR_RANGE;
+    if (p->probe_len && !p->probe)
+        return cq_err_set(err, CQ_ERR_INVALID, "probe_len %zu without probe samples", p->probe_len);
     return CQ_OK;
 }
 
