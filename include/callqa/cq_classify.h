@@ -27,7 +27,11 @@
  * key within 3.5 s or the hold's music within 2.5 s followed, `hold_announcement` for speech in
  * the hold after which the music came back, `hold_ended` with the `human` event or after 30 s
  * without music and hold; in both modes, `silence` (open, then closed) from silence_event_sec
- * of silence.
+ * of silence. With probe_sec (a host that can play a probe back into the call), hold mode asks:
+ * once the candidate's speech pauses 0.42 s a `probe` event says to play it now (two per
+ * candidate at most), and speech 0.26-1.5 s after its end, after a pause, the line silent
+ * while it sounded, is a person (`probe_reply`); quiet_handover then does not decide
+ * (docs/live.md, "Asking the line").
  *
  * Thread safety: a classifier belongs to one stream.
  */

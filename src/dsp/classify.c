@@ -60,8 +60,8 @@
 /* hold mode's probe (cq_classify_params.probe_sec; docs/live.md, "Asking the line") */
 #define PROBE_PAUSE 13  /* 0.42 s of pause after the candidate's speech: the probe goes out */
 #define PROBE_MAX 2     /* probes per candidate */
-#define REPLY_MIN 6     /* a reply starts 0.19 s after the probe's end at the earliest, */
-#define REPLY_MAX 78    /* and 2.5 s after it at the latest, */
+#define REPLY_MIN 8     /* a reply starts 0.26 s after the probe's end at the earliest (no one answers sooner), */
+#define REPLY_MAX 47    /* and 1.5 s after it at the latest, */
 #define REPLY_PAUSE 4   /* after 0.13 s or more of pause, */
 #define REPLY_SPEECH 3  /* and is confirmed by its 3rd speech frame (96 ms) */
 #define PROMPT_MUSIC_BEFORE 94 /* 3 s before a prompt searched for music */
@@ -124,6 +124,7 @@ typedef struct live_state {
     size_t pr_pause;      /* non-speech frames up to the last arrival */
     size_t pr_reply;      /* the reply's first speech frame (0: none yet) */
     size_t pr_speech;     /* its speech frames */
+    int pr_talked;        /* the line spoke while the probe sounded */
 } live_state;
 
 struct cq_classifier {
@@ -681,12 +682,14 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
     const size_t pause = L->pr_pause;
     L->pr_pause = speech ? 0 : L->pr_pause + 1;
     if (L->pr_out) {
-        if (i < L->pr_end + REPLY_MIN)
-            return CQ_OK; /* the probe sounds (an echo of it, or the line talking over it) */
+        if (i < L->pr_end + REPLY_MIN) {
+            L->pr_talked |= speech; /* the line talking over the probe (or an echo of it) */
+            return CQ_OK;
+        }
         if (speech) {
             if (!L->pr_reply) {
-                if (i >= L->pr_end + REPLY_MAX || pause < REPLY_PAUSE) {
-                    L->pr_out = 0; /* too late, or the line's speech ran on: no reply */
+                if (i >= L->pr_end + REPLY_MAX || pause < REPLY_PAUSE || L->pr_talked) {
+                    L->pr_out = 0; /* too late, or the line spoke on through it: no reply */
                     return CQ_OK;
                 }
                 L->pr_reply = i, L->pr_speech = 0;
@@ -706,7 +709,7 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
         return CQ_OK;
     L->pr_out = 1, L->pr_count++;
     L->pr_start = i + 1, L->pr_end = i + 1 + c->probe_frames;
-    L->pr_reply = 0, L->pr_speech = 0;
+    L->pr_reply = 0, L->pr_speech = 0, L->pr_talked = 0;
     cq_call_event e = {.confidence = 1, .cycles = L->pr_count};
     return live_event(c, CQ_EV_PROBE, L->pr_start, L->pr_end, "candidate_paused", &e);
 }

@@ -19,6 +19,16 @@
  * --dtmf-flood sends N DTMF frames right after the UUID. --flood opens N connections at once
  * that send nothing (with --flood-uuid 1: each its own UUID frame, then nothing) and counts what
  * comes back within --hold-sec.
+ *
+ * A line that answers (hold mode's probe, docs/live.md "Asking the line"): the audio the server
+ * sends back (slin frames) is a probe; it starts with its first frame after 100 ms without one
+ * and ends 60 ms after its last, on the clock of the samples sent. With --reply WAV (8 kHz mono,
+ * already through the line's codec) and --person-at SEC, a person is on the line from SEC of the
+ * file: the first two probes that end after it are answered by the reply, mixed into what is
+ * sent --reply-delay S after the probe's end (default 0.6; the first --reply-late S after it
+ * when given), or, with --reply-over 1, 0.1 s after its start (a person talking over it);
+ * earlier probes (the recordings before the person) get no answer. Prints "probe START END"
+ * for each probe and "reply START END" for each answer.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -123,8 +133,71 @@ static int flood(const char *host, const char *port, int n, double hold, bool uu
     return 0;
 }
 
+/* The line that answers: probes heard, the reply scheduled (samples of the stream sent). */
+typedef struct line {
+    lv_as_dec *dec;
+    bool in_probe;
+    double probe_start, last_rx; /* s of the stream */
+    size_t last_len;             /* samples of the last probe frame */
+    double person_at, reply_delay;
+    int reply_over;
+    const float *reply;
+    size_t reply_len;
+    int answered;    /* probes answered (two at most) */
+    double late;     /* the first answer comes this long after the probe instead (0: not late) */
+} line;
+
+/* What the server sent back so far (never waited for); t: the stream's time (s) sent. Returns
+ * the sample at which the reply starts when a probe has just been answered, else SIZE_MAX. */
+static size_t line_read(line *ln, int fd, double t)
+{
+    uint8_t buf[8192];
+    size_t at = SIZE_MAX;
+    for (;;) {
+        ssize_t k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (k <= 0)
+            break;
+        size_t off = 0, used;
+        lv_as_frame f;
+        while (off < (size_t)k) {
+            int r = lv_as_next(ln->dec, buf + off, (size_t)k - off, &used, &f);
+            off += used;
+            if (r <= 0)
+                break;
+            if (!f.rate_hz || !f.samples)
+                continue;
+            if (!ln->in_probe) {
+                ln->in_probe = true;
+                ln->probe_start = t;
+                if (ln->reply && ln->answered < 2 && ln->reply_over && t >= ln->person_at) {
+                    ln->answered++;
+                    at = (size_t)((t + 0.1) * 8000);
+                    printf("reply %.3f %.3f\n", t + 0.1, t + 0.1 + (double)ln->reply_len / 8000);
+                }
+            }
+            ln->last_rx = t;
+            ln->last_len = f.samples;
+        }
+    }
+    if (ln->in_probe && t - ln->last_rx > 0.06) { /* it ended */
+        const double end = ln->last_rx + (double)ln->last_len / 8000;
+        ln->in_probe = false;
+        printf("probe %.3f %.3f\n", ln->probe_start, end);
+        if (ln->reply && ln->answered < 2 && !ln->reply_over && end >= ln->person_at) {
+            const double a = end + (ln->late > 0 && !ln->answered ? ln->late : ln->reply_delay);
+            ln->answered++;
+            at = (size_t)(a * 8000);
+            printf("reply %.3f %.3f\n", a, a + (double)ln->reply_len / 8000);
+        }
+        fflush(stdout);
+    }
+    return at;
+}
+
 int main(int argc, char **argv)
 {
+    const char *reply_file = NULL;
+    line ln = {.person_at = 1e9, .reply_delay = 0.6};
     const char *host = "127.0.0.1", *port = NULL, *file = NULL, *uuid_hex = NULL;
     const char *end_how = "hangup", *fault = NULL, *dtmf = NULL, *dump = NULL;
     int dtmf_flood = 0;
@@ -166,6 +239,16 @@ int main(int argc, char **argv)
             dump = v;
         else if (!strcmp(k, "--dtmf-flood"))
             dtmf_flood = atoi(v);
+        else if (!strcmp(k, "--reply"))
+            reply_file = v;
+        else if (!strcmp(k, "--person-at"))
+            ln.person_at = atof(v);
+        else if (!strcmp(k, "--reply-delay"))
+            ln.reply_delay = atof(v);
+        else if (!strcmp(k, "--reply-over"))
+            ln.reply_over = atoi(v);
+        else if (!strcmp(k, "--reply-late"))
+            ln.late = atof(v);
         else {
             fprintf(stderr, "as_send: unknown option %s\n", k);
             return 2;
@@ -238,6 +321,26 @@ int main(int argc, char **argv)
         cq_audio_close(a);
     }
 
+    float *reply_x = NULL;
+    if (reply_file) {
+        cq_err err;
+        cq_err_clear(&err);
+        cq_audio *a = cq_audio_open(reply_file, &err);
+        if (!a || cq_audio_get_info(a)->sample_rate_hz != 8000 ||
+            cq_audio_get_info(a)->channels != 1) {
+            fprintf(stderr, "as_send: --reply %s: %s\n", reply_file, a ? "8 kHz mono only" : err.msg);
+            return 1;
+        }
+        const size_t want = (size_t)cq_audio_get_info(a)->frames;
+        reply_x = malloc(want * sizeof(float) + 1);
+        const int64_t got = cq_audio_read(a, reply_x, want, &err);
+        ln.reply = reply_x;
+        ln.reply_len = got > 0 ? (size_t)got : 0;
+        cq_audio_close(a);
+    }
+    lv_as_params lap = lv_as_default_params();
+    ln.dec = lv_as_create(&lap, NULL);
+    size_t reply_at = SIZE_MAX;
     for (int i = 0; i < dtmf_flood; i++) { /* a burst of DTMF frames: many event lines */
         n = lv_as_encode_dtmf(fr, sizeof(fr), "0123456789*#ABCD"[i % 16]);
         if (send_all(fd, fr, n))
@@ -269,10 +372,15 @@ int main(int argc, char **argv)
                 goto gone;
         }
         size_t k = total - pos < frame ? total - pos : frame;
+        const size_t at = line_read(&ln, fd, tsec);
+        if (at != SIZE_MAX)
+            reply_at = at;
         int16_t pcm[320];
         size_t m = 0;
         for (size_t i = 0; i < k; i++) {
             float v = x[pos + i] * 32768.0f;
+            if (pos + i >= reply_at && pos + i - reply_at < ln.reply_len) /* the person answers */
+                v += ln.reply[pos + i - reply_at] * 32768.0f;
             int16_t s = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : lrintf(v));
             pcm[m++] = s;
             if (out_rate == 16000)
@@ -308,6 +416,9 @@ int main(int argc, char **argv)
     printf("sent %.3f\n", (double)pos / 8000);
     if (df)
         fclose(df);
+    lv_as_destroy(ln.dec);
+    ln.dec = NULL;
+    free(reply_x);
     if (!strcmp(end_how, "hangup")) {
         n = lv_as_encode_hangup(fr, sizeof(fr));
         send_all(fd, fr, n);
@@ -322,6 +433,8 @@ int main(int argc, char **argv)
     free(x);
     return 0;
 gone:
+    lv_as_destroy(ln.dec);
+    free(reply_x);
     if (df)
         fclose(df);
     printf("sent %.3f\n", (double)pos / 8000);

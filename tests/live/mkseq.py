@@ -2,7 +2,7 @@
 """mkseq.py - hold-slayer sequences: calls as the far end sends them while a caller waits for a
 person, built from the shared corpus (the material the live `human` event is scored on).
 
-    mkseq.py --set dev|held --out DIR [--n N] [--seed S] [--corpus DIR]
+    mkseq.py --set dev|held --out DIR [--n N] [--seed S] [--corpus DIR] [--probe]
 
 One sequence, in order:
   1. ringback: 1-4 rings of the corpus's US ringback recording (one 6.03 s period of it tiled,
@@ -28,6 +28,13 @@ Allison, whose recordings are split by file (livelib.py lists them all; check_se
 first_word: the energy onset of the live part (livelib.onset): the first 10 ms frame of the
 person's clean signal (placed and scaled, before noise, band-pass and codec) at most 25 dB under
 that part's active level that starts 50 ms of frames as loud.
+
+With --probe (hold mode's probe, docs/live.md "Asking the line"), the person waits for an answer
+after a greeting: 4. is the talker's greeting (utterances 0.15-0.3 s apart, 1-6 s in all), then
+8-12 s of quiet line; and DIR/hold_SET_NNN.reply.wav holds the person's reply to a probe (another
+utterance of theirs, 0.4-2.5 s, at the greeting's level +-3 dB, through the same channel and
+codec), which the sender mixes in when the probe is heard (as_send --reply). The labels add
+first_utt_end (the greeting's last speech sample, s) and reply.
 
 Writes DIR/hold_SET_NNN.wav (8 kHz 16-bit mono) and DIR/hold_SET_NNN.json: duration, codec,
 set, seed, first_word, and the parts in time order, each with kind (ringback, prompt, dtmf,
@@ -106,7 +113,7 @@ def level_part(rng, x, lo=-30.0, hi=-12.0):
     return y, round(float(lv), 2)
 
 
-def build(rng, corpus, st):
+def build(rng, corpus, st, probe=False):
     b = Builder()
     b.gap(rng.uniform(0.1, 0.8))
 
@@ -183,6 +190,8 @@ def build(rng, corpus, st):
     b.gap(rng.uniform(0.3, 2.5))
     talker = str(rng.choice(L.LIVE_TALKERS[st]))
     utts = L.phrases(corpus, talker, bridge_s=0.3, min_s=0.3)
+    if probe:
+        return probe_person(rng, b, utts, talker)
     want, take, k = rng.uniform(3, 12), [], int(rng.integers(len(utts)))
     total = 0.0
     while total < want:
@@ -204,12 +213,49 @@ def build(rng, corpus, st):
     return b, first_word
 
 
+def probe_person(rng, b, utts, talker):
+    """The person of a probe sequence: a greeting of 1-6 s, the quiet line; the reply apart."""
+    short = [u for u in utts if len(u) <= 6 * L.RATE] or [u[:6 * L.RATE] for u in utts]
+    want, take, k = rng.uniform(1, 6), [], int(rng.integers(len(short)))
+    total = 0.0
+    while True:
+        u = short[k % len(short)]
+        if take and total + len(u) / L.RATE > want + 1.0:
+            break
+        take.append(u)
+        total += len(u) / L.RATE
+        k += 1
+        if total >= want:
+            break
+        take.append(np.zeros(int(rng.uniform(0.15, 0.3) * L.RATE)))
+        total += len(take[-1]) / L.RATE
+    x, lv = level_part(rng, np.concatenate(take))
+    a, e = speech_span(x)
+    fw = L.onset(x, lv)
+    fw = a if fw is None else fw
+    a = min(a, fw)
+    first_word = round((b.n + fw) / L.RATE, 4)
+    first_end = round((b.n + e) / L.RATE, 4)
+    b.put(x, {"kind": "human", "talker": talker, "level_dbfs": lv, "_a": a, "_b": e})
+    b.gap(rng.uniform(8, 12))
+    # the reply: another utterance of theirs, 0.4-2.5 s
+    cands = [u for u in utts if 0.4 * L.RATE <= len(u) <= 2.5 * L.RATE] or utts
+    r = cands[int(rng.integers(len(cands)))]
+    r, rlv = L.set_level(r, lv + rng.uniform(-3, 3))
+    ra, re_ = speech_span(r)  # from its first word (as first_word is): as_send's delay is to it
+    on = L.onset(r, rlv)
+    ra = max(0, (on if on is not None else ra) - int(0.02 * L.RATE))
+    r = r[ra:min(re_, ra + int(2.5 * L.RATE))]
+    return b, first_word, first_end, r
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", choices=["dev", "held"], required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--probe", action="store_true", help="the person answers a probe (see above)")
     ap.add_argument("--corpus", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                      "../../../shared/corpus"))
     a = ap.parse_args()
@@ -219,15 +265,22 @@ def main():
     base = a.seed * 1000 + (500 if a.set == "held" else 0)
     for i in range(a.n):
         rng = np.random.default_rng(base + i)
-        b, first_word = build(rng, a.corpus, a.set)
+        built = build(rng, a.corpus, a.set, a.probe)
+        b, first_word = built[0], built[1]
         x = b.signal()
-        x = x + L.line_noise(rng, len(x), rng.uniform(-72, -60))
+        noise_db = rng.uniform(-72, -60)
+        x = x + L.line_noise(rng, len(x), noise_db)
         x = L.telephone_band(x)
         codec = "ulaw" if i % 2 == 0 else "gsm"
         name = "hold_%s_%03d" % (a.set, i)
         L.write_wav(os.path.join(a.out, name + ".wav"), x, codec)
         lab = {"id": name, "kind": "hold", "set": a.set, "seed": base + i, "codec": codec,
                "duration": round(len(x) / L.RATE, 4), "first_word": first_word, "parts": b.parts}
+        if a.probe:  # the reply, through the same channel (the line's noise is in the call)
+            r = L.telephone_band(built[3])
+            L.write_wav(os.path.join(a.out, name + ".reply.wav"), r, codec)
+            lab.update({"first_utt_end": built[2], "reply": name + ".reply.wav",
+                        "reply_sec": round(len(r) / L.RATE, 4)})
         errs = L.check_labels(lab)
         if errs:
             L.die("%s: %s" % (name, "; ".join(errs)))

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""probe_run.py - hold-mode sequences streamed into `callqa live --live hold` over AudioSocket by a
+line that answers (as_send --reply), with and without the probe, and scored.
+
+    probe_run.py --seqs DIR --callqa BIN --as-send BIN [--models DIR] [--pace X] [--jobs N]
+                 [--no-probe] [--out DIR]
+
+DIR holds mkseq.py --probe sequences (NAME.wav, NAME.reply.wav, NAME.json). Each is sent at
+--pace times real time (default 4), --jobs at once (default 8), by as_send with the person on
+the line from the end of their greeting (first_utt_end): they answer the first two probes that
+end after it. How each person answers is drawn from the sequence's seed: 0.3-1.2 s after the
+probe's end; one in eight talks over the probe (0.1 s after its start); one in ten answers the
+first probe late (2.0-3.0 s after it).
+
+Scored per sequence, from the `human` event line (its `at`: the audio read when it was decided):
+  found       a `human` at or after the person's first word;
+  false       a `human` before it (during the IVR, the music or an announcement);
+  latency     at - first_utt_end (the decision's clock starts when their greeting ends);
+and the probes sent before the person (into announcements and music) and after.
+Prints one line per sequence and a summary; exit 0.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def uuid_of(i):
+    return "c0ffee00" + "%024x" % (i + 1)
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seqs", required=True)
+    ap.add_argument("--callqa", required=True)
+    ap.add_argument("--as-send", required=True)
+    ap.add_argument("--models", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                     "../../../shared/models"))
+    ap.add_argument("--pace", type=float, default=4)
+    ap.add_argument("--jobs", type=int, default=8)
+    ap.add_argument("--no-probe", action="store_true")
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    names = sorted(f[:-5] for f in os.listdir(a.seqs) if f.endswith(".json"))
+    labs = {n: json.load(open(os.path.join(a.seqs, n + ".json"))) for n in names}
+    out = a.out or tempfile.mkdtemp(prefix="probe_run.")
+    os.makedirs(out, exist_ok=True)
+    port = free_port()
+    events = os.path.join(out, "events.jsonl")
+    cmd = [a.callqa, "live", "--audiosocket", "127.0.0.1:%d" % port, "--live", "hold",
+           "--events", events, "--model-dir", a.models, "--max-calls", "200"]
+    if not a.no_probe:
+        cmd += ["--probe", "default"]
+    if os.path.exists(events):
+        os.unlink(events)
+    srv = subprocess.Popen(cmd, stderr=open(os.path.join(out, "live.err"), "w"))
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+
+    def send(i_name):
+        i, n = i_name
+        lab = labs[n]
+        rng = random.Random(lab["seed"])
+        args = [a.as_send, "--port", str(port), "--uuid", uuid_of(i), "--pace", str(a.pace),
+                "--file", os.path.join(a.seqs, n + ".wav"), "--hold-sec", "1",
+                "--reply", os.path.join(a.seqs, lab["reply"]),
+                "--person-at", "%.3f" % lab["first_utt_end"],
+                "--reply-delay", "%.3f" % rng.uniform(0.3, 1.2)]
+        kind = rng.random()
+        if kind < 0.125:
+            args += ["--reply-over", "1"]
+        elif kind < 0.225:
+            args += ["--reply-late", "%.3f" % rng.uniform(2.0, 3.0)]
+        r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with open(os.path.join(out, n + ".send.txt"), "w") as f:
+            f.write(" ".join(args) + "\n" + r.stdout + r.stderr)
+        return n, r.stdout
+
+    with ThreadPoolExecutor(a.jobs) as ex:
+        sent = dict(ex.map(send, enumerate(names)))
+    time.sleep(2)
+    srv.terminate()
+    srv.wait(30)
+    by_call = {}
+    for line in open(events):
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        by_call.setdefault(e.get("call"), []).append(e)
+    found, false, lat, probes_before, probes_after, rules = 0, 0, [], 0, 0, {}
+    for i, n in enumerate(names):
+        lab, ev = labs[n], by_call.get(re.sub(r"(.{8})(.{4})(.{4})(.{4})(.{12})",
+                                              r"\1-\2-\3-\4-\5", uuid_of(i)), [])
+        hum = [e for e in ev if e.get("type") == "human"]
+        pr = [e for e in ev if e.get("type") == "probe"]
+        probes_before += sum(1 for e in pr if e["start"] < lab["first_word"])
+        probes_after += sum(1 for e in pr if e["start"] >= lab["first_word"])
+        note = "no human"
+        if hum:
+            h = hum[0]
+            rules[h.get("rule")] = rules.get(h.get("rule"), 0) + 1
+            if h["at"] < lab["first_word"]:
+                false += 1
+                note = "FALSE human at %.2f (%s), person at %.2f" % (h["at"], h.get("rule"),
+                                                                    lab["first_word"])
+            else:
+                found += 1
+                lat.append(h["at"] - lab["first_utt_end"])
+                note = "human %s %.2f s after the greeting's end" % (h.get("rule"), lat[-1])
+        replies = sent[n].count("reply ")
+        print("%-16s %-5s probes %d (%d before) replies %d: %s" % (
+            n, lab["codec"], len(pr), sum(1 for e in pr if e["start"] < lab["first_word"]),
+            replies, note))
+    k = len(names)
+    print("%s: %d sequences: found %d (%.1f %%), false human %d, latency after the greeting's end "
+          "p50 %.2f / p95 %.2f / max %.2f s; probes before the person %d, after %d; rules %s" % (
+              "without the probe" if a.no_probe else "with the probe", k, found,
+              100.0 * found / k if k else 0, false, pct(lat, 0.5), pct(lat, 0.95),
+              max(lat) if lat else float("nan"), probes_before, probes_after, rules))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+#!/bin/sh
+# test_probe.sh - hold mode's probe (docs/live.md, "Asking the line") end to end: 6 dev
+# sequences built with `mkseq.py --probe` (a person who greets, then waits), streamed at 4 times
+# real time into `callqa live --live hold --probe default` over AudioSocket by as_send, which
+# plays the line: the recordings never answer, the person answers the probe (probe_run.py). No
+# `human` may come before the person; the probe must go out and find people by their reply;
+# each call_end must count its probes. The figures on the full dev set are in
+# tests/live/RESULTS.md.
+#   usage: test_probe.sh BUILD/callqa SOURCE_DIR CORPUS_DIR BUILD/as_send
+#   exit 77 without the corpus or numpy
+set -u
+CQ=$1
+SRC=$2
+C=$3
+AS=$4
+[ -d "$C/ivr_prompts" ] || { echo "no corpus at $C: skipped"; exit 77; }
+PY=/usr/bin/python3
+$PY -c 'import numpy, scipy' 2> /dev/null || { echo "numpy/scipy missing: skipped"; exit 77; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+st=0
+$PY "$SRC/tests/live/mkseq.py" --set dev --n 6 --seed 11 --probe --corpus "$C" --out "$T/seq" > /dev/null ||
+    { echo "FAIL: mkseq.py --probe"; exit 1; }
+$PY "$SRC/tests/live/probe_run.py" --seqs "$T/seq" --callqa "$CQ" --as-send "$AS" \
+    --models "$C/../models" --pace 4 --jobs 6 --out "$T/out" > "$T/score.txt" 2>&1 ||
+    { echo "FAIL: probe_run.py: $(tail -3 "$T/score.txt")"; exit 1; }
+cat "$T/score.txt"
+grep -q "FALSE human" "$T/score.txt" && { echo "FAIL: a human before the person"; st=1; }
+n=$(grep -c "human probe_reply" "$T/score.txt")
+[ "$n" -ge 3 ] || { echo "FAIL: $n of 6 people found by their reply to the probe (3 at least)"; st=1; }
+grep -q '"type":"probe"' "$T/out/events.jsonl" || { echo "FAIL: no probe event line"; st=1; }
+ends=$(grep -c '"type":"call_end"' "$T/out/events.jsonl")
+withp=$(grep '"type":"call_end"' "$T/out/events.jsonl" | grep -c '"probes":[1-9]')
+[ "$ends" = 6 ] && [ "$withp" = 6 ] ||
+    { echo "FAIL: $ends call_end lines, $withp with their probes counted (6 each)"; st=1; }
+[ $st = 0 ] && echo "live probe: all checks passed"
+exit $st
