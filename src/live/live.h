@@ -480,6 +480,7 @@ typedef struct lv_event {
     double at_sec;     /* the call's audio seconds when it was decided */
     double speech_sec; /* a live decision's evidence, as cq_call_event gives it */
     double quiet_sec;
+    double reply_sec;   /* hold human by "probe_reply": the probe's end to the reply */
     const char *reason; /* call_end: "hangup", "peer_closed", ...; else NULL */
 } lv_event;
 

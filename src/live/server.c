@@ -251,7 +251,7 @@ typedef struct meta {
     char type[16];
     int state;
     const char *rule, *reason; /* static strings */
-    double start, end, at, speech, quiet;
+    double start, end, at, speech, quiet, reply;
 } meta;
 
 typedef struct line {
@@ -478,7 +478,8 @@ static void emit_event(call *c, const cq_call_event *e)
               .end = e->end_sec > e->start_sec ? e->end_sec : e->start_sec,
               .at = at,
               .speech = e->speech_sec,
-              .quiet = e->quiet_sec};
+              .quiet = e->quiet_sec,
+              .reply = e->reply_sec};
     snprintf(m.call, sizeof(m.call), "%s", c->name);
     snprintf(m.type, sizeof(m.type), "%s", cq_event_type_name(e->type));
     call_emit(c, &m, l.b, l.n);
@@ -605,6 +606,7 @@ static void *writer_main(void *arg)
                            .at_sec = l->m.at,
                            .speech_sec = l->m.speech,
                            .quiet_sec = l->m.quiet,
+                           .reply_sec = l->m.reply,
                            .reason = l->m.reason};
             s->p.on_event(s->p.user, &ev);
         }

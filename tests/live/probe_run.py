@@ -3,7 +3,7 @@
 line that answers (as_send --reply), with and without the probe, and scored.
 
     probe_run.py --seqs DIR --callqa BIN --as-send BIN [--models DIR] [--pace X] [--jobs N]
-                 [--no-probe] [--out DIR]
+                 [--no-probe] [--out DIR] [--fastagi]
 
 DIR holds mkseq.py --probe sequences (NAME.wav, NAME.reply.wav, NAME.json). Each is sent at
 --pace times real time (default 4), --jobs at once (default 8), by as_send with the person on
@@ -17,6 +17,10 @@ Scored per sequence, from the `human` event line (its `at`: the audio read when 
   false       a `human` before it (during the IVR, the music or an announcement);
   latency     at - first_utt_end (the decision's clock starts when their greeting ends);
 and the probes sent before the person (into announcements and music) and after.
+With --fastagi, each call also has a FastAGI request AGI(agi://.../hold,UUID) waiting from its
+start (agi_client.py --script hold): its HOLDSTATUS and HOLDCAUSE must be the event line's
+decision (HUMAN with PROBEREPLY-<reply ms>-1500 for a probe_reply, QUIETHANDOVER or NOMUSICAFTER
+for the others), counted as agi mismatches.
 Prints one line per sequence and a summary; exit 0.
 """
 import argparse
@@ -61,6 +65,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=8)
     ap.add_argument("--no-probe", action="store_true")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--fastagi", action="store_true")
     a = ap.parse_args()
     names = sorted(f[:-5] for f in os.listdir(a.seqs) if f.endswith(".json"))
     labs = {n: json.load(open(os.path.join(a.seqs, n + ".json"))) for n in names}
@@ -72,6 +77,9 @@ def main():
            "--events", events, "--model-dir", a.models, "--max-calls", "200"]
     if not a.no_probe:
         cmd += ["--probe", "default"]
+    agi_port = free_port() if a.fastagi else None
+    if agi_port:
+        cmd += ["--fastagi", "127.0.0.1:%d" % agi_port]
     if os.path.exists(events):
         os.unlink(events)
     srv = subprocess.Popen(cmd, stderr=open(os.path.join(out, "live.err"), "w"))
@@ -91,6 +99,13 @@ def main():
                 "--reply", os.path.join(a.seqs, lab["reply"]),
                 "--person-at", "%.3f" % lab["first_utt_end"],
                 "--reply-delay", "%.3f" % rng.uniform(0.3, 1.2)]
+        agi = None
+        if agi_port:  # the channel's AGI request, waiting from the call's start
+            agi = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(
+                os.path.abspath(__file__)), "agi_client.py"), "--port", str(agi_port),
+                "--script", "hold", re.sub(r"(.{8})(.{4})(.{4})(.{4})(.{12})",
+                                           r"\1-\2-\3-\4-\5", uuid_of(i))],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         kind = rng.random()
         if kind < 0.125:
             args += ["--reply-over", "1"]
@@ -99,6 +114,10 @@ def main():
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         with open(os.path.join(out, n + ".send.txt"), "w") as f:
             f.write(" ".join(args) + "\n" + r.stdout + r.stderr)
+        if agi:
+            ao, ae = agi.communicate(timeout=60)
+            with open(os.path.join(out, n + ".agi.txt"), "w") as f:
+                f.write(ao + ae)
         return n, r.stdout
 
     with ThreadPoolExecutor(a.jobs) as ex:
@@ -114,6 +133,7 @@ def main():
             continue
         by_call.setdefault(e.get("call"), []).append(e)
     found, false, lat, probes_before, probes_after, rules = 0, 0, [], 0, 0, {}
+    agi_bad = 0
     for i, n in enumerate(names):
         lab, ev = labs[n], by_call.get(re.sub(r"(.{8})(.{4})(.{4})(.{4})(.{12})",
                                               r"\1-\2-\3-\4-\5", uuid_of(i)), [])
@@ -133,16 +153,34 @@ def main():
                 found += 1
                 lat.append(h["at"] - lab["first_utt_end"])
                 note = "human %s %.2f s after the greeting's end" % (h.get("rule"), lat[-1])
+        if agi_port:  # the FastAGI answer: the event line's decision
+            try:
+                ans = json.loads(open(os.path.join(out, n + ".agi.txt")).read().splitlines()[0])
+            except (OSError, ValueError, IndexError):
+                ans = {}
+            want = None
+            if hum:
+                h = hum[0]
+                want = {"probe_reply": "PROBEREPLY-%d-1500" % round(h.get("reply_sec", 0) * 1000),
+                        "quiet_handover": "QUIETHANDOVER-", "no_music_after": "NOMUSICAFTER-"}.get(
+                            h.get("rule"), "?")
+            good = ans.get("ok") and ((want is None and ans.get("status") != "HUMAN") or (
+                want is not None and ans.get("status") == "HUMAN" and
+                str(ans.get("cause", "")).startswith(want)))
+            if not good:
+                agi_bad += 1
+                note += "; AGI %s %s (want HUMAN %s)" % (ans.get("status"), ans.get("cause"), want)
         replies = sent[n].count("reply ")
         print("%-16s %-5s probes %d (%d before) replies %d: %s" % (
             n, lab["codec"], len(pr), sum(1 for e in pr if e["start"] < lab["first_word"]),
             replies, note))
     k = len(names)
     print("%s: %d sequences: found %d (%.1f %%), false human %d, latency after the greeting's end "
-          "p50 %.2f / p95 %.2f / max %.2f s; probes before the person %d, after %d; rules %s" % (
+          "p50 %.2f / p95 %.2f / max %.2f s; probes before the person %d, after %d; rules %s%s" % (
               "without the probe" if a.no_probe else "with the probe", k, found,
               100.0 * found / k if k else 0, false, pct(lat, 0.5), pct(lat, 0.95),
-              max(lat) if lat else float("nan"), probes_before, probes_after, rules))
+              max(lat) if lat else float("nan"), probes_before, probes_after, rules,
+              "; agi mismatches %d" % agi_bad if agi_port else ""))
     return 0
 
 

@@ -4,7 +4,8 @@
 # real time into `callqa live --live hold --probe default` over AudioSocket by as_send, which
 # plays the line: the recordings never answer, the person answers the probe (probe_run.py). No
 # `human` may come before the person; the probe must go out and find people by their reply;
-# each call_end must count its probes. The figures on the full dev set are in
+# each call_end must count its probes; each call's FastAGI request (AGI(agi://.../hold,UUID))
+# must be answered with the event line's decision (HOLDCAUSE PROBEREPLY-<ms>-1500). The figures on the full dev set are in
 # tests/live/RESULTS.md.
 #   usage: test_probe.sh BUILD/callqa SOURCE_DIR CORPUS_DIR BUILD/as_send
 #   exit 77 without the corpus or numpy
@@ -22,13 +23,15 @@ st=0
 $PY "$SRC/tests/live/mkseq.py" --set dev --n 6 --seed 11 --probe --corpus "$C" --out "$T/seq" > /dev/null ||
     { echo "FAIL: mkseq.py --probe"; exit 1; }
 $PY "$SRC/tests/live/probe_run.py" --seqs "$T/seq" --callqa "$CQ" --as-send "$AS" \
-    --models "$C/../models" --pace 4 --jobs 6 --out "$T/out" > "$T/score.txt" 2>&1 ||
+    --models "$C/../models" --pace 4 --jobs 6 --out "$T/out" --fastagi > "$T/score.txt" 2>&1 ||
     { echo "FAIL: probe_run.py: $(tail -3 "$T/score.txt")"; exit 1; }
 cat "$T/score.txt"
 grep -q "FALSE human" "$T/score.txt" && { echo "FAIL: a human before the person"; st=1; }
 n=$(grep -c "human probe_reply" "$T/score.txt")
 [ "$n" -ge 3 ] || { echo "FAIL: $n of 6 people found by their reply to the probe (3 at least)"; st=1; }
 grep -q '"type":"probe"' "$T/out/events.jsonl" || { echo "FAIL: no probe event line"; st=1; }
+grep -q "agi mismatches 0" "$T/score.txt" ||
+    { echo "FAIL: a FastAGI HOLDSTATUS / HOLDCAUSE is not the event line's decision"; st=1; }
 ends=$(grep -c '"type":"call_end"' "$T/out/events.jsonl")
 withp=$(grep '"type":"call_end"' "$T/out/events.jsonl" | grep -c '"probes":[1-9]')
 [ "$ends" = 6 ] && [ "$withp" = 6 ] ||
