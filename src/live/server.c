@@ -1596,7 +1596,8 @@ static end_reason ring_put_le(call *c, const uint8_t *b, size_t frames, int ch, 
  * The probe back to the peer, paced by what it sends: beside each audio frame received, as many
  * samples of the probe as the frame held (the peer's clock, so the probe plays at its own
  * speed), as one slin frame. The socket is never waited for: the part of a frame it did not
- * take is sent first next time, and while some is left no new probe audio goes (counted).
+ * take is sent first next time, and while some is left the probe waits (it is delayed, never
+ * cut: its frames go whole, in order).
  */
 static void probe_out(call *c, size_t n)
 {
