@@ -22,7 +22,8 @@
  * the hold music after 1.28 s or more of silence, or 10.5 s of speech pass with no music; from
  * the answer, `machine` when the greeting lasts 1.82 s (pauses under 0.8 s inside it), `human`
  * when it stops shorter and 0.8 s of quiet follow, `beep` for a 0.19-1.6 s steady tone at
- * 375-2062 Hz after it. Each is handed out once, complete, when decided, with its rule and
+ * 375-2062 Hz after it, and for a machine `message_end` (the moment to leave a message: the
+ * beep's end, or 1.5 s of quiet after the greeting when no beep came). Each is handed out once, complete, when decided, with its rule and
  * evidence. Also on hold: `ivr_prompt` for speech (0.5 s or more) before the hold that a DTMF
  * key within 3.5 s or the hold's music within 2.5 s followed, `hold_announcement` for speech in
  * the hold after which the music came back, `hold_ended` with the `human` event or after 30 s
@@ -84,8 +85,10 @@ typedef enum cq_event_type {
     CQ_EV_HOLD_ENDED = 13, /* live mode "hold": the wait is over (a person, or no hold and no
                               music frame for 30 s), from the hold's last sustained music */
     CQ_EV_SILENCE = 14,    /* both live modes: silence_event_sec or more of silence */
-    CQ_EV_PROBE = 15       /* live mode "hold" with probe_sec: play the probe into the call
+    CQ_EV_PROBE = 15,      /* live mode "hold" with probe_sec: play the probe into the call
                               now (start: now; end: start + probe_sec; cycles: 1 or 2) */
+    CQ_EV_MESSAGE_END = 16 /* live mode "amd", a machine: leave the message now (start = end:
+                              the beep's end, or 1.5 s of quiet after the greeting) */
 } cq_event_type;
 
 /* Live-call decisions (cq_classify_params.live); off by default. */
@@ -175,7 +178,7 @@ CQ_API double cq_classifier_time(const cq_classifier *c) CQ_NONNULL(1);
 /* "silence", "speech", "music", "tone", "noise" */
 CQ_API const char *cq_seg_class_name(cq_seg_class c);
 /* "dtmf", "ringback", "busy", "sit", "fax", "hold", "ivr", "human", "machine", "beep",
- * "ivr_prompt", "hold_announcement", "hold_ended", "silence", "probe" */
+ * "ivr_prompt", "hold_announcement", "hold_ended", "silence", "probe", "message_end" */
 CQ_API const char *cq_event_type_name(cq_event_type t);
 
 /* An event's fields as the JSON lines of `callqa classify` and `callqa live` give them, without

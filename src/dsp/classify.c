@@ -52,6 +52,7 @@
 #define HANDOVER_SPEECH 3      /* speech frames that confirm it */
 #define NO_MUSIC_AFTER 328     /* 10.5 s after the speech began without music */
 #define AMD_LONG 57            /* 1.82 s of greeting: a machine */
+#define MSG_QUIET 47           /* 1.5 s of quiet after a machine's greeting, no beep: its end */
 #define PROMPT_JOIN 32         /* 1.02 s: shorter pauses are within one prompt */
 #define PROMPT_MIN 16          /* 0.51 s of speech make a prompt */
 #define PROMPT_DTMF 110        /* 3.5 s: a key pressed this soon after the speech answers it */
@@ -107,6 +108,8 @@ typedef struct live_state {
     int g_on;           /* amd: the greeting began */
     size_t g_start, g_last, g_speech, g_maxpause;
     int beep_done;           /* amd: the beep is out */
+    int machine;             /* amd: the decision was a machine */
+    int msg_done;            /* amd: its message_end is out */
     size_t bp_start, bp_len; /* the single-tone run under way */
     int bp_bin;
     double bp_sum;            /* its bins, summed (the mean is its frequency) */
@@ -254,6 +257,7 @@ const char *cq_event_type_name(cq_event_type t)
     case CQ_EV_HOLD_ENDED: return "hold_ended";
     case CQ_EV_SILENCE: return "silence";
     case CQ_EV_PROBE: return "probe";
+    case CQ_EV_MESSAGE_END: return "message_end";
     }
     return "unknown";
 }
@@ -752,6 +756,15 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
     return hold_human(c, i, "quiet_handover");
 }
 
+/* AMD mode, a machine: the moment to leave a message (Twilio's DetectMessageEnd), frame `at`:
+ * the beep's end, or MSG_QUIET after the greeting's last sound when no beep came. */
+static int message_end(cq_classifier *c, size_t at, const char *rule)
+{
+    c->lv.msg_done = 1;
+    cq_call_event e = {.confidence = 1};
+    return live_event(c, CQ_EV_MESSAGE_END, at, at, rule, &e);
+}
+
 /* AMD mode: the greeting is the sound from its first frame on, pauses under AMD_PAUSE within
  * it. A greeting still going after AMD_LONG is a machine; one that stopped shorter and then
  * paused AMD_PAUSE is a person. */
@@ -768,11 +781,14 @@ static int live_amd(cq_classifier *c, size_t i)
         L->g_last = i + 1;
         L->g_speech++;
     }
+    if (L->machine && !L->msg_done && !L->beep_done && !L->bp_len &&
+        i + 1 - L->g_last >= MSG_QUIET) /* the greeting is over and no beep came */
+        return message_end(c, i + 1, "silence_after_greeting");
     if (!L->g_on || L->done)
         return CQ_OK;
     cq_call_event e = {.confidence = 1, .speech_sec = frame_sec(L->g_speech)};
     if (L->g_last - L->g_start >= AMD_LONG) {
-        L->done = 1;
+        L->done = 1, L->machine = 1;
         e.quiet_sec = frame_sec(L->g_maxpause);
         return live_event(c, CQ_EV_MACHINE, L->g_start, i + 1, "long_greeting", &e);
     }
@@ -814,7 +830,7 @@ static int beep_end(cq_classifier *c)
         size_t a = L->bp_start, z = L->bp_start + L->bp_len;
         L->beep_done = 1;
         if (!L->done) {
-            L->done = 1;
+            L->done = 1, L->machine = 1;
             cq_call_event m = {.confidence = 1,
                                .speech_sec = frame_sec(L->g_speech),
                                .quiet_sec = frame_sec(L->g_maxpause)};
@@ -824,6 +840,8 @@ static int beep_end(cq_classifier *c)
         cq_call_event e = {.confidence = 1,
                            .freq_hz = L->bp_sum / (double)L->bp_len * RATE / FRAME};
         rc = live_event(c, CQ_EV_BEEP, a, z, "tone", &e);
+        if (rc == CQ_OK && L->machine && !L->msg_done)
+            rc = message_end(c, z, "beep");
     }
     L->bp_len = 0;
     return rc;

@@ -280,6 +280,8 @@ def amd_decisions(labels, events_dir, wav_dir):
         evs, _ = load_events(events_dir, lab["id"])
         dec = next((e for e in evs if e["type"] in ("human", "machine")), None)
         beep = next((e for e in evs if e["type"] == "beep"), None)
+        mend = next((e for e in evs if e["type"] == "message_end"), None)
+        bpart = next((p for p in lab.get("parts", []) if p["kind"] == "beep"), None)
         ref = amd_ref.run_file(os.path.join(wav_dir, lab["id"] + ".wav"))
         rows.append({
             "id": lab["id"], "class": lab["class"], "beep": lab.get("beep"),
@@ -287,6 +289,10 @@ def amd_decisions(labels, events_dir, wav_dir):
             "callqa": dec["type"] if dec else None, "callqa_at": dec["at"] if dec else None,
             "callqa_beep": (beep.get("start") if beep.get("start") is not None else beep["at"]) if beep else None,
             "callqa_beep_at": beep["at"] if beep else None,
+            "beep_end": bpart["end"] if bpart else None,
+            "greeting_end": lab["greeting"]["end"],
+            "message_end": mend["start"] if mend else None,
+            "message_end_at": mend["at"] if mend else None,
             "amd_ref": {"HUMAN": "human", "MACHINE": "machine"}.get(ref["status"]),
             "amd_ref_status": ref["status"], "amd_ref_cause": ref["cause"],
             "amd_ref_at": ref["decision_s"],
@@ -310,6 +316,21 @@ def amd_summary(rows, who):
     }
 
 
+def message_end_summary(rows):
+    """`message_end` (the moment to leave a message): on machines with a beep, within BEEP_TOL
+    of the beep's end; on machines without one, after the greeting's end; on people, none."""
+    mb = [r for r in rows if r["class"] == "machine" and r["beep_end"] is not None]
+    mn = [r for r in rows if r["class"] == "machine" and r["beep_end"] is None]
+    on_beep = [r for r in mb if r["message_end"] is not None and abs(r["message_end"] - r["beep_end"]) <= BEEP_TOL]
+    lat = [r["message_end_at"] - r["beep_end"] for r in on_beep]
+    return {"machines_with_beep": len(mb), "within_tol_of_beep_end": len(on_beep),
+            "latency_p50": pct(lat, 50), "latency_max": max(lat) if lat else None,
+            "before_beep": sum(1 for r in mb if r["message_end"] is not None and r["message_end"] < r["beep_end"] - BEEP_TOL),
+            "machines_without_beep": len(mn),
+            "after_greeting": sum(1 for r in mn if r["message_end"] is not None and r["message_end"] >= r["greeting_end"]),
+            "on_people": sum(1 for r in rows if r["class"] == "human" and r["message_end"] is not None)}
+
+
 def score_amd(labels, events_dir, wav_dir):
     rows = amd_decisions(labels, events_dir, wav_dir)
     with_beep = [r for r in rows if r["beep"] is not None]
@@ -327,6 +348,7 @@ def score_amd(labels, events_dir, wav_dir):
         "callqa": amd_summary(rows, "callqa"),
         "amd_ref": amd_summary(rows, "amd_ref"),
         "amd_ref_causes": causes,
+        "message_end": message_end_summary(rows),
         "beep": {"labelled": len(with_beep), "found": len(found),
                  "latency_p50": pct(blat, 50), "latency_max": max(blat) if blat else None,
                  "false_beeps": sum(1 for r in rows if r["beep"] is None and r["callqa_beep"] is not None)},
@@ -355,6 +377,12 @@ def print_amd(r):
     b = r["beep"]
     print("  callqa beep: %d of %d found within %.1f s; latency p50 %s max %s; %d beeps where there is none" % (
         b["found"], b["labelled"], BEEP_TOL, fmt(b["latency_p50"]), fmt(b["latency_max"]), b["false_beeps"]))
+    m = r["message_end"]
+    print("  callqa message_end: %d of %d machines with a beep within %.1f s of its end (printed %s after it, "
+          "max %s), %d before it; %d of %d without a beep after the greeting; %d on people" % (
+              m["within_tol_of_beep_end"], m["machines_with_beep"], BEEP_TOL, fmt(m["latency_p50"]),
+              fmt(m["latency_max"]), m["before_beep"], m["after_greeting"], m["machines_without_beep"],
+              m["on_people"]))
 
 
 # ---- what the timeline calls speech --------------------------------------------------------------

@@ -560,7 +560,7 @@ static void test_live_decisions(void **state)
     live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 3.0, &seed), live_put(&g, 0, 0.3, &seed);
     live_put(&g, 2, 0.5, &seed), live_put(&g, 0, 1.0, &seed);
     size_t n = live_events(&g, CQ_LIVE_AMD, ev);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     assert_int_equal(ev[0].type, CQ_EV_MACHINE);
     assert_string_equal(ev[0].rule, "long_greeting");
     assert_true(fabs(ev[0].start_sec - 0.5) < 0.05);
@@ -568,8 +568,22 @@ static void test_live_decisions(void **state)
     assert_int_equal(ev[1].type, CQ_EV_BEEP);
     assert_true(fabs(ev[1].start_sec - 3.8) < 0.05 && fabs(ev[1].end_sec - 4.3) < 0.05);
     assert_true(fabs(ev[1].freq_hz - 1000) < 20);
+    /* ... and the moment to leave the message: the beep's end */
+    assert_int_equal(ev[2].type, CQ_EV_MESSAGE_END);
+    assert_string_equal(ev[2].rule, "beep");
+    assert_true(ev[2].start_sec == ev[1].end_sec && ev[2].end_sec == ev[1].end_sec);
     /* ... and in hold mode, nothing (no hold before it) */
     assert_int_equal(live_events(&g, CQ_LIVE_HOLD, ev), 0);
+    free(g.x), free(g.vad);
+    /* a machine with no beep: the message ends 1.5 s after the greeting's last sound */
+    g = (live_leg){0};
+    live_put(&g, 0, 0.5, &seed), live_put(&g, 1, 3.0, &seed), live_put(&g, 0, 2.5, &seed);
+    n = live_events(&g, CQ_LIVE_AMD, ev);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev[0].type, CQ_EV_MACHINE);
+    assert_int_equal(ev[1].type, CQ_EV_MESSAGE_END);
+    assert_string_equal(ev[1].rule, "silence_after_greeting");
+    assert_true(fabs(ev[1].start_sec - 5.0) < 0.05);
     free(g.x), free(g.vad);
     /* a person: a short "hello?" and a pause */
     g = (live_leg){0};
@@ -624,10 +638,12 @@ static void test_live_decisions(void **state)
     assert_int_equal(ev[0].type, CQ_EV_PROMPT);
     assert_string_equal(ev[0].rule, "dtmf_after");
     assert_true(fabs(ev[0].start_sec - 0.5) < 0.05 && fabs(ev[0].end_sec - 2.5) < 0.05);
-    /* ... in AMD mode no prompt: a greeting that long is a machine */
+    /* ... in AMD mode no prompt: a greeting that long is a machine, and 1.5 s of quiet after
+     * its last sound (the keys) the moment to leave a message */
     n = live_events(&g, CQ_LIVE_AMD, ev);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
     assert_int_equal(ev[0].type, CQ_EV_MACHINE);
+    assert_int_equal(ev[1].type, CQ_EV_MESSAGE_END);
     free(g.x), free(g.vad);
     /* a prompt leading into hold music, which then stops for good: the prompt is told by the
      * music; 30 s with no music and no hold end the wait (and 5 s of it are a silence) */
