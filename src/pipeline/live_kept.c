@@ -38,7 +38,8 @@ int pl_live_path(const char *rec, char *out, size_t n)
 
 /* The live decisions, kept apart in the report. */
 static const char *const k_decisions[] = {"human",      "machine",           "beep",
-                                          "ivr_prompt", "hold_announcement", "hold_ended"};
+                                          "ivr_prompt", "hold_announcement", "hold_ended",
+                                          "probe",      "message_end"};
 
 static bool in_list(const char *t, const char *const *list, size_t n)
 {

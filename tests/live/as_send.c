@@ -28,7 +28,8 @@
  * sent --reply-delay S after the probe's end (default 0.6; the first --reply-late S after it
  * when given), or, with --reply-over 1, 0.1 s after its start (a person talking over it);
  * earlier probes (the recordings before the person) get no answer. Prints "probe START END"
- * for each probe and "reply START END" for each answer.
+ * for each probe and "reply START END" for each answer. Without --reply, what comes back is read
+ * only after the last frame (as above).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -372,7 +373,7 @@ int main(int argc, char **argv)
                 goto gone;
         }
         size_t k = total - pos < frame ? total - pos : frame;
-        const size_t at = line_read(&ln, fd, tsec);
+        const size_t at = ln.reply ? line_read(&ln, fd, tsec) : SIZE_MAX;
         if (at != SIZE_MAX)
             reply_at = at;
         int16_t pcm[320];
