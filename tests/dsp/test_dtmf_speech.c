@@ -111,6 +111,23 @@ static size_t detect(const float *x, size_t n, char *digits, double *at, double 
     return nd;
 }
 
+/* The digits of the DTMF events cq_tones (g_tp) finds in x[0..n), in order, into out. */
+static void digits_of(const float *x, size_t n, char *out, size_t max)
+{
+    int e = 0;
+    cq_tones *t = cq_tones_create(&g_tp, &e);
+    assert_non_null(t);
+    assert_int_equal(cq_tones_push(t, x, n), CQ_OK);
+    const cq_tone_event *ev;
+    size_t nev;
+    assert_int_equal(cq_tones_finish(t, &ev, &nev), CQ_OK);
+    out[0] = 0;
+    for (size_t k = 0; k < nev; k++)
+        if (ev[k].kind == CQ_TONE_DTMF && strlen(out) + strlen(ev[k].digits) < max)
+            strcat(out, ev[k].digits);
+    cq_tones_destroy(t);
+}
+
 /* Digits cq_tones finds (closed events, in order) in a synthesised signal: the symbols of
  * `keys`, each on_ms on and off_ms off after 0.2 s of -80 dBFS noise, the row at level_db dBFS
  * (RMS of the sine), the column twist_db over it, both frequencies times ff. */
@@ -134,18 +151,7 @@ static void synth_digits(const char *keys, int on_ms, int off_ms, double level_d
         }
         p += (size_t)(on_ms + off_ms) * 8;
     }
-    int e = 0;
-    cq_tones *t = cq_tones_create(&g_tp, &e);
-    assert_non_null(t);
-    assert_int_equal(cq_tones_push(t, x, n), CQ_OK);
-    const cq_tone_event *ev;
-    size_t nev;
-    assert_int_equal(cq_tones_finish(t, &ev, &nev), CQ_OK);
-    out[0] = 0;
-    for (size_t k = 0; k < nev; k++)
-        if (ev[k].kind == CQ_TONE_DTMF && strlen(out) + strlen(ev[k].digits) < max)
-            strcat(out, ev[k].digits);
-    cq_tones_destroy(t);
+    digits_of(x, n, out, max);
     free(x);
 }
 
@@ -225,18 +231,7 @@ static void held_note(double f_held, double f_burst, double at, int burst_ms, in
     if (keyed) /* the key's row sounds with its column */
         for (size_t i = b0; i < b1; i++)
             x[i] += (float)(a * sin(2 * M_PI * f_held * (double)i / RATE));
-    int e = 0;
-    cq_tones *t = cq_tones_create(&g_tp, &e);
-    assert_non_null(t);
-    assert_int_equal(cq_tones_push(t, x, n), CQ_OK);
-    const cq_tone_event *ev;
-    size_t nev;
-    assert_int_equal(cq_tones_finish(t, &ev, &nev), CQ_OK);
-    out[0] = 0;
-    for (size_t k = 0; k < nev; k++)
-        if (ev[k].kind == CQ_TONE_DTMF && strlen(out) + strlen(ev[k].digits) < max)
-            strcat(out, ev[k].digits);
-    cq_tones_destroy(t);
+    digits_of(x, n, out, max);
     free(x);
 }
 

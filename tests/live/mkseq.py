@@ -203,14 +203,21 @@ def build(rng, corpus, st, probe=False):
             total += len(take[-1]) / L.RATE
         k += 1
     x, lv = level_part(rng, np.concatenate(take))
+    first_word, _ = put_person(b, x, lv, talker)
+    b.gap(rng.uniform(0.5, 1.5))
+    return b, first_word
+
+
+def put_person(b, x, lv, talker):
+    """The live person's speech x (at active level lv) appended and labelled: returns its first
+    word (its energy onset, livelib.onset) and its speech's end, in s."""
     a, e = speech_span(x)
     fw = L.onset(x, lv)
     fw = a if fw is None else fw
     a = min(a, fw)
-    first_word = round((b.n + fw) / L.RATE, 4)
+    first_word, end = round((b.n + fw) / L.RATE, 4), round((b.n + e) / L.RATE, 4)
     b.put(x, {"kind": "human", "talker": talker, "level_dbfs": lv, "_a": a, "_b": e})
-    b.gap(rng.uniform(0.5, 1.5))
-    return b, first_word
+    return first_word, end
 
 
 def probe_person(rng, b, utts, talker):
@@ -230,13 +237,7 @@ def probe_person(rng, b, utts, talker):
         take.append(np.zeros(int(rng.uniform(0.15, 0.3) * L.RATE)))
         total += len(take[-1]) / L.RATE
     x, lv = level_part(rng, np.concatenate(take))
-    a, e = speech_span(x)
-    fw = L.onset(x, lv)
-    fw = a if fw is None else fw
-    a = min(a, fw)
-    first_word = round((b.n + fw) / L.RATE, 4)
-    first_end = round((b.n + e) / L.RATE, 4)
-    b.put(x, {"kind": "human", "talker": talker, "level_dbfs": lv, "_a": a, "_b": e})
+    first_word, first_end = put_person(b, x, lv, talker)
     b.gap(rng.uniform(8, 12))
     # the reply: another utterance of theirs, 0.4-2.5 s
     cands = [u for u in utts if 0.4 * L.RATE <= len(u) <= 2.5 * L.RATE] or utts
