@@ -23,16 +23,16 @@
  * the answer, `machine` when the greeting lasts 1.82 s (pauses under 0.8 s inside it), `human`
  * when it stops shorter and 0.8 s of quiet follow, `beep` for a 0.19-1.6 s steady tone at
  * 375-2062 Hz after it, and for a machine `message_end` (the moment to leave a message: the
- * beep's end, or 1.5 s of quiet after the greeting when no beep came). Each is handed out once, complete, when decided, with its rule and
- * evidence. Also on hold: `ivr_prompt` for speech (0.5 s or more) before the hold that a DTMF
- * key within 3.5 s or the hold's music within 2.5 s followed, `hold_announcement` for speech in
- * the hold after which the music came back, `hold_ended` with the `human` event or after 30 s
- * without music and hold; in both modes, `silence` (open, then closed) from silence_event_sec
- * of silence. With probe_sec (a host that can play a probe back into the call), hold mode asks:
- * once the candidate's speech pauses 0.42 s a `probe` event says to play it now (two per
- * candidate at most), and speech 0.26-1.5 s after its end, after a pause, the line silent
- * while it sounded, is a person (`probe_reply`); quiet_handover then does not decide
- * (docs/live.md, "Asking the line").
+ * beep's end, or 1.5 s of quiet after the greeting when no beep came). Each is handed out
+ * once, complete, when decided, with its rule and evidence. Also on hold: `ivr_prompt` for speech
+ * (0.5 s or more) before the hold that a DTMF key within 3.5 s or the hold's music within 2.5 s
+ * followed, `hold_announcement` for speech in the hold after which the music came back,
+ * `hold_ended` with the `human` event or after 30 s without music and hold; in both modes,
+ * `silence` (open, then closed) from silence_event_sec of silence. With probe_sec (a host that can
+ * play a probe back into the call), hold mode asks: once the candidate's speech pauses 0.42 s a
+ * `probe` event says to play it now (two per candidate at most), and speech 0.26-1.5 s after its
+ * end, after a pause, the line silent while it sounded, is a person (`probe_reply`); quiet_handover
+ * then does not decide (docs/live.md, "Asking the line").
  *
  * Thread safety: a classifier belongs to one stream.
  */

@@ -198,7 +198,8 @@ static int load_probe(const char *spec, int16_t **pcm, size_t *n)
     if (got <= 0 || (size_t)got >= max) {
         fprintf(stderr, "callqa: --probe (live_probe): %s\n",
                 got < 0 ? (e.msg[0] ? e.msg : "out of memory")
-                        : got ? "longer than 10 s" : "no audio in it");
+                : got   ? "longer than 10 s"
+                        : "no audio in it");
         goto out;
     }
     for (int64_t i = 0; i < got; i++) /* mixed down */
@@ -211,8 +212,10 @@ static int load_probe(const char *spec, int16_t **pcm, size_t *n)
         long k = -1, tot = 0;
         if (rs && (y = malloc(cap * sizeof(float))) &&
             (k = cq_resample_process(rs, x, m, y, cap)) >= 0) /* then the filter's tail */
-            for (tot = k; k > 0 && (size_t)tot < cap; tot += k > 0 ? k : 0)
+            for (tot = k; k > 0 && tot < (long)cap;) {
                 k = cq_resample_process(rs, NULL, 0, y + tot, cap - (size_t)tot);
+                tot += k > 0 ? k : 0;
+            }
         cq_resample_destroy(rs);
         if (k < 0) {
             fprintf(stderr, "callqa: --probe (live_probe): cannot resample it to 8 kHz\n");

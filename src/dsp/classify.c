@@ -41,30 +41,30 @@
 #define HOLD_CONFIRM 0.8
 #define LEAD_IN 78 /* frames (2.5 s) searched back from the speech that ends a hold */
 /* live decisions (frames of 32 ms) */
-#define BEEP_LO 12             /* 375 Hz */
-#define BEEP_HI 66             /* 2062 Hz */
-#define BEEP_PURITY 0.8        /* of the 60-3750 Hz power within 2 bins of the peak */
-#define BEEP_MIN 6             /* 0.19 s */
-#define BEEP_MAX 50            /* 1.6 s: longer is not a beep */
-#define MUSIC_WIN 32           /* 1.02 s */
-#define MUSIC_SUSTAINED 24     /* music frames in it that make it music */
-#define QUIET_HANDOVER 40      /* 1.28 s of quiet between the hold's music and the speech */
-#define HANDOVER_SPEECH 3      /* speech frames that confirm it */
-#define NO_MUSIC_AFTER 328     /* 10.5 s after the speech began without music */
-#define AMD_LONG 57            /* 1.82 s of greeting: a machine */
-#define MSG_QUIET 47           /* 1.5 s of quiet after a machine's greeting, no beep: its end */
-#define PROMPT_JOIN 32         /* 1.02 s: shorter pauses are within one prompt */
-#define PROMPT_MIN 16          /* 0.51 s of speech make a prompt */
-#define PROMPT_DTMF 110        /* 3.5 s: a key pressed this soon after the speech answers it */
-#define PROMPT_HOLD 78         /* 2.5 s: speech this close before a hold's music leads into it */
-#define ANNOUNCE_MIN 16        /* 0.51 s of speech in the hold make an announcement */
+#define BEEP_LO 12         /* 375 Hz */
+#define BEEP_HI 66         /* 2062 Hz */
+#define BEEP_PURITY 0.8    /* of the 60-3750 Hz power within 2 bins of the peak */
+#define BEEP_MIN 6         /* 0.19 s */
+#define BEEP_MAX 50        /* 1.6 s: longer is not a beep */
+#define MUSIC_WIN 32       /* 1.02 s */
+#define MUSIC_SUSTAINED 24 /* music frames in it that make it music */
+#define QUIET_HANDOVER 40  /* 1.28 s of quiet between the hold's music and the speech */
+#define HANDOVER_SPEECH 3  /* speech frames that confirm it */
+#define NO_MUSIC_AFTER 328 /* 10.5 s after the speech began without music */
+#define AMD_LONG 57        /* 1.82 s of greeting: a machine */
+#define MSG_QUIET 47       /* 1.5 s of quiet after a machine's greeting, no beep: its end */
+#define PROMPT_JOIN 32     /* 1.02 s: shorter pauses are within one prompt */
+#define PROMPT_MIN 16      /* 0.51 s of speech make a prompt */
+#define PROMPT_DTMF 110    /* 3.5 s: a key pressed this soon after the speech answers it */
+#define PROMPT_HOLD 78     /* 2.5 s: speech this close before a hold's music leads into it */
+#define ANNOUNCE_MIN 16    /* 0.51 s of speech in the hold make an announcement */
 /* hold mode's probe (cq_classify_params.probe_sec; docs/live.md, "Asking the line") */
-#define PROBE_PAUSE 13  /* 0.42 s of pause after the candidate's speech: the probe goes out */
-#define PROBE_MAX 2     /* probes per candidate */
-#define REPLY_MIN 8     /* a reply starts 0.26 s after the probe's end at the earliest (no one answers sooner), */
-#define REPLY_MAX 47    /* and 1.5 s after it at the latest, */
-#define REPLY_PAUSE 4   /* after 0.13 s or more of pause, */
-#define REPLY_SPEECH 3  /* and is confirmed by its 3rd speech frame (96 ms) */
+#define PROBE_PAUSE 13 /* 0.42 s of pause after the candidate's speech: the probe goes out */
+#define PROBE_MAX 2    /* probes per candidate */
+#define REPLY_MIN 8    /* a reply starts 0.26 s after the probe's end at the earliest, */
+#define REPLY_MAX 47   /* and 1.5 s after it at the latest, */
+#define REPLY_PAUSE 4  /* after 0.13 s or more of pause, */
+#define REPLY_SPEECH 3 /* and is confirmed by its 3rd speech frame (96 ms) */
 #define PROMPT_MUSIC_BEFORE 94 /* 3 s before a prompt searched for music */
 #define HOLD_OVER                                                                                  \
     938 /* 30 s with no music frame and no hold: the wait is over (a music track                   \
@@ -122,12 +122,12 @@ typedef struct live_state {
     size_t silence_start; /* its first frame */
     /* hold mode's probe (probe_frames > 0): 0 none out, 1 out (sounding, then listened for) */
     int pr_out;
-    int pr_count;         /* probes sent for the candidate */
+    int pr_count;            /* probes sent for the candidate */
     size_t pr_start, pr_end; /* the probe out: its first frame and one past its last */
-    size_t pr_pause;      /* non-speech frames up to the last arrival */
-    size_t pr_reply;      /* the reply's first speech frame (0: none yet) */
-    size_t pr_speech;     /* its speech frames */
-    int pr_talked;        /* the line spoke while the probe sounded */
+    size_t pr_pause;         /* non-speech frames up to the last arrival */
+    size_t pr_reply;         /* the reply's first speech frame (0: none yet) */
+    size_t pr_speech;        /* its speech frames */
+    int pr_talked;           /* the line spoke while the probe sounded */
 } live_state;
 
 struct cq_classifier {
@@ -229,7 +229,8 @@ size_t cq_call_event_fields(const cq_call_event *e, double at_sec, char *buf, si
         fields_put(buf, size, &n, ",\"speech_sec\":%.3f", e->speech_sec);
     if (e->type == CQ_EV_HUMAN && e->music_sec > 0)
         fields_put(buf, size, &n, ",\"music_sec\":%.3f", e->music_sec);
-    if (e->type == CQ_EV_PROBE || (e->type == CQ_EV_HUMAN && e->rule && !strcmp(e->rule, "probe_reply")))
+    if (e->type == CQ_EV_PROBE ||
+        (e->type == CQ_EV_HUMAN && e->rule && !strcmp(e->rule, "probe_reply")))
         fields_put(buf, size, &n, ",\"probe\":%d", e->cycles);
     if (e->type == CQ_EV_HUMAN && e->rule && !strcmp(e->rule, "probe_reply"))
         fields_put(buf, size, &n, ",\"reply_sec\":%.3f", e->reply_sec);

@@ -94,7 +94,7 @@
 #define PRESS_HOP 40
 #define PRESS_REACH 800
 #define PRESS_RING 16384
-#define TRAIN_PMIN 0.06  /* a train's digits start every 60-160 ms (s) */
+#define TRAIN_PMIN 0.06 /* a train's digits start every 60-160 ms (s) */
 #define TRAIN_PMAX 0.16
 #define TRAIN_TOL 0.012      /* each midpoint within this of the train's cadence (s) */
 #define TRAIN_MIN_TONE 0.036 /* the shortest gate probed (s; 35 ms at the fit's rate) */
@@ -144,7 +144,8 @@ static double centre(int id)
 
 /* The DTMF keys as libspandsp names them, row by row, and their frequencies (Hz) */
 static const char k_dtmf_keys[] = "123A456B789C*0#D";
-static const double k_dtmf_rows[4] = {697, 770, 852, 941}, k_dtmf_cols[4] = {1209, 1336, 1477, 1633};
+static const double k_dtmf_rows[4] = {697, 770, 852, 941},
+                    k_dtmf_cols[4] = {1209, 1336, 1477, 1633};
 
 /* The receivers a digit comes from (queue_digit): libspandsp's, ours on the signal, ours on the
  * signal with the voice cancelled, and a train's slot probed (train_fill). */
@@ -218,9 +219,9 @@ struct cq_tones {
     uint64_t digit_start;
     cq_tone_event dtmf_ev;
     int dtmf_open;
-    cq__dtmf *rx2;            /* our receiver, for digits under speech (dtmf.c) */
-    cq__dtmf *rx3;            /* the same on the voice-cancelled signal */
-    float *ring;              /* the last PRESS_RING samples (pressed) */
+    cq__dtmf *rx2; /* our receiver, for digits under speech (dtmf.c) */
+    cq__dtmf *rx3; /* the same on the voice-cancelled signal */
+    float *ring;   /* the last PRESS_RING samples (pressed) */
     float press_win[PRESS_WIN];
     double press_wsum;
     heard recent[TRAIN_KEEP]; /* the last digits taken, latest first: to merge the receivers'
@@ -549,9 +550,8 @@ static int pressed(const cq_tones *t, const heard *h, int final)
         return -1;
     const int both = final || t->pos >= b + PRESS_REACH + PRESS_WIN;
     /* the oldest sample read: the ring holds it while the side after is waited for */
-    const uint64_t lo = b + PRESS_REACH + PRESS_WIN > PRESS_RING
-                            ? b + PRESS_REACH + PRESS_WIN - PRESS_RING
-                            : 0;
+    const uint64_t lo =
+        b + PRESS_REACH + PRESS_WIN > PRESS_RING ? b + PRESS_REACH + PRESS_WIN - PRESS_RING : 0;
     const char *k = strchr(k_dtmf_keys, h->symbol);
     if (!k)
         return 1;
@@ -559,9 +559,8 @@ static int pressed(const cq_tones *t, const heard *h, int final)
     for (int g = 0; g < 2; g++) {
         double in = 0, pre = -1, post = -1;
         const uint64_t w0 = a > PRESS_REACH + PRESS_WIN / 2 ? a - PRESS_REACH - PRESS_WIN / 2 : 0;
-        for (uint64_t w = w0 > lo ? w0 : lo; w + PRESS_WIN <= t->pos &&
-                                               w + PRESS_WIN / 2 <= b + PRESS_REACH;
-             w += PRESS_HOP) {
+        for (uint64_t w = w0 > lo ? w0 : lo;
+             w + PRESS_WIN <= t->pos && w + PRESS_WIN / 2 <= b + PRESS_REACH; w += PRESS_HOP) {
             if (t->pos - w > PRESS_RING)
                 continue; /* overwritten (a digit of seconds, asked late) */
             const uint64_t mid = w + PRESS_WIN / 2;
@@ -785,7 +784,8 @@ cq_tones *cq_tones_create(const cq_tones_params *p, int *err)
         t->win2_sum += (double)t->win[i] * t->win[i];
     }
     for (int i = 0; i < PRESS_WIN; i++) {
-        t->press_win[i] = (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * (i + 0.5) / PRESS_WIN));
+        t->press_win[i] =
+            (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * (i + 0.5) / PRESS_WIN));
         t->press_wsum += t->press_win[i];
     }
 done:

@@ -527,10 +527,10 @@ typedef struct lv_server_params {
                                as NAME.live.jsonl (NULL: not recorded); docs/live.md */
     bool mask_digits;       /* keyed digits as '*' in the event lines, and DTMF muted in the
                                recordings (written REC_DELAY_SEC late for it) */
-    const int16_t *probe; /* hold mode: the probe played back into a call that can take it
-                             (AudioSocket at 8 kHz), 8 kHz samples the caller keeps for the
-                             server's life (NULL: none, the passive rules; docs/live.md) */
-    size_t probe_len;     /* its samples (at most 10 s) */
+    const int16_t *probe;   /* hold mode: the probe played back into a call that can take it
+                               (AudioSocket at 8 kHz), 8 kHz samples the caller keeps for the
+                               server's life (NULL: none, the passive rules; docs/live.md) */
+    size_t probe_len;       /* its samples (at most 10 s) */
     lv_event_fn on_event;   /* the event sink (NULL: none); see lv_event_fn */
     lv_stats_fn on_stats;   /* more fields for the stats line (NULL: none) */
     void *user;             /* handed to on_event and on_stats */

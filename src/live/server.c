@@ -193,7 +193,7 @@ struct call {
      * it, and the counters for call_end */
     uint8_t pout[LV_AS_HEADER + 2 * PROBE_FRAME_MAX];
     size_t pout_len, pout_off;
-    uint64_t probe_samples; /* played */
+    uint64_t probe_samples;      /* played */
     char name[NAME_MAX_LEN + 8]; /* set once, before the analysis side sees the call */
     char extra[600]; /* the input's counters for call_end (JSON fields), set at its end */
     /* shared, under mu */

@@ -214,8 +214,8 @@ static void test_q24(void **state)
  * one of its notes sits within Q.24's tolerance of a row and another comes and goes on a
  * column. With `keyed`, the held note stops 60 ms before the burst and sounds again 60 ms after
  * it (a key pressed between two notes: a digit). */
-static void held_note(double f_held, double f_burst, double at, int burst_ms, int keyed,
-                      char *out, size_t max)
+static void held_note(double f_held, double f_burst, double at, int burst_ms, int keyed, char *out,
+                      size_t max)
 {
     const size_t n = 2 * RATE;
     float *x = calloc(n, sizeof(float));

@@ -144,8 +144,8 @@ typedef struct line {
     int reply_over;
     const float *reply;
     size_t reply_len;
-    int answered;    /* probes answered (two at most) */
-    double late;     /* the first answer comes this long after the probe instead (0: not late) */
+    int answered; /* probes answered (two at most) */
+    double late;  /* the first answer comes this long after the probe instead (0: not late) */
 } line;
 
 /* What the server sent back so far (never waited for); t: the stream's time (s) sent. Returns
@@ -329,7 +329,8 @@ int main(int argc, char **argv)
         cq_audio *a = cq_audio_open(reply_file, &err);
         if (!a || cq_audio_get_info(a)->sample_rate_hz != 8000 ||
             cq_audio_get_info(a)->channels != 1) {
-            fprintf(stderr, "as_send: --reply %s: %s\n", reply_file, a ? "8 kHz mono only" : err.msg);
+            fprintf(stderr, "as_send: --reply %s: %s\n", reply_file,
+                    a ? "8 kHz mono only" : err.msg);
             return 1;
         }
         const size_t want = (size_t)cq_audio_get_info(a)->frames;
