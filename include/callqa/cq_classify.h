@@ -30,7 +30,7 @@
  * `hold_ended` with the `human` event or after 30 s without music and hold; in both modes,
  * `silence` (open, then closed) from silence_event_sec of silence. With probe_sec (a host that can
  * play a probe back into the call), hold mode asks: once the candidate's speech pauses 0.42 s a
- * `probe` event says to play it now (two per candidate at most), and speech 0.26-1.5 s after its
+ * `probe` event says to play it now (two per candidate at most), and speech 0.26-1.28 s after its
  * end, after a pause, the line silent while it sounded, is a person (`probe_reply`); quiet_handover
  * then does not decide (docs/live.md, "Asking the line").
  *
@@ -171,6 +171,12 @@ CQ_API const cq_class_seg *cq_classifier_timeline(const cq_classifier *c, size_t
     CQ_NONNULL(1, 2);
 CQ_API const cq_call_event *cq_classifier_events(const cq_classifier *c, size_t *n)
     CQ_NONNULL(1, 2);
+
+/* Hold mode's probe: the host began playing the probe the last `probe` event asked for at
+ * start_sec of the stream's audio (where its own input stood when the probe's first samples
+ * went out; the event's start or later). The reply is listened for from then on; until the
+ * host says so, none is (speech meanwhile is the line talking over the probe). */
+CQ_API int cq_classifier_probe_played(cq_classifier *c, double start_sec) CQ_NONNULL(1);
 
 /* Seconds of audio classified so far (frames decided). */
 CQ_API double cq_classifier_time(const cq_classifier *c) CQ_NONNULL(1);

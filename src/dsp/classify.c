@@ -62,7 +62,7 @@
 #define PROBE_PAUSE 13 /* 0.42 s of pause after the candidate's speech: the probe goes out */
 #define PROBE_MAX 2    /* probes per candidate */
 #define REPLY_MIN 8    /* a reply starts 0.26 s after the probe's end at the earliest, */
-#define REPLY_MAX 47   /* and 1.5 s after it at the latest, */
+#define REPLY_MAX 40   /* and 1.28 s after it at the latest, */
 #define REPLY_PAUSE 4  /* after 0.13 s or more of pause, */
 #define REPLY_SPEECH 3 /* and is confirmed by its 3rd speech frame (96 ms) */
 #define PROMPT_MUSIC_BEFORE 94 /* 3 s before a prompt searched for music */
@@ -128,6 +128,7 @@ typedef struct live_state {
     size_t pr_reply;         /* the reply's first speech frame (0: none yet) */
     size_t pr_speech;        /* its speech frames */
     int pr_talked;           /* the line spoke while the probe sounded */
+    int pr_played;           /* the host said where it began (cq_classifier_probe_played) */
 } live_state;
 
 struct cq_classifier {
@@ -671,15 +672,16 @@ static int live_hold_decided(cq_classifier *c, size_t i, int cls)
 /*
  * Hold mode with a probe (docs/live.md, "Asking the line"), on each frame of a candidate as it
  * arrives. Once its speech has paused PROBE_PAUSE frames, a probe goes out (a `probe` event:
- * the host plays probe_sec of audio back into the call from that moment), at most PROBE_MAX
- * per candidate. A person answers it; a recording goes on as if nothing was said. So speech
- * that starts REPLY_MIN to REPLY_MAX frames after the probe's end, after REPLY_PAUSE frames or
- * more of pause (not the line's speech running on through the probe), is a reply, and its
- * REPLY_SPEECH-th speech frame makes the candidate a person ("probe_reply"). Speech that runs
- * into the window without a pause, or no reply within it, leaves the candidate as it was: the
- * next pause sends the second probe. Sustained music drops the candidate (live_hold_decided),
- * and the probe with it. The passive rule (quiet_handover) does not decide while probes can be
- * sent; no_music_after still does.
+ * the host plays probe_sec of audio back into the call, and says where in the stream it began,
+ * cq_classifier_probe_played: a host whose analysis lags its input starts it later than asked),
+ * at most PROBE_MAX per candidate. No reply is listened for before the host has said so. A person
+ * answers it; a recording goes on as if nothing was said. So speech that starts REPLY_MIN to
+ * REPLY_MAX frames after the probe's end, after REPLY_PAUSE frames or more of pause (not the line's
+ * speech running on through the probe), is a reply, and its REPLY_SPEECH-th speech frame makes the
+ * candidate a person ("probe_reply"). Speech that runs into the window without a pause, or no reply
+ * within it, leaves the candidate as it was: the next pause sends the second probe. Sustained music
+ * drops the candidate (live_hold_decided), and the probe with it. The passive rule (quiet_handover)
+ * does not decide while probes can be sent; no_music_after still does.
  */
 static int probe_arrival(cq_classifier *c, size_t i, int speech)
 {
@@ -687,7 +689,7 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
     const size_t pause = L->pr_pause;
     L->pr_pause = speech ? 0 : L->pr_pause + 1;
     if (L->pr_out) {
-        if (i < L->pr_end + REPLY_MIN) {
+        if (!L->pr_played || i < L->pr_end + REPLY_MIN) {
             L->pr_talked |= speech; /* the line talking over the probe (or an echo of it) */
             return CQ_OK;
         }
@@ -712,7 +714,7 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
     }
     if (speech || L->pr_count >= PROBE_MAX || L->pr_pause < PROBE_PAUSE)
         return CQ_OK;
-    L->pr_out = 1, L->pr_count++;
+    L->pr_out = 1, L->pr_count++, L->pr_played = 0;
     L->pr_start = i + 1, L->pr_end = i + 1 + c->probe_frames;
     L->pr_reply = 0, L->pr_speech = 0, L->pr_talked = 0;
     cq_call_event e = {.confidence = 1, .cycles = L->pr_count};
@@ -1096,6 +1098,18 @@ int cq_classifier_poll(cq_classifier *c, const cq_call_event **ev, size_t *n)
     c->box = t, c->capbox = tc, c->nbox = 0;
     *ev = c->polled;
     *n = c->npolled;
+    return CQ_OK;
+}
+
+int cq_classifier_probe_played(cq_classifier *c, double start_sec)
+{
+    live_state *L = &c->lv;
+    if (!c->probe_frames || !L->pr_out || L->pr_played || !(start_sec >= 0))
+        return CQ_OK;
+    const size_t f = (size_t)(start_sec * RATE / FRAME + 0.5);
+    L->pr_played = 1;
+    if (f > L->pr_start) /* it began later than asked: the reply is listened for after it */
+        L->pr_start = f, L->pr_end = f + c->probe_frames;
     return CQ_OK;
 }
 

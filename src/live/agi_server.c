@@ -26,7 +26,7 @@
  * With `hold` (the hold-slayer's answer, AGI(agi://HOST:PORT/hold,<UUID>)) the variables are
  * HOLDSTATUS and HOLDCAUSE, in the same style, from the `--live hold` decisions:
  *   human (quiet_handover)            HUMAN, QUIETHANDOVER-<quiet ms>-1280
- *   human (probe_reply)               HUMAN, PROBEREPLY-<probe's end to the reply ms>-1500
+ *   human (probe_reply)               HUMAN, PROBEREPLY-<probe's end to the reply ms>-1280
  *   human (no_music_after)            HUMAN, NOMUSICAFTER-<speech to decision ms>-10500
  *   hold_ended (no_music), no person  ENDED, NOMUSIC-<ms without music>-30000
  *   no decision, the call ended       NOTSURE TOOLONG-<ms>, HANGUP "" as above
@@ -53,7 +53,7 @@
 #define GREETING_MS 1824        /* its longest greeting of a person: 57 frames of 32 ms */
 #define QUIET_HANDOVER_MS 1280  /* hold: the quiet before a person (40 frames) */
 #define NO_MUSIC_AFTER_MS 10500 /* hold: speech with no music after it (328 frames) */
-#define PROBE_REPLY_MS 1500     /* hold: a reply this long after the probe at most (47 frames) */
+#define PROBE_REPLY_MS 1280     /* hold: a reply this long after the probe at most (40 frames) */
 #define HOLD_OVER_MS 30000      /* hold: no music and no hold (938 frames) */
 #define OUT_MAX 512
 #define ACCEPT_BATCH 64 /* connections accepted per turn of the loop */

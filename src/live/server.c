@@ -210,6 +210,9 @@ struct call {
     bool probe_on;    /* the analysis side asked for the probe: the network thread plays it */
     size_t probe_pos; /* samples of it played */
     unsigned probes;  /* asked for */
+    bool probe_began; /* its first samples went out at probe_at (rx_samples then), not yet
+                         told to the classifier */
+    uint64_t probe_at;
     uint64_t enqueued, taken; /* samples put in the ring, and taken out for analysis */
     struct stamp {
         uint64_t end; /* the frame's last sample, counted as `enqueued` counts */
@@ -1081,7 +1084,13 @@ static bool take(call *c, wbuf *w, bool *ended)
         pthread_mutex_unlock(&c->mu);
         return false;
     }
+    const bool began = c->probe_began;
+    const uint64_t probe_at = c->probe_at;
+    c->probe_began = false;
     pthread_mutex_unlock(&c->mu);
+    /* the probe began on the line: the classifier listens for the reply from there */
+    if (began && c->cls && rate && !c->werr)
+        c->werr = cq_classifier_probe_played(c->cls, (double)probe_at / rate);
     if (!c->started && !c->werr)
         c->werr = start(c, rate);
     if (n)
@@ -1614,6 +1623,8 @@ static void probe_out(call *c, size_t n)
     size_t k = 0;
     pthread_mutex_lock(&c->mu);
     if (c->probe_on) {
+        if (!c->probe_pos) /* where the line hears it begin: after the frame just received */
+            c->probe_began = true, c->probe_at = c->rx_samples;
         k = n < PROBE_FRAME_MAX ? n : PROBE_FRAME_MAX;
         if (k > s->p.probe_len - c->probe_pos)
             k = s->p.probe_len - c->probe_pos;

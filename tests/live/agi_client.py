@@ -39,7 +39,7 @@ STATUS_RE = re.compile(r"^SET VARIABLE AMDSTATUS (HUMAN|MACHINE|NOTSURE|HANGUP)\
 CAUSE_RE = re.compile(r'^SET VARIABLE AMDCAUSE "([^"\\]*)"\n$')
 # script hold: callqa's hold-slayer answer (docs/live.md), in the same style
 HOLD_CAUSES = {
-    "HUMAN": re.compile(r"^(QUIETHANDOVER-\d+-1280|NOMUSICAFTER-\d+-10500|PROBEREPLY-\d+-1500)$"),
+    "HUMAN": re.compile(r"^(QUIETHANDOVER-\d+-1280|NOMUSICAFTER-\d+-10500|PROBEREPLY-\d+-1280)$"),
     "ENDED": re.compile(r"^NOMUSIC-\d+-30000$"),
     "NOTSURE": re.compile(r"^TOOLONG-\d+$"),
     "HANGUP": re.compile(r"^$"),

@@ -19,7 +19,7 @@ Scored per sequence, from the `human` event line (its `at`: the audio read when 
 and the probes sent before the person (into announcements and music) and after.
 With --fastagi, each call also has a FastAGI request AGI(agi://.../hold,UUID) waiting from its
 start (agi_client.py --script hold): its HOLDSTATUS and HOLDCAUSE must be the event line's
-decision (HUMAN with PROBEREPLY-<reply ms>-1500 for a probe_reply, QUIETHANDOVER or NOMUSICAFTER
+decision (HUMAN with PROBEREPLY-<reply ms>-1280 for a probe_reply, QUIETHANDOVER or NOMUSICAFTER
 for the others), counted as agi mismatches.
 Prints one line per sequence and a summary; exit 0.
 """
@@ -161,7 +161,7 @@ def main():
             want = None
             if hum:
                 h = hum[0]
-                want = {"probe_reply": "PROBEREPLY-%d-1500" % round(h.get("reply_sec", 0) * 1000),
+                want = {"probe_reply": "PROBEREPLY-%d-1280" % round(h.get("reply_sec", 0) * 1000),
                         "quiet_handover": "QUIETHANDOVER-", "no_music_after": "NOMUSICAFTER-"}.get(
                             h.get("rule"), "?")
             good = ans.get("ok") and ((want is None and ans.get("status") != "HUMAN") or (

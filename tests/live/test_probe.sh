@@ -5,7 +5,7 @@
 # plays the line: the recordings never answer, the person answers the probe (probe_run.py). No
 # `human` may come before the person; the probe must go out and find people by their reply;
 # each call_end must count its probes; each call's FastAGI request (AGI(agi://.../hold,UUID))
-# must be answered with the event line's decision (HOLDCAUSE PROBEREPLY-<ms>-1500). The figures on the full dev set are in
+# must be answered with the event line's decision (HOLDCAUSE PROBEREPLY-<ms>-1280). The figures on the full dev set are in
 # tests/live/RESULTS.md.
 #   usage: test_probe.sh BUILD/callqa SOURCE_DIR CORPUS_DIR BUILD/as_send
 #   exit 77 without the corpus or numpy
