@@ -361,9 +361,10 @@ static const row k_live[] = {
         "with --live: a silence event after S s of silence (default {default};\n0: none)"),
     SET("probe", "live_probe", "default|FILE",
         "with --live hold: ask the line when speech follows the hold music\n"
-        "and pauses, by playing this probe back into the call (AudioSocket at\n"
-        "8 kHz): default is a built-in \"Hello?\"; FILE a WAV of 10 s at most;\n"
-        "a reply 0.2-2.5 s after it is a person (docs/live.md)"),
+        "and pauses, by playing this probe back into the call (AudioSocket and\n"
+        "RTP at 8 kHz, the WebSocket as mod_audio_fork's playAudio): default\n"
+        "is a built-in \"Hello?\"; FILE a WAV of 10 s at most; speech that\n"
+        "starts 0.26-1.28 s after it ends is a person's reply (docs/live.md)"),
     SET("events", "live_events", "FILE|-",
         "where event lines go (default -: stdout); FILE is appended to"),
     SET("event-queue", "live_event_queue", "N",

@@ -1,9 +1,11 @@
 /*
  * live.c - what the three wire formats share: the error texts and the PCM helpers (byte order,
- * float, G.711 through the one expansion of cq_audio.h).
+ * float, G.711 through the one expansion of cq_audio.h, and back through libspandsp's).
  */
 #include <stdarg.h>
 #include <stdio.h>
+
+#include <spandsp.h>
 
 #include "callqa/cq_audio.h"
 #include "live_int.h"
@@ -135,4 +137,10 @@ void lv_g711_float(const uint8_t *bytes, size_t n, bool ulaw, float *out)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = (float)(ulaw ? cq_g711_ulaw_s16(bytes[i]) : cq_g711_alaw_s16(bytes[i])) / 32768.0f;
+}
+
+void lv_s16_g711(const int16_t *pcm, size_t n, bool ulaw, uint8_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = ulaw ? linear_to_ulaw(pcm[i]) : linear_to_alaw(pcm[i]);
 }

@@ -121,6 +121,9 @@ void lv_pcm_to_float(const int16_t *pcm, size_t n, float *out);
 /* G.711 (cq_g711_*) of n bytes into out[n]: ulaw true for PCMU, false for PCMA. */
 void lv_g711_s16(const uint8_t *bytes, size_t n, bool ulaw, int16_t *out);
 void lv_g711_float(const uint8_t *bytes, size_t n, bool ulaw, float *out);
+/* The other way, for the probe sent back over RTP: n samples into out[n] bytes of G.711
+ * (libspandsp's compression, ITU-T G.711), ulaw true for PCMU, false for PCMA. */
+void lv_s16_g711(const int16_t *pcm, size_t n, bool ulaw, uint8_t *out);
 
 /* ---- AudioSocket ----------------------------------------------------------------------------- */
 
@@ -451,6 +454,13 @@ size_t lv_ws_encode(uint8_t *out, size_t cap, lv_ws_op op, bool fin, const uint8
 /* A close frame from the server: code (1000-4999, not 1004-1006, 1015) and a reason (may be
  * NULL, at most 123 bytes); 0 when it does not fit or the code may not be sent. */
 size_t lv_ws_encode_close(uint8_t *out, size_t cap, int code, const char *reason);
+/* The probe as mod_audio_fork's server sends audio to be played to the caller: one unmasked
+ * text frame {"type":"playAudio","data":{"audioContentType":"raw","sampleRate":RATE,
+ * "audioContent":BASE64}}, the raw audio 16-bit little-endian. The module writes it to a file
+ * and raises mod_audio_fork::play_audio for the dialplan to play. Returns the frame (free() it,
+ * *len its bytes), NULL when n is 0 or memory is short. */
+uint8_t *lv_ws_play_audio(const int16_t *pcm, size_t n, uint32_t rate_hz, size_t *len)
+    CQ_NONNULL(1, 4);
 
 /* ---- the server of `callqa live` (server.c): AudioSocket, RTP, WebSocket --------------------- */
 
@@ -528,7 +538,8 @@ typedef struct lv_server_params {
     bool mask_digits;       /* keyed digits as '*' in the event lines, and DTMF muted in the
                                recordings (written REC_DELAY_SEC late for it) */
     const int16_t *probe;   /* hold mode: the probe played back into a call that can take it
-                               (AudioSocket at 8 kHz), 8 kHz samples the caller keeps for the
+                               (AudioSocket and RTP at 8 kHz, the WebSocket as playAudio),
+                               8 kHz samples the caller keeps for the
                                server's life (NULL: none, the passive rules; docs/live.md) */
     size_t probe_len;       /* its samples (at most 10 s) */
     lv_event_fn on_event;   /* the event sink (NULL: none); see lv_event_fn */

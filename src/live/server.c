@@ -70,6 +70,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -193,6 +194,13 @@ struct call {
      * it, and the counters for call_end */
     uint8_t pout[LV_AS_HEADER + 2 * PROBE_FRAME_MAX];
     size_t pout_len, pout_off;
+    /* (WebSocket) the server's playAudio frame being sent: bytes of it sent so far */
+    bool wout_on;
+    size_t wout_off;
+    /* (RTP) the probe's own stream back to the source: SSRC, next sequence number, timestamp */
+    bool rout_on;
+    uint32_t rout_ssrc, rout_ts;
+    uint16_t rout_seq;
     uint64_t probe_samples;      /* played */
     char name[NAME_MAX_LEN + 8]; /* set once, before the analysis side sees the call */
     char extra[600]; /* the input's counters for call_end (JSON fields), set at its end */
@@ -288,7 +296,9 @@ struct lv_server {
     rpend *rp_ahead, *rp_atail;
     rpend *rp_lhead[LV_RTP_IDENT_PACKETS], *rp_ltail[LV_RTP_IDENT_PACKETS];
     size_t rp_n, rp_bytes, rp_budget;
-    uint64_t ws_seq; /* names WebSocket calls that give no name */
+    uint64_t ws_seq;   /* names WebSocket calls that give no name */
+    uint8_t *ws_probe; /* the probe as a playAudio frame (lv_ws_play_audio), for every call */
+    size_t ws_probe_len;
     double last_stats, last_timers;
     int events_fl; /* events_fd's flags before it was made non-blocking (-1: unknown) */
     /* run queue */
@@ -958,8 +968,10 @@ static int start(call *c, uint32_t rate)
     cq_classify_params cp = cq_classify_default_params();
     cp.live = (cq_live_mode)s->p.live_mode;
     cp.silence_event_sec = s->p.silence_sec;
-    /* the probe, where it can be played back: AudioSocket at 8 kHz (docs/live.md) */
-    if (s->p.probe_len && c->input == LV_INPUT_AUDIOSOCKET && rate == CQ_CLASSIFY_RATE)
+    /* the probe, where it can be played back (docs/live.md): AudioSocket and RTP at 8 kHz, the
+     * WebSocket at either rate (playAudio says the probe's) */
+    if (s->p.probe_len &&
+        (rate == CQ_CLASSIFY_RATE || (c->input == LV_INPUT_WEBSOCKET && s->ws_probe)))
         cp.probe_sec = (double)s->p.probe_len / CQ_CLASSIFY_RATE;
     int rc = CQ_OK;
     c->started = true;
@@ -1308,11 +1320,15 @@ static void send_error(int fd)
     send_frame(fd, b, lv_as_encode_error(b, sizeof(b), -1));
 }
 
+static bool ws_probe_out(call *c);
+
 /* A WebSocket close frame, once (best effort, like every reply: never waited for). */
 static void ws_send_close(call *c, int code, const char *reason)
 {
     uint8_t b[160];
     if (c->fd < 0 || !c->ws || c->hdr || c->ws_close_sent)
+        return;
+    if (c->wout_on && !ws_probe_out(c)) /* not in the middle of the probe's frame */
         return;
     size_t n = lv_ws_encode_close(b, sizeof(b), code, reason);
     if (!n)
@@ -1400,13 +1416,6 @@ static void input_summary(call *c)
     if (c->input == LV_INPUT_AUDIOSOCKET) {
         put(&l, ",\"frames\":%llu,\"dtmf_frames\":%llu", (unsigned long long)c->frames,
             (unsigned long long)c->dtmf);
-        if (c->srv->p.probe_len) {
-            pthread_mutex_lock(&c->mu);
-            const unsigned probes = c->probes;
-            pthread_mutex_unlock(&c->mu);
-            put(&l, ",\"probes\":%u,\"probe_sec\":%.3f", probes,
-                (double)c->probe_samples / CQ_CLASSIFY_RATE);
-        }
     } else if (c->input == LV_INPUT_RTP) {
         char host[64] = "?", serv[16] = "?";
         (void)getnameinfo((const struct sockaddr *)&c->src, c->src_len, host, sizeof(host), serv,
@@ -1438,6 +1447,13 @@ static void input_summary(call *c)
             (unsigned long long)c->ws_pings, (unsigned long long)c->ws_odd_bytes);
         if (c->ws_close_code)
             put(&l, ",\"peer_close_code\":%d", c->ws_close_code);
+    }
+    if (c->srv->p.probe_len) { /* asked for, and the seconds of it that went out */
+        pthread_mutex_lock(&c->mu);
+        const unsigned probes = c->probes;
+        pthread_mutex_unlock(&c->mu);
+        put(&l, ",\"probes\":%u,\"probe_sec\":%.3f", probes,
+            (double)c->probe_samples / CQ_CLASSIFY_RATE);
     }
     memcpy(c->extra, l.b, l.n < sizeof(c->extra) ? l.n : sizeof(c->extra) - 1);
     c->extra[l.n < sizeof(c->extra) ? l.n : sizeof(c->extra) - 1] = 0;
@@ -1863,6 +1879,42 @@ static bool ws_become_call(call *c, call **closed)
     return become_call(c, closed);
 }
 
+/*
+ * The probe over the WebSocket: the whole of it in one playAudio frame (mod_audio_fork writes it
+ * to a file and the dialplan plays it), sent beside the audio frames that come in, never waited
+ * for: what the socket did not take is sent beside the next ones. It began, for the classifier,
+ * when its first bytes went out; the dialplan's playback starts a little later, inside the
+ * reply's window (docs/live.md, "Asking the line"). False while part of the frame is unsent: no
+ * other frame may go out then.
+ */
+static bool ws_probe_out(call *c)
+{
+    const lv_server *s = c->srv;
+    if (!c->wout_on) {
+        pthread_mutex_lock(&c->mu);
+        if (c->probe_on && s->ws_probe) {
+            c->probe_began = true, c->probe_at = c->rx_samples;
+            c->probe_pos = s->p.probe_len;
+            c->probe_on = false;
+            c->wout_on = true, c->wout_off = 0;
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (!c->wout_on)
+            return true;
+        c->probe_samples += s->p.probe_len;
+    }
+    ssize_t w = send(c->fd, s->ws_probe + c->wout_off, s->ws_probe_len - c->wout_off,
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0)
+        c->wout_off += (size_t)w;
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+        c->wout_off = s->ws_probe_len; /* the connection's end will be read from it */
+    if (c->wout_off < s->ws_probe_len)
+        return false;
+    c->wout_on = false;
+    return true;
+}
+
 static void ws_msg(call *c, const lv_ws_msg *m, call **closed)
 {
     uint8_t b[160];
@@ -1885,11 +1937,15 @@ static void ws_msg(call *c, const lv_ws_msg *m, call **closed)
         end_reason r = ring_put_le(c, m->data, frames, c->ws_ch, c->ws_rate, msg);
         if (r != R_NONE)
             conn_end(c, r, msg[0] ? msg : NULL, closed);
+        else if (c->srv->ws_probe)
+            (void)ws_probe_out(c);
         return;
     }
     case LV_WS_PING:
         c->ws_pings++;
-        send_frame(c->fd, b, lv_ws_encode(b, sizeof(b), LV_WS_PONG, true, NULL, m->data, m->len));
+        if (ws_probe_out(c)) /* a pong in the middle of the probe's frame would break both */
+            send_frame(c->fd, b,
+                       lv_ws_encode(b, sizeof(b), LV_WS_PONG, true, NULL, m->data, m->len));
         return;
     case LV_WS_CLOSE:
         c->ws_close_code = m->close_code;
@@ -2167,6 +2223,68 @@ static call *rtp_call_new(lv_server *s, uint32_t ssrc, const struct sockaddr_sto
     return c;
 }
 
+/*
+ * The probe over RTP, back to the address the stream comes from (ARI externalMedia takes the
+ * media it sends back there, RFC 4961's symmetric RTP): a stream of its own (a random SSRC,
+ * sequence and timestamp base, the marker on its first packet), in the received packet's payload
+ * type, one packet of as many samples beside each packet received (the peer's clock). At 8 kHz
+ * only: PCMU, PCMA, L16 in either byte order.
+ */
+static void rtp_probe_out(lv_server *s, call *c, const lv_rtp_header *h)
+{
+    const lv_codec codec = (lv_codec)s->p.rtp_map.codec[h->pt];
+    if (s->p.rtp_map.rate_hz[h->pt] != CQ_CLASSIFY_RATE || codec == LV_CODEC_NONE)
+        return;
+    size_t n =
+        codec == LV_CODEC_PCMU || codec == LV_CODEC_PCMA ? h->payload_len : h->payload_len / 2;
+    int16_t pcm[PROBE_FRAME_MAX];
+    size_t k = 0;
+    pthread_mutex_lock(&c->mu);
+    if (c->probe_on) {
+        if (!c->probe_pos)
+            c->probe_began = true, c->probe_at = c->rx_samples;
+        k = n < PROBE_FRAME_MAX ? n : PROBE_FRAME_MAX;
+        if (k > s->p.probe_len - c->probe_pos)
+            k = s->p.probe_len - c->probe_pos;
+        memcpy(pcm, s->p.probe + c->probe_pos, k * sizeof(int16_t));
+        c->probe_pos += k;
+        c->probe_on = c->probe_pos < s->p.probe_len;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!k)
+        return;
+    uint8_t pay[2 * PROBE_FRAME_MAX], pkt[12 + 2 * PROBE_FRAME_MAX];
+    size_t pl = k;
+    if (codec == LV_CODEC_PCMU || codec == LV_CODEC_PCMA) {
+        lv_s16_g711(pcm, k, codec == LV_CODEC_PCMU, pay);
+    } else {
+        const bool be = codec == LV_CODEC_L16;
+        for (size_t i = 0; i < k; i++) {
+            const uint16_t v = (uint16_t)pcm[i];
+            pay[2 * i] = (uint8_t)(be ? v >> 8 : v & 0xff);
+            pay[2 * i + 1] = (uint8_t)(be ? v & 0xff : v >> 8);
+        }
+        pl = 2 * k;
+    }
+    if (!c->rout_on) {
+        uint8_t r[10];
+        if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+            for (size_t i = 0; i < sizeof(r); i++) /* no entropy yet: anything unlike the peer's */
+                r[i] = (uint8_t)((c->ssrc >> (8 * (i & 3))) ^ (0xa5u + 29u * i));
+        memcpy(&c->rout_ssrc, r, 4), memcpy(&c->rout_ts, r + 4, 4), memcpy(&c->rout_seq, r + 8, 2);
+        if (c->rout_ssrc == c->ssrc)
+            c->rout_ssrc ^= 0x80000000u;
+        c->rout_on = true;
+    }
+    const size_t m = lv_rtp_encode(pkt, sizeof(pkt), h->pt, c->probe_pos == k, c->rout_seq++,
+                                   c->rout_ts, c->rout_ssrc, pay, pl);
+    c->rout_ts += (uint32_t)k;
+    if (m)
+        (void)sendto(s->rtp_fd, pkt, m, MSG_NOSIGNAL | MSG_DONTWAIT,
+                     (const struct sockaddr *)&c->src, c->src_len);
+    c->probe_samples += k;
+}
+
 /* ---- RTP: SSRCs before their call (the pool's rules at the top of this file) ----------------- */
 
 static size_t rp_slot(const lv_server *s, uint32_t ssrc)
@@ -2436,6 +2554,8 @@ static void rtp_readable(lv_server *s, uint8_t *buf, call **closed)
             atomic_fetch_add(&s->rtp_malformed, 1);
         if (c->pend_end != R_NONE)
             conn_end(c, c->pend_end, c->pend_msg[0] ? c->pend_msg : NULL, closed);
+        else if (s->p.probe_len)
+            rtp_probe_out(s, c, &h);
     }
 }
 
@@ -2733,6 +2853,12 @@ lv_server *lv_server_create(const lv_server_params *p, cq_err *err)
     if (p->ws_host &&
         listen_on(p->ws_host, p->ws_port, SOCK_STREAM, &s->ws_fd, &s->ws_port, e) != LV_OK)
         goto fail;
+    if (p->ws_host && p->probe_len &&
+        !(s->ws_probe =
+              lv_ws_play_audio(p->probe, p->probe_len, CQ_CLASSIFY_RATE, &s->ws_probe_len))) {
+        lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
+        goto fail;
+    }
     if (p->rtp_host) {
         if (listen_on(p->rtp_host, p->rtp_port, SOCK_DGRAM, &s->rtp_fd, &s->rtp_port, e) != LV_OK)
             goto fail;
@@ -2874,6 +3000,7 @@ void lv_server_destroy(lv_server *s)
         close(s->ep);
     if (s->rec_dir >= 0)
         close(s->rec_dir);
+    free(s->ws_probe);
     free(s->workers);
     free(s->wks);
     pthread_mutex_destroy(&s->rq_mu);

@@ -13,7 +13,9 @@
  */
 #include <nettle/base64.h>
 #include <nettle/sha1.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../base/base_int.h"
@@ -647,4 +649,41 @@ size_t lv_ws_encode_close(uint8_t *out, size_t cap, int code, const char *reason
     if (rl)
         memcpy(p + 2, reason, rl);
     return lv_ws_encode(out, cap, LV_WS_CLOSE, true, NULL, p, 2 + rl);
+}
+
+uint8_t *lv_ws_play_audio(const int16_t *pcm, size_t n, uint32_t rate_hz, size_t *len)
+{
+    *len = 0;
+    if (!n || n > SIZE_MAX / 8)
+        return NULL;
+    char head[160];
+    const int hl = snprintf(head, sizeof(head),
+                            "{\"type\":\"playAudio\",\"data\":{\"audioContentType\":\"raw\","
+                            "\"sampleRate\":%u,\"audioContent\":\"",
+                            (unsigned)rate_hz);
+    static const char tail[] = "\"}}";
+    uint8_t *raw = malloc(2 * n);
+    const size_t b64 = BASE64_ENCODE_RAW_LENGTH(2 * n);
+    const size_t pl = (size_t)hl + b64 + sizeof(tail) - 1;
+    char *payload = malloc(pl);
+    uint8_t *frame = malloc(pl + 10);
+    if (!raw || !payload || !frame) {
+        free(raw), free(payload), free(frame);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        raw[2 * i] = (uint8_t)((uint16_t)pcm[i] & 0xff);
+        raw[2 * i + 1] = (uint8_t)((uint16_t)pcm[i] >> 8);
+    }
+    memcpy(payload, head, (size_t)hl);
+    base64_encode_raw(payload + hl, 2 * n, raw);
+    memcpy(payload + hl + b64, tail, sizeof(tail) - 1);
+    *len = lv_ws_encode(frame, pl + 10, LV_WS_TEXT, true, NULL, (const uint8_t *)payload, pl);
+    free(raw);
+    free(payload);
+    if (!*len) {
+        free(frame);
+        return NULL;
+    }
+    return frame;
 }

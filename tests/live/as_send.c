@@ -134,23 +134,9 @@ static int flood(const char *host, const char *port, int n, double hold, bool uu
     return 0;
 }
 
-/* The line that answers: probes heard, the reply scheduled (samples of the stream sent). */
-typedef struct line {
-    lv_as_dec *dec;
-    bool in_probe;
-    double probe_start, last_rx; /* s of the stream */
-    size_t last_len;             /* samples of the last probe frame */
-    double person_at, reply_delay;
-    int reply_over;
-    const float *reply;
-    size_t reply_len;
-    int answered; /* probes answered (two at most) */
-    double late;  /* the first answer comes this long after the probe instead (0: not late) */
-} line;
-
-/* What the server sent back so far (never waited for); t: the stream's time (s) sent. Returns
- * the sample at which the reply starts when a probe has just been answered, else SIZE_MAX. */
-static size_t line_read(line *ln, int fd, double t)
+/* What the server sent back so far (never waited for), through the line that answers; t: the
+ * stream's time (s) sent. Returns the sample at which the reply starts, or SIZE_MAX. */
+static size_t line_read(line *ln, lv_as_dec *dec, int fd, double t)
 {
     uint8_t buf[8192];
     size_t at = SIZE_MAX;
@@ -161,44 +147,26 @@ static size_t line_read(line *ln, int fd, double t)
         size_t off = 0, used;
         lv_as_frame f;
         while (off < (size_t)k) {
-            int r = lv_as_next(ln->dec, buf + off, (size_t)k - off, &used, &f);
+            int r = lv_as_next(dec, buf + off, (size_t)k - off, &used, &f);
             off += used;
             if (r <= 0)
                 break;
             if (!f.rate_hz || !f.samples)
                 continue;
-            if (!ln->in_probe) {
-                ln->in_probe = true;
-                ln->probe_start = t;
-                if (ln->reply && ln->answered < 2 && ln->reply_over && t >= ln->person_at) {
-                    ln->answered++;
-                    at = (size_t)((t + 0.1) * 8000);
-                    printf("reply %.3f %.3f\n", t + 0.1, t + 0.1 + (double)ln->reply_len / 8000);
-                }
-            }
-            ln->last_rx = t;
-            ln->last_len = f.samples;
+            const size_t a = line_heard(ln, t, (double)f.samples / f.rate_hz);
+            if (a != SIZE_MAX)
+                at = a;
         }
     }
-    if (ln->in_probe && t - ln->last_rx > 0.06) { /* it ended */
-        const double end = ln->last_rx + (double)ln->last_len / 8000;
-        ln->in_probe = false;
-        printf("probe %.3f %.3f\n", ln->probe_start, end);
-        if (ln->reply && ln->answered < 2 && !ln->reply_over && end >= ln->person_at) {
-            const double a = end + (ln->late > 0 && !ln->answered ? ln->late : ln->reply_delay);
-            ln->answered++;
-            at = (size_t)(a * 8000);
-            printf("reply %.3f %.3f\n", a, a + (double)ln->reply_len / 8000);
-        }
-        fflush(stdout);
-    }
-    return at;
+    const size_t a = line_tick(ln, t);
+    return a != SIZE_MAX ? a : at;
 }
 
 int main(int argc, char **argv)
 {
     const char *reply_file = NULL;
     line ln = {.person_at = 1e9, .reply_delay = 0.6};
+    lv_as_dec *dec = NULL;
     const char *host = "127.0.0.1", *port = NULL, *file = NULL, *uuid_hex = NULL;
     const char *end_how = "hangup", *fault = NULL, *dtmf = NULL, *dump = NULL;
     int dtmf_flood = 0;
@@ -242,15 +210,7 @@ int main(int argc, char **argv)
             dtmf_flood = atoi(v);
         else if (!strcmp(k, "--reply"))
             reply_file = v;
-        else if (!strcmp(k, "--person-at"))
-            ln.person_at = atof(v);
-        else if (!strcmp(k, "--reply-delay"))
-            ln.reply_delay = atof(v);
-        else if (!strcmp(k, "--reply-over"))
-            ln.reply_over = atoi(v);
-        else if (!strcmp(k, "--reply-late"))
-            ln.late = atof(v);
-        else {
+        else if (!line_option(&ln, k, v)) {
             fprintf(stderr, "as_send: unknown option %s\n", k);
             return 2;
         }
@@ -341,7 +301,7 @@ int main(int argc, char **argv)
         cq_audio_close(a);
     }
     lv_as_params lap = lv_as_default_params();
-    ln.dec = lv_as_create(&lap, NULL);
+    dec = lv_as_create(&lap, NULL);
     size_t reply_at = SIZE_MAX;
     for (int i = 0; i < dtmf_flood; i++) { /* a burst of DTMF frames: many event lines */
         n = lv_as_encode_dtmf(fr, sizeof(fr), "0123456789*#ABCD"[i % 16]);
@@ -374,7 +334,7 @@ int main(int argc, char **argv)
                 goto gone;
         }
         size_t k = total - pos < frame ? total - pos : frame;
-        const size_t at = ln.reply ? line_read(&ln, fd, tsec) : SIZE_MAX;
+        const size_t at = ln.reply ? line_read(&ln, dec, fd, tsec) : SIZE_MAX;
         if (at != SIZE_MAX)
             reply_at = at;
         int16_t pcm[320];
@@ -418,8 +378,8 @@ int main(int argc, char **argv)
     printf("sent %.3f\n", (double)pos / 8000);
     if (df)
         fclose(df);
-    lv_as_destroy(ln.dec);
-    ln.dec = NULL;
+    lv_as_destroy(dec);
+    dec = NULL;
     free(reply_x);
     if (!strcmp(end_how, "hangup")) {
         n = lv_as_encode_hangup(fr, sizeof(fr));
@@ -435,7 +395,7 @@ int main(int argc, char **argv)
     free(x);
     return 0;
 gone:
-    lv_as_destroy(ln.dec);
+    lv_as_destroy(dec);
     free(reply_x);
     if (df)
         fclose(df);

@@ -27,10 +27,20 @@
  *     stereo (channels 1 and 2); --rate 16000 sends each sample twice. Prints "upgrade CODE",
  *     "got pong", "got close CODE" or "got eof" for what the server sent. --dump writes the
  *     8 kHz mono samples the server analyses (stereo: the mean of the two channels).
+ *
+ *   Both take the line that answers callqa's probe (sender.h): --reply WAV (8 kHz mono) with
+ *   --person-at S, --reply-delay S, --reply-over 1, --reply-late S, as as_send does. What comes
+ *   back is checked as the PBX would take it: over RTP, packets of another SSRC in the stream's
+ *   payload type, in sequence, their timestamps advancing by their samples, the marker on each
+ *   probe's first ("rtp-back packets N ssrc X in-order B"); over the WebSocket, mod_audio_fork's
+ *   playAudio text frame: raw audio, its sampleRate, base64 of whole 16-bit samples
+ *   ("playaudio RATE SAMPLES"; a frame that is not is printed as "bad-playaudio WHY").
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
+#include <nettle/base64.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -118,6 +128,15 @@ static size_t load(const char *file, int channel, double secs, int16_t **ch0, in
     return n;
 }
 
+/* The person's reply, mixed into what is still to be sent: x[at ..] (total samples). */
+static void mix_reply(int16_t *x, size_t total, size_t at, const line *ln)
+{
+    for (size_t i = 0; i < ln->reply_len && at + i < total; i++) {
+        float v = (float)x[at + i] + ln->reply[i] * 32768.0f;
+        x[at + i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : lrintf(v));
+    }
+}
+
 /* ---- RTP ----------------------------------------------------------------------------------- */
 
 typedef struct rtp_opts {
@@ -127,7 +146,50 @@ typedef struct rtp_opts {
     double pace, change_at;
     uint32_t ssrc, ssrc2;
     FILE *dump, *dump2;
+    line *ln; /* the line that answers (reply set), or NULL */
 } rtp_opts;
+
+/* What the server sent back on the stream's socket (never waited for): the probe's packets. */
+typedef struct rtp_back {
+    uint64_t packets;
+    uint32_t ssrc;
+    uint16_t next_seq;
+    uint32_t next_ts;
+    bool in_order; /* every packet followed the last (sequence, timestamp), markers where due */
+} rtp_back;
+
+static size_t rtp_read_back(int fd, const rtp_opts *o, rtp_back *rb, line *ln, double t)
+{
+    uint8_t buf[2048];
+    size_t at = SIZE_MAX;
+    for (;;) {
+        ssize_t k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (k <= 0)
+            break;
+        lv_rtp_header h;
+        if (lv_rtp_parse(buf, (size_t)k, &h, NULL) != LV_OK || h.pt != o->pt || h.ssrc == o->ssrc ||
+            h.ssrc == o->ssrc2) {
+            rb->in_order = false;
+            continue;
+        }
+        const size_t n = strcmp(o->codec, "l16") ? h.payload_len : h.payload_len / 2;
+        const bool starts = !ln->in_probe;
+        if (rb->packets && (h.ssrc != rb->ssrc || h.seq != rb->next_seq || h.ts != rb->next_ts ||
+                            h.marker != starts))
+            rb->in_order = false;
+        if (!rb->packets && !h.marker)
+            rb->in_order = false;
+        rb->packets++;
+        rb->ssrc = h.ssrc;
+        rb->next_seq = (uint16_t)(h.seq + 1);
+        rb->next_ts = h.ts + (uint32_t)n;
+        const size_t a = line_heard(ln, t, (double)n / 8000);
+        if (a != SIZE_MAX)
+            at = a;
+    }
+    const size_t a = line_tick(ln, t);
+    return a != SIZE_MAX ? a : at;
+}
 
 /* One packet's payload: 160 samples from x as the codec carries them; the samples the
  * receiver gets back go to back[] (8 kHz). Returns its bytes. */
@@ -153,8 +215,7 @@ static size_t rtp_payload(const rtp_opts *o, const int16_t *x, size_t n, uint8_t
     return len;
 }
 
-static int run_rtp(const char *host, const char *port, const int16_t *x, size_t total,
-                   const rtp_opts *o)
+static int run_rtp(const char *host, const char *port, int16_t *x, size_t total, const rtp_opts *o)
 {
     int fd = dial(host, port, SOCK_DGRAM);
     if (fd < 0) {
@@ -219,9 +280,15 @@ static int run_rtp(const char *host, const char *port, const int16_t *x, size_t 
     int garbage_left = o->garbage;
     double t0 = now();
     size_t last_old = 0, strays = 0;
+    rtp_back rb = {.in_order = true};
     for (size_t k = 0; k < no; k++) {
         size_t i = order[k] % npk;
         bool dup = order[k] >= npk;
+        if (o->ln) {
+            const size_t at = rtp_read_back(fd, o, &rb, o->ln, (double)i * 0.02);
+            if (at != SIZE_MAX)
+                mix_reply(x, total, at, o->ln);
+        }
         size_t part = i < change ? 0 : 1, base = part ? change : 0;
         uint32_t ssrc = part ? o->ssrc2 : o->ssrc;
         uint16_t seq = (uint16_t)((part ? 20000u : 65000u) + (i - base)); /* wraps in part 0 */
@@ -269,6 +336,11 @@ static int run_rtp(const char *host, const char *port, const int16_t *x, size_t 
                (unsigned long long)dups[p], (unsigned long long)reord[p]);
     if (o->stray)
         printf("stray %zu\n", strays);
+    if (o->ln) {
+        (void)rtp_read_back(fd, o, &rb, o->ln, (double)npk * 0.02 + 1);
+        printf("rtp-back packets %llu ssrc %08x in-order %d\n", (unsigned long long)rb.packets,
+               rb.ssrc, rb.in_order);
+    }
     printf("sent %.3f\n", (double)npk * 0.02);
     if (gfd >= 0)
         close(gfd);
@@ -297,42 +369,128 @@ static int ws_send(int fd, lv_ws_op op, const uint8_t *p, size_t n, bool masked)
     return k ? send_all(fd, f, k) : -1;
 }
 
-/* What the server sent, within sec: frames (unmasked, short) and the end of the stream. */
-static void ws_replies(int fd, double sec, bool once)
+/* mod_audio_fork's playAudio (its README): what a module would check before writing the file.
+ * The probe's length in seconds, or -1 (printed as "bad-playaudio WHY"). */
+static double playaudio(const uint8_t *p, size_t n)
 {
-    uint8_t buf[4096];
-    size_t have = 0;
+    json_error_t je;
+    json_t *j = json_loadb((const char *)p, n, 0, &je);
+    const char *why = NULL;
+    double sec = -1;
+    json_t *d = j ? json_object_get(j, "data") : NULL;
+    const char *type = j ? json_string_value(json_object_get(j, "type")) : NULL;
+    const char *ct = d ? json_string_value(json_object_get(d, "audioContentType")) : NULL;
+    const char *b64 = d ? json_string_value(json_object_get(d, "audioContent")) : NULL;
+    json_int_t rate = d ? json_integer_value(json_object_get(d, "sampleRate")) : 0;
+    if (!j)
+        why = "not JSON";
+    else if (!type || strcmp(type, "playAudio"))
+        why = "type is not playAudio";
+    else if (!ct || strcmp(ct, "raw"))
+        why = "audioContentType is not raw";
+    else if (rate != 8000 && rate != 16000)
+        why = "sampleRate is not 8000 or 16000";
+    else if (!b64)
+        why = "no audioContent";
+    if (!why) {
+        const size_t bl = strlen(b64);
+        uint8_t *raw = malloc(BASE64_DECODE_LENGTH(bl) + 1);
+        struct base64_decode_ctx bc;
+        size_t rl = BASE64_DECODE_LENGTH(bl);
+        base64_decode_init(&bc);
+        if (!raw || !base64_decode_update(&bc, &rl, raw, bl, b64) || !base64_decode_final(&bc))
+            why = "audioContent is not base64";
+        else if (!rl || rl % 2)
+            why = "audioContent is not whole 16-bit samples";
+        else {
+            printf("playaudio %d %zu\n", (int)rate, rl / 2);
+            sec = (double)(rl / 2) / (double)rate;
+        }
+        free(raw);
+    }
+    if (why)
+        printf("bad-playaudio %s\n", why);
+    json_decref(j);
+    return sec;
+}
+
+/* What the server sent, within sec (0: what has come, never waited for): pongs, closes and the
+ * end of the stream printed (once: return at the first pong or close), playAudio frames heard
+ * by the line (ln may be NULL), t the stream's time. Returns the sample where a reply starts,
+ * or SIZE_MAX. */
+static struct {
+    uint8_t *b;
+    size_t have, cap;
+} win;
+static size_t ws_replies_line(int fd, double sec, bool once, line *ln, double t)
+{
+    size_t at = SIZE_MAX;
     double end = now() + sec;
-    while (now() < end) {
+    for (bool first = true; first || now() < end; first = false) {
         struct pollfd pf = {.fd = fd, .events = POLLIN};
-        if (poll(&pf, 1, 50) <= 0)
+        const double left = end - now();
+        if (poll(&pf, 1, left > 0 ? (int)(left * 1000) + 1 : 0) <= 0)
             continue;
-        ssize_t k = recv(fd, buf + have, sizeof(buf) - have, 0);
+        if (win.cap - win.have < 65536) {
+            size_t nc = win.cap ? 2 * win.cap : 262144;
+            uint8_t *nb = nc <= (8u << 20) ? realloc(win.b, nc) : NULL;
+            if (!nb) {
+                printf("bad-frame too long\n");
+                return at;
+            }
+            win.b = nb, win.cap = nc;
+        }
+        ssize_t k = recv(fd, win.b + win.have, win.cap - win.have, 0);
         if (k <= 0) {
             printf("got eof\n");
-            return;
+            return at;
         }
-        have += (size_t)k;
-        while (have >= 2) {
+        win.have += (size_t)k;
+        uint8_t *buf = win.b;
+        while (win.have >= 2) {
             size_t len = buf[1] & 0x7f, hl = 2;
+            if (buf[1] & 0x80)
+                printf("bad-frame masked\n");
             if (len == 126) {
-                if (have < 4)
+                if (win.have < 4)
                     break;
                 len = (size_t)buf[2] << 8 | buf[3], hl = 4;
+            } else if (len == 127) {
+                if (win.have < 10)
+                    break;
+                len = 0;
+                for (int i = 0; i < 8; i++)
+                    len = len << 8 | buf[2 + i];
+                hl = 10;
             }
-            if (have < hl + len)
+            if (win.have < hl || win.have - hl < len)
                 break;
             int op = buf[0] & 0x0f;
             if (op == LV_WS_PONG)
                 printf("got pong\n");
             else if (op == LV_WS_CLOSE)
                 printf("got close %d\n", len >= 2 ? buf[hl] << 8 | buf[hl + 1] : 1005);
-            memmove(buf, buf + hl + len, have - hl - len);
-            have -= hl + len;
+            else if (op == LV_WS_TEXT) {
+                const double ps = playaudio(buf + hl, len);
+                if (ps > 0 && ln) {
+                    const size_t a = line_heard(ln, t, ps);
+                    if (a != SIZE_MAX)
+                        at = a;
+                }
+            }
+            memmove(buf, buf + hl + len, win.have - hl - len);
+            win.have -= hl + len;
             if (once && (op == LV_WS_PONG || op == LV_WS_CLOSE))
-                return;
+                return at;
         }
+        fflush(stdout);
     }
+    return at;
+}
+
+static void ws_replies(int fd, double sec, bool once)
+{
+    (void)ws_replies_line(fd, sec, once, NULL, 0);
 }
 
 typedef struct ws_opts {
@@ -341,10 +499,11 @@ typedef struct ws_opts {
     int rate;
     double pace, ping;
     FILE *dump;
+    line *ln; /* the line that answers (reply set), or NULL */
 } ws_opts;
 
-static int run_ws(const char *host, const char *port, const int16_t *a, const int16_t *b,
-                  size_t total, const ws_opts *o)
+static int run_ws(const char *host, const char *port, int16_t *a, const int16_t *b, size_t total,
+                  const ws_opts *o)
 {
     size_t pos = 0;
     int fd = dial(host, port, SOCK_STREAM);
@@ -433,9 +592,14 @@ static int run_ws(const char *host, const char *port, const int16_t *a, const in
         }
         if (ws_send(fd, LV_WS_BINARY, pay, len, true))
             goto gone;
-        struct pollfd pf = {.fd = fd, .events = POLLIN};
-        if (poll(&pf, 1, 0) > 0) /* a pong, or the server's close */
-            ws_replies(fd, 0.2, true);
+        /* a pong, the server's close, or the probe */
+        size_t at = ws_replies_line(fd, 0, false, o->ln, (double)(pos + k) / 8000);
+        if (o->ln) {
+            const size_t a2 = line_tick(o->ln, (double)(pos + k) / 8000);
+            at = a2 != SIZE_MAX ? a2 : at;
+            if (at != SIZE_MAX)
+                mix_reply(a, total, at, o->ln);
+        }
         if (o->dump && o->rate == 8000)
             fwrite(mix, sizeof(int16_t), k, o->dump);
         frames++;
@@ -470,6 +634,8 @@ int main(int argc, char **argv)
     double secs = 1e9;
     rtp_opts r = {.codec = "pcmu", .pt = 0, .pace = 1, .ssrc = 0x1234abcd, .ssrc2 = 0x5678ef01};
     ws_opts w = {.path = "/", .end = "close", .rate = 8000, .pace = 1};
+    line ln = {.person_at = 1e9, .reply_delay = 0.6};
+    const char *reply_file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(k, "--rtp") || !strcmp(k, "--ws")) {
@@ -531,7 +697,9 @@ int main(int argc, char **argv)
             w.fault = v;
         else if (!strcmp(k, "--end"))
             w.end = v;
-        else {
+        else if (!strcmp(k, "--reply"))
+            reply_file = v;
+        else if (!line_option(&ln, k, v)) {
             fprintf(stderr, "live_send: unknown option %s\n", k);
             return 2;
         }
@@ -542,6 +710,17 @@ int main(int argc, char **argv)
     }
     int16_t *a, *b;
     size_t n = load(file, channel, secs, &a, &b);
+    float *reply = NULL;
+    if (reply_file) {
+        int16_t *ra, *rb;
+        size_t rn = load(reply_file, 1, 30, &ra, &rb);
+        reply = malloc(rn * sizeof(float) + 4);
+        for (size_t i = 0; i < rn; i++)
+            reply[i] = (float)ra[i] / 32768.0f;
+        free(ra), free(rb);
+        ln.reply = reply, ln.reply_len = rn;
+        r.ln = w.ln = &ln;
+    }
     int rc = !strcmp(mode, "rtp") ? run_rtp(host, port, a, n, &r) : run_ws(host, port, a, b, n, &w);
     if (r.dump)
         fclose(r.dump);
@@ -549,5 +728,7 @@ int main(int argc, char **argv)
         fclose(r.dump2);
     free(a);
     free(b);
+    free(reply);
+    free(win.b);
     return rc;
 }

@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""probe_run.py - hold-mode sequences streamed into `callqa live --live hold` over AudioSocket by a
-line that answers (as_send --reply), with and without the probe, and scored.
+"""probe_run.py - hold-mode sequences streamed into `callqa live --live hold` by a line that
+answers (as_send or live_send --reply), with and without the probe, and scored.
 
-    probe_run.py --seqs DIR --callqa BIN --as-send BIN [--models DIR] [--pace X] [--jobs N]
-                 [--no-probe] [--out DIR] [--fastagi]
+    probe_run.py --seqs DIR --callqa BIN --as-send BIN [--live-send BIN]
+                 [--input audiosocket|websocket|rtp|mixed] [--models DIR] [--pace X]
+                 [--jobs N] [--no-probe] [--out DIR] [--fastagi]
+
+--input (default audiosocket) is how the calls come: AudioSocket (as_send), mod_audio_fork's
+WebSocket or ARI externalMedia's RTP in PCMU (live_send), or mixed: the three in turn.
 
 DIR holds mkseq.py --probe sequences (NAME.wav, NAME.reply.wav, NAME.json). Each is sent at
 --pace times real time (default 4), --jobs at once (default 8), by as_send with the person on
@@ -66,15 +70,31 @@ def main():
     ap.add_argument("--no-probe", action="store_true")
     ap.add_argument("--out", default=None)
     ap.add_argument("--fastagi", action="store_true")
+    ap.add_argument("--live-send", default=None)
+    ap.add_argument("--input", default="audiosocket",
+                    choices=["audiosocket", "websocket", "rtp", "mixed"])
     a = ap.parse_args()
     names = sorted(f[:-5] for f in os.listdir(a.seqs) if f.endswith(".json"))
     labs = {n: json.load(open(os.path.join(a.seqs, n + ".json"))) for n in names}
     out = a.out or tempfile.mkdtemp(prefix="probe_run.")
     os.makedirs(out, exist_ok=True)
-    port = free_port()
+    port, ws_port, rtp_port = free_port(), free_port(), free_port()
     events = os.path.join(out, "events.jsonl")
     cmd = [a.callqa, "live", "--audiosocket", "127.0.0.1:%d" % port, "--live", "hold",
            "--events", events, "--model-dir", a.models, "--max-calls", "200"]
+    if a.input != "audiosocket":
+        if not a.live_send:
+            ap.error("--input %s needs --live-send" % a.input)
+        cmd += ["--websocket", "127.0.0.1:%d" % ws_port, "--rtp", "127.0.0.1:%d" % rtp_port]
+
+    def input_of(i):
+        if a.input == "mixed":
+            return ("audiosocket", "websocket", "rtp")[i % 3]
+        return a.input
+
+    def name_of(i):  # the call's name in the event lines
+        dashed = re.sub(r"(.{8})(.{4})(.{4})(.{4})(.{12})", r"\1-\2-\3-\4-\5", uuid_of(i))
+        return "rtp-%08x" % (0x5eed0000 + i) if input_of(i) == "rtp" else dashed
     if not a.no_probe:
         cmd += ["--probe", "default"]
     agi_port = free_port() if a.fastagi else None
@@ -94,17 +114,24 @@ def main():
         i, n = i_name
         lab = labs[n]
         rng = random.Random(lab["seed"])
-        args = [a.as_send, "--port", str(port), "--uuid", uuid_of(i), "--pace", str(a.pace),
-                "--file", os.path.join(a.seqs, n + ".wav"), "--hold-sec", "1",
+        how = input_of(i)
+        if how == "audiosocket":
+            args = [a.as_send, "--port", str(port), "--uuid", uuid_of(i), "--hold-sec", "1"]
+        elif how == "websocket":
+            args = [a.live_send, "--ws", "--port", str(ws_port),
+                    "--meta", json.dumps({"uuid": name_of(i)})]
+        else:
+            args = [a.live_send, "--rtp", "--port", str(rtp_port), "--codec", "pcmu",
+                    "--ssrc", "%08x" % (0x5eed0000 + i)]
+        args += ["--pace", str(a.pace), "--file", os.path.join(a.seqs, n + ".wav"),
                 "--reply", os.path.join(a.seqs, lab["reply"]),
                 "--person-at", "%.3f" % lab["first_utt_end"],
                 "--reply-delay", "%.3f" % rng.uniform(0.3, 1.2)]
         agi = None
-        if agi_port:  # the channel's AGI request, waiting from the call's start
+        if agi_port and how != "rtp":  # FastAGI names calls by UUID  # the channel's AGI request, waiting from the call's start
             agi = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(
                 os.path.abspath(__file__)), "agi_client.py"), "--port", str(agi_port),
-                "--script", "hold", re.sub(r"(.{8})(.{4})(.{4})(.{4})(.{12})",
-                                           r"\1-\2-\3-\4-\5", uuid_of(i))],
+                "--script", "hold", name_of(i)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         kind = rng.random()
         if kind < 0.125:
@@ -135,8 +162,7 @@ def main():
     found, false, lat, probes_before, probes_after, rules = 0, 0, [], 0, 0, {}
     agi_bad = 0
     for i, n in enumerate(names):
-        lab, ev = labs[n], by_call.get(re.sub(r"(.{8})(.{4})(.{4})(.{4})(.{12})",
-                                              r"\1-\2-\3-\4-\5", uuid_of(i)), [])
+        lab, ev = labs[n], by_call.get(name_of(i), [])
         hum = [e for e in ev if e.get("type") == "human"]
         pr = [e for e in ev if e.get("type") == "probe"]
         probes_before += sum(1 for e in pr if e["start"] < lab["first_word"])
@@ -153,7 +179,7 @@ def main():
                 found += 1
                 lat.append(h["at"] - lab["first_utt_end"])
                 note = "human %s %.2f s after the greeting's end" % (h.get("rule"), lat[-1])
-        if agi_port:  # the FastAGI answer: the event line's decision
+        if agi_port and input_of(i) != "rtp":  # the FastAGI answer: the event line's decision
             try:
                 ans = json.loads(open(os.path.join(out, n + ".agi.txt")).read().splitlines()[0])
             except (OSError, ValueError, IndexError):
@@ -171,8 +197,8 @@ def main():
                 agi_bad += 1
                 note += "; AGI %s %s (want HUMAN %s)" % (ans.get("status"), ans.get("cause"), want)
         replies = sent[n].count("reply ")
-        print("%-16s %-5s probes %d (%d before) replies %d: %s" % (
-            n, lab["codec"], len(pr), sum(1 for e in pr if e["start"] < lab["first_word"]),
+        print("%-16s %-5s %-11s probes %d (%d before) replies %d: %s" % (
+            n, lab["codec"], input_of(i), len(pr), sum(1 for e in pr if e["start"] < lab["first_word"]),
             replies, note))
     k = len(names)
     print("%s: %d sequences: found %d (%.1f %%), false human %d, latency after the greeting's end "

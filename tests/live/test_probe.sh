@@ -1,19 +1,23 @@
 #!/bin/sh
 # test_probe.sh - hold mode's probe (docs/live.md, "Asking the line") end to end: 6 dev
 # sequences built with `mkseq.py --probe` (a person who greets, then waits), streamed at 4 times
-# real time into `callqa live --live hold --probe default` over AudioSocket by as_send, which
-# plays the line: the recordings never answer, the person answers the probe (probe_run.py). No
+# real time into `callqa live --live hold --probe default`, two each over AudioSocket (as_send),
+# mod_audio_fork's WebSocket and externalMedia's RTP (live_send), by a sender that plays the
+# line: the recordings never answer, the person answers the probe (probe_run.py). The probe must
+# come as each PBX takes it: a playAudio frame of raw 8 kHz audio in base64, RTP packets of a
+# stream of their own in the call's payload type, in sequence. No
 # `human` may come before the person; the probe must go out and find people by their reply;
 # each call_end must count its probes; each call's FastAGI request (AGI(agi://.../hold,UUID))
 # must be answered with the event line's decision (HOLDCAUSE PROBEREPLY-<ms>-1280). The figures on the full dev set are in
 # tests/live/RESULTS.md.
-#   usage: test_probe.sh BUILD/callqa SOURCE_DIR CORPUS_DIR BUILD/as_send
+#   usage: test_probe.sh BUILD/callqa SOURCE_DIR CORPUS_DIR BUILD/as_send BUILD/live_send
 #   exit 77 without the corpus or numpy
 set -u
 CQ=$1
 SRC=$2
 C=$3
 AS=$4
+LS=$5
 [ -d "$C/ivr_prompts" ] || { echo "no corpus at $C: skipped"; exit 77; }
 PY=/usr/bin/python3
 $PY -c 'import numpy, scipy' 2> /dev/null || { echo "numpy/scipy missing: skipped"; exit 77; }
@@ -23,7 +27,7 @@ st=0
 $PY "$SRC/tests/live/mkseq.py" --set dev --n 6 --seed 11 --probe --corpus "$C" --out "$T/seq" > /dev/null ||
     { echo "FAIL: mkseq.py --probe"; exit 1; }
 $PY "$SRC/tests/live/probe_run.py" --seqs "$T/seq" --callqa "$CQ" --as-send "$AS" \
-    --models "$C/../models" --pace 4 --jobs 6 --out "$T/out" --fastagi > "$T/score.txt" 2>&1 ||
+    --live-send "$LS" --input mixed --models "$C/../models" --pace 4 --jobs 6 --out "$T/out" --fastagi > "$T/score.txt" 2>&1 ||
     { echo "FAIL: probe_run.py: $(tail -3 "$T/score.txt")"; exit 1; }
 cat "$T/score.txt"
 grep -q "FALSE human" "$T/score.txt" && { echo "FAIL: a human before the person"; st=1; }
@@ -36,5 +40,11 @@ ends=$(grep -c '"type":"call_end"' "$T/out/events.jsonl")
 withp=$(grep '"type":"call_end"' "$T/out/events.jsonl" | grep -c '"probes":[1-9]')
 [ "$ends" = 6 ] && [ "$withp" = 6 ] ||
     { echo "FAIL: $ends call_end lines, $withp with their probes counted (6 each)"; st=1; }
+# the probe as the PBX takes it, on the calls that were probed
+pa=$(cat "$T"/out/*.send.txt | grep -c "^playaudio 8000 [1-9]")
+[ "$pa" -ge 1 ] || { echo "FAIL: no playAudio frame reached the WebSocket peers"; st=1; }
+grep -h "^bad-" "$T"/out/*.send.txt && { echo "FAIL: a frame the WebSocket peer would refuse"; st=1; }
+rb=$(cat "$T"/out/*.send.txt | grep -c "^rtp-back packets [1-9][0-9]* ssrc [0-9a-f]* in-order 1")
+[ "$rb" = 2 ] || { echo "FAIL: $rb of 2 RTP peers got the probe as a stream of its own, in order"; st=1; }
 [ $st = 0 ] && echo "live probe: all checks passed"
 exit $st
