@@ -41,6 +41,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cq_status.h"
 #include "cq_tones.h"
@@ -177,6 +178,24 @@ CQ_API const cq_call_event *cq_classifier_events(const cq_classifier *c, size_t 
  * went out; the event's start or later). The reply is listened for from then on; until the
  * host says so, none is (speech meanwhile is the line talking over the probe). */
 CQ_API int cq_classifier_probe_played(cq_classifier *c, double start_sec) CQ_NONNULL(1);
+
+/*
+ * Hold mode's remembered announcements (docs/live.md, "Remembered announcements"). Speech in the
+ * hold after which the music came back is an announcement; its fingerprint (one 16-bit word per
+ * 32 ms frame: the signs of how its spectrum changes across 17 bands from 312 to 3500 Hz and in
+ * time; no audio) is learned. A later candidate whose first 1.02 s matches one learned or
+ * remembered (under 33 % of its bits differ at the best alignment) is no person for the passive
+ * rules (quiet_handover, no_music_after), and its hold_announcement says "remembered"; the probe
+ * still asks. While any is known, quiet_handover waits for that comparison.
+ * cq_classifier_remember gives one heard on earlier calls (at most CQ_FP_MAX_FRAMES words, the
+ * rest ignored; 16 are kept per call, the oldest learned going first); cq_classifier_learned
+ * hands out the i-th learned in this call (NULL past the last; valid until the next push).
+ */
+#define CQ_FP_MAX_FRAMES 625 /* 20 s */
+CQ_API int cq_classifier_remember(cq_classifier *c, const uint16_t *bits, size_t frames)
+    CQ_NONNULL(1);
+CQ_API const uint16_t *cq_classifier_learned(const cq_classifier *c, size_t i, size_t *frames)
+    CQ_NONNULL(1, 3);
 
 /* Seconds of audio classified so far (frames decided). */
 CQ_API double cq_classifier_time(const cq_classifier *c) CQ_NONNULL(1);

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +36,51 @@ typedef struct sinks {
     lv_agi_server *agi;
     wh_sender *wh;
     char wh_types[256];
+    _Atomic(lv_server *) srv; /* for the destinations FastAGI names (set once it runs) */
 } sinks;
+
+/* FastAGI's hold,UUID,DEST: the call's destination, for its remembered announcements. */
+static void on_destination(void *user, const char *uuid, const char *dest)
+{
+    sinks *k = user;
+    lv_server *s = atomic_load(&k->srv);
+    if (s)
+        lv_server_destination(s, uuid, dest);
+}
+
+/* The remembered announcements' file, written every SAVE_SEC while it changes (never by the
+ * threads that carry audio or events), and once more at the end. */
+#define SAVE_SEC 30
+typedef struct saver {
+    lv_fps *fps;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool quit;
+} saver;
+
+static void save_now(lv_fps *fps)
+{
+    lv_error e;
+    if (lv_fps_save(fps, cq_clock_wall_sec(), &e) != LV_OK)
+        fprintf(stderr, "callqa live: --announce-file (live_announce_file): %s\n", e.msg);
+}
+
+static void *saver_main(void *arg)
+{
+    saver *v = arg;
+    pthread_mutex_lock(&v->mu);
+    while (!v->quit) {
+        struct timespec ts = cq_clock_timespec(cq_clock_mono_sec() + SAVE_SEC);
+        pthread_cond_timedwait(&v->cv, &v->mu, &ts);
+        if (v->quit)
+            break;
+        pthread_mutex_unlock(&v->mu);
+        save_now(v->fps);
+        pthread_mutex_lock(&v->mu);
+    }
+    pthread_mutex_unlock(&v->mu);
+    return NULL;
+}
 
 static bool wh_wants(const sinks *k, const char *type)
 {
@@ -330,6 +376,8 @@ int cq_cli_live(int argc, char **argv)
     lv_agi_server_params ap = lv_agi_server_default_params();
     char agi_host[256], agi_port[8];
     sinks sk = {.agi = NULL};
+    ap.on_destination = on_destination;
+    ap.user = &sk;
     wh_params wp = wh_default_params();
     const char *wh_url = c.live_webhook[0] ? c.live_webhook : NULL,
                *wh_secret = c.live_webhook_secret_file[0] ? c.live_webhook_secret_file : NULL;
@@ -438,10 +486,27 @@ int cq_cli_live(int argc, char **argv)
                              : 0;
     p.probe = probe;
     p.probe_len = probe_len;
-    lv_server *s = probe_rc ? NULL : lv_server_create(&p, &err);
+    /* the announcements remembered per destination (docs/live.md) */
+    lv_fps *fps = NULL;
+    int fps_rc = 0;
+    if (c.live_announce_file[0] && p.live_mode != CQ_LIVE_HOLD)
+        fprintf(stderr, "callqa live: --announce-file (live_announce_file) is for --live hold: "
+                        "not used\n");
+    if (c.live_announce_file[0] && p.live_mode == CQ_LIVE_HOLD && !probe_rc) {
+        lv_fps_params fp = lv_fps_default_params();
+        fp.path = c.live_announce_file;
+        fp.retain_days = c.live_announce_days;
+        if (!(fps = lv_fps_open(&fp, cq_clock_wall_sec(), &e))) {
+            fprintf(stderr, "callqa: --announce-file (live_announce_file): %s\n", e.msg);
+            fps_rc = 1;
+        }
+    }
+    p.announce = fps;
+    lv_server *s = probe_rc || fps_rc ? NULL : lv_server_create(&p, &err);
     if (!s) {
-        if (!probe_rc)
+        if (!probe_rc && !fps_rc)
             fprintf(stderr, "callqa: live: %s\n", err.msg);
+        lv_fps_destroy(fps);
         free(probe);
         lv_agi_server_destroy(sk.agi);
         wh_destroy(sk.wh, 0, NULL);
@@ -451,6 +516,23 @@ int cq_cli_live(int argc, char **argv)
         return 1;
     }
     g_srv = s;
+    atomic_store(&sk.srv, s);
+    saver sv = {.fps = fps};
+    pthread_t sv_thread;
+    bool sv_up = false;
+    if (fps) {
+        pthread_mutex_init(&sv.mu, NULL);
+        pthread_condattr_t ca; /* timed on the monotonic clock */
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&sv.cv, &ca);
+        pthread_condattr_destroy(&ca);
+        sv_up = pthread_create(&sv_thread, NULL, saver_main, &sv) == 0;
+        size_t nd, nf;
+        lv_fps_counts(fps, &nd, &nf);
+        fprintf(stderr, "callqa live: %zu announcements remembered for %zu destinations (%s)\n", nf,
+                nd, c.live_announce_file);
+    }
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
@@ -469,7 +551,9 @@ int cq_cli_live(int argc, char **argv)
         fprintf(stderr, "callqa live: %d calls at most, %d analysis threads\n", p.max_calls,
                 p.threads);
     if (probe_len)
-        fprintf(stderr, "callqa live: the probe (%.2f s) asks AudioSocket calls at 8 kHz\n",
+        fprintf(stderr,
+                "callqa live: the probe (%.2f s) asks AudioSocket and RTP calls at 8 kHz and "
+                "WebSocket calls\n",
                 (double)probe_len / 8000);
     if (sk.agi)
         fprintf(stderr,
@@ -497,7 +581,24 @@ int cq_cli_live(int argc, char **argv)
             (unsigned long long)st.rtp_timeout, (unsigned long long)st.rtp_evicted,
             (unsigned long long)st.rtp_dropped);
     g_srv = NULL;
+    atomic_store(&sk.srv, NULL);
     lv_server_destroy(s); /* joins the analysis threads, flushes the events */
+    if (fps) {
+        if (sv_up) {
+            pthread_mutex_lock(&sv.mu);
+            sv.quit = true;
+            pthread_cond_signal(&sv.cv);
+            pthread_mutex_unlock(&sv.mu);
+            pthread_join(sv_thread, NULL);
+        }
+        save_now(fps);
+        size_t nd, nf;
+        lv_fps_counts(fps, &nd, &nf);
+        fprintf(stderr, "callqa live: %zu announcements remembered for %zu destinations\n", nf, nd);
+        pthread_cond_destroy(&sv.cv);
+        pthread_mutex_destroy(&sv.mu);
+        lv_fps_destroy(fps);
+    }
     if (sk.agi) {
         lv_agi_server_stats ags;
         lv_agi_server_get_stats(sk.agi, &ags);

@@ -365,6 +365,13 @@ static const row k_live[] = {
         "RTP at 8 kHz, the WebSocket as mod_audio_fork's playAudio): default\n"
         "is a built-in \"Hello?\"; FILE a WAV of 10 s at most; speech that\n"
         "starts 0.26-1.28 s after it ends is a person's reply (docs/live.md)"),
+    SET("announce-file", "live_announce_file", "FILE",
+        "with --live hold: remember hold announcements per destination in\n"
+        "FILE (fingerprints, no audio; the destination from mod_audio_fork's\n"
+        "metadata or FastAGI's hold,UUID,DEST), so the next call to the same\n"
+        "company knows them (docs/live.md)"),
+    SET("announce-days", "live_announce_days", "D",
+        "forget a remembered announcement D days after it was learned\n(default {default})"),
     SET("events", "live_events", "FILE|-",
         "where event lines go (default -: stdout); FILE is appended to"),
     SET("event-queue", "live_event_queue", "N",

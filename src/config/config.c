@@ -444,8 +444,14 @@ static const setting k_settings[] = {
     {"live_mode", K_ENUM, F(live_mode), 0, 0, 0, k_live_modes, "off",
      "live-call decisions: off, hold or amd"},
     {"live_probe", K_STR, F(live_probe), SZ(live_probe), 0, 0, NULL, "",
-     "with live_mode hold: the probe played into an AudioSocket call to ask if a person is "
-     "there: default (a built-in \"Hello?\"), a WAV of at most 10 s, or empty (none)"},
+     "with live_mode hold: the probe played into a call to ask if a person is there "
+     "(AudioSocket, RTP, WebSocket): default (a built-in \"Hello?\"), a WAV of at most 10 s, "
+     "or empty (none)"},
+    {"live_announce_file", K_STR, F(live_announce_file), SZ(live_announce_file), 0, 0, NULL, "",
+     "with live_mode hold: the file of the hold announcements remembered per destination "
+     "(fingerprints, no audio; empty: each call's own only)"},
+    {"live_announce_days", K_DOUBLE, F(live_announce_days), 0, 0.01, 3650, NULL, "30",
+     "a remembered announcement is forgotten this many days after it was learned"},
     {"live_silence_sec", K_DOUBLE, F(live_silence_sec), 0, 0, 3600, NULL, "5",
      "with live_mode: a silence event after this long (0: none)"},
     {"live_stats_sec", K_DOUBLE, F(live_stats_sec), 0, 0, 86400, NULL, "10",

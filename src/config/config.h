@@ -203,8 +203,10 @@ typedef struct cfg_settings {
     int live_event_queue;
     char live_record_dir[1024];
     char live_probe[1024]; /* hold mode: "" none, "default" (espeak-ng's "Hello?"), or a WAV */
-    bool live_mask_dtmf;   /* keyed digits as '*' in the event lines, DTMF muted in recordings */
-    int live_mode;         /* cq_live_mode: 0 off, 1 hold, 2 amd */
+    char live_announce_file[1024]; /* hold mode: announcements remembered per destination */
+    double live_announce_days;     /* each forgotten this long after it was learned */
+    bool live_mask_dtmf; /* keyed digits as '*' in the event lines, DTMF muted in recordings */
+    int live_mode;       /* cq_live_mode: 0 off, 1 hold, 2 amd */
     double live_silence_sec;
     double live_stats_sec;
     char live_fastagi[300];

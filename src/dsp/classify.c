@@ -66,6 +66,20 @@
 #define REPLY_PAUSE 4  /* after 0.13 s or more of pause, */
 #define REPLY_SPEECH 3 /* and is confirmed by its 3rd speech frame (96 ms) */
 #define PROMPT_MUSIC_BEFORE 94 /* 3 s before a prompt searched for music */
+/* remembered announcements (hold mode; docs/live.md, "Remembered announcements") */
+#define FP_BANDS 17 /* bands of the fingerprint, FP_BIN0 .. FP_BIN0 + FP_BANDS * FP_WIDTH */
+#define FP_BIN0 10  /* 312 Hz */
+#define FP_WIDTH 6  /* bins (187.5 Hz) per band: up to 3500 Hz */
+#define FP_SMOOTH 4 /* frames (128 ms) summed into each band energy */
+#define FP_LAG 2    /* frames between the sums compared */
+#define FP_HIST (FP_LAG + FP_SMOOTH)
+#define MEM_MAX 16      /* announcements remembered per call (the oldest learned go first) */
+#define MATCH_WIN 32    /* the candidate's first 1.02 s is compared with what is remembered */
+#define MATCH_ACTIVE 16 /* of its frames, at least this many of speech or above silence */
+#define MATCH_BER                                                                                  \
+    0.33 /* the share of differing bits under which it is the same recording                       \
+            (dev prompts through u-law, A-law and GSM on any 32 ms grid: 0.29 at                   \
+            most; other prompts and live talkers: 0.36 at least) */
 #define HOLD_OVER                                                                                  \
     938 /* 30 s with no music frame and no hold: the wait is over (a music track                   \
             can be silent for 12 s) */
@@ -84,6 +98,7 @@ typedef struct frame {
     uint8_t own;      /* class from the frame's own evidence alone */
     uint8_t tonebin;  /* a single steady tone's bin (BEEP_LO..BEEP_HI), else 0 */
     uint8_t dtmf;     /* a DTMF digit sounds at its end (cq_tones_dtmf_active) */
+    uint16_t fp;      /* its fingerprint word (fp_word) */
 } frame;
 
 /* a run of speech frames on arrival, pauses under PROMPT_JOIN within it (hold mode) */
@@ -129,7 +144,18 @@ typedef struct live_state {
     size_t pr_speech;        /* its speech frames */
     int pr_talked;           /* the line spoke while the probe sounded */
     int pr_played;           /* the host said where it began (cq_classifier_probe_played) */
+    int cand_known;          /* the candidate against what is remembered: 0 not compared yet
+                                (or nothing to compare with), 1 an announcement heard before,
+                                2 none of them */
+    double cand_ber;         /* the best match's share of differing bits */
 } live_state;
+
+/* an announcement's fingerprint: remembered (cq_classifier_remember) or learned in this call */
+typedef struct memo {
+    uint16_t *bits;
+    size_t frames;
+    int learned;
+} memo;
 
 struct cq_classifier {
     cq_classify_params p;
@@ -172,6 +198,9 @@ struct cq_classifier {
     int tail; /* samples in the last, partial frame (0: it was whole) */
     int finished;
     live_state lv;
+    float fp_band[FP_HIST][FP_BANDS]; /* the last frames' band energies (fingerprint) */
+    memo mem[MEM_MAX];
+    size_t nmem;
 };
 
 cq_classify_params cq_classify_default_params(void)
@@ -323,6 +352,8 @@ void cq_classifier_destroy(cq_classifier *c)
     cq__free(c->polled);
     cq__free(c->tl);
     cq__free(c->refs);
+    for (size_t i = 0; i < c->nmem; i++)
+        cq__free(c->mem[i].bits);
     cq__free(c);
 }
 
@@ -354,6 +385,37 @@ static float select_kth(float *a, int n, int k)
     return a[k];
 }
 
+/*
+ * The frame's fingerprint word, as in Haitsma and Kalker's audio fingerprints: band energies E
+ * in FP_BANDS bands, summed over FP_SMOOTH frames (S(n) = E(n) + ... + E(n-3), so a recording
+ * heard again on another 32 ms grid gives nearly the same words), and bit m set when the
+ * difference between bands m and m+1 grew over FP_LAG frames: S(n,m) - S(n,m+1) >
+ * S(n-2,m) - S(n-2,m+1). Level and the line's gain cancel out; the words keep no audio (the
+ * speech cannot be made again from them).
+ */
+static uint16_t fp_word(cq_classifier *c)
+{
+    float e[FP_BANDS], sn[FP_BANDS], sp[FP_BANDS];
+    for (int m = 0; m < FP_BANDS; m++) {
+        double pw = 0;
+        for (int k = FP_BIN0 + m * FP_WIDTH; k < FP_BIN0 + (m + 1) * FP_WIDTH; k++)
+            pw += (double)c->fout[k][0] * c->fout[k][0] + (double)c->fout[k][1] * c->fout[k][1];
+        e[m] = (float)pw;
+        sn[m] = e[m], sp[m] = 0;
+        for (int k = 0; k < FP_SMOOTH - 1; k++)
+            sn[m] += c->fp_band[k][m];
+        for (int k = FP_LAG - 1; k < FP_LAG - 1 + FP_SMOOTH; k++)
+            sp[m] += c->fp_band[k][m];
+    }
+    uint16_t w = 0;
+    for (int m = 0; m + 1 < FP_BANDS; m++)
+        if (sn[m] - sn[m + 1] > sp[m] - sp[m + 1])
+            w |= (uint16_t)(1u << m);
+    memmove(c->fp_band[1], c->fp_band[0], sizeof(c->fp_band[0]) * (FP_HIST - 1));
+    memcpy(c->fp_band[0], e, sizeof(e));
+    return w;
+}
+
 /* Features of the frame in c->buf. */
 static void frame_features(cq_classifier *c, frame *f)
 {
@@ -364,6 +426,7 @@ static void frame_features(cq_classifier *c, frame *f)
     }
     f->db = (float)(10 * log10(e / FRAME + 1e-20));
     fftwf_execute(c->plan);
+    f->fp = fp_word(c);
     float db[NBIN], sorted[BAND_HI - BAND_LO + 1];
     double lsum = 0, psum = 0;
     for (int k = BAND_LO; k <= BAND_HI; k++) {
@@ -623,6 +686,90 @@ static int hold_human(cq_classifier *c, size_t i, const char *rule)
     return rc != CQ_OK ? rc : hold_ended(c, i, "human");
 }
 
+/* An announcement's fingerprint kept: when MEM_MAX are, the oldest learned one (else the oldest)
+ * makes room. */
+static int memo_add(cq_classifier *c, const uint16_t *bits, size_t n, int learned)
+{
+    if (!n)
+        return CQ_OK;
+    if (n > CQ_FP_MAX_FRAMES)
+        n = CQ_FP_MAX_FRAMES;
+    uint16_t *b = cq__malloc(n * sizeof(uint16_t));
+    if (!b)
+        return CQ_ERR_NOMEM;
+    memcpy(b, bits, n * sizeof(uint16_t));
+    if (c->nmem == MEM_MAX) {
+        size_t drop = 0;
+        for (size_t i = 0; i < c->nmem; i++)
+            if (c->mem[i].learned) {
+                drop = i;
+                break;
+            }
+        cq__free(c->mem[drop].bits);
+        memmove(c->mem + drop, c->mem + drop + 1, (c->nmem - drop - 1) * sizeof(memo));
+        c->nmem--;
+    }
+    c->mem[c->nmem++] = (memo){.bits = b, .frames = n, .learned = learned};
+    return CQ_OK;
+}
+
+/* The candidate's first MATCH_WIN frames from `from` against every remembered fingerprint at
+ * every alignment: the smallest share of differing bits over its frames of speech or above
+ * silence (at least MATCH_ACTIVE of them compared), 1 when none could be compared. */
+static double memo_match(const cq_classifier *c, size_t from)
+{
+    double best = 1;
+    for (size_t m = 0; m < c->nmem; m++) {
+        const memo *mo = &c->mem[m];
+        for (long o = -(long)(MATCH_WIN - MATCH_ACTIVE); o + MATCH_ACTIVE <= (long)mo->frames;
+             o++) {
+            unsigned diff = 0, cmp = 0;
+            for (long q = 0; q < MATCH_WIN; q++) {
+                const long j = o + q;
+                const frame *f = &c->fr[from + (size_t)q];
+                if (j < 0 || j >= (long)mo->frames ||
+                    (f->db < c->p.silence_db && c->vad[from + (size_t)q] < SPEECH_PROB))
+                    continue;
+                diff += (unsigned)__builtin_popcount((unsigned)(f->fp ^ mo->bits[j]));
+                cmp++;
+            }
+            if (cmp >= MATCH_ACTIVE && (double)diff / (16.0 * cmp) < best)
+                best = (double)diff / (16.0 * cmp);
+        }
+    }
+    return best;
+}
+
+/* The announcement of frames [from, to) learned (CQ_FP_MAX_FRAMES at most). */
+static int memo_learn(cq_classifier *c, size_t from, size_t to)
+{
+    size_t n = to - from;
+    if (n > CQ_FP_MAX_FRAMES)
+        n = CQ_FP_MAX_FRAMES;
+    uint16_t b[CQ_FP_MAX_FRAMES];
+    for (size_t k = 0; k < n; k++)
+        b[k] = c->fr[from + k].fp;
+    return memo_add(c, b, n, 1);
+}
+
+int cq_classifier_remember(cq_classifier *c, const uint16_t *bits, size_t frames)
+{
+    if (!bits || !frames)
+        return CQ_ERR_INVALID;
+    return memo_add(c, bits, frames, 0);
+}
+
+const uint16_t *cq_classifier_learned(const cq_classifier *c, size_t i, size_t *frames)
+{
+    for (size_t m = 0; m < c->nmem; m++)
+        if (c->mem[m].learned && i-- == 0) {
+            *frames = c->mem[m].frames;
+            return c->mem[m].bits;
+        }
+    *frames = 0;
+    return NULL;
+}
+
 /* Hold mode, on decided frames (music needs the look-ahead): where the hold's music last
  * sounded (MUSIC_SUSTAINED of MUSIC_WIN frames music: a voiced syllable is not) and whether a
  * hold was confirmed. Sustained music drops a candidate (an announcement's end); a candidate
@@ -649,12 +796,17 @@ static int live_hold_decided(cq_classifier *c, size_t i, int cls)
         L->hold_over = 0;
         /* the music came back after speech in the hold: that was an announcement */
         if (L->cand && !L->done && i >= L->cand_start && L->cand_speech >= ANNOUNCE_MIN) {
-            cq_call_event e = {.confidence = 1,
+            /* one heard before: its match (1 - 2 x the differing bits' share); a new one is
+             * remembered for the rest of the call */
+            const int known = L->cand_known == 1;
+            cq_call_event e = {.confidence = known ? 1 - 2 * L->cand_ber : 1,
                                .speech_sec = frame_sec(L->cand_speech),
                                .quiet_sec = frame_sec(L->cand_quiet)};
             L->cand = 0;
-            if ((rc = live_event(c, CQ_EV_ANNOUNCE, L->cand_start, L->cand_end, "music_returned",
-                                 &e)) != CQ_OK)
+            if (!known && (rc = memo_learn(c, L->cand_start, L->cand_end)) != CQ_OK)
+                return rc;
+            if ((rc = live_event(c, CQ_EV_ANNOUNCE, L->cand_start, L->cand_end,
+                                 known ? "remembered" : "music_returned", &e)) != CQ_OK)
                 return rc;
         }
         if (L->cand && i >= L->cand_start)
@@ -663,7 +815,7 @@ static int live_hold_decided(cq_classifier *c, size_t i, int cls)
     if (!L->done && L->hold_seen && c->hold_state != 2 && L->music_frame &&
         i + 1 - L->music_frame >= HOLD_OVER && (rc = hold_ended(c, i, "no_music")) != CQ_OK)
         return rc;
-    if (L->done || !L->cand || L->cand_music || i < L->cand_start ||
+    if (L->done || !L->cand || L->cand_music || L->cand_known == 1 || i < L->cand_start ||
         i + 1 - L->cand_start < NO_MUSIC_AFTER)
         return CQ_OK;
     return hold_human(c, i, "no_music_after");
@@ -744,7 +896,7 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
                 best = run;
         }
         L->cand = 1, L->cand_start = i, L->cand_quiet = best, L->cand_speech = 0;
-        L->cand_music = 0;
+        L->cand_music = 0, L->cand_known = 0;
         L->pr_out = 0, L->pr_count = 0, L->pr_pause = 0;
     }
     if (!L->cand)
@@ -752,9 +904,15 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
     L->cand_speech += speech;
     if (speech)
         L->cand_end = i + 1;
+    /* an announcement heard before is no person for the passive rules */
+    if (!L->cand_known && c->nmem && i + 1 >= L->cand_start + MATCH_WIN) {
+        L->cand_ber = memo_match(c, L->cand_start);
+        L->cand_known = L->cand_ber < MATCH_BER ? 1 : 2;
+    }
     if (c->probe_frames)
         return probe_arrival(c, i, speech);
-    if (L->cand_quiet < QUIET_HANDOVER || L->cand_speech < HANDOVER_SPEECH)
+    if (L->cand_quiet < QUIET_HANDOVER || L->cand_speech < HANDOVER_SPEECH ||
+        (c->nmem && L->cand_known != 2)) /* the comparison first, when there is one to make */
         return CQ_OK;
     return hold_human(c, i, "quiet_handover");
 }

@@ -80,6 +80,7 @@ typedef struct conn {
     double t_env;                 /* when the environment was whole (the wait starts) */
     double t_deadline;            /* for the environment or the reply being waited for */
     char uuid[37];
+    char dest[LV_FPS_DEST_MAX + 1]; /* agi_arg_2 when it names a destination (hold), else "" */
     bool script_ok;
     status st;
     char cause[64];
@@ -297,6 +298,8 @@ static void env_done(lv_agi_server *s, conn *c)
     s->n_req++;
     c->ph = P_WAIT;
     c->t_env = cq_clock_mono_sec();
+    if (c->dest[0] && s->p.on_destination) /* the call's destination: its announcements */
+        s->p.on_destination(s->p.user, c->uuid, c->dest);
     check_wait(s, c, c->t_env);
 }
 
@@ -322,6 +325,8 @@ static void on_msg(lv_agi_server *s, conn *c, const lv_agi_msg *m)
             c->script_ok = !strcmp(m->value, s->script);
         else if (!strcmp(m->name, "agi_arg_1") && is_uuid(m->value))
             snprintf(c->uuid, sizeof(c->uuid), "%s", m->value);
+        else if (!strcmp(m->name, "agi_arg_2") && lv_fps_dest_ok(m->value))
+            snprintf(c->dest, sizeof(c->dest), "%s", m->value);
         return;
     case LV_AGI_ENV_END: env_done(s, c); return;
     case LV_AGI_HANGUP: conn_close(s, c, &s->agi_hangup, NULL); return;

@@ -50,6 +50,7 @@ static const err_text k_err[] = {
     {LV_ERR_AGI_VARS, "LV_ERR_AGI_VARS", "AGI environment over the maximum of lines"},
     {LV_ERR_AGI_REPLY, "LV_ERR_AGI_REPLY", "AGI reply malformed"},
     {LV_ERR_AGI_AFTER, "LV_ERR_AGI_AFTER", "AGI bytes after HANGUP"},
+    {LV_ERR_FPS_FILE, "LV_ERR_FPS_FILE", "fingerprint store file malformed or not written"},
 };
 
 static const err_text *find_err(int code)

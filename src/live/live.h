@@ -91,7 +91,9 @@ typedef enum lv_err {
     LV_ERR_AGI_VARS = -53,  /* more environment lines than max_vars */
     LV_ERR_AGI_REPLY = -54, /* a reply not "<3 digits> ...", a 200 without result=<n>, or a
                                usage text longer than max_vars lines */
-    LV_ERR_AGI_AFTER = -55  /* bytes after the HANGUP line */
+    LV_ERR_AGI_AFTER = -55, /* bytes after the HANGUP line */
+    /* the fingerprint store's file (fpstore.c) */
+    LV_ERR_FPS_FILE = -60 /* malformed, unreadable or not written */
 } lv_err;
 
 /* Static English text of an lv_err ("unknown AudioSocket kind"); never NULL. */
@@ -462,6 +464,51 @@ size_t lv_ws_encode_close(uint8_t *out, size_t cap, int code, const char *reason
 uint8_t *lv_ws_play_audio(const int16_t *pcm, size_t n, uint32_t rate_hz, size_t *len)
     CQ_NONNULL(1, 4);
 
+/* ---- remembered announcements (fpstore.c) ---------------------------------------------------- */
+
+/*
+ * The fingerprints of hold announcements (cq_classifier_learned) kept per destination, for the
+ * next call to the same company (docs/live.md, "Remembered announcements"; docs/privacy.md). A
+ * destination is what the call named (mod_audio_fork's metadata, FastAGI's second argument):
+ * 1-128 printable ASCII characters, no space. Bounded by destinations, fingerprints per
+ * destination and bytes (the least recently used destination and a destination's oldest
+ * fingerprint go first); each fingerprint is forgotten retain_days after it was learned. The
+ * file is read whole at open and refused whole at the first fault; written whole (mode 0600,
+ * renamed into place) when it changed. Thread-safe.
+ */
+#define LV_FPS_DEST_MAX 128
+#define LV_FPS_PER_DEST_MAX 16
+typedef struct lv_fps_params {
+    const char *path;   /* the file (NULL: in memory only) */
+    unsigned max_dests; /* 1-1000000 (2000) */
+    unsigned per_dest;  /* 1-16 (8) */
+    unsigned max_kib;   /* of fingerprint words in all (16384) */
+    double retain_days; /* > 0 (30) */
+} lv_fps_params;
+lv_fps_params lv_fps_default_params(void);
+typedef struct lv_fps lv_fps;
+/* A destination callqa will keep: 1-128 bytes of 0x21-0x7e. */
+bool lv_fps_dest_ok(const char *s) CQ_NONNULL(1);
+/* An empty store (p->path is not read). */
+lv_fps *lv_fps_create(const lv_fps_params *p, lv_error *e);
+/* The store of p->path, read when it exists (now: Unix seconds, for the retention); NULL with
+ * e saying why when it cannot be read or is malformed. */
+lv_fps *lv_fps_open(const lv_fps_params *p, double now, lv_error *e);
+void lv_fps_destroy(lv_fps *s); /* NULL: no-op */
+/* The file's bytes into the store (lv_fps_open; the fuzz harness): LV_OK, or LV_ERR_FPS_FILE
+ * with e saying where and why (what was added before the fault stays). */
+int lv_fps_parse(lv_fps *s, const uint8_t *data, size_t n, double now, lv_error *e) CQ_NONNULL(1);
+/* Each fingerprint kept for dest, handed to fn under the store's lock; how many. */
+typedef void (*lv_fps_fn)(void *user, const uint16_t *bits, size_t frames);
+size_t lv_fps_get(lv_fps *s, const char *dest, lv_fps_fn fn, void *user) CQ_NONNULL(1, 2, 3);
+/* One learned on a call to dest at now (Unix seconds): LV_OK, LV_ERR_ARG (a bad destination or
+ * length), LV_ERR_NOMEM. */
+int lv_fps_put(lv_fps *s, const char *dest, const uint16_t *bits, size_t frames, double now)
+    CQ_NONNULL(1, 2, 3);
+void lv_fps_counts(lv_fps *s, size_t *dests, size_t *fingerprints) CQ_NONNULL(1, 2, 3);
+/* Written when it changed (expired ones dropped first): LV_OK or LV_ERR_FPS_FILE. */
+int lv_fps_save(lv_fps *s, double now, lv_error *e) CQ_NONNULL(1);
+
 /* ---- the server of `callqa live` (server.c): AudioSocket, RTP, WebSocket --------------------- */
 
 /* One network thread (epoll, non-blocking sockets) reads every input: AudioSocket connections
@@ -542,6 +589,9 @@ typedef struct lv_server_params {
                                8 kHz samples the caller keeps for the
                                server's life (NULL: none, the passive rules; docs/live.md) */
     size_t probe_len;       /* its samples (at most 10 s) */
+    lv_fps *announce;       /* hold mode: the announcements remembered per destination (NULL:
+                               those of each call only; docs/live.md); the caller's, saved by
+                               it, kept for the server's life */
     lv_event_fn on_event;   /* the event sink (NULL: none); see lv_event_fn */
     lv_stats_fn on_stats;   /* more fields for the stats line (NULL: none) */
     void *user;             /* handed to on_event and on_stats */
@@ -631,6 +681,10 @@ int lv_server_input_port(const lv_server *s, lv_input in) CQ_NONNULL(1);
 int lv_server_run(lv_server *s) CQ_NONNULL(1);
 /* Async-signal-safe: ask lv_server_run to return. */
 void lv_server_stop(lv_server *s);
+/* FastAGI named the destination of the call `name` (the UUID): the call's
+ * announcements are read and kept under it (announce set; the latest 1024 are waited for). Any
+ * thread. */
+void lv_server_destination(lv_server *s, const char *name, const char *dest) CQ_NONNULL(1, 2, 3);
 void lv_server_get_stats(lv_server *s, lv_server_stats *out) CQ_NONNULL(1, 2);
 void lv_server_destroy(lv_server *s); /* after run returned; NULL: no-op */
 
@@ -719,6 +773,12 @@ typedef struct lv_agi_server_params {
     double ident_sec;           /* the whole environment must come within this of the accept */
     int max_pending;            /* waiting at most; beyond it the oldest is closed */
     int max_pending_per_client; /* from one address at most; beyond it its oldest is closed */
+
+    /* AGI(agi://HOST:PORT/hold,UUID,DEST): the destination the call was made to, for its
+     * remembered announcements (lv_fps_dest_ok; another agi_arg_2 is ignored), handed over once
+     * the environment is whole, from the server's thread (NULL: not wanted). */
+    void (*on_destination)(void *user, const char *uuid, const char *dest);
+    void *user;
 } lv_agi_server_params;
 /* 127.0.0.1, port 4573, script "amd", 256 connections, 5 s (AMD()'s totalAnalysisTime 5000 ms),
  * io 10 s, 4096 calls; 5 s for the environment, 1024 connections waiting for it, 128 of them

@@ -111,6 +111,7 @@
 #define RTP_KEEP_DGRAM 4096
 #define RTP_POOL_MIN_KIB 64
 #define PROBE_FRAME_MAX 960 /* samples of the probe sent beside one received frame (120 ms) */
+#define DEST_RING 1024      /* destinations named by FastAGI waiting for their call */
 
 typedef enum end_reason {
     R_NONE = 0,
@@ -221,7 +222,8 @@ struct call {
     bool probe_began; /* its first samples went out at probe_at (rx_samples then), not yet
                          told to the classifier */
     uint64_t probe_at;
-    uint64_t enqueued, taken; /* samples put in the ring, and taken out for analysis */
+    char dest[LV_FPS_DEST_MAX + 1]; /* the destination the call named (announce), "" none yet */
+    uint64_t enqueued, taken;       /* samples put in the ring, and taken out for analysis */
     struct stamp {
         uint64_t end; /* the frame's last sample, counted as `enqueued` counts */
         double t;     /* when it came off the socket (monotonic) */
@@ -239,6 +241,9 @@ struct call {
     double t_queued; /* when it last went on the run queue (monotonic) */
     call *next_run;
     /* the analysis thread that holds it */
+    char an_dest[LV_FPS_DEST_MAX + 1]; /* the destination its announcements were read for */
+    uint64_t dest_gen;                 /* lv_server_destination's generation last looked at */
+    unsigned remembered;               /* announcements read for it (call_end) */
     cq_vad *vad;
     cq_classifier *cls;
     cq_resample *rs;
@@ -296,7 +301,15 @@ struct lv_server {
     rpend *rp_ahead, *rp_atail;
     rpend *rp_lhead[LV_RTP_IDENT_PACKETS], *rp_ltail[LV_RTP_IDENT_PACKETS];
     size_t rp_n, rp_bytes, rp_budget;
-    uint64_t ws_seq;   /* names WebSocket calls that give no name */
+    uint64_t ws_seq; /* names WebSocket calls that give no name */
+    /* destinations FastAGI named (lv_server_destination), the latest DEST_RING, under dest_mu */
+    pthread_mutex_t dest_mu;
+    struct dest_note {
+        char call[NAME_MAX_LEN + 8];
+        char dest[LV_FPS_DEST_MAX + 1];
+    } dests[DEST_RING];
+    size_t ndest;
+    _Atomic uint64_t dest_gen; /* bumped with each */
     uint8_t *ws_probe; /* the probe as a playAudio frame (lv_ws_play_audio), for every call */
     size_t ws_probe_len;
     double last_stats, last_timers;
@@ -997,8 +1010,11 @@ static int analyse(call *c, wbuf *w, size_t n)
     return got < 0 ? (int)got : feed8k(c, w->y, (size_t)got);
 }
 
+static void remember_learned(call *c);
+
 /* The end of a call's audio: the resampler's tail, the last chunk zero-padded (as the engine
- * does), the classifier's last events. The VAD runs on this call alone. */
+ * does), the classifier's last events, and what it learned of the destination's
+ * announcements. The VAD runs on this call alone. */
 static int finish(call *c, wbuf *w)
 {
     int rc = CQ_OK;
@@ -1019,6 +1035,8 @@ static int finish(call *c, wbuf *w)
     }
     if (rc == CQ_OK && (rc = cq_classifier_finish(c->cls)) == CQ_OK)
         rc = drain(c);
+    if (rc == CQ_OK)
+        remember_learned(c);
     return rc;
 }
 
@@ -1045,6 +1063,15 @@ static void emit_end(call *c)
     put(&l, ",\"rate_hz\":%u,\"audio_sec\":%.3f,\"analysed_sec\":%.3f,\"audio_dropped_sec\":%.3f",
         rate, call_sec, (double)c->pushed / CQ_CLASSIFY_RATE, rate ? (double)dropped / rate : 0);
     put(&l, "%s", c->extra); /* the input's counters: written before the call ended */
+    if (c->srv->p.announce && c->an_dest[0]) { /* remembered announcements (docs/live.md) */
+        size_t frames, learned = 0;
+        while (c->cls && cq_classifier_learned(c->cls, learned, &frames))
+            learned++;
+        put(&l, ",\"destination\":\"");
+        put_str(&l, c->an_dest);
+        put(&l, "\",\"announcements_remembered\":%u,\"announcements_learned\":%zu", c->remembered,
+            learned);
+    }
     if (c->rec_name[0] && !c->rec_note[0]) {
         put(&l, ",\"recording\":\"");
         put_str(&l, c->rec_name);
@@ -1079,6 +1106,57 @@ static void stamps_done_locked(call *c, double now)
  * amount) through the resampler into the classifier and its VAD queue. Sets *ended when the
  * call has ended and its audio is all taken; returns false when it had nothing to do (it is
  * off the run queue until audio comes). */
+static void remembered_one(void *user, const uint16_t *bits, size_t frames)
+{
+    call *c = user;
+    if (cq_classifier_remember(c->cls, bits, frames) == CQ_OK)
+        c->remembered++;
+}
+
+/* The call's destination known (from its WebSocket metadata, dest; or named by FastAGI since
+ * the last look): the announcements remembered for it go to its classifier, once. */
+static void remember_for(call *c, const char *dest)
+{
+    lv_server *s = c->srv;
+    char d[LV_FPS_DEST_MAX + 1];
+    snprintf(d, sizeof(d), "%s", dest);
+    const uint64_t gen = atomic_load(&s->dest_gen);
+    if (!d[0] && gen != c->dest_gen) {
+        c->dest_gen = gen;
+        pthread_mutex_lock(&s->dest_mu);
+        for (size_t i = 0; i < s->ndest && i < DEST_RING; i++)
+            if (!strcasecmp(s->dests[i].call, c->name))
+                memcpy(d, s->dests[i].dest, sizeof(d));
+        pthread_mutex_unlock(&s->dest_mu);
+    }
+    if (!d[0])
+        return;
+    memcpy(c->an_dest, d, sizeof(d));
+    (void)lv_fps_get(s->p.announce, d, remembered_one, c);
+}
+
+/* What the call's classifier learned: kept under its destination for the next call. */
+static void remember_learned(call *c)
+{
+    lv_server *s = c->srv;
+    if (!s->p.announce || !c->cls)
+        return;
+    if (!c->an_dest[0]) { /* named at the very end: looked up once more */
+        char d[LV_FPS_DEST_MAX + 1];
+        pthread_mutex_lock(&c->mu);
+        memcpy(d, c->dest, sizeof(d));
+        pthread_mutex_unlock(&c->mu);
+        remember_for(c, d);
+    }
+    if (!c->an_dest[0])
+        return;
+    const double now = cq_clock_wall_sec();
+    size_t frames;
+    const uint16_t *b;
+    for (size_t i = 0; (b = cq_classifier_learned(c->cls, i, &frames)); i++)
+        (void)lv_fps_put(s->p.announce, c->an_dest, b, frames, now);
+}
+
 static bool take(call *c, wbuf *w, bool *ended)
 {
     pthread_mutex_lock(&c->mu);
@@ -1099,7 +1177,12 @@ static bool take(call *c, wbuf *w, bool *ended)
     const bool began = c->probe_began;
     const uint64_t probe_at = c->probe_at;
     c->probe_began = false;
+    char dest[LV_FPS_DEST_MAX + 1] = "";
+    if (c->srv->p.announce && !c->an_dest[0])
+        memcpy(dest, c->dest, sizeof(dest));
     pthread_mutex_unlock(&c->mu);
+    if (c->srv->p.announce && !c->an_dest[0] && c->cls)
+        remember_for(c, dest);
     /* the probe began on the line: the classifier listens for the reply from there */
     if (began && c->cls && rate && !c->werr)
         c->werr = cq_classifier_probe_played(c->cls, (double)probe_at / rate);
@@ -1857,11 +1940,22 @@ static bool ws_format(call *c, const char *target, char *msg, size_t cap)
 static void ws_name_from_metadata(call *c, const uint8_t *text, size_t len)
 {
     static const char *const keys[] = {"uuid", "callId", "callid", "call_id"};
+    /* the destination, for remembered announcements (docs/live.md) */
+    static const char *const dkeys[] = {"destination", "to", "callee", "dnis"};
     json_t *j = json_loadb((const char *)text, len, 0, NULL);
     for (size_t i = 0; json_is_object(j) && i < sizeof(keys) / sizeof(keys[0]); i++) {
         json_t *v = json_object_get(j, keys[i]);
         if (json_is_string(v) && json_string_length(v)) {
             safe_name(c->name, json_string_value(v), json_string_length(v));
+            break;
+        }
+    }
+    for (size_t i = 0; json_is_object(j) && i < sizeof(dkeys) / sizeof(dkeys[0]); i++) {
+        const char *v = json_string_value(json_object_get(j, dkeys[i]));
+        if (v && lv_fps_dest_ok(v)) {
+            pthread_mutex_lock(&c->mu);
+            snprintf(c->dest, sizeof(c->dest), "%s", v);
+            pthread_mutex_unlock(&c->mu);
             break;
         }
     }
@@ -2655,6 +2749,18 @@ int lv_server_run(lv_server *s)
     return LV_OK;
 }
 
+void lv_server_destination(lv_server *s, const char *name, const char *dest)
+{
+    if (!s->p.announce || !lv_fps_dest_ok(dest))
+        return;
+    pthread_mutex_lock(&s->dest_mu);
+    struct dest_note *n = &s->dests[s->ndest++ % DEST_RING];
+    snprintf(n->call, sizeof(n->call), "%s", name);
+    snprintf(n->dest, sizeof(n->dest), "%s", dest);
+    pthread_mutex_unlock(&s->dest_mu);
+    atomic_fetch_add(&s->dest_gen, 1);
+}
+
 void lv_server_stop(lv_server *s)
 {
     uint64_t one = 1;
@@ -2840,6 +2946,7 @@ lv_server *lv_server_create(const lv_server_params *p, cq_err *err)
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->eq_mu, NULL);
     pthread_cond_init(&s->eq_cv, NULL);
+    pthread_mutex_init(&s->dest_mu, NULL);
     raise_fd_limit(p->max_calls, p->max_pending);
     s->events_fl = fcntl(p->events_fd, F_GETFL);
     if (s->events_fl >= 0)
@@ -3001,6 +3108,7 @@ void lv_server_destroy(lv_server *s)
     if (s->rec_dir >= 0)
         close(s->rec_dir);
     free(s->ws_probe);
+    pthread_mutex_destroy(&s->dest_mu);
     free(s->workers);
     free(s->wks);
     pthread_mutex_destroy(&s->rq_mu);

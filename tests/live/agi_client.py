@@ -48,7 +48,7 @@ HOLD_STATUS_RE = re.compile(r"^SET VARIABLE HOLDSTATUS (HUMAN|ENDED|NOTSURE|HANG
 HOLD_CAUSE_RE = re.compile(r'^SET VARIABLE HOLDCAUSE "([^"\\]*)"\n$')
 
 
-def environment(host, port, script, uuid, n):
+def environment(host, port, script, uuid, n, dest=None):
     """The lines Asterisk sends a FastAGI server before any command."""
     env = [
         ("agi_network", "yes"),
@@ -74,7 +74,7 @@ def environment(host, port, script, uuid, n):
         ("agi_accountcode", ""),
         ("agi_threadid", str(140000000000 + n)),
         ("agi_arg_1", uuid),
-    ]
+    ] + ([("agi_arg_2", dest)] if dest else [])
     return "".join("%s: %s\n" % kv for kv in env).encode() + b"\n"
 
 
@@ -83,7 +83,7 @@ def one(a, uuid, n, out):
     t0 = time.monotonic()
     try:
         s = socket.create_connection((a.host, a.port), timeout=60)
-        env = environment(a.host, a.port, a.script, uuid, n)
+        env = environment(a.host, a.port, a.script, uuid, n, a.dest)
         for i in range(0, len(env), a.chunk):
             s.sendall(env[i:i + a.chunk])
             if a.chunk < len(env):
@@ -134,6 +134,8 @@ def main():
     ap.add_argument("--script", default="amd")
     ap.add_argument("--chunk", type=int, default=7)
     ap.add_argument("--hangup-after", type=float)
+    ap.add_argument("--dest", default=None,
+                    help="agi_arg_2: the destination, as AGI(agi://HOST:PORT/hold,UUID,DEST)")
     ap.add_argument("uuid", nargs="+")
     a = ap.parse_args()
     out, ths = [], []

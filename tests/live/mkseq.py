@@ -3,6 +3,7 @@
 person, built from the shared corpus (the material the live `human` event is scored on).
 
     mkseq.py --set dev|held --out DIR [--n N] [--seed S] [--corpus DIR] [--probe]
+             [--companies K]
 
 One sequence, in order:
   1. ringback: 1-4 rings of the corpus's US ringback recording (one 6.03 s period of it tiled,
@@ -35,6 +36,12 @@ after a greeting: 4. is the talker's greeting (utterances 0.15-0.3 s apart, 1-6 
 utterance of theirs, 0.4-2.5 s, at the greeting's level +-3 dB, through the same channel and
 codec), which the sender mixes in when the probe is heard (as_send --reply). The labels add
 first_utt_end (the greeting's last speech sample, s) and reply.
+
+With --companies K (remembered announcements, docs/live.md), sequence i calls company i % K
+("destination": "co-SET-K" in its labels): each company has its own hold music track (of the
+set's) and one or two announcements (a prompt take as in 3., 3-9 s, drawn once per company),
+which its holds play in turn, each time at its own level, with or without the music under it;
+the codec still follows the sequence number.
 
 Writes DIR/hold_SET_NNN.wav (8 kHz 16-bit mono) and DIR/hold_SET_NNN.json: duration, codec,
 set, seed, first_word, and the parts in time order, each with kind (ringback, prompt, dtmf,
@@ -113,7 +120,16 @@ def level_part(rng, x, lo=-30.0, hi=-12.0):
     return y, round(float(lv), 2)
 
 
-def build(rng, corpus, st, probe=False):
+def company(corpus, st, seed, k):
+    """Company k of --companies: its music track and its one or two announcements."""
+    rng = np.random.default_rng(seed * 7919 + k)
+    src = str(rng.choice(L.MUSIC_FILES[st]))
+    anns = [prompt_take(rng, corpus, st, "announce", rng.uniform(3, 9))
+            for _ in range(int(rng.integers(1, 3)))]
+    return {"name": "co-%s-%d" % (st, k), "music": src, "announcements": anns}
+
+
+def build(rng, corpus, st, probe=False, co=None):
     b = Builder()
     b.gap(rng.uniform(0.1, 0.8))
 
@@ -148,8 +164,9 @@ def build(rng, corpus, st, probe=False):
             b.gap(rng.uniform(0.3, 1.5))
 
     # 3. hold music with announcements every 20-40 s
-    src = str(rng.choice(L.MUSIC_FILES[st]))
+    src = str(rng.choice(L.MUSIC_FILES[st])) if co is None else co["music"]
     music = L.read8k(os.path.join(corpus, src))
+    n_ann = int(rng.integers(0, 2)) if co else 0  # where in its list this hold starts
     hold = rng.uniform(25, 130)
     off = int(rng.integers(0, max(1, len(music) - int(hold * L.RATE))))
     mus = np.resize(np.roll(music, -off), int(hold * L.RATE))  # wraps around a short track
@@ -166,7 +183,11 @@ def build(rng, corpus, st, probe=False):
                 b.put(mus[pos:], {"kind": "music", "src": src, "level_dbfs": mlv,
                                   "offset_s": round(((off + pos) % len(music)) / L.RATE, 3)})
             break
-        x, talker, asrc = prompt_take(rng, corpus, st, "announce", rng.uniform(2, 9))
+        if co is None:
+            x, talker, asrc = prompt_take(rng, corpus, st, "announce", rng.uniform(2, 9))
+        else:  # the company's own, in turn
+            x, talker, asrc = co["announcements"][n_ann % len(co["announcements"])]
+            n_ann += 1
         x, lv = level_part(rng, x)
         part = {"kind": "announcement", "talker": talker, "src": asrc, "level_dbfs": lv}
         if rng.random() < 0.5:  # the music stops for it
@@ -257,6 +278,8 @@ def main():
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--probe", action="store_true", help="the person answers a probe (see above)")
+    ap.add_argument("--companies", type=int, default=0,
+                    help="calls to K companies whose announcements repeat (see above)")
     ap.add_argument("--corpus", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                      "../../../shared/corpus"))
     a = ap.parse_args()
@@ -264,9 +287,11 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     # the held set's seeds are apart from the dev set's, so the same --seed gives other calls
     base = a.seed * 1000 + (500 if a.set == "held" else 0)
+    cos = [company(a.corpus, a.set, base, k) for k in range(a.companies)]
     for i in range(a.n):
         rng = np.random.default_rng(base + i)
-        built = build(rng, a.corpus, a.set, a.probe)
+        co = cos[i % len(cos)] if cos else None
+        built = build(rng, a.corpus, a.set, a.probe, co)
         b, first_word = built[0], built[1]
         x = b.signal()
         noise_db = rng.uniform(-72, -60)
@@ -277,6 +302,8 @@ def main():
         L.write_wav(os.path.join(a.out, name + ".wav"), x, codec)
         lab = {"id": name, "kind": "hold", "set": a.set, "seed": base + i, "codec": codec,
                "duration": round(len(x) / L.RATE, 4), "first_word": first_word, "parts": b.parts}
+        if co:
+            lab["destination"] = co["name"]
         if a.probe:  # the reply, through the same channel (the line's noise is in the call)
             r = L.telephone_band(built[3])
             L.write_wav(os.path.join(a.out, name + ".reply.wav"), r, codec)

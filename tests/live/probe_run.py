@@ -4,10 +4,13 @@ answers (as_send or live_send --reply), with and without the probe, and scored.
 
     probe_run.py --seqs DIR --callqa BIN --as-send BIN [--live-send BIN]
                  [--input audiosocket|websocket|rtp|mixed] [--models DIR] [--pace X]
-                 [--jobs N] [--no-probe] [--out DIR] [--fastagi]
+                 [--jobs N] [--no-probe] [--out DIR] [--fastagi] [--announce-file F]
 
 --input (default audiosocket) is how the calls come: AudioSocket (as_send), mod_audio_fork's
 WebSocket or ARI externalMedia's RTP in PCMU (live_send), or mixed: the three in turn.
+A sequence made with mkseq.py --companies names its destination: in the WebSocket's metadata
+("destination"), and over FastAGI (hold,UUID,DEST) with --fastagi; --announce-file F has the
+server remember announcements per destination in F (docs/live.md).
 
 DIR holds mkseq.py --probe sequences (NAME.wav, NAME.reply.wav, NAME.json). Each is sent at
 --pace times real time (default 4), --jobs at once (default 8), by as_send with the person on
@@ -71,6 +74,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--fastagi", action="store_true")
     ap.add_argument("--live-send", default=None)
+    ap.add_argument("--announce-file", default=None)
     ap.add_argument("--input", default="audiosocket",
                     choices=["audiosocket", "websocket", "rtp", "mixed"])
     a = ap.parse_args()
@@ -97,6 +101,8 @@ def main():
         return "rtp-%08x" % (0x5eed0000 + i) if input_of(i) == "rtp" else dashed
     if not a.no_probe:
         cmd += ["--probe", "default"]
+    if a.announce_file:
+        cmd += ["--announce-file", a.announce_file]
     agi_port = free_port() if a.fastagi else None
     if agi_port:
         cmd += ["--fastagi", "127.0.0.1:%d" % agi_port]
@@ -118,8 +124,10 @@ def main():
         if how == "audiosocket":
             args = [a.as_send, "--port", str(port), "--uuid", uuid_of(i), "--hold-sec", "1"]
         elif how == "websocket":
-            args = [a.live_send, "--ws", "--port", str(ws_port),
-                    "--meta", json.dumps({"uuid": name_of(i)})]
+            meta = {"uuid": name_of(i)}
+            if lab.get("destination"):
+                meta["destination"] = lab["destination"]
+            args = [a.live_send, "--ws", "--port", str(ws_port), "--meta", json.dumps(meta)]
         else:
             args = [a.live_send, "--rtp", "--port", str(rtp_port), "--codec", "pcmu",
                     "--ssrc", "%08x" % (0x5eed0000 + i)]
@@ -131,7 +139,8 @@ def main():
         if agi_port and how != "rtp":  # FastAGI names calls by UUID  # the channel's AGI request, waiting from the call's start
             agi = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(
                 os.path.abspath(__file__)), "agi_client.py"), "--port", str(agi_port),
-                "--script", "hold", name_of(i)],
+                "--script", "hold"] + (["--dest", lab["destination"]] if lab.get("destination")
+                                       else []) + [name_of(i)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         kind = rng.random()
         if kind < 0.125:
