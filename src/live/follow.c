@@ -165,10 +165,17 @@ static void apply_line(lv_follow *h, const char *text, size_t len, double now)
             snprintf(c->last_type, sizeof(c->last_type), "%s", type);
             c->last_state[0] = 0;
             text_of(o, "state", c->last_state, sizeof(c->last_state));
-            if (!strcmp(type, "human") || !strcmp(type, "machine"))
+            if (!strcmp(type, "human") || !strcmp(type, "machine")) {
                 snprintf(c->decision, sizeof(c->decision), "%s", type);
-            else if (!strcmp(type, "beep"))
+                text_of(o, "rule", c->rule, sizeof(c->rule));
+                json_t *rs = json_object_get(o, "reply_sec");
+                if ((c->replied = json_is_number(rs)))
+                    c->reply_sec = json_number_value(rs);
+            } else if (!strcmp(type, "beep")) {
                 c->beep = true;
+            } else if (!strcmp(type, "probe")) {
+                c->probes++;
+            }
         }
         if (is_end) {
             snprintf(c->reason, sizeof(c->reason), "unknown");

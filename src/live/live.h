@@ -840,9 +840,13 @@ typedef struct lv_follow_call {
     char last_type[LV_FOLLOW_TEXT], last_state[LV_FOLLOW_TEXT], decision[LV_FOLLOW_TEXT];
     char reason[LV_FOLLOW_TEXT], ended[LV_FOLLOW_TEXT]; /* call_end's */
     bool beep;
+    char rule[LV_FOLLOW_TEXT]; /* the decision's rule ("" none) */
+    bool replied;              /* the decision was a reply to the probe: reply_sec after it */
+    double reply_sec;
     double seen; /* monotonic s of its last line */
     double call_sec, audio_sec;
     int64_t events, dtmf;
+    int64_t probes; /* hold mode's probes sent into the call */
 } lv_follow_call;
 
 typedef struct lv_follow_event {

@@ -118,7 +118,10 @@ static json_t *call_json(const pl_live_call *c, bool ended)
     json_object_set_new(o, "last_type", text_or_null(c->last_type));
     json_object_set_new(o, "last_state", text_or_null(c->last_state));
     json_object_set_new(o, "decision", text_or_null(c->decision));
+    json_object_set_new(o, "decision_rule", text_or_null(c->rule));
     json_object_set_new(o, "beep", json_boolean(c->beep));
+    json_object_set_new(o, "probes", json_integer(c->probes));
+    json_object_set_new(o, "reply_sec", c->replied ? json_real(c->reply_sec) : json_null());
     json_object_set_new(o, "dtmf", json_integer(c->dtmf));
     json_object_set_new(o, "events", json_integer(c->events));
     json_object_set_new(o, "call_sec", json_real(c->call_sec));

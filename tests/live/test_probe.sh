@@ -8,7 +8,10 @@
 # stream of their own in the call's payload type, in sequence. No
 # `human` may come before the person; the probe must go out and find people by their reply;
 # each call_end must count its probes; each call's FastAGI request (AGI(agi://.../hold,UUID))
-# must be answered with the event line's decision (HOLDCAUSE PROBEREPLY-<ms>-1280). The figures on the full dev set are in
+# must be answered with the event line's decision (HOLDCAUSE PROBEREPLY-<ms>-1280). The calls are
+# to two companies whose announcements repeat (mkseq.py --companies): each call that names its
+# company must say so, the announcements file must be private and read back by the next server,
+# and a malformed one refused with a clear error. The figures on the full dev set are in
 # tests/live/RESULTS.md.
 #   usage: test_probe.sh BUILD/callqa SOURCE_DIR CORPUS_DIR BUILD/as_send BUILD/live_send
 #   exit 77 without the corpus or numpy
@@ -24,10 +27,10 @@ $PY -c 'import numpy, scipy' 2> /dev/null || { echo "numpy/scipy missing: skippe
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 st=0
-$PY "$SRC/tests/live/mkseq.py" --set dev --n 6 --seed 11 --probe --corpus "$C" --out "$T/seq" > /dev/null ||
+$PY "$SRC/tests/live/mkseq.py" --set dev --n 6 --seed 11 --probe --companies 2 --corpus "$C" --out "$T/seq" > /dev/null ||
     { echo "FAIL: mkseq.py --probe"; exit 1; }
 $PY "$SRC/tests/live/probe_run.py" --seqs "$T/seq" --callqa "$CQ" --as-send "$AS" \
-    --live-send "$LS" --input mixed --models "$C/../models" --pace 4 --jobs 6 --out "$T/out" --fastagi > "$T/score.txt" 2>&1 ||
+    --live-send "$LS" --input mixed --announce-file "$T/ann.fps" --models "$C/../models" --pace 4 --jobs 6 --out "$T/out" --fastagi > "$T/score.txt" 2>&1 ||
     { echo "FAIL: probe_run.py: $(tail -3 "$T/score.txt")"; exit 1; }
 cat "$T/score.txt"
 grep -q "FALSE human" "$T/score.txt" && { echo "FAIL: a human before the person"; st=1; }
@@ -46,5 +49,22 @@ pa=$(cat "$T"/out/*.send.txt | grep -c "^playaudio 8000 [1-9]")
 grep -h "^bad-" "$T"/out/*.send.txt && { echo "FAIL: a frame the WebSocket peer would refuse"; st=1; }
 rb=$(cat "$T"/out/*.send.txt | grep -c "^rtp-back packets [1-9][0-9]* ssrc [0-9a-f]* in-order 1")
 [ "$rb" = 2 ] || { echo "FAIL: $rb of 2 RTP peers got the probe as a stream of its own, in order"; st=1; }
+# remembered announcements: the calls that named their company (WebSocket metadata, FastAGI's
+# hold,UUID,DEST) say so on call_end; the file is private and read back by the next server
+named=$(grep '"type":"call_end"' "$T/out/events.jsonl" | grep -c '"destination":"co-dev-[01]"')
+[ "$named" -ge 4 ] || { echo "FAIL: $named call_end lines name their destination (4 at least)"; st=1; }
+[ "$(stat -c %a "$T/ann.fps" 2> /dev/null)" = 600 ] || { echo "FAIL: no announce file of mode 0600"; st=1; }
+"$CQ" live --audiosocket 127.0.0.1:0 --live hold --announce-file "$T/ann.fps" --events "$T/e2.jsonl" \
+    --model-dir "$C/../models" 2> "$T/again.err" &
+pid=$!
+sleep 2
+kill -TERM $pid
+wait $pid
+grep -Eq "^callqa live: [1-9][0-9]* announcements remembered for [12] destinations" "$T/again.err" ||
+    { echo "FAIL: the next server did not read the announcements back: $(cat "$T/again.err")"; st=1; }
+printf 'CQFP1\n\001\000\000\000\003co' > "$T/bad.fps"
+"$CQ" live --audiosocket 127.0.0.1:0 --live hold --announce-file "$T/bad.fps" --events "$T/e3.jsonl" \
+    --model-dir "$C/../models" 2> "$T/bad.err" && { echo "FAIL: a malformed announce file was taken"; st=1; }
+grep -q "move it aside" "$T/bad.err" || { echo "FAIL: no clear error for a malformed announce file"; st=1; }
 [ $st = 0 ] && echo "live probe: all checks passed"
 exit $st

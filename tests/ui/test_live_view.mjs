@@ -58,8 +58,9 @@ const rows = await page.$$eval('.live-calls tbody tr', (trs) => trs.map((tr) => 
 check('the active calls: B0, C1, C2 and the one whose fields hold markup', rows.length === 4 && rows.includes('C1')
   && rows.includes(EVIL_CALL), rows.join(' | '));
 const c1 = await page.$eval('.live-calls tr[data-call="C1"]', (tr) => [...tr.children].map((c) => c.textContent));
-check("C1's row: its last event and decision, its DTMF counted",
-  c1[3] === 'human (closed)' && c1[4] === 'human' && c1[5] === '1', c1.join(' | '));
+check("C1's row: its last event and decision (by its rule), no probe, its DTMF counted",
+  c1[3] === 'human (closed)' && c1[4].trim() === 'human (quiet_handover)' && c1[5] === '0' && c1[6] === '1',
+  c1.join(' | '));
 
 // markup in the lines' fields is text
 const evil = await page.evaluate((id) => {
@@ -71,6 +72,20 @@ const evil = await page.evaluate((id) => {
 check('a call id, type and rule holding markup are shown as text, nothing run',
   evil.row === EVIL_CALL && evil.li.includes(EVIL_TYPE) && evil.li.includes(EVIL_RULE) && evil.xss === undefined
   && evil.tags === 0, JSON.stringify(evil));
+
+// hold mode's probe and the reply that decided (docs/live.md, "Asking the line")
+line({ call: 'C3', type: 'probe', id: 1, state: 'closed', start: 5.0, end: 5.54, rule: 'candidate_paused', probe: 1 });
+line({ call: 'C3', type: 'human', id: 2, state: 'closed', start: 3.2, end: 6.6, rule: 'probe_reply', probe: 1,
+  reply_sec: 0.62 });
+await until(page, () => document.querySelector('.live-calls tr[data-call="C3"]')?.textContent.includes('probe_reply'),
+  null, "C3's probe and reply arrive");
+const c3 = await page.$eval('.live-calls tr[data-call="C3"]', (tr) => [...tr.children].map((c) => c.textContent));
+const c3ev = await page.$$eval('.live-events li', (ls) => ls.filter((l) => l.dataset.call === 'C3').map((l) => l.textContent));
+check("C3's row: the decision by the probe's reply, its delay, one probe",
+  c3[4].includes('human (probe_reply)') && c3[4].includes('replied 0.62 s after a probe') && c3[5] === '1',
+  c3.join(' | '));
+check("C3's events: the probe (which of two) and the reply", c3ev.some((t) => t.includes('probe 1 of 2'))
+  && c3ev.some((t) => t.includes('replied 0.62 s after probe 1')), c3ev.join(' / '));
 
 // one call: the filter
 await page.fill('#live-call', 'C1');

@@ -26,6 +26,9 @@ function detail(e) {
   for (const k of ['digit', 'digits', 'rule', 'reason', 'error', 'source']) {
     if (e[k] !== undefined && e[k] !== null && e[k] !== '') parts.push(`${k} ${text(e[k])}`);
   }
+  // hold mode's probe (docs/live.md, "Asking the line"): which one, and the reply it drew
+  if (e.type === 'probe' && typeof e.probe === 'number') parts.push(`probe ${e.probe} of 2`);
+  if (typeof e.reply_sec === 'number') parts.push(`replied ${e.reply_sec.toFixed(2)} s after probe ${text(e.probe)}`);
   if (typeof e.start === 'number') parts.push(`at ${e.start.toFixed(2)} s`);
   return parts.join(', ');
 }
@@ -38,7 +41,9 @@ function CallRow({ c, ended, onPick }) {
       <td>{text(c.source)}</td>
       <td>{shortTime(c.started)}</td>
       <td class="live-last">{text(c.last_type)}{c.last_state ? ` (${c.last_state})` : ''}</td>
-      <td>{text(c.decision)}{c.beep ? ', beep' : ''}</td>
+      <td>{text(c.decision)}{c.decision_rule ? ` (${c.decision_rule})` : ''}{c.beep ? ', beep' : ''}
+        {typeof c.reply_sec === 'number' ? `, replied ${c.reply_sec.toFixed(2)} s after a probe` : ''}</td>
+      <td class="num">{text(c.probes)}</td>
       <td class="num">{c.dtmf}</td>
       <td class="num">{c.events}</td>
       {ended ? <td>{text(c.reason)} {shortTime(c.ended)}</td> : <td>{shortTime(c.last_wall)}</td>}
@@ -50,7 +55,7 @@ function CallsTable({ calls, ended, onPick, label }) {
   return (
     <table class={ended ? 'live-ended' : 'live-calls'} aria-label={label}>
       <thead><tr><th scope="col">Call</th><th scope="col">Source</th><th scope="col">Started</th>
-        <th scope="col">Last event</th><th scope="col">Decision</th><th scope="col">DTMF</th>
+        <th scope="col">Last event</th><th scope="col">Decision</th><th scope="col">Probes</th><th scope="col">DTMF</th>
         <th scope="col">Events</th><th scope="col">{ended ? 'Ended' : 'Last line'}</th></tr></thead>
       <tbody>{calls.map((c) => <CallRow c={c} ended={ended} onPick={onPick} />)}</tbody>
     </table>
