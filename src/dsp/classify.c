@@ -148,6 +148,7 @@ typedef struct live_state {
                                 (or nothing to compare with), 1 an announcement heard before,
                                 2 none of them */
     double cand_ber;         /* the best match's share of differing bits */
+    size_t cand_memo;        /* the length (frames) of the announcement it matched */
 } live_state;
 
 /* an announcement's fingerprint: remembered (cq_classifier_remember) or learned in this call */
@@ -716,9 +717,10 @@ static int memo_add(cq_classifier *c, const uint16_t *bits, size_t n, int learne
 /* The candidate's first MATCH_WIN frames from `from` against every remembered fingerprint at
  * every alignment: the smallest share of differing bits over its frames of speech or above
  * silence (at least MATCH_ACTIVE of them compared), 1 when none could be compared. */
-static double memo_match(const cq_classifier *c, size_t from)
+static double memo_match(const cq_classifier *c, size_t from, size_t *frames)
 {
     double best = 1;
+    *frames = 0;
     for (size_t m = 0; m < c->nmem; m++) {
         const memo *mo = &c->mem[m];
         for (long o = -(long)(MATCH_WIN - MATCH_ACTIVE); o + MATCH_ACTIVE <= (long)mo->frames;
@@ -733,8 +735,10 @@ static double memo_match(const cq_classifier *c, size_t from)
                 diff += (unsigned)__builtin_popcount((unsigned)(f->fp ^ mo->bits[j]));
                 cmp++;
             }
-            if (cmp >= MATCH_ACTIVE && (double)diff / (16.0 * cmp) < best)
+            if (cmp >= MATCH_ACTIVE && (double)diff / (16.0 * cmp) < best) {
                 best = (double)diff / (16.0 * cmp);
+                *frames = mo->frames;
+            }
         }
     }
     return best;
@@ -809,14 +813,22 @@ static int live_hold_decided(cq_classifier *c, size_t i, int cls)
                                  known ? "remembered" : "music_returned", &e)) != CQ_OK)
                 return rc;
         }
+        /* the music came back after the speech a person was decided on: it was a recording
+         * after all. Nothing more is said (the decision is out), but it is learned, so that this
+         * call and the next to the same place know it (its speech up to the music) */
+        if (L->cand && L->done && L->cand_known != 1 && i >= L->cand_start + MUSIC_WIN &&
+            L->cand_speech >= HANDOVER_SPEECH &&
+            (rc = memo_learn(c, L->cand_start, i + 1 - MUSIC_WIN)) != CQ_OK)
+            return rc;
         if (L->cand && i >= L->cand_start)
             L->cand = 0;
     }
     if (!L->done && L->hold_seen && c->hold_state != 2 && L->music_frame &&
         i + 1 - L->music_frame >= HOLD_OVER && (rc = hold_ended(c, i, "no_music")) != CQ_OK)
         return rc;
-    if (L->done || !L->cand || L->cand_music || L->cand_known == 1 || i < L->cand_start ||
-        i + 1 - L->cand_start < NO_MUSIC_AFTER)
+    /* a remembered announcement's candidate waits out the announcement first */
+    const size_t wait = NO_MUSIC_AFTER + (L->cand_known == 1 ? L->cand_memo : 0);
+    if (L->done || !L->cand || L->cand_music || i < L->cand_start || i + 1 - L->cand_start < wait)
         return CQ_OK;
     return hold_human(c, i, "no_music_after");
 }
@@ -906,9 +918,13 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
         L->cand_end = i + 1;
     /* an announcement heard before is no person for the passive rules */
     if (!L->cand_known && c->nmem && i + 1 >= L->cand_start + MATCH_WIN) {
-        L->cand_ber = memo_match(c, L->cand_start);
+        L->cand_ber = memo_match(c, L->cand_start, &L->cand_memo);
         L->cand_known = L->cand_ber < MATCH_BER ? 1 : 2;
+        if (L->cand_known == 1)
+            L->pr_out = 0; /* a probe out into it is not listened to */
     }
+    if (L->cand_known == 1) /* a remembered announcement: not asked, not a person */
+        return CQ_OK;
     if (c->probe_frames)
         return probe_arrival(c, i, speech);
     if (L->cand_quiet < QUIET_HANDOVER || L->cand_speech < HANDOVER_SPEECH ||
