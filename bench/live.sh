@@ -18,7 +18,12 @@
 #          the same machine and says how late it ran itself. Goal of the live-calls issue: 500
 #          calls with p99 under 50 ms per frame. Default N: 50 100 200 300 400 500 600 800;
 #          SECS=30 of audio per call; LIVE=hold|amd runs the server with those live decisions
-#          on. Prints a table and writes bench/out/live-scale.txt.
+#          on; PROBE=1 (with LIVE=hold) asks the line too (--probe default, docs/live.md): the
+#          calls are then cut from a hold-slayer sequence of the corpus (tests/live/mkseq.py
+#          --probe, dev, seed 11: ringback, IVR, hold music with announcements, a person), so
+#          that candidates come and probes go back into the calls (counted from call_end; the
+#          sender reads nothing back: the probe's frames wait in its socket's buffer).
+#          Prints a table and writes bench/out/live-scale.txt.
 #   usage: bench/live.sh [scale] [N ...]     (after scripts/build)
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -29,12 +34,19 @@ export CALLQA_MODEL_DIR=${CALLQA_MODEL_DIR:-$SHARED/models}
 sec_scale() {
     SECS=${SECS:-30}
     LIVE=${LIVE:-}
+    PROBE=${PROBE:-}
     case $LIVE in "" | hold | amd) ;; *) echo "LIVE: hold or amd" >&2; exit 2 ;; esac
+    [ -z "$PROBE" ] || [ "$LIVE" = hold ] || { echo "PROBE=1 needs LIVE=hold" >&2; exit 2; }
     LIST=${*:-50 100 200 300 400 500 600 800}
     FILE=$SHARED/corpus/calls/call05_ringback_answer.wav
     bench_build callqa_cli live_load
     T=$(mktemp -d)
     trap 'rm -rf "$T"' EXIT
+    if [ -n "$PROBE" ]; then
+        /usr/bin/python3 tests/live/mkseq.py --set dev --n 1 --seed 11 --probe \
+            --corpus "$SHARED/corpus" --out "$T/seq" > /dev/null || exit 1
+        FILE=$T/seq/hold_dev_000.wav
+    fi
 
     # one N, one mode: prints the final stats line, then the sender's line
     run() {
@@ -43,7 +55,7 @@ sec_scale() {
         rm -f "$T/ev" "$T/err"
         # shellcheck disable=SC2086 # LIVE is one word or none
         "$CQ" live --audiosocket 127.0.0.1:0 --max-calls $((n + 16)) --stats-sec 0 \
-            --events "$T/ev" ${LIVE:+--live $LIVE} "$@" 2> "$T/err" &
+            --events "$T/ev" ${LIVE:+--live $LIVE} ${PROBE:+--probe default} "$@" 2> "$T/err" &
         pid=$!
         for _ in $(seq 1 100); do grep -q ' port ' "$T/err" 2> /dev/null && break; sleep 0.1; done
         port=$(sed -n 's/.* port \([0-9]*\).*/\1/p' "$T/err" | head -1)
@@ -68,13 +80,14 @@ lat.sort()
 q = lambda p: "%.0f" % lat[min(len(lat) - 1, int(p * len(lat)))] if lat else "-"
 print(len(lat), q(0.5), q(0.99))
 PY
+        grep -c '"type":"probe"' "$T/ev" # the probes asked for
     }
 
     {
-        echo "N concurrent calls, $SECS s of audio each, $(nproc) CPUs; wait = a frame's wait for the analysis${LIVE:+; --live $LIVE}"
+        echo "N concurrent calls, $SECS s of audio each, $(nproc) CPUs; wait = a frame's wait for the analysis${LIVE:+; --live $LIVE}${PROBE:+ --probe default}"
         echo
-        echo "| calls | VAD | frame wait p50 / p99 / max (ms) | events | event latency p50 / p99 (ms) | CPU s per call-second | cores busy | VAD chunks per batch | audio dropped (s) | sender late p99 (ms) |"
-        echo "|---|---|---|---|---|---|---|---|---|---|"
+        echo "| calls | VAD | frame wait p50 / p99 / max (ms) | events | event latency p50 / p99 (ms) | CPU s per call-second | cores busy | VAD chunks per batch | audio dropped (s) | sender late p99 (ms) |${PROBE:+ probes |}"
+        echo "|---|---|---|---|---|---|---|---|---|---|${PROBE:+---|}"
     } > "$T/table"
     for n in $LIST; do
         for mode in batched alone; do
@@ -85,16 +98,17 @@ PY
             fi
             echo "$out" | python3 -c '
 import json, sys
-n, mode, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+n, mode, secs, probe = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 lines = sys.stdin.read().splitlines()
 st, snd, ev = json.loads(lines[0]), lines[1].split(), lines[2].split()
 wall = secs + 2.2  # the calls overlap for SECS s, their starts spread over 2 s
 w = st["wait_ms"]
-print("| %s | %s | %d / %d / %d | %s | %s / %s | %.5f | %.2f | %.1f | %.1f | %s |" % (
+print("| %s | %s | %d / %d / %d | %s | %s / %s | %.5f | %.2f | %.1f | %.1f | %s |%s" % (
     n, "batched across calls" if mode == "batched" else "each call alone", w["p50"], w["p99"], w["max"],
     ev[0], ev[1], ev[2], st["cpu_sec"] / st["audio_analysed_sec"], st["cpu_sec"] / wall,
-    st["vad_chunks_per_run"], st["audio_dropped_samples"] / 8000.0, snd[snd.index("p99") + 1]))
-' "$n" "$mode" "$SECS" >> "$T/table"
+    st["vad_chunks_per_run"], st["audio_dropped_samples"] / 8000.0, snd[snd.index("p99") + 1],
+    " %s |" % lines[3] if probe else ""))
+' "$n" "$mode" "$SECS" "$PROBE" >> "$T/table"
             tail -1 "$T/table"
         done
     done

@@ -74,8 +74,9 @@
 #define FP_LAG 2    /* frames between the sums compared */
 #define FP_HIST (FP_LAG + FP_SMOOTH)
 #define MEM_MAX 16      /* announcements remembered per call (the oldest learned go first) */
-#define MATCH_WIN 32    /* the candidate's first 1.02 s is compared with what is remembered */
-#define MATCH_ACTIVE 16 /* of its frames, at least this many of speech or above silence */
+#define MATCH_WIN 32    /* the candidate's first 1.02 s is compared with what is remembered, */
+#define MATCH_ACTIVE 16 /* once it holds this many frames of speech or above silence, */
+#define MATCH_MAX 94    /* which sparse speech may take up to 3 s to give */
 #define MATCH_BER                                                                                  \
     0.33 /* the share of differing bits under which it is the same recording                       \
             (dev prompts through u-law, A-law and GSM on any 32 ms grid: 0.29 at                   \
@@ -144,6 +145,8 @@ typedef struct live_state {
     size_t pr_speech;        /* its speech frames */
     int pr_talked;           /* the line spoke while the probe sounded */
     int pr_played;           /* the host said where it began (cq_classifier_probe_played) */
+    size_t cand_active;      /* its frames of speech or above silence */
+    int pr_ready;            /* a reply came while the comparison was still to be made */
     int cand_known;          /* the candidate against what is remembered: 0 not compared yet
                                 (or nothing to compare with), 1 an announcement heard before,
                                 2 none of them */
@@ -714,19 +717,18 @@ static int memo_add(cq_classifier *c, const uint16_t *bits, size_t n, int learne
     return CQ_OK;
 }
 
-/* The candidate's first MATCH_WIN frames from `from` against every remembered fingerprint at
+/* The candidate's first `win` frames from `from` against every remembered fingerprint at
  * every alignment: the smallest share of differing bits over its frames of speech or above
  * silence (at least MATCH_ACTIVE of them compared), 1 when none could be compared. */
-static double memo_match(const cq_classifier *c, size_t from, size_t *frames)
+static double memo_match(const cq_classifier *c, size_t from, size_t win, size_t *frames)
 {
     double best = 1;
     *frames = 0;
     for (size_t m = 0; m < c->nmem; m++) {
         const memo *mo = &c->mem[m];
-        for (long o = -(long)(MATCH_WIN - MATCH_ACTIVE); o + MATCH_ACTIVE <= (long)mo->frames;
-             o++) {
+        for (long o = -(long)(win - MATCH_ACTIVE); o + MATCH_ACTIVE <= (long)mo->frames; o++) {
             unsigned diff = 0, cmp = 0;
-            for (long q = 0; q < MATCH_WIN; q++) {
+            for (long q = 0; q < (long)win; q++) {
                 const long j = o + q;
                 const frame *f = &c->fr[from + (size_t)q];
                 if (j < 0 || j >= (long)mo->frames ||
@@ -850,6 +852,8 @@ static int live_hold_decided(cq_classifier *c, size_t i, int cls)
 static int probe_arrival(cq_classifier *c, size_t i, int speech)
 {
     live_state *L = &c->lv;
+    if (L->pr_ready) /* a reply waits for the comparison with the remembered announcements */
+        return CQ_OK;
     const size_t pause = L->pr_pause;
     L->pr_pause = speech ? 0 : L->pr_pause + 1;
     if (L->pr_out) {
@@ -865,9 +869,13 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
                 }
                 L->pr_reply = i, L->pr_speech = 0;
             }
-            if (++L->pr_speech >= REPLY_SPEECH)
-                return hold_human(c, i, "probe_reply");
-            return CQ_OK;
+            if (++L->pr_speech < REPLY_SPEECH)
+                return CQ_OK;
+            if (c->nmem && !L->cand_known) { /* not before it is known no announcement */
+                L->pr_ready = 1;
+                return CQ_OK;
+            }
+            return hold_human(c, i, "probe_reply");
         }
         if (L->pr_reply && L->pr_pause >= REPLY_PAUSE)
             L->pr_reply = 0; /* a blip of speech, not a reply: listen on */
@@ -908,7 +916,7 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
                 best = run;
         }
         L->cand = 1, L->cand_start = i, L->cand_quiet = best, L->cand_speech = 0;
-        L->cand_music = 0, L->cand_known = 0;
+        L->cand_music = 0, L->cand_known = 0, L->cand_active = 0, L->pr_ready = 0;
         L->pr_out = 0, L->pr_count = 0, L->pr_pause = 0;
     }
     if (!L->cand)
@@ -917,11 +925,16 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
     if (speech)
         L->cand_end = i + 1;
     /* an announcement heard before is no person for the passive rules */
-    if (!L->cand_known && c->nmem && i + 1 >= L->cand_start + MATCH_WIN) {
-        L->cand_ber = memo_match(c, L->cand_start, &L->cand_memo);
+    L->cand_active += speech || c->fr[i].db >= c->p.silence_db;
+    const size_t win = i + 1 - L->cand_start;
+    if (!L->cand_known && c->nmem &&
+        ((win >= MATCH_WIN && L->cand_active >= MATCH_ACTIVE) || win >= MATCH_MAX)) {
+        L->cand_ber = memo_match(c, L->cand_start, win, &L->cand_memo);
         L->cand_known = L->cand_ber < MATCH_BER ? 1 : 2;
         if (L->cand_known == 1)
-            L->pr_out = 0; /* a probe out into it is not listened to */
+            L->pr_out = 0, L->pr_ready = 0; /* a probe out into it is not listened to */
+        else if (L->pr_ready)               /* the reply that waited for the comparison */
+            return hold_human(c, i, "probe_reply");
     }
     if (L->cand_known == 1) /* a remembered announcement: not asked, not a person */
         return CQ_OK;
