@@ -1700,6 +1700,28 @@ static end_reason ring_put_le(call *c, const uint8_t *b, size_t frames, int ch, 
 /* ---- AudioSocket ------------------------------------------------------------------------------
  */
 
+/* The next piece of the probe to play beside n samples received (PROBE_FRAME_MAX at most) into
+ * pcm: how many samples, 0 when none is asked for. Its first piece marks where the line hears
+ * it begin: after the audio just received. */
+static size_t probe_take(call *c, size_t n, int16_t *pcm)
+{
+    const lv_server *s = c->srv;
+    size_t k = 0;
+    pthread_mutex_lock(&c->mu);
+    if (c->probe_on) {
+        if (!c->probe_pos)
+            c->probe_began = true, c->probe_at = c->rx_samples;
+        k = n < PROBE_FRAME_MAX ? n : PROBE_FRAME_MAX;
+        if (k > s->p.probe_len - c->probe_pos)
+            k = s->p.probe_len - c->probe_pos;
+        memcpy(pcm, s->p.probe + c->probe_pos, k * sizeof(int16_t));
+        c->probe_pos += k;
+        c->probe_on = c->probe_pos < s->p.probe_len;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return k;
+}
+
 /*
  * The probe back to the peer, paced by what it sends: beside each audio frame received, as many
  * samples of the probe as the frame held (the peer's clock, so the probe plays at its own
@@ -1717,21 +1739,8 @@ static void probe_out(call *c, size_t n)
         if (c->pout_off < c->pout_len)
             return;
     }
-    const lv_server *s = c->srv;
     int16_t pcm[PROBE_FRAME_MAX];
-    size_t k = 0;
-    pthread_mutex_lock(&c->mu);
-    if (c->probe_on) {
-        if (!c->probe_pos) /* where the line hears it begin: after the frame just received */
-            c->probe_began = true, c->probe_at = c->rx_samples;
-        k = n < PROBE_FRAME_MAX ? n : PROBE_FRAME_MAX;
-        if (k > s->p.probe_len - c->probe_pos)
-            k = s->p.probe_len - c->probe_pos;
-        memcpy(pcm, s->p.probe + c->probe_pos, k * sizeof(int16_t));
-        c->probe_pos += k;
-        c->probe_on = c->probe_pos < s->p.probe_len;
-    }
-    pthread_mutex_unlock(&c->mu);
+    const size_t k = probe_take(c, n, pcm);
     if (!k)
         return;
     c->pout_len = lv_as_encode_slin(c->pout, sizeof(c->pout), CQ_CLASSIFY_RATE, pcm, k);
@@ -2332,19 +2341,7 @@ static void rtp_probe_out(lv_server *s, call *c, const lv_rtp_header *h)
     size_t n =
         codec == LV_CODEC_PCMU || codec == LV_CODEC_PCMA ? h->payload_len : h->payload_len / 2;
     int16_t pcm[PROBE_FRAME_MAX];
-    size_t k = 0;
-    pthread_mutex_lock(&c->mu);
-    if (c->probe_on) {
-        if (!c->probe_pos)
-            c->probe_began = true, c->probe_at = c->rx_samples;
-        k = n < PROBE_FRAME_MAX ? n : PROBE_FRAME_MAX;
-        if (k > s->p.probe_len - c->probe_pos)
-            k = s->p.probe_len - c->probe_pos;
-        memcpy(pcm, s->p.probe + c->probe_pos, k * sizeof(int16_t));
-        c->probe_pos += k;
-        c->probe_on = c->probe_pos < s->p.probe_len;
-    }
-    pthread_mutex_unlock(&c->mu);
+    const size_t k = probe_take(c, n, pcm);
     if (!k)
         return;
     uint8_t pay[2 * PROBE_FRAME_MAX], pkt[12 + 2 * PROBE_FRAME_MAX];

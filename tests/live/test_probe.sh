@@ -57,7 +57,11 @@ named=$(grep '"type":"call_end"' "$T/out/events.jsonl" | grep -c '"destination":
 "$CQ" live --audiosocket 127.0.0.1:0 --live hold --announce-file "$T/ann.fps" --events "$T/e2.jsonl" \
     --model-dir "$C/../models" 2> "$T/again.err" &
 pid=$!
-sleep 2
+for _ in $(seq 1 300); do # its models loaded and the file read (slow under a sanitizer)
+    grep -q "announcements remembered for" "$T/again.err" 2> /dev/null && break
+    kill -0 $pid 2> /dev/null || break
+    sleep 0.1
+done
 kill -TERM $pid
 wait $pid
 grep -Eq "^callqa live: [1-9][0-9]* announcements remembered for [12] destinations" "$T/again.err" ||
