@@ -72,7 +72,7 @@
 #define FP_WIDTH 6  /* bins (187.5 Hz) per band: up to 3500 Hz */
 #define FP_SMOOTH 4 /* frames (128 ms) summed into each band energy */
 #define FP_LAG 2    /* frames between the sums compared */
-#define FP_HIST (FP_LAG + FP_SMOOTH)
+#define FP_HIST (FP_LAG + FP_SMOOTH - 1) /* frames of band energies kept before this one */
 #define MEM_MAX 16      /* announcements remembered per call (the oldest learned go first) */
 #define MATCH_WIN 32    /* the candidate's first 1.02 s is compared with what is remembered, */
 #define MATCH_ACTIVE 16 /* once it holds this many frames of speech or above silence, */
@@ -690,18 +690,16 @@ static int hold_human(cq_classifier *c, size_t i, const char *rule)
     return rc != CQ_OK ? rc : hold_ended(c, i, "human");
 }
 
-/* An announcement's fingerprint kept: when MEM_MAX are, the oldest learned one (else the oldest)
- * makes room. */
-static int memo_add(cq_classifier *c, const uint16_t *bits, size_t n, int learned)
+/* Room for an announcement's fingerprint of n words (CQ_FP_MAX_FRAMES at most), for the caller
+ * to fill: when MEM_MAX are kept, the oldest learned one (else the oldest) makes room. NULL when
+ * memory is short. */
+static uint16_t *memo_new(cq_classifier *c, size_t n, int learned)
 {
-    if (!n)
-        return CQ_OK;
     if (n > CQ_FP_MAX_FRAMES)
         n = CQ_FP_MAX_FRAMES;
     uint16_t *b = cq__malloc(n * sizeof(uint16_t));
     if (!b)
-        return CQ_ERR_NOMEM;
-    memcpy(b, bits, n * sizeof(uint16_t));
+        return NULL;
     if (c->nmem == MEM_MAX) {
         size_t drop = 0;
         for (size_t i = 0; i < c->nmem; i++)
@@ -714,27 +712,37 @@ static int memo_add(cq_classifier *c, const uint16_t *bits, size_t n, int learne
         c->nmem--;
     }
     c->mem[c->nmem++] = (memo){.bits = b, .frames = n, .learned = learned};
-    return CQ_OK;
+    return b;
 }
 
-/* The candidate's first `win` frames from `from` against every remembered fingerprint at
- * every alignment: the smallest share of differing bits over its frames of speech or above
- * silence (at least MATCH_ACTIVE of them compared), 1 when none could be compared. */
+/* Frame i holds speech or sound above silence: a frame the fingerprints are compared on. */
+static int frame_active(const cq_classifier *c, size_t i)
+{
+    return c->vad[i] >= SPEECH_PROB || c->fr[i].db >= c->p.silence_db;
+}
+
+/* The candidate's first `win` frames (MATCH_MAX at most) from `from` against every remembered
+ * fingerprint at every alignment: the smallest share of differing bits over its active frames
+ * (at least MATCH_ACTIVE of them compared), 1 when none could be compared. */
 static double memo_match(const cq_classifier *c, size_t from, size_t win, size_t *frames)
 {
+    uint16_t qw[MATCH_MAX];
+    long qi[MATCH_MAX]; /* the active frames' places in the window */
+    size_t na = 0;
+    for (size_t q = 0; q < win && q < MATCH_MAX; q++)
+        if (frame_active(c, from + q))
+            qw[na] = c->fr[from + q].fp, qi[na++] = (long)q;
     double best = 1;
     *frames = 0;
     for (size_t m = 0; m < c->nmem; m++) {
         const memo *mo = &c->mem[m];
         for (long o = -(long)(win - MATCH_ACTIVE); o + MATCH_ACTIVE <= (long)mo->frames; o++) {
             unsigned diff = 0, cmp = 0;
-            for (long q = 0; q < (long)win; q++) {
-                const long j = o + q;
-                const frame *f = &c->fr[from + (size_t)q];
-                if (j < 0 || j >= (long)mo->frames ||
-                    (f->db < c->p.silence_db && c->vad[from + (size_t)q] < SPEECH_PROB))
+            for (size_t a = 0; a < na; a++) {
+                const long j = o + qi[a];
+                if (j < 0 || j >= (long)mo->frames)
                     continue;
-                diff += (unsigned)__builtin_popcount((unsigned)(f->fp ^ mo->bits[j]));
+                diff += (unsigned)__builtin_popcount((unsigned)(qw[a] ^ mo->bits[j]));
                 cmp++;
             }
             if (cmp >= MATCH_ACTIVE && (double)diff / (16.0 * cmp) < best) {
@@ -749,20 +757,26 @@ static double memo_match(const cq_classifier *c, size_t from, size_t win, size_t
 /* The announcement of frames [from, to) learned (CQ_FP_MAX_FRAMES at most). */
 static int memo_learn(cq_classifier *c, size_t from, size_t to)
 {
-    size_t n = to - from;
-    if (n > CQ_FP_MAX_FRAMES)
-        n = CQ_FP_MAX_FRAMES;
-    uint16_t b[CQ_FP_MAX_FRAMES];
+    const size_t n = to - from < CQ_FP_MAX_FRAMES ? to - from : CQ_FP_MAX_FRAMES;
+    if (!n)
+        return CQ_OK;
+    uint16_t *b = memo_new(c, n, 1);
+    if (!b)
+        return CQ_ERR_NOMEM;
     for (size_t k = 0; k < n; k++)
         b[k] = c->fr[from + k].fp;
-    return memo_add(c, b, n, 1);
+    return CQ_OK;
 }
 
 int cq_classifier_remember(cq_classifier *c, const uint16_t *bits, size_t frames)
 {
     if (!bits || !frames)
         return CQ_ERR_INVALID;
-    return memo_add(c, bits, frames, 0);
+    uint16_t *b = memo_new(c, frames, 0);
+    if (!b)
+        return CQ_ERR_NOMEM;
+    memcpy(b, bits, c->mem[c->nmem - 1].frames * sizeof(uint16_t));
+    return CQ_OK;
 }
 
 const uint16_t *cq_classifier_learned(const cq_classifier *c, size_t i, size_t *frames)
@@ -925,7 +939,7 @@ static int live_hold_arrival(cq_classifier *c, size_t i)
     if (speech)
         L->cand_end = i + 1;
     /* an announcement heard before is no person for the passive rules */
-    L->cand_active += speech || c->fr[i].db >= c->p.silence_db;
+    L->cand_active += frame_active(c, i);
     const size_t win = i + 1 - L->cand_start;
     if (!L->cand_known && c->nmem &&
         ((win >= MATCH_WIN && L->cand_active >= MATCH_ACTIVE) || win >= MATCH_MAX)) {

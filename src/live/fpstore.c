@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../base/base_int.h"
 #include "callqa/cq_classify.h"
 #include "live_int.h"
 
@@ -231,38 +232,21 @@ lv_fps *lv_fps_open(const lv_fps_params *p, double now, lv_error *e)
     lv_fps *s = lv_fps_create(p, e);
     if (!s || !p->path)
         return s;
-    int fd = open(p->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return s; /* made at the first save */
-        lv__fail(e, LV_ERR_FPS_FILE, 0, "%s: %s", p->path, strerror(errno));
-        lv_fps_destroy(s);
-        return NULL;
-    }
-    struct stat st;
-    uint8_t *buf = NULL;
-    int rc = LV_OK;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > FPS_FILE_MAX)
-        rc = lv__fail(e, LV_ERR_FPS_FILE, 0, "%s: not a regular file of at most 256 MiB", p->path);
-    else if (!(buf = malloc((size_t)st.st_size + 1)))
-        rc = lv__fail(e, LV_ERR_NOMEM, 0, "out of memory");
-    size_t got = 0;
-    while (rc == LV_OK && got < (size_t)st.st_size) {
-        ssize_t k = read(fd, buf + got, (size_t)st.st_size - got);
-        if (k <= 0) {
-            rc = lv__fail(e, LV_ERR_FPS_FILE, got, "%s: %s", p->path,
-                          k ? strerror(errno) : "shorter than its size");
-            break;
-        }
-        got += (size_t)k;
-    }
-    close(fd);
-    if (rc == LV_OK && (rc = lv_fps_parse(s, buf, got, now, e)) != LV_OK) {
+    uint8_t *buf;
+    size_t got;
+    cq_err ce;
+    cq_err_clear(&ce);
+    int rc = cq__read_file(p->path, FPS_FILE_MAX, &buf, &got, &ce);
+    if (rc == CQ_ERR_NOT_FOUND)
+        return s; /* made at the first save */
+    if (rc != CQ_OK)
+        rc = lv__fail(e, rc == CQ_ERR_NOMEM ? LV_ERR_NOMEM : LV_ERR_FPS_FILE, 0, "%s", ce.msg);
+    else if ((rc = lv_fps_parse(s, buf, got, now, e)) != LV_OK) {
         char why[sizeof(e->msg)];
         snprintf(why, sizeof(why), "%s", e->msg);
         lv__fail(e, rc, e->offset, "%s: %s (move it aside to start afresh)", p->path, why);
     }
-    free(buf);
+    cq__free(buf);
     if (rc != LV_OK) {
         lv_fps_destroy(s);
         return NULL;

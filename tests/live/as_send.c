@@ -158,8 +158,7 @@ static size_t line_read(line *ln, lv_as_dec *dec, int fd, double t)
                 at = a;
         }
     }
-    const size_t a = line_tick(ln, t);
-    return a != SIZE_MAX ? a : at;
+    return line_tick(ln, t, at);
 }
 
 int main(int argc, char **argv)

@@ -187,8 +187,7 @@ static size_t rtp_read_back(int fd, const rtp_opts *o, rtp_back *rb, line *ln, d
         if (a != SIZE_MAX)
             at = a;
     }
-    const size_t a = line_tick(ln, t);
-    return a != SIZE_MAX ? a : at;
+    return line_tick(ln, t, at);
 }
 
 /* One packet's payload: 160 samples from x as the codec carries them; the samples the
@@ -594,12 +593,8 @@ static int run_ws(const char *host, const char *port, int16_t *a, const int16_t 
             goto gone;
         /* a pong, the server's close, or the probe */
         size_t at = ws_replies_line(fd, 0, false, o->ln, (double)(pos + k) / 8000);
-        if (o->ln) {
-            const size_t a2 = line_tick(o->ln, (double)(pos + k) / 8000);
-            at = a2 != SIZE_MAX ? a2 : at;
-            if (at != SIZE_MAX)
-                mix_reply(a, total, at, o->ln);
-        }
+        if (o->ln && (at = line_tick(o->ln, (double)(pos + k) / 8000, at)) != SIZE_MAX)
+            mix_reply(a, total, at, o->ln);
         if (o->dump && o->rate == 8000)
             fwrite(mix, sizeof(int16_t), k, o->dump);
         frames++;

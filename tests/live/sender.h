@@ -101,10 +101,11 @@ static inline size_t line_heard(line *ln, double t, double sec)
     return at;
 }
 
-/* The stream is at t: a probe that has ended is answered. Returns as line_heard. */
-static inline size_t line_tick(line *ln, double t)
+/* The stream is at t: a probe that has ended is answered. Returns the sample (8 kHz) where the
+ * reply starts: this answer's, else `heard` (what line_heard returned since the last tick). */
+static inline size_t line_tick(line *ln, double t, size_t heard)
 {
-    size_t at = SIZE_MAX;
+    size_t at = heard;
     if (ln->in_probe && t - ln->last_rx > 0.06) { /* it ended */
         const double end = ln->last_rx + ln->last_sec;
         ln->in_probe = false;
