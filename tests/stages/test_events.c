@@ -489,6 +489,17 @@ static void live_put(live_leg *g, int what, double sec, unsigned *seed)
     g->nf = nf;
 }
 
+/* The finished classifier's live events (human and the types after it) into ev, at most 16. */
+static size_t live_decided(const cq_classifier *c, cq_call_event *ev)
+{
+    size_t ne, n = 0;
+    const cq_call_event *e = cq_classifier_events(c, &ne);
+    for (size_t i = 0; i < ne; i++)
+        if (e[i].type >= CQ_EV_HUMAN && n < 16)
+            ev[n++] = e[i];
+    return n;
+}
+
 /* The leg's closed events (type, start, end) pushed `step` samples at a time, the VAD's
  * probabilities a frame behind; returns how many, into ev (at most 16). */
 static double g_probe_sec; /* the hold mode's probe (0: none) */
@@ -501,7 +512,7 @@ static size_t live_run(const live_leg *g, cq_live_mode mode, size_t step, cq_cal
     int rc;
     cq_classifier *c = cq_classifier_create(&p, &rc);
     assert_non_null(c);
-    size_t sent = 0, vsent = 0, n = 0;
+    size_t sent = 0, vsent = 0;
     while (sent < g->n) {
         size_t k = g->n - sent < step ? g->n - sent : step;
         assert_int_equal(cq_classifier_push_audio(c, g->x + sent, k), CQ_OK);
@@ -518,11 +529,7 @@ static size_t live_run(const live_leg *g, cq_live_mode mode, size_t step, cq_cal
     if (g->nf > vsent)
         assert_int_equal(cq_classifier_push_vad(c, g->vad + vsent, g->nf - vsent), CQ_OK);
     assert_int_equal(cq_classifier_finish(c), CQ_OK);
-    size_t ne;
-    const cq_call_event *e = cq_classifier_events(c, &ne);
-    for (size_t i = 0; i < ne; i++)
-        if (e[i].type >= CQ_EV_HUMAN && n < 16)
-            ev[n++] = e[i];
+    const size_t n = live_decided(c, ev);
     cq_classifier_destroy(c);
     return n;
 }
@@ -689,11 +696,7 @@ static size_t probe_run(const live_leg *g, double lag, cq_call_event *ev)
                 assert_int_equal(cq_classifier_probe_played(c, pe[k].start_sec + lag), CQ_OK);
     }
     assert_int_equal(cq_classifier_finish(c), CQ_OK);
-    size_t ne, n = 0;
-    const cq_call_event *e = cq_classifier_events(c, &ne);
-    for (size_t i = 0; i < ne; i++)
-        if (e[i].type >= CQ_EV_HUMAN && n < 16)
-            ev[n++] = e[i];
+    const size_t n = live_decided(c, ev);
     cq_classifier_destroy(c);
     return n;
 }
@@ -845,11 +848,8 @@ static size_t memory_run(const live_leg *g, const uint16_t *mem, size_t nmem, cq
     assert_int_equal(cq_classifier_push_audio(c, g->x, g->n), CQ_OK);
     assert_int_equal(cq_classifier_push_vad(c, g->vad, g->nf), CQ_OK);
     assert_int_equal(cq_classifier_finish(c), CQ_OK);
-    size_t ne, n = 0, frames;
-    const cq_call_event *e = cq_classifier_events(c, &ne);
-    for (size_t i = 0; i < ne; i++)
-        if (e[i].type >= CQ_EV_HUMAN && n < 16)
-            ev[n++] = e[i];
+    size_t frames;
+    const size_t n = live_decided(c, ev);
     const uint16_t *b = cq_classifier_learned(c, 0, &frames);
     *learned = NULL, *nlearned = 0;
     if (b) {
