@@ -157,6 +157,14 @@ typedef struct cq_call_events_summary {
     bool ringback;             /* a ringback tone was heard */
     bool has_time_to_answer;   /* someone spoke after the last ringback */
     double time_to_answer_sec; /* the first speech on either leg after the last ringback */
+    /* Where the call starts for the people in it: the end of the ringback, IVR and queue music
+     * (with the keys pressed in them) the recording starts with, else 0, the recording's start.
+     * Not known (has_answer false) when nobody spoke after them: never answered, or nothing
+     * left to judge. */
+    bool has_answer;
+    double answer_sec;
+    cq_event_type answer_after; /* the last of those events; 0 when the recording starts at
+                                   the answer */
     int hold_count;
     double hold_total_sec;
 } cq_call_events_summary;

@@ -183,6 +183,7 @@ int cq_cli_score(int argc, char **argv)
         fprintf(stderr, "callqa score: out of memory\n");
         goto done;
     }
+    sc_text_answer(&text, report);
     /* no store here: no daily caps, and the attempts are not kept */
     if (!(result = pl_score_text(&sc, report, &text, NULL, &attempts, err, sizeof(err)))) {
         fprintf(stderr, "callqa score: %s\n", err);

@@ -267,6 +267,7 @@ char *pl_score_call(const pl_scoring *s, const char *report_json, const char *tx
     if (tx_block && tx_block[0]) {
         if (sc_text_from_block(tx_block, duration, &text, why, n) != 0)
             return NULL;
+        sc_text_answer(&text, report_json);
         have_text = true;
     }
     char *js = pl_score_text(s, report_json, have_text ? &text : NULL, budget, attempts, why, n);

@@ -121,10 +121,13 @@ static int spec_check(const sc_card *card, const sc_category *c, char *err, size
         int rc = 0;
         char where[64];
         snprintf(where, sizeof(where), "category %s: spec", c->key);
-        static const char *const known[] = {"rubric", NULL};
+        static const char *const known[] = {"rubric", "window", NULL};
+        sc_window w;
         if (!spec)
             rc = sc_fail(err, errsz, "out of memory");
         else if (sc_only_keys(spec, known, where, err, errsz) != 0)
+            rc = -1;
+        else if (sc_window_parse(json_object_get(spec, "window"), &w, where, err, errsz) != 0)
             rc = -1;
         else if (!json_is_string(rub) || strlen(json_string_value(rub)) == 0 ||
                  strlen(json_string_value(rub)) > 4000)

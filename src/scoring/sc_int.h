@@ -28,6 +28,34 @@ void sc_copy_utf8(char *dst, size_t n, const char *src);
 /* The SHA-256 of text's len bytes, as 64 hex digits and a NUL in hex. */
 void sc_sha256_hex(const char *text, size_t len, char hex[65]);
 
+/* ---- a category's place in the call (sc_window.c) ------------------------------------------ */
+
+typedef enum sc_part { SC_PART_CALL = 0, SC_PART_OPENING = 1, SC_PART_CLOSING = 2 } sc_part;
+typedef struct sc_window {
+    sc_part part; /* SC_PART_CALL: no window */
+    double sec;   /* the opening: from the answer; the closing: before the hang-up */
+} sc_window;
+
+/* A spec's "window" ({"part": "opening"|"closing", "sec": N}; NULL: none) into out. -1 with
+ * err ("WHERE: window: ..."). */
+int sc_window_parse(const json_t *w, sc_window *out, const char *where, char *err, size_t errsz);
+/* The window's bounds in the call t, s: the opening [answer, answer + sec], the closing
+ * [duration - sec, duration], no window [0, duration]. */
+void sc_window_bounds(const sc_window *w, const sc_text *t, double *from, double *to);
+/* The window holds u: the opening, an utterance that starts in it or is under way at the
+ * answer; the closing, one with some of it in the last sec. */
+bool sc_window_holds(const sc_window *w, const sc_text *t, const sc_utt *u);
+/* u was said by `speaker` ("agent", "customer", "any"): its own, a diarized speaker whose role
+ * is not known, or a mixed leg's words when the speakers are not separated. */
+bool sc_said_by(const sc_text *t, const sc_utt *u, const char *speaker);
+/* The window in a sentence for this call ("the opening: 15 s from the answer at 8.3 s (the
+ * ringback's end)"). */
+void sc_window_said(const sc_window *w, const sc_text *t, char *buf, size_t n);
+/* None of the agent's words (utterances with words, not tags alone) in the window: true, with
+ * the sentence that says where the agent spoke ("the agent's first words at 21.4 s, after the
+ * opening: ...") and *utt the utterance it names (-1: the agent said nothing). */
+bool sc_window_missed(const sc_window *w, const sc_text *t, char *say, size_t n, int *utt);
+
 /* ---- a rules or acoustic category's spec (sc_rules.c) and its evidence (sc_figures.c) ------- */
 
 typedef struct sc_spec sc_spec; /* a compiled rules / acoustic spec */

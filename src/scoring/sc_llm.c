@@ -140,8 +140,41 @@ static int nonce_letters(char out[17])
     return 0;
 }
 
-/* the rubric of an llm category's spec ({"rubric": "..."}); NULL with err */
-static const char *rubric_of(const sc_category *cat, json_t **keep, char *err, size_t errsz)
+static long lo_of(const sc_category *c);
+
+/* a category with a place in the call: the lines it is judged on, and what to score when they
+ * hold none of the agent's words (the same rule the rules method follows) */
+static void window_asked(sb *b, const sc_window *w, const sc_text *t, const sc_category *k)
+{
+    if (w->part == SC_PART_CALL || !t)
+        return;
+    double from, to;
+    sc_window_bounds(w, t, &from, &to);
+    char said[160], missed[200];
+    sc_window_said(w, t, said, sizeof(said));
+    if (w->part == SC_PART_OPENING)
+        sb_printf(b,
+                  "  Judge %s on the call's opening only: the lines that start from %.1f s to "
+                  "%.1f s (%s). The rest of the call is context, not evidence: quote only "
+                  "those lines.\n",
+                  k->key, from, to, said);
+    else
+        sb_printf(b,
+                  "  Judge %s on the call's closing only: the lines that end after %.1f s "
+                  "(%s). The rest of the call is context, not evidence: quote only those "
+                  "lines.\n",
+                  k->key, from, said);
+    int utt;
+    if (sc_window_missed(w, t, missed, sizeof(missed), &utt))
+        sb_printf(b, "  In this call %s: that part holds none of the agent's words, so %s "
+                     "scores %ld.\n",
+                  missed, k->key, lo_of(k));
+}
+
+/* the rubric of an llm category's spec ({"rubric": "...", "window": {...}}) and its window
+ * (win NULL: not wanted); NULL with err */
+static const char *rubric_of(const sc_category *cat, json_t **keep, sc_window *win, char *err,
+                             size_t errsz)
 {
     json_t *s = json_loads(cat->spec ? cat->spec : "{}", 0, NULL);
     *keep = s;
@@ -149,14 +182,21 @@ static const char *rubric_of(const sc_category *cat, json_t **keep, char *err, s
     json_t *v;
     json_object_foreach(s, k, v)
     {
-        if (strcmp(k, "rubric")) {
+        if (strcmp(k, "rubric") && strcmp(k, "window")) {
             sc_fail(err, errsz,
                     "category %s (llm): spec: unknown key '%.40s' (an llm spec is "
-                    "{\"rubric\": \"...\"})",
+                    "{\"rubric\": \"...\", \"window\": {...}})",
                     cat->key, k);
             return NULL;
         }
     }
+    char where[64];
+    snprintf(where, sizeof(where), "category %s (llm): spec", cat->key);
+    sc_window w;
+    if (sc_window_parse(json_object_get(s, "window"), &w, where, err, errsz) != 0)
+        return NULL;
+    if (win)
+        *win = w;
     const char *r = json_string_value(json_object_get(s, "rubric"));
     if (!r || !*r) {
         sc_fail(err, errsz,
@@ -653,12 +693,14 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
         const sc_category *k = &c->cats[i];
         if (k->method != SC_LLM)
             continue;
-        const char *rub = rubric_of(k, &keep, err, errsz);
+        sc_window win;
+        const char *rub = rubric_of(k, &keep, &win, err, errsz);
         if (!rub) {
             rc = -1;
         } else {
             sb_printf(&sys, "- %s (%s), a whole number from %ld to %ld: %s\n", k->key, k->name,
                       lo_of(k), hi_of(k), rub);
+            window_asked(&sys, &win, t, k);
         }
         json_decref(keep);
         keep = NULL;
@@ -775,6 +817,50 @@ typedef struct pending {
     int dropped;
 } pending;
 
+/* A category with a place in the call: a quote from outside it is dropped (counted); none of
+ * the agent's words in it scores the lowest, "scored as missing", with the agent's words that
+ * say where the agent spoke as the evidence (the rules method's rule). 0, or -1 (no memory). */
+static int window_apply(const sc_category *k, const sc_text *t, pending *p)
+{
+    json_t *keep = NULL;
+    sc_window w;
+    char e[160];
+    const char *rub = rubric_of(k, &keep, &w, e, sizeof(e));
+    json_decref(keep);
+    if (!rub || w.part == SC_PART_CALL || !t)
+        return 0;
+    size_t kept = 0;
+    for (size_t q = 0; q < p->n_quotes; q++) {
+        sc_utt u = {.start = p->quotes[q].start, .end = p->quotes[q].end};
+        if (sc_window_holds(&w, t, &u)) {
+            p->quotes[kept++] = p->quotes[q];
+        } else {
+            sc_quote_free(&p->quotes[q]);
+            p->dropped++;
+        }
+    }
+    p->n_quotes = kept;
+    char missed[200];
+    int utt;
+    if (!sc_window_missed(&w, t, missed, sizeof(missed), &utt))
+        return 0;
+    p->score = lo_of(k);
+    snprintf(p->reason, sizeof(p->reason), "scored as missing: %s", missed);
+    for (size_t q = 0; q < p->n_quotes; q++)
+        sc_quote_free(&p->quotes[q]);
+    p->n_quotes = 0;
+    if (utt < 0)
+        return 0;
+    if (!p->quotes && !(p->quotes = calloc(1, sizeof(sc_quote))))
+        return -1;
+    const sc_utt *u = &t->u[utt];
+    int m = sc_quote_check(t, u->speaker, u->start, u->end, u->text, 0, &p->quotes[0]);
+    if (m < 0)
+        return -1;
+    p->n_quotes = m == 0;
+    return 0;
+}
+
 static void pending_free(pending *p, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -881,6 +967,8 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
             else
                 p->dropped++;
         }
+        if (rc == 0 && window_apply(k, t, p) != 0)
+            rc = sc_fail(err, errsz, "out of memory");
     }
     /* summary and sentiment (each checked on its own), strengths, improvements, topic */
     char *strengths[5] = {0}, *improvements[5] = {0};

@@ -29,10 +29,14 @@ typedef struct pattern {
 } pattern;
 
 typedef enum from_kind { FROM_CALL = 0, FROM_FIRST_SPEECH = 1 } from_kind;
+/* where a check looks: the category's window ("in"), or the times of its own (from, first_sec,
+ * after_sec, last_sec: IN_TIMES) */
+typedef enum in_kind { IN_TIMES = 0, IN_CALL, IN_WINDOW, IN_AFTER, IN_BEFORE } in_kind;
 
 typedef struct check {
     char key[33];
     char speaker[10]; /* "agent", "customer" or "any" */
+    in_kind in;
     from_kind from;
     double first_sec, after_sec, last_sec; /* < 0: not given */
     pattern *pats;
@@ -66,6 +70,7 @@ struct sc_spec {
     deduction ded[MAX_DEDUCTIONS];
     int n_ded;
     double start;
+    sc_window window; /* the category's place in the call (SC_PART_CALL: none) */
     char **not_names; /* the stop words of "{name}" (normalised) */
     int n_not_names;
 };
@@ -242,11 +247,11 @@ static int add_phrase(check *c, const char *phrase, const json_t *vars, const ch
     return 0;
 }
 
-static int check_compile(const json_t *j, const json_t *vars, check *c, const char *cat, char *err,
-                         size_t errsz)
+static int check_compile(const json_t *j, const json_t *vars, const sc_window *win, check *c,
+                         const char *cat, char *err, size_t errsz)
 {
-    static const char *const known[] = {"key",      "speaker", "from",  "first_sec", "after_sec",
-                                        "last_sec", "phrases", "regex", NULL};
+    static const char *const known[] = {"key",      "speaker", "in",      "from", "first_sec",
+                                        "after_sec", "last_sec", "phrases", "regex", NULL};
     char where[96];
     snprintf(where, sizeof(where), "category %s: check", cat);
     if (!json_is_object(j))
@@ -270,14 +275,35 @@ static int check_compile(const json_t *j, const json_t *vars, check *c, const ch
     c->from = strcmp(fv, "call") ? FROM_FIRST_SPEECH : FROM_CALL;
     static const char *const secs[] = {"first_sec", "after_sec", "last_sec"};
     double *dst[] = {&c->first_sec, &c->after_sec, &c->last_sec};
+    bool times = from != NULL;
     for (int i = 0; i < 3; i++) {
         const json_t *v = json_object_get(j, secs[i]);
         *dst[i] = -1;
         if (v && (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 86400))
             return sc_fail(err, errsz, "%s: %s must be a number of seconds >= 0", where, secs[i]);
         if (v)
-            *dst[i] = json_number_value(v);
+            *dst[i] = json_number_value(v), times = true;
     }
+    /* "in": the category's window (the default when it has one), the call, or either side of
+     * the window; times of its own instead are kept as they were written */
+    const json_t *in = json_object_get(j, "in");
+    const char *iv = in ? json_string_value(in) : NULL;
+    if (in && times)
+        return sc_fail(err, errsz, "%s: give either in or times of its own (from, first_sec, "
+                                   "after_sec, last_sec), not both", where);
+    if (in && (!iv || (strcmp(iv, "call") && strcmp(iv, "window") && strcmp(iv, "after_window") &&
+                       strcmp(iv, "before_window"))))
+        return sc_fail(err, errsz, "%s: in must be call, window, after_window or before_window",
+                       where);
+    if (iv && strcmp(iv, "call") && win->part == SC_PART_CALL)
+        return sc_fail(err, errsz, "%s: in %s needs the category's window (spec.window)", where,
+                       iv);
+    c->in = times                          ? IN_TIMES
+            : !iv                          ? (win->part != SC_PART_CALL ? IN_WINDOW : IN_CALL)
+            : !strcmp(iv, "call")          ? IN_CALL
+            : !strcmp(iv, "window")        ? IN_WINDOW
+            : !strcmp(iv, "after_window")  ? IN_AFTER
+                                           : IN_BEFORE;
     const json_t *ph = json_object_get(j, "phrases"), *re = json_object_get(j, "regex");
     if ((ph && !json_is_array(ph)) || (re && !json_is_array(re)) || (!ph && !re))
         return sc_fail(err, errsz, "%s: phrases and regex must be arrays of strings (one at least)",
@@ -410,7 +436,8 @@ static int stop_words(sc_spec *s, const json_t *list)
 static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, const json_t *vars,
                         char *err, size_t errsz)
 {
-    static const char *const known_rules[] = {"checks", "levels", "otherwise", "critical_if", NULL};
+    static const char *const known_rules[] = {"checks",      "levels", "otherwise",
+                                              "critical_if", "window", NULL};
     static const char *const known_ac[] = {"checks", "deductions", "start", "critical_if", NULL};
     char where[64];
     snprintf(where, sizeof(where), "category %s: spec", c->key);
@@ -420,6 +447,8 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
     if (stop_words(s, vars ? json_object_get(vars, "not_names") : NULL) != 0 ||
         stop_words(s, vars ? json_object_get(vars, "company") : NULL) != 0)
         return sc_fail(err, errsz, "out of memory");
+    if (sc_window_parse(json_object_get(spec, "window"), &s->window, where, err, errsz) != 0)
+        return -1;
     const json_t *checks = json_object_get(spec, "checks");
     if (checks && (!json_is_array(checks) || json_array_size(checks) > MAX_CHECKS))
         return sc_fail(err, errsz, "%s: checks must be an array of at most %d checks", where,
@@ -428,7 +457,8 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
     const json_t *v;
     json_array_foreach(checks, i, v)
     {
-        if (check_compile(v, vars, &s->checks[s->n_checks++], c->key, err, errsz) != 0)
+        if (check_compile(v, vars, &s->window, &s->checks[s->n_checks++], c->key, err, errsz) !=
+            0)
             return -1;
         if (check_index(s, s->checks[s->n_checks - 1].key) != s->n_checks - 1)
             return sc_fail(err, errsz, "%s: the check %s is there twice", where,
@@ -590,8 +620,24 @@ static char *quote_of(const sc_utt *u, const words *ws, int first, int last)
     return strndup(from, (size_t)(to - from));
 }
 
-static bool in_window(const check *c, const sc_text *t, const sc_utt *u, double origin)
+static bool in_window(const sc_spec *s, const check *c, const sc_text *t, const sc_utt *u,
+                      double origin)
 {
+    double from, to;
+    switch (c->in) {
+    case IN_CALL:
+        return true;
+    case IN_WINDOW:
+        return sc_window_holds(&s->window, t, u);
+    case IN_AFTER:
+        sc_window_bounds(&s->window, t, &from, &to);
+        return u->start > to;
+    case IN_BEFORE:
+        sc_window_bounds(&s->window, t, &from, &to);
+        return u->end <= from;
+    case IN_TIMES:
+        break;
+    }
     if (c->first_sec >= 0 && u->start > origin + c->first_sec)
         return false;
     if (c->after_sec >= 0 && u->start <= origin + c->after_sec)
@@ -601,22 +647,15 @@ static bool in_window(const check *c, const sc_text *t, const sc_utt *u, double 
     return true;
 }
 
-static bool speaker_ok(const sc_text *t, const sc_utt *u, const char *speaker)
-{
-    if (!strcmp(speaker, "any") || !strcmp(u->speaker, speaker) || sc_role_unknown(u->speaker))
-        return true;
-    return !t->separated && !strcmp(u->speaker, SC_MIXED);
-}
-
 static int run_check(const sc_spec *s, const check *c, const sc_text *t, found *f)
 {
     memset(f, 0, sizeof(*f));
     if (c->unset)
         return 0;
     double origin = 0;
-    if (c->from == FROM_FIRST_SPEECH) {
+    if (c->in == IN_TIMES && c->from == FROM_FIRST_SPEECH) {
         size_t i = 0;
-        while (i < t->n && !speaker_ok(t, &t->u[i], c->speaker))
+        while (i < t->n && !sc_said_by(t, &t->u[i], c->speaker))
             i++;
         if (i == t->n)
             return 0;
@@ -625,7 +664,7 @@ static int run_check(const sc_spec *s, const check *c, const sc_text *t, found *
     words ws;
     for (size_t i = 0; i < t->n; i++) {
         const sc_utt *u = &t->u[i];
-        if (!speaker_ok(t, u, c->speaker) || !in_window(c, t, u, origin))
+        if (!sc_said_by(t, u, c->speaker) || !in_window(s, c, t, u, origin))
             continue;
         if (split(u->norm, &ws) != 0)
             return -1;
@@ -757,6 +796,12 @@ int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report,
         out->reason[0] = '\0';
         if (hit && hit->say[0])
             append(out->reason, sizeof(out->reason), "%s; ", hit->say);
+        /* a window that holds none of the agent's words: where the agent spoke instead */
+        char missed[200];
+        int missed_utt = -1;
+        bool miss = sc_window_missed(&s->window, text, missed, sizeof(missed), &missed_utt);
+        if (miss)
+            append(out->reason, sizeof(out->reason), "%s; ", missed);
         checks_said(s, f, out->reason + strlen(out->reason),
                     sizeof(out->reason) - strlen(out->reason));
         if (!text->separated)
@@ -776,6 +821,11 @@ int sc_spec_judge(const sc_spec *s, const sc_category *c, const json_t *report,
             use[hit->of[i]] = true;
         for (int i = 0; i < s->n_critical_if; i++)
             use[s->critical_if[i]] = true;
+        if (miss && missed_utt >= 0) { /* the words it names, whole */
+            const sc_utt *u = &text->u[missed_utt];
+            if (sc_add_quote(out, u->speaker, u->start, u->end, u->text) != 0)
+                return -1;
+        }
         return quotes_of(s, text, f, use, out);
     }
     /* acoustic: the start minus each deduction that applies */

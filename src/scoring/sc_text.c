@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +194,22 @@ int sc_text_from_transcript(const tx_transcript *t, double duration, sc_text *ou
         qsort(out->u, out->n, sizeof(*out->u), by_time);
     out->duration = duration > 0 ? duration : last;
     return 0;
+}
+
+void sc_text_answer(sc_text *t, const char *report_json)
+{
+    t->answer = 0;
+    t->answer_after[0] = '\0';
+    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
+    const json_t *ce = json_object_get(r, "call_events"),
+                 *a = json_object_get(ce, "answer_sec"),
+                 *after = json_object_get(ce, "answer_after");
+    if (json_is_number(a) && json_number_value(a) > 0 && isfinite(json_number_value(a))) {
+        t->answer = json_number_value(a);
+        if (json_is_string(after))
+            snprintf(t->answer_after, sizeof(t->answer_after), "%s", json_string_value(after));
+    }
+    json_decref(r);
 }
 
 void sc_text_free(sc_text *t)

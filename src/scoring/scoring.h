@@ -104,6 +104,11 @@ typedef struct sc_text {
                            diarized apart (S1, S2) */
     bool roles_unknown; /* some utterance's speaker is a diarized S1/S2 without a role: a rule
                            or a quote that names agent or customer may match either */
+    double answer;      /* where the call starts for the people in it, s: the report's
+                           call_events.answer_sec (sc_text_answer); 0, the recording's start,
+                           when it has none */
+    char answer_after[12]; /* what the recording starts with before the answer: "ringback",
+                              "ivr", "hold", "dtmf"; "" nothing (it starts at the answer) */
 } sc_text;
 
 /* A speaker that is none of agent, customer, mixed: a diarized speaker (S1, S2) whose role is
@@ -118,6 +123,9 @@ int sc_text_from_transcript(const struct tx_transcript *t, double duration, sc_t
 /* The same from the report's transcript block (JSON: legs[] with role and segments[] of start,
  * end and text), as the store keeps it. 0, or -1 with err. */
 int sc_text_from_block(const char *block, double duration, sc_text *out, char *err, size_t errsz);
+/* The answer from the report (JSON text, or NULL): call_events.answer_sec and answer_after when
+ * the report has them, else 0 and "" (the recording's start). */
+void sc_text_answer(sc_text *t, const char *report_json);
 void sc_text_free(sc_text *t);
 
 /* One piece of evidence from the transcript. */

@@ -4,6 +4,7 @@
  * the VAD's probabilities as they come (cq_classify.h); then what the two legs' events add up
  * to: ringback, time to answer, holds.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "stage.h"
@@ -82,7 +83,93 @@ static void destroy(void *st)
     cq__free(s);
 }
 
-/* Ringback, time to answer (the first speech on either leg after the last ringback), holds. */
+/* The answer: where the call starts for the people in it. A recording that starts at dial
+ * starts with what comes before a person takes the call: a ringback, an IVR's prompts and the
+ * keys pressed in them, queue music. Those events, in time order on either leg, are one chain
+ * while each starts within ANSWER_GAP_SEC of the recording's start or of the chain's end; the
+ * answer is the chain's end. Music or a prompt after ANSWER_TALK_SEC of speech that no event
+ * of the chain covers is a hold inside the call, not a queue before it: the chain stops there.
+ * Nobody speaking after the chain's end: not known (never answered). */
+#define ANSWER_GAP_SEC 4.5 /* a North American ringback's silence is 4 s */
+#define ANSWER_TALK_SEC 0.5
+
+typedef struct lead_ev {
+    double start, end;
+    cq_event_type type;
+} lead_ev;
+
+static int lead_cmp(const void *a, const void *b)
+{
+    const lead_ev *x = a, *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+/* seconds of speech on either leg between from and to (what a chain ending at `from` leaves
+ * uncovered before an event at `to`), the longest one segment has */
+static double talk_between(const cq_leg_report *const *L, int n, double from, double to)
+{
+    double most = 0;
+    for (int i = 0; i < n; i++)
+        for (size_t s = 0; L[i]->has_vad && s < L[i]->n_speech; s++) {
+            double a = (double)L[i]->speech[s].start / L[i]->vad_rate_hz,
+                   b = (double)L[i]->speech[s].end / L[i]->vad_rate_hz;
+            a = a > from ? a : from;
+            b = b < to ? b : to;
+            if (b - a > most)
+                most = b - a;
+        }
+    return most;
+}
+
+static int find_answer(const cq_leg_report *const *L, int n, cq_call_events_summary *ce)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += L[i]->n_events;
+    lead_ev *ev = total ? cq__malloc(total * sizeof(*ev)) : NULL;
+    if (total && !ev)
+        return CQ_ERR_NOMEM;
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < L[i]->n_events; j++)
+            ev[k++] = (lead_ev){L[i]->events[j].start_sec, L[i]->events[j].end_sec,
+                                L[i]->events[j].type};
+    if (k > 1)
+        qsort(ev, k, sizeof(*ev), lead_cmp);
+    double end = 0;
+    cq_event_type last = 0;
+    bool refused = false; /* a busy tone or a SIT before anyone spoke: never answered */
+    for (size_t j = 0; j < k; j++) {
+        cq_event_type t = ev[j].type;
+        if (ev[j].start > end + ANSWER_GAP_SEC)
+            break;
+        if (t == CQ_EV_BUSY || t == CQ_EV_SIT) {
+            refused = talk_between(L, n, end, ev[j].start) < ANSWER_TALK_SEC;
+            if (refused)
+                last = t;
+            break;
+        }
+        if (t != CQ_EV_RINGBACK && t != CQ_EV_IVR && t != CQ_EV_HOLD && t != CQ_EV_DTMF)
+            break;
+        if (t != CQ_EV_RINGBACK && talk_between(L, n, end, ev[j].start) >= ANSWER_TALK_SEC)
+            break;
+        if (t == CQ_EV_DTMF && !last)
+            break; /* keys pressed first: a call under way, not a queue */
+        if (ev[j].end > end)
+            end = ev[j].end, last = t;
+    }
+    cq__free(ev);
+    ce->answer_after = last;
+    ce->answer_sec = end;
+    ce->has_answer = !last; /* the recording starts at the answer */
+    for (int i = 0; last && !refused && i < n; i++) /* someone spoke after the chain */
+        for (size_t s = 0; L[i]->has_vad && s < L[i]->n_speech && !ce->has_answer; s++)
+            ce->has_answer = (double)L[i]->speech[s].end / L[i]->vad_rate_hz > end;
+    return CQ_OK;
+}
+
+/* Ringback, time to answer (the first speech on either leg after the last ringback), the
+ * answer, holds. */
 static int summarize(const cq_engine *e, cq_report *r)
 {
     (void)e;
@@ -112,8 +199,9 @@ static int summarize(const cq_engine *e, cq_report *r)
             }
         }
     }
-    r->has_call_events = true;
-    return CQ_OK;
+    int rc = find_answer(L, n, ce);
+    r->has_call_events = rc == CQ_OK;
+    return rc;
 }
 
 static void free_leg(cq_leg_report *l)
@@ -229,6 +317,10 @@ static void json_call(const cq_report *r, json_t *o)
     json_object_set_new(ce, "ringback", json_boolean(s->ringback));
     json_object_set_new(ce, "time_to_answer_sec",
                         cq__jnum_or_null(s->has_time_to_answer, s->time_to_answer_sec, 3));
+    json_object_set_new(ce, "answer_sec", cq__jnum_or_null(s->has_answer, s->answer_sec, 3));
+    json_object_set_new(ce, "answer_after", s->answer_after
+                                                ? json_string(cq_event_type_name(s->answer_after))
+                                                : json_null());
     json_object_set_new(ce, "hold_count", json_integer(s->hold_count));
     json_object_set_new(ce, "hold_total_sec", cq__jnum(s->hold_total_sec, 3));
     json_object_set_new(o, "call_events", ce);

@@ -270,6 +270,70 @@ static void apply(void **state)
     sc_text_free(&t);
 }
 
+/* an llm category with a window: the prompt names the lines it is judged on; a quote from
+ * outside them is dropped; with none of the agent's words in them it scores the lowest, as
+ * missing, and says where the agent spoke */
+static void window(void **state)
+{
+    (void)state;
+    sc_card c = card("{\"categories\": [{\"key\": \"opening\", \"weight\": 0.5, \"method\": "
+                     "\"llm\", \"spec\": {\"rubric\": \"Was the caller greeted warmly?\", "
+                     "\"window\": {\"part\": \"opening\", \"sec\": 5}}},"
+                     "{\"key\": \"wrapup\", \"weight\": 0.5, \"method\": \"llm\", \"spec\": "
+                     "{\"rubric\": \"Was the call closed well?\", \"window\": {\"part\": "
+                     "\"closing\", \"sec\": 6}}}]}");
+    sc_text t = make_text();
+    sc_llm_prompt p;
+    char err[300];
+    assert_int_equal(sc_llm_prompt_build(&c, &t, NULL, NULL, &p, err, sizeof(err)), 0);
+    assert_non_null(strstr(p.system, "Judge opening on the call's opening only: the lines that "
+                                     "start from 0.0 s to 5.0 s (the opening: 5 s from the "
+                                     "answer at 0.0 s (the recording's start))"));
+    assert_non_null(strstr(p.system, "Judge wrapup on the call's closing only: the lines that "
+                                     "end after 6.0 s"));
+    assert_null(strstr(p.system, "holds none of the agent's words"));
+    sc_llm_prompt_free(&p);
+    sc_call call;
+    memset(&call, 0, sizeof(call));
+    call.n = c.n;
+    /* a quote of the closing's agent words in the opening's evidence: dropped */
+    const char ans[] =
+        "{\"categories\": {\"opening\": {\"score\": 4, \"reason\": \"warm\", \"evidence\": ["
+        "{\"speaker\": \"agent\", \"start\": 0.5, \"end\": 3, \"quote\": \"thank you for "
+        "calling\"}, {\"speaker\": \"agent\", \"start\": 7.5, \"end\": 12, \"quote\": "
+        "\"order a replacement card\"}]}, \"wrapup\": {\"score\": 5, \"reason\": \"ok\", "
+        "\"evidence\": []}}}";
+    assert_int_equal(sc_llm_apply(&c, &t, NULL, ans, "openai", "m", &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.score == 4);
+    assert_int_equal(call.cats[0].n_quotes, 1);
+    assert_int_equal(call.cats[0].quotes_dropped, 1);
+    sc_call_free(&call);
+    /* the recording starts at dial, answered at 1 s (after a ringback): the opening is 1-6 s;
+     * the agent's first words are over before the answer, the next at 7.5 s: missed */
+    t.answer = 1;
+    snprintf(t.answer_after, sizeof(t.answer_after), "ringback");
+    t.u[0].end = 1; /* the first words over before the answer */
+    assert_int_equal(sc_llm_prompt_build(&c, &t, NULL, NULL, &p, err, sizeof(err)), 0);
+    assert_non_null(strstr(p.system, "In this call the agent's first words after the answer at "
+                                     "7.5 s, after the opening: 5 s from the answer at 1.0 s "
+                                     "(the ringback's end): that part holds none of the "
+                                     "agent's words, so opening scores 1."));
+    sc_llm_prompt_free(&p);
+    memset(&call, 0, sizeof(call));
+    call.n = c.n;
+    assert_int_equal(sc_llm_apply(&c, &t, NULL, ans, "openai", "m", &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.score == 1);
+    assert_string_equal(call.cats[0].reason,
+                        "scored as missing: the agent's first words after the answer at 7.5 s, "
+                        "after the opening: 5 s from the answer at 1.0 s (the ringback's end)");
+    assert_int_equal(call.cats[0].n_quotes, 1);
+    assert_true(call.cats[0].quotes[0].start == 7.5);
+    assert_true(call.cats[1].r.score == 5);
+    sc_call_free(&call);
+    sc_card_free(&c);
+    sc_text_free(&t);
+}
+
 static void prompt_topics(void **state)
 {
     (void)state;
@@ -304,6 +368,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prompt),
         cmocka_unit_test(apply),
+        cmocka_unit_test(window),
         cmocka_unit_test(prompt_topics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -302,6 +302,109 @@ static void test_rules_window_speaker(void **state)
     sc_card_free(&c);
 }
 
+/* the category's window: the opening counted from the answer (the report's answer_sec), the
+ * closing before the hang-up; a window without the agent's words says where the agent spoke */
+static const char k_windows[] =
+    "{\"vars\": {\"company\": [\"acme bank\"]}, \"categories\": ["
+    "{\"key\": \"greeting\", \"weight\": 0.5, \"method\": \"rules\", \"spec\": {"
+    "\"window\": {\"part\": \"opening\", \"sec\": 15}, \"checks\": ["
+    "{\"key\": \"hello\", \"phrases\": [\"hello\"]},"
+    "{\"key\": \"late\", \"in\": \"after_window\", \"phrases\": [\"hello\"]},"
+    "{\"key\": \"ivr\", \"in\": \"before_window\", \"speaker\": \"any\", \"phrases\": "
+    "[\"thank you for calling\"]},"
+    "{\"key\": \"anywhere\", \"in\": \"call\", \"phrases\": [\"{company}\"]}],"
+    "\"levels\": [{\"score\": 5, \"any\": [\"hello\"], \"say\": \"greeted\"}, {\"score\": 2, "
+    "\"any\": [\"late\"], \"say\": \"late\"}], \"otherwise\": 1}},"
+    "{\"key\": \"closing\", \"weight\": 0.5, \"method\": \"rules\", \"spec\": {"
+    "\"window\": {\"part\": \"closing\", \"sec\": 30}, \"checks\": ["
+    "{\"key\": \"bye\", \"phrases\": [\"goodbye\"]}],"
+    "\"levels\": [{\"score\": 5, \"any\": [\"bye\"]}], \"otherwise\": 1}}]}";
+
+static void test_rules_windows(void **state)
+{
+    (void)state;
+    sc_card c = card_of(k_windows);
+    sc_call call;
+    char err[200];
+    /* the recording starts at dial: a prompt, then the agent 9 s after the answer at 20 s */
+    sc_utt u[] = {
+        utt("agent", 2, 6, "Thank you for calling Acme Bank.", "thank you for calling acme bank"),
+        utt("agent", 29, 31, "Hello, Ann speaking.", "hello ann speaking"),
+        utt("customer", 32, 40, "Hi.", "hi"),
+        utt("agent", 70, 72, "Goodbye!", "goodbye")};
+    sc_text t = {.u = u, .n = 4, .duration = 90, .separated = true};
+    const char *report = "{\"duration\": 90, \"call_events\": {\"answer_sec\": 20, "
+                         "\"answer_after\": \"hold\"}}";
+    sc_text_answer(&t, report);
+    assert_true(t.answer == 20);
+    assert_string_equal(t.answer_after, "hold");
+    assert_int_equal(sc_score(&c, report, &t, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.score == 5);
+    assert_non_null(strstr(call.cats[0].reason, "found: hello, ivr, anywhere"));
+    assert_true(call.cats[1].r.score == 5); /* the goodbye ends 18 s before the hang-up */
+    sc_call_free(&call);
+    /* the same words with no answer known: counted from the recording's start, the agent's
+     * hello at 29 s is after the opening; the reason and a quote say where the agent spoke */
+    sc_text_answer(&t, NULL);
+    assert_true(t.answer == 0 && !t.answer_after[0]);
+    u[0] = utt("customer", 2, 6, "Hello?", "hello");
+    assert_int_equal(sc_score(&c, NULL, &t, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.score == 2);
+    assert_non_null(strstr(call.cats[0].reason, "the agent's first words at 29.0 s, after the "
+                                                "opening: 15 s from the answer at 0.0 s (the "
+                                                "recording's start)"));
+    assert_int_equal(call.cats[0].n_quotes, 2); /* the first words, and the late hello */
+    assert_true(call.cats[0].quotes[0].start == 29);
+    assert_string_equal(call.cats[0].quotes[0].quote, "Hello, Ann speaking.");
+    sc_call_free(&call);
+    /* the goodbye 40 s before the hang-up: out of the closing, and said so */
+    t.duration = 112;
+    assert_int_equal(sc_score(&c, NULL, &t, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_true(call.cats[1].r.score == 1);
+    assert_non_null(strstr(call.cats[1].reason, "the agent's last words end at 72.0 s, 40.0 s "
+                                                "before the hang-up (the closing: the last 30 s "
+                                                "before the hang-up at 112.0 s)"));
+    sc_call_free(&call);
+    /* an agent who never spoke */
+    sc_utt only[] = {utt("customer", 1, 3, "Hello? Anyone?", "hello anyone")};
+    sc_text t2 = {.u = only, .n = 1, .duration = 10, .separated = true};
+    assert_int_equal(sc_score(&c, NULL, &t2, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.score == 1);
+    assert_non_null(strstr(call.cats[0].reason, "no words from the agent in the call"));
+    sc_call_free(&call);
+    /* a report whose answer is null (never answered) leaves the recording's start */
+    sc_text_answer(&t, "{\"call_events\": {\"answer_sec\": null, \"answer_after\": \"busy\"}}");
+    assert_true(t.answer == 0 && !t.answer_after[0]);
+    sc_card_free(&c);
+}
+
+/* the shipped card's greeting: counted from the answer, not from the agent's first words */
+static void test_default_card_opening(void **state)
+{
+    (void)state;
+    size_t len;
+    sc_card c = card_of(sc_default_card(&len));
+    sc_call call;
+    char err[200];
+    sc_utt u[] = {
+        utt("customer", 1, 4, "Hello, is anyone there?", "hello is anyone there"),
+        utt("agent", 21.4, 25, "Hello, thank you for calling, my name is Ann.",
+            "hello thank you for calling my name is ann")};
+    sc_text t = {.u = u, .n = 2, .duration = 60, .separated = true};
+    assert_int_equal(sc_score(&c, NULL, &t, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_string_equal(c.cats[0].key, "greeting");
+    assert_true(call.cats[0].r.score <= 2);
+    assert_non_null(strstr(call.cats[0].reason, "the agent's first words at 21.4 s"));
+    sc_call_free(&call);
+    /* the same greeting 6 s in: opened with the agent's name */
+    u[1].start = 6, u[1].end = 9;
+    assert_int_equal(sc_score(&c, NULL, &t, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
+    assert_true(call.cats[0].r.score >= 4);
+    assert_null(strstr(call.cats[0].reason, "first words"));
+    sc_call_free(&call);
+    sc_card_free(&c);
+}
+
 /* a phrase far into a long utterance (an imported segment of minutes) is found */
 static void test_rules_long_utterance(void **state)
 {
@@ -483,6 +586,32 @@ static void test_bad_specs(void **state)
          "unknown metric"},
         {"{\"categories\": [{\"key\": \"a\", \"weight\": 1, \"method\": \"llm\"}]}",
          "needs a rubric"},
+        {CAT("{\"window\": {\"part\": \"middle\", \"sec\": 10}, \"checks\": [{\"key\": \"x\", "
+             "\"phrases\": [\"hi\"]}], \"levels\": [{\"score\": 5}]}"),
+         "window: part must be opening or closing"},
+        {CAT("{\"window\": {\"part\": \"opening\", \"sec\": 0}, \"checks\": [{\"key\": \"x\", "
+             "\"phrases\": [\"hi\"]}], \"levels\": [{\"score\": 5}]}"),
+         "window: sec must be a number of seconds in (0, 3600]"},
+        {CAT("{\"window\": {\"part\": \"opening\", \"sec\": 5, \"from\": 1}, \"checks\": "
+             "[{\"key\": \"x\", \"phrases\": [\"hi\"]}], \"levels\": [{\"score\": 5}]}"),
+         "window: unknown key 'from'"},
+        {CAT("{\"checks\": [{\"key\": \"x\", \"in\": \"window\", \"phrases\": [\"hi\"]}], "
+             "\"levels\": [{\"score\": 5}]}"),
+         "in window needs the category's window"},
+        {CAT("{\"window\": {\"part\": \"opening\", \"sec\": 5}, \"checks\": [{\"key\": \"x\", "
+             "\"in\": \"window\", \"last_sec\": 3, \"phrases\": [\"hi\"]}], \"levels\": "
+             "[{\"score\": 5}]}"),
+         "give either in or times of its own"},
+        {CAT("{\"window\": {\"part\": \"opening\", \"sec\": 5}, \"checks\": [{\"key\": \"x\", "
+             "\"in\": \"opening\", \"phrases\": [\"hi\"]}], \"levels\": [{\"score\": 5}]}"),
+         "in must be call, window, after_window or before_window"},
+        {"{\"categories\": [{\"key\": \"a\", \"weight\": 1, \"method\": \"llm\", \"spec\": "
+         "{\"rubric\": \"r\", \"window\": {\"part\": \"closing\"}}}]}",
+         "window: sec must be"},
+        {"{\"categories\": [{\"key\": \"a\", \"weight\": 1, \"method\": \"acoustic\", "
+         "\"spec\": {\"window\": {\"part\": \"closing\", \"sec\": 5}, \"deductions\": "
+         "[{\"metric\": \"dead_air_sec\", \"above\": 1, \"points\": 1}]}}]}",
+         "unknown key 'window'"},
     };
 #undef CAT
 #undef CAT_HEAD
@@ -509,6 +638,8 @@ int main(void)
         cmocka_unit_test(test_partial),
         cmocka_unit_test(test_critical),
         cmocka_unit_test(test_rules_window_speaker),
+        cmocka_unit_test(test_rules_windows),
+        cmocka_unit_test(test_default_card_opening),
         cmocka_unit_test(test_rules_long_utterance),
         cmocka_unit_test(test_rules_critical_and_injection),
         cmocka_unit_test(test_acoustic),
