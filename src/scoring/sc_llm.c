@@ -166,8 +166,9 @@ static void window_asked(sb *b, const sc_window *w, const sc_text *t, const sc_c
                   k->key, from, said);
     int utt;
     if (sc_window_missed(w, t, missed, sizeof(missed), &utt))
-        sb_printf(b, "  In this call %s: that part holds none of the agent's words, so %s "
-                     "scores %ld.\n",
+        sb_printf(b,
+                  "  In this call %s: that part holds none of the agent's words, so %s "
+                  "scores %ld.\n",
                   missed, k->key, lo_of(k));
 }
 

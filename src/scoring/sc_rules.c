@@ -250,7 +250,7 @@ static int add_phrase(check *c, const char *phrase, const json_t *vars, const ch
 static int check_compile(const json_t *j, const json_t *vars, const sc_window *win, check *c,
                          const char *cat, char *err, size_t errsz)
 {
-    static const char *const known[] = {"key",      "speaker", "in",      "from", "first_sec",
+    static const char *const known[] = {"key",       "speaker",  "in",      "from",  "first_sec",
                                         "after_sec", "last_sec", "phrases", "regex", NULL};
     char where[96];
     snprintf(where, sizeof(where), "category %s: check", cat);
@@ -289,8 +289,10 @@ static int check_compile(const json_t *j, const json_t *vars, const sc_window *w
     const json_t *in = json_object_get(j, "in");
     const char *iv = in ? json_string_value(in) : NULL;
     if (in && times)
-        return sc_fail(err, errsz, "%s: give either in or times of its own (from, first_sec, "
-                                   "after_sec, last_sec), not both", where);
+        return sc_fail(err, errsz,
+                       "%s: give either in or times of its own (from, first_sec, "
+                       "after_sec, last_sec), not both",
+                       where);
     if (in && (!iv || (strcmp(iv, "call") && strcmp(iv, "window") && strcmp(iv, "after_window") &&
                        strcmp(iv, "before_window"))))
         return sc_fail(err, errsz, "%s: in must be call, window, after_window or before_window",
@@ -298,12 +300,12 @@ static int check_compile(const json_t *j, const json_t *vars, const sc_window *w
     if (iv && strcmp(iv, "call") && win->part == SC_PART_CALL)
         return sc_fail(err, errsz, "%s: in %s needs the category's window (spec.window)", where,
                        iv);
-    c->in = times                          ? IN_TIMES
-            : !iv                          ? (win->part != SC_PART_CALL ? IN_WINDOW : IN_CALL)
-            : !strcmp(iv, "call")          ? IN_CALL
-            : !strcmp(iv, "window")        ? IN_WINDOW
-            : !strcmp(iv, "after_window")  ? IN_AFTER
-                                           : IN_BEFORE;
+    c->in = times                         ? IN_TIMES
+            : !iv                         ? (win->part != SC_PART_CALL ? IN_WINDOW : IN_CALL)
+            : !strcmp(iv, "call")         ? IN_CALL
+            : !strcmp(iv, "window")       ? IN_WINDOW
+            : !strcmp(iv, "after_window") ? IN_AFTER
+                                          : IN_BEFORE;
     const json_t *ph = json_object_get(j, "phrases"), *re = json_object_get(j, "regex");
     if ((ph && !json_is_array(ph)) || (re && !json_is_array(re)) || (!ph && !re))
         return sc_fail(err, errsz, "%s: phrases and regex must be arrays of strings (one at least)",
@@ -457,8 +459,7 @@ static int compile_into(sc_spec *s, const sc_category *c, const json_t *spec, co
     const json_t *v;
     json_array_foreach(checks, i, v)
     {
-        if (check_compile(v, vars, &s->window, &s->checks[s->n_checks++], c->key, err, errsz) !=
-            0)
+        if (check_compile(v, vars, &s->window, &s->checks[s->n_checks++], c->key, err, errsz) != 0)
             return -1;
         if (check_index(s, s->checks[s->n_checks - 1].key) != s->n_checks - 1)
             return sc_fail(err, errsz, "%s: the check %s is there twice", where,
@@ -625,18 +626,11 @@ static bool in_window(const sc_spec *s, const check *c, const sc_text *t, const 
 {
     double from, to;
     switch (c->in) {
-    case IN_CALL:
-        return true;
-    case IN_WINDOW:
-        return sc_window_holds(&s->window, t, u);
-    case IN_AFTER:
-        sc_window_bounds(&s->window, t, &from, &to);
-        return u->start > to;
-    case IN_BEFORE:
-        sc_window_bounds(&s->window, t, &from, &to);
-        return u->end <= from;
-    case IN_TIMES:
-        break;
+    case IN_CALL: return true;
+    case IN_WINDOW: return sc_window_holds(&s->window, t, u);
+    case IN_AFTER: sc_window_bounds(&s->window, t, &from, &to); return u->start > to;
+    case IN_BEFORE: sc_window_bounds(&s->window, t, &from, &to); return u->end <= from;
+    case IN_TIMES: break;
     }
     if (c->first_sec >= 0 && u->start > origin + c->first_sec)
         return false;

@@ -201,8 +201,7 @@ void sc_text_answer(sc_text *t, const char *report_json)
     t->answer = 0;
     t->answer_after[0] = '\0';
     json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
-    const json_t *ce = json_object_get(r, "call_events"),
-                 *a = json_object_get(ce, "answer_sec"),
+    const json_t *ce = json_object_get(r, "call_events"), *a = json_object_get(ce, "answer_sec"),
                  *after = json_object_get(ce, "answer_after");
     if (json_is_number(a) && json_number_value(a) > 0 && isfinite(json_number_value(a))) {
         t->answer = json_number_value(a);

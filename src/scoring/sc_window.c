@@ -42,14 +42,9 @@ int sc_window_parse(const json_t *w, sc_window *out, const char *where, char *er
 void sc_window_bounds(const sc_window *w, const sc_text *t, double *from, double *to)
 {
     switch (w->part) {
-    case SC_PART_OPENING:
-        *from = t->answer, *to = t->answer + w->sec;
-        break;
-    case SC_PART_CLOSING:
-        *from = t->duration - w->sec, *to = t->duration;
-        break;
-    default:
-        *from = 0, *to = t->duration;
+    case SC_PART_OPENING: *from = t->answer, *to = t->answer + w->sec; break;
+    case SC_PART_CLOSING: *from = t->duration - w->sec, *to = t->duration; break;
+    default: *from = 0, *to = t->duration;
     }
 }
 
@@ -60,10 +55,8 @@ bool sc_window_holds(const sc_window *w, const sc_text *t, const sc_utt *u)
     switch (w->part) {
     case SC_PART_OPENING: /* starts in it, or under way at the answer */
         return u->start <= to && u->end > from;
-    case SC_PART_CLOSING: /* some of it in the last seconds */
-        return u->end >= from;
-    default:
-        return true;
+    case SC_PART_CLOSING: /* some of it in the last seconds */ return u->end >= from;
+    default: return true;
     }
 }
 
@@ -78,12 +71,12 @@ bool sc_said_by(const sc_text *t, const sc_utt *u, const char *speaker)
 static const char *answer_said(const sc_text *t)
 {
     const char *a = t->answer_after;
-    return !a[0] || t->answer <= 0 ? "the recording's start"
-           : !strcmp(a, "ringback")  ? "the ringback's end"
-           : !strcmp(a, "ivr")       ? "the IVR's end"
-           : !strcmp(a, "hold")      ? "the queue music's end"
-           : !strcmp(a, "dtmf")      ? "the keys' end"
-                                     : "the events' answer";
+    return !a[0] || t->answer <= 0  ? "the recording's start"
+           : !strcmp(a, "ringback") ? "the ringback's end"
+           : !strcmp(a, "ivr")      ? "the IVR's end"
+           : !strcmp(a, "hold")     ? "the queue music's end"
+           : !strcmp(a, "dtmf")     ? "the keys' end"
+                                    : "the events' answer";
 }
 
 void sc_window_said(const sc_window *w, const sc_text *t, char *buf, size_t n)

@@ -99,14 +99,14 @@ typedef struct sc_utt {
 typedef struct sc_text {
     sc_utt *u; /* in time order */
     size_t n;
-    double duration;    /* the call's length, s (the recording's, else the last word's end) */
-    bool separated;     /* the speakers are on legs of their own (no SC_MIXED utterance), or
-                           diarized apart (S1, S2) */
-    bool roles_unknown; /* some utterance's speaker is a diarized S1/S2 without a role: a rule
-                           or a quote that names agent or customer may match either */
-    double answer;      /* where the call starts for the people in it, s: the report's
-                           call_events.answer_sec (sc_text_answer); 0, the recording's start,
-                           when it has none */
+    double duration;       /* the call's length, s (the recording's, else the last word's end) */
+    bool separated;        /* the speakers are on legs of their own (no SC_MIXED utterance), or
+                              diarized apart (S1, S2) */
+    bool roles_unknown;    /* some utterance's speaker is a diarized S1/S2 without a role: a rule
+                              or a quote that names agent or customer may match either */
+    double answer;         /* where the call starts for the people in it, s: the report's
+                              call_events.answer_sec (sc_text_answer); 0, the recording's start,
+                              when it has none */
     char answer_after[12]; /* what the recording starts with before the answer: "ringback",
                               "ivr", "hold", "dtmf"; "" nothing (it starts at the answer) */
 } sc_text;

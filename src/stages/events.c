@@ -89,13 +89,20 @@ static void destroy(void *st)
  * while each starts within ANSWER_GAP_SEC of the recording's start or of the chain's end; the
  * answer is the chain's end. Music or a prompt after ANSWER_TALK_SEC of speech that no event
  * of the chain covers is a hold inside the call, not a queue before it: the chain stops there.
- * Nobody speaking after the chain's end: not known (never answered). */
+ * An IVR with no music is seen by its keys: on a recording of two legs, keys pressed on one leg
+ * while nobody spoke on it (the other leg's speech is the menu's prompts), the first within
+ * ANSWER_IVR_FIRST_SEC of the chain so far, each next within ANSWER_IVR_GAP_SEC of the one
+ * before, carry the chain to the last key's end. Nobody speaking after the chain's end: not
+ * known (never answered). */
 #define ANSWER_GAP_SEC 4.5 /* a North American ringback's silence is 4 s */
 #define ANSWER_TALK_SEC 0.5
+#define ANSWER_IVR_FIRST_SEC 60.0
+#define ANSWER_IVR_GAP_SEC 30.0
 
 typedef struct lead_ev {
     double start, end;
     cq_event_type type;
+    int leg;
 } lead_ev;
 
 static int lead_cmp(const void *a, const void *b)
@@ -133,35 +140,41 @@ static int find_answer(const cq_leg_report *const *L, int n, cq_call_events_summ
     for (int i = 0; i < n; i++)
         for (size_t j = 0; j < L[i]->n_events; j++)
             ev[k++] = (lead_ev){L[i]->events[j].start_sec, L[i]->events[j].end_sec,
-                                L[i]->events[j].type};
+                                L[i]->events[j].type, i};
     if (k > 1)
         qsort(ev, k, sizeof(*ev), lead_cmp);
     double end = 0;
     cq_event_type last = 0;
     bool refused = false; /* a busy tone or a SIT before anyone spoke: never answered */
+    int key_leg = -1;     /* the leg an IVR's keys are pressed on */
     for (size_t j = 0; j < k; j++) {
         cq_event_type t = ev[j].type;
-        if (ev[j].start > end + ANSWER_GAP_SEC)
+        if (t == CQ_EV_DTMF) { /* an IVR's menu: keys on one leg, silent but for them */
+            if (n != 2 || (key_leg >= 0 && ev[j].leg != key_leg) ||
+                ev[j].start > end + (key_leg < 0 ? ANSWER_IVR_FIRST_SEC : ANSWER_IVR_GAP_SEC) ||
+                talk_between(&L[ev[j].leg], 1, key_leg < 0 ? 0 : end, ev[j].start) >=
+                    ANSWER_TALK_SEC)
+                break;
+            key_leg = ev[j].leg;
+        } else if (ev[j].start > end + ANSWER_GAP_SEC) {
             break;
-        if (t == CQ_EV_BUSY || t == CQ_EV_SIT) {
+        } else if (t == CQ_EV_BUSY || t == CQ_EV_SIT) {
             refused = talk_between(L, n, end, ev[j].start) < ANSWER_TALK_SEC;
             if (refused)
                 last = t;
             break;
+        } else if (t != CQ_EV_RINGBACK && t != CQ_EV_IVR && t != CQ_EV_HOLD) {
+            break;
+        } else if (t != CQ_EV_RINGBACK && talk_between(L, n, end, ev[j].start) >= ANSWER_TALK_SEC) {
+            break;
         }
-        if (t != CQ_EV_RINGBACK && t != CQ_EV_IVR && t != CQ_EV_HOLD && t != CQ_EV_DTMF)
-            break;
-        if (t != CQ_EV_RINGBACK && talk_between(L, n, end, ev[j].start) >= ANSWER_TALK_SEC)
-            break;
-        if (t == CQ_EV_DTMF && !last)
-            break; /* keys pressed first: a call under way, not a queue */
         if (ev[j].end > end)
             end = ev[j].end, last = t;
     }
     cq__free(ev);
     ce->answer_after = last;
     ce->answer_sec = end;
-    ce->has_answer = !last; /* the recording starts at the answer */
+    ce->has_answer = !last;                         /* the recording starts at the answer */
     for (int i = 0; last && !refused && i < n; i++) /* someone spoke after the chain */
         for (size_t s = 0; L[i]->has_vad && s < L[i]->n_speech && !ce->has_answer; s++)
             ce->has_answer = (double)L[i]->speech[s].end / L[i]->vad_rate_hz > end;
@@ -318,9 +331,9 @@ static void json_call(const cq_report *r, json_t *o)
     json_object_set_new(ce, "time_to_answer_sec",
                         cq__jnum_or_null(s->has_time_to_answer, s->time_to_answer_sec, 3));
     json_object_set_new(ce, "answer_sec", cq__jnum_or_null(s->has_answer, s->answer_sec, 3));
-    json_object_set_new(ce, "answer_after", s->answer_after
-                                                ? json_string(cq_event_type_name(s->answer_after))
-                                                : json_null());
+    json_object_set_new(ce, "answer_after",
+                        s->answer_after ? json_string(cq_event_type_name(s->answer_after))
+                                        : json_null());
     json_object_set_new(ce, "hold_count", json_integer(s->hold_count));
     json_object_set_new(ce, "hold_total_sec", cq__jnum(s->hold_total_sec, 3));
     json_object_set_new(o, "call_events", ce);
