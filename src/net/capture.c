@@ -3,8 +3,10 @@
  * read), then this file walks each frame's link layer (Ethernet with VLAN tags, Linux cooked
  * v1 and v2, raw IP, BSD loopback), IPv4 and IPv6 (extension headers skipped), puts fragmented
  * datagrams back together within a byte budget, and hands each UDP datagram to the decoders
- * above it (sip.c, rtcp.c, rtp.c, in that order). Every length is checked against the bytes
- * captured: a frame cut short is counted, never read past.
+ * above it (sip.c, rtcp.c, rtp.c, in that order). Tunnels and mirrors' encapsulations are
+ * opened on the way (IP-in-IP, GRE with ERSPAN II and III, VXLAN, TZSP, MPLS), at most
+ * MAX_TUNNELS deep, each packet read once, at its innermost layer. Every length is checked
+ * against the bytes captured: a frame cut short is counted, never read past.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -47,6 +49,8 @@ typedef struct frag {
 
 typedef struct walker {
     net_capture *c;
+    int depth;      /* tunnels opened around the packet being read */
+    bool tunnelled; /* this frame was counted in c->tunnelled */
     const net_limits *lim;
     frag *frags;
     size_t frag_bytes; /* held by frags (each counts its full buffer) */
@@ -68,8 +72,67 @@ static void frag_drop(walker *w, frag **pp)
     free(f);
 }
 
+#define MAX_TUNNELS 4
+#define VXLAN_PORT 4789
+#define TZSP_PORT 37008
+
+static void ethernet(walker *w, double ts, const uint8_t *p, size_t n);
+static void ip(walker *w, double ts, const uint8_t *p, size_t n);
+
+/* into one more tunnel: false past MAX_TUNNELS (the frame is counted cut short) */
+static bool enter(walker *w)
+{
+    if (w->depth >= MAX_TUNNELS) {
+        w->c->truncated++;
+        return false;
+    }
+    if (!w->tunnelled)
+        w->c->tunnelled++, w->tunnelled = true;
+    w->depth++;
+    return true;
+}
+
+/* VXLAN (RFC 7348): 8 bytes, the I flag set, then an Ethernet frame. */
+static bool vxlan(walker *w, double ts, const uint8_t *p, size_t n)
+{
+    if (n < 8 + 14 || !(p[0] & 0x08) || !enter(w))
+        return false;
+    ethernet(w, ts, p + 8, n - 8);
+    w->depth--;
+    return true;
+}
+
+/* TZSP (TaZmen Sniffer Protocol, as MikroTik's sniffer sends it): version 1, type 0 or 1
+ * (received, to transmit), the frame's protocol (1: Ethernet), tagged fields up to the end
+ * tag (1; 0 is padding), then the frame. */
+static bool tzsp(walker *w, double ts, const uint8_t *p, size_t n)
+{
+    if (n < 5 || p[0] != 1 || p[1] > 1 || (p[2] << 8 | p[3]) != 1)
+        return false;
+    size_t off = 4;
+    while (off < n && p[off] != 1) {
+        if (p[off] == 0) {
+            off++;
+            continue;
+        }
+        if (off + 2 > n)
+            return false;
+        off += 2 + (size_t)p[off + 1];
+    }
+    if (off >= n || !enter(w))
+        return false;
+    ethernet(w, ts, p + off + 1, n - off - 1);
+    w->depth--;
+    return true;
+}
+
 static void udp_in(walker *w, const net_udp *u)
 {
+    if ((u->dport == VXLAN_PORT && vxlan(w, u->ts, u->data, u->len)) ||
+        ((u->dport == TZSP_PORT || u->sport == TZSP_PORT) && tzsp(w, u->ts, u->data, u->len))) {
+        w->c->udp--; /* a carrier: the datagrams counted are the ones inside */
+        return;
+    }
     if (net__sip_udp(w->c, w->lim, u))
         return;
     if (net__rtcp_udp(w->c, w->lim, u))
@@ -110,9 +173,52 @@ static void tcp_in(walker *w, double ts, const net_addr *src, const net_addr *ds
     net__sip_tcp(w->c, w->lim, &t);
 }
 
+/* GRE (RFC 2784, 2890): its flags say which of checksum, key and sequence number follow;
+ * then IPv4, IPv6, an Ethernet frame (transparent bridging), or a mirrored one: ERSPAN type I
+ * (0x88be without a sequence number: the frame follows), II (0x88be with one: an 8-byte
+ * header) and III (0x22eb: 12 bytes, and 8 more when its O flag is set). */
+static void gre(walker *w, double ts, const uint8_t *p, size_t n)
+{
+    if (n < 4 || (p[1] & 7) != 0) { /* version 1 is PPTP's: no IP inside to read */
+        w->c->not_ip++;
+        return;
+    }
+    unsigned type = (unsigned)(p[2] << 8 | p[3]);
+    size_t off = 4 + (p[0] & 0x80 ? 4 : 0) + (p[0] & 0x20 ? 4 : 0) + (p[0] & 0x10 ? 4 : 0);
+    bool seq = p[0] & 0x10;
+    if (type == 0x88be && seq)
+        off += 8;
+    else if (type == 0x22eb)
+        off += n >= off + 12 && (p[off + 11] & 1) ? 20 : 12;
+    if (off > n) {
+        w->c->truncated++;
+        return;
+    }
+    if (!enter(w))
+        return;
+    if (type == 0x0800 || type == 0x86dd)
+        ip(w, ts, p + off, n - off);
+    else if (type == 0x6558 || type == 0x88be || type == 0x22eb)
+        ethernet(w, ts, p + off, n - off);
+    else
+        w->c->not_ip++;
+    w->depth--;
+}
+
 static void transport(walker *w, double ts, const net_addr *src, const net_addr *dst, uint8_t proto,
                       const uint8_t *p, size_t n)
 {
+    if (proto == 4 || proto == 41) { /* IPv4 or IPv6 in IP */
+        if (enter(w)) {
+            ip(w, ts, p, n);
+            w->depth--;
+        }
+        return;
+    }
+    if (proto == 47) {
+        gre(w, ts, p, n);
+        return;
+    }
     if (proto == 6) {
         w->c->tcp++;
         tcp_in(w, ts, src, dst, p, n);
@@ -184,12 +290,14 @@ static void fragment(walker *w, double ts, const net_addr *src, const net_addr *
         if (!(f->got[u / 8] & (1u << (u % 8))))
             return;
     c->reassembled++;
-    transport(w, ts, &f->src, &f->dst, f->proto, f->data, f->total);
     for (frag **pp = &w->frags; *pp; pp = &(*pp)->next)
-        if (*pp == f) {
-            frag_drop(w, pp);
+        if (*pp == f) { /* out of the list first: a tunnel inside may hold fragments too */
+            *pp = f->next;
+            w->frag_bytes -= sizeof(frag);
             break;
         }
+    transport(w, ts, &f->src, &f->dst, f->proto, f->data, f->total);
+    free(f);
 }
 
 /* ---- IP ------------------------------------------------------------------------------------- */
@@ -281,6 +389,33 @@ static void ip(walker *w, double ts, const uint8_t *p, size_t n)
         w->c->not_ip++;
 }
 
+/* MPLS (RFC 3032): labels down to the bottom of the stack, then IPv4 or IPv6 by the first
+ * nibble, else an Ethernet pseudowire (its control word first when the nibble is 0). */
+static void mpls(walker *w, double ts, const uint8_t *p, size_t n)
+{
+    size_t off = 0;
+    for (;;) {
+        if (off + 4 > n) {
+            w->c->truncated++;
+            return;
+        }
+        bool bottom = p[off + 2] & 1;
+        off += 4;
+        if (bottom)
+            break;
+    }
+    if (off >= n || !enter(w))
+        return;
+    unsigned nib = p[off] >> 4;
+    if (nib == 4 || nib == 6)
+        ip(w, ts, p + off, n - off);
+    else if (nib == 0 && n >= off + 4)
+        ethernet(w, ts, p + off + 4, n - off - 4);
+    else
+        ethernet(w, ts, p + off, n - off);
+    w->depth--;
+}
+
 static void by_ethertype(walker *w, double ts, unsigned type, const uint8_t *p, size_t n)
 {
     if (type == 0x8864 && n >= 8) { /* a PPPoE session: its header, then PPP's protocol */
@@ -288,7 +423,9 @@ static void by_ethertype(walker *w, double ts, unsigned type, const uint8_t *p, 
         type = proto == 0x0021 ? 0x0800 : proto == 0x0057 ? 0x86dd : 0;
         p += 8, n -= 8;
     }
-    if (type == 0x0800)
+    if (type == 0x8847 || type == 0x8848)
+        mpls(w, ts, p, n);
+    else if (type == 0x0800)
         ipv4(w, ts, p, n);
     else if (type == 0x86dd)
         ipv6(w, ts, p, n);
@@ -298,23 +435,28 @@ static void by_ethertype(walker *w, double ts, unsigned type, const uint8_t *p, 
 
 /* ---- frames --------------------------------------------------------------------------------- */
 
-static void walk_frame(walker *w, int dlt, double ts, const uint8_t *p, size_t n)
+/* An Ethernet frame, with its 802.1Q / 802.1ad (QinQ) tags. */
+static void ethernet(walker *w, double ts, const uint8_t *p, size_t n)
 {
-    switch (dlt) {
-    case DLT_EN10MB: {
-        if (n < 14) {
-            w->c->truncated++;
-            return;
-        }
-        unsigned type = (unsigned)(p[12] << 8 | p[13]);
-        size_t off = 14;
-        while ((type == 0x8100 || type == 0x88a8 || type == 0x9100) && off + 4 <= n) {
-            type = (unsigned)(p[off + 2] << 8 | p[off + 3]); /* a VLAN tag */
-            off += 4;
-        }
-        by_ethertype(w, ts, type, p + off, n - off);
+    if (n < 14) {
+        w->c->truncated++;
         return;
     }
+    unsigned type = (unsigned)(p[12] << 8 | p[13]);
+    size_t off = 14;
+    while ((type == 0x8100 || type == 0x88a8 || type == 0x9100) && off + 4 <= n) {
+        type = (unsigned)(p[off + 2] << 8 | p[off + 3]); /* a VLAN tag */
+        off += 4;
+    }
+    by_ethertype(w, ts, type, p + off, n - off);
+}
+
+static void walk_frame(walker *w, int dlt, double ts, const uint8_t *p, size_t n)
+{
+    w->depth = 0;
+    w->tunnelled = false;
+    switch (dlt) {
+    case DLT_EN10MB: ethernet(w, ts, p, n); return;
     case DLT_LINUX_SLL:
         if (n < 16) {
             w->c->truncated++;

@@ -509,7 +509,8 @@ static void media_findings(net_capture *c, const net_sip_dialog *d, size_t max)
     const net_rtp_stream *first[2];
     net__dialog_media(c, d, pk, first);
     if (!first[0]) {
-        if (c->n_streams || c->udp > c->n_sip) { /* a capture with media, but none of this call */
+        if (c->n_streams) { /* a capture with media, but none of this call's (a capture of
+                               SIP and other UDP that is not RTP says nothing of the media) */
             cq_finding *f = add(&b, "rtp_none", CQ_SEV_MINOR,
                                 "%s %s was answered but none of its RTP is in the capture (the "
                                 "media took another path, or was not captured)",

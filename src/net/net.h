@@ -356,6 +356,9 @@ typedef struct net_capture {
     uint64_t reassembled;         /* datagrams put back together from them */
     uint64_t frag_dropped;        /* fragments given up (over the limit, or never completed) */
     uint64_t streams_dropped;     /* RTP packets of streams past max_streams */
+    uint64_t not_rtp_flows;       /* flows shaped like RTP that failed its checks (rtp.c) */
+    uint64_t not_rtp_packets;     /* their datagrams, and those on ports that are never RTP */
+    uint64_t tunnelled;           /* frames read inside a tunnel or a mirror's encapsulation */
     uint64_t sip_dropped;         /* SIP messages past max_sip or max_sip_bytes */
     uint64_t tcp_gaps;            /* TCP streams resynchronised after a gap in their bytes */
     uint64_t rtcp;                /* compound RTCP packets read */

@@ -401,6 +401,10 @@ json_t *net_capture_json(const net_capture *c, const char *file, const char *war
         (json_int_t)c->truncated, "fragments", (json_int_t)c->fragments, "reassembled",
         (json_int_t)c->reassembled, "fragments_dropped", (json_int_t)c->frag_dropped,
         "streams_dropped", (json_int_t)c->streams_dropped, "cut", c->cut, "streams", streams);
+    json_t *counts = json_object_get(o, "counts");
+    json_object_set_new(counts, "not_rtp_flows", json_integer((json_int_t)c->not_rtp_flows));
+    json_object_set_new(counts, "not_rtp_packets", json_integer((json_int_t)c->not_rtp_packets));
+    json_object_set_new(counts, "tunnelled", json_integer((json_int_t)c->tunnelled));
     json_object_set_new(o, "warning", warning && *warning ? json_string(warning) : json_null());
     json_object_set_new(o, "sip", sip);
     json_t *dialogs = json_array();

@@ -16,6 +16,20 @@
  * (a talk spurt's start), not comfort noise or the packet after it, not one whose timestamp
  * went backwards. Streams live in a table hashed on (source, destination, ports, SSRC), at
  * most net_limits.max_streams of them.
+ *
+ * Which flows are RTP (docs/network.md): a datagram of RTP's shape on a port that is never RTP
+ * (DNS, DHCP, TFTP, NTP, NetBIOS, SNMP, syslog, SSDP, STUN/TURN, mDNS, LLMNR) is not, unless an
+ * SDP names its address and port. Every other flow is read as a stream, and kept at the end
+ * when an SDP names it, or when its packets behave as RTP's do, in arrival order:
+ * RTP_MIN_PACKETS of them or more; sequence numbers that step forward by 1-100 (half the steps
+ * at least; a repeat, as an event's last packet is sent three times, or a packet come late, is
+ * not against it) and jump further either way on at most 1 step in 5; timestamps that go the
+ * sequence numbers' way (RTP_STEADY of the steps); one payload type for RTP_STEADY of the
+ * packets; and timestamps that advance with the packets' spacing at the payload's clock (half
+ * to twice it; 4-100 kHz when the clock is not known), or, for a flow of telephone events (whose
+ * timestamp stays on an event's start), every event payload of 4 bytes or more with its
+ * reserved bit 0. The rest are counted (not_rtp_flows, not_rtp_packets) and left out: no
+ * stream, no finding.
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -47,12 +61,53 @@ typedef struct net_rtp_state {
     size_t audio_len, audio_cap;
     bool have_event;
     uint32_t event_ts; /* the RTP timestamp of the last telephone event */
+    /* what tells RTP from other datagrams of its shape, in arrival order */
+    uint16_t arr_seq;
+    uint32_t arr_ts;
+    uint32_t steps;             /* packets after the first */
+    uint32_t seq_fwd;           /* those whose sequence number stepped forward by 1-100 */
+    uint32_t seq_bad;           /* further than 100 either way (0: a repeat) */
+    uint32_t ts_steps;          /* whose timestamp went the sequence number's way (a packet
+                                   late is back in both; a repeat keeps its place) */
+    uint32_t events;            /* telephone-event packets */
+    uint32_t events_ok;         /* with an event's payload (4 bytes or more, its R bit 0) */
+    double first_ms, last_ms;   /* the first and the last packet's arrival */
+    int64_t ext_ts0;            /* the first packet's timestamp (extended) */
+    uint32_t pt_n[NET_MAX_PTS]; /* packets of each of the stream's pts[] */
 } net_rtp_state;
+
+#define RTP_MIN_PACKETS 5
+#define RTP_STEADY 0.8
+#define RTP_SEQ_STEP_MAX 100
 
 #define PT_CN 13
 #define PT_CN_OLD 19
 
 /* ---- which datagrams are RTP ---------------------------------------------------------------- */
+
+/* The well-known ports of protocols that are never RTP (docs/network.md). */
+static bool never_rtp_port(uint16_t p)
+{
+    switch (p) {
+    case 53: /* DNS */
+    case 67: /* DHCP */
+    case 68:
+    case 69:  /* TFTP */
+    case 123: /* NTP */
+    case 137: /* NetBIOS name, datagram, session */
+    case 138:
+    case 139:
+    case 161: /* SNMP, traps */
+    case 162:
+    case 514:  /* syslog */
+    case 1900: /* SSDP */
+    case 3478: /* STUN, TURN; over TLS/DTLS */
+    case 5349:
+    case 5353: /* mDNS */
+    case 5355: /* LLMNR */ return true;
+    default: return false;
+    }
+}
 
 bool net__rtp_looks_like(const uint8_t *p, size_t n)
 {
@@ -122,9 +177,12 @@ static struct net_rtp_index *table_of(net_capture *c, bool create)
     return c->rtp_index;
 }
 
+/* the slots rebuilt at twice the capacity (64 at first), and at least twice the streams */
 static bool grow_table(struct net_rtp_index *tb, net_capture *c)
 {
     size_t ncap = tb->cap ? tb->cap * 2 : 64;
+    while (ncap < c->n_streams * 2)
+        ncap *= 2;
     size_t *ns = calloc(ncap, sizeof(size_t));
     if (!ns)
         return false;
@@ -222,13 +280,17 @@ static uint32_t pt_info_of(const net_capture *c, const net_rtp_state *st, int pt
     return 0;
 }
 
+/* the payload type noted in the stream's list, and its packet counted */
 static void note_pt(net_rtp_stream *s, int pt, const char *name)
 {
     for (int i = 0; i < s->n_pts; i++)
-        if (s->pts[i] == pt)
+        if (s->pts[i] == pt) {
+            s->st->pt_n[i]++;
             return;
+        }
     if (s->n_pts < NET_MAX_PTS) {
         snprintf(s->pt_names[s->n_pts], sizeof(s->pt_names[0]), "%.23s", name ? name : "");
+        s->st->pt_n[s->n_pts] = 1;
         s->pts[s->n_pts++] = (uint8_t)pt;
     }
 }
@@ -329,6 +391,11 @@ static void record(net_capture *c, const net_limits *lim, net_rtp_state *st, uin
 void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
 {
     const uint8_t *p = u->data;
+    if ((never_rtp_port(u->sport) || never_rtp_port(u->dport)) &&
+        !net__sdp_find(c, &u->dst, u->dport, &u->src, u->sport)) {
+        c->not_rtp_packets++;
+        return;
+    }
     uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
     net_rtp_stream *s = find_or_add(c, lim, u, ssrc);
     if (!s) {
@@ -345,8 +412,12 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
     bool event;
     uint32_t rate = pt_info_of(c, st, pt, &pt_name, &event);
     note_pt(s, pt, pt_name);
-    if (event)
+    if (event) {
         event_packet(s, st, p, u->len, ts);
+        size_t off = payload_offset(p, u->len);
+        st->events++;
+        st->events_ok += u->len - off >= 4 && !(p[off + 1] & 0x40);
+    }
     /* every packet fills its sequence number; the voice packets are what the jitter buffer
      * plays */
     bool voice = !event && pt != PT_CN && pt != PT_CN_OLD;
@@ -354,6 +425,20 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
            u->len - payload_offset(p, u->len));
     s->packets++;
     s->end_sec = u->rel;
+    if (s->packets == 1) {
+        st->first_ms = st->last_ms = now;
+        st->ext_ts0 = st->ext_ts;
+        st->arr_seq = (uint16_t)seq, st->arr_ts = ts;
+    } else {
+        st->steps++;
+        int step = (int16_t)(uint16_t)((uint16_t)seq - st->arr_seq);
+        int32_t dts = (int32_t)(ts - st->arr_ts);
+        st->seq_fwd += step >= 1 && step <= RTP_SEQ_STEP_MAX;
+        st->seq_bad += abs(step) > RTP_SEQ_STEP_MAX;
+        st->ts_steps += step > 0 ? dts >= 0 : step < 0 ? dts <= 0 : 1;
+        st->arr_seq = (uint16_t)seq, st->arr_ts = ts;
+        st->last_ms = now;
+    }
     if (s->packets == 1) {
         st->start_seq = st->stop_seq = st->last_seq = (uint16_t)seq;
         st->t_last = now;
@@ -429,8 +514,69 @@ void net__rtp_packet(net_capture *c, const net_limits *lim, const net_udp *u)
     st->total++;
 }
 
+/* Does the flow behave as RTP (the file's head)? An SDP that names it settles it. */
+static bool is_rtp(const net_capture *c, const net_rtp_stream *s)
+{
+    const net_rtp_state *st = s->st;
+    if (s->sdp_bound || net__sdp_find(c, &s->dst, s->dport, &s->src, s->sport))
+        return true;
+    if (s->packets < RTP_MIN_PACKETS || st->seq_fwd < 0.5 * st->steps ||
+        st->seq_bad > (1 - RTP_STEADY) * st->steps || st->ts_steps < RTP_STEADY * st->steps)
+        return false;
+    int top = 0;
+    for (int i = 1; i < s->n_pts; i++)
+        if (st->pt_n[i] > st->pt_n[top])
+            top = i;
+    if (st->pt_n[top] < RTP_STEADY * (double)s->packets)
+        return false;
+    if (st->events >= RTP_STEADY * (double)s->packets) /* telephone events alone */
+        return st->events_ok == st->events;
+    double elapsed = st->last_ms - st->first_ms, span = (double)(st->ext_ts - st->ext_ts0);
+    if (!(elapsed > 0) || !(span > 0))
+        return false;
+    double per_ms = span / elapsed; /* the timestamp's ticks per ms of arrival */
+    uint32_t rate = s->clock_rate ? s->clock_rate : net_pt_clock_rate(s->pts[top]);
+    if (rate)
+        return per_ms >= rate / 2000.0 && per_ms <= rate / 500.0;
+    return per_ms >= 4 && per_ms <= 100;
+}
+
+/* The flows that are not RTP out of the capture's streams, counted (before any index into the
+ * streams is taken: RTCP's and the dialogs' links are made after). */
+static void keep_rtp(net_capture *c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_streams; i++) {
+        net_rtp_stream *s = &c->streams[i];
+        if (is_rtp(c, s)) {
+            if (k != i)
+                c->streams[k] = *s;
+            k++;
+            continue;
+        }
+        c->not_rtp_flows++;
+        c->not_rtp_packets += s->packets;
+        free(s->st->rec);
+        free(s->st->audio);
+        free(s->st);
+        free(s->intervals);
+    }
+    if (k == c->n_streams)
+        return;
+    c->n_streams = k;
+    struct net_rtp_index *tb = table_of(c, false);
+    if (tb) { /* the slots named the old places */
+        free(tb->slot);
+        tb->slot = NULL;
+        tb->cap = 0;
+        if (!grow_table(tb, c))
+            tb->cap = 0;
+    }
+}
+
 void net__rtp_finish(net_capture *c, const net_limits *lim)
 {
+    keep_rtp(c);
     for (size_t i = 0; i < c->n_streams; i++) {
         net_rtp_stream *s = &c->streams[i];
         net_rtp_state *st = s->st;

@@ -22,7 +22,13 @@ KIND is one of:
   vlan       Ethernet with an 802.1Q tag
   sll        Linux cooked capture (v1)
   pcapng     the clean stream written as pcapng
-  many N     N streams (N from the KIND's argument, e.g. "many:10000"), 3 packets each
+  many N     N streams (N from the KIND's argument, e.g. "many:10000"), 5 packets each, a
+             round of all N every 100 ms (timestamps 800 apart)
+  notrtp     one real G.711 stream (10.0.0.1:16000 -> 192.0.2.7:17000, 5 s) beside traffic that
+             is never RTP, each protocol on its own port, on ports in the RTP range (10000-20000)
+             and on high ports: DNS (queries with random and with incrementing IDs, answers),
+             DHCP, TFTP, NTP, NetBIOS name queries (broadcast, incrementing IDs), SNMP, syslog,
+             SSDP, STUN, mDNS, LLMNR, QUIC, DTLS and random bytes
   sip        a call's SIP over UDP (INVITE, 100, 180, 200, ACK, BYE, 200, compact headers, a
              folded line) and the same dialog's messages over TCP: one INVITE split across three
              segments, two messages in one segment, a retransmitted segment
@@ -500,6 +506,79 @@ def stream_packets(rng, kind, n=500, pt=0, ssrc=0x11223344, seq0=1000, ts0=16000
     return out
 
 
+def dns_msg(ident, flags, name="example.com", answer=False):
+    q = b"".join(bytes([len(x)]) + x.encode() for x in name.split(".")) + b"\0" + \
+        struct.pack("!HH", 1, 1)
+    body = struct.pack("!HHHHHH", ident & 0xFFFF, flags, 1, 1 if answer else 0, 0, 0) + q
+    if answer:
+        body += struct.pack("!HHHIH4s", 0xC00C, 1, 1, 300, 4, bytes([192, 0, 2, 99]))
+    return body
+
+
+def not_rtp_payloads(rng, proto, k):
+    """the k-th datagram of a protocol that is never RTP, as its own tools send it"""
+    if proto == "dns":  # a resolver's queries (random IDs) and the answers
+        return dns_msg(rng.randrange(65536), 0x8180 if k % 2 else 0x0100, answer=bool(k % 2))
+    if proto == "dns_inc":  # a client whose IDs count up (several stacks do)
+        return dns_msg(0x8000 + k, 0x0100)
+    if proto == "dhcp":
+        return struct.pack("!BBBBIHH4s4s4s4s16s", 1 + k % 2, 1, 6, 0, rng.randrange(1 << 32), 0, 0,
+                           b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4, ETH_SRC + b"\0" * 10) + \
+            b"\0" * 192 + b"\x63\x82\x53\x63\x35\x01\x01\xff"
+    if proto == "tftp":  # a read request, then data blocks counting up
+        if k == 0:
+            return b"\0\x01boot.cfg\0octet\0"
+        return struct.pack("!HH", 3, k) + bytes(rng.randrange(256) for _ in range(512))
+    if proto == "ntp":
+        return bytes([0x23 if k % 2 == 0 else 0x24]) + bytes(47)
+    if proto == "netbios":  # name queries, broadcast, transaction IDs counting up
+        name = b"\x20" + b"EOGFEEEFEFCACACACACACACACACACACA" + b"\0"
+        return struct.pack("!HHHHHH", 0x8a10 + k, 0x0110, 1, 0, 0, 0) + name + \
+            struct.pack("!HH", 0x20, 1)
+    if proto == "snmp":
+        return bytes.fromhex("302902010104067075626c6963a01c0204") + struct.pack("!I", k) + \
+            bytes.fromhex("020100020100300e300c06082b060102010101000500")
+    if proto == "syslog":
+        return ("<134>Nov 27 10:00:%02d pbx asterisk[123]: NOTICE: call %d" % (k % 60, k)).encode()
+    if proto == "ssdp":
+        return b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\r\n"
+    if proto == "stun":
+        return struct.pack("!HHI", 0x0001, 0, 0x2112A442) + bytes(rng.randrange(256) for _ in range(12))
+    if proto in ("mdns", "llmnr"):
+        return dns_msg(0 if proto == "mdns" else rng.randrange(65536), 0x0000, "printer.local")
+    if proto == "quic":
+        first = 0xC3 if k < 2 else 0x43  # long header (Initial), then short headers
+        return bytes([first]) + bytes(rng.randrange(256) for _ in range(1199 if k < 2 else 60))
+    if proto == "dtls":  # handshake, then application data, record numbers counting up
+        ct = 22 if k < 3 else 23
+        return struct.pack("!BHHHIH", ct, 0xFEFD, 1, 0, k, 48) + bytes(rng.randrange(256) for _ in range(48))
+    return bytes(rng.randrange(256) for _ in range(rng.randrange(60, 200)))  # random bytes
+
+
+NOT_RTP_PORTS = {"dns": 53, "dns_inc": 53, "dhcp": 67, "tftp": 69, "ntp": 123, "netbios": 137,
+                 "snmp": 161, "syslog": 514, "ssdp": 1900, "stun": 3478, "mdns": 5353,
+                 "llmnr": 5355, "quic": 443, "dtls": 4433, "random": 40500}
+
+
+def not_rtp_capture(w, rng):
+    """the real stream and, per protocol, 30 datagrams on its own port, on a port of the RTP
+    range and on a high port, in time order"""
+    ev = [(t, A, B, 16000, 17000, b) for t, b in stream_packets(rng, "clean", n=250)]
+    i = 0
+    for proto, port in NOT_RTP_PORTS.items():
+        for where, (sp, dp) in enumerate(((50000 + i, port), (10000 + 2 * i, 10000 + 2 * i),
+                                          (30000 + 2 * i, 31000 + 2 * i))):
+            src = (10, 9, i, 1)
+            dst = (255, 255, 255, 255) if proto == "netbios" and where == 0 else (10, 9, i, 2)
+            for k in range(30):
+                t = 1.0 + k * 0.15 + rng.random() * 0.05
+                ev.append((t, src, dst, sp, dp, not_rtp_payloads(rng, proto, k)))
+        i += 1
+    ev.sort(key=lambda e: e[0])
+    for n, (t, src, dst, sp, dp, b) in enumerate(ev):
+        w.frame(t, ipv4(src, dst, 17, udp(sp, dp, b), n + 1))
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -522,6 +601,10 @@ def main():
         return 0
     if kind == "sip":
         sip_capture(w)
+        w.close()
+        return 0
+    if kind == "notrtp":
+        not_rtp_capture(w, rng)
         w.close()
         return 0
     if kind in ("rtcp", "rtcpmux"):
@@ -559,13 +642,14 @@ def main():
     if kind.startswith("many"):
         n = int(kind.split(":")[1]) if ":" in kind else 10000
         t = 1.0
-        for k in range(3):
+        for k in range(5):
+            t = 1.0 + 0.1 * k
             for s in range(n):
                 port = 10000 + 2 * (s % 25000)
                 src = (10, 1 + s // 25000, (s >> 8) & 255, s & 255)
                 t += 0.00001
                 w.frame(t, ipv4(src, B, 17, udp(port, 20000,
-                                                rtp(0, 100 + k, 1000 + 160 * k, 0x1000 + s,
+                                                rtp(0, 100 + k, 1000 + 800 * k, 0x1000 + s,
                                                     b"\xff" * 160))))
         w.close()
         return 0

@@ -403,9 +403,61 @@ sys.exit(not (a['rule'] == 'uniqueid' and A['dialogs'][a['dialog']]['call_id'] =
 # 10,000 streams
 python3 "$HERE/gen_pcap.py" many:10000 "$T/many.pcap"
 "$CQ" sip --json "$T/many.pcap" > "$T/many.json"
-check "10,000 streams, each of 3 packets" python3 -c "
+check "10,000 streams, each of 5 packets" python3 -c "
 import json,sys; d=json.load(open('$T/many.json'))
-sys.exit(not (len(d['streams']) == 10000 and all(s['packets'] == 3 for s in d['streams'])))"
+sys.exit(not (len(d['streams']) == 10000 and all(s['packets'] == 5 for s in d['streams'])))"
+
+# no RTP stream where there is none: a real stream beside DNS, DHCP, TFTP, NTP, NetBIOS, SNMP,
+# syslog, SSDP, STUN, mDNS, LLMNR, QUIC, DTLS and random bytes, each on its own port, on a port
+# of the RTP range and on a high port (gen_pcap.py notrtp), three seeds: the real stream alone,
+# its figures tshark's, no finding; the flows that looked like RTP counted as not RTP
+for seed in 1 2 3; do
+    python3 "$HERE/gen_pcap.py" notrtp "$T/notrtp$seed.pcap" "$seed"
+    "$SVC" sip --json "$T/notrtp$seed.pcap" > "$T/notrtp$seed.json"
+done
+python3 "$HERE/compare_tshark.py" --only 10.0.0.1:16000 "$SVC" "$T/notrtp1.pcap" \
+    "$T/notrtp2.pcap" "$T/notrtp3.pcap" > "$T/notrtp.out" 2>&1
+cat "$T/notrtp.out"
+check "non-RTP traffic: the real stream alone, no finding, the rest counted as not RTP" python3 -c "
+import json,sys
+for k in (1, 2, 3):
+    d = json.load(open('$T/notrtp%d.json' % k))
+    keys = [(s['src'], s['src_port'], s['dst'], s['dst_port']) for s in d['streams']]
+    print('# seed %d: %d streams, %d findings, not RTP: %d flows, %d packets' % (k, len(keys),
+          len(d['findings']), d['counts']['not_rtp_flows'], d['counts']['not_rtp_packets']))
+    if keys != [('10.0.0.1', 16000, '192.0.2.7', 17000)] or d['findings'] or \
+            d['streams'][0]['packets'] != 250 or d['counts']['not_rtp_packets'] == 0:
+        sys.exit(1)"
+check "non-RTP traffic: the real stream's figures equal tshark's" \
+    sh -c "[ \"\$(grep -c '^SAME' '$T/notrtp.out')\" = 3 ]"
+
+# tunnels and mirrors (tests/net/encap.py): the generated SIP, RTCP, fragmented and non-RTP
+# captures in each encapsulation, and every corpus pcap in VXLAN and ERSPAN III (which carry
+# whole frames: the corpus's PPPoE frames too); each reads as the plain capture it was made
+# from, and tshark counts the same SIP messages and streams
+encs="ipip ip6ip gre grekey erspan2 erspan3 vxlan tzsp sll sll2 qinq mpls"
+python3 "$HERE/gen_pcap.py" notrtp "$T/notrtp.pcap"
+: > "$T/encap.out"
+for b in sip rtcp frag notrtp; do
+    for k in $encs; do python3 "$HERE/encap.py" "$k" "$T/$b.pcap" "$T/enc-$b-$k.pcap"; done
+    python3 "$HERE/encap_same.py" "$SVC" "$T/$b.pcap" "$T"/enc-"$b"-*.pcap >> "$T/encap.out" 2>&1
+done
+for f in "$P"/*.pcap; do
+    cap=$(basename "$f" .pcap)
+    for k in vxlan erspan3; do python3 "$HERE/encap.py" "$k" "$f" "$T/cenc-$cap-$k.pcap"; done
+    python3 "$HERE/encap_same.py" "$SVC" "$f" "$T"/cenc-"$cap"-*.pcap >> "$T/encap.out" 2>&1
+done
+python3 "$HERE/compare_tshark.py" "$SVC" "$T"/enc-sip-*.pcap "$T"/enc-rtcp-*.pcap \
+    "$T"/enc-frag-*.pcap "$T"/cenc-*.pcap > "$T/encap-ts.out" 2>&1
+python3 "$HERE/compare_tshark.py" --only 10.0.0.1:16000 "$SVC" "$T"/enc-notrtp-*.pcap \
+    >> "$T/encap-ts.out" 2>&1
+grep -v '^SAME' "$T/encap.out" "$T/encap-ts.out"
+nenc=$(ls "$T"/enc-*.pcap "$T"/cenc-*.pcap | wc -l)
+echo "# $nenc encapsulated captures"
+check "each encapsulation reads as the plain capture ($(grep -c '^SAME' "$T/encap.out") of $nenc)" \
+    [ "$(grep -c '^SAME' "$T/encap.out")" = "$nenc" ]
+check "each encapsulation: SIP counts and streams equal tshark's" \
+    [ "$(grep -c '^SAME' "$T/encap-ts.out")" = "$nenc" ]
 
 # bad input: a clear error, no crash
 head -c 5000 "$T/clean.pcap" > "$T/cut.pcap"

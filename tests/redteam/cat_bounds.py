@@ -318,8 +318,12 @@ def cat_bounds_memory(root):
     p = subprocess.run(timer + [rt.CQ, "sip", "--json", cap], capture_output=True, timeout=300)
     dt = time.time() - t0
     ok = p.returncode == 0 and len(p.stdout) <= ANSWER_MAX
-    check("callqa sip --json on it: %.1f MB within 16 MiB (%.1f s)" % (len(p.stdout) / 1e6, dt),
-          ok and json.loads(p.stdout)["truncated"]["streams"] > 0,
+    d = json.loads(p.stdout) if ok else {}
+    # the 100,000 one-packet flows are read, then found not to be RTP (no stream of one packet
+    # without an SDP: docs/network.md); the INVITEs are cut to fit
+    check("callqa sip --json on it: %.1f MB within 16 MiB (%.1f s), the one-packet flows not "
+          "RTP" % (len(p.stdout) / 1e6, dt),
+          ok and d["counts"]["not_rtp_flows"] == 100000 and d["truncated"]["sip"] > 0,
           "%d %s" % (p.returncode, p.stderr[-300:]))
     if mem and timer:
         peak = [int(x.split("=")[1]) for x in p.stderr.decode().split() if
