@@ -126,8 +126,48 @@ static bool tzsp(walker *w, double ts, const uint8_t *p, size_t n)
     return true;
 }
 
+#define HEP_PORT 9060
+
+/* HEP on its way to a collector: the packet inside, with its own addresses, ports and time
+ * (HEP3 on any port; versions 1 and 2, which have no magic, on HEP_PORT when they parse). SIP
+ * and RTCP are read as if captured; the rest is counted. */
+static bool hep_in(walker *w, const net_udp *u)
+{
+    bool magic = u->len >= 4 && !memcmp(u->data, "HEP3", 4);
+    if (!magic && u->dport != HEP_PORT)
+        return false;
+    net_hep h;
+    const char *why;
+    if (net_hep_parse(u->data, u->len, &h, &why) != 0) {
+        w->c->hep_bad += magic;
+        return magic;
+    }
+    w->c->hep++;
+    net_udp in = *u;
+    in.src = h.src, in.dst = h.dst, in.sport = h.sport, in.dport = h.dport;
+    in.data = h.payload, in.len = h.payload_len;
+    if (h.has_time) { /* the agent's time, on the capture's clock */
+        in.sec = h.sec, in.nsec = h.usec * 1000;
+        in.ts = (double)h.sec + (double)h.usec * 1e-6;
+        int64_t rs = in.sec - w->t0_sec, rn = in.nsec - w->t0_nsec;
+        if (rn < 0)
+            rs--, rn += 1000000000;
+        in.rel = (double)rs + (double)rn * 1e-9;
+        in.rel_ms = (double)rs * 1000.0 + (double)rn / 1e6;
+    }
+    bool read = false;
+    if (h.payload && h.type == 1)
+        read = net__sip_message(w->c, w->lim, &in, h.ip_proto == 6);
+    else if (h.payload && h.type == 5 && h.payload_len && h.payload[0] != '{')
+        read = net__rtcp_udp(w->c, w->lim, &in);
+    w->c->hep_unread += !read;
+    return true;
+}
+
 static void udp_in(walker *w, const net_udp *u)
 {
+    if (hep_in(w, u))
+        return;
     if ((u->dport == VXLAN_PORT && vxlan(w, u->ts, u->data, u->len)) ||
         ((u->dport == TZSP_PORT || u->sport == TZSP_PORT) && tzsp(w, u->ts, u->data, u->len))) {
         w->c->udp--; /* a carrier: the datagrams counted are the ones inside */

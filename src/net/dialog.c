@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,7 +159,8 @@ static void facts(const net_capture *c, net_sip_dialog *d)
     d->callee = req->request ? req->dst : req->src;
     d->caller_port = req->request ? req->sport : req->dport;
     d->callee_port = req->request ? req->dport : req->sport;
-    double t_invite = -1, t_answer = -1;
+    double t_invite = NAN, t_answer = NAN; /* not yet seen (a time may be < 0: HEP's own times
+                                              can come before the capture's first frame) */
     bool answered = false;
     int n_info = 0;
     for (size_t i = 0; i < d->n_msgs; i++) {
@@ -170,7 +172,7 @@ static void facts(const net_capture *c, net_sip_dialog *d)
             net_sdp sdp;
             bool has_sdp = m->body && net_sdp_parse(m->body, m->body_len, &sdp);
             if (!has_to_tag(m->to)) { /* an initial INVITE (or one sent again, challenged) */
-                if (t_invite < 0)
+                if (isnan(t_invite))
                     t_invite = m->rel_sec;
                 if (has_sdp && !d->offer.present)
                     d->offer = sdp;
@@ -184,7 +186,7 @@ static void facts(const net_capture *c, net_sip_dialog *d)
             }
         }
         if (!m->request && invite && !answered) {
-            if (m->status >= 180 && m->status < 190 && d->pdd_sec < 0 && t_invite >= 0)
+            if (m->status >= 180 && m->status < 190 && d->pdd_sec < 0 && !isnan(t_invite))
                 d->pdd_sec = m->rel_sec - t_invite;
             if (m->status == 183 && m->body && !d->answer.present)
                 net_sdp_parse(m->body, m->body_len, &d->answer);
@@ -195,7 +197,7 @@ static void facts(const net_capture *c, net_sip_dialog *d)
                 t_answer = m->rel_sec;
                 d->final_status = m->status;
                 d->final_reason = m->reason;
-                if (t_invite >= 0)
+                if (!isnan(t_invite))
                     d->answer_sec = m->rel_sec - t_invite;
                 if (m->body) {
                     net_sdp sdp;
@@ -231,7 +233,7 @@ static void facts(const net_capture *c, net_sip_dialog *d)
         }
         if (m->request && !strcmp(m->method, "BYE") && d->hangup == NET_HANGUP_NONE) {
             d->hangup = net_addr_equal(&m->src, &d->caller) ? NET_HANGUP_CALLER : NET_HANGUP_CALLEE;
-            if (t_answer >= 0)
+            if (!isnan(t_answer))
                 d->talk_sec = m->rel_sec - t_answer;
             if (m->reason_hdr[0])
                 read_reason(m->reason_hdr, &d->q850_cause, d->reason_text, sizeof(d->reason_text));

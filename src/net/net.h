@@ -342,6 +342,34 @@ typedef struct net_codec_plan {
 } net_codec_plan;
 bool net_codec_planning(const char *name, net_codec_plan *out);
 
+/* ---- HEP (hep.c) ----------------------------------------------------------------------------- */
+
+/* One HEP packet (HEP3, or versions 1 and 2) taken apart: what it carries and where it came
+ * from. The pointers point into the bytes given. */
+typedef struct net_hep {
+    int version;           /* 1, 2 or 3 */
+    net_addr src, dst;     /* the original packet's */
+    uint16_t sport, dport; /* its ports */
+    uint8_t ip_proto;      /* its transport: 17 UDP, 6 TCP */
+    bool has_time;         /* sec and usec given (HEP3 chunks 9 and 10; version 2) */
+    int64_t sec, usec;     /* when the agent captured it */
+    uint8_t type;          /* the payload's protocol: 1 SIP, 5 RTCP (as JSON from Asterisk's
+                              res_hep_rtcp, as the packet from others), 100 a log, ... */
+    uint32_t agent;        /* the capture agent's id */
+    const char *key;       /* the authentication key (chunk 14), not NUL-terminated; NULL none */
+    size_t key_len;
+    const char *corr; /* the correlation id (chunk 17: Asterisk's channel, a Call-ID); NULL */
+    size_t corr_len;
+    const uint8_t *payload; /* the packet's payload (chunk 15); NULL when only compressed */
+    size_t payload_len;
+    bool compressed; /* it had a compressed payload (chunk 16), which is not read */
+} net_hep;
+
+/* Take apart the HEP packet p[0..n): 0, or -1 with *why (static) when it is not HEP or is
+ * malformed (a length past the bytes, no addresses or ports, a transport other than UDP or
+ * TCP, no payload). */
+int net_hep_parse(const uint8_t *p, size_t n, net_hep *out, const char **why);
+
 /* ---- a capture ------------------------------------------------------------------------------- */
 
 typedef struct net_capture {
@@ -359,6 +387,10 @@ typedef struct net_capture {
     uint64_t not_rtp_flows;       /* flows shaped like RTP that failed its checks (rtp.c) */
     uint64_t not_rtp_packets;     /* their datagrams, and those on ports that are never RTP */
     uint64_t tunnelled;           /* frames read inside a tunnel or a mirror's encapsulation */
+    uint64_t hep;                 /* HEP packets read (a collector's traffic, captured) */
+    uint64_t hep_bad;             /* datagrams that began "HEP3" and failed its checks */
+    uint64_t hep_unread;          /* HEP packets of what is not read here (RTCP as JSON, logs,
+                                     other protocols, compressed payloads) */
     uint64_t sip_dropped;         /* SIP messages past max_sip or max_sip_bytes */
     uint64_t tcp_gaps;            /* TCP streams resynchronised after a gap in their bytes */
     uint64_t rtcp;                /* compound RTCP packets read */

@@ -405,6 +405,9 @@ json_t *net_capture_json(const net_capture *c, const char *file, const char *war
     json_object_set_new(counts, "not_rtp_flows", json_integer((json_int_t)c->not_rtp_flows));
     json_object_set_new(counts, "not_rtp_packets", json_integer((json_int_t)c->not_rtp_packets));
     json_object_set_new(counts, "tunnelled", json_integer((json_int_t)c->tunnelled));
+    json_object_set_new(counts, "hep", json_integer((json_int_t)c->hep));
+    json_object_set_new(counts, "hep_bad", json_integer((json_int_t)c->hep_bad));
+    json_object_set_new(counts, "hep_unread", json_integer((json_int_t)c->hep_unread));
     json_object_set_new(o, "warning", warning && *warning ? json_string(warning) : json_null());
     json_object_set_new(o, "sip", sip);
     json_t *dialogs = json_array();

@@ -459,6 +459,32 @@ check "each encapsulation reads as the plain capture ($(grep -c '^SAME' "$T/enca
 check "each encapsulation: SIP counts and streams equal tshark's" \
     [ "$(grep -c '^SAME' "$T/encap-ts.out")" = "$nenc" ]
 
+# HEP from a PBX's agent, captured on its way to a collector (tests/net/hep.py): every corpus
+# pcap and the generated SIP and RTCP captures replayed as HEPv3 (SIP over UDP and TCP, RTCP),
+# and the captures of SIP over UDP and IPv4 alone as HEPv2; each gives the messages, dialogs,
+# SIP findings and RTCP reports of the capture itself
+: > "$T/hep.out"
+nhep=0
+for f in "$P"/*.pcap "$T/sip.pcap" "$T/rtcp.pcap"; do
+    cap=$(basename "$f" .pcap)
+    k=$(python3 "$HERE/hep.py" "$f" "$T/hep-$cap.pcap" | awk '{print $1 + $3}')
+    python3 "$HERE/hep_same.py" "$SVC" "$f" "$T/hep-$cap.pcap" "$k" >> "$T/hep.out" 2>&1
+    nhep=$((nhep + 1))
+done
+for cap in dtmf_sipinfo sip_dtmf2 sip_rtp_g711 sip_rtp_g729a; do
+    k=$(python3 "$HERE/hep.py" --v2 "$P/$cap.pcap" "$T/hep2-$cap.pcap" | awk '{print $1}')
+    python3 "$HERE/hep_same.py" "$SVC" "$P/$cap.pcap" "$T/hep2-$cap.pcap" "$k" >> "$T/hep.out" 2>&1
+    nhep=$((nhep + 1))
+done
+grep -v '^SAME' "$T/hep.out"
+check "HEP: $nhep replays read as the captures they came from" \
+    [ "$(grep -c '^SAME' "$T/hep.out")" = "$nhep" ]
+check "HEP: the replay of a call with SIP, SDP and RTCP holds its messages" python3 -c "
+import json, subprocess, sys
+d = json.loads(subprocess.run(['$SVC', 'sip', '--json', '$T/hep-rtcp.pcap'], capture_output=True,
+                              text=True).stdout)
+sys.exit(not (d['counts']['hep'] == 14 and len(d['sip']) == 3 and len(d['rtcp']) == 10))"
+
 # bad input: a clear error, no crash
 head -c 5000 "$T/clean.pcap" > "$T/cut.pcap"
 "$CQ" sip --json "$T/cut.pcap" > "$T/cut.json" 2> "$T/cut.err"
