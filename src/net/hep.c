@@ -61,22 +61,19 @@ static int hep3(const uint8_t *p, size_t n, net_hep *h, const char **why)
             if (vl == 1)
                 h->ip_proto = v[0];
             break;
-        case 3:
+        case 3: /* IPv4 source, destination; IPv6 source, destination */
         case 4:
-            if (vl != 4)
-                return fail(why, "HEP3: an IPv4 address chunk is not 4 bytes");
-            *(type == 3 ? &h->src : &h->dst) = (net_addr){.family = 4};
-            memcpy((type == 3 ? &h->src : &h->dst)->a, v, 4);
-            *(type == 3 ? &src : &dst) = true;
-            break;
         case 5:
-        case 6:
-            if (vl != 16)
-                return fail(why, "HEP3: an IPv6 address chunk is not 16 bytes");
-            *(type == 5 ? &h->src : &h->dst) = (net_addr){.family = 6};
-            memcpy((type == 5 ? &h->src : &h->dst)->a, v, 16);
-            *(type == 5 ? &src : &dst) = true;
+        case 6: {
+            bool v6 = type >= 5, is_src = type % 2 == 1;
+            if (vl != (v6 ? 16u : 4u))
+                return fail(why, "HEP3: an address chunk is not of its family's size");
+            net_addr *a = is_src ? &h->src : &h->dst;
+            *a = (net_addr){.family = v6 ? 6 : 4};
+            memcpy(a->a, v, vl);
+            *(is_src ? &src : &dst) = true;
             break;
+        }
         case 7:
         case 8:
             if (vl != 2)
