@@ -330,8 +330,7 @@ static void test_rules_windows(void **state)
     sc_utt u[] = {
         utt("agent", 2, 6, "Thank you for calling Acme Bank.", "thank you for calling acme bank"),
         utt("agent", 29, 31, "Hello, Ann speaking.", "hello ann speaking"),
-        utt("customer", 32, 40, "Hi.", "hi"),
-        utt("agent", 70, 72, "Goodbye!", "goodbye")};
+        utt("customer", 32, 40, "Hi.", "hi"), utt("agent", 70, 72, "Goodbye!", "goodbye")};
     sc_text t = {.u = u, .n = 4, .duration = 90, .separated = true};
     const char *report = "{\"duration\": 90, \"call_events\": {\"answer_sec\": 20, "
                          "\"answer_after\": \"hold\"}}";
@@ -386,10 +385,9 @@ static void test_default_card_opening(void **state)
     sc_card c = card_of(sc_default_card(&len));
     sc_call call;
     char err[200];
-    sc_utt u[] = {
-        utt("customer", 1, 4, "Hello, is anyone there?", "hello is anyone there"),
-        utt("agent", 21.4, 25, "Hello, thank you for calling, my name is Ann.",
-            "hello thank you for calling my name is ann")};
+    sc_utt u[] = {utt("customer", 1, 4, "Hello, is anyone there?", "hello is anyone there"),
+                  utt("agent", 21.4, 25, "Hello, thank you for calling, my name is Ann.",
+                      "hello thank you for calling my name is ann")};
     sc_text t = {.u = u, .n = 2, .duration = 60, .separated = true};
     assert_int_equal(sc_score(&c, NULL, &t, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
     assert_string_equal(c.cats[0].key, "greeting");
