@@ -153,6 +153,7 @@ int cq_cli_score(int argc, char **argv)
     tx_transcript tx = {0};
     bool tx_made = false;
     sc_text text = {0};
+    json_t *rj = NULL; /* the report, parsed */
     cfg.scoring = true;
     if (!(tbody = load("transcript", tpath, &tlen)) ||
         (rpath && !(report = load("report", rpath, &rlen))))
@@ -164,15 +165,13 @@ int cq_cli_score(int argc, char **argv)
     double duration = 0;
     if (report) {
         json_error_t je;
-        json_t *r = json_loads(report, 0, &je);
-        if (!json_is_object(r)) {
+        rj = json_loads(report, 0, &je);
+        if (!json_is_object(rj)) {
             fprintf(stderr, "callqa score: report %s: not a JSON object (%s)\n", rpath, je.text);
-            json_decref(r);
             goto done;
         }
-        if (json_is_number(json_object_get(r, "duration")))
-            duration = json_number_value(json_object_get(r, "duration"));
-        json_decref(r);
+        if (json_is_number(json_object_get(rj, "duration")))
+            duration = json_number_value(json_object_get(rj, "duration"));
     }
     if (tx_import(tbody, tlen, speaker, report, &tx, err, sizeof(err)) != 0) {
         fprintf(stderr, "callqa score: transcript %s: %s\n", tpath, err);
@@ -183,7 +182,7 @@ int cq_cli_score(int argc, char **argv)
         fprintf(stderr, "callqa score: out of memory\n");
         goto done;
     }
-    sc_text_answer(&text, report);
+    sc_text_answer(&text, rj);
     /* no store here: no daily caps, and the attempts are not kept */
     if (!(result = pl_score_text(&sc, report, &text, NULL, &attempts, err, sizeof(err)))) {
         fprintf(stderr, "callqa score: %s\n", err);
@@ -197,6 +196,7 @@ int cq_cli_score(int argc, char **argv)
     }
     rc = 0;
 done:
+    json_decref(rj);
     sc_text_free(&text);
     if (tx_made)
         tx_transcript_free(&tx);

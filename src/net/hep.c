@@ -12,16 +12,6 @@
 #define HEP_AF_INET 2
 #define HEP_AF_INET6 10
 
-static uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static uint32_t le32(const uint8_t *p)
 {
     return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
@@ -36,7 +26,7 @@ static int fail(const char **why, const char *what)
 /* version 3: chunks after "HEP3" and the total length */
 static int hep3(const uint8_t *p, size_t n, net_hep *h, const char **why)
 {
-    size_t total = be16(p + 4);
+    size_t total = net__be16(p + 4);
     if (total < 6 || total > n)
         return fail(why, "HEP3: its length is past the datagram");
     bool src = false, dst = false, sp = false, dp = false;
@@ -44,7 +34,8 @@ static int hep3(const uint8_t *p, size_t n, net_hep *h, const char **why)
     for (size_t off = 6; off < total;) {
         if (off + 6 > total)
             return fail(why, "HEP3: a chunk's header is cut short");
-        uint16_t vendor = be16(p + off), type = be16(p + off + 2), len = be16(p + off + 4);
+        uint16_t vendor = net__be16(p + off), type = net__be16(p + off + 2),
+                 len = net__be16(p + off + 4);
         if (len < 6 || off + len > total)
             return fail(why, "HEP3: a chunk's length is past the packet");
         const uint8_t *v = p + off + 6;
@@ -78,16 +69,16 @@ static int hep3(const uint8_t *p, size_t n, net_hep *h, const char **why)
         case 8:
             if (vl != 2)
                 return fail(why, "HEP3: a port chunk is not 2 bytes");
-            *(type == 7 ? &h->sport : &h->dport) = be16(v);
+            *(type == 7 ? &h->sport : &h->dport) = net__be16(v);
             *(type == 7 ? &sp : &dp) = true;
             break;
         case 9:
             if (vl == 4)
-                h->sec = be32(v), h->has_time = true;
+                h->sec = net__be32(v), h->has_time = true;
             break;
         case 10:
             if (vl == 4)
-                h->usec = be32(v);
+                h->usec = net__be32(v);
             break;
         case 11:
             if (vl == 1)
@@ -95,9 +86,9 @@ static int hep3(const uint8_t *p, size_t n, net_hep *h, const char **why)
             break;
         case 12:
             if (vl == 4)
-                h->agent = be32(v);
+                h->agent = net__be32(v);
             else if (vl == 2)
-                h->agent = be16(v);
+                h->agent = net__be16(v);
             break;
         case 14: h->key = (const char *)v, h->key_len = vl; break;
         case 15: h->payload = v, h->payload_len = vl; break;
@@ -133,7 +124,7 @@ static int hep12(const uint8_t *p, size_t n, net_hep *h, const char **why)
         return fail(why, "HEP: its header length does not fit its family");
     h->version = p[0];
     h->ip_proto = p[3];
-    h->sport = be16(p + 4), h->dport = be16(p + 6);
+    h->sport = net__be16(p + 4), h->dport = net__be16(p + 6);
     h->src = (net_addr){.family = alen == 4 ? 4 : 6};
     h->dst = h->src;
     memcpy(h->src.a, p + 8, alen);

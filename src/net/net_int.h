@@ -8,6 +8,16 @@
 
 #include "net.h"
 
+/* Big-endian 16 and 32-bit fields off the wire. */
+static inline uint16_t net__be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+static inline uint32_t net__be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* One UDP datagram of the capture, as the decoders above UDP see it. */
 typedef struct net_udp {
     double ts;     /* epoch seconds */

@@ -36,16 +36,6 @@
 #define MAX_PER_PACKET 64  /* reports (SR, RR, XR) taken from one compound packet */
 #define MAX_BLOCKS_PKT 256 /* report blocks and VoIP blocks taken from one compound packet */
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* ---- the last SR of each direction ---------------------------------------------------------- */
 
 typedef struct last_sr {
@@ -127,7 +117,7 @@ static bool sdes_ok(const uint8_t *p, size_t n, unsigned chunks, uint32_t ssrc, 
     for (unsigned c = 0; c < chunks; c++) {
         if (off + 4 > n)
             return false;
-        uint32_t who = be32(p + off);
+        uint32_t who = net__be32(p + off);
         off += 4;
         for (;;) {
             if (off >= n)
@@ -175,7 +165,7 @@ static bool packet_ok(const uint8_t *p, size_t n)
         for (size_t off = 8; off < n;) {
             if (off + 4 > n)
                 return false;
-            size_t len = (size_t)be16(p + off + 2) * 4;
+            size_t len = (size_t)net__be16(p + off + 2) * 4;
             if (off + 4 + len > n || (p[off] == XR_VOIP && len != 4 * XR_VOIP_WORDS))
                 return false;
             off += 4 + len;
@@ -199,7 +189,7 @@ static bool compound_ok(const uint8_t *p, size_t n, bool first_any)
                                              Wireshark leaves it */
         if ((p[off] >> 6) != 2 || p[off + 1] < 192 || p[off + 1] > 223)
             return false;
-        size_t len = ((size_t)be16(p + off + 2) + 1) * 4;
+        size_t len = ((size_t)net__be16(p + off + 2) + 1) * 4;
         if (off + len > n)
             return false;
         size_t body = len;
@@ -225,7 +215,7 @@ static const uint8_t *next_packet(const uint8_t *p, size_t n, size_t *off, size_
     if (*off + 4 > n)
         return NULL;
     const uint8_t *h = p + *off;
-    size_t len = ((size_t)be16(h + 2) + 1) * 4;
+    size_t len = ((size_t)net__be16(h + 2) + 1) * 4;
     *body = h[0] & 0x20 ? len - h[len - 1] : len;
     *off += len;
     return h;
@@ -255,15 +245,15 @@ static void decode_voip(const uint8_t *b, net_rtcp_voip *v)
 {
     const uint8_t *f = b + 8;
     int8_t sig = (int8_t)f[12], noise = (int8_t)f[13];
-    *v = (net_rtcp_voip){.ssrc = be32(b + 4),
+    *v = (net_rtcp_voip){.ssrc = net__be32(b + 4),
                          .loss_rate = f[0],
                          .discard_rate = f[1],
                          .burst_density = f[2],
                          .gap_density = f[3],
-                         .burst_ms = be16(f + 4),
-                         .gap_ms = be16(f + 6),
-                         .round_trip_ms = be16(f + 8),
-                         .end_system_ms = be16(f + 10),
+                         .burst_ms = net__be16(f + 4),
+                         .gap_ms = net__be16(f + 6),
+                         .round_trip_ms = net__be16(f + 8),
+                         .end_system_ms = net__be16(f + 10),
                          .signal_dbm = sig == 127 ? NET_XR_NA : sig,
                          .noise_dbm = noise == 127 ? NET_XR_NA : noise,
                          .rerl_db = f[14] == 127 ? NET_XR_NA : f[14],
@@ -275,9 +265,9 @@ static void decode_voip(const uint8_t *b, net_rtcp_voip *v)
                          .plc = f[20] >> 6,
                          .jba = (f[20] >> 4) & 3,
                          .jb_rate = f[20] & 15,
-                         .jb_nominal_ms = be16(f + 22),
-                         .jb_max_ms = be16(f + 24),
-                         .jb_abs_max_ms = be16(f + 26)};
+                         .jb_nominal_ms = net__be16(f + 22),
+                         .jb_max_ms = net__be16(f + 24),
+                         .jb_abs_max_ms = net__be16(f + 26)};
 }
 
 /* Wireshark's round trip: whole ms between the two capture times (seconds * 1000 + the
@@ -306,7 +296,7 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
             n_rep++, n_blk += h[0] & 31;
         } else if (pt == PT_XR) {
             n_rep++;
-            for (size_t k = 8; k + 4 <= body; k += 4 + (size_t)be16(h + k + 2) * 4)
+            for (size_t k = 8; k + 4 <= body; k += 4 + (size_t)net__be16(h + k + 2) * 4)
                 n_voip += h[k] == XR_VOIP;
         }
     }
@@ -337,13 +327,14 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
                                  .dport = u->dport,
                                  .type = (uint8_t)pt,
                                  .how = how,
-                                 .ssrc = be32(h + 4),
+                                 .ssrc = net__be32(h + 4),
                                  .first_block = c->n_rtcp_blocks,
                                  .first_voip = c->n_rtcp_voip};
         size_t blk = 8;
         if (pt == PT_SR) {
-            rep->ntp_msw = be32(h + 8), rep->ntp_lsw = be32(h + 12), rep->rtp_ts = be32(h + 16);
-            rep->sender_packets = be32(h + 20), rep->sender_octets = be32(h + 24);
+            rep->ntp_msw = net__be32(h + 8), rep->ntp_lsw = net__be32(h + 12),
+            rep->rtp_ts = net__be32(h + 16);
+            rep->sender_packets = net__be32(h + 20), rep->sender_octets = net__be32(h + 24);
             last_sr *e = dir_find(st, &u->src, &u->dst, u->sport, u->dport, true);
             if (e) {
                 e->lsr = rep->ntp_msw << 16 | rep->ntp_lsw >> 16;
@@ -352,7 +343,7 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
             blk = 28;
         }
         if (pt == PT_XR) {
-            for (size_t k = 8; k + 4 <= body; k += 4 + (size_t)be16(h + k + 2) * 4)
+            for (size_t k = 8; k + 4 <= body; k += 4 + (size_t)net__be16(h + k + 2) * 4)
                 if (h[k] == XR_VOIP) {
                     decode_voip(h + k, &c->rtcp_voip[c->n_rtcp_voip++]);
                     rep->n_voip++;
@@ -366,15 +357,15 @@ static void keep(net_capture *c, const net_limits *lim, const net_udp *u, net_rt
             const uint8_t *b = h + blk;
             uint32_t cum = (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
             net_rtcp_block *o = &c->rtcp_blocks[c->n_rtcp_blocks++];
-            *o = (net_rtcp_block){.ssrc = be32(b),
+            *o = (net_rtcp_block){.ssrc = net__be32(b),
                                   .fraction_lost = b[4],
                                   .cum_lost =
                                       cum & 0x800000 ? (int32_t)cum - 0x1000000 : (int32_t)cum,
-                                  .ext_high_seq = be32(b + 8),
-                                  .jitter = be32(b + 12),
+                                  .ext_high_seq = net__be32(b + 8),
+                                  .jitter = net__be32(b + 12),
                                   .jitter_ms = -1,
-                                  .lsr = be32(b + 16),
-                                  .dlsr = be32(b + 20)};
+                                  .lsr = net__be32(b + 16),
+                                  .dlsr = net__be32(b + 20)};
             if (back && o->lsr && back->lsr == o->lsr) {
                 o->has_rtt = true;
                 o->rtt_ms = rtt_ms(u, back, o->dlsr);

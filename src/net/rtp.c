@@ -565,12 +565,11 @@ static void keep_rtp(net_capture *c)
         return;
     c->n_streams = k;
     struct net_rtp_index *tb = table_of(c, false);
-    if (tb) { /* the slots named the old places */
+    if (tb) { /* the slots named the old places: made again (none when out of memory) */
         free(tb->slot);
         tb->slot = NULL;
         tb->cap = 0;
-        if (!grow_table(tb, c))
-            tb->cap = 0;
+        (void)grow_table(tb, c);
     }
 }
 

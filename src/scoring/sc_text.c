@@ -196,19 +196,18 @@ int sc_text_from_transcript(const tx_transcript *t, double duration, sc_text *ou
     return 0;
 }
 
-void sc_text_answer(sc_text *t, const char *report_json)
+void sc_text_answer(sc_text *t, const json_t *report)
 {
     t->answer = 0;
     t->answer_after[0] = '\0';
-    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
-    const json_t *ce = json_object_get(r, "call_events"), *a = json_object_get(ce, "answer_sec"),
+    const json_t *ce = json_object_get(report, "call_events"),
+                 *a = json_object_get(ce, "answer_sec"),
                  *after = json_object_get(ce, "answer_after");
     if (json_is_number(a) && json_number_value(a) > 0 && isfinite(json_number_value(a))) {
         t->answer = json_number_value(a);
         if (json_is_string(after))
             snprintf(t->answer_after, sizeof(t->answer_after), "%s", json_string_value(after));
     }
-    json_decref(r);
 }
 
 void sc_text_free(sc_text *t)

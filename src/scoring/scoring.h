@@ -123,9 +123,10 @@ int sc_text_from_transcript(const struct tx_transcript *t, double duration, sc_t
 /* The same from the report's transcript block (JSON: legs[] with role and segments[] of start,
  * end and text), as the store keeps it. 0, or -1 with err. */
 int sc_text_from_block(const char *block, double duration, sc_text *out, char *err, size_t errsz);
-/* The answer from the report (JSON text, or NULL): call_events.answer_sec and answer_after when
+struct json_t;
+/* The answer from the report (parsed, or NULL): call_events.answer_sec and answer_after when
  * the report has them, else 0 and "" (the recording's start). */
-void sc_text_answer(sc_text *t, const char *report_json);
+void sc_text_answer(sc_text *t, const struct json_t *report);
 void sc_text_free(sc_text *t);
 
 /* One piece of evidence from the transcript. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "../../src/scoring/scoring.h"
 
@@ -334,7 +335,9 @@ static void test_rules_windows(void **state)
     sc_text t = {.u = u, .n = 4, .duration = 90, .separated = true};
     const char *report = "{\"duration\": 90, \"call_events\": {\"answer_sec\": 20, "
                          "\"answer_after\": \"hold\"}}";
-    sc_text_answer(&t, report);
+    json_t *rj = json_loads(report, 0, NULL);
+    sc_text_answer(&t, rj);
+    json_decref(rj);
     assert_true(t.answer == 20);
     assert_string_equal(t.answer_after, "hold");
     assert_int_equal(sc_score(&c, report, &t, NULL, NULL, NULL, &call, err, sizeof(err)), 0);
@@ -372,7 +375,10 @@ static void test_rules_windows(void **state)
     assert_non_null(strstr(call.cats[0].reason, "no words from the agent in the call"));
     sc_call_free(&call);
     /* a report whose answer is null (never answered) leaves the recording's start */
-    sc_text_answer(&t, "{\"call_events\": {\"answer_sec\": null, \"answer_after\": \"busy\"}}");
+    rj = json_loads("{\"call_events\": {\"answer_sec\": null, \"answer_after\": \"busy\"}}", 0,
+                    NULL);
+    sc_text_answer(&t, rj);
+    json_decref(rj);
     assert_true(t.answer == 0 && !t.answer_after[0]);
     sc_card_free(&c);
 }
