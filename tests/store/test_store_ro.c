@@ -178,11 +178,16 @@ static void test_reads(void **state)
     store_ro_close(r);
 }
 
-static double mono(void)
+static double clock_sec(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double mono(void)
+{
+    return clock_sec(CLOCK_MONOTONIC);
 }
 
 /* One call of a function the time limit cannot see inside: each hostile one refused by "size" or
@@ -251,11 +256,11 @@ static void test_long_functions(void **state)
     double worst = 0;
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
         store_ro_result out;
-        double t0 = mono();
+        double t0 = mono(), c0 = clock_sec(CLOCK_PROCESS_CPUTIME_ID);
         int rc = store_ro_query(r, k[i].sql, &lim, &out);
-        double t = mono() - t0;
-        print_message("%-10s %5.2f s  %.90s: %.120s\n", rc ? out.layer : out.json, t, k[i].sql,
-                      out.error);
+        double t = mono() - t0, cpu = clock_sec(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        print_message("%-10s %5.2f s (%.2f s CPU)  %.90s: %.120s\n", rc ? out.layer : out.json, t,
+                      cpu, k[i].sql, out.error);
         if (!strcmp(k[i].layer, "null")) {
             assert_int_equal(rc, 0);
             assert_non_null(strstr(out.json, "\"rows\":[[null]]"));
@@ -264,11 +269,15 @@ static void test_long_functions(void **state)
             assert_string_equal(out.layer, k[i].layer);
             assert_true(out.error[0] != 0);
         }
-        assert_true(t < lim.timeout_sec + 1.0);
-        worst = t > worst ? t : worst;
+        /* the work done past the limit, as CPU time: on a loaded machine (a sanitizer build
+         * beside other suites) the wall clock also counts the time this process waited for a
+         * core; the wall-clock bound only catches a hang */
+        assert_true(cpu < lim.timeout_sec + 1.0);
+        assert_true(t < lim.timeout_sec + 10.0);
+        worst = cpu > worst ? cpu : worst;
         store_ro_result_free(&out);
     }
-    print_message("the slowest: %.2f s (limit %.1f s)\n", worst, lim.timeout_sec);
+    print_message("the slowest: %.2f s CPU (limit %.1f s)\n", worst, lim.timeout_sec);
     /* the same functions on ordinary values: SQLite's own answers, types kept */
     static const struct {
         const char *sql, *json;
