@@ -160,6 +160,15 @@ static bool hep_in(walker *w, const net_udp *u)
         read = net__sip_message(w->c, w->lim, &in, h.ip_proto == 6);
     else if (h.payload && h.type == 5 && h.payload_len && h.payload[0] != '{')
         read = net__rtcp_udp(w->c, w->lim, &in);
+    else if (h.payload && h.type == 5 && h.payload_len) { /* res_hep_rtcp's JSON report */
+        uint8_t pkt[NET_HEP_RTCP_MAX];
+        size_t len;
+        const char *jwhy;
+        if (net_hep_rtcp_json(h.payload, h.payload_len, pkt, &len, &jwhy) == 0) {
+            in.data = pkt, in.len = len;
+            read = net__rtcp_udp(w->c, w->lim, &in);
+        }
+    }
     w->c->hep_unread += !read;
     return true;
 }

@@ -370,6 +370,31 @@ typedef struct net_hep {
  * TCP, no payload). */
 int net_hep_parse(const uint8_t *p, size_t n, net_hep *out, const char **why);
 
+/* Asterisk's res_hep_rtcp sends an RTCP report as JSON (HEP type 5, a payload that starts with
+ * '{'): the SR or RR it was made from, with its report blocks, in out[0..*len), to be read as
+ * captured RTCP is. The SR's NTP time comes back from Unix microseconds (its middle 32 bits, the
+ * LSR its answers quote, can differ by one unit of 1/65536 s: such an answer has no round trip).
+ * 0, or -1 with *why (static) when it is not such a report. */
+#define NET_HEP_RTCP_MAX (28 + 31 * 24)
+#define NET_HEP_JSON_MAX 16384
+int net_hep_rtcp_json(const uint8_t *p, size_t n, uint8_t out[NET_HEP_RTCP_MAX], size_t *len,
+                      const char **why);
+
+/* What files a SIP message with its call, read off its first line and head: the Call-ID (not
+ * NUL-terminated, inside p; at most NET_SIP_CALL_ID_MAX bytes), the request's method or the
+ * response's status, and the CSeq's method. 0, or -1 when it is not a SIP message with a
+ * Call-ID. */
+#define NET_SIP_CALL_ID_MAX 256
+typedef struct net_sip_glance {
+    const char *call_id;
+    size_t call_id_len;
+    bool request;
+    char method[16];      /* a request's */
+    int status;           /* a response's */
+    char cseq_method[16]; /* "" when the CSeq is missing */
+} net_sip_glance;
+int net_sip_peek(const uint8_t *p, size_t n, net_sip_glance *out);
+
 /* ---- a capture ------------------------------------------------------------------------------- */
 
 typedef struct net_capture {
@@ -389,8 +414,9 @@ typedef struct net_capture {
     uint64_t tunnelled;           /* frames read inside a tunnel or a mirror's encapsulation */
     uint64_t hep;                 /* HEP packets read (a collector's traffic, captured) */
     uint64_t hep_bad;             /* datagrams that began "HEP3" and failed its checks */
-    uint64_t hep_unread;          /* HEP packets of what is not read here (RTCP as JSON, logs,
-                                     other protocols, compressed payloads) */
+    uint64_t hep_unread;          /* HEP packets of what is not read here (logs, other
+                                     protocols, compressed payloads, RTCP JSON that is not a
+                                     report) */
     uint64_t sip_dropped;         /* SIP messages past max_sip or max_sip_bytes */
     uint64_t tcp_gaps;            /* TCP streams resynchronised after a gap in their bytes */
     uint64_t rtcp;                /* compound RTCP packets read */

@@ -6,13 +6,20 @@ and each SIP message over TCP (put back together from its segments, a segment se
 once), becomes one HEP packet, with its original addresses, ports, transport and time, sent from the
 agent 10.99.0.1 to the collector 10.99.0.2:9060 half a millisecond after it was captured.
 
-usage: hep.py [--v2] [--key KEY] IN OUT
+usage: hep.py [--v2] [--rtcp-json] [--key KEY] IN OUT
 
 HEPv3 by default: chunks 1 (family), 2 (transport), 3/4 or 5/6 (addresses), 7/8 (ports), 9/10
 (seconds, microseconds), 11 (1 SIP, 5 RTCP), 12 (agent id 2001), 14 (the key, when given), 15
 (the payload), 17 (the correlation id: the SIP message's Call-ID). --v2: version 2's fixed
-header (IPv4 only), its time in the sender's (little-endian) byte order.
+header (IPv4 only), its time in the sender's (little-endian) byte order. --rtcp-json: each
+SR and RR of an RTCP packet as Asterisk's res_hep_rtcp sends it, one HEP packet of JSON each
+(rtp_engine.c's rtcp_report_to_json: ssrc, type, report_count, sender_information with the NTP
+time as Unix seconds and microseconds in strings, report_blocks with lsr as a string; C ints,
+so an SSRC past 2^31 is negative), its correlation id the Call-ID whose SDP names the RTCP's
+address and port (or the RTP port below it); SDES, BYE and XR are not sent.
 Prints how many SIP and RTCP packets it wrote.
+
+packets(IN, v2, key, rtcp_json) yields (sec, usec, kind, hep bytes) for hep_send.py.
 """
 import re
 import struct
@@ -116,7 +123,70 @@ def chunk(t, value):
     return struct.pack("!HHH", 0, t, 6 + len(value)) + value
 
 
-def hep3(fam, src, dst, sp, dp, proto, sec, usec, kind, payload, key):
+def rtcp_json(payload):
+    """the SR and RR packets of an RTCP compound as res_hep_rtcp's JSON reports"""
+    import json
+    off = 0  # a compound that does not hold together is not one Asterisk parsed: none
+    while len(payload) - off >= 4:  # less than a header after the last is ignored
+        if payload[off] >> 6 != 2:
+            return []
+        n = (struct.unpack("!H", payload[off + 2:off + 4])[0] + 1) * 4
+        pad = payload[off] & 0x20
+        rc, pt = payload[off] & 31, payload[off + 1]
+        if off + n > len(payload) or (pad and off + n != len(payload)) or \
+                (pt == 200 and n < 28 + 24 * rc) or (pt == 201 and n < 8 + 24 * rc):
+            return []
+        off += n
+    out, off = [], 0
+    while off + 8 <= len(payload):
+        rc, pt = payload[off] & 31, payload[off + 1]
+        n = (struct.unpack("!H", payload[off + 2:off + 4])[0] + 1) * 4
+        body = payload[off + 4:off + n]
+        off += n
+        if pt not in (200, 201) or len(body) < 4:
+            continue
+        ssrc = struct.unpack("!I", body[:4])[0]
+        r = {"ssrc": ssrc - (1 << 32) if ssrc >= 1 << 31 else ssrc, "type": pt,
+             "report_count": rc, "sender_information": None, "report_blocks": []}
+        b = 4
+        if pt == 200:
+            msw, lsw, ts, pk, oc = struct.unpack("!IIIII", body[4:24])
+            r["sender_information"] = {
+                "ntp_timestamp_sec": "%d" % ((msw - 2208988800) & 0xFFFFFFFF),
+                "ntp_timestamp_usec": "%d" % (lsw * 1000000 >> 32),
+                "rtp_timestamp": ts - (1 << 32) if ts >= 1 << 31 else ts,
+                "packets": pk, "octets": oc}
+            b = 24
+        for _ in range(rc):
+            src, fl_lost, hs, jit, lsr, dlsr = struct.unpack("!IIIIII", body[b:b + 24])
+            b += 24
+            r["report_blocks"].append({
+                "source_ssrc": src - (1 << 32) if src >= 1 << 31 else src,
+                "fraction_lost": fl_lost >> 24, "packets_lost": fl_lost & 0xFFFFFF,
+                "highest_seq_no": hs, "ia_jitter": jit, "lsr": "%d" % lsr, "dlsr": dlsr})
+        out.append(json.dumps(r).encode())
+    return out
+
+
+SDP_C = re.compile(rb"^c=IN IP[46] (\S+)", re.M)
+SDP_M = re.compile(rb"^m=audio (\d+)", re.M)
+
+
+def sdp_calls(payload, calls):
+    """an SDP's address and RTP port (and the RTCP port above it) filed under its Call-ID"""
+    m, c, cid = SDP_M.search(payload), SDP_C.search(payload), CALL_ID.search(payload)
+    if m and c and cid:
+        import socket
+        try:
+            a = socket.inet_pton(socket.AF_INET6 if b":" in c.group(1) else socket.AF_INET,
+                                 c.group(1).decode())
+        except (OSError, UnicodeDecodeError):
+            return
+        port = int(m.group(1))
+        calls[(a, port)] = calls[(a, port + 1)] = cid.group(1)
+
+
+def hep3(fam, src, dst, sp, dp, proto, sec, usec, kind, payload, key, corr=None):
     c = chunk(1, bytes([2 if fam == 4 else 10])) + chunk(2, bytes([proto]))
     c += chunk(3 if fam == 4 else 5, src) + chunk(4 if fam == 4 else 6, dst)
     c += chunk(7, struct.pack("!H", sp)) + chunk(8, struct.pack("!H", dp))
@@ -125,8 +195,8 @@ def hep3(fam, src, dst, sp, dp, proto, sec, usec, kind, payload, key):
     if key:
         c += chunk(14, key.encode())
     m = CALL_ID.search(payload) if kind == 1 else None
-    if m:
-        c += chunk(17, m.group(1))
+    if m or corr:
+        c += chunk(17, m.group(1) if m else corr)
     c += chunk(15, payload)
     return b"HEP3" + struct.pack("!H", 6 + len(c)) + c
 
@@ -136,10 +206,33 @@ def hep2(src, dst, sp, dp, sec, usec, payload):
         struct.pack("<IIHH", sec, usec, 2001, 0) + payload
 
 
+def packets(path, v2=False, key=None, as_json=False):
+    """(sec, usec, kind, HEP bytes) for each SIP message and RTCP packet of the capture at path,
+    in its order"""
+    tcp_sip, calls = TcpSip(), {}
+    for sec, usec, frame in frames(path):
+        for fam, src, dst, sp, dp, proto, payload in transport_of(frame, tcp_sip):
+            kind = kind_of(payload)
+            if not kind or (v2 and (fam != 4 or kind != 1 or proto != 17)):
+                continue
+            if kind == 1:
+                sdp_calls(payload, calls)
+            if v2:
+                yield sec, usec, kind, hep2(src, dst, sp, dp, sec, usec, payload)
+            elif kind == 5 and as_json:
+                corr = calls.get((src, sp)) or calls.get((dst, dp))
+                for j in rtcp_json(payload):
+                    yield sec, usec, kind, hep3(fam, src, dst, sp, dp, proto, sec, usec, kind, j,
+                                                key, corr)
+            else:
+                yield sec, usec, kind, hep3(fam, src, dst, sp, dp, proto, sec, usec, kind,
+                                            payload, key)
+
+
 def main():
     args = sys.argv[1:]
-    v2, key = "--v2" in args, None
-    args = [a for a in args if a != "--v2"]
+    v2, as_json, key = "--v2" in args, "--rtcp-json" in args, None
+    args = [a for a in args if a not in ("--v2", "--rtcp-json")]
     if "--key" in args:
         i = args.index("--key")
         key = args[i + 1]
@@ -151,21 +244,14 @@ def main():
     out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
     n = {1: 0, 5: 0}
     ident = 0
-    tcp_sip = TcpSip()
-    for sec, usec, frame in frames(args[0]):
-        for fam, src, dst, sp, dp, proto, payload in transport_of(frame, tcp_sip):
-            kind = kind_of(payload)
-            if not kind or (v2 and (fam != 4 or kind != 1 or proto != 17)):
-                continue
-            h = hep2(src, dst, sp, dp, sec, usec, payload) if v2 else \
-                hep3(fam, src, dst, sp, dp, proto, sec, usec, kind, payload, key)
-            ident += 1
-            pkt = gen_pcap.ETH_DST + gen_pcap.ETH_SRC + b"\x08\x00" + \
-                gen_pcap.ipv4(AGENT, COLLECTOR, 17, gen_pcap.udp(40000, 9060, h), ident & 0xFFFF)
-            t_usec = usec + 500
-            out.write(struct.pack("<IIII", sec + t_usec // 1000000, t_usec % 1000000, len(pkt),
-                                  len(pkt)) + pkt)
-            n[kind] += 1
+    for sec, usec, kind, h in packets(args[0], v2, key, as_json):
+        ident += 1
+        pkt = gen_pcap.ETH_DST + gen_pcap.ETH_SRC + b"\x08\x00" + \
+            gen_pcap.ipv4(AGENT, COLLECTOR, 17, gen_pcap.udp(40000, 9060, h), ident & 0xFFFF)
+        t_usec = usec + 500
+        out.write(struct.pack("<IIII", sec + t_usec // 1000000, t_usec % 1000000, len(pkt),
+                              len(pkt)) + pkt)
+        n[kind] += 1
     out.close()
     print("%d SIP, %d RTCP" % (n[1], n[5]))
     return 0

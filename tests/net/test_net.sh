@@ -461,8 +461,9 @@ check "each encapsulation: SIP counts and streams equal tshark's" \
 
 # HEP from a PBX's agent, captured on its way to a collector (tests/net/hep.py): every corpus
 # pcap and the generated SIP and RTCP captures replayed as HEPv3 (SIP over UDP and TCP, RTCP),
-# and the captures of SIP over UDP and IPv4 alone as HEPv2; each gives the messages, dialogs,
-# SIP findings and RTCP reports of the capture itself
+# and the captures of SIP over UDP and IPv4 alone as HEPv2, and every one with RTCP as
+# res_hep_rtcp's JSON; each gives the messages, dialogs, SIP findings and RTCP reports of the
+# capture itself
 : > "$T/hep.out"
 nhep=0
 for f in "$P"/*.pcap "$T/sip.pcap" "$T/rtcp.pcap"; do
@@ -476,7 +477,22 @@ for cap in dtmf_sipinfo sip_dtmf2 sip_rtp_g711 sip_rtp_g729a; do
     python3 "$HERE/hep_same.py" "$SVC" "$P/$cap.pcap" "$T/hep2-$cap.pcap" "$k" >> "$T/hep.out" 2>&1
     nhep=$((nhep + 1))
 done
+# RTCP as Asterisk's res_hep_rtcp sends it: each SR and RR as JSON (hep.py --rtcp-json)
+njson=0
+for f in "$P"/*.pcap "$T/rtcp.pcap"; do
+    cap=$(basename "$f" .pcap)
+    k=$(python3 "$HERE/hep.py" --rtcp-json "$f" "$T/hepj-$cap.pcap" | awk '{print $1 + $3}')
+    python3 "$HERE/hep_same.py" --rtcp-json "$SVC" "$f" "$T/hepj-$cap.pcap" "$k" >> "$T/hep.out" 2>&1
+    nhep=$((nhep + 1))
+    njson=$((njson + $(python3 -c "
+import json, subprocess, sys
+d = json.loads(subprocess.run(['$SVC', 'sip', '--json', '$T/hepj-$cap.pcap'], capture_output=True,
+                              text=True).stdout)
+print(len(d['rtcp']) if isinstance(d['rtcp'], list) else 0)")))
+done
+echo "# $njson RTCP reports read from JSON"
 grep -v '^SAME' "$T/hep.out"
+check "HEP: RTCP reports read from res_hep_rtcp's JSON ($njson)" [ "$njson" -ge 50 ]
 check "HEP: $nhep replays read as the captures they came from" \
     [ "$(grep -c '^SAME' "$T/hep.out")" = "$nhep" ]
 check "HEP: the replay of a call with SIP, SDP and RTCP holds its messages" python3 -c "
