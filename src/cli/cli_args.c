@@ -3,6 +3,7 @@
  * answer said as the commands say it, and the start every analysis command shares.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../config/cfg_engine.h"
@@ -55,4 +56,30 @@ int cq_cli_analysis_args(const char *cmd, const char *prog, int argc, char **arg
     if (!ep->model_dir && cq_model_dir_default(model_dir, sizeof(model_dir)) == CQ_OK)
         ep->model_dir = model_dir;
     return -1;
+}
+
+/* HOST:PORT or [HOST]:PORT into host[] and port[]; the port digits only. */
+int cq_cli_hostport(const char *s, char *host, size_t hcap, char *port, size_t pcap)
+{
+    const char *colon, *h = s;
+    size_t hl;
+    if (*s == '[') {
+        const char *rb = strchr(s, ']');
+        if (!rb || rb[1] != ':')
+            return -1;
+        h = s + 1, hl = (size_t)(rb - h), colon = rb + 1;
+    } else {
+        if (!(colon = strrchr(s, ':')))
+            return -1;
+        hl = (size_t)(colon - s);
+    }
+    const char *p = colon + 1;
+    size_t pl = strlen(p);
+    if (!hl || hl >= hcap || !pl || pl >= pcap || pl > 5 || strspn(p, "0123456789") != pl ||
+        atoi(p) > 65535)
+        return -1;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    memcpy(port, p, pl + 1);
+    return 0;
 }

@@ -24,4 +24,7 @@ void cq_cli_usage(FILE *f, const char *cmd);
 int cq_cli_analysis_args(const char *cmd, const char *prog, int argc, char **argv,
                          cfg_settings *set, cq_engine_params *ep, cfg_args *a);
 
+/* HOST:PORT or [HOST]:PORT into host[] and port[] (digits only, at most 65535): 0, or -1. */
+int cq_cli_hostport(const char *s, char *host, size_t hcap, char *port, size_t pcap);
+
 #endif /* CQ_CLI_ARGS_H */

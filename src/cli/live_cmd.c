@@ -167,32 +167,6 @@ static int rtp_pt(const char *s, lv_rtp_map *m)
     return -1;
 }
 
-/* HOST:PORT or [HOST]:PORT into host[] and port[]; the port digits only. */
-static int split_hostport(const char *s, char *host, size_t hcap, char *port, size_t pcap)
-{
-    const char *colon, *h = s;
-    size_t hl;
-    if (*s == '[') {
-        const char *rb = strchr(s, ']');
-        if (!rb || rb[1] != ':')
-            return -1;
-        h = s + 1, hl = (size_t)(rb - h), colon = rb + 1;
-    } else {
-        if (!(colon = strrchr(s, ':')))
-            return -1;
-        hl = (size_t)(colon - s);
-    }
-    const char *p = colon + 1;
-    size_t pl = strlen(p);
-    if (!hl || hl >= hcap || !pl || pl >= pcap || pl > 5 || strspn(p, "0123456789") != pl ||
-        atoi(p) > 65535)
-        return -1;
-    memcpy(host, h, hl);
-    host[hl] = 0;
-    memcpy(port, p, pl + 1);
-    return 0;
-}
-
 /* Every PT=CODEC/RATE of a comma-separated list into the map: 0, or -1 having said which. */
 static int rtp_pts(const char *list, lv_rtp_map *m)
 {
@@ -398,7 +372,7 @@ int cq_cli_live(int argc, char **argv)
         *in[i].ph = NULL;
         if (!in[i].val)
             continue;
-        if (split_hostport(in[i].val, in[i].host, 256, in[i].port, 8) != 0) {
+        if (cq_cli_hostport(in[i].val, in[i].host, 256, in[i].port, 8) != 0) {
             fprintf(stderr, "callqa: --%s (live_%s): expected HOST:PORT or [HOST]:PORT\n",
                     in[i].opt, in[i].opt);
             return 2;
@@ -407,7 +381,7 @@ int cq_cli_live(int argc, char **argv)
         *in[i].pp = in[i].port;
     }
     if (agi) {
-        if (split_hostport(agi, agi_host, sizeof(agi_host), agi_port, sizeof(agi_port)) != 0) {
+        if (cq_cli_hostport(agi, agi_host, sizeof(agi_host), agi_port, sizeof(agi_port)) != 0) {
             fprintf(stderr,
                     "callqa: --fastagi (live_fastagi): expected HOST:PORT or [HOST]:PORT\n");
             return 2;

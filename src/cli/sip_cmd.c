@@ -7,8 +7,15 @@
  * `callqa analyze` never loads libpcap. What the capture or the file holds (Call-IDs, methods,
  * reason phrases, findings' messages, values) reaches the terminal through term.h: control
  * bytes as \xHH, the JSON's DEL and C1 controls as \u escapes.
+ *
+ * With --hep HOST:PORT it is a HEP collector instead (src/live/hep_server.c): each call written
+ * to --hep-dir is read back as a capture and said in one JSON line on stdout (the file, the
+ * Call-ID, why it was closed, its dialogs' outcome and its findings); the counts on stderr at
+ * the end.
  */
+#define _GNU_SOURCE
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +24,7 @@
 #include "callqa/callqa.h"
 #include "../config/cfg_engine.h"
 #include "../config/config.h"
+#include "../live/live.h"
 #include "../net/net.h"
 #include "cli_args.h"
 #include "serve_cmd.h"
@@ -191,6 +199,116 @@ static void print_call_info(const net_call_info *ci, const char *file)
                        ci->findings[i].code, ci->findings[i].message);
 }
 
+/* ---- callqa sip --hep ------------------------------------------------------------------------ */
+
+static lv_hep *g_hep; /* for the signal handler */
+
+static void on_hep_signal(int sig)
+{
+    (void)sig;
+    if (g_hep)
+        lv_hep_stop(g_hep);
+}
+
+/* A call written: read back, one line of what it holds. */
+static void on_hep_call(void *user, const lv_hep_call *hc)
+{
+    (void)user;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:f,s:I,s:I,s:s}", "event", "hep_call", "file",
+                          hc->file, "call_id", hc->call_id, "start", (json_int_t)hc->first_sec,
+                          "open_sec", hc->open_sec, "packets", (json_int_t)hc->packets, "dropped",
+                          (json_int_t)hc->dropped, "closed", hc->closed);
+    net_capture *c = NULL;
+    char err[512];
+    if (o && net_read_any_path(hc->path, NULL, &c, err, sizeof(err)) == 0) {
+        json_t *d = json_array(), *f = json_array();
+        for (size_t i = 0; i < c->n_dialogs && d; i++) {
+            const net_sip_dialog *x = &c->dialogs[i];
+            json_array_append_new(
+                d, json_pack("{s:s?,s:s?,s:i,s:o}", "call_id", x->call_id, "method", x->method,
+                             "final_status", x->final_status, "talk_sec",
+                             x->talk_sec >= 0 ? json_real(x->talk_sec) : json_null()));
+        }
+        for (size_t i = 0; i < c->n_findings && f; i++)
+            json_array_append_new(f, json_pack("{s:s,s:s}", "code", c->findings[i].code, "severity",
+                                               cq_severity_name(c->findings[i].severity)));
+        json_object_set_new(o, "dialogs", d ? d : json_null());
+        json_object_set_new(o, "findings", f ? f : json_null());
+        json_object_set_new(o, "rtcp_reports", json_integer((json_int_t)c->n_rtcp_reports));
+        net_capture_free(c);
+    } else if (o) {
+        json_object_set_new(o, "error", net_json_wire(err));
+    }
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    if (line) {
+        cq_cli_json_put(stdout, line);
+        fflush(stdout);
+    }
+    free(line);
+    json_decref(o);
+}
+
+static void on_hep_error(void *user, const char *why)
+{
+    (void)user;
+    cq_cli_tprintf(stderr, "callqa sip --hep: a call's capture not written: %s\n", why);
+}
+
+static int hep_collect(const cfg_settings *c)
+{
+    char host[256], port[8], key[1100] = "", msg[300];
+    if (cq_cli_hostport(c->hep_listen, host, sizeof(host), port, sizeof(port)) != 0) {
+        cq_cli_tprintf(stderr, "callqa sip: --hep %s: HOST:PORT or [HOST]:PORT\n", c->hep_listen);
+        return 2;
+    }
+    if (c->hep_key_file[0] &&
+        cfg_read_secret(c->hep_key_file, key, sizeof(key), msg, sizeof(msg)) != 0) {
+        cq_cli_tprintf(stderr, "callqa sip: hep_key_file: %s\n", msg);
+        return 1;
+    }
+    lv_hep_params p = lv_hep_defaults();
+    p.host = host, p.port = port, p.dir = c->hep_dir, p.allow = c->hep_allow;
+    p.key = key[0] ? key : NULL;
+    p.idle_sec = c->hep_idle_sec, p.max_call_sec = c->hep_max_call_sec;
+    p.max_calls = c->hep_max_calls, p.call_kib = c->hep_call_kib, p.max_kib = c->hep_max_kib;
+    p.max_conns = c->hep_max_conns, p.conn_idle_sec = c->hep_conn_idle_sec;
+    p.on_call = on_hep_call, p.on_error = on_hep_error;
+    cq_err err;
+    cq_err_clear(&err);
+    lv_hep *s = lv_hep_create(&p, &err);
+    memset(key, 0, sizeof(key));
+    if (!s) {
+        cq_cli_tprintf(stderr, "callqa sip: %s\n", err.msg);
+        return err.code == CQ_ERR_RANGE || err.code == CQ_ERR_INVALID ? 2 : 1;
+    }
+    g_hep = s;
+    struct sigaction sa = {.sa_handler = on_hep_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    fprintf(stderr, "callqa sip: collecting HEP on %s port %d (UDP and TCP), calls written to %s\n",
+            host, lv_hep_port(s, false), c->hep_dir);
+    int rc = lv_hep_run(s);
+    lv_hep_stats st;
+    lv_hep_get_stats(s, &st);
+    fprintf(stderr,
+            "callqa sip: HEP: %llu datagrams, %llu TCP packets (%llu connections), %llu kept; "
+            "%llu calls written, %llu not calls; refused: %llu by address, %llu without the "
+            "key, %llu past max_calls; %llu not HEP, %llu too big, %llu of no call, %llu "
+            "dropped (memory), %llu calls written early (memory), %llu write errors\n",
+            (unsigned long long)st.datagrams, (unsigned long long)st.tcp_packets,
+            (unsigned long long)st.accepted, (unsigned long long)st.packets,
+            (unsigned long long)st.calls_written, (unsigned long long)st.not_calls,
+            (unsigned long long)st.refused_addr, (unsigned long long)st.refused_key,
+            (unsigned long long)st.refused_full, (unsigned long long)st.bad,
+            (unsigned long long)st.too_big, (unsigned long long)st.unfiled,
+            (unsigned long long)st.dropped, (unsigned long long)st.closed_memory,
+            (unsigned long long)st.write_errors);
+    g_hep = NULL;
+    lv_hep_destroy(s);
+    return rc == LV_OK && !st.write_errors ? 0 : 1;
+}
+
 int cq_cli_sip(int argc, char **argv)
 {
     static cfg_settings set; /* max_answer_mb: --max-answer-mb */
@@ -199,6 +317,13 @@ int cq_cli_sip(int argc, char **argv)
     int rc0 = cq_cli_args("sip", "callqa sip", argc, argv, &set, &a);
     if (rc0 >= 0)
         return rc0;
+    if (set.hep_listen[0]) {
+        if (a.next != argc || !set.hep_dir[0]) {
+            cq_cli_tprintf(stderr, "callqa sip: --hep needs --hep-dir and takes no capture\n");
+            return 2;
+        }
+        return hep_collect(&set);
+    }
     int json = cfg_arg_given(&a, "json");
     const char *ci_file = cfg_arg(&a, "call-info");
     size_t max_bytes = set.max_answer;

@@ -707,6 +707,7 @@ static const row k_sip[] = {
     TXT("usage: callqa sip [--json] [--call-info FILE] [--max-answer-mb N]\n"
         "                 CAPTURE.pcap|CAPTURE.pcapng|SIP.txt\n"
         "       callqa sip [--json] --call-info FILE\n"
+        "       callqa sip --hep HOST:PORT --hep-dir DIR [options]\n"
         "  a capture's SIP messages, dialogs, findings and RTP streams; or SIP as text\n"
         "  (sngrep's text export, pjsip set logger, sip set debug, raw messages,\n"
         "  tshark -V's packet details)\n"),
@@ -719,6 +720,33 @@ static const row k_sip[] = {
         "the answer's bound, {lo} to {hi} MiB ({default}): a capture whose\n"
         "lists do not fit is cut, and `truncated` counts what was\n"
         "left out (docs/network.md \"Bounds\")"),
+    TXT("a HEP collector (docs/network.md, \"A HEP collector\"):\n"),
+    SET("hep", "hep_listen", "HOST:PORT",
+        "collect HEP there (UDP: HEP3, versions 1 and 2; TCP: HEP3),\n"
+        "as Asterisk's res_hep and res_hep_rtcp, FreeSWITCH, Kamailio\n"
+        "and OpenSIPS send it; each call with an INVITE written, when it\n"
+        "ends, as DIR/hep-EPOCH-HASH.pcap, and one JSON line on stdout;\n"
+        "port 0 picks one (printed on stderr)"),
+    SET("hep-dir", "hep_dir", "DIR", "where each call's capture is written"),
+    SET("hep-allow", "hep_allow", "LIST",
+        "the senders allowed: ADDR[/BITS],... (default: loopback only)"),
+    SET("hep-key-file", "hep_key_file", "FILE",
+        "the key each packet must carry (HEP3 chunk 14), first line of\n"
+        "a file of mode 0600"),
+    SET("hep-idle-sec", "hep_idle_sec", "S",
+        "a call never answered, silent S seconds, is written ({default})"),
+    SET("hep-max-call-sec", "hep_max_call_sec", "S",
+        "a call open S seconds is written ({default})"),
+    SET("hep-max-calls", "hep_max_calls", "N", "calls open at once ({default})"),
+    SET("hep-call-kib", "hep_call_kib", "K", "KiB kept a call ({default}); more dropped"),
+    SET("hep-max-kib", "hep_max_kib", "K",
+        "KiB kept in all ({default}); past it the oldest call is written"),
+    SET("hep-max-conns", "hep_max_conns", "N", "TCP connections at once ({default})"),
+    SET("hep-conn-idle-sec", "hep_conn_idle_sec", "S",
+        "a silent TCP connection is closed after S s ({default})"),
+    TEXT("config", "FILE",
+         "settings (docs/config.md: hep_*, max_answer_mb); the CALLQA_*\n"
+         "variables override it, the flags both"),
     HELP_H,
     END};
 
@@ -751,7 +779,7 @@ static const command k_commands[] = {
     {"store purge", "store erase", NULL, 21, k_store_purge},
     {"store audit", NULL, NULL, 21, k_store_audit},
     {"user", NULL, NULL, 19, k_user},
-    {"sip", NULL, NULL, 21, k_sip},
+    {"sip", NULL, NULL, 25, k_sip},
     {"ask grants", NULL, NULL, 21, k_ask_grants},
 };
 #define N_COMMANDS (sizeof(k_commands) / sizeof(k_commands[0]))

@@ -218,6 +218,18 @@ typedef struct cfg_settings {
     int live_webhook_backoff_ms;
     int live_webhook_queue;
     double live_webhook_timeout_sec;
+    /* callqa sip --hep (docs/config.md, "callqa sip --hep"); hep_dir is the worker's too */
+    char hep_listen[300]; /* HOST:PORT ("" off) */
+    char hep_dir[1024];   /* where each call's capture is written, and looked for */
+    char hep_allow[1024]; /* ADDR[/BITS],... ("" loopback) */
+    char hep_key_file[1024];
+    double hep_idle_sec;
+    double hep_max_call_sec;
+    int hep_max_calls;
+    int hep_call_kib;
+    int hep_max_kib;
+    int hep_max_conns;
+    double hep_conn_idle_sec;
     /* callqa worker (docs/config.md, "callqa worker"): when and how it works */
     double worker_max_load; /* 0: never pauses */
     char worker_window[16]; /* HH:MM-HH:MM ("" always) */

@@ -1,9 +1,17 @@
 /*
  * live.c - what the three wire formats share: the error texts and the PCM helpers (byte order,
- * float, G.711 through the one expansion of cq_audio.h, and back through libspandsp's).
+ * float, G.711 through the one expansion of cq_audio.h, and back through libspandsp's), and the
+ * listening socket every server of the room opens.
  */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <spandsp.h>
 
@@ -144,4 +152,48 @@ void lv_s16_g711(const int16_t *pcm, size_t n, bool ulaw, uint8_t *out)
 {
     for (size_t i = 0; i < n; i++)
         out[i] = ulaw ? linear_to_ulaw(pcm[i]) : linear_to_alaw(pcm[i]);
+}
+
+/* A socket bound to host:port: TCP listening (SOCK_STREAM) or UDP (SOCK_DGRAM, with a receive
+ * buffer of a few MB when the system allows it, for bursts while the thread is busy). */
+int lv__listen(const char *host, const char *port, int type, int *fd_out, int *port_out,
+               lv_error *e)
+{
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = type, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    const char *what = type == SOCK_DGRAM ? "UDP" : "TCP";
+    int g = getaddrinfo(host, port, &hints, &res);
+    if (g != 0)
+        return lv__fail(e, LV_ERR_ARG, 0, "%s:%s: %s", host, port, gai_strerror(g));
+    int fd = -1, saved = 0;
+    for (struct addrinfo *a = res; a; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1, rcv = 4 << 20;
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (type == SOCK_DGRAM)
+            (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+            (type == SOCK_DGRAM || listen(fd, 4096) == 0))
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        return lv__fail(e, LV_ERR_ARG, 0, "%s on %s:%s: %s", what, host, port, strerror(saved));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+        char pn[16];
+        if (getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, pn, sizeof(pn), NI_NUMERICSERV) == 0)
+            *port_out = atoi(pn);
+    }
+    *fd_out = fd;
+    return LV_OK;
 }

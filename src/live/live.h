@@ -909,4 +909,70 @@ bool lv_follow_call_id(const char *s) CQ_NONNULL(1);
 /* An ISO 8601 UTC time (what the lines' "wall" holds) as Unix seconds; -1 when it is not one. */
 double lv_follow_wall_sec(const char *w) CQ_NONNULL(1);
 
+/* ---- HEP: a collector of calls (hep_server.c) ----------------------------------------------- */
+
+/* `callqa sip --hep HOST:PORT`: HEP from PBXs and proxies (UDP: HEP3, versions 1 and 2; TCP:
+ * HEP3), each packet filed with its call (a SIP message's Call-ID, else the correlation id of
+ * an open call), each call with an INVITE written, when it ends, as a capture of its own in dir
+ * (docs/network.md, "A HEP collector"). Senders: the allow list's addresses only, and the key's
+ * holders when a key is set. One thread; the memory is bounded (call_kib a call, max_kib in
+ * all, max_calls, max_conns). */
+typedef struct lv_hep_call {
+    const char *path, *file; /* the capture written: its path, its name in dir */
+    const char *call_id;
+    int64_t first_sec;         /* its first packet's time (the agent's), epoch seconds */
+    double open_sec;           /* from its first packet to its last, as received */
+    uint32_t packets, dropped; /* kept; dropped over call_kib or max_kib */
+    const char *closed; /* "bye", "cancel", "rejected", "idle", "max_call", "memory", "shutdown" */
+} lv_hep_call;
+
+typedef struct lv_hep_params {
+    const char *host, *port; /* UDP and TCP on one port ("0": any, the same for both) */
+    const char *dir;         /* the folder the captures are written to */
+    const char *allow;       /* "ADDR[/BITS],...": the senders allowed; NULL or "": loopback */
+    const char *key;         /* the key every packet must carry (HEP3 chunk 14); NULL: none */
+    double idle_sec;         /* a call never answered, silent this long, is written (300) */
+    double max_call_sec;     /* a call open this long is written (14400) */
+    int max_calls;           /* open at once (10000): a new one past it is refused, counted */
+    int call_kib;            /* kept a call (1024): more of it dropped, counted */
+    int max_kib;             /* kept in all (262144): past it the oldest call is written early */
+    int max_conns;           /* TCP connections at once (256) */
+    double conn_idle_sec;    /* a connection silent this long is closed (300) */
+    /* called on the run thread: a call written; a capture that could not be written */
+    void (*on_call)(void *user, const lv_hep_call *c);
+    void (*on_error)(void *user, const char *why);
+    void *user;
+} lv_hep_params;
+
+lv_hep_params lv_hep_defaults(void);
+
+typedef struct lv_hep_stats {
+    uint64_t datagrams, tcp_packets, accepted; /* UDP datagrams, HEP3 packets over TCP, conns */
+    uint64_t packets;                          /* kept with their call */
+    uint64_t refused_addr;  /* datagrams and connections from addresses not allowed */
+    uint64_t refused_key;   /* packets without the key */
+    uint64_t bad;           /* not HEP (a TCP connection that sent it is closed) */
+    uint64_t too_big;       /* too long to be written as one datagram */
+    uint64_t unfiled;       /* of no call: no Call-ID, or a correlation id of no open call */
+    uint64_t refused_full;  /* new calls past max_calls */
+    uint64_t dropped;       /* packets past call_kib or max_kib */
+    uint64_t closed_memory; /* calls written early: max_kib reached */
+    uint64_t calls_written, not_calls, write_errors;
+    uint64_t conns_refused, conns_idle;
+    uint64_t open_calls, kept_kib, conns; /* now */
+} lv_hep_stats;
+
+typedef struct lv_hep lv_hep;
+
+/* Listen on UDP and TCP. NULL with err: a parameter out of its range (named), no address or
+ * folder (CQ_ERR_INVALID), a bad allow list, a folder or an address that cannot be opened
+ * (CQ_ERR_IO). */
+lv_hep *lv_hep_create(const lv_hep_params *p, cq_err *err) CQ_NONNULL(1);
+int lv_hep_port(const lv_hep *s, bool tcp) CQ_NONNULL(1);
+/* Collect until lv_hep_stop; then write every open call ("shutdown") and return LV_OK. */
+int lv_hep_run(lv_hep *s) CQ_NONNULL(1);
+void lv_hep_stop(lv_hep *s); /* async-signal-safe */
+void lv_hep_get_stats(const lv_hep *s, lv_hep_stats *out) CQ_NONNULL(1, 2);
+void lv_hep_destroy(lv_hep *s); /* NULL: no-op */
+
 #endif /* CQ_LIVE_H */

@@ -2833,50 +2833,6 @@ static void raise_fd_limit(int max_calls, int max_pending)
     }
 }
 
-/* A socket bound to host:port: TCP listening (SOCK_STREAM) or UDP (SOCK_DGRAM, with a receive
- * buffer of a few MB when the system allows it, for bursts while the thread is busy). */
-static int listen_on(const char *host, const char *port, int type, int *fd_out, int *port_out,
-                     lv_error *e)
-{
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC, .ai_socktype = type, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    const char *what = type == SOCK_DGRAM ? "UDP" : "TCP";
-    int g = getaddrinfo(host, port, &hints, &res);
-    if (g != 0)
-        return lv__fail(e, LV_ERR_ARG, 0, "%s:%s: %s", host, port, gai_strerror(g));
-    int fd = -1, saved = 0;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int one = 1, rcv = 4 << 20;
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (type == SOCK_DGRAM)
-            (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
-            (type == SOCK_DGRAM || listen(fd, 4096) == 0))
-            break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        return lv__fail(e, LV_ERR_ARG, 0, "%s on %s:%s: %s", what, host, port, strerror(saved));
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-        char pn[16];
-        if (getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, pn, sizeof(pn), NI_NUMERICSERV) == 0)
-            *port_out = atoi(pn);
-    }
-    *fd_out = fd;
-    return LV_OK;
-}
-
 /* A parameter outside [lo, hi] (NaN too), named: "max_calls 0: out of range 1..100000". */
 static bool out_of(cq_err *err, const char *name, double v, double lo, double hi)
 {
@@ -2952,10 +2908,10 @@ lv_server *lv_server_create(const lv_server_params *p, cq_err *err)
         lv__fail(e, LV_ERR_ARG, 0, "record_dir %s: %s", p->record_dir, strerror(errno));
         goto fail;
     }
-    if (p->host && listen_on(p->host, p->port, SOCK_STREAM, &s->lfd, &s->port, e) != LV_OK)
+    if (p->host && lv__listen(p->host, p->port, SOCK_STREAM, &s->lfd, &s->port, e) != LV_OK)
         goto fail;
     if (p->ws_host &&
-        listen_on(p->ws_host, p->ws_port, SOCK_STREAM, &s->ws_fd, &s->ws_port, e) != LV_OK)
+        lv__listen(p->ws_host, p->ws_port, SOCK_STREAM, &s->ws_fd, &s->ws_port, e) != LV_OK)
         goto fail;
     if (p->ws_host && p->probe_len &&
         !(s->ws_probe =
@@ -2964,7 +2920,7 @@ lv_server *lv_server_create(const lv_server_params *p, cq_err *err)
         goto fail;
     }
     if (p->rtp_host) {
-        if (listen_on(p->rtp_host, p->rtp_port, SOCK_DGRAM, &s->rtp_fd, &s->rtp_port, e) != LV_OK)
+        if (lv__listen(p->rtp_host, p->rtp_port, SOCK_DGRAM, &s->rtp_fd, &s->rtp_port, e) != LV_OK)
             goto fail;
         size_t nb = 64;
         while (nb < (size_t)p->max_calls && nb < 65536)

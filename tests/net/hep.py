@@ -10,9 +10,11 @@ usage: hep.py [--v2] [--rtcp-json] [--key KEY] IN OUT
 
 HEPv3 by default: chunks 1 (family), 2 (transport), 3/4 or 5/6 (addresses), 7/8 (ports), 9/10
 (seconds, microseconds), 11 (1 SIP, 5 RTCP), 12 (agent id 2001), 14 (the key, when given), 15
-(the payload), 17 (the correlation id: the SIP message's Call-ID). --v2: version 2's fixed
-header (IPv4 only), its time in the sender's (little-endian) byte order. --rtcp-json: each
-SR and RR of an RTCP packet as Asterisk's res_hep_rtcp sends it, one HEP packet of JSON each
+(the payload), 17 (the correlation id: the SIP message's Call-ID; an RTCP packet's, the
+Call-ID whose SDP names its address and port or the RTP port below it, when one does). --v2:
+version 2's fixed header (IPv4 only), its time in the sender's (little-endian) byte order.
+--rtcp-json: each SR and RR of an RTCP packet as Asterisk's res_hep_rtcp sends it, one HEP
+packet of JSON each
 (rtp_engine.c's rtcp_report_to_json: ssrc, type, report_count, sender_information with the NTP
 time as Unix seconds and microseconds in strings, report_blocks with lsr as a string; C ints,
 so an SSRC past 2^31 is negative), its correlation id the Call-ID whose SDP names the RTCP's
@@ -224,9 +226,10 @@ def packets(path, v2=False, key=None, as_json=False):
                 for j in rtcp_json(payload):
                     yield sec, usec, kind, hep3(fam, src, dst, sp, dp, proto, sec, usec, kind, j,
                                                 key, corr)
-            else:
+            else:  # RTCP with the Call-ID of its SDP as its correlation id, as rtpengine sends it
+                corr = calls.get((src, sp)) or calls.get((dst, dp)) if kind == 5 else None
                 yield sec, usec, kind, hep3(fam, src, dst, sp, dp, proto, sec, usec, kind,
-                                            payload, key)
+                                            payload, key, corr)
 
 
 def main():

@@ -1,0 +1,195 @@
+#!/bin/sh
+# test_hep_collect.sh - `callqa sip --hep`, the HEP collector (src/live/hep_server.c), against a
+# protocol-faithful agent (tests/net/hep_send.py: HEP3 as res_hep, res_hep_rtcp's JSON and
+# Kamailio's siptrace send it, HEPv2, over UDP and over TCP): every corpus capture with SIP and
+# the generated SIP and RTCP captures replayed, each call written alone with the capture's
+# messages, dialog, SIP findings and RTCP reports (hep_collect_same.py); then the guards: the
+# allow list, the key (and a key file of the wrong mode), a stream that is not HEP, OPTIONS
+# pings that are not calls, the memory of a call, max_calls, the idle timeout, bad settings.
+#   usage: test_hep_collect.sh BUILD_DIR CORPUS_DIR
+. "$(dirname "$0")/../lib.sh"
+SVC=$1/callqa-service
+P=$2/pcaps
+HERE=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d)
+PID=
+trap '[ -n "$PID" ] && kill "$PID" 2> /dev/null; rm -rf "$T"' EXIT
+
+start() { # start NAME [FLAGS...]: a collector writing to $T/NAME/, its port in $PORT
+    name=$1
+    shift
+    mkdir -p "$T/$name"
+    "$SVC" sip --hep 127.0.0.1:0 --hep-dir "$T/$name" "$@" > "$T/$name.jsonl" 2> "$T/$name.err" &
+    PID=$!
+    PORT=
+    for _ in $(seq 1 100); do
+        PORT=$(grep -o 'port [0-9]*' "$T/$name.err" 2> /dev/null | awk '{print $2}')
+        [ -n "$PORT" ] && return 0
+        sleep 0.1
+    done
+    echo "the collector did not start: $(cat "$T/$name.err")"
+    exit 1
+}
+stop() { # the collector writes what is open and says its counts
+    stop_wait "$PID" collector
+    PID=
+}
+count() { # count NAME WHAT: a figure of the collector's last line ("12 calls written")
+    grep -o "[0-9][0-9]* $2" "$T/$1.err" | head -1 | awk '{print $1}'
+}
+
+python3 "$HERE/gen_pcap.py" sip "$T/sip.pcap" > /dev/null
+python3 "$HERE/gen_pcap.py" rtcp "$T/rtcp.pcap" > /dev/null
+
+# ---- every capture with SIP, replayed: over UDP, or TCP every other one; RTCP as JSON ----
+: > "$T/same.out"
+i=0
+ncap=0
+for f in "$P"/*.pcap "$T/sip.pcap" "$T/rtcp.pcap"; do
+    [ -n "$("$SVC" sip --json "$f" | python3 -c "
+import json,sys; print(''.join('x' for d in json.load(sys.stdin)['dialogs'] if d['method'] == 'INVITE'))")" ] || continue
+    i=$((i + 1))
+    how=
+    [ $((i % 2)) = 0 ] && how=--tcp
+    start "c$i"
+    python3 "$HERE/hep_send.py" $how --rtcp-json 127.0.0.1 "$PORT" "$f" > /dev/null
+    sleep 0.3
+    stop
+    python3 "$HERE/hep_collect_same.py" --rtcp-json "$SVC" "$f" "$T/c$i" >> "$T/same.out" 2>&1
+    ncap=$((ncap + 1))
+done
+cat "$T/same.out"
+check "every call of $ncap captures written alone, as the capture holds it" \
+    [ "$(grep -c '^SAME' "$T/same.out")" = "$ncap" ]
+check "RTCP reports among them" python3 -c "
+import re,sys; n=sum(int(m) for m in re.findall(r'(\d+) RTCP reports', open('$T/same.out').read()))
+print('#', n); sys.exit(not n >= 20)"
+check "one JSON line a call: its file, why it closed, its dialog and findings" python3 -c "
+import glob,json,sys
+lines=[json.loads(l) for f in glob.glob('$T/c*.jsonl') for l in open(f)]
+files=glob.glob('$T/c*/hep-*.pcap')
+sys.exit(not (len(lines) == len(files) > 0 and all(l['event'] == 'hep_call' and l['dialogs']
+  and l['closed'] in ('bye', 'cancel', 'rejected', 'shutdown') and l['file'] in
+  [f.rsplit('/', 1)[1] for f in files] for l in lines)))"
+check "the written captures: mode 0640, no temporary left" sh -c "
+[ -z \"\$(find '$T' -name '.hep-*')\" ] && [ -z \"\$(find '$T' -name 'hep-*.pcap' ! -perm 0640)\" ]"
+
+# a call that ends: written LINGER_SEC (5 s) after its BYE, before the collector stops
+start bye
+python3 "$HERE/hep_send.py" 127.0.0.1 "$PORT" "$P/sip_rtp_g711.pcap" > /dev/null
+sleep 6
+cp "$T/bye.jsonl" "$T/bye.before"
+stop
+check "a call with its BYE: written 5 s after it (closed bye), the other at the stop" sh -c "
+grep -q '\"call_id\":\"1-1966@10.0.2.20\".*\"closed\":\"bye\"' '$T/bye.before' &&
+grep -q '\"call_id\":\"1-1968@10.0.2.20\".*\"closed\":\"shutdown\"' '$T/bye.jsonl'"
+
+# the capture of SIP over TCP as HEPv3 and the SIP over UDP ones as HEPv2, over UDP
+start v2
+for cap in dtmf_sipinfo sip_rtp_g711; do
+    python3 "$HERE/hep_send.py" --v2 127.0.0.1 "$PORT" "$P/$cap.pcap" > /dev/null
+done
+sleep 0.3
+stop
+check "HEPv2: the calls written" sh -c "python3 '$HERE/hep_collect_same.py' '$SVC' '$P/dtmf_sipinfo.pcap' '$T/v2' | grep -q '^SAME' &&
+python3 '$HERE/hep_collect_same.py' '$SVC' '$P/sip_rtp_g711.pcap' '$T/v2' | grep -q '^SAME'"
+
+# ---- the guards ----
+# the allow list: a sender from 127.0.0.2 when only 127.0.0.1 is allowed (UDP and TCP)
+start allow --hep-allow 127.0.0.1/32
+python3 "$HERE/hep_send.py" --bind 127.0.0.2 127.0.0.1 "$PORT" "$P/sip_rtp_g711.pcap" > /dev/null
+python3 "$HERE/hep_send.py" --tcp --bind 127.0.0.2 127.0.0.1 "$PORT" "$P/sip_rtp_g711.pcap" \
+    > /dev/null 2>&1
+sleep 0.3
+stop
+a=$(count allow 'by address')
+check "an address not allowed: refused, nothing written ($a)" sh -c "[ $a -ge 11 ] && [ -z \"\$(ls '$T/allow')\" ]"
+
+# the key
+printf 'k3y-of-the-pbx\n' > "$T/key.txt"
+chmod 600 "$T/key.txt"
+start key --hep-key-file "$T/key.txt"
+python3 "$HERE/hep_send.py" 127.0.0.1 "$PORT" "$P/sip_rtp_g711.pcap" > /dev/null
+python3 "$HERE/hep_send.py" --key wrong 127.0.0.1 "$PORT" "$P/sip_rtp_g711.pcap" > /dev/null
+python3 "$HERE/hep_send.py" --v2 127.0.0.1 "$PORT" "$P/sip_rtp_g711.pcap" > /dev/null
+python3 "$HERE/hep_send.py" --key k3y-of-the-pbx 127.0.0.1 "$PORT" "$P/dtmf_sipinfo.pcap" > /dev/null
+sleep 0.3
+stop
+a=$(count key 'without the')
+b=$(count key 'calls written')
+check "a key: packets without it (none, another, HEPv2) refused; with it, written ($a, $b)" sh -c "
+[ $a = 30 ] && [ $b = 1 ] &&
+python3 '$HERE/hep_collect_same.py' '$SVC' '$P/dtmf_sipinfo.pcap' '$T/key' | grep -q '^SAME'"
+chmod 644 "$T/key.txt"
+"$SVC" sip --hep 127.0.0.1:0 --hep-dir "$T" --hep-key-file "$T/key.txt" > /dev/null 2> "$T/mode.err"
+rc=$?
+check "a key file others may read: refused (exit 1, says why)" sh -c "[ $rc = 1 ] && grep -q 0600 '$T/mode.err'"
+
+# a TCP stream that is not HEP is closed; the collector goes on
+start bad
+printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' | python3 -c "
+import socket,sys; s=socket.create_connection(('127.0.0.1', $PORT)); s.sendall(sys.stdin.buffer.read())
+s.settimeout(5); print('closed' if s.recv(10) == b'' else 'open')" > "$T/bad.closed"
+python3 "$HERE/hep_send.py" --tcp 127.0.0.1 "$PORT" "$P/dtmf_sipinfo.pcap" > /dev/null
+sleep 0.3
+stop
+a=$(count bad 'not HEP')
+b=$(count bad 'calls written')
+check "a TCP stream that is not HEP: closed, counted; the next connection written ($a, $b)" sh -c "
+grep -q closed '$T/bad.closed' && [ $a = 1 ] && [ $b = 1 ]"
+
+# OPTIONS pings and a REGISTER are not calls; a call's memory; max_calls; the idle timeout
+python3 -c "
+import sys, struct
+sys.path.insert(0, '$HERE')
+import gen_pcap
+def sip(cid, first, extra=''):
+    return ('%s\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK%s\r\nFrom: <sip:a@x>;tag=1\r\n'
+            'To: <sip:b@y>\r\nCall-ID: %s\r\nCSeq: 1 %s\r\n%sContent-Length: 0\r\n\r\n'
+            % (first, cid, cid, first.split()[0] if not first.startswith('SIP') else 'INVITE', extra)).encode()
+out = open('$T/misc.pcap', 'wb')
+out.write(struct.pack('<IHHiIII', 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+t = [1700000000, 0]
+def put(payload):
+    pkt = gen_pcap.ETH_DST + gen_pcap.ETH_SRC + b'\x08\x00' + gen_pcap.ipv4(
+        (10, 0, 0, 1), (10, 0, 0, 2), 17, gen_pcap.udp(5060, 5060, payload), 1)
+    out.write(struct.pack('<IIII', t[0], t[1], len(pkt), len(pkt)) + pkt)
+    t[1] += 1000
+for i in range(20):
+    put(sip('ping%d' % i, 'OPTIONS sip:b@y SIP/2.0'))
+put(sip('reg1', 'REGISTER sip:y SIP/2.0'))
+put(sip('ring1', 'INVITE sip:b@y SIP/2.0'))
+put(sip('ring1', 'SIP/2.0 180 Ringing'))
+put(sip('big1', 'INVITE sip:b@y SIP/2.0'))
+for i in range(400):
+    put(sip('big1', 'SIP/2.0 180 Ringing', 'X-Pad: %s\r\n' % ('p' * 200)))
+"
+start misc --hep-idle-sec 1 --hep-call-kib 64
+python3 "$HERE/hep_send.py" 127.0.0.1 "$PORT" "$T/misc.pcap" > /dev/null
+sleep 2.5
+grep -h '"call_id"' "$T/misc.jsonl" > "$T/misc.calls"
+stop
+start full --hep-max-calls 1
+python3 "$HERE/hep_send.py" 127.0.0.1 "$PORT" "$T/misc.pcap" > /dev/null
+sleep 0.3
+stop
+a=$(count misc 'not calls')
+check "OPTIONS and REGISTER: not written (not calls: $a)" [ "$a" = 21 ]
+check "an INVITE never answered, silent past hep_idle_sec: written (idle) before the stop" \
+    grep -q '"call_id":"ring1".*"closed":"idle"' "$T/misc.calls"
+a=$(count misc 'dropped (memory)')
+b=$(count full 'past max_calls')
+check "a call past hep_call_kib: kept to its share, the rest dropped and counted ($a)" sh -c "
+grep -q '\"call_id\":\"big1\".*\"dropped\":[1-9]' '$T/misc.calls' && [ $a -ge 100 ]"
+check "max_calls: new calls past it refused, counted ($b)" [ "$b" -ge 1 ]
+
+# bad settings: exit 2, the setting named
+"$SVC" sip --hep 127.0.0.1:0 --hep-dir "$T" --hep-max-calls 0 > /dev/null 2> "$T/set.err"
+rc1=$?
+"$SVC" sip --hep 127.0.0.1:0 --hep-dir "$T" --hep-allow 10.0.0.300/8 > /dev/null 2> "$T/allow.err"
+rc2=$?
+"$SVC" sip --hep 127.0.0.1:0 > /dev/null 2> "$T/nodir.err"
+rc3=$?
+check "bad settings: exit 2, each named" sh -c "[ $rc1 = 2 ] && grep -q 'hep.max.calls 0' '$T/set.err' &&
+[ $rc2 = 2 ] && grep -q 10.0.0.300 '$T/allow.err' && [ $rc3 = 2 ] && grep -q hep-dir '$T/nodir.err'"
+finish "HEP collector"
