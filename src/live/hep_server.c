@@ -217,7 +217,7 @@ static int parse_allow(lv_hep *s, const char *list, cq_err *err)
 
 /* ---- calls ----------------------------------------------------------------------------------- */
 
-static uint64_t fnv64(const char *s, size_t n)
+uint64_t lv_hep_call_hash(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++)
@@ -455,7 +455,7 @@ static void hep_packet(lv_hep *s, const uint8_t *p, size_t n, uint8_t fam, const
         s->st.unfiled++;
         return;
     }
-    uint64_t hh = fnv64(cid, cl);
+    uint64_t hh = lv_hep_call_hash(cid, cl);
     double now = cq_clock_mono_sec();
     hcall *c = find_call(s, cid, cl, hh);
     if (!c) {

@@ -945,6 +945,8 @@ typedef struct lv_hep_params {
 } lv_hep_params;
 
 lv_hep_params lv_hep_defaults(void);
+/* The 64-bit FNV-1a of a Call-ID: the HASH of the file a call is written to. */
+uint64_t lv_hep_call_hash(const char *call_id, size_t n);
 
 typedef struct lv_hep_stats {
     uint64_t datagrams, tcp_packets, accepted; /* UDP datagrams, HEP3 packets over TCP, conns */

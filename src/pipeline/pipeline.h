@@ -180,11 +180,14 @@ void pl_pool_stop(pl_pool *p);
 
 /* ---- 3. beside the recording: a capture (network.c), live events (live_kept.c) --------------- */
 
-/* A call's capture beside its recording (network.c): 1 with *out the investigation's answer for
- * the report's `network` key and f's network MOS and model set; 0 when there is none; -1 with
- * why when it is there but cannot be opened or read. */
-int pl_network_of(const rec_roots *roots, const char *rec_path, const store_call *call,
-                  const cq_report *rep, store_figures *f, struct json_t **out, char *why, size_t n);
+/* A call's capture beside its recording (rec_path; NULL: a recording not on local disk), else
+ * its call in the HEP collector's folder hep_dir (NULL or "": none) matched by its metadata
+ * (network.c): 1 with *out the investigation's answer for the report's `network` key and f's
+ * network MOS and model set; 0 when there is none; -1 with why when it is there but cannot be
+ * opened or read. */
+int pl_network_of(const rec_roots *roots, const char *rec_path, const char *hep_dir,
+                  const store_call *call, const cq_report *rep, store_figures *f,
+                  struct json_t **out, char *why, size_t n);
 
 /* A recording's path without its extension (and, with `legs`, without a ViciDial leg's -in,
  * -out or -all), into base[n]: what files beside it are named from. 0, or -1 when there is no

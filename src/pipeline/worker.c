@@ -450,13 +450,14 @@ static void analyse_in_child(void *arg, int fd)
         char *js = cq_report_to_json(rep);
         bool mine = false; /* js is ours (free), not the library's (cq_report_free_string) */
         char why[800] = "";
-        /* a capture beside a local recording: its findings and cross-checks in the report */
+        /* a capture beside a local recording, or the call's in the HEP collector's folder: its
+         * findings and cross-checks in the report */
         json_t *net = NULL;
         char nwhy[700];
         const char *rec_path = au.rec_path; /* the call's own names (on disk only) */
-        int nrc = js && !have_fetch
-                      ? pl_network_of(j->roots, rec_path, call, rep, &f, &net, nwhy, sizeof(nwhy))
-                      : 0;
+        int nrc = js ? pl_network_of(j->roots, have_fetch ? NULL : rec_path, c->svc.hep_dir, call,
+                                     rep, &f, &net, nwhy, sizeof(nwhy))
+                     : 0;
         if (nrc != 0)
             js = with_key(js, &mine, nrc > 0 ? "network" : "network_error",
                           nrc > 0 ? net : json_string(nwhy));

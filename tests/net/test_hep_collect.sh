@@ -183,6 +183,52 @@ check "a call past hep_call_kib: kept to its share, the rest dropped and counted
 grep -q '\"call_id\":\"big1\".*\"dropped\":[1-9]' '$T/misc.calls' && [ $a -ge 100 ]"
 check "max_calls: new calls past it refused, counted ($b)" [ "$b" -ge 1 ]
 
+# ---- in the QA store: a call with no capture beside its recording, found in hep_dir ----
+# four calls of one capture (gen_pcap.py calls: a-1 at 10:30:00 UTC, answered at 10:30:05, with
+# its uniqueid; b-2 at 10:30:30; c-3 and d-4 at 10:33:20 and 10:33:30) collected; recordings in a
+# watched folder named by ViciDial's FULLDATE_CUSTPHONE, read in UTC: one at a-1's answer, one
+# at b-2's (a-1's INVITE is in its window too: two candidates, no identifier, no length), one
+# at 12:00 (no call there)
+python3 "$HERE/gen_pcap.py" calls "$T/calls.pcap" > /dev/null
+start qa
+python3 "$HERE/hep_send.py" 127.0.0.1 "$PORT" "$T/calls.pcap" > /dev/null
+sleep 0.3
+stop
+W=$T/watched
+mkdir -p "$W"
+WAV=$(dirname "$P")/calls/call01_normal.wav
+cp "$WAV" "$W/20240502-103005_913125550101.wav"
+cp "$WAV" "$W/20240502-103038_913125550102.wav"
+cp "$WAV" "$W/20240502-120000_913125550109.wav"
+DB=$T/qa.db
+"$1/callqa-service" ingest watch --dir "$W" --db "$DB" --tz UTC --settle-sec 0.2 --once \
+    > "$T/watch.log" 2>&1
+CALLQA_HEP_DIR=$T/qa CALLQA_MODEL_DIR=${CALLQA_MODEL_DIR:-$(dirname "$2")/models} \
+    "$1/callqa-service" worker --once --max-load 0 --db "$DB" > "$T/worker.log" 2>&1
+python3 -c "
+import json, sqlite3, sys
+db = sqlite3.connect('$DB')
+rows = db.execute('SELECT c.recording_id, a.report FROM calls c JOIN analyses a ON a.call_id = c.id').fetchall()
+out = {}
+for rid, rep in rows:
+    r = json.loads(rep)
+    n = r.get('network')
+    out[rid] = {'capture': n and n.get('capture'), 'match': n and n.get('match'),
+                'dialog': n and n['dialogs'] and n['dialogs'][n['dialog']]['call_id'] if n else None,
+                'error': r.get('network_error')}
+json.dump(out, open('$T/qa.json', 'w'), indent=1)
+print(json.dumps(out, indent=1))" | sed 's/^/# /'
+check "hep_dir: the call at a-1's answer gets a-1's capture, matched by time" python3 -c "
+import json,sys; d=json.load(open('$T/qa.json'))['20240502-103005_913125550101']
+sys.exit(not (d['capture'].startswith('hep-1714645800-') and d['match']['rule'] == 'time'
+  and d['dialog'] == 'a-1@10.0.0.1' and d['error'] is None))"
+check "hep_dir: two calls in the window and nothing to choose by: no capture (never a guess)" python3 -c "
+import json,sys; d=json.load(open('$T/qa.json'))['20240502-103038_913125550102']
+sys.exit(not (d['capture'] is None and d['error'] is None))"
+check "hep_dir: a call with no call there: no capture" python3 -c "
+import json,sys; d=json.load(open('$T/qa.json'))['20240502-120000_913125550109']
+sys.exit(not (d['capture'] is None and d['error'] is None))"
+
 # bad settings: exit 2, the setting named
 "$SVC" sip --hep 127.0.0.1:0 --hep-dir "$T" --hep-max-calls 0 > /dev/null 2> "$T/set.err"
 rc1=$?
