@@ -195,7 +195,8 @@ static int hep_lookup(const char *dir, const store_call *call, int *fd, char *na
         files[nf++] = h;
     }
     closedir(d);
-    qsort(files, nf, sizeof(*files), by_dist);
+    if (nf > 1)
+        qsort(files, nf, sizeof(*files), by_dist);
     if (nf > HEP_FILES_MAX)
         nf = HEP_FILES_MAX;
     uint8_t *buf = NULL;

@@ -205,6 +205,8 @@ DB=$T/qa.db
     > "$T/watch.log" 2>&1
 CALLQA_HEP_DIR=$T/qa CALLQA_MODEL_DIR=${CALLQA_MODEL_DIR:-$(dirname "$2")/models} \
     "$1/callqa-service" worker --once --max-load 0 --db "$DB" > "$T/worker.log" 2>&1
+check "the three recordings queued and analysed" sh -c "[ \$(grep -c '\"complete\"' '$T/worker.log') = 3 ]"
+[ "$(grep -c '"complete"' "$T/worker.log")" = 3 ] || { tail -5 "$T/watch.log"; tail -20 "$T/worker.log"; }
 python3 -c "
 import json, sqlite3, sys
 db = sqlite3.connect('$DB')
