@@ -70,6 +70,45 @@ static void print_rtcp(const net_capture *c)
     }
 }
 
+/* Each call of more than one leg (across a B2BUA or an SBC): its legs in order, with the link
+ * that joined each. */
+static const net_capture *g_legs_of; /* for by_leg */
+
+static int by_leg(const void *x, const void *y)
+{
+    const net_sip_dialog *a = &g_legs_of->dialogs[*(const size_t *)x],
+                         *b = &g_legs_of->dialogs[*(const size_t *)y];
+    if (a->call_ref != b->call_ref)
+        return a->call_ref < b->call_ref ? -1 : 1;
+    return (a->leg > b->leg) - (a->leg < b->leg);
+}
+
+static void print_legs(const net_capture *c)
+{
+    size_t n = 0, *ix = malloc((c->n_dialogs ? c->n_dialogs : 1) * sizeof(size_t));
+    if (!ix)
+        return;
+    for (size_t i = 0; i < c->n_dialogs; i++)
+        if (c->dialogs[i].call_ref && c->dialogs[i].n_legs > 1)
+            ix[n++] = i;
+    g_legs_of = c;
+    qsort(ix, n, sizeof(size_t), by_leg);
+    for (size_t k = 0; k < n; k++) {
+        const net_sip_dialog *x = &c->dialogs[ix[k]];
+        if (k == 0 || x->call_ref != c->dialogs[ix[k - 1]].call_ref)
+            cq_cli_tprintf(stdout, "call %016llx: %d legs\n", (unsigned long long)x->call_ref,
+                           x->n_legs);
+        char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN];
+        cq_cli_tprintf(stdout, "  leg %d %s:%u -> %s:%u %s", x->leg + 1,
+                       net_addr_str(&x->caller, a, sizeof(a)), x->caller_port,
+                       net_addr_str(&x->callee, b, sizeof(b)), x->callee_port, x->call_id);
+        if (x->linked_by)
+            cq_cli_tprintf(stdout, ", linked by %s (%s)", x->linked_by, x->link_detail);
+        cq_cli_tprintf(stdout, "\n");
+    }
+    free(ix);
+}
+
 /* The part of the capture the answer holds (a view), and what it left out. */
 static void print_text(const net_capture *c, const char *file)
 {
@@ -100,6 +139,7 @@ static void print_text(const net_capture *c, const char *file)
                        net_addr_str(&m->dst, b, sizeof(b)), m->dport, m->tcp ? "tcp" : "udp", what,
                        m->call_id);
     }
+    print_legs(c);
     if (c->n_findings)
         cq_cli_tprintf(stdout, "findings:\n");
     for (size_t i = 0; i < c->n_findings; i++)

@@ -214,6 +214,10 @@ static void take_focus(chooser *ch, size_t focus)
     for (size_t i = 0; i < c->n_findings; i++)
         if (c->finding_dialog[i] == focus && finding_ready(ch, i) > 0)
             take(ch, L_FINDING, i);
+    /* the other legs of its call (a B2BUA's), their messages and streams, when they fit */
+    for (size_t j = 0; d->call_ref && d->n_legs > 1 && j < c->n_dialogs; j++)
+        if (j != focus && c->dialogs[j].call_ref == d->call_ref && ch->map[L_DIALOG][j] == SIZE_MAX)
+            (void)take_dialog(ch, j); /* all of it or none */
 }
 
 /* ---- the view -------------------------------------------------------------------------------- */

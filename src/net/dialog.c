@@ -511,6 +511,7 @@ void net__dialogs(net_capture *c, const net_limits *lim)
         }
     if (have_ep)
         ep_free(&x);
+    net__legs(c);
 done:
     free(slot), free(of), free(count);
 }

@@ -310,6 +310,14 @@ typedef struct net_sip_dialog {
     size_t *streams;       /* its RTP streams (indices into the capture's streams): those sent
                               to or from an address and port its SDP offer or answer gave */
     size_t n_streams;
+    /* the call it is a leg of, across a B2BUA or an SBC (legs.c; INVITE dialogs only) */
+    uint64_t call_ref;     /* the 64-bit FNV-1a of the call's first leg's Call-ID; 0: none */
+    int leg, n_legs;       /* its place among the call's legs by start (0 the first), and
+                              how many there are (1: a call of one leg) */
+    const char *linked_by; /* static: "call_id_header", "session_id", "icid", "linkedid",
+                              "time"; NULL for a first leg */
+    char link_detail[128]; /* the link in a phrase ("the same caller, through 10.0.0.5, 0.004
+                              s after") */
 } net_sip_dialog;
 
 /* The meaning of a Q.850 cause (ITU-T Q.850 Table 1), or NULL. */

@@ -42,6 +42,9 @@ typedef struct net_tcp {
 /* A copy of s (malloc'd; NULL: no memory) with each byte above 0x7f as U+FFFD, as Wireshark
  * shows a string off the wire that is not UTF-8 (wire.c). */
 char *net__wire_copy(const char *s);
+/* The length of the first line of p[0..n) (up to, not including, CR LF or LF), or -1 when
+ * there is none (wire.c, with net_sip_header). */
+long net__line_len(const char *p, size_t n);
 
 /* SIP (sip.c): a datagram or a segment that may hold SIP messages. UDP: true when it was SIP. */
 bool net__sip_udp(net_capture *c, const net_limits *lim, const net_udp *u);
@@ -58,6 +61,9 @@ bool net__sip_message(net_capture *c, const net_limits *lim, const net_udp *u, b
 /* Dialogs (dialog.c): the messages grouped by Call-ID (at most lim->max_dialogs, of at most
  * lim->max_dialog_msgs messages each), and their facts. */
 void net__dialogs(net_capture *c, const net_limits *lim);
+/* The legs of one call across a B2BUA (legs.c): each INVITE dialog's call_ref, leg, n_legs and
+ * link, after the dialogs' facts. */
+void net__legs(net_capture *c);
 void net__dialogs_free(net_capture *c);
 /* Findings (findings.c): what the dialogs say (at most lim->max_findings). */
 void net__findings(net_capture *c, const net_limits *lim);

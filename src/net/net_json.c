@@ -250,6 +250,15 @@ json_t *net__dialog_json(const net_sip_dialog *d)
     json_object_set_new(o, "answer", sdp_json(&d->answer));
     json_object_set_new(o, "info_digits",
                         d->info_digits[0] ? json_string(d->info_digits) : json_null());
+    /* the call it is a leg of (legs.c): the same call_ref on each of its legs */
+    char ref[24];
+    snprintf(ref, sizeof(ref), "%016llx", (unsigned long long)d->call_ref);
+    json_object_set_new(o, "call_ref", d->call_ref ? json_string(ref) : json_null());
+    json_object_set_new(o, "leg", d->call_ref ? json_integer(d->leg) : json_null());
+    json_object_set_new(o, "legs", d->call_ref ? json_integer(d->n_legs) : json_null());
+    json_object_set_new(o, "linked_by", d->linked_by ? json_string(d->linked_by) : json_null());
+    json_object_set_new(o, "link_detail",
+                        d->linked_by ? net_json_wire(d->link_detail) : json_null());
     json_object_set_new(o, "messages", msgs);
     json_t *st = json_array();
     for (size_t i = 0; i < d->n_streams; i++)

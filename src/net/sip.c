@@ -19,19 +19,6 @@
 
 /* ---- the first line ------------------------------------------------------------------------- */
 
-/* The length of the first line (up to, not including, CR LF or LF), or -1 when there is none
- * within n bytes. */
-static long line_len(const char *p, size_t n)
-{
-    const char *e = memchr(p, '\n', n);
-    if (!e)
-        return -1;
-    long k = e - p;
-    if (k > 0 && p[k - 1] == '\r')
-        k--;
-    return k;
-}
-
 /* Is [p, p+k) a SIP request or status line? *request, and the method's or the code's place. */
 static bool first_line(const char *p, long k, bool *request)
 {
@@ -72,58 +59,6 @@ static size_t headers_end(const char *p, size_t n)
             return i + 3;
     }
     return 0;
-}
-
-const char *net_sip_header(const net_sip_msg *m, const char *name, char compact, char *buf,
-                           size_t n)
-{
-    const char *p = m->text, *end = m->body ? m->body : m->text + m->len;
-    size_t nl = strlen(name);
-    long k = line_len(p, (size_t)(end - p));
-    if (k < 0 || !n)
-        return NULL;
-    p += k;
-    while (p < end) {
-        while (p < end && (*p == '\r' || *p == '\n'))
-            p++;
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol)
-            eol = end;
-        const char *colon = memchr(p, ':', (size_t)(eol - p));
-        if (colon) {
-            const char *ne = colon;
-            while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t'))
-                ne--;
-            size_t len = (size_t)(ne - p);
-            if ((len == nl && !strncasecmp(p, name, nl)) ||
-                (compact && len == 1 && tolower((unsigned char)*p) == compact)) {
-                size_t o = 0;
-                const char *v = colon + 1;
-                for (;;) { /* the value, with folded lines joined by a space */
-                    while (v < eol && (*v == ' ' || *v == '\t'))
-                        v++;
-                    const char *ve = eol;
-                    while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-                        ve--;
-                    if (o && o + 1 < n)
-                        buf[o++] = ' ';
-                    size_t take = (size_t)(ve - v) < n - 1 - o ? (size_t)(ve - v) : n - 1 - o;
-                    memcpy(buf + o, v, take);
-                    o += take;
-                    if (eol >= end || eol + 1 >= end || (eol[1] != ' ' && eol[1] != '\t'))
-                        break;
-                    v = eol + 1;
-                    eol = memchr(v, '\n', (size_t)(end - v));
-                    if (!eol)
-                        eol = end;
-                }
-                buf[o] = 0;
-                return buf;
-            }
-        }
-        p = eol < end ? eol + 1 : end;
-    }
-    return NULL;
 }
 
 /* ---- keeping a message ----------------------------------------------------------------------
@@ -175,7 +110,7 @@ static bool keep(net_capture *c, const net_limits *lim, const net_udp *u, bool t
     }
     /* the first line and the headers, read from the text where it lies */
     net_sip_msg tmp = {.text = (char *)p, .len = n, .body = body < n ? p + body : NULL};
-    long k = line_len(p, n);
+    long k = net__line_len(p, n);
     bool request = false;
     first_line(p, k, &request);
     const char *sp1 = memchr(p, ' ', (size_t)k);
@@ -287,7 +222,7 @@ static long content_length(const char *p, size_t hdr_end)
 static bool one_message(net_capture *c, const net_limits *lim, const net_udp *u, bool tcp, bool cut)
 {
     const char *p = (const char *)u->data;
-    long k = line_len(p, u->len);
+    long k = net__line_len(p, u->len);
     bool request;
     if (k < 0 || !first_line(p, k, &request))
         return false;
@@ -400,7 +335,7 @@ static void drain(net_capture *c, const net_limits *lim, tcp_flow *f, const net_
             off++;
         const char *p = f->buf + off;
         size_t n = f->len - off;
-        long k = line_len(p, n);
+        long k = net__line_len(p, n);
         bool request;
         if (k < 0)
             break;                         /* the first line is not all here yet */
@@ -453,7 +388,7 @@ void net__sip_tcp(net_capture *c, const net_limits *lim, const net_tcp *seg)
         }
     }
     if (!f->live) { /* start at a segment that opens a message */
-        long k = line_len(p, n);
+        long k = net__line_len(p, n);
         bool request;
         if (k < 0 || !first_line(p, k, &request))
             return;

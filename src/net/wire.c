@@ -1,13 +1,17 @@
 /*
  * wire.c - the ground of the room: what every file above it shares about the bytes off the
  * wire, calling nothing of the room: addresses as text, compared and classed (net.h), the
- * static RTP payload types' names and clock rates (net.h), and a string off the wire made
- * UTF-8 (net_int.h). The room's files call one way, each only the layers below it, and this
- * file is the lowest (docs/ARCHITECTURE.md, 6b, draws the layers).
+ * static RTP payload types' names and clock rates (net.h), a string off the wire made UTF-8
+ * (net_int.h), and a SIP message's first line and header values (net_sip_header). The room's files
+ * call one way, each only the layers below it, and this file is the lowest (docs/ARCHITECTURE.md,
+ * 6b, draws the layers).
  */
+#define _GNU_SOURCE
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net_int.h"
 
@@ -138,4 +142,71 @@ char *net__wire_copy(const char *s)
     }
     t[k] = 0;
     return t;
+}
+
+/* ---- a SIP message's lines and headers ---------------------------------------------------- */
+
+/* The length of the first line (up to, not including, CR LF or LF), or -1 when there is none
+ * within n bytes. */
+long net__line_len(const char *p, size_t n)
+{
+    const char *e = memchr(p, '\n', n);
+    if (!e)
+        return -1;
+    long k = e - p;
+    if (k > 0 && p[k - 1] == '\r')
+        k--;
+    return k;
+}
+
+const char *net_sip_header(const net_sip_msg *m, const char *name, char compact, char *buf,
+                           size_t n)
+{
+    const char *p = m->text, *end = m->body ? m->body : m->text + m->len;
+    size_t nl = strlen(name);
+    long k = net__line_len(p, (size_t)(end - p));
+    if (k < 0 || !n)
+        return NULL;
+    p += k;
+    while (p < end) {
+        while (p < end && (*p == '\r' || *p == '\n'))
+            p++;
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        const char *colon = memchr(p, ':', (size_t)(eol - p));
+        if (colon) {
+            const char *ne = colon;
+            while (ne > p && (ne[-1] == ' ' || ne[-1] == '\t'))
+                ne--;
+            size_t len = (size_t)(ne - p);
+            if ((len == nl && !strncasecmp(p, name, nl)) ||
+                (compact && len == 1 && tolower((unsigned char)*p) == compact)) {
+                size_t o = 0;
+                const char *v = colon + 1;
+                for (;;) { /* the value, with folded lines joined by a space */
+                    while (v < eol && (*v == ' ' || *v == '\t'))
+                        v++;
+                    const char *ve = eol;
+                    while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+                        ve--;
+                    if (o && o + 1 < n)
+                        buf[o++] = ' ';
+                    size_t take = (size_t)(ve - v) < n - 1 - o ? (size_t)(ve - v) : n - 1 - o;
+                    memcpy(buf + o, v, take);
+                    o += take;
+                    if (eol >= end || eol + 1 >= end || (eol[1] != ' ' && eol[1] != '\t'))
+                        break;
+                    v = eol + 1;
+                    eol = memchr(v, '\n', (size_t)(end - v));
+                    if (!eol)
+                        eol = end;
+                }
+                buf[o] = 0;
+                return buf;
+            }
+        }
+        p = eol < end ? eol + 1 : end;
+    }
+    return NULL;
 }

@@ -37,6 +37,12 @@ KIND is one of:
              hold (re-INVITE sendonly, then sendrecv), private (SDP c= 192.168.1.20 sent
              from a public address), codec488 (488 to an offer of G.729 only), authloop (401
              three times); each a fresh Call-ID, over UDP
+  b2bua      calls through a PBX (10.0.0.5) and an SBC (10.0.0.6), each of two legs with its
+             own Call-ID ("pN-a", "pN-b"): linked by the number dialled (two at once), the
+             caller after 40 s in a queue, X-CID, P-Charging-Vector, Session-ID, an Asterisk
+             linkedid, the media passed through; and legs that must stay alone ("solo-"): one
+             caller's two calls at once, the caller from another host, after the first leg
+             ended, a null Session-ID
   calls      several calls in one capture, for matching a dialog to a stored call: four INVITE
              dialogs from 2024-05-02 10:30:00 UTC (1714645800) at +0, +30, +200 and +210 s, to
              913125550101 ... 913125550104, talk 60, 45, 30 and 90 s; the first's INVITE carries
@@ -304,6 +310,104 @@ def calls_capture(w):
     ev += [(t0 + 100, A, B, call_msg("OPTIONS sip:192.0.2.7 SIP/2.0", "opt-0@10.0.0.1", "1 OPTIONS",
                                      frm, to, ["X-Asterisk-Uniqueid: 1714646100.4430"])),
            (t0 + 100.02, B, A, call_msg("SIP/2.0 200 OK", "opt-0@10.0.0.1", "1 OPTIONS", frm, to))]
+    ev.sort(key=lambda e: e[0])
+    for i, (t, src, dst, b) in enumerate(ev):
+        w.frame(t, ipv4(src, dst, 17, udp(5060, 5060, b), i + 1))
+
+
+def b2bua_leg(call, t, src, dst, uri, frm, ring, talk, extra=(), sdp_host=None, answer=True):
+    """(time, src, dst, payload) of one leg: INVITE, 100, 180, 200 (or 486), ACK, BYE, 200"""
+    to = "<%s>" % uri
+    to_tag = to + ";tag=t" + call[:6]
+    h = ".".join(str(x) for x in (sdp_host or src))
+    sdp = SDP.replace("10.0.0.1", h)
+    ok_sdp = SDP.replace("10.0.0.1", ".".join(str(x) for x in dst))
+    ev = [(t, src, dst, call_msg("INVITE %s SIP/2.0" % uri, call, "1 INVITE", frm, to, extra, sdp)),
+          (t + 0.01, dst, src, call_msg("SIP/2.0 100 Trying", call, "1 INVITE", frm, to)),
+          (t + 0.3, dst, src, call_msg("SIP/2.0 180 Ringing", call, "1 INVITE", frm, to_tag))]
+    if not answer:
+        return ev + [(t + ring, dst, src, call_msg("SIP/2.0 486 Busy Here", call, "1 INVITE", frm,
+                                                  to_tag)),
+                     (t + ring + 0.01, src, dst, call_msg("ACK %s SIP/2.0" % uri, call, "1 ACK",
+                                                          frm, to_tag))]
+    return ev + [
+        (t + ring, dst, src, call_msg("SIP/2.0 200 OK", call, "1 INVITE", frm, to_tag, (), ok_sdp)),
+        (t + ring + 0.01, src, dst, call_msg("ACK %s SIP/2.0" % uri, call, "1 ACK", frm, to_tag)),
+        (t + ring + talk, src, dst, call_msg("BYE %s SIP/2.0" % uri, call, "2 BYE", frm, to_tag)),
+        (t + ring + talk + 0.01, dst, src, call_msg("SIP/2.0 200 OK", call, "2 BYE", frm, to_tag))]
+
+
+def b2bua_capture(w):
+    """calls through a PBX (10.0.0.5), each made of legs: the call ids name the expected call
+    ("<call>-<leg>@..."); "solo-..." are legs that must stay alone"""
+    pbx, carrier, other = (10, 0, 0, 5), (192, 0, 2, 7), (10, 0, 0, 6)
+    ph = [(10, 0, 0, 21), (10, 0, 0, 22), (10, 0, 0, 23), (10, 0, 0, 24), (10, 0, 0, 25)]
+    t0 = CALLS_T0
+    ev = []
+    # p1, p2: two agents dial out at once; each leg out carries its own number (time: number)
+    ev += b2bua_leg("p1-a@10.0.0.21", t0, ph[0], pbx, "sip:913125550101@10.0.0.5",
+                    '"2001" <sip:2001@10.0.0.5>', 0.2, 60)
+    ev += b2bua_leg("p1-b@10.0.0.5", t0 + 0.02, pbx, carrier, "sip:3125550101@192.0.2.7",
+                    '<sip:8005550000@10.0.0.5>', 5, 55)
+    ev += b2bua_leg("p2-a@10.0.0.22", t0 + 0.5, ph[1], pbx, "sip:913125550102@10.0.0.5",
+                    '"2002" <sip:2002@10.0.0.5>', 0.2, 40)
+    ev += b2bua_leg("p2-b@10.0.0.5", t0 + 0.52, pbx, carrier, "sip:+13125550102@192.0.2.7",
+                    '<sip:8005550000@10.0.0.5>', 4, 36)
+    # p3: a caller from the carrier waits 40 s in a queue, then an agent's phone rings (time:
+    # the same caller, +1 312... against 1312...)
+    ev += b2bua_leg("p3-a@192.0.2.7", t0 + 10, carrier, pbx, "sip:8005550000@10.0.0.5",
+                    '<sip:+13125550199@192.0.2.7>', 0.1, 120)
+    ev += b2bua_leg("p3-b@10.0.0.5", t0 + 50, pbx, ph[2], "sip:2003@10.0.0.23",
+                    '"13125550199" <sip:13125550199@10.0.0.5>', 3, 70)
+    # p4: an SBC names the first leg's Call-ID in X-CID (another number, another caller)
+    ev += b2bua_leg("p4-a@10.0.0.24", t0 + 20, ph[3], pbx, "sip:5551000@10.0.0.5",
+                    '<sip:2004@10.0.0.5>', 0.2, 30)
+    ev += b2bua_leg("p4-b@10.0.0.6", t0 + 21, other, carrier, "sip:7771000@192.0.2.7",
+                    '<sip:anonymous@anonymous.invalid>', 2, 25, extra=["X-CID: p4-a@10.0.0.24"])
+    # p5: one P-Charging-Vector icid on both legs; p6: one Session-ID on both
+    pcv = 'P-Charging-Vector: icid-value="AyretyU0dm+6O2IrT5tAFrbHLso=023551024";orig-ioi=x'
+    ev += b2bua_leg("p5-a@192.0.2.7", t0 + 30, carrier, pbx, "sip:8005550001@10.0.0.5",
+                    '<sip:+4915112345678@192.0.2.7>', 0.1, 20, extra=[pcv])
+    ev += b2bua_leg("p5-b@10.0.0.6", t0 + 30.5, other, ph[4], "sip:2005@10.0.0.25",
+                    '<sip:4400@10.0.0.6>', 1, 18, extra=[pcv])
+    sid = "Session-ID: ab30317f1a784dc48ff824d0d3715d86;remote=00000000000000000000000000000000"
+    ev += b2bua_leg("p6-a@192.0.2.7", t0 + 40, carrier, pbx, "sip:8005550002@10.0.0.5",
+                    '<sip:+4930123456@192.0.2.7>', 0.1, 20, extra=[sid])
+    ev += b2bua_leg("p6-b@10.0.0.6", t0 + 45, other, ph[4], "sip:2006@10.0.0.25",
+                    '<sip:4401@10.0.0.6>', 1, 10, extra=[sid.replace("=0000", "=1111")])
+    # p7: one Asterisk linkedid on both legs; p8: the media passed through (the phone's SDP
+    # offer on the leg out), nothing else in common
+    lid = ["X-Asterisk-Linkedid: 1714645860.77"]
+    ev += b2bua_leg("p7-a@10.0.0.21", t0 + 60, ph[0], pbx, "sip:5554000@10.0.0.5",
+                    '<sip:2001@10.0.0.5>', 0.2, 10, extra=lid)
+    ev += b2bua_leg("p7-b@10.0.0.6", t0 + 61, other, carrier, "sip:5559999@192.0.2.7",
+                    '<sip:9002@10.0.0.6>', 2, 5, extra=lid)
+    ev += b2bua_leg("p8-a@10.0.0.22", t0 + 70, ph[1], pbx, "sip:5554001@10.0.0.5",
+                    '<sip:2002@10.0.0.5>', 0.2, 10)
+    ev += b2bua_leg("p8-b@10.0.0.5", t0 + 70.1, pbx, carrier, "sip:5558888@192.0.2.7",
+                    '<sip:9003@10.0.0.5>', 2, 5, sdp_host=ph[1])
+    # alone: two calls of one caller at once, each on to an agent: which is which? (no guess)
+    ev += b2bua_leg("solo-1a@192.0.2.7", t0 + 100, carrier, pbx, "sip:8005550003@10.0.0.5",
+                    '<sip:+13125550777@192.0.2.7>', 0.1, 60)
+    ev += b2bua_leg("solo-2a@192.0.2.7", t0 + 101, carrier, pbx, "sip:8005550004@10.0.0.5",
+                    '<sip:+13125550777@192.0.2.7>', 0.1, 60)
+    ev += b2bua_leg("solo-1b@10.0.0.5", t0 + 110, pbx, ph[0], "sip:2001@10.0.0.21",
+                    '<sip:13125550777@10.0.0.5>', 2, 30)
+    ev += b2bua_leg("solo-2b@10.0.0.5", t0 + 111, pbx, ph[1], "sip:2002@10.0.0.22",
+                    '<sip:13125550777@10.0.0.5>', 2, 30)
+    # alone: the same caller, but from another host than the one the first leg went to; and
+    # after the first leg ended; and a leg whose only link would be a null Session-ID
+    ev += b2bua_leg("solo-3a@192.0.2.7", t0 + 200, carrier, pbx, "sip:8005550005@10.0.0.5",
+                    '<sip:+13125550888@192.0.2.7>', 0.1, 20)
+    ev += b2bua_leg("solo-3b@10.0.0.6", t0 + 201, other, ph[2], "sip:2003@10.0.0.23",
+                    '<sip:13125550888@10.0.0.6>', 2, 10)
+    ev += b2bua_leg("solo-3c@10.0.0.5", t0 + 240, pbx, ph[3], "sip:2004@10.0.0.24",
+                    '<sip:13125550888@10.0.0.5>', 2, 10)
+    nul = ["Session-ID: 00000000000000000000000000000000"]
+    ev += b2bua_leg("solo-4a@10.0.0.21", t0 + 300, ph[0], pbx, "sip:5552000@10.0.0.5",
+                    '<sip:2001@10.0.0.5>', 0.2, 10, extra=nul)
+    ev += b2bua_leg("solo-4b@10.0.0.6", t0 + 300.5, other, carrier, "sip:5553000@192.0.2.7",
+                    '<sip:9001@10.0.0.6>', 2, 5, extra=nul)
     ev.sort(key=lambda e: e[0])
     for i, (t, src, dst, b) in enumerate(ev):
         w.frame(t, ipv4(src, dst, 17, udp(5060, 5060, b), i + 1))
@@ -589,6 +693,10 @@ def main():
     w = Writer(path, link=link, ng=(kind == "pcapng"))
     if kind.startswith("sipcase:"):
         sip_case(w, kind.split(":")[1])
+        w.close()
+        return 0
+    if kind == "b2bua":
+        b2bua_capture(w)
         w.close()
         return 0
     if kind == "calls":

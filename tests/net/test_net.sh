@@ -24,7 +24,7 @@ command -v tshark > /dev/null || { echo "tshark is needed (scripts/deps installs
 caps=$(ls "$P"/*.pcap "$P"/*.pcapng | grep -v protos_c07)
 python3 "$HERE/compare_tshark.py" "$SVC" $caps > "$T/corpus.out" 2>&1 &
 CORPUS_PID=$!
-kinds="clean loss burst jitter reorder dup ssrc wrap tswrap marker cn twoway frag ipv6 vlan sll pcapng sip rtcp rtcpmux"
+kinds="clean loss burst jitter reorder dup ssrc wrap tswrap marker cn twoway frag ipv6 vlan sll pcapng sip rtcp rtcpmux b2bua"
 for k in $kinds; do
     python3 "$HERE/gen_pcap.py" "$k" "$T/$k.pcap" || echo "gen_pcap.py $k failed"
 done
@@ -500,6 +500,42 @@ import json, subprocess, sys
 d = json.loads(subprocess.run(['$SVC', 'sip', '--json', '$T/hep-rtcp.pcap'], capture_output=True,
                               text=True).stdout)
 sys.exit(not (d['counts']['hep'] == 14 and len(d['sip']) == 3 and len(d['rtcp']) == 10))"
+
+# the legs of one call across a B2BUA or an SBC (src/net/legs.c): the generated calls
+# (gen_pcap.py b2bua: each rule once, and legs that must stay alone) and the corpus's real
+# Asterisk B2BUA capture; no other corpus capture has a call of two legs
+python3 "$HERE/gen_pcap.py" b2bua "$T/b2bua.pcap"
+"$SVC" sip --json "$T/b2bua.pcap" > "$T/b2bua.json"
+check "B2BUA legs: each call's two legs share one call_ref, by the rule expected; no leg is guessed" python3 -c "
+import json, sys
+d = {x['call_id'].split('@')[0]: x for x in json.load(open('$T/b2bua.json'))['dialogs']}
+rule = {'p1': 'time', 'p2': 'time', 'p3': 'time', 'p4': 'call_id_header', 'p5': 'icid',
+        'p6': 'session_id', 'p7': 'linkedid', 'p8': 'time'}
+bad = []
+for p, r in rule.items():
+    a, b = d[p + '-a'], d[p + '-b']
+    if not (a['call_ref'] == b['call_ref'] and a['legs'] == b['legs'] == 2 and a['leg'] == 0 and
+            b['leg'] == 1 and a['linked_by'] is None and b['linked_by'] == r and b['link_detail']):
+        bad.append((p, a['call_ref'], b['call_ref'], b['linked_by']))
+refs = [d[p + '-a']['call_ref'] for p in rule]
+solo = [x for k, x in d.items() if k.startswith('solo')]
+bad += [(x['call_id'], x['legs']) for x in solo if x['legs'] != 1]
+print('#', len(rule), 'calls of two legs,', len(solo), 'legs alone', bad)
+sys.exit(bool(bad) or len(set(refs)) != len(refs) or len(solo) != 9)"
+"$SVC" sip --json "$P/asterisk_b2bua.pcapng" > "$T/ab.json"
+check "B2BUA legs: the real Asterisk capture's two INVITE dialogs are one call (time, the same caller)" python3 -c "
+import json, sys
+inv = [x for x in json.load(open('$T/ab.json'))['dialogs'] if x['method'] == 'INVITE']
+print('#', [(x['leg'], x['linked_by'], x['link_detail']) for x in inv])
+sys.exit(not (len(inv) == 2 and inv[0]['call_ref'] == inv[1]['call_ref'] and inv[1]['linked_by'] == 'time'
+  and 'the same caller' in inv[1]['link_detail']))"
+check "B2BUA legs: no other corpus capture has a call of more than one leg" sh -c "
+for f in \$(ls '$P'/*.pcap '$P'/*.pcapng | grep -v 'protos_c07\|asterisk_b2bua'); do
+    '$SVC' sip --json \"\$f\" | python3 -c 'import json,sys; sys.exit(any((x[\"legs\"] or 1) > 1 for x in json.load(sys.stdin)[\"dialogs\"]))' || exit 1
+done"
+"$SVC" sip "$T/b2bua.pcap" > "$T/b2bua.txt"
+check "B2BUA legs: callqa sip's table lists each call of several legs" sh -c "
+[ \$(grep -c '^call [0-9a-f]\{16\}: 2 legs' '$T/b2bua.txt') = 8 ] && grep -q 'linked by time (the same caller' '$T/b2bua.txt'"
 
 # bad input: a clear error, no crash
 head -c 5000 "$T/clean.pcap" > "$T/cut.pcap"

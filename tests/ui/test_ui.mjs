@@ -322,6 +322,50 @@ check('the level envelope is drawn for both legs', env.length === 2, `${env.leng
     /1300 more/.test(cut.more), `${cut.rows} rows in ${Date.now() - t0} ms: ${cut.more}`);
   check('markup in a SIP reason or method is shown as text', cut.xss === undefined && cut.imgs === 0 && cut.label.includes('<img'),
     cut.label);
+
+  // a call of two legs across a B2BUA (the dialogs' call_ref, leg, linked_by: docs/network.md):
+  // one ladder of both legs' messages in capture order, the B2BUA's address one column between
+  // the caller and the callee, each row naming its leg; the legs listed with their link
+  const two = JSON.parse(JSON.stringify(api));
+  const tn = two.network;
+  const a = tn.dialogs[tn.dialog];
+  const pbx = '10.9.9.9', pbxPort = 5060;
+  const [cHost, cPort] = a.callee.split(':');
+  const b = { ...a, call_id: 'leg-b@10.9.9.9', caller: `${pbx}:${pbxPort}`, callee: a.callee, leg: 1,
+    legs: 2, call_ref: '00000000000000ab', linked_by: 'time', link_detail: 'the same caller, through 10.9.9.9, 0.004 s after' };
+  Object.assign(a, { callee: `${pbx}:${pbxPort}`, leg: 0, legs: 2, call_ref: '00000000000000ab', linked_by: null, link_detail: null });
+  const aMsgs = a.messages.map((i) => tn.sip[i]);
+  a.messages = [];
+  b.messages = [];
+  for (const m of aMsgs) { // the first leg: the caller to the B2BUA; then the B2BUA to the callee
+    const toB2b = String(m.dst) === cHost && String(m.dst_port) === cPort;
+    const m1 = { ...m, ...(toB2b ? { dst: pbx, dst_port: pbxPort } : { src: pbx, src_port: pbxPort }) };
+    const m2 = { ...m, time_sec: m.time_sec + 0.004, call_id: b.call_id,
+      ...(toB2b ? { src: pbx, src_port: pbxPort } : { dst: pbx, dst_port: pbxPort }) };
+    tn.sip.push(m1); a.messages.push(tn.sip.length - 1);
+    tn.sip.push(m2); b.messages.push(tn.sip.length - 1);
+  }
+  tn.dialogs.push(b);
+  await page.route(only, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(two) }));
+  await page.goto(`${BASE}/#/call/R07`); // away first: the same address again would not load
+  await page.waitForSelector('.network .net-error');
+  await page.goto(`${BASE}/#/call/R02`);
+  await page.waitForSelector('.network ol.legs li');
+  const lg = await page.evaluate(() => ({
+    heads: [...document.querySelectorAll('svg.ladder .col-head')].map((t) => t.textContent),
+    roles: [...document.querySelectorAll('svg.ladder .col-role')].map((t) => t.textContent),
+    rows: [...document.querySelectorAll('svg.ladder .msg')].map((g) => g.getAttribute('aria-label')),
+    legs: [...document.querySelectorAll('.network ol.legs li')].map((li) => li.textContent),
+    label: document.querySelector('svg.ladder').getAttribute('aria-label') }));
+  await page.unroute(only);
+  check('a call of two legs: one ladder, the B2BUA\'s column between the caller and the callee',
+    lg.heads.length === 3 && lg.heads[1] === `${pbx}:${pbxPort}` && lg.roles.join(',') === 'caller,B2BUA,callee' &&
+    / \(2 legs\)/.test(lg.label), `${lg.heads.join(' | ')} (${lg.roles.join(',')})`);
+  check('a call of two legs: both legs\' messages, each row naming its leg',
+    lg.rows.length === 2 * aMsgs.length && lg.rows.filter((r) => /\(leg 2,/.test(r)).length === aMsgs.length &&
+    /\(leg 1,/.test(lg.rows[0]), `${lg.rows.length} rows; ${lg.rows[1]}`);
+  check('a call of two legs: the legs listed, the second with its link', lg.legs.length === 2 &&
+    /the first leg/.test(lg.legs[0]) && /linked by time: the same caller/.test(lg.legs[1]), lg.legs.join(' / '));
 }
 
 // ---- the summary: its source named; the LLM's with its reason, outcome and quotes; a refusal said

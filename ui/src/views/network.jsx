@@ -29,11 +29,25 @@ function msgClass(m) {
   return 'resp r-prov';
 }
 
-// The dialog's messages (at most LADDER_MAX) with the columns they use: one per address:port,
-// the caller's first, then the callee's, then the others as they appear.
-export function ladderOf(net, dlg) {
+// The legs of the dialog's call across a B2BUA or an SBC (the dialogs with its call_ref), the
+// dialog itself when it is alone; in leg order.
+export function legsOf(net, dlg) {
+  const all = net.dialogs || [];
+  if (!dlg.call_ref || !(dlg.legs > 1)) return [dlg];
+  return all.filter((d) => d && d.call_ref === dlg.call_ref)
+    .sort((a, b) => (a.leg ?? 0) - (b.leg ?? 0));
+}
+
+// The messages of the call's legs (at most LADDER_MAX), in capture order, with the columns they
+// use: one per address:port, the first leg's caller first, then its callee, then the others as
+// they appear (a B2BUA's own address once: it is the first leg's callee and the next's caller).
+export function ladderOf(net, dlg0) {
   const sip = net.sip || [];
-  const idx = (dlg.messages || []).filter((i) => Number.isInteger(i) && sip[i]);
+  const legs = legsOf(net, dlg0);
+  const dlg = legs[0];
+  const legOf = new Map();
+  for (const d of legs) for (const i of d.messages || []) legOf.set(i, (d.leg ?? 0) + 1);
+  const idx = [...legOf.keys()].filter((i) => Number.isInteger(i) && sip[i]).sort((a, b) => a - b);
   const msgs = idx.slice(0, LADDER_MAX).map((i) => sip[i]);
   const cols = [];
   const colOf = new Map();
@@ -50,16 +64,18 @@ export function ladderOf(net, dlg) {
     add(dlg.caller, fromCaller ? endpoint(first.src, first.src_port) : endpoint(first.dst, first.dst_port));
   }
   const t0 = msgs.length ? msgs[0].time_sec : 0;
-  const rows = msgs.map((m) => {
+  const rows = msgs.map((m, k) => {
     const from = add(wire(m.src, m.src_port), endpoint(m.src, m.src_port));
     const to = add(wire(m.dst, m.dst_port), endpoint(m.dst, m.dst_port));
     const rel = isNum(m.time_sec) && isNum(t0) ? m.time_sec - t0 : null;
-    return { m, from, to, rel, label: msgLabel(m) };
+    return { m, from, to, rel, label: msgLabel(m), leg: legs.length > 1 ? legOf.get(idx[k]) : null };
   });
+  const last = legs[legs.length - 1];
   for (const c of cols) {
-    c.role = c.key === dlg.caller ? 'caller' : c.key === dlg.callee ? 'callee' : '';
+    c.role = c.key === dlg.caller ? 'caller' : c.key === last.callee ? 'callee'
+      : legs.length > 1 && legs.some((d) => d.callee === c.key) ? 'B2BUA' : '';
   }
-  return { cols, rows, total: idx.length };
+  return { cols, rows, total: idx.length, legs: legs.length };
 }
 
 const COL_W = 190;
@@ -70,7 +86,7 @@ const ROW_H = 30;
 function rowText(r, cols) {
   const m = r.m;
   const when = isNum(r.rel) ? `${r.rel.toFixed(3)} s` : 'time unknown';
-  const extra = [m.transport, isNum(m.frame) ? `frame ${m.frame}` : null,
+  const extra = [r.leg ? `leg ${r.leg}` : null, m.transport, isNum(m.frame) ? `frame ${m.frame}` : null,
     m.cseq_method ? `CSeq ${isNum(m.cseq) ? `${m.cseq} ` : ''}${m.cseq_method}` : null].filter(Boolean).join(', ');
   return `${when}: ${r.label} from ${cols[r.from].label} to ${cols[r.to].label}${extra ? ` (${extra})` : ''}`;
 }
@@ -79,7 +95,7 @@ function rowText(r, cols) {
 // its receiver, the time relative to the dialog's first message on the left. Each row is a list
 // item labelled with its whole text (and titled with it, for the pointer).
 export function Ladder({ net, dlg }) {
-  const { cols, rows, total } = ladderOf(net, dlg);
+  const { cols, rows, total, legs } = ladderOf(net, dlg);
   if (!rows.length) return <p class="note">No SIP message of this dialog in the capture.</p>;
   const width = GUTTER + cols.length * COL_W + 20;
   const height = HEAD + rows.length * ROW_H + 10;
@@ -88,7 +104,7 @@ export function Ladder({ net, dlg }) {
     <>
       <div class="scroll ladder-box" tabIndex={0} role="region" aria-label="SIP ladder (scrolls)">
         <svg class="ladder" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="list"
-          aria-label={`SIP ladder of the call: ${rows.length} messages between ${cols.map((c) => c.label).join(', ')}`}>
+          aria-label={`SIP ladder of the call${legs > 1 ? ` (${legs} legs)` : ''}: ${rows.length} messages between ${cols.map((c) => c.label).join(', ')}`}>
           <g class="cols" role="presentation">
             <text class="t-time" x={GUTTER - 10} y={18} text-anchor="end" aria-hidden="true">time (s)</text>
             {cols.map((c, i) => (
@@ -129,7 +145,7 @@ export function Ladder({ net, dlg }) {
           })}
         </svg>
       </div>
-      {total > rows.length && <p class="note ladder-more">The dialog has {total} messages: the first {rows.length} are drawn, {total - rows.length} more are not.</p>}
+      {total > rows.length && <p class="note ladder-more">The {legs > 1 ? 'call\'s legs have' : 'dialog has'} {total} messages: the first {rows.length} are drawn, {total - rows.length} more are not.</p>}
     </>
   );
 }
@@ -171,6 +187,22 @@ function Streams({ net, dlg, lowBelow }) {
         </table>
       </div>
       {idx.length > shown.length && <p class="note">{idx.length - shown.length} more streams are not shown.</p>}
+    </>
+  );
+}
+
+// The call's legs across a B2BUA or an SBC, each with the link that joined it.
+function Legs({ net, dlg }) {
+  const legs = legsOf(net, dlg);
+  if (legs.length < 2) return null;
+  return (
+    <>
+      <h3>Legs of the call</h3>
+      <ol class="legs">{legs.map((d) => (
+        <li data-leg={d.leg} class={d === dlg ? 'this-leg' : ''}>
+          <code>{d.call_id}</code> {d.caller || '—'} → {d.callee || '—'}
+          {d.linked_by ? <span class="sub"> · linked by {d.linked_by}{d.link_detail ? `: ${d.link_detail}` : ''}</span> : <span class="sub"> · the first leg</span>}
+        </li>))}</ol>
     </>
   );
 }
@@ -225,6 +257,7 @@ export function Network({ call }) {
             <>
               <h3>The call's dialog</h3>
               <Dialog dlg={dlg} />
+              <Legs net={net} dlg={dlg} />
               <h3>SIP ladder</h3>
               <Ladder net={net} dlg={dlg} />
               <h3>RTP streams</h3>
