@@ -93,18 +93,31 @@ static void print_legs(const net_capture *c)
             ix[n++] = i;
     g_legs_of = c;
     qsort(ix, n, sizeof(size_t), by_leg);
-    for (size_t k = 0; k < n; k++) {
-        const net_sip_dialog *x = &c->dialogs[ix[k]];
-        if (k == 0 || x->call_ref != c->dialogs[ix[k - 1]].call_ref)
-            cq_cli_tprintf(stdout, "call %016llx: %d legs\n", (unsigned long long)x->call_ref,
-                           x->n_legs);
-        char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN];
-        cq_cli_tprintf(stdout, "  leg %d %s:%u -> %s:%u %s", x->leg + 1,
-                       net_addr_str(&x->caller, a, sizeof(a)), x->caller_port,
-                       net_addr_str(&x->callee, b, sizeof(b)), x->callee_port, x->call_id);
-        if (x->linked_by)
-            cq_cli_tprintf(stdout, ", linked by %s (%s)", x->linked_by, x->link_detail);
-        cq_cli_tprintf(stdout, "\n");
+    /* the calls in the order of their first legs, each leg from the sorted list */
+    for (size_t i = 0; i < c->n_dialogs; i++) {
+        const net_sip_dialog *d = &c->dialogs[i];
+        if (!d->call_ref || d->n_legs < 2 || d->leg != 0)
+            continue;
+        size_t lo = 0, hi = n; /* the call's first entry */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (c->dialogs[ix[mid]].call_ref < d->call_ref)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        cq_cli_tprintf(stdout, "call %016llx: %d legs\n", (unsigned long long)d->call_ref,
+                       d->n_legs);
+        for (size_t k = lo; k < n && c->dialogs[ix[k]].call_ref == d->call_ref; k++) {
+            const net_sip_dialog *x = &c->dialogs[ix[k]];
+            char a[NET_ADDR_STRLEN], b[NET_ADDR_STRLEN];
+            cq_cli_tprintf(stdout, "  leg %d %s:%u -> %s:%u %s", x->leg + 1,
+                           net_addr_str(&x->caller, a, sizeof(a)), x->caller_port,
+                           net_addr_str(&x->callee, b, sizeof(b)), x->callee_port, x->call_id);
+            if (x->linked_by)
+                cq_cli_tprintf(stdout, ", linked by %s (%s)", x->linked_by, x->link_detail);
+            cq_cli_tprintf(stdout, "\n");
+        }
     }
     free(ix);
 }
