@@ -68,6 +68,7 @@ typedef struct cq_dnsmos_window {
     float sig_raw, bak_raw, ovrl_raw; /* the P.835 network's outputs */
     double sig, bak, ovrl;            /* mapped by the P.835 polynomials */
     double p808;                      /* the P.808 network's MOS */
+    int scored; /* 1: scored; 0: left out by the caller (cq_dnsmos_score_some), scores NaN */
 } cq_dnsmos_window;
 
 typedef struct cq_dnsmos_result {
@@ -110,6 +111,18 @@ CQ_API CQ_NODISCARD int cq_dnsmos_plan(uint64_t n_samples, cq_dnsmos_mode mode,
 CQ_API CQ_NODISCARD int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x, size_t n,
                                         cq_dnsmos_mode mode, int threads, cq_dnsmos_result *out)
     CQ_NONNULL(1, 6);
+
+/*
+ * As cq_dnsmos_score, but the windows i of cq_dnsmos_plan(n, mode) with skip[i] non-zero are
+ * not computed: listed with their spans, scored 0, their scores NaN, and out of the clip's
+ * means (the engine skips windows without speech, whose weight is 0). skip NULL: every window.
+ * The windows computed get the very scores cq_dnsmos_score gives them (the frames each reads
+ * are computed with the same arithmetic). CQ_ERR_EMPTY when every window is skipped.
+ */
+CQ_API CQ_NODISCARD int cq_dnsmos_score_some(const cq_dnsmos_model *m, const float *x, size_t n,
+                                             cq_dnsmos_mode mode, int threads,
+                                             const unsigned char *skip, cq_dnsmos_result *out)
+    CQ_NONNULL(1, 7);
 
 /* Free what a result owns (not the struct). NULL is a no-op. */
 CQ_API void cq_dnsmos_result_free(cq_dnsmos_result *r);

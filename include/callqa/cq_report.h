@@ -100,6 +100,7 @@ typedef struct cq_nisqa_window {
     double start_sec, end_sec; /* on the leg's timeline */
     double speech_sec;         /* VAD speech inside the window: its weight */
     cq_nisqa_scores scores;
+    int scored; /* 1: scored; 0: not computed (no speech near it: its weight is 0) */
 } cq_nisqa_window;
 
 /* One leg of a call. */

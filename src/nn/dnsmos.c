@@ -610,8 +610,9 @@ typedef struct job {
     const size_t *f0; /* first frame of each window */
     float *trunk;     /* shared convolution output: frames [tb, tb + TCAP) */
     size_t tb;
-    size_t c_lo, c_hi; /* the chunk range being computed */
-    size_t w_lo;       /* windows being computed: w_lo + range index */
+    size_t c_lo, c_hi;  /* the chunk range being computed */
+    size_t w_lo;        /* windows being computed: todo[w_lo + range index] */
+    const size_t *todo; /* the windows to compute, in order */
     cq_dnsmos_window *w;
     scratch *sc;
     int status;
@@ -785,7 +786,7 @@ static void window_range(void *ctx, size_t begin, size_t end, int worker)
     const cq_dnsmos_model *m = j->m;
     float *edges = s->frames; /* 8 rows of TROW */
     for (size_t item = begin; item < end; item++) {
-        size_t wi = j->w_lo + item / 2, f = j->f0[wi];
+        size_t wi = j->todo[j->w_lo + item / 2], f = j->f0[wi];
         if (item % 2) {
             j->w[wi].p808 = p808_score(j, s, f * HOP);
             continue;
@@ -841,6 +842,12 @@ static void window_range(void *ctx, size_t begin, size_t end, int worker)
 int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x, size_t n, cq_dnsmos_mode mode,
                     int threads, cq_dnsmos_result *out)
 {
+    return cq_dnsmos_score_some(m, x, n, mode, threads, NULL, out);
+}
+
+int cq_dnsmos_score_some(const cq_dnsmos_model *m, const float *x, size_t n, cq_dnsmos_mode mode,
+                         int threads, const unsigned char *skip, cq_dnsmos_result *out)
+{
     int rc = cq_dnsmos_plan(n, mode, out);
     if (rc != CQ_OK)
         return rc;
@@ -851,10 +858,19 @@ int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x, size_t n, cq_dnsmo
     size_t len = (size_t)out->n_samples_repeated, nw = out->n_windows;
     float *xr = NULL;
     size_t *f0 = cq__malloc(sizeof(size_t) * (nw ? nw : 1));
+    size_t *todo = cq__malloc(sizeof(size_t) * (nw ? nw : 1)), nt = 0;
     float *trunk = cq__malloc(sizeof(float) * TCAP * TROW);
     scratch *sc = cq__calloc((size_t)threads, sizeof(scratch));
-    if (!f0 || !trunk || !sc)
+    if (!f0 || !todo || !trunk || !sc)
         goto nomem;
+    for (size_t i = 0; i < nw; i++) {
+        cq_dnsmos_window *w = &out->windows[i];
+        w->scored = !(skip && skip[i]);
+        if (w->scored)
+            todo[nt++] = i;
+        else /* left out: no scores */
+            w->sig_raw = w->bak_raw = w->ovrl_raw = NAN, w->sig = w->bak = w->ovrl = w->p808 = NAN;
+    }
     if (len != n) { /* doubled until at least one window long */
         if (!(xr = cq__malloc(sizeof(float) * len)))
             goto nomem;
@@ -877,21 +893,23 @@ int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x, size_t n, cq_dnsmo
              .n = len,
              .n_frames = (len - FLEN) / HOP + 1,
              .f0 = f0,
+             .todo = todo,
              .trunk = trunk,
              .w = out->windows,
              .sc = sc};
-    size_t have_hi = 0; /* frames [tb, have_hi) are in the buffer */
-    for (size_t i = 0; i < nw;) {
-        if (f0[i] >= have_hi) {
-            j.tb = f0[i], have_hi = f0[i];
-        } else if (f0[i] > j.tb) { /* drop the frames before this window */
-            memmove(trunk, trunk + (f0[i] - j.tb) * TROW, sizeof(float) * (have_hi - f0[i]) * TROW);
-            j.tb = f0[i];
+    size_t have_hi = 0;           /* frames [tb, have_hi) are in the buffer */
+    for (size_t i = 0; i < nt;) { /* the windows to compute, todo[i ..] */
+        size_t fi = f0[todo[i]];
+        if (fi >= have_hi) {
+            j.tb = fi, have_hi = fi;
+        } else if (fi > j.tb) { /* drop the frames before this window */
+            memmove(trunk, trunk + (fi - j.tb) * TROW, sizeof(float) * (have_hi - fi) * TROW);
+            j.tb = fi;
         }
         size_t e = i;
-        while (e < nw && f0[e] + NFR <= j.tb + TCAP)
+        while (e < nt && f0[todo[e]] + NFR <= j.tb + TCAP)
             e++;
-        size_t need = f0[e - 1] + NFR;
+        size_t need = f0[todo[e - 1]] + NFR;
         if (need > have_hi) {
             j.c_lo = have_hi, j.c_hi = need;
             cq__parallel(threads, (need - have_hi + CHUNK - 1) / CHUNK, chunk_range, &j);
@@ -902,16 +920,16 @@ int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x, size_t n, cq_dnsmo
         i = e;
     }
     double acc[7] = {0};
-    for (size_t i = 0; i < nw; i++) {
-        const cq_dnsmos_window *w = &out->windows[i];
+    for (size_t t = 0; t < nt; t++) {
+        const cq_dnsmos_window *w = &out->windows[todo[t]];
         acc[0] += w->sig, acc[1] += w->bak, acc[2] += w->ovrl, acc[3] += w->p808;
         acc[4] += w->sig_raw, acc[5] += w->bak_raw, acc[6] += w->ovrl_raw;
     }
-    double k = nw ? (double)nw : 1;
+    double k = nt ? (double)nt : 1;
     out->sig = acc[0] / k, out->bak = acc[1] / k, out->ovrl = acc[2] / k,
     out->p808_mos = acc[3] / k;
     out->sig_raw = acc[4] / k, out->bak_raw = acc[5] / k, out->ovrl_raw = acc[6] / k;
-    rc = nw ? CQ_OK : CQ_ERR_EMPTY;
+    rc = nt ? CQ_OK : CQ_ERR_EMPTY;
     goto done;
 nomem:
     rc = CQ_ERR_NOMEM;
@@ -923,6 +941,7 @@ done:
     cq__free(sc);
     cq__free(trunk);
     cq__free(f0);
+    cq__free(todo);
     cq__free(xr);
     if (rc != CQ_OK)
         cq_dnsmos_result_free(out);

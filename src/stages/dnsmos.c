@@ -13,7 +13,8 @@
  * 16 kHz (bounded by dnsmos_max_file_sec) and scored when it ends, in one of two modes
  * (cq_dnsmos.h): `windowed` scores each part of the leg once and weights the windows by the
  * seconds of VAD speech in their parts, as NISQA's windowed mode does (windows without speech
- * do not count; a leg without speech, or without the VAD, gets the plain mean and says so);
+ * do not count, and are not computed: listed with null scores, `no_speech`; a leg without
+ * speech, or without the VAD, gets the plain mean of every window and says so);
  * `reference` reproduces the published script (windows every second, plain mean).
  */
 #include <math.h>
@@ -173,6 +174,8 @@ static int weigh(cq_leg_report *l)
     double acc[7] = {0}, tot = 0;
     for (size_t i = 0; i < res->n_windows; i++) {
         const cq_dnsmos_window *w = &res->windows[i];
+        if (!w->scored) /* no speech in its part: weight 0, not computed */
+            continue;
         double k = l->dnsmos_uniform ? 1.0 : l->dnsmos_weight_sec[i];
         acc[0] += k * w->sig, acc[1] += k * w->bak, acc[2] += k * w->ovrl, acc[3] += k * w->p808;
         acc[4] += k * w->sig_raw, acc[5] += k * w->bak_raw, acc[6] += k * w->ovrl_raw;
@@ -181,6 +184,36 @@ static int weigh(cq_leg_report *l)
     res->sig = acc[0] / tot, res->bak = acc[1] / tot, res->ovrl = acc[2] / tot;
     res->p808_mos = acc[3] / tot;
     res->sig_raw = acc[4] / tot, res->bak_raw = acc[5] / tot, res->ovrl_raw = acc[6] / tot;
+    return CQ_OK;
+}
+
+/* Windowed mode: the windows whose part holds no VAD speech (their weight is 0, so they change
+ * no leg score) are not computed; when no window holds speech every window is (the leg's
+ * scores are then the plain mean). *skip NULL: none skipped. */
+static int no_speech_windows(size_t n, const cq_leg_report *l, unsigned char **skip)
+{
+    *skip = NULL;
+    cq_dnsmos_result plan;
+    int rc = cq_dnsmos_plan(n, CQ_DNSMOS_WINDOWED, &plan);
+    if (rc != CQ_OK)
+        return rc == CQ_ERR_NOMEM ? rc : CQ_OK; /* an empty leg: scoring says so */
+    unsigned char *k = cq__calloc(plan.n_windows ? plan.n_windows : 1, 1);
+    if (!k) {
+        cq_dnsmos_result_free(&plan);
+        return CQ_ERR_NOMEM;
+    }
+    size_t speech = 0;
+    for (size_t i = 0; i < plan.n_windows; i++) {
+        const cq_dnsmos_window *w = &plan.windows[i];
+        k[i] = !(cq__speech_in(l, w->part_start_sec, w->part_end_sec) > 0);
+        speech += !k[i];
+    }
+    cq_dnsmos_result_free(&plan);
+    if (speech == 0) { /* no speech at all (or no VAD): every window, as before */
+        cq__free(k);
+        return CQ_OK;
+    }
+    *skip = k;
     return CQ_OK;
 }
 
@@ -228,7 +261,11 @@ static int finish(void *st, int leg, cq_report *r)
         if (rc != CQ_OK || l->dnsmos_note)
             return rc;
     }
-    int rc = cq_dnsmos_score(d->m, d->x, d->n, d->mode, d->threads, &l->dnsmos);
+    unsigned char *skip = NULL;
+    if (d->mode == CQ_DNSMOS_WINDOWED && no_speech_windows(d->n, l, &skip) != CQ_OK)
+        return CQ_ERR_NOMEM;
+    int rc = cq_dnsmos_score_some(d->m, d->x, d->n, d->mode, d->threads, skip, &l->dnsmos);
+    cq__free(skip);
     cq__free(d->x); /* the leg's samples are no longer needed */
     d->x = NULL;
     if (rc == CQ_ERR_NOMEM)
@@ -307,6 +344,7 @@ static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
                             d->mode == CQ_DNSMOS_REFERENCE || l->dnsmos_uniform
                                 ? json_real(1.0)
                                 : cq__jnum(l->dnsmos_weight_sec[i], 3));
+        json_object_set_new(wo, "null_reason", w->scored ? json_null() : json_string("no_speech"));
         json_array_append_new(ws, wo);
     }
     json_object_set_new(o, "windows", ws);

@@ -8,13 +8,28 @@
  * windows weighted by the seconds of VAD speech inside each; windows without speech do not
  * count. When no window holds speech (or the VAD did not run) the mean is unweighted and the
  * report says so. The call's scores are the mean of its legs' (the old service's `nisqa`).
+ *
+ * A window without speech is not computed: its weight would be 0. Whether it has speech is
+ * known from the VAD's probabilities, which reach the leg report about a second behind the
+ * audio: a speech segment never reaches further than `reach` (padding + min_silence + 100 ms)
+ * from a chunk whose probability is at least neg_threshold (as speech_audio.c keeps audio), so
+ * a window with no such chunk within `reach` of it has none. A closed window waits for those
+ * probabilities in its own NISQA state (two states take turns); it is then scored or let go.
+ * Only once the leg is known to hold speech (Silero's timestamps over the probabilities so far
+ * give a segment, which the whole leg's keep) is a window let go: a leg without speech keeps
+ * every window and their plain mean, as before. At the leg's end the last windows are judged by
+ * the VAD's final segments. Windows of weight 0 are listed with null scores (`no_speech`).
  */
+#include <math.h>
 #include <string.h>
 
 #include "stage.h"
 
 typedef struct nisqa_state {
-    cq_nisqa *s;
+    cq_nisqa *s;       /* the window being filled */
+    cq_nisqa *waiting; /* windowed: the closed window waiting for the VAD (NULL: none) */
+    cq_nisqa *spare;   /* windowed: the other state, free */
+    uint64_t wait_start, wait_end; /* its samples */
     cq_nisqa_mode mode;
     int rate;
     uint64_t win_len;   /* samples per window (windowed) */
@@ -23,6 +38,11 @@ typedef struct nisqa_state {
     cq_nisqa_window *w;
     size_t nw, cap;
     int status; /* first error */
+    /* what the VAD says so far (windowed) */
+    cq_speech_params sp;
+    double neg, reach_sec;
+    bool speech; /* the leg holds speech: windows without it may be let go */
+    size_t probs_checked;
 } nisqa_state;
 
 static void *open_model(const char *path, cq_err *err)
@@ -78,6 +98,8 @@ static void destroy(void *st)
     if (!n)
         return;
     cq_nisqa_destroy(n->s);
+    cq_nisqa_destroy(n->waiting);
+    cq_nisqa_destroy(n->spare);
     cq__free(n->w);
     cq__free(n);
 }
@@ -103,34 +125,118 @@ static int create(void **st, const cq__stage_ctx *c)
     if (!n->s)
         return err;
     cq_nisqa_set_threads(n->s, e->p.nisqa_threads);
+    if (n->mode == CQ_NISQA_WINDOWED) {
+        if (!(n->spare = cq_nisqa_create(e->nisqa, c->rate_hz, e->p.nisqa_window_sec + 1.0, &err)))
+            return err;
+        cq_nisqa_set_threads(n->spare, e->p.nisqa_threads);
+        n->sp = e->p.speech;
+        n->neg = n->sp.neg_threshold >= 0 ? n->sp.neg_threshold
+                                          : fmax((double)n->sp.threshold - 0.15, 0.01);
+        n->reach_sec = (n->sp.speech_pad_ms + n->sp.min_silence_ms + 100) / 1000.0;
+    }
     return CQ_OK;
 }
 
-static int close_window(nisqa_state *n)
+/* A window in the list: scored (sc), or let go without speech (sc NULL). */
+static int add_window(nisqa_state *n, uint64_t start, uint64_t end, const cq_nisqa_scores *sc)
 {
-    cq_nisqa_scores sc;
-    int rc = cq_nisqa_finish(n->s, &sc);
-    cq_nisqa_reset(n->s);
-    uint64_t start = n->win_start;
-    n->win_start = n->pos; /* the next window starts here, scored or not */
-    if (rc == CQ_ERR_EMPTY)
-        return CQ_OK;
-    if (rc != CQ_OK)
-        return rc;
     if (cq__grow((void **)&n->w, &n->cap, n->nw + 1, sizeof(*n->w)) != CQ_OK)
         return CQ_ERR_NOMEM;
     cq_nisqa_window *w = &n->w[n->nw++];
+    memset(w, 0, sizeof(*w));
     w->start_sec = (double)start / n->rate;
-    w->end_sec = (double)n->pos / n->rate;
-    w->speech_sec = 0;
-    w->scores = sc;
+    w->end_sec = (double)end / n->rate;
+    if (sc) {
+        w->scores = *sc;
+        w->scored = 1;
+    } else {
+        double nan = NAN;
+        w->scores.mos = w->scores.noisiness = w->scores.discontinuity = nan;
+        w->scores.coloration = w->scores.loudness = nan;
+    }
     return CQ_OK;
+}
+
+/* Score the window in state s (or let it go when `drop`), and free s for the next window. */
+static int settle(nisqa_state *n, cq_nisqa *s, uint64_t start, uint64_t end, bool drop)
+{
+    cq_nisqa_scores sc;
+    int rc = drop ? CQ_ERR_EMPTY : cq_nisqa_finish(s, &sc);
+    cq_nisqa_reset(s);
+    if (drop)
+        return add_window(n, start, end, NULL);
+    if (rc == CQ_ERR_EMPTY)
+        return CQ_OK;
+    return rc == CQ_OK ? add_window(n, start, end, &sc) : rc;
+}
+
+/* Does a window already closed hold speech: Silero's timestamps over the probabilities that
+ * reached the report give a segment before the current window (the whole leg's timestamps keep
+ * it, or a longer one: a segment still open only grows). That window is scored (speech is never
+ * further than `reach` from a chunk at or over neg_threshold) and weighs more than 0, so the
+ * leg's weighting is by speech and a window of weight 0 changes nothing. Run once a window. */
+static int speech_so_far(nisqa_state *n, const cq_leg_report *l)
+{
+    if (n->speech || l->n_vad_probs == n->probs_checked || !l->vad_chunk)
+        return CQ_OK;
+    n->probs_checked = l->n_vad_probs;
+    cq_speech_seg *seg = NULL;
+    size_t ns = 0;
+    int rc = cq_speech_timestamps(l->vad_probs, l->n_vad_probs, l->vad_chunk, CQ__VAD_RATE,
+                                  (uint64_t)l->n_vad_probs * l->vad_chunk, &n->sp, &seg, &ns);
+    if (rc == CQ_ERR_NOMEM)
+        return rc;
+    double closed = (double)n->win_start / n->rate; /* the windows before it are closed */
+    for (size_t i = 0; rc == CQ_OK && i < ns && !n->speech; i++)
+        n->speech = (double)seg[i].start / CQ__VAD_RATE < closed;
+    cq_speech_free(seg);
+    return CQ_OK;
+}
+
+/* The waiting window, once the VAD's probabilities reach `reach` past its end: let go when no
+ * chunk within `reach` of it is at or over neg_threshold and the leg holds speech, else scored.
+ * `now`: decide whatever is known (a second window closed behind it). */
+static int decide_waiting(nisqa_state *n, const cq_leg_report *l, bool now)
+{
+    if (!n->waiting)
+        return CQ_OK;
+    double a = (double)n->wait_start / n->rate - n->reach_sec,
+           b = (double)n->wait_end / n->rate + n->reach_sec;
+    double chunk_sec = l->vad_chunk ? (double)l->vad_chunk / CQ__VAD_RATE : 0;
+    double known = (double)l->n_vad_probs * chunk_sec;
+    if (!now && known < b && n->speech)
+        return CQ_OK; /* its probabilities are not all in yet */
+    bool quiet = n->speech && chunk_sec > 0 && known >= b; /* else scored */
+    if (quiet) {
+        size_t c0 = a > 0 ? (size_t)(a / chunk_sec) : 0, c1 = (size_t)ceil(b / chunk_sec);
+        for (size_t c = c0; c < c1 && c < l->n_vad_probs && quiet; c++)
+            quiet = !(l->vad_probs[c] >= n->neg);
+    }
+    cq_nisqa *s = n->waiting;
+    n->waiting = NULL;
+    int rc = settle(n, s, n->wait_start, n->wait_end, quiet);
+    n->spare = s;
+    return rc;
+}
+
+/* A full window closed: it waits for the VAD in its state, the next one fills the other (a
+ * window still waiting when the next closes is decided with what is known). */
+static int close_window(nisqa_state *n, const cq_leg_report *l)
+{
+    int rc = decide_waiting(n, l, true);
+    if (rc != CQ_OK)
+        return rc;
+    n->waiting = n->s, n->wait_start = n->win_start, n->wait_end = n->pos;
+    n->s = n->spare, n->spare = NULL;
+    n->win_start = n->pos; /* the next window starts here, scored or not */
+    rc = speech_so_far(n, l);
+    return rc != CQ_OK ? rc : decide_waiting(n, l, false);
 }
 
 static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
 {
-    (void)leg, (void)r;
     nisqa_state *n = st;
+    const cq_leg_report *l = leg ? r->outbound : r->inbound;
     if (!n || n->status != CQ_OK)
         return CQ_OK; /* the leg's scores will be null; the call goes on */
     if (n->mode == CQ_NISQA_FILE) {
@@ -145,14 +251,25 @@ static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
         if (rc == CQ_OK) {
             n->pos += k, x += k, len -= k;
             if (n->pos == n->win_start + n->win_len)
-                rc = close_window(n);
+                rc = close_window(n, l);
         }
         if (rc != CQ_OK) {
             n->status = rc;
             return rc == CQ_ERR_NOMEM ? CQ_ERR_NOMEM : CQ_OK;
         }
     }
-    return CQ_OK;
+    int rc = decide_waiting(n, l, false);
+    if (rc != CQ_OK)
+        n->status = rc;
+    return rc == CQ_ERR_NOMEM ? CQ_ERR_NOMEM : CQ_OK;
+}
+
+/* At the leg's end the VAD's segments are final: a window is let go when none of its seconds is
+ * speech and the leg holds some. */
+static bool no_speech(const nisqa_state *n, const cq_leg_report *l, uint64_t start, uint64_t end)
+{
+    return n->speech && l->has_vad &&
+           !(cq__speech_in(l, (double)start / n->rate, (double)end / n->rate) > 0);
 }
 
 /* Score what remains and fill the leg (after the VAD filled its speech). A leg too short to
@@ -179,22 +296,48 @@ static int finish(void *st, int leg, cq_report *r)
             return rc;
         return cq__note(&l->nisqa_note, "leg too short for NISQA (under 15 frames of 10 ms)");
     }
-    /* the last, partial window: scored when it is the only one or at least half a window */
-    if (n->pos > n->win_start && (n->nw == 0 || (n->pos - n->win_start) * 2 >= n->win_len)) {
-        int rc = close_window(n);
+    /* the VAD's segments are final: speech in a window already closed (it is, or will be,
+     * scored, and weighs more than 0) lets the rest without speech go */
+    for (size_t i = 0; !n->speech && i < n->nw; i++)
+        n->speech = n->w[i].scored && cq__speech_in(l, n->w[i].start_sec, n->w[i].end_sec) > 0;
+    if (!n->speech && n->waiting)
+        n->speech =
+            cq__speech_in(l, (double)n->wait_start / n->rate, (double)n->wait_end / n->rate) > 0;
+    if (n->waiting) { /* the window that waited: judged by the final segments */
+        cq_nisqa *s = n->waiting;
+        n->waiting = NULL;
+        int rc =
+            settle(n, s, n->wait_start, n->wait_end, no_speech(n, l, n->wait_start, n->wait_end));
+        n->spare = s;
         if (rc != CQ_OK)
             return rc;
     }
-    if (n->nw == 0)
+    /* the last, partial window: scored when it is the only one or at least half a window */
+    if (n->pos > n->win_start && (n->nw == 0 || (n->pos - n->win_start) * 2 >= n->win_len)) {
+        uint64_t start = n->win_start;
+        n->win_start = n->pos;
+        int rc = settle(n, n->s, start, n->pos, n->nw > 0 && no_speech(n, l, start, n->pos));
+        if (rc != CQ_OK)
+            return rc;
+    }
+    size_t scored = 0;
+    for (size_t i = 0; i < n->nw; i++)
+        scored += n->w[i].scored;
+    if (scored == 0)
         return cq__note(&l->nisqa_note, "leg too short for NISQA (under 15 frames of 10 ms)");
     double wsum = 0;
     for (size_t i = 0; i < n->nw; i++) {
         n->w[i].speech_sec = cq__speech_in(l, n->w[i].start_sec, n->w[i].end_sec);
         wsum += n->w[i].speech_sec;
+        if (!n->w[i].scored && n->w[i].speech_sec > 0) /* never: a window let go had no speech */
+            cq__log(CQ_LOG_ERROR, "NISQA: a window let go holds %.3f s of speech",
+                    n->w[i].speech_sec);
     }
     l->nisqa_uniform = !(wsum > 0);
     double acc[5] = {0}, tot = 0;
     for (size_t i = 0; i < n->nw; i++) {
+        if (!n->w[i].scored)
+            continue;
         double w = l->nisqa_uniform ? 1.0 : n->w[i].speech_sec;
         const cq_nisqa_scores *s = &n->w[i].scores;
         acc[0] += w * s->mos, acc[1] += w * s->noisiness, acc[2] += w * s->discontinuity;
@@ -281,7 +424,16 @@ static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
             json_object_set_new(wo, "start", cq__jnum(w->start_sec, 6));
             json_object_set_new(wo, "end", cq__jnum(w->end_sec, 6));
             json_object_set_new(wo, "speech_sec", cq__jnum(w->speech_sec, 3));
-            scores_into(wo, &w->scores);
+            /* a window of weight 0 in a leg with speech: no score (not computed, or of no
+             * weight), said why */
+            bool none = !w->scored || (!l->nisqa_uniform && !(w->speech_sec > 0));
+            cq_nisqa_scores nul = {.mos = NAN,
+                                   .noisiness = NAN,
+                                   .discontinuity = NAN,
+                                   .coloration = NAN,
+                                   .loudness = NAN};
+            scores_into(wo, none ? &nul : &w->scores);
+            json_object_set_new(wo, "null_reason", none ? json_string("no_speech") : json_null());
             json_array_append_new(ws, wo);
         }
         json_object_set_new(n, "windows", ws);

@@ -29,7 +29,6 @@
 #include "stage.h"
 
 #define RATE CQ_SPEECH_AUDIO_RATE
-#define VAD_RATE 8000
 #define BLOCK_SAMPLES ((size_t)1 << 18) /* 512 KiB of PCM16 per memory block */
 
 /* A run of kept samples: leg samples [start, start + len) at `at` in the store. */
@@ -204,7 +203,7 @@ static int decide(cq_speech_audio *a, uint64_t upto)
  * Samples before the first chunk's reach that no later chunk can touch are decided. */
 static int take_probs(cq_speech_audio *a, const cq_leg_report *l, bool all)
 {
-    const uint64_t chunk = (uint64_t)l->vad_chunk * (RATE / VAD_RATE);
+    const uint64_t chunk = (uint64_t)l->vad_chunk * (RATE / CQ__VAD_RATE);
     for (; a->probs_seen < l->n_vad_probs; a->probs_seen++) {
         if (!(l->vad_probs[a->probs_seen] >= a->neg))
             continue;

@@ -40,6 +40,10 @@
 #include "../base/base_int.h"
 #include "callqa/callqa.h"
 
+/* The VAD's stream (vad.c): 8 kHz, as the reference pipeline; its probabilities in the leg
+ * report are per chunk of l->vad_chunk samples of it. */
+#define CQ__VAD_RATE 8000
+
 /* The engine's object as the stages see it: the parameters they read, and the models the
  * stages that need one load into it at cq_engine_create (src/engine/engine.c, above them, owns
  * and frees it). */

@@ -12,7 +12,6 @@
 
 #include "stage.h"
 
-#define VAD_RATE 8000 /* as the reference pipeline */
 #define BATCH_CHUNKS 32
 
 typedef struct vad_state {
@@ -90,7 +89,7 @@ static int create(void **st, const cq__stage_ctx *c)
         return CQ_ERR_NOMEM;
     *st = v;
     int err = CQ_OK;
-    if (!(v->vad = cq_vad_create(c->engine->vad, VAD_RATE, &err)))
+    if (!(v->vad = cq_vad_create(c->engine->vad, CQ__VAD_RATE, &err)))
         return err;
     v->pend_cap = cq_vad_chunk_samples(v->vad) * BATCH_CHUNKS;
     return (v->pend = cq__malloc(v->pend_cap * sizeof(float))) ? CQ_OK : CQ_ERR_NOMEM;
@@ -149,7 +148,7 @@ static int finish(void *st, int leg, cq_report *r)
     if (rc != CQ_OK)
         return rc;
     size_t chunk = cq_vad_chunk_samples(v->vad);
-    rc = cq_speech_timestamps(l->vad_probs, l->n_vad_probs, chunk, VAD_RATE, v->samples,
+    rc = cq_speech_timestamps(l->vad_probs, l->n_vad_probs, chunk, CQ__VAD_RATE, v->samples,
                               &r->speech_params, &l->speech, &l->n_speech);
     if (rc != CQ_OK)
         return rc;
@@ -158,7 +157,7 @@ static int finish(void *st, int leg, cq_report *r)
         speech += l->speech[i].end - l->speech[i].start;
     l->has_vad = true;
     l->vad_engine = cq_vad_get_engine(v->vad);
-    l->vad_rate_hz = VAD_RATE;
+    l->vad_rate_hz = CQ__VAD_RATE;
     l->vad_samples = v->samples;
     l->vad_chunk = chunk;
     l->speech_pct = v->samples ? 100.0 * (double)speech / (double)v->samples : 0.0;
@@ -231,7 +230,7 @@ static void json_engine(const cq_report *r, json_t *eng)
                         r->vad_engine == CQ_VAD_SILERO ? json_string(r->vad_version) : json_null());
     json_object_set_new(
         v, "status", r->vad_status ? json_string(r->vad_status) : json_string("Silero VAD loaded"));
-    json_object_set_new(v, "rate", json_integer(VAD_RATE));
+    json_object_set_new(v, "rate", json_integer(CQ__VAD_RATE));
     const cq_speech_params *sp = &r->speech_params;
     json_t *pp = json_object();
     json_object_set_new(pp, "threshold", cq__jnum(sp->threshold, 6));

@@ -434,10 +434,18 @@ static void test_windowed_engine(void **state)
     /* 87.5 s: 9 windows of 9.01 s and the last 9.01 s for the 6.41 s left */
     assert_int_equal(d->n_windows, 10);
     double prev = 0, wsum = 0, acc = 0;
+    size_t unscored = 0;
     for (size_t i = 0; i < d->n_windows; i++) {
         const cq_dnsmos_window *w = &d->windows[i];
         assert_true(fabs(w->part_start_sec - prev) < 1e-9);
         prev = w->part_end_sec;
+        /* a window whose part holds no speech is not computed: weight 0, scores NaN */
+        assert_int_equal(w->scored, l->dnsmos_weight_sec[i] > 0);
+        if (!w->scored) {
+            assert_true(isnan(w->ovrl) && isnan(w->p808));
+            unscored++;
+            continue;
+        }
         wsum += l->dnsmos_weight_sec[i];
         acc += l->dnsmos_weight_sec[i] * w->ovrl;
         assert_true(w->ovrl > 0.5 && w->ovrl < 5 && w->p808 > 0.5 && w->p808 < 5);
@@ -445,8 +453,9 @@ static void test_windowed_engine(void **state)
     assert_true(fabs(prev - l->duration_sec) < 1e-3);
     assert_false(l->dnsmos_uniform);
     assert_true(fabs(acc / wsum - d->ovrl) < 1e-9);
-    /* the hold music (36-63 s) has no speech: no weight, and low scores */
-    assert_true(l->dnsmos_weight_sec[4] == 0 && d->windows[4].ovrl < 2);
+    /* the hold music (36-63 s) has no speech: no weight, not computed */
+    assert_true(l->dnsmos_weight_sec[4] == 0 && !d->windows[4].scored);
+    assert_true(unscored >= 1);
     print_message("windowed: %zu windows, speech-weighted OVRL %.3f SIG %.3f BAK %.3f P.808 "
                   "%.3f\n",
                   d->n_windows, d->ovrl, d->sig, d->bak, d->p808_mos);
@@ -460,13 +469,77 @@ static void test_windowed_engine(void **state)
     assert_string_equal(json_string_value(json_object_get(mos, "model")), "DNSMOS P.835 OVRL");
     assert_true(fabs(json_number_value(json_object_get(mos, "out")) - d->ovrl) < 1e-4);
     json_t *dj = json_object_get(json_object_get(o, "outbound"), "dnsmos");
-    assert_int_equal(json_array_size(json_object_get(dj, "windows")), 10);
+    json_t *wins = json_object_get(dj, "windows");
+    assert_int_equal(json_array_size(wins), 10);
+    json_t *w4 = json_array_get(wins, 4); /* listed with its time, null scores and the reason */
+    assert_string_equal(json_string_value(json_object_get(w4, "null_reason")), "no_speech");
+    assert_true(json_is_null(json_object_get(w4, "ovrl")) &&
+                json_is_number(json_object_get(w4, "start")));
+    assert_true(json_is_null(json_object_get(json_array_get(wins, 0), "null_reason")));
     assert_string_equal(json_string_value(json_object_get(dj, "licence")), "CC BY 4.0");
     assert_true(json_is_null(json_object_get(o, "nisqa")));
     json_decref(o);
     cq_report_free_string(js);
     cq_report_destroy(r);
     free(md);
+}
+
+/* Windows left out (cq_dnsmos_score_some): each computed window's scores are the very ones of
+ * the whole run, the left-out ones NaN and out of the clip's mean; all left out: empty. A real
+ * recording, read four times over (five windows in windowed mode). */
+static void test_skip(void **state)
+{
+    (void)state;
+    char *md = model_dir(), *dir = NULL, *wav = NULL;
+    if (asprintf(&dir, "%s/dnsmos", md) < 0 ||
+        asprintf(&wav, "%s/corpus/speech/ps_librivox_0870.wav", tu_shared_dir()) < 0)
+        fail();
+    cq_err err;
+    cq_dnsmos_model *m = cq_dnsmos_model_load(dir, &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    SF_INFO in = {0};
+    SNDFILE *f = sf_open(wav, SFM_READ, &in);
+    assert_non_null(f);
+    size_t n1 = (size_t)in.frames, n = 4 * n1;
+    float *x = malloc(sizeof(float) * n);
+    assert_int_equal(sf_readf_float(f, x, in.frames), in.frames);
+    sf_close(f);
+    for (int k = 1; k < 4; k++)
+        memcpy(x + (size_t)k * n1, x, sizeof(float) * n1);
+    cq_dnsmos_result all, some;
+    assert_int_equal(cq_dnsmos_score(m, x, n, CQ_DNSMOS_WINDOWED, 2, &all), CQ_OK);
+    assert_true(all.n_windows >= 4);
+    unsigned char skip[64] = {0};
+    skip[1] = skip[2] = 1; /* two in the middle: the computed ones on both sides of a gap */
+    assert_int_equal(cq_dnsmos_score_some(m, x, n, CQ_DNSMOS_WINDOWED, 2, skip, &some), CQ_OK);
+    assert_int_equal(some.n_windows, all.n_windows);
+    double acc = 0;
+    for (size_t i = 0; i < all.n_windows; i++) {
+        const cq_dnsmos_window *a = &all.windows[i], *b = &some.windows[i];
+        assert_true(a->scored);
+        assert_true(a->start_sec == b->start_sec && a->part_end_sec == b->part_end_sec);
+        if (skip[i]) {
+            assert_false(b->scored);
+            assert_true(isnan(b->ovrl) && isnan(b->sig_raw) && isnan(b->p808));
+            continue;
+        }
+        assert_true(b->scored);
+        assert_true(a->sig_raw == b->sig_raw && a->bak_raw == b->bak_raw &&
+                    a->ovrl_raw == b->ovrl_raw && a->p808 == b->p808);
+        acc += a->ovrl;
+    }
+    assert_true(fabs(some.ovrl - acc / (double)(all.n_windows - 2)) < 1e-12);
+    print_message("%zu windows, 2 left out: the others' scores unchanged, OVRL %.4f of %.4f\n",
+                  all.n_windows, some.ovrl, all.ovrl);
+    cq_dnsmos_result_free(&some);
+    memset(skip, 1, sizeof(skip));
+    assert_int_equal(cq_dnsmos_score_some(m, x, n, CQ_DNSMOS_WINDOWED, 1, skip, &some),
+                     CQ_ERR_EMPTY);
+    assert_null(some.windows);
+    cq_dnsmos_result_free(&all);
+    cq_dnsmos_model_free(m);
+    free(x), free(md), free(dir), free(wav);
 }
 
 /* mos_model both: both models score the legs, the call's MOS is NISQA's, never a mix */
@@ -676,6 +749,7 @@ static const struct CMUnitTest k_corpus[] = {
     cmocka_unit_test(test_broken_models),
     cmocka_unit_test(test_mos_model),
     cmocka_unit_test(test_threads),
+    cmocka_unit_test(test_skip),
     cmocka_unit_test(test_both),
     cmocka_unit_test(test_windowed_engine),
     cmocka_unit_test(test_reference_golden),

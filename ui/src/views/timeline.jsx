@@ -176,7 +176,9 @@ function spanLanes(report, view, width, onSeek) {
       kind: !w.speech_sec ? 'mos-none' : mosKind(w.mos),
       start: w.start, end: w.end, label: w.speech_sec ? `MOS ${fixed(w.mos, 2)}` : 'no speech in this window',
       text: w.speech_sec ? fixed(w.mos, 1) : '—',
-      title: w.speech_sec ? `${fixed(w.speech_sec, 1)} s of speech in the window` : `MOS ${fixed(w.mos, 2)} without speech: not weighed`,
+      title: w.speech_sec ? `${fixed(w.speech_sec, 1)} s of speech in the window`
+        : w.null_reason === 'no_speech' ? 'no speech in the window: no score (its weight is 0)'
+          : `MOS ${fixed(w.mos, 2)} without speech: not weighed`,
     }));
     let mosNote = wins.length ? 'NISQA, per window' : (L.nisqa_note || 'not measured');
     if (!wins.length && L.dnsmos && L.dnsmos.windows) {
@@ -187,8 +189,9 @@ function spanLanes(report, view, width, onSeek) {
         start: w.start, end: Math.min(w.end, L.duration || w.end),
         label: bySpeech && !w.weight ? 'no speech in this window' : `OVRL ${fixed(w.ovrl, 2)}`,
         text: bySpeech && !w.weight ? '—' : fixed(w.ovrl, 1),
-        title: `DNSMOS SIG ${fixed(w.sig, 2)}, BAK ${fixed(w.bak, 2)}, OVRL ${fixed(w.ovrl, 2)}, P.808 ${fixed(w.p808, 2)}`
-          + (bySpeech ? `; ${fixed(w.weight, 1)} s of speech in its part` : ''),
+        title: w.null_reason === 'no_speech' ? 'no speech in its part: no score (its weight is 0)'
+          : `DNSMOS SIG ${fixed(w.sig, 2)}, BAK ${fixed(w.bak, 2)}, OVRL ${fixed(w.ovrl, 2)}, P.808 ${fixed(w.p808, 2)}`
+            + (bySpeech ? `; ${fixed(w.weight, 1)} s of speech in its part` : ''),
       }));
       mosNote = 'DNSMOS OVRL, per window';
     }
