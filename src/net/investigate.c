@@ -270,7 +270,7 @@ static double nisqa_in(const cq_leg_report *L, double a, double b)
     for (size_t i = 0; L && i < L->n_nisqa_windows; i++) {
         const cq_nisqa_window *nw = &L->nisqa_windows[i];
         double ov = fmin(b, nw->end_sec) - fmax(a, nw->start_sec);
-        if (ov <= 0 || nw->speech_sec < XC_MIN_SPEECH_SEC)
+        if (ov <= 0 || !nw->scored || nw->speech_sec < XC_MIN_SPEECH_SEC)
             continue;
         double wt = ov * nw->speech_sec;
         w += wt, sum += wt * nw->scores.mos;
