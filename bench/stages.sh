@@ -59,7 +59,8 @@
 #               the whole set, as the worker loads once; NISQA then runs on one thread per call,
 #               the way that costs least), RUNS runs (default 3), the median. Default calls: the
 #               corpus calls, each WAV a call, call14's -in/-out legs one call, its MP3 mix left
-#               out as the same call again. Writes bench/out/cost.txt.
+#               out as the same call again. Writes bench/out/cost.txt. COST_FLAGS: more flags
+#               of `callqa analyze` (bench/cost.sh: --mos-model dnsmos).
 #   diarize [RUNS]   what diarization costs, apart from the VAD: CPU seconds (user + sys) of
 #               `callqa analyze --only vad` and of `--only diarize` (which runs the VAD too) on
 #               the same mono mixes (tests/diarization/mkmix.py's dev set, 24 calls, plus a
@@ -346,7 +347,8 @@ results = []
 for _ in range(runs):
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([cq, "analyze", "--json", "-q", "-j", str(os.cpu_count()), "--no-isolate", "--profile"]
-                         + files, check=True, capture_output=True, text=True).stdout
+                         + os.environ.get("COST_FLAGS", "").split() + files, check=True,
+                         capture_output=True, text=True).stdout
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     reps = [json.loads(l) for l in out.splitlines() if l.strip()]
