@@ -627,7 +627,7 @@ static void tcp_accept(lv_hep *s)
  * that is not HEP3 packets back to back). */
 static bool tcp_read(lv_hep *s, conn *k)
 {
-    for (;;) {
+    for (int reads = 0; reads < 16; reads++) { /* then the others' turn: poll comes back */
         ssize_t r = read(k->fd, k->buf + k->n, HEP_TCP_BUF - k->n);
         if (r < 0 && errno == EINTR)
             continue;
@@ -654,6 +654,7 @@ static bool tcp_read(lv_hep *s, conn *k)
         memmove(k->buf, k->buf + off, k->n - off);
         k->n -= off;
     }
+    return true;
 }
 
 int lv_hep_run(lv_hep *s)

@@ -23,8 +23,9 @@
  * The links join into calls (union-find): each INVITE dialog gets its call's reference (the
  * 64-bit FNV-1a of its first leg's Call-ID, shown as 16 hex digits), its place among the call's
  * legs by start, and the rule and detail of the link that joined it. The dialogs stay one flat
- * list. Bounded: each dialog's messages are read once for the headers, and the time rule finds
- * its candidates through a hash of (host, caller | number | media).
+ * list. Bounded: two messages of each dialog (its first INVITE and the first 2xx to it) are read
+ * for the headers, and the time rule finds its candidates through a hash of (host, caller |
+ * number | media).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -121,11 +122,22 @@ static void keys_of(const net_capture *c, const net_sip_dialog *d, leg_keys *k)
     static const char *const ref_names[] = {"X-CID", "X-Call-ID", "X-Orig-Call-ID",
                                             "X-Original-Call-ID"};
     static const char *const linked_names[] = {"X-Asterisk-Linkedid", "X-Linkedid"};
-    const net_sip_msg *invite = NULL;
-    for (size_t i = 0; i < d->n_msgs; i++) {
+    const net_sip_msg *invite = NULL, *ok = NULL;
+    for (size_t i = 0; i < d->n_msgs && !(invite && ok); i++) {
         const net_sip_msg *m = &c->sip[d->msgs[i]];
         if (!invite && m->request && !strcmp(m->method, "INVITE"))
             invite = m;
+        else if (!ok && !m->request && m->status >= 200 && m->status < 300 && m->cseq_method &&
+                 !strcmp(m->cseq_method, "INVITE"))
+            ok = m;
+    }
+    /* the headers of its first INVITE and of the first 2xx to it: where a B2BUA, a proxy or an
+     * SBC puts a call's identifiers (each message read once per name, two messages a dialog) */
+    const net_sip_msg *read[2] = {invite, ok};
+    for (size_t i = 0; i < 2; i++) {
+        const net_sip_msg *m = read[i];
+        if (!m)
+            continue;
         const char *v;
         if (!k->session && (v = header(m, "Session-ID", buf, sizeof(buf)))) {
             size_t n = strcspn(v, "; \t");
