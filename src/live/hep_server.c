@@ -20,7 +20,7 @@
  *     (the BYE's answer, the ACK, the last RTCP reports);
  *   - it was never answered and nothing came for idle_sec;
  *   - it has been open max_call_sec (a BYE never seen);
- *   - the server stops.
+ *   - the server stops (after reading what its socket and connections still hold).
  * Only Call-IDs that carried an INVITE are written: OPTIONS pings, REGISTERs and the like are
  * let go LINGER_SEC after their last packet (counted: not_calls).
  *
@@ -688,6 +688,16 @@ int lv_hep_run(lv_hep *s)
         timers(s, cq_clock_mono_sec());
     }
     free(pf);
+    /* what the agents sent before the stop is read first: the datagrams the socket holds and
+     * the bytes of each connection (nothing that reached the collector is lost at a stop) */
+    for (int i = 0; i < 64; i++) {
+        uint64_t before = s->st.datagrams;
+        udp_read(s);
+        if (s->st.datagrams - before < UDP_BATCH)
+            break;
+    }
+    for (int i = 0; i < s->n_conns; i++)
+        (void)tcp_read(s, &s->conns[i]);
     while (s->oldest)
         close_call(s, s->oldest, "shutdown");
     return LV_OK;
