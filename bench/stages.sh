@@ -7,7 +7,9 @@
 # and nisqa_torch.py.
 # Against the strongest peer (the tables of BENCHMARKS.md's "Against the strongest peer"; one
 # thread means both sides pinned to one core, taskset -c 0, with one thread each; two threads,
-# both cores; rounds alternate the two sides; each figure is the median of RUNS=5; each writes
+# both cores; rounds alternate the two sides; each figure is the median of RUNS=5; each side of
+# a round is warm: one process makes an untimed run, then 3 timed runs, and gives their median
+# (PyTorch's TorchScript profiles its first calls and optimises after them); each writes
 # bench/out/speed-NAME.txt):
 #   peer-vad    Silero VAD on the 180 s leg, one thread: the official TorchScript model chunk by
 #               chunk as get_speech_timestamps feeds it (vad_torch.py) on OpenBLAS, and on
@@ -107,9 +109,9 @@ sec_peer_vad() {
     M=$SHARED/models/silero_vad/v6.2
     : > "$W/speed-vad.tmp"
     for _ in $(seq "$RUNS"); do
-        p=$(env $PEER_STRONG OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $ONE "$PEER_PY" bench/vad_torch.py "$M/silero_vad.jit" "$W/mono3.wav" 1 | field median)
-        q=$(env $PEER_WEAK OMP_NUM_THREADS=1 $ONE "$PEER_PY" bench/vad_torch.py "$M/silero_vad.jit" "$W/mono3.wav" 1 | field median)
-        c=$($ONE build/bench/bench_vad "$M/silero_vad.onnx" "$W/mono3.wav" 1 | field median)
+        p=$(env $PEER_STRONG OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $ONE "$PEER_PY" bench/vad_torch.py "$M/silero_vad.jit" "$W/mono3.wav" 3 | field median)
+        q=$(env $PEER_WEAK OMP_NUM_THREADS=1 $ONE "$PEER_PY" bench/vad_torch.py "$M/silero_vad.jit" "$W/mono3.wav" 3 | field median)
+        c=$($ONE build/bench/bench_vad "$M/silero_vad.onnx" "$W/mono3.wav" 3 | field median)
         echo "$p $q $c" >> "$W/speed-vad.tmp"
     done
     p=$(awk '{print $1}' "$W/speed-vad.tmp" | median)
@@ -137,8 +139,8 @@ sec_peer_nisqa() {
             [ "$t" -eq 1 ] && pin=$ONE
             : > "$W/speed-nisqa.tmp"
             for _ in $(seq "$RUNS"); do
-                p=$(env $PEER_STRONG OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t $pin "$PEER_PY" bench/nisqa_torch.py "$N" "$W/$f.wav" "$t" 1 2> /dev/null)
-                c=$($pin build/bench/bench_nisqa "$N" "$W/$f.wav" "$t" 1)
+                p=$(env $PEER_STRONG OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t $pin "$PEER_PY" bench/nisqa_torch.py "$N" "$W/$f.wav" "$t" 3 2> /dev/null)
+                c=$($pin build/bench/bench_nisqa "$N" "$W/$f.wav" "$t" 3)
                 echo "$(echo "$p" | field total) $(echo "$c" | field total) $(echo "$p" | field mos) $(echo "$c" | field mos)" >> "$W/speed-nisqa.tmp"
             done
             p=$(awk '{print $1}' "$W/speed-nisqa.tmp" | median)

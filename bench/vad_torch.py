@@ -2,7 +2,9 @@
 # The reference for bench_vad: the official Silero TorchScript model (silero_vad.jit) in
 # Debian's PyTorch, one thread, on the same mono recording, chunk by chunk as Silero's
 # get_speech_timestamps feeds it (last chunk zero-padded). Model load and decoding are outside
-# the timed region. Prints CPU seconds per audio second.
+# the timed region, and so is a first run that warms the peer up (TorchScript profiles the first
+# calls and optimises after them): RUNS warm runs in one process, their median. Prints CPU
+# seconds per audio second.
 #   usage: /usr/bin/python3 bench/vad_torch.py MODEL.jit FILE.wav [RUNS [DUMP]]
 # DUMP: write the probabilities, one per line (bench/stages.sh vad compares them with callqa's).
 import sys, time, wave
@@ -21,7 +23,7 @@ m.eval()
 win = 512 if rate == 16000 else 256
 times = []
 with torch.no_grad():
-    for _ in range(runs):
+    for i in range(runs + 1):  # the first run warms TorchScript up (its profiling runs): not timed
         m.reset_states()
         probs = []
         t0 = time.process_time()
@@ -30,7 +32,8 @@ with torch.no_grad():
             if len(ch) < win:
                 ch = torch.nn.functional.pad(ch, (0, win - len(ch)))
             probs.append(m(ch, rate).item())
-        times.append(time.process_time() - t0)
+        if i:
+            times.append(time.process_time() - t0)
 times.sort()
 t = times[len(times) // 2]
 if len(sys.argv) > 4:
