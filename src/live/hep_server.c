@@ -774,14 +774,21 @@ lv_hep *lv_hep_create(const lv_hep_params *p, cq_err *err)
         cq_err_set(err, CQ_ERR_NOMEM, "out of memory");
         goto fail_quiet;
     }
-    char tport[16]; /* TCP on the port UDP was given (port "0": the one it got) */
-    if (lv__listen(p->host, p->port, SOCK_DGRAM, &s->ufd, &s->uport, &e) == LV_OK)
+    /* TCP on the port UDP was given; with port "0" the port UDP got, which TCP may find taken
+     * by another program: then another pair, a few times */
+    bool any = !strcmp(p->port, "0");
+    for (int tries = 0; tries < (any ? 32 : 1); tries++) {
+        char tport[16];
+        if (lv__listen(p->host, p->port, SOCK_DGRAM, &s->ufd, &s->uport, &e) != LV_OK)
+            break;
         snprintf(tport, sizeof(tport), "%d", s->uport);
-    if (s->ufd < 0 || lv__listen(p->host, tport, SOCK_STREAM, &s->tfd, &s->tport, &e) != LV_OK) {
-        cq_err_set(err, CQ_ERR_IO, "%s", e.msg);
-        goto fail_quiet;
+        if (lv__listen(p->host, tport, SOCK_STREAM, &s->tfd, &s->tport, &e) == LV_OK)
+            return s;
+        close(s->ufd);
+        s->ufd = -1;
     }
-    return s;
+    cq_err_set(err, CQ_ERR_IO, "%s", e.msg);
+    goto fail_quiet;
 fail_quiet:
     lv_hep_destroy(s);
     return NULL;

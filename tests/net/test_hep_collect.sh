@@ -22,9 +22,10 @@ start() { # start NAME [FLAGS...]: a collector writing to $T/NAME/, its port in 
     "$SVC" sip --hep 127.0.0.1:0 --hep-dir "$T/$name" "$@" > "$T/$name.jsonl" 2> "$T/$name.err" &
     PID=$!
     PORT=
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 300); do
         PORT=$(grep -o 'port [0-9]*' "$T/$name.err" 2> /dev/null | awk '{print $2}')
         [ -n "$PORT" ] && return 0
+        kill -0 "$PID" 2> /dev/null || break # it stopped: say why at once
         sleep 0.1
     done
     echo "the collector did not start: $(cat "$T/$name.err")"
