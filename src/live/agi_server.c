@@ -547,40 +547,11 @@ static void *agi_main(void *arg)
 
 static int listen_on(lv_agi_server *s, lv_error *e)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    int g = getaddrinfo(s->host, s->port, &hints, &res);
-    if (g != 0)
-        return lv__fail(e, LV_ERR_ARG, 0, "FastAGI %s:%s: %s", s->host, s->port, gai_strerror(g));
-    int fd = -1, saved = 0;
-    for (struct addrinfo *a = res; a; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int one = 1;
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 1024) == 0)
-            break;
-        saved = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        return lv__fail(e, LV_ERR_ARG, 0, "FastAGI: listen on %s:%s: %s", s->host, s->port,
-                        strerror(saved));
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char port[16];
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
-        getnameinfo((struct sockaddr *)&ss, sl, NULL, 0, port, sizeof(port), NI_NUMERICSERV) == 0)
-        s->lport = atoi(port);
-    s->lfd = fd;
-    return LV_OK;
+    if (lv__listen(s->host, s->port, SOCK_STREAM, &s->lfd, &s->lport, e) == LV_OK)
+        return LV_OK;
+    char why[sizeof(e->msg)];
+    snprintf(why, sizeof(why), "%s", e->msg);
+    return lv__fail(e, LV_ERR_ARG, 0, "FastAGI: %s", why);
 }
 
 lv_agi_server *lv_agi_server_create(const lv_agi_server_params *p, lv_error *e)

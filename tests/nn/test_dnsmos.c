@@ -484,12 +484,9 @@ static void test_windowed_engine(void **state)
     free(md);
 }
 
-/* Windows left out (cq_dnsmos_score_some): each computed window's scores are the very ones of
- * the whole run, the left-out ones NaN and out of the clip's mean; all left out: empty. A real
- * recording, read four times over (five windows in windowed mode). */
-static void test_skip(void **state)
+/* The model, and a real 16 kHz recording of speech (the corpus's ps_librivox_0870) in *x. */
+static cq_dnsmos_model *load_speech(float **x, size_t *n)
 {
-    (void)state;
     char *md = model_dir(), *dir = NULL, *wav = NULL;
     if (asprintf(&dir, "%s/dnsmos", md) < 0 ||
         asprintf(&wav, "%s/corpus/speech/ps_librivox_0870.wav", tu_shared_dir()) < 0)
@@ -501,12 +498,31 @@ static void test_skip(void **state)
     SF_INFO in = {0};
     SNDFILE *f = sf_open(wav, SFM_READ, &in);
     assert_non_null(f);
-    size_t n1 = (size_t)in.frames, n = 4 * n1;
-    float *x = malloc(sizeof(float) * n);
-    assert_int_equal(sf_readf_float(f, x, in.frames), in.frames);
+    assert_int_equal(in.samplerate, 16000);
+    *x = malloc(sizeof(float) * (size_t)in.frames);
+    assert_non_null(*x);
+    assert_int_equal(sf_readf_float(f, *x, in.frames), in.frames);
     sf_close(f);
-    for (int k = 1; k < 4; k++)
-        memcpy(x + (size_t)k * n1, x, sizeof(float) * n1);
+    *n = (size_t)in.frames;
+    free(md), free(dir), free(wav);
+    return m;
+}
+
+/* Windows left out (cq_dnsmos_score_some): each computed window's scores are the very ones of
+ * the whole run, the left-out ones NaN and out of the clip's mean; all left out: empty. A real
+ * recording, read four times over (five windows in windowed mode). */
+static void test_skip(void **state)
+{
+    (void)state;
+    size_t n1;
+    float *x1;
+    cq_dnsmos_model *m = load_speech(&x1, &n1);
+    size_t n = 4 * n1;
+    float *x = malloc(sizeof(float) * n);
+    assert_non_null(x);
+    for (int k = 0; k < 4; k++)
+        memcpy(x + (size_t)k * n1, x1, sizeof(float) * n1);
+    free(x1);
     cq_dnsmos_result all, some;
     assert_int_equal(cq_dnsmos_score(m, x, n, CQ_DNSMOS_WINDOWED, 2, &all), CQ_OK);
     assert_true(all.n_windows >= 4);
@@ -539,7 +555,7 @@ static void test_skip(void **state)
     assert_null(some.windows);
     cq_dnsmos_result_free(&all);
     cq_dnsmos_model_free(m);
-    free(x), free(md), free(dir), free(wav);
+    free(x);
 }
 
 /* mos_model both: both models score the legs, the call's MOS is NISQA's, never a mix */
@@ -565,21 +581,10 @@ static void test_both(void **state)
 static void test_threads(void **state)
 {
     (void)state;
-    char *md = model_dir(), *dir = NULL, *wav = NULL;
-    if (asprintf(&dir, "%s/dnsmos", md) < 0 ||
-        asprintf(&wav, "%s/corpus/speech/ps_librivox_0870.wav", tu_shared_dir()) < 0)
-        fail();
-    cq_err err;
-    cq_dnsmos_model *m = cq_dnsmos_model_load(dir, &err);
-    if (!m)
-        fail_msg("%s", err.msg);
-    SF_INFO in = {0};
-    SNDFILE *f = sf_open(wav, SFM_READ, &in);
-    assert_non_null(f);
-    assert_int_equal(in.samplerate, 16000);
-    float *x = malloc(sizeof(float) * (size_t)in.frames);
-    assert_int_equal(sf_readf_float(f, x, in.frames), in.frames);
-    sf_close(f);
+    size_t n;
+    float *x;
+    cq_dnsmos_model *m = load_speech(&x, &n);
+    SF_INFO in = {.frames = (sf_count_t)n};
     cq_dnsmos_result a, b;
     assert_int_equal(cq_dnsmos_score(m, x, (size_t)in.frames, CQ_DNSMOS_REFERENCE, 1, &a), CQ_OK);
     assert_int_equal(cq_dnsmos_score(m, x, (size_t)in.frames, CQ_DNSMOS_REFERENCE, 3, &b), CQ_OK);
@@ -596,7 +601,7 @@ static void test_threads(void **state)
     assert_null(a.windows); /* left empty on failure */
     cq_dnsmos_result_free(&b);
     cq_dnsmos_model_free(m);
-    free(x), free(md), free(dir), free(wav);
+    free(x);
 }
 
 /* mos_model auto: NISQA when it is installed, else DNSMOS; nisqa: never DNSMOS */
