@@ -49,6 +49,7 @@
 
 #include "callqa/cq_clock.h"
 #include "../net/net.h"
+#include "../proc/proc.h"
 #include "live_int.h"
 
 #define LINGER_SEC 5.0    /* after a BYE, a CANCEL or a final failure: the last packets */
@@ -319,20 +320,6 @@ static size_t headers(lv_hep *s, const hpkt *k, uint8_t h[IP_UDP_MAX])
     return ip + 8;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    while (n) {
-        ssize_t w = write(fd, b, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        b += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Write call c as DIR/hep-EPOCH-HASH[-N].pcap: its name in name; 0 or -1 (errno kept in why). */
 static int write_call(lv_hep *s, const hcall *c, char *name, size_t name_n, char *why, size_t why_n)
 {
@@ -349,13 +336,14 @@ static int write_call(lv_hep *s, const hcall *c, char *name, size_t name_n, char
     g[4] = 2, g[6] = 4;
     le32(g + 16, 65535);
     le32(g + 20, LINKTYPE_RAW);
-    int rc = write_all(fd, g, sizeof(g));
+    int rc = proc_write_all(fd, g, sizeof(g));
     for (const hpkt *k = c->head; k && rc == 0; k = k->next) {
         uint8_t rec[16], h[IP_UDP_MAX];
         size_t hl = headers(s, k, h);
         le32(rec, (uint32_t)k->sec), le32(rec + 4, (uint32_t)k->usec);
         le32(rec + 8, (uint32_t)(hl + k->len)), le32(rec + 12, (uint32_t)(hl + k->len));
-        rc = write_all(fd, rec, 16) || write_all(fd, h, hl) || write_all(fd, k->data, k->len);
+        rc = proc_write_all(fd, rec, 16) || proc_write_all(fd, h, hl) ||
+             proc_write_all(fd, k->data, k->len);
     }
     if (rc == 0 && fdatasync(fd) != 0)
         rc = -1;
