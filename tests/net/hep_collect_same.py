@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hep_same import read, strip, view  # noqa: E402
+from hep_same import read, unmatched, view  # noqa: E402
 from encap_same import diff  # noqa: E402
 
 
@@ -68,11 +68,9 @@ def main():
         keep = [r for r in orig["rtcp"] if isinstance(orig["rtcp"], list) and
                 r["found_by"] == "sdp" and
                 any(b.get("stream") in ours for b in r["blocks"]) | (r.get("stream") in ours)]
-        o["rtcp"] = [json.dumps(r, sort_keys=True) for r in view({**orig, "rtcp": keep},
-                                                                 as_json)["rtcp"]]
-        reports += len(o["rtcp"])
-        have = [json.dumps(r, sort_keys=True) for r in (w["rtcp"] or [])]
-        o["rtcp"] = [r for r in o["rtcp"] if r not in have]  # each must be there
+        want = view({**orig, "rtcp": keep}, as_json)["rtcp"]
+        reports += len(want)
+        o["rtcp"] = unmatched(want, w["rtcp"] or [])[0]  # each must be there
         w["rtcp"] = []
         msgs += ["%s: %s" % (cid, m) for m in diff(o, w)]
     print("%s %s: %d calls, %d RTCP reports, %d written captures%s" % (

@@ -56,6 +56,20 @@ def view(d, as_json=False):
             "rtcp": rtcp}
 
 
+def unmatched(want, have):
+    """the items of want not in have, each item of have matching one of want (as JSON text), and
+    the items of have left over"""
+    left = [json.dumps(r, sort_keys=True) for r in have]
+    missing = []
+    for r in want:
+        k = json.dumps(r, sort_keys=True)
+        if k in left:
+            left.remove(k)
+        else:
+            missing.append(k)
+    return missing, left
+
+
 def main():
     args = sys.argv[1:]
     as_json = "--rtcp-json" in args
@@ -70,14 +84,7 @@ def main():
     va, vb = view(a, as_json), view(b, as_json)
     extra = 0
     if as_json and isinstance(va["rtcp"], list) and isinstance(vb["rtcp"], list):
-        left = [json.dumps(r, sort_keys=True) for r in vb["rtcp"]]
-        missing = []
-        for r in va["rtcp"]:
-            k = json.dumps(r, sort_keys=True)
-            if k in left:
-                left.remove(k)
-            else:
-                missing.append(k)
+        missing, left = unmatched(va["rtcp"], vb["rtcp"])
         extra = len(left)
         va["rtcp"], vb["rtcp"] = missing, []  # a report of the capture not in the replay: DIFF
     msgs = diff(va, vb)
