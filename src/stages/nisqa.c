@@ -130,9 +130,8 @@ static int create(void **st, const cq__stage_ctx *c)
             return err;
         cq_nisqa_set_threads(n->spare, e->p.nisqa_threads);
         n->sp = e->p.speech;
-        n->neg = n->sp.neg_threshold >= 0 ? n->sp.neg_threshold
-                                          : fmax((double)n->sp.threshold - 0.15, 0.01);
-        n->reach_sec = (n->sp.speech_pad_ms + n->sp.min_silence_ms + 100) / 1000.0;
+        n->neg = cq__speech_neg(&n->sp);
+        n->reach_sec = cq__speech_reach_ms(&n->sp) / 1000.0;
     }
     return CQ_OK;
 }

@@ -88,8 +88,8 @@ static int create(void **st, const cq__stage_ctx *c)
     a->tmp_dir = cq__strdup(e->p.tmp_dir ? e->p.tmp_dir : env && *env ? env : "/tmp");
     a->cap_mem = e->p.speech_audio_mem_bytes / sizeof(int16_t);
     const cq_speech_params *sp = &e->p.speech;
-    a->neg = sp->neg_threshold >= 0 ? sp->neg_threshold : fmax((double)sp->threshold - 0.15, 0.01);
-    a->reach = (uint64_t)((sp->speech_pad_ms + sp->min_silence_ms + 100) * (RATE / 1000));
+    a->neg = cq__speech_neg(sp);
+    a->reach = (uint64_t)cq__speech_reach_ms(sp) * (RATE / 1000);
     if (!a->tmp_dir)
         return CQ_ERR_NOMEM;
     if (access(a->tmp_dir, W_OK | X_OK) != 0) { /* say so now, not an hour into a long leg */

@@ -156,6 +156,12 @@ const char *cq__leg_name(int leg);                   /* "inbound", "outbound" */
 /* Seconds of the leg's speech segments (the VAD's) inside [a, b): how much a quality model's
  * window weighs (NISQA's and DNSMOS's windowed modes). */
 double cq__speech_in(const cq_leg_report *l, double a, double b);
+/* Silero's end-of-speech threshold of p (neg_threshold, or its default from threshold), and how
+ * far a speech segment reaches from a chunk at or over it: the padding plus the shortest pause
+ * that ends a segment, and 100 ms more, in ms (speech_audio.c keeps audio that near, nisqa.c
+ * lets windows further go). */
+double cq__speech_neg(const cq_speech_params *p);
+int cq__speech_reach_ms(const cq_speech_params *p);
 /* The legs of a report as an array: L[0] inbound, L[1] outbound (NULL for a mono mix). */
 int cq__report_legs(const cq_report *r, const cq_leg_report *L[2]);
 

@@ -29,6 +29,16 @@ double cq__speech_in(const cq_leg_report *l, double a, double b)
     return s;
 }
 
+double cq__speech_neg(const cq_speech_params *p)
+{
+    return p->neg_threshold >= 0 ? p->neg_threshold : fmax((double)p->threshold - 0.15, 0.01);
+}
+
+int cq__speech_reach_ms(const cq_speech_params *p)
+{
+    return p->speech_pad_ms + p->min_silence_ms + 100;
+}
+
 json_t *cq__jnum(double v, int decimals)
 {
     if (!isfinite(v))
