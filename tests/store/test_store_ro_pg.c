@@ -279,7 +279,9 @@ static void test_reads(void **state)
     print_message("300M rows asked, 50 read: %.3f s\n", took);
     assert_int_equal(out.rows, 50);
     assert_true(out.truncated);
-    assert_true(took < 3);
+    /* not a timing: the whole set takes minutes and the statement's limit is 30 s, so a read
+     * that was not cancelled ends past the limit (a loaded sanitizer run took 3.6 s) */
+    assert_true(took < lim.timeout_sec / 2.0);
     store_ro_result_free(&out);
     lim.max_bytes = 2500;
     assert_int_equal(
@@ -467,7 +469,8 @@ static void test_refused(void **state)
             assert_string_equal(out.layer, k[i].layer);
         assert_true(out.error[0] != 0);
         assert_null(out.json);
-        assert_true(took < 3); /* pg_sleep(100) and the rest cut at 0.5 s */
+        /* pg_sleep(100) and the rest cut at 0.5 s (slack for a loaded run) */
+        assert_true(took < 10);
     }
     print_message("%zu hostile queries refused\n", n);
     /* harmless and allowed, and nothing of them outlives the query: a session advisory lock
