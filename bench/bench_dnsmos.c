@@ -1,7 +1,8 @@
 /*
  * bench_dnsmos.c - DNSMOS in C: wall and CPU seconds to score 16 kHz audio in each mode, with T
- * threads, median of R runs, per second of audio; one line per case, a TOTAL, and a hash of
- * the scores (a fast wrong answer shows).
+ * threads, median of R runs, per second of audio; one line per case (each mode with its default
+ * evaluation, then with the direct sums), the largest difference of a window's score between
+ * the two evaluations of a mode, a TOTAL, and a hash of the scores (a fast wrong answer shows).
  *
  *   bench_dnsmos MODEL_DIR/dnsmos THREADS [RUNS] [FILE.wav]
  * Without a file: 60 s of generated audio (fixed seed): a harmonic voice-like tone whose pitch
@@ -66,15 +67,35 @@ int main(int argc, char **argv)
     }
     double audio = (double)n / 16000, total = 0;
     uint64_t hash = BENCH_FNV_SEED;
-    static const cq_dnsmos_mode modes[2] = {CQ_DNSMOS_WINDOWED, CQ_DNSMOS_REFERENCE};
-    static const char *const names[2] = {"windowed", "reference"};
+    /* each mode with its default evaluation (Winograd where the CPU has AVX2), then with the
+     * direct sums; BENCH_DNSMOS_CASES=0,1,2,3 picks some (profiles) */
+    static const cq_dnsmos_mode modes[4] = {CQ_DNSMOS_WINDOWED, CQ_DNSMOS_WINDOWED,
+                                            CQ_DNSMOS_REFERENCE, CQ_DNSMOS_REFERENCE};
+    static const int direct[4] = {0, 1, 0, 1};
+    static const char *const names[4] = {"windowed", "windowed-direct", "reference",
+                                         "reference-direct"};
+    const char *only = getenv("BENCH_DNSMOS_CASES");
+    /* BENCH_DNSMOS_DUMP=FILE: every window's scores, one line each (bench/stages.sh dnsmos-peer
+     * sets them beside onnxruntime's): case idx start_sample sig bak ovrl p808 */
+    const char *dump_path = getenv("BENCH_DNSMOS_DUMP");
+    FILE *dump = dump_path ? fopen(dump_path, "w") : NULL;
+    if (dump_path && !dump) {
+        perror(dump_path);
+        return 1;
+    }
     double *t = malloc((size_t)runs * sizeof(double)), *c = malloc((size_t)runs * sizeof(double));
-    for (int k = 0; k < 2; k++) {
+    cq_dnsmos_result first = {0};
+    for (int k = 0; k < 4; k++) {
+        if (only && !strchr(only, '0' + k)) {
+            if (k % 2 == 0)
+                cq_dnsmos_result_free(&first);
+            continue;
+        }
         cq_dnsmos_result r = {0};
         for (int i = 0; i < runs; i++) {
             cq_dnsmos_result_free(&r);
             double w0 = bench_wall_sec(), c0 = bench_cpu_sec();
-            if (cq_dnsmos_score(m, x, n, modes[k], threads, &r) != CQ_OK)
+            if (cq_dnsmos_score_some(m, x, n, modes[k], threads, NULL, direct[k], &r) != CQ_OK)
                 return 1;
             t[i] = bench_wall_sec() - w0;
             c[i] = bench_cpu_sec() - c0;
@@ -84,14 +105,38 @@ int main(int argc, char **argv)
             float v[4] = {r.windows[i].sig_raw, r.windows[i].bak_raw, r.windows[i].ovrl_raw,
                           (float)r.windows[i].p808};
             hash = bench_fnv1a(hash, v, sizeof(v));
+            if (dump)
+                fprintf(dump, "%s %d %.0f %.9g %.9g %.9g %.9g\n", names[k], r.windows[i].idx,
+                        r.windows[i].start_sec * 16000, r.windows[i].sig, r.windows[i].bak,
+                        r.windows[i].ovrl, r.windows[i].p808);
         }
-        printf("dnsmos %-9s threads %d: audio %.1f s, %zu windows, wall %.3f s (%.4f s per audio "
-               "s), cpu %.3f s (%.4f per audio s), ovrl %.4f p808 %.4f\n",
-               names[k], threads, audio, r.n_windows, tm, tm / audio, cm, cm / audio, r.ovrl,
-               r.p808_mos);
+        printf("dnsmos %-15s threads %d: audio %.1f s, %zu windows, %s, wall %.3f s (%.4f s per "
+               "audio s), cpu %.3f s (%.4f per audio s), ovrl %.4f p808 %.4f\n",
+               names[k], threads, audio, r.n_windows, r.winograd ? "winograd" : "direct", tm,
+               tm / audio, cm, cm / audio, r.ovrl, r.p808_mos);
+        if (k % 2 && first.n_windows == r.n_windows) { /* the two evaluations, window by window */
+            double e = 0;
+            for (size_t i = 0; i < r.n_windows; i++) {
+                const cq_dnsmos_window *a = &first.windows[i], *b = &r.windows[i];
+                e = fmax(e, fabs(a->sig - b->sig));
+                e = fmax(e, fabs(a->bak - b->bak));
+                e = fmax(e, fabs(a->ovrl - b->ovrl));
+                e = fmax(e, fabs(a->p808 - b->p808));
+            }
+            printf("%s against %s: largest difference of a window's score %.2e\n", names[k - 1],
+                   names[k], e);
+        }
         total += tm;
-        cq_dnsmos_result_free(&r);
+        if (k % 2 == 0) {
+            cq_dnsmos_result_free(&first);
+            first = r;
+        } else {
+            cq_dnsmos_result_free(&r);
+        }
     }
+    cq_dnsmos_result_free(&first);
+    if (dump)
+        fclose(dump);
     printf("TOTAL %.3f s wall, hash %016llx\n", total, (unsigned long long)hash);
     free(t), free(c), free(x);
     cq_dnsmos_model_free(m);

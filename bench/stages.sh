@@ -41,6 +41,21 @@
 #               2 threads (OPENBLAS_NUM_THREADS for numpy). Default: 60 s of the corpus'
 #               pyannote_sample, RUNS 3. Needs Debian's python3-numpy python3-onnx
 #               python3-soundfile python3-scipy and libopenblas0-pthread.
+#   dnsmos-peer [FILE.wav] [RUNS]   DNSMOS against onnxruntime at one thread, side by side in one
+#               run: bench_dnsmos (each mode, Winograd and direct) and bench/ort/dnsmos_ort.mjs
+#               (the published script's two ONNX graphs, one run per window, by the
+#               onnxruntime-node package's libonnxruntime.so: `npm ci` in bench/ort on first use)
+#               on the same windows: the literal script's (a window every second, callqa's
+#               reference mode) and consecutive windows (callqa's windowed mode). The peer is warm
+#               (one untimed pass, then RUNS passes in one process, median; the same for callqa)
+#               and is timed on its graph runs alone (P.808's mel features made beforehand by
+#               bench/dnsmos_peer_features.py, untimed). Prints the CPU seconds per audio second,
+#               the ratios and the largest difference of a window's score. Default: 60 s of the
+#               corpus' pyannote_sample, RUNS 3.
+#   dnsmos-legs [MODE]   the Winograd evaluation against the direct sums on every leg of
+#               ../shared/reference/golden_dnsmos.jsonl (the leg at 16 kHz by SoX, as the
+#               reference made it): the largest difference of a window's score per leg, each
+#               mode. MODE 0,1 (windowed) or 2,3 (reference) or 0123 (default); about 10 minutes.
 #   events [ROUNDS] [--dtmf-speech|--dtmf-voice-cancel]   the call-events analyzer alone
 #               (bench_events) on two hold-music files and two corpus calls: CPU seconds per
 #               audio second, the median of ROUNDS (default 5); the DTMF receivers as those
@@ -82,7 +97,7 @@
 #   usage: bench/stages.sh [SECTION [ARGS...]]...   (default: peer cost; after scripts/build)
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-BENCH_SECTIONS="peer peer-vad peer-nisqa peer-call vad vad-agreement nisqa dnsmos events
+BENCH_SECTIONS="peer peer-vad peer-nisqa peer-call vad vad-agreement nisqa dnsmos dnsmos-peer dnsmos-legs events
 conversation speech-audio cost diarize transcribe dtmf-harmonic dtmf-gated"
 BENCH_DEFAULT="peer cost"
 export CALLQA_MODEL_DIR=${CALLQA_MODEL_DIR:-$SHARED/models}
@@ -295,6 +310,85 @@ sec_dnsmos() {
             i=$((i + 1))
         done
     done
+}
+
+sec_dnsmos_peer() {
+    M=$SHARED/models/dnsmos
+    F=${1:-}
+    RUNS=${2:-3}
+    T=$(mktemp -d)
+    trap 'rm -rf "$T"' EXIT
+    if [ -z "$F" ]; then
+        F=$T/p60.wav
+        S=$SHARED/corpus/conversations/pyannote_sample.wav
+        sox "$S" "$S" "$F"
+    fi
+    bench_build bench_dnsmos
+    [ -d bench/ort/node_modules/onnxruntime-node ] ||
+        (cd bench/ort && npm ci --ignore-scripts --no-audit --no-fund > /dev/null) ||
+        die "npm ci in bench/ort failed"
+    BENCH_DNSMOS_DUMP=$T/callqa.txt $ONE build/bench/bench_dnsmos "$M" 1 "$RUNS" "$F" > "$T/callqa.out" ||
+        die "bench_dnsmos failed"
+    CALLQA_SHARED_DIR=$SHARED /usr/bin/python3 bench/dnsmos_peer_features.py "$F" "$T/callqa.txt" "$T/feat" ||
+        die "the peer's features failed"
+    (cd bench/ort && $ONE node dnsmos_ort.mjs "$M" "$F" "$T/feat" "$RUNS") > "$T/ort.out" ||
+        die "onnxruntime failed"
+    grep -v '^{' "$T/callqa.out"
+    grep -v '^{' "$T/ort.out"
+    python3 - "$T/callqa.txt" "$T/callqa.out" "$T/ort.out" << 'PY'
+import json, re, sys
+dump, cq_out, ort_out = sys.argv[1:4]
+win = {}
+for line in open(dump):
+    c, idx, start, *v = line.split()
+    win.setdefault(c, {})[int(float(start))] = [float(x) for x in v]
+cpu = {}
+for line in open(cq_out):
+    m = re.match(r"dnsmos (\S+) .* per audio s\), cpu [0-9.]+ s \(([0-9.]+) per audio s", line)
+    if m:
+        cpu["callqa " + m.group(1)] = float(m.group(2))
+peer = {}
+for line in open(ort_out):
+    m = re.match(r"onnxruntime (\S+) .* cpu [0-9.]+ s \(([0-9.]+) per audio s", line)
+    if m:
+        cpu["onnxruntime " + m.group(1)] = float(m.group(2))
+    if line.startswith("{"):
+        d = json.loads(line)
+        peer[d["case"]] = {w["start"]: [w["sig"], w["bak"], w["ovrl"], w["p808"]] for w in d["windows"]}
+print()
+print("| windows | onnxruntime, CPU s per audio s | callqa Winograd | ratio | callqa direct | ratio | largest difference of a window's score (Winograd, direct) |")
+print("|---|---|---|---|---|---|---|")
+for case, name in (("windowed", "consecutive (callqa's windowed mode)"),
+                   ("reference", "the literal script's, every second (callqa's reference mode)")):
+    p = cpu["onnxruntime " + case]
+    w, d = cpu["callqa " + case], cpu["callqa " + case + "-direct"]
+    diff = []
+    for c in (case, case + "-direct"):
+        e = 0.0
+        for s, v in peer[case].items():
+            e = max(e, max(abs(a - b) for a, b in zip(win[c][s], v)))
+        diff.append(e)
+    print(f"| {name}, {len(peer[case])} | {p:.4f} | {w:.4f} | {p / w:.1f}x | {d:.4f} | {p / d:.1f}x | {diff[0]:.1e}, {diff[1]:.1e} |")
+PY
+}
+
+sec_dnsmos_legs() {
+    CASES=${1:-0123}
+    bench_build bench_dnsmos
+    T=$(mktemp -d)
+    trap 'rm -rf "$T"' EXIT
+    python3 -c '
+import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    print(d["source"], d["channel"])' "$SHARED/reference/golden_dnsmos.jsonl" |
+        while read -r src ch; do
+            sox "$SHARED/corpus/$src" -r 16000 -b 32 -e floating-point "$T/leg.wav" remix $((ch + 1)) 2> /dev/null ||
+                { echo "$src $ch: sox failed"; continue; }
+            BENCH_DNSMOS_CASES=$CASES build/bench/bench_dnsmos "$SHARED/models/dnsmos" 1 1 "$T/leg.wav" |
+                sed -n "s|^\(.*\) against .*: largest difference of a window's score \(.*\)|$src $ch \1 \2|p"
+        done | tee "$W/dnsmos-legs.txt"
+    awk '{n[$3]++; if ($4 > m[$3]) {m[$3] = $4; w[$3] = $1 " ch" $2}} END {for (k in m) printf "%s: %d legs, largest difference of a window score %.2e (%s)\n", k, n[k], m[k], w[k]}' "$W/dnsmos-legs.txt"
 }
 
 sec_events() {

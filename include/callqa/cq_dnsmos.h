@@ -26,7 +26,10 @@
  * The four full-resolution convolutions of the P.835 network (98 % of its work) are evaluated
  * once over the clip's frames, not once per window; the 4 frames at each window edge, where the
  * window's own zero padding matters, are recomputed from the window alone. That is the same
- * arithmetic as running the network on each window.
+ * arithmetic as running the network on each window. The convolutions with 32 or more input
+ * channels run as Winograd's F(4x4, 3x3) (2.25 multiply-adds per output and input
+ * channel instead of 9; float32, rounded differently from the direct sums: cq_dnsmos_result's
+ * `winograd`).
  *
  * Licence of the model files: CC BY 4.0 (Microsoft; commercial use allowed with attribution).
  * They were trained on 16 kHz wideband speech: 8 kHz telephony is upsampled and scores lower
@@ -83,6 +86,9 @@ typedef struct cq_dnsmos_result {
     size_t n_windows;
     int *skipped; /* reference: indices the script skips (owned) */
     size_t n_skipped;
+    int winograd; /* the arithmetic: 1 = the 3x3 convolutions with 32 or more input channels by
+                     Winograd's F(4x4, 3x3) in float32 (within 1e-4 of the direct sums per window
+                     on the golden legs: docs/dnsmos.md); 0 = direct float32 sums */
 } cq_dnsmos_result;
 
 /* Load `dir`/sig_bak_ovr.onnx and `dir`/model_v8.onnx. NULL with `err` set ("<path>:
@@ -106,7 +112,8 @@ CQ_API CQ_NODISCARD int cq_dnsmos_plan(uint64_t n_samples, cq_dnsmos_mode mode,
  * Score a clip of n samples at 16 kHz (full scale 1.0) with up to `threads` threads (1..64).
  * CQ_OK with *out filled (free with cq_dnsmos_result_free), CQ_ERR_EMPTY for an empty clip,
  * CQ_ERR_NOMEM. `out` is left empty on failure. What *out held before is overwritten, not
- * freed (free a result before reusing it).
+ * freed (free a result before reusing it). Runs the Winograd evaluation where the CPU has AVX2
+ * and FMA, the direct one elsewhere (out->winograd says which ran).
  */
 CQ_API CQ_NODISCARD int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x, size_t n,
                                         cq_dnsmos_mode mode, int threads, cq_dnsmos_result *out)
@@ -116,13 +123,16 @@ CQ_API CQ_NODISCARD int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x
  * As cq_dnsmos_score, but the windows i of cq_dnsmos_plan(n, mode) with skip[i] non-zero are
  * not computed: listed with their spans, scored 0, their scores NaN, and out of the clip's
  * means (the engine skips windows without speech, whose weight is 0). skip NULL: every window.
- * The windows computed get the very scores cq_dnsmos_score gives them (the frames each reads
- * are computed with the same arithmetic). CQ_ERR_EMPTY when every window is skipped.
+ * The windows computed get the scores cq_dnsmos_score gives them: the very same with the
+ * direct sums, within 1e-4 with Winograd's (5e-6 measured: its blocks of 4 frames start where
+ * the run of frames computed starts, which skipping moves). CQ_ERR_EMPTY when every window is
+ * skipped. `direct` non-zero: the direct float32 sums in either mode (the exact evaluation, to
+ * measure the Winograd one against).
  */
 CQ_API CQ_NODISCARD int cq_dnsmos_score_some(const cq_dnsmos_model *m, const float *x, size_t n,
                                              cq_dnsmos_mode mode, int threads,
-                                             const unsigned char *skip, cq_dnsmos_result *out)
-    CQ_NONNULL(1, 7);
+                                             const unsigned char *skip, int direct,
+                                             cq_dnsmos_result *out) CQ_NONNULL(1, 8);
 
 /* Free what a result owns (not the struct). NULL is a no-op. */
 CQ_API void cq_dnsmos_result_free(cq_dnsmos_result *r);

@@ -36,11 +36,6 @@
 #include "nn_int.h"
 #include "onnx_int.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_AVX2_PATH 1
-#endif
-
 #define WIN CQ_DNSMOS_WINDOW_SAMPLES
 #define HOP 160                /* samples between frames */
 #define FLEN 320               /* samples per frame */
@@ -70,184 +65,6 @@ double cq_dnsmos_map_bak(double x)
 double cq_dnsmos_map_ovrl(double x)
 {
     return -0.06766283 * x * x + 1.11546468 * x + 0.04602535;
-}
-
-/* ---- 3x3 convolution ----------------------------------------------------------------------- */
-
-void cq__dn_conv3_ref(const float *in, int R, int W, int cin, int cout, const float *w,
-                      const float *bias, float *out)
-{
-    size_t ri = (size_t)(W + 2) * (size_t)cin, ro = (size_t)(W + 2) * (size_t)cout;
-    for (int r = 0; r < R; r++) {
-        float *o = out + (size_t)r * ro;
-        memset(o, 0, sizeof(float) * (size_t)cout);
-        memset(o + (size_t)(W + 1) * (size_t)cout, 0, sizeof(float) * (size_t)cout);
-        for (int x = 0; x < W; x++) {
-            for (int co = 0; co < cout; co++) {
-                float s = bias[co];
-                for (int dh = 0; dh < 3; dh++)
-                    for (int dw = 0; dw < 3; dw++)
-                        for (int ci = 0; ci < cin; ci++)
-                            s += in[(size_t)(r + dh) * ri + (size_t)(x + dw) * (size_t)cin +
-                                    (size_t)ci] *
-                                 w[(((size_t)co * (size_t)cin + (size_t)ci) * 3 + (size_t)dh) * 3 +
-                                   (size_t)dw];
-                o[(size_t)(x + 1) * (size_t)cout + (size_t)co] = s > 0 ? s : 0;
-            }
-        }
-    }
-}
-
-int cq__dn_conv_pack(cq__dn_conv *c, const float *w, const float *b, int cin, int cout)
-{
-    if (cout % 16)
-        return CQ_ERR_INVALID;
-    c->cin = cin, c->cout = cout, c->w = w, c->b = b;
-    size_t K = 3 * (size_t)cin, P = (size_t)cout / 16;
-    c->packed = cq__malloc(sizeof(float) * 3 * P * K * 16);
-    if (!c->packed)
-        return CQ_ERR_NOMEM;
-    for (size_t dh = 0; dh < 3; dh++)
-        for (size_t p = 0; p < P; p++)
-            for (size_t dw = 0; dw < 3; dw++)
-                for (size_t ci = 0; ci < (size_t)cin; ci++)
-                    for (size_t j = 0; j < 16; j++) {
-                        size_t co = p * 16 + j, k = dw * (size_t)cin + ci;
-                        c->packed[((dh * P + p) * K + k) * 16 + j] =
-                            w[((co * (size_t)cin + ci) * 3 + dh) * 3 + dw];
-                    }
-    return CQ_OK;
-}
-
-void cq__dn_conv_free(cq__dn_conv *c)
-{
-    cq__free(c->packed);
-    c->packed = NULL;
-}
-
-#define MR 6 /* output columns per tile */
-
-/* Rows [r0, r1) of the convolution, plain C. */
-static void conv_rows_c(const cq__dn_conv *c, const float *in, int r0, int r1, int W, float *out)
-{
-    size_t cin = (size_t)c->cin, cout = (size_t)c->cout, K = 3 * cin, P = cout / 16;
-    size_t ri = (size_t)(W + 2) * cin, ro = (size_t)(W + 2) * cout;
-    for (int r = r0; r < r1; r++) {
-        float *o = out + (size_t)r * ro;
-        memset(o, 0, sizeof(float) * cout);
-        memset(o + (size_t)(W + 1) * cout, 0, sizeof(float) * cout);
-        for (size_t p = 0; p < P; p++) {
-            for (int x0 = 0; x0 < W; x0 += MR) {
-                int m = W - x0 < MR ? W - x0 : MR;
-                float acc[MR][16];
-                for (int i = 0; i < MR; i++)
-                    for (int j = 0; j < 16; j++)
-                        acc[i][j] = c->b[p * 16 + (size_t)j];
-                for (size_t dh = 0; dh < 3; dh++) {
-                    const float *bp = c->packed + (dh * P + p) * K * 16;
-                    const float *a = in + ((size_t)r + dh) * ri + (size_t)x0 * cin;
-                    for (int i = 0; i < m; i++)
-                        for (size_t k = 0; k < K; k++) {
-                            float av = a[(size_t)i * cin + k];
-                            for (int j = 0; j < 16; j++)
-                                acc[i][j] += av * bp[k * 16 + (size_t)j];
-                        }
-                }
-                for (int i = 0; i < m; i++)
-                    for (int j = 0; j < 16; j++)
-                        o[(size_t)(x0 + i + 1) * cout + p * 16 + (size_t)j] =
-                            acc[i][j] > 0 ? acc[i][j] : 0;
-            }
-        }
-    }
-}
-
-#ifdef HAVE_AVX2_PATH
-/* The same with AVX2 and FMA: a 6 x 16 tile in 12 registers. Columns past the row's end in the
- * last tile read column x0 again (nothing is read outside the image) and are not stored. */
-__attribute__((target("avx2,fma"))) static void
-conv_rows_avx2(const cq__dn_conv *c, const float *in, int r0, int r1, int W, float *out)
-{
-    size_t cin = (size_t)c->cin, cout = (size_t)c->cout, K = 3 * cin, P = cout / 16;
-    size_t ri = (size_t)(W + 2) * cin, ro = (size_t)(W + 2) * cout;
-    const __m256 zero = _mm256_setzero_ps();
-    for (int r = r0; r < r1; r++) {
-        float *o = out + (size_t)r * ro;
-        memset(o, 0, sizeof(float) * cout);
-        memset(o + (size_t)(W + 1) * cout, 0, sizeof(float) * cout);
-        for (size_t p = 0; p < P; p++) {
-            const __m256 b0 = _mm256_loadu_ps(c->b + p * 16),
-                         b1 = _mm256_loadu_ps(c->b + p * 16 + 8);
-            for (int x0 = 0; x0 < W; x0 += MR) {
-                int m = W - x0 < MR ? W - x0 : MR;
-                __m256 c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1;
-                __m256 c30 = b0, c31 = b1, c40 = b0, c41 = b1, c50 = b0, c51 = b1;
-                for (size_t dh = 0; dh < 3; dh++) {
-                    const float *bp = c->packed + (dh * P + p) * K * 16;
-                    const float *a = in + ((size_t)r + dh) * ri + (size_t)x0 * cin;
-                    const float *a0 = a, *a1 = a + (m > 1 ? cin : 0),
-                                *a2 = a + (m > 2 ? 2 * cin : 0);
-                    const float *a3 = a + (m > 3 ? 3 * cin : 0), *a4 = a + (m > 4 ? 4 * cin : 0);
-                    const float *a5 = a + (m > 5 ? 5 * cin : 0);
-                    for (size_t k = 0; k < K; k++, bp += 16) {
-                        __m256 w0 = _mm256_loadu_ps(bp), w1 = _mm256_loadu_ps(bp + 8), v;
-                        v = _mm256_broadcast_ss(a0 + k);
-                        c00 = _mm256_fmadd_ps(v, w0, c00), c01 = _mm256_fmadd_ps(v, w1, c01);
-                        v = _mm256_broadcast_ss(a1 + k);
-                        c10 = _mm256_fmadd_ps(v, w0, c10), c11 = _mm256_fmadd_ps(v, w1, c11);
-                        v = _mm256_broadcast_ss(a2 + k);
-                        c20 = _mm256_fmadd_ps(v, w0, c20), c21 = _mm256_fmadd_ps(v, w1, c21);
-                        v = _mm256_broadcast_ss(a3 + k);
-                        c30 = _mm256_fmadd_ps(v, w0, c30), c31 = _mm256_fmadd_ps(v, w1, c31);
-                        v = _mm256_broadcast_ss(a4 + k);
-                        c40 = _mm256_fmadd_ps(v, w0, c40), c41 = _mm256_fmadd_ps(v, w1, c41);
-                        v = _mm256_broadcast_ss(a5 + k);
-                        c50 = _mm256_fmadd_ps(v, w0, c50), c51 = _mm256_fmadd_ps(v, w1, c51);
-                    }
-                }
-                __m256 t[2 * MR] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-                for (int i = 0; i < m; i++) {
-                    float *d = o + (size_t)(x0 + i + 1) * cout + p * 16;
-                    _mm256_storeu_ps(d, _mm256_max_ps(t[2 * i], zero));
-                    _mm256_storeu_ps(d + 8, _mm256_max_ps(t[2 * i + 1], zero));
-                }
-            }
-        }
-    }
-}
-
-/* The CPU's features, as libgcc's constructor read them (no state of ours: no race). */
-static int have_avx2(void)
-{
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-#endif
-
-static int g_force_c; /* tests: the plain C loop even where AVX2 runs */
-
-void cq__dn_force_plain(int on)
-{
-    g_force_c = on;
-}
-
-int cq__dn_simd_available(void)
-{
-#ifdef HAVE_AVX2_PATH
-    return have_avx2();
-#else
-    return 0;
-#endif
-}
-
-void cq__dn_conv3(const cq__dn_conv *c, const float *in, int R, int W, float *out)
-{
-#ifdef HAVE_AVX2_PATH
-    if (!g_force_c && have_avx2()) {
-        conv_rows_avx2(c, in, 0, R, W, out);
-        return;
-    }
-#endif
-    conv_rows_c(c, in, 0, R, W, out);
 }
 
 /* 2x2 max pool, stride 2, floor: in R x W (padded rows of W + 2 columns of C), out R/2 x W/2
@@ -604,6 +421,7 @@ typedef struct scratch {
 
 typedef struct job {
     const cq_dnsmos_model *m;
+    int wino;         /* the Winograd evaluation of the convolutions that have it */
     const float *x;   /* the (doubled) clip */
     size_t n;         /* its samples */
     size_t n_frames;  /* P.835 frames it holds */
@@ -644,12 +462,12 @@ static void logspec(const job *j, const scratch *s, long a, long b, float *img)
 /* The four full-resolution convolutions on an image of `rows` input rows in s->a, each layer
  * two rows fewer (the middle of a run of frames: no zero rows). Returns the buffer holding the
  * rows - 8 output rows of 32 channels. */
-static float *trunk_valid(const cq_dnsmos_model *m, const scratch *s, int rows)
+static float *trunk_valid(const job *j, const scratch *s, int rows)
 {
     float *in = s->a, *out = s->b;
     for (int l = 0; l < 4; l++) {
         rows -= 2;
-        cq__dn_conv3(&m->p835[l], in, rows, NBIN, out);
+        cq__dn_conv3(&j->m->p835[l], j->wino, in, rows, NBIN, out);
         float *t = in;
         in = out, out = t;
     }
@@ -678,7 +496,7 @@ static void trunk_edge(const job *j, const scratch *s, size_t f, int side, float
         size_t ro = IMG(1, NBIN, c->cout);
         rows -= 1;                            /* outputs computable next to the edge */
         float *o = side < 0 ? out + ro : out; /* leave room for the next zero row */
-        cq__dn_conv3(c, in, rows, NBIN, o);
+        cq__dn_conv3(c, j->wino, in, rows, NBIN, o);
         if (side < 0)
             memset(out, 0, sizeof(float) * ro);
         else
@@ -699,7 +517,7 @@ static void chunk_range(void *ctx, size_t begin, size_t end, int worker)
         size_t f = j->c_lo + c * CHUNK, g = f + CHUNK < j->c_hi ? f + CHUNK : j->c_hi;
         int rows = (int)(g - f) + 2 * HALO;
         logspec(j, s, (long)f - HALO, (long)g + HALO, s->a);
-        float *t = trunk_valid(j->m, s, rows);
+        float *t = trunk_valid(j, s, rows);
         memcpy(j->trunk + (f - j->tb) * TROW, t, sizeof(float) * (g - f) * TROW);
     }
 }
@@ -733,15 +551,9 @@ static void p808_features(const job *j, const scratch *s, size_t s0, float *img)
     double mx = 1e-10;
     for (size_t i = 0; i < (size_t)NFR * NMEL; i++)
         mx = mel[i] > mx ? mel[i] : mx;
-    double ref_db = 10 * log10(mx), floor_db = -HUGE_VAL;
-    /* power_to_db(ref=max, amin=1e-10, top_db=80), then (dB + 40) / 40 */
-    double top = -HUGE_VAL;
-    for (size_t i = 0; i < (size_t)NFR * NMEL; i++) {
-        double v = mel[i] > 1e-10 ? mel[i] : 1e-10;
-        double db = 10 * log10(v) - ref_db;
-        top = db > top ? db : top;
-    }
-    floor_db = top - 80;
+    /* power_to_db(ref=max, amin=1e-10, top_db=80), then (dB + 40) / 40: the largest dB is that
+     * of the maximum itself, 10 log10(mx) - ref_db = 0 exactly, so the floor is -80 dB */
+    double ref_db = 10 * log10(mx), floor_db = -80;
     size_t rw = NMEL + 2;
     memset(img, 0, sizeof(float) * rw * (NFR + 2));
     for (int t = 0; t < NFR; t++)
@@ -758,16 +570,16 @@ static float p808_score(const job *j, const scratch *s, size_t s0)
     const cq_dnsmos_model *m = j->m;
     float *a = s->a, *b = s->b;
     p808_features(j, s, s0, a);
-    cq__dn_conv3(&m->p808[0], a, NFR, NMEL, b);         /* 900 x 120 x 32 */
-    pool2(b, NFR, NMEL, 32, a);                         /* 450 x 60 */
-    cq__dn_conv3(&m->p808[1], a, NFR / 2, NMEL / 2, b); /* 450 x 60 x 32 */
-    pool2(b, NFR / 2, NMEL / 2, 32, a);                 /* 225 x 30 */
-    cq__dn_conv3(&m->p808[2], a, 225, 30, b + IMG(1, 30, 32));
+    cq__dn_conv3(&m->p808[0], j->wino, a, NFR, NMEL, b);         /* 900 x 120 x 32 */
+    pool2(b, NFR, NMEL, 32, a);                                  /* 450 x 60 */
+    cq__dn_conv3(&m->p808[1], j->wino, a, NFR / 2, NMEL / 2, b); /* 450 x 60 x 32 */
+    pool2(b, NFR / 2, NMEL / 2, 32, a);                          /* 225 x 30 */
+    cq__dn_conv3(&m->p808[2], j->wino, a, 225, 30, b + IMG(1, 30, 32));
     memset(b, 0, sizeof(float) * IMG(1, 30, 32));
     memset(b + IMG(226, 30, 32), 0, sizeof(float) * IMG(1, 30, 32));
-    cq__dn_conv3(&m->p808[3], b, 225, 30, a); /* 225 x 30 x 32 */
-    pool2(a, 225, 30, 32, b);                 /* 112 x 15 */
-    cq__dn_conv3(&m->p808[4], b, 112, 15, a); /* 112 x 15 x 64 */
+    cq__dn_conv3(&m->p808[3], j->wino, b, 225, 30, a); /* 225 x 30 x 32 */
+    pool2(a, 225, 30, 32, b);                          /* 112 x 15 */
+    cq__dn_conv3(&m->p808[4], j->wino, b, 112, 15, a); /* 112 x 15 x 64 */
     float g[64], h1[64], h2[64], y;
     global_max(a, 112, 15, 64, g);
     dense(g, 64, m->d808w[0], m->d808b[0], 64, 1, h1);
@@ -821,11 +633,11 @@ static void window_range(void *ctx, size_t begin, size_t end, int worker)
                 }
             }
         }
-        cq__dn_conv3(&m->p835[4], a, 450, 80, b); /* 450 x 80 x 32 */
-        pool2(b, 450, 80, 32, a);                 /* 225 x 40 */
-        cq__dn_conv3(&m->p835[5], a, 225, 40, b); /* 225 x 40 x 32 */
-        pool2(b, 225, 40, 32, a);                 /* 112 x 20 */
-        cq__dn_conv3(&m->p835[6], a, 112, 20, b); /* 112 x 20 x 64 */
+        cq__dn_conv3(&m->p835[4], j->wino, a, 450, 80, b); /* 450 x 80 x 32 */
+        pool2(b, 450, 80, 32, a);                          /* 225 x 40 */
+        cq__dn_conv3(&m->p835[5], j->wino, a, 225, 40, b); /* 225 x 40 x 32 */
+        pool2(b, 225, 40, 32, a);                          /* 112 x 20 */
+        cq__dn_conv3(&m->p835[6], j->wino, a, 112, 20, b); /* 112 x 20 x 64 */
         float g[64], h1[128], h2[64], y[3];
         global_max(b, 112, 20, 64, g);
         dense(g, 64, m->d835w[0], m->d835b[0], 128, 1, h1);
@@ -842,15 +654,19 @@ static void window_range(void *ctx, size_t begin, size_t end, int worker)
 int cq_dnsmos_score(const cq_dnsmos_model *m, const float *x, size_t n, cq_dnsmos_mode mode,
                     int threads, cq_dnsmos_result *out)
 {
-    return cq_dnsmos_score_some(m, x, n, mode, threads, NULL, out);
+    return cq_dnsmos_score_some(m, x, n, mode, threads, NULL, 0, out);
 }
 
 int cq_dnsmos_score_some(const cq_dnsmos_model *m, const float *x, size_t n, cq_dnsmos_mode mode,
-                         int threads, const unsigned char *skip, cq_dnsmos_result *out)
+                         int threads, const unsigned char *skip, int direct, cq_dnsmos_result *out)
 {
     int rc = cq_dnsmos_plan(n, mode, out);
     if (rc != CQ_OK)
         return rc;
+    /* the Winograd evaluation where the CPU runs it (every layer that has it runs it, or none
+     * does) */
+    int wino = !direct && cq__dn_wino_available(&m->p835[1]);
+    out->winograd = wino;
     if (threads < 1)
         threads = 1;
     if (threads > 64)
@@ -889,6 +705,7 @@ int cq_dnsmos_score_some(const cq_dnsmos_model *m, const float *x, size_t n, cq_
     for (size_t i = 0; i < nw; i++)
         f0[i] = (size_t)llround(out->windows[i].start_sec * CQ_DNSMOS_RATE_HZ) / HOP;
     job j = {.m = m,
+             .wino = wino,
              .x = xr ? xr : x,
              .n = len,
              .n_frames = (len - FLEN) / HOP + 1,

@@ -1,7 +1,7 @@
 /*
- * dnsmos_int.h - the 3x3 convolution of the DNSMOS networks (dnsmos.c), exposed for its unit
- * test (tests/nn/test_dnsmos.c compares the AVX2 kernel with the plain loops and with the
- * direct scalar definition).
+ * dnsmos_int.h - the 3x3 convolutions of the DNSMOS networks (dnsmos_conv.c, used by dnsmos.c),
+ * exposed for their unit test (tests/nn/test_dnsmos.c compares the AVX2 kernel, Winograd's
+ * F(4x4, 3x3) and the plain loops with the direct scalar definition).
  *
  * Images are rows of W + 2 columns of C floats (channels innermost), columns 0 and W + 1 zero.
  * A convolution of R output rows reads R + 2 input rows (the caller provides the rows above and
@@ -17,6 +17,7 @@ typedef struct cq__dn_conv {
     const float *w; /* [cout][cin][3][3] (not owned) */
     const float *b; /* [cout] (not owned) */
     float *packed;  /* [3 kernel rows][cout / 16 panels][3 cin][16] (owned) */
+    float *wino; /* Winograd F(4x4, 3x3): [36][cout / 16][cin][16] (owned; NULL unless 8 | cin) */
 } cq__dn_conv;
 
 /* Pack w and b (kept by pointer). CQ_OK, CQ_ERR_INVALID (cout not a multiple of 16) or
@@ -24,8 +25,13 @@ typedef struct cq__dn_conv {
 int cq__dn_conv_pack(cq__dn_conv *c, const float *w, const float *b, int cin, int cout);
 void cq__dn_conv_free(cq__dn_conv *c);
 
-/* The convolution with the fastest kernel the CPU runs (or the plain loops when forced). */
-void cq__dn_conv3(const cq__dn_conv *c, const float *in, int R, int W, float *out);
+/* The convolution: with `wino`, Winograd's F(4x4, 3x3) where it runs (cq__dn_wino_available),
+ * else the direct evaluation with the fastest kernel the CPU runs (or the plain loops when
+ * forced). */
+void cq__dn_conv3(const cq__dn_conv *c, int wino, const float *in, int R, int W, float *out);
+/* 1 when cq__dn_conv3 with `wino` runs Winograd's F(4x4, 3x3) for c (AVX2 + FMA, 8 | cin, not
+ * forced plain). */
+int cq__dn_wino_available(const cq__dn_conv *c);
 
 /* The definition: direct sums from the stored weights, in scalar float. */
 void cq__dn_conv3_ref(const float *in, int R, int W, int cin, int cout, const float *w,

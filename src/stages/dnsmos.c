@@ -264,7 +264,7 @@ static int finish(void *st, int leg, cq_report *r)
     unsigned char *skip = NULL;
     if (d->mode == CQ_DNSMOS_WINDOWED && no_speech_windows(d->n, l, &skip) != CQ_OK)
         return CQ_ERR_NOMEM;
-    int rc = cq_dnsmos_score_some(d->m, d->x, d->n, d->mode, d->threads, skip, &l->dnsmos);
+    int rc = cq_dnsmos_score_some(d->m, d->x, d->n, d->mode, d->threads, skip, 0, &l->dnsmos);
     cq__free(skip);
     cq__free(d->x); /* the leg's samples are no longer needed */
     d->x = NULL;
@@ -324,6 +324,10 @@ static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
     json_object_set_new(o, "ovrl", cq__jnum(d->ovrl, 4));
     json_object_set_new(o, "p808_mos", cq__jnum(d->p808_mos, 4));
     json_object_set_new(o, "mode", json_string(mode_name(d->mode)));
+    /* the arithmetic: float32 throughout; the convolutions by Winograd's F(4x4, 3x3) or by
+     * direct sums (docs/dnsmos.md: their difference on every golden leg) */
+    json_object_set_new(o, "precision", json_string("float32"));
+    json_object_set_new(o, "convolutions", json_string(d->winograd ? "winograd_f4x4" : "direct"));
     json_object_set_new(o, "weighting",
                         json_string(d->mode == CQ_DNSMOS_REFERENCE ? "mean"
                                     : l->dnsmos_uniform            ? "uniform"
