@@ -383,7 +383,10 @@ for l in open(sys.argv[1]):
     d = json.loads(l)
     print(d["source"], d["channel"])' "$SHARED/reference/golden_dnsmos.jsonl" |
         while read -r src ch; do
-            sox "$SHARED/corpus/$src" -r 16000 -b 32 -e floating-point "$T/leg.wav" remix $((ch + 1)) 2> /dev/null ||
+            mix=""
+            [ "$ch" -gt 0 ] && mix="remix $ch" # golden_dnsmos.jsonl's channel: 0 mono, else 1-based
+            # shellcheck disable=SC2086
+            sox "$SHARED/corpus/$src" -r 16000 -b 32 -e floating-point "$T/leg.wav" $mix 2> /dev/null ||
                 { echo "$src $ch: sox failed"; continue; }
             BENCH_DNSMOS_CASES=$CASES build/bench/bench_dnsmos "$SHARED/models/dnsmos" 1 1 "$T/leg.wav" |
                 sed -n "s|^\(.*\) against .*: largest difference of a window's score \(.*\)|$src $ch \1 \2|p"

@@ -42,8 +42,8 @@
 #define NFR 900                /* frames per window */
 #define NBIN 161               /* P.835 "STFT" bins */
 #define HALO 4                 /* frames of context of the four full-resolution convolutions */
-#define CHUNK 64               /* frames per chunk of the shared convolutions */
-#define TCAP (NFR + 8 * CHUNK) /* frames the shared buffer holds */
+#define CHUNK 256              /* frames per chunk of the shared convolutions */
+#define TCAP (NFR + 2 * CHUNK) /* frames the shared buffer holds */
 #define MEL_NFFT 321
 #define MEL_BINS 161
 #define NMEL 120
@@ -415,9 +415,25 @@ int cq_dnsmos_plan(uint64_t n, cq_dnsmos_mode mode, cq_dnsmos_result *out)
 
 typedef struct scratch {
     float *a, *b;  /* ping-pong images, SCRATCH_A floats each */
-    float *spec;   /* [CHUNK + 2 HALO][322] projections / [900][322] DFT */
+    float *wino;   /* the Winograd evaluation's (wino_scratch floats) */
+    float *spec;   /* [12][322] projections / [900][322] DFT */
     float *frames; /* [900][321] windowed frames of the P.808 front end */
 } scratch;
+
+/* The largest Winograd scratch of the networks' convolutions. */
+static size_t wino_scratch(const cq_dnsmos_model *m)
+{
+    size_t n = 1;
+    for (int l = 0; l < 7; l++) {
+        size_t k = cq__dn_wino_scratch(m->p835[l].cin, m->p835[l].cout);
+        n = k > n ? k : n;
+    }
+    for (int l = 0; l < 5; l++) {
+        size_t k = cq__dn_wino_scratch(m->p808[l].cin, m->p808[l].cout);
+        n = k > n ? k : n;
+    }
+    return n;
+}
 
 typedef struct job {
     const cq_dnsmos_model *m;
@@ -459,21 +475,6 @@ static void logspec(const job *j, const scratch *s, long a, long b, float *img)
     }
 }
 
-/* The four full-resolution convolutions on an image of `rows` input rows in s->a, each layer
- * two rows fewer (the middle of a run of frames: no zero rows). Returns the buffer holding the
- * rows - 8 output rows of 32 channels. */
-static float *trunk_valid(const job *j, const scratch *s, int rows)
-{
-    float *in = s->a, *out = s->b;
-    for (int l = 0; l < 4; l++) {
-        rows -= 2;
-        cq__dn_conv3(&j->m->p835[l], j->wino, in, rows, NBIN, out);
-        float *t = in;
-        in = out, out = t;
-    }
-    return in; /* rows - 8 rows of 32 channels */
-}
-
 /* A window edge: `side` -1 = the first 4 frames of the window starting at frame f, +1 = its
  * last 4; each layer's input gets the zero row of the window's edge. Output: 4 rows in dst. */
 static void trunk_edge(const job *j, const scratch *s, size_t f, int side, float *dst)
@@ -496,7 +497,7 @@ static void trunk_edge(const job *j, const scratch *s, size_t f, int side, float
         size_t ro = IMG(1, NBIN, c->cout);
         rows -= 1;                            /* outputs computable next to the edge */
         float *o = side < 0 ? out + ro : out; /* leave room for the next zero row */
-        cq__dn_conv3(c, j->wino, in, rows, NBIN, o);
+        cq__dn_conv3(c, j->wino, in, rows, NBIN, o, s->wino);
         if (side < 0)
             memset(out, 0, sizeof(float) * ro);
         else
@@ -508,6 +509,42 @@ static void trunk_edge(const job *j, const scratch *s, size_t f, int side, float
     memcpy(dst, side < 0 ? in + TROW : in, sizeof(float) * 4 * TROW);
 }
 
+/* Frames [f, g) of the four full-resolution convolutions into dst (rows of TROW), streamed: each
+ * layer keeps the last 6 rows of its output (2 kept, 4 new a step), so that a step's images stay
+ * in the cache, and each step is one block row of the Winograd evaluation. The first step fills
+ * the layers (from the 4 frames of context before f); the input has the 4 after g. */
+static void trunk_stream(const job *j, const scratch *s, size_t f, size_t g, float *dst)
+{
+    const cq_dnsmos_model *m = j->m;
+    const size_t rx = NBIN + 2, rb[3] = {IMG(1, NBIN, 128), IMG(1, NBIN, 64), IMG(1, NBIN, 64)};
+    float *X = s->a, *B[3];
+    B[0] = X + 12 * rx, B[1] = B[0] + 10 * rb[0], B[2] = B[1] + 8 * rb[1];
+    long n = (long)(g - f), done = 0, q = n < 4 ? n : 4, xf = (long)f + q + HALO;
+    /* the first step: q + 8 frames in, q + 6, q + 4 and q + 2 rows of the first three layers */
+    logspec(j, s, (long)f - HALO, xf, X);
+    cq__dn_conv3(&m->p835[0], j->wino, X, (int)q + 6, NBIN, B[0], s->wino);
+    cq__dn_conv3(&m->p835[1], j->wino, B[0], (int)q + 4, NBIN, B[1], s->wino);
+    cq__dn_conv3(&m->p835[2], j->wino, B[1], (int)q + 2, NBIN, B[2], s->wino);
+    cq__dn_conv3(&m->p835[3], j->wino, B[2], (int)q, NBIN, dst, s->wino);
+    long have[4] = {q + 8, q + 6, q + 4, q + 2}; /* the rows each buffer holds */
+    for (done = q; done < n; done += q) {
+        q = n - done < 4 ? n - done : 4;
+        /* each buffer: its last 2 rows first, then q new ones */
+        memmove(X, X + (size_t)(have[0] - 2) * rx, sizeof(float) * 2 * rx);
+        logspec(j, s, xf, xf + q, X + 2 * rx);
+        xf += q;
+        const float *in = X;
+        for (int l = 0; l < 3; l++) {
+            memmove(B[l], B[l] + (size_t)(have[l + 1] - 2) * rb[l], sizeof(float) * 2 * rb[l]);
+            cq__dn_conv3(&m->p835[l], j->wino, in, (int)q, NBIN, B[l] + 2 * rb[l], s->wino);
+            in = B[l];
+        }
+        cq__dn_conv3(&m->p835[3], j->wino, B[2], (int)q, NBIN, dst + (size_t)done * TROW, s->wino);
+        for (int l = 0; l < 4; l++)
+            have[l] = q + 2;
+    }
+}
+
 /* Chunks [c_lo + begin, c_lo + end) of the shared convolutions. */
 static void chunk_range(void *ctx, size_t begin, size_t end, int worker)
 {
@@ -515,10 +552,7 @@ static void chunk_range(void *ctx, size_t begin, size_t end, int worker)
     const scratch *s = &j->sc[worker];
     for (size_t c = begin; c < end; c++) {
         size_t f = j->c_lo + c * CHUNK, g = f + CHUNK < j->c_hi ? f + CHUNK : j->c_hi;
-        int rows = (int)(g - f) + 2 * HALO;
-        logspec(j, s, (long)f - HALO, (long)g + HALO, s->a);
-        float *t = trunk_valid(j, s, rows);
-        memcpy(j->trunk + (f - j->tb) * TROW, t, sizeof(float) * (g - f) * TROW);
+        trunk_stream(j, s, f, g, j->trunk + (f - j->tb) * TROW);
     }
 }
 
@@ -570,16 +604,16 @@ static float p808_score(const job *j, const scratch *s, size_t s0)
     const cq_dnsmos_model *m = j->m;
     float *a = s->a, *b = s->b;
     p808_features(j, s, s0, a);
-    cq__dn_conv3(&m->p808[0], j->wino, a, NFR, NMEL, b);         /* 900 x 120 x 32 */
-    pool2(b, NFR, NMEL, 32, a);                                  /* 450 x 60 */
-    cq__dn_conv3(&m->p808[1], j->wino, a, NFR / 2, NMEL / 2, b); /* 450 x 60 x 32 */
-    pool2(b, NFR / 2, NMEL / 2, 32, a);                          /* 225 x 30 */
-    cq__dn_conv3(&m->p808[2], j->wino, a, 225, 30, b + IMG(1, 30, 32));
+    cq__dn_conv3(&m->p808[0], j->wino, a, NFR, NMEL, b, s->wino);         /* 900 x 120 x 32 */
+    pool2(b, NFR, NMEL, 32, a);                                           /* 450 x 60 */
+    cq__dn_conv3(&m->p808[1], j->wino, a, NFR / 2, NMEL / 2, b, s->wino); /* 450 x 60 x 32 */
+    pool2(b, NFR / 2, NMEL / 2, 32, a);                                   /* 225 x 30 */
+    cq__dn_conv3(&m->p808[2], j->wino, a, 225, 30, b + IMG(1, 30, 32), s->wino);
     memset(b, 0, sizeof(float) * IMG(1, 30, 32));
     memset(b + IMG(226, 30, 32), 0, sizeof(float) * IMG(1, 30, 32));
-    cq__dn_conv3(&m->p808[3], j->wino, b, 225, 30, a); /* 225 x 30 x 32 */
-    pool2(a, 225, 30, 32, b);                          /* 112 x 15 */
-    cq__dn_conv3(&m->p808[4], j->wino, b, 112, 15, a); /* 112 x 15 x 64 */
+    cq__dn_conv3(&m->p808[3], j->wino, b, 225, 30, a, s->wino); /* 225 x 30 x 32 */
+    pool2(a, 225, 30, 32, b);                                   /* 112 x 15 */
+    cq__dn_conv3(&m->p808[4], j->wino, b, 112, 15, a, s->wino); /* 112 x 15 x 64 */
     float g[64], h1[64], h2[64], y;
     global_max(a, 112, 15, 64, g);
     dense(g, 64, m->d808w[0], m->d808b[0], 64, 1, h1);
@@ -633,11 +667,11 @@ static void window_range(void *ctx, size_t begin, size_t end, int worker)
                 }
             }
         }
-        cq__dn_conv3(&m->p835[4], j->wino, a, 450, 80, b); /* 450 x 80 x 32 */
-        pool2(b, 450, 80, 32, a);                          /* 225 x 40 */
-        cq__dn_conv3(&m->p835[5], j->wino, a, 225, 40, b); /* 225 x 40 x 32 */
-        pool2(b, 225, 40, 32, a);                          /* 112 x 20 */
-        cq__dn_conv3(&m->p835[6], j->wino, a, 112, 20, b); /* 112 x 20 x 64 */
+        cq__dn_conv3(&m->p835[4], j->wino, a, 450, 80, b, s->wino); /* 450 x 80 x 32 */
+        pool2(b, 450, 80, 32, a);                                   /* 225 x 40 */
+        cq__dn_conv3(&m->p835[5], j->wino, a, 225, 40, b, s->wino); /* 225 x 40 x 32 */
+        pool2(b, 225, 40, 32, a);                                   /* 112 x 20 */
+        cq__dn_conv3(&m->p835[6], j->wino, a, 112, 20, b, s->wino); /* 112 x 20 x 64 */
         float g[64], h1[128], h2[64], y[3];
         global_max(b, 112, 20, 64, g);
         dense(g, 64, m->d835w[0], m->d835b[0], 128, 1, h1);
@@ -697,9 +731,10 @@ int cq_dnsmos_score_some(const cq_dnsmos_model *m, const float *x, size_t n, cq_
     for (int t = 0; t < threads; t++) {
         sc[t].a = cq__malloc(sizeof(float) * SCRATCH_A);
         sc[t].b = cq__malloc(sizeof(float) * SCRATCH_A);
+        sc[t].wino = cq__malloc(sizeof(float) * wino_scratch(m));
         sc[t].spec = cq__malloc(sizeof(float) * NFR * 2 * MEL_BINS);
         sc[t].frames = cq__malloc(sizeof(float) * NFR * MEL_NFFT);
-        if (!sc[t].a || !sc[t].b || !sc[t].spec || !sc[t].frames)
+        if (!sc[t].a || !sc[t].b || !sc[t].spec || !sc[t].frames || !sc[t].wino)
             goto nomem;
     }
     for (size_t i = 0; i < nw; i++)
@@ -752,7 +787,7 @@ nomem:
     rc = CQ_ERR_NOMEM;
 done:
     for (int t = 0; sc && t < threads; t++) {
-        cq__free(sc[t].a), cq__free(sc[t].b);
+        cq__free(sc[t].a), cq__free(sc[t].b), cq__free(sc[t].wino);
         cq__free(sc[t].spec), cq__free(sc[t].frames);
     }
     cq__free(sc);

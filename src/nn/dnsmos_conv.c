@@ -417,16 +417,28 @@ int cq__dn_wino_available(const cq__dn_conv *c)
 #endif
 }
 
-void cq__dn_conv3(const cq__dn_conv *c, int wino, const float *in, int R, int W, float *out)
+size_t cq__dn_wino_scratch(int cin, int cout)
+{
+#ifdef HAVE_AVX2_PATH
+    return 36 * ((WB * (size_t)cin + SKEW) + (WB * (size_t)cout + SKEW)) + 36 * (size_t)cin;
+#else
+    (void)cin, (void)cout;
+    return 0;
+#endif
+}
+
+void cq__dn_conv3(const cq__dn_conv *c, int wino, const float *in, int R, int W, float *out,
+                  float *scratch)
 {
 #ifdef HAVE_AVX2_PATH
     if (wino && cq__dn_wino_available(c)) {
-        size_t cin = (size_t)c->cin, cout = (size_t)c->cout;
-        size_t nv = 36 * (WB * cin + SKEW), nm = 36 * (WB * cout + SKEW);
-        float *V = cq__malloc(sizeof(float) * (nv + nm + 36 * cin));
+        size_t nv = 36 * (WB * (size_t)c->cin + SKEW), nm = 36 * (WB * (size_t)c->cout + SKEW);
+        float *V =
+            scratch ? scratch : cq__malloc(sizeof(float) * cq__dn_wino_scratch(c->cin, c->cout));
         if (V) { /* else the direct evaluation, which needs no memory */
             conv_wino_avx2(c, in, R, W, out, V, V + nv, V + nv + nm);
-            cq__free(V);
+            if (V != scratch)
+                cq__free(V);
             return;
         }
     }
@@ -435,7 +447,7 @@ void cq__dn_conv3(const cq__dn_conv *c, int wino, const float *in, int R, int W,
         return;
     }
 #else
-    (void)wino;
+    (void)wino, (void)scratch;
 #endif
     conv_rows_c(c, in, 0, R, W, out);
 }

@@ -26,9 +26,13 @@ int cq__dn_conv_pack(cq__dn_conv *c, const float *w, const float *b, int cin, in
 void cq__dn_conv_free(cq__dn_conv *c);
 
 /* The convolution: with `wino`, Winograd's F(4x4, 3x3) where it runs (cq__dn_wino_available),
- * else the direct evaluation with the fastest kernel the CPU runs (or the plain loops when
- * forced). */
-void cq__dn_conv3(const cq__dn_conv *c, int wino, const float *in, int R, int W, float *out);
+ * in `scratch` (cq__dn_wino_scratch floats, or NULL), else the direct evaluation with the fastest
+ * kernel the CPU runs (or the plain loops when forced). */
+void cq__dn_conv3(const cq__dn_conv *c, int wino, const float *in, int R, int W, float *out,
+                  float *scratch);
+/* The floats of the scratch cq__dn_conv3's Winograd evaluation takes for a convolution of cin to
+ * at most cout channels (scratch NULL: allocated and freed by the call). */
+size_t cq__dn_wino_scratch(int cin, int cout);
 /* 1 when cq__dn_conv3 with `wino` runs Winograd's F(4x4, 3x3) for c (AVX2 + FMA, 8 | cin, not
  * forced plain). */
 int cq__dn_wino_available(const cq__dn_conv *c);

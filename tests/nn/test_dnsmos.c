@@ -64,15 +64,15 @@ static void check_conv(tu_rng *rng, int R, int W, int cin, int cout)
     cq__dn_conv c;
     assert_int_equal(cq__dn_conv_pack(&c, w, b, cin, cout), CQ_OK);
     cq__dn_conv3_ref(in, R, W, cin, cout, w, b, ref);
-    cq__dn_conv3(&c, 0, in, R, W, fast);
+    cq__dn_conv3(&c, 0, in, R, W, fast, NULL);
     int has_wino = cq__dn_wino_available(&c);
     assert_int_equal(has_wino, cq__dn_simd_available() && cin % 8 == 0);
     memset(wino, 0xff, sizeof(float) * nout); /* NaN: every output must be written */
-    cq__dn_conv3(&c, 1, in, R, W, wino);
+    cq__dn_conv3(&c, 1, in, R, W, wino, NULL);
     cq__dn_force_plain(1);
     assert_false(cq__dn_wino_available(&c));
-    cq__dn_conv3(&c, 1, in, R, W,
-                 plain); /* forced plain: the direct loops, Winograd asked or not */
+    /* forced plain: the direct loops, Winograd asked or not */
+    cq__dn_conv3(&c, 1, in, R, W, plain, NULL);
     cq__dn_force_plain(0);
     double mx = 0, ef = 0, ep = 0, ew = 0;
     for (size_t i = 0; i < nout; i++) {
