@@ -416,7 +416,7 @@ int cq_dnsmos_plan(uint64_t n, cq_dnsmos_mode mode, cq_dnsmos_result *out)
 typedef struct scratch {
     float *a, *b;  /* ping-pong images, SCRATCH_A floats each */
     float *wino;   /* the Winograd evaluation's (wino_scratch floats) */
-    float *spec;   /* [12][322] projections / [900][322] DFT */
+    float *spec;   /* [CHUNK + 2 HALO][322] projections / [900][322] DFT */
     float *frames; /* [900][321] windowed frames of the P.808 front end */
 } scratch;
 
@@ -509,39 +509,37 @@ static void trunk_edge(const job *j, const scratch *s, size_t f, int side, float
     memcpy(dst, side < 0 ? in + TROW : in, sizeof(float) * 4 * TROW);
 }
 
-/* Frames [f, g) of the four full-resolution convolutions into dst (rows of TROW), streamed: each
- * layer keeps the last 6 rows of its output (2 kept, 4 new a step), so that a step's images stay
- * in the cache, and each step is one block row of the Winograd evaluation. The first step fills
- * the layers (from the 4 frames of context before f); the input has the 4 after g. */
+/* Frames [f, g) of the four full-resolution convolutions into dst (rows of TROW), streamed: the
+ * chunk's log spectrum whole (one matrix product), then each layer keeps the last 6 rows of its
+ * output (2 kept, 4 new a step), so that a step's images stay in the cache, and each step is one
+ * block row of the Winograd evaluation. The first step fills the layers from the 4 frames of
+ * context before f; the input has the 4 after g. */
 static void trunk_stream(const job *j, const scratch *s, size_t f, size_t g, float *dst)
 {
     const cq_dnsmos_model *m = j->m;
     const size_t rx = NBIN + 2, rb[3] = {IMG(1, NBIN, 128), IMG(1, NBIN, 64), IMG(1, NBIN, 64)};
+    long n = (long)(g - f), q = n < 4 ? n : 4;
     float *X = s->a, *B[3];
-    B[0] = X + 12 * rx, B[1] = B[0] + 10 * rb[0], B[2] = B[1] + 8 * rb[1];
-    long n = (long)(g - f), done = 0, q = n < 4 ? n : 4, xf = (long)f + q + HALO;
-    /* the first step: q + 8 frames in, q + 6, q + 4 and q + 2 rows of the first three layers */
-    logspec(j, s, (long)f - HALO, xf, X);
+    B[0] = X + (size_t)(n + 2 * HALO) * rx, B[1] = B[0] + 10 * rb[0], B[2] = B[1] + 8 * rb[1];
+    logspec(j, s, (long)f - HALO, (long)g + HALO, X);
+    /* the first step: q + 6, q + 4 and q + 2 rows of the first three layers */
     cq__dn_conv3(&m->p835[0], j->wino, X, (int)q + 6, NBIN, B[0], s->wino);
     cq__dn_conv3(&m->p835[1], j->wino, B[0], (int)q + 4, NBIN, B[1], s->wino);
     cq__dn_conv3(&m->p835[2], j->wino, B[1], (int)q + 2, NBIN, B[2], s->wino);
     cq__dn_conv3(&m->p835[3], j->wino, B[2], (int)q, NBIN, dst, s->wino);
-    long have[4] = {q + 8, q + 6, q + 4, q + 2}; /* the rows each buffer holds */
-    for (done = q; done < n; done += q) {
+    long have[3] = {q + 6, q + 4, q + 2}; /* the rows each buffer holds */
+    for (long done = q; done < n; done += q) {
         q = n - done < 4 ? n - done : 4;
-        /* each buffer: its last 2 rows first, then q new ones */
-        memmove(X, X + (size_t)(have[0] - 2) * rx, sizeof(float) * 2 * rx);
-        logspec(j, s, xf, xf + q, X + 2 * rx);
-        xf += q;
-        const float *in = X;
+        /* each buffer: its last 2 rows first, then q new ones; the first layer's input is the
+         * spectrum's rows from done + 6 (its output rows so far) */
+        const float *in = X + (size_t)(done + 6) * rx;
         for (int l = 0; l < 3; l++) {
-            memmove(B[l], B[l] + (size_t)(have[l + 1] - 2) * rb[l], sizeof(float) * 2 * rb[l]);
+            memmove(B[l], B[l] + (size_t)(have[l] - 2) * rb[l], sizeof(float) * 2 * rb[l]);
             cq__dn_conv3(&m->p835[l], j->wino, in, (int)q, NBIN, B[l] + 2 * rb[l], s->wino);
             in = B[l];
+            have[l] = q + 2;
         }
         cq__dn_conv3(&m->p835[3], j->wino, B[2], (int)q, NBIN, dst + (size_t)done * TROW, s->wino);
-        for (int l = 0; l < 4; l++)
-            have[l] = q + 2;
     }
 }
 
