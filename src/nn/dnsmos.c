@@ -509,18 +509,21 @@ static void trunk_edge(const job *j, const scratch *s, size_t f, int side, float
     memcpy(dst, side < 0 ? in + TROW : in, sizeof(float) * 4 * TROW);
 }
 
+#define RING 34 /* rows of each layer's buffer in trunk_stream: 2 kept + 8 steps of 4 */
+
 /* Frames [f, g) of the four full-resolution convolutions into dst (rows of TROW), streamed: the
- * chunk's log spectrum whole (one matrix product), then each layer keeps the last 6 rows of its
- * output (2 kept, 4 new a step), so that a step's images stay in the cache, and each step is one
- * block row of the Winograd evaluation. The first step fills the layers from the 4 frames of
- * context before f; the input has the 4 after g. */
+ * chunk's log spectrum whole (one matrix product), then the layers a block row (4 frames) at a
+ * time, each appending its new rows to a buffer of RING rows whose last 2 move to its start when
+ * it is full; so a step's rows stay in the cache, and each step is one block row of the
+ * Winograd evaluation. The first step fills the layers from the 4 frames of context before f;
+ * the input has the 4 after g. */
 static void trunk_stream(const job *j, const scratch *s, size_t f, size_t g, float *dst)
 {
     const cq_dnsmos_model *m = j->m;
     const size_t rx = NBIN + 2, rb[3] = {IMG(1, NBIN, 128), IMG(1, NBIN, 64), IMG(1, NBIN, 64)};
     long n = (long)(g - f), q = n < 4 ? n : 4;
     float *X = s->a, *B[3];
-    B[0] = X + (size_t)(n + 2 * HALO) * rx, B[1] = B[0] + 10 * rb[0], B[2] = B[1] + 8 * rb[1];
+    B[0] = X + (size_t)(n + 2 * HALO) * rx, B[1] = B[0] + RING * rb[0], B[2] = B[1] + RING * rb[1];
     logspec(j, s, (long)f - HALO, (long)g + HALO, X);
     /* the first step: q + 6, q + 4 and q + 2 rows of the first three layers */
     cq__dn_conv3(&m->p835[0], j->wino, X, (int)q + 6, NBIN, B[0], s->wino);
@@ -530,16 +533,20 @@ static void trunk_stream(const job *j, const scratch *s, size_t f, size_t g, flo
     long have[3] = {q + 6, q + 4, q + 2}; /* the rows each buffer holds */
     for (long done = q; done < n; done += q) {
         q = n - done < 4 ? n - done : 4;
-        /* each buffer: its last 2 rows first, then q new ones; the first layer's input is the
-         * spectrum's rows from done + 6 (its output rows so far) */
+        /* the first layer's input: the spectrum's rows from done + 6 (its output rows so far);
+         * each layer's: the last 2 rows of the one before and its q new ones */
         const float *in = X + (size_t)(done + 6) * rx;
         for (int l = 0; l < 3; l++) {
-            memmove(B[l], B[l] + (size_t)(have[l] - 2) * rb[l], sizeof(float) * 2 * rb[l]);
-            cq__dn_conv3(&m->p835[l], j->wino, in, (int)q, NBIN, B[l] + 2 * rb[l], s->wino);
-            in = B[l];
-            have[l] = q + 2;
+            if (have[l] + q > RING) {
+                memmove(B[l], B[l] + (size_t)(have[l] - 2) * rb[l], sizeof(float) * 2 * rb[l]);
+                have[l] = 2;
+            }
+            float *o = B[l] + (size_t)have[l] * rb[l];
+            cq__dn_conv3(&m->p835[l], j->wino, in, (int)q, NBIN, o, s->wino);
+            in = o - 2 * rb[l];
+            have[l] += q;
         }
-        cq__dn_conv3(&m->p835[3], j->wino, B[2], (int)q, NBIN, dst + (size_t)done * TROW, s->wino);
+        cq__dn_conv3(&m->p835[3], j->wino, in, (int)q, NBIN, dst + (size_t)done * TROW, s->wino);
     }
 }
 
