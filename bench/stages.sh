@@ -287,10 +287,12 @@ sec_nisqa() {
     done
 }
 
-sec_dnsmos() {
+# dnsmos_setup [FILE.wav] [RUNS]: M (the models), RUNS (default 3), T (a folder removed at exit)
+# and F: FILE, or 60 s of the corpus' pyannote_sample (16 kHz speech) made in T
+dnsmos_setup() {
     M=$SHARED/models/dnsmos
-    RUNS=${2:-3}
     F=${1:-}
+    RUNS=${2:-3}
     T=$(mktemp -d)
     trap 'rm -rf "$T"' EXIT
     if [ -z "$F" ]; then
@@ -298,6 +300,10 @@ sec_dnsmos() {
         S=$SHARED/corpus/conversations/pyannote_sample.wav
         sox "$S" "$S" "$F"
     fi
+}
+
+sec_dnsmos() {
+    dnsmos_setup "$@"
     export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread
     bench_build bench_dnsmos
     for th in 1 2; do
@@ -313,16 +319,7 @@ sec_dnsmos() {
 }
 
 sec_dnsmos_peer() {
-    M=$SHARED/models/dnsmos
-    F=${1:-}
-    RUNS=${2:-3}
-    T=$(mktemp -d)
-    trap 'rm -rf "$T"' EXIT
-    if [ -z "$F" ]; then
-        F=$T/p60.wav
-        S=$SHARED/corpus/conversations/pyannote_sample.wav
-        sox "$S" "$S" "$F"
-    fi
+    dnsmos_setup "$@"
     bench_build bench_dnsmos
     [ -d bench/ort/node_modules/onnxruntime-node ] ||
         (cd bench/ort && npm ci --ignore-scripts --no-audit --no-fund > /dev/null) ||

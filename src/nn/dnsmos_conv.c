@@ -176,6 +176,36 @@ static void conv_rows_c(const cq__dn_conv *c, const float *in, int r0, int r1, i
 }
 
 #ifdef HAVE_AVX2_PATH
+/* acc[2 i + h] += row i of A (rows lda apart; rows past m read row 0 again) times B [K x 16]
+ * (h: the two halves of 16 columns): the 6 x 16 tile of both evaluations, in 12 registers once
+ * inlined. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+tile_6x16(int m, size_t K, const float *A, size_t lda, const float *B, __m256 acc[12])
+{
+    const float *a0 = A, *a1 = A + (m > 1 ? lda : 0), *a2 = A + (m > 2 ? 2 * lda : 0);
+    const float *a3 = A + (m > 3 ? 3 * lda : 0), *a4 = A + (m > 4 ? 4 * lda : 0);
+    const float *a5 = A + (m > 5 ? 5 * lda : 0);
+    __m256 c00 = acc[0], c01 = acc[1], c10 = acc[2], c11 = acc[3], c20 = acc[4], c21 = acc[5];
+    __m256 c30 = acc[6], c31 = acc[7], c40 = acc[8], c41 = acc[9], c50 = acc[10], c51 = acc[11];
+    for (size_t k = 0; k < K; k++, B += 16) {
+        __m256 w0 = _mm256_loadu_ps(B), w1 = _mm256_loadu_ps(B + 8), v;
+        v = _mm256_broadcast_ss(a0 + k);
+        c00 = _mm256_fmadd_ps(v, w0, c00), c01 = _mm256_fmadd_ps(v, w1, c01);
+        v = _mm256_broadcast_ss(a1 + k);
+        c10 = _mm256_fmadd_ps(v, w0, c10), c11 = _mm256_fmadd_ps(v, w1, c11);
+        v = _mm256_broadcast_ss(a2 + k);
+        c20 = _mm256_fmadd_ps(v, w0, c20), c21 = _mm256_fmadd_ps(v, w1, c21);
+        v = _mm256_broadcast_ss(a3 + k);
+        c30 = _mm256_fmadd_ps(v, w0, c30), c31 = _mm256_fmadd_ps(v, w1, c31);
+        v = _mm256_broadcast_ss(a4 + k);
+        c40 = _mm256_fmadd_ps(v, w0, c40), c41 = _mm256_fmadd_ps(v, w1, c41);
+        v = _mm256_broadcast_ss(a5 + k);
+        c50 = _mm256_fmadd_ps(v, w0, c50), c51 = _mm256_fmadd_ps(v, w1, c51);
+    }
+    acc[0] = c00, acc[1] = c01, acc[2] = c10, acc[3] = c11, acc[4] = c20, acc[5] = c21;
+    acc[6] = c30, acc[7] = c31, acc[8] = c40, acc[9] = c41, acc[10] = c50, acc[11] = c51;
+}
+
 /* The same with AVX2 and FMA: a 6 x 16 tile in 12 registers. Columns past the row's end in the
  * last tile read column x0 again (nothing is read outside the image) and are not stored. */
 __attribute__((target("avx2,fma"))) static void
@@ -193,32 +223,12 @@ conv_rows_avx2(const cq__dn_conv *c, const float *in, int r0, int r1, int W, flo
                          b1 = _mm256_loadu_ps(c->b + p * 16 + 8);
             for (int x0 = 0; x0 < W; x0 += MR) {
                 int m = W - x0 < MR ? W - x0 : MR;
-                __m256 c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1;
-                __m256 c30 = b0, c31 = b1, c40 = b0, c41 = b1, c50 = b0, c51 = b1;
-                for (size_t dh = 0; dh < 3; dh++) {
-                    const float *bp = c->packed + (dh * P + p) * K * 16;
-                    const float *a = in + ((size_t)r + dh) * ri + (size_t)x0 * cin;
-                    const float *a0 = a, *a1 = a + (m > 1 ? cin : 0),
-                                *a2 = a + (m > 2 ? 2 * cin : 0);
-                    const float *a3 = a + (m > 3 ? 3 * cin : 0), *a4 = a + (m > 4 ? 4 * cin : 0);
-                    const float *a5 = a + (m > 5 ? 5 * cin : 0);
-                    for (size_t k = 0; k < K; k++, bp += 16) {
-                        __m256 w0 = _mm256_loadu_ps(bp), w1 = _mm256_loadu_ps(bp + 8), v;
-                        v = _mm256_broadcast_ss(a0 + k);
-                        c00 = _mm256_fmadd_ps(v, w0, c00), c01 = _mm256_fmadd_ps(v, w1, c01);
-                        v = _mm256_broadcast_ss(a1 + k);
-                        c10 = _mm256_fmadd_ps(v, w0, c10), c11 = _mm256_fmadd_ps(v, w1, c11);
-                        v = _mm256_broadcast_ss(a2 + k);
-                        c20 = _mm256_fmadd_ps(v, w0, c20), c21 = _mm256_fmadd_ps(v, w1, c21);
-                        v = _mm256_broadcast_ss(a3 + k);
-                        c30 = _mm256_fmadd_ps(v, w0, c30), c31 = _mm256_fmadd_ps(v, w1, c31);
-                        v = _mm256_broadcast_ss(a4 + k);
-                        c40 = _mm256_fmadd_ps(v, w0, c40), c41 = _mm256_fmadd_ps(v, w1, c41);
-                        v = _mm256_broadcast_ss(a5 + k);
-                        c50 = _mm256_fmadd_ps(v, w0, c50), c51 = _mm256_fmadd_ps(v, w1, c51);
-                    }
-                }
-                __m256 t[2 * MR] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+                __m256 t[2 * MR];
+                for (int i = 0; i < MR; i++)
+                    t[2 * i] = b0, t[2 * i + 1] = b1;
+                for (size_t dh = 0; dh < 3; dh++)
+                    tile_6x16(m, K, in + ((size_t)r + dh) * ri + (size_t)x0 * cin, cin,
+                              c->packed + (dh * P + p) * K * 16, t);
                 for (int i = 0; i < m; i++) {
                     float *d = o + (size_t)(x0 + i + 1) * cout + p * 16;
                     _mm256_storeu_ps(d, _mm256_max_ps(t[2 * i], zero));
@@ -283,38 +293,6 @@ int cq__dn_simd_available(void)
         (y)[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8), d_, b_), m5);                    \
     } while (0)
 
-/* C rows i < m (ldc apart) = A rows (lda apart) [m x K] times B [K x 16]: a 6 x 16 tile in 12
- * registers; rows past m read row 0 again and are not stored. */
-__attribute__((target("avx2,fma"))) static inline void
-tile_6x16(int m, size_t K, const float *A, size_t lda, const float *B, float *C, size_t ldc)
-{
-    const float *a0 = A, *a1 = A + (m > 1 ? lda : 0), *a2 = A + (m > 2 ? 2 * lda : 0);
-    const float *a3 = A + (m > 3 ? 3 * lda : 0), *a4 = A + (m > 4 ? 4 * lda : 0);
-    const float *a5 = A + (m > 5 ? 5 * lda : 0);
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (size_t k = 0; k < K; k++, B += 16) {
-        __m256 w0 = _mm256_loadu_ps(B), w1 = _mm256_loadu_ps(B + 8), v;
-        v = _mm256_broadcast_ss(a0 + k);
-        c00 = _mm256_fmadd_ps(v, w0, c00), c01 = _mm256_fmadd_ps(v, w1, c01);
-        v = _mm256_broadcast_ss(a1 + k);
-        c10 = _mm256_fmadd_ps(v, w0, c10), c11 = _mm256_fmadd_ps(v, w1, c11);
-        v = _mm256_broadcast_ss(a2 + k);
-        c20 = _mm256_fmadd_ps(v, w0, c20), c21 = _mm256_fmadd_ps(v, w1, c21);
-        v = _mm256_broadcast_ss(a3 + k);
-        c30 = _mm256_fmadd_ps(v, w0, c30), c31 = _mm256_fmadd_ps(v, w1, c31);
-        v = _mm256_broadcast_ss(a4 + k);
-        c40 = _mm256_fmadd_ps(v, w0, c40), c41 = _mm256_fmadd_ps(v, w1, c41);
-        v = _mm256_broadcast_ss(a5 + k);
-        c50 = _mm256_fmadd_ps(v, w0, c50), c51 = _mm256_fmadd_ps(v, w1, c51);
-    }
-    __m256 t[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-    for (int i = 0; i < m; i++) {
-        _mm256_storeu_ps(C + (size_t)i * ldc, t[2 * i]);
-        _mm256_storeu_ps(C + (size_t)i * ldc + 8, t[2 * i + 1]);
-    }
-}
-
 /* The whole convolution (R output rows); V and M the transformed inputs and the products of
  * a round, E a block's inputs at the image's end. */
 __attribute__((target("avx2,fma"))) static void conv_wino_avx2(const cq__dn_conv *c,
@@ -370,10 +348,19 @@ __attribute__((target("avx2,fma"))) static void conv_wino_avx2(const cq__dn_conv
         /* the 36 products: M[xi][block][cout] = V[xi] U[xi] */
         for (size_t xi = 0; xi < 36; xi++)
             for (size_t p = 0; p < P; p++)
-                for (int g = 0; g < nb; g += 6)
-                    tile_6x16(nb - g < 6 ? nb - g : 6, cin, V + xi * vs + (size_t)g * cin, cin,
-                              c->wino + (xi * P + p) * cin * 16,
-                              M + xi * ms + (size_t)g * cout + p * 16, cout);
+                for (int g = 0; g < nb; g += 6) {
+                    const int m = nb - g < 6 ? nb - g : 6;
+                    __m256 t[12];
+                    for (int i = 0; i < 12; i++)
+                        t[i] = _mm256_setzero_ps();
+                    tile_6x16(m, cin, V + xi * vs + (size_t)g * cin, cin,
+                              c->wino + (xi * P + p) * cin * 16, t);
+                    float *C = M + xi * ms + (size_t)g * cout + p * 16;
+                    for (int i = 0; i < m; i++) {
+                        _mm256_storeu_ps(C + (size_t)i * cout, t[2 * i]);
+                        _mm256_storeu_ps(C + (size_t)i * cout + 8, t[2 * i + 1]);
+                    }
+                }
         /* the outputs' transform, the bias and ReLU */
         for (int b = 0; b < nb; b++) {
             const int y0 = (k0 + b) / TW * 4, x0 = (k0 + b) % TW * 4;
