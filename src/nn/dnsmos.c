@@ -4,26 +4,22 @@
  *
  * DESIGN
  * Activations are images stored row by row, one row per time frame, each row W + 2 columns of
- * C channels (channels innermost); columns 0 and W + 1 are the convolutions' zero padding. A 3x3
- * convolution with padding 1 then needs no im2col copy: for an output row r and a run of output
- * columns, the input of kernel row dh is in_row(r + dh) starting at the column itself, 3 C
- * contiguous floats per output column (the three kernel columns side by side), consecutive
- * output columns C floats apart. So each kernel row is a matrix product whose left matrix is a
- * view of the input with overlapping rows (K = 3 C, row stride C) and whose right matrix is that
- * kernel row's weights, packed once at load into panels of 16 output channels ([dh][panel][k][16]).
- * The kernel keeps a 6-column x 16-channel tile in 12 AVX2 registers, one fused multiply-add per
- * broadcast input value and vector of weights; other CPUs run the same loop in plain C. The
- * input of a convolution carries a row above and below its output rows: the caller puts zero
- * rows there (an image edge) or real rows (the middle of a longer run of frames).
+ * C channels (channels innermost); columns 0 and W + 1 are the convolutions' zero padding. The
+ * 3x3 convolutions are dnsmos_conv.c's (dnsmos_int.h): Winograd's F(4x4, 3x3) where it runs,
+ * else direct sums. The input of a convolution carries a row above and below its output rows:
+ * the caller puts zero rows there (an image edge) or real rows (the middle of a longer run of
+ * frames).
  *
  * The P.835 network's four full-resolution convolutions are run over the clip's frames in chunks
- * of 64 frames (each with the 4 frames of context either side it needs) into a buffer of frames
- * shared by the windows that cover them; a window takes its 900 frames from there except the 4 at
- * each edge, which it recomputes from its own first and last 8 frames with the zero rows at its
- * edges, layer by layer. Chunks run in parallel, then the windows that fit in the buffer, as two
- * items each (the P.835 network's rest: pooling, the three small convolutions, the dense layers;
- * and the P.808 network with its mel front end), each item on one thread. Every number is
- * computed by one thread in a fixed order, so the scores do not depend on the thread count.
+ * of 256 frames (each with the 4 frames of context either side it needs) into a buffer of frames
+ * shared by the windows that cover them; within a chunk the layers are streamed a block row of
+ * 4 frames at a time (trunk_stream), so that a step's rows stay in the cache. A window takes its
+ * 900 frames from the buffer except the 4 at each edge, which it recomputes from its own first
+ * and last 8 frames with the zero rows at its edges, layer by layer. Chunks run in parallel, then
+ * the windows that fit in the buffer, as two items each (the P.835 network's rest: pooling, the
+ * three small convolutions, the dense layers; and the P.808 network with its mel front end),
+ * each item on one thread. Every number is computed by one thread in a fixed order, so the
+ * scores do not depend on the thread count.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
