@@ -586,7 +586,7 @@ static void test_skip(void **state)
 }
 
 /* The Winograd evaluation against the direct sums on a real recording, in both modes: every
- * window's scores within 1e-4 (5e-6 at worst measured on the 123 golden legs: docs/dnsmos.md,
+ * window's scores within 1e-4 (1.0e-5 at worst measured on the 123 golden legs: docs/dnsmos.md,
  * `bench/stages.sh dnsmos-legs`), and the result names the arithmetic that ran. */
 static void test_winograd(void **state)
 {
