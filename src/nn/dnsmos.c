@@ -516,7 +516,9 @@ static void trunk_edge(const job *j, const scratch *s, size_t f, int side, float
 static void trunk_stream(const job *j, const scratch *s, size_t f, size_t g, float *dst)
 {
     const cq_dnsmos_model *m = j->m;
-    const size_t rx = NBIN + 2, rb[3] = {IMG(1, NBIN, 128), IMG(1, NBIN, 64), IMG(1, NBIN, 64)};
+    const size_t rx = NBIN + 2; /* a row of the spectrum, and of each layer's output: */
+    const size_t rb[3] = {IMG(1, NBIN, m->p835[0].cout), IMG(1, NBIN, m->p835[1].cout),
+                          IMG(1, NBIN, m->p835[2].cout)};
     long n = (long)(g - f), q = n < 4 ? n : 4;
     float *X = s->a, *B[3];
     B[0] = X + (size_t)(n + 2 * HALO) * rx, B[1] = B[0] + RING * rb[0], B[2] = B[1] + RING * rb[1];
