@@ -48,10 +48,11 @@
  * has identified one (the UUID frame; the Upgrade and a first message): until then it waits on
  * the pending list, apart from max_calls, for ident_sec from its accept at most, whatever it
  * sends meanwhile; a new connection when max_pending wait (or max_pending_per_client from its
- * address) closes the oldest of them after one last read of what it sent. So connections that
- * send nothing, or a byte now and then, never take a call's place, and a PBX's call, which
- * identifies as it connects, is closed only if max_pending_per_client newer connections from its
- * address come before its first frame does (docs/live.md, "Connections that send nothing").
+ * address) closes the oldest of them that has sent nothing (else the oldest) after one last read
+ * of what it sent. So connections that send nothing, or a byte now and then, never take a call's
+ * place, and a PBX's call, which identifies as it connects, is closed only if
+ * max_pending_per_client newer connections from its address that have sent bytes come before its
+ * identification does (docs/live.md, "Connections that send nothing").
  * max_calls is checked at the accept and again when the call is identified.
  */
 #define _GNU_SOURCE
@@ -185,6 +186,7 @@ struct call {
     lv_ws_dec *ws;
     uint8_t *hdr; /* the Upgrade request as it comes (WS_HEADER_MAX), freed once parsed */
     size_t hdr_len;
+    size_t pend_got; /* bytes received while pending: make_room closes the silent first */
     char path[NAME_MAX_LEN + 1]; /* the request's path (JSON-safe) */
     uint32_t ws_rate;            /* its L16 sample rate */
     int ws_ch;                   /* its channels */
@@ -2156,6 +2158,8 @@ static void on_readable(call *c, uint8_t *buf, call **closed)
             return;
         }
         c->t_last = cq_clock_mono_sec();
+        if (c->pending)
+            c->pend_got += (size_t)k;
         if (c->input == LV_INPUT_WEBSOCKET)
             ws_bytes(c, buf, (size_t)k, closed);
         else
@@ -2176,28 +2180,38 @@ static void refuse(lv_server *s, int fd, lv_input in)
 }
 
 /* Room in the pending pool for one more connection from `peer`: while its address holds
- * max_pending_per_client of them, or the pool max_pending, the oldest of those (the address's,
- * then anyone's) is read one last time (what it sent may identify it now) and, still not
- * identified, closed (R_EVICTED). A real call sends its identification as it connects, so the
- * oldest is the one that has sent nothing, and the new connection is never the one refused. */
+ * max_pending_per_client of them, or the pool max_pending, one of those (the address's, then
+ * anyone's) is read one last time (what it sent may identify it now) and, still not identified,
+ * closed (R_EVICTED): the oldest that has sent nothing (spared if its bytes came meanwhile), else
+ * the oldest. Each round closes one or takes one out of the silent. A real call sends its
+ * identification as it connects (a WebSocket call its Upgrade, then, a round trip later, its
+ * first message), so a flood of connections that send nothing, from its own address too, never
+ * closes it, and the new connection is never the one refused. */
 static void make_room(lv_server *s, const struct sockaddr_storage *peer, uint8_t *buf,
                       call **closed)
 {
     for (;;) {
         size_t n = 0, same = 0;
-        call *oldest_same = NULL;
-        for (call *c = s->pend_head; c; c = c->pnext) {
+        call *oldest_same = NULL, *silent_same = NULL, *silent = NULL;
+        for (call *c = s->pend_head; c; c = c->pnext) { /* oldest first */
             n++;
-            if (same_host(&c->src, peer) && !same++)
+            bool mine = same_host(&c->src, peer);
+            if (mine && !same++)
                 oldest_same = c;
+            if (!c->pend_got && !silent)
+                silent = c;
+            if (!c->pend_got && mine && !silent_same)
+                silent_same = c;
         }
-        call *v = same >= (size_t)s->p.max_pending_per_client ? oldest_same
-                  : n >= (size_t)s->p.max_pending             ? s->pend_head
-                                                              : NULL;
+        call *v = same >= (size_t)s->p.max_pending_per_client
+                      ? (silent_same ? silent_same : oldest_same)
+                  : n >= (size_t)s->p.max_pending ? (silent ? silent : s->pend_head)
+                                                  : NULL;
         if (!v)
             return;
+        size_t had = v->pend_got;
         on_readable(v, buf, closed); /* its last chance: a frame that came meanwhile */
-        if (v->pending)
+        if (v->pending && (had || v->pend_got == had)) /* silent until now: spared if it spoke */
             conn_end(v, R_EVICTED, NULL, closed);
     }
 }

@@ -14,11 +14,14 @@
  * further packets ignored; RTP SSRCs before their call (the pool's room, identification, a
  * refusal at max_calls, ident_sec). Connections that do not identify their call (AudioSocket,
  * WebSocket, FastAGI): apart from max_calls, the oldest of an address closed past its share, every
- * one closed at ident_sec even with bytes coming, and a real call or AGI request served meanwhile.
+ * one closed at ident_sec even with bytes coming, and a real call or AGI request served meanwhile;
+ * the silent closed before a WebSocket call between its Upgrade and its first message, from its
+ * own address or when the pool is full.
  * tests/live/test_server.sh and test_inputs.sh run the command itself on corpus calls.
  */
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -742,6 +745,100 @@ static void test_pending(void **state)
     assert_int_equal(count(text, "\"unidentified_timeout\":2,\"unidentified_evicted\":3"), 1);
 }
 
+static int dial_from(int port, const char *src)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    assert_int_equal(inet_pton(AF_INET, src, &a.sin_addr), 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    return fd;
+}
+
+/* A WebSocket call between its Upgrade and its first message (mod_audio_fork sends its metadata
+ * once the 101 is back: a round trip in which it waits) is not what a flood of silent
+ * connections closes: not from its own address past the share of 2 (five of six silent ones
+ * closed, the oldest first), nor from others when the pool of 4 is full (the silent one of its
+ * address goes). It then names its call and ends it, a call like any other. */
+static void test_pending_spoken(void **state)
+{
+    (void)state;
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    lv_server_params p = lv_server_default_params();
+    p.port = "0";
+    p.ws_host = "127.0.0.1";
+    p.max_calls = 4;
+    p.max_pending = 4;
+    p.max_pending_per_client = 2;
+    p.ident_sec = 5;
+    p.threads = 1;
+    p.stats_sec = 0;
+    p.events_fd = pfd[1];
+    cq_err e;
+    lv_server *s = lv_server_create(&p, &e);
+    assert_non_null(s);
+    int port = lv_server_port(s), wport = lv_server_input_port(s, LV_INPUT_WEBSOCKET);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    int w = dial(wport);
+    put(w, (const uint8_t *)k_upgrade, sizeof(k_upgrade) - 1);
+    char ans[1024];
+    size_t an = 0;
+    take(w, ans, sizeof(ans), &an, "\r\n\r\n");
+    assert_non_null(strstr(ans, "HTTP/1.1 101"));
+    int q[6]; /* silent, from the WebSocket call's address: each past the first closes the last */
+    for (int i = 0; i < 6; i++) {
+        q[i] = dial(port);
+        if (i)
+            assert_int_equal(reply_kind(q[i - 1]), LV_AS_ERROR);
+    }
+    int o[3]; /* silent, one from each of three other addresses: the third fills the pool */
+    const char *from[3] = {"127.0.0.2", "127.0.0.3", "127.0.0.4"};
+    for (int i = 0; i < 3; i++)
+        o[i] = dial_from(port, from[i]);
+    assert_int_equal(reply_kind(q[5]), LV_AS_ERROR); /* the pool's silent oldest, not w */
+    const char meta[] = "{\"uuid\":\"spoke-1\"}";
+    ws_put(w, LV_WS_TEXT, meta, sizeof(meta) - 1);
+    uint8_t b[320] = {0};
+    for (int f = 0; f < 10; f++)
+        ws_put(w, LV_WS_BINARY, b, sizeof(b));
+    ws_put(w, LV_WS_CLOSE, "\x03\xe8", 2);
+    an = 0;
+    take(w, ans, sizeof(ans), &an, NULL);
+    assert_true(an >= 4);
+    assert_memory_equal(ans, "\x88\x02\x03\xe8", 4); /* the close back: it was a call */
+    usleep(200000);
+    lv_server_stop(s);
+    pthread_join(t, NULL);
+    lv_server_stats st;
+    lv_server_get_stats(s, &st);
+    lv_server_destroy(s);
+    for (int i = 0; i < 6; i++)
+        close(q[i]);
+    for (int i = 0; i < 3; i++)
+        close(o[i]);
+    close(w);
+    close(pfd[1]);
+    char text[8192];
+    size_t n = 0;
+    ssize_t got;
+    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
+        n += (size_t)got;
+    text[n] = 0;
+    close(pfd[0]);
+    printf("%s", text);
+    assert_int_equal(st.calls, 1);
+    assert_int_equal(st.ident_evicted, 6);
+    assert_int_equal(count(text,
+                           "{\"call\":\"spoke-1\",\"input\":\"websocket\",\"type\":\"call_end\","
+                           "\"reason\":\"hangup\""),
+                     1);
+}
+
 /* A FastAGI environment line by line, as Asterisk sends it, for the call `uuid`. */
 static void agi_env(int fd, const char *uuid)
 {
@@ -862,10 +959,11 @@ static void test_params(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_server),      cmocka_unit_test(test_inputs),
-        cmocka_unit_test(test_limits),      cmocka_unit_test(test_rtp_max),
-        cmocka_unit_test(test_rtp_pending), cmocka_unit_test(test_pending),
-        cmocka_unit_test(test_agi_pending), cmocka_unit_test(test_params),
+        cmocka_unit_test(test_server),         cmocka_unit_test(test_inputs),
+        cmocka_unit_test(test_limits),         cmocka_unit_test(test_rtp_max),
+        cmocka_unit_test(test_rtp_pending),    cmocka_unit_test(test_pending),
+        cmocka_unit_test(test_pending_spoken), cmocka_unit_test(test_agi_pending),
+        cmocka_unit_test(test_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

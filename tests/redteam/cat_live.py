@@ -320,10 +320,13 @@ def cat_live_slow(root):
         churn = [Silent(lv.asp, 1000, reopen=3.0), Silent(lv.wsp, 300, reopen=3.0),
                  Silent(lv.agip, 300, reopen=3.0)]
         time.sleep(0.5)
-        t0, res, agi_err = time.time(), {"as": [], "ws": [], "agi": []}, []
+        t0, res, agi_err, ws_err = time.time(), {"as": [], "ws": [], "agi": []}, [], []
         while time.time() - t0 < 9.0:
             res["as"].append(as_ok(as_call(lv)[0]))
-            res["ws"].append(ws_ok(ws_call(lv)[0]))
+            end, said = ws_call(lv)
+            res["ws"].append(ws_ok(end))
+            if not ws_ok(end):
+                ws_err.append((end, said))
             r = agi_session(lv)
             res["agi"].append(bool(r.get("ok")))
             if not r.get("ok"):
@@ -336,7 +339,9 @@ def cat_live_slow(root):
               "300 FastAGI; %d rounds): every real AudioSocket call got through" % gens,
               res["as"] and all(res["as"]) and gens >= 2, "%s" % res["as"])
         check("live:   every real WebSocket call got through", res["ws"] and all(res["ws"]),
-              "%s" % res["ws"])
+              "%s; the failed (call_end, what live_send said): %s; stats %s"
+              % (res["ws"], ws_err, {k: v for k, v in lv.stats().items()
+                                     if k.startswith("unidentified")}))
         check("live:   every real FastAGI request was answered", res["agi"] and all(res["agi"]),
               "%s; the failed: %s; stats %s" % (res["agi"], agi_err,
                                                 {k: v for k, v in lv.stats().items()
