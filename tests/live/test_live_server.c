@@ -76,6 +76,19 @@ static int reply_kind(int fd)
     return b[0];
 }
 
+/* The event lines written to fd until its writer closed it, into text[cap] (NUL-ended; what
+ * does not fit is left), printed; fd is closed. */
+static void drain(int fd, char *text, size_t cap)
+{
+    size_t n = 0;
+    ssize_t got;
+    while (n < cap - 1 && (got = read(fd, text + n, cap - 1 - n)) > 0)
+        n += (size_t)got;
+    text[n] = 0;
+    close(fd);
+    printf("%s", text);
+}
+
 static void *run(void *arg)
 {
     lv_server_run(arg);
@@ -191,13 +204,7 @@ static void test_server(void **state)
     close(pfd[1]);
 
     char text[16384];
-    size_t n = 0;
-    ssize_t got;
-    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
-        n += (size_t)got;
-    text[n] = 0;
-    close(pfd[0]);
-    printf("%s", text);
+    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 4);
     assert_int_equal(st.refused_full, 1);
     assert_int_equal(st.refused_uuid, 1);
@@ -374,13 +381,7 @@ static void test_inputs(void **state)
     close(g);
     close(pfd[1]);
     char text[16384];
-    size_t n = 0;
-    ssize_t got;
-    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
-        n += (size_t)got;
-    text[n] = 0;
-    close(pfd[0]);
-    printf("%s", text);
+    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 3);
     assert_int_equal(st.rtp_malformed, 1);
     assert_int_equal(st.rtp_after_end, 1);
@@ -456,13 +457,7 @@ static void test_limits(void **state)
     close(u2);
     close(pfd[1]);
     char text[8192];
-    size_t n = 0;
-    ssize_t got;
-    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
-        n += (size_t)got;
-    text[n] = 0;
-    close(pfd[0]);
-    printf("%s", text);
+    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 2);
     assert_int_equal(st.rtp_refused, 5);
     assert_int_equal(st.refused_full, 1);
@@ -508,13 +503,7 @@ static void test_rtp_max(void **state)
     close(u);
     close(pfd[1]);
     char text[8192];
-    size_t n = 0;
-    ssize_t got;
-    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
-        n += (size_t)got;
-    text[n] = 0;
-    close(pfd[0]);
-    printf("%s", text);
+    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.rtp_after_end, 34); /* the 16th packet took it past 0.3 s */
     assert_int_equal(
@@ -600,13 +589,7 @@ static void test_rtp_pending(void **state)
     close(d);
     close(pfd[1]);
     char text[8192];
-    size_t n = 0;
-    ssize_t got;
-    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
-        n += (size_t)got;
-    text[n] = 0;
-    close(pfd[0]);
-    printf("%s", text);
+    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 2);
     assert_int_equal(st.rtp_evicted, 7);
     assert_int_equal(st.rtp_timeout, 5);
@@ -653,6 +636,24 @@ static double closed_within(int fd, double sec)
     }
 }
 
+/* AudioSocket and WebSocket on loopback, one analysis thread, no stats lines, the events to
+ * events_fd, and the pending pool's bounds. */
+static lv_server_params pending_params(int max_calls, int max_pending, int share, double ident_sec,
+                                       int events_fd)
+{
+    lv_server_params p = lv_server_default_params();
+    p.port = "0";
+    p.ws_host = "127.0.0.1";
+    p.max_calls = max_calls;
+    p.max_pending = max_pending;
+    p.max_pending_per_client = share;
+    p.ident_sec = ident_sec;
+    p.threads = 1;
+    p.stats_sec = 0;
+    p.events_fd = events_fd;
+    return p;
+}
+
 /* max_calls 2, two unidentified connections per address, ident_sec 0.6: silent connections never
  * take a call's place; a third silent one closes the oldest (an error frame, then the end), and
  * so does a real call's connection, which then identifies; one sending its UUID a byte at a time
@@ -663,16 +664,7 @@ static void test_pending(void **state)
     (void)state;
     int pfd[2];
     assert_int_equal(pipe(pfd), 0);
-    lv_server_params p = lv_server_default_params();
-    p.port = "0";
-    p.ws_host = "127.0.0.1";
-    p.max_calls = 2;
-    p.max_pending = 8;
-    p.max_pending_per_client = 2;
-    p.ident_sec = 0.6;
-    p.threads = 1;
-    p.stats_sec = 0;
-    p.events_fd = pfd[1];
+    lv_server_params p = pending_params(2, 8, 2, 0.6, pfd[1]);
     cq_err e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
@@ -727,13 +719,7 @@ static void test_pending(void **state)
     close(a);
     close(pfd[1]);
     char text[8192];
-    size_t n = 0;
-    ssize_t got;
-    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
-        n += (size_t)got;
-    text[n] = 0;
-    close(pfd[0]);
-    printf("%s", text);
+    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.refused_full, 0);
     /* q1, q2, and q3 when the WebSocket connection came (one pool, one share for both inputs) */
@@ -768,16 +754,7 @@ static void test_pending_spoken(void **state)
     (void)state;
     int pfd[2];
     assert_int_equal(pipe(pfd), 0);
-    lv_server_params p = lv_server_default_params();
-    p.port = "0";
-    p.ws_host = "127.0.0.1";
-    p.max_calls = 4;
-    p.max_pending = 4;
-    p.max_pending_per_client = 2;
-    p.ident_sec = 5;
-    p.threads = 1;
-    p.stats_sec = 0;
-    p.events_fd = pfd[1];
+    lv_server_params p = pending_params(4, 4, 2, 5, pfd[1]);
     cq_err e;
     lv_server *s = lv_server_create(&p, &e);
     assert_non_null(s);
@@ -824,13 +801,7 @@ static void test_pending_spoken(void **state)
     close(w);
     close(pfd[1]);
     char text[8192];
-    size_t n = 0;
-    ssize_t got;
-    while (n < sizeof(text) - 1 && (got = read(pfd[0], text + n, sizeof(text) - 1 - n)) > 0)
-        n += (size_t)got;
-    text[n] = 0;
-    close(pfd[0]);
-    printf("%s", text);
+    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.ident_evicted, 6);
     assert_int_equal(count(text,
