@@ -465,7 +465,10 @@ try:
         r = subprocess.run([AS_SEND, "--port", str(LP), "--uuid", uuid, "--file", wav, "--pace", "0",
                             "--dtmf", "1:5", "--end", "hangup"], capture_output=True, text=True, timeout=30)
         call = "01234567-89ab-cdef-0123-456789abcdef"
-        doc = wait_calls(P4, None, lambda d: call in calls_of(d, "ended") and d.get("stats") is not None)
+        # a stats line comes every second: the one after the call (one written before it, with
+        # nothing accepted yet, may be the newest when the call_end line comes)
+        doc = wait_calls(P4, None, lambda d: call in calls_of(d, "ended") and
+                         (d.get("stats") or {}).get("accepted", 0) >= 1, sec=15.0)
         e = [x for x in doc.get("ended", []) if x["call"] == call]
         check("callqa live's own lines: its call ended (hangup), source audiosocket, 1 DTMF, its stats line",
               e and e[0]["reason"] == "hangup" and e[0]["source"] == "audiosocket" and e[0]["dtmf"] == 1 and
