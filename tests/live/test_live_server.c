@@ -31,14 +31,23 @@
 
 #include "../../src/live/live.h"
 
-static int dial(int port)
+/* A TCP connection to port on loopback from the address src. */
+static int dial_from(int port, const char *src)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    assert_int_equal(inet_pton(AF_INET, src, &a.sin_addr), 1);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     return fd;
+}
+
+static int dial(int port)
+{
+    return dial_from(port, "127.0.0.1");
 }
 
 static void put(int fd, const uint8_t *b, size_t n)
@@ -95,6 +104,31 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* The server of p, its event lines to a new pipe (ev[0] reads them), run on its thread *t. */
+static lv_server *start(lv_server_params *p, int ev[2], pthread_t *t)
+{
+    assert_int_equal(pipe(ev), 0);
+    p->events_fd = ev[1];
+    cq_err e;
+    lv_server *s = lv_server_create(p, &e);
+    assert_non_null(s);
+    assert_int_equal(pthread_create(t, NULL, run, s), 0);
+    return s;
+}
+
+/* s stopped, its thread joined, its last counts in *st, then destroyed; its event lines read
+ * into text[cap] (drain). */
+static void finish(lv_server *s, pthread_t t, int ev[2], lv_server_stats *st, char *text,
+                   size_t cap)
+{
+    lv_server_stop(s);
+    pthread_join(t, NULL);
+    lv_server_get_stats(s, st);
+    lv_server_destroy(s);
+    close(ev[1]);
+    drain(ev[0], text, cap);
+}
+
 static int count(const char *text, const char *needle)
 {
     int n = 0;
@@ -138,25 +172,20 @@ static void test_server(void **state)
 {
     (void)state;
     int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
     lv_server_params p = lv_server_default_params();
     p.port = "0";
     p.max_calls = 2;
     p.threads = 2;
     p.stall_sec = 0.5;
     p.stats_sec = 0;
-    p.events_fd = pfd[1];
     sink sk = {.lines = 0};
     p.on_event = on_event;
     p.on_stats = on_stats;
     p.user = &sk;
-    cq_err e;
-    lv_server *s = lv_server_create(&p, &e);
-    assert_non_null(s);
+    pthread_t t;
+    lv_server *s = start(&p, pfd, &t);
     int port = lv_server_port(s);
     assert_true(port > 0);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
     sk.net = t;
 
     /* a call: UUID, 1 s of tone, a DTMF frame, hangup */
@@ -194,17 +223,11 @@ static void test_server(void **state)
         send_tone(c2, 5);
         usleep(100000);
     }
-    lv_server_stop(s);
-    pthread_join(t, NULL);
     lv_server_stats st;
-    lv_server_get_stats(s, &st);
-    lv_server_destroy(s);
+    char text[16384];
+    finish(s, t, pfd, &st, text, sizeof(text));
     close(c1);
     close(c2);
-    close(pfd[1]);
-
-    char text[16384];
-    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 4);
     assert_int_equal(st.refused_full, 1);
     assert_int_equal(st.refused_uuid, 1);
@@ -299,7 +322,6 @@ static void test_inputs(void **state)
 {
     (void)state;
     int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
     lv_server_params p = lv_server_default_params();
     p.host = NULL; /* no AudioSocket */
     p.rtp_host = "127.0.0.1";
@@ -307,16 +329,12 @@ static void test_inputs(void **state)
     p.threads = 2;
     p.stall_sec = 1;
     p.stats_sec = 0;
-    p.events_fd = pfd[1];
-    cq_err e;
-    lv_server *s = lv_server_create(&p, &e);
-    assert_non_null(s);
+    pthread_t t;
+    lv_server *s = start(&p, pfd, &t);
     assert_int_equal(lv_server_port(s), 0);
     int rport = lv_server_input_port(s, LV_INPUT_RTP);
     int wport = lv_server_input_port(s, LV_INPUT_WEBSOCKET);
     assert_true(rport > 0 && wport > 0);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
 
     /* RTP: 50 packets, packet 10 lost, 20 after 21, 30 twice; not RTP; then a new SSRC */
     int u = dial_udp(rport), g = dial_udp(rport);
@@ -372,16 +390,11 @@ static void test_inputs(void **state)
     close(bad);
 
     usleep(1600000); /* past the stall time: the second RTP stream has ended */
-    lv_server_stop(s);
-    pthread_join(t, NULL);
     lv_server_stats st;
-    lv_server_get_stats(s, &st);
-    lv_server_destroy(s);
+    char text[16384];
+    finish(s, t, pfd, &st, text, sizeof(text));
     close(u);
     close(g);
-    close(pfd[1]);
-    char text[16384];
-    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 3);
     assert_int_equal(st.rtp_malformed, 1);
     assert_int_equal(st.rtp_after_end, 1);
@@ -416,7 +429,6 @@ static void test_limits(void **state)
 {
     (void)state;
     int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
     lv_server_params p = lv_server_default_params();
     p.host = NULL;
     p.rtp_host = "127.0.0.1";
@@ -425,13 +437,9 @@ static void test_limits(void **state)
     p.threads = 1;
     p.stall_sec = 0.5;
     p.stats_sec = 0;
-    p.events_fd = pfd[1];
-    cq_err e;
-    lv_server *s = lv_server_create(&p, &e);
-    assert_non_null(s);
-    int rport = lv_server_input_port(s, LV_INPUT_RTP);
     pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    lv_server *s = start(&p, pfd, &t);
+    int rport = lv_server_input_port(s, LV_INPUT_RTP);
     int u1 = dial_udp(rport), u2 = dial_udp(rport);
     for (int i = 0; i < 10; i++)
         send_rtp(u1, 0x111, i);
@@ -448,16 +456,11 @@ static void test_limits(void **state)
     for (int i = 10; i < 20; i++)
         send_rtp(u1, 0x111, i);
     usleep(200000);
-    lv_server_stop(s);
-    pthread_join(t, NULL);
     lv_server_stats st;
-    lv_server_get_stats(s, &st);
-    lv_server_destroy(s);
+    char text[8192];
+    finish(s, t, pfd, &st, text, sizeof(text));
     close(u1);
     close(u2);
-    close(pfd[1]);
-    char text[8192];
-    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 2);
     assert_int_equal(st.rtp_refused, 5);
     assert_int_equal(st.refused_full, 1);
@@ -478,32 +481,22 @@ static void test_rtp_max(void **state)
 {
     (void)state;
     int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
     lv_server_params p = lv_server_default_params();
     p.host = NULL;
     p.rtp_host = "127.0.0.1";
     p.max_call_sec = 0.3;
     p.threads = 1;
     p.stats_sec = 0;
-    p.events_fd = pfd[1];
-    cq_err e;
-    lv_server *s = lv_server_create(&p, &e);
-    assert_non_null(s);
     pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    lv_server *s = start(&p, pfd, &t);
     int u = dial_udp(lv_server_input_port(s, LV_INPUT_RTP));
     for (int i = 0; i < 50; i++) /* 1 s of audio at once: over 0.3 s by its audio */
         send_rtp(u, 0x333, i);
     usleep(300000);
-    lv_server_stop(s);
-    pthread_join(t, NULL);
     lv_server_stats st;
-    lv_server_get_stats(s, &st);
-    lv_server_destroy(s);
-    close(u);
-    close(pfd[1]);
     char text[8192];
-    drain(pfd[0], text, sizeof(text));
+    finish(s, t, pfd, &st, text, sizeof(text));
+    close(u);
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.rtp_after_end, 34); /* the 16th packet took it past 0.3 s */
     assert_int_equal(
@@ -520,7 +513,6 @@ static void test_rtp_pending(void **state)
 {
     (void)state;
     int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
     lv_server_params p = lv_server_default_params();
     p.host = NULL;
     p.rtp_host = "127.0.0.1";
@@ -530,12 +522,8 @@ static void test_rtp_pending(void **state)
     p.stall_sec = 5;
     p.threads = 1;
     p.stats_sec = 0;
-    p.events_fd = pfd[1];
-    cq_err e;
-    lv_server *s = lv_server_create(&p, &e);
-    assert_non_null(s);
     pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    lv_server *s = start(&p, pfd, &t);
     int port = lv_server_input_port(s, LV_INPUT_RTP);
     int a = dial_udp(port), f = dial_udp(port), c = dial_udp(port), b = dial_udp(port),
         d = dial_udp(port);
@@ -578,18 +566,13 @@ static void test_rtp_pending(void **state)
     assert_int_equal(st.rtp_refused, 5);
     assert_int_equal(st.rtp_pending, 2); /* 0xee and 0xd4 */
     usleep(900000);                      /* 0xee and 0xd4 are dropped at ident_sec */
-    lv_server_stop(s);
-    pthread_join(t, NULL);
-    lv_server_get_stats(s, &st);
-    lv_server_destroy(s);
+    char text[8192];
+    finish(s, t, pfd, &st, text, sizeof(text));
     close(a);
     close(f);
     close(c);
     close(b);
     close(d);
-    close(pfd[1]);
-    char text[8192];
-    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 2);
     assert_int_equal(st.rtp_evicted, 7);
     assert_int_equal(st.rtp_timeout, 5);
@@ -636,10 +619,9 @@ static double closed_within(int fd, double sec)
     }
 }
 
-/* AudioSocket and WebSocket on loopback, one analysis thread, no stats lines, the events to
- * events_fd, and the pending pool's bounds. */
-static lv_server_params pending_params(int max_calls, int max_pending, int share, double ident_sec,
-                                       int events_fd)
+/* AudioSocket and WebSocket on loopback, one analysis thread, no stats lines, and the pending
+ * pool's bounds. */
+static lv_server_params pending_params(int max_calls, int max_pending, int share, double ident_sec)
 {
     lv_server_params p = lv_server_default_params();
     p.port = "0";
@@ -650,7 +632,6 @@ static lv_server_params pending_params(int max_calls, int max_pending, int share
     p.ident_sec = ident_sec;
     p.threads = 1;
     p.stats_sec = 0;
-    p.events_fd = events_fd;
     return p;
 }
 
@@ -663,14 +644,10 @@ static void test_pending(void **state)
 {
     (void)state;
     int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
-    lv_server_params p = pending_params(2, 8, 2, 0.6, pfd[1]);
-    cq_err e;
-    lv_server *s = lv_server_create(&p, &e);
-    assert_non_null(s);
-    int port = lv_server_port(s);
+    lv_server_params p = pending_params(2, 8, 2, 0.6);
     pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    lv_server *s = start(&p, pfd, &t);
+    int port = lv_server_port(s);
     int q1 = dial(port);
     usleep(50000);
     int q2 = dial(port);
@@ -709,17 +686,12 @@ static void test_pending(void **state)
     lv_server_stats st;
     lv_server_get_stats(s, &st);
     assert_int_equal(st.unidentified, 0);
-    lv_server_stop(s);
-    pthread_join(t, NULL);
-    lv_server_get_stats(s, &st);
-    lv_server_destroy(s);
+    char text[8192];
+    finish(s, t, pfd, &st, text, sizeof(text));
     close(q3);
     close(sl);
     close(w);
     close(a);
-    close(pfd[1]);
-    char text[8192];
-    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.refused_full, 0);
     /* q1, q2, and q3 when the WebSocket connection came (one pool, one share for both inputs) */
@@ -731,19 +703,6 @@ static void test_pending(void **state)
     assert_int_equal(count(text, "\"unidentified_timeout\":2,\"unidentified_evicted\":3"), 1);
 }
 
-static int dial_from(int port, const char *src)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    assert_int_equal(inet_pton(AF_INET, src, &a.sin_addr), 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    return fd;
-}
-
 /* A WebSocket call between its Upgrade and its first message (mod_audio_fork sends its metadata
  * once the 101 is back: a round trip in which it waits) is not what a flood of silent
  * connections closes: not from its own address past the share of 2 (five of six silent ones
@@ -753,14 +712,10 @@ static void test_pending_spoken(void **state)
 {
     (void)state;
     int pfd[2];
-    assert_int_equal(pipe(pfd), 0);
-    lv_server_params p = pending_params(4, 4, 2, 5, pfd[1]);
-    cq_err e;
-    lv_server *s = lv_server_create(&p, &e);
-    assert_non_null(s);
-    int port = lv_server_port(s), wport = lv_server_input_port(s, LV_INPUT_WEBSOCKET);
+    lv_server_params p = pending_params(4, 4, 2, 5);
     pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, run, s), 0);
+    lv_server *s = start(&p, pfd, &t);
+    int port = lv_server_port(s), wport = lv_server_input_port(s, LV_INPUT_WEBSOCKET);
     int w = dial(wport);
     put(w, (const uint8_t *)k_upgrade, sizeof(k_upgrade) - 1);
     char ans[1024];
@@ -789,19 +744,14 @@ static void test_pending_spoken(void **state)
     assert_true(an >= 4);
     assert_memory_equal(ans, "\x88\x02\x03\xe8", 4); /* the close back: it was a call */
     usleep(200000);
-    lv_server_stop(s);
-    pthread_join(t, NULL);
     lv_server_stats st;
-    lv_server_get_stats(s, &st);
-    lv_server_destroy(s);
+    char text[8192];
+    finish(s, t, pfd, &st, text, sizeof(text));
     for (int i = 0; i < 6; i++)
         close(q[i]);
     for (int i = 0; i < 3; i++)
         close(o[i]);
     close(w);
-    close(pfd[1]);
-    char text[8192];
-    drain(pfd[0], text, sizeof(text));
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.ident_evicted, 6);
     assert_int_equal(count(text,
