@@ -325,7 +325,7 @@ def cat_live_slow(root):
             res["as"].append(as_ok(as_call(lv)[0]))
             end, said = ws_call(lv)
             res["ws"].append(ws_ok(end))
-            if not ws_ok(end):
+            if not res["ws"][-1]:
                 ws_err.append((end, said))
             r = agi_session(lv)
             res["agi"].append(bool(r.get("ok")))
