@@ -438,17 +438,26 @@ static void test_refused(void **state)
          "vicidial_log c",
          "explain"},
     };
+    /* the runaway queries have 2 s; the rest, refused before they run, 30 s: on a loaded
+     * machine (a sanitizer suite at nice 19 beside the tests) a step before the query, EXPLAIN
+     * or the grants' check, can take seconds, which a short limit would show as "timeout"
+     * instead of the layer that refuses the query */
     store_ro_limits lim = {.max_rows = 50, .timeout_sec = 2};
+    store_ro_limits calm = {.max_rows = 50, .timeout_sec = 30};
     int n = 0;
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        bool runaway = !strcmp(k[i].layer, "timeout");
         store_ro_result out;
         double t0 = mono();
-        int rc = store_ro_query(r, k[i].sql, &lim, &out);
+        int rc = store_ro_query(r, k[i].sql, runaway ? &lim : &calm, &out);
         double took = mono() - t0;
         print_message("%-22s %5.2f s  %s: %s\n", rc ? out.layer : "(answered)", took, k[i].sql,
                       rc ? out.error : out.json);
-        assert_true(took < lim.timeout_sec + 2); /* each one, runaway or not, in time */
-        if (!*k[i].layer) {                      /* LOAD_FILE without FILE: NULL, no content */
+        /* SLEEP(100) and the rest cut near 2 s (slack for a loaded run); a query past the
+         * estimate cap that ran anyway would end "timeout" after 30 s, not "explain" */
+        if (runaway)
+            assert_true(took < lim.timeout_sec + STORE_RO_CUT_AFTER + 10);
+        if (!*k[i].layer) { /* LOAD_FILE without FILE: NULL, no content */
             assert_int_equal(rc, 0);
             assert_string_equal(out.json, "{\"columns\":[\"f\"],\"rows\":[[null]],"
                                           "\"truncated\":false}");
@@ -581,9 +590,9 @@ static void test_primary(void **state)
     store_ro_limits lim = {0}; /* the defaults: 10 s, capped at 2 */
     store_ro_result out;
     double t0 = mono();
-    int rc = store_ro_query(r, "SELECT SLEEP(5)", &lim, &out);
+    int rc = store_ro_query(r, "SELECT SLEEP(60)", &lim, &out);
     double took = mono() - t0;
-    print_message("primary: SLEEP(5) %s after %.2f s: %s\n", out.layer, took, out.error);
+    print_message("primary: SLEEP(60) %s after %.2f s: %s\n", out.layer, took, out.error);
     /* writes: without the replica's read_only, the grants refuse them on their own */
     static const char *const k_writes[] = {
         "INSERT INTO vicidial_log (uniqueid, lead_id) VALUES ('x', 1)",
@@ -606,7 +615,7 @@ static void test_primary(void **state)
     free(sums1);
     assert_int_equal(rc, -1);
     assert_string_equal(out.layer, "timeout");
-    assert_true(took > 1.9 && took < 6);
+    assert_true(took > 1.9 && took < 20); /* cut at 2 s, not after 60 (slack for a loaded run) */
     store_ro_close(r);
 }
 
@@ -647,7 +656,8 @@ static void test_watchdog(void **state)
     assert_int_equal(rc, -1);
     assert_string_equal(out.layer, "timeout");
     assert_non_null(strstr(out.error, "watchdog"));
-    assert_true(took >= 1.5 && took < 5);
+    /* the watchdog's cut at 1.8 s, the server stopped until SIGCONT (slack for a loaded run) */
+    assert_true(took >= 1.5 && took < 20);
     assert_int_equal(store_ro_query(r, "SELECT COUNT(*) FROM vicidial_log", &lim, &out), 0);
     assert_string_equal(out.json, "{\"columns\":[\"COUNT(*)\"],\"rows\":[[1000]],"
                                   "\"truncated\":false}");
@@ -656,8 +666,8 @@ static void test_watchdog(void **state)
 }
 
 /* One call the server does not interrupt (LOCATE, LIKE, REPLACE over long text: neither
- * max_statement_time nor KILL QUERY is seen inside it; each 3 to 5 s on a quiet 2-core
- * machine): the caller answered within 1 s of the limit (the watchdog shuts the connection), then
+ * max_statement_time nor KILL QUERY is seen inside it; each 4 to 7 s on a quiet 2-core
+ * machine): the caller answered 0.8 s past the limit (the watchdog shuts the connection), then
  * this connection refuses queries while the server still runs it, and answers once it has
  * ended. */
 static void test_long_functions(void **state)
@@ -669,7 +679,7 @@ static void test_long_functions(void **state)
         fail_msg("%s", msg);
     static const char *const k[] = {
         "SELECT LOCATE(CONCAT(REPEAT('a', 80000), 'b'), REPEAT('a', 160000))",
-        "SELECT REPEAT('a', 100000) LIKE CONCAT('%', REPEAT('a', 6000), 'b')",
+        "SELECT REPEAT('a', 100000) LIKE CONCAT('%', REPEAT('a', 10000), 'b')",
         "SELECT LENGTH(REPLACE(REPEAT('a', 200000), CONCAT(REPEAT('a', 100000), 'b'), 'x'))",
     };
     store_ro_limits lim = {.max_rows = 50, .timeout_sec = 1};
@@ -697,9 +707,10 @@ static void test_long_functions(void **state)
         store_ro_result_free(&out);
         print_message("         the server ran it %.1f s longer; refused meanwhile\n", busy);
         /* the caller's wait bounded by the watchdog, not by the server's end: back while the
-         * server still ran it, or within a second of the watchdog's cut (a loaded machine's
-         * scheduling; the calls run about 3 s) */
-        assert_true(still || took < lim.timeout_sec + STORE_RO_CUT_AFTER + 1.0);
+         * server still ran it, or within 1.5 s of the watchdog's cut (a loaded machine's
+         * scheduling; the calls run 4 to 7 s on a quiet machine, a caller that waited for the
+         * server's end would be back after that) */
+        assert_true(still || took < lim.timeout_sec + STORE_RO_CUT_AFTER + 1.5);
     }
     store_ro_close(r);
 }
