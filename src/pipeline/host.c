@@ -164,7 +164,7 @@ static void child_run(void *arg, int fd)
               proc_write_str(fd, rc == CQ_OK ? NULL : msg) ||
               proc_write_blob(fd, js, js ? strlen(js) : 0);
     free(js); /* freed, so that leak checkers see a clean child */
-    _exit(bad ? 3 : 0);
+    proc_exit(bad ? 3 : 0);
 }
 
 /* Read one request from a slot into src (strings and data owned by the caller's arrays). */
@@ -305,7 +305,7 @@ static void host_main(void *arg, int fd)
     h->pf = calloc((size_t)h->nslots, sizeof(struct pollfd));
     h->busy = calloc((size_t)h->nslots, sizeof(int));
     if (!h->pf || !h->busy)
-        _exit(1);
+        proc_exit(1);
     proc_limits lim = {
         .children = h->nslots, .timeout_sec = h->timeout, .max_answer = PROC_ANSWER_LIMIT};
     proc_host_ops ops = {.next = host_next, .done = host_done, .watch = host_watch};
@@ -313,7 +313,7 @@ static void host_main(void *arg, int fd)
     request_free(h);
     free(h->pf);
     free(h->busy);
-    _exit(rc ? 1 : 0);
+    proc_exit(rc ? 1 : 0);
 }
 
 /* ---- the service's side ------------------------------------------------------------------- */

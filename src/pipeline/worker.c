@@ -246,7 +246,7 @@ static void answer_tx(int fd, int32_t outcome, const store_figures *f, const cha
         proc_write_all(fd, &tx, sizeof(tx)) || proc_write_str(fd, tx_text) ||
         proc_write_all(fd, &sc, sizeof(sc)) || proc_write_str(fd, score_text) ||
         proc_write_str(fd, attempts) || proc_write_str(fd, print))
-        _exit(3);
+        proc_exit(3);
 }
 
 static void answer(int fd, int32_t outcome, const store_figures *f, const char *msg,

@@ -19,6 +19,18 @@
 
 /* ---- one child ----------------------------------------------------------------------------- */
 
+#ifdef CQ_COVERAGE
+void __gcov_dump(void); /* libgcov's: write this process's counts now */
+#endif
+
+void proc_exit(int code)
+{
+#ifdef CQ_COVERAGE
+    __gcov_dump();
+#endif
+    _exit(code);
+}
+
 pid_t proc_spawn(proc_fn fn, void *arg, int *pipe_fd, const int *close_fds, size_t n)
 {
     int fds[2] = {-1, -1};
@@ -38,14 +50,14 @@ pid_t proc_spawn(proc_fn fn, void *arg, int *pipe_fd, const int *close_fds, size
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) /* the parent died before the line above */
-            _exit(1);
+            proc_exit(1);
         for (size_t i = 0; i < n; i++)
             if (close_fds[i] >= 0)
                 close(close_fds[i]);
         if (pipe_fd)
             close(fds[0]);
         fn(arg, fds[1]);
-        _exit(0);
+        proc_exit(0);
     }
     if (pipe_fd) {
         close(fds[1]);

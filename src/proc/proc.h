@@ -42,6 +42,9 @@ typedef void (*proc_fn)(void *arg, int fd);
  * (its read end returned there, close-on-exec), the child's copies of `close_fds` (n of them, -1
  * entries skipped) closed first. Returns the pid, or -1 with errno. */
 pid_t proc_spawn(proc_fn fn, void *arg, int *pipe_fd, const int *close_fds, size_t n);
+/* End a child made by fork with status code, as _exit does (no atexit handlers, no stdio
+ * flush); a coverage build (CQ_COVERAGE) writes the child's line counts first. */
+_Noreturn void proc_exit(int code);
 
 /* ---- a pool of one-task children ----------------------------------------------------------- */
 
