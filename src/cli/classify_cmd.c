@@ -1,9 +1,9 @@
 /*
- * classify_cmd.c - `callqa classify`: call events of one live stream or one file, printed as
+ * classify_cmd.c - `callqa classify`: call events of one live stream or of files, printed as
  * JSON lines as soon as they are known.
  *
  *   callqa classify [--rate HZ] -          raw signed 16-bit little-endian mono PCM on stdin
- *   callqa classify [--channel N] FILE     any recording callqa decodes (one channel of it)
+ *   callqa classify [--channel N] FILE...  any recording callqa decodes (one channel of it)
  *
  * The audio is read in blocks of 20 ms, resampled to 8 kHz when needed, given to the VAD
  * (Silero when the model is installed, else the DSP fallback) chunk by chunk and to the
@@ -11,6 +11,9 @@
  * printed: once "open" as soon as it is recognised (a hold, a ringback, a SIT, the first DTMF
  * digit), "update" when more is known (each later digit, with the digits so far), and once
  * "closed" when it is complete. The closed events are callqa analyze's (docs/events.md).
+ * Several files are each a stream of their own, one after the other, the model loaded once;
+ * each line then starts with the file's "file". A file that cannot be read is named on stderr
+ * and the others are still classified (exit status 1).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,13 +39,29 @@ typedef struct stream {
     float pend[CQ_CLASSIFY_FRAME];
     size_t npend;
     int timeline;
+    const char *file; /* with several files: "file":"..." first on each line (escaped) */
 } stream;
 
-static void print_event(const cq_call_event *e, double at)
+/* "file":"PATH", with PATH escaped as a JSON string, into b (cut to n, always terminated). */
+static void file_field(const char *path, char *b, size_t n)
+{
+    size_t k = (size_t)snprintf(b, n, "\"file\":\"");
+    for (const unsigned char *c = (const unsigned char *)path; *c && k + 8 < n; c++) {
+        if (*c == '"' || *c == '\\')
+            k += (size_t)snprintf(b + k, n - k, "\\%c", *c);
+        else if (*c < 0x20)
+            k += (size_t)snprintf(b + k, n - k, "\\u%04x", *c);
+        else
+            b[k++] = (char)*c;
+    }
+    snprintf(b + k, n - k, "\",");
+}
+
+static void print_event(const stream *s, const cq_call_event *e, double at)
 {
     char b[1024];
     cq_call_event_fields(e, at, b, sizeof(b));
-    printf("{%s}\n", b);
+    printf("{%s%s}\n", s->file ? s->file : "", b);
 }
 
 static int drain(stream *s)
@@ -51,7 +70,7 @@ static int drain(stream *s)
     size_t n;
     int rc = cq_classifier_poll(s->cls, &ev, &n);
     for (size_t i = 0; rc == CQ_OK && i < n; i++)
-        print_event(&ev[i], (double)s->pushed / CQ_CLASSIFY_RATE);
+        print_event(s, &ev[i], (double)s->pushed / CQ_CLASSIFY_RATE);
     if (n)
         fflush(stdout);
     return rc;
@@ -103,34 +122,19 @@ static int finish(stream *s)
         size_t n;
         const cq_class_seg *tl = cq_classifier_timeline(s->cls, &n);
         for (size_t i = 0; i < n; i++)
-            printf("{\"segment\":\"%s\",\"start\":%.3f,\"end\":%.3f,\"confidence\":%.2f}\n",
-                   cq_seg_class_name(tl[i].cls), tl[i].start_sec, tl[i].end_sec, tl[i].confidence);
+            printf("{%s\"segment\":\"%s\",\"start\":%.3f,\"end\":%.3f,\"confidence\":%.2f}\n",
+                   s->file ? s->file : "", cq_seg_class_name(tl[i].cls), tl[i].start_sec,
+                   tl[i].end_sec, tl[i].confidence);
     }
     return rc;
 }
 
-int cq_cli_classify(int argc, char **argv)
+/* One stream: a file (src; file = its "file" field, or NULL when it is the only one) or stdin
+ * (src "-"). 0, or 1 after printing why to stderr; 2 for a usage error. */
+static int classify_one(const char *src, const char *file, cq_vad_model *vm,
+                        const cq_classify_params *cp, long rate, long channel, int timeline)
 {
-    static cfg_settings set; /* model_dir, dtmf_*, live_mode, live_silence_sec: their flags */
-    cfg_defaults(&set);
-    cfg_args args;
-    int rc0 = cq_cli_args("classify", "callqa", argc, argv, &set, &args);
-    if (rc0 >= 0)
-        return rc0;
-    long rate = (long)cfg_arg_num(&args, "rate"), channel = (long)cfg_arg_num(&args, "channel");
-    const char *model_dir = set.model_dir[0] ? set.model_dir : NULL;
-    stream s = {.timeline = cfg_arg_given(&args, "timeline")};
-    cq_classify_params cp = cq_classify_default_params();
-    cp.tones.dtmf_speech = set.analysis.dtmf_speech;
-    cp.tones.dtmf_voice_cancel = set.analysis.dtmf_voice_cancel;
-    cp.live = (cq_live_mode)set.live_mode;
-    cp.silence_event_sec = set.live_silence_sec;
-    if (args.next + 1 != argc) {
-        cq_cli_usage(stderr, "classify");
-        return 2;
-    }
-    const char *src = argv[args.next];
-
+    stream s = {.timeline = timeline, .file = file};
     cq_audio *a = NULL;
     cq_err err;
     cq_err_clear(&err);
@@ -148,11 +152,10 @@ int cq_cli_classify(int argc, char **argv)
         rate = info->sample_rate_hz;
     }
 
-    cq_vad_model *vm = cq_cli_vad_model_load(model_dir);
     int rc = CQ_OK;
     s.vad = cq_vad_create(vm, CQ_CLASSIFY_RATE, &rc);
     if (s.vad)
-        s.cls = cq_classifier_create(&cp, &rc);
+        s.cls = cq_classifier_create(cp, &rc);
     size_t block = (size_t)(rate * BLOCK_MS / 1000);
     if (s.cls && rate != CQ_CLASSIFY_RATE && (s.rs = cq_resample_create((double)rate, 8000, &rc))) {
         s.rscap = block * 8000 / (size_t)rate + 1024;
@@ -188,14 +191,53 @@ int cq_cli_classify(int argc, char **argv)
     if (rc == CQ_OK)
         rc = finish(&s);
     if (rc != CQ_OK && !err.msg[0])
-        fprintf(stderr, "callqa: classify: %s\n", cq_strerror(rc));
+        fprintf(stderr, "callqa: classify: %s%s%s\n", file ? src : "", file ? ": " : "",
+                cq_strerror(rc));
     free(x);
     free(raw);
     free(s.rsbuf);
     cq_resample_destroy(s.rs);
     cq_classifier_destroy(s.cls);
     cq_vad_destroy(s.vad);
-    cq_vad_model_free(vm);
     cq_audio_close(a);
     return rc == CQ_OK ? 0 : 1;
+}
+
+int cq_cli_classify(int argc, char **argv)
+{
+    static cfg_settings set; /* model_dir, dtmf_*, live_mode, live_silence_sec: their flags */
+    cfg_defaults(&set);
+    cfg_args args;
+    int rc0 = cq_cli_args("classify", "callqa", argc, argv, &set, &args);
+    if (rc0 >= 0)
+        return rc0;
+    long rate = (long)cfg_arg_num(&args, "rate"), channel = (long)cfg_arg_num(&args, "channel");
+    const char *model_dir = set.model_dir[0] ? set.model_dir : NULL;
+    cq_classify_params cp = cq_classify_default_params();
+    cp.tones.dtmf_speech = set.analysis.dtmf_speech;
+    cp.tones.dtmf_voice_cancel = set.analysis.dtmf_voice_cancel;
+    cp.live = (cq_live_mode)set.live_mode;
+    cp.silence_event_sec = set.live_silence_sec;
+    const int nsrc = argc - args.next;
+    int stdin_given = 0;
+    for (int i = args.next; i < argc; i++)
+        stdin_given |= !strcmp(argv[i], "-");
+    if (nsrc < 1 || (stdin_given && nsrc > 1)) { /* stdin is one stream alone */
+        cq_cli_usage(stderr, "classify");
+        return 2;
+    }
+
+    cq_vad_model *vm = cq_cli_vad_model_load(model_dir);
+    int worst = 0;
+    for (int i = args.next; i < argc; i++) {
+        char field[4200];
+        if (nsrc > 1)
+            file_field(argv[i], field, sizeof(field));
+        int rc = classify_one(argv[i], nsrc > 1 ? field : NULL, vm, &cp, rate, channel,
+                              cfg_arg_given(&args, "timeline"));
+        worst = rc > worst ? rc : worst;
+        fflush(stdout);
+    }
+    cq_vad_model_free(vm);
+    return worst;
 }

@@ -104,7 +104,7 @@ typedef struct command {
 static const row k_analyze[] = {
     TXT("usage: callqa analyze [options] FILE|DIR...\n"
         "       callqa analyze [options] --in INBOUND.wav --out OUTBOUND.wav\n"
-        "       callqa classify [--rate HZ] -|FILE   call events of a live stream\n"
+        "       callqa classify [--rate HZ] -|FILE... call events of a live stream\n"
         "       callqa live --audiosocket HOST:PORT  live calls from Asterisk (callqa live "
         "--help)\n"
         "       callqa serve [options]                 the HTTP service (callqa serve --help)\n"
@@ -247,7 +247,7 @@ static const row k_investigate[] = {
     END};
 
 static const row k_classify[] = {
-    TXT("usage: callqa classify [options] -|FILE\n"
+    TXT("usage: callqa classify [options] -|FILE...\n"
         "  -              raw signed 16-bit little-endian mono PCM on stdin\n"),
     {.flag = "rate",
      .letter = 'r',
@@ -285,7 +285,8 @@ static const row k_classify[] = {
         "had been read then (seconds). \"state\":\"open\" once when an event is recognised (a\n"
         "hold, a tone cadence, a SIT, the first DTMF digit), \"update\" when more is known (the\n"
         "DTMF digits so far), \"closed\" once when it is complete; an event's lines share\n"
-        "its \"id\".\n"),
+        "its \"id\". Several FILEs are classified one after the other, each on its own,\n"
+        "and each line then starts with its \"file\".\n"),
     END};
 
 /* ---- callqa live ------------------------------------------------------------------------------
