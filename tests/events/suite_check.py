@@ -302,6 +302,27 @@ def music(manifest, rep_path):
         len(digits) <= MUSIC_MAX_DIGITS and not missing else 1
 
 
+def split(src_dir, raw_dir, out_dir):
+    """The lines of `callqa classify FILE...` (raw_dir/*, each line starting with its "file")
+    into out_dir/NAME.ch1.jsonl, one per file of src_dir (empty when it had no event), as
+    `callqa classify FILE` prints them alone."""
+    names = sorted(os.listdir(src_dir))
+    per = {n: [] for n in names}
+    for b in sorted(os.listdir(raw_dir)):
+        with open(os.path.join(raw_dir, b), encoding="utf-8") as f:
+            for line in f:
+                d = json.loads(line, object_pairs_hook=collections.OrderedDict)
+                name = d.pop("file")
+                if name not in per:
+                    print("split: a line of %s, which is not in %s" % (name, src_dir))
+                    return 1
+                per[name].append(json.dumps(d, separators=(",", ":")))
+    for n, lines in per.items():
+        with open(os.path.join(out_dir, n + ".ch1.jsonl"), "w", encoding="utf-8") as f:
+            f.write("".join(x + "\n" for x in lines))
+    return 0
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "talkoff":
         return talkoff(argv[2], argv[3])
@@ -309,6 +330,8 @@ def main(argv):
         return music(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "signals":
         return signals(argv[2], argv[3])
+    if len(argv) == 5 and argv[1] == "split":
+        return split(argv[2], argv[3], argv[4])
     if len(argv) == 5 and argv[1] == "stream":
         return stream(argv[2], argv[3], argv[4])
     sys.stderr.write(__doc__)

@@ -160,7 +160,7 @@ done
 
 n=$(ls "$W" | wc -l)
 echo "$n files made; analysing"
-"$CQ" analyze --json -q -j 2 --only events "$W" > "$T/reports.jsonl" 2> "$T/err"
+"$CQ" analyze --json -q -j 2 --no-isolate --only events "$W" > "$T/reports.jsonl" 2> "$T/err"
 st=$?
 if [ $st -ne 0 ]; then
     echo "callqa analyze exited $st"

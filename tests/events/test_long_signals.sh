@@ -134,7 +134,7 @@ n=$(ls "$W" | wc -l)
 periods=$(awk '{ s += $7 } END { print s }' "$T/truth0")
 secs=$(awk '{ s += $6 } END { printf "%.0f", s }' "$T/truth0")
 echo "$n files ($(wc -l < "$T/truth0") signals, $periods periods, about $secs s each codec); analysing"
-"$CQ" analyze --json -q -j 2 --only events "$W" > "$T/reports.jsonl" 2> "$T/err"
+"$CQ" analyze --json -q -j 2 --no-isolate --only events "$W" > "$T/reports.jsonl" 2> "$T/err"
 st=$?
 [ $st -ne 0 ] && { echo "callqa analyze exited $st"; cat "$T/err"; }
 [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp -r "$W" "$T/truth" "$T/reports.jsonl" "$KEEP/"

@@ -24,7 +24,7 @@ mkdir -p "$W"
 mv "$W/manifest" "$T/manifest"
 events_codecs "$W"
 st=0
-"$CQ" analyze --json -q -j 2 --only events "$W" > "$T/reports.jsonl" 2> "$T/err" ||
+"$CQ" analyze --json -q -j 2 --no-isolate --only events "$W" > "$T/reports.jsonl" 2> "$T/err" ||
     { echo "FAIL: callqa analyze: $(tail -3 "$T/err")"; exit 1; }
 python3 "$SRC/tests/events/suite_check.py" music "$T/manifest" "$T/reports.jsonl" || st=1
 events_stream "$CQ" "$W" "$T/reports.jsonl" "$SRC" || st=1

@@ -82,7 +82,7 @@ done < "$T/truth0" > "$T/truth"
 cat "$T/truth2" >> "$T/truth"
 mv "$W2"/*.wav "$W/"
 st=0
-"$CQ" analyze --json -q -j 2 --only events "$W" > "$T/reports.jsonl" 2> "$T/err" ||
+"$CQ" analyze --json -q -j 2 --no-isolate --only events "$W" > "$T/reports.jsonl" 2> "$T/err" ||
     { echo "FAIL: callqa analyze: $(tail -3 "$T/err")"; exit 1; }
 python3 "$SRC/tests/events/suite_check.py" signals "$T/truth" "$T/reports.jsonl" || st=1
 events_stream "$CQ" "$W" "$T/reports.jsonl" "$SRC" || st=1

@@ -17,7 +17,7 @@ for f in "$C"/*/*.wav "$C"/*/*.mp3 "$C"/*/*.gsm; do
     b=$(basename "$f" | sed 's/-\(all\|in\|out\)\./_\1./')
     cp "$f" "$T/files/$b"
 done
-"$CQ" analyze --json -q -j 2 --only events "$T/files" > "$T/reports.jsonl" 2> "$T/err" ||
+"$CQ" analyze --json -q -j 2 --no-isolate --only events "$T/files" > "$T/reports.jsonl" 2> "$T/err" ||
     { echo "callqa analyze failed"; cat "$T/err"; exit 1; }
 for f in "$T"/files/*; do
     b=$(basename "$f")

@@ -25,7 +25,7 @@ mkdir -p "$W"
 mv "$W/manifest" "$T/manifest"
 events_codecs "$W"
 echo "$(ls "$W" | wc -l) files; analysing ($(( ($(date +%s) - T0) )) s so far)"
-"$CQ" analyze --json -q -j 2 --only events "$W" > "$T/reports.jsonl" 2> "$T/err"
+"$CQ" analyze --json -q -j 2 --no-isolate --only events "$W" > "$T/reports.jsonl" 2> "$T/err"
 st=$?
 [ $st -ne 0 ] && { echo "callqa analyze exited $st"; cat "$T/err"; }
 python3 "$SRC/tests/events/suite_check.py" talkoff "$T/manifest" "$T/reports.jsonl" || st=1
