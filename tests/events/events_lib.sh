@@ -2,7 +2,8 @@
 # they start, and the codecs call recordings are stored in.
 
 # events_need CORPUS_DIR FILE: exit 77 (skip) without CORPUS_DIR/FILE or the models beside the
-# corpus; fail without sox or its MP3 writer; T = a temporary directory, removed at exit.
+# corpus; fail without sox (the suites synthesise and cut with it); T = a temporary directory,
+# removed at exit.
 events_need() {
     if [ ! -f "$1/$2" ] || [ ! -d "$1/../models" ]; then
         echo "SKIP: $1 (the shared corpus) or $1/../models is missing"
@@ -12,21 +13,18 @@ events_need() {
     T=$(mktemp -d)
     # shellcheck disable=SC2064 # T is fixed from here on
     trap "rm -rf '$T'" EXIT
-    if ! sox -R -n -r 8000 -c 1 "$T/probe.mp3" synth 0.1 sine 400 2>/dev/null; then
-        echo "FAIL: sox cannot write MP3 (Debian: libsox-fmt-mp3; scripts/deps installs it)"
-        exit 1
-    fi
-    rm -f "$T/probe.mp3"
 }
 
 # events_codecs DIR: every DIR/NAME.wav also as NAME_alaw.wav, NAME_ulaw.wav, NAME_gsm.wav
-# (GSM 06.10, WAV49) and NAME_mp3.mp3 (32 kbit/s), with sox, two files at a time.
+# (GSM 06.10, WAV49) and NAME_mp3.mp3 (32 kbit/s), by events_codecs (libsndfile's encoders;
+# beside $MK, the suite's events_mkcalls), two processes at a time.
 events_codecs() {
-    (cd "$1" && ls ./*.wav) | xargs -P 2 -I{} sh -c '
-        b=$(basename "{}" .wav); cd "$1" &&
-        sox -V1 -R "$b.wav" -e a-law "${b}_alaw.wav" && sox -V1 -R "$b.wav" -e u-law "${b}_ulaw.wav" &&
-        sox -V1 -R "$b.wav" -e gsm-full-rate "${b}_gsm.wav" && sox -V1 -R "$b.wav" -C 32 "${b}_mp3.mp3"' sh "$1" ||
-        { echo "FAIL: sox could not encode the set"; exit 1; }
+    ec=${MK%/*}/events_codecs
+    "$ec" "$1" 0 2 & ec_pid=$!
+    ec_st=0
+    "$ec" "$1" 1 2 || ec_st=1
+    wait "$ec_pid" || ec_st=1
+    [ $ec_st -eq 0 ] || { echo "FAIL: events_codecs could not encode the set"; exit 1; }
 }
 
 # events_stream CQ DIR REPORTS SRC: `callqa classify` on every file of DIR (channel 1), checked

@@ -6,7 +6,7 @@
 # corpus's US busy and ringback recordings (one period cut from each). events_mkcalls repeats a
 # period 2-15 times from a random point of it, steps the level 6 dB up or down partway, and
 # loses 1-3 frames of 20 ms (zeroed, or cut out); each file then goes through A-law, u-law,
-# GSM 06.10 and MP3 32 kbit/s with sox.
+# GSM 06.10 and MP3 32 kbit/s (events_codecs: libsndfile).
 # Each signal must be found once, its start within 0.3 s of the first tone's onset and its end
 # within 0.5 s of the last tone's end, and no other event may appear (suite_check.py signals);
 # then `callqa classify` on every file must agree with `callqa analyze` (suite_check.py stream).

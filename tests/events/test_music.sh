@@ -3,8 +3,8 @@
 # music"): every corpus hold track in 30 s slices at every 10 s offset, and 40 pieces made by
 # events_mkcalls of sustained notes (organ chords, pads, a flute-like melody of long notes, held
 # notes with vibrato, piano), each between two pieces of speech, as 16-bit PCM and through
-# A-law, u-law, GSM 06.10 and MP3 32 kbit/s with sox. At least 95 % of the files must have one
-# hold covering 80 % of the music (the aim, 98 %, is not reached: docs/events.md), none a
+# A-law, u-law, GSM 06.10 and MP3 32 kbit/s (events_codecs: libsndfile). At least 95 % of the
+# files must have one hold covering 80 % of the music (the aim, 98 %, is not reached: docs/events.md), none a
 # call-progress tone or DTMF event (suite_check.py music); then
 # `callqa classify` on every file must agree with `callqa analyze` (suite_check.py stream).
 #   usage: test_music.sh BUILD/callqa BUILD/events_mkcalls SOURCE_DIR CORPUS_DIR

@@ -3,7 +3,7 @@
 # corpus by events_mkcalls (every pair of its talkers, one reading and the other saying a short
 # phrase again and again, at 0 dB and 6 dB either way; the corpus's hold music and IVR prompts
 # with speech over them), each call as 16-bit PCM and through A-law, u-law, GSM 06.10 and MP3
-# 32 kbit/s (sox). `callqa analyze` must find no dtmf, ringback, busy, sit or fax event on any
+# 32 kbit/s (events_codecs: libsndfile). `callqa analyze` must find no dtmf, ringback, busy, sit or fax event on any
 # of it, and a hold only over hold music (suite_check.py talkoff); `callqa classify` on every
 # file must agree with `callqa analyze` (suite_check.py stream).
 # Prints the talkers, the hours and unique seconds of speech, the events per codec, every event
