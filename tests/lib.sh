@@ -27,36 +27,47 @@ finish() { # finish WHAT: the plan line and the exit status
     [ $fails -eq 0 ] || { echo "$fails of $n $1 checks failed"; exit 1; }
     echo "all $n $1 checks passed"
 }
-stop_wait() { # stop_wait PID NAME: SIGTERM, then up to 10 s for it to end; a process still
+stop_wait() { # stop_wait PID NAME: SIGTERM, then up to 60 s for it to end; a process still
     # there is killed and counted as a failed check (never a test that hangs on its own harness)
     kill "$1" 2> /dev/null
-    for _ in $(seq 1 100); do
-        kill -0 "$1" 2> /dev/null || { wait "$1" 2> /dev/null; return 0; }
-        sleep 0.1
-    done
-    echo "not ok - $2 (pid $1) did not stop within 10 s of SIGTERM: killed"
+    if wait_until 60 ended "$1"; then
+        wait "$1" 2> /dev/null
+        return 0
+    fi
+    echo "not ok - $2 (pid $1) did not stop within 60 s of SIGTERM: killed"
     fails=$((fails + 1))
     kill -KILL "$1" 2> /dev/null
     wait "$1" 2> /dev/null
     return 1
 }
-wait_port() { # wait_port PORTFILE ERRFILE: until a fake server started in the background has
-    # written its port (python3 can take seconds to start on a loaded machine; 30 s at most),
-    # or the test stops with the server's error output
-    for _ in $(seq 1 300); do
-        [ -s "$1" ] && return 0
+wait_until() { # wait_until HANG_SEC COMMAND...: 0 as soon as COMMAND succeeds (tried every 0.1 s),
+    # 1 once HANG_SEC seconds have passed without it. HANG_SEC only tells a hang from a slow
+    # machine: the caller says what it waited for when it fails
+    wu_end=$(($(date +%s) + $1))
+    shift
+    while ! "$@"; do
+        [ "$(date +%s)" -lt "$wu_end" ] || return 1
         sleep 0.1
     done
+}
+ended() { # ended PID: the process has ended (a child of this shell is reaped as it ends)
+    ! kill -0 "$1" 2> /dev/null
+}
+serving() { # serving PID URL: 0 once URL answers HTTP (curl -g: an IPv6 literal may be in it); 1 at
+    # once when PID has ended, or after 120 s
+    wait_until 120 serving_or_gone "$1" "$2" && curl -sg -o /dev/null "$2"
+}
+serving_or_gone() { curl -sg -o /dev/null "$2" || ended "$1"; }
+wait_port() { # wait_port PORTFILE ERRFILE: until a fake server started in the background has
+    # written its port (python3 can take seconds to start on a loaded machine; 120 s at most),
+    # or the test stops with the server's error output
+    wait_until 120 test -s "$1" && return 0
     echo "the fake did not start: $(cat "$2")"
     exit 1
 }
 wait_http() { # wait_http PORT: until something answers HTTP on 127.0.0.1:PORT (python3 can take
-    # seconds to start on a loaded machine; 30 s at most); 1 if nothing did
-    for _ in $(seq 1 300); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
+    # seconds to start on a loaded machine; 120 s at most); 1 if nothing did
+    wait_until 120 curl -s -o /dev/null "http://127.0.0.1:$1/"
 }
 models_without() { # models_without SHARED_MODELS DIR NAME...: DIR made to hold a link to every
     # model of the shared folder but the NAMEs (the shared folder may hold VADER's lexicon, which
