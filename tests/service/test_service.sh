@@ -4,6 +4,8 @@
 # ../shared/corpus/calls: RECORDINGS/, RECORDINGS/ORIG/ (legs, and 44-byte stubs),
 # RECORDINGS/MP3/. Then the bad input of the issue: traversal, SSRF, NUL, unknown servers,
 # huge and malformed uploads, a stalling server, HTML, redirects; auth; the cache; SIGTERM.
+# The recording server (gate_httpd.py) can hold the fetch of plain.wav until the test lets it go:
+# the requests that must be in flight at a given moment are known to be.
 #   usage: test_service.sh BUILD/callqa CORPUS_DIR
 set -u
 if [ ! -d "$2" ] || [ ! -d "$2/../models" ]; then
@@ -51,9 +53,14 @@ cp "$C/call14_vicidial-all.mp3" "$R/MP3/c14-all.mp3"
 cp "$C/call05_ringback_answer.wav" "$R/plain.wav"
 printf '<!DOCTYPE html><html><body>Not found</body></html>\n' > "$R/html-all.wav"
 HP=$(free_port)
-(cd "$T/www" && exec python3 -m http.server "$HP" --bind 127.0.0.1 > "$T/httpd.log" 2>&1) &
+GATE=$T/gate HELD=$T/held
+python3 "$SRC/tests/service/gate_httpd.py" "$HP" "$T/www" "$GATE" "$HELD" /plain.wav > "$T/httpd.log" 2>&1 &
 PIDS="$PIDS $!"
-# a server that answers headers, then stalls
+held() { # held N: the recording server holds (or has held) N fetches of plain.wav
+    [ "$(cat "$HELD" 2>/dev/null | wc -l)" -ge "$1" ]
+}
+# a server that answers headers, then stalls (for longer than any hang guard here: only the
+# service's fetch timeout ends the request)
 SP=$(free_port)
 python3 -c '
 import socket, sys, time
@@ -62,7 +69,7 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
 while True:
     c, _ = s.accept(); c.recv(4096)
     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\nRIFF")
-    time.sleep(30); c.close()
+    time.sleep(600); c.close()
 ' "$SP" > /dev/null 2>&1 &
 PIDS="$PIDS $!"
 wait_http "$HP" || { echo "the recording server did not start: $(cat "$T/httpd.log")"; exit 1; }
@@ -71,21 +78,21 @@ wait_http "$HP" || { echo "the recording server did not start: $(cat "$T/httpd.l
 mkdir -p "$T/tmp"
 AP=$(free_port)
 start_service() { # start_service LOG [args...]; a proxy in the environment that goes nowhere:
-    # the recording servers are reached directly all the same (never through a proxy)
+    # the recording servers are reached directly all the same (never through a proxy). Fetches
+    # get 60 s unless CALLQA_FETCH_TIMEOUT_SEC says otherwise (the stalling server's instance).
     log=$1
     shift
     http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
-        CALLQA_TMP_DIR="$T/tmp" CALLQA_FETCH_TIMEOUT_SEC=3 CALLQA_MAX_BODY_MB=20 "$CQ" serve \
+        CALLQA_TMP_DIR="$T/tmp" CALLQA_FETCH_TIMEOUT_SEC="${CALLQA_FETCH_TIMEOUT_SEC:-60}" \
+        CALLQA_MAX_BODY_MB=20 "$CQ" serve \
         --listen "127.0.0.1:$AP" --recording-server "uk=http://127.0.0.1:$HP/RECORDINGS" \
         --recording-server "stall=http://127.0.0.1:$SP/RECORDINGS" --db "$DB" "$@" \
         > /dev/null 2> "$log" &
     SVC=$!
     PIDS="$PIDS $SVC"
-    for _ in $(seq 1 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$AP/health" && return 0
-        sleep 0.1
-    done
-    return 1
+    serving "$SVC" "http://127.0.0.1:$AP/health" && return 0
+    echo "not ok - the service did not start ($log): $(tail -5 "$log")"
+    exit 1
 }
 start_service "$T/serve.log" --no-auth
 check "the service starts" curl -sf -o /dev/null "http://127.0.0.1:$AP/health"
@@ -156,10 +163,6 @@ s=$(status_of "$U/analyze?server=uk&file=html-all.wav")
 check "an HTML page instead of a recording: 502 bad_upstream" sh -c "[ $s = 502 ] && grep -q 'HTML' $T/body"
 s=$(status_of "$U/analyze?server=uk&file=dir-all.wav")
 check "a redirect is not followed: 502" [ "$s" = 502 ]
-t0=$(date +%s)
-s=$(status_of "$U/analyze?server=stall&file=slow-all.wav")
-t1=$(date +%s)
-check "a stalling server: 504 upstream_timeout within the fetch timeout" sh -c "[ $s = 504 ] && [ $((t1 - t0)) -le 10 ]"
 
 # uploads
 s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
@@ -209,17 +212,25 @@ touch -d '+2 seconds' "$R/c4-all.wav"
 s=$(status_of "$U/analyze?server=uk&file=c4-all.wav")
 check "the recording changed: analysed again" sh -c "[ $s = 200 ] && grep -qi '^x-cache: miss' $T/headers"
 
-# identical requests at once share one fetch and analysis
-before=$(curl -s "$U/metrics" | sed -n 's/^callqa_analyses_total{result="ok"} //p')
+# identical requests at once share one fetch and analysis: the recording server holds the fetch
+# until the four requests are in the service (callqa_inflight_requests: the four and the
+# metrics request itself)
+metric() { curl -s "$U/metrics" | sed -n "s/^$1 //p"; }
+inflight_at_least() { [ "$(metric callqa_inflight_requests)" -ge "$1" ] 2>/dev/null; }
+analyses_ok() { metric 'callqa_analyses_total{result="ok"}'; }
+before=$(analyses_ok)
+: > "$GATE"
+: > "$HELD"
 for i in 1 2 3 4; do
-    curl -s -o /dev/null -D "$T/h$i" -w '%{http_code}' "$U/analyze?server=uk&file=plain.wav&refresh=1" > "$T/s$i" &
+    curl -s -m 120 -o /dev/null -D "$T/h$i" -w '%{http_code}' "$U/analyze?server=uk&file=plain.wav&refresh=1" > "$T/s$i" &
 done
-wait_all=0
-for i in 1 2 3 4; do
-    while [ ! -s "$T/s$i" ]; do sleep 0.1; wait_all=$((wait_all + 1)); [ $wait_all -gt 600 ] && break; done
-done
-sleep 0.2
-after=$(curl -s "$U/metrics" | sed -n 's/^callqa_analyses_total{result="ok"} //p')
+wait_until 120 inflight_at_least 5 || echo "# the four requests were not all in flight within 120 s"
+rm -f "$GATE"
+all_answered() { [ -s "$T/s1" ] && [ -s "$T/s2" ] && [ -s "$T/s3" ] && [ -s "$T/s4" ]; }
+wait_until 120 all_answered
+counted() { [ "$(analyses_ok)" != "$before" ]; }
+wait_until 60 counted
+after=$(analyses_ok)
 check "4 identical requests at once: all 200" [ "$(cat "$T/s1" "$T/s2" "$T/s3" "$T/s4")" = 200200200200 ]
 check "4 identical requests at once: one analysis, the others shared it" sh -c "[ $((after - before)) = 1 ] && [ \$(cat $T/h1 $T/h2 $T/h3 $T/h4 | grep -ci '^x-cache: shared') = 3 ]"
 
@@ -253,12 +264,20 @@ a, b, c = (json.load(open(p)) for p in sys.argv[1:4])
 assert a == b == c
 ' "$SRC/docs/openapi.json" "$T/openapi.json" "$T/body"
 
-# SIGTERM: the in-flight request finishes, then the service exits 0
-curl -s -o "$T/term.json" -w '%{http_code}' "$U/analyze?server=uk&file=plain.wav&refresh=1" > "$T/term.status" &
+# SIGTERM: the in-flight request finishes, then the service exits 0. The request is in flight
+# when the signal comes: its fetch is held by the recording server until the service has logged
+# that it is stopping.
+: > "$GATE"
+: > "$HELD"
+curl -s -m 120 -o "$T/term.json" -w '%{http_code}' "$U/analyze?server=uk&file=plain.wav&refresh=1" > "$T/term.status" &
 CURL=$!
-sleep 0.3
+wait_until 120 held 1 || echo "# the analysis's fetch did not reach the recording server within 120 s"
 HOST=$(children_of "$SVC")
 kill -TERM "$SVC"
+wait_until 120 grep -q '"msg":"stopping"' "$T/serve2.log" || echo "# no 'stopping' line within 120 s"
+check "SIGTERM: the service says it is stopping with the analysis in flight" \
+    grep -q '"msg":"stopping","signal":15,"inflight":[1-9]' "$T/serve2.log"
+rm -f "$GATE"
 wait "$CURL"
 wait "$SVC"
 rc=$?
@@ -280,9 +299,8 @@ check "SIGTERM: the analysis host exited with the service ($(echo $HOST))" gone 
 
 # isolation: a crashing analysis fails its request only; a runaway one is stopped at the limit
 export CALLQA_TEST_CRASH_ON=crashme # the analysis child raises SIGSEGV on names holding it
-export CALLQA_UPLOAD_TIMEOUT_SEC=2
 start_service "$T/serve4.log" --no-auth
-unset CALLQA_TEST_CRASH_ON CALLQA_UPLOAD_TIMEOUT_SEC
+unset CALLQA_TEST_CRASH_ON
 s=$(status_of "$U/health")
 check "health: analyses run isolated" sh -c "[ $s = 200 ] && grep -q '\"analyses\":\"isolated\"' $T/body"
 s=$(status_of "$U/analyze?name=crashme.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
@@ -290,48 +308,48 @@ s=$(status_of "$U/analyze?name=crashme.wav" -X POST -H 'Content-Type: audio/wav'
 check "a crashing analysis: 500 analysis_crashed, saying how it ended" sh -c "[ $s = 500 ] && grep -q '\"code\":\"analysis_crashed\"' $T/body && grep -Eq 'signal 11|exit status (1|66)' $T/body"
 s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
 check "after the crash the next analysis succeeds" sh -c "[ $s = 200 ] && grep -q inbound_silent $T/body"
-# a slow upload: 100 bytes every 0.2 s of a 100 kB body, against a 2 s upload limit
+# a slow upload (100 bytes every 0.2 s of a 100 kB body, under the default upload limits) does
+# not hold other requests up: /health is answered while the upload is still connected
 python3 -c '
-import select, socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+import http.client, socket, sys, threading
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port))
 s.sendall(b"POST /analyze?name=slow.wav HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\n"
-          b"Content-Length: 100000\r\n\r\n")
-t0, got = time.time(), b""
-while time.time() - t0 < 10:
+          b"Content-Length: 100000\r\n\r\n" + b"\0" * 100)
+got = {}
+def health():
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c.request("GET", "/health")
+    got["status"] = c.getresponse().status
+t = threading.Thread(target=health, daemon=True)
+t.start()
+sending = True
+while t.is_alive() and sending:
     try:
         s.send(b"\0" * 100)
     except OSError:
-        pass
-    r, _, _ = select.select([s], [], [], 0.2)
-    if r:
-        try:
-            d = s.recv(65536)
-        except OSError:
-            break
-        if not d:
-            break
-        got += d
-open(sys.argv[2], "wb").write(got)
-print("%.1f" % (time.time() - t0))
-' "$AP" "$T/slow.out" > "$T/slow.sec" &
-SLOW=$!
-sleep 1
-s=$(status_of "$U/health")
-check "a slow upload does not hold up other requests" [ "$s" = 200 ]
-wait "$SLOW"
-check "a slow upload: cut after the 2 s limit (connection closed, logged as 408)" sh -c "awk '{exit !(\$1 >= 2 && \$1 < 6)}' $T/slow.sec && grep -q '\"route\":\"analyze_upload\",\"status\":408' $T/serve4.log"
+        sending = False
+    t.join(0.2)
+s.setblocking(False)
+try:
+    s.recv(1)  # an answer, or the end of the stream: the upload is over
+    still = False
+except BlockingIOError:
+    still = sending  # nothing to read and no end of the stream: still connected
+print(got.get("status"), "connected" if still else "closed")
+' "$AP" > "$T/slow_health.out"
+check "a slow upload does not hold up other requests ($(cat "$T/slow_health.out"))" \
+    [ "$(cat "$T/slow_health.out")" = "200 connected" ]
 s=$(status_of "$U/metrics")
 check "metrics count the lost process" grep -q '^callqa_analysis_processes_lost_total{reason="crash"} 1$' "$T/body"
 check "the crash is logged" grep -Eq 'analysis process (died \(signal 11|failed \(exit status (1|66))' "$T/serve4.log"
 HOST=$(children_of "$SVC")
 kill -KILL $HOST
 # the host is gone once the kernel has taken it down (a sanitizer's process takes a while)
-for _ in $(seq 1 50); do
-    s=$(status_of "$U/health")
-    [ "$s" = 503 ] && break
-    sleep 0.1
-done
-check "analysis host gone: health 503 'host down' (within 5 s of its SIGKILL)" sh -c "[ $s = 503 ] && grep -q 'host down' $T/body"
+health_is() { [ "$(status_of "$U/health")" = "$1" ]; }
+wait_until 60 health_is 503
+s=$(status_of "$U/health")
+check "analysis host gone: health 503 'host down'" sh -c "[ $s = 503 ] && grep -q 'host down' $T/body"
 s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
 check "analysis host gone: analyses get 503 analysis_unavailable" sh -c "[ $s = 503 ] && grep -q analysis_unavailable $T/body"
 s=$(status_of "$U/calls")
@@ -350,6 +368,40 @@ check "metrics count the stopped process" grep -q '^callqa_analysis_processes_lo
 check "the service still serves after the timeout" curl -sf -o /dev/null "$U/health"
 kill -TERM "$SVC"
 wait "$SVC"
+
+# limits meant to be hit, on an instance of their own (the requests above have calm ones)
+export CALLQA_FETCH_TIMEOUT_SEC=3 CALLQA_UPLOAD_TIMEOUT_SEC=2
+start_service "$T/serve_short.log" --no-auth
+unset CALLQA_FETCH_TIMEOUT_SEC CALLQA_UPLOAD_TIMEOUT_SEC
+# the stalling server never sends its body within the hang guard: only the fetch timeout ends it
+s=$(status_of "$U/analyze?server=stall&file=slow-all.wav" -m 120)
+check "a stalling server: 504 upstream_timeout (the fetch timeout)" sh -c "[ $s = 504 ] && grep -q upstream_timeout $T/body"
+# an upload that trickles (100 bytes every 0.2 s of a 100 kB body) for longer than the limit: the
+# service closes the connection, no sooner than the limit, and logs a 408
+python3 -c '
+import select, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /analyze?name=slow.wav HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: audio/wav\r\n"
+          b"Content-Length: 100000\r\n\r\n")
+t0, closed = time.monotonic(), False
+while not closed and time.monotonic() - t0 < 120:
+    try:
+        s.send(b"\0" * 100)
+    except OSError:
+        closed = True
+        break
+    r, _, _ = select.select([s], [], [], 0.2)
+    if r:
+        try:
+            closed = not s.recv(65536)
+        except OSError:
+            closed = True
+print("%.1f %s" % (time.monotonic() - t0, "closed" if closed else "open"))
+' "$AP" > "$T/slow.sec"
+check "a slow upload: cut after the 2 s limit ($(cat "$T/slow.sec"); connection closed, logged as 408)" \
+    sh -c "awk '{exit !(\$1 >= 2 && \$2 == \"closed\")}' $T/slow.sec && grep -q '\"route\":\"analyze_upload\",\"status\":408' $T/serve_short.log"
+kill -TERM "$SVC"
+wait "$SVC"
 export CALLQA_ISOLATE=false
 start_service "$T/serve6.log" --no-auth
 unset CALLQA_ISOLATE
@@ -364,9 +416,9 @@ wait "$SVC"
 # authentication
 printf 'a-test-token-0123456789\n' > "$T/token"
 chmod 0644 "$T/token"
-"$CQ" serve --listen "127.0.0.1:$AP" --db "$DB" --token-file "$T/token" 2> "$T/auth.err" &
-sleep 0.5
-check "a token file others can read is refused" grep -q 'mode 0600' "$T/auth.err"
+timeout 120 "$CQ" serve --listen "127.0.0.1:$AP" --db "$DB" --token-file "$T/token" 2> "$T/auth.err"
+rc=$?
+check "a token file others can read is refused (exit $rc)" sh -c "[ $rc != 0 ] && [ $rc != 124 ] && grep -q 'mode 0600' $T/auth.err"
 chmod 0600 "$T/token"
 start_service "$T/serve3.log" --token-file "$T/token"
 s=$(status_of "$U/calls")
@@ -388,7 +440,7 @@ if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; 
     "$CQ" serve --listen "[::1]:$AP" --no-auth --db "$DB" 2> "$T/v6.log" &
     V6=$!
     PIDS="$PIDS $V6"
-    for _ in $(seq 1 100); do curl -sg -o /dev/null "http://[::1]:$AP/health" && break; sleep 0.1; done
+    serving "$V6" "http://[::1]:$AP/health"
     s=$(status_of "http://[::1]:$AP/health" -g)
     check "IPv6: [::1] serves" sh -c "[ $s = 200 ] && grep -q '\"addr\":\"\[::1\]:$AP\"' $T/v6.log"
     kill -TERM "$V6"
