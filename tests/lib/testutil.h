@@ -35,6 +35,19 @@
 #define TU_WALL_SLACK 1.0
 #endif
 
+/* The wall-clock bound of a wait that only tells a hang from a run, in every build: sec (ten
+ * times the expected time or more), at least 30 s, times TU_WALL_SLACK, times
+ * $CALLQA_TEST_HANG_FACTOR when it is set (1 or more: a machine slower still). A slow run passes
+ * it as soon as what it waits for is there, so a wide bound costs nothing. */
+static inline double tu_hang_sec(double sec)
+{
+    double f = 1;
+    const char *e = getenv("CALLQA_TEST_HANG_FACTOR");
+    if (e && *e && strtod(e, NULL) >= 1)
+        f = strtod(e, NULL);
+    return (sec > 30 ? sec : 30) * TU_WALL_SLACK * f;
+}
+
 /* A fresh directory under $TMPDIR (or /tmp); removed by tu_rmdir. */
 static inline char *tu_tmpdir(void)
 {
