@@ -549,15 +549,17 @@ static json_t *streams_answer(size_t n)
     return o;
 }
 
+/* The walk's CPU time (the best of three): the wall clock would also count the time this process
+ * waited for a core on a loaded machine. */
 static double walk_sec(size_t n)
 {
     double best = 1e9;
     for (int rep = 0; rep < 3; rep++) {
         json_t *o = streams_answer(n);
         struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
         assert_int_equal(pl_redact_mask_report(o, PV_ALL_TYPES, NULL), 0);
-        clock_gettime(CLOCK_MONOTONIC, &b);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
         double t = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
         if (t < best)
             best = t;
@@ -574,7 +576,7 @@ static void test_linear(void **state)
 {
     (void)state;
     double t2 = walk_sec(2000), t16 = walk_sec(16000);
-    printf("the walk: 2,000 streams %.3f s, 16,000 streams %.3f s (x%.1f for 8 times the "
+    printf("the walk: 2,000 streams %.3f s of CPU, 16,000 streams %.3f s (x%.1f for 8 times the "
            "streams)\n",
            t2, t16, t16 / t2);
     /* linear: about 8 times; the quadratic walk took 64 times */
