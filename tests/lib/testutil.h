@@ -214,6 +214,17 @@ static inline int tu_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* Sample mode, for the sanitizer builds: CQ_TEST_SAMPLE set to anything but "" or "0". A corpus
+ * test then runs one case (its first file) of each loop that repeats a code path over more data,
+ * keeps the loops whose cases take paths of their own, keeps every check on what it ran, leaves
+ * out the totals over the whole corpus (checked in the full run), and prints a line saying it is
+ * a sample. */
+static inline int tu_sample(void)
+{
+    const char *e = getenv("CQ_TEST_SAMPLE");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
 /*
  * A test program runs its tests in two groups, each its own ctest entry: the logic tests, which
  * need nothing outside the checkout, and, with the argument "corpus", the tests that read

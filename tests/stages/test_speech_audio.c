@@ -184,7 +184,8 @@ static void test_unwritable_tmp(void **state)
     print_message("%s\n", err.msg);
 }
 
-/* Every speech segment of every corpus call lies inside what was kept. */
+/* Every speech segment of every corpus call lies inside what was kept (in sample mode, of the
+ * first call listed). */
 static void test_corpus_spans_kept(void **state)
 {
     (void)state;
@@ -199,14 +200,20 @@ static void test_corpus_spans_kept(void **state)
     cq_engine *e = cq_engine_create(&ep, NULL);
     assert_non_null(e);
     DIR *d = opendir(dir);
-    size_t calls = 0, spans = 0;
+    const int sample = tu_sample();
+    size_t calls = 0, spans = 0, listed = 0;
     uint64_t kept = 0, total = 0;
     static int16_t buf[16000 * 120];
+    char first[256] = "";
     for (struct dirent *de; (de = readdir(d));) {
         size_t len = strlen(de->d_name);
         if (len < 5 || strcmp(de->d_name + len - 4, ".wav") || strstr(de->d_name, "-in.") ||
             strstr(de->d_name, "-out."))
             continue;
+        listed++;
+        if (sample && calls)
+            continue;
+        snprintf(first, sizeof(first), "%s", de->d_name);
         char *p = tu_path(dir, de->d_name);
         cq_call_src src = {.path = p};
         cq_report *r = NULL;
@@ -233,7 +240,11 @@ static void test_corpus_spans_kept(void **state)
     print_message("%zu corpus calls: all %zu speech segments inside the kept audio; %.1f %% of "
                   "the legs' audio kept\n",
                   calls, spans, 100.0 * (double)kept / (double)total);
-    assert_true(calls >= 13 && spans > 50);
+    if (sample)
+        print_message("sample: %zu of %zu corpus calls, %s (CQ_TEST_SAMPLE)\n", calls, listed,
+                      first);
+    else /* the counts over the whole corpus, checked in the full run (the Release build) */
+        assert_true(calls >= 13 && spans > 50);
 }
 
 static const struct CMUnitTest k_logic[] = {
