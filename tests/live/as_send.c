@@ -14,7 +14,8 @@
  *
  * --pace 1 is real time, 0 as fast as the socket takes; --rate 16000 sends each sample twice in
  * slin16 frames (0x12). --end vanish stops in the middle of a frame. Prints "sent SEC", then
- * "got error" or "got hangup" or "got eof" for what came back within --hold-sec. --dump writes
+ * "got error" or "got hangup" or "got eof" for what came back within --hold-sec (default 30 s, a
+ * bound on a server that never answers: it returns as soon as the server closes). --dump writes
  * the samples sent (s16le, 8 kHz: at 16000 each of them was sent twice) for `callqa classify -`;
  * --dtmf-flood sends N DTMF frames right after the UUID. --flood opens N connections at once
  * that send nothing (with --flood-uuid 1: each its own UUID frame, then nothing) and counts what
@@ -172,7 +173,7 @@ int main(int argc, char **argv)
     FILE *df = NULL;
     size_t pos = 0;
     int channel = 1, nflood = 0, out_rate = 8000, flood_uuid = 0;
-    double secs = 1e9, pace = 1, hold = 2;
+    double secs = 1e9, pace = 1, hold = 30;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--host"))
@@ -236,22 +237,6 @@ int main(int argc, char **argv)
     printf("uuid %s\n", lv_as_uuid_str(uuid, us));
     fflush(stdout);
 
-    int fd = dial(host, port, SOCK_STREAM);
-    if (fd < 0) {
-        fprintf(stderr, "as_send: cannot connect to %s:%s\n", host, port);
-        return 1;
-    }
-    uint8_t fr[70000];
-    size_t n;
-    if (fault && !strcmp(fault, "nouuid")) {
-        int16_t z[160] = {0};
-        n = lv_as_encode_slin(fr, sizeof(fr), 8000, z, 160);
-    } else {
-        n = lv_as_encode_uuid(fr, sizeof(fr), uuid);
-    }
-    if (send_all(fd, fr, n))
-        return 1;
-
     float *x = NULL;
     size_t total = 0;
     if (file) {
@@ -299,6 +284,22 @@ int main(int argc, char **argv)
         ln.reply_len = got > 0 ? (size_t)got : 0;
         cq_audio_close(a);
     }
+    /* connected once the audio is loaded: the call's first frames follow its UUID at once */
+    int fd = dial(host, port, SOCK_STREAM);
+    if (fd < 0) {
+        fprintf(stderr, "as_send: cannot connect to %s:%s\n", host, port);
+        return 1;
+    }
+    uint8_t fr[70000];
+    size_t n;
+    if (fault && !strcmp(fault, "nouuid")) {
+        int16_t z[160] = {0};
+        n = lv_as_encode_slin(fr, sizeof(fr), 8000, z, 160);
+    } else {
+        n = lv_as_encode_uuid(fr, sizeof(fr), uuid);
+    }
+    if (send_all(fd, fr, n))
+        return 1;
     lv_as_params lap = lv_as_default_params();
     dec = lv_as_create(&lap, NULL);
     size_t reply_at = SIZE_MAX;
