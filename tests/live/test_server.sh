@@ -55,28 +55,49 @@ send() {
 }
 
 # ---- server A ---------------------------------------------------------------------------------
-start A --max-calls 20 --stall-sec 2 --queue-sec 60 --stats-sec 1 --threads 2
+# --stall-sec 10: the stalled peer and the silent connections end by it, while no sender of the
+# other calls, however slow the machine, leaves a gap that long; --ident-sec 60 keeps the
+# silent ones to the stall rule
+start A --max-calls 20 --stall-sec 10 --ident-sec 60 --queue-sec 60 --stats-sec 1 --threads 2
+SENDERS=""
 send rt --file "$C/call05_ringback_answer.wav" --channel 1 --secs 8 --pace 1 --dtmf 1.0:5,3.0:# --dump "$T/rt.raw"
 RT=$!
 send fast6 --file "$C/call06_ivr_dtmf.wav" --channel 1 --pace 20 --dtmf 2.0:1,4.0:2,6.0:3 --dump "$T/fast6.raw"
+SENDERS="$SENDERS $!"
 send fast5 --file "$C/call05_ringback_answer.wav" --channel 1 --pace 20 --end close --dump "$T/fast5.raw"
+SENDERS="$SENDERS $!"
 send wide16 --file "$C/call06_ivr_dtmf.wav" --channel 1 --pace 20 --rate 16000
+SENDERS="$SENDERS $!"
 for f in badkind badlen baddtmf toobig; do
     send "$f" --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 3 --pace 4 --fault "$f"
+    SENDERS="$SENDERS $!"
 done
 send nouuid --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 1 --pace 4 --fault nouuid
-send stall --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 1 --pace 4 --end stall --hold-sec 5
+SENDERS="$SENDERS $!"
+send stall --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 1 --pace 4 --end stall --hold-sec 120
+SENDERS="$SENDERS $!"
 send vanish --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 2 --pace 4 --end vanish
-sleep 1
-"$AS" --port "$PORT" --flood 1000 --hold-sec 3 > "$T/silent.out" 2>&1
-"$AS" --port "$PORT" --flood 1000 --flood-uuid 1 --hold-sec 3 > "$T/flood.out" 2>&1
+SENDERS="$SENDERS $!"
+# the floods come from the calls' own address: each of the 10 calls has its UUID in first (a
+# connection still waiting for its UUID would share the address's pool with them)
+live_wait 120 "server A: the 10 calls set up before the floods" live_stat_ge "$T/A.jsonl" 0 calls 10 ||
+    FAIL=1
+# each flood returns once the server has closed every connection (the hold only bounds a hang)
+"$AS" --port "$PORT" --flood 1000 --hold-sec 120 > "$T/silent.out" 2>&1
+"$AS" --port "$PORT" --flood 1000 --flood-uuid 1 --hold-sec 120 > "$T/flood.out" 2>&1
 wait "$RT"
-sleep 2 # the fast calls and the faults have ended
-send term --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 30 --pace 1 --end none --hold-sec 10
-sleep 1.5
-kill -TERM "$SPID"
-wait "$SPID"
-RC=$?
+# shellcheck disable=SC2086 # one PID a word
+wait $SENDERS
+# every call so far ended and analysed (a stats line with none active), then the call the
+# SIGTERM finds in progress: its stats line after that one says it is active
+L0=$(live_lines "$T/A.jsonl")
+live_wait 120 "server A: every call ended before the last one" live_stat_eq "$T/A.jsonl" "$L0" active 0 ||
+    FAIL=1
+L0=$(live_lines "$T/A.jsonl")
+send term --file "$C/call06_ivr_dtmf.wav" --channel 1 --pace 1 --end none --hold-sec 120
+live_wait 120 "server A: the last call in progress" live_stat_ge "$T/A.jsonl" "$L0" active 1 || FAIL=1
+live_stop "$SPID" "server A"
+RC=$LIVE_RC
 [ "$RC" -eq 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM: exit $RC"
 sleep 0.3
 for n in rt fast6 fast5 wide16 badkind badlen baddtmf toobig nouuid stall vanish term silent flood; do
@@ -175,11 +196,14 @@ sys.exit(fail)
 PY
 
 # ---- server B: --max-call-sec ---------------------------------------------------------------------
-start B --max-call-sec 1.5 --stats-sec 0
-send long --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 4 --pace 1
-send short --file "$C/call05_ringback_answer.wav" --channel 1 --secs 1 --pace 1
-sleep 3
-kill -TERM "$SPID"; wait "$SPID"
+# the long call sends 20 s at real-time pace, so it cannot end before the 5 s limit; the short
+# one is sent at once and has ended long before it however slow the machine
+start B --max-call-sec 5 --stats-sec 0
+send long --file "$C/call06_ivr_dtmf.wav" --channel 1 --secs 20 --pace 1
+LONG=$!
+send short --file "$C/call05_ringback_answer.wav" --channel 1 --secs 1 --pace 0
+wait "$LONG" "$!" # each returns when the server has closed its connection
+live_stop "$SPID" "server B"
 python3 - "$T" << 'PY' || FAIL=1
 import json, sys
 T = sys.argv[1]
@@ -193,28 +217,31 @@ PY
 
 # ---- server C: a reader that never reads ---------------------------------------------------------
 mkfifo "$T/fifo"
-sleep 30 < "$T/fifo" & # holds the read end, never reads
-PIDS="$PIDS $!"
+sleep 600 < "$T/fifo" & # holds the read end, never reads
+READER=$!
+PIDS="$PIDS $READER"
 "$CQ" live --audiosocket 127.0.0.1:0 --stats-sec 0.2 --event-queue 64 > "$T/fifo" 2> "$T/C.err" &
 SPID=$!
 PIDS="$PIDS $SPID"
-sleep 0.5
-PORT=$(sed -n 's/.*port \([0-9]*\),.*/\1/p' "$T/C.err")
+live_log "$SPID" "$T/C.err" 'port [0-9]+,' || { echo "FAIL - server C did not start"; exit 1; }
+PORT=$(sed -n 's/.*port \([0-9]*\),.*/\1/p' "$T/C.err" | head -1)
 send flood1 --dtmf-flood 3000 --file "$C/call05_ringback_answer.wav" --channel 1 --secs 2 --pace 4
 F1=$!
 send calm --file "$C/call05_ringback_answer.wav" --channel 1 --secs 2 --pace 1
 F2=$!
 wait "$F1" "$F2"
-T0=$(date +%s)
-kill -TERM "$SPID"; wait "$SPID"; RC=$?
-T1=$(date +%s)
+live_stop "$SPID" "server C"
+RC=$LIVE_RC
+# the server ended while the reader still held the pipe unread: it did not wait for it
+kill -0 "$READER" 2> /dev/null && HELD=1 || HELD=0
+kill "$READER" 2> /dev/null
 sed 's/^/  C: /' "$T/C.err"
 DROP=$(sed -n 's/.*lines, \([0-9]*\) dropped.*/\1/p' "$T/C.err")
 CALLS=$(sed -n 's/.*connections, \([0-9]*\) calls.*/\1/p' "$T/C.err")
-if [ "$RC" -eq 0 ] && [ "${DROP:-0}" -gt 0 ] && [ "${CALLS:-0}" -eq 2 ] && [ $((T1 - T0)) -le 6 ]; then
-    ok "stalled reader: $DROP lines dropped, 2 calls served, exit 0 in $((T1 - T0)) s"
+if [ "$RC" -eq 0 ] && [ "${DROP:-0}" -gt 0 ] && [ "${CALLS:-0}" -eq 2 ] && [ "$HELD" -eq 1 ]; then
+    ok "stalled reader: $DROP lines dropped, 2 calls served, exit 0 on SIGTERM with the pipe still unread"
 else
-    bad "stalled reader: rc $RC, dropped ${DROP:-?}, calls ${CALLS:-?}, $((T1 - T0)) s"
+    bad "stalled reader: rc $RC, dropped ${DROP:-?}, calls ${CALLS:-?}, reader still there at the exit: $HELD"
 fi
 # under a sanitizer build: nothing it reported, in any server
 if grep -l "Sanitizer" "$T"/*.err "$T"/*.out > /dev/null 2>&1; then
