@@ -183,7 +183,7 @@ st = [l for l in lines if l.get("type") == "stats"]
 fin = st[-1] if st else {}
 check(fin.get("final") is True and len(st) >= 3, "periodic and final stats lines (%d)" % len(st))
 # the silent flood: 872 closed as the oldest of their address's 128 (error frames), the last
-# 128 ended by --stall-sec (2 s here, before --ident-sec's 5 s: counted as no UUID)
+# 128 ended by --stall-sec (10 s here, before --ident-sec's 60 s: counted as no UUID)
 check(fin.get("unidentified_evicted", 0) >= 800 and "error 872" in out_of("silent") and
       fin.get("unidentified_evicted", 0) + fin.get("refused_uuid", 0) >= 1000,
       "silent flood: %s closed as the oldest waiting, %s refused (no UUID); flood %s" %
