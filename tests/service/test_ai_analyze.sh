@@ -69,12 +69,7 @@ start_service() { # start_service LOG [env assignments...]: the service, on a st
         > /dev/null 2> "$log" &
     SVC=$!
     PIDS="$PIDS $SVC"
-    for _ in $(seq 1 150); do
-        curl -s -o /dev/null "$U/health" && return 0
-        kill -0 "$SVC" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
+    serving "$SVC" "$U/health"
 }
 stop_service() {
     kill -TERM "$SVC"
@@ -200,14 +195,16 @@ FP=$T/fake1.port
 printf '%s\n' 'sk-test-0123456789' > "$T/key"
 chmod 600 "$T/key"
 printf '{"openai": ["valid", "500", "500", "timeout", "timeout"]}\n' > "$T/scen1.json"
+# the answers that time out come after 600 s, the timeout is 10 s: the valid answers have ample
+# time, and the cut is the only way the timing-out ones end
 python3 "$SRC/tests/service/fake_llm_report.py" --log "$T/fake1" --port-file "$FP" \
-    --key sk-test-0123456789 --model gpt-test-1 --scenario "$T/scen1.json" --sleep 4 &
+    --key sk-test-0123456789 --model gpt-test-1 --scenario "$T/scen1.json" --sleep 600 2> "$T/fake1.err" &
 PIDS="$PIDS $!"
-for _ in $(seq 1 100); do [ -s "$FP" ] && break; sleep 0.1; done
+wait_port "$FP" "$T/fake1.err"
 LP=$(cat "$FP")
 start_service "$T/serve2.log" CALLQA_LLM_PROVIDER=openai CALLQA_LLM_URL="http://127.0.0.1:$LP/v1" \
     CALLQA_LLM_MODEL=gpt-test-1 CALLQA_LLM_KEY_FILE="$T/key" CALLQA_LLM_RETRIES=1 \
-    CALLQA_LLM_TIMEOUT_SEC=1
+    CALLQA_LLM_TIMEOUT_SEC=10
 check "the service starts with an OpenAI-compatible LLM" curl -sf -o /dev/null "$U/health"
 s=$(get "$U/ai-analyze?server=uk&file=c02-all.wav" o1)
 check "openai: 200, made now (not the rules' stored one)" sh -c "[ $s = 200 ] && [ $(xcache o1) = miss ]"
@@ -287,9 +284,9 @@ stop_service
 # ---- an Anthropic provider ----
 FP2=$T/fake2.port
 python3 "$SRC/tests/service/fake_llm_report.py" --log "$T/fake2" --port-file "$FP2" \
-    --key sk-test-0123456789 --model claude-test-1 &
+    --key sk-test-0123456789 --model claude-test-1 2> "$T/fake2.err" &
 PIDS="$PIDS $!"
-for _ in $(seq 1 100); do [ -s "$FP2" ] && break; sleep 0.1; done
+wait_port "$FP2" "$T/fake2.err"
 LP2=$(cat "$FP2")
 start_service "$T/serve3.log" CALLQA_LLM_PROVIDER=anthropic CALLQA_LLM_URL="http://127.0.0.1:$LP2" \
     CALLQA_LLM_MODEL=claude-test-1 CALLQA_LLM_KEY_FILE="$T/key"
