@@ -4,7 +4,7 @@
  * FreeSWITCH's mod_audio_fork"): one channel of a recording (or two, for a stereo WebSocket)
  * in 20 ms packets or frames, at real-time pace or faster, with the faults a test needs.
  *
- *   live_send --rtp --port P [--host H] --file WAV [--channel N] [--secs S] [--pace X]
+ *   live_send --rtp --port P [--host H] --file WAV [--channel N] [--from S] [--secs S] [--pace X]
  *             [--codec pcmu|pcma|l16] [--pt N] [--ssrc HEX] [--loss N] [--reorder N] [--dup N]
  *             [--change-at SEC --ssrc2 HEX --dump2 RAW] [--late-old K] [--garbage N]
  *             [--stray N] [--dump RAW]
@@ -20,15 +20,17 @@
  *     8 kHz samples the receiver plays (s16le, lost packets as zeros) for `callqa classify -`.
  *
  *   live_send --ws --port P [--host H] [--path TARGET] [--meta JSON] --file WAV [--channel N]
- *             [--stereo] [--rate 8000|16000] [--secs S] [--pace X] [--ping SEC]
+ *             [--stereo] [--rate 8000|16000] [--from S] [--secs S] [--pace X] [--ping SEC]
  *             [--fault unmasked|toobig|badupgrade] [--end close|vanish|none] [--dump RAW]
  *     mod_audio_fork's client: the HTTP Upgrade with its subprotocol, the metadata as the first
  *     text frame, then binary frames of L16 little-endian (masked, as a client's are), mono or
  *     stereo (channels 1 and 2); --rate 16000 sends each sample twice. Prints "upgrade CODE",
- *     "got pong", "got close CODE" or "got eof" for what the server sent. --dump writes the
+ *     "got pong", "got close CODE" or "got eof" for what the server sent (awaited for up to 60 s
+ *     after the last frame: the server's close ends the wait). --dump writes the
  *     8 kHz mono samples the server analyses (stereo: the mean of the two channels).
  *
- *   Both take the line that answers callqa's probe (sender.h): --reply WAV (8 kHz mono) with
+ *   Both send the recording from --from S seconds in (default 0). Both take the line that
+ *   answers callqa's probe (sender.h): --reply WAV (8 kHz mono) with
  *   --person-at S, --reply-delay S, --reply-over 1, --reply-late S, as as_send does. What comes
  *   back is checked as the PBX would take it: over RTP, packets of another SSRC in the stream's
  *   payload type, in sequence, their timestamps advancing by their samples, the marker on each
@@ -91,8 +93,10 @@ static uint8_t alaw_enc(int16_t s)
     return (uint8_t)((sign | seg << 4 | mant) ^ 0x55);
 }
 
-/* Channels of a recording (8 kHz) as 16-bit samples: ch[0], and ch[1] when it has two. */
-static size_t load(const char *file, int channel, double secs, int16_t **ch0, int16_t **ch1)
+/* Channels of a recording (8 kHz) as 16-bit samples: ch[0], and ch[1] when it has two; secs
+ * of it from `from` s. */
+static size_t load(const char *file, int channel, double from, double secs, int16_t **ch0,
+                   int16_t **ch1)
 {
     cq_err err;
     cq_err_clear(&err);
@@ -107,18 +111,19 @@ static size_t load(const char *file, int channel, double secs, int16_t **ch0, in
         fprintf(stderr, "live_send: %s: 8 kHz and channel 1..%d only\n", file, nch);
         exit(1);
     }
-    size_t want = secs < 1e8 ? (size_t)(secs * 8000) : (size_t)info->frames;
+    const size_t skip = from > 0 ? (size_t)(from * 8000) : 0;
+    size_t want = skip + (secs < 1e8 ? (size_t)(secs * 8000) : (size_t)info->frames);
     if (want > (size_t)info->frames)
         want = (size_t)info->frames;
     float *all = malloc(want * (size_t)nch * sizeof(float) + 4);
     int64_t got = cq_audio_read(a, all, want, &err);
-    size_t n = got > 0 ? (size_t)got : 0;
+    size_t n = got > (int64_t)skip ? (size_t)got - skip : 0;
     *ch0 = malloc(n * sizeof(int16_t) + 2);
     *ch1 = malloc(n * sizeof(int16_t) + 2);
     for (size_t i = 0; i < n; i++) {
         for (int c = 0; c < 2; c++) {
             int src = c == 0 ? channel - 1 : (nch > 1 ? 1 : 0);
-            float v = all[i * (size_t)nch + (size_t)src] * 32768.0f;
+            float v = all[(skip + i) * (size_t)nch + (size_t)src] * 32768.0f;
             int16_t s = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : lrintf(v));
             (c == 0 ? *ch0 : *ch1)[i] = s;
         }
@@ -522,10 +527,10 @@ static int run_ws(const char *host, const char *port, int16_t *a, const int16_t 
                       o->fault && !strcmp(o->fault, "badupgrade") ? "" : "\r\n");
     if (send_all(fd, (const uint8_t *)req, (size_t)rl))
         return 1;
-    /* the answer, up to its empty line */
+    /* the answer, up to its empty line (60 s: a bound on a server that never answers) */
     char ans[2048];
     size_t an = 0;
-    double until = now() + 5;
+    double until = now() + 60;
     while (an < sizeof(ans) - 1 && now() < until) {
         struct pollfd pf = {.fd = fd, .events = POLLIN};
         if (poll(&pf, 1, 50) <= 0)
@@ -579,7 +584,7 @@ static int run_ws(const char *host, const char *port, int16_t *a, const int16_t 
                 uint8_t h[14] = {0x82, 0xff, 0, 0, 0, 0, 0, 0x10, 0, 0, 1, 2, 3, 4};
                 (void)send_all(fd, h, sizeof(h));
             }
-            ws_replies(fd, 3, true);
+            ws_replies(fd, 60, true); /* returns at the server's close */
             goto gone;
         }
         if (!strcmp(o->end, "vanish") && pos + k >= total) {
@@ -610,9 +615,9 @@ static int run_ws(const char *host, const char *port, int16_t *a, const int16_t 
     if (!strcmp(o->end, "close")) {
         uint8_t cb[2] = {1000 >> 8, 1000 & 0xff};
         (void)ws_send(fd, LV_WS_CLOSE, cb, 2, true);
-        ws_replies(fd, 3, false);
+        ws_replies(fd, 60, false); /* its close, then the end of the stream */
     } else {
-        ws_replies(fd, 4, false);
+        ws_replies(fd, 60, false);
     }
     close(fd);
     return 0;
@@ -626,7 +631,7 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *port = NULL, *file = NULL, *mode = NULL;
     int channel = 1;
-    double secs = 1e9;
+    double secs = 1e9, from = 0;
     rtp_opts r = {.codec = "pcmu", .pt = 0, .pace = 1, .ssrc = 0x1234abcd, .ssrc2 = 0x5678ef01};
     ws_opts w = {.path = "/", .end = "close", .rate = 8000, .pace = 1};
     line ln = {.person_at = 1e9, .reply_delay = 0.6};
@@ -652,6 +657,8 @@ int main(int argc, char **argv)
             channel = atoi(v);
         else if (!strcmp(k, "--secs"))
             secs = atof(v);
+        else if (!strcmp(k, "--from"))
+            from = atof(v);
         else if (!strcmp(k, "--pace"))
             r.pace = w.pace = atof(v);
         else if (!strcmp(k, "--codec"))
@@ -704,11 +711,11 @@ int main(int argc, char **argv)
         return 2;
     }
     int16_t *a, *b;
-    size_t n = load(file, channel, secs, &a, &b);
+    size_t n = load(file, channel, from, secs, &a, &b);
     float *reply = NULL;
     if (reply_file) {
         int16_t *ra, *rb;
-        size_t rn = load(reply_file, 1, 30, &ra, &rb);
+        size_t rn = load(reply_file, 1, 0, 30, &ra, &rb);
         reply = malloc(rn * sizeof(float) + 4);
         for (size_t i = 0; i < rn; i++)
             reply[i] = (float)ra[i] / 32768.0f;
