@@ -3,10 +3,13 @@
 # (an RTP sender as ARI externalMedia sends, and a mod_audio_fork WebSocket client, both written
 # from the wire formats, tests/live/live_send.c) and as_send (AudioSocket) in place of Asterisk
 # and FreeSWITCH, which Debian 12 does not package.
-#   RTP: 8 s of a corpus call leg in PCMU at real-time pace that then stops (stalled); 24 s in
-#     PCMA at 4x with loss, reordering, duplicates, sequence and timestamp wraps, an SSRC change
-#     at 14 s from the same socket and the old stream's last packets after it, beside datagrams
-#     that are not RTP; a whole leg in L16 at 16 kHz (payload type 118) at 10x.
+#   RTP: 8 s of a corpus call leg in PCMU at real-time pace that then stops (stalled); 20 s in
+#     PCMA at 2x with loss, reordering, duplicates, sequence and timestamp wraps, an SSRC change
+#     at 10 s from the same socket and the old stream's last packets after it, beside datagrams
+#     that are not RTP; 20 s in L16 at 16 kHz (payload type 118) at 2x. The exact counts of
+#     RTP need every datagram sent to reach the server: the senders keep to 2x real time, and
+#     when the kernel still dropped some on the server's socket (/proc/net/udp), the checks
+#     that count them say so and are skipped rather than failed.
 #   WebSocket: 8 s at real-time pace, named by its metadata's uuid, a ping, a close; a stereo
 #     call named by its path (?mix=stereo); a 16 kHz call (?rate=16k); an unmasked frame
 #     (close 1002), an oversized one (close 1009), an Upgrade without its key (400), a peer that
@@ -36,19 +39,27 @@ FAIL=0
 ok() { echo "ok - $1"; }
 bad() { echo "FAIL - $1"; FAIL=1; }
 
+# shellcheck source=tests/live/live_lib.sh
+. "$4/tests/live/live_lib.sh"
+# udp_drops PORT: the datagrams the kernel dropped on the socket bound to 127.0.0.1:PORT
+udp_drops() {
+    awk -v p="$(printf '%04X' "$1")" '$2 == "0100007F:" p {print $NF}' /proc/net/udp
+}
+
+# --stall-sec 10: the RTP calls that stop end by it, while no sender of a call, however slow
+# the machine, leaves a gap that long; --ident-sec 60: no case here waits for that rule
 "$CQ" live --audiosocket 127.0.0.1:0 --rtp 127.0.0.1:0 --websocket 127.0.0.1:0 \
-    --events "$T/S.jsonl" --max-calls 40 --stall-sec 2 --queue-sec 120 --stats-sec 1 \
-    --threads 2 2> "$T/S.err" &
+    --events "$T/S.jsonl" --max-calls 40 --stall-sec 10 --ident-sec 60 --queue-sec 120 \
+    --stats-sec 1 --threads 2 2> "$T/S.err" &
 SPID=$!
 PIDS="$PIDS $SPID"
-for _ in $(seq 100); do
-    APORT=$(sed -n 's/.*AudioSocket on .* port \([0-9]*\),.*/\1/p' "$T/S.err")
-    RPORT=$(sed -n 's/.*RTP on .* UDP port \([0-9]*\).*/\1/p' "$T/S.err")
-    WPORT=$(sed -n 's/.*WebSocket on .* TCP port \([0-9]*\).*/\1/p' "$T/S.err")
-    [ -n "$APORT" ] && [ -n "$RPORT" ] && [ -n "$WPORT" ] && break
-    sleep 0.1
+for what in 'AudioSocket on .* port [0-9]+,' 'RTP on .* UDP port [0-9]+' 'WebSocket on .* TCP port [0-9]+'; do
+    live_log "$SPID" "$T/S.err" "$what" || { echo "FAIL - the server did not start"; exit 1; }
 done
-[ -n "$WPORT" ] || { cat "$T/S.err"; echo "FAIL - the server did not start"; exit 1; }
+APORT=$(sed -n 's/.*AudioSocket on .* port \([0-9]*\),.*/\1/p' "$T/S.err")
+RPORT=$(sed -n 's/.*RTP on .* UDP port \([0-9]*\).*/\1/p' "$T/S.err")
+WPORT=$(sed -n 's/.*WebSocket on .* TCP port \([0-9]*\).*/\1/p' "$T/S.err")
+D0=$(udp_drops "$RPORT")
 
 # go NAME COMMAND...: a sender in the background, its output in $T/NAME.out
 go() {
@@ -67,41 +78,57 @@ gows() { # gows NAME ARGS...: a WebSocket sender
     shift
     go "$n" "$LS" --ws --port "$WPORT" "$@"
 }
+SENDERS=""
 gortp rtp_rt --file "$C/call05_ringback_answer.wav" --secs 8 --pace 1 --codec pcmu --pt 0 \
     --ssrc 0a000001 --dump "$T/rtp_rt.raw"
-RT1=$!
-gortp rtp_imp --file "$C/call06_ivr_dtmf.wav" --secs 48 --pace 6 --codec pcma --pt 8 \
-    --ssrc 0a000002 --loss 37 --reorder 23 --dup 29 --change-at 30 --ssrc2 0b000002 \
+SENDERS="$SENDERS $!"
+# 20 s from 20 s in: the leg's DTMF (26-27 s) before the SSRC change
+gortp rtp_imp --file "$C/call06_ivr_dtmf.wav" --from 20 --secs 20 --pace 2 --codec pcma --pt 8 \
+    --ssrc 0a000002 --loss 37 --reorder 23 --dup 29 --change-at 10 --ssrc2 0b000002 \
     --late-old 3 --garbage 20 --dump "$T/rtp_imp.raw" --dump2 "$T/rtp_imp2.raw"
-RT3=$!
-gortp rtp_l16 --file "$C/call06_ivr_dtmf.wav" --pace 10 --codec l16 --pt 118 --ssrc 0a000003
+SENDERS="$SENDERS $!"
+gortp rtp_l16 --file "$C/call06_ivr_dtmf.wav" --from 20 --secs 20 --pace 2 --codec l16 --pt 118 \
+    --ssrc 0a000003
+SENDERS="$SENDERS $!"
 gows ws_rt --file "$C/call05_ringback_answer.wav" --secs 8 --pace 1 --path "/fork/rt" \
     --meta '{"uuid":"4f1c2a9e-0000-4000-8000-00000000ws01","to":"100"}' --ping 2 --end close \
     --dump "$T/ws_rt.raw"
-RT2=$!
+SENDERS="$SENDERS $!"
 gows ws_stereo --file "$C/call06_ivr_dtmf.wav" --stereo --pace 20 \
     --path "/fork/stereo1?mix=stereo" --meta '{"from":"2061236666"}' --end close \
     --dump "$T/ws_stereo.raw"
+SENDERS="$SENDERS $!"
 gows ws_16k --file "$C/call06_ivr_dtmf.wav" --rate 16000 --pace 20 --path "/w16?rate=16k" \
     --meta '{"callId":"w16-call"}' --end close
+SENDERS="$SENDERS $!"
 gows ws_unmasked --file "$C/call06_ivr_dtmf.wav" --secs 3 --pace 4 --meta '{"callId":"unm"}' \
     --fault unmasked
+SENDERS="$SENDERS $!"
 gows ws_toobig --file "$C/call06_ivr_dtmf.wav" --secs 3 --pace 4 --meta '{"callId":"big"}' \
     --fault toobig
+SENDERS="$SENDERS $!"
 gows ws_badup --file "$C/call06_ivr_dtmf.wav" --secs 1 --pace 4 --fault badupgrade
+SENDERS="$SENDERS $!"
 gows ws_vanish --file "$C/call06_ivr_dtmf.wav" --secs 2 --pace 4 --meta '{"callId":"van"}' \
     --end vanish
+SENDERS="$SENDERS $!"
 go as_fast "$AS" --port "$APORT" --uuid 0123456789abcdef0123456789abcdef \
     --file "$C/call05_ringback_answer.wav" --channel 1 --pace 20 --dump "$T/as_fast.raw"
-wait "$RT1" "$RT2" "$RT3"
-sleep 4 # past --stall-sec (2 s): the RTP calls that stopped have ended
-gortp rtp_term --file "$C/call06_ivr_dtmf.wav" --secs 30 --pace 1 --ssrc 0a000009
-gows ws_term --file "$C/call06_ivr_dtmf.wav" --secs 30 --pace 1 --meta '{"callId":"term"}' \
-    --end none
-sleep 1.5
-kill -TERM "$SPID"
-wait "$SPID"
-RC=$?
+SENDERS="$SENDERS $!"
+# shellcheck disable=SC2086 # one PID a word
+wait $SENDERS
+# every datagram of these calls has reached the socket or been dropped by now
+DROPS=$(($(udp_drops "$RPORT") - D0))
+# every call so far ended (the RTP ones stalled) and analysed: a stats line with none active;
+# then the two calls the SIGTERM finds in progress, seen active on a stats line after that one
+L0=$(live_lines "$T/S.jsonl")
+live_wait 120 "every call ended before the last two" live_stat_eq "$T/S.jsonl" "$L0" active 0 || FAIL=1
+L0=$(live_lines "$T/S.jsonl")
+gortp rtp_term --file "$C/call06_ivr_dtmf.wav" --pace 1 --ssrc 0a000009
+gows ws_term --file "$C/call06_ivr_dtmf.wav" --pace 1 --meta '{"callId":"term"}' --end none
+live_wait 120 "the last two calls in progress" live_stat_ge "$T/S.jsonl" "$L0" active 2 || FAIL=1
+live_stop "$SPID" server
+RC=$LIVE_RC
 [ "$RC" -eq 0 ] && ok "SIGTERM: exit 0" || bad "SIGTERM: exit $RC"
 sleep 0.3
 for n in rtp_rt rtp_imp rtp_l16 ws_rt ws_stereo ws_16k ws_unmasked ws_toobig ws_badup ws_vanish \
@@ -113,15 +140,24 @@ for n in rtp_rt rtp_imp rtp_imp2 ws_rt ws_stereo as_fast; do
     "$CQ" classify --rate 8000 - < "$T/$n.raw" > "$T/$n.ref" 2> /dev/null
 done
 
-python3 - "$T" << 'PY' || FAIL=1
+python3 - "$T" "$DROPS" << 'PY' || FAIL=1
 import json, sys
-T = sys.argv[1]
+T, drops = sys.argv[1], int(sys.argv[2])
 fail = 0
 def check(cond, what):
     global fail
     print(("ok - " if cond else "FAIL - ") + what)
     if not cond:
         fail = 1
+print("# the kernel dropped %d datagrams on the server's RTP socket" % drops)
+def rcheck(cond, what):
+    """A check of what needs every RTP datagram sent: when the kernel dropped some on the
+    server's socket (a machine too slow to read them in time) and it does not hold, it is
+    skipped with the number dropped instead of failed."""
+    if drops and not cond:
+        print("skip - %s (the kernel dropped %d datagrams on the server's socket)" % (what, drops))
+    else:
+        check(cond, what)
 lines = [json.loads(l) for l in open(T + "/S.jsonl")]
 calls = {}
 for l in lines:
@@ -137,14 +173,15 @@ def out(n):
 def end(name):
     e = [l for l in calls.get(name, []) if l["type"] == "call_end"]
     return e[0] if e else {}
-def same(name, ref, need=True):
+def same(name, ref, need=True, counted=False):
     live = [(l["type"], l["state"], l["start"], l.get("digits")) for l in calls.get(name, [])
             if "state" in l]
     r = [json.loads(l) for l in open("%s/%s.ref" % (T, ref))]
     r = [(l["type"], l["state"], l["start"], l.get("digits")) for l in r]
     okk = len(live) == len(r) and all(a[0] == b[0] and a[1] == b[1] and a[3] == b[3] and
                                       abs(a[2] - b[2]) <= 0.032 for a, b in zip(live, r))
-    check(okk and (len(r) > 0 or not need), "%s: %d events equal callqa classify's on the same samples %s" %
+    (rcheck if counted else check)(
+          okk and (len(r) > 0 or not need), "%s: %d events equal callqa classify's on the same samples %s" %
           (name, len(r), "" if okk else "\n  live %s\n  ref  %s" % (live, r)))
 def expect(n):
     ex = {}
@@ -156,26 +193,31 @@ def expect(n):
 # RTP
 e = end("rtp-0a000001")
 check(e.get("input") == "rtp" and e.get("reason") == "stalled" and e.get("rate_hz") == 8000 and
-      abs(e.get("audio_sec", 0) - 8) < 0.05 and e.get("lost") == 0 and
       e.get("audio_dropped_sec") == 0 and e.get("source", "").startswith("127.0.0.1:"),
-      "rtp_rt: PCMU, 8 s, ended stalled after the stream stopped: %s" % e)
-same("rtp-0a000001", "rtp_rt")
+      "rtp_rt: PCMU, ended stalled after the stream stopped: %s" % e)
+rcheck(abs(e.get("audio_sec", 0) - 8) < 0.05 and e.get("lost") == 0,
+       "rtp_rt: 8 s, nothing lost: %s s, %s lost" % (e.get("audio_sec"), e.get("lost")))
+same("rtp-0a000001", "rtp_rt", counted=True)
 ex = expect("rtp_imp")
 for ssrc, ref, reason in (("0a000002", "rtp_imp", "ssrc_change"),
                           ("0b000002", "rtp_imp2", "stalled")):
     e, x = end("rtp-" + ssrc), ex.get(ssrc, {})
-    check(e.get("reason") == reason and x and e.get("lost") == x["lost"] and
-          e.get("duplicates") == x["duplicates"] and e.get("reordered") == x["reordered"] and
-          e.get("late") == 0 and x["lost"] > 0 and x["duplicates"] > 0 and x["reordered"] > 0,
-          "rtp_imp %s: %s; lost %s duplicates %s reordered %s as sent (%s)" %
-          (ssrc, e.get("reason"), e.get("lost"), e.get("duplicates"), e.get("reordered"), x))
-    same("rtp-" + ssrc, ref, ssrc == "0a000002") # 30-48 s of the leg may have no event
+    check(e.get("reason") == reason and x and e.get("late") == 0 and x["lost"] > 0 and
+          x["duplicates"] > 0 and x["reordered"] > 0,
+          "rtp_imp %s: %s, none late; the sender's losses, duplicates, reorderings %s" %
+          (ssrc, e.get("reason"), x))
+    rcheck(x and e.get("lost") == x["lost"] and e.get("duplicates") == x["duplicates"] and
+           e.get("reordered") == x["reordered"],
+           "rtp_imp %s: lost %s duplicates %s reordered %s as sent" %
+           (ssrc, e.get("lost"), e.get("duplicates"), e.get("reordered")))
+    same("rtp-" + ssrc, ref, ssrc == "0a000002", True) # the leg's 30-40 s may have no event
 check(end("rtp-0b000002").get("ssrc_change_from") == "rtp-0a000002",
       "rtp_imp: the second SSRC says which stream it followed")
 e = end("rtp-0a000003")
 ev = sorted({l["type"] for l in calls.get("rtp-0a000003", []) if "state" in l})
-check(e.get("rate_hz") == 16000 and e.get("analysed_sec", 0) > 71 and "dtmf" in ev,
-      "rtp_l16: L16/16000 resampled and analysed (%s s), its events %s" % (e.get("analysed_sec"), ev))
+check(e.get("rate_hz") == 16000, "rtp_l16: L16/16000 (%s Hz)" % e.get("rate_hz"))
+rcheck(e.get("analysed_sec", 0) > 19 and "dtmf" in ev,
+       "rtp_l16: its 20 s resampled and analysed (%s s), its events %s" % (e.get("analysed_sec"), ev))
 check(end("rtp-0a000009").get("reason") == "shutdown", "rtp_term: shutdown")
 # WebSocket
 n = "4f1c2a9e-0000-4000-8000-00000000ws01"
@@ -211,12 +253,13 @@ check(end(n).get("input") == "audiosocket" and end(n).get("reason") == "hangup",
 same(n, "as_fast")
 st = [l for l in lines if l.get("type") == "stats"]
 fin = st[-1] if st else {}
-check(fin.get("final") is True and fin.get("rtp_malformed", 0) >= 20 and
-      fin.get("rtp_after_end", 0) >= 3 and fin.get("ws_refused", 0) >= 1 and
+check(fin.get("final") is True and fin.get("ws_refused", 0) >= 1 and
       fin.get("active") == 0 and fin.get("events_dropped") == 0 and
       fin.get("audio_dropped_samples") == 0,
-      "final stats: %s malformed datagrams, %s after their call, %s WebSocket refused, none left"
-      % (fin.get("rtp_malformed"), fin.get("rtp_after_end"), fin.get("ws_refused")))
+      "final stats: %s WebSocket refused, none left" % fin.get("ws_refused"))
+rcheck(fin.get("rtp_malformed", 0) >= 20 and fin.get("rtp_after_end", 0) >= 3,
+       "final stats: %s malformed datagrams, %s after their call"
+       % (fin.get("rtp_malformed"), fin.get("rtp_after_end")))
 sys.exit(fail)
 PY
 if grep -l "Sanitizer" "$T"/*.err "$T"/*.out > /dev/null 2>&1; then
