@@ -9,10 +9,7 @@ serve_start() { # serve_start DB: `callqa serve --db DB` on a free port; $U, $SE
     slog="$T/$(basename "$1").serve.log"
     "$CQ" serve --db "$1" --no-auth --listen "127.0.0.1:$PORT" > "$slog" 2>&1 &
     SERVE=$!
-    for _ in $(seq 1 100); do
-        curl -s -o /dev/null "$U/health" && return 0
-        sleep 0.1
-    done
+    serving "$SERVE" "$U/health" && return 0
     echo "serve did not start: $(cat "$slog")"
     exit 1
 }
