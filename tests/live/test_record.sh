@@ -60,13 +60,12 @@ CC=$!
     --channel 1 --secs 2 --pace 0 > "$T/e.out" 2>&1 &
 E=$!
 wait $A $B $CC $E
-for _ in $(seq 100); do
-    [ "$(grep -c '"call_end"' "$T/ev.jsonl" 2>/dev/null)" -ge 4 ] && break
-    sleep 0.1
-done
-kill -TERM $SPID
-wait $SPID
-rc=$?
+# calls_ended FILE N: FILE has N call_end lines
+calls_ended() { [ "$(grep -c '"call_end"' "$1" 2> /dev/null)" -ge "$2" ]; }
+# the four calls ended by their hangups, before the stop
+live_wait 120 "the four calls' call_end lines" calls_ended "$T/ev.jsonl" 4 || FAIL=1
+live_stop "$SPID" server
+rc=$LIVE_RC
 SPID=""
 [ $rc -eq 0 ] && echo "ok - the server exits 0" || { echo "FAIL - the server exited $rc"; FAIL=1; }
 
@@ -185,12 +184,8 @@ SPID=$LIVE_PID PORT=$LIVE_PORT
 [ -n "$PORT" ] || { echo "FAIL - the masking server did not start"; exit 1; }
 "$AS" --port "$PORT" --uuid 44444444444444448444444444444444 --file "$C/call06_ivr_dtmf.wav" \
     --channel 1 --secs 32 --pace 0 --dtmf 30.0:9 --dump "$T/m.raw" > "$T/m.out" 2>&1
-for _ in $(seq 100); do
-    grep -q '"call_end"' "$T/mev.jsonl" 2>/dev/null && break
-    sleep 0.1
-done
-kill -TERM $SPID
-wait $SPID
+live_wait 120 "the masked call's call_end line" calls_ended "$T/mev.jsonl" 1 || FAIL=1
+live_stop "$SPID" "masking server" || FAIL=1
 SPID=""
 "$CQ" classify --rate 8000 - < "$T/m.raw" > "$T/m.sent.ev" 2> /dev/null
 python3 - "$M/44444444-4444-4444-8444-444444444444.wav" "$T/m.rec.raw" << 'PY'
