@@ -33,23 +33,14 @@ store_setup "$T"
 export CALLQA_MODEL_DIR="$T/no-models" # levels, silences, conversation: enough to check lengths
 W=$T/rec
 DB=$(test_store "$T" watch) || exit 1
-SETTLE=2
-PAIR=6
+# settle: longer than any gap between the chunks of the file written while held open (0.3 s
+# apart); pair wait: longer than the 2 s between a pair's legs
+SETTLE=5
+PAIR=20
 mkdir -p "$W/ORIG"
 
 calls() { store_sql "$DB" "SELECT COUNT(*) FROM calls" 2>/dev/null || echo 0; }
 has_call() { [ -n "$(store_sql "$DB" "SELECT 1 FROM calls WHERE recording_id = ?" "$1" 2>/dev/null)" ]; }
-wait_for() { # wait_for SECONDS COMMAND...: until the command succeeds
-    t=$1
-    shift
-    i=0
-    while [ $i -lt $((t * 10)) ]; do
-        "$@" && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
 watcher() { # watcher LOG [FLAGS...]: the watcher in the background; $WATCH
     log=$1
     shift
@@ -69,41 +60,56 @@ check "an unreadable folder is an error at start" \
 
 t0=$(date +%s)
 watcher "$T/w1.log"
-check "the watcher starts and reads the tree" wait_for 10 grep -q 'start-up read' "$T/w1.log"
+check "the watcher starts and reads the tree" wait_until 120 grep -q 'start-up read' "$T/w1.log"
 "$CQ" ingest watch --dir "$W" --db "$DB" --once > "$T/second.log" 2>&1
 rc=$?
 check "a second watcher on the same source is refused (status $rc)" \
     sh -c "[ $rc = 1 ] && grep -q 'watched by another process' '$T/second.log'"
 pre_taken() { has_call PRE && has_call PRE1; }
-check "the files there before the start are taken (a pair and a plain file)" wait_for 10 pre_taken
+check "the files there before the start are taken (a pair and a plain file)" wait_until 120 pre_taken
 
 # ---- written while it runs -------------------------------------------------------------------
 cp "$C/call01_normal.wav" "$W/20240105-093000_5551234_ann.wav" # whole, closed by cp
-# a writer that keeps the file open: four chunks 0.8 s apart (under the settle time), then it
-# holds the file open; the watcher must take it by its size, after the last chunk, once
+# a writer that keeps the file open: four chunks 0.3 s apart (well under the settle time), then
+# it holds the file open; the watcher must take it by its size, after the last chunk, once. The
+# store is read by a thread of its own while the chunks are written (a slow query never holds
+# up the writes): a call stored before the last chunk is counted as early
 python3 - "$C/call03_dead_air.wav" "$W/CHUNKED.wav" "$DB" "$T/chunk.out" <<'PY' &
-import os, storedb, sys, time
+import storedb, sys, threading, time
 src, dst, db, out = sys.argv[1:5]
 data = open(src, "rb").read()
 q = len(data) // 4
+def stored():
+    try:
+        return storedb.connect(db).execute("SELECT COUNT(*) FROM calls WHERE recording_id = 'CHUNKED'").fetchone()[0]
+    except storedb.Error:
+        return 0
+written = threading.Event()
+early = []
+def watch():
+    while not written.is_set():
+        n = stored()
+        if n and not written.is_set():
+            early.append(n)
+        time.sleep(0.1)
+t = threading.Thread(target=watch)
+t.start()
 f = open(dst, "wb")
-early = 0
 for i in range(4):
     f.write(data[i * q:] if i == 3 else data[i * q:(i + 1) * q])
     f.flush()
-    os.fsync(f.fileno())
-    time.sleep(0.8)
-    try:
-        early += storedb.connect(db).execute("SELECT COUNT(*) FROM calls WHERE recording_id = 'CHUNKED'").fetchone()[0]
-    except storedb.Error:
-        pass
+    if i < 3:
+        time.sleep(0.3)
+written.set()
+t.join()
 taken = None
-for _ in range(100):  # held open meanwhile
-    time.sleep(0.1)
-    if storedb.connect(db).execute("SELECT COUNT(*) FROM calls WHERE recording_id = 'CHUNKED'").fetchone()[0]:
+end = time.monotonic() + 120
+while time.monotonic() < end:  # held open meanwhile
+    if stored():
         taken = True
         break
-open(out, "w").write("early=%d taken_while_open=%s\n" % (early, taken))
+    time.sleep(0.1)
+open(out, "w").write("early=%d taken_while_open=%s\n" % (len(early), taken))
 f.close()
 PY
 CHUNKER=$!
@@ -121,15 +127,16 @@ cp "$C/call14_vicidial-in.wav" "$W/MIXED-in.wav"
 cp "$C/call14_vicidial-out.wav" "$W/MIXED-out.wav"
 mkdir -p "$W/2024-01-05/deep"
 cp "$C/call12_overtalk.wav" "$W/2024-01-05/deep/SUB.wav"
-# deleted before it settled: a writer that keeps it open, then removes it
-python3 -c 'import os,sys,time; f=open(sys.argv[1],"wb"); f.write(b"RIFF"+b"\0"*4000); f.flush(); time.sleep(0.8); os.unlink(sys.argv[1]); f.close()' "$W/GONE.wav"
+# deleted before it settled: a writer that keeps it open, then removes it (the watcher learns of
+# both from inotify, in that order)
+python3 -c 'import os,sys; f=open(sys.argv[1],"wb"); f.write(b"RIFF"+b"\0"*4000); f.flush(); os.unlink(sys.argv[1]); f.close()' "$W/GONE.wav"
 wait "$CHUNKER"
 check "the chunked file is taken after its last chunk, while its writer holds it open ($(cat "$T/chunk.out"))" \
     grep -q 'early=0 taken_while_open=True' "$T/chunk.out"
 
 calls_at_least() { [ "$(calls)" -ge "$1" ]; }
 check "the calls arrive: 9 (2 there before, whole, chunked, renamed, legs, lone, mix, subfolder)" \
-    wait_for $((PAIR + SETTLE + 10)) calls_at_least 9
+    wait_until $((PAIR + SETTLE + 120)) calls_at_least 9
 echo "# calls after the live writes: $(calls) in $(($(date +%s) - t0)) s"
 check "the lone leg is enqueued after the pair wait, the missing leg named in the log" \
     grep -q '"missing":"[^"]*/LONE-out.wav"' "$T/w1.log"
