@@ -4,7 +4,8 @@ what a channel running AGI(agi://HOST:PORT/SCRIPT,UUID) sends and expects, writt
 AGI documentation (docs.asterisk.org, "Asterisk Gateway Interface (AGI)" and the AGI command
 "SET VARIABLE"), since Debian 12 does not package Asterisk.
 
-    agi_client.py --port P [--host H] [--script amd] [--chunk N] [--hangup-after S] UUID...
+    agi_client.py --port P [--host H] [--script amd] [--chunk N] [--hangup-after S]
+                  [--wait-sec S] UUID...
 
 For each UUID, at once, one connection: the environment as Asterisk sends it to a FastAGI
 server (agi_network: yes, agi_network_script: SCRIPT, the channel's agi_* lines, agi_arg_1: the
@@ -15,6 +16,8 @@ SET VARIABLE AMDCAUSE "<cause>" in AMD()'s vocabulary for that status, answered 
 then the connection must close (the dialplan goes on). --script hold: the same with HOLDSTATUS
 (HUMAN, ENDED, NOTSURE, HANGUP) and HOLDCAUSE, callqa's hold-slayer answer (docs/live.md). --hangup-after S: send "HANGUP" (the
 channel hung up) after S seconds instead, and expect the server to close.
+
+--wait-sec S (default 300) bounds each wait for the server, a hang guard only.
 
 Prints one JSON line per UUID: uuid, status, cause, secs (from the connection to the answer),
 ok (every line as the protocol says), error (what was wrong), closed (the server closed).
@@ -82,7 +85,7 @@ def one(a, uuid, n, out):
     r = {"uuid": uuid, "status": None, "cause": None, "ok": False, "error": "", "closed": False}
     t0 = time.monotonic()
     try:
-        s = socket.create_connection((a.host, a.port), timeout=60)
+        s = socket.create_connection((a.host, a.port), timeout=a.wait_sec)
         env = environment(a.host, a.port, a.script, uuid, n, a.dest)
         for i in range(0, len(env), a.chunk):
             s.sendall(env[i:i + a.chunk])
@@ -134,6 +137,9 @@ def main():
     ap.add_argument("--script", default="amd")
     ap.add_argument("--chunk", type=int, default=7)
     ap.add_argument("--hangup-after", type=float)
+    ap.add_argument("--wait-sec", type=float, default=300,
+                    help="the longest silence of the server (a hang guard: an answer waits for "
+                         "the call's analysis to decide)")
     ap.add_argument("--dest", default=None,
                     help="agi_arg_2: the destination, as AGI(agi://HOST:PORT/hold,UUID,DEST)")
     ap.add_argument("uuid", nargs="+")
