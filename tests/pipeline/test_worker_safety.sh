@@ -6,7 +6,11 @@
 #     in /api/qa/workers and in /metrics), and resumes when the load falls;
 #   - outside its window it claims nothing: paused (reason window:), and a --once run there exits
 #     at once;
-#   - SIGTERM: it stops, releases nothing half-done, and its row says stopped.
+#   - SIGTERM: it stops, holds no call (the one in flight finished or given back), and its row
+#     says stopped.
+# In the idle class the worker runs only when nothing else wants the CPU: on a busy machine it may
+# hardly run at all. So the idle worker is asked only for its decisions (pause, resume, classes);
+# the queue is analysed by a --no-idle worker, and the window's runs are --no-idle too.
 #   usage: test_worker_safety.sh BUILD/callqa CORPUS_DIR
 set -u
 if [ ! -d "$2/calls" ]; then
@@ -50,14 +54,6 @@ ws = [w for w in json.load(sys.stdin)['workers'] if w['id'] == '$1']
 w = ws[0] if ws else None
 print(*(($2,) if w else ('absent',)))"
 }
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds; its last status
-    end=$(($(date +%s) + $1))
-    shift
-    until "$@"; do
-        [ "$(date +%s)" -lt "$end" ] || return 1
-        sleep 0.2
-    done
-}
 field_is() { [ "$(worker_field "$1" "$2")" = "$3" ]; }
 
 # ---- the load ceiling, the idle classes, the CPU set -----------------------------------------
@@ -66,7 +62,7 @@ CALLQA_TEST_LOADAVG_FILE="$T/loadavg" "$CQ" worker --db "$DB" --max-load 4 --cpu
     --lease-sec 30 --id safe > "$T/worker.log" 2>&1 &
 WORKER=$!
 check "above the load ceiling the worker pauses and says why" \
-    wait_for 10 field_is safe 'w["state"], w["pause_reason"][:5]' "paused load:"
+    wait_until 600 field_is safe 'w["state"], w["pause_reason"][:5]' "paused load:"
 check "the worker's log names the pause" grep -q '"msg":"paused"' "$T/worker.log"
 sleep 1
 check "paused, it claims nothing" test "$(jobs_in pending)" = 3
@@ -77,10 +73,12 @@ check "on the CPUs given (--cpus 0)" \
     sh -c "grep -q '^Cpus_allowed_list:[[:space:]]*0$' /proc/$WORKER/status"
 check "/metrics: one worker paused for load" sh -c \
     "curl -s '$U/metrics' | grep -q '^callqa_qa_workers_paused{reason=\"load\"} 1$'"
-# the analysis processes inherit the classes: caught while they run
+# the analysis processes inherit the classes: caught while they run (the first call is ten
+# minutes long)
 echo 0.1 > "$T/loadavg"
 kids=""
-for _ in $(seq 1 500); do
+end=$(($(date +%s) + 600))
+while [ "$(date +%s)" -lt "$end" ]; do
     kids=$(pgrep -P "$WORKER")
     [ -n "$kids" ] && break
     sleep 0.02
@@ -91,23 +89,27 @@ policy=$(chrt -p "$k" 2>/dev/null | head -n 1)
 check "the analysis process is in the idle CPU class too ($policy)" \
     sh -c "echo \"\$1\" | grep -q 'policy: SCHED_IDLE'" - "$policy"
 complete_is() { [ "$(jobs_in complete)" = "$1" ]; }
-check "resumed, it analyses the whole queue" wait_for 60 complete_is 3
 check "running again, in the store" \
-    wait_for 10 field_is safe 'w["state"]' running
+    wait_until 600 field_is safe 'w["state"]' running
 check "/metrics: the pause is counted once, by reason" sh -c \
     "curl -s '$U/metrics' | grep -q '^callqa_qa_worker_pauses_total{reason=\"load\"} 1$'"
+# SIGTERM with an analysis in hand: it has the worker's grace to finish, else its call is given
+# back
 kill -TERM "$WORKER"
 wait "$WORKER"
 rc=$?
 WORKER=""
 check "SIGTERM: the worker exits 0 (status $rc)" test "$rc" = 0
 check "and its row says stopped" field_is safe 'w["state"]' stopped
+check "and it holds no call (the one in flight finished or given back)" \
+    test "$(store_sql "$DB" "SELECT COUNT(*) FROM jobs WHERE lease_owner IS NOT NULL")" = 0
 
 # ---- --no-idle ---------------------------------------------------------------------------------
 "$CQ" worker --db "$DB" --no-idle --max-load 0 --id busy > "$T/busy.log" 2>&1 &
 WORKER=$!
-wait_for 10 field_is busy 'w["state"]' running
+wait_until 120 field_is busy 'w["state"]' running
 check "--no-idle keeps the normal CPU class" sh -c "chrt -p $WORKER | grep -q 'policy: SCHED_OTHER'"
+check "--no-idle: it analyses the whole queue" wait_until 600 complete_is 3
 kill "$WORKER"
 wait "$WORKER"
 WORKER=""
@@ -120,16 +122,16 @@ import datetime as d
 n = d.datetime.now(d.timezone.utc)
 a, b = n + d.timedelta(hours=2), n + d.timedelta(hours=3)
 print(f"{a:%H:%M}-{b:%H:%M}")')
-"$CQ" worker --db "$DB" --once --max-load 0 --window "$win" --tz UTC --id night \
+"$CQ" worker --db "$DB" --once --max-load 0 --no-idle --window "$win" --tz UTC --id night \
     > "$T/night.log" 2>&1
 check "a --once run outside its window ($win UTC) exits 0 at once, saying why" \
     sh -c "[ $? = 0 ] && grep -q 'outside the window' '$T/night.log'"
 check "and claims nothing" test "$(jobs_in pending)" = 1
-"$CQ" worker --db "$DB" --max-load 0 --window "$win" --tz UTC --id night2 \
+"$CQ" worker --db "$DB" --max-load 0 --no-idle --window "$win" --tz UTC --id night2 \
     > "$T/night2.log" 2>&1 &
 WORKER=$!
 check "a worker outside its window is paused with reason window:" \
-    wait_for 10 field_is night2 'w["state"], w["pause_reason"][:7]' "paused window:"
+    wait_until 120 field_is night2 'w["state"], w["pause_reason"][:7]' "paused window:"
 sleep 1
 check "and claims nothing" test "$(jobs_in pending)" = 1
 kill "$WORKER"
@@ -142,7 +144,7 @@ import datetime as d
 n = d.datetime.now(d.timezone.utc)
 a, b = n - d.timedelta(hours=1), n + d.timedelta(hours=1)
 print(f"{a:%H:%M}-{b:%H:%M}")')
-"$CQ" worker --db "$DB" --once --max-load 0 --window "$day" --tz UTC --id day \
+"$CQ" worker --db "$DB" --once --max-load 0 --no-idle --window "$day" --tz UTC --id day \
     > "$T/day.log" 2>&1
 check "inside its window ($day UTC) it works" complete_is 4
 check "a malformed window is refused" sh -c \
