@@ -45,7 +45,7 @@ chmod 0600 "$T/secret"
 python3 "$SRC/tests/live/webhook_recv.py" --secret-file "$T/secret" --port-file "$T/recv.port" \
     --log "$T/recv.jsonl" --fail-first 2 &
 PIDS="$PIDS $!"
-for _ in $(seq 100); do [ -s "$T/recv.port" ] && break; sleep 0.1; done
+live_wait 120 "the webhook receiver's port" test -s "$T/recv.port" || exit 1
 RPORT=$(cat "$T/recv.port")
 # a port nothing listens on: bound, then closed
 DOWN=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -54,32 +54,28 @@ DOWN=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 start() {
     name=$1
     shift
+    # --webhook-timeout-sec 120: a slow receiver's answer is never taken for a failed try
     live_start "$T/$name.err" "$CQ" --audiosocket 127.0.0.1:0 --events "$T/$name.jsonl" --threads 2 \
-        --queue-sec 60 --webhook-secret-file "$T/secret" --webhook-backoff-ms 50 "$@"
+        --queue-sec 60 --webhook-secret-file "$T/secret" --webhook-backoff-ms 50 \
+        --webhook-timeout-sec 120 "$@"
     SPID=$LIVE_PID PORT=$LIVE_PORT
     PIDS="$PIDS $SPID"
     [ -n "$PORT" ] || { echo "FAIL - server $name did not start"; exit 1; }
 }
-# wait_lines FILE N: until FILE has N lines (at most 20 s)
-wait_lines() {
-    for _ in $(seq 200); do
-        [ "$(wc -l < "$1" 2> /dev/null || echo 0)" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+# has_lines FILE N: FILE has N lines
+has_lines() { [ "$(live_lines "$1")" -ge "$2" ]; }
 
 # ---- server A: retried, delivered --------------------------------------------------------------
 start A --webhook "http://127.0.0.1:$RPORT/hook" --webhook-attempts 4 --stats-sec 0
 "$AS" --port "$PORT" --uuid 0123456789abcdef0123456789abcdef --file "$C/call06_ivr_dtmf.wav" \
     --channel 1 --secs 6 --pace 0 --dtmf 1.0:4,2.0:2 > "$T/asA.out" 2>&1
-wait_lines "$T/A.jsonl" 1
-sleep 0.5
+# the call's last line is its call_end: every event line of it is written by then
+live_wait 120 "server A: the call's call_end line" grep -q '"type":"call_end"' "$T/A.jsonl" || FAIL=1
 N=$(grep -vc '"type":"stats"' "$T/A.jsonl")
-wait_lines "$T/recv.jsonl" $((N * 3)) || bad "server A: not every attempt reached the receiver"
-kill -TERM "$SPID"
-wait "$SPID"
-RC=$?
+live_wait 120 "server A: every attempt reached the receiver" has_lines "$T/recv.jsonl" $((N * 3)) ||
+    FAIL=1
+live_stop "$SPID" "server A"
+RC=$LIVE_RC
 [ "$RC" -eq 0 ] && ok "server A: SIGTERM, exit 0" || bad "server A: exit $RC"
 sed 's/^/  A: /' "$T/A.err"
 
@@ -88,10 +84,11 @@ start B --webhook "http://127.0.0.1:$DOWN/hook" --webhook-attempts 3 \
     --webhook-events dtmf,call_end --stats-sec 0.5
 "$AS" --port "$PORT" --uuid fedcba9876543210fedcba9876543210 --file "$C/call06_ivr_dtmf.wav" \
     --channel 1 --secs 3 --pace 0 --dtmf 0.5:7 > "$T/asB.out" 2>&1
-sleep 2 # two events, three tries each, 50 + 100 ms apart; then a stats line or more
-kill -TERM "$SPID"
-wait "$SPID"
-RC=$?
+# two events, three tries each, 50 + 100 ms apart: both dead letters on a stats line
+live_wait 120 "server B: the dead letters on a stats line" live_stat_ge "$T/B.jsonl" 0 webhook_dead 2 ||
+    FAIL=1
+live_stop "$SPID" "server B"
+RC=$LIVE_RC
 [ "$RC" -eq 0 ] && ok "server B: SIGTERM, exit 0" || bad "server B: exit $RC"
 sed 's/^/  B: /' "$T/B.err"
 
