@@ -2,8 +2,10 @@
 # test_scale_pg.sh - several workers share one queue on a PostgreSQL store, with faults:
 #   - 300 calls (a 7-second clip, under names of their own) enqueued by a watched folder;
 #   - 3 `callqa worker` processes (levels, silence, vad) take them together;
-#   - meanwhile a worker is killed (SIGKILL) and started again every few seconds, PostgreSQL is
-#     restarted (a fast shutdown) twice and crashed (SIGKILL to the server) once;
+#   - meanwhile a worker is killed (SIGKILL) and started again each time N/30 more jobs have
+#     finished (its lease expired in the store, as time would), PostgreSQL is restarted (a fast
+#     shutdown) at a quarter and at half of the jobs and crashed (SIGKILL to the server) at three
+#     quarters: faults by progress, so that a slow machine gets as many as a fast one;
 #   - at the end: 300 calls, 300 jobs complete, one analysis each, each call's `complete` event
 #     once, the finished counter at 300, the day's roll-up counting 300 analysed: nothing lost,
 #     nothing done twice. It prints what the faults cost (retries, reconnections).
@@ -20,6 +22,7 @@ fi
 CQ=$1
 HERE=$(dirname "$0")
 . "$HERE/../pg/pg_lib.sh"
+. "$HERE/../lib.sh" # wait_until (its check is replaced below)
 if ! pg_available; then
     echo "SKIP: PostgreSQL's server is not installed (scripts/deps installs it)"
     exit 77
@@ -80,7 +83,12 @@ echo "ok: $N calls queued by the watched folder"
 # a second watcher of the same source while one holds the lease is refused
 "$CQ" ingest watch --dir "$T/in" --db "$U" --settle-sec 0.2 --rescan-sec 1 > "$T/watch1.log" 2>&1 &
 WA=$!
-sleep 1
+# the source's lease is taken before the start-up read is logged
+if ! wait_until 120 grep -q 'start-up read' "$T/watch1.log"; then
+    echo "FAIL: the first watcher did not start: $(cat "$T/watch1.log")"
+    kill "$WA"
+    exit 1
+fi
 if "$CQ" ingest watch --dir "$T/in" --db "$U" --settle-sec 0.2 --once > "$T/watch2.log" 2>&1; then
     echo "FAIL: a second watcher of one source ran beside the first: $(cat "$T/watch2.log")"
     kill "$WA"
@@ -94,7 +102,7 @@ echo "ok: a second watcher of the source is refused while the first holds its le
 
 # ---- three workers, with faults ----------------------------------------------------------------
 start_worker() { # start_worker K: worker K in the background; its pid printed
-    "$CQ" worker --db "$U" --id "w$1" --jobs 1 --only levels,silence,vad --lease-sec 3 \
+    "$CQ" worker --db "$U" --id "w$1" --jobs 1 --only levels,silence,vad --lease-sec 30 \
         --max-load 0 --no-idle --backoff-sec 0.2 --max-retries 20 --no-ingest \
         >> "$T/w$1.log" 2>&1 &
     echo $!
@@ -104,35 +112,43 @@ W2=$(start_worker 2)
 W3=$(start_worker 3)
 done_n() { q "SELECT COUNT(*) FROM jobs WHERE state IN ('complete', 'skipped', 'error')" 2>/dev/null || echo -1; }
 t0=$(date +%s)
-tick=0 kills=0 restarts=0 crashes=0
+STEP=$(((N + 29) / 30))
+next_kill=$STEP kills=0 restarts=0 crashes=0 k=0
+last=-1 moved=$(date +%s)
 while :; do
     d=$(done_n)
     [ "$d" = "$N" ] && break
-    if [ $(($(date +%s) - t0)) -gt 150 ]; then
-        echo "FAIL: $d of $N jobs finished after 150 s"
+    # a hang guard: no job finished for two minutes (a slow machine still finishes some)
+    if [ "$d" != "$last" ]; then
+        last=$d moved=$(date +%s)
+    elif [ $(($(date +%s) - moved)) -gt 120 ]; then
+        echo "FAIL: no job finished for 120 s ($d of $N after $(($(date +%s) - t0)) s)"
         q "SELECT state, COUNT(*) FROM jobs GROUP BY state"
         tail -5 "$T/w1.log" "$T/w2.log" "$T/w3.log"
         exit 1
     fi
     sleep 0.5
-    tick=$((tick + 1))
-    # every second a worker is killed mid-job and started again; every 2 s (three times) the
-    # database goes away under them: restarted twice, then crashed
-    if [ $((tick % 2)) = 1 ]; then
-        k=$((tick / 2 % 3 + 1))
-        eval "p=\$W$k"
-        kill -9 "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-        eval "W$k=\$(start_worker $k)"
-        kills=$((kills + 1))
-    elif [ $((tick % 4)) = 2 ] && [ $restarts -lt 2 ]; then
+    [ "$d" -ge 0 ] || continue
+    # one fault at a time, by progress: each STEP jobs a worker is killed mid-job and started
+    # again (the call it held taken over at once); at a quarter and at half of the jobs the
+    # database is restarted, at three quarters crashed
+    if [ "$restarts" -lt 2 ] && [ "$d" -ge $((N * (restarts + 1) / 4)) ]; then
         pg_restart > /dev/null || { echo "FAIL: PostgreSQL did not restart"; exit 1; }
         restarts=$((restarts + 1))
-    elif [ $((tick % 4)) = 2 ] && [ $crashes -lt 1 ]; then
+    elif [ "$crashes" -lt 1 ] && [ "$d" -ge $((N * 3 / 4)) ]; then
         pg_kill
         sleep 1
         pg_start "$T" || { echo "FAIL: PostgreSQL did not come back after its crash"; exit 1; }
         crashes=$((crashes + 1))
+    elif [ "$d" -ge "$next_kill" ]; then
+        k=$((k % 3 + 1))
+        eval "p=\$W$k"
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+        q "UPDATE jobs SET lease_expires = 0 WHERE lease_owner = 'w$k'" > /dev/null 2>&1
+        eval "W$k=\$(start_worker $k)"
+        kills=$((kills + 1))
+        next_kill=$((d + STEP))
     fi
 done
 secs=$(($(date +%s) - t0))
