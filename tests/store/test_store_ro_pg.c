@@ -174,10 +174,14 @@ static char *direct_json(const char *sql)
     return s;
 }
 
+/* Reads that take milliseconds: a limit no stalled process reaches (the server at nice 19 beside
+ * busy cores can wait seconds for one). */
+#define CALM_SEC 60
+
 /* The query answers what the direct one does. */
 static void same_as_direct(store_ro *r, const char *sql, const char *direct, const char *scope)
 {
-    store_ro_limits lim = {.timeout_sec = 5, .scope = scope};
+    store_ro_limits lim = {.timeout_sec = CALM_SEC, .scope = scope};
     store_ro_result out;
     int rc = store_ro_query(r, sql, &lim, &out);
     if (rc)
@@ -227,7 +231,7 @@ static void test_reads(void **state)
     /* a query narrows its own scope, never widens it: the filter runs first (security_barrier) */
     same_as_direct(r, "SELECT recording_id FROM calls WHERE campaign_id = 'c2' OR true ORDER BY 1",
                    "SELECT recording_id FROM public.calls WHERE campaign_id = 'c1' ORDER BY 1", c1);
-    store_ro_limits lim = {.timeout_sec = 5, .scope = "{\"campaigns\": []}"};
+    store_ro_limits lim = {.timeout_sec = CALM_SEC, .scope = "{\"campaigns\": []}"};
     store_ro_result out;
     int rc = store_ro_query(r, "SELECT recording_id FROM calls", &lim, &out);
     if (rc)
@@ -270,7 +274,7 @@ static void test_reads(void **state)
                                   "\"truncated\":true}");
     store_ro_result_free(&out);
     lim.max_rows = 50;
-    lim.timeout_sec = 30;
+    lim.timeout_sec = 300;
     double t0 = now_sec();
     /* (in the select list, the set is made a row at a time: in FROM, it would be made whole
      * before its first row) */
@@ -280,8 +284,9 @@ static void test_reads(void **state)
     print_message("300M rows asked, 50 read: %.3f s\n", took);
     assert_int_equal(out.rows, 50);
     assert_true(out.truncated);
-    /* not a timing: the whole set takes minutes and the statement's limit is 30 s, so a read
-     * that was not cancelled ends past the limit (a loaded sanitizer run took 3.6 s) */
+    /* not a timing: the whole set takes many minutes and the statement's limit is 300 s, so a
+     * read that was not cancelled ends past the limit, and this bound is only a hang's (a loaded
+     * sanitizer run took 3.6 s) */
     assert_true(took < lim.timeout_sec / 2.0);
     store_ro_result_free(&out);
     lim.max_bytes = 2500;
@@ -457,12 +462,12 @@ static void test_refused(void **state)
         {"SELECT count(*) FROM generate_series(1, 100000) a, generate_series(1, 100000) b",
          "explain", NULL},
     };
-    /* the runaway queries have 0.5 s; the rest, refused before they run, 30 s: on a loaded
+    /* the runaway queries have 0.5 s; the rest, refused before they run, 60 s: on a loaded
      * machine (a sanitizer suite at nice 19 beside the tests) the EXPLAIN step alone has taken
      * more than 0.5 s, which a short limit would show as "timeout" instead of the layer that
-     * refuses the query */
+     * refuses the query; the harmless queries after them 60 s too */
     store_ro_limits lim = {.max_rows = 50, .timeout_sec = 0.5};
-    store_ro_limits calm = {.max_rows = 50, .timeout_sec = 30};
+    store_ro_limits calm = {.max_rows = 50, .timeout_sec = CALM_SEC};
     size_t n = sizeof(k) / sizeof(k[0]);
     for (size_t i = 0; i < n; i++) {
         bool runaway = !strcmp(k[i].layer, "timeout");
@@ -476,10 +481,11 @@ static void test_refused(void **state)
             assert_string_equal(out.layer, k[i].layer);
         assert_true(out.error[0] != 0);
         assert_null(out.json);
-        /* pg_sleep(100) and the rest cut at 0.5 s (slack for a loaded run); a query past the
-         * estimate cap that ran anyway would end "timeout" after 30 s, not "explain" */
+        /* pg_sleep(100) and the rest cut at 0.5 s: the layer says it, this bound only tells a
+         * hang; a query past the estimate cap that ran anyway would end "timeout" after its
+         * 60 s, not "explain" */
         if (runaway)
-            assert_true(took < 10 * TU_WALL_SLACK);
+            assert_true(took < tu_hang_sec(60));
     }
     print_message("%zu hostile queries refused\n", n);
     /* harmless and allowed, and nothing of them outlives the query: a session advisory lock
@@ -488,14 +494,14 @@ static void test_refused(void **state)
     assert_int_equal(store_ro_query(r,
                                     "SELECT pg_advisory_lock(7461, 1), txid_current() > 0,"
                                     " pg_notify('x', 'y'), pg_export_snapshot() <> ''",
-                                    &lim, &out),
+                                    &calm, &out),
                      0);
     store_ro_result_free(&out);
     /* an XML external entity is not read from the server's files */
     assert_int_equal(store_ro_query(r,
                                     "SELECT xmlparse(document '<!DOCTYPE x [<!ENTITY e SYSTEM"
                                     " \"file:///etc/passwd\">]><x>&e;</x>')::text AS x",
-                                    &lim, &out),
+                                    &calm, &out),
                      0);
     print_message("%s\n", out.json);
     assert_null(strstr(out.json, "root:"));
@@ -505,7 +511,7 @@ static void test_refused(void **state)
     free(got);
     owner_exec("SELECT pg_advisory_unlock(7461, 1)");
     /* and after it all, the connection still answers */
-    assert_int_equal(store_ro_query(r, "SELECT count(*) FROM calls", &lim, &out), 0);
+    assert_int_equal(store_ro_query(r, "SELECT count(*) FROM calls", &calm, &out), 0);
     assert_string_equal(out.json, "{\"columns\":[\"count\"],\"rows\":[[4]],\"truncated\":false}");
     store_ro_result_free(&out);
     store_ro_close(r);
@@ -543,7 +549,7 @@ static void test_read_only_alone(void **state)
     (void)state;
     store_ro *r = open_ro();
     owner_exec("GRANT UPDATE ON callqa_ask.calls TO callqa_ask");
-    store_ro_limits lim = {.timeout_sec = 2};
+    store_ro_limits lim = {.timeout_sec = CALM_SEC};
     store_ro_result out;
     assert_int_equal(
         store_ro_query(r, "UPDATE calls SET agent_user = 'x' RETURNING recording_id", &lim, &out),
@@ -635,7 +641,7 @@ static void test_open_refuses(void **state)
     if (!r)
         print_message("%s\n", msg);
     assert_non_null(r);
-    store_ro_limits lim = {.timeout_sec = 2};
+    store_ro_limits lim = {.timeout_sec = CALM_SEC};
     store_ro_result out;
     assert_int_equal(store_ro_query(r, "SELECT count(*) FROM calls", &lim, &out), 0);
     assert_string_equal(out.json, "{\"columns\":[\"count\"],\"rows\":[[4]],\"truncated\":false}");
@@ -723,7 +729,7 @@ static void test_allow_changes(void **state)
     store_ro_pg_config c = {.conninfo = g_uri, .allow = narrow};
     store_ro *r = store_ro_open_pg(&c, msg, sizeof(msg));
     assert_non_null(r);
-    store_ro_limits lim = {.timeout_sec = 2};
+    store_ro_limits lim = {.timeout_sec = CALM_SEC};
     store_ro_result out;
     assert_int_equal(store_ro_query(r, "SELECT recording_id FROM calls ORDER BY 1", &lim, &out), 0);
     assert_int_equal(out.rows, 4);
@@ -779,7 +785,7 @@ static void test_reconnect(void **state)
     store_ro *r = open_ro();
     owner_exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name ="
                " 'callqa-ask'");
-    store_ro_limits lim = {.timeout_sec = 2};
+    store_ro_limits lim = {.timeout_sec = CALM_SEC};
     store_ro_result out;
     int rc = store_ro_query(r, "SELECT count(*) FROM calls", &lim, &out);
     if (rc)
@@ -789,8 +795,39 @@ static void test_reconnect(void **state)
     store_ro_close(r);
 }
 
+/* The pid of the backend that runs r's next query (its one connection). */
+static int ro_backend_pid(store_ro *r)
+{
+    store_ro_limits calm = {.timeout_sec = CALM_SEC};
+    store_ro_result out;
+    int rc = store_ro_query(r, "SELECT pg_backend_pid() AS pid", &calm, &out);
+    if (rc)
+        print_message("pg_backend_pid(): %s %s\n", out.layer, out.error);
+    assert_int_equal(rc, 0);
+    const char *v = strstr(out.json, "\"rows\":[[");
+    assert_non_null(v);
+    int pid = atoi(v + strlen("\"rows\":[["));
+    store_ro_result_free(&out);
+    assert_true(pid > 0);
+    return pid;
+}
+
+/* Does the backend pid still run a statement (as the owner sees it)? */
+static bool backend_active(int pid)
+{
+    char q[120];
+    snprintf(q, sizeof(q),
+             "SELECT count(*) FROM pg_stat_activity WHERE pid = %d AND state = 'active'", pid);
+    char *v = owner_sql(q);
+    bool on = v && !strcmp(v, "1");
+    free(v);
+    return on;
+}
+
 /* One call the server does not interrupt (each 3.5 to 6 s on a quiet 2-core machine): the caller's
- * wait bounded by the watchdog; then this connection waits for the server's end of it. */
+ * wait bounded by the watchdog, not by the server's end, which is an order of events: the caller
+ * back while the server still ran the call. Then this connection waits for the server's end of
+ * it. */
 static void test_long_functions(void **state)
 {
     (void)state;
@@ -802,36 +839,47 @@ static void test_long_functions(void **state)
         "SELECT length(btrim(repeat('a', 40000), repeat('b', 20000) || 'a'))",
         "SELECT split_part(repeat('a', 200000), 'b' || repeat('a', 100000), 2)",
     };
+    /* the calls the short limit; the queries after them, which must answer, a calm one */
     store_ro_limits lim = {.max_rows = 50, .timeout_sec = 0.5};
+    store_ro_limits calm = {.max_rows = 50, .timeout_sec = CALM_SEC};
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
-        store_ro_result out;
-        double t0 = now_sec();
-        int rc = store_ro_query(r, k[i], &lim, &out);
-        double took = now_sec() - t0;
-        print_message("%-8s %5.2f s  %s: %s\n", out.layer, took, k[i], out.error);
-        assert_int_equal(rc, -1);
-        assert_string_equal(out.layer, "timeout");
-        /* the next query: refused while the server still runs the call, then answered */
-        double t1 = now_sec(), busy = 0;
-        bool still = false;
-        for (;;) {
-            rc = store_ro_query(r, "SELECT count(*) FROM calls", &lim, &out);
-            if (rc == 0)
-                break;
+        /* the order seen: the server still at the call when the caller was back, asked at once
+         * (running) or by the connection's next query (still). A loaded machine may hold this
+         * process back until the server has ended the call: then the order is not seen, and the
+         * call is made again (a caller that waited for the server's end never shows it) */
+        bool seen = false;
+        for (int attempt = 0; attempt < 3 && !seen; attempt++) {
+            int pid = ro_backend_pid(r);
+            store_ro_result out;
+            double t0 = now_sec();
+            int rc = store_ro_query(r, k[i], &lim, &out);
+            double took = now_sec() - t0;
+            bool running = backend_active(pid);
+            print_message("%-8s %5.2f s  %s: %s\n", out.layer, took, k[i], out.error);
+            assert_int_equal(rc, -1);
             assert_string_equal(out.layer, "timeout");
-            assert_non_null(strstr(out.error, "still runs"));
-            busy = now_sec() - t1;
-            still = true;
-            assert_true(busy < 240); /* the server ends it in the end */
-            usleep(200000);
+            store_ro_result_free(&out);
+            /* the next query: refused while the server still runs the call, then answered */
+            double t1 = now_sec(), busy = 0;
+            bool still = false;
+            for (;;) {
+                rc = store_ro_query(r, "SELECT count(*) FROM calls", &calm, &out);
+                if (rc == 0)
+                    break;
+                assert_string_equal(out.layer, "timeout");
+                assert_non_null(strstr(out.error, "still runs"));
+                busy = now_sec() - t1;
+                still = true;
+                assert_true(busy < tu_hang_sec(240)); /* the server ends it in the end */
+                usleep(200000);
+            }
+            store_ro_result_free(&out);
+            print_message("         %s at the caller's return; the server ran it %.1f s longer, "
+                          "refused meanwhile\n",
+                          running ? "running" : "not running", busy);
+            seen = running || still;
         }
-        store_ro_result_free(&out);
-        print_message("         the server ran it %.1f s longer; refused meanwhile\n", busy);
-        /* the caller's wait bounded by the watchdog, not by the server's end: back while the
-         * server still ran it, or within 1.5 s of the watchdog's cut (a loaded machine's
-         * scheduling; the calls run 3.5 to 6 s on a quiet machine, a caller that waited for the
-         * server's end would be back after that) */
-        assert_true(still || took < lim.timeout_sec + STORE_RO_CUT_AFTER + 1.5);
+        assert_true(seen);
     }
     store_ro_close(r);
 }
