@@ -135,7 +135,7 @@ pg__watchdog() { # one per cluster: outside the test's process tree (setsid, par
 }
 
 pg__ctl_start() {
-    (cd "$PG_HOME" && pg__as "$PG_BIN/pg_ctl" -D "$PG_HOME/data" -l "$PG_HOME/server.log" -w -t 30 start) \
+    (cd "$PG_HOME" && pg__as "$PG_BIN/pg_ctl" -D "$PG_HOME/data" -l "$PG_HOME/server.log" -w -t 120 start) \
         < /dev/null > "$PG_HOME/pg_ctl.log" 2>&1 || return 1
     pg__watchdog
 }
@@ -214,7 +214,7 @@ pg_createdb() { # pg_createdb NAME [TEMPLATE]
 pg_stop() {
     [ -n "${PG_HOME:-}" ] || { pg__fail "pg_stop: no cluster (pg_start first)"; return 1; }
     [ -n "$(pg_pid)" ] || return 0
-    (cd "$PG_HOME" && pg__as "$PG_BIN/pg_ctl" -D "$PG_HOME/data" -m fast -w -t 30 stop) \
+    (cd "$PG_HOME" && pg__as "$PG_BIN/pg_ctl" -D "$PG_HOME/data" -m fast -w -t 120 stop) \
         < /dev/null >> "$PG_HOME/pg_ctl.log" 2>&1 ||
         { pg__fail "the server did not stop" "$PG_HOME/server.log"; return 1; }
 }
@@ -233,19 +233,21 @@ pg_kill() {
     kill -KILL "$_pg_pid"
     # shellcheck disable=SC2086 # a list of pids
     [ -n "$_pg_kids" ] && kill -KILL $_pg_kids 2> /dev/null
-    for _ in $(seq 1 100); do
+    _pg_end=$(($(date +%s) + 60))
+    while :; do
         _pg_alive=""
         for _pg_p in $_pg_pid $_pg_kids; do kill -0 "$_pg_p" 2> /dev/null && _pg_alive="$_pg_alive $_pg_p"; done
         [ -z "$_pg_alive" ] && return 0
+        [ "$(date +%s)" -lt "$_pg_end" ] || break
         sleep 0.05
     done
-    pg__fail "pg_kill: processes$_pg_alive outlived SIGKILL"
+    pg__fail "pg_kill: processes$_pg_alive outlived SIGKILL by 60 s"
 }
 
 pg_cleanup() {
     [ -n "${PG_HOME:-}" ] || return 0
     if [ -n "$(pg_pid)" ]; then
-        (cd "$PG_HOME" && pg__as "$PG_BIN/pg_ctl" -D "$PG_HOME/data" -m immediate -w -t 30 stop) \
+        (cd "$PG_HOME" && pg__as "$PG_BIN/pg_ctl" -D "$PG_HOME/data" -m immediate -w -t 120 stop) \
             < /dev/null > /dev/null 2>&1 || pg_kill > /dev/null 2>&1
     fi
     case $PG_HOME in
