@@ -67,6 +67,10 @@ static const char *g_sock, *g_datadir, *g_priv, *g_password;
 static pid_t g_pid;
 static char g_outfile[128]; /* a name in /tmp that no file may take */
 
+/* The limit of a query that must answer: one no stalled process reaches (the server at nice 19
+ * beside busy cores can wait seconds for a core). */
+#define CALM_SEC 60
+
 static double mono(void)
 {
     struct timespec ts;
@@ -170,6 +174,20 @@ static void check_rows(const char *json, const char *sql)
     free(want);
 }
 
+/* a global status counter of the server, as root */
+static long status_of(const char *name)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = "
+             "'%s'",
+             name);
+    char *v = admin_text(sql);
+    long n = strtol(v, NULL, 10);
+    free(v);
+    return n;
+}
+
 /* CHECKSUM TABLE of every table of asterisk */
 static char *checksums(void)
 {
@@ -265,7 +283,7 @@ static void test_reads(void **state)
         "ORDER BY 1, 2",
         "SELECT DATE(call_date) AS day, COUNT(*) FROM vicidial_log GROUP BY day ORDER BY day",
     };
-    store_ro_limits lim = {.max_rows = 1000, .timeout_sec = 5};
+    store_ro_limits lim = {.max_rows = 1000, .timeout_sec = CALM_SEC};
     for (size_t i = 0; i < sizeof(k_reads) / sizeof(k_reads[0]); i++) {
         store_ro_result out;
         int rc = store_ro_query(r, k_reads[i], &lim, &out);
@@ -438,12 +456,12 @@ static void test_refused(void **state)
          "vicidial_log c",
          "explain"},
     };
-    /* the runaway queries have 2 s; the rest, refused before they run, 30 s: on a loaded
+    /* the runaway queries have 2 s; the rest, refused before they run, 60 s: on a loaded
      * machine (a sanitizer suite at nice 19 beside the tests) a step before the query, EXPLAIN
      * or the grants' check, can take seconds, which a short limit would show as "timeout"
-     * instead of the layer that refuses the query */
+     * instead of the layer that refuses the query; the query after them 60 s too */
     store_ro_limits lim = {.max_rows = 50, .timeout_sec = 2};
-    store_ro_limits calm = {.max_rows = 50, .timeout_sec = 30};
+    store_ro_limits calm = {.max_rows = 50, .timeout_sec = CALM_SEC};
     int n = 0;
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
         bool runaway = !strcmp(k[i].layer, "timeout");
@@ -453,10 +471,11 @@ static void test_refused(void **state)
         double took = mono() - t0;
         print_message("%-22s %5.2f s  %s: %s\n", rc ? out.layer : "(answered)", took, k[i].sql,
                       rc ? out.error : out.json);
-        /* SLEEP(100) and the rest cut near 2 s (slack for a loaded run); a query past the
-         * estimate cap that ran anyway would end "timeout" after 30 s, not "explain" */
+        /* SLEEP(100) and the rest cut near 2 s: the layer says it, this bound only tells a hang;
+         * a query past the estimate cap that ran anyway would end "timeout" after its 60 s,
+         * not "explain" */
         if (runaway)
-            assert_true(took < lim.timeout_sec + STORE_RO_CUT_AFTER + 10 * TU_WALL_SLACK);
+            assert_true(took < tu_hang_sec(60));
         if (!*k[i].layer) { /* LOAD_FILE without FILE: NULL, no content */
             assert_int_equal(rc, 0);
             assert_string_equal(out.json, "{\"columns\":[\"f\"],\"rows\":[[null]],"
@@ -474,7 +493,7 @@ static void test_refused(void **state)
     assert_true(n >= 25);
     /* the connection still answers */
     store_ro_result out;
-    assert_int_equal(store_ro_query(r, "SELECT COUNT(*) FROM vicidial_users", &lim, &out), 0);
+    assert_int_equal(store_ro_query(r, "SELECT COUNT(*) FROM vicidial_users", &calm, &out), 0);
     store_ro_result_free(&out);
     store_ro_close(r);
     /* 0 writes: every table's checksum, the data directory's files, the file-privilege folder;
@@ -501,7 +520,7 @@ static void test_widened_grant(void **state)
     if (!r)
         fail_msg("%s", msg);
     admin_exec("GRANT SELECT (phone_number) ON asterisk.vicidial_log TO 'callqa_ask'@'127.0.0.1'");
-    store_ro_limits lim = {.max_rows = 50, .timeout_sec = 2};
+    store_ro_limits lim = {.max_rows = 50, .timeout_sec = CALM_SEC};
     store_ro_result out;
     int rc = store_ro_query(r, "SELECT phone_number FROM vicidial_log", &lim, &out);
     print_message("%s: %s\n", out.layer, out.error);
@@ -589,10 +608,14 @@ static void test_primary(void **state)
         fail_msg("%s", msg);
     store_ro_limits lim = {0}; /* the defaults: 10 s, capped at 2 */
     store_ro_result out;
+    /* the statements the server stopped: at max_statement_time, or by the watchdog's KILL */
+    long stopped0 = status_of("MAX_STATEMENT_TIME_EXCEEDED") + status_of("COM_KILL");
     double t0 = mono();
     int rc = store_ro_query(r, "SELECT SLEEP(60)", &lim, &out);
     double took = mono() - t0;
-    print_message("primary: SLEEP(60) %s after %.2f s: %s\n", out.layer, took, out.error);
+    long stopped1 = status_of("MAX_STATEMENT_TIME_EXCEEDED") + status_of("COM_KILL");
+    print_message("primary: SLEEP(60) %s after %.2f s, %ld stopped by the server: %s\n", out.layer,
+                  took, stopped1 - stopped0, out.error);
     /* writes: without the replica's read_only, the grants refuse them on their own */
     static const char *const k_writes[] = {
         "INSERT INTO vicidial_log (uniqueid, lead_id) VALUES ('x', 1)",
@@ -603,8 +626,16 @@ static void test_primary(void **state)
     char *sums0 = checksums();
     for (size_t i = 0; i < sizeof(k_writes) / sizeof(k_writes[0]); i++) {
         store_ro_result w;
-        int wrc = store_ro_query(r, k_writes[i], &lim, &w);
-        print_message("primary: %-10s %s: %s\n", w.layer, k_writes[i], w.error);
+        int wrc;
+        /* a query on a primary has 2 s for all its steps, a limit no test can widen: on a loaded
+         * machine they may take longer before the grants answer, and that timeout says nothing
+         * of the grants, so the write is asked again */
+        for (int again = 0;; again++) {
+            wrc = store_ro_query(r, k_writes[i], &lim, &w);
+            print_message("primary: %-10s %s: %s\n", w.layer, k_writes[i], w.error);
+            if (wrc == 0 || strcmp(w.layer, "timeout") || again == 4)
+                break;
+        }
         assert_int_equal(wrc, -1);
         assert_string_equal(w.layer, "privilege");
     }
@@ -615,8 +646,9 @@ static void test_primary(void **state)
     free(sums1);
     assert_int_equal(rc, -1);
     assert_string_equal(out.layer, "timeout");
-    /* cut at 2 s, not after SLEEP's 60 (slack for a loaded run, still short of the 60) */
-    assert_true(took > 1.9 && took < 50);
+    /* cut at its 2 s, not before, and stopped by the server, not at SLEEP's end after 60 */
+    assert_true(took > 1.9);
+    assert_true(stopped1 > stopped0);
     store_ro_close(r);
 }
 
@@ -644,9 +676,11 @@ static void test_watchdog(void **state)
     if (!r)
         fail_msg("%s", msg);
     store_ro_limits lim = {.timeout_sec = 1};
+    store_ro_limits calm = {.timeout_sec = CALM_SEC};
     store_ro_result out;
     assert_int_equal(kill(g_pid, SIGSTOP), 0);
-    for (int i = 0; i < 200 && proc_state(g_pid) != 'T'; i++)
+    double t_stop = mono();
+    while (proc_state(g_pid) != 'T' && mono() - t_stop < tu_hang_sec(30))
         usleep(10000); /* the signal is delivered, every thread stopped */
     assert_int_equal(proc_state(g_pid), 'T');
     double t0 = mono();
@@ -657,18 +691,51 @@ static void test_watchdog(void **state)
     assert_int_equal(rc, -1);
     assert_string_equal(out.layer, "timeout");
     assert_non_null(strstr(out.error, "watchdog"));
-    /* the watchdog's cut at 1.8 s, the server stopped until SIGCONT (slack for a loaded run) */
-    assert_true(took >= 1.5 && took < 20 * TU_WALL_SLACK);
-    assert_int_equal(store_ro_query(r, "SELECT COUNT(*) FROM vicidial_log", &lim, &out), 0);
+    /* the watchdog's cut at 1.8 s, not before (the server stopped until SIGCONT: nothing else
+     * could end the wait); the upper bound only tells a hang */
+    assert_true(took >= 1.5 && took < tu_hang_sec(60));
+    /* the server just continued: a calm limit for its reconnection and the grants' check */
+    assert_int_equal(store_ro_query(r, "SELECT COUNT(*) FROM vicidial_log", &calm, &out), 0);
     assert_string_equal(out.json, "{\"columns\":[\"COUNT(*)\"],\"rows\":[[1000]],"
                                   "\"truncated\":false}");
     store_ro_result_free(&out);
     store_ro_close(r);
 }
 
+/* The server's id of the connection that runs r's next query. */
+static long ro_connection_id(store_ro *r)
+{
+    store_ro_limits calm = {.timeout_sec = CALM_SEC};
+    store_ro_result out;
+    int rc = store_ro_query(r, "SELECT CONNECTION_ID() AS id", &calm, &out);
+    if (rc)
+        fail_msg("CONNECTION_ID(): %s %s", out.layer, out.error);
+    const char *v = strstr(out.json, "\"rows\":[[");
+    assert_non_null(v);
+    long id = strtol(v + strlen("\"rows\":[["), NULL, 10);
+    store_ro_result_free(&out);
+    assert_true(id > 0);
+    return id;
+}
+
+/* Does the server still run a statement of connection id (root's PROCESSLIST)? */
+static bool connection_active(long id)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = %ld AND COMMAND <> "
+             "'Sleep'",
+             id);
+    char *n = admin_text(sql);
+    bool on = !strcmp(n, "1\n");
+    free(n);
+    return on;
+}
+
 /* One call the server does not interrupt (LOCATE, LIKE, REPLACE over long text: neither
  * max_statement_time nor KILL QUERY is seen inside it; each 4 to 7 s on a quiet 2-core
- * machine): the caller answered 0.8 s past the limit (the watchdog shuts the connection), then
+ * machine): the caller answered at the watchdog's cut, 0.8 s past the limit, not at the server's
+ * end, which is an order of events: the caller back while the server still ran the call. Then
  * this connection refuses queries while the server still runs it, and answers once it has
  * ended. */
 static void test_long_functions(void **state)
@@ -683,35 +750,45 @@ static void test_long_functions(void **state)
         "SELECT REPEAT('a', 100000) LIKE CONCAT('%', REPEAT('a', 10000), 'b')",
         "SELECT LENGTH(REPLACE(REPEAT('a', 200000), CONCAT(REPEAT('a', 100000), 'b'), 'x'))",
     };
+    /* the calls the short limit; the queries after them, which must answer, a calm one */
     store_ro_limits lim = {.max_rows = 50, .timeout_sec = 1};
+    store_ro_limits calm = {.max_rows = 50, .timeout_sec = CALM_SEC};
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
-        store_ro_result out;
-        double t0 = mono();
-        int rc = store_ro_query(r, k[i], &lim, &out);
-        double took = mono() - t0;
-        print_message("%-8s %5.2f s  %s: %s\n", out.layer, took, k[i], out.error);
-        assert_int_equal(rc, -1);
-        assert_string_equal(out.layer, "timeout");
-        double t1 = mono(), busy = 0;
-        bool still = false;
-        for (;;) {
-            rc = store_ro_query(r, "SELECT COUNT(*) FROM vicidial_log", &lim, &out);
-            if (rc == 0)
-                break;
+        /* the order seen: the server still at the call when the caller was back, asked at once
+         * (running) or by the connection's next query (still). A loaded machine may hold this
+         * process back until the server has ended the call: then the order is not seen, and the
+         * call is made again (a caller that waited for the server's end never shows it) */
+        bool seen = false;
+        for (int attempt = 0; attempt < 3 && !seen; attempt++) {
+            long id = ro_connection_id(r);
+            store_ro_result out;
+            double t0 = mono();
+            int rc = store_ro_query(r, k[i], &lim, &out);
+            double took = mono() - t0;
+            bool running = connection_active(id);
+            print_message("%-8s %5.2f s  %s: %s\n", out.layer, took, k[i], out.error);
+            assert_int_equal(rc, -1);
             assert_string_equal(out.layer, "timeout");
-            assert_non_null(strstr(out.error, "still runs"));
-            busy = mono() - t1;
-            still = true;
-            assert_true(busy < 240); /* the server ends it in the end */
-            usleep(200000);
+            double t1 = mono(), busy = 0;
+            bool still = false;
+            for (;;) {
+                rc = store_ro_query(r, "SELECT COUNT(*) FROM vicidial_log", &calm, &out);
+                if (rc == 0)
+                    break;
+                assert_string_equal(out.layer, "timeout");
+                assert_non_null(strstr(out.error, "still runs"));
+                busy = mono() - t1;
+                still = true;
+                assert_true(busy < tu_hang_sec(240)); /* the server ends it in the end */
+                usleep(200000);
+            }
+            store_ro_result_free(&out);
+            print_message("         %s at the caller's return; the server ran it %.1f s longer, "
+                          "refused meanwhile\n",
+                          running ? "running" : "not running", busy);
+            seen = running || still;
         }
-        store_ro_result_free(&out);
-        print_message("         the server ran it %.1f s longer; refused meanwhile\n", busy);
-        /* the caller's wait bounded by the watchdog, not by the server's end: back while the
-         * server still ran it, or within 1.5 s of the watchdog's cut (a loaded machine's
-         * scheduling; the calls run 4 to 7 s on a quiet machine, a caller that waited for the
-         * server's end would be back after that) */
-        assert_true(still || took < lim.timeout_sec + STORE_RO_CUT_AFTER + 1.5);
+        assert_true(seen);
     }
     store_ro_close(r);
 }
