@@ -1088,7 +1088,7 @@ static void agi_session(int port, const char *script, const char *uuid, char *st
     assert_true(fd >= 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 10};
+    struct timeval tv = {.tv_sec = (time_t)tu_hang_sec(120)}; /* only a hang's: answers are known */
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     char env[256];
@@ -1124,6 +1124,11 @@ static void test_agi_hold_answers(void **state)
     p.port = "0";
     p.script = "hold";
     p.hold = true;
+    /* the decisions are known before each session: no limit of the server's is what it tests,
+     * each one that a slow machine could reach (the environment, a reply, a decision) calm */
+    p.ident_sec = 60;
+    p.io_sec = 60;
+    p.timeout_sec = 60;
     lv_error e = {0};
     lv_agi_server *s = lv_agi_server_create(&p, &e);
     assert_non_null(s);
