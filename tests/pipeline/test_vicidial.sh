@@ -60,13 +60,11 @@ start_db() {
         --pid-file="$T/my.pid" --log-error="$T/my.err" --skip-name-resolve --skip-log-bin \
         --innodb-buffer-pool-size=16M $ROOTUSER &
     DBPID=$!
-    for _ in $(seq 1 150); do
-        mariadb --no-defaults -S "$SOCK" -uroot -e 'SELECT 1' > /dev/null 2>&1 && return 0
-        sleep 0.1
-    done
+    wait_until 120 db_up && ! ended "$DBPID" && return 0
     cat "$T/my.err"
     return 1
 }
+db_up() { mariadb --no-defaults -S "$SOCK" -uroot -e 'SELECT 1' > /dev/null 2>&1 || ended "$DBPID"; }
 start_db || { echo "FAIL: mariadbd did not start"; exit 1; }
 SQL="mariadb --no-defaults --default-character-set=utf8mb4 -S $SOCK -uroot"
 for d in "asterisk utf8mb4" "asterisk2 latin1" "asterisk3 utf8mb4"; do
@@ -103,10 +101,7 @@ cp "$C/call14_vicidial-all.mp3" "$W/MP3/h14-all.mp3"
 HP=$(free_port)
 (cd "$T/www" && exec python3 -m http.server "$HP" --bind 127.0.0.1 > "$T/httpd.log" 2>&1) &
 PIDS="$PIDS $!"
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$HP/" 2> /dev/null && break
-    sleep 0.1
-done
+wait_http "$HP" || { echo "FAIL: the recording server did not start: $(cat "$T/httpd.log")"; exit 1; }
 RS="r1=http://127.0.0.1:$HP/RECORDINGS"
 L="http://127.0.0.1:$HP/RECORDINGS"
 
@@ -264,10 +259,7 @@ PORT=$(free_port)
 "$CQ" serve --db "$S" --no-auth --listen "127.0.0.1:$PORT" > "$T/serve.log" 2>&1 &
 SERVE=$!
 PIDS="$PIDS $SERVE"
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break
-    sleep 0.1
-done
+serving "$SERVE" "http://127.0.0.1:$PORT/health" || { echo "FAIL: serve did not start: $(cat "$T/serve.log")"; exit 1; }
 check "every /api/qa answer over the ingested calls equals the figures of the stored reports" \
     python3 "$(dirname "$0")/qa_check.py" "$S" "http://127.0.0.1:$PORT"
 kill "$SERVE"
@@ -303,9 +295,10 @@ drained() {
     [ "$(states "$SERVED" 2>/dev/null)" = "$(states "$S")" ]
 }
 # every 2 s: the embedded worker pauses while the load average is above 4 (2 x CPUs), and a
-# store read (python, and psql on PostgreSQL) twice a second adds to it on a 2-CPU machine
-for _ in $(seq 1 60); do
-    drained && break
+# store read (python, and psql on PostgreSQL) twice a second adds to it on a 2-CPU machine;
+# 10 minutes at most (a loaded machine holds the worker paused for a while)
+end=$(($(date +%s) + 600))
+until drained || [ "$(date +%s)" -ge "$end" ]; do
     sleep 2
 done
 check "callqa serve with worker_jobs and a dialer: its sidecars scan and analyse every call" drained
@@ -347,17 +340,16 @@ INSERT INTO recording_log (recording_id, start_time, length_in_sec, filename, lo
 EOF
 check "3000 generated rows" test "$($SQL -N asterisk3 -e 'SELECT COUNT(*) FROM recording_log')" = 3000
 B=$(test_store "$T" bulk) || exit 1
-CALLQA_TEST_INGEST_PAUSE_MS=100 "$CQ" ingest vicidial --vicidial "$URI/asterisk3" --vicidial-password-file "$T/pw" \
+# a pause of 0.5 s after each of the 60 batches: the second scan and the kill below come well
+# within the scan's 30 s
+CALLQA_TEST_INGEST_PAUSE_MS=500 "$CQ" ingest vicidial --vicidial "$URI/asterisk3" --vicidial-password-file "$T/pw" \
     --source bulk --db "$B" --recording-server "r1=http://127.0.0.1/RECORDINGS" --batch 50 --once \
     > "$T/bulk.log" 2>&1 &
 BULK=$!
 PIDS="$PIDS $BULK"
 mark() { q "$B" "SELECT mark FROM ingest_sources WHERE source = 'bulk'" 2> /dev/null; }
-for _ in $(seq 1 100); do
-    m=$(mark)
-    [ -n "$m" ] && [ "$m" -gt 0 ] && break
-    sleep 0.1
-done
+marked() { m=$(mark); [ -n "$m" ] && [ "$m" -gt 0 ]; }
+wait_until 120 marked
 "$CQ" ingest vicidial --vicidial "$URI/asterisk3" --vicidial-password-file "$T/pw" --source bulk --db "$B" \
     --once > "$T/bulk2.log" 2>&1
 check "a second scan of the same source meanwhile does nothing" \
