@@ -372,7 +372,7 @@ def own_prom(prom, item):
     else:
         qs = urllib.parse.urlencode({"query": item["query"], "time": item["time"]})
         path = "/api/v1/query?"
-    with urllib.request.urlopen(prom + path + qs, timeout=10) as r:
+    with urllib.request.urlopen(prom + path + qs, timeout=60) as r:
         d = json.loads(r.read())["data"]
     out = []
     for s in d["result"]:

@@ -132,15 +132,22 @@ start_service() { # start_service STORE LOG [VAR=VALUE...]: 0 when /health answe
     done
     return 1
 }
-pin_time() { # pin_time SINCE: a second just after Prometheus's last good scrape of the service,
-    # once it has one after SINCE: the ordinary questions' Prometheus queries are pinned to it
-    for _ in $(seq 1 150); do
-        t=$(curl -s "$PROMU/api/v1/query" --data-urlencode 'query=max(timestamp(up{job="callqa"} == 1))' |
-            python3 -c 'import json, math, sys; r = json.load(sys.stdin)["data"]["result"]; print(math.ceil(float(r[0]["value"][1])) if r else 0)')
-        [ "$t" -gt "$1" ] && { echo "$t"; return 0; }
+pin_time() { # pin_time SINCE: a whole second after SINCE that every job's latest sample has
+    # passed, once the service's latest scrape is good: a job's scrapes come in order, so no
+    # sample at or before it can come later, and the ordinary questions' Prometheus queries
+    # pinned to it read the same samples for the model as for the test's own query. timestamp()
+    # of the selector itself is the sample's time (of an expression such as up == 1 it is the
+    # evaluation's, which a sample still to come may precede)
+    for _ in $(seq 1 600); do
+        t=$(curl -s "$PROMU/api/v1/query" --data-urlencode 'query=min(timestamp(up) * (up == bool 1))' |
+            python3 -c 'import json, math, sys; r = json.load(sys.stdin)["data"]["result"]; print(math.floor(float(r[0]["value"][1])) if r else 0)')
+        [ "${t:-0}" -gt "$1" ] && { echo "$t"; return 0; }
         sleep 0.2
     done
-    echo 0
+    return 1
+}
+pin() { # pin: pin_time after now, or the test stops (the honest answers need it)
+    PIN=$(pin_time "$(date +%s)") || { echo "FAIL: no good scrape of the service by Prometheus within 120 s"; exit 1; }
 }
 stop_service() {
     [ -n "$SVC" ] && stop_wait "$SVC" "callqa serve"
@@ -193,7 +200,7 @@ asks=0
 start_service "$DB" "$T/serve1.log" $OPENAI || { cat "$T/serve1.log"; echo "FAIL: the service did not start"; exit 1; }
 py redteam "$U" "$T/llm" sqlite on callqa,mysql,prometheus
 py turns "$U" "$T/llm"
-PIN=$(pin_time "$(date +%s)")
+pin
 python3 "$HERE/askcase.py" plans "$T/plans.json" "$PIN"
 py honest "$U" "$T/llm" "$DB" "$MYSQL_ROOT" "$PROMU" "$PIN"
 stop_service
@@ -235,7 +242,7 @@ before_pg_files=$(pg_files)
 start_service "$PG_STORE" "$T/serve4.log" $ANTHROPIC || { cat "$T/serve4.log"; echo "FAIL: the service on PostgreSQL"; exit 1; }
 py redteam "$U" "$T/llm" postgresql on callqa
 py turns "$U" "$T/llm"
-PIN=$(pin_time "$(date +%s)")
+pin
 python3 "$HERE/askcase.py" plans "$T/plans.json" "$PIN"
 py honest "$U" "$T/llm" "$PG_STORE" "$MYSQL_ROOT" "$PROMU" "$PIN"
 stop_service
