@@ -7,9 +7,16 @@
     askcase.py plans OUT NOW                 the fake LLM's plans (tests/llm/fake_ask.py) for the
                                              red-team corpus and the ordinary questions; NOW: the
                                              Unix time the Prometheus questions are pinned to
-    askcase.py redteam URL LOG BACKEND LEXICAL TYPES   the corpus through POST /ask
+    askcase.py redteam URL LOG BACKEND LEXICAL TYPES SET   the corpus through POST /ask: SET
+                                             calm (the entries no time limit is to refuse) or
+                                             short (those it may; ask_timeout_sec
+                                             $ASK_TIMEOUT_SEC); the sources' processes in
+                                             $ASK_SVC_PID, $ASK_PG_PID, $ASK_MY_PID, their
+                                             clients $ASK_PG_STORE and $ASK_MYSQL
     askcase.py honest URL LOG STORE MYSQL PROMURL NOW  the ordinary questions, each checked
                                              against the test's own query on each source
+    askcase.py free                          the servers free again of the long functions the
+                                             last redteam pass gave up on
     askcase.py turns URL LOG                 continuation, a tampered conversation, bad ones
     askcase.py checksum-store STORE          a checksum of every table but the service's own
                                              records (ask_log, llm_calls, counters, audit_log)
@@ -254,38 +261,125 @@ def fake_records(log):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def wait_free(url, typ):
-    """seconds until a query of this type runs again: a connection whose server still runs a
-    statement given up on refuses queries until it ends"""
+def wait_free(url, typ, guard=300):
+    """(free, seconds): a query of this type runs again, and the seconds until it did: a
+    connection whose server still runs a statement given up on refuses queries until it ends;
+    guard: a hang's bound"""
     t0 = time.time()
-    while time.time() - t0 < 120:
+    while time.time() - t0 < guard:
         st, a = post(url, {"question": "probe:" + typ})
         qs = a.get("queries", []) if st == 200 else []
         if qs and not qs[-1].get("refused"):
-            break
+            return True, time.time() - t0
         time.sleep(0.3)
-    return time.time() - t0
+    return False, time.time() - t0
 
 
-def redteam(url, log, backend, lexical, types):
-    """the corpus through /ask: each entry refused by a layer it may be refused by"""
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_sec(pid, children=False):
+    """seconds of CPU of process pid (every thread, and its ended children reaped); with
+    children, its live children's too (PostgreSQL's backends are the postmaster's)"""
+    def stat(p):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                s = f.read()
+        except OSError:
+            return None, 0
+        f = s[s.rindex(")") + 2:].split()
+        return int(f[1]), sum(int(x) for x in f[11:15])
+    ticks = stat(pid)[1]
+    if children:
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                ppid, t = stat(p)
+                if ppid == int(pid):
+                    ticks += t
+    return ticks / HZ
+
+
+def source_cpu(typ, backend):
+    """the CPU seconds the source of a query of this type has used so far: the service itself
+    (SQLite runs in it), PostgreSQL's postmaster and backends, MariaDB's server"""
+    if typ == "mysql":
+        return cpu_sec(os.environ["ASK_MY_PID"])
+    if backend == "postgresql":
+        return cpu_sec(os.environ["ASK_PG_PID"], children=True)
+    return cpu_sec(os.environ["ASK_SVC_PID"])
+
+
+def server_running(typ, sql):
+    """how many statements holding sql another session runs on the source's server now, as
+    the server lists them (MariaDB's PROCESSLIST, PostgreSQL's pg_stat_activity)"""
+    if typ == "mysql":
+        lit = "'" + sql.replace("\\", "\\\\").replace("'", "''") + "'"
+        return int(own_mysql(os.environ["ASK_MYSQL"],
+                             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE "
+                             f"ID <> CONNECTION_ID() AND INSTR(INFO, {lit}) > 0")[0][0])
+    import storedb
+    db = storedb.connect(os.environ["ASK_PG_STORE"], readonly=True)
+    n = db.execute("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                   "state = 'active' AND strpos(query, ?) > 0", (sql,)).fetchone()[0]
+    db.close()
+    return int(n)
+
+
+def pending_file():
+    return os.path.join(os.environ.get("ASK_OUT", "."), "runs_away.json")
+
+
+def settle(guard=600):
+    """the long functions given up on while their server ran on (a redteam pass's last ones,
+    so that the server's time goes by beside the next steps): each server free of them again,
+    within guard s (a hang's bound)"""
+    try:
+        with open(pending_file()) as f:
+            away = json.load(f)
+    except OSError:
+        return
+    t0 = time.time()
+    left = away
+    while left and time.time() - t0 < guard:
+        left = [(i, typ, sql) for i, typ, sql in left if server_running(typ, sql)]
+        if left:
+            time.sleep(0.5)
+    check(f"the servers free again of the long functions given up on "
+          f"({', '.join(i for i, _, _ in away)}; {time.time() - t0:.1f} s waited)", not left,
+          f"still running: {[i for i, _, _ in left]}")
+    os.unlink(pending_file())
+
+
+def redteam(url, log, backend, lexical, types, which):
+    """the corpus through /ask: each entry refused by a layer it may be refused by. which:
+    "calm", the entries no time limit is to refuse (on a service whose ask_timeout_sec is calm),
+    or "short", those the time limit may refuse (on a service whose ask_timeout_sec is
+    $ASK_TIMEOUT_SEC, the short limit), the long functions that run away last"""
     lexical = lexical == "on"
     types = types.split(",")
     counts = {}
     wrong = []
     asked = 0
-    slow = []  # long functions: (id, the query's seconds, the server's seconds after)
+    slow = []  # long functions: (id, what was seen of its time, what was wrong)
+    away = []  # given up on while the server runs on: (id, type, sql)
     limit = float(os.environ.get("ASK_TIMEOUT_SEC", "1"))
-    for i, (iid, cat, typ, query, exp) in enumerate(corpus.CORPUS):
+    if which == "short":
+        settle()  # the last pass's, which ran on beside the steps since
+    entries = ([e for e in corpus.CORPUS if e[0] not in corpus.RUNS_AWAY] +
+               [e for e in corpus.CORPUS if e[0] in corpus.RUNS_AWAY])
+    for iid, cat, typ, query, exp in entries:
         if typ not in types:
             continue
         be = {"callqa": backend, "mysql": "mariadb", "prometheus": "prometheus"}[typ]
         allowed = list(exp.get(be, []))
-        if not allowed:
+        if not allowed or ("timeout" in allowed) != (which == "short"):
             continue
         if lexical and typ != "prometheus":
             allowed.append("lexical")
+        long_fn = cat == "long_functions"
+        cpu0 = source_cpu(typ, backend) if long_fn else 0
         st, a = post(url, {"question": "redteam:" + iid})
+        cpu = source_cpu(typ, backend) - cpu0 if long_fn else 0
         asked += 1
         qs = a.get("queries", []) if st == 200 else []
         q = qs[-1] if qs else None  # the hostile one is the last asked (an injection's 2nd)
@@ -299,6 +393,8 @@ def redteam(url, log, backend, lexical, types):
             got = "truncated"
         else:
             got = "ran"
+        # the watchdog answered the caller while the server still ran the call
+        running = server_running(typ, query) if iid in corpus.RUNS_AWAY else 0
         c = counts.setdefault(cat, {"n": 0, "refused": 0, "layers": {}})
         c["n"] += 1
         c["layers"][got] = c["layers"].get(got, 0) + 1
@@ -309,23 +405,47 @@ def redteam(url, log, backend, lexical, types):
                          + (f" [{q['refused']['error']}]" if q and q.get("refused") else ""))
         if q and q.get("refused") and not q["refused"].get("error"):
             wrong.append(f"{iid}: refused by {got} without an error message")
-        if cat == "long_functions":
-            slow.append((iid, (q or {}).get("elapsed_sec") or 0.0, wait_free(url, typ)))
+        if not long_fn:
+            continue
+        bad = []
+        if iid in corpus.RUNS_AWAY:
+            # its connection refuses queries until the server ends it: nothing more is asked of
+            # this service, and the next short pass (or `free`) waits for the server
+            seen = f"{got}, {running} such statement(s) still running on the server at the answer"
+            if got == "timeout" and not running:
+                bad.append("the server no longer ran it when the caller was answered")
+            away.append((iid, typ, query))
+        else:
+            # one that ran (or SQLite's, which runs in the service) was not cut past its time:
+            # the source's CPU while it ran is within 1 s of the limit
+            free, w = wait_free(url, typ)
+            seen = f"{got}, {cpu:.2f} s of the source's CPU, free again after {w:.1f} s"
+            if (got == "ran" or be == "sqlite") and cpu > limit + 1.0:
+                bad.append(f"{cpu:.2f} s of the source's CPU")
+            if not free:
+                bad.append(f"queries still refused {w:.0f} s after the answer")
+        slow.append((iid, seen, bad))
+    if away:
+        with open(pending_file(), "w") as f:
+            json.dump(away, f)
     print(f"# red team: backend {backend}, lexical pre-check {'on' if lexical else 'off'}, "
-          f"types {','.join(types)}: {asked} asked")
+          f"types {','.join(types)}, the {which} limit's entries: {asked} asked")
     print("# %-14s %4s %8s  %s" % ("category", "n", "refused", "by layer"))
     for cat, c in counts.items():
         print("# %-14s %4d %8d  %s" % (cat, c["n"], c["refused"],
                                        ", ".join(f"{k} {v}" for k, v in sorted(c["layers"].items()))))
-    check(f"red team ({backend}, lexical {'on' if lexical else 'off'}): every query refused by "
-          f"an allowed layer, with its reason", not wrong, "; ".join(wrong[:12]))
+    check(f"red team ({backend}, lexical {'on' if lexical else 'off'}, the {which} limit): every "
+          f"query refused by an allowed layer, with its reason", not wrong, "; ".join(wrong[:12]))
     if slow:
-        worst = max(t for _, t, _ in slow)
-        print("# long functions: " + ", ".join(f"{i} {t:.2f} s (+{w:.1f} s)" for i, t, w in slow))
-        check(f"long functions ({backend}, lexical {'on' if lexical else 'off'}): each answered "
-              f"within 1 s of ask_timeout_sec ({limit:g} s): the slowest {worst:.2f} s",
-              worst <= limit + 1.0, "; ".join(f"{i} {t:.2f} s" for i, t, _ in slow if t > limit + 1))
-    with open(os.path.join(os.environ.get("ASK_OUT", "."), f"redteam-{backend}-{'lex' if lexical else 'nolex'}.json"), "w") as f:
+        print("# long functions: " + "; ".join(f"{i} {seen}" for i, seen, _ in slow))
+        check(f"long functions ({backend}, lexical {'on' if lexical else 'off'}, the {which} "
+              f"limit): one the server runs away with answered while the server still ran it; "
+              f"every other within 1 s of ask_timeout_sec ({limit:g} s) in the source's CPU when "
+              f"it ran, its source free again",
+              not any(bad for _, _, bad in slow),
+              "; ".join(f"{i}: {', '.join(bad)}" for i, _, bad in slow if bad))
+    name = f"redteam-{backend}-{'lex' if lexical else 'nolex'}-{which}.json"
+    with open(os.path.join(os.environ.get("ASK_OUT", "."), name), "w") as f:
         json.dump(counts, f)
     return done()
 
@@ -529,6 +649,9 @@ def main():
         return 0
     if cmd == "redteam":
         return redteam(*a)
+    if cmd == "free":
+        settle()
+        return done()
     if cmd == "honest":
         return honest_run(*a)
     if cmd == "turns":

@@ -5,10 +5,15 @@ SQLite and on PostgreSQL), mysql (ViciDial on MariaDB) or prometheus, and expect
 (sqlite, postgresql, mariadb, prometheus) to the layers allowed to refuse the query when the
 lexical pre-check is off. With the pre-check on, "lexical" may refuse it first. Special outcomes:
 "null" (MariaDB: the engine answered NULL in place of a file: no FILE privilege), "ran" (it ran
-to its end: SQLite's printf past the longest value answers NULL, at once), "truncated"
-(Prometheus: the answer was cut at its series cap). An injection entry's query is what a stored
-transcript (or a ViciDial name) tells the model to run: the model obeys (tests/llm/fake_ask.py
-"inject"), and the layers must refuse what it asks.
+to its end within the time limit: SQLite's printf past the longest value answers NULL, at once;
+a server's long function that a fast machine ends before its time), "truncated" (Prometheus: the
+answer was cut at its series cap). An injection entry's query is what a stored transcript (or a
+ViciDial name) tells the model to run: the model obeys (tests/llm/fake_ask.py "inject"), and the
+layers must refuse what it asks.
+RUNS_AWAY: the long functions sized to run on the server for many times the watchdog's cut on
+any machine (11 s of PostgreSQL's CPU and 10-15 s of MariaDB's on a 2.1 GHz EPYC, where the cut
+comes 1.8 s after the start): the watchdog's answer to the caller while the server still runs
+the call is shown on each server whatever the machine.
 """
 
 S, P, M, PR = "sqlite", "postgresql", "mariadb", "prometheus"
@@ -172,9 +177,10 @@ CORPUS = [
     ("pr5", "prometheus", "prometheus", {"query": "up", "start": "now", "end": "now-1h", "step": "60s"},
      {PR: ["range"]}),
     # ---- one call of a function whose time grows with the square of its arguments' length, which
-    # no engine's time limit sees inside (docs/ask.md, "Time"): each answered within 1 s of the
-    # limit. SQLite's refused (size) or cut by its own checks; PostgreSQL's and MariaDB's cut by
-    # the watchdog while the server runs on (about 3 s here), the connection then waiting for it
+    # no engine's time limit sees inside (docs/ask.md, "Time"). SQLite's refused (size), answered
+    # NULL at once or cut by its own checks; on PostgreSQL and MariaDB, one a function (RUNS_AWAY)
+    # that runs on far past the watchdog's cut, the connection then waiting for the server, and
+    # the others cut or, on a machine fast enough, run within the limit
     ("lf1", "long_functions", "callqa",
      "SELECT instr(printf('%.*c', 2000000, 'a'), printf('%.*c', 1000000, 'a') || 'b')", {S: ["ran"]}),
     ("lf2", "long_functions", "callqa",
@@ -188,22 +194,24 @@ CORPUS = [
     ("lf5", "long_functions", "callqa",
      "WITH RECURSIVE r(n, s) AS (SELECT 1, printf('%.*c', 1000000, 'a') UNION ALL SELECT n + 1, s "
      "FROM r) SELECT count(*) FROM r WHERE length(upper(s)) > 0", {S: ["timeout"]}),
-    ("lf6", "long_functions", "callqa", "SELECT strpos(repeat('a', 100000), 'b' || repeat('a', 50000))",
+    ("lf6", "long_functions", "callqa", "SELECT strpos(repeat('a', 360000), 'b' || repeat('a', 180000))",
      {P: ["timeout"]}),
     ("lf7", "long_functions", "callqa", "SELECT repeat('a', 100000) LIKE '%' || repeat('a', 10000) || 'b'",
-     {P: ["timeout"]}),
+     {P: ["timeout", "ran"]}),
     ("lf8", "long_functions", "callqa",
-     "SELECT length(btrim(repeat('a', 25000), repeat('b', 12500) || 'a'))", {P: ["timeout"]}),
+     "SELECT length(btrim(repeat('a', 25000), repeat('b', 12500) || 'a'))", {P: ["timeout", "ran"]}),
     ("lf9", "long_functions", "callqa",
-     "SELECT split_part(repeat('a', 100000), 'b' || repeat('a', 50000), 2)", {P: ["timeout"]}),
+     "SELECT split_part(repeat('a', 100000), 'b' || repeat('a', 50000), 2)", {P: ["timeout", "ran"]}),
     ("lf10", "long_functions", "mysql",
-     "SELECT LOCATE(CONCAT(REPEAT('a', 80000), 'b'), REPEAT('a', 160000))", {M: ["timeout"]}),
+     "SELECT LOCATE(CONCAT(REPEAT('a', 160000), 'b'), REPEAT('a', 320000))", {M: ["timeout"]}),
     ("lf11", "long_functions", "mysql",
-     "SELECT REPEAT('a', 100000) LIKE CONCAT('%', REPEAT('a', 6000), 'b')", {M: ["timeout"]}),
+     "SELECT REPEAT('a', 100000) LIKE CONCAT('%', REPEAT('a', 6000), 'b')", {M: ["timeout", "ran"]}),
     ("lf12", "long_functions", "mysql",
      "SELECT LENGTH(REPLACE(REPEAT('a', 200000), CONCAT(REPEAT('a', 100000), 'b'), 'x'))",
-     {M: ["timeout"]}),
+     {M: ["timeout", "ran"]}),
 ]
+
+RUNS_AWAY = {"lf6", "lf10"}
 
 # transcripts (QA store) and a ViciDial agent's name carrying the injections
 INJECT_TRANSCRIPTS = {

@@ -7,9 +7,15 @@
 # fake LLM (tests/llm/fake_llm.py) following the plans of tests/ask/askcase.py, the OpenAI
 # protocol against the SQLite store and the Anthropic one against PostgreSQL.
 #   - without an LLM: 503 no_llm, naming the /api/qa endpoints;
-#   - the red-team corpus (tests/ask/corpus.py, 85 queries in 11 categories) through the /ask
+#   - the red-team corpus (tests/ask/corpus.py, 97 queries in 12 categories) through the /ask
 #     loop, with the lexical pre-check on and then off: every query refused by a layer allowed
-#     to refuse it, with its reason; counts per category printed;
+#     to refuse it, with its reason; counts per category printed. Each query the time limit may
+#     refuse runs on a service whose ask_timeout_sec is short ($SHORT s), every other one (and
+#     every ordinary question) on one whose limit is calm ($CALM s), so that a loaded machine's
+#     slow refusal is never read as a timeout; a long function that runs away on a server is
+#     answered while the server still runs it (its activity list), and the server is free of it
+#     again before the next short pass; one that ran used at most 1 s past the limit of the
+#     source's CPU;
 #   - 0 writes: checksums of every table of the store (but the service's own records) and of
 #     every ViciDial table, before and after; no new file in /tmp or in either data directory;
 #     Prometheus's series still there;
@@ -57,8 +63,11 @@ trap cleanup EXIT
 . "$HERE/../pg/pg_lib.sh"
 export PYTHONPATH="$SRC/tests/lib${PYTHONPATH:+:$PYTHONPATH}"
 T0=$(date +%s)
+SHORT=1 # ask_timeout_sec of the services that run the queries the limit may refuse
+CALM=60 # ask_timeout_sec of the others: no refusal by another layer or honest answer reaches it
+export ASK_TIMEOUT_SEC=$SHORT
 py() { # py COMMAND ARGS...: askcase.py's checks, numbered on from ours
-    out=$(ASK_CHECK_BASE=$n python3 "$HERE/askcase.py" "$@")
+    out=$(ASK_CHECK_BASE=$n ASK_SVC_PID=$SVC python3 "$HERE/askcase.py" "$@")
     rc=$?
     echo "$out" | grep -v '^# checks '
     last=$(echo "$out" | sed -n 's/^# checks //p' | tail -1)
@@ -86,6 +95,7 @@ printf 'ask-pw-1\n' > "$T/my.pw"
 printf 'ask-pw-2\n' > "$T/rw.pw"
 chmod 600 "$T/my.pw" "$T/rw.pw"
 MYSQL_ROOT="mariadb --no-defaults -S $MY_SOCK -uroot asterisk"
+export ASK_MYSQL="$MYSQL_ROOT" ASK_MY_PID="$MY_PID"
 my_sums() { # every ViciDial table's checksum, as root
     tables=$($SQL -N asterisk -e "SHOW TABLES" | tr '\n' ',' | sed 's/,$//')
     $SQL -N asterisk -e "CHECKSUM TABLE $tables EXTENDED"
@@ -99,6 +109,8 @@ stamp "MariaDB up"
 pg_start "$T" || { echo "FAIL: PostgreSQL did not start"; exit 1; }
 pg_createdb store_pg || { echo "FAIL: createdb"; exit 1; }
 PG_STORE="postgresql://callqa@127.0.0.1:$PG_PORT/store_pg"
+ASK_PG_PID=$(pg_pid)
+export ASK_PG_STORE="$PG_STORE" ASK_PG_PID
 AP=$(free_port)
 U="http://127.0.0.1:$AP"
 prom_start "$T" callqa="127.0.0.1:$AP" prometheus=self || { echo "FAIL: Prometheus did not start"; exit 1; }
@@ -115,11 +127,12 @@ for _ in $(seq 1 300); do
 done
 stamp "PostgreSQL, Prometheus, the fake LLM up"
 
-start_service() { # start_service STORE LOG [VAR=VALUE...]: 0 when /health answers
+start_service() { # start_service STORE LOG [VAR=VALUE...]: 0 when /health answers (the
+    # calm ask_timeout_sec unless a VAR sets it)
     store=$1
     log=$2
     shift 2
-    env CALLQA_TMP_DIR="$T" CALLQA_ASK_TIMEOUT_SEC=1 CALLQA_ASK_ALLOW=transcripts.text \
+    env CALLQA_TMP_DIR="$T" CALLQA_ASK_TIMEOUT_SEC=$CALM CALLQA_ASK_ALLOW=transcripts.text \
         CALLQA_ASK_VICIDIAL="mysql://callqa_ask@127.0.0.1:$DBP/asterisk" \
         CALLQA_ASK_VICIDIAL_PASSWORD_FILE="$T/my.pw" CALLQA_ASK_PROMETHEUS="$PROMU" \
         CALLQA_MAX_CONCURRENT=2 "$@" "$CQ" serve --listen "127.0.0.1:$AP" --db "$store" --no-auth \
@@ -197,16 +210,26 @@ before_files=$(listing "$MY_DATADIR/asterisk" "$MY_FILES" /tmp/cq_ask_*)
 asks=0
 
 # ---- the SQLite store: red team with the lexical pre-check on, then off ----
-start_service "$DB" "$T/serve1.log" $OPENAI || { cat "$T/serve1.log"; echo "FAIL: the service did not start"; exit 1; }
-py redteam "$U" "$T/llm" sqlite on callqa,mysql,prometheus
+# (each short pass first: the server's time on the long function it gave up on last goes by
+# beside the calm pass)
+start_service "$DB" "$T/serve1s.log" $OPENAI CALLQA_ASK_TIMEOUT_SEC=$SHORT ||
+    { cat "$T/serve1s.log"; echo "FAIL: the service did not start"; exit 1; }
+py redteam "$U" "$T/llm" sqlite on callqa,mysql,prometheus short
+stop_service
+start_service "$DB" "$T/serve1.log" $OPENAI || { cat "$T/serve1.log"; exit 1; }
+py redteam "$U" "$T/llm" sqlite on callqa,mysql,prometheus calm
 py turns "$U" "$T/llm"
 pin
 python3 "$HERE/askcase.py" plans "$T/plans.json" "$PIN"
 py honest "$U" "$T/llm" "$DB" "$MYSQL_ROOT" "$PROMU" "$PIN"
 stop_service
 stamp "SQLite, lexical on"
+start_service "$DB" "$T/serve2s.log" $OPENAI CALLQA_ASK_LEXICAL=false CALLQA_ASK_TIMEOUT_SEC=$SHORT ||
+    { cat "$T/serve2s.log"; exit 1; }
+py redteam "$U" "$T/llm" sqlite off callqa,mysql,prometheus short
+stop_service
 start_service "$DB" "$T/serve2.log" $OPENAI CALLQA_ASK_LEXICAL=false || { cat "$T/serve2.log"; exit 1; }
-py redteam "$U" "$T/llm" sqlite off callqa,mysql,prometheus
+py redteam "$U" "$T/llm" sqlite off callqa,mysql,prometheus calm
 stop_service
 stamp "SQLite, lexical off"
 after_store=$(python3 "$HERE/askcase.py" checksum-store "$DB")
@@ -239,22 +262,31 @@ pg_files() { # the cluster's file names, but what the server writes on its own (
     listing "$PG_HOME" | grep -v -E '/(pg_wal|pg_xact|pg_subtrans|pg_multixact|pg_stat[a-z_]*|pg_logical|log)/|/pgsql_tmp|postmaster\.|pg_internal\.init|_(fsm|vm)$'
 }
 before_pg_files=$(pg_files)
-start_service "$PG_STORE" "$T/serve4.log" $ANTHROPIC || { cat "$T/serve4.log"; echo "FAIL: the service on PostgreSQL"; exit 1; }
-py redteam "$U" "$T/llm" postgresql on callqa
+start_service "$PG_STORE" "$T/serve4s.log" $ANTHROPIC CALLQA_ASK_TIMEOUT_SEC=$SHORT ||
+    { cat "$T/serve4s.log"; echo "FAIL: the service on PostgreSQL"; exit 1; }
+py redteam "$U" "$T/llm" postgresql on callqa short
+stop_service
+start_service "$PG_STORE" "$T/serve4.log" $ANTHROPIC || { cat "$T/serve4.log"; exit 1; }
+py redteam "$U" "$T/llm" postgresql on callqa calm
 py turns "$U" "$T/llm"
 pin
 python3 "$HERE/askcase.py" plans "$T/plans.json" "$PIN"
 py honest "$U" "$T/llm" "$PG_STORE" "$MYSQL_ROOT" "$PROMU" "$PIN"
 stop_service
 stamp "PostgreSQL, lexical on"
+start_service "$PG_STORE" "$T/serve5s.log" $ANTHROPIC CALLQA_ASK_LEXICAL=false CALLQA_ASK_TIMEOUT_SEC=$SHORT ||
+    { cat "$T/serve5s.log"; exit 1; }
+py redteam "$U" "$T/llm" postgresql off callqa short
+stop_service
 start_service "$PG_STORE" "$T/serve5.log" $ANTHROPIC CALLQA_ASK_LEXICAL=false || { cat "$T/serve5.log"; exit 1; }
-py redteam "$U" "$T/llm" postgresql off callqa
+py redteam "$U" "$T/llm" postgresql off callqa calm
 stop_service
 stamp "PostgreSQL, lexical off"
 after_pg=$(python3 "$HERE/askcase.py" checksum-store "$PG_STORE")
 check "PostgreSQL store: every table but the service's own records unchanged ($before_pg)" \
     [ "$before_pg" = "$after_pg" ]
 
+py free
 # ---- ViciDial, files, Prometheus ----
 after_my=$(my_sums)
 check "ViciDial: every table's checksum unchanged" [ "$before_my" = "$after_my" ]
