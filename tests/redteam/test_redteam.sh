@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_redteam.sh - the red-team suite (redteam.py): the service, the watcher, the uploads, the
 # live listeners and the command line under hostile input, by category, each case also asking
-# /health to answer within 1 s. ctest runs one entry per module (redteam: redteam.py's own
+# /health to answer afterwards. ctest runs one entry per module (redteam: redteam.py's own
 # categories; redteam_cat_NAME: cat_NAME.py's), so that they can run side by side.
 #   usage: test_redteam.sh BUILD/callqa SOURCE_DIR CORPUS_DIR [--module=M] [CATEGORY...]
 #   exit 77 without the corpus
