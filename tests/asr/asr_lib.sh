@@ -4,6 +4,10 @@
 #   . "$HERE/../lib.sh"; . "$HERE/asr_lib.sh"  (HERE: tests/asr; from elsewhere, ASR_DIR=tests/asr)
 #   fake_start LOGDIR ARGS...   the fake on a free port, logging into LOGDIR; $URL and $FAKE set
 #   fake_stop
+#   $PYNP                       Debian's python3, which has numpy (python3-numpy, scripts/deps):
+#                               check_transcript.py's
+
+PYNP=/usr/bin/python3
 
 fake_start() {
     d=$1

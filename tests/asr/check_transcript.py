@@ -86,6 +86,8 @@ import sys
 import time
 from array import array
 
+import numpy as np
+
 RATE = 16000
 ZERO_RUN = 80              # samples (5 ms): a run of zeros this long separates stretches
 MIN_PLACE = 800            # samples (50 ms): shorter stretches are not correlated
@@ -238,7 +240,14 @@ def stretches(samples, raw_bytes=None):
 
 
 def dot(x, y):
+    """Sum of products, in order (floats: as Python adds them)."""
     return sum(map(operator.mul, x, y))
+
+
+def idot(x, y):
+    """Sum of products of integer sequences (samples, block sums), exact (int64: the sums here
+    stay under 2^47)."""
+    return int(np.dot(np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)))
 
 
 def loudest(samples, a, b, w):
@@ -247,8 +256,8 @@ def loudest(samples, a, b, w):
         return a
     blk = 160
     nb = (b - a) // blk
-    e = [dot(samples[a + i * blk:a + (i + 1) * blk], samples[a + i * blk:a + (i + 1) * blk])
-         for i in range(nb)]
+    seg = np.asarray(samples[a:a + nb * blk], dtype=np.int64).reshape(nb, blk)
+    e = [int(v) for v in np.einsum("ij,ij->i", seg, seg)]
     k = w // blk
     acc = list(itertools.accumulate(e, initial=0))
     best = max(range(0, nb - k + 1), key=lambda i: acc[i + k] - acc[i])
@@ -263,17 +272,20 @@ def place(x, leg, p, search=SEARCH):
         return None
     y = leg[lo:hi + w]
     # decimated search: block sums of DECIM samples
-    xd = [sum(x[i:i + DECIM]) for i in range(0, w - DECIM + 1, DECIM)]
-    yd = [sum(y[i:i + DECIM]) for i in range(0, len(y) - DECIM + 1, DECIM)]
+    xa, ya = np.asarray(x, dtype=np.int64), np.asarray(y, dtype=np.int64)
+    xd = xa[:(w // DECIM) * DECIM].reshape(-1, DECIM).sum(axis=1)
+    yd = ya[:(len(y) // DECIM) * DECIM].reshape(-1, DECIM).sum(axis=1)
     nd = len(xd)
-    exd = dot(xd, xd)
-    pd = list(itertools.accumulate(map(operator.mul, yd, yd), initial=0))
+    exd = int(np.dot(xd, xd))
+    pd = [0] + [int(v) for v in np.cumsum(yd * yd)]
+    # every lag's sum of products at once (exact integers), each correlation as before
+    xy = [int(v) for v in np.correlate(yd, xd, "valid")] if nd and len(yd) >= nd else []
     cands = []
     for k in range(0, (hi - lo) // DECIM + 1):
         if k + nd > len(yd):
             break
         ey = pd[k + nd] - pd[k]
-        c = dot(xd, yd[k:k + nd]) / math.sqrt(exd * ey) if exd > 0 and ey > 0 else 0.0
+        c = xy[k] / math.sqrt(exd * ey) if exd > 0 and ey > 0 else 0.0
         cands.append((c, k))
     if not cands:
         return None
@@ -282,8 +294,8 @@ def place(x, leg, p, search=SEARCH):
              if (i == 0 or cands[i][0] >= cands[i - 1][0]) and
              (i == len(cands) - 1 or cands[i][0] >= cands[i + 1][0])]
     peaks = sorted(peaks, reverse=True)[:3]
-    ex = dot(x, x)
-    py = list(itertools.accumulate(map(operator.mul, y, y), initial=0))
+    ex = int(np.dot(xa, xa))
+    py = [0] + [int(v) for v in np.cumsum(ya * ya)]
     best, seen = None, set()
     for _, k in peaks:
         for q in range(max(0, k * DECIM - 2 * DECIM), min(hi - lo, k * DECIM + 2 * DECIM) + 1):
@@ -291,7 +303,7 @@ def place(x, leg, p, search=SEARCH):
                 continue
             seen.add(q)
             ey = py[q + w] - py[q]
-            c = dot(x, y[q:q + w]) / math.sqrt(ex * ey) if ex > 0 and ey > 0 else 0.0
+            c = int(np.dot(xa, ya[q:q + w])) / math.sqrt(ex * ey) if ex > 0 and ey > 0 else 0.0
             if best is None or c > best[1]:
                 best = (lo + q - p, c)
     return best
@@ -302,8 +314,8 @@ def active_regions(samples, thr_ms):
     under 300 ms bridged, regions under 100 ms dropped (the fake's voiced-region rule)."""
     flen = RATE // 50
     nfr = len(samples) // flen
-    on = [dot(samples[i * flen:(i + 1) * flen], samples[i * flen:(i + 1) * flen]) / flen > thr_ms
-          for i in range(nfr)]
+    fr = np.asarray(samples[:nfr * flen], dtype=np.int64).reshape(nfr, flen)
+    on = [int(v) / flen > thr_ms for v in np.einsum("ij,ij->i", fr, fr)]
     runs, i = [], 0
     while i < nfr:
         if on[i]:
@@ -339,7 +351,7 @@ def envelope(samples, a, n):
     out = []
     for i in range(n):
         f = samples[max(0, a + i * 160):max(0, a + (i + 1) * 160)]
-        out.append(math.sqrt(dot(f, f) / 160) if len(f) else 0.0)
+        out.append(math.sqrt(idot(f, f) / 160) if len(f) else 0.0)
     return out
 
 

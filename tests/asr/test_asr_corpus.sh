@@ -58,7 +58,7 @@ for proto in openai whispercpp; do
         d=$T/$proto-$call
         check "$proto: $call transcribed" transcribe "$d" "$proto" "$mode" "$f"
         check "$proto: $call: audio, clock, speech, labels, coverage, words" \
-            python3 "$HERE/check_transcript.py" --report "$d/report.json" --log "$d" \
+            "$PYNP" "$HERE/check_transcript.py" --report "$d/report.json" --log "$d" \
             --call "$call" --labels "$C/labels.json"
     done
 done
@@ -72,7 +72,7 @@ for proto in openai whispercpp; do
         d=$T/halluc-$proto-$call
         check "$proto hallucinations: $call transcribed" transcribe "$d" "$proto" "$mode" "$f"
         check "$proto hallucinations: $call: every one flagged or dropped" \
-            python3 "$HERE/check_transcript.py" --report "$d/report.json" --log "$d" \
+            "$PYNP" "$HERE/check_transcript.py" --report "$d/report.json" --log "$d" \
             --call "$call" --hallucinations
     done
 done
@@ -92,7 +92,7 @@ for proto in openai whispercpp; do
     fake_stop
     check "$proto: the reference conversation transcribed" [ "$(cat "$d/rc")" = 0 ]
     check "$proto: at most 2 % of the real words flagged or dropped" \
-        python3 "$HERE/check_transcript.py" --report "$d/report.json" --log "$d" \
+        "$PYNP" "$HERE/check_transcript.py" --report "$d/report.json" --log "$d" \
         --call pyannote_sample --stm "$STM"
 done
 finish "transcription (corpus)"

@@ -11,6 +11,7 @@ SRC=$(cd "$HERE/../.." && pwd)
 C="$SRC/../shared/corpus"
 # shellcheck source=tests/lib.sh
 . "$HERE/../lib.sh"
+. "$HERE/asr_lib.sh"
 [ -f "$C/calls/labels.json" ] || { echo "SKIP: $C not found"; exit 77; }
 for tool in python3 sox; do
     command -v "$tool" > /dev/null || { echo "SKIP: $tool not found"; exit 77; }
@@ -46,7 +47,7 @@ run() {
     kill "$FPID"
     wait "$FPID"
     FPID=""
-    python3 "$HERE/check_transcript.py" --report "$d/report.json" --log "$d/log" --call "$call" \
+    "$PYNP" "$HERE/check_transcript.py" --report "$d/report.json" --log "$d/log" --call "$call" \
         --root "$C" --labels "$LABELS" "$@" > "$T/$rn.out" 2>&1
     echo $? > "$T/$rn.rc"
     sed "s/^/    /" "$T/$rn.out" | cut -c1-220
