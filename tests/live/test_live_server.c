@@ -26,7 +26,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../src/live/live.h"
@@ -56,34 +58,162 @@ static void put(int fd, const uint8_t *b, size_t n)
     assert_int_equal(send(fd, b, n, MSG_NOSIGNAL), (ssize_t)n);
 }
 
+static size_t uuid_frame(uint8_t *b, size_t cap, uint8_t tag)
+{
+    uint8_t u[16] = {0};
+    u[15] = tag;
+    return lv_as_encode_uuid(b, cap, u);
+}
+
 static void send_uuid(int fd, uint8_t tag)
 {
-    uint8_t u[16] = {0}, b[32];
-    u[15] = tag;
-    put(fd, b, lv_as_encode_uuid(b, sizeof(b), u));
+    uint8_t b[32];
+    put(fd, b, uuid_frame(b, sizeof(b), tag));
 }
 
-/* n 20 ms frames of a 440 Hz tone at 8 kHz */
-static void send_tone(int fd, int frames)
+/* frame f (20 ms) of a 440 Hz tone at 8 kHz */
+static size_t tone_frame(uint8_t *b, size_t cap, int f)
 {
     int16_t pcm[160];
-    uint8_t b[400];
-    for (int f = 0; f < frames; f++) {
-        for (int i = 0; i < 160; i++)
-            pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 440 * (f * 160 + i) / 8000.0));
-        put(fd, b, lv_as_encode_slin(b, sizeof(b), 8000, pcm, 160));
-    }
+    for (int i = 0; i < 160; i++)
+        pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 440 * (f * 160 + i) / 8000.0));
+    return lv_as_encode_slin(b, cap, 8000, pcm, 160);
 }
 
-/* The first byte the server sends back within 2 s (-1: closed or nothing). */
+/* n 20 ms frames of the tone */
+static void send_tone(int fd, int frames)
+{
+    uint8_t b[400];
+    for (int f = 0; f < frames; f++)
+        put(fd, b, tone_frame(b, sizeof(b), f));
+}
+
+/* A call's frames gathered, to be sent in one write: the server reads them together, so that no
+ * pause of this thread between two of them can look like a stall. */
+typedef struct frames {
+    uint8_t b[24000];
+    size_t n;
+} frames;
+
+static void add_bytes(frames *f, const uint8_t *p, size_t n)
+{
+    assert_true(n > 0 && f->n + n <= sizeof(f->b));
+    memcpy(f->b + f->n, p, n);
+    f->n += n;
+}
+
+static void add_uuid(frames *f, uint8_t tag)
+{
+    uint8_t b[32];
+    add_bytes(f, b, uuid_frame(b, sizeof(b), tag));
+}
+
+static void add_tone(frames *f, int count)
+{
+    uint8_t b[400];
+    for (int k = 0; k < count; k++)
+        add_bytes(f, b, tone_frame(b, sizeof(b), k));
+}
+
+static double mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* RTP packet i of the tone (payload type pt: PCMU 0, or another that carries it the same way),
+ * sequence numbers and timestamps from near their wrap, into pkt[cap]; its length */
+static size_t rtp_packet(uint8_t *pkt, size_t cap, uint32_t ssrc, int i, unsigned pt)
+{
+    uint8_t pay[160];
+    for (int k = 0; k < 160; k++) {
+        double v = 8000 * sin(2 * M_PI * 440 * (i * 160 + k) / 8000.0);
+        pay[k] = (uint8_t)(v >= 0 ? 0x80 | (int)(v / 1100) : (int)(-v / 1100)); /* a coarse code */
+    }
+    return lv_rtp_encode(pkt, cap, pt, i == 0, (uint16_t)(65530 + i),
+                         4294967000u + (uint32_t)i * 160, ssrc, pay, sizeof(pay));
+}
+
+/* A thread that keeps calls from stalling while the test waits for the server: every 20 ms one
+ * more 20 ms frame to each of the first n feeds, an AudioSocket tone frame or the next RTP packet
+ * of an SSRC. Only a stall_sec (3 s) without a turn of this thread could end one as stalled.
+ * The errors of send are left: at the server's stop it closes its connections. */
+typedef struct feed {
+    int fd;
+    uint32_t ssrc; /* 0: AudioSocket */
+    int next;      /* the frame's or the packet's number */
+} feed;
+
+typedef struct feeder {
+    feed f[2];
+    _Atomic int n; /* it feeds f[0..n) */
+    _Atomic bool done;
+    pthread_t t;
+} feeder;
+
+static void *feed_run(void *arg)
+{
+    feeder *fe = arg;
+    while (!atomic_load(&fe->done)) {
+        int n = atomic_load(&fe->n);
+        for (int k = 0; k < n; k++) {
+            feed *f = &fe->f[k];
+            uint8_t b[400];
+            size_t len = f->ssrc ? rtp_packet(b, sizeof(b), f->ssrc, f->next, 0)
+                                 : tone_frame(b, sizeof(b), f->next);
+            f->next++;
+            if (send(f->fd, b, len, MSG_NOSIGNAL) < 0) {
+                /* closed by the server at its stop */
+            }
+        }
+        usleep(20000);
+    }
+    return NULL;
+}
+
+static void feed_start(feeder *fe, int n)
+{
+    atomic_store(&fe->n, n);
+    atomic_store(&fe->done, false);
+    assert_int_equal(pthread_create(&fe->t, NULL, feed_run, fe), 0);
+}
+
+static void feed_stop(feeder *fe)
+{
+    atomic_store(&fe->done, true);
+    pthread_join(fe->t, NULL);
+}
+
+/* A wait for what the server does, as milliseconds for poll: only a hang's bound. */
+static int hang_ms(void)
+{
+    return (int)(tu_hang_sec(30) * 1000);
+}
+
+/* The first byte the server sends back (-1: closed, or nothing until the hang guard). */
 static int reply_kind(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     uint8_t b[8];
-    if (poll(&p, 1, 2000) <= 0 || recv(fd, b, sizeof(b), 0) <= 0)
+    if (poll(&p, 1, hang_ms()) <= 0 || recv(fd, b, sizeof(b), 0) <= 0)
         return -1;
     return b[0];
 }
+
+/* Wait until the server's counts, read into st, hold cond (polled; a hang fails the test). */
+#define WAIT_STATS(s, st, cond)                                                                    \
+    do {                                                                                           \
+        double until_ = mono() + tu_hang_sec(60);                                                  \
+        for (;;) {                                                                                 \
+            lv_server_get_stats((s), &(st));                                                       \
+            if (cond)                                                                              \
+                break;                                                                             \
+            if (mono() > until_)                                                                   \
+                fail_msg("the server's counts never came to %s", #cond);                           \
+            usleep(5000);                                                                          \
+        }                                                                                          \
+    } while (0)
 
 /* The event lines written to fd until its writer closed it, into text[cap] (NUL-ended; what
  * does not fit is left), printed; fd is closed. */
@@ -116,13 +246,16 @@ static lv_server *start(lv_server_params *p, int ev[2], pthread_t *t)
     return s;
 }
 
-/* s stopped, its thread joined, its last counts in *st, then destroyed; its event lines read
- * into text[cap] (drain). */
+/* s stopped, its thread joined (the feeder fe, if any, stopped after it: its calls are there at
+ * the stop), its last counts in *st, then destroyed; its event lines read into text[cap]
+ * (drain). */
 static void finish(lv_server *s, pthread_t t, int ev[2], lv_server_stats *st, char *text,
-                   size_t cap)
+                   size_t cap, feeder *fe)
 {
     lv_server_stop(s);
     pthread_join(t, NULL);
+    if (fe)
+        feed_stop(fe);
     lv_server_get_stats(s, st);
     lv_server_destroy(s);
     close(ev[1]);
@@ -168,6 +301,20 @@ static size_t on_stats(void *user, char *buf, size_t cap)
     return (size_t)snprintf(buf, cap, ",\"sink\":7");
 }
 
+/* The line of text that holds needle (the first), copied into line[cap]; "" when none. */
+static const char *line_with(const char *text, const char *needle, char *line, size_t cap)
+{
+    const char *at = strstr(text, needle);
+    line[0] = 0;
+    if (at) {
+        const char *b = at, *e = strchr(at, '\n');
+        while (b > text && b[-1] != '\n')
+            b--;
+        snprintf(line, cap, "%.*s", (int)((e ? e : at + strlen(at)) - b), b);
+    }
+    return line;
+}
+
 static void test_server(void **state)
 {
     (void)state;
@@ -176,7 +323,7 @@ static void test_server(void **state)
     p.port = "0";
     p.max_calls = 2;
     p.threads = 2;
-    p.stall_sec = 0.5;
+    p.stall_sec = 3; /* c1's end: every other call sent all it had, or is fed */
     p.stats_sec = 0;
     sink sk = {.lines = 0};
     p.on_event = on_event;
@@ -189,43 +336,47 @@ static void test_server(void **state)
     sk.net = t;
 
     /* a call: UUID, 1 s of tone, a DTMF frame, hangup */
-    int a = dial(port);
-    send_uuid(a, 1);
-    send_tone(a, 50);
+    frames fa = {.n = 0};
+    add_uuid(&fa, 1);
+    add_tone(&fa, 50);
     uint8_t b[16];
-    put(a, b, lv_as_encode_dtmf(b, sizeof(b), '7'));
-    put(a, b, lv_as_encode_hangup(b, sizeof(b)));
+    add_bytes(&fa, b, lv_as_encode_dtmf(b, sizeof(b), '7'));
+    add_bytes(&fa, b, lv_as_encode_hangup(b, sizeof(b)));
+    int a = dial(port);
+    put(a, fa.b, fa.n);
     /* an unknown kind within a call: an error frame back */
+    frames fk = {.n = 0};
+    add_uuid(&fk, 2);
+    add_tone(&fk, 5);
+    add_bytes(&fk, (const uint8_t *)"\x42\x00\x00", 3);
     int k = dial(port);
-    send_uuid(k, 2);
-    send_tone(k, 5);
-    put(k, (const uint8_t *)"\x42\x00\x00", 3);
+    put(k, fk.b, fk.n);
     assert_int_equal(reply_kind(k), LV_AS_ERROR);
     close(k);
     close(a);
-    usleep(300000); /* both ended, finished and freed: their places are free */
-    /* audio first: refused with an error frame */
+    lv_server_stats st;
+    WAIT_STATS(s, st, st.calls == 2 && st.active == 0); /* both ended and freed: places free */
+    /* audio first: refused with an error frame (no call: no place taken) */
     int r = dial(port);
     send_tone(r, 1);
     assert_int_equal(reply_kind(r), LV_AS_ERROR);
     close(r);
-    usleep(300000); /* the ended calls are finished and freed */
 
-    /* two calls at once, a third refused; the first stalls, the second is there at stop */
+    /* two calls at once, a third refused: both fed until then; then c2 only, so c1 stalls and c2
+     * is there at stop */
     int c1 = dial(port), c2 = dial(port);
     send_uuid(c1, 3);
     send_uuid(c2, 4);
-    usleep(100000);
+    feeder fe = {.f = {{.fd = c2}, {.fd = c1}}};
+    feed_start(&fe, 2);
+    WAIT_STATS(s, st, st.calls == 4 && st.active == 2);
     int c3 = dial(port);
     assert_int_equal(reply_kind(c3), LV_AS_ERROR);
     close(c3);
-    for (int i = 0; i < 8; i++) { /* c2 keeps talking past the stall time, c1 does not */
-        send_tone(c2, 5);
-        usleep(100000);
-    }
-    lv_server_stats st;
-    char text[16384];
-    finish(s, t, pfd, &st, text, sizeof(text));
+    atomic_store(&fe.n, 1);
+    WAIT_STATS(s, st, st.active == 1); /* c1 stalled, finished and freed */
+    char text[32768];
+    finish(s, t, pfd, &st, text, sizeof(text), &fe);
     close(c1);
     close(c2);
     assert_int_equal(st.calls, 4);
@@ -248,7 +399,13 @@ static void test_server(void **state)
     assert_int_equal(count(text, "-000000000004\",\"input\":\"audiosocket\",\"type\":\"call_end\","
                                  "\"reason\":\"shutdown\""),
                      1);
-    assert_int_equal(count(text, "\"audio_sec\":1.000,\"analysed_sec\":1.000"), 1);
+    /* the first call's second of audio, all of it analysed (the fed calls have what they were
+     * given) */
+    char line[4096];
+    assert_non_null(
+        strstr(line_with(text, "-000000000001\",\"input\":\"audiosocket\",\"type\":\"call_end\"",
+                         line, sizeof(line)),
+               "\"audio_sec\":1.000,\"analysed_sec\":1.000"));
     assert_int_equal(count(text, "\"final\":true"), 1);
     /* the sink: every line, from the writer (joined by destroy, so k is read after it) */
     assert_int_equal(sk.lines, count(text, "\n"));
@@ -269,18 +426,10 @@ static int dial_udp(int port)
     return fd;
 }
 
-/* RTP packet i of the tone (payload type pt: PCMU 0, or another that carries it the same way),
- * sequence numbers and timestamps from near their wrap */
 static void send_rtp_pt(int fd, uint32_t ssrc, int i, unsigned pt)
 {
-    uint8_t pay[160], pkt[200];
-    for (int k = 0; k < 160; k++) {
-        double v = 8000 * sin(2 * M_PI * 440 * (i * 160 + k) / 8000.0);
-        pay[k] = (uint8_t)(v >= 0 ? 0x80 | (int)(v / 1100) : (int)(-v / 1100)); /* a coarse code */
-    }
-    size_t n = lv_rtp_encode(pkt, sizeof(pkt), pt, i == 0, (uint16_t)(65530 + i),
-                             4294967000u + (uint32_t)i * 160, ssrc, pay, sizeof(pay));
-    put(fd, pkt, n);
+    uint8_t pkt[200];
+    put(fd, pkt, rtp_packet(pkt, sizeof(pkt), ssrc, i, pt));
 }
 
 static void send_rtp(int fd, uint32_t ssrc, int i)
@@ -302,11 +451,11 @@ static const char k_upgrade[] = "GET /fork/x?mix=mono HTTP/1.1\r\nHost: h\r\nUpg
                                 "Sec-WebSocket-Protocol: audio.drachtio.org\r\n\r\n";
 
 /* What the server sends, appended to buf[0..cap) from *n: until `until` is in it (NULL: until
- * the connection ends), or nothing came for 2 s. */
+ * the connection ends), or nothing came until the hang guard. */
 static void take(int fd, char *buf, size_t cap, size_t *n, const char *until)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
-    while (*n < cap - 1 && poll(&p, 1, 2000) > 0) {
+    while (*n < cap - 1 && poll(&p, 1, hang_ms()) > 0) {
         ssize_t k = recv(fd, buf + *n, cap - 1 - *n, 0);
         if (k <= 0)
             break;
@@ -327,7 +476,7 @@ static void test_inputs(void **state)
     p.rtp_host = "127.0.0.1";
     p.ws_host = "127.0.0.1";
     p.threads = 2;
-    p.stall_sec = 1;
+    p.stall_sec = 3; /* the second RTP stream's end; the others send what they have at once */
     p.stats_sec = 0;
     pthread_t t;
     lv_server *s = start(&p, pfd, &t);
@@ -349,7 +498,8 @@ static void test_inputs(void **state)
         if (i == 25)
             put(g, (const uint8_t *)"\x40\x00\x00\x01 not RTP", 12); /* version 1 */
     }
-    usleep(100000);
+    lv_server_stats st;
+    WAIT_STATS(s, st, st.rtp_datagrams == 51 && st.calls == 1); /* the first stream a call */
     for (int i = 0; i < 10; i++)
         send_rtp(u, 0xdef, i);
     send_rtp(u, 0xabc, 49); /* the old stream once more: after its call */
@@ -389,10 +539,9 @@ static void test_inputs(void **state)
     assert_non_null(strstr(ans, "HTTP/1.1 400"));
     close(bad);
 
-    usleep(1600000); /* past the stall time: the second RTP stream has ended */
-    lv_server_stats st;
+    WAIT_STATS(s, st, st.calls == 3 && st.active == 0); /* the second RTP stream stalled */
     char text[16384];
-    finish(s, t, pfd, &st, text, sizeof(text));
+    finish(s, t, pfd, &st, text, sizeof(text), NULL);
     close(u);
     close(g);
     assert_int_equal(st.calls, 3);
@@ -424,7 +573,8 @@ static void test_inputs(void **state)
 }
 
 /* max_calls 1: a second SSRC refused packet by packet and a WebSocket connection answered 503
- * while the first call is open; the first SSRC sending again after it stalled is a new call. */
+ * while the first call is open (its stream fed meanwhile); the first SSRC sending again after it
+ * stalled is a new call. */
 static void test_limits(void **state)
 {
     (void)state;
@@ -435,30 +585,31 @@ static void test_limits(void **state)
     p.ws_host = "127.0.0.1";
     p.max_calls = 1;
     p.threads = 1;
-    p.stall_sec = 0.5;
+    p.stall_sec = 3;
     p.stats_sec = 0;
     pthread_t t;
     lv_server *s = start(&p, pfd, &t);
     int rport = lv_server_input_port(s, LV_INPUT_RTP);
     int u1 = dial_udp(rport), u2 = dial_udp(rport);
-    for (int i = 0; i < 10; i++)
-        send_rtp(u1, 0x111, i);
-    usleep(100000);
+    feeder fe = {.f = {{.fd = u1, .ssrc = 0x111}}};
+    feed_start(&fe, 1);
+    lv_server_stats st;
+    WAIT_STATS(s, st, st.calls == 1 && st.active == 1);
     for (int i = 0; i < 5; i++)
         send_rtp(u2, 0x222, i);
+    WAIT_STATS(s, st, st.rtp_refused == 5);
     int w = dial(lv_server_input_port(s, LV_INPUT_WEBSOCKET));
     char ans[512];
     size_t an = 0;
     take(w, ans, sizeof(ans), &an, NULL);
     assert_non_null(strstr(ans, "HTTP/1.1 503"));
     close(w);
-    usleep(1500000); /* the first call stalled, finished and freed */
-    for (int i = 10; i < 20; i++)
-        send_rtp(u1, 0x111, i);
-    usleep(200000);
-    lv_server_stats st;
+    atomic_store(&fe.n, 0);
+    WAIT_STATS(s, st, st.active == 0); /* the first call stalled, finished and freed */
+    atomic_store(&fe.n, 1);
+    WAIT_STATS(s, st, st.calls == 2 && st.active == 1); /* the same stream, a new call */
     char text[8192];
-    finish(s, t, pfd, &st, text, sizeof(text));
+    finish(s, t, pfd, &st, text, sizeof(text), &fe);
     close(u1);
     close(u2);
     assert_int_equal(st.calls, 2);
@@ -490,12 +641,23 @@ static void test_rtp_max(void **state)
     pthread_t t;
     lv_server *s = start(&p, pfd, &t);
     int u = dial_udp(lv_server_input_port(s, LV_INPUT_RTP));
-    for (int i = 0; i < 50; i++) /* 1 s of audio at once: over 0.3 s by its audio */
-        send_rtp(u, 0x333, i);
-    usleep(300000);
+    /* 1 s of audio at once, in one system call: over 0.3 s by its audio, read in one batch, so
+     * that no pause of this thread between two packets can end it first by the clock */
+    static uint8_t pkt[50][200];
+    struct iovec iov[50];
+    struct mmsghdr mm[50];
+    memset(mm, 0, sizeof(mm));
+    for (int i = 0; i < 50; i++) {
+        iov[i] = (struct iovec){.iov_base = pkt[i],
+                                .iov_len = rtp_packet(pkt[i], sizeof(pkt[i]), 0x333, i, 0)};
+        mm[i].msg_hdr.msg_iov = &iov[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    assert_int_equal(sendmmsg(u, mm, 50, 0), 50);
     lv_server_stats st;
+    WAIT_STATS(s, st, st.rtp_datagrams == 50); /* all read: the call's end, what came after */
     char text[8192];
-    finish(s, t, pfd, &st, text, sizeof(text));
+    finish(s, t, pfd, &st, text, sizeof(text), NULL);
     close(u);
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.rtp_after_end, 34); /* the 16th packet took it past 0.3 s */
@@ -503,7 +665,18 @@ static void test_rtp_max(void **state)
         count(text, "\"reason\":\"max_duration\",\"rate_hz\":8000,\"audio_sec\":0.320"), 1);
 }
 
-/* RTP SSRCs before their call: rtp_max_pending 4, max_calls 2, ident_sec 0.6. A stream that has
+/* The server has read and handled every datagram sent before: a datagram that is not RTP, sent
+ * last from fd, is counted as malformed once read (the socket's datagrams are read in turn). */
+static void rtp_mark(lv_server *s, int fd)
+{
+    lv_server_stats st;
+    lv_server_get_stats(s, &st);
+    uint64_t m = st.rtp_malformed;
+    put(fd, (const uint8_t *)"\x40\x00\x00\x01 mark", 9); /* version 1: not RTP */
+    WAIT_STATS(s, st, st.rtp_malformed == m + 1);
+}
+
+/* RTP SSRCs before their call: rtp_max_pending 4, max_calls 2, ident_sec 3. A stream that has
  * shown two packets is not what ten one-packet SSRCs evict (seven of them go, the oldest); it
  * becomes a call at its fifth packet with every packet in it; one packet of a made-up SSRC from
  * its own socket does not end it; a telephone-event packet neither counts nor breaks a count; a
@@ -518,8 +691,8 @@ static void test_rtp_pending(void **state)
     p.rtp_host = "127.0.0.1";
     p.max_calls = 2;
     p.rtp_max_pending = 4;
-    p.ident_sec = 0.6;
-    p.stall_sec = 5;
+    p.ident_sec = 3; /* the end of the SSRCs that show no stream; the streams show theirs at once */
+    p.stall_sec = 60;
     p.threads = 1;
     p.stats_sec = 0;
     pthread_t t;
@@ -530,44 +703,43 @@ static void test_rtp_pending(void **state)
     lv_server_stats st;
     send_rtp(a, 0xa1, 0);
     send_rtp(a, 0xa1, 1);
-    usleep(50000);
-    for (uint32_t j = 0; j < 10; j++) /* ten made-up SSRCs, one packet each */
+    WAIT_STATS(s, st, st.rtp_datagrams == 2); /* in before the others */
+    for (uint32_t j = 0; j < 10; j++)         /* ten made-up SSRCs, one packet each */
         send_rtp(f, 0x100 + j, 0);
-    usleep(100000);
+    rtp_mark(s, f);
     lv_server_get_stats(s, &st);
     assert_int_equal(st.rtp_pending, 4); /* 0xa1 and the newest three */
     assert_int_equal(st.rtp_evicted, 7);
     assert_int_equal(st.calls, 0);
     for (int i = 2; i < 5; i++)
         send_rtp(a, 0xa1, i);
-    usleep(100000);
+    rtp_mark(s, a);
     lv_server_get_stats(s, &st);
     assert_int_equal(st.calls, 1);
     assert_int_equal(st.rtp_pending, 3);
-    usleep(800000); /* the three made-up SSRCs are dropped at ident_sec */
-    lv_server_get_stats(s, &st);
-    assert_int_equal(st.rtp_pending, 0);
+    WAIT_STATS(s, st, st.rtp_pending == 0); /* the three made-up SSRCs go at ident_sec */
     assert_int_equal(st.rtp_timeout, 3);
+    assert_int_equal(st.rtp_evicted, 7);
     send_rtp(a, 0xee, 9); /* a made-up SSRC from 0xa1's own socket: no SSRC change */
     send_rtp(c, 0xc3, 0);
     send_rtp(c, 0xc3, 1);
     send_rtp_pt(c, 0xc3, 2, 101); /* telephone-event (not in the map): kept, not counted */
     for (int i = 3; i < 6; i++)
         send_rtp(c, 0xc3, i);
-    usleep(100000);
-    for (int i = 0; i < 5; i++) /* a stream, but both places are taken */
+    WAIT_STATS(s, st, st.calls == 2); /* 0xc3 a call before 0xb2 comes */
+    for (int i = 0; i < 5; i++)       /* a stream, but both places are taken */
         send_rtp(b, 0xb2, i);
     send_rtp(d, 0xd4, 0);
     for (int i = 100; i < 104; i++) /* far from packet 0: the count starts again at 100 */
         send_rtp(d, 0xd4, i);
-    usleep(100000);
+    rtp_mark(s, d);
     lv_server_get_stats(s, &st);
     assert_int_equal(st.calls, 2);
     assert_int_equal(st.rtp_refused, 5);
-    assert_int_equal(st.rtp_pending, 2); /* 0xee and 0xd4 */
-    usleep(900000);                      /* 0xee and 0xd4 are dropped at ident_sec */
+    assert_int_equal(st.rtp_pending, 2);    /* 0xee and 0xd4 */
+    WAIT_STATS(s, st, st.rtp_pending == 0); /* 0xee and 0xd4 go at ident_sec */
     char text[8192];
-    finish(s, t, pfd, &st, text, sizeof(text));
+    finish(s, t, pfd, &st, text, sizeof(text), NULL);
     close(a);
     close(f);
     close(c);
@@ -620,7 +792,7 @@ static double closed_within(int fd, double sec)
 }
 
 /* AudioSocket and WebSocket on loopback, one analysis thread, no stats lines, and the pending
- * pool's bounds. */
+ * pool's bounds; no connection meant to stall. */
 static lv_server_params pending_params(int max_calls, int max_pending, int share, double ident_sec)
 {
     lv_server_params p = lv_server_default_params();
@@ -630,12 +802,21 @@ static lv_server_params pending_params(int max_calls, int max_pending, int share
     p.max_pending = max_pending;
     p.max_pending_per_client = share;
     p.ident_sec = ident_sec;
+    p.stall_sec = 60;
     p.threads = 1;
     p.stats_sec = 0;
     return p;
 }
 
-/* max_calls 2, two unidentified connections per address, ident_sec 0.6: silent connections never
+/* The connection fd is closed by the server, what it sent before skipped; the seconds since t0
+ * (a hang fails the test). */
+static double closed_since(int fd, double t0)
+{
+    assert_true(closed_within(fd, tu_hang_sec(30)) >= 0);
+    return mono() - t0;
+}
+
+/* max_calls 2, two unidentified connections per address, ident_sec 3: silent connections never
  * take a call's place; a third silent one closes the oldest (an error frame, then the end), and
  * so does a real call's connection, which then identifies; one sending its UUID a byte at a time
  * is closed at ident_sec all the same, and a WebSocket connection that upgraded and sent nothing
@@ -644,14 +825,15 @@ static void test_pending(void **state)
 {
     (void)state;
     int pfd[2];
-    lv_server_params p = pending_params(2, 8, 2, 0.6);
+    lv_server_params p = pending_params(2, 8, 2, 3);
     pthread_t t;
     lv_server *s = start(&p, pfd, &t);
     int port = lv_server_port(s);
+    lv_server_stats st;
     int q1 = dial(port);
-    usleep(50000);
+    WAIT_STATS(s, st, st.accepted == 1); /* accepted in turn: q1 the oldest */
     int q2 = dial(port);
-    usleep(50000);
+    WAIT_STATS(s, st, st.accepted == 2);
     int q3 = dial(port); /* the share of 2: q1, the oldest, is closed with an error frame */
     assert_int_equal(reply_kind(q1), LV_AS_ERROR);
     close(q1);
@@ -661,33 +843,40 @@ static void test_pending(void **state)
     send_tone(a, 10);
     assert_int_equal(reply_kind(q2), LV_AS_ERROR);
     close(q2);
-    /* a slow one: the UUID frame a byte every 0.1 s, never silent for stall_sec */
+    /* a slow one: its UUID frame a byte at a time, every 0.1 s, never silent for long */
+    double t_sl = mono();
     int sl = dial(port); /* beside q3: the share is not reached */
     uint8_t u[32], id[16] = {0};
     size_t un = lv_as_encode_uuid(u, sizeof(u), id);
-    for (size_t i = 0; i < 5 && i < un; i++) {
-        put(sl, u + i, 1);
-        usleep(100000);
-    }
+    put(sl, u, 1);
+    double t_w = mono();
     int w = dial(lv_server_input_port(s, LV_INPUT_WEBSOCKET)); /* q3 goes: the share */
     put(w, (const uint8_t *)k_upgrade, strlen(k_upgrade));
     char ans[1024];
     size_t an = 0;
     take(w, ans, sizeof(ans), &an, "\r\n\r\n");
     assert_non_null(strstr(ans, "HTTP/1.1 101"));
-    double c_sl = closed_within(sl, 2.0), c_w = closed_within(w, 2.0);
-    printf("slow AudioSocket closed after %.2f s more, WebSocket %.2f s\n", c_sl, c_w);
-    assert_true(c_sl >= 0 && c_sl < 0.8); /* 0.6 s from its accept, 0.5 s of it gone already */
-    assert_true(c_w >= 0 && c_w < 0.8);
+    /* the slow one's bytes until it is closed (all but its last: it never identifies) */
+    bool closed = false;
+    for (size_t i = 1; i + 1 < un && !closed; i++) {
+        if (send(sl, u + i, 1, MSG_NOSIGNAL) < 0) {
+            /* closed meanwhile */
+        }
+        closed = closed_within(sl, 0.1) >= 0;
+    }
+    double c_sl = closed ? mono() - t_sl : closed_since(sl, t_sl), c_w = closed_since(w, t_w);
+    printf("slow AudioSocket closed %.2f s after its dial, WebSocket %.2f s\n", c_sl, c_w);
+    /* not before ident_sec from the accept (which comes after the dial); the rule that closed
+     * them, ident_sec, is told by the counts below: no other could (no stall, no eviction) */
+    assert_true(c_sl >= p.ident_sec);
+    assert_true(c_w >= p.ident_sec);
     send_tone(a, 10);
     uint8_t b[16];
     put(a, b, lv_as_encode_hangup(b, sizeof(b)));
-    usleep(300000);
-    lv_server_stats st;
-    lv_server_get_stats(s, &st);
+    WAIT_STATS(s, st, st.calls == 1 && st.active == 0); /* the call ended, finished, freed */
     assert_int_equal(st.unidentified, 0);
     char text[8192];
-    finish(s, t, pfd, &st, text, sizeof(text));
+    finish(s, t, pfd, &st, text, sizeof(text), NULL);
     close(q3);
     close(sl);
     close(w);
@@ -712,7 +901,7 @@ static void test_pending_spoken(void **state)
 {
     (void)state;
     int pfd[2];
-    lv_server_params p = pending_params(4, 4, 2, 5);
+    lv_server_params p = pending_params(4, 4, 2, 60); /* nothing here meant to time out */
     pthread_t t;
     lv_server *s = start(&p, pfd, &t);
     int port = lv_server_port(s), wport = lv_server_input_port(s, LV_INPUT_WEBSOCKET);
@@ -743,10 +932,10 @@ static void test_pending_spoken(void **state)
     take(w, ans, sizeof(ans), &an, NULL);
     assert_true(an >= 4);
     assert_memory_equal(ans, "\x88\x02\x03\xe8", 4); /* the close back: it was a call */
-    usleep(200000);
     lv_server_stats st;
+    WAIT_STATS(s, st, st.calls == 1 && st.active == 0); /* ended, finished and freed */
     char text[8192];
-    finish(s, t, pfd, &st, text, sizeof(text));
+    finish(s, t, pfd, &st, text, sizeof(text), NULL);
     for (int i = 0; i < 6; i++)
         close(q[i]);
     for (int i = 0; i < 3; i++)
@@ -771,8 +960,21 @@ static void agi_env(int fd, const char *uuid)
     put(fd, (const uint8_t *)env, (size_t)k);
 }
 
+/* Wait until the FastAGI server has accepted n connections (a hang fails the test). */
+static void agi_accepted(lv_agi_server *s, uint64_t n)
+{
+    lv_agi_server_stats st;
+    double until = mono() + tu_hang_sec(60);
+    for (lv_agi_server_get_stats(s, &st); st.accepted < n; lv_agi_server_get_stats(s, &st)) {
+        if (mono() > until)
+            fail_msg("the FastAGI server accepted %llu connections, not %llu",
+                     (unsigned long long)st.accepted, (unsigned long long)n);
+        usleep(5000);
+    }
+}
+
 /* The FastAGI server: max_conns 1 (requests whose environment is whole), two connections per
- * address reading theirs, ident_sec 0.5: silent ones never take the request's place, the third
+ * address reading theirs, ident_sec 3: silent ones never take the request's place, the third
  * closes the oldest, a real request is answered (NOTSURE after timeout_sec) meanwhile, and one
  * sending its environment a line at a time is closed at ident_sec. */
 static void test_agi_pending(void **state)
@@ -783,18 +985,19 @@ static void test_agi_pending(void **state)
     p.max_conns = 1;
     p.max_pending = 8;
     p.max_pending_per_client = 2;
-    p.ident_sec = 0.5;
-    p.timeout_sec = 0.2;
+    p.ident_sec = 3;     /* the end of q3 and the slow one; the rest identify at once or go first */
+    p.timeout_sec = 0.2; /* no decision comes: NOTSURE */
+    p.io_sec = 60;       /* the replies come at once */
     lv_error e;
     lv_agi_server *s = lv_agi_server_create(&p, &e);
     assert_non_null(s);
     int port = lv_agi_server_port(s);
     int q1 = dial(port);
-    usleep(50000);
+    agi_accepted(s, 1); /* accepted in turn: q1 the oldest */
     int q2 = dial(port);
-    usleep(50000);
+    agi_accepted(s, 2);
     int q3 = dial(port); /* q1 closed: the share of 2 */
-    assert_true(closed_within(q1, 1.0) >= 0);
+    assert_true(closed_within(q1, tu_hang_sec(30)) >= 0);
     int a = dial(port); /* q2 closed */
     agi_env(a, "00000000-0000-4000-8000-000000000001");
     char ans[512];
@@ -806,18 +1009,35 @@ static void test_agi_pending(void **state)
     take(a, ans, sizeof(ans), &an, "\n");
     assert_non_null(strstr(ans, "SET VARIABLE AMDCAUSE \"TOOLONG-"));
     put(a, (const uint8_t *)"200 result=1\n", 13);
-    assert_true(closed_within(a, 1.0) >= 0); /* answered: its place among max_conns is free */
-    assert_true(closed_within(q2, 1.0) >= 0);
+    /* answered: its place among max_conns is free */
+    assert_true(closed_within(a, tu_hang_sec(30)) >= 0);
+    assert_true(closed_within(q2, tu_hang_sec(30)) >= 0);
+    /* the slow one: an environment line every 0.1 s until it is closed, never whole */
+    double t_sl = mono();
     int sl = dial(port); /* beside q3: the share is not reached */
     static const char *const lines[] = {"agi_network: yes\n",         "agi_network_script: amd\n",
                                         "agi_request: agi://h/amd\n", "agi_channel: x\n",
                                         "agi_type: PJSIP\n",          "agi_language: en\n"};
-    for (size_t i = 0; i < 6; i++) {
-        send(sl, lines[i], strlen(lines[i]), MSG_NOSIGNAL);
-        usleep(100000);
+    double c = -1;
+    for (int i = 0; c < 0; i++) {
+        char more[64];
+        const char *line = more;
+        if (i < 6)
+            line = lines[i];
+        else
+            snprintf(more, sizeof(more), "agi_arg_%d: x\n", i - 5);
+        if (send(sl, line, strlen(line), MSG_NOSIGNAL) < 0) {
+            /* closed meanwhile */
+        }
+        if (closed_within(sl, 0.1) >= 0)
+            c = mono() - t_sl;
+        else if (mono() - t_sl > tu_hang_sec(30))
+            fail_msg("the slow one is still open after %.0f s", mono() - t_sl);
     }
-    double c = closed_within(sl, 2.0); /* 0.5 s from its accept, 0.6 s of lines sent */
-    assert_true(c >= 0 && c < 0.3);
+    /* not before ident_sec from its accept (after the dial); ident_sec is the rule that closed
+     * it, as the counts say */
+    printf("slow FastAGI connection closed %.2f s after its dial\n", c);
+    assert_true(c >= p.ident_sec);
     lv_agi_server_stats st;
     lv_agi_server_get_stats(s, &st);
     lv_agi_server_destroy(s);
