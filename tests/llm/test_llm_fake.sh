@@ -42,7 +42,8 @@ fake_stop() {
 base() { if [ "$1" = openai ]; then echo "$URL/v1"; else echo "$URL"; fi; }
 
 # run NAME PROVIDER SCENARIO(JSON) [probe flags...]: $T/NAME/{out.json,err,requests.jsonl}
-# (scoring's request over the test transcript and card unless the flags say --tools)
+# (scoring's request over the test transcript and card unless the flags say --tools). A
+# `timeout` answer comes 600 s late: only the client's timeout can end it.
 run() {
     name=$1 prov=$2 scen=$3
     shift 3
@@ -50,8 +51,8 @@ run() {
     mkdir -p "$d"
     printf '%s\n' "$scen" > "$d/scenario.json"
     case " $* " in
-    *" --tools "* | *" --no-card "*) fake_start "$d" --scenario "$d/scenario.json" --sleep 3 ;;
-    *) fake_start "$d" --scenario "$d/scenario.json" --sleep 3 --transcript "$HERE/transcript.json" ;;
+    *" --tools "* | *" --no-card "*) fake_start "$d" --scenario "$d/scenario.json" --sleep 600 ;;
+    *) fake_start "$d" --scenario "$d/scenario.json" --sleep 600 --transcript "$HERE/transcript.json" ;;
     esac
     case " $* " in
     *" --tools "* | *" --no-card "*) card="" ;;
@@ -104,7 +105,8 @@ for P in anthropic openai gemini; do
     check "$P: 500 three times, then the fallback ($FB) answers" q "$P-fallback" 'o["status"]=="ok" and o["provider"]=="'$FB'" and o["attempts"]==4'
     check "$P: fallback: the records say which" q "$P-fallback" '[a["fallback"] for a in o["records"]]==[False,False,False,True] and v==[]'
 
-    run "$P-timeout" "$P" "{\"$P\": [\"timeout\"]}" --timeout 1
+    # 10 s: the retry's answer has ample time; the first attempt's never comes
+    run "$P-timeout" "$P" "{\"$P\": [\"timeout\"]}" --timeout 10
     check "$P: no answer within the timeout: retried" q "$P-timeout" 'o["status"]=="ok" and o["attempts"]==2'
     check "$P: timeout: the records" [ "$(outcomes "$P-timeout")" = "timeout,ok" ]
 
