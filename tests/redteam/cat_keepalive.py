@@ -12,7 +12,7 @@ import http.client
 import socket
 import time
 
-from rtlib import Service, check, healthy
+from rtlib import HANG, Service, check, healthy
 
 
 def get(conn, path="/health"):
@@ -29,7 +29,7 @@ def cat_keepalive(root):
     svc = Service(root + "/keepalive")
     # a burst: 64 connections opened at once from one address, then each sends its request (a
     # proxy's pool filling, a load test starting): none is refused for the burst
-    socks = [socket.create_connection(("127.0.0.1", svc.port), timeout=5) for _ in range(64)]
+    socks = [socket.create_connection(("127.0.0.1", svc.port), timeout=HANG) for _ in range(64)]
     time.sleep(0.05)
     req = ("GET /health HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
            % svc.port).encode()
@@ -53,7 +53,7 @@ def cat_keepalive(root):
           not bad, "%d not 200: %s" % (len(bad), sorted(set(bad))[:3]))
     conns = []
     for _ in range(64):
-        c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=5)
+        c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=HANG)
         conns.append(c)
     first = [get(c) for c in conns]
     check("64 kept-alive connections of one address each answered 200", all(s == 200 for s in first),
@@ -61,7 +61,7 @@ def cat_keepalive(root):
     # new connections from the same address while the 64 wait for their next request
     fresh = []
     for _ in range(20):
-        c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=5)
+        c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=HANG)
         fresh.append(get(c))
         c.close()
     check("20 new connections beside them answered 200", all(s == 200 for s in fresh),
@@ -77,12 +77,11 @@ def cat_keepalive(root):
     # the cap still holds for connections that send nothing
     silent = []
     for _ in range(24):
-        s = socket.create_connection(("127.0.0.1", svc.port), timeout=3)
+        s = socket.create_connection(("127.0.0.1", svc.port), timeout=HANG)
         silent.append(s)
-    time.sleep(0.3)
     got = b""
     s0 = silent[0]
-    s0.settimeout(2)
+    s0.settimeout(HANG)  # the answer comes once the cap is passed (else 408, at header_timeout)
     try:
         got = s0.recv(4096)
     except OSError:
@@ -91,13 +90,13 @@ def cat_keepalive(root):
           got.startswith(b"HTTP/1.1 503") and b"too_many_pending" in got, repr(got[:120]))
     for s in silent:
         s.close()
-    c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=5)
+    c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=HANG)
     check("a request of the same address after them is answered 200", get(c) == 200)
     c.close()
     # idle kept-alive connections have a cap of their own: 16 x max_pending_per_client (256)
     many = []
     for _ in range(280):
-        c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=5)
+        c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=HANG)
         get(c)
         many.append(c)
     last = [get(c) for c in many[-20:]]
