@@ -246,10 +246,7 @@ class Fixture:
              self.llm_dir, "--port-file", port_file, "--key", "sk-test-123", "--model",
              "fake-model", "--save-bodies", "--ask-plan", plan],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.llm_dir, "err"), "wb"))
-        for _ in range(100):
-            if os.path.exists(port_file):
-                break
-            time.sleep(0.05)
+        rt.until(lambda: os.path.exists(port_file) or self.llm.poll() is not None)
         port = int(open(port_file).read())
         self.conf = os.path.join(root, "redact.conf")
         with open(self.conf, "w") as f:
@@ -492,7 +489,8 @@ def _false_positives(fx, root):
 
 
 def cat_masking_time(root):
-    """The walk's time against the number of distinct keyed digit strings."""
+    """The walk's time against the number of distinct keyed digit strings, in the CPU the
+    service (and what it runs) spends on each request."""
     conf = os.path.join(root, "masking_time", "redact.conf")
     os.makedirs(os.path.dirname(conf), exist_ok=True)
     with open(conf, "w") as f:
@@ -505,21 +503,21 @@ def cat_masking_time(root):
             dtmf_capture(cap, ["%05d#" % i for i in range(n)])
             best, body = None, b""
             for _ in range(2):
-                t0 = time.time()
+                c0 = rt.cpu_tree(svc.proc.pid)
                 s, _, body = _investigate(svc, [("capture", "c.pcap", "application/octet-stream",
                                                  open(cap, "rb").read())], timeout=300)
-                dt = time.time() - t0
+                dt = rt.cpu_tree(svc.proc.pid) - c0
                 best = dt if best is None else min(best, dt)
                 # a second request is the stored answer's: a capture with one more stream
                 dtmf_capture(cap, ["%05d#" % i for i in range(n)] + ["9"])
             times[n] = best
             left = len(re.findall(rb"\d{5}#", body))
             check("/investigate on %d streams of distinct keyed digits: answered, every digit "
-                  "string masked (%.2f s)" % (n, best), s == 200 and left == 0,
+                  "string masked (%.2f s of CPU)" % (n, best), s == 200 and left == 0,
                   "%s, %d left" % (s, left))
         ratio = times[8000] / max(times[2000], 1e-3)
-        check("  4 times the streams take at most 8 times as long (x%.1f; quadratic: about 16)"
-              % ratio, ratio <= 8, "%.2f s and %.2f s" % (times[2000], times[8000]))
+        check("  4 times the streams take at most 8 times the CPU (x%.1f; quadratic: about 16)"
+              % ratio, ratio <= 8, "%.2f s and %.2f s of CPU" % (times[2000], times[8000]))
         healthy(svc, "the masking time cases")
     finally:
         rc = svc.stop()
