@@ -8,8 +8,9 @@ of abandoned uploads, and server paths in answers.
            is served; what libmicrohttpd refuses itself (a bad request line, 414, 431, 505, a
            malformed chunked body) carries the same headers, once.
   uploadtmp: an upload to /api/qa/calls abandoned by a silent client, or trickled past
-           upload_timeout_sec (2 s here, with upload_idle_sec at its 30 s): its temporary files
-           are gone by upload_timeout_sec.
+           upload_timeout_sec (2 s here, with upload_idle_sec 600 s): cut, its temporary files
+           gone; a client that goes away mid-upload (both limits long: only its going can end
+           it): its temporary files gone with it.
   paths:   no answer names a server path: an upload read by the worker (the report's legs'
            `source`, with redaction on `redaction.audio.file`), the call, the calls, the
            summary (a VADER lexicon that is missing), /investigate with a recording that cannot
@@ -31,8 +32,9 @@ SECURITY = ("x-content-type-options", "x-frame-options", "referrer-policy",
             "content-security-policy", "cache-control", "x-request-id")
 
 
-def exchange(svc, data, wait=3.0):
-    """Send bytes on a fresh connection; (everything read back, whether it was closed)."""
+def exchange(svc, data, wait=30.0):
+    """Send bytes on a fresh connection; (everything read back, whether it was closed): read
+    until the service closes it, or `wait` s (a hang's bound)."""
     s = socket.create_connection(("127.0.0.1", svc.port), timeout=wait)
     try:
         s.sendall(data)
@@ -115,8 +117,8 @@ def cat_framing(root):
                  post(b"Content-Length: 5 \r\n"))
     for v in (b"005", b" 5", b"\t5"):
         reply, _ = exchange(svc, b"POST /api/session HTTP/1.1\r\n" + host +
-                            b"Content-Type: application/json\r\nContent-Length: " + v +
-                            b"\r\n\r\n{}   ", wait=2.0)
+                            b"Connection: close\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: " + v + b"\r\n\r\n{}   ")
         a = answers(reply)
         check("  Content-Length: %r (valid): one answer, the body read as 5 bytes" % v,
               len(a) == 1 and a[0][0] not in (400, 413) and b"ambiguous" not in reply,
@@ -204,7 +206,8 @@ def cat_uploadtmp(root):
     live = os.path.join(tmp0, "callqa-upload-%d-Zz9Yy8" % os.getpid())
     for f in stale + [live]:
         open(f, "wb").write(b"RIFF" * 100)
-    svc = Service(os.path.join(root, "uploadtmp"), env={"CALLQA_UPLOAD_TIMEOUT_SEC": "2"})
+    svc = Service(os.path.join(root, "uploadtmp"), env={"CALLQA_UPLOAD_TIMEOUT_SEC": "2",
+                                                         "CALLQA_UPLOAD_IDLE_SEC": "600"})
     check("the temporary files of a process that is gone are removed at start; a live one's kept",
           not any(os.path.exists(f) for f in stale) and os.path.exists(live),
           "%s %s" % ([os.path.exists(f) for f in stale], os.path.exists(live)))
@@ -212,58 +215,67 @@ def cat_uploadtmp(root):
         if os.path.exists(f):
             os.unlink(f)
     wav = open(os.path.join(rt.CORPUS, "calls", "call01_normal.wav"), "rb").read()
-    tmp = os.path.join(svc.root, "tmp")
     meta = json.dumps({"recording_id": "T1", "agent_user": "ann"}).encode()
     body, ct = multipart([("metadata", None, "application/json", meta),
                           ("audio", "a.wav", "audio/wav", wav),
                           ("capture", "c.pcap", "application/octet-stream", b"\xd4\xc3\xb2\xa1" +
                            b"\0" * 4000)])
-    head = ("POST /api/qa/calls HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: %s\r\n"
-            "Content-Length: %d\r\n\r\n" % (svc.port, ct, len(body))).encode()
 
-    def temps():
-        return sorted(f for f in os.listdir(tmp) if f.startswith("callqa-upload-"))
+    def head(svc):
+        return ("POST /api/qa/calls HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: %s\r\n"
+                "Content-Length: %d\r\n\r\n" % (svc.port, ct, len(body))).encode()
 
-    # a silent client: half of the body, then nothing (upload_idle_sec is 30 s)
+    def temps(svc):
+        return sorted(f for f in os.listdir(os.path.join(svc.root, "tmp"))
+                      if f.startswith("callqa-upload-"))
+
+    # a silent client: three quarters of the body, then nothing (upload_idle_sec is 600 s: only
+    # upload_timeout_sec can end it within the wait's bound)
     c = socket.create_connection(("127.0.0.1", svc.port))
     t0 = time.time()
-    c.sendall(head + body[: len(body) * 3 // 4])
-    time.sleep(0.5)
-    during = temps()
-    while temps() and time.time() - t0 < 6:
-        time.sleep(0.1)
+    c.sendall(head(svc) + body[: len(body) * 3 // 4])
+    during = rt.until(lambda: temps(svc))
+    rt.until(lambda: not temps(svc))
     gone = time.time() - t0
     check("a silent client's abandoned upload: its temporary files gone by upload_timeout_sec "
-          "(2 s; upload_idle_sec 30 s)", len(during) >= 1 and not temps() and gone < 3.6,
-          "during %s, after %.1f s: %s" % (during, gone, temps()))
+          "(2 s; upload_idle_sec 600 s; %.1f s)" % gone, during and not temps(svc),
+          "during %s, after %.1f s: %s" % (during, gone, temps(svc)))
     c.close()
-    # a client that trickles: a byte every 0.3 s, past the limit
+    # a client that trickles: a byte every 0.3 s, until the service cuts it
     c = socket.create_connection(("127.0.0.1", svc.port))
     t0 = time.time()
-    c.sendall(head + body[: len(body) // 2])
+    c.sendall(head(svc) + body[: len(body) // 2])
+    cut = False
     try:
-        while time.time() - t0 < 4:
+        while time.time() - t0 < rt.HANG:
             c.sendall(b"x")
             time.sleep(0.3)
     except OSError:
-        pass
-    left = temps()
-    check("  a client trickling past upload_timeout_sec: cut, its temporary files gone",
-          not left, str(left))
+        cut = True
+    rt.until(lambda: not temps(svc))
+    left = temps(svc)
+    check("  a client trickling past upload_timeout_sec: cut (%.1f s), its temporary files gone"
+          % (time.time() - t0), cut and not left, "cut %s, left %s" % (cut, left))
     c.close()
-    # a client that goes away mid-upload: at once
-    c = socket.create_connection(("127.0.0.1", svc.port))
-    c.sendall(head + body[: len(body) // 2])
-    time.sleep(0.5)
-    c.close()
-    time.sleep(0.5)
-    check("  a client that goes away mid-upload: its temporary files gone at once", not temps(),
-          str(temps()))
-    # the same upload, whole and in time: kept, and nothing left in tmp
-    s, _, b = svc.request("POST", "/api/qa/calls", body, {"Content-Type": ct}, timeout=30)
-    check("  the same upload, whole: 201, no temporary file left", s == 201 and not temps(),
-          "%s %s %s" % (s, b[:200], temps()))
     healthy(svc, "abandoned uploads")
+    rc = svc.stop()
+    check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
+    # a client that goes away mid-upload, on a service whose limits are long: only its going
+    # can remove the temporary files within the wait's bound
+    svc = Service(os.path.join(root, "uploadtmp_gone"), env={"CALLQA_UPLOAD_TIMEOUT_SEC": "3600",
+                                                             "CALLQA_UPLOAD_IDLE_SEC": "600"})
+    c = socket.create_connection(("127.0.0.1", svc.port))
+    c.sendall(head(svc) + body[: len(body) // 2])
+    during = rt.until(lambda: temps(svc))
+    c.close()
+    rt.until(lambda: not temps(svc))
+    check("  a client that goes away mid-upload: its temporary files gone with it",
+          during and not temps(svc), "during %s, after %s" % (during, temps(svc)))
+    # the same upload, whole: kept, and nothing left in tmp
+    s, _, b = svc.request("POST", "/api/qa/calls", body, {"Content-Type": ct})
+    check("  the same upload, whole: 201, no temporary file left", s == 201 and not temps(svc),
+          "%s %s %s" % (s, b[:200], temps(svc)))
+    healthy(svc, "an upload gone mid-way")
     rc = svc.stop()
     check("  the service stops on SIGTERM, status 0 (under ASan: no leak)", rc == 0, str(rc))
 
@@ -380,12 +392,13 @@ def cat_paths_fetch(root):
                              "127.0.0.1", "--directory", os.path.join(root, "paths-fetch-rec")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
+        def listening():
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
+                socket.create_connection(("127.0.0.1", port), timeout=10).close()
+                return True
             except OSError:
-                time.sleep(0.05)
+                return False
+        rt.until(lambda: listening() or http.poll() is not None)
         svc = Service(os.path.join(root, "paths-fetch"), args=[
             "--recording-server", "vici1=http://127.0.0.1:%d/RECORDINGS" % port])
         s, _, b = svc.request("GET", "/analyze?server=vici1&file=20261125-090000_5551234-all.wav",
