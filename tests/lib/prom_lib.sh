@@ -6,7 +6,7 @@
 #   prom_start DIR JOB=TARGET... one scrape job per argument; TARGET is HOST:PORT, or `self` for
 #                                the server itself; its config DIR/prometheus.yml, its data
 #                                DIR/tsdb, its log DIR/prometheus.log. Sets PROM_PORT, PROM_URL
-#                                and PROM_PID; 1 when its API has not answered within 30 s (each
+#                                and PROM_PID; 1 when its API has not answered within 120 s (each
 #                                test then waits for the series it needs)
 #   prom_stop                    for an EXIT trap; safe to call twice
 PROM_PID=""
@@ -27,8 +27,10 @@ prom_start() { # prom_start DIR JOB=TARGET...
     prometheus --config.file="$_pr_dir/prometheus.yml" --storage.tsdb.path="$_pr_dir/tsdb" \
         --web.listen-address="127.0.0.1:$PROM_PORT" > "$_pr_dir/prometheus.log" 2>&1 &
     PROM_PID=$!
-    for _ in $(seq 1 300); do
+    _pr_end=$(($(date +%s) + 120))
+    while [ "$(date +%s)" -lt "$_pr_end" ]; do
         curl -s -o /dev/null "$PROM_URL/-/ready" && return 0
+        kill -0 "$PROM_PID" 2> /dev/null || break
         sleep 0.1
     done
     cat "$_pr_dir/prometheus.log" >&2

@@ -3,7 +3,7 @@
 # that has just started on an empty store, scraped by a real Prometheus on loopback:
 #   - its first /metrics passes `promtool check metrics`, and holds a series of every metric a
 #     panel's expression reads, before any event (at 0);
-#   - Prometheus scrapes it every second; after a few scrapes every panel's expression, asked
+#   - Prometheus scrapes it every second; after three scrapes every panel's expression, asked
 #     through Prometheus's HTTP API, answers with at least one series (no "No data").
 #   usage: test_metrics.sh BUILD/callqa SOURCE_DIR
 set -u
@@ -28,7 +28,7 @@ DASH=$SRC/deploy/grafana-callqa.json
 P=$(free_port)
 "$CQ" serve --listen "127.0.0.1:$P" --db "$T/callqa.db" --no-auth > "$T/serve.log" 2>&1 &
 SVC=$!
-for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$P/health" && break; sleep 0.1; done
+serving "$SVC" "http://127.0.0.1:$P/health" || { echo "FAIL: the service did not start: $(cat "$T/serve.log")"; exit 1; }
 curl -s "http://127.0.0.1:$P/metrics" > "$T/first.txt"
 check "the first /metrics passes promtool check metrics" sh -c "promtool check metrics < '$T/first.txt'"
 check "every metric the dashboard reads has a series in the first /metrics, before any event" \
@@ -46,16 +46,13 @@ PY
 prom_start "$T" callqa="127.0.0.1:$P" || { echo "FAIL: Prometheus did not start"; exit 1; }
 PP=$PROM_PORT
 PROM=$PROM_PID
-up=0
-for _ in $(seq 1 300); do
-    if curl -s "http://127.0.0.1:$PP/api/v1/query?query=up" | grep -q '"value":\[[0-9.]*,"1"\]'; then
-        up=1
-        break
-    fi
-    sleep 0.1
-done
-check "Prometheus scrapes the service" [ $up = 1 ]
-sleep 4 # a few scrapes, so that rate() and increase() have two samples
+scraped() { # scraped N: Prometheus holds N samples of the service's `up` from the last minute, at 1
+    curl -s "http://127.0.0.1:$PP/api/v1/query" --data-urlencode "query=count_over_time(up{job=\"callqa\"}[1m]) >= $1 and up{job=\"callqa\"} == 1" |
+        grep -q '"result":\[{'
+}
+check "Prometheus scrapes the service" wait_until 120 scraped 1
+# three scrapes, so that rate() and increase() have two samples
+check "Prometheus has scraped it three times" wait_until 120 scraped 3
 check "every panel's expression answers with at least one series" \
     python3 - "$DASH" "http://127.0.0.1:$PP" <<'PY'
 import json, sys, urllib.parse, urllib.request
@@ -71,7 +68,7 @@ walk(json.load(open(sys.argv[1])))
 empty = []
 for e in exprs:
     url = sys.argv[2] + "/api/v1/query?" + urllib.parse.urlencode({"query": e})
-    r = json.load(urllib.request.urlopen(url, timeout=10))
+    r = json.load(urllib.request.urlopen(url, timeout=120))
     if r.get("status") != "success" or not r["data"]["result"]:
         empty.append(e)
 print("%d expressions, %d with no series: %s" % (len(exprs), len(empty), empty))
