@@ -147,32 +147,49 @@ svc = subprocess.Popen([CQ, "serve", "--listen", "127.0.0.1:%d" % PORT, "--db", 
                        stdout=log, stderr=log, env=env)
 
 
+# HANG: how long an awaited answer may take before the test calls it a hang
+HANG = 120
+
+
 def stop():
     """SIGTERM; the exit status (a sanitizer's report at exit makes it non-zero), -9 if killed"""
     svc.terminate()
     try:
-        return svc.wait(30)
+        return svc.wait(HANG)
     except subprocess.TimeoutExpired:
         svc.kill()
         return -9
 
 
-def sse(path, token, wait=2.0):
-    """(status, up to `wait` s of an event stream's body) over a plain socket."""
-    k = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+def headers_in(data):
+    """the answer's head is in: an open event stream (200) needs no more; any other answer is
+    read to its end (the connection closes)"""
+    return b"\r\n\r\n" in data and re.match(rb"HTTP/1\.[01] 200", data) is not None
+
+
+def sse(path, token, until=headers_in):
+    """(status, an event stream's body) over a plain socket: read until until(data) holds (data:
+    everything received, head and body), the server closes, or HANG seconds pass. Once until()
+    holds, what the server had already sent is read too (0.3 s without more ends it)."""
+    k = socket.create_connection(("127.0.0.1", PORT), timeout=30)
     k.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sConnection: close\r\n\r\n"
                % (path, PORT, "Authorization: Bearer %s\r\n" % token if token else "")).encode())
     k.settimeout(0.2)
     data = b""
-    end = time.time() + wait
-    while time.time() < end:
+    end = time.monotonic() + HANG
+    tail = None
+    while time.monotonic() < (tail or end):
         try:
             chunk = k.recv(65536)
         except (socket.timeout, TimeoutError):
+            if tail is None and until(data):
+                tail = time.monotonic() + 0.3
             continue
         if not chunk:
             break
         data += chunk
+        if tail is None and until(data):
+            tail = time.monotonic() + 0.3
     k.close()
     head, _, body = data.partition(b"\r\n\r\n")
     m = re.match(rb"HTTP/1\.[01] (\d+)", head)
@@ -185,10 +202,11 @@ def sse(path, token, wait=2.0):
 
 
 def req(method, path, token=None, body=None, headers=None, stream=False):
-    """(status, json body or text, headers); stream: an event stream (sse; a number: its wait)."""
+    """(status, json body or text, headers); stream: an event stream (sse; a function: read until
+    it holds of the data received)."""
     if stream:
-        return sse(path, token, 2.0 if stream is True else stream)
-    c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        return sse(path, token, headers_in if stream is True else stream)
+    c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=HANG)
     h = dict(headers or {})
     if token:
         h["Authorization"] = "Bearer " + token
@@ -205,18 +223,14 @@ def req(method, path, token=None, body=None, headers=None, stream=False):
         return r.status, data.decode("utf-8", "replace"), r.headers
 
 
-for _ in range(300):
+up = False
+end = time.monotonic() + HANG
+while not up and svc.poll() is None and time.monotonic() < end:
     try:
-        if req("GET", "/health")[0] in (200, 503):
-            break
+        up = req("GET", "/health")[0] in (200, 503)
     except OSError:
-        pass
-    if svc.poll() is not None:
-        break
-    time.sleep(0.1)
-else:
-    pass
-if svc.poll() is not None:
+        time.sleep(0.1)
+if not up:
     print("not ok - the service did not start: " + open(os.path.join(T, "serve.log")).read()[-2000:])
     sys.exit(1)
 
@@ -271,7 +285,7 @@ for (method, path), role in sorted(ops.items()):
     concrete += QUERY.get(path, "")
     for who, tok in callers:
         body = BODY.get((method, path), {} if method in ("POST", "PATCH") else None)
-        s, b, _ = req(method, concrete, tok, body, stream=0.3 if path == "/api/qa/events" else False)
+        s, b, _ = req(method, concrete, tok, body, stream=path == "/api/qa/events")
         code = b.get("code") if isinstance(b, dict) else None
         if role == "none":
             ok = s not in (401, 403)
@@ -331,10 +345,17 @@ s, b, _ = req("GET", "/api/qa/search?q=refund", tokens["ana"])
 check("an analyst's search finds all four calls", s == 200 and all(r in json.dumps(b) for r in CALLS), (s, b))
 s, b, _ = req("GET", "/api/qa/flagged?agent=ann", bob)
 check("bob's flagged list with agent=ann: nothing of ann's", s == 200 and "RA1" not in json.dumps(b), (s, b))
-s, b, _ = req("GET", "/api/qa/events?after=0", bob, stream=True)
+# the streams replay the store's events in order: bob's is read up to the last of his calls'
+# events (and what came with it), by when every earlier event of ann's would have been sent
+con = storedb.connect(DB)
+bob_last = con.execute("SELECT MAX(e.id) FROM job_events e JOIN calls c ON c.id = e.call_id "
+                       "WHERE c.agent_user = 'bob'").fetchone()[0]
+con.close()
+s, b, _ = req("GET", "/api/qa/events?after=0", bob,
+              stream=lambda d: re.search(rb"^id: %d$" % bob_last, d, re.M) is not None)
 check("bob's event stream: his calls' events, none of ann's",
       s == 200 and '"agent_user":"bob"' in b and '"ann"' not in b and "RA1" not in b, (s, b[:400]))
-s, b, _ = req("GET", "/api/qa/events?after=0", tokens["ana"], stream=True)
+s, b, _ = req("GET", "/api/qa/events?after=0", tokens["ana"], stream=lambda d: b"RA1" in d)
 check("an analyst's event stream has ann's call too", s == 200 and "RA1" in b, (s, b[:300]))
 s, b, _ = req("POST", "/ask", bob, {"question": "what did ann say on RA1?"})
 check("bob's POST /ask: refused (403 out_of_scope): an agent has no /ask",
