@@ -248,10 +248,7 @@ def cat_bounds_prompt(root, cap):
                            "sk-test-0123456789", "--model", "gpt-test-1", "--scenario",
                            os.path.join(root, "scen.json")])
     try:
-        for _ in range(100):
-            if os.path.exists(pf) and os.path.getsize(pf):
-                break
-            time.sleep(0.1)
+        rt.until(lambda: (os.path.exists(pf) and os.path.getsize(pf)) or fp.poll() is not None)
         port = open(pf).read().strip()
         ctx, out = 8192, 1024
         svc = Service(os.path.join(root, "bounds-llm"), env={

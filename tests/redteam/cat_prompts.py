@@ -112,10 +112,7 @@ class Fixture:
              self.llm_dir, "--port-file", pf, "--key", "sk-test-123", "--model", "fake-model",
              "--save-bodies", "--ask-plan", plan],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.llm_dir, "err"), "wb"))
-        for _ in range(100):
-            if os.path.exists(pf):
-                break
-            time.sleep(0.05)
+        rt.until(lambda: os.path.exists(pf) or self.llm.poll() is not None)
         self.port = int(open(pf).read())
         # the recording server of /ai-analyze
         rec = os.path.join(root, "rec", "RECORDINGS")
@@ -127,12 +124,13 @@ class Fixture:
                                       "--bind", "127.0.0.1", "--directory",
                                       os.path.join(root, "rec")],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
+        def listening():
             try:
-                socket.create_connection(("127.0.0.1", self.rec_port), timeout=0.2).close()
-                break
+                socket.create_connection(("127.0.0.1", self.rec_port), timeout=10).close()
+                return True
             except OSError:
-                time.sleep(0.05)
+                return False
+        rt.until(lambda: listening() or self.http.poll() is not None)
         self.worker_log = os.path.join(root, "worker.log")
 
     def conf(self, name, context):
@@ -329,7 +327,7 @@ def _cannot_fit(fx):
               s == 200 and d.get("engine") == "rules" and
               (d.get("llm_error") or "").startswith("prompt_too_large:") and
               len(fx.bodies()) == n0, "%s %s" % (s, b[:400]))
-        s, _, b = svc.request("GET", "/metrics", timeout=10)
+        s, _, b = svc.request("GET", "/metrics")
         line = [x for x in b.decode(errors="replace").splitlines()
                 if x.startswith("callqa_qa_llm_requests_total") and "prompt_too_large" in x]
         check("  the refusals recorded as the LLM's attempts (%s)" % (line[:2],),
