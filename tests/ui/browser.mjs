@@ -20,9 +20,14 @@ export async function launch() {
   });
 }
 
+// How long a page may take to show what a test waits for before the test calls it a hang (a
+// loaded machine only makes it come later): every wait's default.
+export const HANG_MS = 120000;
+
 // A page that records console errors, page errors and failed requests.
 export async function watchedPage(browser, opts = {}) {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, ...opts });
+  ctx.setDefaultTimeout(HANG_MS);
   const page = await ctx.newPage();
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });

@@ -41,7 +41,12 @@ cat > "$T/start.sh" <<EOS
 CALLQA_EVENTS_HEARTBEAT_SEC=1 "$CQ" serve --db "$T/store.db" --token-file "$T/token" \
     --listen "127.0.0.1:$PORT" >> "$T/serve.log" 2>&1 &
 echo \$! > "$T/serve.pid"
-for _ in \$(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && exit 0; sleep 0.1; done
+end=\$((\$(date +%s) + 120))
+while [ "\$(date +%s)" -lt "\$end" ]; do
+    curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && exit 0
+    kill -0 "\$(cat "$T/serve.pid")" 2>/dev/null || break
+    sleep 0.1
+done
 echo "the service did not start: \$(tail -3 "$T/serve.log")" >&2
 exit 1
 EOS
@@ -54,16 +59,18 @@ sleep 1
 sh "$T/start.sh"
 EOS
 sh "$T/start.sh" || exit 1
-# a second service whose sessions last 3 s, for the expired-session check
+# a second service whose sessions last 20 s (the sign-in and the first page well inside them),
+# for the expired-session check
 TPORT=$(free_port)
-CALLQA_SESSION_TTL_SEC=3 "$CQ" serve --db "$T/store.db" --token-file "$T/token" \
+CALLQA_SESSION_TTL_SEC=20 "$CQ" serve --db "$T/store.db" --token-file "$T/token" \
     --listen "127.0.0.1:$TPORT" > "$T/ttl.log" 2>&1 &
 echo $! > "$T/ttl.pid"
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$TPORT/health" && break; sleep 0.1; done
+serving "$(cat "$T/ttl.pid")" "http://127.0.0.1:$TPORT/health" ||
+    { echo "the second service did not start: $(tail -3 "$T/ttl.log")"; exit 1; }
 
 BASE="http://127.0.0.1:$PORT" TOKEN=$(cat "$T/token") CQ="$CQ" DB="$T/store.db" DIR="$T" \
     CORPUS="$CORPUS" CONFIG="$T/worker.conf" RESTART="sh $T/restart.sh" \
-    TTL_BASE="http://127.0.0.1:$TPORT" TTL_SEC=3 node "$HERE/test_ui.mjs"
+    TTL_BASE="http://127.0.0.1:$TPORT" TTL_SEC=20 node "$HERE/test_ui.mjs"
 rc=$?
 if [ $rc -ne 0 ]; then
     echo "--- serve.log (last lines)"
