@@ -4,7 +4,7 @@
 //   environment: BASE (the service's URL), TOKEN, EVENTS (the file the service follows),
 //   RECORDED (the recording id of a call `callqa live` recorded and the worker analysed)
 import { appendFileSync } from 'node:fs';
-import { launch, watchedPage } from './browser.mjs';
+import { HANG_MS, launch, watchedPage } from './browser.mjs';
 
 const { BASE, TOKEN, EVENTS, RECORDED } = process.env;
 function check(name, ok, detail = '') {
@@ -19,7 +19,7 @@ const wall = () => new Date().toISOString();
 function line(o) {
   appendFileSync(EVENTS, JSON.stringify({ call_sec: 1.0, wall: wall(), ...o }) + '\n');
 }
-async function until(page, fn, arg, what, ms = 8000) {
+async function until(page, fn, arg, what, ms = HANG_MS) {
   try {
     await page.waitForFunction(fn, arg, { timeout: ms });
   } catch {
@@ -40,7 +40,7 @@ await page.goto(`${BASE}/#/live`);
 await page.waitForSelector('#token');
 await page.fill('#token', TOKEN);
 await page.click('button[type=submit]');
-await page.waitForSelector('.live-calls tbody tr[data-call="B0"]', { timeout: 10000 });
+await page.waitForSelector('.live-calls tbody tr[data-call="B0"]');
 check('the Live view lists a call begun before the page opened', true);
 check('the Live view is in the navigation', await page.$('nav a[href="#/live"]') !== null);
 await until(page, () => document.querySelector('.live-meta')?.dataset.stream === 'live', null, 'the stream opens');

@@ -44,10 +44,7 @@ LPID=$LIVE_PID LPORT=$LIVE_PORT
 [ -n "$LPORT" ] || { kill "$LPID"; echo "FAIL: callqa live did not start"; exit 1; }
 "$AS" --port "$LPORT" --uuid "$(echo $UUID | tr -d -)" --file "$CORPUS/calls/call06_ivr_dtmf.wav" \
     --channel 1 --pace 0 > "$T/as.out" 2>&1 || { cat "$T/as.out"; echo "FAIL: as_send"; exit 1; }
-for _ in $(seq 100); do
-    [ -f "$REC/$UUID.live.jsonl" ] && break
-    sleep 0.1
-done
+wait_until 120 test -f "$REC/$UUID.live.jsonl"
 kill -TERM "$LPID"
 wait "$LPID"
 # a line of the file holding markup (the file is the operator's: shown as text)
@@ -61,7 +58,8 @@ PORT=$(free_port)
 CALLQA_EVENTS_HEARTBEAT_SEC=1 "$CQ" serve --db "$T/store.db" --token-file "$T/token" \
     --listen "127.0.0.1:$PORT" --live-events "$T/live.jsonl" > "$T/serve.log" 2>&1 &
 echo $! > "$T/serve.pid"
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.1; done
+serving "$(cat "$T/serve.pid")" "http://127.0.0.1:$PORT/health" ||
+    { echo "FAIL: the service did not start: $(tail -5 "$T/serve.log")"; exit 1; }
 BASE="http://127.0.0.1:$PORT" TOKEN=$(cat "$T/token") EVENTS="$T/live.jsonl" RECORDED="$UUID" \
     node "$HERE/test_live_view.mjs"
 rc=$?
