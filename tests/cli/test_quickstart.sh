@@ -124,7 +124,7 @@ check "in Chromium: the printed login signs in, the flagged queue lists the call
     node "$ROOT/tests/ui/quickstart_flagged.mjs" "http://127.0.0.1:$PORT" admin "$PW" "$FLAGGED"
 check "the password file is the owner's only" [ "$(stat -c %a "$W/admin.password")" = 600 ]
 kill -TERM $QS
-for _ in $(seq 1 50); do kill -0 $QS 2> /dev/null || break; sleep 0.1; done
-check "SIGTERM stops it, and the service with it" sh -c "! kill -0 $QS 2> /dev/null && ! curl -s -o /dev/null 'http://127.0.0.1:$PORT/health'"
+stopped() { ! kill -0 "$QS" 2> /dev/null && ! curl -s -o /dev/null "http://127.0.0.1:$PORT/health"; }
+check "SIGTERM stops it, and the service with it" wait_until 60 stopped
 QS=""
 finish "quickstart"

@@ -14,9 +14,9 @@ try {
   await page.fill('#username', user);
   await page.fill('#password', password);
   await page.click('button[type=submit]');
-  await page.waitForSelector('nav', { timeout: 15000 });
+  await page.waitForSelector('nav');
   await page.goto(`${base}/#/flagged`);
-  await page.waitForSelector('li.qitem', { timeout: 15000 });
+  await page.waitForSelector('li.qitem');
   const got = (await page.$$eval('li.qitem', (els) => els.map((e) => e.dataset.call))).sort();
   if (JSON.stringify(got) !== JSON.stringify(want)) bad.push(`flagged queue: ${got} (want ${want})`);
   const reason = await page.textContent(`li.qitem[data-call="${want[0]}"] p.sub`);
