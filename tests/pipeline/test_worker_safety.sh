@@ -55,6 +55,7 @@ w = ws[0] if ws else None
 print(*(($2,) if w else ('absent',)))"
 }
 field_is() { [ "$(worker_field "$1" "$2")" = "$3" ]; }
+field_not() { [ "$(worker_field "$1" "$2")" != "$3" ]; }
 
 # ---- the load ceiling, the idle classes, the CPU set -----------------------------------------
 echo 50.0 > "$T/loadavg"
@@ -64,7 +65,9 @@ WORKER=$!
 check "above the load ceiling the worker pauses and says why" \
     wait_until 600 field_is safe 'w["state"], w["pause_reason"][:5]' "paused load:"
 check "the worker's log names the pause" grep -q '"msg":"paused"' "$T/worker.log"
-sleep 1
+# a later heartbeat (every 5 s): the worker has gone round its loop, paused, since
+beat=$(worker_field safe 'w["heartbeat"]')
+wait_until 600 field_not safe 'w["heartbeat"]' "$beat"
 check "paused, it claims nothing" test "$(jobs_in pending)" = 3
 check "the worker runs in the idle CPU class (SCHED_IDLE)" \
     sh -c "chrt -p $WORKER | grep -q 'policy: SCHED_IDLE'"
@@ -132,7 +135,8 @@ check "and claims nothing" test "$(jobs_in pending)" = 1
 WORKER=$!
 check "a worker outside its window is paused with reason window:" \
     wait_until 120 field_is night2 'w["state"], w["pause_reason"][:7]' "paused window:"
-sleep 1
+beat=$(worker_field night2 'w["heartbeat"]')
+wait_until 120 field_not night2 'w["heartbeat"]' "$beat"
 check "and claims nothing" test "$(jobs_in pending)" = 1
 kill "$WORKER"
 wait "$WORKER"
