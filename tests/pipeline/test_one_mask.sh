@@ -40,10 +40,7 @@ serve_start() { # serve_start NAME [CONFIG]: `callqa serve` on a free port; $U s
     "$CQ" serve --db "$T/$1.db" ${2:+--config "$2"} --no-auth --listen "127.0.0.1:$PORT" \
         > "$T/$1.serve.log" 2>&1 &
     SERVE=$!
-    for _ in $(seq 1 300); do
-        curl -s -o /dev/null "$U/health" && return 0
-        sleep 0.1
-    done
+    serving "$SERVE" "$U/health" && return 0
     echo "serve did not start: $(cat "$T/$1.serve.log")"
     exit 1
 }

@@ -206,10 +206,7 @@ CALLQA_UPLOAD_DIR=$T/pg-uploads "$CQ" serve --db "$PGU" --no-auth --listen "127.
     > "$T/serve-pg.log" 2>&1 &
 SERVE_B=$!
 PIDS="$PIDS $SERVE_B"
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$B/health" && break
-    sleep 0.1
-done
+serving "$SERVE_B" "$B/health" || { echo "serve on PostgreSQL did not start: $(cat "$T/serve-pg.log")"; exit 1; }
 D0=$(date +%F)
 D7=$(date -d '7 days ago' +%F)
 $CHECK compare "$A" "$B" \
