@@ -98,9 +98,11 @@ if [ -n "$AS" ]; then
             SENDERS="$SENDERS $!"
         done
         for p in $SENDERS; do wait "$p" || st=1; done
-        sleep 1
-        kill -TERM "$SPID"
-        wait "$SPID" || st=1
+        # both calls ended by their hangups (their call_end lines written) before the stop
+        ended() { [ "$(grep -c '"type":"call_end"' "$T/srv.jsonl" 2> /dev/null)" -ge 2 ]; }
+        live_wait 120 "the two calls' call_end lines" ended || st=1
+        live_stop "$SPID" "callqa live" || st=1
+        [ "$LIVE_RC" -eq 0 ] || st=1
         for n in 0 1; do
             "$CQ" classify --live hold --rate 8000 - < "$T/srv$n.raw" > "$T/srv$n.ref" 2> /dev/null || st=1
         done
