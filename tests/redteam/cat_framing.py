@@ -306,7 +306,9 @@ def cat_paths(root):
     s, _, b = svc.request("POST", "/api/qa/calls", body, {"Content-Type": ct}, timeout=30)
     check("upload P1 with its capture: 201, names no server path",
           s == 201 and not leaks(b, roots), "%s %s" % (s, b[:200]))
-    w = subprocess.run([rt.CQ, "worker", "--db", svc.db, "--once", "--max-load", "0"],
+    # --no-idle: an idle-priority worker gets no CPU at all on a core that something else keeps
+    # busy
+    w = subprocess.run([rt.CQ, "worker", "--db", svc.db, "--once", "--max-load", "0", "--no-idle"],
                        capture_output=True, timeout=600,
                        env=dict(os.environ, CALLQA_UPLOAD_DIR=os.path.join(svc.root, "uploads"),
                                 **env))

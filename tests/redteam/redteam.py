@@ -446,7 +446,10 @@ def cat_bodies(root):
     os.unlink(up)
     with open(up, "wb") as f:
         f.write(b"not audio at all" * 100)
-    w = subprocess.run([rt.CQ, "worker", "--db", svc.db, "--once", "--max-load", "0"], capture_output=True, timeout=600,
+    # --no-idle: an idle-priority worker gets no CPU at all on a core that something else keeps
+    # busy
+    w = subprocess.run([rt.CQ, "worker", "--db", svc.db, "--once", "--max-load", "0", "--no-idle"],
+                       capture_output=True, timeout=600,
                        env=dict(os.environ, CALLQA_UPLOAD_DIR=os.path.join(svc.root, "uploads")))
     s, _, b = svc.request("GET", "/api/qa/errors?hours=720")
     check("  the worker failed B1 on its file (the error the next checks look at)",
