@@ -5,7 +5,10 @@ as one HEP packet (tests/net/hep.py makes them: HEPv3 by default, its chunks as 
 fill them, the correlation id the Call-ID), sent over UDP, one datagram each, or over one TCP
 connection, HEP3 packets back to back (HEP3's length frames them, as Kamailio and Asterisk send
 them over TCP). In the capture's order; --pace sends them at the capture's pace divided by N
-(0: at once).
+(0: at once). Over UDP to a collector on this host, a datagram goes out only while the
+collector's socket holds less than 64 KiB not yet read (its rx_queue in /proc/net/udp), so a
+collector slower than the sender is waited for (up to 60 s, a hang guard) and never has one
+dropped by the kernel.
 
 usage: hep_send.py [--tcp] [--v2] [--rtcp-json] [--key KEY] [--bind ADDR] [--pace N]
                    HOST PORT CAPTURE...
@@ -18,6 +21,36 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hep  # noqa: E402
+
+BACKLOG = 65536  # bytes the collector's socket may hold unread (every socket buffer holds more)
+
+
+def rx_queue(port):
+    """The bytes waiting unread in the unconnected UDP sockets bound to port on this host
+    (/proc/net/udp, udp6), or None when there is none here."""
+    want, total, found = ":%04X" % port, 0, False
+    for path in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    w = line.split()
+                    if len(w) > 4 and w[1].endswith(want) and w[3] == "07":
+                        total += int(w[4].split(":")[1], 16)
+                        found = True
+        except (OSError, StopIteration):
+            pass
+    return total if found else None
+
+
+def wait_room(port):
+    """Until the collector's socket holds less than BACKLOG unread; False after 60 s."""
+    until = time.monotonic() + 60
+    while (rx_queue(port) or 0) >= BACKLOG:
+        if time.monotonic() > until:
+            return False
+        time.sleep(0.001)
+    return True
 
 
 def main():
@@ -46,6 +79,7 @@ def main():
     if flags["--tcp"]:
         s.connect((host, port))
     pace, n, t0, c0 = float(opts["--pace"]), 0, time.monotonic(), None
+    local = not flags["--tcp"] and rx_queue(port) is not None
     for cap in caps:
         for sec, usec, _kind, h in hep.packets(cap, flags["--v2"], opts["--key"],
                                                flags["--rtcp-json"]):
@@ -58,8 +92,12 @@ def main():
             if flags["--tcp"]:
                 s.sendall(h)
             else:
+                if local and n % 8 == 0 and not wait_room(port):
+                    print("hep_send.py: the collector on port %d read nothing for 60 s" % port,
+                          file=sys.stderr)
+                    return 1
                 s.sendto(h, (host, port))
-                if n % 64 == 63:
+                if not local and n % 64 == 63:
                     time.sleep(0.001)  # a burst no larger than a socket buffer holds
             n += 1
     s.close()
