@@ -161,7 +161,19 @@ typedef struct rtp_back {
     uint16_t next_seq;
     uint32_t next_ts;
     bool in_order; /* every packet followed the last (sequence, timestamp), markers where due */
+    char why[200];  /* what broke it first, and when */
 } rtp_back;
+
+/* The first thing that broke the order, said once: what, at which packet and stream time, and
+ * how long (of the stream sent) since the probe was last heard. */
+static void rtp_back_broke(rtp_back *rb, const line *ln, double t, const char *what)
+{
+    if (rb->in_order)
+        snprintf(rb->why, sizeof(rb->why), "%s at packet %llu, %.3f s of the stream, %.0f ms after "
+                 "the probe was last heard", what, (unsigned long long)rb->packets + 1, t,
+                 1000 * (t - ln->last_rx));
+    rb->in_order = false;
+}
 
 static size_t rtp_read_back(int fd, const rtp_opts *o, rtp_back *rb, line *ln, double t)
 {
@@ -174,16 +186,18 @@ static size_t rtp_read_back(int fd, const rtp_opts *o, rtp_back *rb, line *ln, d
         lv_rtp_header h;
         if (lv_rtp_parse(buf, (size_t)k, &h, NULL) != LV_OK || h.pt != o->pt || h.ssrc == o->ssrc ||
             h.ssrc == o->ssrc2) {
-            rb->in_order = false;
+            rtp_back_broke(rb, ln, t, "not a packet of the probe's stream");
             continue;
         }
         const size_t n = strcmp(o->codec, "l16") ? h.payload_len : h.payload_len / 2;
         const bool starts = !ln->in_probe;
-        if (rb->packets && (h.ssrc != rb->ssrc || h.seq != rb->next_seq || h.ts != rb->next_ts ||
-                            h.marker != starts))
-            rb->in_order = false;
+        if (rb->packets && (h.ssrc != rb->ssrc || h.seq != rb->next_seq || h.ts != rb->next_ts))
+            rtp_back_broke(rb, ln, t, "out of sequence");
+        else if (rb->packets && h.marker != starts)
+            rtp_back_broke(rb, ln, t, starts ? "no marker where the line heard a probe start"
+                                             : "a marker inside a probe");
         if (!rb->packets && !h.marker)
-            rb->in_order = false;
+            rtp_back_broke(rb, ln, t, "no marker on the first packet");
         rb->packets++;
         rb->ssrc = h.ssrc;
         rb->next_seq = (uint16_t)(h.seq + 1);
@@ -344,6 +358,8 @@ static int run_rtp(const char *host, const char *port, int16_t *x, size_t total,
         (void)rtp_read_back(fd, o, &rb, o->ln, (double)npk * 0.02 + 1);
         printf("rtp-back packets %llu ssrc %08x in-order %d\n", (unsigned long long)rb.packets,
                rb.ssrc, rb.in_order);
+        if (!rb.in_order)
+            printf("rtp-back out of order: %s\n", rb.why);
     }
     printf("sent %.3f\n", (double)npk * 0.02);
     if (gfd >= 0)

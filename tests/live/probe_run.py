@@ -28,7 +28,7 @@ With --fastagi, each call also has a FastAGI request AGI(agi://.../hold,UUID) wa
 start (agi_client.py --script hold): its HOLDSTATUS and HOLDCAUSE must be the event line's
 decision (HUMAN with PROBEREPLY-<reply ms>-1280 for a probe_reply, QUIETHANDOVER or NOMUSICAFTER
 for the others), counted as agi mismatches.
-Prints one line per sequence and a summary; exit 0.
+Prints one line per sequence and a summary; exit 0 (1 when a wait hit its hang guard).
 """
 import argparse
 import json
@@ -109,11 +109,19 @@ def main():
     if os.path.exists(events):
         os.unlink(events)
     srv = subprocess.Popen(cmd, stderr=open(os.path.join(out, "live.err"), "w"))
-    for _ in range(100):
+    # its listeners up (its models loaded first): awaited for up to 120 s, a hang guard
+    listening = [p for p in (port, ws_port if a.input != "audiosocket" else None, agi_port) if p]
+    until = time.monotonic() + 120
+    while listening:
         try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
+            socket.create_connection(("127.0.0.1", listening[0]), 5).close()
+            listening.pop(0)
         except OSError:
+            if srv.poll() is not None or time.monotonic() > until:
+                srv.kill()
+                sys.exit("probe_run.py: callqa live did not start listening (%s): %s" % (
+                    "it exited %s" % srv.returncode if srv.returncode is not None else
+                    "not within 120 s", open(os.path.join(out, "live.err")).read()))
             time.sleep(0.1)
 
     def send(i_name):
@@ -151,16 +159,42 @@ def main():
         with open(os.path.join(out, n + ".send.txt"), "w") as f:
             f.write(" ".join(args) + "\n" + r.stdout + r.stderr)
         if agi:
-            ao, ae = agi.communicate(timeout=60)
+            ao, ae = agi.communicate(timeout=300)  # a hang guard, as agi_client.py's own
             with open(os.path.join(out, n + ".agi.txt"), "w") as f:
                 f.write(ao + ae)
         return n, r.stdout
 
     with ThreadPoolExecutor(a.jobs) as ex:
         sent = dict(ex.map(send, enumerate(names)))
-    time.sleep(2)
+    # the calls their senders ended (AudioSocket, WebSocket) have their call_end lines before the
+    # stop; the RTP streams have no end of their own and end at it. A hang guard of 120 s.
+    ended_by_sender = {name_of(i) for i in range(len(names)) if input_of(i) != "rtp"}
+    until, hung = time.monotonic() + 120, False
+    while True:
+        ended = set()
+        try:
+            for line in open(events):
+                if '"type":"call_end"' in line:
+                    try:
+                        ended.add(json.loads(line).get("call"))
+                    except ValueError:
+                        pass
+        except OSError:
+            pass
+        if ended_by_sender <= ended:
+            break
+        if time.monotonic() > until:
+            print("FAIL: no call_end within 120 s of their senders' end for %s" %
+                  sorted(ended_by_sender - ended))
+            hung = True
+            break
+        time.sleep(0.1)
     srv.terminate()
-    srv.wait(30)
+    try:
+        srv.wait(120)
+    except subprocess.TimeoutExpired:
+        srv.kill()
+        sys.exit("probe_run.py: callqa live did not end within 120 s of SIGTERM")
     by_call = {}
     for line in open(events):
         try:
@@ -216,7 +250,7 @@ def main():
               100.0 * found / k if k else 0, false, pct(lat, 0.5), pct(lat, 0.95),
               max(lat) if lat else float("nan"), probes_before, probes_after, rules,
               "; agi mismatches %d" % agi_bad if agi_port else ""))
-    return 0
+    return 1 if hung else 0
 
 
 if __name__ == "__main__":

@@ -48,7 +48,11 @@ pa=$(cat "$T"/out/*.send.txt | grep -c "^playaudio 8000 [1-9]")
 [ "$pa" -ge 1 ] || { echo "FAIL: no playAudio frame reached the WebSocket peers"; st=1; }
 grep -h "^bad-" "$T"/out/*.send.txt && { echo "FAIL: a frame the WebSocket peer would refuse"; st=1; }
 rb=$(cat "$T"/out/*.send.txt | grep -c "^rtp-back packets [1-9][0-9]* ssrc [0-9a-f]* in-order 1")
-[ "$rb" = 2 ] || { echo "FAIL: $rb of 2 RTP peers got the probe as a stream of its own, in order"; st=1; }
+[ "$rb" = 2 ] || {
+    echo "FAIL: $rb of 2 RTP peers got the probe as a stream of its own, in order"
+    grep -h "^rtp-back out of order" "$T"/out/*.send.txt
+    st=1
+}
 # remembered announcements: the calls that named their company (WebSocket metadata, FastAGI's
 # hold,UUID,DEST) say so on call_end; the file is private and read back by the next server
 named=$(grep '"type":"call_end"' "$T/out/events.jsonl" | grep -c '"destination":"co-dev-[01]"')
@@ -57,7 +61,9 @@ named=$(grep '"type":"call_end"' "$T/out/events.jsonl" | grep -c '"destination":
 "$CQ" live --audiosocket 127.0.0.1:0 --live hold --announce-file "$T/ann.fps" --events "$T/e2.jsonl" \
     --model-dir "$C/../models" 2> "$T/again.err" &
 pid=$!
-for _ in $(seq 1 300); do # its models loaded and the file read (slow under a sanitizer)
+# its models loaded and the file read (slow under a sanitizer): up to 120 s, a hang guard
+deadline=$(($(date +%s) + 120))
+while [ "$(date +%s)" -le "$deadline" ]; do
     grep -q "announcements remembered for" "$T/again.err" 2> /dev/null && break
     kill -0 $pid 2> /dev/null || break
     sleep 0.1
