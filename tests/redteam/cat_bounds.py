@@ -108,7 +108,7 @@ def logged_peak_kb(svc, since):
     return max(peaks) if peaks else None
 
 
-def investigate(svc, capture=None, body=None, meta=None, timeout=120):
+def investigate(svc, capture=None, body=None, meta=None, timeout=600):
     if capture is not None:
         parts = [("capture", "cap.pcap", "application/vnd.tcpdump.pcap", open(capture, "rb").read())]
         if meta is not None:
@@ -218,7 +218,7 @@ def cat_bounds(root):
     # callqa sip: its answer within the bound, and within --max-answer-mb
     for args, bound in (([], ANSWER_MAX), (["--max-answer-mb", "2"], 2 * MIB)):
         p = subprocess.run([rt.CQ, "sip", "--json"] + args + [cap6], capture_output=True,
-                           timeout=120)
+                           timeout=600)
         ok = p.returncode == 0 and len(p.stdout) <= bound
         d = json.loads(p.stdout) if ok else {}
         check("callqa sip --json %s on the 50,000 INVITEs: %.1f MB within %.0f MiB, truncated "
@@ -292,7 +292,7 @@ def cat_bounds_memory(root):
         watch = ChildPeak(pid)
         watch.start()
         t0 = time.time()
-        s, _, b = investigate(svc, cap, meta={"call_id": "x%d@nowhere" % k}, timeout=300)
+        s, _, b = investigate(svc, cap, meta={"call_id": "x%d@nowhere" % k}, timeout=1200)
         dt = time.time() - t0
         watch.stop = True
         watch.join()
@@ -312,7 +312,7 @@ def cat_bounds_memory(root):
     # callqa sip on it, under /usr/bin/time when there is one, else the CLI's own VmHWM
     timer = ["/usr/bin/time", "-f", "peak_kb=%M"] if os.path.exists("/usr/bin/time") else []
     t0 = time.time()
-    p = subprocess.run(timer + [rt.CQ, "sip", "--json", cap], capture_output=True, timeout=300)
+    p = subprocess.run(timer + [rt.CQ, "sip", "--json", cap], capture_output=True, timeout=1200)
     dt = time.time() - t0
     ok = p.returncode == 0 and len(p.stdout) <= ANSWER_MAX
     d = json.loads(p.stdout) if ok else {}
