@@ -13,7 +13,8 @@
                 positives: a capture's uniqueids, Call-IDs, caller codes, numbers and times, and
                 a redacted call's report, come out as they do without redaction.
   masking_time  /investigate on captures of 2,000 and 8,000 RTP streams of distinct RFC 4733
-                digits with redaction on: the time grows linearly (it grew with the square).
+                digits with redaction on: the time grows linearly (it grew with the square);
+                under a sanitizer the 2,000 streams alone, once, every digit string masked.
 """
 import glob
 import json
@@ -496,16 +497,20 @@ def cat_masking_time(root):
     with open(conf, "w") as f:
         f.write("redact_campaigns = BANK=all\n")
     svc = Service(os.path.join(root, "masking_time", "svc"), args=["--config", conf])
+    # under a sanitizer, whose cost is no figure of ours, the 2,000 streams once: the same walk
+    # for memory errors; the time's growth is checked in the Release build
+    from cat_bounds import sanitized
+    timed = not sanitized()
     try:
         times = {}
-        for n in (2000, 8000):
+        for n in (2000, 8000) if timed else (2000,):
             cap = os.path.join(root, "masking_time", "dtmf_%d.pcap" % n)
             dtmf_capture(cap, ["%05d#" % i for i in range(n)])
             best, body = None, b""
-            for _ in range(2):
+            for _ in range(2 if timed else 1):
                 c0 = rt.cpu_tree(svc.proc.pid)
                 s, _, body = _investigate(svc, [("capture", "c.pcap", "application/octet-stream",
-                                                 open(cap, "rb").read())], timeout=300)
+                                                 open(cap, "rb").read())], timeout=600)
                 dt = rt.cpu_tree(svc.proc.pid) - c0
                 best = dt if best is None else min(best, dt)
                 # a second request is the stored answer's: a capture with one more stream
@@ -515,9 +520,10 @@ def cat_masking_time(root):
             check("/investigate on %d streams of distinct keyed digits: answered, every digit "
                   "string masked (%.2f s of CPU)" % (n, best), s == 200 and left == 0,
                   "%s, %d left" % (s, left))
-        ratio = times[8000] / max(times[2000], 1e-3)
-        check("  4 times the streams take at most 8 times the CPU (x%.1f; quadratic: about 16)"
-              % ratio, ratio <= 8, "%.2f s and %.2f s of CPU" % (times[2000], times[8000]))
+        if timed:
+            ratio = times[8000] / max(times[2000], 1e-3)
+            check("  4 times the streams take at most 8 times the CPU (x%.1f; quadratic: about 16)"
+                  % ratio, ratio <= 8, "%.2f s and %.2f s of CPU" % (times[2000], times[8000]))
         healthy(svc, "the masking time cases")
     finally:
         rc = svc.stop()
