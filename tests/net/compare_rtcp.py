@@ -3,8 +3,10 @@
 
 usage: compare_rtcp.py CALLQA_SERVICE CAPTURE...
 
-For each capture: `tshark -o rtp.heuristic_rtp:TRUE -o rtcp.show_roundtrip_calculation:TRUE
--o rtcp.roundtrip_min_threshhold:0 -Y rtcp -T fields ...` and `callqa-service sip --json`.
+For each capture: one `tshark -o rtp.heuristic_rtp:TRUE -o rtcp.show_roundtrip_calculation:TRUE
+-o rtcp.roundtrip_min_threshhold:0 -Y "rtcp || (SR-shaped, not RTCP)" -T fields ...` (the column
+of `rtcp` itself tells the two apart) and `callqa-service sip --json`. compare_tshark.py --rtcp
+makes the same comparison from its own pass of tshark over the capture.
 
 - The frames tshark decodes as RTCP and finds sound are the frames of `rtcp[]`, and their count
   is `counts.rtcp`; the frames tshark marks malformed (an exception, a wrong length, padding on a
@@ -36,40 +38,53 @@ FIELDS = ["frame.number", "rtcp.pt", "rtcp.senderssrc", "rtcp.timestamp.ntp.msw"
 BAD = ("Malformed", "Incorrect RTCP packet length", "Padding flag set on not final packet")
 
 
-def tshark_rtcp(path):
-    cmd = ["tshark", "-r", path, "-o", "rtp.heuristic_rtp:TRUE",
-           "-o", "rtcp.show_roundtrip_calculation:TRUE", "-o", "rtcp.roundtrip_min_threshhold:0",
-           "-Y", "rtcp", "-T", "fields", "-E", "separator=\t", "-E", "aggregator=|",
-           "-E", "occurrence=a"]
-    for f in FIELDS:
+RTCP_OPTS = ["-o", "rtp.heuristic_rtp:TRUE", "-o", "rtcp.show_roundtrip_calculation:TRUE",
+             "-o", "rtcp.roundtrip_min_threshhold:0"]
+# the UDP datagrams that start like an SR or RR, and that tshark takes for neither RTCP nor RTP
+# nor SIP
+SHAPED = ("!rtcp && !rtp && !sip && udp.payload[0] & 0xc0 == 0x80 && "
+          "(udp.payload[1] == 0xc8 || udp.payload[1] == 0xc9)")
+
+
+def tshark_args():
+    """one tshark pass's arguments for both: the frames of RTCP (-Y rtcp) and the SR-shaped
+    frames, told apart by the column of the rtcp protocol itself (its items' labels, empty where
+    the frame has none: the display filter's `rtcp`), the last of FIELDS + ["rtcp"]"""
+    cmd = RTCP_OPTS + ["-Y", "rtcp || (%s)" % SHAPED, "-T", "fields", "-E", "separator=\t",
+                       "-E", "aggregator=|", "-E", "occurrence=a"]
+    for f in FIELDS + ["rtcp"]:
         cmd += ["-e", f]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError("tshark failed on %s: %s" % (path, out.stderr.strip()))
-    good, bad = {}, set()
-    for line in out.stdout.splitlines():
+    return cmd
+
+
+def parse_fields(lines):
+    """(good, bad, shaped) from the lines of tshark_args()'s output: the RTCP frames sound and
+    malformed (an exception, a wrong length, padding on a packet that is not the last), and the
+    SR-shaped frames that are not RTCP"""
+    good, bad, shaped = {}, set(), set()
+    for line in lines:
         cols = line.split("\t")
-        cols += [""] * (len(FIELDS) - len(cols))
-        row = {f: [v for v in c.split("|") if v != ""] for f, c in zip(FIELDS, cols)}
+        cols += [""] * (len(FIELDS) + 1 - len(cols))
+        is_rtcp, cols = cols[len(FIELDS)] != "", cols[:len(FIELDS)]
         frame = int(cols[0])
+        if not is_rtcp:
+            shaped.add(frame)
+            continue
+        row = {f: [v for v in c.split("|") if v != ""] for f, c in zip(FIELDS, cols)}
         if row["_ws.malformed"] or any(b in cols[-1] for b in BAD):
             bad.add(frame)
         else:
             good[frame] = row
-    return good, bad
+    return good, bad, shaped
 
 
-def tshark_sr_shaped(path):
-    """The frames of UDP datagrams that start like an SR or RR, and that tshark takes for
-    neither RTCP nor RTP nor SIP."""
-    out = subprocess.run(["tshark", "-r", path, "-o", "rtp.heuristic_rtp:TRUE", "-Y",
-                          "!rtcp && !rtp && !sip && udp.payload[0] & 0xc0 == 0x80 && "
-                          "(udp.payload[1] == 0xc8 || udp.payload[1] == 0xc9)",
-                          "-T", "fields", "-e", "frame.number"],
-                         capture_output=True, text=True, check=False)
+def tshark_rtcp(path):
+    """(good, bad, shaped) of the capture at path, from one pass of tshark"""
+    out = subprocess.run(["tshark", "-r", path] + tshark_args(), capture_output=True, text=True,
+                         check=False)
     if out.returncode != 0:
         raise RuntimeError("tshark failed on %s: %s" % (path, out.stderr.strip()))
-    return {int(x) for x in out.stdout.split()}
+    return parse_fields(out.stdout.splitlines())
 
 
 def ours(tool, path):
@@ -134,10 +149,9 @@ def num(s):
         return round(float(s), 3)
 
 
-def compare(tool, path):
-    good, bad = tshark_rtcp(path)
-    shaped = tshark_sr_shaped(path)
-    doc = ours(tool, path)
+def compare_doc(path, good, bad, shaped, doc):
+    """the capture's line (SAME or DIFF) and 1 when it differs: callqa's document against
+    tshark's frames"""
     mine = our_rows(doc)
     diffs = []
     if set(good) != set(mine):
@@ -162,12 +176,18 @@ def compare(tool, path):
         compared["round_trips"] += len(o["rtcp.roundtrip-delay"])
         compared["xr_voip"] += len(o["rtcp.xr.voipmetrics.gmin"])
     if diffs:
-        print("DIFF %s: %s" % (path, "; ".join(diffs[:20])))
-        return 1
-    print("SAME %s: %d RTCP packets, %d malformed, %d report blocks, %d round trips, %d XR VoIP "
-          "blocks, %d values" % (path, len(good), len(bad) + len(shaped), compared["blocks"],
-                                 compared["round_trips"], compared["xr_voip"], compared["fields"]))
-    return 0
+        return 1, "DIFF %s: %s" % (path, "; ".join(diffs[:20]))
+    return 0, ("SAME %s: %d RTCP packets, %d malformed, %d report blocks, %d round trips, %d XR "
+               "VoIP blocks, %d values" % (path, len(good), len(bad) + len(shaped),
+                                           compared["blocks"], compared["round_trips"],
+                                           compared["xr_voip"], compared["fields"]))
+
+
+def compare(tool, path):
+    good, bad, shaped = tshark_rtcp(path)
+    rc, line = compare_doc(path, good, bad, shaped, ours(tool, path))
+    print(line)
+    return rc
 
 
 def main():
