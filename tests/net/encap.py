@@ -3,7 +3,8 @@
 Ethernet capture (pcap, micro- or nanosecond) wrapped in one encapsulation, written as a
 nanosecond pcap.
 
-usage: encap.py KIND IN OUT
+usage: encap.py KIND IN OUT [KIND IN OUT]...
+(each triple as a run of its own would write it; one process for many)
 
 KIND:
   ipip       IPv4 in IPv4 (IP protocol 4; an IPv6 frame in IPv4 with protocol 41)
@@ -110,12 +111,7 @@ def wrap(kind, frame, n):
     sys.exit("encap.py: unknown kind %s" % kind)
 
 
-def main():
-    if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
-        return 2
-    kind, src, dst = sys.argv[1:]
-    frames = read_pcap(src)
+def encap(kind, frames, dst):
     link = {"sll": 113, "sll2": 276}.get(kind, 1)
     with open(dst, "wb") as f:
         f.write(struct.pack("<IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, link))
@@ -123,7 +119,24 @@ def main():
             data = wrap(kind, frame, n + 1)
             f.write(struct.pack("<IIII", sec, ns, len(data), len(data)))
             f.write(data)
-    return 0
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or len(args) % 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    read, rc = {}, 0
+    for i in range(0, len(args), 3):
+        kind, src, dst = args[i:i + 3]
+        try:
+            if src not in read:
+                read[src] = read_pcap(src)
+            encap(kind, read[src], dst)
+        except SystemExit as e:  # this triple's error, as its own run would stop; the next one
+            print(e, file=sys.stderr)
+            rc = 1
+    return rc
 
 
 if __name__ == "__main__":

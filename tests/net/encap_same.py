@@ -4,8 +4,9 @@
 findings equal the plain capture's, field by field; the copy's IP frames counted as
 tunnelled (but for the Linux cooked and tagged ones, which are link layers, not tunnels).
 
-usage: encap_same.py CALLQA_SERVICE PLAIN COPY...
+usage: encap_same.py CALLQA_SERVICE PLAIN COPY... [-- PLAIN COPY...]...
 One line per copy, SAME or DIFF with the first differences. Exit 1 when any differs.
+"--" starts another plain capture and its copies (one process for many).
 """
 import json
 import subprocess
@@ -39,11 +40,7 @@ def diff(a, b, path="", out=None):
     return out
 
 
-def main():
-    if len(sys.argv) < 4:
-        print(__doc__, file=sys.stderr)
-        return 2
-    tool, plain, copies = sys.argv[1], sys.argv[2], sys.argv[3:]
+def same(tool, plain, copies):
     base, bad = read(tool, plain), 0
     for c in copies:
         d = read(tool, c)
@@ -55,8 +52,32 @@ def main():
         bad += bool(msgs)
         print("%s %s: %d messages, %d dialogs, %d streams%s" % (
             "DIFF" if msgs else "SAME", c, len(d["sip"]), len(d["dialogs"]), len(d["streams"]),
-            "".join("\n  " + m for m in msgs)))
-    return 1 if bad else 0
+            "".join("\n  " + m for m in msgs)), flush=True)
+    return bad
+
+
+def main():
+    args = sys.argv[1:]
+    groups, cur = [], []
+    for a in args[1:] + ["--"]:
+        if a == "--":
+            groups.append(cur)
+            cur = []
+        else:
+            cur.append(a)
+    if not args or any(len(g) < 2 for g in groups):
+        print(__doc__, file=sys.stderr)
+        return 2
+    rc = 0
+    for g in groups:
+        try:
+            rc |= 1 if same(args[0], g[0], g[1:]) else 0
+        except Exception:  # as a run of its own for this group: its traceback, the next group
+            import traceback
+            traceback.print_exc()
+            sys.stdout.flush()
+            rc |= 1
+    return rc
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 """gen_pcap.py - RTP captures with what a network does to a call, written as pcap (or pcapng).
 
 usage: gen_pcap.py KIND OUT [SEED]
+       gen_pcap.py --each KIND OUT SEED [KIND OUT SEED]...
+         (each capture as a run of its own writes it, one process for many; a KIND that fails
+         prints "gen_pcap.py KIND failed" and the next is made)
 
 KIND is one of:
   clean      one G.711 u-law stream, 20 ms packets, 10 s, a little arrival jitter
@@ -687,8 +690,26 @@ def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
-    kind, path = sys.argv[1], sys.argv[2]
-    rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+    if sys.argv[1] == "--each":
+        args, rc = sys.argv[2:], 0
+        if len(args) % 3:
+            print(__doc__, file=sys.stderr)
+            return 2
+        for i in range(0, len(args), 3):
+            try:
+                generate(args[i], args[i + 1], int(args[i + 2]))
+            except (SystemExit, Exception):
+                import traceback
+                traceback.print_exc()
+                sys.stderr.flush()
+                print("gen_pcap.py %s failed" % args[i], flush=True)
+                rc = 1
+        return rc
+    return generate(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+
+
+def generate(kind, path, seed=1):
+    rng = random.Random(seed)
     link = "sll" if kind == "sll" else "eth"
     w = Writer(path, link=link, ng=(kind == "pcapng"))
     if kind.startswith("sipcase:"):

@@ -6,7 +6,7 @@ and each SIP message over TCP (put back together from its segments, a segment se
 once), becomes one HEP packet, with its original addresses, ports, transport and time, sent from the
 agent 10.99.0.1 to the collector 10.99.0.2:9060 half a millisecond after it was captured.
 
-usage: hep.py [--v2] [--rtcp-json] [--key KEY] IN OUT
+usage: hep.py [--v2] [--rtcp-json] [--key KEY] IN OUT [IN OUT]...
 
 HEPv3 by default: chunks 1 (family), 2 (transport), 3/4 or 5/6 (addresses), 7/8 (ports), 9/10
 (seconds, microseconds), 11 (1 SIP, 5 RTCP), 12 (agent id 2001), 14 (the key, when given), 15
@@ -19,7 +19,8 @@ packet of JSON each
 time as Unix seconds and microseconds in strings, report_blocks with lsr as a string; C ints,
 so an SSRC past 2^31 is negative), its correlation id the Call-ID whose SDP names the RTCP's
 address and port (or the RTP port below it); SDES, BYE and XR are not sent.
-Prints how many SIP and RTCP packets it wrote.
+Prints how many SIP and RTCP packets it wrote, a line for each IN OUT (one process for many; a
+pair that fails prints "failed", its error on stderr).
 
 packets(IN, v2, key, rtcp_json) yields (sec, usec, kind, hep bytes) for hep_send.py.
 """
@@ -232,22 +233,12 @@ def packets(path, v2=False, key=None, as_json=False):
                                             payload, key, corr)
 
 
-def main():
-    args = sys.argv[1:]
-    v2, as_json, key = "--v2" in args, "--rtcp-json" in args, None
-    args = [a for a in args if a not in ("--v2", "--rtcp-json")]
-    if "--key" in args:
-        i = args.index("--key")
-        key = args[i + 1]
-        del args[i:i + 2]
-    if len(args) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    out = open(args[1], "wb")
+def replay(src, dst, v2, key, as_json):
+    out = open(dst, "wb")
     out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
     n = {1: 0, 5: 0}
     ident = 0
-    for sec, usec, kind, h in packets(args[0], v2, key, as_json):
+    for sec, usec, kind, h in packets(src, v2, key, as_json):
         ident += 1
         pkt = gen_pcap.ETH_DST + gen_pcap.ETH_SRC + b"\x08\x00" + \
             gen_pcap.ipv4(AGENT, COLLECTOR, 17, gen_pcap.udp(40000, 9060, h), ident & 0xFFFF)
@@ -256,8 +247,35 @@ def main():
                               len(pkt)) + pkt)
         n[kind] += 1
     out.close()
-    print("%d SIP, %d RTCP" % (n[1], n[5]))
-    return 0
+    return n
+
+
+def main():
+    args = sys.argv[1:]
+    v2, as_json, key = "--v2" in args, "--rtcp-json" in args, None
+    args = [a for a in args if a not in ("--v2", "--rtcp-json")]
+    if "--key" in args:
+        i = args.index("--key")
+        key = args[i + 1]
+        del args[i:i + 2]
+    if not args or len(args) % 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if len(args) == 2:
+        n = replay(args[0], args[1], v2, key, as_json)
+        print("%d SIP, %d RTCP" % (n[1], n[5]))
+        return 0
+    rc = 0
+    for i in range(0, len(args), 2):
+        try:
+            n = replay(args[i], args[i + 1], v2, key, as_json)
+            print("%d SIP, %d RTCP" % (n[1], n[5]), flush=True)
+        except (SystemExit, Exception) as e:  # this pair alone, as a run of its own would fail
+            import traceback
+            traceback.print_exc()
+            print("failed", flush=True)
+            rc = 1
+    return rc
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ be in the replay, which may hold more: a report Asterisk sends as JSON is RTCP b
 where the capture's reading may not take the datagram for RTCP (tshark does not either: sent
 between ports no SDP names, after another copy of it).
 
-usage: hep_same.py [--rtcp-json] CALLQA_SERVICE PLAIN REPLAY HEP_PACKETS
-One line, SAME or DIFF with the first differences; exit 1 on DIFF.
+usage: hep_same.py [--rtcp-json] CALLQA_SERVICE PLAIN REPLAY HEP_PACKETS [PLAIN REPLAY HEP_PACKETS]...
+One line per replay, SAME or DIFF with the first differences; exit 1 on DIFF (one process for
+many: a replay that fails prints its traceback, and the next is compared).
 """
 import json
 import subprocess
@@ -70,16 +71,10 @@ def unmatched(want, have):
     return missing, left
 
 
-def main():
-    args = sys.argv[1:]
-    as_json = "--rtcp-json" in args
-    args = [a for a in args if a != "--rtcp-json"]
-    if len(args) != 4:
-        print(__doc__, file=sys.stderr)
-        return 2
-    tool, plain, replay, n = args[0], args[1], args[2], int(args[3])
+def same(tool, plain, replay, n, as_json):
     sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
     from encap_same import diff
+    n = int(n)
     a, b = read(tool, plain), read(tool, replay)
     va, vb = view(a, as_json), view(b, as_json)
     extra = 0
@@ -94,8 +89,30 @@ def main():
     print("%s %s: %d messages, %d dialogs, %d RTCP reports%s%s" % (
         "DIFF" if msgs else "SAME", replay, len(b["sip"]), len(b["dialogs"]),
         len(b["rtcp"]) if isinstance(b["rtcp"], list) else 0,
-        " (%d more in the JSON)" % extra if extra else "", "".join("\n  " + m for m in msgs)))
+        " (%d more in the JSON)" % extra if extra else "", "".join("\n  " + m for m in msgs)),
+        flush=True)
     return 1 if msgs else 0
+
+
+def main():
+    args = sys.argv[1:]
+    as_json = "--rtcp-json" in args
+    args = [a for a in args if a != "--rtcp-json"]
+    if len(args) < 4 or (len(args) - 1) % 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if len(args) == 4:
+        return same(args[0], args[1], args[2], args[3], as_json)
+    rc = 0
+    for i in range(1, len(args), 3):
+        try:
+            rc |= same(args[0], args[i], args[i + 1], args[i + 2], as_json)
+        except Exception:  # this replay alone, as a run of its own would fail
+            import traceback
+            traceback.print_exc()
+            sys.stderr.flush()
+            rc = 1
+    return rc
 
 
 if __name__ == "__main__":
