@@ -27,20 +27,28 @@ events_codecs() {
     [ $ec_st -eq 0 ] || { echo "FAIL: events_codecs could not encode the set"; exit 1; }
 }
 
-# events_stream CQ DIR REPORTS SRC: `callqa classify` on every file of DIR (channel 1), checked
-# against the batch's REPORTS (suite_check.py stream). Each classify process takes 256 files in
-# turn (each its own stream; the model loaded once), two processes at a time; their lines are
-# split into one file per recording. Returns 1 on a difference or a failed run.
-events_stream() {
-    mkdir -p "$T/stream" "$T/stream.raw"
+# events_classify CQ DIR CH RAW: `callqa classify --channel CH` on the files of DIR named on
+# stdin, into RAW/ (a file per process, each line starting with its "file"). Each process takes
+# 256 files in turn (each its own stream; the model loaded once), two processes at a time.
+# Returns 1 on a failed run.
+events_classify() {
+    mkdir -p "$4"
     # (a batch of one file, which classify prints without its "file", is given it by sed: the
     # sets' names need no escaping)
-    (cd "$2" && ls) | (cd "$2" && xargs -P 2 -n 256 sh -c '
-        o=$(mktemp -p "$1" b.XXXXXX) && shift
-        if [ $# -gt 1 ]; then "$0" classify "$@" > "$o" 2>/dev/null
-        else "$0" classify "$1" > "$o.one" 2>/dev/null || exit 1
+    (cd "$2" && xargs -r -P 2 -n 256 sh -c '
+        o=$(mktemp -p "$1" b.XXXXXX) && ch=$2 && shift 2
+        if [ $# -gt 1 ]; then "$0" classify --channel "$ch" "$@" > "$o" 2>/dev/null
+        else "$0" classify --channel "$ch" "$1" > "$o.one" 2>/dev/null || exit 1
             sed "s|^{|{\"file\":\"$1\",|" "$o.one" > "$o" && rm "$o.one"; fi' \
-        "$1" "$T/stream.raw") || { echo "FAIL: callqa classify failed"; return 1; }
+        "$1" "$4" "$3") || { echo "FAIL: callqa classify failed"; return 1; }
+}
+
+# events_stream CQ DIR REPORTS SRC: `callqa classify` on every file of DIR (channel 1), checked
+# against the batch's REPORTS (suite_check.py stream), its lines split into one file per
+# recording. Returns 1 on a difference or a failed run.
+events_stream() {
+    mkdir -p "$T/stream"
+    (cd "$2" && ls) | events_classify "$1" "$2" 1 "$T/stream.raw" || return 1
     python3 "$4/tests/events/suite_check.py" split "$2" "$T/stream.raw" "$T/stream" &&
         python3 "$4/tests/events/suite_check.py" stream "$4/docs/events.md" "$3" "$T/stream"
 }

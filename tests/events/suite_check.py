@@ -23,6 +23,11 @@
         none: docs/events.md); prints the rate per codec and kind, every file that does not
         hold and every event of a tone.
 
+    suite_check.py split SRC_DIR RAW_DIR OUT_DIR [CH [NAMES]]
+        The lines of `callqa classify [--channel CH]` on many files of SRC_DIR (RAW_DIR/*, each
+        line starting with its "file") into OUT_DIR/NAME.chCH.jsonl (CH 1 by default), one per
+        file of SRC_DIR or per line of the file NAMES, as `callqa classify` prints a file alone.
+
     suite_check.py stream EVENTS_MD REPORTS.jsonl STREAM_DIR
         The stream and the batch agree: for every report, each leg's `callqa classify
         --channel N` output (STREAM_DIR/BASENAME.chN.jsonl) against the report's events of that
@@ -302,11 +307,15 @@ def music(manifest, rep_path):
         len(digits) <= MUSIC_MAX_DIGITS and not missing else 1
 
 
-def split(src_dir, raw_dir, out_dir):
-    """The lines of `callqa classify FILE...` (raw_dir/*, each line starting with its "file")
-    into out_dir/NAME.ch1.jsonl, one per file of src_dir (empty when it had no event), as
-    `callqa classify FILE` prints them alone."""
-    names = sorted(os.listdir(src_dir))
+def split(src_dir, raw_dir, out_dir, ch="1", names_path=None):
+    """The lines of `callqa classify [--channel CH] FILE...` (raw_dir/*, each line starting with
+    its "file") into out_dir/NAME.chCH.jsonl, one per file of src_dir (or per name of the file
+    names_path), empty when it had no event, as `callqa classify FILE` prints them alone."""
+    if names_path is None:
+        names = sorted(os.listdir(src_dir))
+    else:
+        with open(names_path, encoding="utf-8") as f:
+            names = sorted(x.strip() for x in f if x.strip())
     per = {n: [] for n in names}
     for b in sorted(os.listdir(raw_dir)):
         with open(os.path.join(raw_dir, b), encoding="utf-8") as f:
@@ -314,11 +323,11 @@ def split(src_dir, raw_dir, out_dir):
                 d = json.loads(line, object_pairs_hook=collections.OrderedDict)
                 name = d.pop("file")
                 if name not in per:
-                    print("split: a line of %s, which is not in %s" % (name, src_dir))
+                    print("split: a line of %s, which is not in %s" % (name, names_path or src_dir))
                     return 1
                 per[name].append(json.dumps(d, separators=(",", ":")))
     for n, lines in per.items():
-        with open(os.path.join(out_dir, n + ".ch1.jsonl"), "w", encoding="utf-8") as f:
+        with open(os.path.join(out_dir, "%s.ch%s.jsonl" % (n, ch)), "w", encoding="utf-8") as f:
             f.write("".join(x + "\n" for x in lines))
     return 0
 
@@ -330,8 +339,8 @@ def main(argv):
         return music(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "signals":
         return signals(argv[2], argv[3])
-    if len(argv) == 5 and argv[1] == "split":
-        return split(argv[2], argv[3], argv[4])
+    if 5 <= len(argv) <= 7 and argv[1] == "split":
+        return split(*argv[2:])
     if len(argv) == 5 and argv[1] == "stream":
         return stream(argv[2], argv[3], argv[4])
     sys.stderr.write(__doc__)

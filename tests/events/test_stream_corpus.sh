@@ -12,18 +12,29 @@ C=$3
 . "$SRC/tests/events/events_lib.sh"
 events_need "$C" manifest.json
 mkdir -p "$T/files" "$T/stream"
+set --
 for f in "$C"/*/*.wav "$C"/*/*.mp3 "$C"/*/*.gsm; do
     [ -f "$f" ] || continue
-    b=$(basename "$f" | sed 's/-\(all\|in\|out\)\./_\1./')
-    cp "$f" "$T/files/$b"
+    b=${f##*/}
+    case $b in
+    *-all.* | *-in.* | *-out.*) cp "$f" "$T/files/$(echo "$b" | sed 's/-\(all\|in\|out\)\./_\1./')" ;;
+    *) set -- "$@" "$f" ;;
+    esac
 done
+cp "$@" "$T/files/"
 "$CQ" analyze --json -q -j 2 --no-isolate --only events "$T/files" > "$T/reports.jsonl" 2> "$T/err" ||
     { echo "callqa analyze failed"; cat "$T/err"; exit 1; }
-for f in "$T"/files/*; do
-    b=$(basename "$f")
-    "$CQ" classify --channel 1 "$f" > "$T/stream/$b.ch1.jsonl" 2>/dev/null || { echo "FAIL: classify $b"; exit 1; }
-    if python3 -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; r=[x for x in r if x['file'].endswith('/'+sys.argv[2])][0]; sys.exit(0 if r.get('has_legs') and r.get('outbound') is not None else 1)" "$T/reports.jsonl" "$b"; then
-        "$CQ" classify --channel 2 "$f" > "$T/stream/$b.ch2.jsonl" 2>/dev/null || { echo "FAIL: classify $b"; exit 1; }
-    fi
-done
+# channel 1 of every file, channel 2 of each with two legs (events_classify: many files a
+# process), their lines split into a file per recording and channel
+python3 - "$T/reports.jsonl" > "$T/stereo" << 'EOF'
+import json, os, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(line)
+    if r.get("has_legs") and r.get("outbound") is not None:
+        print(os.path.basename(r.get("file") or ""))
+EOF
+(cd "$T/files" && ls) | events_classify "$CQ" "$T/files" 1 "$T/raw1" || exit 1
+events_classify "$CQ" "$T/files" 2 "$T/raw2" < "$T/stereo" || exit 1
+python3 "$SRC/tests/events/suite_check.py" split "$T/files" "$T/raw1" "$T/stream" 1 &&
+    python3 "$SRC/tests/events/suite_check.py" split "$T/files" "$T/raw2" "$T/stream" 2 "$T/stereo" || exit 1
 python3 "$SRC/tests/events/suite_check.py" stream "$SRC/docs/events.md" "$T/reports.jsonl" "$T/stream"
