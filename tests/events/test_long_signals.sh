@@ -26,57 +26,11 @@ T0=$(date +%s)
 events_need "$C" tones/baresip_busy_us.wav
 W=$T/set
 mkdir -p "$W" "$T/periods"
-: > "$T/truth0"
+: > "$T/found"
 S() { sox -V1 -R "$@" || { echo "FAIL: sox $*"; exit 1; }; }
 
-# synth NAME SEED F1[+F2] ON OFF [ON OFF]: one period at -20 dBFS (RMS of the sum), each
-# frequency and each time off nominal by a draw of its own; prints the period's file and its
-# tone spans
-synth() {
-    name=$1 seed=$2 freqs=$3
-    shift 3
-    P=$T/periods/$name.wav
-    awk -v seed="$seed" -v f="$freqs" -v spec="$*" 'BEGIN {
-        srand(seed); n = split(f, fr, "+"); m = split(spec, d, " ")
-        for (i = 1; i <= n; i++) printf "%.3f ", fr[i] * (1 + (2 * rand() - 1) * 0.01)
-        printf "|"
-        for (i = 1; i <= m; i++) printf " %.4f", d[i] * (1 + (2 * rand() - 1) * 0.1)
-        printf "\n" }' > "$T/draw"
-    fs=$(cut -d'|' -f1 "$T/draw") ds=$(cut -d'|' -f2 "$T/draw")
-    list="" spans="" t=0 k=0
-    for d in $ds; do
-        k=$((k + 1))
-        if [ $((k % 2)) = 1 ]; then
-            # shellcheck disable=SC2086
-            set -- $fs
-            eff="synth $d sine $1"
-            [ $# -gt 1 ] && eff="$eff synth $d sine mix $2"
-            # shellcheck disable=SC2086
-            S -n -r 8000 -c 1 -b 16 "$T/periods/p$k.wav" $eff vol 0.1
-            spans="$spans $(awk -v a="$t" -v d="$d" 'BEGIN { printf "%.4f-%.4f", a, a + d }')"
-        else
-            S -n -r 8000 -c 1 -b 16 "$T/periods/p$k.wav" trim 0 "$d"
-        fi
-        list="$list $T/periods/p$k.wav"
-        t=$(awk -v a="$t" -v d="$d" 'BEGIN { printf "%.4f", a + d }')
-    done
-    # shellcheck disable=SC2086
-    S $list "$P"
-    echo "$P$spans"
-}
-
 # the rows: NAME TYPE SIGNAL REGION FREQS ON OFF [ON OFF]
-while read -r name type sig reg freqs pattern; do
-    for seed in $(seq 1 "$VARIANTS"); do
-        # shellcheck disable=SC2086
-        out=$(synth "$name" "$(printf '%s' "$name$seed" | cksum | cut -d' ' -f1)" "$freqs" $pattern) || { echo "$out"; exit 1; }
-        per=${out%% *} spans=${out#* }
-        # shellcheck disable=SC2086
-        line=$("$MK" signal "$per" "$W" "${name}_$seed" "$(printf '%s' "$name$seed" | cksum | cut -d' ' -f1)" $spans) ||
-            { echo "FAIL: events_mkcalls signal $name"; exit 1; }
-        echo "$line" | awk -v t="$type" -v s="$sig" -v r="$reg" '{ print $1, t, s, r, $2, $3, $4 }' >> "$T/truth0"
-    done
-done <<EOF
+cat > "$T/rows" <<EOF
 na_ringback ringback - na 440+480 2.0 4.0
 na_busy busy busy na 480+620 0.5 0.5
 na_congestion busy congestion na 480+620 0.25 0.25
@@ -89,42 +43,98 @@ eu_congestion busy congestion eu 425 0.25 0.25
 fax_cng fax cng itu 1100 0.5 3.0
 fax_ced fax ced itu 2100 3.0 1.5
 EOF
-# SIT: the three tones (the first and second of either pair of frequencies, 274, 274 and
-# 380 ms) and 2 s of silence, each off nominal as above
-for seed in $(seq 1 "$VARIANTS"); do
-    h=$(printf 'sit%s' "$seed" | cksum | cut -d' ' -f1)
-    f1=913.8 f2=1370.6
-    [ $((seed % 2)) = 1 ] && f1=985.2
-    [ $((seed % 3)) = 1 ] && f2=1428.5
-    awk -v seed="$h" 'BEGIN { srand(seed)
-        for (i = 0; i < 3; i++) printf "%.5f ", 1 + (2 * rand() - 1) * 0.01
-        printf "%.4f %.4f %.4f %.4f\n", 0.274 * (1 + (2 * rand() - 1) * 0.1), 0.274 * (1 + (2 * rand() - 1) * 0.1),
-               0.380 * (1 + (2 * rand() - 1) * 0.1), 2.0 * (1 + (2 * rand() - 1) * 0.1) }' > "$T/draw"
-    read -r k1 k2 k3 d1 d2 d3 d4 < "$T/draw"
-    P=$T/periods/sit.wav
-    S -n -r 8000 -c 1 -b 16 "$T/periods/s1.wav" synth "$d1" sine "$(awk -v f="$f1" -v k="$k1" 'BEGIN { print f * k }')" vol 0.1
-    S -n -r 8000 -c 1 -b 16 "$T/periods/s2.wav" synth "$d2" sine "$(awk -v f="$f2" -v k="$k2" 'BEGIN { print f * k }')" vol 0.1
-    S -n -r 8000 -c 1 -b 16 "$T/periods/s3.wav" synth "$d3" sine "$(awk -v k="$k3" 'BEGIN { print 1776.7 * k }')" vol 0.1
-    S -n -r 8000 -c 1 -b 16 "$T/periods/s4.wav" trim 0 "$d4"
-    S "$T/periods/s1.wav" "$T/periods/s2.wav" "$T/periods/s3.wav" "$T/periods/s4.wav" "$P"
-    spans=$(awk -v a="$d1" -v b="$d2" -v c="$d3" 'BEGIN { printf "0-%.4f %.4f-%.4f %.4f-%.4f", a, a, a + b, a + b, a + b + c }')
-    # shellcheck disable=SC2086
-    line=$("$MK" signal "$P" "$W" "sit_$seed" "$h" $spans) || { echo "FAIL: events_mkcalls signal sit"; exit 1; }
-    echo "$line" | awk '{ print $1, "sit", "-", "itu", $2, $3, $4 }' >> "$T/truth0"
+# each file's seed: the CRC (cksum) of its row's name (sit, us_busy, us_ring for SIT and the
+# corpus's recordings) and its number, all in one cksum
+mkdir -p "$T/ck"
+for name in $(cut -d' ' -f1 "$T/rows") sit us_busy us_ring; do
+    for seed in $(seq 1 "$VARIANTS"); do printf '%s' "$name$seed" > "$T/ck/$name$seed"; done
 done
-# the corpus's recordings: one period of each (MANIFEST.md's on-segments)
-# at -20 dBFS peak, as the synthesised ones
+(cd "$T/ck" && cksum -- *) > "$T/seeds" || { echo "FAIL: cksum"; exit 1; }
+
+# The plan of every file, made by one awk: a period's pieces, "T NAME SECS F1 [F2]" (a tone at
+# -20 dBFS, RMS of the sum) or "S NAME SECS" (silence), then "F PERIOD FILE SEED TYPE SIGNAL
+# REGION SPANS...": the pieces joined into PERIOD, which events_mkcalls signal repeats (the
+# spans: the period's tones). Each frequency is up to 1 % and each on and off time up to 10 %
+# off nominal, by a draw of its own (srand of the file's seed). SIT: the three tones (the first
+# and second of either pair of frequencies, 274, 274 and 380 ms) and 2 s of silence, each off
+# nominal as above.
+awk -v V="$VARIANTS" -v P="$T/periods" '
+    function row(name, type, sig, reg, freqs, spec, seed,   h, nf, fr, m, d, fs, i, t, spans) {
+        h = ck[name seed]
+        srand(h); nf = split(freqs, fr, "+"); m = split(spec, d, " ")
+        for (i = 1; i <= nf; i++) fs = fs sprintf("%.3f ", fr[i] * (1 + (2 * rand() - 1) * 0.01))
+        split(fs, fr, " ")
+        for (i = 1; i <= m; i++) d[i] = sprintf("%.4f", d[i] * (1 + (2 * rand() - 1) * 0.1))
+        t = 0
+        for (i = 1; i <= m; i++) {
+            if (i % 2 == 1) {
+                print "T", "p" i, d[i], fr[1], (nf > 1 ? fr[2] : "")
+                spans = spans sprintf(" %.4f-%.4f", t, t + d[i])
+            } else
+                print "S", "p" i, d[i]
+            t = sprintf("%.4f", t + d[i])
+        }
+        print "F", P "/" name ".wav", name "_" seed, h, type, sig, reg spans
+    }
+    FNR == NR { n = split($3, p, "/"); ck[p[n]] = $1; next }
+    {
+        spec = $6
+        for (i = 7; i <= NF; i++) spec = spec " " $i
+        for (seed = 1; seed <= V; seed++) row($1, $2, $3, $4, $5, spec, seed)
+    }
+    END {
+        for (seed = 1; seed <= V; seed++) {
+            h = ck["sit" seed]
+            f1 = 913.8; f2 = 1370.6
+            if (seed % 2 == 1) f1 = 985.2
+            if (seed % 3 == 1) f2 = 1428.5
+            srand(h)
+            for (i = 0; i < 3; i++) k[i] = sprintf("%.5f", 1 + (2 * rand() - 1) * 0.01)
+            a = sprintf("%.4f", 0.274 * (1 + (2 * rand() - 1) * 0.1))
+            b = sprintf("%.4f", 0.274 * (1 + (2 * rand() - 1) * 0.1))
+            c = sprintf("%.4f", 0.380 * (1 + (2 * rand() - 1) * 0.1))
+            e = sprintf("%.4f", 2.0 * (1 + (2 * rand() - 1) * 0.1))
+            x = f1 * k[0]; print "T", "s1", a, x
+            x = f2 * k[1]; print "T", "s2", b, x
+            x = 1776.7 * k[2]; print "T", "s3", c, x
+            print "S", "s4", e
+            printf "F %s/sit.wav sit_%d %s sit - itu 0-%.4f %.4f-%.4f %.4f-%.4f\n", P, seed, h,
+                   a, a, a + b, a + b, a + b + c
+        }
+        # the recordings of the corpus: one period of each (the on-segments of MANIFEST.md), below
+        for (seed = 1; seed <= V; seed++) {
+            print "F", P "/us_busy.wav", "corpus_us_busy_" seed, ck["us_busy" seed], "busy busy na 0-0.5"
+            print "F", P "/us_ring.wav", "corpus_us_ring_" seed, ck["us_ring" seed], "ringback - na 0-2.01"
+        }
+    }' "$T/seeds" "$T/rows" > "$T/plan" || { echo "FAIL: awk (the plan)"; exit 1; }
+# the corpus's periods at -20 dBFS peak, as the synthesised ones
 S "$C/tones/baresip_busy_us.wav" -r 8000 -b 16 -e signed "$T/periods/us_busy.wav" trim 0.26 1.0 gain -n -20
 S "$C/tones/baresip_ringback_us.wav" -r 8000 -b 16 -e signed "$T/periods/us_ring.wav" trim 0.28 6.03 gain -n -20
-for seed in $(seq 1 "$VARIANTS"); do
-    for r in "us_busy busy busy na 0-0.5" "us_ring ringback - na 0-2.01"; do
+
+# the plan carried out; each line of events_mkcalls signal (FILE START END PERIODS) is the
+# truth's with the signal's type, signal and region
+list=""
+while read -r op a b c d <&3; do
+    case $op in
+    T)  eff="synth $b sine $c"
+        [ -n "$d" ] && eff="$eff synth $b sine mix $d"
         # shellcheck disable=SC2086
-        set -- $r
-        line=$("$MK" signal "$T/periods/$1.wav" "$W" "corpus_$1_$seed" "$(printf '%s' "$1$seed" | cksum | cut -d' ' -f1)" "$5") ||
-            { echo "FAIL: events_mkcalls signal $1"; exit 1; }
-        echo "$line" | awk -v t="$2" -v s="$3" -v r="$4" '{ print $1, t, s, r, $2, $3, $4 }' >> "$T/truth0"
-    done
-done
+        S -n -r 8000 -c 1 -b 16 "$T/periods/$a.wav" $eff vol 0.1
+        list="$list $T/periods/$a.wav" ;;
+    S)  S -n -r 8000 -c 1 -b 16 "$T/periods/$a.wav" trim 0 "$b"
+        list="$list $T/periods/$a.wav" ;;
+    F)  # shellcheck disable=SC2086
+        [ -n "$list" ] && S $list "$a"
+        list=""
+        # shellcheck disable=SC2086
+        set -- $d
+        printf '%s %s %s ' "$1" "$2" "$3" >> "$T/found"
+        shift 3
+        "$MK" signal "$a" "$W" "$b" "$c" "$@" >> "$T/found" ||
+            { echo "FAIL: events_mkcalls signal $b"; exit 1; } ;;
+    esac
+done 3< "$T/plan"
+awk '{ print $4, $1, $2, $3, $5, $6, $7 }' "$T/found" > "$T/truth0"
 
 events_codecs "$W"
 awk '{ b = $1; sub(/\.wav$/, "", b); print; print b "_alaw.wav", $2, $3, $4, $5, $6, $7
