@@ -189,15 +189,18 @@ static void write_wav(const char *path, const float *x, size_t n)
     h[32] = 2, h[33] = 0;  /* block align */
     h[34] = 16, h[35] = 0; /* bits */
     memcpy(h + 36, "data", 4);
-    fwrite(h, 1, 44, f);
+    unsigned char *b = malloc(n * 2 + 1); /* the samples, written at once */
+    if (!b)
+        die("out of memory");
     for (size_t i = 0; i < n; i++) {
         double s = round(x[i] * 32768.0);
         int16_t q = (int16_t)(s > 32767 ? 32767 : s < -32768 ? -32768 : s);
-        unsigned char b[2] = {(unsigned char)(q & 0xff), (unsigned char)((uint16_t)q >> 8)};
-        fwrite(b, 1, 2, f);
+        b[2 * i] = (unsigned char)(q & 0xff);
+        b[2 * i + 1] = (unsigned char)((uint16_t)q >> 8);
     }
-    if (fclose(f) != 0)
+    if (fwrite(h, 1, 44, f) != 44 || fwrite(b, 1, n * 2, f) != n * 2 || fclose(f) != 0)
         die("%s: write failed", path);
+    free(b);
 }
 
 /* The noise floor under a whole call. */
