@@ -50,7 +50,8 @@ static int write_one(const char *path, int format, const short *x, sf_count_t n,
         double c = (64.0 - 32.0) / 56.0 + 1e-6;
         sf_command(f, SFC_SET_BITRATE_MODE, &mode, sizeof(mode)); /* 0 either way: its error */
         if (sf_error(f) || sf_command(f, SFC_SET_COMPRESSION_LEVEL, &c, sizeof(c)) != SF_TRUE) {
-            fprintf(stderr, "events_codecs: %s: MP3 at 32 kbit/s refused: %s\n", path, sf_strerror(f));
+            fprintf(stderr, "events_codecs: %s: MP3 at 32 kbit/s refused: %s\n", path,
+                    sf_strerror(f));
             sf_close(f);
             return -1;
         }

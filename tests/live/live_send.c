@@ -161,7 +161,7 @@ typedef struct rtp_back {
     uint16_t next_seq;
     uint32_t next_ts;
     bool in_order; /* every packet followed the last (sequence, timestamp), markers where due */
-    char why[200];  /* what broke it first, and when */
+    char why[200]; /* what broke it first, and when */
 } rtp_back;
 
 /* The first thing that broke the order, said once: what, at which packet and stream time, and
@@ -169,9 +169,10 @@ typedef struct rtp_back {
 static void rtp_back_broke(rtp_back *rb, const line *ln, double t, const char *what)
 {
     if (rb->in_order)
-        snprintf(rb->why, sizeof(rb->why), "%s at packet %llu, %.3f s of the stream, %.0f ms after "
-                 "the probe was last heard", what, (unsigned long long)rb->packets + 1, t,
-                 1000 * (t - ln->last_rx));
+        snprintf(rb->why, sizeof(rb->why),
+                 "%s at packet %llu, %.3f s of the stream, %.0f ms after "
+                 "the probe was last heard",
+                 what, (unsigned long long)rb->packets + 1, t, 1000 * (t - ln->last_rx));
     rb->in_order = false;
 }
 
@@ -194,8 +195,9 @@ static size_t rtp_read_back(int fd, const rtp_opts *o, rtp_back *rb, line *ln, d
         if (rb->packets && (h.ssrc != rb->ssrc || h.seq != rb->next_seq || h.ts != rb->next_ts))
             rtp_back_broke(rb, ln, t, "out of sequence");
         else if (rb->packets && h.marker != starts)
-            rtp_back_broke(rb, ln, t, starts ? "no marker where the line heard a probe start"
-                                             : "a marker inside a probe");
+            rtp_back_broke(rb, ln, t,
+                           starts ? "no marker where the line heard a probe start"
+                                  : "a marker inside a probe");
         if (!rb->packets && !h.marker)
             rtp_back_broke(rb, ln, t, "no marker on the first packet");
         rb->packets++;
