@@ -28,6 +28,7 @@ import unicodedata
 import urllib.parse
 
 import rtlib as rt
+from cat_bounds import sanitized
 from rtlib import Service, check, healthy, multipart
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -499,7 +500,6 @@ def cat_masking_time(root):
     svc = Service(os.path.join(root, "masking_time", "svc"), args=["--config", conf])
     # under a sanitizer, whose cost is no figure of ours, the 2,000 streams once: the same walk
     # for memory errors; the time's growth is checked in the Release build
-    from cat_bounds import sanitized
     timed = not sanitized()
     try:
         times = {}
