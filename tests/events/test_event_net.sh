@@ -6,25 +6,22 @@
 # file, leg, type and signal, its start and end within 50 ms. An event lost, added or moved
 # fails the test and is printed. An intended change rewrites the list (UPDATE=1) in a commit of
 # its own that names each event that moved and why. Then the net must fail, naming the event, on
-# the same reports with an event planted lost, moved and added.
-#   usage: test_event_net.sh BUILD/callqa BUILD/events_mkcalls SOURCE_DIR CORPUS_DIR
+# the same reports with an event planted lost, moved and added. The music set and its reports
+# are made once a run by music_set.sh (the fixture events_music_set), which test_music.sh reads
+# too.
+#   usage: test_event_net.sh BUILD/callqa SOURCE_DIR CORPUS_DIR SET_DIR
 #   exit 77 without the corpus; UPDATE=1 writes the list instead of comparing
 set -u
 CQ=$1
-MK=$2
-SRC=$3
-C=$4
+SRC=$2
+C=$3
+S=$4
 # shellcheck source=tests/events/events_lib.sh
 . "$SRC/tests/events/events_lib.sh"
 events_need "$C" calls/call01_normal.wav
-W=$T/music
-mkdir -p "$W"
-"$MK" music "$C" "$W" > /dev/null || { echo "FAIL: events_mkcalls music"; exit 1; }
-rm -f "$W/manifest"
-events_codecs "$W"
+[ -s "$S/reports.jsonl" ] || { echo "FAIL: $S has no music set (the fixture events_music_set)"; exit 1; }
+cp "$S/reports.jsonl" "$T/reports.jsonl"
 find "$C" -type f \( -name '*.wav' -o -name '*.mp3' -o -name '*.gsm' \) | sort > "$T/files"
-"$CQ" analyze --json -q -j 2 --no-isolate --only events "$W" > "$T/reports.jsonl" 2> "$T/err" ||
-    { echo "FAIL: callqa analyze (music set): $(tail -3 "$T/err")"; exit 1; }
 # the corpus, each file as the call it is alone: a ViciDial file (NAME-all, -in, -out) one at a
 # time, as a batch would pair NAME-in with NAME-out and leave out the legs of NAME-all; the
 # rest in one batch (the same reports), put in the list's order; when the batch fails, every
