@@ -5,7 +5,9 @@
 # RECORDINGS/MP3/. Then the bad input of the issue: traversal, SSRF, NUL, unknown servers,
 # huge and malformed uploads, a stalling server, HTML, redirects; auth; the cache; SIGTERM.
 # The recording server (gate_httpd.py) can hold the fetch of plain.wav until the test lets it go:
-# the requests that must be in flight at a given moment are known to be.
+# the requests that must be in flight at a given moment are known to be. Under the sanitizers
+# (CQ_TEST_SAMPLE=1, their representative case) each recording is its first 15 s: the same
+# requests and paths, a quarter of the analysis.
 #   usage: test_service.sh BUILD/callqa CORPUS_DIR
 set -u
 if [ ! -d "$2" ] || [ ! -d "$2/../models" ]; then
@@ -43,14 +45,26 @@ children_of() { # the pids whose parent is $1 (grep goes on past a process gone 
 # ---- the recording server's tree ----
 R=$T/www/RECORDINGS
 mkdir -p "$R/ORIG" "$R/MP3" "$R/dir-all.wav"
-sox "$C/call01_normal.wav" -b 16 -e signed "$R/ORIG/c1-in.wav" remix 1
-sox "$C/call01_normal.wav" -b 16 -e signed "$R/ORIG/c1-out.wav" remix 2
-cp "$C/call01_normal.wav" "$R/c1-all.wav"
-cp "$C/call04_hold_music.wav" "$R/c4-all.wav"
+TRIM=""
+[ "${CQ_TEST_SAMPLE:-}" = 1 ] && TRIM="trim 0 15"
+put() { # put SRC DST: a corpus recording (its first 15 s under the sanitizers) in the tree
+    # shellcheck disable=SC2086 # $TRIM is sox's effect or nothing
+    if [ -z "$TRIM" ]; then cp "$1" "$2"
+    elif [ "${1##*.}" = mp3 ]; then ffmpeg -v error -i "$1" -t 15 -c copy "$2"
+    else sox "$1" "$2" $TRIM; fi
+}
+# shellcheck disable=SC2086
+sox "$C/call01_normal.wav" -b 16 -e signed "$R/ORIG/c1-in.wav" remix 1 $TRIM
+# shellcheck disable=SC2086
+sox "$C/call01_normal.wav" -b 16 -e signed "$R/ORIG/c1-out.wav" remix 2 $TRIM
+put "$C/call01_normal.wav" "$R/c1-all.wav"
+put "$C/call04_hold_music.wav" "$R/c4-all.wav"
 head -c 44 "$R/ORIG/c1-in.wav" > "$R/ORIG/c4-in.wav"   # failed-recording stubs
 head -c 44 "$R/ORIG/c1-in.wav" > "$R/ORIG/c4-out.wav"
-cp "$C/call14_vicidial-all.mp3" "$R/MP3/c14-all.mp3"
-cp "$C/call05_ringback_answer.wav" "$R/plain.wav"
+put "$C/call14_vicidial-all.mp3" "$R/MP3/c14-all.mp3"
+put "$C/call05_ringback_answer.wav" "$R/plain.wav"
+C2=$T/c2.wav # the upload
+put "$C/call02_one_way_audio.wav" "$C2"
 printf '<!DOCTYPE html><html><body>Not found</body></html>\n' > "$R/html-all.wav"
 HP=$(free_port)
 GATE=$T/gate HELD=$T/held
@@ -165,7 +179,7 @@ s=$(status_of "$U/analyze?server=uk&file=dir-all.wav")
 check "a redirect is not followed: 502" [ "$s" = 502 ]
 
 # uploads
-s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C2")
 check "POST a recording: 200, one-way audio found" sh -c "[ $s = 200 ] && grep -q '\"one_way_audio\":true' $T/body"
 s=$(status_of "$U/analyze?name=legs-all.wav" -F "in=@$R/ORIG/c1-in.wav" -F "out=@$R/ORIG/c1-out.wav")
 check "POST multipart in/out legs: 200, leg files" sh -c "[ $s = 200 ] && grep -q '\"layout\":\"leg_files\"' $T/body"
@@ -207,7 +221,7 @@ status_of "$U/analyze?server=uk&file=c4-all.wav" > /dev/null
 sleep 1.1
 s=$(status_of "$U/analyze?server=uk&file=c4-all.wav")
 check "stale result, recording unchanged: revalidated (304)" sh -c "[ $s = 200 ] && grep -qi '^x-cache: revalidated' $T/headers"
-cp "$C/call01_normal.wav" "$R/c4-all.wav"
+put "$C/call01_normal.wav" "$R/c4-all.wav"
 touch -d '+2 seconds' "$R/c4-all.wav"
 s=$(status_of "$U/analyze?server=uk&file=c4-all.wav")
 check "the recording changed: analysed again" sh -c "[ $s = 200 ] && grep -qi '^x-cache: miss' $T/headers"
@@ -303,10 +317,10 @@ start_service "$T/serve4.log" --no-auth
 unset CALLQA_TEST_CRASH_ON
 s=$(status_of "$U/health")
 check "health: analyses run isolated" sh -c "[ $s = 200 ] && grep -q '\"analyses\":\"isolated\"' $T/body"
-s=$(status_of "$U/analyze?name=crashme.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+s=$(status_of "$U/analyze?name=crashme.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C2")
 # (under ASan the sanitizer catches the SIGSEGV and exits 1 instead, under TSan 66)
 check "a crashing analysis: 500 analysis_crashed, saying how it ended" sh -c "[ $s = 500 ] && grep -q '\"code\":\"analysis_crashed\"' $T/body && grep -Eq 'signal 11|exit status (1|66)' $T/body"
-s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C2")
 check "after the crash the next analysis succeeds" sh -c "[ $s = 200 ] && grep -q inbound_silent $T/body"
 # a slow upload (100 bytes every 0.2 s of a 100 kB body, under the default upload limits) does
 # not hold other requests up: /health is answered while the upload is still connected
@@ -350,7 +364,7 @@ health_is() { [ "$(status_of "$U/health")" = "$1" ]; }
 wait_until 60 health_is 503
 s=$(status_of "$U/health")
 check "analysis host gone: health 503 'host down'" sh -c "[ $s = 503 ] && grep -q 'host down' $T/body"
-s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C2")
 check "analysis host gone: analyses get 503 analysis_unavailable" sh -c "[ $s = 503 ] && grep -q analysis_unavailable $T/body"
 s=$(status_of "$U/calls")
 check "analysis host gone: stored results are still served" [ "$s" = 200 ]
@@ -407,7 +421,7 @@ start_service "$T/serve6.log" --no-auth
 unset CALLQA_ISOLATE
 s=$(status_of "$U/health")
 check "isolate = false: health says in-process" sh -c "[ $s = 200 ] && grep -q '\"analyses\":\"in-process\"' $T/body"
-s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C/call02_one_way_audio.wav")
+s=$(status_of "$U/analyze?name=c2.wav" -X POST -H 'Content-Type: audio/wav' --data-binary "@$C2")
 KIDS=$(children_of "$SVC")
 check "isolate = false: the analysis runs in the service" sh -c "[ $s = 200 ] && grep -q inbound_silent $T/body && [ -z '$KIDS' ]"
 kill -TERM "$SVC"
