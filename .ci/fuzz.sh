@@ -2,7 +2,7 @@
 # .ci/fuzz.sh - every parser's libFuzzer harness (tests/fuzz/harnesses), built with clang, ASan
 # and UBSan (build-fuzz/: the harnesses and what they link, nothing else), then each run over its
 # seed corpus (tests/fuzz/corpus/NAME: every finding kept as a seed, so a fixed fault stays a
-# test) and for a short bounded time past it, CQ_FUZZ_SECONDS each (default 10), two at a time.
+# test) and for a short bounded time past it, CQ_FUZZ_SECONDS each (default 5), two at a time.
 # A crash, a leak, a timeout of 20 s on one input or 1 GiB of memory fails the stage, with the
 # harness's log and its reproducer (build-fuzz/NAME-crash-...).
 #   usage: .ci/fuzz.sh [NAME...]   (default: every harness)
@@ -22,7 +22,7 @@ fuzz_one() {
     dict=""
     [ -f "tests/fuzz/$f.dict" ] && dict="-dict=tests/fuzz/$f.dict"
     # shellcheck disable=SC2086 # $dict: one option or none
-    "build-fuzz/tests/fuzz/fuzz_$f" -max_total_time="${CQ_FUZZ_SECONDS:-10}" -rss_limit_mb=1024 \
+    "build-fuzz/tests/fuzz/fuzz_$f" -max_total_time="${CQ_FUZZ_SECONDS:-5}" -rss_limit_mb=1024 \
         -timeout=20 -artifact_prefix="build-fuzz/$f-" $dict \
         "build-fuzz/work-$f" "tests/fuzz/corpus/$f" > "build-fuzz/fuzz-$f.log" 2>&1 || st=$?
     echo "fuzz_$f: $(grep -E '^Done|INITED' "build-fuzz/fuzz-$f.log" | tail -1)"

@@ -1,6 +1,8 @@
 #!/bin/sh
 # .ci/valgrind.sh - valgrind memcheck over the Release build (build/): no error, no definite or
-# indirect leak, in two groups side by side (each valgrind process keeps one core busy):
+# indirect leak, in two groups side by side (each valgrind process keeps one core busy). The
+# recordings are cut to their first seconds (sox, and ffmpeg for MP3 without re-encoding: the
+# same codec and paths, a third of the time under valgrind):
 #   1. the CLI on the sample call and on the corpus's format files (every decoder), NISQA on a
 #      short corpus clip (its network is heavy under valgrind), the service through an upload
 #      and SIGTERM (tests/service/valgrind_serve.sh)
@@ -15,12 +17,22 @@ SHARED=${CALLQA_SHARED_DIR:-../shared}
 export CALLQA_MODEL_DIR="${CALLQA_MODEL_DIR:-$SHARED/models}"
 VG="timeout 1200 valgrind -q --child-silent-after-fork=yes --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect"
 FUZZ=$(cat tests/fuzz/harnesses)
+CUT=$(mktemp -d)
+trap 'rm -rf "$CUT"' EXIT
+mkdir "$CUT/formats"
+sox samples/sample-call.wav "$CUT/sample-call.wav" trim 0 12
+for f in "$SHARED"/corpus/formats/*; do
+    case $f in
+    *.mp3) ffmpeg -v error -i "$f" -t 8 -c copy "$CUT/formats/${f##*/}" ;;
+    *) sox "$f" "$CUT/formats/${f##*/}" trim 0 8 ;;
+    esac
+done
 
 group1() {
     $VG build/callqa analyze --json -q --only levels,silence,vad,quality,events,conversation,speech_audio \
-        samples/sample-call.wav > /dev/null
+        "$CUT/sample-call.wav" > /dev/null
     $VG build/callqa analyze --json -q -j 2 --no-isolate --only levels,silence,vad,quality,events,conversation \
-        "$SHARED/corpus/formats" > /dev/null
+        "$CUT/formats" > /dev/null
     $VG build/callqa analyze --json -q --only nisqa "$SHARED/corpus/speech/ps_goforward.wav" > /dev/null
     sh tests/service/valgrind_serve.sh build/callqa "$SHARED/corpus"
 }
@@ -41,7 +53,7 @@ group2() {
     fake=$!
     for _ in $(seq 1 1200); do [ -s "$t/port" ] && break; sleep 0.1; done
     $VG build/callqa-service analyze --transcribe --json -q --only levels,vad,events \
-        --asr-url "http://127.0.0.1:$(cat "$t/port")/v1" --asr-model m samples/sample-call.wav > /dev/null
+        --asr-url "http://127.0.0.1:$(cat "$t/port")/v1" --asr-model m "$CUT/sample-call.wav" > /dev/null
     kill "$fake"
     # scoring: a real bank call's transcript on the shipped card with the topics, then its
     # sentiment trend with VADER's lexicon (the reference package's, from the build)
@@ -56,7 +68,7 @@ group2() {
 }
 
 log1=$(mktemp) log2=$(mktemp)
-trap 'rm -f "$log1" "$log2"' EXIT
+trap 'rm -rf "$log1" "$log2" "$CUT"' EXIT
 (set -e && group1) > "$log1" 2>&1 &
 p1=$!
 rc2=0
