@@ -13,9 +13,9 @@ counted as a byte).
            /ask saying what they left out; then llm_context_tokens 1024: the scoring prompt and
            /ai-analyze's cannot fit, and are refused with prompt_too_large, never sent, and
            recorded (callqa_qa_llm_requests_total{outcome="prompt_too_large"}).
-Under the sanitizers (CQ_TEST_SAMPLE=1, their representative case) the recording is call12_overtalk
-twice over (118 s): its report is still many times the room, and its analysis a quarter of the
-time.
+Under the sanitizers (CQ_TEST_SAMPLE=1, their representative case) the recording is
+call12_overtalk twice over (118 s): its report is still many times the room, and its analysis a
+quarter of the time.
 """
 import glob
 import json
@@ -121,7 +121,7 @@ class Fixture:
         rec = os.path.join(root, "rec", "RECORDINGS")
         os.makedirs(rec, exist_ok=True)
         times = 2 if os.environ.get("CQ_TEST_SAMPLE") == "1" else 8
-        with open(os.path.join(rec, WAV), "wb") as f:  # 471 s of overtalk: a long report
+        with open(os.path.join(rec, WAV), "wb") as f:  # 471 s of overtalk (118): a long report
             f.write(repeated(os.path.join(rt.CORPUS, "calls", "call12_overtalk.wav"), times))
         self.rec_port = free_port()
         self.http = subprocess.Popen([sys.executable, "-m", "http.server", str(self.rec_port),
