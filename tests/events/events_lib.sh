@@ -15,6 +15,13 @@ events_need() {
     trap "rm -rf '$T'" EXIT
 }
 
+# events_music_set SET_DIR: the music set the fixture events_music_set made (music_set.sh), its
+# batch reports copied to T/reports.jsonl for the test to add to; exit 1 without it.
+events_music_set() {
+    [ -s "$1/reports.jsonl" ] || { echo "FAIL: $1 has no music set (the fixture events_music_set)"; exit 1; }
+    cp "$1/reports.jsonl" "$T/reports.jsonl"
+}
+
 # events_codecs DIR: every DIR/NAME.wav also as NAME_alaw.wav, NAME_ulaw.wav, NAME_gsm.wav
 # (GSM 06.10, WAV49) and NAME_mp3.mp3 (32 kbit/s), by events_codecs (libsndfile's encoders;
 # beside $MK, the suite's events_mkcalls), two processes at a time.

@@ -19,8 +19,7 @@ S=$4
 # shellcheck source=tests/events/events_lib.sh
 . "$SRC/tests/events/events_lib.sh"
 events_need "$C" calls/call01_normal.wav
-[ -s "$S/reports.jsonl" ] || { echo "FAIL: $S has no music set (the fixture events_music_set)"; exit 1; }
-cp "$S/reports.jsonl" "$T/reports.jsonl"
+events_music_set "$S"
 find "$C" -type f \( -name '*.wav' -o -name '*.mp3' -o -name '*.gsm' \) | sort > "$T/files"
 # the corpus, each file as the call it is alone: a ViciDial file (NAME-all, -in, -out) one at a
 # time, as a batch would pair NAME-in with NAME-out and leave out the legs of NAME-all; the

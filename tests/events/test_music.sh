@@ -20,9 +20,8 @@ T0=$(date +%s)
 # shellcheck source=tests/events/events_lib.sh
 . "$SRC/tests/events/events_lib.sh"
 events_need "$C" hold_music/moh_macroform_cold_day.wav
-[ -s "$S/reports.jsonl" ] || { echo "FAIL: $S has no music set (the fixture events_music_set)"; exit 1; }
+events_music_set "$S"
 W=$S/set
-cp "$S/reports.jsonl" "$T/reports.jsonl"
 st=0
 python3 "$SRC/tests/events/suite_check.py" music "$S/manifest" "$T/reports.jsonl" || st=1
 events_stream "$CQ" "$W" "$T/reports.jsonl" "$SRC" || st=1
