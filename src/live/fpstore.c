@@ -12,6 +12,13 @@
  * over it) when something changed. One mutex: the analysis threads read and add, the network
  * thread saves.
  *
+ * The bounds hold while the file is read, not after: a file over the size the bounds allow
+ * (fps_file_max) is not read, and one whose records name more destinations, or more bytes of
+ * words, than the bounds is refused at the first record past them; expired records are skipped
+ * as they are read. A destination is found by its hash first, so that a read costs one pass.
+ * The temporary file is created with O_EXCL (a stale one of ours is removed first; anything else
+ * in its place refuses the save) and set to 0600 whatever the umask or a stale file said.
+ *
  * The file, little-endian: "CQFP1\n", a u32 count of records, then each record: a u8 length
  * (1-128) and the destination (printable ASCII, no space), a u64 learned-at (Unix seconds), a
  * u16 count of words (1-CQ_FP_MAX_FRAMES) and the words (u16 each).
@@ -32,7 +39,7 @@
 
 #define FPS_MAGIC "CQFP1\n"
 #define FPS_MAGIC_LEN 6
-#define FPS_FILE_MAX (256u << 20) /* refused above: no store this size was ever written */
+#define FPS_REC_MAX (1 + LV_FPS_DEST_MAX + 8 + 2) /* a record's bytes besides its words */
 
 typedef struct fp_entry {
     uint16_t *bits;
@@ -42,6 +49,7 @@ typedef struct fp_entry {
 
 typedef struct dest_entry {
     char name[LV_FPS_DEST_MAX + 1];
+    uint32_t hash;                    /* of name (name_hash): compared before the name */
     fp_entry fp[LV_FPS_PER_DEST_MAX]; /* oldest first */
     unsigned n;
     uint64_t used; /* the store's clock when last read or added to */
@@ -116,12 +124,27 @@ static void trim(lv_fps *s, double now)
     }
 }
 
-static dest_entry *find(lv_fps *s, const char *dest)
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static dest_entry *find(lv_fps *s, const char *dest, uint32_t h)
 {
     for (size_t k = 0; k < s->nd; k++)
-        if (!strcmp(s->d[k].name, dest))
+        if (s->d[k].hash == h && !strcmp(s->d[k].name, dest))
             return &s->d[k];
     return NULL;
+}
+
+/* The most bytes a file within the bounds holds: every record at its longest, and the words. */
+static uint64_t fps_file_max(const lv_fps_params *p)
+{
+    return FPS_MAGIC_LEN + 4 + (uint64_t)p->max_dests * p->per_dest * FPS_REC_MAX +
+           (uint64_t)p->max_kib * 1024;
 }
 
 /* Add one (the caller holds mu, or owns the store alone). */
@@ -129,7 +152,8 @@ static int add(lv_fps *s, const char *dest, const uint16_t *bits, size_t frames,
 {
     if (!lv_fps_dest_ok(dest) || !frames || frames > CQ_FP_MAX_FRAMES)
         return LV_ERR_ARG;
-    dest_entry *d = find(s, dest);
+    const uint32_t h = name_hash(dest);
+    dest_entry *d = find(s, dest, h);
     if (!d) {
         if (s->nd == s->capd) {
             size_t nc = s->capd ? 2 * s->capd : 16;
@@ -141,6 +165,7 @@ static int add(lv_fps *s, const char *dest, const uint16_t *bits, size_t frames,
         d = &s->d[s->nd++];
         memset(d, 0, sizeof(*d));
         memcpy(d->name, dest, strlen(dest) + 1);
+        d->hash = h;
     }
     uint16_t *b = malloc(frames * sizeof(uint16_t));
     if (!b)
@@ -169,6 +194,15 @@ int lv_fps_parse(lv_fps *s, const uint8_t *data, size_t n, double now, lv_error 
     if (n < FPS_MAGIC_LEN + 4 || memcmp(data, FPS_MAGIC, FPS_MAGIC_LEN))
         return lv__fail(e, LV_ERR_FPS_FILE, 0, "not a fingerprint store (no CQFP1 header)");
     const uint64_t count = get_le(data + FPS_MAGIC_LEN, 4);
+    const uint64_t max_records = (uint64_t)s->p.max_dests * s->p.per_dest;
+    if (count > max_records)
+        return lv__fail(e, LV_ERR_FPS_FILE, FPS_MAGIC_LEN,
+                        "%llu records: more than the %llu the file ever holds (%u destinations of "
+                        "%u)",
+                        (unsigned long long)count, (unsigned long long)max_records, s->p.max_dests,
+                        s->p.per_dest);
+    const double keep = s->p.retain_days * 86400.0;
+    bool forgot = false;
     size_t off = FPS_MAGIC_LEN + 4;
     for (uint64_t r = 0; r < count; r++) {
         char dest[LV_FPS_DEST_MAX + 1];
@@ -194,18 +228,32 @@ int lv_fps_parse(lv_fps *s, const uint8_t *data, size_t n, double now, lv_error 
         if (!frames || frames > CQ_FP_MAX_FRAMES || (n - off) / 2 < frames)
             return lv__fail(e, LV_ERR_FPS_FILE, off, "record %llu: %zu words",
                             (unsigned long long)r, frames);
+        const size_t at_words = off;
+        off += 2 * frames;
+        if (now - (double)at > keep) {
+            forgot = true; /* forgotten: and out of the file at the next save */
+            continue;
+        }
+        if (s->nd == s->p.max_dests && !find(s, dest, name_hash(dest)))
+            return lv__fail(e, LV_ERR_FPS_FILE, at_words,
+                            "record %llu: a destination past the %u the file ever holds",
+                            (unsigned long long)r, s->p.max_dests);
         uint16_t w[CQ_FP_MAX_FRAMES];
         for (size_t i = 0; i < frames; i++)
-            w[i] = (uint16_t)get_le(data + off + 2 * i, 2);
-        off += 2 * frames;
+            w[i] = (uint16_t)get_le(data + at_words + 2 * i, 2);
         int rc = add(s, dest, w, frames, (int64_t)at);
         if (rc != LV_OK)
             return lv__fail(e, rc, off, "record %llu: %s", (unsigned long long)r, lv_strerror(rc));
+        if (s->bytes > (size_t)s->p.max_kib * 1024)
+            return lv__fail(e, LV_ERR_FPS_FILE, off,
+                            "record %llu: more than the %u KiB of fingerprints the file ever "
+                            "holds",
+                            (unsigned long long)r, s->p.max_kib);
     }
     if (off != n)
         return lv__fail(e, LV_ERR_FPS_FILE, off, "%zu bytes after the last record", n - off);
     trim(s, now);
-    s->dirty = false;
+    s->dirty = forgot;
     return LV_OK;
 }
 
@@ -236,7 +284,8 @@ lv_fps *lv_fps_open(const lv_fps_params *p, double now, lv_error *e)
     size_t got;
     cq_err ce;
     cq_err_clear(&ce);
-    int rc = cq__read_file(p->path, FPS_FILE_MAX, &buf, &got, &ce);
+    const uint64_t max = fps_file_max(p);
+    int rc = cq__read_file(p->path, max < SIZE_MAX ? (size_t)max : SIZE_MAX, &buf, &got, &ce);
     if (rc == CQ_ERR_NOT_FOUND)
         return s; /* made at the first save */
     if (rc != CQ_OK)
@@ -270,7 +319,7 @@ size_t lv_fps_get(lv_fps *s, const char *dest, lv_fps_fn fn, void *user)
 {
     size_t n = 0;
     pthread_mutex_lock(&s->mu);
-    dest_entry *d = lv_fps_dest_ok(dest) ? find(s, dest) : NULL;
+    dest_entry *d = lv_fps_dest_ok(dest) ? find(s, dest, name_hash(dest)) : NULL;
     if (d) {
         d->used = ++s->clock;
         for (unsigned i = 0; i < d->n; i++, n++)
@@ -305,6 +354,34 @@ static void put_le(uint8_t *p, uint64_t v, int n)
 {
     for (int i = 0; i < n; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The temporary file, created anew (O_EXCL) with mode 0600: a stale one left by a save that
+ * stopped is removed first when it is a regular file of this user's; anything else in its place
+ * (a link, another user's file) is left and the save fails. The open descriptor, or -1 with
+ * errno. */
+static int tmp_create(const char *tmp)
+{
+    const int fl = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+    int fd = open(tmp, fl, 0600);
+    struct stat st;
+    if (fd < 0 && errno == EEXIST && lstat(tmp, &st) == 0) {
+        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+            errno = EEXIST;
+            return -1;
+        }
+        if (unlink(tmp) != 0)
+            return -1;
+        fd = open(tmp, fl, 0600);
+    }
+    if (fd >= 0 && fchmod(fd, 0600) != 0) {
+        int err = errno;
+        close(fd);
+        (void)unlink(tmp);
+        errno = err;
+        return -1;
+    }
+    return fd;
 }
 
 int lv_fps_save(lv_fps *s, double now, lv_error *e)
@@ -350,7 +427,13 @@ int lv_fps_save(lv_fps *s, double now, lv_error *e)
         free(b);
         return lv__fail(e, LV_ERR_ARG, 0, "%s: path too long", s->p.path);
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if ((uint64_t)n > fps_file_max(&s->p)) { /* trim keeps every bound: never */
+        free(b);
+        return lv__fail(e, LV_ERR_FPS_FILE, n, "%s: %zu bytes is over the bounds' size", s->p.path,
+                        n);
+    }
+    int fd = tmp_create(tmp);
+    const int open_err = fd < 0 ? errno : 0;
     size_t put = 0;
     while (fd >= 0 && put < n) {
         ssize_t k = write(fd, b + put, n - put);
@@ -358,7 +441,7 @@ int lv_fps_save(lv_fps *s, double now, lv_error *e)
             break;
         put += (size_t)k;
     }
-    errno = 0;
+    errno = open_err;
     bool ok = fd >= 0 && put == n && fsync(fd) == 0;
     if (fd >= 0 && close(fd) != 0)
         ok = false;
