@@ -367,6 +367,15 @@ static int write_call(lv_hep *s, const hcall *c, char *name, size_t name_n, char
     (void)unlinkat(s->dirfd, tmp, 0);
     if (rc != 0)
         snprintf(why, why_n, "%s: %s", s->dir, strerror(saved));
+    /* listed as the call's, for a purge run without this collector (manifest.c) */
+    char hid[24];
+    snprintf(hid, sizeof(hid), "hep-%016llx", (unsigned long long)c->hash);
+    const char *const listed[1] = {name};
+    if (rc == 0 && lv__manifest_add(s->dirfd, hid, listed, 1, cq_clock_wall_sec()) != 0) {
+        snprintf(why, why_n, "%s/%s: %s", s->dir, LV_MANIFEST_NAME, strerror(errno));
+        (void)unlinkat(s->dirfd, name, 0);
+        rc = -1;
+    }
     return rc;
 }
 

@@ -721,9 +721,18 @@ static void rec_open_files(call *c, uint32_t rate)
         if (fstatat(s->rec_dir, fin, &st, AT_SYMLINK_NOFOLLOW) != 0)
             break;
     }
-    char part[96], evp[96];
+    char part[96], evp[96], fin[96], evf[96];
     snprintf(part, sizeof(part), "%s.wav.part", c->rec_name);
     snprintf(evp, sizeof(evp), "%s.live.jsonl.part", c->rec_name);
+    /* listed as the call's before they are made, for a purge run without this server */
+    snprintf(fin, sizeof(fin), "%s.wav", c->rec_name);
+    snprintf(evf, sizeof(evf), "%s.live.jsonl", c->rec_name);
+    const char *const listed[4] = {fin, part, evf, evp};
+    if (lv__manifest_add(s->rec_dir, c->name, listed, 4, cq_clock_wall_sec()) != 0) {
+        snprintf(c->rec_note, sizeof(c->rec_note), "cannot list it in %s: %.60s", LV_MANIFEST_NAME,
+                 strerror(errno));
+        return;
+    }
     const int fl = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
     int fd = openat(s->rec_dir, part, fl, 0640);
     if (fd < 0 || !(c->rec = fdopen(fd, "wb"))) {
