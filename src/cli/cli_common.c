@@ -161,5 +161,10 @@ int cq_retention_purge_step(store *s, const cq_retention *rt, cq_purge_run *run,
         return 0;
     run->running = false;
     cq_cli_purge_totals("purge", false, &run->tot);
+    /* what the run deleted, out of SQLite's search index and write-ahead log too */
+    char msg[600];
+    if (run->tot.calls > run->tot.failed &&
+        store_scrub(s, run->tot.search_rows > 0, msg, sizeof(msg)) != 0)
+        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"purge: %s\"}\n", msg);
     return 1;
 }

@@ -17,6 +17,7 @@
 #include "cli_args.h"
 #include "serve_cmd.h"
 #include "../store/store_calls.h"
+#include "../store/store_retain.h"
 #include "../store/store.h"
 #include "../store/store_query.h"
 
@@ -91,6 +92,12 @@ int cq_cli_store_redact(int argc, char **argv)
     printf(", keyed-digit fields %zu%s\n", digits, failed ? "" : "");
     if (failed)
         printf("%d calls failed (above)\n", failed);
+    /* the values redacted, out of SQLite's files too: the search index's old segments, the
+     * write-ahead log (secure_delete zeroed the rows' old text; store_scrub) */
+    if (!dry && done && store_scrub(st, true, err, sizeof(err)) != 0) {
+        fprintf(stderr, "callqa store redact: %s\n", err);
+        failed++;
+    }
     free(ids);
     store_close(st);
     return failed ? 1 : 0;

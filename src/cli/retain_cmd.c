@@ -93,14 +93,30 @@ static void say(void *user, const store_deletion *d)
     if (d->files_kept) {
         fprintf(f, " [%d file%s kept", d->files_kept, d->files_kept == 1 ? "" : "s");
         kinds_of(f, d->kept_kind);
-        fprintf(f, ": outside callqa's folders, beneath the dialer's, or not a regular file]");
+        fprintf(f, ": not written by callqa and outside its folders, beneath the dialer's, or "
+                   "not a regular file]");
     }
+    /* "deleted, verified" only when nothing of the list was kept */
     if (st->dry)
         fprintf(f, " - due\n");
+    else if (d->files_kept)
+        fprintf(f, " - %d file%s deleted and checked gone, %d NOT deleted (kept)\n", d->checked,
+                d->checked == 1 ? "" : "s", d->files_kept);
     else if (d->files || d->checked)
         fprintf(f, " - deleted, verified (every file of the list checked: %d gone)\n", d->checked);
     else
         fprintf(f, " - deleted, verified\n");
+}
+
+/* After a run that changed something: what it left in the store's files scrubbed (SQLite's
+ * search index and write-ahead log; store_scrub). A failure is said, and is the run's. */
+static int scrub(store *s, const char *cmd, const store_purge_totals *t)
+{
+    char msg[600];
+    if (t->calls <= t->failed || store_scrub(s, t->search_rows > 0, msg, sizeof(msg)) == 0)
+        return 0;
+    fprintf(stderr, "%s: %s\n", cmd, msg);
+    return -1;
 }
 
 /* One purge: each call's line to out (NULL: none), the totals as one JSON log line to stderr.
@@ -113,6 +129,8 @@ static int retention_purge(store *s, const cq_retention *rt, double now, bool dr
     if (rc != 0 && !t.failed)
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"purge\",\"error\":\"%s\"}\n",
                 store_errmsg(s));
+    if (!dry_run && scrub(s, "callqa store purge", &t) != 0)
+        rc = -1;
     cq_cli_purge_totals("purge", dry_run, &t);
     return rc;
 }
@@ -247,6 +265,8 @@ static int run(int argc, char **argv, bool erase)
         rc = store_erase(s, &who, &rt.roots, now, dry, say, &st, &t);
         if (rc != 0 && !t.failed)
             fprintf(stderr, "%s: %s\n", cmd, store_errmsg(s));
+        if (!dry && scrub(s, cmd, &t) != 0)
+            rc = -1;
         cq_cli_purge_totals("erase", dry, &t);
         if (!t.calls)
             printf("no call of this caller in the store\n");

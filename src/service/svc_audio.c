@@ -31,6 +31,7 @@
 #include "../store/store.h"
 #include "../store/store_calls.h"
 #include "../store/store_query.h"
+#include "../store/store_retain.h"
 
 /* ---- the Range header (pure) ---------------------------------------------------------------- */
 
@@ -309,6 +310,17 @@ static void wake(void *arg)
     MHD_resume_connection(((req *)arg)->conn);
 }
 
+/* A call whose audio retention deleted: 410 Gone said (true), else nothing (false). */
+static bool audio_deleted(req *r, const store_call *c)
+{
+    if (store_audio_deleted(r->s->store, c->id) != 1)
+        return false;
+    svc_answer_error(r, 410, "audio_deleted",
+                     "the audio of call %.64s was deleted when its retention period ended",
+                     r->param);
+    return true;
+}
+
 enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
 {
     (void)data, (void)size;
@@ -345,8 +357,15 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
                              r->param);
         return svc_send(r);
     }
+    /* its audio deleted by retention (the rows name none of it, or only what its redaction
+     * holds back): 410, whatever the redaction said */
     char state[8] = "", copy[1100];
-    switch (redaction_of(r, &c, state, copy, sizeof(copy))) {
+    int red = redaction_of(r, &c, state, copy, sizeof(copy));
+    if (((!c.audio[0] && !c.audio_in[0] && !c.audio_out[0]) || red == RED_HELD ||
+         red == RED_PENDING) &&
+        audio_deleted(r, &c))
+        return svc_send(r);
+    switch (red) {
     case RED_ERR:
         svc_answer_error(r, 500, "store", "the store could not answer: %s",
                          store_errmsg(r->s->store));
@@ -455,7 +474,15 @@ enum MHD_Result svc_qa_audio(req *r, const char *data, size_t *size)
             close(fd);
             return serve_fd(r, out, "audio/wav", etag);
         }
-        /* made now, by a thread of the media room while the connection waits */
+        /* made now, by a thread of the media room while the connection waits; recorded as
+         * the call's file first, so that a purge or an erasure with any settings finds it */
+        char tc[1200];
+        snprintf(tc, sizeof(tc), "%s/%s.wav", dir, hex);
+        if (store_file_record(r->s->store, c.id, STORE_FILE_TRANSCODE, tc, svc_now_sec()) != 0)
+            fprintf(stderr,
+                    "{\"ts\":%.3f,\"id\":\"%s\",\"level\":\"warn\",\"msg\":\"a transcode "
+                    "is not recorded as the call's file\",\"call\":%lld}\n",
+                    svc_now_sec(), r->id, (long long)c.id);
         md_transcode t = {.cfg = cfg,
                           .src = fd,
                           .st = st,

@@ -26,6 +26,7 @@
 #include "../store/store_calls.h"
 #include "../store/store_jobs.h"
 #include "../store/store_query.h"
+#include "../store/store_retain.h"
 #include "callqa/cq_clock.h"
 
 /* ---- POST /api/qa/calls -------------------------------------------------------------------- */
@@ -246,7 +247,8 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
         }
     /* the call's capture beside its audio, named as the worker looks for it (ID.pcap, or
      * ID.pcapng for a pcapng: src/pipeline/network.c) */
-    bool capture = false;
+    bool capture = false, cpath_ng = false;
+    char cpath[1280] = "";
     if (!found && r->part_path[SVC_PART_CAPTURE][0]) {
         unsigned char magic[4] = {0};
         FILE *cf = fopen(r->part_path[SVC_PART_CAPTURE], "rb");
@@ -254,7 +256,7 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
         if (cf)
             fclose(cf);
         bool ng = got == 4 && !memcmp(magic, "\x0a\x0d\x0d\x0a", 4);
-        char cpath[1280];
+        cpath_ng = ng;
         snprintf(cpath, sizeof(cpath), "%s/%s.%s", sdir, id_enc, ng ? "pcapng" : "pcap");
         if (rename(r->part_path[SVC_PART_CAPTURE], cpath) != 0) {
             svc_answer_error(r, 500, "internal", "the capture could not be kept: %s",
@@ -267,6 +269,18 @@ enum MHD_Result svc_qa_upload(req *r, const char *data, size_t *size)
     int64_t id = known.id;
     bool created = false;
     if (!found && store_call_put(r->s->store, &c, cq_clock_wall_sec(), &id, &created) != 0)
+        return svc_qa_store_failed(r);
+    /* the files written, recorded as the call's: a purge or an erasure deletes them whatever
+     * folders its settings name (docs/privacy.md, "What callqa keeps of a call") */
+    static const store_file_kind kinds[3] = {STORE_FILE_LEG_IN, STORE_FILE_LEG_OUT,
+                                             STORE_FILE_RECORDING};
+    for (int p = 0; p < 3 && !found; p++)
+        if (path[p][0] &&
+            store_file_record(r->s->store, id, kinds[p], path[p], cq_clock_wall_sec()) != 0)
+            return svc_qa_store_failed(r);
+    if (capture &&
+        store_file_record(r->s->store, id, cpath_ng ? STORE_FILE_CAPTURE_NG : STORE_FILE_CAPTURE,
+                          cpath, cq_clock_wall_sec()) != 0)
         return svc_qa_store_failed(r);
     json_t *o = json_object();
     json_object_set_new(o, "call_id", json_integer(id));

@@ -48,7 +48,7 @@ static void *lite_open(const char *uri, char *msg, size_t msgsz)
         sqlite3_busy_timeout(d->h, 10000) != SQLITE_OK ||
         sqlite3_exec(d->h,
                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-                     "PRAGMA foreign_keys = ON;",
+                     "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(msg, msgsz, "%s: %s", path, d->h ? sqlite3_errmsg(d->h) : "cannot open");
         lite_close(d);

@@ -1322,8 +1322,11 @@ static int analysed_tx(store *s, void *arg)
         db_bind_text(st, 27, f->redacted_audio);
     else
         db_bind_null(st, 27);
-    if (run(s, st, "storing an analysis") != 0 || event(s, a->l->call_id, a->next, a->now) != 0 ||
-        rollup_call(s, a->l->call_id) != 0 ||
+    /* the redacted copy the worker wrote, recorded as the call's file in the same transaction */
+    if (run(s, st, "storing an analysis") != 0 ||
+        (f->redacted_audio[0] && store__file_record(s, a->l->call_id, STORE_FILE_REDACTED,
+                                                    f->redacted_audio, a->now) != 0) ||
+        event(s, a->l->call_id, a->next, a->now) != 0 || rollup_call(s, a->l->call_id) != 0 ||
         envelope_put(s, a->l->call_id, a->env, a->now) != STORE_OK)
         return STORE_ERR;
     return STORE_OK;

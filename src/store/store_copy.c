@@ -75,6 +75,7 @@ static const copy_table k_tables[] = {
     {"audit_log", "audit_log", "id", "id", true},
     {"voice_profiles", "voice_profiles", "agent, campaign",
      "agent COLLATE \"C\", campaign COLLATE \"C\"", false},
+    {"call_files", "call_files", "call_id, path", "call_id, path COLLATE \"C\"", false},
 };
 #define N_TABLES (sizeof(k_tables) / sizeof(k_tables[0]))
 

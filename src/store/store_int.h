@@ -191,5 +191,7 @@ typedef struct store__file_def {
     bool recording;                   /* STORE__FROM_COLUMN: files lie beside it */
 } store__file_def;
 const store__file_def *store__file_def_of(store_file_kind k); /* NULL: no such kind */
+/* store_file_record in the caller's transaction (s->mu held): 0, or -1 with s->err. */
+int store__file_record(store *s, int64_t call_id, store_file_kind k, const char *path, double now);
 
 #endif /* CQ_STORE_INT_H */

@@ -15,19 +15,24 @@
  * A dry run is the same transaction, without the files' deletion and the log, rolled back:
  * it says exactly what the run would do.
  *
- * The files of a call are those of store_files.c's list, and no others: the files its columns
- * name (the recording, its legs, the redacted copy), those beside each recording (its capture,
- * its live events), the redacted copy's unfinished one and the service's transcode cache of
- * each. One is deleted only beneath an owned folder and not beneath a protected one, as the
- * real path of its folder says; a symbolic link or anything but a regular file is not deleted.
- * Every path found is checked gone after the deletion, and what is kept (the dialer's, a
- * protected folder's) is counted by kind, so that the report says what was and was not deleted.
+ * The files of a call are those of store_files.c's list, and no others: the files its writers
+ * recorded in call_files (store_file_record: the upload, its legs and capture, the redacted
+ * copy, the service's transcode), the files its columns name (the recording, its legs, the
+ * redacted copy), those beside each recording (its capture, its live events), the redacted
+ * copy's unfinished one and the service's transcode cache of each. A recorded file is callqa's
+ * whatever folders the settings name, and so are the files found beside it or in its folder
+ * (a recorded upload's capture and live events, a recorded copy's unfinished ones); any other
+ * is deleted only beneath an owned folder and not beneath a protected one, as the real path of
+ * its folder says. A symbolic link or anything but a regular file is never deleted. Every path
+ * found is checked gone after the deletion, and what is kept (the dialer's, a protected
+ * folder's) is counted by kind, so that the report says what was and was not deleted.
  */
 #define _GNU_SOURCE
 #include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
@@ -77,6 +82,13 @@ enum {
     R_RESULT_DEL,
     R_RESULT_LEFT,
     R_LOG_FORGET,
+    R_REC_PUT,
+    R_REC_LIST,
+    R_REC_DEL,
+    R_REC_DEL_ALL,
+    R_AUDIO_GONE,
+    R_SCRUB_FTS,
+    R_SCRUB_WAL,
     R_FILE_FIRST, /* two per kind of store_files.c's list (its columns': read, clear) */
     R_END = R_FILE_FIRST + 2 * STORE_FILE_KINDS
 };
@@ -321,17 +333,18 @@ typedef enum file_kind {
                        kept */
 } file_kind;
 
-/* What a path names, by the real path of its folder (the file itself is not followed). */
-static file_kind classify(const store_file_roots *roots, const char *path, char real[PATH_MAX])
+/* A path as callqa records it: its folder's real path, then its name (the file itself is not
+ * followed). 0, or -1 when it names no file, its folder cannot be resolved or it is too long. */
+static int canon(const char *path, char real[PATH_MAX])
 {
-    if (!path || !*path || !roots || !roots->owned)
-        return F_NOT_OURS;
+    if (!path || !*path)
+        return -1;
     const char *slash = strrchr(path, '/');
     char dir[PATH_MAX], rdir[PATH_MAX];
     if (slash) {
         size_t n = (size_t)(slash - path);
         if (n >= sizeof(dir))
-            return F_NOT_OURS;
+            return -1;
         memcpy(dir, path, n);
         dir[n] = 0;
         if (n == 0)
@@ -341,8 +354,15 @@ static file_kind classify(const store_file_roots *roots, const char *path, char 
     }
     const char *base = slash ? slash + 1 : path;
     if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !realpath(dir, rdir))
-        return F_NOT_OURS;
-    if (snprintf(real, PATH_MAX, "%s/%s", strcmp(rdir, "/") ? rdir : "", base) >= PATH_MAX)
+        return -1;
+    return snprintf(real, PATH_MAX, "%s/%s", strcmp(rdir, "/") ? rdir : "", base) >= PATH_MAX ? -1
+                                                                                              : 0;
+}
+
+/* What a path names, by the real path of its folder (the file itself is not followed). */
+static file_kind classify(const store_file_roots *roots, const char *path, char real[PATH_MAX])
+{
+    if (!path || !*path || !roots || !roots->owned || canon(path, real) != 0)
         return F_NOT_OURS;
     if (!beneath_any(real, roots->owned))
         return F_NOT_OURS;
@@ -354,8 +374,26 @@ static file_kind classify(const store_file_roots *roots, const char *path, char 
     return S_ISREG(sb.st_mode) ? F_OURS : F_PROTECTED;
 }
 
+/* A file callqa wrote (recorded, or found beside or in the folder of one it recorded), whatever
+ * folders the settings name: deleted when a regular file still at its real path; kept when a
+ * link, anything else, or when its folder's real path moved (a folder swapped for a link). */
+static file_kind classify_written(const char *path, char real[PATH_MAX])
+{
+    struct stat sb;
+    if (canon(path, real) != 0) {
+        snprintf(real, PATH_MAX, "%s", path);
+        return lstat(path, &sb) != 0 && errno == ENOENT ? F_GONE : F_PROTECTED;
+    }
+    if (strcmp(real, path) && path[0] == '/' && lstat(real, &sb) == 0)
+        return F_PROTECTED; /* its folder is elsewhere now than where it was written */
+    if (lstat(real, &sb) != 0)
+        return errno == ENOENT ? F_GONE : F_PROTECTED;
+    return S_ISREG(sb.st_mode) ? F_OURS : F_PROTECTED;
+}
+
 /* The files of one call, as store_files.c's list finds them. */
 #define MAX_CALL_FILES 48
+#define MAX_RECORDED 24 /* of call_files' rows read for a call */
 typedef struct call_file {
     store_file_kind kind;
     file_kind cls;       /* F_OURS: deleted; F_PROTECTED, F_NOT_OURS: kept */
@@ -365,10 +403,12 @@ typedef struct call_files {
     bool clear[STORE_FILE_KINDS]; /* a column kind's column names a file of ours (there or gone) */
     call_file f[MAX_CALL_FILES];
     int n;
-    int del;                         /* files to delete (F_OURS) */
-    int kept;                        /* files of the list kept */
-    int del_kind[STORE_FILE_KINDS];  /* del by kind */
-    int kept_kind[STORE_FILE_KINDS]; /* kept by kind */
+    int del;                          /* files to delete (F_OURS) */
+    int kept;                         /* files of the list kept */
+    int del_kind[STORE_FILE_KINDS];   /* del by kind */
+    int kept_kind[STORE_FILE_KINDS];  /* kept by kind */
+    char rec[MAX_RECORDED][PATH_MAX]; /* the paths call_files records for the call */
+    int nrec;
 } call_files;
 
 static void add_file(call_files *f, store_file_kind k, file_kind cls, const char *path)
@@ -394,11 +434,14 @@ static void add_file(call_files *f, store_file_kind k, file_kind cls, const char
 /* A file found from another (beside it, in a cache): deleted when it is ours and there, kept
  * (and counted) when it is there outside callqa's folders or beneath a protected one. */
 static void add_found(const store_file_roots *roots, call_files *f, store_file_kind k,
-                      const char *path)
+                      const char *path, bool written)
 {
     char real[PATH_MAX];
     struct stat sb;
-    switch (classify(roots, path, real)) {
+    file_kind cls = written ? classify_written(path, real) : classify(roots, path, real);
+    if (written && cls == F_PROTECTED && lstat(real, &sb) != 0)
+        return;
+    switch (cls) {
     case F_OURS: add_file(f, k, F_OURS, real); break;
     case F_PROTECTED: add_file(f, k, F_PROTECTED, real); break;
     case F_NOT_OURS:
@@ -440,8 +483,10 @@ static void served_path(const store_file_roots *roots, const char *ref, char *ou
         snprintf(out, n, "%s/%s", roots->recordings_dir, ref);
 }
 
-/* The redacted copies' unfinished files of a call in dir (.ID.wav.PID). */
-static void add_parts(const store_file_roots *roots, call_files *f, int64_t call, const char *dir)
+/* The redacted copies' unfinished files of a call in dir (.ID.wav.PID); written: dir is the
+ * folder of a copy callqa recorded. */
+static void add_parts(const store_file_roots *roots, call_files *f, int64_t call, const char *dir,
+                      bool written)
 {
     char prefix[40];
     snprintf(prefix, sizeof(prefix), ".%lld.wav.", (long long)call);
@@ -451,21 +496,157 @@ static void add_parts(const store_file_roots *roots, call_files *f, int64_t call
         if (strncmp(e->d_name, prefix, strlen(prefix)) ||
             snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p))
             continue;
-        add_found(roots, f, STORE_FILE_REDACTED_PART, p);
+        add_found(roots, f, STORE_FILE_REDACTED_PART, p, written);
     }
     if (d)
         closedir(d);
 }
 
-/* Every file of the call that store_files.c's list finds: the column kinds' from the rows, then
- * those found from them. 0 or -1. */
+/* ---- the manifests of callqa live --record-dir and callqa sip --hep ------------------------ */
+
+#define STORE_MANIFEST_NAME ".callqa-files" /* src/live/live_int.h's LV_MANIFEST_NAME */
+#define MANIFEST_LINE_MAX 4096
+
+/* One line of a manifest: its call and file (a name in the folder), or false. */
+static bool manifest_line(const char *line, char *call, size_t cn, char *file, size_t fn)
+{
+    json_t *o = json_loads(line, 0, NULL);
+    const char *c = json_string_value(json_object_get(o, "call"));
+    const char *f = json_string_value(json_object_get(o, "file"));
+    bool ok = c && f && *f && !strchr(f, '/') && strcmp(f, ".") && strcmp(f, "..") &&
+              strlen(c) < cn && strlen(f) < fn;
+    if (ok) {
+        snprintf(call, cn, "%s", c);
+        snprintf(file, fn, "%s", f);
+    }
+    json_decref(o);
+    return ok;
+}
+
+/* The manifest of a folder, open for reading (a regular file, never through a link), or NULL. */
+static FILE *manifest_open(const char *dir)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof(p), "%s/%s", dir, STORE_MANIFEST_NAME) >= (int)sizeof(p))
+        return NULL;
+    int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f)
+        close(fd);
+    return f;
+}
+
+/* The call under which the manifest of real's folder lists real's name: true with call[cn]. */
+static bool manifest_call(const char *real, char *call, size_t cn)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", real);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return false;
+    *slash = 0;
+    const char *base = slash + 1;
+    FILE *m = manifest_open(dir[0] ? dir : "/");
+    if (!m)
+        return false;
+    char line[MANIFEST_LINE_MAX], c[512], f[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), m))
+        found = manifest_line(line, c, sizeof(c), f, sizeof(f)) && !strcmp(f, base);
+    fclose(m);
+    if (found)
+        snprintf(call, cn, "%s", c);
+    return found;
+}
+
+/* Every file the manifest of dir lists under call, into the list as callqa's. */
+static void manifest_files(const store_file_roots *roots, call_files *f, const char *dir,
+                           const char *call)
+{
+    FILE *m = manifest_open(dir);
+    char line[MANIFEST_LINE_MAX], c[512], name[512], p[PATH_MAX];
+    while (m && fgets(line, sizeof(line), m)) {
+        if (!manifest_line(line, c, sizeof(c), name, sizeof(name)) || strcmp(c, call) ||
+            snprintf(p, sizeof(p), "%s/%s", dir, name) >= (int)sizeof(p))
+            continue;
+        size_t n = strlen(name);
+        static const struct {
+            const char *suffix;
+            store_file_kind k;
+        } by[] = {{".live.jsonl.part", STORE_FILE_LIVE_PART},
+                  {".live.jsonl", STORE_FILE_LIVE},
+                  {".pcapng", STORE_FILE_CAPTURE_NG},
+                  {".pcap", STORE_FILE_CAPTURE}};
+        store_file_kind k = STORE_FILE_RECORDING;
+        for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++)
+            if (n > strlen(by[i].suffix) &&
+                !strcmp(name + n - strlen(by[i].suffix), by[i].suffix)) {
+                k = by[i].k;
+                break;
+            }
+        add_found(roots, f, k, p, true);
+    }
+    if (m)
+        fclose(m);
+}
+
+static bool is_recorded(const call_files *f, const char *real)
+{
+    for (int i = 0; i < f->nrec; i++)
+        if (!strcmp(f->rec[i], real))
+            return true;
+    return false;
+}
+
+static store_file_kind kind_named(const char *name)
+{
+    for (int k = 0; k < STORE_FILE_KINDS; k++)
+        if (name && !strcmp(name, store_file_name((store_file_kind)k)))
+            return (store_file_kind)k;
+    return STORE_FILE_RECORDING;
+}
+
+/* The files call_files records for the call: into f->rec, and each one there into the list. */
+static int recorded_of(store *s, int64_t call, call_files *f)
+{
+    db_stmt *st = get(s, R_REC_LIST, "SELECT kind, path FROM call_files WHERE call_id = $1");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call);
+    int rc;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (f->nrec == MAX_RECORDED)
+            continue;
+        char *p = f->rec[f->nrec++], real[PATH_MAX];
+        store__col_copy(st, 1, p, PATH_MAX);
+        store_file_kind k = kind_named(db_col_text(st, 0));
+        file_kind cls = classify_written(p, real);
+        if (cls != F_GONE)
+            add_file(f, k, cls, real);
+    }
+    db_reset(st);
+    return rc == DB_DONE ? 0 : store__fail(s, "reading a call's recorded files");
+}
+
+/* Every file of the call that store_files.c's list finds: those its writers recorded, the column
+ * kinds' from the rows, then those found from them. 0 or -1. */
 static int files_of(store *s, int64_t call, const store_file_roots *roots, call_files *f)
 {
     memset(f->clear, 0, sizeof(f->clear));
     memset(f->del_kind, 0, sizeof(f->del_kind));
     memset(f->kept_kind, 0, sizeof(f->kept_kind));
-    f->n = f->del = f->kept = 0;
+    f->n = f->del = f->kept = f->nrec = 0;
+    if (recorded_of(s, call, f) != 0)
+        return -1;
     char copy_dir[PATH_MAX] = "";
+    bool copy_written = false;
     for (int k = 0; k < STORE_FILE_KINDS; k++) {
         const store__file_def *def = store__file_def_of((store_file_kind)k);
         if (def->from != STORE__FROM_COLUMN)
@@ -483,8 +664,13 @@ static int files_of(store *s, int64_t call, const store_file_roots *roots, call_
             return store__fail(s, "reading a call's files");
         if (!ref[0])
             continue;
-        char real[PATH_MAX];
-        file_kind cls = classify(roots, ref, real);
+        char real[PATH_MAX], cr[PATH_MAX], mcall[512] = "";
+        /* a file callqa recorded writing is callqa's, whatever folders the settings name: in
+         * the store, or in the manifest of its folder (callqa live, callqa sip --hep) */
+        bool have = canon(ref, cr) == 0;
+        bool written = have && (is_recorded(f, cr) ||
+                                (def->recording && manifest_call(cr, mcall, sizeof(mcall))));
+        file_kind cls = written ? classify_written(cr, real) : classify(roots, ref, real);
         if (cls == F_OURS || cls == F_GONE)
             f->clear[k] = true;
         if (cls != F_GONE)
@@ -495,6 +681,7 @@ static int files_of(store *s, int64_t call, const store_file_roots *roots, call_
             char *slash = strrchr(copy_dir, '/');
             if (slash)
                 *slash = 0;
+            copy_written = written;
         }
         /* the service's transcode cache of it: named by the file as the service opens it */
         char sp[PATH_MAX], tc[PATH_MAX], hex[33];
@@ -503,21 +690,51 @@ static int files_of(store *s, int64_t call, const store_file_roots *roots, call_
         if (roots->transcode_dir && roots->transcode_dir[0] && lstat(sp, &sb) == 0 &&
             S_ISREG(sb.st_mode) &&
             store_file_transcode(roots->transcode_dir, sp, &sb, hex, tc, sizeof(tc)) == 0)
-            add_found(roots, f, STORE_FILE_TRANSCODE, tc);
-        /* the files beside a recording */
+            add_found(roots, f, STORE_FILE_TRANSCODE, tc, false);
+        /* the other files the manifest lists under the recording's call */
+        if (mcall[0] && cls != F_NOT_OURS) {
+            char dir[PATH_MAX];
+            snprintf(dir, sizeof(dir), "%s", real);
+            char *slash = strrchr(dir, '/');
+            if (slash) {
+                *slash = 0;
+                manifest_files(roots, f, dir[0] ? dir : "/", mcall);
+            }
+        }
+        /* the files beside a recording (callqa's when the recording is) */
         for (int b = 0; def->recording && b < STORE_FILE_KINDS; b++) {
             char bp[PATH_MAX];
             if (store__file_def_of((store_file_kind)b)->from == STORE__FROM_BESIDE &&
                 store_file_beside(at, (store_file_kind)b, bp, sizeof(bp)) == 0)
-                add_found(roots, f, (store_file_kind)b, bp);
+                add_found(roots, f, (store_file_kind)b, bp, written);
         }
     }
     /* unfinished redacted copies: beside the copy, and in the configured folder */
-    add_parts(roots, f, call, copy_dir);
+    add_parts(roots, f, call, copy_dir, copy_written);
     if (roots->redact_dir && roots->redact_dir[0]) {
         char rd[PATH_MAX];
         if (!copy_dir[0] || !realpath(roots->redact_dir, rd) || strcmp(rd, copy_dir))
-            add_parts(roots, f, call, roots->redact_dir);
+            add_parts(roots, f, call, roots->redact_dir, false);
+    }
+    return 0;
+}
+
+/* The call's recorded files that are gone, their rows deleted (in the transaction). */
+static int forget_gone(store *s, int64_t call, const call_files *f)
+{
+    for (int i = 0; i < f->nrec; i++) {
+        struct stat sb;
+        if (lstat(f->rec[i], &sb) == 0 || errno != ENOENT)
+            continue;
+        db_stmt *st = get(s, R_REC_DEL, "DELETE FROM call_files WHERE call_id = $1 AND path = $2");
+        if (!st)
+            return -1;
+        db_bind_int(st, 1, call);
+        db_bind_text(st, 2, f->rec[i]);
+        int rc = db_step(st);
+        db_reset(st);
+        if (rc != DB_DONE)
+            return store__fail(s, "forgetting a deleted file");
     }
     return 0;
 }
@@ -585,7 +802,7 @@ static int delete_files(store *s, int64_t call, const store_file_roots *roots, c
                      store_file_name(again.f[i].kind));
             return -1;
         }
-    return 0;
+    return forget_gone(s, call, f);
 }
 
 /* ---- rows ----------------------------------------------------------------------------------- */
@@ -1427,6 +1644,7 @@ static const struct {
     {R_DEL_LLM_ALL, "DELETE FROM llm_calls WHERE call_id = $1"},
     {R_DEL_EVENTS, "DELETE FROM job_events WHERE call_id = $1"},
     {R_DEL_JOBS, "DELETE FROM jobs WHERE call_id = $1"},
+    {R_REC_DEL_ALL, "DELETE FROM call_files WHERE call_id = $1"},
     {R_DEL_CALL, "DELETE FROM calls WHERE id = $1"},
 };
 
@@ -1655,4 +1873,82 @@ int store_erase(store *s, const store_erase_who *who, const store_file_roots *ro
         free(ids);
     }
     return res != 0 || tot->failed ? -1 : 0;
+}
+
+/* ---- the files' writers, and what a deletion leaves ----------------------------------------- */
+
+int store__file_record(store *s, int64_t call_id, store_file_kind k, const char *path, double now)
+{
+    char real[PATH_MAX];
+    if (call_id <= 0 || k < 0 || k >= STORE_FILE_KINDS || canon(path, real) != 0) {
+        snprintf(s->err, sizeof(s->err), "recording a file: no call, or a path without a folder");
+        return -1;
+    }
+    db_stmt *st = get(s, R_REC_PUT,
+                      "INSERT INTO call_files (call_id, kind, path, created) VALUES ($1, $2, $3, "
+                      "$4) ON CONFLICT (call_id, path) DO UPDATE SET kind = excluded.kind, "
+                      "created = excluded.created");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    db_bind_text(st, 2, store_file_name(k));
+    db_bind_text(st, 3, real);
+    db_bind_double(st, 4, now);
+    int rc = db_step(st);
+    db_reset(st);
+    return rc == DB_DONE ? 0 : store__fail(s, "recording a file of a call");
+}
+
+int store_file_record(store *s, int64_t call_id, store_file_kind k, const char *path, double now)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = store__file_record(s, call_id, k, path, now);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int store_audio_deleted(store *s, int64_t call_id)
+{
+    db_stmt *st = store__begin(s, R_AUDIO_GONE,
+                               "SELECT COUNT(*) FROM deletions WHERE call_id = $1 AND what = "
+                               "'audio'");
+    if (!st)
+        return -1;
+    db_bind_int(st, 1, call_id);
+    int rc = db_step(st);
+    int res = rc == DB_ROW ? db_col_int(st, 0) > 0 : store__fail(s, "reading the deletions");
+    store__end(s, st);
+    return res;
+}
+
+int store_scrub(store *s, bool search, char *msg, size_t n)
+{
+    if (is_pg(s))
+        return 0; /* dead rows and WAL: docs/privacy.md, "What a deletion leaves behind" */
+    if (search) {
+        db_stmt *st = store__begin(s, R_SCRUB_FTS,
+                                   "INSERT INTO transcript_fts(transcript_fts) VALUES('optimize')");
+        if (!st)
+            return snprintf(msg, n, "%s", s->err), -1;
+        int rc = db_step(st);
+        store__end(s, st);
+        if (rc != DB_DONE) {
+            snprintf(msg, n, "rewriting the search index: %s", db_errmsg(s->d));
+            return -1;
+        }
+    }
+    db_stmt *st = store__begin(s, R_SCRUB_WAL, "PRAGMA wal_checkpoint(TRUNCATE)");
+    if (!st)
+        return snprintf(msg, n, "%s", s->err), -1;
+    int rc = db_step(st);
+    int64_t busy = rc == DB_ROW ? db_col_int(st, 0) : -1;
+    store__end(s, st);
+    if (busy != 0) {
+        snprintf(msg, n,
+                 "the write-ahead log could not be emptied (%s): another connection is reading; "
+                 "run the command again when it is idle",
+                 busy < 0 ? db_errmsg(s->d) : "busy");
+        return -1;
+    }
+    return 0;
 }

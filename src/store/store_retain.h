@@ -175,6 +175,19 @@ typedef struct store_erase_who {
 int store_erase(store *s, const store_erase_who *who, const store_file_roots *roots, double now,
                 bool dry_run, store_deletion_fn fn, void *user, store_purge_totals *tot);
 
+/* Record a file callqa wrote for a call (its writer, once the file is in place): its kind and
+ * path, the path's folder resolved to its real path. The purge and the erasure delete every
+ * recorded file of a call whatever folders their settings name. 0, or -1 (store_errmsg). */
+int store_file_record(store *s, int64_t call_id, store_file_kind k, const char *path, double now);
+/* Did retention delete the call's audio (a deletions row of what 'audio')? 1, 0, or -1. */
+int store_audio_deleted(store *s, int64_t call_id);
+/* After a deletion or a redaction, what it leaves in a SQLite store's files scrubbed: with
+ * `search`, the search index rewritten whole (FTS5's optimize: a deleted transcript's words
+ * leave its segments), then the write-ahead log checkpointed and truncated to nothing (the
+ * deleted rows' pages were zeroed by secure_delete). PostgreSQL: nothing (docs/privacy.md).
+ * 0, or -1 with msg (the log not emptied while another connection reads). */
+int store_scrub(store *s, bool search, char *msg, size_t n);
+
 /* A phone number's digits (spaces, dashes, dots, brackets and a leading '+' dropped): 0, or -1
  * when it has anything else or fewer than 6 / more than 20 digits. */
 int store_phone_digits(const char *phone, char out[24]);

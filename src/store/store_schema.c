@@ -50,6 +50,10 @@
  *      updated (store_profiles.c; docs/privacy.md, "Agent voice profiles")
  *  18  who sent a pause mark (redact_marks.client, scope; `who` the user's name), and each user's
  *      credential epoch (users.cred_epoch), which their sessions are bound to
+ *  19  call_files: every file callqa wrote for a call (the upload and its legs, its capture, the
+ *      redacted copy, the service's transcode), by kind and path, as its writer recorded it: the
+ *      purge and the erasure delete these whatever folders their settings name (store_retain.c;
+ *      docs/privacy.md, "What callqa keeps of a call")
  *
  * PostgreSQL runs the same migrations in its dialect (k_pgN): ids are identity columns, REAL is
  * double precision, the version is the one row of callqa_schema, and the search rows are
@@ -659,12 +663,28 @@ static const char *const k_pg18[] = {
     NULL,
 };
 
+/* v19: the files callqa wrote for a call, recorded by their writers (store_file_record): the
+ * kind (store_file_name) and the path (its folder's real path and its name). */
+static const char *const k_v19[] = {
+    "CREATE TABLE call_files ("
+    " call_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, created REAL NOT NULL,"
+    " PRIMARY KEY (call_id, path));",
+    NULL,
+};
+
+static const char *const k_pg19[] = {
+    "CREATE TABLE call_files ("
+    " call_id BIGINT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,"
+    " created DOUBLE PRECISION NOT NULL, PRIMARY KEY (call_id, path));",
+    NULL,
+};
+
 static const migration k_migrations[] = {
     {1, k_v1, k_pg1},    {2, k_v2, k_pg2},    {3, k_v3, k_pg3},    {4, k_v4, k_pg4},
     {5, k_v5, k_pg5},    {6, k_v6, k_pg6},    {7, k_v7, k_pg7},    {8, k_v8, k_pg8},
     {9, k_v9, k_pg9},    {10, k_v10, k_pg10}, {11, k_v11, k_pg11}, {12, k_v12, k_pg12},
     {13, k_v13, k_pg13}, {14, k_v14, k_pg14}, {15, k_v15, k_pg15}, {16, k_v16, k_pg16},
-    {17, k_v17, k_pg17}, {18, k_v18, k_pg18}};
+    {17, k_v17, k_pg17}, {18, k_v18, k_pg18}, {19, k_v19, k_pg19}};
 #define N_MIGRATIONS (sizeof(k_migrations) / sizeof(k_migrations[0]))
 
 int store__schema_latest(void)

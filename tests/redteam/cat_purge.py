@@ -13,10 +13,19 @@ file; and the report's lines and the deletions' log must say what went, by kind,
 was checked.
 
   purge_copies   upload + worker (redact=all) + purge, and upload + worker + erase
+  purge_any_config   the service writes its uploads, redacted copies and transcodes in folders
+                 of its own settings; `callqa store purge` and `erase` run with settings that
+                 name none of them: every file callqa recorded for the call goes, a file kept
+                 is said (never "deleted, verified" on its line), and the purged call's audio
+                 answers 410
+  store_residue  a transcript stored unredacted, then `callqa store redact` while the service
+                 holds the store open: no byte of the spoken value left in the SQLite store's
+                 files (the database, its -wal and -shm)
 """
 import json
 import os
 import random
+import re
 import sqlite3
 import struct
 import subprocess
@@ -203,4 +212,147 @@ def cat_purge_copies(root):
         svc.stop()
 
 
-CATEGORIES = [("purge_copies", cat_purge_copies)]
+def cat_purge_any_config(root):
+    root = os.path.join(root, "purge_any_config")
+    os.makedirs(root, exist_ok=True)
+    rt_root[0] = root
+    own = os.path.join(root, "own")  # the service's and the worker's folders, in their settings
+    for d in ("up", "red", "tmp"):
+        os.makedirs(os.path.join(own, d), exist_ok=True)
+    conf = os.path.join(root, "service.conf")
+    with open(conf, "w") as f:
+        f.write("redact = all\nredact_campaigns = OPEN=none, KEEP=none\nretain_audio_days = 30\n"
+                "retain_campaigns = KEEP=all:0\nupload_dir = %s\nredact_dir = %s\ntmp_dir = %s\n"
+                % (os.path.join(own, "up"), os.path.join(own, "red"), os.path.join(own, "tmp")))
+    bare = os.path.join(root, "purge.conf")  # names none of callqa's folders
+    with open(bare, "w") as f:
+        f.write("retain_audio_days = 30\nretain_campaigns = KEEP=all:0\n")
+    models = os.path.join(os.path.dirname(rt.CORPUS.rstrip("/")), "models")
+    pcm = {k: planted_samples(k) for k in ("bank", "open", "lead")}
+    cap = open(os.path.join(rt.CORPUS, "pcaps", "sip_rtp_g711.pcap"), "rb").read()
+    needles = {k: probes(v) for k, v in pcm.items()}
+    needles["capture"] = probes(cap[len(cap) // 4:])
+    env = {"CALLQA_MODEL_DIR": models}
+    svc = Service(root, env=env, args=("--config", conf))
+    db = svc.db
+    try:
+        ids = {}
+        for rid, k, camp, name, data, capture, lead in (
+                ("B1", "bank", "BANK", "b1.wav", wav(pcm["bank"]), None, None),
+                ("O1", "open", "OPEN", "o1.au", au(pcm["open"]), cap, None),
+                ("L1", "lead", "KEEP", "l1.au", au(pcm["lead"]), None, "LEAD-88")):
+            s, a = upload(svc, rid, camp, name, data, capture=capture, lead=lead)
+            check("upload %s (%s) into the service's own upload_dir: 201" % (rid, camp),
+                  s == 201, "%s %s" % (s, a))
+            ids[rid] = a.get("call_id")
+        rc, out, err = run(root, "worker", "--db", db, "--config", conf, "--once", "--jobs", "1",
+                           "--max-load", "0", "--no-idle", "--max-retries", "1", env=env)
+        red = rows(db, "SELECT call_id, redacted_audio FROM analyses WHERE call_id IS NOT NULL")
+        check("the worker analysed the calls, BANK's with a redacted copy in its redact_dir",
+              rc == 0 and any(c == ids["B1"] and p and p.startswith(own) for c, p in red),
+              "rc %d, %s; %s" % (rc, red, err[-300:]))
+        for rid in ("O1", "L1"):
+            s, h, _ = svc.request("GET", "/api/qa/call/%s/audio" % rid, timeout=60)
+            check("GET %s's audio: 200, transcoded into the service's tmp_dir" % rid, s == 200,
+                  "%s %s" % (s, h.get("content-type")))
+        up = rows(db, "SELECT audio FROM calls WHERE id = ?", (ids["B1"],))[0][0]
+        # a file of the list that callqa must keep: a symbolic link beside the upload
+        link = os.path.splitext(up)[0] + ".live.jsonl"
+        os.symlink(os.path.join(root, "service.conf"), link)
+        before = scan([root], needles)
+        check("before: the planted bytes lie in the service's own folders only",
+              before and all(p.startswith("own" + os.sep) for p, _ in before), str(before[:8]))
+        later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 31 * 86400))
+        rc, out, err = run(root, "store", "purge", "--db", db, "--config", bare, "--now", later,
+                           env=env)
+        print("# purge: " + out.strip().replace("\n", "\n# purge: "))
+        left = scan([root], {k: v for k, v in needles.items() if k != "lead"})
+        check("a purge with settings that name none of callqa's folders: no byte of the due "
+              "calls' audio or capture left (the unredacted original, the redacted copy, the "
+              "capture, the transcode)", rc == 0 and not left,
+              "rc %d: %s; %s" % (rc, left[:8], err[-300:]))
+        lines = {rid: [ln for ln in out.splitlines() if ln.startswith("call %d " % ids[rid])]
+                 for rid in ("B1", "O1")}
+        lb, lo = (lines["B1"] or [""])[0], (lines["O1"] or [""])[0]
+        check("  B1's line: the upload (the unredacted original) and the redacted copy deleted, "
+              "the link kept, and no 'deleted, verified' on it",
+              "recording 1" in lb and "redacted copy 1" in lb
+              and "1 file kept" in lb and "NOT deleted" in lb and "deleted, verified" not in lb,
+              lb)
+        check("  O1's line: the upload, its capture and its transcode, deleted, verified",
+              "recording 1" in lo and "capture 1" in lo and "transcode 1" in lo
+              and "kept" not in lo
+              and "deleted, verified" in lo, lo)
+        check("  the link kept beside it is still there", os.path.islink(link), link)
+        try:
+            named = rows(db, "SELECT COUNT(*) FROM call_files WHERE call_id IN (?, ?)",
+                         (ids["B1"], ids["O1"]))
+        except sqlite3.OperationalError as e:  # a store without the record of its files
+            named = str(e)
+        check("  no recorded file of theirs left in the store", named == [(0,)], str(named))
+        s, _, b = svc.request("GET", "/api/qa/call/B1/audio", timeout=60)
+        check("the purged redacted call's audio: 404 or 410 (not 403)", s in (404, 410),
+              "%s %s" % (s, b[:200]))
+        s, _, b = svc.request("GET", "/api/qa/call/O1/audio", timeout=60)
+        check("the purged call's audio: 404 or 410", s in (404, 410), "%s %s" % (s, b[:200]))
+        rc, out, err = run(root, "store", "erase", "--db", db, "--config", bare, "--lead",
+                           "LEAD-88", env=env)
+        print("# erase: " + out.strip().replace("\n", "\n# erase: "))
+        left = scan([root], needles)
+        check("an erasure with the same settings: no byte of the erased call's audio left, its "
+              "transcode too", rc == 0 and not left and "transcode 1" in out,
+              "rc %d: %s; %s %s" % (rc, left[:8], out.strip(), err[-300:]))
+    finally:
+        svc.stop()
+
+
+# a spoken expiry date, in words, and the words of the rest of the line (none shares a term)
+SPOKEN_VALUE = "zero four twenty nine"
+
+
+def cat_store_residue(root):
+    root = os.path.join(root, "store_residue")
+    os.makedirs(root, exist_ok=True)
+    plain = os.path.join(root, "plain.conf")
+    with open(plain, "w") as f:
+        f.write("redact = none\n")
+    later = os.path.join(root, "redact.conf")
+    with open(later, "w") as f:
+        f.write("redact = all\n")
+    svc = Service(root, args=("--config", plain))  # holds the store open: its -wal stays
+    db = svc.db
+    try:
+        s, a = upload(svc, "X1", "SALES", "x1.wav", wav(planted_samples("x")))
+        check("upload X1 (SALES, not redacted yet): 201", s == 201, "%s %s" % (s, a))
+        line = "my card expires %s thank you" % SPOKEN_VALUE
+        segs = [{"speaker": "customer", "start": 1.0, "end": 4.0, "text": line}]
+        s, _, b = svc.request("POST", "/api/qa/call/X1/transcript",
+                              json.dumps({"segments": segs}).encode(),
+                              {"Content-Type": "application/json"}, timeout=60)
+        check("its transcript imported, the expiry date in words as said (200)", s == 200,
+              "%s %s" % (s, b[:200]))
+        rc, out, err = run(root, "store", "redact", "--db", db, "--since",
+                           time.strftime("%Y-%m-%d"), "--config", later)
+        tx = rows(db, "SELECT text FROM transcripts")
+        check("callqa store redact: the transcript no longer holds the date",
+              rc == 0 and tx and SPOKEN_VALUE not in tx[0][0],
+              "rc %d %s %s %s" % (rc, tx, out[-200:], err[-300:]))
+        words = sorted(set(SPOKEN_VALUE.split()))
+        found = []
+        for suffix in ("", "-wal", "-shm"):
+            p = db + suffix
+            if not os.path.exists(p):
+                continue
+            data = open(p, "rb").read()
+            if SPOKEN_VALUE.encode() in data:
+                found.append((os.path.basename(p), SPOKEN_VALUE))
+            found += [(os.path.basename(p), w) for w in words
+                      if re.search(rb"[^a-z]" + w.encode() + rb"[^a-z]", data)]
+        check("no byte of the spoken date in any of the store's files (database, -wal, -shm), "
+              "its words not in the search index either", not found, str(found))
+    finally:
+        svc.stop()
+
+
+CATEGORIES = [("purge_copies", cat_purge_copies), ("purge_any_config", cat_purge_any_config),
+              ("store_residue", cat_store_residue)]
