@@ -18,6 +18,11 @@ was checked.
                  name none of them: every file callqa recorded for the call goes, a file kept
                  is said (never "deleted, verified" on its line), and the purged call's audio
                  answers 410
+  purge_live_manifest   a recording of `callqa live --record-dir` (a real AudioSocket call)
+                 named by a stored call: a purge with settings that do not name the folder
+                 finds it, its events and its unfinished files by the folder's .callqa-files
+                 (written 0600, one line per file) and deletes them; a file the list does not
+                 name is kept
   store_residue  a transcript stored unredacted, then `callqa store redact` while the service
                  holds the store open: no byte of the spoken value left in the SQLite store's
                  files (the database, its -wal and -shm)
@@ -26,7 +31,10 @@ import json
 import os
 import random
 import re
+import shutil
+import signal
 import sqlite3
+import stat
 import struct
 import subprocess
 import time
@@ -306,6 +314,90 @@ def cat_purge_any_config(root):
         svc.stop()
 
 
+def cat_purge_live_manifest(root):
+    root = os.path.join(root, "purge_live_manifest")
+    rec = os.path.join(root, "rec")
+    os.makedirs(rec, exist_ok=True)
+    rt_root[0] = root
+    as_send = os.path.join(os.path.dirname(os.path.abspath(rt.CQ)), "tests", "as_send")
+    if not os.path.exists(as_send):
+        check("as_send (the AudioSocket sender) is built beside callqa", False, as_send)
+        return
+    err = os.path.join(root, "live.err")
+    lv = subprocess.Popen([rt.CQ, "live", "--audiosocket", "127.0.0.1:0", "--threads", "1",
+                           "--record-dir", rec, "--events", os.path.join(root, "ev.jsonl")],
+                          stdout=subprocess.DEVNULL, stderr=open(err, "wb"))
+    try:
+        port = None
+        end = time.time() + rt.HANG  # a hang guard only
+        while time.time() < end and lv.poll() is None and not port:
+            for line in open(err, errors="replace").read().splitlines():
+                if "AudioSocket on" in line:
+                    w = line.split()
+                    port = int(w[w.index("port") + 1].rstrip(","))
+            time.sleep(0.05)
+        uuid = "%032x" % (0xFEED0000000000000000000000000000 + os.getpid())
+        r = subprocess.run([as_send, "--port", str(port), "--uuid", uuid, "--file",
+                            os.path.join(rt.CORPUS, "calls", "call05_ringback_answer.wav"),
+                            "--channel", "1", "--secs", "1.0", "--pace", "0", "--hold-sec", "1"],
+                           capture_output=True, text=True, timeout=rt.HANG)
+        rt.until(lambda: any(n.endswith(".wav") for n in os.listdir(rec)), step=0.1)
+    finally:
+        lv.send_signal(signal.SIGTERM)
+        try:
+            lv.wait(rt.HANG)
+        except subprocess.TimeoutExpired:
+            lv.kill()
+            lv.wait()
+    names = sorted(os.listdir(rec))
+    wavs = [n for n in names if n.endswith(".wav")]
+    man = os.path.join(rec, ".callqa-files")
+    lines = [json.loads(ln) for ln in open(man)] if os.path.exists(man) else []
+    check("callqa live recorded the call and listed its files in .callqa-files (mode 0600)",
+          wavs and lines and stat.S_IMODE(os.stat(man).st_mode) == 0o600
+          and {wavs[0], os.path.splitext(wavs[0])[0] + ".live.jsonl"} <=
+          {ln["file"] for ln in lines},
+          "%s %s %s" % (names, lines[:4], r.stdout[-200:]))
+    if not wavs:
+        return
+    base = os.path.splitext(wavs[0])[0]
+    # what a stopped writer leaves, listed; and a file of the folder the list does not name
+    with open(os.path.join(rec, base + ".live.jsonl.part"), "wb") as f:
+        f.write(b"{}\n")
+    other = os.path.join(rec, "dialer-copy.wav")
+    shutil.copy(os.path.join(rec, wavs[0]), other)
+    # a store whose call names the recording, as a folder ingest would
+    svc = Service(os.path.join(root, "svc"))
+    try:
+        s, a = upload(svc, "R1", "LIVE", "r1.wav", wav(planted_samples("r")))
+        check("a call to name the recording: 201", s == 201, "%s %s" % (s, a))
+    finally:
+        svc.stop()
+    db = svc.db
+    c = sqlite3.connect(db)
+    c.execute("UPDATE calls SET audio = ? WHERE id = ?", (os.path.join(rec, wavs[0]),
+                                                          a.get("call_id")))
+    try:  # the upload's own record: the call is the recording's now
+        c.execute("DELETE FROM call_files")
+    except sqlite3.OperationalError:  # a store without the record of its files
+        pass
+    c.commit()
+    c.close()
+    bare = os.path.join(root, "purge.conf")
+    with open(bare, "w") as f:
+        f.write("retain_audio_days = 30\n")
+    later = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 31 * 86400))
+    rc, out, err = run(root, "store", "purge", "--db", db, "--config", bare, "--now", later)
+    print("# purge: " + out.strip().replace("\n", "\n# purge: "))
+    left = sorted(os.listdir(rec))
+    check("a purge with settings that do not name the folder: the recording, its events and its "
+          "unfinished events deleted (listed in .callqa-files), the file it does not list kept",
+          rc == 0 and not [n for n in left if n.startswith(base)]
+          and "dialer-copy.wav" in left and "recording 1" in out and "live events 1" in out
+          and "live events (unfinished) 1" in out and "deleted, verified" in out,
+          "rc %d: %s; %s %s" % (rc, left, out.strip(), err[-300:]))
+
+
 # a spoken expiry date, in words, and the words of the rest of the line (none shares a term)
 SPOKEN_VALUE = "zero four twenty nine"
 
@@ -355,4 +447,5 @@ def cat_store_residue(root):
 
 
 CATEGORIES = [("purge_copies", cat_purge_copies), ("purge_any_config", cat_purge_any_config),
+              ("purge_live_manifest", cat_purge_live_manifest),
               ("store_residue", cat_store_residue)]
