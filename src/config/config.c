@@ -221,7 +221,7 @@ static const setting k_settings[] = {
     {"redact_dir", K_STR, F(redact_dir), sizeof(((cfg_settings *)0)->redact_dir), 0, 0, NULL,
      "redacted/ beside the store", "the folder of the redacted copies", .value = ""},
     {"redact_guard_sec", K_DOUBLE, F(redact_guard_sec), 0, 0, 5, NULL, "0.5",
-     "each redacted span widened by this on both sides in the audio (the ASR's word times err)"},
+     "keyed-digit runs widened by this in the audio, and a span's edge with no pause near it"},
     {"redact_pause_code", K_STR, F(redact_pause_code),
      sizeof(((cfg_settings *)0)->redact_pause_code), 0, 0, NULL, "",
      "keyed digits that pause the recording's audio (muted until the resume code)"},

@@ -426,14 +426,12 @@ static void ivl_merge(ivl_list *l)
     l->n = k + 1;
 }
 
-/* The intervals of a call: the transcript's spans, the report's DTMF runs, the pauses. */
-static int intervals_of(const pl_redact_plan *p, const cq_report *rep, const pv_redaction *tr,
-                        ivl_list *out, size_t *dtmf_runs, size_t *pauses)
+/* The intervals of a call covered on every channel: the report's DTMF runs, the pauses (the
+ * transcript's spans are placed on their leg's audio: place_span). */
+static int intervals_of(const pl_redact_plan *p, const cq_report *rep, ivl_list *out,
+                        size_t *dtmf_runs, size_t *pauses)
 {
     *dtmf_runs = *pauses = 0;
-    for (size_t i = 0; tr && i < tr->n; i++)
-        if (ivl_add(out, tr->spans[i].start, tr->spans[i].end, "span") != 0)
-            return -1;
     const cq_leg_report *L[2] = {rep->inbound, rep->outbound};
     double pause_at = -1;
     /* the DTMF events of both legs in the call's order (for the pause marks) */
@@ -595,8 +593,354 @@ static int src_open(const cq_call_src *c, src_pair *s, char *why, size_t n)
     return 0;
 }
 
-/* The copy written to fd (a WAV header, then the frames): 0, or -1 with why. */
-static int write_copy(const cq_call_src *c, const ivl_list *iv, int mode, int fd, src_pair *s,
+/* ---- the spans placed on the audio ------------------------------------------------------------
+ * A transcript's word times are the ASR's: off by up to a few hundred ms, mostly by one shift
+ * shared by a segment's words. A span widened by a fixed guard band to cover that error also
+ * covered what lies beside the value: the words before it ("sure, it's") and the other party's
+ * reply. So each span is placed on its own leg's audio:
+ *   - the leg's words around the span (RD_CONTEXT_SEC either side) are laid on the channel's
+ *     speech (5 ms frames above its noise floor + RD_FLOOR_DB): the shift, within
+ *     +/-RD_SHIFT_SEC, under which they agree best with it;
+ *   - each edge, so shifted, goes to the pause nearest it (within RD_EDGE_SEC): the span starts
+ *     in the pause before the value's first word and ends in the pause after its last, at most
+ *     RD_INTO_PAUSE_SEC (or half the pause) into it; an end in a stop's closure ("eight": a
+ *     pause, a quiet burst shorter than RD_BURST_SEC, a pause) goes past its release; never
+ *     inside what the shifted times give the value (less RD_JITTER_SEC, an ASR's error on one
+ *     word beyond the shared shift). An edge with no pause near it (speech running on) is
+ *     widened by the guard band instead;
+ *   - the other channel, over the span, is muted where it carries the value as echo or
+ *     crosstalk, and kept where its own party speaks: a run of its speech louder there than the
+ *     value's channel (an echo is never louder than its source). */
+
+#define RD_FRAME_SEC 0.005
+#define RD_FLOOR_DB 12.0
+#define RD_SHIFT_SEC 0.5
+#define RD_CONTEXT_SEC 2.0
+#define RD_EDGE_SEC 0.12
+#define RD_PAUSE_SEC 0.02
+#define RD_INTO_PAUSE_SEC 0.1
+#define RD_JITTER_SEC 0.05
+#define RD_BRIDGE_SEC 0.03 /* a gap this short inside the other party's run of speech */
+#define RD_BURST_SEC 0.1   /* speech this short between two pauses: a stop's release */
+#define RD_RELEASE_DB 10.0 /* ... when this far under the word before it */
+
+typedef struct lv_map {
+    float *db[2]; /* each frame's level, dBFS, per channel */
+    size_t n;     /* frames */
+    int ch;       /* channels (1 or 2) */
+    double fs;    /* a frame's seconds */
+    float thr[2]; /* speech: above this */
+    int in_ch;    /* the inbound leg's channel (the report's channel map; legs: 0) */
+} lv_map;
+
+static void lv_free(lv_map *m)
+{
+    free(m->db[0]);
+    free(m->db[1]);
+}
+
+/* The noise floor of a channel: the level 10 % of its frames are under (0.5 dB steps). */
+static float noise_floor(const float *db, size_t n)
+{
+    size_t hist[241] = {0};
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)lrintf((db[i] + 120.0f) * 2.0f);
+        hist[b < 0 ? 0 : b > 240 ? 240 : b]++;
+    }
+    size_t want = n / 10, seen = 0;
+    for (int b = 0; b <= 240; b++)
+        if ((seen += hist[b]) > want)
+            return (float)b / 2.0f - 120.0f;
+    return -120.0f;
+}
+
+/* The recording's levels, frame by frame and channel by channel. 0, or -1 with why. */
+static int levels_of(const cq_call_src *c, const cq_report *rep, lv_map *m, char *why, size_t n)
+{
+    memset(m, 0, sizeof(*m));
+    src_pair s;
+    if (src_open(c, &s, why, n) != 0)
+        return -1;
+    int ch = s.channels > 2 ? 2 : s.channels;
+    int fl = (int)lround(s.rate * RD_FRAME_SEC);
+    if (fl < 1)
+        fl = 1;
+    m->ch = ch;
+    m->fs = (double)fl / s.rate;
+    m->in_ch = s.n == 2 || rep->channel_map == CQ_MAP_IN_OUT ? 0 : 1;
+    float *buf[2][2] = {{NULL, NULL}, {NULL, NULL}};
+    int rc = 0;
+    for (int f = 0; f < s.n && rc == 0; f++)
+        for (int k = 0; k < 2 && rc == 0; k++)
+            if (!(buf[f][k] = calloc(RD_BLOCK, sizeof(float))))
+                rc = -1;
+    size_t cap = 0;
+    double acc[2] = {0, 0};
+    int filled = 0;
+    bool more[2] = {true, s.n == 2};
+    while (rc == 0 && (more[0] || more[1])) {
+        int64_t got[2] = {0, 0};
+        for (int f = 0; f < s.n; f++) {
+            if (!more[f])
+                continue;
+            cq_err e;
+            cq_err_clear(&e);
+            got[f] = cq_audio_read_planar(s.a[f], buf[f], RD_BLOCK, &e);
+            if (got[f] < 0) {
+                snprintf(why, n, "the recording could not be read again: %s", e.msg);
+                rc = -2;
+            } else if (got[f] == 0) {
+                more[f] = false;
+            }
+        }
+        int64_t mm = got[0] > got[1] ? got[0] : got[1];
+        if (rc != 0 || mm == 0)
+            break;
+        for (int64_t i = 0; i < mm && rc == 0; i++) {
+            for (int c2 = 0; c2 < ch; c2++) {
+                float x = s.n == 2 ? (i < got[c2] ? buf[c2][0][i] : 0.0f) : buf[0][c2][i];
+                acc[c2] += (double)x * x;
+            }
+            if (++filled < fl)
+                continue;
+            if (m->n == cap) {
+                cap = cap ? cap * 2 : 4096;
+                for (int c2 = 0; c2 < ch && rc == 0; c2++) {
+                    float *d = realloc(m->db[c2], cap * sizeof(float));
+                    if (!d)
+                        rc = -1;
+                    else
+                        m->db[c2] = d;
+                }
+                if (rc != 0)
+                    break;
+            }
+            for (int c2 = 0; c2 < ch; c2++) {
+                m->db[c2][m->n] = (float)(10.0 * log10(acc[c2] / fl + 1e-12));
+                acc[c2] = 0;
+            }
+            m->n++;
+            filled = 0;
+        }
+    }
+    for (int f = 0; f < 2; f++)
+        for (int k = 0; k < 2; k++)
+            free(buf[f][k]);
+    src_close(&s);
+    for (int c2 = 0; c2 < ch && rc == 0; c2++) {
+        float t = noise_floor(m->db[c2], m->n) + (float)RD_FLOOR_DB;
+        m->thr[c2] = t < -60.0f ? -60.0f : t;
+    }
+    if (rc == -1)
+        snprintf(why, n, "out of memory");
+    if (rc != 0)
+        lv_free(m);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The channel a transcript leg's speech is on. */
+static int chan_of(const lv_map *m, const tx_transcript *tx, int leg)
+{
+    if (m->ch < 2)
+        return 0;
+    int src = tx && leg >= 0 && leg < tx->n_legs ? tx->legs[leg].src : leg;
+    return src == 0 ? m->in_ch : 1 - m->in_ch;
+}
+
+/* speech on channel c at frame f: 1, a pause: -1, outside the recording: 0 */
+static int spoken(const lv_map *m, int c, long f)
+{
+    if (f < 0 || (size_t)f >= m->n)
+        return 0;
+    return m->db[c][f] > m->thr[c] ? 1 : -1;
+}
+
+/* The shift (seconds) under which the words of leg L around [a, b] agree best with channel c's
+ * speech: each frame scores +1 where both say speech or both a pause, -1 where they differ. A
+ * tie goes to the smaller shift. -1e9: no word near (nothing to align). */
+static double align(const lv_map *m, int c, const tx_leg *L, double a, double b)
+{
+    long D = lround(RD_SHIFT_SEC / m->fs);
+    long f0 = lround((a - RD_CONTEXT_SEC) / m->fs), f1 = lround((b + RD_CONTEXT_SEC) / m->fs);
+    long g0 = f0 - D, ng = f1 + D - g0 + 1; /* the words' frames, as the ASR placed them */
+    signed char *P = calloc((size_t)ng, 1);
+    if (!P)
+        return 0; /* out of memory: the ASR's times as they are */
+    for (long g = 0; g < ng; g++)
+        P[g] = -1;
+    bool any = false;
+    for (size_t k = 0; k < L->n; k++) {
+        const tx_segment *g = &L->segs[k];
+        size_t nw = g->n_words ? g->n_words : 1;
+        for (size_t j = 0; j < nw; j++) {
+            double ws = g->n_words ? g->words[j].start : g->start;
+            double we = g->n_words ? g->words[j].end : g->end;
+            long s0 = lround(ws / m->fs) - g0, s1 = lround(we / m->fs) - g0;
+            if (s1 < 0 || s0 >= ng || !(we > ws))
+                continue;
+            any = true;
+            for (long x = s0 < 0 ? 0 : s0; x <= s1 && x < ng; x++)
+                P[x] = 1;
+        }
+    }
+    double best_at = 0;
+    if (any) {
+        long best = LONG_MIN, best_d = 0;
+        for (long d = -D; d <= D; d++) {
+            long sc = 0;
+            for (long f = f0; f <= f1; f++)
+                sc += spoken(m, c, f) * P[f - d - g0];
+            if (sc > best || (sc == best && labs(d) < labs(best_d)))
+                best = sc, best_d = d;
+        }
+        best_at = (double)best_d * m->fs;
+    }
+    free(P);
+    return any ? best_at : -1e9;
+}
+
+/* The pause on channel c nearest t (within RD_EDGE_SEC) at its end (start: the value begins
+ * after it) or at its start (!start: the value ends before it): 1 with *at, the edge, that far
+ * into the pause; 0 none. The recording's start and end are pauses. */
+static int edge(const lv_map *m, int c, double t, bool start, double *at)
+{
+    long R = lround(RD_EDGE_SEC / m->fs), ft = lround(t / m->fs);
+    long minp = lround(RD_PAUSE_SEC / m->fs);
+    double best = 1e9;
+    int found = 0;
+    for (long f = ft - R; f <= ft + R; f++) {
+        /* an edge of a pause at f: start: f the first speech frame after a pause; else the
+         * first pause frame after speech */
+        if (spoken(m, c, f) != (start ? 1 : -1) || spoken(m, c, f - 1) == (start ? 1 : -1))
+            continue;
+        long len = 0, g = start ? f - 1 : f;
+        while (spoken(m, c, g) == -1 && len <= lround(RD_INTO_PAUSE_SEC * 2 / m->fs))
+            len++, g += start ? -1 : 1;
+        bool whole = spoken(m, c, g) == 0; /* the pause reaches the recording's edge */
+        if (len < minp && !whole)
+            continue;
+        double d = fabs((double)(f - ft));
+        if (d < best) {
+            double into = (double)len * m->fs / 2;
+            if (into > RD_INTO_PAUSE_SEC || whole)
+                into = RD_INTO_PAUSE_SEC;
+            best = d;
+            *at = (double)f * m->fs + (start ? -into : into);
+            found = 1;
+        }
+    }
+    return found;
+}
+
+/* The end edge at *at past a stop's release: when the speech after it is a burst shorter than
+ * RD_BURST_SEC, RD_RELEASE_DB or more under the loudest frame of the 0.3 s before it, then a
+ * pause ("eight": its closure, then its release), the edge goes into that pause instead. */
+static void past_release(const lv_map *m, int c, double *at)
+{
+    long f = lround(*at / m->fs), minp = lround(RD_PAUSE_SEC / m->fs);
+    while (spoken(m, c, f) == -1)
+        f++;
+    if (spoken(m, c, f) != 1)
+        return;
+    long p0 = f; /* the pause's start, and the loudest of the 0.3 s before it */
+    while (spoken(m, c, p0 - 1) == -1)
+        p0--;
+    float top = -120.0f, rel = -120.0f;
+    for (long g = p0 - lround(0.3 / m->fs); g < p0; g++)
+        if (spoken(m, c, g) != 0 && m->db[c][g] > top)
+            top = m->db[c][g];
+    long b = 0;
+    for (; spoken(m, c, f + b) == 1 && b <= lround(RD_BURST_SEC / m->fs); b++)
+        if (m->db[c][f + b] > rel)
+            rel = m->db[c][f + b];
+    long q = 0;
+    while (spoken(m, c, f + b + q) == -1 && q < lround(RD_INTO_PAUSE_SEC * 2 / m->fs))
+        q++;
+    if (b > lround(RD_BURST_SEC / m->fs) || rel > top - RD_RELEASE_DB ||
+        (q < minp && spoken(m, c, f + b + q) != 0))
+        return;
+    double into = (double)q * m->fs / 2;
+    *at = (double)(f + b) * m->fs + (into > RD_INTO_PAUSE_SEC ? RD_INTO_PAUSE_SEC : into);
+}
+
+/* Span i placed on the audio: [*a, *b] on its channel. */
+static void place_span(const lv_map *m, const tx_transcript *tx, const pv_span *sp, double guard,
+                       double *a, double *b)
+{
+    double ws = sp->words_start, we = sp->words_end;
+    int c = chan_of(m, tx, sp->leg);
+    const tx_leg *L = tx && sp->leg >= 0 && sp->leg < tx->n_legs ? &tx->legs[sp->leg] : NULL;
+    double d = L ? align(m, c, L, ws, we) : -1e9;
+    if (d < -1e8) { /* nothing to lay on the audio: the words' times and the guard band */
+        *a = ws - guard, *b = we + guard;
+        return;
+    }
+    double s = ws + d, e = we + d, x;
+    *a = edge(m, c, s, true, &x) ? x : s - guard;
+    if (edge(m, c, e, false, &x)) {
+        past_release(m, c, &x);
+        *b = x;
+    } else {
+        *b = e + guard;
+    }
+    /* never inside the value as the shifted times give it */
+    if (*a > s + RD_JITTER_SEC)
+        *a = s + RD_JITTER_SEC;
+    if (*b < e - RD_JITTER_SEC)
+        *b = e - RD_JITTER_SEC;
+    if (*b < *a)
+        *b = *a;
+}
+
+/* The other channel o over [a, b] (the value on channel c): the stretches muted appended to out,
+ * those where o's own party speaks left out. 0, or -1 (memory). */
+static int other_channel(const lv_map *m, int c, int o, double a, double b, ivl_list *out)
+{
+    long fa = (long)floor(a / m->fs), fb = (long)ceil(b / m->fs);
+    long bridge = lround(RD_BRIDGE_SEC / m->fs), pad = 2;
+    double from = a; /* the muted stretch under way */
+    long f = fa;
+    while (f < fb) {
+        if (spoken(m, o, f) != 1) {
+            f++;
+            continue;
+        }
+        /* the whole run of o's speech, gaps up to RD_BRIDGE_SEC bridged, before a and after b
+         * too */
+        long r0 = f, r1 = f + 1, gap = 0;
+        for (long g = r1; gap <= bridge && spoken(m, o, g) != 0; g++)
+            if (spoken(m, o, g) == 1)
+                r1 = g + 1, gap = 0;
+            else
+                gap++;
+        gap = 0;
+        for (long g = r0 - 1; gap <= bridge && spoken(m, o, g) != 0; g--)
+            if (spoken(m, o, g) == 1)
+                r0 = g, gap = 0;
+            else
+                gap++;
+        double eo = 0, ec = 0;
+        for (long g = r0; g < r1; g++) {
+            eo += pow(10.0, m->db[o][g] / 10.0);
+            ec += pow(10.0, m->db[c][g] / 10.0);
+        }
+        if (eo > ec) { /* its own speech: kept */
+            double k0 = (double)(r0 - pad) * m->fs, k1 = (double)(r1 + pad) * m->fs;
+            if (k0 > from && ivl_add(out, from, k0 < b ? k0 : b, "span") != 0)
+                return -1;
+            if (k1 > from)
+                from = k1;
+        }
+        f = r1;
+    }
+    if (b > from && ivl_add(out, from, b, "span") != 0)
+        return -1;
+    return 0;
+}
+
+/* The copy written to fd (a WAV header, then the frames), each channel c
+ * covered over iv[c]: 0, or -1 with why. */
+static int write_copy(const cq_call_src *c, const ivl_list iv[2], int mode, int fd, src_pair *s,
                       char *why, size_t n)
 {
     if (src_open(c, s, why, n) != 0)
@@ -617,7 +961,7 @@ static int write_copy(const cq_call_src *c, const ivl_list *iv, int mode, int fd
     }
     int64_t frame = 0;
     uint64_t bytes = 0;
-    size_t k = 0; /* the interval at or after the current frame */
+    size_t k[2] = {0, 0}; /* each channel's interval at or after the current frame */
     bool more[2] = {true, s->n == 2};
     while (rc == 0 && (more[0] || more[1])) {
         int64_t got[2] = {0, 0};
@@ -639,10 +983,12 @@ static int write_copy(const cq_call_src *c, const ivl_list *iv, int mode, int fd
             break;
         for (int64_t i = 0; i < m; i++) {
             double t = (double)(frame + i) / rate;
-            while (k < iv->n && iv->v[k].b <= t)
-                k++;
-            bool cover = k < iv->n && iv->v[k].a <= t;
             for (int c2 = 0; c2 < ch; c2++) {
+                const ivl_list *l = &iv[c2 ? 1 : 0];
+                size_t *kc = &k[c2 ? 1 : 0];
+                while (*kc < l->n && l->v[*kc].b <= t)
+                    (*kc)++;
+                bool cover = *kc < l->n && l->v[*kc].a <= t;
                 float x;
                 if (s->n == 2)
                     x = i < got[c2] ? buf[c2][0][i] : 0.0f;
@@ -686,11 +1032,12 @@ static int write_copy(const cq_call_src *c, const ivl_list *iv, int mode, int fd
 /* Every DTMF run in the file at path, on each channel at 8 kHz, through cq_tones with both of
  * our receivers on (dtmf_speech, dtmf_voice_cancel) beside libspandsp's: each run's interval
  * (widened by guard) appended to runs (when not NULL), *digits the digits heard, *first the
- * first run's start (-1: none). With iv (and mode), each interval of iv is also checked to hold
- * only what was written there (*bad: those that do not; *checked: those the file reached).
+ * first run's start (-1: none). With iv (and mode), each interval of iv[c] is also checked to
+ * hold only what was written there on channel c (*bad: those that do not; *checked: those the
+ * file reached).
  * 0, or -1 with why. */
 static int scan_file(const char *path, double guard, ivl_list *runs, size_t *digits, double *first,
-                     const ivl_list *iv, int mode, size_t *bad, size_t *checked, double *bad_at,
+                     const ivl_list iv[2], int mode, size_t *bad, size_t *checked, double *bad_at,
                      char *why, size_t n)
 {
     *digits = 0;
@@ -720,13 +1067,15 @@ static int scan_file(const char *path, double guard, ivl_list *runs, size_t *dig
         if (rc == 0 && rate != 8000 && !(rs[c] = cq_resample_create(rate, 8000, &err)))
             rc = -1;
     }
-    size_t ni = iv ? iv->n : 0;
-    bool *ivl_bad = ni ? calloc(ni, sizeof(bool)) : NULL;
-    bool *ivl_seen = ni ? calloc(ni, sizeof(bool)) : NULL;
-    if (ni && (!ivl_bad || !ivl_seen))
-        rc = -1;
+    /* each channel's intervals (iv[0], iv[1]): checked on that channel */
+    size_t ni[2] = {iv ? iv[0].n : 0, iv && ch > 1 ? iv[1].n : 0};
+    bool *ivl_bad[2] = {NULL, NULL}, *ivl_seen[2] = {NULL, NULL};
+    for (int c = 0; c < 2; c++)
+        if (ni[c] && (!(ivl_bad[c] = calloc(ni[c], sizeof(bool))) ||
+                      !(ivl_seen[c] = calloc(ni[c], sizeof(bool)))))
+            rc = -1;
     int64_t frame = 0;
-    size_t k = 0;
+    size_t k[2] = {0, 0};
     while (rc == 0) {
         int64_t got = cq_audio_read_planar(a, buf, RD_BLOCK, &e);
         if (got < 0) {
@@ -736,16 +1085,17 @@ static int scan_file(const char *path, double guard, ivl_list *runs, size_t *dig
         }
         if (got == 0)
             break;
-        for (int64_t i = 0; i < got && ni; i++) {
+        for (int64_t i = 0; i < got && (ni[0] || ni[1]); i++) {
             double t = (double)(frame + i) / rate;
-            while (k < ni && iv->v[k].b <= t)
-                k++;
-            if (k < ni && iv->v[k].a <= t) {
-                ivl_seen[k] = true;
-                int16_t want = covered(mode, frame + i, rate);
-                for (int c = 0; c < ch; c++)
+            int16_t want = covered(mode, frame + i, rate);
+            for (int c = 0; c < ch && c < 2; c++) {
+                while (k[c] < ni[c] && iv[c].v[k[c]].b <= t)
+                    k[c]++;
+                if (k[c] < ni[c] && iv[c].v[k[c]].a <= t) {
+                    ivl_seen[c][k[c]] = true;
                     if (abs(to_s16(buf[c][i]) - want) > 2)
-                        ivl_bad[k] = true;
+                        ivl_bad[c][k[c]] = true;
+                }
             }
         }
         for (int c = 0; c < ch && rc == 0; c++) {
@@ -781,21 +1131,24 @@ static int scan_file(const char *path, double guard, ivl_list *runs, size_t *dig
                     rc = -1;
             }
     }
-    if (ni && rc == 0) {
+    if (iv && rc == 0) {
         *bad = *checked = 0;
-        for (size_t i = 0; i < ni; i++) {
-            *checked += ivl_seen[i];
-            if (ivl_bad[i]) {
-                if (!*bad)
-                    *bad_at = iv->v[i].a;
-                (*bad)++;
+        for (int c = 0; c < 2; c++)
+            for (size_t i = 0; i < ni[c]; i++) {
+                *checked += ivl_seen[c][i];
+                if (ivl_bad[c][i]) {
+                    if (!*bad || iv[c].v[i].a < *bad_at)
+                        *bad_at = iv[c].v[i].a;
+                    (*bad)++;
+                }
             }
-        }
     }
     if (rc == -1)
         snprintf(why, n, "out of memory");
-    free(ivl_bad);
-    free(ivl_seen);
+    for (int c = 0; c < 2; c++) {
+        free(ivl_bad[c]);
+        free(ivl_seen[c]);
+    }
     for (int c = 0; c < 2; c++) {
         free(buf[c]);
         cq_tones_destroy(tn[c]);
@@ -837,7 +1190,7 @@ typedef struct verify_out {
     size_t ivl_checked; /* intervals checked */
 } verify_out;
 
-static int verify_copy(const char *path, const ivl_list *iv, int mode, verify_out *v, char *why,
+static int verify_copy(const char *path, const ivl_list iv[2], int mode, verify_out *v, char *why,
                        size_t n)
 {
     memset(v, 0, sizeof(*v));
@@ -905,15 +1258,6 @@ json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, const cha
     json_object_set_new(o, "types", types_json(p->pv.types));
     json_object_set_new(o, "counts", counts_json(tr ? tr->counts : (size_t[PV_N_TYPES]){0}));
     json_t *spans = json_array();
-    for (size_t i = 0; tr && i < tr->n; i++) {
-        json_t *s = json_object();
-        char name[32];
-        json_object_set_new(s, "type", json_string(type_key(tr->spans[i].type, name)));
-        json_object_set_new(s, "leg", json_string(tr->spans[i].leg == 0 ? "inbound" : "outbound"));
-        json_object_set_new(s, "start", json_real(round(tr->spans[i].start * 1000) / 1000));
-        json_object_set_new(s, "end", json_real(round(tr->spans[i].end * 1000) / 1000));
-        json_array_append_new(spans, s);
-    }
     json_object_set_new(o, "spans", spans);
     json_object_set_new(o, "digits_masked", json_integer((json_int_t)digits_masked));
     json_t *vf = json_object();
@@ -941,15 +1285,36 @@ json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, const cha
                         json_string(p->audio == 2   ? "tone"
                                     : p->audio == 1 ? "mute"
                                                     : "off"));
+    /* the spans: placed on their leg's audio when a copy is made, else the words' times */
+    double *at = tr && tr->n ? calloc(tr->n * 2, sizeof(double)) : NULL;
+    for (size_t i = 0; tr && at && i < tr->n; i++)
+        at[2 * i] = tr->spans[i].start, at[2 * i + 1] = tr->spans[i].end;
     if (p->audio) {
-        ivl_list iv = {0};
+        ivl_list all = {0}, iv[2] = {{0}, {0}};
         size_t runs = 0, pauses = 0;
         char why[1400] = "", dir[1040], path[1080], tmp[1100];
         size_t heard = 0;
-        int rc = intervals_of(p, rep, tr, &iv, &runs, &pauses);
+        lv_map lv = {0};
+        int rc = tr && tr->n && !at ? -1 : 0;
         if (rc == 0)
-            rc = scan_source(src, p->pv.guard_sec, &iv, &heard, why, sizeof(why));
-        ivl_merge(&iv);
+            rc = intervals_of(p, rep, &all, &runs, &pauses);
+        if (rc == 0)
+            rc = scan_source(src, p->pv.guard_sec, &all, &heard, why, sizeof(why));
+        if (rc == 0 && tr && tr->n)
+            rc = levels_of(src, rep, &lv, why, sizeof(why));
+        for (size_t i = 0; rc == 0 && tr && i < tr->n; i++) {
+            int ch = chan_of(&lv, tx, tr->spans[i].leg);
+            place_span(&lv, tx, &tr->spans[i], p->pv.guard_sec, &at[2 * i], &at[2 * i + 1]);
+            rc = ivl_add(&iv[ch], at[2 * i], at[2 * i + 1], "span");
+            if (rc == 0 && lv.ch == 2)
+                rc = other_channel(&lv, ch, 1 - ch, at[2 * i], at[2 * i + 1], &iv[1 - ch]);
+        }
+        lv_free(&lv);
+        for (int ch = 0; ch < 2 && rc == 0; ch++)
+            for (size_t i = 0; i < all.n && rc == 0; i++)
+                rc = ivl_add(&iv[ch], all.v[i].a, all.v[i].b, all.v[i].why);
+        ivl_merge(&iv[0]);
+        ivl_merge(&iv[1]);
         pl_redact_dir(c, db, dir, sizeof(dir));
         /* named as the store's list of a call's files has them (purged and erased with it) */
         store_file_redacted(dir, call_id, 0, path, sizeof(path));
@@ -967,27 +1332,33 @@ json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, const cha
         }
         src_pair sp;
         if (rc == 0)
-            rc = write_copy(src, &iv, p->audio, fd, &sp, why, sizeof(why));
+            rc = write_copy(src, iv, p->audio, fd, &sp, why, sizeof(why));
         if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0) && rc == 0) {
             snprintf(why, sizeof(why), "%s: %s", tmp, strerror(errno));
             rc = -1;
         }
         verify_out v;
         if (rc == 0)
-            rc = verify_copy(tmp, &iv, p->audio, &v, why, sizeof(why));
+            rc = verify_copy(tmp, iv, p->audio, &v, why, sizeof(why));
         if (rc == 0 && rename(tmp, path) != 0) {
             snprintf(why, sizeof(why), "%s: %s", path, strerror(errno));
             rc = -1;
         }
         if (rc != 0)
             unlink(tmp);
-        json_object_set_new(au, "intervals", json_integer((json_int_t)iv.n));
+        json_object_set_new(au, "intervals", json_integer((json_int_t)(iv[0].n + iv[1].n)));
         json_object_set_new(au, "dtmf_runs", json_integer((json_int_t)runs));
         json_object_set_new(au, "dtmf_runs_heard", json_integer((json_int_t)heard));
         json_object_set_new(au, "pauses", json_integer((json_int_t)pauses));
+        /* the seconds covered on any channel */
         double muted = 0;
-        for (size_t i = 0; i < iv.n; i++)
-            muted += iv.v[i].b - iv.v[i].a;
+        all.n = 0;
+        for (int ch = 0; ch < 2 && rc == 0; ch++)
+            for (size_t i = 0; i < iv[ch].n && rc == 0; i++)
+                rc = ivl_add(&all, iv[ch].v[i].a, iv[ch].v[i].b, iv[ch].v[i].why);
+        ivl_merge(&all);
+        for (size_t i = 0; i < all.n; i++)
+            muted += all.v[i].b - all.v[i].a;
         json_object_set_new(au, "covered_sec", json_real(round(muted * 1000) / 1000));
         if (rc == 0) {
             snprintf(res->audio, sizeof(res->audio), "%s", path);
@@ -1004,8 +1375,20 @@ json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, const cha
             json_object_set_new(au, "error", json_string(why));
             ok = false;
         }
-        free(iv.v);
+        free(all.v);
+        free(iv[0].v);
+        free(iv[1].v);
     }
+    for (size_t i = 0; tr && at && i < tr->n; i++) {
+        json_t *s = json_object();
+        char name[32];
+        json_object_set_new(s, "type", json_string(type_key(tr->spans[i].type, name)));
+        json_object_set_new(s, "leg", json_string(tr->spans[i].leg == 0 ? "inbound" : "outbound"));
+        json_object_set_new(s, "start", json_real(round(fmax(at[2 * i], 0) * 1000) / 1000));
+        json_object_set_new(s, "end", json_real(round(at[2 * i + 1] * 1000) / 1000));
+        json_array_append_new(spans, s);
+    }
+    free(at);
     if (p->marks_unplaced) { /* a pause asked for that the copy could not honour */
         json_object_set_new(vf, "marks", json_string(p->marks_unplaced));
         ok = false;

@@ -90,12 +90,14 @@ int pv_detect(const pv_word *w, size_t n, const pv_settings *s, pv_hits *out);
 void pv_hits_free(pv_hits *h);
 
 /* A redacted span, for audio redaction: one leg's [start, end], the guard band included
- * (start never below 0). */
+ * (start never below 0), and its words' times (the audio copy places these on the leg's own
+ * speech: src/pipeline/redact.c). */
 typedef struct pv_span {
     pv_type type;
     int leg; /* index into tx_transcript.legs */
     cq_role role;
     double start, end;
+    double words_start, words_end; /* its first word's start, its last word's end */
 } pv_span;
 
 typedef struct pv_redaction {

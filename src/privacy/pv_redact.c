@@ -594,7 +594,9 @@ static int pass(tx_transcript *t, const pv_settings *s, pv_redaction *out, size_
                                          .leg = x->leg,
                                          .role = x->role,
                                          .start = a > 0 ? a : 0,
-                                         .end = x->end + s->guard_sec};
+                                         .end = x->end + s->guard_sec,
+                                         .words_start = x->start,
+                                         .words_end = x->end};
         out->counts[x->type]++;
     }
     rc = 0;

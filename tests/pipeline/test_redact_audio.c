@@ -14,7 +14,10 @@
  *     muted are counted per level and printed, with a floor: what was measured;
  *   - keyed alone: the same sequences on a quiet line (-60 dBFS noise), every digit muted.
  * Each copy is also analysed again by the engine: no DTMF event may be left in it.
- *   test_redact_audio          the keyed-alone set (no corpus needed)
+ *   - spans placed: a card said after "sure it's", the agent's "okay" between its groups and
+ *     the agent's next question just after it, the ASR's times off by a shift per segment: the
+ *     copy silent over the card's words and every other word within 3 dB of the recording's.
+ *   test_redact_audio          the keyed-alone set and the spans placed (no corpus needed)
  *   test_redact_audio corpus   call06 and the under-speech set; 77 (skip) without ../shared
  */
 #include "testutil.h"
@@ -275,6 +278,192 @@ static void test_pause_codes(void **state)
     tu_rmdir(dir);
 }
 
+/* ---- the spans placed on the audio ------------------------------------------------------------
+ * A card said after "sure it's", in two groups with the agent's "okay" between them, its last
+ * word ending in a stop's closure and release, and the agent's next question 0.56 s after it; the
+ * ASR's word times off by one shift per segment
+ * (+0.27 s for the customer's, -0.22 s for the agent's) and a few ms more per word, as
+ * tests/asr/fake_asr.py's jitter and an ASR's own errors place them. The copy must be silent over
+ * every word of the card on its channel, and every other word, on either channel, within 3 dB
+ * of its level in the recording: the silence covers the value and nothing else. */
+
+typedef struct said {
+    int leg;       /* 0 the customer (channel 1, inbound), 1 the agent */
+    double s, e;   /* its true time */
+    const char *w; /* as the ASR wrote it */
+} said;
+
+static uint32_t g_seed = 0x5eed;
+
+static double urand(void)
+{
+    g_seed = g_seed * 1664525u + 1013904223u;
+    return (double)(g_seed >> 8) / 16777216.0;
+}
+
+static void write_wav2(const char *path, const float *x, size_t frames)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint32_t data = (uint32_t)(frames * 4);
+    uint8_t h[44] = {'R', 'I', 'F', 'F', 0,  0, 0,   0,   'W', 'A',  'V',  'E', 'f', 'm', 't',
+                     ' ', 16,  0,   0,   0,  1, 0,   2,   0,   0x40, 0x1f, 0,   0,   0,   0x7d,
+                     0,   0,   4,   0,   16, 0, 'd', 'a', 't', 'a',  0,    0,   0,   0};
+    uint32_t riff = 36 + data;
+    memcpy(h + 4, &riff, 4);
+    memcpy(h + 40, &data, 4);
+    assert_int_equal(fwrite(h, 1, 44, f), 44);
+    for (size_t i = 0; i < frames * 2; i++) {
+        float v = x[i] * 32768.0f;
+        int16_t s = v >= 32767 ? 32767 : v <= -32768 ? -32768 : (int16_t)lrintf(v);
+        assert_int_equal(fwrite(&s, 2, 1, f), 1);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+static void seg_of(tx_leg *L, const said *w, size_t nw, int leg, double shift, const double *jit)
+{
+    size_t n = 0, k = 0;
+    for (size_t i = 0; i < nw; i++)
+        n += w[i].leg == leg;
+    tx_segment *g = &L->segs[L->n++];
+    g->words = calloc(n, sizeof(tx_word));
+    char text[512] = "";
+    for (size_t i = 0; i < nw; i++) {
+        if (w[i].leg != leg)
+            continue;
+        tx_word *x = &g->words[k];
+        x->start = w[i].s + shift + jit[k % 4];
+        x->end = w[i].e + shift + jit[(k + 1) % 4];
+        x->text = strdup(w[i].w);
+        x->probability = TX_UNKNOWN;
+        snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s", k ? " " : "", w[i].w);
+        k++;
+    }
+    g->n_words = n;
+    g->start = g->words[0].start;
+    g->end = g->words[n - 1].end;
+    g->text = strdup(text);
+    g->norm = strdup(text);
+    g->avg_logprob = g->compression_ratio = g->no_speech_prob = TX_UNKNOWN;
+    g->role = L->role;
+    snprintf(g->speaker, sizeof(g->speaker), "%s", L->speaker);
+}
+
+static void test_spans_placed(void **state)
+{
+    (void)state;
+    static const said w[] = {
+        {1, 0.50, 0.80, "what"},   {1, 0.86, 1.20, "is"},     {1, 1.28, 1.55, "the"},
+        {1, 1.62, 1.90, "number"}, {0, 2.60, 2.90, "sure"},   {0, 2.96, 3.16, "it's"},
+        {0, 3.24, 3.52, "[CARD]"}, {0, 3.58, 3.86, "[CARD]"}, {0, 3.92, 4.20, "[CARD]"},
+        {0, 4.26, 4.54, "[CARD]"}, {1, 4.70, 4.95, "okay"},   {0, 5.14, 5.42, "[CARD]"},
+        {0, 5.48, 5.76, "[CARD]"}, {0, 5.82, 6.10, "[CARD]"}, {0, 6.16, 6.44, "[CARD]"},
+        {1, 7.00, 7.30, "and"},    {1, 7.36, 7.70, "the"},    {1, 7.76, 8.10, "expiry"}};
+    const size_t nw = sizeof(w) / sizeof(w[0]);
+    char *dir = tu_tmpdir();
+    cq_engine *e = events_engine();
+    size_t n = 9 * RATE;
+    float *x = malloc(n * 2 * sizeof(float));
+    for (size_t i = 0; i < n * 2; i++) /* the line's noise, -66 dBFS */
+        x[i] = (float)((urand() * 2 - 1) * 8.5e-4);
+    for (size_t k = 0; k < nw; k++) { /* a word: noise at about -20 dBFS, 4 ms fades */
+        size_t a = (size_t)lround(w[k].s * RATE), b = (size_t)lround(w[k].e * RATE);
+        for (size_t i = a; i < b; i++) {
+            double fade = fmin(1.0, fmin((double)(i - a), (double)(b - 1 - i)) / 32.0);
+            /* the card's last word ends as "eight" does: a 60 ms closure, a 50 ms release */
+            if (k == 14 && i >= b - (size_t)(0.11 * RATE) && i < b - (size_t)(0.05 * RATE))
+                continue;
+            x[i * 2 + (size_t)w[k].leg] = (float)((urand() * 2 - 1) * 0.17 * fade);
+        }
+    }
+    char path[600];
+    snprintf(path, sizeof(path), "%s/placed.wav", dir);
+    write_wav2(path, x, n);
+    free(x);
+
+    /* the transcript as an ASR gives it, the card's words redacted, and its span */
+    static const double jc[4] = {0.03, -0.04, 0.01, -0.02}, ja[4] = {-0.02, 0.04, 0.0, 0.03};
+    tx_transcript tx;
+    memset(&tx, 0, sizeof(tx));
+    tx.n_legs = 2;
+    for (int l = 0; l < 2; l++) {
+        tx_leg *L = &tx.legs[l];
+        snprintf(L->name, sizeof(L->name), "%s", l ? "outbound" : "inbound");
+        L->role = l ? CQ_ROLE_AGENT : CQ_ROLE_CUSTOMER;
+        snprintf(L->speaker, sizeof(L->speaker), "%s", l ? "agent" : "customer");
+        L->src = l;
+        L->segs = calloc(1, sizeof(tx_segment));
+        L->cap = 1;
+        seg_of(L, w, nw, l, l ? -0.22 : 0.27, l ? ja : jc);
+    }
+    const tx_segment *g = &tx.legs[0].segs[0];
+    pv_span span = {.type = PV_CARD, .leg = 0, .role = CQ_ROLE_CUSTOMER};
+    span.words_start = g->words[2].start, span.words_end = g->words[g->n_words - 1].end;
+    pv_redaction tr = {.spans = &span, .n = 1, .words = 8};
+    tr.counts[PV_CARD] = 1;
+
+    static cfg_settings c;
+    cfg_defaults(&c);
+    snprintf(c.redact_dir, sizeof(c.redact_dir), "%s", dir);
+    pl_redact_plan p = {.on = true, .pv = pv_default_settings(), .audio = 1};
+    p.pv.guard_sec = c.redact_guard_sec;
+    span.start = span.words_start - p.pv.guard_sec, span.end = span.words_end + p.pv.guard_sec;
+    cq_call_src src = {.path = path, .name = path};
+    cq_report *rep = NULL;
+    cq_err err;
+    assert_int_equal(cq_engine_analyze(e, &src, &rep, &err), CQ_OK);
+    pl_redact_result res;
+    json_t *o = pl_redact_call(&p, &c, "x.db", 7, &src, rep, &tx, &tr, 0, &res);
+    assert_non_null(o);
+    char *js = json_dumps(json_object_get(o, "spans"), JSON_COMPACT);
+    print_message("spans: %s\n", js);
+    free(js);
+    assert_true(json_is_true(json_object_get(json_object_get(o, "verify"), "ok")));
+    json_decref(o);
+    cq_report_destroy(rep);
+
+    size_t frames, f0;
+    int ch, ch0;
+    int16_t *y = read_copy(res.audio, &frames, &ch);
+    int16_t *x0 = read_copy(path, &f0, &ch0);
+    assert_int_equal(ch, 2);
+    assert_int_equal(frames, f0);
+    size_t loud = 0, lowered = 0, pieces = 0;
+    for (size_t k = 0; k < nw; k++) {
+        size_t a = (size_t)lround(w[k].s * RATE), b = (size_t)lround(w[k].e * RATE);
+        int c2 = w[k].leg;
+        if (!strcmp(w[k].w, "[CARD]")) {
+            for (size_t i = a; i < b; i++)
+                loud += y[i * 2 + (size_t)c2] != 0;
+            continue;
+        }
+        double e0 = 0, e1 = 0;
+        for (size_t i = a; i < b; i++) {
+            e0 += (double)x0[i * 2 + (size_t)c2] * x0[i * 2 + (size_t)c2];
+            e1 += (double)y[i * 2 + (size_t)c2] * y[i * 2 + (size_t)c2];
+        }
+        double db = e1 > 0 ? 10 * log10(e1 / e0) : -120;
+        pieces++;
+        if (db < -3) {
+            lowered++;
+            print_message("lowered: %s %.2f-%.2f (channel %d): %.1f dB\n", w[k].w, w[k].s, w[k].e,
+                          c2 + 1, db);
+        }
+    }
+    print_message("the card's samples not silent: %zu; pieces of speech outside it lowered by more "
+                  "than 3 dB: %zu of %zu\n",
+                  loud, lowered, pieces);
+    assert_int_equal(loud, 0);
+    assert_int_equal(lowered, 0);
+    free(y);
+    free(x0);
+    unlink(res.audio);
+    tx_transcript_free(&tx);
+    cq_engine_destroy(e);
+    tu_rmdir(dir);
+}
+
 static void test_call06(void **state)
 {
     (void)state;
@@ -365,7 +554,8 @@ static void test_under_speech(void **state)
 }
 
 static const struct CMUnitTest k_logic[] = {cmocka_unit_test(test_keyed_alone),
-                                            cmocka_unit_test(test_pause_codes)};
+                                            cmocka_unit_test(test_pause_codes),
+                                            cmocka_unit_test(test_spans_placed)};
 static const struct CMUnitTest k_corpus[] = {cmocka_unit_test(test_call06),
                                              cmocka_unit_test(test_under_speech)};
 TU_MAIN(k_logic, k_corpus)

@@ -3,7 +3,8 @@
 measured against the truth, and an independent Luhn scan of everything it stored or sent.
 
     score_redaction.py --script CORPUS/script.json --asr-log DIR --db STORE.db
-                       [--scan FILE_OR_DIR ...] [--json OUT] [--label NAME]
+                       [--calls CORPUS/calls] [--scan FILE_OR_DIR ...] [--json OUT]
+                       [--label NAME]
 
 What it reads:
   - the truth (script.json): each call's words with their times, and its items (entities and
@@ -28,6 +29,12 @@ What it measures (printed as tables; --json writes the figures):
          frame) or a single tone there. Precision per type: the report's spans of that type
          that overlap an entity of that type on their leg / all its spans of that type. Every
          span is also checked in the audio: silent or a tone.
+  kept   the speech outside the values: every word said on either leg that is not a word of
+         an entity's value (its first word to its last) nor taken for one by the text
+         redaction (a false hit, counted by precision) is a piece; its level in the redacted
+         audio (its channel, over its true time) against the uploaded call's (--calls, decoded
+         by sox): a piece lowered by more than 3 dB was cut by a silence that reached past the
+         value (the words before it, "sure it's", or the other party's reply beside it).
   scan   Luhn-valid 13-19 digit runs, read independently of callqa: written digits with single
          spaces, dashes, commas or points between them, and spoken digit words ("four one one
          one ...") with spaces, commas or dashes, in: every text cell of the store, the store's
@@ -38,13 +45,23 @@ Exit status: 0; the shell test asserts on the --json figures.
 """
 import argparse
 import array
+import io
 import json
 import math
 import os
 import re
 import sqlite3
+import subprocess
 import sys
 import wave
+
+try:  # C speed for the pieces' levels (Python 3.11 has it; without it, the same in Python)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioop
+except ImportError:
+    audioop = None
 
 PLACEHOLDER = re.compile(r"^\[([A-Z_]+)\][.,?!]*$")
 TYPE_OF = {"CARD": "card", "CVV": "cvv", "EXPIRY": "expiry", "SSN": "ssn",
@@ -52,6 +69,7 @@ TYPE_OF = {"CARD": "card", "CVV": "cvv", "EXPIRY": "expiry", "SSN": "ssn",
            "DOB": "dob"}
 ENTITY_TYPES = ["card", "cvv", "expiry", "ssn", "iban", "email", "phone"]
 MUTE_DB = -60.0
+PIECE_DB = 3.0  # a piece of speech outside the values lowered by more than this has been cut
 TOL = 0.001  # the report's span times are rounded to 1 ms
 WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
          "six": "6", "seven": "7", "eight": "8", "nine": "9"}
@@ -204,6 +222,50 @@ def read_wav(path):
     return [a[c::ch] for c in range(ch)], rate
 
 
+def energy(x):
+    """The sum of the squares of the samples x (an array of 16-bit samples)."""
+    if not len(x):
+        return 0.0
+    if audioop is not None:
+        r = audioop.rms(x.tobytes(), 2)
+        return float(r) * r * len(x)
+    return float(sum(v * v for v in x))
+
+
+def read_original(calls_dir, c):
+    """The call's legs as it was uploaded, decoded by sox: ({"customer": samples, "agent":
+    samples}, rate), or (None, None) when its files are not there."""
+    paths = [os.path.join(calls_dir, f) for f in c.get("files", [])]
+    if not paths or not all(os.path.exists(p) for p in paths):
+        return None, None
+    legs, rate = [], None
+    for p in paths:
+        # PCM, u-law, A-law and GSM 06.10, decoded by sox to 16-bit PCM
+        x, rate = read_wav(io.BytesIO(subprocess.run(
+            ["sox", "-q", "-V1", p, "-t", "wav", "-e", "signed-integer", "-b", "16", "-"],
+            check=True, stdout=subprocess.PIPE).stdout))
+        legs += x
+    # ViciDial layout and the GSM legs (-in, -out): the customer first
+    return {"customer": legs[0], "agent": legs[1] if len(legs) > 1 else legs[0]}, rate
+
+
+def speech_pieces(c, redacted_words):
+    """The pieces of speech outside the values: every word said on either leg that is not a
+    word of an entity's value (from its first word to its last, on its leg) and that the text
+    redaction did not take for one (those are counted by precision). [(role, index, word, s, e)]."""
+    inside = set()
+    for it in c["items"]:
+        if it["kind"] == "entity" and it["words"]:
+            for k in range(min(it["words"]), max(it["words"]) + 1):
+                inside.add((it["leg"], k))
+    out = []
+    for role in ("customer", "agent"):
+        for k, w in enumerate(c["legs"][role]["words"]):
+            if (role, k) not in inside and (role, k) not in redacted_words:
+                out.append((role, k, w["w"], w["s"], w["e"]))
+    return out
+
+
 def is_quiet_or_tone(x):
     """Whether the samples x are silent (every 20 ms frame at most MUTE_DB) or a single steady
     tone (each 10 ms frame's level within 1.5 dB and its zero crossings within 2 of the
@@ -293,6 +355,7 @@ def main():
     ap.add_argument("--asr-log", required=True)
     ap.add_argument("--db", required=True)
     ap.add_argument("--scan", nargs="*", default=[])
+    ap.add_argument("--calls", help="the uploaded calls (default: calls/ beside --script)")
     ap.add_argument("--json")
     ap.add_argument("--label", default="")
     args = ap.parse_args()
@@ -324,6 +387,8 @@ def main():
     near_hit = {}
     verify_failed = []
     dtmf_runs, dtmf_calls = 0, []
+    pieces, lowered, no_original = 0, [], []
+    calls_dir = args.calls or os.path.join(os.path.dirname(os.path.abspath(args.script)), "calls")
     for rid, detail, report, red_path in rows:
         c = truth.get(rid)
         if c is None:
@@ -456,6 +521,25 @@ def main():
             x = chans[chan_of[role]][max(0, int(math.ceil(a * rate))):int(b * rate)]
             return is_quiet_or_tone(x)
 
+        # ---- the speech outside the values: each piece as loud as in the original
+        orig, orate = read_original(calls_dir, c) if chans is not None else (None, None)
+        if chans is not None and orig is None:
+            no_original.append(rid)
+        elif chans is not None and orate != rate:
+            no_original.append("%s (%d Hz, the copy %d Hz)" % (rid, orate, rate))
+        elif chans is not None:
+            taken = {(role, k) for (role, k), g in src_of.items()
+                     if any(PLACEHOLDER.match(x[0].strip()) for x in g)}
+            for role, k, word, a, b in speech_pieces(c, taken):
+                i, j = int(round(a * rate)), int(round(b * rate))
+                e0 = energy(orig[role][i:j])
+                if e0 <= 0:
+                    continue
+                e1 = energy(chans[chan_of[role]][i:j])
+                db = 10 * math.log10(e1 / e0) if e1 > 0 else -120.0
+                pieces += 1
+                if db < -PIECE_DB:
+                    lowered.append("%s %s %r %.2f-%.2f: %.1f dB" % (rid, role, word, a, b, db))
         for role, typ, a, b in spans:
             if chans is not None and not quiet(role, a, b):
                 bad_spans.append("%s %s %s %.2f-%.2f" % (rid, role, typ, a, b))
@@ -522,6 +606,12 @@ def main():
     print("DTMF runs muted (nothing is keyed in these calls: talk-off): %d in %d calls%s" % (
         dtmf_runs, len(dtmf_calls), (" (" + ", ".join(dtmf_calls[:8]) + ")") if dtmf_calls
         else ""))
+    print("pieces of speech outside the values (each word said that is not an entity's) lowered "
+          "by more than %.0f dB in the redacted audio: %d of %d%s" % (
+              PIECE_DB, len(lowered), pieces,
+              "; calls without their original: %d" % len(no_original) if no_original else ""))
+    for e in lowered[:12]:
+        print("  lowered: %s" % e)
     for e in verify_failed[:5]:
         print("  verify: %s" % e)
     for e in bad_spans[:5]:
@@ -532,6 +622,7 @@ def main():
                        "traced": traced, "untraced": untraced, "stray": stray,
                        "no_transcript": no_tx, "no_redaction": no_red, "no_audio": no_audio,
                        "bad_spans": bad_spans, "verify_failed": verify_failed,
+                       "pieces": pieces, "lowered": lowered, "no_original": no_original,
                        "dtmf_runs": dtmf_runs, "dtmf_calls": dtmf_calls, "hows": hows, "near_hit": near_hit,
                        "luhn_store": [list(h) for h in store_hits],
                        "luhn_other": [list(h) for h in other_hits], "scanned": n_scanned,

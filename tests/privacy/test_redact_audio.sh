@@ -10,6 +10,8 @@
 #     recall >= 99 %, every type's precision >= 95 %);
 #   - every redacted span silent or a tone in the redacted WAV; every entity digit's true span
 #     inside a span;
+#   - the silence covers the values and nothing else: every word said outside an entity's value,
+#     on either leg, within 3 dB of its level in the uploaded call;
 #   - 0 Luhn-valid card numbers in the store (cells and file), the worker's and the service's
 #     logs and the fake LLM's requests (an independent scan);
 #   - every chunk the worker sent matched by the fake to its own call.
@@ -169,6 +171,8 @@ check "audio: card, CVV and SSN recall >= 99 % (every digit inside a silent span
 check "audio: every type's precision >= 95 %" \
     fig 'all(f["precision"] is None or f["precision"] >= 0.95 for f in d["audio"].values())'
 check "audio: every redacted span silent or a tone" fig 'not d["bad_spans"]'
+check "audio: the silence covers the values and nothing else (every piece of speech outside them within 3 dB of the original)" \
+    fig 'd["pieces"] > 0 and not d["lowered"] and not d["no_original"]'
 check "no Luhn-valid card number left in the store" fig 'not d["luhn_store"]'
 check "no Luhn-valid card number in the logs or the LLM's requests" fig 'not d["luhn_other"]'
 echo "run time: $(($(date +%s) - t_start)) s (corpus $((t_corpus - t_start)) s)"
