@@ -32,16 +32,19 @@ import hep_send  # noqa: E402  its wait_room
 
 
 class Collector:
-    """`callqa sip --hep 127.0.0.1:0` writing to root/name/, its lines in root/name.jsonl."""
+    """`callqa sip --hep 127.0.0.1:0` writing to root/name/, its lines in root/name.jsonl; the
+    settings added against these cases given as CALLQA_* variables in env (a collector before
+    them ignores them: each case shows its lock-out there, not a refusal to start)."""
 
-    def __init__(self, root, name, args=()):
+    def __init__(self, root, name, args=(), env=None):
         self.dir = os.path.join(root, name)
         os.makedirs(self.dir, exist_ok=True)
         self.out = os.path.join(root, name + ".jsonl")
         self.err = os.path.join(root, name + ".err")
         self.proc = subprocess.Popen(
             [rt.CQ, "sip", "--hep", "127.0.0.1:0", "--hep-dir", self.dir] + list(args),
-            stdout=open(self.out, "wb"), stderr=open(self.err, "wb"))
+            stdout=open(self.out, "wb"), stderr=open(self.err, "wb"),
+            env=dict(os.environ, **(env or {})))
         self.port = None
         m = rt.until(lambda: re.search(r"collecting HEP on \S+ port (\d+)", self.stderr()) or
                      self.proc.poll() is not None)
@@ -205,12 +208,12 @@ def cat_hep_calls(root):
           "%d lines, %s" % (len(closed_as), col.stderr()[-600:]))
     check("calls: exits 0", rc == 0, "exit %s" % rc)
     # an answered call that goes silent is written after --hep-silent-sec, not 4 h later
-    col = Collector(root, "silent", ["--hep-silent-sec", "1"])
+    col = Collector(root, "silent", env={"CALLQA_HEP_SILENT_SEC": "1"})
     if not col.port:
         return
     send_udp(col.port, packets(call("quiet-1@10.0.0.9", bye=False)))
     line = rt.until(lambda: col.line_of("quiet-1@10.0.0.9"), step=0.1)
-    check("silent: an answered call silent past --hep-silent-sec 1: written and announced "
+    check("silent: an answered call silent past hep_silent_sec 1: written and announced "
           "before the stop (closed silent)", line and line.get("closed") == "silent", str(line))
     real_call(col, "silent")
     check("silent: exits 0", col.stop() == 0)
@@ -242,7 +245,7 @@ def cat_hep_conns(root):
           n == 1 and first and col.count("closed before a whole packet") == 1 and
           rc == 0, col.stderr()[-400:])
     # one address's share: of 16 connections from 127.0.0.2 that send nothing whole, 4 stay
-    col = Collector(root, "share", ["--hep-max-conns", "16", "--hep-conns-per-addr", "4"])
+    col = Collector(root, "share", ["--hep-max-conns", "16"], {"CALLQA_HEP_CONNS_PER_ADDR": "4"})
     if not col.port:
         return
     idle = []
@@ -253,7 +256,7 @@ def cat_hep_conns(root):
         idle.append(s)
     rt.until(lambda: accept_queue(col.port) == 0)
     n = rt.until(lambda: sum(closed(s) for s in idle) >= 12 and sum(closed(s) for s in idle))
-    check("share: 16 connections from one address with --hep-conns-per-addr 4: 12 closed, the "
+    check("share: 16 connections from one address with hep_conns_per_addr 4: 12 closed, the "
           "newest 4 open (%s closed)" % n,
           n == 12 and not any(closed(s) for s in idle[12:]), col.stderr()[-400:])
     real_call(col, "share", "tcp")
@@ -262,7 +265,8 @@ def cat_hep_conns(root):
     check("share: exits 0", col.stop() == 0)
     # a byte now and then holds no connection: before its first whole packet (first_sec), and
     # after it (idle counted from the last whole packet, not the last byte)
-    col = Collector(root, "trickle", ["--hep-conn-first-sec", "1", "--hep-conn-idle-sec", "2"])
+    col = Collector(root, "trickle", ["--hep-conn-idle-sec", "2"],
+                    {"CALLQA_HEP_CONN_FIRST_SEC": "1"})
     if not col.port:
         return
     a = socket.create_connection(("127.0.0.1", col.port), timeout=rt.HANG)
@@ -284,7 +288,7 @@ def cat_hep_conns(root):
 
     done = rt.until(trickle, step=0.2)
     check("trickle: a byte every 0.2 s holds no connection: closed before a whole packet "
-          "(--hep-conn-first-sec 1) and after one (--hep-conn-idle-sec 2) (%d and %d bytes sent)"
+          "(hep_conn_first_sec 1) and after one (--hep-conn-idle-sec 2) (%d and %d bytes sent)"
           % tuple(sent), done and max(sent) < len(half) - 1, col.stderr()[-400:])
     real_call(col, "trickle", "tcp")
     rc = col.stop()
@@ -387,7 +391,7 @@ def folder_bytes(d):
 
 
 def cat_hep_disk(root):
-    """Finding 10: the HEP folder had no bound on disk. With --hep-dir-max-mb 1 and 0.5 MiB of
+    """Finding 10: the HEP folder had no bound on disk. With hep_dir_max_mb 1 and 0.5 MiB of
     evidence already there, 12 calls of 90 KiB: those that fit written, the rest not, each
     counted and said; nothing deleted; once the evidence is moved away, calls are written
     again."""
@@ -396,7 +400,7 @@ def cat_hep_disk(root):
     ev = os.path.join(d, "evidence.pcap")
     with open(ev, "wb") as f:
         f.write(b"\x00" * (512 << 10))
-    col = Collector(root, "disk", ["--hep-dir-max-mb", "1"])
+    col = Collector(root, "disk", env={"CALLQA_HEP_DIR_MAX_MB": "1"})
     if not col.port:
         return
     big = ["big-%d@10.0.0.1" % i for i in range(12)]
