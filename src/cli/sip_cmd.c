@@ -263,14 +263,28 @@ static void on_hep_signal(int sig)
         lv_hep_stop(g_hep);
 }
 
-/* A call written: read back, one line of what it holds. */
+/* A call written: read back, one line of what it holds. Every written call has its line: a
+ * Call-ID that is not UTF-8 is given as net_json_wire makes it (each byte past ASCII as
+ * U+FFFD, as `callqa sip --json` gives it), and exactly in call_id_hex. */
 static void on_hep_call(void *user, const lv_hep_call *hc)
 {
     (void)user;
-    json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:f,s:I,s:I,s:s}", "event", "hep_call", "file",
-                          hc->file, "call_id", hc->call_id, "start", (json_int_t)hc->first_sec,
-                          "open_sec", hc->open_sec, "packets", (json_int_t)hc->packets, "dropped",
-                          (json_int_t)hc->dropped, "closed", hc->closed);
+    json_t *o =
+        json_pack("{s:s,s:s,s:o,s:I,s:f,s:I,s:I,s:s}", "event", "hep_call", "file", hc->file,
+                  "call_id", net_json_wire(hc->call_id), "start", (json_int_t)hc->first_sec,
+                  "open_sec", hc->open_sec, "packets", (json_int_t)hc->packets, "dropped",
+                  (json_int_t)hc->dropped, "closed", hc->closed);
+    json_t *utf8 = json_string(hc->call_id);
+    if (o && !utf8) { /* its bytes, exactly (at most NET_SIP_CALL_ID_MAX) */
+        size_t n = strlen(hc->call_id);
+        char *hex = malloc(2 * n + 1);
+        for (size_t i = 0; hex && i < n; i++)
+            snprintf(hex + 2 * i, 3, "%02x", (unsigned char)hc->call_id[i]);
+        if (hex)
+            json_object_set_new(o, "call_id_hex", json_string(n ? hex : ""));
+        free(hex);
+    }
+    json_decref(utf8);
     net_capture *c = NULL;
     char err[512];
     if (o && net_read_any_path(hc->path, NULL, &c, err, sizeof(err)) == 0) {
@@ -278,8 +292,10 @@ static void on_hep_call(void *user, const lv_hep_call *hc)
         for (size_t i = 0; i < c->n_dialogs && d; i++) {
             const net_sip_dialog *x = &c->dialogs[i];
             json_array_append_new(
-                d, json_pack("{s:s?,s:s?,s:i,s:o}", "call_id", x->call_id, "method", x->method,
-                             "final_status", x->final_status, "talk_sec",
+                d, json_pack("{s:o,s:o,s:i,s:o}", "call_id",
+                             x->call_id ? net_json_wire(x->call_id) : json_null(), "method",
+                             x->method ? net_json_wire(x->method) : json_null(), "final_status",
+                             x->final_status, "talk_sec",
                              x->talk_sec >= 0 ? json_real(x->talk_sec) : json_null()));
         }
         for (size_t i = 0; i < c->n_findings && f; i++)
@@ -322,9 +338,12 @@ static int hep_collect(const cfg_settings *c)
     lv_hep_params p = lv_hep_defaults();
     p.host = host, p.port = port, p.dir = c->hep_dir, p.allow = c->hep_allow;
     p.key = key[0] ? key : NULL;
-    p.idle_sec = c->hep_idle_sec, p.max_call_sec = c->hep_max_call_sec;
+    p.idle_sec = c->hep_idle_sec, p.silent_sec = c->hep_silent_sec;
+    p.max_call_sec = c->hep_max_call_sec;
     p.max_calls = c->hep_max_calls, p.call_kib = c->hep_call_kib, p.max_kib = c->hep_max_kib;
-    p.max_conns = c->hep_max_conns, p.conn_idle_sec = c->hep_conn_idle_sec;
+    p.max_conns = c->hep_max_conns, p.max_conns_per_addr = c->hep_conns_per_addr;
+    p.conn_first_sec = c->hep_conn_first_sec, p.conn_idle_sec = c->hep_conn_idle_sec;
+    p.dir_max_mb = c->hep_dir_max_mb;
     p.on_call = on_hep_call, p.on_error = on_hep_error;
     cq_err err;
     cq_err_clear(&err);
@@ -341,25 +360,37 @@ static int hep_collect(const cfg_settings *c)
     sigaction(SIGINT, &sa, NULL);
     fprintf(stderr, "callqa sip: collecting HEP on %s port %d (UDP and TCP), calls written to %s\n",
             host, lv_hep_port(s, false), c->hep_dir);
+    lv_hep_stats st0;
+    lv_hep_get_stats(s, &st0);
+    if (st0.dir_mb >= (uint64_t)c->hep_dir_max_mb)
+        cq_cli_tprintf(stderr,
+                       "callqa sip: %s holds %llu MiB, at its bound (hep_dir_max_mb %d): no "
+                       "capture is written until files are removed from it\n",
+                       c->hep_dir, (unsigned long long)st0.dir_mb, c->hep_dir_max_mb);
     int rc = lv_hep_run(s);
     lv_hep_stats st;
     lv_hep_get_stats(s, &st);
     fprintf(stderr,
             "callqa sip: HEP: %llu datagrams, %llu TCP packets (%llu connections), %llu kept; "
             "%llu calls written, %llu not calls; refused: %llu by address, %llu without the "
-            "key, %llu past max_calls; %llu not HEP, %llu too big, %llu of no call, %llu "
-            "dropped (memory), %llu calls written early (memory), %llu write errors\n",
+            "key; %llu not HEP, %llu too big, %llu of no call, %llu dropped (memory), %llu "
+            "calls written early (memory), %llu calls written early (max_calls), %llu calls "
+            "not written (hep_dir_max_mb), %llu write errors; connections: %llu refused "
+            "(max_conns), %llu closed before a whole packet (max_conns or per address), %llu "
+            "closed without a packet in time (first), %llu closed idle\n",
             (unsigned long long)st.datagrams, (unsigned long long)st.tcp_packets,
             (unsigned long long)st.accepted, (unsigned long long)st.packets,
             (unsigned long long)st.calls_written, (unsigned long long)st.not_calls,
             (unsigned long long)st.refused_addr, (unsigned long long)st.refused_key,
-            (unsigned long long)st.refused_full, (unsigned long long)st.bad,
-            (unsigned long long)st.too_big, (unsigned long long)st.unfiled,
-            (unsigned long long)st.dropped, (unsigned long long)st.closed_memory,
-            (unsigned long long)st.write_errors);
+            (unsigned long long)st.bad, (unsigned long long)st.too_big,
+            (unsigned long long)st.unfiled, (unsigned long long)st.dropped,
+            (unsigned long long)st.closed_memory, (unsigned long long)st.closed_full,
+            (unsigned long long)st.skipped_disk, (unsigned long long)st.write_errors,
+            (unsigned long long)st.conns_refused, (unsigned long long)st.conns_evicted,
+            (unsigned long long)st.conns_first, (unsigned long long)st.conns_idle);
     g_hep = NULL;
     lv_hep_destroy(s);
-    return rc == LV_OK && !st.write_errors ? 0 : 1;
+    return rc == LV_OK && !st.write_errors ? 0 : 1; /* skipped_disk: the bound, said above */
 }
 
 int cq_cli_sip(int argc, char **argv)

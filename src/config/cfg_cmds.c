@@ -721,12 +721,13 @@ static const row k_sip[] = {
         "the answer's bound, {lo} to {hi} MiB ({default}): a capture whose\n"
         "lists do not fit is cut, and `truncated` counts what was\n"
         "left out (docs/network.md \"Bounds\")"),
-    TXT("a HEP collector (docs/network.md, \"A HEP collector\"):\n"),
+    TXT("a HEP collector (docs/hep.md):\n"),
     SET("hep", "hep_listen", "HOST:PORT",
         "collect HEP there (UDP: HEP3, versions 1 and 2; TCP: HEP3),\n"
         "as Asterisk's res_hep and res_hep_rtcp, FreeSWITCH, Kamailio\n"
         "and OpenSIPS send it; each call with an INVITE written, when it\n"
-        "ends, as DIR/hep-EPOCH-HASH.pcap, and one JSON line on stdout;\n"
+        "ends, as DIR/hep-EPOCH-HASH.pcap (EPOCH: its arrival), and one\n"
+        "JSON line on stdout;\n"
         "port 0 picks one (printed on stderr)"),
     SET("hep-dir", "hep_dir", "DIR", "where each call's capture is written"),
     SET("hep-allow", "hep_allow", "LIST",
@@ -736,15 +737,29 @@ static const row k_sip[] = {
         "a file of mode 0600"),
     SET("hep-idle-sec", "hep_idle_sec", "S",
         "a call never answered, silent S seconds, is written ({default})"),
+    SET("hep-silent-sec", "hep_silent_sec", "S",
+        "a call answered, silent S seconds, is written ({default})"),
     SET("hep-max-call-sec", "hep_max_call_sec", "S",
         "a call open S seconds is written ({default})"),
-    SET("hep-max-calls", "hep_max_calls", "N", "calls open at once ({default})"),
+    SET("hep-max-calls", "hep_max_calls", "N",
+        "calls open at once ({default}); past it the call silent\n"
+        "longest is written"),
     SET("hep-call-kib", "hep_call_kib", "K", "KiB kept a call ({default}); more dropped"),
     SET("hep-max-kib", "hep_max_kib", "K",
-        "KiB kept in all ({default}); past it the oldest call is written"),
+        "KiB kept in all ({default}); past it the call silent longest\n"
+        "is written"),
     SET("hep-max-conns", "hep_max_conns", "N", "TCP connections at once ({default})"),
+    SET("hep-conns-per-addr", "hep_conns_per_addr", "N",
+        "of them from one address before a whole packet ({default})"),
+    SET("hep-conn-first-sec", "hep_conn_first_sec", "S",
+        "a TCP connection without a whole packet S s after its\n"
+        "accept is closed ({default})"),
     SET("hep-conn-idle-sec", "hep_conn_idle_sec", "S",
-        "a silent TCP connection is closed after S s ({default})"),
+        "a TCP connection without a whole packet for S s is closed\n"
+        "({default})"),
+    SET("hep-dir-max-mb", "hep_dir_max_mb", "N",
+        "MiB of files in DIR at most ({default}); past it no capture\n"
+        "is written (counted, said on stderr; nothing deleted)"),
     TEXT("config", "FILE",
          "settings (docs/config.md: hep_*, max_answer_mb); the CALLQA_*\n"
          "variables override it, the flags both"),

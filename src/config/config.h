@@ -224,12 +224,16 @@ typedef struct cfg_settings {
     char hep_allow[1024]; /* ADDR[/BITS],... ("" loopback) */
     char hep_key_file[1024];
     double hep_idle_sec;
+    double hep_silent_sec;
     double hep_max_call_sec;
     int hep_max_calls;
     int hep_call_kib;
     int hep_max_kib;
     int hep_max_conns;
+    int hep_conns_per_addr;
+    double hep_conn_first_sec;
     double hep_conn_idle_sec;
+    int hep_dir_max_mb;
     /* callqa worker (docs/config.md, "callqa worker"): when and how it works */
     double worker_max_load; /* 0: never pauses */
     char worker_window[16]; /* HH:MM-HH:MM ("" always) */

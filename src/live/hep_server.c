@@ -3,39 +3,52 @@
  * res_hep_rtcp), FreeSWITCH, Kamailio and OpenSIPS send it to a Homer-style collector, over UDP
  * (HEP3, versions 1 and 2) and TCP (HEP3: its length frames it), that files each packet with
  * its call and writes each call, when it ends, as a capture of its own (live.h, "HEP";
- * docs/network.md, "A HEP collector").
+ * docs/hep.md).
  *
  * One thread, poll(2) over the UDP socket, the TCP listener, the open connections and an eventfd
  * for lv_hep_stop. A packet is taken when its sender's address is allowed (the allow list; a
  * TCP peer is checked as it connects), it parses as HEP (net_hep_parse), and it carries the key
- * when one is set (HEP3's chunk 14, compared in constant time; versions 1 and 2 have none). Its
+ * when one is set (HEP3's chunk 14, compared in constant time; versions 1 and 2 have none): a
+ * whole packet. A TCP connection that has sent none waits in the pool apart, for
+ * conn_first_sec at most, at most max_conns_per_addr of one address (past it that address's
+ * oldest is closed); a full pool closes the one of those silent longest before it refuses a
+ * connection. One that has sent a whole packet is closed conn_idle_sec after its last. UDP has
+ * no share per address: its source addresses can be forged. Its
  * call: a SIP message's own Call-ID (net_sip_peek), else the packet's correlation id (chunk 17:
  * res_hep_rtcp's RTCP, FreeSWITCH's and Kamailio's other packets), which must name a call that
  * is open; a packet of no open call is counted (unfiled), never kept apart.
  *
  * A call is kept in memory, its packets as they came (at most call_kib each, max_kib for all:
- * past the first a packet is dropped and counted, past the second the oldest call is written
- * early), and is written when:
+ * past the first a packet is dropped and counted, past the second the call silent longest is
+ * written early), the calls in the order of their last packets, and is written when:
  *   - a BYE or CANCEL was seen, or a final failure answered its INVITE: LINGER_SEC after it
  *     (the BYE's answer, the ACK, the last RTCP reports);
  *   - it was never answered and nothing came for idle_sec;
+ *   - it was answered and nothing came for silent_sec (a BYE lost, or never sent);
  *   - it has been open max_call_sec (a BYE never seen);
+ *   - max_calls are open and a new call comes: the one silent longest, to make room (a burst
+ *     of calls that never end never locks new calls out);
  *   - the server stops (after reading what its socket and connections still hold).
  * Only Call-IDs that carried an INVITE are written: OPTIONS pings, REGISTERs and the like are
  * let go LINGER_SEC after their last packet (counted: not_calls).
  *
- * The file: DIR/hep-<first packet's epoch second>-<64-bit FNV-1a of the Call-ID, hex>.pcap, a
- * pcap of raw IP (LINKTYPE_RAW) holding each HEP packet as the UDP datagram a capture on the
- * collector would hold: from the agent's address and port to HEP's port 9060, stamped with its
- * arrival; `callqa sip` reads it as any capture of HEP (its messages at the agents' own times).
- * It is written beside, under a temporary name (mode 0640), synced and linked into place, so a
- * reader never sees half of one.
+ * The file: DIR/hep-<first packet's arrival, epoch second>-<64-bit FNV-1a of the Call-ID,
+ * hex>.pcap, a pcap of raw IP (LINKTYPE_RAW) holding each HEP packet as the UDP datagram a
+ * capture on the collector would hold: from the agent's address and port to HEP's port 9060,
+ * stamped with its arrival; `callqa sip` reads it as any capture of HEP (its messages at the
+ * agents' own times). The name's time is the collector's clock, never the agent's (a time an
+ * agent puts in its packets names no file, and the worker matches a stored call by the
+ * arrivals: src/pipeline/network.c). It is written beside, under a temporary name (mode 0640),
+ * synced and linked into place, so a reader never sees half of one; not at all when the
+ * folder's files would pass dir_max_mb (counted, said through on_error: nothing is deleted to
+ * make room).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,6 +73,7 @@
 #define IP_UDP_MAX 48     /* an IPv6 and a UDP header */
 #define ALLOW_MAX 64      /* entries of the allow list */
 #define LINKTYPE_RAW 101
+#define RECOUNT_SEC 1.0 /* the folder's files counted again at most this often (dir_max_mb) */
 
 typedef struct hpkt {
     struct hpkt *next;
@@ -81,7 +95,7 @@ typedef struct hcall {
     hpkt *head, *tail;
     size_t bytes;
     uint32_t packets, dropped;
-    int64_t first_sec; /* the first packet's time, the agent's when it gave one */
+    int64_t first_sec; /* the first packet's arrival (CLOCK_REALTIME) */
     double first_mono, last_mono, end_at;
     bool invite, answered;
     const char *end_reason; /* when end_at is set */
@@ -91,7 +105,8 @@ typedef struct conn {
     int fd;
     uint8_t fam, addr[16];
     uint16_t port;
-    double last_mono;
+    bool whole;       /* it has sent a whole packet (parsed, with the key when one is set) */
+    double last_mono; /* its accept, then its last whole packet */
     size_t n;
     uint8_t *buf; /* HEP_TCP_BUF */
 } conn;
@@ -114,7 +129,9 @@ struct lv_hep {
     int n_conns;
     hcall **tab;
     size_t tab_cap, n_calls, kept;
-    hcall *oldest, *newest;
+    hcall *oldest, *newest; /* silent longest first */
+    uint64_t dir_bytes;     /* the folder's files, as last counted and written since */
+    double counted_mono;    /* when they were last counted */
     uint64_t tmp_seq;
     uint16_t ip_id;
     volatile sig_atomic_t stop;
@@ -124,12 +141,16 @@ struct lv_hep {
 lv_hep_params lv_hep_defaults(void)
 {
     return (lv_hep_params){.idle_sec = 300,
+                           .silent_sec = 3600,
                            .max_call_sec = 14400,
                            .max_calls = 10000,
                            .call_kib = 1024,
                            .max_kib = 262144,
                            .max_conns = 256,
-                           .conn_idle_sec = 300};
+                           .max_conns_per_addr = 32,
+                           .conn_first_sec = 30,
+                           .conn_idle_sec = 300,
+                           .dir_max_mb = 10240};
 }
 
 /* ---- addresses ------------------------------------------------------------------------------- */
@@ -250,6 +271,21 @@ static void unlink_call(lv_hep *s, hcall *c)
         s->newest = c->prev;
     s->n_calls--;
     s->kept -= c->bytes;
+}
+
+/* c had a packet: it goes to the end of the list (the list is silent longest first) */
+static void touch_call(lv_hep *s, hcall *c)
+{
+    if (s->newest == c)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->oldest = c->next;
+    c->next->prev = c->prev; /* c is not the newest: it has a next */
+    c->prev = s->newest, c->next = NULL;
+    s->newest->next = c;
+    s->newest = c;
 }
 
 static void free_call(hcall *c)
@@ -379,6 +415,51 @@ static int write_call(lv_hep *s, const hcall *c, char *name, size_t name_n, char
     return rc;
 }
 
+/* ---- the folder's bound ---------------------------------------------------------------------- */
+
+/* The bytes of the folder's files (regular files, not below it), counted now. */
+static void count_dir(lv_hep *s)
+{
+    s->counted_mono = cq_clock_mono_sec();
+    int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return; /* the last count stands */
+    }
+    uint64_t sum = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        struct stat st;
+        if (fstatat(s->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            sum += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    s->dir_bytes = sum;
+}
+
+/* The size of call c's capture, as write_call writes it. */
+static uint64_t capture_bytes(const hcall *c)
+{
+    uint64_t n = 24;
+    for (const hpkt *k = c->head; k; k = k->next)
+        n += 16 + (k->fam == 4 ? 28 : 48) + k->len;
+    return n;
+}
+
+/* Whether need more bytes keep the folder within dir_max_mb: counted again (what others
+ * deleted) when it seems not to, at most every RECOUNT_SEC. */
+static bool room_for(lv_hep *s, uint64_t need)
+{
+    uint64_t max = (uint64_t)s->p.dir_max_mb << 20;
+    if (s->dir_bytes + need <= max)
+        return true;
+    if (cq_clock_mono_sec() - s->counted_mono < RECOUNT_SEC)
+        return false;
+    count_dir(s);
+    return s->dir_bytes + need <= max;
+}
+
 /* The call is over: written when it carried an INVITE, then let go. */
 static void close_call(lv_hep *s, hcall *c, const char *reason)
 {
@@ -389,6 +470,21 @@ static void close_call(lv_hep *s, hcall *c, const char *reason)
         return;
     }
     char name[96], why[1200], path[1200];
+    uint64_t need = capture_bytes(c);
+    if (!room_for(s, need)) {
+        s->st.skipped_disk++;
+        if (s->p.on_error) {
+            char said[sizeof(s->dir) + 400];
+            snprintf(said, sizeof(said),
+                     "%s holds %llu MiB, at its bound (hep_dir_max_mb %lld): call %.200s (%s, "
+                     "%u packets) not written",
+                     s->dir, (unsigned long long)(s->dir_bytes >> 20), (long long)s->p.dir_max_mb,
+                     c->call_id, reason, c->packets);
+            s->p.on_error(s->p.user, said);
+        }
+        free_call(c);
+        return;
+    }
     if (write_call(s, c, name, sizeof(name), why, sizeof(why)) != 0) {
         s->st.write_errors++;
         if (s->p.on_error)
@@ -397,6 +493,7 @@ static void close_call(lv_hep *s, hcall *c, const char *reason)
         return;
     }
     s->st.calls_written++;
+    s->dir_bytes += need;
     snprintf(path, sizeof(path), "%s/%s", s->dir, name);
     if (s->p.on_call) {
         lv_hep_call out = {.path = path,
@@ -427,30 +524,32 @@ static bool key_ok(const lv_hep *s, const net_hep *h)
     return d == 0;
 }
 
-static void hep_packet(lv_hep *s, const uint8_t *p, size_t n, uint8_t fam, const uint8_t a[16],
+/* One packet from an allowed address: filed with its call. Whether it was a whole packet (HEP
+ * that parses, with the key when one is set), whatever became of it then. */
+static bool hep_packet(lv_hep *s, const uint8_t *p, size_t n, uint8_t fam, const uint8_t a[16],
                        uint16_t port)
 {
     net_hep h;
     const char *why;
     if (net_hep_parse(p, n, &h, &why) != 0) {
         s->st.bad++;
-        return;
+        return false;
     }
     if (!key_ok(s, &h)) {
         s->st.refused_key++;
-        return;
+        return false;
     }
     if (n + IP_UDP_MAX > 65535) {
         s->st.too_big++;
-        return;
+        return true;
     }
     net_sip_glance g;
     bool sip = h.type == 1 && h.payload && net_sip_peek(h.payload, h.payload_len, &g) == 0;
     const char *cid = sip ? g.call_id : h.corr;
     size_t cl = sip ? g.call_id_len : h.corr_len;
-    if (!cid || !cl || cl > NET_SIP_CALL_ID_MAX) {
+    if (!cid || !cl || cl > NET_SIP_CALL_ID_MAX || memchr(cid, 0, cl)) {
         s->st.unfiled++;
-        return;
+        return true;
     }
     uint64_t hh = lv_hep_call_hash(cid, cl);
     double now = cq_clock_mono_sec();
@@ -458,18 +557,18 @@ static void hep_packet(lv_hep *s, const uint8_t *p, size_t n, uint8_t fam, const
     if (!c) {
         if (!sip) { /* a report or a log of no open call */
             s->st.unfiled++;
-            return;
+            return true;
         }
-        if (s->n_calls >= (size_t)s->p.max_calls) {
-            s->st.refused_full++;
-            return;
+        if (s->n_calls >= (size_t)s->p.max_calls) { /* room made: the call silent longest */
+            s->st.closed_full++;
+            close_call(s, s->oldest, "full");
         }
         c = calloc(1, sizeof(*c));
         char *id = c ? malloc(cl + 1) : NULL;
         if (!id) {
             free(c);
             s->st.dropped++;
-            return;
+            return true;
         }
         memcpy(id, cid, cl);
         id[cl] = 0;
@@ -477,7 +576,7 @@ static void hep_packet(lv_hep *s, const uint8_t *p, size_t n, uint8_t fam, const
         c->first_mono = now;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        c->first_sec = h.has_time ? h.sec : (int64_t)ts.tv_sec;
+        c->first_sec = (int64_t)ts.tv_sec; /* the collector's clock: never the agent's time */
         c->hnext = s->tab[hh & (s->tab_cap - 1)];
         s->tab[hh & (s->tab_cap - 1)] = c;
         c->prev = s->newest;
@@ -489,11 +588,12 @@ static void hep_packet(lv_hep *s, const uint8_t *p, size_t n, uint8_t fam, const
         s->n_calls++;
     }
     c->last_mono = now;
-    /* memory: the call's own share, then all calls' (the oldest written early) */
+    touch_call(s, c);
+    /* memory: the call's own share, then all calls' (the one silent longest written early) */
     size_t need = sizeof(hpkt) + n;
     if (c->bytes + need > (size_t)s->p.call_kib * 1024) {
         c->dropped++, s->st.dropped++;
-        return;
+        return true;
     }
     while (s->kept + need > (size_t)s->p.max_kib * 1024 && s->oldest && s->oldest != c) {
         s->st.closed_memory++;
@@ -501,12 +601,12 @@ static void hep_packet(lv_hep *s, const uint8_t *p, size_t n, uint8_t fam, const
     }
     if (s->kept + need > (size_t)s->p.max_kib * 1024) {
         c->dropped++, s->st.dropped++;
-        return;
+        return true;
     }
     hpkt *k = malloc(need);
     if (!k) {
         c->dropped++, s->st.dropped++;
-        return;
+        return true;
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -525,7 +625,7 @@ static void hep_packet(lv_hep *s, const uint8_t *p, size_t n, uint8_t fam, const
     c->bytes += need, s->kept += need, c->packets++;
     s->st.packets++;
     if (!sip)
-        return;
+        return true;
     /* where the call stands */
     bool invite_tx = !strcmp(g.cseq_method, "INVITE");
     if (g.request && !strcmp(g.method, "INVITE")) {
@@ -539,9 +639,45 @@ static void hep_packet(lv_hep *s, const uint8_t *p, size_t n, uint8_t fam, const
         c->end_at = now + LINGER_SEC;
         c->end_reason = g.method[0] == 'B' ? "bye" : "cancel";
     }
+    return true;
 }
 
 /* ---- the loop -------------------------------------------------------------------------------- */
+
+/* Close connection i: the last takes its place. */
+static void drop_conn(lv_hep *s, int i)
+{
+    close(s->conns[i].fd);
+    free(s->conns[i].buf);
+    s->conns[i] = s->conns[--s->n_conns];
+}
+
+static bool tcp_read(lv_hep *s, conn *k);
+
+/* Make room among the connections that have sent no whole packet (of address a only, when a):
+ * the one silent longest is read a last time (what it sent may be a whole packet now: then it
+ * stays, and the next is tried) and closed. Whether one was closed. */
+static bool evict_conn(lv_hep *s, const uint8_t *fam, const uint8_t *a)
+{
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < s->n_conns; i++) {
+            const conn *k = &s->conns[i];
+            if (!k->whole && (!a || (k->fam == *fam && !memcmp(k->addr, a, 16))) &&
+                (best < 0 || k->last_mono < s->conns[best].last_mono))
+                best = i;
+        }
+        if (best < 0)
+            return false;
+        bool open = tcp_read(s, &s->conns[best]);
+        if (open && s->conns[best].whole)
+            continue;
+        if (open)
+            s->st.conns_evicted++;
+        drop_conn(s, best);
+        return true;
+    }
+}
 
 static void timers(lv_hep *s, double now)
 {
@@ -551,18 +687,21 @@ static void timers(lv_hep *s, double now)
             close_call(s, c, c->end_reason);
         else if (!c->invite && now - c->last_mono >= LINGER_SEC)
             close_call(s, c, "not_a_call");
-        else if (!c->answered && now - c->last_mono >= s->p.idle_sec)
-            close_call(s, c, "idle");
+        else if (!c->end_at && !c->answered && now - c->last_mono >= s->p.idle_sec)
+            close_call(s, c, "idle"); /* (a call ending has its LINGER_SEC, whatever these) */
+        else if (!c->end_at && c->answered && now - c->last_mono >= s->p.silent_sec)
+            close_call(s, c, "silent");
         else if (now - c->first_mono >= s->p.max_call_sec)
             close_call(s, c, "max_call");
     }
     for (int i = 0; i < s->n_conns;) {
         conn *k = &s->conns[i];
-        if (now - k->last_mono >= s->p.conn_idle_sec) {
+        if (!k->whole && now - k->last_mono >= s->p.conn_first_sec) {
+            s->st.conns_first++;
+            drop_conn(s, i);
+        } else if (k->whole && now - k->last_mono >= s->p.conn_idle_sec) {
             s->st.conns_idle++;
-            close(k->fd);
-            free(k->buf);
-            s->conns[i] = s->conns[--s->n_conns];
+            drop_conn(s, i);
         } else {
             i++;
         }
@@ -606,6 +745,15 @@ static void tcp_accept(lv_hep *s)
             close(fd);
             continue;
         }
+        /* a share of one address among those that have sent no whole packet; then the pool */
+        int mine = 0;
+        for (int j = 0; j < s->n_conns; j++)
+            mine +=
+                !s->conns[j].whole && s->conns[j].fam == fam && !memcmp(s->conns[j].addr, a, 16);
+        if (mine >= s->p.max_conns_per_addr) /* above max_conns it is the pool's bound */
+            (void)evict_conn(s, &fam, a);
+        if (s->n_conns >= s->p.max_conns)
+            (void)evict_conn(s, NULL, NULL);
         uint8_t *buf = s->n_conns < s->p.max_conns ? malloc(HEP_TCP_BUF) : NULL;
         if (!buf) {
             s->st.conns_refused++;
@@ -633,7 +781,6 @@ static bool tcp_read(lv_hep *s, conn *k)
         if (r == 0)
             return false;
         k->n += (size_t)r;
-        k->last_mono = cq_clock_mono_sec();
         size_t off = 0;
         while (k->n - off >= 6) {
             const uint8_t *p = k->buf + off;
@@ -645,7 +792,8 @@ static bool tcp_read(lv_hep *s, conn *k)
             if (k->n - off < len)
                 break;
             s->st.tcp_packets++;
-            hep_packet(s, p, len, k->fam, k->addr, k->port);
+            if (hep_packet(s, p, len, k->fam, k->addr, k->port)) /* a whole packet: not idle */
+                k->whole = true, k->last_mono = cq_clock_mono_sec();
             off += len;
         }
         memmove(k->buf, k->buf + off, k->n - off);
@@ -674,11 +822,8 @@ int lv_hep_run(lv_hep *s)
                 udp_read(s);
             for (int i = nc - 1; i >= 0;
                  i--) /* from the end: a closed one is replaced by the last */
-                if (pf[3 + i].revents && !tcp_read(s, &s->conns[i])) {
-                    close(s->conns[i].fd);
-                    free(s->conns[i].buf);
-                    s->conns[i] = s->conns[--s->n_conns];
-                }
+                if (pf[3 + i].revents && !tcp_read(s, &s->conns[i]))
+                    drop_conn(s, i);
             if (pf[2].revents)
                 tcp_accept(s);
         }
@@ -723,12 +868,16 @@ lv_hep *lv_hep_create(const lv_hep_params *p, cq_err *err)
         return NULL;
     }
     if (out_of(err, "hep_idle_sec", p->idle_sec, 1, 86400) ||
+        out_of(err, "hep_silent_sec", p->silent_sec, 1, 86400 * 7) ||
         out_of(err, "hep_max_call_sec", p->max_call_sec, 1, 86400 * 7) ||
         out_of(err, "hep_max_calls", p->max_calls, 1, 1000000) ||
         out_of(err, "hep_call_kib", p->call_kib, 64, 1048576) ||
         out_of(err, "hep_max_kib", p->max_kib, p->call_kib, 64 * 1048576.0) ||
         out_of(err, "hep_max_conns", p->max_conns, 1, 65536) ||
-        out_of(err, "hep_conn_idle_sec", p->conn_idle_sec, 1, 86400))
+        out_of(err, "hep_conns_per_addr", p->max_conns_per_addr, 1, 65536) ||
+        out_of(err, "hep_conn_first_sec", p->conn_first_sec, 0.1, 3600) ||
+        out_of(err, "hep_conn_idle_sec", p->conn_idle_sec, 1, 86400) ||
+        out_of(err, "hep_dir_max_mb", (double)p->dir_max_mb, 1, 1 << 30))
         return NULL;
     if (p->key && strlen(p->key) > 1024) {
         cq_err_set(err, CQ_ERR_RANGE, "hep_key_file: a key longer than 1024 bytes");
@@ -761,6 +910,7 @@ lv_hep *lv_hep_create(const lv_hep_params *p, cq_err *err)
         cq_err_set(err, CQ_ERR_IO, "hep_dir %s: %s", p->dir, strerror(errno));
         goto fail_quiet;
     }
+    count_dir(s);
     s->tab_cap = 1;
     while (s->tab_cap < (size_t)p->max_calls * 2 && s->tab_cap < (1u << 22))
         s->tab_cap <<= 1;
@@ -802,6 +952,7 @@ void lv_hep_get_stats(const lv_hep *s, lv_hep_stats *out)
     out->open_calls = s->n_calls;
     out->kept_kib = s->kept / 1024;
     out->conns = (uint64_t)s->n_conns;
+    out->dir_mb = s->dir_bytes >> 20;
 }
 
 void lv_hep_destroy(lv_hep *s)

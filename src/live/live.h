@@ -914,16 +914,17 @@ double lv_follow_wall_sec(const char *w) CQ_NONNULL(1);
 /* `callqa sip --hep HOST:PORT`: HEP from PBXs and proxies (UDP: HEP3, versions 1 and 2; TCP:
  * HEP3), each packet filed with its call (a SIP message's Call-ID, else the correlation id of
  * an open call), each call with an INVITE written, when it ends, as a capture of its own in dir
- * (docs/network.md, "A HEP collector"). Senders: the allow list's addresses only, and the key's
- * holders when a key is set. One thread; the memory is bounded (call_kib a call, max_kib in
- * all, max_calls, max_conns). */
+ * (docs/hep.md). Senders: the allow list's addresses only, and the key's holders when a key is
+ * set. One thread; the memory is bounded (call_kib a call, max_kib in all, max_calls,
+ * max_conns), and the folder (dir_max_mb). */
 typedef struct lv_hep_call {
     const char *path, *file; /* the capture written: its path, its name in dir */
-    const char *call_id;
-    int64_t first_sec;         /* its first packet's time (the agent's), epoch seconds */
-    double open_sec;           /* from its first packet to its last, as received */
+    const char *call_id;     /* as it came: any bytes but NUL */
+    int64_t first_sec;       /* its first packet's arrival, the collector's clock, epoch seconds */
+    double open_sec;         /* from its first packet to its last, as received */
     uint32_t packets, dropped; /* kept; dropped over call_kib or max_kib */
-    const char *closed; /* "bye", "cancel", "rejected", "idle", "max_call", "memory", "shutdown" */
+    const char *closed;        /* "bye", "cancel", "rejected", "idle", "silent", "max_call", "full",
+                                  "memory", "shutdown" */
 } lv_hep_call;
 
 typedef struct lv_hep_params {
@@ -932,12 +933,24 @@ typedef struct lv_hep_params {
     const char *allow;       /* "ADDR[/BITS],...": the senders allowed; NULL or "": loopback */
     const char *key;         /* the key every packet must carry (HEP3 chunk 14); NULL: none */
     double idle_sec;         /* a call never answered, silent this long, is written (300) */
+    double silent_sec;       /* an answered call, silent this long, is written (3600) */
     double max_call_sec;     /* a call open this long is written (14400) */
-    int max_calls;           /* open at once (10000): a new one past it is refused, counted */
+    int max_calls;           /* open at once (10000): a new one past it has the call silent
+                                longest written to make room, counted */
     int call_kib;            /* kept a call (1024): more of it dropped, counted */
-    int max_kib;             /* kept in all (262144): past it the oldest call is written early */
-    int max_conns;           /* TCP connections at once (256) */
-    double conn_idle_sec;    /* a connection silent this long is closed (300) */
+    int max_kib;             /* kept in all (262144): past it the call silent longest is written
+                                early */
+    int max_conns;           /* TCP connections at once (256): a new one past it has the one
+                                that has sent no whole packet for longest closed, else it is
+                                refused */
+    int max_conns_per_addr;  /* connections of one address that have sent no whole packet yet
+                                (32): past it that address's oldest of them is closed */
+    double conn_first_sec;   /* a connection that has sent no whole packet this long after its
+                                accept is closed (30) */
+    double conn_idle_sec;    /* a connection that has sent no whole packet this long is
+                                closed (300) */
+    int64_t dir_max_mb;      /* the folder's files at most this many MiB (10240): a capture
+                                that would pass it is not written, counted and said */
     /* called on the run thread: a call written; a capture that could not be written */
     void (*on_call)(void *user, const lv_hep_call *c);
     void (*on_error)(void *user, const char *why);
@@ -956,12 +969,18 @@ typedef struct lv_hep_stats {
     uint64_t bad;           /* not HEP (a TCP connection that sent it is closed) */
     uint64_t too_big;       /* too long to be written as one datagram */
     uint64_t unfiled;       /* of no call: no Call-ID, or a correlation id of no open call */
-    uint64_t refused_full;  /* new calls past max_calls */
+    uint64_t closed_full;   /* calls written early to make room for a new one: max_calls */
     uint64_t dropped;       /* packets past call_kib or max_kib */
     uint64_t closed_memory; /* calls written early: max_kib reached */
     uint64_t calls_written, not_calls, write_errors;
-    uint64_t conns_refused, conns_idle;
+    uint64_t skipped_disk;  /* calls not written: the folder at dir_max_mb */
+    uint64_t conns_refused; /* connections refused: max_conns, every one has sent a packet */
+    uint64_t conns_idle;    /* closed: conn_idle_sec without a whole packet */
+    uint64_t conns_first;   /* closed: no whole packet within conn_first_sec of the accept */
+    uint64_t conns_evicted; /* closed before their first whole packet: max_conns or
+                               max_conns_per_addr reached */
     uint64_t open_calls, kept_kib, conns; /* now */
+    uint64_t dir_mb;                      /* the folder's files, MiB, as last counted */
 } lv_hep_stats;
 
 typedef struct lv_hep lv_hep;

@@ -146,7 +146,7 @@ static bool hep_in(walker *w, const net_udp *u)
     net_udp in = *u;
     in.src = h.src, in.dst = h.dst, in.sport = h.sport, in.dport = h.dport;
     in.data = h.payload, in.len = h.payload_len;
-    if (h.has_time) { /* the agent's time, on the capture's clock */
+    if (h.has_time && !w->lim->hep_arrival) { /* the agent's time, on the capture's clock */
         in.sec = h.sec, in.nsec = h.usec * 1000;
         in.ts = (double)h.sec + (double)h.usec * 1e-6;
         int64_t rs = in.sec - w->t0_sec, rn = in.nsec - w->t0_nsec;

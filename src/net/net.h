@@ -43,6 +43,9 @@ typedef struct net_limits {
     size_t max_findings;       /* findings kept; further ones are counted (findings_dropped) */
     size_t max_answer_bytes;   /* an answer's JSON (net_capture_answer, net_investigate_run) */
     bool keep_audio;           /* keep G.711 payloads for net_call_wav (within max_rtp_bytes) */
+    bool hep_arrival;          /* HEP packets at their frame's time (a collector's arrival: the
+                                  HEP collector's captures), not at the time the agent put in
+                                  them */
     double bpl;                /* the E-model's packet-loss robustness for every codec; 0: each
                                   codec's G.113 Appendix I value (4.3 where it gives none) */
 } net_limits;

@@ -13,13 +13,15 @@
  * server has no capture beside it.
  *
  * Else, in the HEP collector's folder (hep_dir, written by `callqa sip --hep`: one capture a
- * call, named hep-EPOCH-HASH.pcap by its first packet's time and its Call-ID's hash): the
+ * call, named hep-EPOCH-HASH.pcap by its first packet's arrival and its Call-ID's hash): the
  * captures whose call began where this call's start says (from HEP_BEFORE_SEC before it to
  * HEP_AFTER_SEC after it; the start is the call's, or its Asterisk uniqueid's epoch), the
- * nearest HEP_FILES_MAX of them, are read as one capture and net_match_call picks the call's
- * dialog among them by the same rule as in a capture beside it; only a match by an identifier
- * or by time counts (the rule "the capture's only call" says nothing of a folder of calls).
- * The answer is then that dialog's own capture, the file of its Call-ID's hash.
+ * nearest HEP_FILES_MAX of them, are read as one capture, each packet at its arrival (the
+ * collector's clock: a time an agent puts in its packets never picks the stored call its
+ * capture joins), and net_match_call picks the call's dialog among them by the same rule as in
+ * a capture beside it; only a match by an identifier or by time counts (the rule "the
+ * capture's only call" says nothing of a folder of calls). The answer is then that dialog's
+ * own capture, the file of its Call-ID's hash.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -206,7 +208,9 @@ static int hep_lookup(const char *dir, const store_call *call, int *fd, char *na
     int rc = 0;
     net_capture *c = NULL;
     char err[300];
-    if (len && net_capture_read_mem(buf, len, NULL, &c, err, sizeof(err)) == 0) {
+    net_limits lim = net_default_limits();
+    lim.hep_arrival = true; /* the collector's clock, never the agents' */
+    if (len && net_capture_read_mem(buf, len, &lim, &c, err, sizeof(err)) == 0) {
         net_call_hint hint = {.uniqueid = call->uniqueid,
                               .caller_code = call->vicidial_id,
                               .epoch = call->call_epoch,

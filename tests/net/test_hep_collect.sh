@@ -235,27 +235,56 @@ check_udp "$MDROPS" "OPTIONS and REGISTER: not written (not calls: $a)" [ "$a" =
 check_udp "$MDROPS" "an INVITE never answered, silent past hep_idle_sec: written (idle) before the stop" \
     grep -q '"call_id":"ring1".*"closed":"idle"' "$T/misc.calls"
 a=$(count misc 'dropped (memory)')
-b=$(count full 'past max_calls')
+b=$(count full 'calls written early (max_calls)')
 check_udp "$MDROPS" "a call past hep_call_kib: kept to its share, the rest dropped and counted ($a)" sh -c "
 grep -q '\"call_id\":\"big1\".*\"dropped\":[1-9]' '$T/misc.calls' && [ $a -ge 100 ]"
-check_udp "$(drops "$T/full.drops")" "max_calls: new calls past it refused, counted ($b)" [ "$b" -ge 1 ]
+check_udp "$(drops "$T/full.drops")" \
+    "max_calls 1: each new Call-ID has the one silent longest written to make room ($b): ring1 (full) and big1 written" sh -c "
+[ $b = 22 ] && grep -q '\"call_id\":\"ring1\".*\"closed\":\"full\"' '$T/full.jsonl' &&
+grep -q '\"call_id\":\"big1\".*\"closed\":\"shutdown\"' '$T/full.jsonl'"
 
 # ---- in the QA store: a call with no capture beside its recording, found in hep_dir ----
-# four calls of one capture (gen_pcap.py calls: a-1 at 10:30:00 UTC, answered at 10:30:05, with
-# its uniqueid; b-2 at 10:30:30; c-3 and d-4 at 10:33:20 and 10:33:30) collected; recordings in a
-# watched folder named by ViciDial's FULLDATE_CUSTPHONE, read in UTC: one at a-1's answer, one
-# at b-2's (a-1's INVITE is in its window too: two candidates, no identifier, no length), one
-# at 12:00 (no call there)
-python3 "$HERE/gen_pcap.py" calls "$T/calls.pcap" > /dev/null
+# The folder's files are named, and its calls matched, by their arrival on the collector's clock
+# (docs/hep.md): two calls sent as they happen, b-2 at least 12 s after a-1 (hep_live_calls.py
+# waits); recordings in a watched folder named by ViciDial's FULLDATE_CUSTPHONE, read in UTC:
+# one 5 s after a-1 arrived (b-2 is past its window's 5 s after), one 1 s after b-2 (a-1's
+# INVITE is in its window too: two candidates, no identifier, no length), one an hour before
+# (no call there)
 start qa
-python3 "$HERE/hep_send.py" 127.0.0.1 "$PORT" "$T/calls.pcap" > /dev/null
+HERE=$HERE python3 - "$PORT" << 'EOF2'
+import os, socket, sys, time
+sys.path.insert(0, os.environ["HERE"])
+import hep
+port = int(sys.argv[1])
+def sip(first, cid, cseq):
+    return ("%s\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK%s\r\nFrom: <sip:8005550000@10.0.0.1>"
+            ";tag=1\r\nTo: <sip:%s@10.0.0.2>\r\nCall-ID: %s\r\nCSeq: %s\r\nContent-Length: 0\r\n\r\n"
+            % (first, cid[:3], "913125550101", cid, cseq)).encode()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+def send(cid):
+    msgs = [sip("INVITE sip:913125550101@10.0.0.2 SIP/2.0", cid, "1 INVITE"),
+            sip("SIP/2.0 200 OK", cid, "1 INVITE"), sip("ACK sip:b@10.0.0.2 SIP/2.0", cid, "1 ACK"),
+            sip("BYE sip:b@10.0.0.2 SIP/2.0", cid, "2 BYE"), sip("SIP/2.0 200 OK", cid, "2 BYE")]
+    for i, m in enumerate(msgs):
+        t = time.time()
+        a, b = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
+        s.sendto(hep.hep3(4, a if i % 2 == 0 else b, b if i % 2 == 0 else a, 5060, 5060, 17,
+                          int(t), int(t % 1 * 1e6), 1, m, None), ("127.0.0.1", port))
+t0 = time.time()
+send("a-1@10.0.0.1")
+time.sleep(max(0, int(t0) + 13 - time.time()))  # the next whole second 12 s on, at least
+send("b-2@10.0.0.1")
+EOF2
 stop
 W=$T/watched
 mkdir -p "$W"
 WAV=$(dirname "$P")/calls/call01_normal.wav
-cp "$WAV" "$W/20240502-103005_913125550101.wav"
-cp "$WAV" "$W/20240502-103038_913125550102.wav"
-cp "$WAV" "$W/20240502-120000_913125550109.wav"
+EA=$(ls "$T/qa" | sed -n 's/^hep-\([0-9]*\)-.*/\1/p' | sort -n | head -1)
+EB=$(ls "$T/qa" | sed -n 's/^hep-\([0-9]*\)-.*/\1/p' | sort -n | tail -1)
+utc() { date -u -d "@$1" +%Y%m%d-%H%M%S; }
+cp "$WAV" "$W/$(utc $((EA + 5)))_913125550101.wav"
+cp "$WAV" "$W/$(utc $((EB + 1)))_913125550102.wav"
+cp "$WAV" "$W/$(utc $((EA - 3600)))_913125550109.wav"
 DB=$T/qa.db
 "$1/callqa-service" ingest watch --dir "$W" --db "$DB" --tz UTC --settle-sec 0.2 --once \
     > "$T/watch.log" 2>&1
@@ -272,21 +301,22 @@ out = {}
 for rid, rep in rows:
     r = json.loads(rep)
     n = r.get('network')
-    out[rid] = {'capture': n and n.get('capture'), 'match': n and n.get('match'),
-                'dialog': n and n['dialogs'] and n['dialogs'][n['dialog']]['call_id'] if n else None,
-                'error': r.get('network_error')}
+    out[rid.rsplit('_', 1)[1]] = {'recording': rid, 'capture': n and n.get('capture'),
+        'match': n and n.get('match'),
+        'dialog': n and n['dialogs'] and n['dialogs'][n['dialog']]['call_id'] if n else None,
+        'error': r.get('network_error')}
 json.dump(out, open('$T/qa.json', 'w'), indent=1)
 print(json.dumps(out, indent=1))" | sed 's/^/# /'
 QDROPS=$(drops "$T/qa.drops")
-check_udp "$QDROPS" "hep_dir: the call at a-1's answer gets a-1's capture, matched by time" python3 -c "
-import json,sys; d=json.load(open('$T/qa.json'))['20240502-103005_913125550101']
-sys.exit(not (d['capture'].startswith('hep-1714645800-') and d['match']['rule'] == 'time'
+check_udp "$QDROPS" "hep_dir: the call 5 s after a-1 arrived gets a-1's capture, matched by time ($EA, $EB)" python3 -c "
+import json,sys; d=json.load(open('$T/qa.json'))['913125550101']
+sys.exit(not ($EB - $EA >= 12 and d['capture'].startswith('hep-$EA-') and d['match']['rule'] == 'time'
   and d['dialog'] == 'a-1@10.0.0.1' and d['error'] is None))"
 check_udp "$QDROPS" "hep_dir: two calls in the window and nothing to choose by: no capture (never a guess)" python3 -c "
-import json,sys; d=json.load(open('$T/qa.json'))['20240502-103038_913125550102']
+import json,sys; d=json.load(open('$T/qa.json'))['913125550102']
 sys.exit(not (d['capture'] is None and d['error'] is None))"
 check_udp "$QDROPS" "hep_dir: a call with no call there: no capture" python3 -c "
-import json,sys; d=json.load(open('$T/qa.json'))['20240502-120000_913125550109']
+import json,sys; d=json.load(open('$T/qa.json'))['913125550109']
 sys.exit(not (d['capture'] is None and d['error'] is None))"
 
 # bad settings: exit 2, the setting named
