@@ -1804,6 +1804,8 @@ static bool become_call(call *c, call **closed)
     c->refs++; /* the analysis side's: released when it has finished the call */
     atomic_fetch_add(&s->active, 1);
     atomic_fetch_add(&s->calls, 1);
+    if (s->p.on_call) /* FastAGI: requests that name it are known */
+        s->p.on_call(s->p.user, c->name);
     return true;
 }
 
