@@ -100,6 +100,14 @@ static void on_event(void *user, const lv_event *ev)
         (void)wh_post(k->wh, ev->json, ev->len); /* a full queue drops it, counted */
 }
 
+/* A call the server identified: FastAGI's requests that name it are known. */
+static void on_call(void *user, const char *name)
+{
+    sinks *k = user;
+    if (k->agi)
+        lv_agi_server_call(k->agi, name);
+}
+
 static void wh_report(const wh_stats *w)
 {
     fprintf(stderr,
@@ -449,6 +457,7 @@ int cq_cli_live(int argc, char **argv)
     }
     p.on_event = on_event;
     p.on_stats = on_stats;
+    p.on_call = on_call;
     p.user = &sk;
     cq_err err = {0};
     int16_t *probe = NULL; /* hold mode's probe (docs/live.md, "Asking the line") */
@@ -580,14 +589,16 @@ int cq_cli_live(int argc, char **argv)
                 "callqa live: FastAGI: %llu connections, answered %llu HUMAN, %llu MACHINE, "
                 "%llu ENDED, %llu NOTSURE, %llu HANGUP; %llu refused, %llu failed, %llu "
                 "channels hung up first; %llu closed before a whole environment (%llu in "
-                "--ident-sec, %llu the oldest waiting)\n",
+                "--ident-sec, %llu the oldest waiting); %llu naming no known call closed to "
+                "make room\n",
                 (unsigned long long)ags.accepted, (unsigned long long)ags.human,
                 (unsigned long long)ags.machine, (unsigned long long)ags.ended,
                 (unsigned long long)ags.notsure, (unsigned long long)ags.hangup,
                 (unsigned long long)ags.refused, (unsigned long long)ags.failed,
                 (unsigned long long)ags.agi_hangup,
                 (unsigned long long)(ags.ident_timeout + ags.ident_evicted),
-                (unsigned long long)ags.ident_timeout, (unsigned long long)ags.ident_evicted);
+                (unsigned long long)ags.ident_timeout, (unsigned long long)ags.ident_evicted,
+                (unsigned long long)ags.unknown_evicted);
         lv_agi_server_destroy(sk.agi);
     }
     if (sk.wh) { /* what is queued gets 5 s to go out; the rest is dropped, counted */

@@ -10,10 +10,25 @@
  * its address's share, closed when a new one comes and there is no room: as lv_server's
  * connections before they identify their call, docs/live.md "Connections that send nothing"),
  * takes agi_arg_1 as the call's UUID, waits for the call's entry in the
- * table of decisions, sends SET VARIABLE AMDSTATUS, reads its "200 result=1", sends SET VARIABLE
- * AMDCAUSE, reads its "200 result=1", and closes. The table is filled by lv_agi_server_event (the
- * lv_server's sink, on its writer thread) under one mutex; it is a ring of the last
+ * table of decisions (a request whose call lv_server has not identified yet may be closed to
+ * make room for another, below), sends SET VARIABLE AMDSTATUS, reads its "200 result=1", sends SET
+ * VARIABLE AMDCAUSE, reads its "200 result=1", and closes. The table is filled by
+ * lv_agi_server_event (the lv_server's sink, on its writer thread) and lv_agi_server_call (each
+ * call lv_server identifies, on its network thread) under one mutex; it is a ring of the last
  * max_decisions calls, so memory is bounded whatever the PBX does.
+ *
+ * Requests that name no call. A UUID in agi_arg_1 costs nothing to make up, and a request waits
+ * for its call's decision up to timeout_sec (an hour with hold). A request is *known* once the
+ * table has its call (lv_server identified it, or its decision or end came); until then it is
+ * one that may name a call that never comes. When a request's environment is whole and the
+ * max_conns requests are all taken, the unknown request that has waited longest (nothing comes
+ * on a waiting request: its environment was its last whole message) is looked up once more and,
+ * still unknown, closed to make room; a new request is refused only when every request is
+ * known. And one address holds at most `share` unknown requests (max_conns / 2, or
+ * max_pending_per_client when smaller): an unknown request beyond it closes that address's
+ * longest-waiting unknown one. A known request is never closed for room nor counted in a share:
+ * a PBX sends every call's request from one address, and each is known as soon as its call's
+ * audio has come (docs/live.md, "Requests that name no call").
  *
  * The causes, in AMD()'s vocabulary (docs.asterisk.org, Dialplan Applications, AMD: "HUMAN -
  * Silence Duration - afterGreetingSilence", "LONGGREETING - Voice Duration - Greeting",
@@ -74,6 +89,8 @@ typedef struct conn {
     int fd;
     lv_agi_dec *dec;
     phase ph;                     /* P_ENV: in the pending pool; later: one of max_conns */
+    bool known;                   /* P_WAIT on: the table has its call (a request that names a
+                                     call lv_server identified); false: it may never come */
     double t_accept;              /* when it was accepted (the environment's clock) */
     size_t got;                   /* bytes of its environment read so far */
     struct sockaddr_storage peer; /* its address: the key of the share per client */
@@ -98,6 +115,7 @@ struct lv_agi_server {
     conn *conns; /* nslots = max_conns + max_pending slots; fd -1: free */
     int nslots;
     int n_env, n_req; /* connections reading their environment (pending), and past it */
+    int share;        /* unknown requests one address may hold */
     struct pollfd *pfds;
     /* decisions: a ring of the last max_decisions calls */
     pthread_mutex_t mu;
@@ -105,7 +123,7 @@ struct lv_agi_server {
     size_t ring_next, ring_len;
     /* counters */
     _Atomic uint64_t accepted, human, machine, notsure, hangup, ended, refused, failed, agi_hangup,
-        unidentified, ident_timeout, ident_evicted;
+        unidentified, ident_timeout, ident_evicted, unknown, unknown_evicted;
 };
 
 lv_agi_server_params lv_agi_server_default_params(void)
@@ -209,7 +227,34 @@ void lv_agi_server_event(lv_agi_server *s, const lv_event *ev)
     }
 }
 
+void lv_agi_server_call(lv_agi_server *s, const char *name)
+{
+    if (strlen(name) != 36)
+        return;
+    pthread_mutex_lock(&s->mu);
+    (void)get_locked(s, name); /* its entry: requests that name it are known */
+    pthread_mutex_unlock(&s->mu);
+    uint64_t one = 1;
+    if (write(s->efd, &one, sizeof(one)) < 0) {
+        /* the counter is already set: the thread will look */
+    }
+}
+
 /* ---- connections ---------------------------------------------------------------------------- */
+
+/* A request waiting for its answer whose call the table does not have (yet). */
+static bool unknown(const conn *c)
+{
+    return c->fd >= 0 && c->ph == P_WAIT && !c->known;
+}
+
+/* Its call is in the table: from here on it is never closed for room. */
+static void mark_known(lv_agi_server *s, conn *c)
+{
+    if (unknown(c))
+        atomic_fetch_sub(&s->unknown, 1);
+    c->known = true;
+}
 
 static void conn_close(lv_agi_server *s, conn *c, _Atomic uint64_t *counter, const char *why)
 {
@@ -219,6 +264,8 @@ static void conn_close(lv_agi_server *s, conn *c, _Atomic uint64_t *counter, con
         fprintf(stderr, "callqa live: FastAGI%s%s: %s\n", c->uuid[0] ? " call " : "", c->uuid, why);
     if (counter)
         atomic_fetch_add(counter, 1);
+    if (unknown(c))
+        atomic_fetch_sub(&s->unknown, 1);
     if (c->ph == P_ENV) {
         s->n_env--;
         atomic_fetch_sub(&s->unidentified, 1);
@@ -251,6 +298,8 @@ static void send_cmd(lv_agi_server *s, conn *c, const char *name, const char *va
 /* The answer is known: its status goes out. */
 static void answer(lv_agi_server *s, conn *c, status st, const char *cause)
 {
+    if (unknown(c)) /* out of the requests that may be closed for room */
+        atomic_fetch_sub(&s->unknown, 1);
     c->st = st;
     snprintf(c->cause, sizeof(c->cause), "%s", cause);
     c->ph = P_STATUS;
@@ -263,6 +312,8 @@ static void check_wait(lv_agi_server *s, conn *c, double now)
     char cause[64] = "";
     pthread_mutex_lock(&s->mu);
     decision *d = find_locked(s, c->uuid);
+    if (d)
+        mark_known(s, c);
     if (d && d->st != ST_NONE) {
         st = d->st;
         memcpy(cause, d->cause, sizeof(cause));
@@ -278,6 +329,8 @@ static void check_wait(lv_agi_server *s, conn *c, double now)
         answer(s, c, st, cause);
 }
 
+static bool request_room(lv_agi_server *s, conn *c);
+
 /* The environment is whole: the script and the UUID checked, the wait begins. */
 static void env_done(lv_agi_server *s, conn *c)
 {
@@ -289,8 +342,11 @@ static void env_done(lv_agi_server *s, conn *c)
         conn_close(s, c, &s->refused, "refused: agi_arg_1 is not a call's UUID");
         return;
     }
-    if (s->n_req >= s->p.max_conns) {
-        conn_close(s, c, &s->refused, "refused: max_conns requests are waiting");
+    pthread_mutex_lock(&s->mu);
+    c->known = find_locked(s, c->uuid) != NULL;
+    pthread_mutex_unlock(&s->mu);
+    if (!request_room(s, c)) {
+        conn_close(s, c, &s->refused, "refused: max_conns requests are waiting for known calls");
         return;
     }
     s->n_env--; /* out of the pending pool, one of the max_conns requests */
@@ -298,6 +354,8 @@ static void env_done(lv_agi_server *s, conn *c)
     s->n_req++;
     c->ph = P_WAIT;
     c->t_env = cq_clock_mono_sec();
+    if (!c->known)
+        atomic_fetch_add(&s->unknown, 1);
     if (c->dest[0] && s->p.on_destination) /* the call's destination: its announcements */
         s->p.on_destination(s->p.user, c->uuid, c->dest);
     check_wait(s, c, c->t_env);
@@ -451,6 +509,41 @@ static void make_room(lv_agi_server *s, const struct sockaddr_storage *peer)
     }
 }
 
+/* Room among the max_conns requests for c, whose environment is whole (the rules at the top of
+ * this file): while c is unknown and its address holds `share` unknown requests, that address's
+ * longest-waiting unknown request; while the requests are all taken, anyone's. Each is looked
+ * up once more (its call may have come meanwhile: then it is known and stays) and, still
+ * unknown, closed (unknown_evicted). False when the requests are all taken and all known. */
+static bool request_room(lv_agi_server *s, conn *c)
+{
+    for (;;) {
+        int same = 0;
+        conn *oldest = NULL, *oldest_same = NULL;
+        for (int i = 0; i < s->nslots; i++) {
+            conn *o = &s->conns[i];
+            if (o == c || !unknown(o))
+                continue;
+            if (!oldest || o->t_env < oldest->t_env)
+                oldest = o;
+            if (same_host(&o->peer, &c->peer) &&
+                (same++, !oldest_same || o->t_env < oldest_same->t_env))
+                oldest_same = o;
+        }
+        conn *v = !c->known && same >= s->share ? oldest_same
+                  : s->n_req >= s->p.max_conns  ? oldest
+                                                : NULL;
+        if (!v)
+            return s->n_req < s->p.max_conns;
+        pthread_mutex_lock(&s->mu);
+        const bool came = find_locked(s, v->uuid) != NULL;
+        pthread_mutex_unlock(&s->mu);
+        if (came)
+            mark_known(s, v);
+        else
+            conn_close(s, v, &s->unknown_evicted, NULL); /* counted, not logged: a flood's */
+    }
+}
+
 static void on_accept(lv_agi_server *s)
 {
     for (int k = 0; k < ACCEPT_BATCH; k++) { /* then the connections get their turn */
@@ -460,7 +553,8 @@ static void on_accept(lv_agi_server *s)
         if (fd < 0)
             return;
         atomic_fetch_add(&s->accepted, 1);
-        if (s->n_req >= s->p.max_conns) { /* no room for its request, whatever it sends */
+        if (s->n_req >= s->p.max_conns && !atomic_load(&s->unknown)) {
+            /* every request names a known call: no room for its request, whatever it sends */
             close(fd);
             atomic_fetch_add(&s->refused, 1);
             continue;
@@ -580,6 +674,10 @@ lv_agi_server *lv_agi_server_create(const lv_agi_server_params *p, lv_error *e)
     s->lfd = s->efd = -1;
     pthread_mutex_init(&s->mu, NULL);
     s->nslots = p->max_conns + p->max_pending;
+    s->share =
+        p->max_conns / 2 < p->max_pending_per_client ? p->max_conns / 2 : p->max_pending_per_client;
+    if (s->share < 1)
+        s->share = 1;
     s->conns = calloc((size_t)s->nslots, sizeof(conn));
     s->pfds = calloc((size_t)s->nslots + 2, sizeof(struct pollfd));
     s->ring = calloc(p->max_decisions, sizeof(decision));
@@ -625,6 +723,8 @@ void lv_agi_server_get_stats(lv_agi_server *s, lv_agi_server_stats *o)
     o->unidentified = s->unidentified;
     o->ident_timeout = s->ident_timeout;
     o->ident_evicted = s->ident_evicted;
+    o->unknown = s->unknown;
+    o->unknown_evicted = s->unknown_evicted;
 }
 
 size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap)
@@ -636,13 +736,15 @@ size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap)
                      "\"agi_notsure\":%llu,\"agi_hangup\":%llu,\"agi_refused\":%llu,"
                      "\"agi_failed\":%llu,\"agi_channel_hangup\":%llu,\"agi_ended\":%llu,"
                      "\"agi_unidentified\":%llu,\"agi_unidentified_timeout\":%llu,"
-                     "\"agi_unidentified_evicted\":%llu",
+                     "\"agi_unidentified_evicted\":%llu,\"agi_unknown\":%llu,"
+                     "\"agi_unknown_evicted\":%llu",
                      (unsigned long long)st.accepted, (unsigned long long)st.human,
                      (unsigned long long)st.machine, (unsigned long long)st.notsure,
                      (unsigned long long)st.hangup, (unsigned long long)st.refused,
                      (unsigned long long)st.failed, (unsigned long long)st.agi_hangup,
                      (unsigned long long)st.ended, (unsigned long long)st.unidentified,
-                     (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted);
+                     (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted,
+                     (unsigned long long)st.unknown, (unsigned long long)st.unknown_evicted);
     return k > 0 && (size_t)k < cap ? (size_t)k : 0;
 }
 

@@ -548,6 +548,9 @@ typedef void (*lv_event_fn)(void *user, const lv_event *ev);
 /* More fields for the stats line: append ",\"name\":value..." to buf[0..cap), return the length
  * written (0: none). Called on the network thread: it must not block. */
 typedef size_t (*lv_stats_fn)(void *user, char *buf, size_t cap);
+/* A call was identified (its name, as on its lines), before any of its lines: on the network
+ * thread, so it must not block. */
+typedef void (*lv_call_fn)(void *user, const char *name);
 
 typedef struct lv_server_params {
     const char *host;    /* address to listen on ("127.0.0.1", "0.0.0.0", "::") */
@@ -594,7 +597,8 @@ typedef struct lv_server_params {
                                it, kept for the server's life */
     lv_event_fn on_event;   /* the event sink (NULL: none); see lv_event_fn */
     lv_stats_fn on_stats;   /* more fields for the stats line (NULL: none) */
-    void *user;             /* handed to on_event and on_stats */
+    lv_call_fn on_call;     /* each call as it is identified (NULL: none) */
+    void *user;             /* handed to on_event, on_stats and on_call */
 
     /* Connections that have not yet identified their call (an AudioSocket connection before
      * its UUID frame, a WebSocket one before its Upgrade and first message) wait in a pool of
@@ -754,9 +758,12 @@ size_t lv_agi_set_variable(char *out, size_t cap, const char *name, const char *
  * HUMAN|MACHINE|NOTSURE|HANGUP, then SET VARIABLE AMDCAUSE "<cause>", each acknowledged with
  * "200 result=1", then it closes (the dialplan goes on). No decision within timeout_sec:
  * NOTSURE, TOOLONG-<ms>; the call ended (call_end) with none: HANGUP. Decisions reach it through
- * lv_agi_server_event, the lv_server's sink (any thread); it runs one thread of its own, poll over
- * non-blocking sockets. Decisions are remembered for the last max_decisions calls, so the
- * AGI connection may come before or after the call's decision. */
+ * lv_agi_server_event, the lv_server's sink (any thread), and the calls as they are identified
+ * through lv_agi_server_call; it runs one thread of its own, poll over non-blocking sockets.
+ * Decisions are remembered for the last max_decisions calls, so the AGI connection may come
+ * before or after the call's decision. When the max_conns requests are taken, a request whose
+ * call has not been identified (yet) is closed to make room, the longest-waiting first, and one
+ * address holds at most max_conns / 2 of those (agi_server.c; docs/live.md). */
 
 typedef struct lv_agi_server_params {
     const char *host, *port; /* as lv_server_params; port "0" picks one */
@@ -789,13 +796,15 @@ typedef struct lv_agi_server_stats {
     uint64_t accepted;                        /* connections */
     uint64_t human, machine, notsure, hangup; /* answers sent and acknowledged */
     uint64_t ended;                           /* hold: ENDED answers */
-    uint64_t refused;       /* over max_conns, a wrong script, no UUID in agi_arg_1 */
-    uint64_t failed;        /* malformed lines, a reply not 200 or not in time, a vanished peer */
-    uint64_t agi_hangup;    /* the channel hung up (HANGUP) before the answer was taken */
-    uint64_t unidentified;  /* connections now waiting for their environment */
-    uint64_t ident_timeout; /* closed: no whole environment within ident_sec */
-    uint64_t ident_evicted; /* closed: the oldest waiting when the pool (or its address's
-                               share) was full */
+    uint64_t refused;         /* over max_conns, a wrong script, no UUID in agi_arg_1 */
+    uint64_t failed;          /* malformed lines, a reply not 200 or not in time, a vanished peer */
+    uint64_t agi_hangup;      /* the channel hung up (HANGUP) before the answer was taken */
+    uint64_t unidentified;    /* connections now waiting for their environment */
+    uint64_t ident_timeout;   /* closed: no whole environment within ident_sec */
+    uint64_t ident_evicted;   /* closed: the oldest waiting when the pool (or its address's
+                                 share) was full */
+    uint64_t unknown;         /* requests now waiting whose call is not known (agi_server.c) */
+    uint64_t unknown_evicted; /* such requests closed to make room for another request */
 } lv_agi_server_stats;
 
 typedef struct lv_agi_server lv_agi_server;
@@ -806,6 +815,9 @@ int lv_agi_server_port(const lv_agi_server *s) CQ_NONNULL(1);
 /* The sink: remembers a call's first human or machine decision, and its end. Never blocks for
  * long (one short lock). Other events are ignored. */
 void lv_agi_server_event(lv_agi_server *s, const lv_event *ev) CQ_NONNULL(1, 2);
+/* A call lv_server has identified (its name; lv_server_params.on_call): requests that name it are
+ * known, never closed to make room for others. Any thread; one short lock. */
+void lv_agi_server_call(lv_agi_server *s, const char *name) CQ_NONNULL(1, 2);
 void lv_agi_server_get_stats(lv_agi_server *s, lv_agi_server_stats *out) CQ_NONNULL(1, 2);
 /* The counts as stats-line fields (",\"agi_human\":..."), for lv_server_params.on_stats. */
 size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap) CQ_NONNULL(1, 2);

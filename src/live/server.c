@@ -164,22 +164,29 @@ struct call {
     bool open; /* on the network thread's list, not ended yet */
     int fd;    /* AudioSocket, WebSocket: the connection; RTP: -1 */
     lv_as_dec *dec;
-    bool named;              /* a call: named, and the analysis side holds a reference */
-    bool pending;            /* a connection that has not identified its call yet: on the
-                                pending list, not counted against max_calls */
-    call *pprev, *pnext;     /* the pending list, oldest first */
-    double t_accept, t_last; /* monotonic seconds */
+    bool named;          /* a call: named, and the analysis side holds a reference */
+    bool pending;        /* a connection that has not identified its call yet: on the
+                            pending list, not counted against max_calls */
+    call *pprev, *pnext; /* the pending list, oldest first */
+    double t_accept;     /* monotonic seconds */
+    double t_last;       /* its last whole message: an AudioSocket frame, a WebSocket Upgrade or
+                            message, an RTP packet that carried its stream forward (stall_sec) */
     uint64_t frames, dtmf;
     call *prev, *next; /* the network thread's list of open connections */
     call *next_closed; /* released after the epoll batch */
     /* RTP */
     lv_rtp *rtp; /* this SSRC's receiver (one stream) */
     uint32_t ssrc;
-    struct sockaddr_storage src; /* RTP: where its first packet came from; a connection: its
-                                    peer */
+    struct sockaddr_storage src; /* RTP: the media source, where its packets come from (followed:
+                                    rtp_follow); a connection: its peer */
     socklen_t src_len;
-    call *hnext;         /* the SSRC hash's chain */
-    end_reason pend_end; /* set inside the receiver's callback, acted on after it */
+    struct sockaddr_storage cand; /* RTP: another address its packets came from since the last
+                                     one of src, and how many in a row (rtp_follow) */
+    socklen_t cand_len;
+    unsigned cand_n;
+    uint64_t src_changes; /* RTP: times the media source moved */
+    call *hnext;          /* the SSRC hash's chain */
+    end_reason pend_end;  /* set inside the receiver's callback, acted on after it */
     char pend_msg[160];
     char prev_name[16]; /* the call this stream followed from the same address ("" none) */
     /* WebSocket */
@@ -1531,6 +1538,7 @@ static void input_summary(call *c)
             (unsigned long long)st->bad_rate, (unsigned long long)st->bad_payload,
             (unsigned long long)st->resyncs,
             st->rate_hz ? (double)st->silence_samples / st->rate_hz : 0.0);
+        put(&l, ",\"source_changes\":%llu", (unsigned long long)c->src_changes);
         if (c->prev_name[0])
             put(&l, ",\"ssrc_change_from\":\"%s\"", c->prev_name);
     } else {
@@ -1813,6 +1821,8 @@ static bool become_call(call *c, call **closed)
     c->refs++; /* the analysis side's: released when it has finished the call */
     atomic_fetch_add(&s->active, 1);
     atomic_fetch_add(&s->calls, 1);
+    if (s->p.on_call) /* FastAGI: requests that name it are known */
+        s->p.on_call(s->p.user, c->name);
     return true;
 }
 
@@ -1821,6 +1831,7 @@ static void on_frame(call *c, const lv_as_frame *f, call **closed)
 {
     char msg[160];
     c->frames++;
+    c->t_last = cq_clock_mono_sec(); /* a whole frame: the stall counts from here */
     if (!c->named) {
         if (f->kind != LV_AS_UUID) {
             fprintf(stderr,
@@ -2033,6 +2044,7 @@ static void ws_msg(call *c, const lv_ws_msg *m, call **closed)
 {
     uint8_t b[160];
     char msg[160] = "";
+    c->t_last = cq_clock_mono_sec(); /* a whole message: the stall counts from here */
     switch (m->op) {
     case LV_WS_TEXT:
         c->ws_text++;
@@ -2130,6 +2142,7 @@ static void ws_bytes(call *c, const uint8_t *buf, size_t k, call **closed)
         conn_end(c, R_FULL, NULL, closed); /* 503, before the 101 (c->hdr is still there) */
         return;
     }
+    c->t_last = cq_clock_mono_sec(); /* the whole Upgrade request */
     (void)lv_ws_choose_protocol(&up, "audio.drachtio.org,audiostream.drachtio.org");
     n = lv_ws_upgrade_response(&up, out, sizeof(out));
     send_frame(c->fd, (const uint8_t *)out, n);
@@ -2166,7 +2179,6 @@ static void on_readable(call *c, uint8_t *buf, call **closed)
             conn_end(c, R_PEER_CLOSED, why, closed);
             return;
         }
-        c->t_last = cq_clock_mono_sec();
         if (c->pending)
             c->pend_got += (size_t)k;
         if (c->input == LV_INPUT_WEBSOCKET)
@@ -2350,8 +2362,39 @@ static call *rtp_call_new(lv_server *s, uint32_t ssrc, const struct sockaddr_sto
 }
 
 /*
- * The probe over RTP, back to the address the stream comes from (ARI externalMedia takes the
- * media it sends back there, RFC 4961's symmetric RTP): a stream of its own (a random SSRC,
+ * The media source of an RTP call: the address (IP and port) its packets come from. It starts as
+ * the one the packets that showed the stream came from (all five from one address) and follows
+ * the stream: a packet that carried the stream forward (lv_rtp took it: not a duplicate, not
+ * late) from another address counts for that address, and LV_RTP_IDENT_PACKETS of them in a row,
+ * with none from the source between them, make it the source (src_changes). A packet from the
+ * source starts the count again; one from a third address starts it for that one. The probe
+ * goes only to the source, and only beside a packet that came from it (rtp_readable): nothing
+ * is sent to an address that did not send the call's last packet, and a forger gets at most one
+ * packet back, of as many samples, for each packet of the call it sends from its own address.
+ */
+static void rtp_follow(call *c, const struct sockaddr_storage *from, socklen_t len)
+{
+    if (same_addr(from, &c->src)) {
+        c->cand_n = 0;
+        return;
+    }
+    if (!c->cand_n || !same_addr(from, &c->cand)) {
+        memcpy(&c->cand, from, len < sizeof(c->cand) ? len : sizeof(c->cand));
+        c->cand_len = len;
+        c->cand_n = 0;
+    }
+    if (++c->cand_n < LV_RTP_IDENT_PACKETS)
+        return;
+    c->src = c->cand;
+    c->src_len = c->cand_len;
+    c->cand_n = 0;
+    c->src_changes++;
+}
+
+/*
+ * The probe over RTP, back to the call's media source (ARI externalMedia takes the media it
+ * sends back there, RFC 4961's symmetric RTP), as the answer to a packet of the call that came
+ * from there just now (rtp_readable): a stream of its own (a random SSRC,
  * sequence and timestamp base, the marker on its first packet), in the received packet's payload
  * type, one packet of as many samples beside each packet received (the peer's clock). At 8 kHz
  * only: PCMU, PCMA, L16 in either byte order.
@@ -2518,13 +2561,15 @@ static rpend *rp_new(lv_server *s, uint32_t ssrc, const struct sockaddr_storage 
 /* Whether this packet takes the SSRC on to being a stream; true when it has shown
  * LV_RTP_IDENT_PACKETS packets in sequence. A payload type that is not audio (telephone-event,
  * comfort noise) neither counts nor breaks the count, nor does a packet at or behind the last
- * that counted (a duplicate, or reordered); any other that does not follow the last starts the
- * count again from itself. */
-static bool rp_shows(lv_server *s, rpend *e, const lv_rtp_header *h)
+ * that counted (a duplicate, or reordered); any other that does not follow the last, or that
+ * came from another address than the last that counted (moved), starts the count again from
+ * itself: the packets that show a stream all come from one address, its media source. */
+static bool rp_shows(lv_server *s, rpend *e, const lv_rtp_header *h, bool moved, bool *restart)
 {
+    *restart = false;
     if (s->p.rtp_map.codec[h->pt] == LV_CODEC_NONE)
         return false;
-    if (e->shown && h->pt == e->pt) {
+    if (e->shown && h->pt == e->pt && !moved) {
         const int dseq = (int16_t)(uint16_t)(h->seq - e->seq);
         const uint32_t dts = h->ts - e->ts; /* modulo 2^32, as the timestamps wrap */
         if (dseq > 0 && dseq <= RTP_IDENT_GAP && dts > 0 &&
@@ -2542,6 +2587,7 @@ static bool rp_shows(lv_server *s, rpend *e, const lv_rtp_header *h)
             return false;
     }
     rp_level_unlink(s, e);
+    *restart = true;
     e->shown = 1;
     e->pt = h->pt;
     e->seq = h->seq;
@@ -2632,10 +2678,25 @@ static void rtp_waiting(lv_server *s, const lv_rtp_header *h, const uint8_t *d, 
         atomic_fetch_add(&s->rtp_ident_dropped, 1);
         return;
     }
-    const bool stream = rp_shows(s, e, h);
+    struct sockaddr_storage was;
+    memset(&was, 0, sizeof(was));
+    memcpy(&was, &e->src, e->src_len);
+    const bool moved = e->shown && !same_addr(&was, src);
+    bool restart;
+    const bool stream = rp_shows(s, e, h, moved, &restart);
+    if (restart) { /* the count starts here: its source is this packet's */
+        e->src_len = sl < sizeof(e->src) ? sl : sizeof(e->src);
+        memcpy(&e->src, src, e->src_len);
+    }
     rp_keep(s, e, d, n);
     if (stream)
         rp_identified(s, e, now, closed);
+}
+
+/* The packets an RTP call's receiver has taken into its stream (duplicates and late ones not). */
+static uint64_t rtp_taken(const call *c)
+{
+    return lv_rtp_stream_count(c->rtp) ? lv_rtp_stream_stats(c->rtp, 0)->packets : 0;
 }
 
 static void rtp_readable(lv_server *s, uint8_t *buf, call **closed)
@@ -2663,12 +2724,17 @@ static void rtp_readable(lv_server *s, uint8_t *buf, call **closed)
             rtp_waiting(s, &h, buf, (size_t)k, &src, sl, now, closed);
             continue;
         }
-        c->t_last = now;
+        const uint64_t had = rtp_taken(c);
         if (lv_rtp_push(c->rtp, buf, (size_t)k) < 0)
             atomic_fetch_add(&s->rtp_malformed, 1);
+        const bool took = rtp_taken(c) > had; /* it carried the stream forward */
+        if (took) {
+            c->t_last = now;
+            rtp_follow(c, &src, sl);
+        }
         if (c->pend_end != R_NONE)
             conn_end(c, c->pend_end, c->pend_msg[0] ? c->pend_msg : NULL, closed);
-        else if (s->p.probe_len)
+        else if (s->p.probe_len && took && same_addr(&src, &c->src))
             rtp_probe_out(s, c, &h);
     }
 }

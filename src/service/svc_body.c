@@ -119,7 +119,7 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
  * left of upload_timeout_sec (whole seconds, at least 1): a client that stops sending is let go
  * by then, and the request ends (on_completed removes its temporary files). A client that keeps
  * sending is cut by svc_body_piece at upload_timeout_sec. */
-static void body_deadline(req *r)
+void svc_body_deadline(req *r)
 {
     const cfg_settings *c = r->s->cfg;
     double left = c->upload_timeout_sec - (svc_mono_sec() - r->t0);
@@ -130,7 +130,7 @@ static void body_deadline(req *r)
 
 enum MHD_Result svc_body_start(req *r)
 {
-    body_deadline(r);
+    svc_body_deadline(r);
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
     if (!r->body_limit)
@@ -162,7 +162,7 @@ enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size)
                          r->s->cfg->upload_timeout_sec);
         return MHD_NO;
     }
-    body_deadline(r);
+    svc_body_deadline(r);
     if (r->multipart) {
         if (!r->upload_too_large && !r->bad_multipart &&
             MHD_post_process(r->pp, data, *size) != MHD_YES && !r->upload_too_large)

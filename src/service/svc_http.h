@@ -219,6 +219,9 @@ enum MHD_Result svc_queue(req *r, unsigned status, struct MHD_Response *resp);
  * answered), each piece, and the end (parts closed; -1 with the answer set when the body was
  * too large or malformed). */
 enum MHD_Result svc_body_start(req *r);
+/* The connection's idle limit while a body comes: the nearer of upload_idle_sec and what is left
+ * of upload_timeout_sec from the headers (every route's body, svc_server.c; each piece again). */
+void svc_body_deadline(req *r);
 enum MHD_Result svc_body_piece(req *r, const char *data, size_t *size);
 int svc_body_done(req *r);
 

@@ -188,6 +188,8 @@ static int framing_check(req *r, const char *version)
                          "(the setting allowed_hosts names the ones it does)");
         return -1;
     }
+    if (f.content_length || f.transfer_encoding) /* a body follows, on any route */
+        svc_body_deadline(r);
     return 0;
 }
 
@@ -251,6 +253,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->work) /* resumed before its analysis finished: cannot happen, be safe */
         return MHD_YES;
+    if (*upload_data_size) {
+        /* a body is whole within upload_timeout_sec of its headers on every route, the login
+         * and those that read none included: one that trickles in is cut (closed: libmicrohttpd
+         * 0.9.75 cannot answer before the body is complete; logged and counted as 408), and
+         * until then the connection's idle limit shrinks toward that moment */
+        if (svc_mono_sec() - r->t0 > s->cfg->upload_timeout_sec) {
+            svc_answer_error(r, 408, "upload_timeout", "the request's body took longer than %.0f s",
+                             s->cfg->upload_timeout_sec);
+            return MHD_NO;
+        }
+        svc_body_deadline(r);
+    }
     if (*upload_data_size && !r->rt->body) {
         *upload_data_size = 0; /* bodies of other routes are ignored */
         return MHD_YES;

@@ -16,7 +16,8 @@
  * WebSocket, FastAGI): apart from max_calls, the oldest of an address closed past its share, every
  * one closed at ident_sec even with bytes coming, and a real call or AGI request served meanwhile;
  * the silent closed before a WebSocket call between its Upgrade and its first message, from its
- * own address or when the pool is full.
+ * own address or when the pool is full. FastAGI requests that name no known call closed to make
+ * room (the share per address, then the longest-waiting), those of a known call never.
  * tests/live/test_server.sh and test_inputs.sh run the command itself on corpus calls.
  */
 #include "testutil.h"
@@ -1057,6 +1058,88 @@ static void test_agi_pending(void **state)
     assert_int_equal(st.unidentified, 0);
 }
 
+/* Wait until the FastAGI server has accepted n connections and each has its environment whole
+ * (a request waiting, answered or refused). */
+static void agi_settled(lv_agi_server *s, uint64_t n)
+{
+    lv_agi_server_stats st;
+    double until = mono() + tu_hang_sec(60);
+    for (lv_agi_server_get_stats(s, &st); st.accepted < n || st.unidentified;
+         lv_agi_server_get_stats(s, &st)) {
+        if (mono() > until)
+            fail_msg("the FastAGI server: %llu accepted, %llu still sending, not %llu settled",
+                     (unsigned long long)st.accepted, (unsigned long long)st.unidentified,
+                     (unsigned long long)n);
+        usleep(5000);
+    }
+}
+
+/* FastAGI requests that name no known call (docs/live-listeners.md): max_conns 4, so a share of 2
+ * unknown requests per address. Made-up u1, u2, u3: u3 closes u1 (the share). A call K is
+ * identified (lv_agi_server_call); k1-k4 name it: known, never counted in the share; k2 fills the
+ * places, k3 closes u2 and k4 u3 (the longest-waiting unknown); k5 finds every place known and
+ * is refused. K's decision answers k1-k4. */
+static void test_agi_unknown(void **state)
+{
+    (void)state;
+    lv_agi_server_params p = lv_agi_server_default_params();
+    p.port = "0";
+    p.max_conns = 4;
+    p.timeout_sec = 3600; /* a made-up call's request would wait an hour */
+    p.io_sec = 60;
+    lv_error e;
+    lv_agi_server *s = lv_agi_server_create(&p, &e);
+    assert_non_null(s);
+    int port = lv_agi_server_port(s);
+    int u[3], k[5];
+    char id[40];
+    for (int i = 0; i < 3; i++) {
+        u[i] = dial(port);
+        snprintf(id, sizeof(id), "dead0000-0000-4000-8000-%012d", i + 1);
+        agi_env(u[i], id);
+        agi_settled(s, (uint64_t)i + 1);
+    }
+    assert_true(closed_within(u[0], tu_hang_sec(30)) >= 0); /* the share of 2 */
+    assert_true(closed_within(u[1], 0.2) < 0);
+    const char *known = "0000000a-0000-4000-8000-00000000000a";
+    lv_agi_server_call(s, known);
+    for (int i = 0; i < 5; i++) {
+        k[i] = dial(port);
+        agi_env(k[i], known);
+        agi_settled(s, (uint64_t)i + 4);
+    }
+    assert_true(closed_within(u[1], tu_hang_sec(30)) >= 0); /* for k3 */
+    assert_true(closed_within(u[2], tu_hang_sec(30)) >= 0); /* for k4 */
+    assert_true(closed_within(k[4], tu_hang_sec(30)) >= 0); /* every place known: refused */
+    lv_agi_server_stats st;
+    lv_agi_server_get_stats(s, &st);
+    assert_int_equal(st.unknown_evicted, 3);
+    assert_int_equal(st.unknown, 0);
+    assert_int_equal(st.refused, 1);
+    lv_event ev = {.call = known, .type = "human", .rule = "short_then_pause", .quiet_sec = 0.8};
+    lv_agi_server_event(s, &ev);
+    for (int i = 0; i < 4; i++) {
+        char ans[512];
+        size_t an = 0;
+        take(k[i], ans, sizeof(ans), &an, "\n");
+        assert_non_null(strstr(ans, "SET VARIABLE AMDSTATUS HUMAN\n"));
+        put(k[i], (const uint8_t *)"200 result=1\n", 13);
+        an = 0;
+        take(k[i], ans, sizeof(ans), &an, "\n");
+        assert_non_null(strstr(ans, "SET VARIABLE AMDCAUSE \"HUMAN-800-800\""));
+        put(k[i], (const uint8_t *)"200 result=1\n", 13);
+        assert_true(closed_within(k[i], tu_hang_sec(30)) >= 0);
+    }
+    lv_agi_server_get_stats(s, &st);
+    lv_agi_server_destroy(s);
+    for (int i = 0; i < 3; i++)
+        close(u[i]);
+    for (int i = 0; i < 5; i++)
+        close(k[i]);
+    assert_int_equal(st.human, 4);
+    assert_int_equal(st.unknown_evicted, 3);
+}
+
 static void test_params(void **state)
 {
     (void)state;
@@ -1104,7 +1187,7 @@ int main(void)
         cmocka_unit_test(test_limits),         cmocka_unit_test(test_rtp_max),
         cmocka_unit_test(test_rtp_pending),    cmocka_unit_test(test_pending),
         cmocka_unit_test(test_pending_spoken), cmocka_unit_test(test_agi_pending),
-        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_agi_unknown),    cmocka_unit_test(test_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
