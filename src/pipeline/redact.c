@@ -604,7 +604,7 @@ static int src_open(const cq_call_src *c, src_pair *s, char *why, size_t n)
  *   - each edge, so shifted, goes to the pause nearest it (within RD_EDGE_SEC): the span starts
  *     in the pause before the value's first word and ends in the pause after its last, at most
  *     RD_INTO_PAUSE_SEC (or half the pause) into it; an end in a stop's closure ("eight": a
- *     pause, a quiet burst shorter than RD_BURST_SEC, a pause) goes past its release; never
+ *     pause, a quiet burst no longer than RD_BURST_SEC, a pause) goes past its release; never
  *     inside what the shifted times give the value (less RD_JITTER_SEC, an ASR's error on one
  *     word beyond the shared shift). An edge with no pause near it (speech running on) is
  *     widened by the guard band instead;
@@ -621,7 +621,7 @@ static int src_open(const cq_call_src *c, src_pair *s, char *why, size_t n)
 #define RD_INTO_PAUSE_SEC 0.1
 #define RD_JITTER_SEC 0.05
 #define RD_BRIDGE_SEC 0.03 /* a gap this short inside the other party's run of speech */
-#define RD_BURST_SEC 0.1   /* speech this short between two pauses: a stop's release */
+#define RD_BURST_SEC 0.2   /* speech this short between two pauses: a stop's release */
 #define RD_RELEASE_DB 10.0 /* ... when this far under the word before it */
 
 typedef struct lv_map {
@@ -832,12 +832,15 @@ static int edge(const lv_map *m, int c, double t, bool start, double *at)
     return found;
 }
 
-/* The end edge at *at past a stop's release: when the speech after it is a burst shorter than
- * RD_BURST_SEC, RD_RELEASE_DB or more under the loudest frame of the 0.3 s before it, then a
- * pause ("eight": its closure, then its release), the edge goes into that pause instead. */
+/* The end edge at *at past a stop's release: when the speech after it is a burst no longer than
+ * RD_BURST_SEC (gaps shorter than a pause inside it bridged: a weak release's frames flicker
+ * about the threshold), every frame RD_RELEASE_DB or more under the loudest frame of the 0.3 s
+ * before it, then a pause or the recording's end ("eight": its closure, then its release), the
+ * edge goes into that pause instead. */
 static void past_release(const lv_map *m, int c, double *at)
 {
     long f = lround(*at / m->fs), minp = lround(RD_PAUSE_SEC / m->fs);
+    long maxb = lround(RD_BURST_SEC / m->fs);
     while (spoken(m, c, f) == -1)
         f++;
     if (spoken(m, c, f) != 1)
@@ -849,18 +852,29 @@ static void past_release(const lv_map *m, int c, double *at)
     for (long g = p0 - lround(0.3 / m->fs); g < p0; g++)
         if (spoken(m, c, g) != 0 && m->db[c][g] > top)
             top = m->db[c][g];
-    long b = 0;
-    for (; spoken(m, c, f + b) == 1 && b <= lround(RD_BURST_SEC / m->fs); b++)
-        if (m->db[c][f + b] > rel)
-            rel = m->db[c][f + b];
+    long e = f; /* one past the burst's last frame of speech */
+    for (long g = f; g - f <= maxb;) {
+        int sg = spoken(m, c, g);
+        if (sg == 1) {
+            if (m->db[c][g] > rel)
+                rel = m->db[c][g];
+            e = ++g;
+            continue;
+        }
+        long q = 0; /* a gap: bridged when shorter than a pause and speech follows */
+        while (spoken(m, c, g + q) == -1 && q < minp)
+            q++;
+        if (sg == 0 || q >= minp || spoken(m, c, g + q) != 1)
+            break;
+        g += q;
+    }
     long q = 0;
-    while (spoken(m, c, f + b + q) == -1 && q < lround(RD_INTO_PAUSE_SEC * 2 / m->fs))
+    while (spoken(m, c, e + q) == -1 && q < lround(RD_INTO_PAUSE_SEC * 2 / m->fs))
         q++;
-    if (b > lround(RD_BURST_SEC / m->fs) || rel > top - RD_RELEASE_DB ||
-        (q < minp && spoken(m, c, f + b + q) != 0))
+    if (e - f > maxb || rel > top - RD_RELEASE_DB || (q < minp && spoken(m, c, e + q) != 0))
         return;
     double into = (double)q * m->fs / 2;
-    *at = (double)(f + b) * m->fs + (into > RD_INTO_PAUSE_SEC ? RD_INTO_PAUSE_SEC : into);
+    *at = (double)e * m->fs + (into > RD_INTO_PAUSE_SEC ? RD_INTO_PAUSE_SEC : into);
 }
 
 /* Span i placed on the audio: [*a, *b] on its channel. */

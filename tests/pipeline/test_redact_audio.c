@@ -17,7 +17,11 @@
  *   - spans placed: a card said after "sure it's", the agent's "okay" between its groups and
  *     the agent's next question just after it, the ASR's times off by a shift per segment: the
  *     copy silent over the card's words and every other word within 3 dB of the recording's.
- *   test_redact_audio          the keyed-alone set and the spans placed (no corpus needed)
+ *   - a final stop's release: an IBAN whose last word, "eight", ends in a closure and a weak,
+ *     flickering release of 150 ms before a pause and the next word: silent to the release's end,
+ *     the words beside it kept.
+ *   test_redact_audio          the keyed-alone set, the spans placed and the final release
+ *                              (no corpus needed)
  *   test_redact_audio corpus   call06 and the under-speech set; 77 (skip) without ../shared
  */
 #include "testutil.h"
@@ -350,6 +354,95 @@ static void seg_of(tx_leg *L, const said *w, size_t nw, int leg, double shift, c
     snprintf(g->speaker, sizeof(g->speaker), "%s", L->speaker);
 }
 
+/* The transcript of the words w: one segment per leg, each shifted (sc, sa) and jittered
+ * (jc, ja) as an ASR places them. */
+static void two_legs(tx_transcript *tx, const said *w, size_t nw, double sc, double sa,
+                     const double *jc, const double *ja)
+{
+    memset(tx, 0, sizeof(*tx));
+    tx->n_legs = 2;
+    for (int l = 0; l < 2; l++) {
+        tx_leg *L = &tx->legs[l];
+        snprintf(L->name, sizeof(L->name), "%s", l ? "outbound" : "inbound");
+        L->role = l ? CQ_ROLE_AGENT : CQ_ROLE_CUSTOMER;
+        snprintf(L->speaker, sizeof(L->speaker), "%s", l ? "agent" : "customer");
+        L->src = l;
+        L->segs = calloc(1, sizeof(tx_segment));
+        L->cap = 1;
+        seg_of(L, w, nw, l, l ? sa : sc, l ? ja : jc);
+    }
+}
+
+/* The recording at path redacted (mute) with one span of type typ on the customer's leg, its
+ * words from ws to we (the ASR's times); then, against the truth w: *loud the samples of the
+ * value's words (those starting with '[') not silent on their channel, *lowered the other words
+ * lowered by more than 3 dB on theirs, of *pieces. */
+static void place_and_measure(const cq_engine *e, const char *dir, const char *path,
+                              const tx_transcript *tx, pv_type typ, double ws, double we,
+                              const said *w, size_t nw, size_t *loud, size_t *lowered,
+                              size_t *pieces)
+{
+    pv_span span = {.type = typ, .leg = 0, .role = CQ_ROLE_CUSTOMER};
+    span.words_start = ws, span.words_end = we;
+    size_t nv = 0;
+    for (size_t k = 0; k < nw; k++)
+        nv += w[k].w[0] == '[';
+    pv_redaction tr = {.spans = &span, .n = 1, .words = nv};
+    tr.counts[typ] = 1;
+
+    static cfg_settings c;
+    cfg_defaults(&c);
+    snprintf(c.redact_dir, sizeof(c.redact_dir), "%s", dir);
+    pl_redact_plan p = {.on = true, .pv = pv_default_settings(), .audio = 1};
+    p.pv.guard_sec = c.redact_guard_sec;
+    span.start = span.words_start - p.pv.guard_sec, span.end = span.words_end + p.pv.guard_sec;
+    cq_call_src src = {.path = path, .name = path};
+    cq_report *rep = NULL;
+    cq_err err;
+    assert_int_equal(cq_engine_analyze(e, &src, &rep, &err), CQ_OK);
+    pl_redact_result res;
+    json_t *o = pl_redact_call(&p, &c, "x.db", 7, &src, rep, tx, &tr, 0, &res);
+    assert_non_null(o);
+    char *js = json_dumps(json_object_get(o, "spans"), JSON_COMPACT);
+    print_message("spans: %s\n", js);
+    free(js);
+    assert_true(json_is_true(json_object_get(json_object_get(o, "verify"), "ok")));
+    json_decref(o);
+    cq_report_destroy(rep);
+
+    size_t frames, f0;
+    int ch, ch0;
+    int16_t *y = read_copy(res.audio, &frames, &ch);
+    int16_t *x0 = read_copy(path, &f0, &ch0);
+    assert_int_equal(ch, 2);
+    assert_int_equal(frames, f0);
+    *loud = *lowered = *pieces = 0;
+    for (size_t k = 0; k < nw; k++) {
+        size_t a = (size_t)lround(w[k].s * RATE), b = (size_t)lround(w[k].e * RATE);
+        int c2 = w[k].leg;
+        if (w[k].w[0] == '[') {
+            for (size_t i = a; i < b; i++)
+                *loud += y[i * 2 + (size_t)c2] != 0;
+            continue;
+        }
+        double e0 = 0, e1 = 0;
+        for (size_t i = a; i < b; i++) {
+            e0 += (double)x0[i * 2 + (size_t)c2] * x0[i * 2 + (size_t)c2];
+            e1 += (double)y[i * 2 + (size_t)c2] * y[i * 2 + (size_t)c2];
+        }
+        double db = e1 > 0 ? 10 * log10(e1 / e0) : -120;
+        (*pieces)++;
+        if (db < -3) {
+            (*lowered)++;
+            print_message("lowered: %s %.2f-%.2f (channel %d): %.1f dB\n", w[k].w, w[k].s, w[k].e,
+                          c2 + 1, db);
+        }
+    }
+    free(y);
+    free(x0);
+    unlink(res.audio);
+}
+
 static void test_spans_placed(void **state)
 {
     (void)state;
@@ -385,80 +478,78 @@ static void test_spans_placed(void **state)
     /* the transcript as an ASR gives it, the card's words redacted, and its span */
     static const double jc[4] = {0.03, -0.04, 0.01, -0.02}, ja[4] = {-0.02, 0.04, 0.0, 0.03};
     tx_transcript tx;
-    memset(&tx, 0, sizeof(tx));
-    tx.n_legs = 2;
-    for (int l = 0; l < 2; l++) {
-        tx_leg *L = &tx.legs[l];
-        snprintf(L->name, sizeof(L->name), "%s", l ? "outbound" : "inbound");
-        L->role = l ? CQ_ROLE_AGENT : CQ_ROLE_CUSTOMER;
-        snprintf(L->speaker, sizeof(L->speaker), "%s", l ? "agent" : "customer");
-        L->src = l;
-        L->segs = calloc(1, sizeof(tx_segment));
-        L->cap = 1;
-        seg_of(L, w, nw, l, l ? -0.22 : 0.27, l ? ja : jc);
-    }
+    two_legs(&tx, w, nw, 0.27, -0.22, jc, ja);
     const tx_segment *g = &tx.legs[0].segs[0];
-    pv_span span = {.type = PV_CARD, .leg = 0, .role = CQ_ROLE_CUSTOMER};
-    span.words_start = g->words[2].start, span.words_end = g->words[g->n_words - 1].end;
-    pv_redaction tr = {.spans = &span, .n = 1, .words = 8};
-    tr.counts[PV_CARD] = 1;
-
-    static cfg_settings c;
-    cfg_defaults(&c);
-    snprintf(c.redact_dir, sizeof(c.redact_dir), "%s", dir);
-    pl_redact_plan p = {.on = true, .pv = pv_default_settings(), .audio = 1};
-    p.pv.guard_sec = c.redact_guard_sec;
-    span.start = span.words_start - p.pv.guard_sec, span.end = span.words_end + p.pv.guard_sec;
-    cq_call_src src = {.path = path, .name = path};
-    cq_report *rep = NULL;
-    cq_err err;
-    assert_int_equal(cq_engine_analyze(e, &src, &rep, &err), CQ_OK);
-    pl_redact_result res;
-    json_t *o = pl_redact_call(&p, &c, "x.db", 7, &src, rep, &tx, &tr, 0, &res);
-    assert_non_null(o);
-    char *js = json_dumps(json_object_get(o, "spans"), JSON_COMPACT);
-    print_message("spans: %s\n", js);
-    free(js);
-    assert_true(json_is_true(json_object_get(json_object_get(o, "verify"), "ok")));
-    json_decref(o);
-    cq_report_destroy(rep);
-
-    size_t frames, f0;
-    int ch, ch0;
-    int16_t *y = read_copy(res.audio, &frames, &ch);
-    int16_t *x0 = read_copy(path, &f0, &ch0);
-    assert_int_equal(ch, 2);
-    assert_int_equal(frames, f0);
-    size_t loud = 0, lowered = 0, pieces = 0;
-    for (size_t k = 0; k < nw; k++) {
-        size_t a = (size_t)lround(w[k].s * RATE), b = (size_t)lround(w[k].e * RATE);
-        int c2 = w[k].leg;
-        if (!strcmp(w[k].w, "[CARD]")) {
-            for (size_t i = a; i < b; i++)
-                loud += y[i * 2 + (size_t)c2] != 0;
-            continue;
-        }
-        double e0 = 0, e1 = 0;
-        for (size_t i = a; i < b; i++) {
-            e0 += (double)x0[i * 2 + (size_t)c2] * x0[i * 2 + (size_t)c2];
-            e1 += (double)y[i * 2 + (size_t)c2] * y[i * 2 + (size_t)c2];
-        }
-        double db = e1 > 0 ? 10 * log10(e1 / e0) : -120;
-        pieces++;
-        if (db < -3) {
-            lowered++;
-            print_message("lowered: %s %.2f-%.2f (channel %d): %.1f dB\n", w[k].w, w[k].s, w[k].e,
-                          c2 + 1, db);
-        }
-    }
+    size_t loud, lowered, pieces;
+    place_and_measure(e, dir, path, &tx, PV_CARD, g->words[2].start, g->words[g->n_words - 1].end,
+                      w, nw, &loud, &lowered, &pieces);
     print_message("the card's samples not silent: %zu; pieces of speech outside it lowered by more "
                   "than 3 dB: %zu of %zu\n",
                   loud, lowered, pieces);
     assert_int_equal(loud, 0);
     assert_int_equal(lowered, 0);
-    free(y);
-    free(x0);
-    unlink(res.audio);
+    tx_transcript_free(&tx);
+    cq_engine_destroy(e);
+    tu_rmdir(dir);
+}
+
+/* ---- a value that ends in a stop's weak release ------------------------------------------------
+ * An IBAN said after "it's", its last word "eight": the vowel, a 30 ms closure, then a release
+ * 150 ms long and 20-30 dB under the vowel whose frames flicker about the speech threshold (a
+ * 10 ms dip after 60 ms, as espeak-ng's "eight" does on the spoken corpus), a 0.4 s pause, then
+ * "thanks"; the agent's "okay" after it. The ASR ends the last word with its vowel (as the fake
+ * ASR's jitter may), so the end edge is found in the closure. The copy must be silent over the
+ * whole word, its release included, and "thanks", "it's" and "okay" keep their level. */
+static void test_final_release(void **state)
+{
+    (void)state;
+    static const said w[] = {{0, 0.50, 0.70, "it's"},
+                             {0, 0.80, 1.20, "[IBAN]"},
+                             {0, 1.28, 1.70, "[IBAN]"},
+                             {0, 2.10, 2.45, "thanks"},
+                             {1, 2.80, 3.10, "okay"}};
+    const size_t nw = sizeof(w) / sizeof(w[0]);
+    char *dir = tu_tmpdir();
+    cq_engine *e = events_engine();
+    size_t n = 4 * RATE;
+    float *x = malloc(n * 2 * sizeof(float));
+    for (size_t i = 0; i < n * 2; i++) /* the line's noise, -66 dBFS */
+        x[i] = (float)((urand() * 2 - 1) * 8.5e-4);
+    for (size_t k = 0; k < nw; k++) {
+        size_t a = (size_t)lround(w[k].s * RATE), b = (size_t)lround(w[k].e * RATE);
+        for (size_t i = a; i < b; i++) {
+            double t = (double)i / RATE, amp = 0.17; /* about -20 dBFS */
+            double fade = fmin(1.0, fmin((double)(i - a), (double)(b - 1 - i)) / 32.0);
+            if (k == 2 && t >= 1.52) { /* "eight" after its vowel */
+                if (t < 1.55 || (t >= 1.61 && t < 1.62))
+                    continue; /* the closure; the release's dip */
+                amp = t < 1.61 ? 0.022 /* -38 dBFS */ : 0.0069 /* -48 dBFS */;
+                fade = 1.0;
+            }
+            x[i * 2 + (size_t)w[k].leg] = (float)((urand() * 2 - 1) * amp * fade);
+        }
+    }
+    char path[600];
+    snprintf(path, sizeof(path), "%s/release.wav", dir);
+    write_wav2(path, x, n);
+    free(x);
+
+    /* the ASR: the customer's segment 0.2 s late, the IBAN's last word ended with its vowel */
+    static const double jc[4] = {0.0, 0.0, 0.0, 0.0}, ja[4] = {0.02, -0.01, 0.0, 0.01};
+    tx_transcript tx;
+    two_legs(&tx, w, nw, 0.2, -0.1, jc, ja);
+    tx_segment *g = &tx.legs[0].segs[0];
+    g->words[2].end = 1.50 + 0.2;
+    g->end = g->words[g->n_words - 1].end;
+    size_t loud, lowered, pieces;
+    place_and_measure(e, dir, path, &tx, PV_IBAN, g->words[1].start, g->words[2].end, w, nw, &loud,
+                      &lowered, &pieces);
+    print_message("the IBAN's samples not silent: %zu; pieces of speech outside it lowered by "
+                  "more than 3 dB: %zu of %zu\n",
+                  loud, lowered, pieces);
+    assert_int_equal(loud, 0);
+    assert_int_equal(lowered, 0);
+    assert_int_equal(pieces, 3);
     tx_transcript_free(&tx);
     cq_engine_destroy(e);
     tu_rmdir(dir);
@@ -553,9 +644,9 @@ static void test_under_speech(void **state)
     tu_rmdir(dir);
 }
 
-static const struct CMUnitTest k_logic[] = {cmocka_unit_test(test_keyed_alone),
-                                            cmocka_unit_test(test_pause_codes),
-                                            cmocka_unit_test(test_spans_placed)};
+static const struct CMUnitTest k_logic[] = {
+    cmocka_unit_test(test_keyed_alone), cmocka_unit_test(test_pause_codes),
+    cmocka_unit_test(test_spans_placed), cmocka_unit_test(test_final_release)};
 static const struct CMUnitTest k_corpus[] = {cmocka_unit_test(test_call06),
                                              cmocka_unit_test(test_under_speech)};
 TU_MAIN(k_logic, k_corpus)

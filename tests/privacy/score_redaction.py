@@ -24,8 +24,8 @@ What it measures (printed as tables; --json writes the figures):
          reached the transcript is counted apart, as "not heard"). Precision per type: the
          placeholder runs of that type whose words came from an entity of that type / all
          placeholder runs of that type.
-  audio  an entity is redacted when every one of its digits' true spans lies inside a span of
-         the report on its leg (within 1 ms: the report rounds its times to 1 ms), and the redacted audio is silent (RMS <= -60 dBFS per 20 ms
+  audio  an entity is redacted when every one of its words' and digits' true spans (an email's
+         and an expiry's words, an IBAN's letters) lies inside a span of the report on its leg (within 1 ms: the report rounds its times to 1 ms), and the redacted audio is silent (RMS <= -60 dBFS per 20 ms
          frame) or a single tone there. Precision per type: the report's spans of that type
          that overlap an entity of that type on their leg / all its spans of that type. Every
          span is also checked in the audio: silent or a tone.
@@ -247,6 +247,14 @@ def read_original(calls_dir, c):
         legs += x
     # ViciDial layout and the GSM legs (-in, -out): the customer first
     return {"customer": legs[0], "agent": legs[1] if len(legs) > 1 else legs[0]}, rate
+
+
+def value_spans(c, it):
+    """The true spans of an entity's value: each of its words (an email's and an expiry's words,
+    an IBAN's letters too) and each of its digits (within its words, "double" said once for two)."""
+    words = c["legs"][it["leg"]]["words"]
+    return [(words[k]["s"], words[k]["e"]) for k in it["words"]] + \
+        [(a, b) for a, b in it["digits"]]
 
 
 def speech_pieces(c, redacted_words):
@@ -553,7 +561,7 @@ def main():
                 continue
             ok = True
             worst = 0.0
-            for a, b in it["digits"]:
+            for a, b in value_spans(c, it):
                 inside = any(r == it["leg"] and s <= a + TOL and b <= e + TOL
                              for r, _, s, e in spans)
                 if not inside:
@@ -565,7 +573,7 @@ def main():
                     ok = False
             audio.add_entity(it["type"], ok, example="%s: %s %.2f-%.2f (%s)" % (
                 rid, it["value"] or it["source"], it["start"], it["end"],
-                "%.0f ms of a digit outside every span" % (1000 * worst) if worst > 0 else
+                "%.0f ms of a word outside every span" % (1000 * worst) if worst > 0 else
                 "inside the spans, not silent"))
 
     figs_text = text.figures(ENTITY_TYPES)

@@ -6,10 +6,11 @@
 # against the fake ASR (tests/asr/fake_asr.py --mode script: the words said, numbers spelled,
 # written or as homophones, times jittered by up to 0.3 s) and the fake LLM (its requests
 # kept), with redaction on; then tests/privacy/score_redaction.py:
-#   - text and audio recall and precision per entity type (printed; goals: card, CVV and SSN
-#     recall >= 99 %, every type's precision >= 95 %);
-#   - every redacted span silent or a tone in the redacted WAV; every entity digit's true span
-#     inside a span;
+#   - text and audio recall and precision per entity type (printed; goals: text recall of card,
+#     CVV and SSN >= 99 %, every type's precision >= 95 %);
+#   - every redacted span silent or a tone in the redacted WAV; every value said, of every type,
+#     silent in the copy: each of its digits' (or words') true spans inside a silent span (one
+#     value that leaks fails its type's check);
 #   - the silence covers the values and nothing else: every word said outside an entity's value,
 #     on either leg, within 3 dB of its level in the uploaded call;
 #   - 0 Luhn-valid card numbers in the store (cells and file), the worker's and the service's
@@ -166,8 +167,13 @@ check "text: card, CVV and SSN recall >= 99 %" \
     fig 'all((d["text"][t]["recall"] or 0) >= 0.99 for t in ("card", "cvv", "ssn"))'
 check "text: every type's precision >= 95 %" \
     fig 'all(f["precision"] is None or f["precision"] >= 0.95 for f in d["text"].values())'
-check "audio: card, CVV and SSN recall >= 99 % (every digit inside a silent span)" \
-    fig 'all((d["audio"][t]["recall"] or 0) >= 0.99 for t in ("card", "cvv", "ssn"))'
+# a value's audio that leaks fails, whatever its type: every one said, silent in the copy
+for typ in card cvv expiry ssn iban email phone; do
+    check "audio: every $typ said is silent (each digit or word inside a silent span)" \
+        fig "d['audio']['$typ']['entities'] > 0 and d['audio']['$typ']['found'] == d['audio']['$typ']['entities']"
+done
+check "audio: every value of any other type said is silent" \
+    fig 'all(f["found"] == f["entities"] for f in d["audio"].values())'
 check "audio: every type's precision >= 95 %" \
     fig 'all(f["precision"] is None or f["precision"] >= 0.95 for f in d["audio"].values())'
 check "audio: every redacted span silent or a tone" fig 'not d["bad_spans"]'
