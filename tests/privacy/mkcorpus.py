@@ -437,7 +437,7 @@ class Synth:
             said = word.upper() if len(word) == 1 and word.isalpha() else word
             es = subprocess.Popen(["espeak-ng", "-v", voice[0], "-s", str(voice[1]), "--stdout",
                                    said], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            subprocess.run(["sox", "-q", "-t", "wav", "-", "-r", str(RATE), "-b", "16", "-c", "1",
+            subprocess.run(["sox", "-R", "-q", "-t", "wav", "-", "-r", str(RATE), "-b", "16", "-c", "1",
                             p + ".tmp.wav", "silence", "1", "0.005", "-50d", "reverse",
                             "silence", "1", "0.005", "-50d", "reverse"],
                            stdin=es.stdout, check=True, stderr=subprocess.DEVNULL)
@@ -465,7 +465,7 @@ class Synth:
         es = subprocess.Popen(["espeak-ng", "-m", "-v", voice[0], "-s", str(voice[1]),
                                "--stdout", "--stdin"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        sx = subprocess.Popen(["sox", "-q", "-t", "wav", "-", "-r", str(RATE), "-b", "16", "-c",
+        sx = subprocess.Popen(["sox", "-R", "-q", "-t", "wav", "-", "-r", str(RATE), "-b", "16", "-c",
                                "1", p], stdin=es.stdout, stderr=subprocess.DEVNULL)
         es.stdout.close()
         es.stdin.write(ssml.encode("utf-8"))
@@ -777,7 +777,7 @@ def main():
                 raw = os.path.join(cdir, "%s-%s.pcm.wav" % (cid, side))
                 write_wav(raw, [audio[role]])
                 f = "%s-%s.wav" % (cid, side)
-                subprocess.run(["sox", "-q", "-V1", raw, "-e", "gsm-full-rate", os.path.join(cdir, f)],
+                subprocess.run(["sox", "-R", "-q", "-V1", raw, "-e", "gsm-full-rate", os.path.join(cdir, f)],
                                check=True)
                 os.unlink(raw)
                 files.append(f)
@@ -788,7 +788,7 @@ def main():
             if codec == "pcm":
                 os.replace(raw, os.path.join(cdir, f))
             else:
-                subprocess.run(["sox", "-q", "-V1", raw, "-e", "u-law" if codec == "ulaw" else "a-law",
+                subprocess.run(["sox", "-R", "-q", "-V1", raw, "-e", "u-law" if codec == "ulaw" else "a-law",
                                 os.path.join(cdir, f)], check=True)
                 os.unlink(raw)
             files = [f]
