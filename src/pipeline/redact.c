@@ -622,6 +622,7 @@ static int src_open(const cq_call_src *c, src_pair *s, char *why, size_t n)
 #define RD_JITTER_SEC 0.05
 #define RD_BRIDGE_SEC 0.03 /* a gap this short inside the other party's run of speech */
 #define RD_BURST_SEC 0.2   /* speech this short between two pauses: a stop's release */
+#define RD_LONE_SEC 2.0    /* a single digit heard with no other run this near: talk-off */
 #define RD_RELEASE_DB 10.0 /* ... when this far under the word before it */
 
 typedef struct lv_map {
@@ -1043,6 +1044,21 @@ static int write_copy(const cq_call_src *c, const ivl_list iv[2], int mode, int 
 /* ---- keyed digits heard: the receivers at their most sensitive ---------------------------------
  */
 
+/* Event i of ev[0..n) a single digit with no other run of keyed digits within RD_LONE_SEC: the
+ * form of the sensitive receivers' talk-off in speech (a vowel's harmonics heard as one digit).
+ * A secret keyed is a train of digits, and under speech the receivers hear most of a train's
+ * digits (docs/privacy.md), so such a digit is neither muted nor counted against the copy. */
+static bool lone_digit(const cq_tone_event *ev, size_t n, size_t i)
+{
+    if (strlen(ev[i].digits) != 1)
+        return false;
+    for (size_t j = 0; j < n; j++)
+        if (j != i && ev[j].kind == CQ_TONE_DTMF && ev[j].end_sec > ev[i].start_sec - RD_LONE_SEC &&
+            ev[j].start_sec < ev[i].end_sec + RD_LONE_SEC)
+            return false;
+    return true;
+}
+
 /* Every DTMF run in the file at path, on each channel at 8 kHz, through cq_tones with both of
  * our receivers on (dtmf_speech, dtmf_voice_cancel) beside libspandsp's: each run's interval
  * (widened by guard) appended to runs (when not NULL), *digits the digits heard, *first the
@@ -1050,11 +1066,11 @@ static int write_copy(const cq_call_src *c, const ivl_list iv[2], int mode, int 
  * hold only what was written there on channel c (*bad: those that do not; *checked: those the
  * file reached).
  * 0, or -1 with why. */
-static int scan_file(const char *path, double guard, ivl_list *runs, size_t *digits, double *first,
-                     const ivl_list iv[2], int mode, size_t *bad, size_t *checked, double *bad_at,
-                     char *why, size_t n)
+static int scan_file(const char *path, double guard, ivl_list *runs, size_t *digits, size_t *lone,
+                     double *first, const ivl_list iv[2], int mode, size_t *bad, size_t *checked,
+                     double *bad_at, char *why, size_t n)
 {
-    *digits = 0;
+    *digits = *lone = 0;
     *first = -1;
     cq_err e;
     cq_err_clear(&e);
@@ -1137,6 +1153,10 @@ static int scan_file(const char *path, double guard, ivl_list *runs, size_t *dig
         }
         for (size_t i = 0; i < ne && rc == 0; i++)
             if (ev[i].kind == CQ_TONE_DTMF && !ev[i].open) {
+                if (lone_digit(ev, ne, i)) {
+                    (*lone)++;
+                    continue;
+                }
                 *digits += strlen(ev[i].digits);
                 if (*first < 0 || ev[i].start_sec < *first)
                     *first = ev[i].start_sec;
@@ -1175,22 +1195,24 @@ static int scan_file(const char *path, double guard, ivl_list *runs, size_t *dig
 
 /* The keyed digits of the recording itself (each leg file, or the one file), heard by the
  * sensitive receivers: their runs appended to iv. *runs: how many. 0, or -1 with why. */
-static int scan_source(const cq_call_src *src, double guard, ivl_list *iv, size_t *runs, char *why,
-                       size_t n)
+static int scan_source(const cq_call_src *src, double guard, ivl_list *iv, size_t *runs,
+                       size_t *lone, char *why, size_t n)
 {
+    *lone = 0;
     const char *p[2] = {src->path ? src->path : src->in_path, src->path ? NULL : src->out_path};
     size_t before = iv->n;
     for (int i = 0; i < 2; i++) {
         if (!p[i])
             continue;
-        size_t digits, bad, checked;
+        size_t digits, alone, bad, checked;
         double first, bad_at;
         char w[600];
-        if (scan_file(p[i], guard, iv, &digits, &first, NULL, 0, &bad, &checked, &bad_at, w,
+        if (scan_file(p[i], guard, iv, &digits, &alone, &first, NULL, 0, &bad, &checked, &bad_at, w,
                       sizeof(w)) != 0) {
             snprintf(why, n, "the recording could not be read again: %s", w);
             return -1;
         }
+        *lone += alone;
     }
     *runs = iv->n - before;
     return 0;
@@ -1198,6 +1220,7 @@ static int scan_source(const cq_call_src *src, double guard, ivl_list *iv, size_
 
 typedef struct verify_out {
     size_t digits;      /* keyed digits heard in the copy */
+    size_t lone;        /* single digits heard alone (lone_digit): not counted in digits */
     double digit_at;    /* the first one's time */
     size_t bad_ivl;     /* intervals holding something else than silence or the tone */
     double bad_at;      /* the first one's start */
@@ -1210,8 +1233,8 @@ static int verify_copy(const char *path, const ivl_list iv[2], int mode, verify_
     memset(v, 0, sizeof(*v));
     v->bad_at = -1;
     char w[600];
-    if (scan_file(path, 0, NULL, &v->digits, &v->digit_at, iv, mode, &v->bad_ivl, &v->ivl_checked,
-                  &v->bad_at, w, sizeof(w)) != 0) {
+    if (scan_file(path, 0, NULL, &v->digits, &v->lone, &v->digit_at, iv, mode, &v->bad_ivl,
+                  &v->ivl_checked, &v->bad_at, w, sizeof(w)) != 0) {
         snprintf(why, n, "the copy could not be read back: %s", w);
         return -1;
     }
@@ -1307,13 +1330,13 @@ json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, const cha
         ivl_list all = {0}, iv[2] = {{0}, {0}};
         size_t runs = 0, pauses = 0;
         char why[1400] = "", dir[1040], path[1080], tmp[1100];
-        size_t heard = 0;
+        size_t heard = 0, lone = 0;
         lv_map lv = {0};
         int rc = tr && tr->n && !at ? -1 : 0;
         if (rc == 0)
             rc = intervals_of(p, rep, &all, &runs, &pauses);
         if (rc == 0)
-            rc = scan_source(src, p->pv.guard_sec, &all, &heard, why, sizeof(why));
+            rc = scan_source(src, p->pv.guard_sec, &all, &heard, &lone, why, sizeof(why));
         if (rc == 0 && tr && tr->n)
             rc = levels_of(src, rep, &lv, why, sizeof(why));
         for (size_t i = 0; rc == 0 && tr && i < tr->n; i++) {
@@ -1339,7 +1362,11 @@ json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, const cha
             snprintf(why, sizeof(why), "redact_dir %s: %s", dir, strerror(errno));
             rc = -1;
         }
-        int fd = rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+        /* a copy a process of the same pid left unfinished is removed, never written through */
+        if (rc == 0)
+            (void)unlink(tmp);
+        int fd =
+            rc == 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
         if (rc == 0 && fd < 0) {
             snprintf(why, sizeof(why), "%s: %s", tmp, strerror(errno));
             rc = -1;
@@ -1363,6 +1390,7 @@ json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, const cha
         json_object_set_new(au, "intervals", json_integer((json_int_t)(iv[0].n + iv[1].n)));
         json_object_set_new(au, "dtmf_runs", json_integer((json_int_t)runs));
         json_object_set_new(au, "dtmf_runs_heard", json_integer((json_int_t)heard));
+        json_object_set_new(au, "dtmf_lone_heard", json_integer((json_int_t)lone));
         json_object_set_new(au, "pauses", json_integer((json_int_t)pauses));
         /* the seconds covered on any channel */
         double muted = 0;
@@ -1379,6 +1407,7 @@ json_t *pl_redact_call(const pl_redact_plan *p, const cfg_settings *c, const cha
             const char *slash = strrchr(path, '/'); /* its name: no server path in a report */
             json_object_set_new(au, "file", json_string(slash ? slash + 1 : path));
             json_object_set_new(vf, "dtmf_digits", json_integer((json_int_t)v.digits));
+            json_object_set_new(vf, "dtmf_lone_digits", json_integer((json_int_t)v.lone));
             if (v.digits)
                 json_object_set_new(vf, "dtmf_first_sec",
                                     json_real(round(v.digit_at * 1000) / 1000));
