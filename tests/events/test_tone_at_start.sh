@@ -11,7 +11,8 @@
 #       third burst too.
 # Each file must have exactly one event, of its type, signal and region, starting within 0.04 s
 # of its first burst and ending within 0.04 s of its last (check_events.py): a burst late is
-# 0.375 s or more.
+# 0.375 s or more. And without the Silero model (the VAD's DSP fallback), each file's first
+# speech segment (the fallback counts tones as activity) must start within 0.1 s of it.
 #   usage: test_tone_at_start.sh BUILD/callqa SOURCE_DIR CORPUS_DIR   exit 77 without the corpus
 set -u
 CQ=$1
@@ -145,4 +146,31 @@ awk '$1 == "ok" { f = $2; sub(/_(alaw|ulaw|gsm)\.wav$|_mp3\.mp3$|\.wav$/, "", f)
     v = d[1] < 0 ? -d[1] : d[1]; if (v > w[g]) w[g] = v }
     END { printf "worst start: %.3f s from the recording'"'"'s start, %.3f s from 0.31 s in\n",
           w["start"], w["later"] }' "$T/out"
+# The VAD's DSP fallback (no model) on the same files: each tone is activity from its first
+# burst, as for a tone that begins later (the first chunk's level was taken as the floor, and
+# the first burst was no activity: its speech segments began a period late, 0.55-5.96 s).
+"$CQ" analyze --json -q -j 2 --no-isolate --only vad --model-dir "$T/no-models" "$W" \
+    > "$T/vad.jsonl" 2> "$T/err" || { echo "callqa analyze --only vad failed"; cat "$T/err"; st=1; }
+python3 - "$SPEC" "$T/vad.jsonl" << 'PY' || st=1
+import json, os, sys
+want = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    want[f[1]] = (f[2], float(f[7]))
+bad = n = 0
+for line in open(sys.argv[2]):
+    r = json.loads(line)
+    name = os.path.basename(r["file"])
+    leg, start = want.pop(name)
+    seg = r[leg]["speech_segments"] if r[leg] and r[leg]["vad"]["engine"] == "dsp" else None
+    n += 1
+    if not seg or abs(seg[0]["start"] - start) > 0.1:
+        bad += 1
+        print("FAIL: %s: the DSP VAD's first segment %s, the tone at %.3f s"
+              % (name, seg[0] if seg else seg, start))
+for name in want:
+    print("FAIL: %s: no report" % name)
+print("DSP VAD: %d of %d files' first segment within 0.1 s of the first burst" % (n - bad, n))
+sys.exit(1 if bad or want else 0)
+PY
 [ $ck -eq 0 ] && [ $st -eq 0 ]
