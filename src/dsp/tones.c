@@ -1007,10 +1007,16 @@ static void keep_frag(cq_tones *t, frag *f, size_t n)
         db[k] = 10 * log10(e / B + 1e-20);
         top = fmax(top, db[k]);
     }
+    /* a block sounds when it is within 6 dB of the loudest, or, at the piece's ends, within
+     * 12 dB when the block inside it is within 6: a pair of tones beats, its envelope dipping
+     * to nothing every 1 / (f2 - f1) s (7 ms for 480 + 620 Hz; a 2.5 ms block over the dip is
+     * 10 dB down), which must not cut a piece of it short; the silence or the smear beside a
+     * tone's edge is further down */
     size_t a = 0, b = nb;
-    while (a < nb && db[a] < top - 6)
+    while (a < nb && db[a] < top - 6 && !(db[a] >= top - 12 && a + 1 < nb && db[a + 1] >= top - 6))
         a++;
-    while (b > a && db[b - 1] < top - 6)
+    while (b > a && db[b - 1] < top - 6 &&
+           !(db[b - 1] >= top - 12 && b >= 2 && db[b - 2] >= top - 6))
         b--;
     if ((b - a) * B < RATE / 50)
         return;

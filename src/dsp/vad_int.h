@@ -2,7 +2,8 @@
  * vad_int.h - the DSP fallback behind cq_vad (used when no Silero model is installed).
  *
  * Per chunk: the signal is band-limited to the telephone speech band (high-pass 200 Hz,
- * low-pass 3.4 kHz), its energy compared with an adaptive noise floor (fast down, slow up) and
+ * low-pass 3.4 kHz), its energy compared with an adaptive noise floor (fast down, slow up; in
+ * the first chunks, a tone's floor is the noise under it, from the chunk's spectrum) and
  * with an absolute floor, and the signal-to-floor ratio mapped to a 0..1 score through a
  * logistic curve. Speech timestamps are then made from the scores exactly as from Silero's
  * probabilities. It cannot tell speech from music or tones; docs/vad.md gives its measured

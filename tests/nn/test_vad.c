@@ -378,8 +378,75 @@ static void test_dsp_fallback(void **state)
     free(x), free(p);
 }
 
+/* mean score of the chunks whose centres lie in [a, b) s */
+static double mean_in(const float *p, size_t nc, double a, double b)
+{
+    double s = 0;
+    int n = 0;
+    for (size_t i = 0; i < nc; i++) {
+        const double t = ((double)i + 0.5) * 256 / 8000;
+        if (t >= a && t < b)
+            s += p[i], n++;
+    }
+    return n ? s / n : -1;
+}
+
+/* The DSP fallback on a tone that begins with the recording: a North American busy tone
+ * (480 + 620 Hz, 0.5 s on, 0.5 s off, -20 dBFS peak over -65 dBFS noise) from its first
+ * sample, and 20 ms in, scores its first burst as it scores the others (the first chunk's level
+ * was the floor, and the first burst scored 0); a line that starts with steady noise, white or
+ * low-passed, 30 dB above that, does not score its start (the noise is the floor). */
+static void test_dsp_tone_at_start(void **state)
+{
+    (void)state;
+    int err = 0;
+    tu_rng rng = tu_rng_seed("dsp tone at start");
+    const size_t n = 3 * 8000, nc = n / 256;
+    float *x = malloc(n * sizeof(float)), *p = malloc(nc * sizeof(float));
+    for (int lead = 0; lead <= 160; lead += 160) {
+        for (size_t i = 0; i < n; i++) {
+            const double t = ((double)i - lead) / 8000;
+            const double on = t >= 0 && fmod(t, 1.0) < 0.5;
+            x[i] = (float)(on * 0.05 * (sin(2 * M_PI * 480 * t) + sin(2 * M_PI * 620 * t)) +
+                           5.6e-4 * tu_gauss(&rng) / 1.732);
+        }
+        cq_vad *v = cq_vad_create(NULL, 8000, &err);
+        assert_non_null(v);
+        assert_int_equal(cq_vad_process(v, x, nc, p), CQ_OK);
+        const double lo = lead / 8000.0;
+        const double b1 = mean_in(p, nc, lo + 0.04, lo + 0.46),
+                     g1 = mean_in(p, nc, lo + 0.6, lo + 0.9);
+        const double b2 = mean_in(p, nc, lo + 1.04, lo + 1.46);
+        print_message("DSP fallback, busy tone %d ms in: first burst %.3f, gap %.3f, second burst "
+                      "%.3f\n",
+                      lead / 8, b1, g1, b2);
+        assert_true(b1 > 0.9);
+        assert_true(b2 > 0.9);
+        assert_true(g1 < 0.1);
+        cq_vad_destroy(v);
+    }
+    for (int lp = 0; lp <= 1; lp++) {
+        double z = 0;
+        for (size_t i = 0; i < n; i++) {
+            const double g = 0.018 * tu_gauss(&rng);
+            z = lp ? 0.9 * z + 0.1 * g * 4 : g; /* low-passed: most of its power under 500 Hz */
+            x[i] = (float)z;
+        }
+        cq_vad *v = cq_vad_create(NULL, 8000, &err);
+        assert_non_null(v);
+        assert_int_equal(cq_vad_process(v, x, nc, p), CQ_OK);
+        const double s = mean_in(p, nc, 0, 3);
+        print_message("DSP fallback, %s noise from the start: mean score %.3f\n",
+                      lp ? "low-passed" : "white", s);
+        assert_true(s < 0.1);
+        cq_vad_destroy(v);
+    }
+    free(x), free(p);
+}
+
 static const struct CMUnitTest k_logic[] = {
     cmocka_unit_test(test_dsp_fallback),
+    cmocka_unit_test(test_dsp_tone_at_start),
 };
 static const struct CMUnitTest k_corpus[] = {
     cmocka_unit_test(test_v5_8k),          cmocka_unit_test(test_16k),
