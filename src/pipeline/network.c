@@ -234,12 +234,24 @@ static int hep_lookup(const char *dir, const store_call *call, int *fd, char *na
     return rc;
 }
 
+int pl_hep_capture_path(const char *hep_dir, const char *name, char *out, size_t n)
+{
+    long long epoch;
+    uint64_t hash;
+    if (!hep_dir || !hep_dir[0] || !name || !hep_name(name, &epoch, &hash))
+        return -1;
+    int w = snprintf(out, n, "%s/%s", hep_dir, name);
+    return w > 0 && (size_t)w < n ? 0 : -1;
+}
+
 int pl_network_of(const rec_roots *roots, const char *rec_path, const char *hep_dir,
                   const store_call *call, const cq_report *rep, store_figures *f, json_t **out,
-                  char *why, size_t n)
+                  char *hep_used, size_t hu_n, char *why, size_t n)
 {
     *out = NULL;
     why[0] = 0;
+    if (hu_n)
+        hep_used[0] = 0;
     char paths[2][4200];
     int np = rec_path ? pl_capture_paths(rec_path, paths) : 0;
     int fd = -1, k = 0;
@@ -321,5 +333,7 @@ int pl_network_of(const rec_roots *roots, const char *rec_path, const char *hep_
         isnan(lowest) ? json_null()
                       : json_pack("{s:s,s:f}", "model", "ITU-T G.107 E-model", "mos", lowest));
     *out = o;
+    if (from_hep && hu_n) /* the caller records it with the call (store_file_record) */
+        snprintf(hep_used, hu_n, "%s", hep_name_buf);
     return 1;
 }

@@ -183,11 +183,15 @@ void pl_pool_stop(pl_pool *p);
 /* A call's capture beside its recording (rec_path; NULL: a recording not on local disk), else
  * its call in the HEP collector's folder hep_dir (NULL or "": none) matched by its metadata
  * (network.c): 1 with *out the investigation's answer for the report's `network` key and f's
- * network MOS and model set; 0 when there is none; -1 with why when it is there but cannot be
- * opened or read. */
+ * network MOS and model set, and hep_used[hu_n] the name in hep_dir of the collector's capture
+ * it read ("" for a capture beside the recording: the caller records it with the call);
+ * 0 when there is none; -1 with why when it is there but cannot be opened or read. */
 int pl_network_of(const rec_roots *roots, const char *rec_path, const char *hep_dir,
                   const store_call *call, const cq_report *rep, store_figures *f,
-                  struct json_t **out, char *why, size_t n);
+                  struct json_t **out, char *hep_used, size_t hu_n, char *why, size_t n);
+/* hep_dir/name into out[n] when name is the name of a capture of the HEP collector
+ * (hep-EPOCH-HASH[-N].pcap: no folder in it): 0, or -1 (another name, no hep_dir, too long). */
+int pl_hep_capture_path(const char *hep_dir, const char *name, char *out, size_t n);
 
 /* A recording's path without its extension (and, with `legs`, without a ViciDial leg's -in,
  * -out or -all), into base[n]: what files beside it are named from. 0, or -1 when there is no

@@ -38,6 +38,7 @@
 #include "../store/store_calls.h"
 #include "../store/store_jobs.h"
 #include "../store/store_query.h"
+#include "../store/store_retain.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -231,10 +232,12 @@ enum { TX_NONE = 0, TX_OK = 1, TX_FAILED = 2 };
 /* The child's answer: the outcome, the figures, a message, the report, then the transcript
  * (TX_OK and the block, TX_FAILED and why, or TX_NONE), then the score (the same three), then
  * the LLM's attempts (a JSON array, or empty), then the agent leg's voice print for the agent's
- * profile ({v, speech_sec}, or empty). */
+ * profile ({v, speech_sec}, or empty), then the name of the HEP collector's capture the report's
+ * `network` was read from (in hep_dir; or empty). */
 static void answer_tx(int fd, int32_t outcome, const store_figures *f, const char *msg,
                       const char *json, int32_t tx, const char *tx_text, int32_t sc,
-                      const char *score_text, const char *attempts, const char *print)
+                      const char *score_text, const char *attempts, const char *print,
+                      const char *hep_file)
 {
     store_figures none;
     if (!f) {
@@ -245,14 +248,14 @@ static void answer_tx(int fd, int32_t outcome, const store_figures *f, const cha
         proc_write_str(fd, msg) || proc_write_blob(fd, json, json ? strlen(json) : 0) ||
         proc_write_all(fd, &tx, sizeof(tx)) || proc_write_str(fd, tx_text) ||
         proc_write_all(fd, &sc, sizeof(sc)) || proc_write_str(fd, score_text) ||
-        proc_write_str(fd, attempts) || proc_write_str(fd, print))
+        proc_write_str(fd, attempts) || proc_write_str(fd, print) || proc_write_str(fd, hep_file))
         proc_exit(3);
 }
 
 static void answer(int fd, int32_t outcome, const store_figures *f, const char *msg,
                    const char *json)
 {
-    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL, TX_NONE, NULL, NULL, NULL);
+    answer_tx(fd, outcome, f, msg, json, TX_NONE, NULL, TX_NONE, NULL, NULL, NULL, NULL);
 }
 
 /* The call's speech to the ASR server (in the child, after the analysis): the transcript block,
@@ -453,10 +456,10 @@ static void analyse_in_child(void *arg, int fd)
         /* a capture beside a local recording, or the call's in the HEP collector's folder: its
          * findings and cross-checks in the report */
         json_t *net = NULL;
-        char nwhy[700];
+        char nwhy[700], hep_file[128] = "";
         const char *rec_path = au.rec_path; /* the call's own names (on disk only) */
         int nrc = js ? pl_network_of(j->roots, have_fetch ? NULL : rec_path, c->svc.hep_dir, call,
-                                     rep, &f, &net, nwhy, sizeof(nwhy))
+                                     rep, &f, &net, hep_file, sizeof(hep_file), nwhy, sizeof(nwhy))
                      : 0;
         if (nrc != 0)
             js = with_key(js, &mine, nrc > 0 ? "network" : "network_error",
@@ -545,7 +548,7 @@ static void analyse_in_child(void *arg, int fd)
                 : NULL;
         int32_t sco = !js || !j->scoring || txo == TX_FAILED ? TX_NONE : sc ? TX_OK : TX_FAILED;
         answer_tx(fd, js ? PL__OUT_DONE : PL__OUT_RETRY, &f, js ? NULL : "out of memory", js, txo,
-                  tx ? tx : why, sco, sc ? sc : swhy, attempts, print);
+                  tx ? tx : why, sco, sc ? sc : swhy, attempts, print, nrc > 0 ? hep_file : NULL);
         free(print);
         free(attempts);
         free(sc);
@@ -828,6 +831,31 @@ static void profile_add(worker *w, const wslot *s, const char *print)
     logj("info", "voice profile updated", c->id, d);
 }
 
+/* The HEP collector's capture the child read the call's `network` from (its name in hep_dir),
+ * recorded with the call before the report that names it is stored: the purge and the erasure
+ * of the call then delete it whatever folders their settings name (docs/deletion.md). The name
+ * is checked to be one of the collector's, in hep_dir (a child's answer names no other path).
+ * 0, or -1 (the store refused: the analysis is retried). */
+static int hep_recorded(worker *w, int64_t call, const char *name)
+{
+    char path[1200], d[700];
+    struct stat sb;
+    if (!name || !*name)
+        return 0;
+    if (pl_hep_capture_path(w->c->svc.hep_dir, name, path, sizeof(path)) != 0 ||
+        lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        logj("warn", "the HEP capture of the call's report is not a file of hep_dir: not recorded",
+             call, jstr(name, d, sizeof(d)));
+        return 0;
+    }
+    if (store_file_record(w->st, call, STORE_FILE_CAPTURE, path, cq_clock_wall_sec()) != 0) {
+        logj("error", "the store could not record the call's HEP capture", call,
+             jstr(store_errmsg(w->st), d, sizeof(d)));
+        return -1;
+    }
+    return 0;
+}
+
 /* A child ended: its answer (or how it died) into the store. */
 static void finish(void *ctx, const proc_done *d)
 {
@@ -872,12 +900,14 @@ static void finish(void *ctx, const proc_done *d)
     char *score_text = proc_read_str(&rd);
     char *attempts = proc_read_str(&rd);
     char *print = proc_read_str(&rd);
+    char *hep_file = proc_read_str(&rd);
     if (proc_reader_end(&rd) != 0) {
         free(msg);
         free(tx_text);
         free(score_text);
         free(attempts);
         free(print);
+        free(hep_file);
         fail(w, s, "analyse", "crashed: the analysis process sent a truncated answer", true);
         return;
     }
@@ -889,7 +919,11 @@ static void finish(void *ctx, const proc_done *d)
              "the call failed its redaction check: its audio is held back (the report's "
              "redaction.verify says why)",
              call, NULL);
-    if (outcome == PL__OUT_DONE) {
+    bool hep_ok = outcome != PL__OUT_DONE || hep_recorded(w, call, hep_file) == 0;
+    free(hep_file);
+    if (!hep_ok) {
+        fail(w, s, "analyse", "store: the call's HEP capture could not be recorded", true);
+    } else if (outcome == PL__OUT_DONE) {
         store_envelope env = {.call_id = call};
         char *js = envelope_split(p, (size_t)jl, &env.legs, &env.step_sec);
         if (!js) { /* not JSON: stored as it came, without an envelope */

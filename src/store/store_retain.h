@@ -6,7 +6,8 @@
  *
  * Consumers: `callqa store purge|erase` and the worker's purge loop (src/cli: retain_cmd.h,
  * retain_cmd.c, worker_cmd.c); the code that names a call's files (src/pipeline: network.c,
- * live_kept.c, redact.c; src/service/svc_audio.c: the transcode cache).
+ * live_kept.c, redact.c; worker.c: a HEP capture a report was read from; src/service/svc_audio.c:
+ * the transcode cache).
  */
 #ifndef CQ_STORE_RETAIN_H
 #define CQ_STORE_RETAIN_H

@@ -318,6 +318,27 @@ sys.exit(not (d['capture'] is None and d['error'] is None))"
 check_udp "$QDROPS" "hep_dir: a call with no call there: no capture" python3 -c "
 import json,sys; d=json.load(open('$T/qa.json'))['913125550109']
 sys.exit(not (d['capture'] is None and d['error'] is None))"
+# the capture the worker read for a call is recorded with it (call_files): an erasure (a dry
+# run) and a purge of the call reach it with settings that name no folder of callqa's, and the
+# purge deletes it and says so; the other call's capture stays. Before, the capture (its SIP
+# headers: the caller's number) was left on disk.
+CAP=$(python3 -c "import json; print(json.load(open('$T/qa.json'))['913125550101']['capture'] or '')")
+CID=$(python3 -c "
+import sqlite3; print(sqlite3.connect('$DB').execute(\"SELECT id FROM calls WHERE recording_id LIKE '%913125550101'\").fetchone()[0])")
+printf 'retain_audio_days = 30\n' > "$T/purge.conf"
+"$1/callqa-service" store erase --phone 913125550101 --dry-run --db "$DB" --config "$T/purge.conf" \
+    > "$T/erase.out" 2> "$T/erase.err"
+rce=$?
+sed 's/^/# erase: /' "$T/erase.out"
+"$1/callqa-service" store purge --db "$DB" --config "$T/purge.conf" \
+    --now "@$(($(date +%s) + 31 * 86400))" > "$T/purge.out" 2> "$T/purge.err"
+rcp=$?
+sed 's/^/# purge: /' "$T/purge.out" "$T/purge.err"
+check_udp "$QDROPS" "purge: the HEP capture of a purged call deleted and said, the other call's kept" sh -c "
+[ -n '$CAP' ] && [ $rce = 0 ] && grep -q '^call $CID .*capture 1' '$T/erase.out' && [ $rcp = 0 ] &&
+[ ! -e '$T/qa/$CAP' ] && grep '^call $CID ' '$T/purge.out' | grep -q 'capture 1.*deleted and checked gone' &&
+[ -n \"\$(ls '$T/qa' | grep '^hep-$EB-')\" ] &&
+[ \$(python3 -c \"import sqlite3; print(sqlite3.connect('$DB').execute('SELECT COUNT(*) FROM call_files WHERE call_id = $CID').fetchone()[0])\") = 0 ]"
 
 # bad settings: exit 2, the setting named
 "$SVC" sip --hep 127.0.0.1:0 --hep-dir "$T" --hep-max-calls 0 > /dev/null 2> "$T/set.err"
