@@ -56,13 +56,7 @@ class Collector:
         return open(self.err, errors="replace").read()
 
     def lines(self):
-        out = []
-        for line in open(self.out, "rb").read().split(b"\n"):
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-        return out
+        return rt.json_lines(self.out)
 
     def line_of(self, cid):
         return next((x for x in self.lines() if x.get("call_id") == cid), None)

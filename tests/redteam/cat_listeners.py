@@ -79,16 +79,7 @@ class Live:
             raise RuntimeError("callqa live did not start: %s" % open(self.err).read()[-2000:])
 
     def lines(self):
-        out = []
-        try:
-            for line in open(self.events, errors="replace"):
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    pass
-        except OSError:
-            pass
-        return out
+        return rt.json_lines(self.events)
 
     def call_end(self, name, hang=rt.HANG):
         def end():

@@ -179,6 +179,22 @@ def until(pred, hang=HANG, step=0.05):
         time.sleep(step)
 
 
+def json_lines(path):
+    """The JSON objects of a file of one per line (an events or stats file still being written):
+    a line cut or not JSON is passed over, a file not there yet is none."""
+    out = []
+    try:
+        with open(path, "rb") as f:
+            for line in f.read().split(b"\n"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return out
+
+
 def cpu_tree(pid):
     """seconds of CPU of process pid and every process below it (its threads, its live
     descendants, and the ended ones each has reaped)"""
