@@ -14,7 +14,6 @@ import glob
 import json
 import os
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -69,15 +68,7 @@ class Collector:
         return int(m.group(1)) if m else None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(rt.HANG)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        return self.proc.returncode
+        return rt.terminate(self.proc)
 
 
 # ---- what an agent sends ----------------------------------------------------------------------

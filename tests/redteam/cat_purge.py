@@ -32,7 +32,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import sqlite3
 import stat
 import struct
@@ -343,12 +342,7 @@ def cat_purge_live_manifest(root):
                            capture_output=True, text=True, timeout=rt.HANG)
         rt.until(lambda: any(n.endswith(".wav") for n in os.listdir(rec)), step=0.1)
     finally:
-        lv.send_signal(signal.SIGTERM)
-        try:
-            lv.wait(rt.HANG)
-        except subprocess.TimeoutExpired:
-            lv.kill()
-            lv.wait()
+        rt.terminate(lv)
     names = sorted(os.listdir(rec))
     wavs = [n for n in names if n.endswith(".wav")]
     man = os.path.join(rec, ".callqa-files")

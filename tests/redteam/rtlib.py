@@ -115,15 +115,21 @@ class Service:
         return self.request("POST", "/api/qa/calls", body, {"Content-Type": ctype}, timeout=30)
 
     def stop(self, timeout=70):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        return self.proc.returncode
+        return terminate(self.proc, timeout)
+
+
+def terminate(proc, wait=HANG):
+    """SIGTERM to a server under test and its exit status; killed when it has not ended within
+    wait seconds (a hang): None."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return None
+    return proc.returncode
 
 
 def multipart(parts, boundary="redteamBOUNDARY", close=True):
