@@ -19,8 +19,8 @@ low_disk_note() { # a note when the temporary folder's disk is nearly full (a ca
         echo "# note: $((ldn / 1024)) MB free on the disk of ${TMPDIR:-/tmp}"
     return 0
 }
-free_port() { # a port on 127.0.0.1 that is free now (the kernel's pick)
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+free_port() { # a port on 127.0.0.1 that is free now, below the ephemeral range (tests/lib/cqport.py)
+    python3 "${CALLQA_TEST_LIB:-tests/lib}/cqport.py"
 }
 finish() { # finish WHAT: the plan line and the exit status
     echo "1..$n"

@@ -41,6 +41,8 @@ import urllib.parse
 CQ, SRC = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
 import storedb  # noqa: E402
+from cqport import free_port  # noqa: E402  a port below the ephemeral range
+
 
 T = tempfile.mkdtemp(prefix="callqa-access-")
 DB = os.environ.get("ACCESS_DB") or os.path.join(T, "access.db")
@@ -64,12 +66,6 @@ def run(*args, stdin=None):
     return subprocess.run([CQ, *args], input=stdin, capture_output=True, text=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wav(path, seconds=1.0, rate=8000):

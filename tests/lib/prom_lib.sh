@@ -14,7 +14,7 @@ PROM_PID=""
 prom_start() { # prom_start DIR JOB=TARGET...
     _pr_dir=$1
     shift
-    PROM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    PROM_PORT=$(python3 "${CALLQA_TEST_LIB:-tests/lib}/cqport.py")
     PROM_URL=http://127.0.0.1:$PROM_PORT
     {
         printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n'

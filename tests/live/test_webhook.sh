@@ -48,7 +48,7 @@ PIDS="$PIDS $!"
 live_wait 120 "the webhook receiver's port" test -s "$T/recv.port" || exit 1
 RPORT=$(cat "$T/recv.port")
 # a port nothing listens on: bound, then closed
-DOWN=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DOWN=$(python3 "$SRC/tests/lib/cqport.py")
 
 # start NAME OPTIONS...: a server on a free port; sets PORT and SPID
 start() {

@@ -61,7 +61,7 @@ pg__as() { # pg__as COMMAND...: as the cluster's owner (ourselves unless we are 
 }
 
 pg__free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 "${CALLQA_TEST_LIB:-tests/lib}/cqport.py"
 }
 
 pg__fail() { # pg__fail MESSAGE [LOG]: the message and the log on stderr; status 1

@@ -17,12 +17,14 @@ import datetime
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from cqport import free_port  # noqa: E402  a port below the ephemeral range
 
 SEED, CQ, T = sys.argv[1], sys.argv[2], sys.argv[3]
 STORE = sys.argv[4] if len(sys.argv) > 4 else f"{T}/qa.db"
@@ -143,10 +145,7 @@ subprocess.run([SEED, STORE, f"{T}/spec.json"], check=True)
 with open(f"{T}/token", "w") as f:
     f.write(TOKEN + "\n")
 os.chmod(f"{T}/token", 0o600)
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-port = s.getsockname()[1]
-s.close()
+port = free_port()
 base = f"http://127.0.0.1:{port}"
 log = open(f"{T}/serve.log", "w")
 srv = subprocess.Popen([CQ, "serve", "--db", STORE, "--token-file", f"{T}/token",

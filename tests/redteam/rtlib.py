@@ -14,6 +14,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from cqport import free_port  # noqa: E402  a port below the ephemeral range
+
 CQ = None
 CORPUS = None
 RESULTS = []  # (category, name, ok, detail)
@@ -31,12 +34,6 @@ def check(name, ok, detail=""):
     return ok
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Service:
