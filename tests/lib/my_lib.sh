@@ -6,9 +6,10 @@
 #   . tests/lib/my_lib.sh        (in the test's own shell: the functions set variables)
 #   my_require                   exits 1 when the server's programs are missing (scripts/deps
 #                                installs mariadb-server): a test never skips for it
-#   my_start DIR                 install into DIR/mysql and start; sets MY_PORT, MY_SOCK, MY_PID,
-#                                MY_DATADIR, MY_FILES and MY_SQL (the client, as root, utf8mb4);
-#                                1 with the server's log on stderr when it does not start
+#   my_start DIR                 install into DIR/mysql (its temporary files in DIR/tmp) and
+#                                start; sets MY_PORT, MY_SOCK, MY_PID, MY_DATADIR, MY_FILES and
+#                                MY_SQL (the client, as root, utf8mb4); 1 with the server's log
+#                                on stderr when it does not start
 #   my_stop                      for an EXIT trap: continues a stopped server, ends it and waits;
 #                                safe to call twice
 PATH=$PATH:/usr/sbin
@@ -23,21 +24,30 @@ my_require() {
     done
 }
 
+my__install() { # my__install DIR: the system tables into DIR/mysql, the log in DIR/install.log
+    TMPDIR=$1/tmp mariadb-install-db --no-defaults --datadir="$MY_DATADIR" $_my_root \
+        --auth-root-authentication-method=socket --skip-test-db > "$1/install.log" 2>&1
+}
+
 my_start() { # my_start DIR
     _my_root=""
     [ "$(id -u)" -eq 0 ] && _my_root=--user=root
-    MY_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    MY_PORT=$(python3 "${CALLQA_TEST_LIB:-tests/lib}/cqport.py")
     MY_SOCK=$1/my.sock
     MY_DATADIR=$1/mysql
     MY_FILES=$1/files
-    mkdir -p "$MY_FILES"
-    mariadb-install-db --no-defaults --datadir="$MY_DATADIR" $_my_root \
-        --auth-root-authentication-method=socket --skip-test-db > "$1/install.log" 2>&1 || {
-        cat "$1/install.log" >&2
-        return 1
+    # its temporary tables in a folder of its own, never the /tmp every other test writes to
+    mkdir -p "$MY_FILES" "$1/tmp"
+    my__install "$1" || {
+        # mariadbd 10.11 has crashed (signal 11) in its bootstrap on a busy machine, before any
+        # of the test's work: said, and once more in a fresh folder
+        grep -q 'got signal' "$1/install.log" || { cat "$1/install.log" >&2; return 1; }
+        echo "my_lib: mariadb-install-db crashed ($(grep -m1 -o 'got signal [0-9]*' "$1/install.log")): once more" >&2
+        rm -rf "$MY_DATADIR"
+        my__install "$1" || { cat "$1/install.log" >&2; return 1; }
     }
     mariadbd --no-defaults --datadir="$MY_DATADIR" --socket="$MY_SOCK" --port="$MY_PORT" \
-        --bind-address=127.0.0.1 --pid-file="$1/my.pid" --log-error="$1/my.err" \
+        --bind-address=127.0.0.1 --pid-file="$1/my.pid" --log-error="$1/my.err" --tmpdir="$1/tmp" \
         --skip-name-resolve --skip-log-bin --innodb-buffer-pool-size=16M \
         --secure-file-priv="$MY_FILES" $_my_root &
     MY_PID=$!
