@@ -222,6 +222,35 @@ static json_t *spans_json(const cq_conv_span *s, size_t n)
     return a;
 }
 
+/* A party's talk: its seconds and share, then (when excluded_sec is given: a leg's, not a
+ * diarized speaker's) the speech and time not counted as talk, then its ratio, longest
+ * monologue and turns. */
+static json_t *talk_json(const cq_conv_leg *g, const double *excluded_sec)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "talk_sec", cq__jnum(g->talk_sec, 3));
+    json_object_set_new(o, "talk_pct", cq__jnum(g->talk_pct, 3));
+    if (excluded_sec) {
+        json_object_set_new(o, "excluded_speech_sec", cq__jnum(g->excluded_sec, 3));
+        json_object_set_new(o, "excluded_sec", cq__jnum(*excluded_sec, 3));
+    }
+    json_object_set_new(o, "talk_listen_ratio",
+                        cq__jnum_or_null(g->talk_listen_ratio >= 0, g->talk_listen_ratio, 3));
+    json_object_set_new(o, "longest_monologue_sec", cq__jnum(g->longest_monologue_sec, 3));
+    json_object_set_new(o, "turns", json_integer((json_int_t)g->turns));
+    return o;
+}
+
+/* response_latency{}: how long the turns' changes took. */
+static json_t *latency_json(const cq_conversation *c)
+{
+    json_t *lat = json_object();
+    json_object_set_new(lat, "count", json_integer((json_int_t)c->n_latencies));
+    json_object_set_new(lat, "mean_sec", cq__jnum_or_null(c->n_latencies, c->latency_mean_sec, 3));
+    json_object_set_new(lat, "p90_sec", cq__jnum_or_null(c->n_latencies, c->latency_p90_sec, 3));
+    return lat;
+}
+
 /* The diarized speakers' conversation: what works per leg, per speaker (no overtalk). */
 static json_t *speakers_json(const cq_report *r)
 {
@@ -231,23 +260,10 @@ static json_t *speakers_json(const cq_report *r)
     json_t *o = json_object();
     json_object_set_new(o, "source", json_string("diarization"));
     json_object_set_new(o, "confidence", cq__jnum(r->inbound->diarization.confidence, 3));
-    for (int s = 0; s < 2; s++) {
-        const cq_conv_leg *g = &c->leg[s];
-        json_t *so = json_object();
-        json_object_set_new(so, "talk_sec", cq__jnum(g->talk_sec, 3));
-        json_object_set_new(so, "talk_pct", cq__jnum(g->talk_pct, 3));
-        json_object_set_new(so, "talk_listen_ratio",
-                            cq__jnum_or_null(g->talk_listen_ratio >= 0, g->talk_listen_ratio, 3));
-        json_object_set_new(so, "longest_monologue_sec", cq__jnum(g->longest_monologue_sec, 3));
-        json_object_set_new(so, "turns", json_integer((json_int_t)g->turns));
-        json_object_set_new(o, s ? "S2" : "S1", so);
-    }
+    for (int s = 0; s < 2; s++)
+        json_object_set_new(o, s ? "S2" : "S1", talk_json(&c->leg[s], NULL));
     json_object_set_new(o, "turns", json_integer((json_int_t)c->turns));
-    json_t *lat = json_object();
-    json_object_set_new(lat, "count", json_integer((json_int_t)c->n_latencies));
-    json_object_set_new(lat, "mean_sec", cq__jnum_or_null(c->n_latencies, c->latency_mean_sec, 3));
-    json_object_set_new(lat, "p90_sec", cq__jnum_or_null(c->n_latencies, c->latency_p90_sec, 3));
-    json_object_set_new(o, "response_latency", lat);
+    json_object_set_new(o, "response_latency", latency_json(c));
     json_object_set_new(o, "overtalk", json_null());
     json_object_set_new(o, "interruptions", json_null());
     json_object_set_new(o, "note",
@@ -265,17 +281,8 @@ static json_t *conversation_json(const cq_report *r)
     const int n = r->outbound ? 2 : 1;
     json_t *o = json_object();
     for (int l = 0; l < n; l++) {
-        const cq_conv_leg *g = &c->leg[l];
-        json_t *lo = json_object();
-        json_object_set_new(lo, "talk_sec", cq__jnum(g->talk_sec, 3));
-        json_object_set_new(lo, "talk_pct", cq__jnum(g->talk_pct, 3));
-        json_object_set_new(lo, "excluded_speech_sec", cq__jnum(g->excluded_sec, 3));
-        json_object_set_new(lo, "excluded_sec", cq__jnum(c->excluded_sec[l], 3));
-        json_object_set_new(lo, "talk_listen_ratio",
-                            cq__jnum_or_null(g->talk_listen_ratio >= 0, g->talk_listen_ratio, 3));
-        json_object_set_new(lo, "longest_monologue_sec", cq__jnum(g->longest_monologue_sec, 3));
-        json_object_set_new(lo, "turns", json_integer((json_int_t)g->turns));
-        json_object_set_new(lo, "interruptions", json_integer((json_int_t)g->interruptions));
+        json_t *lo = talk_json(&c->leg[l], &c->excluded_sec[l]);
+        json_object_set_new(lo, "interruptions", json_integer((json_int_t)c->leg[l].interruptions));
         json_object_set_new(o, cq__leg_name(l), lo);
     }
     if (n == 1) {
@@ -306,11 +313,7 @@ static json_t *conversation_json(const cq_report *r)
     json_object_set_new(da, "min_sec", cq__jnum(cq_conv_default_params().dead_air_sec, 3));
     json_object_set_new(o, "dead_air", da);
     json_object_set_new(o, "turns", json_integer((json_int_t)c->turns));
-    json_t *lat = json_object();
-    json_object_set_new(lat, "count", json_integer((json_int_t)c->n_latencies));
-    json_object_set_new(lat, "mean_sec", cq__jnum_or_null(c->n_latencies, c->latency_mean_sec, 3));
-    json_object_set_new(lat, "p90_sec", cq__jnum_or_null(c->n_latencies, c->latency_p90_sec, 3));
-    json_object_set_new(o, "response_latency", lat);
+    json_object_set_new(o, "response_latency", latency_json(c));
     json_object_set_new(o, "excludes", json_string(excludes(r)));
     json_object_set_new(o, "speakers", speakers_json(r));
     return o;
