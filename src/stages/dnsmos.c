@@ -46,20 +46,9 @@ static bool wanted(const cq_engine *e)
     }
 }
 
-static void *open_model(const char *dir, cq_err *err)
-{
-    return cq_dnsmos_model_load(dir, err);
-}
-
-static void close_model(void *m)
-{
-    cq_dnsmos_model_free(m);
-}
-
 static const cq__stage_model dnsmos_model = {
+    .kind = CQ__MODEL_DNSMOS,
     .name = "DNSMOS",
-    .open = open_model,
-    .close = close_model,
     .no_dir = "no model directory given: DNSMOS scores are null",
     .without = "its scores are null",
     .install = "; scripts/fetch-models installs it (models/README.md)",
@@ -74,16 +63,12 @@ static int load(cq_engine *e)
             e->p.mos_model == CQ_MOS_NISQA
                 ? "mos_model is nisqa: DNSMOS not run"
                 : "mos_model is auto and NISQA is installed: NISQA gives the MOS, DNSMOS not run");
-    void *m;
-    int rc = cq__stage_model_load(e, &dnsmos_model, "dnsmos", &m, &e->dnsmos_status);
-    e->dnsmos = m;
-    return rc;
+    return cq__stage_model_load(e, &dnsmos_model, "dnsmos");
 }
 
 static void unload(cq_engine *e)
 {
-    cq__stage_model_unload(&dnsmos_model, e->dnsmos, &e->dnsmos_status);
-    e->dnsmos = NULL;
+    cq__stage_model_unload(e, &dnsmos_model);
 }
 
 static bool idle(const cq_engine *e)
@@ -170,20 +155,20 @@ static int weigh(cq_leg_report *l)
         l->dnsmos_weight_sec[i] = cq__speech_in(l, w->part_start_sec, w->part_end_sec);
         wsum += l->dnsmos_weight_sec[i];
     }
-    l->dnsmos_uniform = !(wsum > 0);
-    double acc[7] = {0}, tot = 0;
+    cq__window_mean m;
+    cq__window_mean_start(&m, wsum);
+    l->dnsmos_uniform = m.uniform;
     for (size_t i = 0; i < res->n_windows; i++) {
         const cq_dnsmos_window *w = &res->windows[i];
         if (!w->scored) /* no speech in its part: weight 0, not computed */
             continue;
-        double k = l->dnsmos_uniform ? 1.0 : l->dnsmos_weight_sec[i];
-        acc[0] += k * w->sig, acc[1] += k * w->bak, acc[2] += k * w->ovrl, acc[3] += k * w->p808;
-        acc[4] += k * w->sig_raw, acc[5] += k * w->bak_raw, acc[6] += k * w->ovrl_raw;
-        tot += k;
+        const double v[] = {w->sig, w->bak, w->ovrl, w->p808, w->sig_raw, w->bak_raw, w->ovrl_raw};
+        cq__window_mean_add(&m, l->dnsmos_weight_sec[i], v, 7);
     }
-    res->sig = acc[0] / tot, res->bak = acc[1] / tot, res->ovrl = acc[2] / tot;
-    res->p808_mos = acc[3] / tot;
-    res->sig_raw = acc[4] / tot, res->bak_raw = acc[5] / tot, res->ovrl_raw = acc[6] / tot;
+    res->sig = cq__window_mean_of(&m, 0), res->bak = cq__window_mean_of(&m, 1);
+    res->ovrl = cq__window_mean_of(&m, 2), res->p808_mos = cq__window_mean_of(&m, 3);
+    res->sig_raw = cq__window_mean_of(&m, 4), res->bak_raw = cq__window_mean_of(&m, 5);
+    res->ovrl_raw = cq__window_mean_of(&m, 6);
     return CQ_OK;
 }
 
@@ -410,25 +395,23 @@ static void json_engine(const cq_report *r, json_t *eng)
     json_object_set_new(eng, "dnsmos", n);
 }
 
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
+{
+    const cq_dnsmos_result *d = &l->dnsmos;
+    if (!l->has_dnsmos) {
+        snprintf(c[0], CQ__TEXT_CELL, "-");
+        snprintf(c[1], CQ__TEXT_CELL, "-");
+        return;
+    }
+    snprintf(c[0], CQ__TEXT_CELL, "%.2f / %.2f", d->ovrl, d->p808_mos);
+    snprintf(c[1], CQ__TEXT_CELL, "%.2f / %.2f", d->sig, d->bak);
+}
+
 static void text_rows(const cq_report *r, cq__text *t)
 {
-    if (!(r->analyzers & CQ_AN_DNSMOS) || !r->dnsmos_loaded)
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[2][2][64] = {{{0}}};
-    for (int i = 0; i < n; i++) {
-        const cq_dnsmos_result *d = &L[i]->dnsmos;
-        if (!L[i]->has_dnsmos) {
-            snprintf(c[0][i], 64, "-");
-            snprintf(c[1][i], 64, "-");
-            continue;
-        }
-        snprintf(c[0][i], 64, "%.2f / %.2f", d->ovrl, d->p808_mos);
-        snprintf(c[1][i], 64, "%.2f / %.2f", d->sig, d->bak);
-    }
-    cq__text_row(t, "DNSMOS OVRL / P.808", (const char *[2]){c[0][0], c[0][1]});
-    cq__text_row(t, "DNSMOS SIG / BAK", (const char *[2]){c[1][0], c[1][1]});
+    static const char *const rows[] = {"DNSMOS OVRL / P.808", "DNSMOS SIG / BAK", NULL};
+    if (r->dnsmos_loaded) /* else text_section says why there are no scores */
+        cq__text_leg_rows(r, t, CQ_AN_DNSMOS, rows, leg_cells);
 }
 
 static void text_section(const cq_report *r, cq__sb *b)

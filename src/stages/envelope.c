@@ -155,21 +155,19 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
     json_object_set_new(o, "envelope", env);
 }
 
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
+{
+    const cq__envelope *e = l->stage_data[cq__stage_slot(&cq__stage_envelope)];
+    if (e)
+        snprintf(c[0], CQ__TEXT_CELL, "%zu steps of %.0f ms", e->n, e->step_sec * 1000.0);
+    else
+        snprintf(c[0], CQ__TEXT_CELL, "-");
+}
+
 static void text_rows(const cq_report *r, cq__text *t)
 {
-    if (!(r->analyzers & CQ_AN_ENVELOPE))
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[2][64] = {{0}};
-    for (int i = 0; i < n; i++) {
-        const cq__envelope *e = L[i]->stage_data[cq__stage_slot(&cq__stage_envelope)];
-        if (e)
-            snprintf(c[i], sizeof(c[i]), "%zu steps of %.0f ms", e->n, e->step_sec * 1000.0);
-        else
-            snprintf(c[i], sizeof(c[i]), "-");
-    }
-    cq__text_row(t, "level envelope", (const char *[2]){c[0], c[1]});
+    static const char *const rows[] = {"level envelope", NULL};
+    cq__text_leg_rows(r, t, CQ_AN_ENVELOPE, rows, leg_cells);
 }
 
 const cq__stage cq__stage_envelope = {

@@ -67,32 +67,32 @@ static void fmt_db(char *buf, size_t n, bool has, double v, const char *unit)
         snprintf(buf, n, "-");
 }
 
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
+{
+    const cq_level_result *lv = &l->level;
+    fmt_db(c[0], CQ__TEXT_CELL, lv->has_rms, lv->rms_db, "dBFS");
+    fmt_db(c[1], CQ__TEXT_CELL, lv->has_peak, lv->peak_db, "dBFS");
+    if (lv->has_active_level)
+        snprintf(c[2], CQ__TEXT_CELL, "%.1f dBFS, %.0f%% active", lv->active_level_db,
+                 lv->activity_pct);
+    else
+        snprintf(c[2], CQ__TEXT_CELL, "-");
+    fmt_db(c[3], CQ__TEXT_CELL, lv->has_crest, lv->crest_db, "dB");
+    snprintf(c[4], CQ__TEXT_CELL, "%.5f", lv->dc_offset);
+    snprintf(c[5], CQ__TEXT_CELL, "%llu in %llu runs", (unsigned long long)lv->clipped_samples,
+             (unsigned long long)lv->clipped_runs);
+}
+
 static void text_rows(const cq_report *r, cq__text *t)
 {
-    if (!(r->analyzers & CQ_AN_LEVELS))
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[6][2][64] = {{{0}}};
-    for (int i = 0; i < n; i++) {
-        const cq_level_result *lv = &L[i]->level;
-        fmt_db(c[0][i], 64, lv->has_rms, lv->rms_db, "dBFS");
-        fmt_db(c[1][i], 64, lv->has_peak, lv->peak_db, "dBFS");
-        if (lv->has_active_level)
-            snprintf(c[2][i], 64, "%.1f dBFS, %.0f%% active", lv->active_level_db,
-                     lv->activity_pct);
-        else
-            snprintf(c[2][i], 64, "-");
-        fmt_db(c[3][i], 64, lv->has_crest, lv->crest_db, "dB");
-        snprintf(c[4][i], 64, "%.5f", lv->dc_offset);
-        snprintf(c[5][i], 64, "%llu in %llu runs", (unsigned long long)lv->clipped_samples,
-                 (unsigned long long)lv->clipped_runs);
-    }
-    static const char *const labels[6] = {
-        "RMS level",    "peak (sample)", "active speech level (P.56)",
-        "crest factor", "DC offset",     "clipped samples"};
-    for (int k = 0; k < 6; k++)
-        cq__text_row(t, labels[k], (const char *[2]){c[k][0], c[k][1]});
+    static const char *const rows[] = {"RMS level",
+                                       "peak (sample)",
+                                       "active speech level (P.56)",
+                                       "crest factor",
+                                       "DC offset",
+                                       "clipped samples",
+                                       NULL};
+    cq__text_leg_rows(r, t, CQ_AN_LEVELS, rows, leg_cells);
 }
 
 const cq__stage cq__stage_levels = {

@@ -45,20 +45,9 @@ typedef struct nisqa_state {
     size_t probs_checked;
 } nisqa_state;
 
-static void *open_model(const char *path, cq_err *err)
-{
-    return cq_nisqa_model_load(path, err);
-}
-
-static void close_model(void *m)
-{
-    cq_nisqa_model_free(m);
-}
-
 static const cq__stage_model nisqa_model = {
+    .kind = CQ__MODEL_NISQA,
     .name = "NISQA",
-    .open = open_model,
-    .close = close_model,
     .no_dir = "no model directory given: NISQA scores are null",
     .without = "quality scores are null",
     .install = ". Its weights are licensed CC BY-NC-SA 4.0 (non-commercial) and are obtained by "
@@ -70,16 +59,12 @@ static int load(cq_engine *e)
 {
     if (e->p.mos_model == CQ_MOS_DNSMOS)
         return cq__note(&e->nisqa_status, "mos_model is dnsmos: NISQA not run");
-    void *m;
-    int rc = cq__stage_model_load(e, &nisqa_model, "nisqa/nisqa.tar", &m, &e->nisqa_status);
-    e->nisqa = m;
-    return rc;
+    return cq__stage_model_load(e, &nisqa_model, "nisqa/nisqa.tar");
 }
 
 static void unload(cq_engine *e)
 {
-    cq__stage_model_unload(&nisqa_model, e->nisqa, &e->nisqa_status);
-    e->nisqa = NULL;
+    cq__stage_model_unload(e, &nisqa_model);
 }
 
 static int prepare(const cq_engine *e, cq_report *r)
@@ -332,21 +317,20 @@ static int finish(void *st, int leg, cq_report *r)
             cq__log(CQ_LOG_ERROR, "NISQA: a window let go holds %.3f s of speech",
                     n->w[i].speech_sec);
     }
-    l->nisqa_uniform = !(wsum > 0);
-    double acc[5] = {0}, tot = 0;
+    cq__window_mean m;
+    cq__window_mean_start(&m, wsum);
+    l->nisqa_uniform = m.uniform;
     for (size_t i = 0; i < n->nw; i++) {
+        const cq_nisqa_scores *s = &n->w[i].scores;
         if (!n->w[i].scored)
             continue;
-        double w = l->nisqa_uniform ? 1.0 : n->w[i].speech_sec;
-        const cq_nisqa_scores *s = &n->w[i].scores;
-        acc[0] += w * s->mos, acc[1] += w * s->noisiness, acc[2] += w * s->discontinuity;
-        acc[3] += w * s->coloration, acc[4] += w * s->loudness;
-        tot += w;
+        const double v[] = {s->mos, s->noisiness, s->discontinuity, s->coloration, s->loudness};
+        cq__window_mean_add(&m, n->w[i].speech_sec, v, 5);
         l->nisqa.n_segments += s->n_segments;
     }
-    l->nisqa.mos = acc[0] / tot, l->nisqa.noisiness = acc[1] / tot;
-    l->nisqa.discontinuity = acc[2] / tot, l->nisqa.coloration = acc[3] / tot;
-    l->nisqa.loudness = acc[4] / tot;
+    l->nisqa.mos = cq__window_mean_of(&m, 0), l->nisqa.noisiness = cq__window_mean_of(&m, 1);
+    l->nisqa.discontinuity = cq__window_mean_of(&m, 2);
+    l->nisqa.coloration = cq__window_mean_of(&m, 3), l->nisqa.loudness = cq__window_mean_of(&m, 4);
     l->has_nisqa = true;
     l->nisqa_windows = n->w; /* moved into the report */
     l->n_nisqa_windows = n->nw;
@@ -483,27 +467,25 @@ static void json_engine(const cq_report *r, json_t *eng)
     json_object_set_new(eng, "nisqa", n);
 }
 
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
+{
+    const cq_nisqa_scores *s = &l->nisqa;
+    if (!l->has_nisqa) {
+        for (int k = 0; k < 3; k++)
+            snprintf(c[k], CQ__TEXT_CELL, "-");
+        return;
+    }
+    snprintf(c[0], CQ__TEXT_CELL, "%.2f", s->mos);
+    snprintf(c[1], CQ__TEXT_CELL, "%.2f / %.2f", s->noisiness, s->discontinuity);
+    snprintf(c[2], CQ__TEXT_CELL, "%.2f / %.2f", s->coloration, s->loudness);
+}
+
 static void text_rows(const cq_report *r, cq__text *t)
 {
-    if (!(r->analyzers & CQ_AN_NISQA) || !r->nisqa_loaded)
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[3][2][64] = {{{0}}};
-    for (int i = 0; i < n; i++) {
-        const cq_nisqa_scores *s = &L[i]->nisqa;
-        if (!L[i]->has_nisqa) {
-            for (int k = 0; k < 3; k++)
-                snprintf(c[k][i], 64, "-");
-            continue;
-        }
-        snprintf(c[0][i], 64, "%.2f", s->mos);
-        snprintf(c[1][i], 64, "%.2f / %.2f", s->noisiness, s->discontinuity);
-        snprintf(c[2][i], 64, "%.2f / %.2f", s->coloration, s->loudness);
-    }
-    cq__text_row(t, "MOS (NISQA)", (const char *[2]){c[0][0], c[0][1]});
-    cq__text_row(t, "noisiness / discont.", (const char *[2]){c[1][0], c[1][1]});
-    cq__text_row(t, "coloration / loudness", (const char *[2]){c[2][0], c[2][1]});
+    static const char *const rows[] = {"MOS (NISQA)", "noisiness / discont.",
+                                       "coloration / loudness", NULL};
+    if (r->nisqa_loaded) /* else text_section says why there are no scores */
+        cq__text_leg_rows(r, t, CQ_AN_NISQA, rows, leg_cells);
 }
 
 static void text_section(const cq_report *r, cq__sb *b)

@@ -71,28 +71,24 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
     json_object_set_new(o, "quality", qo);
 }
 
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
+{
+    const cq_quality_result *q = &l->quality;
+    if (q->has_noise_floor && q->has_snr)
+        snprintf(c[0], CQ__TEXT_CELL, "%.1f dBFS / %.1f dB", q->noise_floor_db, q->snr_db);
+    else
+        snprintf(c[0], CQ__TEXT_CELL, "-");
+    if (q->has_bandwidth)
+        snprintf(c[1], CQ__TEXT_CELL, "%.0f Hz", q->bandwidth_hz);
+    else
+        snprintf(c[1], CQ__TEXT_CELL, "-");
+    snprintf(c[2], CQ__TEXT_CELL, "%zu (%.0f ms)", q->dropouts, q->dropout_ms);
+}
+
 static void text_rows(const cq_report *r, cq__text *t)
 {
-    if (!(r->analyzers & CQ_AN_QUALITY))
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[3][2][64] = {{{0}}};
-    for (int i = 0; i < n; i++) {
-        const cq_quality_result *q = &L[i]->quality;
-        if (q->has_noise_floor && q->has_snr)
-            snprintf(c[0][i], 64, "%.1f dBFS / %.1f dB", q->noise_floor_db, q->snr_db);
-        else
-            snprintf(c[0][i], 64, "-");
-        if (q->has_bandwidth)
-            snprintf(c[1][i], 64, "%.0f Hz", q->bandwidth_hz);
-        else
-            snprintf(c[1][i], 64, "-");
-        snprintf(c[2][i], 64, "%zu (%.0f ms)", q->dropouts, q->dropout_ms);
-    }
-    cq__text_row(t, "noise floor / SNR", (const char *[2]){c[0][0], c[0][1]});
-    cq__text_row(t, "bandwidth", (const char *[2]){c[1][0], c[1][1]});
-    cq__text_row(t, "dropouts", (const char *[2]){c[2][0], c[2][1]});
+    static const char *const rows[] = {"noise floor / SNR", "bandwidth", "dropouts", NULL};
+    cq__text_leg_rows(r, t, CQ_AN_QUALITY, rows, leg_cells);
 }
 
 const cq__stage cq__stage_quality = {

@@ -87,20 +87,17 @@ static void json_engine(const cq_report *r, json_t *eng)
     json_object_set_new(eng, "silencedetect", sd);
 }
 
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
+{
+    const cq_silence_result *s = &l->silence;
+    snprintf(c[0], CQ__TEXT_CELL, "%zu, %.1f s (%.0f%%)", s->count, s->total_sec, s->ratio_pct);
+    snprintf(c[1], CQ__TEXT_CELL, "%.2f s", s->longest_ms / 1000.0);
+}
+
 static void text_rows(const cq_report *r, cq__text *t)
 {
-    if (!(r->analyzers & CQ_AN_SILENCE))
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[2][2][64] = {{{0}}};
-    for (int i = 0; i < n; i++) {
-        const cq_silence_result *s = &L[i]->silence;
-        snprintf(c[0][i], 64, "%zu, %.1f s (%.0f%%)", s->count, s->total_sec, s->ratio_pct);
-        snprintf(c[1][i], 64, "%.2f s", s->longest_ms / 1000.0);
-    }
-    cq__text_row(t, "silences", (const char *[2]){c[0][0], c[0][1]});
-    cq__text_row(t, "longest silence", (const char *[2]){c[1][0], c[1][1]});
+    static const char *const rows[] = {"silences", "longest silence", NULL};
+    cq__text_leg_rows(r, t, CQ_AN_SILENCE, rows, leg_cells);
 }
 
 static void text_section(const cq_report *r, cq__sb *b)

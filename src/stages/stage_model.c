@@ -1,7 +1,9 @@
 /*
  * stage_model.c - what the stages backed by a model file (vad.c, nisqa.c, dnsmos.c) share: the
- * model's load and unload once per engine, and the sentences that say why a stage's figures are
- * null (the engine's status when its model is not loaded, a leg's note when it gave no scores).
+ * model's load into the engine and its unload, once per engine (the one place that knows each
+ * model's loader, free and slot in struct cq_engine: a stage names only its cq__model_kind), and
+ * the sentences that say why a stage's figures are null (the engine's status when its model is
+ * not loaded, a leg's note when it gave no scores).
  *
  * A missing or rejected model is not an error: the stage runs without it (the VAD on its DSP
  * fallback, NISQA and DNSMOS with null scores) and its status says why, in words that name the
@@ -41,10 +43,31 @@ static char *why_not_loaded(const cq_engine *e, const cq__stage_model *m, const 
     return status;
 }
 
-int cq__stage_model_load(const cq_engine *e, const cq__stage_model *m, const char *file,
-                         void **model, char **status)
+/* The engine's slot of a model's status. */
+static char **status_of(cq_engine *e, cq__model_kind k)
 {
-    *model = NULL;
+    switch (k) {
+    case CQ__MODEL_VAD: return &e->vad_status;
+    case CQ__MODEL_NISQA: return &e->nisqa_status;
+    case CQ__MODEL_DNSMOS: break;
+    }
+    return &e->dnsmos_status;
+}
+
+/* Read the model at path into its slot of the engine: false, with *err, when it did not load. */
+static bool open_model(cq_engine *e, cq__model_kind k, const char *path, cq_err *err)
+{
+    switch (k) {
+    case CQ__MODEL_VAD: return (e->vad = cq_vad_model_load(path, err)) != NULL;
+    case CQ__MODEL_NISQA: return (e->nisqa = cq_nisqa_model_load(path, err)) != NULL;
+    case CQ__MODEL_DNSMOS: break;
+    }
+    return (e->dnsmos = cq_dnsmos_model_load(path, err)) != NULL;
+}
+
+int cq__stage_model_load(cq_engine *e, const cq__stage_model *m, const char *file)
+{
+    char **status = status_of(e, m->kind);
     *status = NULL;
     if (!e->model_dir)
         return cq__note(status, m->no_dir);
@@ -52,20 +75,24 @@ int cq__stage_model_load(const cq_engine *e, const cq__stage_model *m, const cha
     if (!path)
         return CQ_ERR_NOMEM;
     cq_err err;
-    *model = m->open(path, &err);
-    if (!*model && err.code != CQ_ERR_NOMEM) {
+    bool loaded = open_model(e, m->kind, path, &err);
+    if (!loaded && err.code != CQ_ERR_NOMEM) {
         *status = why_not_loaded(e, m, file, &err);
         if (m->log) /* the log names the whole path; the status, the file within the directory */
             cq__log(CQ_LOG_WARN, "%s model %s: %s", m->name, path, err.msg);
     }
     cq__free(path);
-    return *model || *status ? CQ_OK : CQ_ERR_NOMEM;
+    return loaded || *status ? CQ_OK : CQ_ERR_NOMEM;
 }
 
-void cq__stage_model_unload(const cq__stage_model *m, void *model, char **status)
+void cq__stage_model_unload(cq_engine *e, const cq__stage_model *m)
 {
-    if (model)
-        m->close(model);
+    switch (m->kind) {
+    case CQ__MODEL_VAD: cq_vad_model_free(e->vad), e->vad = NULL; break;
+    case CQ__MODEL_NISQA: cq_nisqa_model_free(e->nisqa), e->nisqa = NULL; break;
+    case CQ__MODEL_DNSMOS: cq_dnsmos_model_free(e->dnsmos), e->dnsmos = NULL; break;
+    }
+    char **status = status_of(e, m->kind);
     cq__free(*status);
     *status = NULL;
 }

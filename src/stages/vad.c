@@ -22,20 +22,9 @@ typedef struct vad_state {
     uint64_t samples; /* at the VAD rate */
 } vad_state;
 
-static void *open_model(const char *path, cq_err *err)
-{
-    return cq_vad_model_load(path, err);
-}
-
-static void close_model(void *m)
-{
-    cq_vad_model_free(m);
-}
-
 static const cq__stage_model vad_model = {
+    .kind = CQ__MODEL_VAD,
     .name = "Silero VAD",
-    .open = open_model,
-    .close = close_model,
     .no_dir = "no model directory given: speech activity from the DSP fallback, not Silero",
     .without = "speech activity from the DSP fallback",
     .install = "; scripts/fetch-models installs it",
@@ -48,17 +37,14 @@ static int load(cq_engine *e)
     char *file = cq__printf("silero_vad/%s/silero_vad.onnx", e->vad_model_name);
     if (!file)
         return CQ_ERR_NOMEM;
-    void *m;
-    int rc = cq__stage_model_load(e, &vad_model, file, &m, &e->vad_status);
-    e->vad = m;
+    int rc = cq__stage_model_load(e, &vad_model, file);
     cq__free(file);
     return rc;
 }
 
 static void unload(cq_engine *e)
 {
-    cq__stage_model_unload(&vad_model, e->vad, &e->vad_status);
-    e->vad = NULL;
+    cq__stage_model_unload(e, &vad_model);
 }
 
 static int prepare(const cq_engine *e, cq_report *r)
@@ -234,9 +220,7 @@ static void json_engine(const cq_report *r, json_t *eng)
     const cq_speech_params *sp = &r->speech_params;
     json_t *pp = json_object();
     json_object_set_new(pp, "threshold", cq__jnum(sp->threshold, 6));
-    json_object_set_new(
-        pp, "neg_threshold",
-        cq__jnum(sp->neg_threshold >= 0 ? sp->neg_threshold : fmax(sp->threshold - 0.15, 0.01), 6));
+    json_object_set_new(pp, "neg_threshold", cq__jnum(cq__speech_neg(sp), 6));
     json_object_set_new(pp, "min_speech_ms", json_integer(sp->min_speech_ms));
     json_object_set_new(pp, "min_silence_ms", json_integer(sp->min_silence_ms));
     json_object_set_new(pp, "speech_pad_ms", json_integer(sp->speech_pad_ms));
@@ -246,16 +230,15 @@ static void json_engine(const cq_report *r, json_t *eng)
     json_object_set_new(eng, "vad", v);
 }
 
+static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
+{
+    snprintf(c[0], CQ__TEXT_CELL, "%.1f%%, %zu segments", l->speech_pct, l->n_speech);
+}
+
 static void text_rows(const cq_report *r, cq__text *t)
 {
-    if (!(r->analyzers & CQ_AN_VAD))
-        return;
-    const cq_leg_report *L[2];
-    int n = cq__report_legs(r, L);
-    char c[2][64] = {{0}};
-    for (int i = 0; i < n; i++)
-        snprintf(c[i], 64, "%.1f%%, %zu segments", L[i]->speech_pct, L[i]->n_speech);
-    cq__text_row(t, "speech (VAD)", (const char *[2]){c[0], c[1]});
+    static const char *const rows[] = {"speech (VAD)", NULL};
+    cq__text_leg_rows(r, t, CQ_AN_VAD, rows, leg_cells);
 }
 
 static void text_section(const cq_report *r, cq__sb *b)
