@@ -20,8 +20,8 @@
  *                       keyed digits, cards and SSNs; the transcript's words, the audio copy
  *                                                                               (redact.c)
  *   5. store            the report as the store keeps it: the worker's under its lease, a
- *                       request's as a result row                    (worker.c, analyser.c)
- *   6. transcribe       the speech the analysis kept, sent to the ASR      (stored_tx.c, worker.c)
+ *                       request's as a result row                     (worker.c, pl_life.c)
+ *   6. transcribe       the speech the analysis kept, sent to the ASR     (stored_tx.c, pl_life.c)
  *   7. score            the card, the LLM, the summary and sentiment, the speakers' roles
  *                                                            (scored.c, sources.c, roles.c)
  *   and the worker's loop around it: the store's jobs, leases, production safety
@@ -362,9 +362,11 @@ char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text 
 int pl_summary_choose(const char *report_json, sc_call *call, char *why, size_t n);
 int pl_sentiment_choose(sc_call *call, const sc_text *t);
 
-/* The same from the transcript block (NULL: none), as the worker's child has it. */
-char *pl_score_call(const pl_scoring *s, const char *report_json, const char *tx_block,
-                    const llm_budget *budget, char **attempts, char *why, size_t n);
+/* The same from the transcript block (NULL: none), as a call's life has it: the report as its
+ * one object (NULL: none) and the text it was rendered to. */
+char *pl_score_call(const pl_scoring *s, const struct json_t *report, const char *report_json,
+                    const char *tx_block, const llm_budget *budget, char **attempts, char *why,
+                    size_t n);
 
 /* Each attempt of *attempts (pl_score_text's JSON array; NULL or "": none) recorded with
  * store_llm_record for call (<= 0: none) and purpose. 0, or -1 when one was refused. */

@@ -252,11 +252,11 @@ char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text 
     return js;
 }
 
-char *pl_score_call(const pl_scoring *s, const char *report_json, const char *tx_block,
-                    const llm_budget *budget, char **attempts, char *why, size_t n)
+char *pl_score_call(const pl_scoring *s, const json_t *r, const char *report_json,
+                    const char *tx_block, const llm_budget *budget, char **attempts, char *why,
+                    size_t n)
 {
     double duration = 0;
-    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
     if (json_is_number(json_object_get(r, "duration")))
         duration = json_number_value(json_object_get(r, "duration"));
     sc_text text = {0};
@@ -264,14 +264,11 @@ char *pl_score_call(const pl_scoring *s, const char *report_json, const char *tx
     if (attempts)
         *attempts = NULL;
     if (tx_block && tx_block[0]) {
-        if (sc_text_from_block(tx_block, duration, &text, why, n) != 0) {
-            json_decref(r);
+        if (sc_text_from_block(tx_block, duration, &text, why, n) != 0)
             return NULL;
-        }
         sc_text_answer(&text, r);
         have_text = true;
     }
-    json_decref(r);
     char *js = pl_score_text(s, report_json, have_text ? &text : NULL, budget, attempts, why, n);
     sc_text_free(&text);
     return js;
