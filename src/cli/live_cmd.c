@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -194,92 +193,16 @@ static int rtp_pts(const char *list, lv_rtp_map *m)
     return 0;
 }
 
-/* The probe (live_probe): "default" (the built-in "Hello?", lv_default_probe) or a WAV, read as
- * 8 kHz 16-bit samples (both channels mixed) into *pcm (the caller frees it). 0, or 2 having
+/* The probe (live_probe), made by lv_probe_load into *pcm (the caller frees it). 0, or 2 having
  * said why. */
 static int load_probe(const char *spec, int16_t **pcm, size_t *n)
 {
-    cq_err e = {0};
-    cq_audio *a;
-    *pcm = NULL, *n = 0;
-    if (!strcmp(spec, "default")) {
-        size_t len;
-        const unsigned char *wav = lv_default_probe(&len);
-        if (!wav) {
-            fprintf(stderr, "callqa: --probe default: this build has no built-in probe (espeak-ng "
-                            "was not found when it was built); give a WAV\n");
-            return 2;
-        }
-        a = cq_audio_open_memory(wav, len, "probe-hello.wav", &e);
-    } else {
-        a = cq_audio_open(spec, &e);
-    }
-    if (!a) {
-        fprintf(stderr, "callqa: --probe (live_probe): %s\n", e.msg);
-        return 2;
-    }
-    const cq_audio_info *in = cq_audio_get_info(a);
-    const size_t max = (size_t)(10.0 * in->sample_rate_hz) + 1;
-    float *x = malloc(max * 2 * sizeof(float)), *y = NULL;
-    int rc = 2;
-    int64_t got = x ? cq_audio_read(a, x, max, &e) : -1;
-    if (got <= 0 || (size_t)got >= max) {
-        fprintf(stderr, "callqa: --probe (live_probe): %s\n",
-                got < 0 ? (e.msg[0] ? e.msg : "out of memory")
-                : got   ? "longer than 10 s"
-                        : "no audio in it");
-        goto out;
-    }
-    for (int64_t i = 0; i < got; i++) /* mixed down */
-        x[i] = in->channels == 2 ? 0.5f * (x[2 * i] + x[2 * i + 1]) : x[i];
-    size_t m = (size_t)got;
-    if (in->sample_rate_hz != 8000) {
-        int err = 0;
-        cq_resample *rs = cq_resample_create((double)in->sample_rate_hz, 8000, &err);
-        const size_t cap = m * 8000 / (size_t)in->sample_rate_hz + 1024;
-        long k = -1, tot = 0;
-        if (rs && (y = malloc(cap * sizeof(float))) &&
-            (k = cq_resample_process(rs, x, m, y, cap)) >= 0) /* then the filter's tail */
-            for (tot = k; k > 0 && tot < (long)cap;) {
-                k = cq_resample_process(rs, NULL, 0, y + tot, cap - (size_t)tot);
-                tot += k > 0 ? k : 0;
-            }
-        cq_resample_destroy(rs);
-        if (k < 0) {
-            fprintf(stderr, "callqa: --probe (live_probe): cannot resample it to 8 kHz\n");
-            goto out;
-        }
-        m = (size_t)tot;
-    }
-    const float *s8 = y ? y : x;
-    /* its silence before and after trimmed (-40 dBFS, 20 ms kept): the classifier listens for
-     * the reply from the probe's end */
-    size_t a0 = 0, a1 = m;
-    while (a0 < m && fabsf(s8[a0]) < 0.01f)
-        a0++;
-    while (a1 > a0 && fabsf(s8[a1 - 1]) < 0.01f)
-        a1--;
-    if (a0 == a1) {
-        fprintf(stderr, "callqa: --probe (live_probe): it is silent\n");
-        goto out;
-    }
-    a0 = a0 > 160 ? a0 - 160 : 0;
-    a1 = a1 + 160 < m ? a1 + 160 : m;
-    s8 += a0;
-    m = a1 - a0;
-    if (!(*pcm = malloc(m * sizeof(int16_t))))
-        goto out;
-    for (size_t i = 0; i < m; i++) {
-        const float v = s8[i] * 32768.0f;
-        (*pcm)[i] = (int16_t)(v > 32767.0f ? 32767 : v < -32768.0f ? -32768 : v);
-    }
-    *n = m;
-    rc = 0;
-out:
-    free(x);
-    free(y);
-    cq_audio_close(a);
-    return rc;
+    lv_error e;
+    if (lv_probe_load(spec, pcm, n, &e) == LV_OK)
+        return 0;
+    fprintf(stderr, "callqa: --probe %s: %s\n",
+            strcmp(spec, "default") ? "(live_probe)" : "default", e.msg);
+    return 2;
 }
 
 /* The settings (live_*, live_events, model_dir: docs/config.md) as the server's parameters, the
