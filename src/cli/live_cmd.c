@@ -468,24 +468,35 @@ int cq_cli_live(int argc, char **argv)
     int rc = lv_server_run(s);
     lv_server_stats st;
     lv_server_get_stats(s, &st);
-    fprintf(stderr,
-            "callqa live: stopped: %llu connections, %llu calls, %llu refused (full), %llu "
-            "refused (no UUID), %llu event lines, %llu dropped, %llu audio samples dropped; RTP "
-            "%llu datagrams, %llu malformed, %llu refused, %llu after their call; WebSocket %llu "
-            "refused; %llu closed before they identified their call (%llu in --ident-sec, %llu "
-            "the oldest waiting); RTP %llu SSRCs dropped before they showed a stream (%llu in "
-            "--ident-sec, %llu for room), %llu of their packets\n",
-            (unsigned long long)st.accepted, (unsigned long long)st.calls,
-            (unsigned long long)st.refused_full, (unsigned long long)st.refused_uuid,
-            (unsigned long long)st.events, (unsigned long long)st.events_dropped,
-            (unsigned long long)st.audio_dropped, (unsigned long long)st.rtp_datagrams,
-            (unsigned long long)st.rtp_malformed, (unsigned long long)st.rtp_refused,
-            (unsigned long long)st.rtp_after_end, (unsigned long long)st.ws_refused,
-            (unsigned long long)(st.ident_timeout + st.ident_evicted),
-            (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted,
-            (unsigned long long)(st.rtp_timeout + st.rtp_evicted),
-            (unsigned long long)st.rtp_timeout, (unsigned long long)st.rtp_evicted,
-            (unsigned long long)st.rtp_dropped);
+    const uint64_t v[] = {st.accepted,
+                          st.calls,
+                          st.refused_full,
+                          st.refused_uuid,
+                          st.events,
+                          st.events_dropped,
+                          st.audio_dropped,
+                          st.rtp_datagrams,
+                          st.rtp_malformed,
+                          st.rtp_refused,
+                          st.rtp_after_end,
+                          st.ws_refused,
+                          st.ident_timeout + st.ident_evicted,
+                          st.ident_timeout,
+                          st.ident_evicted,
+                          st.rtp_timeout + st.rtp_evicted,
+                          st.rtp_timeout,
+                          st.rtp_evicted,
+                          st.rtp_dropped};
+    char line[2048];
+    lv_counts_text(line, sizeof(line),
+                   "callqa live: stopped: # connections, # calls, # refused (full), # refused (no "
+                   "UUID), # event lines, # dropped, # audio samples dropped; RTP # datagrams, # "
+                   "malformed, # refused, # after their call; WebSocket # refused; # closed before "
+                   "they identified their call (# in --ident-sec, # the oldest waiting); RTP # "
+                   "SSRCs dropped before they showed a stream (# in --ident-sec, # for room), # of "
+                   "their packets\n",
+                   v, sizeof(v) / sizeof(v[0]));
+    fputs(line, stderr);
     g_srv = NULL;
     atomic_store(&sk.srv, NULL);
     lv_server_destroy(s); /* joins the analysis threads, flushes the events */
@@ -508,20 +519,20 @@ int cq_cli_live(int argc, char **argv)
     if (sk.agi) {
         lv_agi_server_stats ags;
         lv_agi_server_get_stats(sk.agi, &ags);
-        fprintf(stderr,
-                "callqa live: FastAGI: %llu connections, answered %llu HUMAN, %llu MACHINE, "
-                "%llu ENDED, %llu NOTSURE, %llu HANGUP; %llu refused, %llu failed, %llu "
-                "channels hung up first; %llu closed before a whole environment (%llu in "
-                "--ident-sec, %llu the oldest waiting); %llu naming no known call closed to "
-                "make room\n",
-                (unsigned long long)ags.accepted, (unsigned long long)ags.human,
-                (unsigned long long)ags.machine, (unsigned long long)ags.ended,
-                (unsigned long long)ags.notsure, (unsigned long long)ags.hangup,
-                (unsigned long long)ags.refused, (unsigned long long)ags.failed,
-                (unsigned long long)ags.agi_hangup,
-                (unsigned long long)(ags.ident_timeout + ags.ident_evicted),
-                (unsigned long long)ags.ident_timeout, (unsigned long long)ags.ident_evicted,
-                (unsigned long long)ags.unknown_evicted);
+        const uint64_t av[] = {ags.accepted,       ags.human,
+                               ags.machine,        ags.ended,
+                               ags.notsure,        ags.hangup,
+                               ags.refused,        ags.failed,
+                               ags.agi_hangup,     ags.ident_timeout + ags.ident_evicted,
+                               ags.ident_timeout,  ags.ident_evicted,
+                               ags.unknown_evicted};
+        lv_counts_text(line, sizeof(line),
+                       "callqa live: FastAGI: # connections, answered # HUMAN, # MACHINE, # "
+                       "ENDED, # NOTSURE, # HANGUP; # refused, # failed, # channels hung up "
+                       "first; # closed before a whole environment (# in --ident-sec, # the "
+                       "oldest waiting); # naming no known call closed to make room\n",
+                       av, sizeof(av) / sizeof(av[0]));
+        fputs(line, stderr);
         lv_agi_server_destroy(sk.agi);
     }
     if (sk.wh) { /* what is queued gets 5 s to go out; the rest is dropped, counted */

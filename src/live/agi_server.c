@@ -691,21 +691,17 @@ size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap)
 {
     lv_agi_server_stats st;
     lv_agi_server_get_stats(s, &st);
-    int k = snprintf(buf, cap,
-                     ",\"agi_accepted\":%llu,\"agi_human\":%llu,\"agi_machine\":%llu,"
-                     "\"agi_notsure\":%llu,\"agi_hangup\":%llu,\"agi_refused\":%llu,"
-                     "\"agi_failed\":%llu,\"agi_channel_hangup\":%llu,\"agi_ended\":%llu,"
-                     "\"agi_unidentified\":%llu,\"agi_unidentified_timeout\":%llu,"
-                     "\"agi_unidentified_evicted\":%llu,\"agi_unknown\":%llu,"
-                     "\"agi_unknown_evicted\":%llu",
-                     (unsigned long long)st.accepted, (unsigned long long)st.human,
-                     (unsigned long long)st.machine, (unsigned long long)st.notsure,
-                     (unsigned long long)st.hangup, (unsigned long long)st.refused,
-                     (unsigned long long)st.failed, (unsigned long long)st.agi_hangup,
-                     (unsigned long long)st.ended, (unsigned long long)st.unidentified,
-                     (unsigned long long)st.ident_timeout, (unsigned long long)st.ident_evicted,
-                     (unsigned long long)st.unknown, (unsigned long long)st.unknown_evicted);
-    return k > 0 && (size_t)k < cap ? (size_t)k : 0;
+    const uint64_t v[] = {st.accepted, st.human,          st.machine,       st.notsure,
+                          st.hangup,   st.refused,        st.failed,        st.agi_hangup,
+                          st.ended,    st.unidentified,   st.ident_timeout, st.ident_evicted,
+                          st.unknown,  st.unknown_evicted};
+    return lv_counts_text(buf, cap,
+                          ",\"agi_accepted\":#,\"agi_human\":#,\"agi_machine\":#,\"agi_notsure\":#,"
+                          "\"agi_hangup\":#,\"agi_refused\":#,\"agi_failed\":#,"
+                          "\"agi_channel_hangup\":#,\"agi_ended\":#,\"agi_unidentified\":#,"
+                          "\"agi_unidentified_timeout\":#,\"agi_unidentified_evicted\":#,"
+                          "\"agi_unknown\":#,\"agi_unknown_evicted\":#",
+                          v, sizeof(v) / sizeof(v[0]));
 }
 
 void lv_agi_server_destroy(lv_agi_server *s)

@@ -108,6 +108,12 @@ typedef struct lv_error {
     char msg[160];   /* one line, NUL-terminated; empty when code is LV_OK */
 } lv_error;
 
+/* text with each '#' in it replaced by the next of v[0..n) in decimal, into out[0..cap) (NUL-
+ * terminated): a server's counters as a line for a person, or as JSON fields. Its length, or 0
+ * when it does not fit. text holds as many '#' as there are counters. */
+size_t lv_counts_text(char *out, size_t cap, const char *text, const uint64_t *v, size_t n)
+    CQ_NONNULL(1, 3);
+
 /* ---- PCM helpers ----------------------------------------------------------------------------- */
 
 /* n 16-bit samples from 2n bytes, little-endian (AudioSocket, mod_audio_fork) or big-endian
