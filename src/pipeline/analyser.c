@@ -1,6 +1,6 @@
 /*
  * analyser.c - a request's call through its life, for a process with threads (the service):
- * the engine of the settings and, isolated, the analysis host (host.c) forked before any thread;
+ * the engine of the settings and, isolated, the analysis host (pl_host.c) forked before any thread;
  * then, on a thread of the pool with its slot, the recording fetched or taken (fetch.c),
  * analysed in a child of the host, masked as every report is (pl_mask_report, redact.c), and
  * stored as a result row; an investigation worked out in a child and masked the same way. The

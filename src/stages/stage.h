@@ -158,7 +158,7 @@ const char *cq__leg_name(int leg);                   /* "inbound", "outbound" */
 double cq__speech_in(const cq_leg_report *l, double a, double b);
 /* Silero's end-of-speech threshold of p (neg_threshold, or its default from threshold), and how
  * far a speech segment reaches from a chunk at or over it: the padding plus the shortest pause
- * that ends a segment, and 100 ms more, in ms (speech_audio.c keeps audio that near, nisqa.c
+ * that ends a segment, and 100 ms more, in ms (speech_audio.c keeps audio that near, stage_nisqa.c
  * lets windows further go). */
 double cq__speech_neg(const cq_speech_params *p);
 int cq__speech_reach_ms(const cq_speech_params *p);
@@ -169,7 +169,7 @@ int cq__report_legs(const cq_report *r, const cq_leg_report *L[2]);
 int cq__warn(cq_report *r, const char *code, const cq_value *values, size_t n_values,
              const char *fmt, ...) CQ__PRINTF(5, 6);
 
-/* ---- stages backed by a model file (vad.c, nisqa.c, dnsmos.c): stage_model.c --------------- */
+/* ---- stages backed by a model file (vad.c, stage_nisqa.c, stage_dnsmos.c): stage_model.c - */
 
 /* A stage's model: how it is read and freed, and the words of the status that says why the
  * stage runs without it (its figures null, or the VAD's from its DSP fallback). The status is the

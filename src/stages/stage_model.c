@@ -1,5 +1,5 @@
 /*
- * stage_model.c - what the stages backed by a model file (vad.c, nisqa.c, dnsmos.c) share: the
+ * stage_model.c - what the stages backed by a model file (vad, nisqa, dnsmos) share: the
  * model's load and unload once per engine, and the sentences that say why a stage's figures are
  * null (the engine's status when its model is not loaded, a leg's note when it gave no scores).
  *

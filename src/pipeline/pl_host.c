@@ -1,5 +1,5 @@
 /*
- * host.c - the analysis host: analyses (and investigations) in child processes for a process
+ * pl_host.c - the analysis host: analyses (and investigations) in child processes for a process
  * with threads (the service), so that a crash or a runaway analysis fails one request and not
  * the process.
  *

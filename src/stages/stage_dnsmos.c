@@ -1,6 +1,6 @@
 /*
- * dnsmos.c - the `dnsmos` stage: DNSMOS P.835 (SIG, BAK, OVRL) and P.808 MOS of each leg, on the
- * leg at 16 kHz, and the call's `mos{}`: the legs' MOS with the model that gave it.
+ * stage_dnsmos.c - the `dnsmos` stage: DNSMOS P.835 (SIG, BAK, OVRL) and P.808 MOS of each leg, on
+ * the leg at 16 kHz, and the call's `mos{}`: the legs' MOS with the model that gave it.
  *
  * The leg at 16 kHz: in windowed mode the engine's libsoxr stream; in reference mode the leg at
  * its own rate, converted when it ends by SoX's own `rate` effect (cq_resample_sox: libsox,

@@ -1,5 +1,5 @@
 /*
- * nisqa.c - the `nisqa` stage: NISQA v2 speech quality of each leg, at its own rate, over the
+ * stage_nisqa.c - the `nisqa` stage: NISQA v2 speech quality of each leg, at its own rate, over the
  * whole leg (file mode) or over fixed windows weighted by the VAD's speech (windowed mode).
  *
  * Windowed mode cuts the leg into consecutive windows of a fixed length and scores each as a

@@ -1,5 +1,5 @@
 /*
- * conversation.c - the `conversation` stage, one state per call: the two legs' 8 kHz audio
+ * stage_conversation.c - the `conversation` stage, one state per call: the two legs' 8 kHz audio
  * compared (near-identical channels, one leg bleeding into the other; cq_xleg.h), then talk,
  * overtalk, interruptions, dead air, turns, latency and one-way audio from the legs' speech
  * segments and events (cq_conversation.h), with the warnings they call for.

@@ -1,5 +1,5 @@
 /*
- * quality.c - the `quality` stage: model-free indicators of each leg at its own rate (noise
+ * stage_quality.c - the `quality` stage: model-free indicators of each leg at its own rate (noise
  * floor, SNR, bandwidth, dropouts, level drift; cq_quality.h), speech told from non-speech by
  * the VAD's segments when the VAD ran.
  */

@@ -1,5 +1,5 @@
 /*
- * investigate.c - why did this call go wrong: the facts of a capture (or of SIP as text), the
+ * net_investigate.c - why did this call go wrong: the facts of a capture (or of SIP as text), the
  * dialer's status and, when the call's recording was analysed too, what the recording says,
  * joined into findings and 2 to 4 plain sentences that cite the codes and durations
  * (docs/network.md, "POST /investigate").

@@ -1,6 +1,6 @@
 /*
- * diarize.c - the `diarize` stage: who spoke when on a mono mix (cq_diarize.h), per leg on the
- * shared 8 kHz stream, after the VAD. On a call of two legs each leg is one party already: the
+ * stage_diarize.c - the `diarize` stage: who spoke when on a mono mix (cq_diarize.h), per leg on
+ * the shared 8 kHz stream, after the VAD. On a call of two legs each leg is one party already: the
  * stage then runs only to give each leg's voice print, when the engine asks for prints.
  * The report gets the leg's cq_diarization; the call's JSON its `diarization` block and
  * `speakers[]` (docs/report.md).

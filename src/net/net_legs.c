@@ -1,5 +1,5 @@
 /*
- * legs.c - the legs of one call across a B2BUA or an SBC: a PBX that takes a call in and places
+ * net_legs.c - the legs of one call across a B2BUA or an SBC: a PBX that takes a call in and places
  * another out (Asterisk, FreeSWITCH, an SBC) makes two SIP dialogs of one conversation, each
  * with its own Call-ID. Which INVITE dialogs of a capture are legs of one call, by these rules
  * (docs/network.md, "Legs of one call"):

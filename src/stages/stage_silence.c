@@ -1,6 +1,6 @@
 /*
- * silence.c - the `silence` stage: silences of each leg with FFmpeg silencedetect semantics, at
- * its own rate (cq_silence.h).
+ * stage_silence.c - the `silence` stage: silences of each leg with FFmpeg silencedetect semantics,
+ * at its own rate (cq_silence.h).
  */
 #include "stage.h"
 
