@@ -17,7 +17,7 @@
 #include "../config/config.h"
 #include "../net/net.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "investigate_cmd.h"
 #include "term.h"
 
 /* The answer as text: every string in it came from the capture, the recording or the call
