@@ -21,11 +21,11 @@
 #            pipeline-api.txt.
 #   api-pg   the same requests on PostgreSQL: the same generated store (or API_STORE) copied by
 #            `callqa store migrate` into a private PostgreSQL server started here
-#            (tests/pg/pg_lib.sh), served by `callqa serve --db postgresql://...`; the answers
+#            (tests/store/pg_lib.sh), served by `callqa serve --db postgresql://...`; the answers
 #            are checked against the SQLite store they were copied from. Writes
 #            pipeline-api-pg.txt.
 #   scale    queue throughput with 1, 2 and 4 `callqa worker` processes on one store, SQLite
-#            against PostgreSQL (a private server started here, tests/pg/pg_lib.sh), same calls,
+#            against PostgreSQL (a private server started here, tests/store/pg_lib.sh), same calls,
 #            same counts, in one run. Two loads: store (SMALL copies of a 7-second corpus clip,
 #            `--only levels`: almost no analysis, so the rate is what the queue and the store
 #            allow: claim, results, events, roll-ups) and cpu (the corpus calls, call14 as its
@@ -366,7 +366,7 @@ api_run() { # api_run [pg]: on the SQLite store, or on its copy in PostgreSQL
     fi
     SERVED=$S
     if [ "${1:-}" = pg ]; then # the same store copied into PostgreSQL, served from there
-        . tests/pg/pg_lib.sh
+        . tests/store/pg_lib.sh
         pg_available || die "PostgreSQL's server is not installed (scripts/deps)"
         pg_start "$A" > /dev/null || die "PostgreSQL did not start"
         m0=$(date +%s.%N)
@@ -486,7 +486,7 @@ sec_scale() {
     LOADS=${LOADS:-store cpu}
     C=$SHARED/corpus/calls
     [ -d "$C" ] && [ -d "$SHARED/models" ] || die "$C or $SHARED/models is missing"
-    . tests/pg/pg_lib.sh
+    . tests/store/pg_lib.sh
     pg_available || die "PostgreSQL's server is not installed (scripts/deps)"
     pg_start "$T" > /dev/null || die "PostgreSQL did not start"
     export CALLQA_MODEL_DIR="${CALLQA_MODEL_DIR:-$SHARED/models}"
@@ -595,7 +595,7 @@ sec_calls_list() {
     SERVED=$S
     suffix=""
     if [ "${1:-}" = pg ]; then
-        . tests/pg/pg_lib.sh
+        . tests/store/pg_lib.sh
         pg_available || die "PostgreSQL's server is not installed (scripts/deps)"
         pg_start "$T" > /dev/null || die "PostgreSQL did not start"
         "$CQ" store migrate --from "$S" --to "$PG_URI" > "$T/migrate.txt" 2>&1 ||

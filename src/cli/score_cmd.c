@@ -14,7 +14,7 @@
 #include "../scoring/scoring.h"
 #include "../transcript/transcript.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "score_cmd.h"
 #include "term.h"
 
 static char *load(const char *what, const char *path, size_t *len)

@@ -27,7 +27,7 @@
 #include "../live/live.h"
 #include "../net/net.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "sip_cmd.h"
 #include "term.h"
 
 /* RTCP: the packets, then per stream what its receiver reported (the last report, the worst). */

@@ -17,7 +17,7 @@
 #include "../config/cfg_engine.h"
 #include "../pipeline/pipeline.h"
 #include "cli_args.h"
-#include "serve_cmd.h"
+#include "transcribe_cmd.h"
 #include "term.h"
 #include "../store/store_calls.h"
 #include "../store/store_query.h"

@@ -1,10 +1,10 @@
 /*
  * analyser.c - a request's call through its life, for a process with threads (the service):
- * the engine of the settings and, isolated, the analysis host (host.c) forked before any thread;
- * then, on a thread of the pool with its slot, a request's call taken through the one life of a
- * call (pl__life_run, pl_life.c) with the steps of a stored call turned off: fetched or taken
- * (fetch.c), analysed in a child of the host (here), masked as every report is, stored as a
- * result row; an investigation worked out in a child and masked the same way. The QA worker
+ * the engine of the settings and, isolated, the analysis host (pl_host.c) forked before any
+ * thread; then, on a thread of the pool with its slot, a request's call taken through the one
+ * life of a call (pl__life_run, pl_life.c) with the steps of a stored call turned off: fetched or
+ * taken (fetch.c), analysed in a child of the host (here), masked as every report is, stored as
+ * a result row; an investigation worked out in a child and masked the same way. The QA worker
  * runs the same life on the store's calls in its own children (worker.c).
  *
  * What the caller answers (HTTP codes, the cache, the assessment) stays the caller's: this

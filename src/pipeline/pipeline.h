@@ -13,7 +13,7 @@
  *                                                                               (fetch.c)
  *   2. analyse          in a child process, through src/proc/: the worker's own children, or
  *                       the analysis host's for the service's threads, each thread with its
- *                       slot                                  (host.c, analyser.c, pool.c)
+ *                       slot                                  (pl_host.c, analyser.c, pool.c)
  *   3. beside it        a capture and the live events of the call, held against the analysis
  *                                                                 (network.c, live_kept.c)
  *   4. redact and mask  the one path (pl_mask_report) for every report, whoever asked: the
@@ -77,7 +77,7 @@ typedef struct pl_source {
                                        fetched file's is its content's */
 } pl_source;
 
-/* ---- 2. analyse in a child: the analyser, for threads (analyser.c, host.c) ------------------- */
+/* ---- 2. analyse in a child: the analyser, for threads (analyser.c, pl_host.c) ---------------- */
 
 /* What the service's metrics keep of a report, taken where the report is (another process when
  * the analysis is isolated). */

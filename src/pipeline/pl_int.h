@@ -24,7 +24,7 @@
 void pl__engine_params(const cfg_settings *c, unsigned analyzers, cq_engine_params *ep, char *dir,
                        size_t n);
 
-/* ---- the analysis host (host.c) -------------------------------------------------------------- */
+/* ---- the analysis host (pl_host.c) ----------------------------------------------------------- */
 
 typedef enum pl__host_outcome {
     PL__HOST_DONE = 0, /* the analysis ran: see rc */

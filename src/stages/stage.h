@@ -175,7 +175,7 @@ int cq__warn(cq_report *r, const char *code, const cq_value *values, size_t n_va
 double cq__speech_in(const cq_leg_report *l, double a, double b);
 /* Silero's end-of-speech threshold of p (neg_threshold, or its default from threshold), and how
  * far a speech segment reaches from a chunk at or over it: the padding plus the shortest pause
- * that ends a segment, and 100 ms more, in ms (speech_audio.c keeps audio that near, nisqa.c
+ * that ends a segment, and 100 ms more, in ms (speech_audio.c keeps audio that near, stage_nisqa.c
  * lets windows further go). */
 double cq__speech_neg(const cq_speech_params *p);
 int cq__speech_reach_ms(const cq_speech_params *p);
@@ -197,7 +197,7 @@ void cq__window_mean_add(cq__window_mean *m, double speech_sec, const double *sc
 /* The mean of score j. */
 double cq__window_mean_of(const cq__window_mean *m, int j);
 
-/* ---- stages backed by a model file (vad.c, nisqa.c, dnsmos.c): stage_model.c --------------- */
+/* ---- stages backed by a model file (vad.c, stage_nisqa.c, stage_dnsmos.c): stage_model.c - */
 
 /* The engine's models, one a model-backed stage: which of struct cq_engine's models and
  * statuses a cq__stage_model loads into, with which loader (stage_model.c). */

@@ -1,9 +1,9 @@
 /*
- * stage_model.c - what the stages backed by a model file (vad.c, nisqa.c, dnsmos.c) share: the
- * model's load into the engine and its unload, once per engine (the one place that knows each
- * model's loader, free and slot in struct cq_engine: a stage names only its cq__model_kind), and
- * the sentences that say why a stage's figures are null (the engine's status when its model is
- * not loaded, a leg's note when it gave no scores).
+ * stage_model.c - what the stages backed by a model file (vad.c, stage_nisqa.c, stage_dnsmos.c)
+ * share: the model's load into the engine and its unload, once per engine (the one place that
+ * knows each model's loader, free and slot in struct cq_engine: a stage names only its
+ * cq__model_kind), and the sentences that say why a stage's figures are null (the engine's
+ * status when its model is not loaded, a leg's note when it gave no scores).
  *
  * A missing or rejected model is not an error: the stage runs without it (the VAD on its DSP
  * fallback, NISQA and DNSMOS with null scores) and its status says why, in words that name the
