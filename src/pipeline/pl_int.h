@@ -1,6 +1,6 @@
 /*
  * pl_int.h - the pipeline's internals shared by its files: the engine's settings, the analysis
- * host (host.c) and the child's work for an investigation (investigate.c), the fetch of a
+ * host (pl_host.c) and the child's work for an investigation (investigate.c), the fetch of a
  * call's recording (fetch.c), the worker's and a request's, and the one sequence of a call's
  * life (pl_life.c) that both run. Only src/pipeline/ includes it (and the tests that reach in):
  * it reads the engine's API, which pipeline.h leaves out.
