@@ -141,7 +141,7 @@ sec_worker() {
         serve_start "$W/s0.db"
         serve_stop
         python3 bench/gen_store.py --db "$W/s0.db" --calls "$FILL" --days 1 \
-            --store-c src/store/store.c > "$W/gen.txt" || die "gen_store.py failed"
+            --store-c src/store/store_jobs_stats.c > "$W/gen.txt" || die "gen_store.py failed"
     fi
     serve_start "$W/s0.db"
     i=0
@@ -360,7 +360,7 @@ api_run() { # api_run [pg]: on the SQLite store, or on its copy in PostgreSQL
         serve_stop
         [ "$(sq "$S" "SELECT COUNT(*) FROM calls")" = 0 ] || die "the new store is not empty"
         a=$(date +%s.%N)
-        python3 bench/gen_store.py --db "$S" --calls "$CALLS" --store-c src/store/store.c \
+        python3 bench/gen_store.py --db "$S" --calls "$CALLS" --store-c src/store/store_jobs_stats.c \
             > "$A/gen.txt" || die "gen_store.py failed"
         b=$(date +%s.%N)
     fi
@@ -458,7 +458,7 @@ EOF
         machine
         echo "load average before: $load0"
         echo "load average after:  $load1"
-        echo "command: python3 bench/gen_store.py --db S --calls $CALLS --store-c src/store/store.c   (after a \`callqa serve --db S\` made the schema)"
+        echo "command: python3 bench/gen_store.py --db S --calls $CALLS --store-c src/store/store_jobs_stats.c   (after a \`callqa serve --db S\` made the schema)"
         echo "generation: $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.1f", b - a}') s in all"
         sed 's/^/  /' "$A/gen.txt"
         echo "store size: $(du -k "$S" | cut -f1) KiB (WAL: $(if [ -f "$S-wal" ]; then du -k "$S-wal" | cut -f1; else echo 0; fi) KiB)"
@@ -589,7 +589,7 @@ sec_calls_list() {
     serve_start "$S" "$T/schema.log" # the schema: callqa's own migrations
     serve_stop
     g0=$(date +%s.%N)
-    python3 bench/gen_store.py --db "$S" --calls "$CALLS" --store-c src/store/store.c > "$T/gen.txt" ||
+    python3 bench/gen_store.py --db "$S" --calls "$CALLS" --store-c src/store/store_jobs_stats.c > "$T/gen.txt" ||
         die "gen_store.py failed"
     g1=$(date +%s.%N)
     SERVED=$S
