@@ -29,7 +29,7 @@ int lv__listen(const char *host, const char *port, int type, int *fd_out, int *p
 /* The list of the files written in a folder (manifest.c; docs/privacy.md): one line per file
  * of files[0..nfiles) (names in the folder dirfd), each naming the call it belongs to, appended
  * to DIR/LV_MANIFEST_NAME (created O_EXCL, mode 0600). 0, or -1 with errno. The store's purge
- * reads it by the same name (store_retain.c, STORE_MANIFEST_NAME). */
+ * reads it by the same name (store_retain_files.c, STORE_MANIFEST_NAME). */
 #define LV_MANIFEST_NAME ".callqa-files"
 int lv__manifest_add(int dirfd, const char *call, const char *const *files, size_t nfiles,
                      double now);
