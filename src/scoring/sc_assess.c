@@ -784,11 +784,11 @@ static int assess(const json_t *r, as_ctx *c, char *err, size_t errsz)
     c->r = r;
     double d;
     if (!json_is_object(r))
-        return sc_fail(err, errsz, "the report is not a JSON object");
+        return cfg_fail(err, errsz, "the report is not a JSON object");
     if (json_is_string(json_object_get(r, "error")))
-        return sc_fail(err, errsz, "the report is an error: %.200s", str(r, "error"));
+        return cfg_fail(err, errsz, "the report is an error: %.200s", str(r, "error"));
     if (!num(r, "duration", &d) || d < 0)
-        return sc_fail(err, errsz, "not a callqa report: no duration");
+        return cfg_fail(err, errsz, "not a callqa report: no duration");
     connection(c);
     dead_air(c);
     latency(c);
@@ -799,7 +799,7 @@ static int assess(const json_t *r, as_ctx *c, char *err, size_t errsz)
         leg_quality(c, "outbound");
     warnings(c);
     if (c->oom)
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     return 0;
 }
 
@@ -813,13 +813,13 @@ static void release(as_ctx *c)
 static json_t *parse(const char *report_json, char *err, size_t errsz)
 {
     if (!report_json) {
-        sc_fail(err, errsz, "no report");
+        cfg_fail(err, errsz, "no report");
         return NULL;
     }
     json_error_t je;
     json_t *r = json_loads(report_json, JSON_REJECT_DUPLICATES, &je);
     if (!r)
-        sc_fail(err, errsz, "the report is not JSON: %s (line %d)", je.text, je.line);
+        cfg_fail(err, errsz, "the report is not JSON: %s (line %d)", je.text, je.line);
     return r;
 }
 
@@ -835,17 +835,17 @@ int sc_assess_report(const char *report_json, char **text, char **findings, char
     as_ctx *c = malloc(sizeof(*c));
     int rc = -1;
     if (!c) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     if (assess(r, c, err, errsz) != 0)
         goto done;
     if (text && !(*text = verdict_text(c))) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     if (findings && !(*findings = findings_json(c))) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     rc = 0;
@@ -1112,7 +1112,7 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
     json_t *data = NULL, *left = NULL;
     int rc = -1;
     if (!c) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     if (assess(r, c, err, errsz) != 0)
@@ -1122,24 +1122,24 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
     if (!fa || !data || json_object_set_new(data, "findings", fa) != 0) {
         if (!data)
             json_decref(fa);
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     *system = strdup(k_system);
     *user = user_of(data);
     if (!*system || !*user) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     size_t base =
         fit && fit->max_bytes && fit->measure ? fit->measure(fit->user, k_system, "x", NULL) : 0;
     size_t max = fit ? fit->max_bytes : 0;
     if (base && base - 1 + json_text_len(USER_HEAD USER_TAIL) >= max) {
-        sc_fail(err, errsz,
-                "prompt_too_large: the instructions alone take %zu of the %zu bytes the model's "
-                "context leaves for a prompt (llm_context_tokens less llm_max_tokens and the "
-                "repair turn's room, one token counted a byte)",
-                base - 1, max);
+        cfg_fail(err, errsz,
+                 "prompt_too_large: the instructions alone take %zu of the %zu bytes the model's "
+                 "context leaves for a prompt (llm_context_tokens less llm_max_tokens and the "
+                 "repair turn's room, one token counted a byte)",
+                 base - 1, max);
         goto done;
     }
     /* over: the report's longest parts cut, what was cut said in the data (left_out) */
@@ -1148,7 +1148,7 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
         if (!left) {
             left = json_object();
             if (!left || json_object_set(data, "left_out", left) != 0) {
-                sc_fail(err, errsz, "out of memory");
+                cfg_fail(err, errsz, "out of memory");
                 goto done;
             }
         }
@@ -1157,25 +1157,25 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
         size_t dump = json_dumpb(data, NULL, 0, DUMP_FLAGS), esc = json_text_len(*user);
         size_t cut = esc ? (size_t)((double)(m - max) * (double)dump / (double)esc) + 1 : dump;
         if (cut >= dump || fit_data(data, dump - cut, left) != 0) {
-            sc_fail(err, errsz,
-                    "prompt_too_large: the report's figures cannot be held to the %zu bytes the "
-                    "model's context leaves for a prompt",
-                    max);
+            cfg_fail(err, errsz,
+                     "prompt_too_large: the report's figures cannot be held to the %zu bytes the "
+                     "model's context leaves for a prompt",
+                     max);
             goto done;
         }
         free(*user);
         if (!(*user = user_of(data))) {
-            sc_fail(err, errsz, "out of memory");
+            cfg_fail(err, errsz, "out of memory");
             goto done;
         }
         m = fit->measure(fit->user, k_system, *user, NULL);
     }
     if (m > max) {
-        sc_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
+        cfg_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
         goto done;
     }
     if (left && left_out && !(*left_out = json_dumps(left, JSON_COMPACT))) {
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         goto done;
     }
     rc = 0;
