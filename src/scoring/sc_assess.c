@@ -387,22 +387,14 @@ static void leg_quality(as_ctx *c, const char *leg)
         if (!num(L, "rms_db", &lvl))
             what = NULL;
     }
-    if (what && lvl < SC_QUIET_DB) {
-        as_finding *f = add(c, SEV_PROBLEM, "too_quiet",
+    if (what && (lvl < SC_QUIET_DB || lvl > SC_LOUD_DB)) {
+        const char *too = lvl < SC_QUIET_DB ? "quiet" : "loud";
+        as_finding *f = add(c, SEV_PROBLEM, too[0] == 'q' ? "too_quiet" : "too_loud",
                             json_pack("{s:s, s:f, s:s}", "leg", leg, "level_db", lvl, "measure",
                                       what[0] == 's' ? "active_level_db" : "rms_db"),
-                            "%s was too quiet: %s %.1f dB (about -25 dB is normal; below -35 "
-                            "is too quiet).",
-                            Sd, what, lvl);
-        shortname(f, "quiet audio on %s", sd);
-    } else if (what && lvl > SC_LOUD_DB) {
-        as_finding *f = add(c, SEV_PROBLEM, "too_loud",
-                            json_pack("{s:s, s:f, s:s}", "leg", leg, "level_db", lvl, "measure",
-                                      what[0] == 's' ? "active_level_db" : "rms_db"),
-                            "%s was too loud: %s %.1f dB (about -25 dB is normal; above -10 is "
-                            "too loud).",
-                            Sd, what, lvl);
-        shortname(f, "loud audio on %s", sd);
+                            "%s was too %s: %s %.1f dB (about -25 dB is normal; %s is too %s).", Sd,
+                            too, what, lvl, too[0] == 'q' ? "below -35" : "above -10", too);
+        shortname(f, "%s audio on %s", too, sd);
     }
     double clip;
     if (num(L, "quality.clipping_pct", &clip) && clip >= SC_CLIPPING_PCT) {
