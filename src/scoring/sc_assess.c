@@ -140,6 +140,25 @@ static void shortname(as_finding *f, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A finding of leg about one of its figures: values {leg, key: v}, its sentence, and its short
+ * name "WHAT on SIDE" (sd, the side as a sentence names it). */
+static as_finding *leg_figure(as_ctx *c, int sev, const char *code, const char *leg,
+                              const char *key, double v, const char *what, const char *sd,
+                              const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+static as_finding *leg_figure(as_ctx *c, int sev, const char *code, const char *leg,
+                              const char *key, double v, const char *what, const char *sd,
+                              const char *fmt, ...)
+{
+    char msg[sizeof(((as_finding *)0)->message)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    as_finding *f = add(c, sev, code, json_pack("{s:s, s:f}", "leg", leg, key, v), "%s", msg);
+    shortname(f, "%s on %s", what, sd);
+    return f;
+}
+
 static bool has_code(const as_ctx *c, const char *code)
 {
     for (int i = 0; i < c->n; i++)
@@ -397,22 +416,17 @@ static void leg_quality(as_ctx *c, const char *leg)
         shortname(f, "%s audio on %s", too, sd);
     }
     double clip;
-    if (num(L, "quality.clipping_pct", &clip) && clip >= SC_CLIPPING_PCT) {
-        as_finding *f = add(c, SEV_PROBLEM, "clipping",
-                            json_pack("{s:s, s:f}", "leg", leg, "clipping_pct", clip),
-                            "%s was distorted: %.1f %% of its samples were clipped.", Sd, clip);
-        shortname(f, "clipped audio on %s", sd);
-    }
+    if (num(L, "quality.clipping_pct", &clip) && clip >= SC_CLIPPING_PCT)
+        leg_figure(c, SEV_PROBLEM, "clipping", leg, "clipping_pct", clip, "clipped audio", sd,
+                   "%s was distorted: %.1f %% of its samples were clipped.", Sd, clip);
     bool quality_found = false;
     double v;
     if (num(L, "nisqa.noisiness", &v)) {
         if (v < 2.5) {
-            as_finding *f =
-                add(c, SEV_PROBLEM, "noise", json_pack("{s:s, s:f}", "leg", leg, "noisiness", v),
-                    "Heavy background noise on %s: noisiness %.2f of 5 (below 2.5 is "
-                    "a real problem).",
-                    sd, v);
-            shortname(f, "heavy noise on %s", sd);
+            leg_figure(c, SEV_PROBLEM, "noise", leg, "noisiness", v, "heavy noise", sd,
+                       "Heavy background noise on %s: noisiness %.2f of 5 (below 2.5 is a real "
+                       "problem).",
+                       sd, v);
             quality_found = true;
         }
         /* 2.5-3.5 is minor: clean narrowband speech reads about 2.95 per leg (docs/assess.md) */
@@ -421,29 +435,23 @@ static void leg_quality(as_ctx *c, const char *leg)
         double snr;
         if (num(L, "quality.snr_db", &snr) && snr < 10 && !events_of(c, "hold", leg, NULL) &&
             !events_of(c, "ivr", leg, NULL)) {
-            as_finding *f =
-                add(c, SEV_NOTE, "noise", json_pack("{s:s, s:f}", "leg", leg, "snr_db", snr),
-                    "Background noise on %s: speech only %.1f dB above the noise.", sd, snr);
-            shortname(f, "noise on %s", sd);
+            leg_figure(c, SEV_NOTE, "noise", leg, "snr_db", snr, "noise", sd,
+                       "Background noise on %s: speech only %.1f dB above the noise.", sd, snr);
             quality_found = true;
         }
     }
     if (num(L, "nisqa.discontinuity", &v) && v < 2.5) {
-        as_finding *f = add(c, SEV_PROBLEM, "packet_loss",
-                            json_pack("{s:s, s:f}", "leg", leg, "discontinuity", v),
-                            "Audio breaking up on %s: discontinuity %.2f of 5 (below 2.5 suggests "
-                            "packet loss).",
-                            sd, v);
-        shortname(f, "audio breaking up on %s", sd);
+        leg_figure(c, SEV_PROBLEM, "packet_loss", leg, "discontinuity", v, "audio breaking up", sd,
+                   "Audio breaking up on %s: discontinuity %.2f of 5 (below 2.5 suggests packet "
+                   "loss).",
+                   sd, v);
         quality_found = true;
     }
     if (num(L, "nisqa.coloration", &v) && v < 1.5) {
-        as_finding *f =
-            add(c, SEV_NOTE, "coloration", json_pack("{s:s, s:f}", "leg", leg, "coloration", v),
-                "Muffled or distorted sound on %s: coloration %.2f (2.0-3.0 is normal "
-                "on phone lines).",
-                sd, v);
-        shortname(f, "muffled sound on %s", sd);
+        leg_figure(c, SEV_NOTE, "coloration", leg, "coloration", v, "muffled sound", sd,
+                   "Muffled or distorted sound on %s: coloration %.2f (2.0-3.0 is normal on phone "
+                   "lines).",
+                   sd, v);
         quality_found = true;
     }
     double drops, per_min;
@@ -457,12 +465,9 @@ static void leg_quality(as_ctx *c, const char *leg)
         quality_found = true;
     }
     if (num(L, "nisqa.mos", &v) && v < 2 && !quality_found && !has_code(c, "clipping") &&
-        !has_code(c, "too_quiet") && !has_code(c, "too_loud")) {
-        as_finding *f =
-            add(c, SEV_NOTE, "low_quality", json_pack("{s:s, s:f}", "leg", leg, "mos", v),
-                "Poor sound on %s: quality %.2f of 5.", sd, v);
-        shortname(f, "poor sound on %s", sd);
-    }
+        !has_code(c, "too_quiet") && !has_code(c, "too_loud"))
+        leg_figure(c, SEV_NOTE, "low_quality", leg, "mos", v, "poor sound", sd,
+                   "Poor sound on %s: quality %.2f of 5.", sd, v);
 }
 
 /* the report's own warnings are findings already; leg checks only when no warning says it */
