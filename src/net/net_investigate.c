@@ -283,6 +283,28 @@ static json_t *num_or_null(double v)
     return v >= 0 ? json_real(round(v * 1000) / 1000) : json_null();
 }
 
+/* A finding of the cross-check over n intervals of 10 s: "in N intervals of 10 s", (at not
+ * NULL) where the first lies on the recording, then the sentence of fmt; the count, and (at) the
+ * first interval's figure from *at. */
+static void xc_intervals(xcheck *x, const char *code, cq_severity sev, int n, const double *at,
+                         const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void xc_intervals(xcheck *x, const char *code, cq_severity sev, int n, const double *at,
+                         const char *fmt, ...)
+{
+    char first[64] = "", rest[512];
+    if (at)
+        snprintf(first, sizeof(first), " (the first at %.0f s of the recording)", *at);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rest, sizeof(rest), fmt, ap);
+    va_end(ap);
+    cq_finding *f = net__finding_add(&x->out, x->d, code, sev, "in %d interval%s of 10 s%s %s", n,
+                                     n == 1 ? "" : "s", first, rest);
+    net__finding_value(f, CQ_VINT("intervals", n));
+    if (at)
+        net__finding_figure(f, *at, *at + 10, "recording %.0f-%.0f s", *at, *at + 10);
+}
+
 /* Each 10 s interval of the dialog's streams against the recording's NISQA windows. */
 static json_t *xc_windows(xcheck *x, const cq_report *r, const net_sip_dialog *d)
 {
@@ -330,38 +352,24 @@ static json_t *xc_windows(xcheck *x, const cq_report *r, const net_sip_dialog *d
             unheard += bad && worst >= XC_NISQA_FINE;
         }
     }
-    if (before) {
-        cq_finding *f = net__finding_add(
-            &x->out, x->d, "xcheck_quality_not_network", CQ_SEV_MINOR,
-            "in %d interval%s of 10 s (the first at %.0f s of the recording) the speech quality "
-            "was low (NISQA under %.1f) while the network delivered its packets (network MOS "
-            "%.1f or more): the cause is in the audio itself (its source, a transcoder, levels, "
-            "echo), not the network",
-            before, before == 1 ? "" : "s", before_at, XC_NISQA_LOW, XC_NET_CLEAN_MOS);
-        net__finding_value(f, CQ_VINT("intervals", before));
-        net__finding_figure(f, before_at, before_at + 10, "recording %.0f-%.0f s", before_at,
-                            before_at + 10);
-    }
-    if (heard) {
-        cq_finding *f = net__finding_add(
-            &x->out, x->d, "xcheck_network_heard", CQ_SEV_MINOR,
-            "in %d interval%s of 10 s (the first at %.0f s of the recording) the network lost "
-            "packets or its MOS fell under %.1f, and the recording's speech quality fell with it "
-            "(NISQA under %.1f): the network explains what was heard",
-            heard, heard == 1 ? "" : "s", heard_at, XC_NET_BAD_MOS, XC_NISQA_FINE);
-        net__finding_value(f, CQ_VINT("intervals", heard));
-        net__finding_figure(f, heard_at, heard_at + 10, "recording %.0f-%.0f s", heard_at,
-                            heard_at + 10);
-    }
-    if (unheard) {
-        cq_finding *f = net__finding_add(
-            &x->out, x->d, "xcheck_network_not_heard", CQ_SEV_INFO,
-            "in %d interval%s of 10 s the network lost packets but the recording's speech quality "
-            "held (NISQA %.1f or more): the loss was concealed, or the recorder sits before the "
-            "network on that path",
-            unheard, unheard == 1 ? "" : "s", XC_NISQA_FINE);
-        net__finding_value(f, CQ_VINT("intervals", unheard));
-    }
+    if (before)
+        xc_intervals(x, "xcheck_quality_not_network", CQ_SEV_MINOR, before, &before_at,
+                     "the speech quality was low (NISQA under %.1f) while the network delivered "
+                     "its packets (network MOS %.1f or more): the cause is in the audio itself "
+                     "(its source, a transcoder, levels, echo), not the network",
+                     XC_NISQA_LOW, XC_NET_CLEAN_MOS);
+    if (heard)
+        xc_intervals(x, "xcheck_network_heard", CQ_SEV_MINOR, heard, &heard_at,
+                     "the network lost packets or its MOS fell under %.1f, and the recording's "
+                     "speech quality fell with it (NISQA under %.1f): the network explains what "
+                     "was heard",
+                     XC_NET_BAD_MOS, XC_NISQA_FINE);
+    if (unheard)
+        xc_intervals(x, "xcheck_network_not_heard", CQ_SEV_INFO, unheard, NULL,
+                     "the network lost packets but the recording's speech quality held (NISQA "
+                     "%.1f or more): the loss was concealed, or the recorder sits before the "
+                     "network on that path",
+                     XC_NISQA_FINE);
     return a;
 }
 

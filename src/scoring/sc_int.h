@@ -8,12 +8,11 @@
 
 #include <jansson.h>
 
+#include "../config/config.h" /* cfg_fail: the error sentence of every loader and checker */
 #include "scoring.h"
 
 /* ---- the room's ground (sc_base.c): it calls nothing of the room ---------------------------- */
 
-/* err gets the formatted sentence; -1. */
-int sc_fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Every key of the object o is one of `known` (NULL-terminated); else -1 with
  * "WHERE: unknown key 'K'". */
 int sc_only_keys(const json_t *o, const char *const *known, const char *where, char *err,

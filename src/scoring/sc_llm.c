@@ -184,10 +184,10 @@ static const char *rubric_of(const sc_category *cat, json_t **keep, sc_window *w
     json_object_foreach(s, k, v)
     {
         if (strcmp(k, "rubric") && strcmp(k, "window")) {
-            sc_fail(err, errsz,
-                    "category %s (llm): spec: unknown key '%.40s' (an llm spec is "
-                    "{\"rubric\": \"...\", \"window\": {...}})",
-                    cat->key, k);
+            cfg_fail(err, errsz,
+                     "category %s (llm): spec: unknown key '%.40s' (an llm spec is "
+                     "{\"rubric\": \"...\", \"window\": {...}})",
+                     cat->key, k);
             return NULL;
         }
     }
@@ -200,9 +200,9 @@ static const char *rubric_of(const sc_category *cat, json_t **keep, sc_window *w
         *win = w;
     const char *r = json_string_value(json_object_get(s, "rubric"));
     if (!r || !*r) {
-        sc_fail(err, errsz,
-                "category %s (llm): spec.rubric is missing (the text the model judges by)",
-                cat->key);
+        cfg_fail(err, errsz,
+                 "category %s (llm): spec.rubric is missing (the text the model judges by)",
+                 cat->key);
         return NULL;
     }
     return r;
@@ -272,7 +272,7 @@ static json_t *answer_schema(const sc_card *c, const sc_text *words, const json_
     if (!root || !cats) {
         json_decref(root);
         json_decref(cats);
-        sc_fail(err, errsz, "out of memory");
+        cfg_fail(err, errsz, "out of memory");
         return NULL;
     }
     int rc = 0;
@@ -283,8 +283,8 @@ static json_t *answer_schema(const sc_card *c, const sc_text *words, const json_
         if (lo_of(k) > hi_of(k)) {
             json_decref(root);
             json_decref(cats);
-            sc_fail(err, errsz, "category %s (llm): its scale %g-%g holds no whole score", k->key,
-                    k->lo, k->hi);
+            cfg_fail(err, errsz, "category %s (llm): its scale %g-%g holds no whole score", k->key,
+                     k->lo, k->hi);
             return NULL;
         }
         json_t *cat = sc_schema_obj();
@@ -331,7 +331,7 @@ static json_t *answer_schema(const sc_card *c, const sc_text *words, const json_
     }
     if (rc != 0) {
         json_decref(root);
-        sc_fail(err, errsz, "out of memory building the answer's schema");
+        cfg_fail(err, errsz, "out of memory building the answer's schema");
         return NULL;
     }
     return root;
@@ -553,17 +553,17 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
         base = fit->measure(fit->user, out->system, "x", out->schema);
     if (!base) { /* no bound, or it cannot be told */
         out->user = user_text(nonce, fig, NULL, t, &whole);
-        return out->user ? 0 : sc_fail(err, errsz, "out of memory");
+        return out->user ? 0 : cfg_fail(err, errsz, "out of memory");
     }
     base -= 1; /* "x" */
     size_t max = fit->max_bytes;
     if (base + MARKER_MAX >= max)
-        return sc_fail(err, errsz,
-                       "prompt_too_large: the instructions and the answer's schema alone take "
-                       "%zu of the %zu bytes the model's context leaves for a prompt "
-                       "(llm_context_tokens less llm_max_tokens and the repair turn's room, one "
-                       "token counted a byte): no room for the call",
-                       base, max);
+        return cfg_fail(err, errsz,
+                        "prompt_too_large: the instructions and the answer's schema alone take "
+                        "%zu of the %zu bytes the model's context leaves for a prompt "
+                        "(llm_context_tokens less llm_max_tokens and the repair turn's room, one "
+                        "token counted a byte): no room for the call",
+                        base, max);
     char tag[64];
     snprintf(tag, sizeof(tag), "<figures-%s>\n", nonce);
     size_t frame = json_len(tag);
@@ -577,7 +577,7 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
     size_t *L = n ? malloc(n * sizeof(*L)) : NULL, lines = n ? 0 : 12 /* (no words)\n */;
     if (n && !L) {
         free(fmin);
-        return sc_fail(err, errsz, "out of memory");
+        return cfg_fail(err, errsz, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         char hb[128];
@@ -596,18 +596,19 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
             room = room > f ? room - f : 0;
             pl.head = 0;
             if (n ? plan_turns(t, L, room, &pl) != 0 : room < 12) {
-                sc_fail(err, errsz,
-                        "prompt_too_large: the instructions and the answer's schema take %zu of "
-                        "the %zu bytes the model's context leaves for a prompt (llm_context_tokens "
-                        "less llm_max_tokens and the repair turn's room, one token counted a "
-                        "byte): no room for the call's opening and closing turns",
-                        base, max);
+                cfg_fail(
+                    err, errsz,
+                    "prompt_too_large: the instructions and the answer's schema take %zu of "
+                    "the %zu bytes the model's context leaves for a prompt (llm_context_tokens "
+                    "less llm_max_tokens and the repair turn's room, one token counted a "
+                    "byte): no room for the call's opening and closing turns",
+                    base, max);
                 break;
             }
         }
         char *u = user_text(nonce, fig, fmin, t, &pl);
         if (!u) {
-            sc_fail(err, errsz, "out of memory");
+            cfg_fail(err, errsz, "out of memory");
             break;
         }
         size_t m = fit->measure(fit->user, out->system, u, out->schema);
@@ -618,7 +619,8 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
         }
         if (m > max) {
             free(u);
-            sc_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
+            cfg_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes",
+                     max);
             break;
         }
         out->user = u;
@@ -637,7 +639,7 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
         break;
     }
     if (rc != 0 && attempt == 4)
-        sc_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
+        cfg_fail(err, errsz, "prompt_too_large: the prompt could not be held to %zu bytes", max);
     free(L);
     free(fmin);
     return rc;
@@ -663,7 +665,7 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
         n_llm += c->cats[i].method == SC_LLM;
     char nonce[17];
     if (nonce_letters(nonce) != 0)
-        return sc_fail(err, errsz, "no random bytes for the data block's delimiter");
+        return cfg_fail(err, errsz, "no random bytes for the data block's delimiter");
     json_t *topic_list = NULL;
     if (topics) {
         char *tl = sc_topics_list_json(topics);
@@ -671,7 +673,7 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
         free(tl);
         if (!json_is_array(topic_list) || json_array_size(topic_list) == 0) {
             json_decref(topic_list);
-            return sc_fail(err, errsz, "the topics file lists no class");
+            return cfg_fail(err, errsz, "the topics file lists no class");
         }
     }
     sb sys = {.ok = true};
@@ -747,7 +749,7 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
         out->system = sys.p;
         sys.p = NULL;
         if (!out->schema || !sys.ok)
-            rc = sc_fail(err, errsz, "out of memory");
+            rc = cfg_fail(err, errsz, "out of memory");
     }
     if (rc == 0)
         rc = user_turn(out, nonce, fig, report_json, t, fit, err, errsz);
@@ -904,13 +906,13 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
                  const char *provider, const char *model, sc_call *call, char *err, size_t errsz)
 {
     if (call->n != 0 && call->n != c->n)
-        return sc_fail(err, errsz, "the call's results (%d) do not match the card (%d categories)",
-                       call->n, c->n);
+        return cfg_fail(err, errsz, "the call's results (%d) do not match the card (%d categories)",
+                        call->n, c->n);
     json_error_t je;
     json_t *a = answer ? json_loads(answer, 0, &je) : NULL;
     if (!json_is_object(a)) {
         json_decref(a);
-        return sc_fail(err, errsz, "the LLM's answer is not a JSON object");
+        return cfg_fail(err, errsz, "the LLM's answer is not a JSON object");
     }
     const json_t *cats = json_object_get(a, "categories");
     pending pend[SC_MAX_CATEGORIES];
@@ -923,15 +925,15 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         const json_t *r = json_object_get(cats, k->key);
         long s;
         if (!json_is_object(r))
-            rc = sc_fail(err, errsz, "the LLM's answer has no result for category %s", k->key);
+            rc = cfg_fail(err, errsz, "the LLM's answer has no result for category %s", k->key);
         else if (!whole(json_object_get(r, "score"), &s))
-            rc =
-                sc_fail(err, errsz, "the LLM's score of category %s is not a whole number", k->key);
+            rc = cfg_fail(err, errsz, "the LLM's score of category %s is not a whole number",
+                          k->key);
         else if (s < lo_of(k) || s > hi_of(k))
-            rc = sc_fail(err, errsz,
-                         "the LLM's score %ld of category %s is outside its scale "
-                         "%ld-%ld: the answer is refused",
-                         s, k->key, lo_of(k), hi_of(k));
+            rc = cfg_fail(err, errsz,
+                          "the LLM's score %ld of category %s is outside its scale "
+                          "%ld-%ld: the answer is refused",
+                          s, k->key, lo_of(k), hi_of(k));
     }
     /* then: reasons and checked quotes, apart from the call */
     for (int i = 0; i < c->n && rc == 0; i++) {
@@ -947,7 +949,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
         sc_copy_utf8(p->reason, sizeof(p->reason), reason ? reason : "");
         size_t ne = json_is_array(ev) ? json_array_size(ev) : 0;
         if (ne && !(p->quotes = calloc(ne, sizeof(sc_quote)))) {
-            rc = sc_fail(err, errsz, "out of memory");
+            rc = cfg_fail(err, errsz, "out of memory");
             break;
         }
         for (size_t q = 0; q < ne && rc == 0; q++) {
@@ -962,14 +964,14 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
             int m = sc_quote_check(t, sp, json_number_value(st), json_number_value(en), qt,
                                    QUOTE_TOL_SEC, &p->quotes[p->n_quotes]);
             if (m < 0)
-                rc = sc_fail(err, errsz, "out of memory");
+                rc = cfg_fail(err, errsz, "out of memory");
             else if (m == 0)
                 p->n_quotes++;
             else
                 p->dropped++;
         }
         if (rc == 0 && window_apply(k, t, p) != 0)
-            rc = sc_fail(err, errsz, "out of memory");
+            rc = cfg_fail(err, errsz, "out of memory");
     }
     /* summary and sentiment (each checked on its own), strengths, improvements, topic */
     char *strengths[5] = {0}, *improvements[5] = {0};
@@ -989,7 +991,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
                 0 ||
             strings_of(json_object_get(a, "strengths"), strengths, 5, &ns) != 0 ||
             strings_of(json_object_get(a, "improvements"), improvements, 5, &ni) != 0)
-            rc = sc_fail(err, errsz, "out of memory");
+            rc = cfg_fail(err, errsz, "out of memory");
     }
     const json_t *tp = json_object_get(a, "topic");
     if (rc == 0 && topics && json_is_object(tp)) {
@@ -1012,7 +1014,7 @@ int sc_llm_apply(const sc_card *c, const sc_text *t, const sc_topics *topics, co
                 if (!json_is_string(ph) || !in_text(t, json_string_value(ph)))
                     continue; /* only phrases of the call */
                 if (!(topic.phrases[topic.n_phrases] = strdup(json_string_value(ph)))) {
-                    rc = sc_fail(err, errsz, "out of memory");
+                    rc = cfg_fail(err, errsz, "out of memory");
                     break;
                 }
                 topic.n_phrases++;
