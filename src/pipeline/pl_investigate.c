@@ -1,5 +1,5 @@
 /*
- * investigate.c - the work of an investigation (POST /investigate, docs/network.md), in a child
+ * pl_investigate.c - the work of an investigation (POST /investigate, docs/network.md), in a child
  * of the analysis host (host.c; in the caller's process without one): the request the service
  * made of the body (the parts' temporary paths and the texts, as JSON) read back, the capture or
  * the SIP text read, the recording analysed by the engine, and the two held together
