@@ -152,8 +152,7 @@ void pl_pool_close(pl_pool *p);
 /* Close, wait for the threads, free. NULL: nothing. */
 void pl_pool_stop(pl_pool *p);
 
-/* ---- masking an answer (redact.c; docs/privacy.md) --------------------------------------------
- */
+/* ---- masking an answer (redact.c; docs/privacy.md), a call's audio held back (pl_tx_import.c) */
 
 /* Whether any campaign has a type enabled. */
 bool pl_redact_any(const cfg_settings *c);
