@@ -193,4 +193,21 @@ typedef struct pl__life_out {
 int pl__life_run(const pl__life *l, pl__life_out *out);
 void pl__life_out_free(pl__life_out *out);
 
+/* ---- the LLM's requests and stored rows of the service's routes (pl_assess.c)
+ * ------------------------------- */
+
+/* One LLM request of a route (ai's client): today's budget, the call recorded in the store under
+ * `purpose`, the answer's text trimmed. 0 with *text and *model (malloc'd) and the provider's
+ * name in provider (NULL: not wanted), or -1 with why. */
+int pl__llm_text(const pl_ai *ai, const char *purpose, const char *system, const char *user,
+                 char **text, char **model, char *provider, size_t provsz, char *why, size_t whysz);
+/* A one-turn request's body as the LLM client (client) sends it, in bytes (sc_fit's measure:
+ * llm_request_size), for a prompt held within the model's context. */
+size_t pl__llm_measure(void *client, const char *system, const char *text, const char *schema);
+/* A route's answer js (JSON text; NULL: out of memory) stored as the result row (server, file,
+ * identity, ai->engine, source); one the store refuses is logged under ai->id as "the store
+ * refused an <what>". */
+void pl__ai_store(const pl_ai *ai, const char *server, const char *file, const char *identity,
+                  const char *source, const char *js, const char *what);
+
 #endif /* CQ_PL_INT_H */

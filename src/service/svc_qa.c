@@ -31,9 +31,8 @@
 #include <unistd.h>
 
 #include "svc_qa.h"
-#include "../pipeline/pipeline.h"
+#include "../pipeline/pl_service.h"
 #include "../scoring/scoring.h"
-#include "../transcript/transcript.h"
 #include "../store/store_query.h"
 #include "../store/store.h"
 
