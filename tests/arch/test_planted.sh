@@ -9,8 +9,8 @@
 #     report, cq_report.h, read through transcript.h; a stage's header);
 #   - the settings (test_config): a copy of docs/config.md with a setting's row removed, a
 #     default changed, and a row for a setting that does not exist;
-#   - docs/ARCHITECTURE.md (check_doc.py): a source file it does not name, and a C file's name
-#     that is no file of the tree.
+#   - docs/ARCHITECTURE.md (check_doc.py): a source file it does not name, a C file's name
+#     that is no file of the tree, and a room drawn on another floor than its table row says.
 #   usage: test_planted.sh SOURCE_DIR BUILD_DIR
 set -u
 SRC=$(cd "$1" && pwd)
@@ -105,4 +105,11 @@ python3 "$HERE/check_doc.py" "$T/doc" > "$T/doc.out"
 check "planted: a source file the document does not name fails the document check" [ $? -eq 1 ]
 check "planted: ... naming it" grep -q "does not name src/base/planted_unnamed.c" "$T/doc.out"
 check "planted: ... and the name of no file" grep -q "names mel_gone.c, which is no file" "$T/doc.out"
+# the drawing of the floors with the pipeline drawn a floor down (on the ingest's line)
+rm "$T/doc/src/base/planted_unnamed.c"
+sed 's|^ 9  pipeline    |    pipeline    |' "$SRC/docs/ARCHITECTURE.md" > "$T/doc/docs/ARCHITECTURE.md"
+python3 "$HERE/check_doc.py" "$T/doc" > "$T/doc.out"
+check "planted: a room drawn on another floor than the table's fails the document check" [ $? -eq 1 ]
+check "planted: ... naming the room and both floors" \
+    grep -q "room pipeline: floor 10 in the drawing, 9 in the table, 9 in check_includes.py" "$T/doc.out"
 finish "planted violations"
