@@ -106,11 +106,15 @@ static int upload_paths(const ingest_upload *up, store_call *c, char path[3][102
         if (k < 0 || k >= 1024) /* checked above; never */
             return cq_err_set(err, CQ_ERR_RANGE, "upload_dir is too long a path");
     }
+    /* each path is shorter than 1024 (above), the size of the call's fields */
+    _Static_assert(sizeof(c->audio_in) == 1024 && sizeof(c->audio_out) == 1024 &&
+                       sizeof(c->audio) == 1024,
+                   "the call's audio fields hold an upload's paths");
     if (path[INGEST_PART_IN][0] && path[INGEST_PART_OUT][0]) {
-        snprintf(c->audio_in, sizeof(c->audio_in), "%s", path[INGEST_PART_IN]);
-        snprintf(c->audio_out, sizeof(c->audio_out), "%s", path[INGEST_PART_OUT]);
+        memcpy(c->audio_in, path[INGEST_PART_IN], strlen(path[INGEST_PART_IN]) + 1);
+        memcpy(c->audio_out, path[INGEST_PART_OUT], strlen(path[INGEST_PART_OUT]) + 1);
     } else {
-        snprintf(c->audio, sizeof(c->audio), "%s", path[INGEST_PART_MIX]);
+        memcpy(c->audio, path[INGEST_PART_MIX], strlen(path[INGEST_PART_MIX]) + 1);
     }
     return 0;
 }
