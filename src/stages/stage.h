@@ -107,6 +107,10 @@ typedef struct cq__stage {
     cq__stream (*stream_for)(const cq_engine *e);
     bool per_call; /* one state for the call, pushed both legs' audio; else one per leg */
 
+    /* a stage backed by a model file (optional; stage_model.c): the engine unloads its model,
+     * copies the model's identity, or the status saying why it is not loaded, into each report
+     * before the stage's prepare, and frees that copy with the report */
+    const struct cq__stage_model *model;
     /* model loading, once per engine (optional): CQ_OK also when the model is missing (the
      * stage then states why in the report); unload frees what load kept */
     int (*load)(cq_engine *e);
@@ -231,6 +235,12 @@ typedef struct cq__stage_model {
 int cq__stage_model_load(cq_engine *e, const cq__stage_model *m, const char *file);
 /* Free what cq__stage_model_load kept (the model may be NULL); both are NULL after. */
 void cq__stage_model_unload(cq_engine *e, const cq__stage_model *m);
+/* Before any audio of a call: the report's copy of the engine's model, its identity (vad_engine,
+ * vad_version and vad_sha256; nisqa_loaded and nisqa_sha256; dnsmos_loaded and dnsmos_sha256[])
+ * when it is loaded, else the engine's status saying why not. CQ_OK, or CQ_ERR_NOMEM. */
+int cq__stage_model_prepare(const cq_engine *e, const cq__stage_model *m, cq_report *r);
+/* Free the report's copy of the status (cq_report_destroy). */
+void cq__stage_model_free_call(cq_report *r, const cq__stage_model *m);
 /* *dst = a copy of text (a stage's status, a leg's note): CQ_OK, or CQ_ERR_NOMEM. */
 int cq__note(char **dst, const char *text);
 /* The engine's fields of a model-backed stage that gives no figures: "<key>_status" says why

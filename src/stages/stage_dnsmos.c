@@ -66,26 +66,9 @@ static int load(cq_engine *e)
     return cq__stage_model_load(e, &dnsmos_model, "dnsmos");
 }
 
-static void unload(cq_engine *e)
-{
-    cq__stage_model_unload(e, &dnsmos_model);
-}
-
 static bool idle(const cq_engine *e)
 {
     return e->dnsmos == NULL; /* not wanted or not installed: no 16 kHz stream for it */
-}
-
-static int prepare(const cq_engine *e, cq_report *r)
-{
-    r->dnsmos_loaded = e->dnsmos != NULL;
-    if (e->dnsmos) {
-        for (int k = 0; k < 2; k++)
-            snprintf(r->dnsmos_sha256[k], sizeof(r->dnsmos_sha256[k]), "%s",
-                     cq_dnsmos_model_sha256(e->dnsmos, k));
-        return CQ_OK;
-    }
-    return cq__note(&r->dnsmos_status, e->dnsmos_status);
 }
 
 static void destroy(void *st)
@@ -270,11 +253,6 @@ static void free_leg(cq_leg_report *l)
     cq__free(l->dnsmos_note);
 }
 
-static void free_call(cq_report *r)
-{
-    cq__free(r->dnsmos_status);
-}
-
 static const char *mode_name(cq_dnsmos_mode m)
 {
     return m == CQ_DNSMOS_REFERENCE ? "reference" : "windowed";
@@ -438,16 +416,14 @@ const cq__stage cq__stage_dnsmos = {
     .uses = CQ_AN_VAD,
     .stream = CQ__STREAM_16K,
     .stream_for = stream_for,
+    .model = &dnsmos_model,
     .load = load,
-    .unload = unload,
     .idle = idle,
-    .prepare = prepare,
     .create = create,
     .push = push,
     .finish = finish,
     .destroy = destroy,
     .free_leg = free_leg,
-    .free_call = free_call,
     .json_leg = json_leg,
     .json_call = json_call,
     .json_engine = json_engine,

@@ -2,7 +2,8 @@
  * stage_model.c - what the stages backed by a model file (vad.c, stage_nisqa.c, stage_dnsmos.c)
  * share: the model's load into the engine and its unload, once per engine (the one place that
  * knows each model's loader, free and slot in struct cq_engine: a stage names only its
- * cq__model_kind), and the sentences that say why a stage's figures are null (the engine's
+ * cq__model_kind), the report's copy of the model's identity or status and its free, once per
+ * call, and the sentences that say why a stage's figures are null (the engine's
  * status when its model is not loaded, a leg's note when it gave no scores).
  *
  * A missing or rejected model is not an error: the stage runs without it (the VAD on its DSP
@@ -95,6 +96,43 @@ void cq__stage_model_unload(cq_engine *e, const cq__stage_model *m)
     char **status = status_of(e, m->kind);
     cq__free(*status);
     *status = NULL;
+}
+
+int cq__stage_model_prepare(const cq_engine *e, const cq__stage_model *m, cq_report *r)
+{
+    switch (m->kind) {
+    case CQ__MODEL_VAD:
+        r->vad_engine = e->vad ? CQ_VAD_SILERO : CQ_VAD_DSP;
+        if (!e->vad)
+            return cq__note(&r->vad_status, e->vad_status);
+        r->vad_version = cq_vad_model_version(e->vad);
+        snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
+        break;
+    case CQ__MODEL_NISQA:
+        r->nisqa_loaded = e->nisqa != NULL;
+        if (!e->nisqa)
+            return cq__note(&r->nisqa_status, e->nisqa_status);
+        snprintf(r->nisqa_sha256, sizeof(r->nisqa_sha256), "%s", cq_nisqa_model_sha256(e->nisqa));
+        break;
+    case CQ__MODEL_DNSMOS:
+        r->dnsmos_loaded = e->dnsmos != NULL;
+        if (!e->dnsmos)
+            return cq__note(&r->dnsmos_status, e->dnsmos_status);
+        for (int k = 0; k < 2; k++)
+            snprintf(r->dnsmos_sha256[k], sizeof(r->dnsmos_sha256[k]), "%s",
+                     cq_dnsmos_model_sha256(e->dnsmos, k));
+        break;
+    }
+    return CQ_OK;
+}
+
+void cq__stage_model_free_call(cq_report *r, const cq__stage_model *m)
+{
+    switch (m->kind) {
+    case CQ__MODEL_VAD: cq__free(r->vad_status); break;
+    case CQ__MODEL_NISQA: cq__free(r->nisqa_status); break;
+    case CQ__MODEL_DNSMOS: cq__free(r->dnsmos_status); break;
+    }
 }
 
 bool cq__stage_model_json_null(json_t *eng, const char *key, bool selected, bool loaded,

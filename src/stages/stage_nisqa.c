@@ -62,21 +62,6 @@ static int load(cq_engine *e)
     return cq__stage_model_load(e, &nisqa_model, "nisqa/nisqa.tar");
 }
 
-static void unload(cq_engine *e)
-{
-    cq__stage_model_unload(e, &nisqa_model);
-}
-
-static int prepare(const cq_engine *e, cq_report *r)
-{
-    r->nisqa_loaded = e->nisqa != NULL;
-    if (e->nisqa) {
-        snprintf(r->nisqa_sha256, sizeof(r->nisqa_sha256), "%s", cq_nisqa_model_sha256(e->nisqa));
-        return CQ_OK;
-    }
-    return cq__note(&r->nisqa_status, e->nisqa_status);
-}
-
 static void destroy(void *st)
 {
     nisqa_state *n = st;
@@ -368,11 +353,6 @@ static void free_leg(cq_leg_report *l)
     cq__free(l->nisqa_note);
 }
 
-static void free_call(cq_report *r)
-{
-    cq__free(r->nisqa_status);
-}
-
 static void scores_into(json_t *o, const cq_nisqa_scores *s)
 {
     json_object_set_new(o, "mos", cq__jnum(s->mos, 4));
@@ -504,16 +484,14 @@ const cq__stage cq__stage_nisqa = {
     .bit = CQ_AN_NISQA,
     .uses = CQ_AN_VAD,
     .stream = CQ__STREAM_NATIVE,
+    .model = &nisqa_model,
     .load = load,
-    .unload = unload,
-    .prepare = prepare,
     .create = create,
     .push = push,
     .finish = finish,
     .destroy = destroy,
     .summarize = summarize,
     .free_leg = free_leg,
-    .free_call = free_call,
     .json_leg = json_leg,
     .json_call = json_call,
     .json_engine = json_engine,
