@@ -164,7 +164,10 @@ json_t *cq__jnum(double v, int decimals);
 json_t *cq__jnum_or_null(bool has, double v, int decimals);
 json_t *cq__jstr(const char *s);                     /* a string, or null for NULL */
 json_t *cq__jspan(double start_sec, double end_sec); /* {start, end}, ms precision */
-const char *cq__leg_name(int leg);                   /* "inbound", "outbound" */
+/* {start, end} to `decimals` places: a model's window (NISQA's, DNSMOS's), its scores added after.
+ */
+json_t *cq__jspan_to(double start_sec, double end_sec, int decimals);
+const char *cq__leg_name(int leg); /* "inbound", "outbound" */
 /* The legs of a report as an array: L[0] inbound, L[1] outbound (NULL for a mono mix). */
 int cq__report_legs(const cq_report *r, const cq_leg_report *L[2]);
 
@@ -241,6 +244,15 @@ void cq__stage_model_unload(cq_engine *e, const cq__stage_model *m);
 int cq__stage_model_prepare(const cq_engine *e, const cq__stage_model *m, cq_report *r);
 /* Free the report's copy of the status (cq_report_destroy). */
 void cq__stage_model_free_call(cq_report *r, const cq__stage_model *m);
+/* A leg's note when the model gave it no scores (rc is not CQ_OK): too_large when rc is
+ * CQ_ERR_TOO_LARGE and too_large is not NULL (the leg is past the stage's limit), else "<name>
+ * failed: <rc's words>". CQ_OK, or CQ_ERR_NOMEM. */
+int cq__stage_model_leg_note(char **note, const cq__stage_model *m, int rc, const char *too_large);
+/* The report text of a model stage that did not run with its model: nothing when it was not
+ * selected, else the line `without` (a format of one %s: the report's status). True when that is
+ * all the stage writes; false when it ran with its model and writes its own line. */
+bool cq__stage_model_text(const cq_report *r, const cq__stage_model *m, cq__sb *b,
+                          const char *without) CQ__PRINTF(4, 0);
 /* *dst = a copy of text (a stage's status, a leg's note): CQ_OK, or CQ_ERR_NOMEM. */
 int cq__note(char **dst, const char *text);
 /* The engine's fields of a model-backed stage that gives no figures: "<key>_status" says why

@@ -238,10 +238,8 @@ static int finish(void *st, int leg, cq_report *r)
     d->x = NULL;
     if (rc == CQ_ERR_NOMEM)
         return rc;
-    if (rc != CQ_OK) {
-        l->dnsmos_note = cq__printf("DNSMOS failed: %s", cq_strerror(rc));
-        return l->dnsmos_note ? CQ_OK : CQ_ERR_NOMEM;
-    }
+    if (rc != CQ_OK)
+        return cq__stage_model_leg_note(&l->dnsmos_note, &dnsmos_model, rc, NULL);
     l->has_dnsmos = true;
     return d->mode == CQ_DNSMOS_WINDOWED ? weigh(l) : CQ_OK;
 }
@@ -300,9 +298,7 @@ static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
     json_t *ws = json_array();
     for (size_t i = 0; i < d->n_windows; i++) {
         const cq_dnsmos_window *w = &d->windows[i];
-        json_t *wo = json_object();
-        json_object_set_new(wo, "start", cq__jnum(w->start_sec, 4));
-        json_object_set_new(wo, "end", cq__jnum(w->end_sec, 4));
+        json_t *wo = cq__jspan_to(w->start_sec, w->end_sec, 4);
         json_object_set_new(wo, "sig", cq__jnum(w->sig, 4));
         json_object_set_new(wo, "bak", cq__jnum(w->bak, 4));
         json_object_set_new(wo, "ovrl", cq__jnum(w->ovrl, 4));
@@ -394,13 +390,9 @@ static void text_rows(const cq_report *r, cq__text *t)
 
 static void text_section(const cq_report *r, cq__sb *b)
 {
-    if (!(r->analyzers & CQ_AN_DNSMOS))
-        return;
-    if (r->dnsmos_loaded)
+    if (!cq__stage_model_text(r, &dnsmos_model, b, "  DNSMOS: %s\n"))
         cq__sb_printf(b, "  speech quality: %s, %s mode (model files %s, Microsoft)\n",
                       DNSMOS_MODEL, mode_name(r->dnsmos_mode), DNSMOS_LICENCE);
-    else
-        cq__sb_printf(b, "  DNSMOS: %s\n", r->dnsmos_status);
 }
 
 /* reference mode reads the leg at its own rate (SoX converts it at the end), windowed mode the

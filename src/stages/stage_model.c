@@ -135,6 +135,43 @@ void cq__stage_model_free_call(cq_report *r, const cq__stage_model *m)
     }
 }
 
+int cq__stage_model_leg_note(char **note, const cq__stage_model *m, int rc, const char *too_large)
+{
+    if (rc == CQ_ERR_TOO_LARGE && too_large)
+        return cq__note(note, too_large);
+    *note = cq__printf("%s failed: %s", m->name, cq_strerror(rc));
+    return *note ? CQ_OK : CQ_ERR_NOMEM;
+}
+
+/* Whether the call ran with the model (cq__stage_model_prepare), with the report's status when it
+ * did not and the selection bit of the model's stage. */
+static bool ran_with(const cq_report *r, cq__model_kind k, const char **status, unsigned *bit)
+{
+    switch (k) {
+    case CQ__MODEL_VAD:
+        *status = r->vad_status, *bit = CQ_AN_VAD;
+        return r->vad_engine == CQ_VAD_SILERO;
+    case CQ__MODEL_NISQA: *status = r->nisqa_status, *bit = CQ_AN_NISQA; return r->nisqa_loaded;
+    case CQ__MODEL_DNSMOS: break;
+    }
+    *status = r->dnsmos_status, *bit = CQ_AN_DNSMOS;
+    return r->dnsmos_loaded;
+}
+
+bool cq__stage_model_text(const cq_report *r, const cq__stage_model *m, cq__sb *b,
+                          const char *without)
+{
+    const char *status;
+    unsigned bit;
+    bool ran = ran_with(r, m->kind, &status, &bit);
+    if (!(r->analyzers & bit))
+        return true;
+    if (ran)
+        return false;
+    cq__sb_printf(b, without, status);
+    return true;
+}
+
 bool cq__stage_model_json_null(json_t *eng, const char *key, bool selected, bool loaded,
                                const char *status)
 {

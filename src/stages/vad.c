@@ -222,13 +222,9 @@ static void text_rows(const cq_report *r, cq__text *t)
 
 static void text_section(const cq_report *r, cq__sb *b)
 {
-    if (!(r->analyzers & CQ_AN_VAD))
-        return;
-    if (r->vad_engine == CQ_VAD_SILERO)
+    if (!cq__stage_model_text(r, &vad_model, b, "\n  speech activity: DSP fallback (%s)\n"))
         cq__sb_printf(b, "\n  speech activity: Silero VAD %s (sha256 %.12s...)\n", r->vad_version,
                       r->vad_sha256);
-    else
-        cq__sb_printf(b, "\n  speech activity: DSP fallback (%s)\n", r->vad_status);
 }
 
 const cq__stage cq__stage_vad = {
