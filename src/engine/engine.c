@@ -201,13 +201,9 @@ void cq_engine_destroy(cq_engine *e)
 {
     if (!e)
         return;
-    for (size_t i = 0; i < cq__stage_count(); i++) {
-        const cq__stage *s = cq__stage_at(i);
-        if (s->model)
-            cq__stage_model_unload(e, s->model);
-        if (s->unload)
-            s->unload(e);
-    }
+    for (size_t i = 0; i < cq__stage_count(); i++)
+        if (cq__stage_at(i)->model)
+            cq__stage_model_unload(e, cq__stage_at(i)->model);
     cq__free(e->model_dir);
     cq__free(e->tmp_dir);
     cq__free(e->vad_model_name);

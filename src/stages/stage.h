@@ -112,9 +112,8 @@ typedef struct cq__stage {
      * before the stage's prepare, and frees that copy with the report */
     const struct cq__stage_model *model;
     /* model loading, once per engine (optional): CQ_OK also when the model is missing (the
-     * stage then states why in the report); unload frees what load kept */
+     * stage then states why in the report); the engine unloads it (model) */
     int (*load)(cq_engine *e);
-    void (*unload)(cq_engine *e);
     /* true when the selected stage will read no audio with this engine (optional; e.g. its
      * model is missing): the engine then makes no stream for it (no resampling) */
     bool (*idle)(const cq_engine *e);

@@ -98,32 +98,41 @@ void cq__stage_model_unload(cq_engine *e, const cq__stage_model *m)
     *status = NULL;
 }
 
-int cq__stage_model_prepare(const cq_engine *e, const cq__stage_model *m, cq_report *r)
+/* The report's copy of the engine's model: whether it is loaded, and its identity when it is. */
+static bool identity_into(const cq_engine *e, cq__model_kind kind, cq_report *r)
 {
-    switch (m->kind) {
+    switch (kind) {
     case CQ__MODEL_VAD:
         r->vad_engine = e->vad ? CQ_VAD_SILERO : CQ_VAD_DSP;
-        if (!e->vad)
-            return cq__note(&r->vad_status, e->vad_status);
-        r->vad_version = cq_vad_model_version(e->vad);
-        snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
-        break;
+        if (e->vad) {
+            r->vad_version = cq_vad_model_version(e->vad);
+            snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
+        }
+        return e->vad != NULL;
     case CQ__MODEL_NISQA:
-        r->nisqa_loaded = e->nisqa != NULL;
-        if (!e->nisqa)
-            return cq__note(&r->nisqa_status, e->nisqa_status);
-        snprintf(r->nisqa_sha256, sizeof(r->nisqa_sha256), "%s", cq_nisqa_model_sha256(e->nisqa));
-        break;
-    case CQ__MODEL_DNSMOS:
-        r->dnsmos_loaded = e->dnsmos != NULL;
-        if (!e->dnsmos)
-            return cq__note(&r->dnsmos_status, e->dnsmos_status);
+        if ((r->nisqa_loaded = e->nisqa != NULL))
+            snprintf(r->nisqa_sha256, sizeof(r->nisqa_sha256), "%s",
+                     cq_nisqa_model_sha256(e->nisqa));
+        return r->nisqa_loaded;
+    case CQ__MODEL_DNSMOS: break;
+    }
+    if ((r->dnsmos_loaded = e->dnsmos != NULL))
         for (int k = 0; k < 2; k++)
             snprintf(r->dnsmos_sha256[k], sizeof(r->dnsmos_sha256[k]), "%s",
                      cq_dnsmos_model_sha256(e->dnsmos, k));
-        break;
+    return r->dnsmos_loaded;
+}
+
+int cq__stage_model_prepare(const cq_engine *e, const cq__stage_model *m, cq_report *r)
+{
+    if (identity_into(e, m->kind, r))
+        return CQ_OK;
+    switch (m->kind) {
+    case CQ__MODEL_VAD: return cq__note(&r->vad_status, e->vad_status);
+    case CQ__MODEL_NISQA: return cq__note(&r->nisqa_status, e->nisqa_status);
+    case CQ__MODEL_DNSMOS: break;
     }
-    return CQ_OK;
+    return cq__note(&r->dnsmos_status, e->dnsmos_status);
 }
 
 void cq__stage_model_free_call(cq_report *r, const cq__stage_model *m)
