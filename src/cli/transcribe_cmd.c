@@ -61,23 +61,8 @@ static int one_call(const cq_engine *e, asr_client *asr, const asr_config *ac, c
     cq_err err;
     cq_err_clear(&err);
     cq_legs_resolved lr;
-    memset(&lr, 0, sizeof(lr));
     cq_report *rep = NULL;
-    int rc;
-    if (path) {
-        rc = cq_legs_resolve(path, &lr, &err);
-        if (rc == CQ_OK) {
-            cq_call_src src = {.path = lr.path,
-                               .in_path = lr.in_path,
-                               .out_path = lr.out_path,
-                               .name = lr.name,
-                               .note = lr.note};
-            rc = cq_engine_analyze(e, &src, &rep, &err);
-        }
-    } else {
-        cq_call_src src = {.in_path = in, .out_path = out};
-        rc = cq_engine_analyze(e, &src, &rep, &err);
-    }
+    int rc = cq_cli_analyze_call(e, path, in, out, &lr, &rep, &err);
     const char *name = path ? path : in;
     if (rc != CQ_OK) {
         fprintf(stderr, "callqa: %s\n", err.msg[0] ? err.msg : cq_strerror(rc));

@@ -107,10 +107,13 @@ typedef struct cq__stage {
     cq__stream (*stream_for)(const cq_engine *e);
     bool per_call; /* one state for the call, pushed both legs' audio; else one per leg */
 
+    /* a stage backed by a model file (optional; stage_model.c): the engine unloads its model,
+     * copies the model's identity, or the status saying why it is not loaded, into each report
+     * before the stage's prepare, and frees that copy with the report */
+    const struct cq__stage_model *model;
     /* model loading, once per engine (optional): CQ_OK also when the model is missing (the
-     * stage then states why in the report); unload frees what load kept */
+     * stage then states why in the report); the engine unloads it (model) */
     int (*load)(cq_engine *e);
-    void (*unload)(cq_engine *e);
     /* true when the selected stage will read no audio with this engine (optional; e.g. its
      * model is missing): the engine then makes no stream for it (no resampling) */
     bool (*idle)(const cq_engine *e);
@@ -160,7 +163,10 @@ json_t *cq__jnum(double v, int decimals);
 json_t *cq__jnum_or_null(bool has, double v, int decimals);
 json_t *cq__jstr(const char *s);                     /* a string, or null for NULL */
 json_t *cq__jspan(double start_sec, double end_sec); /* {start, end}, ms precision */
-const char *cq__leg_name(int leg);                   /* "inbound", "outbound" */
+/* {start, end} to `decimals` places: a model's window (NISQA's, DNSMOS's), its scores added after.
+ */
+json_t *cq__jspan_to(double start_sec, double end_sec, int decimals);
+const char *cq__leg_name(int leg); /* "inbound", "outbound" */
 /* The legs of a report as an array: L[0] inbound, L[1] outbound (NULL for a mono mix). */
 int cq__report_legs(const cq_report *r, const cq_leg_report *L[2]);
 
@@ -231,6 +237,21 @@ typedef struct cq__stage_model {
 int cq__stage_model_load(cq_engine *e, const cq__stage_model *m, const char *file);
 /* Free what cq__stage_model_load kept (the model may be NULL); both are NULL after. */
 void cq__stage_model_unload(cq_engine *e, const cq__stage_model *m);
+/* Before any audio of a call: the report's copy of the engine's model, its identity (vad_engine,
+ * vad_version and vad_sha256; nisqa_loaded and nisqa_sha256; dnsmos_loaded and dnsmos_sha256[])
+ * when it is loaded, else the engine's status saying why not. CQ_OK, or CQ_ERR_NOMEM. */
+int cq__stage_model_prepare(const cq_engine *e, const cq__stage_model *m, cq_report *r);
+/* Free the report's copy of the status (cq_report_destroy). */
+void cq__stage_model_free_call(cq_report *r, const cq__stage_model *m);
+/* A leg's note when the model gave it no scores (rc is not CQ_OK): too_large when rc is
+ * CQ_ERR_TOO_LARGE and too_large is not NULL (the leg is past the stage's limit), else "<name>
+ * failed: <rc's words>". CQ_OK, or CQ_ERR_NOMEM. */
+int cq__stage_model_leg_note(char **note, const cq__stage_model *m, int rc, const char *too_large);
+/* The report text of a model stage that did not run with its model: nothing when it was not
+ * selected, else the line `without` (a format of one %s: the report's status). True when that is
+ * all the stage writes; false when it ran with its model and writes its own line. */
+bool cq__stage_model_text(const cq_report *r, const cq__stage_model *m, cq__sb *b,
+                          const char *without) CQ__PRINTF(4, 0);
 /* *dst = a copy of text (a stage's status, a leg's note): CQ_OK, or CQ_ERR_NOMEM. */
 int cq__note(char **dst, const char *text);
 /* The engine's fields of a model-backed stage that gives no figures: "<key>_status" says why

@@ -66,26 +66,9 @@ static int load(cq_engine *e)
     return cq__stage_model_load(e, &dnsmos_model, "dnsmos");
 }
 
-static void unload(cq_engine *e)
-{
-    cq__stage_model_unload(e, &dnsmos_model);
-}
-
 static bool idle(const cq_engine *e)
 {
     return e->dnsmos == NULL; /* not wanted or not installed: no 16 kHz stream for it */
-}
-
-static int prepare(const cq_engine *e, cq_report *r)
-{
-    r->dnsmos_loaded = e->dnsmos != NULL;
-    if (e->dnsmos) {
-        for (int k = 0; k < 2; k++)
-            snprintf(r->dnsmos_sha256[k], sizeof(r->dnsmos_sha256[k]), "%s",
-                     cq_dnsmos_model_sha256(e->dnsmos, k));
-        return CQ_OK;
-    }
-    return cq__note(&r->dnsmos_status, e->dnsmos_status);
 }
 
 static void destroy(void *st)
@@ -255,10 +238,8 @@ static int finish(void *st, int leg, cq_report *r)
     d->x = NULL;
     if (rc == CQ_ERR_NOMEM)
         return rc;
-    if (rc != CQ_OK) {
-        l->dnsmos_note = cq__printf("DNSMOS failed: %s", cq_strerror(rc));
-        return l->dnsmos_note ? CQ_OK : CQ_ERR_NOMEM;
-    }
+    if (rc != CQ_OK)
+        return cq__stage_model_leg_note(&l->dnsmos_note, &dnsmos_model, rc, NULL);
     l->has_dnsmos = true;
     return d->mode == CQ_DNSMOS_WINDOWED ? weigh(l) : CQ_OK;
 }
@@ -268,11 +249,6 @@ static void free_leg(cq_leg_report *l)
     cq_dnsmos_result_free(&l->dnsmos);
     cq__free(l->dnsmos_weight_sec);
     cq__free(l->dnsmos_note);
-}
-
-static void free_call(cq_report *r)
-{
-    cq__free(r->dnsmos_status);
 }
 
 static const char *mode_name(cq_dnsmos_mode m)
@@ -322,9 +298,7 @@ static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
     json_t *ws = json_array();
     for (size_t i = 0; i < d->n_windows; i++) {
         const cq_dnsmos_window *w = &d->windows[i];
-        json_t *wo = json_object();
-        json_object_set_new(wo, "start", cq__jnum(w->start_sec, 4));
-        json_object_set_new(wo, "end", cq__jnum(w->end_sec, 4));
+        json_t *wo = cq__jspan_to(w->start_sec, w->end_sec, 4);
         json_object_set_new(wo, "sig", cq__jnum(w->sig, 4));
         json_object_set_new(wo, "bak", cq__jnum(w->bak, 4));
         json_object_set_new(wo, "ovrl", cq__jnum(w->ovrl, 4));
@@ -416,13 +390,9 @@ static void text_rows(const cq_report *r, cq__text *t)
 
 static void text_section(const cq_report *r, cq__sb *b)
 {
-    if (!(r->analyzers & CQ_AN_DNSMOS))
-        return;
-    if (r->dnsmos_loaded)
+    if (!cq__stage_model_text(r, &dnsmos_model, b, "  DNSMOS: %s\n"))
         cq__sb_printf(b, "  speech quality: %s, %s mode (model files %s, Microsoft)\n",
                       DNSMOS_MODEL, mode_name(r->dnsmos_mode), DNSMOS_LICENCE);
-    else
-        cq__sb_printf(b, "  DNSMOS: %s\n", r->dnsmos_status);
 }
 
 /* reference mode reads the leg at its own rate (SoX converts it at the end), windowed mode the
@@ -438,16 +408,14 @@ const cq__stage cq__stage_dnsmos = {
     .uses = CQ_AN_VAD,
     .stream = CQ__STREAM_16K,
     .stream_for = stream_for,
+    .model = &dnsmos_model,
     .load = load,
-    .unload = unload,
     .idle = idle,
-    .prepare = prepare,
     .create = create,
     .push = push,
     .finish = finish,
     .destroy = destroy,
     .free_leg = free_leg,
-    .free_call = free_call,
     .json_leg = json_leg,
     .json_call = json_call,
     .json_engine = json_engine,

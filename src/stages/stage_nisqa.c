@@ -62,21 +62,6 @@ static int load(cq_engine *e)
     return cq__stage_model_load(e, &nisqa_model, "nisqa/nisqa.tar");
 }
 
-static void unload(cq_engine *e)
-{
-    cq__stage_model_unload(e, &nisqa_model);
-}
-
-static int prepare(const cq_engine *e, cq_report *r)
-{
-    r->nisqa_loaded = e->nisqa != NULL;
-    if (e->nisqa) {
-        snprintf(r->nisqa_sha256, sizeof(r->nisqa_sha256), "%s", cq_nisqa_model_sha256(e->nisqa));
-        return CQ_OK;
-    }
-    return cq__note(&r->nisqa_status, e->nisqa_status);
-}
-
 static void destroy(void *st)
 {
     nisqa_state *n = st;
@@ -264,12 +249,9 @@ static int finish(void *st, int leg, cq_report *r)
     cq_leg_report *l = leg ? r->outbound : r->inbound;
     if (!n)
         return CQ_OK;
-    if (n->status == CQ_ERR_TOO_LARGE)
-        return cq__note(&l->nisqa_note, "leg longer than the file-mode limit; use windowed mode");
-    if (n->status != CQ_OK) {
-        l->nisqa_note = cq__printf("NISQA failed: %s", cq_strerror(n->status));
-        return l->nisqa_note ? CQ_OK : CQ_ERR_NOMEM;
-    }
+    if (n->status != CQ_OK)
+        return cq__stage_model_leg_note(&l->nisqa_note, &nisqa_model, n->status,
+                                        "leg longer than the file-mode limit; use windowed mode");
     if (n->mode == CQ_NISQA_FILE) {
         int rc = cq_nisqa_finish(n->s, &l->nisqa);
         if (rc == CQ_OK) {
@@ -368,11 +350,6 @@ static void free_leg(cq_leg_report *l)
     cq__free(l->nisqa_note);
 }
 
-static void free_call(cq_report *r)
-{
-    cq__free(r->nisqa_status);
-}
-
 static void scores_into(json_t *o, const cq_nisqa_scores *s)
 {
     json_object_set_new(o, "mos", cq__jnum(s->mos, 4));
@@ -403,9 +380,7 @@ static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
         json_t *ws = json_array();
         for (size_t i = 0; i < l->n_nisqa_windows; i++) {
             const cq_nisqa_window *w = &l->nisqa_windows[i];
-            json_t *wo = json_object();
-            json_object_set_new(wo, "start", cq__jnum(w->start_sec, 6));
-            json_object_set_new(wo, "end", cq__jnum(w->end_sec, 6));
+            json_t *wo = cq__jspan_to(w->start_sec, w->end_sec, 6);
             json_object_set_new(wo, "speech_sec", cq__jnum(w->speech_sec, 3));
             /* a window of weight 0 in a leg with speech: no score (not computed, or of no
              * weight), said why */
@@ -490,13 +465,9 @@ static void text_rows(const cq_report *r, cq__text *t)
 
 static void text_section(const cq_report *r, cq__sb *b)
 {
-    if (!(r->analyzers & CQ_AN_NISQA))
-        return;
-    if (r->nisqa_loaded)
+    if (!cq__stage_model_text(r, &nisqa_model, b, "  speech quality: %s\n"))
         cq__sb_printf(b, "  speech quality: NISQA v2, %s mode (weights CC BY-NC-SA 4.0)\n",
                       mode_name(r->nisqa_mode));
-    else
-        cq__sb_printf(b, "  speech quality: %s\n", r->nisqa_status);
 }
 
 const cq__stage cq__stage_nisqa = {
@@ -504,16 +475,14 @@ const cq__stage cq__stage_nisqa = {
     .bit = CQ_AN_NISQA,
     .uses = CQ_AN_VAD,
     .stream = CQ__STREAM_NATIVE,
+    .model = &nisqa_model,
     .load = load,
-    .unload = unload,
-    .prepare = prepare,
     .create = create,
     .push = push,
     .finish = finish,
     .destroy = destroy,
     .summarize = summarize,
     .free_leg = free_leg,
-    .free_call = free_call,
     .json_leg = json_leg,
     .json_call = json_call,
     .json_engine = json_engine,

@@ -38,12 +38,17 @@ json_t *cq__jstr(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-json_t *cq__jspan(double start_sec, double end_sec)
+json_t *cq__jspan_to(double start_sec, double end_sec, int decimals)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "start", cq__jnum(start_sec, 3));
-    json_object_set_new(o, "end", cq__jnum(end_sec, 3));
+    json_object_set_new(o, "start", cq__jnum(start_sec, decimals));
+    json_object_set_new(o, "end", cq__jnum(end_sec, decimals));
     return o;
+}
+
+json_t *cq__jspan(double start_sec, double end_sec)
+{
+    return cq__jspan_to(start_sec, end_sec, 3);
 }
 
 const char *cq__leg_name(int leg)

@@ -42,22 +42,6 @@ static int load(cq_engine *e)
     return rc;
 }
 
-static void unload(cq_engine *e)
-{
-    cq__stage_model_unload(e, &vad_model);
-}
-
-static int prepare(const cq_engine *e, cq_report *r)
-{
-    r->vad_engine = e->vad ? CQ_VAD_SILERO : CQ_VAD_DSP;
-    if (e->vad) {
-        r->vad_version = cq_vad_model_version(e->vad);
-        snprintf(r->vad_sha256, sizeof(r->vad_sha256), "%s", cq_vad_model_sha256(e->vad));
-        return CQ_OK;
-    }
-    return cq__note(&r->vad_status, e->vad_status);
-}
-
 static void destroy(void *st)
 {
     vad_state *v = st;
@@ -156,11 +140,6 @@ static void free_leg(cq_leg_report *l)
     cq__free(l->vad_probs);
 }
 
-static void free_call(cq_report *r)
-{
-    cq__free(r->vad_status);
-}
-
 static const char *engine_name(cq_vad_engine e)
 {
     return e == CQ_VAD_SILERO ? "silero" : "dsp";
@@ -243,28 +222,22 @@ static void text_rows(const cq_report *r, cq__text *t)
 
 static void text_section(const cq_report *r, cq__sb *b)
 {
-    if (!(r->analyzers & CQ_AN_VAD))
-        return;
-    if (r->vad_engine == CQ_VAD_SILERO)
+    if (!cq__stage_model_text(r, &vad_model, b, "\n  speech activity: DSP fallback (%s)\n"))
         cq__sb_printf(b, "\n  speech activity: Silero VAD %s (sha256 %.12s...)\n", r->vad_version,
                       r->vad_sha256);
-    else
-        cq__sb_printf(b, "\n  speech activity: DSP fallback (%s)\n", r->vad_status);
 }
 
 const cq__stage cq__stage_vad = {
     .name = "vad",
     .bit = CQ_AN_VAD,
     .stream = CQ__STREAM_8K,
+    .model = &vad_model,
     .load = load,
-    .unload = unload,
-    .prepare = prepare,
     .create = create,
     .push = push,
     .finish = finish,
     .destroy = destroy,
     .free_leg = free_leg,
-    .free_call = free_call,
     .json_leg = json_leg,
     .json_engine = json_engine,
     .text_rows = text_rows,
