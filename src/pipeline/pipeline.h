@@ -217,12 +217,12 @@ typedef struct pl_scoring {
 int pl_scoring_setup(const cfg_settings *c, pl_scoring *out, char *err, size_t errsz);
 void pl_scoring_free(pl_scoring *s);
 
-/* A call scored from its words (NULL: no transcript) and report (JSON, or NULL): rules and
+/* A call scored from its words (NULL: no transcript) and report (parsed, or NULL): rules and
  * acoustics, then the LLM's categories when one is configured (budget: today's use; each
  * attempt is appended to *attempts, a JSON array text (malloc'd) for store_llm_record, when
  * attempts is not NULL). An LLM that fails, refuses or is at a cap leaves its categories "not
  * scored: <why>": the call is still scored. The result's JSON (malloc'd), or NULL with why. */
-char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text *text,
+char *pl_score_text(const pl_scoring *s, const struct json_t *report, const sc_text *text,
                     const llm_budget *budget, char **attempts, char *why, size_t n);
 
 /* Which source gives the call's summary and sentiment (sources.c, the one place this is
@@ -230,14 +230,13 @@ char *pl_score_text(const pl_scoring *s, const char *report_json, const sc_text 
  * assessment of the report (none without a report); 0, or -1 with why (the report could not be
  * assessed: no summary). pl_sentiment_choose: the LLM's figures when at least one passed its
  * checks, else lexicon's (taken over; NULL or not present: none) into call->sentiment. */
-int pl_summary_choose(const char *report_json, sc_call *call, char *why, size_t n);
+int pl_summary_choose(const struct json_t *report, sc_call *call, char *why, size_t n);
 int pl_sentiment_choose(sc_call *call, const sc_text *t);
 
 /* The same from the transcript block (NULL: none), as a call's life has it: the report as its
- * one object (NULL: none) and the text it was rendered to. */
-char *pl_score_call(const pl_scoring *s, const struct json_t *report, const char *report_json,
-                    const char *tx_block, const llm_budget *budget, char **attempts, char *why,
-                    size_t n);
+ * one object (NULL: none). */
+char *pl_score_call(const pl_scoring *s, const struct json_t *report, const char *tx_block,
+                    const llm_budget *budget, char **attempts, char *why, size_t n);
 
 /* Each attempt of *attempts (pl_score_text's JSON array; NULL or "": none) recorded with
  * store_llm_record for call (<= 0: none) and purpose. 0, or -1 when one was refused. */

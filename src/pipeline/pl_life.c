@@ -22,8 +22,9 @@
  *               worker.c, with the transcript and the score)
  *
  * The report is parsed once, when a step first needs it as an object, handed from step to step
- * as that object, and rendered once, after the last step that changes it: what is scored,
- * answered and stored is that one text (the engine's own when no step changed it).
+ * as that object (the imported transcript's check, the roles, the score and its summary read
+ * it, none parses the text again), and rendered once, after the last step that changes it:
+ * what is answered and stored is that one text (the engine's own when no step changed it).
  * docs/ARCHITECTURE.md, section 8a, lists every caller and the steps it turns on.
  */
 #define _GNU_SOURCE
@@ -238,14 +239,15 @@ static char *transcribe(const asr_config *base, const char *campaign, const cq_r
 }
 
 /* A transcript imported before the call was analysed, read back and checked against the report
- * (the engine's text: the speech it reads is the engine's): PL__TX_OK with *out its block
- * (malloc'd), PL__TX_NONE when it holds no segment, PL__TX_FAILED with why. */
-static int32_t imported(const char *block, const char *report_json, char **out, char *why, size_t n)
+ * (the one object: the speech it reads is the engine's, which no step before it changes):
+ * PL__TX_OK with *out its block (malloc'd), PL__TX_NONE when it holds no segment, PL__TX_FAILED
+ * with why. */
+static int32_t imported(const char *block, const json_t *report, char **out, char *why, size_t n)
 {
     tx_transcript t;
     char err[400];
     *out = NULL;
-    int rc = tx_import_stored(block, report_json, &t, err, sizeof(err));
+    int rc = tx_import_stored(block, report, &t, err, sizeof(err));
     if (rc > 0)
         return PL__TX_NONE;
     if (rc < 0) {
@@ -390,7 +392,7 @@ static int steps(const pl__life *l, const life_src *s, const cq_report *rep, lif
     pv_redaction tr;
     memset(&tr, 0, sizeof(tr));
     if ((l->steps & PL_STEP_TRANSCRIBE) && l->imported) { /* checked against this analysis */
-        o->tx = imported(l->imported, r->text, &o->tx_text, o->tx_why, sizeof(o->tx_why));
+        o->tx = imported(l->imported, obj_of(r), &o->tx_text, o->tx_why, sizeof(o->tx_why));
     } else if ((l->steps & PL_STEP_TRANSCRIBE) && l->asr) {
         o->tx_text = transcribe(l->asr, l->call->campaign_id, rep, &rp, &t, &have_t, &tr, o->tx_why,
                                 sizeof(o->tx_why));
@@ -409,7 +411,7 @@ static int steps(const pl__life *l, const life_src *s, const cq_report *rep, lif
     /* scored when the transcription (if any) did not fail, from the one object */
     bool score = (l->steps & PL_STEP_SCORE) && l->scoring && o->tx != PL__TX_FAILED;
     const json_t *obj = score && !r->lost ? obj_of(r) : NULL;
-    /* rendered once: what is scored, answered and stored */
+    /* rendered once: what is answered and stored */
     if (!r->lost && !r->changed) {
         o->res.report = r->text;
         r->text = NULL;
@@ -419,8 +421,8 @@ static int steps(const pl__life *l, const life_src *s, const cq_report *rep, lif
     if (!o->res.report)
         return -1;
     if (score) {
-        o->score = pl_score_call(l->scoring, obj, o->res.report, o->tx_text, l->budget,
-                                 &o->attempts, o->sc_why, sizeof(o->sc_why));
+        o->score = pl_score_call(l->scoring, obj, o->tx_text, l->budget, &o->attempts, o->sc_why,
+                                 sizeof(o->sc_why));
         o->sc = o->score ? PL__TX_OK : PL__TX_FAILED;
     }
     if (l->steps & PL_STEP_STORE)

@@ -670,7 +670,7 @@ static int redact_strings(json_t *v, const pv_settings *s, size_t *counts, bool 
 /* The transcript of call_id redacted: 1 rewritten (or would be, dry), 0 nothing to redact or no
  * transcript, -1 with err. */
 static int stored_transcript(const pl_redact_plan *p, store *st, int64_t call_id, bool dry,
-                             const char *report, size_t *counts, char *err, size_t n)
+                             const json_t *report, size_t *counts, char *err, size_t n)
 {
     text_cell det = {0};
     store_val q[1] = {SV_I(call_id)};
@@ -773,15 +773,15 @@ int pl_redact_stored(const cfg_settings *c, store *st, int64_t call_id, bool dry
         snprintf(err, n, "the store could not answer: %s", store_errmsg(st));
         return -1;
     }
-    int rc = stored_transcript(&p, st, call_id, dry, rep.s, out->counts, err, n);
+    json_t *r = rep.s ? json_loads(rep.s, 0, NULL) : NULL; /* parsed once, for both */
+    free(rep.s);
+    int rc = stored_transcript(&p, st, call_id, dry, r, out->counts, err, n);
     if (rc < 0) {
-        free(rep.s);
+        json_decref(r);
         return -1;
     }
     out->transcript = rc == 1;
     /* the report: keyed digits masked, and what was done said */
-    json_t *r = rep.s ? json_loads(rep.s, 0, NULL) : NULL;
-    free(rep.s);
     if (json_is_object(r)) {
         if (pl_redact_mask_report(r, p.pv.types, &out->digits) != 0) {
             json_decref(r);

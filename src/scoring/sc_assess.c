@@ -807,7 +807,7 @@ static void release(as_ctx *c)
     c->n = 0;
 }
 
-static json_t *parse(const char *report_json, char *err, size_t errsz)
+json_t *sc_report_parse(const char *report_json, char *err, size_t errsz)
 {
     if (!report_json) {
         cfg_fail(err, errsz, "no report");
@@ -826,9 +826,20 @@ int sc_assess_report(const char *report_json, char **text, char **findings, char
         *text = NULL;
     if (findings)
         *findings = NULL;
-    json_t *r = parse(report_json, err, errsz);
+    json_t *r = sc_report_parse(report_json, err, errsz);
     if (!r)
         return -1;
+    int rc = sc_assess_report_obj(r, text, findings, err, errsz);
+    json_decref(r);
+    return rc;
+}
+
+int sc_assess_report_obj(const json_t *r, char **text, char **findings, char *err, size_t errsz)
+{
+    if (text)
+        *text = NULL;
+    if (findings)
+        *findings = NULL;
     as_ctx *c = malloc(sizeof(*c));
     int rc = -1;
     if (!c) {
@@ -850,7 +861,6 @@ done:
     if (c)
         release(c);
     free(c);
-    json_decref(r);
     if (rc != 0) {
         if (text) {
             free(*text);
@@ -1102,7 +1112,7 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
     *system = *user = NULL;
     if (left_out)
         *left_out = NULL;
-    json_t *r = parse(report_json, err, errsz);
+    json_t *r = sc_report_parse(report_json, err, errsz);
     if (!r)
         return -1;
     as_ctx *c = malloc(sizeof(*c));

@@ -83,6 +83,12 @@ int sc_add_metric(sc_cat_result *r, const char *name, bool known, double value);
  * sent NULL: 0 for a valid name). */
 int sc_metric_of(const json_t *report, const sc_sentiment *sent, const char *name, double *v);
 
+/* ---- the report read by rules (sc_assess.c) ------------------------------------------------ */
+
+/* The report's text parsed, duplicate keys refused: NULL with err ("no report", "the report is
+ * not JSON: ..."). */
+json_t *sc_report_parse(const char *report_json, char *err, size_t errsz);
+
 /* ---- the LLM's answer's parts (sc_llm.c, sc_summary.c, sc_sentiment_llm.c) ---------------- */
 
 /* The answer's schema for the summary / the sentiment (over t's speakers). NULL: no memory. */

@@ -338,11 +338,11 @@ static json_t *answer_schema(const sc_card *c, const sc_text *words, const json_
 }
 
 /* the report's figures worth a model's reading: duration, legs, conversation */
-static char *figures(const char *report_json)
+static char *figures(const json_t *r)
 {
-    if (!report_json)
+    if (!r)
         return NULL;
-    json_t *r = json_loads(report_json, 0, NULL), *f = json_object();
+    json_t *f = json_object();
     char *out = NULL;
     if (json_is_object(r) && f) {
         static const char *const keys[] = {"duration", "has_legs", "conversation"};
@@ -357,7 +357,6 @@ static char *figures(const char *report_json)
             out = NULL;
         }
     }
-    json_decref(r);
     json_decref(f);
     return out;
 }
@@ -528,22 +527,19 @@ static int plan_turns(const sc_text *t, const size_t *L, size_t room, plan *pl)
 }
 
 /* the figures' stand-in when they do not fit: the report's duration (NULL: none) */
-static char *figures_min(const char *report_json)
+static char *figures_min(const json_t *r)
 {
-    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
     const json_t *d = json_object_get(r, "duration");
     char *out = NULL;
     if (json_is_number(d) && asprintf(&out, "{\"duration\":%.6g}", json_number_value(d)) < 0)
         out = NULL;
-    json_decref(r);
     return out;
 }
 
 /* out->user made to fit (out->system and out->schema are made), out->cut filled. 0, or -1 with
  * err. */
-static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
-                     const char *report_json, const sc_text *t, const sc_fit *fit, char *err,
-                     size_t errsz)
+static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig, const json_t *report,
+                     const sc_text *t, const sc_fit *fit, char *err, size_t errsz)
 {
     size_t n = t ? t->n : 0;
     plan whole = {.whole_figures = true, .head = n};
@@ -571,7 +567,7 @@ static int user_turn(sc_llm_prompt *out, const char *nonce, const char *fig,
     frame += json_len(tag);
     snprintf(tag, sizeof(tag), "</transcript-%s>\n", nonce);
     frame += json_len(tag);
-    char *fmin = figures_min(report_json);
+    char *fmin = figures_min(report);
     size_t figw = data_len(fig ? fig : "(none)", (size_t)-1),
            figm = data_len(fmin ? fmin : "(none)", (size_t)-1);
     size_t *L = n ? malloc(n * sizeof(*L)) : NULL, lines = n ? 0 : 12 /* (no words)\n */;
@@ -659,6 +655,16 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
                       const sc_topics *topics, const sc_fit *fit, sc_llm_prompt *out, char *err,
                       size_t errsz)
 {
+    json_t *r = report_json ? json_loads(report_json, 0, NULL) : NULL;
+    int rc = sc_llm_prompt_fit_obj(c, t, r, topics, fit, out, err, errsz);
+    json_decref(r);
+    return rc;
+}
+
+int sc_llm_prompt_fit_obj(const sc_card *c, const sc_text *t, const json_t *report,
+                          const sc_topics *topics, const sc_fit *fit, sc_llm_prompt *out, char *err,
+                          size_t errsz)
+{
     memset(out, 0, sizeof(*out));
     int n_llm = 0; /* the summary and the sentiment are always asked: never nothing to ask */
     for (int i = 0; i < c->n; i++)
@@ -739,7 +745,7 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
         sb_printf(&sys, "\nAnswer with one JSON object that follows the schema you are given, "
                         "and nothing else.\n");
     /* the user turn: the figures, then the transcript, held to fit */
-    char *fig = rc == 0 ? figures(report_json) : NULL;
+    char *fig = rc == 0 ? figures(report) : NULL;
     json_t *schema = rc == 0 ? answer_schema(c, t, topic_list, err, errsz) : NULL;
     json_decref(topic_list);
     if (rc == 0 && !schema)
@@ -752,7 +758,7 @@ int sc_llm_prompt_fit(const sc_card *c, const sc_text *t, const char *report_jso
             rc = cfg_fail(err, errsz, "out of memory");
     }
     if (rc == 0)
-        rc = user_turn(out, nonce, fig, report_json, t, fit, err, errsz);
+        rc = user_turn(out, nonce, fig, report, t, fit, err, errsz);
     if (rc != 0)
         sc_llm_prompt_free(out);
     free(fig);
