@@ -4,7 +4,7 @@
  */
 #include "stage.h"
 
-static int create(void **st, const cq__stage_ctx *c)
+static int levels_create(void **st, const cq__stage_ctx *c)
 {
     cq_level *lv = cq__calloc(1, sizeof(*lv));
     if (!lv)
@@ -17,14 +17,14 @@ static int create(void **st, const cq__stage_ctx *c)
     return cq_level_init(lv, &lp) == CQ_OK ? CQ_OK : CQ_ERR_INTERNAL;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int levels_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     (void)leg, (void)r;
     cq_level_push(st, x, n);
     return CQ_OK;
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int levels_finish(void *st, int leg, cq_report *r)
 {
     cq_leg_report *l = leg ? r->outbound : r->inbound;
     cq_level_finish(st, &l->level);
@@ -32,12 +32,12 @@ static int finish(void *st, int leg, cq_report *r)
     return CQ_OK;
 }
 
-static void destroy(void *st)
+static void levels_destroy(void *st)
 {
     cq__free(st);
 }
 
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void levels_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)r, (void)leg;
     const cq_level_result *lv = &l->level;
@@ -83,7 +83,7 @@ static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
              (unsigned long long)lv->clipped_runs);
 }
 
-static void text_rows(const cq_report *r, cq__text *t)
+static void levels_text_rows(const cq_report *r, cq__text *t)
 {
     static const char *const rows[] = {"RMS level",
                                        "peak (sample)",
@@ -99,10 +99,10 @@ const cq__stage cq__stage_levels = {
     .name = "levels",
     .bit = CQ_AN_LEVELS,
     .stream = CQ__STREAM_NATIVE,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .json_leg = json_leg,
-    .text_rows = text_rows,
+    .create = levels_create,
+    .push = levels_push,
+    .finish = levels_finish,
+    .destroy = levels_destroy,
+    .json_leg = levels_json_leg,
+    .text_rows = levels_text_rows,
 };

@@ -7,7 +7,7 @@
 #include "stage.h"
 
 /* The two-leg checks need two legs: a mono mix gets no state (and no leg_checks). */
-static int create(void **st, const cq__stage_ctx *c)
+static int conversation_create(void **st, const cq__stage_ctx *c)
 {
     *st = NULL;
     if (!c->report->has_legs)
@@ -17,13 +17,13 @@ static int create(void **st, const cq__stage_ctx *c)
     return *st ? CQ_OK : rc;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int conversation_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     (void)r;
     return st ? cq_xleg_push(st, leg, x, n) : CQ_OK;
 }
 
-static void destroy(void *st)
+static void conversation_destroy(void *st)
 {
     cq_xleg_destroy(st);
 }
@@ -152,7 +152,7 @@ static int warnings(cq_report *r)
     return CQ_OK;
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int conversation_finish(void *st, int leg, cq_report *r)
 {
     (void)leg;
     int rc = st ? leg_checks(st, r) : CQ_OK;
@@ -163,7 +163,7 @@ static int finish(void *st, int leg, cq_report *r)
     return rc == CQ_OK ? warnings(r) : rc;
 }
 
-static void free_call(cq_report *r)
+static void conversation_free_call(cq_report *r)
 {
     cq_conversation_free(&r->conversation);
     cq_conversation_free(&r->speaker_conversation);
@@ -348,14 +348,14 @@ static json_t *leg_checks_json(const cq_report *r)
     return o;
 }
 
-static void json_call(const cq_report *r, json_t *o)
+static void conversation_json_call(const cq_report *r, json_t *o)
 {
     one_way_into(o, r);
     json_object_set_new(o, "conversation", conversation_json(r));
     json_object_set_new(o, "leg_checks", leg_checks_json(r));
 }
 
-static void text_section(const cq_report *r, cq__sb *b)
+static void conversation_text_section(const cq_report *r, cq__sb *b)
 {
     if (!r->has_conversation)
         return;
@@ -404,11 +404,11 @@ const cq__stage cq__stage_conversation = {
     .uses = CQ_AN_EVENTS | CQ_AN_DIARIZE,
     .stream = CQ__STREAM_8K,
     .per_call = true,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .free_call = free_call,
-    .json_call = json_call,
-    .text_section = text_section,
+    .create = conversation_create,
+    .push = conversation_push,
+    .finish = conversation_finish,
+    .destroy = conversation_destroy,
+    .free_call = conversation_free_call,
+    .json_call = conversation_json_call,
+    .text_section = conversation_text_section,
 };

@@ -7,7 +7,7 @@
  */
 #include "stage.h"
 
-static int load(cq_engine *e)
+static int diarize_load(cq_engine *e)
 {
     const char *m = e->p.diarization_model;
     if (m && *m && strcmp(m, "none") != 0)
@@ -19,13 +19,13 @@ static int load(cq_engine *e)
     return d ? CQ_OK : rc;
 }
 
-static int prepare(const cq_engine *e, cq_report *r)
+static int diarize_prepare(const cq_engine *e, cq_report *r)
 {
     r->voiceprints = e->p.voiceprints;
     return CQ_OK;
 }
 
-static int create(void **st, const cq__stage_ctx *c)
+static int diarize_create(void **st, const cq__stage_ctx *c)
 {
     *st = NULL;
     if (c->report->has_legs && !c->engine->p.voiceprints)
@@ -35,13 +35,13 @@ static int create(void **st, const cq__stage_ctx *c)
     return *st ? CQ_OK : rc;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int diarize_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     (void)leg, (void)r;
     return st ? cq_diarizer_push(st, x, n) : CQ_OK;
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int diarize_finish(void *st, int leg, cq_report *r)
 {
     if (!st)
         return CQ_OK;
@@ -61,12 +61,12 @@ static int finish(void *st, int leg, cq_report *r)
     return rc;
 }
 
-static void destroy(void *st)
+static void diarize_destroy(void *st)
 {
     cq_diarizer_destroy(st);
 }
 
-static void free_leg(cq_leg_report *l)
+static void diarize_free_leg(cq_leg_report *l)
 {
     cq_diarization_free(&l->diarization);
 }
@@ -84,14 +84,14 @@ static json_t *print_json(const cq_voiceprint *vp)
 }
 
 /* A leg of two: its print, when asked for. */
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void diarize_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)leg;
     if (r->has_legs && l->has_diarization)
         json_object_set_new(o, "voiceprint", print_json(&l->diarization.speaker[0].print));
 }
 
-static void json_call(const cq_report *r, json_t *o)
+static void diarize_json_call(const cq_report *r, json_t *o)
 {
     const cq_leg_report *m = r->inbound;
     if (r->has_legs || !m || !m->has_diarization) {
@@ -141,7 +141,7 @@ static void json_call(const cq_report *r, json_t *o)
     json_object_set_new(o, "speakers", sa);
 }
 
-static void text_section(const cq_report *r, cq__sb *b)
+static void diarize_text_section(const cq_report *r, cq__sb *b)
 {
     const cq_leg_report *m = r->inbound;
     if (r->has_legs || !m || !m->has_diarization)
@@ -160,14 +160,14 @@ const cq__stage cq__stage_diarize = {
     .bit = CQ_AN_DIARIZE,
     .needs = CQ_AN_VAD,
     .stream = CQ__STREAM_8K,
-    .load = load,
-    .prepare = prepare,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .free_leg = free_leg,
-    .json_leg = json_leg,
-    .json_call = json_call,
-    .text_section = text_section,
+    .load = diarize_load,
+    .prepare = diarize_prepare,
+    .create = diarize_create,
+    .push = diarize_push,
+    .finish = diarize_finish,
+    .destroy = diarize_destroy,
+    .free_leg = diarize_free_leg,
+    .json_leg = diarize_json_leg,
+    .json_call = diarize_json_call,
+    .text_section = diarize_text_section,
 };

@@ -55,7 +55,7 @@ static const cq__stage_model dnsmos_model = {
     .names_missing = true, /* a folder of two files: the loader's message names the missing */
 };
 
-static int load(cq_engine *e)
+static int dnsmos_load(cq_engine *e)
 {
     if (!wanted(e))
         return cq__note(
@@ -66,12 +66,12 @@ static int load(cq_engine *e)
     return cq__stage_model_load(e, &dnsmos_model, "dnsmos");
 }
 
-static bool idle(const cq_engine *e)
+static bool dnsmos_idle(const cq_engine *e)
 {
     return e->dnsmos == NULL; /* not wanted or not installed: no 16 kHz stream for it */
 }
 
-static void destroy(void *st)
+static void dnsmos_destroy(void *st)
 {
     dnsmos_state *d = st;
     if (!d)
@@ -80,7 +80,7 @@ static void destroy(void *st)
     cq__free(d);
 }
 
-static int create(void **st, const cq__stage_ctx *c)
+static int dnsmos_create(void **st, const cq__stage_ctx *c)
 {
     *st = NULL;
     if (!c->engine->dnsmos) /* not run: no state, the report says why */
@@ -97,7 +97,7 @@ static int create(void **st, const cq__stage_ctx *c)
     return CQ_OK;
 }
 
-static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
+static int dnsmos_push(void *st, int leg, const float *x, size_t len, cq_report *r)
 {
     (void)leg, (void)r;
     dnsmos_state *d = st;
@@ -214,7 +214,7 @@ static int to_16k(dnsmos_state *d, cq_leg_report *l)
     return CQ_OK;
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int dnsmos_finish(void *st, int leg, cq_report *r)
 {
     dnsmos_state *d = st;
     cq_leg_report *l = leg ? r->outbound : r->inbound;
@@ -244,7 +244,7 @@ static int finish(void *st, int leg, cq_report *r)
     return d->mode == CQ_DNSMOS_WINDOWED ? weigh(l) : CQ_OK;
 }
 
-static void free_leg(cq_leg_report *l)
+static void dnsmos_free_leg(cq_leg_report *l)
 {
     cq_dnsmos_result_free(&l->dnsmos);
     cq__free(l->dnsmos_weight_sec);
@@ -315,7 +315,7 @@ static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
     return o;
 }
 
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void dnsmos_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)leg;
     json_object_set_new(o, "dnsmos", leg_scores_json(r, l));
@@ -341,7 +341,7 @@ const char *cq_report_mos(const cq_report *r, double mos[2])
 
 /* mos{model, in, out}: the call's MOS per leg, both legs from one model (cq_report_mos: never a
  * mix; when one leg has NISQA and the other only DNSMOS, the DNSMOS leg's MOS is null). */
-static void json_call(const cq_report *r, json_t *o)
+static void dnsmos_json_call(const cq_report *r, json_t *o)
 {
     double mos[2];
     const char *model = cq_report_mos(r, mos);
@@ -356,7 +356,7 @@ static void json_call(const cq_report *r, json_t *o)
     json_object_set_new(o, "mos", m);
 }
 
-static void json_engine(const cq_report *r, json_t *eng)
+static void dnsmos_json_engine(const cq_report *r, json_t *eng)
 {
     json_object_set_new(eng, "mos_model", json_string(mos_model_name(r->mos_model)));
     if (cq__stage_model_json_null(eng, "dnsmos", r->analyzers & CQ_AN_DNSMOS, r->dnsmos_loaded,
@@ -381,14 +381,14 @@ static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
     snprintf(c[1], CQ__TEXT_CELL, "%.2f / %.2f", d->sig, d->bak);
 }
 
-static void text_rows(const cq_report *r, cq__text *t)
+static void dnsmos_text_rows(const cq_report *r, cq__text *t)
 {
     static const char *const rows[] = {"DNSMOS OVRL / P.808", "DNSMOS SIG / BAK", NULL};
     if (r->dnsmos_loaded) /* else text_section says why there are no scores */
         cq__text_leg_rows(r, t, CQ_AN_DNSMOS, rows, leg_cells);
 }
 
-static void text_section(const cq_report *r, cq__sb *b)
+static void dnsmos_text_section(const cq_report *r, cq__sb *b)
 {
     if (!cq__stage_model_text(r, &dnsmos_model, b, "  DNSMOS: %s\n"))
         cq__sb_printf(b, "  speech quality: %s, %s mode (model files %s, Microsoft)\n",
@@ -397,7 +397,7 @@ static void text_section(const cq_report *r, cq__sb *b)
 
 /* reference mode reads the leg at its own rate (SoX converts it at the end), windowed mode the
  * engine's 16 kHz stream */
-static cq__stream stream_for(const cq_engine *e)
+static cq__stream dnsmos_stream_for(const cq_engine *e)
 {
     return e->p.dnsmos_mode == CQ_DNSMOS_REFERENCE ? CQ__STREAM_NATIVE : CQ__STREAM_16K;
 }
@@ -407,18 +407,18 @@ const cq__stage cq__stage_dnsmos = {
     .bit = CQ_AN_DNSMOS,
     .uses = CQ_AN_VAD,
     .stream = CQ__STREAM_16K,
-    .stream_for = stream_for,
+    .stream_for = dnsmos_stream_for,
     .model = &dnsmos_model,
-    .load = load,
-    .idle = idle,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .free_leg = free_leg,
-    .json_leg = json_leg,
-    .json_call = json_call,
-    .json_engine = json_engine,
-    .text_rows = text_rows,
-    .text_section = text_section,
+    .load = dnsmos_load,
+    .idle = dnsmos_idle,
+    .create = dnsmos_create,
+    .push = dnsmos_push,
+    .finish = dnsmos_finish,
+    .destroy = dnsmos_destroy,
+    .free_leg = dnsmos_free_leg,
+    .json_leg = dnsmos_json_leg,
+    .json_call = dnsmos_json_call,
+    .json_engine = dnsmos_json_engine,
+    .text_rows = dnsmos_text_rows,
+    .text_section = dnsmos_text_section,
 };

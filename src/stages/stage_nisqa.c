@@ -55,14 +55,14 @@ static const cq__stage_model nisqa_model = {
 };
 
 /* Load NISQA's checkpoint when it is installed, or say why its scores will be null. */
-static int load(cq_engine *e)
+static int nisqa_load(cq_engine *e)
 {
     if (e->p.mos_model == CQ_MOS_DNSMOS)
         return cq__note(&e->nisqa_status, "mos_model is dnsmos: NISQA not run");
     return cq__stage_model_load(e, &nisqa_model, "nisqa/nisqa.tar");
 }
 
-static void destroy(void *st)
+static void nisqa_destroy(void *st)
 {
     nisqa_state *n = st;
     if (!n)
@@ -74,7 +74,7 @@ static void destroy(void *st)
     cq__free(n);
 }
 
-static int create(void **st, const cq__stage_ctx *c)
+static int nisqa_create(void **st, const cq__stage_ctx *c)
 {
     const cq_engine *e = c->engine;
     if (!e->nisqa) { /* no model: no state, the report says why */
@@ -202,7 +202,7 @@ static int close_window(nisqa_state *n, const cq_leg_report *l)
     return rc != CQ_OK ? rc : decide_waiting(n, l, false);
 }
 
-static int push(void *st, int leg, const float *x, size_t len, cq_report *r)
+static int nisqa_push(void *st, int leg, const float *x, size_t len, cq_report *r)
 {
     nisqa_state *n = st;
     const cq_leg_report *l = leg ? r->outbound : r->inbound;
@@ -243,7 +243,7 @@ static bool no_speech(const nisqa_state *n, const cq_leg_report *l, uint64_t sta
 
 /* Score what remains and fill the leg (after the VAD filled its speech). A leg too short to
  * score gets a note instead; only allocation failures are errors. */
-static int finish(void *st, int leg, cq_report *r)
+static int nisqa_finish(void *st, int leg, cq_report *r)
 {
     nisqa_state *n = st;
     cq_leg_report *l = leg ? r->outbound : r->inbound;
@@ -322,7 +322,7 @@ static int finish(void *st, int leg, cq_report *r)
 }
 
 /* The call's scores: the mean of the legs that have scores. */
-static int summarize(const cq_engine *e, cq_report *r)
+static int nisqa_summarize(const cq_engine *e, cq_report *r)
 {
     (void)e;
     const cq_leg_report *L[2];
@@ -344,7 +344,7 @@ static int summarize(const cq_engine *e, cq_report *r)
     return CQ_OK;
 }
 
-static void free_leg(cq_leg_report *l)
+static void nisqa_free_leg(cq_leg_report *l)
 {
     cq__free(l->nisqa_windows);
     cq__free(l->nisqa_note);
@@ -399,7 +399,7 @@ static json_t *leg_scores_json(const cq_report *r, const cq_leg_report *l)
     return n;
 }
 
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void nisqa_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)leg;
     json_object_set_new(o, "nisqa", leg_scores_json(r, l));
@@ -407,7 +407,7 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
 }
 
 /* the old service's nisqa{}: the mean of the legs' scores, and each leg's MOS */
-static void json_call(const cq_report *r, json_t *o)
+static void nisqa_json_call(const cq_report *r, json_t *o)
 {
     if (!r->nisqa_legs) {
         json_object_set_new(o, "nisqa", json_null());
@@ -423,7 +423,7 @@ static void json_call(const cq_report *r, json_t *o)
     json_object_set_new(o, "nisqa", nq);
 }
 
-static void json_engine(const cq_report *r, json_t *eng)
+static void nisqa_json_engine(const cq_report *r, json_t *eng)
 {
     if (cq__stage_model_json_null(eng, "nisqa", r->analyzers & CQ_AN_NISQA, r->nisqa_loaded,
                                   r->nisqa_status))
@@ -455,7 +455,7 @@ static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
     snprintf(c[2], CQ__TEXT_CELL, "%.2f / %.2f", s->coloration, s->loudness);
 }
 
-static void text_rows(const cq_report *r, cq__text *t)
+static void nisqa_text_rows(const cq_report *r, cq__text *t)
 {
     static const char *const rows[] = {"MOS (NISQA)", "noisiness / discont.",
                                        "coloration / loudness", NULL};
@@ -463,7 +463,7 @@ static void text_rows(const cq_report *r, cq__text *t)
         cq__text_leg_rows(r, t, CQ_AN_NISQA, rows, leg_cells);
 }
 
-static void text_section(const cq_report *r, cq__sb *b)
+static void nisqa_text_section(const cq_report *r, cq__sb *b)
 {
     if (!cq__stage_model_text(r, &nisqa_model, b, "  speech quality: %s\n"))
         cq__sb_printf(b, "  speech quality: NISQA v2, %s mode (weights CC BY-NC-SA 4.0)\n",
@@ -476,16 +476,16 @@ const cq__stage cq__stage_nisqa = {
     .uses = CQ_AN_VAD,
     .stream = CQ__STREAM_NATIVE,
     .model = &nisqa_model,
-    .load = load,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .summarize = summarize,
-    .free_leg = free_leg,
-    .json_leg = json_leg,
-    .json_call = json_call,
-    .json_engine = json_engine,
-    .text_rows = text_rows,
-    .text_section = text_section,
+    .load = nisqa_load,
+    .create = nisqa_create,
+    .push = nisqa_push,
+    .finish = nisqa_finish,
+    .destroy = nisqa_destroy,
+    .summarize = nisqa_summarize,
+    .free_leg = nisqa_free_leg,
+    .json_leg = nisqa_json_leg,
+    .json_call = nisqa_json_call,
+    .json_engine = nisqa_json_engine,
+    .text_rows = nisqa_text_rows,
+    .text_section = nisqa_text_section,
 };

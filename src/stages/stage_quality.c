@@ -5,20 +5,20 @@
  */
 #include "stage.h"
 
-static int create(void **st, const cq__stage_ctx *c)
+static int quality_create(void **st, const cq__stage_ctx *c)
 {
     int rc = CQ_OK;
     *st = cq_quality_create(c->info->sample_rate_hz, &rc);
     return *st ? CQ_OK : rc;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int quality_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     (void)leg, (void)r;
     return cq_quality_push(st, x, n);
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int quality_finish(void *st, int leg, cq_report *r)
 {
     cq_leg_report *l = leg ? r->outbound : r->inbound;
     cq_span *sp = NULL;
@@ -40,12 +40,12 @@ static int finish(void *st, int leg, cq_report *r)
     return rc;
 }
 
-static void destroy(void *st)
+static void quality_destroy(void *st)
 {
     cq_quality_destroy(st);
 }
 
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void quality_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)r, (void)leg;
     if (!l->has_quality) {
@@ -85,7 +85,7 @@ static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
     snprintf(c[2], CQ__TEXT_CELL, "%zu (%.0f ms)", q->dropouts, q->dropout_ms);
 }
 
-static void text_rows(const cq_report *r, cq__text *t)
+static void quality_text_rows(const cq_report *r, cq__text *t)
 {
     static const char *const rows[] = {"noise floor / SNR", "bandwidth", "dropouts", NULL};
     cq__text_leg_rows(r, t, CQ_AN_QUALITY, rows, leg_cells);
@@ -96,10 +96,10 @@ const cq__stage cq__stage_quality = {
     .bit = CQ_AN_QUALITY,
     .uses = CQ_AN_VAD | CQ_AN_LEVELS,
     .stream = CQ__STREAM_NATIVE,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .json_leg = json_leg,
-    .text_rows = text_rows,
+    .create = quality_create,
+    .push = quality_push,
+    .finish = quality_finish,
+    .destroy = quality_destroy,
+    .json_leg = quality_json_leg,
+    .text_rows = quality_text_rows,
 };

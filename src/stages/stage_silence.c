@@ -4,7 +4,7 @@
  */
 #include "stage.h"
 
-static int create(void **st, const cq__stage_ctx *c)
+static int silence_create(void **st, const cq__stage_ctx *c)
 {
     cq_silence *s = cq__calloc(1, sizeof(*s));
     if (!s)
@@ -23,13 +23,13 @@ static int create(void **st, const cq__stage_ctx *c)
     return CQ_OK;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int silence_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     (void)leg, (void)r;
     return cq_silence_push(st, x, n);
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int silence_finish(void *st, int leg, cq_report *r)
 {
     cq_leg_report *l = leg ? r->outbound : r->inbound;
     int rc = cq_silence_finish(st, &l->silence);
@@ -38,7 +38,7 @@ static int finish(void *st, int leg, cq_report *r)
     return rc;
 }
 
-static void destroy(void *st)
+static void silence_destroy(void *st)
 {
     if (!st)
         return;
@@ -46,12 +46,12 @@ static void destroy(void *st)
     cq__free(st);
 }
 
-static void free_leg(cq_leg_report *l)
+static void silence_free_leg(cq_leg_report *l)
 {
     cq_silence_result_free(&l->silence);
 }
 
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void silence_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)r, (void)leg;
     if (!l->has_silence) {
@@ -79,7 +79,7 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
 }
 
 /* The parameters are the engine's, shown whether the stage ran or not. */
-static void json_engine(const cq_report *r, json_t *eng)
+static void silence_json_engine(const cq_report *r, json_t *eng)
 {
     json_t *sd = json_object();
     json_object_set_new(sd, "noise_db", cq__jnum(r->silence_noise_db, 3));
@@ -94,13 +94,13 @@ static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
     snprintf(c[1], CQ__TEXT_CELL, "%.2f s", s->longest_ms / 1000.0);
 }
 
-static void text_rows(const cq_report *r, cq__text *t)
+static void silence_text_rows(const cq_report *r, cq__text *t)
 {
     static const char *const rows[] = {"silences", "longest silence", NULL};
     cq__text_leg_rows(r, t, CQ_AN_SILENCE, rows, leg_cells);
 }
 
-static void text_section(const cq_report *r, cq__sb *b)
+static void silence_text_section(const cq_report *r, cq__sb *b)
 {
     if (!(r->analyzers & CQ_AN_SILENCE))
         return;
@@ -126,13 +126,13 @@ const cq__stage cq__stage_silence = {
     .name = "silence",
     .bit = CQ_AN_SILENCE,
     .stream = CQ__STREAM_NATIVE,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .free_leg = free_leg,
-    .json_leg = json_leg,
-    .json_engine = json_engine,
-    .text_rows = text_rows,
-    .text_section = text_section,
+    .create = silence_create,
+    .push = silence_push,
+    .finish = silence_finish,
+    .destroy = silence_destroy,
+    .free_leg = silence_free_leg,
+    .json_leg = silence_json_leg,
+    .json_engine = silence_json_engine,
+    .text_rows = silence_text_rows,
+    .text_section = silence_text_section,
 };

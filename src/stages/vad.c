@@ -32,7 +32,7 @@ static const cq__stage_model vad_model = {
 };
 
 /* Load the Silero model the parameters name, or say why the DSP fallback will run. */
-static int load(cq_engine *e)
+static int vad_load(cq_engine *e)
 {
     char *file = cq__printf("silero_vad/%s/silero_vad.onnx", e->vad_model_name);
     if (!file)
@@ -42,7 +42,7 @@ static int load(cq_engine *e)
     return rc;
 }
 
-static void destroy(void *st)
+static void vad_destroy(void *st)
 {
     vad_state *v = st;
     if (!v)
@@ -52,7 +52,7 @@ static void destroy(void *st)
     cq__free(v);
 }
 
-static int create(void **st, const cq__stage_ctx *c)
+static int vad_create(void **st, const cq__stage_ctx *c)
 {
     vad_state *v = cq__calloc(1, sizeof(*v));
     if (!v)
@@ -91,7 +91,7 @@ static int run_pending(vad_state *v, cq_leg_report *l, bool all)
     return CQ_OK;
 }
 
-static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
+static int vad_push(void *st, int leg, const float *x, size_t n, cq_report *r)
 {
     vad_state *v = st;
     cq_leg_report *l = leg ? r->outbound : r->inbound;
@@ -110,7 +110,7 @@ static int push(void *st, int leg, const float *x, size_t n, cq_report *r)
     return CQ_OK;
 }
 
-static int finish(void *st, int leg, cq_report *r)
+static int vad_finish(void *st, int leg, cq_report *r)
 {
     vad_state *v = st;
     cq_leg_report *l = leg ? r->outbound : r->inbound;
@@ -134,7 +134,7 @@ static int finish(void *st, int leg, cq_report *r)
     return CQ_OK;
 }
 
-static void free_leg(cq_leg_report *l)
+static void vad_free_leg(cq_leg_report *l)
 {
     cq_speech_free(l->speech);
     cq__free(l->vad_probs);
@@ -162,7 +162,7 @@ static json_t *vad_json(const cq_report *r)
     return v;
 }
 
-static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
+static void vad_json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t *o)
 {
     (void)leg;
     if (!l->has_vad) {
@@ -184,7 +184,7 @@ static void json_leg(const cq_report *r, const cq_leg_report *l, int leg, json_t
     json_object_set_new(o, "vad", vad_json(r));
 }
 
-static void json_engine(const cq_report *r, json_t *eng)
+static void vad_json_engine(const cq_report *r, json_t *eng)
 {
     if (!(r->analyzers & CQ_AN_VAD)) {
         json_object_set_new(eng, "vad", json_null());
@@ -214,13 +214,13 @@ static void leg_cells(const cq_leg_report *l, char c[][CQ__TEXT_CELL])
     snprintf(c[0], CQ__TEXT_CELL, "%.1f%%, %zu segments", l->speech_pct, l->n_speech);
 }
 
-static void text_rows(const cq_report *r, cq__text *t)
+static void vad_text_rows(const cq_report *r, cq__text *t)
 {
     static const char *const rows[] = {"speech (VAD)", NULL};
     cq__text_leg_rows(r, t, CQ_AN_VAD, rows, leg_cells);
 }
 
-static void text_section(const cq_report *r, cq__sb *b)
+static void vad_text_section(const cq_report *r, cq__sb *b)
 {
     if (!cq__stage_model_text(r, &vad_model, b, "\n  speech activity: DSP fallback (%s)\n"))
         cq__sb_printf(b, "\n  speech activity: Silero VAD %s (sha256 %.12s...)\n", r->vad_version,
@@ -232,14 +232,14 @@ const cq__stage cq__stage_vad = {
     .bit = CQ_AN_VAD,
     .stream = CQ__STREAM_8K,
     .model = &vad_model,
-    .load = load,
-    .create = create,
-    .push = push,
-    .finish = finish,
-    .destroy = destroy,
-    .free_leg = free_leg,
-    .json_leg = json_leg,
-    .json_engine = json_engine,
-    .text_rows = text_rows,
-    .text_section = text_section,
+    .load = vad_load,
+    .create = vad_create,
+    .push = vad_push,
+    .finish = vad_finish,
+    .destroy = vad_destroy,
+    .free_leg = vad_free_leg,
+    .json_leg = vad_json_leg,
+    .json_engine = vad_json_engine,
+    .text_rows = vad_text_rows,
+    .text_section = vad_text_section,
 };
