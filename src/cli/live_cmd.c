@@ -480,9 +480,9 @@ int cq_cli_live(int argc, char **argv)
                           st.rtp_refused,
                           st.rtp_after_end,
                           st.ws_refused,
-                          st.ident_timeout + st.ident_evicted,
-                          st.ident_timeout,
-                          st.ident_evicted,
+                          st.ident.timeout + st.ident.evicted,
+                          st.ident.timeout,
+                          st.ident.evicted,
                           st.rtp_timeout + st.rtp_evicted,
                           st.rtp_timeout,
                           st.rtp_evicted,
@@ -523,8 +523,8 @@ int cq_cli_live(int argc, char **argv)
                                ags.machine,        ags.ended,
                                ags.notsure,        ags.hangup,
                                ags.refused,        ags.failed,
-                               ags.agi_hangup,     ags.ident_timeout + ags.ident_evicted,
-                               ags.ident_timeout,  ags.ident_evicted,
+                               ags.agi_hangup,     ags.ident.timeout + ags.ident.evicted,
+                               ags.ident.timeout,  ags.ident.evicted,
                                ags.unknown_evicted};
         lv_counts_text(line, sizeof(line),
                        "callqa live: FastAGI: # connections, answered # HUMAN, # MACHINE, # "

@@ -124,7 +124,7 @@ struct lv_agi_server {
     size_t ring_next, ring_len;
     /* counters */
     _Atomic uint64_t accepted, human, machine, notsure, hangup, ended, refused, failed, agi_hangup,
-        ident_timeout, ident_evicted, unknown, unknown_evicted;
+        unknown, unknown_evicted;
 };
 
 lv_agi_server_params lv_agi_server_default_params(void)
@@ -468,7 +468,7 @@ static void room_read(void *user, lv__pend *e)
 
 static void room_evict(void *user, lv__pend *e)
 {
-    conn_close(user, conn_of(e), &((lv_agi_server *)user)->ident_evicted, NULL);
+    conn_close(user, conn_of(e), &((lv_agi_server *)user)->pool.evicted, NULL);
 }
 
 /* Room among the max_conns requests for c, whose environment is whole (the rules at the top of
@@ -588,7 +588,7 @@ static void *agi_main(void *arg)
             if (c->ph == P_WAIT)
                 check_wait(s, c, now);
             else if (now > c->t_deadline && c->ph == P_ENV)
-                conn_close(s, c, &s->ident_timeout, NULL); /* counted, not logged: a flood's */
+                conn_close(s, c, &s->pool.timeout, NULL); /* counted, not logged: a flood's */
             else if (now > c->t_deadline)
                 conn_close(s, c, &s->failed, "no reply to SET VARIABLE in time");
         }
@@ -680,9 +680,7 @@ void lv_agi_server_get_stats(lv_agi_server *s, lv_agi_server_stats *o)
     o->refused = s->refused;
     o->failed = s->failed;
     o->agi_hangup = s->agi_hangup;
-    o->unidentified = s->pool.n;
-    o->ident_timeout = s->ident_timeout;
-    o->ident_evicted = s->ident_evicted;
+    lv__pool_stats(&s->pool, &o->ident);
     o->unknown = s->unknown;
     o->unknown_evicted = s->unknown_evicted;
 }
@@ -693,7 +691,7 @@ size_t lv_agi_server_stats_fields(lv_agi_server *s, char *buf, size_t cap)
     lv_agi_server_get_stats(s, &st);
     const uint64_t v[] = {st.accepted, st.human,          st.machine,       st.notsure,
                           st.hangup,   st.refused,        st.failed,        st.agi_hangup,
-                          st.ended,    st.unidentified,   st.ident_timeout, st.ident_evicted,
+                          st.ended,    st.ident.waiting,  st.ident.timeout, st.ident.evicted,
                           st.unknown,  st.unknown_evicted};
     return lv_counts_text(buf, cap,
                           ",\"agi_accepted\":#,\"agi_human\":#,\"agi_machine\":#,\"agi_notsure\":#,"

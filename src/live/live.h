@@ -656,6 +656,15 @@ lv_server_params lv_server_default_params(void);
  * "websocket"). */
 typedef enum lv_input { LV_INPUT_AUDIOSOCKET = 0, LV_INPUT_RTP, LV_INPUT_WEBSOCKET } lv_input;
 
+/* The connections of a server that have not yet said which call they carry: the pool they wait
+ * in (docs/live.md, "Connections that send nothing"). */
+typedef struct lv_pending_stats {
+    uint64_t waiting; /* connections now waiting to identify their call */
+    uint64_t timeout; /* closed: not identified within ident_sec */
+    uint64_t evicted; /* closed: the oldest waiting when the pool (or its address's share) was
+                         full */
+} lv_pending_stats;
+
 typedef struct lv_server_stats {
     uint64_t accepted;       /* connections accepted */
     uint64_t calls;          /* of them, calls (a UUID came first) */
@@ -672,10 +681,7 @@ typedef struct lv_server_stats {
     uint64_t rtp_after_end;  /* packets of an SSRC whose call had ended: ignored */
     uint64_t ws_refused;     /* WebSocket connections that never became a call: a bad Upgrade
                                 request, max_calls reached, or closed before any message */
-    uint64_t unidentified;   /* connections now waiting to identify their call */
-    uint64_t ident_timeout;  /* closed: not identified within ident_sec */
-    uint64_t ident_evicted;  /* closed: the oldest waiting when the pool (or its address's
-                                share) was full */
+    lv_pending_stats ident;  /* connections waiting to identify their call (a UUID) */
     uint64_t rtp_pending;    /* RTP SSRCs now waiting to show they are a stream */
     uint64_t rtp_timeout;    /* SSRCs dropped: no stream within ident_sec of its first packet */
     uint64_t rtp_evicted;    /* SSRCs dropped: the pool was full (rtp_max_pending) */
@@ -814,10 +820,7 @@ typedef struct lv_agi_server_stats {
     uint64_t refused;         /* over max_conns, a wrong script, no UUID in agi_arg_1 */
     uint64_t failed;          /* malformed lines, a reply not 200 or not in time, a vanished peer */
     uint64_t agi_hangup;      /* the channel hung up (HANGUP) before the answer was taken */
-    uint64_t unidentified;    /* connections now waiting for their environment */
-    uint64_t ident_timeout;   /* closed: no whole environment within ident_sec */
-    uint64_t ident_evicted;   /* closed: the oldest waiting when the pool (or its address's
-                                 share) was full */
+    lv_pending_stats ident;   /* connections waiting for their whole environment */
     uint64_t unknown;         /* requests now waiting whose call is not known (agi_server.c) */
     uint64_t unknown_evicted; /* such requests closed to make room for another request */
 } lv_agi_server_stats;

@@ -57,9 +57,11 @@ typedef struct lv__pend {
 
 typedef struct lv__pool {
     lv__pend *head, *tail;
-    _Atomic uint64_t n; /* connections in it */
-    int max;            /* max_pending */
-    int per_client;     /* max_pending_per_client */
+    _Atomic uint64_t n;       /* connections in it */
+    _Atomic uint64_t timeout; /* closed by its owner: not identified within ident_sec */
+    _Atomic uint64_t evicted; /* closed by its owner's evict (lv__pool_make_room) */
+    int max;                  /* max_pending */
+    int per_client;           /* max_pending_per_client */
 } lv__pool;
 
 /* An empty pool of at most max (max_pending), per_client of them from one address. */
@@ -68,6 +70,8 @@ void lv__pool_init(lv__pool *p, int max, int per_client);
 void lv__pool_add(lv__pool *p, lv__pend *e, const struct sockaddr_storage *peer, double t_accept);
 /* Out of the pool (it identified its call, or it is closed); not in it: no-op. */
 void lv__pool_remove(lv__pool *p, lv__pend *e);
+/* What the pool holds now and has closed. */
+void lv__pool_stats(lv__pool *p, lv_pending_stats *out);
 /* The IP address of a peer (not its port): the key of the share per client. */
 bool lv__same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 /* Room for one more connection from peer, by the rules above: last_read(user, e) reads what the

@@ -12,6 +12,8 @@ void lv__pool_init(lv__pool *p, int max, int per_client)
 {
     p->head = p->tail = NULL;
     atomic_store(&p->n, 0);
+    atomic_store(&p->timeout, 0);
+    atomic_store(&p->evicted, 0);
     p->max = max;
     p->per_client = per_client;
 }
@@ -95,4 +97,11 @@ void lv__pool_make_room(lv__pool *p, const struct sockaddr_storage *peer,
         if (v->in && (had || v->got == had)) /* silent until now: spared if it spoke */
             evict(user, v);
     }
+}
+
+void lv__pool_stats(lv__pool *p, lv_pending_stats *out)
+{
+    out->waiting = atomic_load(&p->n);
+    out->timeout = atomic_load(&p->timeout);
+    out->evicted = atomic_load(&p->evicted);
 }

@@ -213,9 +213,9 @@ void lv__conn_end(lv__call *c, lv__end reason, const char *err, lv__call **close
     } else if (reason == LV__END_FULL) {
         atomic_fetch_add(&s->refused_full, 1);
     } else if (reason == LV__END_IDENT_TIMEOUT) {
-        atomic_fetch_add(&s->ident_timeout, 1);
+        atomic_fetch_add(&s->pool.timeout, 1);
     } else if (reason == LV__END_EVICTED) {
-        atomic_fetch_add(&s->ident_evicted, 1);
+        atomic_fetch_add(&s->pool.evicted, 1);
     } else if (c->input == LV_INPUT_WEBSOCKET) {
         atomic_fetch_add(&s->ws_refused, 1);
     } else {
@@ -782,9 +782,7 @@ void lv_server_get_stats(lv_server *s, lv_server_stats *o)
     o->rtp_refused = s->rtp_refused;
     o->rtp_after_end = s->rtp_after_end;
     o->ws_refused = s->ws_refused;
-    o->unidentified = s->pool.n;
-    o->ident_timeout = s->ident_timeout;
-    o->ident_evicted = s->ident_evicted;
+    lv__pool_stats(&s->pool, &o->ident);
     o->rtp_pending = s->rtp_unidentified;
     o->rtp_timeout = s->rtp_ident_timeout;
     o->rtp_evicted = s->rtp_ident_evicted;

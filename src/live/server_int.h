@@ -241,8 +241,7 @@ struct lv_server {
     /* counters */
     _Atomic uint64_t accepted, calls, refused_full, refused_uuid, active, events, events_dropped,
         audio_dropped, rtp_datagrams, rtp_malformed, rtp_refused, rtp_after_end, ws_refused,
-        ident_timeout, ident_evicted, rtp_unidentified, rtp_ident_timeout, rtp_ident_evicted,
-        rtp_ident_dropped;
+        rtp_unidentified, rtp_ident_timeout, rtp_ident_evicted, rtp_ident_dropped;
     _Atomic uint64_t analysed_us;          /* call audio taken into the analysis, microseconds */
     _Atomic uint64_t vad_runs, vad_chunks; /* VAD batches run over calls, and their chunks */
     _Atomic uint64_t lat[LV__LAT_BUCKETS]; /* frames by their wait for the analysis, 1 ms buckets */

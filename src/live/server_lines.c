@@ -216,7 +216,7 @@ void lv__emit_stats(lv_server *s, bool final)
             (unsigned long long)s->rtp_datagrams, (unsigned long long)s->rtp_malformed,
             (unsigned long long)s->rtp_refused, (unsigned long long)s->rtp_after_end,
             (unsigned long long)s->ws_refused, (unsigned long long)s->pool.n,
-            (unsigned long long)s->ident_timeout, (unsigned long long)s->ident_evicted,
+            (unsigned long long)s->pool.timeout, (unsigned long long)s->pool.evicted,
             (unsigned long long)s->rtp_unidentified, (unsigned long long)s->rtp_ident_timeout,
             (unsigned long long)s->rtp_ident_evicted, (unsigned long long)s->rtp_ident_dropped,
             (double)atomic_load(&s->analysed_us) / 1e6, cpu,
