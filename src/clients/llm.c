@@ -819,14 +819,9 @@ static verdict exchange(const llm_provider_config *pc, const char *key, const ch
     url_of(pc, url, sizeof(url));
     cl_limits lim = {pc->connect_timeout_sec, pc->timeout_sec, pc->max_response};
     cl_http_setup(k, url, &lim, b, h);
-    curl_easy_setopt(k, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(k, CURLOPT_POSTFIELDS, json);
     curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json));
-    CURLcode rc = curl_easy_perform(k);
-    *code = 0;
-    curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, code);
-    curl_easy_cleanup(k);
-    curl_slist_free_all(hl);
+    CURLcode rc = cl_http_perform(k, hl, code);
     if (b->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         snprintf(outcome, 24, "too_large");
         snprintf(err, errsz, "the %s answer is over the %zu KiB limit", who,
