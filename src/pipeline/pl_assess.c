@@ -152,13 +152,13 @@ size_t pl__llm_measure(void *client, const char *system, const char *text, const
 /* The LLM's text for this report: 0 with *text and *model (malloc'd), or -1 with why. The prompt
  * is held within the model's context: what of the report it left out in *left_out (JSON text,
  * malloc'd; NULL: nothing). */
-static int ask_llm(const pl_ai *ai, const char *report, char **text, char **model, char *provider,
+static int ask_llm(const pl_ai *ai, const json_t *report, char **text, char **model, char *provider,
                    size_t provsz, char **left_out, char *why, size_t whysz)
 {
     char *sys = NULL, *user = NULL;
     sc_fit fit = {
         .max_bytes = llm_prompt_max(ai->llm), .measure = pl__llm_measure, .user = ai->llm};
-    if (sc_assess_prompt_fit(report, &fit, &sys, &user, left_out, why, whysz) != 0)
+    if (sc_assess_prompt_fit_obj(report, &fit, &sys, &user, left_out, why, whysz) != 0)
         return -1;
     int rc = pl__llm_text(ai, AI_SOURCE, sys, user, text, model, provider, provsz, why, whysz);
     free(sys);
@@ -208,21 +208,23 @@ int pl_assess(const pl_ai *ai, const char *server, const char *file, const char 
     memset(out, 0, sizeof(*out));
     char msg[600];
     char *rules = NULL, *findings_txt = NULL;
-    if (sc_assess_report(report, &rules, &findings_txt, msg, sizeof(msg)) != 0)
+    json_t *rep = sc_report_parse(report, msg, sizeof(msg)); /* parsed once, for each step */
+    if (!rep || sc_assess_report_obj(rep, &rules, &findings_txt, msg, sizeof(msg)) != 0) {
+        json_decref(rep);
         return cq_err_set(err, CQ_ERR_INTERNAL, "the report could not be assessed: %s", msg), -1;
-    json_t *rep = json_loads(report, 0, NULL);
+    }
     out->has_legs = json_is_true(json_object_get(rep, "has_legs"));
-    json_decref(rep);
     out->findings = json_loads(findings_txt, 0, NULL);
     free(findings_txt);
     if (!json_is_array(out->findings)) {
+        json_decref(rep);
         free(rules);
         pl_assessment_free(out);
         return cq_err_set(err, CQ_ERR_INTERNAL, "the findings are not a JSON array"), -1;
     }
     snprintf(out->engine, sizeof(out->engine), "rules");
     char *left_txt = NULL;
-    if (ai->llm && ask_llm(ai, report, &out->text, &out->model, out->engine, sizeof(out->engine),
+    if (ai->llm && ask_llm(ai, rep, &out->text, &out->model, out->engine, sizeof(out->engine),
                            &left_txt, out->why, sizeof(out->why)) != 0) {
         out->fallback = true;
         snprintf(out->engine, sizeof(out->engine), "rules");
@@ -237,6 +239,7 @@ int pl_assess(const pl_ai *ai, const char *server, const char *file, const char 
         out->text = rules;
     out->left_out = !out->fallback && left_txt ? json_loads(left_txt, 0, NULL) : NULL;
     free(left_txt);
+    json_decref(rep);
     if (!out->fallback && report_id > 0)
         store_assessment(ai, server, file, report_id, out);
     return 0;

@@ -1115,6 +1115,17 @@ int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **syst
     json_t *r = sc_report_parse(report_json, err, errsz);
     if (!r)
         return -1;
+    int rc = sc_assess_prompt_fit_obj(r, fit, system, user, left_out, err, errsz);
+    json_decref(r);
+    return rc;
+}
+
+int sc_assess_prompt_fit_obj(const json_t *r, const sc_fit *fit, char **system, char **user,
+                             char **left_out, char *err, size_t errsz)
+{
+    *system = *user = NULL;
+    if (left_out)
+        *left_out = NULL;
     as_ctx *c = malloc(sizeof(*c));
     json_t *data = NULL, *left = NULL;
     int rc = -1;
@@ -1197,7 +1208,6 @@ done:
     free(c);
     json_decref(left);
     json_decref(data);
-    json_decref(r);
     return rc;
 }
 

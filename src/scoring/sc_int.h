@@ -85,10 +85,6 @@ int sc_metric_of(const json_t *report, const sc_sentiment *sent, const char *nam
 
 /* ---- the report read by rules (sc_assess.c) ------------------------------------------------ */
 
-/* The report's text parsed, duplicate keys refused: NULL with err ("no report", "the report is
- * not JSON: ..."). */
-json_t *sc_report_parse(const char *report_json, char *err, size_t errsz);
-
 /* ---- the LLM's answer's parts (sc_llm.c, sc_summary.c, sc_sentiment_llm.c) ---------------- */
 
 /* The answer's schema for the summary / the sentiment (over t's speakers). NULL: no memory. */

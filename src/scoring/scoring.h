@@ -544,6 +544,10 @@ char *sc_badges_json(void);
 
 /* ---- /ai-analyze without an LLM, and the prompt for one (sc_assess.c) ---------------------- */
 
+/* The report's text parsed as each *_obj function of this header reads it, duplicate keys
+ * refused: NULL with err ("no report", "the report is not JSON: ..."). */
+struct json_t *sc_report_parse(const char *report_json, char *err, size_t errsz);
+
 /* The assessment of a callqa report (`callqa analyze --json`, one call) by fixed rules that
  * carry the old /ai-analyze prompt's domain knowledge (docs/assess.md):
  *   text:     a one-sentence verdict and 2-3 bullets ("\n- ...") citing the report's figures,
@@ -572,6 +576,10 @@ int sc_assess_prompt(const char *report_json, char **system, char **user, char *
  * err when the instructions alone leave no room. */
 int sc_assess_prompt_fit(const char *report_json, const sc_fit *fit, char **system, char **user,
                          char **left_out, char *err, size_t errsz);
+/* The same with the report already parsed (sc_assess_prompt_fit parses its text and calls
+ * this). */
+int sc_assess_prompt_fit_obj(const struct json_t *report, const sc_fit *fit, char **system,
+                             char **user, char **left_out, char *err, size_t errsz);
 
 /* ---- who is the agent of a diarized mono mix (sc_roles.c, docs/report.md "roles") ---------- */
 
