@@ -64,13 +64,15 @@ def amd(samples, rate=8000, **kw):
     """AMD() over int16 samples (a list or array). Returns {"status", "cause", "decision_s"}.
     Keyword arguments override the defaults (initial_silence, greeting, after_greeting_silence,
     total_analysis_time, min_word_length, between_words_silence, maximum_number_of_words,
-    silence_threshold, maximum_word_length), in ms or as amd.conf has them."""
+    silence_threshold, maximum_word_length), in ms or as amd.conf has them; words_at_least=True
+    reads maximum_number_of_words as the releases before 5bda4603 checked it (words >= max)."""
     p = dict(initial_silence=INITIAL_SILENCE_MS, greeting=GREETING_MS,
              after_greeting_silence=AFTER_GREETING_SILENCE_MS,
              total_analysis_time=TOTAL_ANALYSIS_TIME_MS, min_word_length=MIN_WORD_LENGTH_MS,
              between_words_silence=BETWEEN_WORDS_SILENCE_MS,
              maximum_number_of_words=MAXIMUM_NUMBER_OF_WORDS,
-             silence_threshold=SILENCE_THRESHOLD, maximum_word_length=MAXIMUM_WORD_LENGTH_MS)
+             silence_threshold=SILENCE_THRESHOLD, maximum_word_length=MAXIMUM_WORD_LENGTH_MS,
+             words_at_least=False)
     p.update(kw)
     flen = rate * FRAME_MS // 1000
     in_initial, in_greeting = True, False
@@ -109,7 +111,8 @@ def amd(samples, rate=8000, **kw):
                 state = IN_WORD
             if run >= p["maximum_word_length"]:
                 return done("MACHINE", "MAXWORDLENGTH-%d" % run)
-            if words > p["maximum_number_of_words"]:
+            if (words >= p["maximum_number_of_words"] if p["words_at_least"] else
+                    words > p["maximum_number_of_words"]):
                 return done("MACHINE", "MAXWORDS-%d-%d" % (words, p["maximum_number_of_words"]))
             if in_greeting and voice >= p["greeting"]:
                 return done("MACHINE", "LONGGREETING-%d-%d" % (voice, p["greeting"]))

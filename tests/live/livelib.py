@@ -128,8 +128,15 @@ def read8k(path):
 
 def write_wav(path, x, codec):
     """x as 16-bit 8 kHz mono WAV after one pass through `codec` ("ulaw": G.711 u-law, "gsm":
-    GSM 06.10 full rate in WAV49), encoded and decoded again by sox."""
+    GSM 06.10 full rate in WAV49), encoded and decoded again by sox; "pcm": as it is."""
     pcm = (np.clip(x, -1, 32767 / 32768) * 32768).astype("<i2").tobytes()
+    if codec == "pcm":
+        with wave.open(path, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(RATE)
+            w.writeframes(pcm)
+        return
     tmp = path + ".codec.wav"
     enc = ["-e", "u-law"] if codec == "ulaw" else ["-e", "gsm-full-rate"]
     subprocess.run(["sox", "-R", "-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r",
