@@ -28,7 +28,7 @@ instead of the mix above (codecs PCM, u-law and GSM in turn, by pairs):
     "hello?" again (one short utterance) and wait 1-4 s once more;
   - a machine: two in five a short greeting (1.0-3.5 s) that ends in the beep 0.3-1.2 s after
     it, two in five a long one (3.5-12 s) without a beep, one in five a long one with the beep;
-    its utterances 0.15-0.8 s apart.
+    its utterances 0.15-0.6 s apart, as in the mix.
 The person's greeting ends at most 3.5 s after it starts (labelled, checked); each part says
 what it is ("greeting_long"/"greeting_short", "hello_again").
 
@@ -137,8 +137,8 @@ def build_long(rng, corpus, st, is_human, beep_audio):
     else:
         r = rng.random()
         short = r < 0.4
-        x, talker, src = (greeting_machine(rng, corpus, st, 1.0, 3.5, 0.8) if short else
-                          greeting_machine(rng, corpus, st, 3.5, 12.0, 0.8))
+        x, talker, src = (greeting_machine(rng, corpus, st, 1.0, 3.5) if short else
+                          greeting_machine(rng, corpus, st, 3.5, 12.0))
         x, lv = level_part(rng, x)
         a, e = speech_span(x)
         g0 = b.n + a
