@@ -14,6 +14,8 @@
  * events; a hold is not confirmed where half the frames that would confirm it sound a table
  * tone or a DTMF digit (a busy tone through GSM 06.10 has persistent peaks too). At the end,
  * frames inside tone runs and DTMF digits become "tone" in the timeline.
+ * The hold mode's live rules are in classify_hold.c, the answering machine's in
+ * classify_amd.c; what the three files share, in classify_int.h.
  */
 #include <fftw3.h>
 #include <math.h>
@@ -24,9 +26,8 @@
 
 #include "../base/base_int.h"
 #include "callqa/cq_classify.h"
+#include "classify_int.h"
 
-#define FRAME CQ_CLASSIFY_FRAME
-#define RATE CQ_CLASSIFY_RATE
 #define NBIN (FRAME / 2 + 1)
 #define LOOKAHEAD 8 /* frames: 0.256 s */
 #define BAND_LO 6   /* 187.5 Hz */
@@ -34,178 +35,16 @@
 #define PEAK_DB 15.0
 #define MIN_PEAKS 3
 #define MAX_FLATNESS 0.2
-#define SPEECH_PROB 0.5
 #define HOLD_END_SPEECH 3 /* frames of speech that end a hold at once (96 ms) */
 #define IVR_GAP_SEC 0.5
 #define MUSIC_MAX_VAD 0.15 /* Silero reads 0.000-0.01 on the corpus's hold music */
-#define HOLD_CONFIRM 0.8
-#define LEAD_IN 78 /* frames (2.5 s) searched back from the speech that ends a hold */
-/* live decisions (frames of 32 ms) */
-#define BEEP_LO 12         /* 375 Hz */
-#define BEEP_HI 66         /* 2062 Hz */
-#define BEEP_PURITY 0.8    /* of the 60-3750 Hz power within 2 bins of the peak */
-#define BEEP_MIN 6         /* 0.19 s */
-#define BEEP_MAX 50        /* 1.6 s: longer is not a beep */
-#define MUSIC_WIN 32       /* 1.02 s */
-#define MUSIC_SUSTAINED 24 /* music frames in it that make it music */
-#define QUIET_HANDOVER 40  /* 1.28 s of quiet between the hold's music and the speech */
-#define HANDOVER_SPEECH 3  /* speech frames that confirm it */
-#define NO_MUSIC_AFTER 328 /* 10.5 s after the speech began without music */
-#define AMD_LONG 57        /* 1.82 s of greeting: a machine */
-#define MSG_QUIET 47       /* 1.5 s of quiet after a machine's greeting, no beep: its end */
-#define PROMPT_JOIN 32     /* 1.02 s: shorter pauses are within one prompt */
-#define PROMPT_MIN 16      /* 0.51 s of speech make a prompt */
-#define PROMPT_DTMF 110    /* 3.5 s: a key pressed this soon after the speech answers it */
-#define PROMPT_HOLD 78     /* 2.5 s: speech this close before a hold's music leads into it */
-#define ANNOUNCE_MIN 16    /* 0.51 s of speech in the hold make an announcement */
-/* hold mode's probe (cq_classify_params.probe_sec; docs/live.md, "Asking the line") */
-#define PROBE_PAUSE 13 /* 0.42 s of pause after the candidate's speech: the probe goes out */
-#define PROBE_MAX 2    /* probes per candidate */
-#define REPLY_MIN 8    /* a reply starts 0.26 s after the probe's end at the earliest, */
-#define REPLY_MAX 40   /* and 1.28 s after it at the latest, */
-#define REPLY_PAUSE 4  /* after 0.13 s or more of pause, */
-#define REPLY_SPEECH 3 /* and is confirmed by its 3rd speech frame (96 ms) */
-#define PROMPT_MUSIC_BEFORE 94 /* 3 s before a prompt searched for music */
-/* remembered announcements (hold mode; docs/live.md, "Remembered announcements") */
-#define FP_BANDS 17 /* bands of the fingerprint, FP_BIN0 .. FP_BIN0 + FP_BANDS * FP_WIDTH */
-#define FP_BIN0 10  /* 312 Hz */
-#define FP_WIDTH 6  /* bins (187.5 Hz) per band: up to 3500 Hz */
-#define FP_SMOOTH 4 /* frames (128 ms) summed into each band energy */
-#define FP_LAG 2    /* frames between the sums compared */
-#define FP_HIST (FP_LAG + FP_SMOOTH - 1) /* frames of band energies kept before this one */
-#define MEM_MAX 16      /* announcements remembered per call (the oldest learned go first) */
-#define MATCH_WIN 32    /* the candidate's first 1.02 s is compared with what is remembered, */
-#define MATCH_ACTIVE 16 /* once it holds this many frames of speech or above silence, */
-#define MATCH_MAX 94    /* which sparse speech may take up to 3 s to give */
-#define MATCH_BER                                                                                  \
-    0.33 /* the share of differing bits under which it is the same recording                       \
-            (dev prompts through u-law, A-law and GSM on any 32 ms grid: 0.29 at                   \
-            most; other prompts and live talkers: 0.36 at least) */
-#define HOLD_OVER                                                                                  \
-    938 /* 30 s with no music frame and no hold: the wait is over (a music track                   \
-            can be silent for 12 s) */
-#define AMD_PAUSE                                                                                  \
-    25 /* 0.8 s of pause after a shorter one: a person (shorter ones are                           \
-          within the greeting) */
-#define GAP_FRAMES                                                                                 \
-    6 /* frames (0.19 s) of silence that separate hold and speech */ /* share of music-like frames \
-                                                                        that confirms a hold */
-
-typedef struct frame {
-    float db;
-    uint8_t musicish; /* own spectral evidence */
-    uint8_t tonal;    /* a table tone or a DTMF digit sounds at its end (cq_tones_active) */
-    uint8_t cls;      /* decided class */
-    uint8_t own;      /* class from the frame's own evidence alone */
-    uint8_t tonebin;  /* a single steady tone's bin (BEEP_LO..BEEP_HI), else 0 */
-    uint8_t dtmf;     /* a DTMF digit sounds at its end (cq_tones_dtmf_active) */
-    uint16_t fp;      /* its fingerprint word (fp_word) */
-} frame;
-
-/* a run of speech frames on arrival, pauses under PROMPT_JOIN within it (hold mode) */
-typedef struct speech_span {
-    size_t start, end, speech; /* first frame, one past the last speech frame, speech frames */
-    int told;                  /* handed out as an ivr_prompt */
-} speech_span;
-#define SPANS 8 /* the latest spans kept */
-
-/* the live decisions' state (cq_classify_params.live) */
-typedef struct live_state {
-    int done;           /* the call's human/machine decision is out */
-    int hold_seen;      /* a hold was confirmed (hold mode) */
-    size_t last_music;  /* one past the last frame of sustained music (0: none yet) */
-    size_t music_frame; /* one past the last music frame */
-    size_t mus_win;     /* music frames among the last MUSIC_WIN */
-    int cand;           /* hold mode: speech after music, not yet decided */
-    size_t cand_start;  /* its first speech frame */
-    size_t cand_quiet;  /* the longest run of silent frames between the music and it */
-    size_t cand_speech; /* its speech frames */
-    int cand_music;     /* a music frame came since it began */
-    int g_on;           /* amd: the greeting began */
-    size_t g_start, g_last, g_speech, g_maxpause;
-    int beep_done;           /* amd: the beep is out */
-    int machine;             /* amd: the decision was a machine */
-    int msg_done;            /* amd: its message_end is out */
-    size_t bp_start, bp_len; /* the single-tone run under way */
-    int bp_bin;
-    double bp_sum;            /* its bins, summed (the mean is its frequency) */
-    size_t cand_end;          /* hold mode: one past the candidate's last speech frame */
-    speech_span spans[SPANS]; /* hold mode: the latest, spans[nspans - 1 mod SPANS] */
-    size_t nspans;
-    int hold_over;        /* hold mode: hold_ended handed out since the last sustained music */
-    size_t quiet_run;     /* silent frames up to the last arrival */
-    unsigned silence_id;  /* the open silence event's (0: none) */
-    size_t silence_start; /* its first frame */
-    /* hold mode's probe (probe_frames > 0): 0 none out, 1 out (sounding, then listened for) */
-    int pr_out;
-    int pr_count;            /* probes sent for the candidate */
-    size_t pr_start, pr_end; /* the probe out: its first frame and one past its last */
-    size_t pr_pause;         /* non-speech frames up to the last arrival */
-    size_t pr_reply;         /* the reply's first speech frame (0: none yet) */
-    size_t pr_speech;        /* its speech frames */
-    int pr_talked;           /* the line spoke while the probe sounded */
-    int pr_played;           /* the host said where it began (cq_classifier_probe_played) */
-    size_t cand_active;      /* its frames of speech or above silence */
-    int pr_ready;            /* a reply came while the comparison was still to be made */
-    int cand_known;          /* the candidate against what is remembered: 0 not compared yet
-                                (or nothing to compare with), 1 an announcement heard before,
-                                2 none of them */
-    double cand_ber;         /* the best match's share of differing bits */
-    size_t cand_memo;        /* the length (frames) of the announcement it matched */
-} live_state;
-
-/* an announcement's fingerprint: remembered (cq_classifier_remember) or learned in this call */
-typedef struct memo {
-    uint16_t *bits;
-    size_t frames;
-    int learned;
-} memo;
-
-struct cq_classifier {
-    cq_classify_params p;
-    cq_tones *tones;
-    float buf[FRAME];
-    int nbuf;
-    float win[FRAME];
-    float *fin;
-    fftwf_complex *fout;
-    fftwf_plan plan;
-    uint64_t prev_peaks[2];
-    frame *fr;
-    size_t nfr, capfr;
-    float *vad;
-    size_t nvad, capvad;
-    size_t ndecided;
-    unsigned nrefused;     /* runs of tone the tones have refused (cq_tones_refused), seen */
-    size_t nlive;          /* frames the live decisions have seen on arrival */
-    size_t silence_frames; /* silence_event_sec in frames (live modes) */
-    size_t probe_frames;   /* probe_sec in frames (hold mode; 0: no probe) */
-    /* hold state: 0 none, 1 music seen, 2 hold reported as started */
-    int hold_state;
-    size_t hold_start, hold_last, hold_alive, hold_music, speech_run;
-    size_t win_act, win_mus, win_ton; /* active non-speech, music-like and tonal frames of the
-                                         last hold_min */
-    cq_call_event *ev;                /* final events */
-    size_t nev, capev;
-    cq_call_event *box; /* events not polled yet */
-    size_t nbox, capbox, boxed_from;
-    cq_call_event *polled; /* handed out by the last poll */
-    size_t npolled, cappolled;
-    cq_class_seg *tl;
-    size_t ntl, captl;
-    unsigned next_id; /* event ids handed out */
-    unsigned hold_id; /* the open hold's */
-    struct tone_ref { /* a tone event handed out open: its id in cq_tones and here */
-        unsigned tone, id;
-    } * refs;
-    size_t nrefs, caprefs;
-    int tail; /* samples in the last, partial frame (0: it was whole) */
-    int finished;
-    live_state lv;
-    float fp_band[FP_HIST][FP_BANDS]; /* the last frames' band energies (fingerprint) */
-    memo mem[MEM_MAX];
-    size_t nmem;
-};
+#define HOLD_CONFIRM 0.8   /* share of music-like frames that confirms a hold */
+#define LEAD_IN 78         /* frames (2.5 s) searched back from the speech that ends a hold */
+#define GAP_FRAMES 6       /* frames (0.19 s) of silence that separate hold and speech */
+/* a single steady tone (the live AMD mode's beeps; frames of 32 ms) */
+#define BEEP_LO 12      /* 375 Hz */
+#define BEEP_HI 66      /* 2062 Hz */
+#define BEEP_PURITY 0.8 /* of the 60-3750 Hz power within 2 bins of the peak */
 
 cq_classify_params cq_classify_default_params(void)
 {
@@ -389,37 +228,6 @@ static float select_kth(float *a, int n, int k)
     return a[k];
 }
 
-/*
- * The frame's fingerprint word, as in Haitsma and Kalker's audio fingerprints: band energies E
- * in FP_BANDS bands, summed over FP_SMOOTH frames (S(n) = E(n) + ... + E(n-3), so a recording
- * heard again on another 32 ms grid gives nearly the same words), and bit m set when the
- * difference between bands m and m+1 grew over FP_LAG frames: S(n,m) - S(n,m+1) >
- * S(n-2,m) - S(n-2,m+1). Level and the line's gain cancel out; the words keep no audio (the
- * speech cannot be made again from them).
- */
-static uint16_t fp_word(cq_classifier *c)
-{
-    float e[FP_BANDS], sn[FP_BANDS], sp[FP_BANDS];
-    for (int m = 0; m < FP_BANDS; m++) {
-        double pw = 0;
-        for (int k = FP_BIN0 + m * FP_WIDTH; k < FP_BIN0 + (m + 1) * FP_WIDTH; k++)
-            pw += (double)c->fout[k][0] * c->fout[k][0] + (double)c->fout[k][1] * c->fout[k][1];
-        e[m] = (float)pw;
-        sn[m] = e[m], sp[m] = 0;
-        for (int k = 0; k < FP_SMOOTH - 1; k++)
-            sn[m] += c->fp_band[k][m];
-        for (int k = FP_LAG - 1; k < FP_LAG - 1 + FP_SMOOTH; k++)
-            sp[m] += c->fp_band[k][m];
-    }
-    uint16_t w = 0;
-    for (int m = 0; m + 1 < FP_BANDS; m++)
-        if (sn[m] - sn[m + 1] > sp[m] - sp[m + 1])
-            w |= (uint16_t)(1u << m);
-    memmove(c->fp_band[1], c->fp_band[0], sizeof(c->fp_band[0]) * (FP_HIST - 1));
-    memcpy(c->fp_band[0], e, sizeof(e));
-    return w;
-}
-
 /* Features of the frame in c->buf. */
 static void frame_features(cq_classifier *c, frame *f)
 {
@@ -430,7 +238,7 @@ static void frame_features(cq_classifier *c, frame *f)
     }
     f->db = (float)(10 * log10(e / FRAME + 1e-20));
     fftwf_execute(c->plan);
-    f->fp = fp_word(c);
+    f->fp = cq__cls_fp_word(c);
     float db[NBIN], sorted[BAND_HI - BAND_LO + 1];
     double lsum = 0, psum = 0;
     for (int k = BAND_LO; k <= BAND_HI; k++) {
@@ -493,11 +301,6 @@ static int add_event(cq_classifier *c, const cq_call_event *e)
     return box_event(c, e);
 }
 
-static double frame_sec(size_t i)
-{
-    return (double)i * FRAME / RATE;
-}
-
 static int close_hold(cq_classifier *c)
 {
     int rc = CQ_OK;
@@ -505,8 +308,8 @@ static int close_hold(cq_classifier *c)
     if (c->hold_state == 2 && span) {
         cq_call_event e = {.id = c->hold_id,
                            .type = CQ_EV_HOLD,
-                           .start_sec = frame_sec(c->hold_start),
-                           .end_sec = frame_sec(c->hold_last),
+                           .start_sec = cq__cls_frame_sec(c->hold_start),
+                           .end_sec = cq__cls_frame_sec(c->hold_last),
                            .confidence = (double)c->hold_music / (double)span};
         rc = add_event(c, &e);
     }
@@ -549,7 +352,7 @@ static int hold_step(cq_classifier *c, size_t i, int cls)
             cq_call_event e = {.id = c->hold_id,
                                .state = CQ_EVENT_OPEN,
                                .type = CQ_EV_HOLD,
-                               .start_sec = frame_sec(c->hold_start),
+                               .start_sec = cq__cls_frame_sec(c->hold_start),
                                .end_sec = -1,
                                .confidence =
                                    (double)c->hold_music / (double)(i + 1 - c->hold_start)};
@@ -584,477 +387,29 @@ static int hold_step(cq_classifier *c, size_t i, int cls)
         }
         return close_hold(c);
     }
-    if (frame_sec(i + 1 - c->hold_alive) > c->p.hold_gap_sec) {
+    if (cq__cls_frame_sec(i + 1 - c->hold_alive) > c->p.hold_gap_sec) {
         c->hold_last = c->hold_alive;
         return close_hold(c);
     }
     return CQ_OK;
 }
 
-static int live_event(cq_classifier *c, cq_event_type t, size_t from, size_t to, const char *rule,
-                      cq_call_event *e)
+int cq__cls_live_event(cq_classifier *c, cq_event_type t, size_t from, size_t to, const char *rule,
+                       cq_call_event *e)
 {
     e->id = ++c->next_id;
     e->state = CQ_EVENT_CLOSED;
     e->type = t;
-    e->start_sec = frame_sec(from);
-    e->end_sec = frame_sec(to);
+    e->start_sec = cq__cls_frame_sec(from);
+    e->end_sec = cq__cls_frame_sec(to);
     e->rule = rule;
     return add_event(c, e);
-}
-
-/* Hold mode: the wait is over, at frame i (once per hold: a hold confirmed after sustained
- * music returns can end again), from the hold's last sustained music. */
-static int hold_ended(cq_classifier *c, size_t i, const char *rule)
-{
-    live_state *L = &c->lv;
-    if (L->hold_over)
-        return CQ_OK;
-    L->hold_over = 1;
-    cq_call_event e = {.confidence = 1};
-    return live_event(c, CQ_EV_HOLD_ENDED, L->last_music, i + 1, rule, &e);
-}
-
-/* Hold mode, before a hold: the latest run of speech (NULL: none yet). */
-static speech_span *span_last(live_state *L)
-{
-    return L->nspans ? &L->spans[(L->nspans - 1) % SPANS] : NULL;
-}
-
-/* Span s was an IVR prompt: the key pressed or the hold's music after it says so (`rule`). */
-static int prompt_out(cq_classifier *c, speech_span *s, const char *rule)
-{
-    s->told = 1;
-    cq_call_event e = {.confidence = 1, .speech_sec = frame_sec(s->speech)};
-    return live_event(c, CQ_EV_PROMPT, s->start, s->end, rule, &e);
-}
-
-/* Hold mode, on each frame before a hold (no person yet): runs of speech, and a DTMF key within
- * PROMPT_DTMF after one of PROMPT_MIN speech frames or more makes it a prompt (the caller
- * answered it). */
-static int prompt_arrival(cq_classifier *c, size_t i, int speech)
-{
-    live_state *L = &c->lv;
-    speech_span *s = span_last(L);
-    if (speech) {
-        if (!s || i - s->end >= PROMPT_JOIN) {
-            s = &L->spans[L->nspans++ % SPANS];
-            *s = (speech_span){.start = i};
-        }
-        s->end = i + 1;
-        s->speech++;
-    }
-    if (!c->fr[i].dtmf || !s || s->told || s->speech < PROMPT_MIN || i + 1 - s->end > PROMPT_DTMF)
-        return CQ_OK;
-    return prompt_out(c, s, "dtmf_after");
-}
-
-/* Hold mode, when the first hold is confirmed: the speech that led into its music, PROMPT_HOLD
- * or less before it, was a prompt. */
-static int prompt_before_hold(cq_classifier *c)
-{
-    live_state *L = &c->lv;
-    size_t h = c->hold_start;
-    for (size_t k = 0; k < L->nspans && k < SPANS; k++) {
-        speech_span *s = &L->spans[(L->nspans - 1 - k) % SPANS];
-        if (s->start >= h)
-            continue;
-        if (s->told || s->speech < PROMPT_MIN || (h > s->end && h - s->end > PROMPT_HOLD))
-            return CQ_OK;
-        /* music sustained before the speech: an announcement in a hold not confirmed before */
-        size_t mus = 0;
-        for (size_t j = s->start > PROMPT_MUSIC_BEFORE ? s->start - PROMPT_MUSIC_BEFORE : 0;
-             j < s->start; j++)
-            mus += c->fr[j].cls == CQ_CLS_MUSIC;
-        if (mus >= MUSIC_SUSTAINED)
-            return CQ_OK;
-        return prompt_out(c, s, "hold_after");
-    }
-    return CQ_OK;
-}
-
-/* Hold mode's decision: the candidate is a person, by `rule`, at frame i (its evidence: the
- * candidate's speech, the silence before it, and the time since the music). */
-static int hold_human(cq_classifier *c, size_t i, const char *rule)
-{
-    live_state *L = &c->lv;
-    L->done = 1;
-    const int reply = !strcmp(rule, "probe_reply");
-    cq_call_event e = {.confidence = 1,
-                       .speech_sec = frame_sec(L->cand_speech),
-                       .quiet_sec = frame_sec(L->cand_quiet),
-                       .music_sec = frame_sec(i + 1 - L->last_music),
-                       .cycles = reply ? L->pr_count : 0,
-                       .reply_sec = reply ? frame_sec(L->pr_reply - L->pr_end) : 0};
-    int rc = live_event(c, CQ_EV_HUMAN, L->cand_start, i + 1, rule, &e);
-    return rc != CQ_OK ? rc : hold_ended(c, i, "human");
-}
-
-/* Room for an announcement's fingerprint of n words (CQ_FP_MAX_FRAMES at most), for the caller
- * to fill: when MEM_MAX are kept, the oldest learned one (else the oldest) makes room. NULL when
- * memory is short. */
-static uint16_t *memo_new(cq_classifier *c, size_t n, int learned)
-{
-    if (n > CQ_FP_MAX_FRAMES)
-        n = CQ_FP_MAX_FRAMES;
-    uint16_t *b = cq__malloc(n * sizeof(uint16_t));
-    if (!b)
-        return NULL;
-    if (c->nmem == MEM_MAX) {
-        size_t drop = 0;
-        for (size_t i = 0; i < c->nmem; i++)
-            if (c->mem[i].learned) {
-                drop = i;
-                break;
-            }
-        cq__free(c->mem[drop].bits);
-        memmove(c->mem + drop, c->mem + drop + 1, (c->nmem - drop - 1) * sizeof(memo));
-        c->nmem--;
-    }
-    c->mem[c->nmem++] = (memo){.bits = b, .frames = n, .learned = learned};
-    return b;
-}
-
-/* Frame i holds speech or sound above silence: a frame the fingerprints are compared on. */
-static int frame_active(const cq_classifier *c, size_t i)
-{
-    return c->vad[i] >= SPEECH_PROB || c->fr[i].db >= c->p.silence_db;
-}
-
-/* The candidate's first `win` frames (MATCH_MAX at most) from `from` against every remembered
- * fingerprint at every alignment: the smallest share of differing bits over its active frames
- * (at least MATCH_ACTIVE of them compared), 1 when none could be compared. */
-static double memo_match(const cq_classifier *c, size_t from, size_t win, size_t *frames)
-{
-    uint16_t qw[MATCH_MAX];
-    long qi[MATCH_MAX]; /* the active frames' places in the window */
-    size_t na = 0;
-    for (size_t q = 0; q < win && q < MATCH_MAX; q++)
-        if (frame_active(c, from + q))
-            qw[na] = c->fr[from + q].fp, qi[na++] = (long)q;
-    double best = 1;
-    *frames = 0;
-    for (size_t m = 0; m < c->nmem; m++) {
-        const memo *mo = &c->mem[m];
-        for (long o = -(long)(win - MATCH_ACTIVE); o + MATCH_ACTIVE <= (long)mo->frames; o++) {
-            unsigned diff = 0, cmp = 0;
-            for (size_t a = 0; a < na; a++) {
-                const long j = o + qi[a];
-                if (j < 0 || j >= (long)mo->frames)
-                    continue;
-                diff += (unsigned)__builtin_popcount((unsigned)(qw[a] ^ mo->bits[j]));
-                cmp++;
-            }
-            if (cmp >= MATCH_ACTIVE && (double)diff / (16.0 * cmp) < best) {
-                best = (double)diff / (16.0 * cmp);
-                *frames = mo->frames;
-            }
-        }
-    }
-    return best;
-}
-
-/* The announcement of frames [from, to) learned (CQ_FP_MAX_FRAMES at most). */
-static int memo_learn(cq_classifier *c, size_t from, size_t to)
-{
-    const size_t n = to - from < CQ_FP_MAX_FRAMES ? to - from : CQ_FP_MAX_FRAMES;
-    if (!n)
-        return CQ_OK;
-    uint16_t *b = memo_new(c, n, 1);
-    if (!b)
-        return CQ_ERR_NOMEM;
-    for (size_t k = 0; k < n; k++)
-        b[k] = c->fr[from + k].fp;
-    return CQ_OK;
-}
-
-int cq_classifier_remember(cq_classifier *c, const uint16_t *bits, size_t frames)
-{
-    if (!bits || !frames)
-        return CQ_ERR_INVALID;
-    uint16_t *b = memo_new(c, frames, 0);
-    if (!b)
-        return CQ_ERR_NOMEM;
-    memcpy(b, bits, c->mem[c->nmem - 1].frames * sizeof(uint16_t));
-    return CQ_OK;
-}
-
-const uint16_t *cq_classifier_learned(const cq_classifier *c, size_t i, size_t *frames)
-{
-    for (size_t m = 0; m < c->nmem; m++)
-        if (c->mem[m].learned && i-- == 0) {
-            *frames = c->mem[m].frames;
-            return c->mem[m].bits;
-        }
-    *frames = 0;
-    return NULL;
-}
-
-/* Hold mode, on decided frames (music needs the look-ahead): where the hold's music last
- * sounded (MUSIC_SUSTAINED of MUSIC_WIN frames music: a voiced syllable is not) and whether a
- * hold was confirmed. Sustained music drops a candidate (an announcement's end); a candidate
- * NO_MUSIC_AFTER old with no music frame since it began is a person. */
-static int live_hold_decided(cq_classifier *c, size_t i, int cls)
-{
-    live_state *L = &c->lv;
-    int rc;
-    if (c->hold_state == 2 && !L->hold_seen) {
-        L->hold_seen = 1;
-        if (!L->done && (rc = prompt_before_hold(c)) != CQ_OK)
-            return rc;
-    }
-    L->mus_win += cls == CQ_CLS_MUSIC;
-    if (i >= MUSIC_WIN && c->fr[i - MUSIC_WIN].cls == CQ_CLS_MUSIC)
-        L->mus_win--;
-    if (cls == CQ_CLS_MUSIC) {
-        L->music_frame = i + 1;
-        if (L->cand && i >= L->cand_start)
-            L->cand_music = 1;
-    }
-    if (L->mus_win >= MUSIC_SUSTAINED) {
-        L->last_music = L->music_frame;
-        L->hold_over = 0;
-        /* the music came back after speech in the hold: that was an announcement */
-        if (L->cand && !L->done && i >= L->cand_start && L->cand_speech >= ANNOUNCE_MIN) {
-            /* one heard before: its match (1 - 2 x the differing bits' share); a new one is
-             * remembered for the rest of the call */
-            const int known = L->cand_known == 1;
-            cq_call_event e = {.confidence = known ? 1 - 2 * L->cand_ber : 1,
-                               .speech_sec = frame_sec(L->cand_speech),
-                               .quiet_sec = frame_sec(L->cand_quiet)};
-            L->cand = 0;
-            if (!known && (rc = memo_learn(c, L->cand_start, L->cand_end)) != CQ_OK)
-                return rc;
-            if ((rc = live_event(c, CQ_EV_ANNOUNCE, L->cand_start, L->cand_end,
-                                 known ? "remembered" : "music_returned", &e)) != CQ_OK)
-                return rc;
-        }
-        /* the music came back after the speech a person was decided on: it was a recording
-         * after all. Nothing more is said (the decision is out), but it is learned, so that this
-         * call and the next to the same place know it (its speech up to the music) */
-        if (L->cand && L->done && L->cand_known != 1 && i >= L->cand_start + MUSIC_WIN &&
-            L->cand_speech >= HANDOVER_SPEECH &&
-            (rc = memo_learn(c, L->cand_start, i + 1 - MUSIC_WIN)) != CQ_OK)
-            return rc;
-        if (L->cand && i >= L->cand_start)
-            L->cand = 0;
-    }
-    if (!L->done && L->hold_seen && c->hold_state != 2 && L->music_frame &&
-        i + 1 - L->music_frame >= HOLD_OVER && (rc = hold_ended(c, i, "no_music")) != CQ_OK)
-        return rc;
-    /* a remembered announcement's candidate waits out the announcement first */
-    const size_t wait = NO_MUSIC_AFTER + (L->cand_known == 1 ? L->cand_memo : 0);
-    if (L->done || !L->cand || L->cand_music || i < L->cand_start || i + 1 - L->cand_start < wait)
-        return CQ_OK;
-    return hold_human(c, i, "no_music_after");
-}
-
-/*
- * Hold mode with a probe (docs/live.md, "Asking the line"), on each frame of a candidate as it
- * arrives. Once its speech has paused PROBE_PAUSE frames, a probe goes out (a `probe` event:
- * the host plays probe_sec of audio back into the call, and says where in the stream it began,
- * cq_classifier_probe_played: a host whose analysis lags its input starts it later than asked),
- * at most PROBE_MAX per candidate. No reply is listened for before the host has said so. A person
- * answers it; a recording goes on as if nothing was said. So speech that starts REPLY_MIN to
- * REPLY_MAX frames after the probe's end, after REPLY_PAUSE frames or more of pause (not the line's
- * speech running on through the probe), is a reply, and its REPLY_SPEECH-th speech frame makes the
- * candidate a person ("probe_reply"). Speech that runs into the window without a pause, or no reply
- * within it, leaves the candidate as it was: the next pause sends the second probe. Sustained music
- * drops the candidate (live_hold_decided), and the probe with it. The passive rule (quiet_handover)
- * does not decide while probes can be sent; no_music_after still does.
- */
-static int probe_arrival(cq_classifier *c, size_t i, int speech)
-{
-    live_state *L = &c->lv;
-    if (L->pr_ready) /* a reply waits for the comparison with the remembered announcements */
-        return CQ_OK;
-    const size_t pause = L->pr_pause;
-    L->pr_pause = speech ? 0 : L->pr_pause + 1;
-    if (L->pr_out) {
-        if (!L->pr_played || i < L->pr_end + REPLY_MIN) {
-            L->pr_talked |= speech; /* the line talking over the probe (or an echo of it) */
-            return CQ_OK;
-        }
-        if (speech) {
-            if (!L->pr_reply) {
-                if (i >= L->pr_end + REPLY_MAX || pause < REPLY_PAUSE || L->pr_talked) {
-                    L->pr_out = 0; /* too late, or the line spoke on through it: no reply */
-                    return CQ_OK;
-                }
-                L->pr_reply = i, L->pr_speech = 0;
-            }
-            if (++L->pr_speech < REPLY_SPEECH)
-                return CQ_OK;
-            if (c->nmem && !L->cand_known) { /* not before it is known no announcement */
-                L->pr_ready = 1;
-                return CQ_OK;
-            }
-            return hold_human(c, i, "probe_reply");
-        }
-        if (L->pr_reply && L->pr_pause >= REPLY_PAUSE)
-            L->pr_reply = 0; /* a blip of speech, not a reply: listen on */
-        if (!L->pr_reply && i >= L->pr_end + REPLY_MAX)
-            L->pr_out = 0; /* no reply */
-        if (L->pr_out)
-            return CQ_OK;
-    }
-    if (speech || L->pr_count >= PROBE_MAX || L->pr_pause < PROBE_PAUSE)
-        return CQ_OK;
-    L->pr_out = 1, L->pr_count++, L->pr_played = 0;
-    L->pr_start = i + 1, L->pr_end = i + 1 + c->probe_frames;
-    L->pr_reply = 0, L->pr_speech = 0, L->pr_talked = 0;
-    cq_call_event e = {.confidence = 1, .cycles = L->pr_count};
-    return live_event(c, CQ_EV_PROBE, L->pr_start, L->pr_end, "candidate_paused", &e);
-}
-
-/* Hold mode, on each frame as it arrives (speech and silence are its own evidence): speech
- * after a confirmed hold's music opens a candidate; a run of QUIET_HANDOVER silent frames
- * between the music and it (a transfer, not an announcement in the music) makes it a person
- * at its HANDOVER_SPEECH-th speech frame. */
-static int live_hold_arrival(cq_classifier *c, size_t i)
-{
-    live_state *L = &c->lv;
-    int speech = c->vad[i] >= SPEECH_PROB;
-    if (!L->done && !L->hold_seen) {
-        int rc = prompt_arrival(c, i, speech);
-        if (rc != CQ_OK)
-            return rc;
-    }
-    if (L->done || !L->hold_seen || !L->last_music)
-        return CQ_OK;
-    if (speech && !L->cand) {
-        size_t run = 0, best = 0;
-        for (size_t j = L->last_music; j < i; j++) {
-            run = c->vad[j] < SPEECH_PROB && c->fr[j].db < c->p.silence_db ? run + 1 : 0;
-            if (run > best)
-                best = run;
-        }
-        L->cand = 1, L->cand_start = i, L->cand_quiet = best, L->cand_speech = 0;
-        L->cand_music = 0, L->cand_known = 0, L->cand_active = 0, L->pr_ready = 0;
-        L->pr_out = 0, L->pr_count = 0, L->pr_pause = 0;
-    }
-    if (!L->cand)
-        return CQ_OK;
-    L->cand_speech += speech;
-    if (speech)
-        L->cand_end = i + 1;
-    /* an announcement heard before is no person for the passive rules */
-    L->cand_active += frame_active(c, i);
-    const size_t win = i + 1 - L->cand_start;
-    if (!L->cand_known && c->nmem &&
-        ((win >= MATCH_WIN && L->cand_active >= MATCH_ACTIVE) || win >= MATCH_MAX)) {
-        L->cand_ber = memo_match(c, L->cand_start, win, &L->cand_memo);
-        L->cand_known = L->cand_ber < MATCH_BER ? 1 : 2;
-        if (L->cand_known == 1)
-            L->pr_out = 0, L->pr_ready = 0; /* a probe out into it is not listened to */
-        else if (L->pr_ready)               /* the reply that waited for the comparison */
-            return hold_human(c, i, "probe_reply");
-    }
-    if (L->cand_known == 1) /* a remembered announcement: not asked, not a person */
-        return CQ_OK;
-    if (c->probe_frames)
-        return probe_arrival(c, i, speech);
-    if (L->cand_quiet < QUIET_HANDOVER || L->cand_speech < HANDOVER_SPEECH ||
-        (c->nmem && L->cand_known != 2)) /* the comparison first, when there is one to make */
-        return CQ_OK;
-    return hold_human(c, i, "quiet_handover");
-}
-
-/* AMD mode, a machine: the moment to leave a message (Twilio's DetectMessageEnd), frame `at`:
- * the beep's end, or MSG_QUIET after the greeting's last sound when no beep came. */
-static int message_end(cq_classifier *c, size_t at, const char *rule)
-{
-    c->lv.msg_done = 1;
-    cq_call_event e = {.confidence = 1};
-    return live_event(c, CQ_EV_MESSAGE_END, at, at, rule, &e);
-}
-
-/* AMD mode: the greeting is the sound from its first frame on, pauses under AMD_PAUSE within
- * it. A greeting still going after AMD_LONG is a machine; one that stopped shorter and then
- * paused AMD_PAUSE is a person. */
-static int live_amd(cq_classifier *c, size_t i)
-{
-    live_state *L = &c->lv;
-    /* a greeting is any sound but a steady tone: the VAD misses many a short "hello?" */
-    int speech = c->p.have_vad && c->vad[i] >= SPEECH_PROB;
-    if (speech || (c->fr[i].db >= c->p.silence_db && !c->fr[i].tonebin)) {
-        if (!L->g_on)
-            L->g_on = 1, L->g_start = i, L->g_last = i, L->g_speech = 0, L->g_maxpause = 0;
-        if (i - L->g_last > L->g_maxpause)
-            L->g_maxpause = i - L->g_last;
-        L->g_last = i + 1;
-        L->g_speech++;
-    }
-    if (L->machine && !L->msg_done && !L->beep_done && !L->bp_len &&
-        i + 1 - L->g_last >= MSG_QUIET) /* the greeting is over and no beep came */
-        return message_end(c, i + 1, "silence_after_greeting");
-    if (!L->g_on || L->done)
-        return CQ_OK;
-    cq_call_event e = {.confidence = 1, .speech_sec = frame_sec(L->g_speech)};
-    if (L->g_last - L->g_start >= AMD_LONG) {
-        L->done = 1, L->machine = 1;
-        e.quiet_sec = frame_sec(L->g_maxpause);
-        return live_event(c, CQ_EV_MACHINE, L->g_start, i + 1, "long_greeting", &e);
-    }
-    if (i + 1 - L->g_last >= AMD_PAUSE) {
-        L->done = 1;
-        e.quiet_sec = frame_sec(i + 1 - L->g_last);
-        return live_event(c, CQ_EV_HUMAN, L->g_start, i + 1, "short_then_pause", &e);
-    }
-    return CQ_OK;
-}
-
-/* AMD mode: a beep is a run of BEEP_MIN to BEEP_MAX frames of one steady tone (its bin within
- * one of the run's first) after the greeting began; it makes an undecided greeting a machine. */
-static int beep_end(cq_classifier *c);
-
-static int live_beep(cq_classifier *c, size_t i)
-{
-    live_state *L = &c->lv;
-    int b = c->fr[i].tonebin;
-    if (L->beep_done || !L->g_on)
-        return CQ_OK;
-    if (b && L->bp_len && abs(b - L->bp_bin) <= 1) {
-        L->bp_len++, L->bp_sum += b;
-        if (L->bp_len > BEEP_MAX)
-            L->bp_bin = 1000; /* too long: wait for it to end */
-        return CQ_OK;
-    }
-    int rc = beep_end(c);
-    L->bp_len = b ? 1 : 0, L->bp_start = i, L->bp_bin = b, L->bp_sum = b;
-    return rc;
-}
-
-/* The single-tone run under way has ended: a beep if it lasted BEEP_MIN to BEEP_MAX. */
-static int beep_end(cq_classifier *c)
-{
-    live_state *L = &c->lv;
-    int rc = CQ_OK;
-    if (!L->beep_done && L->bp_len >= BEEP_MIN && L->bp_len <= BEEP_MAX && L->bp_bin != 1000) {
-        size_t a = L->bp_start, z = L->bp_start + L->bp_len;
-        L->beep_done = 1;
-        if (!L->done) {
-            L->done = 1, L->machine = 1;
-            cq_call_event m = {.confidence = 1,
-                               .speech_sec = frame_sec(L->g_speech),
-                               .quiet_sec = frame_sec(L->g_maxpause)};
-            if ((rc = live_event(c, CQ_EV_MACHINE, L->g_start, a, "beep_after_greeting", &m)))
-                return rc;
-        }
-        cq_call_event e = {.confidence = 1,
-                           .freq_hz = L->bp_sum / (double)L->bp_len * RATE / FRAME};
-        rc = live_event(c, CQ_EV_BEEP, a, z, "tone", &e);
-        if (rc == CQ_OK && L->machine && !L->msg_done)
-            rc = message_end(c, z, "beep");
-    }
-    L->bp_len = 0;
-    return rc;
 }
 
 /* The live decisions on decided frames. */
 static int live_step(cq_classifier *c, size_t i, int cls)
 {
-    return c->p.live == CQ_LIVE_HOLD ? live_hold_decided(c, i, cls) : CQ_OK;
+    return c->p.live == CQ_LIVE_HOLD ? cq__cls_live_hold_decided(c, i, cls) : CQ_OK;
 }
 
 /* The open silence event, if any, ends at frame `end`. */
@@ -1065,8 +420,8 @@ static int silence_close(cq_classifier *c, size_t end)
         return CQ_OK;
     cq_call_event e = {.id = L->silence_id,
                        .type = CQ_EV_SILENCE,
-                       .start_sec = frame_sec(L->silence_start),
-                       .end_sec = frame_sec(end),
+                       .start_sec = cq__cls_frame_sec(L->silence_start),
+                       .end_sec = cq__cls_frame_sec(end),
                        .rule = "quiet",
                        .confidence = 1};
     L->silence_id = 0;
@@ -1091,7 +446,7 @@ static int live_silence(cq_classifier *c, size_t i)
     cq_call_event e = {.id = L->silence_id,
                        .state = CQ_EVENT_OPEN,
                        .type = CQ_EV_SILENCE,
-                       .start_sec = frame_sec(L->silence_start),
+                       .start_sec = cq__cls_frame_sec(L->silence_start),
                        .end_sec = -1,
                        .rule = "quiet",
                        .confidence = 1};
@@ -1106,9 +461,9 @@ static int live_arrival(cq_classifier *c, size_t i)
     if (rc != CQ_OK)
         return rc;
     if (c->p.live == CQ_LIVE_HOLD)
-        return c->p.have_vad ? live_hold_arrival(c, i) : CQ_OK;
-    rc = live_amd(c, i);
-    return rc != CQ_OK ? rc : live_beep(c, i);
+        return c->p.have_vad ? cq__cls_live_hold_arrival(c, i) : CQ_OK;
+    rc = cq__cls_live_amd(c, i);
+    return rc != CQ_OK ? rc : cq__cls_live_beep(c, i);
 }
 
 static int is_active_nonspeech(const cq_classifier *c, size_t j)
@@ -1302,21 +657,9 @@ int cq_classifier_poll(cq_classifier *c, const cq_call_event **ev, size_t *n)
     return CQ_OK;
 }
 
-int cq_classifier_probe_played(cq_classifier *c, double start_sec)
-{
-    live_state *L = &c->lv;
-    if (!c->probe_frames || !L->pr_out || L->pr_played || !(start_sec >= 0))
-        return CQ_OK;
-    const size_t f = (size_t)(start_sec * RATE / FRAME + 0.5);
-    L->pr_played = 1;
-    if (f > L->pr_start) /* it began later than asked: the reply is listened for after it */
-        L->pr_start = f, L->pr_end = f + c->probe_frames;
-    return CQ_OK;
-}
-
 double cq_classifier_time(const cq_classifier *c)
 {
-    return frame_sec(c->ndecided);
+    return cq__cls_frame_sec(c->ndecided);
 }
 
 static int cmp_event(const void *a, const void *b)
@@ -1333,7 +676,7 @@ static void mark_tone(cq_classifier *c, double a, double b)
     size_t i0 = (size_t)(a * RATE / FRAME), i1 = (size_t)ceil(b * RATE / FRAME);
     for (size_t i = i0; i < i1 && i < c->ndecided; i++) {
         /* a frame takes the class of what covers most of it */
-        double fa = frame_sec(i), fb = frame_sec(i + 1);
+        double fa = cq__cls_frame_sec(i), fb = cq__cls_frame_sec(i + 1);
         double ov = (b < fb ? b : fb) - (a > fa ? a : fa);
         if (ov >= 0.5 * (fb - fa) && c->fr[i].db >= c->p.silence_db)
             c->fr[i].cls = c->fr[i].own = CQ_CLS_TONE;
@@ -1349,12 +692,12 @@ static int build_timeline(cq_classifier *c)
             agree += c->fr[j].own == c->fr[j].cls, j++;
         if (cq__grow((void **)&c->tl, &c->captl, c->ntl + 1, sizeof(cq_class_seg)) != CQ_OK)
             return CQ_ERR_NOMEM;
-        c->tl[c->ntl++] = (cq_class_seg){(cq_seg_class)c->fr[i].cls, frame_sec(i), frame_sec(j),
-                                         (double)agree / (double)(j - i)};
+        c->tl[c->ntl++] = (cq_class_seg){(cq_seg_class)c->fr[i].cls, cq__cls_frame_sec(i),
+                                         cq__cls_frame_sec(j), (double)agree / (double)(j - i)};
         i = j;
     }
     if (c->ntl && c->tail) /* the last frame was partial */
-        c->tl[c->ntl - 1].end_sec = frame_sec(c->ndecided - 1) + (double)c->tail / RATE;
+        c->tl[c->ntl - 1].end_sec = cq__cls_frame_sec(c->ndecided - 1) + (double)c->tail / RATE;
     return CQ_OK;
 }
 
@@ -1417,7 +760,7 @@ int cq_classifier_finish(cq_classifier *c)
     if ((rc = run_decisions(c, 1)) != CQ_OK || (rc = close_hold(c)) != CQ_OK ||
         (rc = silence_close(c, c->nlive)) != CQ_OK)
         return rc;
-    if (c->p.live == CQ_LIVE_AMD && c->lv.g_on && (rc = beep_end(c)) != CQ_OK)
+    if (c->p.live == CQ_LIVE_AMD && c->lv.g_on && (rc = cq__cls_beep_end(c)) != CQ_OK)
         return rc;
     /* the tone events the end of the stream completed; then all tones shape the timeline */
     const cq_tone_event *te, *all;
