@@ -1,19 +1,26 @@
 /*
  * classify_amd.c - the answering-machine rules (cq_classify_params.live = CQ_LIVE_AMD;
- * docs/live.md): the greeting's length and the pause after it tell a machine from a person, a
- * beep after the greeting makes it a machine, and a machine's message_end says when to speak.
+ * docs/live-decisions.md): "machine" on positive evidence only, a greeting longer than any
+ * person's or a beep after a pause; a greeting that stops sooner and leaves the pause a person
+ * leaves for an answer is a person; a machine's message_end says when to speak, never before
+ * its beep.
  */
 #include <stdlib.h>
 
 #include "callqa/cq_classify.h"
 #include "classify_int.h"
 
-#define BEEP_MIN 6   /* 0.19 s */
-#define BEEP_MAX 50  /* 1.6 s: longer is not a beep */
-#define AMD_LONG 57  /* 1.82 s of greeting: a machine */
-#define MSG_QUIET 47 /* 1.5 s of quiet after a machine's greeting, no beep: its end */
-/* 0.8 s of pause after a shorter one: a person (shorter ones are within the greeting) */
-#define AMD_PAUSE 25
+#define BEEP_MIN 8  /* 0.26 s (a person's steady vowel made 0.19-0.22 s runs) */
+#define BEEP_MAX 50 /* 1.6 s: longer is not a beep */
+/* 3.52 s of greeting, pauses under AMD_PAUSE within it: longer than a person greets (at most
+ * 3.5 s), a machine */
+#define AMD_LONG 110
+/* 3.0 s of quiet after a machine's greeting, no beep: its end (a beep came up to 1.7 s after the
+ * greeting on the dev calls; 1.5 s put message_end before it) */
+#define MSG_QUIET 94
+/* 0.99 s of pause after a shorter greeting: the pause a person leaves for an answer, a person
+ * (shorter pauses are within the greeting) */
+#define AMD_PAUSE 31
 
 /* AMD mode, a machine: the moment to leave a message (Twilio's DetectMessageEnd), frame `at`:
  * the beep's end, or MSG_QUIET after the greeting's last sound when no beep came. */
@@ -60,7 +67,8 @@ int cq__cls_live_amd(cq_classifier *c, size_t i)
 }
 
 /* AMD mode: a beep is a run of BEEP_MIN to BEEP_MAX frames of one steady tone (its bin within
- * one of the run's first) after the greeting began; it makes an undecided greeting a machine. */
+ * one of the run's first) after the greeting began, with a quiet frame just before it; it makes
+ * an undecided greeting a machine. */
 int cq__cls_live_beep(cq_classifier *c, size_t i)
 {
     live_state *L = &c->lv;
@@ -78,12 +86,18 @@ int cq__cls_live_beep(cq_classifier *c, size_t i)
     return rc;
 }
 
-/* The single-tone run under way has ended: a beep if it lasted BEEP_MIN to BEEP_MAX. */
+/* The single-tone run under way has ended: a beep if it lasted BEEP_MIN to BEEP_MAX and came
+ * after a pause. */
 int cq__cls_beep_end(cq_classifier *c)
 {
     live_state *L = &c->lv;
     int rc = CQ_OK;
-    if (!L->beep_done && L->bp_len >= BEEP_MIN && L->bp_len <= BEEP_MAX && L->bp_bin != 1000) {
+    /* a beep follows a pause: a steady vowel inside speech is none */
+    int after_quiet = 0; /* a quiet frame among the 3 before its first whole one */
+    for (size_t j = L->bp_start > 3 ? L->bp_start - 3 : 0; j < L->bp_start; j++)
+        after_quiet |= c->fr[j].db < c->p.silence_db;
+    if (!L->beep_done && L->bp_len >= BEEP_MIN && L->bp_len <= BEEP_MAX && L->bp_bin != 1000 &&
+        after_quiet) {
         size_t a = L->bp_start, z = L->bp_start + L->bp_len;
         L->beep_done = 1;
         if (!L->done) {

@@ -305,6 +305,8 @@ def amd_summary(rows, who):
     machines = [r for r in rows if r["class"] == "machine"]
     decided = [r for r in rows if r[who] is not None]
     times = [r[who + "_at"] for r in decided]
+    # a person's decision after the end of their greeting: what the pause rule costs
+    wait = [r[who + "_at"] - r["greeting_end"] for r in people if r[who] == "human"]
     n = len(rows)
     return {
         "accuracy": sum(r[who] == r["class"] for r in rows) / n if n else None,
@@ -313,6 +315,7 @@ def amd_summary(rows, who):
         "undecided": (n - len(decided)) / n if n else None,
         "decision_p50": pct(times, 50), "decision_p90": pct(times, 90),
         "decision_max": max(times) if times else None,
+        "person_after_greeting_p50": pct(wait, 50), "person_after_greeting_p95": pct(wait, 95),
     }
 
 
@@ -373,6 +376,8 @@ def print_amd(r):
     line("time to decision p50", "decision_p50")
     line("time to decision p90", "decision_p90")
     line("time to decision max", "decision_max")
+    line("person: after the greeting p50", "person_after_greeting_p50")
+    line("person: after the greeting p95", "person_after_greeting_p95")
     print("  AMD() causes: %s" % json.dumps(r["amd_ref_causes"], sort_keys=True))
     b = r["beep"]
     print("  callqa beep: %d of %d found within %.1f s; latency p50 %s max %s; %d beeps where there is none" % (

@@ -31,20 +31,21 @@ T=$(mktemp -d)
 # shellcheck disable=SC2064 # T is fixed from here on
 trap "rm -rf '$T'" EXIT
 L=$SRC/tests/live
-mkdir -p "$T/hold" "$T/amd" "$T/ev_hold" "$T/ev_amd"
+mkdir -p "$T/hold" "$T/amd" "$T/amdl" "$T/ev_hold" "$T/ev_amd" "$T/ev_amdl"
 if ! { "$PY" "$L/mkseq.py" --set dev --n 6 --seed 7 --out "$T/hold" --corpus "$C" &&
     "$PY" "$L/mkseq.py" --set held --n 4 --seed 7 --out "$T/hold" --corpus "$C" &&
     "$PY" "$L/mkamd.py" --set dev --n 6 --seed 7 --out "$T/amd" --corpus "$C" &&
-    "$PY" "$L/mkamd.py" --set held --n 4 --seed 7 --out "$T/amd" --corpus "$C"; }; then
+    "$PY" "$L/mkamd.py" --set held --n 4 --seed 7 --out "$T/amd" --corpus "$C" &&
+    "$PY" "$L/mkamd.py" --set dev --n 8 --seed 8 --long-greetings --out "$T/amdl" --corpus "$C"; }; then
     echo "FAIL: building the sequences"
     exit 1
 fi
 echo "built in $(( $(date +%s) - T0 )) s; classifying"
-for d in hold amd; do
+for d in hold amd amdl; do
     # shellcheck disable=SC2016 # expanded by the inner sh
     (cd "$T/$d" && ls ./*.wav) | xargs -P 2 -I{} sh -c \
         '"$1" classify --live "$4" --timeline "$2/{}" > "$3/$(basename {} .wav).jsonl" 2>/dev/null' \
-        sh "$CQ" "$T/$d" "$T/ev_$d" "$d" || { echo "FAIL: callqa classify failed"; exit 1; }
+        sh "$CQ" "$T/$d" "$T/ev_$d" "${d%l}" || { echo "FAIL: callqa classify failed"; exit 1; }
 done
 "$PY" "$L/score.py" check --hold "$T/hold" --amd "$T/amd" --events-hold "$T/ev_hold" \
     --events-amd "$T/ev_amd"
@@ -60,9 +61,11 @@ done
 "$PY" "$L/score.py" hold --labels "$T/hold_dev" --events "$T/ev_hold" --json "$T/hold.json" || st=1
 "$PY" "$L/score.py" amd --labels "$T/amd_dev" --events "$T/ev_amd" --json "$T/amd.json" || st=1
 "$PY" "$L/score.py" events --labels "$T/hold_dev" --events "$T/ev_hold" --json "$T/events.json" || st=1
-"$PY" - "$T/hold.json" "$T/amd.json" "$T/events.json" <<'PYEOF' || st=1
+# people who greet at length (0.5-3.5 s) and wait, machines with a short greeting and a beep
+"$PY" "$L/score.py" amd --labels "$T/amdl" --events "$T/ev_amdl" --json "$T/amdl.json" || st=1
+"$PY" - "$T/hold.json" "$T/amd.json" "$T/events.json" "$T/amdl.json" <<'PYEOF' || st=1
 import json, sys
-h, a, ev = (json.load(open(p)) for p in sys.argv[1:4])
+h, a, ev, al = (json.load(open(p)) for p in sys.argv[1:5])
 fails = []
 def need(ok, what):
     print("%s: %s" % ("ok" if ok else "FAIL", what))
@@ -80,6 +83,14 @@ need(ev["ivr_prompt"]["on_the_person"] == 0 and ev["hold_announcement"]["on_the_
 need(ev["ivr_prompt"]["right"] >= 1 and ev["hold_announcement"]["right"] >= 1,
      "prompts and announcements found")
 need(ev["hold_ended"]["early"] == 0, "no hold_ended while the hold goes on")
+rows = al["per_sequence"]
+need(any(r["class"] == "human" and r["greeting_s"] >= 2.0 for r in rows) and
+     any(r["class"] == "machine" and r["beep"] is not None and r["greeting_s"] <= 3.5 for r in rows),
+     "the set has a person greeting 2 s or more and a short greeting that ends in a beep")
+need(al["callqa"]["false_machine_on_people"] == 0, "no person who greets at length called a machine")
+need(al["message_end"]["before_beep"] == 0, "no message_end before the beep")
+need(al["beep"]["false_beeps"] == 0 and al["beep"]["found"] == al["beep"]["labelled"],
+     "every beep found after a long or short greeting, none where there is none")
 sys.exit(1 if fails else 0)
 PYEOF
 if [ -n "$AS" ]; then
@@ -132,6 +143,6 @@ sys.exit(fail)
 PYEOF
     fi
 fi
-[ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp -r "$T/hold" "$T/amd" "$T/ev_hold" "$T/ev_amd" "$KEEP/"
+[ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp -r "$T/hold" "$T/amd" "$T/amdl" "$T/ev_hold" "$T/ev_amd" "$T/ev_amdl" "$KEEP/"
 echo "live sequences: $(( $(date +%s) - T0 )) s"
 exit $st
