@@ -26,11 +26,16 @@
 #define HOLD_OVER 938
 /* the probe (cq_classify_params.probe_sec; docs/live.md, "Asking the line") */
 #define PROBE_PAUSE 13 /* 0.42 s of pause after the candidate's speech: the probe goes out */
-#define PROBE_MAX 2    /* probes per candidate */
-#define REPLY_MIN 8    /* a reply starts 0.26 s after the probe's end at the earliest, */
-#define REPLY_MAX 40   /* and 1.28 s after it at the latest, */
-#define REPLY_PAUSE 4  /* after 0.13 s or more of pause, */
-#define REPLY_SPEECH 3 /* and is confirmed by its 3rd speech frame (96 ms) */
+/* 0.77 s of pause after a reply before the next probe: a recording whose words are up to 1.5 s
+ * apart speaks again while that probe sounds or within REPLY_MIN of its end, so it cannot answer
+ * it (0.77 + 0.54 s of the built-in probe + 0.26 s) */
+#define PROBE_PAUSE_NEXT 24
+#define PROBE_MAX 3     /* probes per candidate */
+#define PROBE_ANSWERS 2 /* of them answered: a person */
+#define REPLY_MIN 8     /* a reply starts 0.26 s after the probe's end at the earliest, */
+#define REPLY_MAX 40    /* and 1.28 s after it at the latest, */
+#define REPLY_PAUSE 4   /* after 0.13 s or more of pause, */
+#define REPLY_SPEECH 3  /* and is confirmed by its 3rd speech frame (96 ms) */
 /* remembered announcements (docs/live.md, "Remembered announcements") */
 #define FP_BIN0 10      /* 312 Hz */
 #define FP_WIDTH 6      /* bins (187.5 Hz) per band: up to 3500 Hz */
@@ -326,9 +331,12 @@ int cq__cls_live_hold_decided(cq_classifier *c, size_t i, int cls)
  * at most PROBE_MAX per candidate. No reply is listened for before the host has said so. A person
  * answers it; a recording goes on as if nothing was said. So speech that starts REPLY_MIN to
  * REPLY_MAX frames after the probe's end, after REPLY_PAUSE frames or more of pause (not the line's
- * speech running on through the probe), is a reply, and its REPLY_SPEECH-th speech frame makes the
- * candidate a person ("probe_reply"). Speech that runs into the window without a pause, or no reply
- * within it, leaves the candidate as it was: the next pause sends the second probe. Sustained music
+ * speech running on through the probe), is a reply, confirmed by its REPLY_SPEECH-th speech frame.
+ * One reply can be a recording's next word that happens to follow the probe by a reply's delay;
+ * so once the reply pauses PROBE_PAUSE_NEXT frames the line is asked again, and PROBE_ANSWERS
+ * replies make the candidate a person ("probe_reply"; docs/live-decisions.md). Speech that runs
+ * into the window without a pause, or no reply within it, leaves the candidate as it was: the
+ * next pause sends the next probe, while enough are left to confirm. Sustained music
  * drops the candidate (cq__cls_live_hold_decided), and the probe with it. The passive rule
  * (quiet_handover) does not decide while probes can be sent; no_music_after still does.
  */
@@ -354,6 +362,10 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
             }
             if (++L->pr_speech < REPLY_SPEECH)
                 return CQ_OK;
+            if (++L->pr_answers < PROBE_ANSWERS) { /* answered: ask again once it pauses */
+                L->pr_out = 0;
+                return CQ_OK;
+            }
             if (c->nmem && !L->cand_known) { /* not before it is known no announcement */
                 L->pr_ready = 1;
                 return CQ_OK;
@@ -367,7 +379,9 @@ static int probe_arrival(cq_classifier *c, size_t i, int speech)
         if (L->pr_out)
             return CQ_OK;
     }
-    if (speech || L->pr_count >= PROBE_MAX || L->pr_pause < PROBE_PAUSE)
+    if (speech || L->pr_count >= PROBE_MAX ||
+        L->pr_count - L->pr_answers > PROBE_MAX - PROBE_ANSWERS || /* too few left to confirm */
+        L->pr_pause < (L->pr_answers ? PROBE_PAUSE_NEXT : PROBE_PAUSE))
         return CQ_OK;
     L->pr_out = 1, L->pr_count++, L->pr_played = 0;
     L->pr_start = i + 1, L->pr_end = i + 1 + c->probe_frames;
@@ -400,7 +414,7 @@ int cq__cls_live_hold_arrival(cq_classifier *c, size_t i)
         }
         L->cand = 1, L->cand_start = i, L->cand_quiet = best, L->cand_speech = 0;
         L->cand_music = 0, L->cand_known = 0, L->cand_active = 0, L->pr_ready = 0;
-        L->pr_out = 0, L->pr_count = 0, L->pr_pause = 0;
+        L->pr_out = 0, L->pr_count = 0, L->pr_answers = 0, L->pr_pause = 0;
     }
     if (!L->cand)
         return CQ_OK;

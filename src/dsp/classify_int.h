@@ -72,6 +72,7 @@ typedef struct live_state {
     /* hold mode's probe (probe_frames > 0): 0 none out, 1 out (sounding, then listened for) */
     int pr_out;
     int pr_count;            /* probes sent for the candidate */
+    int pr_answers;          /* of them, answered (a reply confirmed) */
     size_t pr_start, pr_end; /* the probe out: its first frame and one past its last */
     size_t pr_pause;         /* non-speech frames up to the last arrival */
     size_t pr_reply;         /* the reply's first speech frame (0: none yet) */

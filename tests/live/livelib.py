@@ -351,7 +351,7 @@ def check_labels(lab):
         last = max(last, p["end"])
         t = p.get("talker")
         if t:
-            live = p["kind"] in ("human",)
+            live = p["kind"] in ("human", "human_again")
             cell = (LIVE_TALKERS if live else PROMPT_TALKERS)[st]
             if t not in cell:
                 errs.append("%s talker %s is not in the %s %s set" % (p["kind"], t, st, "live" if live else "prompt"))

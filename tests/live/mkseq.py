@@ -3,7 +3,7 @@
 person, built from the shared corpus (the material the live `human` event is scored on).
 
     mkseq.py --set dev|held --out DIR [--n N] [--seed S] [--corpus DIR] [--probe]
-             [--companies K]
+             [--companies K] [--hard]
 
 One sequence, in order:
   1. ringback: 1-4 rings of the corpus's US ringback recording (one 6.03 s period of it tiled,
@@ -36,6 +36,15 @@ after a greeting: 4. is the talker's greeting (utterances 0.15-0.3 s apart, 1-6 
 utterance of theirs, 0.4-2.5 s, at the greeting's level +-3 dB, through the same channel and
 codec), which the sender mixes in when the probe is heard (as_send --reply). The labels add
 first_utt_end (the greeting's last speech sample, s) and reply.
+
+With --hard (with --probe: the announcements a probe's reply window is fooled by, heard for the
+first time, so no --companies), each announcement is, one time in three each: single words of a
+prompt talker (0.25-0.6 s pieces of its utterances, cut at their quietest frames) 0.6-1.5 s
+apart, 3-8 of them; a prompt take (as in 3.)
+whose speech pauses 0.8-2.5 s mid-sentence, at the quietest 10 ms frame of its middle third
+(labelled "pause_at"); or a take as in 3. The person, after the greeting, says "hello?" again
+(one of their short utterances) 2-4 s later one time in two. The codecs go PCM, u-law, GSM in
+turn. The label says "announce_kind" (words, pause, take) for each announcement.
 
 With --companies K (remembered announcements, docs/live.md), sequence i calls company i % K
 ("destination": "co-SET-K" in its labels): each company has its own hold music track (of the
@@ -115,6 +124,47 @@ def prompt_take(rng, corpus, st, kind, max_s):
     return np.concatenate(take), talker, src
 
 
+def words_of(utts):
+    """Word-sized pieces (0.25-0.6 s) of utterances, each cut at the quietest 10 ms frame of the
+    0.25-0.6 s after the last cut and faded over 5 ms at both ends."""
+    out, fade = [], np.linspace(0, 1, int(0.005 * L.RATE))
+    for u in utts:
+        db = 10 * np.log10(L.frame_power(u) + 1e-20)
+        pos = 0
+        while pos + 60 <= len(db):
+            cut = pos + 25 + int(np.argmin(db[pos + 25:pos + 60]))
+            w = u[pos * L.FRAME:cut * L.FRAME].copy()
+            w[:len(fade)] *= fade
+            w[-len(fade):] *= fade[::-1]
+            if db[pos:cut].max() > db.max() - 20:  # a piece with speech in it
+                out.append(w)
+            pos = cut
+    return out
+
+
+def announce_hard(rng, corpus, st):
+    """--hard's announcement: (audio, talker, src, kind), see the docstring."""
+    r = rng.random()
+    if r < 1 / 3:
+        talker = str(rng.choice([t for t in L.PROMPT_TALKERS[st] if t != "allison"]))
+        words = words_of(L.phrases(corpus, talker))
+        if words:
+            k, take = int(rng.integers(len(words))), []
+            for j in range(int(rng.integers(3, 9))):
+                if take:
+                    take.append(np.zeros(int(rng.uniform(0.6, 1.5) * L.RATE)))
+                take.append(words[(k + j) % len(words)])
+            return np.concatenate(take), talker, talker, "words"
+    x, talker, src = prompt_take(rng, corpus, st, "announce", rng.uniform(2, 9))
+    if r < 2 / 3:
+        db = 10 * np.log10(L.frame_power(x) + 1e-20)
+        n = len(db)
+        cut = (n // 3 + int(np.argmin(db[n // 3:2 * n // 3]))) * L.FRAME if n >= 9 else len(x) // 2
+        x = np.concatenate([x[:cut], np.zeros(int(rng.uniform(0.8, 2.5) * L.RATE)), x[cut:]])
+        return x, talker, src, "pause"
+    return x, talker, src, "take"
+
+
 def level_part(rng, x, lo=-30.0, hi=-12.0):
     y, lv = L.set_level(x, rng.uniform(lo, hi))
     return y, round(float(lv), 2)
@@ -129,7 +179,7 @@ def company(corpus, st, seed, k):
     return {"name": "co-%s-%d" % (st, k), "music": src, "announcements": anns}
 
 
-def build(rng, corpus, st, probe=False, co=None):
+def build(rng, corpus, st, probe=False, co=None, hard=False):
     b = Builder()
     b.gap(rng.uniform(0.1, 0.8))
 
@@ -183,13 +233,18 @@ def build(rng, corpus, st, probe=False, co=None):
                 b.put(mus[pos:], {"kind": "music", "src": src, "level_dbfs": mlv,
                                   "offset_s": round(((off + pos) % len(music)) / L.RATE, 3)})
             break
-        if co is None:
+        akind = None
+        if co is None and hard:
+            x, talker, asrc, akind = announce_hard(rng, corpus, st)
+        elif co is None:
             x, talker, asrc = prompt_take(rng, corpus, st, "announce", rng.uniform(2, 9))
         else:  # the company's own, in turn
             x, talker, asrc = co["announcements"][n_ann % len(co["announcements"])]
             n_ann += 1
         x, lv = level_part(rng, x)
         part = {"kind": "announcement", "talker": talker, "src": asrc, "level_dbfs": lv}
+        if akind:
+            part["announce_kind"] = akind
         if rng.random() < 0.5:  # the music stops for it
             lead = np.zeros(int(rng.uniform(0.2, 0.8) * L.RATE))
             trail = np.zeros(int(rng.uniform(0.2, 0.8) * L.RATE))
@@ -212,7 +267,7 @@ def build(rng, corpus, st, probe=False, co=None):
     talker = str(rng.choice(L.LIVE_TALKERS[st]))
     utts = L.phrases(corpus, talker, bridge_s=0.3, min_s=0.3)
     if probe:
-        return probe_person(rng, b, utts, talker)
+        return probe_person(rng, b, utts, talker, corpus if hard else None)
     want, take, k = rng.uniform(3, 12), [], int(rng.integers(len(utts)))
     total = 0.0
     while total < want:
@@ -241,8 +296,9 @@ def put_person(b, x, lv, talker):
     return first_word, end
 
 
-def probe_person(rng, b, utts, talker):
-    """The person of a probe sequence: a greeting of 1-6 s, the quiet line; the reply apart."""
+def probe_person(rng, b, utts, talker, again_corpus=None):
+    """The person of a probe sequence: a greeting of 1-6 s, the quiet line; the reply apart.
+    With again_corpus (--hard), one time in two "hello?" again 2-4 s after the greeting."""
     short = [u for u in utts if len(u) <= 6 * L.RATE] or [u[:6 * L.RATE] for u in utts]
     want, take, k = rng.uniform(1, 6), [], int(rng.integers(len(short)))
     total = 0.0
@@ -259,6 +315,13 @@ def probe_person(rng, b, utts, talker):
         total += len(take[-1]) / L.RATE
     x, lv = level_part(rng, np.concatenate(take))
     first_word, first_end = put_person(b, x, lv, talker)
+    if again_corpus and rng.random() < 0.5:
+        b.gap(rng.uniform(2, 4))
+        ph = L.phrases(again_corpus, talker, bridge_s=0.12, min_s=0.25, max_s=1.0) or short
+        y, lv2 = L.set_level(ph[int(rng.integers(len(ph)))], lv + rng.uniform(-3, 3))
+        a2, e2 = speech_span(y)
+        b.put(y, {"kind": "human_again", "talker": talker, "level_dbfs": round(float(lv2), 2),
+                  "_a": a2, "_b": e2})
     b.gap(rng.uniform(8, 12))
     # the reply: another utterance of theirs, 0.4-2.5 s
     cands = [u for u in utts if 0.4 * L.RATE <= len(u) <= 2.5 * L.RATE] or utts
@@ -278,6 +341,7 @@ def main():
     ap.add_argument("--n", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--probe", action="store_true", help="the person answers a probe (see above)")
+    ap.add_argument("--hard", action="store_true", help="announcements that fool a reply window")
     ap.add_argument("--companies", type=int, default=0,
                     help="calls to K companies whose announcements repeat (see above)")
     ap.add_argument("--corpus", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -286,18 +350,20 @@ def main():
     L.check_sets()
     os.makedirs(a.out, exist_ok=True)
     # the held set's seeds are apart from the dev set's, so the same --seed gives other calls
-    base = a.seed * 1000 + (500 if a.set == "held" else 0)
+    base = a.seed * 1000 + (500 if a.set == "held" else 0) + (200000 if a.hard else 0)
+    if a.hard and a.companies:
+        L.die("--hard calls name no company: its announcements are heard for the first time")
     cos = [company(a.corpus, a.set, base, k) for k in range(a.companies)]
     for i in range(a.n):
         rng = np.random.default_rng(base + i)
         co = cos[i % len(cos)] if cos else None
-        built = build(rng, a.corpus, a.set, a.probe, co)
+        built = build(rng, a.corpus, a.set, a.probe, co, a.hard)
         b, first_word = built[0], built[1]
         x = b.signal()
         noise_db = rng.uniform(-72, -60)
         x = x + L.line_noise(rng, len(x), noise_db)
         x = L.telephone_band(x)
-        codec = "ulaw" if i % 2 == 0 else "gsm"
+        codec = ["pcm", "ulaw", "gsm"][i % 3] if a.hard else "ulaw" if i % 2 == 0 else "gsm"
         name = "hold_%s_%03d" % (a.set, i)
         L.write_wav(os.path.join(a.out, name + ".wav"), x, codec)
         lab = {"id": name, "kind": "hold", "set": a.set, "seed": base + i, "codec": codec,

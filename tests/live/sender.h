@@ -67,8 +67,8 @@ static inline int send_all(int fd, const uint8_t *b, size_t n)
  * as it comes (line_heard, on the clock of the stream sent); once nothing more of it has come
  * for 60 ms it has ended (line_tick), and a person on the line (the stream is past person_at)
  * answers: reply_delay s after its end (the first answer late s after it, when late > 0), or
- * 0.1 s after its start when reply_over (talking over it). Two probes are answered at most; a
- * recording (no reply) never reacts. Prints "probe START END" and "reply START END".
+ * 0.1 s after its start when reply_over (talking over it). Each probe is answered, three at
+ * most; a recording (no reply) never reacts. Prints "probe START END" and "reply START END".
  */
 typedef struct line {
     bool in_probe;
@@ -78,7 +78,7 @@ typedef struct line {
     int reply_over;
     const float *reply; /* 8 kHz */
     size_t reply_len;
-    int answered; /* probes answered (two at most) */
+    int answered; /* probes answered (three at most) */
     double late;  /* the first answer comes this long after the probe instead (0: not late) */
 } line;
 
@@ -90,7 +90,7 @@ static inline size_t line_heard(line *ln, double t, double sec)
     if (!ln->in_probe) {
         ln->in_probe = true;
         ln->probe_start = t;
-        if (ln->reply && ln->answered < 2 && ln->reply_over && t >= ln->person_at) {
+        if (ln->reply && ln->answered < 3 && ln->reply_over && t >= ln->person_at) {
             ln->answered++;
             at = (size_t)((t + 0.1) * 8000);
             printf("reply %.3f %.3f\n", t + 0.1, t + 0.1 + (double)ln->reply_len / 8000);
@@ -110,7 +110,7 @@ static inline size_t line_tick(line *ln, double t, size_t heard)
         const double end = ln->last_rx + ln->last_sec;
         ln->in_probe = false;
         printf("probe %.3f %.3f\n", ln->probe_start, end);
-        if (ln->reply && ln->answered < 2 && !ln->reply_over && end >= ln->person_at) {
+        if (ln->reply && ln->answered < 3 && !ln->reply_over && end >= ln->person_at) {
             const double a = end + (ln->late > 0 && !ln->answered ? ln->late : ln->reply_delay);
             ln->answered++;
             at = (size_t)(a * 8000);
